@@ -1,0 +1,63 @@
+/**
+ * Typed errors with stable codes. Callers branch on `code` (or the class), never on message text.
+ * Adapters translate AWS, Mesos and file-system errors into these once, at the edge.
+ */
+export type Disposition =
+  /** The caller gave bad input: report it in one line, exit 2, no stack trace. */
+  | 'user'
+  /** Worth trying again after a backoff (throttling, a 5xx, a dropped connection). */
+  | 'retry'
+  /** The thing asked for cannot be had right now (no spot capacity): mark it and re-plan. */
+  | 'unavailable'
+  /** Retrying will not help (a limit, a permission, a bug): surface it. */
+  | 'fatal';
+
+export class ToilError extends Error {
+  readonly code: string;
+  readonly disposition: Disposition;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(
+    code: string,
+    message: string,
+    options: { disposition?: Disposition; cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.disposition = options.disposition ?? 'fatal';
+    this.details = Object.freeze({ ...options.details });
+  }
+}
+
+/**
+ * A mistake in what the user typed or wrote (a flag, a locator, a config file). The CLI prints
+ * `toil: <message>` and exits 2. The message names the input and says what was expected.
+ */
+export class UserInputError extends ToilError {
+  constructor(code: string, message: string, details?: Record<string, unknown>) {
+    super(code, message, { disposition: 'user', details: details ?? {} });
+  }
+}
+
+/** A method called in a state that does not allow it (e.g. launching while shutting down). */
+export class IllegalStateError extends ToilError {
+  constructor(message: string) {
+    super('ILLEGAL_STATE', message);
+  }
+}
+
+/** Whatever was thrown, as an Error (for logging under `err` and for classification). */
+export function coerceError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  return new Error(typeof thrown === 'string' ? thrown : JSON.stringify(thrown));
+}
+
+export function isUserError(e: unknown): e is ToilError {
+  return e instanceof ToilError && e.disposition === 'user';
+}
+
+/** True for the AbortError a Clock.sleep or fetch raises when its signal fires. */
+export function isAbortError(e: unknown): boolean {
+  return e instanceof Error && e.name === 'AbortError';
+}

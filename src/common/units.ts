@@ -1,0 +1,81 @@
+/**
+ * Sizes and durations as people write them. Sizes follow Toil's `human2bytes`: the suffixes are
+ * binary (2G = 2 GiB = 2,147,483,648 bytes), so a memory request means the same thing it means in
+ * Toil. A bare number is bytes for a size and seconds for a duration (Toil's flags are seconds).
+ */
+
+const SIZE_SUFFIX: Readonly<Record<string, number>> = {
+  '': 1,
+  b: 1,
+  k: 2 ** 10,
+  m: 2 ** 20,
+  g: 2 ** 30,
+  t: 2 ** 40,
+  p: 2 ** 50,
+};
+
+const SIZE_RE = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*([kmgtp]?)(?:i?b)?\s*$/i;
+
+/** Parses "600M", "2G", "2Gi", "512MiB", "1.5T", "1024" into bytes; undefined if malformed. */
+export function tryParseBytes(input: string | number): number | undefined {
+  if (typeof input === 'number') return Number.isFinite(input) && input >= 0 ? Math.floor(input) : undefined;
+  const m = SIZE_RE.exec(input);
+  if (!m) return undefined;
+  const factor = SIZE_SUFFIX[(m[2] ?? '').toLowerCase()];
+  if (factor === undefined) return undefined;
+  return Math.floor(Number(m[1]) * factor);
+}
+
+const DURATION_UNIT_MS: Readonly<Record<string, number>> = {
+  ms: 1,
+  s: 1000,
+  sec: 1000,
+  m: 60_000,
+  min: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+const DURATION_PART_RE = /(\d+(?:\.\d+)?)\s*(ms|sec|min|s|m|h|d)/gi;
+
+/** Parses "30s", "5m", "1h30m", "250ms", "2d" or a bare number of seconds into milliseconds. */
+export function tryParseDurationMs(input: string | number): number | undefined {
+  if (typeof input === 'number')
+    return Number.isFinite(input) && input >= 0 ? Math.round(input * 1000) : undefined;
+  const s = input.trim();
+  if (s === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
+  let total = 0;
+  let consumed = 0;
+  for (const m of s.matchAll(DURATION_PART_RE)) {
+    if (m.index !== consumed) return undefined;
+    total += Number(m[1]) * (DURATION_UNIT_MS[m[2]!.toLowerCase()] ?? NaN);
+    consumed += m[0].length;
+  }
+  if (consumed !== s.length || !Number.isFinite(total)) return undefined;
+  return Math.round(total);
+}
+
+/** "2.0 GiB", "600.0 MiB", "512 B": for messages a person reads. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let value = bytes;
+  let i = 0;
+  while (Math.abs(value) >= 1024 && i < units.length - 1) {
+    value /= 1024;
+    i++;
+  }
+  return i === 0 ? `${value} B` : `${value.toFixed(1)} ${units[i]}`;
+}
+
+/** "1h02m", "45s", "350ms": for messages a person reads. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const totalSeconds = Math.round(ms / 1000);
+  const h = Math.floor(totalSeconds / 3600);
+  const m = Math.floor((totalSeconds % 3600) / 60);
+  const s = totalSeconds % 60;
+  if (h > 0) return `${h}h${String(m).padStart(2, '0')}m`;
+  if (m > 0) return `${m}m${String(s).padStart(2, '0')}s`;
+  return `${s}s`;
+}

@@ -1,0 +1,92 @@
+import { resolve } from 'node:path';
+import { InvalidLocatorError } from './errors.js';
+
+/**
+ * Where a job store lives, parsed once from the locator a user typed. As in Toil:
+ * `file:PATH` (or a bare path) is a directory; `aws:REGION:NAME` is the S3 bucket `NAME--toil`
+ * in REGION.
+ */
+export type Locator =
+  | { readonly kind: 'file'; readonly path: string; readonly text: string }
+  | {
+      readonly kind: 'aws';
+      readonly region: string;
+      readonly name: string;
+      readonly bucket: string;
+      readonly text: string;
+    };
+
+/** Regions a job store may name (EC2's commercial regions). */
+export const AWS_REGIONS: readonly string[] = [
+  'us-east-1',
+  'us-east-2',
+  'us-west-1',
+  'us-west-2',
+  'ca-central-1',
+  'ca-west-1',
+  'mx-central-1',
+  'sa-east-1',
+  'eu-west-1',
+  'eu-west-2',
+  'eu-west-3',
+  'eu-central-1',
+  'eu-central-2',
+  'eu-north-1',
+  'eu-south-1',
+  'eu-south-2',
+  'af-south-1',
+  'me-south-1',
+  'me-central-1',
+  'il-central-1',
+  'ap-south-1',
+  'ap-south-2',
+  'ap-east-1',
+  'ap-east-2',
+  'ap-northeast-1',
+  'ap-northeast-2',
+  'ap-northeast-3',
+  'ap-southeast-1',
+  'ap-southeast-2',
+  'ap-southeast-3',
+  'ap-southeast-4',
+  'ap-southeast-5',
+  'ap-southeast-7',
+];
+
+const NAME_RE = /^[a-z0-9][a-z0-9-]+[a-z0-9]$/;
+
+/** Parses a locator; relative file paths resolve against `cwd`. Throws InvalidLocatorError. */
+export function parseLocator(text: string, cwd: string = process.cwd()): Locator {
+  if (text.trim() === '') throw new InvalidLocatorError(text, 'expected file:PATH or aws:REGION:NAME');
+  const colon = text.indexOf(':');
+  const scheme = colon > 0 ? text.slice(0, colon) : '';
+  if (scheme === 'file') {
+    const path = text.slice(colon + 1);
+    if (path === '') throw new InvalidLocatorError(text, 'expected a directory path after file:');
+    return { kind: 'file', path: resolve(cwd, path), text };
+  }
+  if (scheme === 'aws') {
+    const parts = text.split(':');
+    if (parts.length !== 3)
+      throw new InvalidLocatorError(text, 'expected aws:REGION:NAME, e.g. aws:us-west-2:my-store');
+    const [, region = '', name = ''] = parts;
+    if (!AWS_REGIONS.includes(region)) {
+      throw new InvalidLocatorError(
+        text,
+        `unknown AWS region '${region}' (expected one of ${AWS_REGIONS.join(', ')})`,
+      );
+    }
+    if (name.length < 3 || name.length > 56 || !NAME_RE.test(name) || name.includes('--')) {
+      throw new InvalidLocatorError(
+        text,
+        `job store name '${name}' must be 3-56 characters of lowercase letters, digits and single hyphens, starting and ending with a letter or digit`,
+      );
+    }
+    return { kind: 'aws', region, name, bucket: `${name}--toil`, text };
+  }
+  // A Windows drive letter is not a concern here; anything else with a scheme is a mistake.
+  if (/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(text) && !text.startsWith('./') && !text.startsWith('/')) {
+    throw new InvalidLocatorError(text, `unknown scheme '${scheme}' (expected file:PATH or aws:REGION:NAME)`);
+  }
+  return { kind: 'file', path: resolve(cwd, text), text };
+}

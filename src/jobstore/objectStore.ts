@@ -1,0 +1,91 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * The storage a job store is built on: named objects in one flat, '/'-separated key space, with
+ * compare-and-swap writes. The job store's semantics (workflows, jobs, files, commits) are written
+ * once on top of this port; each backend (`file:` directory, `aws:` S3 bucket) only moves bytes.
+ *
+ * Keys are relative ('jobs/abc', 'files/x/y'); they never start with '/', never contain '..' or
+ * empty segments. Bodies are opaque bytes.
+ *
+ * Errors every method may raise (from ./errors.js): `JobStoreNotFoundError` when the store itself
+ * is gone, `JobStoreUnavailableError` (disposition 'retry') for transient backend failures that
+ * survived the backend's own retries. Anything else is a bug.
+ */
+export interface ObjectStore {
+  /** The locator this store was opened from, e.g. `file:/abs/path` or `aws:us-west-2:name`. */
+  readonly locator: string;
+
+  /**
+   * Whether `put`'s `ifNoneMatch`/`ifMatch` are enforced. True for the file backend, S3 and
+   * moto; false for S3 emulators that ignore conditional headers (s3rver), where the job store
+   * still works but cannot detect two writers racing.
+   */
+  readonly enforcesConditions: boolean;
+
+  /** Creates the empty store. Throws `JobStoreExistsError` if it already exists. */
+  create(): Promise<void>;
+
+  /** Whether the store exists. */
+  exists(): Promise<boolean>;
+
+  /** Deletes the store and everything in it. Resolves if it does not exist. */
+  destroy(): Promise<void>;
+
+  /** The object's bytes and etag, or undefined if there is no such object. */
+  get(key: string): Promise<StoredObject | undefined>;
+
+  /** The object's size and etag without its body, or undefined if there is no such object. */
+  head(key: string): Promise<ObjectInfo | undefined>;
+
+  /**
+   * Writes the whole object atomically: a reader sees the old bytes or the new, never a mix.
+   * `ifNoneMatch: '*'` writes only if no object has that key; `ifMatch: etag` only if the current
+   * object has that etag. A failed condition throws `PreconditionFailedError` and writes nothing.
+   */
+  put(key: string, body: Uint8Array | string, conditions?: PutConditions): Promise<ObjectInfo>;
+
+  /**
+   * Streams a body of any size into the object (multipart on S3 above the part size). The object
+   * appears whole when the returned promise resolves, and not at all if it rejects.
+   */
+  putStream(key: string, body: Readable): Promise<ObjectInfo>;
+
+  /** A stream of the object's bytes. Throws `ObjectNotFoundError` if there is no such object. */
+  getStream(key: string): Promise<Readable>;
+
+  /** Deletes the object. Resolves if it does not exist. */
+  delete(key: string): Promise<void>;
+
+  /** Deletes many objects, in batches where the backend allows. Missing keys are fine. */
+  deleteMany(keys: readonly string[]): Promise<void>;
+
+  /**
+   * Every object whose key starts with `prefix`, in ascending key order, paginated internally.
+   * `startAfter` skips keys up to and including it (for reading logs incrementally).
+   */
+  list(prefix: string, options?: { startAfter?: string }): AsyncIterable<ObjectInfo>;
+}
+
+export interface ObjectInfo {
+  readonly key: string;
+  readonly size: number;
+  /** Opaque version tag; changes whenever the bytes change. */
+  readonly etag: string;
+}
+
+export interface StoredObject extends ObjectInfo {
+  readonly body: Buffer;
+}
+
+export interface PutConditions {
+  readonly ifNoneMatch?: '*';
+  readonly ifMatch?: string;
+}
+
+const KEY_RE = /^(?!\/)(?!.*\/\/)(?!.*(?:^|\/)\.\.?(?:\/|$))[^\0]+(?<!\/)$/;
+
+/** Throws if `key` is not a valid relative object key (see the port's contract). */
+export function assertValidKey(key: string): void {
+  if (!KEY_RE.test(key)) throw new TypeError(`invalid object key ${JSON.stringify(key)}`);
+}
