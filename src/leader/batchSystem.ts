@@ -1,0 +1,82 @@
+/**
+ * The BatchSystem port: how the leader gets jobs run somewhere. `single_machine` runs them as
+ * child processes of the leader; `mesos` runs them as Mesos tasks on the cluster's agents. The
+ * leader never cares which: it issues, it hears back, it kills.
+ */
+
+/** What a job needs from the node it runs on. Memory and disk in bytes; cores may be fractional. */
+export interface JobRequirements {
+  readonly cores: number;
+  readonly memory: number;
+  readonly disk: number;
+  /** The job may run on a spot (preemptable) node. A non-preemptable job never does. */
+  readonly preemptable: boolean;
+}
+
+/** One attempt at running one job. */
+export interface IssuedJob {
+  readonly jobId: string;
+  /** 1 for the first attempt; the pair (jobId, attempt) is unique. */
+  readonly attempt: number;
+  /** The job's name as the user wrote it (for logs, placement records and runtime learning). */
+  readonly name: string;
+  readonly requirements: JobRequirements;
+  /**
+   * The argv that runs this attempt in a fresh process on any node that can reach the job store
+   * (`toil worker LOCATOR JOBID --attempt N`). A batch system may instead hand the same
+   * (locator, jobId, attempt) to a worker process it keeps warm, if the result is the same.
+   */
+  readonly command: readonly string[];
+  readonly jobStoreLocator: string;
+  /** Extra environment for the worker process. */
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+/**
+ * How an attempt ended.
+ * - succeeded: the worker committed the job's result (exit 0).
+ * - failed: the job ran and failed (non-zero exit, or the batch system could not start it).
+ *   Spends one of the job's retries.
+ * - lost: the node or agent went away under it (spot interruption, agent lost, task unreachable
+ *   or gone). Not the job's fault: re-run without spending a retry, up to a cap.
+ * - killed: the leader asked for it (`kill`).
+ */
+export type JobOutcome = 'succeeded' | 'failed' | 'lost' | 'killed';
+
+export interface JobUpdate {
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly outcome: JobOutcome;
+  readonly exitCode?: number;
+  /** How long the attempt ran, for runtime learning. */
+  readonly wallTimeMs?: number;
+  /** Where it ran (agent id or host), for placement records. */
+  readonly node?: string;
+  /** A person-readable reason (e.g. the Mesos task state and message). */
+  readonly message?: string;
+}
+
+export type JobUpdateListener = (update: JobUpdate) => void;
+
+/**
+ * Contract:
+ * - `start` is called once, before anything else; updates are delivered to the listener, exactly
+ *   one terminal update per issued attempt (unless the batch system is shut down first).
+ * - `issue` returns once the attempt is accepted (queued); it never waits for the job to run.
+ *   It throws a `JobTooBigError` (code JOB_TOO_BIG) synchronously-or-rejected if no node this
+ *   batch system can ever provide could run the job, naming the job and the largest offer.
+ * - `kill` resolves when the attempt is stopped or already finished; its update is 'killed'.
+ * - `shutdown` stops issuing, kills nothing that must survive a leader restart (Mesos tasks keep
+ *   running under the framework's failover timeout), and releases resources.
+ */
+export interface BatchSystem {
+  readonly name: string;
+  start(listener: JobUpdateListener): Promise<void>;
+  issue(job: IssuedJob): Promise<void>;
+  kill(jobId: string): Promise<void>;
+  /** Attempts issued and not yet reported finished, by job id. */
+  issuedJobIds(): ReadonlySet<string>;
+  /** The largest job this batch system could ever run, for fail-fast checks. */
+  maxJobRequirements(): JobRequirements | undefined;
+  shutdown(): Promise<void>;
+}
