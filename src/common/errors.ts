@@ -61,3 +61,21 @@ export function isUserError(e: unknown): e is ToilError {
 export function isAbortError(e: unknown): boolean {
   return e instanceof Error && e.name === 'AbortError';
 }
+
+/**
+ * A job asks for more than any node this cluster may ever provide. Raised up front, naming the
+ * job, what it asked for and the largest node available, so the workflow fails fast instead of
+ * waiting forever (Toil logs this every scaler cycle and hangs).
+ */
+export class JobTooBigError extends ToilError {
+  constructor(jobName: string, requested: string, largest: string) {
+    super(
+      'JOB_TOO_BIG',
+      `job '${jobName}' asks for ${requested}, more than the largest node allows (${largest})`,
+      {
+        disposition: 'user',
+        details: { jobName, requested, largest },
+      },
+    );
+  }
+}
