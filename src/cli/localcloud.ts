@@ -1,0 +1,22 @@
+import type { Command } from 'commander';
+import type { SubCommand } from './main.js';
+
+/**
+ * `toil localcloud`: the local stand-ins for AWS and Mesos (an EC2 Query API endpoint and a Mesos
+ * master whose agents are processes on this machine), startable together or one by one.
+ * Each stand-in registers its own sub-commands on the `localcloud` command.
+ */
+const registrations: ((localcloud: Command, setExitCode: (code: number) => void) => void)[] = [
+  // One entry per stand-in module, e.g. (await import('./localcloudMesos.js')).registerMesosCommands.
+];
+
+export const command: SubCommand = {
+  register(program, setExitCode) {
+    const localcloud = program
+      .command('localcloud')
+      .description(
+        'Run a local EC2 endpoint and Mesos master that speak the real wire protocols (no cloud needed).',
+      );
+    for (const register of registrations) register(localcloud, setExitCode);
+  },
+};
