@@ -1,0 +1,85 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The leader's Prometheus metrics, in one registry per leader (tests build their own). Names follow
+ * Prometheus conventions: a `toil_` prefix, base units (seconds, dollars), `_total` for counters.
+ */
+export interface LeaderMetrics {
+  readonly registry: Registry;
+  /** Nodes the provisioner reports, by pool (spot|on-demand), instance type and state. */
+  readonly nodes: Gauge<'pool' | 'instance_type' | 'state'>;
+  /** Nodes the last plan wanted, by pool and instance type. */
+  readonly desiredNodes: Gauge<'pool' | 'instance_type'>;
+  readonly queuedJobs: Gauge;
+  readonly runningJobs: Gauge;
+  readonly planDuration: Histogram;
+  /** Provisioner calls by operation and result (ok, or the error code). */
+  readonly provisionerCalls: Counter<'operation' | 'result'>;
+  /** What the running nodes cost per hour, in dollars. */
+  readonly clusterHourlyCost: Gauge;
+  readonly spotInterruptions: Counter;
+  /** Config reloads by result (applied | rejected). */
+  readonly configReloads: Counter<'result'>;
+  readonly ticks: Counter<'result'>;
+}
+
+export function createLeaderMetrics(options: { withProcessMetrics?: boolean } = {}): LeaderMetrics {
+  const registry = new Registry();
+  if (options.withProcessMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'toil_' });
+  const registers = [registry];
+  return {
+    registry,
+    nodes: new Gauge({
+      name: 'toil_nodes',
+      help: 'Worker nodes by pool, instance type and state.',
+      labelNames: ['pool', 'instance_type', 'state'] as const,
+      registers,
+    }),
+    desiredNodes: new Gauge({
+      name: 'toil_desired_nodes',
+      help: 'Worker nodes the last scaling plan wanted, by pool and instance type.',
+      labelNames: ['pool', 'instance_type'] as const,
+      registers,
+    }),
+    queuedJobs: new Gauge({
+      name: 'toil_queued_jobs',
+      help: 'Jobs issued and waiting for a node.',
+      registers,
+    }),
+    runningJobs: new Gauge({ name: 'toil_running_jobs', help: 'Jobs running on a node.', registers }),
+    planDuration: new Histogram({
+      name: 'toil_plan_duration_seconds',
+      help: 'Time to compute one scaling plan.',
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    }),
+    provisionerCalls: new Counter({
+      name: 'toil_provisioner_calls_total',
+      help: 'Provisioner calls by operation and result.',
+      labelNames: ['operation', 'result'] as const,
+      registers,
+    }),
+    clusterHourlyCost: new Gauge({
+      name: 'toil_cluster_hourly_cost_dollars',
+      help: 'What the running worker nodes cost per hour, in dollars.',
+      registers,
+    }),
+    spotInterruptions: new Counter({
+      name: 'toil_spot_interruptions_total',
+      help: 'Spot nodes lost to interruption.',
+      registers,
+    }),
+    configReloads: new Counter({
+      name: 'toil_config_reloads_total',
+      help: 'Config reload attempts by result (applied or rejected).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    ticks: new Counter({
+      name: 'toil_scaler_ticks_total',
+      help: 'Scaler ticks by result (ok or error).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+  };
+}
