@@ -24,14 +24,16 @@ const LOCK_STALE_MS = 30_000;
  * they are safe between processes on one machine (and on NFS with close-to-open semantics).
  */
 export class FileObjectStore implements ObjectStore {
-  readonly enforcesConditions = true;
-
   readonly root: string;
   readonly locator: string;
 
   constructor(root: string, locator: string = `file:${root}`) {
     this.root = root;
     this.locator = locator;
+  }
+
+  async enforcesConditions(): Promise<boolean> {
+    return true;
   }
 
   async create(): Promise<void> {

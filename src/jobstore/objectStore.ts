@@ -19,9 +19,12 @@ export interface ObjectStore {
   /**
    * Whether `put`'s `ifNoneMatch`/`ifMatch` are enforced. True for the file backend, S3 and
    * moto; false for S3 emulators that ignore conditional headers (s3rver), where the job store
-   * still works but cannot detect two writers racing.
+   * still works but cannot detect two writers racing. A method, not a field, because on S3 the
+   * only honest answer is a probe of the server (a conditional write that must fail), made once
+   * per store object and cached; the store must exist. The probe writes and deletes a key under
+   * `PROBE_PREFIX`, the one prefix callers must not use.
    */
-  readonly enforcesConditions: boolean;
+  enforcesConditions(): Promise<boolean>;
 
   /** Creates the empty store. Throws `JobStoreExistsError` if it already exists. */
   create(): Promise<void>;
@@ -35,7 +38,11 @@ export interface ObjectStore {
   /** The object's bytes and etag, or undefined if there is no such object. */
   get(key: string): Promise<StoredObject | undefined>;
 
-  /** The object's size and etag without its body, or undefined if there is no such object. */
+  /**
+   * The object's size and etag without its body, or undefined if there is no such object.
+   * (S3 answers a HEAD in a missing bucket with a bare 404, so there this may report undefined
+   * where the other methods would raise `JobStoreNotFoundError`.)
+   */
   head(key: string): Promise<ObjectInfo | undefined>;
 
   /**
@@ -82,6 +89,9 @@ export interface PutConditions {
   readonly ifNoneMatch?: '*';
   readonly ifMatch?: string;
 }
+
+/** Keys under this prefix belong to the backend (its conditional-write probe); callers' keys never start with it. */
+export const PROBE_PREFIX = '.toil-probe/';
 
 const KEY_RE = /^(?!\/)(?!.*\/\/)(?!.*(?:^|\/)\.\.?(?:\/|$))[^\0]+(?<!\/)$/;
 

@@ -1,0 +1,495 @@
+import { randomUUID } from 'node:crypto';
+import { Readable, Transform } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutBucketEncryptionCommand,
+  PutBucketTaggingCommand,
+  PutObjectCommand,
+  PutPublicAccessBlockCommand,
+  type BucketLocationConstraint,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { Logger } from '../common/log.js';
+import { silentLogger } from '../common/log.js';
+import {
+  JobStoreExistsError,
+  JobStoreNotFoundError,
+  JobStoreUnavailableError,
+  ObjectNotFoundError,
+  PreconditionFailedError,
+} from './errors.js';
+import type { Locator } from './locator.js';
+import {
+  assertValidKey,
+  PROBE_PREFIX,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutConditions,
+  type StoredObject,
+} from './objectStore.js';
+
+/** S3's floor for every multipart part but the last. */
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
+/**
+ * Big enough that a typical job file is one PUT, small enough that two parts in flight stay
+ * modest in memory on a small node. Fixed per store, so a file's multipart ETag is stable.
+ */
+export const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
+/** DeleteObjects takes at most this many keys per request. */
+const DELETE_BATCH = 1000;
+
+export interface S3ObjectStoreOptions {
+  readonly client: S3Client;
+  readonly locator: Extract<Locator, { kind: 'aws' }>;
+  /** Bodies larger than this go up in parts of this size (at least 5 MiB). */
+  readonly partSize?: number;
+  /** Tags put on the bucket `create()` makes (e.g. Owner, TOIL_AWS_TAGS). */
+  readonly tags?: Readonly<Record<string, string>>;
+  /** ListObjectsV2 page size (S3's maximum, 1000, unless a test wants smaller pages). */
+  readonly pageSize?: number;
+  readonly log?: Logger;
+}
+
+/**
+ * A job store in one S3 bucket (`NAME--toil` in the locator's region). Keys are S3 keys verbatim.
+ * Conditional writes are S3's own `If-None-Match: *` / `If-Match: etag` on PutObject; whether the
+ * server honours them is probed, not assumed (s3rver ignores them). S3 errors are translated here,
+ * once, into the job store's typed errors.
+ */
+export class S3ObjectStore implements ObjectStore {
+  readonly locator: string;
+  readonly bucket: string;
+  readonly region: string;
+
+  private readonly client: S3Client;
+  private readonly partSize: number;
+  private readonly pageSize: number;
+  private readonly tags: Readonly<Record<string, string>>;
+  private readonly log: Logger;
+  private conditionsProbe: Promise<boolean> | undefined;
+
+  constructor(options: S3ObjectStoreOptions) {
+    this.client = options.client;
+    this.locator = options.locator.text;
+    this.bucket = options.locator.bucket;
+    this.region = options.locator.region;
+    this.partSize = Math.max(MIN_PART_SIZE, options.partSize ?? DEFAULT_PART_SIZE);
+    this.pageSize = Math.min(1000, Math.max(1, options.pageSize ?? 1000));
+    this.tags = options.tags ?? {};
+    this.log = (options.log ?? silentLogger()).child({ component: 'jobstore.s3', bucket: this.bucket });
+  }
+
+  async create(): Promise<void> {
+    // us-east-1 answers CreateBucket on a bucket we already own with 200, so ask first.
+    if (await this.exists()) throw new JobStoreExistsError(this.locator);
+    try {
+      await this.client.send(
+        new CreateBucketCommand({
+          Bucket: this.bucket,
+          // us-east-1 is the one region that refuses a LocationConstraint naming itself.
+          ...(this.region === 'us-east-1'
+            ? {}
+            : {
+                CreateBucketConfiguration: {
+                  LocationConstraint: this.region as BucketLocationConstraint,
+                },
+              }),
+        }),
+      );
+    } catch (e) {
+      const name = errorName(e);
+      if (name === 'BucketAlreadyOwnedByYou' || name === 'BucketAlreadyExists') {
+        throw new JobStoreExistsError(this.locator);
+      }
+      throw this.translate(e, 'CreateBucket');
+    }
+    try {
+      await this.secureBucket();
+    } catch (e) {
+      // A bucket we could not lock down must not be left behind holding workflow data.
+      await this.client.send(new DeleteBucketCommand({ Bucket: this.bucket })).catch(() => {});
+      throw e;
+    }
+  }
+
+  private async secureBucket(): Promise<void> {
+    const steps: [string, () => Promise<unknown>][] = [
+      [
+        'PutPublicAccessBlock',
+        () =>
+          this.client.send(
+            new PutPublicAccessBlockCommand({
+              Bucket: this.bucket,
+              PublicAccessBlockConfiguration: {
+                BlockPublicAcls: true,
+                IgnorePublicAcls: true,
+                BlockPublicPolicy: true,
+                RestrictPublicBuckets: true,
+              },
+            }),
+          ),
+      ],
+      [
+        'PutBucketEncryption',
+        () =>
+          this.client.send(
+            new PutBucketEncryptionCommand({
+              Bucket: this.bucket,
+              ServerSideEncryptionConfiguration: {
+                Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+              },
+            }),
+          ),
+      ],
+    ];
+    const tagSet = Object.entries(this.tags).map(([Key, Value]) => ({ Key, Value }));
+    if (tagSet.length > 0) {
+      steps.push([
+        'PutBucketTagging',
+        () =>
+          this.client.send(new PutBucketTaggingCommand({ Bucket: this.bucket, Tagging: { TagSet: tagSet } })),
+      ]);
+    }
+    for (const [operation, run] of steps) {
+      try {
+        await run();
+      } catch (e) {
+        // Only an emulator lacks these calls (s3rver); S3 itself always has them, so any other
+        // failure (AccessDenied, ...) stops the job store from being created.
+        if (isNotImplemented(e)) {
+          this.log.warn({ operation }, 'S3 endpoint does not implement this bucket setting; skipped');
+          continue;
+        }
+        throw this.translate(e, operation);
+      }
+    }
+  }
+
+  async exists(): Promise<boolean> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      return true;
+    } catch (e) {
+      if (httpStatus(e) === 404 || errorName(e) === 'NotFound' || errorName(e) === 'NoSuchBucket') {
+        return false;
+      }
+      throw this.translate(e, 'HeadBucket');
+    }
+  }
+
+  async destroy(): Promise<void> {
+    try {
+      await this.abortMultipartUploads();
+      let batch: string[] = [];
+      for await (const info of this.listRaw('', undefined)) {
+        batch.push(info.key);
+        if (batch.length === DELETE_BATCH) {
+          await this.deleteBatch(batch);
+          batch = [];
+        }
+      }
+      if (batch.length > 0) await this.deleteBatch(batch);
+      await this.client.send(new DeleteBucketCommand({ Bucket: this.bucket }));
+    } catch (e) {
+      if (e instanceof JobStoreNotFoundError || errorName(e) === 'NoSuchBucket') return;
+      throw this.translate(e, 'DeleteBucket');
+    }
+  }
+
+  private async abortMultipartUploads(): Promise<void> {
+    let KeyMarker: string | undefined;
+    let UploadIdMarker: string | undefined;
+    for (;;) {
+      let page;
+      try {
+        page = await this.client.send(
+          new ListMultipartUploadsCommand({ Bucket: this.bucket, KeyMarker, UploadIdMarker }),
+        );
+      } catch (e) {
+        if (isNotImplemented(e)) return; // s3rver: nothing to abort, and no way to ask
+        throw this.translate(e, 'ListMultipartUploads');
+      }
+      for (const upload of page.Uploads ?? []) {
+        await this.client
+          .send(
+            new AbortMultipartUploadCommand({
+              Bucket: this.bucket,
+              Key: upload.Key,
+              UploadId: upload.UploadId,
+            }),
+          )
+          .catch((e: unknown) => {
+            if (errorName(e) !== 'NoSuchUpload') throw this.translate(e, 'AbortMultipartUpload');
+          });
+      }
+      if (!page.IsTruncated) return;
+      KeyMarker = page.NextKeyMarker;
+      UploadIdMarker = page.NextUploadIdMarker;
+    }
+  }
+
+  async get(key: string): Promise<StoredObject | undefined> {
+    assertValidKey(key);
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const body = Buffer.from((await out.Body?.transformToByteArray()) ?? new Uint8Array());
+      return { key, body, size: body.length, etag: bareEtag(out.ETag) };
+    } catch (e) {
+      if (errorName(e) === 'NoSuchKey') return undefined;
+      throw this.translate(e, 'GetObject', key);
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    assertValidKey(key);
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return { key, size: out.ContentLength ?? 0, etag: bareEtag(out.ETag) };
+    } catch (e) {
+      if (httpStatus(e) === 404) return undefined;
+      throw this.translate(e, 'HeadObject', key);
+    }
+  }
+
+  async put(key: string, body: Uint8Array | string, conditions: PutConditions = {}): Promise<ObjectInfo> {
+    assertValidKey(key);
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    try {
+      const out = await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: bytes,
+          ContentLength: bytes.byteLength,
+          IfNoneMatch: conditions.ifNoneMatch,
+          IfMatch: conditions.ifMatch === undefined ? undefined : `"${conditions.ifMatch}"`,
+        }),
+      );
+      return { key, size: bytes.byteLength, etag: bareEtag(out.ETag) };
+    } catch (e) {
+      throw this.translate(e, 'PutObject', key);
+    }
+  }
+
+  async putStream(key: string, body: Readable): Promise<ObjectInfo> {
+    assertValidKey(key);
+    let size = 0;
+    const counted = body.pipe(
+      new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          size += chunk.length;
+          done(null, chunk);
+        },
+      }),
+    );
+    // pipe() does not forward errors: a failing source must fail the upload, not hang it.
+    body.once('error', (e) => counted.destroy(e));
+    // lib-storage sends one PutObject when the body fits in a part, else a multipart upload that
+    // it aborts if any part fails, so the object appears whole or not at all.
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: key, Body: counted },
+      partSize: this.partSize,
+      queueSize: 2,
+      leavePartsOnError: false,
+    });
+    try {
+      const out = await upload.done();
+      return { key, size, etag: bareEtag(out.ETag) };
+    } catch (e) {
+      throw this.translate(e, 'PutObject', key);
+    }
+  }
+
+  async getStream(key: string): Promise<Readable> {
+    assertValidKey(key);
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      if (out.Body instanceof Readable) return out.Body;
+      return Readable.from([Buffer.from((await out.Body?.transformToByteArray()) ?? new Uint8Array())]);
+    } catch (e) {
+      if (errorName(e) === 'NoSuchKey') throw new ObjectNotFoundError(key);
+      throw this.translate(e, 'GetObject', key);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    assertValidKey(key);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (e) {
+      throw this.translate(e, 'DeleteObject', key);
+    }
+  }
+
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    keys.forEach(assertValidKey);
+    for (let i = 0; i < keys.length; i += DELETE_BATCH) {
+      await this.deleteBatch(keys.slice(i, i + DELETE_BATCH));
+    }
+  }
+
+  private async deleteBatch(keys: readonly string[]): Promise<void> {
+    let out;
+    try {
+      out = await this.client.send(
+        new DeleteObjectsCommand({
+          Bucket: this.bucket,
+          Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+        }),
+      );
+    } catch (e) {
+      throw this.translate(e, 'DeleteObjects');
+    }
+    const failed = (out.Errors ?? []).filter((err) => err.Code !== 'NoSuchKey');
+    if (failed.length > 0) {
+      const first = failed[0];
+      throw new JobStoreUnavailableError(
+        `S3 could not delete ${failed.length} of ${keys.length} objects in ${this.bucket} (first: ${first?.Key}: ${first?.Code} ${first?.Message})`,
+      );
+    }
+  }
+
+  list(prefix: string, options: { startAfter?: string } = {}): AsyncIterable<ObjectInfo> {
+    return this.listRaw(prefix, options.startAfter);
+  }
+
+  private async *listRaw(prefix: string, startAfter: string | undefined): AsyncIterable<ObjectInfo> {
+    let ContinuationToken: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: prefix === '' ? undefined : prefix,
+            StartAfter: ContinuationToken === undefined ? startAfter : undefined,
+            ContinuationToken,
+            MaxKeys: this.pageSize,
+          }),
+        );
+      } catch (e) {
+        throw this.translate(e, 'ListObjectsV2');
+      }
+      for (const obj of page.Contents ?? []) {
+        if (obj.Key === undefined) continue;
+        yield { key: obj.Key, size: obj.Size ?? 0, etag: bareEtag(obj.ETag) };
+      }
+      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (ContinuationToken !== undefined);
+  }
+
+  enforcesConditions(): Promise<boolean> {
+    this.conditionsProbe ??= this.probeConditions().catch((e: unknown) => {
+      this.conditionsProbe = undefined; // a failed probe (store gone, network) proves nothing
+      throw e;
+    });
+    return this.conditionsProbe;
+  }
+
+  /**
+   * Writes a probe object, then two conditional writes that a conforming server must refuse.
+   * Four requests, once per store object; the key is unique so concurrent probes do not meet.
+   */
+  private async probeConditions(): Promise<boolean> {
+    const key = `${PROBE_PREFIX}${randomUUID()}`;
+    const first = await this.put(key, 'probe');
+    const refused = async (conditions: PutConditions): Promise<boolean> => {
+      try {
+        await this.put(key, 'probe-overwrite', conditions);
+        return false;
+      } catch (e) {
+        if (e instanceof PreconditionFailedError) return true;
+        throw e;
+      }
+    };
+    try {
+      const ifNoneMatch = await refused({ ifNoneMatch: '*' });
+      const ifMatch = await refused({ ifMatch: first.etag === 'stale' ? 'stale2' : 'stale' });
+      if (ifNoneMatch !== ifMatch) {
+        this.log.warn({ ifNoneMatch, ifMatch }, 'S3 endpoint honours only one kind of conditional write');
+      }
+      return ifNoneMatch && ifMatch;
+    } finally {
+      await this.delete(key);
+    }
+  }
+
+  /** The one place S3's errors become the job store's. */
+  private translate(e: unknown, operation: string, key?: string): Error {
+    const name = errorName(e);
+    const status = httpStatus(e);
+    if (name === 'NoSuchBucket') return new JobStoreNotFoundError(this.locator);
+    if (
+      key !== undefined &&
+      (status === 412 || name === 'PreconditionFailed' || name === 'ConditionalRequestConflict')
+    ) {
+      // 409 ConditionalRequestConflict: another conditional write to the key was in flight and won.
+      return new PreconditionFailedError(key);
+    }
+    if (isTransient(e)) {
+      return new JobStoreUnavailableError(
+        `S3 ${operation} on ${this.bucket}${key === undefined ? '' : `/${key}`} failed after retries: ${name} ${errorMessage(e)}`,
+        e,
+      );
+    }
+    return e instanceof Error ? e : new Error(String(e));
+  }
+}
+
+function bareEtag(etag: string | undefined): string {
+  return (etag ?? '').replace(/^(W\/)?"|"$/g, '');
+}
+
+function errorName(e: unknown): string {
+  if (typeof e !== 'object' || e === null) return '';
+  const rec = e as { name?: unknown; Code?: unknown };
+  return typeof rec.Code === 'string' ? rec.Code : typeof rec.name === 'string' ? rec.name : '';
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function httpStatus(e: unknown): number | undefined {
+  return (e as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+}
+
+function isNotImplemented(e: unknown): boolean {
+  const status = httpStatus(e);
+  const name = errorName(e);
+  return status === 501 || status === 405 || name === 'NotImplemented' || name === 'MethodNotAllowed';
+}
+
+const TRANSIENT_NAMES = new Set([
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'RequestTimeout',
+  'RequestTimeTooSkewed',
+  'InternalError',
+  'ServiceUnavailable',
+  'TimeoutError',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+]);
+
+function isTransient(e: unknown): boolean {
+  const status = httpStatus(e);
+  if (status !== undefined && (status === 429 || status >= 500) && status !== 501) return true;
+  if (TRANSIENT_NAMES.has(errorName(e))) return true;
+  const code = (e as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && TRANSIENT_NAMES.has(code);
+}
