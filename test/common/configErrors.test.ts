@@ -1,0 +1,54 @@
+import t from 'tap';
+import { z } from 'zod';
+import { ConfigError, deepFreeze, describeZodIssues } from '../../src/common/configErrors.js';
+import { durationMs, sizeBytes } from '../../src/common/configTypes.js';
+
+const Schema = z
+  .object({
+    scaleInterval: durationMs(),
+    nodes: z.array(
+      z.object({ type: z.string(), maxNodes: z.number().int().min(0), memory: sizeBytes() }).strict(),
+    ),
+  })
+  .strict();
+
+t.test('every problem is reported with the path of its field', async (t) => {
+  const result = Schema.safeParse({
+    scaleInterval: 'soon',
+    nodes: [
+      { type: 'c5.large', maxNodes: 2, memory: '2G' },
+      { type: 7, maxNodes: -1, memory: 'lots' },
+    ],
+    extra: true,
+  });
+  t.notOk(result.success);
+  const problems = describeZodIssues(result.error!.issues, ['scaler']);
+  t.same(problems.sort(), [
+    'scaler.nodes[1].maxNodes: Too small: expected number to be >=0',
+    'scaler.nodes[1].memory: expected a size like "600M" or "2G", got "lots"',
+    'scaler.nodes[1].type: Invalid input: expected string, received number',
+    'scaler.scaleInterval: expected a duration like "30s", "5m" or "1h", got "soon"',
+    'scaler: Unrecognized key: "extra"',
+  ]);
+  const err = new ConfigError('leader.yaml', problems);
+  t.equal(err.code, 'CONFIG_INVALID');
+  t.equal(err.disposition, 'user');
+  t.match(err.message, /^leader\.yaml is invalid:\n {2}- /);
+});
+
+t.test('durations and sizes parse to milliseconds and bytes', async (t) => {
+  const parsed = Schema.parse({
+    scaleInterval: '2m',
+    nodes: [{ type: 'm5.large', maxNodes: 3, memory: '600M' }],
+  });
+  t.equal(parsed.scaleInterval, 120_000);
+  t.equal(parsed.nodes[0]?.memory, 600 * 2 ** 20);
+});
+
+t.test('a frozen config cannot be changed, however deep', async (t) => {
+  const config = deepFreeze({ a: { b: [1, 2] } });
+  t.throws(() => {
+    config.a.b.push(3);
+  });
+  t.ok(Object.isFrozen(config.a));
+});
