@@ -1,10 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, link } from 'node:fs/promises';
+import { link, mkdir, open, readFile, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { JobStoreExistsError, ObjectNotFoundError, PreconditionFailedError } from './errors.js';
+import {
+  JobStoreExistsError,
+  JobStoreNotFoundError,
+  ObjectNotFoundError,
+  PreconditionFailedError,
+} from './errors.js';
 import {
   assertValidKey,
   type ObjectInfo,
@@ -13,15 +18,32 @@ import {
   type StoredObject,
 } from './objectStore.js';
 
+/** Written last by create(): its presence is what makes a directory a job store. */
 const MARKER = '.toil-jobstore';
+const MARKER_TEXT = 'toil-ts job store\n';
 const TMP_DIR = '.tmp';
+const LOCK_DIR = '.locks';
+const OBJECTS_DIR = 'objects';
 const LOCK_STALE_MS = 30_000;
 
 /**
- * A job store directory. Every write goes to a temporary file in the same file system and is
- * renamed into place, so a crash leaves the old object or the new one, never half of one.
- * The etag is the SHA-1 of the bytes. Conditional writes hold a per-key lock file (O_EXCL), so
- * they are safe between processes on one machine (and on NFS with close-to-open semantics).
+ * A job store directory:
+ *
+ *     ROOT/.toil-jobstore   marker, written last by create()
+ *     ROOT/.tmp/            bodies being written
+ *     ROOT/.locks/          one lock file per key during an ifMatch write
+ *     ROOT/objects/KEY      the objects, one file each
+ *
+ * Every write goes to a temporary file on the same file system, is fsynced, and is renamed into
+ * place, so a reader or a crash sees the old object or the new one, never half of one.
+ * `ifNoneMatch: '*'` is link(), which fails if the name exists: atomic without a lock.
+ * `ifMatch` holds a per-key lock file (O_EXCL) across compare and rename, so it is safe between
+ * processes on one machine (and on NFS with close-to-open semantics). The etag is the SHA-1 of the
+ * bytes, so it changes exactly when the bytes do.
+ *
+ * S3 lets 'a' and 'a/b' both be keys; a directory cannot be both a file and a directory. So each
+ * directory segment of a key is stored with a trailing '%' (and '%' inside a segment as '%25'):
+ * key 'jobs/abc' is the file objects/jobs%/abc, and key 'jobs' can still be the file objects/jobs.
  */
 export class FileObjectStore implements ObjectStore {
   readonly root: string;
@@ -42,26 +64,44 @@ export class FileObjectStore implements ObjectStore {
       await mkdir(this.root);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      if (await this.exists()) throw new JobStoreExistsError(this.locator);
-      // An empty (or foreign) directory: only take it over if it is empty.
-      const entries = await readdir(this.root);
-      if (entries.length > 0) throw new JobStoreExistsError(this.locator);
+      // An existing empty directory may become the store; anything else is not ours to take.
+      if ((await readdir(this.root)).length > 0) throw new JobStoreExistsError(this.locator);
     }
     await mkdir(join(this.root, TMP_DIR), { recursive: true });
-    await this.put(MARKER, 'toil-ts job store\n');
+    await mkdir(join(this.root, LOCK_DIR), { recursive: true });
+    await mkdir(join(this.root, OBJECTS_DIR), { recursive: true });
+    // Two creates racing: link() lets exactly one of them write the marker.
+    const tmp = await this.writeTemp(Buffer.from(MARKER_TEXT));
+    try {
+      await link(tmp, join(this.root, MARKER));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new JobStoreExistsError(this.locator);
+      throw e;
+    } finally {
+      await unlink(tmp).catch(() => {});
+    }
   }
 
   async exists(): Promise<boolean> {
     try {
       await stat(join(this.root, MARKER));
       return true;
-    } catch {
-      return false;
+    } catch (e) {
+      if (isMissing(e)) return false;
+      throw e;
     }
   }
 
   async destroy(): Promise<void> {
-    await rm(this.root, { recursive: true, force: true });
+    if (await this.exists()) {
+      // The marker goes first, so a destroy cut short leaves no half store that claims to exist.
+      await unlink(join(this.root, MARKER)).catch(() => {});
+      await rm(this.root, { recursive: true, force: true });
+      return;
+    }
+    // Not a job store: never delete a directory we did not make (a mistyped `toil clean ~`).
+    // An empty directory is what a create() cut short leaves, and is safe to remove.
+    await rmdir(this.root).catch(() => {});
   }
 
   async get(key: string): Promise<StoredObject | undefined> {
@@ -70,14 +110,29 @@ export class FileObjectStore implements ObjectStore {
       const body = await readFile(this.pathOf(key));
       return { key, body, size: body.length, etag: etagOf(body) };
     } catch (e) {
-      if (isMissing(e)) return undefined;
+      if (isMissing(e)) return this.absent(undefined);
       throw e;
     }
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
-    const obj = await this.get(key);
-    return obj && { key: obj.key, size: obj.size, etag: obj.etag };
+    assertValidKey(key);
+    return this.headPath(key, this.pathOf(key));
+  }
+
+  private async headPath(key: string, path: string): Promise<ObjectInfo | undefined> {
+    const hash = createHash('sha1');
+    let size = 0;
+    try {
+      for await (const chunk of createReadStream(path)) {
+        hash.update(chunk as Buffer);
+        size += (chunk as Buffer).length;
+      }
+    } catch (e) {
+      if (isMissing(e)) return this.absent(undefined);
+      throw e;
+    }
+    return { key, size, etag: hash.digest('hex') };
   }
 
   async put(key: string, body: Uint8Array | string, conditions: PutConditions = {}): Promise<ObjectInfo> {
@@ -87,32 +142,28 @@ export class FileObjectStore implements ObjectStore {
         ? Buffer.from(body)
         : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     const info: ObjectInfo = { key, size: bytes.length, etag: etagOf(bytes) };
-    const target = this.pathOf(key);
-    await mkdir(dirname(target), { recursive: true });
     const tmp = await this.writeTemp(bytes);
     try {
-      if (conditions.ifNoneMatch === '*' && conditions.ifMatch === undefined) {
-        // link() fails if the target exists: an atomic create-if-absent without a lock.
+      const target = this.pathOf(key);
+      await mkdir(dirname(target), { recursive: true });
+      if (conditions.ifMatch !== undefined) {
+        await this.withLock(key, async () => {
+          const current = await this.head(key);
+          if (current?.etag !== conditions.ifMatch) throw new PreconditionFailedError(key);
+          // ifNoneMatch with ifMatch can never hold: the object both exists and does not.
+          if (conditions.ifNoneMatch === '*') throw new PreconditionFailedError(key);
+          await rename(tmp, target);
+        });
+      } else if (conditions.ifNoneMatch === '*') {
         try {
           await link(tmp, target);
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new PreconditionFailedError(key);
           throw e;
         }
-        return info;
+      } else {
+        await rename(tmp, target);
       }
-      if (conditions.ifMatch !== undefined || conditions.ifNoneMatch !== undefined) {
-        await this.withLock(key, async () => {
-          const current = await this.head(key);
-          if (conditions.ifNoneMatch === '*' && current) throw new PreconditionFailedError(key);
-          if (conditions.ifMatch !== undefined && current?.etag !== conditions.ifMatch) {
-            throw new PreconditionFailedError(key);
-          }
-          await rename(tmp, target);
-        });
-        return info;
-      }
-      await rename(tmp, target);
       return info;
     } finally {
       await unlink(tmp).catch(() => {});
@@ -122,19 +173,23 @@ export class FileObjectStore implements ObjectStore {
   async putStream(key: string, body: Readable): Promise<ObjectInfo> {
     assertValidKey(key);
     const target = this.pathOf(key);
-    await mkdir(dirname(target), { recursive: true });
     const tmp = this.tempPath();
     const hash = createHash('sha1');
     let size = 0;
-    body.on('data', (chunk: Buffer) => {
-      hash.update(chunk);
-      size += chunk.length;
+    const measure = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        hash.update(chunk);
+        size += chunk.length;
+        done(null, chunk);
+      },
     });
     try {
-      await pipeline(body, createWriteStream(tmp, { flags: 'wx' }));
+      await pipeline(body, measure, createWriteStream(tmp, { flags: 'wx', flush: true }));
+      await mkdir(dirname(target), { recursive: true });
       await rename(tmp, target);
     } catch (e) {
       await unlink(tmp).catch(() => {});
+      if (isMissing(e) && !(await this.exists())) throw new JobStoreNotFoundError(this.locator);
       throw e;
     }
     return { key, size, etag: hash.digest('hex') };
@@ -144,55 +199,85 @@ export class FileObjectStore implements ObjectStore {
     assertValidKey(key);
     const path = this.pathOf(key);
     // Open first so a missing object is reported here, not as a stream error later.
-    const handle = await open(path, 'r').catch((e: unknown) => {
-      if (isMissing(e)) throw new ObjectNotFoundError(key);
-      throw e;
-    });
-    return createReadStream(path, { fd: handle.fd, autoClose: true });
+    let handle;
+    try {
+      handle = await open(path, 'r');
+    } catch (e) {
+      if (isMissing(e)) await this.absent(undefined);
+      throw isMissing(e) ? new ObjectNotFoundError(key) : e;
+    }
+    // The stream owns the handle: taking only its fd would let GC close the fd under the stream.
+    return handle.createReadStream({ autoClose: true });
   }
 
   async delete(key: string): Promise<void> {
     assertValidKey(key);
-    await unlink(this.pathOf(key)).catch((e: unknown) => {
-      if (!isMissing(e)) throw e;
-    });
+    try {
+      await unlink(this.pathOf(key));
+    } catch (e) {
+      if (isMissing(e)) return this.absent(undefined);
+      throw e;
+    }
   }
 
   async deleteMany(keys: readonly string[]): Promise<void> {
+    keys.forEach(assertValidKey);
     for (const key of keys) await this.delete(key);
   }
 
   async *list(prefix: string, options: { startAfter?: string } = {}): AsyncIterable<ObjectInfo> {
+    if (!(await this.exists())) throw new JobStoreNotFoundError(this.locator);
+    // Walk only the directory the prefix's complete segments name, not the whole store.
+    const cut = prefix.lastIndexOf('/');
+    const dirKey = cut < 0 ? '' : prefix.slice(0, cut);
     const keys: string[] = [];
-    await this.collectKeys('', keys);
-    keys.sort();
-    for (const key of keys) {
-      if (!key.startsWith(prefix)) continue;
-      if (options.startAfter !== undefined && key <= options.startAfter) continue;
-      const info = await this.head(key);
-      if (info) yield info;
+    await this.collectKeys(dirKey, keys);
+    const startAfter = options.startAfter === undefined ? undefined : Buffer.from(options.startAfter);
+    // S3 orders keys by their UTF-8 bytes; JS string order (UTF-16) differs above U+FFFF.
+    const wanted = keys
+      .filter((key) => key.startsWith(prefix))
+      .map((key) => ({ key, bytes: Buffer.from(key) }))
+      .filter((k) => startAfter === undefined || Buffer.compare(k.bytes, startAfter) > 0)
+      .sort((a, b) => Buffer.compare(a.bytes, b.bytes));
+    for (const { key } of wanted) {
+      const info = await this.headPath(key, this.pathOf(key)).catch(() => undefined);
+      if (info) yield info; // deleted while we listed: S3 would not have shown it either
     }
   }
 
-  private async collectKeys(relDir: string, out: string[]): Promise<void> {
+  private async collectKeys(dirKey: string, out: string[]): Promise<void> {
     let entries;
     try {
-      entries = await readdir(join(this.root, relDir), { withFileTypes: true });
+      entries = await readdir(this.dirPathOf(dirKey), { withFileTypes: true });
     } catch (e) {
       if (isMissing(e)) return;
       throw e;
     }
     for (const entry of entries) {
-      const rel = relDir === '' ? entry.name : `${relDir}/${entry.name}`;
-      if (relDir === '' && (entry.name === TMP_DIR || entry.name === MARKER)) continue;
-      if (entry.name.endsWith('.lock')) continue;
-      if (entry.isDirectory()) await this.collectKeys(rel, out);
-      else out.push(rel);
+      const isDir = entry.isDirectory();
+      if (isDir !== entry.name.endsWith('%')) continue; // not written by this store
+      const segment = decodeSegment(isDir ? entry.name.slice(0, -1) : entry.name);
+      const key = dirKey === '' ? segment : `${dirKey}/${segment}`;
+      if (isDir) await this.collectKeys(key, out);
+      else out.push(key);
     }
   }
 
+  /** A miss: `value` if the store is there, JobStoreNotFoundError if the store itself is gone. */
+  private async absent<T>(value: T): Promise<T> {
+    if (!(await this.exists())) throw new JobStoreNotFoundError(this.locator);
+    return value;
+  }
+
   private pathOf(key: string): string {
-    return join(this.root, ...key.split('/'));
+    const segments = key.split('/');
+    const file = encodeSegment(segments.pop() ?? '');
+    return join(this.root, OBJECTS_DIR, ...segments.map((s) => `${encodeSegment(s)}%`), file);
+  }
+
+  private dirPathOf(dirKey: string): string {
+    const segments = dirKey === '' ? [] : dirKey.split('/');
+    return join(this.root, OBJECTS_DIR, ...segments.map((s) => `${encodeSegment(s)}%`));
   }
 
   private tempPath(): string {
@@ -201,8 +286,14 @@ export class FileObjectStore implements ObjectStore {
 
   private async writeTemp(bytes: Buffer): Promise<string> {
     const tmp = this.tempPath();
-    await mkdir(join(this.root, TMP_DIR), { recursive: true });
-    const handle = await open(tmp, 'wx');
+    let handle;
+    try {
+      handle = await open(tmp, 'wx');
+    } catch (e) {
+      // The temp directory goes with the store, so its absence means the store is gone.
+      if (isMissing(e)) throw new JobStoreNotFoundError(this.locator);
+      throw e;
+    }
     try {
       await handle.writeFile(bytes);
       await handle.sync();
@@ -213,7 +304,7 @@ export class FileObjectStore implements ObjectStore {
   }
 
   private async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const lockPath = `${this.pathOf(key)}.lock`;
+    const lockPath = join(this.root, LOCK_DIR, createHash('sha1').update(key).digest('hex'));
     for (let attempt = 0; ; attempt++) {
       try {
         const handle = await open(lockPath, 'wx');
@@ -236,6 +327,14 @@ export class FileObjectStore implements ObjectStore {
       await unlink(lockPath).catch(() => {});
     }
   }
+}
+
+function encodeSegment(segment: string): string {
+  return segment.replaceAll('%', '%25');
+}
+
+function decodeSegment(name: string): string {
+  return name.replaceAll('%25', '%');
 }
 
 function etagOf(bytes: Uint8Array): string {

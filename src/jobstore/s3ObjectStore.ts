@@ -277,6 +277,10 @@ export class S3ObjectStore implements ObjectStore {
       );
       return { key, size: bytes.byteLength, etag: bareEtag(out.ETag) };
     } catch (e) {
+      // S3 answers If-Match on a key that does not exist with 404 NoSuchKey: the condition failed.
+      if (conditions.ifMatch !== undefined && errorName(e) === 'NoSuchKey') {
+        throw new PreconditionFailedError(key);
+      }
       throw this.translate(e, 'PutObject', key);
     }
   }
