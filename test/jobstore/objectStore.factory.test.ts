@@ -1,0 +1,100 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import t from 'tap';
+import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
+import { S3ObjectStore } from '../../src/jobstore/s3ObjectStore.js';
+import { openObjectStore } from '../../src/main.js';
+
+t.test('file: locators and bare paths open a directory store, relative to cwd', async (t) => {
+  const a = openObjectStore('file:./js-sort', { cwd: '/home/u' });
+  t.type(a, FileObjectStore);
+  t.equal((a as FileObjectStore).root, '/home/u/js-sort');
+  t.equal(a.locator, 'file:./js-sort', 'the locator is kept as the user typed it');
+  const b = openObjectStore('/srv/store');
+  t.equal((b as FileObjectStore).root, '/srv/store');
+});
+
+t.test('aws: locators open the bucket NAME--toil in REGION', async (t) => {
+  const store = openObjectStore('aws:eu-west-1:my-store', { env: {} });
+  t.type(store, S3ObjectStore);
+  t.equal((store as S3ObjectStore).bucket, 'my-store--toil');
+  t.equal((store as S3ObjectStore).region, 'eu-west-1');
+  t.equal(process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED, 'true', 'the Node 20 warning is off');
+});
+
+t.test('a bad locator is a one-line user error', async (t) => {
+  t.throws(() => openObjectStore('gs:bucket'), { code: 'JOBSTORE_BAD_LOCATOR', disposition: 'user' });
+  t.throws(() => openObjectStore('aws:us-west-2:UPPER'), { code: 'JOBSTORE_BAD_LOCATOR' });
+});
+
+/** An S3 endpoint that answers each request with the next scripted reply (last one repeats). */
+async function scriptedS3(replies: ((res: ServerResponse) => void)[]) {
+  const seen: string[] = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    seen.push(`${req.method} ${req.url}`);
+    req.resume();
+    req.on('end', () => (replies[Math.min(seen.length - 1, replies.length - 1)] ?? replies[0]!)(res));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    seen,
+    env: {
+      AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}`,
+      AWS_ACCESS_KEY_ID: 'k',
+      AWS_SECRET_ACCESS_KEY: 's',
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+const slowDown = (res: ServerResponse) => {
+  res.writeHead(503, { 'content-type': 'application/xml' });
+  res.end(
+    '<?xml version="1.0"?><Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>',
+  );
+};
+const putOk = (res: ServerResponse) => {
+  res.writeHead(200, { etag: '"abc123"' });
+  res.end();
+};
+
+t.test('onRequest counts every HTTP attempt; throttling that passes is retried by the SDK', async (t) => {
+  const s3 = await scriptedS3([slowDown, slowDown, putOk]);
+  t.teardown(s3.close);
+  const ops: string[] = [];
+  const store = openObjectStore('aws:us-west-2:retry-me', { env: s3.env, onRequest: (op) => ops.push(op) });
+  const info = await store.put('jobs/x', 'body');
+  t.same(info, { key: 'jobs/x', size: 4, etag: 'abc123' });
+  t.same(ops, ['PutObject', 'PutObject', 'PutObject'], 'three attempts, each counted');
+  t.same(
+    s3.seen.map((line) => line.replace(/\?.*$/, '')),
+    Array(3).fill('PUT /retry-me--toil/jobs/x'),
+    'path-style addressing at AWS_ENDPOINT_URL_S3',
+  );
+});
+
+t.test('throttling that outlasts the retries becomes JobStoreUnavailableError (retry)', async (t) => {
+  const s3 = await scriptedS3([slowDown]);
+  t.teardown(s3.close);
+  const store = openObjectStore('aws:us-west-2:always-busy', { env: s3.env });
+  await t.rejects(store.put('k', 'v'), {
+    code: 'JOBSTORE_UNAVAILABLE',
+    disposition: 'retry',
+    message: /SlowDown/,
+  });
+});
+
+t.test('a missing bucket is JobStoreNotFoundError', async (t) => {
+  const s3 = await scriptedS3([
+    (res) => {
+      res.writeHead(404, { 'content-type': 'application/xml' });
+      res.end(
+        '<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message></Error>',
+      );
+    },
+  ]);
+  t.teardown(s3.close);
+  const store = openObjectStore('aws:us-west-2:gone-away', { env: s3.env });
+  await t.rejects(store.get('k'), { code: 'JOBSTORE_NOT_FOUND', message: /aws:us-west-2:gone-away/ });
+});

@@ -1,0 +1,113 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { JobStoreExistsError } from '../../src/jobstore/errors.js';
+import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
+import { readAll } from '../fixtures/objectStoreContract.js';
+
+// What only the file backend promises, beyond the shared contract: atomic replacement on disk,
+// safe create/destroy of directories it does not own, and a layout a person can read.
+
+const root = mkdtempSync(join(tmpdir(), 'filestore-'));
+t.teardown(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+const fresh = () => new FileObjectStore(join(root, `store-${++n}`));
+
+t.test('a reader racing a writer never sees a partial or mixed body', async (t) => {
+  const store = fresh();
+  await store.create();
+  const size = 2 * 1024 * 1024;
+  const bodies = [Buffer.alloc(size, 'a'), Buffer.alloc(size, 'b')];
+  await store.put('hot', bodies[0]!);
+  let writing = true;
+  let writes = 0;
+  const writer = (async () => {
+    for (let i = 1; i <= 40; i++) {
+      await store.put('hot', bodies[i % 2]!);
+      writes++;
+    }
+    writing = false;
+  })();
+  let reads = 0;
+  const torn: string[] = [];
+  const seen = new Set<string>();
+  while (writing) {
+    const [viaGet, viaStream] = await Promise.all([
+      store.get('hot').then((o) => o!.body),
+      store.getStream('hot').then(readAll),
+    ]);
+    for (const body of [viaGet, viaStream]) {
+      reads++;
+      const first = String.fromCharCode(body[0]!);
+      seen.add(first);
+      if (body.length !== size || !body.equals(first === 'a' ? bodies[0]! : bodies[1]!)) {
+        torn.push(`${body.length} bytes starting ${first}`);
+      }
+    }
+  }
+  await writer;
+  t.equal(writes, 40);
+  t.ok(reads >= 10, `the reader overlapped the writer (${reads} reads)`);
+  t.same(seen, new Set(['a', 'b']), 'the reader saw both versions, so it really raced the writer');
+  t.same(torn, [], 'every read was one whole version');
+});
+
+t.test('create refuses a non-empty directory it did not make, and takes an empty one', async (t) => {
+  const foreign = join(root, 'foreign');
+  mkdirSync(foreign);
+  writeFileSync(join(foreign, 'thesis.tex'), 'precious');
+  await t.rejects(new FileObjectStore(foreign).create(), JobStoreExistsError);
+  const empty = join(root, 'empty');
+  mkdirSync(empty);
+  const store = new FileObjectStore(empty);
+  await store.create();
+  t.equal(await store.exists(), true);
+});
+
+t.test('destroy never deletes a directory that is not a job store', async (t) => {
+  const foreign = join(root, 'home');
+  mkdirSync(foreign);
+  writeFileSync(join(foreign, 'notes.txt'), 'precious');
+  await new FileObjectStore(foreign).destroy();
+  t.equal(readFileSync(join(foreign, 'notes.txt'), 'utf8'), 'precious', 'untouched');
+  const empty = join(root, 'left-by-a-failed-create');
+  mkdirSync(empty);
+  await new FileObjectStore(empty).destroy();
+  t.equal(existsSync(empty), false, 'an empty directory is removed');
+});
+
+t.test('concurrent creates of one store: exactly one succeeds', async (t) => {
+  const path = join(root, 'contended');
+  const results = await Promise.allSettled(
+    Array.from({ length: 6 }, () => new FileObjectStore(path).create()),
+  );
+  t.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+  for (const r of results) if (r.status === 'rejected') t.type(r.reason, JobStoreExistsError);
+});
+
+t.test('layout: objects/ holds one readable file per key; directories end in %', async (t) => {
+  const store = fresh();
+  await store.create();
+  await store.put('jobs/abc', 'job');
+  await store.put('jobs', 'a key that is also a directory');
+  await store.put('50%/x', 'percent');
+  t.equal(readFileSync(join(store.root, 'objects', 'jobs%', 'abc'), 'utf8'), 'job');
+  t.equal(readFileSync(join(store.root, 'objects', 'jobs'), 'utf8'), 'a key that is also a directory');
+  t.equal(readFileSync(join(store.root, 'objects', '50%25%', 'x'), 'utf8'), 'percent');
+});
+
+t.test('a lock left by a writer that died is taken over once stale', async (t) => {
+  const store = fresh();
+  await store.create();
+  const v1 = await store.put('state', 'v1');
+  const { createHash } = await import('node:crypto');
+  const lock = join(store.root, '.locks', createHash('sha1').update('state').digest('hex'));
+  writeFileSync(lock, '');
+  const { utimesSync } = await import('node:fs');
+  const old = new Date(Date.now() - 60_000);
+  utimesSync(lock, old, old);
+  await store.put('state', 'v2', { ifMatch: v1.etag });
+  t.equal((await store.get('state'))?.body.toString(), 'v2');
+  t.equal(existsSync(lock), false, 'and released');
+});
