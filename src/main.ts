@@ -4,6 +4,15 @@
  * points call the factories below; nothing else imports an adapter directly.
  */
 import { S3Client } from '@aws-sdk/client-s3';
+import { existsSync, statfsSync } from 'node:fs';
+import { availableParallelism, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Clock } from './common/clock.js';
+import { UserInputError } from './common/errors.js';
+import { JobStore } from './jobstore/jobStore.js';
+import type { BatchSystem } from './leader/batchSystem.js';
+import { SingleMachineBatchSystem } from './leader/singleMachine.js';
 import type { Logger } from './common/log.js';
 import { FileObjectStore } from './jobstore/fileObjectStore.js';
 import { parseLocator } from './jobstore/locator.js';
@@ -94,4 +103,68 @@ export function createS3Client(region: string, env: Env, onRequest?: (operation:
     );
   }
   return client;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workflows: job store, batch systems, worker command
+
+/** The job store a locator names (see `openObjectStore`). */
+export function openJobStore(locatorText: string, options: OpenObjectStoreOptions = {}): JobStore {
+  return new JobStore(openObjectStore(locatorText, options));
+}
+
+/** The argv prefix that runs this copy of `toil` (node and bin/toil.js), for worker processes. */
+export function toilCommand(): string[] {
+  return [process.execPath, join(packageRoot(), 'bin', 'toil.js')];
+}
+
+function packageRoot(): string {
+  // src/main.ts when run from source, dist/src/main.js when built.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'bin', 'toil.js'))) return dir;
+    dir = dirname(dir);
+  }
+  throw new Error('cannot find the toil-ts package root');
+}
+
+/** This machine's cores, memory and the size of the file system holding `dir`: single_machine's defaults. */
+export function machineResources(dir: string = process.cwd()): { cores: number; memory: number; disk: number } {
+  const fs = statfsSync(dir);
+  return { cores: availableParallelism(), memory: totalmem(), disk: fs.blocks * fs.bsize };
+}
+
+export interface CreateBatchSystemOptions {
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** single_machine limits; default this machine's (`machineResources`). */
+  readonly maxCores?: number;
+  readonly maxMemory?: number;
+  readonly maxDisk?: number;
+  /** single_machine: keep worker processes warm between jobs (default true). */
+  readonly warmWorkers?: boolean;
+  /** mesos: the master's host:port (--mesosMaster / --mesosEndpoint). */
+  readonly mesosMaster?: string;
+  readonly env?: Env;
+}
+
+/** The batch system `--batchSystem` names. Throws UserInputError for one that is not available. */
+export function createBatchSystem(name: 'single_machine' | 'mesos', options: CreateBatchSystemOptions): BatchSystem {
+  if (name === 'single_machine') {
+    const machine = machineResources();
+    return new SingleMachineBatchSystem({
+      maxCores: options.maxCores ?? machine.cores,
+      maxMemory: options.maxMemory ?? machine.memory,
+      maxDisk: options.maxDisk ?? machine.disk,
+      clock: options.clock,
+      log: options.log,
+      ...(options.warmWorkers === false ? {} : { warmWorkerCommand: [...toilCommand(), 'worker', '--serve'] }),
+      ...(options.env ? { env: options.env } : {}),
+    });
+  }
+  throw new UserInputError(
+    'BATCH_SYSTEM_UNAVAILABLE',
+    `--batchSystem ${name} is not available yet (expected single_machine)`,
+    { batchSystem: name },
+  );
 }

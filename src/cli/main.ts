@@ -14,6 +14,10 @@ export interface SubCommand {
 async function loadSubCommands(): Promise<SubCommand[]> {
   const modules = await Promise.all([
     // Each entry is `import('./<name>.js')` of a module exporting `command: SubCommand`.
+    import('./run.js'),
+    import('./status.js'),
+    import('./clean.js'),
+    import('./worker.js'),
   ] as Promise<{ command: SubCommand }>[]);
   return modules.map((m) => m.command);
 }

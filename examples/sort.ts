@@ -1,0 +1,180 @@
+/**
+ * Toil's sort example in TypeScript: sorts the lines of a file (byte order, like `LC_ALL=C sort`)
+ * with a parallel merge sort. Each `down` job splits its part of the file in two and hands the
+ * halves to two child jobs, down to parts of at most --N bytes, which are sorted in memory; a
+ * follow-on `up` job merges the two sorted halves once both children's subtrees are done.
+ *
+ *   npx toil run examples/sort.ts file:./js-sort --numLines 200000 --outputFile sorted.txt
+ *
+ * Options: --fileToSort (default fileToSort.txt; generated with --numLines random lines of up to
+ * --lineLength characters when it does not exist), --outputFile (default sortedFile.txt),
+ * --N (split threshold in bytes, default 1000000).
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { defineJob, defineWorkflow, type FileID, type Input, type JobDefinition } from 'toil-ts';
+
+interface Part {
+  readonly fileId: FileID;
+  readonly N: number;
+  /** An intermediate file of the sort (deleted once split); the user's input is kept. */
+  readonly temporary?: boolean;
+}
+
+const NEWLINE = 0x0a;
+
+/** Splits a part bigger than N in two (children), merging them back in a follow-on. */
+const down: JobDefinition<Part, FileID> = defineJob<Part, FileID>(
+  'down',
+  { cores: 1, memory: '600M', disk: '1G', preemptable: true },
+  async (job, part): Promise<Input<FileID>> => {
+    const data = await job.fileStore.readGlobalFileBytes(part.fileId);
+    if (data.length <= part.N) {
+      job.log.info(`sorting ${data.length} bytes`);
+      if (part.temporary) job.fileStore.deleteGlobalFile(part.fileId);
+      return job.fileStore.writeGlobalFileBytes(sortLines(data));
+    }
+    const mid = splitPoint(data);
+    job.log.info(`splitting ${data.length} bytes at ${mid}`);
+    const [left, right] = await Promise.all([
+      job.fileStore.writeGlobalFileBytes(data.subarray(0, mid)),
+      job.fileStore.writeGlobalFileBytes(data.subarray(mid)),
+    ]);
+    const a = job.addChild(down, { fileId: left, N: part.N, temporary: true });
+    const b = job.addChild(down, { fileId: right, N: part.N, temporary: true });
+    if (part.temporary) job.fileStore.deleteGlobalFile(part.fileId);
+    return job.addFollowOn(up, { a: a.rv(), b: b.rv() }).rv();
+  },
+);
+
+/** Merges two sorted files into one. */
+const up: JobDefinition<{ a: FileID; b: FileID }, FileID> = defineJob<{ a: FileID; b: FileID }, FileID>(
+  'up',
+  { cores: 1, memory: '600M', disk: '1G', preemptable: true },
+  async (job, { a, b }) => {
+    const [left, right] = await Promise.all([
+      job.fileStore.readGlobalFileBytes(a),
+      job.fileStore.readGlobalFileBytes(b),
+    ]);
+    const merged = mergeSorted(left, right);
+    job.fileStore.deleteGlobalFile(a);
+    job.fileStore.deleteGlobalFile(b);
+    job.log.info(`merged ${left.length} + ${right.length} bytes`);
+    return job.fileStore.writeGlobalFileBytes(merged);
+  },
+);
+
+/** The root: sorts the imported file (a child), and returns the sorted file's ID. */
+const setup = defineJob<Part, FileID>(
+  'setup',
+  { cores: 1, memory: '600M', preemptable: true },
+  async (job, part) => {
+    return job.addChild(down, part).rv();
+  },
+);
+
+export default defineWorkflow<FileID>({
+  async start(ctx) {
+    const opts = options(ctx.args);
+    if (!existsSync(opts.fileToSort)) {
+      ctx.log.info(`generating ${opts.numLines} random lines into ${opts.fileToSort}`);
+      writeFileSync(opts.fileToSort, randomLines(opts.numLines, opts.lineLength));
+    }
+    const fileId = await ctx.importFile(opts.fileToSort);
+    return ctx.root(setup, { fileId, N: opts.N });
+  },
+  async finish(ctx, sortedFileId) {
+    const opts = options(ctx.args);
+    await ctx.exportFile(sortedFileId, opts.outputFile);
+    ctx.log.info(`sorted output written to ${opts.outputFile}`);
+  },
+});
+
+function options(args: readonly string[]): {
+  fileToSort: string;
+  outputFile: string;
+  numLines: number;
+  lineLength: number;
+  N: number;
+} {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      fileToSort: { type: 'string', default: 'fileToSort.txt' },
+      outputFile: { type: 'string', default: 'sortedFile.txt' },
+      numLines: { type: 'string', default: '1000' },
+      lineLength: { type: 'string', default: '50' },
+      N: { type: 'string', default: '1000000' },
+    },
+    strict: true,
+  });
+  const int = (name: string, v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} ${v}: expected a whole number > 0`);
+    return n;
+  };
+  return {
+    fileToSort: values.fileToSort,
+    outputFile: values.outputFile,
+    numLines: int('numLines', values.numLines),
+    lineLength: int('lineLength', values.lineLength),
+    N: int('N', values.N),
+  };
+}
+
+function randomLines(n: number, maxLength: number): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 -_.,;:!?';
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const len = 1 + Math.floor(Math.random() * maxLength);
+    let line = '';
+    for (let j = 0; j < len; j++) line += alphabet[Math.floor(Math.random() * alphabet.length)];
+    lines.push(line);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The index just after the newline nearest the middle (so both halves hold whole lines). */
+function splitPoint(data: Buffer): number {
+  const nl = data.indexOf(NEWLINE, Math.floor(data.length / 2));
+  if (nl >= 0 && nl + 1 < data.length) return nl + 1;
+  const before = data.lastIndexOf(NEWLINE, Math.floor(data.length / 2) - 1);
+  return before >= 0 ? before + 1 : data.length;
+}
+
+/** Lines of `data`, each with its newline (one is added to a last line that lacks it, as sort does). */
+function lines(data: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let start = 0;
+  while (start < data.length) {
+    const nl = data.indexOf(NEWLINE, start);
+    if (nl < 0) {
+      out.push(Buffer.concat([data.subarray(start), Buffer.from('\n')]));
+      break;
+    }
+    out.push(data.subarray(start, nl + 1));
+    start = nl + 1;
+  }
+  return out;
+}
+
+/** Byte order of the line without its newline (what `LC_ALL=C sort` compares). */
+function compareLines(a: Buffer, b: Buffer): number {
+  return Buffer.compare(a.subarray(0, a.length - 1), b.subarray(0, b.length - 1));
+}
+
+function sortLines(data: Buffer): Buffer {
+  return Buffer.concat(lines(data).sort(compareLines));
+}
+
+function mergeSorted(a: Buffer, b: Buffer): Buffer {
+  const x = lines(a);
+  const y = lines(b);
+  const out: Buffer[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < x.length && j < y.length) out.push(compareLines(x[i]!, y[j]!) <= 0 ? x[i++]! : y[j++]!);
+  while (i < x.length) out.push(x[i++]!);
+  while (j < y.length) out.push(y[j++]!);
+  return Buffer.concat(out);
+}

@@ -1,0 +1,22 @@
+import type { Command } from 'commander';
+import { openJobStore } from '../main.js';
+import type { SubCommand } from './main.js';
+
+export const command: SubCommand = {
+  register(program: Command, setExitCode: (code: number) => void): void {
+    program
+      .command('clean')
+      .description('Delete a job store and everything in it (the workflow, its jobs, files and logs).')
+      .argument('<jobStore>', 'the job store locator (file:PATH or aws:REGION:NAME)')
+      .action(async (jobStore: string) => {
+        const store = openJobStore(jobStore);
+        if (!(await store.exists())) {
+          process.stdout.write(`job store ${jobStore} does not exist; nothing to clean\n`);
+        } else {
+          await store.destroy();
+          process.stdout.write(`deleted job store ${jobStore}\n`);
+        }
+        setExitCode(0);
+      });
+  },
+};

@@ -1,0 +1,195 @@
+import { tmpdir } from 'node:os';
+import { resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { RealClock } from '../common/clock.js';
+import { UserInputError } from '../common/errors.js';
+import { createLogger, LOG_LEVEL_NAMES, toPinoLevel } from '../common/log.js';
+import { formatDuration, tryParseBytes } from '../common/units.js';
+import { ConsoleOutput } from '../leader/consoleOutput.js';
+import { runWorkflow, type CleanPolicy } from '../leader/runWorkflow.js';
+import { createBatchSystem, openJobStore, toilCommand } from '../main.js';
+import type { SubCommand } from './main.js';
+
+interface RunFlags {
+  restart?: boolean;
+  clean: string;
+  retryCount: string;
+  logLevel: string;
+  batchSystem: string;
+  maxCores?: string;
+  maxMemory?: string;
+  maxDisk?: string;
+  defaultCores: string;
+  defaultMemory: string;
+  defaultDisk: string;
+  defaultPreemptable?: string | boolean;
+  defaultPreemptible?: string | boolean;
+  mesosMaster?: string;
+  mesosEndpoint?: string;
+  workDir?: string;
+  freshWorkers?: boolean;
+}
+
+const CLEAN_POLICIES: readonly CleanPolicy[] = ['always', 'onSuccess', 'onError', 'never'];
+
+export const command: SubCommand = {
+  register(program: Command, setExitCode: (code: number) => void): void {
+    program
+      .command('run')
+      .description(
+        'Run a workflow: bundle WORKFLOW into the job store JOBSTORE (file:PATH or aws:REGION:NAME) and run its jobs. ' +
+          'Arguments that are not toil options are passed to the workflow.',
+      )
+      .argument(
+        '<workflow>',
+        'the workflow module (.ts or .js) whose default export is defineWorkflow({...})',
+      )
+      .argument(
+        '<jobStore>',
+        'where the workflow keeps its state: file:PATH, a bare path, or aws:REGION:NAME',
+      )
+      .argument('[workflowArgs...]', "the workflow's own arguments (e.g. --numLines 1000)")
+      .option('--restart', 'resume the workflow in an existing job store after a crash or failure')
+      .option('--clean <when>', `delete the job store at the end: ${CLEAN_POLICIES.join('|')}`, 'onSuccess')
+      .option('--retryCount <n>', 'times a failed job is tried again', '1')
+      .addOption(
+        new Option('--logLevel <level>', 'log level')
+          .choices(LOG_LEVEL_NAMES.concat(LOG_LEVEL_NAMES.map((l) => l.toUpperCase())))
+          .default('info'),
+      )
+      .option('--batchSystem <name>', 'single_machine or mesos', 'single_machine')
+      .option('--maxCores <n>', 'single_machine: cores to use at once (default: all of this machine)')
+      .option(
+        '--maxMemory <size>',
+        'single_machine: memory to use at once, e.g. 8G (default: all of this machine)',
+      )
+      .option(
+        '--maxDisk <size>',
+        'single_machine: disk to use at once (default: the work directory file system)',
+      )
+      .option('--defaultCores <n>', 'cores of a job that declares none', '1')
+      .option('--defaultMemory <size>', 'memory of a job that declares none', '2G')
+      .option('--defaultDisk <size>', 'disk of a job that declares none', '2G')
+      .option('--defaultPreemptable [bool]', 'jobs that declare nothing may run on preemptable (spot) nodes')
+      .addOption(new Option('--defaultPreemptible [bool]').hideHelp())
+      .option('--mesosMaster <host:port>', 'mesos: the Mesos master')
+      .option('--mesosEndpoint <host:port>', 'mesos: alias of --mesosMaster')
+      .option(
+        '--workDir <dir>',
+        'local scratch space for the leader and its workers (default: the OS temp dir)',
+      )
+      .option('--freshWorkers', 'single_machine: start a new worker process per job, as a cluster node does')
+      .allowUnknownOption()
+      .allowExcessArguments()
+      .action(async (workflow: string, jobStore: string, workflowArgs: string[], flags: RunFlags) => {
+        setExitCode(await run(workflow, jobStore, workflowArgs, flags));
+      });
+  },
+};
+
+async function run(workflowFile: string, jobStoreText: string, args: string[], f: RunFlags): Promise<number> {
+  const clean = f.clean as CleanPolicy;
+  if (!CLEAN_POLICIES.includes(clean)) {
+    throw new UserInputError('BAD_FLAG', `--clean ${f.clean}: expected one of ${CLEAN_POLICIES.join(', ')}`);
+  }
+  const retryCount = parseCount('--retryCount', f.retryCount);
+  const batchSystemName = f.batchSystem;
+  if (batchSystemName !== 'single_machine' && batchSystemName !== 'mesos') {
+    throw new UserInputError(
+      'BAD_FLAG',
+      `--batchSystem ${batchSystemName}: expected single_machine or mesos`,
+    );
+  }
+  const defaultPreemptable = parseBool(
+    '--defaultPreemptable',
+    f.defaultPreemptable ?? f.defaultPreemptible ?? false,
+  );
+  const defaults = {
+    cores: parseCores('--defaultCores', f.defaultCores),
+    memory: parseSize('--defaultMemory', f.defaultMemory),
+    disk: parseSize('--defaultDisk', f.defaultDisk),
+    preemptable: defaultPreemptable,
+  };
+  const clock = new RealClock();
+  const console = new ConsoleOutput(process.stderr, clock);
+  const log = createLogger({
+    level: toPinoLevel(f.logLevel) ?? 'info',
+    destination: console.logDestination(),
+  });
+  const store = openJobStore(jobStoreText, { log });
+  const mesosMaster = f.mesosMaster ?? f.mesosEndpoint;
+  const batchSystem = createBatchSystem(batchSystemName, {
+    clock,
+    log,
+    ...(f.maxCores !== undefined ? { maxCores: parseCores('--maxCores', f.maxCores) } : {}),
+    ...(f.maxMemory !== undefined ? { maxMemory: parseSize('--maxMemory', f.maxMemory) } : {}),
+    ...(f.maxDisk !== undefined ? { maxDisk: parseSize('--maxDisk', f.maxDisk) } : {}),
+    ...(f.freshWorkers ? { warmWorkers: false } : {}),
+    ...(mesosMaster !== undefined ? { mesosMaster } : {}),
+  });
+  const toil = toilCommand();
+  const outcome = await runWorkflow({
+    store,
+    workflowFile: resolve(workflowFile),
+    args,
+    restart: Boolean(f.restart),
+    clean,
+    retryCount,
+    defaults,
+    batchSystem,
+    clock,
+    log,
+    workerCommand: (locator, jobId, attempt) => [
+      ...toil,
+      'worker',
+      locator,
+      jobId,
+      '--attempt',
+      String(attempt),
+    ],
+    workDir: resolve(f.workDir ?? tmpdir()),
+    onProgress: (p) => console.progress(p),
+  });
+  console.endProgress();
+  const secs = Math.max(outcome.elapsedMs, 1) / 1000;
+  if (outcome.status === 'succeeded') {
+    console.line(
+      `toil: workflow succeeded: ${outcome.jobsRun} jobs run${outcome.replayed ? ` (${outcome.replayed} already done before --restart)` : ''} in ${formatDuration(outcome.elapsedMs)} (${(outcome.jobsRun / secs).toFixed(1)} jobs/s)`,
+    );
+    return 0;
+  }
+  console.line(`toil: workflow failed: ${outcome.failures.length} job(s) failed for good`);
+  for (const fail of outcome.failures) {
+    console.line(`toil: job '${fail.name}' (${fail.jobId}) failed after ${fail.attempts} attempt(s):`);
+    for (const l of fail.reason.split('\n')) console.line(`    ${l}`);
+  }
+  console.line(`toil: the job store ${jobStoreText} is kept; fix the cause and run again with --restart`);
+  return 1;
+}
+
+function parseCount(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0)
+    throw new UserInputError('BAD_FLAG', `${flag} ${v}: expected a whole number >= 0`);
+  return n;
+}
+
+function parseCores(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new UserInputError('BAD_FLAG', `${flag} ${v}: expected a number of cores > 0`);
+  return n;
+}
+
+function parseSize(flag: string, v: string): number {
+  const n = tryParseBytes(v);
+  if (n === undefined) throw new UserInputError('BAD_FLAG', `${flag} ${v}: expected a size like 600M or 2G`);
+  return n;
+}
+
+function parseBool(flag: string, v: string | boolean): boolean {
+  if (typeof v === 'boolean') return v;
+  if (/^(true|yes|1)$/i.test(v)) return true;
+  if (/^(false|no|0)$/i.test(v)) return false;
+  throw new UserInputError('BAD_FLAG', `${flag} ${v}: expected true or false`);
+}

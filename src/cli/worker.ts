@@ -1,0 +1,56 @@
+import { tmpdir } from 'node:os';
+import type { Command } from 'commander';
+import { UserInputError } from '../common/errors.js';
+import { openJobStore } from '../main.js';
+import { serveWarmWorker } from '../workflow/warmWorker.js';
+import { runWorkerJob } from '../workflow/worker.js';
+import type { SubCommand } from './main.js';
+
+export const command: SubCommand = {
+  register(program: Command, setExitCode: (code: number) => void): void {
+    program
+      .command('worker')
+      .description(
+        'Internal: run one attempt of one job from a job store and commit its result. Exit codes: 0 committed, ' +
+          '1 the job failed (reason in the job store), 2 bad invocation, 3 the job store could not be used.',
+      )
+      .argument('[jobStore]', 'the job store locator')
+      .argument('[jobId]', 'the job to run')
+      .option('--attempt <n>', 'the attempt number the leader gave this run', '1')
+      .option('--serve', 'stay up and run the attempts the parent process sends over IPC')
+      .option('--workDir <dir>', 'local scratch space (default: the OS temp dir)')
+      .action(
+        async (
+          jobStore: string | undefined,
+          jobId: string | undefined,
+          flags: { attempt: string; serve?: boolean; workDir?: string },
+        ) => {
+          const workDir = flags.workDir ?? tmpdir();
+          if (flags.serve) {
+            serveWarmWorker(async (locator) => openJobStore(locator), { workDir });
+            // Never resolves: the process lives until its leader disconnects.
+            await new Promise<never>(() => {});
+            return;
+          }
+          const attempt = Number(flags.attempt);
+          if (!jobStore || !jobId || !Number.isInteger(attempt) || attempt < 1) {
+            throw new UserInputError('BAD_FLAG', 'toil worker: expected JOBSTORE JOBID --attempt N (N >= 1)');
+          }
+          const hasLeader = typeof process.send === 'function';
+          // Launched by a leader on this machine: exit as soon as it goes away (see warmWorker.ts).
+          const onDisconnect = (): never => process.exit(3);
+          if (hasLeader) process.on('disconnect', onDisconnect);
+          const result = await runWorkerJob(openJobStore(jobStore), jobId, attempt, {
+            workDir,
+            ...(hasLeader ? { shouldCommit: () => process.connected } : {}),
+          });
+          if (result.exitCode !== 0 && result.message) process.stderr.write(`${result.message}\n`);
+          if (hasLeader) {
+            process.off('disconnect', onDisconnect);
+            process.disconnect();
+          }
+          setExitCode(result.exitCode);
+        },
+      );
+  },
+};

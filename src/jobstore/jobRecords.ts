@@ -1,0 +1,204 @@
+/**
+ * The records the job store keeps, as JSON. Every backend stores the same bytes under the same
+ * keys (see jobStore.ts for the layout), so a store written by one leader can be resumed by
+ * another, and a worker anywhere reads exactly what the leader wrote.
+ */
+
+/** A JSON value. Inputs and return values may hold promise markers (see `PROMISE_MARKER`). */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/**
+ * How a promised value (Toil's `rv()`) is written inside an input or a return value:
+ * `{"$toil:rv": {"job": "<jobId>", "path": [..]}}`. The leader replaces markers with the values
+ * before a job runs; a return value may itself be a promise (a job returning a follow-on's rv).
+ */
+export const PROMISE_MARKER = '$toil:rv';
+
+export interface PromiseRef {
+  readonly job: string;
+  readonly path: readonly (string | number)[];
+}
+
+/** Requirements as the job declared them, sizes already in bytes; unset means "the default". */
+export interface DeclaredRequirements {
+  readonly cores?: number;
+  readonly memory?: number;
+  readonly disk?: number;
+  readonly preemptable?: boolean;
+  readonly walltimeMs?: number;
+}
+
+/** Requirements in effect: declared, else the workflow's defaults. */
+export interface ResolvedRequirements {
+  readonly cores: number;
+  readonly memory: number;
+  readonly disk: number;
+  readonly preemptable: boolean;
+  readonly walltimeMs?: number;
+}
+
+/** A job as its creator declared it. Lives inline in the creator's commit (or workflow.json). */
+export interface JobSpec {
+  readonly id: string;
+  /** The registered job name (defineJob) — how a worker finds the function. */
+  readonly name: string;
+  readonly input: Json;
+  readonly requirements: DeclaredRequirements;
+  /** Successors declared before the job ran (handle.addChild / handle.addFollowOn). */
+  readonly children: readonly string[];
+  readonly followOns: readonly string[];
+}
+
+/**
+ * What a worker needs to run one job: written by the leader just before it issues the job, with
+ * every promise in the input already replaced by its value. Derived data: the leader can always
+ * write it again from the commits, so losing one loses nothing.
+ */
+export interface JobTicket {
+  readonly format: 1;
+  readonly workflowId: string;
+  readonly jobId: string;
+  readonly name: string;
+  readonly input: Json;
+  readonly requirements: ResolvedRequirements;
+  readonly module: ModuleRef;
+}
+
+export interface LogLine {
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
+  readonly message: string;
+  /** Milliseconds since the epoch on the worker. */
+  readonly time: number;
+}
+
+/**
+ * The single atomic record of a job having run: written once, by the first attempt to finish
+ * (conditional create), and never changed. It carries everything the run produced, so that the
+ * job's effects appear all at once or not at all.
+ */
+export interface JobCommit {
+  readonly format: 1;
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly returnValue: Json;
+  /** Children and follow-ons added while the job ran (pre-declared ones are in its spec). */
+  readonly children: readonly string[];
+  readonly followOns: readonly string[];
+  /** Every job created while the job ran, with their own pre-declared successors. */
+  readonly newJobs: readonly JobSpec[];
+  /** Files the job deleted; the leader deletes them after reading the commit. */
+  readonly deletedFiles: readonly string[];
+  readonly logs: readonly LogLine[];
+  readonly wallTimeMs: number;
+}
+
+export interface ModuleRef {
+  readonly key: string;
+  readonly etag: string;
+  readonly size: number;
+}
+
+/** Options chosen when the workflow was started; --restart may override the defaults. */
+export interface WorkflowOptions {
+  readonly retryCount: number;
+  readonly defaults: ResolvedRequirements;
+}
+
+/** The workflow itself: written once when the workflow starts. */
+export interface WorkflowRecord {
+  readonly format: 1;
+  readonly workflowId: string;
+  readonly createdAt: number;
+  /** The workflow file as the user named it, for messages. */
+  readonly workflowFile: string;
+  readonly rootJobId: string;
+  /** The root job and any successors `start` declared on it. */
+  readonly jobs: readonly JobSpec[];
+  readonly module: ModuleRef;
+  readonly args: readonly string[];
+  readonly options: WorkflowOptions;
+}
+
+/** Why an attempt failed, written by the worker so a leader on another machine can show it. */
+export interface FailureLog {
+  readonly format: 1;
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly name: string;
+  readonly error: string;
+  readonly logs: readonly LogLine[];
+  /** The tail of what the job wrote to stdout and stderr. */
+  readonly output: string;
+}
+
+/** Leader bookkeeping that must survive a restart. */
+export interface LeaderRecord {
+  readonly format: 1;
+  /** Incremented by each leader that runs the workflow; attempts are numbered within it. */
+  readonly generation: number;
+}
+
+/** The first attempt number a leader of `generation` uses; keeps (job, attempt) unique across restarts. */
+export function firstAttempt(generation: number): number {
+  return generation * 1000 + 1;
+}
+
+/** Resolves declared requirements against defaults. */
+export function resolveRequirements(
+  declared: DeclaredRequirements,
+  defaults: ResolvedRequirements,
+): ResolvedRequirements {
+  const walltimeMs = declared.walltimeMs ?? defaults.walltimeMs;
+  return {
+    cores: declared.cores ?? defaults.cores,
+    memory: declared.memory ?? defaults.memory,
+    disk: declared.disk ?? defaults.disk,
+    preemptable: declared.preemptable ?? defaults.preemptable,
+    ...(walltimeMs === undefined ? {} : { walltimeMs }),
+  };
+}
+
+export function isPromiseRef(v: unknown): v is { [PROMISE_MARKER]: PromiseRef } {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const ref = (v as Record<string, unknown>)[PROMISE_MARKER];
+  return typeof ref === 'object' && ref !== null && typeof (ref as PromiseRef).job === 'string';
+}
+
+/** Every job id a value's promises refer to. */
+export function promisedJobs(value: Json, out: Set<string> = new Set()): Set<string> {
+  if (isPromiseRef(value)) {
+    out.add(value[PROMISE_MARKER].job);
+  } else if (Array.isArray(value)) {
+    for (const v of value) promisedJobs(v, out);
+  } else if (typeof value === 'object' && value !== null) {
+    for (const v of Object.values(value)) promisedJobs(v, out);
+  }
+  return out;
+}
+
+/**
+ * Replaces every promise in `value` with the promised value. `returnValueOf` gives a job's raw
+ * return value (which may hold promises itself; they are resolved too) or throws if the job has
+ * not run.
+ */
+export function resolvePromises(value: Json, returnValueOf: (jobId: string) => Json, depth = 0): Json {
+  if (depth > 1000) throw new Error('promise chain too deep (a job returns its own promise?)');
+  if (isPromiseRef(value)) {
+    const ref = value[PROMISE_MARKER];
+    let v = resolvePromises(returnValueOf(ref.job), returnValueOf, depth + 1);
+    for (const step of ref.path) {
+      if (v === null || typeof v !== 'object') {
+        throw new Error(`promised value of job ${ref.job} has no element ${JSON.stringify(step)}`);
+      }
+      v = (Array.isArray(v) ? v[Number(step)] : v[String(step)]) ?? null;
+    }
+    return v;
+  }
+  if (Array.isArray(value)) return value.map((v) => resolvePromises(v, returnValueOf, depth));
+  if (typeof value === 'object' && value !== null) {
+    const out: { [key: string]: Json } = {};
+    for (const [k, v] of Object.entries(value)) out[k] = resolvePromises(v, returnValueOf, depth);
+    return out;
+  }
+  return value;
+}

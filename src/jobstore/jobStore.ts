@@ -1,0 +1,255 @@
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { ToilError } from '../common/errors.js';
+import { JobStoreExistsError, JobStoreNotFoundError, PreconditionFailedError } from './errors.js';
+import type {
+  FailureLog,
+  JobCommit,
+  JobTicket,
+  LeaderRecord,
+  ModuleRef,
+  WorkflowRecord,
+} from './jobRecords.js';
+import type { ObjectStore } from './objectStore.js';
+
+/**
+ * The job store: workflows, jobs, files, the workflow module and job logs, written once over the
+ * `ObjectStore` port so that every backend behaves the same. Layout (keys in the object store):
+ *
+ *   workflow.json            WorkflowRecord — written once (conditional create) when the workflow starts
+ *   module.mjs               the bundled workflow module
+ *   leader.json              LeaderRecord — the leader generation (compare-and-swap)
+ *   jobs/<jobId>             JobTicket — what a worker needs to run the job; derived, rewritten freely
+ *   commits/<jobId>          JobCommit — the job ran; conditional create, first attempt wins, immutable
+ *   logs/<jobId>/<attempt>   FailureLog — why an attempt failed
+ *   files/<uuid>             user files (file store)
+ *
+ * Why this shape: a job's whole effect (its return value, new children and follow-ons, the files
+ * it deleted, its log lines) is one object written with a conditional create, so it is atomic on
+ * every backend and a second attempt can never half-overwrite the first. The leader's view of the
+ * workflow is a pure function of workflow.json and the commits, so after a crash it is rebuilt
+ * by reading them; nothing else needs to have been written for a job to count as done.
+ *
+ * Requests per job on S3 in the steady state: the leader writes the ticket (1 PUT), the worker
+ * reads it (1 GET) and writes the commit (1 PUT), the leader reads the commit (1 GET). The module
+ * is read once per worker process (and cached on local disk); deletions at the end are batched.
+ *
+ * Errors: `JobStoreNotFoundError`/`JobStoreExistsError` (user errors), `CorruptJobStoreError`
+ * when a record does not parse, and whatever the object store raises (see objectStore.ts).
+ */
+export class JobStore {
+  readonly objects: ObjectStore;
+
+  constructor(objects: ObjectStore) {
+    this.objects = objects;
+  }
+
+  get locator(): string {
+    return this.objects.locator;
+  }
+
+  /** Creates the empty store; throws JobStoreExistsError if there is one. */
+  async create(): Promise<void> {
+    if (await this.objects.exists()) throw new JobStoreExistsError(this.locator);
+    await this.objects.create();
+  }
+
+  exists(): Promise<boolean> {
+    return this.objects.exists();
+  }
+
+  /** Throws JobStoreNotFoundError unless the store exists. */
+  async assertExists(): Promise<void> {
+    if (!(await this.objects.exists())) throw new JobStoreNotFoundError(this.locator);
+  }
+
+  destroy(): Promise<void> {
+    return this.objects.destroy();
+  }
+
+  async putModule(bytes: Uint8Array): Promise<ModuleRef> {
+    const info = await this.objects.put(MODULE_KEY, bytes);
+    return { key: MODULE_KEY, etag: info.etag, size: info.size };
+  }
+
+  async getModule(ref: ModuleRef): Promise<Buffer> {
+    const obj = await this.objects.get(ref.key);
+    if (!obj) throw new CorruptJobStoreError(this.locator, `the workflow module ${ref.key} is missing`);
+    return obj.body;
+  }
+
+  /** Writes the workflow record once; a second writer loses with JobStoreExistsError. */
+  async writeWorkflow(record: WorkflowRecord): Promise<void> {
+    try {
+      await this.objects.put(WORKFLOW_KEY, JSON.stringify(record), { ifNoneMatch: '*' });
+    } catch (e) {
+      if (e instanceof PreconditionFailedError) throw new JobStoreExistsError(this.locator);
+      throw e;
+    }
+  }
+
+  async readWorkflow(): Promise<WorkflowRecord | undefined> {
+    return this.readJson<WorkflowRecord>(WORKFLOW_KEY);
+  }
+
+  /** Claims the next leader generation (0 for the first leader); safe against a racing leader. */
+  async claimGeneration(): Promise<number> {
+    for (;;) {
+      const current = await this.objects.get(LEADER_KEY);
+      const generation = current
+        ? parseJson<LeaderRecord>(this.locator, LEADER_KEY, current.body).generation + 1
+        : 0;
+      const record: LeaderRecord = { format: 1, generation };
+      try {
+        await this.objects.put(
+          LEADER_KEY,
+          JSON.stringify(record),
+          current ? { ifMatch: current.etag } : { ifNoneMatch: '*' },
+        );
+        return generation;
+      } catch (e) {
+        if (!(e instanceof PreconditionFailedError)) throw e;
+      }
+    }
+  }
+
+  async writeTicket(ticket: JobTicket): Promise<void> {
+    await this.objects.put(ticketKey(ticket.jobId), JSON.stringify(ticket));
+  }
+
+  async readTicket(jobId: string): Promise<JobTicket | undefined> {
+    return this.readJson<JobTicket>(ticketKey(jobId));
+  }
+
+  /**
+   * Records that the job ran. Resolves 'committed', or 'already' if another attempt committed
+   * first (its commit stands; this one is dropped whole). On a backend that does not enforce
+   * conditions (s3rver) a racing second attempt overwrites the first with an equivalent result.
+   */
+  async commit(commit: JobCommit): Promise<'committed' | 'already'> {
+    try {
+      await this.objects.put(commitKey(commit.jobId), JSON.stringify(commit), { ifNoneMatch: '*' });
+      return 'committed';
+    } catch (e) {
+      if (e instanceof PreconditionFailedError) return 'already';
+      throw e;
+    }
+  }
+
+  async readCommit(jobId: string): Promise<JobCommit | undefined> {
+    return this.readJson<JobCommit>(commitKey(jobId));
+  }
+
+  /** Every commit in the store (for rebuilding the leader's view after a crash). */
+  async readAllCommits(concurrency = 16): Promise<Map<string, JobCommit>> {
+    const keys: string[] = [];
+    for await (const info of this.objects.list(COMMITS_PREFIX)) keys.push(info.key);
+    const out = new Map<string, JobCommit>();
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < keys.length) {
+        const key = keys[next++]!;
+        const c = await this.readJson<JobCommit>(key);
+        if (c) out.set(c.jobId, c);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, keys.length) }, worker));
+    return out;
+  }
+
+  async countCommits(): Promise<number> {
+    let n = 0;
+    for await (const _ of this.objects.list(COMMITS_PREFIX)) n++;
+    return n;
+  }
+
+  async writeFailureLog(log: FailureLog): Promise<void> {
+    await this.objects.put(failureLogKey(log.jobId, log.attempt), JSON.stringify(log));
+  }
+
+  async readFailureLog(jobId: string, attempt: number): Promise<FailureLog | undefined> {
+    return this.readJson<FailureLog>(failureLogKey(jobId, attempt));
+  }
+
+  /** A new, unused file ID. */
+  newFileId(): string {
+    return `files/${randomUUID()}`;
+  }
+
+  async writeFile(fileId: string, data: Uint8Array | string | Readable): Promise<void> {
+    assertFileId(fileId);
+    if (data instanceof Readable) await this.objects.putStream(fileId, data);
+    else await this.objects.put(fileId, data);
+  }
+
+  async readFileStream(fileId: string): Promise<Readable> {
+    assertFileId(fileId);
+    return this.objects.getStream(fileId);
+  }
+
+  async readFileBytes(fileId: string): Promise<Buffer> {
+    assertFileId(fileId);
+    const obj = await this.objects.get(fileId);
+    if (!obj) throw new ToilError('FILE_NOT_FOUND', `no file ${fileId} in job store ${this.locator}`);
+    return obj.body;
+  }
+
+  async fileExists(fileId: string): Promise<boolean> {
+    assertFileId(fileId);
+    return (await this.objects.head(fileId)) !== undefined;
+  }
+
+  async deleteFiles(fileIds: readonly string[]): Promise<void> {
+    for (const id of fileIds) assertFileId(id);
+    if (fileIds.length > 0) await this.objects.deleteMany(fileIds);
+  }
+
+  private async readJson<T>(key: string): Promise<T | undefined> {
+    const obj = await this.objects.get(key);
+    return obj && parseJson<T>(this.locator, key, obj.body);
+  }
+}
+
+export const WORKFLOW_KEY = 'workflow.json';
+export const MODULE_KEY = 'module.mjs';
+export const LEADER_KEY = 'leader.json';
+export const COMMITS_PREFIX = 'commits/';
+
+export function ticketKey(jobId: string): string {
+  return `jobs/${jobId}`;
+}
+
+export function commitKey(jobId: string): string {
+  return `${COMMITS_PREFIX}${jobId}`;
+}
+
+export function failureLogKey(jobId: string, attempt: number): string {
+  return `logs/${jobId}/${attempt}`;
+}
+
+/** A record in the store does not parse: the store was damaged or written by something else. */
+export class CorruptJobStoreError extends ToilError {
+  constructor(locator: string, why: string) {
+    super('JOBSTORE_CORRUPT', `job store ${locator} is damaged: ${why}`, { details: { locator } });
+  }
+}
+
+function parseJson<T>(locator: string, key: string, body: Buffer): T {
+  try {
+    const v = JSON.parse(body.toString('utf8')) as { format?: unknown };
+    if (typeof v !== 'object' || v === null || v.format !== 1) throw new Error('unknown record format');
+    return v as T;
+  } catch (e) {
+    throw new CorruptJobStoreError(locator, `${key} does not parse (${(e as Error).message})`);
+  }
+}
+
+const FILE_ID_RE = /^files\/[0-9a-f-]{36}$/;
+
+function assertFileId(fileId: string): void {
+  if (!FILE_ID_RE.test(fileId)) {
+    throw new ToilError('BAD_FILE_ID', `'${fileId}' is not a file ID of this job store`, {
+      disposition: 'fatal',
+    });
+  }
+}

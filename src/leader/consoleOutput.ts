@@ -1,0 +1,88 @@
+import { Writable } from 'node:stream';
+import type { Clock } from '../common/clock.js';
+import type { LeaderProgress } from './leader.js';
+
+const LEVEL_NAMES: Readonly<Record<number, string>> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARNING',
+  50: 'ERROR',
+  60: 'CRITICAL',
+};
+
+const SKIP_KEYS = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'component', 'v']);
+
+/**
+ * What `toil run` prints on stderr: log lines a person reads (pino's JSON turned into
+ * `time LEVEL component: message key=value`) and, on a terminal, one progress bar line that log
+ * lines scroll above. Without a terminal there is no bar, only the log lines.
+ */
+export class ConsoleOutput {
+  private readonly out: NodeJS.WriteStream;
+  private readonly clock: Clock;
+  private readonly tty: boolean;
+  private bar = '';
+  private lastDraw = 0;
+
+  constructor(out: NodeJS.WriteStream, clock: Clock) {
+    this.out = out;
+    this.clock = clock;
+    this.tty = Boolean(out.isTTY);
+  }
+
+  /** A pino destination that prints readable lines. */
+  logDestination(): Writable {
+    return new Writable({
+      write: (chunk: Buffer, _enc, done) => {
+        for (const line of chunk.toString('utf8').split('\n')) if (line) this.printLog(line);
+        done();
+      },
+    });
+  }
+
+  progress(p: LeaderProgress, force = false): void {
+    if (!this.tty) return;
+    const now = this.clock.now();
+    if (!force && now - this.lastDraw < 100) return;
+    this.lastDraw = now;
+    const width = 30;
+    const fraction = p.known === 0 ? 0 : p.completed / p.known;
+    const filled = Math.round(fraction * width);
+    this.bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${p.completed}/${p.known} jobs, ${p.running} running${p.failed ? `, ${p.failed} failed` : ''}`;
+    this.out.write(`\r\x1b[2K${this.bar}`);
+  }
+
+  /** Removes the bar (before the final summary). */
+  endProgress(): void {
+    if (this.tty && this.bar) this.out.write('\r\x1b[2K');
+    this.bar = '';
+  }
+
+  /** Prints a line above the bar. */
+  line(text: string): void {
+    if (this.tty && this.bar) this.out.write(`\r\x1b[2K${text}\n${this.bar}`);
+    else this.out.write(`${text}\n`);
+  }
+
+  private printLog(json: string): void {
+    let rec: Record<string, unknown>;
+    try {
+      rec = JSON.parse(json) as Record<string, unknown>;
+    } catch {
+      this.line(json);
+      return;
+    }
+    const time = typeof rec.time === 'number' ? new Date(rec.time).toISOString().slice(11, 19) : '';
+    const level = LEVEL_NAMES[rec.level as number] ?? String(rec.level);
+    const component = typeof rec.component === 'string' ? ` ${rec.component}` : '';
+    const extras = Object.entries(rec)
+      .filter(([k]) => !SKIP_KEYS.has(k))
+      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+      .join(' ');
+    const msg = typeof rec.msg === 'string' ? rec.msg : '';
+    const [first = '', ...rest] = msg.split('\n');
+    this.line(`${time} ${level}${component}: ${first}${extras ? ` (${extras})` : ''}`);
+    for (const l of rest) this.line(`    ${l}`);
+  }
+}

@@ -1,0 +1,392 @@
+import type { Clock } from '../common/clock.js';
+import { JobTooBigError, coerceError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import { formatBytes } from '../common/units.js';
+import {
+  firstAttempt,
+  resolvePromises,
+  resolveRequirements,
+  type JobCommit,
+  type JobSpec,
+  type Json,
+  type ResolvedRequirements,
+  type WorkflowRecord,
+} from '../jobstore/jobRecords.js';
+import type { JobStore } from '../jobstore/jobStore.js';
+import type { BatchSystem, JobRequirements, JobUpdate } from './batchSystem.js';
+import { JobGraph } from './jobGraph.js';
+
+export interface LeaderOptions {
+  readonly store: JobStore;
+  readonly batchSystem: BatchSystem;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** The argv that runs one attempt in a fresh process (`toil worker LOCATOR JOBID --attempt N`). */
+  readonly workerCommand: (locator: string, jobId: string, attempt: number) => readonly string[];
+  /** How many times a failed job is tried again (Toil's --retryCount, default 1). */
+  readonly retryCount: number;
+  readonly defaults: ResolvedRequirements;
+  /** How many times a job may be lost (node gone) before that counts as a failure. */
+  readonly maxLostRetries?: number;
+  /** How many tickets the leader writes at once. */
+  readonly ioConcurrency?: number;
+  readonly onProgress?: (progress: LeaderProgress) => void;
+}
+
+export interface LeaderProgress {
+  /** Jobs declared so far (the total grows as jobs add children). */
+  readonly known: number;
+  readonly completed: number;
+  readonly running: number;
+  readonly failed: number;
+}
+
+export interface FailedJob {
+  readonly jobId: string;
+  readonly name: string;
+  readonly attempts: number;
+  /** The error and the tail of the job's output, as the worker or batch system reported it. */
+  readonly reason: string;
+}
+
+export type LeaderResult =
+  | {
+      readonly status: 'succeeded';
+      readonly returnValue: Json;
+      readonly jobsRun: number;
+      readonly replayed: number;
+    }
+  | {
+      readonly status: 'failed';
+      readonly failures: readonly FailedJob[];
+      readonly jobsRun: number;
+      readonly replayed: number;
+    };
+
+interface Attempts {
+  next: number;
+  retriesLeft: number;
+  lostLeft: number;
+  tries: number;
+}
+
+/**
+ * Runs a workflow to the end: issues ready jobs through the batch system, applies each finished
+ * job's commit, retries failures, and stops when nothing is running and nothing can run.
+ *
+ * Crash safety: the leader keeps nothing that is not derivable from the job store. On start it
+ * reads every commit and replays them into the job graph (so no committed job runs again), then
+ * issues whatever is ready and uncommitted (so no job is lost). Attempt numbers start at
+ * `generation * 1000 + 1` so (job, attempt) stays unique across leader restarts.
+ */
+export class Leader {
+  private readonly o: LeaderOptions;
+  private readonly log: Logger;
+  private graph!: JobGraph;
+  private workflow!: WorkflowRecord;
+  private readonly attempts = new Map<string, Attempts>();
+  private readonly issued = new Set<string>();
+  private readonly failures: FailedJob[] = [];
+  private readonly pendingDeletes: string[] = [];
+  private busy = 0;
+  private jobsRun = 0;
+  private generation = 0;
+  private finish!: (result: LeaderResult) => void;
+  private abort!: (error: Error) => void;
+  private done = false;
+  private replayed = 0;
+  private ioSlots: number;
+  private readonly ioWaiters: (() => void)[] = [];
+
+  constructor(options: LeaderOptions) {
+    this.o = options;
+    this.log = options.log.child({ component: 'leader' });
+    this.ioSlots = options.ioConcurrency ?? 32;
+  }
+
+  /**
+   * Runs the workflow. `commits` are the commits already in the store (empty for a new workflow).
+   * Rejects with JobTooBigError (a user error) if a job asks for more than the batch system
+   * can ever give; resolves with the outcome otherwise.
+   */
+  async run(
+    workflow: WorkflowRecord,
+    generation: number,
+    commits: ReadonlyMap<string, JobCommit>,
+  ): Promise<LeaderResult> {
+    this.workflow = workflow;
+    this.generation = generation;
+    this.graph = new JobGraph(workflow.jobs, workflow.rootJobId);
+    for (const spec of workflow.jobs) this.checkFits(spec);
+    const toIssue = this.replay(commits);
+    const result = new Promise<LeaderResult>((resolve, reject) => {
+      this.finish = resolve;
+      this.abort = reject;
+    });
+    // Rejections are awaited below; this only keeps an early one from counting as unhandled.
+    result.catch(() => {});
+    await this.o.batchSystem.start((u) => this.onUpdate(u));
+    this.progress();
+    for (const id of toIssue) this.issue(id);
+    this.checkFinished();
+    try {
+      return await result;
+    } finally {
+      await this.flushDeletes().catch((e: unknown) =>
+        this.log.warn({ err: coerceError(e) }, 'could not delete files'),
+      );
+    }
+  }
+
+  private replay(commits: ReadonlyMap<string, JobCommit>): string[] {
+    const toIssue: string[] = [];
+    let ready = this.graph.takeReady();
+    while (ready.length > 0) {
+      for (const id of ready) {
+        const commit = commits.get(id);
+        if (commit) {
+          this.graph.applyCommit(commit);
+          this.pendingDeletes.push(...commit.deletedFiles);
+          this.replayed++;
+        } else {
+          toIssue.push(id);
+        }
+      }
+      ready = this.graph.takeReady();
+    }
+    if (this.replayed > 0)
+      this.log.info(
+        { replayed: this.replayed, ready: toIssue.length },
+        'resumed workflow from the job store',
+      );
+    return toIssue;
+  }
+
+  private attemptsOf(jobId: string): Attempts {
+    let a = this.attempts.get(jobId);
+    if (!a) {
+      a = {
+        next: firstAttempt(this.generation),
+        retriesLeft: this.o.retryCount,
+        lostLeft: this.o.maxLostRetries ?? 3,
+        tries: 0,
+      };
+      this.attempts.set(jobId, a);
+    }
+    return a;
+  }
+
+  private issue(jobId: string): void {
+    if (this.done) return;
+    const spec = this.graph.spec(jobId);
+    const a = this.attemptsOf(jobId);
+    const attempt = a.next++;
+    a.tries++;
+    this.issued.add(jobId);
+    this.track(async () => {
+      let input: Json;
+      try {
+        input = resolvePromises(spec.input, (id) => this.graph.returnValueOf(id));
+      } catch (e) {
+        // A workflow bug, not a passing failure: retrying cannot help.
+        this.issued.delete(jobId);
+        this.failForGood(jobId, a.tries, (e as Error).message);
+        return;
+      }
+      const requirements = resolveRequirements(spec.requirements, this.o.defaults);
+      await this.withIoSlot(() =>
+        this.o.store.writeTicket({
+          format: 1,
+          workflowId: this.workflow.workflowId,
+          jobId,
+          name: spec.name,
+          input,
+          requirements,
+          module: this.workflow.module,
+        }),
+      );
+      await this.o.batchSystem.issue({
+        jobId,
+        attempt,
+        name: spec.name,
+        requirements,
+        command: this.o.workerCommand(this.o.store.locator, jobId, attempt),
+        jobStoreLocator: this.o.store.locator,
+      });
+    });
+  }
+
+  private onUpdate(update: JobUpdate): void {
+    if (this.done || !this.issued.has(update.jobId)) return;
+    this.issued.delete(update.jobId);
+    this.track(async () => {
+      switch (update.outcome) {
+        case 'succeeded':
+          return this.onSucceeded(update);
+        case 'lost': {
+          const a = this.attemptsOf(update.jobId);
+          if (a.lostLeft-- > 0) {
+            this.log.warn(
+              { job: this.graph.spec(update.jobId).name, jobId: update.jobId },
+              'job lost with its node; running it again',
+            );
+            this.issue(update.jobId);
+            return;
+          }
+          return this.onFailed(update, 'lost too many times');
+        }
+        default:
+          return this.onFailed(update);
+      }
+    });
+  }
+
+  private async onSucceeded(update: JobUpdate): Promise<void> {
+    const commit = await this.o.store.readCommit(update.jobId);
+    if (!commit) {
+      return this.onFailed(update, 'the worker exited 0 but its commit is not in the job store');
+    }
+    this.jobsRun++;
+    const spec = this.graph.spec(update.jobId);
+    for (const line of commit.logs) {
+      const fn =
+        line.level === 'error'
+          ? 'error'
+          : line.level === 'warn'
+            ? 'warn'
+            : line.level === 'debug'
+              ? 'debug'
+              : 'info';
+      this.log[fn]({ job: spec.name, jobId: update.jobId }, line.message);
+    }
+    const created = this.graph.applyCommit(commit);
+    for (const s of created) this.checkFits(s);
+    if (commit.deletedFiles.length > 0) {
+      this.pendingDeletes.push(...commit.deletedFiles);
+      if (this.pendingDeletes.length >= 1000) await this.flushDeletes();
+    }
+    this.log.debug(
+      { job: spec.name, jobId: update.jobId, attempt: update.attempt, wallTimeMs: commit.wallTimeMs },
+      'job completed',
+    );
+    for (const id of this.graph.takeReady()) this.issue(id);
+  }
+
+  private async onFailed(update: JobUpdate, why?: string): Promise<void> {
+    const spec = this.graph.spec(update.jobId);
+    const failureLog = await this.o.store.readFailureLog(update.jobId, update.attempt).catch(() => undefined);
+    const reason = [
+      why,
+      failureLog ? `${failureLog.error}\n${failureLog.output}`.trim() : undefined,
+      !failureLog && update.message ? update.message : undefined,
+      !failureLog && !update.message && update.exitCode !== undefined
+        ? `worker exited with code ${update.exitCode}`
+        : undefined,
+    ]
+      .filter((s) => s)
+      .join('\n');
+    const a = this.attemptsOf(update.jobId);
+    const tail = tailLines(reason, 20);
+    if (a.retriesLeft > 0) {
+      a.retriesLeft--;
+      this.log.warn(
+        { job: spec.name, jobId: update.jobId, attempt: update.attempt, retriesLeft: a.retriesLeft },
+        `job '${spec.name}' failed; trying again\n${tail}`,
+      );
+      this.issue(update.jobId);
+      return;
+    }
+    this.failForGood(update.jobId, a.tries, tail);
+  }
+
+  private failForGood(jobId: string, attempts: number, reason: string): void {
+    const name = this.graph.spec(jobId).name;
+    this.graph.markFailed(jobId);
+    this.failures.push({ jobId, name, attempts, reason });
+    this.log.error(
+      { job: name, jobId, attempts },
+      `job '${name}' failed ${attempts} time(s); giving up on it\n${reason}`,
+    );
+  }
+
+  private checkFits(spec: JobSpec): void {
+    const max: JobRequirements | undefined = this.o.batchSystem.maxJobRequirements();
+    if (!max) return;
+    const r = resolveRequirements(spec.requirements, this.o.defaults);
+    const over: string[] = [];
+    if (r.cores > max.cores) over.push(`${r.cores} cores`);
+    if (r.memory > max.memory) over.push(`${formatBytes(r.memory)} memory`);
+    if (r.disk > max.disk) over.push(`${formatBytes(r.disk)} disk`);
+    if (over.length === 0) return;
+    const error = new JobTooBigError(
+      spec.name,
+      over.join(', '),
+      `${max.cores} cores, ${formatBytes(max.memory)} memory, ${formatBytes(max.disk)} disk on ${this.o.batchSystem.name}`,
+    );
+    throw error;
+  }
+
+  private track(work: () => Promise<void>): void {
+    this.busy++;
+    work()
+      .catch((e: unknown) => this.stop(coerceError(e)))
+      .finally(() => {
+        this.busy--;
+        this.progress();
+        this.checkFinished();
+      });
+  }
+
+  private stop(error: Error): void {
+    if (this.done) return;
+    this.done = true;
+    this.abort(error);
+  }
+
+  private checkFinished(): void {
+    if (this.done || this.busy > 0 || this.issued.size > 0) return;
+    this.done = true;
+    if (this.graph.isDone()) {
+      const root = this.graph.rootId;
+      this.finish({
+        status: 'succeeded',
+        returnValue: resolvePromises(this.graph.returnValueOf(root), (id) => this.graph.returnValueOf(id)),
+        jobsRun: this.jobsRun,
+        replayed: this.replayed,
+      });
+    } else {
+      this.finish({
+        status: 'failed',
+        failures: this.failures,
+        jobsRun: this.jobsRun,
+        replayed: this.replayed,
+      });
+    }
+  }
+
+  private progress(): void {
+    const c = this.graph.counts();
+    this.o.onProgress?.({ known: c.known, completed: c.ran, running: this.issued.size, failed: c.failed });
+  }
+
+  private async flushDeletes(): Promise<void> {
+    const batch = this.pendingDeletes.splice(0, this.pendingDeletes.length);
+    if (batch.length > 0) await this.o.store.deleteFiles(batch);
+  }
+
+  private async withIoSlot<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.ioSlots === 0) await new Promise<void>((r) => this.ioWaiters.push(r));
+    this.ioSlots--;
+    try {
+      return await fn();
+    } finally {
+      this.ioSlots++;
+      this.ioWaiters.shift()?.();
+    }
+  }
+}
+
+function tailLines(text: string, n: number): string {
+  const lines = text.split('\n');
+  return lines.slice(-n).join('\n');
+}

@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Clock } from '../common/clock.js';
+import { ToilError, UserInputError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import { JobStoreExistsError } from '../jobstore/errors.js';
+import type { Json, ResolvedRequirements, WorkflowRecord } from '../jobstore/jobRecords.js';
+import { CorruptJobStoreError, type JobStore } from '../jobstore/jobStore.js';
+import { isJobDefinition, isWorkflowDefinition } from '../workflow/api.js';
+import { bundleWorkflow } from '../workflow/bundle.js';
+import { JobDeclarationError } from '../workflow/jobBuilder.js';
+import { loadWorkflowFile, loadWorkflowModule, type LoadedWorkflow } from '../workflow/moduleLoader.js';
+import { LeaderWorkflowContext } from '../workflow/workflowContext.js';
+import type { BatchSystem } from './batchSystem.js';
+import { Leader, type FailedJob, type LeaderProgress } from './leader.js';
+
+export type CleanPolicy = 'always' | 'onSuccess' | 'onError' | 'never';
+
+export interface RunWorkflowOptions {
+  readonly store: JobStore;
+  readonly workflowFile: string;
+  readonly args: readonly string[];
+  readonly restart: boolean;
+  readonly clean: CleanPolicy;
+  readonly retryCount: number;
+  readonly defaults: ResolvedRequirements;
+  readonly batchSystem: BatchSystem;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly workerCommand: (locator: string, jobId: string, attempt: number) => readonly string[];
+  /** Local scratch space for the leader (module cache). */
+  readonly workDir: string;
+  readonly onProgress?: (progress: LeaderProgress) => void;
+}
+
+export type RunWorkflowOutcome =
+  | {
+      readonly status: 'succeeded';
+      readonly returnValue: Json;
+      readonly jobsRun: number;
+      readonly replayed: number;
+      readonly elapsedMs: number;
+    }
+  | {
+      readonly status: 'failed';
+      readonly failures: readonly FailedJob[];
+      readonly jobsRun: number;
+      readonly replayed: number;
+      readonly elapsedMs: number;
+    };
+
+/**
+ * `toil run`: starts a new workflow in an empty job store (bundling the workflow module into it and
+ * calling its `start`), or resumes one (`--restart`), runs it to the end with a Leader, calls the
+ * workflow's `finish` on success, and cleans the job store as `--clean` says.
+ */
+export async function runWorkflow(o: RunWorkflowOptions): Promise<RunWorkflowOutcome> {
+  const log = o.log.child({ component: 'run' });
+  const started = o.clock.now();
+  await assertWorkflowFile(o.workflowFile);
+  let workflow: WorkflowRecord;
+  let loaded: LoadedWorkflow;
+  if (o.restart) {
+    await o.store.assertExists();
+    const existing = await o.store.readWorkflow();
+    if (!existing) {
+      throw new UserInputError(
+        'WORKFLOW_NOT_STARTED',
+        `job store ${o.store.locator} holds no workflow (it was interrupted while starting; run 'toil clean ${o.store.locator}' and start again)`,
+      );
+    }
+    workflow = existing;
+    loaded = await loadWorkflowModule(o.store, workflow.module, join(o.workDir, 'toil-ts-modules'));
+  } else {
+    // Checked before bundling so the mistake is reported at once; create() checks again.
+    if (await o.store.exists()) throw new JobStoreExistsError(o.store.locator);
+    const bundle = await bundleWorkflow(o.workflowFile);
+    loaded = await loadLocalBundle(bundle, o.workDir);
+    if (!isWorkflowDefinition(loaded.workflow)) {
+      throw new UserInputError(
+        'WORKFLOW_NO_DEFAULT',
+        `workflow ${o.workflowFile} has no workflow as its default export (expected 'export default defineWorkflow({ start(ctx) { ... } })')`,
+        { file: o.workflowFile },
+      );
+    }
+    await o.store.create();
+    const moduleRef = await o.store.putModule(bundle);
+    const ctx = new LeaderWorkflowContext(o.store, o.args, false, o.log);
+    let root;
+    try {
+      root = await loaded.workflow.start(ctx);
+    } catch (e) {
+      if (e instanceof JobDeclarationError)
+        throw new UserInputError('WORKFLOW_START', `workflow ${o.workflowFile}: ${e.message}`);
+      throw e;
+    }
+    const declared = ctx.declared();
+    if (!declared.rootJobId || root?.jobId !== declared.rootJobId) {
+      throw new UserInputError(
+        'WORKFLOW_NO_ROOT',
+        `workflow ${o.workflowFile}: start() must return the job made with ctx.root(job, input)`,
+      );
+    }
+    workflow = {
+      format: 1,
+      workflowId: randomUUID(),
+      createdAt: o.clock.now(),
+      workflowFile: o.workflowFile,
+      rootJobId: declared.rootJobId,
+      jobs: declared.jobs,
+      module: moduleRef,
+      args: [...o.args],
+      options: { retryCount: o.retryCount, defaults: o.defaults },
+    };
+    await o.store.writeWorkflow(workflow);
+  }
+  for (const spec of workflow.jobs) {
+    if (!loaded.jobs.has(spec.name) || !isJobDefinition(loaded.jobs.get(spec.name))) {
+      throw new CorruptJobStoreError(o.store.locator, `the workflow module defines no job '${spec.name}'`);
+    }
+  }
+  const generation = await o.store.claimGeneration();
+  const commits = o.restart ? await o.store.readAllCommits() : new Map();
+  log.info(
+    { workflowId: workflow.workflowId, generation, jobStore: o.store.locator },
+    o.restart ? 'resuming workflow' : 'starting workflow',
+  );
+  const leader = new Leader({
+    store: o.store,
+    batchSystem: o.batchSystem,
+    clock: o.clock,
+    log: o.log,
+    workerCommand: o.workerCommand,
+    retryCount: o.retryCount,
+    defaults: o.defaults,
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+  });
+  let result;
+  try {
+    result = await leader.run(workflow, generation, commits);
+  } finally {
+    await o.batchSystem.shutdown();
+  }
+  const elapsedMs = o.clock.now() - started;
+  if (result.status === 'succeeded') {
+    const wf = loaded.workflow;
+    if (wf?.finish)
+      await wf.finish(new LeaderWorkflowContext(o.store, o.args, o.restart, o.log), result.returnValue);
+    if (o.clean === 'always' || o.clean === 'onSuccess') await o.store.destroy();
+    return { ...result, elapsedMs };
+  }
+  if (o.clean === 'always' || o.clean === 'onError') await o.store.destroy();
+  return { ...result, elapsedMs };
+}
+
+async function assertWorkflowFile(file: string): Promise<void> {
+  const s = await stat(file).catch(() => undefined);
+  if (!s?.isFile()) {
+    throw new UserInputError(
+      'WORKFLOW_FILE_MISSING',
+      `workflow file ${file} does not exist (expected a .ts or .js workflow module)`,
+      {
+        file,
+      },
+    );
+  }
+}
+
+/** Loads a freshly bundled module in this process (for `start`). */
+async function loadLocalBundle(bundle: Uint8Array, workDir: string): Promise<LoadedWorkflow> {
+  await mkdir(workDir, { recursive: true });
+  const dir = await mkdtemp(join(workDir, 'toil-ts-bundle-'));
+  const path = join(dir, 'workflow.mjs');
+  await writeFile(path, bundle);
+  try {
+    return await loadWorkflowFile(path);
+  } catch (e) {
+    throw new ToilError('WORKFLOW_LOAD', `the workflow module failed to load: ${(e as Error).message}`, {
+      cause: e,
+    });
+  } finally {
+    // Imported modules stay in memory; the file is not needed any more.
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,269 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Clock } from '../common/clock.js';
+import { JobTooBigError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import { formatBytes } from '../common/units.js';
+import type { WarmRunReply, WarmRunRequest } from '../workflow/warmWorker.js';
+import type { BatchSystem, IssuedJob, JobRequirements, JobUpdate, JobUpdateListener } from './batchSystem.js';
+
+export interface SingleMachineOptions {
+  readonly maxCores: number;
+  readonly maxMemory: number;
+  readonly maxDisk: number;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /**
+   * The argv of a warm worker (`toil worker --serve`). When given, attempts run in worker
+   * processes that stay up between jobs (started on demand, never more than run at once);
+   * otherwise each attempt runs its own `IssuedJob.command` in a fresh process.
+   */
+  readonly warmWorkerCommand?: readonly string[];
+  /** Environment for worker processes (the leader's by default). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+interface Running {
+  readonly job: IssuedJob;
+  readonly startedAt: number;
+  child?: ChildProcess;
+  warm?: WarmWorker;
+  output: string;
+  killed: boolean;
+}
+
+interface WarmWorker {
+  readonly child: ChildProcess;
+  running: Running | undefined;
+  output: string;
+}
+
+const OUTPUT_TAIL = 8 * 1024;
+const EPSILON = 1e-9;
+
+/**
+ * Runs jobs as child processes of the leader, as many at once as fit in maxCores, maxMemory and
+ * maxDisk (first fit over the issue order). A job asking for more than those limits is refused
+ * up front with JobTooBigError. Nothing it runs outlives the leader: workers exit when their IPC
+ * channel to the leader closes.
+ */
+export class SingleMachineBatchSystem implements BatchSystem {
+  readonly name = 'single_machine';
+  private readonly o: SingleMachineOptions;
+  private readonly log: Logger;
+  private listener: JobUpdateListener | undefined;
+  private readonly queue: IssuedJob[] = [];
+  private readonly running = new Map<string, Running>();
+  private readonly idle: WarmWorker[] = [];
+  private readonly warm = new Set<WarmWorker>();
+  private used = { cores: 0, memory: 0, disk: 0 };
+  private stopped = false;
+
+  constructor(options: SingleMachineOptions) {
+    this.o = options;
+    this.log = options.log.child({ component: 'single_machine' });
+  }
+
+  async start(listener: JobUpdateListener): Promise<void> {
+    this.listener = listener;
+  }
+
+  maxJobRequirements(): JobRequirements {
+    return { cores: this.o.maxCores, memory: this.o.maxMemory, disk: this.o.maxDisk, preemptable: true };
+  }
+
+  async issue(job: IssuedJob): Promise<void> {
+    const r = job.requirements;
+    if (r.cores > this.o.maxCores + EPSILON || r.memory > this.o.maxMemory || r.disk > this.o.maxDisk) {
+      throw new JobTooBigError(
+        job.name,
+        `${r.cores} cores, ${formatBytes(r.memory)} memory, ${formatBytes(r.disk)} disk`,
+        `${this.o.maxCores} cores, ${formatBytes(this.o.maxMemory)} memory, ${formatBytes(this.o.maxDisk)} disk on this machine`,
+      );
+    }
+    this.queue.push(job);
+    this.schedule();
+  }
+
+  async kill(jobId: string): Promise<void> {
+    const queued = this.queue.findIndex((j) => j.jobId === jobId);
+    if (queued >= 0) {
+      const [job] = this.queue.splice(queued, 1);
+      this.emit({ jobId, attempt: job!.attempt, outcome: 'killed' });
+      return;
+    }
+    const run = this.running.get(jobId);
+    if (!run) return;
+    run.killed = true;
+    const proc = run.child ?? run.warm?.child;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      proc.once('exit', () => resolve());
+      proc.kill('SIGKILL');
+    });
+  }
+
+  issuedJobIds(): ReadonlySet<string> {
+    return new Set([...this.queue.map((j) => j.jobId), ...this.running.keys()]);
+  }
+
+  async shutdown(): Promise<void> {
+    this.stopped = true;
+    this.queue.length = 0;
+    const procs = [...this.warm].map((w) => w.child);
+    for (const r of this.running.values()) if (r.child) procs.push(r.child);
+    await Promise.all(
+      procs.map(
+        (p) =>
+          new Promise<void>((resolve) => {
+            if (p.exitCode !== null || p.signalCode !== null) return resolve();
+            p.once('exit', () => resolve());
+            p.kill('SIGKILL');
+          }),
+      ),
+    );
+    this.idle.length = 0;
+    this.warm.clear();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    for (let i = 0; i < this.queue.length;) {
+      const job = this.queue[i]!;
+      if (this.fits(job.requirements)) {
+        this.queue.splice(i, 1);
+        this.launch(job);
+      } else {
+        i++;
+      }
+      if (this.used.cores >= this.o.maxCores - EPSILON) break;
+    }
+  }
+
+  private fits(r: JobRequirements): boolean {
+    return (
+      this.used.cores + r.cores <= this.o.maxCores + EPSILON &&
+      this.used.memory + r.memory <= this.o.maxMemory &&
+      this.used.disk + r.disk <= this.o.maxDisk
+    );
+  }
+
+  private launch(job: IssuedJob): void {
+    const r = job.requirements;
+    this.used = {
+      cores: this.used.cores + r.cores,
+      memory: this.used.memory + r.memory,
+      disk: this.used.disk + r.disk,
+    };
+    const run: Running = { job, startedAt: this.o.clock.now(), output: '', killed: false };
+    this.running.set(job.jobId, run);
+    const wantsOwnEnv = job.environment !== undefined && Object.keys(job.environment).length > 0;
+    if (this.o.warmWorkerCommand && !wantsOwnEnv) this.launchWarm(run);
+    else this.launchFresh(run);
+  }
+
+  private launchFresh(run: Running): void {
+    const [cmd, ...args] = run.job.command;
+    const child = spawn(cmd!, args, {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: { ...(this.o.env ?? process.env), ...run.job.environment },
+    });
+    run.child = child;
+    const keep = (d: Buffer): void => {
+      run.output = (run.output + d.toString('utf8')).slice(-OUTPUT_TAIL);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    child.on('error', (e) => {
+      run.output += `\ncould not start worker: ${e.message}`;
+    });
+    child.on('close', (code, signal) => this.finished(run, code, signal, run.output));
+  }
+
+  private launchWarm(run: Running): void {
+    const worker = this.idle.pop() ?? this.spawnWarm();
+    worker.running = run;
+    run.warm = worker;
+    const request: WarmRunRequest = {
+      type: 'run',
+      locator: run.job.jobStoreLocator,
+      jobId: run.job.jobId,
+      attempt: run.job.attempt,
+    };
+    worker.child.send(request);
+  }
+
+  private spawnWarm(): WarmWorker {
+    const [cmd, ...args] = this.o.warmWorkerCommand!;
+    const child = spawn(cmd!, args, {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: { ...(this.o.env ?? process.env) },
+    });
+    const worker: WarmWorker = { child, running: undefined, output: '' };
+    this.warm.add(worker);
+    const keep = (d: Buffer): void => {
+      worker.output = (worker.output + d.toString('utf8')).slice(-OUTPUT_TAIL);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    child.on('message', (reply: WarmRunReply) => {
+      const run = worker.running;
+      if (
+        reply?.type !== 'done' ||
+        !run ||
+        run.job.jobId !== reply.jobId ||
+        run.job.attempt !== reply.attempt
+      )
+        return;
+      worker.running = undefined;
+      if (!this.stopped) this.idle.push(worker);
+      this.finished(run, reply.exitCode, null, reply.message ?? '');
+    });
+    child.on('exit', (code, signal) => {
+      this.warm.delete(worker);
+      const i = this.idle.indexOf(worker);
+      if (i >= 0) this.idle.splice(i, 1);
+      const run = worker.running;
+      worker.running = undefined;
+      if (run) {
+        this.finished(
+          run,
+          code ?? 1,
+          signal,
+          `the worker process died (${signal ?? `exit code ${code}`})\n${worker.output}`,
+        );
+      }
+    });
+    return worker;
+  }
+
+  private finished(run: Running, code: number | null, signal: NodeJS.Signals | null, output: string): void {
+    if (this.running.get(run.job.jobId) !== run) return;
+    this.running.delete(run.job.jobId);
+    const r = run.job.requirements;
+    this.used = {
+      cores: this.used.cores - r.cores,
+      memory: this.used.memory - r.memory,
+      disk: this.used.disk - r.disk,
+    };
+    const outcome = run.killed ? 'killed' : code === 0 ? 'succeeded' : 'failed';
+    const message =
+      outcome === 'failed'
+        ? `${signal ? `killed by ${signal}` : `exit code ${code}`}\n${output}`.trim()
+        : undefined;
+    this.emit({
+      jobId: run.job.jobId,
+      attempt: run.job.attempt,
+      outcome,
+      ...(code === null ? {} : { exitCode: code }),
+      wallTimeMs: this.o.clock.now() - run.startedAt,
+      node: 'localhost',
+      ...(message === undefined ? {} : { message }),
+    });
+    this.schedule();
+  }
+
+  private emit(update: JobUpdate): void {
+    if (this.stopped) return;
+    this.listener?.(update);
+  }
+}

@@ -1,0 +1,54 @@
+import type { JobStore } from '../jobstore/jobStore.js';
+import { JobGraph } from './jobGraph.js';
+
+export interface WorkflowStatus {
+  readonly locator: string;
+  readonly workflowId: string | undefined;
+  readonly workflowFile: string | undefined;
+  readonly createdAt: number | undefined;
+  /** Jobs declared so far, jobs that ran (committed), and jobs that may run now. */
+  readonly jobs: { readonly known: number; readonly completed: number; readonly ready: number };
+  readonly finished: boolean;
+  readonly failedAttempts: number;
+}
+
+/** What `toil status` reports: the job graph rebuilt from the job store, as a restart would. */
+export async function workflowStatus(store: JobStore): Promise<WorkflowStatus> {
+  await store.assertExists();
+  const workflow = await store.readWorkflow();
+  if (!workflow) {
+    return {
+      locator: store.locator,
+      workflowId: undefined,
+      workflowFile: undefined,
+      createdAt: undefined,
+      jobs: { known: 0, completed: 0, ready: 0 },
+      finished: false,
+      failedAttempts: 0,
+    };
+  }
+  const commits = await store.readAllCommits();
+  const graph = new JobGraph(workflow.jobs, workflow.rootJobId);
+  let ready = graph.takeReady();
+  let pending = 0;
+  while (ready.length > 0) {
+    for (const id of ready) {
+      const c = commits.get(id);
+      if (c) graph.applyCommit(c);
+      else pending++;
+    }
+    ready = graph.takeReady();
+  }
+  let failedAttempts = 0;
+  for await (const _ of store.objects.list('logs/')) failedAttempts++;
+  const counts = graph.counts();
+  return {
+    locator: store.locator,
+    workflowId: workflow.workflowId,
+    workflowFile: workflow.workflowFile,
+    createdAt: workflow.createdAt,
+    jobs: { known: counts.known, completed: counts.ran, ready: pending },
+    finished: graph.isDone(),
+    failedAttempts,
+  };
+}

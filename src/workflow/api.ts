@@ -1,0 +1,211 @@
+/**
+ * The workflow author's API: what a workflow module imports from 'toil-ts'.
+ *
+ * This module is bundled INTO every workflow module (`toil run` bundles the workflow with esbuild
+ * and resolves 'toil-ts' to this package's own copy), so the worker that later loads the bundle
+ * holds two copies of it: the bundle's and its own. Nothing here may rely on object identity
+ * across those copies. Job definitions are found through a registry kept on `globalThis` under a
+ * `Symbol.for` key, and values are recognised by `Symbol.for` brands, never by `instanceof`.
+ * The runtime (job store, file store, worker) lives in other modules and reaches the user's code
+ * only through the context objects it passes in.
+ */
+
+/** Identifies a file in the job store's file store. Plain string, safe to return and pass on. */
+export type FileID = string & { readonly __toilFileId?: never };
+
+/** What a job asks of the node it runs on. Sizes as numbers of bytes or "600M"/"2G" (binary). */
+export interface Requirements {
+  readonly cores?: number;
+  readonly memory?: string | number;
+  readonly disk?: string | number;
+  readonly preemptable?: boolean;
+  /** Toil accepts both spellings. */
+  readonly preemptible?: boolean;
+  /** Expected run time ("30s", "5m", or seconds); informs scheduling, never kills the job. */
+  readonly walltime?: string | number;
+}
+
+/**
+ * A value a job will return, usable before it exists (Toil's `rv()`). Pass it inside the input of
+ * a job that runs after the producer (a follow-on of the producer's parent, or a successor of the
+ * producer); the leader replaces it with the real value before that job runs.
+ */
+export interface Promised<T> {
+  readonly [PROMISE_BRAND]: true;
+  readonly jobId: string;
+  readonly path: readonly (string | number)[];
+  /** Phantom type carrier; never set. */
+  readonly __type?: T;
+}
+
+/** A value, or a promise of it, at any depth of a job's input. */
+export type Input<T> =
+  | T
+  | Promised<T>
+  | (T extends readonly (infer E)[]
+      ? readonly Input<E>[]
+      : T extends object
+        ? { [K in keyof T]: Input<T[K]> }
+        : T);
+
+/** Lines that reach the leader's log (Toil's `logToMaster`). */
+export interface JobLogger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+  debug(message: string): void;
+}
+
+/** The job's view of the job store's files, and of local scratch space. */
+export interface FileStore {
+  /** Uploads a local file; the ID is valid in every later job. */
+  writeGlobalFile(localPath: string): Promise<FileID>;
+  /** Uploads bytes or text. */
+  writeGlobalFileBytes(data: Uint8Array | string): Promise<FileID>;
+  /** Uploads whatever the stream yields. */
+  writeGlobalFileStream(source: AsyncIterable<Uint8Array | string> | NodeJS.ReadableStream): Promise<FileID>;
+  /** Downloads to `localPath` (default: a new file in this job's temp dir); resolves to the path. */
+  readGlobalFile(fileId: FileID, localPath?: string): Promise<string>;
+  /** The file's bytes, in memory. */
+  readGlobalFileBytes(fileId: FileID): Promise<Buffer>;
+  /** A stream of the file's bytes. */
+  readGlobalFileStream(fileId: FileID): Promise<NodeJS.ReadableStream>;
+  /** Deletes the file when this job commits (so a failed attempt deletes nothing). */
+  deleteGlobalFile(fileId: FileID): void;
+  /** A new empty directory that is removed when the job ends. */
+  getLocalTempDir(): Promise<string>;
+  /** A path for a new file in this job's temp dir (not created). */
+  getLocalTempFile(): Promise<string>;
+}
+
+/** A job that has been added to the workflow but has not run yet. */
+export interface JobHandle<R> {
+  readonly jobId: string;
+  readonly name: string;
+  /** The job's return value (or the part of it at `path`), for jobs that run after it. */
+  rv(): Promised<R>;
+  rv(...path: readonly (string | number)[]): Promised<unknown>;
+  /** Runs after this job, before its follow-ons. */
+  addChild<I, R2>(def: JobDefinition<I, R2>, input: Input<I>, requirements?: Requirements): JobHandle<R2>;
+  /** Runs after this job and every job below its children. */
+  addFollowOn<I, R2>(def: JobDefinition<I, R2>, input: Input<I>, requirements?: Requirements): JobHandle<R2>;
+}
+
+/** What a running job gets as its first argument. */
+export interface Job {
+  readonly jobId: string;
+  readonly name: string;
+  readonly attempt: number;
+  /** The requirements in effect (declared, else the workflow's defaults), sizes in bytes. */
+  readonly requirements: {
+    readonly cores: number;
+    readonly memory: number;
+    readonly disk: number;
+    readonly preemptable: boolean;
+    readonly walltimeMs?: number;
+  };
+  readonly fileStore: FileStore;
+  readonly log: JobLogger;
+  addChild<I, R2>(def: JobDefinition<I, R2>, input: Input<I>, requirements?: Requirements): JobHandle<R2>;
+  addFollowOn<I, R2>(def: JobDefinition<I, R2>, input: Input<I>, requirements?: Requirements): JobHandle<R2>;
+}
+
+export type JobFunction<I, R> = (job: Job, input: I) => Promise<R | Input<R>> | R | Input<R>;
+
+export interface JobDefinition<I, R> {
+  readonly [JOB_BRAND]: true;
+  /** Unique within the workflow module; how a worker finds the function. */
+  readonly name: string;
+  readonly requirements: Requirements;
+  readonly fn: JobFunction<I, R>;
+}
+
+/** What the leader's side of a workflow can do (in `toil run`, on this machine). */
+export interface WorkflowContext {
+  /** The workflow's own arguments: everything on the `toil run` line that is not a toil option. */
+  readonly args: readonly string[];
+  /** Whether this run resumes an existing workflow (`--restart`). */
+  readonly restart: boolean;
+  readonly log: JobLogger;
+  /** Copies a local file into the job store. */
+  importFile(localPath: string): Promise<FileID>;
+  /** Copies a job store file to a local path. */
+  exportFile(fileId: FileID, localPath: string): Promise<void>;
+  /** The workflow's first job. Call once, from `start`. */
+  root<I, R>(def: JobDefinition<I, R>, input: Input<I>, requirements?: Requirements): JobHandle<R>;
+}
+
+export interface WorkflowDefinition<R> {
+  readonly [WORKFLOW_BRAND]: true;
+  /** Builds the root job of a new workflow (not called on --restart). */
+  start(ctx: WorkflowContext): Promise<JobHandle<R>> | JobHandle<R>;
+  /** Called with the root job's return value once the workflow succeeds (also after --restart). */
+  finish?(ctx: WorkflowContext, result: R): Promise<void> | void;
+}
+
+export const JOB_BRAND: unique symbol = Symbol.for('toil-ts.job-definition') as never;
+export const PROMISE_BRAND: unique symbol = Symbol.for('toil-ts.promised') as never;
+export const WORKFLOW_BRAND: unique symbol = Symbol.for('toil-ts.workflow') as never;
+const REGISTRY_KEY = Symbol.for('toil-ts.job-registry');
+
+/** Where `defineJob` records definitions while a workflow module is being loaded. */
+export interface JobRegistry {
+  current: Map<string, JobDefinition<unknown, unknown>>;
+}
+
+/** The registry shared by every copy of this module in the process. */
+export function jobRegistry(): JobRegistry {
+  const g = globalThis as Record<symbol, JobRegistry | undefined>;
+  let reg = g[REGISTRY_KEY];
+  if (!reg) {
+    reg = { current: new Map() };
+    g[REGISTRY_KEY] = reg;
+  }
+  return reg;
+}
+
+/**
+ * Declares a job function. Call at the top level of the workflow module so that every process
+ * that loads the module knows the name. Names must be unique within the module.
+ */
+export function defineJob<I, R>(
+  name: string,
+  requirements: Requirements,
+  fn: JobFunction<I, R>,
+): JobDefinition<I, R>;
+export function defineJob<I, R>(name: string, fn: JobFunction<I, R>): JobDefinition<I, R>;
+export function defineJob<I, R>(
+  name: string,
+  a: Requirements | JobFunction<I, R>,
+  b?: JobFunction<I, R>,
+): JobDefinition<I, R> {
+  const fn = typeof a === 'function' ? a : b;
+  const requirements = typeof a === 'function' ? {} : a;
+  if (typeof name !== 'string' || name === '') throw new TypeError('defineJob: a job needs a non-empty name');
+  if (typeof fn !== 'function') throw new TypeError(`defineJob('${name}'): expected a job function`);
+  const registry = jobRegistry().current;
+  if (registry.has(name))
+    throw new TypeError(`defineJob('${name}'): a job with this name is already defined`);
+  const def: JobDefinition<I, R> = Object.freeze({ [JOB_BRAND]: true as const, name, requirements, fn });
+  registry.set(name, def as JobDefinition<unknown, unknown>);
+  return def;
+}
+
+/** Declares the workflow; make it the module's default export. */
+export function defineWorkflow<R>(
+  def: Omit<WorkflowDefinition<R>, typeof WORKFLOW_BRAND>,
+): WorkflowDefinition<R> {
+  return Object.freeze({ ...def, [WORKFLOW_BRAND]: true as const });
+}
+
+export function isJobDefinition(v: unknown): v is JobDefinition<unknown, unknown> {
+  return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[JOB_BRAND] === true;
+}
+
+export function isPromised(v: unknown): v is Promised<unknown> {
+  return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[PROMISE_BRAND] === true;
+}
+
+export function isWorkflowDefinition(v: unknown): v is WorkflowDefinition<unknown> {
+  return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[WORKFLOW_BRAND] === true;
+}

@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { JobStore } from '../jobstore/jobStore.js';
+import type { FileID, FileStore } from './api.js';
+
+/**
+ * A job's file store: global files live in the job store (one object each), local scratch space
+ * in a directory of its own under the work directory, removed when the job ends. Deletions are
+ * deferred to the job's commit so a failed attempt deletes nothing.
+ */
+export class JobFileStore implements FileStore {
+  private readonly store: JobStore;
+  private readonly workDir: string;
+  private tempDir: string | undefined;
+  /** Files this attempt wrote: deleted again if the attempt fails. */
+  readonly written: string[] = [];
+  /** Files to delete when the job commits. */
+  readonly toDelete = new Set<string>();
+
+  constructor(store: JobStore, workDir: string) {
+    this.store = store;
+    this.workDir = workDir;
+  }
+
+  async writeGlobalFile(localPath: string): Promise<FileID> {
+    return this.writeFrom(createReadStream(localPath));
+  }
+
+  async writeGlobalFileBytes(data: Uint8Array | string): Promise<FileID> {
+    const id = this.store.newFileId();
+    this.written.push(id);
+    await this.store.writeFile(id, data);
+    return id;
+  }
+
+  async writeGlobalFileStream(
+    source: AsyncIterable<Uint8Array | string> | NodeJS.ReadableStream,
+  ): Promise<FileID> {
+    const readable =
+      source instanceof Readable ? source : Readable.from(source as AsyncIterable<Uint8Array | string>);
+    return this.writeFrom(readable);
+  }
+
+  async readGlobalFile(fileId: FileID, localPath?: string): Promise<string> {
+    const target = localPath ?? (await this.getLocalTempFile());
+    await pipeline(await this.store.readFileStream(fileId), createWriteStream(target));
+    return target;
+  }
+
+  readGlobalFileBytes(fileId: FileID): Promise<Buffer> {
+    return this.store.readFileBytes(fileId);
+  }
+
+  readGlobalFileStream(fileId: FileID): Promise<NodeJS.ReadableStream> {
+    return this.store.readFileStream(fileId);
+  }
+
+  deleteGlobalFile(fileId: FileID): void {
+    this.toDelete.add(fileId);
+  }
+
+  async getLocalTempDir(): Promise<string> {
+    return mkdtemp(join(await this.ownDir(), 'd-'));
+  }
+
+  async getLocalTempFile(): Promise<string> {
+    return join(await this.ownDir(), `f-${randomUUID()}`);
+  }
+
+  /** Removes the job's scratch space. */
+  async cleanup(): Promise<void> {
+    if (this.tempDir) await rm(this.tempDir, { recursive: true, force: true });
+    this.tempDir = undefined;
+  }
+
+  private async writeFrom(readable: Readable): Promise<FileID> {
+    const id = this.store.newFileId();
+    this.written.push(id);
+    await this.store.writeFile(id, readable);
+    return id;
+  }
+
+  private async ownDir(): Promise<string> {
+    if (!this.tempDir) {
+      await mkdir(this.workDir, { recursive: true });
+      this.tempDir = await mkdtemp(join(this.workDir, 'toil-job-'));
+    }
+    return this.tempDir;
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * The public entry point of the `toil-ts` package: the API a workflow module is written against.
+ * Keep it free of the runtime (job store, AWS SDK): it is bundled into every workflow module.
+ */
+export {
+  defineJob,
+  defineWorkflow,
+  isJobDefinition,
+  isPromised,
+  isWorkflowDefinition,
+  type FileID,
+  type FileStore,
+  type Input,
+  type Job,
+  type JobDefinition,
+  type JobFunction,
+  type JobHandle,
+  type JobLogger,
+  type Promised,
+  type Requirements,
+  type WorkflowContext,
+  type WorkflowDefinition,
+} from './api.js';

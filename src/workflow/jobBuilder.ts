@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import { tryParseBytes, tryParseDurationMs } from '../common/units.js';
+import {
+  PROMISE_MARKER,
+  type DeclaredRequirements,
+  type JobSpec,
+  type Json,
+} from '../jobstore/jobRecords.js';
+import {
+  PROMISE_BRAND,
+  isJobDefinition,
+  isPromised,
+  type Input,
+  type JobDefinition,
+  type JobHandle,
+  type Promised,
+  type Requirements,
+} from './api.js';
+
+/** A job's requirements or input were not what the API accepts. */
+export class JobDeclarationError extends Error {}
+
+interface MutableSpec {
+  id: string;
+  name: string;
+  input: Json;
+  requirements: DeclaredRequirements;
+  children: string[];
+  followOns: string[];
+}
+
+/**
+ * Collects the jobs a running job (or a workflow's `start`) declares, as job specs ready to be
+ * committed. Handles returned to the user are plain objects over this collector.
+ */
+export class JobCollector {
+  private readonly created = new Map<string, MutableSpec>();
+
+  /** The specs declared so far, in declaration order. */
+  specs(): JobSpec[] {
+    return [...this.created.values()].map((s) => ({
+      ...s,
+      children: [...s.children],
+      followOns: [...s.followOns],
+    }));
+  }
+
+  /** Declares a new job and returns its handle. */
+  declare<I, R>(def: JobDefinition<I, R>, input: Input<I>, overrides?: Requirements): JobHandle<R> {
+    if (!isJobDefinition(def)) {
+      throw new JobDeclarationError('addChild/addFollowOn: expected a job made with defineJob(name, fn)');
+    }
+    const spec: MutableSpec = {
+      id: randomUUID(),
+      name: def.name,
+      input: encodeValue(input, `input of job '${def.name}'`),
+      requirements: parseRequirements({ ...def.requirements, ...overrides }, def.name),
+      children: [],
+      followOns: [],
+    };
+    this.created.set(spec.id, spec);
+    return this.handle<R>(spec);
+  }
+
+  private handle<R>(spec: MutableSpec): JobHandle<R> {
+    const rv = (...path: (string | number)[]): Promised<never> => makePromise(spec.id, path);
+    return {
+      jobId: spec.id,
+      name: spec.name,
+      rv: rv,
+      addChild: (def, input, req) => {
+        const h = this.declare(def, input, req);
+        spec.children.push(h.jobId);
+        return h;
+      },
+      addFollowOn: (def, input, req) => {
+        const h = this.declare(def, input, req);
+        spec.followOns.push(h.jobId);
+        return h;
+      },
+    };
+  }
+}
+
+export function makePromise<T>(jobId: string, path: readonly (string | number)[]): Promised<T> {
+  return Object.freeze({ [PROMISE_BRAND]: true as const, jobId, path: [...path] });
+}
+
+/**
+ * A value as JSON, with promises written as markers. Throws JobDeclarationError for what JSON
+ * cannot carry faithfully (functions, bigints, symbols, cycles), naming `what`.
+ */
+export function encodeValue(value: unknown, what: string): Json {
+  if (value === undefined) return null;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value, (_key, v: unknown) => {
+      if (isPromised(v)) return { [PROMISE_MARKER]: { job: v.jobId, path: [...v.path] } };
+      if (typeof v === 'function' || typeof v === 'symbol') {
+        throw new JobDeclarationError(`${what} holds a ${typeof v}, which cannot be stored (use plain data)`);
+      }
+      return v;
+    });
+  } catch (e) {
+    if (e instanceof JobDeclarationError) throw e;
+    throw new JobDeclarationError(`${what} cannot be stored as JSON: ${(e as Error).message}`);
+  }
+  return text === undefined ? null : (JSON.parse(text) as Json);
+}
+
+/** Requirements as written by the user, sizes parsed to bytes; throws JobDeclarationError. */
+export function parseRequirements(req: Requirements, jobName: string): DeclaredRequirements {
+  const out: { -readonly [K in keyof DeclaredRequirements]: DeclaredRequirements[K] } = {};
+  if (req.cores !== undefined) {
+    if (typeof req.cores !== 'number' || !(req.cores > 0) || !Number.isFinite(req.cores)) {
+      throw new JobDeclarationError(
+        `job '${jobName}': cores must be a positive number, got ${String(req.cores)}`,
+      );
+    }
+    out.cores = req.cores;
+  }
+  for (const key of ['memory', 'disk'] as const) {
+    const v = req[key];
+    if (v === undefined) continue;
+    const bytes = tryParseBytes(v);
+    if (bytes === undefined) {
+      throw new JobDeclarationError(
+        `job '${jobName}': ${key} must be a size like "600M" or "2G", got ${JSON.stringify(v)}`,
+      );
+    }
+    out[key] = bytes;
+  }
+  const preemptable = req.preemptable ?? req.preemptible;
+  if (preemptable !== undefined) out.preemptable = Boolean(preemptable);
+  if (req.walltime !== undefined) {
+    const ms = tryParseDurationMs(req.walltime);
+    if (ms === undefined) {
+      throw new JobDeclarationError(
+        `job '${jobName}': walltime must be a duration like "30s" or "5m", got ${JSON.stringify(req.walltime)}`,
+      );
+    }
+    out.walltimeMs = ms;
+  }
+  return out;
+}

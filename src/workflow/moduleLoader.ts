@@ -1,0 +1,69 @@
+import { mkdir, rename, writeFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import type { ModuleRef } from '../jobstore/jobRecords.js';
+import type { JobStore } from '../jobstore/jobStore.js';
+import { isWorkflowDefinition, jobRegistry, type JobDefinition, type WorkflowDefinition } from './api.js';
+
+/** A loaded workflow module: its default export and the jobs it defined. */
+export interface LoadedWorkflow {
+  readonly workflow: WorkflowDefinition<unknown> | undefined;
+  readonly jobs: ReadonlyMap<string, JobDefinition<unknown, unknown>>;
+}
+
+const loaded = new Map<string, Promise<LoadedWorkflow>>();
+
+/**
+ * Imports a bundled workflow module from a local file, once per process, and collects the job
+ * definitions its top level registered (the registry is shared through globalThis, so the
+ * bundle's copy of the API and ours agree).
+ */
+export function loadWorkflowFile(path: string): Promise<LoadedWorkflow> {
+  let p = loaded.get(path);
+  if (!p) {
+    p = (async () => {
+      const registry = jobRegistry();
+      const previous = registry.current;
+      registry.current = new Map();
+      try {
+        const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+        return {
+          workflow: isWorkflowDefinition(mod.default) ? mod.default : undefined,
+          jobs: registry.current,
+        };
+      } finally {
+        registry.current = previous;
+      }
+    })();
+    loaded.set(path, p);
+    p.catch(() => loaded.delete(path));
+  }
+  return p;
+}
+
+/**
+ * Loads the workflow module a job store holds. The bundle is cached on local disk by its etag,
+ * so a node fetches it once however many jobs it runs.
+ */
+export async function loadWorkflowModule(
+  store: JobStore,
+  ref: ModuleRef,
+  cacheDir: string,
+): Promise<LoadedWorkflow> {
+  const path = join(cacheDir, `${ref.etag.replace(/[^A-Za-z0-9_-]/g, '')}-${ref.size}.mjs`);
+  if (!loaded.has(path)) {
+    const present = await stat(path).then(
+      (s) => s.size === ref.size,
+      () => false,
+    );
+    if (!present) {
+      const bytes = await store.getModule(ref);
+      await mkdir(cacheDir, { recursive: true });
+      const tmp = `${path}.${randomUUID()}.tmp`;
+      await writeFile(tmp, bytes);
+      await rename(tmp, path);
+    }
+  }
+  return loadWorkflowFile(path);
+}

@@ -1,0 +1,139 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FailureLog, JobCommit, LogLine } from '../jobstore/jobRecords.js';
+import type { JobStore } from '../jobstore/jobStore.js';
+import type { Job, JobLogger } from './api.js';
+import { JobFileStore } from './fileStore.js';
+import { JobCollector, encodeValue } from './jobBuilder.js';
+import { loadWorkflowModule } from './moduleLoader.js';
+import { OutputCapture } from './outputCapture.js';
+
+/**
+ * Worker exit codes (what the batch system reports to the leader):
+ * - 0 the job ran and its commit is in the job store (or an earlier attempt's commit already was);
+ * - 1 the job failed (its function threw, or its module or definition could not be loaded); the
+ *   reason is in the job store under logs/<jobId>/<attempt>; spends a retry;
+ * - 2 the worker was invoked wrongly (usage);
+ * - 3 the job store could not be read or written (the ticket is missing, the store is gone);
+ *   counts as a failure.
+ */
+export const WORKER_EXIT = { committed: 0, jobFailed: 1, usage: 2, storeFailed: 3 } as const;
+
+export interface WorkerRunResult {
+  readonly exitCode: number;
+  readonly outcome: 'committed' | 'already' | 'failed' | 'abandoned' | 'store-failed';
+  /** For failures: the error and the tail of the job's output. */
+  readonly message?: string;
+}
+
+export interface WorkerOptions {
+  /** Where the job's scratch space and the module cache go (default: the OS temp dir). */
+  readonly workDir?: string;
+  /** Consulted just before committing; false means the leader is gone, so do not commit. */
+  readonly shouldCommit?: () => boolean;
+  readonly now?: () => number;
+}
+
+/** Runs one attempt of one job and commits its result. Never throws. */
+export async function runWorkerJob(
+  store: JobStore,
+  jobId: string,
+  attempt: number,
+  options: WorkerOptions = {},
+): Promise<WorkerRunResult> {
+  const now = options.now ?? Date.now;
+  const workDir = options.workDir ?? tmpdir();
+  let ticket;
+  try {
+    ticket = await store.readTicket(jobId);
+  } catch (e) {
+    return { exitCode: WORKER_EXIT.storeFailed, outcome: 'store-failed', message: (e as Error).message };
+  }
+  if (!ticket) {
+    return {
+      exitCode: WORKER_EXIT.storeFailed,
+      outcome: 'store-failed',
+      message: `job ${jobId} has no ticket in job store ${store.locator}`,
+    };
+  }
+  const logs: LogLine[] = [];
+  const logAt =
+    (level: LogLine['level']) =>
+    (message: string): void => {
+      logs.push({ level, message: String(message), time: now() });
+    };
+  const log: JobLogger = {
+    debug: logAt('debug'),
+    info: logAt('info'),
+    warn: logAt('warn'),
+    error: logAt('error'),
+  };
+  const fileStore = new JobFileStore(store, join(workDir, 'toil-ts-jobs'));
+  const collector = new JobCollector();
+  const children: string[] = [];
+  const followOns: string[] = [];
+  const job: Job = {
+    jobId,
+    name: ticket.name,
+    attempt,
+    requirements: ticket.requirements,
+    fileStore,
+    log,
+    addChild: (def, input, req) => {
+      const h = collector.declare(def, input, req);
+      children.push(h.jobId);
+      return h;
+    },
+    addFollowOn: (def, input, req) => {
+      const h = collector.declare(def, input, req);
+      followOns.push(h.jobId);
+      return h;
+    },
+  };
+  const capture = new OutputCapture();
+  const started = now();
+  capture.start();
+  let returnValue;
+  try {
+    const loaded = await loadWorkflowModule(store, ticket.module, join(workDir, 'toil-ts-modules'));
+    const def = loaded.jobs.get(ticket.name);
+    if (!def) throw new Error(`the workflow module defines no job named '${ticket.name}'`);
+    const raw = await def.fn(job, ticket.input);
+    returnValue = encodeValue(raw, `return value of job '${ticket.name}'`);
+  } catch (e) {
+    const output = capture.stop();
+    const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    const failure: FailureLog = { format: 1, jobId, attempt, name: ticket.name, error, logs, output };
+    await Promise.allSettled([store.writeFailureLog(failure), store.deleteFiles(fileStore.written)]);
+    await fileStore.cleanup().catch(() => {});
+    return { exitCode: WORKER_EXIT.jobFailed, outcome: 'failed', message: `${error}\n${output}`.trim() };
+  }
+  capture.stop();
+  await fileStore.cleanup().catch(() => {});
+  if (options.shouldCommit && !options.shouldCommit()) {
+    return {
+      exitCode: WORKER_EXIT.storeFailed,
+      outcome: 'abandoned',
+      message: 'the leader went away; not committing',
+    };
+  }
+  const commit: JobCommit = {
+    format: 1,
+    jobId,
+    attempt,
+    returnValue,
+    children,
+    followOns,
+    newJobs: collector.specs(),
+    deletedFiles: [...fileStore.toDelete],
+    logs,
+    wallTimeMs: now() - started,
+  };
+  try {
+    const result = await store.commit(commit);
+    if (result === 'already') await store.deleteFiles(fileStore.written).catch(() => {});
+    return { exitCode: WORKER_EXIT.committed, outcome: result };
+  } catch (e) {
+    return { exitCode: WORKER_EXIT.storeFailed, outcome: 'store-failed', message: (e as Error).message };
+  }
+}
