@@ -1,0 +1,363 @@
+import { z } from 'zod';
+import { ConfigError, deepFreeze, describeZodIssues, formatPath } from '../common/configErrors.js';
+import { durationMs } from '../common/configTypes.js';
+import { closestNames, type Catalogue } from './catalogue.js';
+import type { CapacityType, InstanceType, PolicyName } from './types.js';
+
+const GiB = 2 ** 30;
+
+/** One node type the scaler may launch: one or more interchangeable instance types, spot or not. */
+export interface NodeTypeConfig {
+  readonly index: number;
+  /** As the user wrote it, e.g. "c5.large/c5a.large:0.05". */
+  readonly label: string;
+  readonly instanceTypes: readonly InstanceType[];
+  readonly capacityType: CapacityType;
+  /** Spot bid in USD/h (the offering is unusable while the market price is above it). */
+  readonly bid?: number;
+  readonly minNodes: number;
+  readonly maxNodes: number;
+}
+
+/** The scaler section of the leader's config, validated, resolved against the catalogue, frozen. */
+export interface ScalerConfig {
+  readonly policy: PolicyName;
+  readonly region: string;
+  readonly zones: readonly string[];
+  readonly nodeTypes: readonly NodeTypeConfig[];
+  /** Whole-cluster node cap (like cluster-autoscaler's --max-nodes-total); none when absent. */
+  readonly maxTotalNodes?: number;
+  readonly maxPreemptableNodes?: number;
+  readonly maxHourlyCost?: number;
+  readonly targetTimeSeconds: number;
+  readonly betaInertia: number;
+  readonly scaleIntervalSeconds: number;
+  readonly preemptableCompensation: number;
+  /** Expected time from launch to a registered agent. */
+  readonly bootTimeSeconds: number;
+  /** A node not registered this long after launch is replaced. */
+  readonly bootTimeoutSeconds: number;
+  /** An idle node is kept this long before it is drained (no launch-and-retire within minutes). */
+  readonly idleGraceSeconds: number;
+  /** EC2 bills per second with this minimum. */
+  readonly billingMinimumSeconds: number;
+  /** Runtime assumed for a job whose name has no history and no declared walltime. */
+  readonly unknownRuntimeSeconds: number;
+  readonly assumeZeroOverhead: boolean;
+  readonly retireStaticNodes: boolean;
+}
+
+/** Toil's `--nodeTypes` syntax: `c5.4xlarge/c5a.4xlarge:0.42,t2.large`. */
+export interface ParsedNodeType {
+  readonly instanceTypes: string[];
+  readonly bid?: number;
+}
+
+/** Parses one comma-separated `--nodeTypes` value; returns problems instead of throwing. */
+export function parseNodeTypesString(value: string): { nodeTypes: ParsedNodeType[]; problems: string[] } {
+  const nodeTypes: ParsedNodeType[] = [];
+  const problems: string[] = [];
+  if (value.trim() === '') return { nodeTypes, problems };
+  value.split(',').forEach((part, i) => {
+    const pieces = part.trim().split(':');
+    if (pieces.length > 2) {
+      problems.push(`node type ${i + 1} ("${part}") has more than one bid`);
+      return;
+    }
+    const types = (pieces[0] ?? '').split('/').map((s) => s.trim());
+    if (types.some((t) => t === '')) {
+      problems.push(`node type ${i + 1} ("${part}") has an empty instance type`);
+      return;
+    }
+    if (pieces.length === 2) {
+      const bidText = pieces[1]!.trim();
+      const bid = Number(bidText);
+      if (bidText === '' || !Number.isFinite(bid)) {
+        problems.push(`node type ${i + 1} ("${part}") has a bid that is not a number: "${bidText}"`);
+        return;
+      }
+      if (bid < 0) {
+        problems.push(`node type ${i + 1} ("${part}") has a negative bid`);
+        return;
+      }
+      nodeTypes.push({ instanceTypes: types, bid });
+    } else nodeTypes.push({ instanceTypes: types });
+  });
+  return { nodeTypes, problems };
+}
+
+const count = z.number().int().min(0);
+const price = z.number().min(0);
+
+const NodeTypeObject = z
+  .object({
+    /** "c5.large" or "c5.large/c5a.large" (interchangeable types), optionally with ":bid". */
+    type: z.string().min(1),
+    spot: z.boolean().optional(),
+    bid: price.optional(),
+    minNodes: count.optional(),
+    maxNodes: count.optional(),
+  })
+  .strict();
+
+const CatalogueOverride = z
+  .object({
+    cores: z.number().positive().optional(),
+    memoryGiB: z.number().positive().optional(),
+    instanceStoreGiB: z.number().min(0).optional(),
+    architecture: z.enum(['x86_64', 'arm64']).optional(),
+    gpus: z.number().int().min(0).optional(),
+    onDemandPrice: price.optional(),
+  })
+  .strict();
+
+const ScalerSchema = z
+  .object({
+    policy: z.enum(['cost', 'toil-classic']).default('cost'),
+    region: z.string().min(1).default('us-east-1'),
+    zones: z.array(z.string().min(1)).min(1).optional(),
+    nodeTypes: z.union([z.string(), z.array(z.union([z.string(), NodeTypeObject]))]),
+    maxNodes: z.union([count, z.array(count).min(1)]).default(10),
+    minNodes: z.union([count, z.array(count)]).default(0),
+    maxTotalNodes: count.optional(),
+    maxPreemptableNodes: count.optional(),
+    maxHourlyCost: z.number().positive().optional(),
+    targetTime: durationMs().default(1_800_000),
+    betaInertia: z.number().min(0).max(0.9).default(0.1),
+    scaleInterval: durationMs().default(60_000),
+    preemptableCompensation: z.number().min(0).max(1).default(0),
+    bootTime: durationMs().default(120_000),
+    bootTimeout: durationMs().default(900_000),
+    idleGrace: durationMs().default(600_000),
+    billingMinimum: durationMs().default(60_000),
+    unknownRuntime: durationMs().optional(),
+    nodeStorage: z.number().positive().default(50),
+    nodeStorageOverrides: z.record(z.string(), z.number().positive()).default({}),
+    assumeZeroOverhead: z.boolean().default(false),
+    retireStaticNodes: z.boolean().default(false),
+    /** Per instance type corrections to the shipped catalogue (prices after discounts, new types). */
+    instanceTypes: z.record(z.string(), CatalogueOverride).default({}),
+  })
+  .strict();
+
+/** Toil's `preemptible` spellings are accepted wherever `preemptable` is. */
+const ALIASES: Readonly<Record<string, string>> = {
+  maxPreemptibleNodes: 'maxPreemptableNodes',
+  preemptibleCompensation: 'preemptableCompensation',
+};
+
+/**
+ * Validates the `scaler:` section of a config (a plain object: the leader parses YAML and flags)
+ * against the instance catalogue. Every problem is reported at once, each with its path (min above
+ * max, negative price, unknown instance type with a "did you mean", compensation outside [0, 1]…);
+ * throws ConfigError. The result is frozen.
+ */
+export function parseScalerConfig(
+  raw: unknown,
+  catalogue: Catalogue,
+  options: { source?: string; path?: readonly (string | number)[] } = {},
+): ScalerConfig {
+  const prefix = options.path ?? ['scaler'];
+  const source = options.source ?? 'scaler config';
+  const problems: string[] = [];
+  const at = (p: readonly (string | number)[], msg: string): void => {
+    problems.push(`${formatPath([...prefix, ...p])}: ${msg}`);
+  };
+
+  let input: unknown = raw;
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+    const copy: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
+    for (const [alias, canonical] of Object.entries(ALIASES)) {
+      if (alias in copy) {
+        if (canonical in copy) at([alias], `give either ${alias} or ${canonical}, not both`);
+        else copy[canonical] = copy[alias];
+        delete copy[alias];
+      }
+    }
+    input = copy;
+  }
+  const parsed = ScalerSchema.safeParse(input);
+  if (!parsed.success) {
+    problems.push(...describeZodIssues(parsed.error.issues, prefix));
+    throw new ConfigError(source, problems);
+  }
+  const c = parsed.data;
+
+  // Catalogue with the config's overrides applied.
+  const entryFor = (name: string): InstanceType | undefined => {
+    const base = catalogue.types.get(name);
+    const o = c.instanceTypes[name];
+    if (!base && !o) return undefined;
+    const memoryBytes = o?.memoryGiB !== undefined ? Math.round(o.memoryGiB * GiB) : base?.memoryBytes;
+    const storeBytes =
+      o?.instanceStoreGiB !== undefined
+        ? Math.round(o.instanceStoreGiB * GiB)
+        : (base?.instanceStoreBytes ?? 0);
+    const onDemandPrice = o?.onDemandPrice ?? base?.onDemandPrice[c.region];
+    const cores = o?.cores ?? base?.cores;
+    if (memoryBytes === undefined || cores === undefined || onDemandPrice === undefined) return undefined;
+    const nodeStorage = c.nodeStorageOverrides[name] ?? c.nodeStorage;
+    return {
+      name,
+      cores,
+      memoryBytes,
+      diskBytes: storeBytes > 0 ? storeBytes : Math.round(nodeStorage * GiB),
+      instanceStore: storeBytes > 0,
+      architecture: o?.architecture ?? base?.architecture ?? 'x86_64',
+      gpus: o?.gpus ?? base?.gpus ?? 0,
+      onDemandPrice,
+    };
+  };
+  for (const [name, o] of Object.entries(c.instanceTypes)) {
+    if (!catalogue.types.has(name) && (o.cores === undefined || o.memoryGiB === undefined))
+      at(['instanceTypes', name], 'a type not in the catalogue needs at least cores and memoryGiB');
+  }
+
+  // Node types, in either spelling.
+  const specs: {
+    path: (string | number)[];
+    typePath: (string | number)[];
+    label: string;
+    types: string[];
+    bid?: number;
+    spot: boolean;
+    min?: number;
+    max?: number;
+  }[] = [];
+  if (typeof c.nodeTypes === 'string') {
+    const r = parseNodeTypesString(c.nodeTypes);
+    for (const p of r.problems) at(['nodeTypes'], p);
+    r.nodeTypes.forEach((nt) =>
+      specs.push({
+        path: ['nodeTypes'],
+        typePath: ['nodeTypes'],
+        label: labelOf(nt),
+        types: nt.instanceTypes,
+        bid: nt.bid,
+        spot: nt.bid !== undefined,
+      }),
+    );
+  } else {
+    c.nodeTypes.forEach((entry, i) => {
+      if (typeof entry === 'string') {
+        const r = parseNodeTypesString(entry);
+        for (const p of r.problems) at(['nodeTypes', i], p);
+        for (const nt of r.nodeTypes)
+          specs.push({
+            path: ['nodeTypes', i],
+            typePath: ['nodeTypes', i],
+            label: labelOf(nt),
+            types: nt.instanceTypes,
+            bid: nt.bid,
+            spot: nt.bid !== undefined,
+          });
+      } else {
+        const r = parseNodeTypesString(entry.type);
+        for (const p of r.problems) at(['nodeTypes', i, 'type'], p);
+        for (const nt of r.nodeTypes) {
+          const bid = nt.bid ?? entry.bid;
+          if (nt.bid !== undefined && entry.bid !== undefined)
+            at(['nodeTypes', i, 'bid'], 'the bid is given twice');
+          if (entry.spot === false && bid !== undefined)
+            at(['nodeTypes', i, 'spot'], 'spot: false contradicts the bid');
+          specs.push({
+            path: ['nodeTypes', i],
+            typePath: ['nodeTypes', i, 'type'],
+            label:
+              entry.spot && bid === undefined
+                ? `${nt.instanceTypes.join('/')}:spot`
+                : labelOf({ ...nt, bid }),
+            types: nt.instanceTypes,
+            bid,
+            spot: entry.spot === true || bid !== undefined,
+            min: entry.minNodes,
+            max: entry.maxNodes,
+          });
+        }
+      }
+    });
+  }
+  if (specs.length === 0 && problems.length === 0) at(['nodeTypes'], 'at least one node type is needed');
+
+  const maxList = Array.isArray(c.maxNodes) ? c.maxNodes : [c.maxNodes];
+  const minList = Array.isArray(c.minNodes) ? c.minNodes : null;
+  if (maxList.length > Math.max(1, specs.length))
+    at(['maxNodes'], `${maxList.length} values for ${specs.length} node types`);
+  if (minList && minList.length > specs.length)
+    at(['minNodes'], `${minList.length} values for ${specs.length} node types`);
+
+  const nodeTypes: NodeTypeConfig[] = specs.map((s, index) => {
+    const instanceTypes: InstanceType[] = [];
+    s.types.forEach((name, j) => {
+      const t = entryFor(name);
+      if (t) instanceTypes.push(t);
+      else if (catalogue.types.has(name) || c.instanceTypes[name])
+        at(s.path, `instance type ${name} has no on-demand price for region ${c.region}`);
+      else {
+        const hints = closestNames(name, catalogue.types.keys());
+        at(
+          s.typePath,
+          `unknown instance type "${name}"${hints.length ? ` (did you mean ${hints.join(', ')}?)` : ''}` +
+            (s.types.length > 1 ? ` (item ${j + 1} of "${s.label}")` : ''),
+        );
+      }
+    });
+    // Toil's list semantics: maxNodes padded with its first value, minNodes with 0 (here by node type, not by sorted shape).
+    const maxNodes = s.max ?? maxList[index] ?? maxList[0]!;
+    const minNodes = s.min ?? (minList ? (minList[index] ?? 0) : (c.minNodes as number));
+    if (minNodes > maxNodes)
+      at(
+        s.max !== undefined || s.min !== undefined ? [...s.path, 'minNodes'] : ['minNodes'],
+        `minNodes ${minNodes} is more than maxNodes ${maxNodes} for node type ${s.label}`,
+      );
+    return {
+      index,
+      label: s.label,
+      instanceTypes,
+      capacityType: s.spot ? 'spot' : 'on-demand',
+      bid: s.bid,
+      minNodes,
+      maxNodes,
+    };
+  });
+  if (nodeTypes.length > 0 && nodeTypes.every((n) => n.maxNodes === 0))
+    at(['maxNodes'], 'every node type has maxNodes 0: the scaler could never launch anything');
+  if (c.maxTotalNodes !== undefined) {
+    const minSum = nodeTypes.reduce((s, n) => s + n.minNodes, 0);
+    if (minSum > c.maxTotalNodes)
+      at(['maxTotalNodes'], `${c.maxTotalNodes} is below the sum of minNodes (${minSum})`);
+  }
+  if (c.bootTimeout <= c.bootTime)
+    at(['bootTimeout'], `must be longer than bootTime (${c.bootTime / 1000}s)`);
+  if (c.scaleInterval <= 0) at(['scaleInterval'], 'must be more than 0');
+  for (const name of Object.keys(c.nodeStorageOverrides))
+    if (!specs.some((s) => s.types.includes(name)))
+      at(['nodeStorageOverrides', name], `${name} is not one of the node types`);
+
+  if (problems.length > 0) throw new ConfigError(source, problems);
+
+  return deepFreeze({
+    policy: c.policy,
+    region: c.region,
+    zones: c.zones ?? [`${c.region}a`],
+    nodeTypes,
+    maxTotalNodes: c.maxTotalNodes,
+    maxPreemptableNodes: c.maxPreemptableNodes,
+    maxHourlyCost: c.maxHourlyCost,
+    targetTimeSeconds: c.targetTime / 1000,
+    betaInertia: c.betaInertia,
+    scaleIntervalSeconds: c.scaleInterval / 1000,
+    preemptableCompensation: c.preemptableCompensation,
+    bootTimeSeconds: c.bootTime / 1000,
+    bootTimeoutSeconds: c.bootTimeout / 1000,
+    idleGraceSeconds: c.idleGrace / 1000,
+    billingMinimumSeconds: c.billingMinimum / 1000,
+    unknownRuntimeSeconds: c.unknownRuntime !== undefined ? c.unknownRuntime / 1000 : c.targetTime / 1000,
+    assumeZeroOverhead: c.assumeZeroOverhead,
+    retireStaticNodes: c.retireStaticNodes,
+  });
+}
+
+function labelOf(nt: ParsedNodeType): string {
+  return nt.bid === undefined ? nt.instanceTypes.join('/') : `${nt.instanceTypes.join('/')}:${nt.bid}`;
+}

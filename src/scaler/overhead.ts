@@ -1,0 +1,71 @@
+import type { InstanceType, Resources } from './types.js';
+
+const MiB = 2 ** 20;
+const GiB = 2 ** 30;
+
+/** Toil under-reports node memory by 0.1 GiB "so scaler and Mesos agree" (toil.md §1.3). */
+export const NOMINAL_MEMORY_CUT_BYTES = 0.1 * GiB;
+
+const EVICTION_THRESHOLD = 100 * MiB;
+const SMALL_NODE_LIMIT = GiB;
+const SMALL_NODE_RESERVE = 255 * MiB;
+/** GKE's progressive reserve: 25 % of the first 4 GiB, 20 % of the next 4, 10 % up to 16, 6 % up to 128, 2 % above. */
+const BANDS: readonly (readonly [number, number])[] = [
+  [4 * GiB, 0.25],
+  [8 * GiB, 0.2],
+  [16 * GiB, 0.1],
+  [128 * GiB, 0.06],
+  [Infinity, 0.02],
+];
+/** Disk the OS and the appliance image are assumed to take on any node. */
+const OS_DISK_BYTES = 5 * GiB;
+
+/**
+ * Memory the agent will not offer on a node with `memoryBytes` (Toil's `_gke_overhead`): the
+ * kernel, the Mesos agent and the appliance need some, and planning on nominal memory made Toil
+ * launch nodes whose agents could never take the job (#2103, #4162).
+ */
+export function memoryOverheadBytes(memoryBytes: number): number {
+  if (memoryBytes < SMALL_NODE_LIMIT) return SMALL_NODE_RESERVE;
+  let reserved = 0;
+  let accounted = 0;
+  for (const [limit, fraction] of BANDS) {
+    const upTo = Math.min(limit, memoryBytes);
+    reserved += fraction * (upTo - accounted);
+    accounted = upTo;
+    if (accounted >= memoryBytes) break;
+  }
+  return Math.floor(reserved) + EVICTION_THRESHOLD;
+}
+
+/** Disk taken by the OS and images: 5 GiB + 5 %, or all of it on a disk smaller than that. */
+export function diskOverheadBytes(diskBytes: number): number {
+  const needed = OS_DISK_BYTES + Math.floor(0.05 * diskBytes);
+  return diskBytes <= needed ? diskBytes : needed;
+}
+
+/**
+ * What a node of this type can give jobs: Toil's node shape (memory less 0.1 GiB) with the
+ * overhead reserved, unless `assumeZeroOverhead` (Toil's `--assumeZeroOverhead`).
+ */
+export function packableResources(type: InstanceType, assumeZeroOverhead: boolean): Resources {
+  const memory = type.memoryBytes - NOMINAL_MEMORY_CUT_BYTES;
+  if (assumeZeroOverhead)
+    return { cores: type.cores, memoryBytes: memory, diskBytes: type.diskBytes, gpus: type.gpus };
+  return reserveOverhead({
+    cores: type.cores,
+    memoryBytes: memory,
+    diskBytes: type.diskBytes,
+    gpus: type.gpus,
+  });
+}
+
+/** A raw shape with Toil's memory and disk overhead taken off (cores are not reserved). */
+export function reserveOverhead(shape: Resources): Resources {
+  return {
+    cores: shape.cores,
+    memoryBytes: shape.memoryBytes - memoryOverheadBytes(shape.memoryBytes),
+    diskBytes: shape.diskBytes - diskOverheadBytes(shape.diskBytes),
+    gpus: shape.gpus ?? 0,
+  };
+}

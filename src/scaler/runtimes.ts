@@ -1,0 +1,82 @@
+import type { RuntimeHistory, RuntimeStats } from './types.js';
+
+/** How many recent runtimes per job name are kept (bounded memory, follows workflow phases). */
+export const RECENT_WINDOW = 32;
+/** The percentile of recent runtimes a queued job is assumed to take. */
+export const RUNTIME_PERCENTILE = 0.75;
+/** Toil's runtime for a job with no history at all (the cause of #1874 and #3406). */
+export const TOIL_COLD_START_SECONDS = 1;
+
+export type RuntimeSource = 'declared' | 'learned' | 'default' | 'service';
+
+export interface RuntimeEstimate {
+  readonly seconds: number;
+  readonly source: RuntimeSource;
+}
+
+export function emptyRuntimeHistory(): RuntimeHistory {
+  return { byName: {}, total: { count: 0, sumSeconds: 0 } };
+}
+
+/**
+ * The history with one more completion. Returns a new object (the old one is untouched), so the
+ * leader can persist either; only the entry for `name` is copied.
+ */
+export function recordCompletion(history: RuntimeHistory, name: string, seconds: number): RuntimeHistory {
+  const s = Math.max(0, seconds);
+  const prev: RuntimeStats | undefined = history.byName[name];
+  const recent = prev ? [...prev.recent, s] : [s];
+  if (recent.length > RECENT_WINDOW) recent.splice(0, recent.length - RECENT_WINDOW);
+  return {
+    byName: {
+      ...history.byName,
+      [name]: { count: (prev?.count ?? 0) + 1, sumSeconds: (prev?.sumSeconds ?? 0) + s, recent },
+    },
+    total: { count: history.total.count + 1, sumSeconds: history.total.sumSeconds + s },
+  };
+}
+
+/**
+ * The runtime the cost policy plans with. A declared walltime wins. Otherwise the 75th percentile
+ * of the name's last 32 runtimes: runtimes are right-skewed, so packing by the mean leaves the
+ * slower half of the jobs starting late, while a high percentile over a recent window keeps most
+ * jobs within targetTime and follows a workflow whose inputs grow or shrink; it needs no tuning
+ * and is plain data. With no history the job is assumed to take `unknownRuntimeSeconds`
+ * (default: targetTime), so every unknown job is "worth a slot of its own" up to the limits
+ * instead of Toil's 1 s, which packed a whole scatter onto one node (#1874, #3406).
+ */
+export function estimateRuntime(
+  history: RuntimeHistory | undefined,
+  job: { readonly name: string; readonly walltimeSeconds?: number; readonly service?: boolean },
+  options: { readonly unknownRuntimeSeconds: number; readonly targetTimeSeconds: number },
+): RuntimeEstimate {
+  if (job.walltimeSeconds !== undefined && job.walltimeSeconds > 0)
+    return { seconds: job.walltimeSeconds, source: 'declared' };
+  if (job.service) return { seconds: options.targetTimeSeconds * 24 + 3600, source: 'service' };
+  const stats = history?.byName[job.name];
+  if (stats && stats.recent.length > 0)
+    return { seconds: Math.max(1, percentile(stats.recent, RUNTIME_PERCENTILE)), source: 'learned' };
+  return { seconds: Math.max(1, options.unknownRuntimeSeconds), source: 'default' };
+}
+
+/**
+ * Toil's `getAverageRuntime`: the all-time mean for the name, else the mean over every completed
+ * job, else 1 s; services get targetTime × 24 + 3600 s. Declared walltimes are ignored.
+ */
+export function toilAverageRuntime(
+  history: RuntimeHistory | undefined,
+  job: { readonly name: string; readonly service?: boolean },
+  targetTimeSeconds: number,
+): number {
+  if (job.service) return targetTimeSeconds * 24 + 3600;
+  const stats = history?.byName[job.name];
+  if (stats && stats.count > 0) return stats.sumSeconds / stats.count;
+  if (history && history.total.count > 0) return history.total.sumSeconds / history.total.count;
+  return TOIL_COLD_START_SECONDS;
+}
+
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
+  return sorted[idx]!;
+}

@@ -1,0 +1,216 @@
+/**
+ * The scaler's model: what a policy sees (a snapshot of the cluster and its queue at `now`) and
+ * what it answers (a plan). Everything here is plain, serialisable data: the leader builds a
+ * snapshot every tick, runs a policy, logs and exposes the plan, then acts on it. The policy itself
+ * reads no clock and does no I/O, so the same function powers the leader, `toil plan` and the
+ * simulator.
+ *
+ * Units: times are milliseconds since the Unix epoch (`now`, `launchedAt`…), durations given to
+ * a policy are seconds (Toil's flags are seconds), sizes are bytes, prices are USD per hour.
+ */
+
+export type CapacityType = 'spot' | 'on-demand';
+export type Architecture = 'x86_64' | 'arm64';
+export type PolicyName = 'cost' | 'toil-classic';
+
+/** What one instance type offers, as the catalogue describes it (before any overhead). */
+export interface InstanceType {
+  readonly name: string;
+  readonly cores: number;
+  readonly memoryBytes: number;
+  /** Instance-store bytes, or the root EBS volume (`nodeStorage`) for EBS-only types. */
+  readonly diskBytes: number;
+  /** True when `diskBytes` is local instance store rather than the root EBS volume. */
+  readonly instanceStore: boolean;
+  readonly architecture: Architecture;
+  readonly gpus: number;
+  /** On-demand USD/h in the configured region. */
+  readonly onDemandPrice: number;
+}
+
+/** Resources a job asks for or a node has free. */
+export interface Resources {
+  readonly cores: number;
+  readonly memoryBytes: number;
+  readonly diskBytes: number;
+  readonly gpus?: number;
+}
+
+/** What a job needs from a node (resources plus placement constraints). */
+export interface JobRequest extends Resources {
+  /** May run on spot capacity. */
+  readonly preemptable: boolean;
+  /** Required CPU architecture; any when absent. */
+  readonly architecture?: Architecture;
+}
+
+/** Jobs waiting for a place to run. */
+export interface QueuedJob extends JobRequest {
+  /** Identifies the job (or the first of a group) in messages. */
+  readonly id: string;
+  /** The job's name: runtimes are learned per name. */
+  readonly name: string;
+  /** Declared walltime in seconds; wins over any learned estimate. */
+  readonly walltimeSeconds?: number;
+  /** How many identical jobs this entry stands for (default 1): big queues come grouped. */
+  readonly count?: number;
+  /** Service jobs run until their workflow ends; Toil assumes targetTime × 24 + 3600 s for them. */
+  readonly service?: boolean;
+}
+
+/** A job already running on a node. */
+export interface RunningJob extends JobRequest {
+  readonly id: string;
+  readonly name: string;
+  readonly nodeId: string;
+  /** When it started (ms since epoch). */
+  readonly startedAt: number;
+  readonly walltimeSeconds?: number;
+  readonly service?: boolean;
+}
+
+export type NodeState = 'booting' | 'registered' | 'draining';
+
+/** A worker the provisioner knows about (launched and not yet terminated). */
+export interface ExistingNode {
+  readonly id: string;
+  readonly instanceType: string;
+  readonly zone: string;
+  readonly capacityType: CapacityType;
+  /** booting: launched, not yet an agent; registered: takes tasks; draining: takes no new tasks. */
+  readonly state: NodeState;
+  readonly launchedAt: number;
+  /** When the agent registered with the batch system (absent while booting). */
+  readonly registeredAt?: number;
+  /** Static nodes (from `launch-cluster -w N`) are never retired unless the config says so. */
+  readonly static?: boolean;
+  /** Last time a task ran on it (ms); idleness is measured from here. */
+  readonly lastBusyAt?: number;
+  /** What this node costs per hour; the offering's current price when absent. */
+  readonly pricePerHour?: number;
+}
+
+/** The provisioner's latest knowledge about one offering (price, recent capacity failures). */
+export interface OfferingState {
+  readonly instanceType: string;
+  readonly zone: string;
+  readonly capacityType: CapacityType;
+  /** Current price (spot prices come from the provisioner); the catalogue's when absent. */
+  readonly pricePerHour?: number;
+  /** The provisioner found no capacity here; do not plan on it before this time (ms). */
+  readonly unavailableUntil?: number;
+}
+
+/** An offering a policy may launch: instance type × zone × capacity type, with its price. */
+export interface Offering {
+  readonly key: string;
+  readonly instanceType: string;
+  readonly zone: string;
+  readonly capacityType: CapacityType;
+  readonly pricePerHour: number;
+  /** Index of the configured node type this offering belongs to (limits are per node type). */
+  readonly nodeTypeIndex: number;
+  readonly available: boolean;
+  /** Why it is not available (capacity, bid below market), for reasons in the plan. */
+  readonly unavailableReason?: string;
+}
+
+/** Nodes the provisioner was asked for last tick but could not get (Toil's "deficit"). */
+export interface LaunchShortfall {
+  readonly instanceType: string;
+  readonly capacityType: CapacityType;
+  readonly count: number;
+}
+
+/**
+ * What a policy carries from one tick to the next. Returned in the plan and passed back in the
+ * next snapshot, so the policy stays a pure function.
+ */
+export interface ScalerState {
+  /** EWMA of the wanted node count per key (offering or node shape), unclamped, as Toil keeps it. */
+  readonly smoothed: Readonly<Record<string, number>>;
+}
+
+/** Learned runtimes, plain data the leader persists in the job store (see runtimes.ts). */
+export interface RuntimeHistory {
+  readonly byName: Readonly<Record<string, RuntimeStats>>;
+  /** All completions together (Toil's fallback for an unknown name). */
+  readonly total: { readonly count: number; readonly sumSeconds: number };
+}
+
+export interface RuntimeStats {
+  /** All completions ever seen for this name. */
+  readonly count: number;
+  readonly sumSeconds: number;
+  /** The most recent runtimes, newest last, at most RECENT_WINDOW of them. */
+  readonly recent: readonly number[];
+}
+
+/** Everything a policy sees at one tick. */
+export interface ScalingSnapshot {
+  /** The time of this tick (ms since epoch). */
+  readonly now: number;
+  readonly queued: readonly QueuedJob[];
+  readonly running: readonly RunningJob[];
+  readonly nodes: readonly ExistingNode[];
+  /** Prices and availability the provisioner observed; the catalogue fills the rest. */
+  readonly offerings?: readonly OfferingState[];
+  readonly runtimes?: RuntimeHistory;
+  /** The previous plan's `state`. */
+  readonly state?: ScalerState;
+  /** Spot nodes asked for last tick and not obtained (only the toil-classic policy uses it). */
+  readonly lastShortfall?: readonly LaunchShortfall[];
+}
+
+export interface LaunchAction {
+  readonly instanceType: string;
+  readonly zone: string;
+  readonly capacityType: CapacityType;
+  readonly count: number;
+  readonly pricePerHour: number;
+  readonly reason: string;
+}
+
+export interface NodeAction {
+  readonly nodeId: string;
+  readonly reason: string;
+}
+
+/** A job no allowed node type can ever run, with what fails. */
+export interface UnschedulableJob {
+  readonly jobId: string;
+  readonly jobName: string;
+  /** How many identical jobs share this problem. */
+  readonly count: number;
+  readonly request: JobRequest;
+  /** Failing constraints, e.g. "memory: asks 300.0 GiB, r5.8xlarge offers 247.1 GiB". */
+  readonly constraints: readonly string[];
+  readonly largestNodeType: string;
+  readonly message: string;
+}
+
+/** Jobs that can run but that this plan does not make room for (limits, budget, no spot). */
+export interface WaitingJobs {
+  readonly jobName: string;
+  readonly count: number;
+  readonly reason: string;
+}
+
+/**
+ * A policy's answer. Drain comes before terminate: `terminate` names only nodes already draining
+ * (or, for toil-classic, drained in this same plan) that run nothing; the executor drains first,
+ * checks emptiness, then terminates. `undrain` returns a draining node to service (cheaper than a
+ * launch when demand comes back).
+ */
+export interface ScalingPlan {
+  readonly policy: PolicyName;
+  readonly launch: readonly LaunchAction[];
+  readonly drain: readonly NodeAction[];
+  readonly undrain: readonly NodeAction[];
+  readonly terminate: readonly NodeAction[];
+  readonly unschedulable: readonly UnschedulableJob[];
+  readonly waiting: readonly WaitingJobs[];
+  /** USD/h of the nodes that exist now, and after this plan is carried out. */
+  readonly hourlyCost: { readonly current: number; readonly planned: number };
+  readonly state: ScalerState;
+}

@@ -1,0 +1,77 @@
+import { formatBytes } from '../common/units.js';
+import type { ScalerConfig } from './config.js';
+import type { JobClass } from './jobClasses.js';
+import type { TypeTable } from './offerings.js';
+import { archMatches, describeRequest } from './shapes.js';
+import type { UnschedulableJob } from './types.js';
+
+/**
+ * The classes no configured node type could ever run (regardless of limits, prices or spot
+ * availability), each with the constraints that fail against the largest node type. Reported in
+ * the plan at once, so the leader fails such jobs fast instead of waiting on them (Toil logs
+ * JobTooBigError every cycle and hangs).
+ */
+export function findUnschedulable(
+  classes: readonly JobClass[],
+  config: ScalerConfig,
+  types: TypeTable,
+): UnschedulableJob[] {
+  const out: UnschedulableJob[] = [];
+  const odTypes = new Set<string>();
+  for (const nt of config.nodeTypes)
+    if (nt.capacityType === 'on-demand') for (const t of nt.instanceTypes) odTypes.add(t.name);
+  const all = [...types.byName.values()];
+  if (all.length === 0) return out;
+  const largest = all.reduce((a, b) =>
+    b.packable.memoryBytes > a.packable.memoryBytes ||
+    (b.packable.memoryBytes === a.packable.memoryBytes && b.packable.cores > a.packable.cores)
+      ? b
+      : a,
+  );
+  for (const c of classes) {
+    const r = c.request;
+    const eligible = all.filter((e) => r.preemptable || odTypes.has(e.type.name));
+    const fits = eligible.some(
+      (e) =>
+        archMatches(r, e.type.architecture) &&
+        r.cores <= e.packable.cores + 1e-9 &&
+        r.memoryBytes <= e.packable.memoryBytes &&
+        r.diskBytes <= e.packable.diskBytes &&
+        (r.gpus ?? 0) <= (e.packable.gpus ?? 0),
+    );
+    if (fits) continue;
+    const constraints: string[] = [];
+    const L = largest.packable;
+    if (!r.preemptable && odTypes.size === 0)
+      constraints.push('preemptable: the job is not preemptable and every configured node type is spot');
+    if (r.memoryBytes > L.memoryBytes)
+      constraints.push(
+        `memory: asks ${formatBytes(r.memoryBytes)}, ${largest.type.name} offers ${formatBytes(L.memoryBytes)} after overhead`,
+      );
+    const maxCores = Math.max(...all.map((e) => e.packable.cores));
+    if (r.cores > maxCores)
+      constraints.push(`cores: asks ${r.cores}, the most any node type offers is ${maxCores}`);
+    const maxDisk = Math.max(...all.map((e) => e.packable.diskBytes));
+    if (r.diskBytes > maxDisk)
+      constraints.push(
+        `disk: asks ${formatBytes(r.diskBytes)}, the most any node type offers is ${formatBytes(maxDisk)} after overhead`,
+      );
+    const maxGpus = Math.max(...all.map((e) => e.packable.gpus ?? 0));
+    if ((r.gpus ?? 0) > maxGpus)
+      constraints.push(`gpus: asks ${r.gpus}, the most any node type offers is ${maxGpus}`);
+    if (r.architecture && !all.some((e) => e.type.architecture === r.architecture))
+      constraints.push(`architecture: asks ${r.architecture}, no configured node type has it`);
+    if (constraints.length === 0)
+      constraints.push('no single node type satisfies all of its requests at once');
+    out.push({
+      jobId: c.firstId,
+      jobName: c.name,
+      count: c.count,
+      request: r,
+      constraints,
+      largestNodeType: largest.type.name,
+      message: `job '${c.name}' (${c.firstId}${c.count > 1 ? ` and ${c.count - 1} like it` : ''}) asks for ${describeRequest(r)}; no configured node type can run it (largest: ${largest.type.name}, ${describeRequest(L)} after overhead): ${constraints.join('; ')}`,
+    });
+  }
+  return out;
+}

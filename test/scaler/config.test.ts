@@ -1,0 +1,191 @@
+import t from 'tap';
+import { ConfigError } from '../../src/common/configErrors.js';
+import { parseScalerConfig, parseNodeTypesString } from '../../src/scaler/config.js';
+import { catalogue } from './fixtures/scaler.js';
+
+function problems(raw: unknown): string[] {
+  try {
+    parseScalerConfig(raw, catalogue());
+  } catch (e) {
+    if (e instanceof ConfigError) return [...e.problems];
+    throw e;
+  }
+  return [];
+}
+
+t.test("Toil's defaults apply and the result is frozen", async (t) => {
+  const c = parseScalerConfig({ nodeTypes: 'c5.large,m5.large:0.05' }, catalogue());
+  t.equal(c.targetTimeSeconds, 1800);
+  t.equal(c.betaInertia, 0.1);
+  t.equal(c.scaleIntervalSeconds, 60);
+  t.equal(c.preemptableCompensation, 0);
+  t.equal(c.policy, 'cost');
+  t.same(
+    c.nodeTypes.map((n) => [n.label, n.capacityType, n.bid, n.minNodes, n.maxNodes]),
+    [
+      ['c5.large', 'on-demand', undefined, 0, 10],
+      ['m5.large:0.05', 'spot', 0.05, 0, 10],
+    ],
+  );
+  t.ok(Object.isFrozen(c) && Object.isFrozen(c.nodeTypes[0]));
+  t.equal(
+    c.nodeTypes[0]!.instanceTypes[0]!.diskBytes,
+    50 * 2 ** 30,
+    'EBS-only types get nodeStorage (50 GiB)',
+  );
+});
+
+t.test('durations, lists padded like Toil, preemptible spellings, object node types', async (t) => {
+  const c = parseScalerConfig(
+    {
+      nodeTypes: ['c5.large/c5a.large', { type: 'r5.large', spot: true, maxNodes: 4 }],
+      maxNodes: [3],
+      minNodes: [1],
+      targetTime: '30m',
+      scaleInterval: '30s',
+      preemptibleCompensation: 0.5,
+      maxPreemptibleNodes: 7,
+    },
+    catalogue(),
+  );
+  t.equal(c.targetTimeSeconds, 1800);
+  t.equal(c.scaleIntervalSeconds, 30);
+  t.equal(c.preemptableCompensation, 0.5);
+  t.equal(c.maxPreemptableNodes, 7);
+  t.same(
+    c.nodeTypes.map((n) => [n.label, n.capacityType, n.minNodes, n.maxNodes, n.instanceTypes.length]),
+    [
+      ['c5.large/c5a.large', 'on-demand', 1, 3, 2],
+      ['r5.large:spot', 'spot', 0, 4, 1],
+    ],
+  );
+});
+
+t.test('--nodeTypes syntax errors (Toil parse_node_types rows)', async (t) => {
+  const rows: { name: string; value: string; problem?: RegExp; types?: number }[] = [
+    { name: 'empty', value: '', types: 0 },
+    { name: 'plain', value: 'c5.large', types: 1 },
+    { name: 'class with bid', value: 'c5.4xlarge/c5a.4xlarge:0.42,t2.large', types: 2 },
+    { name: 'same type with and without bid', value: 'm5a.large:0.01,m5a.large', types: 2 },
+    { name: 'non-numeric bid', value: 'c5.large:cheap', problem: /not a number/ },
+    { name: 'trailing colon', value: 'c5.large:', problem: /not a number/ },
+    { name: 'multiple bids', value: 'c5.large:0.1:0.2', problem: /more than one bid/ },
+    { name: 'empty type in class', value: 'c5.large/', problem: /empty instance type/ },
+    { name: 'bid inside class', value: 'c5.large:0.1/m5.large', problem: /not a number/ },
+  ];
+  for (const row of rows) {
+    const r = parseNodeTypesString(row.value);
+    if (row.problem) t.match(r.problems.join('\n'), row.problem, row.name);
+    else t.equal(r.nodeTypes.length, row.types, row.name);
+  }
+});
+
+t.test('every bad field is reported with its path', async (t) => {
+  const rows: { name: string; raw: unknown; want: RegExp }[] = [
+    {
+      name: 'min > max',
+      raw: { nodeTypes: 'c5.large', minNodes: 5, maxNodes: 2 },
+      want: /^scaler\.minNodes: minNodes 5 is more than maxNodes 2/,
+    },
+    {
+      name: 'min > max on an object node type',
+      raw: { nodeTypes: [{ type: 'c5.large', minNodes: 3, maxNodes: 1 }] },
+      want: /^scaler\.nodeTypes\[0\]\.minNodes: /,
+    },
+    {
+      name: 'negative bid',
+      raw: { nodeTypes: [{ type: 'c5.large', bid: -1 }] },
+      want: /^scaler\.nodeTypes\[0\]\.bid: Too small/,
+    },
+    {
+      name: 'negative bid in Toil syntax',
+      raw: { nodeTypes: 'c5.large:-0.1' },
+      want: /^scaler\.nodeTypes: .*negative bid/,
+    },
+    {
+      name: 'negative price override',
+      raw: { nodeTypes: 'c5.large', instanceTypes: { 'c5.large': { onDemandPrice: -0.1 } } },
+      want: /^scaler\.instanceTypes\.c5\.large\.onDemandPrice: Too small/,
+    },
+    {
+      name: 'unknown instance type with a hint',
+      raw: { nodeTypes: 'c5.lrage' },
+      want: /^scaler\.nodeTypes: unknown instance type "c5\.lrage" \(did you mean c5\.large/,
+    },
+    {
+      name: 'unknown type in an object entry',
+      raw: { nodeTypes: [{ type: 'm5.hugeee' }] },
+      want: /^scaler\.nodeTypes\[0\]\.type: unknown instance type "m5\.hugeee"/,
+    },
+    {
+      name: 'compensation above 1',
+      raw: { nodeTypes: 'c5.large', preemptableCompensation: 1.5 },
+      want: /^scaler\.preemptableCompensation: Too big/,
+    },
+    {
+      name: 'compensation below 0 (preemptible spelling)',
+      raw: { nodeTypes: 'c5.large', preemptibleCompensation: -0.1 },
+      want: /^scaler\.preemptableCompensation: Too small/,
+    },
+    {
+      name: 'betaInertia above 0.9',
+      raw: { nodeTypes: 'c5.large', betaInertia: 0.95 },
+      want: /^scaler\.betaInertia: Too big/,
+    },
+    {
+      name: 'bad duration',
+      raw: { nodeTypes: 'c5.large', targetTime: 'soon' },
+      want: /^scaler\.targetTime: expected a duration/,
+    },
+    { name: 'unknown key', raw: { nodeTypes: 'c5.large', maxNodez: 3 }, want: /maxNodez/ },
+    {
+      name: 'all maxNodes 0',
+      raw: { nodeTypes: 'c5.large', maxNodes: 0 },
+      want: /^scaler\.maxNodes: every node type has maxNodes 0/,
+    },
+    {
+      name: 'both spellings',
+      raw: { nodeTypes: 'c5.large', preemptableCompensation: 0, preemptibleCompensation: 0 },
+      want: /not both/,
+    },
+    { name: 'no node types', raw: { nodeTypes: [] }, want: /^scaler\.nodeTypes: at least one/ },
+    {
+      name: 'maxTotalNodes below sum of minNodes',
+      raw: { nodeTypes: 'c5.large', minNodes: 3, maxTotalNodes: 2 },
+      want: /^scaler\.maxTotalNodes: /,
+    },
+  ];
+  for (const row of rows) {
+    const p = problems(row.raw);
+    t.ok(
+      p.some((x) => row.want.test(x)),
+      `${row.name}: ${p.join(' | ')}`,
+    );
+  }
+  const many = problems({ nodeTypes: 'c5.lrage', preemptableCompensation: 2, betaInertia: -1 });
+  t.ok(many.length >= 2, 'several problems at once');
+});
+
+t.test('catalogue overrides change prices and add types', async (t) => {
+  const c = parseScalerConfig(
+    {
+      nodeTypes: 'c5.large,x9.tiny',
+      instanceTypes: {
+        'c5.large': { onDemandPrice: 0.05 },
+        'x9.tiny': { cores: 1, memoryGiB: 2, onDemandPrice: 0.01 },
+      },
+    },
+    catalogue(),
+  );
+  t.equal(c.nodeTypes[0]!.instanceTypes[0]!.onDemandPrice, 0.05);
+  t.equal(c.nodeTypes[1]!.instanceTypes[0]!.memoryBytes, 2 * 2 ** 30);
+  t.equal(
+    parseScalerConfig({ nodeTypes: 'c5.large', region: 'us-west-2' }, catalogue()).nodeTypes[0]!
+      .instanceTypes[0]!.onDemandPrice,
+    0.085,
+  );
+  t.match(
+    problems({ nodeTypes: 'c5.large', region: 'eu-west-9' }).join('\n'),
+    /no on-demand price for region eu-west-9/,
+  );
+});
