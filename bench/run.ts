@@ -1,0 +1,16 @@
+/**
+ * `npm run bench -- NAME`: runs one benchmark. Each module's default export is an async function
+ * that prints JSON lines (one figure per line) on stdout.
+ */
+const BENCHES: Readonly<Record<string, () => Promise<{ default: (args: string[]) => Promise<void> }>>> = {
+  engine: () => import('./engine.js'),
+};
+
+const [name, ...args] = process.argv.slice(2);
+const load = name ? BENCHES[name] : undefined;
+if (!load) {
+  process.stderr.write(`usage: npm run bench -- NAME [args]  (NAME: ${Object.keys(BENCHES).join(', ')})\n`);
+  process.exitCode = 2;
+} else {
+  await (await load()).default(args);
+}
