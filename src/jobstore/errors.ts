@@ -50,3 +50,14 @@ export class JobStoreUnavailableError extends ToilError {
     super('JOBSTORE_UNAVAILABLE', message, { disposition: 'retry', cause });
   }
 }
+
+/**
+ * The backend refused us in a way only the user can fix: credentials missing or not allowed to
+ * use the bucket (or the bucket name belongs to another AWS account), or the bucket is in
+ * another region than the locator says.
+ */
+export class JobStoreAccessError extends UserInputError {
+  constructor(locator: string, why: string) {
+    super('JOBSTORE_ACCESS', `cannot use job store ${locator}: ${why}`, { locator });
+  }
+}

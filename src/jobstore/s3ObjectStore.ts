@@ -22,6 +22,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import type { Logger } from '../common/log.js';
 import { silentLogger } from '../common/log.js';
 import {
+  JobStoreAccessError,
   JobStoreExistsError,
   JobStoreNotFoundError,
   JobStoreUnavailableError,
@@ -440,6 +441,24 @@ export class S3ObjectStore implements ObjectStore {
     ) {
       // 409 ConditionalRequestConflict: another conditional write to the key was in flight and won.
       return new PreconditionFailedError(key);
+    }
+    if (status === 403 || name === 'AccessDenied' || name === 'InvalidAccessKeyId' || name === 'Forbidden') {
+      return new JobStoreAccessError(
+        this.locator,
+        `S3 denied ${operation} on bucket ${this.bucket} (${name || status}): expected credentials allowed to use it; the bucket name may belong to another AWS account`,
+      );
+    }
+    if (name === 'CredentialsProviderError') {
+      return new JobStoreAccessError(
+        this.locator,
+        'no AWS credentials found (expected AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, or an instance role)',
+      );
+    }
+    if (status === 301 || name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed') {
+      return new JobStoreAccessError(
+        this.locator,
+        `bucket ${this.bucket} is not in ${this.region} (expected the region the bucket was created in)`,
+      );
     }
     if (isTransient(e)) {
       return new JobStoreUnavailableError(

@@ -98,3 +98,30 @@ t.test('a missing bucket is JobStoreNotFoundError', async (t) => {
   const store = openObjectStore('aws:us-west-2:gone-away', { env: s3.env });
   await t.rejects(store.get('k'), { code: 'JOBSTORE_NOT_FOUND', message: /aws:us-west-2:gone-away/ });
 });
+
+t.test('a bucket we may not use, or in another region, is a user error naming the locator', async (t) => {
+  const rows: [number, RegExp][] = [
+    [403, /S3 denied HeadBucket on bucket taken--toil .*another AWS account/],
+    [301, /bucket taken--toil is not in us-west-2/],
+  ];
+  for (const [status, message] of rows) {
+    const s3 = await scriptedS3([
+      (res) => {
+        res.writeHead(status);
+        res.end();
+      },
+    ]);
+    const store = openObjectStore('aws:us-west-2:taken', { env: s3.env });
+    await t.rejects(
+      store.create(),
+      { code: 'JOBSTORE_ACCESS', disposition: 'user', message },
+      `HTTP ${status}`,
+    );
+    t.same(
+      s3.seen.map((line) => line.replace(/\?.*$/, '')),
+      ['HEAD /taken--toil/'],
+      'create asked whether the bucket exists, and stopped there',
+    );
+    await s3.close();
+  }
+});
