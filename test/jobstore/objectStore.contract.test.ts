@@ -51,7 +51,8 @@ t.test(
       open: (name) => openObjectStore(`aws:us-west-2:${name}`, { env, partSize: MIN_PART_SIZE }),
       enforcesConditions: true,
       partSize: MIN_PART_SIZE,
-      paginatePastOnePage: true,
+      // s3rver already pages past 1000 keys, and runs wherever the tests do; once is enough.
+      paginatePastOnePage: false,
     });
 
     t.test('the bucket a job store creates blocks public access and encrypts by default', async (t) => {
