@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { SubCommand } from './main.js';
+import { registerMesosCommands } from './localcloudMesos.js';
 
 /**
  * `toil localcloud`: the local stand-ins for AWS and Mesos (an EC2 Query API endpoint and a Mesos
@@ -8,6 +9,7 @@ import type { SubCommand } from './main.js';
  */
 const registrations: ((localcloud: Command, setExitCode: (code: number) => void) => void)[] = [
   // One entry per stand-in module, e.g. (await import('./localcloudMesos.js')).registerMesosCommands.
+  registerMesosCommands,
 ];
 
 export const command: SubCommand = {

@@ -1,0 +1,131 @@
+/**
+ * An agent as a real process (`toil localcloud agent …`), for tests and for the local EC2
+ * endpoint, whose running instances are agents. `kill()` is a machine dying: the agent and every
+ * task it started vanish at once, with no goodbye to the master (a spot interruption).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface AgentProcessOptions {
+  /** The master, `host:port`. */
+  master: string;
+  /** `cpus:2;mem:4096;disk:10000` */
+  resources: string;
+  /** `preemptable:true` (or `preemptible:True`, as Toil writes it). */
+  attributes?: string;
+  hostname?: string;
+  port?: number;
+  /** Kept between restarts so the agent keeps its id; a fresh temp dir when absent. */
+  workDir?: string;
+  statusRetryMs?: number;
+  reconnectMs?: number;
+  env?: Record<string, string>;
+  logLevel?: string;
+  /** Where the agent's own stdout/stderr go; inherited by default is noisy, so a file in workDir. */
+  logFile?: string;
+}
+
+export interface AgentProcessHandle {
+  readonly pid: number;
+  readonly workDir: string;
+  /** Resolves with the agent id once the agent has registered (reads its work dir). */
+  agentId(timeoutMs?: number): Promise<string>;
+  /** The machine dies: SIGKILL to the agent and to every task's process group. */
+  kill(): void;
+  /** A clean stop: SIGTERM (the agent kills its tasks and exits). */
+  stop(): Promise<void>;
+  readonly exited: Promise<number | null>;
+}
+
+/** The repository root (where bin/toil.js lives), from either src/ or dist/src/. */
+export function repositoryRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (fs.existsSync(path.join(dir, 'bin', 'toil.js')) && fs.existsSync(path.join(dir, 'package.json')))
+      return dir;
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('cannot find bin/toil.js above ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+}
+
+export function startAgentProcess(options: AgentProcessOptions): AgentProcessHandle {
+  const workDir = options.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'toil-mesos-agent-'));
+  fs.mkdirSync(workDir, { recursive: true });
+  const args = [
+    path.join(repositoryRoot(), 'bin', 'toil.js'),
+    'localcloud',
+    'agent',
+    '--master',
+    options.master,
+    '--resources',
+    options.resources,
+    '--work-dir',
+    workDir,
+  ];
+  if (options.attributes) args.push('--attributes', options.attributes);
+  if (options.hostname) args.push('--hostname', options.hostname);
+  if (options.port !== undefined) args.push('--port', String(options.port));
+  if (options.statusRetryMs !== undefined) args.push('--status-retry', `${options.statusRetryMs}ms`);
+  if (options.reconnectMs !== undefined) args.push('--reconnect', `${options.reconnectMs}ms`);
+  if (options.logLevel) args.push('--logLevel', options.logLevel);
+  const logFd = fs.openSync(options.logFile ?? path.join(workDir, 'agent.log'), 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, args, {
+      stdio: ['ignore', logFd, logFd],
+      env: { ...process.env, ...options.env },
+    });
+  } finally {
+    fs.closeSync(logFd);
+  }
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.once('error', () => resolve(null));
+  });
+  const idFile = path.join(workDir, 'meta', 'slave_id');
+  const taskGroups = (): number[] => {
+    const dir = path.join(workDir, 'run');
+    if (!fs.existsSync(dir)) return [];
+    return fs
+      .readdirSync(dir)
+      .map((f) => Number(fs.readFileSync(path.join(dir, f), 'utf8')))
+      .filter((n) => Number.isInteger(n) && n > 0);
+  };
+  return {
+    pid: child.pid ?? -1,
+    workDir,
+    exited,
+    async agentId(timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        if (fs.existsSync(idFile)) {
+          const id = fs.readFileSync(idFile, 'utf8').trim();
+          if (id) return id;
+        }
+        if (child.exitCode !== null)
+          throw new Error(`agent exited (${child.exitCode}) before registering; see ${workDir}/agent.log`);
+        if (Date.now() > deadline)
+          throw new Error(`agent did not register within ${timeoutMs} ms; see ${workDir}/agent.log`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    kill() {
+      for (const pgid of taskGroups()) {
+        try {
+          process.kill(-pgid, 'SIGKILL');
+        } catch {
+          // That task had already ended.
+        }
+      }
+      child.kill('SIGKILL');
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
