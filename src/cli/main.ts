@@ -14,6 +14,7 @@ export interface SubCommand {
 async function loadSubCommands(): Promise<SubCommand[]> {
   const modules = await Promise.all([
     // Each entry is `import('./<name>.js')` of a module exporting `command: SubCommand`.
+    import('./localcloud.js'),
     import('./run.js'),
     import('./status.js'),
     import('./clean.js'),
