@@ -210,6 +210,8 @@ export interface ScalingPlan {
   readonly terminate: readonly NodeAction[];
   readonly unschedulable: readonly UnschedulableJob[];
   readonly waiting: readonly WaitingJobs[];
+  /** Decisions worth telling a person that are not actions (e.g. preemptable work moved to on-demand). */
+  readonly notes: readonly string[];
   /** USD/h of the nodes that exist now, and after this plan is carried out. */
   readonly hourlyCost: { readonly current: number; readonly planned: number };
   readonly state: ScalerState;

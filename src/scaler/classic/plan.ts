@@ -221,6 +221,7 @@ export function planClassic(snapshot: ScalingSnapshot, config: ScalerConfig): Sc
     terminate,
     unschedulable,
     waiting: [],
+    notes: [],
     hourlyCost: { current, planned: current + plannedExtra - retiredCost },
     state: { smoothed },
   };

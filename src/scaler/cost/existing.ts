@@ -1,0 +1,87 @@
+import { MinHeap } from '../heap.js';
+import type { TypeTable } from '../offerings.js';
+import { add, archMatches, maxFit, subtract } from '../shapes.js';
+import type { ExistingNode, JobRequest, Resources, RunningJob } from '../types.js';
+
+/** A class of identical queued jobs as the cost planner works on it. */
+export interface WorkClass {
+  readonly key: string;
+  readonly name: string;
+  readonly firstId: string;
+  readonly request: JobRequest;
+  /** Seconds each job is expected to take. */
+  readonly runtimeSeconds: number;
+  /** Jobs not yet given a place. */
+  remaining: number;
+}
+
+interface Release {
+  readonly at: number;
+  readonly res: Resources;
+}
+
+export interface NodeTiming {
+  /** Seconds from now until the node can take work (0 once registered). */
+  readonly availableIn: number;
+  /** Running jobs' expected remaining seconds. */
+  readonly remainingOf: (job: RunningJob) => number;
+}
+
+/**
+ * Packs queued work onto one existing node over time: what is free now, then what each running
+ * job frees when it is expected to end, placing the largest classes first, starting no job later
+ * than `deadline` seconds from now (or the node's availability, if later). Mutates
+ * `classes[].remaining`; returns how many jobs the node took.
+ */
+export function packOntoNode(
+  node: ExistingNode,
+  running: readonly RunningJob[],
+  classes: readonly WorkClass[],
+  types: TypeTable,
+  timing: NodeTiming,
+  deadline: number,
+): number {
+  const entry = types.byName.get(node.instanceType);
+  if (!entry) return 0;
+  let free: Resources = entry.packable;
+  const releases = new MinHeap<Release>((a, b) => a.at < b.at);
+  for (const r of running) {
+    free = subtract(free, r);
+    releases.push({ at: timing.remainingOf(r), res: r });
+  }
+  const spot = node.capacityType === 'spot';
+  let t = timing.availableIn;
+  const lastStart = Math.max(deadline, t);
+  let took = 0;
+  let left = classes.reduce((s, c) => s + c.remaining, 0);
+  for (;;) {
+    while (releases.size > 0 && releases.peek()!.at <= t) free = add(free, releases.pop()!.res);
+    if (t > lastStart || left === 0) break;
+    for (const c of classes) {
+      if (c.remaining === 0) continue;
+      const r = c.request;
+      if (spot && !r.preemptable) continue;
+      if (!archMatches(r, entry.type.architecture)) continue;
+      const k = Math.min(c.remaining, maxFit(free, r));
+      if (k <= 0) continue;
+      c.remaining -= k;
+      left -= k;
+      took += k;
+      free = subtract(free, r, k);
+      releases.push({ at: t + c.runtimeSeconds, res: scale(r, k) });
+    }
+    const next = releases.peek();
+    if (!next) break;
+    t = next.at;
+  }
+  return took;
+}
+
+function scale(r: Resources, k: number): Resources {
+  return {
+    cores: r.cores * k,
+    memoryBytes: r.memoryBytes * k,
+    diskBytes: r.diskBytes * k,
+    gpus: (r.gpus ?? 0) * k,
+  };
+}

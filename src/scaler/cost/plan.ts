@@ -1,0 +1,313 @@
+import { formatDuration } from '../../common/units.js';
+import type { ScalerConfig } from '../config.js';
+import { groupQueue } from '../jobClasses.js';
+import { buildOfferings, nodeTypeIndexOf, offeringKey, typeTable } from '../offerings.js';
+import { estimateRuntime } from '../runtimes.js';
+import { findUnschedulable } from '../unschedulable.js';
+import type {
+  ExistingNode,
+  LaunchAction,
+  NodeAction,
+  RunningJob,
+  ScalingPlan,
+  ScalingSnapshot,
+  WaitingJobs,
+} from '../types.js';
+import { packOntoNode, type WorkClass } from './existing.js';
+import { chooseNewNodes, type LimitState } from './newNodes.js';
+
+/**
+ * The `cost` policy. In order:
+ * 1. jobs no configured node type can run are reported with the constraint that fails;
+ * 2. nodes that never registered within bootTimeout are terminated (and their work replanned);
+ * 3. queued jobs are packed over time onto existing capacity — registered nodes now, booting
+ *    nodes when they are expected up, running jobs' resources when they are expected to end —
+ *    busiest nodes first so idle ones stay idle; draining nodes are taken back (undrained) before
+ *    anything new is launched;
+ * 4. the rest goes onto the cheapest set of new nodes (see newNodes.ts), spot for preemptable work
+ *    where allowed, on-demand otherwise, within per-type, spot-pool, cluster and $/h limits;
+ * 5. launches are smoothed by betaInertia per offering and minNodes is topped up;
+ * 6. scale-down: idle nodes past idleGrace are drained (dearest first, never below minNodes,
+ *    static nodes kept), nodes over a lowered limit are drained, draining nodes that are empty are
+ *    terminated.
+ */
+export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): ScalingPlan {
+  const now = snapshot.now;
+  const T = config.targetTimeSeconds;
+  const types = typeTable(config);
+  const offerings = buildOfferings(config, snapshot);
+  const priceByKey = new Map(offerings.map((o) => [o.key, o.pricePerHour]));
+  const priceOf = (n: ExistingNode): number =>
+    n.pricePerHour ??
+    priceByKey.get(offeringKey(n.instanceType, n.zone, n.capacityType)) ??
+    types.byName.get(n.instanceType)?.type.onDemandPrice ??
+    0;
+  const estimateOpts = { unknownRuntimeSeconds: config.unknownRuntimeSeconds, targetTimeSeconds: T };
+
+  const classes = groupQueue(snapshot.queued);
+  const unschedulable = findUnschedulable(classes, config, types);
+  const bad = new Set(unschedulable.map((u) => `${u.jobId}\u0000${u.jobName}`));
+  const work: WorkClass[] = classes
+    .filter((c) => !bad.has(`${c.firstId}\u0000${c.name}`))
+    .map((c) => ({
+      key: c.key,
+      name: c.name,
+      firstId: c.firstId,
+      request: c.request,
+      runtimeSeconds: estimateRuntime(snapshot.runtimes, c, estimateOpts).seconds,
+      remaining: c.count,
+    }))
+    // Largest first, as first-fit-decreasing wants.
+    .sort(
+      (a, b) =>
+        b.request.memoryBytes - a.request.memoryBytes ||
+        b.request.cores - a.request.cores ||
+        b.runtimeSeconds - a.runtimeSeconds,
+    );
+  const queuedTotal = work.reduce((s, c) => s + c.remaining, 0);
+
+  const runningByNode = new Map<string, RunningJob[]>();
+  for (const r of snapshot.running) {
+    const l = runningByNode.get(r.nodeId);
+    if (l) l.push(r);
+    else runningByNode.set(r.nodeId, [r]);
+  }
+  const remainingOf = (r: RunningJob): number => {
+    const est = estimateRuntime(snapshot.runtimes, r, estimateOpts).seconds;
+    const elapsed = Math.max(0, (now - r.startedAt) / 1000);
+    // A job past its estimate is assumed to run half as long again as it has so far.
+    return est > elapsed ? est - elapsed : Math.max(config.scaleIntervalSeconds, elapsed / 2);
+  };
+
+  const launch: LaunchAction[] = [];
+  const drain: NodeAction[] = [];
+  const undrain: NodeAction[] = [];
+  const terminate: NodeAction[] = [];
+  const waiting: WaitingJobs[] = [];
+  const notes: string[] = [];
+
+  // 2. Nodes that never registered.
+  const failed = new Set<string>();
+  for (const n of snapshot.nodes) {
+    if (n.state === 'booting' && (now - n.launchedAt) / 1000 > config.bootTimeoutSeconds) {
+      failed.add(n.id);
+      terminate.push({
+        nodeId: n.id,
+        reason: `never registered within bootTimeout ${formatDuration(config.bootTimeoutSeconds * 1000)} (launched ${formatDuration(now - n.launchedAt)} ago); replacing it`,
+      });
+    }
+  }
+  const live = snapshot.nodes.filter((n) => !failed.has(n.id));
+  const active = live.filter((n) => n.state !== 'draining');
+  const draining = live.filter((n) => n.state === 'draining');
+
+  // 3. Existing capacity, busiest first.
+  const load = (n: ExistingNode): number => {
+    const cap = types.byName.get(n.instanceType)?.packable;
+    if (!cap) return 0;
+    return (runningByNode.get(n.id) ?? []).reduce((s, r) => s + r.cores / Math.max(cap.cores, 1e-9), 0);
+  };
+  const timing = (n: ExistingNode) => ({
+    availableIn:
+      n.state === 'booting' ? Math.max(0, (n.launchedAt - now) / 1000 + config.bootTimeSeconds) : 0,
+    remainingOf,
+  });
+  const ordered = [...active].sort(
+    (a, b) =>
+      Number(a.state === 'booting') - Number(b.state === 'booting') ||
+      load(b) - load(a) ||
+      a.id.localeCompare(b.id),
+  );
+  const took = new Map<string, number>();
+  for (const n of ordered) {
+    if (work.every((c) => c.remaining === 0)) break;
+    const k = packOntoNode(n, runningByNode.get(n.id) ?? [], work, types, timing(n), T);
+    if (k > 0) took.set(n.id, k);
+  }
+  for (const n of [...draining].sort((a, b) => priceOf(a) - priceOf(b))) {
+    if (work.every((c) => c.remaining === 0)) break;
+    const k = packOntoNode(n, runningByNode.get(n.id) ?? [], work, types, timing(n), T);
+    if (k > 0) {
+      took.set(n.id, k);
+      undrain.push({
+        nodeId: n.id,
+        reason: `demand is back: takes ${k} queued job(s) within targetTime, cheaper than a launch`,
+      });
+    }
+  }
+  const onExisting = queuedTotal - work.reduce((s, c) => s + c.remaining, 0);
+
+  // 4. New nodes.
+  const counted = [...active, ...draining.filter((n) => undrain.some((u) => u.nodeId === n.id))];
+  const limits: LimitState = {
+    byType: config.nodeTypes.map(() => 0),
+    spot: 0,
+    total: counted.length,
+    hourlyCost: live.reduce((s, n) => s + priceOf(n), 0),
+  };
+  const existingByOffering = new Map<string, number>();
+  for (const n of counted) {
+    const idx = nodeTypeIndexOf(config, n.instanceType, n.capacityType);
+    if (idx !== undefined) limits.byType[idx]! += 1;
+    if (n.capacityType === 'spot') limits.spot += 1;
+    const key = offeringKey(n.instanceType, n.zone, n.capacityType);
+    existingByOffering.set(key, (existingByOffering.get(key) ?? 0) + 1);
+  }
+  const chosen = chooseNewNodes(work, offerings, types, config, { ...limits, byType: [...limits.byType] });
+  waiting.push(...chosen.waiting);
+
+  // 5. Smoothing per offering: EWMA of the wanted count (existing + new), unclamped, as Toil does.
+  const prev = snapshot.state?.smoothed ?? {};
+  const smoothed: Record<string, number> = {};
+  const wanted = new Map<string, number>();
+  for (const c of chosen.choices) wanted.set(c.offering.key, c.count);
+  const keys = new Set([...wanted.keys(), ...Object.keys(prev)]);
+  for (const key of [...keys].sort()) {
+    const have = existingByOffering.get(key) ?? 0;
+    const target = have + (wanted.get(key) ?? 0);
+    const w = (1 - config.betaInertia) * target + config.betaInertia * (prev[key] ?? have);
+    if (w > 0.01) smoothed[key] = w;
+  }
+  let plannedCost = 0;
+  for (const c of chosen.choices) {
+    const key = c.offering.key;
+    const have = existingByOffering.get(key) ?? 0;
+    const count = Math.min(c.count, Math.max(0, roundHalfUp(smoothed[key] ?? 0) - have));
+    if (count <= 0) continue;
+    const jobs = [...c.jobs.entries()].sort((a, b) => b[1] - a[1]);
+    const what =
+      jobs
+        .slice(0, 3)
+        .map(([name, n]) => `${n} × ${name}`)
+        .join(', ') + (jobs.length > 3 ? `, +${jobs.length - 3} more` : '');
+    const smoothNote =
+      count < c.count ? ` (${c.count} wanted, betaInertia ${config.betaInertia} smooths to ${count})` : '';
+    launch.push({
+      instanceType: c.offering.instanceType,
+      zone: c.offering.zone,
+      capacityType: c.offering.capacityType,
+      count,
+      pricePerHour: c.offering.pricePerHour,
+      reason: `${what} cannot start on existing capacity within targetTime ${formatDuration(T * 1000)}; cheapest fit is ${c.offering.instanceType} ${c.offering.capacityType} in ${c.offering.zone} at $${c.offering.pricePerHour}/h${smoothNote}`,
+    });
+    plannedCost += count * c.offering.pricePerHour;
+    const idx = c.offering.nodeTypeIndex;
+    limits.byType[idx]! += count;
+  }
+
+  // minNodes per node type.
+  config.nodeTypes.forEach((nt, idx) => {
+    const missing = nt.minNodes - limits.byType[idx]!;
+    if (missing <= 0) return;
+    const o = offerings
+      .filter((x) => x.nodeTypeIndex === idx && x.available)
+      .sort((a, b) => a.pricePerHour - b.pricePerHour)[0];
+    if (!o) {
+      notes.push(`node type ${nt.label} is below minNodes ${nt.minNodes} but no offering is available`);
+      return;
+    }
+    launch.push({
+      instanceType: o.instanceType,
+      zone: o.zone,
+      capacityType: o.capacityType,
+      count: missing,
+      pricePerHour: o.pricePerHour,
+      reason: `node type ${nt.label} has ${limits.byType[idx]} node(s), below minNodes ${nt.minNodes}`,
+    });
+    limits.byType[idx]! += missing;
+    plannedCost += missing * o.pricePerHour;
+  });
+
+  // 6. Scale-down.
+  let retiredCost = 0;
+  const undrained = new Set(undrain.map((u) => u.nodeId));
+  for (const n of draining) {
+    if (undrained.has(n.id)) continue;
+    if ((runningByNode.get(n.id) ?? []).length === 0) {
+      terminate.push({ nodeId: n.id, reason: 'drained and empty' });
+      retiredCost += priceOf(n);
+    }
+  }
+  for (const id of failed) retiredCost += priceOf(snapshot.nodes.find((n) => n.id === id)!);
+  const draining2 = new Set<string>();
+  const typeCount = [...limits.byType];
+  const retire = (n: ExistingNode, reason: string): void => {
+    draining2.add(n.id);
+    drain.push({ nodeId: n.id, reason });
+    const idx = nodeTypeIndexOf(config, n.instanceType, n.capacityType);
+    if (idx !== undefined) typeCount[idx]! -= 1;
+    if ((runningByNode.get(n.id) ?? []).length === 0) retiredCost += priceOf(n);
+  };
+  const retirable = (n: ExistingNode): boolean =>
+    n.state === 'registered' && (!n.static || config.retireStaticNodes);
+  const idle = active
+    .filter((n) => retirable(n) && !took.has(n.id) && (runningByNode.get(n.id) ?? []).length === 0)
+    .map((n) => ({ n, idleFor: (now - Math.max(n.lastBusyAt ?? 0, n.registeredAt ?? n.launchedAt)) / 1000 }))
+    .filter((x) => x.idleFor >= config.idleGraceSeconds)
+    .sort((a, b) => priceOf(b.n) - priceOf(a.n) || b.idleFor - a.idleFor || a.n.id.localeCompare(b.n.id));
+  for (const { n, idleFor } of idle) {
+    const idx = nodeTypeIndexOf(config, n.instanceType, n.capacityType);
+    if (idx !== undefined && typeCount[idx]! <= config.nodeTypes[idx]!.minNodes) continue;
+    retire(
+      n,
+      `idle for ${formatDuration(idleFor * 1000)} (idleGrace ${formatDuration(config.idleGraceSeconds * 1000)}) and no queued job needs it; $${priceOf(n)}/h saved`,
+    );
+  }
+  // Limits lowered under a running cluster: drain the least useful nodes for their price.
+  const usefulness = (n: ExistingNode): number =>
+    ((took.get(n.id) ?? 0) + (runningByNode.get(n.id) ?? []).length) / Math.max(priceOf(n), 1e-9);
+  config.nodeTypes.forEach((nt, idx) => {
+    let over = typeCount[idx]! - nt.maxNodes;
+    if (over <= 0) return;
+    const mine = active
+      .filter(
+        (n) =>
+          retirable(n) &&
+          !draining2.has(n.id) &&
+          nodeTypeIndexOf(config, n.instanceType, n.capacityType) === idx,
+      )
+      .sort((a, b) => usefulness(a) - usefulness(b) || a.id.localeCompare(b.id));
+    for (const n of mine) {
+      if (over <= 0) break;
+      retire(n, `node type ${nt.label} has ${nt.maxNodes + over} nodes, over maxNodes ${nt.maxNodes}`);
+      over--;
+    }
+  });
+  if (config.maxTotalNodes !== undefined) {
+    let over =
+      active.length - draining2.size + launch.reduce((s, l) => s + l.count, 0) - config.maxTotalNodes;
+    const mine = active
+      .filter((n) => retirable(n) && !draining2.has(n.id))
+      .sort((a, b) => usefulness(a) - usefulness(b) || a.id.localeCompare(b.id));
+    for (const n of mine) {
+      if (over <= 0) break;
+      retire(n, `the cluster is over maxTotalNodes ${config.maxTotalNodes}`);
+      over--;
+    }
+  }
+
+  const current =
+    live.reduce((s, n) => s + priceOf(n), 0) +
+    [...failed].reduce((s, id) => s + priceOf(snapshot.nodes.find((n) => n.id === id)!), 0);
+  if (onExisting > 0)
+    notes.push(
+      `${onExisting} of ${queuedTotal} queued job(s) start on existing or booting nodes within targetTime`,
+    );
+  notes.push(...chosen.notes);
+  return {
+    policy: 'cost',
+    launch,
+    drain,
+    undrain,
+    terminate,
+    unschedulable,
+    waiting,
+    notes,
+    hourlyCost: { current, planned: Math.max(0, current + plannedCost - retiredCost) },
+    state: { smoothed },
+  };
+}
+
+function roundHalfUp(x: number): number {
+  return Math.floor(x + 0.5);
+}

@@ -1,0 +1,448 @@
+import t from 'tap';
+import { planScaling } from '../../src/scaler/policy.js';
+import { emptyRuntimeHistory, recordCompletion } from '../../src/scaler/runtimes.js';
+import type { ScalingPlan, ScalerState } from '../../src/scaler/types.js';
+import { config, GiB, jobs, node, NOW, running, snapshot } from './fixtures/scaler.js';
+
+const launched = (p: ScalingPlan): string[] =>
+  p.launch.map((l) => `${l.count} ${l.instanceType} ${l.capacityType} ${l.zone}`).sort();
+const total = (p: ScalingPlan): number => p.launch.reduce((s, l) => s + l.count, 0);
+
+const spotPrices = (types: string[], price: number, zones = ['us-east-1a']) =>
+  types.flatMap((instanceType) =>
+    zones.map((zone) => ({ instanceType, zone, capacityType: 'spot' as const, pricePerHour: price })),
+  );
+
+t.test('scale-up: the cheapest set of new nodes', async (t) => {
+  t.test('one-core 10-minute jobs share slots over targetTime on the cheapest type per core', async (t) => {
+    // window 1800 − 120 s boot = 1680 s → 3 jobs per slot; 100 jobs → 34 slots; c5.large holds 2.
+    const p = planScaling(
+      snapshot({ queued: jobs(100, { walltimeSeconds: 600 }) }),
+      config({ nodeTypes: 'c5.xlarge,c5.large,m5.large,r5.large', maxNodes: 100 }),
+    );
+    t.same(launched(p), ['17 c5.large on-demand us-east-1a']);
+    t.match(
+      p.launch[0]!.reason,
+      /100 × job cannot start on existing capacity within targetTime 30m00s; cheapest fit is c5.large/,
+    );
+  });
+  t.test('memory-heavy jobs go to the type cheapest per GiB, not the first that fits', async (t) => {
+    const p = planScaling(
+      snapshot({ queued: jobs(40, { cores: 1, memoryBytes: 12 * GiB, walltimeSeconds: 7200 }) }),
+      config({ nodeTypes: 'c5.4xlarge,m5.2xlarge,r5.xlarge,r5.2xlarge', maxNodes: 100 }),
+    );
+    t.ok(
+      p.launch.every((l) => l.instanceType.startsWith('r5.')),
+      launched(p).join(),
+    );
+    t.ok(p.hourlyCost.planned <= 40 * 0.252 * 0.75 + 0.26, `planned $${p.hourlyCost.planned}/h`);
+  });
+  t.test(
+    'leftover room on a node is filled with other work (core-heavy + memory-heavy on one type)',
+    async (t) => {
+      const queue = [
+        ...jobs(48, { name: 'cpu', cores: 3, memoryBytes: GiB / 2, walltimeSeconds: 7200 }),
+        ...jobs(48, { name: 'mem', cores: 1, memoryBytes: 10 * GiB, walltimeSeconds: 7200 }),
+      ];
+      const p = planScaling(snapshot({ queued: queue }), config({ nodeTypes: 'm5.xlarge', maxNodes: 100 }));
+      // m5.xlarge: 4 cores, ~12.5 GiB packable: one cpu + one mem job per node → 48 nodes, not 48 + 48.
+      t.same(launched(p), ['48 m5.xlarge on-demand us-east-1a']);
+    },
+  );
+  t.test('a 3.7 GiB job is not planned on a 4 GiB t2.medium whose agent offers less (#4162)', async (t) => {
+    const p = planScaling(
+      snapshot({ queued: jobs(1, { memoryBytes: 3.7 * GiB }) }),
+      config({ nodeTypes: 't2.medium,t2.large' }),
+    );
+    t.same(launched(p), ['1 t2.large on-demand us-east-1a']);
+  });
+  t.test('GPU jobs only go to GPU types; architecture is honoured', async (t) => {
+    const p = planScaling(
+      snapshot({
+        queued: [
+          ...jobs(2, { name: 'gpu', gpus: 1, cores: 2 }),
+          ...jobs(1, { name: 'arm', architecture: 'arm64' }),
+        ],
+      }),
+      config({ nodeTypes: 'c5.large,g4dn.xlarge,m7g.large' }),
+    );
+    t.same(launched(p), ['1 m7g.large on-demand us-east-1a', '2 g4dn.xlarge on-demand us-east-1a']);
+  });
+});
+
+t.test('spot: preemptable work, unavailable offerings, compensation in the same plan', async (t) => {
+  const cfg = (extra: Record<string, unknown> = {}) =>
+    config({
+      nodeTypes: 'c5.large,c5.large:0.1,m5.large:0.1',
+      zones: ['us-east-1a', 'us-east-1b'],
+      maxNodes: 100,
+      ...extra,
+    });
+  const prices = [
+    ...spotPrices(['c5.large'], 0.03, ['us-east-1a', 'us-east-1b']),
+    ...spotPrices(['m5.large'], 0.04, ['us-east-1a', 'us-east-1b']),
+  ];
+  const queue = jobs(20, { preemptable: true, cores: 2, memoryBytes: GiB, walltimeSeconds: 7200 });
+
+  const rows: {
+    name: string;
+    unavailable: string[];
+    extra?: Record<string, unknown>;
+    want: string[];
+    waiting?: RegExp;
+    notes?: RegExp;
+  }[] = [
+    {
+      name: 'preemptable jobs go to the cheapest spot offering',
+      unavailable: [],
+      want: ['20 c5.large spot us-east-1a'],
+    },
+    {
+      name: 'an unavailable zone moves the plan to the other zone',
+      unavailable: ['c5.large/us-east-1a'],
+      want: ['20 c5.large spot us-east-1b'],
+    },
+    {
+      name: 'an unavailable type moves the plan to another spot type',
+      unavailable: ['c5.large/us-east-1a', 'c5.large/us-east-1b'],
+      want: ['20 m5.large spot us-east-1a'],
+    },
+    {
+      name: 'no spot at all and compensation 0.5: half on on-demand now, half wait for spot',
+      unavailable: [
+        'c5.large/us-east-1a',
+        'c5.large/us-east-1b',
+        'm5.large/us-east-1a',
+        'm5.large/us-east-1b',
+      ],
+      extra: { preemptableCompensation: 0.5 },
+      want: ['10 c5.large on-demand us-east-1a'],
+      waiting: /waiting for spot capacity: no capacity for c5.large\/us-east-1a\/spot .*moves 10 of 20 slot/,
+    },
+    {
+      name: 'no spot and compensation 0: all wait (reported, not silent)',
+      unavailable: [
+        'c5.large/us-east-1a',
+        'c5.large/us-east-1b',
+        'm5.large/us-east-1a',
+        'm5.large/us-east-1b',
+      ],
+      want: [],
+      waiting: /waiting for spot capacity/,
+    },
+    {
+      name: 'maxPreemptableNodes 0: preemptable jobs run on on-demand',
+      unavailable: [],
+      extra: { maxPreemptableNodes: 0 },
+      want: ['20 c5.large on-demand us-east-1a'],
+      notes: /maxPreemptableNodes is 0/,
+    },
+    {
+      name: 'spot pool limit reached: the rest overflows to on-demand',
+      unavailable: [],
+      extra: { maxPreemptableNodes: 5 },
+      want: ['15 c5.large on-demand us-east-1a', '5 c5.large spot us-east-1a'],
+      notes: /spot pool is at its limits/,
+    },
+  ];
+  for (const row of rows) {
+    const offerings = prices.map((o) =>
+      row.unavailable.includes(`${o.instanceType}/${o.zone}`) ? { ...o, unavailableUntil: NOW + 180_000 } : o,
+    );
+    const p = planScaling(snapshot({ queued: queue, offerings }), cfg(row.extra));
+    t.same(launched(p), row.want, row.name);
+    if (row.waiting)
+      t.match(p.waiting.map((w) => w.reason).join('\n'), row.waiting, `${row.name}: waiting reason`);
+    if (row.notes) t.match(p.notes.join('\n'), row.notes, `${row.name}: note`);
+  }
+  t.test('a spot price above the bid makes the offering unusable', async (t) => {
+    const p = planScaling(
+      snapshot({ queued: queue, offerings: spotPrices(['c5.large'], 0.5) }),
+      config({ nodeTypes: 'c5.large:0.01,c5.large', preemptableCompensation: 1 }),
+    );
+    t.same(
+      launched(p),
+      ['10 c5.large on-demand us-east-1a'].map((s) => s.replace('10', '10')),
+    );
+    t.match(p.notes.join('\n'), /above the bid/);
+  });
+  t.test('non-preemptable jobs never go to spot', async (t) => {
+    const p = planScaling(
+      snapshot({ queued: jobs(4, { cores: 2, walltimeSeconds: 7200 }), offerings: prices }),
+      cfg(),
+    );
+    t.same(launched(p), ['4 c5.large on-demand us-east-1a']);
+  });
+});
+
+t.test('limits: a queue never hangs silently', async (t) => {
+  const queue = jobs(50, { cores: 2, walltimeSeconds: 7200 });
+  const rows: { name: string; raw: Record<string, unknown>; want: string[]; waiting?: RegExp }[] = [
+    {
+      name: 'per-type maxNodes overflows to the next cheapest type',
+      raw: { nodeTypes: 'c5.large,m5.large', maxNodes: [30, 100] },
+      want: ['20 m5.large on-demand us-east-1a', '30 c5.large on-demand us-east-1a'],
+    },
+    {
+      name: 'maxTotalNodes caps the cluster; the rest waits with a reason',
+      raw: { nodeTypes: 'c5.large', maxNodes: 100, maxTotalNodes: 10 },
+      want: ['10 c5.large on-demand us-east-1a'],
+      waiting: /maxTotalNodes 10 reached/,
+    },
+    {
+      name: 'maxHourlyCost caps the spend',
+      raw: { nodeTypes: 'c5.large', maxNodes: 100, maxHourlyCost: 1 },
+      want: ['11 c5.large on-demand us-east-1a'],
+      waiting: /maxHourlyCost \$1\/h reached/,
+    },
+    {
+      name: 'maxNodes per type caps',
+      raw: { nodeTypes: 'c5.large', maxNodes: 7 },
+      want: ['7 c5.large on-demand us-east-1a'],
+      waiting: /maxNodes reached for c5.large/,
+    },
+  ];
+  for (const row of rows) {
+    const p = planScaling(snapshot({ queued: queue }), config(row.raw));
+    t.same(launched(p), row.want, row.name);
+    if (row.waiting) t.match(p.waiting.map((w) => w.reason).join('\n'), row.waiting, `${row.name}: reason`);
+  }
+  t.test('a job nothing may run is reported with the failing constraint and the largest type', async (t) => {
+    const p = planScaling(
+      snapshot({
+        queued: [...jobs(3, { name: 'huge', memoryBytes: 300 * GiB }), ...jobs(1, { name: 'ok' })],
+      }),
+      config({ nodeTypes: 'c5.large,r5.8xlarge' }),
+    );
+    t.equal(p.unschedulable.length, 1);
+    const u = p.unschedulable[0]!;
+    t.equal(u.jobName, 'huge');
+    t.equal(u.count, 3);
+    t.equal(u.largestNodeType, 'r5.8xlarge');
+    t.match(u.constraints[0], /^memory: asks 300.0 GiB, r5.8xlarge offers 2\d\d\.\d GiB after overhead$/);
+    t.match(u.message, /job 'huge' \(huge-0 and 2 like it\) asks for 1 cores, 300.0 GiB memory/);
+    t.same(launched(p), ['1 c5.large on-demand us-east-1a'], 'the rest of the queue is still served');
+  });
+  t.test('a non-preemptable job with only spot types configured is reported', async (t) => {
+    const p = planScaling(snapshot({ queued: jobs(1) }), config({ nodeTypes: 'c5.large:0.1' }));
+    t.match(p.unschedulable[0]?.constraints.join(), /not preemptable and every configured node type is spot/);
+  });
+});
+
+t.test('existing capacity first: free room, booting nodes, running jobs ending', async (t) => {
+  const cfg = config({ nodeTypes: 'c5.large', maxNodes: 100 });
+  const rows: {
+    name: string;
+    nodes: ReturnType<typeof node>[];
+    running?: ReturnType<typeof running>[];
+    queued: number;
+    wantLaunch: number;
+    runtimes?: ReturnType<typeof emptyRuntimeHistory>;
+  }[] = [
+    { name: 'an idle registered node takes the queue', nodes: [node('n1')], queued: 2, wantLaunch: 0 },
+    {
+      name: 'a booting node counts as capacity from its expected boot',
+      nodes: [node('n1', { state: 'booting', launchedAt: NOW - 30_000, registeredAt: undefined })],
+      queued: 2,
+      wantLaunch: 0,
+    },
+    {
+      name: 'a busy node whose jobs end in 5 minutes takes the queue then',
+      nodes: [node('n1')],
+      running: [running('r1', 'n1', { walltimeSeconds: 360 }), running('r2', 'n1', { walltimeSeconds: 360 })],
+      queued: 2,
+      wantLaunch: 0,
+    },
+    {
+      name: 'a busy node whose jobs run 2 more hours does not',
+      nodes: [node('n1')],
+      running: [
+        running('r1', 'n1', { walltimeSeconds: 7260 }),
+        running('r2', 'n1', { walltimeSeconds: 7260 }),
+      ],
+      queued: 2,
+      wantLaunch: 1,
+    },
+  ];
+  for (const row of rows) {
+    const p = planScaling(
+      snapshot({
+        nodes: row.nodes,
+        running: row.running ?? [],
+        queued: jobs(row.queued, { walltimeSeconds: 600 }),
+      }),
+      cfg,
+    );
+    t.equal(total(p), row.wantLaunch, row.name);
+  }
+});
+
+t.test('runtimes: declared walltime wins, learned runtimes pack, no 1-second cold start', async (t) => {
+  const cfg = config({ nodeTypes: 'm5.2xlarge', maxNodes: 100 });
+  const dayLong = jobs(20, { name: 'day', cores: 8, memoryBytes: 20 * GiB });
+  t.equal(
+    total(planScaling(snapshot({ queued: dayLong }), cfg)),
+    20,
+    'unknown day-long jobs: a node each at once (#3406)',
+  );
+  const short = jobs(160, { name: 'short', cores: 1 });
+  t.equal(
+    total(planScaling(snapshot({ queued: short }), cfg)),
+    20,
+    'unknown jobs: a slot each at cold start',
+  );
+  const learned = recordCompletion(emptyRuntimeHistory(), 'short', 60);
+  t.equal(
+    total(planScaling(snapshot({ queued: short, runtimes: learned }), cfg)),
+    1,
+    'learned 60 s: 28 per slot, one node',
+  );
+  const declared = jobs(160, { name: 'short', cores: 1, walltimeSeconds: 1800 });
+  t.equal(
+    total(planScaling(snapshot({ queued: declared, runtimes: learned }), cfg)),
+    20,
+    'declared walltime beats the learned runtime',
+  );
+});
+
+t.test('betaInertia smooths launches per offering', async (t) => {
+  const cfg = config({ nodeTypes: 'c5.large', maxNodes: 200, betaInertia: 0.5 });
+  const queue = jobs(100, { cores: 2, walltimeSeconds: 7200 });
+  let state: ScalerState | undefined;
+  const nodes: ReturnType<typeof node>[] = [];
+  const launches: number[] = [];
+  // The queue stays queued while its nodes boot; booting nodes count as capacity.
+  for (let i = 0; i < 6; i++) {
+    const p = planScaling(snapshot({ queued: queue, nodes, state }), cfg);
+    state = p.state;
+    const n = total(p);
+    launches.push(n);
+    for (let k = 0; k < n; k++)
+      nodes.push(node(`n${nodes.length}`, { state: 'booting', launchedAt: NOW, registeredAt: undefined }));
+  }
+  t.same(launches.slice(0, 3), [50, 25, 13]);
+  t.ok(nodes.length >= 93, `converges towards 100 (${nodes.length})`);
+});
+
+t.test('scale-down rules', async (t) => {
+  const cfg = (extra: Record<string, unknown> = {}) =>
+    config({ nodeTypes: 'c5.large,m5.large', idleGrace: '10m', ...extra });
+  const idle = (id: string, idleMin: number, over = {}) =>
+    node(id, { lastBusyAt: NOW - idleMin * 60_000, ...over });
+  const rows: {
+    name: string;
+    nodes: ReturnType<typeof node>[];
+    running?: ReturnType<typeof running>[];
+    extra?: Record<string, unknown>;
+    queued?: number;
+    drain?: string[];
+    terminate?: string[];
+    undrain?: string[];
+    launch?: number;
+  }[] = [
+    { name: 'an idle node past idleGrace is drained', nodes: [idle('a', 11)], drain: ['a'] },
+    {
+      name: 'an idle node within idleGrace is kept (no launch-and-retire)',
+      nodes: [idle('a', 3)],
+      drain: [],
+    },
+    {
+      name: 'a node that just registered is not idle yet',
+      nodes: [node('a', { launchedAt: NOW - 240_000, registeredAt: NOW - 120_000 })],
+      drain: [],
+    },
+    {
+      name: 'dearest idle nodes go first; minNodes keeps the rest',
+      nodes: [idle('c', 20), idle('m', 20, { instanceType: 'm5.large' })],
+      extra: { minNodes: [1, 0] },
+      drain: ['m'],
+    },
+    {
+      name: 'never below minNodes',
+      nodes: [idle('a', 30), idle('b', 30)],
+      extra: { minNodes: [2, 0] },
+      drain: [],
+    },
+    { name: 'static nodes are kept', nodes: [idle('s', 60, { static: true })], drain: [] },
+    {
+      name: 'static nodes go when asked',
+      nodes: [idle('s', 60, { static: true })],
+      extra: { retireStaticNodes: true },
+      drain: ['s'],
+    },
+    { name: 'a busy node is not drained', nodes: [node('b')], running: [running('r', 'b')], drain: [] },
+    { name: 'drained and empty → terminate', nodes: [node('d', { state: 'draining' })], terminate: ['d'] },
+    {
+      name: 'draining but still running → kept',
+      nodes: [node('d', { state: 'draining' })],
+      running: [running('r', 'd')],
+      terminate: [],
+    },
+    {
+      name: 'demand returns: a draining node is undrained instead of launching',
+      nodes: [node('d', { state: 'draining' })],
+      queued: 2,
+      undrain: ['d'],
+      launch: 0,
+      terminate: [],
+    },
+    {
+      name: 'never registered within bootTimeout → terminated and replaced',
+      nodes: [node('x', { state: 'booting', launchedAt: NOW - 20 * 60_000, registeredAt: undefined })],
+      queued: 2,
+      terminate: ['x'],
+      launch: 1,
+    },
+    {
+      name: 'maxNodes lowered under a running cluster: the least useful node is drained',
+      nodes: [node('a'), node('b')],
+      running: [running('r', 'a')],
+      extra: { maxNodes: [1, 1] },
+      drain: ['b'],
+    },
+  ];
+  for (const row of rows) {
+    const p = planScaling(
+      snapshot({
+        nodes: row.nodes,
+        running: row.running ?? [],
+        queued: row.queued ? jobs(row.queued, { walltimeSeconds: 600 }) : [],
+      }),
+      cfg(row.extra),
+    );
+    if (row.drain)
+      t.same(
+        p.drain.map((d) => d.nodeId),
+        row.drain,
+        `${row.name}: drain`,
+      );
+    if (row.terminate)
+      t.same(
+        p.terminate.map((d) => d.nodeId),
+        row.terminate,
+        `${row.name}: terminate`,
+      );
+    if (row.undrain)
+      t.same(
+        p.undrain.map((d) => d.nodeId),
+        row.undrain,
+        `${row.name}: undrain`,
+      );
+    if (row.launch !== undefined) t.equal(total(p), row.launch, `${row.name}: launch`);
+    for (const a of [...p.drain, ...p.terminate, ...p.undrain])
+      t.ok(a.reason.length > 10, `${row.name}: reason given`);
+  }
+  t.test('minNodes is topped up with the cheapest offering of the type', async (t) => {
+    const p = planScaling(snapshot(), cfg({ minNodes: [0, 2] }));
+    t.same(launched(p), ['2 m5.large on-demand us-east-1a']);
+    t.match(p.launch[0]!.reason, /below minNodes 2/);
+  });
+});
+
+t.test('the plan is pure: same input, same plan; input untouched', async (t) => {
+  const s = snapshot({ queued: jobs(100, { walltimeSeconds: 600 }), nodes: [node('a')] });
+  const before = JSON.stringify(s);
+  const cfg = config({ nodeTypes: 'c5.large,m5.large', maxNodes: 100 });
+  t.same(planScaling(s, cfg), planScaling(s, cfg));
+  t.equal(JSON.stringify(s), before);
+});
