@@ -1,0 +1,105 @@
+/**
+ * What the local region sells: instance types (shapes and list prices), zones, and the one machine
+ * image it boots. Prices are us-west-2 Linux on-demand list prices; spot prices are derived from
+ * them per zone so that zones differ, as they do on AWS.
+ */
+export interface InstanceTypeSpec {
+  readonly name: string;
+  readonly vcpus: number;
+  readonly memoryMiB: number;
+  readonly onDemandPrice: number;
+  /** Instance-store disks, GiB each (0 = EBS only). */
+  readonly instanceStoreGiB: number;
+  readonly instanceStoreDisks: number;
+  readonly architecture: 'x86_64' | 'arm64';
+}
+
+function t(
+  name: string,
+  vcpus: number,
+  memoryGiB: number,
+  onDemandPrice: number,
+  store: [number, number] = [0, 0],
+  architecture: 'x86_64' | 'arm64' = 'x86_64',
+): InstanceTypeSpec {
+  return {
+    name,
+    vcpus,
+    memoryMiB: Math.round(memoryGiB * 1024),
+    onDemandPrice,
+    instanceStoreDisks: store[0],
+    instanceStoreGiB: store[1],
+    architecture,
+  };
+}
+
+export const INSTANCE_TYPES: readonly InstanceTypeSpec[] = [
+  t('t2.micro', 1, 1, 0.0116),
+  t('t2.small', 1, 2, 0.023),
+  t('t2.medium', 2, 4, 0.0464),
+  t('t2.large', 2, 8, 0.0928),
+  t('t2.xlarge', 4, 16, 0.1856),
+  t('t3.medium', 2, 4, 0.0416),
+  t('t3.large', 2, 8, 0.0832),
+  t('c3.large', 2, 3.75, 0.105, [2, 16]),
+  t('c5.large', 2, 4, 0.085),
+  t('c5.xlarge', 4, 8, 0.17),
+  t('c5.2xlarge', 8, 16, 0.34),
+  t('c5.4xlarge', 16, 32, 0.68),
+  t('m5.large', 2, 8, 0.096),
+  t('m5.xlarge', 4, 16, 0.192),
+  t('m5.2xlarge', 8, 32, 0.384),
+  t('m5.4xlarge', 16, 64, 0.768),
+  t('m5a.large', 2, 8, 0.086),
+  t('m5a.xlarge', 4, 16, 0.172),
+  t('m5a.2xlarge', 8, 32, 0.344),
+  t('r5.large', 2, 16, 0.126),
+  t('r5.xlarge', 4, 32, 0.252),
+  t('r5.2xlarge', 8, 64, 0.504),
+  t('r5.4xlarge', 16, 128, 1.008),
+  t('i3.large', 2, 15.25, 0.156, [1, 475]),
+  t('i3.xlarge', 4, 30.5, 0.312, [1, 950]),
+  t('m6g.large', 2, 8, 0.077, [0, 0], 'arm64'),
+];
+
+export const INSTANCE_TYPES_BY_NAME: ReadonlyMap<string, InstanceTypeSpec> = new Map(
+  INSTANCE_TYPES.map((x) => [x.name, x]),
+);
+
+/** A stable 32-bit hash, so derived prices and ids are the same on every run. */
+export function hash32(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 16777619);
+  }
+  return h >>> 0;
+}
+
+/** The spot price of a type in a zone: 25–45% of on-demand, different per zone. */
+export function spotPrice(type: InstanceTypeSpec, zone: string): number {
+  const fraction = 0.25 + (hash32(`${type.name}/${zone}`) % 2000) / 10_000;
+  return Math.round(type.onDemandPrice * fraction * 1_000_000) / 1_000_000;
+}
+
+/** The machine image the local region offers: Flatcar stable, as Toil boots. */
+export const LOCAL_IMAGE = {
+  imageId: 'ami-0f1a7ca7000000001',
+  name: 'Flatcar-stable-4152.2.3-hvm',
+  ownerId: '075585003325',
+  architecture: 'x86_64',
+  creationDate: '2026-01-15T00:00:00.000Z',
+} as const;
+
+export const ACCOUNT_ID = '123456789012';
+
+export function zonesOf(region: string, letters: string): string[] {
+  return letters.split('').map((l) => `${region}${l}`);
+}
+
+/** `usw2-az1` style zone ids. */
+export function zoneId(region: string, index: number): string {
+  const parts = region.split('-');
+  const short = `${parts[0] ?? ''}${(parts[1] ?? '').replace(/[aeiou]/g, '').slice(0, 1)}${parts[2] ?? ''}`;
+  return `${short}-az${index + 1}`;
+}

@@ -1,0 +1,100 @@
+/**
+ * What a booting local instance reads from its user data, exactly as a real one would: the
+ * Ignition config's `toil-<role>.service` unit, whose `ExecStart` runs the appliance with the
+ * Mesos command line. The local cloud maps that command onto a local agent process; nothing about
+ * the node's role reaches it any other way.
+ */
+export interface NodeBootSpec {
+  readonly role: 'leader' | 'worker';
+  /** The appliance image the unit runs. */
+  readonly image?: string;
+  /** For a worker: the `--master=HOST:PORT` the agent registers with. */
+  readonly master?: string;
+  /** For a worker: `--attributes=k:v;k:v`, parsed. */
+  readonly attributes: Readonly<Record<string, string>>;
+  /** The Mesos command and its flags as the unit gives them. */
+  readonly mesosArgs: readonly string[];
+}
+
+interface IgnitionUnit {
+  name?: unknown;
+  contents?: unknown;
+}
+
+/** Splits a systemd command line: whitespace-separated words, double quotes with backslash escapes. */
+export function splitCommandLine(line: string): string[] {
+  const words: string[] = [];
+  let cur = '';
+  let inWord = false;
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (quoted) {
+      if (c === '\\' && i + 1 < line.length) cur += line[++i];
+      else if (c === '"') quoted = false;
+      else cur += c;
+    } else if (c === '"') {
+      quoted = true;
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) words.push(cur);
+      cur = '';
+      inWord = false;
+    } else {
+      cur += c;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(cur);
+  return words;
+}
+
+function flagValue(args: readonly string[], flag: string): string | undefined {
+  for (const a of args) if (a.startsWith(`${flag}=`)) return a.slice(flag.length + 1);
+  return undefined;
+}
+
+export function parseAttributes(text: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (text ?? '').split(';')) {
+    const i = part.indexOf(':');
+    if (i > 0) out[part.slice(0, i).trim()] = part.slice(i + 1).trim();
+  }
+  return out;
+}
+
+/** Reads the node's role and Mesos flags from base64 user data; undefined if it is not Toil's. */
+export function parseNodeUserData(userDataBase64: string | undefined): NodeBootSpec | undefined {
+  if (!userDataBase64) return undefined;
+  let config: { systemd?: { units?: IgnitionUnit[] } };
+  try {
+    config = JSON.parse(Buffer.from(userDataBase64, 'base64').toString('utf8')) as typeof config;
+  } catch {
+    return undefined;
+  }
+  for (const unit of config.systemd?.units ?? []) {
+    const role =
+      unit.name === 'toil-worker.service'
+        ? 'worker'
+        : unit.name === 'toil-leader.service'
+          ? 'leader'
+          : undefined;
+    if (!role || typeof unit.contents !== 'string') continue;
+    const execLine = unit.contents.split('\n').find((l) => l.startsWith('ExecStart='));
+    if (!execLine) continue;
+    const words = splitCommandLine(execLine.slice('ExecStart='.length));
+    const mesosAt = words.findIndex(
+      (w) => w === 'mesos-agent' || w === 'mesos-master' || w === 'mesos-slave',
+    );
+    if (mesosAt < 1) continue;
+    const mesosArgs = words.slice(mesosAt);
+    return {
+      role,
+      image: words[mesosAt - 1],
+      master: flagValue(mesosArgs, '--master'),
+      attributes: parseAttributes(flagValue(mesosArgs, '--attributes')),
+      mesosArgs,
+    };
+  }
+  return undefined;
+}

@@ -1,0 +1,256 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Clock } from '../../common/clock.js';
+import type { Logger } from '../../common/log.js';
+import { CliAgentLauncher, type NodeProcessLauncher } from './agents.js';
+import { ACTIONS, MUTATING_ACTIONS } from './ec2Actions.js';
+import { Ec2ApiError, Ec2Cloud } from './ec2Cloud.js';
+import { FaultInjector, type FaultOptions } from './faults.js';
+import { InstanceMetadataService } from './imds.js';
+import { QueryParams } from './query.js';
+import { errorDocument, responseDocument } from './xml.js';
+
+export interface Ec2EndpointOptions {
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** 0 (the default) picks a free port. */
+  readonly port?: number;
+  readonly host?: string;
+  readonly region?: string;
+  readonly bootDelayMs?: number;
+  readonly shutdownDelayMs?: number;
+  readonly interruptionNoticeMs?: number;
+  /** What instances report as their public address; `null` for none. Default 127.0.0.1. */
+  readonly publicIp?: string | null;
+  /** HOST:PORT of the local Mesos master that running workers' agents register with. */
+  readonly mesosMaster?: string;
+  /** How running workers become processes; default spawns `toil localcloud agent`. */
+  readonly launcher?: NodeProcessLauncher;
+  /** Environment for the agent processes the default launcher starts. */
+  readonly agentEnv?: NodeJS.ProcessEnv;
+  readonly faults?: FaultOptions;
+  /** How often due state changes are applied between requests (clock time). */
+  readonly tickMs?: number;
+}
+
+export interface Ec2EndpointStats {
+  requests: number;
+  errors: number;
+  readonly byAction: Map<string, number>;
+}
+
+export interface Ec2Endpoint {
+  /** http://HOST:PORT — give it to the SDK as the EC2 endpoint. */
+  readonly url: string;
+  readonly region: string;
+  readonly cloud: Ec2Cloud;
+  /** Fault injection, adjustable while running. */
+  readonly faults: FaultInjector;
+  readonly stats: Ec2EndpointStats;
+  /** Announces a spot interruption for the instance (notice now, reclaimed after the notice period). */
+  interruptSpot(instanceId: string, noticeMs?: number): void;
+  /** Stops an instance as if from the console (for destroy-cluster with a stopped leader). */
+  stopInstance(instanceId: string): void;
+  stop(): Promise<void>;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * Starts the local EC2 endpoint: the EC2 Query API over HTTP (form-encoded `Action=…` in,
+ * EC2's XML out, errors as `<Response><Errors>` with status ≥ 400 and the `x-amzn-requestid`
+ * header), the per-instance metadata service under `/imds/`, and a small control surface under
+ * `/_localcloud/` for people and tests (state, spot interruptions).
+ */
+export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2Endpoint> {
+  const log = options.log.child({ component: 'localcloud-ec2' });
+  const faults = new FaultInjector(options.faults);
+  let baseUrl = '';
+  const cloud = new Ec2Cloud({
+    region: options.region ?? 'us-west-2',
+    clock: options.clock,
+    log,
+    faults,
+    bootDelayMs: options.bootDelayMs ?? 2000,
+    shutdownDelayMs: options.shutdownDelayMs ?? 1000,
+    interruptionNoticeMs: options.interruptionNoticeMs ?? 120_000,
+    publicIp: options.publicIp === null ? undefined : (options.publicIp ?? '127.0.0.1'),
+    mesosMaster: options.mesosMaster,
+    launcher:
+      options.launcher ??
+      (options.mesosMaster ? new CliAgentLauncher({ log, env: options.agentEnv }) : undefined),
+    imdsBase: () => `${baseUrl}/imds`,
+  });
+  const imds = new InstanceMetadataService(cloud);
+  const stats: Ec2EndpointStats = { requests: 0, errors: 0, byAction: new Map() };
+
+  const sendXml = (res: ServerResponse, status: number, requestId: string, body: string): void => {
+    res.writeHead(status, {
+      'content-type': 'text/xml;charset=UTF-8',
+      'content-length': Buffer.byteLength(body),
+      'x-amzn-requestid': requestId,
+    });
+    res.end(body);
+  };
+  const sendError = (res: ServerResponse, requestId: string, e: Ec2ApiError): void => {
+    stats.errors++;
+    sendXml(res, e.status, requestId, errorDocument(e.code, e.message, requestId));
+  };
+
+  const handleControl = (req: IncomingMessage, res: ServerResponse, path: string): boolean => {
+    if (!path.startsWith('/_localcloud/')) return false;
+    const json = (status: number, body: unknown): void => {
+      const text = JSON.stringify(body);
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(text),
+      });
+      res.end(text);
+    };
+    cloud.settle();
+    const interrupt = /^\/_localcloud\/spot-interruption\/(i-[0-9a-f]+)$/.exec(path);
+    if (interrupt && req.method === 'POST') {
+      try {
+        cloud.interruptSpot(interrupt[1]!);
+        json(200, {
+          instanceId: interrupt[1],
+          interruption: cloud.instances.get(interrupt[1]!)?.interruption,
+        });
+      } catch (e) {
+        json(400, { error: (e as Error).message });
+      }
+      return true;
+    }
+    if (path === '/_localcloud/state' && req.method === 'GET') {
+      json(200, {
+        region: cloud.region,
+        instances: [...cloud.instances.values()].map((i) => ({
+          instanceId: i.id,
+          type: i.type.name,
+          zone: i.zone,
+          market: i.market,
+          state: i.state,
+          privateIp: i.privateIp,
+          agentPid: i.process?.pid,
+          tags: Object.fromEntries(i.tags),
+        })),
+        securityGroups: [...cloud.securityGroups.values()].map((g) => ({ groupId: g.id, groupName: g.name })),
+        faults: faults.counts,
+        requests: stats.requests,
+      });
+      return true;
+    }
+    json(404, { error: 'not found' });
+    return true;
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (imds.handle(req, res, url.pathname) || handleControl(req, res, url.pathname)) return;
+    const requestId = randomUUID();
+    const body = await readBody(req);
+    const params = QueryParams.parse(req.method === 'GET' ? url.search.slice(1) : body);
+    const action = params.get('Action') ?? '';
+    stats.requests++;
+    stats.byAction.set(action, (stats.byAction.get(action) ?? 0) + 1);
+    const handler = Object.hasOwn(ACTIONS, action) ? ACTIONS[action] : undefined;
+    if (!handler) {
+      sendError(
+        res,
+        requestId,
+        new Ec2ApiError(
+          'InvalidAction',
+          `The action ${action || '(none)'} is not valid for this web service.`,
+        ),
+      );
+      return;
+    }
+    const fault = faults.draw();
+    if (fault?.kind === 'throttle') {
+      sendError(res, requestId, new Ec2ApiError('RequestLimitExceeded', 'Request limit exceeded.', 503));
+      return;
+    }
+    const serverError = (): Ec2ApiError =>
+      fault?.kind === 'server-error' && fault.status === 503
+        ? new Ec2ApiError('Unavailable', 'The server is overloaded and cannot handle the request.', 503)
+        : new Ec2ApiError('InternalError', 'An internal error has occurred.', 500);
+    if (fault?.kind === 'server-error' && !(fault.after && MUTATING_ACTIONS.has(action))) {
+      sendError(res, requestId, serverError());
+      return;
+    }
+    try {
+      cloud.settle();
+      const xml = responseDocument(action, requestId, handler(cloud, params));
+      // The call took effect but its answer is lost: the caller sees a 5xx and must retry.
+      if (fault?.kind === 'server-error') sendError(res, requestId, serverError());
+      else sendXml(res, 200, requestId, xml);
+    } catch (e) {
+      if (e instanceof Ec2ApiError) {
+        log.debug({ action, code: e.code, message: e.message }, 'request refused');
+        sendError(res, requestId, e);
+      } else {
+        log.error({ action, err: e }, 'request failed');
+        sendError(res, requestId, new Ec2ApiError('InternalError', 'An internal error has occurred.', 500));
+      }
+    }
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log.error({ err }, 'request handling failed');
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  baseUrl = `http://${addr.address}:${addr.port}`;
+  log.info(
+    { url: baseUrl, region: cloud.region, mesosMaster: options.mesosMaster },
+    'local EC2 endpoint listening',
+  );
+
+  // Due transitions happen between requests too (an agent must start when its instance boots,
+  // not when someone next asks), so a loop on the injected clock applies them.
+  const ticker = new AbortController();
+  const tickMs = options.tickMs ?? 100;
+  const loop = (async () => {
+    while (!ticker.signal.aborted) {
+      try {
+        await options.clock.sleep(tickMs, ticker.signal);
+      } catch {
+        return;
+      }
+      cloud.settle();
+    }
+  })();
+
+  return {
+    url: baseUrl,
+    region: cloud.region,
+    cloud,
+    faults,
+    stats,
+    interruptSpot: (id, noticeMs) => cloud.interruptSpot(id, noticeMs),
+    stopInstance: (id) => cloud.stopInstance(id),
+    async stop() {
+      ticker.abort();
+      await loop;
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await cloud.stopAllProcesses();
+    },
+  };
+}

@@ -1,0 +1,314 @@
+import type { Filter, Instance, IpPermission } from '@aws-sdk/client-ec2';
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CancelSpotInstanceRequestsCommand,
+  CreateSecurityGroupCommand,
+  DeleteSecurityGroupCommand,
+  DescribeAvailabilityZonesCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeKeyPairsCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSpotInstanceRequestsCommand,
+  DescribeSubnetsCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import type { Clock } from '../../common/clock.js';
+import type { Logger } from '../../common/log.js';
+import { ProvisionerError, isProvisionerError } from '../errors.js';
+import type { NodeState, ProvisionedNode } from '../provisioner.js';
+import type { Ec2Calls } from './ec2Calls.js';
+import { idsInMessage, toNode } from './instances.js';
+import { TAG_CLUSTER, toTagList } from './tags.js';
+
+/** Flatcar's AWS account, which publishes the stable images Toil boots. */
+export const FLATCAR_OWNER = '075585003325';
+
+export interface SecurityGroupRef {
+  readonly groupId: string;
+  readonly vpcId: string;
+  readonly created: boolean;
+}
+
+/**
+ * Account- and cluster-level EC2 operations the cluster utilities need beyond the Provisioner port:
+ * zones, key pairs, images, the default subnet, the cluster's security group, spot requests, and
+ * waiting for instances to reach a state.
+ */
+export class AwsCluster {
+  readonly clusterName: string;
+  private readonly calls: Ec2Calls;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+
+  constructor(options: { calls: Ec2Calls; clusterName: string; clock: Clock; log: Logger }) {
+    this.calls = options.calls;
+    this.clusterName = options.clusterName;
+    this.clock = options.clock;
+    this.log = options.log.child({ component: 'cluster', cluster: options.clusterName });
+  }
+
+  async zoneNames(): Promise<string[]> {
+    const out = await this.calls.call('DescribeAvailabilityZones', (c) =>
+      c.send(new DescribeAvailabilityZonesCommand({})),
+    );
+    return (out.AvailabilityZones ?? []).map((z) => z.ZoneName ?? '').filter((z) => z !== '');
+  }
+
+  async keyPairExists(name: string): Promise<boolean> {
+    try {
+      const out = await this.calls.call('DescribeKeyPairs', (c) =>
+        c.send(new DescribeKeyPairsCommand({ KeyNames: [name] })),
+      );
+      return (out.KeyPairs ?? []).some((k) => k.KeyName === name);
+    } catch (e) {
+      if (isProvisionerError(e, 'NOT_FOUND')) return false;
+      throw e;
+    }
+  }
+
+  /** The newest Flatcar stable x86_64 image (what Toil boots when TOIL_AWS_AMI is not set). */
+  async flatcarImage(): Promise<string | undefined> {
+    const out = await this.calls.call('DescribeImages', (c) =>
+      c.send(
+        new DescribeImagesCommand({
+          Owners: [FLATCAR_OWNER],
+          Filters: [
+            { Name: 'name', Values: ['Flatcar-stable-*'] },
+            { Name: 'architecture', Values: ['x86_64'] },
+            { Name: 'state', Values: ['available'] },
+          ],
+        }),
+      ),
+    );
+    const images = (out.Images ?? []).sort((a, b) =>
+      (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''),
+    );
+    return images[0]?.ImageId;
+  }
+
+  /** The default subnet of the zone and its VPC (Toil puts the leader there). */
+  async defaultSubnet(zone: string): Promise<{ subnetId: string; vpcId: string }> {
+    const out = await this.calls.call('DescribeSubnets', (c) =>
+      c.send(
+        new DescribeSubnetsCommand({
+          Filters: [
+            { Name: 'availability-zone', Values: [zone] },
+            { Name: 'default-for-az', Values: ['true'] },
+          ],
+        }),
+      ),
+    );
+    const s = out.Subnets?.[0];
+    if (!s?.SubnetId || !s.VpcId)
+      throw new ProvisionerError('NOT_FOUND', `the account has no default subnet in zone ${zone}`, {
+        details: { zone },
+      });
+    return { subnetId: s.SubnetId, vpcId: s.VpcId };
+  }
+
+  async findSecurityGroup(vpcId?: string): Promise<{ groupId: string; vpcId: string } | undefined> {
+    const filters: Filter[] = [{ Name: 'group-name', Values: [this.clusterName] }];
+    if (vpcId) filters.push({ Name: 'vpc-id', Values: [vpcId] });
+    const out = await this.calls.call('DescribeSecurityGroups', (c) =>
+      c.send(new DescribeSecurityGroupsCommand({ Filters: filters })),
+    );
+    const g = out.SecurityGroups?.find((x) => x.GroupName === this.clusterName);
+    return g?.GroupId && g.VpcId ? { groupId: g.GroupId, vpcId: g.VpcId } : undefined;
+  }
+
+  /**
+   * The cluster's security group, named after the cluster: all traffic between its members, and
+   * SSH (TCP 22) only from `sshCidr` when one is given. An existing group is reused as it is.
+   */
+  async ensureSecurityGroup(options: {
+    vpcId: string;
+    tags: Readonly<Record<string, string>>;
+    sshCidr?: string;
+  }): Promise<SecurityGroupRef> {
+    const existing = await this.findSecurityGroup(options.vpcId);
+    if (existing) return { ...existing, created: false };
+    let groupId: string;
+    try {
+      const out = await this.calls.call('CreateSecurityGroup', (c) =>
+        c.send(
+          new CreateSecurityGroupCommand({
+            GroupName: this.clusterName,
+            Description: 'Toil appliance security group',
+            VpcId: options.vpcId,
+            TagSpecifications: [{ ResourceType: 'security-group', Tags: toTagList(options.tags) }],
+          }),
+        ),
+      );
+      groupId = out.GroupId ?? '';
+    } catch (e) {
+      // Created by a retry whose first answer was lost, or by a concurrent launch: use it.
+      if (!isProvisionerError(e, 'ALREADY_EXISTS')) throw e;
+      const found = await this.findSecurityGroup(options.vpcId);
+      if (!found) throw e;
+      return { ...found, created: false };
+    }
+    const permissions: IpPermission[] = [
+      { IpProtocol: '-1', UserIdGroupPairs: [{ GroupId: groupId, Description: 'within the cluster' }] },
+    ];
+    if (options.sshCidr) {
+      const v6 = options.sshCidr.includes(':');
+      permissions.push({
+        IpProtocol: 'tcp',
+        FromPort: 22,
+        ToPort: 22,
+        ...(v6
+          ? { Ipv6Ranges: [{ CidrIpv6: options.sshCidr, Description: 'ssh' }] }
+          : { IpRanges: [{ CidrIp: options.sshCidr, Description: 'ssh' }] }),
+      });
+    }
+    for (const p of permissions) {
+      try {
+        await this.calls.call('AuthorizeSecurityGroupIngress', (c) =>
+          c.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: [p] })),
+        );
+      } catch (e) {
+        if (!isProvisionerError(e, 'ALREADY_EXISTS')) throw e;
+      }
+    }
+    this.log.info({ groupId, sshCidr: options.sshCidr }, 'security group created');
+    return { groupId, vpcId: options.vpcId, created: true };
+  }
+
+  /** Every instance of the cluster not yet terminated: tagged with its name or in its group (Toil's rule). */
+  async liveInstances(): Promise<ProvisionedNode[]> {
+    const states: NodeState[] = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
+    const byTag = await this.describeAll([
+      { Name: `tag:${TAG_CLUSTER}`, Values: [this.clusterName] },
+      { Name: 'instance-state-name', Values: states },
+    ]);
+    const byGroup = await this.describeAll([
+      { Name: 'instance.group-name', Values: [this.clusterName] },
+      { Name: 'instance-state-name', Values: states },
+    ]);
+    const seen = new Map<string, ProvisionedNode>();
+    for (const i of [...byTag, ...byGroup]) if (i.InstanceId) seen.set(i.InstanceId, toNode(i));
+    return [...seen.values()];
+  }
+
+  async describeIds(ids: readonly string[]): Promise<ProvisionedNode[]> {
+    if (ids.length === 0) return [];
+    try {
+      return (await this.describeAll([{ Name: 'instance-id', Values: [...ids] }])).map(toNode);
+    } catch (e) {
+      if (isProvisionerError(e, 'NOT_FOUND')) return [];
+      throw e;
+    }
+  }
+
+  private async describeAll(filters: Filter[]): Promise<Instance[]> {
+    const out: Instance[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.calls.call('DescribeInstances', (c) =>
+        c.send(new DescribeInstancesCommand({ Filters: filters, MaxResults: 500, NextToken: token })),
+      );
+      for (const r of page.Reservations ?? []) out.push(...(r.Instances ?? []));
+      token = page.NextToken || undefined;
+    } while (token);
+    return out;
+  }
+
+  /** Terminates the ids; ones EC2 no longer knows are skipped. */
+  async terminate(ids: readonly string[]): Promise<void> {
+    let remaining = [...new Set(ids)];
+    while (remaining.length > 0) {
+      try {
+        await this.calls.call('TerminateInstances', (c) =>
+          c.send(new TerminateInstancesCommand({ InstanceIds: remaining })),
+        );
+        return;
+      } catch (e) {
+        if (!isProvisionerError(e, 'NOT_FOUND')) throw e;
+        const gone = new Set(idsInMessage(e.message));
+        const next = remaining.filter((id) => !gone.has(id));
+        if (next.length === remaining.length) return;
+        remaining = next;
+      }
+    }
+  }
+
+  /**
+   * Polls until every id is in one of `states` (an id EC2 has forgotten counts as terminated).
+   * Calls `onProgress` with the current states after each poll.
+   */
+  async waitFor(
+    ids: readonly string[],
+    states: readonly NodeState[],
+    options: { timeoutMs: number; pollMs: number; onProgress?: (nodes: ProvisionedNode[]) => void },
+  ): Promise<ProvisionedNode[]> {
+    const deadline = this.clock.now() + options.timeoutMs;
+    for (;;) {
+      const nodes = await this.describeIds(ids);
+      options.onProgress?.(nodes);
+      const known = new Map(nodes.map((n) => [n.instanceId, n]));
+      const done = ids.every((id) => {
+        const n = known.get(id);
+        return n ? states.includes(n.state) : states.includes('terminated');
+      });
+      if (done) return nodes;
+      if (this.clock.now() >= deadline)
+        throw new ProvisionerError(
+          'REQUEST_REJECTED',
+          `instances ${ids.join(', ')} did not reach ${states.join('/')} within ${Math.round(options.timeoutMs / 1000)} s`,
+        );
+      await this.clock.sleep(options.pollMs);
+    }
+  }
+
+  /** Open or active spot requests of the cluster: tagged with its name, or feeding one of `instanceIds`. */
+  async openSpotRequests(instanceIds: readonly string[]): Promise<string[]> {
+    const found = new Set<string>();
+    const queries: Filter[][] = [
+      [
+        { Name: `tag:${TAG_CLUSTER}`, Values: [this.clusterName] },
+        { Name: 'state', Values: ['open', 'active'] },
+      ],
+    ];
+    if (instanceIds.length > 0)
+      queries.push([
+        { Name: 'instance-id', Values: [...instanceIds] },
+        { Name: 'state', Values: ['open', 'active'] },
+      ]);
+    for (const filters of queries) {
+      const out = await this.calls.call('DescribeSpotInstanceRequests', (c) =>
+        c.send(new DescribeSpotInstanceRequestsCommand({ Filters: filters })),
+      );
+      for (const r of out.SpotInstanceRequests ?? [])
+        if (r.SpotInstanceRequestId) found.add(r.SpotInstanceRequestId);
+    }
+    return [...found];
+  }
+
+  async cancelSpotRequests(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.calls.call('CancelSpotInstanceRequests', (c) =>
+      c.send(new CancelSpotInstanceRequestsCommand({ SpotInstanceRequestIds: [...ids] })),
+    );
+  }
+
+  /**
+   * Deletes the group, retrying while EC2 still sees instances using it (they take a while to let
+   * go after terminating). Resolves if the group is already gone.
+   */
+  async deleteSecurityGroup(groupId: string, options: { timeoutMs: number; pollMs: number }): Promise<void> {
+    const deadline = this.clock.now() + options.timeoutMs;
+    for (;;) {
+      try {
+        await this.calls.call('DeleteSecurityGroup', (c) =>
+          c.send(new DeleteSecurityGroupCommand({ GroupId: groupId })),
+        );
+        return;
+      } catch (e) {
+        if (isProvisionerError(e, 'NOT_FOUND')) return;
+        if (!isProvisionerError(e, 'DEPENDENCY_VIOLATION') || this.clock.now() >= deadline) throw e;
+        await this.clock.sleep(options.pollMs);
+      }
+    }
+  }
+}

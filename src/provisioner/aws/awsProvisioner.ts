@@ -1,0 +1,406 @@
+import type { Filter, Instance } from '@aws-sdk/client-ec2';
+import {
+  DescribeInstancesCommand,
+  DescribeInstanceTypesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSpotPriceHistoryCommand,
+  DescribeSubnetsCommand,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import type { Clock } from '../../common/clock.js';
+import type { Logger } from '../../common/log.js';
+import { ProvisionerError, UnknownInstanceTypeError, isProvisionerError } from '../errors.js';
+import type {
+  InstanceTypeInfo,
+  LaunchRequest,
+  LaunchResult,
+  ListOptions,
+  NodeState,
+  ProvisionedNode,
+  Provisioner,
+  SpotPrice,
+} from '../provisioner.js';
+import { suggestNames } from '../suggest.js';
+import type { Ec2Calls } from './ec2Calls.js';
+import { idsInMessage, toNode } from './instances.js';
+import { TAG_CLUSTER, clusterTags, nodeTags, toTagList } from './tags.js';
+import { buildUserData } from './userData.js';
+
+export interface AwsClusterSettings {
+  readonly clusterName: string;
+  /** The cluster's home zone (the leader's); region = the EC2 client's. */
+  readonly zone: string;
+  readonly imageId: string;
+  readonly keyName?: string;
+  readonly applianceImage: string;
+  readonly owner: string;
+  readonly extraTags: Readonly<Record<string, string>>;
+  readonly nodeStorageGiB: number;
+  readonly leaderStorageGiB: number;
+  readonly instanceProfileArn?: string;
+  readonly sshAuthorizedKeys?: readonly string[];
+}
+
+/** Instance metadata: IMDSv2 only, and a hop limit that lets containers (Docker) reach it. */
+export const METADATA_OPTIONS = {
+  HttpTokens: 'required',
+  HttpPutResponseHopLimit: 3,
+  HttpEndpoint: 'enabled',
+} as const;
+
+const LIVE: readonly NodeState[] = ['pending', 'running'];
+const STOPPED: readonly NodeState[] = ['stopping', 'stopped'];
+const GONE: readonly NodeState[] = ['shutting-down', 'terminated'];
+
+/** The Provisioner port on EC2 (and on anything that speaks its Query API). */
+export class AwsProvisioner implements Provisioner {
+  readonly clusterName: string;
+  private readonly calls: Ec2Calls;
+  private readonly settings: AwsClusterSettings;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private network:
+    Promise<{ vpcId: string; securityGroupId: string; subnets: Map<string, string> }> | undefined;
+  private leaderIp: string | undefined;
+  private readonly pageSize: number;
+
+  constructor(options: {
+    calls: Ec2Calls;
+    settings: AwsClusterSettings;
+    clock: Clock;
+    log: Logger;
+    pageSize?: number;
+  }) {
+    this.calls = options.calls;
+    this.pageSize = options.pageSize ?? 500;
+    this.settings = options.settings;
+    this.clusterName = options.settings.clusterName;
+    this.clock = options.clock;
+    this.log = options.log.child({ component: 'provisioner', cluster: options.settings.clusterName });
+  }
+
+  async listNodes(options: ListOptions = {}): Promise<ProvisionedNode[]> {
+    const states = [
+      ...LIVE,
+      ...(options.includeStopped ? STOPPED : []),
+      ...(options.includeTerminated ? GONE : []),
+    ];
+    const filters: Filter[] = [
+      { Name: `tag:${TAG_CLUSTER}`, Values: [this.clusterName] },
+      { Name: 'instance-state-name', Values: states },
+    ];
+    const nodes = (await this.describeAll(filters)).map(toNode);
+    return options.role ? nodes.filter((n) => n.role === options.role) : nodes;
+  }
+
+  private async describeAll(filters: Filter[]): Promise<Instance[]> {
+    const out: Instance[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.calls.call('DescribeInstances', (c) =>
+        c.send(
+          new DescribeInstancesCommand({ Filters: filters, MaxResults: this.pageSize, NextToken: token }),
+        ),
+      );
+      for (const r of page.Reservations ?? []) out.push(...(r.Instances ?? []));
+      token = page.NextToken || undefined;
+    } while (token);
+    return out;
+  }
+
+  async launch(request: LaunchRequest): Promise<LaunchResult> {
+    const role = request.role ?? 'worker';
+    const { offering, count } = request;
+    if (!Number.isInteger(count) || count < 1)
+      throw new RangeError(`launch count must be a positive integer, got ${count}`);
+    const net = await this.resolveNetwork();
+    const subnetId = await this.subnetFor(offering.zone, net);
+    const base = clusterTags({
+      clusterName: this.clusterName,
+      owner: this.settings.owner,
+      extraTags: this.settings.extraTags,
+    });
+    const tags = nodeTags(base, role);
+    const userData = buildUserData({
+      role,
+      clusterName: this.clusterName,
+      applianceImage: this.settings.applianceImage,
+      zone: offering.zone,
+      leaderPrivateIp: role === 'worker' ? await this.leaderPrivateIp() : undefined,
+      preemptable: offering.market === 'spot',
+      tags: base,
+      sshAuthorizedKeys: this.settings.sshAuthorizedKeys,
+    });
+    const storage = role === 'leader' ? this.settings.leaderStorageGiB : this.settings.nodeStorageGiB;
+    const out = await this.calls.call('RunInstances', (c) =>
+      c.send(
+        new RunInstancesCommand({
+          ImageId: this.settings.imageId,
+          InstanceType: offering.instanceType as never,
+          MinCount: 1,
+          MaxCount: count,
+          ClientToken: request.clientToken,
+          KeyName: this.settings.keyName,
+          SecurityGroupIds: [net.securityGroupId],
+          SubnetId: subnetId,
+          Placement: { AvailabilityZone: offering.zone },
+          UserData: userData,
+          MetadataOptions: METADATA_OPTIONS,
+          IamInstanceProfile: this.settings.instanceProfileArn
+            ? { Arn: this.settings.instanceProfileArn }
+            : undefined,
+          BlockDeviceMappings: [
+            {
+              DeviceName: '/dev/xvda',
+              Ebs: { VolumeSize: storage, VolumeType: 'gp3', DeleteOnTermination: true },
+            },
+          ],
+          InstanceMarketOptions:
+            offering.market === 'spot'
+              ? {
+                  MarketType: 'spot',
+                  SpotOptions: {
+                    SpotInstanceType: 'one-time',
+                    InstanceInterruptionBehavior: 'terminate',
+                    MaxPrice: offering.maxPrice === undefined ? undefined : offering.maxPrice.toFixed(6),
+                  },
+                }
+              : undefined,
+          TagSpecifications: [
+            { ResourceType: 'instance', Tags: toTagList(tags) },
+            { ResourceType: 'volume', Tags: toTagList(tags) },
+            ...(offering.market === 'spot'
+              ? [{ ResourceType: 'spot-instances-request' as const, Tags: toTagList(base) }]
+              : []),
+          ],
+        }),
+      ),
+    );
+    const nodes = (out.Instances ?? []).map(toNode);
+    this.log.info(
+      { role, offering, requested: count, launched: nodes.length, ids: nodes.map((n) => n.instanceId) },
+      'instances launched',
+    );
+    if (role === 'leader' && nodes[0]?.privateIp) this.leaderIp = nodes[0].privateIp;
+    return { requested: count, nodes };
+  }
+
+  async terminate(instanceIds: readonly string[]): Promise<void> {
+    let remaining = [...new Set(instanceIds)];
+    while (remaining.length > 0) {
+      const batch = remaining.slice(0, 1000);
+      try {
+        await this.calls.call('TerminateInstances', (c) =>
+          c.send(new TerminateInstancesCommand({ InstanceIds: batch })),
+        );
+        remaining = remaining.slice(batch.length);
+        this.log.info({ ids: batch }, 'instances terminating');
+      } catch (e) {
+        if (!isProvisionerError(e, 'NOT_FOUND') || e.cloudCode !== 'InvalidInstanceID.NotFound') throw e;
+        // Gone already: drop the ids EC2 names and ask again for the rest.
+        const gone = new Set(idsInMessage(e.message));
+        const next = remaining.filter((id) => !gone.has(id));
+        if (gone.size === 0 || next.length === remaining.length) {
+          // Could not tell which: ask one at a time, so only the missing ones are skipped.
+          for (const id of batch) await this.terminate1(id);
+          remaining = remaining.slice(batch.length);
+        } else remaining = next;
+      }
+    }
+  }
+
+  private async terminate1(id: string): Promise<void> {
+    try {
+      await this.calls.call('TerminateInstances', (c) =>
+        c.send(new TerminateInstancesCommand({ InstanceIds: [id] })),
+      );
+    } catch (e) {
+      if (!isProvisionerError(e, 'NOT_FOUND')) throw e;
+    }
+  }
+
+  async spotPrices(
+    instanceTypes: readonly string[],
+    zones: readonly string[] = [this.settings.zone],
+  ): Promise<SpotPrice[]> {
+    if (instanceTypes.length === 0) return [];
+    const latest = new Map<string, SpotPrice>();
+    for (const zone of zones) {
+      let token: string | undefined;
+      do {
+        const page = await this.calls.call('DescribeSpotPriceHistory', (c) =>
+          c.send(
+            new DescribeSpotPriceHistoryCommand({
+              InstanceTypes: [...instanceTypes] as never[],
+              ProductDescriptions: ['Linux/UNIX'],
+              AvailabilityZone: zone,
+              StartTime: new Date(this.clock.now()),
+              NextToken: token,
+            }),
+          ),
+        );
+        for (const p of page.SpotPriceHistory ?? []) {
+          if (!p.InstanceType || !p.AvailabilityZone || p.SpotPrice === undefined) continue;
+          if (p.ProductDescription && !p.ProductDescription.startsWith('Linux/UNIX')) continue;
+          if (p.AvailabilityZone !== zone) continue;
+          const at = p.Timestamp?.getTime() ?? 0;
+          const key = `${p.InstanceType}/${p.AvailabilityZone}`;
+          const prev = latest.get(key);
+          if (!prev || prev.at < at)
+            latest.set(key, {
+              instanceType: p.InstanceType,
+              zone: p.AvailabilityZone,
+              price: Number(p.SpotPrice),
+              at,
+            });
+        }
+        token = page.NextToken || undefined;
+      } while (token);
+    }
+    return [...latest.values()];
+  }
+
+  async instanceTypes(names?: readonly string[]): Promise<InstanceTypeInfo[]> {
+    if (names && names.length > 0) {
+      try {
+        const out = await this.calls.call('DescribeInstanceTypes', (c) =>
+          c.send(new DescribeInstanceTypesCommand({ InstanceTypes: [...names] as never[] })),
+        );
+        return (out.InstanceTypes ?? []).map(toTypeInfo);
+      } catch (e) {
+        if (!isProvisionerError(e) || e.cloudCode !== 'InvalidInstanceType') throw e;
+        // Find which name is unknown, and its neighbours, without listing every type EC2 sells.
+        for (const name of names) {
+          const near = await this.typesNear(name);
+          if (!near.includes(name)) throw new UnknownInstanceTypeError(name, suggestNames(name, near));
+        }
+        throw e;
+      }
+    }
+    return this.listTypes([]);
+  }
+
+  private async listTypes(filters: Filter[]): Promise<InstanceTypeInfo[]> {
+    const out: InstanceTypeInfo[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.calls.call('DescribeInstanceTypes', (c) =>
+        c.send(
+          new DescribeInstanceTypesCommand({
+            MaxResults: 100,
+            NextToken: token,
+            Filters: filters.length > 0 ? filters : undefined,
+          }),
+        ),
+      );
+      out.push(...(page.InstanceTypes ?? []).map(toTypeInfo));
+      token = page.NextToken || undefined;
+    } while (token);
+    return out;
+  }
+
+  /** Type names sharing the family or the size of `name` (where a typo's intended name lives). */
+  private async typesNear(name: string): Promise<string[]> {
+    const dot = name.indexOf('.');
+    const patterns =
+      dot > 0
+        ? [
+            `${name.slice(0, dot)}.*`,
+            `*.${name.slice(dot + 1)}`,
+            `${name.slice(0, 1)}*.${name.slice(dot + 1, dot + 3)}*`,
+          ]
+        : [`${name.slice(0, 2)}*`];
+    const types = await this.listTypes([{ Name: 'instance-type', Values: patterns }]);
+    return types.map((t) => t.name);
+  }
+
+  /** The leader's private address (for worker user data); CLUSTER_NOT_FOUND without a leader. */
+  async leaderPrivateIp(): Promise<string> {
+    if (this.leaderIp) return this.leaderIp;
+    const leaders = (await this.listNodes({ role: 'leader', includeStopped: true })).sort(
+      (a, b) => a.launchTime - b.launchTime,
+    );
+    const ip = leaders[0]?.privateIp;
+    if (!ip)
+      throw new ProvisionerError(
+        'CLUSTER_NOT_FOUND',
+        `cluster '${this.clusterName}' has no leader instance`,
+        {
+          details: { clusterName: this.clusterName },
+        },
+      );
+    this.leaderIp = ip;
+    return ip;
+  }
+
+  private resolveNetwork(): Promise<{
+    vpcId: string;
+    securityGroupId: string;
+    subnets: Map<string, string>;
+  }> {
+    this.network ??= (async () => {
+      const groups = await this.calls.call('DescribeSecurityGroups', (c) =>
+        c.send(
+          new DescribeSecurityGroupsCommand({
+            Filters: [{ Name: 'group-name', Values: [this.clusterName] }],
+          }),
+        ),
+      );
+      const g = groups.SecurityGroups?.[0];
+      if (!g?.GroupId || !g.VpcId)
+        throw new ProvisionerError(
+          'CLUSTER_NOT_FOUND',
+          `cluster '${this.clusterName}' has no security group of that name`,
+          {
+            details: { clusterName: this.clusterName },
+          },
+        );
+      return { vpcId: g.VpcId, securityGroupId: g.GroupId, subnets: new Map<string, string>() };
+    })();
+    this.network.catch(() => (this.network = undefined));
+    return this.network;
+  }
+
+  private async subnetFor(
+    zone: string,
+    net: { vpcId: string; subnets: Map<string, string> },
+  ): Promise<string> {
+    const cached = net.subnets.get(zone);
+    if (cached) return cached;
+    const out = await this.calls.call('DescribeSubnets', (c) =>
+      c.send(
+        new DescribeSubnetsCommand({
+          Filters: [
+            { Name: 'vpc-id', Values: [net.vpcId] },
+            { Name: 'availability-zone', Values: [zone] },
+          ],
+        }),
+      ),
+    );
+    const subnets = out.Subnets ?? [];
+    const id = (subnets.find((s) => s.DefaultForAz) ?? subnets[0])?.SubnetId;
+    if (!id)
+      throw new ProvisionerError('NOT_FOUND', `no subnet in zone ${zone} of VPC ${net.vpcId}`, {
+        details: { zone },
+      });
+    net.subnets.set(zone, id);
+    return id;
+  }
+}
+
+function toTypeInfo(t: {
+  InstanceType?: string;
+  VCpuInfo?: { DefaultVCpus?: number };
+  MemoryInfo?: { SizeInMiB?: number };
+  ProcessorInfo?: { SupportedArchitectures?: string[] };
+  SupportedUsageClasses?: string[];
+}): InstanceTypeInfo {
+  return {
+    name: t.InstanceType ?? '',
+    vcpus: t.VCpuInfo?.DefaultVCpus ?? 0,
+    memoryMiB: t.MemoryInfo?.SizeInMiB ?? 0,
+    architectures: t.ProcessorInfo?.SupportedArchitectures ?? [],
+    spot: (t.SupportedUsageClasses ?? []).includes('spot'),
+  };
+}

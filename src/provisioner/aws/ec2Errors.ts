@@ -1,0 +1,91 @@
+import { ProvisionerError, type ProvisionerErrorCode } from '../errors.js';
+
+/**
+ * AWS EC2 error names → the port's typed errors. This is the one place EC2's names are known; the
+ * SDK exposes the `<Code>` as `name` whatever the HTTP status, so classification is by name first
+ * (an InsufficientInstanceCapacity sent with a 500 is still "no capacity", not "try again").
+ */
+const BY_NAME: Readonly<Record<string, ProvisionerErrorCode>> = {
+  InsufficientInstanceCapacity: 'NO_CAPACITY',
+  InsufficientHostCapacity: 'NO_CAPACITY',
+  InsufficientReservedInstanceCapacity: 'NO_CAPACITY',
+  InsufficientCapacity: 'NO_CAPACITY',
+  UnfulfillableCapacity: 'NO_CAPACITY',
+  InsufficientFreeAddressesInSubnet: 'NO_CAPACITY',
+  SpotMaxPriceTooLow: 'SPOT_PRICE_TOO_LOW',
+  RequestLimitExceeded: 'THROTTLED',
+  Throttling: 'THROTTLED',
+  ThrottlingException: 'THROTTLED',
+  RequestThrottled: 'THROTTLED',
+  EC2ThrottledException: 'THROTTLED',
+  TooManyRequestsException: 'THROTTLED',
+  SlowDown: 'THROTTLED',
+  InternalError: 'EC2_UNAVAILABLE',
+  InternalFailure: 'EC2_UNAVAILABLE',
+  Unavailable: 'EC2_UNAVAILABLE',
+  ServiceUnavailable: 'EC2_UNAVAILABLE',
+  TimeoutError: 'EC2_UNAVAILABLE',
+  RequestTimeout: 'EC2_UNAVAILABLE',
+  InstanceLimitExceeded: 'LIMIT_EXCEEDED',
+  VcpuLimitExceeded: 'LIMIT_EXCEEDED',
+  MaxSpotInstanceCountExceeded: 'LIMIT_EXCEEDED',
+  ResourceLimitExceeded: 'LIMIT_EXCEEDED',
+  SecurityGroupLimitExceeded: 'LIMIT_EXCEEDED',
+  RulesPerSecurityGroupLimitExceeded: 'LIMIT_EXCEEDED',
+  UnauthorizedOperation: 'NOT_AUTHORISED',
+  AuthFailure: 'NOT_AUTHORISED',
+  InvalidClientTokenId: 'NOT_AUTHORISED',
+  SignatureDoesNotMatch: 'NOT_AUTHORISED',
+  OptInRequired: 'NOT_AUTHORISED',
+  Blocked: 'NOT_AUTHORISED',
+  DependencyViolation: 'DEPENDENCY_VIOLATION',
+};
+
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'UND_ERR_SOCKET',
+]);
+
+interface SdkLikeError {
+  name?: unknown;
+  message?: unknown;
+  code?: unknown;
+  $fault?: unknown;
+  $metadata?: { httpStatusCode?: number; requestId?: string };
+}
+
+export function classifyEc2ErrorName(name: string, status?: number): ProvisionerErrorCode {
+  const known = BY_NAME[name];
+  if (known) return known;
+  if (name.endsWith('.NotFound') || name === 'NotFound') return 'NOT_FOUND';
+  if (name.endsWith('.Duplicate') || name.endsWith('AlreadyExists')) return 'ALREADY_EXISTS';
+  if (name.startsWith('AccessDenied')) return 'NOT_AUTHORISED';
+  if (status === 429) return 'THROTTLED';
+  if (status !== undefined && status >= 500) return 'EC2_UNAVAILABLE';
+  return 'REQUEST_REJECTED';
+}
+
+/** Translates whatever the SDK threw for `operation` into a ProvisionerError (once, here). */
+export function translateEc2Error(thrown: unknown, operation: string): ProvisionerError {
+  if (thrown instanceof ProvisionerError) return thrown;
+  const e = (thrown ?? {}) as SdkLikeError;
+  const name = typeof e.name === 'string' ? e.name : 'Error';
+  const message = typeof e.message === 'string' ? e.message : String(thrown);
+  const status = e.$metadata?.httpStatusCode;
+  const sysCode = typeof e.code === 'string' ? e.code : undefined;
+  let code: ProvisionerErrorCode;
+  if (e.$metadata === undefined && sysCode && NETWORK_CODES.has(sysCode)) code = 'EC2_UNAVAILABLE';
+  else if (e.$metadata === undefined && (name === 'TimeoutError' || name === 'AbortError'))
+    code = 'EC2_UNAVAILABLE';
+  else code = classifyEc2ErrorName(name, status);
+  return new ProvisionerError(code, `EC2 ${operation} failed: ${name}: ${message}`, {
+    cause: thrown,
+    cloudCode: name,
+    details: { operation, httpStatus: status, requestId: e.$metadata?.requestId },
+  });
+}

@@ -1,0 +1,185 @@
+import type { NodeRole } from '../provisioner.js';
+
+/**
+ * User data for a Flatcar node: an Ignition v2.2.0 config (as Toil writes) whose systemd unit
+ * `toil-<role>.service` runs the appliance image. The leader runs the Mesos master (container
+ * `toil_leader`, the one ssh-cluster enters) and the `toil leader` daemon; a worker runs the Mesos
+ * agent pointed at the leader's private address, with its `preemptable` attribute.
+ * Nothing secret goes in here: user data is readable by anything on the instance and by anyone
+ * with ec2:DescribeInstanceAttribute. Instances get AWS credentials from their instance profile.
+ */
+export interface UserDataInput {
+  readonly role: NodeRole;
+  readonly clusterName: string;
+  readonly applianceImage: string;
+  readonly zone: string;
+  /** Worker only: where the leader's Mesos master listens. */
+  readonly leaderPrivateIp?: string;
+  readonly preemptable: boolean;
+  /** The cluster's tags; the leader passes them on (TOIL_AWS_TAGS) to what it creates. */
+  readonly tags: Readonly<Record<string, string>>;
+  /** SSH public keys authorised for user `core` (beyond the EC2 key pair). */
+  readonly sshAuthorizedKeys?: readonly string[];
+}
+
+/** EC2's limit on user data, after base64 decoding. */
+export const USER_DATA_LIMIT_BYTES = 16_384;
+
+const MESOS_PORT = 5050;
+
+/** Quotes one word for a systemd command line when it needs quoting. */
+export function systemdQuote(word: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
+  return `"${word.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+function dockerRun(
+  name: string,
+  image: string,
+  env: Readonly<Record<string, string>>,
+  command: readonly string[],
+): string {
+  const args = [
+    '/usr/bin/docker',
+    'run',
+    `--name=${name}`,
+    '--net=host',
+    '--init',
+    '--privileged',
+    '-v',
+    '/var/run/docker.sock:/var/run/docker.sock',
+    '-v',
+    '/run/lock:/run/lock',
+    '-v',
+    '/var/lib/mesos:/var/lib/mesos',
+    '-v',
+    '/var/lib/docker:/var/lib/docker',
+    '-v',
+    '/var/lib/toil:/var/lib/toil',
+    '-v',
+    '/var/lib/cwl:/var/lib/cwl',
+    '-v',
+    '/var/tmp:/var/tmp',
+    '-v',
+    '/tmp:/tmp',
+    '-v',
+    '/opt:/opt',
+    ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
+    image,
+    ...command,
+  ];
+  return args.map(systemdQuote).join(' ');
+}
+
+function unit(description: string, name: string, execStart: string, after: string): string {
+  return [
+    '[Unit]',
+    `Description=${description}`,
+    `After=${after}`,
+    `Requires=${after}`,
+    '',
+    '[Service]',
+    'Restart=on-failure',
+    'RestartSec=2',
+    `ExecStartPre=-/usr/bin/docker rm -f ${name}`,
+    `ExecStart=${execStart}`,
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}
+
+export interface IgnitionConfig {
+  ignition: { version: '2.2.0' };
+  storage: { files: { path: string; filesystem: string; mode: number; contents: { source: string } }[] };
+  systemd: { units: { name: string; enabled: boolean; contents: string }[] };
+  passwd: { users: { name: string; sshAuthorizedKeys: string[] }[] };
+}
+
+export function buildIgnition(input: UserDataInput): IgnitionConfig {
+  const env = {
+    TMPDIR: '/var/tmp',
+    TOIL_AWS_TAGS: JSON.stringify(input.tags),
+    TOIL_AWS_ZONE: input.zone,
+    TOIL_APPLIANCE_SELF: input.applianceImage,
+  };
+  const units: IgnitionConfig['systemd']['units'] = [];
+  const files: IgnitionConfig['storage']['files'] = [
+    {
+      path: '/etc/coreos/update.conf',
+      filesystem: 'root',
+      mode: 0o644,
+      contents: { source: `data:,${encodeURIComponent('GROUP=stable\nREBOOT_STRATEGY=off\n')}` },
+    },
+  ];
+  if (input.role === 'leader') {
+    const master = dockerRun('toil_leader', input.applianceImage, env, [
+      'mesos-master',
+      '--log_dir=/var/lib/mesos',
+      '--registry=in_memory',
+      `--cluster=${input.clusterName}`,
+      `--port=${MESOS_PORT}`,
+    ]);
+    units.push({
+      name: 'toil-leader.service',
+      enabled: true,
+      contents: unit('toil leader: Mesos master', 'toil_leader', master, 'docker.service'),
+    });
+    const daemon = dockerRun('toil_leader_daemon', input.applianceImage, env, [
+      'toil',
+      'leader',
+      '--config=/etc/toil/leader.yaml',
+    ]);
+    units.push({
+      name: 'toil-leader-daemon.service',
+      enabled: true,
+      contents: unit('toil leader daemon', 'toil_leader_daemon', daemon, 'toil-leader.service'),
+    });
+    const leaderConfig = [
+      `clusterName: ${JSON.stringify(input.clusterName)}`,
+      `zone: ${JSON.stringify(input.zone)}`,
+      'provisioner: aws',
+      'batchSystem: mesos',
+      `mesosMaster: "127.0.0.1:${MESOS_PORT}"`,
+      '',
+    ].join('\n');
+    files.push({
+      path: '/etc/toil/leader.yaml',
+      filesystem: 'root',
+      mode: 0o644,
+      contents: { source: `data:,${encodeURIComponent(leaderConfig)}` },
+    });
+  } else {
+    if (!input.leaderPrivateIp) throw new Error('a worker needs the leader private address');
+    const agent = dockerRun('toil_worker', input.applianceImage, env, [
+      'mesos-agent',
+      '--log_dir=/var/lib/mesos',
+      '--work_dir=/var/lib/mesos',
+      `--master=${input.leaderPrivateIp}:${MESOS_PORT}`,
+      `--attributes=preemptable:${input.preemptable ? 'true' : 'false'}`,
+      '--no-hostname_lookup',
+      '--no-systemd_enable_support',
+    ]);
+    units.push({
+      name: 'toil-worker.service',
+      enabled: true,
+      contents: unit('toil worker: Mesos agent', 'toil_worker', agent, 'docker.service'),
+    });
+  }
+  return {
+    ignition: { version: '2.2.0' },
+    storage: { files },
+    systemd: { units },
+    passwd: { users: [{ name: 'core', sshAuthorizedKeys: [...(input.sshAuthorizedKeys ?? [])] }] },
+  };
+}
+
+/** The base64 user data for RunInstances; throws if it would exceed EC2's 16 KiB limit. */
+export function buildUserData(input: UserDataInput): string {
+  const json = JSON.stringify(buildIgnition(input));
+  const bytes = Buffer.byteLength(json);
+  if (bytes > USER_DATA_LIMIT_BYTES)
+    throw new Error(`user data is ${bytes} bytes, over EC2's limit of ${USER_DATA_LIMIT_BYTES}`);
+  return Buffer.from(json).toString('base64');
+}

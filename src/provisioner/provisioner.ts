@@ -1,0 +1,116 @@
+/**
+ * The Provisioner port: what the scaler and the cluster utilities need from a cloud, for one
+ * cluster. Adapters (src/provisioner/aws) translate the cloud's errors once, into the typed errors
+ * of ./errors.ts, so callers branch on `code`/`disposition` and never on a cloud's error names.
+ */
+export type Market = 'spot' | 'on-demand';
+
+export type NodeRole = 'leader' | 'worker';
+
+/** Something the cloud sells: an instance type in a zone, on one market. */
+export interface Offering {
+  readonly instanceType: string;
+  readonly zone: string;
+  readonly market: Market;
+  /** Spot only: the most to pay per hour; absent means up to the on-demand price. */
+  readonly maxPrice?: number;
+}
+
+export type NodeState = 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
+
+/** One instance of the cluster as the cloud reports it. */
+export interface ProvisionedNode {
+  readonly instanceId: string;
+  readonly role: NodeRole;
+  readonly instanceType: string;
+  readonly zone: string;
+  readonly market: Market;
+  readonly state: NodeState;
+  /** Milliseconds since the epoch. */
+  readonly launchTime: number;
+  readonly privateIp: string | undefined;
+  readonly publicIp: string | undefined;
+  readonly tags: Readonly<Record<string, string>>;
+  /** Whether the instance requires IMDSv2 session tokens (it always should). */
+  readonly imdsV2Required: boolean;
+}
+
+export interface LaunchRequest {
+  readonly offering: Offering;
+  /** How many to ask for; the cloud may give fewer (at least one) when capacity is short. */
+  readonly count: number;
+  /**
+   * Idempotency key: a launch repeated with the same token (after a timeout, a lost response, a
+   * restart) returns the instances of the first one and never launches a second set.
+   */
+  readonly clientToken: string;
+  /** Default 'worker'. */
+  readonly role?: NodeRole;
+}
+
+export interface LaunchResult {
+  readonly requested: number;
+  /** The instances launched (1 ≤ length ≤ requested). */
+  readonly nodes: readonly ProvisionedNode[];
+}
+
+export interface SpotPrice {
+  readonly instanceType: string;
+  readonly zone: string;
+  /** Dollars per hour. */
+  readonly price: number;
+  /** When the price took effect (ms since the epoch). */
+  readonly at: number;
+}
+
+export interface InstanceTypeInfo {
+  readonly name: string;
+  readonly vcpus: number;
+  readonly memoryMiB: number;
+  readonly architectures: readonly string[];
+  readonly spot: boolean;
+}
+
+export interface ListOptions {
+  readonly role?: NodeRole;
+  /** Include stopping/stopped instances (default false: pending and running only). */
+  readonly includeStopped?: boolean;
+  /** Include shutting-down/terminated instances (default false). */
+  readonly includeTerminated?: boolean;
+}
+
+export interface Provisioner {
+  readonly clusterName: string;
+
+  /**
+   * The cluster's instances (all pages), pending and running unless `options` widen it. Raises
+   * THROTTLED/EC2_UNAVAILABLE only after the adapter's own retries are spent.
+   */
+  listNodes(options?: ListOptions): Promise<ProvisionedNode[]>;
+
+  /**
+   * Launches up to `count` instances of the offering, tagged for this cluster at launch, requiring
+   * IMDSv2, with user data that starts the appliance for the role. Idempotent by `clientToken`.
+   * Partial launches are normal: resolves with the instances obtained (≥ 1).
+   * Raises NO_CAPACITY / SPOT_PRICE_TOO_LOW ('unavailable': mark the offering, re-plan),
+   * LIMIT_EXCEEDED ('fatal'), NOT_AUTHORISED ('fatal'), NOT_FOUND (e.g. the security group),
+   * THROTTLED / EC2_UNAVAILABLE ('retry') once retries are spent, CLUSTER_NOT_FOUND for a worker
+   * launch when the cluster has no leader.
+   */
+  launch(request: LaunchRequest): Promise<LaunchResult>;
+
+  /**
+   * Asks for the instances to be terminated and returns without waiting for them to go. Ids that
+   * are already terminated or unknown to the cloud are not an error.
+   */
+  terminate(instanceIds: readonly string[]): Promise<void>;
+
+  /** The current spot price of each type in each zone (default: the cluster's zone). */
+  spotPrices(instanceTypes: readonly string[], zones?: readonly string[]): Promise<SpotPrice[]>;
+
+  /**
+   * Shapes of the named instance types (all the cloud offers when `names` is absent). Raises
+   * UNKNOWN_INSTANCE_TYPE ('user') naming the unknown type when any name is not offered.
+   */
+  instanceTypes(names?: readonly string[]): Promise<InstanceTypeInfo[]>;
+}
