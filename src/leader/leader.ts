@@ -82,6 +82,8 @@ interface Attempts {
 export class Leader {
   private readonly o: LeaderOptions;
   private readonly log: Logger;
+  /** Lines the jobs logged (Toil's logToMaster), printed as they arrive in commits. */
+  private readonly jobLog: Logger;
   private graph!: JobGraph;
   private workflow!: WorkflowRecord;
   private readonly attempts = new Map<string, Attempts>();
@@ -101,6 +103,7 @@ export class Leader {
   constructor(options: LeaderOptions) {
     this.o = options;
     this.log = options.log.child({ component: 'leader' });
+    this.jobLog = options.log.child({ component: 'job' });
     this.ioSlots = options.ioConcurrency ?? 32;
   }
 
@@ -257,7 +260,7 @@ export class Leader {
             : line.level === 'debug'
               ? 'debug'
               : 'info';
-      this.log[fn]({ job: spec.name, jobId: update.jobId }, line.message);
+      this.jobLog[fn]({ job: spec.name, jobId: update.jobId }, line.message);
     }
     const created = this.graph.applyCommit(commit);
     for (const s of created) this.checkFits(s);

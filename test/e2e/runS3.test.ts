@@ -1,0 +1,60 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { MOTO_MISSING_REASON, motoAvailable, startMoto } from '../fixtures/motoServer.js';
+import { startS3rver } from '../fixtures/s3rver.js';
+import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
+
+const SORT = join(REPO_ROOT, 'examples/sort.ts');
+
+async function sortOn(
+  t: Parameters<Parameters<typeof t.test>[1]>[0],
+  env: Record<string, string>,
+): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'toil-s3-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const locator = 'aws:us-west-2:sort-test';
+  const args = ['run', SORT, locator, '--numLines', '3000', '--N', '15000', '--outputFile', 'sorted.txt'];
+  const r = await runToil([...args, '--clean', 'never'], { cwd: dir, env });
+  t.equal(r.code, 0, r.code === 0 ? 'exit 0' : r.stderr);
+  const expected = execFileSync('sort', [join(dir, 'fileToSort.txt')], {
+    env: { ...process.env, LC_ALL: 'C' },
+  });
+  t.same(readFileSync(join(dir, 'sorted.txt')), expected, 'output equals LC_ALL=C sort of the input');
+  const status = await runToil(['status', locator, '--json'], { cwd: dir, env });
+  t.equal(status.code, 0, status.code === 0 ? 'exit 0' : status.stderr);
+  t.match(
+    JSON.parse(status.stdout),
+    { finished: true, failedAttempts: 0 },
+    'the bucket holds the finished workflow',
+  );
+  const exists = await runToil(args, { cwd: dir, env });
+  t.equal(exists.code, 2, 'a second run without --restart is refused');
+  t.match(exists.stderr, /job store aws:us-west-2:sort-test already exists/);
+  const clean = await runToil(['clean', locator], { cwd: dir, env });
+  t.equal(clean.code, 0, clean.code === 0 ? 'exit 0' : clean.stderr);
+  const gone = await runToil(['status', locator], { cwd: dir, env });
+  t.equal(gone.code, 2, 'the bucket is gone after toil clean');
+}
+
+t.test(
+  'sort on aws:us-west-2:sort-test against moto_server (AWS_ENDPOINT_URL_S3)',
+  { skip: motoAvailable() ? false : MOTO_MISSING_REASON },
+  async (t) => {
+    const moto = await startMoto();
+    t.teardown(() => moto.stop());
+    await sortOn(t, {
+      AWS_ENDPOINT_URL_S3: moto.endpoint,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+    });
+  },
+);
+
+t.test('sort on aws:us-west-2:sort-test against s3rver (AWS_ENDPOINT_URL_S3)', async (t) => {
+  const s3rver = await startS3rver();
+  t.teardown(() => s3rver.stop());
+  await sortOn(t, { ...s3rver.env });
+});
