@@ -1,0 +1,161 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import t from 'tap';
+import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
+import type { JobCommit, WorkflowRecord } from '../../src/jobstore/jobRecords.js';
+import { CorruptJobStoreError, JobStore } from '../../src/jobstore/jobStore.js';
+import { openObjectStore } from '../../src/main.js';
+import { MOTO_MISSING_REASON, motoAvailable, startMoto } from '../fixtures/motoServer.js';
+import { startS3rver } from '../fixtures/s3rver.js';
+
+function commit(jobId: string, attempt: number): JobCommit {
+  return {
+    format: 1,
+    jobId,
+    attempt,
+    returnValue: attempt,
+    children: [],
+    followOns: [],
+    newJobs: [],
+    deletedFiles: [],
+    logs: [],
+    wallTimeMs: 1,
+  };
+}
+
+const workflow: WorkflowRecord = {
+  format: 1,
+  workflowId: 'w1',
+  createdAt: 1,
+  workflowFile: 'wf.ts',
+  rootJobId: 'r',
+  jobs: [{ id: 'r', name: 'root', input: null, requirements: {}, children: [], followOns: [] }],
+  module: { key: 'module.mjs', etag: 'e', size: 1 },
+  args: [],
+  options: { retryCount: 1, defaults: { cores: 1, memory: 1, disk: 1, preemptable: false } },
+};
+
+/** The job store's semantics, the same on every backend. */
+async function semantics(
+  t: Parameters<Parameters<typeof t.test>[1]>[0],
+  store: JobStore,
+  enforces: boolean,
+): Promise<void> {
+  t.notOk(await store.exists());
+  await t.rejects(store.assertExists(), { code: 'JOBSTORE_NOT_FOUND' });
+  await store.create();
+  await t.rejects(store.create(), { code: 'JOBSTORE_EXISTS' }, 'a second create is refused');
+
+  await store.writeWorkflow(workflow);
+  if (enforces)
+    await t.rejects(
+      store.writeWorkflow({ ...workflow, workflowId: 'w2' }),
+      { code: 'JOBSTORE_EXISTS' },
+      'workflow.json is written once',
+    );
+  t.equal((await store.readWorkflow())?.workflowId, 'w1');
+
+  t.equal(await store.claimGeneration(), 0, 'first leader: generation 0');
+  t.equal(await store.claimGeneration(), 1, 'a restarted leader: generation 1');
+
+  t.equal(await store.commit(commit('j1', 1)), 'committed');
+  if (enforces) {
+    t.equal(await store.commit(commit('j1', 2)), 'already', 'a second attempt cannot overwrite the first');
+    t.equal((await store.readCommit('j1'))?.attempt, 1, 'the first commit stands');
+  }
+  await store.commit(commit('j2', 1));
+  const all = await store.readAllCommits();
+  t.same([...all.keys()].sort(), ['j1', 'j2']);
+  t.equal(await store.countCommits(), 2);
+  t.equal(await store.readCommit('nope'), undefined);
+
+  await store.writeTicket({
+    format: 1,
+    workflowId: 'w1',
+    jobId: 'j3',
+    name: 'root',
+    input: { a: 1 },
+    requirements: { cores: 1, memory: 1, disk: 1, preemptable: false },
+    module: workflow.module,
+  });
+  t.same((await store.readTicket('j3'))?.input, { a: 1 });
+
+  await store.writeFailureLog({
+    format: 1,
+    jobId: 'j3',
+    attempt: 2,
+    name: 'root',
+    error: 'boom',
+    logs: [],
+    output: 'tail',
+  });
+  t.equal((await store.readFailureLog('j3', 2))?.error, 'boom');
+  t.equal(await store.readFailureLog('j3', 3), undefined);
+
+  const ref = await store.putModule(Buffer.from('export default 1;'));
+  t.equal((await store.getModule(ref)).toString(), 'export default 1;');
+
+  const f1 = store.newFileId();
+  const f2 = store.newFileId();
+  t.not(f1, f2);
+  await store.writeFile(f1, 'hello');
+  await store.writeFile(f2, Readable.from([Buffer.from('stre'), Buffer.from('amed')]));
+  t.equal((await store.readFileBytes(f1)).toString(), 'hello');
+  const chunks: Buffer[] = [];
+  for await (const c of await store.readFileStream(f2)) chunks.push(c as Buffer);
+  t.equal(Buffer.concat(chunks).toString(), 'streamed');
+  t.ok(await store.fileExists(f1));
+  await store.deleteFiles([f1, f2]);
+  t.notOk(await store.fileExists(f1));
+  await t.rejects(store.readFileBytes('workflow.json'), /not a file ID/, 'only file IDs reach the file API');
+
+  await store.destroy();
+  t.notOk(await store.exists());
+}
+
+t.test('job store on the file backend', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'toil-js-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  await semantics(t, new JobStore(new FileObjectStore(join(dir, 'js'))), true);
+});
+
+t.test('a damaged record is reported as such', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'toil-js-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const objects = new FileObjectStore(join(dir, 'js'));
+  const store = new JobStore(objects);
+  await store.create();
+  await objects.put('workflow.json', '{not json');
+  await t.rejects(store.readWorkflow(), { code: 'JOBSTORE_CORRUPT' });
+  t.ok(
+    (await store.readWorkflow().catch((e: unknown) => e)) instanceof CorruptJobStoreError,
+    'as a CorruptJobStoreError',
+  );
+});
+
+t.test(
+  'job store on S3 (moto_server, conditional writes enforced)',
+  { skip: motoAvailable() ? false : MOTO_MISSING_REASON },
+  async (t) => {
+    const moto = await startMoto();
+    t.teardown(() => moto.stop());
+    const env = {
+      AWS_ENDPOINT_URL_S3: moto.endpoint,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+    };
+    await semantics(t, new JobStore(openObjectStore('aws:us-west-2:jobstore-semantics', { env })), true);
+  },
+);
+
+t.test('job store on S3 (s3rver, conditions not enforced)', async (t) => {
+  const s3rver = await startS3rver();
+  t.teardown(() => s3rver.stop());
+  await semantics(
+    t,
+    new JobStore(openObjectStore('aws:us-west-2:jobstore-semantics', { env: s3rver.env })),
+    false,
+  );
+});

@@ -1,0 +1,134 @@
+import t from 'tap';
+import type { JobCommit, JobSpec, Json } from '../../src/jobstore/jobRecords.js';
+import { JobGraph, PromiseNotReadyError } from '../../src/leader/jobGraph.js';
+
+function spec(id: string, pre: { children?: string[]; followOns?: string[] } = {}): JobSpec {
+  return {
+    id,
+    name: `job-${id}`,
+    input: null,
+    requirements: {},
+    children: pre.children ?? [],
+    followOns: pre.followOns ?? [],
+  };
+}
+
+function commit(
+  jobId: string,
+  o: { children?: string[]; followOns?: string[]; newJobs?: JobSpec[]; rv?: Json } = {},
+): JobCommit {
+  return {
+    format: 1,
+    jobId,
+    attempt: 1,
+    returnValue: o.rv ?? null,
+    children: o.children ?? [],
+    followOns: o.followOns ?? [],
+    newJobs: o.newJobs ?? [],
+    deletedFiles: [],
+    logs: [],
+    wallTimeMs: 1,
+  };
+}
+
+t.test(
+  'children become ready when their parent ran; follow-ons only when every child subtree is done',
+  (t) => {
+    const g = new JobGraph([spec('A')], 'A');
+    t.same(g.takeReady(), ['A']);
+    g.applyCommit(
+      commit('A', { children: ['B', 'C'], followOns: ['D'], newJobs: [spec('B'), spec('C'), spec('D')] }),
+    );
+    t.same(g.takeReady(), ['B', 'C'], 'children first');
+    g.applyCommit(commit('B', { children: ['B1'], followOns: ['B2'], newJobs: [spec('B1'), spec('B2')] }));
+    t.same(g.takeReady(), ['B1']);
+    g.applyCommit(commit('C'));
+    t.same(g.takeReady(), [], 'D waits: B has an unfinished subtree');
+    g.applyCommit(commit('B1'));
+    t.same(g.takeReady(), ['B2'], "B's follow-on after B's child");
+    g.applyCommit(commit('B2'));
+    t.same(g.takeReady(), ['D'], "A's follow-on after the whole of B's and C's subtrees");
+    t.notOk(g.isDone());
+    g.applyCommit(commit('D'));
+    t.ok(g.isDone(), 'root done once its follow-on is');
+    t.same(g.counts(), { known: 6, ran: 6, failed: 0 });
+    t.end();
+  },
+);
+
+t.test('successors declared on a handle before the job ran are honoured (pre-declared)', (t) => {
+  const g = new JobGraph([spec('R', { children: ['X'], followOns: ['Y'] }), spec('X'), spec('Y')], 'R');
+  t.same(g.takeReady(), ['R']);
+  g.applyCommit(commit('R', { children: ['Z'], newJobs: [spec('Z')] }));
+  t.same(g.takeReady(), ['X', 'Z'], 'pre-declared child, then the one added while running');
+  g.applyCommit(commit('X'));
+  g.applyCommit(commit('Z'));
+  t.same(g.takeReady(), ['Y']);
+  g.applyCommit(commit('Y'));
+  t.ok(g.isDone());
+  t.end();
+});
+
+t.test('a job with only follow-ons releases them at once; return values are kept for promises', (t) => {
+  const g = new JobGraph([spec('A')], 'A');
+  g.takeReady();
+  t.throws(
+    () => g.returnValueOf('A'),
+    /job 'job-A' \(A\), which has not run yet/,
+    'no value before the job ran',
+  );
+  t.ok(catchError(() => g.returnValueOf('A')) instanceof PromiseNotReadyError, 'as a PromiseNotReadyError');
+  g.applyCommit(commit('A', { followOns: ['F'], newJobs: [spec('F')], rv: { x: 1 } }));
+  t.same(g.takeReady(), ['F']);
+  t.same(g.returnValueOf('A'), { x: 1 });
+  t.end();
+});
+
+t.test('replaying a commit twice, or one for a job that is not ready, changes nothing', (t) => {
+  const g = new JobGraph([spec('A')], 'A');
+  g.takeReady();
+  t.same(g.applyCommit(commit('B')), [], 'unknown job ignored');
+  const c = commit('A', { children: ['B'], newJobs: [spec('B')] });
+  t.equal(g.applyCommit(c).length, 1);
+  t.same(g.applyCommit(c), [], 'second apply ignored');
+  t.same(g.takeReady(), ['B'], 'B made ready once');
+  t.equal(g.counts().ran, 1);
+  t.end();
+});
+
+t.test('a failed job blocks its ancestors; a later commit for it (after --restart) unblocks them', (t) => {
+  const g = new JobGraph([spec('A')], 'A');
+  g.takeReady();
+  g.applyCommit(commit('A', { children: ['B'], newJobs: [spec('B')] }));
+  g.takeReady();
+  g.markFailed('B');
+  t.same([...g.failed], ['B']);
+  t.equal(g.state('B'), 'failed');
+  t.notOk(g.isDone());
+  g.applyCommit(commit('B'));
+  t.same([...g.failed], []);
+  t.ok(g.isDone());
+  t.end();
+});
+
+t.test('a successor that was never declared, or declared twice, is an error', (t) => {
+  const g = new JobGraph([spec('A')], 'A');
+  g.takeReady();
+  t.throws(() => g.applyCommit(commit('A', { children: ['ghost'] })), /never declared/);
+  const h = new JobGraph([spec('A')], 'A');
+  h.takeReady();
+  t.throws(
+    () => h.applyCommit(commit('A', { children: ['B', 'B'], newJobs: [spec('B')] })),
+    /added to the workflow twice/,
+  );
+  t.end();
+});
+
+function catchError(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
