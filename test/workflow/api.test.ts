@@ -1,0 +1,126 @@
+import t from 'tap';
+import {
+  resolvePromises,
+  promisedJobs,
+  PROMISE_MARKER,
+  resolveRequirements,
+} from '../../src/jobstore/jobRecords.js';
+import {
+  defineJob,
+  defineWorkflow,
+  isJobDefinition,
+  isPromised,
+  isWorkflowDefinition,
+} from '../../src/workflow/index.js';
+import {
+  JobCollector,
+  JobDeclarationError,
+  encodeValue,
+  makePromise,
+  parseRequirements,
+} from '../../src/workflow/jobBuilder.js';
+
+t.test('requirements: sizes in binary units like Toil, preemptible accepted, bad values named', (t) => {
+  t.same(
+    parseRequirements({ cores: 2, memory: '600M', disk: '2G', preemptible: true, walltime: '5m' }, 'j'),
+    {
+      cores: 2,
+      memory: 600 * 2 ** 20,
+      disk: 2 * 2 ** 30,
+      preemptable: true,
+      walltimeMs: 300_000,
+    },
+  );
+  t.same(parseRequirements({}, 'j'), {});
+  t.throws(
+    () => parseRequirements({ memory: 'lots' }, 'big'),
+    /job 'big': memory must be a size like "600M"/,
+  );
+  t.throws(() => parseRequirements({ cores: 0 }, 'z'), /job 'z': cores must be a positive number/);
+  t.throws(() => parseRequirements({ walltime: 'soon' }, 'w'), /walltime must be a duration/);
+  t.same(resolveRequirements({ memory: 5 }, { cores: 1, memory: 9, disk: 9, preemptable: false }), {
+    cores: 1,
+    memory: 5,
+    disk: 9,
+    preemptable: false,
+  });
+  t.end();
+});
+
+t.test('values are stored as JSON with promises as markers; what JSON cannot carry is refused', (t) => {
+  const p = makePromise<number>('job-1', ['a', 0]);
+  t.ok(isPromised(p));
+  t.same(encodeValue({ x: p, y: [1, undefined] }, 'input'), {
+    x: { [PROMISE_MARKER]: { job: 'job-1', path: ['a', 0] } },
+    y: [1, null],
+  });
+  t.equal(encodeValue(undefined, 'rv'), null);
+  t.throws(() => encodeValue({ f: () => 1 }, "input of job 'k'"), /input of job 'k' holds a function/);
+  t.type(
+    catchIt(() => encodeValue(Symbol('s'), 'v')),
+    JobDeclarationError,
+  );
+  t.throws(() => encodeValue(10n, 'input'), /cannot be stored as JSON/);
+  t.end();
+});
+
+t.test('promises resolve through return values that are themselves promises, with paths', (t) => {
+  const values: Record<string, unknown> = {
+    a: { list: [10, 20] },
+    b: { [PROMISE_MARKER]: { job: 'a', path: ['list'] } },
+  };
+  const input = {
+    first: { [PROMISE_MARKER]: { job: 'b', path: [1] } },
+    whole: { [PROMISE_MARKER]: { job: 'a', path: [] } },
+  };
+  t.same(promisedJobs(input as never), new Set(['b', 'a']));
+  t.same(
+    resolvePromises(input as never, (id) => values[id] as never),
+    { first: 20, whole: { list: [10, 20] } },
+  );
+  t.throws(
+    () =>
+      resolvePromises(
+        { [PROMISE_MARKER]: { job: 'a', path: ['nope', 'deeper'] } } as never,
+        (id) => values[id] as never,
+      ),
+    /has no element/,
+  );
+  t.end();
+});
+
+t.test(
+  'defineJob registers by name; handles declare successors and promises; brands work across copies',
+  (t) => {
+    const job = defineJob<number, number>('api-test-double', { cores: 1 }, (_j, n) => n * 2);
+    t.ok(isJobDefinition(job));
+    t.notOk(isJobDefinition({ name: 'x' }));
+    t.throws(() => defineJob('api-test-double', () => 1), /already defined/);
+    t.throws(() => defineJob('', () => 1), /non-empty name/);
+    const wf = defineWorkflow({ start: (ctx) => ctx.root(job, 1) });
+    t.ok(isWorkflowDefinition(wf));
+    // A value branded by another copy of the API (Symbol.for) is recognised.
+    t.ok(isJobDefinition({ [Symbol.for('toil-ts.job-definition')]: true }));
+    const c = new JobCollector();
+    const root = c.declare(job, 1);
+    const kid = root.addChild(job, root.rv());
+    root.addFollowOn(job, kid.rv(), { memory: '1G' });
+    const specs = c.specs();
+    t.equal(specs.length, 3);
+    t.same(specs[0]!.children, [kid.jobId]);
+    t.equal(specs[0]!.followOns.length, 1);
+    t.same(specs[1]!.input, { [PROMISE_MARKER]: { job: root.jobId, path: [] } });
+    t.equal(specs[2]!.requirements.memory, 2 ** 30);
+    t.throws(() => c.declare({ name: 'fake' } as never, 1), /expected a job made with defineJob/);
+    t.end();
+  },
+);
+
+function catchIt(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
