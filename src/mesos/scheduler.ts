@@ -361,9 +361,10 @@ export class MesosSchedulerClient {
     this.stopController.signal.addEventListener('abort', onStop, { once: true });
     let subscribed = false;
     let reason = 'stream ended';
+    // The watchdog measures silence from now: set the mark before it first looks.
+    this.lastEventAt = this.clock.now();
     const watchdog = this.watchdog(connection);
     try {
-      this.lastEventAt = this.clock.now();
       const res: http.IncomingMessage = await this.endpoint.stream({
         method: 'POST',
         path: '/api/v1/scheduler',
@@ -405,7 +406,7 @@ export class MesosSchedulerClient {
       await watchdog;
       if (subscribed) {
         this.streamId = undefined;
-        this.log.warn({ reason }, 'Mesos subscription stream ended');
+        if (this.running) this.log.warn({ reason }, 'Mesos subscription stream ended');
         await this.safely('disconnected', () => this.handler?.disconnected?.(reason));
       }
     }

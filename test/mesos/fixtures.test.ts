@@ -48,33 +48,46 @@ t.test('a draining agent reads as deactivated and DRAINING, not as disconnected'
   t.same(checkKeys(state.slaves[0] as any, STATE_AGENT), []);
 });
 
-t.test("mesos.md's GET_AGENTS example gives the same agent as /master/state, nanoseconds exact", async (t) => {
-  const reply = load('get-agents.json');
-  const raw = reply.get_agents.agents[0];
-  const agent = agentViewFromGetAgents(raw);
-  const fromState = agentViewFromState((load('master-state.json') as MasterState).slaves[0]!);
-  t.equal(agent.id, fromState.id);
-  t.equal(agent.hostname, fromState.hostname);
-  t.equal(agent.preemptable, true);
-  t.same(agent.total, fromState.total);
-  t.equal(agent.used.cpus, fromState.used.cpus);
-  t.equal(agent.used.mem, fromState.used.mem);
-  t.equal(agent.registeredTimeNs, 1712340100530000000n, 'exact, a bigint');
-  t.equal(typeof raw.registered_time.nanoseconds, 'bigint');
-  t.same(agent.attributes, { preemptible: 'True', level: 10, keys: '[1000-1500]' }, 'attribute array → object');
-  t.same(checkKeys(raw, GET_AGENTS_AGENT), []);
-});
+t.test(
+  "mesos.md's GET_AGENTS example gives the same agent as /master/state, nanoseconds exact",
+  async (t) => {
+    const reply = load('get-agents.json');
+    const raw = reply.get_agents.agents[0];
+    const agent = agentViewFromGetAgents(raw);
+    const fromState = agentViewFromState((load('master-state.json') as MasterState).slaves[0]!);
+    t.equal(agent.id, fromState.id);
+    t.equal(agent.hostname, fromState.hostname);
+    t.equal(agent.preemptable, true);
+    t.same(agent.total, fromState.total);
+    t.equal(agent.used.cpus, fromState.used.cpus);
+    t.equal(agent.used.mem, fromState.used.mem);
+    t.equal(agent.registeredTimeNs, 1712340100530000000n, 'exact, a bigint');
+    t.equal(typeof raw.registered_time.nanoseconds, 'bigint');
+    t.same(
+      agent.attributes,
+      { preemptible: 'True', level: 10, keys: '[1000-1500]' },
+      'attribute array → object',
+    );
+    t.same(checkKeys(raw, GET_AGENTS_AGENT), []);
+  },
+);
 
-t.test('an OFFERS event: resources summed by name, attributes read, MULTI_ROLE allocation info kept', async (t) => {
-  const event = load('offers-event.json') as Extract<SchedulerEvent, { type: 'OFFERS' }>;
-  const offer = event.offers.offers![0]!;
-  t.same(scalarsOf(offer.resources), { cpus: 7, mem: 12813, disk: 93180 });
-  t.equal(isPreemptableAgent(offer.attributes), false, 'preemptible:"False" is on-demand');
-  t.equal(offer.agent_id.value, 'b5eac2c5-…-S3');
-  t.same(offer.allocation_info, { role: '*' });
-  const doubled = { ...offer, resources: [...offer.resources!, { name: 'cpus', type: 'SCALAR', scalar: { value: 1 }, role: 'r' }] };
-  t.equal(scalarsOf(doubled.resources as any).cpus, 8, 'same-name entries (another role) are summed');
-});
+t.test(
+  'an OFFERS event: resources summed by name, attributes read, MULTI_ROLE allocation info kept',
+  async (t) => {
+    const event = load('offers-event.json') as Extract<SchedulerEvent, { type: 'OFFERS' }>;
+    const offer = event.offers.offers![0]!;
+    t.same(scalarsOf(offer.resources), { cpus: 7, mem: 12813, disk: 93180 });
+    t.equal(isPreemptableAgent(offer.attributes), false, 'preemptible:"False" is on-demand');
+    t.equal(offer.agent_id.value, 'b5eac2c5-…-S3');
+    t.same(offer.allocation_info, { role: '*' });
+    const doubled = {
+      ...offer,
+      resources: [...offer.resources!, { name: 'cpus', type: 'SCALAR', scalar: { value: 1 }, role: 'r' }],
+    };
+    t.equal(scalarsOf(doubled.resources as any).cpus, 8, 'same-name entries (another role) are summed');
+  },
+);
 
 t.test('an UPDATE event carries a 16-byte uuid that must be acknowledged', async (t) => {
   const event = load('update-event.json') as Extract<SchedulerEvent, { type: 'UPDATE' }>;
@@ -91,13 +104,16 @@ t.test('a SUBSCRIBED event: framework id, heartbeat interval 15.0, master addres
   t.same(event.subscribed.master_info!.address, { hostname: '10.0.0.2', ip: '10.0.0.2', port: 5050 });
 });
 
-t.test('preemptability from either attribute spelling and either shape; missing means on-demand', async (t) => {
-  t.equal(isPreemptableAgent({ preemptable: 'true' }), true, 'Toil ≤5.8 spelling');
-  t.equal(isPreemptableAgent({ preemptible: 'True' }), true);
-  t.equal(isPreemptableAgent({ preemptible: 'False' }), false);
-  t.equal(isPreemptableAgent({}), false);
-  t.equal(isPreemptableAgent(undefined), false);
-  t.equal(isPreemptableAgent([{ name: 'preemptable', type: 'TEXT', text: { value: 'True' } }]), true);
-  t.equal(isPreemptableAgent([{ name: 'preemptible', type: 'SCALAR', scalar: { value: 1 } }]), true);
-  t.same(scalarsOfSummary(load('resource-summary.json')), { cpus: 8, mem: 14861, disk: 94204 });
-});
+t.test(
+  'preemptability from either attribute spelling and either shape; missing means on-demand',
+  async (t) => {
+    t.equal(isPreemptableAgent({ preemptable: 'true' }), true, 'Toil ≤5.8 spelling');
+    t.equal(isPreemptableAgent({ preemptible: 'True' }), true);
+    t.equal(isPreemptableAgent({ preemptible: 'False' }), false);
+    t.equal(isPreemptableAgent({}), false);
+    t.equal(isPreemptableAgent(undefined), false);
+    t.equal(isPreemptableAgent([{ name: 'preemptable', type: 'TEXT', text: { value: 'True' } }]), true);
+    t.equal(isPreemptableAgent([{ name: 'preemptible', type: 'SCALAR', scalar: { value: 1 } }]), true);
+    t.same(scalarsOfSummary(load('resource-summary.json')), { cpus: 8, mem: 14861, disk: 94204 });
+  },
+);

@@ -14,7 +14,9 @@ t.test('records split at every possible byte boundary are reassembled exactly', 
   const stream = Buffer.concat(payloads.map((p) => encodeRecord(p)));
   for (let cut = 1; cut < stream.length; cut++) {
     const r = new RecordIOReader();
-    const got = [...r.push(stream.subarray(0, cut)), ...r.push(stream.subarray(cut))].map((b) => b.toString('utf8'));
+    const got = [...r.push(stream.subarray(0, cut)), ...r.push(stream.subarray(cut))].map((b) =>
+      b.toString('utf8'),
+    );
     if (got.join('|') !== payloads.join('|')) {
       t.fail(`split at ${cut} gave ${JSON.stringify(got)}`);
       return;
@@ -34,8 +36,16 @@ t.test('records split at every possible byte boundary are reassembled exactly', 
 t.test('a malformed stream is an error, not a hang or a wrong record', async (t) => {
   t.throws(() => new RecordIOReader().push(Buffer.from('1a\n{}')), RecordIOError, 'a non-decimal length');
   t.throws(() => new RecordIOReader().push(Buffer.from('0\n')), RecordIOError, 'a zero length');
-  t.throws(() => new RecordIOReader().push(Buffer.from('123456789012345678901234')), RecordIOError, 'a length line that never ends');
-  t.throws(() => new RecordIOReader({ maxRecordBytes: 10 }).push(Buffer.from('11\n')), RecordIOError, 'a record over the limit');
+  t.throws(
+    () => new RecordIOReader().push(Buffer.from('123456789012345678901234')),
+    RecordIOError,
+    'a length line that never ends',
+  );
+  t.throws(
+    () => new RecordIOReader({ maxRecordBytes: 10 }).push(Buffer.from('11\n')),
+    RecordIOError,
+    'a record over the limit',
+  );
   const truncated = Readable.from([Buffer.from('10\n{"a":')]);
   await t.rejects(async () => {
     for await (const _ of readRecords(truncated)) t.fail('no record should come out');

@@ -1,0 +1,528 @@
+/**
+ * The `mesos` batch system: jobs become Mesos tasks (command executor, argv), placed on offers by
+ * cores, memory, disk and the agent's preemptability.
+ *
+ * What it does that Toil's does not:
+ * - A non-preemptable job never lands on a preemptable agent; preemptable jobs go to preemptable
+ *   agents first and take on-demand room only after queued non-preemptable jobs had their turn.
+ * - Draining is race-free (Toil #3079): `markDraining` is synchronous and every offer is checked
+ *   against the mark in the same turn that records a launch, so after the mark either a task was
+ *   already recorded on the agent (and `isEmpty` says no) or none will ever be launched there.
+ * - Every task state maps to an outcome, including TASK_UNREACHABLE, TASK_GONE, TASK_DROPPED and
+ *   TASK_UNKNOWN (Toil hangs on some, #4436): the node's fault is 'lost' (no retry spent), the job's
+ *   is 'failed', the leader's kill is 'killed'. Losses are counted per job.
+ * - Tasks are reconciled after every (re)subscription; offers are SUPPRESSed while the queue is
+ *   empty and REVIVEd when it fills.
+ */
+import type { Clock } from '../common/clock.js';
+import { IllegalStateError, ToilError, coerceError } from '../common/errors.js';
+import { silentLogger, type Logger } from '../common/log.js';
+import type {
+  BatchSystem,
+  IssuedJob,
+  JobOutcome,
+  JobRequirements,
+  JobUpdateListener,
+} from '../leader/batchSystem.js';
+import type { AgentView, DrainOptions, MesosMasterClient } from './masterClient.js';
+import {
+  bytesToMesosMb,
+  fits,
+  isPreemptableAgent,
+  scalarResources,
+  scalarsOf,
+  subtract,
+  type Scalars,
+} from './resources.js';
+import type { MesosSchedulerClient, ReconcileTask } from './scheduler.js';
+import type { Offer, TaskInfo, TaskStatus } from './types.js';
+
+export interface MesosBatchSystemOptions {
+  scheduler: MesosSchedulerClient;
+  master: MesosMasterClient;
+  clock: Clock;
+  log?: Logger;
+  /** How long `start` waits for the first subscription. Default 60 s (as Toil). */
+  subscribeTimeoutMs?: number;
+  /** DECLINE filter for offers nothing queued fits. Mesos' default is 5 s. */
+  refuseSecondsNoFit?: number;
+  /** DECLINE filter for offers from agents being drained. */
+  refuseSecondsDraining?: number;
+}
+
+/** Where one attempt was placed; kept for tests and the status page. */
+export interface PlacementRecord {
+  seq: number;
+  jobId: string;
+  attempt: number;
+  name: string;
+  taskId: string;
+  agentId: string;
+  hostname: string;
+  agentPreemptable: boolean;
+  jobPreemptable: boolean;
+  atMs: number;
+}
+
+/** Per agent, for the scaler: what it has, what is free, and which of our tasks run there. */
+export interface AgentReport extends AgentView {
+  /** Marked draining by us (no task will be launched) or by the master. */
+  draining: boolean;
+  /** total − used, in Mesos units (cpus, MB, MB). Not total − offered (trap 8). */
+  free: Scalars;
+  /** Our attempts launched there and not finished, by job id. */
+  runningJobIds: string[];
+}
+
+type AttemptState = 'queued' | 'launching' | 'running' | 'done';
+
+interface Attempt {
+  job: IssuedJob;
+  taskId: string;
+  need: Scalars;
+  state: AttemptState;
+  agentId?: string;
+  launchedAtMs?: number;
+  runningAtMs?: number;
+  killRequested: boolean;
+  killed?: () => void;
+}
+
+/** Mesos task ids must not contain '/' and must be unique among live tasks: `toil-<job>-<attempt>`. */
+export function taskIdFor(jobId: string, attempt: number): string {
+  return `toil-${jobId.replace(/[^A-Za-z0-9._-]/g, '_')}-${attempt}`;
+}
+
+const LOST_STATES = new Set([
+  'TASK_LOST',
+  'TASK_DROPPED',
+  'TASK_UNREACHABLE',
+  'TASK_GONE',
+  'TASK_GONE_BY_OPERATOR',
+  'TASK_UNKNOWN',
+]);
+
+export class MesosBatchSystem implements BatchSystem {
+  readonly name = 'mesos';
+  private readonly o: MesosBatchSystemOptions;
+  private readonly log: Logger;
+  private listener: JobUpdateListener | undefined;
+  private readonly attempts = new Map<string, Attempt>();
+  private readonly byTask = new Map<string, Attempt>();
+  private queue: Attempt[] = [];
+  private readonly drainMarks = new Map<string, number>();
+  private readonly knownAgents = new Map<
+    string,
+    { total: Scalars; preemptable: boolean; hostname: string }
+  >();
+  private readonly losses = new Map<string, number>();
+  private readonly placementLog: PlacementRecord[] = [];
+  private seq = 0;
+  private suppressed = false;
+  private stopping = false;
+
+  constructor(options: MesosBatchSystemOptions) {
+    this.o = options;
+    this.log = (options.log ?? silentLogger()).child({ component: 'mesos-batch' });
+  }
+
+  async start(listener: JobUpdateListener): Promise<void> {
+    this.listener = listener;
+    this.o.scheduler.start({
+      subscribed: () => {
+        // A new subscription starts unsuppressed; a non-empty queue needs offers.
+        this.suppressed = false;
+      },
+      offers: (offers) => this.onOffers(offers),
+      rescind: () => undefined,
+      update: (status) => this.onUpdate(status),
+      failure: ({ agentId, executorId }) => {
+        if (agentId && !executorId) this.log.warn({ agentId }, 'Mesos reports the agent lost');
+      },
+      disconnected: (reason) => {
+        if (!this.stopping) this.log.warn({ reason }, 'Mesos stream ended; re-subscribing');
+      },
+      tasksToReconcile: () => this.liveTasks(),
+    });
+    try {
+      await this.o.scheduler.waitSubscribed(this.o.subscribeTimeoutMs ?? 60_000);
+    } catch (e) {
+      await this.o.scheduler.stop();
+      throw new ToilError(
+        'MESOS_NOT_SUBSCRIBED',
+        `could not subscribe to the Mesos master at ${this.o.scheduler.endpoint.leader.host}: ${coerceError(e).message}`,
+        { disposition: 'user', cause: e },
+      );
+    }
+    await this.refreshAgents().catch((e: unknown) =>
+      this.log.warn({ err: coerceError(e) }, 'could not list agents (job size checks wait for offers)'),
+    );
+  }
+
+  async issue(job: IssuedJob): Promise<void> {
+    if (this.stopping) throw new IllegalStateError('the mesos batch system is shutting down');
+    const prior = this.attempts.get(job.jobId);
+    if (prior && prior.state !== 'done') {
+      throw new IllegalStateError(`job ${job.jobId} is already issued (attempt ${prior.job.attempt})`);
+    }
+    const r = job.requirements;
+    const attempt: Attempt = {
+      job,
+      taskId: taskIdFor(job.jobId, job.attempt),
+      need: { cpus: r.cores, mem: bytesToMesosMb(r.memory), disk: bytesToMesosMb(r.disk) },
+      state: 'queued',
+      killRequested: false,
+    };
+    this.attempts.set(job.jobId, attempt);
+    this.byTask.set(attempt.taskId, attempt);
+    this.queue.push(attempt);
+    if (this.suppressed) {
+      this.suppressed = false;
+      await this.o.scheduler
+        .revive()
+        .catch((e: unknown) => this.log.warn({ err: coerceError(e) }, 'REVIVE failed'));
+    }
+  }
+
+  async kill(jobId: string): Promise<void> {
+    const a = this.attempts.get(jobId);
+    if (!a || a.state === 'done') return;
+    if (a.state === 'queued') {
+      this.queue = this.queue.filter((q) => q !== a);
+      this.finish(a, 'killed', { message: 'killed before it was launched' });
+      return;
+    }
+    a.killRequested = true;
+    const stopped = new Promise<void>((resolve) => (a.killed = resolve));
+    await this.o.scheduler.kill(a.taskId, a.agentId);
+    await stopped;
+  }
+
+  issuedJobIds(): ReadonlySet<string> {
+    return new Set([...this.attempts.values()].filter((a) => a.state !== 'done').map((a) => a.job.jobId));
+  }
+
+  maxJobRequirements(): JobRequirements | undefined {
+    if (this.knownAgents.size === 0) return undefined;
+    let cpus = 0;
+    let mem = 0;
+    let disk = 0;
+    for (const a of this.knownAgents.values()) {
+      cpus = Math.max(cpus, a.total.cpus);
+      mem = Math.max(mem, a.total.mem);
+      disk = Math.max(disk, a.total.disk);
+    }
+    return { cores: cpus, memory: mem * 2 ** 20, disk: disk * 2 ** 20, preemptable: false };
+  }
+
+  /** Stops the stream; tasks keep running under the framework's failover timeout. */
+  async shutdown(): Promise<void> {
+    this.stopping = true;
+    this.queue = [];
+    await this.o.scheduler.stop();
+  }
+
+  // ---- draining (the scaler's side) -----------------------------------------------------------
+
+  /**
+   * Marks the agent: from this call on, no task of ours is launched there. Synchronous on purpose:
+   * there is no await between the mark and the offer check, so no launch can slip in.
+   */
+  markDraining(agentId: string): void {
+    if (!this.drainMarks.has(agentId)) this.drainMarks.set(agentId, ++this.seq);
+  }
+
+  /** Takes the mark back (the scaler changed its mind before calling DRAIN_AGENT). */
+  async unmarkDraining(agentId: string): Promise<void> {
+    if (!this.drainMarks.delete(agentId)) return;
+    // Offers from it were declined with a filter; REVIVE clears filters.
+    await this.o.scheduler
+      .revive()
+      .catch((e: unknown) => this.log.warn({ err: coerceError(e) }, 'REVIVE failed'));
+    this.suppressed = false;
+  }
+
+  isMarkedDraining(agentId: string): boolean {
+    return this.drainMarks.has(agentId);
+  }
+
+  /** The mark first, then DRAIN_AGENT (its tasks are killed after the grace period; they come back 'lost'). */
+  async drain(agentId: string, options: DrainOptions = {}): Promise<void> {
+    this.markDraining(agentId);
+    await this.o.master.drainAgent(agentId, options);
+  }
+
+  /**
+   * No attempt of ours is launching or running on the agent. Only meaningful after the mark
+   * (before it, a launch could land right after the answer), so asking earlier is an error.
+   */
+  isEmpty(agentId: string): boolean {
+    if (!this.drainMarks.has(agentId)) {
+      throw new IllegalStateError(`isEmpty(${agentId}) asked before the agent was marked draining`);
+    }
+    return this.runningOn(agentId).length === 0;
+  }
+
+  // ---- observation ----------------------------------------------------------------------------
+
+  /** Every agent the master knows, with our tasks on it and its free resources. */
+  async agents(): Promise<AgentReport[]> {
+    const views = await this.refreshAgents();
+    return views.map((v) => ({
+      ...v,
+      draining: this.drainMarks.has(v.id) || v.drainState !== undefined,
+      free: subtract(v.total, v.used),
+      runningJobIds: this.runningOn(v.id).map((a) => a.job.jobId),
+    }));
+  }
+
+  placements(): readonly PlacementRecord[] {
+    return this.placementLog;
+  }
+
+  /** Drain mark sequence number (comparable with placement `seq`), for ordering checks. */
+  drainMarkSeq(agentId: string): number | undefined {
+    return this.drainMarks.get(agentId);
+  }
+
+  /** How many times this job was lost with its node (across attempts), for a retry cap. */
+  lossCount(jobId: string): number {
+    return this.losses.get(jobId) ?? 0;
+  }
+
+  queuedCount(): number {
+    return this.queue.length;
+  }
+
+  private runningOn(agentId: string): Attempt[] {
+    return [...this.attempts.values()].filter(
+      (a) => a.agentId === agentId && (a.state === 'launching' || a.state === 'running'),
+    );
+  }
+
+  private async refreshAgents(): Promise<AgentView[]> {
+    const { agents } = await this.o.master.getAgents();
+    for (const v of agents) {
+      this.knownAgents.set(v.id, { total: v.total, preemptable: v.preemptable, hostname: v.hostname });
+    }
+    return agents;
+  }
+
+  private liveTasks(): ReconcileTask[] {
+    return [...this.attempts.values()]
+      .filter((a) => a.state === 'launching' || a.state === 'running')
+      .map((a) => ({ taskId: a.taskId, ...(a.agentId ? { agentId: a.agentId } : {}) }));
+  }
+
+  // ---- offers ---------------------------------------------------------------------------------
+
+  private async onOffers(offers: Offer[]): Promise<void> {
+    const sched = this.o.scheduler;
+    if (this.stopping) {
+      await sched.decline(offers.map((o) => o.id.value));
+      return;
+    }
+    const usable: { offer: Offer; free: Scalars; preemptable: boolean; tasks: Attempt[] }[] = [];
+    const draining: string[] = [];
+    for (const offer of offers) {
+      if (this.drainMarks.has(offer.agent_id.value)) {
+        draining.push(offer.id.value);
+        continue;
+      }
+      const preemptable = isPreemptableAgent(offer.attributes ?? []);
+      usable.push({ offer, free: scalarsOf(offer.resources), preemptable, tasks: [] });
+      const known = this.knownAgents.get(offer.agent_id.value);
+      if (!known) {
+        // Free resources are a lower bound on the agent's size until GET_AGENTS tells us more.
+        this.knownAgents.set(offer.agent_id.value, {
+          total: scalarsOf(offer.resources),
+          preemptable,
+          hostname: offer.hostname,
+        });
+      }
+    }
+    // Place synchronously (no await until every launch is recorded): see markDraining.
+    const place = (jobs: Attempt[], pool: typeof usable): void => {
+      for (const a of jobs) {
+        if (a.state !== 'queued') continue;
+        const target = pool.find((u) => fits(a.need, u.free));
+        if (!target) continue;
+        target.free = subtract(target.free, a.need);
+        target.tasks.push(a);
+        a.state = 'launching';
+        a.agentId = target.offer.agent_id.value;
+        a.launchedAtMs = this.o.clock.now();
+        this.placementLog.push({
+          seq: ++this.seq,
+          jobId: a.job.jobId,
+          attempt: a.job.attempt,
+          name: a.job.name,
+          taskId: a.taskId,
+          agentId: a.agentId,
+          hostname: target.offer.hostname,
+          agentPreemptable: target.preemptable,
+          jobPreemptable: a.job.requirements.preemptable,
+          atMs: a.launchedAtMs,
+        });
+      }
+    };
+    const onDemand = usable.filter((u) => !u.preemptable);
+    const spot = usable.filter((u) => u.preemptable);
+    const nonPreemptableJobs = this.queue.filter((a) => !a.job.requirements.preemptable);
+    const preemptableJobs = this.queue.filter((a) => a.job.requirements.preemptable);
+    place(nonPreemptableJobs, onDemand);
+    place(preemptableJobs, spot);
+    place(preemptableJobs, onDemand);
+    this.queue = this.queue.filter((a) => a.state === 'queued');
+
+    const calls: Promise<void>[] = [];
+    if (draining.length > 0) calls.push(sched.decline(draining, this.o.refuseSecondsDraining ?? 60));
+    const unused = usable.filter((u) => u.tasks.length === 0).map((u) => u.offer.id.value);
+    for (const u of usable.filter((x) => x.tasks.length > 0)) {
+      calls.push(this.launchOn(u.offer, u.tasks));
+    }
+    if (unused.length > 0) calls.push(sched.decline(unused, this.o.refuseSecondsNoFit ?? 5));
+    const results = await Promise.allSettled(calls);
+    for (const r of results) {
+      if (r.status === 'rejected') this.log.warn({ err: coerceError(r.reason) }, 'offer answer failed');
+    }
+    if (this.queue.length === 0 && !this.suppressed) {
+      this.suppressed = true;
+      await sched.suppress().catch((e: unknown) => {
+        this.suppressed = false;
+        this.log.warn({ err: coerceError(e) }, 'SUPPRESS failed');
+      });
+    }
+  }
+
+  private async launchOn(offer: Offer, tasks: Attempt[]): Promise<void> {
+    const infos: TaskInfo[] = tasks.map((a) => this.taskInfo(a, offer));
+    try {
+      await this.o.scheduler.launch([offer.id.value], infos);
+    } catch (e) {
+      // The master may never have seen it: put the jobs back at the head of the queue.
+      this.log.warn({ err: coerceError(e), tasks: tasks.length }, 'ACCEPT failed; re-queueing');
+      for (const a of tasks) {
+        if (a.state !== 'launching') continue;
+        a.state = 'queued';
+        delete a.agentId;
+      }
+      this.queue = [...tasks.filter((a) => a.state === 'queued'), ...this.queue];
+      throw e;
+    }
+  }
+
+  private taskInfo(a: Attempt, offer: Offer): TaskInfo {
+    const argv = [...a.job.command];
+    const env = a.job.environment ?? {};
+    return {
+      name: a.job.name,
+      task_id: { value: a.taskId },
+      agent_id: { value: offer.agent_id.value },
+      resources: scalarResources(a.need),
+      command: {
+        shell: false,
+        value: argv[0] ?? '',
+        arguments: argv,
+        ...(Object.keys(env).length > 0
+          ? {
+              environment: {
+                variables: Object.entries(env).map(([name, value]) => ({
+                  name,
+                  type: 'VALUE' as const,
+                  value,
+                })),
+              },
+            }
+          : {}),
+      },
+      labels: {
+        labels: [
+          { key: 'toil.jobId', value: a.job.jobId },
+          { key: 'toil.attempt', value: String(a.job.attempt) },
+          { key: 'toil.preemptable', value: String(a.job.requirements.preemptable) },
+        ],
+      },
+    };
+  }
+
+  // ---- updates --------------------------------------------------------------------------------
+
+  private async onUpdate(status: TaskStatus): Promise<void> {
+    const taskId = status.task_id.value;
+    const a = this.byTask.get(taskId);
+    const state = status.state;
+    if (!a || a.state === 'done' || a.state === 'queued') {
+      if (!a && (state === 'TASK_RUNNING' || state === 'TASK_STARTING' || state === 'TASK_STAGING')) {
+        // A task of ours we no longer know (an earlier leader's): nobody will read its result.
+        this.log.warn({ taskId }, 'killing a task no job is waiting for');
+        await this.o.scheduler.kill(taskId, status.agent_id?.value).catch(() => undefined);
+      }
+      return;
+    }
+    if (status.agent_id?.value) a.agentId = status.agent_id.value;
+    const detail = `${state}${status.reason ? ` (${status.reason})` : ''}${status.message ? `: ${status.message}` : ''}`;
+    switch (state) {
+      case 'TASK_STAGING':
+      case 'TASK_STARTING':
+      case 'TASK_KILLING':
+        return;
+      case 'TASK_RUNNING':
+        a.state = 'running';
+        a.runningAtMs ??= this.o.clock.now();
+        return;
+      case 'TASK_FINISHED':
+        this.finish(a, 'succeeded', { exitCode: 0, message: detail });
+        return;
+      case 'TASK_FAILED':
+        this.finish(a, a.killRequested ? 'killed' : 'failed', {
+          ...exitCodeOf(status.message),
+          message: detail,
+        });
+        return;
+      case 'TASK_ERROR':
+        this.finish(a, a.killRequested ? 'killed' : 'failed', { message: detail });
+        return;
+      case 'TASK_KILLED':
+        // Killed without our asking: the agent was drained or shut down under it. Not the job's fault.
+        this.finish(a, a.killRequested ? 'killed' : 'lost', { message: detail });
+        return;
+      default:
+        if (LOST_STATES.has(state)) {
+          if (state === 'TASK_UNREACHABLE' || state === 'TASK_UNKNOWN') {
+            // Not terminal: should the agent come back, the task must not run on beside its re-run.
+            void this.o.scheduler.kill(taskId, a.agentId).catch(() => undefined);
+          }
+          this.finish(a, a.killRequested ? 'killed' : 'lost', { message: detail });
+          return;
+        }
+        this.log.warn({ taskId, state }, 'unexpected task state');
+    }
+  }
+
+  private finish(a: Attempt, outcome: JobOutcome, extra: { exitCode?: number; message?: string }): void {
+    a.state = 'done';
+    if (outcome === 'lost') this.losses.set(a.job.jobId, (this.losses.get(a.job.jobId) ?? 0) + 1);
+    const started = a.runningAtMs ?? a.launchedAtMs;
+    const update = {
+      jobId: a.job.jobId,
+      attempt: a.job.attempt,
+      outcome,
+      ...(extra.exitCode !== undefined ? { exitCode: extra.exitCode } : {}),
+      ...(started !== undefined ? { wallTimeMs: this.o.clock.now() - started } : {}),
+      ...(a.agentId ? { node: a.agentId } : {}),
+      ...(extra.message ? { message: extra.message } : {}),
+    };
+    this.log.debug(
+      { jobId: a.job.jobId, attempt: a.job.attempt, outcome, agentId: a.agentId },
+      'attempt finished',
+    );
+    a.killed?.();
+    this.listener?.(update);
+  }
+}
+
+function exitCodeOf(message: string | undefined): { exitCode?: number } {
+  const m = /exited with status (\d+)/.exec(message ?? '');
+  return m ? { exitCode: Number(m[1]) } : {};
+}

@@ -1,0 +1,122 @@
+import t from 'tap';
+import { MesosMasterClient } from '../../src/mesos/masterClient.js';
+import { shellJob, startBatch, startCluster, waitFor } from '../fixtures/mesosCluster.js';
+
+t.test('placement on a real local cluster: non-preemptable jobs never on a preemptable agent', async (t) => {
+  const cluster = await startCluster([
+    { resources: 'cpus:2;mem:2048;disk:4096', attributes: 'preemptable:false' },
+    { resources: 'cpus:2;mem:2048;disk:4096', attributes: 'preemptible:True' },
+  ]);
+  t.teardown(() => cluster.stop());
+  const [onDemand, spot] = cluster.agentIds;
+  const tb = await startBatch(cluster.master.address);
+  t.teardown(() => tb.batch.shutdown());
+
+  const jobs = [
+    ...Array.from({ length: 6 }, (_, i) => shellJob(`np-${i}`, 'sleep 0.2')),
+    ...Array.from({ length: 4 }, (_, i) => shellJob(`p-${i}`, 'sleep 0.2', { preemptable: true })),
+  ];
+  const t0 = Date.now();
+  for (const j of jobs) await tb.batch.issue(j);
+  const updates = await Promise.all(jobs.map((j) => tb.updateOf(j.jobId)));
+  t.same(
+    updates.map((u) => u.outcome),
+    jobs.map(() => 'succeeded'),
+    'every job succeeded',
+  );
+  const placements = tb.batch.placements();
+  t.equal(placements.length, 10, 'one placement per job');
+  const nonPreemptable = placements.filter((p) => !p.jobPreemptable);
+  t.ok(
+    nonPreemptable.length === 6 && nonPreemptable.every((p) => p.agentId === onDemand && !p.agentPreemptable),
+    'all 6 non-preemptable jobs ran on the on-demand agent',
+  );
+  const preemptable = placements.filter((p) => p.jobPreemptable);
+  t.ok(
+    preemptable.filter((p) => p.agentId === spot).length >= 2,
+    'preemptable jobs went to the spot agent first',
+  );
+  for (const u of updates) t.ok(u.node === onDemand || u.node === spot, 'the update names the agent');
+  t.comment(`10 jobs of 0.2 s on 4 cores: ${Date.now() - t0} ms`);
+
+  // The master's own records agree: every task of a non-preemptable job has the on-demand slave_id.
+  const state = await new MesosMasterClient(cluster.master.address).state();
+  const tasks = state.frameworks.flatMap((f) => [...f.tasks, ...f.completed_tasks]);
+  const npTasks = tasks.filter((task) => task.name === 'np');
+  t.equal(npTasks.length, 6);
+  t.ok(
+    npTasks.every((task) => task.slave_id === onDemand),
+    'master task records: np-* all on the on-demand agent',
+  );
+});
+
+t.test(
+  'outcomes: exit 0 succeeded, exit N failed with its code, kill killed; queue empty → SUPPRESS, issue → REVIVE',
+  async (t) => {
+    const cluster = await startCluster([{ resources: 'cpus:2;mem:2048;disk:4096' }]);
+    t.teardown(() => cluster.stop());
+    const tb = await startBatch(cluster.master.address);
+    t.teardown(() => tb.batch.shutdown());
+    const client = new MesosMasterClient(cluster.master.address);
+
+    await tb.batch.issue(shellJob('ok-1', 'exit 0'));
+    await tb.batch.issue(shellJob('bad-1', 'echo oops >&2; exit 7'));
+    await tb.batch.issue(shellJob('long-1', 'sleep 30'));
+    const ok = await tb.updateOf('ok-1');
+    const bad = await tb.updateOf('bad-1');
+    t.equal(ok.outcome, 'succeeded');
+    t.equal(ok.exitCode, 0);
+    t.equal(bad.outcome, 'failed');
+    t.equal(bad.exitCode, 7, 'exit code parsed from "Command exited with status 7"');
+    t.match(bad.message, /TASK_FAILED.*status 7/);
+    await waitFor(
+      'long-1 running',
+      () => tb.batch.issuedJobIds().has('long-1') && tb.batch.placements().some((p) => p.jobId === 'long-1'),
+    );
+    await waitFor('the framework suppressed once the queue is empty', async () => {
+      const s = await client.state();
+      return s.frameworks[0]?.active === false;
+    });
+    const killStart = Date.now();
+    await tb.batch.kill('long-1');
+    const killed = await tb.updateOf('long-1');
+    t.equal(killed.outcome, 'killed', 'a kill the leader asked for is killed, not lost');
+    t.ok(Date.now() - killStart < 5000, `kill took ${Date.now() - killStart} ms`);
+    t.equal(tb.batch.issuedJobIds().size, 0);
+
+    const before = Date.now();
+    await tb.batch.issue(shellJob('after-revive-1', 'exit 0'));
+    const revived = await tb.updateOf('after-revive-1');
+    t.equal(revived.outcome, 'succeeded', 'REVIVE brought offers back for the new job');
+    t.comment(`issue → succeeded after a REVIVE: ${Date.now() - before} ms`);
+
+    // The largest job the cluster can run, from GET_AGENTS totals.
+    const max = tb.batch.maxJobRequirements();
+    t.same(max, { cores: 2, memory: 2048 * 2 ** 20, disk: 4096 * 2 ** 20, preemptable: false });
+    const reports = await tb.batch.agents();
+    t.equal(reports.length, 1);
+    t.same(
+      reports[0]!.free,
+      { cpus: 2, mem: 2048, disk: 4096 },
+      'free = total − used once everything finished',
+    );
+    t.same(reports[0]!.runningJobIds, []);
+  },
+);
+
+t.test(
+  'a job is re-queued when its offer vanishes, and a queued job can be killed before launch',
+  async (t) => {
+    const cluster = await startCluster([{ resources: 'cpus:1;mem:512;disk:1024' }]);
+    t.teardown(() => cluster.stop());
+    const tb = await startBatch(cluster.master.address);
+    t.teardown(() => tb.batch.shutdown());
+    await tb.batch.issue(shellJob('big-1', 'exit 0', { cores: 4 }));
+    await new Promise((r) => setTimeout(r, 300));
+    t.equal(tb.batch.queuedCount(), 1, 'a job bigger than every offer stays queued (the scaler will see it)');
+    await tb.batch.kill('big-1');
+    const u = await tb.updateOf('big-1');
+    t.equal(u.outcome, 'killed');
+    t.equal(tb.batch.queuedCount(), 0);
+  },
+);
