@@ -15,7 +15,7 @@ interface TestDeps extends HttpDeps {
   tick(): void;
 }
 
-function deps(overrides: Partial<HttpDeps> = {}): TestDeps {
+function deps(overrides: Partial<Omit<HttpDeps, 'clock'>> = {}): TestDeps {
   const clock = new ManualClock(1_000_000);
   let lastTick: number | undefined;
   return {
@@ -97,7 +97,7 @@ t.test('/metrics is valid Prometheus exposition with every leader metric', async
   t.equal(res.statusCode, 200);
   t.match(res.headers['content-type'], /^text\/plain; version=0\.0\.4/);
   if (!prometheusWheel()) {
-    t.skip(PROM_PARSER_MISSING_REASON);
+    t.skip(PROM_PARSER_MISSING_REASON, () => {});
     return;
   }
   const families = parseWithPrometheusClient(res.body);

@@ -1,0 +1,227 @@
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import { ConfigError, deepFreeze, describeZodIssues } from '../common/configErrors.js';
+import { durationMs } from '../common/configTypes.js';
+import type { Catalogue } from '../scaler/catalogue.js';
+import { parseScalerConfig, type ScalerConfig } from '../scaler/config.js';
+
+/**
+ * The leader daemon's config file (config/leader.yaml): YAML, validated once with zod, every
+ * problem reported with its path, frozen. The `scaler:` section belongs to the scaler and is parsed
+ * by its own `parseScalerConfig`; this module owns everything around it. Durations are written as
+ * people write them ("30s", "5m") and held in milliseconds.
+ */
+
+/** `host:port` with a port in range (Mesos masters, HTTP endpoints). */
+const hostPort = z
+  .string()
+  .regex(/^[^\s:]+:\d{1,5}$/, 'expected HOST:PORT, e.g. 10.0.0.5:5050')
+  .refine((s) => Number(s.split(':')[1]) <= 65535, 'the port must be at most 65535');
+
+const HttpSchema = z
+  .object({
+    /** 127.0.0.1 unless the operator opens it up (the appliance sets 0.0.0.0). */
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8080),
+    /** /healthz fails when the scaler loop has not completed a tick for this long. */
+    maxTickAge: durationMs().default(300_000),
+    statusPage: z.boolean().default(true),
+  })
+  .strict();
+
+const BatchSystemSchema = z
+  .object({
+    kind: z.literal('mesos').default('mesos'),
+    /** `embedded` runs the local Mesos master in this process. */
+    mesosMaster: z.union([z.literal('embedded'), hostPort]).default('embedded'),
+  })
+  .strict();
+
+const AwsProvisionerSchema = z
+  .object({
+    kind: z.literal('aws'),
+    region: z.string().min(1).optional(),
+    zone: z.string().regex(/^[a-z]{2}-[a-z]+-\d[a-z]$/, 'expected a zone like us-west-2a'),
+    clusterName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/, 'letters, digits and dashes'),
+    keyPairName: z.string().min(1).optional(),
+    tags: z.record(z.string(), z.string()).default({}),
+    /** An EC2-compatible endpoint (the local cloud, moto); the SDK's default when absent. */
+    endpoint: z.url().optional(),
+    /** The node image; resolved from the cluster's leader when absent. */
+    imageId: z.string().min(1).optional(),
+    applianceImage: z.string().min(1).default('quay.io/ucsc_cgl/toil:latest'),
+    nodeStorageGiB: z.number().int().positive().default(50),
+  })
+  .strict();
+
+const EmbeddedProvisionerSchema = z
+  .object({
+    kind: z.literal('embedded'),
+    clusterName: z.string().min(1).default('local'),
+    zone: z.string().min(1).default('us-west-2a'),
+  })
+  .strict();
+
+const CapacityRuleSchema = z
+  .object({
+    instanceType: z.string().min(1).optional(),
+    zone: z.string().min(1).optional(),
+    market: z.enum(['spot', 'on-demand']).optional(),
+    remaining: z.number().int().min(0),
+  })
+  .strict();
+
+const LocalCloudSchema = z
+  .object({
+    /** How long an instance stays `pending` before its agent starts. */
+    bootDelay: durationMs().default(2000),
+    shutdownDelay: durationMs().default(1000),
+    faults: z
+      .object({
+        throttleRate: z.number().min(0).max(1).optional(),
+        serverErrorRate: z.number().min(0).max(1).optional(),
+        spotInterruptionRate: z.number().min(0).max(1).optional(),
+        capacity: z.array(CapacityRuleSchema).optional(),
+        seed: z.number().int().optional(),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+const ShutdownSchema = z
+  .object({
+    /** After SIGTERM: time for in-flight calls to finish before they are aborted. */
+    grace: durationMs().default(30_000),
+    /** Release every node this leader launched when it stops (the seed's form does; a daemon does not). */
+    releaseNodes: z.boolean().default(false),
+  })
+  .strict();
+
+const TickSchema = z
+  .object({
+    /** A queue change triggers a tick this soon (batching a burst of submissions into one). */
+    queueDebounce: durationMs().default(500),
+    /** Provisioner calls in flight at once, and per second. */
+    concurrency: z.number().int().min(1).max(64).default(4),
+    callsPerSecond: z.number().positive().default(10),
+    /** Tries per call with a 'retry' error before giving up for this tick. */
+    maxAttempts: z.number().int().min(1).max(10).default(4),
+    /** An offering refused for capacity is not planned on for this long. */
+    unavailableFor: durationMs().default(180_000),
+    /** Tasks on a draining agent get this long after the node is retired anyway. */
+    drainTimeout: durationMs().default(600_000),
+  })
+  .strict();
+
+const LeaderFileSchema = z
+  .object({
+    /** Where the leader keeps its own state and where submitted workflows' stores are registered. */
+    jobStore: z.string().min(1).default('file:./toil-leader-state'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    http: HttpSchema.default(HttpSchema.parse({})),
+    batchSystem: BatchSystemSchema.default(BatchSystemSchema.parse({})),
+    provisioner: z
+      .discriminatedUnion('kind', [AwsProvisionerSchema, EmbeddedProvisionerSchema])
+      .default(EmbeddedProvisionerSchema.parse({ kind: 'embedded' })),
+    localcloud: LocalCloudSchema.default(LocalCloudSchema.parse({})),
+    shutdown: ShutdownSchema.default(ShutdownSchema.parse({})),
+    tick: TickSchema.default(TickSchema.parse({})),
+    /** Checked by the scaler's own parser. */
+    scaler: z.unknown().optional(),
+  })
+  .strict();
+
+type LeaderFile = z.infer<typeof LeaderFileSchema>;
+
+export type HttpConfig = LeaderFile['http'];
+export type BatchSystemConfig = LeaderFile['batchSystem'];
+export type ProvisionerConfig = LeaderFile['provisioner'];
+export type LocalCloudConfig = LeaderFile['localcloud'];
+export type ShutdownConfig = LeaderFile['shutdown'];
+export type TickConfig = LeaderFile['tick'];
+
+export interface LeaderConfig {
+  readonly jobStore: string;
+  readonly logLevel: LeaderFile['logLevel'];
+  readonly http: HttpConfig;
+  readonly batchSystem: BatchSystemConfig;
+  readonly provisioner: ProvisionerConfig;
+  readonly localcloud: LocalCloudConfig;
+  readonly shutdown: ShutdownConfig;
+  readonly tick: TickConfig;
+  readonly scaler: ScalerConfig;
+}
+
+/** The parts of a config a running leader can take on reload; the rest needs a restart. */
+export const RELOADABLE_SECTIONS = ['scaler', 'tick', 'logLevel'] as const;
+
+/**
+ * Parses a leader config file's text. Throws ConfigError listing every problem, each with its
+ * path (`http.port: …`, `scaler.maxNodes: …`), from the YAML syntax, this file's sections and the
+ * scaler section together. The result is deep-frozen.
+ */
+export function parseLeaderConfig(
+  text: string,
+  catalogue: Catalogue,
+  source = 'leader config',
+): LeaderConfig {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    const where =
+      e instanceof YAMLParseError && e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '';
+    throw new ConfigError(source, [
+      `${where ? `${where}: ` : ''}not valid YAML: ${(e as Error).message.split('\n')[0]}`,
+    ]);
+  }
+  if (doc === null || doc === undefined) doc = {};
+  if (typeof doc !== 'object' || Array.isArray(doc))
+    throw new ConfigError(source, ['the file must be a mapping of sections (http:, scaler:, ...)']);
+  return parseLeaderConfigObject(doc, catalogue, source);
+}
+
+/** Like parseLeaderConfig, for an object already read (from YAML, or built from CLI flags). */
+export function parseLeaderConfigObject(
+  doc: unknown,
+  catalogue: Catalogue,
+  source = 'leader config',
+): LeaderConfig {
+  const problems: string[] = [];
+  const parsed = LeaderFileSchema.safeParse(doc);
+  if (!parsed.success) problems.push(...describeZodIssues(parsed.error.issues));
+  const rawScaler = (doc as Record<string, unknown> | null)?.['scaler'];
+  let scaler: ScalerConfig | undefined;
+  if (rawScaler === undefined) problems.push('scaler: missing (at least scaler.nodeTypes is needed)');
+  else {
+    try {
+      scaler = parseScalerConfig(rawScaler, catalogue, { source, path: ['scaler'] });
+    } catch (e) {
+      if (e instanceof ConfigError) problems.push(...e.problems);
+      else throw e;
+    }
+  }
+  if (parsed.success && scaler) {
+    const p = parsed.data.provisioner;
+    if (p.kind === 'aws' && p.region !== undefined && !p.zone.startsWith(p.region))
+      problems.push(`provisioner.zone: ${p.zone} is not in provisioner.region ${p.region}`);
+    if (p.kind === 'aws' && !p.zone.startsWith(scaler.region))
+      problems.push(
+        `scaler.region: ${scaler.region} differs from the provisioner's zone ${p.zone} (prices would be for the wrong region)`,
+      );
+  }
+  if (problems.length > 0 || !parsed.success || !scaler) throw new ConfigError(source, problems);
+  const { scaler: _ignored, ...rest } = parsed.data;
+  return deepFreeze({ ...rest, scaler });
+}
+
+/** What changed between two configs that a reload cannot apply (needs a restart), by path. */
+export function restartOnlyChanges(before: LeaderConfig, after: LeaderConfig): string[] {
+  const changed: string[] = [];
+  for (const key of Object.keys(before) as (keyof LeaderConfig)[]) {
+    if ((RELOADABLE_SECTIONS as readonly string[]).includes(key)) continue;
+    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) changed.push(key);
+  }
+  return changed;
+}

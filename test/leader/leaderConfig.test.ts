@@ -1,0 +1,136 @@
+import { readFileSync } from 'node:fs';
+import t from 'tap';
+import { ConfigError } from '../../src/common/configErrors.js';
+import { parseLeaderConfig, restartOnlyChanges } from '../../src/leader/leaderConfig.js';
+import { readCatalogue } from '../../src/scaler/catalogueFile.js';
+import { runToil } from '../fixtures/workflowCli.js';
+
+const catalogue = await readCatalogue();
+
+function problems(text: string): string[] {
+  try {
+    parseLeaderConfig(text, catalogue);
+  } catch (e) {
+    if (e instanceof ConfigError) return [...e.problems];
+    throw e;
+  }
+  return [];
+}
+
+t.test('the shipped configs parse; durations become ms; the result is frozen', async (t) => {
+  const embedded = parseLeaderConfig(readFileSync('config/leader.yaml', 'utf8'), catalogue);
+  t.equal(embedded.http.host, '127.0.0.1');
+  t.equal(embedded.http.port, 8080);
+  t.equal(embedded.http.maxTickAge, 300_000);
+  t.equal(embedded.provisioner.kind, 'embedded');
+  t.equal(embedded.batchSystem.mesosMaster, 'embedded');
+  t.equal(embedded.localcloud.bootDelay, 2000);
+  t.equal(embedded.tick.queueDebounce, 500);
+  t.equal(embedded.scaler.scaleIntervalSeconds, 10);
+  t.same(
+    embedded.scaler.nodeTypes.map((n) => [n.label, n.capacityType]),
+    [
+      ['t2.medium', 'on-demand'],
+      ['t2.medium:spot', 'spot'],
+    ],
+  );
+  t.ok(Object.isFrozen(embedded) && Object.isFrozen(embedded.http) && Object.isFrozen(embedded.scaler));
+
+  const aws = parseLeaderConfig(readFileSync('config/aws.example.yaml', 'utf8'), catalogue);
+  t.equal(aws.provisioner.kind, 'aws');
+  if (aws.provisioner.kind === 'aws') {
+    t.equal(aws.provisioner.clusterName, 'my-cluster');
+    t.same(aws.provisioner.tags, { Project: 'genomics' });
+  }
+  t.equal(aws.batchSystem.mesosMaster, '127.0.0.1:5050');
+  t.equal(aws.scaler.maxTotalNodes, 50);
+});
+
+t.test('defaults fill every section but the scaler, which is required', async (t) => {
+  const c = parseLeaderConfig('scaler: { nodeTypes: c5.large }', catalogue);
+  t.equal(c.http.host, '127.0.0.1', 'binds to loopback unless told otherwise');
+  t.equal(c.shutdown.grace, 30_000);
+  t.equal(c.tick.concurrency, 4);
+  t.equal(c.provisioner.kind, 'embedded');
+  t.same(problems(''), ['scaler: missing (at least scaler.nodeTypes is needed)']);
+});
+
+t.test('every problem is reported at once, with its path, from every section', async (t) => {
+  const found = problems(`
+http:
+  port: 99999
+  maxTickAge: soon
+batchSystem:
+  mesosMaster: "not-an-address"
+provisioner:
+  kind: aws
+  zone: us-west-2a
+  clusterName: "bad name!"
+tick:
+  concurrency: 0
+bogus: 1
+scaler:
+  nodeTypes: c5.lage
+  minNodes: 5
+  maxNodes: 2
+`);
+  const has = (prefix: string): boolean => found.some((p) => p.startsWith(prefix));
+  t.ok(has('http.port:'), 'port out of range');
+  t.ok(has('http.maxTickAge: expected a duration'), 'duration that does not parse');
+  t.ok(has('batchSystem.mesosMaster:'), 'bad master address');
+  t.ok(has('provisioner.clusterName:'), 'bad cluster name');
+  t.ok(has('tick.concurrency:'), 'concurrency below 1');
+  t.ok(
+    found.some((p) => p.includes('bogus')),
+    'unknown keys are named',
+  );
+  t.ok(
+    found.some((p) => p.startsWith('scaler.nodeTypes') && p.includes('did you mean c5.large')),
+    "the scaler's own problems come with their path",
+  );
+  t.ok(found.length >= 7, `all problems together (${found.length})`);
+});
+
+t.test('YAML syntax errors and cross-section conflicts are problems too', async (t) => {
+  t.match(problems('scaler: [unclosed')[0], /line \d+, column \d+: not valid YAML/);
+  t.match(problems('- a list\n- not a mapping'), [/must be a mapping/]);
+  t.same(
+    problems(`
+provisioner: { kind: aws, region: us-east-1, zone: us-west-2a, clusterName: c }
+scaler: { region: us-west-2, nodeTypes: c5.large }`),
+    ['provisioner.zone: us-west-2a is not in provisioner.region us-east-1'],
+  );
+  t.match(
+    problems(`
+provisioner: { kind: aws, zone: us-west-2a, clusterName: c }
+scaler: { region: us-east-1, nodeTypes: c5.large }`),
+    [/scaler.region: us-east-1 differs/],
+  );
+});
+
+t.test('restartOnlyChanges names sections a reload cannot apply', async (t) => {
+  const a = parseLeaderConfig('scaler: { nodeTypes: c5.large, maxNodes: 2 }', catalogue);
+  const b = parseLeaderConfig(
+    'scaler: { nodeTypes: c5.large, maxNodes: 9 }\nhttp: { port: 9090 }',
+    catalogue,
+  );
+  t.same(restartOnlyChanges(a, b), ['http']);
+});
+
+t.test('toil config check prints OK for a good file and every problem (exit 2) for a bad one', async (t) => {
+  const ok = await runToil(['config', 'check', 'config/leader.yaml']);
+  t.equal(ok.code, 0, ok.stderr);
+  t.match(ok.stdout, /config\/leader.yaml: OK \(policy cost, 2 node type\(s\)/);
+
+  const dir = t.testdir({
+    'bad.yaml': 'http: { port: -1 }\nscaler: { nodeTypes: c5.large, betaInertia: 3 }\n',
+  });
+  const bad = await runToil(['config', 'check', `${dir}/bad.yaml`]);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /bad.yaml is invalid:\n {2}- http.port: .*\n {2}- scaler.betaInertia: /);
+  t.notMatch(bad.stderr, /at .*\.js:\d+/, 'no stack trace');
+
+  const missing = await runToil(['config', 'check', `${dir}/nope.yaml`]);
+  t.equal(missing.code, 2);
+  t.match(missing.stderr, /cannot read config file .*nope.yaml: ENOENT/);
+});
