@@ -19,6 +19,7 @@ async function loadSubCommands(): Promise<SubCommand[]> {
     import('./status.js'),
     import('./clean.js'),
     import('./worker.js'),
+    import('./config.js'),
     import('./simulate.js'),
   ] as Promise<{ command: SubCommand }>[]);
   return modules.map((m) => m.command);
