@@ -5,7 +5,7 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { existsSync, statfsSync } from 'node:fs';
-import { availableParallelism, totalmem } from 'node:os';
+import { availableParallelism, hostname, totalmem, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Clock } from './common/clock.js';
@@ -18,6 +18,9 @@ import { FileObjectStore } from './jobstore/fileObjectStore.js';
 import { parseLocator } from './jobstore/locator.js';
 import type { ObjectStore } from './jobstore/objectStore.js';
 import { S3ObjectStore } from './jobstore/s3ObjectStore.js';
+import { MesosBatchSystem } from './mesos/batchSystem.js';
+import { MesosMasterClient } from './mesos/masterClient.js';
+import { MemoryFrameworkIdStore, MesosSchedulerClient, type FrameworkIdStore } from './mesos/scheduler.js';
 
 /** The environment a factory reads; `process.env` unless a caller (a test) passes its own. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -162,9 +165,45 @@ export function createBatchSystem(name: 'single_machine' | 'mesos', options: Cre
       ...(options.env ? { env: options.env } : {}),
     });
   }
+  if (name === 'mesos') {
+    return createMesosBatchSystem(options.mesosMaster ?? '127.0.0.1:5050', {
+      clock: options.clock,
+      log: options.log,
+    });
+  }
   throw new UserInputError(
     'BATCH_SYSTEM_UNAVAILABLE',
-    `--batchSystem ${name} is not available yet (expected single_machine)`,
+    `--batchSystem ${String(name)} is not available (expected single_machine or mesos)`,
     { batchSystem: name },
   );
+}
+
+/**
+ * The Mesos batch system against the master at `address` (host:port). The framework id lives in
+ * `frameworkIdStore` (in memory unless the caller keeps it somewhere that survives the leader);
+ * the failover timeout is a week, so a leader restart does not kill running tasks.
+ */
+export function createMesosBatchSystem(
+  address: string,
+  options: {
+    clock: Clock;
+    log: Logger;
+    frameworkIdStore?: FrameworkIdStore;
+    failoverTimeoutSeconds?: number;
+  },
+): MesosBatchSystem {
+  const master = new MesosMasterClient(address);
+  const scheduler = new MesosSchedulerClient({
+    master: master.endpoint,
+    framework: {
+      name: 'toil',
+      user: userInfo().username,
+      hostname: hostname(),
+      failoverTimeoutSeconds: options.failoverTimeoutSeconds ?? 7 * 24 * 3600,
+    },
+    frameworkIdStore: options.frameworkIdStore ?? new MemoryFrameworkIdStore(),
+    clock: options.clock,
+    log: options.log,
+  });
+  return new MesosBatchSystem({ scheduler, master, clock: options.clock, log: options.log });
 }
