@@ -37,7 +37,7 @@ export interface ScalerConfig {
   readonly bootTimeSeconds: number;
   /** A node not registered this long after launch is replaced. */
   readonly bootTimeoutSeconds: number;
-  /** An idle node is kept this long before it is drained (no launch-and-retire within minutes). */
+  /** An idle node is kept this long before it is drained (default bootTime + billingMinimum). */
   readonly idleGraceSeconds: number;
   /** EC2 bills per second with this minimum. */
   readonly billingMinimumSeconds: number;
@@ -128,7 +128,7 @@ const ScalerSchema = z
     preemptableCompensation: z.number().min(0).max(1).default(0),
     bootTime: durationMs().default(120_000),
     bootTimeout: durationMs().default(900_000),
-    idleGrace: durationMs().default(600_000),
+    idleGrace: durationMs().optional(),
     billingMinimum: durationMs().default(60_000),
     unknownRuntime: durationMs().optional(),
     nodeStorage: z.number().positive().default(50),
@@ -350,7 +350,9 @@ export function parseScalerConfig(
     preemptableCompensation: c.preemptableCompensation,
     bootTimeSeconds: c.bootTime / 1000,
     bootTimeoutSeconds: c.bootTimeout / 1000,
-    idleGraceSeconds: c.idleGrace / 1000,
+    // Ski rental: an idle node is kept as long as relaunching it would waste (boot + billing
+    // minimum), which never costs more than twice the better of "keep" and "retire".
+    idleGraceSeconds: (c.idleGrace ?? c.bootTime + c.billingMinimum) / 1000,
     billingMinimumSeconds: c.billingMinimum / 1000,
     unknownRuntimeSeconds: c.unknownRuntime !== undefined ? c.unknownRuntime / 1000 : c.targetTime / 1000,
     assumeZeroOverhead: c.assumeZeroOverhead,

@@ -9,7 +9,7 @@ import type { WorkClass } from './existing.js';
  * leftover room on on-demand nodes launched anyway; `od-lead` is preemptable work allowed to open
  * on-demand nodes (no spot allowed, spot missing and compensated, or the spot pool at its limit).
  */
-type Mode = 'od' | 'spot' | 'od-lead';
+type Mode = 'od' | 'spot' | 'od-lead' | 'wait';
 
 /** One slot-class: `slots` concurrent places, each running `perSlot` jobs of a class back to back. */
 interface Item {
@@ -59,6 +59,8 @@ export function chooseNewNodes(
   types: TypeTable,
   config: ScalerConfig,
   limits: LimitState,
+  /** Instance types of the spot nodes that exist now (spot work may wait for them). */
+  spotNodeTypes: readonly string[] = [],
 ): NewNodesResult {
   const waiting: WaitingJobs[] = [];
   const notes: string[] = [];
@@ -173,14 +175,29 @@ export function chooseNewNodes(
   const fill = new Map<Item, number>();
 
   for (let round = 0; round < 100_000; round++) {
-    const live = items.filter((it) => it.slots > 0);
+    const live = items.filter((it) => it.slots > 0 && it.mode !== 'wait');
     if (live.length === 0) break;
     const open = candidates.filter((o) => allowance(o) > 0);
-    // Spot work with no spot offering left (limits) overflows to on-demand rather than hang.
+    // Spot work with no spot offering left (limits): if some spot node (existing or planned) can
+    // run it, it waits for one, which is cheaper than on-demand and never hangs; with no spot
+    // node at all it overflows to on-demand.
     for (const it of live) {
       if (it.mode === 'spot' && !open.some((o) => o.capacityType === 'spot' && fitsOffering(it.req, o))) {
-        it.mode = 'od-lead';
-        it.note = 'the spot pool is at its limits';
+        const spotNodeCanRun =
+          [...choices.values()].some(
+            (c) => c.offering.capacityType === 'spot' && fitsOffering(it.req, c.offering),
+          ) ||
+          spotNodeTypes.some((name) => {
+            const e = types.byName.get(name);
+            return (
+              e !== undefined && maxFit(e.packable, it.req) >= 1 && archMatches(it.req, e.type.architecture)
+            );
+          });
+        if (spotNodeCanRun) it.mode = 'wait';
+        else {
+          it.mode = 'od-lead';
+          it.note = 'the spot pool is at its limits and has no node that can run it';
+        }
       }
     }
     // Value of one slot: the cheapest fractional cost of running it on any usable offering.
@@ -202,7 +219,7 @@ export function chooseNewNodes(
         let leaders = 0;
         for (const pass of [true, false]) {
           for (const it of order) {
-            if (it.slots <= 0 || isLeader(it, o) !== pass) continue;
+            if (it.slots <= 0 || it.mode === 'wait' || isLeader(it, o) !== pass) continue;
             const already = fill.get(it) ?? 0;
             const k = Math.min(it.slots - already, maxFit(free, it.req));
             if (k <= 0) continue;

@@ -43,7 +43,16 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
     types.byName.get(n.instanceType)?.type.onDemandPrice ??
     0;
   const estimateOpts = { unknownRuntimeSeconds: config.unknownRuntimeSeconds, targetTimeSeconds: T };
+  const queuedRuntime = (c: { name: string; walltimeSeconds?: number; service?: boolean }): number => {
+    const e = estimateRuntime(snapshot.runtimes, c, estimateOpts);
+    // No history: a job that has run e seconds is expected to run at least as long again.
+    return e.source === 'default' ? Math.max(e.seconds, 2 * (longestRunning.get(c.name) ?? 0)) : e.seconds;
+  };
 
+  // For a name with no completions yet, its running jobs say how long it takes at least.
+  const longestRunning = new Map<string, number>();
+  for (const r of snapshot.running)
+    longestRunning.set(r.name, Math.max(longestRunning.get(r.name) ?? 0, (now - r.startedAt) / 1000));
   const classes = groupQueue(snapshot.queued);
   const unschedulable = findUnschedulable(classes, config, types);
   const bad = new Set(unschedulable.map((u) => `${u.jobId}\u0000${u.jobName}`));
@@ -54,7 +63,7 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
       name: c.name,
       firstId: c.firstId,
       request: c.request,
-      runtimeSeconds: estimateRuntime(snapshot.runtimes, c, estimateOpts).seconds,
+      runtimeSeconds: queuedRuntime(c),
       remaining: c.count,
     }))
     // Largest first, as first-fit-decreasing wants.
@@ -153,7 +162,15 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
     const key = offeringKey(n.instanceType, n.zone, n.capacityType);
     existingByOffering.set(key, (existingByOffering.get(key) ?? 0) + 1);
   }
-  const chosen = chooseNewNodes(work, offerings, types, config, { ...limits, byType: [...limits.byType] });
+  const spotNodeTypes = counted.filter((n) => n.capacityType === 'spot').map((n) => n.instanceType);
+  const chosen = chooseNewNodes(
+    work,
+    offerings,
+    types,
+    config,
+    { ...limits, byType: [...limits.byType] },
+    spotNodeTypes,
+  );
   waiting.push(...chosen.waiting);
 
   // 5. Smoothing per offering: EWMA of the wanted count (existing + new), unclamped, as Toil does.

@@ -1,0 +1,79 @@
+/**
+ * Writes the three shipped traces (seeded, so the files are reproducible):
+ *   node dist/bench/traces/generate.js bench/traces
+ * - sort.json: the shape of the sort example (setup, a binary tree of splits down to 256 sorted
+ *   leaves, merges back up), every job preemptable as in Toil's spot sort test;
+ * - scatter.json: a wide scatter of 2,000 short alignment-like jobs (lognormal runtimes around
+ *   5 min) and one gather;
+ * - day-long.json: Toil #3406, 20 one-node jobs of about a day each, no history to go on.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { seededRandom } from '../../src/scaler/simulator/random.js';
+
+interface Job {
+  id: string;
+  name: string;
+  arrival: number;
+  cores: number;
+  memory: string;
+  disk: string;
+  preemptable: boolean;
+  runtime: number;
+  dependsOn?: string[];
+}
+
+function sortTrace(): object {
+  const rand = seededRandom(7);
+  const jobs: Job[] = [];
+  const depth = 8;
+  jobs.push({ id: 'setup', name: 'setup', arrival: 0, cores: 1, memory: '2G', disk: '8G', preemptable: true, runtime: 60 });
+  // Returns the id of the job whose completion means "this range is sorted".
+  const down = (level: number, path: string, parent: string): string => {
+    if (level === depth) {
+      const id = `sort${path}`;
+      jobs.push({ id, name: 'sort', arrival: 0, cores: 1, memory: '2G', disk: '3G', preemptable: true, runtime: Math.round(200 + rand() * 80), dependsOn: [parent] });
+      return id;
+    }
+    const id = `down${path || '-root'}`;
+    const share = 2 ** (depth - level);
+    jobs.push({ id, name: 'down', arrival: 0, cores: 1, memory: '2G', disk: '4G', preemptable: true, runtime: Math.round(5 + share * 0.8 * (0.9 + rand() * 0.2)), dependsOn: [parent] });
+    const a = down(level + 1, `${path}0`, id);
+    const b = down(level + 1, `${path}1`, id);
+    const up = `up${path || '-root'}`;
+    jobs.push({ id: up, name: 'up', arrival: 0, cores: 1, memory: '2G', disk: '4G', preemptable: true, runtime: Math.round(10 + share * 2.2 * (0.9 + rand() * 0.2)), dependsOn: [a, b] });
+    return up;
+  };
+  down(0, '', 'setup');
+  return { name: 'sort', description: 'Toil sort example: recursive split to 256 leaves, sort, merge back up', jobs };
+}
+
+function scatterTrace(): object {
+  const rand = seededRandom(11);
+  const normal = (): number => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  const jobs: Job[] = [{ id: 'scatter', name: 'scatter', arrival: 0, cores: 1, memory: '1G', disk: '2G', preemptable: false, runtime: 30 }];
+  const ids: string[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const id = `align-${i}`;
+    ids.push(id);
+    jobs.push({ id, name: 'align', arrival: 0, cores: 2, memory: '3G', disk: '5G', preemptable: true, runtime: Math.max(30, Math.round(300 * Math.exp(0.4 * normal()))), dependsOn: ['scatter'] });
+  }
+  jobs.push({ id: 'gather', name: 'gather', arrival: 0, cores: 4, memory: '8G', disk: '20G', preemptable: false, runtime: 600, dependsOn: ids });
+  return { name: 'scatter', description: 'a wide scatter of 2,000 short preemptable jobs and a gather', jobs };
+}
+
+function dayLongTrace(): object {
+  const rand = seededRandom(3406);
+  const jobs: Job[] = [];
+  for (let i = 0; i < 20; i++)
+    jobs.push({ id: `assemble-${i}`, name: 'assemble', arrival: 0, cores: 8, memory: '28G', disk: '20G', preemptable: false, runtime: Math.round(86_400 * (0.9 + rand() * 0.2)) });
+  return { name: 'day-long', description: 'Toil #3406: 20 day-long jobs that each need a node', jobs };
+}
+
+const dir = process.argv[2] ?? 'bench/traces';
+for (const [file, trace] of [
+  ['sort.json', sortTrace()],
+  ['scatter.json', scatterTrace()],
+  ['day-long.json', dayLongTrace()],
+] as const)
+  writeFileSync(join(dir, file), JSON.stringify(trace) + '\n');

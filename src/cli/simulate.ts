@@ -1,0 +1,100 @@
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { UserInputError } from '../common/errors.js';
+import { readCatalogue } from '../scaler/catalogueFile.js';
+import { POLICIES } from '../scaler/policy.js';
+import { parseSimulateConfig } from '../scaler/simulator/config.js';
+import { simulate, type SimulationResult } from '../scaler/simulator/engine.js';
+import { parseTrace } from '../scaler/simulator/trace.js';
+import type { PolicyName } from '../scaler/types.js';
+import type { SubCommand } from './main.js';
+
+async function readText(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    throw new UserInputError('FILE_UNREADABLE', `cannot read ${what} ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Loads a trace file and a simulate config file and runs the simulation. */
+export async function runSimulation(
+  tracePath: string,
+  configPath: string,
+  options: { policy?: PolicyName; seed?: number; cataloguePath?: string } = {},
+): Promise<SimulationResult> {
+  let traceDoc: unknown;
+  try {
+    traceDoc = JSON.parse(await readText(tracePath, 'trace'));
+  } catch (e) {
+    if (e instanceof UserInputError) throw e;
+    throw new UserInputError('TRACE_INVALID', `trace ${tracePath} is not JSON: ${(e as Error).message}`);
+  }
+  const trace = parseTrace(traceDoc, tracePath);
+  let configDoc: unknown;
+  try {
+    configDoc = parseYaml(await readText(configPath, 'config'));
+  } catch (e) {
+    if (e instanceof UserInputError) throw e;
+    throw new UserInputError('CONFIG_INVALID', `config ${configPath} is not YAML: ${(e as Error).message}`);
+  }
+  const catalogue = await readCatalogue(options.cataloguePath);
+  const { scaler, simulation } = parseSimulateConfig(configDoc, catalogue, configPath);
+  return simulate(trace, scaler, simulation, { policy: options.policy, seed: options.seed });
+}
+
+export function formatResult(r: SimulationResult): string {
+  const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+  return [
+    `trace ${r.trace}, policy ${r.policy}, seed ${r.seed}${r.finished ? '' : ' — DID NOT FINISH'}`,
+    `  cost                 $${r.cost.toFixed(2)} (spot $${r.costByPool.spot.toFixed(2)}, on-demand $${r.costByPool.onDemand.toFixed(2)})`,
+    `  makespan             ${r.makespan} s (${(r.makespan / 3600).toFixed(2)} h)`,
+    `  node-hours           spot ${r.nodeHours.spot.toFixed(2)}, on-demand ${r.nodeHours.onDemand.toFixed(2)}`,
+    `  mean utilisation     ${pct(r.meanUtilisation)} of billed cores`,
+    `  jobs                 ${r.jobs}, re-run after interruption ${r.rerunsAfterInterruption} (${r.interruptions} interruptions)`,
+    `  worst queue wait     ${r.worstQueueWait} s`,
+    `  nodes launched       ${r.nodesLaunched} (${r.launchRefusals} launch requests refused, ${r.bootFailures} never registered)`,
+  ].join('\n');
+}
+
+export const command: SubCommand = {
+  register(program, setExitCode) {
+    program
+      .command('simulate')
+      .description(
+        'Run a workflow trace through a simulated cluster on a simulated clock and report cost and time.',
+      )
+      .argument(
+        '<trace>',
+        'trace file (JSON: jobs with arrival, cores, memory, disk, preemptable, runtime, optional walltime and dependsOn)',
+      )
+      .requiredOption('--config <file>', 'YAML with a scaler: section and a simulation: section')
+      .option('--policy <name>', `scaling policy: ${POLICIES.join(' or ')} (default: the config's)`)
+      .option('--seed <n>', "random seed for boot jitter and spot interruptions (default: the config's)")
+      .option('--json', 'print the result as one JSON line')
+      .action(
+        async (
+          tracePath: string,
+          opts: { config: string; policy?: string; seed?: string; json?: boolean },
+        ) => {
+          if (opts.policy !== undefined && !POLICIES.includes(opts.policy as PolicyName))
+            throw new UserInputError(
+              'BAD_FLAG',
+              `--policy must be one of ${POLICIES.join(', ')}, got "${opts.policy}"`,
+            );
+          let seed: number | undefined;
+          if (opts.seed !== undefined) {
+            seed = Number(opts.seed);
+            if (!Number.isInteger(seed))
+              throw new UserInputError('BAD_FLAG', `--seed must be an integer, got "${opts.seed}"`);
+          }
+          const result = await runSimulation(tracePath, opts.config, {
+            policy: opts.policy as PolicyName | undefined,
+            seed,
+          });
+          process.stdout.write(opts.json ? `${JSON.stringify(result)}\n` : `${formatResult(result)}\n`);
+          setExitCode(result.finished ? 0 : 1);
+        },
+      );
+  },
+};

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { ConfigError, deepFreeze, describeZodIssues } from '../../common/configErrors.js';
+import { durationMs } from '../../common/configTypes.js';
+import type { Catalogue } from '../catalogue.js';
+import { parseScalerConfig, type ScalerConfig } from '../config.js';
+
+export interface CapacityRefusal {
+  readonly instanceType?: string;
+  readonly zone?: string;
+  readonly capacityType?: 'spot' | 'on-demand';
+  /** Seconds from the start of the simulation. */
+  readonly fromSeconds: number;
+  readonly untilSeconds: number;
+}
+
+/** How the simulated cloud behaves (the scaler only sees its effects). */
+export interface SimulationConfig {
+  readonly bootSeconds: number;
+  readonly bootJitterSeconds: number;
+  /** Spot interruptions per spot node-hour. */
+  readonly spotInterruptionRate: number;
+  /** Fraction of launched nodes that never register. */
+  readonly bootFailureRate: number;
+  readonly capacityRefusals: readonly CapacityRefusal[];
+  /** How long the provisioner marks a refused offering unavailable. */
+  readonly unavailableSeconds: number;
+  /** Spot price per instance type (or "type/zone"); others pay `spotPriceRatio` × on-demand. */
+  readonly spotPrices: Readonly<Record<string, number>>;
+  readonly spotPriceRatio: number;
+  readonly maxSeconds: number;
+  readonly seed: number;
+}
+
+const RefusalSchema = z
+  .object({
+    instanceType: z.string().optional(),
+    zone: z.string().optional(),
+    capacityType: z.enum(['spot', 'on-demand']).optional(),
+    from: durationMs().default(0),
+    until: durationMs(),
+  })
+  .strict();
+
+const SimulationSchema = z
+  .object({
+    bootTime: durationMs().default(120_000),
+    bootJitter: durationMs().default(30_000),
+    spotInterruptionRate: z.number().min(0).default(0),
+    bootFailureRate: z.number().min(0).max(1).default(0),
+    capacityRefusals: z.array(RefusalSchema).default([]),
+    unavailableFor: durationMs().default(180_000),
+    zones: z.array(z.string().min(1)).min(1).optional(),
+    spotPrices: z.record(z.string(), z.number().min(0)).default({}),
+    spotPriceRatio: z.number().positive().max(1).default(0.35),
+    maxDuration: durationMs().default(30 * 86_400_000),
+    seed: z.number().int().default(1),
+  })
+  .strict();
+
+const FileSchema = z.object({ scaler: z.unknown(), simulation: z.unknown().optional() }).strict();
+
+/** Parses a simulate config file's document: a `scaler:` section and a `simulation:` section. */
+export function parseSimulateConfig(
+  doc: unknown,
+  catalogue: Catalogue,
+  source = 'simulate config',
+): { scaler: ScalerConfig; simulation: SimulationConfig } {
+  const top = FileSchema.safeParse(doc);
+  if (!top.success) throw new ConfigError(source, describeZodIssues(top.error.issues));
+  const problems: string[] = [];
+  const sim = SimulationSchema.safeParse(top.data.simulation ?? {});
+  if (!sim.success) problems.push(...describeZodIssues(sim.error.issues, ['simulation']));
+  let scalerRaw = top.data.scaler;
+  if (sim.success && sim.data.zones && scalerRaw && typeof scalerRaw === 'object' && !('zones' in scalerRaw))
+    scalerRaw = { ...(scalerRaw as Record<string, unknown>), zones: sim.data.zones };
+  let scaler: ScalerConfig | undefined;
+  try {
+    scaler = parseScalerConfig(scalerRaw, catalogue, { source });
+  } catch (e) {
+    if (e instanceof ConfigError) problems.push(...e.problems);
+    else throw e;
+  }
+  if (sim.success) {
+    sim.data.capacityRefusals.forEach((r, i) => {
+      if (r.until <= r.from) problems.push(`simulation.capacityRefusals[${i}].until: must be after from`);
+    });
+  }
+  if (problems.length > 0 || !scaler || !sim.success) throw new ConfigError(source, problems);
+  const s = sim.data;
+  return {
+    scaler,
+    simulation: deepFreeze({
+      bootSeconds: s.bootTime / 1000,
+      bootJitterSeconds: s.bootJitter / 1000,
+      spotInterruptionRate: s.spotInterruptionRate,
+      bootFailureRate: s.bootFailureRate,
+      capacityRefusals: s.capacityRefusals.map((r) => ({
+        instanceType: r.instanceType,
+        zone: r.zone,
+        capacityType: r.capacityType,
+        fromSeconds: r.from / 1000,
+        untilSeconds: r.until / 1000,
+      })),
+      unavailableSeconds: s.unavailableFor / 1000,
+      spotPrices: s.spotPrices,
+      spotPriceRatio: s.spotPriceRatio,
+      maxSeconds: s.maxDuration / 1000,
+      seed: s.seed,
+    }),
+  };
+}

@@ -1,0 +1,487 @@
+import type { ScalerConfig } from '../config.js';
+import { MinHeap } from '../heap.js';
+import { offeringKey, typeTable } from '../offerings.js';
+import { planScaling } from '../policy.js';
+import { emptyRuntimeHistory, recordCompletion } from '../runtimes.js';
+import { add, fitsResources, subtract } from '../shapes.js';
+import type {
+  CapacityType,
+  ExistingNode,
+  LaunchShortfall,
+  OfferingState,
+  PolicyName,
+  QueuedJob,
+  Resources,
+  RunningJob,
+  RuntimeHistory,
+  ScalerState,
+} from '../types.js';
+import type { SimulationConfig } from './config.js';
+import { seededRandom } from './random.js';
+import type { Trace } from './trace.js';
+
+/** What a simulated run cost and how it went. */
+export interface SimulationResult {
+  readonly trace: string;
+  readonly policy: PolicyName;
+  readonly seed: number;
+  readonly finished: boolean;
+  /** USD, per-second billing with the minimum. */
+  readonly cost: number;
+  /** Seconds from the start until the last job finished. */
+  readonly makespan: number;
+  readonly nodeHours: { readonly spot: number; readonly onDemand: number };
+  readonly costByPool: { readonly spot: number; readonly onDemand: number };
+  /** Busy core-seconds over billed core-seconds. */
+  readonly meanUtilisation: number;
+  readonly jobs: number;
+  readonly rerunsAfterInterruption: number;
+  readonly interruptions: number;
+  readonly worstQueueWait: number;
+  readonly nodesLaunched: number;
+  readonly launchRefusals: number;
+  readonly bootFailures: number;
+  readonly ticks: number;
+  /** Plan entries the simulated executor refused (terminate of a busy node…); should be 0. */
+  readonly planViolations: number;
+}
+
+interface SimJob {
+  readonly idx: number;
+  readonly id: string;
+  readonly name: string;
+  readonly req: Resources;
+  readonly preemptable: boolean;
+  readonly runtime: number;
+  readonly walltime?: number;
+  depsLeft: number;
+  readonly children: number[];
+  state: 'blocked' | 'queued' | 'running' | 'done';
+  readyAt: number;
+  startedAt: number;
+  nodeId?: string;
+  attempt: number;
+  readonly groupKey: string;
+}
+
+interface SimNode {
+  readonly id: string;
+  readonly instanceType: string;
+  readonly zone: string;
+  readonly capacityType: CapacityType;
+  readonly price: number;
+  readonly launchedAt: number;
+  readonly cap: Resources;
+  readonly cores: number;
+  registeredAt?: number;
+  state: 'booting' | 'registered' | 'draining' | 'terminated';
+  free: Resources;
+  readonly running: Set<number>;
+  lastBusyAt: number;
+  endedAt?: number;
+}
+
+type Event =
+  | { t: number; seq: number; kind: 'ready'; job: number }
+  | { t: number; seq: number; kind: 'finish'; job: number; attempt: number }
+  | { t: number; seq: number; kind: 'register'; node: string }
+  | { t: number; seq: number; kind: 'interrupt'; node: string }
+  | { t: number; seq: number; kind: 'tick' };
+
+type EventInput = Event extends unknown
+  ? Event extends infer E
+    ? E extends Event
+      ? Omit<E, 'seq'>
+      : never
+    : never
+  : never;
+
+/**
+ * Runs a trace through a simulated cluster on a simulated clock (a discrete-event loop; nothing
+ * sleeps): a scaler tick every scaleInterval runs the chosen policy on a snapshot and carries out
+ * its plan; nodes boot after bootTime (± jitter) or never (bootFailureRate); spot nodes are
+ * interrupted at the configured rate (their jobs re-run); offerings refuse launches in configured
+ * windows and are then marked unavailable for a while, as the provisioner would; a Mesos-like
+ * scheduler places ready jobs first-fit on registered nodes, oldest node first. Billing is per
+ * second with the minimum. When the last job finishes the workflow ends and every node is
+ * terminated (Toil's scaler shutdown), so cost is what the run spent. Deterministic for a seed.
+ */
+export function simulate(
+  trace: Trace,
+  config: ScalerConfig,
+  sim: SimulationConfig,
+  options: { policy?: PolicyName; seed?: number } = {},
+): SimulationResult {
+  const policy = options.policy ?? config.policy;
+  const seed = options.seed ?? sim.seed;
+  const rand = seededRandom(seed);
+  const types = typeTable(config);
+  const epoch = Date.UTC(2026, 0, 1);
+  const ms = (s: number): number => epoch + Math.round(s * 1000);
+
+  const events = new MinHeap<Event>((a, b) => a.t < b.t || (a.t === b.t && a.seq < b.seq));
+  let seq = 0;
+  const push = (e: EventInput): void => events.push({ ...e, seq: seq++ });
+
+  const byId = new Map<string, number>();
+  trace.jobs.forEach((j, i) => byId.set(j.id, i));
+  const jobs: SimJob[] = trace.jobs.map((j, idx) => ({
+    idx,
+    id: j.id,
+    name: j.name,
+    req: { cores: j.cores, memoryBytes: j.memoryBytes, diskBytes: j.diskBytes, gpus: 0 },
+    preemptable: j.preemptable,
+    runtime: j.runtime,
+    walltime: j.walltime,
+    depsLeft: j.dependsOn.length,
+    children: [],
+    state: 'blocked',
+    readyAt: 0,
+    startedAt: 0,
+    attempt: 0,
+    groupKey: `${j.name}\u0000${j.cores}\u0000${j.memoryBytes}\u0000${j.diskBytes}\u0000${j.preemptable}\u0000${j.walltime ?? ''}`,
+  }));
+  trace.jobs.forEach((j, i) => j.dependsOn.forEach((d) => jobs[byId.get(d)!]!.children.push(i)));
+  for (const j of jobs)
+    if (j.depsLeft === 0) push({ t: trace.jobs[j.idx]!.arrival, kind: 'ready', job: j.idx });
+
+  // Queue: FIFO per group of identical jobs, groups in order of first insertion.
+  const queue = new Map<string, number[]>();
+  let queued = 0;
+  const enqueue = (j: SimJob, t: number): void => {
+    j.state = 'queued';
+    j.readyAt = t;
+    let q = queue.get(j.groupKey);
+    if (!q) queue.set(j.groupKey, (q = []));
+    q.push(j.idx);
+    queued++;
+  };
+
+  const nodes = new Map<string, SimNode>();
+  const liveNodes: SimNode[] = [];
+  let nodeSeq = 0;
+  let history: RuntimeHistory = emptyRuntimeHistory();
+  let state: ScalerState | undefined;
+  let shortfall: LaunchShortfall[] = [];
+  const unavailableUntil = new Map<string, number>();
+
+  let done = 0;
+  let busyCoreSeconds = 0;
+  let reruns = 0;
+  let interruptions = 0;
+  let worstWait = 0;
+  let launched = 0;
+  let refusals = 0;
+  let bootFailures = 0;
+  let ticks = 0;
+  let violations = 0;
+  let makespan = 0;
+
+  const spotPrice = (type: string, zone: string, od: number): number =>
+    sim.spotPrices[`${type}/${zone}`] ??
+    sim.spotPrices[type] ??
+    Math.round(od * sim.spotPriceRatio * 10_000) / 10_000;
+
+  const terminate = (n: SimNode, t: number): void => {
+    if (n.state === 'terminated') return;
+    n.state = 'terminated';
+    n.endedAt = t;
+    const i = liveNodes.indexOf(n);
+    if (i >= 0) liveNodes.splice(i, 1);
+  };
+
+  const start = (j: SimJob, n: SimNode, t: number): void => {
+    queued--;
+    j.state = 'running';
+    j.startedAt = t;
+    j.nodeId = n.id;
+    j.attempt++;
+    n.free = subtract(n.free, j.req);
+    n.running.add(j.idx);
+    n.lastBusyAt = t;
+    worstWait = Math.max(worstWait, t - j.readyAt);
+    push({ t: t + j.runtime, kind: 'finish', job: j.idx, attempt: j.attempt });
+  };
+
+  const dispatch = (t: number): void => {
+    if (queued === 0) return;
+    for (const n of liveNodes) {
+      if (n.state !== 'registered') continue;
+      for (const [key, q] of queue) {
+        while (q.length > 0) {
+          const j = jobs[q[0]!]!;
+          if (n.capacityType === 'spot' && !j.preemptable) break;
+          if (!fitsResources(n.free, j.req)) break;
+          q.shift();
+          start(j, n, t);
+        }
+        if (q.length === 0) queue.delete(key);
+      }
+      if (queued === 0) return;
+    }
+  };
+
+  const refused = (type: string, zone: string, cap: CapacityType, t: number): boolean =>
+    sim.capacityRefusals.some(
+      (r) =>
+        (r.instanceType === undefined || r.instanceType === type) &&
+        (r.zone === undefined || r.zone === zone) &&
+        (r.capacityType === undefined || r.capacityType === cap) &&
+        t >= r.fromSeconds &&
+        t < r.untilSeconds,
+    );
+
+  const tick = (t: number): void => {
+    ticks++;
+    const groups = new Map<string, { job: SimJob; count: number }>();
+    for (const q of queue.values())
+      for (const i of q) {
+        const j = jobs[i]!;
+        const g = groups.get(j.groupKey);
+        if (g) g.count++;
+        else groups.set(j.groupKey, { job: j, count: 1 });
+      }
+    const queuedJobs: QueuedJob[] = [...groups.values()].map(({ job, count }) => ({
+      id: job.id,
+      name: job.name,
+      cores: job.req.cores,
+      memoryBytes: job.req.memoryBytes,
+      diskBytes: job.req.diskBytes,
+      preemptable: job.preemptable,
+      walltimeSeconds: job.walltime,
+      count,
+    }));
+    const running: RunningJob[] = [];
+    const snapshotNodes: ExistingNode[] = [];
+    for (const n of liveNodes) {
+      snapshotNodes.push({
+        id: n.id,
+        instanceType: n.instanceType,
+        zone: n.zone,
+        capacityType: n.capacityType,
+        state: n.state === 'terminated' ? 'draining' : n.state,
+        launchedAt: ms(n.launchedAt),
+        registeredAt: n.registeredAt !== undefined ? ms(n.registeredAt) : undefined,
+        lastBusyAt: ms(n.lastBusyAt),
+        pricePerHour: n.price,
+      });
+      for (const i of n.running) {
+        const j = jobs[i]!;
+        running.push({
+          id: j.id,
+          name: j.name,
+          nodeId: n.id,
+          startedAt: ms(j.startedAt),
+          cores: j.req.cores,
+          memoryBytes: j.req.memoryBytes,
+          diskBytes: j.req.diskBytes,
+          preemptable: j.preemptable,
+          walltimeSeconds: j.walltime,
+        });
+      }
+    }
+    const offerings: OfferingState[] = [];
+    for (const nt of config.nodeTypes)
+      for (const it of nt.instanceTypes)
+        for (const zone of config.zones) {
+          const key = offeringKey(it.name, zone, nt.capacityType);
+          const until = unavailableUntil.get(key);
+          offerings.push({
+            instanceType: it.name,
+            zone,
+            capacityType: nt.capacityType,
+            pricePerHour:
+              nt.capacityType === 'spot' ? spotPrice(it.name, zone, it.onDemandPrice) : it.onDemandPrice,
+            unavailableUntil: until !== undefined && until > t ? ms(until) : undefined,
+          });
+        }
+    const plan = planScaling(
+      {
+        now: ms(t),
+        queued: queuedJobs,
+        running,
+        nodes: snapshotNodes,
+        offerings,
+        runtimes: history,
+        state,
+        lastShortfall: shortfall,
+      },
+      config,
+      policy,
+    );
+    state = plan.state;
+    shortfall = [];
+    for (const a of plan.drain) {
+      const n = nodes.get(a.nodeId);
+      if (n && (n.state === 'registered' || n.state === 'booting')) n.state = 'draining';
+      else violations++;
+    }
+    for (const a of plan.undrain) {
+      const n = nodes.get(a.nodeId);
+      if (n && n.state === 'draining') n.state = n.registeredAt !== undefined ? 'registered' : 'booting';
+      else violations++;
+    }
+    for (const a of plan.terminate) {
+      const n = nodes.get(a.nodeId);
+      if (!n || n.state === 'terminated') continue;
+      if (n.running.size > 0) {
+        violations++;
+        continue;
+      }
+      terminate(n, t);
+    }
+    for (const l of plan.launch) {
+      const key = offeringKey(l.instanceType, l.zone, l.capacityType);
+      if (refused(l.instanceType, l.zone, l.capacityType, t)) {
+        refusals++;
+        unavailableUntil.set(key, t + sim.unavailableSeconds);
+        shortfall.push({ instanceType: l.instanceType, capacityType: l.capacityType, count: l.count });
+        continue;
+      }
+      const entry = types.byName.get(l.instanceType)!;
+      const price =
+        l.capacityType === 'spot'
+          ? spotPrice(l.instanceType, l.zone, entry.type.onDemandPrice)
+          : entry.type.onDemandPrice;
+      for (let k = 0; k < l.count; k++) {
+        const n: SimNode = {
+          id: `i-${String(++nodeSeq).padStart(6, '0')}`,
+          instanceType: l.instanceType,
+          zone: l.zone,
+          capacityType: l.capacityType,
+          price,
+          launchedAt: t,
+          cap: entry.packable,
+          cores: entry.type.cores,
+          state: 'booting',
+          free: entry.packable,
+          running: new Set(),
+          lastBusyAt: t,
+        };
+        nodes.set(n.id, n);
+        liveNodes.push(n);
+        launched++;
+        if (rand() < sim.bootFailureRate) bootFailures++;
+        else
+          push({
+            t: t + sim.bootSeconds + (rand() * 2 - 1) * sim.bootJitterSeconds,
+            kind: 'register',
+            node: n.id,
+          });
+        if (l.capacityType === 'spot' && sim.spotInterruptionRate > 0) {
+          const life = (-Math.log(1 - rand()) / sim.spotInterruptionRate) * 3600;
+          push({ t: t + life, kind: 'interrupt', node: n.id });
+        }
+      }
+    }
+    dispatch(t);
+  };
+
+  push({ t: 0, kind: 'tick' });
+  let now = 0;
+  while (events.size > 0) {
+    const e = events.pop()!;
+    now = e.t;
+    if (now > sim.maxSeconds) break;
+    switch (e.kind) {
+      case 'ready': {
+        const j = jobs[e.job]!;
+        enqueue(j, now);
+        dispatch(now);
+        break;
+      }
+      case 'finish': {
+        const j = jobs[e.job]!;
+        if (j.state !== 'running' || j.attempt !== e.attempt) break;
+        const n = nodes.get(j.nodeId!)!;
+        n.running.delete(j.idx);
+        n.free = add(n.free, j.req);
+        n.lastBusyAt = now;
+        busyCoreSeconds += j.req.cores * j.runtime;
+        j.state = 'done';
+        done++;
+        makespan = now;
+        history = recordCompletion(history, j.name, j.runtime);
+        for (const c of j.children) {
+          const child = jobs[c]!;
+          if (--child.depsLeft === 0)
+            push({ t: Math.max(now, trace.jobs[c]!.arrival), kind: 'ready', job: c });
+        }
+        dispatch(now);
+        break;
+      }
+      case 'register': {
+        const n = nodes.get(e.node)!;
+        if (n.state === 'terminated') break;
+        n.registeredAt = now;
+        n.lastBusyAt = now;
+        if (n.state === 'booting') n.state = 'registered';
+        dispatch(now);
+        break;
+      }
+      case 'interrupt': {
+        const n = nodes.get(e.node)!;
+        if (n.state === 'terminated') break;
+        interruptions++;
+        for (const i of n.running) {
+          const j = jobs[i]!;
+          busyCoreSeconds += j.req.cores * (now - j.startedAt);
+          reruns++;
+          j.nodeId = undefined;
+          enqueue(j, now);
+        }
+        n.running.clear();
+        terminate(n, now);
+        dispatch(now);
+        break;
+      }
+      case 'tick':
+        tick(now);
+        if (done < jobs.length) push({ t: now + config.scaleIntervalSeconds, kind: 'tick' });
+        break;
+    }
+    if (done === jobs.length) break;
+  }
+  const finished = done === jobs.length;
+  const end = finished ? makespan : now;
+  for (const n of [...liveNodes]) terminate(n, end);
+
+  let cost = 0;
+  const hours = { spot: 0, onDemand: 0 };
+  const costs = { spot: 0, onDemand: 0 };
+  let billedCoreSeconds = 0;
+  for (const n of nodes.values()) {
+    const seconds = Math.max(config.billingMinimumSeconds, (n.endedAt ?? end) - n.launchedAt);
+    const c = (seconds / 3600) * n.price;
+    cost += c;
+    billedCoreSeconds += seconds * n.cores;
+    if (n.capacityType === 'spot') {
+      hours.spot += seconds / 3600;
+      costs.spot += c;
+    } else {
+      hours.onDemand += seconds / 3600;
+      costs.onDemand += c;
+    }
+  }
+  const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+  return {
+    trace: trace.name,
+    policy,
+    seed,
+    finished,
+    cost: r3(cost),
+    makespan: Math.round(end),
+    nodeHours: { spot: r3(hours.spot), onDemand: r3(hours.onDemand) },
+    costByPool: { spot: r3(costs.spot), onDemand: r3(costs.onDemand) },
+    meanUtilisation: billedCoreSeconds > 0 ? r3(busyCoreSeconds / billedCoreSeconds) : 0,
+    jobs: jobs.length,
+    rerunsAfterInterruption: reruns,
+    interruptions,
+    worstQueueWait: Math.round(worstWait),
+    nodesLaunched: launched,
+    launchRefusals: refusals,
+    bootFailures,
+    ticks,
+    planViolations: violations,
+  };
+}

@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import { ConfigError, describeZodIssues } from '../../common/configErrors.js';
+import { sizeBytes } from '../../common/configTypes.js';
+
+/** One job of a trace: when it arrives, what it asks for, how long it really runs. */
+export interface TraceJob {
+  readonly id: string;
+  readonly name: string;
+  /** Seconds from the start of the trace. */
+  readonly arrival: number;
+  readonly cores: number;
+  readonly memoryBytes: number;
+  readonly diskBytes: number;
+  readonly preemptable: boolean;
+  /** The true runtime in seconds (the scaler never sees it). */
+  readonly runtime: number;
+  /** Declared walltime in seconds, if the workflow gives one. */
+  readonly walltime?: number;
+  /** Ids of jobs that must finish before this one is ready. */
+  readonly dependsOn: readonly string[];
+}
+
+export interface Trace {
+  readonly name: string;
+  readonly jobs: readonly TraceJob[];
+}
+
+const JobSchema = z
+  .object({
+    id: z.string().min(1),
+    name: z.string().min(1),
+    arrival: z.number().min(0).default(0),
+    cores: z.number().min(0),
+    memory: sizeBytes(),
+    disk: sizeBytes().default(0),
+    preemptable: z.boolean().optional(),
+    preemptible: z.boolean().optional(),
+    runtime: z.number().positive(),
+    walltime: z.number().positive().optional(),
+    dependsOn: z.array(z.string()).default([]),
+  })
+  .strict();
+
+const TraceSchema = z
+  .object({ name: z.string().min(1), description: z.string().optional(), jobs: z.array(JobSchema).min(1) })
+  .strict();
+
+/**
+ * Validates a trace (parsed JSON). Every problem is reported with the path of its field
+ * (`jobs[3].runtime: …`), including duplicate ids, unknown dependencies and dependency cycles.
+ */
+export function parseTrace(doc: unknown, source = 'trace'): Trace {
+  const r = TraceSchema.safeParse(doc);
+  if (!r.success) throw new ConfigError(source, describeZodIssues(r.error.issues));
+  const problems: string[] = [];
+  const index = new Map<string, number>();
+  r.data.jobs.forEach((j, i) => {
+    if (index.has(j.id))
+      problems.push(`jobs[${i}].id: duplicate id "${j.id}" (also jobs[${index.get(j.id)}])`);
+    else index.set(j.id, i);
+    if (j.preemptable !== undefined && j.preemptible !== undefined)
+      problems.push(`jobs[${i}].preemptible: give either preemptable or preemptible`);
+  });
+  r.data.jobs.forEach((j, i) =>
+    j.dependsOn.forEach((d, k) => {
+      if (!index.has(d)) problems.push(`jobs[${i}].dependsOn[${k}]: no job has id "${d}"`);
+      else if (d === j.id) problems.push(`jobs[${i}].dependsOn[${k}]: a job cannot depend on itself`);
+    }),
+  );
+  if (problems.length === 0) {
+    // Kahn's algorithm: anything left over sits on a cycle.
+    const indegree = r.data.jobs.map((j) => j.dependsOn.length);
+    const children = r.data.jobs.map(() => [] as number[]);
+    r.data.jobs.forEach((j, i) => j.dependsOn.forEach((d) => children[index.get(d)!]!.push(i)));
+    const ready = indegree.flatMap((d, i) => (d === 0 ? [i] : []));
+    let seen = 0;
+    while (ready.length > 0) {
+      const i = ready.pop()!;
+      seen++;
+      for (const c of children[i]!) if (--indegree[c]! === 0) ready.push(c);
+    }
+    if (seen < r.data.jobs.length) {
+      const i = indegree.findIndex((d) => d > 0);
+      problems.push(`jobs[${i}].dependsOn: dependency cycle through job "${r.data.jobs[i]!.id}"`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return {
+    name: r.data.name,
+    jobs: r.data.jobs.map((j) => ({
+      id: j.id,
+      name: j.name,
+      arrival: j.arrival,
+      cores: j.cores,
+      memoryBytes: j.memory,
+      diskBytes: j.disk,
+      preemptable: j.preemptable ?? j.preemptible ?? false,
+      runtime: j.runtime,
+      walltime: j.walltime,
+      dependsOn: j.dependsOn,
+    })),
+  };
+}

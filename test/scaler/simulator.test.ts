@@ -1,0 +1,230 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { ConfigError } from '../../src/common/configErrors.js';
+import { formatResult, runSimulation } from '../../src/cli/simulate.js';
+import { parseSimulateConfig } from '../../src/scaler/simulator/config.js';
+import { simulate } from '../../src/scaler/simulator/engine.js';
+import { parseTrace, type Trace } from '../../src/scaler/simulator/trace.js';
+import { catalogue } from './fixtures/scaler.js';
+
+const setup = (scaler: Record<string, unknown>, simulation: Record<string, unknown> = {}) =>
+  parseSimulateConfig(
+    { scaler: { betaInertia: 0, ...scaler }, simulation: { bootJitter: 0, ...simulation } },
+    catalogue(),
+  );
+
+const wide = (n: number, runtime: number, preemptable = false): Trace =>
+  parseTrace({
+    name: 'wide',
+    jobs: Array.from({ length: n }, (_, i) => ({
+      id: `j${i}`,
+      name: 'work',
+      cores: 2,
+      memory: '1G',
+      runtime,
+      preemptable,
+    })),
+  });
+
+t.test('the same seed gives the same run; another seed another run', async (t) => {
+  const { scaler, simulation } = setup(
+    { nodeTypes: 'c5.large:0.1,c5.large', maxNodes: 20 },
+    { spotInterruptionRate: 2, spotPrices: { 'c5.large': 0.03 } },
+  );
+  const trace = wide(60, 900, true);
+  const a = simulate(trace, scaler, simulation, { seed: 5 });
+  const b = simulate(trace, scaler, simulation, { seed: 5 });
+  t.same(a, b);
+  const c = simulate(trace, scaler, simulation, { seed: 6 });
+  t.not(JSON.stringify(a), JSON.stringify(c));
+  t.ok(a.finished);
+  t.ok(a.interruptions > 0, `interruptions happen at 2/node-hour (${a.interruptions})`);
+  t.ok(a.rerunsAfterInterruption > 0, 'jobs on interrupted nodes re-run and are counted');
+  t.equal(a.planViolations, 0, 'the executor never had to refuse a plan entry');
+});
+
+t.test('billing is per second with the 60 s minimum; makespan is when the last job ends', async (t) => {
+  const { scaler, simulation } = setup(
+    { nodeTypes: 'c5.large', bootTime: '100s', idleGrace: '1m' },
+    { bootTime: '100s' },
+  );
+  const r = simulate(wide(1, 10), scaler, simulation, { policy: 'cost' });
+  // One node launched at 0, registered at 100 s, job runs 100..110 s, workflow ends at 110 s.
+  t.equal(r.makespan, 110);
+  t.equal(r.nodesLaunched, 1);
+  t.equal(r.cost, Math.round((110 / 3600) * 0.085 * 1000) / 1000);
+  t.equal(r.worstQueueWait, 100);
+  const short = setup(
+    { nodeTypes: 'c5.large', bootTime: '10s', bootTimeout: '1m', idleGrace: '1m' },
+    { bootTime: '10s' },
+  );
+  const s = simulate(wide(1, 5), short.scaler, short.simulation, { policy: 'cost' });
+  t.equal(s.cost, Math.round((60 / 3600) * 0.085 * 1000) / 1000, 'a 15 s node is billed 60 s');
+});
+
+t.test(
+  'a refused spot offering: cost moves to the other zone, classic waits a tick and compensates',
+  async (t) => {
+    const { scaler, simulation } = setup(
+      {
+        nodeTypes: 'c5.large:0.1,c5.large',
+        zones: ['us-east-1a', 'us-east-1b'],
+        preemptableCompensation: 1,
+        maxNodes: 50,
+      },
+      {
+        capacityRefusals: [
+          { instanceType: 'c5.large', zone: 'us-east-1a', capacityType: 'spot', until: '10h' },
+        ],
+        spotPrices: { 'c5.large': 0.03 },
+      },
+    );
+    const trace = wide(20, 3600, true);
+    const cost = simulate(trace, scaler, simulation, { policy: 'cost' });
+    const classic = simulate(trace, scaler, simulation, { policy: 'toil-classic' });
+    t.ok(cost.finished && classic.finished);
+    t.ok(cost.launchRefusals >= 1, 'the first spot launch is refused');
+    t.equal(cost.nodeHours.onDemand, 0, 'cost never needs on-demand: zone b has spot');
+    t.ok(classic.nodeHours.onDemand > 0, 'classic compensates with on-demand of the same type');
+    t.ok(cost.cost < classic.cost, `cost $${cost.cost} < classic $${classic.cost}`);
+  },
+);
+
+t.test('nodes that never register are replaced by cost; classic counts them as capacity', async (t) => {
+  const { scaler, simulation } = setup(
+    { nodeTypes: 'c5.large', maxNodes: 10, bootTimeout: '5m' },
+    { bootFailureRate: 0.5, seed: 3 },
+  );
+  const trace = wide(6, 1200);
+  const cost = simulate(trace, scaler, simulation, { policy: 'cost' });
+  t.ok(cost.finished);
+  t.ok(cost.bootFailures > 0, `some nodes never registered (${cost.bootFailures})`);
+  t.ok(cost.nodesLaunched > 6 - 1, 'replacements were launched');
+});
+
+t.test('Toil #3406: day-long jobs take one day with cost, about two with classic', async (t) => {
+  const { scaler, simulation } = setup({ nodeTypes: 'm5.2xlarge', maxNodes: 20 });
+  const trace = parseTrace({
+    name: 'day',
+    jobs: Array.from({ length: 20 }, (_, i) => ({
+      id: `d${i}`,
+      name: 'assemble',
+      cores: 8,
+      memory: '20G',
+      runtime: 86_400,
+    })),
+  });
+  const cost = simulate(trace, scaler, simulation, { policy: 'cost' });
+  const classic = simulate(trace, scaler, simulation, { policy: 'toil-classic' });
+  t.ok(cost.makespan < 86_400 + 900, `cost makespan ${cost.makespan}`);
+  t.ok(classic.makespan > 2 * 86_400, `classic makespan ${classic.makespan}`);
+  t.ok(cost.cost <= classic.cost * 1.01, 'and costs no more');
+});
+
+t.test('trace validation names the field', async (t) => {
+  const rows: { name: string; doc: unknown; want: RegExp }[] = [
+    { name: 'not an object', doc: [], want: /expected object/ },
+    { name: 'no jobs', doc: { name: 'x', jobs: [] }, want: /^jobs: Too small/ },
+    {
+      name: 'negative runtime',
+      doc: { name: 'x', jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1G', runtime: -1 }] },
+      want: /^jobs\[0\]\.runtime: Too small/,
+    },
+    {
+      name: 'bad memory',
+      doc: { name: 'x', jobs: [{ id: 'a', name: 'a', cores: 1, memory: 'lots', runtime: 1 }] },
+      want: /^jobs\[0\]\.memory: expected a size/,
+    },
+    {
+      name: 'duplicate id',
+      doc: {
+        name: 'x',
+        jobs: [
+          { id: 'a', name: 'a', cores: 1, memory: '1G', runtime: 1 },
+          { id: 'a', name: 'a', cores: 1, memory: '1G', runtime: 1 },
+        ],
+      },
+      want: /^jobs\[1\]\.id: duplicate id "a"/,
+    },
+    {
+      name: 'unknown dependency',
+      doc: {
+        name: 'x',
+        jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1G', runtime: 1, dependsOn: ['b'] }],
+      },
+      want: /^jobs\[0\]\.dependsOn\[0\]: no job has id "b"/,
+    },
+    {
+      name: 'cycle',
+      doc: {
+        name: 'x',
+        jobs: [
+          { id: 'a', name: 'a', cores: 1, memory: '1G', runtime: 1, dependsOn: ['b'] },
+          { id: 'b', name: 'b', cores: 1, memory: '1G', runtime: 1, dependsOn: ['a'] },
+        ],
+      },
+      want: /dependency cycle/,
+    },
+    {
+      name: 'unknown field',
+      doc: { name: 'x', jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1G', runtime: 1, gpus: 1 }] },
+      want: /jobs\[0\].*gpus/,
+    },
+  ];
+  for (const row of rows) {
+    try {
+      parseTrace(row.doc);
+      t.fail(`${row.name}: accepted`);
+    } catch (e) {
+      t.ok(e instanceof ConfigError, row.name);
+      t.ok(
+        (e as ConfigError).problems.some((p) => row.want.test(p)),
+        `${row.name}: ${(e as ConfigError).problems.join(' | ')}`,
+      );
+    }
+  }
+  t.equal(
+    parseTrace({
+      name: 'x',
+      jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1G', runtime: 1, preemptible: true }],
+    }).jobs[0]!.preemptable,
+    true,
+    'preemptible spelling',
+  );
+});
+
+t.test('simulate config validation names the field, in both sections', async (t) => {
+  try {
+    parseSimulateConfig(
+      { scaler: { nodeTypes: 'c5.lrge' }, simulation: { bootTime: 'soon', bootFailureRate: 2 } },
+      catalogue(),
+    );
+    t.fail('accepted');
+  } catch (e) {
+    const p = (e as ConfigError).problems.join('\n');
+    t.match(p, /scaler\.nodeTypes: unknown instance type "c5\.lrge"/);
+    t.match(p, /simulation\.bootTime: expected a duration/);
+    t.match(p, /simulation\.bootFailureRate: Too big/);
+  }
+});
+
+t.test('the simulate command reads files and reports problems as user errors', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'toil-sim-'));
+  const tracePath = join(dir, 'trace.json');
+  const configPath = join(dir, 'cluster.yaml');
+  writeFileSync(
+    tracePath,
+    JSON.stringify({ name: 'tiny', jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1G', runtime: 30 }] }),
+  );
+  writeFileSync(configPath, 'scaler:\n  nodeTypes: c5.large\nsimulation:\n  seed: 4\n');
+  const r = await runSimulation(tracePath, configPath, { policy: 'toil-classic' });
+  t.equal(r.policy, 'toil-classic');
+  t.equal(r.seed, 4);
+  t.ok(r.finished);
+  t.match(formatResult(r), /trace tiny, policy toil-classic, seed 4\n {2}cost {17}\$0\.0\d/);
+  writeFileSync(join(dir, 'bad.json'), '{');
+  await t.rejects(runSimulation(join(dir, 'bad.json'), configPath), /is not JSON/);
+  await t.rejects(runSimulation(join(dir, 'missing.json'), configPath), /cannot read trace/);
+});
