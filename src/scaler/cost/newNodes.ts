@@ -288,6 +288,7 @@ function blockedReason(
   limits: LimitState,
   fitsOffering: (req: Item['req'], o: Offering) => boolean,
 ): string {
+  if (it.mode === 'wait') return 'the spot pool is at its limits; runs on spot nodes as they free up';
   const fitting = offerings.filter(
     (o) => fitsOffering(it.req, o) && (o.capacityType === 'on-demand' || it.req.preemptable),
   );
