@@ -132,7 +132,11 @@ function packageRoot(): string {
 }
 
 /** This machine's cores, memory and the size of the file system holding `dir`: single_machine's defaults. */
-export function machineResources(dir: string = process.cwd()): { cores: number; memory: number; disk: number } {
+export function machineResources(dir: string = process.cwd()): {
+  cores: number;
+  memory: number;
+  disk: number;
+} {
   const fs = statfsSync(dir);
   return { cores: availableParallelism(), memory: totalmem(), disk: fs.blocks * fs.bsize };
 }
@@ -152,7 +156,10 @@ export interface CreateBatchSystemOptions {
 }
 
 /** The batch system `--batchSystem` names. Throws UserInputError for one that is not available. */
-export function createBatchSystem(name: 'single_machine' | 'mesos', options: CreateBatchSystemOptions): BatchSystem {
+export function createBatchSystem(
+  name: 'single_machine' | 'mesos',
+  options: CreateBatchSystemOptions,
+): BatchSystem {
   if (name === 'single_machine') {
     const machine = machineResources();
     return new SingleMachineBatchSystem({
@@ -161,7 +168,9 @@ export function createBatchSystem(name: 'single_machine' | 'mesos', options: Cre
       maxDisk: options.maxDisk ?? machine.disk,
       clock: options.clock,
       log: options.log,
-      ...(options.warmWorkers === false ? {} : { warmWorkerCommand: [...toilCommand(), 'worker', '--serve'] }),
+      ...(options.warmWorkers === false
+        ? {}
+        : { warmWorkerCommand: [...toilCommand(), 'worker', '--serve'] }),
       ...(options.env ? { env: options.env } : {}),
     });
   }

@@ -19,14 +19,14 @@ export class OutputCapture {
         typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk);
       this.tail = (this.tail + text).slice(-this.limit);
     };
-    process.stdout.write = ((chunk: unknown, ...rest: never[]) => {
+    process.stdout.write = (chunk: unknown, ...rest: never[]) => {
       keep(chunk);
       return out(chunk as string, ...rest);
-    });
-    process.stderr.write = ((chunk: unknown, ...rest: never[]) => {
+    };
+    process.stderr.write = (chunk: unknown, ...rest: never[]) => {
       keep(chunk);
       return err(chunk as string, ...rest);
-    });
+    };
     this.restore = () => {
       process.stdout.write = out;
       process.stderr.write = err;

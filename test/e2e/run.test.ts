@@ -8,14 +8,12 @@ import { REPO_ROOT, parseExecutions, runToil } from '../fixtures/workflowCli.js'
 const SORT = join(REPO_ROOT, 'examples/sort.ts');
 const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
 
-function scratch(t: Tap.Test): string {
+type Test = Parameters<Parameters<typeof t.test>[0]>[0];
+
+function scratch(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'toil-e2e-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
-}
-type Tap = { Test: Parameters<Parameters<typeof t.test>[1]>[0] };
-declare namespace Tap {
-  type Test = Parameters<Parameters<typeof t.test>[1]>[0];
 }
 
 function cSort(path: string): Buffer {

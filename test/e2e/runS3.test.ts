@@ -7,12 +7,11 @@ import { MOTO_MISSING_REASON, motoAvailable, startMoto } from '../fixtures/motoS
 import { startS3rver } from '../fixtures/s3rver.js';
 import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
 
+type Test = Parameters<Parameters<typeof t.test>[0]>[0];
+
 const SORT = join(REPO_ROOT, 'examples/sort.ts');
 
-async function sortOn(
-  t: Parameters<Parameters<typeof t.test>[1]>[0],
-  env: Record<string, string>,
-): Promise<void> {
+async function sortOn(t: Test, env: Record<string, string>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'toil-s3-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const locator = 'aws:us-west-2:sort-test';

@@ -10,6 +10,8 @@ import { openObjectStore } from '../../src/main.js';
 import { MOTO_MISSING_REASON, motoAvailable, startMoto } from '../fixtures/motoServer.js';
 import { startS3rver } from '../fixtures/s3rver.js';
 
+type Test = Parameters<Parameters<typeof t.test>[0]>[0];
+
 function commit(jobId: string, attempt: number): JobCommit {
   return {
     format: 1,
@@ -38,11 +40,7 @@ const workflow: WorkflowRecord = {
 };
 
 /** The job store's semantics, the same on every backend. */
-async function semantics(
-  t: Parameters<Parameters<typeof t.test>[1]>[0],
-  store: JobStore,
-  enforces: boolean,
-): Promise<void> {
+async function semantics(t: Test, store: JobStore, enforces: boolean): Promise<void> {
   t.notOk(await store.exists());
   await t.rejects(store.assertExists(), { code: 'JOBSTORE_NOT_FOUND' });
   await store.create();

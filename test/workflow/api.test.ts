@@ -73,15 +73,15 @@ t.test('promises resolve through return values that are themselves promises, wit
     first: { [PROMISE_MARKER]: { job: 'b', path: [1] } },
     whole: { [PROMISE_MARKER]: { job: 'a', path: [] } },
   };
-  t.same(promisedJobs(input as never), new Set(['b', 'a']));
+  t.same(promisedJobs(input), new Set(['b', 'a']));
   t.same(
-    resolvePromises(input as never, (id) => values[id] as never),
+    resolvePromises(input, (id) => values[id] as never),
     { first: 20, whole: { list: [10, 20] } },
   );
   t.throws(
     () =>
       resolvePromises(
-        { [PROMISE_MARKER]: { job: 'a', path: ['nope', 'deeper'] } } as never,
+        { [PROMISE_MARKER]: { job: 'a', path: ['nope', 'deeper'] } },
         (id) => values[id] as never,
       ),
     /has no element/,

@@ -9,11 +9,13 @@ import { JobStore } from '../../src/jobstore/jobStore.js';
 import { runWorkflow, type RunWorkflowOptions } from '../../src/leader/runWorkflow.js';
 import { InProcessBatchSystem } from '../fixtures/workflowInProcess.js';
 
+type Test = Parameters<Parameters<typeof t.test>[0]>[0];
+
 const FILES = join(import.meta.dirname, '../fixtures/workflowFiles.ts');
 const TREE = join(import.meta.dirname, '../fixtures/workflowTree.ts');
 const DEFAULTS = { cores: 1, memory: 2 ** 31, disk: 2 ** 31, preemptable: false };
 
-function setup(t: Parameters<Parameters<typeof t.test>[1]>[0]): { dir: string; store: JobStore } {
+function setup(t: Test): { dir: string; store: JobStore } {
   const dir = mkdtempSync(join(tmpdir(), 'toil-engine-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   return { dir, store: new JobStore(new FileObjectStore(join(dir, 'js'))) };
