@@ -1,0 +1,238 @@
+import t from 'tap';
+import { ManualClock } from '../../src/common/clock.js';
+import { silentLogger } from '../../src/common/log.js';
+import { parseLeaderConfigObject, type LeaderConfig } from '../../src/leader/leaderConfig.js';
+import { createLeaderMetrics } from '../../src/leader/metrics.js';
+import { ScalerTick } from '../../src/leader/scalerTick.js';
+import { ProvisionerError } from '../../src/provisioner/errors.js';
+import { readCatalogue } from '../../src/scaler/catalogueFile.js';
+import {
+  FakeAgents,
+  MemoryTickStore,
+  RecordingProvisioner,
+  preemptableJobs,
+} from '../fixtures/leaderFakes.js';
+
+const catalogue = await readCatalogue();
+
+function config(scaler: Record<string, unknown> = {}, tick: Record<string, unknown> = {}): LeaderConfig {
+  return parseLeaderConfigObject(
+    {
+      tick: { maxAttempts: 3, unavailableFor: '3m', ...tick },
+      scaler: {
+        region: 'us-west-2',
+        zones: ['us-west-2a'],
+        nodeTypes: ['t2.medium', { type: 't2.medium', spot: true }],
+        maxNodes: 4,
+        maxPreemptableNodes: 4,
+        preemptableCompensation: 1,
+        scaleInterval: '30s',
+        targetTime: '2m',
+        bootTime: '10s',
+        bootTimeout: '5m',
+        idleGrace: '1m',
+        ...scaler,
+      },
+    },
+    catalogue,
+  );
+}
+
+function setup(cfg: LeaderConfig = config()) {
+  const clock = new ManualClock();
+  const provisioner = new RecordingProvisioner(clock);
+  const agents = new FakeAgents();
+  const store = new MemoryTickStore();
+  const metrics = createLeaderMetrics({ withProcessMetrics: false });
+  const holder = { cfg };
+  const make = () =>
+    new ScalerTick({
+      provisioner,
+      agents,
+      workload: agents,
+      store,
+      clock,
+      log: silentLogger(),
+      metrics,
+      config: () => holder.cfg,
+    });
+  return { clock, provisioner, agents, store, metrics, holder, tick: make(), make };
+}
+
+const spot = (p: RecordingProvisioner) => p.live().filter((n) => n.market === 'spot').length;
+const onDemand = (p: RecordingProvisioner) => p.live().filter((n) => n.market === 'on-demand').length;
+
+t.test('queued preemptable jobs launch spot nodes, within maxPreemptableNodes', async (t) => {
+  const s = setup();
+  s.agents.queued = preemptableJobs(8);
+  const { report } = await s.tick.reconcile();
+  t.equal(report.plans, 1);
+  t.ok(spot(s.provisioner) > 0 && spot(s.provisioner) <= 4, `spot nodes: ${spot(s.provisioner)}`);
+  t.equal(onDemand(s.provisioner), 0, 'no on-demand while spot is available');
+  t.same(
+    Object.keys(s.store.state!.owned).sort(),
+    s.provisioner
+      .live()
+      .map((n) => n.instanceId)
+      .sort(),
+    'launches are persisted as owned',
+  );
+  t.same(s.store.state!.pendingLaunches, [], 'answered launches leave no pending record');
+});
+
+t.test(
+  'spot refused for the offering → marked unavailable and on-demand compensation in the same tick',
+  async (t) => {
+    const s = setup();
+    s.provisioner.refuse.add('t2.medium/us-west-2a/spot');
+    s.agents.queued = preemptableJobs(8);
+    const { report } = await s.tick.reconcile();
+    t.equal(report.plans, 2, 'planned again in the same tick');
+    t.equal(spot(s.provisioner), 0);
+    t.ok(onDemand(s.provisioner) > 0, `on-demand compensation: ${onDemand(s.provisioner)} node(s)`);
+    t.ok(onDemand(s.provisioner) <= 4, 'within maxNodes');
+    t.match(report.errors, [{ code: 'NO_CAPACITY' }]);
+    const until = s.store.state!.unavailable['t2.medium/us-west-2a/spot'];
+    t.equal(until, s.clock.now() + 180_000, 'unavailable for tick.unavailableFor, persisted');
+    t.same(
+      s.provisioner.launchCalls.map((c) => c.offering.market),
+      ['spot', 'on-demand'],
+      'one refused spot call, then on-demand',
+    );
+  },
+);
+
+t.test(
+  "'retry' errors back off on the clock and reuse the client token; 'fatal' surfaces without looping",
+  async (t) => {
+    const s = setup();
+    s.agents.queued = preemptableJobs(2);
+    s.provisioner.nextErrors = [
+      new ProvisionerError('THROTTLED', 'slow down'),
+      new ProvisionerError('THROTTLED', 'slow down'),
+    ];
+    const run = s.tick.reconcile();
+    await s.clock.advance(500);
+    await s.clock.advance(1000);
+    const { report } = await run;
+    const tokens = new Set(s.provisioner.launchCalls.map((c) => c.clientToken));
+    t.equal(s.provisioner.launchCalls.length, 3, 'two throttled attempts, then success');
+    t.equal(tokens.size, 1, 'every attempt used the same client token');
+    t.same(report.errors, []);
+
+    const f = setup();
+    f.agents.queued = preemptableJobs(2);
+    f.provisioner.nextErrors = [new ProvisionerError('LIMIT_EXCEEDED', 'vCPU limit')];
+    const r2 = (await f.tick.reconcile()).report;
+    t.equal(f.provisioner.launchCalls.length, 1, 'a fatal error is not retried');
+    t.match(r2.errors, [{ code: 'LIMIT_EXCEEDED', message: 'vCPU limit' }]);
+    t.equal(r2.plans, 1, 'and does not re-plan');
+    const calls = await f.metrics.registry.getSingleMetricAsString('toil_provisioner_calls_total');
+    t.match(calls, /operation="launch",result="LIMIT_EXCEEDED"} 1/);
+  },
+);
+
+t.test(
+  'scale-down drains before it terminates, never terminates a node with a task, ends at minNodes',
+  async (t) => {
+    const s = setup(config({ minNodes: [0, 0] }));
+    s.agents.queued = preemptableJobs(3);
+    await s.tick.reconcile();
+    const ids = s.provisioner.live().map((n) => n.instanceId);
+    t.ok(ids.length >= 1);
+    for (const id of ids) s.agents.register(id, true);
+    // Jobs start: the queue empties onto the nodes.
+    const placedOn = ids[0]!;
+    s.agents.queued = [];
+    t.ok(s.agents.place('j0', placedOn, s.clock.now()));
+    const timeline: number[] = [];
+    let terminatedBusy = false;
+    for (let step = 0; step < 20 && s.provisioner.live().length > 0; step++) {
+      await s.clock.advance(30_000);
+      await s.tick.reconcile();
+      timeline.push(s.provisioner.live().length);
+      if (!s.provisioner.nodes.has(placedOn) && s.agents.running.length > 0) terminatedBusy = true;
+      if (step === 6) s.agents.finish('j0');
+    }
+    t.notOk(terminatedBusy, 'the busy node outlived its task');
+    t.equal(s.provisioner.live().length, 0, `all nodes retired; node count by tick: ${timeline.join(' ')}`);
+    // Every terminated node was marked before termination.
+    for (const call of s.provisioner.terminateCalls)
+      for (const id of call)
+        t.ok(s.agents.events.includes(`mark agent-${id}`), `${id} marked before terminate`);
+    t.notOk(s.agents.place('late', placedOn, s.clock.now()), 'a marked agent takes no new task');
+  },
+);
+
+t.test('a maxNodes change is in effect at the next tick', async (t) => {
+  const s = setup(config({ maxNodes: 1, maxPreemptableNodes: 1 }));
+  s.agents.queued = preemptableJobs(12);
+  await s.tick.reconcile();
+  t.equal(s.provisioner.live().length, 1, 'held at maxNodes 1');
+  s.holder.cfg = config({ maxNodes: 3, maxPreemptableNodes: 3 });
+  await s.clock.advance(30_000);
+  await s.tick.reconcile();
+  t.equal(s.provisioner.live().length, 3, 'raised to 3 within one tick');
+});
+
+t.test('a lost launch reply is re-sent with its token next tick: adopted, not launched twice', async (t) => {
+  const s = setup();
+  s.agents.queued = preemptableJobs(4);
+  s.provisioner.loseNextResponse = true;
+  await s.tick.reconcile();
+  const launched = s.provisioner.live().map((n) => n.instanceId);
+  t.ok(launched.length > 0, 'the cloud launched them');
+  t.equal(s.store.state!.pendingLaunches.length, 1, 'the unanswered intent is kept');
+  await s.clock.advance(30_000);
+  const { report } = await s.tick.reconcile();
+  t.same([...report.launched].sort(), [...launched].sort(), 'adopted by re-sending the token');
+  t.equal(s.provisioner.live().length, launched.length, 'nothing launched twice');
+  t.same(Object.keys(s.store.state!.owned).sort(), [...launched].sort());
+});
+
+t.test('a restarted tick adopts what its predecessor launched: no duplicate, no orphan', async (t) => {
+  const s = setup();
+  s.agents.queued = preemptableJobs(4);
+  await s.tick.reconcile();
+  const before = s.provisioner.live().map((n) => n.instanceId);
+  // The leader was killed after writing the intent of one more launch, before the reply.
+  const first = s.provisioner.launchCalls[0]!;
+  s.store.state = {
+    ...s.store.state!,
+    pendingLaunches: [
+      {
+        clientToken: first.clientToken,
+        instanceType: first.offering.instanceType,
+        zone: first.offering.zone,
+        capacityType: first.offering.market,
+        count: first.count,
+        requestedAt: s.clock.now(),
+      },
+    ],
+  };
+  const gone = 'i-deadbeef';
+  s.store.state = {
+    ...s.store.state,
+    owned: { ...s.store.state.owned, [gone]: { launchedAt: 0, pricePerHour: 1 } },
+  };
+  const restarted = s.make();
+  const { adopted, forgotten } = await restarted.restore();
+  t.same([...adopted].sort(), [...before].sort(), 'every live instance adopted');
+  t.same(forgotten, [gone], 'an owned id the cloud no longer has is forgotten');
+  t.equal(s.provisioner.live().length, before.length, 'nothing launched twice');
+  for (const id of before) s.agents.register(id, true);
+  await s.clock.advance(30_000);
+  await restarted.reconcile();
+  t.equal(s.provisioner.live().length, before.length, 'the next tick counts them instead of launching more');
+  const plan = await restarted.planNow();
+  t.equal(plan.launch.length, 0, 'the dry run wants nothing more');
+  t.equal(Object.keys(restarted.persisted.owned).length, before.length, 'adopted as owned, not static');
+});
+
+t.test('SIGTERM semantics: after stopLaunching a tick launches nothing but still retires', async (t) => {
+  const s = setup();
+  s.tick.stopLaunching();
+  s.agents.queued = preemptableJobs(5);
+  await s.tick.reconcile();
+  t.equal(s.provisioner.launchCalls.length, 0);
+});
