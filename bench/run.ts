@@ -4,6 +4,8 @@
  */
 const BENCHES: Readonly<Record<string, () => Promise<{ default: (args: string[]) => Promise<void> }>>> = {
   engine: () => import('./engine.js'),
+  scaler: () => import('./scaler.js'),
+  simulate: () => import('./simulate.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);
