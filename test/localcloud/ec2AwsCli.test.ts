@@ -1,0 +1,166 @@
+import t from 'tap';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LOCAL_IMAGE } from '../../src/localcloud/ec2/catalogue.js';
+import { RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
+
+/**
+ * The machine image's `aws` CLI (botocore: an EC2 client written by others, in another language)
+ * must read our endpoint's answers as it reads EC2's.
+ */
+const awsAvailable = spawnSync('sh', ['-c', 'command -v aws'], { stdio: 'ignore' }).status === 0;
+
+t.test(
+  'the aws CLI reads run-instances, describe-instances and terminate-instances from the local endpoint',
+  { skip: awsAvailable ? false : 'the aws CLI is not on PATH' },
+  async (t) => {
+    const endpoint = await startTestEndpoint({ bootDelayMs: 0 });
+    t.teardown(() => endpoint.stop());
+    const home = mkdtempSync(join(tmpdir(), 'awscli-'));
+    const aws = (...args: string[]): Promise<{ status: number | null; json: any; stderr: string }> =>
+      new Promise((resolve) => {
+        // The endpoint runs in this process: the CLI must run asynchronously or nobody answers it.
+        execFile(
+          'aws',
+          ['ec2', ...args, '--endpoint-url', endpoint.url, '--region', 'us-west-2', '--output', 'json'],
+          {
+            env: {
+              AWS_PROFILE: undefined,
+              AWS_DEFAULT_PROFILE: undefined,
+              // pyenv's shim finds its Python through HOME and PYENV_ROOT: keep the environment.
+              ...process.env,
+              AWS_ACCESS_KEY_ID: 'AKIDCLITESTONLY00000',
+              AWS_SECRET_ACCESS_KEY: 'cli-test-secret-not-real',
+              AWS_CONFIG_FILE: join(home, 'config'),
+              AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
+              AWS_EC2_METADATA_DISABLED: 'true',
+            },
+          },
+          (err, stdout, stderr) => {
+            const status = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+            resolve({ status, json: stdout.trim() ? JSON.parse(stdout) : undefined, stderr });
+          },
+        );
+      });
+
+    const run = await aws(
+      'run-instances',
+      '--image-id',
+      LOCAL_IMAGE.imageId,
+      '--instance-type',
+      'm5.large',
+      '--count',
+      '2',
+      '--placement',
+      'AvailabilityZone=us-west-2b',
+      '--metadata-options',
+      'HttpTokens=required,HttpPutResponseHopLimit=3',
+      '--tag-specifications',
+      'ResourceType=instance,Tags=[{Key=clusterName,Value=cli}]',
+      '--client-token',
+      'cli-token-1',
+    );
+    t.equal(run.status, 0, run.stderr);
+    const launched = run.json.Instances as any[];
+    t.equal(launched.length, 2, 'two instances');
+    t.match(run.json.ReservationId, /^r-[0-9a-f]+$/);
+    t.equal(run.json.OwnerId, '123456789012');
+    for (const i of launched) {
+      t.match(i.InstanceId, /^i-[0-9a-f]{17}$/);
+      t.equal(i.InstanceType, 'm5.large');
+      t.same(i.State, { Code: 0, Name: 'pending' });
+      t.equal(i.Placement.AvailabilityZone, 'us-west-2b');
+      t.match(i.PrivateIpAddress, /^10\.0\.16\.\d+$/);
+      t.equal(i.MetadataOptions.HttpTokens, 'required');
+      t.equal(i.MetadataOptions.HttpPutResponseHopLimit, 3);
+      t.same(i.Tags, [{ Key: 'clusterName', Value: 'cli' }]);
+      t.match(i.LaunchTime, /^\d{4}-\d\d-\d\dT/);
+    }
+    const ids = launched.map((i) => i.InstanceId).sort();
+
+    const again = await aws(
+      'run-instances',
+      '--image-id',
+      LOCAL_IMAGE.imageId,
+      '--instance-type',
+      'm5.large',
+      '--count',
+      '2',
+      '--placement',
+      'AvailabilityZone=us-west-2b',
+      '--metadata-options',
+      'HttpTokens=required,HttpPutResponseHopLimit=3',
+      '--tag-specifications',
+      'ResourceType=instance,Tags=[{Key=clusterName,Value=cli}]',
+      '--client-token',
+      'cli-token-1',
+    );
+    t.same(
+      (again.json.Instances as any[]).map((i) => i.InstanceId).sort(),
+      ids,
+      'the same client token returns the same instances',
+    );
+
+    await new Promise((r) => setTimeout(r, 100));
+    const described = await aws(
+      'describe-instances',
+      '--filters',
+      'Name=tag:clusterName,Values=cli',
+      'Name=instance-state-name,Values=pending,running',
+    );
+    t.equal(described.status, 0, described.stderr);
+    const seen = (described.json.Reservations as any[]).flatMap((r) => r.Instances);
+    t.same(seen.map((i: any) => i.InstanceId).sort(), ids);
+    t.same(
+      seen.map((i: any) => i.State.Name),
+      ['running', 'running'],
+    );
+    t.same(
+      seen.map((i: any) => i.PublicIpAddress),
+      ['127.0.0.1', '127.0.0.1'],
+    );
+    t.equal(described.json.Reservations.length, 1, 'one reservation per run-instances call');
+
+    // Six more reservations through the JS SDK, so that the CLI must follow a NextToken.
+    const sdk = testEc2Client(endpoint.url);
+    for (let i = 0; i < 6; i++)
+      await sdk.send(
+        new RunInstancesCommand({
+          ImageId: LOCAL_IMAGE.imageId,
+          InstanceType: 't2.micro',
+          MinCount: 1,
+          MaxCount: 1,
+        }),
+      );
+    const paged = await aws('describe-instances', '--page-size', '5');
+    t.equal(paged.status, 0, paged.stderr);
+    const all = (paged.json.Reservations as any[]).flatMap((r) => r.Instances);
+    t.equal(all.length, 8, 'the CLI followed NextToken across pages of 5 instances');
+    t.equal(new Set(all.map((i: any) => i.InstanceId)).size, 8, 'no instance repeated across pages');
+    t.ok(endpoint.stats.byAction.get('DescribeInstances')! >= 3, 'two pages plus the earlier describe');
+
+    const term = await aws('terminate-instances', '--instance-ids', ...ids);
+    t.equal(term.status, 0, term.stderr);
+    const terminating = (term.json.TerminatingInstances as any[]).sort((a, b) =>
+      a.InstanceId.localeCompare(b.InstanceId),
+    );
+    t.same(
+      terminating.map((x) => x.InstanceId),
+      ids,
+    );
+    for (const x of terminating) {
+      t.same(x.CurrentState, { Code: 32, Name: 'shutting-down' });
+      t.same(x.PreviousState, { Code: 16, Name: 'running' });
+    }
+
+    const missing = await aws('terminate-instances', '--instance-ids', 'i-0123456789abcdef0');
+    t.not(missing.status, 0, 'an unknown id fails');
+    t.match(
+      missing.stderr,
+      /InvalidInstanceID\.NotFound.*The instance ID 'i-0123456789abcdef0' does not exist/,
+    );
+  },
+);
