@@ -216,3 +216,231 @@ export function createMesosBatchSystem(
   });
   return new MesosBatchSystem({ scheduler, master, clock: options.clock, log: options.log });
 }
+
+// ---------------------------------------------------------------------------------------------
+// The leader daemon (`toil leader`, `npm start`). Modules load lazily: other commands never pay
+// for the local cloud, fastify or the EC2 client.
+
+export interface StartedLeader {
+  readonly daemon: import('./leader/daemon.js').LeaderDaemon;
+  /** Where /healthz, /status and /metrics are served. */
+  readonly url: string;
+  /** The local cloud's addresses when the config says `embedded`. */
+  readonly embedded?: { readonly ec2Url: string; readonly mesosMaster: string };
+  /** Stops the daemon (graceful) and everything this factory started. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds and starts the leader daemon from a parsed config: the job store for its own state, the
+ * provisioner (AWS, or the local EC2 endpoint with `provisioner.kind: embedded`), one Mesos batch
+ * system per submitted workflow (the local master with `mesosMaster: embedded`), HTTP.
+ */
+export async function startLeader(options: {
+  readonly config: () => import('./leader/leaderConfig.js').LeaderConfig;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly metrics: import('./leader/metrics.js').LeaderMetrics;
+  readonly env?: Env;
+  readonly cwd?: string;
+}): Promise<StartedLeader> {
+  const [{ EC2Client }, { Ec2Calls, DEFAULT_RETRY }, { AwsCluster }, { AwsProvisioner }, { LeaderDaemon }] =
+    await Promise.all([
+      import('@aws-sdk/client-ec2'),
+      import('./provisioner/aws/ec2Calls.js'),
+      import('./provisioner/aws/awsCluster.js'),
+      import('./provisioner/aws/awsProvisioner.js'),
+      import('./leader/daemon.js'),
+    ]);
+  const { runWorkflow } = await import('./leader/runWorkflow.js');
+  const cfg = options.config();
+  const env = options.env ?? process.env;
+  const log = options.log;
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async (): Promise<void> => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    // The master and the EC2 endpoint of the local cloud, when embedded.
+    let mesosMaster = cfg.batchSystem.mesosMaster;
+    let embedded: { ec2Url: string; mesosMaster: string } | undefined;
+    if (mesosMaster === 'embedded') {
+      const { startMesosMaster } = await import('./localcloud/mesos/masterServer.js');
+      const master = await startMesosMaster({ host: '127.0.0.1', port: 0, clock: options.clock, log });
+      cleanups.push(() => master.stop());
+      mesosMaster = master.address;
+    }
+    silenceAwsSdkNodeVersionWarning();
+    let ec2: InstanceType<typeof EC2Client>;
+    let settings: import('./provisioner/aws/awsProvisioner.js').AwsClusterSettings;
+    const p = cfg.provisioner;
+    if (p.kind === 'embedded') {
+      const [{ startEc2Endpoint }, { startAgentProcess }, { LOCAL_IMAGE }] = await Promise.all([
+        import('./localcloud/ec2/index.js'),
+        import('./localcloud/mesos/agentProcess.js'),
+        import('./localcloud/ec2/catalogue.js'),
+      ]);
+      const endpoint = await startEc2Endpoint({
+        clock: options.clock,
+        log,
+        host: '127.0.0.1',
+        region: cfg.scaler.region,
+        bootDelayMs: cfg.localcloud.bootDelay,
+        shutdownDelayMs: cfg.localcloud.shutdownDelay,
+        mesosMaster,
+        faults: cfg.localcloud.faults,
+        // Agents report their instance's private address as hostname (as on AWS), which is how
+        // the scaler ties an agent to its instance.
+        launcher: {
+          startAgent: (spec) => {
+            const h = startAgentProcess({
+              master: spec.master,
+              resources: `cpus:${spec.cpus};mem:${spec.memoryMiB};disk:${spec.diskMiB}`,
+              attributes: Object.entries(spec.attributes)
+                .map(([k, v]) => `${k}:${v}`)
+                .join(';'),
+              hostname: spec.privateIp,
+              port: 0,
+              env: {
+                AWS_EC2_METADATA_SERVICE_ENDPOINT: spec.imdsEndpoint,
+                TOIL_INSTANCE_ID: spec.instanceId,
+              },
+              logLevel: 'warn',
+            });
+            return { pid: h.pid, stop: () => h.stop() };
+          },
+        },
+      });
+      cleanups.push(() => endpoint.stop());
+      embedded = { ec2Url: endpoint.url, mesosMaster };
+      ec2 = new EC2Client({
+        region: endpoint.region,
+        endpoint: endpoint.url,
+        credentials: { accessKeyId: 'AKIDLOCALCLOUD000000', secretAccessKey: 'local-cloud-not-a-secret' },
+      });
+      settings = {
+        clusterName: p.clusterName,
+        zone: p.zone,
+        imageId: LOCAL_IMAGE.imageId,
+        applianceImage: 'local',
+        owner: userInfo().username,
+        extraTags: {},
+        nodeStorageGiB: 50,
+        leaderStorageGiB: 50,
+      };
+    } else {
+      const endpoint = p.endpoint ?? env.AWS_ENDPOINT_URL_EC2?.trim() ?? undefined;
+      ec2 = new EC2Client({ region: p.region ?? p.zone.slice(0, -1), ...(endpoint ? { endpoint } : {}) });
+      settings = {
+        clusterName: p.clusterName,
+        zone: p.zone,
+        imageId: p.imageId ?? '',
+        ...(p.keyPairName ? { keyName: p.keyPairName } : {}),
+        applianceImage: p.applianceImage,
+        owner: env.TOIL_OWNER_TAG ?? userInfo().username,
+        extraTags: p.tags,
+        nodeStorageGiB: p.nodeStorageGiB,
+        leaderStorageGiB: 50,
+      };
+    }
+    cleanups.push(async () => ec2.destroy());
+    const calls = new Ec2Calls({ client: ec2, clock: options.clock, log, retry: DEFAULT_RETRY });
+    const provisioner = new AwsProvisioner({ calls, settings, clock: options.clock, log });
+    if (p.kind === 'embedded') {
+      // The local cloud starts empty: make the cluster launch-cluster would have made.
+      const cluster = new AwsCluster({ calls, clusterName: p.clusterName, clock: options.clock, log });
+      const { vpcId } = await cluster.defaultSubnet(p.zone);
+      await cluster.ensureSecurityGroup({ vpcId, tags: { clusterName: p.clusterName } });
+      if ((await provisioner.listNodes({ role: 'leader' })).length === 0)
+        await provisioner.launch({
+          offering: { instanceType: 't2.medium', zone: p.zone, market: 'on-demand' },
+          count: 1,
+          clientToken: `leader-${p.clusterName}`,
+          role: 'leader',
+        });
+    }
+
+    // The daemon's own state: a small JSON object in its job store.
+    const stateStore = openObjectStore(cfg.jobStore, { env, ...(options.cwd ? { cwd: options.cwd } : {}) });
+    if (!(await stateStore.exists())) await stateStore.create();
+    const STATE_KEY = 'leader/tick-state.json';
+    const tickStore: import('./leader/scalerTick.js').TickStateStore = {
+      async load() {
+        const o = await stateStore.get(STATE_KEY);
+        return o
+          ? (JSON.parse(Buffer.from(o.body).toString('utf8')) as import('./leader/scalerTick.js').TickState)
+          : undefined;
+      },
+      async save(state) {
+        await stateStore.put(STATE_KEY, JSON.stringify(state));
+      },
+    };
+    const masterClient = new MesosMasterClient(mesosMaster);
+    const { agentReportsFromMaster } = await import('./leader/workloadTracker.js');
+    const daemon = new LeaderDaemon({
+      clock: options.clock,
+      log,
+      metrics: options.metrics,
+      config: options.config,
+      provisioner,
+      tickStore,
+      newBatchSystem: () => createMesosBatchSystem(mesosMaster, { clock: options.clock, log }),
+      masterAgents: async () => agentReportsFromMaster(await masterClient.agentsFromState()),
+      runWorkflow: async (submission, batchSystem) => {
+        const store = openJobStore(submission.jobStore, { env, log });
+        const exists = await store.exists();
+        const toil = toilCommand();
+        const outcome = await runWorkflow({
+          store,
+          workflowFile: submission.workflowFile,
+          args: submission.args,
+          restart: exists,
+          clean: 'onSuccess',
+          retryCount: 1,
+          defaults: {
+            cores: 1,
+            memory: 2 * 2 ** 30,
+            disk: 2 * 2 ** 30,
+            preemptable: submission.defaultPreemptable ?? false,
+          },
+          batchSystem,
+          clock: options.clock,
+          log,
+          workerCommand: (locator, jobId, attempt) => [
+            ...toil,
+            'worker',
+            locator,
+            jobId,
+            '--attempt',
+            String(attempt),
+          ],
+          workDir: options.cwd ?? process.cwd(),
+        });
+        return outcome.status === 'succeeded'
+          ? { status: 'succeeded', jobsRun: outcome.jobsRun }
+          : {
+              status: 'failed',
+              jobsRun: outcome.jobsRun,
+              message: outcome.failures.map((f) => `${f.name}: ${f.reason.split('\n')[0]}`).join('; '),
+            };
+      },
+      readiness: [
+        { name: 'jobStore', check: async () => void (await stateStore.exists()) },
+        { name: 'mesosMaster', check: async () => void (await masterClient.version()) },
+      ],
+    });
+    const url = await daemon.start();
+    return {
+      daemon,
+      url,
+      ...(embedded ? { embedded } : {}),
+      async stop() {
+        await daemon.stop();
+        await cleanup();
+      },
+    };
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+}

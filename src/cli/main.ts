@@ -20,6 +20,7 @@ async function loadSubCommands(): Promise<SubCommand[]> {
     import('./clean.js'),
     import('./worker.js'),
     import('./config.js'),
+    import('./leader.js'),
     import('./simulate.js'),
   ] as Promise<{ command: SubCommand }>[]);
   return modules.map((m) => m.command);

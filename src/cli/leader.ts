@@ -1,0 +1,97 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { RealClock } from '../common/clock.js';
+import { UserInputError, coerceError } from '../common/errors.js';
+import { createLogger } from '../common/log.js';
+import { ConfigReloader } from '../leader/configReloader.js';
+import { parseLeaderConfig, restartOnlyChanges, type LeaderConfig } from '../leader/leaderConfig.js';
+import { createLeaderMetrics } from '../leader/metrics.js';
+import { startLeader } from '../main.js';
+import { readCatalogue } from '../scaler/catalogueFile.js';
+import type { SubCommand } from './main.js';
+
+/**
+ * `toil leader --config FILE`: the long-running leader daemon. SIGTERM/SIGINT stop it gracefully
+ * (no launches, in-flight calls finish, state persisted, HTTP closed); a second signal aborts
+ * in-flight calls and exits. SIGHUP (and any change to the file) reloads the config.
+ */
+export const command: SubCommand = {
+  register(program: Command, setExitCode: (code: number) => void): void {
+    program
+      .command('leader')
+      .description(
+        'Run the leader daemon: takes submitted workflows, scales the cluster, serves /healthz, /readyz, /metrics and /status.',
+      )
+      .requiredOption('--config <file>', 'the leader config (YAML), e.g. config/leader.yaml')
+      .action(async (flags: { config: string }) => {
+        setExitCode(await runLeader(flags.config));
+      });
+  },
+};
+
+async function runLeader(path: string): Promise<number> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new UserInputError(
+      'CONFIG_UNREADABLE',
+      `cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+  const catalogue = await readCatalogue();
+  let config: LeaderConfig = parseLeaderConfig(text, catalogue, path);
+  const clock = new RealClock();
+  const log = createLogger({ level: config.logLevel });
+  const metrics = createLeaderMetrics();
+  const started = await startLeader({ config: () => config, clock, log, metrics });
+  const reloader = new ConfigReloader<LeaderConfig>(
+    {
+      path,
+      parse: (t) => parseLeaderConfig(t, catalogue, path),
+      apply: (next) => {
+        const ignored = restartOnlyChanges(config, next);
+        if (ignored.length > 0)
+          log.warn({ sections: ignored }, 'these config sections take effect only after a restart');
+        config = next;
+        log.level = next.logLevel;
+        metrics.configReloads.inc({ result: 'applied' });
+      },
+      reject: () => metrics.configReloads.inc({ result: 'rejected' }),
+      clock,
+      log: log.child({ component: 'config' }),
+    },
+    text,
+  );
+  reloader.start();
+  process.stderr.write(
+    `toil leader: status at ${started.url}/status (health ${started.url}/healthz, metrics ${started.url}/metrics)` +
+      (started.embedded
+        ? `; local cloud: EC2 ${started.embedded.ec2Url}, Mesos master ${started.embedded.mesosMaster}`
+        : '') +
+      '\n',
+  );
+  let signals = 0;
+  const stopped = new Promise<void>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals): void => {
+      signals++;
+      if (signals === 1) {
+        log.info({ signal: sig }, 'stopping: no more launches; waiting for in-flight calls');
+        reloader.stop();
+        started.stop().then(resolve, (e: unknown) => {
+          log.error({ err: coerceError(e) }, 'stop failed');
+          resolve();
+        });
+      } else {
+        log.warn({ signal: sig }, 'second signal: aborting in-flight calls');
+        started.daemon.abort();
+        resolve();
+      }
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGHUP', () => void reloader.reload());
+  });
+  await stopped;
+  return signals > 1 ? 130 : 0;
+}

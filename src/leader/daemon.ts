@@ -1,0 +1,305 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Clock } from '../common/clock.js';
+import { IllegalStateError, UserInputError, coerceError, isAbortError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import type { AgentReport } from '../mesos/batchSystem.js';
+import type { Provisioner } from '../provisioner/provisioner.js';
+import { buildHttp, type ReadinessCheck } from './http.js';
+import type { LeaderConfig } from './leaderConfig.js';
+import type { LeaderMetrics } from './metrics.js';
+import { ScalerTick, type TickReport, type TickStateStore } from './scalerTick.js';
+import { ClusterWorkload, TrackedBatchSystem, type DrainableBatchSystem } from './workloadTracker.js';
+
+export type DaemonState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
+
+/** A workflow submitted to the daemon (`toil run … --leader URL`). */
+export interface Submission {
+  readonly workflowFile: string;
+  readonly jobStore: string;
+  readonly args: readonly string[];
+  /** Jobs that declare nothing may run on spot nodes (--defaultPreemptable). */
+  readonly defaultPreemptable?: boolean;
+}
+
+export interface WorkflowRun {
+  readonly id: string;
+  readonly submission: Submission;
+  status: 'running' | 'succeeded' | 'failed';
+  readonly submittedAt: number;
+  finishedAt?: number;
+  jobsRun?: number;
+  message?: string;
+}
+
+export interface DaemonDeps {
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly metrics: LeaderMetrics;
+  /** The config in force; `config()` is read at every tick, so a reload applies at the next one. */
+  readonly config: () => LeaderConfig;
+  readonly provisioner: Provisioner;
+  readonly tickStore: TickStateStore;
+  /** A fresh Mesos batch system (one framework per workflow, as in Toil). */
+  readonly newBatchSystem: () => DrainableBatchSystem;
+  /** Agents as the master reports them, when no workflow is running. */
+  readonly masterAgents: () => Promise<AgentReport[]>;
+  /** Runs one workflow to the end on the given batch system. */
+  readonly runWorkflow: (
+    submission: Submission,
+    batchSystem: TrackedBatchSystem,
+  ) => Promise<{ status: 'succeeded' | 'failed'; jobsRun: number; message?: string }>;
+  readonly readiness: readonly ReadinessCheck[];
+}
+
+/**
+ * The leader daemon: a state machine (starting → running → draining → stopped, or failed) that
+ * owns the scaler loop, the HTTP surface and the workflows submitted to it.
+ *
+ * Stop (SIGTERM): no more launches, no new workflows; in-flight provisioner calls finish; the tick
+ * state is persisted; HTTP closes. `abort()` (a second signal) cancels in-flight retries at once.
+ */
+export class LeaderDaemon {
+  private readonly d: DaemonDeps;
+  private readonly log: Logger;
+  readonly tick: ScalerTick;
+  readonly workload: ClusterWorkload;
+  private stateValue: DaemonState = 'starting';
+  private readonly stopLoop = new AbortController();
+  private wake: AbortController | undefined;
+  private wakeScheduled = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private app: FastifyInstance | undefined;
+  private readonly runs = new Map<string, WorkflowRun>();
+  private readonly runPromises = new Set<Promise<void>>();
+  readonly startedAt: number;
+  /** When each queue change was seen and when the next launch call followed, for measurements. */
+  readonly queueChanges: number[] = [];
+
+  constructor(deps: DaemonDeps) {
+    this.d = deps;
+    this.log = deps.log.child({ component: 'daemon' });
+    this.startedAt = deps.clock.now();
+    this.workload = new ClusterWorkload(deps.masterAgents);
+    this.tick = new ScalerTick({
+      provisioner: deps.provisioner,
+      agents: this.workload,
+      workload: this.workload,
+      store: deps.tickStore,
+      clock: deps.clock,
+      log: deps.log,
+      metrics: deps.metrics,
+      config: () => deps.config(),
+      onReport: (r) => this.onReport(r),
+    });
+  }
+
+  get state(): DaemonState {
+    return this.stateValue;
+  }
+
+  private transition(to: DaemonState): void {
+    this.log.info({ from: this.stateValue, to }, 'leader state');
+    this.stateValue = to;
+  }
+
+  /** Adopts the last leader's instances, starts the loop, serves HTTP; resolves with the URL. */
+  async start(): Promise<string> {
+    if (this.stateValue !== 'starting') throw new IllegalStateError(`start() in state ${this.stateValue}`);
+    try {
+      await this.tick.restore();
+      this.app = this.buildApp();
+      const { host, port } = this.d.config().http;
+      const address = await this.app.listen({ host, port });
+      this.loopDone = this.loop();
+      this.transition('running');
+      return address;
+    } catch (e) {
+      this.transition('failed');
+      throw e;
+    }
+  }
+
+  /** Takes a workflow; it runs in this process with its own batch system. */
+  submit(submission: Submission): WorkflowRun {
+    if (this.stateValue !== 'running')
+      throw new IllegalStateError(`the leader is ${this.stateValue}; it takes no new workflows`);
+    const run: WorkflowRun = {
+      id: randomUUID(),
+      submission,
+      status: 'running',
+      submittedAt: this.d.clock.now(),
+    };
+    this.runs.set(run.id, run);
+    const tracked = new TrackedBatchSystem(this.d.newBatchSystem(), this.d.clock, () => this.queueChanged());
+    this.workload.add(tracked);
+    const p = this.d
+      .runWorkflow(submission, tracked)
+      .then(
+        (r) => {
+          run.status = r.status;
+          run.jobsRun = r.jobsRun;
+          if (r.message !== undefined) run.message = r.message;
+        },
+        (e: unknown) => {
+          run.status = 'failed';
+          run.message = coerceError(e).message;
+          this.log.error({ err: coerceError(e), workflow: run.id }, 'workflow failed to run');
+        },
+      )
+      .finally(() => {
+        run.finishedAt = this.d.clock.now();
+        this.workload.remove(tracked);
+        this.runPromises.delete(p);
+        this.queueChanged();
+      });
+    this.runPromises.add(p);
+    this.log.info({ workflow: run.id, ...submission }, 'workflow submitted');
+    return run;
+  }
+
+  workflow(id: string): WorkflowRun | undefined {
+    return this.runs.get(id);
+  }
+
+  /** Graceful stop: no launches, in-flight calls finish, state persisted, HTTP closed. */
+  async stop(): Promise<void> {
+    if (this.stateValue === 'stopped' || this.stateValue === 'draining') return;
+    this.transition('draining');
+    this.tick.stopLaunching();
+    this.stopLoop.abort();
+    this.wake?.abort();
+    await this.loopDone;
+    await this.tick.idle();
+    if (this.d.config().shutdown.releaseNodes) await this.releaseNodes();
+    await this.d.tickStore.save(this.tick.persisted);
+    await this.app?.close();
+    this.transition('stopped');
+  }
+
+  /** A second signal: cancel in-flight calls and retries now. */
+  abort(): void {
+    this.log.warn('aborting in-flight calls');
+    this.tick.abortInFlight();
+  }
+
+  /** Waits for every submitted workflow to end (for the seed's one-workflow form and tests). */
+  async workflowsDone(): Promise<void> {
+    while (this.runPromises.size > 0) await Promise.all([...this.runPromises]);
+  }
+
+  private async releaseNodes(): Promise<void> {
+    const owned = Object.keys(this.tick.persisted.owned);
+    if (owned.length === 0) return;
+    this.log.info({ nodes: owned.length }, 'releasing every node this leader launched');
+    await this.d.provisioner.terminate(owned);
+  }
+
+  private queueChanged(): void {
+    this.queueChanges.push(this.d.clock.now());
+    if (this.wakeScheduled || this.stopLoop.signal.aborted) return;
+    this.wakeScheduled = true;
+    // Debounced: a burst of issues becomes one tick, soon.
+    void this.d.clock.sleep(this.d.config().tick.queueDebounce, this.stopLoop.signal).then(
+      () => {
+        this.wakeScheduled = false;
+        this.wake?.abort();
+      },
+      () => (this.wakeScheduled = false),
+    );
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopLoop.signal.aborted) {
+      let waitMs: number;
+      try {
+        waitMs = (await this.tick.reconcile()).requeueAfterMs;
+        failures = 0;
+      } catch (e) {
+        if (isAbortError(e) && this.stopLoop.signal.aborted) break;
+        failures++;
+        waitMs = Math.min(60_000, 1000 * 2 ** Math.min(failures, 6));
+        this.d.metrics.ticks.inc({ result: 'error' });
+        this.log.error({ err: coerceError(e), retryInMs: waitMs }, 'scaler tick failed');
+      }
+      if (this.stopLoop.signal.aborted) break;
+      this.wake = new AbortController();
+      const both = AbortSignal.any([this.wake.signal, this.stopLoop.signal]);
+      await this.d.clock.sleep(waitMs, both).catch(() => undefined);
+    }
+  }
+
+  private onReport(r: TickReport): void {
+    this.log.debug({ durationMs: r.durationMs, plans: r.plans }, 'scaler tick done');
+  }
+
+  status(): unknown {
+    const t = this.tick.persisted;
+    const report = this.tick.report;
+    const { queued, running } = this.workload.workload();
+    return {
+      state: this.stateValue,
+      startedAt: new Date(this.startedAt).toISOString(),
+      queue: { queued: queued.length, running: running.length },
+      nodes: { owned: Object.keys(t.owned), draining: Object.keys(t.draining) },
+      unavailableOfferings: t.unavailable,
+      costDollars: Number(t.costDollars.toFixed(6)),
+      lastTick: report && {
+        at: new Date(report.at).toISOString(),
+        durationMs: report.durationMs,
+        plans: report.plans,
+        launched: report.launched,
+        terminated: report.terminated,
+        errors: report.errors,
+        plan: report.plan,
+      },
+      workflows: [...this.runs.values()],
+    };
+  }
+
+  private buildApp(): FastifyInstance {
+    const cfg = this.d.config();
+    const app = buildHttp({
+      clock: this.d.clock,
+      log: this.d.log,
+      metrics: this.d.metrics,
+      lastTickAt: () => this.tick.lastCompletedAt,
+      startedAt: this.startedAt,
+      maxTickAgeMs: cfg.http.maxTickAge,
+      readiness: this.d.readiness,
+      status: () => this.status(),
+      planNow: () => this.tick.planNow(),
+      ...(cfg.http.statusPage ? { statusPage: () => statusPage(this.status()) } : {}),
+    });
+    app.post('/workflows', async (req, reply) => {
+      const body = (req.body ?? {}) as Partial<Submission>;
+      if (typeof body.workflowFile !== 'string' || typeof body.jobStore !== 'string')
+        return reply.code(400).send({ error: 'expected JSON {workflowFile, jobStore, args?}' });
+      try {
+        const run = this.submit({
+          workflowFile: body.workflowFile,
+          jobStore: body.jobStore,
+          args: Array.isArray(body.args) ? body.args.map(String) : [],
+          ...(typeof body.defaultPreemptable === 'boolean'
+            ? { defaultPreemptable: body.defaultPreemptable }
+            : {}),
+        });
+        return reply.code(202).send(run);
+      } catch (e) {
+        const code = e instanceof UserInputError ? 400 : 503;
+        return reply.code(code).send({ error: coerceError(e).message });
+      }
+    });
+    app.get('/workflows/:id', async (req, reply) => {
+      const run = this.workflow((req.params as { id: string }).id);
+      return run ?? reply.code(404).send({ error: 'no such workflow' });
+    });
+    return app;
+  }
+}
+
+function statusPage(status: unknown): string {
+  const escaped = JSON.stringify(status, null, 2).replace(/[&<>]/g, (c) => `&#${c.charCodeAt(0)};`);
+  return `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>toil leader</title></head><body><h1>toil leader</h1><p><a href="/metrics">metrics</a> · <a href="/scaler/plan">dry-run plan</a></p><pre>${escaped}</pre></body></html>`;
+}
