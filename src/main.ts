@@ -21,6 +21,11 @@ import { S3ObjectStore } from './jobstore/s3ObjectStore.js';
 import { MesosBatchSystem } from './mesos/batchSystem.js';
 import { MesosMasterClient } from './mesos/masterClient.js';
 import { MemoryFrameworkIdStore, MesosSchedulerClient, type FrameworkIdStore } from './mesos/scheduler.js';
+import type { LeaderDaemon } from './leader/daemon.js';
+import type { LeaderConfig } from './leader/leaderConfig.js';
+import type { LeaderMetrics } from './leader/metrics.js';
+import type { TickState, TickStateStore } from './leader/scalerTick.js';
+import type { AwsClusterSettings } from './provisioner/aws/awsProvisioner.js';
 
 /** The environment a factory reads; `process.env` unless a caller (a test) passes its own. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -222,7 +227,7 @@ export function createMesosBatchSystem(
 // for the local cloud, fastify or the EC2 client.
 
 export interface StartedLeader {
-  readonly daemon: import('./leader/daemon.js').LeaderDaemon;
+  readonly daemon: LeaderDaemon;
   /** Where /healthz, /status and /metrics are served. */
   readonly url: string;
   /** The local cloud's addresses when the config says `embedded`. */
@@ -237,10 +242,10 @@ export interface StartedLeader {
  * system per submitted workflow (the local master with `mesosMaster: embedded`), HTTP.
  */
 export async function startLeader(options: {
-  readonly config: () => import('./leader/leaderConfig.js').LeaderConfig;
+  readonly config: () => LeaderConfig;
   readonly clock: Clock;
   readonly log: Logger;
-  readonly metrics: import('./leader/metrics.js').LeaderMetrics;
+  readonly metrics: LeaderMetrics;
   readonly env?: Env;
   readonly cwd?: string;
 }): Promise<StartedLeader> {
@@ -272,7 +277,7 @@ export async function startLeader(options: {
     }
     silenceAwsSdkNodeVersionWarning();
     let ec2: InstanceType<typeof EC2Client>;
-    let settings: import('./provisioner/aws/awsProvisioner.js').AwsClusterSettings;
+    let settings: AwsClusterSettings;
     const p = cfg.provisioner;
     if (p.kind === 'embedded') {
       const [{ startEc2Endpoint }, { startAgentProcess }, { LOCAL_IMAGE }] = await Promise.all([
@@ -364,12 +369,10 @@ export async function startLeader(options: {
     const stateStore = openObjectStore(cfg.jobStore, { env, ...(options.cwd ? { cwd: options.cwd } : {}) });
     if (!(await stateStore.exists())) await stateStore.create();
     const STATE_KEY = 'leader/tick-state.json';
-    const tickStore: import('./leader/scalerTick.js').TickStateStore = {
+    const tickStore: TickStateStore = {
       async load() {
         const o = await stateStore.get(STATE_KEY);
-        return o
-          ? (JSON.parse(Buffer.from(o.body).toString('utf8')) as import('./leader/scalerTick.js').TickState)
-          : undefined;
+        return o ? (JSON.parse(Buffer.from(o.body).toString('utf8')) as TickState) : undefined;
       },
       async save(state) {
         await stateStore.put(STATE_KEY, JSON.stringify(state));
