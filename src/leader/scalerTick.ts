@@ -320,6 +320,8 @@ export class ScalerTick {
     for (const n of nodes) if (view.runningOn(n.instanceId) > 0) lastBusyAt[n.instanceId] = now;
     const live = new Set(nodes.map((n) => n.instanceId));
     const draining = Object.fromEntries(Object.entries(this.state.draining).filter(([id]) => live.has(id)));
+    // Owned instances the cloud no longer lists (terminated, reclaimed) stop costing money.
+    for (const id of Object.keys(this.state.owned)) if (!live.has(id)) this.forget(id);
     const unavailable = Object.fromEntries(
       Object.entries(this.state.unavailable).filter(([, until]) => until > now),
     );
@@ -412,7 +414,10 @@ export class ScalerTick {
       const ok = await this.call(
         queue,
         'terminate',
-        () => this.o.provisioner.terminate(toTerminate),
+        async () => {
+          await this.o.provisioner.terminate(toTerminate);
+          return true;
+        },
         out.errors,
       );
       if (ok !== undefined) {

@@ -161,6 +161,11 @@ t.test(
       for (const id of call)
         t.ok(s.agents.events.includes(`mark agent-${id}`), `${id} marked before terminate`);
     t.notOk(s.agents.place('late', placedOn, s.clock.now()), 'a marked agent takes no new task');
+    t.same(s.store.state!.owned, {}, 'terminated nodes are no longer owned (nothing left to release)');
+    t.ok(
+      s.store.state!.costDollars > 0,
+      `the run's cost is accounted: $${s.store.state!.costDollars.toFixed(4)}`,
+    );
   },
 );
 
