@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-return -- the CLI's JSON output is checked value by value */
 import t from 'tap';
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';

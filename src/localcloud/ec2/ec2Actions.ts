@@ -348,6 +348,7 @@ export const ACTIONS: Readonly<Record<string, ActionHandler>> = {
         'The parameter instancesSet cannot be used with the parameter maxResults',
       );
     const filters = p.filters();
+    cloud.checkInstanceFilters(filters);
     const pool = ids.length > 0 ? cloud.getInstances(ids) : [...cloud.instances.values()];
     const matched = matchAll(pool, filters, (i, f) => cloud.instanceMatches(i, f));
     const { start, size } = paging(p, 5, 1000);

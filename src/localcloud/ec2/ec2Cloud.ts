@@ -182,6 +182,31 @@ function hex(n: number): string {
     .slice(0, n);
 }
 
+const INSTANCE_FILTERS: ReadonlySet<string> = new Set([
+  'tag-key',
+  'tag-value',
+  'instance-state-name',
+  'instance-state-code',
+  'instance-id',
+  'instance-type',
+  'instance.group-name',
+  'group-name',
+  'instance.group-id',
+  'group-id',
+  'availability-zone',
+  'vpc-id',
+  'subnet-id',
+  'private-ip-address',
+  'ip-address',
+  'instance-lifecycle',
+  'spot-instance-request-id',
+  'key-name',
+  'image-id',
+  'reservation-id',
+  'client-token',
+  'metadata-options.http-tokens',
+]);
+
 const LIVE_STATES: ReadonlySet<InstanceStateName> = new Set(['pending', 'running', 'stopping', 'stopped']);
 
 /**
@@ -273,8 +298,8 @@ export class Ec2Cloud {
         'SpotMaxPriceTooLow',
         `Your Spot request price of ${req.maxPrice} is lower than the minimum required Spot request fulfillment price of ${currentSpot}.`,
       );
-    this.checkLimits(type, req);
-    const count = this.faults.available(type.name, subnet.zone, req.market, req.maxCount);
+    const allowed = this.limitAllows(type, req);
+    const count = this.faults.available(type.name, subnet.zone, req.market, allowed);
     if (count < req.minCount) {
       this.faults.counts.capacityRefusals++;
       throw new Ec2ApiError(
@@ -359,20 +384,23 @@ export class Ec2Cloud {
     return reservation;
   }
 
-  private checkLimits(type: InstanceTypeSpec, req: RunRequest): void {
+  /** How many of the request the account's limits allow (at least MinCount, or an error). */
+  private limitAllows(type: InstanceTypeSpec, req: RunRequest): number {
     const live = [...this.instances.values()].filter((i) => LIVE_STATES.has(i.state));
     if (req.market === 'spot') {
-      const spot = live.filter((i) => i.market === 'spot').length;
-      if (spot + req.minCount > this.faults.spotInstanceLimit)
+      const allowed = this.faults.spotInstanceLimit - live.filter((i) => i.market === 'spot').length;
+      if (allowed < req.minCount)
         throw new Ec2ApiError('MaxSpotInstanceCountExceeded', 'Max spot instance count exceeded');
-    } else {
-      const vcpus = live.filter((i) => i.market === 'on-demand').reduce((s, i) => s + i.type.vcpus, 0);
-      if (vcpus + type.vcpus * req.minCount > this.faults.onDemandVcpuLimit)
-        throw new Ec2ApiError(
-          'VcpuLimitExceeded',
-          `You have requested more vCPU capacity than your current vCPU limit of ${this.faults.onDemandVcpuLimit} allows for the instance bucket that the specified instance type belongs to.`,
-        );
+      return Math.min(req.maxCount, allowed);
     }
+    const used = live.filter((i) => i.market === 'on-demand').reduce((s, i) => s + i.type.vcpus, 0);
+    const allowed = Math.floor((this.faults.onDemandVcpuLimit - used) / type.vcpus);
+    if (allowed < req.minCount)
+      throw new Ec2ApiError(
+        'VcpuLimitExceeded',
+        `You have requested more vCPU capacity than your current vCPU limit of ${this.faults.onDemandVcpuLimit} allows for the instance bucket that the specified instance type belongs to.`,
+      );
+    return Math.min(req.maxCount, allowed);
   }
 
   private chooseSubnet(req: RunRequest): SubnetRecord {
@@ -576,6 +604,13 @@ export class Ec2Cloud {
       inst.process = undefined;
     }
     await Promise.all(stops);
+  }
+
+  /** EC2 refuses an unknown filter name whether or not anything would be filtered. */
+  checkInstanceFilters(filters: readonly Filter[]): void {
+    for (const f of filters)
+      if (!f.name.startsWith('tag:') && !INSTANCE_FILTERS.has(f.name))
+        throw new Ec2ApiError('InvalidParameterValue', `The filter '${f.name}' is invalid`);
   }
 
   instanceMatches(inst: InstanceRecord, f: Filter): boolean {

@@ -55,7 +55,13 @@ export class FaultInjector {
   private capacity: CapacityRule[];
   private random: () => number;
   /** What was injected so far, for tests and the log. */
-  readonly counts = { throttled: 0, serverErrors: 0, capacityRefusals: 0, interruptions: 0 };
+  readonly counts = {
+    throttled: 0,
+    serverErrors: 0,
+    lostResponses: 0,
+    capacityRefusals: 0,
+    interruptions: 0,
+  };
 
   constructor(options: FaultOptions = {}) {
     this.throttleRate = options.throttleRate ?? 0;

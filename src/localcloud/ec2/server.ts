@@ -190,8 +190,10 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
       cloud.settle();
       const xml = responseDocument(action, requestId, handler(cloud, params));
       // The call took effect but its answer is lost: the caller sees a 5xx and must retry.
-      if (fault?.kind === 'server-error') sendError(res, requestId, serverError());
-      else sendXml(res, 200, requestId, xml);
+      if (fault?.kind === 'server-error') {
+        faults.counts.lostResponses++;
+        sendError(res, requestId, serverError());
+      } else sendXml(res, 200, requestId, xml);
     } catch (e) {
       if (e instanceof Ec2ApiError) {
         log.debug({ action, code: e.code, message: e.message }, 'request refused');

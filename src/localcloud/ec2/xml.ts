@@ -7,10 +7,9 @@ export const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 
 export type XmlValue = string | number | boolean | Date | undefined | null;
 
+/** Escapes text content (EC2 leaves quotes as they are; only markup characters need escaping). */
 export function escapeXml(s: string): string {
-  return s.replace(/[<>&'"]/g, (c) =>
-    c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : c === "'" ? '&apos;' : '&quot;',
-  );
+  return s.replace(/[<>&]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&amp;'));
 }
 
 function text(v: Exclude<XmlValue, undefined | null>): string {
