@@ -1,0 +1,38 @@
+# The toil-ts appliance: one image, two roles (TOIL_ROLE=leader|worker).
+# Real Mesos binaries are not built here: they come from MESOS_BASE, an image that already has
+# mesos-master/mesos-agent installed (build arg; the default is a plain Node image, in which case
+# the leader talks to an external master and workers run the Node agent of the local cloud).
+ARG NODE_IMAGE=node:20-bookworm-slim
+ARG MESOS_BASE=node:20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY bench ./bench
+COPY bin ./bin
+COPY config ./config
+RUN npm run build && npm prune --omit=dev
+
+FROM ${MESOS_BASE} AS runtime
+ENV NODE_ENV=production \
+    TOIL_ROLE=leader \
+    TOIL_LEADER_CONFIG=/etc/toil/leader.yaml
+WORKDIR /app
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/bin ./bin
+COPY --from=build /app/config ./config
+COPY --from=build /app/package.json ./package.json
+COPY config/aws.example.yaml /etc/toil/leader.yaml
+# The worker role runs Mesos tasks that may need a writable scratch dir; the leader needs none.
+RUN mkdir -p /var/lib/toil && chown node:node /var/lib/toil
+USER node
+EXPOSE 8080
+# Only the leader serves /healthz; a worker is healthy while its process runs.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD if [ "$TOIL_ROLE" = "leader" ]; then node -e "fetch('http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"; else exit 0; fi
+# exec form through sh so SIGTERM reaches node (exec replaces the shell).
+ENTRYPOINT ["/bin/sh", "-c", "if [ \"$TOIL_ROLE\" = leader ]; then exec node bin/toil.js leader --config \"$TOIL_LEADER_CONFIG\"; else exec node bin/toil.js \"$@\"; fi", "toil"]
