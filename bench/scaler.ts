@@ -285,7 +285,25 @@ async function costRatios(): Promise<void> {
   for (const s of costSuite()) {
     // Boot time 0 so both policies plan over the same window (Toil's model has no boot time).
     const cfg = await configFor({ nodeTypes: s.nodeTypes, maxNodes: 100_000, betaInertia: 0, bootTime: 0 });
-    const snap: ScalingSnapshot = { now: NOW, queued: s.queued, running: [], nodes: [], runtimes: s.history };
+    // Spot at 35 % of on-demand, the simulator's default; without prices spot costs on-demand.
+    const offerings = cfg.nodeTypes
+      .filter((nt) => nt.capacityType === 'spot')
+      .flatMap((nt) =>
+        nt.instanceTypes.map((it) => ({
+          instanceType: it.name,
+          zone: cfg.zones[0]!,
+          capacityType: 'spot' as const,
+          pricePerHour: Math.round(it.onDemandPrice * 0.35 * 1e4) / 1e4,
+        })),
+      );
+    const snap: ScalingSnapshot = {
+      now: NOW,
+      queued: s.queued,
+      running: [],
+      nodes: [],
+      runtimes: s.history,
+      offerings,
+    };
     const bound = fractionalLowerBound(snap, cfg);
     for (const policy of ['cost', 'toil-classic'] as PolicyName[]) {
       const plan = planScaling(snap, cfg, policy);
@@ -299,6 +317,7 @@ async function costRatios(): Promise<void> {
           planned_per_hour: Math.round(planned * 1000) / 1000,
           bound_per_hour: Math.round(bound * 1000) / 1000,
           nodes: plan.launch.reduce((sum, l) => sum + l.count, 0),
+          jobs_left_waiting: plan.waiting.reduce((sum, w) => sum + w.count, 0),
         }),
       );
     }
@@ -306,6 +325,10 @@ async function costRatios(): Promise<void> {
 }
 
 export default async function run(args: string[]): Promise<void> {
+  if (args[0] === '--cost') {
+    await costRatios();
+    return;
+  }
   if (args[0] === '--one') {
     await planOne(Number(args[1]), args[2] === 'grouped' ? 'grouped' : 'per-job');
     return;

@@ -446,3 +446,21 @@ t.test('the plan is pure: same input, same plan; input untouched', async (t) => 
   t.same(planScaling(s, cfg), planScaling(s, cfg));
   t.equal(JSON.stringify(s), before);
 });
+
+t.test(
+  'work only one type can run opens that type first, and its leftover room takes other work',
+  async (t) => {
+    // 'big' fits only r5.4xlarge (one per node, 8 cores and ~58 GiB left); four 'small' jobs fill
+    // that room, so the 'small' jobs need only 2 more m5.2xlarge instead of 3.
+    const p = planScaling(
+      snapshot({
+        queued: [
+          ...jobs(2, { name: 'big', cores: 8, memoryBytes: 60 * GiB, walltimeSeconds: 7200 }),
+          ...jobs(16, { name: 'small', cores: 2, memoryBytes: 4 * GiB, walltimeSeconds: 7200 }),
+        ],
+      }),
+      config({ nodeTypes: 'm5.2xlarge,r5.4xlarge', maxNodes: 100 }),
+    );
+    t.same(launched(p), ['2 m5.2xlarge on-demand us-east-1a', '2 r5.4xlarge on-demand us-east-1a']);
+  },
+);

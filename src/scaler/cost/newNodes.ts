@@ -210,6 +210,12 @@ export function chooseNewNodes(
       }
       it.value = Number.isFinite(v) ? v : 0;
     }
+    // Work that fits the fewest offerings goes first (a job only one type can run opens that
+    // type's nodes, and their leftover room takes other work), then the greedy choice by value.
+    const usableCount = (it: Item): number =>
+      open.filter((o) => fitsOffering(it.req, o) && isLeader(it, o)).length;
+    const fewest = Math.min(...live.map(usableCount).filter((n) => n > 0));
+    const constrained = new Set(live.filter((it) => usableCount(it) === fewest));
     let best: { o: Offering; placed: [Item, number][]; eff: number } | undefined;
     for (const o of open) {
       for (const order of orders.get(o)!) {
@@ -231,7 +237,7 @@ export function chooseNewNodes(
           }
         }
         for (const [it] of placed) fill.delete(it);
-        if (leaders === 0) continue;
+        if (leaders === 0 || !placed.some(([it]) => constrained.has(it) && isLeader(it, o))) continue;
         const eff = o.pricePerHour > 0 ? value / o.pricePerHour : Infinity;
         if (
           !best ||
