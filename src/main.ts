@@ -447,3 +447,79 @@ export async function startLeader(options: {
     throw e;
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Cluster utilities (launch-cluster, ssh-cluster, rsync-cluster, destroy-cluster)
+
+/** What the cluster utilities take from the environment, read here and nowhere else. */
+export interface ClusterEnvironment {
+  readonly zone: string | undefined;
+  /** A region the user configured explicitly (a zone outside it is an error). */
+  readonly configuredRegion: { region: string; source: string } | undefined;
+  readonly ownerTag: string | undefined;
+  readonly tagsJson: string | undefined;
+  readonly imageId: string | undefined;
+  readonly appliance: {
+    TOIL_APPLIANCE_SELF: string | undefined;
+    TOIL_DOCKER_REGISTRY: string | undefined;
+    TOIL_DOCKER_NAME: string | undefined;
+  };
+}
+
+export function clusterEnvironment(env: Env = process.env): ClusterEnvironment {
+  const regionVar = (['TOIL_AWS_REGION', 'AWS_REGION', 'AWS_DEFAULT_REGION'] as const).find((k) =>
+    env[k]?.trim(),
+  );
+  return {
+    zone: env.TOIL_AWS_ZONE?.trim() || undefined,
+    configuredRegion: regionVar ? { region: env[regionVar]!.trim(), source: regionVar } : undefined,
+    ownerTag: env.TOIL_OWNER_TAG?.trim() || undefined,
+    tagsJson: env.TOIL_AWS_TAGS,
+    imageId: env.TOIL_AWS_AMI?.trim() || undefined,
+    appliance: {
+      TOIL_APPLIANCE_SELF: env.TOIL_APPLIANCE_SELF,
+      TOIL_DOCKER_REGISTRY: env.TOIL_DOCKER_REGISTRY,
+      TOIL_DOCKER_NAME: env.TOIL_DOCKER_NAME,
+    },
+  };
+}
+
+/**
+ * An EC2 client for `region`. `AWS_ENDPOINT_URL_EC2` (the SDK's standard variable) points it at
+ * the local cloud or moto. Credentials come from the SDK's default chain; for an endpoint on this
+ * machine without any, placeholder keys are used (the local endpoint checks no signature).
+ */
+export async function createEc2Client(
+  region: string,
+  env: Env = process.env,
+): Promise<import('@aws-sdk/client-ec2').EC2Client> {
+  silenceAwsSdkNodeVersionWarning();
+  const { EC2Client } = await import('@aws-sdk/client-ec2');
+  const endpoint = env.AWS_ENDPOINT_URL_EC2?.trim() || undefined;
+  const local =
+    endpoint !== undefined && /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?\/?$/.test(endpoint);
+  const keys =
+    env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? {
+          accessKeyId: env.AWS_ACCESS_KEY_ID,
+          secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+          ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+        }
+      : local
+        ? { accessKeyId: 'AKIDLOCALCLOUD000000', secretAccessKey: 'local-cloud-not-a-secret' }
+        : undefined;
+  return new EC2Client({ region, ...(endpoint ? { endpoint } : {}), ...(keys ? { credentials: keys } : {}) });
+}
+
+/** The EC2 call layer (translation, retries) the cluster utilities use, for the zone's region. */
+export async function createClusterCalls(options: {
+  region: string;
+  clock: Clock;
+  log: Logger;
+  env?: Env;
+}): Promise<{ calls: import('./provisioner/aws/ec2Calls.js').Ec2Calls; readonly close: () => void }> {
+  const { Ec2Calls, DEFAULT_RETRY } = await import('./provisioner/aws/ec2Calls.js');
+  const client = await createEc2Client(options.region, options.env ?? process.env);
+  const calls = new Ec2Calls({ client, clock: options.clock, log: options.log, retry: DEFAULT_RETRY });
+  return { calls, close: () => client.destroy() };
+}

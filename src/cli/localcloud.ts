@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { SubCommand } from './main.js';
 import { registerMesosCommands } from './localcloudMesos.js';
+import { registerEc2Commands } from './localcloudEc2.js';
 
 /**
  * `toil localcloud`: the local stand-ins for AWS and Mesos (an EC2 Query API endpoint and a Mesos
@@ -10,6 +11,7 @@ import { registerMesosCommands } from './localcloudMesos.js';
 const registrations: ((localcloud: Command, setExitCode: (code: number) => void) => void)[] = [
   // One entry per stand-in module, e.g. (await import('./localcloudMesos.js')).registerMesosCommands.
   registerMesosCommands,
+  registerEc2Commands,
 ];
 
 export const command: SubCommand = {

@@ -22,6 +22,10 @@ async function loadSubCommands(): Promise<SubCommand[]> {
     import('./config.js'),
     import('./leader.js'),
     import('./simulate.js'),
+    import('./launchCluster.js'),
+    import('./sshCluster.js'),
+    import('./rsyncCluster.js'),
+    import('./destroyCluster.js'),
   ] as Promise<{ command: SubCommand }>[]);
   return modules.map((m) => m.command);
 }

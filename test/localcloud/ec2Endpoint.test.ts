@@ -170,7 +170,7 @@ t.test(
     const odPid = endpoint.cloud.instances.get(od.instanceId)!.process!.pid!;
     t.ok(alive(spotPid) && alive(odPid), 'both workers are live processes');
     const spotArgs = cmdline(spotPid);
-    t.same(spotArgs.slice(-8), [
+    t.same(spotArgs.slice(-12, -4), [
       'localcloud',
       'agent',
       '--master',
@@ -180,7 +180,8 @@ t.test(
       '--attributes',
       'preemptable:true',
     ]);
-    t.same(cmdline(odPid).slice(-2), ['--attributes', 'preemptable:false']);
+    t.same(cmdline(odPid).slice(-6, -4), ['--attributes', 'preemptable:false']);
+    t.same(cmdline(odPid).slice(-4, -2), ['--hostname', endpoint.cloud.instances.get(od.instanceId)!.privateIp]);
     t.match(cmdline(odPid).join(' '), /cpus:4;mem:8192;disk:20480/);
     const env = readFileSync(`/proc/${spotPid}/environ`, 'utf8').split('\0');
     t.ok(

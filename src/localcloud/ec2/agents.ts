@@ -86,6 +86,12 @@ export class CliAgentLauncher implements NodeProcessLauncher {
       formatResources(spec),
       '--attributes',
       formatAttributes(spec.attributes),
+      // The agent reports its instance's private address, as on AWS: that is how the scaler
+      // ties a Mesos agent to its instance.
+      '--hostname',
+      spec.privateIp,
+      '--logLevel',
+      'warn',
     ];
     const child = spawn(cmd!, args, {
       stdio: ['ignore', 'ignore', 'pipe'],

@@ -129,6 +129,16 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
       }
       return true;
     }
+    const stop = /^\/_localcloud\/stop\/(i-[0-9a-f]+)$/.exec(path);
+    if (stop && req.method === 'POST') {
+      try {
+        cloud.stopInstance(stop[1]!);
+        json(200, { instanceId: stop[1], state: cloud.instances.get(stop[1]!)?.state });
+      } catch (e) {
+        json(400, { error: (e as Error).message });
+      }
+      return true;
+    }
     if (path === '/_localcloud/state' && req.method === 'GET') {
       json(200, {
         region: cloud.region,

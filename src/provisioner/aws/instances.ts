@@ -22,7 +22,7 @@ export function toNode(i: Instance): ProvisionedNode {
     zone: i.Placement?.AvailabilityZone ?? '',
     // Toil's rule: a spot instance is one with a lifecycle of 'spot' (or a spot request).
     market: i.InstanceLifecycle === 'spot' || i.SpotInstanceRequestId ? 'spot' : 'on-demand',
-    state: (STATES.has(state) ? state : 'pending'),
+    state: STATES.has(state) ? state : 'pending',
     launchTime: i.LaunchTime ? i.LaunchTime.getTime() : 0,
     privateIp: i.PrivateIpAddress || undefined,
     publicIp: i.PublicIpAddress || undefined,

@@ -1,0 +1,38 @@
+import { RealClock } from '../common/clock.js';
+import { clusterEnvironment, createClusterCalls } from '../main.js';
+import { checkProvisioner, cliLogger, progressTo } from '../provisioner/cluster/cliSupport.js';
+import { destroyCluster } from '../provisioner/cluster/destroyCluster.js';
+import { regionOfZone, resolveZone, validateClusterName } from '../provisioner/cluster/validate.js';
+import type { SubCommand } from './main.js';
+
+export const command: SubCommand = {
+  register(program, setExitCode) {
+    program
+      .command('destroy-cluster')
+      .description(
+        'Remove everything a cluster made: leader first, then workers, spot requests, the security group.',
+      )
+      .argument('<clusterName>')
+      .option('-p, --provisioner <name>', 'the cloud (aws)', 'aws')
+      .option('-z, --zone <zone>', 'availability zone (default: TOIL_AWS_ZONE)')
+      .option('--logLevel <level>', 'log level', 'warning')
+      .action(async (name: string, f: { provisioner?: string; zone?: string; logLevel?: string }) => {
+        const clusterName = validateClusterName(name);
+        checkProvisioner(f.provisioner);
+        const { zone, source } = resolveZone(f.zone, clusterEnvironment().zone);
+        const log = cliLogger(f.logLevel);
+        const clock = new RealClock();
+        const { calls, close } = await createClusterCalls({ region: regionOfZone(zone, source), clock, log });
+        try {
+          await destroyCluster(
+            clusterName,
+            { calls, clock, log, progress: progressTo(process.stdout) },
+            { timeoutMs: 15 * 60_000, pollMs: 1000 },
+          );
+          setExitCode(0);
+        } finally {
+          close();
+        }
+      });
+  },
+};

@@ -1,0 +1,129 @@
+import { RealClock } from '../common/clock.js';
+import { UserInputError } from '../common/errors.js';
+import { VERSION } from '../common/version.js';
+import { clusterEnvironment, createClusterCalls } from '../main.js';
+import { applianceImage } from '../provisioner/appliance.js';
+import { checkProvisioner, cliLogger, collect, progressTo } from '../provisioner/cluster/cliSupport.js';
+import { launchCluster } from '../provisioner/cluster/launchCluster.js';
+import {
+  parseNodeTypes,
+  parseTags,
+  parseTagsJson,
+  parseWorkerCounts,
+  positiveInteger,
+  regionOfZone,
+  resolveZone,
+  validateCidr,
+  validateClusterName,
+} from '../provisioner/cluster/validate.js';
+import type { SubCommand } from './main.js';
+
+interface Flags {
+  provisioner?: string;
+  zone?: string;
+  nodeType?: string;
+  leaderNodeType?: string;
+  nodeTypes?: string;
+  workers?: string;
+  keyPairName?: string;
+  owner?: string;
+  tag?: string[];
+  leaderStorage: string;
+  nodeStorage: string;
+  sshCidr?: string;
+  awsEc2ProfileArn?: string;
+  logLevel?: string;
+}
+
+export const command: SubCommand = {
+  register(program, setExitCode) {
+    program
+      .command('launch-cluster')
+      .description('Launch a cluster: its security group, a leader, and static workers (-w).')
+      .argument('<clusterName>', 'lowercase letters, digits and -')
+      .option('-p, --provisioner <name>', 'the cloud (aws)', 'aws')
+      .option('-z, --zone <zone>', 'availability zone (default: TOIL_AWS_ZONE)')
+      .option('--nodeType <type>', 'instance type of the leader and of the workers, unless given apart')
+      .option('--leaderNodeType <type>', 'instance type of the leader')
+      .option('--nodeTypes <list>', "workers' instance types, comma-separated; TYPE:BID for spot")
+      .option('-w, --workers <counts>', 'static workers: a count, or one count per --nodeTypes entry')
+      .option('--keyPairName <name>', 'EC2 key pair for SSH to the nodes')
+      .option('--owner <name>', 'Owner tag (default: TOIL_OWNER_TAG, else the key pair name)')
+      .option(
+        '-t, --tag <NAME=VALUE>',
+        'tag for every resource (repeatable; default: TOIL_AWS_TAGS)',
+        collect,
+        [],
+      )
+      .option('--leaderStorage <GiB>', "leader's root volume", '50')
+      .option('--nodeStorage <GiB>', "workers' root volume", '50')
+      .option('--sshCidr <cidr>', 'where SSH may come from (nothing is open to 0.0.0.0/0 unless named here)')
+      .option('--awsEc2ProfileArn <arn>', 'instance profile for the nodes')
+      .option('--logLevel <level>', 'log level', 'warning')
+      .action(async (name: string, flags: Flags) => {
+        setExitCode(await run(name, flags));
+      });
+  },
+};
+
+async function run(name: string, f: Flags): Promise<number> {
+  const env = clusterEnvironment();
+  const clusterName = validateClusterName(name);
+  checkProvisioner(f.provisioner);
+  const { zone, source } = resolveZone(f.zone, env.zone);
+  const region = regionOfZone(zone, source);
+  if (!f.keyPairName)
+    throw new UserInputError('NO_KEY_PAIR', '--keyPairName is required (the EC2 key pair for SSH)');
+  const leaderNodeType = f.leaderNodeType ?? f.nodeType;
+  if (!leaderNodeType)
+    throw new UserInputError(
+      'NO_NODE_TYPE',
+      'give --leaderNodeType or --nodeType (e.g. --nodeType t2.medium)',
+    );
+  const nodeTypes = f.nodeTypes
+    ? parseNodeTypes(f.nodeTypes, '--nodeTypes')
+    : f.nodeType
+      ? parseNodeTypes(f.nodeType, '--nodeType')
+      : [];
+  if (f.workers !== undefined && nodeTypes.length === 0)
+    throw new UserInputError('NO_NODE_TYPE', '-w/--workers needs --nodeTypes or --nodeType for the workers');
+  const workers = parseWorkerCounts(f.workers, nodeTypes.length);
+  const tags = f.tag && f.tag.length > 0 ? parseTags(f.tag) : parseTagsJson(env.tagsJson);
+  const sshCidr = f.sshCidr ? validateCidr(f.sshCidr) : undefined;
+  const log = cliLogger(f.logLevel);
+  const image = applianceImage(env.appliance, VERSION, log);
+  const clock = new RealClock();
+  const { calls, close } = await createClusterCalls({ region, clock, log });
+  try {
+    const progress = progressTo(process.stdout);
+    const cluster = await launchCluster(
+      {
+        clusterName,
+        zone,
+        zoneSource: source,
+        ...(env.configuredRegion ? { configuredRegion: env.configuredRegion } : {}),
+        leaderNodeType,
+        nodeTypes,
+        workers,
+        keyPairName: f.keyPairName,
+        owner: f.owner ?? env.ownerTag ?? f.keyPairName,
+        tags,
+        leaderStorageGiB: positiveInteger(f.leaderStorage, '--leaderStorage'),
+        nodeStorageGiB: positiveInteger(f.nodeStorage, '--nodeStorage'),
+        ...(sshCidr ? { sshCidr } : {}),
+        ...(env.imageId ? { imageId: env.imageId } : {}),
+        applianceImage: image,
+        ...(f.awsEc2ProfileArn ? { instanceProfileArn: f.awsEc2ProfileArn } : {}),
+        waitTimeoutMs: 15 * 60_000,
+        pollMs: 1000,
+      },
+      { calls, clock, log, progress },
+    );
+    progress(
+      `cluster '${clusterName}' is up: leader ${cluster.leader.instanceId} (${cluster.leader.publicIp ?? cluster.leader.privateIp}), ${cluster.workers.length} worker(s)`,
+    );
+    return 0;
+  } finally {
+    close();
+  }
+}

@@ -1,0 +1,182 @@
+import type { Command } from 'commander';
+import { RealClock } from '../common/clock.js';
+import { UserInputError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import { tryParseDurationMs } from '../common/units.js';
+import type { FaultOptions, CapacityRule } from '../localcloud/ec2/faults.js';
+import { startEc2Endpoint } from '../localcloud/ec2/server.js';
+import { cliLogger, collect } from '../provisioner/cluster/cliSupport.js';
+
+interface Ec2Flags {
+  host: string;
+  region: string;
+  bootDelay: string;
+  shutdownDelay: string;
+  throttleRate: string;
+  serverErrorRate: string;
+  refuseCapacity: string[];
+  spotInterruptionRate: string;
+  spotInterruptionWindow: string;
+  vcpuLimit?: string;
+  spotLimit?: string;
+  seed: string;
+  logLevel: string;
+}
+
+function addEndpointOptions(cmd: Command): Command {
+  return cmd
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--region <region>', 'the region it pretends to be', 'us-west-2')
+    .option('--boot-delay <duration>', 'pending → running', '2s')
+    .option('--shutdown-delay <duration>', 'shutting-down → terminated', '1s')
+    .option('--throttle-rate <fraction>', 'share of calls answered RequestLimitExceeded', '0')
+    .option('--server-error-rate <fraction>', 'share of calls answered with a 5xx', '0')
+    .option(
+      '--refuse-capacity <TYPE:ZONE:MARKET>',
+      "no capacity for matching launches ('*' for any; repeatable)",
+      collect,
+      [],
+    )
+    .option(
+      '--spot-interruption-rate <fraction>',
+      'share of spot instances interrupted (after a 2-minute notice)',
+      '0',
+    )
+    .option('--spot-interruption-window <duration>', 'interruptions fall within this long after boot', '10m')
+    .option('--vcpu-limit <n>', 'on-demand vCPU limit (VcpuLimitExceeded past it)')
+    .option('--spot-limit <n>', 'spot instance limit (MaxSpotInstanceCountExceeded past it)')
+    .option('--seed <n>', 'seed for every random fault', '1')
+    .option('--logLevel <level>', 'log level', 'info');
+}
+
+function fraction(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 1)
+    throw new UserInputError('BAD_FLAG', `${flag}: '${v}' is not a fraction between 0 and 1`);
+  return n;
+}
+
+function count(flag: string, v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n))
+    throw new UserInputError('BAD_FLAG', `${flag}: '${v}' is not a whole number`);
+  return n;
+}
+
+function duration(flag: string, v: string): number {
+  const ms = tryParseDurationMs(v);
+  if (ms === undefined)
+    throw new UserInputError('BAD_FLAG', `${flag}: '${v}' is not a duration like 2s or 500ms`);
+  return ms;
+}
+
+/** `c5.large:us-west-2a:spot`, with `*` (or nothing) for any. */
+export function parseCapacityRule(text: string): CapacityRule {
+  const [type, zone, market, extra] = text.split(':');
+  const any = (x: string | undefined): string | undefined =>
+    x === undefined || x === '' || x === '*' ? undefined : x;
+  const m = any(market);
+  if (extra !== undefined || (m !== undefined && m !== 'spot' && m !== 'on-demand'))
+    throw new UserInputError(
+      'BAD_FLAG',
+      `--refuse-capacity: '${text}' should be TYPE:ZONE:MARKET (market spot or on-demand, '*' for any)`,
+    );
+  const t = any(type);
+  const z = any(zone);
+  return {
+    ...(t ? { instanceType: t } : {}),
+    ...(z ? { zone: z } : {}),
+    ...(m ? { market: m } : {}),
+    remaining: 0,
+  };
+}
+
+function faultOptions(f: Ec2Flags): FaultOptions {
+  return {
+    throttleRate: fraction('--throttle-rate', f.throttleRate),
+    serverErrorRate: fraction('--server-error-rate', f.serverErrorRate),
+    spotInterruptionRate: fraction('--spot-interruption-rate', f.spotInterruptionRate),
+    spotInterruptionWindowMs: duration('--spot-interruption-window', f.spotInterruptionWindow),
+    capacity: f.refuseCapacity.map(parseCapacityRule),
+    ...(f.vcpuLimit !== undefined ? { onDemandVcpuLimit: count('--vcpu-limit', f.vcpuLimit) } : {}),
+    ...(f.spotLimit !== undefined ? { spotInstanceLimit: count('--spot-limit', f.spotLimit) } : {}),
+    seed: count('--seed', f.seed),
+  };
+}
+
+async function startFromFlags(f: Ec2Flags, port: number, mesosMaster: string | undefined, log: Logger) {
+  return startEc2Endpoint({
+    clock: new RealClock(),
+    log,
+    port,
+    host: f.host,
+    region: f.region,
+    bootDelayMs: duration('--boot-delay', f.bootDelay),
+    shutdownDelayMs: duration('--shutdown-delay', f.shutdownDelay),
+    faults: faultOptions(f),
+    ...(mesosMaster ? { mesosMaster } : {}),
+    agentEnv: process.env,
+  });
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+}
+
+/**
+ * `toil localcloud ec2 --port N` (the EC2 endpoint alone) and `toil localcloud --ec2-port N
+ * --mesos-port M` (the endpoint and the local Mesos master together, running workers registering
+ * as agents).
+ */
+export function registerEc2Commands(localcloud: Command, setExitCode: (code: number) => void): void {
+  addEndpointOptions(
+    localcloud
+      .command('ec2')
+      .description('Run the local EC2 endpoint (EC2 Query API, instance metadata, fault injection).')
+      .option('--port <port>', 'port to listen on (0: any free port)', '0')
+      .option('--mesos-master <host:port>', 'Mesos master that running workers register with as agents'),
+  ).action(async (f: Ec2Flags & { port: string; mesosMaster?: string }) => {
+    const log = cliLogger(f.logLevel);
+    const endpoint = await startFromFlags(f, count('--port', f.port), f.mesosMaster, log);
+    process.stdout.write(`EC2 endpoint: ${endpoint.url} (region ${endpoint.region})\n`);
+    process.stdout.write(`  export AWS_ENDPOINT_URL_EC2=${endpoint.url}\n`);
+    await untilSignal();
+    await endpoint.stop();
+    setExitCode(0);
+  });
+
+  addEndpointOptions(
+    localcloud
+      .option(
+        '--ec2-port <port>',
+        'with --mesos-port: run the EC2 endpoint and the Mesos master together',
+        '0',
+      )
+      .option('--mesos-port <port>', 'port of the local Mesos master', '0'),
+  ).action(async (f: Ec2Flags & { ec2Port: string; mesosPort: string }) => {
+    const log = cliLogger(f.logLevel);
+    const { startMesosMaster } = await import('../localcloud/mesos/masterServer.js');
+    const master = await startMesosMaster({
+      host: f.host,
+      port: count('--mesos-port', f.mesosPort),
+      clock: new RealClock(),
+      log,
+    });
+    const endpoint = await startFromFlags(f, count('--ec2-port', f.ec2Port), master.address, log);
+    process.stdout.write(`EC2 endpoint: ${endpoint.url} (region ${endpoint.region})\n`);
+    process.stdout.write(`Mesos master: ${master.url}\n`);
+    process.stdout.write(`  export AWS_ENDPOINT_URL_EC2=${endpoint.url}\n`);
+    await untilSignal();
+    await endpoint.stop();
+    await master.stop();
+    setExitCode(0);
+  });
+}

@@ -1,0 +1,62 @@
+import { RealClock } from '../common/clock.js';
+import { clusterEnvironment, createClusterCalls } from '../main.js';
+import { checkProvisioner, cliLogger, collect } from '../provisioner/cluster/cliSupport.js';
+import { leaderAddress, rsyncArgs, runInherited } from '../provisioner/cluster/remote.js';
+import { regionOfZone, resolveZone, validateClusterName } from '../provisioner/cluster/validate.js';
+import type { SubCommand } from './main.js';
+
+export const command: SubCommand = {
+  register(program, setExitCode) {
+    program
+      .command('rsync-cluster')
+      .description(
+        "Copy files to or from the leader's appliance container with rsync; ':PATH' is the leader's side.",
+      )
+      .argument('<clusterName>')
+      .argument('<args...>', 'rsync arguments; exactly one starts with ":" (e.g. sort.ts :/tmp)')
+      .option('-p, --provisioner <name>', 'the cloud (aws)', 'aws')
+      .option('-z, --zone <zone>', 'availability zone (default: TOIL_AWS_ZONE)')
+      .option('--insecure', 'do not check the host key', false)
+      .option('--sshOption <option>', 'pass an option to ssh (repeatable)', collect, [])
+      .option('--logLevel <level>', 'log level', 'warning')
+      .allowUnknownOption()
+      .action(
+        async (
+          name: string,
+          args: string[],
+          f: {
+            provisioner?: string;
+            zone?: string;
+            insecure: boolean;
+            sshOption: string[];
+            logLevel?: string;
+          },
+        ) => {
+          const clusterName = validateClusterName(name);
+          checkProvisioner(f.provisioner);
+          // Checked before any cloud call: a missing ':' is a typo, not a cluster problem.
+          rsyncArgs('0.0.0.0', args, { insecure: f.insecure, sshOptions: f.sshOption });
+          const { zone, source } = resolveZone(f.zone, clusterEnvironment().zone);
+          const log = cliLogger(f.logLevel);
+          const clock = new RealClock();
+          const { calls, close } = await createClusterCalls({
+            region: regionOfZone(zone, source),
+            clock,
+            log,
+          });
+          let ip: string;
+          try {
+            ip = await leaderAddress(calls, clusterName, clock, log);
+          } finally {
+            close();
+          }
+          setExitCode(
+            await runInherited(
+              'rsync',
+              rsyncArgs(ip, args, { insecure: f.insecure, sshOptions: f.sshOption }),
+            ),
+          );
+        },
+      );
+  },
+};

@@ -1,0 +1,27 @@
+import { UserInputError } from '../../common/errors.js';
+import { createLogger, LOG_LEVEL_NAMES, toPinoLevel, type Logger } from '../../common/log.js';
+
+/** Commander collector for repeatable flags (`-t a=b -t c=d`). */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Logs go to stderr so that a command's own output (ssh's, progress) stays on stdout. */
+export function cliLogger(level: string | undefined): Logger {
+  const l = toPinoLevel(level ?? 'warning');
+  if (!l)
+    throw new UserInputError(
+      'BAD_LOG_LEVEL',
+      `--logLevel: '${level}' is not one of ${LOG_LEVEL_NAMES.join(', ')}`,
+    );
+  return createLogger({ level: l, destination: process.stderr });
+}
+
+export function progressTo(stream: NodeJS.WritableStream): (line: string) => void {
+  return (line) => void stream.write(`${line}\n`);
+}
+
+export function checkProvisioner(name: string | undefined): void {
+  if (name !== undefined && name !== 'aws')
+    throw new UserInputError('BAD_PROVISIONER', `--provisioner: '${name}' is not supported (only aws)`);
+}

@@ -1,0 +1,65 @@
+import type { Clock } from '../../common/clock.js';
+import type { Logger } from '../../common/log.js';
+import { AwsCluster } from '../aws/awsCluster.js';
+import type { Ec2Calls } from '../aws/ec2Calls.js';
+
+export interface DestroyResult {
+  readonly terminated: readonly string[];
+  readonly spotRequestsCancelled: readonly string[];
+  readonly securityGroupsDeleted: readonly string[];
+}
+
+/**
+ * `toil destroy-cluster`: the leader first (waiting until it is gone, so it cannot launch more
+ * workers), then open spot requests, then every other instance (waiting), then the security
+ * group. Stopped instances are included; anything already gone is skipped, so running it again,
+ * or after a half-finished run, is safe.
+ */
+export async function destroyCluster(
+  clusterName: string,
+  deps: { calls: Ec2Calls; clock: Clock; log: Logger; progress: (line: string) => void },
+  options: { timeoutMs: number; pollMs: number },
+): Promise<DestroyResult> {
+  const { progress } = deps;
+  const cluster = new AwsCluster({ calls: deps.calls, clusterName, clock: deps.clock, log: deps.log });
+  const wait = { timeoutMs: options.timeoutMs, pollMs: options.pollMs };
+  const terminated: string[] = [];
+
+  const before = await cluster.liveInstances();
+  const leaders = before.filter((n) => n.role === 'leader');
+  if (leaders.length > 0) {
+    const ids = leaders.map((n) => n.instanceId);
+    progress(`terminating leader ${ids.join(', ')} (${leaders.map((n) => n.state).join(', ')})`);
+    await cluster.terminate(ids);
+    await cluster.waitFor(ids, ['terminated'], wait);
+    terminated.push(...ids);
+  }
+
+  // Instances may have appeared while the leader was going: look again.
+  const rest = (await cluster.liveInstances()).filter(
+    (n) => n.role !== 'leader' || !terminated.includes(n.instanceId),
+  );
+  const spot = await cluster.openSpotRequests(rest.map((n) => n.instanceId));
+  if (spot.length > 0) {
+    progress(`cancelling ${spot.length} spot request(s)`);
+    await cluster.cancelSpotRequests(spot);
+  }
+  if (rest.length > 0) {
+    const ids = rest.map((n) => n.instanceId);
+    progress(`terminating ${ids.length} worker(s)`);
+    await cluster.terminate(ids);
+    await cluster.waitFor(ids, ['terminated'], wait);
+    terminated.push(...ids);
+  }
+
+  const groups: string[] = [];
+  for (let group = await cluster.findSecurityGroup(); group; group = await cluster.findSecurityGroup()) {
+    progress(`deleting security group ${group.groupId}`);
+    await cluster.deleteSecurityGroup(group.groupId, wait);
+    groups.push(group.groupId);
+  }
+  if (terminated.length === 0 && groups.length === 0 && spot.length === 0)
+    progress(`nothing left of cluster '${clusterName}'`);
+  else progress(`cluster '${clusterName}' destroyed`);
+  return { terminated, spotRequestsCancelled: spot, securityGroupsDeleted: groups };
+}

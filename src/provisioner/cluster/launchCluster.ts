@@ -1,0 +1,179 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../../common/clock.js';
+import { UserInputError } from '../../common/errors.js';
+import type { Logger } from '../../common/log.js';
+import { AwsCluster } from '../aws/awsCluster.js';
+import { AwsProvisioner } from '../aws/awsProvisioner.js';
+import type { Ec2Calls } from '../aws/ec2Calls.js';
+import { clusterTags } from '../aws/tags.js';
+import { isProvisionerError } from '../errors.js';
+import type { ProvisionedNode } from '../provisioner.js';
+import { checkZoneInRegion, type NodeTypeSpec } from './validate.js';
+
+export interface LaunchClusterOptions {
+  readonly clusterName: string;
+  readonly zone: string;
+  readonly zoneSource: string;
+  /** The region the caller is configured for, if it names one (AWS_REGION, …). */
+  readonly configuredRegion?: { region: string; source: string };
+  readonly leaderNodeType: string;
+  readonly nodeTypes: readonly NodeTypeSpec[];
+  /** Static workers per entry of nodeTypes. */
+  readonly workers: readonly number[];
+  readonly keyPairName: string;
+  readonly owner: string;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly leaderStorageGiB: number;
+  readonly nodeStorageGiB: number;
+  readonly sshCidr?: string;
+  /** TOIL_AWS_AMI; else the newest Flatcar stable image. */
+  readonly imageId?: string;
+  readonly applianceImage: string;
+  readonly instanceProfileArn?: string;
+  readonly waitTimeoutMs: number;
+  readonly pollMs: number;
+}
+
+export interface LaunchClusterDeps {
+  readonly calls: Ec2Calls;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** One line of progress for the person waiting. */
+  readonly progress: (line: string) => void;
+}
+
+export interface LaunchedCluster {
+  readonly securityGroupId: string;
+  readonly leader: ProvisionedNode;
+  readonly workers: readonly ProvisionedNode[];
+}
+
+/**
+ * `toil launch-cluster`: checks every input against the cloud first (zone, key pair, instance
+ * types, image), then makes the security group, the leader (waiting until it runs, showing
+ * progress), and the static workers. Tokens are fresh per run, so a cluster re-made under an old
+ * name never gets the old instances back.
+ */
+export async function launchCluster(
+  o: LaunchClusterOptions,
+  deps: LaunchClusterDeps,
+): Promise<LaunchedCluster> {
+  const { calls, clock, log, progress } = deps;
+  const cluster = new AwsCluster({ calls, clusterName: o.clusterName, clock, log });
+
+  checkZoneInRegion(o.zone, o.zoneSource, await cluster.zoneNames(), o.configuredRegion);
+  if (!(await cluster.keyPairExists(o.keyPairName)))
+    throw new UserInputError(
+      'NO_KEY_PAIR',
+      `--keyPairName: no key pair named '${o.keyPairName}' in this region`,
+      {
+        keyPairName: o.keyPairName,
+      },
+    );
+  const imageId = o.imageId ?? (await cluster.flatcarImage());
+  if (!imageId)
+    throw new UserInputError(
+      'NO_IMAGE',
+      'no Flatcar stable image found in this region: import one and set TOIL_AWS_AMI',
+    );
+  const { vpcId } = await cluster.defaultSubnet(o.zone);
+  const base = clusterTags({ clusterName: o.clusterName, owner: o.owner, extraTags: o.tags });
+  const provisioner = new AwsProvisioner({
+    calls,
+    clock,
+    log,
+    settings: {
+      clusterName: o.clusterName,
+      zone: o.zone,
+      imageId,
+      keyName: o.keyPairName,
+      applianceImage: o.applianceImage,
+      owner: o.owner,
+      extraTags: o.tags,
+      nodeStorageGiB: o.nodeStorageGiB,
+      leaderStorageGiB: o.leaderStorageGiB,
+      ...(o.instanceProfileArn ? { instanceProfileArn: o.instanceProfileArn } : {}),
+    },
+  });
+  // Instance types are checked through the port, so a typo gets a "did you mean" before anything is made.
+  await provisioner.instanceTypes([
+    ...new Set([o.leaderNodeType, ...o.nodeTypes.map((t) => t.instanceType)]),
+  ]);
+
+  const existing = await cluster.liveInstances();
+  if (existing.length > 0)
+    throw new UserInputError(
+      'CLUSTER_EXISTS',
+      `cluster '${o.clusterName}' already exists (${existing.length} instance(s)); destroy it first with: toil destroy-cluster ${o.clusterName}`,
+    );
+
+  if (!o.sshCidr)
+    progress('no --sshCidr given: SSH to the cluster stays closed (pass --sshCidr YOUR.IP/32 to open it)');
+  const group = await cluster.ensureSecurityGroup({
+    vpcId,
+    tags: base,
+    ...(o.sshCidr ? { sshCidr: o.sshCidr } : {}),
+  });
+  progress(`security group ${group.groupId} (${o.clusterName}) ${group.created ? 'created' : 'reused'}`);
+
+  const run = randomUUID().slice(0, 8);
+  const launched = await provisioner.launch({
+    offering: { instanceType: o.leaderNodeType, zone: o.zone, market: 'on-demand' },
+    count: 1,
+    clientToken: `${o.clusterName}-leader-${run}`.slice(0, 64),
+    role: 'leader',
+  });
+  const leaderId = launched.nodes[0]!.instanceId;
+  progress(`leader ${leaderId} (${o.leaderNodeType}) launched; waiting for it to run`);
+  let lastState = '';
+  const [leader] = await cluster.waitFor([leaderId], ['running'], {
+    timeoutMs: o.waitTimeoutMs,
+    pollMs: o.pollMs,
+    onProgress: (nodes) => {
+      const state = nodes[0]?.state ?? 'pending';
+      if (state !== lastState) progress(`leader ${leaderId}: ${state}`);
+      lastState = state;
+    },
+  });
+  if (!leader) throw new Error(`leader ${leaderId} vanished while starting`);
+  progress(
+    `leader ${leaderId} running: private ${leader.privateIp ?? '-'}, public ${leader.publicIp ?? '-'}`,
+  );
+
+  const workerIds: string[] = [];
+  for (const [i, spec] of o.nodeTypes.entries()) {
+    const wanted = o.workers[i] ?? 0;
+    let got = 0;
+    for (let attempt = 0; got < wanted && attempt < 5; attempt++) {
+      try {
+        const r = await provisioner.launch({
+          offering: {
+            instanceType: spec.instanceType,
+            zone: o.zone,
+            market: spec.market,
+            ...(spec.bid !== undefined ? { maxPrice: spec.bid } : {}),
+          },
+          count: wanted - got,
+          clientToken: `${o.clusterName}-w${i}-${attempt}-${run}`.slice(0, 64),
+        });
+        got += r.nodes.length;
+        workerIds.push(...r.nodes.map((n) => n.instanceId));
+      } catch (e) {
+        if (isProvisionerError(e) && e.disposition === 'unavailable') {
+          progress(
+            `no ${spec.market} capacity for ${spec.instanceType} in ${o.zone}: ${got} of ${wanted} launched`,
+          );
+          break;
+        }
+        throw e;
+      }
+    }
+    progress(`${got} ${spec.market} ${spec.instanceType} worker(s) launched`);
+  }
+  const workers =
+    workerIds.length > 0
+      ? await cluster.waitFor(workerIds, ['running'], { timeoutMs: o.waitTimeoutMs, pollMs: o.pollMs })
+      : [];
+  if (workers.length > 0) progress(`${workers.length} worker(s) running`);
+  return { securityGroupId: group.groupId, leader, workers };
+}

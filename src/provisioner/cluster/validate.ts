@@ -1,0 +1,169 @@
+import { isIP } from 'node:net';
+import { UserInputError } from '../../common/errors.js';
+import type { Market } from '../provisioner.js';
+
+/** Toil's rule, with a length cap so derived names (`<name>--internal` buckets) stay valid. */
+export function validateClusterName(name: string): string {
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(name) || name.endsWith('-'))
+    throw new UserInputError(
+      'BAD_CLUSTER_NAME',
+      `invalid cluster name '${name}': use 1–63 lowercase letters, digits and '-' (no '_' or capitals), starting with a letter or digit`,
+      { name },
+    );
+  return name;
+}
+
+const ZONE_RE = /^([a-z]{2}(?:-gov)?-[a-z]+-\d+)([a-z])$/;
+
+/** The region of an availability zone (`us-west-2a` → `us-west-2`). */
+export function regionOfZone(zone: string, source: string): string {
+  const m = ZONE_RE.exec(zone);
+  if (!m)
+    throw new UserInputError('BAD_ZONE', `${source}: '${zone}' is not an availability zone like us-west-2a`, {
+      zone,
+    });
+  return m[1]!;
+}
+
+/** The zone from --zone, else TOIL_AWS_ZONE; a clear error when neither is given. */
+export function resolveZone(
+  flag: string | undefined,
+  envZone: string | undefined,
+): { zone: string; source: string } {
+  if (flag?.trim()) return { zone: flag.trim(), source: '--zone' };
+  if (envZone?.trim()) return { zone: envZone.trim(), source: 'TOIL_AWS_ZONE' };
+  throw new UserInputError(
+    'NO_ZONE',
+    'no zone given: pass --zone (e.g. --zone us-west-2a) or set TOIL_AWS_ZONE',
+  );
+}
+
+/** The zone must be one the region lists, and the region the one configured, if any. */
+export function checkZoneInRegion(
+  zone: string,
+  source: string,
+  regionZones: readonly string[],
+  configured?: { region: string; source: string },
+): void {
+  const region = regionOfZone(zone, source);
+  if (configured && configured.region !== region)
+    throw new UserInputError(
+      'ZONE_OUTSIDE_REGION',
+      `${source}: zone '${zone}' is outside region ${configured.region} (${configured.source})`,
+      { zone, region: configured.region },
+    );
+  if (!regionZones.includes(zone))
+    throw new UserInputError(
+      'ZONE_OUTSIDE_REGION',
+      `${source}: zone '${zone}' is not in region ${region} (its zones: ${regionZones.join(', ') || 'none'})`,
+      { zone, region },
+    );
+}
+
+export interface NodeTypeSpec {
+  readonly instanceType: string;
+  readonly market: Market;
+  /** Spot bid in dollars per hour (Toil's `type:bid`). */
+  readonly bid?: number;
+}
+
+/** `--nodeTypes t2.medium,m5.large:0.05` (Toil's syntax: `:bid` makes a type spot). */
+export function parseNodeTypes(text: string, source: string): NodeTypeSpec[] {
+  const out: NodeTypeSpec[] = [];
+  for (const raw of text.split(',')) {
+    const item = raw.trim();
+    if (item === '')
+      throw new UserInputError('BAD_NODE_TYPES', `${source}: '${text}' has an empty node type`);
+    const [type, bid, extra] = item.split(':');
+    if (extra !== undefined || !type)
+      throw new UserInputError('BAD_NODE_TYPES', `${source}: '${item}' should be TYPE or TYPE:BID`);
+    if (bid === undefined) out.push({ instanceType: type, market: 'on-demand' });
+    else {
+      const n = Number(bid);
+      if (bid === '' || !Number.isFinite(n) || n <= 0)
+        throw new UserInputError(
+          'BAD_NODE_TYPES',
+          `${source}: spot bid '${bid}' of ${type} is not a positive price`,
+        );
+      out.push({ instanceType: type, market: 'spot', bid: n });
+    }
+  }
+  return out;
+}
+
+/** `-w 3` or `-w 1,2` (one count per --nodeTypes entry); Kubernetes' MIN-MAX ranges are refused. */
+export function parseWorkerCounts(text: string | undefined, types: number): number[] {
+  if (text === undefined || text.trim() === '') return Array<number>(types).fill(0);
+  const parts = text.split(',').map((x) => x.trim());
+  const counts = parts.map((p) => {
+    if (/^\d+-\d+$/.test(p))
+      throw new UserInputError(
+        'BAD_WORKERS',
+        `-w/--workers: '${p}' is a range, which only Kubernetes clusters support`,
+      );
+    if (!/^\d+$/.test(p))
+      throw new UserInputError('BAD_WORKERS', `-w/--workers: '${p}' is not a number of workers`);
+    return Number(p);
+  });
+  if (counts.length !== types)
+    throw new UserInputError(
+      'BAD_WORKERS',
+      `-w/--workers gives ${counts.length} count(s) but there are ${types} node type(s): give one count per --nodeTypes entry`,
+    );
+  return counts;
+}
+
+/** `-t NAME=VALUE`, repeatable. */
+export function parseTags(pairs: readonly string[]): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const p of pairs) {
+    const i = p.indexOf('=');
+    if (i <= 0) throw new UserInputError('BAD_TAG', `-t/--tag: '${p}' should be NAME=VALUE`);
+    tags[p.slice(0, i)] = p.slice(i + 1);
+  }
+  return tags;
+}
+
+/** TOIL_AWS_TAGS: a JSON object of string values. */
+export function parseTagsJson(text: string | undefined): Record<string, string> {
+  if (!text?.trim()) return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new UserInputError(
+      'BAD_TAG',
+      `TOIL_AWS_TAGS: '${text}' is not JSON (expected an object like {"team": "x"})`,
+    );
+  }
+  if (
+    typeof v !== 'object' ||
+    v === null ||
+    Array.isArray(v) ||
+    !Object.values(v).every((x) => typeof x === 'string')
+  )
+    throw new UserInputError('BAD_TAG', 'TOIL_AWS_TAGS: expected a JSON object of string values');
+  return v as Record<string, string>;
+}
+
+export function validateCidr(cidr: string): string {
+  const [addr, bits, extra] = cidr.split('/');
+  const family = isIP(addr ?? '');
+  const n = Number(bits);
+  if (
+    extra !== undefined ||
+    family === 0 ||
+    bits === undefined ||
+    !/^\d+$/.test(bits) ||
+    n > (family === 4 ? 32 : 128)
+  )
+    throw new UserInputError('BAD_CIDR', `--sshCidr: '${cidr}' is not a CIDR block like 203.0.113.7/32`);
+  return cidr;
+}
+
+export function positiveInteger(value: string, flag: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1)
+    throw new UserInputError('BAD_FLAG', `${flag}: '${value}' is not a positive whole number`);
+  return n;
+}
