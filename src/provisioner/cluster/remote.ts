@@ -48,7 +48,8 @@ export async function leaderAddress(
 /**
  * `ssh [-tt] -L 5050:localhost:5050 [opts] core@IP docker exec -i [-t] toil_leader CMD…`.
  * A terminal is asked for only when there is one (Toil always passes -tt, which mangles output
- * that a script reads).
+ * that a script reads). Each word of CMD is quoted for the remote shell, so
+ * `sh -c 'exit 7'` arrives as three words (Toil joins them unquoted).
  */
 export function sshArgs(
   ip: string,
@@ -68,7 +69,7 @@ export function sshArgs(
     '-i',
     ...(o.tty ? ['-t'] : []),
     LEADER_CONTAINER,
-    ...cmd,
+    ...cmd.map(shellWord),
   ];
 }
 
