@@ -228,3 +228,34 @@ t.test('the simulate command reads files and reports problems as user errors', a
   await t.rejects(runSimulation(join(dir, 'bad.json'), configPath), /is not JSON/);
   await t.rejects(runSimulation(join(dir, 'missing.json'), configPath), /cannot read trace/);
 });
+
+t.test('the cost breakdown splits billed time into boot, used, unused, idle and minimum', async (t) => {
+  const { scaler, simulation } = setup(
+    { nodeTypes: 'c5.large', bootTime: '100s', idleGrace: '1m' },
+    { bootTime: '100s' },
+  );
+  const perSecond = 0.085 / 3600;
+  // One 2-core c5.large: boots 100 s, then one job holds all its cores for 10 s.
+  const full = simulate(wide(1, 10), scaler, simulation, { policy: 'cost' });
+  t.equal(full.breakdown.boot, Math.round(100 * perSecond * 1000) / 1000);
+  t.equal(full.breakdown.used, Math.round(10 * perSecond * 1000) / 1000);
+  t.equal(full.breakdown.unused, 0);
+  t.equal(full.breakdown.idle, 0);
+  t.same(full.breakdown.byType, { 'c5.large on-demand': { nodes: 1, hours: 0.031, cost: full.cost } });
+  // A 1-core job on the same node leaves half of it unused while it runs (cores dominate here).
+  const half = simulate(
+    parseTrace({
+      name: 'half',
+      jobs: [{ id: 'a', name: 'a', cores: 1, memory: '100M', runtime: 3600, preemptable: false }],
+    }),
+    scaler,
+    simulation,
+    { policy: 'cost' },
+  );
+  t.ok(Math.abs(half.breakdown.used - 1800 * perSecond) < 0.002, `used ${half.breakdown.used}`);
+  t.ok(Math.abs(half.breakdown.unused - 1800 * perSecond) < 0.002, `unused ${half.breakdown.unused}`);
+  for (const r of [full, half]) {
+    const b = r.breakdown;
+    t.ok(Math.abs(b.used + b.unused + b.idle + b.boot + b.minimum - r.cost) < 0.003, 'the parts add up');
+  }
+});

@@ -44,6 +44,26 @@ export interface SimulationResult {
   readonly ticks: number;
   /** Plan entries the simulated executor refused (terminate of a busy node…); should be 0. */
   readonly planViolations: number;
+  /** Where the money went (see CostBreakdown). */
+  readonly breakdown: CostBreakdown;
+}
+
+/**
+ * The run's cost split by what the billed time was spent on. `used + unused + idle + boot +
+ * minimum` is the total cost (up to rounding). A registered node running jobs splits its time by
+ * the dominant share (cores or memory, of what agents offer) its jobs hold: `used` for that share,
+ * `unused` for the rest (room no job took: packing and time-slicing waste); a registered node
+ * running nothing is `idle` (scale-down timing); `boot` is launch to registration (or to
+ * termination for a node that never registered); `minimum` is the 60 s billing minimum's padding.
+ */
+export interface CostBreakdown {
+  readonly used: number;
+  readonly unused: number;
+  readonly idle: number;
+  readonly boot: number;
+  readonly minimum: number;
+  /** Per offering pool, e.g. "c5.2xlarge spot": nodes, billed hours and $. */
+  readonly byType: Readonly<Record<string, { nodes: number; hours: number; cost: number }>>;
 }
 
 interface SimJob {
@@ -79,6 +99,9 @@ interface SimNode {
   readonly running: Set<number>;
   lastBusyAt: number;
   endedAt?: number;
+  /** Seconds spent per bucket (see CostBreakdown), accounted up to `accountedTo`. */
+  readonly spent: { used: number; unused: number; idle: number; boot: number };
+  accountedTo: number;
 }
 
 type Event =
@@ -182,8 +205,30 @@ export function simulate(
     sim.spotPrices[type] ??
     Math.round(od * sim.spotPriceRatio * 10_000) / 10_000;
 
+  // Charges the time since the node's last change to the bucket its state was in; called before
+  // every change of state or load.
+  const account = (n: SimNode, t: number): void => {
+    const dt = t - n.accountedTo;
+    if (dt <= 0 || n.state === 'terminated') return;
+    n.accountedTo = t;
+    if (n.registeredAt === undefined) n.spent.boot += dt;
+    else if (n.running.size === 0) n.spent.idle += dt;
+    else {
+      const share = Math.min(
+        1,
+        Math.max(
+          (n.cap.cores - n.free.cores) / Math.max(n.cap.cores, 1e-9),
+          (n.cap.memoryBytes - n.free.memoryBytes) / Math.max(n.cap.memoryBytes, 1),
+        ),
+      );
+      n.spent.used += dt * share;
+      n.spent.unused += dt * (1 - share);
+    }
+  };
+
   const terminate = (n: SimNode, t: number): void => {
     if (n.state === 'terminated') return;
+    account(n, t);
     n.state = 'terminated';
     n.endedAt = t;
     const i = liveNodes.indexOf(n);
@@ -192,6 +237,7 @@ export function simulate(
 
   const start = (j: SimJob, n: SimNode, t: number): void => {
     queued--;
+    account(n, t);
     j.state = 'running';
     j.startedAt = t;
     j.nodeId = n.id;
@@ -357,6 +403,8 @@ export function simulate(
           free: entry.packable,
           running: new Set(),
           lastBusyAt: t,
+          spent: { used: 0, unused: 0, idle: 0, boot: 0 },
+          accountedTo: t,
         };
         nodes.set(n.id, n);
         liveNodes.push(n);
@@ -394,6 +442,7 @@ export function simulate(
         const j = jobs[e.job]!;
         if (j.state !== 'running' || j.attempt !== e.attempt) break;
         const n = nodes.get(j.nodeId!)!;
+        account(n, now);
         n.running.delete(j.idx);
         n.free = add(n.free, j.req);
         n.lastBusyAt = now;
@@ -413,6 +462,7 @@ export function simulate(
       case 'register': {
         const n = nodes.get(e.node)!;
         if (n.state === 'terminated') break;
+        account(n, now);
         n.registeredAt = now;
         n.lastBusyAt = now;
         if (n.state === 'booting') n.state = 'registered';
@@ -422,6 +472,7 @@ export function simulate(
       case 'interrupt': {
         const n = nodes.get(e.node)!;
         if (n.state === 'terminated') break;
+        account(n, now);
         interruptions++;
         for (const i of n.running) {
           const j = jobs[i]!;
@@ -450,10 +501,24 @@ export function simulate(
   const hours = { spot: 0, onDemand: 0 };
   const costs = { spot: 0, onDemand: 0 };
   let billedCoreSeconds = 0;
+  const split = { used: 0, unused: 0, idle: 0, boot: 0, minimum: 0 };
+  const byType: Record<string, { nodes: number; hours: number; cost: number }> = {};
   for (const n of nodes.values()) {
-    const seconds = Math.max(config.billingMinimumSeconds, (n.endedAt ?? end) - n.launchedAt);
+    const life = (n.endedAt ?? end) - n.launchedAt;
+    const seconds = Math.max(config.billingMinimumSeconds, life);
     const c = (seconds / 3600) * n.price;
     cost += c;
+    const perSecond = n.price / 3600;
+    split.used += n.spent.used * perSecond;
+    split.unused += n.spent.unused * perSecond;
+    split.idle += n.spent.idle * perSecond;
+    split.boot += n.spent.boot * perSecond;
+    split.minimum += Math.max(0, seconds - life) * perSecond;
+    const pool = `${n.instanceType} ${n.capacityType}`;
+    const b = (byType[pool] ??= { nodes: 0, hours: 0, cost: 0 });
+    b.nodes++;
+    b.hours += seconds / 3600;
+    b.cost += c;
     billedCoreSeconds += seconds * n.cores;
     if (n.capacityType === 'spot') {
       hours.spot += seconds / 3600;
@@ -483,5 +548,17 @@ export function simulate(
     bootFailures,
     ticks,
     planViolations: violations,
+    breakdown: {
+      used: r3(split.used),
+      unused: r3(split.unused),
+      idle: r3(split.idle),
+      boot: r3(split.boot),
+      minimum: r3(split.minimum),
+      byType: Object.fromEntries(
+        Object.entries(byType)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([k, v]) => [k, { nodes: v.nodes, hours: r3(v.hours), cost: r3(v.cost) }]),
+      ),
+    },
   };
 }
