@@ -48,6 +48,11 @@ export interface MesosBatchSystemOptions {
   refuseSecondsNoFit?: number;
   /** DECLINE filter for offers from agents being drained. */
   refuseSecondsDraining?: number;
+  /**
+   * How long a preemptable job waits for room on a preemptable agent before it takes on-demand
+   * room (when a preemptable agent that could hold it exists). Default 3 s.
+   */
+  preemptablePatienceMs?: number;
 }
 
 /** Where one attempt was placed; kept for tests and the status page. */
@@ -81,6 +86,7 @@ interface Attempt {
   taskId: string;
   need: Scalars;
   state: AttemptState;
+  queuedAtMs: number;
   agentId?: string;
   launchedAtMs?: number;
   runningAtMs?: number;
@@ -119,6 +125,7 @@ export class MesosBatchSystem implements BatchSystem {
   private readonly placementLog: PlacementRecord[] = [];
   private seq = 0;
   private suppressed = false;
+  private offerControl: Promise<void> = Promise.resolve();
   private stopping = false;
 
   constructor(options: MesosBatchSystemOptions) {
@@ -137,7 +144,10 @@ export class MesosBatchSystem implements BatchSystem {
       rescind: () => undefined,
       update: (status) => this.onUpdate(status),
       failure: ({ agentId, executorId }) => {
-        if (agentId && !executorId) this.log.warn({ agentId }, 'Mesos reports the agent lost');
+        if (agentId && !executorId) {
+          this.log.warn({ agentId }, 'Mesos reports the agent lost');
+          this.knownAgents.delete(agentId);
+        }
       },
       disconnected: (reason) => {
         if (!this.stopping) this.log.warn({ reason }, 'Mesos stream ended; re-subscribing');
@@ -171,17 +181,33 @@ export class MesosBatchSystem implements BatchSystem {
       taskId: taskIdFor(job.jobId, job.attempt),
       need: { cpus: r.cores, mem: bytesToMesosMb(r.memory), disk: bytesToMesosMb(r.disk) },
       state: 'queued',
+      queuedAtMs: this.o.clock.now(),
       killRequested: false,
     };
     this.attempts.set(job.jobId, attempt);
     this.byTask.set(attempt.taskId, attempt);
     this.queue.push(attempt);
-    if (this.suppressed) {
-      this.suppressed = false;
-      await this.o.scheduler
-        .revive()
-        .catch((e: unknown) => this.log.warn({ err: coerceError(e) }, 'REVIVE failed'));
-    }
+    if (this.suppressed) await this.setSuppressed(false);
+  }
+
+  /**
+   * SUPPRESS or REVIVE. The flag changes at once (so the decision is never stale) and the calls
+   * go out one at a time, in the order decided, so the master ends in the state we think it is.
+   */
+  private setSuppressed(suppressed: boolean): Promise<void> {
+    this.suppressed = suppressed;
+    const call = async (): Promise<void> => {
+      try {
+        if (suppressed) await this.o.scheduler.suppress();
+        else await this.o.scheduler.revive();
+      } catch (e) {
+        // Not subscribed: the next subscription starts unsuppressed anyway.
+        this.log.warn({ err: coerceError(e) }, suppressed ? 'SUPPRESS failed' : 'REVIVE failed');
+        if (suppressed) this.suppressed = false;
+      }
+    };
+    this.offerControl = this.offerControl.then(call);
+    return this.offerControl;
   }
 
   async kill(jobId: string): Promise<void> {
@@ -236,10 +262,7 @@ export class MesosBatchSystem implements BatchSystem {
   async unmarkDraining(agentId: string): Promise<void> {
     if (!this.drainMarks.delete(agentId)) return;
     // Offers from it were declined with a filter; REVIVE clears filters.
-    await this.o.scheduler
-      .revive()
-      .catch((e: unknown) => this.log.warn({ err: coerceError(e) }, 'REVIVE failed'));
-    this.suppressed = false;
+    await this.setSuppressed(false);
   }
 
   isMarkedDraining(agentId: string): boolean {
@@ -302,6 +325,7 @@ export class MesosBatchSystem implements BatchSystem {
 
   private async refreshAgents(): Promise<AgentView[]> {
     const { agents } = await this.o.master.getAgents();
+    this.knownAgents.clear();
     for (const v of agents) {
       this.knownAgents.set(v.id, { total: v.total, preemptable: v.preemptable, hostname: v.hostname });
     }
@@ -372,8 +396,17 @@ export class MesosBatchSystem implements BatchSystem {
     const preemptableJobs = this.queue.filter((a) => a.job.requirements.preemptable);
     place(nonPreemptableJobs, onDemand);
     place(preemptableJobs, spot);
-    place(preemptableJobs, onDemand);
+    // On-demand room goes to a preemptable job only once spot agents had their chance.
+    const now = this.o.clock.now();
+    const patience = this.o.preemptablePatienceMs ?? 3000;
+    const impatient = preemptableJobs.filter(
+      (a) => a.state === 'queued' && (now - a.queuedAtMs >= patience || !this.spotAgentCouldHold(a.need)),
+    );
+    place(impatient, onDemand);
     this.queue = this.queue.filter((a) => a.state === 'queued');
+    const waitingForSpot = this.queue.some((a) => a.job.requirements.preemptable);
+    const suppress = this.queue.length === 0 && !this.suppressed;
+    if (suppress) this.suppressed = true;
 
     const calls: Promise<void>[] = [];
     if (draining.length > 0) calls.push(sched.decline(draining, this.o.refuseSecondsDraining ?? 60));
@@ -381,24 +414,32 @@ export class MesosBatchSystem implements BatchSystem {
     for (const u of usable.filter((x) => x.tasks.length > 0)) {
       calls.push(this.launchOn(u.offer, u.tasks));
     }
-    if (unused.length > 0) calls.push(sched.decline(unused, this.o.refuseSecondsNoFit ?? 5));
+    if (unused.length > 0) {
+      // A job held back for spot room needs this on-demand offer again once its patience ends.
+      const noFit = this.o.refuseSecondsNoFit ?? 5;
+      calls.push(sched.decline(unused, waitingForSpot ? Math.min(1, noFit) : noFit));
+    }
     const results = await Promise.allSettled(calls);
     for (const r of results) {
       if (r.status === 'rejected') this.log.warn({ err: coerceError(r.reason) }, 'offer answer failed');
     }
-    if (this.queue.length === 0 && !this.suppressed) {
-      this.suppressed = true;
-      await sched.suppress().catch((e: unknown) => {
-        this.suppressed = false;
-        this.log.warn({ err: coerceError(e) }, 'SUPPRESS failed');
-      });
+    if (suppress && this.suppressed) await this.setSuppressed(true);
+  }
+
+  /** Some known, usable preemptable agent is big enough for `need`. */
+  private spotAgentCouldHold(need: Scalars): boolean {
+    for (const [id, a] of this.knownAgents) {
+      if (a.preemptable && !this.drainMarks.has(id) && fits(need, a.total)) return true;
     }
+    return false;
   }
 
   private async launchOn(offer: Offer, tasks: Attempt[]): Promise<void> {
     const infos: TaskInfo[] = tasks.map((a) => this.taskInfo(a, offer));
     try {
-      await this.o.scheduler.launch([offer.id.value], infos);
+      // Leftovers come back next allocation cycle (no filter): more jobs may be issued any moment,
+      // and an idle queue SUPPRESSes offers anyway. Mesos' default 5 s filter would hide them.
+      await this.o.scheduler.launch([offer.id.value], infos, 0);
     } catch (e) {
       // The master may never have seen it: put the jobs back at the head of the queue.
       this.log.warn({ err: coerceError(e), tasks: tasks.length }, 'ACCEPT failed; re-queueing');

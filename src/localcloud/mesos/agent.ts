@@ -105,7 +105,7 @@ export class LocalMesosAgent {
     for (const t of this.tasks.values()) {
       t.retry?.abort();
       t.killTimer?.abort();
-      t.child?.kill('SIGKILL');
+      if (t.child) signalGroup(t.child, 'SIGKILL');
     }
     this.doneResolve(reason);
   }
@@ -351,7 +351,8 @@ export class LocalMesosAgent {
     reason?: string,
   ): void {
     const task = this.tasks.get(taskId);
-    if (!task || isTerminalTaskState(task.state)) return;
+    // A stopped agent reports nothing: its tasks die with it, as on a machine that went away.
+    if (!task || isTerminalTaskState(task.state) || this.stopped) return;
     task.state = state;
     const status: TaskStatus = {
       task_id: { value: taskId },

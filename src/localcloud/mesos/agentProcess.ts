@@ -114,6 +114,9 @@ export function startAgentProcess(options: AgentProcessOptions): AgentProcessHan
       }
     },
     kill() {
+      // The agent first: alive for a moment longer, it would see its tasks die and report them
+      // FAILED, which a vanished machine never does.
+      child.kill('SIGKILL');
       for (const pgid of taskGroups()) {
         try {
           process.kill(-pgid, 'SIGKILL');
@@ -121,7 +124,6 @@ export function startAgentProcess(options: AgentProcessOptions): AgentProcessHan
           // That task had already ended.
         }
       }
-      child.kill('SIGKILL');
     },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

@@ -696,8 +696,12 @@ export class MasterModel {
     this.log.info({ frameworkId }, 'framework disconnected');
   }
 
+  /** Set by `stop`: a stopped master arms no timers (closing streams must not start failover clocks). */
+  stopped = false;
+
   private startFailoverTimer(fw: FrameworkRecord): void {
     fw.failoverTimer?.abort();
+    if (this.stopped) return;
     const timer = new AbortController();
     fw.failoverTimer = timer;
     const ms = Math.max(0, Number(fw.info.failover_timeout ?? 0) * 1000);

@@ -160,6 +160,7 @@ export async function startMesosMaster(options: MesosMasterOptions = {}): Promis
       ctx.leader = leader;
     },
     async stop() {
+      model.stopped = true;
       stop.abort();
       await loop;
       for (const fw of model.frameworks.values()) fw.failoverTimer?.abort();
