@@ -130,9 +130,8 @@ export class LocalMesosAgent {
       port: this.options.port,
       resources: this.options.resources,
       attributes: this.options.attributes,
-      tasks: [...this.tasks.values()]
-        .filter((t) => !isTerminalTaskState(t.state))
-        .map((t) => ({ task: t.info, framework: t.framework, state: t.state })),
+      // Every task still held, terminal ones included: their last update has not been acknowledged.
+      tasks: [...this.tasks.values()].map((t) => ({ task: t.info, framework: t.framework, state: t.state })),
     });
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
       const req = http.request(new URL('/internal/agent/register', this.masterUrl), {

@@ -296,7 +296,7 @@ export class MasterModel {
     state: TaskState,
   ): void {
     const frameworkId = framework.id?.value;
-    if (!frameworkId || isTerminalTaskState(state)) return;
+    if (!frameworkId) return;
     let fw = this.frameworks.get(frameworkId);
     if (!fw) {
       if (this.removedFrameworkIds.has(frameworkId)) {
@@ -321,7 +321,7 @@ export class MasterModel {
       return;
     }
     // The master already told the framework this task was lost: it must not run on.
-    agent.sink?.send({ type: 'KILL', task_id: task.task_id.value, grace_ms: 0 });
+    if (!isTerminalTaskState(state)) agent.sink?.send({ type: 'KILL', task_id: task.task_id.value, grace_ms: 0 });
   }
 
   agentPing(agentId: string): boolean {
