@@ -1,5 +1,6 @@
 import type { ScalerConfig } from './config.js';
 import { groupQueue } from './jobClasses.js';
+import { solveConfigurationLp, solveCoveringLpWithDuals } from './lp.js';
 import { buildOfferings, typeTable } from './offerings.js';
 import { estimateRuntime } from './runtimes.js';
 import { archMatches, maxFit } from './shapes.js';
@@ -87,70 +88,23 @@ export function fractionalLowerBound(snapshot: ScalingSnapshot, config: ScalerCo
     caps.map((k) => k.od),
     classes.filter((m) => !m.c.request.preemptable),
   );
-  return solveCoveringLp(
+  const resourceBound = solveCoveringLp(
     rows.map((r) => r.demand),
     offerings.map((o, j) => ({ price: o.pricePerHour, coverage: rows.map((r) => r.coverage[j]!) })),
   );
+  // The configuration LP: whole-node configurations instead of pooled resources, so work of
+  // different shapes only shares a node in combinations that fit in it at once.
+  const configurations = solveConfigurationLp(
+    [...shapes.values()].map(({ slots, m }) => ({ req: m.c.request, demand: slots, eligible: m.eligible })),
+    offerings.map((o, j) => ({ cap: caps[j]!.p, price: o.pricePerHour })),
+  ).lowerBound;
+  return Math.max(resourceBound, configurations);
 }
 
-/**
- * min Σ price_j x_j  s.t.  Σ_j coverage_j[r] x_j ≥ demand[r], x ≥ 0 — solved through its dual
- * (max demand·y s.t. coverage_j·y ≤ price_j, y ≥ 0), whose slack basis is feasible, with the
- * simplex method and Bland's rule. Returns the optimal value (Infinity if infeasible).
- */
+/** The optimum of a covering LP (see solveCoveringLpWithDuals); Infinity if infeasible. */
 export function solveCoveringLp(
   demand: readonly number[],
   columns: readonly { price: number; coverage: readonly number[] }[],
 ): number {
-  const rows = demand.map((d, i) => i).filter((i) => demand[i]! > 1e-12);
-  if (rows.length === 0) return 0;
-  const n = rows.length;
-  const m = columns.length;
-  // Tableau: m constraint rows over n dual variables + m slacks, then the objective row.
-  const width = n + m + 1;
-  const T: number[][] = [];
-  for (let j = 0; j < m; j++) {
-    const row = new Array<number>(width).fill(0);
-    rows.forEach((r, k) => (row[k] = columns[j]!.coverage[r]!));
-    row[n + j] = 1;
-    row[width - 1] = columns[j]!.price;
-    T.push(row);
-  }
-  const obj = new Array<number>(width).fill(0);
-  rows.forEach((r, k) => (obj[k] = -demand[r]!));
-  const basis = columns.map((_, j) => n + j);
-  for (let iter = 0; iter < 10_000; iter++) {
-    let enter = -1;
-    for (let k = 0; k < width - 1; k++)
-      if (obj[k]! < -1e-12) {
-        enter = k;
-        break;
-      }
-    if (enter < 0) return obj[width - 1]!;
-    let leave = -1;
-    let best = Infinity;
-    for (let j = 0; j < m; j++) {
-      const a = T[j]![enter]!;
-      if (a > 1e-12) {
-        const ratio = T[j]![width - 1]! / a;
-        if (ratio < best - 1e-12 || (Math.abs(ratio - best) <= 1e-12 && basis[j]! < basis[leave]!)) {
-          best = ratio;
-          leave = j;
-        }
-      }
-    }
-    if (leave < 0) return Infinity; // dual unbounded: the primal is infeasible
-    const pivot = T[leave]![enter]!;
-    const pr = T[leave]!.map((v) => v / pivot);
-    T[leave] = pr;
-    for (let j = 0; j < m; j++) {
-      if (j === leave) continue;
-      const f = T[j]![enter]!;
-      if (f !== 0) T[j] = T[j]!.map((v, k) => v - f * pr[k]!);
-    }
-    const f = obj[enter]!;
-    for (let k = 0; k < width; k++) obj[k]! -= f * pr[k]!;
-    basis[leave] = enter;
-  }
-  throw new Error('simplex did not converge');
+  return solveCoveringLpWithDuals(demand, columns).value;
 }
