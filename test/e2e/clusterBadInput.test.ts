@@ -1,0 +1,150 @@
+import t from 'tap';
+import { ImportKeyPairCommand } from '@aws-sdk/client-ec2';
+import { startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
+import { runToil } from '../fixtures/ec2ToilCli.js';
+
+/** Each mistake is one clear line on stderr, exit code 2, no stack, and nothing made in the cloud. */
+t.test('bad input to the cluster utilities is one clear line and exit 2', async (t) => {
+  const endpoint = await startTestEndpoint({ bootDelayMs: 0 });
+  t.teardown(() => endpoint.stop());
+  await testEc2Client(endpoint.url).send(
+    new ImportKeyPairCommand({
+      KeyName: 'k',
+      PublicKeyMaterial: Buffer.from(
+        'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl k',
+      ),
+    }),
+  );
+  const env = { AWS_ENDPOINT_URL_EC2: endpoint.url };
+  const cases: [name: string, args: string[], extraEnv: Record<string, string>, expected: RegExp][] = [
+    [
+      'invalid cluster name',
+      [
+        'launch-cluster',
+        'My_Cluster',
+        '--nodeType',
+        't2.medium',
+        '--keyPairName',
+        'k',
+        '--zone',
+        'us-west-2a',
+      ],
+      {},
+      /^toil: invalid cluster name 'My_Cluster': use 1–63 lowercase letters, digits and '-'/,
+    ],
+    [
+      'unknown instance type',
+      ['launch-cluster', 'c1', '--nodeType', 't2.mediun', '--keyPairName', 'k', '--zone', 'us-west-2a'],
+      {},
+      /^toil: unknown instance type 't2\.mediun' \(did you mean 't2\.medium'/,
+    ],
+    [
+      'unknown worker type',
+      [
+        'launch-cluster',
+        'c1',
+        '--leaderNodeType',
+        't2.medium',
+        '--nodeTypes',
+        'm5.larg',
+        '-w',
+        '1',
+        '--keyPairName',
+        'k',
+        '--zone',
+        'us-west-2a',
+      ],
+      {},
+      /^toil: unknown instance type 'm5\.larg' \(did you mean 'm5\.large'/,
+    ],
+    [
+      'no zone',
+      ['launch-cluster', 'c1', '--nodeType', 't2.medium', '--keyPairName', 'k'],
+      {},
+      /^toil: no zone given: pass --zone \(e\.g\. --zone us-west-2a\) or set TOIL_AWS_ZONE$/,
+    ],
+    [
+      'a zone the region lacks',
+      ['launch-cluster', 'c1', '--nodeType', 't2.medium', '--keyPairName', 'k'],
+      { TOIL_AWS_ZONE: 'us-west-2z' },
+      /^toil: TOIL_AWS_ZONE: zone 'us-west-2z' is not in region us-west-2 \(its zones: us-west-2a, us-west-2b, us-west-2c\)$/,
+    ],
+    [
+      'a zone outside the configured region',
+      ['launch-cluster', 'c1', '--nodeType', 't2.medium', '--keyPairName', 'k', '--zone', 'us-west-2a'],
+      { AWS_REGION: 'us-east-1' },
+      /^toil: --zone: zone 'us-west-2a' is outside region us-east-1 \(AWS_REGION\)$/,
+    ],
+    [
+      'not a zone at all',
+      ['destroy-cluster', 'c1', '--zone', 'west'],
+      {},
+      /^toil: --zone: 'west' is not an availability zone like us-west-2a$/,
+    ],
+    [
+      'missing key pair',
+      ['launch-cluster', 'c1', '--nodeType', 't2.medium', '--keyPairName', 'nokey', '--zone', 'us-west-2a'],
+      {},
+      /^toil: --keyPairName: no key pair named 'nokey' in this region$/,
+    ],
+    [
+      'bad appliance image',
+      ['launch-cluster', 'c1', '--nodeType', 't2.medium', '--keyPairName', 'k', '--zone', 'us-west-2a'],
+      { TOIL_APPLIANCE_SELF: 'https://quay.io/x/toil' },
+      /^toil: TOIL_APPLIANCE_SELF: 'https:\/\/quay\.io\/x\/toil' must not contain a URL scheme/,
+    ],
+    [
+      'a Kubernetes worker range',
+      [
+        'launch-cluster',
+        'c1',
+        '--nodeType',
+        't2.medium',
+        '--keyPairName',
+        'k',
+        '--zone',
+        'us-west-2a',
+        '-w',
+        '0-2',
+      ],
+      {},
+      /^toil: -w\/--workers: '0-2' is a range, which only Kubernetes clusters support$/,
+    ],
+    [
+      'a bad --sshCidr',
+      [
+        'launch-cluster',
+        'c1',
+        '--nodeType',
+        't2.medium',
+        '--keyPairName',
+        'k',
+        '--zone',
+        'us-west-2a',
+        '--sshCidr',
+        '10.0.0.0/99',
+      ],
+      {},
+      /^toil: --sshCidr: '10\.0\.0\.0\/99' is not a CIDR block/,
+    ],
+    [
+      'a bad provisioner',
+      ['ssh-cluster', 'c1', '-p', 'gce', '--zone', 'us-west-2a'],
+      {},
+      /^toil: --provisioner: 'gce' is not supported \(only aws\)$/,
+    ],
+  ];
+  for (const [name, args, extra, expected] of cases) {
+    const r = await runToil(args, { ...env, ...extra });
+    t.equal(r.code, 2, `${name}: exit 2 (stderr: ${r.stderr.slice(0, 2000)})`);
+    t.match(r.stderr.trim(), expected, name);
+    t.equal(r.stderr.trim().split('\n').length, 1, `${name}: one line`);
+    t.notMatch(r.stderr, /\n\s+at /, `${name}: no stack trace`);
+  }
+  t.equal(endpoint.cloud.instances.size, 0, 'no instance was launched');
+  t.same(
+    [...endpoint.cloud.securityGroups.values()].map((g) => g.name),
+    ['default'],
+    'no security group was made',
+  );
+});
