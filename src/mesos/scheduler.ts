@@ -135,6 +135,7 @@ export class MesosSchedulerClient {
   private currentFrameworkId: string | undefined;
   private lastEventAt = 0;
   private heartbeatMs = DEFAULT_HEARTBEAT_SECONDS * 1000;
+  private rearmWatchdog: () => void = () => undefined;
   private subscriptions = 0;
   private subscribedWaiters: (() => void)[] = [];
   /** Task ids awaiting a reconciliation answer in the current subscription. */
@@ -424,10 +425,13 @@ export class MesosSchedulerClient {
         connection.abort();
         return;
       }
+      // Woken early when SUBSCRIBED announces the real interval, so the deadline is re-computed.
+      const wake = new AbortController();
+      this.rearmWatchdog = () => wake.abort();
       try {
-        await this.clock.sleep(wait, connection.signal);
+        await this.clock.sleep(wait, AbortSignal.any([connection.signal, wake.signal]));
       } catch {
-        return;
+        if (connection.signal.aborted) return;
       }
     }
   }
@@ -443,6 +447,7 @@ export class MesosSchedulerClient {
     this.subscriptions++;
     const seconds = Number(event.subscribed.heartbeat_interval_seconds ?? DEFAULT_HEARTBEAT_SECONDS);
     this.heartbeatMs = Math.max(1, seconds * 1000);
+    this.rearmWatchdog();
     this.log.info({ frameworkId, streamId, heartbeatSeconds: seconds }, 'subscribed to the Mesos master');
     try {
       await this.options.frameworkIdStore.save(frameworkId);

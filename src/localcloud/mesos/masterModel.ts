@@ -321,7 +321,8 @@ export class MasterModel {
       return;
     }
     // The master already told the framework this task was lost: it must not run on.
-    if (!isTerminalTaskState(state)) agent.sink?.send({ type: 'KILL', task_id: task.task_id.value, grace_ms: 0 });
+    if (!isTerminalTaskState(state))
+      agent.sink?.send({ type: 'KILL', task_id: task.task_id.value, grace_ms: 0 });
   }
 
   agentPing(agentId: string): boolean {

@@ -71,6 +71,7 @@ function taskJson(t: TaskRecord): Record<string, unknown> {
     resources: bagToSummary(t.resources),
     role: '*',
     statuses: t.statuses.map((s) => ({ state: s.state, timestamp: s.timestamp })),
+    ...(t.info.labels?.labels?.length ? { labels: t.info.labels.labels } : {}),
   };
 }
 
