@@ -334,12 +334,33 @@ export async function startLeader(options: {
         leaderStorageGiB: 50,
       };
     } else {
-      const endpoint = p.endpoint ?? env.AWS_ENDPOINT_URL_EC2?.trim() ?? undefined;
-      ec2 = new EC2Client({ region: p.region ?? p.zone.slice(0, -1), ...(endpoint ? { endpoint } : {}) });
+      const endpoint = p.endpoint ?? (env.AWS_ENDPOINT_URL_EC2?.trim() || undefined);
+      // An endpoint on this machine (the local cloud) checks no signature: placeholder keys when
+      // the environment has none, so the SDK can sign.
+      const local = endpoint !== undefined && /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost)(:\d+)?\/?$/.test(endpoint);
+      const keys =
+        env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+          ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY }
+          : local
+            ? { accessKeyId: 'AKIDLOCALCLOUD000000', secretAccessKey: 'local-cloud-not-a-secret' }
+            : undefined;
+      ec2 = new EC2Client({
+        region: p.region ?? p.zone.slice(0, -1),
+        ...(endpoint ? { endpoint } : {}),
+        ...(keys ? { credentials: keys } : {}),
+      });
+      // The node image: the config's, TOIL_AWS_AMI, else the newest Flatcar stable (as Toil).
+      let imageId = p.imageId ?? (env.TOIL_AWS_AMI?.trim() || undefined);
+      if (imageId === undefined) {
+        const calls = new Ec2Calls({ client: ec2, clock: options.clock, log, retry: DEFAULT_RETRY });
+        imageId = await new AwsCluster({ calls, clusterName: p.clusterName, clock: options.clock, log }).flatcarImage();
+        if (imageId === undefined)
+          throw new UserInputError('NO_NODE_IMAGE', 'no Flatcar image found: set provisioner.imageId or TOIL_AWS_AMI');
+      }
       settings = {
         clusterName: p.clusterName,
         zone: p.zone,
-        imageId: p.imageId ?? '',
+        imageId,
         ...(p.keyPairName ? { keyName: p.keyPairName } : {}),
         applianceImage: p.applianceImage,
         owner: env.TOIL_OWNER_TAG ?? userInfo().username,
@@ -389,21 +410,20 @@ export async function startLeader(options: {
       tickStore,
       newBatchSystem: () => createMesosBatchSystem(mesosMaster, { clock: options.clock, log }),
       masterAgents: async () => agentReportsFromMaster(await masterClient.agentsFromState()),
-      runWorkflow: async (submission, batchSystem) => {
+      runWorkflow: async (submission, batchSystem, onProgress) => {
         const store = openJobStore(submission.jobStore, { env, log });
         const exists = await store.exists();
         const toil = toilCommand();
+        const o = submission.options ?? {};
         const outcome = await runWorkflow({
           store,
           workflowFile: submission.workflowFile,
           args: submission.args,
-          restart: exists,
-          clean: 'onSuccess',
-          retryCount: 1,
+          restart: o.restart ?? exists,
+          clean: o.clean ?? 'onSuccess',
+          retryCount: o.retryCount ?? 1,
           defaults: {
-            cores: 1,
-            memory: 2 * 2 ** 30,
-            disk: 2 * 2 ** 30,
+            ...(o.defaults ?? { cores: 1, memory: 2 * 2 ** 30, disk: 2 * 2 ** 30 }),
             preemptable: submission.defaultPreemptable ?? false,
           },
           batchSystem,
@@ -417,7 +437,8 @@ export async function startLeader(options: {
             '--attempt',
             String(attempt),
           ],
-          workDir: options.cwd ?? process.cwd(),
+          workDir: o.workDir ?? options.cwd ?? process.cwd(),
+          onProgress,
         });
         return outcome.status === 'succeeded'
           ? { status: 'succeeded', jobsRun: outcome.jobsRun }

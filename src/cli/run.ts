@@ -9,8 +9,9 @@ import { ConsoleOutput } from '../leader/consoleOutput.js';
 import { runWorkflow, type CleanPolicy } from '../leader/runWorkflow.js';
 import { createBatchSystem, openJobStore, toilCommand } from '../main.js';
 import type { SubCommand } from './main.js';
+import { addAutoscalingOptions, type AutoscalingFlags } from './runAutoscaledOptions.js';
 
-interface RunFlags {
+export interface RunFlags extends AutoscalingFlags {
   restart?: boolean;
   clean: string;
   retryCount: string;
@@ -28,13 +29,14 @@ interface RunFlags {
   mesosEndpoint?: string;
   workDir?: string;
   freshWorkers?: boolean;
+  leader?: string;
 }
 
 const CLEAN_POLICIES: readonly CleanPolicy[] = ['always', 'onSuccess', 'onError', 'never'];
 
 export const command: SubCommand = {
   register(program: Command, setExitCode: (code: number) => void): void {
-    program
+    const runCommand = program
       .command('run')
       .description(
         'Run a workflow: bundle WORKFLOW into the job store JOBSTORE (file:PATH or aws:REGION:NAME) and run its jobs. ' +
@@ -79,11 +81,27 @@ export const command: SubCommand = {
         'local scratch space for the leader and its workers (default: the OS temp dir)',
       )
       .option('--freshWorkers', 'single_machine: start a new worker process per job, as a cluster node does')
+      .option(
+        '--leader <url>',
+        'submit the workflow to a running `toil leader` (e.g. http://127.0.0.1:8080) and follow it there',
+      )
       .allowUnknownOption()
-      .allowExcessArguments()
-      .action(async (workflow: string, jobStore: string, workflowArgs: string[], flags: RunFlags) => {
+      .allowExcessArguments();
+    addAutoscalingOptions(runCommand).action(
+      async (workflow: string, jobStore: string, workflowArgs: string[], flags: RunFlags) => {
+        if (flags.leader !== undefined) {
+          const { runOnLeader } = await import('./runAutoscaledOnLeader.js');
+          setExitCode(await runOnLeader(flags.leader, workflow, jobStore, workflowArgs, flags));
+          return;
+        }
+        if (flags.provisioner !== undefined) {
+          const { runAutoscaled } = await import('./runAutoscaled.js');
+          setExitCode(await runAutoscaled(workflow, jobStore, workflowArgs, flags));
+          return;
+        }
         setExitCode(await run(workflow, jobStore, workflowArgs, flags));
-      });
+      },
+    );
   },
 };
 
@@ -167,27 +185,27 @@ async function run(workflowFile: string, jobStoreText: string, args: string[], f
   return 1;
 }
 
-function parseCount(flag: string, v: string): number {
+export function parseCount(flag: string, v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0)
     throw new UserInputError('BAD_FLAG', `${flag} ${v}: expected a whole number >= 0`);
   return n;
 }
 
-function parseCores(flag: string, v: string): number {
+export function parseCores(flag: string, v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0)
     throw new UserInputError('BAD_FLAG', `${flag} ${v}: expected a number of cores > 0`);
   return n;
 }
 
-function parseSize(flag: string, v: string): number {
+export function parseSize(flag: string, v: string): number {
   const n = tryParseBytes(v);
   if (n === undefined) throw new UserInputError('BAD_FLAG', `${flag} ${v}: expected a size like 600M or 2G`);
   return n;
 }
 
-function parseBool(flag: string, v: string | boolean): boolean {
+export function parseBool(flag: string, v: string | boolean): boolean {
   if (typeof v === 'boolean') return v;
   if (/^(true|yes|1)$/i.test(v)) return true;
   if (/^(false|no|0)$/i.test(v)) return false;

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { access, constants } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../common/clock.js';
 import { IllegalStateError, UserInputError, coerceError, isAbortError } from '../common/errors.js';
@@ -6,6 +8,7 @@ import type { Logger } from '../common/log.js';
 import type { AgentReport } from '../mesos/batchSystem.js';
 import type { Provisioner } from '../provisioner/provisioner.js';
 import { buildHttp, type ReadinessCheck } from './http.js';
+import type { LeaderProgress } from './leader.js';
 import type { LeaderConfig } from './leaderConfig.js';
 import type { LeaderMetrics } from './metrics.js';
 import { ScalerTick, type TickReport, type TickStateStore } from './scalerTick.js';
@@ -20,6 +23,19 @@ export interface Submission {
   readonly args: readonly string[];
   /** Jobs that declare nothing may run on spot nodes (--defaultPreemptable). */
   readonly defaultPreemptable?: boolean;
+  /**
+   * `toil run` options for this run (the in-process seed form passes the user's flags). Absent:
+   * a new workflow, or a restart when the job store already exists, with Toil's defaults.
+   */
+  readonly options?: SubmissionOptions;
+}
+
+export interface SubmissionOptions {
+  readonly restart?: boolean;
+  readonly clean?: 'always' | 'onSuccess' | 'onError' | 'never';
+  readonly retryCount?: number;
+  readonly defaults?: { readonly cores: number; readonly memory: number; readonly disk: number };
+  readonly workDir?: string;
 }
 
 export interface WorkflowRun {
@@ -30,6 +46,10 @@ export interface WorkflowRun {
   finishedAt?: number;
   jobsRun?: number;
   message?: string;
+  /** The run was refused for bad input (a UserInputError): `toil run` exits 2. */
+  userError?: boolean;
+  /** The workflow's progress as its leader last reported it. */
+  progress?: LeaderProgress;
 }
 
 export interface DaemonDeps {
@@ -48,6 +68,7 @@ export interface DaemonDeps {
   readonly runWorkflow: (
     submission: Submission,
     batchSystem: TrackedBatchSystem,
+    onProgress: (progress: LeaderProgress) => void,
   ) => Promise<{ status: 'succeeded' | 'failed'; jobsRun: number; message?: string }>;
   readonly readiness: readonly ReadinessCheck[];
 }
@@ -134,7 +155,7 @@ export class LeaderDaemon {
     const tracked = new TrackedBatchSystem(this.d.newBatchSystem(), this.d.clock, () => this.queueChanged());
     this.workload.add(tracked);
     const p = this.d
-      .runWorkflow(submission, tracked)
+      .runWorkflow(submission, tracked, (progress) => (run.progress = progress))
       .then(
         (r) => {
           run.status = r.status;
@@ -144,6 +165,7 @@ export class LeaderDaemon {
         (e: unknown) => {
           run.status = 'failed';
           run.message = coerceError(e).message;
+          if (e instanceof UserInputError) run.userError = true;
           this.log.error({ err: coerceError(e), workflow: run.id }, 'workflow failed to run');
         },
       )
@@ -276,6 +298,8 @@ export class LeaderDaemon {
       const body = (req.body ?? {}) as Partial<Submission>;
       if (typeof body.workflowFile !== 'string' || typeof body.jobStore !== 'string')
         return reply.code(400).send({ error: 'expected JSON {workflowFile, jobStore, args?}' });
+      const unreadable = await unreadableWorkflowFile(body.workflowFile);
+      if (unreadable) return reply.code(400).send({ error: unreadable });
       try {
         const run = this.submit({
           workflowFile: body.workflowFile,
@@ -296,6 +320,23 @@ export class LeaderDaemon {
       return run ?? reply.code(404).send({ error: 'no such workflow' });
     });
     return app;
+  }
+}
+
+/**
+ * The daemon runs a workflow from its own file system: a path it cannot read is refused at once,
+ * with what to do about it, rather than failing later inside the run.
+ */
+async function unreadableWorkflowFile(path: string): Promise<string | undefined> {
+  if (!isAbsolute(path)) return `workflowFile ${path}: expected an absolute path on the leader's machine`;
+  try {
+    await access(path, constants.R_OK);
+    return undefined;
+  } catch (e) {
+    return (
+      `workflowFile ${path}: the leader cannot read it (${(e as NodeJS.ErrnoException).code ?? 'error'}); ` +
+      `it reads workflow files from its own file system: copy the file to the leader (toil rsync-cluster) and submit that path`
+    );
   }
 }
 

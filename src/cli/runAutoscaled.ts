@@ -1,0 +1,237 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { RealClock } from '../common/clock.js';
+import { UserInputError, coerceError } from '../common/errors.js';
+import { createLogger, toPinoLevel } from '../common/log.js';
+import { formatDuration, tryParseBytes } from '../common/units.js';
+import { ConsoleOutput } from '../leader/consoleOutput.js';
+import { checkScalingFlags, type DeclaredJob } from '../leader/autoscaledRunChecks.js';
+import { parseLeaderConfigObject } from '../leader/leaderConfig.js';
+import { createLeaderMetrics } from '../leader/metrics.js';
+import type { CleanPolicy } from '../leader/runWorkflow.js';
+import { startLeader } from '../main.js';
+import { readCatalogue } from '../scaler/catalogueFile.js';
+import { bundleWorkflow } from '../workflow/bundle.js';
+import { loadWorkflowFile } from '../workflow/moduleLoader.js';
+import { parseBool, parseCores, parseCount, parseSize, type RunFlags } from './run.js';
+
+/**
+ * The seed's own form: `toil run WORKFLOW JOBSTORE --provisioner aws --nodeType … --batchSystem
+ * mesos --mesosMaster HOST:5050`. The daemon's leader and scaler tick run in this process for
+ * this one workflow (the same code as `toil leader`, with HTTP status on a free local port); when
+ * the workflow ends every node it launched is terminated, unless --keepNodes.
+ *
+ * Before anything is launched, the workflow's declared jobs are planned alone on an empty cluster
+ * with these flags: a job no allowed type fits, or one the flags would leave waiting forever, is
+ * refused with one line naming the flag to change (exit 2).
+ */
+export async function runAutoscaled(
+  workflowFile: string,
+  jobStoreText: string,
+  args: readonly string[],
+  f: RunFlags,
+): Promise<number> {
+  if (f.provisioner !== 'aws')
+    throw new UserInputError('BAD_FLAG', `--provisioner ${f.provisioner}: expected aws`);
+  if (f.batchSystem !== 'mesos')
+    throw new UserInputError(
+      'BAD_FLAG',
+      `--provisioner aws needs --batchSystem mesos (got ${f.batchSystem})`,
+    );
+  const mesosMaster = f.mesosMaster ?? f.mesosEndpoint;
+  if (!mesosMaster)
+    throw new UserInputError(
+      'BAD_FLAG',
+      '--provisioner aws needs --mesosMaster HOST:PORT (the Mesos master)',
+    );
+  const zone = f.zone ?? (process.env.TOIL_AWS_ZONE?.trim() || undefined);
+  if (!zone) throw new UserInputError('BAD_FLAG', '--provisioner aws needs --zone (or TOIL_AWS_ZONE)');
+  const clusterName = f.clusterName ?? clusterNameFromTags(process.env.TOIL_AWS_TAGS);
+  if (!clusterName)
+    throw new UserInputError(
+      'BAD_FLAG',
+      '--provisioner aws needs --clusterName (or a clusterName tag in TOIL_AWS_TAGS, as on the leader)',
+    );
+  const clean = f.clean as CleanPolicy;
+  const defaults = {
+    cores: parseCores('--defaultCores', f.defaultCores),
+    memory: parseSize('--defaultMemory', f.defaultMemory),
+    disk: parseSize('--defaultDisk', f.defaultDisk),
+  };
+  const defaultPreemptable = parseBool(
+    '--defaultPreemptable',
+    f.defaultPreemptable ?? f.defaultPreemptible ?? false,
+  );
+  const workDir = resolve(f.workDir ?? tmpdir());
+  const catalogue = await readCatalogue();
+  // The leader's own state beside the work dir, one per job store, so --restart adopts its nodes.
+  const stateDir = join(
+    workDir,
+    `toil-autoscale-${createHash('sha256').update(resolveLocator(jobStoreText)).digest('hex').slice(0, 12)}`,
+  );
+  const config = parseLeaderConfigObject(
+    {
+      jobStore: `file:${stateDir}`,
+      logLevel: 'info',
+      http: { host: '127.0.0.1', port: 0 },
+      batchSystem: { kind: 'mesos', mesosMaster },
+      provisioner: { kind: 'aws', zone, clusterName },
+      shutdown: { releaseNodes: !f.keepNodes },
+      scaler: scalerSection(f, zone),
+    },
+    catalogue,
+    'flags',
+  );
+  const clock = new RealClock();
+  const out = new ConsoleOutput(process.stderr, clock);
+  const log = createLogger({
+    level: toPinoLevel(f.logLevel) ?? 'info',
+    destination: out.logDestination(),
+  });
+  checkScalingFlags(
+    await declaredJobs(resolve(workflowFile), defaults, defaultPreemptable, workDir),
+    config.scaler,
+  );
+
+  const started = await startLeader({
+    config: () => config,
+    clock,
+    log,
+    metrics: createLeaderMetrics(),
+  });
+  out.line(`toil: autoscaling ${clusterName} in ${zone}; status at ${started.url}/status`);
+  const stop = async (): Promise<void> => {
+    if (!f.keepNodes) out.line('toil: releasing every node this run launched');
+    await started.stop();
+  };
+  const onSignal = (): void => void stop().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const run = started.daemon.submit({
+      workflowFile: resolve(workflowFile),
+      jobStore: resolveLocator(jobStoreText),
+      args,
+      defaultPreemptable,
+      options: {
+        restart: Boolean(f.restart),
+        clean,
+        retryCount: parseCount('--retryCount', f.retryCount),
+        defaults,
+        workDir,
+      },
+    });
+    while (run.status === 'running') {
+      if (run.progress) out.progress(run.progress);
+      await Promise.race([started.daemon.workflowsDone(), clock.sleep(250)]);
+    }
+    out.endProgress();
+    const t = started.daemon.tick.persisted;
+    const elapsed = formatDuration(clock.now() - run.submittedAt);
+    if (run.status === 'succeeded')
+      out.line(
+        `toil: workflow succeeded: ${run.jobsRun ?? 0} jobs run in ${elapsed}; nodes cost $${t.costDollars.toFixed(4)}`,
+      );
+    else if (run.userError) out.line(`toil: ${run.message ?? 'bad input'}`);
+    else out.line(`toil: workflow failed: ${run.message ?? 'no reason given'}`);
+    return run.status === 'succeeded' ? 0 : run.userError ? 2 : 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await stop().catch((e: unknown) => log.error({ err: coerceError(e) }, 'stopping the leader failed'));
+  }
+}
+
+function resolveLocator(text: string): string {
+  return text.startsWith('aws:') ? text : `file:${resolve(text.replace(/^file:/, ''))}`;
+}
+
+function clusterNameFromTags(json: string | undefined): string | undefined {
+  if (!json) return undefined;
+  try {
+    const tags = JSON.parse(json) as Record<string, unknown>;
+    return typeof tags['clusterName'] === 'string' ? tags['clusterName'] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The scaler section from Toil's flags. */
+function scalerSection(f: RunFlags, zone: string): Record<string, unknown> {
+  const nodeTypes: unknown[] = [];
+  if (f.nodeTypes) nodeTypes.push(...f.nodeTypes.split(',').filter(Boolean));
+  if (f.nodeType) nodeTypes.push(...f.nodeType.split(',').filter(Boolean));
+  const spot = f.preemptableNodeType ?? f.preemptibleNodeType;
+  if (spot)
+    for (const s of spot.split(',').filter(Boolean)) {
+      const [type, bid] = s.split(':');
+      nodeTypes.push({ type, spot: true, ...(bid ? { bid: Number(bid) } : {}) });
+    }
+  if (nodeTypes.length === 0)
+    throw new UserInputError(
+      'BAD_FLAG',
+      '--provisioner aws needs --nodeTypes, --nodeType or --preemptableNodeType',
+    );
+  const perType = (flag: string, v: string | undefined): number | number[] | undefined => {
+    if (v === undefined) return undefined;
+    const ns = v.split(',').map((x) => parseCount(flag, x));
+    return ns.length === 1 ? ns[0] : ns;
+  };
+  const num = (flag: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new UserInputError('BAD_FLAG', `${flag} ${v}: expected a number`);
+    return n;
+  };
+  const seconds = (flag: string, v: string | undefined): number | string | undefined =>
+    v === undefined ? undefined : /^\d+(\.\d+)?$/.test(v) ? Number(v) : v;
+  const entries: [string, unknown][] = [
+    ['region', zone.slice(0, -1)],
+    ['zones', [zone]],
+    ['nodeTypes', nodeTypes],
+    ['maxNodes', perType('--maxNodes', f.maxNodes)],
+    ['minNodes', perType('--minNodes', f.minNodes)],
+    ['maxPreemptableNodes', num('--maxPreemptableNodes', f.maxPreemptableNodes ?? f.maxPreemptibleNodes)],
+    [
+      'preemptableCompensation',
+      num('--preemptableCompensation', f.preemptableCompensation ?? f.preemptibleCompensation),
+    ],
+    ['targetTime', seconds('--targetTime', f.targetTime)],
+    ['betaInertia', num('--betaInertia', f.betaInertia)],
+    ['scaleInterval', seconds('--scaleInterval', f.scaleInterval)],
+    ['bootTime', f.bootTime],
+    ['idleGrace', f.idleGrace],
+  ];
+  return Object.fromEntries(entries.filter(([, v]) => v !== undefined));
+}
+
+/** The job shapes the workflow module declares, with the run's defaults filled in. */
+async function declaredJobs(
+  workflowFile: string,
+  defaults: { cores: number; memory: number; disk: number },
+  defaultPreemptable: boolean,
+  workDir: string,
+): Promise<DeclaredJob[]> {
+  const dir = await mkdtemp(join(workDir, 'toil-check-'));
+  try {
+    const path = join(dir, 'workflow.mjs');
+    await writeFile(path, await bundleWorkflow(workflowFile));
+    const { jobs } = await loadWorkflowFile(path);
+    return [...jobs.values()].map((j) => {
+      const r = j.requirements;
+      const bytes = (v: string | number | undefined, d: number): number =>
+        v === undefined ? d : typeof v === 'number' ? v : (tryParseBytes(v) ?? d);
+      return {
+        name: j.name,
+        cores: r.cores ?? defaults.cores,
+        memoryBytes: bytes(r.memory, defaults.memory),
+        diskBytes: bytes(r.disk, defaults.disk),
+        preemptable: r.preemptable ?? r.preemptible ?? defaultPreemptable,
+      };
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,70 @@
+import { resolve } from 'node:path';
+import { RealClock } from '../common/clock.js';
+import { UserInputError } from '../common/errors.js';
+import { parseLocator } from '../jobstore/locator.js';
+import { ConsoleOutput } from '../leader/consoleOutput.js';
+import { followWorkflow, submitWorkflow } from '../leader/submitClient.js';
+import { formatDuration } from '../common/units.js';
+
+/**
+ * `toil run WORKFLOW JOBSTORE … --leader URL`: the workflow runs inside a `toil leader` daemon
+ * (on its autoscaled cluster) instead of in this process. Paths are made absolute here because
+ * the daemon resolves nothing against our working directory; it reads the workflow file and a
+ * `file:` job store from its own file system (same machine), and refuses a file it cannot read.
+ * Exit codes are a local run's: 0 succeeded, 1 a job failed for good, 2 refused (bad input).
+ */
+export async function runOnLeader(
+  leaderUrl: string,
+  workflowFile: string,
+  jobStoreText: string,
+  args: readonly string[],
+  flags: { defaultPreemptable?: string | boolean; defaultPreemptible?: string | boolean },
+): Promise<number> {
+  const locator = parseLocator(jobStoreText);
+  const jobStore = locator.kind === 'file' ? `file:${locator.path}` : locator.text;
+  const dp = flags.defaultPreemptable ?? flags.defaultPreemptible;
+  const defaultPreemptable =
+    dp === undefined ? undefined : typeof dp === 'boolean' ? dp : parseBoolFlag('--defaultPreemptable', dp);
+  const clock = new RealClock();
+  const out = new ConsoleOutput(process.stderr, clock);
+  const started = clock.now();
+  const run = await submitWorkflow(leaderUrl, {
+    workflowFile: resolve(workflowFile),
+    jobStore,
+    args,
+    ...(defaultPreemptable !== undefined ? { defaultPreemptable } : {}),
+  });
+  out.line(`toil: submitted workflow ${run.id} to the leader at ${leaderUrl}`);
+  // Without a terminal there is no bar: a line whenever the counts change, at most once a second.
+  let lastLine = '';
+  let lastLineAt = 0;
+  const final = await followWorkflow(leaderUrl, run.id, {
+    clock,
+    onProgress: (p) => {
+      out.progress(p);
+      const text = `toil: ${p.completed}/${p.known} jobs, ${p.running} running${p.failed ? `, ${p.failed} failed` : ''}`;
+      if (!process.stderr.isTTY && text !== lastLine && clock.now() - lastLineAt >= 1000) {
+        out.line(text);
+        lastLine = text;
+        lastLineAt = clock.now();
+      }
+    },
+  });
+  out.endProgress();
+  const elapsed = clock.now() - started;
+  if (final.status === 'succeeded') {
+    out.line(
+      `toil: workflow succeeded on the leader: ${final.jobsRun ?? 0} jobs run in ${formatDuration(elapsed)}`,
+    );
+    return 0;
+  }
+  out.line(`toil: workflow failed on the leader: ${final.message ?? 'no reason given'}`);
+  out.line(`toil: the job store ${jobStore} is kept; submit again to restart it`);
+  return 1;
+}
+
+function parseBoolFlag(flag: string, v: string): boolean {
+  if (/^(true|yes|1)$/i.test(v)) return true;
+  if (/^(false|no|0)$/i.test(v)) return false;
+  throw new UserInputError('BAD_FLAG', `${flag} ${v}: expected true or false`);
+}

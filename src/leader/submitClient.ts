@@ -1,0 +1,95 @@
+import type { Clock } from '../common/clock.js';
+import { ToilError, UserInputError, coerceError } from '../common/errors.js';
+import type { Submission, WorkflowRun } from './daemon.js';
+import type { LeaderProgress } from './leader.js';
+
+/**
+ * The client side of `toil run … --leader URL`: submits a workflow to a running `toil leader`
+ * (POST /workflows) and follows it (GET /workflows/:id) until it ends.
+ *
+ * The daemon runs the workflow in its own process: it reads the workflow file and the job store
+ * from where *it* runs. A caller on the leader's machine passes absolute paths (the CLI resolves
+ * them); from elsewhere, copy the file to the leader first (`toil rsync-cluster`) and use a job
+ * store both can reach (`aws:…`). A file the daemon cannot read is refused at submission (400),
+ * which this client reports as a UserInputError (exit 2).
+ */
+
+export interface FollowOptions {
+  readonly clock: Clock;
+  /** How often the status is asked for. */
+  readonly pollMs?: number;
+  readonly onProgress?: (progress: LeaderProgress) => void;
+  readonly signal?: AbortSignal;
+}
+
+export class LeaderUnreachableError extends UserInputError {
+  constructor(url: string, cause: unknown) {
+    super('LEADER_UNREACHABLE', `--leader ${url}: cannot reach the leader (${coerceError(cause).message})`, {
+      url,
+    });
+  }
+}
+
+/** Submits; resolves with the run the daemon created. Throws UserInputError when it is refused. */
+export async function submitWorkflow(leaderUrl: string, submission: Submission): Promise<WorkflowRun> {
+  const base = leaderUrl.replace(/\/+$/, '');
+  let res: Response;
+  try {
+    res = await fetch(`${base}/workflows`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(submission),
+    });
+  } catch (e) {
+    throw new LeaderUnreachableError(leaderUrl, (e as { cause?: unknown }).cause ?? e);
+  }
+  const body = (await res.json().catch(() => ({}))) as WorkflowRun & { error?: string };
+  if (res.status === 202) return body;
+  const why = body.error ?? `HTTP ${res.status}`;
+  if (res.status === 400)
+    throw new UserInputError('LEADER_REFUSED', `the leader at ${leaderUrl} refused the workflow: ${why}`);
+  throw new ToilError('LEADER_REFUSED', `the leader at ${leaderUrl} did not take the workflow: ${why}`, {
+    disposition: 'fatal',
+  });
+}
+
+/**
+ * Polls the run until it is no longer running; resolves with its final record. A leader that
+ * stops answering for `giveUpAfterMs` (default 2 min) is an error: the workflow may still be running there.
+ */
+export async function followWorkflow(
+  leaderUrl: string,
+  id: string,
+  options: FollowOptions & { giveUpAfterMs?: number },
+): Promise<WorkflowRun> {
+  const base = leaderUrl.replace(/\/+$/, '');
+  const pollMs = options.pollMs ?? 500;
+  const giveUpAfterMs = options.giveUpAfterMs ?? 120_000;
+  let lastAnswerAt = options.clock.now();
+  for (;;) {
+    let run: WorkflowRun | undefined;
+    try {
+      const res = await fetch(`${base}/workflows/${encodeURIComponent(id)}`, {
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      if (res.status === 404)
+        throw new ToilError(
+          'WORKFLOW_UNKNOWN',
+          `the leader at ${leaderUrl} no longer knows workflow ${id} (was it restarted?)`,
+          {
+            disposition: 'fatal',
+          },
+        );
+      run = (await res.json()) as WorkflowRun;
+      lastAnswerAt = options.clock.now();
+    } catch (e) {
+      if (e instanceof ToilError || options.signal?.aborted) throw e;
+      if (options.clock.now() - lastAnswerAt > giveUpAfterMs) throw new LeaderUnreachableError(leaderUrl, e);
+    }
+    if (run) {
+      if (run.progress) options.onProgress?.(run.progress);
+      if (run.status !== 'running') return run;
+    }
+    await options.clock.sleep(pollMs, options.signal);
+  }
+}
