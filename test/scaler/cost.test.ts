@@ -464,3 +464,86 @@ t.test(
     t.same(launched(p), ['2 m5.2xlarge on-demand us-east-1a', '2 r5.4xlarge on-demand us-east-1a']);
   },
 );
+
+t.test('consolidation: an on-demand node running only preemptable work gives it back to spot', async (t) => {
+  const cfg = config({ nodeTypes: 'c5.large:0.05,c5.large', maxNodes: 10 });
+  const spot = spotPrices(['c5.large'], 0.03, ['us-east-1a', 'us-east-1b']);
+  const odNode = node('od');
+  const pre = running('r1', 'od', { preemptable: true });
+  const rows: {
+    name: string;
+    queued?: ReturnType<typeof jobs>;
+    running: ReturnType<typeof running>[];
+    offerings?: ReturnType<typeof spotPrices>;
+    nodes?: ReturnType<typeof node>[];
+    drain: string[];
+    undrain?: string[];
+    spotLaunch: boolean;
+  }[] = [
+    {
+      name: 'spot available: drained, and the preemptable queue goes to spot',
+      queued: jobs(4, { preemptable: true, walltimeSeconds: 7200 }),
+      running: [pre],
+      offerings: spot,
+      drain: ['od'],
+      spotLaunch: true,
+    },
+    {
+      name: 'no spot capacity anywhere: kept, it runs the preemptable queue',
+      queued: jobs(1, { preemptable: true, walltimeSeconds: 60 }),
+      running: [pre],
+      offerings: spot.map((o) => ({ ...o, unavailableUntil: NOW + 600_000 })),
+      drain: [],
+      spotLaunch: false,
+    },
+    {
+      name: 'non-preemptable queued work needs it: kept',
+      queued: jobs(1, { preemptable: false, walltimeSeconds: 60 }),
+      running: [pre],
+      offerings: spot,
+      drain: [],
+      spotLaunch: false,
+    },
+    {
+      name: 'it runs a non-preemptable job: kept',
+      running: [running('r1', 'od', { preemptable: false })],
+      offerings: spot,
+      drain: [],
+      spotLaunch: false,
+    },
+    {
+      name: 'a draining on-demand node is not taken back for preemptable work spot can run',
+      queued: jobs(1, { preemptable: true, walltimeSeconds: 60 }),
+      nodes: [node('od', { state: 'draining' })],
+      running: [],
+      offerings: spot,
+      drain: [],
+      undrain: [],
+      spotLaunch: true,
+    },
+  ];
+  for (const row of rows) {
+    const plan = planScaling(
+      snapshot({
+        nodes: row.nodes ?? [odNode],
+        running: row.running,
+        queued: row.queued ?? [],
+        offerings: row.offerings,
+      }),
+      cfg,
+    );
+    t.same(
+      plan.drain.map((d) => d.nodeId),
+      row.drain,
+      `${row.name}: drain ${plan.drain.map((d) => d.reason).join('; ')}`,
+    );
+    if (row.undrain) t.same(plan.undrain, row.undrain, `${row.name}: undrain`);
+    t.equal(
+      plan.launch.some((l) => l.capacityType === 'spot'),
+      row.spotLaunch,
+      `${row.name}: ${launched(plan).join(', ')}`,
+    );
+    if (row.drain.length > 0)
+      t.match(plan.drain[0]!.reason, /only preemptable work that spot capacity can run/);
+  }
+});

@@ -3,9 +3,11 @@ import type { ScalerConfig } from '../config.js';
 import { groupQueue } from '../jobClasses.js';
 import { buildOfferings, nodeTypeIndexOf, offeringKey, typeTable } from '../offerings.js';
 import { estimateRuntime } from '../runtimes.js';
+import { archMatches, maxFit } from '../shapes.js';
 import { findUnschedulable } from '../unschedulable.js';
 import type {
   ExistingNode,
+  JobRequest,
   LaunchAction,
   NodeAction,
   RunningJob,
@@ -127,15 +129,48 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
       load(b) - load(a) ||
       a.id.localeCompare(b.id),
   );
+  // Consolidation: an on-demand node that runs only preemptable jobs costs about three times what
+  // spot capacity would for the same work. When spot can run that work, such a node takes no more
+  // of it: it keeps only what non-preemptable queued work needs it for, else it is drained (its
+  // jobs finish first) and the preemptable queue goes to spot, as it would if the node did not
+  // exist. Karpenter calls this replacing a node by a cheaper one.
+  const spotAvailableFor = (r: JobRequest): boolean =>
+    config.maxPreemptableNodes !== 0 &&
+    offerings.some((o) => {
+      if (o.capacityType !== 'spot' || !o.available) return false;
+      const e = types.byName.get(o.instanceType);
+      return e !== undefined && maxFit(e.packable, r) >= 1 && archMatches(r, e.type.architecture);
+    });
+  const consolidable = (n: ExistingNode): boolean => {
+    if (n.capacityType !== 'on-demand' || n.state === 'booting' || (n.static && !config.retireStaticNodes))
+      return false;
+    const jobs = runningByNode.get(n.id) ?? [];
+    return jobs.length > 0 && jobs.every((r) => r.preemptable && spotAvailableFor(r));
+  };
+  const spotRuns = (c: WorkClass): boolean => c.request.preemptable && spotAvailableFor(c.request);
+  const odWork = work.filter((c) => !c.request.preemptable);
   const took = new Map<string, number>();
+  const consolidate = new Set<string>();
   for (const n of ordered) {
     if (work.every((c) => c.remaining === 0)) break;
+    if (consolidable(n)) {
+      // Kept only if non-preemptable queued work needs it (then its leftover room is used too).
+      const before = work.map((c) => c.remaining);
+      const needed = packOntoNode(n, runningByNode.get(n.id) ?? [], odWork, types, timing(n), T);
+      work.forEach((c, i) => (c.remaining = before[i]!));
+      if (needed === 0) {
+        consolidate.add(n.id);
+        continue;
+      }
+    }
     const k = packOntoNode(n, runningByNode.get(n.id) ?? [], work, types, timing(n), T);
     if (k > 0) took.set(n.id, k);
   }
   for (const n of [...draining].sort((a, b) => priceOf(a) - priceOf(b))) {
     if (work.every((c) => c.remaining === 0)) break;
-    const k = packOntoNode(n, runningByNode.get(n.id) ?? [], work, types, timing(n), T);
+    // A draining on-demand node is not taken back for preemptable work that spot can run.
+    const mayTake = n.capacityType === 'on-demand' ? work.filter((c) => !spotRuns(c)) : work;
+    const k = packOntoNode(n, runningByNode.get(n.id) ?? [], mayTake, types, timing(n), T);
     if (k > 0) {
       took.set(n.id, k);
       undrain.push({
@@ -268,6 +303,15 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
     retire(
       n,
       `idle for ${formatDuration(idleFor * 1000)} (idleGrace ${formatDuration(config.idleGraceSeconds * 1000)}) and no queued job needs it; $${priceOf(n)}/h saved`,
+    );
+  }
+  for (const n of active) {
+    if (!consolidate.has(n.id) || draining2.has(n.id) || !retirable(n)) continue;
+    const idx = nodeTypeIndexOf(config, n.instanceType, n.capacityType);
+    if (idx !== undefined && typeCount[idx]! <= config.nodeTypes[idx]!.minNodes) continue;
+    retire(
+      n,
+      `on-demand at $${priceOf(n)}/h running only preemptable work that spot capacity can run; drained so its jobs finish and no more land on it`,
     );
   }
   // Limits lowered under a running cluster: drain the least useful nodes for their price.
