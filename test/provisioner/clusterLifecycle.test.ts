@@ -1,0 +1,104 @@
+import t from 'tap';
+import { ImportKeyPairCommand } from '@aws-sdk/client-ec2';
+import { RealClock } from '../../src/common/clock.js';
+import { UserInputError } from '../../src/common/errors.js';
+import { silentLogger } from '../../src/common/log.js';
+import { destroyCluster } from '../../src/provisioner/cluster/destroyCluster.js';
+import { launchCluster, type LaunchClusterOptions } from '../../src/provisioner/cluster/launchCluster.js';
+import { startTestEndpoint, testCalls, testEc2Client } from '../fixtures/ec2Local.js';
+
+const base: LaunchClusterOptions = {
+  clusterName: 'life',
+  zone: 'us-west-2a',
+  zoneSource: '--zone',
+  leaderNodeType: 't2.medium',
+  nodeTypes: [
+    { instanceType: 'm5.large', market: 'on-demand' },
+    { instanceType: 'c5.large', market: 'spot', bid: 0.2 },
+  ],
+  workers: [3, 2],
+  keyPairName: 'k',
+  owner: 'me',
+  tags: { team: 'x' },
+  leaderStorageGiB: 80,
+  nodeStorageGiB: 30,
+  applianceImage: 'quay.io/ucsc_cgl/toil:1.0.0',
+  waitTimeoutMs: 10_000,
+  pollMs: 20,
+};
+
+t.test(
+  'launch-cluster tops up partial launches, reports missing capacity, refuses a second cluster of the name; destroy is idempotent',
+  async (t) => {
+    const endpoint = await startTestEndpoint({ bootDelayMs: 50, shutdownDelayMs: 30 });
+    t.teardown(() => endpoint.stop());
+    const client = testEc2Client(endpoint.url);
+    await client.send(
+      new ImportKeyPairCommand({
+        KeyName: 'k',
+        PublicKeyMaterial: Buffer.from(
+          'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl k',
+        ),
+      }),
+    );
+    const deps = { calls: testCalls(client), clock: new RealClock(), log: silentLogger() };
+    // Only two m5.large to be had (the top-up attempt is refused); no spot c5.large at all.
+    endpoint.faults.limitCapacity({ instanceType: 'm5.large', remaining: 2 });
+    endpoint.faults.refuseCapacity({ instanceType: 'c5.large', market: 'spot' });
+    const lines: string[] = [];
+    const launched = launchCluster(base, { ...deps, progress: (l) => lines.push(l) });
+    // Capacity for the third m5.large appears while the first launch is being answered.
+    await new Promise((r) => setTimeout(r, 5));
+    const cluster = await launched;
+    t.equal(cluster.leader.state, 'running');
+    t.equal(cluster.leader.role, 'leader');
+    t.equal(
+      endpoint.cloud.instances.get(cluster.leader.instanceId)!.rootVolumeGiB,
+      80,
+      '--leaderStorage sizes the root volume',
+    );
+    t.same(
+      cluster.workers.map((w) => w.instanceType),
+      ['m5.large', 'm5.large'],
+    );
+    t.ok(
+      cluster.workers.every((w) => endpoint.cloud.instances.get(w.instanceId)!.rootVolumeGiB === 30),
+      '--nodeStorage sizes workers',
+    );
+    t.ok(
+      lines.includes(
+        'no --sshCidr given: SSH to the cluster stays closed (pass --sshCidr YOUR.IP/32 to open it)',
+      ),
+    );
+    t.ok(
+      lines.includes('no on-demand capacity for m5.large in us-west-2a: 2 of 3 launched'),
+      lines.join('\n'),
+    );
+    t.ok(lines.includes('no spot capacity for c5.large in us-west-2a: 0 of 2 launched'));
+    const group = [...endpoint.cloud.securityGroups.values()].find((g) => g.name === 'life')!;
+    t.same(
+      group.ingress.map((r) => [r.protocol, r.sourceGroupId === group.id, r.fromPort]),
+      [['-1', true, undefined]],
+      'no SSH rule without --sshCidr',
+    );
+
+    const again = await launchCluster(base, { ...deps, progress: () => {} }).catch((e: unknown) => e);
+    t.ok(again instanceof UserInputError);
+    t.match((again as Error).message, /cluster 'life' already exists \(3 instance\(s\)\); destroy it first/);
+
+    const destroyed = await destroyCluster(
+      'life',
+      { ...deps, progress: () => {} },
+      { timeoutMs: 10_000, pollMs: 20 },
+    );
+    t.equal(destroyed.terminated.length, 3);
+    t.same(destroyed.securityGroupsDeleted, [group.id]);
+    t.ok([...endpoint.cloud.instances.values()].every((i) => i.state === 'terminated'));
+    const twice = await destroyCluster(
+      'life',
+      { ...deps, progress: () => {} },
+      { timeoutMs: 10_000, pollMs: 20 },
+    );
+    t.same(twice, { terminated: [], spotRequestsCancelled: [], securityGroupsDeleted: [] });
+  },
+);
