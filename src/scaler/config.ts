@@ -37,7 +37,7 @@ export interface ScalerConfig {
   readonly bootTimeSeconds: number;
   /** A node not registered this long after launch is replaced. */
   readonly bootTimeoutSeconds: number;
-  /** An idle node is kept this long before it is drained (default bootTime + billingMinimum). */
+  /** An idle node is kept this long before it is drained (default max(bootTime, billingMinimum)). */
   readonly idleGraceSeconds: number;
   /** EC2 bills per second with this minimum. */
   readonly billingMinimumSeconds: number;
@@ -350,9 +350,11 @@ export function parseScalerConfig(
     preemptableCompensation: c.preemptableCompensation,
     bootTimeSeconds: c.bootTime / 1000,
     bootTimeoutSeconds: c.bootTimeout / 1000,
-    // Ski rental: an idle node is kept as long as relaunching it would waste (boot + billing
-    // minimum), which never costs more than twice the better of "keep" and "retire".
-    idleGraceSeconds: (c.idleGrace ?? c.bootTime + c.billingMinimum) / 1000,
+    // Ski rental: an idle node is kept as long as relaunching it would waste, which never costs
+    // more than twice the better of "keep" and "retire". A relaunched node is billed from launch
+    // and for at least the billing minimum, so a relaunch wastes max(boot, billing minimum) — the
+    // two overlap, they do not add up.
+    idleGraceSeconds: (c.idleGrace ?? Math.max(c.bootTime, c.billingMinimum)) / 1000,
     billingMinimumSeconds: c.billingMinimum / 1000,
     unknownRuntimeSeconds: c.unknownRuntime !== undefined ? c.unknownRuntime / 1000 : c.targetTime / 1000,
     assumeZeroOverhead: c.assumeZeroOverhead,

@@ -198,8 +198,8 @@ export interface WaitingJobs {
 
 /**
  * A policy's answer. Drain comes before terminate: `terminate` names only nodes already draining
- * (or, for toil-classic, drained in this same plan) that run nothing; the executor drains first,
- * checks emptiness, then terminates. `undrain` returns a draining node to service (cheaper than a
+ * or drained in this same plan, that run nothing, or booting nodes that never registered; the
+ * executor drains first, checks emptiness, then terminates. `undrain` returns a draining node to service (cheaper than a
  * launch when demand comes back).
  */
 export interface ScalingPlan {

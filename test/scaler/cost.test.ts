@@ -340,7 +340,12 @@ t.test('scale-down rules', async (t) => {
     undrain?: string[];
     launch?: number;
   }[] = [
-    { name: 'an idle node past idleGrace is drained', nodes: [idle('a', 11)], drain: ['a'] },
+    {
+      name: 'an idle node past idleGrace is drained and terminated in the same plan',
+      nodes: [idle('a', 11)],
+      drain: ['a'],
+      terminate: ['a'],
+    },
     {
       name: 'an idle node within idleGrace is kept (no launch-and-retire)',
       nodes: [idle('a', 3)],
@@ -546,4 +551,10 @@ t.test('consolidation: an on-demand node running only preemptable work gives it 
     if (row.drain.length > 0)
       t.match(plan.drain[0]!.reason, /only preemptable work that spot capacity can run/);
   }
+});
+
+t.test('the default idleGrace is what a relaunch wastes: max(bootTime, billingMinimum)', async (t) => {
+  t.equal(config({ nodeTypes: 'c5.large' }).idleGraceSeconds, 120, 'boot 2 m dominates the 60 s minimum');
+  t.equal(config({ nodeTypes: 'c5.large', bootTime: '30s' }).idleGraceSeconds, 60, 'the minimum dominates');
+  t.equal(config({ nodeTypes: 'c5.large', idleGrace: '10m' }).idleGraceSeconds, 600, 'configured wins');
 });

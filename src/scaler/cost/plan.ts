@@ -304,6 +304,10 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
       n,
       `idle for ${formatDuration(idleFor * 1000)} (idleGrace ${formatDuration(config.idleGraceSeconds * 1000)}) and no queued job needs it; $${priceOf(n)}/h saved`,
     );
+    // It runs nothing, so it goes in this plan rather than idling another scaleInterval: the
+    // executor marks it draining before it checks emptiness, so a task that lands in between
+    // keeps it alive (race-free), as for toil-classic's victims.
+    terminate.push({ nodeId: n.id, reason: 'idle and drained in this plan; empty' });
   }
   for (const n of active) {
     if (!consolidate.has(n.id) || draining2.has(n.id) || !retirable(n)) continue;
