@@ -62,6 +62,7 @@ export function registerMesosCommands(localcloud: Command, setExitCode: (code: n
     .option('--work-dir <dir>', 'sandboxes and the agent id (kept across restarts)')
     .option('--status-retry <duration>', 'first re-send of an unacknowledged status update', '10s')
     .option('--reconnect <duration>', 'delay between attempts to reach the master', '1s')
+    .option('--exit-with <pid>', 'stop when process PID is gone (for agents a test or a local cloud started)')
     .option('--logLevel <level>', `log level (${LOG_LEVEL_NAMES.join(', ')})`, 'info')
     .action(async (opts: Record<string, string>) => {
       const log = createLogger({ level: level(opts['logLevel']!) });
@@ -81,7 +82,12 @@ export function registerMesosCommands(localcloud: Command, setExitCode: (code: n
         log,
       });
       agent.start();
-      const reason = await Promise.race([agent.done, untilSignal().then(() => 'signal')]);
+      const watched = opts['exitWith'] !== undefined ? integer('--exit-with', opts['exitWith']) : undefined;
+      const reason = await Promise.race([
+        agent.done,
+        untilSignal().then(() => 'signal'),
+        ...(watched !== undefined ? [processGone(watched).then(() => `process ${watched} is gone`)] : []),
+      ]);
       await agent.stop(reason);
       setExitCode(0);
     });
@@ -114,6 +120,19 @@ function duration(flag: string, value: string): number {
   if (ms === undefined)
     throw new UserInputError('BAD_FLAG', `${flag}: '${value}' is not a duration like 15s or 500ms`);
   return ms;
+}
+
+/** Resolves once process `pid` no longer exists (checked every second). */
+async function processGone(pid: number): Promise<void> {
+  const clock = new RealClock();
+  for (;;) {
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') return;
+    }
+    await clock.sleep(1000);
+  }
 }
 
 function untilSignal(): Promise<void> {

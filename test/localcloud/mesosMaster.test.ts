@@ -228,11 +228,8 @@ t.test(
         "Failed to convert JSON into Call protobuf: Not expecting a JSON string for field 'max_grace_period'",
       ],
     );
-    await t.rejects(client.deactivateAgent('no-such-agent'), { status: 400, body: 'Unknown agent' });
-    await t.rejects(client.markAgentGone('no-such-agent'), {
-      status: 404,
-      body: "Agent 'no-such-agent' not found",
-    });
+    t.same(await refusal(client.deactivateAgent('no-such-agent')), [400, 'Unknown agent']);
+    t.same(await refusal(client.markAgentGone('no-such-agent')), [404, "Agent 'no-such-agent' not found"]);
 
     follower.setLeader(leader.address);
     const redirected = await raw(`${follower.url}/api/v1`, {
@@ -278,3 +275,14 @@ t.test('agent flags parse as mesos-agent parses them', async (t) => {
   ]);
   t.throws(() => parseResourcesFlag('cpus:-1'), { code: 'MESOS_AGENT_FLAG' });
 });
+
+/** [status, body] of the MesosHttpError a call was refused with. */
+async function refusal(p: Promise<unknown>): Promise<[number | undefined, string | undefined]> {
+  try {
+    await p;
+    return [undefined, undefined];
+  } catch (e) {
+    const err = e as { status?: number; body?: string };
+    return [err.status, err.body];
+  }
+}

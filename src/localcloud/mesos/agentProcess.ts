@@ -26,6 +26,8 @@ export interface AgentProcessOptions {
   logLevel?: string;
   /** Where the agent's own stdout/stderr go; inherited by default is noisy, so a file in workDir. */
   logFile?: string;
+  /** The agent stops when this process is gone. Default: this process, so no agent outlives its starter. */
+  exitWith?: number | null;
 }
 
 export interface AgentProcessHandle {
@@ -72,6 +74,8 @@ export function startAgentProcess(options: AgentProcessOptions): AgentProcessHan
   if (options.statusRetryMs !== undefined) args.push('--status-retry', `${options.statusRetryMs}ms`);
   if (options.reconnectMs !== undefined) args.push('--reconnect', `${options.reconnectMs}ms`);
   if (options.logLevel) args.push('--logLevel', options.logLevel);
+  const exitWith = options.exitWith === undefined ? process.pid : options.exitWith;
+  if (exitWith !== null) args.push('--exit-with', String(exitWith));
   const logFd = fs.openSync(options.logFile ?? path.join(workDir, 'agent.log'), 'a');
   let child: ChildProcess;
   try {

@@ -1,0 +1,118 @@
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { MesosMasterClient } from '../../src/mesos/masterClient.js';
+import { startCluster, tempDir } from '../fixtures/mesosCluster.js';
+import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
+
+/** One local Mesos cluster as the issue describes it: one on-demand agent and two preemptable ones. */
+const AGENTS = [
+  { resources: 'cpus:2;mem:4096;disk:10000', attributes: 'preemptable:false' },
+  { resources: 'cpus:2;mem:4096;disk:10000', attributes: 'preemptable:true' },
+  { resources: 'cpus:2;mem:4096;disk:10000', attributes: 'preemptable:true' },
+];
+
+interface TaskRecord {
+  name: string;
+  slave_id: string;
+  state: string;
+  labels?: { key: string; value?: string }[];
+}
+
+function label(task: TaskRecord, key: string): string | undefined {
+  return task.labels?.find((l) => l.key === key)?.value;
+}
+
+t.test(
+  'toil run examples/sort.ts --batchSystem mesos on a local cluster: sorted, and placed by preemptability',
+  async (t) => {
+    const cluster = await startCluster(AGENTS);
+    t.teardown(() => cluster.stop());
+    const [onDemand] = cluster.agentIds;
+    const dir = tempDir('toil-mesos-e2e-');
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const master = cluster.master.address;
+
+    const t0 = Date.now();
+    // The job store path is absolute: a Mesos task runs in its sandbox, not in the leader's directory.
+    const sort = await runToil(
+      [
+        'run',
+        path.join(REPO_ROOT, 'examples/sort.ts'),
+        `file:${path.join(dir, 'js-sort')}`,
+        '--batchSystem',
+        'mesos',
+        '--mesosMaster',
+        master,
+        '--numLines',
+        '100000',
+        '--N',
+        '500000',
+        '--logLevel',
+        'warning',
+      ],
+      { cwd: dir },
+    );
+    const sortMs = Date.now() - t0;
+    t.equal(sort.code, 0, `toil run exits 0\n${sort.stderr.slice(-2000)}`);
+    t.match(sort.stderr, /workflow succeeded/);
+    const expected = execFileSync('sort', [path.join(dir, 'fileToSort.txt')], {
+      env: { ...process.env, LC_ALL: 'C' },
+      maxBuffer: 64 << 20,
+    });
+    t.ok(
+      expected.equals(fs.readFileSync(path.join(dir, 'sortedFile.txt'))),
+      "the output equals LC_ALL=C sort's",
+    );
+
+    // fanout's jobs declare nothing, so they are non-preemptable (--defaultPreemptable is false).
+    const fan = await runToil(
+      [
+        'run',
+        path.join(REPO_ROOT, 'examples/fanout.ts'),
+        `file:${path.join(dir, 'js-fanout')}`,
+        '--batchSystem',
+        'mesos',
+        '--mesosMaster',
+        master,
+        '--jobs',
+        '12',
+        '--logLevel',
+        'warning',
+      ],
+      { cwd: dir },
+    );
+    t.equal(fan.code, 0, `fanout exits 0\n${fan.stderr.slice(-2000)}`);
+
+    const state = await new MesosMasterClient(master).state();
+    const tasks = state.frameworks.flatMap((f) => [
+      ...f.tasks,
+      ...f.completed_tasks,
+    ]) as unknown as TaskRecord[];
+    const nonPreemptable = tasks.filter((x) => label(x, 'toil.preemptable') === 'false');
+    const preemptable = tasks.filter((x) => label(x, 'toil.preemptable') === 'true');
+    t.ok(
+      nonPreemptable.length >= 14,
+      `fanout's ${nonPreemptable.length} non-preemptable tasks are in the master's records`,
+    );
+    t.same(
+      nonPreemptable.filter((x) => x.slave_id !== onDemand).map((x) => x.name),
+      [],
+      'task records: every non-preemptable job ran on the on-demand agent',
+    );
+    t.ok(preemptable.length >= 3, `sort's ${preemptable.length} preemptable tasks`);
+    const onSpot = preemptable.filter((x) => x.slave_id !== onDemand).length;
+    t.ok(
+      onSpot > preemptable.length / 2,
+      `preemptable jobs mostly on spot agents (${onSpot}/${preemptable.length})`,
+    );
+    t.ok(
+      tasks.every((x) => x.state === 'TASK_FINISHED'),
+      'every task finished',
+    );
+    t.comment(
+      `sort of 100000 lines on 3 agents: ${sortMs} ms, ${preemptable.length} tasks; fanout: ${nonPreemptable.length} tasks`,
+    );
+  },
+);

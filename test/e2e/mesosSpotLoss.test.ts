@@ -1,0 +1,103 @@
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { MesosMasterClient } from '../../src/mesos/masterClient.js';
+import { startCluster, tempDir } from '../fixtures/mesosCluster.js';
+import { REPO_ROOT, startToil } from '../fixtures/workflowCli.js';
+
+interface TaskRecord {
+  name: string;
+  slave_id: string;
+  state: string;
+  labels?: { key: string; value?: string }[];
+}
+
+const label = (task: TaskRecord, key: string): string | undefined =>
+  task.labels?.find((l) => l.key === key)?.value;
+
+t.test(
+  'a preemptable agent killed mid-run: the workflow completes with --retryCount 0, lost jobs re-ran',
+  async (t) => {
+    const cluster = await startCluster([
+      { resources: 'cpus:2;mem:4096;disk:10000', attributes: 'preemptable:false' },
+      { resources: 'cpus:2;mem:4096;disk:10000', attributes: 'preemptable:true' },
+      { resources: 'cpus:2;mem:4096;disk:10000', attributes: 'preemptable:true' },
+    ]);
+    t.teardown(() => cluster.stop());
+    const victim = 1;
+    const victimId = cluster.agentIds[victim]!;
+    const dir = tempDir('toil-mesos-e2e-loss-');
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const client = new MesosMasterClient(cluster.master.address);
+
+    const run = startToil(
+      [
+        'run',
+        path.join(REPO_ROOT, 'examples/sort.ts'),
+        `file:${path.join(dir, 'js')}`,
+        '--batchSystem',
+        'mesos',
+        '--mesosMaster',
+        cluster.master.address,
+        '--numLines',
+        '100000',
+        '--N',
+        '500000',
+        '--retryCount',
+        '0',
+      ],
+      { cwd: dir },
+    );
+    // Kill the spot agent as soon as one of the workflow's tasks runs there.
+    const deadline = Date.now() + 60_000;
+    let killedWith = 0;
+    while (Date.now() < deadline && run.child.exitCode === null) {
+      const s = await client.state();
+      killedWith = (s.frameworks[0]?.tasks ?? []).filter(
+        (x) => x.slave_id === victimId && x.state === 'TASK_RUNNING',
+      ).length;
+      if (killedWith > 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    t.ok(killedWith > 0, `the victim ran ${killedWith} task(s) when it died`);
+    cluster.agents[victim]!.kill();
+    const result = await run.done;
+    t.equal(
+      result.code,
+      0,
+      `the workflow still succeeded with --retryCount 0\n${result.stderr.slice(-2500)}`,
+    );
+    t.match(result.stderr, /job lost with its node; running it again/, 'the leader re-ran lost jobs');
+    const expected = execFileSync('sort', [path.join(dir, 'fileToSort.txt')], {
+      env: { ...process.env, LC_ALL: 'C' },
+      maxBuffer: 64 << 20,
+    });
+    t.ok(
+      expected.equals(fs.readFileSync(path.join(dir, 'sortedFile.txt'))),
+      "the output still equals LC_ALL=C sort's",
+    );
+
+    const state = await client.state();
+    const fw = state.frameworks[0]!;
+    const lost = fw.unreachable_tasks as unknown as TaskRecord[];
+    const done = [...fw.tasks, ...fw.completed_tasks] as unknown as TaskRecord[];
+    t.ok(lost.length >= killedWith, "the dead agent's tasks are unreachable in the master's records"); // more may have started between the poll and the kill
+    t.ok(lost.length > 0);
+    for (const task of lost) {
+      const jobId = label(task, 'toil.jobId');
+      const attempt = Number(label(task, 'toil.attempt'));
+      const rerun = done.find(
+        (d) =>
+          label(d, 'toil.jobId') === jobId &&
+          Number(label(d, 'toil.attempt')) > attempt &&
+          d.state === 'TASK_FINISHED',
+      );
+      t.ok(
+        rerun,
+        `lost job ${task.name} (${jobId}) re-ran and finished, on ${rerun?.slave_id === victimId ? 'the dead agent?!' : 'another agent'}`,
+      );
+      t.not(rerun?.slave_id, victimId);
+    }
+  },
+);
