@@ -181,7 +181,10 @@ t.test(
       'preemptable:true',
     ]);
     t.same(cmdline(odPid).slice(-6, -4), ['--attributes', 'preemptable:false']);
-    t.same(cmdline(odPid).slice(-4, -2), ['--hostname', endpoint.cloud.instances.get(od.instanceId)!.privateIp]);
+    t.same(cmdline(odPid).slice(-4, -2), [
+      '--hostname',
+      endpoint.cloud.instances.get(od.instanceId)!.privateIp,
+    ]);
     t.match(cmdline(odPid).join(' '), /cpus:4;mem:8192;disk:20480/);
     const env = readFileSync(`/proc/${spotPid}/environ`, 'utf8').split('\0');
     t.ok(
