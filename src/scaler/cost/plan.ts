@@ -152,16 +152,15 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
   const took = new Map<string, number>();
   const consolidate = new Set<string>();
   for (const n of ordered) {
-    if (work.every((c) => c.remaining === 0)) break;
+    const placed = work.every((c) => c.remaining === 0);
+    if (placed && !consolidable(n)) continue;
     if (consolidable(n)) {
-      // Kept only if non-preemptable queued work needs it (then its leftover room is used too).
-      const before = work.map((c) => c.remaining);
-      const needed = packOntoNode(n, runningByNode.get(n.id) ?? [], odWork, types, timing(n), T);
-      work.forEach((c, i) => (c.remaining = before[i]!));
-      if (needed === 0) {
-        consolidate.add(n.id);
-        continue;
-      }
+      // Kept only for the non-preemptable queued work it can start in time (its leftover room is
+      // not counted on for preemptable work: that is planned on spot).
+      const needed = placed ? 0 : packOntoNode(n, runningByNode.get(n.id) ?? [], odWork, types, timing(n), T);
+      if (needed > 0) took.set(n.id, needed);
+      else consolidate.add(n.id);
+      continue;
     }
     const k = packOntoNode(n, runningByNode.get(n.id) ?? [], work, types, timing(n), T);
     if (k > 0) took.set(n.id, k);
