@@ -10,7 +10,9 @@ import {
   MesosMasterClient,
 } from '../../src/mesos/masterClient.js';
 import { MemoryFrameworkIdStore, MesosSchedulerClient } from '../../src/mesos/scheduler.js';
-import type { Offer } from '../../src/mesos/types.js';
+import type { GetAgentsAgent, Offer } from '../../src/mesos/types.js';
+
+const obj = (v: unknown): Record<string, unknown> => v as Record<string, unknown>;
 import {
   AGENT_INFO,
   checkKeys,
@@ -103,49 +105,46 @@ t.test(
       return fw?.tasks[0]?.state === 'TASK_RUNNING' && fw.offers.length === 1;
     });
     t.comment(`offer → TASK_STARTING on the local master: ${offerToLaunchMs} ms`);
-    const state = (await client.state()) as any;
+    const state = await client.state();
+    const slave = state.slaves[0]!;
+    const framework = state.frameworks[0]!;
     t.same(checkKeys(state, STATE_TOP), [], '/master/state top-level keys');
-    t.same(checkKeys(state.slaves[0], STATE_AGENT), [], 'agent keys');
-    t.same(checkKeys(state.frameworks[0], STATE_FRAMEWORK), [], 'framework keys');
-    t.same(checkKeys(state.frameworks[0].tasks[0], STATE_TASK), [], 'task keys');
-    t.same(checkKeys(state.frameworks[0].offers[0], STATE_OFFER), [], 'offer keys');
+    t.same(checkKeys(obj(slave), STATE_AGENT), [], 'agent keys');
+    t.same(checkKeys(obj(framework), STATE_FRAMEWORK), [], 'framework keys');
+    t.same(checkKeys(obj(framework.tasks[0]), STATE_TASK), [], 'task keys');
+    t.same(checkKeys(obj(framework.offers[0]), STATE_OFFER), [], 'offer keys');
     for (const k of ['resources', 'used_resources', 'offered_resources', 'unreserved_resources']) {
       t.same(
-        SUMMARY_ALWAYS.filter((x) => !(x in state.slaves[0][k])),
+        SUMMARY_ALWAYS.filter((x) => !(x in (obj(slave)[k] as object))),
         [],
         `${k} always has cpus, gpus, mem, disk`,
       );
     }
-    t.equal(state.slaves[0].resources.ports, '[31000-32000]', 'ports as a string');
-    t.same(
-      state.slaves[0].attributes,
-      { preemptible: 'True', rack: 'r1', level: 10 },
-      'attributes as an object',
-    );
-    t.same(
-      state.slaves[0].used_resources,
-      { disk: 0, mem: 128, gpus: 0, cpus: 0.5 },
-      'used = the running task',
-    );
-    t.equal(state.frameworks[0].offers[0].resources.cpus, 1.5, 'offered = what is left');
+    t.equal(slave.resources['ports'], '[31000-32000]', 'ports as a string');
+    t.same(slave.attributes, { preemptible: 'True', rack: 'r1', level: 10 }, 'attributes as an object');
+    t.same(slave.used_resources, { disk: 0, mem: 128, gpus: 0, cpus: 0.5 }, 'used = the running task');
+    t.equal(framework.offers[0]!.resources.cpus, 1.5, 'offered = what is left');
     t.same(state.orphan_tasks, []);
     t.match(state.pid, /^master@127\.0\.0\.1:\d+$/);
-    t.match(state.slaves[0].pid, /^slave\(1\)@127\.0\.0\.1:5051$/);
+    t.match(slave.pid, /^slave\(1\)@127\.0\.0\.1:5051$/);
 
-    const reply = parseMesosJson((await client.call({ type: 'GET_AGENTS' })).body.toString('utf8')) as any;
+    const reply = parseMesosJson((await client.call({ type: 'GET_AGENTS' })).body.toString('utf8')) as {
+      type: string;
+      get_agents: { agents: GetAgentsAgent[] };
+    };
     t.equal(reply.type, 'GET_AGENTS');
-    const agent = reply.get_agents.agents[0];
-    t.same(checkKeys(agent, GET_AGENTS_AGENT), [], 'GET_AGENTS agent keys, in proto order');
-    t.same(checkKeys(agent.agent_info, AGENT_INFO), []);
-    t.equal(typeof agent.registered_time.nanoseconds, 'bigint', 'nanoseconds beyond 2^53, exact');
-    t.notOk('role' in agent.agent_info.resources[0], 'agent_info.resources: no role (post-refinement)');
-    t.equal(agent.total_resources[0].role, '*', 'total_resources: endpoint format with role');
-    t.same(agent.agent_info.attributes[0], { name: 'preemptible', type: 'TEXT', text: { value: 'True' } });
-    t.same(agent.agent_info.attributes[2], { name: 'level', type: 'SCALAR', scalar: { value: 10 } });
+    const agent = reply.get_agents.agents[0]!;
+    t.same(checkKeys(obj(agent), GET_AGENTS_AGENT), [], 'GET_AGENTS agent keys, in proto order');
+    t.same(checkKeys(obj(agent.agent_info), AGENT_INFO), []);
+    t.equal(typeof agent.registered_time!.nanoseconds, 'bigint', 'nanoseconds beyond 2^53, exact');
+    t.notOk('role' in agent.agent_info.resources![0]!, 'agent_info.resources: no role (post-refinement)');
+    t.equal(agent.total_resources![0]!.role, '*', 'total_resources: endpoint format with role');
+    t.same(agent.agent_info.attributes![0], { name: 'preemptible', type: 'TEXT', text: { value: 'True' } });
+    t.same(agent.agent_info.attributes![2], { name: 'level', type: 'SCALAR', scalar: { value: 10 } });
     t.notOk('recovered_agents' in reply.get_agents, 'empty arrays are omitted');
 
     // One agent, two shapes, one view: the client reads both the same way (as for the doc examples).
-    const a = agentViewFromState(state.slaves[0]);
+    const a = agentViewFromState(slave);
     const b = agentViewFromGetAgents(agent);
     t.same(
       { ...a, registeredTimeNs: undefined, offered: undefined },
@@ -162,7 +161,7 @@ t.test(
 
     const summary = JSON.parse((await raw(`${cluster.master.url}/master/state-summary`)).body);
     t.equal(summary.slaves[0].TASK_RUNNING, 1, 'state-summary: per-state task counts');
-    t.same(summary.slaves[0].framework_ids, [state.frameworks[0].id]);
+    t.same(summary.slaves[0].framework_ids, [framework.id]);
   },
 );
 

@@ -5,12 +5,23 @@ import { RealClock } from '../../src/common/clock.js';
 import { stringifyMesosJson } from '../../src/mesos/json.js';
 import { encodeRecord } from '../../src/mesos/recordio.js';
 import { MemoryFrameworkIdStore, MesosSchedulerClient, newStatusUuid } from '../../src/mesos/scheduler.js';
-import type { TaskStatus } from '../../src/mesos/types.js';
+import type { FrameworkInfo, TaskStatus } from '../../src/mesos/types.js';
+
+/** A scheduler call as the client sent it (only the parts the assertions read). */
+interface Call {
+  type?: string;
+  framework_id?: { value: string };
+  subscribe?: { framework_info: FrameworkInfo };
+  reconcile?: unknown;
+  decline?: unknown;
+  revive?: unknown;
+  acknowledge?: unknown;
+}
 
 interface Seen {
   path: string;
   headers: http.IncomingHttpHeaders;
-  body: Record<string, any>;
+  body: Call;
 }
 
 /**
@@ -26,7 +37,7 @@ async function fakeMaster(
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Call;
       seen.push({ path: req.url ?? '', headers: req.headers, body });
       if (body.type === 'SUBSCRIBE') {
         res.writeHead(200, { 'Content-Type': 'application/json', 'Mesos-Stream-Id': `stream-${subscribes}` });
@@ -98,11 +109,11 @@ t.test('SUBSCRIBE and calls go out exactly as Mesos requires', async (t) => {
   );
   t.equal(sub!.headers['accept'], 'application/json', 'never application/recordio (406)');
   t.equal(sub!.headers['mesos-stream-id'], undefined, 'SUBSCRIBE carries no Mesos-Stream-Id');
-  const info = sub!.body.subscribe.framework_info;
+  const info = sub!.body.subscribe!.framework_info;
   t.equal(info.failover_timeout, 604800, 'a failover timeout, so a leader restart does not kill tasks');
   t.equal(info.checkpoint, true);
   t.same(info.roles, ['*']);
-  t.same(info.capabilities.map((x: { type: string }) => x.type).sort(), [
+  t.same(info.capabilities!.map((x) => x.type).sort(), [
     'MULTI_ROLE',
     'PARTITION_AWARE',
     'TASK_KILLING_STATE',
@@ -187,7 +198,7 @@ t.test(
     t.equal(disconnects, 1);
     const second = master.seen.filter((s) => s.body.type === 'SUBSCRIBE')[1]!;
     t.same(second.body.framework_id, { value: 'F-3' }, 'top-level framework_id');
-    t.same(second.body.subscribe.framework_info.id, { value: 'F-3' }, 'and framework_info.id, the same');
+    t.same(second.body.subscribe!.framework_info.id, { value: 'F-3' }, 'and framework_info.id, the same');
   },
 );
 
