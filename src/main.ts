@@ -21,7 +21,7 @@ import { S3ObjectStore } from './jobstore/s3ObjectStore.js';
 import { MesosBatchSystem } from './mesos/batchSystem.js';
 import { MesosMasterClient } from './mesos/masterClient.js';
 import { MemoryFrameworkIdStore, MesosSchedulerClient, type FrameworkIdStore } from './mesos/scheduler.js';
-import type { LeaderDaemon } from './leader/daemon.js';
+import type { LeaderDaemon, RunStore, WorkflowRun } from './leader/daemon.js';
 import type { LeaderConfig } from './leader/leaderConfig.js';
 import type { LeaderMetrics } from './leader/metrics.js';
 import type { TickState, TickStateStore } from './leader/scalerTick.js';
@@ -248,6 +248,8 @@ export async function startLeader(options: {
   readonly metrics: LeaderMetrics;
   readonly env?: Env;
   readonly cwd?: string;
+  /** Resume the workflows a crashed predecessor was running (the daemon); off for `toil run`'s own form. */
+  readonly resumeWorkflows?: boolean;
 }): Promise<StartedLeader> {
   const [{ EC2Client }, { Ec2Calls, DEFAULT_RETRY }, { AwsCluster }, { AwsProvisioner }, { LeaderDaemon }] =
     await Promise.all([
@@ -337,7 +339,8 @@ export async function startLeader(options: {
       const endpoint = p.endpoint ?? (env.AWS_ENDPOINT_URL_EC2?.trim() || undefined);
       // An endpoint on this machine (the local cloud) checks no signature: placeholder keys when
       // the environment has none, so the SDK can sign.
-      const local = endpoint !== undefined && /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost)(:\d+)?\/?$/.test(endpoint);
+      const local =
+        endpoint !== undefined && /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost)(:\d+)?\/?$/.test(endpoint);
       const keys =
         env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
           ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY }
@@ -353,9 +356,17 @@ export async function startLeader(options: {
       let imageId = p.imageId ?? (env.TOIL_AWS_AMI?.trim() || undefined);
       if (imageId === undefined) {
         const calls = new Ec2Calls({ client: ec2, clock: options.clock, log, retry: DEFAULT_RETRY });
-        imageId = await new AwsCluster({ calls, clusterName: p.clusterName, clock: options.clock, log }).flatcarImage();
+        imageId = await new AwsCluster({
+          calls,
+          clusterName: p.clusterName,
+          clock: options.clock,
+          log,
+        }).flatcarImage();
         if (imageId === undefined)
-          throw new UserInputError('NO_NODE_IMAGE', 'no Flatcar image found: set provisioner.imageId or TOIL_AWS_AMI');
+          throw new UserInputError(
+            'NO_NODE_IMAGE',
+            'no Flatcar image found: set provisioner.imageId or TOIL_AWS_AMI',
+          );
       }
       settings = {
         clusterName: p.clusterName,
@@ -399,6 +410,16 @@ export async function startLeader(options: {
         await stateStore.put(STATE_KEY, JSON.stringify(state));
       },
     };
+    const RUNS_KEY = 'leader/workflows.json';
+    const runStore: RunStore = {
+      async load() {
+        const o = await stateStore.get(RUNS_KEY);
+        return o ? (JSON.parse(Buffer.from(o.body).toString('utf8')) as WorkflowRun[]) : [];
+      },
+      async save(runs) {
+        await stateStore.put(RUNS_KEY, JSON.stringify(runs));
+      },
+    };
     const masterClient = new MesosMasterClient(mesosMaster);
     const { agentReportsFromMaster } = await import('./leader/workloadTracker.js');
     const daemon = new LeaderDaemon({
@@ -408,6 +429,7 @@ export async function startLeader(options: {
       config: options.config,
       provisioner,
       tickStore,
+      ...(options.resumeWorkflows === false ? {} : { runStore }),
       newBatchSystem: () => createMesosBatchSystem(mesosMaster, { clock: options.clock, log }),
       masterAgents: async () => agentReportsFromMaster(await masterClient.agentsFromState()),
       runWorkflow: async (submission, batchSystem, onProgress) => {

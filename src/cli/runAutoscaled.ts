@@ -100,6 +100,8 @@ export async function runAutoscaled(
     clock,
     log,
     metrics: createLeaderMetrics(),
+    // The workflow is this command's: a crashed earlier run is resumed by --restart, not behind our back.
+    resumeWorkflows: false,
   });
   out.line(`toil: autoscaling ${clusterName} in ${zone}; status at ${started.url}/status`);
   const stop = async (): Promise<void> => {

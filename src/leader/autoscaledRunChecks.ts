@@ -48,8 +48,8 @@ export function checkScalingFlags(jobs: readonly DeclaredJob[], config: ScalerCo
     if (plan.launch.length === 0) {
       const why = plan.waiting[0]?.reason ?? 'no node would be launched for it';
       const flags = job.preemptable
-        ? '--maxPreemptableNodes, --preemptableCompensation or --nodeTypes (an on-demand type)'
-        : '--nodeTypes (an on-demand type) or --maxNodes';
+        ? '--maxPreemptableNodes, --preemptableCompensation, --maxNodes or --nodeTypes'
+        : '--maxNodes or --nodeTypes (an on-demand type)';
       throw new WorkflowWouldHangError(
         `job '${job.name}'${job.preemptable ? ' (preemptable)' : ''} would wait forever: ${why}; change ${flags}`,
         { job: job.name, reason: why },

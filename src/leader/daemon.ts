@@ -71,6 +71,17 @@ export interface DaemonDeps {
     onProgress: (progress: LeaderProgress) => void,
   ) => Promise<{ status: 'succeeded' | 'failed'; jobsRun: number; message?: string }>;
   readonly readiness: readonly ReadinessCheck[];
+  /**
+   * Where submitted workflows are remembered: a leader restarted after a crash resumes the ones
+   * still running (from their job stores, with `--restart` semantics). Optional for tests.
+   */
+  readonly runStore?: RunStore;
+}
+
+/** The workflows a daemon has taken, persisted so a restarted daemon resumes those still running. */
+export interface RunStore {
+  load(): Promise<readonly WorkflowRun[]>;
+  save(runs: readonly WorkflowRun[]): Promise<void>;
 }
 
 /**
@@ -129,11 +140,18 @@ export class LeaderDaemon {
     if (this.stateValue !== 'starting') throw new IllegalStateError(`start() in state ${this.stateValue}`);
     try {
       await this.tick.restore();
+      const previous = (await this.d.runStore?.load()) ?? [];
+      for (const r of previous) if (r.status !== 'running') this.runs.set(r.id, r);
       this.app = this.buildApp();
       const { host, port } = this.d.config().http;
       const address = await this.app.listen({ host, port });
       this.loopDone = this.loop();
       this.transition('running');
+      for (const r of previous)
+        if (r.status === 'running') {
+          this.log.info({ workflow: r.id }, 'resuming a workflow the last leader was running');
+          this.submit(r.submission, r.id);
+        }
       return address;
     } catch (e) {
       this.transition('failed');
@@ -142,16 +160,17 @@ export class LeaderDaemon {
   }
 
   /** Takes a workflow; it runs in this process with its own batch system. */
-  submit(submission: Submission): WorkflowRun {
+  submit(submission: Submission, id: string = randomUUID()): WorkflowRun {
     if (this.stateValue !== 'running')
       throw new IllegalStateError(`the leader is ${this.stateValue}; it takes no new workflows`);
     const run: WorkflowRun = {
-      id: randomUUID(),
+      id,
       submission,
       status: 'running',
       submittedAt: this.d.clock.now(),
     };
     this.runs.set(run.id, run);
+    this.saveRuns();
     const tracked = new TrackedBatchSystem(this.d.newBatchSystem(), this.d.clock, () => this.queueChanged());
     this.workload.add(tracked);
     const p = this.d
@@ -173,12 +192,24 @@ export class LeaderDaemon {
         run.finishedAt = this.d.clock.now();
         this.workload.remove(tracked);
         this.runPromises.delete(p);
+        this.saveRuns();
         this.queueChanged();
       });
     this.runPromises.add(p);
     this.log.info({ workflow: run.id, ...submission }, 'workflow submitted');
     return run;
   }
+
+  private saveRuns(): void {
+    const store = this.d.runStore;
+    if (!store) return;
+    // Chained so writes land in order; a failed write is logged, the next one carries the state.
+    this.runsSaved = this.runsSaved
+      .then(() => store.save([...this.runs.values()].map(({ progress: _p, ...r }) => r)))
+      .catch((e: unknown) => this.log.warn({ err: coerceError(e) }, 'could not persist the workflow list'));
+  }
+
+  private runsSaved: Promise<void> = Promise.resolve();
 
   workflow(id: string): WorkflowRun | undefined {
     return this.runs.get(id);
@@ -195,6 +226,7 @@ export class LeaderDaemon {
     await this.tick.idle();
     if (this.d.config().shutdown.releaseNodes) await this.releaseNodes();
     await this.d.tickStore.save(this.tick.persisted);
+    await this.runsSaved;
     await this.app?.close();
     this.transition('stopped');
   }

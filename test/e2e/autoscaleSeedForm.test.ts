@@ -1,0 +1,123 @@
+import { join } from 'node:path';
+import t from 'tap';
+import {
+  byteSorted,
+  liveWorkers,
+  makeCluster,
+  nonEmptyLines,
+  sleep,
+  startLocalCloud,
+} from '../fixtures/leaderE2e.js';
+import { REPO_ROOT, runToil, startToil } from '../fixtures/workflowCli.js';
+
+/**
+ * The seed's own form, `toil run sort.ts JOBSTORE --provisioner aws --nodeType … --batchSystem mesos
+ * --mesosMaster …`, against `toil localcloud` (its own process) through AWS_ENDPOINT_URL_EC2: the
+ * scaler runs in the `toil run` process for this one workflow and releases its nodes at the end.
+ */
+const SORT = join(REPO_ROOT, 'examples/sort.ts');
+
+t.test('flags that would hang the workflow are refused up front, naming the flag (exit 2)', async (t) => {
+  const dir = t.testdir({});
+  const base = ['run', SORT, `file:${dir}/js`, '--provisioner', 'aws', '--batchSystem', 'mesos'];
+  const where = ['--mesosMaster', '127.0.0.1:1', '--zone', 'us-west-2a', '--clusterName', 'seed'];
+  const cases: { name: string; flags: string[]; expect: RegExp }[] = [
+    {
+      name: 'a job larger than every allowed node type',
+      flags: ['--nodeType', 't2.micro', '--defaultDisk', '200G'],
+      expect: /job 'setup' can never run: disk: asks 200\.0 GiB.*change --nodeTypes\/--nodeType/,
+    },
+    {
+      name: 'preemptable jobs, spot only, no spot capacity allowed',
+      flags: ['--preemptableNodeType', 't2.medium', '--maxPreemptableNodes', '0', '--defaultPreemptable'],
+      expect: /\(preemptable\) would wait forever: .*change --maxPreemptableNodes/,
+    },
+  ];
+  for (const c of cases) {
+    const r = await runToil([...base, ...c.flags, ...where], { cwd: dir });
+    t.equal(r.code, 2, `${c.name}: exit 2`);
+    t.match(r.stderr, c.expect, `${c.name}: the message names the flag`);
+    t.equal(r.stderr.trim().split('\n').length, 1, `${c.name}: one line (${r.stderr.trim()})`);
+  }
+});
+
+t.test('sorts on the local cloud, scaling 0 → several workers → 0, and leaves no instance', async (t) => {
+  const dir = t.testdir({});
+  const cloud = await startLocalCloud();
+  t.teardown(async () => {
+    cloud.child.kill('SIGTERM');
+    await cloud.done;
+  });
+  // What `toil launch-cluster` leaves behind: the cluster's security group.
+  await makeCluster(cloud.ec2Url, 'seed');
+  t.same(await liveWorkers(cloud.ec2Url), [], 'no worker before the run');
+
+  const started = Date.now();
+  const { child, done } = startToil(
+    [
+      'run',
+      SORT,
+      'file:js',
+      '--numLines',
+      '1000',
+      '--N',
+      '6000',
+      '--fileToSort',
+      'in.txt',
+      '--outputFile',
+      'out.txt',
+      '--provisioner',
+      'aws',
+      '--nodeType',
+      't2.medium',
+      '--maxNodes',
+      '4',
+      '--targetTime',
+      '2',
+      '--bootTime',
+      '1s',
+      '--idleGrace',
+      '2s',
+      '--scaleInterval',
+      '1',
+      '--betaInertia',
+      '0',
+      '--batchSystem',
+      'mesos',
+      '--mesosMaster',
+      cloud.mesosMaster,
+      '--zone',
+      'us-west-2a',
+      '--clusterName',
+      'seed',
+      '--logLevel',
+      'info',
+    ],
+    { cwd: dir, env: { AWS_ENDPOINT_URL_EC2: cloud.ec2Url } },
+  );
+  t.teardown(() => void child.kill('SIGKILL'));
+  // Counted through the EC2 API while the run goes on.
+  const steps: string[] = [];
+  let peak = 0;
+  let exited = false;
+  void done.then(() => (exited = true));
+  while (!exited) {
+    const n = (await liveWorkers(cloud.ec2Url)).length;
+    peak = Math.max(peak, n);
+    if (steps.at(-1)?.split(':')[1] !== String(n))
+      steps.push(`${((Date.now() - started) / 1000).toFixed(1)}s:${n}`);
+    await sleep(200);
+  }
+  const r = await done;
+  t.equal(r.code, 0, `toil run exits 0 (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  if (r.code !== 0) t.comment(r.stderr.slice(-4000));
+  t.same(
+    nonEmptyLines(join(dir, 'out.txt')),
+    byteSorted(nonEmptyLines(join(dir, 'in.txt'))),
+    'sorted correctly',
+  );
+  t.ok(peak >= 2, `scaled to ${peak} workers; timeline ${steps.join(' ')}`);
+  t.match(r.stderr, /workflow succeeded: \d+ jobs run/);
+  await sleep(300);
+  t.same(await liveWorkers(cloud.ec2Url), [], 'no worker instance left pending or running');
+});
