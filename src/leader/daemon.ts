@@ -222,8 +222,28 @@ export class LeaderDaemon {
     this.tick.stopLaunching();
     this.stopLoop.abort();
     this.wake?.abort();
-    await this.loopDone;
-    await this.tick.idle();
+    // In-flight calls get shutdown.grace; then they and their retries are aborted.
+    const settled = (async () => {
+      await this.loopDone;
+      await this.tick.idle();
+    })();
+    const timer = new AbortController();
+    const timedOut = await Promise.race([
+      settled.then(() => false),
+      this.d.clock.sleep(this.d.config().shutdown.grace, timer.signal).then(
+        () => true,
+        () => false,
+      ),
+    ]);
+    timer.abort();
+    if (timedOut) {
+      this.log.warn(
+        { graceMs: this.d.config().shutdown.grace },
+        'shutdown grace over: aborting in-flight calls',
+      );
+      this.tick.abortInFlight();
+      await settled.catch(() => undefined);
+    }
     if (this.d.config().shutdown.releaseNodes) await this.releaseNodes();
     await this.d.tickStore.save(this.tick.persisted);
     await this.runsSaved;

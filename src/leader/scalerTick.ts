@@ -90,7 +90,11 @@ export interface TickState {
   readonly format: 1;
   readonly pendingLaunches: readonly PendingLaunch[];
   /** Instances this leader (or its predecessor) launched: never static, always ours to retire. */
-  readonly owned: Readonly<Record<string, { readonly launchedAt: number; readonly pricePerHour: number }>>;
+  readonly owned: Readonly<
+    Record<string, { readonly launchedAt: number; readonly pricePerHour: number; readonly spot?: boolean }>
+  >;
+  /** Spot instances of ours that went away without our asking (reclaimed), counted over all runs. */
+  readonly spotInterruptions?: number;
   /** Nodes marked draining, with when. */
   readonly draining: Readonly<Record<string, number>>;
   /** Offering key (type/zone/capacity) → unavailable until (ms). */
@@ -212,7 +216,12 @@ export class ScalerTick {
           clientToken: p.clientToken,
         });
         for (const n of r.nodes) {
-          this.own(n.instanceId, p.requestedAt, this.priceOf(p.instanceType, p.capacityType));
+          this.own(
+            n.instanceId,
+            p.requestedAt,
+            this.priceOf(p.instanceType, p.capacityType),
+            p.capacityType === 'spot',
+          );
           adopted.push(n.instanceId);
         }
       } catch (e) {
@@ -320,8 +329,21 @@ export class ScalerTick {
     for (const n of nodes) if (view.runningOn(n.instanceId) > 0) lastBusyAt[n.instanceId] = now;
     const live = new Set(nodes.map((n) => n.instanceId));
     const draining = Object.fromEntries(Object.entries(this.state.draining).filter(([id]) => live.has(id)));
-    // Owned instances the cloud no longer lists (terminated, reclaimed) stop costing money.
-    for (const id of Object.keys(this.state.owned)) if (!live.has(id)) this.forget(id);
+    // Owned instances the cloud no longer lists as pending/running stop costing money. We forget
+    // the ones we terminate when we terminate them, so a spot node gone here was reclaimed: an
+    // interruption (its tasks come back 'lost' and re-run without spending a retry).
+    const alive = new Set(
+      nodes.filter((n) => n.state === 'pending' || n.state === 'running').map((n) => n.instanceId),
+    );
+    for (const [id, o] of Object.entries(this.state.owned))
+      if (!alive.has(id)) {
+        if (o.spot) {
+          this.o.metrics?.spotInterruptions.inc();
+          this.state = { ...this.state, spotInterruptions: (this.state.spotInterruptions ?? 0) + 1 };
+          this.log.warn({ nodeId: id }, 'a spot node of ours was reclaimed');
+        }
+        this.forget(id);
+      }
     const unavailable = Object.fromEntries(
       Object.entries(this.state.unavailable).filter(([, until]) => until > now),
     );
@@ -498,7 +520,7 @@ export class ScalerTick {
       return 0;
     }
     for (const n of result.nodes) {
-      this.own(n.instanceId, n.launchTime || pending.requestedAt, l.pricePerHour);
+      this.own(n.instanceId, n.launchTime || pending.requestedAt, l.pricePerHour, l.capacityType === 'spot');
       out.launched.push(n.instanceId);
     }
     this.state = {
@@ -581,8 +603,11 @@ export class ScalerTick {
   // -------------------------------------------------------------------------------------------
   // State
 
-  private own(id: string, launchedAt: number, pricePerHour: number): void {
-    this.state = { ...this.state, owned: { ...this.state.owned, [id]: { launchedAt, pricePerHour } } };
+  private own(id: string, launchedAt: number, pricePerHour: number, spot: boolean): void {
+    this.state = {
+      ...this.state,
+      owned: { ...this.state.owned, [id]: { launchedAt, pricePerHour, ...(spot ? { spot } : {}) } },
+    };
   }
 
   private forget(id: string): void {

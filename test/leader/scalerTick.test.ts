@@ -241,3 +241,50 @@ t.test('SIGTERM semantics: after stopLaunching a tick launches nothing but still
   await s.tick.reconcile();
   t.equal(s.provisioner.launchCalls.length, 0);
 });
+
+t.test('a spot node of ours that vanishes is counted as a spot interruption, once', async (t) => {
+  const s = setup();
+  s.agents.queued = preemptableJobs(4);
+  await s.tick.reconcile();
+  const spotNodes = s.provisioner.live().filter((n) => n.market === 'spot');
+  t.ok(spotNodes.length >= 1, `${spotNodes.length} spot node(s) launched`);
+  const reclaimed = spotNodes[0]!;
+  // The cloud reclaims it (we never asked): it leaves the list of running instances.
+  s.provisioner.nodes.set(reclaimed.instanceId, { ...reclaimed, state: 'terminated' });
+  await s.clock.advance(30_000);
+  await s.tick.reconcile();
+  await s.clock.advance(30_000);
+  await s.tick.reconcile();
+  const metric = (await s.metrics.registry.getSingleMetric('toil_spot_interruptions_total')!.get()).values[0];
+  t.equal(metric?.value, 1, 'toil_spot_interruptions_total is 1');
+  t.equal(s.store.state!.spotInterruptions, 1, 'persisted count');
+  t.notOk(reclaimed.instanceId in s.store.state!.owned, 'no longer owned');
+});
+
+t.test('nodes we terminate ourselves are not spot interruptions', async (t) => {
+  const s = setup();
+  s.agents.queued = preemptableJobs(2);
+  await s.tick.reconcile();
+  for (const n of s.provisioner.live()) s.agents.register(n.instanceId, n.market === 'spot');
+  s.agents.queued = [];
+  for (let i = 0; i < 6; i++) {
+    await s.clock.advance(30_000);
+    await s.tick.reconcile();
+  }
+  t.equal(s.provisioner.live().length, 0, 'idle nodes retired');
+  t.equal(s.store.state!.spotInterruptions ?? 0, 0, 'none counted');
+});
+
+t.test('learned runtimes are persisted and loaded by a restarted tick', async (t) => {
+  const s = setup();
+  s.agents.completions.push({ name: 'sort', seconds: 12 }, { name: 'sort', seconds: 14 });
+  await s.tick.reconcile();
+  const saved = s.store.state!.runtimes;
+  t.ok(JSON.stringify(saved).includes('sort'), 'runtimes of "sort" persisted');
+  const restarted = s.make();
+  await restarted.restore();
+  t.same(restarted.persisted.runtimes, saved, 'a restarted tick loads the same runtimes');
+  s.agents.completions.push({ name: 'sort', seconds: 16 });
+  await restarted.reconcile();
+  t.not(JSON.stringify(s.store.state!.runtimes), JSON.stringify(saved), 'and keeps learning from there');
+});

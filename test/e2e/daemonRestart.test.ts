@@ -1,0 +1,119 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import {
+  byteSorted,
+  leaderConfig,
+  leaderStatus,
+  makeCluster,
+  liveWorkers,
+  nonEmptyLines,
+  sleep,
+  startLocalCloud,
+  startToilProcess,
+} from '../fixtures/leaderE2e.js';
+import { REPO_ROOT } from '../fixtures/workflowCli.js';
+
+/**
+ * kill -9 of the daemon mid-run, then a restart with the same config: the local cloud (its own
+ * process) outlives the daemon; the new daemon adopts the running instances (none launched twice,
+ * none orphaned, counted through the EC2 API), resumes the workflow, and it completes.
+ */
+t.test(
+  'kill -9 mid-run, restart: instances adopted, none duplicated or orphaned, workflow completes',
+  async (t) => {
+    const dir = t.testdir({});
+    const cloud = await startLocalCloud();
+    t.teardown(async () => {
+      cloud.child.kill('SIGTERM');
+      await cloud.done;
+    });
+    await makeCluster(cloud.ec2Url, 'restart');
+    const cfgPath = join(dir, 'leader.yaml');
+    writeFileSync(
+      cfgPath,
+      leaderConfig([
+        ['port: 8080', 'port: 0'],
+        ['file:./toil-leader-state', `file:${dir}/state`],
+        ['mesosMaster: embedded', `mesosMaster: "${cloud.mesosMaster}"`],
+        [
+          /provisioner:\n {2}kind: embedded\n {2}clusterName: local\n {2}zone: us-west-2a/,
+          `provisioner:\n  kind: aws\n  clusterName: restart\n  zone: us-west-2a\n  endpoint: ${cloud.ec2Url}`,
+        ],
+        [/localcloud:\n( {2}.*\n)+/, ''],
+        ['releaseNodes: true', 'releaseNodes: false'],
+        ['scaleInterval: 10s', 'scaleInterval: 1s'],
+        ['idleGrace: 20s', 'idleGrace: 6s'],
+      ]),
+    );
+    const start = () => {
+      const p = startToilProcess(['leader', '--config', cfgPath], { cwd: dir });
+      t.teardown(() => void p.child.kill('SIGKILL'));
+      return p;
+    };
+    const first = start();
+    const base1 = (await first.waitFor(/status at (http:\/\/[0-9.:]+)\/status/))[1]!;
+    const sub = await fetch(`${base1}/workflows`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        workflowFile: join(REPO_ROOT, 'examples/sort.ts'),
+        jobStore: `file:${dir}/js`,
+        args: [
+          '--numLines',
+          '1500',
+          '--N',
+          '6000',
+          '--fileToSort',
+          `${dir}/in.txt`,
+          '--outputFile',
+          `${dir}/out.txt`,
+        ],
+        defaultPreemptable: true,
+      }),
+    });
+    t.equal(sub.status, 202);
+    const { id } = (await sub.json()) as { id: string };
+    // Mid-run: a node is up and some jobs have completed.
+    let before: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const s = await leaderStatus(base1);
+      before = s.nodes.owned;
+      const wf = s.workflows.find((w) => w.id === id) as { progress?: { completed: number } } | undefined;
+      if (before.length > 0 && (wf?.progress?.completed ?? 0) >= 3) break;
+      await sleep(100);
+    }
+    t.ok(before.length > 0, `${before.length} node(s) owned when the daemon is killed`);
+    first.child.kill('SIGKILL');
+    await first.done;
+    const liveAtKill = (await liveWorkers(cloud.ec2Url)).map((w) => w.id).sort();
+    t.same(liveAtKill, [...before].sort(), 'the instances the daemon owned are still running after kill -9');
+
+    const second = start();
+    const base2 = (await second.waitFor(/status at (http:\/\/[0-9.:]+)\/status/))[1]!;
+    const adoptedLog = await second.waitFor(/"adopted":(\d+),"forgotten":(\d+)/);
+    t.equal(Number(adoptedLog[1]), liveAtKill.length, 'every running instance adopted');
+    t.equal(Number(adoptedLog[2]), 0, 'nothing forgotten');
+    const s0 = await leaderStatus(base2);
+    for (const inst of liveAtKill)
+      t.ok(s0.nodes.owned.includes(inst), `${inst} owned by the new daemon (not static, not orphaned)`);
+    // No launch duplicated: the new daemon's first tick sees the adopted nodes as capacity.
+    let peak = 0;
+    let s = s0;
+    for (let i = 0; i < 300; i++) {
+      s = await leaderStatus(base2);
+      const live = await liveWorkers(cloud.ec2Url);
+      peak = Math.max(peak, live.length);
+      const orphans = live.filter((w) => !s.nodes.owned.includes(w.id));
+      if (orphans.length > 0) t.fail(`instances no leader owns: ${orphans.map((o) => o.id).join(',')}`);
+      if (s.workflows.find((w) => w.id === id)?.status !== 'running' && s.nodes.owned.length === 0) break;
+      await sleep(200);
+    }
+    t.ok(peak <= 4, `never more than maxNodes (4) workers: peak ${peak}`);
+    t.equal(s.workflows.find((w) => w.id === id)?.status, 'succeeded', 'the resumed workflow completed');
+    t.same(nonEmptyLines(`${dir}/out.txt`), byteSorted(nonEmptyLines(`${dir}/in.txt`)), 'sorted correctly');
+    t.same(await liveWorkers(cloud.ec2Url), [], 'back to 0: no instance left');
+    second.child.kill('SIGTERM');
+    t.equal((await second.done).code, 0);
+  },
+);
