@@ -83,11 +83,16 @@ export function registerMesosCommands(localcloud: Command, setExitCode: (code: n
       });
       agent.start();
       const watched = opts['exitWith'] !== undefined ? integer('--exit-with', opts['exitWith']) : undefined;
+      const stopWatching = new AbortController();
       const reason = await Promise.race([
         agent.done,
         untilSignal().then(() => 'signal'),
-        ...(watched !== undefined ? [processGone(watched).then(() => `process ${watched} is gone`)] : []),
+        ...(watched !== undefined
+          ? [processGone(watched, stopWatching.signal).then(() => `process ${watched} is gone`)]
+          : []),
       ]);
+      // The watcher's timer would keep this process alive after the agent stopped.
+      stopWatching.abort();
       await agent.stop(reason);
       setExitCode(0);
     });
@@ -122,8 +127,8 @@ function duration(flag: string, value: string): number {
   return ms;
 }
 
-/** Resolves once process `pid` no longer exists (checked every second). */
-async function processGone(pid: number): Promise<void> {
+/** Resolves once process `pid` no longer exists (checked every second); never, once `signal` aborts. */
+async function processGone(pid: number, signal: AbortSignal): Promise<void> {
   const clock = new RealClock();
   for (;;) {
     try {
@@ -131,7 +136,11 @@ async function processGone(pid: number): Promise<void> {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ESRCH') return;
     }
-    await clock.sleep(1000);
+    try {
+      await clock.sleep(1000, signal);
+    } catch {
+      return new Promise<void>(() => undefined);
+    }
   }
 }
 

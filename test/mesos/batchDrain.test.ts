@@ -1,6 +1,6 @@
 import t from 'tap';
 import { MesosMasterClient } from '../../src/mesos/masterClient.js';
-import { shellJob, startBatch, startCluster, waitFor } from '../fixtures/mesosCluster.js';
+import { shellJob, startBatch, startCluster, waitFor, within } from '../fixtures/mesosCluster.js';
 
 t.test('drain race: once the mark is set, no task is ever launched on that agent (Toil #3079)', async (t) => {
   const cluster = await startCluster([
@@ -99,7 +99,11 @@ t.test(
       'partition-aware frameworks hear GONE_BY_OPERATOR for a mark_gone drain',
     );
     await waitFor('agent b removed', async () => !(await client.state()).slaves.some((s) => s.id === b));
-    t.equal(await cluster.agents[1]!.exited, 0, 'the gone agent was shut down');
+    t.equal(
+      await within('the gone agent to exit', cluster.agents[1]!.exited),
+      0,
+      'the gone agent was shut down',
+    );
     await client.reactivateAgent(a);
     const back = (await client.getAgents()).agents.find((x) => x.id === a)!;
     t.same(
