@@ -3,6 +3,8 @@
  * reads the environment, and wires them into the ports the rest of the code takes. CLI entry
  * points call the factories below; nothing else imports an adapter directly.
  */
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { Ec2Calls } from './provisioner/aws/ec2Calls.js';
 import { S3Client } from '@aws-sdk/client-s3';
 import { existsSync, statfsSync } from 'node:fs';
 import { availableParallelism, hostname, totalmem, userInfo } from 'node:os';
@@ -532,10 +534,7 @@ export function clusterEnvironment(env: Env = process.env): ClusterEnvironment {
  * the local cloud or moto. Credentials come from the SDK's default chain; for an endpoint on this
  * machine without any, placeholder keys are used (the local endpoint checks no signature).
  */
-export async function createEc2Client(
-  region: string,
-  env: Env = process.env,
-): Promise<import('@aws-sdk/client-ec2').EC2Client> {
+export async function createEc2Client(region: string, env: Env = process.env): Promise<EC2Client> {
   silenceAwsSdkNodeVersionWarning();
   const { EC2Client } = await import('@aws-sdk/client-ec2');
   const endpoint = env.AWS_ENDPOINT_URL_EC2?.trim() || undefined;
@@ -560,7 +559,7 @@ export async function createClusterCalls(options: {
   clock: Clock;
   log: Logger;
   env?: Env;
-}): Promise<{ calls: import('./provisioner/aws/ec2Calls.js').Ec2Calls; readonly close: () => void }> {
+}): Promise<{ calls: Ec2Calls; readonly close: () => void }> {
   const { Ec2Calls, DEFAULT_RETRY } = await import('./provisioner/aws/ec2Calls.js');
   const client = await createEc2Client(options.region, options.env ?? process.env);
   const calls = new Ec2Calls({ client, clock: options.clock, log: options.log, retry: DEFAULT_RETRY });
