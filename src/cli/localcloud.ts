@@ -16,6 +16,10 @@ const registrations: ((localcloud: Command, setExitCode: (code: number) => void)
 
 export const command: SubCommand = {
   register(program, setExitCode) {
+    // `localcloud` has options of its own (its combined default action) with the same names as
+    // its sub-commands' (--logLevel, --host); without this, the parent would take those flags
+    // even when they are written after `mesos`/`agent`/`ec2`.
+    program.enablePositionalOptions();
     const localcloud = program
       .command('localcloud')
       .description(
