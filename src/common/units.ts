@@ -14,7 +14,7 @@ const SIZE_SUFFIX: Readonly<Record<string, number>> = {
   p: 2 ** 50,
 };
 
-const SIZE_RE = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*([kmgtp]?)(?:i?b)?\s*$/i;
+const SIZE_RE = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(?:([kmgtp])(?:ib|i|b)?|b)?\s*$/i;
 
 /** Parses "600M", "2G", "2Gi", "512MiB", "1.5T", "1024" into bytes; undefined if malformed. */
 export function tryParseBytes(input: string | number): number | undefined {

@@ -11,6 +11,8 @@ t.test('sizes parse as Toil parses them (binary suffixes)', async (t) => {
     ['1024', 1024],
     [4096, 4096],
     ['2 G', 2 * 2 ** 30],
+    ['2b', 2],
+    ['2i', undefined],
     ['two gigs', undefined],
     ['-1G', undefined],
     ['', undefined],
