@@ -320,14 +320,37 @@ export class LeaderDaemon {
       unavailableOfferings: t.unavailable,
       costDollars: Number(t.costDollars.toFixed(6)),
       lastTick: report && {
+        seq: report.seq,
         at: new Date(report.at).toISOString(),
         durationMs: report.durationMs,
         plans: report.plans,
         launched: report.launched,
+        launches: report.launches,
         terminated: report.terminated,
         errors: report.errors,
         plan: report.plan,
       },
+      // The last ticks that acted or failed, so a refusal and what the re-plan launched in the
+      // same tick can be read together after the fact.
+      recentTicks: this.tick.recentReports.map((r) => ({
+        seq: r.seq,
+        at: new Date(r.at).toISOString(),
+        plans: r.plans,
+        launches: r.launches,
+        terminated: r.terminated,
+        drained: r.drained,
+        errors: r.errors,
+      })),
+      fatalErrors: this.tick.fatalErrors.map((f) => ({
+        ...f,
+        firstAt: new Date(f.firstAt).toISOString(),
+        lastAt: new Date(f.lastAt).toISOString(),
+        backedOffUntil: new Date(f.backedOffUntil).toISOString(),
+      })),
+      ...(t.launchesPausedUntil !== undefined && t.launchesPausedUntil > this.d.clock.now()
+        ? { launchesPausedUntil: new Date(t.launchesPausedUntil).toISOString() }
+        : {}),
+      spotInterruptions: t.spotInterruptions ?? 0,
       workflows: [...this.runs.values()],
     };
   }

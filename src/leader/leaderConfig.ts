@@ -109,6 +109,11 @@ const TickSchema = z
     maxAttempts: z.number().int().min(1).max(10).default(4),
     /** An offering refused for capacity is not planned on for this long. */
     unavailableFor: durationMs().default(180_000),
+    /**
+     * A launch refused for good (a limit, no permission, no cluster leader) backs off its offering,
+     * or every launch when no offering could avoid it, for this long: surfaced, never hot-looped.
+     */
+    fatalBackoff: durationMs().default(600_000),
     /** Tasks on a draining agent get this long after the node is retired anyway. */
     drainTimeout: durationMs().default(600_000),
   })

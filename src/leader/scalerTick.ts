@@ -104,6 +104,11 @@ export interface TickState {
   readonly lastBusyAt: Readonly<Record<string, number>>;
   /** Dollars spent on owned nodes so far (per-second, 60 s minimum per node ignored here). */
   readonly costDollars: number;
+  /**
+   * No launch at all until then (ms): a launch failed for a reason no offering can avoid (no
+   * permission, no cluster leader, a missing image). Offering-specific fatal errors use `unavailable`.
+   */
+  readonly launchesPausedUntil?: number;
 }
 
 export interface TickStateStore {
@@ -124,17 +129,64 @@ export function emptyTickState(): TickState {
   };
 }
 
+/** One failed provisioner call of a tick. `plan` is the plan (1-based) whose action failed. */
+export interface TickError {
+  readonly action: string;
+  readonly code: string;
+  readonly message: string;
+  readonly plan: number;
+  readonly disposition?: string;
+  /** type/zone/capacity, for launches. */
+  readonly offering?: string;
+}
+
+/** One launch call of a tick that the cloud answered. */
+export interface TickLaunch {
+  readonly plan: number;
+  readonly offering: string;
+  readonly capacityType: CapacityType;
+  readonly asked: number;
+  readonly got: number;
+}
+
 export interface TickReport {
+  /** Ticks since this leader started (1 = the first). */
+  readonly seq: number;
   readonly at: number;
   readonly durationMs: number;
   readonly plan: ScalingPlan;
   /** Plans made in this tick (more than one when an offering was unavailable). */
   readonly plans: number;
   readonly launched: readonly string[];
+  readonly launches: readonly TickLaunch[];
   readonly terminated: readonly string[];
   readonly drained: readonly string[];
-  readonly errors: readonly { readonly action: string; readonly code: string; readonly message: string }[];
+  readonly errors: readonly TickError[];
 }
+
+/**
+ * A launch error retrying cannot fix, as shown in /status: one entry per distinct error (code,
+ * offering or scope, message), logged once when first seen, counted after that.
+ */
+export interface FatalLaunchError {
+  readonly code: string;
+  readonly message: string;
+  /** type/zone/capacity backed off, or 'all' when every launch is paused. */
+  readonly scope: string;
+  readonly firstAt: number;
+  lastAt: number;
+  count: number;
+  backedOffUntil: number;
+}
+
+/**
+ * Fatal codes no other offering avoids: every launch pauses. The rest (a vCPU or spot limit, a
+ * request EC2 rejects for this type or zone) back off only the offering, and the plan moves on.
+ */
+const CLUSTER_WIDE_FATAL = new Set(['NOT_AUTHORISED', 'CLUSTER_NOT_FOUND', 'NOT_FOUND']);
+
+/** Reports kept for /status: the last ticks that did something (launch, drain, terminate, error). */
+const HISTORY = 30;
 
 export interface ScalerTickOptions {
   readonly provisioner: Provisioner;
@@ -161,6 +213,9 @@ export class ScalerTick {
   private launching = true;
   private readonly abort = new AbortController();
   private queue: PQueue | undefined;
+  private seq = 0;
+  private readonly history: TickReport[] = [];
+  private readonly fatal = new Map<string, FatalLaunchError>();
 
   constructor(options: ScalerTickOptions) {
     this.o = options;
@@ -178,6 +233,16 @@ export class ScalerTick {
 
   get lastCompletedAt(): number | undefined {
     return this.lastTickAt;
+  }
+
+  /** The last ticks that launched, drained, terminated or failed a call, oldest first. */
+  get recentReports(): readonly TickReport[] {
+    return this.history;
+  }
+
+  /** Distinct fatal launch errors seen by this leader, oldest first. */
+  get fatalErrors(): readonly FatalLaunchError[] {
+    return [...this.fatal.values()];
   }
 
   /**
@@ -256,8 +321,9 @@ export class ScalerTick {
     const started = this.o.clock.now();
     const { scaler, tick } = this.o.config();
     const queue = this.queueFor(tick);
-    const errors: { action: string; code: string; message: string }[] = [];
+    const errors: TickError[] = [];
     const launched: string[] = [];
+    const launches: TickLaunch[] = [];
     const terminated: string[] = [];
     const drained: string[] = [];
     this.learnRuntimes();
@@ -283,23 +349,36 @@ export class ScalerTick {
         },
         'scaling plan',
       );
-      const unavailable = await this.act(plan, view, queue, { launched, terminated, drained, errors });
+      const unavailable = await this.act(plan, view, queue, {
+        plan: plans,
+        launched,
+        launches,
+        terminated,
+        drained,
+        errors,
+      });
       if (!unavailable || plans >= 3) break;
       this.log.info({ plans }, 'an offering had no capacity; planning again in this tick');
     }
     this.accrueCost(started);
     await this.o.store.save(this.state);
     const report: TickReport = {
+      seq: ++this.seq,
       at: started,
       durationMs: this.o.clock.now() - started,
       plan,
       plans,
       launched,
+      launches,
       terminated,
       drained,
       errors,
     };
     this.lastReport = report;
+    if (launches.length + terminated.length + drained.length + errors.length > 0) {
+      this.history.push(report);
+      if (this.history.length > HISTORY) this.history.shift();
+    }
     this.lastTickAt = this.o.clock.now();
     this.o.metrics?.ticks.inc({ result: errors.length ? 'error' : 'ok' });
     this.o.onReport?.(report);
@@ -375,10 +454,12 @@ export class ScalerTick {
     view: ClusterView,
     queue: PQueue,
     out: {
+      plan: number;
       launched: string[];
+      launches: TickLaunch[];
       terminated: string[];
       drained: string[];
-      errors: { action: string; code: string; message: string }[];
+      errors: TickError[];
     },
   ): Promise<boolean> {
     const m = this.o.metrics;
@@ -441,6 +522,7 @@ export class ScalerTick {
           return true;
         },
         out.errors,
+        out.plan,
       );
       if (ok !== undefined) {
         for (const id of toTerminate) this.forget(id);
@@ -448,6 +530,11 @@ export class ScalerTick {
       }
     }
     if (!this.launching) return false;
+    const pausedUntil = this.state.launchesPausedUntil ?? 0;
+    if (plan.launch.length > 0 && pausedUntil > now) {
+      this.log.debug({ pausedUntil }, 'launches paused after a fatal launch error');
+      return false;
+    }
     let unavailable = false;
     const shortfalls: LaunchShortfall[] = [];
     await Promise.all(
@@ -469,8 +556,9 @@ export class ScalerTick {
   private async launch(
     queue: PQueue,
     l: LaunchAction,
-    out: { launched: string[]; errors: { action: string; code: string; message: string }[] },
+    out: { plan: number; launched: string[]; launches: TickLaunch[]; errors: TickError[] },
   ): Promise<number | 'unavailable'> {
+    const key = offeringKey(l.instanceType, l.zone, l.capacityType);
     const pending: PendingLaunch = {
       clientToken: randomUUID(),
       instanceType: l.instanceType,
@@ -505,10 +593,16 @@ export class ScalerTick {
         action: `launch ${l.count}×${l.instanceType}/${l.capacityType}`,
         code,
         message: err.message,
+        plan: out.plan,
+        offering: key,
+        ...(err instanceof ToilError ? { disposition: err.disposition } : {}),
       });
+      if (err instanceof ToilError && (err.disposition === 'fatal' || err.disposition === 'user')) {
+        this.backOffFatal(err, key);
+        return 0;
+      }
       if (err instanceof ToilError && err.disposition === 'unavailable') {
         const until = this.o.clock.now() + this.o.config().tick.unavailableFor;
-        const key = offeringKey(l.instanceType, l.zone, l.capacityType);
         this.state = { ...this.state, unavailable: { ...this.state.unavailable, [key]: until } };
         this.log.warn(
           { offering: key, code },
@@ -516,9 +610,16 @@ export class ScalerTick {
         );
         return 'unavailable';
       }
-      this.log.error({ err, offering: offeringKey(l.instanceType, l.zone, l.capacityType) }, 'launch failed');
+      this.log.error({ err, offering: key }, 'launch failed');
       return 0;
     }
+    out.launches.push({
+      plan: out.plan,
+      offering: key,
+      capacityType: l.capacityType,
+      asked: l.count,
+      got: result.nodes.length,
+    });
     for (const n of result.nodes) {
       this.own(n.instanceId, n.launchTime || pending.requestedAt, l.pricePerHour, l.capacityType === 'spot');
       out.launched.push(n.instanceId);
@@ -540,12 +641,51 @@ export class ScalerTick {
     return result.nodes.length;
   }
 
+  /**
+   * A launch the cloud refused for a reason retrying cannot fix: the offering (or, when no other
+   * offering could avoid it, every launch) is backed off for `tick.fatalBackoff`, so the loop does
+   * not hammer the API every tick; the error is logged at error level once per distinct error and
+   * listed in /status with a count.
+   */
+  private backOffFatal(err: ToilError, offering: string): void {
+    const now = this.o.clock.now();
+    const until = now + this.o.config().tick.fatalBackoff;
+    const scope = CLUSTER_WIDE_FATAL.has(err.code) ? 'all' : offering;
+    if (scope === 'all') this.state = { ...this.state, launchesPausedUntil: until };
+    else this.state = { ...this.state, unavailable: { ...this.state.unavailable, [offering]: until } };
+    const id = `${err.code}\u0000${scope}\u0000${err.message}`;
+    const seen = this.fatal.get(id);
+    if (seen) {
+      seen.count++;
+      seen.lastAt = now;
+      seen.backedOffUntil = until;
+      this.log.debug({ code: err.code, scope, count: seen.count }, 'the same fatal launch error again');
+      return;
+    }
+    this.fatal.set(id, {
+      code: err.code,
+      message: err.message,
+      scope,
+      firstAt: now,
+      lastAt: now,
+      count: 1,
+      backedOffUntil: until,
+    });
+    this.log.error(
+      { code: err.code, scope, backedOffUntil: new Date(until).toISOString(), message: err.message },
+      scope === 'all'
+        ? 'launch failed for good: every launch paused (fix the cause; shown in /status)'
+        : 'launch failed for good: offering backed off (fix the cause; shown in /status)',
+    );
+  }
+
   /** Runs a provisioner call on the queue, retrying 'retry' errors with backoff; undefined on failure. */
   private async call<T>(
     queue: PQueue,
     operation: string,
     fn: () => Promise<T>,
-    errors: { action: string; code: string; message: string }[],
+    errors: TickError[],
+    plan: number,
   ): Promise<T | undefined> {
     try {
       return await this.callOrThrow(queue, operation, fn);
@@ -555,6 +695,7 @@ export class ScalerTick {
         action: operation,
         code: err instanceof ToilError ? err.code : 'UNKNOWN',
         message: err.message,
+        plan,
       });
       this.log.error({ err, operation }, 'provisioner call failed');
       return undefined;
