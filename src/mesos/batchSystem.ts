@@ -543,6 +543,10 @@ export class MesosBatchSystem implements BatchSystem {
 
   private finish(a: Attempt, outcome: JobOutcome, extra: { exitCode?: number; message?: string }): void {
     a.state = 'done';
+    // Forgotten at once: memory stays bounded, and should an unreachable task come back RUNNING,
+    // it is unknown and gets killed (its job has been re-run).
+    this.byTask.delete(a.taskId);
+    if (this.attempts.get(a.job.jobId) === a) this.attempts.delete(a.job.jobId);
     if (outcome === 'lost') this.losses.set(a.job.jobId, (this.losses.get(a.job.jobId) ?? 0) + 1);
     const started = a.runningAtMs ?? a.launchedAtMs;
     const update = {
