@@ -139,6 +139,15 @@ const LeaderFileSchema = z
 
 type LeaderFile = z.infer<typeof LeaderFileSchema>;
 
+/**
+ * A leader config file as written (before defaults): what a generator of config files (the leader
+ * appliance's user data) builds, so a key this parser would reject fails to compile there.
+ * `scaler` is the scaler's section (see `parseScalerConfig`).
+ */
+export type LeaderConfigFile = Omit<z.input<typeof LeaderFileSchema>, 'scaler'> & {
+  readonly scaler: Readonly<Record<string, unknown>>;
+};
+
 export type HttpConfig = LeaderFile['http'];
 export type BatchSystemConfig = LeaderFile['batchSystem'];
 export type ProvisionerConfig = LeaderFile['provisioner'];

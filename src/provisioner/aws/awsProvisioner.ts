@@ -25,7 +25,7 @@ import { suggestNames } from '../suggest.js';
 import type { Ec2Calls } from './ec2Calls.js';
 import { idsInMessage, toNode } from './instances.js';
 import { TAG_CLUSTER, clusterTags, nodeTags, toTagList } from './tags.js';
-import { buildUserData } from './userData.js';
+import { buildUserData, type WorkerNodeType } from './userData.js';
 
 export interface AwsClusterSettings {
   readonly clusterName: string;
@@ -40,6 +40,8 @@ export interface AwsClusterSettings {
   readonly leaderStorageGiB: number;
   readonly instanceProfileArn?: string;
   readonly sshAuthorizedKeys?: readonly string[];
+  /** The node types the leader's daemon scales (its /etc/toil/leader.yaml); default the leader's type. */
+  readonly workerNodeTypes?: readonly WorkerNodeType[];
 }
 
 /** Instance metadata: IMDSv2 only, and a hop limit that lets containers (Docker) reach it. */
@@ -131,6 +133,9 @@ export class AwsProvisioner implements Provisioner {
       preemptable: offering.market === 'spot',
       tags: base,
       sshAuthorizedKeys: this.settings.sshAuthorizedKeys,
+      ...(role === 'leader'
+        ? { instanceType: offering.instanceType, workerNodeTypes: this.settings.workerNodeTypes }
+        : {}),
     });
     const storage = role === 'leader' ? this.settings.leaderStorageGiB : this.settings.nodeStorageGiB;
     const out = await this.calls.call('RunInstances', (c) =>

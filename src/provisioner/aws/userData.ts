@@ -1,3 +1,5 @@
+import { stringify as toYaml } from 'yaml';
+import type { LeaderConfigFile } from '../../leader/leaderConfig.js';
 import type { NodeRole } from '../provisioner.js';
 
 /**
@@ -20,7 +22,29 @@ export interface UserDataInput {
   readonly tags: Readonly<Record<string, string>>;
   /** SSH public keys authorised for user `core` (beyond the EC2 key pair). */
   readonly sshAuthorizedKeys?: readonly string[];
+  /**
+   * Leader only: the worker node types its daemon scales (launch-cluster's --nodeTypes). Absent:
+   * the leader's own instance type, on-demand; the operator edits /etc/toil/leader.yaml to change
+   * it (the daemon reloads it).
+   */
+  readonly workerNodeTypes?: readonly WorkerNodeType[];
+  /** Leader only: its own instance type (the default worker type). */
+  readonly instanceType?: string;
 }
+
+export interface WorkerNodeType {
+  readonly instanceType: string;
+  readonly market: 'spot' | 'on-demand';
+  /** Spot bid in $/h. */
+  readonly bid?: number;
+}
+
+/** Where the appliance keeps the daemon's state: a host directory the container mounts. */
+export const APPLIANCE_LEADER_STATE = 'file:/var/lib/toil/leader-state';
+/** The appliance's HTTP port (the Dockerfile's EXPOSE and HEALTHCHECK). */
+export const APPLIANCE_HTTP_PORT = 8080;
+/** Used when neither worker node types nor the leader's type are known (Toil's docs' example type). */
+const FALLBACK_WORKER_TYPE = 't2.medium';
 
 /** EC2's limit on user data, after base64 decoding. */
 export const USER_DATA_LIMIT_BYTES = 16_384;
@@ -90,6 +114,43 @@ function unit(description: string, name: string, execStart: string, after: strin
   ].join('\n');
 }
 
+/**
+ * The leader appliance's `/etc/toil/leader.yaml`: the daemon against the Mesos master beside it,
+ * scaling this cluster on AWS with its instance profile's credentials. Typed as the leader config
+ * file itself (`LeaderConfigFile`), so it is what `parseLeaderConfig` accepts; a test parses it
+ * out of real user data.
+ */
+export function applianceLeaderConfig(input: UserDataInput): LeaderConfigFile {
+  const region = input.zone.slice(0, -1);
+  const types = input.workerNodeTypes?.length
+    ? input.workerNodeTypes
+    : [{ instanceType: input.instanceType ?? FALLBACK_WORKER_TYPE, market: 'on-demand' as const }];
+  return {
+    jobStore: APPLIANCE_LEADER_STATE,
+    logLevel: 'info',
+    // The container runs with --net=host: the health check and operators reach it on the host.
+    http: { host: '0.0.0.0', port: APPLIANCE_HTTP_PORT },
+    batchSystem: { kind: 'mesos', mesosMaster: `127.0.0.1:${MESOS_PORT}` },
+    provisioner: {
+      kind: 'aws',
+      region,
+      zone: input.zone,
+      clusterName: input.clusterName,
+      tags: { ...input.tags },
+      applianceImage: input.applianceImage,
+    },
+    scaler: {
+      region,
+      zones: [input.zone],
+      nodeTypes: types.map((t) =>
+        t.market === 'spot'
+          ? { type: t.instanceType, spot: true, ...(t.bid !== undefined ? { bid: t.bid } : {}) }
+          : t.instanceType,
+      ),
+    },
+  };
+}
+
 export interface IgnitionConfig {
   ignition: { version: '2.2.0' };
   storage: { files: { path: string; filesystem: string; mode: number; contents: { source: string } }[] };
@@ -103,6 +164,8 @@ export function buildIgnition(input: UserDataInput): IgnitionConfig {
     TOIL_AWS_TAGS: JSON.stringify(input.tags),
     TOIL_AWS_ZONE: input.zone,
     TOIL_APPLIANCE_SELF: input.applianceImage,
+    // The daemon tags what it launches with the cluster's owner, not the container's user.
+    ...(input.tags['Owner'] ? { TOIL_OWNER_TAG: input.tags['Owner'] } : {}),
   };
   const units: IgnitionConfig['systemd']['units'] = [];
   const files: IgnitionConfig['storage']['files'] = [
@@ -136,14 +199,7 @@ export function buildIgnition(input: UserDataInput): IgnitionConfig {
       enabled: true,
       contents: unit('toil leader daemon', 'toil_leader_daemon', daemon, 'toil-leader.service'),
     });
-    const leaderConfig = [
-      `clusterName: ${JSON.stringify(input.clusterName)}`,
-      `zone: ${JSON.stringify(input.zone)}`,
-      'provisioner: aws',
-      'batchSystem: mesos',
-      `mesosMaster: "127.0.0.1:${MESOS_PORT}"`,
-      '',
-    ].join('\n');
+    const leaderConfig = toYaml(applianceLeaderConfig(input));
     files.push({
       path: '/etc/toil/leader.yaml',
       filesystem: 'root',
