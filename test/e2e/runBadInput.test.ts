@@ -1,0 +1,84 @@
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { REPO_ROOT, scratchDir, runToil } from '../fixtures/workflowCli.js';
+
+const SORT = join(REPO_ROOT, 'examples/sort.ts');
+
+t.test('bad input: one line naming the input and what was expected, exit 2, no stack trace', async (t) => {
+  const dir = scratchDir(t);
+  mkdtempSync(join(dir, 'x'));
+  const cases: { name: string; args: string[]; expect: RegExp }[] = [
+    {
+      name: 'unknown locator scheme',
+      args: ['run', SORT, 'gs:bucket/x'],
+      expect: /invalid job store locator 'gs:bucket\/x'.*expected file:PATH or aws:REGION:NAME/,
+    },
+    {
+      name: 'missing workflow file',
+      args: ['run', join(dir, 'nope.ts'), 'file:./js'],
+      expect: /workflow file .*nope\.ts does not exist \(expected/,
+    },
+    {
+      name: '--restart of a job store that does not exist',
+      args: ['run', SORT, 'file:./absent', '--restart'],
+      expect: /job store file:\.\/absent does not exist \(expected an existing job store/,
+    },
+    {
+      name: 'a job asking for more than the batch system allows',
+      args: ['run', SORT, 'file:./big', '--numLines', '10', '--maxMemory', '100M'],
+      expect:
+        /job 'setup' asks for 600\.0 MiB memory, more than the largest node allows \(.*100\.0 MiB memory/,
+    },
+    {
+      name: 'bad --retryCount',
+      args: ['run', SORT, 'file:./js', '--retryCount', 'many'],
+      expect: /--retryCount many: expected a whole number/,
+    },
+  ];
+  for (const c of cases) {
+    const r = await runToil(c.args, { cwd: dir });
+    t.equal(r.code, 2, `${c.name}: exit 2 (${r.stderr})`);
+    const lines = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => !/^\d\d:\d\d:\d\d /.test(l));
+    t.equal(lines.length, 1, `${c.name}: one line`);
+    t.match(lines[0], c.expect, c.name);
+    t.notMatch(r.stderr, /\n\s+at /, `${c.name}: no stack trace`);
+  }
+  // A job store that already exists, without --restart.
+  const first = await runToil(['run', SORT, 'file:./exists', '--numLines', '10', '--clean', 'never'], {
+    cwd: dir,
+  });
+  t.equal(first.code, 0, first.code === 0 ? 'exit 0' : first.stderr);
+  const second = await runToil(['run', SORT, 'file:./exists', '--numLines', '10'], { cwd: dir });
+  t.equal(second.code, 2);
+  t.equal(second.stderr.trim().split('\n').length, 1);
+  t.match(
+    second.stderr,
+    /job store file:\.\/exists already exists \(expected a new job store; use --restart/,
+  );
+});
+
+t.test('--help of each sub-command describes it', async (t) => {
+  for (const sub of ['run', 'status', 'clean']) {
+    const r = await runToil([sub, '--help']);
+    t.equal(r.code, 0);
+    t.match(r.stdout, new RegExp(`Usage: toil ${sub}`));
+  }
+  const run = await runToil(['run', '--help']);
+  for (const flag of [
+    '--retryCount',
+    '--restart',
+    '--clean',
+    '--logLevel',
+    '--maxCores',
+    '--maxMemory',
+    '--defaultMemory',
+    '--defaultPreemptable',
+    '--batchSystem',
+    '--mesosMaster',
+  ])
+    t.match(run.stdout, flag);
+});

@@ -1,0 +1,92 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { REPO_ROOT, scratchDir, parseExecutions, runToil } from '../fixtures/workflowCli.js';
+
+const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
+
+t.test(
+  'a job that fails is retried --retryCount times and the workflow succeeds if a retry does',
+  async (t) => {
+    const dir = scratchDir(t);
+    const log = join(dir, 'exec.log');
+    const out = join(dir, 'sum.txt');
+    const r = await runToil(
+      [
+        'run',
+        TREE,
+        'file:./js',
+        '--n',
+        '4',
+        '--out',
+        out,
+        '--log',
+        log,
+        '--fail',
+        'add',
+        '--failTimes',
+        '2',
+        '--retryCount',
+        '2',
+      ],
+      { cwd: dir },
+    );
+    t.equal(r.code, 0, r.code === 0 ? 'exit 0' : r.stderr);
+    t.equal(readFileSync(out, 'utf8').trim(), '6');
+    const failing = parseExecutions(readFileSync(log, 'utf8')).filter((e) => e.kind === 'failing');
+    t.equal(failing.length, 2, 'two failed attempts');
+    t.equal(failing[0]!.jobId, failing[1]!.jobId, 'the same job was retried');
+    t.not(failing[0]!.attempt, failing[1]!.attempt, 'with a new attempt number');
+    t.match(r.stderr, /job 'add' failed; trying again/);
+  },
+);
+
+t.test(
+  'a job that keeps failing: non-zero exit, its name and the tail of its stderr shown, retries honoured',
+  async (t) => {
+    const dir = scratchDir(t);
+    const log = join(dir, 'exec.log');
+    const r = await runToil(
+      [
+        'run',
+        TREE,
+        'file:./js',
+        '--n',
+        '2',
+        '--out',
+        join(dir, 'o'),
+        '--log',
+        log,
+        '--fail',
+        'add',
+        '--failTimes',
+        '3',
+        '--retryCount',
+        '1',
+        '--freshWorkers',
+      ],
+      { cwd: dir },
+    );
+    t.equal(r.code, 1, 'exit 1: the workflow failed');
+    t.match(r.stderr, /job 'add' \([0-9a-f-]+\) failed after 2 attempt\(s\)/);
+    t.match(r.stderr, /stderr-marker-of-add: about to fail/, "the job's stderr tail is shown");
+    t.match(r.stderr, /add was told to fail/, 'and its error');
+    t.equal(
+      parseExecutions(readFileSync(log, 'utf8')).filter((e) => e.kind === 'failing').length,
+      2,
+      '1 try + 1 retry',
+    );
+    t.ok(existsSync(join(dir, 'js')), 'the job store is kept for --restart');
+    const again = await runToil(
+      ['run', TREE, 'file:./js', '--n', '2', '--out', join(dir, 'o'), '--log', log, '--restart'],
+      { cwd: dir },
+    );
+    t.equal(again.code, 0, `--restart (with fresh retries) succeeds: ${again.stderr}`);
+    t.equal(readFileSync(join(dir, 'o'), 'utf8').trim(), '1');
+    t.equal(
+      parseExecutions(readFileSync(log, 'utf8')).filter((e) => e.kind === 'failing').length,
+      3,
+      'one more failure, then success',
+    );
+  },
+);

@@ -1,0 +1,101 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { REPO_ROOT, scratchDir, parseExecutions, runToil } from '../fixtures/workflowCli.js';
+
+const SORT = join(REPO_ROOT, 'examples/sort.ts');
+const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
+
+function cSort(path: string): Buffer {
+  return execFileSync('sort', [path], { env: { ...process.env, LC_ALL: 'C' }, maxBuffer: 1 << 28 });
+}
+
+t.test(
+  'toil run sorts a generated file exactly as LC_ALL=C sort does, and cleans the job store on success',
+  async (t) => {
+    const dir = scratchDir(t);
+    const r = await runToil(
+      ['run', SORT, 'file:./js', '--numLines', '5000', '--N', '20000', '--outputFile', 'sorted.txt'],
+      { cwd: dir },
+    );
+    t.equal(r.code, 0, r.code === 0 ? 'exit 0' : r.stderr);
+    t.ok(existsSync(join(dir, 'fileToSort.txt')), 'the input was generated');
+    t.equal(
+      readFileSync(join(dir, 'fileToSort.txt'), 'utf8').split('\n').length - 1,
+      5000,
+      '5000 lines generated',
+    );
+    t.same(
+      readFileSync(join(dir, 'sorted.txt')),
+      cSort(join(dir, 'fileToSort.txt')),
+      'byte-identical to LC_ALL=C sort',
+    );
+    t.notOk(existsSync(join(dir, 'js')), '--clean onSuccess (the default) removed the job store');
+    t.match(r.stderr, /workflow succeeded: \d+ jobs run/);
+  },
+);
+
+t.test(
+  'sort keeps an existing input file and honours --fileToSort with lines of mixed case and punctuation',
+  async (t) => {
+    const dir = scratchDir(t);
+    writeFileSync(join(dir, 'in.txt'), 'b\nB\na\n_x\nZ\n~\n!\n10\n9\nb\n');
+    const r = await runToil(
+      ['run', SORT, 'file:./js', '--fileToSort', 'in.txt', '--N', '4', '--outputFile', 'out.txt'],
+      { cwd: dir },
+    );
+    t.equal(r.code, 0, r.code === 0 ? 'exit 0' : r.stderr);
+    t.equal(readFileSync(join(dir, 'out.txt'), 'utf8'), cSort(join(dir, 'in.txt')).toString('utf8'));
+  },
+);
+
+t.test(
+  'children run after their parent, follow-ons after the whole child subtree, promised values arrive',
+  async (t) => {
+    const dir = scratchDir(t);
+    const log = join(dir, 'exec.log');
+    const out = join(dir, 'sum.txt');
+    const r = await runToil(
+      ['run', TREE, 'file:./js', '--n', '16', '--out', out, '--log', log, '--clean', 'never'],
+      { cwd: dir },
+    );
+    t.equal(r.code, 0, r.code === 0 ? 'exit 0' : r.stderr);
+    t.equal(
+      readFileSync(out, 'utf8').trim(),
+      String((16 * 15) / 2),
+      'root value = sum of 0..15 through rv() promises',
+    );
+    const ex = parseExecutions(readFileSync(log, 'utf8'));
+    const starts = ex.filter((e) => e.kind === 'start');
+    t.equal(starts.filter((e) => e.name === 'tree').length, 31, '31 tree jobs (16 leaves)');
+    t.equal(starts.filter((e) => e.name === 'add').length, 15, '15 follow-ons');
+    t.equal(new Set(starts.map((e) => e.jobId)).size, starts.length, 'every job ran exactly once');
+    const idx = (kind: string, id: string): number => ex.findIndex((e) => e.kind === kind && e.jobId === id);
+    // Every add (follow-on) starts after every tree job whose range it covers has ended: here we
+    // check the global property that the last add ends after every other job has ended.
+    const lastAdd = ex.filter((e) => e.kind === 'end' && e.name === 'add').pop()!;
+    t.equal(
+      ex.filter((e) => e.kind === 'end').pop()!.jobId,
+      lastAdd.jobId,
+      'the root follow-on finishes last',
+    );
+    // A follow-on starts only after at least two leaves it sums have ended.
+    for (const add of starts.filter((e) => e.name === 'add')) {
+      const endsBefore = ex
+        .slice(0, idx('start', add.jobId))
+        .filter((e) => e.kind === 'end' && e.name === 'tree').length;
+      t.ok(endsBefore >= 3, `add ${add.jobId} started after its parent and two children ended`);
+    }
+    const status = await runToil(['status', 'file:./js', '--json'], { cwd: dir });
+    t.equal(status.code, 0, status.code === 0 ? 'exit 0' : status.stderr);
+    const s = JSON.parse(status.stdout) as { finished: boolean; jobs: { known: number; completed: number } };
+    t.same(
+      { finished: s.finished, known: s.jobs.known, completed: s.jobs.completed },
+      { finished: true, known: 46, completed: 46 },
+    );
+    const clean = await runToil(['clean', 'file:./js'], { cwd: dir });
+    t.equal(clean.code, 0);
+    t.notOk(existsSync(join(dir, 'js')), 'toil clean removed the job store');
+  },
+);
