@@ -183,7 +183,13 @@ export interface FatalLaunchError {
  * Fatal codes no other offering avoids: every launch pauses. The rest (a vCPU or spot limit, a
  * request EC2 rejects for this type or zone) back off only the offering, and the plan moves on.
  */
-const CLUSTER_WIDE_FATAL = new Set(['NOT_AUTHORISED', 'CLUSTER_NOT_FOUND', 'NOT_FOUND']);
+const CLUSTER_WIDE_FATAL = new Set([
+  'NOT_AUTHORISED',
+  'CLUSTER_NOT_FOUND',
+  'NOT_FOUND',
+  'NO_CREDENTIALS',
+  'NO_REGION',
+]);
 
 /** Reports kept for /status: the last ticks that did something (launch, drain, terminate, error). */
 const HISTORY = 30;

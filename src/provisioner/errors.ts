@@ -15,7 +15,11 @@ export type ProvisionerErrorCode =
   | 'DEPENDENCY_VIOLATION'
   | 'ALREADY_EXISTS'
   | 'CLUSTER_NOT_FOUND'
-  | 'REQUEST_REJECTED';
+  | 'REQUEST_REJECTED'
+  /** The SDK found no credentials (it fails before sending anything). */
+  | 'NO_CREDENTIALS'
+  /** The SDK was given no region. */
+  | 'NO_REGION';
 
 const DISPOSITIONS: Readonly<Record<ProvisionerErrorCode, Disposition>> = {
   NO_CAPACITY: 'unavailable',
@@ -29,6 +33,9 @@ const DISPOSITIONS: Readonly<Record<ProvisionerErrorCode, Disposition>> = {
   ALREADY_EXISTS: 'fatal',
   CLUSTER_NOT_FOUND: 'fatal',
   REQUEST_REJECTED: 'fatal',
+  // The user's setup, not the cloud: one line and exit 2 from the CLI, like any bad input.
+  NO_CREDENTIALS: 'user',
+  NO_REGION: 'user',
 };
 
 export class ProvisionerError extends ToilError {

@@ -70,12 +70,36 @@ export function classifyEc2ErrorName(name: string, status?: number): Provisioner
   return 'REQUEST_REJECTED';
 }
 
+/**
+ * What to say when the SDK could not even send the request: the setup is missing something. One
+ * line naming what is missing and where it comes from (the SDK's own message lists its providers
+ * over several lines and reads like a crash).
+ */
+export const NO_CREDENTIALS_MESSAGE =
+  'no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), or run where an instance profile provides them';
+export const NO_REGION_MESSAGE =
+  'no AWS region: give --zone (or TOIL_AWS_ZONE; the region is the zone without its letter) or set AWS_REGION';
+
 /** Translates whatever the SDK threw for `operation` into a ProvisionerError (once, here). */
 export function translateEc2Error(thrown: unknown, operation: string): ProvisionerError {
   if (thrown instanceof ProvisionerError) return thrown;
   const e = (thrown ?? {}) as SdkLikeError;
   const name = typeof e.name === 'string' ? e.name : 'Error';
   const message = typeof e.message === 'string' ? e.message : String(thrown);
+  if (e.$metadata === undefined || e.$metadata.httpStatusCode === undefined) {
+    if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message))
+      return new ProvisionerError('NO_CREDENTIALS', `EC2 ${operation}: ${NO_CREDENTIALS_MESSAGE}`, {
+        cause: thrown,
+        cloudCode: name,
+        details: { operation },
+      });
+    if (/^Region is missing/i.test(message))
+      return new ProvisionerError('NO_REGION', `EC2 ${operation}: ${NO_REGION_MESSAGE}`, {
+        cause: thrown,
+        cloudCode: name,
+        details: { operation },
+      });
+  }
   const status = e.$metadata?.httpStatusCode;
   const sysCode = typeof e.code === 'string' ? e.code : undefined;
   let code: ProvisionerErrorCode;
