@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { link, mkdir, open, readFile, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -48,10 +48,12 @@ const LOCK_STALE_MS = 30_000;
 export class FileObjectStore implements ObjectStore {
   readonly root: string;
   readonly locator: string;
+  readonly absoluteLocator: string;
 
   constructor(root: string, locator: string = `file:${root}`) {
     this.root = root;
     this.locator = locator;
+    this.absoluteLocator = `file:${resolve(root)}`;
   }
 
   async enforcesConditions(): Promise<boolean> {

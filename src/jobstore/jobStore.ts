@@ -48,6 +48,11 @@ export class JobStore {
     return this.objects.locator;
   }
 
+  /** The locator a worker on another machine or in another directory uses (see ObjectStore). */
+  get absoluteLocator(): string {
+    return this.objects.absoluteLocator;
+  }
+
   /** Creates the empty store; throws JobStoreExistsError if there is one. */
   async create(): Promise<void> {
     if (await this.objects.exists()) throw new JobStoreExistsError(this.locator);

@@ -13,8 +13,14 @@ import type { Readable } from 'node:stream';
  * survived the backend's own retries. Anything else is a bug.
  */
 export interface ObjectStore {
-  /** The locator this store was opened from, e.g. `file:/abs/path` or `aws:us-west-2:name`. */
+  /** The locator as the user wrote it (for messages), e.g. `file:./js` or `aws:us-west-2:name`. */
   readonly locator: string;
+
+  /**
+   * The same locator with any relative path made absolute, for processes that run somewhere else
+   * (a worker in a Mesos task sandbox) and must find the same store.
+   */
+  readonly absoluteLocator: string;
 
   /**
    * Whether `put`'s `ifNoneMatch`/`ifMatch` are enforced. True for the file backend, S3 and

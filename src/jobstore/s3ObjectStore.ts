@@ -69,6 +69,7 @@ export interface S3ObjectStoreOptions {
  */
 export class S3ObjectStore implements ObjectStore {
   readonly locator: string;
+  readonly absoluteLocator: string;
   readonly bucket: string;
   readonly region: string;
 
@@ -82,6 +83,7 @@ export class S3ObjectStore implements ObjectStore {
   constructor(options: S3ObjectStoreOptions) {
     this.client = options.client;
     this.locator = options.locator.text;
+    this.absoluteLocator = `aws:${options.locator.region}:${options.locator.name}`;
     this.bucket = options.locator.bucket;
     this.region = options.locator.region;
     this.partSize = Math.max(MIN_PART_SIZE, options.partSize ?? DEFAULT_PART_SIZE);

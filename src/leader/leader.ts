@@ -213,8 +213,8 @@ export class Leader {
         attempt,
         name: spec.name,
         requirements,
-        command: this.o.workerCommand(this.o.store.locator, jobId, attempt),
-        jobStoreLocator: this.o.store.locator,
+        command: this.o.workerCommand(this.o.store.absoluteLocator, jobId, attempt),
+        jobStoreLocator: this.o.store.absoluteLocator,
       });
     });
   }

@@ -35,12 +35,13 @@ t.test(
     const master = cluster.master.address;
 
     const t0 = Date.now();
-    // The job store path is absolute: a Mesos task runs in its sandbox, not in the leader's directory.
+    // The job store path is relative, as the issue's command writes it: the leader hands workers
+    // the absolute path, since a Mesos task runs in its sandbox, not in the leader's directory.
     const sort = await runToil(
       [
         'run',
         path.join(REPO_ROOT, 'examples/sort.ts'),
-        `file:${path.join(dir, 'js-sort')}`,
+        'file:./js-sort',
         '--batchSystem',
         'mesos',
         '--mesosMaster',

@@ -10,6 +10,7 @@ t.test('file: locators and bare paths open a directory store, relative to cwd', 
   t.type(a, FileObjectStore);
   t.equal((a as FileObjectStore).root, '/home/u/js-sort');
   t.equal(a.locator, 'file:./js-sort', 'the locator is kept as the user typed it');
+  t.equal(a.absoluteLocator, 'file:/home/u/js-sort', 'workers elsewhere get the absolute path');
   const b = openObjectStore('/srv/store');
   t.equal((b as FileObjectStore).root, '/srv/store');
 });
@@ -18,6 +19,7 @@ t.test('aws: locators open the bucket NAME--toil in REGION', async (t) => {
   const store = openObjectStore('aws:eu-west-1:my-store', { env: {} });
   t.type(store, S3ObjectStore);
   t.equal((store as S3ObjectStore).bucket, 'my-store--toil');
+  t.equal(store.absoluteLocator, 'aws:eu-west-1:my-store');
   t.equal((store as S3ObjectStore).region, 'eu-west-1');
   t.equal(process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED, 'true', 'the Node 20 warning is off');
 });
