@@ -434,7 +434,7 @@ export async function startLeader(options: {
       ...(options.resumeWorkflows === false ? {} : { runStore }),
       newBatchSystem: () => createMesosBatchSystem(mesosMaster, { clock: options.clock, log }),
       masterAgents: async () => agentReportsFromMaster(await masterClient.agentsFromState()),
-      runWorkflow: async (submission, batchSystem, onProgress) => {
+      runWorkflow: async (submission, batchSystem, onProgress, signal) => {
         const store = openJobStore(submission.jobStore, { env, log });
         const exists = await store.exists();
         const toil = toilCommand();
@@ -463,6 +463,7 @@ export async function startLeader(options: {
           ],
           workDir: o.workDir ?? options.cwd ?? process.cwd(),
           onProgress,
+          signal,
         });
         return outcome.status === 'succeeded'
           ? { status: 'succeeded', jobsRun: outcome.jobsRun }

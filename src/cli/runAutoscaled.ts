@@ -3,13 +3,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RealClock } from '../common/clock.js';
-import { UserInputError, coerceError } from '../common/errors.js';
+import { ToilError, UserInputError, coerceError } from '../common/errors.js';
 import { createLogger, toPinoLevel } from '../common/log.js';
 import { formatDuration, tryParseBytes } from '../common/units.js';
 import { ConsoleOutput } from '../leader/consoleOutput.js';
 import { checkScalingFlags, type DeclaredJob } from '../leader/autoscaledRunChecks.js';
 import { parseLeaderConfigObject } from '../leader/leaderConfig.js';
 import { createLeaderMetrics } from '../leader/metrics.js';
+import type { FatalLaunchError } from '../leader/scalerTick.js';
 import type { CleanPolicy } from '../leader/runWorkflow.js';
 import { startLeader } from '../main.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
@@ -125,8 +126,16 @@ export async function runAutoscaled(
         workDir,
       },
     });
+    let cancelled = false;
     while (run.status === 'running') {
       if (run.progress) out.progress(run.progress);
+      // One workflow, one cluster: a launch the cloud refuses for good (a limit, a permission, a
+      // cluster without a leader) would leave the workflow waiting forever. Fail fast instead.
+      const fatal = started.daemon.tick.fatalErrors[0];
+      if (fatal && !cancelled) {
+        cancelled = true;
+        started.daemon.cancel(run.id, launchFailure(fatal));
+      }
       await Promise.race([started.daemon.workflowsDone(), clock.sleep(250)]);
     }
     out.endProgress();
@@ -144,6 +153,24 @@ export async function runAutoscaled(
     process.off('SIGTERM', onSignal);
     await stop().catch((e: unknown) => log.error({ err: coerceError(e) }, 'stopping the leader failed'));
   }
+}
+
+/** Codes that are the user's setup to fix (exit 2); the rest (limits, rejections) fail the run (exit 1). */
+const SETUP_CODES: Readonly<Record<string, string>> = {
+  NOT_AUTHORISED: 'these credentials may not launch instances (ec2:RunInstances, ec2:CreateTags)',
+  NO_CREDENTIALS: 'give AWS credentials',
+  NO_REGION: 'give --zone',
+  CLUSTER_NOT_FOUND: 'check --clusterName and --zone (toil launch-cluster makes the cluster)',
+  NOT_FOUND: 'something the launch names is missing (the image: TOIL_AWS_AMI; the key pair; the subnet)',
+};
+
+function launchFailure(f: FatalLaunchError): Error {
+  const what = `cannot launch nodes (${f.scope === 'all' ? 'any' : f.scope}): ${f.code}: ${f.message}`;
+  const hint = SETUP_CODES[f.code];
+  if (hint) return new UserInputError('LAUNCH_REFUSED', `${what}; ${hint}`, { code: f.code });
+  const advice =
+    f.code === 'LIMIT_EXCEEDED' ? '; lower --maxNodes/--maxPreemptableNodes or raise the account limit' : '';
+  return new ToilError('LAUNCH_REFUSED', `${what}${advice}`, { details: { code: f.code } });
 }
 
 function resolveLocator(text: string): string {

@@ -69,6 +69,8 @@ export interface DaemonDeps {
     submission: Submission,
     batchSystem: TrackedBatchSystem,
     onProgress: (progress: LeaderProgress) => void,
+    /** Aborted by `cancel`: the run ends with the reason as its error. */
+    signal: AbortSignal,
   ) => Promise<{ status: 'succeeded' | 'failed'; jobsRun: number; message?: string }>;
   readonly readiness: readonly ReadinessCheck[];
   /**
@@ -104,6 +106,7 @@ export class LeaderDaemon {
   private app: FastifyInstance | undefined;
   private readonly runs = new Map<string, WorkflowRun>();
   private readonly runPromises = new Set<Promise<void>>();
+  private readonly cancels = new Map<string, AbortController>();
   readonly startedAt: number;
   /** When each queue change was seen and when the next launch call followed, for measurements. */
   readonly queueChanges: number[] = [];
@@ -173,8 +176,10 @@ export class LeaderDaemon {
     this.saveRuns();
     const tracked = new TrackedBatchSystem(this.d.newBatchSystem(), this.d.clock, () => this.queueChanged());
     this.workload.add(tracked);
+    const cancel = new AbortController();
+    this.cancels.set(run.id, cancel);
     const p = this.d
-      .runWorkflow(submission, tracked, (progress) => (run.progress = progress))
+      .runWorkflow(submission, tracked, (progress) => (run.progress = progress), cancel.signal)
       .then(
         (r) => {
           run.status = r.status;
@@ -189,6 +194,7 @@ export class LeaderDaemon {
         },
       )
       .finally(() => {
+        this.cancels.delete(run.id);
         run.finishedAt = this.d.clock.now();
         this.workload.remove(tracked);
         this.runPromises.delete(p);
@@ -213,6 +219,14 @@ export class LeaderDaemon {
 
   workflow(id: string): WorkflowRun | undefined {
     return this.runs.get(id);
+  }
+
+  /**
+   * Ends a running workflow with `reason` as its error (a UserInputError marks it as the user's
+   * to fix). Its jobs stop being issued; what runs is left to finish or to the batch system.
+   */
+  cancel(id: string, reason: Error): void {
+    this.cancels.get(id)?.abort(reason);
   }
 
   /** Graceful stop: no launches, in-flight calls finish, state persisted, HTTP closed. */

@@ -31,6 +31,8 @@ export interface LeaderOptions {
   /** How many tickets the leader writes at once. */
   readonly ioConcurrency?: number;
   readonly onProgress?: (progress: LeaderProgress) => void;
+  /** Aborting it ends the run at once: `run` rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
 }
 
 export interface LeaderProgress {
@@ -128,6 +130,10 @@ export class Leader {
     });
     // Rejections are awaited below; this only keeps an early one from counting as unhandled.
     result.catch(() => {});
+    const signal = this.o.signal;
+    const onAbort = (): void => this.stop(coerceError(signal?.reason ?? new Error('the run was cancelled')));
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
     await this.o.batchSystem.start((u) => this.onUpdate(u));
     this.progress();
     for (const id of toIssue) this.issue(id);
@@ -135,6 +141,7 @@ export class Leader {
     try {
       return await result;
     } finally {
+      signal?.removeEventListener('abort', onAbort);
       await this.flushDeletes().catch((e: unknown) =>
         this.log.warn({ err: coerceError(e) }, 'could not delete files'),
       );

@@ -32,6 +32,8 @@ export interface RunWorkflowOptions {
   /** Local scratch space for the leader (module cache). */
   readonly workDir: string;
   readonly onProgress?: (progress: LeaderProgress) => void;
+  /** Cancels the run (the leader stops issuing; the run rejects with the signal's reason). */
+  readonly signal?: AbortSignal;
 }
 
 export type RunWorkflowOutcome =
@@ -135,6 +137,7 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunWorkflowOut
     retryCount: o.retryCount,
     defaults: o.defaults,
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
   });
   let result;
   try {

@@ -121,3 +121,66 @@ t.test('sorts on the local cloud, scaling 0 → several workers → 0, and leave
   await sleep(300);
   t.same(await liveWorkers(cloud.ec2Url), [], 'no worker instance left pending or running');
 });
+
+t.test(
+  'a launch refused for good fails the run fast with the reason: a vCPU limit (exit 1), no such cluster (exit 2)',
+  async (t) => {
+    const dir = t.testdir({});
+    // The leader (t2.medium, 2 vCPUs) uses the whole on-demand vCPU limit: every worker launch is refused.
+    const cloud = await startLocalCloud(['--vcpu-limit', '2']);
+    t.teardown(async () => {
+      cloud.child.kill('SIGTERM');
+      await cloud.done;
+    });
+    await makeCluster(cloud.ec2Url, 'seed');
+    const run = (js: string, clusterName: string) =>
+      runToil(
+        [
+          'run',
+          SORT,
+          `file:${js}`,
+          '--numLines',
+          '50',
+          '--provisioner',
+          'aws',
+          '--nodeType',
+          't2.medium',
+          '--scaleInterval',
+          '1',
+          '--batchSystem',
+          'mesos',
+          '--mesosMaster',
+          cloud.mesosMaster,
+          '--zone',
+          'us-west-2a',
+          '--clusterName',
+          clusterName,
+          '--logLevel',
+          'warning',
+        ],
+        { cwd: dir, env: { AWS_ENDPOINT_URL_EC2: cloud.ec2Url } },
+      );
+
+    let started = Date.now();
+    const limit = await run('js-limit', 'seed');
+    const limitMs = Date.now() - started;
+    t.equal(limit.code, 1, 'exit 1: the run failed');
+    t.match(
+      limit.stderr,
+      /toil: workflow failed: cannot launch nodes \(t2\.medium\/us-west-2a\/on-demand\): LIMIT_EXCEEDED: .*VcpuLimitExceeded.*; lower --maxNodes\/--maxPreemptableNodes or raise the account limit/,
+      'the reason and what to change',
+    );
+    t.ok(limitMs < 30_000, `failed in ${(limitMs / 1000).toFixed(1)} s, not left waiting`);
+    t.same(await liveWorkers(cloud.ec2Url), [], 'no worker launched or left');
+
+    started = Date.now();
+    const missing = await run('js-missing', 'nosuch');
+    t.equal(missing.code, 2, 'exit 2: the cluster named is not there (the user to fix)');
+    t.match(
+      missing.stderr,
+      /toil: cannot launch nodes \(any\): CLUSTER_NOT_FOUND: .*; check --clusterName and --zone/,
+      'the reason and what to check',
+    );
+    t.ok(Date.now() - started < 30_000, `failed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  },
+);
