@@ -159,6 +159,8 @@ export interface CreateBatchSystemOptions {
   readonly warmWorkers?: boolean;
   /** mesos: the master's host:port (--mesosMaster / --mesosEndpoint). */
   readonly mesosMaster?: string;
+  /** mesos: the workflow's job store, which keeps the framework id across --restart. */
+  readonly jobStore?: JobStore;
   readonly env?: Env;
 }
 
@@ -182,9 +184,18 @@ export function createBatchSystem(
     });
   }
   if (name === 'mesos') {
+    const store = options.jobStore;
     return createMesosBatchSystem(options.mesosMaster ?? '127.0.0.1:5050', {
       clock: options.clock,
       log: options.log,
+      ...(store
+        ? {
+            frameworkIdStore: {
+              load: () => store.readFrameworkId(),
+              save: (id: string | undefined) => store.writeFrameworkId(id),
+            },
+          }
+        : {}),
     });
   }
   throw new UserInputError(

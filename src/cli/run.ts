@@ -144,6 +144,7 @@ async function run(workflowFile: string, jobStoreText: string, args: string[], f
     ...(f.maxDisk !== undefined ? { maxDisk: parseSize('--maxDisk', f.maxDisk) } : {}),
     ...(f.freshWorkers ? { warmWorkers: false } : {}),
     ...(mesosMaster !== undefined ? { mesosMaster } : {}),
+    jobStore: store,
   });
   const toil = toilCommand();
   const outcome = await runWorkflow({

@@ -209,6 +209,20 @@ export class JobStore {
     if (fileIds.length > 0) await this.objects.deleteMany(fileIds);
   }
 
+  /**
+   * The Mesos framework id this workflow's leader subscribed with, so a leader started with
+   * --restart re-subscribes as the same framework and its running tasks are not lost.
+   */
+  async readFrameworkId(): Promise<string | undefined> {
+    return (await this.readJson<{ format: 1; frameworkId: string }>(FRAMEWORK_ID_KEY))?.frameworkId;
+  }
+
+  /** Keeps (or, with undefined, forgets) the Mesos framework id; see readFrameworkId. */
+  async writeFrameworkId(frameworkId: string | undefined): Promise<void> {
+    if (frameworkId === undefined) await this.objects.delete(FRAMEWORK_ID_KEY);
+    else await this.objects.put(FRAMEWORK_ID_KEY, JSON.stringify({ format: 1, frameworkId }));
+  }
+
   private async readJson<T>(key: string): Promise<T | undefined> {
     const obj = await this.objects.get(key);
     return obj && parseJson<T>(this.locator, key, obj.body);
@@ -218,6 +232,7 @@ export class JobStore {
 export const WORKFLOW_KEY = 'workflow.json';
 export const MODULE_KEY = 'module.mjs';
 export const LEADER_KEY = 'leader.json';
+export const FRAMEWORK_ID_KEY = 'mesos-framework.json';
 export const COMMITS_PREFIX = 'commits/';
 
 export function ticketKey(jobId: string): string {

@@ -109,6 +109,13 @@ async function semantics(t: Test, store: JobStore, enforces: boolean): Promise<v
   t.notOk(await store.fileExists(f1));
   await t.rejects(store.readFileBytes('workflow.json'), /not a file ID/, 'only file IDs reach the file API');
 
+  // The Mesos framework id survives the leader, so --restart re-subscribes as the same framework.
+  t.equal(await store.readFrameworkId(), undefined, 'no framework id before the first subscription');
+  await store.writeFrameworkId('a3b5-0000-framework-0007');
+  t.equal(await store.readFrameworkId(), 'a3b5-0000-framework-0007');
+  await store.writeFrameworkId(undefined);
+  t.equal(await store.readFrameworkId(), undefined, 'forgotten once the master removed the framework');
+
   await store.destroy();
   t.notOk(await store.exists());
 }
