@@ -14,18 +14,18 @@ export interface SubCommand {
 async function loadSubCommands(): Promise<SubCommand[]> {
   const modules = await Promise.all([
     // Each entry is `import('./<name>.js')` of a module exporting `command: SubCommand`.
-    import('./localcloud.js'),
     import('./run.js'),
     import('./status.js'),
     import('./clean.js'),
-    import('./worker.js'),
-    import('./config.js'),
     import('./leader.js'),
+    import('./config.js'),
     import('./simulate.js'),
     import('./launchCluster.js'),
     import('./sshCluster.js'),
     import('./rsyncCluster.js'),
     import('./destroyCluster.js'),
+    import('./localcloud.js'),
+    import('./worker.js'),
   ] as Promise<{ command: SubCommand }>[]);
   return modules.map((m) => m.command);
 }
