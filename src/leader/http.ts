@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../common/log.js';
 import type { Clock } from '../common/clock.js';
 import type { LeaderMetrics } from './metrics.js';
@@ -37,7 +37,8 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     // fastify infers its logger generic from pino's Logger; widen it so the app is a plain FastifyInstance.
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     loggerInstance: deps.log.child({ component: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Probes and scrapes arrive every few seconds; a log line per request would drown the decisions.
+    logController: new LogController({ disableRequestLogging: true }),
   });
 
   app.get('/healthz', async (_req, reply) => {
