@@ -361,8 +361,8 @@ export class LeaderDaemon {
         lastAt: new Date(f.lastAt).toISOString(),
         backedOffUntil: new Date(f.backedOffUntil).toISOString(),
       })),
-      ...(t.launchesPausedUntil !== undefined && t.launchesPausedUntil > this.d.clock.now()
-        ? { launchesPausedUntil: new Date(t.launchesPausedUntil).toISOString() }
+      ...(this.tick.launchesPausedUntil > this.d.clock.now()
+        ? { launchesPausedUntil: new Date(this.tick.launchesPausedUntil).toISOString() }
         : {}),
       spotInterruptions: t.spotInterruptions ?? 0,
       workflows: [...this.runs.values()],

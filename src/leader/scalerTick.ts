@@ -104,11 +104,6 @@ export interface TickState {
   readonly lastBusyAt: Readonly<Record<string, number>>;
   /** Dollars spent on owned nodes so far (per-second, 60 s minimum per node ignored here). */
   readonly costDollars: number;
-  /**
-   * No launch at all until then (ms): a launch failed for a reason no offering can avoid (no
-   * permission, no cluster leader, a missing image). Offering-specific fatal errors use `unavailable`.
-   */
-  readonly launchesPausedUntil?: number;
 }
 
 export interface TickStateStore {
@@ -222,6 +217,13 @@ export class ScalerTick {
   private seq = 0;
   private readonly history: TickReport[] = [];
   private readonly fatal = new Map<string, FatalLaunchError>();
+  /**
+   * Backoffs after fatal launch errors: offering → until (ms), and a pause of every launch. Kept in
+   * memory on purpose: restarting the leader (or re-running `toil run`) is how an operator says
+   * "fixed, try again", so a restarted leader must not sit out an old backoff.
+   */
+  private readonly backedOff = new Map<string, number>();
+  private pausedUntil = 0;
 
   constructor(options: ScalerTickOptions) {
     this.o = options;
@@ -249,6 +251,21 @@ export class ScalerTick {
   /** Distinct fatal launch errors seen by this leader, oldest first. */
   get fatalErrors(): readonly FatalLaunchError[] {
     return [...this.fatal.values()];
+  }
+
+  /** Until when every launch is paused after a fatal error no offering avoids (0: not paused). */
+  get launchesPausedUntil(): number {
+    return this.pausedUntil;
+  }
+
+  /** The state the policy sees: persisted unavailability plus this leader's fatal backoffs. */
+  private planningState(): TickState {
+    const now = this.o.clock.now();
+    const unavailable = { ...this.state.unavailable };
+    for (const [key, until] of this.backedOff)
+      if (until > now) unavailable[key] = Math.max(until, unavailable[key] ?? 0);
+      else this.backedOff.delete(key);
+    return { ...this.state, unavailable };
   }
 
   /**
@@ -340,7 +357,7 @@ export class ScalerTick {
     for (;;) {
       const view = await this.observe();
       const planStart = this.o.clock.now();
-      plan = planScaling(view.snapshot(this.state, this.shortfall), scaler);
+      plan = planScaling(view.snapshot(this.planningState(), this.shortfall), scaler);
       plans++;
       this.o.metrics?.planDuration.observe((this.o.clock.now() - planStart) / 1000);
       this.state = { ...this.state, smoothing: plan.state };
@@ -395,7 +412,7 @@ export class ScalerTick {
   async planNow(): Promise<ScalingPlan> {
     const { scaler } = this.o.config();
     const view = await this.observe();
-    return planScaling(view.snapshot(this.state, this.shortfall), scaler);
+    return planScaling(view.snapshot(this.planningState(), this.shortfall), scaler);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -536,9 +553,8 @@ export class ScalerTick {
       }
     }
     if (!this.launching) return false;
-    const pausedUntil = this.state.launchesPausedUntil ?? 0;
-    if (plan.launch.length > 0 && pausedUntil > now) {
-      this.log.debug({ pausedUntil }, 'launches paused after a fatal launch error');
+    if (plan.launch.length > 0 && this.pausedUntil > now) {
+      this.log.debug({ pausedUntil: this.pausedUntil }, 'launches paused after a fatal launch error');
       return false;
     }
     let unavailable = false;
@@ -657,8 +673,8 @@ export class ScalerTick {
     const now = this.o.clock.now();
     const until = now + this.o.config().tick.fatalBackoff;
     const scope = CLUSTER_WIDE_FATAL.has(err.code) ? 'all' : offering;
-    if (scope === 'all') this.state = { ...this.state, launchesPausedUntil: until };
-    else this.state = { ...this.state, unavailable: { ...this.state.unavailable, [offering]: until } };
+    if (scope === 'all') this.pausedUntil = until;
+    else this.backedOff.set(offering, until);
     const id = `${err.code}\u0000${scope}\u0000${err.message}`;
     const seen = this.fatal.get(id);
     if (seen) {

@@ -155,6 +155,9 @@ t.test(
           'us-west-2a',
           '--clusterName',
           clusterName,
+          // The run's scaler state lives under the work dir: this test's own, fresh each run.
+          '--workDir',
+          dir,
           '--logLevel',
           'warning',
         ],

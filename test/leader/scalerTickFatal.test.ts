@@ -58,17 +58,18 @@ function setup() {
     },
   });
   const cfg = config();
-  const tick = new ScalerTick({
-    provisioner,
-    agents,
-    workload: agents,
-    store,
-    clock,
-    log: createLogger({ level: 'debug', destination }),
-    metrics,
-    config: () => cfg,
-  });
-  return { clock, provisioner, agents, store, metrics, tick, lines };
+  const make = () =>
+    new ScalerTick({
+      provisioner,
+      agents,
+      workload: agents,
+      store,
+      clock,
+      log: createLogger({ level: 'debug', destination }),
+      metrics,
+      config: () => cfg,
+    });
+  return { clock, provisioner, agents, store, metrics, tick: make(), make, lines };
 }
 
 const errorLines = (lines: { level: number; msg: string }[], re: RegExp) =>
@@ -90,11 +91,12 @@ t.test(
       { code: 'LIMIT_EXCEEDED', disposition: 'fatal', offering: 't2.medium/us-west-2a/spot' },
     ]);
     t.equal(first.plans, 1, 'a fatal error does not re-plan in the same tick');
-    t.equal(
-      s.store.state!.unavailable['t2.medium/us-west-2a/spot'],
-      s.clock.now() + 600_000,
-      'the offering is backed off for tick.fatalBackoff, persisted',
+    const dry = await s.tick.planNow();
+    t.notOk(
+      dry.launch.some((l) => l.capacityType === 'spot'),
+      'the plan no longer uses the refused offering',
     );
+    t.same(s.store.state!.unavailable, {}, 'the backoff is not persisted (a restart tries again)');
     // Twenty ticks (10 minutes at 30 s) with the queue still full.
     for (let i = 0; i < 19; i++) {
       await s.clock.advance(30_000);
@@ -136,11 +138,7 @@ t.test(
       s.provisioner.failing.set('*', () => new ProvisionerError(code, `EC2 RunInstances failed: ${code}`));
       s.agents.queued = preemptableJobs(6);
       await s.tick.reconcile();
-      t.equal(
-        s.store.state!.launchesPausedUntil,
-        s.clock.now() + 600_000,
-        `${code}: launches paused, persisted`,
-      );
+      t.equal(s.tick.launchesPausedUntil, s.clock.now() + 600_000, `${code}: launches paused`);
       for (let i = 0; i < 19; i++) {
         await s.clock.advance(30_000);
         await s.tick.reconcile();
@@ -185,3 +183,25 @@ t.test('tick reports say which plan of a tick failed and which launched', async 
     'is not kept in the history',
   );
 });
+
+t.test(
+  'a restarted leader does not inherit a fatal backoff: the fixed cause is tried again at once',
+  async (t) => {
+    const s = setup();
+    s.provisioner.failing.set(
+      '*',
+      () => new ProvisionerError('NOT_AUTHORISED', 'EC2 RunInstances failed: AuthFailure'),
+    );
+    s.agents.queued = preemptableJobs(4);
+    await s.tick.reconcile();
+    t.equal(s.provisioner.launchCalls.length, 1);
+    // The operator fixes the permission and restarts the leader.
+    s.provisioner.failing.clear();
+    const restarted = s.make();
+    await restarted.restore();
+    await s.clock.advance(1000);
+    await restarted.reconcile();
+    t.equal(s.provisioner.launchCalls.length, 2, 'launched again by the restarted leader');
+    t.ok(s.provisioner.live().length > 0, 'and nodes came up');
+  },
+);
