@@ -475,6 +475,7 @@ export async function startLeader(options: {
           workDir: o.workDir ?? options.cwd ?? process.cwd(),
           onProgress,
           signal,
+          ...(o.bundle ? { bundle: o.bundle } : {}),
         });
         return outcome.status === 'succeeded'
           ? { status: 'succeeded', jobsRun: outcome.jobsRun }

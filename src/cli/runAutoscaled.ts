@@ -91,10 +91,9 @@ export async function runAutoscaled(
     level: toPinoLevel(f.logLevel) ?? 'info',
     destination: out.logDestination(),
   });
-  checkScalingFlags(
-    await declaredJobs(resolve(workflowFile), defaults, defaultPreemptable, workDir),
-    config.scaler,
-  );
+  // Bundled once: the module whose jobs are checked here is the one the run starts.
+  const bundle = await bundleWorkflow(resolve(workflowFile));
+  checkScalingFlags(await declaredJobs(bundle, defaults, defaultPreemptable, workDir), config.scaler);
 
   const started = await startLeader({
     config: () => config,
@@ -124,6 +123,7 @@ export async function runAutoscaled(
         retryCount: parseCount('--retryCount', f.retryCount),
         defaults,
         workDir,
+        bundle,
       },
     });
     let cancelled = false;
@@ -238,7 +238,7 @@ function scalerSection(f: RunFlags, zone: string): Record<string, unknown> {
 
 /** The job shapes the workflow module declares, with the run's defaults filled in. */
 async function declaredJobs(
-  workflowFile: string,
+  bundle: Uint8Array,
   defaults: { cores: number; memory: number; disk: number },
   defaultPreemptable: boolean,
   workDir: string,
@@ -246,7 +246,7 @@ async function declaredJobs(
   const dir = await mkdtemp(join(workDir, 'toil-check-'));
   try {
     const path = join(dir, 'workflow.mjs');
-    await writeFile(path, await bundleWorkflow(workflowFile));
+    await writeFile(path, bundle);
     const { jobs } = await loadWorkflowFile(path);
     return [...jobs.values()].map((j) => {
       const r = j.requirements;

@@ -36,6 +36,8 @@ export interface SubmissionOptions {
   readonly retryCount?: number;
   readonly defaults?: { readonly cores: number; readonly memory: number; readonly disk: number };
   readonly workDir?: string;
+  /** The workflow module already bundled (the seed form checks it first); a new run uses it as is. */
+  readonly bundle?: Uint8Array;
 }
 
 export interface WorkflowRun {
@@ -211,7 +213,11 @@ export class LeaderDaemon {
     if (!store) return;
     // Chained so writes land in order; a failed write is logged, the next one carries the state.
     this.runsSaved = this.runsSaved
-      .then(() => store.save([...this.runs.values()].map(({ progress: _p, ...r }) => r)))
+      .then(() =>
+        store.save(
+          [...this.runs.values()].map((run) => withoutBundle(run)).map(({ progress: _p, ...r }) => r),
+        ),
+      )
       .catch((e: unknown) => this.log.warn({ err: coerceError(e) }, 'could not persist the workflow list'));
   }
 
@@ -365,7 +371,7 @@ export class LeaderDaemon {
         ? { launchesPausedUntil: new Date(this.tick.launchesPausedUntil).toISOString() }
         : {}),
       spotInterruptions: t.spotInterruptions ?? 0,
-      workflows: [...this.runs.values()],
+      workflows: [...this.runs.values()].map((r) => withoutBundle(r)),
     };
   }
 
@@ -406,10 +412,18 @@ export class LeaderDaemon {
     });
     app.get('/workflows/:id', async (req, reply) => {
       const run = this.workflow((req.params as { id: string }).id);
-      return run ?? reply.code(404).send({ error: 'no such workflow' });
+      return run ? withoutBundle(run) : reply.code(404).send({ error: 'no such workflow' });
     });
     return app;
   }
+}
+
+/** A run as shown and persisted: the bundled module (bytes) stays out of JSON. */
+function withoutBundle(run: WorkflowRun): WorkflowRun {
+  const options = run.submission.options;
+  if (options?.bundle === undefined) return run;
+  const { bundle: _b, ...rest } = options;
+  return { ...run, submission: { ...run.submission, options: rest } };
 }
 
 /**

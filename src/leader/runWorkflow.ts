@@ -34,6 +34,8 @@ export interface RunWorkflowOptions {
   readonly onProgress?: (progress: LeaderProgress) => void;
   /** Cancels the run (the leader stops issuing; the run rejects with the signal's reason). */
   readonly signal?: AbortSignal;
+  /** `workflowFile` already bundled (by a caller that loaded it first); bundled here otherwise. */
+  readonly bundle?: Uint8Array;
 }
 
 export type RunWorkflowOutcome =
@@ -77,7 +79,7 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunWorkflowOut
   } else {
     // Checked before bundling so the mistake is reported at once; create() checks again.
     if (await o.store.exists()) throw new JobStoreExistsError(o.store.locator);
-    const bundle = await bundleWorkflow(o.workflowFile);
+    const bundle = o.bundle ?? (await bundleWorkflow(o.workflowFile));
     loaded = await loadLocalBundle(bundle, o.workDir);
     if (!isWorkflowDefinition(loaded.workflow)) {
       throw new UserInputError(
