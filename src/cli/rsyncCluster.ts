@@ -1,8 +1,6 @@
-import { RealClock } from '../common/clock.js';
-import { clusterEnvironment, createClusterCalls } from '../main.js';
-import { checkProvisioner, cliLogger, collect } from '../provisioner/cluster/cliSupport.js';
-import { leaderAddress, rsyncArgs, runInherited } from '../provisioner/cluster/remote.js';
-import { regionOfZone, resolveZone, validateClusterName } from '../provisioner/cluster/validate.js';
+import { collect } from '../provisioner/cluster/cliSupport.js';
+import { rsyncArgs, runInherited } from '../provisioner/cluster/remote.js';
+import { clusterLeaderAddress } from './clusterLeader.js';
 import type { SubCommand } from './main.js';
 
 export const command: SubCommand = {
@@ -32,24 +30,10 @@ export const command: SubCommand = {
             logLevel?: string;
           },
         ) => {
-          const clusterName = validateClusterName(name);
-          checkProvisioner(f.provisioner);
-          // Checked before any cloud call: a missing ':' is a typo, not a cluster problem.
-          rsyncArgs('0.0.0.0', args, { insecure: f.insecure, sshOptions: f.sshOption });
-          const { zone, source } = resolveZone(f.zone, clusterEnvironment().zone);
-          const log = cliLogger(f.logLevel);
-          const clock = new RealClock();
-          const { calls, close } = await createClusterCalls({
-            region: regionOfZone(zone, source),
-            clock,
-            log,
+          const ip = await clusterLeaderAddress(name, f, () => {
+            // Checked before any cloud call: a missing ':' is a typo, not a cluster problem.
+            rsyncArgs('0.0.0.0', args, { insecure: f.insecure, sshOptions: f.sshOption });
           });
-          let ip: string;
-          try {
-            ip = await leaderAddress(calls, clusterName, clock, log);
-          } finally {
-            close();
-          }
           setExitCode(
             await runInherited(
               'rsync',

@@ -1,8 +1,6 @@
-import { RealClock } from '../common/clock.js';
-import { clusterEnvironment, createClusterCalls } from '../main.js';
-import { checkProvisioner, cliLogger, collect } from '../provisioner/cluster/cliSupport.js';
-import { leaderAddress, runInherited, sshArgs } from '../provisioner/cluster/remote.js';
-import { regionOfZone, resolveZone, validateClusterName } from '../provisioner/cluster/validate.js';
+import { collect } from '../provisioner/cluster/cliSupport.js';
+import { runInherited, sshArgs } from '../provisioner/cluster/remote.js';
+import { clusterLeaderAddress } from './clusterLeader.js';
 import type { SubCommand } from './main.js';
 
 export const command: SubCommand = {
@@ -35,22 +33,7 @@ export const command: SubCommand = {
             logLevel?: string;
           },
         ) => {
-          const clusterName = validateClusterName(name);
-          checkProvisioner(f.provisioner);
-          const { zone, source } = resolveZone(f.zone, clusterEnvironment().zone);
-          const log = cliLogger(f.logLevel);
-          const clock = new RealClock();
-          const { calls, close } = await createClusterCalls({
-            region: regionOfZone(zone, source),
-            clock,
-            log,
-          });
-          let ip: string;
-          try {
-            ip = await leaderAddress(calls, clusterName, clock, log);
-          } finally {
-            close();
-          }
+          const ip = await clusterLeaderAddress(name, f);
           const tty = process.stdin.isTTY === true;
           setExitCode(
             await runInherited(
