@@ -10,23 +10,30 @@ export interface SubCommand {
   register(program: Command, setExitCode: (code: number) => void): void;
 }
 
-/** The sub-commands, in the order `toil --help` lists them. */
-async function loadSubCommands(): Promise<SubCommand[]> {
-  const modules = await Promise.all([
-    // Each entry is `import('./<name>.js')` of a module exporting `command: SubCommand`.
-    import('./run.js'),
-    import('./status.js'),
-    import('./clean.js'),
-    import('./leader.js'),
-    import('./config.js'),
-    import('./simulate.js'),
-    import('./launchCluster.js'),
-    import('./sshCluster.js'),
-    import('./rsyncCluster.js'),
-    import('./destroyCluster.js'),
-    import('./localcloud.js'),
-    import('./worker.js'),
-  ] as Promise<{ command: SubCommand }>[]);
+/**
+ * The sub-commands by name, in the order `toil --help` lists them. Each is loaded only when it
+ * is needed: a worker process (`toil worker`, once per job on a cluster node) then loads the
+ * worker and nothing else, instead of the AWS SDK, fastify and the rest.
+ */
+const SUB_COMMANDS: readonly (readonly [string, () => Promise<{ command: SubCommand }>])[] = [
+  ['run', () => import('./run.js')],
+  ['status', () => import('./status.js')],
+  ['clean', () => import('./clean.js')],
+  ['leader', () => import('./leader.js')],
+  ['config', () => import('./config.js')],
+  ['simulate', () => import('./simulate.js')],
+  ['launch-cluster', () => import('./launchCluster.js')],
+  ['ssh-cluster', () => import('./sshCluster.js')],
+  ['rsync-cluster', () => import('./rsyncCluster.js')],
+  ['destroy-cluster', () => import('./destroyCluster.js')],
+  ['localcloud', () => import('./localcloud.js')],
+  ['worker', () => import('./worker.js')],
+];
+
+/** The named sub-command alone; every one for help, a typo, or no command at all. */
+async function loadSubCommands(name: string | undefined): Promise<SubCommand[]> {
+  const chosen = SUB_COMMANDS.filter(([n]) => n === name);
+  const modules = await Promise.all((chosen.length > 0 ? chosen : SUB_COMMANDS).map(([, load]) => load()));
   return modules.map((m) => m.command);
 }
 
@@ -38,7 +45,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .version(VERSION, '--version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const sub of await loadSubCommands()) sub.register(program, (code) => (exitCode = code));
+  for (const sub of await loadSubCommands(argv[0])) sub.register(program, (code) => (exitCode = code));
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
