@@ -5,6 +5,9 @@ import { UserInputError } from '../../src/common/errors.js';
 import { silentLogger } from '../../src/common/log.js';
 import { destroyCluster } from '../../src/provisioner/cluster/destroyCluster.js';
 import { launchCluster, type LaunchClusterOptions } from '../../src/provisioner/cluster/launchCluster.js';
+import { parseLeaderConfig } from '../../src/leader/leaderConfig.js';
+import type { IgnitionConfig } from '../../src/provisioner/aws/userData.js';
+import { readCatalogue } from '../../src/scaler/catalogueFile.js';
 import { startTestEndpoint, testCalls, testEc2Client } from '../fixtures/ec2Local.js';
 
 const base: LaunchClusterOptions = {
@@ -56,6 +59,20 @@ t.test(
       endpoint.cloud.instances.get(cluster.leader.instanceId)!.rootVolumeGiB,
       80,
       '--leaderStorage sizes the root volume',
+    );
+    // The leader's daemon is told to scale the worker types launch-cluster was given.
+    const ignition = JSON.parse(
+      Buffer.from(endpoint.cloud.instances.get(cluster.leader.instanceId)!.userData!, 'base64').toString(),
+    ) as IgnitionConfig;
+    const leaderYaml = ignition.storage.files.find((f) => f.path === '/etc/toil/leader.yaml')!;
+    const leaderConfig = parseLeaderConfig(
+      decodeURIComponent(leaderYaml.contents.source.replace(/^data:,/, '')),
+      await readCatalogue(),
+    );
+    t.same(
+      leaderConfig.scaler.nodeTypes.map((n) => n.label),
+      ['m5.large', 'c5.large:0.2'],
+      "the leader's config names the cluster's worker types",
     );
     t.same(
       cluster.workers.map((w) => w.instanceType),

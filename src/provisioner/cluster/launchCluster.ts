@@ -93,6 +93,8 @@ export async function launchCluster(
       nodeStorageGiB: o.nodeStorageGiB,
       leaderStorageGiB: o.leaderStorageGiB,
       ...(o.instanceProfileArn ? { instanceProfileArn: o.instanceProfileArn } : {}),
+      // The leader's daemon scales the worker types launch-cluster was given.
+      ...(o.nodeTypes.length > 0 ? { workerNodeTypes: o.nodeTypes } : {}),
     },
   });
   // Instance types are checked through the port, so a typo gets a "did you mean" before anything is made.
