@@ -128,6 +128,11 @@ export function toilCommand(): string[] {
   return [process.execPath, join(packageRoot(), 'bin', 'toil.js')];
 }
 
+/** The argv that runs one attempt of one job in a fresh worker process (see IssuedJob.command). */
+export function workerCommand(locator: string, jobId: string, attempt: number): string[] {
+  return [...toilCommand(), 'worker', locator, jobId, '--attempt', String(attempt)];
+}
+
 function packageRoot(): string {
   // src/main.ts when run from source, dist/src/main.js when built.
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -448,7 +453,6 @@ export async function startLeader(options: {
       runWorkflow: async (submission, batchSystem, onProgress, signal) => {
         const store = openJobStore(submission.jobStore, { env, log });
         const exists = await store.exists();
-        const toil = toilCommand();
         const o = submission.options ?? {};
         const outcome = await runWorkflow({
           store,
@@ -464,14 +468,7 @@ export async function startLeader(options: {
           batchSystem,
           clock: options.clock,
           log,
-          workerCommand: (locator, jobId, attempt) => [
-            ...toil,
-            'worker',
-            locator,
-            jobId,
-            '--attempt',
-            String(attempt),
-          ],
+          workerCommand,
           workDir: o.workDir ?? options.cwd ?? process.cwd(),
           onProgress,
           signal,

@@ -7,7 +7,7 @@ import { createLogger, LOG_LEVEL_NAMES, toPinoLevel } from '../common/log.js';
 import { formatDuration, tryParseBytes } from '../common/units.js';
 import { ConsoleOutput } from '../leader/consoleOutput.js';
 import { runWorkflow, type CleanPolicy } from '../leader/runWorkflow.js';
-import { createBatchSystem, openJobStore, toilCommand } from '../main.js';
+import { createBatchSystem, openJobStore, workerCommand } from '../main.js';
 import type { SubCommand } from './main.js';
 import { addAutoscalingOptions, type AutoscalingFlags } from './runAutoscaledOptions.js';
 
@@ -146,7 +146,6 @@ async function run(workflowFile: string, jobStoreText: string, args: string[], f
     ...(mesosMaster !== undefined ? { mesosMaster } : {}),
     jobStore: store,
   });
-  const toil = toilCommand();
   const outcome = await runWorkflow({
     store,
     workflowFile: resolve(workflowFile),
@@ -158,14 +157,7 @@ async function run(workflowFile: string, jobStoreText: string, args: string[], f
     batchSystem,
     clock,
     log,
-    workerCommand: (locator, jobId, attempt) => [
-      ...toil,
-      'worker',
-      locator,
-      jobId,
-      '--attempt',
-      String(attempt),
-    ],
+    workerCommand,
     workDir: resolve(f.workDir ?? tmpdir()),
     onProgress: (p) => console.progress(p),
   });
