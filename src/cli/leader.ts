@@ -4,6 +4,7 @@ import { RealClock } from '../common/clock.js';
 import { UserInputError, coerceError } from '../common/errors.js';
 import { createLogger } from '../common/log.js';
 import { ConfigReloader } from '../leader/configReloader.js';
+import { ConsoleOutput } from '../leader/consoleOutput.js';
 import { parseLeaderConfig, restartOnlyChanges, type LeaderConfig } from '../leader/leaderConfig.js';
 import { createLeaderMetrics } from '../leader/metrics.js';
 import { startLeader } from '../main.js';
@@ -42,7 +43,13 @@ async function runLeader(path: string): Promise<number> {
   const catalogue = await readCatalogue();
   let config: LeaderConfig = parseLeaderConfig(text, catalogue, path);
   const clock = new RealClock();
-  const log = createLogger({ level: config.logLevel });
+  // A person at a terminal reads lines; a log collector (no terminal) gets pino's JSON.
+  const log = createLogger({
+    level: config.logLevel,
+    ...(process.stdout.isTTY
+      ? { destination: new ConsoleOutput(process.stdout, clock).logDestination() }
+      : {}),
+  });
   const metrics = createLeaderMetrics();
   const started = await startLeader({ config: () => config, clock, log, metrics });
   const reloader = new ConfigReloader<LeaderConfig>(
