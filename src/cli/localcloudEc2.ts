@@ -6,6 +6,7 @@ import { tryParseDurationMs } from '../common/units.js';
 import type { FaultOptions, CapacityRule } from '../localcloud/ec2/faults.js';
 import { startEc2Endpoint } from '../localcloud/ec2/server.js';
 import { cliLogger, collect } from '../provisioner/cluster/cliSupport.js';
+import { untilSignal } from './untilSignal.js';
 
 interface Ec2Flags {
   host: string;
@@ -116,18 +117,6 @@ async function startFromFlags(f: Ec2Flags, port: number, mesosMaster: string | u
     faults: faultOptions(f),
     ...(mesosMaster ? { mesosMaster } : {}),
     agentEnv: process.env,
-  });
-}
-
-function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
-      resolve();
-    };
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
   });
 }
 

@@ -9,6 +9,7 @@ import { tryParseDurationMs } from '../common/units.js';
 import { LocalMesosAgent } from '../localcloud/mesos/agent.js';
 import { parseAttributesFlag, parseResourcesFlag } from '../localcloud/mesos/agentFlags.js';
 import { startMesosMaster } from '../localcloud/mesos/masterServer.js';
+import { untilSignal } from './untilSignal.js';
 
 /**
  * `toil localcloud mesos` (a Mesos master speaking the real HTTP APIs) and `toil localcloud agent`
@@ -142,16 +143,4 @@ async function processGone(pid: number, signal: AbortSignal): Promise<void> {
       return new Promise<void>(() => undefined);
     }
   }
-}
-
-function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
-      resolve();
-    };
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
-  });
 }
