@@ -116,7 +116,12 @@ const ScalerSchema = z
     policy: z.enum(['cost', 'toil-classic']).default('cost'),
     region: z.string().min(1).default('us-east-1'),
     zones: z.array(z.string().min(1)).min(1).optional(),
-    nodeTypes: z.union([z.string(), z.array(z.union([z.string(), NodeTypeObject]))]),
+    nodeTypes: z.union([z.string(), z.array(z.union([z.string(), NodeTypeObject]))], {
+      error: (issue) =>
+        issue.input === undefined
+          ? 'required: the node types to scale, e.g. "c5.large,m5.large:0.05" (Toil\'s --nodeTypes; :BID means spot) or a list'
+          : 'expected node types as Toil\'s --nodeTypes string ("c5.large,m5.large:0.05") or a list of types / {instanceType, …} entries',
+    }),
     maxNodes: z.union([count, z.array(count).min(1)]).default(10),
     minNodes: z.union([count, z.array(count)]).default(0),
     maxTotalNodes: count.optional(),

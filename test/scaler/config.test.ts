@@ -150,6 +150,16 @@ t.test('every bad field is reported with its path', async (t) => {
     },
     { name: 'no node types', raw: { nodeTypes: [] }, want: /^scaler\.nodeTypes: at least one/ },
     {
+      name: 'node types missing',
+      raw: { maxNodes: 3 },
+      want: /^scaler\.nodeTypes: required: the node types to scale, e\.g\. "c5\.large,m5\.large:0\.05"/,
+    },
+    {
+      name: 'node types of the wrong kind',
+      raw: { nodeTypes: 5 },
+      want: /^scaler\.nodeTypes: expected node types as Toil's --nodeTypes string/,
+    },
+    {
       name: 'maxTotalNodes below sum of minNodes',
       raw: { nodeTypes: 'c5.large', minNodes: 3, maxTotalNodes: 2 },
       want: /^scaler\.maxTotalNodes: /,
