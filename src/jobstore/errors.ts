@@ -2,10 +2,11 @@ import { ToilError, UserInputError } from '../common/errors.js';
 
 /** `--restart` or `toil status` named a job store that does not exist. */
 export class JobStoreNotFoundError extends UserInputError {
-  constructor(locator: string) {
+  /** `hint` says what to do instead, in the words of the command that needed the store. */
+  constructor(locator: string, hint?: string) {
     super(
       'JOBSTORE_NOT_FOUND',
-      `job store ${locator} does not exist (expected an existing job store; drop --restart to start a new workflow)`,
+      `job store ${locator} does not exist (expected an existing job store${hint ? `; ${hint}` : ''})`,
       { locator },
     );
   }

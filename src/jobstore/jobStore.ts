@@ -64,8 +64,8 @@ export class JobStore {
   }
 
   /** Throws JobStoreNotFoundError unless the store exists. */
-  async assertExists(): Promise<void> {
-    if (!(await this.objects.exists())) throw new JobStoreNotFoundError(this.locator);
+  async assertExists(hint?: string): Promise<void> {
+    if (!(await this.objects.exists())) throw new JobStoreNotFoundError(this.locator, hint);
   }
 
   destroy(): Promise<void> {

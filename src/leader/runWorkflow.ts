@@ -66,7 +66,7 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunWorkflowOut
   let workflow: WorkflowRecord;
   let loaded: LoadedWorkflow;
   if (o.restart) {
-    await o.store.assertExists();
+    await o.store.assertExists('drop --restart to start a new workflow');
     const existing = await o.store.readWorkflow();
     if (!existing) {
       throw new UserInputError(

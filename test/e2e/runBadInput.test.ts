@@ -22,7 +22,13 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
     {
       name: '--restart of a job store that does not exist',
       args: ['run', SORT, 'file:./absent', '--restart'],
-      expect: /job store file:\.\/absent does not exist \(expected an existing job store/,
+      expect:
+        /job store file:\.\/absent does not exist \(expected an existing job store; drop --restart to start a new workflow\)/,
+    },
+    {
+      name: 'status of a job store that does not exist',
+      args: ['status', 'file:./absent'],
+      expect: /^toil: job store file:\.\/absent does not exist \(expected an existing job store\)$/m,
     },
     {
       name: 'a job asking for more than the batch system allows',
