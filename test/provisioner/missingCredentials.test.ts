@@ -10,6 +10,8 @@ import { runToil } from '../fixtures/workflowCli.js';
  * setup, not a crash: one line naming what is missing, exit 2, no stack. The endpoint is an address
  * reserved for documentation (TEST-NET-1): nothing is ever sent there, and the quick exit shows it.
  */
+const LOOPBACK_ONLY = new URL('../fixtures/loopbackOnly.mjs', import.meta.url).href;
+
 function noCredentialsEnv(dir: string): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = {};
   for (const k of Object.keys(process.env)) if (k.startsWith('AWS_')) env[k] = undefined;
@@ -22,6 +24,8 @@ function noCredentialsEnv(dir: string): Record<string, string | undefined> {
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_ENDPOINT_URL_EC2: 'http://192.0.2.1:4566',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    // Any connection off this machine is refused and reported on stderr, failing the test.
+    NODE_OPTIONS: `--import=${LOOPBACK_ONLY}`,
   };
 }
 
