@@ -1,7 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { parseWithPrometheusClient, prometheusWheel } from '../fixtures/promParser.js';
+import {
+  LEADER_METRIC_FAMILIES,
+  parseWithPrometheusClient,
+  prometheusWheel,
+} from '../fixtures/promParser.js';
 import {
   byteSorted,
   leaderConfig,
@@ -128,18 +132,7 @@ t.test(
     t.match(metrics, /toil_config_reloads_total\{result="rejected"\} 1/);
     if (prometheusWheel()) {
       const names = parseWithPrometheusClient(metrics).map((f) => f.name);
-      for (const want of [
-        'toil_nodes',
-        'toil_desired_nodes',
-        'toil_queued_jobs',
-        'toil_running_jobs',
-        'toil_plan_duration_seconds',
-        'toil_provisioner_calls',
-        'toil_cluster_hourly_cost_dollars',
-        'toil_spot_interruptions',
-        'toil_config_reloads',
-      ])
-        t.ok(names.includes(want), `${want} exposed`);
+      for (const want of LEADER_METRIC_FAMILIES) t.ok(names.includes(want), `${want} exposed`);
     }
     leader.child.kill('SIGTERM');
     const r = await leader.done;

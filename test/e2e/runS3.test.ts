@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { MOTO_MISSING_REASON, motoAvailable, startMoto } from '../fixtures/motoServer.js';
+import { MOTO_MISSING_REASON, motoAvailable, motoS3Env, startMoto } from '../fixtures/motoServer.js';
 import { startS3rver } from '../fixtures/s3rver.js';
 import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
 
@@ -44,11 +44,7 @@ t.test(
   async (t) => {
     const moto = await startMoto();
     t.teardown(() => moto.stop());
-    await sortOn(t, {
-      AWS_ENDPOINT_URL_S3: moto.endpoint,
-      AWS_ACCESS_KEY_ID: 'testing',
-      AWS_SECRET_ACCESS_KEY: 'testing',
-    });
+    await sortOn(t, motoS3Env(moto));
   },
 );
 

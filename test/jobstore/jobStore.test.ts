@@ -7,7 +7,7 @@ import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
 import type { JobCommit, WorkflowRecord } from '../../src/jobstore/jobRecords.js';
 import { CorruptJobStoreError, JobStore } from '../../src/jobstore/jobStore.js';
 import { openObjectStore } from '../../src/main.js';
-import { MOTO_MISSING_REASON, motoAvailable, startMoto } from '../fixtures/motoServer.js';
+import { MOTO_MISSING_REASON, motoAvailable, motoS3Env, startMoto } from '../fixtures/motoServer.js';
 import { startS3rver } from '../fixtures/s3rver.js';
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];
@@ -146,11 +146,7 @@ t.test(
   async (t) => {
     const moto = await startMoto();
     t.teardown(() => moto.stop());
-    const env = {
-      AWS_ENDPOINT_URL_S3: moto.endpoint,
-      AWS_ACCESS_KEY_ID: 'testing',
-      AWS_SECRET_ACCESS_KEY: 'testing',
-    };
+    const env = motoS3Env(moto);
     await semantics(t, new JobStore(openObjectStore('aws:us-west-2:jobstore-semantics', { env })), true);
   },
 );

@@ -6,7 +6,7 @@ import { GetBucketEncryptionCommand, GetPublicAccessBlockCommand, S3Client } fro
 import t from 'tap';
 import { MIN_PART_SIZE } from '../../src/jobstore/s3ObjectStore.js';
 import { openObjectStore } from '../../src/main.js';
-import { MOTO_MISSING_REASON, motoAvailable, startMoto } from '../fixtures/motoServer.js';
+import { MOTO_MISSING_REASON, motoAvailable, motoS3Env, startMoto } from '../fixtures/motoServer.js';
 import { listAll, objectStoreContract, uniqueName } from '../fixtures/objectStoreContract.js';
 import { startS3rver } from '../fixtures/s3rver.js';
 
@@ -42,11 +42,7 @@ t.test(
   async (t) => {
     const moto = await startMoto();
     t.teardown(() => moto.stop());
-    const env = {
-      AWS_ENDPOINT_URL_S3: moto.endpoint,
-      AWS_ACCESS_KEY_ID: 'testing',
-      AWS_SECRET_ACCESS_KEY: 'testing',
-    };
+    const env = motoS3Env(moto);
     objectStoreContract(t, {
       open: (name) => openObjectStore(`aws:us-west-2:${name}`, { env, partSize: MIN_PART_SIZE }),
       enforcesConditions: true,

@@ -4,6 +4,7 @@ import { silentLogger } from '../../src/common/log.js';
 import { buildHttp, type HttpDeps } from '../../src/leader/http.js';
 import { createLeaderMetrics } from '../../src/leader/metrics.js';
 import {
+  LEADER_METRIC_FAMILIES,
   parseWithPrometheusClient,
   prometheusWheel,
   PROM_PARSER_MISSING_REASON,
@@ -102,17 +103,7 @@ t.test('/metrics is valid Prometheus exposition with every leader metric', async
   }
   const families = parseWithPrometheusClient(res.body);
   const names = families.map((f) => f.name);
-  for (const want of [
-    'toil_nodes',
-    'toil_desired_nodes',
-    'toil_queued_jobs',
-    'toil_running_jobs',
-    'toil_plan_duration_seconds',
-    'toil_provisioner_calls',
-    'toil_cluster_hourly_cost_dollars',
-    'toil_spot_interruptions',
-    'toil_config_reloads',
-  ]) {
+  for (const want of LEADER_METRIC_FAMILIES) {
     t.ok(names.includes(want), `${want} is exposed`);
   }
   const nodes = families.find((f) => f.name === 'toil_nodes')!;

@@ -1,42 +1,19 @@
 import t from 'tap';
 import { ManualClock } from '../../src/common/clock.js';
 import { silentLogger } from '../../src/common/log.js';
-import { parseLeaderConfigObject, type LeaderConfig } from '../../src/leader/leaderConfig.js';
+import type { LeaderConfig } from '../../src/leader/leaderConfig.js';
 import { createLeaderMetrics } from '../../src/leader/metrics.js';
 import { ScalerTick } from '../../src/leader/scalerTick.js';
 import { ProvisionerError } from '../../src/provisioner/errors.js';
-import { readCatalogue } from '../../src/scaler/catalogueFile.js';
 import {
   FakeAgents,
   MemoryTickStore,
   RecordingProvisioner,
   preemptableJobs,
+  tickTestConfig,
 } from '../fixtures/leaderFakes.js';
 
-const catalogue = await readCatalogue();
-
-function config(scaler: Record<string, unknown> = {}, tick: Record<string, unknown> = {}): LeaderConfig {
-  return parseLeaderConfigObject(
-    {
-      tick: { maxAttempts: 3, unavailableFor: '3m', ...tick },
-      scaler: {
-        region: 'us-west-2',
-        zones: ['us-west-2a'],
-        nodeTypes: ['t2.medium', { type: 't2.medium', spot: true }],
-        maxNodes: 4,
-        maxPreemptableNodes: 4,
-        preemptableCompensation: 1,
-        scaleInterval: '30s',
-        targetTime: '2m',
-        bootTime: '10s',
-        bootTimeout: '5m',
-        idleGrace: '1m',
-        ...scaler,
-      },
-    },
-    catalogue,
-  );
-}
+const config = tickTestConfig;
 
 function setup(cfg: LeaderConfig = config()) {
   const clock = new ManualClock();

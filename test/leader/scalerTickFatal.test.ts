@@ -2,16 +2,16 @@ import { Writable } from 'node:stream';
 import t from 'tap';
 import { ManualClock } from '../../src/common/clock.js';
 import { createLogger } from '../../src/common/log.js';
-import { parseLeaderConfigObject, type LeaderConfig } from '../../src/leader/leaderConfig.js';
+import type { LeaderConfig } from '../../src/leader/leaderConfig.js';
 import { createLeaderMetrics } from '../../src/leader/metrics.js';
 import { ScalerTick } from '../../src/leader/scalerTick.js';
 import { ProvisionerError } from '../../src/provisioner/errors.js';
-import { readCatalogue } from '../../src/scaler/catalogueFile.js';
 import {
   FakeAgents,
   MemoryTickStore,
   RecordingProvisioner,
   preemptableJobs,
+  tickTestConfig,
 } from '../fixtures/leaderFakes.js';
 
 /**
@@ -19,29 +19,7 @@ import {
  * surfaced once per distinct error, back off their offering (or every launch), and never turn
  * into a call per tick.
  */
-const catalogue = await readCatalogue();
-
-function config(): LeaderConfig {
-  return parseLeaderConfigObject(
-    {
-      tick: { maxAttempts: 3, unavailableFor: '3m', fatalBackoff: '10m' },
-      scaler: {
-        region: 'us-west-2',
-        zones: ['us-west-2a'],
-        nodeTypes: ['t2.medium', { type: 't2.medium', spot: true }],
-        maxNodes: 4,
-        maxPreemptableNodes: 4,
-        preemptableCompensation: 1,
-        scaleInterval: '30s',
-        targetTime: '2m',
-        bootTime: '10s',
-        bootTimeout: '5m',
-        idleGrace: '1m',
-      },
-    },
-    catalogue,
-  );
-}
+const config = (): LeaderConfig => tickTestConfig({}, { fatalBackoff: '10m' });
 
 function setup() {
   const clock = new ManualClock();
