@@ -8,6 +8,7 @@ const BENCHES: Readonly<Record<string, () => Promise<{ default: (args: string[])
   ec2Endpoint: () => import('./ec2Endpoint.js'),
   scaler: () => import('./scaler.js'),
   simulate: () => import('./simulate.js'),
+  corpus: () => import('./corpus.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);

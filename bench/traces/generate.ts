@@ -6,10 +6,16 @@
  * - scatter.json: a wide scatter of 2,000 short alignment-like jobs (lognormal runtimes around
  *   5 min) and one gather;
  * - day-long.json: Toil #3406, 20 one-node jobs of about a day each, no history to go on.
+ * With `--corpus SEED` it writes the corpus's generated traces (FAMILY.json) and cluster scenarios
+ * (CLUSTER.yaml) instead, for `toil simulate`:
+ *   node dist/bench/traces/generate.js /tmp/corpus --corpus 1
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { seededRandom } from '../../src/scaler/simulator/random.js';
+import { CLUSTERS } from './clusters.js';
+import { FAMILIES, generateTrace } from './families.js';
 
 interface Job {
   id: string;
@@ -71,9 +77,20 @@ function dayLongTrace(): object {
 }
 
 const dir = process.argv[2] ?? 'bench/traces';
-for (const [file, trace] of [
-  ['sort.json', sortTrace()],
-  ['scatter.json', scatterTrace()],
-  ['day-long.json', dayLongTrace()],
-] as const)
-  writeFileSync(join(dir, file), JSON.stringify(trace) + '\n');
+mkdirSync(dir, { recursive: true });
+if (process.argv[3] === '--corpus') {
+  const seed = Number(process.argv[4] ?? 1);
+  for (const family of FAMILIES)
+    writeFileSync(join(dir, `${family.name}.json`), JSON.stringify(generateTrace(family, seed)) + '\n');
+  for (const c of CLUSTERS)
+    writeFileSync(
+      join(dir, `${c.name}.yaml`),
+      `# ${c.description}\n` + stringify({ scaler: c.scaler, simulation: { ...c.simulation, seed } }),
+    );
+} else
+  for (const [file, trace] of [
+    ['sort.json', sortTrace()],
+    ['scatter.json', scatterTrace()],
+    ['day-long.json', dayLongTrace()],
+  ] as const)
+    writeFileSync(join(dir, file), JSON.stringify(trace) + '\n');

@@ -43,10 +43,20 @@ export async function runSimulation(
   return simulate(trace, scaler, simulation, { policy: options.policy, seed: options.seed });
 }
 
+const ENDED: Readonly<Record<SimulationResult['ended'], string>> = {
+  finished: '',
+  stuck: ' — DID NOT FINISH: stopped early, nothing could change any more',
+  maxDuration: " — DID NOT FINISH within the simulation's maxDuration",
+};
+
 export function formatResult(r: SimulationResult): string {
   const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+  const neverRan = r.neverRan.map(
+    (g) =>
+      `    ${g.count} × '${g.jobName}' (${g.jobIds.join(', ')}${g.count > g.jobIds.length ? ', …' : ''}): ${g.reason}`,
+  );
   return [
-    `trace ${r.trace}, policy ${r.policy}, seed ${r.seed}${r.finished ? '' : ' — DID NOT FINISH'}`,
+    `trace ${r.trace}, policy ${r.policy}, seed ${r.seed}${ENDED[r.ended]}`,
     `  cost                 $${r.cost.toFixed(2)} (spot $${r.costByPool.spot.toFixed(2)}, on-demand $${r.costByPool.onDemand.toFixed(2)})`,
     `  makespan             ${r.makespan} s (${(r.makespan / 3600).toFixed(2)} h)`,
     `  node-hours           spot ${r.nodeHours.spot.toFixed(2)}, on-demand ${r.nodeHours.onDemand.toFixed(2)}`,
@@ -54,6 +64,7 @@ export function formatResult(r: SimulationResult): string {
     `  jobs                 ${r.jobs}, re-run after interruption ${r.rerunsAfterInterruption} (${r.interruptions} interruptions)`,
     `  worst queue wait     ${r.worstQueueWait} s`,
     `  nodes launched       ${r.nodesLaunched} (${r.launchRefusals} launch requests refused, ${r.bootFailures} never registered)`,
+    ...(neverRan.length > 0 ? ['  jobs that never ran', ...neverRan] : []),
   ].join('\n');
 }
 

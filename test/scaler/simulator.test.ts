@@ -259,3 +259,85 @@ t.test('the cost breakdown splits billed time into boot, used, unused, idle and 
     t.ok(Math.abs(b.used + b.unused + b.idle + b.boot + b.minimum - r.cost) < 0.003, 'the parts add up');
   }
 });
+
+t.test(
+  'a run that cannot finish stops early and names each job that never ran with its reason',
+  async (t) => {
+    const trace = parseTrace({
+      name: 'stuck',
+      jobs: [
+        { id: 'small', name: 'small', cores: 1, memory: '1G', runtime: 60 },
+        { id: 'huge', name: 'huge', cores: 1, memory: '300G', runtime: 60 },
+        { id: 'after', name: 'after', cores: 1, memory: '1G', runtime: 60, dependsOn: ['huge'] },
+      ],
+    });
+    const rows = [
+      { name: 'unschedulable (memory)', policy: 'cost' as const },
+      { name: 'unschedulable (memory), toil-classic', policy: 'toil-classic' as const },
+    ];
+    for (const row of rows) {
+      const { scaler, simulation } = setup({ nodeTypes: 'c5.large,r5.large' });
+      const r = simulate(trace, scaler, simulation, { policy: row.policy });
+      t.equal(r.finished, false, row.name);
+      t.equal(r.ended, 'stuck', `${row.name}: stops early, not after 30 simulated days`);
+      t.ok(r.makespan < 3600, `${row.name}: stopped at ${r.makespan} s`);
+      t.same(
+        r.neverRan.map((g) => [g.jobName, g.count, g.jobIds]),
+        [
+          ['after', 1, ['after']],
+          ['huge', 1, ['huge']],
+        ],
+        row.name,
+      );
+      t.match(r.neverRan[1]!.reason, /^unschedulable: memory: asks 300\.0 GiB, r5\.large offers/, row.name);
+      t.match(r.neverRan[0]!.reason, /never released: waits for job 'huge' \(huge\), which never finished/);
+      const text = formatResult(r);
+      t.match(text, /DID NOT FINISH: stopped early, nothing could change any more/);
+      t.match(text, /jobs that never ran\n {4}1 × 'after' \(after\): never released/);
+    }
+  },
+);
+
+t.test("a job the plan keeps waiting (budget below any node) is named with the plan's reason", async (t) => {
+  const { scaler, simulation } = setup({ nodeTypes: 'c5.large', maxHourlyCost: 0.01 });
+  const r = simulate(wide(3, 60), scaler, simulation, { policy: 'cost' });
+  t.equal(r.ended, 'stuck');
+  t.equal(r.nodesLaunched, 0);
+  t.same(
+    r.neverRan.map((g) => [g.jobName, g.count]),
+    [['work', 3]],
+  );
+  t.match(r.neverRan[0]!.reason, /^waiting: maxHourlyCost \$0\.01\/h reached/);
+});
+
+t.test('a spot-only cluster with non-preemptable work: the constraint is named', async (t) => {
+  const { scaler, simulation } = setup({ nodeTypes: 'c5.large:0.1' });
+  const r = simulate(wide(2, 60, false), scaler, simulation, { policy: 'cost' });
+  t.equal(r.ended, 'stuck');
+  t.match(
+    r.neverRan[0]!.reason,
+    /preemptable: the job is not preemptable and every configured node type is spot/,
+  );
+});
+
+t.test(
+  'a run that is only slow is not stopped early: booting nodes, arrivals later, refusals ending',
+  async (t) => {
+    // Spot refused everywhere for 2 h, compensation 0: the work waits, then runs once spot is back.
+    const { scaler, simulation } = setup(
+      { nodeTypes: 'c5.large:0.1', preemptableCompensation: 0 },
+      { capacityRefusals: [{ capacityType: 'spot', until: '2h' }], unavailableFor: '3m' },
+    );
+    const r = simulate(wide(4, 60, true), scaler, simulation, { policy: 'cost' });
+    t.equal(r.ended, 'finished');
+    t.ok(r.makespan > 7200, `ran after the refusals ended (${r.makespan} s)`);
+    // A job that arrives in 5 hours on an idle cluster.
+    const late = parseTrace({
+      name: 'late',
+      jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1G', runtime: 60, arrival: 18_000 }],
+    });
+    const l = simulate(late, setup({ nodeTypes: 'c5.large' }).scaler, simulation, { policy: 'toil-classic' });
+    t.equal(l.ended, 'finished');
+    t.same(l.neverRan, []);
+  },
+);

@@ -15,6 +15,7 @@ import type {
   RunningJob,
   RuntimeHistory,
   ScalerState,
+  ScalingPlan,
 } from '../types.js';
 import type { SimulationConfig } from './config.js';
 import { seededRandom } from './random.js';
@@ -26,6 +27,14 @@ export interface SimulationResult {
   readonly policy: PolicyName;
   readonly seed: number;
   readonly finished: boolean;
+  /**
+   * Why the run ended: every job finished; nothing could change any more (no job running, no
+   * node booting, nothing left to arrive, and the plan launched and undrained nothing with its
+   * state settled); or the simulated time ran out (`maxDuration`).
+   */
+  readonly ended: 'finished' | 'stuck' | 'maxDuration';
+  /** For a run that did not finish: the jobs that never ran, grouped by name and reason. */
+  readonly neverRan: readonly NeverRan[];
   /** USD, per-second billing with the minimum. */
   readonly cost: number;
   /** Seconds from the start until the last job finished. */
@@ -46,6 +55,15 @@ export interface SimulationResult {
   readonly planViolations: number;
   /** Where the money went (see CostBreakdown). */
   readonly breakdown: CostBreakdown;
+}
+
+/** Jobs of one name that never ran, for one reason (the last plan's, or a dependency's). */
+export interface NeverRan {
+  readonly jobName: string;
+  readonly count: number;
+  /** Up to five of their ids. */
+  readonly jobIds: readonly string[];
+  readonly reason: string;
 }
 
 /**
@@ -94,6 +112,8 @@ interface SimNode {
   readonly cap: Resources;
   readonly cores: number;
   registeredAt?: number;
+  /** False for a node whose boot fails (it never registers). */
+  willRegister: boolean;
   state: 'booting' | 'registered' | 'draining' | 'terminated';
   free: Resources;
   readonly running: Set<number>;
@@ -144,7 +164,11 @@ export function simulate(
 
   const events = new MinHeap<Event>((a, b) => a.t < b.t || (a.t === b.t && a.seq < b.seq));
   let seq = 0;
-  const push = (e: EventInput): void => events.push({ ...e, seq: seq++ });
+  let pendingReady = 0;
+  const push = (e: EventInput): void => {
+    if (e.kind === 'ready') pendingReady++;
+    events.push({ ...e, seq: seq++ });
+  };
 
   const byId = new Map<string, number>();
   trace.jobs.forEach((j, i) => byId.set(j.id, i));
@@ -277,7 +301,7 @@ export function simulate(
         t < r.untilSeconds,
     );
 
-  const tick = (t: number): void => {
+  const tick = (t: number): ScalingPlan => {
     ticks++;
     const groups = new Map<string, { job: SimJob; count: number }>();
     for (const q of queue.values())
@@ -400,6 +424,7 @@ export function simulate(
           cap: entry.packable,
           cores: entry.type.cores,
           state: 'booting',
+          willRegister: true,
           free: entry.packable,
           running: new Set(),
           lastBusyAt: t,
@@ -409,8 +434,10 @@ export function simulate(
         nodes.set(n.id, n);
         liveNodes.push(n);
         launched++;
-        if (rand() < sim.bootFailureRate) bootFailures++;
-        else
+        if (rand() < sim.bootFailureRate) {
+          bootFailures++;
+          n.willRegister = false;
+        } else
           push({
             t: t + sim.bootSeconds + (rand() * 2 - 1) * sim.bootJitterSeconds,
             kind: 'register',
@@ -423,7 +450,27 @@ export function simulate(
       }
     }
     dispatch(t);
+    return plan;
   };
+
+  // Nothing can change when no job runs, no node boots, no job is still to arrive or be released,
+  // no offering comes back later, and the plan asked for nothing with its state settled.
+  let lastPlan: ScalingPlan | undefined;
+  let prevState: ScalerState | undefined;
+  const settled = (plan: ScalingPlan, t: number): boolean => {
+    if (plan.launch.length > 0 || plan.undrain.length > 0) return false;
+    if (pendingReady > 0) return false;
+    const mayRegister = (n: SimNode): boolean =>
+      n.willRegister || t - n.launchedAt <= config.bootTimeoutSeconds + config.scaleIntervalSeconds;
+    if (liveNodes.some((n) => n.running.size > 0 || (n.registeredAt === undefined && mayRegister(n))))
+      return false;
+    if ([...unavailableUntil.values()].some((u) => u > t)) return false;
+    const a = prevState?.smoothed ?? {};
+    const b = plan.state.smoothed;
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    return [...keys].every((k) => Math.abs((a[k] ?? 0) - (b[k] ?? 0)) < 1e-6);
+  };
+  let ended: SimulationResult['ended'] = 'maxDuration';
 
   push({ t: 0, kind: 'tick' });
   let now = 0;
@@ -433,6 +480,7 @@ export function simulate(
     if (now > sim.maxSeconds) break;
     switch (e.kind) {
       case 'ready': {
+        pendingReady--;
         const j = jobs[e.job]!;
         enqueue(j, now);
         dispatch(now);
@@ -486,14 +534,20 @@ export function simulate(
         dispatch(now);
         break;
       }
-      case 'tick':
-        tick(now);
-        if (done < jobs.length) push({ t: now + config.scaleIntervalSeconds, kind: 'tick' });
+      case 'tick': {
+        prevState = state;
+        const plan = tick(now);
+        lastPlan = plan;
+        if (done < jobs.length && settled(plan, now)) ended = 'stuck';
+        else if (done < jobs.length) push({ t: now + config.scaleIntervalSeconds, kind: 'tick' });
         break;
+      }
     }
-    if (done === jobs.length) break;
+    if (done === jobs.length || ended === 'stuck') break;
   }
   const finished = done === jobs.length;
+  if (finished) ended = 'finished';
+  const neverRan = finished ? [] : explainNeverRan(jobs, lastPlan);
   const end = finished ? makespan : now;
   for (const n of [...liveNodes]) terminate(n, end);
 
@@ -534,6 +588,8 @@ export function simulate(
     policy,
     seed,
     finished,
+    ended,
+    neverRan,
     cost: r3(cost),
     makespan: Math.round(end),
     nodeHours: { spot: r3(hours.spot), onDemand: r3(hours.onDemand) },
@@ -561,4 +617,52 @@ export function simulate(
       ),
     },
   };
+}
+
+/**
+ * The jobs that never ran, grouped by name and reason: a queued job gets the last plan's reason
+ * (unschedulable with its failing constraints, or waiting with the limit, budget or spot reason);
+ * a job never released names the unfinished job it waited for.
+ */
+function explainNeverRan(jobs: readonly SimJob[], plan: ScalingPlan | undefined): NeverRan[] {
+  const groups = new Map<string, { jobName: string; count: number; jobIds: string[]; reason: string }>();
+  const note = (j: SimJob, reason: string): void => {
+    const key = `${j.name}\u0000${reason}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { jobName: j.name, count: 0, jobIds: [], reason }));
+    g.count++;
+    if (g.jobIds.length < 5) g.jobIds.push(j.id);
+  };
+  const queuedReason = (j: SimJob): string => {
+    const u = plan?.unschedulable.find(
+      (x) =>
+        x.jobName === j.name &&
+        x.request.cores === j.req.cores &&
+        x.request.memoryBytes === j.req.memoryBytes &&
+        x.request.diskBytes === j.req.diskBytes &&
+        x.request.preemptable === j.preemptable,
+    );
+    if (u) return `unschedulable: ${u.constraints.join('; ')}`;
+    const w = plan?.waiting.find((x) => x.jobName === j.name);
+    if (w) return `waiting: ${w.reason}`;
+    return `queued; the last plan (${plan?.policy ?? 'none'}) launched nothing for it and gave no reason`;
+  };
+  const byIdx = new Map(jobs.map((j) => [j.idx, j]));
+  // A blocked job names the first of its parents that did not finish.
+  const parents = new Map<number, number[]>();
+  for (const j of jobs)
+    for (const c of j.children) (parents.get(c) ?? parents.set(c, []).get(c)!).push(j.idx);
+  for (const j of jobs) {
+    if (j.state === 'done') continue;
+    if (j.state === 'running') note(j, 'was still running when the simulation stopped');
+    else if (j.state === 'queued') note(j, queuedReason(j));
+    else {
+      const p = (parents.get(j.idx) ?? []).map((i) => byIdx.get(i)!).find((x) => x.state !== 'done');
+      note(
+        j,
+        p ? `never released: waits for job '${p.name}' (${p.id}), which never finished` : 'never arrived',
+      );
+    }
+  }
+  return [...groups.values()].sort((a, b) => b.count - a.count || a.jobName.localeCompare(b.jobName));
 }

@@ -1,0 +1,113 @@
+/**
+ * `npm run bench -- corpus [--seed N] [--only TEXT] [--set key=value …]`: both policies on every
+ * (trace, cluster) case of the generated corpus (bench/traces/corpus.ts), one JSON line per case,
+ * then one summary line: worst and geometric-mean cost and makespan ratios (cost policy ÷
+ * toil-classic) and launches per job-hour, with the cases that miss each target.
+ * `--set` overrides a scaler setting in every case (e.g. `--set objective=speed`).
+ */
+import { readCatalogue } from '../src/scaler/catalogueFile.js';
+import { simulate, type SimulationResult } from '../src/scaler/simulator/engine.js';
+import { corpusCases } from './traces/corpus.js';
+
+interface CaseLine {
+  case: string;
+  ratio: { cost: number; makespan: number; launchesPerJobHour: number };
+}
+
+const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+function parseArgs(args: string[]): { seed: number; only?: string; set: Record<string, unknown> } {
+  let seed = 1;
+  let only: string | undefined;
+  const set: Record<string, unknown> = {};
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const value = args[++i];
+    if (value === undefined) throw new Error(`${a} needs a value`);
+    if (a === '--seed') seed = Number(value);
+    else if (a === '--only') only = value;
+    else if (a === '--set') {
+      const [k, v] = value.split('=', 2);
+      if (!k || v === undefined) throw new Error(`--set expects key=value, got ${value}`);
+      set[k] = /^-?[\d.]+$/.test(v) ? Number(v) : v;
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  if (!Number.isInteger(seed)) throw new Error('--seed must be an integer');
+  return { seed, only, set };
+}
+
+export default async function run(args: string[]): Promise<void> {
+  const { seed, only, set } = parseArgs(args);
+  const catalogue = await readCatalogue();
+  const cases = corpusCases(catalogue, seed, { scaler: set }).filter((c) => !only || c.name.includes(only));
+  const t0 = process.hrtime.bigint();
+  const lines: CaseLine[] = [];
+  for (const c of cases) {
+    const t = process.hrtime.bigint();
+    const cost = simulate(c.trace, c.scaler, c.simulation, { policy: 'cost' });
+    const classic = simulate(c.trace, c.scaler, c.simulation, { policy: 'toil-classic' });
+    const jobHours = c.trace.jobs.reduce((s, j) => s + j.runtime, 0) / 3600;
+    const brief = (r: SimulationResult) => ({
+      finished: r.finished,
+      cost: r.cost,
+      makespan: r.makespan,
+      nodesLaunched: r.nodesLaunched,
+      launchesPerJobHour: r3(r.nodesLaunched / jobHours),
+      unused: r.breakdown.unused,
+      idle: r.breakdown.idle,
+      reruns: r.rerunsAfterInterruption,
+      utilisation: r.meanUtilisation,
+    });
+    const line = {
+      bench: 'corpus',
+      seed,
+      case: c.name,
+      jobs: c.trace.jobs.length,
+      jobHours: r3(jobHours),
+      cost: brief(cost),
+      classic: brief(classic),
+      ratio: {
+        cost: r3(cost.cost / classic.cost),
+        makespan: r3(cost.makespan / classic.makespan),
+        launchesPerJobHour: r3(cost.nodesLaunched / Math.max(classic.nodesLaunched, 1)),
+      },
+      wall_ms: Math.round(Number(process.hrtime.bigint() - t) / 1e6),
+    };
+    if (!cost.finished || !classic.finished) line.ratio.cost = line.ratio.makespan = NaN;
+    lines.push(line);
+    console.log(JSON.stringify(line));
+  }
+  const ok = lines.filter((l) => Number.isFinite(l.ratio.cost));
+  const geo = (xs: number[]): number => Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length);
+  const worst = (key: 'cost' | 'makespan' | 'launchesPerJobHour') =>
+    ok.reduce((w, l) => (l.ratio[key] > w.ratio[key] ? l : w), ok[0]!);
+  console.log(
+    JSON.stringify({
+      bench: 'corpus-summary',
+      seed,
+      cases: lines.length,
+      unfinished: lines.filter((l) => !Number.isFinite(l.ratio.cost)).map((l) => l.case),
+      cost: {
+        geomean: r3(geo(ok.map((l) => l.ratio.cost))),
+        worst: worst('cost').ratio.cost,
+        worstCase: worst('cost').case,
+      },
+      makespan: {
+        geomean: r3(geo(ok.map((l) => l.ratio.makespan))),
+        worst: worst('makespan').ratio.makespan,
+        worstCase: worst('makespan').case,
+      },
+      launchesPerJobHour: {
+        worstRatio: worst('launchesPerJobHour').ratio.launchesPerJobHour,
+        worstCase: worst('launchesPerJobHour').case,
+      },
+      missing: {
+        costOver1: ok.filter((l) => l.ratio.cost > 1).map((l) => `${l.case} ${l.ratio.cost}`),
+        launchesOver1_5: ok
+          .filter((l) => l.ratio.launchesPerJobHour > 1.5)
+          .map((l) => `${l.case} ${l.ratio.launchesPerJobHour}`),
+      },
+      wall_s: r3(Number(process.hrtime.bigint() - t0) / 1e9),
+    }),
+  );
+}
