@@ -1,10 +1,16 @@
 import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
 import { RealClock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { tryParseDurationMs } from '../common/units.js';
 import type { FaultOptions, CapacityRule } from '../localcloud/ec2/faults.js';
 import { startEc2Endpoint } from '../localcloud/ec2/server.js';
+import {
+  parseSpotPriceScript,
+  type ScriptedPrice,
+  type SpotMarketOptions,
+} from '../localcloud/ec2/spotMarket.js';
 import { cliLogger, collect } from '../provisioner/cluster/cliSupport.js';
 import { untilSignal } from './untilSignal.js';
 
@@ -21,6 +27,9 @@ interface Ec2Flags {
   vcpuLimit?: string;
   spotLimit?: string;
   seed: string;
+  spotPriceFraction: string;
+  spotPriceStep: string;
+  spotPriceFile?: string;
   logLevel: string;
 }
 
@@ -46,7 +55,13 @@ function addEndpointOptions(cmd: Command): Command {
     .option('--spot-interruption-window <duration>', 'interruptions fall within this long after boot', '10m')
     .option('--vcpu-limit <n>', 'on-demand vCPU limit (VcpuLimitExceeded past it)')
     .option('--spot-limit <n>', 'spot instance limit (MaxSpotInstanceCountExceeded past it)')
-    .option('--seed <n>', 'seed for every random fault', '1')
+    .option('--seed <n>', 'seed for every random fault and the spot market', '1')
+    .option('--spot-price-fraction <fraction>', 'spot prices wander around this share of on-demand', '0.35')
+    .option('--spot-price-step <duration>', 'how often spot prices move', '5m')
+    .option(
+      '--spot-price-file <path>',
+      'scripted spot prices: JSON [{"instanceType","zone"?,"at":"+90s","price"}]',
+    )
     .option('--logLevel <level>', 'log level', 'info');
 }
 
@@ -105,9 +120,40 @@ function faultOptions(f: Ec2Flags): FaultOptions {
   };
 }
 
+function spotMarketOptions(f: Ec2Flags, openedAt: number): SpotMarketOptions {
+  const baseFraction = fraction('--spot-price-fraction', f.spotPriceFraction);
+  if (baseFraction === 0)
+    throw new UserInputError('BAD_FLAG', `--spot-price-fraction: '${f.spotPriceFraction}' must be above 0`);
+  let script: ScriptedPrice[] | undefined;
+  if (f.spotPriceFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(f.spotPriceFile, 'utf8');
+    } catch (e) {
+      throw new UserInputError(
+        'BAD_FLAG',
+        `--spot-price-file: cannot read ${f.spotPriceFile}: ${(e as Error).message}`,
+      );
+    }
+    try {
+      script = parseSpotPriceScript(text, openedAt);
+    } catch (e) {
+      throw new UserInputError('BAD_FLAG', `--spot-price-file: ${f.spotPriceFile}: ${(e as Error).message}`);
+    }
+  }
+  return {
+    baseFraction,
+    stepMs: duration('--spot-price-step', f.spotPriceStep),
+    seed: count('--seed', f.seed),
+    ...(script ? { script } : {}),
+  };
+}
+
 async function startFromFlags(f: Ec2Flags, port: number, mesosMaster: string | undefined, log: Logger) {
+  const clock = new RealClock();
   return startEc2Endpoint({
-    clock: new RealClock(),
+    clock,
+    spotMarket: spotMarketOptions(f, clock.now()),
     log,
     port,
     host: f.host,

@@ -1,51 +1,22 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-return -- the CLI's JSON output is checked value by value */
 import t from 'tap';
-import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { LOCAL_IMAGE } from '../../src/localcloud/ec2/catalogue.js';
 import { RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { awsCliAvailable, awsEc2 } from '../fixtures/awsCli.js';
 import { startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
 
 /**
  * The machine image's `aws` CLI (botocore: an EC2 client written by others, in another language)
  * must read our endpoint's answers as it reads EC2's.
  */
-const awsAvailable = spawnSync('sh', ['-c', 'command -v aws'], { stdio: 'ignore' }).status === 0;
 
 t.test(
   'the aws CLI reads run-instances, describe-instances and terminate-instances from the local endpoint',
-  { skip: awsAvailable ? false : 'the aws CLI is not on PATH' },
+  { skip: awsCliAvailable ? false : 'the aws CLI is not on PATH' },
   async (t) => {
     const endpoint = await startTestEndpoint({ bootDelayMs: 0 });
     t.teardown(() => endpoint.stop());
-    const home = mkdtempSync(join(tmpdir(), 'awscli-'));
-    const aws = (...args: string[]): Promise<{ status: number | null; json: any; stderr: string }> =>
-      new Promise((resolve) => {
-        // The endpoint runs in this process: the CLI must run asynchronously or nobody answers it.
-        execFile(
-          'aws',
-          ['ec2', ...args, '--endpoint-url', endpoint.url, '--region', 'us-west-2', '--output', 'json'],
-          {
-            env: {
-              AWS_PROFILE: undefined,
-              AWS_DEFAULT_PROFILE: undefined,
-              // pyenv's shim finds its Python through HOME and PYENV_ROOT: keep the environment.
-              ...process.env,
-              AWS_ACCESS_KEY_ID: 'AKIDCLITESTONLY00000',
-              AWS_SECRET_ACCESS_KEY: 'cli-test-secret-not-real',
-              AWS_CONFIG_FILE: join(home, 'config'),
-              AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
-              AWS_EC2_METADATA_DISABLED: 'true',
-            },
-          },
-          (err, stdout, stderr) => {
-            const status = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-            resolve({ status, json: stdout.trim() ? JSON.parse(stdout) : undefined, stderr });
-          },
-        );
-      });
+    const aws = awsEc2(endpoint.url);
 
     const run = await aws(
       'run-instances',

@@ -1,7 +1,7 @@
 /**
  * What the local region sells: instance types (shapes and list prices), zones, and the one machine
- * image it boots. Prices are us-west-2 Linux on-demand list prices; spot prices are derived from
- * them per zone so that zones differ, as they do on AWS.
+ * image it boots. Prices are us-west-2 Linux on-demand list prices; spot prices move around a
+ * fraction of them, per zone (spotMarket.ts).
  */
 export interface InstanceTypeSpec {
   readonly name: string;
@@ -74,12 +74,6 @@ export function hash32(s: string): number {
     h = Math.imul(h, 16777619);
   }
   return h >>> 0;
-}
-
-/** The spot price of a type in a zone: 25–45% of on-demand, different per zone. */
-export function spotPrice(type: InstanceTypeSpec, zone: string): number {
-  const fraction = 0.25 + (hash32(`${type.name}/${zone}`) % 2000) / 10_000;
-  return Math.round(type.onDemandPrice * fraction * 1_000_000) / 1_000_000;
 }
 
 /** The machine image the local region offers: Flatcar stable, as Toil boots. */

@@ -12,6 +12,7 @@ import {
 } from './ec2Cloud.js';
 import type { Market } from './faults.js';
 import { anyMatch, type Filter, type QueryParams } from './query.js';
+import { describeSpotPriceHistory } from './spotPriceHistory.js';
 import { el, items, node, tagSet } from './xml.js';
 
 /** One API action: reads its parameters, changes or reads the region, renders the reply body. */
@@ -518,43 +519,7 @@ export const ACTIONS: Readonly<Record<string, ActionHandler>> = {
     );
   },
 
-  DescribeSpotPriceHistory(cloud, p) {
-    const types = p.list('InstanceType');
-    const products = p.list('ProductDescription');
-    const zone = p.get('AvailabilityZone');
-    if (zone !== undefined && !cloud.zones.includes(zone))
-      throw new Ec2ApiError('InvalidParameterValue', `Invalid availability zone: [${zone}]`);
-    if (products.length > 0 && !products.some((x) => x.startsWith('Linux/UNIX')))
-      return node('spotPriceHistorySet', '') + node('nextToken', '');
-    const names = types.length > 0 ? types : INSTANCE_TYPES.map((x) => x.name);
-    const now = cloud.now();
-    // One price per (type, zone), stamped at the top of the current hour: spot prices move
-    // slowly, and a fixed stamp keeps the history stable between calls.
-    const stamp = new Date(now - (now % 3_600_000));
-    const rows: { type: string; zone: string; price: number }[] = [];
-    for (const name of names) {
-      if (!INSTANCE_TYPES_BY_NAME.has(name)) continue;
-      for (const z of zone ? [zone] : cloud.zones)
-        rows.push({ type: name, zone: z, price: cloud.spotPriceOf(name, z)! });
-    }
-    const { start, size } = paging(p, 1, 1000);
-    const page = rows.slice(start, start + size);
-    return (
-      items(
-        'spotPriceHistorySet',
-        page,
-        (r) =>
-          el('instanceType', r.type) +
-          el('productDescription', 'Linux/UNIX') +
-          el('spotPrice', r.price.toFixed(6)) +
-          el('timestamp', stamp) +
-          el('availabilityZone', r.zone),
-      ) +
-      (start + page.length < rows.length
-        ? nextToken(start + page.length, rows.length)
-        : node('nextToken', ''))
-    );
-  },
+  DescribeSpotPriceHistory: describeSpotPriceHistory,
 
   DescribeInstanceTypes(_cloud, p) {
     const names = p.list('InstanceType');

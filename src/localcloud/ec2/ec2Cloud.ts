@@ -6,7 +6,6 @@ import {
   ACCOUNT_ID,
   INSTANCE_TYPES_BY_NAME,
   LOCAL_IMAGE,
-  spotPrice,
   zoneId,
   zonesOf,
   type InstanceTypeSpec,
@@ -14,6 +13,7 @@ import {
 import type { FaultInjector, Market } from './faults.js';
 import { parseNodeUserData } from './nodeUserData.js';
 import { anyMatch, type Filter } from './query.js';
+import type { SpotMarket } from './spotMarket.js';
 
 /** An EC2 API error: `code` is what the SDK exposes as `name`; `status` ≥ 400. */
 export class Ec2ApiError extends Error {
@@ -174,6 +174,8 @@ export interface Ec2CloudOptions {
   readonly launcher: NodeProcessLauncher | undefined;
   /** Base URL of the metadata service; `${base}/${instanceId}` is one instance's. */
   readonly imdsBase: () => string;
+  /** The moving spot price of every type × zone. */
+  readonly spotMarket: SpotMarket;
 }
 
 function hex(n: number): string {
@@ -292,7 +294,7 @@ export class Ec2Cloud {
     const hopLimit = req.metadata.hopLimit ?? 1;
     if (!Number.isInteger(hopLimit) || hopLimit < 1 || hopLimit > 64)
       throw new Ec2ApiError('InvalidParameterValue', 'HttpPutResponseHopLimit must be between 1 and 64.');
-    const currentSpot = spotPrice(type, subnet.zone);
+    const currentSpot = this.options.spotMarket.priceAt(type, subnet.zone, this.now());
     if (req.market === 'spot' && req.maxPrice !== undefined && req.maxPrice < currentSpot)
       throw new Ec2ApiError(
         'SpotMaxPriceTooLow',
@@ -525,6 +527,7 @@ export class Ec2Cloud {
           }
         }
       }
+      if (inst.state === 'running' && !inst.interruption) this.reclaimIfOutbid(inst, now);
       if (inst.interruption && inst.state === 'running') {
         if (now >= inst.interruption.noticeAt && !inst.stateReason) {
           inst.stateReason = { code: 'Server.SpotInstanceTermination', message: 'pending' };
@@ -540,6 +543,19 @@ export class Ec2Cloud {
       if (inst.state === 'shutting-down' && now >= inst.stateSince + this.options.shutdownDelayMs)
         this.setState(inst, 'terminated', inst.stateReason);
     }
+  }
+
+  /** As EC2 does: a spot instance whose max price the market passed gets the notice, then goes. */
+  private reclaimIfOutbid(inst: InstanceRecord, now: number): void {
+    const req = inst.spotRequestId ? this.spotRequests.get(inst.spotRequestId) : undefined;
+    if (inst.market !== 'spot' || !req) return;
+    const price = this.options.spotMarket.priceAt(inst.type, inst.zone, now);
+    if (price <= req.maxPrice) return;
+    this.log.info(
+      { instanceId: inst.id, price, maxPrice: req.maxPrice },
+      'the spot price rose above the max price',
+    );
+    this.interruptSpot(inst.id);
   }
 
   private closeSpotRequest(inst: InstanceRecord, statusCode: string): void {
@@ -818,9 +834,13 @@ export class Ec2Cloud {
 
   // ---------------------------------------------------------------- prices
 
+  get spotMarket(): SpotMarket {
+    return this.options.spotMarket;
+  }
+
   spotPriceOf(typeName: string, zone: string): number | undefined {
     const type = INSTANCE_TYPES_BY_NAME.get(typeName);
-    return type ? spotPrice(type, zone) : undefined;
+    return type ? this.options.spotMarket.priceAt(type, zone, this.now()) : undefined;
   }
 
   accountId(): string {

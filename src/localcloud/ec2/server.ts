@@ -4,11 +4,13 @@ import type { AddressInfo } from 'node:net';
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
 import { CliAgentLauncher, type NodeProcessLauncher } from './agents.js';
+import { INSTANCE_TYPES_BY_NAME } from './catalogue.js';
 import { ACTIONS, MUTATING_ACTIONS } from './ec2Actions.js';
 import { Ec2ApiError, Ec2Cloud } from './ec2Cloud.js';
 import { FaultInjector, type FaultOptions } from './faults.js';
 import { InstanceMetadataService } from './imds.js';
 import { QueryParams } from './query.js';
+import { SpotMarket, type SpotMarketOptions } from './spotMarket.js';
 import { errorDocument, responseDocument } from './xml.js';
 
 export interface Ec2EndpointOptions {
@@ -32,6 +34,8 @@ export interface Ec2EndpointOptions {
   readonly faults?: FaultOptions;
   /** How often due state changes are applied between requests (clock time). */
   readonly tickMs?: number;
+  /** The moving spot market (seed defaults to the faults' seed). */
+  readonly spotMarket?: SpotMarketOptions;
 }
 
 export interface Ec2EndpointStats {
@@ -52,6 +56,8 @@ export interface Ec2Endpoint {
   interruptSpot(instanceId: string, noticeMs?: number): void;
   /** Stops an instance as if from the console (for destroy-cluster with a stopped leader). */
   stopInstance(instanceId: string): void;
+  /** From now on the type costs `price` $/h on spot (in `zone`, or every zone). */
+  setSpotPrice(instanceType: string, zone: string | undefined, price: number): void;
   stop(): Promise<void>;
 }
 
@@ -88,7 +94,18 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
       options.launcher ??
       (options.mesosMaster ? new CliAgentLauncher({ log, env: options.agentEnv }) : undefined),
     imdsBase: () => `${baseUrl}/imds`,
+    spotMarket: new SpotMarket(options.clock.now(), {
+      seed: options.faults?.seed,
+      ...options.spotMarket,
+    }),
   });
+  const setSpotPrice = (instanceType: string, zone: string | undefined, price: number): void => {
+    if (!INSTANCE_TYPES_BY_NAME.has(instanceType)) throw new Error(`unknown instance type ${instanceType}`);
+    if (zone !== undefined && !cloud.zones.includes(zone)) throw new Error(`unknown zone ${zone}`);
+    cloud.spotMarket.setPrice(instanceType, zone, price, options.clock.now());
+    log.info({ instanceType, zone, price }, 'spot price set');
+    cloud.settle();
+  };
   const imds = new InstanceMetadataService(cloud);
   const stats: Ec2EndpointStats = { requests: 0, errors: 0, byAction: new Map() };
 
@@ -127,6 +144,22 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
       } catch (e) {
         json(400, { error: (e as Error).message });
       }
+      return true;
+    }
+    if (path === '/_localcloud/spot-price' && req.method === 'POST') {
+      void readBody(req).then((body) => {
+        try {
+          const { instanceType, zone, price } = JSON.parse(body) as {
+            instanceType: string;
+            zone?: string;
+            price: number;
+          };
+          setSpotPrice(instanceType, zone, Number(price));
+          json(200, { instanceType, zone, price });
+        } catch (e) {
+          json(400, { error: (e as Error).message });
+        }
+      });
       return true;
     }
     const stop = /^\/_localcloud\/stop\/(i-[0-9a-f]+)$/.exec(path);
@@ -180,6 +213,15 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
           'InvalidAction',
           `The action ${action || '(none)'} is not valid for this web service.`,
         ),
+      );
+      return;
+    }
+    // DryRun: EC2 checks the caller may act and answers DryRunOperation, changing nothing.
+    if (params.bool('DryRun')) {
+      sendError(
+        res,
+        requestId,
+        new Ec2ApiError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412),
       );
       return;
     }
@@ -257,6 +299,7 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
     stats,
     interruptSpot: (id, noticeMs) => cloud.interruptSpot(id, noticeMs),
     stopInstance: (id) => cloud.stopInstance(id),
+    setSpotPrice,
     async stop() {
       ticker.abort();
       await loop;
