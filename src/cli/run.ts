@@ -6,8 +6,10 @@ import { UserInputError } from '../common/errors.js';
 import { createLogger, LOG_LEVEL_NAMES, toPinoLevel } from '../common/log.js';
 import { formatDuration, tryParseBytes } from '../common/units.js';
 import { ConsoleOutput } from '../leader/consoleOutput.js';
-import { runWorkflow, type CleanPolicy } from '../leader/runWorkflow.js';
+import { WorkflowStartError, runWorkflow, type CleanPolicy } from '../leader/runWorkflow.js';
+import { suggestNames } from '../provisioner/suggest.js';
 import { createBatchSystem, openJobStore, workerCommand } from '../main.js';
+import { firstLine } from '../workflow/jobError.js';
 import type { SubCommand } from './main.js';
 import { addAutoscalingOptions, type AutoscalingFlags } from './runAutoscaledOptions.js';
 
@@ -89,6 +91,12 @@ export const command: SubCommand = {
       .allowExcessArguments();
     addAutoscalingOptions(runCommand).action(
       async (workflow: string, jobStore: string, workflowArgs: string[], flags: RunFlags) => {
+        const hint = (message: string): string =>
+          toilFlagHint(
+            message,
+            workflowArgs,
+            runCommand.options.flatMap((o) => (o.long ? [o.long] : [])),
+          );
         if (flags.leader !== undefined) {
           const { runOnLeader } = await import('./runAutoscaledOnLeader.js');
           setExitCode(await runOnLeader(flags.leader, workflow, jobStore, workflowArgs, flags));
@@ -96,10 +104,15 @@ export const command: SubCommand = {
         }
         if (flags.provisioner !== undefined) {
           const { runAutoscaled } = await import('./runAutoscaled.js');
-          setExitCode(await runAutoscaled(workflow, jobStore, workflowArgs, flags));
+          setExitCode(await runAutoscaled(workflow, jobStore, workflowArgs, flags, hint));
           return;
         }
-        setExitCode(await run(workflow, jobStore, workflowArgs, flags));
+        try {
+          setExitCode(await run(workflow, jobStore, workflowArgs, flags));
+        } catch (e) {
+          if (e instanceof WorkflowStartError) throw new UserInputError(e.code, hint(e.message), e.details);
+          throw e;
+        }
       },
     );
   },
@@ -170,12 +183,28 @@ async function run(workflowFile: string, jobStoreText: string, args: string[], f
     return 0;
   }
   console.line(`toil: workflow failed: ${outcome.failures.length} job(s) failed for good`);
-  for (const fail of outcome.failures) {
-    console.line(`toil: job '${fail.name}' (${fail.jobId}) failed after ${fail.attempts} attempt(s):`);
-    for (const l of fail.reason.split('\n')) console.line(`    ${l}`);
-  }
+  // The stack was logged once as the job failed for good; the summary names each job and its error.
+  for (const fail of outcome.failures)
+    console.line(
+      `toil: job '${fail.name}' (${fail.jobId}) failed after ${fail.attempts} attempt(s): ${firstLine(fail.reason)}`,
+    );
   console.line(`toil: the job store ${jobStoreText} is kept; fix the cause and run again with --restart`);
   return 1;
+}
+
+/**
+ * The workflow refused an argument that is one typo away from a toil option (`--maxNode 3` for
+ * `--maxNodes`): toil passed it on because it is not toil's, so say which one was meant.
+ */
+export function toilFlagHint(message: string, args: readonly string[], toilFlags: readonly string[]): string {
+  const named = args
+    .map((a) => a.split('=')[0]!)
+    .filter((a) => /^--[A-Za-z]/.test(a) && !toilFlags.includes(a) && message.includes(a));
+  for (const flag of named) {
+    const [near] = suggestNames(flag, toilFlags, 1);
+    if (near) return `${message} (${flag} is not a toil option; did you mean ${near}?)`;
+  }
+  return message;
 }
 
 export function parseCount(flag: string, v: string): number {

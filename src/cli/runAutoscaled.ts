@@ -33,6 +33,8 @@ export async function runAutoscaled(
   jobStoreText: string,
   args: readonly string[],
   f: RunFlags,
+  /** Adds "did you mean" to a workflow's refusal of an argument that is a misspelt toil flag. */
+  hint: (message: string) => string = (m) => m,
 ): Promise<number> {
   if (f.provisioner !== 'aws')
     throw new UserInputError('BAD_FLAG', `--provisioner ${f.provisioner}: expected aws`);
@@ -145,7 +147,7 @@ export async function runAutoscaled(
       out.line(
         `toil: workflow succeeded: ${run.jobsRun ?? 0} jobs run in ${elapsed}; nodes cost $${t.costDollars.toFixed(4)}`,
       );
-    else if (run.userError) out.line(`toil: ${run.message ?? 'bad input'}`);
+    else if (run.userError) out.line(`toil: ${hint(run.message ?? 'bad input')}`);
     else out.line(`toil: workflow failed: ${run.message ?? 'no reason given'}`);
     return run.status === 'succeeded' ? 0 : run.userError ? 2 : 1;
   } finally {

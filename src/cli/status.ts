@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { workflowStatus } from '../leader/workflowStatus.js';
+import { workflowStatus, type WorkflowStatus } from '../leader/workflowStatus.js';
 import { openJobStore } from '../main.js';
 import type { SubCommand } from './main.js';
 
@@ -25,7 +25,8 @@ export const command: SubCommand = {
               `workflow:   ${s.workflowId} (${s.workflowFile}), started ${new Date(s.createdAt!).toISOString()}`,
               `jobs:       ${s.jobs.completed} completed of ${s.jobs.known} declared so far, ${s.jobs.ready} ready to run`,
               `failures:   ${s.failedAttempts} failed attempt(s) logged`,
-              `state:      ${s.finished ? 'finished' : "not finished (resume with 'toil run WORKFLOW JOBSTORE --restart')"}`,
+              `state:      ${stateLine(s)}`,
+              ...s.failedJobs.map((j) => `  failed:   ${j.name} (${j.jobId}): ${j.error}`),
             ].join('\n') + '\n',
           );
         }
@@ -33,3 +34,10 @@ export const command: SubCommand = {
       });
   },
 };
+
+function stateLine(s: WorkflowStatus): string {
+  if (s.finished) return 'finished';
+  if (s.failed)
+    return `failed: ${s.failedJobs.length} job(s) failed for good (fix the cause, then 'toil run WORKFLOW JOBSTORE --restart')`;
+  return "not finished (running, or stopped: resume with 'toil run WORKFLOW JOBSTORE --restart')";
+}

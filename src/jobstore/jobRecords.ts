@@ -202,3 +202,17 @@ export function resolvePromises(value: Json, returnValueOf: (jobId: string) => J
   }
   return value;
 }
+
+/**
+ * How the last leader's run of the workflow ended, written as it ends, so `toil status` can say
+ * "failed" (and which jobs) instead of "not finished". Belongs to the generation that wrote it:
+ * a later leader (--restart) claims a higher generation, which makes this record stale.
+ */
+export interface RunOutcomeRecord {
+  readonly format: 1;
+  readonly generation: number;
+  readonly status: 'succeeded' | 'failed';
+  readonly at: number;
+  /** The jobs that failed for good, each with the first line of its error. */
+  readonly failedJobs: readonly { readonly jobId: string; readonly name: string; readonly error: string }[];
+}

@@ -8,6 +8,7 @@ import type {
   JobTicket,
   LeaderRecord,
   ModuleRef,
+  RunOutcomeRecord,
   WorkflowRecord,
 } from './jobRecords.js';
 import type { ObjectStore } from './objectStore.js';
@@ -22,6 +23,7 @@ import type { ObjectStore } from './objectStore.js';
  *   jobs/<jobId>             JobTicket — what a worker needs to run the job; derived, rewritten freely
  *   commits/<jobId>          JobCommit — the job ran; conditional create, first attempt wins, immutable
  *   logs/<jobId>/<attempt>   FailureLog — why an attempt failed
+ *   outcome.json             RunOutcomeRecord — how the last leader's run ended
  *   files/<uuid>             user files (file store)
  *
  * Why this shape: a job's whole effect (its return value, new children and follow-ons, the files
@@ -176,6 +178,19 @@ export class JobStore {
     return this.readJson<FailureLog>(failureLogKey(jobId, attempt));
   }
 
+  async writeOutcome(outcome: RunOutcomeRecord): Promise<void> {
+    await this.objects.put(OUTCOME_KEY, JSON.stringify(outcome));
+  }
+
+  async readOutcome(): Promise<RunOutcomeRecord | undefined> {
+    return this.readJson<RunOutcomeRecord>(OUTCOME_KEY);
+  }
+
+  /** The generation of the newest leader (-1 before any claimed one). */
+  async readGeneration(): Promise<number> {
+    return (await this.readJson<LeaderRecord>(LEADER_KEY))?.generation ?? -1;
+  }
+
   /** A new, unused file ID. */
   newFileId(): string {
     return `files/${randomUUID()}`;
@@ -233,6 +248,7 @@ export const WORKFLOW_KEY = 'workflow.json';
 export const MODULE_KEY = 'module.mjs';
 export const LEADER_KEY = 'leader.json';
 export const FRAMEWORK_ID_KEY = 'mesos-framework.json';
+export const OUTCOME_KEY = 'outcome.json';
 export const COMMITS_PREFIX = 'commits/';
 
 export function ticketKey(jobId: string): string {

@@ -2,6 +2,7 @@ import type { Clock } from '../common/clock.js';
 import { JobTooBigError, coerceError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { formatBytes } from '../common/units.js';
+import { firstLine } from '../workflow/jobError.js';
 import {
   firstAttempt,
   resolvePromises,
@@ -285,10 +286,11 @@ export class Leader {
   private async onFailed(update: JobUpdate, why?: string): Promise<void> {
     const spec = this.graph.spec(update.jobId);
     const failureLog = await this.o.store.readFailureLog(update.jobId, update.attempt).catch(() => undefined);
+    // The error (with the user's frames) whole, then the last lines the job printed.
     const reason = [
       why,
-      failureLog ? `${failureLog.error}\n${failureLog.output}`.trim() : undefined,
-      !failureLog && update.message ? update.message : undefined,
+      failureLog ? `${failureLog.error}\n${tailLines(failureLog.output, 20)}`.trim() : undefined,
+      !failureLog && update.message ? tailLines(update.message, 20) : undefined,
       !failureLog && !update.message && update.exitCode !== undefined
         ? `worker exited with code ${update.exitCode}`
         : undefined,
@@ -296,17 +298,17 @@ export class Leader {
       .filter((s) => s)
       .join('\n');
     const a = this.attemptsOf(update.jobId);
-    const tail = tailLines(reason, 20);
     if (a.retriesLeft > 0) {
       a.retriesLeft--;
       this.log.warn(
         { job: spec.name, jobId: update.jobId, attempt: update.attempt, retriesLeft: a.retriesLeft },
-        `job '${spec.name}' failed; trying again\n${tail}`,
+        // The message alone: the whole stack is logged once, when the job fails for good.
+        `job '${spec.name}' failed; trying again: ${firstLine(reason)}`,
       );
       this.issue(update.jobId);
       return;
     }
-    this.failForGood(update.jobId, a.tries, tail);
+    this.failForGood(update.jobId, a.tries, reason);
   }
 
   private failForGood(jobId: string, attempts: number, reason: string): void {

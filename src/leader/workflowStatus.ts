@@ -9,6 +9,13 @@ export interface WorkflowStatus {
   /** Jobs declared so far, jobs that ran (committed), and jobs that may run now. */
   readonly jobs: { readonly known: number; readonly completed: number; readonly ready: number };
   readonly finished: boolean;
+  /**
+   * The last leader's run ended with jobs failed for good (and no leader has resumed it since):
+   * the workflow stopped; `toil run … --restart` gives those jobs new tries.
+   */
+  readonly failed: boolean;
+  /** The jobs that failed for good in that run, with the first line of each one's error. */
+  readonly failedJobs: readonly { readonly jobId: string; readonly name: string; readonly error: string }[];
   readonly failedAttempts: number;
 }
 
@@ -24,6 +31,8 @@ export async function workflowStatus(store: JobStore): Promise<WorkflowStatus> {
       createdAt: undefined,
       jobs: { known: 0, completed: 0, ready: 0 },
       finished: false,
+      failed: false,
+      failedJobs: [],
       failedAttempts: 0,
     };
   }
@@ -42,6 +51,9 @@ export async function workflowStatus(store: JobStore): Promise<WorkflowStatus> {
   let failedAttempts = 0;
   for await (const _ of store.objects.list('logs/')) failedAttempts++;
   const counts = graph.counts();
+  const [outcome, generation] = await Promise.all([store.readOutcome(), store.readGeneration()]);
+  const failedJobs =
+    outcome?.generation === generation && outcome.status === 'failed' ? outcome.failedJobs : [];
   return {
     locator: store.locator,
     workflowId: workflow.workflowId,
@@ -49,6 +61,8 @@ export async function workflowStatus(store: JobStore): Promise<WorkflowStatus> {
     createdAt: workflow.createdAt,
     jobs: { known: counts.known, completed: counts.ran, ready: pending },
     finished: graph.isDone(),
+    failed: failedJobs.length > 0,
+    failedJobs,
     failedAttempts,
   };
 }

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 import { UserInputError } from '../common/errors.js';
 
@@ -34,6 +35,11 @@ export async function bundleWorkflow(entry: string): Promise<Uint8Array> {
       write: false,
       outfile: 'workflow.mjs',
       logLevel: 'silent',
+      // An inline source map (names and lines, not the sources themselves) lets a failed job's
+      // stack name the user's file and line instead of a line of the bundle.
+      sourcemap: 'inline',
+      sourcesContent: false,
+      absWorkingDir: dirname(resolve(entry)),
       plugins: [toilTs],
       // Bundled CommonJS dependencies may call require() for Node built-ins.
       banner: {
@@ -42,7 +48,7 @@ export async function bundleWorkflow(entry: string): Promise<Uint8Array> {
     });
     const out = result.outputFiles[0];
     if (!out) throw new WorkflowBundleError(entry, 'esbuild produced no output');
-    return out.contents;
+    return withAbsoluteSources(out.text, dirname(resolve(entry)));
   } catch (e) {
     if (e instanceof WorkflowBundleError) throw e;
     const errors = (
@@ -63,4 +69,20 @@ export async function bundleWorkflow(entry: string): Promise<Uint8Array> {
 function apiEntry(): string {
   const js = fileURLToPath(new URL('./index.js', import.meta.url));
   return existsSync(js) ? js : fileURLToPath(new URL('./index.ts', import.meta.url));
+}
+
+/**
+ * The bundle runs from a cache file far from the user's sources, and Node resolves a source map's
+ * relative `sources` against the file holding it: they are made absolute `file:` URLs of the
+ * machine that bundled the workflow, so a stack says `/home/me/sort.ts:42:11` on any node.
+ */
+function withAbsoluteSources(code: string, baseDir: string): Uint8Array {
+  const marker = '//# sourceMappingURL=data:application/json;base64,';
+  const at = code.lastIndexOf(marker);
+  if (at < 0) return Buffer.from(code);
+  const map = JSON.parse(Buffer.from(code.slice(at + marker.length).trim(), 'base64').toString('utf8')) as {
+    sources?: string[];
+  };
+  map.sources = (map.sources ?? []).map((s) => pathToFileURL(resolve(baseDir, s)).href);
+  return Buffer.from(`${code.slice(0, at)}${marker}${Buffer.from(JSON.stringify(map)).toString('base64')}\n`);
 }

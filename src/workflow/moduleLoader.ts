@@ -26,6 +26,9 @@ export function loadWorkflowFile(path: string): Promise<LoadedWorkflow> {
       const registry = jobRegistry();
       const previous = registry.current;
       registry.current = new Map();
+      // Stacks of the workflow's code name the user's source lines (the bundle carries a source
+      // map); modules loaded before this point are not affected.
+      process.setSourceMapsEnabled(true);
       try {
         const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
         return {

@@ -5,6 +5,7 @@ import type { JobStore } from '../jobstore/jobStore.js';
 import type { Job, JobLogger } from './api.js';
 import { JobFileStore } from './fileStore.js';
 import { JobCollector, encodeValue } from './jobBuilder.js';
+import { userStack } from './jobError.js';
 import { loadWorkflowModule } from './moduleLoader.js';
 import { OutputCapture } from './outputCapture.js';
 
@@ -102,7 +103,7 @@ export async function runWorkerJob(
     returnValue = encodeValue(raw, `return value of job '${ticket.name}'`);
   } catch (e) {
     const output = capture.stop();
-    const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    const error = userStack(e);
     const failure: FailureLog = { format: 1, jobId, attempt, name: ticket.name, error, logs, output };
     await Promise.allSettled([store.writeFailureLog(failure), store.deleteFiles(fileStore.written)]);
     await fileStore.cleanup().catch(() => {});

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { REPO_ROOT, scratchDir, runToil } from '../fixtures/workflowCli.js';
@@ -8,7 +8,7 @@ const SORT = join(REPO_ROOT, 'examples/sort.ts');
 t.test('bad input: one line naming the input and what was expected, exit 2, no stack trace', async (t) => {
   const dir = scratchDir(t);
   mkdtempSync(join(dir, 'x'));
-  const cases: { name: string; args: string[]; expect: RegExp }[] = [
+  const cases: { name: string; args: string[]; expect: RegExp; keepsStore?: boolean }[] = [
     {
       name: 'unknown locator scheme',
       args: ['run', SORT, 'gs:bucket/x'],
@@ -35,6 +35,19 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
       args: ['run', SORT, 'file:./big', '--numLines', '10', '--maxMemory', '100M'],
       expect:
         /job 'setup' asks for 600\.0 MiB memory, more than the largest node allows \(.*100\.0 MiB memory/,
+      // The workflow started: --restart with a larger --maxMemory resumes it.
+      keepsStore: true,
+    },
+    {
+      name: 'a misspelt toil flag, which the workflow refuses',
+      args: ['run', SORT, 'file:./typo', '--numLines', '10', '--maxNode', '3'],
+      expect:
+        /^toil: workflow .*sort\.ts did not start: Unknown option '--maxNode'.* \(--maxNode is not a toil option; did you mean --maxNodes\?\)$/,
+    },
+    {
+      name: 'a workflow argument the workflow refuses',
+      args: ['run', SORT, 'file:./badarg', '--numLines', '0'],
+      expect: /^toil: workflow .*sort\.ts did not start: --numLines 0: expected a whole number > 0$/,
     },
     {
       name: 'bad --retryCount',
@@ -52,6 +65,8 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
     t.equal(lines.length, 1, `${c.name}: one line`);
     t.match(lines[0], c.expect, c.name);
     t.notMatch(r.stderr, /\n\s+at /, `${c.name}: no stack trace`);
+    const store = /^file:\.\/(\w+)$/.exec(c.args[2] ?? '')?.[1];
+    if (store && !c.keepsStore) t.notOk(existsSync(join(dir, store)), `${c.name}: no job store left behind`);
   }
   // A job store that already exists, without --restart.
   const first = await runToil(['run', SORT, 'file:./exists', '--numLines', '10', '--clean', 'never'], {

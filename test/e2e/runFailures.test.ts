@@ -73,6 +73,20 @@ t.test(
     t.match(r.stderr, /stderr-marker-of-add: about to fail/, "the job's stderr tail is shown");
     t.match(r.stderr, /add was told to fail/, 'and its error');
     t.equal(
+      r.stderr.match(/^\s+at /gm)?.length ?? 0,
+      r.stderr.match(/^\s+at .*workflowTree\.ts:\d+:\d+\)?$/gm)?.length,
+      'every frame shown is in the workflow source',
+    );
+    t.equal(
+      r.stderr.match(/at record \(.*workflowTree\.ts:40:\d+\)/g)?.length,
+      1,
+      "one stack, mapped to the line of the user's source that threw",
+    );
+    t.notMatch(r.stderr, /toil-ts-modules|\.mjs:/, 'no frame of the bundle');
+    const status = await runToil(['status', 'file:./js'], { cwd: dir });
+    t.match(status.stdout, /^state: +failed: 1 job\(s\) failed for good/m, 'toil status says it failed');
+    t.match(status.stdout, /failed: +add \([0-9a-f-]+\): Error: add was told to fail/);
+    t.equal(
       parseExecutions(readFileSync(log, 'utf8')).filter((e) => e.kind === 'failing').length,
       2,
       '1 try + 1 retry',
