@@ -5,6 +5,7 @@ import type {
   InstanceType,
   Offering,
   OfferingState,
+  PriceSource,
   Resources,
   ScalingSnapshot,
 } from './types.js';
@@ -29,9 +30,11 @@ export function typeTable(config: ScalerConfig): TypeTable {
 
 /**
  * Every offering the config allows (node type × instance type × zone), priced and marked
- * available or not at `snapshot.now`. Spot prices come from the snapshot; until the provisioner
- * has one, spot is priced like on-demand (as Karpenter does), which never makes spot look cheaper
- * than it is.
+ * available or not at `snapshot.now`. A spot offering is priced at its observed price (the
+ * snapshot's, from DescribeSpotPriceHistory), and is unusable while that price is above its bid
+ * (Toil's `type:bid`) or, without a bid, above on-demand (what EC2 caps an unbid request at). A
+ * price not yet observed never blocks: the offering is planned at its bid (what it may cost at
+ * most), else at on-demand, and the launch lets EC2 decide.
  */
 export function buildOfferings(config: ScalerConfig, snapshot: ScalingSnapshot): Offering[] {
   const observed = new Map<string, OfferingState>();
@@ -46,26 +49,65 @@ export function buildOfferings(config: ScalerConfig, snapshot: ScalingSnapshot):
         if (seen.has(key)) continue;
         seen.add(key);
         const obs = observed.get(key);
-        const price = obs?.pricePerHour ?? t.onDemandPrice;
-        let unavailableReason: string | undefined;
-        if (obs?.unavailableUntil !== undefined && obs.unavailableUntil > snapshot.now)
-          unavailableReason = `no capacity for ${key} until ${new Date(obs.unavailableUntil).toISOString()}`;
-        else if (nt.bid !== undefined && price > nt.bid)
-          unavailableReason = `spot price $${price}/h for ${key} is above the bid $${nt.bid}/h`;
+        const { price, source, unavailableReason } = priceOffering(
+          key,
+          nt.capacityType === 'spot',
+          nt.bid,
+          t.onDemandPrice,
+          obs,
+          snapshot.now,
+        );
         out.push({
           key,
           instanceType: t.name,
           zone,
           capacityType: nt.capacityType,
           pricePerHour: price,
+          priceSource: source,
           nodeTypeIndex: nt.index,
           available: unavailableReason === undefined,
           unavailableReason,
+          ...(obs?.recentRefusals ? { recentRefusals: obs.recentRefusals } : {}),
         });
       }
     }
   }
   return out;
+}
+
+function priceOffering(
+  key: string,
+  spot: boolean,
+  bid: number | undefined,
+  onDemand: number,
+  obs: OfferingState | undefined,
+  now: number,
+): { price: number; source: PriceSource; unavailableReason?: string } {
+  const observedPrice = obs?.pricePerHour;
+  const price = observedPrice ?? (spot && bid !== undefined ? Math.min(bid, onDemand) : onDemand);
+  const source: PriceSource =
+    observedPrice !== undefined ? 'observed' : spot && bid !== undefined ? 'bid' : 'on-demand';
+  if (obs?.unavailableUntil !== undefined && obs.unavailableUntil > now)
+    return {
+      price,
+      source,
+      unavailableReason: `no capacity for ${key} until ${new Date(obs.unavailableUntil).toISOString()}`,
+    };
+  if (spot && observedPrice !== undefined) {
+    if (bid !== undefined && observedPrice > bid)
+      return {
+        price,
+        source,
+        unavailableReason: `observed spot price $${observedPrice}/h for ${key} is above the bid $${bid}/h`,
+      };
+    if (bid === undefined && observedPrice > onDemand)
+      return {
+        price,
+        source,
+        unavailableReason: `observed spot price $${observedPrice}/h for ${key} is above on-demand $${onDemand}/h (the most spot pays without a bid)`,
+      };
+  }
+  return { price, source };
 }
 
 /** The configured node type an existing node counts against (limits are per node type). */

@@ -99,7 +99,15 @@ export interface OfferingState {
   readonly pricePerHour?: number;
   /** The provisioner found no capacity here; do not plan on it before this time (ms). */
   readonly unavailableUntil?: number;
+  /** Launches refused here lately (capacity, price): among equal prices, the zone with fewer wins. */
+  readonly recentRefusals?: number;
 }
+
+/**
+ * Where an offering's price comes from: observed on the market (spot price history), the bid (a
+ * spot price not yet observed: the most it may cost), or the on-demand list price.
+ */
+export type PriceSource = 'observed' | 'bid' | 'on-demand';
 
 /** An offering a policy may launch: instance type × zone × capacity type, with its price. */
 export interface Offering {
@@ -108,6 +116,9 @@ export interface Offering {
   readonly zone: string;
   readonly capacityType: CapacityType;
   readonly pricePerHour: number;
+  readonly priceSource?: PriceSource;
+  /** Launches refused here lately (see OfferingState). */
+  readonly recentRefusals?: number;
   /** Index of the configured node type this offering belongs to (limits are per node type). */
   readonly nodeTypeIndex: number;
   readonly available: boolean;

@@ -125,13 +125,14 @@ export function chooseNewNodes(
   }
 
   // Offerings reduced to the cheapest available zone per instance type and capacity type (limits
-  // are per node type, so zones differ only in price and availability).
+  // are per node type, so zones differ only in price and availability); among equal prices the
+  // zone refused least lately, then the first by name.
   const bestByType = new Map<string, Offering>();
   for (const o of offerings) {
     if (!o.available) continue;
     const k = `${o.nodeTypeIndex}/${o.instanceType}/${o.capacityType}`;
     const b = bestByType.get(k);
-    if (!b || o.pricePerHour < b.pricePerHour || (o.pricePerHour === b.pricePerHour && o.zone < b.zone))
+    if (!b || o.pricePerHour < b.pricePerHour || (o.pricePerHour === b.pricePerHour && fewerRefusals(o, b)))
       bestByType.set(k, o);
   }
   const candidates = [...bestByType.values()].sort((a, b) => a.key.localeCompare(b.key));
@@ -309,4 +310,10 @@ function blockedReason(
     return `maxTotalNodes ${config.maxTotalNodes} reached; runs on existing nodes as they free up`;
   const types = [...new Set(fitting.map((o) => config.nodeTypes[o.nodeTypeIndex]!.label))];
   return `maxNodes reached for ${types.join(', ')}; runs on existing nodes as they free up`;
+}
+
+function fewerRefusals(o: Offering, b: Offering): boolean {
+  const a = o.recentRefusals ?? 0;
+  const c = b.recentRefusals ?? 0;
+  return a < c || (a === c && o.zone < b.zone);
 }
