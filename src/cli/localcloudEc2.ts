@@ -31,6 +31,7 @@ interface Ec2Flags {
   spotPriceStep: string;
   spotPriceFile?: string;
   logLevel: string;
+  s3Endpoint?: string;
 }
 
 function addEndpointOptions(cmd: Command): Command {
@@ -62,6 +63,10 @@ function addEndpointOptions(cmd: Command): Command {
       '--spot-price-file <path>',
       'scripted spot prices: JSON [{"instanceType","zone"?,"at":"+90s","price"}]',
     )
+    .option(
+      '--s3-endpoint <url>',
+      "S3 endpoint offered to the nodes, like a VPC endpoint (their processes' AWS_ENDPOINT_URL_S3)",
+    )
     .option('--logLevel <level>', 'log level', 'info');
 }
 
@@ -84,6 +89,18 @@ function duration(flag: string, v: string): number {
   if (ms === undefined)
     throw new UserInputError('BAD_FLAG', `${flag}: '${v}' is not a duration like 2s or 500ms`);
   return ms;
+}
+
+function httpUrl(flag: string, v: string): string {
+  let u: URL | undefined;
+  try {
+    u = new URL(v);
+  } catch {
+    u = undefined;
+  }
+  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:'))
+    throw new UserInputError('BAD_FLAG', `${flag}: '${v}' is not a URL like http://127.0.0.1:5000`);
+  return v.replace(/\/$/, '');
 }
 
 /** `c5.large:us-west-2a:spot`, with `*` (or nothing) for any. */
@@ -162,7 +179,7 @@ async function startFromFlags(f: Ec2Flags, port: number, mesosMaster: string | u
     shutdownDelayMs: duration('--shutdown-delay', f.shutdownDelay),
     faults: faultOptions(f),
     ...(mesosMaster ? { mesosMaster } : {}),
-    agentEnv: process.env,
+    ...(f.s3Endpoint !== undefined ? { s3Endpoint: httpUrl('--s3-endpoint', f.s3Endpoint) } : {}),
   });
 }
 

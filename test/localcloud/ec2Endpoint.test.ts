@@ -187,9 +187,22 @@ t.test(
     ]);
     t.match(cmdline(odPid).join(' '), /cpus:4;mem:8192;disk:20480/);
     const env = readFileSync(`/proc/${spotPid}/environ`, 'utf8').split('\0');
-    t.ok(
-      env.includes(`AWS_EC2_METADATA_SERVICE_ENDPOINT=${endpoint.url}/imds/${spot.instanceId}`),
-      'the agent knows its metadata endpoint',
+    const imds = env.find((v) => v.startsWith('AWS_EC2_METADATA_SERVICE_ENDPOINT='))?.split('=')[1] ?? '';
+    t.match(imds, /^http:\/\/127\.0\.0\.1:\d+$/, 'the agent knows its own metadata endpoint');
+    const imdsToken = await (
+      await fetch(`${imds}/latest/api/token`, {
+        method: 'PUT',
+        headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '60' },
+      })
+    ).text();
+    t.equal(
+      await (
+        await fetch(`${imds}/latest/meta-data/instance-id`, {
+          headers: { 'x-aws-ec2-metadata-token': imdsToken },
+        })
+      ).text(),
+      spot.instanceId,
+      'which answers for its own instance',
     );
 
     await p.terminate([od.instanceId]);

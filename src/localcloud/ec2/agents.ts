@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../common/log.js';
 
@@ -60,18 +62,43 @@ function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
 }
 
 /**
+ * The whole environment of the process an instance stands for: what the instance itself would
+ * have, and nothing of whoever started the local cloud (no keys, no profile, no endpoints). Its
+ * AWS credentials come from its metadata service, through the SDK's default chain; its home is
+ * its own, so no `~/.aws` of this machine is read. NODE_OPTIONS is how this machine runs Node
+ * (the test suite's loopback guard), not a setting of the caller's account.
+ */
+export function instanceEnvironment(
+  spec: Pick<AgentSpec, 'instanceId' | 'privateIp' | 'imdsEndpoint'>,
+  options: { home: string; s3Endpoint?: string; nodeOptions?: string },
+): Record<string, string> {
+  return {
+    PATH: `${dirname(process.execPath)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+    HOME: options.home,
+    TMPDIR: tmpdir(),
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: spec.imdsEndpoint,
+    ...(options.s3Endpoint ? { AWS_ENDPOINT_URL_S3: options.s3Endpoint } : {}),
+    ...(options.nodeOptions ? { NODE_OPTIONS: options.nodeOptions } : {}),
+    TOIL_INSTANCE_ID: spec.instanceId,
+    TOIL_PRIVATE_IP: spec.privateIp,
+  };
+}
+
+/**
  * Runs `toil localcloud agent --master … --resources … --attributes …` (the local Mesos agent) as
- * a child process, with the instance's metadata endpoint in its environment as the AWS SDK names it.
+ * a child process with the instance's own environment (`instanceEnvironment`): its metadata
+ * endpoint as the AWS SDK names it, the S3 endpoint the local cloud offers its nodes, a home of
+ * its own.
  */
 export class CliAgentLauncher implements NodeProcessLauncher {
   private readonly command: readonly string[];
   private readonly log: Logger;
-  private readonly env: NodeJS.ProcessEnv;
+  private readonly s3Endpoint: string | undefined;
 
-  constructor(options: { log: Logger; command?: readonly string[]; env?: NodeJS.ProcessEnv }) {
+  constructor(options: { log: Logger; command?: readonly string[]; s3Endpoint?: string }) {
     this.command = options.command ?? [process.execPath, toilBinPath()];
     this.log = options.log;
-    this.env = options.env ?? {};
+    this.s3Endpoint = options.s3Endpoint;
   }
 
   startAgent(spec: AgentSpec): NodeProcess {
@@ -93,14 +120,15 @@ export class CliAgentLauncher implements NodeProcessLauncher {
       '--logLevel',
       'warn',
     ];
+    const home = join(tmpdir(), `toil-localcloud-${spec.instanceId}`);
+    mkdirSync(home, { recursive: true });
     const child = spawn(cmd!, args, {
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: {
-        ...this.env,
-        AWS_EC2_METADATA_SERVICE_ENDPOINT: spec.imdsEndpoint,
-        TOIL_INSTANCE_ID: spec.instanceId,
-        TOIL_PRIVATE_IP: spec.privateIp,
-      },
+      env: instanceEnvironment(spec, {
+        home,
+        ...(this.s3Endpoint ? { s3Endpoint: this.s3Endpoint } : {}),
+        ...(process.env.NODE_OPTIONS ? { nodeOptions: process.env.NODE_OPTIONS } : {}),
+      }),
     });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
@@ -110,6 +138,12 @@ export class CliAgentLauncher implements NodeProcessLauncher {
     });
     child.on('error', (err) => this.log.warn({ instanceId: spec.instanceId, err }, 'agent process failed'));
     this.log.info({ instanceId: spec.instanceId, pid: child.pid, master: spec.master }, 'agent started');
-    return { pid: child.pid, stop: () => stopChild(child, 3000) };
+    return {
+      pid: child.pid,
+      stop: async () => {
+        await stopChild(child, 3000);
+        rmSync(home, { recursive: true, force: true });
+      },
+    };
   }
 }

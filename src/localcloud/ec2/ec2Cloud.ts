@@ -11,6 +11,7 @@ import {
   type InstanceTypeSpec,
 } from './catalogue.js';
 import type { FaultInjector, Market } from './faults.js';
+import { deferredProcess, type InstanceImdsListeners } from './instanceImdsListeners.js';
 import { parseNodeUserData } from './nodeUserData.js';
 import { anyMatch, type Filter } from './query.js';
 import type { SpotMarket } from './spotMarket.js';
@@ -172,8 +173,8 @@ export interface Ec2CloudOptions {
   /** HOST:PORT of the local Mesos master; without it, instances start no processes. */
   readonly mesosMaster: string | undefined;
   readonly launcher: NodeProcessLauncher | undefined;
-  /** Base URL of the metadata service; `${base}/${instanceId}` is one instance's. */
-  readonly imdsBase: () => string;
+  /** Each instance's own metadata listener (its processes' AWS_EC2_METADATA_SERVICE_ENDPOINT). */
+  readonly instanceImds?: InstanceImdsListeners;
   /** The moving spot price of every type × zone. */
   readonly spotMarket: SpotMarket;
 }
@@ -368,6 +369,7 @@ export class Ec2Cloud {
       };
       this.instances.set(id, inst);
       reservation.instances.push(inst);
+      if (this.options.launcher) this.options.instanceImds?.open(id);
     }
     this.reservations.push(reservation);
     if (req.clientToken !== undefined)
@@ -578,6 +580,7 @@ export class Ec2Cloud {
     inst.stateReason = reason;
     if (state === 'running' && before !== 'running') this.startProcess(inst);
     if (state !== 'running' && before === 'running') this.stopProcess(inst);
+    if (state === 'terminated') this.options.instanceImds?.close(inst.id);
   }
 
   private startProcess(inst: InstanceRecord): void {
@@ -590,8 +593,8 @@ export class Ec2Cloud {
     const [host] = spec.master.split(':');
     const isPrivate = [...this.instances.values()].some((i) => i.privateIp === host);
     const master = isPrivate ? mesosMaster : spec.master;
-    try {
-      inst.process = launcher.startAgent({
+    const start = (imdsEndpoint: string): NodeProcess =>
+      launcher.startAgent({
         instanceId: inst.id,
         privateIp: inst.privateIp,
         master,
@@ -599,10 +602,19 @@ export class Ec2Cloud {
         memoryMiB: inst.type.memoryMiB,
         diskMiB: inst.rootVolumeGiB * 1024,
         attributes: spec.attributes,
-        imdsEndpoint: `${this.options.imdsBase()}/${inst.id}`,
+        imdsEndpoint,
       });
-    } catch (err) {
+    const imds = this.options.instanceImds;
+    const onError = (err: unknown): void =>
       this.log.warn({ instanceId: inst.id, err }, 'could not start the agent process');
+    try {
+      // The instance's metadata listener opened at launch; in the rare case it is not up yet,
+      // the process starts as soon as it is.
+      const url = imds?.url(inst.id);
+      inst.process =
+        imds && !url ? deferredProcess(imds.ready(inst.id).then(start), onError) : start(url ?? '');
+    } catch (err) {
+      onError(err);
     }
   }
 

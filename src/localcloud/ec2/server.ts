@@ -9,6 +9,7 @@ import { ACTIONS, MUTATING_ACTIONS } from './ec2Actions.js';
 import { Ec2ApiError, Ec2Cloud } from './ec2Cloud.js';
 import { FaultInjector, type FaultOptions } from './faults.js';
 import { InstanceMetadataService } from './imds.js';
+import { InstanceImdsListeners } from './instanceImdsListeners.js';
 import { QueryParams } from './query.js';
 import { SpotMarket, type SpotMarketOptions } from './spotMarket.js';
 import { errorDocument, responseDocument } from './xml.js';
@@ -29,8 +30,11 @@ export interface Ec2EndpointOptions {
   readonly mesosMaster?: string;
   /** How running workers become processes; default spawns `toil localcloud agent`. */
   readonly launcher?: NodeProcessLauncher;
-  /** Environment for the agent processes the default launcher starts. */
-  readonly agentEnv?: NodeJS.ProcessEnv;
+  /**
+   * The S3 endpoint the nodes are offered (like a VPC endpoint): their processes get it as
+   * AWS_ENDPOINT_URL_S3. Nothing else of this process's environment reaches them.
+   */
+  readonly s3Endpoint?: string;
   readonly faults?: FaultOptions;
   /** How often due state changes are applied between requests (clock time). */
   readonly tickMs?: number;
@@ -79,7 +83,12 @@ function readBody(req: IncomingMessage): Promise<string> {
 export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2Endpoint> {
   const log = options.log.child({ component: 'localcloud-ec2' });
   const faults = new FaultInjector(options.faults);
-  let baseUrl = '';
+  // Each instance's own listener answers through the metadata service, made once the cloud is.
+  const metadataRef: { service?: InstanceMetadataService } = {};
+  const instanceImds = new InstanceImdsListeners({
+    host: options.host ?? '127.0.0.1',
+    handle: (req, res, id, sub) => metadataRef.service?.handleInstance(req, res, id, sub),
+  });
   const cloud = new Ec2Cloud({
     region: options.region ?? 'us-west-2',
     clock: options.clock,
@@ -92,8 +101,10 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
     mesosMaster: options.mesosMaster,
     launcher:
       options.launcher ??
-      (options.mesosMaster ? new CliAgentLauncher({ log, env: options.agentEnv }) : undefined),
-    imdsBase: () => `${baseUrl}/imds`,
+      (options.mesosMaster
+        ? new CliAgentLauncher({ log, ...(options.s3Endpoint ? { s3Endpoint: options.s3Endpoint } : {}) })
+        : undefined),
+    instanceImds,
     spotMarket: new SpotMarket(options.clock.now(), {
       seed: options.faults?.seed,
       ...options.spotMarket,
@@ -106,7 +117,8 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
     log.info({ instanceType, zone, price }, 'spot price set');
     cloud.settle();
   };
-  const imds = new InstanceMetadataService(cloud);
+  const metadata = new InstanceMetadataService(cloud);
+  metadataRef.service = metadata;
   const stats: Ec2EndpointStats = { requests: 0, errors: 0, byAction: new Map() };
 
   const sendXml = (res: ServerResponse, status: number, requestId: string, body: string): void => {
@@ -183,6 +195,8 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
           state: i.state,
           privateIp: i.privateIp,
           agentPid: i.process?.pid,
+          instanceProfileArn: i.iamInstanceProfileArn,
+          roleCredentialRequests: metadata.credentials.requests.get(i.id) ?? 0,
           tags: Object.fromEntries(i.tags),
         })),
         securityGroups: [...cloud.securityGroups.values()].map((g) => ({ groupId: g.id, groupName: g.name })),
@@ -197,7 +211,7 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (imds.handle(req, res, url.pathname) || handleControl(req, res, url.pathname)) return;
+    if (metadata.handle(req, res, url.pathname) || handleControl(req, res, url.pathname)) return;
     const requestId = randomUUID();
     const body = await readBody(req);
     const params = QueryParams.parse(req.method === 'GET' ? url.search.slice(1) : body);
@@ -270,7 +284,7 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
   });
   const addr = server.address() as AddressInfo;
-  baseUrl = `http://${addr.address}:${addr.port}`;
+  const baseUrl = `http://${addr.address}:${addr.port}`;
   log.info(
     { url: baseUrl, region: cloud.region, mesosMaster: options.mesosMaster },
     'local EC2 endpoint listening',
@@ -306,6 +320,7 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await cloud.stopAllProcesses();
+      await instanceImds.closeAll();
     },
   };
 }
