@@ -8,7 +8,8 @@
  *
  * Options: --fileToSort (default fileToSort.txt; generated with --numLines random lines of up to
  * --lineLength characters when it does not exist), --outputFile (default sortedFile.txt),
- * --N (split threshold in bytes, default 1000000).
+ * --N (split threshold in bytes, default 1000000), --mergeOnDemand (the merge jobs, which hold their
+ * subtree's work, ask for non-preemptable nodes).
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -19,6 +20,8 @@ interface Part {
   readonly N: number;
   /** An intermediate file of the sort (deleted once split); the user's input is kept. */
   readonly temporary?: boolean;
+  /** Merges run on non-preemptable (on-demand) nodes. */
+  readonly mergeOnDemand?: boolean;
 }
 
 const NEWLINE = 0x0a;
@@ -40,10 +43,13 @@ const down: JobDefinition<Part, FileID> = defineJob<Part, FileID>(
       job.fileStore.writeGlobalFileBytes(data.subarray(0, mid)),
       job.fileStore.writeGlobalFileBytes(data.subarray(mid)),
     ]);
-    const a = job.addChild(down, { fileId: left, N: part.N, temporary: true });
-    const b = job.addChild(down, { fileId: right, N: part.N, temporary: true });
+    const child = { N: part.N, temporary: true, mergeOnDemand: part.mergeOnDemand ?? false };
+    const a = job.addChild(down, { fileId: left, ...child });
+    const b = job.addChild(down, { fileId: right, ...child });
     if (part.temporary) job.fileStore.deleteGlobalFile(part.fileId);
-    return job.addFollowOn(up, { a: a.rv(), b: b.rv() }).rv();
+    return job
+      .addFollowOn(up, { a: a.rv(), b: b.rv() }, part.mergeOnDemand ? { preemptable: false } : undefined)
+      .rv();
   },
 );
 
@@ -81,7 +87,7 @@ export default defineWorkflow<FileID>({
       writeFileSync(opts.fileToSort, randomLines(opts.numLines, opts.lineLength));
     }
     const fileId = await ctx.importFile(opts.fileToSort);
-    return ctx.root(setup, { fileId, N: opts.N });
+    return ctx.root(setup, { fileId, N: opts.N, mergeOnDemand: opts.mergeOnDemand });
   },
   async finish(ctx, sortedFileId) {
     const opts = options(ctx.args);
@@ -96,6 +102,7 @@ function options(args: readonly string[]): {
   numLines: number;
   lineLength: number;
   N: number;
+  mergeOnDemand: boolean;
 } {
   const { values } = parseArgs({
     args: [...args],
@@ -105,6 +112,7 @@ function options(args: readonly string[]): {
       numLines: { type: 'string', default: '1000' },
       lineLength: { type: 'string', default: '50' },
       N: { type: 'string', default: '1000000' },
+      mergeOnDemand: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -119,6 +127,7 @@ function options(args: readonly string[]): {
     numLines: int('numLines', values.numLines),
     lineLength: int('lineLength', values.lineLength),
     N: int('N', values.N),
+    mergeOnDemand: values.mergeOnDemand,
   };
 }
 

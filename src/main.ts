@@ -23,6 +23,8 @@ import { S3ObjectStore } from './jobstore/s3ObjectStore.js';
 import { MesosBatchSystem } from './mesos/batchSystem.js';
 import { MesosMasterClient } from './mesos/masterClient.js';
 import { MemoryFrameworkIdStore, MesosSchedulerClient, type FrameworkIdStore } from './mesos/scheduler.js';
+import { SlurmBatchSystem } from './slurm/batchSystem.js';
+import { SlurmCli } from './slurm/cli.js';
 import type { LeaderDaemon, RunStore, WorkflowRun } from './leader/daemon.js';
 import type { LeaderConfig } from './leader/leaderConfig.js';
 import type { LeaderMetrics } from './leader/metrics.js';
@@ -166,14 +168,19 @@ export interface CreateBatchSystemOptions {
   readonly mesosMaster?: string;
   /** mesos: the workflow's job store, which keeps the framework id across --restart. */
   readonly jobStore?: JobStore;
+  /** slurm: the partition jobs go to (--slurmPartition; default the cluster's default partition). */
+  readonly slurmPartition?: string;
+  /** slurm: the directory jobs start in. */
+  readonly workDir?: string;
   readonly env?: Env;
 }
 
 /** The batch system `--batchSystem` names. Throws UserInputError for one that is not available. */
 export function createBatchSystem(
-  name: 'single_machine' | 'mesos',
+  name: 'single_machine' | 'mesos' | 'slurm',
   options: CreateBatchSystemOptions,
 ): BatchSystem {
+  if (name === 'slurm') return createSlurmBatchSystem(options);
   if (name === 'single_machine') {
     const machine = machineResources();
     return new SingleMachineBatchSystem({
@@ -205,9 +212,28 @@ export function createBatchSystem(
   }
   throw new UserInputError(
     'BATCH_SYSTEM_UNAVAILABLE',
-    `--batchSystem ${String(name)} is not available (expected single_machine or mesos)`,
+    `--batchSystem ${String(name)} is not available (expected single_machine, mesos or slurm)`,
     { batchSystem: name },
   );
+}
+
+/**
+ * The Slurm batch system through Slurm's own tools. SLURM_CONF (Slurm's variable) names the
+ * cluster's slurm.conf when it is not the system's; TOIL_SLURM_ARGS adds sbatch flags, as in Toil.
+ */
+export function createSlurmBatchSystem(
+  options: Pick<CreateBatchSystemOptions, 'clock' | 'log' | 'env' | 'slurmPartition' | 'workDir'>,
+): SlurmBatchSystem {
+  const env = options.env ?? process.env;
+  const extraArgs = (env.TOIL_SLURM_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
+  return new SlurmBatchSystem({
+    cli: new SlurmCli(env.SLURM_CONF ? { conf: env.SLURM_CONF } : {}),
+    clock: options.clock,
+    log: options.log,
+    ...(options.slurmPartition ? { partition: options.slurmPartition } : {}),
+    ...(options.workDir ? { workDir: options.workDir } : {}),
+    ...(extraArgs.length > 0 ? { extraArgs } : {}),
+  });
 }
 
 /**

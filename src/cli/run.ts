@@ -29,6 +29,7 @@ export interface RunFlags extends AutoscalingFlags {
   defaultPreemptible?: string | boolean;
   mesosMaster?: string;
   mesosEndpoint?: string;
+  slurmPartition?: string;
   workDir?: string;
   freshWorkers?: boolean;
   leader?: string;
@@ -61,7 +62,7 @@ export const command: SubCommand = {
           .choices(LOG_LEVEL_NAMES.concat(LOG_LEVEL_NAMES.map((l) => l.toUpperCase())))
           .default('info'),
       )
-      .option('--batchSystem <name>', 'single_machine or mesos', 'single_machine')
+      .option('--batchSystem <name>', 'single_machine, mesos or slurm', 'single_machine')
       .option('--maxCores <n>', 'single_machine: cores to use at once (default: all of this machine)')
       .option(
         '--maxMemory <size>',
@@ -78,6 +79,10 @@ export const command: SubCommand = {
       .addOption(new Option('--defaultPreemptible [bool]').hideHelp())
       .option('--mesosMaster <host:port>', 'mesos: the Mesos master')
       .option('--mesosEndpoint <host:port>', 'mesos: alias of --mesosMaster')
+      .option(
+        '--slurmPartition <name>',
+        'slurm: the partition jobs go to (default: the cluster default; SLURM_CONF names the cluster, TOIL_SLURM_ARGS adds sbatch flags)',
+      )
       .option(
         '--workDir <dir>',
         'local scratch space for the leader and its workers (default: the OS temp dir)',
@@ -125,10 +130,10 @@ async function run(workflowFile: string, jobStoreText: string, args: string[], f
   }
   const retryCount = parseCount('--retryCount', f.retryCount);
   const batchSystemName = f.batchSystem;
-  if (batchSystemName !== 'single_machine' && batchSystemName !== 'mesos') {
+  if (batchSystemName !== 'single_machine' && batchSystemName !== 'mesos' && batchSystemName !== 'slurm') {
     throw new UserInputError(
       'BAD_FLAG',
-      `--batchSystem ${batchSystemName}: expected single_machine or mesos`,
+      `--batchSystem ${batchSystemName}: expected single_machine, mesos or slurm`,
     );
   }
   const defaultPreemptable = parseBool(
@@ -157,6 +162,8 @@ async function run(workflowFile: string, jobStoreText: string, args: string[], f
     ...(f.maxDisk !== undefined ? { maxDisk: parseSize('--maxDisk', f.maxDisk) } : {}),
     ...(f.freshWorkers ? { warmWorkers: false } : {}),
     ...(mesosMaster !== undefined ? { mesosMaster } : {}),
+    ...(f.slurmPartition !== undefined ? { slurmPartition: f.slurmPartition } : {}),
+    workDir: resolve(f.workDir ?? tmpdir()),
     jobStore: store,
   });
   const outcome = await runWorkflow({

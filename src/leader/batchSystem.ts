@@ -11,6 +11,8 @@ export interface JobRequirements {
   readonly disk: number;
   /** The job may run on a spot (preemptable) node. A non-preemptable job never does. */
   readonly preemptable: boolean;
+  /** The runtime the job declared, if any; a batch system may enforce it as a time limit. */
+  readonly walltimeMs?: number;
 }
 
 /** One attempt at running one job. */

@@ -1,0 +1,332 @@
+/**
+ * A real Slurm on this machine: `slurmctld` and one `slurmd` per node, each node on its own
+ * loopback address (127.0.0.x) so several nodes share one host, as Slurm's own multi-node test
+ * setups do. Used by the local cloud (a running instance is a slurmd) and by the tests.
+ *
+ * - Nothing listens on 0.0.0.0: `CommunicationParameters=NoCtldInAddrAny,NoInAddrAny`.
+ * - auth/none: the daemons trust any local caller. For one machine only.
+ * - Each daemon runs in its own PID namespace (`unshare --pid --fork --kill-child`), so killing it
+ *   takes every job it started with it (a machine dying), and under `setpriv --pdeathsig KILL`, so
+ *   none outlives the process that started it. Each slurmd also gets its own UTS and mount
+ *   namespace: its host name is the node's name, and /etc/hosts maps that name to its address.
+ * - Nodes are not in slurm.conf: whoever registers a node (`SlurmCli.createNode`) names it, and its
+ *   slurmd joins with the same name. One FUTURE placeholder carries the features `spot` and
+ *   `ondemand`, so a job constrained to either is accepted before any such node exists (Slurm
+ *   refuses a constraint no node has: "Invalid feature specification").
+ * Needs root (namespaces, bind mounts). See `slurmAvailability()`.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { SlurmCli } from '../../slurm/cli.js';
+
+export interface SlurmControllerOptions {
+  /** Where state, spool, logs and the conf live (created; removed by `stop` when we made it). */
+  readonly dir?: string;
+  readonly clusterName?: string;
+  /** The address slurmctld listens on. Default 127.0.0.1. */
+  readonly address?: string;
+  /** Default: a free port. */
+  readonly port?: number;
+  /** Seconds before a silent slurmd is declared DOWN (and its jobs NODE_FAIL). Default 30. */
+  readonly slurmdTimeoutSeconds?: number;
+  /** The features the placeholder node declares. Default spot, ondemand. */
+  readonly features?: readonly string[];
+}
+
+export interface SlurmController {
+  readonly dir: string;
+  /** The slurm.conf every client and node reads. */
+  readonly conf: string;
+  readonly address: string;
+  readonly port: number;
+  readonly slurmdPort: number;
+  readonly pid: number;
+  /** A client for this controller. */
+  readonly cli: SlurmCli;
+  /** SIGTERM, then SIGKILL after 5 s; `{kill: true}` is SIGKILL at once (its state is thrown away). */
+  stop(options?: { kill?: boolean }): Promise<void>;
+  readonly exited: Promise<number | null>;
+}
+
+export interface SlurmNodeProcessOptions {
+  readonly name: string;
+  /** A loopback address of its own (127.0.0.x), or the machine's address on a real host. */
+  readonly address: string;
+  readonly cpus: number;
+  readonly memoryMb: number;
+  readonly tmpDiskMb: number;
+  readonly features: readonly string[];
+}
+
+export interface SlurmNodeProcess {
+  readonly name: string;
+  readonly address: string;
+  readonly pid: number;
+  /** The machine dies: SIGKILL; its jobs die with it (PID namespace). */
+  kill(): void;
+  /** A clean stop: SIGTERM to slurmd, SIGKILL after 3 s. */
+  stop(): Promise<void>;
+  readonly exited: Promise<number | null>;
+}
+
+/** Why Slurm cannot run here, or undefined when it can. Tests skip with this message. */
+export function slurmAvailability(): string | undefined {
+  for (const tool of ['slurmctld', 'slurmd', 'sbatch', 'squeue', 'scontrol', 'unshare', 'setpriv']) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
+      return `${tool} is not installed (apt-get install slurm-wlm)`;
+    }
+  }
+  if (process.getuid?.() !== 0) return 'running Slurm daemons on loopback addresses needs root';
+  return undefined;
+}
+
+export async function freeLoopbackPort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** slurm.conf for a controller with no static nodes. */
+export function controllerConf(o: {
+  dir: string;
+  clusterName: string;
+  controllerHost: string;
+  address: string;
+  port: number;
+  slurmdPort: number;
+  slurmdTimeoutSeconds: number;
+  features: readonly string[];
+}): string {
+  const d = o.dir;
+  return [
+    `ClusterName=${o.clusterName}`,
+    `SlurmctldHost=${o.controllerHost}(${o.address})`,
+    `SlurmctldPort=${o.port}`,
+    `SlurmdPort=${o.slurmdPort}`,
+    'SlurmUser=root',
+    'SlurmdUser=root',
+    'AuthType=auth/none',
+    'CredType=cred/none',
+    'MailProg=/bin/true',
+    `StateSaveLocation=${d}/state`,
+    `SlurmdSpoolDir=${d}/spool/%n`,
+    `SlurmctldPidFile=${d}/run/slurmctld.pid`,
+    `SlurmdPidFile=${d}/run/slurmd-%n.pid`,
+    `SlurmctldLogFile=${d}/log/slurmctld.log`,
+    `SlurmdLogFile=${d}/log/slurmd-%n.log`,
+    // Slurm's own record of every finished job (node list, state, exit code), kept on disk.
+    'JobCompType=jobcomp/filetxt',
+    `JobCompLoc=${d}/log/jobcomp.txt`,
+    'ProctrackType=proctrack/linuxproc',
+    'TaskPlugin=task/none',
+    'SelectType=select/cons_tres',
+    'SelectTypeParameters=CR_Core_Memory',
+    'JobAcctGatherType=jobacct_gather/none',
+    'AccountingStorageType=accounting_storage/none',
+    'MpiDefault=none',
+    'ReturnToService=2',
+    'CommunicationParameters=NoCtldInAddrAny,NoInAddrAny',
+    'MaxNodeCount=256',
+    'TreeWidth=65533',
+    `SlurmdTimeout=${o.slurmdTimeoutSeconds}`,
+    'KillWait=2',
+    'MinJobAge=600',
+    `NodeName=toil-features State=FUTURE CPUs=1 RealMemory=1 Feature=${o.features.join(',')}`,
+    'PartitionName=main Nodes=ALL Default=YES MaxTime=INFINITE State=UP',
+    '',
+  ].join('\n');
+}
+
+/** Runs `command` in its own PID namespace, killed when we die. */
+function spawnContained(shellCommand: string, extraNamespaces: string[], logFile: string): ChildProcess {
+  const out = fs.openSync(logFile, 'a');
+  try {
+    return spawn(
+      'setpriv',
+      [
+        '--pdeathsig',
+        'KILL',
+        'unshare',
+        ...extraNamespaces,
+        '--mount',
+        '--pid',
+        '--fork',
+        '--kill-child',
+        '--mount-proc',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        shellCommand,
+      ],
+      { stdio: ['ignore', out, out] },
+    );
+  } finally {
+    fs.closeSync(out);
+  }
+}
+
+function exitedPromise(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+    child.once('exit', (code) => resolve(code));
+  });
+}
+
+async function stopChild(
+  child: ChildProcess,
+  exited: Promise<number | null>,
+  graceMs: number,
+): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  if (graceMs === 0) killInside(child);
+  // unshare passes SIGTERM on to the daemon and waits for it.
+  else child.kill('SIGTERM');
+  const timer = setTimeout(() => killInside(child), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/**
+ * Kills the daemon inside the namespace: as its PID 1, its death takes every process there with
+ * it, and `unshare` (our child) reaps it and exits. Killing `unshare` instead would leave the
+ * daemon a zombie under a PID 1 that may never reap it.
+ */
+function killInside(child: ChildProcess): void {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  let inner: number[] = [];
+  try {
+    inner = fs
+      .readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter((x) => x !== '')
+      .map(Number);
+  } catch {
+    // Gone already, or no /proc: fall back to killing unshare.
+  }
+  if (inner.length === 0) child.kill('SIGKILL');
+  for (const pid of inner) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function quote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export async function startSlurmController(options: SlurmControllerOptions = {}): Promise<SlurmController> {
+  const madeDir = options.dir === undefined;
+  const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'toil-slurm-'));
+  for (const sub of ['state', 'spool', 'log', 'run']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
+  const address = options.address ?? '127.0.0.1';
+  const port = options.port ?? (await freeLoopbackPort(address));
+  let slurmdPort = await freeLoopbackPort(address);
+  while (slurmdPort === port) slurmdPort = await freeLoopbackPort(address);
+  const conf = path.join(dir, 'slurm.conf');
+  fs.writeFileSync(
+    conf,
+    controllerConf({
+      dir,
+      clusterName: options.clusterName ?? 'toil',
+      controllerHost: os.hostname().split('.')[0]!,
+      address,
+      port,
+      slurmdPort,
+      slurmdTimeoutSeconds: options.slurmdTimeoutSeconds ?? 30,
+      features: options.features ?? ['spot', 'ondemand'],
+    }),
+  );
+  const child = spawnContained(
+    `exec slurmctld -D -f ${quote(conf)}`,
+    [],
+    path.join(dir, 'log', 'slurmctld.out'),
+  );
+  const exited = exitedPromise(child);
+  const cli = new SlurmCli({ conf });
+  let dead = false;
+  void exited.then(() => (dead = true));
+  for (let waited = 0; ; waited += 100) {
+    try {
+      await cli.ping();
+      break;
+    } catch (e) {
+      if (dead || waited > 20_000) {
+        child.kill('SIGKILL');
+        const log = fs.readFileSync(path.join(dir, 'log', 'slurmctld.out'), 'utf8').slice(-2000);
+        throw new Error(`slurmctld did not come up: ${(e as Error).message}\n${log}`, { cause: e });
+      }
+      await sleep(100);
+    }
+  }
+  return {
+    dir,
+    conf,
+    address,
+    port,
+    slurmdPort,
+    pid: child.pid!,
+    cli,
+    exited,
+    async stop(stopOptions = {}) {
+      await stopChild(child, exited, stopOptions.kill ? 0 : 5000);
+      if (madeDir) fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Starts the slurmd of a node (already registered with the controller, or defined in its conf).
+ * Its conf is the controller's plus the node's own line: slurmd reads its size from there.
+ */
+export function startSlurmNode(
+  controller: { conf: string; dir: string },
+  o: SlurmNodeProcessOptions,
+): SlurmNodeProcess {
+  const nodeDir = path.join(controller.dir, 'nodes', o.name);
+  fs.mkdirSync(nodeDir, { recursive: true });
+  fs.mkdirSync(path.join(controller.dir, 'spool', o.name), { recursive: true });
+  const hosts = path.join(nodeDir, 'hosts');
+  fs.writeFileSync(hosts, `127.0.0.1 localhost\n${o.address} ${o.name}\n`);
+  const conf = path.join(nodeDir, 'slurm.conf');
+  fs.writeFileSync(
+    conf,
+    `${fs.readFileSync(controller.conf, 'utf8')}DebugFlags=NO_CONF_HASH\n` +
+      `NodeName=${o.name} NodeAddr=${o.address} NodeHostname=${o.name} CPUs=${o.cpus} ` +
+      `RealMemory=${o.memoryMb} TmpDisk=${o.tmpDiskMb}` +
+      `${o.features.length > 0 ? ` Feature=${o.features.join(',')}` : ''}\n`,
+  );
+  const child = spawnContained(
+    `mount --bind ${quote(hosts)} /etc/hosts && hostname ${quote(o.name)} && exec slurmd -D -N ${quote(o.name)} -f ${quote(conf)}`,
+    ['--uts'],
+    path.join(nodeDir, 'slurmd.out'),
+  );
+  const exited = exitedPromise(child);
+  return {
+    name: o.name,
+    address: o.address,
+    pid: child.pid!,
+    exited,
+    kill() {
+      killInside(child);
+    },
+    async stop() {
+      await stopChild(child, exited, 3000);
+    },
+  };
+}

@@ -1,0 +1,416 @@
+/**
+ * The `slurm` batch system: each attempt is one Slurm batch job (`sbatch`), watched with one
+ * `squeue --json` per poll for all of them. Slurm places jobs; this class maps its answers to the
+ * leader's outcomes and gives the scaler the node view and the drain it needs.
+ *
+ * - Placement: cores, memory, disk (`--tmp`), time limit from the declared walltime, and
+ *   `--constraint=<on-demand feature>` for non-preemptable jobs (see jobScript.ts).
+ * - Outcomes: COMPLETED → succeeded; FAILED, TIMEOUT, OUT_OF_MEMORY, DEADLINE → failed;
+ *   NODE_FAIL, BOOT_FAIL, PREEMPTED and a CANCELLED we did not ask for → lost (no retry spent);
+ *   a job Slurm no longer knows (two polls running) → lost; CANCELLED after `kill` → killed.
+ * - Draining is race-free: `markDraining` is synchronous and sends `State=DRAIN` at once; `isEmpty`
+ *   says true only when the controller has confirmed the drain AND a `squeue` that started after
+ *   that confirmation shows no job on the node (anyone's). Slurm places nothing on a drained node,
+ *   so once that holds it keeps holding. Before the confirmation the answer is "not empty".
+ */
+import PQueue from 'p-queue';
+import type { Clock } from '../common/clock.js';
+import { IllegalStateError, coerceError, isAbortError } from '../common/errors.js';
+import { silentLogger, type Logger } from '../common/log.js';
+import type {
+  BatchSystem,
+  IssuedJob,
+  JobOutcome,
+  JobRequirements,
+  JobUpdateListener,
+} from '../leader/batchSystem.js';
+import type { SlurmCli } from './cli.js';
+import { expandHostlist } from './hostlist.js';
+import type { SlurmJob, SlurmNode } from './json.js';
+import { batchScript, sbatchArgs, type SlurmJobOptions } from './jobScript.js';
+
+export interface SlurmBatchSystemOptions {
+  readonly cli: SlurmCli;
+  readonly clock: Clock;
+  readonly log?: Logger;
+  /** How often `squeue` is asked. Default 1000 ms. */
+  readonly pollMs?: number;
+  /** The node features that mark spot and on-demand nodes. Default `spot` and `ondemand`. */
+  readonly spotFeature?: string;
+  /** '' when the cluster has no such feature: non-preemptable jobs then run anywhere. */
+  readonly onDemandFeature?: string;
+  readonly partition?: string;
+  /** Where job output goes; `%j` is the Slurm job id. Default /dev/null. */
+  readonly outputPath?: string;
+  /** The directory jobs start in. Default /tmp. */
+  readonly workDir?: string;
+  readonly extraArgs?: readonly string[];
+  /** sbatch calls at once. Default 4. */
+  readonly submitConcurrency?: number;
+}
+
+/** Where one attempt ran, from Slurm's own answer (for tests and the status page). */
+export interface SlurmPlacement {
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly slurmJobId: number;
+  readonly node: string;
+  readonly jobPreemptable: boolean;
+}
+
+/** A node as the scaler sees it. `agentId` is the Slurm node name. */
+export interface SlurmAgentReport {
+  readonly agentId: string;
+  /** The node's address (an instance's private IP). */
+  readonly hostname: string;
+  /** The node's name when it is an EC2 instance id (how nodes are named when we launch them). */
+  readonly instanceId?: string;
+  readonly preemptable: boolean;
+  readonly draining: boolean;
+  readonly state: string;
+  readonly total: { readonly cpus: number; readonly memoryMb: number; readonly tmpDiskMb: number };
+  readonly free: { readonly cpus: number; readonly memoryMb: number };
+  readonly runningJobIds: string[];
+}
+
+type AttemptState = 'submitting' | 'queued' | 'running' | 'done';
+
+interface Attempt {
+  readonly job: IssuedJob;
+  state: AttemptState;
+  slurmJobId?: number;
+  node?: string;
+  runningAtMs?: number;
+  killRequested: boolean;
+  killed?: () => void;
+  /** Polls in a row that did not list the job. */
+  missing: number;
+  submitted?: Promise<void>;
+}
+
+interface DrainMark {
+  /** The observation ticket at which the controller confirmed State=DRAIN. */
+  confirmedAt?: number;
+  pending: boolean;
+}
+
+const FAILED_STATES = new Set(['FAILED', 'TIMEOUT', 'OUT_OF_MEMORY', 'DEADLINE']);
+const LOST_STATES = new Set(['NODE_FAIL', 'BOOT_FAIL', 'PREEMPTED', 'REVOKED']);
+/** Job states in which the job holds (or is about to hold) its node. */
+const ON_NODE_STATES = new Set(['RUNNING', 'CONFIGURING', 'COMPLETING', 'SUSPENDED', 'STOPPED', 'SIGNALING']);
+const NOT_USABLE_NODE_STATES = new Set(['future', 'down', 'unknown']);
+
+export class SlurmBatchSystem implements BatchSystem {
+  readonly name = 'slurm';
+  private readonly o: SlurmBatchSystemOptions;
+  private readonly log: Logger;
+  private readonly jobOptions: SlurmJobOptions;
+  private readonly spotFeature: string;
+  private listener: JobUpdateListener | undefined;
+  private readonly attempts = new Map<string, Attempt>();
+  private readonly bySlurmId = new Map<number, Attempt>();
+  private readonly losses = new Map<string, number>();
+  private readonly placementLog: SlurmPlacement[] = [];
+  private readonly drainMarks = new Map<string, DrainMark>();
+  private readonly submitQueue: PQueue;
+  /** Increases at every observation start and drain confirmation (orders the two). */
+  private ticket = 0;
+  /** The last completed `squeue`: when it started (ticket) and which nodes held jobs. */
+  private lastObservation: { ticket: number; busyNodes: Set<string> } | undefined;
+  private knownNodes: SlurmNode[] = [];
+  private readonly abort = new AbortController();
+  private loop: Promise<void> | undefined;
+  private stopping = false;
+
+  constructor(options: SlurmBatchSystemOptions) {
+    this.o = options;
+    this.log = (options.log ?? silentLogger()).child({ component: 'slurm-batch' });
+    this.spotFeature = options.spotFeature ?? 'spot';
+    this.jobOptions = {
+      onDemandFeature: options.onDemandFeature ?? 'ondemand',
+      outputPath: options.outputPath ?? '/dev/null',
+      workDir: options.workDir ?? '/tmp',
+      ...(options.partition ? { partition: options.partition } : {}),
+      ...(options.extraArgs ? { extraArgs: options.extraArgs } : {}),
+    };
+    this.submitQueue = new PQueue({ concurrency: options.submitConcurrency ?? 4 });
+  }
+
+  async start(listener: JobUpdateListener): Promise<void> {
+    this.listener = listener;
+    await this.o.cli.ping();
+    await this.refreshNodes().catch((e: unknown) =>
+      this.log.warn({ err: coerceError(e) }, 'could not list Slurm nodes'),
+    );
+    this.loop = this.pollLoop();
+  }
+
+  async issue(job: IssuedJob): Promise<void> {
+    if (this.stopping) throw new IllegalStateError('the slurm batch system is shutting down');
+    const prior = this.attempts.get(job.jobId);
+    if (prior && prior.state !== 'done') {
+      throw new IllegalStateError(`job ${job.jobId} is already issued (attempt ${prior.job.attempt})`);
+    }
+    const a: Attempt = { job, state: 'submitting', killRequested: false, missing: 0 };
+    this.attempts.set(job.jobId, a);
+    const submitted = this.submitQueue.add(async () => {
+      const id = await this.o.cli.submit(sbatchArgs(job, this.jobOptions), batchScript(job));
+      a.slurmJobId = id;
+      this.bySlurmId.set(id, a);
+      if (a.state === 'submitting') a.state = 'queued';
+    });
+    a.submitted = submitted;
+    try {
+      await submitted;
+    } catch (e) {
+      this.attempts.delete(job.jobId);
+      throw e;
+    }
+    if (a.killRequested && a.state !== 'done') await this.o.cli.cancel(a.slurmJobId!);
+  }
+
+  async kill(jobId: string): Promise<void> {
+    const a = this.attempts.get(jobId);
+    if (!a || a.state === 'done') return;
+    a.killRequested = true;
+    const stopped = new Promise<void>((resolve) => (a.killed = resolve));
+    if (a.slurmJobId !== undefined) await this.o.cli.cancel(a.slurmJobId);
+    await stopped;
+  }
+
+  issuedJobIds(): ReadonlySet<string> {
+    return new Set([...this.attempts.values()].filter((a) => a.state !== 'done').map((a) => a.job.jobId));
+  }
+
+  maxJobRequirements(): JobRequirements | undefined {
+    const usable = this.knownNodes.filter((n) => !NOT_USABLE_NODE_STATES.has(n.state));
+    if (usable.length === 0) return undefined;
+    return {
+      cores: Math.max(...usable.map((n) => n.cpus)),
+      memory: Math.max(...usable.map((n) => n.memoryMb)) * 2 ** 20,
+      disk: Math.max(...usable.map((n) => n.tmpDiskMb)) * 2 ** 20,
+      preemptable: false,
+    };
+  }
+
+  /** Stops watching. Jobs already in Slurm keep running (a restarted leader runs them again). */
+  async shutdown(): Promise<void> {
+    this.stopping = true;
+    this.abort.abort();
+    this.submitQueue.clear();
+    await this.loop?.catch(() => undefined);
+    await this.submitQueue.onIdle();
+  }
+
+  // ---- draining (the scaler's side) -----------------------------------------------------------
+
+  /**
+   * Marks the node and sends State=DRAIN at once. Synchronous (the port asks it); the emptiness
+   * check below waits for the controller's confirmation, so nothing placed between the mark and
+   * the drain can be missed.
+   */
+  markDraining(node: string): void {
+    if (this.drainMarks.has(node)) return;
+    const mark: DrainMark = { pending: true };
+    this.drainMarks.set(node, mark);
+    void this.sendDrain(node, mark);
+  }
+
+  private async sendDrain(node: string, mark: DrainMark): Promise<void> {
+    try {
+      await this.o.cli.drainNode(node, 'toil: scaling in');
+      mark.confirmedAt = ++this.ticket;
+    } catch (e) {
+      const err = coerceError(e);
+      if (/Invalid node name/i.test(err.message)) {
+        // The node is gone already: nothing can land on it.
+        mark.confirmedAt = ++this.ticket;
+      } else {
+        this.log.warn({ err, node }, 'drain not confirmed yet; sent again at the next poll');
+      }
+    } finally {
+      mark.pending = false;
+    }
+  }
+
+  async unmarkDraining(node: string): Promise<void> {
+    if (!this.drainMarks.delete(node)) return;
+    await this.o.cli.resumeNode(node);
+  }
+
+  isMarkedDraining(node: string): boolean {
+    return this.drainMarks.has(node);
+  }
+
+  /** No job runs there, per a `squeue` that started after the controller confirmed the drain. */
+  isEmpty(node: string): boolean {
+    const mark = this.drainMarks.get(node);
+    if (!mark) throw new IllegalStateError(`isEmpty(${node}) asked before the node was marked draining`);
+    const seen = this.lastObservation;
+    if (mark.confirmedAt === undefined || !seen || seen.ticket <= mark.confirmedAt) return false;
+    return !seen.busyNodes.has(node) && this.runningOn(node).length === 0;
+  }
+
+  /** The node is gone or must go now: State=DOWN ends its jobs as NODE_FAIL (they come back lost). */
+  async forceDrain(node: string): Promise<void> {
+    this.markDraining(node);
+    await this.o.cli.downNode(node, 'toil: node gone');
+  }
+
+  /** Forgets a node's mark once it is deleted (its name may come back as a new node). */
+  forgetNode(node: string): void {
+    this.drainMarks.delete(node);
+  }
+
+  // ---- observation ----------------------------------------------------------------------------
+
+  async agents(): Promise<SlurmAgentReport[]> {
+    const nodes = await this.refreshNodes();
+    return nodes
+      .filter((n) => n.state !== 'future')
+      .map((n) => ({
+        agentId: n.name,
+        hostname: n.address || n.hostname,
+        ...(/^i-[0-9a-f]+$/.test(n.name) ? { instanceId: n.name } : {}),
+        preemptable: n.features.includes(this.spotFeature),
+        draining: this.drainMarks.has(n.name) || n.flags.includes('DRAIN'),
+        state: n.state,
+        total: { cpus: n.cpus, memoryMb: n.memoryMb, tmpDiskMb: n.tmpDiskMb },
+        free: { cpus: n.cpus - n.allocCpus, memoryMb: n.memoryMb - n.allocMemoryMb },
+        runningJobIds: this.runningOn(n.name).map((a) => a.job.jobId),
+      }));
+  }
+
+  placements(): readonly SlurmPlacement[] {
+    return this.placementLog;
+  }
+
+  lossCount(jobId: string): number {
+    return this.losses.get(jobId) ?? 0;
+  }
+
+  private runningOn(node: string): Attempt[] {
+    return [...this.attempts.values()].filter((a) => a.state === 'running' && a.node === node);
+  }
+
+  private async refreshNodes(): Promise<SlurmNode[]> {
+    this.knownNodes = await this.o.cli.nodes();
+    return this.knownNodes;
+  }
+
+  // ---- polling --------------------------------------------------------------------------------
+
+  private async pollLoop(): Promise<void> {
+    const every = this.o.pollMs ?? 1000;
+    while (!this.stopping) {
+      try {
+        await this.poll();
+      } catch (e) {
+        if (!this.stopping) this.log.warn({ err: coerceError(e) }, 'squeue failed; trying again');
+      }
+      try {
+        await this.o.clock.sleep(every, this.abort.signal);
+      } catch (e) {
+        if (isAbortError(e)) return;
+        throw e;
+      }
+    }
+  }
+
+  /** One observation: every job Slurm keeps, matched to our attempts. */
+  async poll(): Promise<void> {
+    for (const [node, mark] of this.drainMarks) {
+      if (mark.confirmedAt === undefined && !mark.pending) {
+        mark.pending = true;
+        void this.sendDrain(node, mark);
+      }
+    }
+    const ticket = ++this.ticket;
+    const jobs = await this.o.cli.jobs();
+    if (this.stopping) return;
+    const busyNodes = new Set<string>();
+    const listed = new Set<number>();
+    for (const j of jobs) {
+      if (ON_NODE_STATES.has(j.state)) for (const n of expandHostlist(j.nodes)) busyNodes.add(n);
+      listed.add(j.jobId);
+      const a = this.bySlurmId.get(j.jobId);
+      if (a && a.state !== 'done') this.observe(a, j);
+    }
+    for (const a of this.bySlurmId.values()) {
+      if (a.state === 'done' || listed.has(a.slurmJobId!)) continue;
+      // A job submitted after this squeue started is not in its answer yet; twice missing is gone.
+      if (++a.missing >= 2)
+        this.finish(a, a.killRequested ? 'killed' : 'lost', { message: 'Slurm no longer knows the job' });
+    }
+    this.lastObservation = { ticket, busyNodes };
+  }
+
+  private observe(a: Attempt, j: SlurmJob): void {
+    a.missing = 0;
+    if (j.nodes && a.node === undefined && j.state !== 'PENDING') {
+      a.node = j.nodes;
+      this.placementLog.push({
+        jobId: a.job.jobId,
+        attempt: a.job.attempt,
+        slurmJobId: j.jobId,
+        node: j.nodes,
+        jobPreemptable: a.job.requirements.preemptable,
+      });
+    }
+    const detail = `${j.state}${j.reason && j.reason !== 'None' ? ` (${j.reason})` : ''}`;
+    const exit = {
+      ...(j.exitCode !== undefined ? { exitCode: j.exitCode } : {}),
+      ...(j.startTime > 0 && j.endTime >= j.startTime
+        ? { wallTimeMs: (j.endTime - j.startTime) * 1000 }
+        : {}),
+    };
+    if (j.state === 'COMPLETED')
+      return this.finish(a, j.exitCode === 0 || j.exitCode === undefined ? 'succeeded' : 'failed', {
+        ...exit,
+        message: detail,
+      });
+    if (FAILED_STATES.has(j.state)) {
+      const why =
+        j.signal !== undefined
+          ? `${detail}, signal ${j.signal}`
+          : `${detail}, exit code ${j.exitCode ?? '?'}`;
+      return this.finish(a, a.killRequested ? 'killed' : 'failed', { ...exit, message: why });
+    }
+    if (LOST_STATES.has(j.state))
+      return this.finish(a, a.killRequested ? 'killed' : 'lost', { ...exit, message: detail });
+    if (j.state === 'CANCELLED') {
+      // Cancelled without our asking: an operator or a node shutdown, not the job's fault.
+      return this.finish(a, a.killRequested ? 'killed' : 'lost', { ...exit, message: detail });
+    }
+    if (j.state === 'RUNNING' || j.state === 'COMPLETING') {
+      if (a.state !== 'running') {
+        a.state = 'running';
+        a.runningAtMs = this.o.clock.now();
+      }
+    }
+  }
+
+  private finish(
+    a: Attempt,
+    outcome: JobOutcome,
+    extra: { exitCode?: number; wallTimeMs?: number; message?: string },
+  ): void {
+    a.state = 'done';
+    if (a.slurmJobId !== undefined) this.bySlurmId.delete(a.slurmJobId);
+    if (this.attempts.get(a.job.jobId) === a) this.attempts.delete(a.job.jobId);
+    if (outcome === 'lost') this.losses.set(a.job.jobId, (this.losses.get(a.job.jobId) ?? 0) + 1);
+    const wallTimeMs =
+      extra.wallTimeMs ?? (a.runningAtMs !== undefined ? this.o.clock.now() - a.runningAtMs : undefined);
+    this.log.debug({ jobId: a.job.jobId, attempt: a.job.attempt, outcome, node: a.node }, 'attempt finished');
+    a.killed?.();
+    this.listener?.({
+      jobId: a.job.jobId,
+      attempt: a.job.attempt,
+      outcome,
+      ...(extra.exitCode !== undefined ? { exitCode: extra.exitCode } : {}),
+      ...(wallTimeMs !== undefined ? { wallTimeMs } : {}),
+      ...(a.node ? { node: a.node } : {}),
+      ...(extra.message ? { message: extra.message } : {}),
+    });
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * The Slurm client: Slurm's own command-line tools (`sbatch`, `squeue --json`, `sinfo --json`,
+ * `scontrol`, `scancel`), run as child processes.
+ *
+ * Why the CLI and not slurmrestd: every Slurm cluster that runs jobs has these tools and their
+ * authentication (munge) already set up for the user, while slurmrestd is a separate daemon that
+ * many sites do not run, refuses to run as root, needs JWT keys in slurm.conf and pins an OpenAPI
+ * plugin version per Slurm release. The JSON the tools print is the same OpenAPI data slurmrestd
+ * serves (`openapi/v0.0.38` on 22.05), so nothing is parsed from text meant for people. The price
+ * is a process per call (~10–30 ms); the batch system keeps it low by asking `squeue` once per
+ * poll for every job it watches, never once per job.
+ */
+import { execFile } from 'node:child_process';
+import { ToilError } from '../common/errors.js';
+import { parseSinfoJson, parseSqueueJson, type SlurmJob, type SlurmNode } from './json.js';
+
+/** A Slurm command failed. `retry` when the controller could not be reached (it may come back). */
+export class SlurmCommandError extends ToilError {
+  readonly command: string;
+  readonly stderr: string;
+  readonly exitCode: number | undefined;
+
+  constructor(command: string, stderr: string, exitCode: number | undefined) {
+    const firstLine = stderr.trim().split('\n').pop() ?? '';
+    super(
+      'SLURM_COMMAND_FAILED',
+      `${command} failed${exitCode === undefined ? '' : ` (exit ${exitCode})`}: ${firstLine}`,
+      {
+        disposition:
+          /Unable to contact slurm controller|Socket timed out|Connection refused|Zero Bytes were transmitted/i.test(
+            stderr,
+          )
+            ? 'retry'
+            : 'fatal',
+        details: { command, exitCode },
+      },
+    );
+    this.command = command;
+    this.stderr = stderr;
+    this.exitCode = exitCode;
+  }
+}
+
+/** What `scontrol create` needs for one node; memory and tmp disk in MiB (Slurm's M). */
+export interface SlurmNodeSpec {
+  readonly name: string;
+  /** Where the controller reaches its slurmd (the instance's private IP). */
+  readonly address: string;
+  /** The name its slurmd believes is its host name (default: `name`). */
+  readonly hostname?: string;
+  readonly cpus: number;
+  readonly memoryMb: number;
+  readonly tmpDiskMb: number;
+  readonly features: readonly string[];
+  /** Lower is filled first (spot nodes before on-demand ones). */
+  readonly weight?: number;
+}
+
+export interface SlurmCliOptions {
+  /** The slurm.conf every command reads (SLURM_CONF); the system's default when omitted. */
+  readonly conf?: string;
+  /** Where the Slurm tools are (default: found on PATH). */
+  readonly binDir?: string;
+  /** Extra environment for every command. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Per command; a hung controller fails a call instead of stalling the poll loop. Default 30 s. */
+  readonly timeoutMs?: number;
+}
+
+export class SlurmCli {
+  private readonly o: SlurmCliOptions;
+
+  constructor(options: SlurmCliOptions = {}) {
+    this.o = options;
+  }
+
+  /** The environment a process needs to reach this cluster (for jobs' own srun, for tests). */
+  env(): Record<string, string | undefined> {
+    return { ...process.env, ...this.o.env, ...(this.o.conf ? { SLURM_CONF: this.o.conf } : {}) };
+  }
+
+  /** Runs one tool; resolves with its stdout. */
+  run(tool: string, args: readonly string[], stdin?: string): Promise<string> {
+    const file = this.o.binDir ? `${this.o.binDir}/${tool}` : tool;
+    return new Promise((resolve, reject) => {
+      const child = execFile(
+        file,
+        args,
+        { env: this.env(), timeout: this.o.timeoutMs ?? 30_000, maxBuffer: 256 << 20 },
+        (err, stdout, stderr) => {
+          if (!err) return resolve(stdout);
+          const code = typeof err.code === 'number' ? err.code : undefined;
+          const why = stderr || (err.killed ? 'timed out' : err.message);
+          reject(new SlurmCommandError(`${tool} ${args.slice(0, 3).join(' ')}`, why, code));
+        },
+      );
+      if (stdin !== undefined) child.stdin?.end(stdin);
+    });
+  }
+
+  /** `sbatch --parsable`; the script goes in on stdin. Resolves with the Slurm job id. */
+  async submit(args: readonly string[], script: string): Promise<number> {
+    const out = await this.run('sbatch', ['--parsable', ...args], script);
+    const id = Number(out.trim().split(';')[0]);
+    if (!Number.isInteger(id)) throw new SlurmCommandError('sbatch', `unexpected reply: ${out.trim()}`, 0);
+    return id;
+  }
+
+  /** Every job the controller still keeps (pending, running and recently finished). */
+  async jobs(): Promise<SlurmJob[]> {
+    return parseSqueueJson(await this.run('squeue', ['--json']));
+  }
+
+  /** Every node, including drained, down and cloud ones. */
+  async nodes(): Promise<SlurmNode[]> {
+    return parseSinfoJson(await this.run('sinfo', ['--json', '--all']));
+  }
+
+  async cancel(jobId: number): Promise<void> {
+    await this.run('scancel', [String(jobId)]);
+  }
+
+  /** `scontrol ping`: resolves when the controller answers. */
+  async ping(): Promise<void> {
+    const out = await this.run('scontrol', ['ping']);
+    if (!/is UP/.test(out)) throw new SlurmCommandError('scontrol ping', out, 0);
+  }
+
+  /**
+   * Registers a node that will join when its slurmd starts. State=FUTURE, not CLOUD: a CLOUD
+   * node is "powered down", and a job placed on it waits ~30 s in CONFIGURING after its slurmd
+   * registers; a FUTURE node is invisible to the scheduler until its slurmd registers, then idle.
+   */
+  async createNode(spec: SlurmNodeSpec): Promise<void> {
+    await this.run('scontrol', [
+      'create',
+      `NodeName=${spec.name}`,
+      `NodeAddr=${spec.address}`,
+      `NodeHostname=${spec.hostname ?? spec.name}`,
+      `CPUs=${spec.cpus}`,
+      `RealMemory=${spec.memoryMb}`,
+      `TmpDisk=${spec.tmpDiskMb}`,
+      ...(spec.features.length > 0 ? [`Feature=${spec.features.join(',')}`] : []),
+      ...(spec.weight !== undefined ? [`Weight=${spec.weight}`] : []),
+      'State=FUTURE',
+    ]);
+  }
+
+  /** No new job lands on the node; running ones finish (DRAINING → DRAINED). */
+  async drainNode(name: string, reason: string): Promise<void> {
+    await this.run('scontrol', ['update', `NodeName=${name}`, 'State=DRAIN', `Reason=${reason}`]);
+  }
+
+  /** Takes a drain back. */
+  async resumeNode(name: string): Promise<void> {
+    await this.run('scontrol', ['update', `NodeName=${name}`, 'State=RESUME']);
+  }
+
+  /** The node is gone: its jobs end at once as NODE_FAIL. */
+  async downNode(name: string, reason: string): Promise<void> {
+    await this.run('scontrol', ['update', `NodeName=${name}`, 'State=DOWN', `Reason=${reason}`]);
+  }
+
+  /** Removes the node (refused while a job runs there). */
+  async deleteNode(name: string): Promise<void> {
+    await this.run('scontrol', ['delete', `NodeName=${name}`]);
+  }
+
+  /** Changes a pending job's feature constraint ('' clears it). */
+  async setJobFeatures(jobId: number, features: string): Promise<void> {
+    await this.run('scontrol', ['update', `JobId=${jobId}`, `Features=${features}`]);
+  }
+}

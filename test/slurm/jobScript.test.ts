@@ -1,0 +1,98 @@
+import t from 'tap';
+import type { IssuedJob } from '../../src/leader/batchSystem.js';
+import { expandHostlist } from '../../src/slurm/hostlist.js';
+import { parseSinfoJson, parseSqueueJson } from '../../src/slurm/json.js';
+import { batchScript, parseAttemptComment, sbatchArgs } from '../../src/slurm/jobScript.js';
+
+const MB = 2 ** 20;
+const base: IssuedJob = {
+  jobId: 'j-1',
+  attempt: 3,
+  name: 'sort part',
+  requirements: {
+    cores: 1.5,
+    memory: 600 * MB + 1,
+    disk: 2 * 1024 * MB,
+    preemptable: false,
+    walltimeMs: 90_000,
+  },
+  command: ['/usr/bin/node', '/opt/toil.js', 'worker', "file:/data/it's here", 'j-1', '--attempt', '3'],
+  jobStoreLocator: "file:/data/it's here",
+  environment: { TOIL_X: 'a b' },
+};
+const opts = { onDemandFeature: 'ondemand', outputPath: '/dev/null', workDir: '/tmp' };
+
+t.test(
+  'sbatch flags: whole CPUs, MiB rounded up, time limit from the walltime, on-demand constraint',
+  async (t) => {
+    const args = sbatchArgs(base, opts);
+    t.ok(args.includes('--cpus-per-task=2'), '1.5 cores → 2 CPUs');
+    t.ok(args.includes('--mem=601M'), 'memory rounded up to a whole MiB');
+    t.ok(args.includes('--tmp=2048M'), 'disk as --tmp');
+    t.ok(args.includes('--time=2'), '90 s walltime → 2 minutes');
+    t.ok(args.includes('--constraint=ondemand'), 'non-preemptable → on-demand feature');
+    t.ok(args.includes('--no-requeue'), 'Slurm does not re-run it behind our back');
+    t.same(parseAttemptComment(args.find((a) => a.startsWith('--comment='))!.slice(10)), {
+      jobId: 'j-1',
+      attempt: 3,
+    });
+    t.ok(args.includes('--job-name=toil.sort_part'));
+  },
+);
+
+t.test(
+  'a preemptable job with no walltime: no constraint, no time limit; a cluster without features: none',
+  async (t) => {
+    const spot = sbatchArgs(
+      { ...base, requirements: { cores: 1, memory: MB, disk: MB, preemptable: true } },
+      { ...opts, partition: 'batch', extraArgs: ['--qos=low'] },
+    );
+    t.notOk(spot.some((a) => a.startsWith('--constraint') || a.startsWith('--time')));
+    t.ok(spot.includes('--partition=batch') && spot.includes('--qos=low'));
+    t.notOk(sbatchArgs(base, { ...opts, onDemandFeature: '' }).some((a) => a.startsWith('--constraint')));
+  },
+);
+
+t.test('the script execs the argv verbatim (quotes survive) with the extra environment', async (t) => {
+  const s = batchScript(base);
+  t.match(s, /^#!\/bin\/sh\n/);
+  t.match(s, /export TOIL_X='a b'\n/);
+  t.match(s, /exec \/usr\/bin\/node \/opt\/toil.js worker 'file:\/data\/it'\\''s here' j-1 --attempt 3\n/);
+});
+
+t.test('host lists expand as Slurm compresses them', async (t) => {
+  t.same(expandHostlist('n1'), ['n1']);
+  t.same(expandHostlist('n[1-3,7]'), ['n1', 'n2', 'n3', 'n7']);
+  t.same(expandHostlist('a[08-10],b5'), ['a08', 'a09', 'a10', 'b5']);
+  t.same(expandHostlist('r[1-2]-n[1-2]'), ['r1-n1', 'r1-n2', 'r2-n1', 'r2-n2']);
+  t.same(expandHostlist(''), []);
+});
+
+t.test(
+  'squeue/sinfo JSON: exit status from the wait status, one node per name, bad output is a typed error',
+  async (t) => {
+    const jobs = parseSqueueJson(
+      JSON.stringify({
+        jobs: [
+          { job_id: 7, name: 'x', job_state: 'FAILED', exit_code: 768, nodes: 'n1', comment: 'toil:a:1' },
+          { job_id: 8, name: 'y', job_state: 'CANCELLED', exit_code: 9 },
+        ],
+      }),
+    );
+    t.match(jobs[0], { jobId: 7, exitCode: 3, state: 'FAILED' });
+    t.match(jobs[1], { signal: 9 });
+    t.notOk('exitCode' in jobs[1]!);
+    const nodes = parseSinfoJson(
+      JSON.stringify({
+        nodes: [
+          { name: 'n1', state: 'IDLE', state_flags: ['drain'], features: 'spot,big', cpus: 2 },
+          { name: 'n1', state: 'IDLE', features: 'spot,big' },
+        ],
+      }),
+    );
+    t.equal(nodes.length, 1);
+    t.match(nodes[0], { state: 'idle', flags: ['DRAIN'], features: ['spot', 'big'] });
+    t.throws(() => parseSqueueJson('nope'), { code: 'SLURM_BAD_REPLY' });
+    t.throws(() => parseSqueueJson('{"jobs":[{}]}'), { code: 'SLURM_BAD_REPLY' });
+  },
+);
