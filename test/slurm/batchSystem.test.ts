@@ -66,7 +66,7 @@ t.test('the slurm batch system on a real slurmctld with three slurmd', { skip: n
     await bs.issue(job('ok', 'exit 0', false));
     await bs.issue(job('bad', 'exit 3', true));
     await bs.issue(job('long', 'sleep 60', true));
-    t.same(bs.issuedJobIds(), new Set(['ok', 'bad', 'long']));
+    t.ok(bs.issuedJobIds().has('long'), 'an issued attempt is listed until its update');
     const ok = await u.of('ok');
     t.equal(ok.outcome, 'succeeded');
     t.equal(ok.exitCode, 0);
