@@ -32,6 +32,19 @@ export function createLogger(
   return pino(
     {
       level: options.level ?? 'info',
+      // No log line carries a file's contents, a bundle or a whole stack: values are capped and
+      // summarised (`<63700 bytes>`), so a line stays readable and a collector keeps it whole.
+      formatters: { log: (o) => capLogValue(o, 0) as Record<string, unknown> },
+      serializers: { err: capError },
+      hooks: {
+        logMethod(args, method) {
+          const i = typeof args[0] === 'string' ? 0 : 1;
+          const msg = args[i];
+          if (typeof msg === 'string' && msg.length > MAX_MESSAGE)
+            args[i] = `${msg.slice(0, MAX_MESSAGE)}… (${msg.length} characters)`;
+          method.apply(this, args);
+        },
+      },
       redact: {
         paths: [
           '*.accessKeyId',
@@ -47,6 +60,44 @@ export function createLogger(
     },
     options.destination,
   );
+}
+
+/** The most characters of one log message; longer ones are cut, saying how long they were. */
+export const MAX_MESSAGE = 1200;
+/** The most characters of one string value in a log line. */
+const MAX_STRING = 300;
+/** The most items of an array, and keys of an object, shown in a log line. */
+const MAX_ITEMS = 20;
+const MAX_DEPTH = 4;
+
+/**
+ * A value as a log line shows it: long strings cut, bytes and typed arrays as their size, long
+ * arrays and wide or deep objects summarised. Errors pass through (their serializer caps them).
+ */
+export function capLogValue(v: unknown, depth: number): unknown {
+  if (typeof v === 'string')
+    return v.length > MAX_STRING ? `${v.slice(0, MAX_STRING)}… (${v.length} characters)` : v;
+  if (v === null || typeof v !== 'object' || v instanceof Error) return v;
+  if (ArrayBuffer.isView(v)) return `<${v.byteLength} bytes>`;
+  if (v instanceof ArrayBuffer) return `<${v.byteLength} bytes>`;
+  if (depth >= MAX_DEPTH) return Array.isArray(v) ? `[${v.length} items]` : '{…}';
+  if (Array.isArray(v)) {
+    const shown = v.slice(0, MAX_ITEMS).map((x) => capLogValue(x, depth + 1));
+    return v.length > MAX_ITEMS ? [...shown, `… ${v.length - MAX_ITEMS} more`] : shown;
+  }
+  const entries = Object.entries(v as Record<string, unknown>);
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of entries.slice(0, MAX_ITEMS)) out[k] = capLogValue(x, depth + 1);
+  if (entries.length > MAX_ITEMS) out['…'] = `${entries.length - MAX_ITEMS} more keys`;
+  return out;
+}
+
+/** An error as a log line shows it: message and the first frames of its stack. */
+function capError(e: Error): unknown {
+  const { stack, ...rest } = pino.stdSerializers.err(e);
+  const frames = stack.split('\n');
+  const shown = frames.length > 9 ? [...frames.slice(0, 9), `    … ${frames.length - 9} more`] : frames;
+  return { ...(capLogValue(rest, 0) as object), stack: shown.join('\n').slice(0, MAX_MESSAGE) };
 }
 
 /** A logger that drops everything, for tests and library callers that pass none. */

@@ -204,7 +204,16 @@ export class LeaderDaemon {
         this.queueChanged();
       });
     this.runPromises.add(p);
-    this.log.info({ workflow: run.id, ...submission }, 'workflow submitted');
+    this.log.info(
+      {
+        workflow: run.id,
+        workflowFile: submission.workflowFile,
+        jobStore: submission.jobStore,
+        args: submission.args,
+        ...(submission.options?.restart ? { restart: true } : {}),
+      },
+      'workflow submitted',
+    );
     return run;
   }
 
