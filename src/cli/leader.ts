@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import type { Command } from 'commander';
 import { RealClock } from '../common/clock.js';
 import { UserInputError, coerceError } from '../common/errors.js';
@@ -24,13 +25,54 @@ export const command: SubCommand = {
         'Run the leader daemon: takes submitted workflows, scales the cluster, serves /healthz, /readyz, /metrics and /status.',
       )
       .requiredOption('--config <file>', 'the leader config (YAML), e.g. config/leader.yaml')
-      .action(async (flags: { config: string }) => {
-        setExitCode(await runLeader(flags.config));
+      .option('--port <n>', "the HTTP port (overrides the config's http.port; 0 picks a free one)")
+      .action(async (flags: { config: string; port?: string }) => {
+        setExitCode(
+          await runLeader(flags.config, flags.port === undefined ? undefined : parsePort(flags.port)),
+        );
       });
   },
 };
 
-async function runLeader(path: string): Promise<number> {
+function parsePort(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 65535)
+    throw new UserInputError('BAD_FLAG', `--port ${text}: expected a port number from 0 to 65535`);
+  return n;
+}
+
+function portTaken(host: string, port: number, why: string, configPath: string): UserInputError {
+  return new UserInputError(
+    'PORT_IN_USE',
+    `port ${port} on ${host} is ${why}; choose another with --port N or http.port in ${configPath}`,
+  );
+}
+
+/**
+ * Refuses a port something else holds, before anything is started (no local cloud, no instance):
+ * binding it later would fail only after the cloud and a leader instance were up.
+ */
+async function assertPortFree(host: string, port: number, configPath: string): Promise<void> {
+  if (port === 0) return;
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === 'EADDRINUSE' || e.code === 'EACCES'
+          ? portTaken(
+              host,
+              port,
+              e.code === 'EACCES' ? 'not allowed' : 'in use (another toil leader?)',
+              configPath,
+            )
+          : e,
+      ),
+    );
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve()));
+  });
+}
+
+async function runLeader(path: string, port: number | undefined): Promise<number> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -41,7 +83,11 @@ async function runLeader(path: string): Promise<number> {
     );
   }
   const catalogue = await readCatalogue();
-  let config: LeaderConfig = parseLeaderConfig(text, catalogue, path);
+  // --port wins over the file, also after a reload.
+  const withFlags = (c: LeaderConfig): LeaderConfig =>
+    port === undefined ? c : Object.freeze({ ...c, http: Object.freeze({ ...c.http, port }) });
+  let config: LeaderConfig = withFlags(parseLeaderConfig(text, catalogue, path));
+  await assertPortFree(config.http.host, config.http.port, path);
   const clock = new RealClock();
   // A person at a terminal reads lines; a log collector (no terminal) gets pino's JSON.
   const log = createLogger({
@@ -51,11 +97,16 @@ async function runLeader(path: string): Promise<number> {
       : {}),
   });
   const metrics = createLeaderMetrics();
-  const started = await startLeader({ config: () => config, clock, log, metrics });
+  const started = await startLeader({ config: () => config, clock, log, metrics }).catch((e: unknown) => {
+    // Taken between the check and the bind: the same one line (what was started is stopped).
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      throw portTaken(config.http.host, config.http.port, 'in use (another toil leader?)', path);
+    throw e;
+  });
   const reloader = new ConfigReloader<LeaderConfig>(
     {
       path,
-      parse: (t) => parseLeaderConfig(t, catalogue, path),
+      parse: (t) => withFlags(parseLeaderConfig(t, catalogue, path)),
       apply: (next) => {
         const ignored = restartOnlyChanges(config, next);
         if (ignored.length > 0)

@@ -1,0 +1,65 @@
+import { writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { leaderConfig } from '../fixtures/leaderE2e.js';
+import { runToil, scratchDir } from '../fixtures/workflowCli.js';
+
+/** A port held by another process's listener for the length of the test. */
+async function heldPort(t: Test): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  return (server.address() as AddressInfo).port;
+}
+
+function oneLine(t: Test, stderr: string, expect: RegExp, what: string): void {
+  const lines = stderr.trim().split('\n');
+  t.equal(lines.length, 1, `${what}: one line (${stderr})`);
+  t.match(lines[0], expect, what);
+  t.notMatch(stderr, /\n\s+at |internal error/, `${what}: no stack trace`);
+}
+
+t.test(
+  'toil leader: a busy port is one line before anything starts (no local cloud, no instance)',
+  async (t) => {
+    const dir = scratchDir(t);
+    const port = await heldPort(t);
+    const cases: { what: string; args: string[]; expect: RegExp }[] = [];
+    // The port given with --port (npm start -- --port N passes it through).
+    cases.push({
+      what: '--port',
+      args: ['leader', '--config', 'config/leader.yaml', '--port', String(port)],
+      expect: new RegExp(
+        `^toil: port ${port} on 127\\.0\\.0\\.1 is in use \\(another toil leader\\?\\); choose another with --port N or http\\.port in config/leader\\.yaml$`,
+      ),
+    });
+    // The port the config names.
+    const config = join(dir, 'leader.yaml');
+    writeFileSync(
+      config,
+      leaderConfig([
+        [/port: 8080/, `port: ${port}`],
+        [/jobStore: .*/, `jobStore: file:${join(dir, 'state')}`],
+      ]),
+    );
+    cases.push({
+      what: 'http.port',
+      args: ['leader', '--config', config],
+      expect: /is in use .*http\.port in .*leader\.yaml$/,
+    });
+    cases.push({
+      what: 'a port that is not a number',
+      args: ['leader', '--config', config, '--port', 'http'],
+      expect: /^toil: --port http: expected a port number from 0 to 65535$/,
+    });
+    for (const c of cases) {
+      const started = Date.now();
+      const r = await runToil(c.args);
+      t.equal(r.code, 2, `${c.what}: exit 2`);
+      oneLine(t, r.stderr, c.expect, c.what);
+      t.notMatch(r.stderr + r.stdout, /local cloud|EC2|launch/i, `${c.what}: nothing was started`);
+      t.ok(Date.now() - started < 15_000, `${c.what}: refused at once`);
+    }
+  },
+);
