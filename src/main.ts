@@ -487,6 +487,7 @@ export async function startLeader(options: {
           restart: o.restart ?? exists,
           clean: o.clean ?? 'onSuccess',
           retryCount: o.retryCount ?? 1,
+          ...(o.preemptableRetries !== undefined ? { preemptableRetries: o.preemptableRetries } : {}),
           defaults: {
             ...(o.defaults ?? { cores: 1, memory: 2 * 2 ** 30, disk: 2 * 2 ** 30 }),
             preemptable: submission.defaultPreemptable ?? false,

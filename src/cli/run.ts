@@ -17,6 +17,10 @@ export interface RunFlags extends AutoscalingFlags {
   restart?: boolean;
   clean: string;
   retryCount: string;
+  preemptableRetries: string;
+  preemptibleRetries?: string;
+  enableUnlimitedPreemptibleRetries?: boolean;
+  enableUnlimitedPreemptableRetries?: boolean;
   logLevel: string;
   batchSystem: string;
   maxCores?: string;
@@ -57,6 +61,17 @@ export const command: SubCommand = {
       .option('--restart', 'resume the workflow in an existing job store after a crash or failure')
       .option('--clean <when>', `delete the job store at the end: ${CLEAN_POLICIES.join('|')}`, 'onSuccess')
       .option('--retryCount <n>', 'times a failed job is tried again', '1')
+      .option(
+        '--preemptableRetries <n>',
+        'times a job lost with its spot node runs on spot again (no retry spent) before it runs on on-demand',
+        '3',
+      )
+      .addOption(new Option('--preemptibleRetries <n>').hideHelp())
+      .option(
+        '--enableUnlimitedPreemptibleRetries',
+        'a job lost with its spot node always runs on spot again',
+      )
+      .addOption(new Option('--enableUnlimitedPreemptableRetries').hideHelp())
       .addOption(
         new Option('--logLevel <level>', 'log level')
           .choices(LOG_LEVEL_NAMES.concat(LOG_LEVEL_NAMES.map((l) => l.toUpperCase())))
@@ -129,6 +144,7 @@ async function run(workflowFile: string, jobStoreText: string, args: string[], f
     throw new UserInputError('BAD_FLAG', `--clean ${f.clean}: expected one of ${CLEAN_POLICIES.join(', ')}`);
   }
   const retryCount = parseCount('--retryCount', f.retryCount);
+  const preemptableRetries = parsePreemptableRetries(f);
   const batchSystemName = f.batchSystem;
   if (batchSystemName !== 'single_machine' && batchSystemName !== 'mesos' && batchSystemName !== 'slurm') {
     throw new UserInputError(
@@ -173,6 +189,7 @@ async function run(workflowFile: string, jobStoreText: string, args: string[], f
     restart: Boolean(f.restart),
     clean,
     retryCount,
+    preemptableRetries,
     defaults,
     batchSystem,
     clock,
@@ -212,6 +229,17 @@ export function toilFlagHint(message: string, args: readonly string[], toilFlags
     if (near) return `${message} (${flag} is not a toil option; did you mean ${near}?)`;
   }
   return message;
+}
+
+/** `--preemptableRetries N` (Toil: `--enableUnlimitedPreemptibleRetries` for no limit). */
+export function parsePreemptableRetries(f: RunFlags): number {
+  if (f.enableUnlimitedPreemptibleRetries || f.enableUnlimitedPreemptableRetries)
+    return Number.POSITIVE_INFINITY;
+  const given = f.preemptibleRetries ?? f.preemptableRetries;
+  return parseCount(
+    f.preemptibleRetries !== undefined ? '--preemptibleRetries' : '--preemptableRetries',
+    given,
+  );
 }
 
 export function parseCount(flag: string, v: string): number {

@@ -16,7 +16,14 @@ import { startLeader } from '../main.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
 import { bundleWorkflow } from '../workflow/bundle.js';
 import { loadWorkflowFile } from '../workflow/moduleLoader.js';
-import { parseBool, parseCores, parseCount, parseSize, type RunFlags } from './run.js';
+import {
+  parseBool,
+  parseCores,
+  parseCount,
+  parsePreemptableRetries,
+  parseSize,
+  type RunFlags,
+} from './run.js';
 
 /**
  * The seed's own form: `toil run WORKFLOW JOBSTORE --provisioner aws --nodeType … --batchSystem
@@ -123,6 +130,7 @@ export async function runAutoscaled(
         restart: Boolean(f.restart),
         clean,
         retryCount: parseCount('--retryCount', f.retryCount),
+        preemptableRetries: parsePreemptableRetries(f),
         defaults,
         workDir,
         bundle,

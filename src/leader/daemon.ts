@@ -34,6 +34,8 @@ export interface SubmissionOptions {
   readonly restart?: boolean;
   readonly clean?: 'always' | 'onSuccess' | 'onError' | 'never';
   readonly retryCount?: number;
+  /** Spot losses before a job runs on on-demand (default 3; Infinity: unlimited). */
+  readonly preemptableRetries?: number;
   readonly defaults?: { readonly cores: number; readonly memory: number; readonly disk: number };
   readonly workDir?: string;
   /** The workflow module already bundled (the seed form checks it first); a new run uses it as is. */

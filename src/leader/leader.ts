@@ -27,13 +27,29 @@ export interface LeaderOptions {
   /** How many times a failed job is tried again (Toil's --retryCount, default 1). */
   readonly retryCount: number;
   readonly defaults: ResolvedRequirements;
-  /** How many times a job may be lost (node gone) before that counts as a failure. */
-  readonly maxLostRetries?: number;
+  /**
+   * How many times a preemptable job lost with its spot node re-runs on spot without spending
+   * `retryCount`; lost once more, it runs on on-demand. Default 3; Infinity is Toil's
+   * `--enableUnlimitedPreemptibleRetries`. A job lost on an on-demand node also re-runs without
+   * spending a retry, as often, then counts as a failure.
+   */
+  readonly preemptableRetries?: number;
+  /** Called when a job is lost with its node (for metrics and status). */
+  readonly onJobLost?: (event: JobLostEvent) => void;
   /** How many tickets the leader writes at once. */
   readonly ioConcurrency?: number;
   readonly onProgress?: (progress: LeaderProgress) => void;
   /** Aborting it ends the run at once: `run` rejects with the signal's reason. */
   readonly signal?: AbortSignal;
+}
+
+export interface JobLostEvent {
+  readonly jobId: string;
+  readonly name: string;
+  /** Times this job was lost so far (this loss included). */
+  readonly losses: number;
+  /** What happens next: re-run on spot, re-run on on-demand (moved now), or a failure. */
+  readonly next: 'spot' | 'on-demand' | 'moved-to-on-demand' | 'failure';
 }
 
 export interface LeaderProgress {
@@ -69,7 +85,11 @@ export type LeaderResult =
 interface Attempts {
   next: number;
   retriesLeft: number;
-  lostLeft: number;
+  /** Times lost with its node (no retry spent), on spot and on on-demand. */
+  lost: number;
+  lostOnDemand: number;
+  /** Runs on on-demand from now on: lost on spot more than preemptableRetries times. */
+  onDemand: boolean;
   tries: number;
 }
 
@@ -179,7 +199,9 @@ export class Leader {
       a = {
         next: firstAttempt(this.generation),
         retriesLeft: this.o.retryCount,
-        lostLeft: this.o.maxLostRetries ?? 3,
+        lost: 0,
+        lostOnDemand: 0,
+        onDemand: false,
         tries: 0,
       };
       this.attempts.set(jobId, a);
@@ -204,7 +226,9 @@ export class Leader {
         this.failForGood(jobId, a.tries, (e as Error).message);
         return;
       }
-      const requirements = resolveRequirements(spec.requirements, this.o.defaults);
+      const declared = resolveRequirements(spec.requirements, this.o.defaults);
+      // Moved to on-demand: only placement changes; the job still sees what it declared.
+      const requirements = a.onDemand ? { ...declared, preemptable: false } : declared;
       await this.withIoSlot(() =>
         this.o.store.writeTicket({
           format: 1,
@@ -212,7 +236,7 @@ export class Leader {
           jobId,
           name: spec.name,
           input,
-          requirements,
+          requirements: declared,
           module: this.workflow.module,
         }),
       );
@@ -234,22 +258,46 @@ export class Leader {
       switch (update.outcome) {
         case 'succeeded':
           return this.onSucceeded(update);
-        case 'lost': {
-          const a = this.attemptsOf(update.jobId);
-          if (a.lostLeft-- > 0) {
-            this.log.warn(
-              { job: this.graph.spec(update.jobId).name, jobId: update.jobId },
-              'job lost with its node; running it again',
-            );
-            this.issue(update.jobId);
-            return;
-          }
-          return this.onFailed(update, 'lost too many times');
-        }
+        case 'lost':
+          return this.onLost(update);
         default:
           return this.onFailed(update);
       }
     });
+  }
+
+  /**
+   * A job lost with its node (a spot reclaim, a node gone) is not a failure of the job: it runs
+   * again without spending `retryCount`. Lost on spot more than `preemptableRetries` times, it
+   * runs on on-demand from then on (its requirements say non-preemptable, so the scaler plans an
+   * on-demand node for it and the batch system never places it on spot).
+   */
+  private onLost(update: JobUpdate): Promise<void> | undefined {
+    const a = this.attemptsOf(update.jobId);
+    const spec = this.graph.spec(update.jobId);
+    const cap = this.o.preemptableRetries ?? 3;
+    a.lost++;
+    const onSpot = !a.onDemand && resolveRequirements(spec.requirements, this.o.defaults).preemptable;
+    if (!onSpot) a.lostOnDemand++;
+    let next: JobLostEvent['next'];
+    if (onSpot && a.lost > cap) {
+      a.onDemand = true;
+      next = 'moved-to-on-demand';
+      this.log.warn(
+        { job: spec.name, jobId: update.jobId, losses: a.lost, preemptableRetries: cap },
+        `job '${spec.name}' was lost with its spot node ${a.lost} times (--preemptableRetries ${cap}); running it on on-demand`,
+      );
+    } else if (onSpot || a.lostOnDemand <= cap) {
+      next = onSpot ? 'spot' : 'on-demand';
+      this.log.warn(
+        { job: spec.name, jobId: update.jobId, losses: a.lost },
+        'job lost with its node; running it again (no retry spent)',
+      );
+    } else next = 'failure';
+    this.o.onJobLost?.({ jobId: update.jobId, name: spec.name, losses: a.lost, next });
+    if (next === 'failure') return this.onFailed(update, 'lost too many times');
+    this.issue(update.jobId);
+    return undefined;
   }
 
   private async onSucceeded(update: JobUpdate): Promise<void> {

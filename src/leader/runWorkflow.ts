@@ -14,7 +14,7 @@ import { loadWorkflowFile, loadWorkflowModule, type LoadedWorkflow } from '../wo
 import { firstLine, userStack } from '../workflow/jobError.js';
 import { LeaderWorkflowContext } from '../workflow/workflowContext.js';
 import type { BatchSystem } from './batchSystem.js';
-import { Leader, type FailedJob, type LeaderProgress } from './leader.js';
+import { Leader, type FailedJob, type JobLostEvent, type LeaderProgress } from './leader.js';
 
 export type CleanPolicy = 'always' | 'onSuccess' | 'onError' | 'never';
 
@@ -26,6 +26,9 @@ export interface RunWorkflowOptions {
   readonly clean: CleanPolicy;
   readonly retryCount: number;
   readonly defaults: ResolvedRequirements;
+  /** Spot losses of a job before it runs on on-demand (default 3; Infinity: unlimited). */
+  readonly preemptableRetries?: number;
+  readonly onJobLost?: (event: JobLostEvent) => void;
   readonly batchSystem: BatchSystem;
   readonly clock: Clock;
   readonly log: Logger;
@@ -98,6 +101,8 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunWorkflowOut
     workerCommand: o.workerCommand,
     retryCount: o.retryCount,
     defaults: o.defaults,
+    ...(o.preemptableRetries !== undefined ? { preemptableRetries: o.preemptableRetries } : {}),
+    ...(o.onJobLost ? { onJobLost: o.onJobLost } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
   });

@@ -63,6 +63,15 @@ export interface SpotPrice {
   readonly at: number;
 }
 
+/** A spot instance the cloud has announced it will reclaim (AWS: two minutes ahead). */
+export interface InterruptionNotice {
+  readonly instanceId: string;
+  /** When the notice was given (ms since the epoch). */
+  readonly noticedAt: number;
+  /** When the instance is expected to go (ms since the epoch). */
+  readonly terminateAt: number;
+}
+
 export interface InstanceTypeInfo {
   readonly name: string;
   readonly vcpus: number;
@@ -104,6 +113,13 @@ export interface Provisioner {
    * are already terminated or unknown to the cloud are not an error.
    */
   terminate(instanceIds: readonly string[]): Promise<void>;
+
+  /**
+   * The cluster's spot instances that have an interruption notice (AWS: spot requests whose status
+   * is `marked-for-termination`, the same event the instance sees in its metadata as
+   * `spot/instance-action`). Raises THROTTLED/EC2_UNAVAILABLE only after the adapter's retries.
+   */
+  interruptionNotices(): Promise<InterruptionNotice[]>;
 
   /** The current spot price of each type in each zone (default: the cluster's zone). */
   spotPrices(instanceTypes: readonly string[], zones?: readonly string[]): Promise<SpotPrice[]>;

@@ -3,6 +3,7 @@ import {
   DescribeInstancesCommand,
   DescribeInstanceTypesCommand,
   DescribeSecurityGroupsCommand,
+  DescribeSpotInstanceRequestsCommand,
   DescribeSpotPriceHistoryCommand,
   DescribeSubnetsCommand,
   RunInstancesCommand,
@@ -13,6 +14,7 @@ import type { Logger } from '../../common/log.js';
 import { ProvisionerError, UnknownInstanceTypeError, isProvisionerError } from '../errors.js';
 import type {
   InstanceTypeInfo,
+  InterruptionNotice,
   LaunchRequest,
   LaunchResult,
   ListOptions,
@@ -223,6 +225,33 @@ export class AwsProvisioner implements Provisioner {
     } catch (e) {
       if (!isProvisionerError(e, 'NOT_FOUND')) throw e;
     }
+  }
+
+  async interruptionNotices(): Promise<InterruptionNotice[]> {
+    const out: InterruptionNotice[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.calls.call('DescribeSpotInstanceRequests', (c) =>
+        c.send(
+          new DescribeSpotInstanceRequestsCommand({
+            Filters: [
+              { Name: `tag:${TAG_CLUSTER}`, Values: [this.clusterName] },
+              { Name: 'status-code', Values: ['marked-for-termination'] },
+            ],
+            MaxResults: 1000,
+            NextToken: token,
+          }),
+        ),
+      );
+      for (const r of page.SpotInstanceRequests ?? []) {
+        if (!r.InstanceId) continue;
+        const noticedAt = r.Status?.UpdateTime?.getTime() ?? this.clock.now();
+        // EC2 reclaims two minutes after the notice.
+        out.push({ instanceId: r.InstanceId, noticedAt, terminateAt: noticedAt + 120_000 });
+      }
+      token = page.NextToken || undefined;
+    } while (token);
+    return out;
   }
 
   async spotPrices(
