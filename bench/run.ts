@@ -5,6 +5,7 @@
 const BENCHES: Readonly<Record<string, () => Promise<{ default: (args: string[]) => Promise<void> }>>> = {
   engine: () => import('./engine.js'),
   mesos: () => import('./mesos.js'),
+  slurm: () => import('./slurm.js'),
   ec2Endpoint: () => import('./ec2Endpoint.js'),
   scaler: () => import('./scaler.js'),
   simulate: () => import('./simulate.js'),

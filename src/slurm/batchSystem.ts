@@ -56,6 +56,8 @@ export interface SlurmPlacement {
   readonly slurmJobId: number;
   readonly node: string;
   readonly jobPreemptable: boolean;
+  /** When a poll first saw it placed (this clock). */
+  readonly atMs: number;
 }
 
 /** A node as the scaler sees it. `agentId` is the Slurm node name. */
@@ -355,6 +357,7 @@ export class SlurmBatchSystem implements BatchSystem {
         slurmJobId: j.jobId,
         node: j.nodes,
         jobPreemptable: a.job.requirements.preemptable,
+        atMs: this.o.clock.now(),
       });
     }
     const detail = `${j.state}${j.reason && j.reason !== 'None' ? ` (${j.reason})` : ''}`;

@@ -134,6 +134,8 @@ export function controllerConf(o: {
     'AccountingStorageType=accounting_storage/none',
     'MpiDefault=none',
     'ReturnToService=2',
+    // A node is the size it was registered with (an instance type), not this machine's.
+    'SlurmdParameters=config_overrides',
     'CommunicationParameters=NoCtldInAddrAny,NoInAddrAny',
     'MaxNodeCount=256',
     'TreeWidth=65533',
@@ -288,6 +290,44 @@ export async function startSlurmController(options: SlurmControllerOptions = {})
       if (madeDir) fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A node joins: registered with the controller (FUTURE, with its features and a Weight that puts
+ * spot nodes first), its slurmd started; resolves once Slurm shows it ready for jobs (20 s at most).
+ */
+export async function joinSlurmNode(
+  controller: { conf: string; dir: string; cli: SlurmCli },
+  o: SlurmNodeProcessOptions,
+  spotFeature = 'spot',
+): Promise<SlurmNodeProcess> {
+  await controller.cli.createNode({ ...o, weight: o.features.includes(spotFeature) ? 1 : 10 });
+  const node = startSlurmNode(controller, o);
+  try {
+    await waitForNodeState(controller.cli, o.name, (s) => s === 'idle' || s === 'mixed' || s === 'allocated');
+  } catch (e) {
+    node.kill();
+    throw e;
+  }
+  return node;
+}
+
+/** Resolves with the node's state once `ok` accepts it (sinfo every 100 ms); throws after `timeoutMs`. */
+export async function waitForNodeState(
+  cli: SlurmCli,
+  name: string,
+  ok: (state: string) => boolean,
+  timeoutMs = 20_000,
+): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '(not listed)';
+  for (;;) {
+    const n = (await cli.nodes()).find((x) => x.name === name);
+    if (n) last = n.state;
+    if (n && ok(n.state)) return n.state;
+    if (Date.now() > deadline) throw new Error(`Slurm node ${name} stayed ${last} for ${timeoutMs} ms`);
+    await sleep(100);
+  }
 }
 
 /**
