@@ -304,6 +304,8 @@ export async function startLeader(options: {
       import('./leader/daemon.js'),
     ]);
   const { runWorkflow } = await import('./leader/runWorkflow.js');
+  const { IsolatedWorkflowCode } = await import('./leader/workflowHost.js');
+  const { loadOrCreateToken, defaultTokenFile } = await import('./leader/auth.js');
   const cfg = options.config();
   const env = options.env ?? process.env;
   const log = options.log;
@@ -463,7 +465,20 @@ export async function startLeader(options: {
       async save(runs) {
         await stateStore.put(RUNS_KEY, JSON.stringify(runs));
       },
+      async saveModule(id, bundle) {
+        await stateStore.put(`leader/submissions/${id}.mjs`, bundle);
+      },
+      async loadModule(id) {
+        return (await stateStore.get(`leader/submissions/${id}.mjs`))?.body;
+      },
+      async deleteModule(id) {
+        await stateStore.delete(`leader/submissions/${id}.mjs`);
+      },
     };
+    const tokenFile = cfg.http.auth.tokenFile ?? defaultTokenFile(cfg.jobStore, options.cwd);
+    const { token, created } = await loadOrCreateToken(tokenFile);
+    if (created)
+      log.info({ tokenFile }, 'created the leader token (submitting and cancelling workflows need it)');
     const masterClient = new MesosMasterClient(mesosMaster);
     const { agentReportsFromMaster } = await import('./leader/workloadTracker.js');
     const daemon = new LeaderDaemon({
@@ -474,6 +489,7 @@ export async function startLeader(options: {
       provisioner,
       tickStore,
       ...(options.resumeWorkflows === false ? {} : { runStore }),
+      auth: { token, tokenFile, metrics: cfg.http.auth.metrics, status: cfg.http.auth.status },
       newBatchSystem: () => createMesosBatchSystem(mesosMaster, { clock: options.clock, log }),
       masterAgents: async () => agentReportsFromMaster(await masterClient.agentsFromState()),
       runWorkflow: async (submission, batchSystem, onProgress, signal) => {
@@ -500,6 +516,20 @@ export async function startLeader(options: {
           onProgress,
           signal,
           ...(o.bundle ? { bundle: o.bundle } : {}),
+          // The workflow's own code runs in a process of its own: its throw, hang or crash fails
+          // this run and nothing else.
+          code: new IsolatedWorkflowCode({
+            command: [...toilCommand(), 'workflow-host'],
+            clock: options.clock,
+            log,
+            timeouts: {
+              start: options.config().workflows.startTimeout,
+              finish: options.config().workflows.finishTimeout,
+              load: options.config().workflows.startTimeout,
+            },
+            workflowFile: submission.workflowFile,
+            signal,
+          }),
         });
         return outcome.status === 'succeeded'
           ? { status: 'succeeded', jobsRun: outcome.jobsRun }

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import type { Command } from 'commander';
 import { RealClock } from '../common/clock.js';
 import { UserInputError, coerceError } from '../common/errors.js';
-import { createLogger } from '../common/log.js';
+import { createLogger, type Logger } from '../common/log.js';
 import { ConfigReloader } from '../leader/configReloader.js';
 import { ConsoleOutput } from '../leader/consoleOutput.js';
 import { parseLeaderConfig, restartOnlyChanges, type LeaderConfig } from '../leader/leaderConfig.js';
@@ -72,6 +72,20 @@ async function assertPortFree(host: string, port: number, configPath: string): P
   });
 }
 
+/**
+ * The daemon holds the cluster: a stray error (a library's unhandled rejection, a throw in a
+ * callback) is logged and survived, never the end of the process while nodes keep billing. A
+ * workflow's own code cannot reach here: it runs in a process of its own.
+ */
+function keepRunningOnStrayErrors(log: Logger): void {
+  process.on('uncaughtException', (e) =>
+    log.error({ err: coerceError(e) }, 'uncaught exception (the leader keeps running)'),
+  );
+  process.on('unhandledRejection', (e) =>
+    log.error({ err: coerceError(e) }, 'unhandled promise rejection (the leader keeps running)'),
+  );
+}
+
 async function runLeader(path: string, port: number | undefined): Promise<number> {
   let text: string;
   try {
@@ -97,6 +111,7 @@ async function runLeader(path: string, port: number | undefined): Promise<number
       : {}),
   });
   const metrics = createLeaderMetrics();
+  keepRunningOnStrayErrors(log);
   const started = await startLeader({ config: () => config, clock, log, metrics }).catch((e: unknown) => {
     // Taken between the check and the bind: the same one line (what was started is stopped).
     if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE')

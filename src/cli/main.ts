@@ -18,6 +18,7 @@ export interface SubCommand {
 const SUB_COMMANDS: readonly (readonly [string, () => Promise<{ command: SubCommand }>])[] = [
   ['run', () => import('./run.js')],
   ['status', () => import('./status.js')],
+  ['cancel', () => import('./cancel.js')],
   ['clean', () => import('./clean.js')],
   ['leader', () => import('./leader.js')],
   ['config', () => import('./config.js')],
@@ -28,6 +29,7 @@ const SUB_COMMANDS: readonly (readonly [string, () => Promise<{ command: SubComm
   ['destroy-cluster', () => import('./destroyCluster.js')],
   ['localcloud', () => import('./localcloud.js')],
   ['worker', () => import('./worker.js')],
+  ['workflow-host', () => import('./workflowHost.js')],
 ];
 
 /** The named sub-command alone; every one for help, a typo, or no command at all. */

@@ -37,6 +37,7 @@ export interface RunFlags extends AutoscalingFlags {
   workDir?: string;
   freshWorkers?: boolean;
   leader?: string;
+  leaderToken?: string;
 }
 
 const CLEAN_POLICIES: readonly CleanPolicy[] = ['always', 'onSuccess', 'onError', 'never'];
@@ -107,6 +108,10 @@ export const command: SubCommand = {
         '--leader <url>',
         'submit the workflow to a running `toil leader` (e.g. http://127.0.0.1:8080) and follow it there',
       )
+      .option(
+        '--leaderToken <token>',
+        "--leader: the leader's bearer token (default: $TOIL_LEADER_TOKEN, or the file $TOIL_LEADER_TOKEN_FILE names)",
+      )
       .allowUnknownOption()
       .allowExcessArguments();
     addAutoscalingOptions(runCommand).action(
@@ -118,8 +123,9 @@ export const command: SubCommand = {
             runCommand.options.flatMap((o) => (o.long ? [o.long] : [])),
           );
         if (flags.leader !== undefined) {
-          const { runOnLeader } = await import('./runAutoscaledOnLeader.js');
-          setExitCode(await runOnLeader(flags.leader, workflow, jobStore, workflowArgs, flags));
+          const { runOnLeader, leaderToken } = await import('./runAutoscaledOnLeader.js');
+          const token = await leaderToken(flags.leaderToken);
+          setExitCode(await runOnLeader(flags.leader, token, workflow, jobStore, workflowArgs, flags));
           return;
         }
         if (flags.provisioner !== undefined) {

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { RealClock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
@@ -15,6 +16,7 @@ import { formatDuration } from '../common/units.js';
  */
 export async function runOnLeader(
   leaderUrl: string,
+  token: string | undefined,
   workflowFile: string,
   jobStoreText: string,
   args: readonly string[],
@@ -28,7 +30,7 @@ export async function runOnLeader(
   const clock = new RealClock();
   const out = new ConsoleOutput(process.stderr, clock);
   const started = clock.now();
-  const run = await submitWorkflow(leaderUrl, {
+  const run = await submitWorkflow(leaderUrl, token, {
     workflowFile: resolve(workflowFile),
     jobStore,
     args,
@@ -40,6 +42,7 @@ export async function runOnLeader(
   let lastLineAt = 0;
   const final = await followWorkflow(leaderUrl, run.id, {
     clock,
+    ...(token !== undefined ? { token } : {}),
     onProgress: (p) => {
       out.progress(p);
       const text = `toil: ${p.completed}/${p.known} jobs, ${p.running} running${p.failed ? `, ${p.failed} failed` : ''}`;
@@ -61,6 +64,25 @@ export async function runOnLeader(
   out.line(`toil: workflow failed on the leader: ${final.message ?? 'no reason given'}`);
   out.line(`toil: the job store ${jobStore} is kept; submit again to restart it`);
   return 1;
+}
+
+/**
+ * The leader's bearer token for `--leader`: the flag, else $TOIL_LEADER_TOKEN, else the file
+ * $TOIL_LEADER_TOKEN_FILE names (the leader appliance sets it to the token beside its state).
+ */
+export async function leaderToken(flag: string | undefined): Promise<string | undefined> {
+  const given = flag ?? (process.env.TOIL_LEADER_TOKEN?.trim() || undefined);
+  if (given !== undefined) return given;
+  const file = process.env.TOIL_LEADER_TOKEN_FILE?.trim();
+  if (!file) return undefined;
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch (e) {
+    throw new UserInputError(
+      'TOKEN_UNREADABLE',
+      `TOIL_LEADER_TOKEN_FILE ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
+  }
 }
 
 function parseBoolFlag(flag: string, v: string): boolean {

@@ -1,17 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { access, constants } from 'node:fs/promises';
-import { isAbsolute } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../common/clock.js';
-import { IllegalStateError, UserInputError, coerceError, isAbortError } from '../common/errors.js';
+import { IllegalStateError, ToilError, UserInputError, coerceError, isAbortError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { AgentReport } from '../mesos/batchSystem.js';
 import type { Provisioner } from '../provisioner/provisioner.js';
+import { bundleWorkflow } from '../workflow/bundle.js';
+import { requireBearerToken, type AuthPolicy } from './auth.js';
 import { buildHttp, type ReadinessCheck } from './http.js';
 import type { LeaderProgress } from './leader.js';
 import type { LeaderConfig } from './leaderConfig.js';
 import type { LeaderMetrics } from './metrics.js';
 import { ScalerTick, type TickReport, type TickStateStore } from './scalerTick.js';
+import { validateSubmission, type SubmissionBody } from './submission.js';
 import { ClusterWorkload, TrackedBatchSystem, type DrainableBatchSystem } from './workloadTracker.js';
 
 export type DaemonState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
@@ -54,6 +55,13 @@ export interface WorkflowRun {
   userError?: boolean;
   /** The workflow's progress as its leader last reported it. */
   progress?: LeaderProgress;
+  /**
+   * Times a restarted leader resumed this run without a job completing since: past
+   * `workflows.maxResumes` the run is failed instead of resumed again (no crash loop).
+   */
+  resumes?: number;
+  /** DELETE /workflows/:id was accepted: a restarted leader does not resume it. */
+  cancelRequested?: boolean;
 }
 
 export interface DaemonDeps {
@@ -82,12 +90,36 @@ export interface DaemonDeps {
    * still running (from their job stores, with `--restart` semantics). Optional for tests.
    */
   readonly runStore?: RunStore;
+  /** The bearer token and which read-only routes need it; absent: no route needs one (tests). */
+  readonly auth?: AuthPolicy;
 }
 
-/** The workflows a daemon has taken, persisted so a restarted daemon resumes those still running. */
+/**
+ * The workflows a daemon has taken, persisted so a restarted daemon resumes those still running.
+ * Contract: `save` resolves once the list is durable (the daemon answers a submission only then);
+ * a submission's bundled module is kept under its run id until the run ends.
+ */
 export interface RunStore {
   load(): Promise<readonly WorkflowRun[]>;
   save(runs: readonly WorkflowRun[]): Promise<void>;
+  saveModule(id: string, bundle: Uint8Array): Promise<void>;
+  /** Undefined when none was saved (a record from before modules were kept). */
+  loadModule(id: string): Promise<Uint8Array | undefined>;
+  deleteModule(id: string): Promise<void>;
+}
+
+/** The run was cancelled (DELETE /workflows/:id, `toil cancel`). */
+export class WorkflowCancelledError extends ToilError {
+  constructor(id: string, why = 'cancelled at the leader (DELETE /workflows/:id)') {
+    super('WORKFLOW_CANCELLED', `workflow ${id} ${why}`);
+  }
+}
+
+/** Another run of this daemon is using the job store (409). */
+export class JobStoreBusyError extends ToilError {
+  constructor(jobStore: string, id: string) {
+    super('JOB_STORE_BUSY', `jobStore ${jobStore}: workflow ${id} is running on it; cancel it or wait`);
+  }
 }
 
 /**
@@ -154,11 +186,7 @@ export class LeaderDaemon {
       const address = await this.app.listen({ host, port });
       this.loopDone = this.loop();
       this.transition('running');
-      for (const r of previous)
-        if (r.status === 'running') {
-          this.log.info({ workflow: r.id }, 'resuming a workflow the last leader was running');
-          this.submit(r.submission, r.id);
-        }
+      await this.resume(previous.filter((r) => r.status === 'running'));
       return address;
     } catch (e) {
       this.transition('failed');
@@ -166,24 +194,105 @@ export class LeaderDaemon {
     }
   }
 
-  /** Takes a workflow; it runs in this process with its own batch system. */
-  submit(submission: Submission, id: string = randomUUID()): WorkflowRun {
+  /**
+   * The runs a crashed or stopped predecessor left running: resumed from their saved submission
+   * (a run whose start was interrupted starts again), except one cancelled or resumed too often
+   * without progress, which is failed with why.
+   */
+  private async resume(previous: readonly WorkflowRun[]): Promise<void> {
+    const max = this.d.config().workflows.maxResumes;
+    for (const r of previous) {
+      const resumes = (r.resumes ?? 0) + 1;
+      const refuse = r.cancelRequested
+        ? 'was cancelled before the leader restarted'
+        : resumes > max
+          ? `was resumed ${resumes - 1} times without a job completing (workflows.maxResumes ${max}); not resumed again. Submit it again to restart it from its job store`
+          : undefined;
+      if (refuse) {
+        this.runs.set(r.id, {
+          ...r,
+          status: 'failed',
+          message: `workflow ${r.id} ${refuse}`,
+          finishedAt: this.d.clock.now(),
+        });
+        this.log.warn({ workflow: r.id }, `not resuming: ${refuse}`);
+        await this.d.runStore?.deleteModule(r.id).catch(() => undefined);
+        continue;
+      }
+      this.log.info({ workflow: r.id, resumes }, 'resuming a workflow the last leader was running');
+      const bundle = await this.d.runStore?.loadModule(r.id);
+      const options = r.submission.options ?? {};
+      this.submit({ ...r.submission, ...(bundle ? { options: { ...options, bundle } } : {}) }, r.id, {
+        resumes,
+        submittedAt: r.submittedAt,
+      });
+    }
+    await this.persistRuns();
+  }
+
+  /**
+   * POST /workflows: validated (400 with what is wrong), bundled (a syntax error is a 400 too),
+   * and the whole submission (its module included) durable before it is answered: a leader killed
+   * right after the 202 starts it again from that record.
+   */
+  async accept(body: unknown): Promise<WorkflowRun> {
+    const s: SubmissionBody = await validateSubmission(body);
+    if (this.stateValue !== 'running')
+      throw new IllegalStateError(`the leader is ${this.stateValue}; it takes no new workflows`);
+    const busy = [...this.runs.values()].find(
+      (r) => r.status === 'running' && r.submission.jobStore === s.jobStore,
+    );
+    if (busy) throw new JobStoreBusyError(s.jobStore, busy.id);
+    const bundle = await bundleWorkflow(s.workflowFile);
+    const id = randomUUID();
+    const submission: Submission = {
+      workflowFile: s.workflowFile,
+      jobStore: s.jobStore,
+      args: s.args,
+      ...(s.defaultPreemptable !== undefined ? { defaultPreemptable: s.defaultPreemptable } : {}),
+    };
+    const store = this.d.runStore;
+    if (store) {
+      await store.saveModule(id, bundle);
+      const record: WorkflowRun = { id, submission, status: 'running', submittedAt: this.d.clock.now() };
+      await store.save([...this.persistable(), record]);
+    }
+    return this.submit({ ...submission, options: { bundle } }, id);
+  }
+
+  /** Takes a workflow; its own code runs apart from the daemon (see DaemonDeps.runWorkflow). */
+  submit(
+    submission: Submission,
+    id: string = randomUUID(),
+    resumed?: { resumes: number; submittedAt: number },
+  ): WorkflowRun {
     if (this.stateValue !== 'running')
       throw new IllegalStateError(`the leader is ${this.stateValue}; it takes no new workflows`);
     const run: WorkflowRun = {
       id,
       submission,
       status: 'running',
-      submittedAt: this.d.clock.now(),
+      submittedAt: resumed?.submittedAt ?? this.d.clock.now(),
+      ...(resumed ? { resumes: resumed.resumes } : {}),
     };
     this.runs.set(run.id, run);
     this.saveRuns();
+    let baseline: number | undefined;
+    const onProgress = (progress: LeaderProgress): void => {
+      run.progress = progress;
+      // A job completed since the resume: the run is moving, the resume count starts over.
+      baseline ??= progress.completed;
+      if (run.resumes && progress.completed > baseline) {
+        delete run.resumes;
+        this.saveRuns();
+      }
+    };
     const tracked = new TrackedBatchSystem(this.d.newBatchSystem(), this.d.clock, () => this.queueChanged());
     this.workload.add(tracked);
     const cancel = new AbortController();
     this.cancels.set(run.id, cancel);
     const p = this.d
-      .runWorkflow(submission, tracked, (progress) => (run.progress = progress), cancel.signal)
+      .runWorkflow(submission, tracked, onProgress, cancel.signal)
       .then(
         (r) => {
           run.status = r.status;
@@ -203,6 +312,7 @@ export class LeaderDaemon {
         this.workload.remove(tracked);
         this.runPromises.delete(p);
         this.saveRuns();
+        void this.d.runStore?.deleteModule(run.id).catch(() => undefined);
         this.queueChanged();
       });
     this.runPromises.add(p);
@@ -220,16 +330,23 @@ export class LeaderDaemon {
   }
 
   private saveRuns(): void {
+    void this.persistRuns().catch((e: unknown) =>
+      this.log.warn({ err: coerceError(e) }, 'could not persist the workflow list'),
+    );
+  }
+
+  /** Writes the run list (chained, so writes land in order); rejects when this write failed. */
+  private persistRuns(): Promise<void> {
     const store = this.d.runStore;
-    if (!store) return;
-    // Chained so writes land in order; a failed write is logged, the next one carries the state.
-    this.runsSaved = this.runsSaved
-      .then(() =>
-        store.save(
-          [...this.runs.values()].map((run) => withoutBundle(run)).map(({ progress: _p, ...r }) => r),
-        ),
-      )
-      .catch((e: unknown) => this.log.warn({ err: coerceError(e) }, 'could not persist the workflow list'));
+    if (!store) return Promise.resolve();
+    const write = this.runsSaved.catch(() => undefined).then(() => store.save(this.persistable()));
+    this.runsSaved = write.catch(() => undefined);
+    return write;
+  }
+
+  /** The runs as persisted: no module bytes, no progress. */
+  private persistable(): WorkflowRun[] {
+    return [...this.runs.values()].map((run) => withoutBundle(run)).map(({ progress: _p, ...r }) => r);
   }
 
   private runsSaved: Promise<void> = Promise.resolve();
@@ -243,6 +360,11 @@ export class LeaderDaemon {
    * to fix). Its jobs stop being issued; what runs is left to finish or to the batch system.
    */
   cancel(id: string, reason: Error): void {
+    const run = this.runs.get(id);
+    if (run?.status === 'running') {
+      run.cancelRequested = true;
+      this.saveRuns();
+    }
     this.cancels.get(id)?.abort(reason);
   }
 
@@ -400,26 +522,25 @@ export class LeaderDaemon {
       planNow: () => this.tick.planNow(),
       ...(cfg.http.statusPage ? { statusPage: () => statusPage(this.status()) } : {}),
     });
+    if (this.d.auth) requireBearerToken(app, this.d.auth);
     app.post('/workflows', async (req, reply) => {
-      const body = (req.body ?? {}) as Partial<Submission>;
-      if (typeof body.workflowFile !== 'string' || typeof body.jobStore !== 'string')
-        return reply.code(400).send({ error: 'expected JSON {workflowFile, jobStore, args?}' });
-      const unreadable = await unreadableWorkflowFile(body.workflowFile);
-      if (unreadable) return reply.code(400).send({ error: unreadable });
       try {
-        const run = this.submit({
-          workflowFile: body.workflowFile,
-          jobStore: body.jobStore,
-          args: Array.isArray(body.args) ? body.args.map(String) : [],
-          ...(typeof body.defaultPreemptable === 'boolean'
-            ? { defaultPreemptable: body.defaultPreemptable }
-            : {}),
-        });
-        return reply.code(202).send(run);
+        return reply.code(202).send(withoutBundle(await this.accept(req.body)));
       } catch (e) {
-        const code = e instanceof UserInputError ? 400 : 503;
+        const code = e instanceof UserInputError ? 400 : e instanceof JobStoreBusyError ? 409 : 503;
+        if (code === 503) this.log.error({ err: coerceError(e) }, 'could not take a workflow');
         return reply.code(code).send({ error: coerceError(e).message });
       }
+    });
+    app.delete('/workflows/:id', async (req, reply) => {
+      const { id } = req.params as { id: string };
+      const run = this.workflow(id);
+      if (!run) return reply.code(404).send({ error: `no workflow ${id}` });
+      if (run.status !== 'running')
+        return reply.code(409).send({ error: `workflow ${id} has already ${run.status}` });
+      this.cancel(id, new WorkflowCancelledError(id));
+      this.log.info({ workflow: id }, 'workflow cancelled over HTTP');
+      return reply.code(202).send(withoutBundle(run));
     });
     app.get('/workflows/:id', async (req, reply) => {
       const run = this.workflow((req.params as { id: string }).id);
@@ -435,23 +556,6 @@ function withoutBundle(run: WorkflowRun): WorkflowRun {
   if (options?.bundle === undefined) return run;
   const { bundle: _b, ...rest } = options;
   return { ...run, submission: { ...run.submission, options: rest } };
-}
-
-/**
- * The daemon runs a workflow from its own file system: a path it cannot read is refused at once,
- * with what to do about it, rather than failing later inside the run.
- */
-async function unreadableWorkflowFile(path: string): Promise<string | undefined> {
-  if (!isAbsolute(path)) return `workflowFile ${path}: expected an absolute path on the leader's machine`;
-  try {
-    await access(path, constants.R_OK);
-    return undefined;
-  } catch (e) {
-    return (
-      `workflowFile ${path}: the leader cannot read it (${(e as NodeJS.ErrnoException).code ?? 'error'}); ` +
-      `it reads workflow files from its own file system: copy the file to the leader (toil rsync-cluster) and submit that path`
-    );
-  }
 }
 
 function statusPage(status: unknown): string {

@@ -163,10 +163,28 @@ export class Leader {
       return await result;
     } finally {
       signal?.removeEventListener('abort', onAbort);
+      if (signal?.aborted) await this.killIssued();
       await this.flushDeletes().catch((e: unknown) =>
         this.log.warn({ err: coerceError(e) }, 'could not delete files'),
       );
     }
+  }
+
+  /**
+   * A cancelled run kills what it has running (the batch system reports them 'killed', which a
+   * stopped leader ignores), so its nodes empty and the scaler releases them. A kill that does not
+   * come back within 10 s is left to the batch system.
+   */
+  private async killIssued(): Promise<void> {
+    const ids = [...this.issued];
+    if (ids.length === 0) return;
+    this.log.info({ jobs: ids.length }, 'run cancelled: killing its running jobs');
+    const timer = new AbortController();
+    await Promise.race([
+      Promise.allSettled(ids.map((id) => this.o.batchSystem.kill(id))),
+      this.o.clock.sleep(10_000, timer.signal).catch(() => undefined),
+    ]);
+    timer.abort();
   }
 
   private replay(commits: ReadonlyMap<string, JobCommit>): string[] {

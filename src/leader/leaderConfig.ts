@@ -26,6 +26,31 @@ const HttpSchema = z
     /** /healthz fails when the scaler loop has not completed a tick for this long. */
     maxTickAge: durationMs().default(300_000),
     statusPage: z.boolean().default(true),
+    /**
+     * Submitting and cancelling workflows always needs the bearer token; /healthz and /readyz never
+     * do; these say whether the read-only routes do too. `tokenFile`: where the token is kept
+     * (created on first start, mode 0600); beside a `file:` state directory by default.
+     */
+    auth: z
+      .object({
+        metrics: z.enum(['open', 'token']).default('open'),
+        status: z.enum(['open', 'token']).default('open'),
+        tokenFile: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({ metrics: 'open', status: 'open' }),
+  })
+  .strict();
+
+/** The workflows the daemon runs: how long their own code may take, how often a run is resumed. */
+const WorkflowsSchema = z
+  .object({
+    /** Module load and start() (imports included), in its own process; killed after this. */
+    startTimeout: durationMs().default(3_600_000),
+    /** finish() (exports included); killed after this. */
+    finishTimeout: durationMs().default(3_600_000),
+    /** A run the leader was restarted under this many times is failed, not resumed again. */
+    maxResumes: z.number().int().min(0).max(100).default(3),
   })
   .strict();
 
@@ -132,6 +157,7 @@ const LeaderFileSchema = z
     localcloud: LocalCloudSchema.default(LocalCloudSchema.parse({})),
     shutdown: ShutdownSchema.default(ShutdownSchema.parse({})),
     tick: TickSchema.default(TickSchema.parse({})),
+    workflows: WorkflowsSchema.default(WorkflowsSchema.parse({})),
     /** Checked by the scaler's own parser. */
     scaler: z.unknown().optional(),
   })
@@ -154,6 +180,7 @@ export type ProvisionerConfig = LeaderFile['provisioner'];
 export type LocalCloudConfig = LeaderFile['localcloud'];
 export type ShutdownConfig = LeaderFile['shutdown'];
 export type TickConfig = LeaderFile['tick'];
+export type WorkflowsConfig = LeaderFile['workflows'];
 
 export interface LeaderConfig {
   readonly jobStore: string;
@@ -164,6 +191,7 @@ export interface LeaderConfig {
   readonly localcloud: LocalCloudConfig;
   readonly shutdown: ShutdownConfig;
   readonly tick: TickConfig;
+  readonly workflows: WorkflowsConfig;
   readonly scaler: ScalerConfig;
 }
 

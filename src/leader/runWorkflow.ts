@@ -2,17 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../common/clock.js';
-import { ToilError, UserInputError } from '../common/errors.js';
+import { UserInputError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { JobStoreExistsError } from '../jobstore/errors.js';
 import type { Json, ResolvedRequirements, RunOutcomeRecord, WorkflowRecord } from '../jobstore/jobRecords.js';
 import { CorruptJobStoreError, type JobStore } from '../jobstore/jobStore.js';
-import { isJobDefinition, isWorkflowDefinition } from '../workflow/api.js';
 import { bundleWorkflow } from '../workflow/bundle.js';
-import { JobDeclarationError } from '../workflow/jobBuilder.js';
-import { loadWorkflowFile, loadWorkflowModule, type LoadedWorkflow } from '../workflow/moduleLoader.js';
-import { firstLine, userStack } from '../workflow/jobError.js';
-import { LeaderWorkflowContext } from '../workflow/workflowContext.js';
+import { fetchWorkflowModule } from '../workflow/moduleLoader.js';
+import { firstLine } from '../workflow/jobError.js';
+import { InProcessWorkflowCode, type WorkflowCode } from '../workflow/workflowCode.js';
 import type { BatchSystem } from './batchSystem.js';
 import { Leader, type FailedJob, type JobLostEvent, type LeaderProgress } from './leader.js';
 
@@ -40,6 +38,8 @@ export interface RunWorkflowOptions {
   readonly signal?: AbortSignal;
   /** `workflowFile` already bundled (by a caller that loaded it first); bundled here otherwise. */
   readonly bundle?: Uint8Array;
+  /** Where the workflow's own code runs (module load, start, finish); this process by default. */
+  readonly code?: WorkflowCode;
 }
 
 export type RunWorkflowOutcome =
@@ -65,7 +65,8 @@ export type RunWorkflowOutcome =
  */
 export async function runWorkflow(o: RunWorkflowOptions): Promise<RunWorkflowOutcome> {
   const log = o.log.child({ component: 'run' });
-  const started = o.clock.now();
+  const startedAt = o.clock.now();
+  const code = o.code ?? new InProcessWorkflowCode(() => o.store, o.log);
   await assertWorkflowFile(o.workflowFile);
   let existing: WorkflowRecord | undefined;
   if (o.restart) {
@@ -75,15 +76,43 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunWorkflowOut
     if (!existing)
       log.warn({ jobStore: o.store.locator }, 'the job store holds no workflow yet; starting it');
   }
-  const { workflow, loaded } = existing
-    ? {
-        workflow: existing,
-        loaded: await loadWorkflowModule(o.store, existing.module, join(o.workDir, 'toil-ts-modules')),
-      }
-    : await startNewWorkflow(o, o.restart);
-  const resumed = existing !== undefined;
+  const scratch = await mkdir(o.workDir, { recursive: true }).then(() =>
+    mkdtemp(join(o.workDir, 'toil-ts-bundle-')),
+  );
+  try {
+    let started: { workflow: WorkflowRecord; modulePath: string; jobNames: readonly string[] };
+    if (existing) {
+      const modulePath = await fetchWorkflowModule(
+        o.store,
+        existing.module,
+        join(o.workDir, 'toil-ts-modules'),
+      );
+      started = { workflow: existing, modulePath, jobNames: await code.jobNames({ modulePath }) };
+    } else {
+      started = await startNewWorkflow(o, code, o.restart, join(scratch, 'workflow.mjs'));
+    }
+    return await runStarted(o, code, started, existing !== undefined, log, startedAt);
+  } finally {
+    await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+/** Runs a workflow whose record is in the store to the end, `finish` and `--clean` included. */
+async function runStarted(
+  o: RunWorkflowOptions,
+  code: WorkflowCode,
+  {
+    workflow,
+    modulePath,
+    jobNames,
+  }: { workflow: WorkflowRecord; modulePath: string; jobNames: readonly string[] },
+  resumed: boolean,
+  log: Logger,
+  started: number,
+): Promise<RunWorkflowOutcome> {
+  const defined = new Set(jobNames);
   for (const spec of workflow.jobs) {
-    if (!loaded.jobs.has(spec.name) || !isJobDefinition(loaded.jobs.get(spec.name))) {
+    if (!defined.has(spec.name)) {
       throw new CorruptJobStoreError(o.store.locator, `the workflow module defines no job '${spec.name}'`);
     }
   }
@@ -114,9 +143,13 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunWorkflowOut
   }
   const elapsedMs = o.clock.now() - started;
   if (result.status === 'succeeded') {
-    const wf = loaded.workflow;
-    if (wf?.finish)
-      await wf.finish(new LeaderWorkflowContext(o.store, o.args, resumed, o.log), result.returnValue);
+    await code.finish({
+      modulePath,
+      jobStore: o.store.absoluteLocator,
+      args: o.args,
+      restart: resumed,
+      returnValue: result.returnValue,
+    });
     if (o.clean === 'always' || o.clean === 'onSuccess') await o.store.destroy();
     else await o.store.writeOutcome(outcomeRecord(generation, o.clock.now(), []));
     return { ...result, elapsedMs };
@@ -137,44 +170,30 @@ function outcomeRecord(generation: number, at: number, failures: readonly Failed
 }
 
 /**
- * Bundles and loads the workflow, creates the job store (unless `storeExists`: a --restart of a
- * store whose start was interrupted) and calls the workflow's `start`. A workflow that refuses to
+ * Bundles the workflow, creates the job store (unless `storeExists`: a --restart of a store whose
+ * start was interrupted) and has the workflow's code run its `start`. A workflow that refuses to
  * start (its arguments, most often) leaves no job store behind, so the corrected command runs as
  * typed.
  */
 async function startNewWorkflow(
   o: RunWorkflowOptions,
+  code: WorkflowCode,
   storeExists: boolean,
-): Promise<{ workflow: WorkflowRecord; loaded: LoadedWorkflow }> {
+  modulePath: string,
+): Promise<{ workflow: WorkflowRecord; modulePath: string; jobNames: readonly string[] }> {
   // Checked before bundling so the mistake is reported at once; create() checks again.
   if (!storeExists && (await o.store.exists())) throw new JobStoreExistsError(o.store.locator);
   const bundle = o.bundle ?? (await bundleWorkflow(o.workflowFile));
-  const loaded = await loadLocalBundle(bundle, o.workDir);
-  const definition = loaded.workflow;
-  if (!isWorkflowDefinition(definition)) {
-    throw new UserInputError(
-      'WORKFLOW_NO_DEFAULT',
-      `workflow ${o.workflowFile} has no workflow as its default export (expected 'export default defineWorkflow({ start(ctx) { ... } })')`,
-      { file: o.workflowFile },
-    );
-  }
+  await writeFile(modulePath, bundle);
   if (!storeExists) await o.store.create();
   try {
     const moduleRef = await o.store.putModule(bundle);
-    const ctx = new LeaderWorkflowContext(o.store, o.args, false, o.log);
-    let root;
-    try {
-      root = await definition.start(ctx);
-    } catch (e) {
-      throw startFailure(o.workflowFile, o.args, e);
-    }
-    const declared = ctx.declared();
-    if (!declared.rootJobId || root?.jobId !== declared.rootJobId) {
-      throw new UserInputError(
-        'WORKFLOW_NO_ROOT',
-        `workflow ${o.workflowFile}: start() must return the job made with ctx.root(job, input)`,
-      );
-    }
+    const declared = await code.start({
+      modulePath,
+      jobStore: o.store.absoluteLocator,
+      workflowFile: o.workflowFile,
+      args: o.args,
+    });
     const workflow: WorkflowRecord = {
       format: 1,
       workflowId: randomUUID(),
@@ -187,40 +206,14 @@ async function startNewWorkflow(
       options: { retryCount: o.retryCount, defaults: o.defaults },
     };
     await o.store.writeWorkflow(workflow);
-    return { workflow, loaded };
+    return { workflow, modulePath, jobNames: declared.jobNames };
   } catch (e) {
     if (!storeExists) await o.store.destroy().catch(() => undefined);
     throw e;
   }
 }
 
-/**
- * The workflow's `start` threw: the user's workflow refused its arguments, or has a bug. One line
- * naming the workflow, the error's message and where in the user's source it was thrown; the
- * flags of `args` that the message names are kept in `details.flags` (for a "did you mean").
- */
-export class WorkflowStartError extends UserInputError {
-  constructor(file: string, message: string, flags: readonly string[]) {
-    super('WORKFLOW_START', `workflow ${file} did not start: ${message}`, { file, flags: [...flags] });
-  }
-}
-
-function startFailure(file: string, args: readonly string[], e: unknown): Error {
-  if (e instanceof UserInputError) return e;
-  if (e instanceof JobDeclarationError)
-    return new UserInputError('WORKFLOW_START', `workflow ${file}: ${e.message}`);
-  const text = userStack(e);
-  const first = firstLine(text);
-  const flags = args.map((a) => a.split('=')[0]!).filter((a) => /^--?[A-Za-z]/.test(a) && first.includes(a));
-  const where = /^\s+at (?:.*\()?(\/[^)]*?:\d+:\d+)\)?$/m.exec(text)?.[1];
-  // An argument error names the flag and needs neither the error's class nor a location; a bug
-  // in start() needs both.
-  const located =
-    flags.length > 0
-      ? first.replace(/^\w*Error(?: \[\w+\])?: /, '')
-      : `${first.replace(/^Error: /, '')}${where !== undefined ? ` (at ${where})` : ''}`;
-  return new WorkflowStartError(file, located, flags);
-}
+export { WorkflowStartError } from '../workflow/workflowCode.js';
 
 async function assertWorkflowFile(file: string): Promise<void> {
   const s = await stat(file).catch(() => undefined);
@@ -232,23 +225,5 @@ async function assertWorkflowFile(file: string): Promise<void> {
         file,
       },
     );
-  }
-}
-
-/** Loads a freshly bundled module in this process (for `start`). */
-async function loadLocalBundle(bundle: Uint8Array, workDir: string): Promise<LoadedWorkflow> {
-  await mkdir(workDir, { recursive: true });
-  const dir = await mkdtemp(join(workDir, 'toil-ts-bundle-'));
-  const path = join(dir, 'workflow.mjs');
-  await writeFile(path, bundle);
-  try {
-    return await loadWorkflowFile(path);
-  } catch (e) {
-    throw new ToilError('WORKFLOW_LOAD', `the workflow module failed to load: ${(e as Error).message}`, {
-      cause: e,
-    });
-  } finally {
-    // Imported modules stay in memory; the file is not needed any more.
-    await rm(dir, { recursive: true, force: true });
   }
 }

@@ -20,6 +20,8 @@ export interface FollowOptions {
   readonly pollMs?: number;
   readonly onProgress?: (progress: LeaderProgress) => void;
   readonly signal?: AbortSignal;
+  /** The leader's bearer token (needed when its status routes are closed). */
+  readonly token?: string;
 }
 
 export class LeaderUnreachableError extends UserInputError {
@@ -31,22 +33,18 @@ export class LeaderUnreachableError extends UserInputError {
 }
 
 /** Submits; resolves with the run the daemon created. Throws UserInputError when it is refused. */
-export async function submitWorkflow(leaderUrl: string, submission: Submission): Promise<WorkflowRun> {
-  const base = leaderUrl.replace(/\/+$/, '');
-  let res: Response;
-  try {
-    res = await fetch(`${base}/workflows`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(submission),
-    });
-  } catch (e) {
-    throw new LeaderUnreachableError(leaderUrl, (e as { cause?: unknown }).cause ?? e);
-  }
-  const body = (await res.json().catch(() => ({}))) as WorkflowRun & { error?: string };
-  if (res.status === 202) return body;
-  const why = body.error ?? `HTTP ${res.status}`;
-  if (res.status === 400)
+export async function submitWorkflow(
+  leaderUrl: string,
+  token: string | undefined,
+  submission: Submission,
+): Promise<WorkflowRun> {
+  const { status, body, why } = await leaderRequest(leaderUrl, token, '/workflows', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(submission),
+  });
+  if (status === 202) return body;
+  if (status === 400 || status === 409)
     throw new UserInputError('LEADER_REFUSED', `the leader at ${leaderUrl} refused the workflow: ${why}`);
   throw new ToilError('LEADER_REFUSED', `the leader at ${leaderUrl} did not take the workflow: ${why}`, {
     disposition: 'fatal',
@@ -70,8 +68,10 @@ export async function followWorkflow(
     let run: WorkflowRun | undefined;
     try {
       const res = await fetch(`${base}/workflows/${encodeURIComponent(id)}`, {
+        headers: bearer(options.token),
         ...(options.signal ? { signal: options.signal } : {}),
       });
+      if (res.status === 401) throw notAuthorised(leaderUrl, options.token, 'status needs the token');
       if (res.status === 404)
         throw new ToilError(
           'WORKFLOW_UNKNOWN',
@@ -92,4 +92,60 @@ export async function followWorkflow(
     }
     await options.clock.sleep(pollMs, options.signal);
   }
+}
+
+/** Cancels a run (DELETE /workflows/:id); resolves with the run as the leader had it. */
+export async function cancelWorkflow(
+  leaderUrl: string,
+  token: string | undefined,
+  id: string,
+): Promise<WorkflowRun> {
+  const { status, body, why } = await leaderRequest(
+    leaderUrl,
+    token,
+    `/workflows/${encodeURIComponent(id)}`,
+    {
+      method: 'DELETE',
+    },
+  );
+  if (status === 202) return body;
+  throw new UserInputError(
+    'LEADER_REFUSED',
+    `the leader at ${leaderUrl} did not cancel workflow ${id}: ${why}`,
+  );
+}
+
+/** One request to the leader: its answer, with a 401 and an unreachable leader turned into errors. */
+async function leaderRequest(
+  leaderUrl: string,
+  token: string | undefined,
+  path: string,
+  init: { method: string; headers?: Record<string, string>; body?: string },
+): Promise<{ status: number; body: WorkflowRun & { error?: string }; why: string }> {
+  let res: Response;
+  try {
+    res = await fetch(`${leaderUrl.replace(/\/+$/, '')}${path}`, {
+      ...init,
+      headers: { ...init.headers, ...bearer(token) },
+    });
+  } catch (e) {
+    throw new LeaderUnreachableError(leaderUrl, (e as { cause?: unknown }).cause ?? e);
+  }
+  const body = (await res.json().catch(() => ({}))) as WorkflowRun & { error?: string };
+  const why = body.error ?? `HTTP ${res.status}`;
+  if (res.status === 401) throw notAuthorised(leaderUrl, token, why);
+  return { status: res.status, body, why };
+}
+
+function bearer(token: string | undefined): Record<string, string> {
+  return token === undefined ? {} : { authorization: `Bearer ${token}` };
+}
+
+function notAuthorised(leaderUrl: string, token: string | undefined, why: string): UserInputError {
+  return new UserInputError(
+    'LEADER_UNAUTHORISED',
+    token === undefined
+      ? `the leader at ${leaderUrl} needs its token: pass --leaderToken or set TOIL_LEADER_TOKEN (or TOIL_LEADER_TOKEN_FILE); it is in the leader's token file (http.auth.tokenFile, beside its state)`
+      : `the leader at ${leaderUrl} refused the token given: ${why}`,
+  );
 }

@@ -54,6 +54,15 @@ export async function loadWorkflowModule(
   ref: ModuleRef,
   cacheDir: string,
 ): Promise<LoadedWorkflow> {
+  return loadWorkflowFile(await fetchWorkflowModule(store, ref, cacheDir));
+}
+
+/** The local path of the workflow module a job store holds, fetched into `cacheDir` once. */
+export async function fetchWorkflowModule(
+  store: JobStore,
+  ref: ModuleRef,
+  cacheDir: string,
+): Promise<string> {
   const path = join(cacheDir, `${ref.etag.replace(/[^A-Za-z0-9_-]/g, '')}-${ref.size}.mjs`);
   if (!loaded.has(path)) {
     const present = await stat(path).then(
@@ -68,5 +77,5 @@ export async function loadWorkflowModule(
       await rename(tmp, path);
     }
   }
-  return loadWorkflowFile(path);
+  return path;
 }

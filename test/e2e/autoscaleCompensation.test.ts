@@ -10,6 +10,7 @@ import {
   sleep,
   startToilProcess,
   Timeline,
+  leaderAuth,
 } from '../fixtures/leaderE2e.js';
 import { REPO_ROOT } from '../fixtures/workflowCli.js';
 
@@ -95,7 +96,7 @@ t.test(
 
     const submitted = await fetch(`${base}/workflows`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: leaderAuth(`${dir}/state`),
       body: JSON.stringify({
         workflowFile: join(REPO_ROOT, 'examples/sort.ts'),
         jobStore: `file:${dir}/js`,

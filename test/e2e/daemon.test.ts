@@ -57,7 +57,7 @@ t.test(
     // A file the daemon cannot read is refused at submission, naming it (exit 2).
     const refused = await runToil(
       ['run', join(dir, 'nowhere.ts'), `file:${dir}/js-refused`, '--leader', base],
-      { cwd: dir },
+      { cwd: dir, env: { TOIL_LEADER_TOKEN_FILE: `${dir}/state.token` } },
     );
     t.equal(refused.code, 2, 'an unreadable workflow file: exit 2');
     t.match(refused.stderr, /nowhere\.ts: the leader cannot read it \(ENOENT\)/);
@@ -80,7 +80,7 @@ t.test(
         '--leader',
         base,
       ],
-      { cwd: dir },
+      { cwd: dir, env: { TOIL_LEADER_TOKEN_FILE: `${dir}/state.token` } },
     );
     t.teardown(() => void client.child.kill('SIGKILL'));
     let timeline: Timeline | undefined;

@@ -3,14 +3,14 @@ import { join } from 'node:path';
 import t from 'tap';
 import {
   byteSorted,
-  leaderConfig,
+  leaderConfigOnCloud,
   leaderStatus,
-  makeCluster,
   liveWorkers,
   nonEmptyLines,
   sleep,
-  startLocalCloud,
+  startClusterCloud,
   startToilProcess,
+  leaderAuth,
 } from '../fixtures/leaderE2e.js';
 import { REPO_ROOT } from '../fixtures/workflowCli.js';
 
@@ -23,26 +23,13 @@ t.test(
   'kill -9 mid-run, restart: instances adopted, none duplicated or orphaned, workflow completes',
   async (t) => {
     const dir = t.testdir({});
-    const cloud = await startLocalCloud();
-    t.teardown(async () => {
-      cloud.child.kill('SIGTERM');
-      await cloud.done;
-    });
-    await makeCluster(cloud.ec2Url, 'restart');
+    const cloud = await startClusterCloud(t, 'restart');
     const cfgPath = join(dir, 'leader.yaml');
     writeFileSync(
       cfgPath,
-      leaderConfig([
-        ['port: 8080', 'port: 0'],
-        ['file:./toil-leader-state', `file:${dir}/state`],
-        ['mesosMaster: embedded', `mesosMaster: "${cloud.mesosMaster}"`],
-        [
-          /provisioner:\n {2}kind: embedded\n {2}clusterName: local\n {2}zone: us-west-2a/,
-          `provisioner:\n  kind: aws\n  clusterName: restart\n  zone: us-west-2a\n  endpoint: ${cloud.ec2Url}`,
-        ],
+      leaderConfigOnCloud(dir, cloud, 'restart', [
         [/localcloud:\n( {2}.*\n)+/, ''],
         ['releaseNodes: true', 'releaseNodes: false'],
-        ['scaleInterval: 10s', 'scaleInterval: 1s'],
         ['idleGrace: 20s', 'idleGrace: 6s'],
       ]),
     );
@@ -55,7 +42,7 @@ t.test(
     const base1 = (await first.waitFor(/status at (http:\/\/[0-9.:]+)\/status/))[1]!;
     const sub = await fetch(`${base1}/workflows`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: leaderAuth(`${dir}/state`),
       body: JSON.stringify({
         workflowFile: join(REPO_ROOT, 'examples/sort.ts'),
         jobStore: `file:${dir}/js`,

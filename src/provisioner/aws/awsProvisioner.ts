@@ -44,6 +44,8 @@ export interface AwsClusterSettings {
   readonly sshAuthorizedKeys?: readonly string[];
   /** The node types the leader's daemon scales (its /etc/toil/leader.yaml); default the leader's type. */
   readonly workerNodeTypes?: readonly WorkerNodeType[];
+  /** The leader daemon's bearer token, written into the leader's user data only. */
+  readonly leaderToken?: string;
 }
 
 /** Instance metadata: IMDSv2 only, and a hop limit that lets containers (Docker) reach it. */
@@ -136,7 +138,11 @@ export class AwsProvisioner implements Provisioner {
       tags: base,
       sshAuthorizedKeys: this.settings.sshAuthorizedKeys,
       ...(role === 'leader'
-        ? { instanceType: offering.instanceType, workerNodeTypes: this.settings.workerNodeTypes }
+        ? {
+            instanceType: offering.instanceType,
+            workerNodeTypes: this.settings.workerNodeTypes,
+            ...(this.settings.leaderToken ? { leaderToken: this.settings.leaderToken } : {}),
+          }
         : {}),
     });
     const storage = role === 'leader' ? this.settings.leaderStorageGiB : this.settings.nodeStorageGiB;

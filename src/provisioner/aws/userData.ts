@@ -7,8 +7,10 @@ import type { NodeRole } from '../provisioner.js';
  * `toil-<role>.service` runs the appliance image. The leader runs the Mesos master (container
  * `toil_leader`, the one ssh-cluster enters) and the `toil leader` daemon; a worker runs the Mesos
  * agent pointed at the leader's private address, with its `preemptable` attribute.
- * Nothing secret goes in here: user data is readable by anything on the instance and by anyone
- * with ec2:DescribeInstanceAttribute. Instances get AWS credentials from their instance profile.
+ * Nothing secret goes in a worker's: user data is readable by anything on the instance and by
+ * anyone with ec2:DescribeInstanceAttribute. Instances get AWS credentials from their instance
+ * profile. The one secret, the leader daemon's bearer token, goes in the leader's alone (mode 0600
+ * on disk): no job runs on the leader, and whoever may describe its attributes may launch anyway.
  */
 export interface UserDataInput {
   readonly role: NodeRole;
@@ -30,6 +32,8 @@ export interface UserDataInput {
   readonly workerNodeTypes?: readonly WorkerNodeType[];
   /** Leader only: its own instance type (the default worker type). */
   readonly instanceType?: string;
+  /** Leader only: the daemon's bearer token (see docs/leader.md, threat model). */
+  readonly leaderToken?: string;
 }
 
 export interface WorkerNodeType {
@@ -41,6 +45,8 @@ export interface WorkerNodeType {
 
 /** Where the appliance keeps the daemon's state: a host directory the container mounts. */
 export const APPLIANCE_LEADER_STATE = 'file:/var/lib/toil/leader-state';
+/** The daemon's bearer token in the appliance: beside its state, where the daemon looks by default. */
+export const APPLIANCE_LEADER_TOKEN = '/var/lib/toil/leader-state.token';
 /** The appliance's HTTP port (the Dockerfile's EXPOSE and HEALTHCHECK). */
 export const APPLIANCE_HTTP_PORT = 8080;
 /** Used when neither worker node types nor the leader's type are known (Toil's docs' example type). */
@@ -160,6 +166,10 @@ export interface IgnitionConfig {
 
 export function buildIgnition(input: UserDataInput): IgnitionConfig {
   const env = {
+    // `toil run --leader` inside the leader's containers finds the daemon's token.
+    ...(input.role === 'leader' && input.leaderToken
+      ? { TOIL_LEADER_TOKEN_FILE: APPLIANCE_LEADER_TOKEN }
+      : {}),
     TMPDIR: '/var/tmp',
     TOIL_AWS_TAGS: JSON.stringify(input.tags),
     TOIL_AWS_ZONE: input.zone,
@@ -199,6 +209,13 @@ export function buildIgnition(input: UserDataInput): IgnitionConfig {
       enabled: true,
       contents: unit('toil leader daemon', 'toil_leader_daemon', daemon, 'toil-leader.service'),
     });
+    if (input.leaderToken)
+      files.push({
+        path: APPLIANCE_LEADER_TOKEN,
+        filesystem: 'root',
+        mode: 0o600,
+        contents: { source: `data:,${encodeURIComponent(`${input.leaderToken}\n`)}` },
+      });
     const leaderConfig = toYaml(applianceLeaderConfig(input));
     files.push({
       path: '/etc/toil/leader.yaml',

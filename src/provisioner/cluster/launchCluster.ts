@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock } from '../../common/clock.js';
 import { UserInputError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
@@ -93,6 +93,8 @@ export async function launchCluster(
       nodeStorageGiB: o.nodeStorageGiB,
       leaderStorageGiB: o.leaderStorageGiB,
       ...(o.instanceProfileArn ? { instanceProfileArn: o.instanceProfileArn } : {}),
+      // The daemon's bearer token, on the leader only: `toil run --leader` there finds it.
+      leaderToken: randomBytes(32).toString('base64url'),
       // The leader's daemon scales the worker types launch-cluster was given.
       ...(o.nodeTypes.length > 0 ? { workerNodeTypes: o.nodeTypes } : {}),
     },

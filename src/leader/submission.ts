@@ -1,0 +1,83 @@
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { extname, isAbsolute } from 'node:path';
+import { z } from 'zod';
+import { UserInputError } from '../common/errors.js';
+import { describeZodIssues } from '../common/configErrors.js';
+import { parseLocator } from '../jobstore/locator.js';
+
+/** What `POST /workflows` takes (the body `toil run … --leader URL` sends). */
+const SubmissionBodySchema = z
+  .object({
+    workflowFile: z.string().min(1, 'expected the absolute path of a workflow file on the leader'),
+    jobStore: z.string().min(1, 'expected a job store locator: file:PATH or aws:REGION:NAME'),
+    args: z.array(z.string().max(100_000)).max(10_000).default([]),
+    defaultPreemptable: z.boolean().optional(),
+  })
+  .strict();
+
+export type SubmissionBody = z.infer<typeof SubmissionBodySchema>;
+
+/** Workflow modules the bundler takes; anything else (a config file, /etc/hostname) is refused. */
+const WORKFLOW_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs']);
+
+/** A submission the leader refuses (400): the message names the field and what was expected. */
+export class BadSubmissionError extends UserInputError {
+  constructor(message: string) {
+    super('BAD_SUBMISSION', message);
+  }
+}
+
+/**
+ * Checks a submission before the leader takes it (so a bad one is a 400 now, not a failed run
+ * later): the body's shape, the workflow file (an absolute path to a readable regular file with a
+ * module's extension, on the leader's own file system) and the job store locator (it parses; a
+ * `file:` one is absolute, since the leader resolves nothing against the client's directory).
+ */
+export async function validateSubmission(body: unknown): Promise<SubmissionBody> {
+  const parsed = SubmissionBodySchema.safeParse(body ?? {});
+  if (!parsed.success)
+    throw new BadSubmissionError(
+      `expected JSON {workflowFile, jobStore, args?, defaultPreemptable?}: ${describeZodIssues(parsed.error.issues).join('; ')}`,
+    );
+  const s = parsed.data;
+  await checkWorkflowFile(s.workflowFile);
+  checkJobStore(s.jobStore);
+  return s;
+}
+
+async function checkWorkflowFile(path: string): Promise<void> {
+  const what = `workflowFile ${path}`;
+  if (!isAbsolute(path))
+    throw new BadSubmissionError(`${what}: expected an absolute path on the leader's machine`);
+  if (!WORKFLOW_EXTENSIONS.has(extname(path)))
+    throw new BadSubmissionError(
+      `${what}: expected a workflow module (${[...WORKFLOW_EXTENSIONS].join(', ')})`,
+    );
+  const s = await stat(path).catch((e: NodeJS.ErrnoException) => e);
+  if (s instanceof Error)
+    throw new BadSubmissionError(
+      `${what}: the leader cannot read it (${s.code ?? 'error'}); it reads workflow files from its own file system: ` +
+        'copy the file to the leader (toil rsync-cluster) and submit that path',
+    );
+  if (!s.isFile())
+    throw new BadSubmissionError(
+      `${what}: is ${s.isDirectory() ? 'a directory' : 'not a regular file'}; expected a workflow file`,
+    );
+  await access(path, constants.R_OK).catch((e: NodeJS.ErrnoException) => {
+    throw new BadSubmissionError(`${what}: the leader cannot read it (${e.code ?? 'error'})`);
+  });
+}
+
+function checkJobStore(text: string): void {
+  let locator;
+  try {
+    locator = parseLocator(text, '/');
+  } catch (e) {
+    throw new BadSubmissionError(`jobStore: ${(e as Error).message}`);
+  }
+  if (locator.kind === 'file' && !isAbsolute(locator.text.replace(/^file:/, '')))
+    throw new BadSubmissionError(
+      `jobStore ${text}: expected an absolute path (file:/PATH); the leader does not know the client's directory`,
+    );
+}

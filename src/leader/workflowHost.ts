@@ -1,0 +1,192 @@
+import { spawn } from 'node:child_process';
+import type { Clock } from '../common/clock.js';
+import { ToilError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import type { FinishRequest, StartRequest, StartResult, WorkflowCode } from '../workflow/workflowCode.js';
+import type { HostReply, HostRequest } from '../workflow/workflowHostChild.js';
+
+/**
+ * A workflow's own code failed in its isolated process: it threw, it did not return in time, or
+ * its process died. The run fails with this; the daemon goes on.
+ */
+export class WorkflowCodeError extends ToilError {
+  constructor(code: string, message: string, user: boolean, details: Record<string, unknown> = {}) {
+    super(code, message, { disposition: user ? 'user' : 'fatal', details });
+  }
+}
+
+export interface WorkflowHostTimeouts {
+  /** Module load and `start` (which may import large files). */
+  readonly start: number;
+  /** Module load and `finish` (which may export large files). */
+  readonly finish: number;
+  /** Module load alone (a restart checks the stored jobs still exist). */
+  readonly load: number;
+}
+
+export interface IsolatedWorkflowCodeOptions {
+  /** The argv that runs `toil workflow-host` (node, bin/toil.js, 'workflow-host'). */
+  readonly command: readonly string[];
+  readonly clock: Clock;
+  /** Where the code's log lines go (as the daemon's, with `component: 'workflow'`). */
+  readonly log: Logger;
+  readonly timeouts: WorkflowHostTimeouts;
+  /** The workflow file, for messages. */
+  readonly workflowFile: string;
+  /** Aborting it kills a call in progress; the call rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+  /** The environment of the host process (the job store's credentials and endpoint). */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+const PINO_LEVELS: Readonly<Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'>> = {
+  10: 'trace',
+  20: 'debug',
+  30: 'info',
+  40: 'warn',
+  50: 'error',
+  60: 'fatal',
+};
+
+/**
+ * The workflow's code in a child process of its own, one per call. Why a process and not a worker
+ * thread: a thread shares the daemon's heap, its native crashes and `process.exit`/`process.abort`
+ * (which a workflow may call, or a native module may trigger) end the whole daemon, and an
+ * out-of-memory in a thread can still take the process down. A child process can do none of that
+ * to the daemon, can be killed (SIGKILL) outright when it hangs, and its cost (~0.2 s to start
+ * Node, three times per workflow) is nothing next to a workflow's run.
+ */
+export class IsolatedWorkflowCode implements WorkflowCode {
+  private readonly o: IsolatedWorkflowCodeOptions;
+  private readonly log: Logger;
+
+  constructor(options: IsolatedWorkflowCodeOptions) {
+    this.o = options;
+    this.log = options.log.child({ component: 'workflow' });
+  }
+
+  start(request: StartRequest): Promise<StartResult> {
+    return this.call<StartResult>({ type: 'start', ...request }, 'start()', this.o.timeouts.start);
+  }
+
+  jobNames(request: { readonly modulePath: string }): Promise<string[]> {
+    return this.call<string[]>({ type: 'jobNames', ...request }, 'loading', this.o.timeouts.load);
+  }
+
+  async finish(request: FinishRequest): Promise<void> {
+    await this.call<null>({ type: 'finish', ...request }, 'finish()', this.o.timeouts.finish);
+  }
+
+  private call<T>(request: HostRequest, what: string, timeoutMs: number): Promise<T> {
+    const { signal } = this.o;
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
+    const [cmd, ...args] = this.o.command;
+    if (!cmd) return Promise.reject(new Error('no workflow host command'));
+    const child = spawn(cmd, args, {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      ...(this.o.env ? { env: this.o.env } : {}),
+    });
+    let stderrTail = '';
+    const forward = (level: 'info' | 'warn') => (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      if (level === 'warn') stderrTail = (stderrTail + text).slice(-4000);
+      for (const line of text.split('\n'))
+        if (line.trim()) this.log[level]({ stream: level === 'info' ? 'stdout' : 'stderr' }, line);
+    };
+    child.stdout?.on('data', forward('info'));
+    child.stderr?.on('data', forward('warn'));
+    const file = this.o.workflowFile;
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const timer = new AbortController();
+      const settle = (outcome: () => void, kill: boolean): void => {
+        if (settled) return;
+        settled = true;
+        timer.abort();
+        signal?.removeEventListener('abort', onAbort);
+        if (kill && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        outcome();
+      };
+      const onAbort = (): void => settle(() => reject(signal?.reason as Error), true);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      child.on('message', (m: HostReply) => {
+        if (m.type === 'log') return this.relay(m.line);
+        if (m.type === 'result') return settle(() => resolve(m.value as T), false);
+        this.log.error({ code: m.code, stack: m.stack }, `${what} of workflow ${file} failed: ${m.message}`);
+        const message =
+          m.code === 'WORKFLOW_CODE_THREW' ? `${what} of workflow ${file} threw: ${m.message}` : m.message;
+        settle(() => reject(new WorkflowCodeError(m.code, message, m.user)), true);
+      });
+      child.on('error', (e) =>
+        settle(
+          () =>
+            reject(
+              new WorkflowCodeError(
+                'WORKFLOW_HOST_FAILED',
+                `cannot start the workflow host: ${e.message}`,
+                false,
+              ),
+            ),
+          true,
+        ),
+      );
+      // 'close', not 'exit': by then every message the child sent has been read.
+      child.on('close', (code, sig) => {
+        const lastLine = stderrTail.trim().split('\n').at(-1);
+        settle(
+          () =>
+            reject(
+              new WorkflowCodeError(
+                'WORKFLOW_CODE_CRASHED',
+                `the process running ${what} of workflow ${file} died (${sig ? `signal ${sig}` : `exit code ${code}`})` +
+                  (lastLine ? `: ${lastLine}` : ''),
+                false,
+                { exitCode: code, signal: sig },
+              ),
+            ),
+          false,
+        );
+      });
+      void this.o.clock.sleep(timeoutMs, timer.signal).then(
+        () =>
+          settle(
+            () =>
+              reject(
+                new WorkflowCodeError(
+                  'WORKFLOW_CODE_TIMEOUT',
+                  `${what} of workflow ${file} did not return within ${Math.round(timeoutMs / 1000)} s; its process was killed`,
+                  false,
+                  { timeoutMs },
+                ),
+              ),
+            true,
+          ),
+        () => undefined,
+      );
+      child.send(request, (e) => {
+        if (e)
+          settle(
+            () =>
+              reject(
+                new WorkflowCodeError(
+                  'WORKFLOW_HOST_FAILED',
+                  `cannot reach the workflow host: ${e.message}`,
+                  false,
+                ),
+              ),
+            true,
+          );
+      });
+    });
+  }
+
+  /** A pino line from the host, logged again here at its level. */
+  private relay(line: string): void {
+    try {
+      const { level, msg } = JSON.parse(line) as { level?: number; msg?: string };
+      this.log[PINO_LEVELS[level ?? 30] ?? 'info'](msg ?? '');
+    } catch {
+      this.log.info(line);
+    }
+  }
+}

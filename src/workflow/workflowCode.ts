@@ -1,0 +1,151 @@
+import { ToilError, UserInputError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import type { Json, JobSpec } from '../jobstore/jobRecords.js';
+import type { JobStore } from '../jobstore/jobStore.js';
+import { isJobDefinition, isWorkflowDefinition } from './api.js';
+import { JobDeclarationError } from './jobBuilder.js';
+import { firstLine, userStack } from './jobError.js';
+import { loadWorkflowFile, type LoadedWorkflow } from './moduleLoader.js';
+import { LeaderWorkflowContext } from './workflowContext.js';
+
+/** Start a new workflow: load its bundled module and call its `start`. */
+export interface StartRequest {
+  /** The bundled module, a local file. */
+  readonly modulePath: string;
+  /** The job store `ctx.importFile` writes into (its absolute locator). */
+  readonly jobStore: string;
+  /** The workflow file as the user named it, for messages. */
+  readonly workflowFile: string;
+  readonly args: readonly string[];
+}
+
+/** What `start` declared: the root job and every job declared with it. */
+export interface StartResult {
+  readonly rootJobId: string;
+  readonly jobs: JobSpec[];
+  /** The jobs the module defines (its top level registered), by name. */
+  readonly jobNames: string[];
+}
+
+export interface FinishRequest {
+  readonly modulePath: string;
+  readonly jobStore: string;
+  readonly args: readonly string[];
+  readonly restart: boolean;
+  /** The root job's return value, promises resolved. */
+  readonly returnValue: Json;
+}
+
+/**
+ * Port: the places a workflow's own code runs outside its jobs — loading the module (its top
+ * level), `start` and `finish` (with the files they import and export). The leader calls these
+ * and nothing else of the user's module.
+ *
+ * Contract: each call rejects with the error the workflow's code raised (a ToilError when it is the
+ * user's to fix: no default export, no root job, a bad declaration), or, for an implementation that
+ * isolates the code, with a WorkflowCodeError when it hung past its time or its process died.
+ * A rejection never leaves anything of the call running.
+ */
+export interface WorkflowCode {
+  start(request: StartRequest): Promise<StartResult>;
+  /** The names of the jobs the module defines (a restart checks every stored job still exists). */
+  jobNames(request: { readonly modulePath: string }): Promise<string[]>;
+  finish(request: FinishRequest): Promise<void>;
+}
+
+/**
+ * The workflow's code in this process: for `toil run`, where the process is the user's own, and
+ * inside the isolated host process the daemon starts (src/leader/workflowHost.ts).
+ */
+export class InProcessWorkflowCode implements WorkflowCode {
+  private readonly openStore: (locator: string) => JobStore;
+  private readonly log: Logger;
+
+  constructor(openStore: (locator: string) => JobStore, log: Logger) {
+    this.openStore = openStore;
+    this.log = log;
+  }
+
+  async start(r: StartRequest): Promise<StartResult> {
+    const loaded = await loadModule(r.modulePath);
+    const workflow = loaded.workflow;
+    if (!isWorkflowDefinition(workflow)) {
+      throw new UserInputError(
+        'WORKFLOW_NO_DEFAULT',
+        `workflow ${r.workflowFile} has no workflow as its default export (expected 'export default defineWorkflow({ start(ctx) { ... } })')`,
+        { file: r.workflowFile },
+      );
+    }
+    const ctx = new LeaderWorkflowContext(this.openStore(r.jobStore), r.args, false, this.log);
+    let root;
+    try {
+      root = await workflow.start(ctx);
+    } catch (e) {
+      throw startFailure(r.workflowFile, r.args, e);
+    }
+    const declared = ctx.declared();
+    if (!declared.rootJobId || root?.jobId !== declared.rootJobId) {
+      throw new UserInputError(
+        'WORKFLOW_NO_ROOT',
+        `workflow ${r.workflowFile}: start() must return the job made with ctx.root(job, input)`,
+      );
+    }
+    return { rootJobId: declared.rootJobId, jobs: declared.jobs, jobNames: definedJobs(loaded) };
+  }
+
+  async jobNames(r: { readonly modulePath: string }): Promise<string[]> {
+    return definedJobs(await loadModule(r.modulePath));
+  }
+
+  async finish(r: FinishRequest): Promise<void> {
+    const wf = (await loadModule(r.modulePath)).workflow;
+    if (wf?.finish)
+      await wf.finish(
+        new LeaderWorkflowContext(this.openStore(r.jobStore), r.args, r.restart, this.log),
+        r.returnValue,
+      );
+  }
+}
+
+/** A module whose top level throws is reported as such (the error is the workflow's, not ours). */
+async function loadModule(path: string): Promise<LoadedWorkflow> {
+  try {
+    return await loadWorkflowFile(path);
+  } catch (e) {
+    throw new ToilError('WORKFLOW_LOAD', `the workflow module failed to load: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+}
+
+/**
+ * The workflow's `start` threw: the user's workflow refused its arguments, or has a bug. One line
+ * naming the workflow, the error's message and where in the user's source it was thrown; the
+ * flags of `args` that the message names are kept in `details.flags` (for a "did you mean").
+ */
+export class WorkflowStartError extends UserInputError {
+  constructor(file: string, message: string, flags: readonly string[]) {
+    super('WORKFLOW_START', `workflow ${file} did not start: ${message}`, { file, flags: [...flags] });
+  }
+}
+
+function startFailure(file: string, args: readonly string[], e: unknown): Error {
+  if (e instanceof UserInputError) return e;
+  if (e instanceof JobDeclarationError)
+    return new UserInputError('WORKFLOW_START', `workflow ${file}: ${e.message}`);
+  const text = userStack(e);
+  const first = firstLine(text);
+  const flags = args.map((a) => a.split('=')[0]!).filter((a) => /^--?[A-Za-z]/.test(a) && first.includes(a));
+  const where = /^\s+at (?:.*\()?(\/[^)]*?:\d+:\d+)\)?$/m.exec(text)?.[1];
+  // An argument error names the flag and needs neither the error's class nor a location; a bug
+  // in start() needs both.
+  const located =
+    flags.length > 0
+      ? first.replace(/^\w*Error(?: \[\w+\])?: /, '')
+      : `${first.replace(/^Error: /, '')}${where !== undefined ? ` (at ${where})` : ''}`;
+  return new WorkflowStartError(file, located, flags);
+}
+
+function definedJobs(loaded: LoadedWorkflow): string[] {
+  return [...loaded.jobs].filter(([, def]) => isJobDefinition(def)).map(([name]) => name);
+}

@@ -1,0 +1,250 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { ManualClock } from '../../src/common/clock.js';
+import { silentLogger } from '../../src/common/log.js';
+import { LeaderDaemon, type RunStore, type Submission, type WorkflowRun } from '../../src/leader/daemon.js';
+import { parseLeaderConfigObject } from '../../src/leader/leaderConfig.js';
+import { createLeaderMetrics } from '../../src/leader/metrics.js';
+import { readCatalogue } from '../../src/scaler/catalogueFile.js';
+import { MemoryTickStore, RecordingProvisioner } from '../fixtures/leaderFakes.js';
+import { REPO_ROOT } from '../fixtures/workflowCli.js';
+
+/**
+ * The daemon's workflow routes, in process with a recording runWorkflow: the bearer token guards
+ * submitting and cancelling; bad submissions are 400s naming what is wrong; a taken submission
+ * (its module included) is durable before the 202; DELETE cancels; a restarted daemon resumes
+ * from the record and does not resume a run in a loop.
+ */
+const catalogue = await readCatalogue();
+const TOKEN = 'test-token-0123456789abcdef';
+const WORKFLOW = join(REPO_ROOT, 'test/fixtures/workflowMisbehaves.ts');
+
+class MemoryRunStore implements RunStore {
+  runs: WorkflowRun[] = [];
+  readonly modules = new Map<string, Uint8Array>();
+  async load(): Promise<readonly WorkflowRun[]> {
+    return JSON.parse(JSON.stringify(this.runs)) as WorkflowRun[];
+  }
+  async save(runs: readonly WorkflowRun[]): Promise<void> {
+    this.runs = JSON.parse(JSON.stringify(runs)) as WorkflowRun[];
+  }
+  async saveModule(id: string, bundle: Uint8Array): Promise<void> {
+    this.modules.set(id, bundle);
+  }
+  async loadModule(id: string): Promise<Uint8Array | undefined> {
+    return this.modules.get(id);
+  }
+  async deleteModule(id: string): Promise<void> {
+    this.modules.delete(id);
+  }
+}
+
+interface Started {
+  readonly calls: { submission: Submission; signal: AbortSignal; end: (ok: boolean) => void }[];
+  readonly url: string;
+  readonly daemon: LeaderDaemon;
+}
+
+async function startDaemon(
+  t: Test,
+  runStore: MemoryRunStore,
+  http: Record<string, unknown> = {},
+  workflows: Record<string, unknown> = {},
+): Promise<Started> {
+  const clock = new ManualClock();
+  const config = parseLeaderConfigObject(
+    {
+      http: { port: 0, ...http },
+      workflows,
+      scaler: { region: 'us-west-2', zones: ['us-west-2a'], nodeTypes: ['t2.medium'] },
+    },
+    catalogue,
+  );
+  const calls: Started['calls'] = [];
+  const daemon = new LeaderDaemon({
+    clock,
+    log: silentLogger(),
+    metrics: createLeaderMetrics({ withProcessMetrics: false }),
+    config: () => config,
+    provisioner: new RecordingProvisioner(clock),
+    tickStore: new MemoryTickStore(),
+    newBatchSystem: () => ({}) as never,
+    masterAgents: async () => [],
+    runWorkflow: (submission, _bs, _progress, signal) =>
+      new Promise((resolve, reject) => {
+        signal.addEventListener('abort', () => reject(signal.reason as Error));
+        calls.push({
+          submission,
+          signal,
+          end: (ok) => resolve({ status: ok ? 'succeeded' : 'failed', jobsRun: 1 }),
+        });
+      }),
+    readiness: [],
+    runStore,
+    auth: {
+      token: TOKEN,
+      tokenFile: '/state.token',
+      metrics: 'open',
+      status: 'open',
+      ...(http['auth'] as object),
+    },
+  });
+  const url = await daemon.start();
+  t.teardown(() => daemon.stop());
+  return { calls, url, daemon };
+}
+
+const post = (url: string, body: unknown, token?: string): Promise<Response> =>
+  fetch(`${url}/workflows`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+
+t.test('without the token a POST is 401 and nothing runs; probes stay open', async (t) => {
+  const { url, calls } = await startDaemon(t, new MemoryRunStore());
+  const body = { workflowFile: WORKFLOW, jobStore: 'file:/tmp/toil-js-never', args: ['well'] };
+  const none = await post(url, body);
+  t.equal(none.status, 401);
+  t.match(((await none.json()) as { error: string }).error, /missing bearer token.*\/state\.token/);
+  t.equal(none.headers.get('www-authenticate'), 'Bearer realm="toil leader"');
+  t.equal((await post(url, body, 'wrong-token-0123456789')).status, 401, 'a wrong token: 401');
+  const del = await fetch(`${url}/workflows/x`, { method: 'DELETE' });
+  t.equal(del.status, 401, 'cancel needs the token too');
+  t.equal(calls.length, 0, 'nothing ran');
+  t.equal((await fetch(`${url}/healthz`)).status, 200, '/healthz open');
+  t.equal((await fetch(`${url}/readyz`)).status, 200, '/readyz open');
+  t.equal((await fetch(`${url}/status`)).status, 200, '/status open by default');
+  t.equal((await fetch(`${url}/metrics`)).status, 200, '/metrics open by default');
+});
+
+t.test('http.auth closes /status and /metrics when asked', async (t) => {
+  const { url } = await startDaemon(t, new MemoryRunStore(), { auth: { status: 'token', metrics: 'token' } });
+  t.equal((await fetch(`${url}/status`)).status, 401);
+  t.equal((await fetch(`${url}/metrics`)).status, 401);
+  t.equal((await fetch(`${url}/workflows/nope`)).status, 401);
+  const ok = await fetch(`${url}/status`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  t.equal(ok.status, 200);
+  t.equal((await fetch(`${url}/healthz`)).status, 200);
+});
+
+t.test('bad submissions are 400 with what is wrong, and nothing runs', async (t) => {
+  const dir = t.testdir({ 'wf.ts': 'export default 1;\n', 'notes.txt': 'x' });
+  mkdirSync(join(dir, 'dir.ts'));
+  const { url, calls } = await startDaemon(t, new MemoryRunStore());
+  const cases: [string, unknown, RegExp][] = [
+    [
+      'workflowFile a directory',
+      { workflowFile: join(dir, 'dir.ts'), jobStore: 'file:/tmp/x' },
+      /dir\.ts: is a directory; expected a workflow file/,
+    ],
+    ['jobStore ""', { workflowFile: WORKFLOW, jobStore: '' }, /jobStore: expected a job store locator/],
+    [
+      'jobStore gs:bad',
+      { workflowFile: WORKFLOW, jobStore: 'gs:bad' },
+      /jobStore: invalid job store locator 'gs:bad': unknown scheme 'gs'/,
+    ],
+    ['a relative job store', { workflowFile: WORKFLOW, jobStore: 'file:js' }, /expected an absolute path/],
+    [
+      'not a module',
+      { workflowFile: join(dir, 'notes.txt'), jobStore: 'file:/tmp/x' },
+      /notes\.txt: expected a workflow module/,
+    ],
+    [
+      '/etc/hostname',
+      { workflowFile: '/etc/hostname', jobStore: 'file:/tmp/x' },
+      /expected a workflow module/,
+    ],
+    [
+      'a relative workflow file',
+      { workflowFile: 'wf.ts', jobStore: 'file:/tmp/x' },
+      /expected an absolute path/,
+    ],
+    [
+      'missing file',
+      { workflowFile: join(dir, 'gone.ts'), jobStore: 'file:/tmp/x' },
+      /gone\.ts: the leader cannot read it \(ENOENT\)/,
+    ],
+    ['args not strings', { workflowFile: WORKFLOW, jobStore: 'file:/tmp/x', args: [1] }, /args\[0\]/],
+    [
+      'an unknown field',
+      { workflowFile: WORKFLOW, jobStore: 'file:/tmp/x', options: { bundle: 'x' } },
+      /options/,
+    ],
+    [
+      'a syntax error',
+      { workflowFile: join(dir, 'bad.ts'), jobStore: 'file:/tmp/x' },
+      /cannot bundle workflow/,
+    ],
+  ];
+  writeFileSync(join(dir, 'bad.ts'), 'export default {{{;\n');
+  for (const [name, body, message] of cases) {
+    const r = await post(url, body, TOKEN);
+    t.equal(r.status, 400, `${name}: 400`);
+    t.match(((await r.json()) as { error: string }).error, message, `${name}: says why`);
+  }
+  t.equal(calls.length, 0, 'nothing ran');
+});
+
+t.test('a taken submission is durable before the 202; DELETE cancels it', async (t) => {
+  const store = new MemoryRunStore();
+  const { url, calls } = await startDaemon(t, store);
+  const body = { workflowFile: WORKFLOW, jobStore: 'file:/tmp/toil-js-durable', args: ['well'] };
+  const r = await post(url, body, TOKEN);
+  t.equal(r.status, 202);
+  const { id } = (await r.json()) as { id: string };
+  t.match(store.runs, [{ id, status: 'running', submission: body }], 'the run is saved when the 202 arrives');
+  t.ok((store.modules.get(id)?.length ?? 0) > 100, 'with its bundled module');
+  t.ok(calls[0]?.submission.options?.bundle, 'the run uses the module that was saved');
+  t.equal((await post(url, body, TOKEN)).status, 409, 'a second run on the same job store: 409');
+
+  const del = await fetch(`${url}/workflows/${id}`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  t.equal(del.status, 202);
+  t.ok(calls[0]?.signal.aborted, 'the run is aborted');
+  let run: WorkflowRun | undefined;
+  for (let i = 0; i < 50 && run?.status !== 'failed'; i++) {
+    await new Promise((r) => setImmediate(r));
+    run = (await (await fetch(`${url}/workflows/${id}`)).json()) as WorkflowRun;
+  }
+  t.match(run, { status: 'failed', message: /cancelled at the leader/ });
+  const again = await fetch(`${url}/workflows/${id}`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  t.equal(again.status, 409, 'cancelling an ended run: 409');
+  const unknown = await fetch(`${url}/workflows/nope`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  t.equal(unknown.status, 404);
+  t.notOk(store.modules.has(id), 'the saved module is dropped once the run ends');
+});
+
+t.test('a restarted daemon resumes from the record, and stops resuming a run that never moves', async (t) => {
+  const store = new MemoryRunStore();
+  const first = await startDaemon(t, store, {}, { maxResumes: 2 });
+  const body = { workflowFile: WORKFLOW, jobStore: 'file:/tmp/toil-js-resume', args: ['well'] };
+  const { id } = (await (await post(first.url, body, TOKEN)).json()) as { id: string };
+  // The daemon dies without a word: what is saved is what the next one sees.
+  const saved = JSON.parse(JSON.stringify(store.runs)) as WorkflowRun[];
+  for (let restart = 1; restart <= 3; restart++) {
+    store.runs = JSON.parse(JSON.stringify(saved)) as WorkflowRun[];
+    const next = await startDaemon(t, store, {}, { maxResumes: 2 });
+    const run = next.daemon.workflow(id);
+    if (restart <= 2) {
+      t.equal(run?.status, 'running', `restart ${restart}: resumed`);
+      t.same(next.calls[0]?.submission.args, ['well']);
+      t.ok(next.calls[0]?.submission.options?.bundle, 'from the saved module');
+      t.equal(store.runs.find((r) => r.id === id)?.resumes, restart, 'the resume is counted');
+    } else {
+      t.equal(next.calls.length, 0, `restart ${restart}: not resumed again`);
+      t.match(run, { status: 'failed', message: /resumed 2 times without a job completing/ });
+    }
+    saved.splice(0, saved.length, ...(JSON.parse(JSON.stringify(store.runs)) as WorkflowRun[]));
+    await next.daemon.stop();
+  }
+});

@@ -1,0 +1,123 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { RealClock } from '../../src/common/clock.js';
+import { silentLogger } from '../../src/common/log.js';
+import { IsolatedWorkflowCode, WorkflowCodeError } from '../../src/leader/workflowHost.js';
+import { bundleWorkflow } from '../../src/workflow/bundle.js';
+import { REPO_ROOT, TOIL_BIN } from '../fixtures/workflowCli.js';
+
+/**
+ * A workflow's own code in its own process (`toil workflow-host`): what it declares comes back;
+ * a throw in a timer, a hang and a process.exit each reject with a typed error naming what
+ * happened, and no host process is left behind.
+ */
+const dir = mkdtempSync(join(tmpdir(), 'toil-workflow-host-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+const modulePath = join(dir, 'workflow.mjs');
+writeFileSync(modulePath, await bundleWorkflow(join(REPO_ROOT, 'test/fixtures/workflowMisbehaves.ts')));
+const jobStore = `file:${join(dir, 'js')}`;
+
+function host(timeoutMs = 20_000, signal?: AbortSignal): { code: IsolatedWorkflowCode; pids: number[] } {
+  const code = new IsolatedWorkflowCode({
+    command: [process.execPath, '--openssl-legacy-provider', TOIL_BIN, 'workflow-host'],
+    clock: new RealClock(),
+    log: silentLogger(),
+    timeouts: { start: timeoutMs, finish: timeoutMs, load: timeoutMs },
+    workflowFile: 'misbehaves.ts',
+    ...(signal ? { signal } : {}),
+  });
+  return { code, pids: [] };
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+t.test('start in the host declares the root job; the module defines its job', async (t) => {
+  const { code } = host();
+  const r = await code.start({ modulePath, jobStore, workflowFile: 'misbehaves.ts', args: ['well'] });
+  t.equal(r.jobs.length, 1);
+  t.equal(r.jobs[0]?.name, 'one');
+  t.equal(r.rootJobId, r.jobs[0]?.id);
+  t.same(await code.jobNames({ modulePath }), ['one']);
+  const out = join(dir, 'out.txt');
+  await code.finish({ modulePath, jobStore, args: ['well', out], restart: false, returnValue: 42 });
+  t.equal(readFileSync(out, 'utf8'), '42', 'finish ran with the return value');
+});
+
+t.test('a throw in a timer inside finish() rejects with it; the caller lives on', async (t) => {
+  const { code } = host();
+  const e = await code
+    .finish({ modulePath, jobStore, args: ['finish-throws'], restart: false, returnValue: 42 })
+    .then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+  t.ok(e instanceof WorkflowCodeError);
+  t.match(e, {
+    code: 'WORKFLOW_CODE_THREW',
+    message: /finish\(\) of workflow misbehaves\.ts threw: finish failed in a timer with 42/,
+  });
+});
+
+t.test('a start() that hangs is killed at its timeout', async (t) => {
+  const { code } = host(1500);
+  const began = Date.now();
+  const e = await code
+    .start({ modulePath, jobStore, workflowFile: 'misbehaves.ts', args: ['start-hangs'] })
+    .then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+  const took = Date.now() - began;
+  t.match(e, {
+    code: 'WORKFLOW_CODE_TIMEOUT',
+    message: /start\(\) of workflow misbehaves\.ts did not return within 2 s/,
+  });
+  t.ok(took >= 1500 && took < 10_000, `rejected after ${took} ms`);
+});
+
+t.test('process.exit inside start() is a crash with its exit code', async (t) => {
+  const { code } = host();
+  const e = await code
+    .start({ modulePath, jobStore, workflowFile: 'misbehaves.ts', args: ['start-exits'] })
+    .then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+  t.match(e, { code: 'WORKFLOW_CODE_CRASHED', message: /exit code 7/, details: { exitCode: 7 } });
+});
+
+t.test('aborting a call kills the host process at once', async (t) => {
+  const ac = new AbortController();
+  const { code } = host(60_000, ac.signal);
+  const before = new Set(hostPids());
+  const p = code.finish({ modulePath, jobStore, args: ['finish-hangs'], restart: false, returnValue: 1 });
+  let pid: number | undefined;
+  for (let i = 0; i < 100 && pid === undefined; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    pid = hostPids().find((p) => !before.has(p));
+  }
+  t.ok(pid, 'the host process runs');
+  ac.abort(new Error('cancelled by the test'));
+  await t.rejects(p, /cancelled by the test/);
+  for (let i = 0; i < 40 && pid !== undefined && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+  t.notOk(pid !== undefined && alive(pid), 'the host process is gone');
+});
+
+/** Children of this process running `toil workflow-host`. */
+function hostPids(): number[] {
+  const out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .filter((l) => l.includes('workflow-host'))
+    .map((l) => Number(l.trim().split(/\s+/)[0]));
+}
