@@ -5,6 +5,7 @@ import { UserInputError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { tryParseDurationMs } from '../common/units.js';
 import type { FaultOptions, CapacityRule } from '../localcloud/ec2/faults.js';
+import type { NodeProcessLauncher } from '../localcloud/ec2/agents.js';
 import { startEc2Endpoint } from '../localcloud/ec2/server.js';
 import {
   parseSpotPriceScript,
@@ -166,7 +167,13 @@ function spotMarketOptions(f: Ec2Flags, openedAt: number): SpotMarketOptions {
   };
 }
 
-async function startFromFlags(f: Ec2Flags, port: number, mesosMaster: string | undefined, log: Logger) {
+async function startFromFlags(
+  f: Ec2Flags,
+  port: number,
+  mesosMaster: string | undefined,
+  log: Logger,
+  launcher?: NodeProcessLauncher,
+) {
   const clock = new RealClock();
   return startEc2Endpoint({
     clock,
@@ -179,6 +186,7 @@ async function startFromFlags(f: Ec2Flags, port: number, mesosMaster: string | u
     shutdownDelayMs: duration('--shutdown-delay', f.shutdownDelay),
     faults: faultOptions(f),
     ...(mesosMaster ? { mesosMaster } : {}),
+    ...(launcher ? { launcher } : {}),
     ...(f.s3Endpoint !== undefined ? { s3Endpoint: httpUrl('--s3-endpoint', f.s3Endpoint) } : {}),
   });
 }
@@ -212,9 +220,17 @@ export function registerEc2Commands(localcloud: Command, setExitCode: (code: num
         'with --mesos-port: run the EC2 endpoint and the Mesos master together',
         '0',
       )
-      .option('--mesos-port <port>', 'port of the local Mesos master', '0'),
-  ).action(async (f: Ec2Flags & { ec2Port: string; mesosPort: string }) => {
+      .option('--mesos-port <port>', 'port of the local Mesos master', '0')
+      .option(
+        '--batchSystem <name>',
+        'mesos (a local Mesos master, workers are agents) or slurm (a real slurmctld, workers are slurmd; needs root and slurm-wlm)',
+        'mesos',
+      ),
+  ).action(async (f: Ec2Flags & { ec2Port: string; mesosPort: string; batchSystem: string }) => {
     const log = cliLogger(f.logLevel);
+    if (f.batchSystem === 'slurm') return runWithSlurm(f, log, setExitCode);
+    if (f.batchSystem !== 'mesos')
+      throw new UserInputError('BAD_FLAG', `--batchSystem ${f.batchSystem}: expected mesos or slurm`);
     const { startMesosMaster } = await import('../localcloud/mesos/masterServer.js');
     const master = await startMesosMaster({
       host: f.host,
@@ -231,4 +247,37 @@ export function registerEc2Commands(localcloud: Command, setExitCode: (code: num
     await master.stop();
     setExitCode(0);
   });
+}
+
+/**
+ * `toil localcloud --batchSystem slurm`: the EC2 endpoint and a real slurmctld; every running
+ * worker instance becomes a slurmd joined to it (docs/slurm.md).
+ */
+async function runWithSlurm(
+  f: Ec2Flags & { ec2Port: string },
+  log: Logger,
+  setExitCode: (code: number) => void,
+): Promise<void> {
+  const { slurmAvailability, startSlurmController } = await import('../localcloud/slurm/cluster.js');
+  const { SlurmdLauncher } = await import('../localcloud/slurm/launcher.js');
+  const why = slurmAvailability();
+  if (why) throw new UserInputError('SLURM_UNAVAILABLE', `--batchSystem slurm: ${why}`);
+  const controller = await startSlurmController({});
+  const launcher = new SlurmdLauncher({ controller, log });
+  // The endpoint starts a node process for workers whose user data names a master: here the controller.
+  const endpoint = await startFromFlags(
+    f,
+    count('--ec2-port', f.ec2Port),
+    `${controller.address}:${controller.port}`,
+    log,
+    launcher,
+  );
+  process.stdout.write(`EC2 endpoint: ${endpoint.url} (region ${endpoint.region})\n`);
+  process.stdout.write(`Slurm controller: ${controller.address}:${controller.port}\n`);
+  process.stdout.write(`  export AWS_ENDPOINT_URL_EC2=${endpoint.url}\n`);
+  process.stdout.write(`  export SLURM_CONF=${controller.conf}\n`);
+  await untilSignal();
+  await endpoint.stop();
+  await controller.stop();
+  setExitCode(0);
 }
