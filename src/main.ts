@@ -504,6 +504,9 @@ export async function startLeader(options: {
           clean: o.clean ?? 'onSuccess',
           retryCount: o.retryCount ?? 1,
           ...(o.preemptableRetries !== undefined ? { preemptableRetries: o.preemptableRetries } : {}),
+          onJobLost: (e) => {
+            if (e.next === 'moved-to-on-demand') options.metrics.jobsMovedToOnDemand.inc();
+          },
           defaults: {
             ...(o.defaults ?? { cores: 1, memory: 2 * 2 ** 30, disk: 2 * 2 ** 30 }),
             preemptable: submission.defaultPreemptable ?? false,

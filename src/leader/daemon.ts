@@ -504,6 +504,18 @@ export class LeaderDaemon {
         ? { launchesPausedUntil: new Date(this.tick.launchesPausedUntil).toISOString() }
         : {}),
       spotInterruptions: t.spotInterruptions ?? 0,
+      // Where each spot price comes from (observed, with its age; stale after a failed read).
+      spot: {
+        prices: this.tick.spotPrices.prices.map((p) => ({
+          offering: `${p.instanceType}/${p.zone}/spot`,
+          price: p.price,
+          source: p.source,
+          ageSeconds: p.ageSeconds,
+          stale: p.stale,
+        })),
+        feed: this.tick.spotPrices.feed,
+        interruptionNotices: report?.interruptionNotices ?? [],
+      },
       workflows: [...this.runs.values()].map((r) => withoutBundle(r)),
     };
   }

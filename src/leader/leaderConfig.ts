@@ -134,6 +134,8 @@ const TickSchema = z
     maxAttempts: z.number().int().min(1).max(10).default(4),
     /** An offering refused for capacity is not planned on for this long. */
     unavailableFor: durationMs().default(180_000),
+    /** How often spot prices are read again (DescribeSpotPriceHistory). */
+    spotPriceRefresh: durationMs().default(600_000),
     /**
      * A launch refused for good (a limit, no permission, no cluster leader) backs off its offering,
      * or every launch when no offering could avoid it, for this long: surfaced, never hot-looped.

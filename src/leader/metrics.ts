@@ -18,6 +18,13 @@ export interface LeaderMetrics {
   /** What the running nodes cost per hour, in dollars. */
   readonly clusterHourlyCost: Gauge;
   readonly spotInterruptions: Counter;
+  /** The observed spot price of each configured type × zone, and how old the observation is. */
+  readonly spotPrice: Gauge<'instance_type' | 'zone'>;
+  readonly spotPriceAge: Gauge<'instance_type' | 'zone'>;
+  /** Spot interruption notices seen (each node once). */
+  readonly spotNotices: Counter;
+  /** Jobs lost on spot more than --preemptableRetries times, moved to on-demand. */
+  readonly jobsMovedToOnDemand: Counter;
   /** Config reloads by result (applied | rejected). */
   readonly configReloads: Counter<'result'>;
   readonly ticks: Counter<'result'>;
@@ -67,6 +74,28 @@ export function createLeaderMetrics(options: { withProcessMetrics?: boolean } = 
     spotInterruptions: new Counter({
       name: 'toil_spot_interruptions_total',
       help: 'Spot nodes lost to interruption.',
+      registers,
+    }),
+    spotPrice: new Gauge({
+      name: 'toil_spot_price_dollars',
+      help: 'Observed spot price per hour, by instance type and zone.',
+      labelNames: ['instance_type', 'zone'] as const,
+      registers,
+    }),
+    spotPriceAge: new Gauge({
+      name: 'toil_spot_price_age_seconds',
+      help: 'How long ago the spot price was read, by instance type and zone.',
+      labelNames: ['instance_type', 'zone'] as const,
+      registers,
+    }),
+    spotNotices: new Counter({
+      name: 'toil_spot_interruption_notices_total',
+      help: 'Spot interruption notices seen (the node was drained at once).',
+      registers,
+    }),
+    jobsMovedToOnDemand: new Counter({
+      name: 'toil_jobs_moved_to_on_demand_total',
+      help: 'Jobs lost on spot more than --preemptableRetries times, then run on on-demand.',
       registers,
     }),
     configReloads: new Counter({

@@ -4,6 +4,7 @@ import type { Clock } from '../common/clock.js';
 import { ToilError, coerceError, isAbortError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { ProvisionedNode, Provisioner } from '../provisioner/provisioner.js';
+import { SpotPriceFeed, type ObservedSpotPrice, type SpotPriceFeedStatus } from '../scaler/spotPriceFeed.js';
 import type { ScalerConfig } from '../scaler/config.js';
 import { planScaling } from '../scaler/policy.js';
 import { emptyRuntimeHistory, recordCompletion as recordRuntime } from '../scaler/runtimes.js';
@@ -83,6 +84,8 @@ export interface PendingLaunch {
   readonly capacityType: CapacityType;
   readonly count: number;
   readonly requestedAt: number;
+  /** Spot: the bid sent as MaxPrice (a re-send must carry the same parameters). */
+  readonly maxPrice?: number;
 }
 
 /** What the tick persists between leader runs (plain JSON). */
@@ -157,6 +160,11 @@ export interface TickReport {
   readonly terminated: readonly string[];
   readonly drained: readonly string[];
   readonly errors: readonly TickError[];
+  /** Observed spot prices the plan used, with their age; and how the last read went. */
+  readonly spotPrices?: readonly ObservedSpotPrice[];
+  readonly spotPriceFeed?: SpotPriceFeedStatus;
+  /** Spot nodes whose interruption notice was seen this tick (drained at once). */
+  readonly interruptionNotices?: readonly string[];
 }
 
 /**
@@ -224,10 +232,25 @@ export class ScalerTick {
    */
   private readonly backedOff = new Map<string, number>();
   private pausedUntil = 0;
+  private readonly spot: SpotPriceFeed;
+  /** Spot nodes with an interruption notice → when they go: drained, and not planned on. */
+  private readonly noticed = new Map<string, number>();
+  private noticesThisTick: string[] = [];
 
   constructor(options: ScalerTickOptions) {
     this.o = options;
     this.log = options.log.child({ component: 'scaler-tick' });
+    this.spot = new SpotPriceFeed({
+      source: options.provisioner,
+      clock: options.clock,
+      log: options.log,
+      refreshMs: () => options.config().tick.spotPriceRefresh,
+    });
+  }
+
+  /** Observed spot prices with their age, and how the last read went (for /status). */
+  get spotPrices(): { prices: ObservedSpotPrice[]; feed: SpotPriceFeedStatus } {
+    return { prices: this.spot.view(), feed: this.spot.status() };
   }
 
   /** What the tick persists (for the status page and tests). */
@@ -299,7 +322,12 @@ export class ScalerTick {
     for (const p of this.state.pendingLaunches) {
       try {
         const r = await this.o.provisioner.launch({
-          offering: { instanceType: p.instanceType, zone: p.zone, market: p.capacityType },
+          offering: {
+            instanceType: p.instanceType,
+            zone: p.zone,
+            market: p.capacityType,
+            ...(p.maxPrice !== undefined ? { maxPrice: p.maxPrice } : {}),
+          },
           count: p.count,
           clientToken: p.clientToken,
         });
@@ -349,6 +377,7 @@ export class ScalerTick {
     const launches: TickLaunch[] = [];
     const terminated: string[] = [];
     const drained: string[] = [];
+    this.noticesThisTick = [];
     this.learnRuntimes();
     if (this.state.pendingLaunches.length > 0) launched.push(...(await this.resolvePendingLaunches()));
 
@@ -357,7 +386,7 @@ export class ScalerTick {
     for (;;) {
       const view = await this.observe();
       const planStart = this.o.clock.now();
-      plan = planScaling(view.snapshot(this.planningState(), this.shortfall), scaler);
+      plan = planScaling(this.snapshotOf(view), scaler);
       plans++;
       this.o.metrics?.planDuration.observe((this.o.clock.now() - planStart) / 1000);
       this.state = { ...this.state, smoothing: plan.state };
@@ -396,6 +425,9 @@ export class ScalerTick {
       terminated,
       drained,
       errors,
+      spotPrices: this.spot.view(),
+      spotPriceFeed: this.spot.status(),
+      interruptionNotices: this.noticesThisTick,
     };
     this.lastReport = report;
     if (launches.length + terminated.length + drained.length + errors.length > 0) {
@@ -412,7 +444,15 @@ export class ScalerTick {
   async planNow(): Promise<ScalingPlan> {
     const { scaler } = this.o.config();
     const view = await this.observe();
-    return planScaling(view.snapshot(this.planningState(), this.shortfall), scaler);
+    return planScaling(this.snapshotOf(view), scaler);
+  }
+
+  /** What the policy sees: the view, with observed spot prices, and noticed nodes already gone. */
+  private snapshotOf(view: ClusterView): ReturnType<ClusterView['snapshot']> {
+    return view.snapshot(this.planningState(), this.shortfall, {
+      prices: this.spot.offerings(),
+      doomed: new Set(this.noticed.keys()),
+    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -450,8 +490,54 @@ export class ScalerTick {
       Object.entries(this.state.unavailable).filter(([, until]) => until > now),
     );
     this.state = { ...this.state, lastBusyAt, draining, unavailable };
+    const { scaler } = this.o.config();
+    await this.spot.refreshIfDue(spotInstanceTypes(scaler), scaler.zones);
+    await this.drainNoticed(view);
     this.exportNodeMetrics(view);
     return view;
+  }
+
+  /**
+   * Spot interruption notices (polled through the provisioner: on AWS the spot request turns
+   * `marked-for-termination` when the instance's metadata shows `spot/instance-action`, so the
+   * leader needs nothing from the node's agent). A noticed node is marked draining at once — no
+   * new task lands there — and leaves the snapshot, so the plan made in this same tick replaces
+   * it; the jobs running there are planned as queued work, and re-issued by the leader when the
+   * batch system reports them lost (no retry spent).
+   */
+  private async drainNoticed(view: ClusterView): Promise<void> {
+    let notices;
+    try {
+      notices = await this.o.provisioner.interruptionNotices();
+    } catch (e) {
+      this.log.warn({ err: coerceError(e) }, 'could not read spot interruption notices');
+      return;
+    }
+    const now = this.o.clock.now();
+    const live = new Set(view.nodes.map((n) => n.instanceId));
+    for (const id of this.noticed.keys()) if (!live.has(id)) this.noticed.delete(id);
+    for (const n of notices) {
+      if (!live.has(n.instanceId)) continue;
+      const agent = view.agentOf(n.instanceId);
+      // Marked every tick: an agent that registers after the notice is marked too.
+      if (agent) this.o.agents.markDraining(agent.agentId);
+      if (this.noticed.has(n.instanceId)) continue;
+      this.noticed.set(n.instanceId, n.terminateAt);
+      this.noticesThisTick.push(n.instanceId);
+      this.state = {
+        ...this.state,
+        draining: { ...this.state.draining, [n.instanceId]: this.state.draining[n.instanceId] ?? now },
+      };
+      this.o.metrics?.spotNotices.inc();
+      this.log.warn(
+        {
+          nodeId: n.instanceId,
+          terminateAt: new Date(n.terminateAt).toISOString(),
+          runningJobs: view.runningOn(n.instanceId),
+        },
+        'spot interruption notice: node drained now; its replacement is planned in this tick',
+      );
+    }
   }
 
   private exportNodeMetrics(view: ClusterView): void {
@@ -460,6 +546,12 @@ export class ScalerTick {
     m.nodes.reset();
     for (const n of view.existing(this.state))
       m.nodes.inc({ pool: n.capacityType, instance_type: n.instanceType, state: n.state });
+    m.spotPrice.reset();
+    m.spotPriceAge.reset();
+    for (const p of this.spot.view()) {
+      m.spotPrice.set({ instance_type: p.instanceType, zone: p.zone }, p.price);
+      m.spotPriceAge.set({ instance_type: p.instanceType, zone: p.zone }, p.ageSeconds);
+    }
     m.queuedJobs.set(view.queued.reduce((s, q) => s + (q.count ?? 1), 0));
     m.runningJobs.set(view.running.length);
     m.clusterHourlyCost.set(
@@ -581,6 +673,7 @@ export class ScalerTick {
     out: { plan: number; launched: string[]; launches: TickLaunch[]; errors: TickError[] },
   ): Promise<number | 'unavailable'> {
     const key = offeringKey(l.instanceType, l.zone, l.capacityType);
+    const bid = l.capacityType === 'spot' ? this.bidOf(l.instanceType) : undefined;
     const pending: PendingLaunch = {
       clientToken: randomUUID(),
       instanceType: l.instanceType,
@@ -588,6 +681,7 @@ export class ScalerTick {
       capacityType: l.capacityType,
       count: l.count,
       requestedAt: this.o.clock.now(),
+      ...(bid !== undefined ? { maxPrice: bid } : {}),
     };
     // Written before it is sent: a leader killed mid-call re-sends the same token and adopts.
     this.state = { ...this.state, pendingLaunches: [...this.state.pendingLaunches, pending] };
@@ -596,7 +690,13 @@ export class ScalerTick {
     try {
       result = await this.callOrThrow(queue, 'launch', () =>
         this.o.provisioner.launch({
-          offering: { instanceType: l.instanceType, zone: l.zone, market: l.capacityType },
+          offering: {
+            instanceType: l.instanceType,
+            zone: l.zone,
+            market: l.capacityType,
+            // Toil's type:bid is the spot MaxPrice; without one EC2 caps at on-demand.
+            ...(bid !== undefined ? { maxPrice: bid } : {}),
+          },
           count: l.count,
           clientToken: pending.clientToken,
         }),
@@ -806,6 +906,18 @@ export class ScalerTick {
     return 0;
   }
 
+  /** The bid configured for a spot instance type (Toil's `type:bid`), if any. */
+  private bidOf(instanceType: string): number | undefined {
+    for (const nt of this.o.config().scaler.nodeTypes)
+      if (
+        nt.capacityType === 'spot' &&
+        nt.bid !== undefined &&
+        nt.instanceTypes.some((t) => t.name === instanceType)
+      )
+        return nt.bid;
+    return undefined;
+  }
+
   /** The shortfall of spot launches in the last tick (toil-classic compensates next tick). */
   get lastShortfall(): readonly LaunchShortfall[] {
     return this.shortfall;
@@ -880,30 +992,56 @@ export class ClusterView {
       });
   }
 
+  /**
+   * `spot.prices`: observed spot prices, merged with the unavailable offerings. `spot.doomed`:
+   * nodes about to be reclaimed (an interruption notice): left out, and the jobs running there
+   * planned as queued work, so their replacement is planned now.
+   */
   snapshot(
     state: TickState,
     lastShortfall: readonly LaunchShortfall[] = [],
+    spot: { prices?: readonly OfferingState[]; doomed?: ReadonlySet<string> } = {},
   ): Parameters<typeof planScaling>[0] {
+    const doomed = spot.doomed ?? new Set<string>();
     const running: RunningJob[] = [];
+    const requeued: QueuedJob[] = [];
     for (const r of this.running) {
       const nodeId = this.nodeByAgent.get(r.agentId);
       if (!nodeId) continue;
       const { agentId: _a, ...rest } = r;
-      running.push({ ...rest, nodeId });
+      if (doomed.has(nodeId)) {
+        const { startedAt: _s, ...job } = rest;
+        requeued.push(job);
+      } else running.push({ ...rest, nodeId });
     }
-    const offerings: OfferingState[] = Object.entries(state.unavailable).map(([key, until]) => {
+    const byKey = new Map<string, OfferingState>();
+    for (const p of spot.prices ?? []) byKey.set(offeringKey(p.instanceType, p.zone, p.capacityType), p);
+    for (const [key, until] of Object.entries(state.unavailable)) {
       const [instanceType = '', zone = '', capacityType = 'on-demand'] = key.split('/');
-      return { instanceType, zone, capacityType: capacityType as CapacityType, unavailableUntil: until };
-    });
+      byKey.set(key, {
+        ...byKey.get(key),
+        instanceType,
+        zone,
+        capacityType: capacityType as CapacityType,
+        unavailableUntil: until,
+      });
+    }
     return {
       now: this.now,
-      queued: this.queued,
+      queued: requeued.length > 0 ? [...this.queued, ...requeued] : this.queued,
       running,
-      nodes: this.existing(state),
-      offerings,
+      nodes: this.existing(state).filter((n) => !doomed.has(n.id)),
+      offerings: [...byKey.values()],
       runtimes: state.runtimes,
       lastShortfall,
       ...(state.smoothing ? { state: state.smoothing } : {}),
     };
   }
+}
+
+/** The instance types of the configured spot node types (whose prices the feed reads). */
+function spotInstanceTypes(config: ScalerConfig): string[] {
+  return config.nodeTypes
+    .filter((nt) => nt.capacityType === 'spot')
+    .flatMap((nt) => nt.instanceTypes.map((t) => t.name));
 }

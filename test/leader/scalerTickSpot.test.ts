@@ -1,0 +1,142 @@
+import t from 'tap';
+import { ManualClock } from '../../src/common/clock.js';
+import { silentLogger } from '../../src/common/log.js';
+import type { LeaderConfig } from '../../src/leader/leaderConfig.js';
+import { createLeaderMetrics } from '../../src/leader/metrics.js';
+import { ScalerTick } from '../../src/leader/scalerTick.js';
+import { ProvisionerError } from '../../src/provisioner/errors.js';
+import {
+  FakeAgents,
+  MemoryTickStore,
+  RecordingProvisioner,
+  preemptableJobs,
+  tickTestConfig,
+} from '../fixtures/leaderFakes.js';
+
+/**
+ * The tick and the spot market: observed prices in every plan (refreshed every
+ * tick.spotPriceRefresh), the bid sent as MaxPrice, and interruption notices that drain a node
+ * at once and plan its replacement in the same tick.
+ */
+const ZONES = ['us-west-2a', 'us-west-2b'];
+const bidConfig = (scaler: Record<string, unknown> = {}) =>
+  tickTestConfig(
+    { zones: ZONES, nodeTypes: 't2.medium:0.03', maxNodes: 4, ...scaler },
+    { spotPriceRefresh: '10m' },
+  );
+
+function setup(cfg: LeaderConfig) {
+  const clock = new ManualClock();
+  const provisioner = new RecordingProvisioner(clock);
+  const agents = new FakeAgents();
+  const metrics = createLeaderMetrics({ withProcessMetrics: false });
+  const tick = new ScalerTick({
+    provisioner,
+    agents,
+    workload: agents,
+    store: new MemoryTickStore(),
+    clock,
+    log: silentLogger(),
+    metrics,
+    config: () => cfg,
+  });
+  return { clock, provisioner, agents, metrics, tick };
+}
+
+t.test(
+  'spot launches go to the cheapest observed zone with MaxPrice = the bid; prices shown with their age',
+  async (t) => {
+    const s = setup(bidConfig());
+    s.provisioner.prices.set('t2.medium/us-west-2a', 0.02);
+    s.provisioner.prices.set('t2.medium/us-west-2b', 0.012);
+    s.agents.queued = preemptableJobs(2);
+    const { report } = await s.tick.reconcile();
+    t.same(
+      s.provisioner.launchCalls.map((c) => c.offering),
+      [{ instanceType: 't2.medium', zone: 'us-west-2b', market: 'spot', maxPrice: 0.03 }],
+      'the cheaper zone, the bid as MaxPrice',
+    );
+    t.match(report.plan.launch, [{ zone: 'us-west-2b', pricePerHour: 0.012 }]);
+    t.match(report.spotPrices, [
+      { instanceType: 't2.medium', zone: 'us-west-2a', price: 0.02, source: 'observed', ageSeconds: 0 },
+      { instanceType: 't2.medium', zone: 'us-west-2b', price: 0.012, source: 'observed', ageSeconds: 0 },
+    ]);
+    const metrics = await s.metrics.registry.getSingleMetricAsString('toil_spot_price_dollars');
+    t.match(metrics, /toil_spot_price_dollars\{instance_type="t2.medium",zone="us-west-2b"\} 0.012/);
+
+    // Five minutes later: not read again; the prices have aged.
+    await s.clock.advance(300_000);
+    s.provisioner.prices.set('t2.medium/us-west-2b', 0.05);
+    const later = await s.tick.reconcile();
+    t.match(later.report.spotPrices, [
+      { zone: 'us-west-2a', ageSeconds: 300 },
+      { zone: 'us-west-2b', price: 0.012 },
+    ]);
+  },
+);
+
+t.test('the observed price above the bid: the plan waits, naming the observed price', async (t) => {
+  const s = setup(bidConfig());
+  s.provisioner.prices.set('t2.medium/us-west-2a', 0.04);
+  s.provisioner.prices.set('t2.medium/us-west-2b', 0.041);
+  s.agents.queued = preemptableJobs(2);
+  const { report } = await s.tick.reconcile();
+  t.same(s.provisioner.launchCalls, [], 'nothing launched');
+  t.match(
+    [...report.plan.waiting.map((w) => w.reason), ...report.plan.notes].join('\n'),
+    /observed spot price \$0\.04\/h for t2\.medium\/us-west-2a\/spot is above the bid \$0\.03\/h/,
+  );
+});
+
+t.test('no price yet, or the read failed: the launch still goes out with MaxPrice = the bid', async (t) => {
+  const s = setup(bidConfig());
+  s.provisioner.spotPricesFail = new ProvisionerError(
+    'THROTTLED',
+    'EC2 DescribeSpotPriceHistory: Rate exceeded',
+  );
+  s.agents.queued = preemptableJobs(2);
+  const { report } = await s.tick.reconcile();
+  t.match(
+    s.provisioner.launchCalls.map((c) => c.offering),
+    [{ market: 'spot', maxPrice: 0.03 }],
+  );
+  t.match(report.spotPriceFeed, { lastError: { code: 'THROTTLED' } }, 'the failure is shown');
+});
+
+t.test(
+  'an interruption notice drains the node at once and its replacement is launched in the same tick',
+  async (t) => {
+    const s = setup(bidConfig({ maxNodes: 4 }));
+    s.provisioner.prices.set('t2.medium/us-west-2a', 0.012);
+    s.provisioner.prices.set('t2.medium/us-west-2b', 0.02);
+    s.agents.queued = preemptableJobs(1);
+    await s.tick.reconcile();
+    const [first] = s.provisioner.live();
+    t.ok(first, 'one spot node');
+    s.agents.register(first!.instanceId, true);
+    s.agents.queued = [];
+    t.ok(s.agents.place('j0', first!.instanceId, s.clock.now()), 'its job runs there');
+    await s.clock.advance(30_000);
+    await s.tick.reconcile();
+    t.equal(s.provisioner.live().length, 1, 'steady: nothing more launched');
+
+    s.provisioner.notices = [
+      { instanceId: first!.instanceId, noticedAt: s.clock.now(), terminateAt: s.clock.now() + 120_000 },
+    ];
+    const { report } = await s.tick.reconcile();
+    t.same(report.interruptionNotices, [first!.instanceId]);
+    t.ok(s.agents.marks.has(`agent-${first!.instanceId}`), 'the noticed node is marked draining');
+    t.notOk(s.agents.place('j1', first!.instanceId, s.clock.now()), 'no new task lands on it');
+    t.equal(report.launched.length, 1, 'a replacement launched in the same tick');
+    t.not(report.launched[0], first!.instanceId);
+    t.same(report.terminated, [], 'the noticed node is left for the cloud to reclaim');
+    t.equal(
+      (await s.metrics.registry.getSingleMetric('toil_spot_interruption_notices_total')!.get()).values[0]!
+        .value,
+      1,
+    );
+    // The next tick sees the same notice: no second replacement.
+    const again = await s.tick.reconcile();
+    t.same(again.report.launched, [], 'one notice, one replacement');
+  },
+);
