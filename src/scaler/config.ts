@@ -20,8 +20,17 @@ export interface NodeTypeConfig {
 }
 
 /** The scaler section of the leader's config, validated, resolved against the catalogue, frozen. */
+/**
+ * What the `cost` policy trades when it cannot have both (docs/scaler.md, "Objective"): `cost`
+ * never pays more per job than the cheapest offering that fits it and waits for cheap capacity
+ * instead; `balanced` pays a small premium per job to start work within targetTime; `speed`
+ * starts every job within targetTime on whatever offering has room, at any premium.
+ */
+export type Objective = 'cost' | 'balanced' | 'speed';
+
 export interface ScalerConfig {
   readonly policy: PolicyName;
+  readonly objective: Objective;
   readonly region: string;
   readonly zones: readonly string[];
   readonly nodeTypes: readonly NodeTypeConfig[];
@@ -46,6 +55,14 @@ export interface ScalerConfig {
   readonly assumeZeroOverhead: boolean;
   readonly retireStaticNodes: boolean;
 }
+
+/**
+ * What a job with no history and no declared walltime is assumed to take. Short on purpose: the
+ * cost policy also assumes at least twice what the name's running jobs have run so far, so the
+ * estimate doubles while jobs keep running (a doubling search: never more than a few ticks behind
+ * a long job, and no fleet bought for a scatter of five-minute jobs on a 30-minute guess).
+ */
+export const DEFAULT_UNKNOWN_RUNTIME_SECONDS = 300;
 
 /** Toil's `--nodeTypes` syntax: `c5.4xlarge/c5a.4xlarge:0.42,t2.large`. */
 export interface ParsedNodeType {
@@ -114,6 +131,7 @@ const CatalogueOverride = z
 const ScalerSchema = z
   .object({
     policy: z.enum(['cost', 'toil-classic']).default('cost'),
+    objective: z.enum(['cost', 'balanced', 'speed']).default('balanced'),
     region: z.string().min(1).default('us-east-1'),
     zones: z.array(z.string().min(1)).min(1).optional(),
     nodeTypes: z.union([z.string(), z.array(z.union([z.string(), NodeTypeObject]))], {
@@ -343,6 +361,7 @@ export function parseScalerConfig(
 
   return deepFreeze({
     policy: c.policy,
+    objective: c.objective,
     region: c.region,
     zones: c.zones ?? [`${c.region}a`],
     nodeTypes,
@@ -361,7 +380,8 @@ export function parseScalerConfig(
     // two overlap, they do not add up.
     idleGraceSeconds: (c.idleGrace ?? Math.max(c.bootTime, c.billingMinimum)) / 1000,
     billingMinimumSeconds: c.billingMinimum / 1000,
-    unknownRuntimeSeconds: c.unknownRuntime !== undefined ? c.unknownRuntime / 1000 : c.targetTime / 1000,
+    unknownRuntimeSeconds:
+      c.unknownRuntime !== undefined ? c.unknownRuntime / 1000 : DEFAULT_UNKNOWN_RUNTIME_SECONDS,
     assumeZeroOverhead: c.assumeZeroOverhead,
     retireStaticNodes: c.retireStaticNodes,
   });

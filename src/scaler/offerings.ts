@@ -57,6 +57,11 @@ export function buildOfferings(config: ScalerConfig, snapshot: ScalingSnapshot):
           obs,
           snapshot.now,
         );
+        // A capacity backoff ends in this many seconds (the cost policy waits for spot back soon).
+        const availableInSeconds =
+          obs?.unavailableUntil !== undefined && obs.unavailableUntil > snapshot.now
+            ? (obs.unavailableUntil - snapshot.now) / 1000
+            : undefined;
         out.push({
           key,
           instanceType: t.name,
@@ -68,6 +73,7 @@ export function buildOfferings(config: ScalerConfig, snapshot: ScalingSnapshot):
           available: unavailableReason === undefined,
           unavailableReason,
           ...(obs?.recentRefusals ? { recentRefusals: obs.recentRefusals } : {}),
+          ...(availableInSeconds !== undefined ? { availableInSeconds } : {}),
         });
       }
     }

@@ -124,6 +124,8 @@ export interface Offering {
   readonly available: boolean;
   /** Why it is not available (capacity, bid below market), for reasons in the plan. */
   readonly unavailableReason?: string;
+  /** Seconds until a capacity backoff ends (absent when available, or refused for its price). */
+  readonly availableInSeconds?: number;
 }
 
 /** Nodes the provisioner was asked for last tick but could not get (Toil's "deficit"). */

@@ -20,6 +20,8 @@ t.test("Toil's defaults apply and the result is frozen", async (t) => {
   t.equal(c.scaleIntervalSeconds, 60);
   t.equal(c.preemptableCompensation, 0);
   t.equal(c.policy, 'cost');
+  t.equal(c.objective, 'balanced', 'the cost policy trades a little cost for speed by default');
+  t.equal(c.unknownRuntimeSeconds, 300, 'a job with no history is first assumed to take 5 min');
   t.same(
     c.nodeTypes.map((n) => [n.label, n.capacityType, n.bid, n.minNodes, n.maxNodes]),
     [
@@ -197,5 +199,14 @@ t.test('catalogue overrides change prices and add types', async (t) => {
   t.match(
     problems({ nodeTypes: 'c5.large', region: 'eu-west-9' }).join('\n'),
     /no on-demand price for region eu-west-9/,
+  );
+});
+
+t.test('scaler.objective: cost, balanced or speed', async (t) => {
+  for (const objective of ['cost', 'balanced', 'speed'])
+    t.equal(parseScalerConfig({ nodeTypes: 'c5.large', objective }, catalogue()).objective, objective);
+  t.match(
+    problems({ nodeTypes: 'c5.large', objective: 'cheap' }).join('\n'),
+    /^scaler\.objective: Invalid option: expected one of "cost"\|"balanced"\|"speed"/,
   );
 });

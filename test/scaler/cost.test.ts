@@ -60,7 +60,7 @@ t.test('scale-up: the cheapest set of new nodes', async (t) => {
     const p = planScaling(
       snapshot({
         queued: [
-          ...jobs(2, { name: 'gpu', gpus: 1, cores: 2 }),
+          ...jobs(2, { name: 'gpu', gpus: 1, cores: 2, walltimeSeconds: 3600 }),
           ...jobs(1, { name: 'arm', architecture: 'arm64' }),
         ],
       }),
@@ -87,6 +87,8 @@ t.test('spot: preemptable work, unavailable offerings, compensation in the same 
   const rows: {
     name: string;
     unavailable: string[];
+    /** Seconds until the unavailable offerings come back (default 3 min). */
+    backIn?: number;
     extra?: Record<string, unknown>;
     want: string[];
     waiting?: RegExp;
@@ -115,9 +117,43 @@ t.test('spot: preemptable work, unavailable offerings, compensation in the same 
         'm5.large/us-east-1a',
         'm5.large/us-east-1b',
       ],
+      backIn: 3600,
       extra: { preemptableCompensation: 0.5 },
       want: ['10 c5.large on-demand us-east-1a'],
       waiting: /waiting for spot capacity: no capacity for c5.large\/us-east-1a\/spot .*moves 10 of 20 slot/,
+    },
+    {
+      name: 'spot-arrives-soon: spot back in 3 min, compensation 0.5: no on-demand, all wait for spot',
+      unavailable: [
+        'c5.large/us-east-1a',
+        'c5.large/us-east-1b',
+        'm5.large/us-east-1a',
+        'm5.large/us-east-1b',
+      ],
+      backIn: 180,
+      extra: { preemptableCompensation: 0.5 },
+      want: [],
+      waiting:
+        /waiting for spot capacity, expected back in 180 s: nodes launched then start it within targetTime 1800 s/,
+    },
+    {
+      name: 'spot-arrives-soon: spot back in 28 min (+ 2 min boot > targetTime 30 min): compensation applies',
+      unavailable: [
+        'c5.large/us-east-1a',
+        'c5.large/us-east-1b',
+        'm5.large/us-east-1a',
+        'm5.large/us-east-1b',
+      ],
+      backIn: 1690,
+      extra: { preemptableCompensation: 0.5 },
+      want: ['10 c5.large on-demand us-east-1a'],
+    },
+    {
+      name: 'spot-arrives-soon: one zone back soon, the other type available now: spot now, no waiting',
+      unavailable: ['c5.large/us-east-1a', 'c5.large/us-east-1b'],
+      backIn: 180,
+      extra: { preemptableCompensation: 1 },
+      want: ['20 m5.large spot us-east-1a'],
     },
     {
       name: 'no spot and compensation 0: all wait (reported, not silent)',
@@ -147,7 +183,9 @@ t.test('spot: preemptable work, unavailable offerings, compensation in the same 
   ];
   for (const row of rows) {
     const offerings = prices.map((o) =>
-      row.unavailable.includes(`${o.instanceType}/${o.zone}`) ? { ...o, unavailableUntil: NOW + 180_000 } : o,
+      row.unavailable.includes(`${o.instanceType}/${o.zone}`)
+        ? { ...o, unavailableUntil: NOW + (row.backIn ?? 180) * 1000 }
+        : o,
     );
     const p = planScaling(snapshot({ queued: queue, offerings }), cfg(row.extra));
     t.same(launched(p), row.want, row.name);
@@ -179,9 +217,35 @@ t.test('limits: a queue never hangs silently', async (t) => {
   const queue = jobs(50, { cores: 2, walltimeSeconds: 7200 });
   const rows: { name: string; raw: Record<string, unknown>; want: string[]; waiting?: RegExp }[] = [
     {
-      name: 'per-type maxNodes overflows to the next cheapest type',
-      raw: { nodeTypes: 'c5.large,m5.large', maxNodes: [30, 100] },
+      name: 'objective speed: per-type maxNodes overflows to the next cheapest type',
+      raw: { nodeTypes: 'c5.large,m5.large', maxNodes: [30, 100], objective: 'speed' },
       want: ['20 m5.large on-demand us-east-1a', '30 c5.large on-demand us-east-1a'],
+    },
+    {
+      name: 'objective balanced: m5.large costs 13 % more per job than c5.large at its maxNodes; the rest waits',
+      raw: { nodeTypes: 'c5.large,m5.large', maxNodes: [30, 100] },
+      want: ['30 c5.large on-demand us-east-1a'],
+      waiting: /objective balanced: every offering with room costs more than 5 % over the cheapest per job/,
+    },
+    {
+      name: 'objective balanced: a type within 5 % per job still takes the overflow',
+      raw: {
+        nodeTypes: 'c5.large,c5a.large',
+        maxNodes: [30, 100],
+        instanceTypes: { 'c5a.large': { onDemandPrice: 0.087 } },
+      },
+      want: ['20 c5a.large on-demand us-east-1a', '30 c5.large on-demand us-east-1a'],
+    },
+    {
+      name: 'objective cost: no premium at all',
+      raw: {
+        nodeTypes: 'c5.large,c5a.large',
+        maxNodes: [30, 100],
+        objective: 'cost',
+        instanceTypes: { 'c5a.large': { onDemandPrice: 0.087 } },
+      },
+      want: ['30 c5.large on-demand us-east-1a'],
+      waiting: /objective cost: every offering with room costs more than 0 % over the cheapest/,
     },
     {
       name: 'maxTotalNodes caps the cluster; the rest waits with a reason',
@@ -280,16 +344,37 @@ t.test('existing capacity first: free room, booting nodes, running jobs ending',
 t.test('runtimes: declared walltime wins, learned runtimes pack, no 1-second cold start', async (t) => {
   const cfg = config({ nodeTypes: 'm5.2xlarge', maxNodes: 100 });
   const dayLong = jobs(20, { name: 'day', cores: 8, memoryBytes: 20 * GiB });
+  // Window 1800 − 120 s boot; unknown jobs are assumed to take 5 min: 6 per slot.
   t.equal(
     total(planScaling(snapshot({ queued: dayLong }), cfg)),
-    20,
-    'unknown day-long jobs: a node each at once (#3406)',
+    4,
+    'unknown jobs at cold start: 5 min each, 6 per slot, 20 jobs → 4 nodes',
+  );
+  // 15 min later the four running ones have run 900 s: their name is assumed to take at least
+  // twice that (1,800 s, longer than the window), so every queued one needs a node of its own.
+  const busy = ['n0', 'n1', 'n2', 'n3'].map((id) => node(id, { instanceType: 'm5.2xlarge' }));
+  const run = busy.map((n) =>
+    running(`day-${n.id}`, n.id, { name: 'day', cores: 8, memoryBytes: 20 * GiB, startedAt: NOW - 900_000 }),
+  );
+  t.equal(
+    total(
+      planScaling(
+        snapshot({
+          queued: jobs(16, { name: 'day', cores: 8, memoryBytes: 20 * GiB }),
+          nodes: busy,
+          running: run,
+        }),
+        cfg,
+      ),
+    ),
+    12,
+    'unknown day-long jobs (#3406): the estimate doubles as they run; 16 queued − 4 that start on the busy nodes within targetTime = 12 new nodes',
   );
   const short = jobs(160, { name: 'short', cores: 1 });
   t.equal(
     total(planScaling(snapshot({ queued: short }), cfg)),
-    20,
-    'unknown jobs: a slot each at cold start',
+    4,
+    'unknown jobs at cold start: 160 one-core jobs, 6 per slot → 27 slots → 4 m5.2xlarge',
   );
   const learned = recordCompletion(emptyRuntimeHistory(), 'short', 60);
   t.equal(
@@ -558,3 +643,76 @@ t.test('the default idleGrace is what a relaunch wastes: max(bootTime, billingMi
   t.equal(config({ nodeTypes: 'c5.large', bootTime: '30s' }).idleGraceSeconds, 60, 'the minimum dominates');
   t.equal(config({ nodeTypes: 'c5.large', idleGrace: '10m' }).idleGraceSeconds, 600, 'configured wins');
 });
+
+t.test(
+  'warm gap: an idle node is kept while a relaunch would waste more (boot + billing minimum)',
+  async (t) => {
+    // Default idleGrace = max(bootTime 2 m, billingMinimum 1 m): a relaunched node is billed from
+    // launch for at least the minimum, and the two overlap.
+    const cfg = config({ nodeTypes: 'c5.large' });
+    const rows = [
+      { name: 'warm gap: idle 90 s, under the 2 m grace: kept warm', idleFor: 90, drained: false },
+      { name: 'warm gap: idle 119 s: still kept', idleFor: 119, drained: false },
+      {
+        name: 'warm gap: idle 2 m: a relaunch now wastes less than keeping it; drained',
+        idleFor: 120,
+        drained: true,
+      },
+      { name: 'warm gap: idle 10 m: drained', idleFor: 600, drained: true },
+    ];
+    for (const row of rows) {
+      const n = node('w', { lastBusyAt: NOW - row.idleFor * 1000 });
+      const p = planScaling(snapshot({ nodes: [n] }), cfg);
+      t.equal(p.drain.length === 1, row.drained, row.name);
+    }
+    const longer = config({ nodeTypes: 'c5.large', bootTime: '5m', billingMinimum: '60s' });
+    t.equal(
+      planScaling(snapshot({ nodes: [node('w', { lastBusyAt: NOW - 200_000 })] }), longer).drain.length,
+      0,
+      'warm gap: bootTime 5 m makes relaunching dearer, so a node idle 200 s is kept',
+    );
+  },
+);
+
+t.test('memory-heavy sizing: the type that holds the most jobs per dollar, no stranded cores', async (t) => {
+  const rows = [
+    {
+      name: 'memory-heavy sizing: 4 cores 20 GiB on c5/m5/r5 2xlarge and 4xlarge → r5.2xlarge, 2 jobs each',
+      queue: jobs(10, { cores: 4, memoryBytes: 20 * GiB, walltimeSeconds: 7200 }),
+      types: 'c5.2xlarge,m5.2xlarge,r5.2xlarge,m5.4xlarge,r5.4xlarge',
+      want: ['5 r5.2xlarge on-demand us-east-1a'],
+    },
+    {
+      name: 'memory-heavy sizing: 2 cores 28 GiB → r5.2xlarge (2 per node), not m5.4xlarge (2 per node, dearer)',
+      queue: jobs(8, { cores: 2, memoryBytes: 28 * GiB, walltimeSeconds: 7200 }),
+      types: 'm5.2xlarge,m5.4xlarge,r5.2xlarge',
+      want: ['4 r5.2xlarge on-demand us-east-1a'],
+    },
+    {
+      name: 'memory-heavy sizing: two 24 GiB jobs per r5.2xlarge leave 6 cores, filled with CPU jobs (none stranded); the rest on c5 ($3.04/h, 8 m5.2xlarge would be $3.07/h)',
+      queue: [
+        ...jobs(8, { name: 'mem', cores: 1, memoryBytes: 24 * GiB, walltimeSeconds: 7200 }),
+        ...jobs(24, { name: 'cpu', cores: 2, memoryBytes: GiB, walltimeSeconds: 7200 }),
+      ],
+      types: 'c5.2xlarge,m5.2xlarge,r5.2xlarge',
+      want: ['3 c5.2xlarge on-demand us-east-1a', '4 r5.2xlarge on-demand us-east-1a'],
+    },
+  ];
+  for (const row of rows) {
+    const p = planScaling(snapshot({ queued: row.queue }), config({ nodeTypes: row.types, maxNodes: 100 }));
+    t.same(launched(p), row.want, row.name);
+  }
+});
+
+t.test(
+  'jobs with the same request share slots whatever their walltimes (one walltime per job)',
+  async (t) => {
+    const queue = Array.from({ length: 30 }, (_, i) => ({
+      ...jobs(1, { name: `step${i % 3}`, walltimeSeconds: 600 + i })[0]!,
+      id: `j${i}`,
+    }));
+    // Window 1680 s: every job fits 3 to a slot → 10 slots → 5 two-core c5.large (not 30 slots, 15 nodes).
+    const p = planScaling(snapshot({ queued: queue }), config({ nodeTypes: 'c5.large', maxNodes: 100 }));
+    t.same(launched(p), ['5 c5.large on-demand us-east-1a']);
+  },
+);

@@ -104,7 +104,7 @@ t.test('nodes that never register are replaced by cost; classic counts them as c
   t.ok(cost.nodesLaunched > 6 - 1, 'replacements were launched');
 });
 
-t.test('Toil #3406: day-long jobs take one day with cost, about two with classic', async (t) => {
+t.test('Toil #3406: day-long jobs take about one day with cost, two with classic', async (t) => {
   const { scaler, simulation } = setup({ nodeTypes: 'm5.2xlarge', maxNodes: 20 });
   const trace = parseTrace({
     name: 'day',
@@ -118,7 +118,9 @@ t.test('Toil #3406: day-long jobs take one day with cost, about two with classic
   });
   const cost = simulate(trace, scaler, simulation, { policy: 'cost' });
   const classic = simulate(trace, scaler, simulation, { policy: 'toil-classic' });
-  t.ok(cost.makespan < 86_400 + 900, `cost makespan ${cost.makespan}`);
+  // With no history the first four start at once and the others once the doubling estimate
+  // (twice what the running ones have run) passes the window: every job starts within 2 h.
+  t.ok(cost.makespan < 86_400 + 7_200, `cost makespan ${cost.makespan}`);
   t.ok(classic.makespan > 2 * 86_400, `classic makespan ${classic.makespan}`);
   t.ok(cost.cost <= classic.cost * 1.01, 'and costs no more');
 });

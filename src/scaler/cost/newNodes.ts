@@ -1,4 +1,4 @@
-import type { ScalerConfig } from '../config.js';
+import type { Objective, ScalerConfig } from '../config.js';
 import type { TypeTable } from '../offerings.js';
 import { archMatches, dominantShare, maxFit, subtract } from '../shapes.js';
 import type { Architecture, JobRequest, Offering, Resources, WaitingJobs } from '../types.js';
@@ -11,15 +11,51 @@ import type { WorkClass } from './existing.js';
  */
 type Mode = 'od' | 'spot' | 'od-lead' | 'wait';
 
-/** One slot-class: `slots` concurrent places, each running `perSlot` jobs of a class back to back. */
+/**
+ * Classes with the same request share slots: a slot runs their jobs back to back whatever their
+ * names or declared walltimes, so the slots needed are ⌈Σ remaining ÷ perSlot⌉ over the pool, not
+ * one per class (with a walltime per job, every job would otherwise get a slot of its own).
+ */
+interface Pool {
+  readonly name: string;
+  readonly members: { readonly cls: WorkClass; readonly perSlot: number }[];
+}
+
+function poolRemaining(p: Pool): number {
+  return p.members.reduce((s, m) => s + m.cls.remaining, 0);
+}
+
+function poolSlots(p: Pool): number {
+  return Math.ceil(p.members.reduce((s, m) => s + m.cls.remaining / m.perSlot, 0) - 1e-9);
+}
+
+/** Gives `slots` slots to the pool's jobs (shortest-runtime classes last); returns jobs per name. */
+function takeSlots(p: Pool, slots: number, all: boolean): Map<string, number> {
+  const out = new Map<string, number>();
+  let left = slots;
+  for (const m of p.members) {
+    if (m.cls.remaining <= 0) continue;
+    const k = all ? m.cls.remaining : Math.min(m.cls.remaining, Math.floor(left * m.perSlot + 1e-9));
+    if (k <= 0) continue;
+    m.cls.remaining -= k;
+    left -= k / m.perSlot;
+    out.set(m.cls.name, (out.get(m.cls.name) ?? 0) + k);
+  }
+  return out;
+}
+
+/** One slot-class: `slots` concurrent places, each running a pool's jobs back to back. */
 interface Item {
-  readonly cls: WorkClass;
+  readonly cls: Pool;
   readonly req: JobRequest;
-  readonly perSlot: number;
   slots: number;
+  /** False when only part of the pool is planned here (compensation): the rest waits. */
+  readonly whole?: false;
   mode: Mode;
   value: number;
   note?: string;
+  /** Left over because every offering with room costs more per job than the objective allows. */
+  capped?: boolean;
 }
 
 export interface LimitState {
@@ -42,6 +78,17 @@ export interface NewNodesResult {
   readonly waiting: WaitingJobs[];
   readonly notes: string[];
 }
+
+/**
+ * The most a new node may cost per job over the best value any configured offering would give
+ * (were its limits not reached), per objective: `cost` pays no premium and waits for the cheap
+ * pool, `balanced` pays a little to start work sooner, `speed` pays whatever targetTime asks.
+ */
+export const OBJECTIVE_PREMIUM: Readonly<Record<Objective, number>> = {
+  cost: 0,
+  balanced: 0.05,
+  speed: Infinity,
+};
 
 /**
  * Chooses the cheapest set of new nodes for the work existing capacity cannot start within
@@ -67,20 +114,37 @@ export function chooseNewNodes(
   const boot = config.bootTimeSeconds;
   const window = Math.max(config.targetTimeSeconds, boot) - boot;
   const spotAllowed = config.maxPreemptableNodes !== 0;
+  const premium = OBJECTIVE_PREMIUM[config.objective];
 
   const cap = (o: Offering): Resources => types.byName.get(o.instanceType)!.packable;
   const arch = (o: Offering): Architecture => types.byName.get(o.instanceType)!.type.architecture;
   const fitsOffering = (req: Item['req'], o: Offering): boolean =>
     maxFit(cap(o), req) >= 1 && archMatches(req, arch(o));
 
-  const items: Item[] = [];
+  // The soonest a spot offering that fits comes back from a capacity backoff, if that is soon
+  // enough for nodes launched then to start the work within targetTime.
+  const spotBackWithin = (req: JobRequest): number | undefined => {
+    let soonest = Infinity;
+    for (const o of offerings)
+      if (o.capacityType === 'spot' && o.availableInSeconds !== undefined && fitsOffering(req, o))
+        soonest = Math.min(soonest, o.availableInSeconds);
+    return soonest + boot <= config.targetTimeSeconds ? soonest : undefined;
+  };
+  const pools = new Map<string, Pool>();
   for (const c of classes) {
     if (c.remaining <= 0) continue;
-    const perSlot = Math.floor(window / c.runtimeSeconds) + 1;
-    const slots = Math.ceil(c.remaining / perSlot);
-    const req = c.request;
+    const r = c.request;
+    const key = `${r.cores}/${r.memoryBytes}/${r.diskBytes}/${r.gpus ?? 0}/${r.preemptable}/${r.architecture ?? ''}`;
+    let p = pools.get(key);
+    if (!p) pools.set(key, (p = { name: c.name, members: [] }));
+    p.members.push({ cls: c, perSlot: Math.floor(window / c.runtimeSeconds) + 1 });
+  }
+  const items: Item[] = [];
+  for (const c of pools.values()) {
+    const slots = poolSlots(c);
+    const req = c.members[0]!.cls.request;
     if (!req.preemptable) {
-      items.push({ cls: c, req, perSlot, slots, mode: 'od', value: 0 });
+      items.push({ cls: c, req, slots, mode: 'od', value: 0 });
       continue;
     }
     const spotConfigured = offerings.some((o) => o.capacityType === 'spot' && fitsOffering(req, o));
@@ -91,11 +155,18 @@ export function chooseNewNodes(
       items.push({
         cls: c,
         req,
-        perSlot,
         slots,
         mode: 'od-lead',
         value: 0,
         note: !spotAllowed ? 'maxPreemptableNodes is 0' : 'no spot node type fits it',
+      });
+    } else if (!spotAvailable && spotBackWithin(req) !== undefined) {
+      // Spot capacity is expected back soon enough that nodes launched then still start this
+      // work within targetTime: buying on-demand now would pay about three times the price.
+      waiting.push({
+        jobName: c.name,
+        count: poolRemaining(c),
+        reason: `waiting for spot capacity, expected back in ${Math.ceil(spotBackWithin(req)!)} s: nodes launched then start it within targetTime ${config.targetTimeSeconds} s, so no on-demand is bought for it`,
       });
     } else if (!spotAvailable) {
       const why = offerings.find(
@@ -106,22 +177,22 @@ export function chooseNewNodes(
         items.push({
           cls: c,
           req,
-          perSlot,
           slots: compensated,
+          whole: false,
           mode: 'od-lead',
           value: 0,
           note: `spot unavailable (${why}); preemptableCompensation ${config.preemptableCompensation}`,
         });
       const rest = slots - compensated;
       if (rest > 0) {
-        const jobs = Math.min(c.remaining, rest * perSlot);
+        const remaining = poolRemaining(c);
         waiting.push({
           jobName: c.name,
-          count: jobs,
+          count: Math.min(remaining, Math.ceil((remaining * rest) / slots)),
           reason: `waiting for spot capacity: ${why}; preemptableCompensation ${config.preemptableCompensation} moves ${compensated} of ${slots} slot(s) to on-demand`,
         });
       }
-    } else items.push({ cls: c, req, perSlot, slots, mode: 'spot', value: 0 });
+    } else items.push({ cls: c, req, slots, mode: 'spot', value: 0 });
   }
 
   // Offerings reduced to the cheapest available zone per instance type and capacity type (limits
@@ -176,7 +247,7 @@ export function chooseNewNodes(
   const fill = new Map<Item, number>();
 
   for (let round = 0; round < 100_000; round++) {
-    const live = items.filter((it) => it.slots > 0 && it.mode !== 'wait');
+    const live = items.filter((it) => it.slots > 0 && it.mode !== 'wait' && !it.capped);
     if (live.length === 0) break;
     const open = candidates.filter((o) => allowance(o) > 0);
     // Spot work with no spot offering left (limits): if some spot node (existing or planned) can
@@ -201,10 +272,13 @@ export function chooseNewNodes(
         }
       }
     }
-    // Value of one slot: the cheapest fractional cost of running it on any usable offering.
+    // Value of one slot: the cheapest fractional cost of running it on any offering that fits,
+    // whether or not that offering has room left (limits): a node is worth what its work would
+    // cost at the cheapest price, so a dearer pool is not made to look good by a full cheap one.
     for (const it of live) {
       let v = Infinity;
-      for (const o of open) {
+      for (const o of candidates) {
+        if (it.mode === 'od-lead' && o.capacityType === 'spot') continue;
         if (o.capacityType === 'spot' && !it.req.preemptable) continue;
         if (!fitsOffering(it.req, o)) continue;
         v = Math.min(v, o.pricePerHour * dominantShare(it.req, cap(o)));
@@ -217,8 +291,12 @@ export function chooseNewNodes(
       open.filter((o) => fitsOffering(it.req, o) && isLeader(it, o)).length;
     const fewest = Math.min(...live.map(usableCount).filter((n) => n > 0));
     const constrained = new Set(live.filter((it) => usableCount(it) === fewest));
-    let best: { o: Offering; placed: [Item, number][]; eff: number } | undefined;
-    for (const o of open) {
+    // Every offering is filled, with room or not: the best value per dollar each leading item
+    // would get were limits not reached is the yardstick of the objective's premium; the choice
+    // is the best node among the offerings with room whose leader pays at most that premium.
+    const fills: { o: Offering; placed: [Item, number][]; eff: number; leader: Item }[] = [];
+    const yardstick = new Map<Item, number>();
+    for (const o of candidates) {
       for (const order of orders.get(o)!) {
         let free = cap(o);
         const placed: [Item, number][] = [];
@@ -226,7 +304,7 @@ export function chooseNewNodes(
         let leaders = 0;
         for (const pass of [true, false]) {
           for (const it of order) {
-            if (it.slots <= 0 || it.mode === 'wait' || isLeader(it, o) !== pass) continue;
+            if (it.slots <= 0 || it.mode === 'wait' || it.capped || isLeader(it, o) !== pass) continue;
             const already = fill.get(it) ?? 0;
             const k = Math.min(it.slots - already, maxFit(free, it.req));
             if (k <= 0) continue;
@@ -238,15 +316,26 @@ export function chooseNewNodes(
           }
         }
         for (const [it] of placed) fill.delete(it);
-        if (leaders === 0 || !placed.some(([it]) => constrained.has(it) && isLeader(it, o))) continue;
+        const leader = placed.find(([it]) => constrained.has(it) && isLeader(it, o))?.[0];
+        if (leaders === 0 || !leader) continue;
         const eff = o.pricePerHour > 0 ? value / o.pricePerHour : Infinity;
-        if (
-          !best ||
-          eff > best.eff + 1e-12 ||
-          (Math.abs(eff - best.eff) <= 1e-12 && o.pricePerHour < best.o.pricePerHour)
-        )
-          best = { o, placed, eff };
+        yardstick.set(leader, Math.max(yardstick.get(leader) ?? 0, eff));
+        if (allowance(o) > 0) fills.push({ o, placed, eff, leader });
       }
+    }
+    const valid = fills.filter((f) => f.eff * (1 + premium) >= yardstick.get(f.leader)! - 1e-12);
+    let best: (typeof fills)[number] | undefined;
+    for (const f of valid)
+      if (
+        !best ||
+        f.eff > best.eff + 1e-12 ||
+        (Math.abs(f.eff - best.eff) <= 1e-12 && f.o.pricePerHour < best.o.pricePerHour)
+      )
+        best = f;
+    if (!best && fills.length > 0) {
+      // Only dearer pools have room for the most constrained work: it waits for the cheap ones.
+      for (const it of constrained) it.capped = true;
+      continue;
     }
     if (!best) break;
     let copies = allowance(best.o);
@@ -260,10 +349,13 @@ export function chooseNewNodes(
     choice.count += copies;
     for (const [it, k] of best.placed) {
       const slots = k * copies;
-      const jobs = Math.min(it.cls.remaining, slots * it.perSlot);
       it.slots -= slots;
-      it.cls.remaining -= jobs;
-      choice.jobs.set(it.cls.name, (choice.jobs.get(it.cls.name) ?? 0) + jobs);
+      const taken = takeSlots(it.cls, slots, it.slots <= 0 && it.whole !== false);
+      let jobs = 0;
+      for (const [name, n] of taken) {
+        choice.jobs.set(name, (choice.jobs.get(name) ?? 0) + n);
+        jobs += n;
+      }
       if (it.note && it.mode === 'od-lead' && best.o.capacityType === 'on-demand') {
         notes.push(`${jobs} preemptable '${it.cls.name}' job(s) on on-demand: ${it.note}`);
         it.note = undefined;
@@ -277,8 +369,7 @@ export function chooseNewNodes(
 
   for (const it of items) {
     if (it.slots <= 0) continue;
-    const jobs = Math.min(it.cls.remaining, it.slots * it.perSlot);
-    it.cls.remaining -= jobs;
+    const jobs = [...takeSlots(it.cls, it.slots, it.whole !== false).values()].reduce((a, b) => a + b, 0);
     waiting.push({
       jobName: it.cls.name,
       count: jobs,
@@ -296,6 +387,8 @@ function blockedReason(
   fitsOffering: (req: Item['req'], o: Offering) => boolean,
 ): string {
   if (it.mode === 'wait') return 'the spot pool is at its limits; runs on spot nodes as they free up';
+  if (it.capped)
+    return `objective ${config.objective}: every offering with room costs more than ${Math.round(OBJECTIVE_PREMIUM[config.objective] * 100)} % over the cheapest per job, whose node types are at their limits; runs on existing nodes as they free up`;
   const fitting = offerings.filter(
     (o) => fitsOffering(it.req, o) && (o.capacityType === 'on-demand' || it.req.preemptable),
   );

@@ -84,8 +84,11 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
     else runningByNode.set(r.nodeId, [r]);
   }
   const remainingOf = (r: RunningJob): number => {
-    const est = estimateRuntime(snapshot.runtimes, r, estimateOpts).seconds;
+    const e = estimateRuntime(snapshot.runtimes, r, estimateOpts);
     const elapsed = Math.max(0, (now - r.startedAt) / 1000);
+    // No history: as for queued jobs of its name, a job that has run e seconds is expected to
+    // run as long again (the doubling estimate), not to end at once.
+    const est = e.source === 'default' ? Math.max(e.seconds, 2 * elapsed) : e.seconds;
     // A job past its estimate is assumed to run half as long again as it has so far.
     return est > elapsed ? est - elapsed : Math.max(config.scaleIntervalSeconds, elapsed / 2);
   };

@@ -114,6 +114,8 @@ interface SimNode {
   registeredAt?: number;
   /** False for a node whose boot fails (it never registers). */
   willRegister: boolean;
+  /** When spot takes it back (a pending event), if it is spot. */
+  interruptAt?: number;
   state: 'booting' | 'registered' | 'draining' | 'terminated';
   free: Resources;
   readonly running: Set<number>;
@@ -145,7 +147,9 @@ type EventInput = Event extends unknown
  * its plan; nodes boot after bootTime (± jitter) or never (bootFailureRate); spot nodes are
  * interrupted at the configured rate (their jobs re-run); offerings refuse launches in configured
  * windows and are then marked unavailable for a while, as the provisioner would; a Mesos-like
- * scheduler places ready jobs first-fit on registered nodes, oldest node first. Billing is per
+ * scheduler places ready jobs first-fit on registered nodes, oldest node first, as the mesos batch
+ * system does: non-preemptable jobs on on-demand nodes first, preemptable jobs on spot nodes
+ * first and on on-demand room after that. Billing is per
  * second with the minimum. When the last job finishes the workflow ends and every node is
  * terminated (Toil's scaler shutdown), so cost is what the run spent. Deterministic for a seed.
  */
@@ -153,7 +157,12 @@ export function simulate(
   trace: Trace,
   config: ScalerConfig,
   sim: SimulationConfig,
-  options: { policy?: PolicyName; seed?: number } = {},
+  options: {
+    policy?: PolicyName;
+    seed?: number;
+    /** Called with every plan (seconds since the start, the plan): for tracing a run. */
+    onPlan?: (t: number, plan: ScalingPlan) => void;
+  } = {},
 ): SimulationResult {
   const policy = options.policy ?? config.policy;
   const seed = options.seed ?? sim.seed;
@@ -273,21 +282,30 @@ export function simulate(
     push({ t: t + j.runtime, kind: 'finish', job: j.idx, attempt: j.attempt });
   };
 
+  // As the mesos batch system places work: non-preemptable jobs take on-demand room first,
+  // preemptable jobs go to spot nodes first and take on-demand room only after that.
   const dispatch = (t: number): void => {
     if (queued === 0) return;
-    for (const n of liveNodes) {
-      if (n.state !== 'registered') continue;
-      for (const [key, q] of queue) {
-        while (q.length > 0) {
-          const j = jobs[q[0]!]!;
-          if (n.capacityType === 'spot' && !j.preemptable) break;
-          if (!fitsResources(n.free, j.req)) break;
-          q.shift();
-          start(j, n, t);
+    const passes: [CapacityType, boolean][] = [
+      ['on-demand', false],
+      ['spot', true],
+      ['on-demand', true],
+    ];
+    for (const [capacity, preemptable] of passes) {
+      for (const n of liveNodes) {
+        if (n.state !== 'registered' || n.capacityType !== capacity) continue;
+        for (const [key, q] of queue) {
+          while (q.length > 0) {
+            const j = jobs[q[0]!]!;
+            if (j.preemptable !== preemptable) break;
+            if (!fitsResources(n.free, j.req)) break;
+            q.shift();
+            start(j, n, t);
+          }
+          if (q.length === 0) queue.delete(key);
         }
-        if (q.length === 0) queue.delete(key);
+        if (queued === 0) return;
       }
-      if (queued === 0) return;
     }
   };
 
@@ -379,6 +397,7 @@ export function simulate(
       config,
       policy,
     );
+    options.onPlan?.(t, plan);
     state = plan.state;
     shortfall = [];
     for (const a of plan.drain) {
@@ -445,6 +464,7 @@ export function simulate(
           });
         if (l.capacityType === 'spot' && sim.spotInterruptionRate > 0) {
           const life = (-Math.log(1 - rand()) / sim.spotInterruptionRate) * 3600;
+          n.interruptAt = t + life;
           push({ t: t + life, kind: 'interrupt', node: n.id });
         }
       }
@@ -453,8 +473,9 @@ export function simulate(
     return plan;
   };
 
-  // Nothing can change when no job runs, no node boots, no job is still to arrive or be released,
-  // no offering comes back later, and the plan asked for nothing with its state settled.
+  // Nothing can change when no job runs, no node boots, no spot node is still to be taken back,
+  // no job is still to arrive or be released, no offering comes back later, and the plan asked
+  // for nothing with its state settled.
   let lastPlan: ScalingPlan | undefined;
   let prevState: ScalerState | undefined;
   const settled = (plan: ScalingPlan, t: number): boolean => {
@@ -462,8 +483,13 @@ export function simulate(
     if (pendingReady > 0) return false;
     const mayRegister = (n: SimNode): boolean =>
       n.willRegister || t - n.launchedAt <= config.bootTimeoutSeconds + config.scaleIntervalSeconds;
-    if (liveNodes.some((n) => n.running.size > 0 || (n.registeredAt === undefined && mayRegister(n))))
-      return false;
+    // A spot interruption still to come changes the cluster (a policy that counts a node that
+    // never registered as capacity relaunches once spot takes it back).
+    const mayChange = (n: SimNode): boolean =>
+      n.running.size > 0 ||
+      (n.registeredAt === undefined && mayRegister(n)) ||
+      (n.interruptAt !== undefined && n.interruptAt > t);
+    if (liveNodes.some(mayChange)) return false;
     if ([...unavailableUntil.values()].some((u) => u > t)) return false;
     const a = prevState?.smoothed ?? {};
     const b = plan.state.smoothed;
