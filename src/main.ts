@@ -608,19 +608,34 @@ export async function createEc2Client(region: string, env: Env = process.env): P
   silenceAwsSdkNodeVersionWarning();
   const { EC2Client } = await import('@aws-sdk/client-ec2');
   const endpoint = env.AWS_ENDPOINT_URL_EC2?.trim() || undefined;
-  const local =
-    endpoint !== undefined && /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?\/?$/.test(endpoint);
-  const keys =
-    env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-      ? {
-          accessKeyId: env.AWS_ACCESS_KEY_ID,
-          secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
-          ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
-        }
-      : local
-        ? { accessKeyId: 'AKIDLOCALCLOUD000000', secretAccessKey: 'local-cloud-not-a-secret' }
-        : undefined;
+  const keys = clientCredentials(env, endpoint);
   return new EC2Client({ region, ...(endpoint ? { endpoint } : {}), ...(keys ? { credentials: keys } : {}) });
+}
+
+/** An endpoint on this machine (the local cloud, moto), which checks no signature. */
+export function isLocalEndpoint(endpoint: string | undefined): boolean {
+  return (
+    endpoint !== undefined && /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?\/?$/.test(endpoint)
+  );
+}
+
+/**
+ * The keys a cluster utility's client signs with: the environment's, else placeholders for an
+ * endpoint on this machine, else none (the SDK's default chain: profile, SSO, instance role).
+ */
+export function clientCredentials(
+  env: Env,
+  endpoint: string | undefined,
+): { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined {
+  if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY)
+    return {
+      accessKeyId: env.AWS_ACCESS_KEY_ID,
+      secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+      ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+    };
+  return isLocalEndpoint(endpoint)
+    ? { accessKeyId: 'AKIDLOCALCLOUD000000', secretAccessKey: 'local-cloud-not-a-secret' }
+    : undefined;
 }
 
 /** The EC2 call layer (translation, retries) the cluster utilities use, for the zone's region. */

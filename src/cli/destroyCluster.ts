@@ -1,5 +1,7 @@
 import { RealClock } from '../common/clock.js';
 import { clusterEnvironment, createClusterCalls } from '../main.js';
+import { createIamClient } from '../main/iamClient.js';
+import { ClusterIam } from '../provisioner/aws/clusterIam.js';
 import { checkProvisioner, cliLogger, progressTo } from '../provisioner/cluster/cliSupport.js';
 import { destroyCluster } from '../provisioner/cluster/destroyCluster.js';
 import { regionOfZone, resolveZone, validateClusterName } from '../provisioner/cluster/validate.js';
@@ -10,7 +12,7 @@ export const command: SubCommand = {
     program
       .command('destroy-cluster')
       .description(
-        'Remove everything a cluster made: leader first, then workers, spot requests, the security group.',
+        'Remove everything a cluster made: leader first, then workers, spot requests, the security group, its IAM roles and instance profiles.',
       )
       .argument('<clusterName>')
       .option('-p, --provisioner <name>', 'the cloud (aws)', 'aws')
@@ -23,15 +25,23 @@ export const command: SubCommand = {
         const log = cliLogger(f.logLevel);
         const clock = new RealClock();
         const { calls, close } = await createClusterCalls({ region: regionOfZone(zone, source), clock, log });
+        const iamClient = await createIamClient(process.env);
         try {
           await destroyCluster(
             clusterName,
-            { calls, clock, log, progress: progressTo(process.stdout) },
+            {
+              calls,
+              clock,
+              log,
+              progress: progressTo(process.stdout),
+              ...(iamClient ? { iam: new ClusterIam({ iam: iamClient, clusterName, clock, log }) } : {}),
+            },
             { timeoutMs: 15 * 60_000, pollMs: 1000 },
           );
           setExitCode(0);
         } finally {
           close();
+          iamClient?.destroy();
         }
       });
   },

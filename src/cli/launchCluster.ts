@@ -2,6 +2,8 @@ import { RealClock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
 import { VERSION } from '../common/version.js';
 import { clusterEnvironment, createClusterCalls } from '../main.js';
+import { createIamClient } from '../main/iamClient.js';
+import { ClusterIam } from '../provisioner/aws/clusterIam.js';
 import { applianceImage } from '../provisioner/appliance.js';
 import { checkProvisioner, cliLogger, collect, progressTo } from '../provisioner/cluster/cliSupport.js';
 import { launchCluster } from '../provisioner/cluster/launchCluster.js';
@@ -58,7 +60,10 @@ export const command: SubCommand = {
       .option('--leaderStorage <GiB>', "leader's root volume", '50')
       .option('--nodeStorage <GiB>', "workers' root volume", '50')
       .option('--sshCidr <cidr>', 'where SSH may come from (nothing is open to 0.0.0.0/0 unless named here)')
-      .option('--awsEc2ProfileArn <arn>', 'instance profile for the nodes')
+      .option(
+        '--awsEc2ProfileArn <arn>',
+        "an existing instance profile for every node, instead of the cluster's own roles",
+      )
       .option('--logLevel <level>', 'log level', 'warning')
       .action(async (name: string, flags: Flags) => {
         setExitCode(await run(name, flags));
@@ -94,6 +99,7 @@ async function run(name: string, f: Flags): Promise<number> {
   const image = applianceImage(env.appliance, VERSION, log);
   const clock = new RealClock();
   const { calls, close } = await createClusterCalls({ region, clock, log });
+  const iamClient = f.awsEc2ProfileArn ? undefined : await createIamClient(process.env);
   try {
     const progress = progressTo(process.stdout);
     const cluster = await launchCluster(
@@ -117,7 +123,13 @@ async function run(name: string, f: Flags): Promise<number> {
         waitTimeoutMs: 15 * 60_000,
         pollMs: 1000,
       },
-      { calls, clock, log, progress },
+      {
+        calls,
+        clock,
+        log,
+        progress,
+        ...(iamClient ? { iam: new ClusterIam({ iam: iamClient, clusterName, clock, log }) } : {}),
+      },
     );
     progress(
       `cluster '${clusterName}' is up: leader ${cluster.leader.instanceId} (${cluster.leader.publicIp ?? cluster.leader.privateIp}), ${cluster.workers.length} worker(s)`,
@@ -125,5 +137,6 @@ async function run(name: string, f: Flags): Promise<number> {
     return 0;
   } finally {
     close();
+    iamClient?.destroy();
   }
 }

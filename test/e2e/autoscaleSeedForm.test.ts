@@ -7,6 +7,7 @@ import {
   nonEmptyLines,
   sleep,
   startLocalCloud,
+  FAST_SCALING,
 } from '../fixtures/leaderE2e.js';
 import { REPO_ROOT, runToil, startToil } from '../fixtures/workflowCli.js';
 
@@ -72,16 +73,7 @@ t.test('sorts on the local cloud, scaling 0 → several workers → 0, and leave
       't2.medium',
       '--maxNodes',
       '4',
-      '--targetTime',
-      '2',
-      '--bootTime',
-      '1s',
-      '--idleGrace',
-      '2s',
-      '--scaleInterval',
-      '1',
-      '--betaInertia',
-      '0',
+      ...FAST_SCALING,
       '--batchSystem',
       'mesos',
       '--mesosMaster',

@@ -2,11 +2,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { GetBucketEncryptionCommand, GetPublicAccessBlockCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetBucketEncryptionCommand, GetPublicAccessBlockCommand } from '@aws-sdk/client-s3';
 import t from 'tap';
 import { MIN_PART_SIZE } from '../../src/jobstore/s3ObjectStore.js';
 import { openObjectStore } from '../../src/main.js';
-import { MOTO_MISSING_REASON, motoAvailable, motoS3Env, startMoto } from '../fixtures/motoServer.js';
+import {
+  MOTO_MISSING_REASON,
+  motoAvailable,
+  motoS3Client,
+  motoS3Env,
+  startMoto,
+} from '../fixtures/motoServer.js';
 import { listAll, objectStoreContract, uniqueName } from '../fixtures/objectStoreContract.js';
 import { startS3rver } from '../fixtures/s3rver.js';
 
@@ -56,12 +62,7 @@ t.test(
       const store = openObjectStore(`aws:us-west-2:${name}`, { env });
       await store.create();
       t.teardown(() => store.destroy());
-      const s3 = new S3Client({
-        region: 'us-west-2',
-        endpoint: moto.endpoint,
-        forcePathStyle: true,
-        credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-      });
+      const s3 = motoS3Client(moto);
       t.teardown(() => s3.destroy());
       const pab = await s3.send(new GetPublicAccessBlockCommand({ Bucket: `${name}--toil` }));
       t.same(pab.PublicAccessBlockConfiguration, {

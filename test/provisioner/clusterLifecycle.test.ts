@@ -116,6 +116,6 @@ t.test(
       { ...deps, progress: () => {} },
       { timeoutMs: 10_000, pollMs: 20 },
     );
-    t.same(twice, { terminated: [], spotRequestsCancelled: [], securityGroupsDeleted: [] });
+    t.same(twice, { terminated: [], spotRequestsCancelled: [], securityGroupsDeleted: [], iamRemoved: [] });
   },
 );

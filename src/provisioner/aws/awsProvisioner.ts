@@ -26,7 +26,8 @@ import type {
 import { suggestNames } from '../suggest.js';
 import type { Ec2Calls } from './ec2Calls.js';
 import { idsInMessage, toNode } from './instances.js';
-import { TAG_CLUSTER, clusterTags, nodeTags, toTagList } from './tags.js';
+import { workerProfileFor } from './iamPolicies.js';
+import { TAG_CLUSTER, TAG_NODE_TYPE, clusterTags, nodeTags, toTagList } from './tags.js';
 import { buildUserData, type WorkerNodeType } from './userData.js';
 
 export interface AwsClusterSettings {
@@ -40,7 +41,10 @@ export interface AwsClusterSettings {
   readonly extraTags: Readonly<Record<string, string>>;
   readonly nodeStorageGiB: number;
   readonly leaderStorageGiB: number;
+  /** One instance profile for every node (--awsEc2ProfileArn). */
   readonly instanceProfileArn?: string;
+  /** The profiles launch-cluster made for the cluster: the leader's and the workers'. */
+  readonly instanceProfiles?: { readonly leader: string; readonly worker: string };
   readonly sshAuthorizedKeys?: readonly string[];
   /** The node types the leader's daemon scales (its /etc/toil/leader.yaml); default the leader's type. */
   readonly workerNodeTypes?: readonly WorkerNodeType[];
@@ -68,7 +72,7 @@ export class AwsProvisioner implements Provisioner {
   private readonly log: Logger;
   private network:
     Promise<{ vpcId: string; securityGroupId: string; subnets: Map<string, string> }> | undefined;
-  private leaderIp: string | undefined;
+  private leader: { ip: string; profileArn: string | undefined } | undefined;
   private readonly pageSize: number;
 
   constructor(options: {
@@ -146,6 +150,7 @@ export class AwsProvisioner implements Provisioner {
         : {}),
     });
     const storage = role === 'leader' ? this.settings.leaderStorageGiB : this.settings.nodeStorageGiB;
+    const profileArn = await this.profileFor(role);
     const out = await this.calls.call('RunInstances', (c) =>
       c.send(
         new RunInstancesCommand({
@@ -160,9 +165,7 @@ export class AwsProvisioner implements Provisioner {
           Placement: { AvailabilityZone: offering.zone },
           UserData: userData,
           MetadataOptions: METADATA_OPTIONS,
-          IamInstanceProfile: this.settings.instanceProfileArn
-            ? { Arn: this.settings.instanceProfileArn }
-            : undefined,
+          IamInstanceProfile: profileArn ? { Arn: profileArn } : undefined,
           BlockDeviceMappings: [
             {
               DeviceName: '/dev/xvda',
@@ -195,7 +198,7 @@ export class AwsProvisioner implements Provisioner {
       { role, offering, requested: count, launched: nodes.length, ids: nodes.map((n) => n.instanceId) },
       'instances launched',
     );
-    if (role === 'leader' && nodes[0]?.privateIp) this.leaderIp = nodes[0].privateIp;
+    if (role === 'leader' && nodes[0]?.privateIp) this.leader = { ip: nodes[0].privateIp, profileArn };
     return { requested: count, nodes };
   }
 
@@ -357,11 +360,32 @@ export class AwsProvisioner implements Provisioner {
 
   /** The leader's private address (for worker user data); CLUSTER_NOT_FOUND without a leader. */
   async leaderPrivateIp(): Promise<string> {
-    if (this.leaderIp) return this.leaderIp;
-    const leaders = (await this.listNodes({ role: 'leader', includeStopped: true })).sort(
-      (a, b) => a.launchTime - b.launchTime,
-    );
-    const ip = leaders[0]?.privateIp;
+    return (await this.leaderInstance()).ip;
+  }
+
+  /**
+   * The instance profile a node of `role` is launched with: the one the settings give, else, for a
+   * worker launched by the leader's daemon, the one the leader's own profile implies (the
+   * cluster's worker profile, or the user's single profile; see `workerProfileFor`).
+   */
+  private async profileFor(role: 'leader' | 'worker'): Promise<string | undefined> {
+    const s = this.settings;
+    const given = s.instanceProfiles?.[role] ?? s.instanceProfileArn;
+    if (given || role === 'leader') return given;
+    return workerProfileFor((await this.leaderInstance()).profileArn, this.clusterName);
+  }
+
+  private async leaderInstance(): Promise<{ ip: string; profileArn: string | undefined }> {
+    if (this.leader) return this.leader;
+    const leaders = (
+      await this.describeAll([
+        { Name: `tag:${TAG_CLUSTER}`, Values: [this.clusterName] },
+        { Name: `tag:${TAG_NODE_TYPE}`, Values: ['leader'] },
+        { Name: 'instance-state-name', Values: [...LIVE, ...STOPPED] },
+      ])
+    ).sort((a, b) => (a.LaunchTime?.getTime() ?? 0) - (b.LaunchTime?.getTime() ?? 0));
+    const first = leaders[0];
+    const ip = first?.PrivateIpAddress;
     if (!ip)
       throw new ProvisionerError(
         'CLUSTER_NOT_FOUND',
@@ -370,8 +394,8 @@ export class AwsProvisioner implements Provisioner {
           details: { clusterName: this.clusterName },
         },
       );
-    this.leaderIp = ip;
-    return ip;
+    this.leader = { ip, profileArn: first.IamInstanceProfile?.Arn };
+    return this.leader;
   }
 
   private resolveNetwork(): Promise<{

@@ -1,23 +1,33 @@
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
 import { AwsCluster } from '../aws/awsCluster.js';
+import type { ClusterIam } from '../aws/clusterIam.js';
 import type { Ec2Calls } from '../aws/ec2Calls.js';
 
 export interface DestroyResult {
   readonly terminated: readonly string[];
   readonly spotRequestsCancelled: readonly string[];
   readonly securityGroupsDeleted: readonly string[];
+  /** `role/NAME` and `instance-profile/NAME` removed. */
+  readonly iamRemoved: readonly string[];
 }
 
 /**
  * `toil destroy-cluster`: the leader first (waiting until it is gone, so it cannot launch more
  * workers), then open spot requests, then every other instance (waiting), then the security
- * group. Stopped instances are included; anything already gone is skipped, so running it again,
+ * group, then the cluster's IAM roles, their policies and instance profiles. Stopped instances are included; anything already gone is skipped, so running it again,
  * or after a half-finished run, is safe.
  */
 export async function destroyCluster(
   clusterName: string,
-  deps: { calls: Ec2Calls; clock: Clock; log: Logger; progress: (line: string) => void },
+  deps: {
+    calls: Ec2Calls;
+    clock: Clock;
+    log: Logger;
+    progress: (line: string) => void;
+    /** Absent on the local cloud without an IAM endpoint (it made none). */
+    iam?: ClusterIam;
+  },
   options: { timeoutMs: number; pollMs: number },
 ): Promise<DestroyResult> {
   const { progress } = deps;
@@ -58,8 +68,10 @@ export async function destroyCluster(
     await cluster.deleteSecurityGroup(group.groupId, wait);
     groups.push(group.groupId);
   }
-  if (terminated.length === 0 && groups.length === 0 && spot.length === 0)
+  // Last: no instance holds the profiles any more.
+  const iamRemoved = deps.iam ? await deps.iam.remove(progress) : [];
+  if (terminated.length === 0 && groups.length === 0 && spot.length === 0 && iamRemoved.length === 0)
     progress(`nothing left of cluster '${clusterName}'`);
   else progress(`cluster '${clusterName}' destroyed`);
-  return { terminated, spotRequestsCancelled: spot, securityGroupsDeleted: groups };
+  return { terminated, spotRequestsCancelled: spot, securityGroupsDeleted: groups, iamRemoved };
 }

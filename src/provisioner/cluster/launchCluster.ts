@@ -3,7 +3,8 @@ import type { Clock } from '../../common/clock.js';
 import { UserInputError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { AwsCluster } from '../aws/awsCluster.js';
-import { AwsProvisioner } from '../aws/awsProvisioner.js';
+import { AwsProvisioner, type AwsClusterSettings } from '../aws/awsProvisioner.js';
+import type { ClusterIam } from '../aws/clusterIam.js';
 import type { Ec2Calls } from '../aws/ec2Calls.js';
 import { clusterTags } from '../aws/tags.js';
 import { isProvisionerError } from '../errors.js';
@@ -29,6 +30,7 @@ export interface LaunchClusterOptions {
   /** TOIL_AWS_AMI; else the newest Flatcar stable image. */
   readonly imageId?: string;
   readonly applianceImage: string;
+  /** --awsEc2ProfileArn: one existing profile for every node; no IAM is made. */
   readonly instanceProfileArn?: string;
   readonly waitTimeoutMs: number;
   readonly pollMs: number;
@@ -40,10 +42,14 @@ export interface LaunchClusterDeps {
   readonly log: Logger;
   /** One line of progress for the person waiting. */
   readonly progress: (line: string) => void;
+  /** Makes the cluster's roles and profiles; absent on the local cloud without an IAM endpoint. */
+  readonly iam?: ClusterIam;
 }
 
 export interface LaunchedCluster {
   readonly securityGroupId: string;
+  /** The leader's and the workers' instance profiles (made, or the one given). */
+  readonly instanceProfiles?: { readonly leader: string; readonly worker: string };
   readonly leader: ProvisionedNode;
   readonly workers: readonly ProvisionedNode[];
 }
@@ -78,27 +84,23 @@ export async function launchCluster(
     );
   const { vpcId } = await cluster.defaultSubnet(o.zone);
   const base = clusterTags({ clusterName: o.clusterName, owner: o.owner, extraTags: o.tags });
-  const provisioner = new AwsProvisioner({
-    calls,
-    clock,
-    log,
-    settings: {
-      clusterName: o.clusterName,
-      zone: o.zone,
-      imageId,
-      keyName: o.keyPairName,
-      applianceImage: o.applianceImage,
-      owner: o.owner,
-      extraTags: o.tags,
-      nodeStorageGiB: o.nodeStorageGiB,
-      leaderStorageGiB: o.leaderStorageGiB,
-      ...(o.instanceProfileArn ? { instanceProfileArn: o.instanceProfileArn } : {}),
-      // The daemon's bearer token, on the leader only: `toil run --leader` there finds it.
-      leaderToken: randomBytes(32).toString('base64url'),
-      // The leader's daemon scales the worker types launch-cluster was given.
-      ...(o.nodeTypes.length > 0 ? { workerNodeTypes: o.nodeTypes } : {}),
-    },
-  });
+  const settings: AwsClusterSettings = {
+    clusterName: o.clusterName,
+    zone: o.zone,
+    imageId,
+    keyName: o.keyPairName,
+    applianceImage: o.applianceImage,
+    owner: o.owner,
+    extraTags: o.tags,
+    nodeStorageGiB: o.nodeStorageGiB,
+    leaderStorageGiB: o.leaderStorageGiB,
+    ...(o.instanceProfileArn ? { instanceProfileArn: o.instanceProfileArn } : {}),
+    // The daemon's bearer token, on the leader only: `toil run --leader` there finds it.
+    leaderToken: randomBytes(32).toString('base64url'),
+    // The leader's daemon scales the worker types launch-cluster was given.
+    ...(o.nodeTypes.length > 0 ? { workerNodeTypes: o.nodeTypes } : {}),
+  };
+  let provisioner = new AwsProvisioner({ calls, clock, log, settings });
   // Instance types are checked through the port, so a typo gets a "did you mean" before anything is made.
   await provisioner.instanceTypes([
     ...new Set([o.leaderNodeType, ...o.nodeTypes.map((t) => t.instanceType)]),
@@ -111,6 +113,26 @@ export async function launchCluster(
       `cluster '${o.clusterName}' already exists (${existing.length} instance(s)); destroy it first with: toil destroy-cluster ${o.clusterName}`,
     );
 
+  // The first thing made: the cluster's IAM, so a caller who may not create it is told before
+  // anything else exists.
+  let instanceProfiles: { leader: string; worker: string } | undefined;
+  if (o.instanceProfileArn)
+    progress(`every node gets instance profile ${o.instanceProfileArn} (--awsEc2ProfileArn); no IAM is made`);
+  else if (deps.iam) {
+    const made = await deps.iam.ensure({
+      region: o.zone.slice(0, -1),
+      tags: base,
+      progress,
+      timeoutMs: o.waitTimeoutMs,
+      pollMs: o.pollMs,
+    });
+    instanceProfiles = { leader: made.leaderProfileArn, worker: made.workerProfileArn };
+    provisioner = new AwsProvisioner({ calls, clock, log, settings: { ...settings, instanceProfiles } });
+  } else
+    progress(
+      'no IAM endpoint for the local cloud (AWS_ENDPOINT_URL_IAM): the nodes get no instance profile, so no AWS credentials',
+    );
+
   if (!o.sshCidr)
     progress('no --sshCidr given: SSH to the cluster stays closed (pass --sshCidr YOUR.IP/32 to open it)');
   const group = await cluster.ensureSecurityGroup({
@@ -121,12 +143,16 @@ export async function launchCluster(
   progress(`security group ${group.groupId} (${o.clusterName}) ${group.created ? 'created' : 'reused'}`);
 
   const run = randomUUID().slice(0, 8);
-  const launched = await provisioner.launch({
-    offering: { instanceType: o.leaderNodeType, zone: o.zone, market: 'on-demand' },
-    count: 1,
-    clientToken: `${o.clusterName}-leader-${run}`.slice(0, 64),
-    role: 'leader',
-  });
+  const launched = await untilProfileVisible(
+    () =>
+      provisioner.launch({
+        offering: { instanceType: o.leaderNodeType, zone: o.zone, market: 'on-demand' },
+        count: 1,
+        clientToken: `${o.clusterName}-leader-${run}`.slice(0, 64),
+        role: 'leader',
+      }),
+    { clock, progress, timeoutMs: o.waitTimeoutMs, pollMs: o.pollMs },
+  );
   const leaderId = launched.nodes[0]!.instanceId;
   progress(`leader ${leaderId} (${o.leaderNodeType}) launched; waiting for it to run`);
   let lastState = '';
@@ -179,5 +205,34 @@ export async function launchCluster(
       ? await cluster.waitFor(workerIds, ['running'], { timeoutMs: o.waitTimeoutMs, pollMs: o.pollMs })
       : [];
   if (workers.length > 0) progress(`${workers.length} worker(s) running`);
-  return { securityGroupId: group.groupId, leader, workers };
+  return {
+    securityGroupId: group.groupId,
+    ...(instanceProfiles ? { instanceProfiles } : {}),
+    leader,
+    workers,
+  };
+}
+
+/**
+ * EC2 may not see a new instance profile for some seconds after IAM shows it ("Invalid IAM
+ * Instance Profile"): the launch is tried again until it does (Toil's wait, made explicit).
+ */
+async function untilProfileVisible<T>(
+  launch: () => Promise<T>,
+  o: { clock: Clock; progress: (line: string) => void; timeoutMs: number; pollMs: number },
+): Promise<T> {
+  const deadline = o.clock.now() + o.timeoutMs;
+  for (;;) {
+    try {
+      return await launch();
+    } catch (e) {
+      const notYet =
+        isProvisionerError(e) &&
+        e.cloudCode === 'InvalidParameterValue' &&
+        /instance ?profile/i.test(e.message);
+      if (!notYet || o.clock.now() >= deadline) throw e;
+      o.progress('EC2 does not see the new instance profile yet; trying again');
+      await o.clock.sleep(Math.max(o.pollMs, 2000));
+    }
+  }
 }

@@ -1,0 +1,326 @@
+import {
+  AddRoleToInstanceProfileCommand,
+  CreateInstanceProfileCommand,
+  CreateRoleCommand,
+  DeleteInstanceProfileCommand,
+  DeleteRoleCommand,
+  DeleteRolePolicyCommand,
+  DetachRolePolicyCommand,
+  GetInstanceProfileCommand,
+  GetRoleCommand,
+  ListAttachedRolePoliciesCommand,
+  ListInstanceProfilesForRoleCommand,
+  ListRolePoliciesCommand,
+  PutRolePolicyCommand,
+  RemoveRoleFromInstanceProfileCommand,
+  type IAMClient,
+  type InstanceProfile,
+} from '@aws-sdk/client-iam';
+import type { Clock } from '../../common/clock.js';
+import { ToilError, UserInputError } from '../../common/errors.js';
+import type { Logger } from '../../common/log.js';
+import { NO_CREDENTIALS_MESSAGE } from './ec2Errors.js';
+import {
+  EC2_TRUST_POLICY,
+  clusterIamNames,
+  leaderPolicy,
+  workerPolicy,
+  type ClusterIamNames,
+  type PolicyDocument,
+} from './iamPolicies.js';
+import { toTagList } from './tags.js';
+
+/** What the person running launch-cluster needs in IAM (and destroy-cluster, to remove it again). */
+export const LAUNCH_IAM_PERMISSIONS = [
+  'iam:CreateRole',
+  'iam:GetRole',
+  'iam:TagRole',
+  'iam:PutRolePolicy',
+  'iam:CreateInstanceProfile',
+  'iam:TagInstanceProfile',
+  'iam:GetInstanceProfile',
+  'iam:AddRoleToInstanceProfile',
+  'iam:PassRole',
+] as const;
+export const DESTROY_IAM_PERMISSIONS = [
+  'iam:GetInstanceProfile',
+  'iam:RemoveRoleFromInstanceProfile',
+  'iam:DeleteInstanceProfile',
+  'iam:ListInstanceProfilesForRole',
+  'iam:ListRolePolicies',
+  'iam:DeleteRolePolicy',
+  'iam:ListAttachedRolePolicies',
+  'iam:DetachRolePolicy',
+  'iam:DeleteRole',
+] as const;
+
+export interface ClusterProfiles {
+  readonly leaderProfileArn: string;
+  readonly workerProfileArn: string;
+  readonly workerRoleArn: string;
+}
+
+const DENIED = new Set([
+  'AccessDenied',
+  'AccessDeniedException',
+  'UnauthorizedOperation',
+  'InvalidClientTokenId',
+]);
+
+/**
+ * The cluster's IAM: the leader's and the workers' roles (each with one inline least-privilege
+ * policy from `iamPolicies.ts`) and their instance profiles, tagged with the cluster's tags
+ * (clusterName, Owner). `ensure` is re-runnable (what exists is reused, the policies rewritten);
+ * `remove` deletes everything it finds and skips what is gone.
+ */
+export class ClusterIam {
+  readonly names: ClusterIamNames;
+  private readonly iam: IAMClient;
+  private readonly clusterName: string;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+
+  constructor(options: { iam: IAMClient; clusterName: string; clock: Clock; log: Logger }) {
+    this.iam = options.iam;
+    this.clusterName = options.clusterName;
+    this.names = clusterIamNames(options.clusterName);
+    this.clock = options.clock;
+    this.log = options.log.child({ component: 'iam', cluster: options.clusterName });
+  }
+
+  /**
+   * Makes (or reuses) both roles and profiles, then waits until IAM shows each profile with its
+   * role, as EC2 will need to see it (IAM is eventually consistent).
+   */
+  async ensure(options: {
+    region: string;
+    tags: Readonly<Record<string, string>>;
+    progress: (line: string) => void;
+    timeoutMs: number;
+    pollMs: number;
+  }): Promise<ClusterProfiles> {
+    const n = this.names;
+    const workerRoleArn = await this.ensureRole(n.workerRole, workerPolicy(), options.tags, 'workers');
+    await this.ensureRole(
+      n.leaderRole,
+      leaderPolicy({ clusterName: this.clusterName, region: options.region, workerRoleArn }),
+      options.tags,
+      'the leader',
+    );
+    const leaderProfileArn = await this.ensureProfile(n.leaderProfile, n.leaderRole, options.tags);
+    const workerProfileArn = await this.ensureProfile(n.workerProfile, n.workerRole, options.tags);
+    options.progress(`IAM roles and instance profiles ${n.leaderProfile}, ${n.workerProfile} ready`);
+    await this.waitForProfile(n.leaderProfile, n.leaderRole, options);
+    await this.waitForProfile(n.workerProfile, n.workerRole, options);
+    return { leaderProfileArn, workerProfileArn, workerRoleArn };
+  }
+
+  /** Removes both profiles and roles with their policies; returns what was removed. */
+  async remove(progress: (line: string) => void): Promise<string[]> {
+    const removed: string[] = [];
+    const n = this.names;
+    for (const profile of [n.leaderProfile, n.workerProfile]) {
+      const p = await this.getProfile(profile, 'destroy-cluster');
+      if (!p) continue;
+      for (const role of p.Roles ?? [])
+        await this.skipGone('RemoveRoleFromInstanceProfile', 'destroy-cluster', () =>
+          this.iam.send(
+            new RemoveRoleFromInstanceProfileCommand({
+              InstanceProfileName: profile,
+              RoleName: role.RoleName,
+            }),
+          ),
+        );
+      await this.skipGone('DeleteInstanceProfile', 'destroy-cluster', () =>
+        this.iam.send(new DeleteInstanceProfileCommand({ InstanceProfileName: profile })),
+      );
+      progress(`deleted instance profile ${profile}`);
+      removed.push(`instance-profile/${profile}`);
+    }
+    for (const role of [n.leaderRole, n.workerRole]) {
+      const exists = await this.skipGone('GetRole', 'destroy-cluster', () =>
+        this.iam.send(new GetRoleCommand({ RoleName: role })),
+      );
+      if (!exists) continue;
+      // A profile of someone else's holding the role would block its deletion: let go of it.
+      const holders = await this.call('ListInstanceProfilesForRole', 'destroy-cluster', () =>
+        this.iam.send(new ListInstanceProfilesForRoleCommand({ RoleName: role })),
+      );
+      for (const p of holders.InstanceProfiles ?? [])
+        await this.skipGone('RemoveRoleFromInstanceProfile', 'destroy-cluster', () =>
+          this.iam.send(
+            new RemoveRoleFromInstanceProfileCommand({
+              InstanceProfileName: p.InstanceProfileName,
+              RoleName: role,
+            }),
+          ),
+        );
+      const inline = await this.call('ListRolePolicies', 'destroy-cluster', () =>
+        this.iam.send(new ListRolePoliciesCommand({ RoleName: role })),
+      );
+      for (const policy of inline.PolicyNames ?? [])
+        await this.skipGone('DeleteRolePolicy', 'destroy-cluster', () =>
+          this.iam.send(new DeleteRolePolicyCommand({ RoleName: role, PolicyName: policy })),
+        );
+      const attached = await this.call('ListAttachedRolePolicies', 'destroy-cluster', () =>
+        this.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role })),
+      );
+      for (const policy of attached.AttachedPolicies ?? [])
+        await this.skipGone('DetachRolePolicy', 'destroy-cluster', () =>
+          this.iam.send(new DetachRolePolicyCommand({ RoleName: role, PolicyArn: policy.PolicyArn })),
+        );
+      await this.skipGone('DeleteRole', 'destroy-cluster', () =>
+        this.iam.send(new DeleteRoleCommand({ RoleName: role })),
+      );
+      progress(`deleted IAM role ${role} and its policies`);
+      removed.push(`role/${role}`);
+    }
+    return removed;
+  }
+
+  private async ensureRole(
+    role: string,
+    policy: PolicyDocument,
+    tags: Readonly<Record<string, string>>,
+    forWhom: string,
+  ): Promise<string> {
+    let arn: string | undefined;
+    try {
+      const out = await this.call('CreateRole', 'launch-cluster', () =>
+        this.iam.send(
+          new CreateRoleCommand({
+            RoleName: role,
+            AssumeRolePolicyDocument: JSON.stringify(EC2_TRUST_POLICY),
+            Description: `toil cluster ${this.clusterName}: ${forWhom}`,
+            Tags: toTagList(tags),
+          }),
+        ),
+      );
+      arn = out.Role?.Arn;
+    } catch (e) {
+      if (!(e instanceof IamConflict)) throw e;
+      const out = await this.call('GetRole', 'launch-cluster', () =>
+        this.iam.send(new GetRoleCommand({ RoleName: role })),
+      );
+      arn = out.Role?.Arn;
+    }
+    await this.call('PutRolePolicy', 'launch-cluster', () =>
+      this.iam.send(
+        new PutRolePolicyCommand({
+          RoleName: role,
+          PolicyName: this.names.policyName,
+          PolicyDocument: JSON.stringify(policy),
+        }),
+      ),
+    );
+    if (!arn) throw new ToilError('IAM_NO_ARN', `IAM returned no ARN for role ${role}`);
+    this.log.info({ role, arn }, 'IAM role ready');
+    return arn;
+  }
+
+  private async ensureProfile(
+    profile: string,
+    role: string,
+    tags: Readonly<Record<string, string>>,
+  ): Promise<string> {
+    let p: InstanceProfile | undefined;
+    try {
+      const out = await this.call('CreateInstanceProfile', 'launch-cluster', () =>
+        this.iam.send(
+          new CreateInstanceProfileCommand({ InstanceProfileName: profile, Tags: toTagList(tags) }),
+        ),
+      );
+      p = out.InstanceProfile;
+    } catch (e) {
+      if (!(e instanceof IamConflict)) throw e;
+      p = await this.getProfile(profile, 'launch-cluster');
+    }
+    if (!(p?.Roles ?? []).some((r) => r.RoleName === role))
+      await this.call('AddRoleToInstanceProfile', 'launch-cluster', () =>
+        this.iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: profile, RoleName: role })),
+      );
+    if (!p?.Arn) throw new ToilError('IAM_NO_ARN', `IAM returned no ARN for instance profile ${profile}`);
+    return p.Arn;
+  }
+
+  private async waitForProfile(
+    profile: string,
+    role: string,
+    o: { timeoutMs: number; pollMs: number; progress: (line: string) => void },
+  ): Promise<void> {
+    const deadline = this.clock.now() + o.timeoutMs;
+    for (let said = false; ;) {
+      const p = await this.getProfile(profile, 'launch-cluster');
+      if ((p?.Roles ?? []).some((r) => r.RoleName === role)) return;
+      if (this.clock.now() >= deadline)
+        throw new ToilError(
+          'IAM_NOT_CONSISTENT',
+          `instance profile ${profile} did not show role ${role} within ${Math.round(o.timeoutMs / 1000)} s`,
+        );
+      if (!said) o.progress(`waiting for IAM to show ${profile} with its role`);
+      said = true;
+      await this.clock.sleep(o.pollMs);
+    }
+  }
+
+  private async getProfile(profile: string, command: string): Promise<InstanceProfile | undefined> {
+    const out = await this.skipGone('GetInstanceProfile', command, () =>
+      this.iam.send(new GetInstanceProfileCommand({ InstanceProfileName: profile })),
+    );
+    return out?.InstanceProfile;
+  }
+
+  /** The call, or undefined when IAM says the thing is not there (NoSuchEntity). */
+  private async skipGone<T>(action: string, command: string, send: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await this.call(action, command, send);
+    } catch (e) {
+      if (e instanceof IamGone) return undefined;
+      throw e;
+    }
+  }
+
+  private async call<T>(action: string, command: string, send: () => Promise<T>): Promise<T> {
+    try {
+      const out = await send();
+      this.log.debug({ action }, 'IAM call');
+      return out;
+    } catch (thrown) {
+      throw translateIamError(thrown, action, command);
+    }
+  }
+}
+
+class IamConflict extends ToilError {}
+class IamGone extends ToilError {}
+
+/**
+ * IAM's errors, translated once: a refused permission and missing credentials are the user's to
+ * fix (one line, exit 2, naming the permission and the way around it); EntityAlreadyExists and
+ * NoSuchEntity are what re-runs meet; anything else is fatal.
+ */
+export function translateIamError(thrown: unknown, action: string, command: string): ToilError {
+  const e = thrown as { name?: string; message?: string; Code?: string };
+  const name = e.name ?? e.Code ?? 'Error';
+  const message = e.message ?? String(thrown);
+  if (DENIED.has(name) || /not authorized to perform/i.test(message)) {
+    const way =
+      command === 'launch-cluster'
+        ? 'grant it (launch-cluster needs ' +
+          LAUNCH_IAM_PERMISSIONS.join(', ') +
+          '), or pass --awsEc2ProfileArn with an instance profile made beforehand'
+        : 'grant it (destroy-cluster needs ' + DESTROY_IAM_PERMISSIONS.join(', ') + ')';
+    return new UserInputError(
+      'IAM_NOT_AUTHORISED',
+      `${command}: these credentials may not call iam:${action} (${name}): ${way}`,
+      { action: `iam:${action}` },
+    );
+  }
+  if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message))
+    return new UserInputError('NO_CREDENTIALS', `IAM ${action}: ${NO_CREDENTIALS_MESSAGE}`);
+  if (name === 'EntityAlreadyExists' || name === 'EntityAlreadyExistsException')
+    return new IamConflict('IAM_EXISTS', `IAM ${action}: ${message}`, { cause: thrown });
+  if (name === 'NoSuchEntity' || name === 'NoSuchEntityException')
+    return new IamGone('IAM_NOT_FOUND', `IAM ${action}: ${message}`, { cause: thrown });
+  return new ToilError('IAM_REJECTED', `IAM ${action}: ${name}: ${message}`, { cause: thrown });
+}

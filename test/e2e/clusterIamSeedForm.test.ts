@@ -1,0 +1,329 @@
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { DescribeInstancesCommand, ImportKeyPairCommand } from '@aws-sdk/client-ec2';
+import { ListBucketsCommand } from '@aws-sdk/client-s3';
+import { testEc2Client } from '../fixtures/ec2Local.js';
+import {
+  byteSorted,
+  liveWorkers,
+  nonEmptyLines,
+  sleep,
+  FAST_SCALING,
+  startLocalCloud,
+  Timeline,
+} from '../fixtures/leaderE2e.js';
+import {
+  MOTO_MISSING_REASON,
+  motoAvailable,
+  motoS3Client,
+  startMoto,
+  type MotoServer,
+} from '../fixtures/motoServer.js';
+import { REPO_ROOT, runToil, startToil } from '../fixtures/workflowCli.js';
+
+/**
+ * The seed's headline run, whole, on the local cloud with S3 and IAM on moto: launch-cluster makes
+ * the cluster's roles and instance profiles (no --awsEc2ProfileArn), the seed form sorts on an
+ * `aws:` job store while scaling 0 → N → 0, its workers reach S3 with role credentials from their
+ * instance metadata (no key reaches them), and destroy-cluster leaves no role, policy or profile
+ * (read back with the image's `aws iam` CLI), twice.
+ */
+const SORT = join(REPO_ROOT, 'examples/sort.ts');
+const JOB_STORE = 'aws:us-west-2:autoscaling-sort-jobstore';
+const run = promisify(execFile);
+
+/** The image's aws CLI (botocore) against moto: an independent reader of what is left. */
+async function awsIam(moto: MotoServer, args: string[], service = 'iam'): Promise<unknown> {
+  const { stdout } = await run('aws', [service, ...args, '--output', 'json'], {
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      AWS_ENDPOINT_URL_IAM: moto.endpoint,
+      AWS_ENDPOINT_URL_S3: moto.endpoint,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_DEFAULT_REGION: 'us-east-1',
+    },
+  });
+  return JSON.parse(stdout) as unknown;
+}
+
+async function importKey(ec2Url: string): Promise<void> {
+  const ec2 = testEc2Client(ec2Url);
+  await ec2.send(
+    new ImportKeyPairCommand({
+      KeyName: 'e2e',
+      PublicKeyMaterial: Buffer.from(
+        'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl e2e',
+      ),
+    }),
+  );
+  ec2.destroy();
+}
+
+/** Processes of this machine that stand for a local-cloud node (they carry TOIL_INSTANCE_ID), with their environment. */
+function nodeProcesses(): { pid: number; cmd: string; env: Record<string, string> }[] {
+  const out: { pid: number; cmd: string; env: Record<string, string> }[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const env = Object.fromEntries(
+        readFileSync(`/proc/${name}/environ`, 'utf8')
+          .split('\0')
+          .filter(Boolean)
+          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+      );
+      if (!env.TOIL_INSTANCE_ID) continue;
+      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ');
+      out.push({ pid: Number(name), cmd, env });
+    } catch {
+      // gone meanwhile, or not ours
+    }
+  }
+  return out;
+}
+
+t.test(
+  'launch-cluster without IAM permissions: exit 2 naming iam:CreateRole, and nothing made',
+  { skip: motoAvailable() ? false : MOTO_MISSING_REASON },
+  async (t) => {
+    // moto checks every request after the first three against IAM: a user allowed EC2 and S3 only.
+    const moto = await startMoto({ env: { INITIAL_NO_AUTH_ACTION_COUNT: '3' } });
+    t.teardown(() => moto.stop());
+    const cloud = await startLocalCloud();
+    t.teardown(async () => {
+      cloud.child.kill('SIGTERM');
+      await cloud.done;
+    });
+    await importKey(cloud.ec2Url);
+    await awsIam(moto, ['create-user', '--user-name', 'limited']);
+    const key = (await awsIam(moto, ['create-access-key', '--user-name', 'limited'])) as {
+      AccessKey: { AccessKeyId: string; SecretAccessKey: string };
+    };
+    await awsIam(moto, [
+      'put-user-policy',
+      '--user-name',
+      'limited',
+      '--policy-name',
+      'ec2-and-s3',
+      '--policy-document',
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: ['ec2:*', 's3:*'], Resource: '*' }],
+      }),
+    ]);
+    const r = await runToil(
+      ['launch-cluster', 'denied', '--nodeType', 't2.medium', '--keyPairName', 'e2e', '--zone', 'us-west-2a'],
+      {
+        env: {
+          AWS_ENDPOINT_URL_EC2: cloud.ec2Url,
+          AWS_ENDPOINT_URL_IAM: moto.endpoint,
+          AWS_ACCESS_KEY_ID: key.AccessKey.AccessKeyId,
+          AWS_SECRET_ACCESS_KEY: key.AccessKey.SecretAccessKey,
+        },
+      },
+    );
+    t.equal(r.code, 2, 'exit 2: the caller is to fix it');
+    t.match(
+      r.stderr,
+      /^toil: launch-cluster: these credentials may not call iam:CreateRole \(AccessDenied\): grant it \(launch-cluster needs iam:CreateRole, .*iam:PassRole\), or pass --awsEc2ProfileArn/m,
+      'one line naming the permission and the way around it',
+    );
+    t.notMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    const ec2 = testEc2Client(cloud.ec2Url);
+    const instances = await ec2.send(new DescribeInstancesCommand({}));
+    ec2.destroy();
+    t.same(instances.Reservations ?? [], [], 'no instance launched');
+    t.notMatch(r.stdout, /security group/, 'no security group made');
+  },
+);
+
+t.test(
+  "the seed's form on an aws: job store: IAM from launch-cluster, 0 → N → 0 workers with IMDS credentials, bucket removed, destroy-cluster leaves no IAM",
+  { skip: motoAvailable() ? false : MOTO_MISSING_REASON },
+  async (t) => {
+    const dir = t.testdir({});
+    const moto = await startMoto();
+    t.teardown(() => moto.stop());
+    // The nodes are offered moto's S3, as a VPC endpoint would offer S3; nothing else of ours.
+    const cloud = await startLocalCloud(['--s3-endpoint', moto.endpoint]);
+    t.teardown(async () => {
+      cloud.child.kill('SIGTERM');
+      await cloud.done;
+    });
+    await importKey(cloud.ec2Url);
+    const env = {
+      AWS_ENDPOINT_URL_EC2: cloud.ec2Url,
+      AWS_ENDPOINT_URL_IAM: moto.endpoint,
+      AWS_ENDPOINT_URL_S3: moto.endpoint,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      TOIL_AWS_ZONE: 'us-west-2a',
+    };
+
+    const launch = await runToil(
+      ['launch-cluster', 'seed', '--leaderNodeType', 't2.medium', '--keyPairName', 'e2e'],
+      { env },
+    );
+    t.equal(launch.code, 0, launch.stderr);
+    t.match(launch.stdout, /IAM roles and instance profiles toil-seed-leader, toil-seed-worker ready/);
+    const profiles = (await awsIam(moto, ['list-instance-profiles'])) as {
+      InstanceProfiles: { InstanceProfileName: string; Arn: string; Roles: { RoleName: string }[] }[];
+    };
+    t.same(
+      profiles.InstanceProfiles.map((p) => [p.InstanceProfileName, p.Roles.map((r) => r.RoleName)]).sort(),
+      [
+        ['toil-seed-leader', ['toil-seed-leader']],
+        ['toil-seed-worker', ['toil-seed-worker']],
+      ],
+      'two profiles, each holding its role',
+    );
+    const roleTags = (await awsIam(moto, ['list-role-tags', '--role-name', 'toil-seed-worker'])) as {
+      Tags: { Key: string; Value: string }[];
+    };
+    t.match(
+      Object.fromEntries(roleTags.Tags.map((x) => [x.Key, x.Value])),
+      { clusterName: 'seed', Owner: 'e2e' },
+      'tagged with the cluster and its owner',
+    );
+    const workerProfileArn = profiles.InstanceProfiles.find(
+      (p) => p.InstanceProfileName === 'toil-seed-worker',
+    )!.Arn;
+
+    // The seed's form, with the timings that keep the test short.
+    const timeline = new Timeline();
+    const seen = new Map<number, { cmd: string; env: Record<string, string> }>();
+    const { child, done } = startToil(
+      [
+        'run',
+        SORT,
+        JOB_STORE,
+        '--clusterName',
+        'seed',
+        '--provisioner',
+        'aws',
+        '--nodeType',
+        't2.medium',
+        '--maxNodes',
+        '3',
+        '--batchSystem',
+        'mesos',
+        '--mesosMaster',
+        cloud.mesosMaster,
+        '--numLines',
+        '1000',
+        '--N',
+        '6000',
+        '--fileToSort',
+        'in.txt',
+        '--outputFile',
+        'out.txt',
+        ...FAST_SCALING,
+      ],
+      { cwd: dir, env },
+    );
+    t.teardown(() => void child.kill('SIGKILL'));
+    const s3 = motoS3Client(moto);
+    t.teardown(() => s3.destroy());
+    let bucketDuringRun = false;
+    let exited = false;
+    void done.then(() => (exited = true));
+    while (!exited) {
+      timeline.record((await liveWorkers(cloud.ec2Url)).length);
+      bucketDuringRun ||= ((await s3.send(new ListBucketsCommand({}))).Buckets ?? []).some(
+        (b) => b.Name === 'autoscaling-sort-jobstore--toil',
+      );
+      for (const p of nodeProcesses()) if (!seen.has(p.pid)) seen.set(p.pid, p);
+      await sleep(200);
+    }
+    const r = await done;
+    t.equal(r.code, 0, r.code === 0 ? 'toil run exits 0' : r.stderr.slice(-3000));
+    t.same(
+      nonEmptyLines(join(dir, 'out.txt')),
+      byteSorted(nonEmptyLines(join(dir, 'in.txt'))),
+      'sorted correctly',
+    );
+    t.ok(timeline.peak >= 1, `scaled 0 → ${timeline.peak} → 0: ${timeline.toString()}`);
+    t.equal(timeline.steps[0]?.split(':')[1], '0', 'no worker before the run');
+    await sleep(300);
+    t.same(await liveWorkers(cloud.ec2Url), [], 'no worker left pending or running');
+
+    t.ok(bucketDuringRun, 'the job store bucket autoscaling-sort-jobstore--toil existed during the run');
+    const buckets = (await awsIam(moto, ['list-buckets'], 's3api')) as { Buckets?: { Name: string }[] };
+    t.same(
+      (buckets.Buckets ?? []).map((b) => b.Name),
+      [],
+      'the job store bucket autoscaling-sort-jobstore--toil was removed on success',
+    );
+
+    // Workers: launched with the worker profile, asked their metadata for role credentials, and no
+    // process of theirs (agents, and the job processes they ran) held a key.
+    const state = (await (await fetch(`${cloud.ec2Url}/_localcloud/state`)).json()) as {
+      instances: {
+        instanceId: string;
+        tags: Record<string, string>;
+        instanceProfileArn?: string;
+        roleCredentialRequests: number;
+      }[];
+    };
+    const workers = state.instances.filter((i) => i.tags.ToilNodeType === 'worker');
+    t.ok(workers.length >= 1, `${workers.length} worker instance(s)`);
+    for (const w of workers) {
+      t.equal(w.instanceProfileArn, workerProfileArn, `${w.instanceId}: the worker profile`);
+      t.ok(
+        w.roleCredentialRequests >= 1,
+        `${w.instanceId}: fetched role credentials from IMDS (${w.roleCredentialRequests})`,
+      );
+    }
+    const jobs = [...seen.values()].filter((p) => / worker /.test(p.cmd));
+    t.ok(
+      jobs.length >= 1,
+      `${jobs.length} job process(es) seen on the nodes, ${seen.size} node processes in all`,
+    );
+    const withKeys = [...seen.values()].filter((p) =>
+      Object.keys(p.env).some((k) =>
+        ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE'].includes(k),
+      ),
+    );
+    t.same(
+      withKeys.map((p) => p.cmd),
+      [],
+      'no access key in any node process environment',
+    );
+    t.ok(
+      [...seen.values()].every(
+        (p) => p.env.AWS_EC2_METADATA_SERVICE_ENDPOINT && p.env.AWS_ENDPOINT_URL_S3 === moto.endpoint,
+      ),
+      "each sees its instance's metadata and the S3 endpoint the cloud offers",
+    );
+
+    const destroy = await runToil(['destroy-cluster', 'seed'], { env });
+    t.equal(destroy.code, 0, destroy.stderr);
+    t.match(
+      destroy.stdout,
+      /deleted instance profile toil-seed-leader[\s\S]*deleted IAM role toil-seed-worker/,
+    );
+    const roles = (await awsIam(moto, ['list-roles'])) as { Roles: { RoleName: string }[] };
+    t.same(
+      roles.Roles.map((x) => x.RoleName).filter((n) => n.startsWith('toil-seed')),
+      [],
+      'no role left',
+    );
+    t.same(
+      ((await awsIam(moto, ['list-instance-profiles'])) as { InstanceProfiles: unknown[] }).InstanceProfiles,
+      [],
+      'no instance profile left',
+    );
+    t.same(
+      ((await awsIam(moto, ['list-policies', '--scope', 'Local'])) as { Policies: unknown[] }).Policies,
+      [],
+      'no policy left',
+    );
+    const again = await runToil(['destroy-cluster', 'seed'], { env });
+    t.equal(again.code, 0, again.stderr);
+    t.match(again.stdout, /nothing left of cluster 'seed'/, 'a second destroy says so');
+  },
+);

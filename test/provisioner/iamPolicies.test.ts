@@ -1,0 +1,297 @@
+import t from 'tap';
+import {
+  EC2_TRUST_POLICY,
+  clusterIamNames,
+  leaderPolicy,
+  workerPolicy,
+  workerProfileFor,
+} from '../../src/provisioner/aws/iamPolicies.js';
+import { isAllowed, type PolicyRequest } from '../fixtures/iamPolicyEval.js';
+
+/**
+ * The cluster's roles, read as IAM would read them, request by request: a worker reaches the
+ * job-store buckets' objects and nothing else (no EC2, no IAM, no other bucket, no bucket
+ * administration); the leader scales only its own cluster and passes only the worker role.
+ */
+const CLUSTER = 'seed';
+const WORKER_ROLE = 'arn:aws:iam::123456789012:role/toil-seed-worker';
+const leader = leaderPolicy({ clusterName: CLUSTER, region: 'us-west-2', workerRoleArn: WORKER_ROLE });
+const worker = workerPolicy();
+
+const JOB_OBJECT = 'arn:aws:s3:::autoscaling-sort-jobstore--toil/jobs/abc';
+const JOB_BUCKET = 'arn:aws:s3:::autoscaling-sort-jobstore--toil';
+const OTHER_OBJECT = 'arn:aws:s3:::payroll-exports/2026/november.csv';
+const OTHER_BUCKET = 'arn:aws:s3:::payroll-exports';
+const INSTANCE = 'arn:aws:ec2:us-west-2:123456789012:instance/i-0123456789abcdef0';
+const OWN = { 'ec2:ResourceTag/clusterName': CLUSTER };
+const OTHERS = { 'ec2:ResourceTag/clusterName': 'someone-else' };
+
+const rows: { name: string; role: 'leader' | 'worker'; request: PolicyRequest; allowed: boolean }[] = [
+  // The worker: job-store objects only.
+  {
+    name: 'worker reads a job-store object',
+    role: 'worker',
+    request: { action: 's3:GetObject', resource: JOB_OBJECT },
+    allowed: true,
+  },
+  {
+    name: 'worker writes a job-store object',
+    role: 'worker',
+    request: { action: 's3:PutObject', resource: JOB_OBJECT },
+    allowed: true,
+  },
+  {
+    name: 'worker deletes a job-store object',
+    role: 'worker',
+    request: { action: 's3:DeleteObject', resource: JOB_OBJECT },
+    allowed: true,
+  },
+  {
+    name: 'worker lists the job-store bucket',
+    role: 'worker',
+    request: { action: 's3:ListBucket', resource: JOB_BUCKET },
+    allowed: true,
+  },
+  {
+    name: 'worker reads another bucket',
+    role: 'worker',
+    request: { action: 's3:GetObject', resource: OTHER_OBJECT },
+    allowed: false,
+  },
+  {
+    name: 'worker writes another bucket',
+    role: 'worker',
+    request: { action: 's3:PutObject', resource: OTHER_OBJECT },
+    allowed: false,
+  },
+  {
+    name: 'worker lists another bucket',
+    role: 'worker',
+    request: { action: 's3:ListBucket', resource: OTHER_BUCKET },
+    allowed: false,
+  },
+  {
+    name: 'worker deletes the job-store bucket',
+    role: 'worker',
+    request: { action: 's3:DeleteBucket', resource: JOB_BUCKET },
+    allowed: false,
+  },
+  {
+    name: 'worker creates a bucket',
+    role: 'worker',
+    request: { action: 's3:CreateBucket', resource: JOB_BUCKET },
+    allowed: false,
+  },
+  {
+    name: 'worker lists instances',
+    role: 'worker',
+    request: { action: 'ec2:DescribeInstances', resource: '*' },
+    allowed: false,
+  },
+  {
+    name: 'worker launches an instance',
+    role: 'worker',
+    request: {
+      action: 'ec2:RunInstances',
+      resource: INSTANCE,
+      context: { 'aws:RequestTag/clusterName': CLUSTER },
+    },
+    allowed: false,
+  },
+  {
+    name: 'worker terminates a node of its cluster',
+    role: 'worker',
+    request: { action: 'ec2:TerminateInstances', resource: INSTANCE, context: OWN },
+    allowed: false,
+  },
+  {
+    name: 'worker passes its own role',
+    role: 'worker',
+    request: { action: 'iam:PassRole', resource: WORKER_ROLE },
+    allowed: false,
+  },
+  // The leader: its own cluster's nodes, the worker role, the job-store buckets.
+  {
+    name: 'leader lists instances',
+    role: 'leader',
+    request: { action: 'ec2:DescribeInstances', resource: '*' },
+    allowed: true,
+  },
+  {
+    name: 'leader launches a node tagged with its cluster',
+    role: 'leader',
+    request: {
+      action: 'ec2:RunInstances',
+      resource: INSTANCE,
+      context: { 'aws:RequestTag/clusterName': CLUSTER },
+    },
+    allowed: true,
+  },
+  {
+    name: 'leader launches an instance tagged for another cluster',
+    role: 'leader',
+    request: {
+      action: 'ec2:RunInstances',
+      resource: INSTANCE,
+      context: { 'aws:RequestTag/clusterName': 'someone-else' },
+    },
+    allowed: false,
+  },
+  {
+    name: 'leader launches an untagged instance',
+    role: 'leader',
+    request: { action: 'ec2:RunInstances', resource: INSTANCE },
+    allowed: false,
+  },
+  {
+    name: 'leader tags while launching',
+    role: 'leader',
+    request: {
+      action: 'ec2:CreateTags',
+      resource: INSTANCE,
+      context: { 'ec2:CreateAction': 'RunInstances' },
+    },
+    allowed: true,
+  },
+  {
+    name: 'leader retags an existing instance',
+    role: 'leader',
+    request: { action: 'ec2:CreateTags', resource: INSTANCE },
+    allowed: false,
+  },
+  {
+    name: 'leader terminates a node of its cluster',
+    role: 'leader',
+    request: { action: 'ec2:TerminateInstances', resource: INSTANCE, context: OWN },
+    allowed: true,
+  },
+  {
+    name: "leader terminates another cluster's instance",
+    role: 'leader',
+    request: { action: 'ec2:TerminateInstances', resource: INSTANCE, context: OTHERS },
+    allowed: false,
+  },
+  {
+    name: 'leader passes the worker role to EC2',
+    role: 'leader',
+    request: {
+      action: 'iam:PassRole',
+      resource: WORKER_ROLE,
+      context: { 'iam:PassedToService': 'ec2.amazonaws.com' },
+    },
+    allowed: true,
+  },
+  {
+    name: 'leader passes an admin role',
+    role: 'leader',
+    request: {
+      action: 'iam:PassRole',
+      resource: 'arn:aws:iam::123456789012:role/admin',
+      context: { 'iam:PassedToService': 'ec2.amazonaws.com' },
+    },
+    allowed: false,
+  },
+  {
+    name: 'leader creates a role',
+    role: 'leader',
+    request: { action: 'iam:CreateRole', resource: 'arn:aws:iam::123456789012:role/x' },
+    allowed: false,
+  },
+  {
+    name: 'leader creates the job-store bucket',
+    role: 'leader',
+    request: { action: 's3:CreateBucket', resource: JOB_BUCKET },
+    allowed: true,
+  },
+  {
+    name: 'leader removes the job-store bucket',
+    role: 'leader',
+    request: { action: 's3:DeleteBucket', resource: JOB_BUCKET },
+    allowed: true,
+  },
+  {
+    name: 'leader reads another bucket',
+    role: 'leader',
+    request: { action: 's3:GetObject', resource: OTHER_OBJECT },
+    allowed: false,
+  },
+  {
+    name: 'leader deletes another bucket',
+    role: 'leader',
+    request: { action: 's3:DeleteBucket', resource: OTHER_BUCKET },
+    allowed: false,
+  },
+  {
+    name: 'leader stops an instance',
+    role: 'leader',
+    request: { action: 'ec2:StopInstances', resource: INSTANCE, context: OWN },
+    allowed: false,
+  },
+];
+
+t.test('the policy table: what each role may and may not do', async (t) => {
+  for (const row of rows) {
+    const policy = row.role === 'leader' ? leader : worker;
+    t.equal(
+      isAllowed(policy, row.request),
+      row.allowed,
+      `${row.name}: ${row.allowed ? 'allowed' : 'denied'}`,
+    );
+  }
+});
+
+t.test(
+  'the worker policy names no EC2 or IAM action, and no resource outside the job-store buckets',
+  async (t) => {
+    const actions = worker.Statement.flatMap((s) => s.Action);
+    t.same(
+      actions.filter((a) => !a.startsWith('s3:')),
+      [],
+      'S3 actions only',
+    );
+    t.same(
+      worker.Statement.flatMap((s) => s.Resource),
+      ['arn:aws:s3:::*--toil', 'arn:aws:s3:::*--toil/*'],
+    );
+    t.notOk(
+      actions.some((a) => a.includes('*')),
+      'no wildcard action',
+    );
+  },
+);
+
+t.test('the trust policy lets EC2, and only EC2, assume the roles', async (t) => {
+  t.same(EC2_TRUST_POLICY.Statement, [
+    { Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' },
+  ]);
+});
+
+t.test('names: per cluster, at most 64 characters, distinct for long names', async (t) => {
+  t.same(clusterIamNames('seed'), {
+    leaderRole: 'toil-seed-leader',
+    workerRole: 'toil-seed-worker',
+    leaderProfile: 'toil-seed-leader',
+    workerProfile: 'toil-seed-worker',
+    policyName: 'toil-cluster',
+  });
+  const a = clusterIamNames(`${'a'.repeat(60)}-one`);
+  const b = clusterIamNames(`${'a'.repeat(60)}-two`);
+  t.ok(a.leaderRole.length <= 64 && a.workerProfile.length <= 64, `${a.leaderRole.length} characters`);
+  t.not(a.leaderRole, b.leaderRole, 'two long names that share a prefix stay apart');
+});
+
+t.test("a worker's profile follows the leader's", async (t) => {
+  const base = 'arn:aws:iam::123456789012:instance-profile/';
+  t.equal(
+    workerProfileFor(`${base}toil-seed-leader`, 'seed'),
+    `${base}toil-seed-worker`,
+    "the cluster's worker profile",
+  );
+  t.equal(workerProfileFor(`${base}my-own`, 'seed'), `${base}my-own`, '--awsEc2ProfileArn: the same profile');
+  t.equal(workerProfileFor(undefined, 'seed'), undefined, 'none without one');
+  t.equal(
+    workerProfileFor(`${base}toil-other-leader`, 'seed'),
+    `${base}toil-other-leader`,
+    "another cluster's is not rewritten",
+  );
+});
