@@ -48,7 +48,7 @@ async function awsIam(moto: MotoServer, args: string[], service = 'iam'): Promis
       AWS_DEFAULT_REGION: 'us-east-1',
     },
   });
-  return JSON.parse(stdout) as unknown;
+  return stdout.trim() ? (JSON.parse(stdout) as unknown) : undefined;
 }
 
 async function importKey(ec2Url: string): Promise<void> {
