@@ -25,6 +25,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/bin ./bin
 COPY --from=build /app/config ./config
+COPY static ./static
 COPY --from=build /app/package.json ./package.json
 COPY config/aws.example.yaml /etc/toil/leader.yaml
 # The worker role runs Mesos tasks that may need a writable scratch dir; the leader needs none.

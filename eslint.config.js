@@ -11,6 +11,8 @@ export default tseslint.config(
       'bin/**',
       '*.config.js',
       'test/fixtures/*.mjs',
+      // The status page's browser script (no build step; checked by the headless-browser test).
+      'static/**',
     ],
   },
   js.configs.recommended,

@@ -8,6 +8,8 @@ import type { Provisioner } from '../provisioner/provisioner.js';
 import { bundleWorkflow } from '../workflow/bundle.js';
 import { requireBearerToken, type AuthPolicy } from './auth.js';
 import { buildHttp, type ReadinessCheck } from './http.js';
+import { StatusHistory } from './statusHistory.js';
+import { cents, decisionsOf, registerStatusPage } from './statusPage.js';
 import type { LeaderProgress } from './leader.js';
 import type { LeaderConfig } from './leaderConfig.js';
 import type { LeaderMetrics } from './metrics.js';
@@ -459,7 +461,27 @@ export class LeaderDaemon {
 
   private onReport(r: TickReport): void {
     this.log.debug({ durationMs: r.durationMs, plans: r.plans }, 'scaler tick done');
+    const nodes: Record<string, number> = {};
+    const spotPrices: Record<string, number> = {};
+    for (const n of this.tick.nodes) {
+      const key = `${n.capacityType}/${n.instanceType}/${n.state}`;
+      nodes[key] = (nodes[key] ?? 0) + 1;
+      if (n.capacityType === 'spot') spotPrices[`${n.instanceType}/${n.zone}`] = n.pricePerHour;
+    }
+    const { queued, running } = this.workload.workload();
+    this.history.record({
+      at: r.at,
+      nodes,
+      queued: queued.length,
+      running: running.length,
+      hourlyCost: this.tick.nodes.reduce((sum, n) => sum + n.pricePerHour, 0),
+      costDollars: this.tick.persisted.costDollars,
+      spotPrices,
+    });
   }
+
+  /** What the status page plots: one sample per tick, the newest kept. */
+  readonly history = new StatusHistory();
 
   status(): unknown {
     const t = this.tick.persisted;
@@ -469,9 +491,28 @@ export class LeaderDaemon {
       state: this.stateValue,
       startedAt: new Date(this.startedAt).toISOString(),
       queue: { queued: queued.length, running: running.length },
-      nodes: { owned: Object.keys(t.owned), draining: Object.keys(t.draining) },
-      unavailableOfferings: t.unavailable,
+      nodes: {
+        owned: Object.keys(t.owned),
+        draining: Object.keys(t.draining),
+        // Every node of the cluster as the last tick saw it, for the node table.
+        list: this.tick.nodes.map((n) => ({
+          id: n.id,
+          instanceType: n.instanceType,
+          zone: n.zone,
+          market: n.capacityType,
+          state: n.state,
+          tasks: n.tasks,
+          launchedAt: new Date(n.launchedAt).toISOString(),
+          ageSeconds: Math.max(0, Math.round((this.d.clock.now() - n.launchedAt) / 1000)),
+          dollarsPerHour: cents(n.pricePerHour),
+          ...(n.static ? { static: true } : {}),
+        })),
+      },
+      unavailableOfferings: Object.fromEntries(
+        Object.entries(t.unavailable).map(([k, until]) => [k, new Date(until).toISOString()]),
+      ),
       costDollars: Number(t.costDollars.toFixed(6)),
+      hourlyCostDollars: cents(this.tick.nodes.reduce((sum, n) => sum + n.pricePerHour, 0)),
       lastTick: report && {
         seq: report.seq,
         at: new Date(report.at).toISOString(),
@@ -494,6 +535,12 @@ export class LeaderDaemon {
         drained: r.drained,
         errors: r.errors,
       })),
+      // What the last ticks decided and why, newest first (the status page's list).
+      decisions: [...this.tick.recentReports, ...(report ? [report] : [])]
+        .filter((r, i, all) => all.findIndex((x) => x.seq === r.seq) === i)
+        .sort((a, b) => b.seq - a.seq)
+        .flatMap((r) => decisionsOf(r))
+        .slice(0, 50),
       fatalErrors: this.tick.fatalErrors.map((f) => ({
         ...f,
         firstAt: new Date(f.firstAt).toISOString(),
@@ -532,9 +579,9 @@ export class LeaderDaemon {
       readiness: this.d.readiness,
       status: () => this.status(),
       planNow: () => this.tick.planNow(),
-      ...(cfg.http.statusPage ? { statusPage: () => statusPage(this.status()) } : {}),
     });
     if (this.d.auth) requireBearerToken(app, this.d.auth);
+    if (cfg.http.statusPage) registerStatusPage(app, this.history);
     app.post('/workflows', async (req, reply) => {
       try {
         return reply.code(202).send(withoutBundle(await this.accept(req.body)));
@@ -568,9 +615,4 @@ function withoutBundle(run: WorkflowRun): WorkflowRun {
   if (options?.bundle === undefined) return run;
   const { bundle: _b, ...rest } = options;
   return { ...run, submission: { ...run.submission, options: rest } };
-}
-
-function statusPage(status: unknown): string {
-  const escaped = JSON.stringify(status, null, 2).replace(/[&<>]/g, (c) => `&#${c.charCodeAt(0)};`);
-  return `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>toil leader</title></head><body><h1>toil leader</h1><p><a href="/metrics">metrics</a> · <a href="/scaler/plan">dry-run plan</a></p><pre>${escaped}</pre></body></html>`;
 }

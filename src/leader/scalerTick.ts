@@ -109,6 +109,9 @@ export interface TickState {
   readonly costDollars: number;
 }
 
+/** A node as the status page shows it: with its price and how many of our tasks run on it. */
+export type ObservedNode = ExistingNode & { readonly pricePerHour: number; readonly tasks: number };
+
 export interface TickStateStore {
   load(): Promise<TickState | undefined>;
   save(state: TickState): Promise<void>;
@@ -257,6 +260,13 @@ export class ScalerTick {
   get persisted(): TickState {
     return this.state;
   }
+
+  /** The nodes as the last tick observed them, with their price and our tasks on each. */
+  get nodes(): readonly ObservedNode[] {
+    return this.observedNodes;
+  }
+
+  private observedNodes: ObservedNode[] = [];
 
   get report(): TickReport | undefined {
     return this.lastReport;
@@ -541,6 +551,11 @@ export class ScalerTick {
   }
 
   private exportNodeMetrics(view: ClusterView): void {
+    this.observedNodes = view.existing(this.state).map((n) => ({
+      ...n,
+      pricePerHour: n.pricePerHour ?? this.priceOf(n.instanceType, n.capacityType),
+      tasks: view.runningOn(n.id),
+    }));
     const m = this.o.metrics;
     if (!m) return;
     m.nodes.reset();

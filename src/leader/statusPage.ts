@@ -1,0 +1,86 @@
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance } from 'fastify';
+import { createRequire } from 'node:module';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TickReport } from './scalerTick.js';
+import type { StatusHistory } from './statusHistory.js';
+
+/** The page's files: `static/status/` of the package root (this file is in src/leader or dist/src/leader). */
+function pageDir(): string {
+  const src = dirname(dirname(fileURLToPath(import.meta.url)));
+  const root = basename(dirname(src)) === 'dist' ? dirname(dirname(src)) : dirname(src);
+  return join(root, 'static', 'status');
+}
+
+/** uPlot's browser build, served as it ships. */
+function uplotDir(): string {
+  return join(dirname(createRequire(import.meta.url).resolve('uplot/package.json')), 'dist');
+}
+
+/**
+ * The status page: `/` (HTML, script and styles from static/status, uPlot from its package) and
+ * `/status/history`, the samples it plots (`?since=ISO` for the newer ones). The page reads
+ * `/status` and the history every few seconds and redraws in place.
+ */
+export function registerStatusPage(app: FastifyInstance, history: StatusHistory): void {
+  // Registered, not awaited: fastify loads plugins in order before it listens.
+  void app.register(fastifyStatic, { root: pageDir(), prefix: '/', index: 'index.html' });
+  void app.register(fastifyStatic, { root: uplotDir(), prefix: '/assets/uplot/', decorateReply: false });
+  app.get('/status/history', async (req) => {
+    const since = Date.parse((req.query as { since?: string }).since ?? '');
+    return history.samples(Number.isNaN(since) ? undefined : since).map((s) => ({
+      ...s,
+      at: new Date(s.at).toISOString(),
+      hourlyCost: cents(s.hourlyCost),
+      costDollars: cents(s.costDollars),
+    }));
+  });
+}
+
+/** Money as people read it: dollars rounded to cents. */
+export function cents(dollars: number): number {
+  return Math.round(dollars * 100) / 100;
+}
+
+/** One line of the page's "recent decisions": what a tick decided, and why. */
+export interface Decision {
+  readonly at: string;
+  readonly kind: 'launch' | 'drain' | 'terminate' | 'waiting' | 'unschedulable' | 'error';
+  readonly what: string;
+  readonly reason: string;
+}
+
+/** The decisions of one tick's plan (and its errors), for people. */
+export function decisionsOf(r: TickReport): Decision[] {
+  const at = new Date(r.at).toISOString();
+  const p = r.plan;
+  return [
+    ...p.launch.map((l) => ({
+      at,
+      kind: 'launch' as const,
+      what: `${l.count}× ${l.instanceType} ${l.capacityType} in ${l.zone} at $${l.pricePerHour.toFixed(4)}/h`,
+      reason: l.reason,
+    })),
+    ...p.drain.map((d) => ({ at, kind: 'drain' as const, what: d.nodeId, reason: d.reason })),
+    ...p.terminate.map((d) => ({ at, kind: 'terminate' as const, what: d.nodeId, reason: d.reason })),
+    ...p.waiting.map((w) => ({
+      at,
+      kind: 'waiting' as const,
+      what: `${w.count} × ${w.jobName}`,
+      reason: w.reason,
+    })),
+    ...p.unschedulable.map((u) => ({
+      at,
+      kind: 'unschedulable' as const,
+      what: `${u.count} × ${u.jobName}`,
+      reason: u.message,
+    })),
+    ...r.errors.map((e) => ({
+      at,
+      kind: 'error' as const,
+      what: e.action,
+      reason: `${e.code}: ${e.message}`,
+    })),
+  ];
+}

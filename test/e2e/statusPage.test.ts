@@ -1,0 +1,117 @@
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import puppeteer from 'puppeteer-core';
+import t from 'tap';
+import { leaderConfig, sleep, startToilProcess } from '../fixtures/leaderE2e.js';
+import { REPO_ROOT } from '../fixtures/workflowCli.js';
+
+/**
+ * The status page in a real headless Chromium while the daemon scales a sort on the local cloud:
+ * plots drawn, the node table filled, no console error; a screenshot is kept as a test artifact
+ * (.tap/artifacts/status-page.png, not committed).
+ */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const present = (() => {
+  try {
+    return statSync(CHROMIUM).isFile();
+  } catch {
+    return false;
+  }
+})();
+
+t.test(
+  'the status page shows plots and a filled node table while the daemon scales a sort',
+  { skip: present ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium)` },
+  async (t) => {
+    const dir = t.testdir({});
+    const cfgPath = join(dir, 'leader.yaml');
+    writeFileSync(
+      cfgPath,
+      leaderConfig([
+        ['port: 8080', 'port: 0'],
+        ['file:./toil-leader-state', `file:${dir}/state`],
+        ['bootDelay: 2s', 'bootDelay: 300ms'],
+        ['shutdownDelay: 1s', 'shutdownDelay: 200ms'],
+        ['scaleInterval: 10s', 'scaleInterval: 1s'],
+        ['idleGrace: 20s', 'idleGrace: 30s'],
+      ]),
+    );
+    const leader = startToilProcess(['leader', '--config', cfgPath], { cwd: dir });
+    t.teardown(() => void leader.child.kill('SIGKILL'));
+    const [, base = ''] = await leader.waitFor(/status page at (http:\/\/[0-9.:]+)\//, 60_000);
+    const client = startToilProcess(
+      [
+        'run',
+        join(REPO_ROOT, 'examples/sort.ts'),
+        'file:js',
+        '--numLines',
+        '3000',
+        '--N',
+        '8000',
+        '--fileToSort',
+        `${dir}/in.txt`,
+        '--outputFile',
+        `${dir}/out.txt`,
+        '--defaultPreemptable',
+        '--leader',
+        base,
+      ],
+      { cwd: dir, env: { TOIL_LEADER_TOKEN_FILE: `${dir}/state.token` } },
+    );
+    t.teardown(() => void client.child.kill('SIGKILL'));
+
+    const browser = await puppeteer.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+    });
+    t.teardown(() => browser.close());
+    const page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 1100 });
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(m.text());
+    });
+    page.on('pageerror', (e) => problems.push(String(e)));
+    await page.goto(`${base}/`, { waitUntil: 'load' });
+
+    // Nodes launched for the sort appear in the table, and the plots have drawn several samples.
+    // The page's own code runs in the browser: given as text, since this file is typed for Node.
+    await page.waitForFunction("document.querySelectorAll('#nodes tbody tr:not(:has(.empty))').length > 0", {
+      timeout: 90_000,
+      polling: 250,
+    });
+    await sleep(4000);
+    const seen = (await page.evaluate(`({
+      canvases: document.querySelectorAll('.plot canvas').length,
+      rows: [...document.querySelectorAll('#nodes tbody tr')].map((tr) =>
+        [...tr.querySelectorAll('td')].map((td) => td.textContent ?? ''),
+      ),
+      legend: [...document.querySelectorAll('#plot-nodes .u-legend .u-label')].map((e) => e.textContent ?? ''),
+      decisions: document.querySelectorAll('#decisions li').length,
+      workflows: document.querySelector('#workflows tbody')?.textContent ?? '',
+    })`)) as { canvases: number; rows: string[][]; legend: string[]; decisions: number; workflows: string };
+    t.equal(seen.canvases, 4, 'four plots drawn');
+    t.ok(seen.rows.length > 0, `${seen.rows.length} node row(s)`);
+    for (const r of seen.rows) {
+      t.match(r[0], /^i-/, 'instance id');
+      t.match(r[3], /^(spot|on-demand)$/, 'market');
+      t.match(r[4], /^(booting|registered|draining)$/, 'state');
+      t.match(r[7], /^\$\d+\.\d\d$/, 'price in cents');
+    }
+    t.ok(
+      seen.legend.some((l) =>
+        /^(spot|on-demand)\/[a-z0-9]+\.[a-z0-9]+\/(booting|registered|draining)$/.test(l),
+      ),
+      `nodes plotted by pool/type/state: ${seen.legend.join(', ')}`,
+    );
+    t.ok(seen.decisions > 0, 'recent decisions listed');
+    t.match(seen.workflows, /running|succeeded/, 'the workflow is listed');
+    const artifacts = join(REPO_ROOT, '.tap', 'artifacts');
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: join(artifacts, 'status-page.png'), fullPage: true });
+    t.same(problems, [], 'no console errors');
+    const r = await client.done;
+    t.equal(r.code, 0, 'the sort succeeded');
+  },
+);
