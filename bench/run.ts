@@ -4,6 +4,7 @@
  */
 const BENCHES: Readonly<Record<string, () => Promise<{ default: (args: string[]) => Promise<void> }>>> = {
   engine: () => import('./engine.js'),
+  faults: () => import('./faults.js'),
   mesos: () => import('./mesos.js'),
   slurm: () => import('./slurm.js'),
   ec2Endpoint: () => import('./ec2Endpoint.js'),
