@@ -62,3 +62,55 @@ export class JobStoreAccessError extends UserInputError {
     super('JOBSTORE_ACCESS', `cannot use job store ${locator}: ${why}`, { locator });
   }
 }
+
+/**
+ * Something in the job store is damaged: an object's bytes do not match the length and SHA-256
+ * recorded when it was written (truncated, overwritten, bit rot), or a record does not parse.
+ * Never retried and never papered over: the job or command that read it fails, naming the object.
+ * A user-facing error (one line, exit 2): the fix is the user's (restore the object, or clean the
+ * store and run again), not a bug in toil-ts.
+ */
+export class CorruptJobStoreError extends UserInputError {
+  /** The damaged object, when one object is to blame. */
+  readonly key: string | undefined;
+  /** What is wrong with it, without the advice (for listings). */
+  readonly reason: string;
+  /** `why` completes "object KEY ..." when `key` is given (e.g. "holds 3 bytes, expected 9"). */
+  constructor(locator: string, why: string, key?: string) {
+    super(
+      'JOBSTORE_CORRUPT',
+      `job store ${locator} is damaged: ${key === undefined ? why : `object ${key} ${why}`} (run 'toil status ${locator}' to list every damaged object; restore them, or run 'toil clean ${locator}' and start the workflow again)`,
+      { locator, ...(key === undefined ? {} : { key }) },
+    );
+    this.key = key;
+    this.reason = why;
+  }
+}
+
+/**
+ * Another leader holds the job store's lease: a second leader refuses to run the same workflow.
+ * Names the holder and when its lease runs out, so the user knows whom to stop or how long to wait.
+ */
+export class JobStoreLeasedError extends UserInputError {
+  constructor(locator: string, holder: string, until: string) {
+    super(
+      'JOBSTORE_LEASED',
+      `job store ${locator} is in use by ${holder} until ${until} (expected no other leader on it; stop that leader, or wait for its lease to expire if it died, then run again with --restart)`,
+      { locator, holder, until },
+    );
+  }
+}
+
+/**
+ * This leader's lease on the job store is gone (another leader took the store over after the lease
+ * expired, or a renewal found it changed): its writes are refused and its run stops.
+ */
+export class LeaseLostError extends UserInputError {
+  constructor(locator: string, why: string) {
+    super(
+      'JOBSTORE_LEASE_LOST',
+      `this leader lost its lease on job store ${locator}: ${why}; it stops without writing more (another leader runs the workflow now)`,
+      { locator },
+    );
+  }
+}

@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { link, mkdir, open, readFile, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   JobStoreExistsError,
@@ -10,6 +10,14 @@ import {
   ObjectNotFoundError,
   PreconditionFailedError,
 } from './errors.js';
+import {
+  checkBytes,
+  damaged,
+  integrityOf,
+  RunningDigest,
+  verifyingStream,
+  type Integrity,
+} from './integrity.js';
 import {
   assertValidKey,
   type ObjectInfo,
@@ -20,7 +28,18 @@ import {
 
 /** Written last by create(): its presence is what makes a directory a job store. */
 const MARKER = '.toil-jobstore';
-const MARKER_TEXT = 'toil-ts job store\n';
+const MARKER_TEXT =
+  'toil-ts job store\nformat 2: every object file begins with a header holding its length and SHA-256\n';
+/** The marker of stores written before objects carried a header; their objects are read unchecked. */
+const LEGACY_MARKER_TEXT = 'toil-ts job store\n';
+/**
+ * Every object file begins with this fixed-width header:
+ * `toil-ts object 1 <length, 16 decimal digits> <sha256, 64 hex digits>\n` (99 bytes). Fixed
+ * width, so a streamed body can be written first and its header filled in at the end.
+ */
+const HEADER_MAGIC = 'toil-ts object 1 ';
+const HEADER_LEN = HEADER_MAGIC.length + 16 + 1 + 64 + 1;
+const HEADER_RE = /^toil-ts object 1 (\d{16}) ([0-9a-f]{64})\n$/;
 const TMP_DIR = '.tmp';
 const LOCK_DIR = '.locks';
 const OBJECTS_DIR = 'objects';
@@ -32,14 +51,16 @@ const LOCK_STALE_MS = 30_000;
  *     ROOT/.toil-jobstore   marker, written last by create()
  *     ROOT/.tmp/            bodies being written
  *     ROOT/.locks/          one lock file per key during an ifMatch write
- *     ROOT/objects/KEY      the objects, one file each
+ *     ROOT/objects/KEY      the objects, one file each: a 99-byte header (length, SHA-256), then the bytes
  *
  * Every write goes to a temporary file on the same file system, is fsynced, and is renamed into
- * place, so a reader or a crash sees the old object or the new one, never half of one.
+ * place, so a reader or a crash sees the old object or the new one, never half of one. Every read
+ * checks the bytes against the header (see integrity.ts), so a file truncated or changed behind
+ * the store's back is reported as `CorruptObjectError`, never returned.
  * `ifNoneMatch: '*'` is link(), which fails if the name exists: atomic without a lock.
  * `ifMatch` holds a per-key lock file (O_EXCL) across compare and rename, so it is safe between
- * processes on one machine (and on NFS with close-to-open semantics). The etag is the SHA-1 of the
- * bytes, so it changes exactly when the bytes do.
+ * processes on one machine (and on NFS with close-to-open semantics). The etag is the SHA-256 from
+ * the header, so it changes exactly when the bytes do, and reading it costs 99 bytes.
  *
  * S3 lets 'a' and 'a/b' both be keys; a directory cannot be both a file and a directory. So each
  * directory segment of a key is stored with a trailing '%' (and '%' inside a segment as '%25'):
@@ -49,6 +70,7 @@ export class FileObjectStore implements ObjectStore {
   readonly root: string;
   readonly locator: string;
   readonly absoluteLocator: string;
+  private legacy: Promise<boolean> | undefined;
 
   constructor(root: string, locator: string = `file:${root}`) {
     this.root = root;
@@ -108,13 +130,21 @@ export class FileObjectStore implements ObjectStore {
 
   async get(key: string): Promise<StoredObject | undefined> {
     assertValidKey(key);
+    let file: Buffer;
     try {
-      const body = await readFile(this.pathOf(key));
-      return { key, body, size: body.length, etag: etagOf(body) };
+      file = await readFile(this.pathOf(key));
     } catch (e) {
       if (isMissing(e)) return this.absent(undefined);
       throw e;
     }
+    const header = parseHeader(file);
+    if (!header) {
+      await this.assertLegacy(key);
+      return { key, body: file, size: file.length, etag: legacyEtag(file) };
+    }
+    const body = file.subarray(HEADER_LEN);
+    checkBytes({ locator: this.locator, key }, body, header);
+    return { key, body, size: body.length, etag: header.sha256 };
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
@@ -122,19 +152,26 @@ export class FileObjectStore implements ObjectStore {
     return this.headPath(key, this.pathOf(key));
   }
 
+  /** Size and etag from the object's header alone (99 bytes read); the body is checked on read. */
   private async headPath(key: string, path: string): Promise<ObjectInfo | undefined> {
-    const hash = createHash('sha1');
-    let size = 0;
+    let handle;
     try {
-      for await (const chunk of createReadStream(path)) {
-        hash.update(chunk as Buffer);
-        size += (chunk as Buffer).length;
-      }
+      handle = await open(path, 'r');
     } catch (e) {
       if (isMissing(e)) return this.absent(undefined);
       throw e;
     }
-    return { key, size, etag: hash.digest('hex') };
+    try {
+      const buf = Buffer.alloc(HEADER_LEN);
+      const { bytesRead } = await handle.read(buf, 0, HEADER_LEN, 0);
+      const header = parseHeader(buf.subarray(0, bytesRead));
+      if (header) return { key, size: header.length, etag: header.sha256 };
+      // A legacy object, or a damaged header: report what is there; a read will tell which.
+      const whole = await readFile(path);
+      return { key, size: whole.length, etag: legacyEtag(whole) };
+    } finally {
+      await handle.close();
+    }
   }
 
   async put(key: string, body: Uint8Array | string, conditions: PutConditions = {}): Promise<ObjectInfo> {
@@ -143,8 +180,9 @@ export class FileObjectStore implements ObjectStore {
       typeof body === 'string'
         ? Buffer.from(body)
         : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    const info: ObjectInfo = { key, size: bytes.length, etag: etagOf(bytes) };
-    const tmp = await this.writeTemp(bytes);
+    const integrity = integrityOf(bytes);
+    const info: ObjectInfo = { key, size: bytes.length, etag: integrity.sha256 };
+    const tmp = await this.writeTemp(Buffer.concat([headerOf(integrity), bytes]));
     try {
       const target = this.pathOf(key);
       await mkdir(dirname(target), { recursive: true });
@@ -176,17 +214,19 @@ export class FileObjectStore implements ObjectStore {
     assertValidKey(key);
     const target = this.pathOf(key);
     const tmp = this.tempPath();
-    const hash = createHash('sha1');
-    let size = 0;
-    const measure = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        hash.update(chunk);
-        size += chunk.length;
-        done(null, chunk);
-      },
-    });
+    const digest = new RunningDigest();
+    let integrity: Integrity;
     try {
-      await pipeline(body, measure, createWriteStream(tmp, { flags: 'wx', flush: true }));
+      // The body goes after room for the header, which is filled in once the body is known.
+      await pipeline(body, digest.tap(), createWriteStream(tmp, { flags: 'wx', start: HEADER_LEN }));
+      integrity = digest.digest();
+      const handle = await open(tmp, 'r+');
+      try {
+        await handle.write(headerOf(integrity), 0, HEADER_LEN, 0);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
       await mkdir(dirname(target), { recursive: true });
       await rename(tmp, target);
     } catch (e) {
@@ -194,7 +234,7 @@ export class FileObjectStore implements ObjectStore {
       if (isMissing(e) && !(await this.exists())) throw new JobStoreNotFoundError(this.locator);
       throw e;
     }
-    return { key, size, etag: hash.digest('hex') };
+    return { key, size: integrity.length, etag: integrity.sha256 };
   }
 
   async getStream(key: string): Promise<Readable> {
@@ -208,8 +248,23 @@ export class FileObjectStore implements ObjectStore {
       if (isMissing(e)) await this.absent(undefined);
       throw isMissing(e) ? new ObjectNotFoundError(key) : e;
     }
+    const buf = Buffer.alloc(HEADER_LEN);
+    let header;
+    try {
+      const { bytesRead } = await handle.read(buf, 0, HEADER_LEN, 0);
+      header = parseHeader(buf.subarray(0, bytesRead));
+      if (!header) await this.assertLegacy(key);
+    } catch (e) {
+      await handle.close();
+      throw e;
+    }
     // The stream owns the handle: taking only its fd would let GC close the fd under the stream.
-    return handle.createReadStream({ autoClose: true });
+    if (!header) return handle.createReadStream({ autoClose: true, start: 0 });
+    return verifyingStream(
+      { locator: this.locator, key },
+      handle.createReadStream({ autoClose: true, start: HEADER_LEN }),
+      header,
+    );
   }
 
   async delete(key: string): Promise<void> {
@@ -262,6 +317,23 @@ export class FileObjectStore implements ObjectStore {
       const key = dirKey === '' ? segment : `${dirKey}/${segment}`;
       if (isDir) await this.collectKeys(key, out);
       else out.push(key);
+    }
+  }
+
+  /**
+   * An object file without a header is damaged (truncated into its header, or overwritten), unless
+   * the store predates headers, whose objects are read as they are. The marker says which.
+   */
+  private async assertLegacy(key: string): Promise<void> {
+    this.legacy ??= readFile(join(this.root, MARKER), 'utf8').then(
+      (text) => text === LEGACY_MARKER_TEXT,
+      () => false,
+    );
+    if (!(await this.legacy)) {
+      throw damaged(
+        { locator: this.locator, key },
+        'lacks the header with its length and checksum (its file was truncated or overwritten)',
+      );
     }
   }
 
@@ -339,8 +411,20 @@ function decodeSegment(name: string): string {
   return name.replaceAll('%25', '%');
 }
 
-function etagOf(bytes: Uint8Array): string {
+/** Etag of an object without a header (a legacy store's): the SHA-1 its store used. */
+function legacyEtag(bytes: Uint8Array): string {
   return createHash('sha1').update(bytes).digest('hex');
+}
+
+function headerOf(integrity: Integrity): Buffer {
+  const header = `${HEADER_MAGIC}${String(integrity.length).padStart(16, '0')} ${integrity.sha256}\n`;
+  return Buffer.from(header, 'latin1');
+}
+
+function parseHeader(file: Buffer): Integrity | undefined {
+  if (file.length < HEADER_LEN) return undefined;
+  const m = HEADER_RE.exec(file.subarray(0, HEADER_LEN).toString('latin1'));
+  return m ? { length: Number(m[1]), sha256: m[2]! } : undefined;
 }
 
 function isMissing(e: unknown): boolean {

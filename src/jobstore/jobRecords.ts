@@ -131,11 +131,27 @@ export interface FailureLog {
   readonly output: string;
 }
 
-/** Leader bookkeeping that must survive a restart. */
+/** Leader bookkeeping that must survive a restart, and the lease on the store (see lease.ts). */
 export interface LeaderRecord {
   readonly format: 1;
   /** Incremented by each leader that runs the workflow; attempts are numbered within it. */
   readonly generation: number;
+  /** The leader holding the lease; absent once it released it. */
+  readonly holder?: LeaseHolder;
+  /** When the lease lapses unless renewed (ms since the epoch, on the holder's clock). */
+  readonly expiresAt?: number;
+}
+
+/** Who holds a job store's lease: enough to name it to a user and to prove it dead on this machine. */
+export interface LeaseHolder {
+  /** Fresh per lease. */
+  readonly id: string;
+  readonly host: string;
+  readonly pid: number;
+  /** Linux: /proc/sys/kernel/random/boot_id, so a pid is only compared within one boot. */
+  readonly bootId?: string;
+  /** Linux: /proc/self/ns/pid, so a pid is only compared within one pid namespace (container). */
+  readonly pidNamespace?: string;
 }
 
 /** The first attempt number a leader of `generation` uses; keeps (job, attempt) unique across restarts. */

@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ToilError } from '../common/errors.js';
-import { JobStoreExistsError, JobStoreNotFoundError, PreconditionFailedError } from './errors.js';
+import {
+  CorruptJobStoreError,
+  JobStoreExistsError,
+  JobStoreNotFoundError,
+  ObjectNotFoundError,
+  PreconditionFailedError,
+} from './errors.js';
 import type {
   FailureLog,
   JobCommit,
@@ -11,7 +17,10 @@ import type {
   RunOutcomeRecord,
   WorkflowRecord,
 } from './jobRecords.js';
-import type { ObjectStore } from './objectStore.js';
+import { JobStoreLease, LEADER_KEY, type LeaseOptions } from './lease.js';
+import { PROBE_PREFIX, type ObjectStore } from './objectStore.js';
+
+export { CorruptJobStoreError } from './errors.js';
 
 /**
  * The job store: workflows, jobs, files, the workflow module and job logs, written once over the
@@ -19,7 +28,7 @@ import type { ObjectStore } from './objectStore.js';
  *
  *   workflow.json            WorkflowRecord — written once (conditional create) when the workflow starts
  *   module.mjs               the bundled workflow module
- *   leader.json              LeaderRecord — the leader generation (compare-and-swap)
+ *   leader.json              LeaderRecord — the lease: generation, holder, expiry (compare-and-swap)
  *   jobs/<jobId>             JobTicket — what a worker needs to run the job; derived, rewritten freely
  *   commits/<jobId>          JobCommit — the job ran; conditional create, first attempt wins, immutable
  *   logs/<jobId>/<attempt>   FailureLog — why an attempt failed
@@ -37,13 +46,18 @@ import type { ObjectStore } from './objectStore.js';
  * is read once per worker process (and cached on local disk); deletions at the end are batched.
  *
  * Errors: `JobStoreNotFoundError`/`JobStoreExistsError` (user errors), `CorruptJobStoreError`
- * when a record does not parse, and whatever the object store raises (see objectStore.ts).
+ * (JOBSTORE_CORRUPT, naming the object) when an object fails its length or SHA-256 check (every
+ * read checks, see objectStore.ts) or a record does not parse, and whatever else the object
+ * store raises. A damaged object is never returned as data.
  */
 export class JobStore {
   readonly objects: ObjectStore;
+  /** Called before every write; throws to refuse it (see fencedBy). */
+  private readonly fence: () => void;
 
-  constructor(objects: ObjectStore) {
+  constructor(objects: ObjectStore, fence: () => void = () => {}) {
     this.objects = objects;
+    this.fence = fence;
   }
 
   get locator(): string {
@@ -70,23 +84,33 @@ export class JobStore {
     if (!(await this.objects.exists())) throw new JobStoreNotFoundError(this.locator, hint);
   }
 
-  destroy(): Promise<void> {
-    return this.objects.destroy();
+  async destroy(): Promise<void> {
+    this.fence();
+    await this.objects.destroy();
   }
 
   async putModule(bytes: Uint8Array): Promise<ModuleRef> {
+    this.fence();
     const info = await this.objects.put(MODULE_KEY, bytes);
     return { key: MODULE_KEY, etag: info.etag, size: info.size };
   }
 
   async getModule(ref: ModuleRef): Promise<Buffer> {
     const obj = await this.objects.get(ref.key);
-    if (!obj) throw new CorruptJobStoreError(this.locator, `the workflow module ${ref.key} is missing`);
+    if (!obj) throw new CorruptJobStoreError(this.locator, 'is missing (the workflow module)', ref.key);
+    if (obj.size !== ref.size || obj.etag !== ref.etag) {
+      throw new CorruptJobStoreError(
+        this.locator,
+        `is not the module the workflow was started with (${obj.size} bytes, etag ${obj.etag}; expected ${ref.size} bytes, etag ${ref.etag})`,
+        ref.key,
+      );
+    }
     return obj.body;
   }
 
   /** Writes the workflow record once; a second writer loses with JobStoreExistsError. */
   async writeWorkflow(record: WorkflowRecord): Promise<void> {
+    this.fence();
     try {
       await this.objects.put(WORKFLOW_KEY, JSON.stringify(record), { ifNoneMatch: '*' });
     } catch (e) {
@@ -99,28 +123,24 @@ export class JobStore {
     return this.readJson<WorkflowRecord>(WORKFLOW_KEY);
   }
 
-  /** Claims the next leader generation (0 for the first leader); safe against a racing leader. */
-  async claimGeneration(): Promise<number> {
-    for (;;) {
-      const current = await this.objects.get(LEADER_KEY);
-      const generation = current
-        ? parseJson<LeaderRecord>(this.locator, LEADER_KEY, current.body).generation + 1
-        : 0;
-      const record: LeaderRecord = { format: 1, generation };
-      try {
-        await this.objects.put(
-          LEADER_KEY,
-          JSON.stringify(record),
-          current ? { ifMatch: current.etag } : { ifNoneMatch: '*' },
-        );
-        return generation;
-      } catch (e) {
-        if (!(e instanceof PreconditionFailedError)) throw e;
-      }
-    }
+  /**
+   * Takes the job store's lease for a leader (see lease.ts): the next generation, or
+   * `JobStoreLeasedError` naming the leader that holds it.
+   */
+  acquireLease(o: LeaseOptions): Promise<JobStoreLease> {
+    return JobStoreLease.acquire(this.objects, o);
+  }
+
+  /**
+   * This store, with every leader write first checking `lease` (LeaseLostError once it lapsed
+   * or was taken over). The leader writes through this; workers do not hold leases.
+   */
+  fencedBy(lease: JobStoreLease): JobStore {
+    return new JobStore(this.objects, () => lease.fence());
   }
 
   async writeTicket(ticket: JobTicket): Promise<void> {
+    this.fence();
     await this.objects.put(ticketKey(ticket.jobId), JSON.stringify(ticket));
   }
 
@@ -134,6 +154,7 @@ export class JobStore {
    * conditions (s3rver) a racing second attempt overwrites the first with an equivalent result.
    */
   async commit(commit: JobCommit): Promise<'committed' | 'already'> {
+    this.fence();
     try {
       await this.objects.put(commitKey(commit.jobId), JSON.stringify(commit), { ifNoneMatch: '*' });
       return 'committed';
@@ -148,9 +169,12 @@ export class JobStore {
   }
 
   /** Every commit in the store (for rebuilding the leader's view after a crash). */
-  async readAllCommits(concurrency = 16): Promise<Map<string, JobCommit>> {
+  async readAllCommits(
+    concurrency = 16,
+    skip: ReadonlySet<string> = new Set(),
+  ): Promise<Map<string, JobCommit>> {
     const keys: string[] = [];
-    for await (const info of this.objects.list(COMMITS_PREFIX)) keys.push(info.key);
+    for await (const info of this.objects.list(COMMITS_PREFIX)) if (!skip.has(info.key)) keys.push(info.key);
     const out = new Map<string, JobCommit>();
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -164,6 +188,33 @@ export class JobStore {
     return out;
   }
 
+  /**
+   * Every object whose bytes do not match their recorded length and SHA-256, or, for records,
+   * that does not parse: what `toil status` lists. Reads every object in the store once.
+   */
+  async findDamaged(concurrency = 8): Promise<DamagedObject[]> {
+    const keys: string[] = [];
+    for await (const info of this.objects.list('')) {
+      if (!info.key.startsWith(PROBE_PREFIX)) keys.push(info.key);
+    }
+    const damaged: DamagedObject[] = [];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < keys.length) {
+        const key = keys[next++]!;
+        try {
+          if (isRecordKey(key)) await this.readJson(key);
+          else for await (const _ of await this.objects.getStream(key));
+        } catch (e) {
+          if (e instanceof CorruptJobStoreError) damaged.push({ key, reason: e.reason });
+          else if (!(e instanceof ObjectNotFoundError)) throw e; // deleted while we looked: fine
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, keys.length) }, worker));
+    return damaged.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
   async countCommits(): Promise<number> {
     let n = 0;
     for await (const _ of this.objects.list(COMMITS_PREFIX)) n++;
@@ -171,6 +222,7 @@ export class JobStore {
   }
 
   async writeFailureLog(log: FailureLog): Promise<void> {
+    this.fence();
     await this.objects.put(failureLogKey(log.jobId, log.attempt), JSON.stringify(log));
   }
 
@@ -179,6 +231,7 @@ export class JobStore {
   }
 
   async writeOutcome(outcome: RunOutcomeRecord): Promise<void> {
+    this.fence();
     await this.objects.put(OUTCOME_KEY, JSON.stringify(outcome));
   }
 
@@ -198,6 +251,7 @@ export class JobStore {
 
   async writeFile(fileId: string, data: Uint8Array | string | Readable): Promise<void> {
     assertFileId(fileId);
+    this.fence();
     if (data instanceof Readable) await this.objects.putStream(fileId, data);
     else await this.objects.put(fileId, data);
   }
@@ -221,6 +275,7 @@ export class JobStore {
 
   async deleteFiles(fileIds: readonly string[]): Promise<void> {
     for (const id of fileIds) assertFileId(id);
+    this.fence();
     if (fileIds.length > 0) await this.objects.deleteMany(fileIds);
   }
 
@@ -234,6 +289,7 @@ export class JobStore {
 
   /** Keeps (or, with undefined, forgets) the Mesos framework id; see readFrameworkId. */
   async writeFrameworkId(frameworkId: string | undefined): Promise<void> {
+    this.fence();
     if (frameworkId === undefined) await this.objects.delete(FRAMEWORK_ID_KEY);
     else await this.objects.put(FRAMEWORK_ID_KEY, JSON.stringify({ format: 1, frameworkId }));
   }
@@ -244,9 +300,27 @@ export class JobStore {
   }
 }
 
+export interface DamagedObject {
+  readonly key: string;
+  readonly reason: string;
+}
+
+/** Keys that hold JSON records (as opposed to user files and the module). */
+function isRecordKey(key: string): boolean {
+  return (
+    key === WORKFLOW_KEY ||
+    key === LEADER_KEY ||
+    key === FRAMEWORK_ID_KEY ||
+    key === OUTCOME_KEY ||
+    key.startsWith(COMMITS_PREFIX) ||
+    key.startsWith('jobs/') ||
+    key.startsWith('logs/')
+  );
+}
+
 export const WORKFLOW_KEY = 'workflow.json';
 export const MODULE_KEY = 'module.mjs';
-export const LEADER_KEY = 'leader.json';
+export { LEADER_KEY };
 export const FRAMEWORK_ID_KEY = 'mesos-framework.json';
 export const OUTCOME_KEY = 'outcome.json';
 export const COMMITS_PREFIX = 'commits/';
@@ -263,20 +337,13 @@ export function failureLogKey(jobId: string, attempt: number): string {
   return `logs/${jobId}/${attempt}`;
 }
 
-/** A record in the store does not parse: the store was damaged or written by something else. */
-export class CorruptJobStoreError extends ToilError {
-  constructor(locator: string, why: string) {
-    super('JOBSTORE_CORRUPT', `job store ${locator} is damaged: ${why}`, { details: { locator } });
-  }
-}
-
 function parseJson<T>(locator: string, key: string, body: Buffer): T {
   try {
     const v = JSON.parse(body.toString('utf8')) as { format?: unknown };
     if (typeof v !== 'object' || v === null || v.format !== 1) throw new Error('unknown record format');
     return v as T;
   } catch (e) {
-    throw new CorruptJobStoreError(locator, `${key} does not parse (${(e as Error).message})`);
+    throw new CorruptJobStoreError(locator, `does not parse (${(e as Error).message})`, key);
   }
 }
 

@@ -8,6 +8,13 @@ import type { Readable } from 'node:stream';
  * Keys are relative ('jobs/abc', 'files/x/y'); they never start with '/', never contain '..' or
  * empty segments. Bodies are opaque bytes.
  *
+ * Integrity: every object carries the length and SHA-256 of its bytes, recorded by `put` and
+ * `putStream` and checked by every read (`get`, `getStream`). Bytes that do not match (a file
+ * truncated or rewritten behind the store's back, an S3 object overwritten by another tool) are
+ * never returned: `get` throws `CorruptJobStoreError` (code JOBSTORE_CORRUPT) naming the key, and
+ * a `getStream` stream fails with it before it ends. `head` and `list` report what was recorded
+ * and do not read bodies.
+ *
  * Errors every method may raise (from ./errors.js): `JobStoreNotFoundError` when the store itself
  * is gone, `JobStoreUnavailableError` (disposition 'retry') for transient backend failures that
  * survived the backend's own retries. Anything else is a bug.
@@ -41,7 +48,10 @@ export interface ObjectStore {
   /** Deletes the store and everything in it. Resolves if it does not exist. */
   destroy(): Promise<void>;
 
-  /** The object's bytes and etag, or undefined if there is no such object. */
+  /**
+   * The object's bytes and etag, or undefined if there is no such object. Throws
+   * `CorruptJobStoreError` if the bytes do not match their recorded length and SHA-256.
+   */
   get(key: string): Promise<StoredObject | undefined>;
 
   /**
@@ -64,7 +74,11 @@ export interface ObjectStore {
    */
   putStream(key: string, body: Readable): Promise<ObjectInfo>;
 
-  /** A stream of the object's bytes. Throws `ObjectNotFoundError` if there is no such object. */
+  /**
+   * A stream of the object's bytes. Throws `ObjectNotFoundError` if there is no such object. The
+   * stream fails with `CorruptJobStoreError` (before its end) if the bytes do not match their
+   * recorded length and SHA-256, so a consumer never sees a clean end of damaged data.
+   */
   getStream(key: string): Promise<Readable>;
 
   /** Deletes the object. Resolves if it does not exist. */
@@ -83,7 +97,7 @@ export interface ObjectStore {
 export interface ObjectInfo {
   readonly key: string;
   readonly size: number;
-  /** Opaque version tag; changes whenever the bytes change. */
+  /** Opaque version tag; changes whenever the bytes change. (As recorded: not a check of the bytes.) */
   readonly etag: string;
 }
 

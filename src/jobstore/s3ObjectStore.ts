@@ -1,7 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
   CreateBucketCommand,
   DeleteBucketCommand,
   DeleteObjectCommand,
@@ -15,13 +18,15 @@ import {
   PutBucketTaggingCommand,
   PutObjectCommand,
   PutPublicAccessBlockCommand,
+  UploadPartCommand,
   type BucketLocationConstraint,
+  type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import type { Logger } from '../common/log.js';
 import { silentLogger } from '../common/log.js';
 import {
+  CorruptJobStoreError,
   JobStoreAccessError,
   JobStoreExistsError,
   JobStoreNotFoundError,
@@ -29,6 +34,16 @@ import {
   ObjectNotFoundError,
   PreconditionFailedError,
 } from './errors.js';
+import {
+  checkBytes,
+  checksumMismatch,
+  damaged,
+  integrityOf,
+  RunningDigest,
+  verifyingStream,
+  type Integrity,
+  type ObjectRef,
+} from './integrity.js';
 import type { Locator } from './locator.js';
 import {
   assertValidKey,
@@ -48,6 +63,12 @@ export const MIN_PART_SIZE = 5 * 1024 * 1024;
 export const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
 /** DeleteObjects takes at most this many keys per request. */
 const DELETE_BATCH = 1000;
+/** CopyObject's limit: a larger multipart object keeps S3's composite checksum instead (see putStream). */
+const MAX_COPY_SIZE = 5 * 1024 ** 3;
+/** User metadata (x-amz-meta-*) carrying each object's integrity; S3 lower-cases the names. */
+const META_SHA256 = 'toil-sha256';
+const META_LENGTH = 'toil-length';
+const META_PART_SIZE = 'toil-part-size';
 
 export interface S3ObjectStoreOptions {
   readonly client: S3Client;
@@ -66,6 +87,13 @@ export interface S3ObjectStoreOptions {
  * Conditional writes are S3's own `If-None-Match: *` / `If-Match: etag` on PutObject; whether the
  * server honours them is probed, not assumed (s3rver ignores them). S3 errors are translated here,
  * once, into the job store's typed errors.
+ *
+ * Integrity: every object is written with S3's own SHA-256 checksum (`ChecksumAlgorithm: SHA256`;
+ * S3 checks the body against it on receipt and keeps it) and with its length and SHA-256 in user
+ * metadata. Reads ask for the stored checksum (`ChecksumMode: ENABLED`, which the SDK verifies
+ * where the server returns one) and check the bytes against the metadata themselves, which also
+ * works on servers that keep no checksums (s3rver). An object missing that metadata was not
+ * written by this store and is reported damaged.
  */
 export class S3ObjectStore implements ObjectStore {
   readonly locator: string;
@@ -244,8 +272,14 @@ export class S3ObjectStore implements ObjectStore {
   async get(key: string): Promise<StoredObject | undefined> {
     assertValidKey(key);
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const out = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: key, ChecksumMode: 'ENABLED' }),
+      );
       const body = Buffer.from((await out.Body?.transformToByteArray()) ?? new Uint8Array());
+      const ref = { locator: this.locator, key };
+      const expected = expectedIntegrity(ref, out.Metadata, out.ChecksumSHA256);
+      if ('composite' in expected) checkComposite(ref, [body], expected);
+      else checkBytes(ref, body, expected);
       return { key, body, size: body.length, etag: bareEtag(out.ETag) };
     } catch (e) {
       if (errorName(e) === 'NoSuchKey') return undefined;
@@ -267,6 +301,7 @@ export class S3ObjectStore implements ObjectStore {
   async put(key: string, body: Uint8Array | string, conditions: PutConditions = {}): Promise<ObjectInfo> {
     assertValidKey(key);
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    const integrity = integrityOf(bytes);
     try {
       const out = await this.client.send(
         new PutObjectCommand({
@@ -274,6 +309,9 @@ export class S3ObjectStore implements ObjectStore {
           Key: key,
           Body: bytes,
           ContentLength: bytes.byteLength,
+          ChecksumAlgorithm: 'SHA256',
+          ChecksumSHA256: hexToBase64(integrity.sha256),
+          Metadata: metadataOf(integrity),
           IfNoneMatch: conditions.ifNoneMatch,
           IfMatch: conditions.ifMatch === undefined ? undefined : `"${conditions.ifMatch}"`,
         }),
@@ -288,32 +326,87 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * A body that ends within one part is one `put`. A larger one is a multipart upload with S3's
+   * SHA-256 on every part; once complete, the object is copied onto itself (server-side, one
+   * request) to attach its whole length and SHA-256 as metadata, which is only known at the end.
+   * Above CopyObject's 5 GiB limit the object keeps S3's composite checksum (SHA-256 of the parts'
+   * SHA-256s) and its part size, and reads check that instead. A failure aborts the upload, so
+   * the object appears whole or not at all.
+   */
   async putStream(key: string, body: Readable): Promise<ObjectInfo> {
     assertValidKey(key);
-    let size = 0;
-    const counted = body.pipe(
-      new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          size += chunk.length;
-          done(null, chunk);
-        },
-      }),
-    );
-    // pipe() does not forward errors: a failing source must fail the upload, not hang it.
-    body.once('error', (e) => counted.destroy(e));
-    // lib-storage sends one PutObject when the body fits in a part, else a multipart upload that
-    // it aborts if any part fails, so the object appears whole or not at all.
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.bucket, Key: key, Body: counted },
-      partSize: this.partSize,
-      queueSize: 2,
-      leavePartsOnError: false,
-    });
+    const parts = partsOf(body, this.partSize);
+    const first = await parts.next();
+    const second = first.done ? first : await parts.next();
+    if (second.done) return this.put(key, first.done ? Buffer.alloc(0) : first.value);
+    const whole = new RunningDigest();
+    let uploadId: string | undefined;
+    let completed = false;
     try {
-      const out = await upload.done();
-      return { key, size, etag: bareEtag(out.ETag) };
+      const created = await this.client.send(
+        new CreateMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          ChecksumAlgorithm: 'SHA256',
+          Metadata: { [META_PART_SIZE]: String(this.partSize) },
+        }),
+      );
+      uploadId = created.UploadId;
+      const done: CompletedPart[] = [];
+      const upload = async (part: Buffer): Promise<void> => {
+        whole.update(part);
+        const PartNumber = done.length + 1;
+        const ChecksumSHA256 = createHash('sha256').update(part).digest('base64');
+        const out = await this.client.send(
+          new UploadPartCommand({
+            Bucket: this.bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber,
+            Body: part,
+            ContentLength: part.byteLength,
+            ChecksumAlgorithm: 'SHA256',
+            ChecksumSHA256,
+          }),
+        );
+        done.push({ PartNumber, ETag: out.ETag, ChecksumSHA256 });
+      };
+      await upload(first.value!);
+      await upload(second.value);
+      for (let next = await parts.next(); !next.done; next = await parts.next()) await upload(next.value);
+      const out = await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: done },
+        }),
+      );
+      completed = true;
+      const integrity = whole.digest();
+      if (integrity.length > MAX_COPY_SIZE) return { key, size: integrity.length, etag: bareEtag(out.ETag) };
+      const copied = await this.client.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          CopySource: `${this.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,
+          CopySourceIfMatch: out.ETag,
+          MetadataDirective: 'REPLACE',
+          Metadata: metadataOf(integrity),
+          ChecksumAlgorithm: 'SHA256',
+        }),
+      );
+      return { key, size: integrity.length, etag: bareEtag(copied.CopyObjectResult?.ETag) };
     } catch (e) {
+      if (completed) {
+        // An object without its checksum would read as damaged: take it away again.
+        await this.delete(key).catch(() => {});
+      } else if (uploadId !== undefined) {
+        await this.client
+          .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }))
+          .catch(() => {}); // s3rver cannot abort; its parts are never an object either way
+      }
       throw this.translate(e, 'PutObject', key);
     }
   }
@@ -321,9 +414,24 @@ export class S3ObjectStore implements ObjectStore {
   async getStream(key: string): Promise<Readable> {
     assertValidKey(key);
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      if (out.Body instanceof Readable) return out.Body;
-      return Readable.from([Buffer.from((await out.Body?.transformToByteArray()) ?? new Uint8Array())]);
+      const out = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: key, ChecksumMode: 'ENABLED' }),
+      );
+      const ref = { locator: this.locator, key };
+      let expected;
+      try {
+        expected = expectedIntegrity(ref, out.Metadata, out.ChecksumSHA256);
+      } catch (e) {
+        (out.Body as Readable | undefined)?.destroy?.();
+        throw e;
+      }
+      const body =
+        out.Body instanceof Readable
+          ? out.Body
+          : Readable.from([Buffer.from((await out.Body?.transformToByteArray()) ?? new Uint8Array())]);
+      return 'composite' in expected
+        ? compositeVerifyingStream(ref, body, expected)
+        : verifyingStream(ref, body, expected, (e) => this.translate(e, 'GetObject', key));
     } catch (e) {
       if (errorName(e) === 'NoSuchKey') throw new ObjectNotFoundError(key);
       throw this.translate(e, 'GetObject', key);
@@ -434,7 +542,15 @@ export class S3ObjectStore implements ObjectStore {
 
   /** The one place S3's errors become the job store's. */
   private translate(e: unknown, operation: string, key?: string): Error {
+    if (e instanceof CorruptJobStoreError) return e;
     const name = errorName(e);
+    if (key !== undefined && e instanceof Error && /checksum mismatch/i.test(e.message)) {
+      // The SDK's own check of S3's stored checksum (ChecksumMode: ENABLED) failed.
+      return damaged(
+        { locator: this.locator, key },
+        `does not match the checksum S3 stored for it (${e.message})`,
+      );
+    }
     const status = httpStatus(e);
     if (name === 'NoSuchBucket') return new JobStoreNotFoundError(this.locator);
     if (
@@ -470,6 +586,122 @@ export class S3ObjectStore implements ObjectStore {
     }
     return e instanceof Error ? e : new Error(String(e));
   }
+}
+
+function metadataOf(integrity: Integrity): Record<string, string> {
+  return { [META_SHA256]: integrity.sha256, [META_LENGTH]: String(integrity.length) };
+}
+
+function hexToBase64(hex: string): string {
+  return Buffer.from(hex, 'hex').toString('base64');
+}
+
+/** S3's composite checksum of a multipart object: SHA-256 of the parts' SHA-256s, then `-N`. */
+interface Composite {
+  readonly composite: string;
+  readonly partSize: number;
+}
+
+/**
+ * What an object's bytes must be, from its metadata: length and SHA-256, or, for a multipart
+ * object too big to have been copied, S3's composite checksum and the part size it was cut at.
+ */
+function expectedIntegrity(
+  ref: ObjectRef,
+  metadata: Record<string, string> | undefined,
+  checksum: string | undefined,
+): Integrity | Composite {
+  const sha256 = metadata?.[META_SHA256];
+  const length = Number(metadata?.[META_LENGTH]);
+  if (sha256 !== undefined && /^[0-9a-f]{64}$/.test(sha256) && Number.isSafeInteger(length) && length >= 0) {
+    return { sha256, length };
+  }
+  const partSize = Number(metadata?.[META_PART_SIZE]);
+  if (checksum !== undefined && /-\d+$/.test(checksum) && Number.isSafeInteger(partSize) && partSize > 0) {
+    return { composite: checksum, partSize };
+  }
+  throw damaged(
+    ref,
+    'carries no length and SHA-256 metadata (it was overwritten by something other than this job store)',
+  );
+}
+
+/** The composite checksum of `chunks` cut into parts of `partSize`; throws if it is not `expected`. */
+function checkComposite(ref: ObjectRef, chunks: Iterable<Buffer>, expected: Composite): void {
+  const hasher = new CompositeHasher(expected.partSize);
+  for (const chunk of chunks) hasher.update(chunk);
+  const actual = hasher.digest();
+  if (actual !== expected.composite) throw checksumMismatch(ref, actual, expected.composite);
+}
+
+class CompositeHasher {
+  private readonly partDigests: Buffer[] = [];
+  private hash = createHash('sha256');
+  private inPart = 0;
+  private readonly partSize: number;
+
+  constructor(partSize: number) {
+    this.partSize = partSize;
+  }
+
+  update(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.length) {
+      const take = Math.min(this.partSize - this.inPart, chunk.length - at);
+      this.hash.update(chunk.subarray(at, at + take));
+      this.inPart += take;
+      at += take;
+      if (this.inPart === this.partSize) {
+        this.partDigests.push(this.hash.digest());
+        this.hash = createHash('sha256');
+        this.inPart = 0;
+      }
+    }
+  }
+
+  digest(): string {
+    if (this.inPart > 0) this.partDigests.push(this.hash.digest());
+    const all = createHash('sha256').update(Buffer.concat(this.partDigests)).digest('base64');
+    return `${all}-${this.partDigests.length}`;
+  }
+}
+
+function compositeVerifyingStream(ref: ObjectRef, source: Readable, expected: Composite): Readable {
+  const hasher = new CompositeHasher(expected.partSize);
+  const check = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hasher.update(chunk);
+      done(null, chunk);
+    },
+    flush(done) {
+      const actual = hasher.digest();
+      done(actual === expected.composite ? undefined : checksumMismatch(ref, actual, expected.composite));
+    },
+  });
+  source.once('error', (e) => check.destroy(e));
+  return source.pipe(check);
+}
+
+/** `body` cut into Buffers of exactly `partSize` bytes (the last may be shorter, never empty). */
+async function* partsOf(body: Readable, partSize: number): AsyncGenerator<Buffer, void> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  for await (const raw of body) {
+    let chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw as string);
+    while (pendingBytes + chunk.length >= partSize) {
+      const take = partSize - pendingBytes;
+      pending.push(chunk.subarray(0, take));
+      yield Buffer.concat(pending);
+      chunk = chunk.subarray(take);
+      pending = [];
+      pendingBytes = 0;
+    }
+    if (chunk.length > 0) {
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+    }
+  }
+  if (pendingBytes > 0) yield Buffer.concat(pending);
 }
 
 function bareEtag(etag: string | undefined): string {

@@ -7,6 +7,7 @@ import type { Logger } from '../common/log.js';
 import { JobStoreExistsError } from '../jobstore/errors.js';
 import type { Json, ResolvedRequirements, RunOutcomeRecord, WorkflowRecord } from '../jobstore/jobRecords.js';
 import { CorruptJobStoreError, type JobStore } from '../jobstore/jobStore.js';
+import type { JobStoreLease, LeaseOptions } from '../jobstore/lease.js';
 import { bundleWorkflow } from '../workflow/bundle.js';
 import { fetchWorkflowModule } from '../workflow/moduleLoader.js';
 import { firstLine } from '../workflow/jobError.js';
@@ -40,6 +41,8 @@ export interface RunWorkflowOptions {
   readonly bundle?: Uint8Array;
   /** Where the workflow's own code runs (module load, start, finish); this process by default. */
   readonly code?: WorkflowCode;
+  /** The job store lease's term and holder (defaults: DEFAULT_LEASE_MS, this process). */
+  readonly lease?: Omit<LeaseOptions, 'clock'>;
 }
 
 export type RunWorkflowOutcome =
@@ -64,13 +67,40 @@ export type RunWorkflowOutcome =
  * workflow's `finish` on success, and cleans the job store as `--clean` says.
  */
 export async function runWorkflow(o: RunWorkflowOptions): Promise<RunWorkflowOutcome> {
+  // One leader per job store (see lease.ts): taken as soon as the store exists, renewed on the
+  // clock until the run ends, released after; losing it aborts the run.
+  let lease: JobStoreLease | undefined;
+  let renewal: Promise<void> | undefined;
+  const renewing = new AbortController();
+  const lost = new AbortController();
+  const takeLease = async (): Promise<JobStoreLease> => {
+    lease = await o.store.acquireLease({ clock: o.clock, ...o.lease });
+    renewal = lease.keepRenewing(renewing.signal, (e) => lost.abort(e));
+    return lease;
+  };
+  const signal = o.signal ? AbortSignal.any([o.signal, lost.signal]) : lost.signal;
+  try {
+    return await runLeased({ ...o, signal }, takeLease);
+  } finally {
+    renewing.abort();
+    await renewal?.catch(() => {});
+    if (lease && (await o.store.exists().catch(() => false))) await lease.release();
+  }
+}
+
+async function runLeased(
+  o: RunWorkflowOptions,
+  takeLease: () => Promise<JobStoreLease>,
+): Promise<RunWorkflowOutcome> {
   const log = o.log.child({ component: 'run' });
   const startedAt = o.clock.now();
   const code = o.code ?? new InProcessWorkflowCode(() => o.store, o.log);
   await assertWorkflowFile(o.workflowFile);
   let existing: WorkflowRecord | undefined;
+  let lease: JobStoreLease | undefined;
   if (o.restart) {
     await o.store.assertExists('drop --restart to start a new workflow');
+    lease = await takeLease();
     existing = await o.store.readWorkflow();
     // A start that was interrupted left a store without a workflow: --restart starts it now.
     if (!existing)
@@ -89,9 +119,24 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunWorkflowOut
       );
       started = { workflow: existing, modulePath, jobNames: await code.jobNames({ modulePath }) };
     } else {
-      started = await startNewWorkflow(o, code, o.restart, join(scratch, 'workflow.mjs'));
+      started = await startNewWorkflow(
+        o,
+        code,
+        o.restart,
+        join(scratch, 'workflow.mjs'),
+        async () => void (lease = await takeLease()),
+      );
     }
-    return await runStarted(o, code, started, existing !== undefined, log, startedAt);
+    // From here on every leader write checks the lease first.
+    return await runStarted(
+      { ...o, store: o.store.fencedBy(lease!) },
+      lease!,
+      code,
+      started,
+      existing !== undefined,
+      log,
+      startedAt,
+    );
   } finally {
     await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
   }
@@ -100,6 +145,7 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunWorkflowOut
 /** Runs a workflow whose record is in the store to the end, `finish` and `--clean` included. */
 async function runStarted(
   o: RunWorkflowOptions,
+  lease: JobStoreLease,
   code: WorkflowCode,
   {
     workflow,
@@ -116,7 +162,7 @@ async function runStarted(
       throw new CorruptJobStoreError(o.store.locator, `the workflow module defines no job '${spec.name}'`);
     }
   }
-  const generation = await o.store.claimGeneration();
+  const generation = lease.generation;
   const commits = resumed ? await o.store.readAllCommits() : new Map();
   log.info(
     { workflowId: workflow.workflowId, generation, jobStore: o.store.locator },
@@ -142,6 +188,8 @@ async function runStarted(
     await o.batchSystem.shutdown();
   }
   const elapsedMs = o.clock.now() - started;
+  // What follows cannot be undone: the store itself confirms this leader still holds the lease.
+  await lease.confirm();
   if (result.status === 'succeeded') {
     await code.finish({
       modulePath,
@@ -180,12 +228,16 @@ async function startNewWorkflow(
   code: WorkflowCode,
   storeExists: boolean,
   modulePath: string,
+  onCreated: () => Promise<void>,
 ): Promise<{ workflow: WorkflowRecord; modulePath: string; jobNames: readonly string[] }> {
   // Checked before bundling so the mistake is reported at once; create() checks again.
   if (!storeExists && (await o.store.exists())) throw new JobStoreExistsError(o.store.locator);
   const bundle = o.bundle ?? (await bundleWorkflow(o.workflowFile));
   await writeFile(modulePath, bundle);
-  if (!storeExists) await o.store.create();
+  if (!storeExists) {
+    await o.store.create();
+    await onCreated(); // takes the lease
+  }
   try {
     const moduleRef = await o.store.putModule(bundle);
     const declared = await code.start({

@@ -1,4 +1,4 @@
-import type { JobStore } from '../jobstore/jobStore.js';
+import { WORKFLOW_KEY, type DamagedObject, type JobStore } from '../jobstore/jobStore.js';
 import { JobGraph } from './jobGraph.js';
 
 export interface WorkflowStatus {
@@ -17,12 +17,16 @@ export interface WorkflowStatus {
   /** The jobs that failed for good in that run, with the first line of each one's error. */
   readonly failedJobs: readonly { readonly jobId: string; readonly name: string; readonly error: string }[];
   readonly failedAttempts: number;
+  /** Objects that fail their length/SHA-256 check or do not parse; the graph is built without them. */
+  readonly damaged: readonly DamagedObject[];
 }
 
 /** What `toil status` reports: the job graph rebuilt from the job store, as a restart would. */
 export async function workflowStatus(store: JobStore): Promise<WorkflowStatus> {
   await store.assertExists();
-  const workflow = await store.readWorkflow();
+  const damaged = await store.findDamaged();
+  const damagedKeys = new Set(damaged.map((d) => d.key));
+  const workflow = damagedKeys.has(WORKFLOW_KEY) ? undefined : await store.readWorkflow();
   if (!workflow) {
     return {
       locator: store.locator,
@@ -34,9 +38,10 @@ export async function workflowStatus(store: JobStore): Promise<WorkflowStatus> {
       failed: false,
       failedJobs: [],
       failedAttempts: 0,
+      damaged,
     };
   }
-  const commits = await store.readAllCommits();
+  const commits = await store.readAllCommits(16, damagedKeys);
   const graph = new JobGraph(workflow.jobs, workflow.rootJobId);
   let ready = graph.takeReady();
   let pending = 0;
@@ -64,5 +69,6 @@ export async function workflowStatus(store: JobStore): Promise<WorkflowStatus> {
     failed: failedJobs.length > 0,
     failedJobs,
     failedAttempts,
+    damaged,
   };
 }

@@ -1,3 +1,4 @@
+import { ManualClock } from '../../src/common/clock.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,8 +56,15 @@ async function semantics(t: Test, store: JobStore, enforces: boolean): Promise<v
     );
   t.equal((await store.readWorkflow())?.workflowId, 'w1');
 
-  t.equal(await store.claimGeneration(), 0, 'first leader: generation 0');
-  t.equal(await store.claimGeneration(), 1, 'a restarted leader: generation 1');
+  const clock = new ManualClock();
+  const first = await store.acquireLease({ clock, ttlMs: 1000 });
+  t.equal(first.generation, 0, 'first leader: generation 0');
+  await first.release();
+  t.equal(
+    (await store.acquireLease({ clock, ttlMs: 1000 })).generation,
+    1,
+    'a restarted leader: generation 1',
+  );
 
   t.equal(await store.commit(commit('j1', 1)), 'committed');
   if (enforces) {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,15 +87,51 @@ t.test('concurrent creates of one store: exactly one succeeds', async (t) => {
   for (const r of results) if (r.status === 'rejected') t.type(r.reason, JobStoreExistsError);
 });
 
-t.test('layout: objects/ holds one readable file per key; directories end in %', async (t) => {
+t.test(
+  'layout: objects/ holds one file per key (header, then the bytes); directories end in %',
+  async (t) => {
+    const store = fresh();
+    await store.create();
+    await store.put('jobs/abc', 'job');
+    await store.put('jobs', 'a key that is also a directory');
+    await store.put('50%/x', 'percent');
+    const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
+    t.equal(
+      readFileSync(join(store.root, 'objects', 'jobs%', 'abc'), 'utf8'),
+      `toil-ts object 1 0000000000000003 ${sha('job')}\njob`,
+      'a 99-byte header with the length and SHA-256, then the bytes as written',
+    );
+    t.equal(
+      readFileSync(join(store.root, 'objects', 'jobs'), 'utf8').slice(99),
+      'a key that is also a directory',
+    );
+    t.equal(readFileSync(join(store.root, 'objects', '50%25%', 'x'), 'utf8').slice(99), 'percent');
+    t.match(readFileSync(join(store.root, '.toil-jobstore'), 'utf8'), /^toil-ts job store\nformat 2:/);
+  },
+);
+
+t.test('a store from before headers (format 1 marker) reads its objects as they are', async (t) => {
   const store = fresh();
   await store.create();
-  await store.put('jobs/abc', 'job');
-  await store.put('jobs', 'a key that is also a directory');
-  await store.put('50%/x', 'percent');
-  t.equal(readFileSync(join(store.root, 'objects', 'jobs%', 'abc'), 'utf8'), 'job');
-  t.equal(readFileSync(join(store.root, 'objects', 'jobs'), 'utf8'), 'a key that is also a directory');
-  t.equal(readFileSync(join(store.root, 'objects', '50%25%', 'x'), 'utf8'), 'percent');
+  writeFileSync(join(store.root, '.toil-jobstore'), 'toil-ts job store\n');
+  mkdirSync(join(store.root, 'objects', 'leader%'), { recursive: true });
+  writeFileSync(join(store.root, 'objects', 'leader%', 'workflows.json'), '[]');
+  t.equal((await store.get('leader/workflows.json'))?.body.toString(), '[]');
+  const again = new FileObjectStore(store.root);
+  writeFileSync(join(store.root, '.toil-jobstore'), readFileSync(join(store.root, '.toil-jobstore')));
+  t.equal((await again.get('leader/workflows.json'))?.body.toString(), '[]', 'from a fresh store object too');
+  const current = fresh();
+  await current.create();
+  mkdirSync(join(current.root, 'objects', 'leader%'), { recursive: true });
+  writeFileSync(join(current.root, 'objects', 'leader%', 'workflows.json'), '[]');
+  await t.rejects(
+    current.get('leader/workflows.json'),
+    {
+      code: 'JOBSTORE_CORRUPT',
+      message: /object leader\/workflows.json lacks the header/,
+    },
+    'in a current store the same file is damaged',
+  );
 });
 
 t.test('a lock left by a writer that died is taken over once stale', async (t) => {

@@ -1,0 +1,275 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { Clock } from '../common/clock.js';
+import { isAbortError } from '../common/errors.js';
+import {
+  CorruptJobStoreError,
+  JobStoreLeasedError,
+  JobStoreUnavailableError,
+  LeaseLostError,
+  PreconditionFailedError,
+} from './errors.js';
+import type { LeaderRecord, LeaseHolder } from './jobRecords.js';
+import type { ObjectStore } from './objectStore.js';
+
+/**
+ * How long a lease lasts unless renewed. A leader renews every third of it, so two renewals in a
+ * row may fail (S3 throttling, a slow disk, a long GC pause) before it lapses; and a leader killed
+ * with -9 on another machine blocks `--restart` for at most this long. (On the same machine a
+ * restart takes over at once: see `provablyGone`.)
+ */
+export const DEFAULT_LEASE_MS = 60_000;
+
+export const LEADER_KEY = 'leader.json';
+
+/** This process as a lease holder. `id` is fresh per lease, so two leaders in one process differ. */
+export function localHolder(): LeaseHolder {
+  return {
+    id: randomUUID(),
+    host: hostname(),
+    pid: process.pid,
+    ...optional('bootId', () => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()),
+    ...optional('pidNamespace', () => readlinkSync('/proc/self/ns/pid')),
+  };
+}
+
+function optional<K extends string>(key: K, read: () => string): Partial<Record<K, string>> {
+  try {
+    return { [key]: read() } as Record<K, string>;
+  } catch {
+    return {}; // not Linux: no boot id or pid namespace, so no early take-over either
+  }
+}
+
+/** Whether a process of this machine (and pid namespace) is alive; EPERM means it is (not ours). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Whether `holder` is provably dead, so its lease may be taken before it expires: it ran on this
+ * very machine since its last boot (same host name, boot id and pid namespace, so its pid means
+ * the same process table as ours) and no process has its pid now. Anything less (another
+ * machine, another container, a platform without boot ids) proves nothing, and the lease must
+ * run out. A reused pid only makes us wait; it never lets two leaders in.
+ */
+export function provablyGone(
+  holder: LeaseHolder,
+  me: LeaseHolder,
+  isAlive: (pid: number) => boolean = processAlive,
+): boolean {
+  if (holder.bootId === undefined || holder.pidNamespace === undefined) return false;
+  if (holder.host !== me.host || holder.bootId !== me.bootId || holder.pidNamespace !== me.pidNamespace) {
+    return false;
+  }
+  return holder.pid !== me.pid && !isAlive(holder.pid);
+}
+
+export function describeHolder(holder: LeaseHolder, generation: number): string {
+  return `the leader on ${holder.host} (pid ${holder.pid}, generation ${generation})`;
+}
+
+export interface LeaseOptions {
+  readonly clock: Clock;
+  readonly holder?: LeaseHolder;
+  readonly ttlMs?: number;
+  readonly isAlive?: (pid: number) => boolean;
+}
+
+/**
+ * One leader's claim on a job store: `leader.json` names the holder, the generation it runs and
+ * when the claim expires. Taken and renewed only by conditional writes (If-None-Match: * for the
+ * first, If-Match: the etag it last wrote after that), so of two leaders racing exactly one wins,
+ * and a holder whose lease was taken over finds out at its next write of the record.
+ *
+ * Fencing: the lease's `fence()` throws `LeaseLostError` once the lease has lapsed on this
+ * leader's clock or a renewal was refused; the job store calls it before every write a leader
+ * makes (tickets, deletions, the framework id, destroy). Before the writes that cannot be undone
+ * (`finish`, `--clean`), `confirm()` renews, so the store itself refuses a stale holder.
+ */
+export class JobStoreLease {
+  readonly generation: number;
+  readonly holder: LeaseHolder;
+  private readonly objects: ObjectStore;
+  private readonly clock: Clock;
+  private readonly ttlMs: number;
+  private etag: string;
+  private expires: number;
+  private lost: LeaseLostError | undefined;
+  private released = false;
+
+  private constructor(
+    objects: ObjectStore,
+    o: {
+      clock: Clock;
+      ttlMs: number;
+      holder: LeaseHolder;
+      generation: number;
+      etag: string;
+      expiresAt: number;
+    },
+  ) {
+    this.objects = objects;
+    this.clock = o.clock;
+    this.ttlMs = o.ttlMs;
+    this.holder = o.holder;
+    this.generation = o.generation;
+    this.etag = o.etag;
+    this.expires = o.expiresAt;
+  }
+
+  /**
+   * Takes the lease with the next generation (0 for the first leader). Throws
+   * `JobStoreLeasedError` (a user error: one line, exit 2) naming the holder and its expiry if
+   * another leader holds an unexpired lease and is not provably gone.
+   */
+  static async acquire(objects: ObjectStore, o: LeaseOptions): Promise<JobStoreLease> {
+    const holder = o.holder ?? localHolder();
+    const ttlMs = o.ttlMs ?? DEFAULT_LEASE_MS;
+    for (;;) {
+      const current = await objects.get(LEADER_KEY);
+      const record = current ? parseLeaderRecord(objects.locator, current.body) : undefined;
+      const now = o.clock.now();
+      if (
+        record?.holder &&
+        (record.expiresAt ?? 0) > now &&
+        record.holder.id !== holder.id &&
+        !provablyGone(record.holder, holder, o.isAlive)
+      ) {
+        throw new JobStoreLeasedError(
+          objects.locator,
+          describeHolder(record.holder, record.generation),
+          new Date(record.expiresAt!).toISOString(),
+        );
+      }
+      const generation = record ? record.generation + 1 : 0;
+      const expiresAt = now + ttlMs;
+      const next: LeaderRecord = { format: 1, generation, holder, expiresAt };
+      let etag: string;
+      try {
+        etag = (
+          await objects.put(
+            LEADER_KEY,
+            JSON.stringify(next),
+            current ? { ifMatch: current.etag } : { ifNoneMatch: '*' },
+          )
+        ).etag;
+      } catch (e) {
+        if (e instanceof PreconditionFailedError) continue; // another leader moved first: look again
+        throw e;
+      }
+      // Where conditions are not enforced (s3rver), read back: the last of two racers wins there.
+      if (!(await objects.enforcesConditions())) {
+        const back = await objects.get(LEADER_KEY);
+        const mine = back && parseLeaderRecord(objects.locator, back.body);
+        if (mine?.holder?.id !== holder.id) continue;
+      }
+      return new JobStoreLease(objects, { clock: o.clock, ttlMs, holder, generation, etag, expiresAt });
+    }
+  }
+
+  get expiresAt(): number {
+    return this.expires;
+  }
+
+  /** Throws LeaseLostError if this leader may no longer write (lapsed on its clock, or taken). */
+  fence(): void {
+    if (this.lost) throw this.lost;
+    if (this.clock.now() >= this.expires) {
+      this.lost = new LeaseLostError(
+        this.objects.locator,
+        `it expired at ${new Date(this.expires).toISOString()} before it could be renewed`,
+      );
+      throw this.lost;
+    }
+  }
+
+  /**
+   * Extends the lease by a full term with a conditional write on the record this leader last
+   * wrote. Throws LeaseLostError if another leader changed it (the store refused the write).
+   */
+  async renew(): Promise<void> {
+    this.fence();
+    const expiresAt = this.clock.now() + this.ttlMs;
+    const record: LeaderRecord = { format: 1, generation: this.generation, holder: this.holder, expiresAt };
+    try {
+      this.etag = (await this.objects.put(LEADER_KEY, JSON.stringify(record), { ifMatch: this.etag })).etag;
+      this.expires = expiresAt;
+    } catch (e) {
+      if (e instanceof PreconditionFailedError) {
+        this.lost = new LeaseLostError(
+          this.objects.locator,
+          "another leader took the job store over (the store refused this leader's conditional write)",
+        );
+        throw this.lost;
+      }
+      throw e;
+    }
+  }
+
+  /** Renews now, so the store itself confirms this leader still holds the lease. */
+  confirm(): Promise<void> {
+    return this.renew();
+  }
+
+  /**
+   * Renews every third of the term until `signal` aborts. A renewal the store refuses, or
+   * failures (store unavailable) until the lease lapses, call `onLost` once and end the loop.
+   */
+  async keepRenewing(signal: AbortSignal, onLost: (e: LeaseLostError) => void): Promise<void> {
+    for (;;) {
+      try {
+        await this.clock.sleep(Math.floor(this.ttlMs / 3), signal);
+      } catch (e) {
+        if (isAbortError(e) || signal.aborted) return;
+        throw e;
+      }
+      if (signal.aborted || this.released) return;
+      try {
+        await this.renew();
+      } catch (e) {
+        if (e instanceof LeaseLostError) {
+          onLost(e);
+          return;
+        }
+        if (!(e instanceof JobStoreUnavailableError)) throw e;
+        // Transient: try again next time round, unless the lease has run out meanwhile.
+        if (this.clock.now() >= this.expires) {
+          try {
+            this.fence();
+          } catch (lapsed) {
+            onLost(lapsed as LeaseLostError);
+            return;
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Gives the lease up (the record keeps the generation and drops the holder), so the next
+   * leader need not wait. Best effort: a lease already lost, or a store already destroyed, is fine.
+   */
+  async release(): Promise<void> {
+    if (this.released || this.lost) return;
+    this.released = true;
+    const record: LeaderRecord = { format: 1, generation: this.generation };
+    await this.objects.put(LEADER_KEY, JSON.stringify(record), { ifMatch: this.etag }).catch(() => {});
+  }
+}
+
+export function parseLeaderRecord(locator: string, body: Buffer): LeaderRecord {
+  try {
+    const v = JSON.parse(body.toString('utf8')) as Partial<LeaderRecord>;
+    if (v.format !== 1 || typeof v.generation !== 'number') throw new Error('unknown record format');
+    return v as LeaderRecord;
+  } catch (e) {
+    throw new CorruptJobStoreError(locator, `does not parse (${(e as Error).message})`, LEADER_KEY);
+  }
+}

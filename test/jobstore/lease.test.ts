@@ -1,0 +1,197 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { ManualClock } from '../../src/common/clock.js';
+import { JobStoreLeasedError, LeaseLostError } from '../../src/jobstore/errors.js';
+import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
+import type { LeaseHolder } from '../../src/jobstore/jobRecords.js';
+import { JobStore } from '../../src/jobstore/jobStore.js';
+import { localHolder, provablyGone } from '../../src/jobstore/lease.js';
+
+type Test = Parameters<Parameters<typeof t.test>[0]>[0];
+
+const TTL = 60_000;
+
+async function fresh(t: Test): Promise<JobStore> {
+  const dir = mkdtempSync(join(tmpdir(), 'toil-lease-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const store = new JobStore(new FileObjectStore(join(dir, 'js'), 'file:./js'));
+  await store.create();
+  return store;
+}
+
+function holder(host: string, pid: number, more: Partial<LeaseHolder> = {}): LeaseHolder {
+  return {
+    id: `${host}-${pid}-${Math.random()}`,
+    host,
+    pid,
+    bootId: 'boot-1',
+    pidNamespace: 'pid:[1]',
+    ...more,
+  };
+}
+
+const alive = (): boolean => true;
+
+t.test('a second leader is refused, told who holds the store and until when', async (t) => {
+  const store = await fresh(t);
+  const clock = new ManualClock(Date.UTC(2026, 10, 29, 2, 0, 0));
+  const first = await store.acquireLease({ clock, ttlMs: TTL, holder: holder('leader-a', 100) });
+  t.equal(first.generation, 0);
+  await clock.advance(TTL - 1);
+  const err = await store
+    .acquireLease({ clock, ttlMs: TTL, holder: holder('leader-b', 200), isAlive: alive })
+    .catch((e: unknown) => e);
+  t.type(err, JobStoreLeasedError);
+  t.match(err, {
+    code: 'JOBSTORE_LEASED',
+    disposition: 'user',
+    message:
+      'job store file:./js is in use by the leader on leader-a (pid 100, generation 0) until 2026-11-29T02:01:00.000Z',
+  });
+  t.notMatch((err as Error).message, /\n/, 'one line');
+});
+
+t.test('of leaders racing for a free store exactly one wins', async (t) => {
+  const store = await fresh(t);
+  const clock = new ManualClock();
+  const results = await Promise.allSettled(
+    Array.from({ length: 5 }, (_, i) =>
+      store.acquireLease({ clock, ttlMs: TTL, holder: holder(`h${i}`, i + 1), isAlive: alive }),
+    ),
+  );
+  t.equal(results.filter((r) => r.status === 'fulfilled').length, 1, 'one lease');
+  for (const r of results) if (r.status === 'rejected') t.type(r.reason, JobStoreLeasedError);
+});
+
+t.test('a renewing leader keeps the store past the first term', async (t) => {
+  const store = await fresh(t);
+  const clock = new ManualClock();
+  const lease = await store.acquireLease({ clock, ttlMs: TTL, holder: holder('a', 1) });
+  const stop = new AbortController();
+  const lost: Error[] = [];
+  const loop = lease.keepRenewing(stop.signal, (e) => lost.push(e));
+  for (let i = 0; i < 9; i++) {
+    const before = lease.expiresAt;
+    await clock.advance(TTL / 3);
+    while (lease.expiresAt === before) await new Promise((r) => setTimeout(r, 5)); // the renewal's I/O
+  }
+  await t.rejects(
+    store.acquireLease({ clock, ttlMs: TTL, holder: holder('b', 2), isAlive: alive }),
+    JobStoreLeasedError,
+    'still held three terms later',
+  );
+  t.ok(lease.expiresAt > clock.now(), 'its expiry moved forward');
+  t.same(lost, []);
+  stop.abort();
+  await loop;
+});
+
+t.test("an expired lease is taken over, and the stale holder's writes are refused", async (t) => {
+  const store = await fresh(t);
+  const clock = new ManualClock();
+  const stale = await store.acquireLease({ clock, ttlMs: TTL, holder: holder('a', 1) });
+  const staleStore = store.fencedBy(stale);
+  await staleStore.writeTicket(ticket('j1')); // while it holds the lease, writes go through
+  await clock.advance(TTL + 1); // the holder stalled: no renewal
+  const next = await store.acquireLease({ clock, ttlMs: TTL, holder: holder('b', 2), isAlive: alive });
+  t.equal(next.generation, 1, 'the new leader runs the next generation');
+  await t.rejects(
+    staleStore.writeTicket(ticket('j2')),
+    { code: 'JOBSTORE_LEASE_LOST', message: /expired at/ },
+    'a write of the stale holder is refused (its lease lapsed)',
+  );
+  await t.rejects(staleStore.destroy(), LeaseLostError, 'so is destroying the store');
+  t.equal(await store.exists(), true);
+  t.equal(await store.readTicket('j2'), undefined, 'nothing was written');
+});
+
+t.test('a stale holder whose clock lags is refused by the store itself, by generation', async (t) => {
+  const store = await fresh(t);
+  const slow = new ManualClock(0);
+  const stale = await store.acquireLease({ clock: slow, ttlMs: TTL, holder: holder('a', 1) });
+  const fast = new ManualClock(10 * TTL);
+  const next = await store.acquireLease({ clock: fast, ttlMs: TTL, holder: holder('b', 2), isAlive: alive });
+  t.equal(next.generation, 1);
+  // On its own clock the stale lease has not lapsed; the conditional write on leader.json fails.
+  await t.rejects(stale.confirm(), {
+    code: 'JOBSTORE_LEASE_LOST',
+    message: /another leader took the job store over/,
+  });
+  await t.rejects(store.fencedBy(stale).writeTicket(ticket('j3')), LeaseLostError, 'and it stays fenced');
+  await next.confirm();
+  t.pass('the new holder is untouched: its own conditional renewal goes through');
+});
+
+t.test('a renewal the store refuses ends the loop and reports the loss once', async (t) => {
+  const store = await fresh(t);
+  const clock = new ManualClock(0);
+  const stale = await store.acquireLease({ clock, ttlMs: TTL, holder: holder('a', 1) });
+  const other = new ManualClock(5 * TTL);
+  await store.acquireLease({ clock: other, ttlMs: TTL, holder: holder('b', 2), isAlive: alive });
+  const lost: Error[] = [];
+  const loop = stale.keepRenewing(new AbortController().signal, (e) => lost.push(e));
+  await clock.advance(TTL / 3);
+  await loop;
+  t.equal(lost.length, 1);
+  t.type(lost[0], LeaseLostError);
+});
+
+t.test('released: the next leader takes over at once, with the next generation', async (t) => {
+  const store = await fresh(t);
+  const clock = new ManualClock();
+  const first = await store.acquireLease({ clock, ttlMs: TTL, holder: holder('a', 1) });
+  await first.release();
+  const second = await store.acquireLease({ clock, ttlMs: TTL, holder: holder('b', 2), isAlive: alive });
+  t.equal(second.generation, 1);
+});
+
+t.test(
+  'a holder on this machine whose process is gone is taken over at once; anything less waits',
+  async (t) => {
+    const store = await fresh(t);
+    const clock = new ManualClock();
+    const me = holder('host-1', 500);
+    await store.acquireLease({ clock, ttlMs: TTL, holder: holder('host-1', 400) });
+    await t.rejects(
+      store.acquireLease({ clock, ttlMs: TTL, holder: me, isAlive: alive }),
+      JobStoreLeasedError,
+      'its pid is alive: refused',
+    );
+    const taken = await store.acquireLease({ clock, ttlMs: TTL, holder: me, isAlive: (pid) => pid !== 400 });
+    t.equal(taken.generation, 1, 'pid 400 is gone on this boot and pid namespace: taken over before expiry');
+
+    const gone = (): boolean => false;
+    const h = holder('host-1', 400);
+    t.equal(provablyGone(h, holder('host-1', 500), gone), true);
+    t.equal(provablyGone(h, holder('host-2', 500), gone), false, 'another host proves nothing');
+    t.equal(provablyGone(h, holder('host-1', 500, { bootId: 'boot-2' }), gone), false, 'another boot');
+    t.equal(
+      provablyGone(h, holder('host-1', 500, { pidNamespace: 'pid:[2]' }), gone),
+      false,
+      'another container (pid namespace)',
+    );
+    t.equal(provablyGone({ id: 'x', host: 'host-1', pid: 400 }, me, gone), false, 'no boot id recorded');
+    t.equal(provablyGone(holder('host-1', 500), holder('host-1', 500), gone), false, 'never ourselves');
+    const local = localHolder();
+    t.equal(local.pid, process.pid);
+    t.equal(
+      provablyGone({ ...local, id: 'other', pid: local.pid }, localHolder()),
+      false,
+      'this process is alive',
+    );
+  },
+);
+
+function ticket(jobId: string) {
+  return {
+    format: 1 as const,
+    workflowId: 'w',
+    jobId,
+    name: 'n',
+    input: null,
+    requirements: { cores: 1, memory: 1, disk: 1, preemptable: false },
+    module: { key: 'module.mjs', etag: 'e', size: 1 },
+  };
+}
