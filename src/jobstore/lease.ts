@@ -103,6 +103,7 @@ export class JobStoreLease {
   private expires: number;
   private lost: LeaseLostError | undefined;
   private released = false;
+  private renewals: Promise<void> = Promise.resolve();
 
   private constructor(
     objects: ObjectStore,
@@ -194,7 +195,15 @@ export class JobStoreLease {
    * Extends the lease by a full term with a conditional write on the record this leader last
    * wrote. Throws LeaseLostError if another leader changed it (the store refused the write).
    */
-  async renew(): Promise<void> {
+  renew(): Promise<void> {
+    // One at a time: two renewals in flight would both carry the same etag, and the loser would
+    // read its own leader's write as a take-over.
+    const next = this.renewals.catch(() => {}).then(() => this.renewOnce());
+    this.renewals = next;
+    return next;
+  }
+
+  private async renewOnce(): Promise<void> {
     this.fence();
     const expiresAt = this.clock.now() + this.ttlMs;
     const record: LeaderRecord = { format: 1, generation: this.generation, holder: this.holder, expiresAt };

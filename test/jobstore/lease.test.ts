@@ -138,6 +138,18 @@ t.test('a renewal the store refuses ends the loop and reports the loss once', as
   t.type(lost[0], LeaseLostError);
 });
 
+t.test(
+  'renewals made at once (the loop and a confirm before finish) do not mistake each other for a take-over',
+  async (t) => {
+    const store = await fresh(t);
+    const clock = new ManualClock();
+    const lease = await store.acquireLease({ clock, ttlMs: TTL, holder: holder('a', 1) });
+    await Promise.all([lease.renew(), lease.confirm(), lease.renew()]);
+    lease.fence();
+    t.pass('still held');
+  },
+);
+
 t.test('released: the next leader takes over at once, with the next generation', async (t) => {
   const store = await fresh(t);
   const clock = new ManualClock();

@@ -1,0 +1,106 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { ManualClock } from '../../src/common/clock.js';
+import { silentLogger } from '../../src/common/log.js';
+import { JobStoreLeasedError } from '../../src/jobstore/errors.js';
+import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
+import { JobStore } from '../../src/jobstore/jobStore.js';
+import type { IssuedJob } from '../../src/leader/batchSystem.js';
+import { runWorkflow, type RunWorkflowOptions } from '../../src/leader/runWorkflow.js';
+import { REPO_ROOT, runToil, scratchDir, startToil } from '../fixtures/workflowCli.js';
+import { InProcessBatchSystem } from '../fixtures/workflowInProcess.js';
+
+const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
+const DEFAULTS = { cores: 1, memory: 2 ** 31, disk: 2 ** 31, preemptable: false };
+
+/** Holds every job until `open()`: the first leader is mid-run while the second one tries. */
+class GatedBatchSystem extends InProcessBatchSystem {
+  private gate!: () => void;
+  private readonly opened = new Promise<void>((resolve) => (this.gate = resolve));
+  open(): void {
+    this.gate();
+  }
+  override async issue(job: IssuedJob): Promise<void> {
+    await this.opened;
+    return super.issue(job);
+  }
+}
+
+t.test(
+  'two leaders through runWorkflow (the daemon runs workflows this way): the second is refused',
+  async (t) => {
+    const dir = scratchDir(t);
+    const store = new JobStore(new FileObjectStore(join(dir, 'js'), 'file:./js'));
+    const clock = new ManualClock();
+    const base = (bs: InProcessBatchSystem): RunWorkflowOptions => ({
+      store,
+      workflowFile: TREE,
+      args: ['--n', '4', '--out', join(dir, 'out.txt'), '--log', join(dir, 'exec.log')],
+      restart: false,
+      clean: 'never',
+      retryCount: 0,
+      defaults: DEFAULTS,
+      batchSystem: bs,
+      clock,
+      log: silentLogger(),
+      workerCommand: () => [],
+      workDir: dir,
+    });
+    const gated = new GatedBatchSystem(store, dir);
+    const first = runWorkflow(base(gated));
+    // Wait until the first leader holds the lease (it takes it right after creating the store).
+    while (!(await store.exists()) || (await store.readGeneration()) < 0)
+      await new Promise((r) => setTimeout(r, 20));
+    const second = await runWorkflow({ ...base(new InProcessBatchSystem(store, dir)), restart: true }).catch(
+      (e: unknown) => e,
+    );
+    t.type(second, JobStoreLeasedError, 'the second leader is refused');
+    t.match(second, {
+      code: 'JOBSTORE_LEASED',
+      message: new RegExp(
+        `^job store file:\\./js is in use by the leader on ${hostname()} \\(pid ${process.pid}, generation 0\\) until \\d{4}-`,
+      ),
+    });
+    gated.open();
+    const outcome = await first;
+    t.equal(outcome.status, 'succeeded', 'the first leader finishes undisturbed');
+    t.equal(readFileSync(join(dir, 'out.txt'), 'utf8').trim(), '6', 'with the right answer (0+1+2+3)');
+    const third = await runWorkflow({ ...base(new InProcessBatchSystem(store, dir)), restart: true });
+    t.equal(third.status, 'succeeded', 'once it is done (lease released) the next --restart runs at once');
+    t.equal(await store.readGeneration(), 1, 'as generation 1');
+  },
+);
+
+t.test(
+  'two toil run --restart: the second is refused in one line (exit 2); after a kill -9 of the first, --restart takes over at once',
+  async (t) => {
+    const dir = scratchDir(t);
+    const args = ['--n', '8', '--out', 'out.txt', '--log', 'exec.log', '--sleepMs', '1500'];
+    const a = startToil(['run', TREE, 'file:./js', ...args, '--clean', 'never'], { cwd: dir });
+    const leaderFile = join(dir, 'js', 'objects', 'leader.json');
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(leaderFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    t.ok(existsSync(leaderFile), 'the first leader took the lease');
+    const b = await runToil(['run', TREE, 'file:./js', '--restart', ...args], { cwd: dir });
+    t.equal(b.code, 2, 'the second leader exits 2');
+    const lines = b.stderr.trim().split('\n');
+    t.equal(lines.length, 1, `in one line: ${b.stderr}`);
+    t.match(
+      lines[0],
+      new RegExp(
+        `^toil: job store file:\\./js is in use by the leader on ${hostname()} \\(pid ${a.child.pid}, generation 0\\) until \\d{4}-\\d\\d-\\d\\dT`,
+      ),
+    );
+    t.notOk(existsSync(join(dir, 'out.txt')), 'and did not run the workflow');
+    a.child.kill('SIGKILL');
+    await a.done;
+    // The killed leader's lease has not expired, but it ran on this machine and its pid is gone.
+    const started = Date.now();
+    const c = await runToil(['run', TREE, 'file:./js', '--restart', ...args], { cwd: dir });
+    t.equal(c.code, 0, c.code === 0 ? '--restart after kill -9 succeeds' : c.stderr);
+    t.equal(readFileSync(join(dir, 'out.txt'), 'utf8').trim(), '28', 'with the right answer (0+…+7)');
+    t.ok(Date.now() - started < 55_000, 'without waiting for the 60 s lease to run out');
+  },
+);
