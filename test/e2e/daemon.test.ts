@@ -85,6 +85,7 @@ t.test(
     t.teardown(() => void client.child.kill('SIGKILL'));
     let timeline: Timeline | undefined;
     let endedAt = 0;
+    let nodeWhileRunning = false;
     let s = await leaderStatus(base);
     for (let i = 0; i < 240; i++) {
       s = await leaderStatus(base);
@@ -93,6 +94,7 @@ t.test(
       if (!timeline && accepted?.submittedAt) timeline = new Timeline(accepted.submittedAt);
       timeline?.record(s.nodes.owned.length);
       const running = s.workflows.some((w) => w.status === 'running');
+      if (running && s.nodes.owned.length > 0) nodeWhileRunning = true;
       if (!running && s.workflows.length > 0 && !endedAt) endedAt = Date.now();
       if (endedAt && s.nodes.owned.length === 0) break;
       await sleep(250);
@@ -106,9 +108,11 @@ t.test(
     t.equal(s.workflows.find((w) => w.id === id)?.status, 'succeeded', 'the workflow succeeded');
     t.same(nonEmptyLines(`${dir}/out.txt`), byteSorted(nonEmptyLines(`${dir}/in.txt`)), 'sorted correctly');
     if (!timeline) throw new Error('the workflow never appeared in /status');
+    // How soon a queued job wakes the scaler (tick.queueDebounce, not scaleInterval) is proven on a
+    // ManualClock in test/leader/daemonQueueWake.test.ts; here only that the workflow got nodes.
     t.ok(
-      timeline.firstNodeMs > 0 && timeline.firstNodeMs < 2000,
-      `first node owned ${timeline.firstNodeMs} ms after submission (a launch within 2 s)`,
+      nodeWhileRunning,
+      `a node was launched while the workflow ran (first owned ${timeline.firstNodeMs} ms after submission; timeline ${timeline.toString()})`,
     );
     t.ok(timeline.peak >= 1, `scaled up to ${timeline.peak} nodes; timeline ${timeline.toString()}`);
     t.equal(
