@@ -92,9 +92,16 @@ export function capLogValue(v: unknown, depth: number): unknown {
   return out;
 }
 
-/** An error as a log line shows it: message and the first frames of its stack. */
-function capError(e: Error): unknown {
+/**
+ * An error as a log line shows it: message and the first frames of its stack. Whatever else is
+ * logged as `err` (a message string, a plain object: capped already by the log formatter, which
+ * passes only errors through) is shown as it is: a serializer that throws takes the process down
+ * from inside its own error handling.
+ */
+function capError(e: unknown): unknown {
+  if (!(e instanceof Error)) return e;
   const { stack, ...rest } = pino.stdSerializers.err(e);
+  if (typeof stack !== 'string') return capLogValue(rest, 0);
   const frames = stack.split('\n');
   const shown = frames.length > 9 ? [...frames.slice(0, 9), `    … ${frames.length - 9} more`] : frames;
   return { ...(capLogValue(rest, 0) as object), stack: shown.join('\n').slice(0, MAX_MESSAGE) };

@@ -49,3 +49,22 @@ t.test(
     t.match(whole!['msg'], /… \(50027 characters\)$/, 'a long message is cut, saying how long it was');
   },
 );
+
+t.test('an err that is not an Error with a stack is logged as it is, never thrown on', async (t) => {
+  const out = capture();
+  const log = createLogger({ destination: out.stream });
+  const stackless = new Error('no stack here');
+  delete stackless.stack;
+  // The local Mesos agent logged `{ err: message }` when its master went away: the serializer threw
+  // and the agent died with its tasks unreported.
+  t.doesNotThrow(() => log.warn({ err: 'connect ECONNREFUSED 127.0.0.1:5050' }, 'lost the master'));
+  t.doesNotThrow(() => log.warn({ err: { code: 'E1', detail: 'x'.repeat(5000) } }, 'a plain object'));
+  t.doesNotThrow(() => log.warn({ err: stackless }, 'an error without its stack'));
+  t.doesNotThrow(() => log.warn({ err: undefined }, 'nothing'));
+  await new Promise((r) => setImmediate(r));
+  const [text, plain, bare, nothing] = out.lines();
+  t.equal(text!['err'], 'connect ECONNREFUSED 127.0.0.1:5050', 'a string as it is');
+  t.match(plain!['err'], { code: 'E1', detail: /^x{300}… \(5000 characters\)$/ }, 'an object, capped');
+  t.match(bare!['err'], { message: 'no stack here', type: 'Error' }, 'an error by its message');
+  t.equal(nothing!['msg'], 'nothing');
+});
