@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import path from 'node:path';
 import fs from 'node:fs';
 import { startMesosMaster } from '../../src/localcloud/mesos/masterServer.js';
@@ -35,50 +35,67 @@ t.test(
   },
 );
 
+/**
+ * A master restart with two jobs: one runs across it, one finishes while there is no master. The
+ * agent (trying to reach the master every `agentReconnectMs`) and the scheduler come back in
+ * either order; `frameworkFirst` asks for the scheduler to be back before the agent.
+ */
+async function masterRestart(t: Test, frameworkFirst: boolean): Promise<void> {
+  const dir = tempDir('toil-mesos-registry-');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const registryPath = path.join(dir, 'registry.json');
+  const agent = { resources: 'cpus:2;mem:2048;disk:4096', reconnectMs: frameworkFirst ? 3000 : 100 };
+  const cluster = await startCluster([agent], { registryPath });
+  t.teardown(() => cluster.stop());
+  const store = new MemoryFrameworkIdStore();
+  const tb = await startBatch(cluster.master.address, { frameworkIdStore: store });
+  t.teardown(() => tb.batch.shutdown());
+  const frameworkId = tb.scheduler.frameworkId;
+  t.equal(await store.load(), frameworkId, 'the framework id was saved through the store port');
+
+  await tb.batch.issue(shellJob('across-1', 'sleep 2'));
+  await tb.batch.issue(shellJob('short-1', 'sleep 0.5'));
+  await waitFor('both running', () => tb.batch.placements().length === 2);
+  await new Promise((r) => setTimeout(r, 200));
+  const port = cluster.master.port;
+  const t0 = Date.now();
+  await cluster.master.stop();
+  // short-1 finishes while there is no master at all; its update waits in the agent.
+  await new Promise((r) => setTimeout(r, 800));
+  cluster.master = await startMesosMaster({ ...FAST_MASTER, port, registryPath });
+  if (frameworkFirst) {
+    await waitFor('re-subscribed', () => tb.scheduler.subscriptionCount >= 2, 10_000);
+    t.same(
+      [...cluster.master.model.agents.values()].map((a) => a.lifecycle),
+      ['recovered'],
+      'the framework is back while the agent has not re-registered yet',
+    );
+  }
+  const u = await Promise.all([tb.updateOf('across-1', 20_000), tb.updateOf('short-1', 20_000)]);
+  t.same(
+    u.map((x) => x.outcome),
+    ['succeeded', 'succeeded'],
+    'both jobs completed: one ran across the restart, one finished during it',
+  );
+  t.equal(tb.scheduler.frameworkId, frameworkId, 're-subscribed with the saved id (accepted after failover)');
+  t.ok(tb.scheduler.subscriptionCount >= 2);
+  t.comment(`master down 0.8 s → both jobs reported: ${Date.now() - t0} ms`);
+  const state = await new MesosMasterClient(cluster.master.address).state();
+  t.equal(state.slaves.length, 1, 'the agent re-registered with the new master');
+  t.ok(state.slaves[0]!.reregistered_time !== undefined, 'as a re-registration (same agent id)');
+  t.equal(state.slaves[0]!.id, cluster.agentIds[0]);
+
+  // And the framework keeps working on the new master.
+  await tb.batch.issue(shellJob('after-1', 'exit 0'));
+  t.equal((await tb.updateOf('after-1')).outcome, 'succeeded');
+}
+
 t.test(
   'a master restart: agents re-register, the scheduler re-subscribes and reconciles, no job hangs',
-  async (t) => {
-    const dir = tempDir('toil-mesos-registry-');
-    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const registryPath = path.join(dir, 'registry.json');
-    const cluster = await startCluster([{ resources: 'cpus:2;mem:2048;disk:4096' }], { registryPath });
-    t.teardown(() => cluster.stop());
-    const store = new MemoryFrameworkIdStore();
-    const tb = await startBatch(cluster.master.address, { frameworkIdStore: store });
-    t.teardown(() => tb.batch.shutdown());
-    const frameworkId = tb.scheduler.frameworkId;
-    t.equal(await store.load(), frameworkId, 'the framework id was saved through the store port');
+  (t) => masterRestart(t, false),
+);
 
-    await tb.batch.issue(shellJob('across-1', 'sleep 2'));
-    await tb.batch.issue(shellJob('short-1', 'sleep 0.5'));
-    await waitFor('both running', () => tb.batch.placements().length === 2);
-    await new Promise((r) => setTimeout(r, 200));
-    const port = cluster.master.port;
-    const t0 = Date.now();
-    await cluster.master.stop();
-    // short-1 finishes while there is no master at all; its update waits in the agent.
-    await new Promise((r) => setTimeout(r, 800));
-    cluster.master = await startMesosMaster({ ...FAST_MASTER, port, registryPath });
-    const u = await Promise.all([tb.updateOf('across-1', 20_000), tb.updateOf('short-1', 20_000)]);
-    t.same(
-      u.map((x) => x.outcome),
-      ['succeeded', 'succeeded'],
-      'both jobs completed: one ran across the restart, one finished during it',
-    );
-    t.equal(
-      tb.scheduler.frameworkId,
-      frameworkId,
-      're-subscribed with the saved id (accepted after failover)',
-    );
-    t.ok(tb.scheduler.subscriptionCount >= 2);
-    t.comment(`master down 0.8 s → both jobs reported: ${Date.now() - t0} ms`);
-    const state = await new MesosMasterClient(cluster.master.address).state();
-    t.equal(state.slaves.length, 1, 'the agent re-registered with the new master');
-    t.ok(state.slaves[0]!.reregistered_time !== undefined, 'as a re-registration (same agent id)');
-    t.equal(state.slaves[0]!.id, cluster.agentIds[0]);
-
-    // And the framework keeps working on the new master.
-    await tb.batch.issue(shellJob('after-1', 'exit 0'));
-    t.equal((await tb.updateOf('after-1')).outcome, 'succeeded');
-  },
+t.test(
+  'a master restart where the scheduler is back before the agent: its tasks are adopted, not killed or lost',
+  (t) => masterRestart(t, true),
 );

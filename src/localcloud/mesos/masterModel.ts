@@ -282,18 +282,27 @@ export class MasterModel {
       agent_id: agent.id,
       ping_interval_ms: this.config.agentPingTimeoutMs / 2,
     });
-    for (const t of reg.tasks ?? []) this.adoptReportedTask(agent, t.task, t.framework, t.state);
+    const wasUnreachable = known?.lifecycle === 'unreachable';
+    for (const t of reg.tasks ?? [])
+      this.adoptReportedTask(agent, t.task, t.framework, t.state, wasUnreachable);
     this.saveRegistry();
     this.log.info({ agentId: agent.id, hostname: agent.hostname, reregistered: !!known }, 'agent registered');
     return agent;
   }
 
-  /** A task an agent reports on re-registration: keep it, revive it, or have it killed. */
+  /**
+   * A task an agent reports on re-registration: keep it, revive it, or have it killed. Killed only
+   * when the agent comes back from unreachable: the master then told its framework the task was
+   * lost. After a master failover the new master never knew the task, whichever of the framework
+   * and the agent comes back first: it is adopted (terminal ones too, so their unacknowledged
+   * update is forwarded and acknowledged instead of dropped), as Mesos' master adds them.
+   */
   private adoptReportedTask(
     agent: AgentRecord,
     task: TaskInfo,
     framework: FrameworkInfo,
     state: TaskState,
+    agentWasUnreachable: boolean,
   ): void {
     const frameworkId = framework.id?.value;
     if (!frameworkId) return;
@@ -315,7 +324,7 @@ export class MasterModel {
       fw.tasks.set(existing.id, existing);
       return;
     }
-    if (fw.recovered && !fw.connected) {
+    if ((fw.recovered && !fw.connected) || !agentWasUnreachable) {
       const rec = this.newTask(task, fw.id, agent.id, state);
       fw.tasks.set(rec.id, rec);
       return;
