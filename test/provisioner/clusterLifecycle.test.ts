@@ -103,6 +103,24 @@ t.test(
     t.ok(again instanceof UserInputError);
     t.match((again as Error).message, /cluster 'life' already exists \(3 instance\(s\)\); destroy it first/);
 
+    // A typo is told apart from a cluster already destroyed: refused, naming the clusters there.
+    const typo = await destroyCluster(
+      'lief',
+      { ...deps, progress: () => {} },
+      { timeoutMs: 10_000, pollMs: 20 },
+    ).catch((e: unknown) => e);
+    t.ok(typo instanceof UserInputError, 'a name never seen is a user error (exit 2)');
+    t.equal((typo as UserInputError).code, 'CLUSTER_NOT_FOUND');
+    t.match(
+      (typo as Error).message,
+      /no cluster named 'lief' in this region .*; clusters here: life; check the name and --zone/,
+    );
+    t.equal(
+      [...endpoint.cloud.instances.values()].filter((i) => i.state === 'running').length,
+      3,
+      'the typo terminated nothing',
+    );
+
     const destroyed = await destroyCluster(
       'life',
       { ...deps, progress: () => {} },
@@ -117,5 +135,18 @@ t.test(
       { timeoutMs: 10_000, pollMs: 20 },
     );
     t.same(twice, { terminated: [], spotRequestsCancelled: [], securityGroupsDeleted: [], iamRemoved: [] });
+    const progressLines: string[] = [];
+    await destroyCluster(
+      'life',
+      { ...deps, progress: (l) => progressLines.push(l) },
+      { timeoutMs: 10_000, pollMs: 20 },
+    );
+    t.same(progressLines, ["nothing left of cluster 'life': already destroyed (3 instance(s) terminated)"]);
+    const none = await destroyCluster(
+      'lief',
+      { ...deps, progress: () => {} },
+      { timeoutMs: 10_000, pollMs: 20 },
+    ).catch((e: unknown) => e);
+    t.match((none as Error).message, /clusters here: none;/, 'no live cluster left in the region');
   },
 );

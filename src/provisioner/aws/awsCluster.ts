@@ -19,7 +19,7 @@ import { ProvisionerError, isProvisionerError } from '../errors.js';
 import type { NodeState, ProvisionedNode } from '../provisioner.js';
 import type { Ec2Calls } from './ec2Calls.js';
 import { idsInMessage, toNode } from './instances.js';
-import { TAG_CLUSTER, toTagList } from './tags.js';
+import { TAG_CLUSTER, fromTagList, toTagList } from './tags.js';
 
 /** Flatcar's AWS account, which publishes the stable images Toil boots. */
 export const FLATCAR_OWNER = '075585003325';
@@ -189,6 +189,29 @@ export class AwsCluster {
     const seen = new Map<string, ProvisionedNode>();
     for (const i of [...byTag, ...byGroup]) if (i.InstanceId) seen.set(i.InstanceId, toNode(i));
     return [...seen.values()];
+  }
+
+  /** How many of this cluster's instances EC2 still lists as terminated (it keeps them about an hour). */
+  async terminatedCount(): Promise<number> {
+    const gone = await this.describeAll([
+      { Name: `tag:${TAG_CLUSTER}`, Values: [this.clusterName] },
+      { Name: 'instance-state-name', Values: ['terminated'] },
+    ]);
+    return gone.length;
+  }
+
+  /** The names of the clusters with an instance not yet terminated in this region, sorted. */
+  async clusterNamesInRegion(): Promise<string[]> {
+    const live = await this.describeAll([
+      { Name: 'tag-key', Values: [TAG_CLUSTER] },
+      { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped', 'shutting-down'] },
+    ]);
+    const names = new Set<string>();
+    for (const i of live) {
+      const name = fromTagList(i.Tags)[TAG_CLUSTER];
+      if (name) names.add(name);
+    }
+    return [...names].sort();
   }
 
   async describeIds(ids: readonly string[]): Promise<ProvisionedNode[]> {

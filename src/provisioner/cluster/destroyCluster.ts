@@ -3,6 +3,7 @@ import type { Logger } from '../../common/log.js';
 import { AwsCluster } from '../aws/awsCluster.js';
 import type { ClusterIam } from '../aws/clusterIam.js';
 import type { Ec2Calls } from '../aws/ec2Calls.js';
+import { UserInputError } from '../../common/errors.js';
 
 export interface DestroyResult {
   readonly terminated: readonly string[];
@@ -15,8 +16,11 @@ export interface DestroyResult {
 /**
  * `toil destroy-cluster`: the leader first (waiting until it is gone, so it cannot launch more
  * workers), then open spot requests, then every other instance (waiting), then the security
- * group, then the cluster's IAM roles, their policies and instance profiles. Stopped instances are included; anything already gone is skipped, so running it again,
- * or after a half-finished run, is safe.
+ * group, then the cluster's IAM roles, their policies and instance profiles. Stopped instances
+ * are included; anything already gone is skipped, so running it again, or after a half-finished
+ * run, is safe. A name that finds nothing at all is told apart: a cluster EC2 still lists as
+ * terminated was already destroyed (fine); a name never seen is most likely a typo or the wrong
+ * zone, so it is refused (UserInputError, exit 2) naming the clusters that do exist there.
  */
 export async function destroyCluster(
   clusterName: string,
@@ -70,8 +74,19 @@ export async function destroyCluster(
   }
   // Last: no instance holds the profiles any more.
   const iamRemoved = deps.iam ? await deps.iam.remove(progress) : [];
-  if (terminated.length === 0 && groups.length === 0 && spot.length === 0 && iamRemoved.length === 0)
-    progress(`nothing left of cluster '${clusterName}'`);
-  else progress(`cluster '${clusterName}' destroyed`);
+  if (terminated.length === 0 && groups.length === 0 && spot.length === 0 && iamRemoved.length === 0) {
+    const gone = await cluster.terminatedCount();
+    if (gone === 0) {
+      const others = await cluster.clusterNamesInRegion();
+      throw new UserInputError(
+        'CLUSTER_NOT_FOUND',
+        `no cluster named '${clusterName}' in this region (no instance, security group or IAM role of it, ` +
+          `live or recently terminated); clusters here: ${others.length > 0 ? others.join(', ') : 'none'}; ` +
+          'check the name and --zone',
+        { clusterName, clustersHere: others },
+      );
+    }
+    progress(`nothing left of cluster '${clusterName}': already destroyed (${gone} instance(s) terminated)`);
+  } else progress(`cluster '${clusterName}' destroyed`);
   return { terminated, spotRequestsCancelled: spot, securityGroupsDeleted: groups, iamRemoved };
 }
