@@ -17,6 +17,9 @@ import { REPO_ROOT, runToil, startToil } from '../fixtures/workflowCli.js';
  * scaler runs in the `toil run` process for this one workflow and releases its nodes at the end.
  */
 const SORT = join(REPO_ROOT, 'examples/sort.ts');
+// A sort on autoscaled workers and two failing runs, each `toil run` starting its own leader: more
+// than tap's 120 s per file on a busy two-core machine.
+t.setTimeout(240_000);
 
 t.test('flags that would hang the workflow are refused up front, naming the flag (exit 2)', async (t) => {
   const dir = t.testdir({});
@@ -59,10 +62,12 @@ t.test('sorts on the local cloud, scaling 0 → several workers → 0, and leave
       'run',
       SORT,
       'file:js',
+      // ~13 KB in four leaves of ~3.3 KB: four sort jobs at once need a second worker (two per
+      // t2.medium), and the tree is no deeper than that needs.
       '--numLines',
-      '1000',
+      '500',
       '--N',
-      '6000',
+      '4500',
       '--fileToSort',
       'in.txt',
       '--outputFile',
