@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import folderDependencies from './eslint/folderDependencies.js';
 
 export default tseslint.config(
   {
@@ -10,6 +11,8 @@ export default tseslint.config(
       'coverage/**',
       'bin/**',
       '*.config.js',
+      // Plain JS, loaded by this config: no TypeScript project to check it against.
+      'eslint/**',
       'test/fixtures/*.mjs',
       // The status page's browser script (no build step; checked by the headless-browser test).
       'static/**',
@@ -29,6 +32,29 @@ export default tseslint.config(
       '@typescript-eslint/restrict-template-expressions': [
         'error',
         { allowNumber: true, allowBoolean: true },
+      ],
+    },
+  },
+  {
+    // Folders import only what the layout allows (eslint/folderDependencies.js): no cycles, and
+    // neither the leader nor the scaler knows which cluster manager it drives.
+    files: ['src/**/*.ts'],
+    plugins: { toil: folderDependencies },
+    rules: { 'toil/folder-dependencies': 'error' },
+  },
+  {
+    files: ['src/leader/**/*.ts', 'src/scaler/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/mesos/*'],
+              message: 'The leader and the scaler drive cluster managers through src/ports, never src/mesos.',
+            },
+          ],
+        },
       ],
     },
   },

@@ -17,12 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { RealClock } from '../src/common/clock.js';
 import { silentLogger } from '../src/common/log.js';
-import type {
-  BatchSystem,
-  IssuedJob,
-  JobRequirements,
-  JobUpdateListener,
-} from '../src/leader/batchSystem.js';
+import type { BatchSystem, IssuedJob, JobRequirements, JobUpdateListener } from '../src/ports/batchSystem.js';
 import { runWorkflow } from '../src/leader/runWorkflow.js';
 import { createBatchSystem, openJobStore, toilCommand } from '../src/main.js';
 import type { JobStore } from '../src/jobstore/jobStore.js';

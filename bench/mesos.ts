@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import { RealClock } from '../src/common/clock.js';
-import type { BatchSystem, JobUpdate } from '../src/leader/batchSystem.js';
+import type { BatchSystem, JobUpdate } from '../src/ports/batchSystem.js';
 import { startAgentProcess } from '../src/localcloud/mesos/agentProcess.js';
 import { startMesosMaster } from '../src/localcloud/mesos/masterServer.js';
 import { MesosBatchSystem } from '../src/mesos/batchSystem.js';

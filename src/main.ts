@@ -13,14 +13,14 @@ import { fileURLToPath } from 'node:url';
 import type { Clock } from './common/clock.js';
 import { UserInputError } from './common/errors.js';
 import { JobStore } from './jobstore/jobStore.js';
-import type { BatchSystem } from './leader/batchSystem.js';
+import type { BatchSystem } from './ports/batchSystem.js';
 import { SingleMachineBatchSystem } from './leader/singleMachine.js';
 import type { Logger } from './common/log.js';
 import { FileObjectStore } from './jobstore/fileObjectStore.js';
 import { parseLocator } from './jobstore/locator.js';
 import type { ObjectStore } from './jobstore/objectStore.js';
 import { S3ObjectStore } from './jobstore/s3ObjectStore.js';
-import { MesosBatchSystem } from './mesos/batchSystem.js';
+import { MesosBatchSystem, idleClusterAgents } from './mesos/batchSystem.js';
 import { MesosMasterClient } from './mesos/masterClient.js';
 import { MemoryFrameworkIdStore, MesosSchedulerClient, type FrameworkIdStore } from './mesos/scheduler.js';
 import { SlurmBatchSystem } from './slurm/batchSystem.js';
@@ -28,7 +28,7 @@ import { SlurmCli } from './slurm/cli.js';
 import type { LeaderDaemon, RunStore, WorkflowRun } from './leader/daemon.js';
 import type { LeaderConfig } from './leader/leaderConfig.js';
 import type { LeaderMetrics } from './leader/metrics.js';
-import type { TickState, TickStateStore } from './leader/scalerTick.js';
+import type { TickState, TickStateStore } from './scaler/tick/state.js';
 import type { AwsClusterSettings } from './provisioner/aws/awsProvisioner.js';
 
 /** The environment a factory reads; `process.env` unless a caller (a test) passes its own. */
@@ -295,14 +295,19 @@ export async function startLeader(options: {
   /** Resume the workflows a crashed predecessor was running (the daemon); off for `toil run`'s own form. */
   readonly resumeWorkflows?: boolean;
 }): Promise<StartedLeader> {
-  const [{ EC2Client }, { Ec2Calls, DEFAULT_RETRY }, { AwsCluster }, { AwsProvisioner }, { LeaderDaemon }] =
-    await Promise.all([
-      import('@aws-sdk/client-ec2'),
-      import('./provisioner/aws/ec2Calls.js'),
-      import('./provisioner/aws/awsCluster.js'),
-      import('./provisioner/aws/awsProvisioner.js'),
-      import('./leader/daemon.js'),
-    ]);
+  const [
+    { EC2Client },
+    { Ec2Calls, DEFAULT_RETRY, SINGLE_ATTEMPT },
+    { AwsCluster },
+    { AwsProvisioner },
+    { LeaderDaemon },
+  ] = await Promise.all([
+    import('@aws-sdk/client-ec2'),
+    import('./provisioner/aws/ec2Calls.js'),
+    import('./provisioner/aws/awsCluster.js'),
+    import('./provisioner/aws/awsProvisioner.js'),
+    import('./leader/daemon.js'),
+  ]);
   const { runWorkflow } = await import('./leader/runWorkflow.js');
   const { IsolatedWorkflowCode } = await import('./leader/workflowHost.js');
   const { loadOrCreateToken, defaultTokenFile } = await import('./leader/auth.js');
@@ -370,6 +375,8 @@ export async function startLeader(options: {
         region: endpoint.region,
         endpoint: endpoint.url,
         credentials: { accessKeyId: 'AKIDLOCALCLOUD000000', secretAccessKey: 'local-cloud-not-a-secret' },
+        // The scaler tick's retry layer is the only one (src/scaler/tick/calls.ts).
+        maxAttempts: 1,
       });
       settings = {
         clusterName: p.clusterName,
@@ -382,21 +389,11 @@ export async function startLeader(options: {
         leaderStorageGiB: 50,
       };
     } else {
-      const endpoint = p.endpoint ?? (env.AWS_ENDPOINT_URL_EC2?.trim() || undefined);
-      // An endpoint on this machine (the local cloud) checks no signature: placeholder keys when
-      // the environment has none, so the SDK can sign.
-      const local =
-        endpoint !== undefined && /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost)(:\d+)?\/?$/.test(endpoint);
-      const keys =
-        env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-          ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY }
-          : local
-            ? { accessKeyId: 'AKIDLOCALCLOUD000000', secretAccessKey: 'local-cloud-not-a-secret' }
-            : undefined;
-      ec2 = new EC2Client({
-        region: p.region ?? p.zone.slice(0, -1),
-        ...(endpoint ? { endpoint } : {}),
-        ...(keys ? { credentials: keys } : {}),
+      // The same client the cluster utilities build (session tokens included), with one attempt:
+      // the scaler tick's retry layer is the only one (src/scaler/tick/calls.ts).
+      ec2 = await createEc2Client(p.region ?? p.zone.slice(0, -1), env, {
+        ...(p.endpoint ? { endpoint: p.endpoint } : {}),
+        maxAttempts: 1,
       });
       // The node image: the config's, TOIL_AWS_AMI, else the newest Flatcar stable (as Toil).
       let imageId = p.imageId ?? (env.TOIL_AWS_AMI?.trim() || undefined);
@@ -427,15 +424,24 @@ export async function startLeader(options: {
       };
     }
     cleanups.push(async () => ec2.destroy());
-    const calls = new Ec2Calls({ client: ec2, clock: options.clock, log, retry: DEFAULT_RETRY });
+    // The provisioner the tick drives makes one attempt per call (the tick retries); setting up
+    // the embedded cluster, outside any tick, retries on its own.
+    const calls = new Ec2Calls({ client: ec2, clock: options.clock, log, retry: SINGLE_ATTEMPT });
     const provisioner = new AwsProvisioner({ calls, settings, clock: options.clock, log });
     if (p.kind === 'embedded') {
       // The local cloud starts empty: make the cluster launch-cluster would have made.
-      const cluster = new AwsCluster({ calls, clusterName: p.clusterName, clock: options.clock, log });
+      const setupCalls = new Ec2Calls({ client: ec2, clock: options.clock, log, retry: DEFAULT_RETRY });
+      const setup = new AwsProvisioner({ calls: setupCalls, settings, clock: options.clock, log });
+      const cluster = new AwsCluster({
+        calls: setupCalls,
+        clusterName: p.clusterName,
+        clock: options.clock,
+        log,
+      });
       const { vpcId } = await cluster.defaultSubnet(p.zone);
       await cluster.ensureSecurityGroup({ vpcId, tags: { clusterName: p.clusterName } });
-      if ((await provisioner.listNodes({ role: 'leader' })).length === 0)
-        await provisioner.launch({
+      if ((await setup.listNodes({ role: 'leader' })).length === 0)
+        await setup.launch({
           offering: { instanceType: 't2.medium', zone: p.zone, market: 'on-demand' },
           count: 1,
           clientToken: `leader-${p.clusterName}`,
@@ -480,7 +486,6 @@ export async function startLeader(options: {
     if (created)
       log.info({ tokenFile }, 'created the leader token (submitting and cancelling workflows need it)');
     const masterClient = new MesosMasterClient(mesosMaster);
-    const { agentReportsFromMaster } = await import('./leader/workloadTracker.js');
     const daemon = new LeaderDaemon({
       clock: options.clock,
       log,
@@ -491,7 +496,7 @@ export async function startLeader(options: {
       ...(options.resumeWorkflows === false ? {} : { runStore }),
       auth: { token, tokenFile, metrics: cfg.http.auth.metrics, status: cfg.http.auth.status },
       newBatchSystem: () => createMesosBatchSystem(mesosMaster, { clock: options.clock, log }),
-      masterAgents: async () => agentReportsFromMaster(await masterClient.agentsFromState()),
+      idleClusterAgents: () => idleClusterAgents(masterClient),
       runWorkflow: async (submission, batchSystem, onProgress, signal) => {
         const store = openJobStore(submission.jobStore, { env, log });
         const exists = await store.exists();
@@ -604,12 +609,21 @@ export function clusterEnvironment(env: Env = process.env): ClusterEnvironment {
  * the local cloud or moto. Credentials come from the SDK's default chain; for an endpoint on this
  * machine without any, placeholder keys are used (the local endpoint checks no signature).
  */
-export async function createEc2Client(region: string, env: Env = process.env): Promise<EC2Client> {
+export async function createEc2Client(
+  region: string,
+  env: Env = process.env,
+  options: { readonly endpoint?: string; readonly maxAttempts?: number } = {},
+): Promise<EC2Client> {
   silenceAwsSdkNodeVersionWarning();
   const { EC2Client } = await import('@aws-sdk/client-ec2');
-  const endpoint = env.AWS_ENDPOINT_URL_EC2?.trim() || undefined;
+  const endpoint = options.endpoint ?? (env.AWS_ENDPOINT_URL_EC2?.trim() || undefined);
   const keys = clientCredentials(env, endpoint);
-  return new EC2Client({ region, ...(endpoint ? { endpoint } : {}), ...(keys ? { credentials: keys } : {}) });
+  return new EC2Client({
+    region,
+    ...(endpoint ? { endpoint } : {}),
+    ...(keys ? { credentials: keys } : {}),
+    ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
+  });
 }
 
 /** An endpoint on this machine (the local cloud, moto), which checks no signature. */

@@ -10,7 +10,7 @@ import { ConsoleOutput } from '../leader/consoleOutput.js';
 import { checkScalingFlags, type DeclaredJob } from '../leader/autoscaledRunChecks.js';
 import { parseLeaderConfigObject } from '../leader/leaderConfig.js';
 import { createLeaderMetrics } from '../leader/metrics.js';
-import type { FatalLaunchError } from '../leader/scalerTick.js';
+import type { FatalLaunchError } from '../scaler/tick/fatalBackoff.js';
 import type { CleanPolicy } from '../leader/runWorkflow.js';
 import { startLeader } from '../main.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
@@ -141,7 +141,7 @@ export async function runAutoscaled(
       if (run.progress) out.progress(run.progress);
       // One workflow, one cluster: a launch the cloud refuses for good (a limit, a permission, a
       // cluster without a leader) would leave the workflow waiting forever. Fail fast instead.
-      const fatal = started.daemon.tick.fatalErrors[0];
+      const fatal = started.daemon.scaler.fatalErrors[0];
       if (fatal && !cancelled) {
         cancelled = true;
         started.daemon.cancel(run.id, launchFailure(fatal));
@@ -149,7 +149,7 @@ export async function runAutoscaled(
       await Promise.race([started.daemon.workflowsDone(), clock.sleep(250)]);
     }
     out.endProgress();
-    const t = started.daemon.tick.persisted;
+    const t = started.daemon.scaler.persisted;
     const elapsed = formatDuration(clock.now() - run.submittedAt);
     if (run.status === 'succeeded')
       out.line(

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import type { Clock } from '../common/clock.js';
-import type { LeaderProgress } from './leader.js';
+import type { WorkflowProgress } from './workflowRunner.js';
 
 const LEVEL_NAMES: Readonly<Record<number, string>> = {
   10: 'TRACE',
@@ -41,7 +41,7 @@ export class ConsoleOutput {
     });
   }
 
-  progress(p: LeaderProgress, force = false): void {
+  progress(p: WorkflowProgress, force = false): void {
     if (!this.tty) return;
     const now = this.clock.now();
     if (!force && now - this.lastDraw < 100) return;

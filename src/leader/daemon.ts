@@ -3,19 +3,21 @@ import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../common/clock.js';
 import { IllegalStateError, ToilError, UserInputError, coerceError, isAbortError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import type { AgentReport } from '../mesos/batchSystem.js';
-import type { Provisioner } from '../provisioner/provisioner.js';
+import type { ClusterAgent, ClusterBatchSystem } from '../ports/batchSystem.js';
+import type { Provisioner } from '../ports/provisioner.js';
+import { ClusterScaler } from '../scaler/tick/clusterScaler.js';
+import type { TickReport } from '../scaler/tick/report.js';
+import type { TickStateStore } from '../scaler/tick/state.js';
 import { bundleWorkflow } from '../workflow/bundle.js';
 import { requireBearerToken, type AuthPolicy } from './auth.js';
 import { buildHttp, type ReadinessCheck } from './http.js';
 import { StatusHistory } from './statusHistory.js';
 import { cents, decisionsOf, registerStatusPage } from './statusPage.js';
-import type { LeaderProgress } from './leader.js';
+import type { WorkflowProgress } from './workflowRunner.js';
 import type { LeaderConfig } from './leaderConfig.js';
 import type { LeaderMetrics } from './metrics.js';
-import { ScalerTick, type TickReport, type TickStateStore } from './scalerTick.js';
 import { validateSubmission, type SubmissionBody } from './submission.js';
-import { ClusterWorkload, TrackedBatchSystem, type DrainableBatchSystem } from './workloadTracker.js';
+import { ClusterWorkload, TrackedBatchSystem } from './workloadTracker.js';
 
 export type DaemonState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
 
@@ -56,7 +58,7 @@ export interface WorkflowRun {
   /** The run was refused for bad input (a UserInputError): `toil run` exits 2. */
   userError?: boolean;
   /** The workflow's progress as its leader last reported it. */
-  progress?: LeaderProgress;
+  progress?: WorkflowProgress;
   /**
    * Times a restarted leader resumed this run without a job completing since: past
    * `workflows.maxResumes` the run is failed instead of resumed again (no crash loop).
@@ -74,15 +76,15 @@ export interface DaemonDeps {
   readonly config: () => LeaderConfig;
   readonly provisioner: Provisioner;
   readonly tickStore: TickStateStore;
-  /** A fresh Mesos batch system (one framework per workflow, as in Toil). */
-  readonly newBatchSystem: () => DrainableBatchSystem;
-  /** Agents as the master reports them, when no workflow is running. */
-  readonly masterAgents: () => Promise<AgentReport[]>;
+  /** A fresh batch system for one workflow (with Mesos: one framework per workflow, as in Toil). */
+  readonly newBatchSystem: () => ClusterBatchSystem;
+  /** The cluster's agents as its manager reports them, for when no workflow is running. */
+  readonly idleClusterAgents: () => Promise<ClusterAgent[]>;
   /** Runs one workflow to the end on the given batch system. */
   readonly runWorkflow: (
     submission: Submission,
     batchSystem: TrackedBatchSystem,
-    onProgress: (progress: LeaderProgress) => void,
+    onProgress: (progress: WorkflowProgress) => void,
     /** Aborted by `cancel`: the run ends with the reason as its error. */
     signal: AbortSignal,
   ) => Promise<{ status: 'succeeded' | 'failed'; jobsRun: number; message?: string }>;
@@ -134,7 +136,7 @@ export class JobStoreBusyError extends ToilError {
 export class LeaderDaemon {
   private readonly d: DaemonDeps;
   private readonly log: Logger;
-  readonly tick: ScalerTick;
+  readonly scaler: ClusterScaler;
   readonly workload: ClusterWorkload;
   private stateValue: DaemonState = 'starting';
   private readonly stopLoop = new AbortController();
@@ -153,11 +155,10 @@ export class LeaderDaemon {
     this.d = deps;
     this.log = deps.log.child({ component: 'daemon' });
     this.startedAt = deps.clock.now();
-    this.workload = new ClusterWorkload(deps.masterAgents);
-    this.tick = new ScalerTick({
+    this.workload = new ClusterWorkload(deps.idleClusterAgents);
+    this.scaler = new ClusterScaler({
       provisioner: deps.provisioner,
-      agents: this.workload,
-      workload: this.workload,
+      cluster: this.workload,
       store: deps.tickStore,
       clock: deps.clock,
       log: deps.log,
@@ -180,7 +181,7 @@ export class LeaderDaemon {
   async start(): Promise<string> {
     if (this.stateValue !== 'starting') throw new IllegalStateError(`start() in state ${this.stateValue}`);
     try {
-      await this.tick.restore();
+      await this.scaler.restore();
       const previous = (await this.d.runStore?.load()) ?? [];
       for (const r of previous) if (r.status !== 'running') this.runs.set(r.id, r);
       this.app = this.buildApp();
@@ -280,7 +281,7 @@ export class LeaderDaemon {
     this.runs.set(run.id, run);
     this.saveRuns();
     let baseline: number | undefined;
-    const onProgress = (progress: LeaderProgress): void => {
+    const onProgress = (progress: WorkflowProgress): void => {
       run.progress = progress;
       // A job completed since the resume: the run is moving, the resume count starts over.
       baseline ??= progress.completed;
@@ -374,13 +375,13 @@ export class LeaderDaemon {
   async stop(): Promise<void> {
     if (this.stateValue === 'stopped' || this.stateValue === 'draining') return;
     this.transition('draining');
-    this.tick.stopLaunching();
+    this.scaler.stopLaunching();
     this.stopLoop.abort();
     this.wake?.abort();
     // In-flight calls get shutdown.grace; then they and their retries are aborted.
     const settled = (async () => {
       await this.loopDone;
-      await this.tick.idle();
+      await this.scaler.idle();
     })();
     const timer = new AbortController();
     const timedOut = await Promise.race([
@@ -396,11 +397,11 @@ export class LeaderDaemon {
         { graceMs: this.d.config().shutdown.grace },
         'shutdown grace over: aborting in-flight calls',
       );
-      this.tick.abortInFlight();
+      this.scaler.abortInFlight();
       await settled.catch(() => undefined);
     }
-    if (this.d.config().shutdown.releaseNodes) await this.releaseNodes();
-    await this.d.tickStore.save(this.tick.persisted);
+    if (this.d.config().shutdown.releaseNodes) await this.scaler.releaseOwned();
+    await this.d.tickStore.save(this.scaler.persisted);
     await this.runsSaved;
     await this.app?.close();
     this.transition('stopped');
@@ -409,19 +410,12 @@ export class LeaderDaemon {
   /** A second signal: cancel in-flight calls and retries now. */
   abort(): void {
     this.log.warn('aborting in-flight calls');
-    this.tick.abortInFlight();
+    this.scaler.abortInFlight();
   }
 
   /** Waits for every submitted workflow to end (for the seed's one-workflow form and tests). */
   async workflowsDone(): Promise<void> {
     while (this.runPromises.size > 0) await Promise.all([...this.runPromises]);
-  }
-
-  private async releaseNodes(): Promise<void> {
-    const owned = Object.keys(this.tick.persisted.owned);
-    if (owned.length === 0) return;
-    this.log.info({ nodes: owned.length }, 'releasing every node this leader launched');
-    await this.d.provisioner.terminate(owned);
   }
 
   private queueChanged(): void {
@@ -443,7 +437,7 @@ export class LeaderDaemon {
     while (!this.stopLoop.signal.aborted) {
       let waitMs: number;
       try {
-        waitMs = (await this.tick.reconcile()).requeueAfterMs;
+        waitMs = (await this.scaler.tick()).requeueAfterMs;
         failures = 0;
       } catch (e) {
         if (isAbortError(e) && this.stopLoop.signal.aborted) break;
@@ -463,19 +457,19 @@ export class LeaderDaemon {
     this.log.debug({ durationMs: r.durationMs, plans: r.plans }, 'scaler tick done');
     const nodes: Record<string, number> = {};
     const spotPrices: Record<string, number> = {};
-    for (const n of this.tick.nodes) {
+    for (const n of this.scaler.nodes) {
       const key = `${n.capacityType}/${n.instanceType}/${n.state}`;
       nodes[key] = (nodes[key] ?? 0) + 1;
       if (n.capacityType === 'spot') spotPrices[`${n.instanceType}/${n.zone}`] = n.pricePerHour;
     }
-    const { queued, running } = this.workload.workload();
+    const { queued, running } = this.scaler.jobs;
     this.history.record({
       at: r.at,
       nodes,
-      queued: queued.length,
-      running: running.length,
-      hourlyCost: this.tick.nodes.reduce((sum, n) => sum + n.pricePerHour, 0),
-      costDollars: this.tick.persisted.costDollars,
+      queued,
+      running,
+      hourlyCost: this.scaler.nodes.reduce((sum, n) => sum + n.pricePerHour, 0),
+      costDollars: this.scaler.persisted.costDollars,
       spotPrices,
     });
   }
@@ -484,18 +478,18 @@ export class LeaderDaemon {
   readonly history = new StatusHistory();
 
   status(): unknown {
-    const t = this.tick.persisted;
-    const report = this.tick.report;
-    const { queued, running } = this.workload.workload();
+    const t = this.scaler.persisted;
+    const report = this.scaler.report;
+    const { queued, running } = this.scaler.jobs;
     return {
       state: this.stateValue,
       startedAt: new Date(this.startedAt).toISOString(),
-      queue: { queued: queued.length, running: running.length },
+      queue: { queued, running },
       nodes: {
         owned: Object.keys(t.owned),
         draining: Object.keys(t.draining),
         // Every node of the cluster as the last tick saw it, for the node table.
-        list: this.tick.nodes.map((n) => ({
+        list: this.scaler.nodes.map((n) => ({
           id: n.id,
           instanceType: n.instanceType,
           zone: n.zone,
@@ -512,7 +506,7 @@ export class LeaderDaemon {
         Object.entries(t.unavailable).map(([k, until]) => [k, new Date(until).toISOString()]),
       ),
       costDollars: Number(t.costDollars.toFixed(6)),
-      hourlyCostDollars: cents(this.tick.nodes.reduce((sum, n) => sum + n.pricePerHour, 0)),
+      hourlyCostDollars: cents(this.scaler.nodes.reduce((sum, n) => sum + n.pricePerHour, 0)),
       lastTick: report && {
         seq: report.seq,
         at: new Date(report.at).toISOString(),
@@ -526,7 +520,7 @@ export class LeaderDaemon {
       },
       // The last ticks that acted or failed, so a refusal and what the re-plan launched in the
       // same tick can be read together after the fact.
-      recentTicks: this.tick.recentReports.map((r) => ({
+      recentTicks: this.scaler.recentReports.map((r) => ({
         seq: r.seq,
         at: new Date(r.at).toISOString(),
         plans: r.plans,
@@ -536,31 +530,31 @@ export class LeaderDaemon {
         errors: r.errors,
       })),
       // What the last ticks decided and why, newest first (the status page's list).
-      decisions: [...this.tick.recentReports, ...(report ? [report] : [])]
+      decisions: [...this.scaler.recentReports, ...(report ? [report] : [])]
         .filter((r, i, all) => all.findIndex((x) => x.seq === r.seq) === i)
         .sort((a, b) => b.seq - a.seq)
         .flatMap((r) => decisionsOf(r))
         .slice(0, 50),
-      fatalErrors: this.tick.fatalErrors.map((f) => ({
+      fatalErrors: this.scaler.fatalErrors.map((f) => ({
         ...f,
         firstAt: new Date(f.firstAt).toISOString(),
         lastAt: new Date(f.lastAt).toISOString(),
         backedOffUntil: new Date(f.backedOffUntil).toISOString(),
       })),
-      ...(this.tick.launchesPausedUntil > this.d.clock.now()
-        ? { launchesPausedUntil: new Date(this.tick.launchesPausedUntil).toISOString() }
+      ...(this.scaler.launchesPausedUntil > this.d.clock.now()
+        ? { launchesPausedUntil: new Date(this.scaler.launchesPausedUntil).toISOString() }
         : {}),
       spotInterruptions: t.spotInterruptions ?? 0,
       // Where each spot price comes from (observed, with its age; stale after a failed read).
       spot: {
-        prices: this.tick.spotPrices.prices.map((p) => ({
+        prices: this.scaler.spotPrices.prices.map((p) => ({
           offering: `${p.instanceType}/${p.zone}/spot`,
           price: p.price,
           source: p.source,
           ageSeconds: p.ageSeconds,
           stale: p.stale,
         })),
-        feed: this.tick.spotPrices.feed,
+        feed: this.scaler.spotPrices.feed,
         interruptionNotices: report?.interruptionNotices ?? [],
       },
       workflows: [...this.runs.values()].map((r) => withoutBundle(r)),
@@ -573,12 +567,12 @@ export class LeaderDaemon {
       clock: this.d.clock,
       log: this.d.log,
       metrics: this.d.metrics,
-      lastTickAt: () => this.tick.lastCompletedAt,
+      lastTickAt: () => this.scaler.lastCompletedAt,
       startedAt: this.startedAt,
       maxTickAgeMs: cfg.http.maxTickAge,
       readiness: this.d.readiness,
       status: () => this.status(),
-      planNow: () => this.tick.planNow(),
+      planNow: () => this.scaler.dryRun(),
     });
     if (this.d.auth) requireBearerToken(app, this.d.auth);
     if (cfg.http.statusPage) registerStatusPage(app, this.history);

@@ -4,6 +4,7 @@ import { ConfigError, deepFreeze, describeZodIssues } from '../common/configErro
 import { durationMs } from '../common/configTypes.js';
 import type { Catalogue } from '../scaler/catalogue.js';
 import { parseScalerConfig, type ScalerConfig } from '../scaler/config.js';
+import { TickSchema, type TickConfig } from '../scaler/tick/config.js';
 
 /**
  * The leader daemon's config file (config/leader.yaml): YAML, validated once with zod, every
@@ -123,29 +124,6 @@ const ShutdownSchema = z
   })
   .strict();
 
-const TickSchema = z
-  .object({
-    /** A queue change triggers a tick this soon (batching a burst of submissions into one). */
-    queueDebounce: durationMs().default(500),
-    /** Provisioner calls in flight at once, and per second. */
-    concurrency: z.number().int().min(1).max(64).default(4),
-    callsPerSecond: z.number().positive().default(10),
-    /** Tries per call with a 'retry' error before giving up for this tick. */
-    maxAttempts: z.number().int().min(1).max(10).default(4),
-    /** An offering refused for capacity is not planned on for this long. */
-    unavailableFor: durationMs().default(180_000),
-    /** How often spot prices are read again (DescribeSpotPriceHistory). */
-    spotPriceRefresh: durationMs().default(600_000),
-    /**
-     * A launch refused for good (a limit, no permission, no cluster leader) backs off its offering,
-     * or every launch when no offering could avoid it, for this long: surfaced, never hot-looped.
-     */
-    fatalBackoff: durationMs().default(600_000),
-    /** Tasks on a draining agent get this long after the node is retired anyway. */
-    drainTimeout: durationMs().default(600_000),
-  })
-  .strict();
-
 const LeaderFileSchema = z
   .object({
     /** Where the leader keeps its own state and where submitted workflows' stores are registered. */
@@ -181,7 +159,6 @@ export type BatchSystemConfig = LeaderFile['batchSystem'];
 export type ProvisionerConfig = LeaderFile['provisioner'];
 export type LocalCloudConfig = LeaderFile['localcloud'];
 export type ShutdownConfig = LeaderFile['shutdown'];
-export type TickConfig = LeaderFile['tick'];
 export type WorkflowsConfig = LeaderFile['workflows'];
 
 export interface LeaderConfig {

@@ -1,33 +1,17 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { TickMetrics } from '../scaler/tick/metrics.js';
 
 /**
  * The leader's Prometheus metrics, in one registry per leader (tests build their own). Names follow
  * Prometheus conventions: a `toil_` prefix, base units (seconds, dollars), `_total` for counters.
+ * The scaler tick's series are described where the tick writes them (src/scaler/tick/metrics.ts).
  */
-export interface LeaderMetrics {
+export interface LeaderMetrics extends TickMetrics {
   readonly registry: Registry;
-  /** Nodes the provisioner reports, by pool (spot|on-demand), instance type and state. */
-  readonly nodes: Gauge<'pool' | 'instance_type' | 'state'>;
-  /** Nodes the last plan wanted, by pool and instance type. */
-  readonly desiredNodes: Gauge<'pool' | 'instance_type'>;
-  readonly queuedJobs: Gauge;
-  readonly runningJobs: Gauge;
-  readonly planDuration: Histogram;
-  /** Provisioner calls by operation and result (ok, or the error code). */
-  readonly provisionerCalls: Counter<'operation' | 'result'>;
-  /** What the running nodes cost per hour, in dollars. */
-  readonly clusterHourlyCost: Gauge;
-  readonly spotInterruptions: Counter;
-  /** The observed spot price of each configured type × zone, and how old the observation is. */
-  readonly spotPrice: Gauge<'instance_type' | 'zone'>;
-  readonly spotPriceAge: Gauge<'instance_type' | 'zone'>;
-  /** Spot interruption notices seen (each node once). */
-  readonly spotNotices: Counter;
   /** Jobs lost on spot more than --preemptableRetries times, moved to on-demand. */
   readonly jobsMovedToOnDemand: Counter;
   /** Config reloads by result (applied | rejected). */
   readonly configReloads: Counter<'result'>;
-  readonly ticks: Counter<'result'>;
 }
 
 export function createLeaderMetrics(options: { withProcessMetrics?: boolean } = {}): LeaderMetrics {

@@ -12,8 +12,13 @@ import { bundleWorkflow } from '../workflow/bundle.js';
 import { fetchWorkflowModule } from '../workflow/moduleLoader.js';
 import { firstLine } from '../workflow/jobError.js';
 import { InProcessWorkflowCode, type WorkflowCode } from '../workflow/workflowCode.js';
-import type { BatchSystem } from './batchSystem.js';
-import { Leader, type FailedJob, type JobLostEvent, type LeaderProgress } from './leader.js';
+import type { BatchSystem } from '../ports/batchSystem.js';
+import {
+  WorkflowRunner,
+  type FailedJob,
+  type JobLostEvent,
+  type WorkflowProgress,
+} from './workflowRunner.js';
 
 export type CleanPolicy = 'always' | 'onSuccess' | 'onError' | 'never';
 
@@ -34,7 +39,7 @@ export interface RunWorkflowOptions {
   readonly workerCommand: (locator: string, jobId: string, attempt: number) => readonly string[];
   /** Local scratch space for the leader (module cache). */
   readonly workDir: string;
-  readonly onProgress?: (progress: LeaderProgress) => void;
+  readonly onProgress?: (progress: WorkflowProgress) => void;
   /** Cancels the run (the leader stops issuing; the run rejects with the signal's reason). */
   readonly signal?: AbortSignal;
   /** `workflowFile` already bundled (by a caller that loaded it first); bundled here otherwise. */
@@ -63,7 +68,7 @@ export type RunWorkflowOutcome =
 
 /**
  * `toil run`: starts a new workflow in an empty job store (bundling the workflow module into it and
- * calling its `start`), or resumes one (`--restart`), runs it to the end with a Leader, calls the
+ * calling its `start`), or resumes one (`--restart`), runs it to the end with a WorkflowRunner, calls the
  * workflow's `finish` on success, and cleans the job store as `--clean` says.
  */
 export async function runWorkflow(o: RunWorkflowOptions): Promise<RunWorkflowOutcome> {
@@ -168,7 +173,7 @@ async function runStarted(
     { workflowId: workflow.workflowId, generation, jobStore: o.store.locator },
     resumed ? 'resuming workflow' : 'starting workflow',
   );
-  const leader = new Leader({
+  const leader = new WorkflowRunner({
     store: o.store,
     batchSystem: o.batchSystem,
     clock: o.clock,

@@ -4,7 +4,13 @@ import { JobTooBigError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { formatBytes } from '../common/units.js';
 import type { WarmRunReply, WarmRunRequest } from '../workflow/warmWorker.js';
-import type { BatchSystem, IssuedJob, JobRequirements, JobUpdate, JobUpdateListener } from './batchSystem.js';
+import type {
+  BatchSystem,
+  IssuedJob,
+  JobRequirements,
+  JobUpdate,
+  JobUpdateListener,
+} from '../ports/batchSystem.js';
 
 export interface SingleMachineOptions {
   readonly maxCores: number;

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { TickReport } from './scalerTick.js';
+import type { TickReport } from '../scaler/tick/report.js';
 import type { StatusHistory } from './statusHistory.js';
 
 /** The page's files: `static/status/` of the package root (this file is in src/leader or dist/src/leader). */

@@ -1,7 +1,7 @@
 import type { Clock } from '../common/clock.js';
 import { ToilError, UserInputError, coerceError } from '../common/errors.js';
 import type { Submission, WorkflowRun } from './daemon.js';
-import type { LeaderProgress } from './leader.js';
+import type { WorkflowProgress } from './workflowRunner.js';
 
 /**
  * The client side of `toil run … --leader URL`: submits a workflow to a running `toil leader`
@@ -18,7 +18,7 @@ export interface FollowOptions {
   readonly clock: Clock;
   /** How often the status is asked for. */
   readonly pollMs?: number;
-  readonly onProgress?: (progress: LeaderProgress) => void;
+  readonly onProgress?: (progress: WorkflowProgress) => void;
   readonly signal?: AbortSignal;
   /** The leader's bearer token (needed when its status routes are closed). */
   readonly token?: string;

@@ -1,22 +1,14 @@
 import type { Clock } from '../common/clock.js';
-import type { AgentReport } from '../mesos/batchSystem.js';
-import type { AgentView } from '../mesos/masterClient.js';
-import { subtract } from '../mesos/resources.js';
+import type {
+  BatchSystem,
+  ClusterAgent,
+  ClusterBatchSystem,
+  IssuedJob,
+  JobUpdate,
+  JobUpdateListener,
+} from '../ports/batchSystem.js';
+import type { ClusterEvent, ClusterPort, ClusterReading, RunningOnAgent } from '../ports/cluster.js';
 import type { QueuedJob } from '../scaler/types.js';
-import type { BatchSystem, IssuedJob, JobUpdate, JobUpdateListener } from './batchSystem.js';
-import type { AgentPort, ClusterAgent, RunningOnAgent, WorkloadPort } from './scalerTick.js';
-
-/**
- * What the scaler tick needs from a Mesos batch system beyond the BatchSystem port: agents with
- * our tasks on them, and the race-free drain mark. (`MesosBatchSystem` has all of it.)
- */
-export interface DrainableBatchSystem extends BatchSystem {
-  agents(): Promise<AgentReport[]>;
-  markDraining(agentId: string): void;
-  unmarkDraining(agentId: string): Promise<void>;
-  isEmpty(agentId: string): boolean;
-  drain(agentId: string): Promise<void>;
-}
 
 interface Tracked {
   readonly job: IssuedJob;
@@ -30,13 +22,13 @@ interface Tracked {
  */
 export class TrackedBatchSystem implements BatchSystem {
   readonly name: string;
-  readonly inner: DrainableBatchSystem;
+  readonly inner: ClusterBatchSystem;
   private readonly clock: Clock;
   private readonly outstanding = new Map<string, Tracked>();
-  private readonly completions: { name: string; seconds: number }[] = [];
+  private readonly events: ClusterEvent[] = [];
   private readonly onChange: () => void;
 
-  constructor(inner: DrainableBatchSystem, clock: Clock, onChange: () => void = () => {}) {
+  constructor(inner: ClusterBatchSystem, clock: Clock, onChange: () => void = () => {}) {
     this.inner = inner;
     this.name = inner.name;
     this.clock = clock;
@@ -49,7 +41,14 @@ export class TrackedBatchSystem implements BatchSystem {
       if (t && t.job.attempt === u.attempt) {
         this.outstanding.delete(u.jobId);
         if (u.outcome === 'succeeded' && u.wallTimeMs !== undefined)
-          this.completions.push({ name: t.job.name, seconds: u.wallTimeMs / 1000 });
+          this.events.push({ kind: 'completed', name: t.job.name, seconds: u.wallTimeMs / 1000 });
+        if (u.outcome === 'lost')
+          this.events.push({
+            kind: 'lost',
+            jobId: u.jobId,
+            name: t.job.name,
+            ...(u.node !== undefined ? { agentId: u.node } : {}),
+          });
         this.onChange();
       }
       listener(u);
@@ -82,24 +81,26 @@ export class TrackedBatchSystem implements BatchSystem {
     return [...this.outstanding.values()];
   }
 
-  takeCompletions(): { name: string; seconds: number }[] {
-    return this.completions.splice(0, this.completions.length);
+  takeEvents(): ClusterEvent[] {
+    return this.events.splice(0, this.events.length);
   }
 }
 
 /**
- * Every active workflow's batch system seen as one cluster: the union of their queues, and drain
- * marks applied to all of them (any framework could otherwise place a task on a retiring agent).
+ * Every active workflow's batch system seen as one cluster (the ClusterPort the scaler drives): the
+ * union of their queues, and drain marks applied to all of them (any framework could otherwise
+ * place a task on a retiring agent).
  */
-export class ClusterWorkload implements WorkloadPort, AgentPort {
+export class ClusterWorkload implements ClusterPort {
   private readonly systems = new Set<TrackedBatchSystem>();
-  private lastAgents: AgentReport[] = [];
   private readonly marked = new Set<string>();
-  /** Used for agents when no workflow is running (the master still knows them). */
-  private readonly fallbackAgents: () => Promise<AgentReport[]>;
+  /** Events of batch systems removed before the scaler took them. */
+  private readonly leftover: ClusterEvent[] = [];
+  /** The cluster's agents when no workflow is running (the cluster manager still knows them). */
+  private readonly idleAgents: () => Promise<ClusterAgent[]>;
 
-  constructor(fallbackAgents: () => Promise<AgentReport[]>) {
-    this.fallbackAgents = fallbackAgents;
+  constructor(idleAgents: () => Promise<ClusterAgent[]>) {
+    this.idleAgents = idleAgents;
   }
 
   add(system: TrackedBatchSystem): void {
@@ -110,29 +111,46 @@ export class ClusterWorkload implements WorkloadPort, AgentPort {
 
   remove(system: TrackedBatchSystem): void {
     this.systems.delete(system);
+    this.leftover.push(...system.takeEvents());
   }
 
   get size(): number {
     return this.systems.size;
   }
 
-  async agents(): Promise<ClusterAgent[]> {
-    const first = [...this.systems][0];
-    const reports = first ? await first.inner.agents() : await this.fallbackAgents();
-    // Our tasks per agent come from every framework.
-    const running = new Map<string, string[]>();
-    for (const s of this.systems) {
-      const rs = s === first ? reports : await s.inner.agents();
-      for (const r of rs) running.set(r.id, [...(running.get(r.id) ?? []), ...r.runningJobIds]);
+  /** Agents with our jobs from every framework, and the jobs split by whether they run: one reading. */
+  async read(): Promise<ClusterReading> {
+    const systems = [...this.systems];
+    const first = systems[0];
+    const reports = first ? await first.inner.clusterAgents() : await this.idleAgents();
+    // Our jobs per agent come from every framework.
+    const runningIds = new Map<string, string[]>();
+    const runningOn = new Map<string, string>();
+    for (const s of systems) {
+      const rs = s === first ? reports : await s.inner.clusterAgents();
+      for (const r of rs) {
+        runningIds.set(r.agentId, [...(runningIds.get(r.agentId) ?? []), ...r.runningJobIds]);
+        for (const id of r.runningJobIds) runningOn.set(id, r.agentId);
+      }
     }
-    this.lastAgents = reports;
-    return reports.map((r) => ({
-      agentId: r.id,
-      hostname: r.hostname,
-      ...(typeof r.attributes['instance_id'] === 'string' ? { instanceId: r.attributes['instance_id'] } : {}),
-      preemptable: r.preemptable,
-      runningJobIds: running.get(r.id) ?? [],
-    }));
+    const agents = reports.map((r) => ({ ...r, runningJobIds: runningIds.get(r.agentId) ?? [] }));
+    const queued: QueuedJob[] = [];
+    const running: RunningOnAgent[] = [];
+    for (const s of systems)
+      for (const { job, issuedAt } of s.outstandingJobs()) {
+        const shape = {
+          id: job.jobId,
+          name: job.name,
+          cores: job.requirements.cores,
+          memoryBytes: job.requirements.memory,
+          diskBytes: job.requirements.disk,
+          preemptable: job.requirements.preemptable,
+        };
+        const agentId = runningOn.get(job.jobId);
+        if (agentId) running.push({ ...shape, agentId, startedAt: issuedAt });
+        else queued.push(shape);
+      }
+    return { agents, queued, running };
   }
 
   markDraining(agentId: string): void {
@@ -154,39 +172,10 @@ export class ClusterWorkload implements WorkloadPort, AgentPort {
     if (first) await first.inner.drain(agentId);
   }
 
-  workload(): { queued: QueuedJob[]; running: RunningOnAgent[] } {
-    const runningOn = new Map<string, string>();
-    for (const a of this.lastAgents) for (const id of a.runningJobIds) runningOn.set(id, a.id);
-    const queued: QueuedJob[] = [];
-    const running: RunningOnAgent[] = [];
-    for (const s of this.systems)
-      for (const { job, issuedAt } of s.outstandingJobs()) {
-        const shape = {
-          id: job.jobId,
-          name: job.name,
-          cores: job.requirements.cores,
-          memoryBytes: job.requirements.memory,
-          diskBytes: job.requirements.disk,
-          preemptable: job.requirements.preemptable,
-        };
-        const agentId = runningOn.get(job.jobId);
-        if (agentId) running.push({ ...shape, agentId, startedAt: issuedAt });
-        else queued.push(shape);
-      }
-    return { queued, running };
+  takeEvents(): ClusterEvent[] {
+    return [
+      ...this.leftover.splice(0, this.leftover.length),
+      ...[...this.systems].flatMap((s) => s.takeEvents()),
+    ];
   }
-
-  takeCompletions(): { name: string; seconds: number }[] {
-    return [...this.systems].flatMap((s) => s.takeCompletions());
-  }
-}
-
-/** Agents from the master's own view (no framework of ours running): none of our tasks on them. */
-export function agentReportsFromMaster(agents: readonly AgentView[]): AgentReport[] {
-  return agents.map((a) => ({
-    ...a,
-    draining: a.drainState !== undefined,
-    free: subtract(a.total, a.used),
-    runningJobIds: [],
-  }));
 }

@@ -18,12 +18,13 @@ import type { Clock } from '../common/clock.js';
 import { IllegalStateError, ToilError, coerceError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/log.js';
 import type {
-  BatchSystem,
+  ClusterAgent,
+  ClusterBatchSystem,
   IssuedJob,
   JobOutcome,
   JobRequirements,
   JobUpdateListener,
-} from '../leader/batchSystem.js';
+} from '../ports/batchSystem.js';
 import type { AgentView, DrainOptions, MesosMasterClient } from './masterClient.js';
 import {
   bytesToMesosMb,
@@ -108,7 +109,7 @@ const LOST_STATES = new Set([
   'TASK_UNKNOWN',
 ]);
 
-export class MesosBatchSystem implements BatchSystem {
+export class MesosBatchSystem implements ClusterBatchSystem {
   readonly name = 'mesos';
   private readonly o: MesosBatchSystemOptions;
   private readonly log: Logger;
@@ -297,6 +298,11 @@ export class MesosBatchSystem implements BatchSystem {
       free: subtract(v.total, v.used),
       runningJobIds: this.runningOn(v.id).map((a) => a.job.jobId),
     }));
+  }
+
+  /** Every agent as the scaler sees it (the ClusterBatchSystem side): see `clusterAgentOf`. */
+  async clusterAgents(): Promise<ClusterAgent[]> {
+    return (await this.agents()).map(clusterAgentOf);
   }
 
   placements(): readonly PlacementRecord[] {
@@ -570,4 +576,24 @@ export class MesosBatchSystem implements BatchSystem {
 function exitCodeOf(message: string | undefined): { exitCode?: number } {
   const m = /exited with status (\d+)/.exec(message ?? '');
   return m ? { exitCode: Number(m[1]) } : {};
+}
+
+/**
+ * An agent as the scaler sees it. Agents started by the provisioner's user data carry an
+ * `instance_id` attribute, which ties them to their instance; the rest are tied by hostname.
+ */
+export function clusterAgentOf(a: AgentView & { readonly runningJobIds: readonly string[] }): ClusterAgent {
+  const instanceId = a.attributes['instance_id'];
+  return {
+    agentId: a.id,
+    hostname: a.hostname,
+    ...(typeof instanceId === 'string' ? { instanceId } : {}),
+    preemptable: a.preemptable,
+    runningJobIds: a.runningJobIds,
+  };
+}
+
+/** The agents the master knows, for when no framework of ours runs (none of our jobs on them). */
+export async function idleClusterAgents(master: MesosMasterClient): Promise<ClusterAgent[]> {
+  return (await master.agentsFromState()).map((a) => clusterAgentOf({ ...a, runningJobIds: [] }));
 }

@@ -12,7 +12,7 @@
 import type { Clock } from '../common/clock.js';
 import { coerceError, ToilError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import type { SpotPrice } from '../provisioner/provisioner.js';
+import type { SpotPrice } from '../ports/provisioner.js';
 import type { OfferingState } from './types.js';
 
 /** What the feed needs of a provisioner. */

@@ -23,7 +23,7 @@ import type {
   JobOutcome,
   JobRequirements,
   JobUpdateListener,
-} from '../leader/batchSystem.js';
+} from '../ports/batchSystem.js';
 import type { SlurmCli } from './cli.js';
 import { expandHostlist } from './hostlist.js';
 import type { SlurmJob, SlurmNode } from './json.js';

@@ -13,7 +13,7 @@
  * - `--comment toil:<jobId>:<attempt>` ties the Slurm job to the attempt in Slurm's own records.
  * - The argv runs with `exec`, each word single-quoted, so no shell expansion touches it.
  */
-import type { IssuedJob } from '../leader/batchSystem.js';
+import type { IssuedJob } from '../ports/batchSystem.js';
 
 export interface SlurmJobOptions {
   /** The feature of on-demand nodes; '' means the cluster has none (no constraint is added). */

@@ -6,7 +6,7 @@ import { ManualClock } from '../../src/common/clock.js';
 import { silentLogger } from '../../src/common/log.js';
 import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
 import { JobStore, commitKey } from '../../src/jobstore/jobStore.js';
-import type { IssuedJob } from '../../src/leader/batchSystem.js';
+import type { IssuedJob } from '../../src/ports/batchSystem.js';
 import { runWorkflow } from '../../src/leader/runWorkflow.js';
 import { REPO_ROOT, runToil, scratchDir } from '../fixtures/workflowCli.js';
 import { InProcessBatchSystem } from '../fixtures/workflowInProcess.js';

@@ -7,7 +7,7 @@ import { silentLogger } from '../../src/common/log.js';
 import { JobStoreLeasedError } from '../../src/jobstore/errors.js';
 import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
 import { JobStore } from '../../src/jobstore/jobStore.js';
-import type { IssuedJob } from '../../src/leader/batchSystem.js';
+import type { IssuedJob } from '../../src/ports/batchSystem.js';
 import { runWorkflow, type RunWorkflowOptions } from '../../src/leader/runWorkflow.js';
 import { REPO_ROOT, runToil, scratchDir, startToil } from '../fixtures/workflowCli.js';
 import { InProcessBatchSystem } from '../fixtures/workflowInProcess.js';

@@ -47,7 +47,7 @@ t.test('a fatal launch error is in /status once, launches pause, the loop does n
     newBatchSystem: () => {
       throw new Error('no workflow is submitted in this test');
     },
-    masterAgents: async () => [],
+    idleClusterAgents: async () => [],
     runWorkflow: async () => ({ status: 'succeeded', jobsRun: 0 }),
     readiness: [],
   });

@@ -1,11 +1,11 @@
 import t from 'tap';
 import { ManualClock } from '../../src/common/clock.js';
 import { silentLogger } from '../../src/common/log.js';
-import type { JobUpdateListener } from '../../src/leader/batchSystem.js';
 import { LeaderDaemon } from '../../src/leader/daemon.js';
 import { parseLeaderConfigObject } from '../../src/leader/leaderConfig.js';
 import { createLeaderMetrics } from '../../src/leader/metrics.js';
-import type { DrainableBatchSystem, TrackedBatchSystem } from '../../src/leader/workloadTracker.js';
+import type { TrackedBatchSystem } from '../../src/leader/workloadTracker.js';
+import type { ClusterBatchSystem, JobUpdateListener } from '../../src/ports/batchSystem.js';
 import { readCatalogue } from '../../src/scaler/catalogueFile.js';
 import { MemoryTickStore, RecordingProvisioner } from '../fixtures/leaderFakes.js';
 
@@ -19,7 +19,7 @@ const DEBOUNCE_MS = 700;
 const SCALE_INTERVAL_MS = 600_000;
 
 /** A Mesos batch system with no agents: what is issued stays queued (the scaler must launch). */
-function queueOnlyBatchSystem(): DrainableBatchSystem {
+function queueOnlyBatchSystem(): ClusterBatchSystem {
   const issued = new Set<string>();
   return {
     name: 'mesos',
@@ -29,7 +29,7 @@ function queueOnlyBatchSystem(): DrainableBatchSystem {
     issuedJobIds: () => issued,
     maxJobRequirements: () => undefined,
     shutdown: async () => {},
-    agents: async () => [],
+    clusterAgents: async () => [],
     markDraining: () => {},
     unmarkDraining: async () => {},
     isEmpty: () => true,
@@ -65,7 +65,7 @@ t.test(
       provisioner,
       tickStore: new MemoryTickStore(),
       newBatchSystem: queueOnlyBatchSystem,
-      masterAgents: async () => [],
+      idleClusterAgents: async () => [],
       runWorkflow: (_submission, bs) => {
         batchSystem = bs;
         return new Promise((resolve) => (finish = () => resolve({ status: 'succeeded', jobsRun: 3 })));

@@ -70,7 +70,7 @@ async function startDaemon(
     provisioner: new RecordingProvisioner(clock),
     tickStore: new MemoryTickStore(),
     newBatchSystem: () => ({}) as never,
-    masterAgents: async () => [],
+    idleClusterAgents: async () => [],
     runWorkflow: (submission, _bs, _progress, signal) =>
       new Promise((resolve, reject) => {
         signal.addEventListener('abort', () => reject(signal.reason as Error));

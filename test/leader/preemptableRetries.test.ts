@@ -6,8 +6,8 @@ import { ManualClock } from '../../src/common/clock.js';
 import { silentLogger } from '../../src/common/log.js';
 import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
 import { JobStore } from '../../src/jobstore/jobStore.js';
-import type { IssuedJob } from '../../src/leader/batchSystem.js';
-import type { JobLostEvent } from '../../src/leader/leader.js';
+import type { IssuedJob } from '../../src/ports/batchSystem.js';
+import type { JobLostEvent } from '../../src/leader/workflowRunner.js';
 import { runWorkflow } from '../../src/leader/runWorkflow.js';
 import { InProcessBatchSystem } from '../fixtures/workflowInProcess.js';
 

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { RealClock } from '../../src/common/clock.js';
 import { silentLogger } from '../../src/common/log.js';
-import type { IssuedJob, JobUpdate } from '../../src/leader/batchSystem.js';
+import type { IssuedJob, JobUpdate } from '../../src/ports/batchSystem.js';
 import { SingleMachineBatchSystem } from '../../src/leader/singleMachine.js';
 
 function job(id: string, script: string, cores = 1, memory = 2 ** 20): IssuedJob {

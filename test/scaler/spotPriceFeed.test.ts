@@ -2,7 +2,7 @@ import t from 'tap';
 import { ManualClock } from '../../src/common/clock.js';
 import { ToilError } from '../../src/common/errors.js';
 import { silentLogger } from '../../src/common/log.js';
-import type { SpotPrice } from '../../src/provisioner/provisioner.js';
+import type { SpotPrice } from '../../src/ports/provisioner.js';
 import { SpotPriceFeed, type SpotPriceSource } from '../../src/scaler/spotPriceFeed.js';
 
 /** A market that answers what the test says, counting calls; `fail` makes the next calls throw. */

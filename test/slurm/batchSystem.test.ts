@@ -1,6 +1,6 @@
 import t from 'tap';
 import { RealClock } from '../../src/common/clock.js';
-import type { IssuedJob, JobUpdate } from '../../src/leader/batchSystem.js';
+import type { IssuedJob, JobUpdate } from '../../src/ports/batchSystem.js';
 import { SlurmBatchSystem } from '../../src/slurm/batchSystem.js';
 import { parseAttemptComment } from '../../src/slurm/jobScript.js';
 import { needsSlurm, startSlurmCluster, type TestSlurmCluster } from '../fixtures/slurmCluster.js';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import type { IssuedJob } from '../../src/leader/batchSystem.js';
+import type { IssuedJob } from '../../src/ports/batchSystem.js';
 import { expandHostlist } from '../../src/slurm/hostlist.js';
 import { parseSinfoJson, parseSqueueJson } from '../../src/slurm/json.js';
 import { batchScript, parseAttemptComment, sbatchArgs } from '../../src/slurm/jobScript.js';

@@ -16,7 +16,7 @@ import {
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
 import { ProvisionerError, isProvisionerError } from '../errors.js';
-import type { NodeState, ProvisionedNode } from '../provisioner.js';
+import type { NodeState, ProvisionedNode } from '../../ports/provisioner.js';
 import type { Ec2Calls } from './ec2Calls.js';
 import { idsInMessage, toNode } from './instances.js';
 import { TAG_CLUSTER, fromTagList, toTagList } from './tags.js';

@@ -22,7 +22,7 @@ import type {
   ProvisionedNode,
   Provisioner,
   SpotPrice,
-} from '../provisioner.js';
+} from '../../ports/provisioner.js';
 import { suggestNames } from '../suggest.js';
 import type { Ec2Calls } from './ec2Calls.js';
 import { idsInMessage, toNode } from './instances.js';

@@ -13,6 +13,9 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 500, maxDelayMs: 20_000 };
 
+/** For callers that retry themselves (the scaler tick): one attempt, errors translated. */
+export const SINGLE_ATTEMPT: RetryPolicy = { maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 0 };
+
 export interface Ec2CallStats {
   calls: number;
   /** Retries this layer made (the SDK's own are on top, in `$metadata.attempts`). */

@@ -1,5 +1,5 @@
 import type { Instance } from '@aws-sdk/client-ec2';
-import type { ProvisionedNode } from '../provisioner.js';
+import type { ProvisionedNode } from '../../ports/provisioner.js';
 import { fromTagList, TAG_NODE_TYPE } from './tags.js';
 
 const STATES: ReadonlySet<string> = new Set([

@@ -1,4 +1,4 @@
-import type { NodeRole } from '../provisioner.js';
+import type { NodeRole } from '../../ports/provisioner.js';
 
 /** Tag keys the cluster is recognised by (Toil's spellings). */
 export const TAG_CLUSTER = 'clusterName';

@@ -1,6 +1,6 @@
 import { stringify as toYaml } from 'yaml';
 import type { LeaderConfigFile } from '../../leader/leaderConfig.js';
-import type { NodeRole } from '../provisioner.js';
+import type { NodeRole } from '../../ports/provisioner.js';
 
 /**
  * User data for a Flatcar node: an Ignition v2.2.0 config (as Toil writes) whose systemd unit

@@ -8,7 +8,7 @@ import type { ClusterIam } from '../aws/clusterIam.js';
 import type { Ec2Calls } from '../aws/ec2Calls.js';
 import { clusterTags } from '../aws/tags.js';
 import { isProvisionerError } from '../errors.js';
-import type { ProvisionedNode } from '../provisioner.js';
+import type { ProvisionedNode } from '../../ports/provisioner.js';
 import { checkZoneInRegion, type NodeTypeSpec } from './validate.js';
 
 export interface LaunchClusterOptions {

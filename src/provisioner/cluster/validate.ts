@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { UserInputError } from '../../common/errors.js';
-import type { Market } from '../provisioner.js';
+import type { Market } from '../../ports/provisioner.js';
 
 /** Toil's rule, with a length cap so derived names (`<name>--internal` buckets) stay valid. */
 export function validateClusterName(name: string): string {

@@ -1,7 +1,7 @@
 /**
  * The Provisioner port: what the scaler and the cluster utilities need from a cloud, for one
  * cluster. Adapters (src/provisioner/aws) translate the cloud's errors once, into the typed errors
- * of ./errors.ts, so callers branch on `code`/`disposition` and never on a cloud's error names.
+ * of src/provisioner/errors.ts, so callers branch on `code`/`disposition` and never on a cloud's error names.
  */
 export type Market = 'spot' | 'on-demand';
 

@@ -14,10 +14,10 @@ import {
   type WorkflowRecord,
 } from '../jobstore/jobRecords.js';
 import type { JobStore } from '../jobstore/jobStore.js';
-import type { BatchSystem, JobRequirements, JobUpdate } from './batchSystem.js';
+import type { BatchSystem, JobRequirements, JobUpdate } from '../ports/batchSystem.js';
 import { JobGraph } from './jobGraph.js';
 
-export interface LeaderOptions {
+export interface WorkflowRunnerOptions {
   readonly store: JobStore;
   readonly batchSystem: BatchSystem;
   readonly clock: Clock;
@@ -38,7 +38,7 @@ export interface LeaderOptions {
   readonly onJobLost?: (event: JobLostEvent) => void;
   /** How many tickets the leader writes at once. */
   readonly ioConcurrency?: number;
-  readonly onProgress?: (progress: LeaderProgress) => void;
+  readonly onProgress?: (progress: WorkflowProgress) => void;
   /** Aborting it ends the run at once: `run` rejects with the signal's reason. */
   readonly signal?: AbortSignal;
 }
@@ -52,7 +52,7 @@ export interface JobLostEvent {
   readonly next: 'spot' | 'on-demand' | 'moved-to-on-demand' | 'failure';
 }
 
-export interface LeaderProgress {
+export interface WorkflowProgress {
   /** Jobs declared so far (the total grows as jobs add children). */
   readonly known: number;
   readonly completed: number;
@@ -68,7 +68,7 @@ export interface FailedJob {
   readonly reason: string;
 }
 
-export type LeaderResult =
+export type WorkflowRunResult =
   | {
       readonly status: 'succeeded';
       readonly returnValue: Json;
@@ -102,8 +102,8 @@ interface Attempts {
  * issues whatever is ready and uncommitted (so no job is lost). Attempt numbers start at
  * `generation * 1000 + 1` so (job, attempt) stays unique across leader restarts.
  */
-export class Leader {
-  private readonly o: LeaderOptions;
+export class WorkflowRunner {
+  private readonly o: WorkflowRunnerOptions;
   private readonly log: Logger;
   /** Lines the jobs logged (Toil's logToMaster), printed as they arrive in commits. */
   private readonly jobLog: Logger;
@@ -116,14 +116,14 @@ export class Leader {
   private busy = 0;
   private jobsRun = 0;
   private generation = 0;
-  private finish!: (result: LeaderResult) => void;
+  private finish!: (result: WorkflowRunResult) => void;
   private abort!: (error: Error) => void;
   private done = false;
   private replayed = 0;
   private ioSlots: number;
   private readonly ioWaiters: (() => void)[] = [];
 
-  constructor(options: LeaderOptions) {
+  constructor(options: WorkflowRunnerOptions) {
     this.o = options;
     this.log = options.log.child({ component: 'leader' });
     this.jobLog = options.log.child({ component: 'job' });
@@ -139,13 +139,13 @@ export class Leader {
     workflow: WorkflowRecord,
     generation: number,
     commits: ReadonlyMap<string, JobCommit>,
-  ): Promise<LeaderResult> {
+  ): Promise<WorkflowRunResult> {
     this.workflow = workflow;
     this.generation = generation;
     this.graph = new JobGraph(workflow.jobs, workflow.rootJobId);
     for (const spec of workflow.jobs) this.checkFits(spec);
     const toIssue = this.replay(commits);
-    const result = new Promise<LeaderResult>((resolve, reject) => {
+    const result = new Promise<WorkflowRunResult>((resolve, reject) => {
       this.finish = resolve;
       this.abort = reject;
     });

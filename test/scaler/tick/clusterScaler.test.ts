@@ -1,17 +1,17 @@
 import t from 'tap';
-import { ManualClock } from '../../src/common/clock.js';
-import { silentLogger } from '../../src/common/log.js';
-import type { LeaderConfig } from '../../src/leader/leaderConfig.js';
-import { createLeaderMetrics } from '../../src/leader/metrics.js';
-import { ScalerTick } from '../../src/leader/scalerTick.js';
-import { ProvisionerError } from '../../src/provisioner/errors.js';
+import { ManualClock } from '../../../src/common/clock.js';
+import { silentLogger } from '../../../src/common/log.js';
+import type { LeaderConfig } from '../../../src/leader/leaderConfig.js';
+import { createLeaderMetrics } from '../../../src/leader/metrics.js';
+import { ClusterScaler } from '../../../src/scaler/tick/clusterScaler.js';
+import { ProvisionerError } from '../../../src/provisioner/errors.js';
 import {
   FakeAgents,
   MemoryTickStore,
   RecordingProvisioner,
   preemptableJobs,
   tickTestConfig,
-} from '../fixtures/leaderFakes.js';
+} from '../../fixtures/leaderFakes.js';
 
 const config = tickTestConfig;
 
@@ -23,10 +23,9 @@ function setup(cfg: LeaderConfig = config()) {
   const metrics = createLeaderMetrics({ withProcessMetrics: false });
   const holder = { cfg };
   const make = () =>
-    new ScalerTick({
+    new ClusterScaler({
       provisioner,
-      agents,
-      workload: agents,
+      cluster: agents,
       store,
       clock,
       log: silentLogger(),
@@ -42,7 +41,7 @@ const onDemand = (p: RecordingProvisioner) => p.live().filter((n) => n.market ==
 t.test('queued preemptable jobs launch spot nodes, within maxPreemptableNodes', async (t) => {
   const s = setup();
   s.agents.queued = preemptableJobs(8);
-  const { report } = await s.tick.reconcile();
+  const { report } = await s.tick.tick();
   t.equal(report.plans, 1);
   t.ok(spot(s.provisioner) > 0 && spot(s.provisioner) <= 4, `spot nodes: ${spot(s.provisioner)}`);
   t.equal(onDemand(s.provisioner), 0, 'no on-demand while spot is available');
@@ -63,7 +62,7 @@ t.test(
     const s = setup();
     s.provisioner.refuse.add('t2.medium/us-west-2a/spot');
     s.agents.queued = preemptableJobs(8);
-    const { report } = await s.tick.reconcile();
+    const { report } = await s.tick.tick();
     t.equal(report.plans, 2, 'planned again in the same tick');
     t.equal(spot(s.provisioner), 0);
     t.ok(onDemand(s.provisioner) > 0, `on-demand compensation: ${onDemand(s.provisioner)} node(s)`);
@@ -88,7 +87,7 @@ t.test(
       new ProvisionerError('THROTTLED', 'slow down'),
       new ProvisionerError('THROTTLED', 'slow down'),
     ];
-    const run = s.tick.reconcile();
+    const run = s.tick.tick();
     await s.clock.advance(500);
     await s.clock.advance(1000);
     const { report } = await run;
@@ -100,7 +99,7 @@ t.test(
     const f = setup();
     f.agents.queued = preemptableJobs(2);
     f.provisioner.nextErrors = [new ProvisionerError('LIMIT_EXCEEDED', 'vCPU limit')];
-    const r2 = (await f.tick.reconcile()).report;
+    const r2 = (await f.tick.tick()).report;
     t.equal(f.provisioner.launchCalls.length, 1, 'a fatal error is not retried');
     t.match(r2.errors, [{ code: 'LIMIT_EXCEEDED', message: 'vCPU limit' }]);
     t.equal(r2.plans, 1, 'and does not re-plan');
@@ -114,7 +113,7 @@ t.test(
   async (t) => {
     const s = setup(config({ minNodes: [0, 0] }));
     s.agents.queued = preemptableJobs(3);
-    await s.tick.reconcile();
+    await s.tick.tick();
     const ids = s.provisioner.live().map((n) => n.instanceId);
     t.ok(ids.length >= 1);
     for (const id of ids) s.agents.register(id, true);
@@ -126,7 +125,7 @@ t.test(
     let terminatedBusy = false;
     for (let step = 0; step < 20 && s.provisioner.live().length > 0; step++) {
       await s.clock.advance(30_000);
-      await s.tick.reconcile();
+      await s.tick.tick();
       timeline.push(s.provisioner.live().length);
       if (!s.provisioner.nodes.has(placedOn) && s.agents.running.length > 0) terminatedBusy = true;
       if (step === 6) s.agents.finish('j0');
@@ -136,7 +135,7 @@ t.test(
     // Every terminated node was marked before termination.
     for (const call of s.provisioner.terminateCalls)
       for (const id of call)
-        t.ok(s.agents.events.includes(`mark agent-${id}`), `${id} marked before terminate`);
+        t.ok(s.agents.calls.includes(`mark agent-${id}`), `${id} marked before terminate`);
     t.notOk(s.agents.place('late', placedOn, s.clock.now()), 'a marked agent takes no new task');
     t.same(s.store.state!.owned, {}, 'terminated nodes are no longer owned (nothing left to release)');
     t.ok(
@@ -149,24 +148,25 @@ t.test(
 t.test('a maxNodes change is in effect at the next tick', async (t) => {
   const s = setup(config({ maxNodes: 1, maxPreemptableNodes: 1 }));
   s.agents.queued = preemptableJobs(12);
-  await s.tick.reconcile();
+  await s.tick.tick();
   t.equal(s.provisioner.live().length, 1, 'held at maxNodes 1');
   s.holder.cfg = config({ maxNodes: 3, maxPreemptableNodes: 3 });
   await s.clock.advance(30_000);
-  await s.tick.reconcile();
+  await s.tick.tick();
   t.equal(s.provisioner.live().length, 3, 'raised to 3 within one tick');
 });
 
 t.test('a lost launch reply is re-sent with its token next tick: adopted, not launched twice', async (t) => {
-  const s = setup();
+  // One try per call, so the reply is still missing when the tick ends.
+  const s = setup(config({}, { maxAttempts: 1 }));
   s.agents.queued = preemptableJobs(4);
   s.provisioner.loseNextResponse = true;
-  await s.tick.reconcile();
+  await s.tick.tick();
   const launched = s.provisioner.live().map((n) => n.instanceId);
   t.ok(launched.length > 0, 'the cloud launched them');
   t.equal(s.store.state!.pendingLaunches.length, 1, 'the unanswered intent is kept');
   await s.clock.advance(30_000);
-  const { report } = await s.tick.reconcile();
+  const { report } = await s.tick.tick();
   t.same([...report.launched].sort(), [...launched].sort(), 'adopted by re-sending the token');
   t.equal(s.provisioner.live().length, launched.length, 'nothing launched twice');
   t.same(Object.keys(s.store.state!.owned).sort(), [...launched].sort());
@@ -175,7 +175,7 @@ t.test('a lost launch reply is re-sent with its token next tick: adopted, not la
 t.test('a restarted tick adopts what its predecessor launched: no duplicate, no orphan', async (t) => {
   const s = setup();
   s.agents.queued = preemptableJobs(4);
-  await s.tick.reconcile();
+  await s.tick.tick();
   const before = s.provisioner.live().map((n) => n.instanceId);
   // The leader was killed after writing the intent of one more launch, before the reply.
   const first = s.provisioner.launchCalls[0]!;
@@ -204,9 +204,9 @@ t.test('a restarted tick adopts what its predecessor launched: no duplicate, no 
   t.equal(s.provisioner.live().length, before.length, 'nothing launched twice');
   for (const id of before) s.agents.register(id, true);
   await s.clock.advance(30_000);
-  await restarted.reconcile();
+  await restarted.tick();
   t.equal(s.provisioner.live().length, before.length, 'the next tick counts them instead of launching more');
-  const plan = await restarted.planNow();
+  const plan = await restarted.dryRun();
   t.equal(plan.launch.length, 0, 'the dry run wants nothing more');
   t.equal(Object.keys(restarted.persisted.owned).length, before.length, 'adopted as owned, not static');
 });
@@ -215,23 +215,23 @@ t.test('SIGTERM semantics: after stopLaunching a tick launches nothing but still
   const s = setup();
   s.tick.stopLaunching();
   s.agents.queued = preemptableJobs(5);
-  await s.tick.reconcile();
+  await s.tick.tick();
   t.equal(s.provisioner.launchCalls.length, 0);
 });
 
 t.test('a spot node of ours that vanishes is counted as a spot interruption, once', async (t) => {
   const s = setup();
   s.agents.queued = preemptableJobs(4);
-  await s.tick.reconcile();
+  await s.tick.tick();
   const spotNodes = s.provisioner.live().filter((n) => n.market === 'spot');
   t.ok(spotNodes.length >= 1, `${spotNodes.length} spot node(s) launched`);
   const reclaimed = spotNodes[0]!;
   // The cloud reclaims it (we never asked): it leaves the list of running instances.
   s.provisioner.nodes.set(reclaimed.instanceId, { ...reclaimed, state: 'terminated' });
   await s.clock.advance(30_000);
-  await s.tick.reconcile();
+  await s.tick.tick();
   await s.clock.advance(30_000);
-  await s.tick.reconcile();
+  await s.tick.tick();
   const metric = (await s.metrics.registry.getSingleMetric('toil_spot_interruptions_total')!.get()).values[0];
   t.equal(metric?.value, 1, 'toil_spot_interruptions_total is 1');
   t.equal(s.store.state!.spotInterruptions, 1, 'persisted count');
@@ -241,12 +241,12 @@ t.test('a spot node of ours that vanishes is counted as a spot interruption, onc
 t.test('nodes we terminate ourselves are not spot interruptions', async (t) => {
   const s = setup();
   s.agents.queued = preemptableJobs(2);
-  await s.tick.reconcile();
+  await s.tick.tick();
   for (const n of s.provisioner.live()) s.agents.register(n.instanceId, n.market === 'spot');
   s.agents.queued = [];
   for (let i = 0; i < 6; i++) {
     await s.clock.advance(30_000);
-    await s.tick.reconcile();
+    await s.tick.tick();
   }
   t.equal(s.provisioner.live().length, 0, 'idle nodes retired');
   t.equal(s.store.state!.spotInterruptions ?? 0, 0, 'none counted');
@@ -254,14 +254,15 @@ t.test('nodes we terminate ourselves are not spot interruptions', async (t) => {
 
 t.test('learned runtimes are persisted and loaded by a restarted tick', async (t) => {
   const s = setup();
-  s.agents.completions.push({ name: 'sort', seconds: 12 }, { name: 'sort', seconds: 14 });
-  await s.tick.reconcile();
+  s.agents.complete('sort', 12);
+  s.agents.complete('sort', 14);
+  await s.tick.tick();
   const saved = s.store.state!.runtimes;
   t.ok(JSON.stringify(saved).includes('sort'), 'runtimes of "sort" persisted');
   const restarted = s.make();
   await restarted.restore();
   t.same(restarted.persisted.runtimes, saved, 'a restarted tick loads the same runtimes');
-  s.agents.completions.push({ name: 'sort', seconds: 16 });
-  await restarted.reconcile();
+  s.agents.complete('sort', 16);
+  await restarted.tick();
   t.not(JSON.stringify(s.store.state!.runtimes), JSON.stringify(saved), 'and keeps learning from there');
 });

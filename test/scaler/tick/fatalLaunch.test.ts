@@ -1,18 +1,18 @@
-import { Writable } from 'node:stream';
 import t from 'tap';
-import { ManualClock } from '../../src/common/clock.js';
-import { createLogger } from '../../src/common/log.js';
-import type { LeaderConfig } from '../../src/leader/leaderConfig.js';
-import { createLeaderMetrics } from '../../src/leader/metrics.js';
-import { ScalerTick } from '../../src/leader/scalerTick.js';
-import { ProvisionerError } from '../../src/provisioner/errors.js';
+import { ManualClock } from '../../../src/common/clock.js';
+import { createLogger } from '../../../src/common/log.js';
+import type { LeaderConfig } from '../../../src/leader/leaderConfig.js';
+import { createLeaderMetrics } from '../../../src/leader/metrics.js';
+import { ClusterScaler } from '../../../src/scaler/tick/clusterScaler.js';
+import { ProvisionerError } from '../../../src/provisioner/errors.js';
 import {
   FakeAgents,
   MemoryTickStore,
   RecordingProvisioner,
+  capturedLog,
   preemptableJobs,
   tickTestConfig,
-} from '../fixtures/leaderFakes.js';
+} from '../../fixtures/leaderFakes.js';
 
 /**
  * Launches the cloud refuses for good ('fatal': a limit, no permission, no cluster leader) are
@@ -27,20 +27,12 @@ function setup() {
   const agents = new FakeAgents();
   const store = new MemoryTickStore();
   const metrics = createLeaderMetrics({ withProcessMetrics: false });
-  const lines: { level: number; msg: string; code?: string }[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n').filter(Boolean))
-        lines.push(JSON.parse(l) as { level: number; msg: string; code?: string });
-      done();
-    },
-  });
+  const { destination, lines } = capturedLog();
   const cfg = config();
   const make = () =>
-    new ScalerTick({
+    new ClusterScaler({
       provisioner,
-      agents,
-      workload: agents,
+      cluster: agents,
       store,
       clock,
       log: createLogger({ level: 'debug', destination }),
@@ -64,12 +56,12 @@ t.test(
       () => new ProvisionerError('LIMIT_EXCEEDED', 'EC2 RunInstances failed: MaxSpotInstanceCountExceeded'),
     );
     s.agents.queued = preemptableJobs(6);
-    const first = (await s.tick.reconcile()).report;
+    const first = (await s.tick.tick()).report;
     t.match(first.errors, [
       { code: 'LIMIT_EXCEEDED', disposition: 'fatal', offering: 't2.medium/us-west-2a/spot' },
     ]);
     t.equal(first.plans, 1, 'a fatal error does not re-plan in the same tick');
-    const dry = await s.tick.planNow();
+    const dry = await s.tick.dryRun();
     t.notOk(
       dry.launch.some((l) => l.capacityType === 'spot'),
       'the plan no longer uses the refused offering',
@@ -78,7 +70,7 @@ t.test(
     // Twenty ticks (10 minutes at 30 s) with the queue still full.
     for (let i = 0; i < 19; i++) {
       await s.clock.advance(30_000);
-      await s.tick.reconcile();
+      await s.tick.tick();
     }
     t.equal(
       calls(s.provisioner, 'spot'),
@@ -97,7 +89,7 @@ t.test(
     await s.clock.advance(60_000);
     for (let i = 0; i < 3; i++) {
       await s.clock.advance(30_000);
-      await s.tick.reconcile();
+      await s.tick.tick();
     }
     t.equal(calls(s.provisioner, 'spot'), 2, 'asked again once the backoff ended');
     t.equal(s.tick.fatalErrors.length, 1, 'one entry per distinct error');
@@ -115,11 +107,11 @@ t.test(
       const s = setup();
       s.provisioner.failing.set('*', () => new ProvisionerError(code, `EC2 RunInstances failed: ${code}`));
       s.agents.queued = preemptableJobs(6);
-      await s.tick.reconcile();
+      await s.tick.tick();
       t.equal(s.tick.launchesPausedUntil, s.clock.now() + 600_000, `${code}: launches paused`);
       for (let i = 0; i < 19; i++) {
         await s.clock.advance(30_000);
-        await s.tick.reconcile();
+        await s.tick.tick();
       }
       t.equal(s.provisioner.launchCalls.length, 1, `${code}: one launch call in 10 minutes of ticks`);
       t.match(s.tick.fatalErrors, [{ code, scope: 'all', count: 1 }]);
@@ -127,7 +119,7 @@ t.test(
       // Fixed by the operator: the next try after the pause succeeds and launching resumes.
       s.provisioner.failing.clear();
       await s.clock.advance(90_000);
-      await s.tick.reconcile();
+      await s.tick.tick();
       t.equal(s.provisioner.launchCalls.length, 2, `${code}: tried again once the pause ended`);
       t.ok(s.provisioner.live().length > 0, `${code}: and nodes launched`);
     }
@@ -138,7 +130,7 @@ t.test('tick reports say which plan of a tick failed and which launched', async 
   const s = setup();
   s.provisioner.refuse.add('t2.medium/us-west-2a/spot');
   s.agents.queued = preemptableJobs(6);
-  const { report } = await s.tick.reconcile();
+  const { report } = await s.tick.tick();
   t.equal(report.seq, 1);
   t.match(report.errors, [
     { plan: 1, code: 'NO_CAPACITY', disposition: 'unavailable', offering: 't2.medium/us-west-2a/spot' },
@@ -153,7 +145,7 @@ t.test('tick reports say which plan of a tick failed and which launched', async 
     'kept in the recent history',
   );
   await s.clock.advance(30_000);
-  const quiet = (await s.tick.reconcile()).report;
+  const quiet = (await s.tick.tick()).report;
   t.equal(quiet.launches.length + quiet.errors.length, 0, 'a tick that changes nothing');
   t.same(
     s.tick.recentReports.map((r) => r.seq),
@@ -171,14 +163,14 @@ t.test(
       () => new ProvisionerError('NOT_AUTHORISED', 'EC2 RunInstances failed: AuthFailure'),
     );
     s.agents.queued = preemptableJobs(4);
-    await s.tick.reconcile();
+    await s.tick.tick();
     t.equal(s.provisioner.launchCalls.length, 1);
     // The operator fixes the permission and restarts the leader.
     s.provisioner.failing.clear();
     const restarted = s.make();
     await restarted.restore();
     await s.clock.advance(1000);
-    await restarted.reconcile();
+    await restarted.tick();
     t.equal(s.provisioner.launchCalls.length, 2, 'launched again by the restarted leader');
     t.ok(s.provisioner.live().length > 0, 'and nodes came up');
   },

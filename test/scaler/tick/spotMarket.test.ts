@@ -1,17 +1,17 @@
 import t from 'tap';
-import { ManualClock } from '../../src/common/clock.js';
-import { silentLogger } from '../../src/common/log.js';
-import type { LeaderConfig } from '../../src/leader/leaderConfig.js';
-import { createLeaderMetrics } from '../../src/leader/metrics.js';
-import { ScalerTick } from '../../src/leader/scalerTick.js';
-import { ProvisionerError } from '../../src/provisioner/errors.js';
+import { ManualClock } from '../../../src/common/clock.js';
+import { silentLogger } from '../../../src/common/log.js';
+import type { LeaderConfig } from '../../../src/leader/leaderConfig.js';
+import { createLeaderMetrics } from '../../../src/leader/metrics.js';
+import { ClusterScaler } from '../../../src/scaler/tick/clusterScaler.js';
+import { ProvisionerError } from '../../../src/provisioner/errors.js';
 import {
   FakeAgents,
   MemoryTickStore,
   RecordingProvisioner,
   preemptableJobs,
   tickTestConfig,
-} from '../fixtures/leaderFakes.js';
+} from '../../fixtures/leaderFakes.js';
 
 /**
  * The tick and the spot market: observed prices in every plan (refreshed every
@@ -30,10 +30,9 @@ function setup(cfg: LeaderConfig) {
   const provisioner = new RecordingProvisioner(clock);
   const agents = new FakeAgents();
   const metrics = createLeaderMetrics({ withProcessMetrics: false });
-  const tick = new ScalerTick({
+  const tick = new ClusterScaler({
     provisioner,
-    agents,
-    workload: agents,
+    cluster: agents,
     store: new MemoryTickStore(),
     clock,
     log: silentLogger(),
@@ -50,7 +49,7 @@ t.test(
     s.provisioner.prices.set('t2.medium/us-west-2a', 0.02);
     s.provisioner.prices.set('t2.medium/us-west-2b', 0.012);
     s.agents.queued = preemptableJobs(2);
-    const { report } = await s.tick.reconcile();
+    const { report } = await s.tick.tick();
     t.same(
       s.provisioner.launchCalls.map((c) => c.offering),
       [{ instanceType: 't2.medium', zone: 'us-west-2b', market: 'spot', maxPrice: 0.03 }],
@@ -67,7 +66,7 @@ t.test(
     // Five minutes later: not read again; the prices have aged.
     await s.clock.advance(300_000);
     s.provisioner.prices.set('t2.medium/us-west-2b', 0.05);
-    const later = await s.tick.reconcile();
+    const later = await s.tick.tick();
     t.match(later.report.spotPrices, [
       { zone: 'us-west-2a', ageSeconds: 300 },
       { zone: 'us-west-2b', price: 0.012 },
@@ -80,7 +79,7 @@ t.test('the observed price above the bid: the plan waits, naming the observed pr
   s.provisioner.prices.set('t2.medium/us-west-2a', 0.04);
   s.provisioner.prices.set('t2.medium/us-west-2b', 0.041);
   s.agents.queued = preemptableJobs(2);
-  const { report } = await s.tick.reconcile();
+  const { report } = await s.tick.tick();
   t.same(s.provisioner.launchCalls, [], 'nothing launched');
   t.match(
     [...report.plan.waiting.map((w) => w.reason), ...report.plan.notes].join('\n'),
@@ -95,7 +94,7 @@ t.test('no price yet, or the read failed: the launch still goes out with MaxPric
     'EC2 DescribeSpotPriceHistory: Rate exceeded',
   );
   s.agents.queued = preemptableJobs(2);
-  const { report } = await s.tick.reconcile();
+  const { report } = await s.tick.tick();
   t.match(
     s.provisioner.launchCalls.map((c) => c.offering),
     [{ market: 'spot', maxPrice: 0.03 }],
@@ -110,20 +109,20 @@ t.test(
     s.provisioner.prices.set('t2.medium/us-west-2a', 0.012);
     s.provisioner.prices.set('t2.medium/us-west-2b', 0.02);
     s.agents.queued = preemptableJobs(1);
-    await s.tick.reconcile();
+    await s.tick.tick();
     const [first] = s.provisioner.live();
     t.ok(first, 'one spot node');
     s.agents.register(first!.instanceId, true);
     s.agents.queued = [];
     t.ok(s.agents.place('j0', first!.instanceId, s.clock.now()), 'its job runs there');
     await s.clock.advance(30_000);
-    await s.tick.reconcile();
+    await s.tick.tick();
     t.equal(s.provisioner.live().length, 1, 'steady: nothing more launched');
 
     s.provisioner.notices = [
       { instanceId: first!.instanceId, noticedAt: s.clock.now(), terminateAt: s.clock.now() + 120_000 },
     ];
-    const { report } = await s.tick.reconcile();
+    const { report } = await s.tick.tick();
     t.same(report.interruptionNotices, [first!.instanceId]);
     t.ok(s.agents.marks.has(`agent-${first!.instanceId}`), 'the noticed node is marked draining');
     t.notOk(s.agents.place('j1', first!.instanceId, s.clock.now()), 'no new task lands on it');
@@ -136,7 +135,7 @@ t.test(
       1,
     );
     // The next tick sees the same notice: no second replacement.
-    const again = await s.tick.reconcile();
+    const again = await s.tick.tick();
     t.same(again.report.launched, [], 'one notice, one replacement');
   },
 );

@@ -1,7 +1,9 @@
 /**
  * The BatchSystem port: how the leader gets jobs run somewhere. `single_machine` runs them as
- * child processes of the leader; `mesos` runs them as Mesos tasks on the cluster's agents. The
- * leader never cares which: it issues, it hears back, it kills.
+ * child processes of the leader; `mesos` runs them as Mesos tasks on the cluster's agents (a Slurm
+ * batch system would run them as Slurm jobs). The leader never cares which: it issues, it hears
+ * back, it kills. A batch system whose nodes the scaler provisions also implements
+ * `ClusterBatchSystem` (below): its agents, our tasks on them, and the race-free drain mark.
  */
 
 /** What a job needs from the node it runs on. Memory and disk in bytes; cores may be fractional. */
@@ -81,4 +83,38 @@ export interface BatchSystem {
   /** The largest job this batch system could ever run, for fail-fast checks. */
   maxJobRequirements(): JobRequirements | undefined;
   shutdown(): Promise<void>;
+}
+
+/**
+ * A node as its cluster manager knows it (a Mesos agent, a Slurm node), with our work on it.
+ * `instanceId` (when the node says which instance it is) or `hostname` (its private address, as on
+ * AWS) ties it to a provisioned node.
+ */
+export interface ClusterAgent {
+  readonly agentId: string;
+  readonly hostname: string;
+  readonly instanceId?: string;
+  readonly preemptable: boolean;
+  /** Our jobs running there (launched and not finished). */
+  readonly runningJobIds: readonly string[];
+}
+
+/**
+ * The cluster side of a batch system whose nodes a scaler provisions and retires.
+ *
+ * Contract:
+ * - `clusterAgents` lists every node the cluster manager knows, with our running jobs on each.
+ * - `markDraining` is synchronous and race-free: once it returns, no new task of ours is placed on
+ *   the agent, so an `isEmpty` answered after the mark stays true. `unmarkDraining` takes it back.
+ * - `isEmpty` is only meaningful after `markDraining` (before it a launch could land right after
+ *   the answer); asking earlier raises IllegalStateError.
+ * - `drain` marks the agent, then has the cluster manager stop what still runs there; those jobs
+ *   come back with outcome 'lost' (no retry spent).
+ */
+export interface ClusterBatchSystem extends BatchSystem {
+  clusterAgents(): Promise<ClusterAgent[]>;
+  markDraining(agentId: string): void;
+  unmarkDraining(agentId: string): Promise<void>;
+  isEmpty(agentId: string): boolean;
+  drain(agentId: string): Promise<void>;
 }

@@ -1,0 +1,353 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../../common/clock.js';
+import { ToilError, coerceError } from '../../common/errors.js';
+import type { Logger } from '../../common/log.js';
+import type { ClusterPort } from '../../ports/cluster.js';
+import type { LaunchRequest, Provisioner } from '../../ports/provisioner.js';
+import type { ScalerConfig } from '../config.js';
+import type { CapacityType, LaunchAction, LaunchShortfall, ScalingPlan } from '../types.js';
+import type { ProvisionerCalls } from './calls.js';
+import type { ClusterView } from './clusterView.js';
+import type { TickConfig } from './config.js';
+import type { FatalBackoffs } from './fatalBackoff.js';
+import type { TickOutcome } from './report.js';
+import {
+  addPending,
+  dropPending,
+  forget,
+  markDrainingSince,
+  offeringKey,
+  own,
+  unmarkDraining,
+  type PendingLaunch,
+  type TickState,
+  type TickStateStore,
+} from './state.js';
+
+/** The config one tick runs with: read once at its start, so a reload mid-tick changes nothing in it. */
+export interface TickSettings {
+  readonly scaler: ScalerConfig;
+  readonly tick: TickConfig;
+}
+
+export interface ActDeps {
+  readonly provisioner: Provisioner;
+  readonly cluster: ClusterPort;
+  readonly calls: ProvisionerCalls;
+  readonly store: TickStateStore;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly fatal: FatalBackoffs;
+}
+
+/** The code a launch error is reported under when it is not one of ours (a bug): fatal, shown once. */
+export const UNTYPED_ERROR = 'UNTYPED_ERROR';
+
+/** The hourly price the config gives an offering (a spot bid caps it). */
+export function priceOf(scaler: ScalerConfig, instanceType: string, capacity: CapacityType): number {
+  for (const nt of scaler.nodeTypes)
+    for (const it of nt.instanceTypes)
+      if (it.name === instanceType)
+        return capacity === 'spot' && nt.bid !== undefined
+          ? Math.min(nt.bid, it.onDemandPrice)
+          : it.onDemandPrice;
+  return 0;
+}
+
+/** The bid configured for a spot instance type (Toil's `type:bid`), if any. */
+export function bidOf(scaler: ScalerConfig, instanceType: string): number | undefined {
+  for (const nt of scaler.nodeTypes)
+    if (
+      nt.capacityType === 'spot' &&
+      nt.bid !== undefined &&
+      nt.instanceTypes.some((t) => t.name === instanceType)
+    )
+      return nt.bid;
+  return undefined;
+}
+
+/**
+ * The launch call for a launch intent; a re-send carries the same parameters. Toil's type:bid is
+ * the spot MaxPrice; without one EC2 caps at the on-demand price.
+ */
+function launchRequest(p: PendingLaunch): LaunchRequest {
+  return {
+    offering: {
+      instanceType: p.instanceType,
+      zone: p.zone,
+      market: p.capacityType,
+      ...(p.maxPrice !== undefined ? { maxPrice: p.maxPrice } : {}),
+    },
+    count: p.count,
+    clientToken: p.clientToken,
+  };
+}
+
+/**
+ * The act step: an executor over one plan. It decides nothing the plan did not say, except what
+ * the cluster forces: a node with a task on it after its drain mark is not terminated, and a node
+ * draining past `tick.drainTimeout` is drained by force. Errors go by disposition: 'retry' was
+ * retried by `ProvisionerCalls`; 'unavailable' marks the offering so the tick plans again;
+ * 'fatal', 'user' and untyped errors back the offering (or every launch) off and surface once.
+ *
+ * The state it changes is `this.state`; the tick takes it back when the plan is done.
+ */
+export class PlanExecutor {
+  state: TickState;
+  private readonly d: ActDeps;
+  private readonly cfg: TickSettings;
+  private readonly out: TickOutcome;
+
+  constructor(deps: ActDeps, cfg: TickSettings, state: TickState, out: TickOutcome) {
+    this.d = deps;
+    this.cfg = cfg;
+    this.state = state;
+    this.out = out;
+  }
+
+  /**
+   * Runs one plan. Resolves with the spot launches that came short and whether an offering was
+   * unavailable (then the tick plans again).
+   */
+  async act(
+    plan: ScalingPlan,
+    view: ClusterView,
+    planNo: number,
+    launching: boolean,
+  ): Promise<{ unavailable: boolean; shortfalls: LaunchShortfall[] }> {
+    this.keepNoticedDraining(view);
+    await this.undrainAndDrain(plan, view);
+    await this.forceDrainOverdue(view);
+    await this.terminate(plan, view, planNo);
+    if (!launching) return { unavailable: false, shortfalls: [] };
+    const now = this.d.clock.now();
+    if (plan.launch.length > 0 && this.d.fatal.pausedUntil > now) {
+      this.d.log.debug(
+        { pausedUntil: this.d.fatal.pausedUntil },
+        'launches paused after a fatal launch error',
+      );
+      return { unavailable: false, shortfalls: [] };
+    }
+    let unavailable = false;
+    const shortfalls: LaunchShortfall[] = [];
+    await Promise.all(
+      plan.launch.map(async (l) => {
+        const r = await this.launch(l, planNo);
+        if (r === 'unavailable') {
+          unavailable = true;
+          shortfalls.push({ instanceType: l.instanceType, capacityType: l.capacityType, count: l.count });
+        } else if (r < l.count && l.capacityType === 'spot')
+          shortfalls.push({ instanceType: l.instanceType, capacityType: l.capacityType, count: l.count - r });
+      }),
+    );
+    return { unavailable, shortfalls };
+  }
+
+  /**
+   * A node with a spot interruption notice stays marked draining, every tick: an agent that
+   * registers after the notice is marked too. The node is left for the cloud to reclaim.
+   */
+  private keepNoticedDraining(view: ClusterView): void {
+    for (const id of Object.keys(this.state.noticed ?? {})) {
+      const agent = view.agentOf(id);
+      if (agent) this.d.cluster.markDraining(agent.agentId);
+    }
+  }
+
+  /** Undrain and drain first: they are local marks (no cloud call), race-free by contract. */
+  private async undrainAndDrain(plan: ScalingPlan, view: ClusterView): Promise<void> {
+    for (const u of plan.undrain) {
+      const agent = view.agentOf(u.nodeId);
+      if (agent) await this.d.cluster.unmarkDraining(agent.agentId);
+      this.state = unmarkDraining(this.state, u.nodeId);
+    }
+    const now = this.d.clock.now();
+    for (const d of plan.drain) {
+      const agent = view.agentOf(d.nodeId);
+      if (agent) this.d.cluster.markDraining(agent.agentId);
+      this.state = { ...this.state, draining: { ...this.state.draining, [d.nodeId]: now } };
+      this.out.drained.push(d.nodeId);
+      this.d.log.info({ nodeId: d.nodeId, reason: d.reason }, 'draining node');
+    }
+  }
+
+  /** Draining too long: kill what still runs there (it comes back 'lost', no retry spent). */
+  private async forceDrainOverdue(view: ClusterView): Promise<void> {
+    const now = this.d.clock.now();
+    for (const [id, since] of Object.entries(this.state.draining)) {
+      const agent = view.agentOf(id);
+      if (agent && now - since > this.cfg.tick.drainTimeout && !this.d.cluster.isEmpty(agent.agentId))
+        await this.d.cluster
+          .forceDrain(agent.agentId)
+          .catch((e: unknown) => this.d.log.warn({ err: coerceError(e), nodeId: id }, 'force drain failed'));
+    }
+  }
+
+  /** Terminates only nodes that are marked and empty *after* the mark, or never registered. */
+  private async terminate(plan: ScalingPlan, view: ClusterView, planNo: number): Promise<void> {
+    const now = this.d.clock.now();
+    const ids: string[] = [];
+    for (const t of plan.terminate) {
+      const agent = view.agentOf(t.nodeId);
+      if (agent) {
+        this.d.cluster.markDraining(agent.agentId);
+        if (!this.d.cluster.isEmpty(agent.agentId)) {
+          this.d.log.info({ nodeId: t.nodeId }, 'not terminating: a task is still on it');
+          this.state = markDrainingSince(this.state, t.nodeId, now);
+          continue;
+        }
+      }
+      ids.push(t.nodeId);
+      this.d.log.info({ nodeId: t.nodeId, reason: t.reason }, 'terminating node');
+    }
+    if (ids.length === 0) return;
+    try {
+      await this.d.calls.run(this.cfg.tick, 'terminate', () => this.d.provisioner.terminate(ids));
+    } catch (e) {
+      const err = coerceError(e);
+      this.out.errors.push({
+        action: 'terminate',
+        code: err instanceof ToilError ? err.code : UNTYPED_ERROR,
+        message: err.message,
+        plan: planNo,
+      });
+      this.d.log.error({ err, operation: 'terminate' }, 'provisioner call failed');
+      return;
+    }
+    for (const id of ids) this.state = forget(this.state, id);
+    this.out.terminated.push(...ids);
+  }
+
+  /**
+   * One launch: written (with its client token) before it is sent, so a leader killed mid-call
+   * re-sends the same token and adopts what the first call made.
+   */
+  private async launch(l: LaunchAction, planNo: number): Promise<number | 'unavailable'> {
+    const key = offeringKey(l.instanceType, l.zone, l.capacityType);
+    const bid = l.capacityType === 'spot' ? bidOf(this.cfg.scaler, l.instanceType) : undefined;
+    const pending: PendingLaunch = {
+      clientToken: randomUUID(),
+      instanceType: l.instanceType,
+      zone: l.zone,
+      capacityType: l.capacityType,
+      count: l.count,
+      requestedAt: this.d.clock.now(),
+      ...(bid !== undefined ? { maxPrice: bid } : {}),
+    };
+    this.state = addPending(this.state, pending);
+    await this.d.store.save(this.state);
+    let result;
+    try {
+      result = await this.d.calls.run(this.cfg.tick, 'launch', () =>
+        this.d.provisioner.launch(launchRequest(pending)),
+      );
+    } catch (e) {
+      return this.launchFailed(coerceError(e), l, key, pending, planNo);
+    }
+    this.out.launches.push({
+      plan: planNo,
+      offering: key,
+      capacityType: l.capacityType,
+      asked: l.count,
+      got: result.nodes.length,
+    });
+    for (const n of result.nodes) {
+      this.state = own(this.state, n.instanceId, {
+        launchedAt: n.launchTime || pending.requestedAt,
+        pricePerHour: l.pricePerHour,
+        spot: l.capacityType === 'spot',
+      });
+      this.out.launched.push(n.instanceId);
+    }
+    this.state = dropPending(this.state, pending.clientToken);
+    this.d.log.info(
+      {
+        instanceType: l.instanceType,
+        capacityType: l.capacityType,
+        asked: l.count,
+        got: result.nodes.length,
+        reason: l.reason,
+      },
+      'launched nodes',
+    );
+    return result.nodes.length;
+  }
+
+  private launchFailed(
+    err: Error,
+    l: LaunchAction,
+    key: string,
+    pending: PendingLaunch,
+    planNo: number,
+  ): number | 'unavailable' {
+    const typed = err instanceof ToilError ? err : undefined;
+    // Only a call whose answer may have been lost ('retry', its tries spent) may have launched: its
+    // intent stays and the next tick re-sends it with the same token. Any other typed error is the
+    // cloud's "no"; an untyped one is a bug of ours before anything was sent. Their intent goes.
+    if (typed?.disposition !== 'retry') this.state = dropPending(this.state, pending.clientToken);
+    const code = typed ? typed.code : UNTYPED_ERROR;
+    this.out.errors.push({
+      action: `launch ${l.count}×${l.instanceType}/${l.capacityType}`,
+      code,
+      message: err.message,
+      plan: planNo,
+      offering: key,
+      disposition: typed ? typed.disposition : 'fatal',
+    });
+    const now = this.d.clock.now();
+    if (!typed || typed.disposition === 'fatal' || typed.disposition === 'user') {
+      this.d.fatal.record(
+        { code, message: err.message, ...(typed ? {} : { cause: err }) },
+        key,
+        now,
+        this.cfg.tick.fatalBackoff,
+      );
+      return 0;
+    }
+    if (typed.disposition === 'unavailable') {
+      this.state = {
+        ...this.state,
+        unavailable: { ...this.state.unavailable, [key]: now + this.cfg.tick.unavailableFor },
+      };
+      this.d.log.warn(
+        { offering: key, code },
+        'no capacity for this offering; marked unavailable and re-planning',
+      );
+      return 'unavailable';
+    }
+    this.d.log.error({ err, offering: key }, 'launch failed; the next tick asks again with the same token');
+    return 0;
+  }
+
+  /**
+   * Re-sends launches whose answer never came (a lost reply, a crash) with their client token:
+   * the cloud answers with the instances of the first request, which become ours. Resolves with
+   * the instances adopted.
+   */
+  async resolvePendingLaunches(): Promise<string[]> {
+    const adopted: string[] = [];
+    for (const p of this.state.pendingLaunches) {
+      try {
+        const r = await this.d.calls.run(this.cfg.tick, 'launch', () =>
+          this.d.provisioner.launch(launchRequest(p)),
+        );
+        for (const n of r.nodes) {
+          this.state = own(this.state, n.instanceId, {
+            launchedAt: p.requestedAt,
+            pricePerHour: priceOf(this.cfg.scaler, p.instanceType, p.capacityType),
+            spot: p.capacityType === 'spot',
+          });
+          adopted.push(n.instanceId);
+        }
+        this.state = dropPending(this.state, p.clientToken);
+      } catch (e) {
+        const err = coerceError(e);
+        // Still no answer: keep asking with the token. Anything else ends the intent.
+        if (!(err instanceof ToilError && err.disposition === 'retry'))
+          this.state = dropPending(this.state, p.clientToken);
+        this.d.log.warn({ err, clientToken: p.clientToken }, 'an unanswered launch failed when re-sent');
+      }
+    }
+    return adopted;
+  }
+}

@@ -1,0 +1,358 @@
+import type { Clock } from '../../common/clock.js';
+import type { Logger } from '../../common/log.js';
+import type { ClusterPort } from '../../ports/cluster.js';
+import { coerceError } from '../../common/errors.js';
+import type { InterruptionNotice, ProvisionedNode, Provisioner } from '../../ports/provisioner.js';
+import type { ScalerConfig } from '../config.js';
+import { planScaling } from '../policy.js';
+import { SpotPriceFeed, type ObservedSpotPrice, type SpotPriceFeedStatus } from '../spotPriceFeed.js';
+import type { LaunchShortfall, ScalingPlan } from '../types.js';
+import { PlanExecutor, priceOf, type TickSettings } from './act.js';
+import { ProvisionerCalls } from './calls.js';
+import { ClusterView, type ObservedNode } from './clusterView.js';
+import { FatalBackoffs, type FatalLaunchError } from './fatalBackoff.js';
+import { exportClusterGauges, exportDesiredNodes, type TickMetrics } from './metrics.js';
+import { observe, type TickEvent } from './observe.js';
+import { ReportHistory, emptyOutcome, type TickReport } from './report.js';
+import { accrueCost, emptyTickState, forget, type TickState, type TickStateStore } from './state.js';
+
+/**
+ * The cluster scaler: one observe → plan → act → persist pass per `tick()`, Karpenter-style. The
+ * daemon calls it every scaleInterval and soon after the queue changes.
+ *
+ * - Observe (observe.ts, pure): the cluster's instances (Provisioner), the agents and our jobs
+ *   (ClusterPort), what the last tick asked for (TickState) → the state brought up to date.
+ * - Plan: the scaler's pure `planScaling`.
+ * - Act (act.ts): an executor over the plan; provisioner calls go through one retry layer
+ *   (calls.ts). An offering without capacity is marked and the plan is made again in the same
+ *   tick (so on-demand compensation follows at once), up to three plans.
+ * - Persist: a launch is written (with its client token) before it is sent; the rest after the tick.
+ *
+ * The config is read once, at the start of a tick. `dryRun()` observes and plans on a copy of the
+ * state and changes nothing: no state, no metric, no report.
+ */
+export interface ClusterScalerOptions {
+  readonly provisioner: Provisioner;
+  readonly cluster: ClusterPort;
+  readonly store: TickStateStore;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly metrics?: TickMetrics;
+  /** The config in force; read once per tick. */
+  readonly config: () => TickSettings;
+  readonly onReport?: (report: TickReport) => void;
+}
+
+/** At most this many plans per tick (a re-plan follows an offering found unavailable). */
+const MAX_PLANS = 3;
+
+export class ClusterScaler {
+  private readonly o: ClusterScalerOptions;
+  private readonly log: Logger;
+  private readonly calls: ProvisionerCalls;
+  private readonly fatal: FatalBackoffs;
+  private readonly history = new ReportHistory();
+  private state: TickState = emptyTickState();
+  private lastReport: TickReport | undefined;
+  private lastTickAt: number | undefined;
+  private shortfall: readonly LaunchShortfall[] = [];
+  private launching = true;
+  private seq = 0;
+  private observedJobs = { queued: 0, running: 0 };
+  private observedNodes: ObservedNode[] = [];
+  private readonly spot: SpotPriceFeed;
+  /** tick.spotPriceRefresh of the tick in progress (the feed reads it; config once per tick). */
+  private spotRefreshMs: number;
+
+  constructor(options: ClusterScalerOptions) {
+    this.o = options;
+    this.log = options.log.child({ component: 'scaler-tick' });
+    this.calls = new ProvisionerCalls({
+      clock: options.clock,
+      log: this.log,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+    });
+    this.fatal = new FatalBackoffs(this.log);
+    this.spotRefreshMs = options.config().tick.spotPriceRefresh;
+    this.spot = new SpotPriceFeed({
+      source: options.provisioner,
+      clock: options.clock,
+      log: options.log,
+      refreshMs: () => this.spotRefreshMs,
+    });
+  }
+
+  /** One observe → plan → act → persist pass. Resolves with how long to wait before the next. */
+  async tick(): Promise<{ requeueAfterMs: number; report: TickReport }> {
+    const started = this.o.clock.now();
+    const cfg = this.o.config();
+    this.spotRefreshMs = cfg.tick.spotPriceRefresh;
+    const out = emptyOutcome();
+    const notices: string[] = [];
+    const exec = this.executor(cfg, out);
+    if (exec.state.pendingLaunches.length > 0) out.launched.push(...(await exec.resolvePendingLaunches()));
+    this.fatal.expire(started);
+    let plan: ScalingPlan | undefined;
+    let plans = 0;
+    try {
+      for (;;) {
+        const view = await this.view(cfg, { dryRun: false, takeEvents: plans === 0 });
+        const observed = observe(exec.state, view);
+        exec.state = observed.state;
+        this.observedJobs = { queued: view.queued.length, running: view.running.length };
+        this.observedNodes = view.observedNodes(exec.state, (t, c) => priceOf(cfg.scaler, t, c));
+        notices.push(...this.announce(observed.events));
+        if (this.o.metrics) exportClusterGauges(this.o.metrics, this.observedNodes, view, this.spot.view());
+        const planStart = this.o.clock.now();
+        plan = planScaling(this.snapshotOf(view, exec.state), cfg.scaler);
+        plans++;
+        this.o.metrics?.planDuration.observe((this.o.clock.now() - planStart) / 1000);
+        exec.state = { ...exec.state, smoothing: plan.state };
+        logPlan(this.log, plan);
+        if (this.o.metrics) exportDesiredNodes(this.o.metrics, plan, view, exec.state);
+        const acted = await exec.act(plan, view, plans, this.launching);
+        this.shortfall = acted.shortfalls;
+        if (!acted.unavailable || plans >= MAX_PLANS) break;
+        this.log.info({ plans }, 'an offering had no capacity; planning again in this tick');
+      }
+    } finally {
+      // What was done stays done, even when a later step of the tick failed.
+      this.state = exec.state;
+    }
+    this.state = accrueCost(this.state, this.lastTickAt ?? started, started);
+    await this.o.store.save(this.state);
+    const report: TickReport = {
+      seq: ++this.seq,
+      at: started,
+      durationMs: this.o.clock.now() - started,
+      plan,
+      plans,
+      ...out,
+      spotPrices: this.spot.view(),
+      spotPriceFeed: this.spot.status(),
+      interruptionNotices: notices,
+    };
+    this.lastReport = report;
+    this.history.add(report);
+    this.lastTickAt = this.o.clock.now();
+    this.o.metrics?.ticks.inc({ result: out.errors.length ? 'error' : 'ok' });
+    this.o.onReport?.(report);
+    return { requeueAfterMs: cfg.scaler.scaleIntervalSeconds * 1000, report };
+  }
+
+  /** A dry run: the plan for the cluster as it is now, on a copy of the state. Changes nothing. */
+  async dryRun(): Promise<ScalingPlan> {
+    const cfg = this.o.config();
+    const view = await this.view(cfg, { dryRun: true, takeEvents: false });
+    const { state } = observe(this.state, view);
+    return planScaling(this.snapshotOf(view, state), cfg.scaler);
+  }
+
+  /**
+   * Loads what a previous leader persisted and adopts its instances: launches that were asked for
+   * and not answered are re-sent with the same client token (the cloud returns the instances of
+   * the first request rather than launching more), and their instances join `owned`. Owned ids no
+   * longer in the cloud are forgotten.
+   */
+  async restore(): Promise<{ adopted: string[]; forgotten: string[] }> {
+    const cfg = this.o.config();
+    const exec = this.executor(cfg, emptyOutcome());
+    exec.state = (await this.o.store.load()) ?? emptyTickState();
+    const adopted = await exec.resolvePendingLaunches();
+    const nodes = await this.calls.run(
+      cfg.tick,
+      'listNodes',
+      () => this.o.provisioner.listNodes({ role: 'worker' }),
+      {
+        queued: false,
+      },
+    );
+    const live = new Set(nodes.map((n) => n.instanceId));
+    const forgotten = Object.keys(exec.state.owned).filter((id) => !live.has(id));
+    this.state = forgotten.reduce(forget, exec.state);
+    adopted.push(...Object.keys(this.state.owned).filter((id) => !adopted.includes(id)));
+    await this.o.store.save(this.state);
+    this.log.info(
+      { adopted: adopted.length, forgotten: forgotten.length },
+      "adopted the last leader's instances",
+    );
+    return { adopted, forgotten };
+  }
+
+  /**
+   * Terminates every node this leader launched (a stopping leader that releases its nodes), through
+   * the tick's retry layer, and forgets them.
+   */
+  async releaseOwned(): Promise<string[]> {
+    const owned = Object.keys(this.state.owned);
+    if (owned.length === 0) return [];
+    this.log.info({ nodes: owned.length }, 'releasing every node this leader launched');
+    await this.calls.run(this.o.config().tick, 'terminate', () => this.o.provisioner.terminate(owned));
+    this.state = owned.reduce(forget, this.state);
+    return owned;
+  }
+
+  /** Stop launching (SIGTERM): later ticks still drain and terminate, never launch. */
+  stopLaunching(): void {
+    this.launching = false;
+  }
+
+  /** Aborts in-flight retries (a second signal). */
+  abortInFlight(): void {
+    this.calls.abortAll();
+  }
+
+  /** Resolves when no provisioner call is in flight. */
+  async idle(): Promise<void> {
+    await this.calls.idle();
+  }
+
+  /** What the tick persists (for the status page and tests). */
+  get persisted(): TickState {
+    return this.state;
+  }
+
+  get report(): TickReport | undefined {
+    return this.lastReport;
+  }
+
+  get lastCompletedAt(): number | undefined {
+    return this.lastTickAt;
+  }
+
+  /** The last ticks that launched, drained, terminated or failed a call, oldest first. */
+  get recentReports(): readonly TickReport[] {
+    return this.history.reports;
+  }
+
+  /** Distinct fatal launch errors seen by this leader, oldest first. */
+  get fatalErrors(): readonly FatalLaunchError[] {
+    return this.fatal.errors;
+  }
+
+  /** Until when every launch is paused after a fatal error no offering avoids (0: not paused). */
+  get launchesPausedUntil(): number {
+    return this.fatal.pausedUntil;
+  }
+
+  /** The nodes as the last tick observed them, with their price and our tasks on each. */
+  get nodes(): readonly ObservedNode[] {
+    return this.observedNodes;
+  }
+
+  /** Observed spot prices with their age, and how the last read went (for /status). */
+  get spotPrices(): { prices: ObservedSpotPrice[]; feed: SpotPriceFeedStatus } {
+    return { prices: this.spot.view(), feed: this.spot.status() };
+  }
+
+  /** Our jobs queued and running as the last tick saw them. */
+  get jobs(): { readonly queued: number; readonly running: number } {
+    return this.observedJobs;
+  }
+
+  /** The shortfall of spot launches in the last tick (toil-classic compensates next tick). */
+  get lastShortfall(): readonly LaunchShortfall[] {
+    return this.shortfall;
+  }
+
+  private executor(cfg: TickSettings, out: ReturnType<typeof emptyOutcome>): PlanExecutor {
+    const { provisioner, cluster, store, clock } = this.o;
+    return new PlanExecutor(
+      { provisioner, cluster, store, clock, log: this.log, calls: this.calls, fatal: this.fatal },
+      cfg,
+      this.state,
+      out,
+    );
+  }
+
+  /**
+   * The cluster now. A dry run reads without the tick's retry layer (whose counters are metrics),
+   * plans on the spot prices read last (a refresh is the tick's) and leaves the batch systems'
+   * events for the next tick.
+   */
+  private async view(
+    cfg: TickSettings,
+    options: { dryRun: boolean; takeEvents: boolean },
+  ): Promise<ClusterView> {
+    const now = this.o.clock.now();
+    const listNodes = (): Promise<ProvisionedNode[]> => this.o.provisioner.listNodes({ role: 'worker' });
+    const [nodes, reading, notices] = await Promise.all([
+      options.dryRun ? listNodes() : this.calls.run(cfg.tick, 'listNodes', listNodes, { queued: false }),
+      this.o.cluster.read(),
+      this.interruptionNotices(!options.dryRun),
+      options.dryRun ? undefined : this.spot.refreshIfDue(spotInstanceTypes(cfg.scaler), cfg.scaler.zones),
+    ]);
+    return new ClusterView(
+      now,
+      nodes,
+      reading,
+      options.takeEvents ? this.o.cluster.takeEvents() : [],
+      notices,
+    );
+  }
+
+  /** The cloud's spot interruption notices; none when they cannot be read (a warning, in a tick). */
+  private async interruptionNotices(warn: boolean): Promise<InterruptionNotice[]> {
+    try {
+      return await this.o.provisioner.interruptionNotices();
+    } catch (e) {
+      if (warn) this.log.warn({ err: coerceError(e) }, 'could not read spot interruption notices');
+      return [];
+    }
+  }
+
+  /** What the policy sees: the view with observed spot prices, noticed nodes already gone. */
+  private snapshotOf(view: ClusterView, state: TickState): ReturnType<ClusterView['snapshot']> {
+    return view.snapshot(this.planningState(state), this.shortfall, this.spot.offerings());
+  }
+
+  /** The state the policy sees: persisted unavailability plus this leader's fatal backoffs. */
+  private planningState(state: TickState): TickState {
+    return { ...state, unavailable: this.fatal.withBackoffs(state.unavailable, this.o.clock.now()) };
+  }
+
+  /** Logs and counts what observe found; resolves with the nodes whose interruption notice is new. */
+  private announce(events: readonly TickEvent[]): string[] {
+    const noticed: string[] = [];
+    for (const e of events)
+      if (e.kind === 'spotInterrupted') {
+        this.o.metrics?.spotInterruptions.inc();
+        this.log.warn({ nodeId: e.nodeId }, 'a spot node of ours was reclaimed');
+      } else if (e.kind === 'taskLost')
+        this.log.info({ jobId: e.jobId, job: e.name, agentId: e.agentId }, 'a job was lost with its node');
+      else if (e.kind === 'interruptionNotice') {
+        noticed.push(e.nodeId);
+        this.o.metrics?.spotNotices.inc();
+        this.log.warn(
+          {
+            nodeId: e.nodeId,
+            terminateAt: new Date(e.terminateAt).toISOString(),
+            runningJobs: e.runningJobs,
+          },
+          'spot interruption notice: node drained now; its replacement is planned in this tick',
+        );
+      }
+    return noticed;
+  }
+}
+
+/** The instance types of the configured spot node types (whose prices the feed reads). */
+function spotInstanceTypes(config: ScalerConfig): string[] {
+  return config.nodeTypes
+    .filter((nt) => nt.capacityType === 'spot')
+    .flatMap((nt) => nt.instanceTypes.map((t) => t.name));
+}
+
+function logPlan(log: Logger, plan: ScalingPlan): void {
+  log.info(
+    {
+      launch: plan.launch.map((l) => `${l.count}×${l.instanceType}/${l.capacityType}/${l.zone}`),
+      drain: plan.drain.length,
+      undrain: plan.undrain.length,
+      terminate: plan.terminate.length,
+      waiting: plan.waiting.map((w) => `${w.count} ${w.jobName}: ${w.reason}`).slice(0, 5),
+      hourlyCost: plan.hourlyCost,
+    },
+    'scaling plan',
+  );
+}

@@ -1,0 +1,151 @@
+import type { ClusterAgent } from '../../ports/batchSystem.js';
+import type { ClusterEvent, ClusterReading, RunningOnAgent } from '../../ports/cluster.js';
+import type { InterruptionNotice, ProvisionedNode } from '../../ports/provisioner.js';
+import type {
+  CapacityType,
+  ExistingNode,
+  LaunchShortfall,
+  OfferingState,
+  QueuedJob,
+  RunningJob,
+  ScalingSnapshot,
+} from '../types.js';
+import { offeringKey, type TickState } from './state.js';
+
+/** A node as the status page shows it: with its price and how many of our tasks run on it. */
+export type ObservedNode = ExistingNode & { readonly pricePerHour: number; readonly tasks: number };
+
+/** One tick's observation, and the snapshot the policy sees. */
+export class ClusterView {
+  readonly now: number;
+  readonly nodes: readonly ProvisionedNode[];
+  readonly agents: readonly ClusterAgent[];
+  readonly queued: readonly QueuedJob[];
+  readonly running: readonly RunningOnAgent[];
+  /** What the batch systems reported since the last tick (none in a dry run). */
+  readonly events: readonly ClusterEvent[];
+  /** Spot interruption notices the cloud shows now (of any node, live or gone). */
+  readonly notices: readonly InterruptionNotice[];
+  private readonly agentByNode = new Map<string, ClusterAgent>();
+  private readonly nodeByAgent = new Map<string, string>();
+
+  constructor(
+    now: number,
+    nodes: readonly ProvisionedNode[],
+    cluster: ClusterReading,
+    events: readonly ClusterEvent[] = [],
+    notices: readonly InterruptionNotice[] = [],
+  ) {
+    this.now = now;
+    this.nodes = nodes;
+    this.agents = cluster.agents;
+    this.queued = cluster.queued;
+    this.running = cluster.running;
+    this.events = events;
+    this.notices = notices;
+    const agents = cluster.agents;
+    for (const n of nodes) {
+      const agent =
+        agents.find((a) => a.instanceId === n.instanceId) ??
+        (n.privateIp
+          ? agents.find((a) => a.instanceId === undefined && a.hostname === n.privateIp)
+          : undefined);
+      if (agent) {
+        this.agentByNode.set(n.instanceId, agent);
+        this.nodeByAgent.set(agent.agentId, n.instanceId);
+      }
+    }
+  }
+
+  agentOf(nodeId: string): ClusterAgent | undefined {
+    return this.agentByNode.get(nodeId);
+  }
+
+  runningOn(nodeId: string): number {
+    return this.agentByNode.get(nodeId)?.runningJobIds.length ?? 0;
+  }
+
+  existing(state: TickState): ExistingNode[] {
+    return this.nodes
+      .filter((n) => n.state === 'pending' || n.state === 'running')
+      .map((n) => {
+        const agent = this.agentByNode.get(n.instanceId);
+        const owned = state.owned[n.instanceId];
+        const draining = state.draining[n.instanceId] !== undefined;
+        return {
+          id: n.instanceId,
+          instanceType: n.instanceType,
+          zone: n.zone,
+          capacityType: n.market,
+          state: draining ? 'draining' : agent ? 'registered' : 'booting',
+          launchedAt: owned?.launchedAt ?? n.launchTime,
+          ...(agent ? { registeredAt: owned?.launchedAt ?? n.launchTime } : {}),
+          // Nodes no leader of ours launched (launch-cluster -w N) are static.
+          ...(owned ? {} : { static: true }),
+          ...(state.lastBusyAt[n.instanceId] !== undefined
+            ? { lastBusyAt: state.lastBusyAt[n.instanceId] }
+            : {}),
+          ...(owned ? { pricePerHour: owned.pricePerHour } : {}),
+        } satisfies ExistingNode;
+      });
+  }
+
+  /** The live nodes with their price (what we pay, else the config's) and our tasks on each. */
+  observedNodes(
+    state: TickState,
+    priceOf: (instanceType: string, capacity: CapacityType) => number,
+  ): ObservedNode[] {
+    return this.existing(state).map((n) => ({
+      ...n,
+      pricePerHour: n.pricePerHour ?? priceOf(n.instanceType, n.capacityType),
+      tasks: this.runningOn(n.id),
+    }));
+  }
+
+  /**
+   * What the policy sees. `spot.prices`: observed spot prices, merged with the unavailable
+   * offerings. The nodes in `state.noticed` (an interruption notice: about to be reclaimed) are
+   * left out, and the jobs running there planned as queued work, so their replacement is planned
+   * now.
+   */
+  snapshot(
+    state: TickState,
+    lastShortfall: readonly LaunchShortfall[] = [],
+    spotPrices: readonly OfferingState[] = [],
+  ): ScalingSnapshot {
+    const doomed = new Set(Object.keys(state.noticed ?? {}));
+    const running: RunningJob[] = [];
+    const requeued: QueuedJob[] = [];
+    for (const r of this.running) {
+      const nodeId = this.nodeByAgent.get(r.agentId);
+      if (!nodeId) continue;
+      const { agentId: _a, ...rest } = r;
+      if (doomed.has(nodeId)) {
+        const { startedAt: _s, ...job } = rest;
+        requeued.push(job);
+      } else running.push({ ...rest, nodeId });
+    }
+    const byKey = new Map<string, OfferingState>();
+    for (const p of spotPrices) byKey.set(offeringKey(p.instanceType, p.zone, p.capacityType), p);
+    for (const [key, until] of Object.entries(state.unavailable)) {
+      const [instanceType = '', zone = '', capacityType = 'on-demand'] = key.split('/');
+      byKey.set(key, {
+        ...byKey.get(key),
+        instanceType,
+        zone,
+        capacityType: capacityType as CapacityType,
+        unavailableUntil: until,
+      });
+    }
+    return {
+      now: this.now,
+      queued: requeued.length > 0 ? [...this.queued, ...requeued] : this.queued,
+      running,
+      nodes: this.existing(state).filter((n) => !doomed.has(n.id)),
+      offerings: [...byKey.values()],
+      runtimes: state.runtimes,
+      lastShortfall,
+      ...(state.smoothing ? { state: state.smoothing } : {}),
+    };
+  }
+}

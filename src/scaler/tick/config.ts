@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { durationMs } from '../../common/configTypes.js';
+
+/**
+ * The tick's section of the leader config (`tick:`), parsed with the rest of the file by
+ * src/leader/leaderConfig.ts and reloadable. The tick reads it once at its start, so a reload that
+ * lands mid-tick takes effect at the next one.
+ */
+export const TickSchema = z
+  .object({
+    /** A queue change triggers a tick this soon (batching a burst of submissions into one). */
+    queueDebounce: durationMs().default(500),
+    /** Provisioner calls in flight at once, and per second. */
+    concurrency: z.number().int().min(1).max(64).default(4),
+    callsPerSecond: z.number().positive().default(10),
+    /**
+     * The one retry layer of the tick's provisioner calls: tries per call with a 'retry' error
+     * (throttled, 5xx, a dropped connection) before giving up for this tick, and the exponential
+     * backoff between them (first delay, cap).
+     */
+    maxAttempts: z.number().int().min(1).max(10).default(4),
+    retryBaseDelay: durationMs().default(500),
+    retryMaxDelay: durationMs().default(30_000),
+    /** An offering refused for capacity is not planned on for this long. */
+    unavailableFor: durationMs().default(180_000),
+    /** How often spot prices are read again (DescribeSpotPriceHistory). */
+    spotPriceRefresh: durationMs().default(600_000),
+    /**
+     * A launch refused for good (a limit, no permission, no cluster leader) backs off its offering,
+     * or every launch when no offering could avoid it, for this long: surfaced, never hot-looped.
+     */
+    fatalBackoff: durationMs().default(600_000),
+    /** Tasks on a draining agent get this long after the node is retired anyway. */
+    drainTimeout: durationMs().default(600_000),
+  })
+  .strict();
+
+export type TickConfig = z.infer<typeof TickSchema>;

@@ -1,0 +1,84 @@
+import type { ClusterView } from './clusterView.js';
+import { forget, learnRuntimes, withNoticed, type TickState } from './state.js';
+
+/**
+ * What observing the cluster found that is worth telling (logs, metrics, the report). Observe
+ * itself only returns them: the tick acts on them, the dry run drops them.
+ */
+export type TickEvent =
+  /** A spot node of ours went away without our asking: reclaimed. */
+  | { readonly kind: 'spotInterrupted'; readonly nodeId: string }
+  /** An on-demand node of ours went away without our asking (stopped or terminated by someone). */
+  | { readonly kind: 'nodeGone'; readonly nodeId: string }
+  /** A job's node or agent went away under it; it re-runs without spending a retry. */
+  | { readonly kind: 'taskLost'; readonly jobId: string; readonly name: string; readonly agentId?: string }
+  /** A spot node of ours got its interruption notice (first seen now): drained, replaced this tick. */
+  | {
+      readonly kind: 'interruptionNotice';
+      readonly nodeId: string;
+      readonly terminateAt: number;
+      readonly runningJobs: number;
+    };
+
+/**
+ * The tick's observe step, pure: the persisted state brought up to date with what the cluster
+ * looks like now. Busy nodes reset their idle clock; draining marks of nodes that are gone are
+ * dropped; owned nodes the cloud no longer lists as pending/running are forgotten (we forget the
+ * ones we terminate when we terminate them, so a spot node gone here was reclaimed); expired
+ * unavailability ends; completed jobs' runtimes are learned.
+ *
+ * Spot interruption notices (polled through the provisioner: on AWS the spot request turns
+ * `marked-for-termination` when the instance's metadata shows `spot/instance-action`, so the
+ * leader needs nothing from the node's agent): a noticed node is draining from now on and is left
+ * out of the snapshot, so the plan made in this same tick replaces it; the jobs running there are
+ * planned as queued work, and re-issued by the leader when the batch system reports them lost (no
+ * retry spent). The tick marks its agent draining (act.ts), every tick, so an agent that
+ * registers after the notice is marked too.
+ */
+export function observe(state: TickState, view: ClusterView): { state: TickState; events: TickEvent[] } {
+  const now = view.now;
+  const events: TickEvent[] = [];
+  let next = learnRuntimes(
+    state,
+    view.events.flatMap((e) => (e.kind === 'completed' ? [{ name: e.name, seconds: e.seconds }] : [])),
+  );
+  for (const e of view.events)
+    if (e.kind === 'lost')
+      events.push({
+        kind: 'taskLost',
+        jobId: e.jobId,
+        name: e.name,
+        ...(e.agentId !== undefined ? { agentId: e.agentId } : {}),
+      });
+  const lastBusyAt = { ...next.lastBusyAt };
+  for (const n of view.nodes) if (view.runningOn(n.instanceId) > 0) lastBusyAt[n.instanceId] = now;
+  const live = new Set(view.nodes.map((n) => n.instanceId));
+  const draining = Object.fromEntries(Object.entries(next.draining).filter(([id]) => live.has(id)));
+  next = { ...next, lastBusyAt, draining };
+  const alive = new Set(
+    view.nodes.filter((n) => n.state === 'pending' || n.state === 'running').map((n) => n.instanceId),
+  );
+  for (const [id, o] of Object.entries(next.owned))
+    if (!alive.has(id)) {
+      if (o.spot) {
+        next = { ...next, spotInterruptions: (next.spotInterruptions ?? 0) + 1 };
+        events.push({ kind: 'spotInterrupted', nodeId: id });
+      } else events.push({ kind: 'nodeGone', nodeId: id });
+      next = forget(next, id);
+    }
+  const unavailable = Object.fromEntries(Object.entries(next.unavailable).filter(([, until]) => until > now));
+  next = { ...next, unavailable };
+  const noticed = Object.fromEntries(Object.entries(next.noticed ?? {}).filter(([id]) => live.has(id)));
+  for (const n of view.notices) {
+    if (!live.has(n.instanceId) || noticed[n.instanceId] !== undefined) continue;
+    noticed[n.instanceId] = n.terminateAt;
+    next = { ...next, draining: { ...next.draining, [n.instanceId]: next.draining[n.instanceId] ?? now } };
+    events.push({
+      kind: 'interruptionNotice',
+      nodeId: n.instanceId,
+      terminateAt: n.terminateAt,
+      runningJobs: view.runningOn(n.instanceId),
+    });
+  }
+  return { state: withNoticed(next, noticed), events };
+}

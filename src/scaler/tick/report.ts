@@ -1,0 +1,80 @@
+import type { ObservedSpotPrice, SpotPriceFeedStatus } from '../spotPriceFeed.js';
+import type { CapacityType, ScalingPlan } from '../types.js';
+
+/** One failed provisioner call of a tick. `plan` is the plan (1-based) whose action failed. */
+export interface TickError {
+  readonly action: string;
+  readonly code: string;
+  readonly message: string;
+  readonly plan: number;
+  readonly disposition?: string;
+  /** type/zone/capacity, for launches. */
+  readonly offering?: string;
+}
+
+/** One launch call of a tick that the cloud answered. */
+export interface TickLaunch {
+  readonly plan: number;
+  readonly offering: string;
+  readonly capacityType: CapacityType;
+  readonly asked: number;
+  readonly got: number;
+}
+
+/** What one tick did, as /status and the logs show it. */
+export interface TickReport {
+  /** Ticks since this leader started (1 = the first). */
+  readonly seq: number;
+  readonly at: number;
+  readonly durationMs: number;
+  readonly plan: ScalingPlan;
+  /** Plans made in this tick (more than one when an offering was unavailable). */
+  readonly plans: number;
+  readonly launched: readonly string[];
+  readonly launches: readonly TickLaunch[];
+  readonly terminated: readonly string[];
+  readonly drained: readonly string[];
+  readonly errors: readonly TickError[];
+  /** Observed spot prices the plan used, with their age; and how the last read went. */
+  readonly spotPrices?: readonly ObservedSpotPrice[];
+  readonly spotPriceFeed?: SpotPriceFeedStatus;
+  /** Spot nodes whose interruption notice was seen this tick (drained at once). */
+  readonly interruptionNotices?: readonly string[];
+}
+
+/** What the act step of one tick did so far (filled in by every plan of the tick). */
+export interface TickOutcome {
+  readonly launched: string[];
+  readonly launches: TickLaunch[];
+  readonly terminated: string[];
+  readonly drained: string[];
+  readonly errors: TickError[];
+}
+
+export function emptyOutcome(): TickOutcome {
+  return { launched: [], launches: [], terminated: [], drained: [], errors: [] };
+}
+
+/** Reports kept for /status: the last ticks that did something (launch, drain, terminate, error). */
+export class ReportHistory {
+  private readonly size: number;
+  private readonly kept: TickReport[] = [];
+
+  constructor(size = 30) {
+    this.size = size;
+  }
+
+  add(report: TickReport): void {
+    if (
+      report.launches.length + report.terminated.length + report.drained.length + report.errors.length ===
+      0
+    )
+      return;
+    this.kept.push(report);
+    if (this.kept.length > this.size) this.kept.shift();
+  }
+
+  get reports(): readonly TickReport[] {
+    return this.kept;
+  }
+}

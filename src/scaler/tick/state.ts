@@ -1,0 +1,136 @@
+import { emptyRuntimeHistory, recordCompletion } from '../runtimes.js';
+import type { CapacityType, RuntimeHistory, ScalerState } from '../types.js';
+
+/**
+ * What the tick persists between leader runs (plain JSON), and the pure steps that change it.
+ * Every step returns a new state: the tick swaps its state whole, and the dry run can work on a
+ * copy without touching the tick's.
+ */
+
+/** A launch asked for and not yet answered: re-sent with the same token after a restart. */
+export interface PendingLaunch {
+  readonly clientToken: string;
+  readonly instanceType: string;
+  readonly zone: string;
+  readonly capacityType: CapacityType;
+  readonly count: number;
+  readonly requestedAt: number;
+  /** Spot: the bid sent as MaxPrice (a re-send must carry the same parameters). */
+  readonly maxPrice?: number;
+}
+
+/** An instance this leader (or its predecessor) launched: never static, always ours to retire. */
+export interface OwnedNode {
+  readonly launchedAt: number;
+  readonly pricePerHour: number;
+  readonly spot?: boolean;
+}
+
+export interface TickState {
+  readonly format: 1;
+  readonly pendingLaunches: readonly PendingLaunch[];
+  readonly owned: Readonly<Record<string, OwnedNode>>;
+  /** Spot instances of ours that went away without our asking (reclaimed), counted over all runs. */
+  readonly spotInterruptions?: number;
+  /** Nodes marked draining, with when. */
+  readonly draining: Readonly<Record<string, number>>;
+  /**
+   * Spot nodes with an interruption notice → when they go: drained, left out of the plan (so their
+   * replacement is planned at once), and never counted twice. Absent when none.
+   */
+  readonly noticed?: Readonly<Record<string, number>>;
+  /** Offering key (type/zone/capacity) → unavailable until (ms). */
+  readonly unavailable: Readonly<Record<string, number>>;
+  readonly smoothing?: ScalerState;
+  readonly runtimes: RuntimeHistory;
+  readonly lastBusyAt: Readonly<Record<string, number>>;
+  /** Dollars spent on owned nodes so far (per-second, 60 s minimum per node ignored here). */
+  readonly costDollars: number;
+}
+
+/**
+ * Where the tick state lives between leader runs (the daemon keeps it in its job store).
+ * `save` must be durable when it resolves: a launch is saved before it is sent.
+ */
+export interface TickStateStore {
+  load(): Promise<TickState | undefined>;
+  save(state: TickState): Promise<void>;
+}
+
+export function emptyTickState(): TickState {
+  return {
+    format: 1,
+    pendingLaunches: [],
+    owned: {},
+    draining: {},
+    unavailable: {},
+    runtimes: emptyRuntimeHistory(),
+    lastBusyAt: {},
+    costDollars: 0,
+  };
+}
+
+export const offeringKey = (type: string, zone: string, capacity: CapacityType): string =>
+  `${type}/${zone}/${capacity}`;
+
+export function own(state: TickState, id: string, node: OwnedNode): TickState {
+  const entry: OwnedNode = {
+    launchedAt: node.launchedAt,
+    pricePerHour: node.pricePerHour,
+    ...(node.spot ? { spot: true } : {}),
+  };
+  return { ...state, owned: { ...state.owned, [id]: entry } };
+}
+
+/** Drops every record of the node (owned, draining, last busy, its interruption notice). */
+export function forget(state: TickState, id: string): TickState {
+  const { [id]: _o, ...owned } = state.owned;
+  const { [id]: _d, ...draining } = state.draining;
+  const { [id]: _b, ...lastBusyAt } = state.lastBusyAt;
+  return withNoticed({ ...state, owned, draining, lastBusyAt }, dropKey(state.noticed ?? {}, id));
+}
+
+/** The state with these interruption notices (the field is left out when there are none). */
+export function withNoticed(state: TickState, noticed: Readonly<Record<string, number>>): TickState {
+  const { noticed: _n, ...rest } = state;
+  return Object.keys(noticed).length > 0 ? { ...rest, noticed } : rest;
+}
+
+function dropKey<V>(record: Readonly<Record<string, V>>, key: string): Record<string, V> {
+  const { [key]: _k, ...rest } = record;
+  return rest;
+}
+
+export function addPending(state: TickState, pending: PendingLaunch): TickState {
+  return { ...state, pendingLaunches: [...state.pendingLaunches, pending] };
+}
+
+export function dropPending(state: TickState, clientToken: string): TickState {
+  return { ...state, pendingLaunches: state.pendingLaunches.filter((p) => p.clientToken !== clientToken) };
+}
+
+export function markDrainingSince(state: TickState, id: string, since: number): TickState {
+  return { ...state, draining: { ...state.draining, [id]: state.draining[id] ?? since } };
+}
+
+export function unmarkDraining(state: TickState, id: string): TickState {
+  const { [id]: _gone, ...draining } = state.draining;
+  return { ...state, draining };
+}
+
+export function learnRuntimes(
+  state: TickState,
+  completions: readonly { name: string; seconds: number }[],
+): TickState {
+  if (completions.length === 0) return state;
+  let runtimes = state.runtimes;
+  for (const c of completions) runtimes = recordCompletion(runtimes, c.name, c.seconds);
+  return { ...state, runtimes };
+}
+
+/** Adds what the owned nodes cost between two instants (ms). */
+export function accrueCost(state: TickState, from: number, to: number): TickState {
+  const hours = Math.max(0, to - from) / 3_600_000;
+  const perHour = Object.values(state.owned).reduce((s, o) => s + o.pricePerHour, 0);
+  return { ...state, costDollars: state.costDollars + perHour * hours };
+}
