@@ -1,4 +1,3 @@
-import type { QueuedJob, RunningJob } from '../scaler/types.js';
 import type { ClusterAgent } from './batchSystem.js';
 
 /**
@@ -7,9 +6,27 @@ import type { ClusterAgent } from './batchSystem.js';
  * `ClusterBatchSystem`s (src/leader/workloadTracker.ts); tests implement it with a fake.
  */
 
+/**
+ * One job of ours as the cluster sees it: what it asks of a node. Memory and disk in bytes.
+ * (The scaler's `QueuedJob` is this shape with more to say; ports depend on no domain.)
+ */
+export interface ClusterJob {
+  readonly id: string;
+  /** The job's name as the user wrote it: runtimes are learned per name. */
+  readonly name: string;
+  readonly cores: number;
+  readonly memoryBytes: number;
+  readonly diskBytes: number;
+  /** May run on spot capacity. */
+  readonly preemptable: boolean;
+  /** Declared walltime in seconds, when the job declares one. */
+  readonly walltimeSeconds?: number;
+}
+
 /** A job of ours running on an agent, with when it started running there (ms). */
-export interface RunningOnAgent extends Omit<RunningJob, 'nodeId'> {
+export interface RunningOnAgent extends ClusterJob {
   readonly agentId: string;
+  readonly startedAt: number;
 }
 
 /**
@@ -18,7 +35,7 @@ export interface RunningOnAgent extends Omit<RunningJob, 'nodeId'> {
  */
 export interface ClusterReading {
   readonly agents: readonly ClusterAgent[];
-  readonly queued: readonly QueuedJob[];
+  readonly queued: readonly ClusterJob[];
   readonly running: readonly RunningOnAgent[];
 }
 
