@@ -11,7 +11,9 @@ import { suggestNames } from '../provisioner/suggest.js';
 import { createBatchSystem, openJobStore, workerCommand } from '../main.js';
 import { firstLine } from '../workflow/jobError.js';
 import type { SubCommand } from './main.js';
+import { readCatalogue } from '../scaler/catalogueFile.js';
 import { addAutoscalingOptions, type AutoscalingFlags } from './runAutoscaledOptions.js';
+import { autoscalingFlagsGiven, parseScalerFlags, scalerSectionFromFlags } from './scalerFlags.js';
 
 export interface RunFlags extends AutoscalingFlags {
   restart?: boolean;
@@ -168,8 +170,13 @@ async function run(workflowFile: string, jobStoreText: string, args: string[], f
     disk: parseSize('--defaultDisk', f.defaultDisk),
     preemptable: defaultPreemptable,
   };
+  const ignoredScalingFlags = await checkIgnoredScalingFlags(f);
   const clock = new RealClock();
   const console = new ConsoleOutput(process.stderr, clock);
+  if (ignoredScalingFlags.length > 0)
+    console.line(
+      `toil: ${ignoredScalingFlags.join(', ')} ${ignoredScalingFlags.length === 1 ? 'takes' : 'take'} effect only with --provisioner aws; this run scales nothing (--batchSystem ${batchSystemName})`,
+    );
   const log = createLogger({
     level: toPinoLevel(f.logLevel) ?? 'info',
     destination: console.logDestination(),
@@ -246,6 +253,22 @@ export function parsePreemptableRetries(f: RunFlags): number {
     f.preemptibleRetries !== undefined ? '--preemptibleRetries' : '--preemptableRetries',
     given,
   );
+}
+
+/**
+ * Toil ignores the autoscaling flags without --provisioner; so does this run, but it says so
+ * (a forgotten --provisioner would otherwise run on one machine unnoticed) and still refuses a
+ * value that would be wrong with it, naming the flag. Checked against us-west-2's catalogue when
+ * no zone is given: the instance type names are the same in every region.
+ */
+async function checkIgnoredScalingFlags(f: RunFlags): Promise<string[]> {
+  const given = autoscalingFlagsGiven(f);
+  if (given.length === 0) return [];
+  const zone = /^[a-z]{2}-[a-z]+-\d[a-z]$/.test(f.zone ?? '') ? f.zone! : 'us-west-2a';
+  const hasTypes = f.nodeTypes ?? f.nodeType ?? f.preemptableNodeType ?? f.preemptibleNodeType;
+  const flags = scalerSectionFromFlags(hasTypes ? f : { ...f, nodeTypes: 't2.medium' }, zone);
+  parseScalerFlags(flags, await readCatalogue());
+  return given;
 }
 
 export function parseCount(flag: string, v: string): number {

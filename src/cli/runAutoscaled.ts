@@ -3,12 +3,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RealClock } from '../common/clock.js';
+import { ConfigError } from '../common/configErrors.js';
 import { ToilError, UserInputError, coerceError } from '../common/errors.js';
 import { createLogger, toPinoLevel } from '../common/log.js';
 import { formatDuration, tryParseBytes } from '../common/units.js';
 import { ConsoleOutput } from '../leader/consoleOutput.js';
 import { checkScalingFlags, type DeclaredJob } from '../leader/autoscaledRunChecks.js';
-import { parseLeaderConfigObject } from '../leader/leaderConfig.js';
+import { parseLeaderConfigObject, type LeaderConfig } from '../leader/leaderConfig.js';
 import { createLeaderMetrics } from '../leader/metrics.js';
 import type { FatalLaunchError } from '../scaler/tick/fatalBackoff.js';
 import type { CleanPolicy } from '../leader/runWorkflow.js';
@@ -24,6 +25,7 @@ import {
   parseSize,
   type RunFlags,
 } from './run.js';
+import { flagError, problemOfFlag, scalerSectionFromFlags } from './scalerFlags.js';
 
 /**
  * The seed's own form: `toil run WORKFLOW JOBSTORE --provisioner aws --nodeType … --batchSystem
@@ -81,19 +83,26 @@ export async function runAutoscaled(
     workDir,
     `toil-autoscale-${createHash('sha256').update(resolveLocator(jobStoreText)).digest('hex').slice(0, 12)}`,
   );
-  const config = parseLeaderConfigObject(
-    {
-      jobStore: `file:${stateDir}`,
-      logLevel: 'info',
-      http: { host: '127.0.0.1', port: 0 },
-      batchSystem: { kind: 'mesos', mesosMaster },
-      provisioner: { kind: 'aws', zone, clusterName },
-      shutdown: { releaseNodes: !f.keepNodes },
-      scaler: scalerSection(f, zone),
-    },
-    catalogue,
-    'flags',
-  );
+  const scalerFlags = scalerSectionFromFlags(f, zone);
+  let config: LeaderConfig;
+  try {
+    config = parseLeaderConfigObject(
+      {
+        jobStore: `file:${stateDir}`,
+        logLevel: 'info',
+        http: { host: '127.0.0.1', port: 0 },
+        batchSystem: { kind: 'mesos', mesosMaster },
+        provisioner: { kind: 'aws', zone, clusterName },
+        shutdown: { releaseNodes: !f.keepNodes },
+        scaler: scalerFlags.section,
+      },
+      catalogue,
+      'flags',
+    );
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    throw flagError(e.problems.map((p) => problemOfFlag(p, scalerFlags)));
+  }
   const clock = new RealClock();
   const out = new ConsoleOutput(process.stderr, clock);
   const log = createLogger({
@@ -195,55 +204,6 @@ function clusterNameFromTags(json: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The scaler section from Toil's flags. */
-function scalerSection(f: RunFlags, zone: string): Record<string, unknown> {
-  const nodeTypes: unknown[] = [];
-  if (f.nodeTypes) nodeTypes.push(...f.nodeTypes.split(',').filter(Boolean));
-  if (f.nodeType) nodeTypes.push(...f.nodeType.split(',').filter(Boolean));
-  const spot = f.preemptableNodeType ?? f.preemptibleNodeType;
-  if (spot)
-    for (const s of spot.split(',').filter(Boolean)) {
-      const [type, bid] = s.split(':');
-      nodeTypes.push({ type, spot: true, ...(bid ? { bid: Number(bid) } : {}) });
-    }
-  if (nodeTypes.length === 0)
-    throw new UserInputError(
-      'BAD_FLAG',
-      '--provisioner aws needs --nodeTypes, --nodeType or --preemptableNodeType',
-    );
-  const perType = (flag: string, v: string | undefined): number | number[] | undefined => {
-    if (v === undefined) return undefined;
-    const ns = v.split(',').map((x) => parseCount(flag, x));
-    return ns.length === 1 ? ns[0] : ns;
-  };
-  const num = (flag: string, v: string | undefined): number | undefined => {
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isFinite(n)) throw new UserInputError('BAD_FLAG', `${flag} ${v}: expected a number`);
-    return n;
-  };
-  const seconds = (flag: string, v: string | undefined): number | string | undefined =>
-    v === undefined ? undefined : /^\d+(\.\d+)?$/.test(v) ? Number(v) : v;
-  const entries: [string, unknown][] = [
-    ['region', zone.slice(0, -1)],
-    ['zones', [zone]],
-    ['nodeTypes', nodeTypes],
-    ['maxNodes', perType('--maxNodes', f.maxNodes)],
-    ['minNodes', perType('--minNodes', f.minNodes)],
-    ['maxPreemptableNodes', num('--maxPreemptableNodes', f.maxPreemptableNodes ?? f.maxPreemptibleNodes)],
-    [
-      'preemptableCompensation',
-      num('--preemptableCompensation', f.preemptableCompensation ?? f.preemptibleCompensation),
-    ],
-    ['targetTime', seconds('--targetTime', f.targetTime)],
-    ['betaInertia', num('--betaInertia', f.betaInertia)],
-    ['scaleInterval', seconds('--scaleInterval', f.scaleInterval)],
-    ['bootTime', f.bootTime],
-    ['idleGrace', f.idleGrace],
-  ];
-  return Object.fromEntries(entries.filter(([, v]) => v !== undefined));
 }
 
 /** The job shapes the workflow module declares, with the run's defaults filled in. */

@@ -50,6 +50,23 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
       expect: /^toil: workflow .*sort\.ts did not start: --numLines 0: expected a whole number > 0$/,
     },
     {
+      name: 'a misspelt node type, named by the flag that gave it (not a config path)',
+      args: ['run', SORT, 'file:./nodetype', '--nodeTypes', 't2.mediu'],
+      expect: /^toil: --nodeTypes t2\.mediu: unknown instance type "t2\.mediu" \(did you mean t2\.medium/,
+    },
+    {
+      name: 'an autoscaling value out of range, named by its flag',
+      args: [
+        'run',
+        SORT,
+        'file:./compensation',
+        ...['--provisioner', 'aws', '--batchSystem', 'mesos', '--mesosMaster', '127.0.0.1:1'],
+        ...['--zone', 'us-west-2a', '--clusterName', 'c', '--nodeType', 't2.medium'],
+        ...['--preemptableCompensation', '2'],
+      ],
+      expect: /^toil: --preemptableCompensation 2: .*<=1$/,
+    },
+    {
       name: 'bad --retryCount',
       args: ['run', SORT, 'file:./js', '--retryCount', 'many'],
       expect: /--retryCount many: expected a whole number/,
@@ -79,6 +96,15 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
   t.match(
     second.stderr,
     /job store file:\.\/exists already exists \(expected a new job store; use --restart/,
+  );
+  // Toil ignores the autoscaling flags without --provisioner; this run does too, but says so.
+  const local = await runToil(['run', SORT, 'file:./local', '--numLines', '10', '--maxNodes', '3'], {
+    cwd: dir,
+  });
+  t.equal(local.code, 0, local.stderr);
+  t.match(
+    local.stderr,
+    /^toil: --maxNodes takes effect only with --provisioner aws; this run scales nothing/m,
   );
 });
 

@@ -1,0 +1,137 @@
+import { ConfigError } from '../common/configErrors.js';
+import { UserInputError } from '../common/errors.js';
+import { parseScalerConfig, type ScalerConfig } from '../scaler/config.js';
+import type { Catalogue } from '../scaler/catalogue.js';
+import type { AutoscalingFlags } from './runAutoscaledOptions.js';
+import { parseCount } from './run.js';
+
+/**
+ * Toil's autoscaling flags as the scaler section of the leader config, and back: every problem the
+ * config finds is reported against the flag the user typed (`--nodeTypes t2.mediu: unknown
+ * instance type …`), never against a config path (`scaler.nodeTypes[0]`) they never wrote.
+ */
+export interface ScalerFlagSection {
+  /** The `scaler:` section the flags amount to (what a leader config file would hold). */
+  readonly section: Record<string, unknown>;
+  /** For each field of the section, the flag and the text that set it. */
+  readonly origin: ReadonlyMap<string, string>;
+  /** For each entry of `section.nodeTypes`, the flag and the text that gave it. */
+  readonly nodeTypeOrigin: readonly string[];
+}
+
+const FIELD_FLAGS: readonly [
+  field: string,
+  flag: string,
+  value: (f: AutoscalingFlags) => string | undefined,
+][] = [
+  ['maxNodes', '--maxNodes', (f) => f.maxNodes],
+  ['minNodes', '--minNodes', (f) => f.minNodes],
+  ['maxPreemptableNodes', '--maxPreemptableNodes', (f) => f.maxPreemptableNodes ?? f.maxPreemptibleNodes],
+  [
+    'preemptableCompensation',
+    '--preemptableCompensation',
+    (f) => f.preemptableCompensation ?? f.preemptibleCompensation,
+  ],
+  ['targetTime', '--targetTime', (f) => f.targetTime],
+  ['betaInertia', '--betaInertia', (f) => f.betaInertia],
+  ['scaleInterval', '--scaleInterval', (f) => f.scaleInterval],
+  ['bootTime', '--bootTime', (f) => f.bootTime],
+  ['idleGrace', '--idleGrace', (f) => f.idleGrace],
+];
+
+/** The autoscaling flags given (besides --provisioner itself), as the user spelt them. */
+export function autoscalingFlagsGiven(f: AutoscalingFlags): string[] {
+  const given: string[] = [];
+  if (f.nodeTypes !== undefined) given.push('--nodeTypes');
+  if (f.nodeType !== undefined) given.push('--nodeType');
+  if ((f.preemptableNodeType ?? f.preemptibleNodeType) !== undefined) given.push('--preemptableNodeType');
+  for (const [, flag, value] of FIELD_FLAGS) if (value(f) !== undefined) given.push(flag);
+  return given;
+}
+
+/** The scaler section from Toil's flags, remembering which flag set what. */
+export function scalerSectionFromFlags(f: AutoscalingFlags, zone: string): ScalerFlagSection {
+  const nodeTypes: unknown[] = [];
+  const nodeTypeOrigin: string[] = [];
+  const add = (flag: string, list: string | undefined, entry: (s: string) => unknown): void => {
+    for (const s of (list ?? '').split(',').filter(Boolean)) {
+      nodeTypes.push(entry(s));
+      nodeTypeOrigin.push(`${flag} ${s}`);
+    }
+  };
+  add('--nodeTypes', f.nodeTypes, (s) => s);
+  add('--nodeType', f.nodeType, (s) => s);
+  add('--preemptableNodeType', f.preemptableNodeType ?? f.preemptibleNodeType, (s) => {
+    const [type, bid] = s.split(':');
+    return { type, spot: true, ...(bid ? { bid: Number(bid) } : {}) };
+  });
+  if (nodeTypes.length === 0)
+    throw new UserInputError(
+      'BAD_FLAG',
+      '--provisioner aws needs --nodeTypes, --nodeType or --preemptableNodeType',
+    );
+  const section: Record<string, unknown> = { region: zone.slice(0, -1), zones: [zone], nodeTypes };
+  const origin = new Map<string, string>();
+  for (const [field, flag, value] of FIELD_FLAGS) {
+    const v = value(f);
+    if (v === undefined) continue;
+    origin.set(field, `${flag} ${v}`);
+    section[field] = fieldValue(field, flag, v);
+  }
+  return { section, origin, nodeTypeOrigin };
+}
+
+function fieldValue(field: string, flag: string, v: string): unknown {
+  switch (field) {
+    case 'maxNodes':
+    case 'minNodes': {
+      // One number for every type, or one per type (Toil's `4,2`).
+      const ns = v.split(',').map((x) => parseCount(flag, x));
+      return ns.length === 1 ? ns[0] : ns;
+    }
+    case 'maxPreemptableNodes':
+    case 'preemptableCompensation':
+    case 'betaInertia': {
+      const n = Number(v);
+      if (v.trim() === '' || !Number.isFinite(n))
+        throw new UserInputError('BAD_FLAG', `${flag} ${v}: expected a number`);
+      return n;
+    }
+    case 'targetTime':
+    case 'scaleInterval':
+      // Toil gives these in seconds; a duration ("30s") is accepted too.
+      return /^\d+(\.\d+)?$/.test(v) ? Number(v) : v;
+    default:
+      return v;
+  }
+}
+
+/**
+ * Parses the scaler section the flags amount to; a problem is rethrown naming its flag: one line
+ * for one problem (`toil: --nodeTypes t2.mediu: unknown instance type …`), a list for several.
+ */
+export function parseScalerFlags(flags: ScalerFlagSection, catalogue: Catalogue): ScalerConfig {
+  try {
+    return parseScalerConfig(flags.section, catalogue, { source: 'flags', path: ['scaler'] });
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    throw flagError(e.problems.map((p) => problemOfFlag(p, flags)));
+  }
+}
+
+/** A config problem (`scaler.nodeTypes[0]: …`) restated against the flag that caused it. */
+export function problemOfFlag(problem: string, flags: ScalerFlagSection): string {
+  const m = /^scaler\.(\w+)(?:\[(\d+)\])?[^:]*: (.*)$/s.exec(problem);
+  if (!m) return problem;
+  const [, field = '', index, message = ''] = m;
+  const typed =
+    field === 'nodeTypes' && index !== undefined
+      ? flags.nodeTypeOrigin[Number(index)]
+      : flags.origin.get(field);
+  return typed ? `${typed}: ${message}` : problem;
+}
+
+export function flagError(problems: readonly string[]): UserInputError {
+  if (problems.length === 1) return new UserInputError('BAD_FLAG', problems[0]!);
+  return new ConfigError('the flags', problems);
+}
