@@ -118,6 +118,9 @@ function nodeProcesses(rootPid: number): { pid: number; cmd: string; env: Record
   return out;
 }
 
+// Longer than tap's 120 s per file on a busy two-core machine; a hang still fails, later.
+t.setTimeout(240_000);
+
 t.test(
   'launch-cluster without IAM permissions: exit 2 naming iam:CreateRole, and nothing made',
   { skip: motoAvailable() ? false : MOTO_MISSING_REASON },

@@ -34,6 +34,9 @@ const config = (dir: string, maxNodes: number): string =>
     ['maxNodes: 4', `maxNodes: ${maxNodes}`],
   ]);
 
+// Longer than tap's 120 s per file on a busy two-core machine; a hang still fails, later.
+t.setTimeout(240_000);
+
 t.test(
   'toil leader on the local cloud: healthz, a submitted sort scales 0 → n → minNodes, reload, metrics, SIGTERM',
   async (t) => {

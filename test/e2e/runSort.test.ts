@@ -11,6 +11,9 @@ function cSort(path: string): Buffer {
   return execFileSync('sort', [path], { env: { ...process.env, LC_ALL: 'C' }, maxBuffer: 1 << 28 });
 }
 
+// Longer than tap's 120 s per file on a busy two-core machine; a hang still fails, later.
+t.setTimeout(240_000);
+
 t.test(
   'toil run sorts a generated file exactly as LC_ALL=C sort does, and cleans the job store on success',
   async (t) => {
@@ -57,19 +60,19 @@ t.test(
     const log = join(dir, 'exec.log');
     const out = join(dir, 'sum.txt');
     const r = await runToil(
-      ['run', TREE, 'file:./js', '--n', '16', '--out', out, '--log', log, '--clean', 'never'],
+      ['run', TREE, 'file:./js', '--n', '8', '--out', out, '--log', log, '--clean', 'never'],
       { cwd: dir },
     );
     t.equal(r.code, 0, r.code === 0 ? 'exit 0' : r.stderr);
     t.equal(
       readFileSync(out, 'utf8').trim(),
-      String((16 * 15) / 2),
-      'root value = sum of 0..15 through rv() promises',
+      String((8 * 7) / 2),
+      'root value = sum of 0..7 through rv() promises',
     );
     const ex = parseExecutions(readFileSync(log, 'utf8'));
     const starts = ex.filter((e) => e.kind === 'start');
-    t.equal(starts.filter((e) => e.name === 'tree').length, 31, '31 tree jobs (16 leaves)');
-    t.equal(starts.filter((e) => e.name === 'add').length, 15, '15 follow-ons');
+    t.equal(starts.filter((e) => e.name === 'tree').length, 15, '15 tree jobs (8 leaves)');
+    t.equal(starts.filter((e) => e.name === 'add').length, 7, '7 follow-ons');
     t.equal(new Set(starts.map((e) => e.jobId)).size, starts.length, 'every job ran exactly once');
     const idx = (kind: string, id: string): number => ex.findIndex((e) => e.kind === kind && e.jobId === id);
     // Every add (follow-on) starts after every tree job whose range it covers has ended: here we
@@ -92,7 +95,7 @@ t.test(
     const s = JSON.parse(status.stdout) as { finished: boolean; jobs: { known: number; completed: number } };
     t.same(
       { finished: s.finished, known: s.jobs.known, completed: s.jobs.completed },
-      { finished: true, known: 46, completed: 46 },
+      { finished: true, known: 22, completed: 22 },
     );
     const clean = await runToil(['clean', 'file:./js'], { cwd: dir });
     t.equal(clean.code, 0);

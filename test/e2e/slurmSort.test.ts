@@ -5,6 +5,9 @@ import { parseAttemptComment } from '../../src/slurm/jobScript.js';
 import { needsSlurm, startSlurmCluster } from '../fixtures/slurmCluster.js';
 import { REPO_ROOT, runToil, sortedLikeCSort, scratchDir } from '../fixtures/workflowCli.js';
 
+// Longer than tap's 120 s per file on a busy two-core machine; a hang still fails, later.
+t.setTimeout(240_000);
+
 t.test(
   'toil run examples/sort.ts --batchSystem slurm on a real 3-node Slurm: sorted, and non-preemptable merges only on ondemand nodes',
   { skip: needsSlurm() },
