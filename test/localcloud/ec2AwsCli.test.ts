@@ -136,3 +136,35 @@ t.test(
     );
   },
 );
+
+t.test(
+  "the README's key pair step: aws ec2 import-key-pair with a public key file makes the key pair --keyPairName names",
+  { skip: awsCliAvailable ? false : 'the aws CLI is not on PATH' },
+  async (t) => {
+    const endpoint = await startTestEndpoint({ bootDelayMs: 0 });
+    t.teardown(() => endpoint.stop());
+    const aws = awsEc2(endpoint.url);
+    const dir = t.testdir({
+      'id_ed25519.pub':
+        'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@laptop\n',
+    });
+    const before = await aws('describe-key-pairs', '--key-names', 'KEY');
+    t.not(before.status, 0, 'no key pair before the step (as on AWS: launch-cluster would refuse)');
+    t.match(before.stderr, /InvalidKeyPair\.NotFound/);
+    const imported = await aws(
+      'import-key-pair',
+      '--key-name',
+      'KEY',
+      '--public-key-material',
+      `fileb://${dir}/id_ed25519.pub`,
+    );
+    t.equal(imported.status, 0, imported.stderr);
+    t.equal(imported.json.KeyName, 'KEY');
+    const after = await aws('describe-key-pairs', '--key-names', 'KEY');
+    t.equal(after.status, 0, after.stderr);
+    t.same(
+      (after.json.KeyPairs as any[]).map((k) => [k.KeyName, k.KeyType]),
+      [['KEY', 'ed25519']],
+    );
+  },
+);
