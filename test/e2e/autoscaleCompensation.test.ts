@@ -75,7 +75,8 @@ interface MesosTask {
   labels?: { key: string; value: string }[];
 }
 
-t.setTimeout(240_000);
+// 107 worker processes: 175 s on a busy two-core machine; the file's time leaves room, not for a hang.
+t.setTimeout(330_000);
 
 t.test(
   'spot refused → on-demand in the same tick; ≥ 100 preemptable sort jobs; back to minNodes with no task lost; cost reported',
@@ -110,9 +111,10 @@ t.test(
     const ticks = new Map<number, TickRecord>();
     let endedAt = 0;
     let settledAt = 0;
-    // 107 worker processes on a 2-core machine: about 100 s when the machine is shared (see
-    // docs/leader.md); the loop and the file's timeout leave room for that, not for a hang.
-    const deadline = Date.now() + 200_000;
+    // 107 worker processes on a 2-core machine: about 100 s when the machine is shared and up to
+    // 175 s under a loaded CI (see docs/leader.md); the loop and the file's timeout leave room for
+    // that, not for a hang.
+    const deadline = Date.now() + 280_000;
     while (Date.now() < deadline) {
       s = await leaderStatus(base);
       timeline.record(s.nodes.owned.length);

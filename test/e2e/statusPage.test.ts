@@ -19,15 +19,12 @@ const present = (() => {
   }
 })();
 
+// Longer than tap's 120 s per file on a busy two-core machine; a hang still fails, later.
+t.setTimeout(240_000);
+
 t.test(
   'the status page shows plots and a filled node table while the daemon scales a sort',
-  {
-    // Known defect: the sort it submits exits 1 since submissions need the API token (a relative
-    // job store and the token file are the suspects); the page itself rendered 10 of 11 checks.
-    skip: present
-      ? 'known defect: the submitted sort exits 1 since API tokens were added'
-      : `no Chromium at ${CHROMIUM} (apt-get install chromium)`,
-  },
+  { skip: present ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium)` },
   async (t) => {
     const dir = t.testdir({});
     const cfgPath = join(dir, 'leader.yaml');
@@ -50,8 +47,9 @@ t.test(
         'run',
         join(REPO_ROOT, 'examples/sort.ts'),
         'file:js',
+        // Four leaves: enough to launch nodes for the page to show, few worker processes.
         '--numLines',
-        '3000',
+        '1000',
         '--N',
         '8000',
         '--fileToSort',
@@ -119,5 +117,7 @@ t.test(
     t.same(problems, [], 'no console errors');
     const r = await client.done;
     t.equal(r.code, 0, 'the sort succeeded');
+    if (r.code !== 0)
+      t.comment(`toil run --leader:\n${r.stderr.slice(-3000)}\nleader:\n${leader.output().slice(-3000)}`);
   },
 );
