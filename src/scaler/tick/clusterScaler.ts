@@ -13,6 +13,7 @@ import { ClusterView, type ObservedNode } from './clusterView.js';
 import { FatalBackoffs, type FatalLaunchError } from './fatalBackoff.js';
 import { exportClusterGauges, exportDesiredNodes, type TickMetrics } from './metrics.js';
 import { observe, type TickEvent } from './observe.js';
+import { PlanLog } from './planLog.js';
 import { ReportHistory, emptyOutcome, type TickReport } from './report.js';
 import { accrueCost, emptyTickState, forget, type TickState, type TickStateStore } from './state.js';
 
@@ -52,6 +53,7 @@ export class ClusterScaler {
   private readonly calls: ProvisionerCalls;
   private readonly fatal: FatalBackoffs;
   private readonly history = new ReportHistory();
+  private readonly planLog: PlanLog;
   private state: TickState = emptyTickState();
   private lastReport: TickReport | undefined;
   private lastTickAt: number | undefined;
@@ -73,6 +75,7 @@ export class ClusterScaler {
       ...(options.metrics ? { metrics: options.metrics } : {}),
     });
     this.fatal = new FatalBackoffs(this.log);
+    this.planLog = new PlanLog(this.log);
     this.spotRefreshMs = options.config().tick.spotPriceRefresh;
     this.spot = new SpotPriceFeed({
       source: options.provisioner,
@@ -108,7 +111,7 @@ export class ClusterScaler {
         plans++;
         this.o.metrics?.planDuration.observe((this.o.clock.now() - planStart) / 1000);
         exec.state = { ...exec.state, smoothing: plan.state };
-        logPlan(this.log, plan);
+        this.planLog.write(plan);
         if (this.o.metrics) exportDesiredNodes(this.o.metrics, plan, view, exec.state);
         const acted = await exec.act(plan, view, plans, this.launching);
         this.shortfall = acted.shortfalls;
@@ -341,18 +344,4 @@ function spotInstanceTypes(config: ScalerConfig): string[] {
   return config.nodeTypes
     .filter((nt) => nt.capacityType === 'spot')
     .flatMap((nt) => nt.instanceTypes.map((t) => t.name));
-}
-
-function logPlan(log: Logger, plan: ScalingPlan): void {
-  log.info(
-    {
-      launch: plan.launch.map((l) => `${l.count}×${l.instanceType}/${l.capacityType}/${l.zone}`),
-      drain: plan.drain.length,
-      undrain: plan.undrain.length,
-      terminate: plan.terminate.length,
-      waiting: plan.waiting.map((w) => `${w.count} ${w.jobName}: ${w.reason}`).slice(0, 5),
-      hourlyCost: plan.hourlyCost,
-    },
-    'scaling plan',
-  );
 }

@@ -1,15 +1,5 @@
 import t from 'tap';
-import { ManualClock } from '../../../src/common/clock.js';
-import { createLogger } from '../../../src/common/log.js';
-import { ClusterScaler } from '../../../src/scaler/tick/clusterScaler.js';
-import {
-  FakeAgents,
-  MemoryTickStore,
-  RecordingProvisioner,
-  capturedLog,
-  preemptableJobs,
-  tickTestConfig,
-} from '../../fixtures/leaderFakes.js';
+import { preemptableJobs, tickHarness, tickTestConfig } from '../../fixtures/leaderFakes.js';
 
 /**
  * A launch that fails with an error of no known kind (a RangeError from a bug before anything was
@@ -17,22 +7,11 @@ import {
  * every tick.
  */
 t.test('a launch failing with an untyped error surfaces once and is not retried forever', async (t) => {
-  const clock = new ManualClock();
-  const provisioner = new RecordingProvisioner(clock);
+  const { clock, provisioner, cluster, store, lines, scaler } = tickHarness(
+    tickTestConfig({ nodeTypes: [{ type: 't2.medium', spot: true }] }, { fatalBackoff: '10m' }),
+  );
   provisioner.failing.set('*', () => new RangeError('Invalid array length'));
-  const cluster = new FakeAgents();
   cluster.queued = preemptableJobs(4);
-  const store = new MemoryTickStore();
-  const { destination, lines } = capturedLog();
-  const cfg = tickTestConfig({ nodeTypes: [{ type: 't2.medium', spot: true }] }, { fatalBackoff: '10m' });
-  const scaler = new ClusterScaler({
-    provisioner,
-    cluster,
-    store,
-    clock,
-    log: createLogger({ level: 'debug', destination }),
-    config: () => cfg,
-  });
 
   const first = (await scaler.tick()).report;
   t.match(first.errors, [{ code: 'UNTYPED_ERROR', disposition: 'fatal', message: 'Invalid array length' }]);
