@@ -1,6 +1,6 @@
 import { RealClock } from '../common/clock.js';
 import { clusterEnvironment, createClusterCalls } from '../main.js';
-import { createIamClient } from '../main/iamClient.js';
+import { createIamClient } from '../main.js';
 import { ClusterIam } from '../provisioner/aws/clusterIam.js';
 import { checkProvisioner, cliLogger, progressTo } from '../provisioner/cluster/cliSupport.js';
 import { destroyCluster } from '../provisioner/cluster/destroyCluster.js';

@@ -2,7 +2,7 @@ import { RealClock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
 import { VERSION } from '../common/version.js';
 import { clusterEnvironment, createClusterCalls } from '../main.js';
-import { createIamClient } from '../main/iamClient.js';
+import { createIamClient } from '../main.js';
 import { ClusterIam } from '../provisioner/aws/clusterIam.js';
 import { applianceImage } from '../provisioner/appliance.js';
 import { checkProvisioner, cliLogger, collect, progressTo } from '../provisioner/cluster/cliSupport.js';

@@ -1,0 +1,142 @@
+/**
+ * The AWS SDK clients, built here and nowhere else: EC2 (the provisioner and the cluster
+ * utilities), S3 (the aws: job store), IAM (the cluster's roles), with one way of finding
+ * endpoints and credentials. `AWS_ENDPOINT_URL_EC2`/`_S3`/`_IAM` (the SDK's standard variables)
+ * point them at local stand-ins (the local cloud, moto, s3rver).
+ */
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { IAMClient } from '@aws-sdk/client-iam';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { Clock } from '../common/clock.js';
+import type { Logger } from '../common/log.js';
+import type { Ec2Calls } from '../provisioner/aws/ec2Calls.js';
+import type { Env } from './env.js';
+
+/**
+ * Every AWS SDK client warns on Node 20 that later SDK releases will need Node 22. Users can do
+ * nothing about it at run time, so it is silenced before any client is built (the SDK reads this
+ * variable from process.env when a client is constructed). A user's explicit setting wins.
+ */
+export function silenceAwsSdkNodeVersionWarning(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+}
+
+/**
+ * An EC2 client for `region`. `AWS_ENDPOINT_URL_EC2` (the SDK's standard variable) points it at
+ * the local cloud or moto. Credentials come from the SDK's default chain; for an endpoint on this
+ * machine without any, placeholder keys are used (the local endpoint checks no signature).
+ */
+export async function createEc2Client(
+  region: string,
+  env: Env = process.env,
+  options: { readonly endpoint?: string; readonly maxAttempts?: number } = {},
+): Promise<EC2Client> {
+  silenceAwsSdkNodeVersionWarning();
+  const { EC2Client } = await import('@aws-sdk/client-ec2');
+  const endpoint = options.endpoint ?? (env.AWS_ENDPOINT_URL_EC2?.trim() || undefined);
+  const keys = clientCredentials(env, endpoint);
+  return new EC2Client({
+    region,
+    ...(endpoint ? { endpoint } : {}),
+    ...(keys ? { credentials: keys } : {}),
+    ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
+  });
+}
+
+/** An endpoint on this machine (the local cloud, moto), which checks no signature. */
+export function isLocalEndpoint(endpoint: string | undefined): boolean {
+  return (
+    endpoint !== undefined && /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?\/?$/.test(endpoint)
+  );
+}
+
+/**
+ * The keys a cluster utility's client signs with: the environment's, else placeholders for an
+ * endpoint on this machine, else none (the SDK's default chain: profile, SSO, instance role).
+ */
+export function clientCredentials(
+  env: Env,
+  endpoint: string | undefined,
+): { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined {
+  if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY)
+    return {
+      accessKeyId: env.AWS_ACCESS_KEY_ID,
+      secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+      ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+    };
+  return isLocalEndpoint(endpoint)
+    ? { accessKeyId: 'AKIDLOCALCLOUD000000', secretAccessKey: 'local-cloud-not-a-secret' }
+    : undefined;
+}
+
+/** The EC2 call layer (translation, retries) the cluster utilities use, for the zone's region. */
+export async function createClusterCalls(options: {
+  region: string;
+  clock: Clock;
+  log: Logger;
+  env?: Env;
+}): Promise<{ calls: Ec2Calls; readonly close: () => void }> {
+  const { Ec2Calls, DEFAULT_RETRY } = await import('../provisioner/aws/ec2Calls.js');
+  const client = await createEc2Client(options.region, options.env ?? process.env);
+  const calls = new Ec2Calls({ client, clock: options.clock, log: options.log, retry: DEFAULT_RETRY });
+  return { calls, close: () => client.destroy() };
+}
+
+/**
+ * An S3 client for `region`. `AWS_ENDPOINT_URL_S3` (the SDK's standard variable) points it at an
+ * S3-compatible server such as moto or s3rver, which only speak path-style addressing.
+ * Credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from `env` when set there, else the SDK's
+ * default chain (profile, SSO, instance role, ...).
+ */
+export function createS3Client(region: string, env: Env, onRequest?: (operation: string) => void): S3Client {
+  silenceAwsSdkNodeVersionWarning();
+  const endpoint = env.AWS_ENDPOINT_URL_S3?.trim() || undefined;
+  const accessKeyId = env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
+  const client = new S3Client({
+    region,
+    ...(endpoint !== undefined && { endpoint, forcePathStyle: true }),
+    ...(accessKeyId &&
+      secretAccessKey && {
+        credentials: {
+          accessKeyId,
+          secretAccessKey,
+          ...(env.AWS_SESSION_TOKEN && { sessionToken: env.AWS_SESSION_TOKEN }),
+        },
+      }),
+    // Checksums only where S3 demands them: s3rver stores the aws-chunked framing of streamed
+    // bodies as the object's bytes otherwise. S3 still verifies Content-MD5/TLS integrity.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  if (onRequest) {
+    // The deserialize step sits inside the retry loop, so this runs once per HTTP attempt.
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        onRequest(context.commandName?.replace(/Command$/, '') ?? 'unknown');
+        return next(args);
+      },
+      { step: 'deserialize', name: 'toilCountS3Requests', priority: 'low' },
+    );
+  }
+  return client;
+}
+
+/**
+ * An IAM client, or undefined when the cluster lives on the local cloud and no IAM endpoint was
+ * named: the local EC2 endpoint has no IAM of its own, so its clusters then get no roles (and
+ * their nodes no credentials), and nothing is sent to AWS. Credentials as for EC2.
+ */
+export async function createIamClient(env: Env): Promise<IAMClient | undefined> {
+  const endpoint = env.AWS_ENDPOINT_URL_IAM?.trim() || undefined;
+  if (!endpoint && isLocalEndpoint(env.AWS_ENDPOINT_URL_EC2?.trim() || undefined)) return undefined;
+  silenceAwsSdkNodeVersionWarning();
+  const { IAMClient } = await import('@aws-sdk/client-iam');
+  const keys = clientCredentials(env, endpoint);
+  // IAM is global: its API lives in us-east-1 whatever the cluster's region.
+  return new IAMClient({
+    region: 'us-east-1',
+    ...(endpoint ? { endpoint } : {}),
+    ...(keys ? { credentials: keys } : {}),
+  });
+}

@@ -1,0 +1,158 @@
+/** The batch systems `--batchSystem` names, and the commands their workers run. */
+import { existsSync, statfsSync } from 'node:fs';
+import { availableParallelism, hostname, totalmem, userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Clock } from '../common/clock.js';
+import { UserInputError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import type { JobStore } from '../jobstore/jobStore.js';
+import { SingleMachineBatchSystem } from '../leader/singleMachine.js';
+import { MesosBatchSystem } from '../mesos/batchSystem.js';
+import { MesosMasterClient } from '../mesos/masterClient.js';
+import { MemoryFrameworkIdStore, MesosSchedulerClient, type FrameworkIdStore } from '../mesos/scheduler.js';
+import type { BatchSystem } from '../ports/batchSystem.js';
+import { SlurmBatchSystem } from '../slurm/batchSystem.js';
+import { SlurmCli } from '../slurm/cli.js';
+import type { Env } from './env.js';
+
+/** The argv prefix that runs this copy of `toil` (node and bin/toil.js), for worker processes. */
+export function toilCommand(): string[] {
+  return [process.execPath, join(packageRoot(), 'bin', 'toil.js')];
+}
+
+/** The argv that runs one attempt of one job in a fresh worker process (see IssuedJob.command). */
+export function workerCommand(locator: string, jobId: string, attempt: number): string[] {
+  return [...toilCommand(), 'worker', locator, jobId, '--attempt', String(attempt)];
+}
+
+function packageRoot(): string {
+  // src/main/batchSystems.ts when run from source, dist/src/main/batchSystems.js when built.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'bin', 'toil.js'))) return dir;
+    dir = dirname(dir);
+  }
+  throw new Error('cannot find the toil-ts package root');
+}
+
+/** This machine's cores, memory and the size of the file system holding `dir`: single_machine's defaults. */
+export function machineResources(dir: string = process.cwd()): {
+  cores: number;
+  memory: number;
+  disk: number;
+} {
+  const fs = statfsSync(dir);
+  return { cores: availableParallelism(), memory: totalmem(), disk: fs.blocks * fs.bsize };
+}
+
+export interface CreateBatchSystemOptions {
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** single_machine limits; default this machine's (`machineResources`). */
+  readonly maxCores?: number;
+  readonly maxMemory?: number;
+  readonly maxDisk?: number;
+  /** single_machine: keep worker processes warm between jobs (default true). */
+  readonly warmWorkers?: boolean;
+  /** mesos: the master's host:port (--mesosMaster / --mesosEndpoint). */
+  readonly mesosMaster?: string;
+  /** mesos: the workflow's job store, which keeps the framework id across --restart. */
+  readonly jobStore?: JobStore;
+  /** slurm: the partition jobs go to (--slurmPartition; default the cluster's default partition). */
+  readonly slurmPartition?: string;
+  /** slurm: the directory jobs start in. */
+  readonly workDir?: string;
+  readonly env?: Env;
+}
+
+/** The batch system `--batchSystem` names. Throws UserInputError for one that is not available. */
+export function createBatchSystem(
+  name: 'single_machine' | 'mesos' | 'slurm',
+  options: CreateBatchSystemOptions,
+): BatchSystem {
+  if (name === 'slurm') return createSlurmBatchSystem(options);
+  if (name === 'single_machine') {
+    const machine = machineResources();
+    return new SingleMachineBatchSystem({
+      maxCores: options.maxCores ?? machine.cores,
+      maxMemory: options.maxMemory ?? machine.memory,
+      maxDisk: options.maxDisk ?? machine.disk,
+      clock: options.clock,
+      log: options.log,
+      ...(options.warmWorkers === false
+        ? {}
+        : { warmWorkerCommand: [...toilCommand(), 'worker', '--serve'] }),
+      ...(options.env ? { env: options.env } : {}),
+    });
+  }
+  if (name === 'mesos') {
+    const store = options.jobStore;
+    return createMesosBatchSystem(options.mesosMaster ?? '127.0.0.1:5050', {
+      clock: options.clock,
+      log: options.log,
+      ...(store
+        ? {
+            frameworkIdStore: {
+              load: () => store.readFrameworkId(),
+              save: (id: string | undefined) => store.writeFrameworkId(id),
+            },
+          }
+        : {}),
+    });
+  }
+  throw new UserInputError(
+    'BATCH_SYSTEM_UNAVAILABLE',
+    `--batchSystem ${String(name)} is not available (expected single_machine, mesos or slurm)`,
+    { batchSystem: name },
+  );
+}
+
+/**
+ * The Slurm batch system through Slurm's own tools. SLURM_CONF (Slurm's variable) names the
+ * cluster's slurm.conf when it is not the system's; TOIL_SLURM_ARGS adds sbatch flags, as in Toil.
+ */
+export function createSlurmBatchSystem(
+  options: Pick<CreateBatchSystemOptions, 'clock' | 'log' | 'env' | 'slurmPartition' | 'workDir'>,
+): SlurmBatchSystem {
+  const env = options.env ?? process.env;
+  const extraArgs = (env.TOIL_SLURM_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
+  return new SlurmBatchSystem({
+    cli: new SlurmCli(env.SLURM_CONF ? { conf: env.SLURM_CONF } : {}),
+    clock: options.clock,
+    log: options.log,
+    ...(options.slurmPartition ? { partition: options.slurmPartition } : {}),
+    ...(options.workDir ? { workDir: options.workDir } : {}),
+    ...(extraArgs.length > 0 ? { extraArgs } : {}),
+  });
+}
+
+/**
+ * The Mesos batch system against the master at `address` (host:port). The framework id lives in
+ * `frameworkIdStore` (in memory unless the caller keeps it somewhere that survives the leader);
+ * the failover timeout is a week, so a leader restart does not kill running tasks.
+ */
+export function createMesosBatchSystem(
+  address: string,
+  options: {
+    clock: Clock;
+    log: Logger;
+    frameworkIdStore?: FrameworkIdStore;
+    failoverTimeoutSeconds?: number;
+  },
+): MesosBatchSystem {
+  const master = new MesosMasterClient(address);
+  const scheduler = new MesosSchedulerClient({
+    master: master.endpoint,
+    framework: {
+      name: 'toil',
+      user: userInfo().username,
+      hostname: hostname(),
+      failoverTimeoutSeconds: options.failoverTimeoutSeconds ?? 7 * 24 * 3600,
+    },
+    frameworkIdStore: options.frameworkIdStore ?? new MemoryFrameworkIdStore(),
+    clock: options.clock,
+    log: options.log,
+  });
+  return new MesosBatchSystem({ scheduler, master, clock: options.clock, log: options.log });
+}

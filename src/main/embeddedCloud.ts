@@ -1,0 +1,86 @@
+/**
+ * The embedded local cloud of `provisioner.kind: embedded`: the EC2 endpoint (with agents as
+ * processes joining the leader's Mesos master), and the cluster launch-cluster would have made in
+ * it (security group, leader instance).
+ */
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { Clock } from '../common/clock.js';
+import type { Logger } from '../common/log.js';
+import type { LeaderConfig } from '../leader/leaderConfig.js';
+import type { Ec2Endpoint } from '../localcloud/ec2/index.js';
+import type { AwsClusterSettings } from '../provisioner/aws/awsProvisioner.js';
+
+/** Starts the local EC2 endpoint; its agents join `mesosMaster`. Resolves with it and its node image. */
+export async function startEmbeddedEc2(o: {
+  config: LeaderConfig;
+  mesosMaster: string;
+  clock: Clock;
+  log: Logger;
+}): Promise<{ endpoint: Ec2Endpoint; image: string }> {
+  const [{ startEc2Endpoint }, { startAgentProcess }, { LOCAL_IMAGE }] = await Promise.all([
+    import('../localcloud/ec2/index.js'),
+    import('../localcloud/mesos/agentProcess.js'),
+    import('../localcloud/ec2/catalogue.js'),
+  ]);
+  const endpoint = await startEc2Endpoint({
+    clock: o.clock,
+    log: o.log,
+    host: '127.0.0.1',
+    region: o.config.scaler.region,
+    bootDelayMs: o.config.localcloud.bootDelay,
+    shutdownDelayMs: o.config.localcloud.shutdownDelay,
+    mesosMaster: o.mesosMaster,
+    faults: o.config.localcloud.faults,
+    // Agents report their instance's private address as hostname (as on AWS), which is how
+    // the scaler ties an agent to its instance.
+    launcher: {
+      startAgent: (spec) => {
+        const h = startAgentProcess({
+          master: spec.master,
+          resources: `cpus:${spec.cpus};mem:${spec.memoryMiB};disk:${spec.diskMiB}`,
+          attributes: Object.entries(spec.attributes)
+            .map(([k, v]) => `${k}:${v}`)
+            .join(';'),
+          hostname: spec.privateIp,
+          port: 0,
+          env: {
+            AWS_EC2_METADATA_SERVICE_ENDPOINT: spec.imdsEndpoint,
+            TOIL_INSTANCE_ID: spec.instanceId,
+          },
+          logLevel: 'warn',
+        });
+        return { pid: h.pid, stop: () => h.stop() };
+      },
+    },
+  });
+  return { endpoint, image: LOCAL_IMAGE.imageId };
+}
+
+/** The local cloud starts empty: makes the cluster launch-cluster would have made (re-runnably). */
+export async function makeEmbeddedCluster(o: {
+  ec2: EC2Client;
+  settings: AwsClusterSettings;
+  clusterName: string;
+  zone: string;
+  clock: Clock;
+  log: Logger;
+}): Promise<void> {
+  const [{ Ec2Calls, DEFAULT_RETRY }, { AwsCluster }, { AwsProvisioner }] = await Promise.all([
+    import('../provisioner/aws/ec2Calls.js'),
+    import('../provisioner/aws/awsCluster.js'),
+    import('../provisioner/aws/awsProvisioner.js'),
+  ]);
+  const { ec2, settings, clusterName, zone, clock, log } = o;
+  const setupCalls = new Ec2Calls({ client: ec2, clock, log, retry: DEFAULT_RETRY });
+  const setup = new AwsProvisioner({ calls: setupCalls, settings, clock, log });
+  const cluster = new AwsCluster({ calls: setupCalls, clusterName, clock, log });
+  const { vpcId } = await cluster.defaultSubnet(zone);
+  await cluster.ensureSecurityGroup({ vpcId, tags: { clusterName } });
+  if ((await setup.listNodes({ role: 'leader' })).length === 0)
+    await setup.launch({
+      offering: { instanceType: 't2.medium', zone, market: 'on-demand' },
+      count: 1,
+      clientToken: `leader-${clusterName}`,
+      role: 'leader',
+    });
+}

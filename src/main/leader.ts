@@ -1,0 +1,240 @@
+/**
+ * The leader daemon (`toil leader`, `npm start`) built from its config. Modules load lazily: other
+ * commands never pay for the local cloud, fastify or the EC2 client.
+ */
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import { userInfo } from 'node:os';
+import type { Clock } from '../common/clock.js';
+import { UserInputError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import type { LeaderDaemon } from '../leader/daemon.js';
+import type { LeaderConfig } from '../leader/leaderConfig.js';
+import type { LeaderMetrics } from '../leader/metrics.js';
+import { idleClusterAgents } from '../mesos/batchSystem.js';
+import { MesosMasterClient } from '../mesos/masterClient.js';
+import type { AwsClusterSettings } from '../provisioner/aws/awsProvisioner.js';
+import { createEc2Client, silenceAwsSdkNodeVersionWarning } from './awsClients.js';
+import { createMesosBatchSystem, toilCommand, workerCommand } from './batchSystems.js';
+import type { Env } from './env.js';
+import { openJobStore, openObjectStore } from './jobStores.js';
+import { makeEmbeddedCluster, startEmbeddedEc2 } from './embeddedCloud.js';
+import { leaderStateStores } from './leaderState.js';
+
+export interface StartedLeader {
+  readonly daemon: LeaderDaemon;
+  /** Where /healthz, /status and /metrics are served. */
+  readonly url: string;
+  /** The local cloud's addresses when the config says `embedded`. */
+  readonly embedded?: { readonly ec2Url: string; readonly mesosMaster: string };
+  /** Stops the daemon (graceful) and everything this factory started. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds and starts the leader daemon from a parsed config: the job store for its own state, the
+ * provisioner (AWS, or the local EC2 endpoint with `provisioner.kind: embedded`), one Mesos batch
+ * system per submitted workflow (the local master with `mesosMaster: embedded`), HTTP.
+ */
+export async function startLeader(options: {
+  readonly config: () => LeaderConfig;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly metrics: LeaderMetrics;
+  readonly env?: Env;
+  readonly cwd?: string;
+  /** Resume the workflows a crashed predecessor was running (the daemon); off for `toil run`'s own form. */
+  readonly resumeWorkflows?: boolean;
+}): Promise<StartedLeader> {
+  const [{ Ec2Calls, DEFAULT_RETRY, SINGLE_ATTEMPT }, { AwsCluster }, { AwsProvisioner }, { LeaderDaemon }] =
+    await Promise.all([
+      import('../provisioner/aws/ec2Calls.js'),
+      import('../provisioner/aws/awsCluster.js'),
+      import('../provisioner/aws/awsProvisioner.js'),
+      import('../leader/daemon.js'),
+    ]);
+  const { runWorkflow } = await import('../leader/runWorkflow.js');
+  const { IsolatedWorkflowCode } = await import('../leader/workflowHost.js');
+  const { loadOrCreateToken, defaultTokenFile } = await import('../leader/auth.js');
+  const cfg = options.config();
+  const env = options.env ?? process.env;
+  const log = options.log;
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async (): Promise<void> => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    // The master and the EC2 endpoint of the local cloud, when embedded.
+    let mesosMaster = cfg.batchSystem.mesosMaster;
+    let embedded: { ec2Url: string; mesosMaster: string } | undefined;
+    if (mesosMaster === 'embedded') {
+      const { startMesosMaster } = await import('../localcloud/mesos/masterServer.js');
+      const master = await startMesosMaster({ host: '127.0.0.1', port: 0, clock: options.clock, log });
+      cleanups.push(() => master.stop());
+      mesosMaster = master.address;
+    }
+    silenceAwsSdkNodeVersionWarning();
+    let ec2: EC2Client;
+    let settings: AwsClusterSettings;
+    const p = cfg.provisioner;
+    if (p.kind === 'embedded') {
+      const { endpoint, image } = await startEmbeddedEc2({
+        config: cfg,
+        mesosMaster,
+        clock: options.clock,
+        log,
+      });
+      cleanups.push(() => endpoint.stop());
+      embedded = { ec2Url: endpoint.url, mesosMaster };
+      // No environment: the local endpoint gets the placeholder keys, never a user's real ones.
+      // The scaler tick's retry layer is the only one (src/scaler/tick/calls.ts).
+      ec2 = await createEc2Client(endpoint.region, {}, { endpoint: endpoint.url, maxAttempts: 1 });
+      settings = {
+        clusterName: p.clusterName,
+        zone: p.zone,
+        imageId: image,
+        applianceImage: 'local',
+        owner: userInfo().username,
+        extraTags: {},
+        nodeStorageGiB: 50,
+        leaderStorageGiB: 50,
+      };
+    } else {
+      // The same client the cluster utilities build (session tokens included), with one attempt:
+      // the scaler tick's retry layer is the only one (src/scaler/tick/calls.ts).
+      ec2 = await createEc2Client(p.region ?? p.zone.slice(0, -1), env, {
+        ...(p.endpoint ? { endpoint: p.endpoint } : {}),
+        maxAttempts: 1,
+      });
+      // The node image: the config's, TOIL_AWS_AMI, else the newest Flatcar stable (as Toil).
+      let imageId = p.imageId ?? (env.TOIL_AWS_AMI?.trim() || undefined);
+      if (imageId === undefined) {
+        const calls = new Ec2Calls({ client: ec2, clock: options.clock, log, retry: DEFAULT_RETRY });
+        imageId = await new AwsCluster({
+          calls,
+          clusterName: p.clusterName,
+          clock: options.clock,
+          log,
+        }).flatcarImage();
+        if (imageId === undefined)
+          throw new UserInputError(
+            'NO_NODE_IMAGE',
+            'no Flatcar image found: set provisioner.imageId or TOIL_AWS_AMI',
+          );
+      }
+      settings = {
+        clusterName: p.clusterName,
+        zone: p.zone,
+        imageId,
+        ...(p.keyPairName ? { keyName: p.keyPairName } : {}),
+        applianceImage: p.applianceImage,
+        owner: env.TOIL_OWNER_TAG ?? userInfo().username,
+        extraTags: p.tags,
+        nodeStorageGiB: p.nodeStorageGiB,
+        leaderStorageGiB: 50,
+      };
+    }
+    cleanups.push(async () => ec2.destroy());
+    // The provisioner the tick drives makes one attempt per call (the tick retries); setting up
+    // the embedded cluster, outside any tick, retries on its own.
+    const calls = new Ec2Calls({ client: ec2, clock: options.clock, log, retry: SINGLE_ATTEMPT });
+    const provisioner = new AwsProvisioner({ calls, settings, clock: options.clock, log });
+    if (p.kind === 'embedded')
+      await makeEmbeddedCluster({
+        ec2,
+        settings,
+        clusterName: p.clusterName,
+        zone: p.zone,
+        clock: options.clock,
+        log,
+      });
+
+    // The daemon's own state: a small JSON object in its job store.
+    const stateStore = openObjectStore(cfg.jobStore, { env, ...(options.cwd ? { cwd: options.cwd } : {}) });
+    if (!(await stateStore.exists())) await stateStore.create();
+    const { tickStore, runStore } = leaderStateStores(stateStore);
+    const tokenFile = cfg.http.auth.tokenFile ?? defaultTokenFile(cfg.jobStore, options.cwd);
+    const { token, created } = await loadOrCreateToken(tokenFile);
+    if (created)
+      log.info({ tokenFile }, 'created the leader token (submitting and cancelling workflows need it)');
+    const masterClient = new MesosMasterClient(mesosMaster);
+    const daemon = new LeaderDaemon({
+      clock: options.clock,
+      log,
+      metrics: options.metrics,
+      config: options.config,
+      provisioner,
+      tickStore,
+      ...(options.resumeWorkflows === false ? {} : { runStore }),
+      auth: { token, tokenFile, metrics: cfg.http.auth.metrics, status: cfg.http.auth.status },
+      newBatchSystem: () => createMesosBatchSystem(mesosMaster, { clock: options.clock, log }),
+      idleClusterAgents: () => idleClusterAgents(masterClient),
+      runWorkflow: async (submission, batchSystem, onProgress, signal) => {
+        const store = openJobStore(submission.jobStore, { env, log });
+        const exists = await store.exists();
+        const o = submission.options ?? {};
+        const outcome = await runWorkflow({
+          store,
+          workflowFile: submission.workflowFile,
+          args: submission.args,
+          restart: o.restart ?? exists,
+          clean: o.clean ?? 'onSuccess',
+          retryCount: o.retryCount ?? 1,
+          ...(o.preemptableRetries !== undefined ? { preemptableRetries: o.preemptableRetries } : {}),
+          onJobLost: (e) => {
+            if (e.next === 'moved-to-on-demand') options.metrics.jobsMovedToOnDemand.inc();
+          },
+          defaults: {
+            ...(o.defaults ?? { cores: 1, memory: 2 * 2 ** 30, disk: 2 * 2 ** 30 }),
+            preemptable: submission.defaultPreemptable ?? false,
+          },
+          batchSystem,
+          clock: options.clock,
+          log,
+          workerCommand,
+          workDir: o.workDir ?? options.cwd ?? process.cwd(),
+          onProgress,
+          signal,
+          ...(o.bundle ? { bundle: o.bundle } : {}),
+          // The workflow's own code runs in a process of its own: its throw, hang or crash fails
+          // this run and nothing else.
+          code: new IsolatedWorkflowCode({
+            command: [...toilCommand(), 'workflow-host'],
+            clock: options.clock,
+            log,
+            timeouts: {
+              start: options.config().workflows.startTimeout,
+              finish: options.config().workflows.finishTimeout,
+              load: options.config().workflows.startTimeout,
+            },
+            workflowFile: submission.workflowFile,
+            signal,
+          }),
+        });
+        return outcome.status === 'succeeded'
+          ? { status: 'succeeded', jobsRun: outcome.jobsRun }
+          : {
+              status: 'failed',
+              jobsRun: outcome.jobsRun,
+              message: outcome.failures.map((f) => `${f.name}: ${f.reason.split('\n')[0]}`).join('; '),
+            };
+      },
+      readiness: [
+        { name: 'jobStore', check: async () => void (await stateStore.exists()) },
+        { name: 'mesosMaster', check: async () => void (await masterClient.version()) },
+      ],
+    });
+    const url = await daemon.start();
+    return {
+      daemon,
+      url,
+      ...(embedded ? { embedded } : {}),
+      async stop() {
+        await daemon.stop();
+        await cleanup();
+      },
+    };
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+}
