@@ -248,10 +248,11 @@ t.test(
         'mesos',
         '--mesosMaster',
         cloud.mesosMaster,
+        // ~13 KB in four leaves: workers launched and their jobs reading S3, few worker processes.
         '--numLines',
-        '1000',
+        '500',
         '--N',
-        '6000',
+        '4500',
         '--fileToSort',
         'in.txt',
         '--outputFile',
