@@ -21,7 +21,8 @@ export type ProvisionerErrorCode =
   /** The SDK was given no region. */
   | 'NO_REGION';
 
-const DISPOSITIONS: Readonly<Record<ProvisionerErrorCode, Disposition>> = {
+/** The disposition of each provisioner code (docs/errors.md lists them with every other code). */
+export const DISPOSITIONS: Readonly<Record<ProvisionerErrorCode, Disposition>> = {
   NO_CAPACITY: 'unavailable',
   SPOT_PRICE_TOO_LOW: 'unavailable',
   THROTTLED: 'retry',

@@ -10,6 +10,7 @@ import {
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import type { Clock } from '../../common/clock.js';
+import { ToilError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { ProvisionerError, UnknownInstanceTypeError, isProvisionerError } from '../errors.js';
 import type {
@@ -123,7 +124,7 @@ export class AwsProvisioner implements Provisioner {
     const role = request.role ?? 'worker';
     const { offering, count } = request;
     if (!Number.isInteger(count) || count < 1)
-      throw new RangeError(`launch count must be a positive integer, got ${count}`);
+      throw new ToilError('BAD_LAUNCH_REQUEST', `launch count must be a positive integer, got ${count}`);
     const net = await this.resolveNetwork();
     const subnetId = await this.subnetFor(offering.zone, net);
     const base = clusterTags({

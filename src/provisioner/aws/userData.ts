@@ -1,4 +1,5 @@
 import { stringify as toYaml } from 'yaml';
+import { ToilError } from '../../common/errors.js';
 import type { LeaderConfigFile } from '../../leader/leaderConfig.js';
 import type { NodeRole } from '../../ports/provisioner.js';
 
@@ -224,7 +225,8 @@ export function buildIgnition(input: UserDataInput): IgnitionConfig {
       contents: { source: `data:,${encodeURIComponent(leaderConfig)}` },
     });
   } else {
-    if (!input.leaderPrivateIp) throw new Error('a worker needs the leader private address');
+    if (!input.leaderPrivateIp)
+      throw new ToilError('USER_DATA_INVALID', 'a worker needs the leader private address');
     const agent = dockerRun('toil_worker', input.applianceImage, env, [
       'mesos-agent',
       '--log_dir=/var/lib/mesos',
@@ -253,6 +255,9 @@ export function buildUserData(input: UserDataInput): string {
   const json = JSON.stringify(buildIgnition(input));
   const bytes = Buffer.byteLength(json);
   if (bytes > USER_DATA_LIMIT_BYTES)
-    throw new Error(`user data is ${bytes} bytes, over EC2's limit of ${USER_DATA_LIMIT_BYTES}`);
+    throw new ToilError(
+      'USER_DATA_TOO_LARGE',
+      `user data is ${bytes} bytes, over EC2's limit of ${USER_DATA_LIMIT_BYTES}`,
+    );
   return Buffer.from(json).toString('base64');
 }

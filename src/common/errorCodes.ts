@@ -1,0 +1,399 @@
+import type { Disposition } from './errors.js';
+
+/**
+ * Every error code toil-ts raises, with the dispositions it is raised with and what it means: the
+ * one list of codes. docs/errors.md is this table (test/common/errorCodes.test.ts renders it and
+ * compares), and the same test fails when code in src/ throws a code that is not here, or with a
+ * disposition this table does not give it. Dispositions (src/common/errors.ts): 'user' is one
+ * line and exit 2; 'retry' is tried again after a backoff; 'unavailable' marks an offering and
+ * re-plans; 'fatal' is surfaced once.
+ */
+export interface ErrorCodeEntry {
+  readonly area: string;
+  readonly dispositions: readonly Disposition[];
+  readonly meaning: string;
+}
+
+const u = ['user'] as const;
+const f = ['fatal'] as const;
+const r = ['retry'] as const;
+
+export const ERROR_CODES = {
+  // Input and config
+  BAD_FLAG: {
+    area: 'input',
+    dispositions: u,
+    meaning: 'a command-line flag has a value its command cannot use',
+  },
+  BAD_LOG_LEVEL: { area: 'input', dispositions: u, meaning: '--logLevel names no level' },
+  CONFIG_INVALID: {
+    area: 'input',
+    dispositions: u,
+    meaning: 'a config file does not match its schema (the path and what was expected are named)',
+  },
+  CONFIG_UNREADABLE: {
+    area: 'input',
+    dispositions: u,
+    meaning: 'a config file cannot be read or parsed as YAML',
+  },
+  FILE_UNREADABLE: {
+    area: 'input',
+    dispositions: u,
+    meaning: 'a file named on the command line cannot be read',
+  },
+  TRACE_INVALID: { area: 'input', dispositions: u, meaning: 'a simulator trace is not valid' },
+  PORT_IN_USE: { area: 'input', dispositions: u, meaning: "the leader's HTTP port is taken" },
+  BAD_SUBMISSION: {
+    area: 'input',
+    dispositions: u,
+    meaning: 'a workflow submitted to the leader is not valid (the field is named)',
+  },
+  CATALOGUE_INVALID: {
+    area: 'input',
+    dispositions: u,
+    meaning: 'the instance catalogue does not match its schema',
+  },
+  CATALOGUE_MISSING: {
+    area: 'input',
+    dispositions: u,
+    meaning: 'the instance catalogue file does not exist',
+  },
+  CATALOGUE_UNREADABLE: {
+    area: 'input',
+    dispositions: u,
+    meaning: 'the instance catalogue cannot be read or parsed',
+  },
+  // Workflows
+  WORKFLOW_FILE_MISSING: {
+    area: 'workflow',
+    dispositions: u,
+    meaning: 'the workflow file does not exist or cannot be read',
+  },
+  WORKFLOW_BUNDLE: {
+    area: 'workflow',
+    dispositions: u,
+    meaning: 'the workflow file does not compile or bundle',
+  },
+  WORKFLOW_LOAD: { area: 'workflow', dispositions: f, meaning: 'the bundled workflow module failed to load' },
+  WORKFLOW_NO_DEFAULT: {
+    area: 'workflow',
+    dispositions: u,
+    meaning: 'the workflow module has no default export',
+  },
+  WORKFLOW_NO_ROOT: {
+    area: 'workflow',
+    dispositions: u,
+    meaning: "the workflow's start returned no root job",
+  },
+  WORKFLOW_START: { area: 'workflow', dispositions: u, meaning: "the workflow's start threw" },
+  WORKFLOW_WOULD_HANG: {
+    area: 'workflow',
+    dispositions: u,
+    meaning: 'a job asks for more than any allowed node, so the run would wait forever',
+  },
+  JOB_TOO_BIG: {
+    area: 'workflow',
+    dispositions: u,
+    meaning: 'a job asks for more than the largest node allows',
+  },
+  IMPORT_FILE_MISSING: {
+    area: 'workflow',
+    dispositions: u,
+    meaning: 'a file the workflow imports does not exist',
+  },
+  WORKFLOW_CODE_CRASHED: {
+    area: 'workflow',
+    dispositions: ['user', 'fatal'],
+    meaning: "the workflow's own code process exited or threw",
+  },
+  WORKFLOW_CODE_TIMEOUT: {
+    area: 'workflow',
+    dispositions: ['user', 'fatal'],
+    meaning: "the workflow's own code did not answer in time",
+  },
+  WORKFLOW_HOST_FAILED: {
+    area: 'workflow',
+    dispositions: ['user', 'fatal'],
+    meaning: "the process hosting the workflow's code failed",
+  },
+  WORKFLOW_CANCELLED: { area: 'workflow', dispositions: f, meaning: 'the workflow was cancelled' },
+  WORKFLOW_UNKNOWN: { area: 'workflow', dispositions: f, meaning: 'the leader knows no workflow by that id' },
+  // Job store
+  JOBSTORE_BAD_LOCATOR: {
+    area: 'jobstore',
+    dispositions: u,
+    meaning: 'a job store locator is neither file:PATH nor aws:REGION:NAME',
+  },
+  JOBSTORE_EXISTS: {
+    area: 'jobstore',
+    dispositions: u,
+    meaning: 'a new workflow was started on a job store that exists',
+  },
+  JOBSTORE_NOT_FOUND: { area: 'jobstore', dispositions: u, meaning: 'the job store does not exist' },
+  JOBSTORE_ACCESS: {
+    area: 'jobstore',
+    dispositions: u,
+    meaning: 'the job store cannot be used with these credentials or in this region',
+  },
+  JOBSTORE_CORRUPT: {
+    area: 'jobstore',
+    dispositions: u,
+    meaning: 'an object fails its length/SHA-256 check or does not parse (named)',
+  },
+  JOBSTORE_LEASED: {
+    area: 'jobstore',
+    dispositions: u,
+    meaning: 'another leader holds the job store lease (holder and expiry named)',
+  },
+  JOBSTORE_LEASE_LOST: {
+    area: 'jobstore',
+    dispositions: u,
+    meaning: 'this leader lost its lease: another took over',
+  },
+  JOBSTORE_OBJECT_NOT_FOUND: {
+    area: 'jobstore',
+    dispositions: f,
+    meaning: 'an object the store should hold is not there',
+  },
+  JOBSTORE_PRECONDITION_FAILED: {
+    area: 'jobstore',
+    dispositions: f,
+    meaning: 'a conditional write lost to another writer',
+  },
+  JOBSTORE_UNAVAILABLE: {
+    area: 'jobstore',
+    dispositions: r,
+    meaning: 'the storage did not answer (throttled, 5xx, connection)',
+  },
+  JOB_STORE_BUSY: {
+    area: 'jobstore',
+    dispositions: f,
+    meaning: 'the leader already runs a workflow on that job store',
+  },
+  BAD_FILE_ID: { area: 'jobstore', dispositions: f, meaning: 'a file id is not one the job store made' },
+  FILE_NOT_FOUND: {
+    area: 'jobstore',
+    dispositions: f,
+    meaning: 'a file of the workflow is not in the job store',
+  },
+  // Batch systems
+  BATCH_SYSTEM_UNAVAILABLE: {
+    area: 'batch',
+    dispositions: u,
+    meaning: '--batchSystem names one that is not available',
+  },
+  MESOS_AGENT_FLAG: { area: 'batch', dispositions: u, meaning: 'a local Mesos agent flag is not valid' },
+  MESOS_NOT_SUBSCRIBED: {
+    area: 'batch',
+    dispositions: ['user', 'retry'],
+    meaning: 'the scheduler is not (yet) subscribed to the Mesos master',
+  },
+  MESOS_PROTOCOL: {
+    area: 'batch',
+    dispositions: r,
+    meaning: 'the Mesos master answered with something the client cannot use',
+  },
+  MESOS_RECORDIO: {
+    area: 'batch',
+    dispositions: r,
+    meaning: 'a RecordIO frame from the master is malformed',
+  },
+  MESOS_REDIRECT: {
+    area: 'batch',
+    dispositions: r,
+    meaning: 'the master is not the leading master (redirect)',
+  },
+  MESOS_SUBSCRIBE_TIMEOUT: {
+    area: 'batch',
+    dispositions: r,
+    meaning: 'subscribing to the master took too long',
+  },
+  MESOS_TIMEOUT: { area: 'batch', dispositions: r, meaning: 'a call to the master took too long' },
+  MESOS_UNREACHABLE: { area: 'batch', dispositions: r, meaning: 'the Mesos master cannot be reached' },
+  SLURM_BAD_REPLY: {
+    area: 'batch',
+    dispositions: f,
+    meaning: "a Slurm command's JSON is not what was expected",
+  },
+  SLURM_COMMAND_FAILED: {
+    area: 'batch',
+    dispositions: f,
+    meaning: 'a Slurm command (sbatch, squeue, scancel) failed',
+  },
+  SLURM_UNAVAILABLE: { area: 'batch', dispositions: u, meaning: "Slurm's tools are not installed here" },
+  // Leader (HTTP clients of it)
+  LEADER_REFUSED: {
+    area: 'leader',
+    dispositions: ['user', 'fatal'],
+    meaning: 'the leader refused a submission or a cancel',
+  },
+  LEADER_UNAUTHORISED: { area: 'leader', dispositions: u, meaning: "the leader's token was not accepted" },
+  LEADER_UNREACHABLE: {
+    area: 'leader',
+    dispositions: u,
+    meaning: 'the leader cannot be reached at the URL given',
+  },
+  TOKEN_TOO_SHORT: {
+    area: 'leader',
+    dispositions: u,
+    meaning: "the leader's token file holds too short a token",
+  },
+  TOKEN_UNREADABLE: { area: 'leader', dispositions: u, meaning: "the leader's token file cannot be read" },
+  ILLEGAL_STATE: {
+    area: 'leader',
+    dispositions: f,
+    meaning: 'a method was called in a state that does not allow it (a bug)',
+  },
+  ABORTED: { area: 'leader', dispositions: f, meaning: 'the leader is stopping now; the call was abandoned' },
+  LAUNCH_REFUSED: {
+    area: 'leader',
+    dispositions: ['user', 'fatal'],
+    meaning: 'an autoscaled run could launch no node (the cloud code and a hint named)',
+  },
+  // Provisioner (EC2): the disposition table of src/provisioner/errors.ts
+  NO_CAPACITY: {
+    area: 'provisioner',
+    dispositions: ['unavailable'],
+    meaning: 'no capacity for the offering (type, zone, market)',
+  },
+  SPOT_PRICE_TOO_LOW: {
+    area: 'provisioner',
+    dispositions: ['unavailable'],
+    meaning: 'the spot bid is below the market price',
+  },
+  THROTTLED: { area: 'provisioner', dispositions: r, meaning: 'the cloud throttled the call' },
+  EC2_UNAVAILABLE: {
+    area: 'provisioner',
+    dispositions: r,
+    meaning: 'EC2 answered 5xx or the connection dropped (a launch may have gone through)',
+  },
+  DEPENDENCY_VIOLATION: {
+    area: 'provisioner',
+    dispositions: r,
+    meaning: 'a resource is still in use (deletes are retried)',
+  },
+  LIMIT_EXCEEDED: {
+    area: 'provisioner',
+    dispositions: f,
+    meaning: 'an account limit (vCPUs, instances) was reached',
+  },
+  NOT_FOUND: { area: 'provisioner', dispositions: f, meaning: 'the cloud does not know the resource' },
+  NOT_AUTHORISED: { area: 'provisioner', dispositions: f, meaning: 'the credentials may not make the call' },
+  ALREADY_EXISTS: { area: 'provisioner', dispositions: f, meaning: 'the resource exists already' },
+  CLUSTER_NOT_FOUND: {
+    area: 'provisioner',
+    dispositions: ['fatal', 'user'],
+    meaning: 'no cluster of that name (the leader, or destroy-cluster)',
+  },
+  REQUEST_REJECTED: {
+    area: 'provisioner',
+    dispositions: f,
+    meaning: 'the cloud rejected the request as malformed',
+  },
+  NO_CREDENTIALS: { area: 'provisioner', dispositions: u, meaning: 'no AWS credentials were found' },
+  NO_REGION: { area: 'provisioner', dispositions: u, meaning: 'no AWS region was given' },
+  UNKNOWN_INSTANCE_TYPE: {
+    area: 'provisioner',
+    dispositions: u,
+    meaning: 'an instance type the cloud does not offer (close names suggested)',
+  },
+  BAD_LAUNCH_REQUEST: {
+    area: 'provisioner',
+    dispositions: f,
+    meaning: 'a launch asked for a count that is not a positive integer (a bug)',
+  },
+  USER_DATA_INVALID: {
+    area: 'provisioner',
+    dispositions: f,
+    meaning: "a node's user data lacks what its role needs (a bug)",
+  },
+  USER_DATA_TOO_LARGE: {
+    area: 'provisioner',
+    dispositions: f,
+    meaning: "a node's user data is over EC2's 16 KiB limit",
+  },
+  // Cluster utilities
+  BAD_APPLIANCE_IMAGE: {
+    area: 'cluster',
+    dispositions: u,
+    meaning: 'TOIL_APPLIANCE_SELF (or its parts) is not an image reference',
+  },
+  BAD_CIDR: { area: 'cluster', dispositions: u, meaning: 'a CIDR block is not valid' },
+  BAD_CLUSTER_NAME: { area: 'cluster', dispositions: u, meaning: 'a cluster name is not valid' },
+  BAD_NODE_TYPES: { area: 'cluster', dispositions: u, meaning: '--nodeTypes is not valid' },
+  BAD_PROVISIONER: {
+    area: 'cluster',
+    dispositions: u,
+    meaning: '--provisioner names one that is not available',
+  },
+  BAD_RSYNC_ARGS: {
+    area: 'cluster',
+    dispositions: u,
+    meaning: 'rsync-cluster arguments name no remote path',
+  },
+  BAD_TAG: { area: 'cluster', dispositions: u, meaning: 'TOIL_AWS_TAGS or a tag is not valid' },
+  BAD_WORKERS: { area: 'cluster', dispositions: u, meaning: '--workers is not valid' },
+  BAD_ZONE: { area: 'cluster', dispositions: u, meaning: 'a zone is not valid' },
+  NO_ZONE: { area: 'cluster', dispositions: u, meaning: 'no zone given (--zone or TOIL_AWS_ZONE)' },
+  ZONE_OUTSIDE_REGION: {
+    area: 'cluster',
+    dispositions: u,
+    meaning: 'the zone is outside the region configured',
+  },
+  CLUSTER_EXISTS: { area: 'cluster', dispositions: u, meaning: 'a cluster of that name exists already' },
+  NO_SUCH_CLUSTER: { area: 'cluster', dispositions: u, meaning: 'no cluster of that name to reach' },
+  NO_IMAGE: { area: 'cluster', dispositions: u, meaning: 'no node image found for launch-cluster' },
+  NO_NODE_IMAGE: {
+    area: 'cluster',
+    dispositions: u,
+    meaning: "no node image found for the leader's workers",
+  },
+  NO_KEY_PAIR: { area: 'cluster', dispositions: u, meaning: 'the key pair named does not exist' },
+  NO_NODE_TYPE: { area: 'cluster', dispositions: u, meaning: 'launch-cluster needs --leaderNodeType' },
+  NO_LEADER_ADDRESS: {
+    area: 'cluster',
+    dispositions: u,
+    meaning: "the cluster's leader has no address to reach",
+  },
+  LEADER_NOT_RUNNING: { area: 'cluster', dispositions: u, meaning: "the cluster's leader is not running" },
+  MISSING_PROGRAM: { area: 'cluster', dispositions: u, meaning: 'ssh or rsync is not installed here' },
+  IAM_NOT_AUTHORISED: {
+    area: 'cluster',
+    dispositions: u,
+    meaning: "the caller may not manage the cluster's IAM (the permission named)",
+  },
+  IAM_NOT_CONSISTENT: {
+    area: 'cluster',
+    dispositions: f,
+    meaning: 'IAM did not show a role or profile in time',
+  },
+  IAM_NO_ARN: { area: 'cluster', dispositions: f, meaning: 'IAM answered without an ARN' },
+  IAM_EXISTS: {
+    area: 'cluster',
+    dispositions: f,
+    meaning: 'an IAM role or profile of that name exists already',
+  },
+  IAM_NOT_FOUND: {
+    area: 'cluster',
+    dispositions: f,
+    meaning: 'IAM does not know the role or profile (removal is re-runnable)',
+  },
+  IAM_REJECTED: { area: 'cluster', dispositions: f, meaning: 'IAM rejected a call' },
+  // The scaler tick's name for a thrown value of no known kind (a bug): fatal, shown once.
+  UNTYPED_ERROR: {
+    area: 'scaler',
+    dispositions: f,
+    meaning: 'a launch failed with an error of no known kind (a bug); surfaced once, not retried',
+  },
+} as const satisfies Record<string, ErrorCodeEntry>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** docs/errors.md's table: one row per code, by area, in the order above. */
+export function errorCodesMarkdown(): string {
+  const rows = Object.entries(ERROR_CODES).map(
+    ([code, e]: [string, ErrorCodeEntry]) =>
+      `| \`${code}\` | ${e.area} | ${e.dispositions.join(', ')} | ${e.meaning} |`,
+  );
+  return ['| code | area | disposition | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
+}
