@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { waitFor } from '../fixtures/waitFor.js';
 import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
 import { JobStore } from '../../src/jobstore/jobStore.js';
 import { REPO_ROOT, parseExecutions, runToil, startToil } from '../fixtures/workflowCli.js';
@@ -12,14 +13,6 @@ const N = 48; // 95 tree jobs + 47 follow-ons
 async function committedJobIds(path: string): Promise<Set<string>> {
   const store = new JobStore(new FileObjectStore(path));
   return new Set((await store.readAllCommits()).keys());
-}
-
-async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 for (const round of [1, 2]) {
@@ -46,7 +39,11 @@ for (const round of [1, 2]) {
         'never',
       ];
       const first = startToil(args, { cwd: dir });
-      await waitFor(() => existsSync(log) && readFileSync(log, 'utf8').split('\n').length > 3, 30_000);
+      await waitFor(
+        'the first jobs in the log',
+        () => existsSync(log) && readFileSync(log, 'utf8').split('\n').length > 3,
+        30_000,
+      );
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 1200)));
       first.child.kill('SIGKILL');
       const killed = await first.done;

@@ -2,6 +2,7 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { waitFor } from '../fixtures/waitFor.js';
 import { RealClock } from '../../src/common/clock.js';
 import { silentLogger } from '../../src/common/log.js';
 import { ConfigReloader } from '../../src/leader/configReloader.js';
@@ -66,7 +67,6 @@ t.test('a change on disk is picked up without being asked', async (t) => {
   // Replace by rename, as editors do.
   writeFileSync(`${path}.tmp`, '{"maxNodes": 7}');
   renameSync(`${path}.tmp`, path);
-  const deadline = Date.now() + 5000;
-  while (state.current.maxNodes !== 7 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await waitFor('the reload', () => state.current.maxNodes === 7, 5000, 20);
   t.same(state.current, { maxNodes: 7 });
 });

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { waitFor } from '../fixtures/waitFor.js';
 import { RealClock } from '../../src/common/clock.js';
 import type { IssuedJob, JobUpdate } from '../../src/ports/batchSystem.js';
 import { SlurmBatchSystem } from '../../src/slurm/batchSystem.js';
@@ -35,17 +36,9 @@ function updates(): { listener: (u: JobUpdate) => void; of(jobId: string): Promi
   };
 }
 
-async function until(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Polls for up to 15 s: slurmctld schedules on its own clock. */
+const until = (what: string, check: () => boolean | Promise<boolean>): Promise<void> =>
+  waitFor(what, check, 15_000, 50);
 
 t.test('the slurm batch system on a real slurmctld with three slurmd', { skip: needsSlurm() }, async (t) => {
   const t0 = Date.now();
