@@ -1,7 +1,8 @@
 import { tmpdir } from 'node:os';
 import type { Command } from 'commander';
 import { UserInputError } from '../common/errors.js';
-import { openJobStore } from '../main.js';
+// Not '../main.js': a worker (one process per job) loads the job store alone, not the leader's parts.
+import { openJobStore } from '../main/jobStores.js';
 import { serveWarmWorker } from '../workflow/warmWorker.js';
 import { runWorkerJob } from '../workflow/worker.js';
 import type { SubCommand } from './main.js';

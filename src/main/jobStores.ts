@@ -1,11 +1,10 @@
 /** Job stores and their storage, as a locator names them (`file:PATH`, `aws:REGION:NAME`). */
+import type { Readable } from 'node:stream';
 import { JobStore } from '../jobstore/jobStore.js';
 import type { Logger } from '../common/log.js';
 import { FileObjectStore } from '../jobstore/fileObjectStore.js';
-import { parseLocator } from '../jobstore/locator.js';
-import type { ObjectStore } from '../jobstore/objectStore.js';
-import { S3ObjectStore } from '../jobstore/s3ObjectStore.js';
-import { createS3Client } from './awsClients.js';
+import { parseLocator, type Locator } from '../jobstore/locator.js';
+import type { ObjectInfo, ObjectStore, PutConditions, StoredObject } from '../jobstore/objectStore.js';
 import type { Env } from './env.js';
 
 export interface OpenObjectStoreOptions {
@@ -29,14 +28,83 @@ export interface OpenObjectStoreOptions {
 export function openObjectStore(locatorText: string, options: OpenObjectStoreOptions = {}): ObjectStore {
   const locator = parseLocator(locatorText, options.cwd);
   if (locator.kind === 'file') return new FileObjectStore(locator.path, locator.text);
-  const client = createS3Client(locator.region, options.env ?? process.env, options.onRequest);
-  return new S3ObjectStore({
-    client,
-    locator,
-    ...(options.tags && { tags: options.tags }),
-    ...(options.partSize !== undefined && { partSize: options.partSize }),
-    ...(options.log && { log: options.log }),
-  });
+  return new LazyS3ObjectStore(locator, options);
+}
+
+/**
+ * An `aws:` store whose S3 client and adapter are loaded at its first call: the AWS SDK's S3 client
+ * costs half a second of CPU to import, which every worker process of a `file:` store (one per
+ * job) would otherwise pay too.
+ */
+class LazyS3ObjectStore implements ObjectStore {
+  readonly locator: string;
+  readonly absoluteLocator: string;
+  /** As S3ObjectStore has them: the bucket (`NAME--toil`) and its region. */
+  readonly bucket: string;
+  readonly region: string;
+  private loaded: Promise<ObjectStore> | undefined;
+  private readonly load: () => Promise<ObjectStore>;
+
+  constructor(locator: Extract<Locator, { kind: 'aws' }>, options: OpenObjectStoreOptions) {
+    this.locator = locator.text;
+    this.absoluteLocator = `aws:${locator.region}:${locator.name}`;
+    this.bucket = locator.bucket;
+    this.region = locator.region;
+    this.load = async () => {
+      const [{ S3ObjectStore }, { createS3Client }] = await Promise.all([
+        import('../jobstore/s3ObjectStore.js'),
+        import('./awsClients.js'),
+      ]);
+      return new S3ObjectStore({
+        client: createS3Client(locator.region, options.env ?? process.env, options.onRequest),
+        locator,
+        ...(options.tags && { tags: options.tags }),
+        ...(options.partSize !== undefined && { partSize: options.partSize }),
+        ...(options.log && { log: options.log }),
+      });
+    };
+  }
+
+  private store(): Promise<ObjectStore> {
+    return (this.loaded ??= this.load());
+  }
+
+  async enforcesConditions(): Promise<boolean> {
+    return (await this.store()).enforcesConditions();
+  }
+  async create(): Promise<void> {
+    return (await this.store()).create();
+  }
+  async exists(): Promise<boolean> {
+    return (await this.store()).exists();
+  }
+  async destroy(): Promise<void> {
+    return (await this.store()).destroy();
+  }
+  async get(key: string): Promise<StoredObject | undefined> {
+    return (await this.store()).get(key);
+  }
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    return (await this.store()).head(key);
+  }
+  async put(key: string, body: Uint8Array | string, conditions?: PutConditions): Promise<ObjectInfo> {
+    return (await this.store()).put(key, body, conditions);
+  }
+  async putStream(key: string, body: Readable): Promise<ObjectInfo> {
+    return (await this.store()).putStream(key, body);
+  }
+  async getStream(key: string): Promise<Readable> {
+    return (await this.store()).getStream(key);
+  }
+  async delete(key: string): Promise<void> {
+    return (await this.store()).delete(key);
+  }
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    return (await this.store()).deleteMany(keys);
+  }
+  async *list(prefix: string, options?: { startAfter?: string }): AsyncIterable<ObjectInfo> {
+    yield* (await this.store()).list(prefix, options);
+  }
 }
 
 /** The job store a locator names (see `openObjectStore`). */
