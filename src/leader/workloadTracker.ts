@@ -172,6 +172,11 @@ export class ClusterWorkload implements ClusterPort {
     if (first) await first.inner.drain(agentId);
   }
 
+  nodeLost(agentId: string, reason: string): string[] {
+    this.marked.add(agentId);
+    return [...this.systems].flatMap((s) => s.inner.nodeLost(agentId, reason));
+  }
+
   takeEvents(): ClusterEvent[] {
     return [
       ...this.leftover.splice(0, this.leftover.length),

@@ -277,6 +277,24 @@ export class MesosBatchSystem implements ClusterBatchSystem {
   }
 
   /**
+   * The agent's machine is gone (seen terminated by the cloud, or cut off from the master): every
+   * attempt of ours there is reported 'lost' now, so its job runs again at once instead of when
+   * the master's health check gives up on the agent (15 s × 5). Each task is also killed: should
+   * the agent only have been cut off, it does not run beside its re-run (and its late updates are
+   * ignored, the attempt being forgotten). The agent is marked, so no task of ours goes there
+   * again while the master still offers what it had.
+   */
+  nodeLost(agentId: string, reason: string): string[] {
+    this.markDraining(agentId);
+    const lost = this.runningOn(agentId);
+    for (const a of lost) {
+      void this.o.scheduler.kill(a.taskId, agentId).catch(() => undefined);
+      this.finish(a, 'lost', { message: reason });
+    }
+    return lost.map((a) => a.job.jobId);
+  }
+
+  /**
    * No attempt of ours is launching or running on the agent. Only meaningful after the mark
    * (before it, a launch could land right after the answer), so asking earlier is an error.
    */
@@ -590,6 +608,7 @@ export function clusterAgentOf(a: AgentView & { readonly runningJobIds: readonly
     ...(typeof instanceId === 'string' ? { instanceId } : {}),
     preemptable: a.preemptable,
     runningJobIds: a.runningJobIds,
+    ...(!a.active && !a.deactivated ? { disconnected: true } : {}),
   };
 }
 

@@ -97,6 +97,12 @@ export interface ClusterAgent {
   readonly preemptable: boolean;
   /** Our jobs running there (launched and not finished). */
   readonly runningJobIds: readonly string[];
+  /**
+   * The cluster manager has lost touch with it (Mesos: the agent's connection closed, it is not
+   * active and no operator deactivated it). Its tasks are only reported lost when the manager's
+   * health check gives up (Mesos: 15 s × 5), so the scaler declares them lost itself (`nodeLost`).
+   */
+  readonly disconnected?: boolean;
 }
 
 /**
@@ -110,6 +116,10 @@ export interface ClusterAgent {
  *   the answer); asking earlier raises IllegalStateError.
  * - `drain` marks the agent, then has the cluster manager stop what still runs there; those jobs
  *   come back with outcome 'lost' (no retry spent).
+ * - `nodeLost` is for an agent whose machine is gone (its instance terminated, or the agent cut
+ *   off): every job of ours there comes back 'lost' before it returns (so it is issued again at
+ *   once, no retry spent), its tasks are killed in case the agent was only cut off (nothing runs
+ *   twice), and no task of ours is placed there again. Returns those jobs' ids.
  */
 export interface ClusterBatchSystem extends BatchSystem {
   clusterAgents(): Promise<ClusterAgent[]>;
@@ -117,4 +127,5 @@ export interface ClusterBatchSystem extends BatchSystem {
   unmarkDraining(agentId: string): Promise<void>;
   isEmpty(agentId: string): boolean;
   drain(agentId: string): Promise<void>;
+  nodeLost(agentId: string, reason: string): string[];
 }

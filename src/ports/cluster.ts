@@ -57,6 +57,7 @@ export type ClusterEvent =
  *   batch system of the cluster (any of them could otherwise place a task on a retiring agent). A
  *   batch system that joins later honours marks made before it existed.
  * - `forceDrain` stops what still runs on the agent; those jobs come back 'lost'.
+ * - `nodeLost`: as in `ClusterBatchSystem`, for every batch system; the ids of the jobs lost.
  * - `takeEvents` returns each event once, oldest first, and forgets it.
  */
 export interface ClusterPort {
@@ -65,5 +66,6 @@ export interface ClusterPort {
   unmarkDraining(agentId: string): Promise<void>;
   isEmpty(agentId: string): boolean;
   forceDrain(agentId: string): Promise<void>;
+  nodeLost(agentId: string, reason: string): string[];
   takeEvents(): readonly ClusterEvent[];
 }

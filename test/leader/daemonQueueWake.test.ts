@@ -34,6 +34,7 @@ function queueOnlyBatchSystem(): ClusterBatchSystem {
     unmarkDraining: async () => {},
     isEmpty: () => true,
     drain: async () => {},
+    nodeLost: () => [],
   };
 }
 

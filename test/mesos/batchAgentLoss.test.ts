@@ -114,3 +114,49 @@ t.test(
     );
   },
 );
+
+t.test(
+  'nodeLost (its instance seen terminated): tasks there are lost at once, killed, and nothing goes there again',
+  async (t) => {
+    const cluster = await startCluster([
+      { resources: 'cpus:1;mem:1024;disk:1024', attributes: 'preemptable:false' },
+      { resources: 'cpus:1;mem:1024;disk:1024', attributes: 'preemptable:true' },
+    ]);
+    t.teardown(() => cluster.stop());
+    const [onDemand, spot] = cluster.agentIds;
+    const tb = await startBatch(cluster.master.address);
+    t.teardown(() => tb.batch.shutdown());
+    await tb.batch.issue(shellJob('doomed', 'sleep 30', { preemptable: true }));
+    await waitFor('placed on the spot agent', () => tb.batch.placements().some((p) => p.agentId === spot));
+    const master = new MesosMasterClient(cluster.master.address);
+    await waitFor('running', async () =>
+      ((await master.state()).frameworks[0]?.tasks ?? []).some((x) => x.state === 'TASK_RUNNING'),
+    );
+    // The agent is still connected (the master would not report anything for 75 s on AWS).
+    t.same(tb.batch.nodeLost(spot!, 'lost: its node is gone'), ['doomed']);
+    const u = tb.updates.find((x) => x.jobId === 'doomed');
+    t.equal(u?.outcome, 'lost', 'reported lost before nodeLost returned: no retry spent');
+    t.equal(u?.message, 'lost: its node is gone');
+    await waitFor('the task killed on the agent (nothing runs twice)', async () => {
+      const fw = (await master.state()).frameworks[0]!;
+      return fw.completed_tasks.some((x) => x.state === 'TASK_KILLED');
+    });
+    await tb.batch.issue(shellJob('doomed', 'exit 0', { preemptable: true, attempt: 2 }));
+    await waitFor('the re-run done', () =>
+      tb.updates.some((x) => x.attempt === 2 && x.outcome === 'succeeded'),
+    );
+    t.same(
+      tb.batch
+        .placements()
+        .filter((p) => p.attempt === 2)
+        .map((p) => p.agentId),
+      [onDemand],
+      'the re-run went elsewhere, though the agent still offers',
+    );
+    t.equal(
+      tb.updates.filter((x) => x.jobId === 'doomed' && x.attempt === 1).length,
+      1,
+      'the killed task’s own update is not reported again',
+    );
+  },
+);

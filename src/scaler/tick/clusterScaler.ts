@@ -102,6 +102,7 @@ export class ClusterScaler {
         const view = await this.view(cfg, { dryRun: false, takeEvents: plans === 0 });
         const observed = observe(exec.state, view);
         exec.state = observed.state;
+        this.declareLost(observed.events);
         this.observedJobs = { queued: view.queued.length, running: view.running.length };
         this.observedNodes = view.observedNodes(exec.state, (t, c) => priceOf(cfg.scaler, t, c));
         notices.push(...this.announce(observed.events));
@@ -155,7 +156,9 @@ export class ClusterScaler {
    * Loads what a previous leader persisted and adopts its instances: launches that were asked for
    * and not answered are re-sent with the same client token (the cloud returns the instances of
    * the first request rather than launching more), and their instances join `owned`. Owned ids no
-   * longer in the cloud are forgotten.
+   * longer in the cloud are forgotten. Adopted nodes count as busy now: how long they sat idle
+   * while no leader ran proves nothing, since the workflows being resumed have not issued their
+   * jobs again yet (the first tick would otherwise drain the very nodes those jobs need).
    */
   async restore(): Promise<{ adopted: string[]; forgotten: string[] }> {
     const cfg = this.o.config();
@@ -174,6 +177,11 @@ export class ClusterScaler {
     const forgotten = Object.keys(exec.state.owned).filter((id) => !live.has(id));
     this.state = forgotten.reduce(forget, exec.state);
     adopted.push(...Object.keys(this.state.owned).filter((id) => !adopted.includes(id)));
+    const now = this.o.clock.now();
+    this.state = {
+      ...this.state,
+      lastBusyAt: { ...this.state.lastBusyAt, ...Object.fromEntries(adopted.map((id) => [id, now])) },
+    };
     await this.o.store.save(this.state);
     this.log.info(
       { adopted: adopted.length, forgotten: forgotten.length },
@@ -312,6 +320,28 @@ export class ClusterScaler {
   /** The state the policy sees: persisted unavailability plus this leader's fatal backoffs. */
   private planningState(state: TickState): TickState {
     return { ...state, unavailable: this.fatal.withBackoffs(state.unavailable, this.o.clock.now()) };
+  }
+
+  /**
+   * The jobs on nodes seen gone are lost now: the batch systems report them 'lost' before this
+   * returns, so the workflows issue them again in this tick (no retry spent), and the queue
+   * change wakes the next tick to plan their capacity.
+   */
+  private declareLost(events: readonly TickEvent[]): void {
+    for (const e of events) {
+      if (e.kind !== 'spotInterrupted' && e.kind !== 'nodeGone' && e.kind !== 'agentGone') continue;
+      if (e.agentId === undefined) continue;
+      const why =
+        e.kind === 'agentGone'
+          ? `its agent ${e.agentId} lost touch with the cluster manager`
+          : `its node ${e.nodeId} is gone (${e.kind === 'spotInterrupted' ? 'spot reclaimed' : 'stopped or terminated'})`;
+      const jobs = this.o.cluster.nodeLost(e.agentId, `lost: ${why}`);
+      if (jobs.length > 0)
+        this.log.warn(
+          { nodeId: e.nodeId, agentId: e.agentId, jobs: jobs.length },
+          `${jobs.length} job(s) lost: ${why}; issued again now`,
+        );
+    }
   }
 
   /** Logs and counts what observe found; resolves with the nodes whose interruption notice is new. */

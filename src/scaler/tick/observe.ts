@@ -6,10 +6,15 @@ import { forget, learnRuntimes, withNoticed, type TickState } from './state.js';
  * itself only returns them: the tick acts on them, the dry run drops them.
  */
 export type TickEvent =
-  /** A spot node of ours went away without our asking: reclaimed. */
-  | { readonly kind: 'spotInterrupted'; readonly nodeId: string }
+  /**
+   * A spot node of ours went away without our asking: reclaimed. `agentId`: its agent, still
+   * listed by the cluster manager (whose health check has not given up on it yet).
+   */
+  | { readonly kind: 'spotInterrupted'; readonly nodeId: string; readonly agentId?: string }
   /** An on-demand node of ours went away without our asking (stopped or terminated by someone). */
-  | { readonly kind: 'nodeGone'; readonly nodeId: string }
+  | { readonly kind: 'nodeGone'; readonly nodeId: string; readonly agentId?: string }
+  /** The agent of a live node lost touch with its cluster manager while our jobs ran there. */
+  | { readonly kind: 'agentGone'; readonly agentId: string; readonly nodeId?: string }
   /** A job's node or agent went away under it; it re-runs without spending a retry. */
   | { readonly kind: 'taskLost'; readonly jobId: string; readonly name: string; readonly agentId?: string }
   /** A spot node of ours got its interruption notice (first seen now): drained, replaced this tick. */
@@ -34,6 +39,13 @@ export type TickEvent =
  * planned as queued work, and re-issued by the leader when the batch system reports them lost (no
  * retry spent). The tick marks its agent draining (act.ts), every tick, so an agent that
  * registers after the notice is marked too.
+ *
+ * Loss detection: a node of ours the cloud no longer lists as pending/running (EC2 says
+ * shutting-down or terminated), or whose agent has lost touch with the cluster manager while our
+ * jobs run there, is reported with its agent, so the tick declares those jobs lost in this same
+ * tick (`ClusterPort.nodeLost`) rather than when the manager's health check gives up (Mesos:
+ * 75 s) or bootTimeout fires. A gone node's agent is found by the instance id it reports, else by
+ * the private address the node had when last seen (kept in `owned`).
  */
 export function observe(state: TickState, view: ClusterView): { state: TickState; events: TickEvent[] } {
   const now = view.now;
@@ -52,19 +64,39 @@ export function observe(state: TickState, view: ClusterView): { state: TickState
       });
   const lastBusyAt = { ...next.lastBusyAt };
   for (const n of view.nodes) if (view.runningOn(n.instanceId) > 0) lastBusyAt[n.instanceId] = now;
+  let owned = next.owned;
+  for (const n of view.nodes) {
+    const o = owned[n.instanceId];
+    if (o && n.privateIp !== undefined && o.privateIp !== n.privateIp)
+      owned = { ...owned, [n.instanceId]: { ...o, privateIp: n.privateIp } };
+  }
+  next = { ...next, owned };
   const live = new Set(view.nodes.map((n) => n.instanceId));
   const draining = Object.fromEntries(Object.entries(next.draining).filter(([id]) => live.has(id)));
   next = { ...next, lastBusyAt, draining };
   const alive = new Set(
     view.nodes.filter((n) => n.state === 'pending' || n.state === 'running').map((n) => n.instanceId),
   );
+  const goneAgents = new Set<string>();
   for (const [id, o] of Object.entries(next.owned))
     if (!alive.has(id)) {
+      const agent =
+        view.agents.find((a) => a.instanceId === id) ??
+        (o.privateIp !== undefined
+          ? view.agents.find((a) => a.instanceId === undefined && a.hostname === o.privateIp)
+          : undefined);
+      const withAgent = agent ? { agentId: agent.agentId } : {};
+      if (agent) goneAgents.add(agent.agentId);
       if (o.spot) {
         next = { ...next, spotInterruptions: (next.spotInterruptions ?? 0) + 1 };
-        events.push({ kind: 'spotInterrupted', nodeId: id });
-      } else events.push({ kind: 'nodeGone', nodeId: id });
+        events.push({ kind: 'spotInterrupted', nodeId: id, ...withAgent });
+      } else events.push({ kind: 'nodeGone', nodeId: id, ...withAgent });
       next = forget(next, id);
+    }
+  for (const a of view.agents)
+    if (a.disconnected && a.runningJobIds.length > 0 && !goneAgents.has(a.agentId)) {
+      const node = view.nodes.find((n) => view.agentOf(n.instanceId)?.agentId === a.agentId);
+      events.push({ kind: 'agentGone', agentId: a.agentId, ...(node ? { nodeId: node.instanceId } : {}) });
     }
   const unavailable = Object.fromEntries(Object.entries(next.unavailable).filter(([, until]) => until > now));
   next = { ...next, unavailable };

@@ -24,6 +24,11 @@ export interface OwnedNode {
   readonly launchedAt: number;
   readonly pricePerHour: number;
   readonly spot?: boolean;
+  /**
+   * Its private address once seen (agents name their node by it): how the agent of a node gone
+   * from the cloud's listing is still found, to declare its jobs lost.
+   */
+  readonly privateIp?: string;
 }
 
 export interface TickState {
