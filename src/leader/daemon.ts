@@ -10,6 +10,7 @@ import type { TickReport } from '../scaler/tick/report.js';
 import type { TickStateStore } from '../scaler/tick/state.js';
 import { bundleWorkflow } from '../workflow/bundle.js';
 import { requireBearerToken, type AuthPolicy } from './auth.js';
+import { DaemonEvents } from './daemonEvents.js';
 import { buildHttp, type ReadinessCheck } from './http.js';
 import { StatusHistory } from './statusHistory.js';
 import { cents, decisionsOf, registerStatusPage } from './statusPage.js';
@@ -317,6 +318,11 @@ export class LeaderDaemon {
         this.saveRuns();
         void this.d.runStore?.deleteModule(run.id).catch(() => undefined);
         this.queueChanged();
+        this.events.emit('workflowFinished', {
+          id: run.id,
+          status: run.status === 'succeeded' ? 'succeeded' : 'failed',
+          ...(run.jobsRun !== undefined ? { jobsRun: run.jobsRun } : {}),
+        });
       });
     this.runPromises.add(p);
     this.log.info(
@@ -453,6 +459,9 @@ export class LeaderDaemon {
     }
   }
 
+  /** Typed events: `tick`, `launched`, `drained`, `workflowFinished` (see daemonEvents.ts). */
+  readonly events = new DaemonEvents();
+
   private onReport(r: TickReport): void {
     this.log.debug({ durationMs: r.durationMs, plans: r.plans }, 'scaler tick done');
     const nodes: Record<string, number> = {};
@@ -472,6 +481,14 @@ export class LeaderDaemon {
       costDollars: this.scaler.persisted.costDollars,
       spotPrices,
     });
+    this.announceTick(r);
+  }
+
+  /** Emitted once the tick's report is the daemon's last (ClusterScaler sets it before onReport). */
+  private announceTick(r: TickReport): void {
+    this.events.emit('tick', r);
+    if (r.launched.length > 0) this.events.emit('launched', { nodeIds: r.launched, tick: r.seq });
+    if (r.drained.length > 0) this.events.emit('drained', { nodeIds: r.drained, tick: r.seq });
   }
 
   /** What the status page plots: one sample per tick, the newest kept. */

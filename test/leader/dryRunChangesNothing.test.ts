@@ -42,9 +42,10 @@ t.test(
       runWorkflow: async () => ({ status: 'succeeded', jobsRun: 0 }),
       readiness: [],
     });
+    const firstTick = daemon.events.next('tick');
     const url = await daemon.start();
     t.teardown(() => daemon.stop());
-    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    await firstTick;
     t.equal(provisioner.live().length, 2, 'the first tick launched minNodes');
 
     // The cluster moves between ticks: a spot node of ours is reclaimed, time passes.

@@ -1,0 +1,74 @@
+import t from 'tap';
+import { ManualClock } from '../../src/common/clock.js';
+import { silentLogger } from '../../src/common/log.js';
+import { LeaderDaemon } from '../../src/leader/daemon.js';
+import { createLeaderMetrics } from '../../src/leader/metrics.js';
+import type { ClusterBatchSystem } from '../../src/ports/batchSystem.js';
+import { MemoryTickStore, RecordingProvisioner, tickTestConfig } from '../fixtures/leaderFakes.js';
+
+/**
+ * The daemon's typed events, awaited instead of polled: `tick` with the report /status shows,
+ * `launched` with the nodes the provisioner has, `workflowFinished` with the run's outcome.
+ */
+const idleBatchSystem = (): ClusterBatchSystem => ({
+  name: 'mesos',
+  start: async () => {},
+  issue: async () => {},
+  kill: async () => {},
+  issuedJobIds: () => new Set(),
+  maxJobRequirements: () => undefined,
+  shutdown: async () => {},
+  clusterAgents: async () => [],
+  markDraining: () => {},
+  unmarkDraining: async () => {},
+  isEmpty: () => true,
+  drain: async () => {},
+  nodeLost: () => [],
+});
+
+t.test('tick, launched and workflowFinished are emitted with what they describe in place', async (t) => {
+  const clock = new ManualClock();
+  const provisioner = new RecordingProvisioner(clock);
+  const config = tickTestConfig({ minNodes: 1 });
+  let finish: ((jobsRun: number) => void) | undefined;
+  const daemon = new LeaderDaemon({
+    clock,
+    log: silentLogger(),
+    metrics: createLeaderMetrics({ withProcessMetrics: false }),
+    config: () => ({ ...config, http: { ...config.http, port: 0 } }),
+    provisioner,
+    tickStore: new MemoryTickStore(),
+    newBatchSystem: idleBatchSystem,
+    idleClusterAgents: async () => [],
+    runWorkflow: () =>
+      new Promise((resolve) => (finish = (jobsRun) => resolve({ status: 'succeeded', jobsRun }))),
+    readiness: [],
+  });
+  const tick = daemon.events.next('tick');
+  const launched = daemon.events.next('launched');
+  await daemon.start();
+  t.teardown(() => daemon.stop());
+
+  const report = await tick;
+  t.equal(report.seq, 1, 'the first tick');
+  t.equal(daemon.scaler.report, report, 'the report is the daemon’s last when the event comes');
+  const nodes = await launched;
+  t.equal(nodes.tick, 1, 'launched by the first tick');
+  t.same(
+    nodes.nodeIds,
+    provisioner.live().map((n) => n.instanceId),
+    'the nodes the provisioner has (minNodes 1)',
+  );
+
+  const finished = daemon.events.next('workflowFinished');
+  const run = daemon.submit({ workflowFile: 'wf.ts', jobStore: 'file:js', args: [] });
+  for (let i = 0; i < 5 && !finish; i++) await new Promise((r) => setImmediate(r));
+  if (!finish) throw new Error('runWorkflow was not called');
+  finish(3);
+  t.same(await finished, { id: run.id, status: 'succeeded', jobsRun: 3 }, 'the run and its outcome');
+  t.match(
+    (daemon.status() as { workflows: { id: string; finishedAt?: number }[] }).workflows,
+    [{ id: run.id, finishedAt: Number }],
+    'finished in /status when the event comes',
+  );
+});
