@@ -578,6 +578,23 @@ export class LeaderDaemon {
     };
   }
 
+  /**
+   * Queued and running jobs as the batch systems know them now: a tick's reading can be a whole
+   * scaleInterval old, and a person watching /status (or a scrape) wants the present. When the
+   * cluster manager cannot be read, the last tick's counts, saying so.
+   */
+  async liveJobs(): Promise<{ queued: number; running: number; source: 'live' | 'lastTick' }> {
+    if (this.workload.size === 0) return { queued: 0, running: 0, source: 'live' };
+    try {
+      const now = await this.workload.read();
+      return { queued: now.queued.length, running: now.running.length, source: 'live' };
+    } catch (e) {
+      this.log.debug({ err: coerceError(e) }, 'live job counts unavailable; showing the last tick');
+      const { queued, running } = this.scaler.jobs;
+      return { queued, running, source: 'lastTick' };
+    }
+  }
+
   private buildApp(): FastifyInstance {
     const cfg = this.d.config();
     const app = buildHttp({
@@ -588,7 +605,14 @@ export class LeaderDaemon {
       startedAt: this.startedAt,
       maxTickAgeMs: cfg.http.maxTickAge,
       readiness: this.d.readiness,
-      status: () => this.status(),
+      // Job counts as the batch systems know them at the request, not as the last tick saw them.
+      status: async () => ({ ...(this.status() as object), queue: await this.liveJobs() }),
+      refreshMetrics: async () => {
+        const jobs = await this.liveJobs();
+        if (jobs.source !== 'live') return;
+        this.d.metrics.queuedJobs.set(jobs.queued);
+        this.d.metrics.runningJobs.set(jobs.running);
+      },
       planNow: () => this.scaler.dryRun(),
     });
     if (this.d.auth) requireBearerToken(app, this.d.auth);

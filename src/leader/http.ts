@@ -22,6 +22,8 @@ export interface HttpDeps {
   readonly readiness: readonly ReadinessCheck[];
   /** The status document: nodes, queue, the last plan with its reasons. */
   status(): unknown;
+  /** Brings gauges that are read live (job counts) up to date just before a scrape. */
+  refreshMetrics?(): Promise<void>;
   /** A dry-run plan computed now, acting on nothing. */
   planNow(): Promise<unknown>;
   /** Optional HTML status page. */
@@ -77,6 +79,7 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
 
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', deps.metrics.registry.contentType);
+    await deps.refreshMetrics?.();
     return deps.metrics.registry.metrics();
   });
 

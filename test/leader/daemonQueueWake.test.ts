@@ -1,13 +1,11 @@
 import t from 'tap';
 import { ManualClock } from '../../src/common/clock.js';
-import { silentLogger } from '../../src/common/log.js';
 import { LeaderDaemon } from '../../src/leader/daemon.js';
 import { parseLeaderConfigObject } from '../../src/leader/leaderConfig.js';
-import { createLeaderMetrics } from '../../src/leader/metrics.js';
 import type { TrackedBatchSystem } from '../../src/leader/workloadTracker.js';
 import type { ClusterBatchSystem, JobUpdateListener } from '../../src/ports/batchSystem.js';
 import { readCatalogue } from '../../src/scaler/catalogueFile.js';
-import { MemoryTickStore, RecordingProvisioner } from '../fixtures/leaderFakes.js';
+import { fakeDaemonDeps, sortAttempt } from '../fixtures/leaderFakes.js';
 
 /**
  * A job issued by a submitted workflow wakes the scaler after `tick.queueDebounce`, not at the next
@@ -42,7 +40,6 @@ t.test(
   'a queued job wakes the scaler after tick.queueDebounce, without waiting for scaleInterval',
   async (t) => {
     const clock = new ManualClock();
-    const provisioner = new RecordingProvisioner(clock);
     const config = parseLeaderConfigObject(
       {
         http: { port: 0 },
@@ -58,20 +55,14 @@ t.test(
     );
     let batchSystem: TrackedBatchSystem | undefined;
     let finish: (() => void) | undefined;
+    const deps = fakeDaemonDeps(clock, config);
     const daemon = new LeaderDaemon({
-      clock,
-      log: silentLogger(),
-      metrics: createLeaderMetrics({ withProcessMetrics: false }),
-      config: () => config,
-      provisioner,
-      tickStore: new MemoryTickStore(),
+      ...deps,
       newBatchSystem: queueOnlyBatchSystem,
-      idleClusterAgents: async () => [],
       runWorkflow: (_submission, bs) => {
         batchSystem = bs;
         return new Promise((resolve) => (finish = () => resolve({ status: 'succeeded', jobsRun: 3 })));
       },
-      readiness: [],
     });
     await daemon.start();
     t.teardown(async () => {
@@ -85,37 +76,29 @@ t.test(
     // The loop's first tick ran with nothing queued, and it now sleeps for scaleInterval.
     await clock.advance(60_000);
     await settle();
-    t.equal(provisioner.launchCalls.length, 0, 'nothing to launch while nothing is queued');
+    t.equal(deps.provisioner.launchCalls.length, 0, 'nothing to launch while nothing is queued');
 
     daemon.submit({ workflowFile: 'wf.ts', jobStore: 'file:js', args: [] });
     await settle();
     if (!batchSystem) throw new Error('runWorkflow was not called');
     const issuedAt = clock.now();
     // A burst of three issues: one wake-up, one debounce after the first.
-    for (let i = 1; i <= 3; i++)
-      await batchSystem.issue({
-        jobId: `job-${i}`,
-        attempt: 1,
-        name: 'sort',
-        requirements: { cores: 1, memory: 2 ** 30, disk: 2 ** 30, preemptable: false },
-        command: ['true'],
-        jobStoreLocator: 'file:js',
-      });
+    for (let i = 1; i <= 3; i++) await batchSystem.issue(sortAttempt(`job-${i}`));
     await settle();
 
     await clock.advance(DEBOUNCE_MS - 1);
     await settle();
-    t.equal(provisioner.launchCalls.length, 0, 'no launch before the debounce has passed');
+    t.equal(deps.provisioner.launchCalls.length, 0, 'no launch before the debounce has passed');
     await clock.advance(1);
     await settle();
-    t.equal(provisioner.launchCalls.length, 1, 'one launch call, made by the tick the queue woke');
+    t.equal(deps.provisioner.launchCalls.length, 1, 'one launch call, made by the tick the queue woke');
     t.equal(
       clock.now() - issuedAt,
       DEBOUNCE_MS,
       `launched ${clock.now() - issuedAt} ms after the issue: the debounce, not the scale interval`,
     );
     t.ok(clock.now() - issuedAt < SCALE_INTERVAL_MS - 60_000, 'well before the next scheduled tick');
-    t.match(provisioner.launchCalls[0], {
+    t.match(deps.provisioner.launchCalls[0], {
       offering: { instanceType: 't2.medium', market: 'on-demand' },
       count: 1,
     });

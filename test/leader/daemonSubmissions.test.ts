@@ -2,12 +2,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { ManualClock } from '../../src/common/clock.js';
-import { silentLogger } from '../../src/common/log.js';
 import { LeaderDaemon, type RunStore, type Submission, type WorkflowRun } from '../../src/leader/daemon.js';
 import { parseLeaderConfigObject } from '../../src/leader/leaderConfig.js';
-import { createLeaderMetrics } from '../../src/leader/metrics.js';
 import { readCatalogue } from '../../src/scaler/catalogueFile.js';
-import { MemoryTickStore, RecordingProvisioner } from '../fixtures/leaderFakes.js';
+import { fakeDaemonDeps } from '../fixtures/leaderFakes.js';
 import { REPO_ROOT } from '../fixtures/workflowCli.js';
 
 /**
@@ -63,14 +61,8 @@ async function startDaemon(
   );
   const calls: Started['calls'] = [];
   const daemon = new LeaderDaemon({
-    clock,
-    log: silentLogger(),
-    metrics: createLeaderMetrics({ withProcessMetrics: false }),
-    config: () => config,
-    provisioner: new RecordingProvisioner(clock),
-    tickStore: new MemoryTickStore(),
+    ...fakeDaemonDeps(clock, config),
     newBatchSystem: () => ({}) as never,
-    idleClusterAgents: async () => [],
     runWorkflow: (submission, _bs, _progress, signal) =>
       new Promise((resolve, reject) => {
         signal.addEventListener('abort', () => reject(signal.reason as Error));
@@ -80,7 +72,6 @@ async function startDaemon(
           end: (ok) => resolve({ status: ok ? 'succeeded' : 'failed', jobsRun: 1 }),
         });
       }),
-    readiness: [],
     runStore,
     auth: {
       token: TOKEN,
