@@ -34,6 +34,7 @@ function scriptedBatchSystem() {
     unmarkDraining: async () => {},
     isEmpty: () => onAgent.size === 0,
     drain: async () => {},
+    nodeLost: () => [],
   };
   const finish = (jobId: string): void => {
     issued.delete(jobId);
