@@ -13,7 +13,8 @@ import { parseLeaderConfigObject, type LeaderConfig } from '../leader/leaderConf
 import { createLeaderMetrics } from '../leader/metrics.js';
 import type { FatalLaunchError } from '../scaler/tick/fatalBackoff.js';
 import type { CleanPolicy } from '../leader/runWorkflow.js';
-import { startLeader } from '../main.js';
+import { clusterEnvironment, startLeader } from '../main.js';
+import { parseTagsJson } from '../provisioner/cluster/validate.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
 import { bundleWorkflow } from '../workflow/bundle.js';
 import { loadWorkflowFile } from '../workflow/moduleLoader.js';
@@ -60,7 +61,8 @@ export async function runAutoscaled(
     );
   const zone = f.zone ?? (process.env.TOIL_AWS_ZONE?.trim() || undefined);
   if (!zone) throw new UserInputError('BAD_FLAG', '--provisioner aws needs --zone (or TOIL_AWS_ZONE)');
-  const clusterName = f.clusterName ?? clusterNameFromTags(process.env.TOIL_AWS_TAGS);
+  // TOIL_AWS_TAGS is read as launch-cluster reads it: bad JSON is a BAD_TAG error, not ignored.
+  const clusterName = f.clusterName ?? parseTagsJson(clusterEnvironment().tagsJson)['clusterName'];
   if (!clusterName)
     throw new UserInputError(
       'BAD_FLAG',
@@ -194,16 +196,6 @@ function launchFailure(f: FatalLaunchError): Error {
 
 function resolveLocator(text: string): string {
   return text.startsWith('aws:') ? text : `file:${resolve(text.replace(/^file:/, ''))}`;
-}
-
-function clusterNameFromTags(json: string | undefined): string | undefined {
-  if (!json) return undefined;
-  try {
-    const tags = JSON.parse(json) as Record<string, unknown>;
-    return typeof tags['clusterName'] === 'string' ? tags['clusterName'] : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The job shapes the workflow module declares, with the run's defaults filled in. */

@@ -11,7 +11,13 @@ t.setTimeout(240_000);
 t.test('bad input: one line naming the input and what was expected, exit 2, no stack trace', async (t) => {
   const dir = scratchDir(t);
   mkdtempSync(join(dir, 'x'));
-  const cases: { name: string; args: string[]; expect: RegExp; keepsStore?: boolean }[] = [
+  const cases: {
+    name: string;
+    args: string[];
+    expect: RegExp;
+    keepsStore?: boolean;
+    env?: Record<string, string>;
+  }[] = [
     {
       name: 'unknown locator scheme',
       args: ['run', SORT, 'gs:bucket/x'],
@@ -70,13 +76,25 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
       expect: /^toil: --preemptableCompensation 2: .*<=1$/,
     },
     {
+      name: 'TOIL_AWS_TAGS that is not JSON is an error naming it (the cluster name is not silently lost)',
+      args: [
+        'run',
+        SORT,
+        'file:./tags',
+        ...['--provisioner', 'aws', '--batchSystem', 'mesos', '--mesosMaster', '127.0.0.1:1'],
+        ...['--zone', 'us-west-2a', '--nodeType', 't2.medium'],
+      ],
+      env: { TOIL_AWS_TAGS: '{clusterName: c}' },
+      expect: /^toil: TOIL_AWS_TAGS: '\{clusterName: c\}' is not JSON/,
+    },
+    {
       name: 'bad --retryCount',
       args: ['run', SORT, 'file:./js', '--retryCount', 'many'],
       expect: /--retryCount many: expected a whole number/,
     },
   ];
   for (const c of cases) {
-    const r = await runToil(c.args, { cwd: dir });
+    const r = await runToil(c.args, { cwd: dir, ...(c.env ? { env: c.env } : {}) });
     t.equal(r.code, 2, `${c.name}: exit 2 (${r.stderr})`);
     const lines = r.stderr
       .trim()
