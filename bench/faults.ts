@@ -1,12 +1,15 @@
 /**
  * Fault bench: what reaches the leader from outside, fuzzed, with the figures per scenario as JSON
- * lines. `npm run bench -- faults [seed=1]`
+ * lines. `npm run bench -- faults [seed=1] [scenario…]` (all scenarios by default)
  * - config-fuzz: 1,000 mutations of config/leader.yaml through the parser the daemon and its
  *   reloader use: accepted, rejected (ConfigError, each problem with its path), crashes (anything
  *   else thrown).
  * - http-fuzz: 2,000 requests of random method, path, token and body at a running daemon on the
  *   embedded local cloud: status classes, 5xx, mutations taken without the token, workflows
  *   started, and whether the daemon still answers /healthz at the end (crashes).
+ * - daemon-kill9, spot-kill, ec2-faults, mesos-master-restart: a daemon scaling a local cloud
+ *   while it is killed, its spot workers die, EC2 misbehaves, or the Mesos master restarts
+ *   (bench/faultScenarios.ts).
  */
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +23,7 @@ import { createLeaderMetrics } from '../src/leader/metrics.js';
 import { startLeader } from '../src/main.js';
 import { readCatalogue } from '../src/scaler/catalogueFile.js';
 import { seededRandom } from '../src/scaler/simulator/random.js';
+import { daemonKills, ec2Faults, masterRestart, spotKills } from './faultScenarios.js';
 
 const ROOT = fileURLToPath(new URL(import.meta.url.includes('/dist/') ? '../../' : '../', import.meta.url));
 
@@ -248,10 +252,23 @@ async function httpFuzz(seed: number, requests: number): Promise<Record<string, 
   };
 }
 
+const SCENARIOS: Readonly<Record<string, (seed: number) => Promise<Record<string, unknown>>>> = {
+  'config-fuzz': (seed) => configFuzz(seed, 1000),
+  'http-fuzz': (seed) => httpFuzz(seed, 2000),
+  'daemon-kill9': (seed) => daemonKills(seed, 10),
+  'spot-kill': () => spotKills(3),
+  'ec2-faults': (seed) => ec2Faults(seed),
+  'mesos-master-restart': () => masterRestart(),
+};
+
 export default async function bench(args: string[]): Promise<void> {
   const seed = Number(args[0] ?? 1);
+  const only = args.slice(1);
+  const unknown = only.filter((n) => !(n in SCENARIOS));
+  if (unknown.length > 0)
+    throw new Error(`no scenario ${unknown.join(', ')} (${Object.keys(SCENARIOS).join(', ')})`);
   const line = (o: Record<string, unknown>): boolean =>
     process.stdout.write(JSON.stringify({ bench: 'faults', seed, ...o }) + '\n');
-  line(await configFuzz(seed, 1000));
-  line(await httpFuzz(seed, 2000));
+  for (const [name, run] of Object.entries(SCENARIOS))
+    if (only.length === 0 || only.includes(name)) line(await run(seed));
 }

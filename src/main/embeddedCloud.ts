@@ -17,7 +17,7 @@ export async function startEmbeddedEc2(o: {
   clock: Clock;
   log: Logger;
 }): Promise<{ endpoint: Ec2Endpoint; image: string }> {
-  const [{ startEc2Endpoint }, { startAgentProcess }, { LOCAL_IMAGE }] = await Promise.all([
+  const [{ startEc2Endpoint }, { agentProcessLauncher }, { LOCAL_IMAGE }] = await Promise.all([
     import('../localcloud/ec2/index.js'),
     import('../localcloud/mesos/agentProcess.js'),
     import('../localcloud/ec2/catalogue.js'),
@@ -31,27 +31,8 @@ export async function startEmbeddedEc2(o: {
     shutdownDelayMs: o.config.localcloud.shutdownDelay,
     mesosMaster: o.mesosMaster,
     faults: o.config.localcloud.faults,
-    // Agents report their instance's private address as hostname (as on AWS), which is how
-    // the scaler ties an agent to its instance.
-    launcher: {
-      startAgent: (spec) => {
-        const h = startAgentProcess({
-          master: spec.master,
-          resources: `cpus:${spec.cpus};mem:${spec.memoryMiB};disk:${spec.diskMiB}`,
-          attributes: Object.entries(spec.attributes)
-            .map(([k, v]) => `${k}:${v}`)
-            .join(';'),
-          hostname: spec.privateIp,
-          port: 0,
-          env: {
-            AWS_EC2_METADATA_SERVICE_ENDPOINT: spec.imdsEndpoint,
-            TOIL_INSTANCE_ID: spec.instanceId,
-          },
-          logLevel: 'warn',
-        });
-        return { pid: h.pid, stop: () => h.stop() };
-      },
-    },
+    // Agents report their instance's private address as hostname (see agentProcessLauncher).
+    launcher: agentProcessLauncher(),
   });
   return { endpoint, image: LOCAL_IMAGE.imageId };
 }

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { NodeProcessLauncher } from '../ec2/agents.js';
 
 export interface AgentProcessOptions {
   /** The master, `host:port`. */
@@ -132,6 +133,34 @@ export function startAgentProcess(options: AgentProcessOptions): AgentProcessHan
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
+    },
+  };
+}
+
+/**
+ * How the embedded local cloud's running workers become processes: a local Mesos agent per
+ * instance, reporting the instance's private address as hostname (as on AWS, which is how the
+ * scaler ties an agent to its instance) and reaching the instance's metadata service.
+ * `onStarted` gets each agent's handle (a bench kills machines through it).
+ */
+export function agentProcessLauncher(
+  onStarted?: (instanceId: string, agent: AgentProcessHandle) => void,
+): NodeProcessLauncher {
+  return {
+    startAgent: (spec) => {
+      const h = startAgentProcess({
+        master: spec.master,
+        resources: `cpus:${spec.cpus};mem:${spec.memoryMiB};disk:${spec.diskMiB}`,
+        attributes: Object.entries(spec.attributes)
+          .map(([k, v]) => `${k}:${v}`)
+          .join(';'),
+        hostname: spec.privateIp,
+        port: 0,
+        env: { AWS_EC2_METADATA_SERVICE_ENDPOINT: spec.imdsEndpoint, TOIL_INSTANCE_ID: spec.instanceId },
+        logLevel: 'warn',
+      });
+      onStarted?.(spec.instanceId, h);
+      return { pid: h.pid, stop: () => h.stop() };
     },
   };
 }
