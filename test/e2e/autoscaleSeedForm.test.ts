@@ -62,12 +62,12 @@ t.test('sorts on the local cloud, scaling 0 → several workers → 0, and leave
       'run',
       SORT,
       'file:js',
-      // ~13 KB in four leaves of ~3.3 KB: four sort jobs at once need a second worker (two per
-      // t2.medium), and the tree is no deeper than that needs.
+      // ~27 KB in eight leaves: enough parallel work that the policy wants several workers
+      // however fast the jobs run (four leaves sometimes fit on one worker on a loaded machine).
       '--numLines',
-      '500',
+      '1000',
       '--N',
-      '4500',
+      '6000',
       '--fileToSort',
       'in.txt',
       '--outputFile',
