@@ -25,6 +25,8 @@ export class TrackedBatchSystem implements BatchSystem {
   readonly inner: ClusterBatchSystem;
   private readonly clock: Clock;
   private readonly outstanding = new Map<string, Tracked>();
+  /** Outstanding jobs → when a reading first found them on an agent (ms). */
+  private readonly seenRunning = new Map<string, number>();
   private readonly events: ClusterEvent[] = [];
   private readonly onChange: () => void;
 
@@ -40,6 +42,7 @@ export class TrackedBatchSystem implements BatchSystem {
       const t = this.outstanding.get(u.jobId);
       if (t && t.job.attempt === u.attempt) {
         this.outstanding.delete(u.jobId);
+        this.seenRunning.delete(u.jobId);
         if (u.outcome === 'succeeded' && u.wallTimeMs !== undefined)
           this.events.push({ kind: 'completed', name: t.job.name, seconds: u.wallTimeMs / 1000 });
         if (u.outcome === 'lost')
@@ -57,6 +60,7 @@ export class TrackedBatchSystem implements BatchSystem {
 
   async issue(job: IssuedJob): Promise<void> {
     this.outstanding.set(job.jobId, { job, issuedAt: this.clock.now() });
+    this.seenRunning.delete(job.jobId);
     await this.inner.issue(job);
     this.onChange();
   }
@@ -75,6 +79,20 @@ export class TrackedBatchSystem implements BatchSystem {
 
   shutdown(): Promise<void> {
     return this.inner.shutdown();
+  }
+
+  /**
+   * When the job was first found running on an agent: its start as near as the leader can tell
+   * (to a reading). Not the issue time, which would count time spent queued as time running and
+   * make the policy think jobs run longer than they do.
+   */
+  runningSince(jobId: string): number {
+    let at = this.seenRunning.get(jobId);
+    if (at === undefined) {
+      at = this.clock.now();
+      this.seenRunning.set(jobId, at);
+    }
+    return at;
   }
 
   outstandingJobs(): readonly Tracked[] {
@@ -137,7 +155,7 @@ export class ClusterWorkload implements ClusterPort {
     const queued: QueuedJob[] = [];
     const running: RunningOnAgent[] = [];
     for (const s of systems)
-      for (const { job, issuedAt } of s.outstandingJobs()) {
+      for (const { job } of s.outstandingJobs()) {
         const shape = {
           id: job.jobId,
           name: job.name,
@@ -147,7 +165,7 @@ export class ClusterWorkload implements ClusterPort {
           preemptable: job.requirements.preemptable,
         };
         const agentId = runningOn.get(job.jobId);
-        if (agentId) running.push({ ...shape, agentId, startedAt: issuedAt });
+        if (agentId) running.push({ ...shape, agentId, startedAt: s.runningSince(job.jobId) });
         else queued.push(shape);
       }
     return { agents, queued, running };

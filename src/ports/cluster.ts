@@ -52,7 +52,8 @@ export type ClusterEvent =
 /**
  * Contract:
  * - `read` has no side effect a caller can see: calling it twice changes nothing (the dry run
- *   relies on it).
+ *   relies on it). It does remember when it first found each job running, so `startedAt` is
+ *   when the job started (to a reading), not when it was issued.
  * - `markDraining`, `unmarkDraining`, `isEmpty`: as in `ClusterBatchSystem`, applied to every
  *   batch system of the cluster (any of them could otherwise place a task on a retiring agent). A
  *   batch system that joins later honours marks made before it existed.

@@ -3,9 +3,8 @@ import { ManualClock } from '../../src/common/clock.js';
 import { LeaderDaemon } from '../../src/leader/daemon.js';
 import { parseLeaderConfigObject } from '../../src/leader/leaderConfig.js';
 import type { TrackedBatchSystem } from '../../src/leader/workloadTracker.js';
-import type { ClusterBatchSystem, JobUpdateListener } from '../../src/ports/batchSystem.js';
 import { readCatalogue } from '../../src/scaler/catalogueFile.js';
-import { fakeDaemonDeps, sortAttempt } from '../fixtures/leaderFakes.js';
+import { fakeDaemonDeps, scriptedBatchSystem, sortAttempt } from '../fixtures/leaderFakes.js';
 
 /**
  * `/status` and `/metrics` count queued and running jobs from the batch system at the request,
@@ -13,36 +12,6 @@ import { fakeDaemonDeps, sortAttempt } from '../fixtures/leaderFakes.js';
  * what the batch system holds at once (the "within one second" of the operator's view is 0 s).
  */
 const catalogue = await readCatalogue();
-
-/** A batch system whose one agent runs whichever issued jobs the test says. */
-function scriptedBatchSystem() {
-  const issued = new Set<string>();
-  const onAgent = new Set<string>();
-  let listener: JobUpdateListener = () => {};
-  const system: ClusterBatchSystem = {
-    name: 'mesos',
-    start: async (l) => void (listener = l),
-    issue: async (job) => void issued.add(job.jobId),
-    kill: async () => {},
-    issuedJobIds: () => issued,
-    maxJobRequirements: () => undefined,
-    shutdown: async () => {},
-    clusterAgents: async () => [
-      { agentId: 'a1', hostname: '10.0.0.1', runningJobIds: [...onAgent], resources: { cpus: 2 } } as never,
-    ],
-    markDraining: () => {},
-    unmarkDraining: async () => {},
-    isEmpty: () => onAgent.size === 0,
-    drain: async () => {},
-    nodeLost: () => [],
-  };
-  const finish = (jobId: string): void => {
-    issued.delete(jobId);
-    onAgent.delete(jobId);
-    listener({ jobId, attempt: 1, outcome: 'succeeded', wallTimeMs: 1000 });
-  };
-  return { system, onAgent, finish };
-}
 
 t.test(
   '/status and /metrics job counts are the batch system’s at the request, not the last tick’s',

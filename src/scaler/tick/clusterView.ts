@@ -79,7 +79,10 @@ export class ClusterView {
           capacityType: n.market,
           state: draining ? 'draining' : agent ? 'registered' : 'booting',
           launchedAt: owned?.launchedAt ?? n.launchTime,
-          ...(agent ? { registeredAt: owned?.launchedAt ?? n.launchTime } : {}),
+          // When a tick first saw its agent; a reading before any tick did, at the launch.
+          ...(agent
+            ? { registeredAt: state.registeredAt?.[n.instanceId] ?? owned?.launchedAt ?? n.launchTime }
+            : {}),
           // Nodes no leader of ours launched (launch-cluster -w N) are static.
           ...(owned ? {} : { static: true }),
           ...(state.lastBusyAt[n.instanceId] !== undefined

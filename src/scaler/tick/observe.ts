@@ -64,6 +64,10 @@ export function observe(state: TickState, view: ClusterView): { state: TickState
       });
   const lastBusyAt = { ...next.lastBusyAt };
   for (const n of view.nodes) if (view.runningOn(n.instanceId) > 0) lastBusyAt[n.instanceId] = now;
+  const registeredAt = { ...next.registeredAt };
+  for (const n of view.nodes)
+    if (registeredAt[n.instanceId] === undefined && view.agentOf(n.instanceId))
+      registeredAt[n.instanceId] = now;
   let owned = next.owned;
   for (const n of view.nodes) {
     const o = owned[n.instanceId];
@@ -73,7 +77,12 @@ export function observe(state: TickState, view: ClusterView): { state: TickState
   next = { ...next, owned };
   const live = new Set(view.nodes.map((n) => n.instanceId));
   const draining = Object.fromEntries(Object.entries(next.draining).filter(([id]) => live.has(id)));
-  next = { ...next, lastBusyAt, draining };
+  next = {
+    ...next,
+    lastBusyAt,
+    draining,
+    registeredAt: Object.fromEntries(Object.entries(registeredAt).filter(([id]) => live.has(id))),
+  };
   const alive = new Set(
     view.nodes.filter((n) => n.state === 'pending' || n.state === 'running').map((n) => n.instanceId),
   );

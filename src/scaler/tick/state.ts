@@ -49,6 +49,11 @@ export interface TickState {
   readonly smoothing?: ScalerState;
   readonly runtimes: RuntimeHistory;
   readonly lastBusyAt: Readonly<Record<string, number>>;
+  /**
+   * Nodes → when a tick first found their agent registered (ms): idle time counts from here, not
+   * from the launch, so boot time is not idle time. Absent in states saved before it existed.
+   */
+  readonly registeredAt?: Readonly<Record<string, number>>;
   /** Dollars spent on owned nodes so far (per-second, 60 s minimum per node ignored here). */
   readonly costDollars: number;
 }
@@ -92,7 +97,9 @@ export function forget(state: TickState, id: string): TickState {
   const { [id]: _o, ...owned } = state.owned;
   const { [id]: _d, ...draining } = state.draining;
   const { [id]: _b, ...lastBusyAt } = state.lastBusyAt;
-  return withNoticed({ ...state, owned, draining, lastBusyAt }, dropKey(state.noticed ?? {}, id));
+  const next = { ...state, owned, draining, lastBusyAt };
+  if (state.registeredAt) next.registeredAt = dropKey(state.registeredAt, id);
+  return withNoticed(next, dropKey(state.noticed ?? {}, id));
 }
 
 /** The state with these interruption notices (the field is left out when there are none). */
