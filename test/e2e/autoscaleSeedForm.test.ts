@@ -62,8 +62,9 @@ t.test('sorts on the local cloud, scaling 0 → several workers → 0, and leave
       'run',
       SORT,
       'file:js',
-      // ~27 KB in eight leaves: enough parallel work that the policy wants several workers
-      // however fast the jobs run (four leaves sometimes fit on one worker on a loaded machine).
+      // ~27 KB in eight leaves, on t2.micro workers that hold one 600 MiB job each: eight jobs
+      // queued at once with --targetTime 2 want several workers however fast the jobs run (on
+      // t2.medium, two jobs a node, a fast machine sometimes needed only one).
       '--numLines',
       '1000',
       '--N',
@@ -75,7 +76,7 @@ t.test('sorts on the local cloud, scaling 0 → several workers → 0, and leave
       '--provisioner',
       'aws',
       '--nodeType',
-      't2.medium',
+      't2.micro',
       '--maxNodes',
       '4',
       ...FAST_SCALING,
