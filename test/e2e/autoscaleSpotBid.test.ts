@@ -9,6 +9,7 @@ import {
   nonEmptyLines,
   sleep,
   startLocalCloud,
+  FAST_SCALING,
 } from '../fixtures/leaderE2e.js';
 import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
 
@@ -45,16 +46,7 @@ t.test(
         '--maxNodes',
         '2',
         '--defaultPreemptable',
-        '--targetTime',
-        '2',
-        '--bootTime',
-        '1s',
-        '--idleGrace',
-        '2s',
-        '--scaleInterval',
-        '1',
-        '--betaInertia',
-        '0',
+        ...FAST_SCALING,
         '--batchSystem',
         'mesos',
         '--mesosMaster',
