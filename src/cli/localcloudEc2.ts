@@ -25,6 +25,7 @@ interface Ec2Flags {
   refuseCapacity: string[];
   spotInterruptionRate: string;
   spotInterruptionWindow: string;
+  spotNotice: string;
   vcpuLimit?: string;
   spotLimit?: string;
   seed: string;
@@ -55,6 +56,11 @@ function addEndpointOptions(cmd: Command): Command {
       '0',
     )
     .option('--spot-interruption-window <duration>', 'interruptions fall within this long after boot', '10m')
+    .option(
+      '--spot-notice <duration>',
+      "how long a spot instance's interruption notice precedes its reclaim (AWS: 2m)",
+      '2m',
+    )
     .option('--vcpu-limit <n>', 'on-demand vCPU limit (VcpuLimitExceeded past it)')
     .option('--spot-limit <n>', 'spot instance limit (MaxSpotInstanceCountExceeded past it)')
     .option('--seed <n>', 'seed for every random fault and the spot market', '1')
@@ -184,6 +190,7 @@ async function startFromFlags(
     region: f.region,
     bootDelayMs: duration('--boot-delay', f.bootDelay),
     shutdownDelayMs: duration('--shutdown-delay', f.shutdownDelay),
+    interruptionNoticeMs: duration('--spot-notice', f.spotNotice),
     faults: faultOptions(f),
     ...(mesosMaster ? { mesosMaster } : {}),
     ...(launcher ? { launcher } : {}),

@@ -147,10 +147,7 @@ export const command: SubCommand = {
 };
 
 async function run(workflowFile: string, jobStoreText: string, args: string[], f: RunFlags): Promise<number> {
-  const clean = f.clean as CleanPolicy;
-  if (!CLEAN_POLICIES.includes(clean)) {
-    throw new UserInputError('BAD_FLAG', `--clean ${f.clean}: expected one of ${CLEAN_POLICIES.join(', ')}`);
-  }
+  const clean = parseCleanPolicy(f);
   const retryCount = parseCount('--retryCount', f.retryCount);
   const preemptableRetries = parsePreemptableRetries(f);
   const batchSystemName = f.batchSystem;
@@ -242,6 +239,14 @@ export function toilFlagHint(message: string, args: readonly string[], toilFlags
     if (near) return `${message} (${flag} is not a toil option; did you mean ${near}?)`;
   }
   return message;
+}
+
+/** `--clean WHEN`. */
+export function parseCleanPolicy(f: RunFlags): CleanPolicy {
+  const clean = f.clean as CleanPolicy;
+  if (!CLEAN_POLICIES.includes(clean))
+    throw new UserInputError('BAD_FLAG', `--clean ${f.clean}: expected one of ${CLEAN_POLICIES.join(', ')}`);
+  return clean;
 }
 
 /** `--preemptableRetries N` (Toil: `--enableUnlimitedPreemptibleRetries` for no limit). */

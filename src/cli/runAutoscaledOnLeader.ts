@@ -6,6 +6,7 @@ import { parseLocator } from '../jobstore/locator.js';
 import { ConsoleOutput } from '../leader/consoleOutput.js';
 import { followWorkflow, submitWorkflow } from '../leader/submitClient.js';
 import { formatDuration } from '../common/units.js';
+import { parseCleanPolicy, parseCount, parsePreemptableRetries, type RunFlags } from './run.js';
 
 /**
  * `toil run WORKFLOW JOBSTORE … --leader URL`: the workflow runs inside a `toil leader` daemon
@@ -20,13 +21,15 @@ export async function runOnLeader(
   workflowFile: string,
   jobStoreText: string,
   args: readonly string[],
-  flags: { defaultPreemptable?: string | boolean; defaultPreemptible?: string | boolean },
+  flags: RunFlags,
 ): Promise<number> {
   const locator = parseLocator(jobStoreText);
   const jobStore = locator.kind === 'file' ? `file:${locator.path}` : locator.text;
   const dp = flags.defaultPreemptable ?? flags.defaultPreemptible;
   const defaultPreemptable =
     dp === undefined ? undefined : typeof dp === 'boolean' ? dp : parseBoolFlag('--defaultPreemptable', dp);
+  const preemptableRetries = parsePreemptableRetries(flags);
+  const clean = parseCleanPolicy(flags);
   const clock = new RealClock();
   const out = new ConsoleOutput(process.stderr, clock);
   const started = clock.now();
@@ -35,6 +38,10 @@ export async function runOnLeader(
     jobStore,
     args,
     ...(defaultPreemptable !== undefined ? { defaultPreemptable } : {}),
+    // Toil's flags for how a run treats failures and spot losses hold on the leader too.
+    retryCount: parseCount('--retryCount', flags.retryCount),
+    preemptableRetries: Number.isFinite(preemptableRetries) ? preemptableRetries : 'unlimited',
+    clean,
   });
   out.line(`toil: submitted workflow ${run.id} to the leader at ${leaderUrl}`);
   // Without a terminal there is no bar: a line whenever the counts change, at most once a second.

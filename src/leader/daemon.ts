@@ -29,6 +29,10 @@ export interface Submission {
   readonly args: readonly string[];
   /** Jobs that declare nothing may run on spot nodes (--defaultPreemptable). */
   readonly defaultPreemptable?: boolean;
+  /** The submitter's --retryCount, --preemptableRetries and --clean (kept with the run, so a resume honours them). */
+  readonly retryCount?: number;
+  readonly preemptableRetries?: number | 'unlimited';
+  readonly clean?: 'always' | 'onSuccess' | 'onError' | 'never';
   /**
    * `toil run` options for this run (the in-process seed form passes the user's flags). Absent:
    * a new workflow, or a restart when the job store already exists, with Toil's defaults.
@@ -254,6 +258,9 @@ export class LeaderDaemon {
       jobStore: s.jobStore,
       args: s.args,
       ...(s.defaultPreemptable !== undefined ? { defaultPreemptable: s.defaultPreemptable } : {}),
+      ...(s.retryCount !== undefined ? { retryCount: s.retryCount } : {}),
+      ...(s.preemptableRetries !== undefined ? { preemptableRetries: s.preemptableRetries } : {}),
+      ...(s.clean !== undefined ? { clean: s.clean } : {}),
     };
     const store = this.d.runStore;
     if (store) {

@@ -13,6 +13,10 @@ const SubmissionBodySchema = z
     jobStore: z.string().min(1, 'expected a job store locator: file:PATH or aws:REGION:NAME'),
     args: z.array(z.string().max(100_000)).max(10_000).default([]),
     defaultPreemptable: z.boolean().optional(),
+    /** `toil run`'s --retryCount, --preemptableRetries ('unlimited': --enableUnlimitedPreemptibleRetries) and --clean. */
+    retryCount: z.number().int().min(0).optional(),
+    preemptableRetries: z.union([z.number().int().min(0), z.literal('unlimited')]).optional(),
+    clean: z.enum(['always', 'onSuccess', 'onError', 'never']).optional(),
   })
   .strict();
 
@@ -38,7 +42,7 @@ export async function validateSubmission(body: unknown): Promise<SubmissionBody>
   const parsed = SubmissionBodySchema.safeParse(body ?? {});
   if (!parsed.success)
     throw new BadSubmissionError(
-      `expected JSON {workflowFile, jobStore, args?, defaultPreemptable?}: ${describeZodIssues(parsed.error.issues).join('; ')}`,
+      `expected JSON {workflowFile, jobStore, args?, defaultPreemptable?, retryCount?, preemptableRetries?, clean?}: ${describeZodIssues(parsed.error.issues).join('; ')}`,
     );
   const s = parsed.data;
   await checkWorkflowFile(s.workflowFile);

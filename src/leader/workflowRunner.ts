@@ -88,8 +88,9 @@ interface Attempts {
   /** Times lost with its node (no retry spent), on spot and on on-demand. */
   lost: number;
   lostOnDemand: number;
-  /** Runs on on-demand from now on: lost on spot more than preemptableRetries times. */
+  /** Runs on on-demand from now on, and why: lost on spot more than preemptableRetries times. */
   onDemand: boolean;
+  onDemandBecause?: string;
   tries: number;
 }
 
@@ -263,6 +264,7 @@ export class WorkflowRunner {
         attempt,
         name: spec.name,
         requirements,
+        ...(a.onDemandBecause ? { onDemandBecause: a.onDemandBecause } : {}),
         command: this.o.workerCommand(this.o.store.absoluteLocator, jobId, attempt),
         jobStoreLocator: this.o.store.absoluteLocator,
       });
@@ -300,10 +302,11 @@ export class WorkflowRunner {
     let next: JobLostEvent['next'];
     if (onSpot && a.lost > cap) {
       a.onDemand = true;
+      a.onDemandBecause = `lost with its spot node ${a.lost} times (--preemptableRetries ${cap})`;
       next = 'moved-to-on-demand';
       this.log.warn(
         { job: spec.name, jobId: update.jobId, losses: a.lost, preemptableRetries: cap },
-        `job '${spec.name}' was lost with its spot node ${a.lost} times (--preemptableRetries ${cap}); running it on on-demand`,
+        `job '${spec.name}' was ${a.onDemandBecause}; running it on on-demand`,
       );
     } else if (onSpot || a.lostOnDemand <= cap) {
       next = onSpot ? 'spot' : 'on-demand';

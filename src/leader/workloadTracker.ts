@@ -163,6 +163,7 @@ export class ClusterWorkload implements ClusterPort {
           memoryBytes: job.requirements.memory,
           diskBytes: job.requirements.disk,
           preemptable: job.requirements.preemptable,
+          ...(job.onDemandBecause ? { onDemandBecause: job.onDemandBecause } : {}),
         };
         const agentId = runningOn.get(job.jobId);
         if (agentId) running.push({ ...shape, agentId, startedAt: s.runningSince(job.jobId) });

@@ -177,9 +177,9 @@ export async function startLeader(options: {
           workflowFile: submission.workflowFile,
           args: submission.args,
           restart: o.restart ?? exists,
-          clean: o.clean ?? 'onSuccess',
-          retryCount: o.retryCount ?? 1,
-          ...(o.preemptableRetries !== undefined ? { preemptableRetries: o.preemptableRetries } : {}),
+          clean: o.clean ?? submission.clean ?? 'onSuccess',
+          retryCount: o.retryCount ?? submission.retryCount ?? 1,
+          ...preemptableRetriesOf(o.preemptableRetries ?? submission.preemptableRetries),
           onJobLost: (e) => {
             if (e.next === 'moved-to-on-demand') options.metrics.jobsMovedToOnDemand.inc();
           },
@@ -237,4 +237,10 @@ export async function startLeader(options: {
     await cleanup();
     throw e;
   }
+}
+
+/** A run's spot-loss cap: the number given, `unlimited` (Toil's --enableUnlimitedPreemptibleRetries), else the default. */
+function preemptableRetriesOf(given: number | 'unlimited' | undefined): { preemptableRetries?: number } {
+  if (given === undefined) return {};
+  return { preemptableRetries: given === 'unlimited' ? Number.POSITIVE_INFINITY : given };
 }

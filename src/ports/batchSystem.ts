@@ -26,6 +26,11 @@ export interface IssuedJob {
   readonly name: string;
   readonly requirements: JobRequirements;
   /**
+   * Why a job that may run on spot is placed as non-preemptable (e.g. "lost with its spot node 4
+   * times (--preemptableRetries 3)"): the scaler's plan says so. Absent for every other job.
+   */
+  readonly onDemandBecause?: string;
+  /**
    * The argv that runs this attempt in a fresh process on any node that can reach the job store
    * (`toil worker LOCATOR JOBID --attempt N`). A batch system may instead hand the same
    * (locator, jobId, attempt) to a worker process it keeps warm, if the result is the same.

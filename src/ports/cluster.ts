@@ -21,6 +21,8 @@ export interface ClusterJob {
   readonly preemptable: boolean;
   /** Declared walltime in seconds, when the job declares one. */
   readonly walltimeSeconds?: number;
+  /** Why a job that may run on spot runs on on-demand (IssuedJob.onDemandBecause). */
+  readonly onDemandBecause?: string;
 }
 
 /** A job of ours running on an agent, with when it started running there (ms). */

@@ -56,6 +56,8 @@ export interface QueuedJob extends JobRequest {
   readonly count?: number;
   /** Service jobs run until their workflow ends; Toil assumes targetTime × 24 + 3600 s for them. */
   readonly service?: boolean;
+  /** Why a job that may run on spot is planned for on-demand (lost on spot too often): a plan note. */
+  readonly onDemandBecause?: string;
 }
 
 /** A job already running on a node. */
@@ -67,6 +69,7 @@ export interface RunningJob extends JobRequest {
   readonly startedAt: number;
   readonly walltimeSeconds?: number;
   readonly service?: boolean;
+  readonly onDemandBecause?: string;
 }
 
 export type NodeState = 'booting' | 'registered' | 'draining';

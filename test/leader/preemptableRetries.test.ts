@@ -47,16 +47,26 @@ async function run(t: Test, lose: (job: IssuedJob) => boolean, preemptableRetrie
     workDir: dir,
   });
   const consume = bs.issuedLog.filter((j) => j.name === 'consume');
-  return { out, events, onSpot: consume.map((j) => j.requirements.preemptable) };
+  return {
+    out,
+    events,
+    onSpot: consume.map((j) => j.requirements.preemptable),
+    because: consume.map((j) => j.onDemandBecause),
+  };
 }
 
 t.test(
   'a job lost on spot N times (--preemptableRetries 2) runs on on-demand and finishes; retryCount 0 untouched',
   async (t) => {
     // Every spot attempt is lost, as when the market stays above the bid.
-    const { out, events, onSpot } = await run(t, (job) => job.requirements.preemptable, 2);
+    const { out, events, onSpot, because } = await run(t, (job) => job.requirements.preemptable, 2);
     t.equal(out.status, 'succeeded', 'the workflow completes with --retryCount 0');
     t.same(onSpot, [true, true, true, false], 'two re-runs on spot, then on-demand');
+    t.same(
+      because,
+      [undefined, undefined, undefined, 'lost with its spot node 3 times (--preemptableRetries 2)'],
+      'the on-demand attempt says why (the scaler plan shows it)',
+    );
     t.same(
       events.map((e) => `${e.losses}:${e.next}`),
       ['1:spot', '2:spot', '3:moved-to-on-demand'],

@@ -2,7 +2,7 @@ import t from 'tap';
 import { buildOfferings } from '../../src/scaler/offerings.js';
 import { planScaling } from '../../src/scaler/policy.js';
 import type { OfferingState, ScalingPlan } from '../../src/scaler/types.js';
-import { config, jobs, snapshot } from './fixtures/scaler.js';
+import { config, jobs, running, snapshot } from './fixtures/scaler.js';
 
 /**
  * The cost policy prices spot offerings from observed prices (DescribeSpotPriceHistory, through
@@ -126,3 +126,34 @@ t.test('each offering says where its price comes from', async (t) => {
     't2.medium/us-west-2c/on-demand': `on-demand $${ON_DEMAND}`,
   });
 });
+
+t.test(
+  'a job moved to on-demand after spot losses: on-demand is launched though spot is cheap, and the plan says why',
+  async (t) => {
+    const because = 'lost with its spot node 4 times (--preemptableRetries 3)';
+    const [moved] = jobs(1, { name: 'align', cores: 2, memoryBytes: 2 ** 30, walltimeSeconds: 3600 });
+    const queued = [{ ...moved!, onDemandBecause: because }, ...spotWork];
+    const snap = snapshot({
+      queued,
+      running: [
+        running('align-9', 'i-od', { name: 'align', onDemandBecause: because }),
+        running('other', 'i-od', { name: 'other' }),
+      ],
+      offerings: observed({ 'us-west-2a': 0.012, 'us-west-2b': 0.02, 'us-west-2c': 0.02 }),
+    });
+    for (const policy of ['cost', 'toil-classic'] as const) {
+      const p = planScaling(snap, cfg('t2.medium:0.03,t2.medium'), policy);
+      t.ok(
+        p.launch.some((l) => l.capacityType === 'on-demand'),
+        `${policy}: an on-demand node for the moved job (${launched(p).join(', ')})`,
+      );
+      t.same(
+        p.notes.filter((n) => n.includes('moved to on-demand')),
+        [`2 jobs 'align' (1 queued, 1 running) moved to on-demand: ${because}`],
+        `${policy}: one note per name and reason`,
+      );
+    }
+    const plain = planScaling(snapshot({ queued: spotWork }), cfg('t2.medium:0.03,t2.medium'));
+    t.notMatch(said(plain), /moved to on-demand/, 'no note when no job was moved');
+  },
+);

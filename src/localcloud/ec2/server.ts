@@ -193,6 +193,8 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
           zone: i.zone,
           market: i.market,
           state: i.state,
+          launchTime: i.launchTime,
+          ...(i.interruption ? { interruption: i.interruption } : {}),
           privateIp: i.privateIp,
           agentPid: i.process?.pid,
           instanceProfileArn: i.iamInstanceProfileArn,
