@@ -151,17 +151,37 @@ t.test(
 
     // 1. Above the bid everywhere: the job waits, and the plan and /status say why.
     let waiting = '';
-    await waitFor('the plan to say the spot job waits for the price', async () => {
-      waiting = (await plan()).waiting.map((w) => w.reason).join('\n');
-      return BID_REASON.test(waiting);
-    });
+    await waitFor(
+      'the plan to say the spot job waits for the price',
+      async () => {
+        waiting = (await plan()).waiting.map((w) => w.reason).join('\n');
+        return BID_REASON.test(waiting);
+      },
+      60_000,
+      200,
+    );
     t.match(waiting, BID_REASON, 'GET /scaler/plan: the job waits, naming the observed price and the bid');
-    const status = (await (await fetch(`${base}/status`)).json()) as {
+    type Status = {
       lastTick?: { plan?: { waiting: { reason: string }[] } };
       spot: { prices: { offering: string; price: number; source: string }[] };
     };
+    let status: Status | undefined;
+    await waitFor(
+      'the last tick to say it too',
+      async () => {
+        status = (await (await fetch(`${base}/status`)).json()) as Status;
+        return (status.lastTick?.plan?.waiting ?? []).some((w) => BID_REASON.test(w.reason));
+      },
+      30_000,
+      200,
+    );
+    t.match(
+      status?.lastTick?.plan?.waiting.map((w) => w.reason).join('\n'),
+      BID_REASON,
+      "/status: the last tick's plan says the job waits for the price",
+    );
     t.same(
-      status.spot.prices
+      status!.spot.prices
         .filter((p) => p.offering.startsWith('t2.medium/'))
         .map((p) => `${p.offering} ${p.price} ${p.source}`)
         .sort(),
