@@ -75,6 +75,22 @@ export function toilAverageRuntime(
   return TOIL_COLD_START_SECONDS;
 }
 
+/** Runtimes of a name needed before their spread is trusted. */
+export const SPREAD_MIN_SAMPLES = 5;
+
+/**
+ * How much a name's runtimes vary: the coefficient of variation (standard deviation ÷ mean) of its
+ * recent runtimes, or undefined with fewer than SPREAD_MIN_SAMPLES of them.
+ */
+export function runtimeSpread(history: RuntimeHistory | undefined, name: string): number | undefined {
+  const recent = history?.byName[name]?.recent;
+  if (!recent || recent.length < SPREAD_MIN_SAMPLES) return undefined;
+  const mean = recent.reduce((a, b) => a + b, 0) / recent.length;
+  if (mean <= 0) return undefined;
+  const variance = recent.reduce((a, b) => a + (b - mean) ** 2, 0) / (recent.length - 1);
+  return Math.sqrt(variance) / mean;
+}
+
 function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));

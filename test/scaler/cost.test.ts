@@ -1,7 +1,8 @@
 import t from 'tap';
 import { planScaling } from '../../src/scaler/policy.js';
 import { emptyRuntimeHistory, recordCompletion } from '../../src/scaler/runtimes.js';
-import type { ScalingPlan, ScalerState } from '../../src/scaler/types.js';
+import { expectedMaxOfNormals, tailShare } from '../../src/scaler/cost/newNodes.js';
+import type { RuntimeHistory, ScalingPlan, ScalerState } from '../../src/scaler/types.js';
 import { config, GiB, jobs, node, NOW, running, snapshot } from './fixtures/scaler.js';
 
 const launched = (p: ScalingPlan): string[] =>
@@ -290,6 +291,66 @@ t.test('limits: a queue never hangs silently', async (t) => {
   t.test('a non-preemptable job with only spot types configured is reported', async (t) => {
     const p = planScaling(snapshot({ queued: jobs(1) }), config({ nodeTypes: 'c5.large:0.1' }));
     t.match(p.unschedulable[0]?.constraints.join(), /not preemptable and every configured node type is spot/);
+  });
+});
+
+t.test('memory-heavy sizing: a node is priced with the tail its last jobs leave idle', async (t) => {
+  // 4-core 24 GiB jobs: r5.2xlarge runs 2 side by side, r5.8xlarge 8, at the same price per job.
+  // A node lives until the last of its jobs ends; the more jobs side by side and the more their
+  // runtimes vary, the more of it idles at the end (tailShare). 42 jobs of ~30 min: 10 on five
+  // r5.2xlarge (its maxNodes), 32 left: four full r5.8xlarge.
+  const history = (runtimes: number[]) =>
+    runtimes.reduce((h, s) => recordCompletion(h, 'mem', s), emptyRuntimeHistory());
+  const varied = history([600, 2400, 900, 1800, 700, 1500, 1200]);
+  const tight = history([1790, 1800, 1810, 1805, 1795, 1800, 1798]);
+  const rows: {
+    name: string;
+    runtimes: RuntimeHistory;
+    objective?: string;
+    want: string[];
+    waiting?: RegExp;
+  }[] = [
+    {
+      name: 'varied runtimes, balanced: r5.2xlarge up to its maxNodes, the rest waits rather than open r5.8xlarge',
+      runtimes: varied,
+      want: ['5 r5.2xlarge on-demand us-east-1a'],
+      waiting: /objective balanced: .*counting the room a node holds idle while its last jobs end/,
+    },
+    {
+      name: 'varied runtimes, speed: the overflow goes to r5.8xlarge (speed pays the tail)',
+      runtimes: varied,
+      objective: 'speed',
+      want: ['4 r5.8xlarge on-demand us-east-1a', '5 r5.2xlarge on-demand us-east-1a'],
+    },
+    {
+      name: 'tight runtimes, balanced: the tail is small, r5.8xlarge takes the overflow',
+      runtimes: tight,
+      want: ['4 r5.8xlarge on-demand us-east-1a', '5 r5.2xlarge on-demand us-east-1a'],
+    },
+  ];
+  for (const row of rows) {
+    const p = planScaling(
+      snapshot({
+        queued: jobs(42, { name: 'mem', cores: 4, memoryBytes: 24 * GiB }),
+        runtimes: row.runtimes,
+      }),
+      config({
+        nodeTypes: 'r5.2xlarge,r5.8xlarge',
+        maxNodes: [5, 20],
+        ...(row.objective ? { objective: row.objective } : {}),
+      }),
+    );
+    t.same(launched(p), row.want, row.name);
+    if (row.waiting) t.match(p.waiting.map((w) => w.reason).join('\n'), row.waiting, `${row.name}: reason`);
+  }
+  t.test('tailShare: none for one job a node, growing with jobs side by side and spread', async (t) => {
+    t.equal(tailShare(1, 0.5, 1), 0, 'one job a node leaves no tail');
+    t.ok(Math.abs(expectedMaxOfNormals(2) - 0.564) < 0.03, `k=2: ${expectedMaxOfNormals(2)}`);
+    t.ok(Math.abs(expectedMaxOfNormals(8) - 1.424) < 0.03, `k=8: ${expectedMaxOfNormals(8)}`);
+    t.ok(Math.abs(expectedMaxOfNormals(64) - 2.408) < 0.1, `k=64: ${expectedMaxOfNormals(64)}`);
+    t.ok(tailShare(8, 0.5, 1) > tailShare(2, 0.5, 1), 'more jobs side by side, more tail');
+    t.ok(tailShare(8, 0.5, 4) < tailShare(8, 0.5, 1), 'jobs back to back spread the tail over more work');
+    t.equal(tailShare(8, 0, 1), 0, 'identical runtimes leave no tail');
   });
 });
 

@@ -243,7 +243,9 @@ t.test('the cost breakdown splits billed time into boot, used, unused, idle and 
   t.equal(full.breakdown.used, Math.round(10 * perSecond * 1000) / 1000);
   t.equal(full.breakdown.unused, 0);
   t.equal(full.breakdown.idle, 0);
-  t.same(full.breakdown.byType, { 'c5.large on-demand': { nodes: 1, hours: 0.031, cost: full.cost } });
+  t.same(full.breakdown.byType, {
+    'c5.large on-demand': { nodes: 1, hours: 0.031, cost: full.cost, unused: 0 },
+  });
   // A 1-core job on the same node leaves half of it unused while it runs (cores dominate here).
   const half = simulate(
     parseTrace({

@@ -13,6 +13,8 @@ export interface WorkClass {
   readonly runtimeSeconds: number;
   /** Jobs not yet given a place. */
   remaining: number;
+  /** Coefficient of variation of the name's recent runtimes; unknown while too few have ended. */
+  readonly runtimeSpread?: number;
 }
 
 interface Release {

@@ -2,7 +2,7 @@ import { formatDuration } from '../../common/units.js';
 import type { ScalerConfig } from '../config.js';
 import { groupQueue } from '../jobClasses.js';
 import { buildOfferings, nodeTypeIndexOf, offeringKey, typeTable } from '../offerings.js';
-import { estimateRuntime } from '../runtimes.js';
+import { estimateRuntime, runtimeSpread } from '../runtimes.js';
 import { archMatches, maxFit } from '../shapes.js';
 import { findUnschedulable } from '../unschedulable.js';
 import type {
@@ -66,6 +66,7 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
       firstId: c.firstId,
       request: c.request,
       runtimeSeconds: queuedRuntime(c),
+      runtimeSpread: runtimeSpread(snapshot.runtimes, c.name),
       remaining: c.count,
     }))
     // Largest first, as first-fit-decreasing wants.

@@ -80,8 +80,8 @@ export interface CostBreakdown {
   readonly idle: number;
   readonly boot: number;
   readonly minimum: number;
-  /** Per offering pool, e.g. "c5.2xlarge spot": nodes, billed hours and $. */
-  readonly byType: Readonly<Record<string, { nodes: number; hours: number; cost: number }>>;
+  /** Per offering pool, e.g. "c5.2xlarge spot": nodes, billed hours, $ and the $ of room no job took. */
+  readonly byType: Readonly<Record<string, { nodes: number; hours: number; cost: number; unused: number }>>;
 }
 
 interface SimJob {
@@ -582,7 +582,7 @@ export function simulate(
   const costs = { spot: 0, onDemand: 0 };
   let billedCoreSeconds = 0;
   const split = { used: 0, unused: 0, idle: 0, boot: 0, minimum: 0 };
-  const byType: Record<string, { nodes: number; hours: number; cost: number }> = {};
+  const byType: Record<string, { nodes: number; hours: number; cost: number; unused: number }> = {};
   for (const n of nodes.values()) {
     const life = (n.endedAt ?? end) - n.launchedAt;
     const seconds = Math.max(config.billingMinimumSeconds, life);
@@ -595,8 +595,9 @@ export function simulate(
     split.boot += n.spent.boot * perSecond;
     split.minimum += Math.max(0, seconds - life) * perSecond;
     const pool = `${n.instanceType} ${n.capacityType}`;
-    const b = (byType[pool] ??= { nodes: 0, hours: 0, cost: 0 });
+    const b = (byType[pool] ??= { nodes: 0, hours: 0, cost: 0, unused: 0 });
     b.nodes++;
+    b.unused += n.spent.unused * perSecond;
     b.hours += seconds / 3600;
     b.cost += c;
     billedCoreSeconds += seconds * n.cores;
@@ -639,7 +640,10 @@ export function simulate(
       byType: Object.fromEntries(
         Object.entries(byType)
           .sort(([a], [b]) => a.localeCompare(b))
-          .map(([k, v]) => [k, { nodes: v.nodes, hours: r3(v.hours), cost: r3(v.cost) }]),
+          .map(([k, v]) => [
+            k,
+            { nodes: v.nodes, hours: r3(v.hours), cost: r3(v.cost), unused: r3(v.unused) },
+          ]),
       ),
     },
   };
