@@ -72,6 +72,14 @@ export interface InterruptionNotice {
   readonly terminateAt: number;
 }
 
+/**
+ * The tag a node carries once EC2 recommends rebalancing it (its metadata shows
+ * `events/recommendations/rebalance`: elevated risk of interruption, usually ahead of any notice).
+ * EC2 shows the recommendation only to the instance itself, so the node tags itself (value: the
+ * notice time); the leader reads it with `listNodes`, as every other tag.
+ */
+export const REBALANCE_RECOMMENDED_TAG = 'toil-rebalance-recommended';
+
 export interface InstanceTypeInfo {
   readonly name: string;
   readonly vcpus: number;

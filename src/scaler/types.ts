@@ -91,6 +91,11 @@ export interface ExistingNode {
   readonly lastBusyAt?: number;
   /** What this node costs per hour; the offering's current price when absent. */
   readonly pricePerHour?: number;
+  /**
+   * EC2 recommends rebalancing it (an early hint of a spot interruption): no new work is planned
+   * there and the batch system places none; what runs there finishes; it is not drained for it.
+   */
+  readonly rebalanceRecommended?: boolean;
 }
 
 /** The provisioner's latest knowledge about one offering (price, recent capacity failures). */

@@ -267,6 +267,15 @@ t.test(
       'worker',
     );
     t.equal((await get('/meta-data/spot/instance-action')).status, 404, 'no notice yet');
+    t.equal((await get('/meta-data/events/recommendations/rebalance')).status, 404, 'no rebalance yet');
+    const rebalanced = await fetch(`${endpoint.url}/_localcloud/rebalance/${id}`, { method: 'POST' });
+    t.equal(rebalanced.status, 200, 'the control surface recommends a rebalance');
+    t.same(
+      await (await get('/meta-data/events/recommendations/rebalance')).json(),
+      { noticeTime: new Date(clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z') },
+      'the metadata shows it, as EC2 does',
+    );
+    t.equal((await get('/meta-data/spot/instance-action')).status, 404, 'a rebalance is no notice');
     const pid = endpoint.cloud.instances.get(id)!.process!.pid!;
     t.ok(alive(pid));
 

@@ -72,6 +72,8 @@ export interface InstanceRecord {
   stateReason: { code: string; message: string } | undefined;
   /** A spot interruption: notice shown from `noticeAt`, instance reclaimed at `terminateAt`. */
   interruption: { noticeAt: number; terminateAt: number } | undefined;
+  /** When EC2 recommended rebalancing it (metadata `events/recommendations/rebalance`). */
+  rebalanceAt?: number;
   process: NodeProcess | undefined;
 }
 
@@ -513,6 +515,19 @@ export class Ec2Cloud {
       req.statusCode = 'marked-for-termination';
       req.updateTime = now;
     }
+  }
+
+  /**
+   * As EC2 does for a spot instance at elevated risk of interruption: from now on its metadata
+   * shows `events/recommendations/rebalance`; nothing else changes (no notice, no reclaim).
+   */
+  recommendRebalance(id: string): void {
+    const [inst] = this.getInstances([id]);
+    if (!inst) return;
+    if (inst.market !== 'spot')
+      throw new Ec2ApiError('InvalidParameterValue', `${id} is not a spot instance`);
+    inst.rebalanceAt ??= this.now();
+    this.log.info({ instanceId: id }, 'rebalance recommended');
   }
 
   /** Applies every state change whose time has come (boots, shutdowns, spot reclaims). */

@@ -107,6 +107,10 @@ export class InstanceMetadataService {
             time: new Date(notice.terminateAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
           })
         : undefined,
+      'events/recommendations/rebalance':
+        inst.rebalanceAt !== undefined
+          ? JSON.stringify({ noticeTime: new Date(inst.rebalanceAt).toISOString().replace(/\.\d{3}Z$/, 'Z') })
+          : undefined,
       'spot/termination-time': notice
         ? new Date(notice.terminateAt).toISOString().replace(/\.\d{3}Z$/, 'Z')
         : undefined,
@@ -123,7 +127,7 @@ export class InstanceMetadataService {
     const v = values[key];
     return v === undefined
       ? undefined
-      : { body: v, type: key === 'spot/instance-action' ? 'application/json' : 'text/plain' };
+      : { body: v, type: v.startsWith('{') ? 'application/json' : 'text/plain' };
   }
 
   /**

@@ -145,14 +145,26 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
       res.end(text);
     };
     cloud.settle();
-    const interrupt = /^\/_localcloud\/spot-interruption\/(i-[0-9a-f]+)$/.exec(path);
-    if (interrupt && req.method === 'POST') {
+    // POST /_localcloud/<action>/<instance-id>: one instance's event, answered with what changed.
+    const instanceEvents: Record<string, (id: string) => Record<string, unknown>> = {
+      'spot-interruption': (id) => {
+        cloud.interruptSpot(id);
+        return { interruption: cloud.instances.get(id)?.interruption };
+      },
+      rebalance: (id) => {
+        cloud.recommendRebalance(id);
+        return { rebalanceAt: cloud.instances.get(id)?.rebalanceAt };
+      },
+      stop: (id) => {
+        cloud.stopInstance(id);
+        return { state: cloud.instances.get(id)?.state };
+      },
+    };
+    const event = /^\/_localcloud\/([a-z-]+)\/(i-[0-9a-f]+)$/.exec(path);
+    const apply = event && Object.hasOwn(instanceEvents, event[1]!) ? instanceEvents[event[1]!] : undefined;
+    if (event && apply && req.method === 'POST') {
       try {
-        cloud.interruptSpot(interrupt[1]!);
-        json(200, {
-          instanceId: interrupt[1],
-          interruption: cloud.instances.get(interrupt[1]!)?.interruption,
-        });
+        json(200, { instanceId: event[2], ...apply(event[2]!) });
       } catch (e) {
         json(400, { error: (e as Error).message });
       }
@@ -172,16 +184,6 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
           json(400, { error: (e as Error).message });
         }
       });
-      return true;
-    }
-    const stop = /^\/_localcloud\/stop\/(i-[0-9a-f]+)$/.exec(path);
-    if (stop && req.method === 'POST') {
-      try {
-        cloud.stopInstance(stop[1]!);
-        json(200, { instanceId: stop[1], state: cloud.instances.get(stop[1]!)?.state });
-      } catch (e) {
-        json(400, { error: (e as Error).message });
-      }
       return true;
     }
     if (path === '/_localcloud/state' && req.method === 'GET') {

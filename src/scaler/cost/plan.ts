@@ -155,7 +155,14 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
   const odWork = work.filter((c) => !c.request.preemptable);
   const took = new Map<string, number>();
   const consolidate = new Set<string>();
+  // A node EC2 recommends rebalancing is at risk of interruption soon: no new work is planned
+  // there (the executor keeps the batch system from placing any); what runs there finishes.
+  for (const n of live.filter((x) => x.rebalanceRecommended))
+    notes.push(
+      `node ${n.id} (${n.instanceType} ${n.capacityType} in ${n.zone}) has a rebalance recommendation: no new work is placed there; its ${(runningByNode.get(n.id) ?? []).length} running job(s) finish`,
+    );
   for (const n of ordered) {
+    if (n.rebalanceRecommended) continue;
     const placed = work.every((c) => c.remaining === 0);
     if (placed && !consolidable(n)) continue;
     if (consolidable(n)) {
@@ -171,6 +178,7 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
   }
   for (const n of [...draining].sort((a, b) => priceOf(a) - priceOf(b))) {
     if (work.every((c) => c.remaining === 0)) break;
+    if (n.rebalanceRecommended) continue;
     // A draining on-demand node is not taken back for preemptable work that spot can run.
     const mayTake = n.capacityType === 'on-demand' ? work.filter((c) => !spotRuns(c)) : work;
     const k = packOntoNode(n, runningByNode.get(n.id) ?? [], mayTake, types, timing(n), T);

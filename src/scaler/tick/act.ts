@@ -7,7 +7,7 @@ import type { LaunchRequest, Provisioner } from '../../ports/provisioner.js';
 import type { ScalerConfig } from '../config.js';
 import type { CapacityType, LaunchAction, LaunchShortfall, ScalingPlan } from '../types.js';
 import type { ProvisionerCalls } from './calls.js';
-import type { ClusterView } from './clusterView.js';
+import { rebalanceRecommended, type ClusterView } from './clusterView.js';
 import type { TickConfig } from './config.js';
 import type { FatalBackoffs } from './fatalBackoff.js';
 import type { TickOutcome } from './report.js';
@@ -145,10 +145,16 @@ export class PlanExecutor {
 
   /**
    * A node with a spot interruption notice stays marked draining, every tick: an agent that
-   * registers after the notice is marked too. The node is left for the cloud to reclaim.
+   * registers after the notice is marked too. The node is left for the cloud to reclaim. A node
+   * with a rebalance recommendation is marked as well (no new task lands there), but it is not
+   * draining for the scaler: its jobs finish and it retires as any idle node does.
    */
   private keepNoticedDraining(view: ClusterView): void {
-    for (const id of Object.keys(this.state.noticed ?? {})) {
+    const ids = [
+      ...Object.keys(this.state.noticed ?? {}),
+      ...view.nodes.filter(rebalanceRecommended).map((n) => n.instanceId),
+    ];
+    for (const id of ids) {
       const agent = view.agentOf(id);
       if (agent) this.d.cluster.markDraining(agent.agentId);
     }

@@ -1,6 +1,10 @@
 import type { ClusterAgent } from '../../ports/batchSystem.js';
 import type { ClusterEvent, ClusterReading, RunningOnAgent } from '../../ports/cluster.js';
-import type { InterruptionNotice, ProvisionedNode } from '../../ports/provisioner.js';
+import {
+  REBALANCE_RECOMMENDED_TAG,
+  type InterruptionNotice,
+  type ProvisionedNode,
+} from '../../ports/provisioner.js';
 import type {
   CapacityType,
   ExistingNode,
@@ -89,6 +93,7 @@ export class ClusterView {
             ? { lastBusyAt: state.lastBusyAt[n.instanceId] }
             : {}),
           ...(owned ? { pricePerHour: owned.pricePerHour } : {}),
+          ...(rebalanceRecommended(n) ? { rebalanceRecommended: true } : {}),
         } satisfies ExistingNode;
       });
   }
@@ -151,4 +156,9 @@ export class ClusterView {
       ...(state.smoothing ? { state: state.smoothing } : {}),
     };
   }
+}
+
+/** The node has told us (by its tag) that EC2 recommends rebalancing it. */
+export function rebalanceRecommended(node: ProvisionedNode): boolean {
+  return node.tags[REBALANCE_RECOMMENDED_TAG] !== undefined;
 }

@@ -4,6 +4,7 @@ import { silentLogger } from '../../../src/common/log.js';
 import type { LeaderConfig } from '../../../src/leader/leaderConfig.js';
 import { createLeaderMetrics } from '../../../src/leader/metrics.js';
 import { ClusterScaler } from '../../../src/scaler/tick/clusterScaler.js';
+import { REBALANCE_RECOMMENDED_TAG } from '../../../src/ports/provisioner.js';
 import { ProvisionerError } from '../../../src/provisioner/errors.js';
 import {
   FakeAgents,
@@ -137,5 +138,64 @@ t.test(
     // The next tick sees the same notice: no second replacement.
     const again = await s.tick.tick();
     t.same(again.report.launched, [], 'one notice, one replacement');
+  },
+);
+
+t.test(
+  'a rebalance recommendation: no new work placed on the node, new work gets a new node, the node is neither drained nor terminated while its job runs',
+  async (t) => {
+    const s = setup(bidConfig({ maxNodes: 4, idleGrace: '2m' }));
+    s.provisioner.prices.set('t2.medium/us-west-2a', 0.012);
+    s.provisioner.prices.set('t2.medium/us-west-2b', 0.02);
+    s.agents.queued = preemptableJobs(1);
+    await s.tick.tick();
+    const [hinted] = s.provisioner.live();
+    s.agents.register(hinted!.instanceId, true);
+    s.agents.queued = [];
+    t.ok(s.agents.place('j0', hinted!.instanceId, s.clock.now()), 'its job runs there');
+    await s.clock.advance(30_000);
+    await s.tick.tick();
+
+    // The node tags itself once its metadata shows events/recommendations/rebalance.
+    s.provisioner.nodes.set(hinted!.instanceId, {
+      ...hinted!,
+      tags: { ...hinted!.tags, [REBALANCE_RECOMMENDED_TAG]: new Date(s.clock.now()).toISOString() },
+    });
+    // One more job that would fit beside j0 (t2.medium: two cores, one used).
+    s.agents.queued = preemptableJobs(1, 'more').map((j) => ({ ...j, id: 'j1' }));
+    const { report } = await s.tick.tick();
+    t.ok(s.agents.marks.has(`agent-${hinted!.instanceId}`), 'the batch system places no new task there');
+    t.notOk(s.agents.place('j1', hinted!.instanceId, s.clock.now()), 'j1 is refused on it');
+    t.equal(report.launched.length, 1, 'j1 gets a new node instead of the room beside j0');
+    t.match(
+      report.plan.notes.join('\n'),
+      new RegExp(
+        `node ${hinted!.instanceId} .*has a rebalance recommendation: no new work is placed there; its 1 running job\\(s\\) finish`,
+      ),
+    );
+    t.same(
+      [report.plan.drain, report.plan.terminate],
+      [[], []],
+      'the hint alone drains and terminates nothing',
+    );
+    t.same(
+      s.agents.calls.filter((c) => c.startsWith('force') || c.startsWith('lost')),
+      [],
+      'nothing is killed',
+    );
+
+    // Ticks later, j0 still runs there and the node stays; once it has been idle its grace, it goes.
+    await s.clock.advance(60_000);
+    const later = await s.tick.tick();
+    t.same(later.report.plan.terminate, [], 'kept while j0 runs');
+    s.agents.finish('j0');
+    await s.clock.advance(10_000);
+    await s.tick.tick();
+    await s.clock.advance(130_000);
+    const idle = await s.tick.tick();
+    t.ok(
+      idle.report.plan.terminate.some((x) => x.nodeId === hinted!.instanceId),
+      'retired as any idle node, after idleGrace',
+    );
   },
 );
