@@ -64,6 +64,8 @@ export interface WorkflowRun {
   userError?: boolean;
   /** The workflow's progress as its leader last reported it. */
   progress?: WorkflowProgress;
+  /** A failed run's failed jobs (at most MAX_FAILED_JOBS_SHOWN), each with the tail of its log. */
+  failedJobs?: readonly FailedJobSummary[];
   /**
    * Times a restarted leader resumed this run without a job completing since: past
    * `workflows.maxResumes` the run is failed instead of resumed again (no crash loop).
@@ -92,7 +94,12 @@ export interface DaemonDeps {
     onProgress: (progress: WorkflowProgress) => void,
     /** Aborted by `cancel`: the run ends with the reason as its error. */
     signal: AbortSignal,
-  ) => Promise<{ status: 'succeeded' | 'failed'; jobsRun: number; message?: string }>;
+  ) => Promise<{
+    status: 'succeeded' | 'failed';
+    jobsRun: number;
+    message?: string;
+    failedJobs?: readonly FailedJobSummary[];
+  }>;
   readonly readiness: readonly ReadinessCheck[];
   /**
    * Where submitted workflows are remembered: a leader restarted after a crash resumes the ones
@@ -309,6 +316,7 @@ export class LeaderDaemon {
           run.status = r.status;
           run.jobsRun = r.jobsRun;
           if (r.message !== undefined) run.message = r.message;
+          if (r.failedJobs?.length) run.failedJobs = r.failedJobs.slice(0, MAX_FAILED_JOBS_SHOWN);
         },
         (e: unknown) => {
           run.status = 'failed';
@@ -529,7 +537,7 @@ export class LeaderDaemon {
       unavailableOfferings: Object.fromEntries(
         Object.entries(t.unavailable).map(([k, until]) => [k, new Date(until).toISOString()]),
       ),
-      costDollars: Number(t.costDollars.toFixed(6)),
+      costDollars: cents(t.costDollars),
       hourlyCostDollars: cents(this.scaler.nodes.reduce((sum, n) => sum + n.pricePerHour, 0)),
       lastTick: report && {
         seq: report.seq,
@@ -581,7 +589,14 @@ export class LeaderDaemon {
         feed: this.scaler.spotPrices.feed,
         interruptionNotices: report?.interruptionNotices ?? [],
       },
-      workflows: [...this.runs.values()].map((r) => withoutBundle(r)),
+      workflows: [...this.runs.values()].map((r) => {
+        const shown = withoutBundle(r);
+        return {
+          ...shown,
+          submittedAt: new Date(r.submittedAt).toISOString(),
+          ...(r.finishedAt !== undefined ? { finishedAt: new Date(r.finishedAt).toISOString() } : {}),
+        };
+      }),
     };
   }
 
@@ -615,6 +630,7 @@ export class LeaderDaemon {
       // Job counts as the batch systems know them at the request, not as the last tick saw them.
       status: async () => ({ ...(this.status() as object), queue: await this.liveJobs() }),
       refreshMetrics: async () => {
+        this.d.metrics.clusterCost.set(this.scaler.persisted.costDollars);
         const jobs = await this.liveJobs();
         if (jobs.source !== 'live') return;
         this.d.metrics.queuedJobs.set(jobs.queued);
@@ -652,6 +668,35 @@ export class LeaderDaemon {
 }
 
 /** A run as shown and persisted: the bundled module (bytes) stays out of JSON. */
+/** A failed job as /status and the status page show it. */
+export interface FailedJobSummary {
+  readonly jobId: string;
+  readonly name: string;
+  readonly attempts: number;
+  /** Its error's first line and the last lines of its log (at most 20 lines of 200 characters). */
+  readonly logTail: string;
+}
+
+/** The failed jobs a run keeps for people to read: enough to see a pattern, never a flood. */
+export const MAX_FAILED_JOBS_SHOWN = 10;
+
+/** Caps a failed job's reason for /status: the error's line, then the last of the rest. */
+export function failedJobSummary(f: {
+  jobId: string;
+  name: string;
+  attempts: number;
+  reason: string;
+}): FailedJobSummary {
+  const all = f.reason.split('\n');
+  const lines = all.length <= 20 ? all : [all[0]!, '…', ...all.slice(-18)];
+  return {
+    jobId: f.jobId,
+    name: f.name,
+    attempts: f.attempts,
+    logTail: lines.map((l) => (l.length > 200 ? `${l.slice(0, 199)}…` : l)).join('\n'),
+  };
+}
+
 function withoutBundle(run: WorkflowRun): WorkflowRun {
   const options = run.submission.options;
   if (options?.bundle === undefined) return run;

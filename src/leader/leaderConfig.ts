@@ -46,8 +46,13 @@ const HttpSchema = z
 /** The workflows the daemon runs: how long their own code may take, how often a run is resumed. */
 const WorkflowsSchema = z
   .object({
-    /** Module load and start() (imports included), in its own process; killed after this. */
+    /** start() (imports included), from its call in its own process; killed after this. */
     startTimeout: durationMs().default(3_600_000),
+    /**
+     * The workflow host's process start and the module's load, before start() or finish() runs:
+     * apart from those limits, so a slow start on a loaded machine is not taken for a hang.
+     */
+    loadTimeout: durationMs().default(300_000),
     /** finish() (exports included); killed after this. */
     finishTimeout: durationMs().default(3_600_000),
     /** A run the leader was restarted under this many times is failed, not resumed again. */

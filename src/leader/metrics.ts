@@ -12,6 +12,8 @@ export interface LeaderMetrics extends TickMetrics {
   readonly jobsMovedToOnDemand: Counter;
   /** Config reloads by result (applied | rejected). */
   readonly configReloads: Counter<'result'>;
+  /** The cluster's cost so far, unrounded: set at each scrape from the tick state. */
+  readonly clusterCost: Gauge;
 }
 
 export function createLeaderMetrics(options: { withProcessMetrics?: boolean } = {}): LeaderMetrics {
@@ -53,6 +55,11 @@ export function createLeaderMetrics(options: { withProcessMetrics?: boolean } = 
     clusterHourlyCost: new Gauge({
       name: 'toil_cluster_hourly_cost_dollars',
       help: 'What the running worker nodes cost per hour, in dollars.',
+      registers,
+    }),
+    clusterCost: new Gauge({
+      name: 'toil_cluster_cost_dollars',
+      help: "What the cluster's worker nodes have cost since the leader's state began, in dollars (unrounded; /status shows cents).",
       registers,
     }),
     spotInterruptions: new Counter({

@@ -16,11 +16,14 @@ export class WorkflowCodeError extends ToilError {
 }
 
 export interface WorkflowHostTimeouts {
-  /** Module load and `start` (which may import large files). */
+  /** The workflow's `start` (which may import large files), from when it is called. */
   readonly start: number;
-  /** Module load and `finish` (which may export large files). */
+  /** The workflow's `finish` (which may export large files), from when it is called. */
   readonly finish: number;
-  /** Module load alone (a restart checks the stored jobs still exist). */
+  /**
+   * The host process's start and the module's load (its top level), before any of the calls
+   * above; also the whole of a load-only call (a restart checks the stored jobs still exist).
+   */
   readonly load: number;
 }
 
@@ -98,7 +101,7 @@ export class IsolatedWorkflowCode implements WorkflowCode {
     const file = this.o.workflowFile;
     return new Promise<T>((resolve, reject) => {
       let settled = false;
-      const timer = new AbortController();
+      let timer = new AbortController();
       const settle = (outcome: () => void, kill: boolean): void => {
         if (settled) return;
         settled = true;
@@ -111,6 +114,12 @@ export class IsolatedWorkflowCode implements WorkflowCode {
       signal?.addEventListener('abort', onAbort, { once: true });
       child.on('message', (m: HostReply) => {
         if (m.type === 'log') return this.relay(m.line);
+        if (m.type === 'running') {
+          // Loaded: the call's own limit starts now.
+          timer.abort();
+          timer = new AbortController();
+          return expireAfter(timeoutMs, `${what} of workflow ${file} did not return within`);
+        }
         if (m.type === 'result') return settle(() => resolve(m.value as T), false);
         this.log.error({ code: m.code, stack: m.stack }, `${what} of workflow ${file} failed: ${m.message}`);
         const message =
@@ -147,21 +156,29 @@ export class IsolatedWorkflowCode implements WorkflowCode {
           false,
         );
       });
-      void this.o.clock.sleep(timeoutMs, timer.signal).then(
-        () =>
-          settle(
-            () =>
-              reject(
-                new WorkflowCodeError(
-                  'WORKFLOW_CODE_TIMEOUT',
-                  `${what} of workflow ${file} did not return within ${Math.round(timeoutMs / 1000)} s; its process was killed`,
-                  false,
-                  { timeoutMs },
+      const expireAfter = (ms: number, message: string): void =>
+        void this.o.clock.sleep(ms, timer.signal).then(
+          () =>
+            settle(
+              () =>
+                reject(
+                  new WorkflowCodeError(
+                    'WORKFLOW_CODE_TIMEOUT',
+                    `${message} ${Math.round(ms / 1000)} s; its process was killed`,
+                    false,
+                    { timeoutMs: ms },
+                  ),
                 ),
-              ),
-            true,
-          ),
-        () => undefined,
+              true,
+            ),
+          () => undefined,
+        );
+      // Until the module is loaded, the load limit; a load-only call has no other.
+      expireAfter(
+        request.type === 'jobNames' ? timeoutMs : this.o.timeouts.load,
+        request.type === 'jobNames'
+          ? `${what} of workflow ${file} did not return within`
+          : `the workflow host for ${what} of workflow ${file} did not load the module within`,
       );
       child.send(request, (e) => {
         if (e)

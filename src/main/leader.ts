@@ -45,13 +45,17 @@ export async function startLeader(options: {
   /** Resume the workflows a crashed predecessor was running (the daemon); off for `toil run`'s own form. */
   readonly resumeWorkflows?: boolean;
 }): Promise<StartedLeader> {
-  const [{ Ec2Calls, DEFAULT_RETRY, SINGLE_ATTEMPT }, { AwsCluster }, { AwsProvisioner }, { LeaderDaemon }] =
-    await Promise.all([
-      import('../provisioner/aws/ec2Calls.js'),
-      import('../provisioner/aws/awsCluster.js'),
-      import('../provisioner/aws/awsProvisioner.js'),
-      import('../leader/daemon.js'),
-    ]);
+  const [
+    { Ec2Calls, DEFAULT_RETRY, SINGLE_ATTEMPT },
+    { AwsCluster },
+    { AwsProvisioner },
+    { LeaderDaemon, failedJobSummary, MAX_FAILED_JOBS_SHOWN },
+  ] = await Promise.all([
+    import('../provisioner/aws/ec2Calls.js'),
+    import('../provisioner/aws/awsCluster.js'),
+    import('../provisioner/aws/awsProvisioner.js'),
+    import('../leader/daemon.js'),
+  ]);
   const { runWorkflow } = await import('../leader/runWorkflow.js');
   const { IsolatedWorkflowCode } = await import('../leader/workflowHost.js');
   const { loadOrCreateToken, defaultTokenFile } = await import('../leader/auth.js');
@@ -204,7 +208,7 @@ export async function startLeader(options: {
             timeouts: {
               start: options.config().workflows.startTimeout,
               finish: options.config().workflows.finishTimeout,
-              load: options.config().workflows.startTimeout,
+              load: options.config().workflows.loadTimeout,
             },
             workflowFile: submission.workflowFile,
             signal,
@@ -216,6 +220,7 @@ export async function startLeader(options: {
               status: 'failed',
               jobsRun: outcome.jobsRun,
               message: outcome.failures.map((f) => `${f.name}: ${f.reason.split('\n')[0]}`).join('; '),
+              failedJobs: outcome.failures.slice(0, MAX_FAILED_JOBS_SHOWN).map(failedJobSummary),
             };
       },
       readiness: [

@@ -60,10 +60,17 @@ export interface WorkflowCode {
 export class InProcessWorkflowCode implements WorkflowCode {
   private readonly openStore: (locator: string) => JobStore;
   private readonly log: Logger;
+  private readonly onUserCode: () => void;
 
-  constructor(openStore: (locator: string) => JobStore, log: Logger) {
+  /**
+   * `onUserCode` is called once the module is loaded, right before the workflow's `start` or
+   * `finish` runs: the isolated host tells its leader, whose time limit for that call starts then
+   * (a slow process start on a loaded machine is not the workflow's hang).
+   */
+  constructor(openStore: (locator: string) => JobStore, log: Logger, onUserCode: () => void = () => {}) {
     this.openStore = openStore;
     this.log = log;
+    this.onUserCode = onUserCode;
   }
 
   async start(r: StartRequest): Promise<StartResult> {
@@ -77,6 +84,7 @@ export class InProcessWorkflowCode implements WorkflowCode {
       );
     }
     const ctx = new LeaderWorkflowContext(this.openStore(r.jobStore), r.args, false, this.log);
+    this.onUserCode();
     let root;
     try {
       root = await workflow.start(ctx);
@@ -99,6 +107,7 @@ export class InProcessWorkflowCode implements WorkflowCode {
 
   async finish(r: FinishRequest): Promise<void> {
     const wf = (await loadModule(r.modulePath)).workflow;
+    this.onUserCode();
     if (wf?.finish)
       await wf.finish(
         new LeaderWorkflowContext(this.openStore(r.jobStore), r.args, r.restart, this.log),

@@ -21,6 +21,8 @@ export type HostRequest =
 export type HostReply =
   /** A line the workflow's code logged (pino JSON), for the daemon's log. */
   | { readonly type: 'log'; readonly line: string }
+  /** The module is loaded; the workflow's own `start`/`finish` runs from now on. */
+  | { readonly type: 'running' }
   | { readonly type: 'result'; readonly value: StartResult | string[] | null }
   | {
       readonly type: 'error';
@@ -67,7 +69,9 @@ export function serveWorkflowHost(openStore: (locator: string) => JobStore): voi
       },
     },
   });
-  const code = new InProcessWorkflowCode(openStore, log);
+  const code = new InProcessWorkflowCode(openStore, log, () => {
+    if (process.connected && !answered) send({ type: 'running' } satisfies HostReply);
+  });
   process.once('message', (msg: HostRequest) => {
     const work =
       msg.type === 'start'

@@ -123,6 +123,31 @@ function fillTable(id, rows, empty) {
   );
 }
 
+/** Each failed workflow's failed jobs, with the tail of their logs (kept open across refreshes). */
+function renderFailedJobs(workflows) {
+  const box = $('failed-jobs');
+  const open = new Set([...box.querySelectorAll('details[open]')].map((d) => d.dataset.key));
+  const blocks = [];
+  for (const w of workflows) {
+    for (const j of w.failedJobs ?? []) {
+      const key = `${w.id}/${j.jobId}`;
+      const d = el('details', undefined, 'failed-job');
+      d.dataset.key = key;
+      d.open = open.has(key) || blocks.length === 0;
+      const attempts = j.attempts === 1 ? '1 attempt' : `${j.attempts} attempts`;
+      d.append(
+        el(
+          'summary',
+          `${w.id.slice(0, 8)} · job ${j.name} (${j.jobId.slice(0, 8)}) failed after ${attempts}`,
+        ),
+      );
+      d.append(el('pre', j.logTail));
+      blocks.push(d);
+    }
+  }
+  box.replaceChildren(...blocks);
+}
+
 function render(status, samples) {
   $('state').textContent = status.state;
   $('state').className = `pill ${status.state}`;
@@ -159,6 +184,7 @@ function render(status, samples) {
     }),
     'no workflow submitted yet',
   );
+  renderFailedJobs(status.workflows);
   const list = $('decisions');
   const decisions = status.decisions ?? [];
   list.replaceChildren(

@@ -187,8 +187,10 @@ t.test(
     );
 
     // The run's cost, in /status and /metrics.
-    t.ok(s.costDollars > 0, `the run's cost: $${s.costDollars}`);
     const metrics = await (await fetch(`${base}/metrics`)).text();
+    const cost = Number(/^toil_cluster_cost_dollars (\S+)$/m.exec(metrics)?.[1]);
+    t.ok(cost > 0, `the run's cost: $${cost}`);
+    t.equal(s.costDollars, Math.round(cost * 100) / 100, '/status shows it in cents');
     t.match(metrics, /^toil_cluster_hourly_cost_dollars 0$/m, "the cluster's $/h at minNodes 0: 0");
     t.match(
       metrics,

@@ -93,8 +93,8 @@ t.test(
     for (let i = 0; i < 240; i++) {
       s = await leaderStatus(base);
       // From when the daemon took the workflow (its clock is the real one).
-      const accepted = s.workflows[0] as { submittedAt?: number } | undefined;
-      if (!timeline && accepted?.submittedAt) timeline = new Timeline(accepted.submittedAt);
+      const accepted = s.workflows[0] as { submittedAt?: string } | undefined;
+      if (!timeline && accepted?.submittedAt) timeline = new Timeline(Date.parse(accepted.submittedAt));
       timeline?.record(s.nodes.owned.length);
       const running = s.workflows.some((w) => w.status === 'running');
       if (running && s.nodes.owned.length > 0) nodeWhileRunning = true;
@@ -126,7 +126,12 @@ t.test(
     // Counted through the EC2 API, not the leader's own view: nothing left running.
     await sleep(500);
     t.same(await liveWorkers(ec2Url), [], 'no worker instance left pending or running');
-    t.ok(s.costDollars > 0, `the run's cost: $${s.costDollars}`);
+    // /status rounds money to cents; /metrics has the unrounded figure.
+    const cost = Number(
+      /^toil_cluster_cost_dollars (\S+)$/m.exec(await (await fetch(`${base}/metrics`)).text())?.[1],
+    );
+    t.ok(cost > 0, `the run's cost: $${cost}`);
+    t.equal(s.costDollars, Math.round(cost * 100) / 100, '/status shows it in cents');
     t.notMatch(leader.output(), /scaler tick failed/, 'no scaler tick failed');
 
     // Reload: a valid change applies; an invalid file is rejected and counted.

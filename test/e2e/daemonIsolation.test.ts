@@ -66,7 +66,7 @@ t.test(
     };
 
     const first = start();
-    const base1 = (await first.waitFor(/status at (http:\/\/[0-9.:]+)\/status/))[1]!;
+    const base1 = (await first.waitFor(/status at (http:\/\/[0-9.:]+)\/status/, 90_000))[1]!;
     const throws = await submit(base1, ['finish-throws'], 'js-throws');
     const hangs = await submit(base1, ['start-hangs'], 'js-hangs');
     const ended = await until(base1, [throws, hangs]);
@@ -89,9 +89,13 @@ t.test(
     await first.done;
 
     const second = start();
-    const base2 = (await second.waitFor(/status at (http:\/\/[0-9.:]+)\/status/))[1]!;
+    const base2 = (await second.waitFor(/status at (http:\/\/[0-9.:]+)\/status/, 90_000))[1]!;
     const after = await until(base2, [good]);
-    t.equal(after.get(good)?.status, 'succeeded', 'the workflow submitted before kill -9 completed');
+    t.equal(after.get(good)?.status, 'succeeded', 'the workflow submitted before kill -9 completed', {
+      record: after.get(good),
+      firstLog: first.output().slice(-3000),
+      secondLog: second.output().slice(-5000),
+    });
     t.equal(readFileSync(out, 'utf8'), '42', 'its finish() wrote the result');
     t.equal(after.get(throws)?.status, 'failed', 'the run that threw is not resumed');
     for (let i = 0; i < 100 && (await leaderStatus(base2)).nodes.owned.length > 0; i++) await sleep(200);

@@ -2,7 +2,7 @@ import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import puppeteer from 'puppeteer-core';
 import t from 'tap';
-import { leaderConfig, sleep, startToilProcess } from '../fixtures/leaderE2e.js';
+import { leaderAuth, leaderConfig, sleep, startToilProcess } from '../fixtures/leaderE2e.js';
 import { REPO_ROOT } from '../fixtures/workflowCli.js';
 
 /**
@@ -63,6 +63,18 @@ t.test(
       { cwd: dir, env: { TOIL_LEADER_TOKEN_FILE: `${dir}/state.token` } },
     );
     t.teardown(() => void client.child.kill('SIGKILL'));
+    // Beside the sort, a workflow whose one job fails every attempt: the page shows its log's tail.
+    const failing = await fetch(`${base}/workflows`, {
+      method: 'POST',
+      headers: leaderAuth(`${dir}/state`),
+      body: JSON.stringify({
+        workflowFile: join(REPO_ROOT, 'test/fixtures/workflowMisbehaves.ts'),
+        jobStore: `file:${dir}/js-fails`,
+        args: ['job-fails'],
+        defaultPreemptable: true,
+      }),
+    });
+    t.equal(failing.status, 202, 'the failing workflow is taken');
 
     const browser = await puppeteer.launch({
       executablePath: CHROMIUM,
@@ -111,6 +123,22 @@ t.test(
     );
     t.ok(seen.decisions > 0, 'recent decisions listed');
     t.match(seen.workflows, /running|succeeded/, 'the workflow is listed');
+    // The failed job, its attempts and the tail of its log, without a reload.
+    await page.waitForFunction("document.querySelectorAll('details.failed-job').length > 0", {
+      timeout: 90_000,
+      polling: 250,
+    });
+    const failed = (await page.evaluate(`[...document.querySelectorAll('details.failed-job')].map((d) => ({
+      summary: d.querySelector('summary')?.textContent ?? '',
+      log: d.querySelector('pre')?.textContent ?? '',
+      open: d.open,
+    }))`)) as { summary: string; log: string; open: boolean }[];
+    t.equal(failed.length, 1, 'one failed job');
+    t.match(failed[0], {
+      summary: /job boom \([0-9a-f]{8}\) failed after 2 attempts/,
+      log: /boom failed on purpose with 41[\s\S]*boom is about to fail with 41/,
+      open: true,
+    });
     const artifacts = join(REPO_ROOT, '.tap', 'artifacts');
     mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: join(artifacts, 'status-page.png'), fullPage: true });

@@ -67,8 +67,8 @@ t.test('tick, launched and workflowFinished are emitted with what they describe 
   finish(3);
   t.same(await finished, { id: run.id, status: 'succeeded', jobsRun: 3 }, 'the run and its outcome');
   t.match(
-    (daemon.status() as { workflows: { id: string; finishedAt?: number }[] }).workflows,
-    [{ id: run.id, finishedAt: Number }],
+    (daemon.status() as { workflows: { id: string; finishedAt?: string }[] }).workflows,
+    [{ id: run.id, finishedAt: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/ }],
     'finished in /status when the event comes',
   );
 });

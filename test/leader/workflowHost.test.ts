@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { RealClock } from '../../src/common/clock.js';
+import { ManualClock, RealClock, type Clock } from '../../src/common/clock.js';
 import { silentLogger } from '../../src/common/log.js';
 import { IsolatedWorkflowCode, WorkflowCodeError } from '../../src/leader/workflowHost.js';
 import { bundleWorkflow } from '../../src/workflow/bundle.js';
@@ -20,12 +20,16 @@ const modulePath = join(dir, 'workflow.mjs');
 writeFileSync(modulePath, await bundleWorkflow(join(REPO_ROOT, 'test/fixtures/workflowMisbehaves.ts')));
 const jobStore = `file:${join(dir, 'js')}`;
 
-function host(timeoutMs = 20_000, signal?: AbortSignal): { code: IsolatedWorkflowCode; pids: number[] } {
+function host(
+  timeoutMs = 20_000,
+  signal?: AbortSignal,
+  o: { clock?: Clock; loadMs?: number } = {},
+): { code: IsolatedWorkflowCode; pids: number[] } {
   const code = new IsolatedWorkflowCode({
     command: [process.execPath, '--openssl-legacy-provider', TOIL_BIN, 'workflow-host'],
-    clock: new RealClock(),
+    clock: o.clock ?? new RealClock(),
     log: silentLogger(),
-    timeouts: { start: timeoutMs, finish: timeoutMs, load: timeoutMs },
+    timeouts: { start: timeoutMs, finish: timeoutMs, load: o.loadMs ?? timeoutMs },
     workflowFile: 'misbehaves.ts',
     ...(signal ? { signal } : {}),
   });
@@ -47,7 +51,7 @@ t.test('start in the host declares the root job; the module defines its job', as
   t.equal(r.jobs.length, 1);
   t.equal(r.jobs[0]?.name, 'one');
   t.equal(r.rootJobId, r.jobs[0]?.id);
-  t.same(await code.jobNames({ modulePath }), ['one']);
+  t.same(await code.jobNames({ modulePath }), ['one', 'boom']);
   const out = join(dir, 'out.txt');
   await code.finish({ modulePath, jobStore, args: ['well', out], restart: false, returnValue: 42 });
   t.equal(readFileSync(out, 'utf8'), '42', 'finish ran with the return value');
@@ -69,7 +73,7 @@ t.test('a throw in a timer inside finish() rejects with it; the caller lives on'
 });
 
 t.test('a start() that hangs is killed at its timeout', async (t) => {
-  const { code } = host(1500);
+  const { code } = host(1500, undefined, { loadMs: 60_000 });
   const began = Date.now();
   const e = await code
     .start({ modulePath, jobStore, workflowFile: 'misbehaves.ts', args: ['start-hangs'] })
@@ -82,7 +86,34 @@ t.test('a start() that hangs is killed at its timeout', async (t) => {
     code: 'WORKFLOW_CODE_TIMEOUT',
     message: /start\(\) of workflow misbehaves\.ts did not return within 2 s/,
   });
-  t.ok(took >= 1500 && took < 10_000, `rejected after ${took} ms`);
+  t.ok(took >= 1500, `rejected after ${took} ms, not before its limit`);
+});
+
+t.test(
+  "start()'s limit counts from the module's load: a host slow to start is not a hung start()",
+  async (t) => {
+    const clock = new ManualClock();
+    const { code } = host(1_000, undefined, { clock, loadMs: 60_000 });
+    const started = code.start({ modulePath, jobStore, workflowFile: 'misbehaves.ts', args: ['well'] });
+    // Past start()'s limit before the host could have loaded anything (a loaded machine).
+    await clock.advance(5_000);
+    const r = await started;
+    t.equal(r.jobs[0]?.name, 'one', 'start() ran and declared its job');
+  },
+);
+
+t.test('a host that does not load the module within the load limit is killed, saying so', async (t) => {
+  const clock = new ManualClock();
+  const { code } = host(60_000, undefined, { clock, loadMs: 2_000 });
+  const started = code.start({ modulePath, jobStore, workflowFile: 'misbehaves.ts', args: ['well'] }).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  await clock.advance(2_001);
+  t.match(await started, {
+    code: 'WORKFLOW_CODE_TIMEOUT',
+    message: /the workflow host for start\(\) of workflow misbehaves\.ts did not load the module within 2 s/,
+  });
 });
 
 t.test('process.exit inside start() is a crash with its exit code', async (t) => {
