@@ -699,6 +699,75 @@ t.test('consolidation: an on-demand node running only preemptable work gives it 
   }
 });
 
+t.test('consolidation: a node whose jobs cheaper offerings run for under half its cost', async (t) => {
+  // r5.8xlarge on-demand at $2.016/h, 32 cores: a 1-core 2 GiB job holds 1/32 of it, $0.063/h.
+  // c5.large offers 2.83 GiB after overhead, so the job holds 71 % of one: $0.060/h on-demand
+  // (1.05×), $0.014/h on spot at $0.02 (4.5×). The margin is 2× (CONSOLIDATION_MARGIN 1): a
+  // replacement pays a boot and the billing minimum.
+  const cfg = (types: string) => config({ nodeTypes: types, maxNodes: 10 });
+  const big = node('big', { instanceType: 'r5.8xlarge' });
+  const small = (id: string, preemptable: boolean) =>
+    running(id, 'big', { cores: 1, memoryBytes: 2 * GiB, preemptable });
+  const spot = spotPrices(['c5.large'], 0.02);
+  const rows: {
+    name: string;
+    types: string;
+    running: ReturnType<typeof running>[];
+    queued: ReturnType<typeof jobs>;
+    drain: string[];
+    reason?: RegExp;
+  }[] = [
+    {
+      name: 'big memory node running small preemptable jobs, spot c5.large 4.5× cheaper: drained',
+      types: 'r5.8xlarge,c5.large,c5.large:0.05',
+      running: [small('a', true), small('b', true)],
+      queued: jobs(8, { cores: 1, memoryBytes: 2 * GiB, preemptable: true, walltimeSeconds: 600 }),
+      drain: ['big'],
+      reason: /only preemptable work that spot capacity can run/,
+    },
+    {
+      name: 'big memory node running small mixed jobs (one non-preemptable): $0.252/h here, $0.103/h elsewhere: drained',
+      types: 'r5.8xlarge,c5.large,c5.large:0.05',
+      running: [small('a', true), small('b', true), small('c', true), small('d', false)],
+      queued: jobs(8, { cores: 1, memoryBytes: 2 * GiB, preemptable: true, walltimeSeconds: 600 }),
+      drain: ['big'],
+      reason:
+        /r5.8xlarge on-demand at \$2.016\/h runs work worth \$0.252\/h of it that the cheapest fitting offerings run for \$0.103\/h/,
+    },
+    {
+      name: 'on-demand only, c5.large 1.05× cheaper per job (under the 2× margin): kept, it takes the queue',
+      types: 'r5.8xlarge,c5.large',
+      running: [small('a', false), small('b', false)],
+      queued: jobs(8, { cores: 1, memoryBytes: 2 * GiB, preemptable: false, walltimeSeconds: 600 }),
+      drain: [],
+    },
+    {
+      name: 'it runs the big job only it fits: kept',
+      types: 'r5.8xlarge,c5.large,c5.large:0.05',
+      running: [
+        running('huge', 'big', { cores: 16, memoryBytes: 200 * GiB, preemptable: true }),
+        small('a', true),
+      ],
+      queued: [],
+      drain: [],
+    },
+  ];
+  for (const row of rows) {
+    const plan = planScaling(
+      snapshot({ nodes: [big], running: row.running, queued: row.queued, offerings: spot }),
+      cfg(row.types),
+    );
+    t.same(
+      plan.drain.map((d) => d.nodeId),
+      row.drain,
+      `${row.name}: ${plan.drain.map((d) => d.reason).join('; ')}; launch ${launched(plan).join(', ')}`,
+    );
+    if (row.reason) t.match(plan.drain[0]?.reason ?? '', row.reason, `${row.name}: reason`);
+    if (row.drain.length === 0 && row.queued.length > 0)
+      t.same(launched(plan), [], `${row.name}: the queue runs on it, nothing launched`);
+  }
+});
+
 t.test('the default idleGrace is what a relaunch wastes: max(bootTime, billingMinimum)', async (t) => {
   t.equal(config({ nodeTypes: 'c5.large' }).idleGraceSeconds, 120, 'boot 2 m dominates the 60 s minimum');
   t.equal(config({ nodeTypes: 'c5.large', bootTime: '30s' }).idleGraceSeconds, 60, 'the minimum dominates');

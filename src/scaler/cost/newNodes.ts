@@ -72,6 +72,36 @@ export function tailShare(jobs: number, spread: number, perSlot: number): number
   return (spread * expectedMaxOfNormals(jobs)) / Math.max(1, perSlot);
 }
 
+/**
+ * How much more than the cheapest offering a node may cost for its jobs before it is consolidated
+ * (given no more of that work and drained): a replacement pays a boot and the billing minimum, so
+ * small differences are not worth the churn. 1: twice the cheapest (0.25 was measured: churn, up to
+ * 9.5× the launches on split-merge-cpu).
+ */
+export const CONSOLIDATION_MARGIN = 1;
+
+/**
+ * The cheapest fractional cost (USD/h) of running one job of `r` on any available offering it may
+ * use (spot only for preemptable work with spot allowed): price × the job's dominant share of the
+ * type's packable resources. Infinity when no available offering fits it.
+ */
+export function cheapestPerJob(
+  r: JobRequest,
+  offerings: readonly Offering[],
+  types: TypeTable,
+  config: ScalerConfig,
+): number {
+  let best = Infinity;
+  for (const o of offerings) {
+    if (!o.available) continue;
+    if (o.capacityType === 'spot' && (!r.preemptable || config.maxPreemptableNodes === 0)) continue;
+    const e = types.byName.get(o.instanceType);
+    if (!e || maxFit(e.packable, r) < 1 || !archMatches(r, e.type.architecture)) continue;
+    best = Math.min(best, o.pricePerHour * dominantShare(r, e.packable));
+  }
+  return best;
+}
+
 /** One slot-class: `slots` concurrent places, each running a pool's jobs back to back. */
 interface Item {
   readonly cls: Pool;

@@ -3,7 +3,7 @@ import type { ScalerConfig } from '../config.js';
 import { groupQueue } from '../jobClasses.js';
 import { buildOfferings, nodeTypeIndexOf, offeringKey, typeTable } from '../offerings.js';
 import { estimateRuntime, runtimeSpread } from '../runtimes.js';
-import { archMatches, maxFit } from '../shapes.js';
+import { archMatches, dominantShare, maxFit } from '../shapes.js';
 import { findUnschedulable } from '../unschedulable.js';
 import type {
   ExistingNode,
@@ -16,7 +16,7 @@ import type {
   WaitingJobs,
 } from '../types.js';
 import { packOntoNode, type WorkClass } from './existing.js';
-import { chooseNewNodes, type LimitState } from './newNodes.js';
+import { cheapestPerJob, chooseNewNodes, CONSOLIDATION_MARGIN, type LimitState } from './newNodes.js';
 
 /**
  * The `cost` policy. In order:
@@ -133,11 +133,13 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
       load(b) - load(a) ||
       a.id.localeCompare(b.id),
   );
-  // Consolidation: an on-demand node that runs only preemptable jobs costs about three times what
-  // spot capacity would for the same work. When spot can run that work, such a node takes no more
-  // of it: it keeps only what non-preemptable queued work needs it for, else it is drained (its
-  // jobs finish first) and the preemptable queue goes to spot, as it would if the node did not
-  // exist. Karpenter calls this replacing a node by a cheaper one.
+  // Consolidation: a node whose jobs other offerings would run for much less is given no more
+  // work they could run cheaper. An on-demand node running only preemptable jobs costs about three
+  // times what spot capacity would for the same work; a big memory node fed small CPU jobs after
+  // its big job ended pays for memory nobody uses. Such a node keeps only the queued work it is
+  // not dear for (a big job only it fits, non-preemptable work for an on-demand node), else it is
+  // drained (its jobs finish first) and the queue goes where it is cheapest, as it would if the
+  // node did not exist. Karpenter calls this replacing a node by a cheaper one.
   const spotAvailableFor = (r: JobRequest): boolean =>
     config.maxPreemptableNodes !== 0 &&
     offerings.some((o) => {
@@ -145,14 +147,38 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
       const e = types.byName.get(o.instanceType);
       return e !== undefined && maxFit(e.packable, r) >= 1 && archMatches(r, e.type.architecture);
     });
-  const consolidable = (n: ExistingNode): boolean => {
-    if (n.capacityType !== 'on-demand' || n.state === 'booting' || (n.static && !config.retireStaticNodes))
-      return false;
-    const jobs = runningByNode.get(n.id) ?? [];
-    return jobs.length > 0 && jobs.every((r) => r.preemptable && spotAvailableFor(r));
+  const cheapestCache = new Map<string, number>();
+  const cheapestFor = (r: JobRequest): number => {
+    const key = `${r.cores}/${r.memoryBytes}/${r.diskBytes}/${r.gpus ?? 0}/${r.preemptable}/${r.architecture ?? ''}`;
+    let v = cheapestCache.get(key);
+    if (v === undefined) {
+      v = cheapestPerJob(r, offerings, types, config);
+      cheapestCache.set(key, v);
+    }
+    return v;
   };
-  const spotRuns = (c: WorkClass): boolean => c.request.preemptable && spotAvailableFor(c.request);
-  const odWork = work.filter((c) => !c.request.preemptable);
+  const costOn = (n: ExistingNode, r: JobRequest): number => {
+    const cap = types.byName.get(n.instanceType)?.packable;
+    return cap ? priceOf(n) * dominantShare(r, cap) : 0;
+  };
+  const dearFor = (n: ExistingNode, r: JobRequest): boolean =>
+    costOn(n, r) > (1 + CONSOLIDATION_MARGIN) * cheapestFor(r) + 1e-12;
+  const consolidable = (n: ExistingNode): boolean => {
+    if (n.state === 'booting' || (n.static && !config.retireStaticNodes)) return false;
+    const jobs = runningByNode.get(n.id) ?? [];
+    if (jobs.length === 0) return false;
+    const here = jobs.reduce((s, r) => s + costOn(n, r), 0);
+    const elsewhere = jobs.reduce((s, r) => s + cheapestFor(r), 0);
+    return here > (1 + CONSOLIDATION_MARGIN) * elsewhere + 1e-12;
+  };
+  const consolidateReason = (n: ExistingNode): string => {
+    const jobs = runningByNode.get(n.id) ?? [];
+    if (n.capacityType === 'on-demand' && jobs.every((r) => r.preemptable && spotAvailableFor(r)))
+      return `on-demand at $${priceOf(n)}/h running only preemptable work that spot capacity can run; drained so its jobs finish and no more land on it`;
+    const here = jobs.reduce((s, r) => s + costOn(n, r), 0);
+    const elsewhere = jobs.reduce((s, r) => s + cheapestFor(r), 0);
+    return `${n.instanceType} ${n.capacityType} at $${priceOf(n)}/h runs work worth $${here.toFixed(3)}/h of it that the cheapest fitting offerings run for $${elsewhere.toFixed(3)}/h; drained so its jobs finish and no more land on it`;
+  };
   const took = new Map<string, number>();
   const consolidate = new Set<string>();
   // A node EC2 recommends rebalancing is at risk of interruption soon: no new work is planned
@@ -166,9 +192,10 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
     const placed = work.every((c) => c.remaining === 0);
     if (placed && !consolidable(n)) continue;
     if (consolidable(n)) {
-      // Kept only for the non-preemptable queued work it can start in time (its leftover room is
-      // not counted on for preemptable work: that is planned on spot).
-      const needed = placed ? 0 : packOntoNode(n, runningByNode.get(n.id) ?? [], odWork, types, timing(n), T);
+      // Kept only for the queued work it is not dear for that it can start in time (its leftover
+      // room is not counted on for the rest: that is planned where it is cheapest).
+      const fair = work.filter((c) => !dearFor(n, c.request));
+      const needed = placed ? 0 : packOntoNode(n, runningByNode.get(n.id) ?? [], fair, types, timing(n), T);
       if (needed > 0) took.set(n.id, needed);
       else consolidate.add(n.id);
       continue;
@@ -179,8 +206,9 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
   for (const n of [...draining].sort((a, b) => priceOf(a) - priceOf(b))) {
     if (work.every((c) => c.remaining === 0)) break;
     if (n.rebalanceRecommended) continue;
-    // A draining on-demand node is not taken back for preemptable work that spot can run.
-    const mayTake = n.capacityType === 'on-demand' ? work.filter((c) => !spotRuns(c)) : work;
+    // A draining node is not taken back for work other offerings run much cheaper (preemptable
+    // work spot can run, on an on-demand node).
+    const mayTake = work.filter((c) => !dearFor(n, c.request));
     const k = packOntoNode(n, runningByNode.get(n.id) ?? [], mayTake, types, timing(n), T);
     if (k > 0) {
       took.set(n.id, k);
@@ -324,10 +352,7 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
     if (!consolidate.has(n.id) || draining2.has(n.id) || !retirable(n)) continue;
     const idx = nodeTypeIndexOf(config, n.instanceType, n.capacityType);
     if (idx !== undefined && typeCount[idx]! <= config.nodeTypes[idx]!.minNodes) continue;
-    retire(
-      n,
-      `on-demand at $${priceOf(n)}/h running only preemptable work that spot capacity can run; drained so its jobs finish and no more land on it`,
-    );
+    retire(n, consolidateReason(n));
   }
   // Limits lowered under a running cluster: drain the least useful nodes for their price.
   const usefulness = (n: ExistingNode): number =>
