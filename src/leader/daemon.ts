@@ -12,7 +12,7 @@ import { bundleWorkflow } from '../workflow/bundle.js';
 import { requireBearerToken, type AuthPolicy } from './auth.js';
 import { DaemonEvents } from './daemonEvents.js';
 import { buildHttp, type ReadinessCheck } from './http.js';
-import { StatusHistory } from './statusHistory.js';
+import { StatusHistory, type StatusSample } from './statusHistory.js';
 import { cents, decisionsOf, registerStatusPage } from './statusPage.js';
 import type { WorkflowProgress } from './workflowRunner.js';
 import type { LeaderConfig } from './leaderConfig.js';
@@ -106,6 +106,8 @@ export interface DaemonDeps {
    * still running (from their job stores, with `--restart` semantics). Optional for tests.
    */
   readonly runStore?: RunStore;
+  /** Where the status page's plot history is kept across restarts; absent: it starts empty. */
+  readonly historyStore?: HistoryStore;
   /** The bearer token and which read-only routes need it; absent: no route needs one (tests). */
   readonly auth?: AuthPolicy;
 }
@@ -123,6 +125,18 @@ export interface RunStore {
   loadModule(id: string): Promise<Uint8Array | undefined>;
   deleteModule(id: string): Promise<void>;
 }
+
+/**
+ * The status page's samples, kept so a restarted leader's plots go on where they stopped.
+ * Contract: `load` returns what the last `save` stored (oldest first), or nothing.
+ */
+export interface HistoryStore {
+  load(): Promise<readonly StatusSample[]>;
+  save(samples: readonly StatusSample[]): Promise<void>;
+}
+
+/** The plot history is written at most this often (and at stop): a crash loses at most this much. */
+const HISTORY_SAVE_INTERVAL_MS = 60_000;
 
 /** The run was cancelled (DELETE /workflows/:id, `toil cancel`). */
 export class WorkflowCancelledError extends ToilError {
@@ -194,6 +208,7 @@ export class LeaderDaemon {
     if (this.stateValue !== 'starting') throw new IllegalStateError(`start() in state ${this.stateValue}`);
     try {
       await this.scaler.restore();
+      for (const s of (await this.d.historyStore?.load().catch(() => [])) ?? []) this.history.record(s);
       const previous = (await this.d.runStore?.load()) ?? [];
       for (const r of previous) if (r.status !== 'running') this.runs.set(r.id, r);
       this.app = this.buildApp();
@@ -423,6 +438,7 @@ export class LeaderDaemon {
     }
     if (this.d.config().shutdown.releaseNodes) await this.scaler.releaseOwned();
     await this.d.tickStore.save(this.scaler.persisted);
+    await this.saveHistory();
     await this.runsSaved;
     await this.app?.close();
     this.transition('stopped');
@@ -496,6 +512,7 @@ export class LeaderDaemon {
       costDollars: this.scaler.persisted.costDollars,
       spotPrices,
     });
+    if (r.at - this.historySavedAt >= HISTORY_SAVE_INTERVAL_MS) void this.saveHistory();
     this.announceTick(r);
   }
 
@@ -508,6 +525,25 @@ export class LeaderDaemon {
 
   /** What the status page plots: one sample per tick, the newest kept. */
   readonly history = new StatusHistory();
+  private historySavedAt = 0;
+  private historySaving: Promise<void> = Promise.resolve();
+
+  /**
+   * Best effort: the plots are a view, so a failed write costs a gap in them, nothing more.
+   * Writes go one after another, so an older one never lands over a newer.
+   */
+  private saveHistory(): Promise<void> {
+    const store = this.d.historyStore;
+    if (!store) return Promise.resolve();
+    this.historySavedAt = this.d.clock.now();
+    const samples = this.history.samples();
+    this.historySaving = this.historySaving.then(() =>
+      store
+        .save(samples)
+        .catch((e: unknown) => this.log.debug({ err: coerceError(e) }, 'plot history not saved')),
+    );
+    return this.historySaving;
+  }
 
   status(): unknown {
     const t = this.scaler.persisted;

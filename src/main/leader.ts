@@ -155,7 +155,7 @@ export async function startLeader(options: {
     // The daemon's own state: a small JSON object in its job store.
     const stateStore = openObjectStore(cfg.jobStore, { env, ...(options.cwd ? { cwd: options.cwd } : {}) });
     if (!(await stateStore.exists())) await stateStore.create();
-    const { tickStore, runStore } = leaderStateStores(stateStore);
+    const { tickStore, runStore, historyStore } = leaderStateStores(stateStore);
     const tokenFile = cfg.http.auth.tokenFile ?? defaultTokenFile(cfg.jobStore, options.cwd);
     const { token, created } = await loadOrCreateToken(tokenFile);
     if (created)
@@ -168,7 +168,7 @@ export async function startLeader(options: {
       config: options.config,
       provisioner,
       tickStore,
-      ...(options.resumeWorkflows === false ? {} : { runStore }),
+      ...(options.resumeWorkflows === false ? {} : { runStore, historyStore }),
       auth: { token, tokenFile, metrics: cfg.http.auth.metrics, status: cfg.http.auth.status },
       newBatchSystem: () => createMesosBatchSystem(mesosMaster, { clock: options.clock, log }),
       idleClusterAgents: () => idleClusterAgents(masterClient),

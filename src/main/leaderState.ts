@@ -1,14 +1,17 @@
 /**
  * The leader daemon's own state, as small JSON objects in its job store (`jobStore:` of its
- * config): the scaler tick's state, the submitted workflows, and their bundled modules.
+ * config): the scaler tick's state, the submitted workflows, their bundled modules, and the
+ * status page's plot history.
  */
 import type { ObjectStore } from '../jobstore/objectStore.js';
-import type { RunStore, WorkflowRun } from '../leader/daemon.js';
+import type { HistoryStore, RunStore, WorkflowRun } from '../leader/daemon.js';
+import type { StatusSample } from '../leader/statusHistory.js';
 import type { TickState, TickStateStore } from '../scaler/tick/state.js';
 
 export function leaderStateStores(stateStore: ObjectStore): {
   tickStore: TickStateStore;
   runStore: RunStore;
+  historyStore: HistoryStore;
 } {
   const STATE_KEY = 'leader/tick-state.json';
   const tickStore: TickStateStore = {
@@ -39,5 +42,15 @@ export function leaderStateStores(stateStore: ObjectStore): {
       await stateStore.delete(`leader/submissions/${id}.mjs`);
     },
   };
-  return { tickStore, runStore };
+  const HISTORY_KEY = 'leader/status-history.json';
+  const historyStore: HistoryStore = {
+    async load() {
+      const o = await stateStore.get(HISTORY_KEY);
+      return o ? (JSON.parse(Buffer.from(o.body).toString('utf8')) as StatusSample[]) : [];
+    },
+    async save(samples) {
+      await stateStore.put(HISTORY_KEY, JSON.stringify(samples));
+    },
+  };
+  return { tickStore, runStore, historyStore };
 }
