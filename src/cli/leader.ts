@@ -139,9 +139,7 @@ async function runLeader(path: string, port: number | undefined): Promise<number
   reloader.start();
   process.stderr.write(
     `toil leader: status page at ${started.url}/, status at ${started.url}/status (health ${started.url}/healthz, metrics ${started.url}/metrics)` +
-      (started.embedded
-        ? `; local cloud: EC2 ${started.embedded.ec2Url}, Mesos master ${started.embedded.mesosMaster}`
-        : '') +
+      (started.embedded ? `; local cloud: EC2 ${started.embedded.ec2Url}, ${started.embedded.engine}` : '') +
       '\n',
   );
   let signals = 0;

@@ -18,7 +18,7 @@ import type { WorkflowProgress } from './workflowRunner.js';
 import type { LeaderConfig } from './leaderConfig.js';
 import type { LeaderMetrics } from './metrics.js';
 import { validateSubmission, type SubmissionBody } from './submission.js';
-import { ClusterWorkload, TrackedBatchSystem } from './workloadTracker.js';
+import { ClusterWorkload, TrackedBatchSystem, type SharedNodeControl } from './workloadTracker.js';
 
 export type DaemonState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
 
@@ -87,6 +87,8 @@ export interface DaemonDeps {
   readonly newBatchSystem: () => ClusterBatchSystem;
   /** The cluster's agents as its manager reports them, for when no workflow is running. */
   readonly idleClusterAgents: () => Promise<ClusterAgent[]>;
+  /** When the cluster manager's node states are shared by every workflow (Slurm): its control. */
+  readonly sharedNodes?: SharedNodeControl;
   /** Runs one workflow to the end on the given batch system. */
   readonly runWorkflow: (
     submission: Submission,
@@ -181,7 +183,7 @@ export class LeaderDaemon {
     this.d = deps;
     this.log = deps.log.child({ component: 'daemon' });
     this.startedAt = deps.clock.now();
-    this.workload = new ClusterWorkload(deps.idleClusterAgents);
+    this.workload = new ClusterWorkload(deps.idleClusterAgents, deps.sharedNodes);
     this.scaler = new ClusterScaler({
       provisioner: deps.provisioner,
       cluster: this.workload,

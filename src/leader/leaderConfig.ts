@@ -62,9 +62,18 @@ const WorkflowsSchema = z
 
 const BatchSystemSchema = z
   .object({
-    kind: z.literal('mesos').default('mesos'),
-    /** `embedded` runs the local Mesos master in this process. */
+    /** The engine the workers run: a Mesos agent each (the default, as in Toil), or a slurmd each. */
+    kind: z.enum(['mesos', 'slurm']).default('mesos'),
+    /** mesos: `embedded` runs the local Mesos master in this process. */
     mesosMaster: z.union([z.literal('embedded'), hostPort]).default('embedded'),
+    /**
+     * slurm: the slurm.conf of the cluster's controller (Slurm's SLURM_CONF), or `embedded`: a real
+     * slurmctld started by this process (root and slurm-wlm needed), with each running worker of
+     * the local cloud a slurmd (docs/slurm.md).
+     */
+    slurmConf: z.string().min(1).default('embedded'),
+    /** slurm: the partition jobs go to (default: the cluster's default partition). */
+    slurmPartition: z.string().min(1).optional(),
   })
   .strict();
 
@@ -232,6 +241,11 @@ export function parseLeaderConfigObject(
     const p = parsed.data.provisioner;
     if (p.kind === 'aws' && p.region !== undefined && !p.zone.startsWith(p.region))
       problems.push(`provisioner.zone: ${p.zone} is not in provisioner.region ${p.region}`);
+    const b = parsed.data.batchSystem;
+    if (b.kind === 'slurm' && p.kind === 'embedded' && b.slurmConf !== 'embedded')
+      problems.push(
+        `batchSystem.slurmConf: ${b.slurmConf}: the embedded local cloud runs its own controller; expected embedded`,
+      );
     if (p.kind === 'aws' && !p.zone.startsWith(scaler.region))
       problems.push(
         `scaler.region: ${scaler.region} differs from the provisioner's zone ${p.zone} (prices would be for the wrong region)`,

@@ -105,9 +105,26 @@ export class TrackedBatchSystem implements BatchSystem {
 }
 
 /**
+ * A cluster manager whose node states belong to the cluster, not to one workflow's framework
+ * (Slurm: a drained node is drained for every job): one drain mark serves every workflow, its
+ * emptiness covers every job on the node (anyone's), it holds while no workflow runs, and a node
+ * is deleted from it (`removeNode`) before its instance is terminated. Mesos has none: its drain
+ * marks are per framework.
+ */
+export type SharedNodeControl = Pick<
+  ClusterBatchSystem,
+  'clusterAgents' | 'markDraining' | 'unmarkDraining' | 'isEmpty' | 'drain'
+> & {
+  removeNode(agentId: string): Promise<void>;
+  /** The node's machine is gone: nothing is placed there again, and it is deleted once it can be. */
+  nodeGone(agentId: string): void;
+};
+
+/**
  * Every active workflow's batch system seen as one cluster (the ClusterPort the scaler drives): the
  * union of their queues, and drain marks applied to all of them (any framework could otherwise
- * place a task on a retiring agent).
+ * place a task on a retiring agent), or to the cluster manager itself when its nodes' states are
+ * shared (`SharedNodeControl`, Slurm).
  */
 export class ClusterWorkload implements ClusterPort {
   private readonly systems = new Set<TrackedBatchSystem>();
@@ -116,15 +133,17 @@ export class ClusterWorkload implements ClusterPort {
   private readonly leftover: ClusterEvent[] = [];
   /** The cluster's agents when no workflow is running (the cluster manager still knows them). */
   private readonly idleAgents: () => Promise<ClusterAgent[]>;
+  private readonly shared: SharedNodeControl | undefined;
 
-  constructor(idleAgents: () => Promise<ClusterAgent[]>) {
+  constructor(idleAgents: () => Promise<ClusterAgent[]>, shared?: SharedNodeControl) {
     this.idleAgents = idleAgents;
+    this.shared = shared;
   }
 
   add(system: TrackedBatchSystem): void {
     this.systems.add(system);
-    // A new framework must honour marks made before it existed.
-    for (const a of this.marked) system.inner.markDraining(a);
+    // A new framework must honour marks made before it existed (a shared mark already holds).
+    if (!this.shared) for (const a of this.marked) system.inner.markDraining(a);
   }
 
   remove(system: TrackedBatchSystem): void {
@@ -139,8 +158,12 @@ export class ClusterWorkload implements ClusterPort {
   /** Agents with our jobs from every framework, and the jobs split by whether they run: one reading. */
   async read(): Promise<ClusterReading> {
     const systems = [...this.systems];
-    const first = systems[0];
-    const reports = first ? await first.inner.clusterAgents() : await this.idleAgents();
+    const first = this.shared ? undefined : systems[0];
+    const reports = this.shared
+      ? await this.shared.clusterAgents()
+      : first
+        ? await first.inner.clusterAgents()
+        : await this.idleAgents();
     // Our jobs per agent come from every framework.
     const runningIds = new Map<string, string[]>();
     const runningOn = new Map<string, string>();
@@ -174,26 +197,38 @@ export class ClusterWorkload implements ClusterPort {
 
   markDraining(agentId: string): void {
     this.marked.add(agentId);
+    if (this.shared) return this.shared.markDraining(agentId);
     for (const s of this.systems) s.inner.markDraining(agentId);
   }
 
   async unmarkDraining(agentId: string): Promise<void> {
     this.marked.delete(agentId);
+    if (this.shared) return this.shared.unmarkDraining(agentId);
     for (const s of this.systems) await s.inner.unmarkDraining(agentId);
   }
 
   isEmpty(agentId: string): boolean {
+    if (this.shared) return this.shared.isEmpty(agentId);
     return [...this.systems].every((s) => s.inner.isEmpty(agentId));
   }
 
   async forceDrain(agentId: string): Promise<void> {
+    if (this.shared) return this.shared.drain(agentId);
     const first = [...this.systems][0];
     if (first) await first.inner.drain(agentId);
   }
 
   nodeLost(agentId: string, reason: string): string[] {
     this.marked.add(agentId);
-    return [...this.systems].flatMap((s) => s.inner.nodeLost(agentId, reason));
+    const lost = [...this.systems].flatMap((s) => s.inner.nodeLost(agentId, reason));
+    // A gone instance leaves no node behind in the cluster manager.
+    this.shared?.nodeGone(agentId);
+    return lost;
+  }
+
+  async removeNode(agentId: string): Promise<void> {
+    this.marked.delete(agentId);
+    await this.shared?.removeNode(agentId);
   }
 
   takeEvents(): ClusterEvent[] {

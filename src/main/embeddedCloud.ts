@@ -7,15 +7,21 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/log.js';
 import type { LeaderConfig } from '../leader/leaderConfig.js';
+import type { NodeProcessLauncher } from '../localcloud/ec2/agents.js';
 import type { Ec2Endpoint } from '../localcloud/ec2/index.js';
 import type { AwsClusterSettings } from '../provisioner/aws/awsProvisioner.js';
 
-/** Starts the local EC2 endpoint; its agents join `mesosMaster`. Resolves with it and its node image. */
+/**
+ * Starts the local EC2 endpoint; its running workers join `mesosMaster` as Mesos agents, or become
+ * what `launcher` starts (a slurmd joined to the controller at `mesosMaster`). Resolves with it and
+ * its node image.
+ */
 export async function startEmbeddedEc2(o: {
   config: LeaderConfig;
   mesosMaster: string;
   clock: Clock;
   log: Logger;
+  launcher?: NodeProcessLauncher;
 }): Promise<{ endpoint: Ec2Endpoint; image: string }> {
   const [{ startEc2Endpoint }, { agentProcessLauncher }, { LOCAL_IMAGE }] = await Promise.all([
     import('../localcloud/ec2/index.js'),
@@ -32,7 +38,7 @@ export async function startEmbeddedEc2(o: {
     mesosMaster: o.mesosMaster,
     faults: o.config.localcloud.faults,
     // Agents report their instance's private address as hostname (see agentProcessLauncher).
-    launcher: agentProcessLauncher(),
+    launcher: o.launcher ?? agentProcessLauncher(),
   });
   return { endpoint, image: LOCAL_IMAGE.imageId };
 }

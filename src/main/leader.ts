@@ -10,11 +10,11 @@ import type { Logger } from '../common/log.js';
 import type { LeaderDaemon } from '../leader/daemon.js';
 import type { LeaderConfig } from '../leader/leaderConfig.js';
 import type { LeaderMetrics } from '../leader/metrics.js';
-import { idleClusterAgents } from '../mesos/batchSystem.js';
-import { MesosMasterClient } from '../mesos/masterClient.js';
+import type { Ec2Endpoint } from '../localcloud/ec2/index.js';
 import type { AwsClusterSettings } from '../provisioner/aws/awsProvisioner.js';
 import { createEc2Client, silenceAwsSdkNodeVersionWarning } from './awsClients.js';
-import { createMesosBatchSystem, toilCommand, workerCommand } from './batchSystems.js';
+import { toilCommand, workerCommand } from './batchSystems.js';
+import { startClusterEngine } from './clusterEngine.js';
 import type { Env } from './env.js';
 import { openJobStore, openObjectStore } from './jobStores.js';
 import { makeEmbeddedCluster, startEmbeddedEc2 } from './embeddedCloud.js';
@@ -24,16 +24,22 @@ export interface StartedLeader {
   readonly daemon: LeaderDaemon;
   /** Where /healthz, /status and /metrics are served. */
   readonly url: string;
-  /** The local cloud's addresses when the config says `embedded`. */
-  readonly embedded?: { readonly ec2Url: string; readonly mesosMaster: string };
+  /** The local cloud when the config says `embedded`: its EC2 endpoint, and which engine runs where. */
+  readonly embedded?: {
+    readonly ec2Url: string;
+    readonly engine: string;
+    readonly endpoint: Ec2Endpoint;
+    /** With Slurm: the embedded controller's slurm.conf (what SLURM_CONF names for its tools). */
+    readonly slurmConf?: string;
+  };
   /** Stops the daemon (graceful) and everything this factory started. */
   stop(): Promise<void>;
 }
 
 /**
  * Builds and starts the leader daemon from a parsed config: the job store for its own state, the
- * provisioner (AWS, or the local EC2 endpoint with `provisioner.kind: embedded`), one Mesos batch
- * system per submitted workflow (the local master with `mesosMaster: embedded`), HTTP.
+ * provisioner (AWS, or the local EC2 endpoint with `provisioner.kind: embedded`), one batch system
+ * per submitted workflow (Mesos, or Slurm with `batchSystem.kind: slurm`; see clusterEngine.ts), HTTP.
  */
 export async function startLeader(options: {
   readonly config: () => LeaderConfig;
@@ -67,15 +73,10 @@ export async function startLeader(options: {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   };
   try {
-    // The master and the EC2 endpoint of the local cloud, when embedded.
-    let mesosMaster = cfg.batchSystem.mesosMaster;
-    let embedded: { ec2Url: string; mesosMaster: string } | undefined;
-    if (mesosMaster === 'embedded') {
-      const { startMesosMaster } = await import('../localcloud/mesos/masterServer.js');
-      const master = await startMesosMaster({ host: '127.0.0.1', port: 0, clock: options.clock, log });
-      cleanups.push(() => master.stop());
-      mesosMaster = master.address;
-    }
+    // The engine (Mesos master or slurmctld, embedded or not) and the local cloud's EC2 endpoint.
+    const engine = await startClusterEngine({ config: cfg, clock: options.clock, log, env });
+    cleanups.push(() => engine.stop());
+    let embedded: StartedLeader['embedded'];
     silenceAwsSdkNodeVersionWarning();
     let ec2: EC2Client;
     let settings: AwsClusterSettings;
@@ -83,12 +84,18 @@ export async function startLeader(options: {
     if (p.kind === 'embedded') {
       const { endpoint, image } = await startEmbeddedEc2({
         config: cfg,
-        mesosMaster,
+        mesosMaster: engine.joinAddress,
         clock: options.clock,
         log,
+        ...(engine.launcher ? { launcher: engine.launcher } : {}),
       });
       cleanups.push(() => endpoint.stop());
-      embedded = { ec2Url: endpoint.url, mesosMaster };
+      embedded = {
+        ec2Url: endpoint.url,
+        engine: engine.description,
+        endpoint,
+        ...(engine.slurmConf ? { slurmConf: engine.slurmConf } : {}),
+      };
       // No environment: the local endpoint gets the placeholder keys, never a user's real ones.
       // The scaler tick's retry layer is the only one (src/scaler/tick/calls.ts).
       ec2 = await createEc2Client(endpoint.region, {}, { endpoint: endpoint.url, maxAttempts: 1 });
@@ -160,7 +167,6 @@ export async function startLeader(options: {
     const { token, created } = await loadOrCreateToken(tokenFile);
     if (created)
       log.info({ tokenFile }, 'created the leader token (submitting and cancelling workflows need it)');
-    const masterClient = new MesosMasterClient(mesosMaster);
     const daemon = new LeaderDaemon({
       clock: options.clock,
       log,
@@ -170,8 +176,9 @@ export async function startLeader(options: {
       tickStore,
       ...(options.resumeWorkflows === false ? {} : { runStore, historyStore }),
       auth: { token, tokenFile, metrics: cfg.http.auth.metrics, status: cfg.http.auth.status },
-      newBatchSystem: () => createMesosBatchSystem(mesosMaster, { clock: options.clock, log }),
-      idleClusterAgents: () => idleClusterAgents(masterClient),
+      newBatchSystem: () => engine.newBatchSystem(),
+      idleClusterAgents: () => engine.idleClusterAgents(),
+      ...(engine.sharedNodes ? { sharedNodes: engine.sharedNodes } : {}),
       runWorkflow: async (submission, batchSystem, onProgress, signal) => {
         const store = openJobStore(submission.jobStore, { env, log });
         const exists = await store.exists();
@@ -225,7 +232,7 @@ export async function startLeader(options: {
       },
       readiness: [
         { name: 'jobStore', check: async () => void (await stateStore.exists()) },
-        { name: 'mesosMaster', check: async () => void (await masterClient.version()) },
+        engine.readiness,
       ],
     });
     const url = await daemon.start();

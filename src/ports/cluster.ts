@@ -62,6 +62,10 @@ export type ClusterEvent =
  * - `forceDrain` stops what still runs on the agent; those jobs come back 'lost'.
  * - `nodeLost`: as in `ClusterBatchSystem`, for every batch system; the ids of the jobs lost.
  * - `takeEvents` returns each event once, oldest first, and forgets it.
+ * - `removeNode` is called for an agent found empty after its drain mark, right before its
+ *   instance is terminated: the cluster manager forgets the node (Slurm: `scontrol delete`), so no
+ *   node of a gone instance stays in its records. Mesos has nothing to do (an agent leaves with
+ *   its process). When it rejects, the instance is not terminated in this tick.
  */
 export interface ClusterPort {
   read(): Promise<ClusterReading>;
@@ -71,4 +75,5 @@ export interface ClusterPort {
   forceDrain(agentId: string): Promise<void>;
   nodeLost(agentId: string, reason: string): string[];
   takeEvents(): readonly ClusterEvent[];
+  removeNode(agentId: string): Promise<void>;
 }

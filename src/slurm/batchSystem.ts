@@ -18,7 +18,8 @@ import type { Clock } from '../common/clock.js';
 import { IllegalStateError, coerceError, isAbortError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/log.js';
 import type {
-  BatchSystem,
+  ClusterAgent,
+  ClusterBatchSystem,
   IssuedJob,
   JobOutcome,
   JobRequirements,
@@ -70,6 +71,8 @@ export interface SlurmAgentReport {
   readonly preemptable: boolean;
   readonly draining: boolean;
   readonly state: string;
+  /** Slurm has not heard from its slurmd within SlurmdTimeout. */
+  readonly notResponding: boolean;
   readonly total: { readonly cpus: number; readonly memoryMb: number; readonly tmpDiskMb: number };
   readonly free: { readonly cpus: number; readonly memoryMb: number };
   readonly runningJobIds: string[];
@@ -102,7 +105,7 @@ const LOST_STATES = new Set(['NODE_FAIL', 'BOOT_FAIL', 'PREEMPTED', 'REVOKED']);
 const ON_NODE_STATES = new Set(['RUNNING', 'CONFIGURING', 'COMPLETING', 'SUSPENDED', 'STOPPED', 'SIGNALING']);
 const NOT_USABLE_NODE_STATES = new Set(['future', 'down', 'unknown']);
 
-export class SlurmBatchSystem implements BatchSystem {
+export class SlurmBatchSystem implements ClusterBatchSystem {
   readonly name = 'slurm';
   private readonly o: SlurmBatchSystemOptions;
   private readonly log: Logger;
@@ -114,6 +117,8 @@ export class SlurmBatchSystem implements BatchSystem {
   private readonly losses = new Map<string, number>();
   private readonly placementLog: SlurmPlacement[] = [];
   private readonly drainMarks = new Map<string, DrainMark>();
+  /** Nodes whose machine is gone, deleted from the controller at the next poll that can. */
+  private readonly gone = new Set<string>();
   private readonly submitQueue: PQueue;
   /** Increases at every observation start and drain confirmation (orders the two). */
   private ticket = 0;
@@ -145,6 +150,11 @@ export class SlurmBatchSystem implements BatchSystem {
       this.log.warn({ err: coerceError(e) }, 'could not list Slurm nodes'),
     );
     this.loop = this.pollLoop();
+  }
+
+  /** Resolves when the controller answers (`scontrol ping`): the readiness check. */
+  ping(): Promise<void> {
+    return this.o.cli.ping();
   }
 
   async issue(job: IssuedJob): Promise<void> {
@@ -264,6 +274,65 @@ export class SlurmBatchSystem implements BatchSystem {
     this.drainMarks.delete(node);
   }
 
+  /** The port's name for `forceDrain`: what still runs there ends NODE_FAIL and comes back lost. */
+  drain(node: string): Promise<void> {
+    return this.forceDrain(node);
+  }
+
+  /**
+   * The node's machine is gone (its instance reclaimed or terminated): every job of ours placed
+   * there is reported lost now (no retry spent; the leader issues it again at once), its Slurm job
+   * is cancelled in case the node was only cut off (nothing runs twice), and the node is set DOWN
+   * so nothing is placed there again. Returns those jobs' ids.
+   */
+  nodeLost(node: string, reason: string): string[] {
+    const lost = [...this.attempts.values()].filter(
+      (a) => a.state !== 'done' && a.node !== undefined && expandHostlist(a.node).includes(node),
+    );
+    for (const a of lost) {
+      const slurmJobId = a.slurmJobId;
+      this.finish(a, a.killRequested ? 'killed' : 'lost', { message: reason });
+      if (slurmJobId !== undefined)
+        void this.o.cli
+          .cancel(slurmJobId)
+          .catch((e: unknown) =>
+            this.log.debug({ err: coerceError(e), slurmJobId }, 'scancel after a node loss'),
+          );
+    }
+    this.markDraining(node);
+    void this.o.cli
+      .downNode(node, 'toil: node gone')
+      .catch((e: unknown) => this.log.debug({ err: coerceError(e), node }, 'could not set a lost node DOWN'));
+    return lost.map((a) => a.job.jobId);
+  }
+
+  /**
+   * The node's machine is gone (the scaler saw its instance end): it is set DOWN now (its jobs end
+   * NODE_FAIL, nothing is placed there), and deleted from the controller at the next polls, as
+   * soon as Slurm has let go of its jobs.
+   */
+  nodeGone(node: string): void {
+    this.markDraining(node);
+    this.gone.add(node);
+    void this.o.cli
+      .downNode(node, 'toil: instance gone')
+      .catch((e: unknown) => this.log.debug({ err: coerceError(e), node }, 'could not set a gone node DOWN'));
+  }
+
+  /**
+   * Deletes the node from the controller (`scontrol delete`), for a node drained empty whose
+   * instance is about to be terminated, or one already gone: no node of a gone instance stays in
+   * Slurm's records. A node Slurm no longer knows counts as deleted.
+   */
+  async removeNode(node: string): Promise<void> {
+    try {
+      await this.o.cli.deleteNode(node);
+    } catch (e) {
+      if (!/Invalid node name|not found/i.test(coerceError(e).message)) throw e;
+    }
+    this.forgetNode(node);
+  }
+
   // ---- observation ----------------------------------------------------------------------------
 
   async agents(): Promise<SlurmAgentReport[]> {
@@ -277,10 +346,27 @@ export class SlurmBatchSystem implements BatchSystem {
         preemptable: n.features.includes(this.spotFeature),
         draining: this.drainMarks.has(n.name) || n.flags.includes('DRAIN'),
         state: n.state,
+        notResponding: n.flags.includes('NOT_RESPONDING'),
         total: { cpus: n.cpus, memoryMb: n.memoryMb, tmpDiskMb: n.tmpDiskMb },
         free: { cpus: n.cpus - n.allocCpus, memoryMb: n.memoryMb - n.allocMemoryMb },
         runningJobIds: this.runningOn(n.name).map((a) => a.job.jobId),
       }));
+  }
+
+  /**
+   * The port's view of `agents()`. A node Slurm has set DOWN or marked NOT_RESPONDING while our
+   * jobs run there is `disconnected`: the scaler declares those jobs lost itself (`nodeLost`)
+   * instead of waiting for Slurm's own NODE_FAIL.
+   */
+  async clusterAgents(): Promise<ClusterAgent[]> {
+    return (await this.agents()).map((a) => ({
+      agentId: a.agentId,
+      hostname: a.hostname,
+      ...(a.instanceId ? { instanceId: a.instanceId } : {}),
+      preemptable: a.preemptable,
+      runningJobIds: a.runningJobIds,
+      ...(a.state === 'down' || a.notResponding ? { disconnected: true } : {}),
+    }));
   }
 
   placements(): readonly SlurmPlacement[] {
@@ -327,6 +413,11 @@ export class SlurmBatchSystem implements BatchSystem {
         void this.sendDrain(node, mark);
       }
     }
+    for (const node of this.gone)
+      await this.removeNode(node).then(
+        () => this.gone.delete(node),
+        (e: unknown) => this.log.debug({ err: coerceError(e), node }, 'gone node not deleted yet'),
+      );
     const ticket = ++this.ticket;
     const jobs = await this.o.cli.jobs();
     if (this.stopping) return;

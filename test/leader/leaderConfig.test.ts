@@ -108,6 +108,28 @@ scaler: { region: us-east-1, nodeTypes: c5.large }`),
   );
 });
 
+t.test('batchSystem.kind picks Slurm; the embedded local cloud needs its own controller', async (t) => {
+  const c = parseLeaderConfig('batchSystem: { kind: slurm }\nscaler: { nodeTypes: c5.large }', catalogue);
+  t.match(c.batchSystem, { kind: 'slurm', slurmConf: 'embedded' });
+  t.equal(parseLeaderConfig('scaler: { nodeTypes: c5.large }', catalogue).batchSystem.kind, 'mesos');
+  t.same(
+    problems(
+      'batchSystem: { kind: slurm, slurmConf: /etc/slurm/slurm.conf }\nscaler: { nodeTypes: c5.large }',
+    ),
+    [
+      'batchSystem.slurmConf: /etc/slurm/slurm.conf: the embedded local cloud runs its own controller; expected embedded',
+    ],
+  );
+  t.match(problems('batchSystem: { kind: pbs }\nscaler: { nodeTypes: c5.large }'), [/batchSystem.kind/]);
+  const aws = parseLeaderConfig(
+    `batchSystem: { kind: slurm, slurmConf: /etc/slurm/slurm.conf, slurmPartition: spot }
+provisioner: { kind: aws, zone: us-west-2a, clusterName: c }
+scaler: { region: us-west-2, nodeTypes: c5.large }`,
+    catalogue,
+  );
+  t.match(aws.batchSystem, { kind: 'slurm', slurmConf: '/etc/slurm/slurm.conf', slurmPartition: 'spot' });
+});
+
 t.test('restartOnlyChanges names sections a reload cannot apply', async (t) => {
   const a = parseLeaderConfig('scaler: { nodeTypes: c5.large, maxNodes: 2 }', catalogue);
   const b = parseLeaderConfig(

@@ -11,8 +11,9 @@
  *   namespace: its host name is the node's name, and /etc/hosts maps that name to its address.
  * - Nodes are not in slurm.conf: whoever registers a node (`SlurmCli.createNode`) names it, and its
  *   slurmd joins with the same name. One FUTURE placeholder carries the features `spot` and
- *   `ondemand`, so a job constrained to either is accepted before any such node exists (Slurm
- *   refuses a constraint no node has: "Invalid feature specification").
+ *   `ondemand` and a size beyond any instance type's, so a job is accepted before any node that
+ *   fits it exists (Slurm refuses a constraint no node has, "Invalid feature specification", and a
+ *   size none has, "Requested node configuration is not available").
  * Needs root (namespaces, bind mounts). See `slurmAvailability()`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -142,7 +143,12 @@ export function controllerConf(o: {
     `SlurmdTimeout=${o.slurmdTimeoutSeconds}`,
     'KillWait=2',
     'MinJobAge=600',
-    `NodeName=toil-features State=FUTURE CPUs=1 RealMemory=1 Feature=${o.features.join(',')}`,
+    // Schedule a submitted job at once (the default batches batch jobs for up to 3 s, which on a
+    // workflow's critical path costs 3 s per level), and test the whole queue every 2 s.
+    'SchedulerParameters=batch_sched_delay=0,sched_interval=2',
+    // Never runs anything; as large as any instance type, so a job is accepted (and waits) before
+    // a node of its size has joined: the scaler launches one for it.
+    `NodeName=toil-features State=FUTURE CPUs=512 RealMemory=33554432 TmpDisk=1073741824 Feature=${o.features.join(',')}`,
     'PartitionName=main Nodes=ALL Default=YES MaxTime=INFINITE State=UP',
     '',
   ].join('\n');

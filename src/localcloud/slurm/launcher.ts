@@ -57,7 +57,10 @@ export class SlurmdLauncher implements NodeProcessLauncher {
     const joined: Promise<SlurmNodeProcess | undefined> = joinSlurmNode(this.o.controller, node).then(
       async (proc) => {
         this.o.log.info({ instanceId: spec.instanceId, address: node.address, features }, 'slurmd joined');
-        if (stopped) await proc.stop();
+        if (stopped) {
+          proc.kill();
+          await proc.exited;
+        }
         return proc;
       },
       (err: unknown) => {
@@ -67,9 +70,13 @@ export class SlurmdLauncher implements NodeProcessLauncher {
     );
     return {
       pid: undefined,
+      // The instance is gone (terminated, or its spot capacity reclaimed): the machine dies at
+      // once with every job on it, as a powered-off instance does; no graceful slurmd shutdown.
       stop: async () => {
         stopped = true;
-        await (await joined)?.stop();
+        const proc = await joined;
+        proc?.kill();
+        await proc?.exited;
       },
     };
   }

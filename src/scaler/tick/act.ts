@@ -202,6 +202,16 @@ export class PlanExecutor {
           this.state = markDrainingSince(this.state, t.nodeId, now);
           continue;
         }
+        try {
+          await this.d.cluster.removeNode(agent.agentId);
+        } catch (e) {
+          this.d.log.warn(
+            { err: coerceError(e), nodeId: t.nodeId, agentId: agent.agentId },
+            'not terminating: the cluster manager did not remove its node',
+          );
+          this.state = markDrainingSince(this.state, t.nodeId, now);
+          continue;
+        }
       }
       ids.push(t.nodeId);
       this.d.log.info({ nodeId: t.nodeId, reason: t.reason }, 'terminating node');

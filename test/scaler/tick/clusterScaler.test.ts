@@ -123,7 +123,21 @@ t.test(
     t.ok(s.agents.place('j0', placedOn, s.clock.now()));
     const timeline: number[] = [];
     let terminatedBusy = false;
+    // The first retiring node's cluster manager refuses its removal once: it is not terminated then.
+    const refused = `agent-${ids.at(-1)!}`;
+    s.agents.refuseRemoval.add(refused);
+    const removedWhileLive: string[] = [];
+    s.agents.onRemove = (a) => {
+      if (s.provisioner.nodes.has(a.replace(/^agent-/, ''))) removedWhileLive.push(a);
+    };
+    let refusedNodeOutlived = false;
     for (let step = 0; step < 20 && s.provisioner.live().length > 0; step++) {
+      if (s.agents.refuseRemoval.size > 0 && s.agents.marks.has(refused)) {
+        await s.clock.advance(30_000);
+        await s.tick.tick();
+        refusedNodeOutlived = s.provisioner.nodes.has(ids.at(-1)!);
+        s.agents.refuseRemoval.clear();
+      }
       await s.clock.advance(30_000);
       await s.tick.tick();
       timeline.push(s.provisioner.live().length);
@@ -137,6 +151,17 @@ t.test(
       for (const id of call)
         t.ok(s.agents.calls.includes(`mark agent-${id}`), `${id} marked before terminate`);
     t.notOk(s.agents.place('late', placedOn, s.clock.now()), 'a marked agent takes no new task');
+    // Each agent was removed from the cluster manager while its instance still ran (Slurm: the
+    // node deleted from slurmctld before its instance terminates); a refused removal kept it.
+    t.same(
+      [...removedWhileLive].sort(),
+      s.provisioner.terminateCalls
+        .flat()
+        .map((id) => `agent-${id}`)
+        .sort(),
+      'every terminated node was removed from the cluster manager first',
+    );
+    t.ok(refusedNodeOutlived, 'a node whose removal was refused was not terminated in that tick');
     t.same(s.store.state!.owned, {}, 'terminated nodes are no longer owned (nothing left to release)');
     t.ok(
       s.store.state!.costDollars > 0,

@@ -1,0 +1,135 @@
+/**
+ * The engine the daemon's workers run (`batchSystem.kind`): one Mesos framework per workflow on a
+ * Mesos master, or Slurm jobs on a slurmctld. Everything the composition root needs of it: the
+ * address the local cloud's workers join, what they start there, a batch system per workflow, the
+ * cluster's nodes when no workflow runs, the shared node control (Slurm) and the readiness check.
+ */
+import type { Clock } from '../common/clock.js';
+import { UserInputError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import type { LeaderConfig } from '../leader/leaderConfig.js';
+import type { ReadinessCheck } from '../leader/http.js';
+import type { SharedNodeControl } from '../leader/workloadTracker.js';
+import type { NodeProcessLauncher } from '../localcloud/ec2/agents.js';
+import type { ClusterAgent, ClusterBatchSystem } from '../ports/batchSystem.js';
+import type { Env } from './env.js';
+
+export interface ClusterEngine {
+  /** HOST:PORT the local cloud's running workers join (the Mesos master, the slurmctld). */
+  readonly joinAddress: string;
+  /** What a running worker of the local cloud becomes (default: a Mesos agent process). */
+  readonly launcher?: NodeProcessLauncher;
+  /** For the banner: what runs where. */
+  readonly description: string;
+  /** slurm: the slurm.conf Slurm's tools read to reach the controller (SLURM_CONF). */
+  readonly slurmConf?: string;
+  newBatchSystem(): ClusterBatchSystem;
+  idleClusterAgents(): Promise<ClusterAgent[]>;
+  readonly sharedNodes?: SharedNodeControl;
+  readonly readiness: ReadinessCheck;
+  /** Stops what this engine started (the embedded master or controller). */
+  stop(): Promise<void>;
+}
+
+export async function startClusterEngine(o: {
+  config: LeaderConfig;
+  clock: Clock;
+  log: Logger;
+  env: Env;
+}): Promise<ClusterEngine> {
+  const b = o.config.batchSystem;
+  return b.kind === 'slurm' ? startSlurmEngine(o) : startMesosEngine(o);
+}
+
+async function startMesosEngine(o: {
+  config: LeaderConfig;
+  clock: Clock;
+  log: Logger;
+}): Promise<ClusterEngine> {
+  const [{ idleClusterAgents }, { MesosMasterClient }, { createMesosBatchSystem }] = await Promise.all([
+    import('../mesos/batchSystem.js'),
+    import('../mesos/masterClient.js'),
+    import('./batchSystems.js'),
+  ]);
+  let address = o.config.batchSystem.mesosMaster;
+  let stop = async (): Promise<void> => {};
+  if (address === 'embedded') {
+    const { startMesosMaster } = await import('../localcloud/mesos/masterServer.js');
+    const master = await startMesosMaster({ host: '127.0.0.1', port: 0, clock: o.clock, log: o.log });
+    stop = () => master.stop();
+    address = master.address;
+  }
+  const mesosMaster = address;
+  const masterClient = new MesosMasterClient(mesosMaster);
+  return {
+    joinAddress: mesosMaster,
+    description: `Mesos master ${mesosMaster}`,
+    newBatchSystem: () => createMesosBatchSystem(mesosMaster, { clock: o.clock, log: o.log }),
+    idleClusterAgents: () => idleClusterAgents(masterClient),
+    readiness: { name: 'mesosMaster', check: async () => void (await masterClient.version()) },
+    stop,
+  };
+}
+
+/**
+ * Slurm: every workflow's jobs are Slurm jobs (a `SlurmBatchSystem` each); one more instance, never
+ * issued to, is the shared node control: drain marks are the nodes' own states in slurmctld, so one
+ * mark serves every workflow, and a node is deleted from the controller before its instance goes.
+ * `slurmConf: embedded` starts a real slurmctld here, and each running worker of the local cloud a
+ * slurmd joined to it (`SlurmdLauncher`).
+ */
+async function startSlurmEngine(o: {
+  config: LeaderConfig;
+  clock: Clock;
+  log: Logger;
+  env: Env;
+}): Promise<ClusterEngine> {
+  const { createSlurmBatchSystem } = await import('./batchSystems.js');
+  const b = o.config.batchSystem;
+  let conf = b.slurmConf;
+  let launcher: NodeProcessLauncher | undefined;
+  let joinAddress: string;
+  let stopController = async (): Promise<void> => {};
+  if (conf === 'embedded') {
+    const [{ slurmAvailability, startSlurmController }, { SlurmdLauncher }] = await Promise.all([
+      import('../localcloud/slurm/cluster.js'),
+      import('../localcloud/slurm/launcher.js'),
+    ]);
+    const why = slurmAvailability();
+    if (why) throw new UserInputError('SLURM_UNAVAILABLE', `batchSystem.slurmConf embedded: ${why}`);
+    const controller = await startSlurmController({});
+    stopController = () => controller.stop();
+    launcher = new SlurmdLauncher({ controller, log: o.log });
+    conf = controller.conf;
+    joinAddress = `${controller.address}:${controller.port}`;
+  } else joinAddress = conf;
+  const env = { ...o.env, SLURM_CONF: conf };
+  const slurm = (): ReturnType<typeof createSlurmBatchSystem> =>
+    createSlurmBatchSystem({
+      clock: o.clock,
+      log: o.log,
+      env,
+      ...(b.slurmPartition ? { slurmPartition: b.slurmPartition } : {}),
+    });
+  const shared = slurm();
+  try {
+    await shared.start(() => {});
+  } catch (e) {
+    await stopController();
+    throw e;
+  }
+  return {
+    joinAddress,
+    ...(launcher ? { launcher } : {}),
+    description: `Slurm controller ${joinAddress} (SLURM_CONF=${conf})`,
+    slurmConf: conf,
+    newBatchSystem: slurm,
+    idleClusterAgents: () => shared.clusterAgents(),
+    sharedNodes: shared,
+    readiness: { name: 'slurmController', check: () => shared.ping() },
+    async stop() {
+      await shared.shutdown();
+      await stopController();
+    },
+  };
+}
