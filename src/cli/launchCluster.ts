@@ -34,6 +34,7 @@ interface Flags {
   nodeStorage: string;
   sshCidr?: string;
   awsEc2ProfileArn?: string;
+  clusterType: string;
   logLevel?: string;
 }
 
@@ -64,6 +65,11 @@ export const command: SubCommand = {
         '--awsEc2ProfileArn <arn>',
         "an existing instance profile for every node, instead of the cluster's own roles",
       )
+      .option(
+        '--clusterType <type>',
+        "the engine the workers run: mesos (Toil's default) or slurm (the leader's daemon drives Slurm; docs/slurm.md)",
+        'mesos',
+      )
       .option('--logLevel <level>', 'log level', 'warning')
       .action(async (name: string, flags: Flags) => {
         setExitCode(await run(name, flags));
@@ -74,6 +80,8 @@ export const command: SubCommand = {
 async function run(name: string, f: Flags): Promise<number> {
   const env = clusterEnvironment();
   const clusterName = validateClusterName(name);
+  if (f.clusterType !== 'mesos' && f.clusterType !== 'slurm')
+    throw new UserInputError('BAD_FLAG', `--clusterType ${f.clusterType}: expected mesos or slurm`);
   checkProvisioner(f.provisioner);
   const { zone, source } = resolveZone(f.zone, env.zone);
   const region = regionOfZone(zone, source);
@@ -120,6 +128,7 @@ async function run(name: string, f: Flags): Promise<number> {
         ...(env.imageId ? { imageId: env.imageId } : {}),
         applianceImage: image,
         ...(f.awsEc2ProfileArn ? { instanceProfileArn: f.awsEc2ProfileArn } : {}),
+        clusterType: f.clusterType,
         waitTimeoutMs: 15 * 60_000,
         pollMs: 1000,
       },

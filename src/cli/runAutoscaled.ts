@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -30,7 +31,7 @@ import { flagError, problemOfFlag, scalerSectionFromFlags } from './scalerFlags.
 
 /**
  * The seed's own form: `toil run WORKFLOW JOBSTORE --provisioner aws --nodeType … --batchSystem
- * mesos --mesosMaster HOST:5050`. The daemon's leader and scaler tick run in this process for
+ * mesos --mesosMaster HOST:5050` (or `--batchSystem slurm` with SLURM_CONF naming the controller). The daemon's leader and scaler tick run in this process for
  * this one workflow (the same code as `toil leader`, with HTTP status on a free local port); when
  * the workflow ends every node it launched is terminated, unless --keepNodes.
  *
@@ -48,17 +49,7 @@ export async function runAutoscaled(
 ): Promise<number> {
   if (f.provisioner !== 'aws')
     throw new UserInputError('BAD_FLAG', `--provisioner ${f.provisioner}: expected aws`);
-  if (f.batchSystem !== 'mesos')
-    throw new UserInputError(
-      'BAD_FLAG',
-      `--provisioner aws needs --batchSystem mesos (got ${f.batchSystem})`,
-    );
-  const mesosMaster = f.mesosMaster ?? f.mesosEndpoint;
-  if (!mesosMaster)
-    throw new UserInputError(
-      'BAD_FLAG',
-      '--provisioner aws needs --mesosMaster HOST:PORT (the Mesos master)',
-    );
+  const batchSystem = autoscaledBatchSystem(f);
   const zone = f.zone ?? (process.env.TOIL_AWS_ZONE?.trim() || undefined);
   if (!zone) throw new UserInputError('BAD_FLAG', '--provisioner aws needs --zone (or TOIL_AWS_ZONE)');
   // TOIL_AWS_TAGS is read as launch-cluster reads it: bad JSON is a BAD_TAG error, not ignored.
@@ -93,7 +84,7 @@ export async function runAutoscaled(
         jobStore: `file:${stateDir}`,
         logLevel: 'info',
         http: { host: '127.0.0.1', port: 0 },
-        batchSystem: { kind: 'mesos', mesosMaster },
+        batchSystem,
         provisioner: { kind: 'aws', zone, clusterName },
         shutdown: { releaseNodes: !f.keepNodes },
         scaler: scalerFlags.section,
@@ -174,6 +165,36 @@ export async function runAutoscaled(
     process.off('SIGTERM', onSignal);
     await stop().catch((e: unknown) => log.error({ err: coerceError(e) }, 'stopping the leader failed'));
   }
+}
+
+/**
+ * The engine the workers run: a Mesos master (--mesosMaster), or the Slurm controller Slurm's
+ * tools reach (SLURM_CONF, else Slurm's default /etc/slurm/slurm.conf; --slurmPartition).
+ */
+function autoscaledBatchSystem(
+  f: RunFlags,
+): { kind: 'mesos'; mesosMaster: string } | { kind: 'slurm'; slurmConf: string; slurmPartition?: string } {
+  if (f.batchSystem === 'slurm') {
+    const slurmConf = process.env.SLURM_CONF?.trim() || '/etc/slurm/slurm.conf';
+    if (!existsSync(slurmConf))
+      throw new UserInputError(
+        'BAD_FLAG',
+        `--provisioner aws --batchSystem slurm: ${slurmConf} does not exist; set SLURM_CONF to the controller's slurm.conf`,
+      );
+    return { kind: 'slurm', slurmConf, ...(f.slurmPartition ? { slurmPartition: f.slurmPartition } : {}) };
+  }
+  if (f.batchSystem !== 'mesos')
+    throw new UserInputError(
+      'BAD_FLAG',
+      `--provisioner aws needs --batchSystem mesos or slurm (got ${f.batchSystem})`,
+    );
+  const mesosMaster = f.mesosMaster ?? f.mesosEndpoint;
+  if (!mesosMaster)
+    throw new UserInputError(
+      'BAD_FLAG',
+      '--provisioner aws needs --mesosMaster HOST:PORT (the Mesos master)',
+    );
+  return { kind: 'mesos', mesosMaster };
 }
 
 /** Codes that are the user's setup to fix (exit 2); the rest (limits, rejections) fail the run (exit 1). */

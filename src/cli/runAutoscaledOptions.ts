@@ -28,7 +28,7 @@ export function addAutoscalingOptions(cmd: Command): Command {
   return cmd
     .option(
       '--provisioner <name>',
-      'aws: scale a Mesos cluster of EC2 workers for this workflow (needs --batchSystem mesos)',
+      'aws: scale a cluster of EC2 workers for this workflow (--batchSystem mesos or slurm)',
     )
     .option('--nodeType <types>', 'on-demand worker type(s), comma-separated, e.g. c3.large')
     .option('--nodeTypes <spec>', "worker types, Toil's form: 'c5.large,c5.xlarge:0.10' (:bid = spot)")

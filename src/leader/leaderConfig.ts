@@ -64,18 +64,34 @@ const BatchSystemSchema = z
   .object({
     /** The engine the workers run: a Mesos agent each (the default, as in Toil), or a slurmd each. */
     kind: z.enum(['mesos', 'slurm']).default('mesos'),
-    /** mesos: `embedded` runs the local Mesos master in this process. */
-    mesosMaster: z.union([z.literal('embedded'), hostPort]).default('embedded'),
+    /** mesos: `embedded` (the default) runs the local Mesos master in this process. */
+    mesosMaster: z.union([z.literal('embedded'), hostPort]).optional(),
     /**
-     * slurm: the slurm.conf of the cluster's controller (Slurm's SLURM_CONF), or `embedded`: a real
-     * slurmctld started by this process (root and slurm-wlm needed), with each running worker of
-     * the local cloud a slurmd (docs/slurm.md).
+     * slurm: the slurm.conf of the cluster's controller (Slurm's SLURM_CONF), or `embedded` (the
+     * default): a real slurmctld started by this process (root and slurm-wlm needed), with each
+     * running worker of the local cloud a slurmd (docs/slurm.md).
      */
-    slurmConf: z.string().min(1).default('embedded'),
+    slurmConf: z.string().min(1).optional(),
     /** slurm: the partition jobs go to (default: the cluster's default partition). */
     slurmPartition: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((b, ctx) => {
+    const foreign =
+      b.kind === 'mesos' ? (['slurmConf', 'slurmPartition'] as const) : (['mesosMaster'] as const);
+    for (const key of foreign)
+      if (b[key] !== undefined)
+        ctx.addIssue({ code: 'custom', path: [key], message: `not a key of kind ${b.kind}` });
+  })
+  .transform((b) =>
+    b.kind === 'slurm'
+      ? {
+          kind: 'slurm' as const,
+          slurmConf: b.slurmConf ?? 'embedded',
+          ...(b.slurmPartition !== undefined ? { slurmPartition: b.slurmPartition } : {}),
+        }
+      : { kind: 'mesos' as const, mesosMaster: b.mesosMaster ?? 'embedded' },
+  );
 
 const AwsProvisionerSchema = z
   .object({

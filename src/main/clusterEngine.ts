@@ -7,7 +7,7 @@
 import type { Clock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import type { LeaderConfig } from '../leader/leaderConfig.js';
+import type { BatchSystemConfig, LeaderConfig } from '../leader/leaderConfig.js';
 import type { ReadinessCheck } from '../leader/http.js';
 import type { SharedNodeControl } from '../leader/workloadTracker.js';
 import type { NodeProcessLauncher } from '../localcloud/ec2/agents.js';
@@ -38,20 +38,18 @@ export async function startClusterEngine(o: {
   env: Env;
 }): Promise<ClusterEngine> {
   const b = o.config.batchSystem;
-  return b.kind === 'slurm' ? startSlurmEngine(o) : startMesosEngine(o);
+  return b.kind === 'slurm' ? startSlurmEngine(b, o) : startMesosEngine(b, o);
 }
 
-async function startMesosEngine(o: {
-  config: LeaderConfig;
-  clock: Clock;
-  log: Logger;
-}): Promise<ClusterEngine> {
+type Of<K extends BatchSystemConfig['kind']> = Extract<BatchSystemConfig, { kind: K }>;
+
+async function startMesosEngine(b: Of<'mesos'>, o: { clock: Clock; log: Logger }): Promise<ClusterEngine> {
   const [{ idleClusterAgents }, { MesosMasterClient }, { createMesosBatchSystem }] = await Promise.all([
     import('../mesos/batchSystem.js'),
     import('../mesos/masterClient.js'),
     import('./batchSystems.js'),
   ]);
-  let address = o.config.batchSystem.mesosMaster;
+  let address = b.mesosMaster;
   let stop = async (): Promise<void> => {};
   if (address === 'embedded') {
     const { startMesosMaster } = await import('../localcloud/mesos/masterServer.js');
@@ -78,14 +76,11 @@ async function startMesosEngine(o: {
  * `slurmConf: embedded` starts a real slurmctld here, and each running worker of the local cloud a
  * slurmd joined to it (`SlurmdLauncher`).
  */
-async function startSlurmEngine(o: {
-  config: LeaderConfig;
-  clock: Clock;
-  log: Logger;
-  env: Env;
-}): Promise<ClusterEngine> {
+async function startSlurmEngine(
+  b: Of<'slurm'>,
+  o: { clock: Clock; log: Logger; env: Env },
+): Promise<ClusterEngine> {
   const { createSlurmBatchSystem } = await import('./batchSystems.js');
-  const b = o.config.batchSystem;
   let conf = b.slurmConf;
   let launcher: NodeProcessLauncher | undefined;
   let joinAddress: string;

@@ -61,6 +61,21 @@ t.test('bad input to the cluster utilities is one clear line and exit 2', async 
       /^toil: unknown instance type 'm5\.larg' \(did you mean 'm5\.large'/,
     ],
     [
+      'an engine launch-cluster does not set up',
+      [
+        'launch-cluster',
+        'c1',
+        '--nodeType',
+        't2.medium',
+        '--keyPairName',
+        'k',
+        '--clusterType',
+        'kubernetes',
+      ],
+      {},
+      /^toil: --clusterType kubernetes: expected mesos or slurm$/,
+    ],
+    [
       'no zone',
       ['launch-cluster', 'c1', '--nodeType', 't2.medium', '--keyPairName', 'k'],
       {},

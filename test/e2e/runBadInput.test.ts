@@ -88,6 +88,19 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
       expect: /^toil: TOIL_AWS_TAGS: '\{clusterName: c\}' is not JSON/,
     },
     {
+      name: 'autoscaling Slurm with no controller config to reach it',
+      args: [
+        'run',
+        SORT,
+        'file:./slurm',
+        ...['--provisioner', 'aws', '--batchSystem', 'slurm'],
+        ...['--zone', 'us-west-2a', '--clusterName', 'c', '--nodeType', 't2.medium'],
+      ],
+      env: { SLURM_CONF: '/nonexistent/slurm.conf' },
+      expect:
+        /^toil: --provisioner aws --batchSystem slurm: \/nonexistent\/slurm\.conf does not exist; set SLURM_CONF to the controller's slurm\.conf$/,
+    },
+    {
       name: 'bad --retryCount',
       args: ['run', SORT, 'file:./js', '--retryCount', 'many'],
       expect: /--retryCount many: expected a whole number/,

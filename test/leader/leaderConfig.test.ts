@@ -121,6 +121,13 @@ t.test('batchSystem.kind picks Slurm; the embedded local cloud needs its own con
     ],
   );
   t.match(problems('batchSystem: { kind: pbs }\nscaler: { nodeTypes: c5.large }'), [/batchSystem.kind/]);
+  t.same(problems('batchSystem: { slurmConf: /x.conf }\nscaler: { nodeTypes: c5.large }'), [
+    'batchSystem.slurmConf: not a key of kind mesos',
+  ]);
+  t.same(parseLeaderConfig('scaler: { nodeTypes: c5.large }', catalogue).batchSystem, {
+    kind: 'mesos',
+    mesosMaster: 'embedded',
+  });
   const aws = parseLeaderConfig(
     `batchSystem: { kind: slurm, slurmConf: /etc/slurm/slurm.conf, slurmPartition: spot }
 provisioner: { kind: aws, zone: us-west-2a, clusterName: c }

@@ -127,6 +127,14 @@ t.test(
       /OK \(policy cost, 1 node type\(s\): m5\.large .*provisioner aws; http 0\.0\.0\.0:8080\)/,
     );
 
+    // launch-cluster --clusterType slurm: the daemon drives the cluster's Slurm controller.
+    const slurm = await launchLeader({ clusterType: 'slurm' }, 'leader-c');
+    t.same(
+      parseLeaderConfig(leaderYaml(await userDataOf(endpoint.url, slurm)), catalogue).batchSystem,
+      { kind: 'slurm', slurmConf: '/etc/slurm/slurm.conf' },
+      '--clusterType slurm: the leader daemon drives Slurm through /etc/slurm/slurm.conf',
+    );
+
     // The keys the appliance used to write (top-level clusterName/zone, provisioner: aws) are what
     // the strict schema rejects: the check above is not vacuous.
     const old =

@@ -29,7 +29,7 @@ import type { Ec2Calls } from './ec2Calls.js';
 import { idsInMessage, toNode } from './instances.js';
 import { workerProfileFor } from './iamPolicies.js';
 import { TAG_CLUSTER, TAG_NODE_TYPE, clusterTags, nodeTags, toTagList } from './tags.js';
-import { buildUserData, type WorkerNodeType } from './userData.js';
+import { buildUserData, type ClusterType, type WorkerNodeType } from './userData.js';
 
 export interface AwsClusterSettings {
   readonly clusterName: string;
@@ -51,6 +51,8 @@ export interface AwsClusterSettings {
   readonly workerNodeTypes?: readonly WorkerNodeType[];
   /** The leader daemon's bearer token, written into the leader's user data only. */
   readonly leaderToken?: string;
+  /** The engine the leader's daemon drives (launch-cluster's --clusterType); default mesos. */
+  readonly clusterType?: ClusterType;
 }
 
 /** Instance metadata: IMDSv2 only, and a hop limit that lets containers (Docker) reach it. */
@@ -147,6 +149,7 @@ export class AwsProvisioner implements Provisioner {
             instanceType: offering.instanceType,
             workerNodeTypes: this.settings.workerNodeTypes,
             ...(this.settings.leaderToken ? { leaderToken: this.settings.leaderToken } : {}),
+            ...(this.settings.clusterType ? { clusterType: this.settings.clusterType } : {}),
           }
         : {}),
     });

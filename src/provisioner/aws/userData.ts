@@ -35,7 +35,15 @@ export interface UserDataInput {
   readonly instanceType?: string;
   /** Leader only: the daemon's bearer token (see docs/leader.md, threat model). */
   readonly leaderToken?: string;
+  /** Leader only: the engine its daemon drives (launch-cluster's --clusterType); default mesos. */
+  readonly clusterType?: ClusterType;
 }
+
+/** launch-cluster's --clusterType (Toil's flag): the engine the workers run. */
+export type ClusterType = 'mesos' | 'slurm';
+
+/** Where the leader's daemon finds the cluster's Slurm controller (Slurm's own default path). */
+export const APPLIANCE_SLURM_CONF = '/etc/slurm/slurm.conf';
 
 export interface WorkerNodeType {
   readonly instanceType: string;
@@ -137,7 +145,10 @@ export function applianceLeaderConfig(input: UserDataInput): LeaderConfigFile {
     logLevel: 'info',
     // The container runs with --net=host: the health check and operators reach it on the host.
     http: { host: '0.0.0.0', port: APPLIANCE_HTTP_PORT },
-    batchSystem: { kind: 'mesos', mesosMaster: `127.0.0.1:${MESOS_PORT}` },
+    batchSystem:
+      input.clusterType === 'slurm'
+        ? { kind: 'slurm', slurmConf: APPLIANCE_SLURM_CONF }
+        : { kind: 'mesos', mesosMaster: `127.0.0.1:${MESOS_PORT}` },
     provisioner: {
       kind: 'aws',
       region,

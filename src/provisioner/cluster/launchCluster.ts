@@ -4,6 +4,7 @@ import { UserInputError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { AwsCluster } from '../aws/awsCluster.js';
 import { AwsProvisioner, type AwsClusterSettings } from '../aws/awsProvisioner.js';
+import type { ClusterType } from '../aws/userData.js';
 import type { ClusterIam } from '../aws/clusterIam.js';
 import type { Ec2Calls } from '../aws/ec2Calls.js';
 import { clusterTags } from '../aws/tags.js';
@@ -32,6 +33,8 @@ export interface LaunchClusterOptions {
   readonly applianceImage: string;
   /** --awsEc2ProfileArn: one existing profile for every node; no IAM is made. */
   readonly instanceProfileArn?: string;
+  /** --clusterType: the engine the leader's daemon drives (default mesos, as in Toil). */
+  readonly clusterType?: ClusterType;
   readonly waitTimeoutMs: number;
   readonly pollMs: number;
 }
@@ -99,6 +102,7 @@ export async function launchCluster(
     leaderToken: randomBytes(32).toString('base64url'),
     // The leader's daemon scales the worker types launch-cluster was given.
     ...(o.nodeTypes.length > 0 ? { workerNodeTypes: o.nodeTypes } : {}),
+    ...(o.clusterType ? { clusterType: o.clusterType } : {}),
   };
   let provisioner = new AwsProvisioner({ calls, clock, log, settings });
   // Instance types are checked through the port, so a typo gets a "did you mean" before anything is made.
