@@ -8,30 +8,36 @@ import type { HistoryStore, RunStore, WorkflowRun } from '../leader/daemon.js';
 import type { StatusSample } from '../leader/statusHistory.js';
 import type { TickState, TickStateStore } from '../scaler/tick/state.js';
 
+/** One JSON document under `key`: `load` gives `absent` when none was saved. */
+function jsonDocument<T, A>(
+  objects: ObjectStore,
+  key: string,
+  absent: A,
+): { load(): Promise<T | A>; save(value: T): Promise<void> } {
+  return {
+    async load() {
+      const o = await objects.get(key);
+      return o ? (JSON.parse(Buffer.from(o.body).toString('utf8')) as T) : absent;
+    },
+    async save(value) {
+      await objects.put(key, JSON.stringify(value));
+    },
+  };
+}
+
 export function leaderStateStores(stateStore: ObjectStore): {
   tickStore: TickStateStore;
   runStore: RunStore;
   historyStore: HistoryStore;
 } {
-  const STATE_KEY = 'leader/tick-state.json';
-  const tickStore: TickStateStore = {
-    async load() {
-      const o = await stateStore.get(STATE_KEY);
-      return o ? (JSON.parse(Buffer.from(o.body).toString('utf8')) as TickState) : undefined;
-    },
-    async save(state) {
-      await stateStore.put(STATE_KEY, JSON.stringify(state));
-    },
-  };
-  const RUNS_KEY = 'leader/workflows.json';
+  const runs = jsonDocument<readonly WorkflowRun[], readonly WorkflowRun[]>(
+    stateStore,
+    'leader/workflows.json',
+    [],
+  );
   const runStore: RunStore = {
-    async load() {
-      const o = await stateStore.get(RUNS_KEY);
-      return o ? (JSON.parse(Buffer.from(o.body).toString('utf8')) as WorkflowRun[]) : [];
-    },
-    async save(runs) {
-      await stateStore.put(RUNS_KEY, JSON.stringify(runs));
-    },
+    load: () => runs.load(),
+    save: (r) => runs.save(r),
     async saveModule(id, bundle) {
       await stateStore.put(`leader/submissions/${id}.mjs`, bundle);
     },
@@ -42,15 +48,13 @@ export function leaderStateStores(stateStore: ObjectStore): {
       await stateStore.delete(`leader/submissions/${id}.mjs`);
     },
   };
-  const HISTORY_KEY = 'leader/status-history.json';
-  const historyStore: HistoryStore = {
-    async load() {
-      const o = await stateStore.get(HISTORY_KEY);
-      return o ? (JSON.parse(Buffer.from(o.body).toString('utf8')) as StatusSample[]) : [];
-    },
-    async save(samples) {
-      await stateStore.put(HISTORY_KEY, JSON.stringify(samples));
-    },
+  return {
+    tickStore: jsonDocument<TickState, undefined>(stateStore, 'leader/tick-state.json', undefined),
+    runStore,
+    historyStore: jsonDocument<readonly StatusSample[], readonly StatusSample[]>(
+      stateStore,
+      'leader/status-history.json',
+      [],
+    ),
   };
-  return { tickStore, runStore, historyStore };
 }
