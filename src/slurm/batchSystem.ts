@@ -322,13 +322,22 @@ export class SlurmBatchSystem implements ClusterBatchSystem {
   /**
    * Deletes the node from the controller (`scontrol delete`), for a node drained empty whose
    * instance is about to be terminated, or one already gone: no node of a gone instance stays in
-   * Slurm's records. A node Slurm no longer knows counts as deleted.
+   * Slurm's records. A node Slurm no longer knows counts as deleted. Slurm refuses to delete a
+   * node while a job still holds it (one completing, or a leader releasing busy nodes): the node is
+   * then set DOWN (what runs there ends NODE_FAIL, as it would when the instance goes) and the
+   * delete tried again, a few times, before this rejects.
    */
   async removeNode(node: string): Promise<void> {
-    try {
-      await this.o.cli.deleteNode(node);
-    } catch (e) {
-      if (!/Invalid node name|not found/i.test(coerceError(e).message)) throw e;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.o.cli.deleteNode(node);
+        break;
+      } catch (e) {
+        if (/Invalid node name|not found/i.test(coerceError(e).message)) break;
+        if (attempt >= 10) throw e;
+        if (attempt === 1) await this.o.cli.downNode(node, 'toil: instance retiring').catch(() => undefined);
+        await this.o.clock.sleep(300);
+      }
     }
     this.forgetNode(node);
   }

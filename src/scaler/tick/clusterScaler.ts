@@ -198,6 +198,23 @@ export class ClusterScaler {
     const owned = Object.keys(this.state.owned);
     if (owned.length === 0) return [];
     this.log.info({ nodes: owned.length }, 'releasing every node this leader launched');
+    // The cluster manager forgets their nodes first (Slurm: deleted from slurmctld), as at scale-in.
+    const agents = await this.o.cluster.read().then(
+      (r) => r.agents,
+      () => [],
+    );
+    for (const id of owned) {
+      const ip = this.state.owned[id]?.privateIp;
+      const agent =
+        agents.find((a) => a.instanceId === id) ??
+        (ip ? agents.find((a) => a.instanceId === undefined && a.hostname === ip) : undefined);
+      if (agent)
+        await this.o.cluster
+          .removeNode(agent.agentId)
+          .catch((e: unknown) =>
+            this.log.warn({ err: coerceError(e), nodeId: id }, 'the cluster manager did not remove its node'),
+          );
+    }
     await this.calls.run(this.o.config().tick, 'terminate', () => this.o.provisioner.terminate(owned));
     this.state = owned.reduce(forget, this.state);
     return owned;

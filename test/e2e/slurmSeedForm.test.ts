@@ -1,0 +1,139 @@
+import { DescribeInstancesCommand, ImportKeyPairCommand } from '@aws-sdk/client-ec2';
+import fs from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { SlurmCli } from '../../src/slurm/cli.js';
+import { parseAttemptComment } from '../../src/slurm/jobScript.js';
+import { testEc2Client } from '../fixtures/ec2Local.js';
+import { byteSorted, FAST_SCALING, nonEmptyLines, startToilProcess } from '../fixtures/leaderE2e.js';
+import { needsSlurm } from '../fixtures/slurmCluster.js';
+import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
+
+/**
+ * The seed's autoscaling form with Slurm, each step its own process as a person runs them:
+ * `toil localcloud --batchSystem slurm` (EC2 endpoint + a real slurmctld; running workers become
+ * slurmd), `launch-cluster --clusterType slurm`, `toil run … --provisioner aws --batchSystem slurm`
+ * (the scaler in the run's process), `destroy-cluster`; then nothing of the cluster runs.
+ */
+// Four toil processes, a controller and the workers' slurmd on a busy two-core machine.
+t.setTimeout(360_000);
+
+t.test(
+  'launch-cluster --clusterType slurm, toil run --provisioner aws --batchSystem slurm, destroy-cluster: sorted on autoscaled Slurm workers, nothing left running',
+  { skip: needsSlurm() },
+  async (t) => {
+    const dir = t.testdir({});
+    const cloud = startToilProcess(
+      ['localcloud', '--batchSystem', 'slurm', '--boot-delay', '300ms', '--shutdown-delay', '200ms'],
+      { cwd: dir },
+    );
+    t.teardown(async () => {
+      cloud.child.kill('SIGTERM');
+      await cloud.done;
+    });
+    const ec2Url = (await cloud.waitFor(/export AWS_ENDPOINT_URL_EC2=(\S+)/, 60_000))[1]!;
+    const slurmConf = (await cloud.waitFor(/export SLURM_CONF=(\S+)/, 60_000))[1]!;
+    const slurm = new SlurmCli({ conf: slurmConf });
+    const ec2 = testEc2Client(ec2Url);
+    t.teardown(() => ec2.destroy());
+    await ec2.send(
+      new ImportKeyPairCommand({
+        KeyName: 'e2e',
+        PublicKeyMaterial: Buffer.from(
+          'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl e2e',
+        ),
+      }),
+    );
+    const env = {
+      AWS_ENDPOINT_URL_EC2: ec2Url,
+      AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      TOIL_APPLIANCE_SELF: 'quay.io/ucsc_cgl/toil:9.1.0',
+      SLURM_CONF: slurmConf,
+    };
+    const live = async (): Promise<string[]> =>
+      (
+        (
+          await ec2.send(
+            new DescribeInstancesCommand({ Filters: [{ Name: 'tag:clusterName', Values: ['lc'] }] }),
+          )
+        ).Reservations ?? []
+      )
+        .flatMap((r) => r.Instances ?? [])
+        .filter((i) => i.State?.Name === 'pending' || i.State?.Name === 'running')
+        .map((i) => i.InstanceId!);
+
+    const launch = await runToil(
+      [
+        'launch-cluster',
+        'lc',
+        '--clusterType',
+        'slurm',
+        '--leaderNodeType',
+        't2.medium',
+        '--keyPairName',
+        'e2e',
+        '--zone',
+        'us-west-2a',
+      ],
+      { cwd: dir, env },
+    );
+    t.equal(launch.code, 0, `launch-cluster exits 0 ${launch.stderr}`);
+    t.equal((await live()).length, 1, 'the leader alone runs');
+
+    const sort = await runToil(
+      [
+        'run',
+        path.join(REPO_ROOT, 'examples/sort.ts'),
+        'file:js',
+        ...['--numLines', '200', '--N', '1500', '--fileToSort', 'in.txt', '--outputFile', 'out.txt'],
+        ...['--provisioner', 'aws', '--batchSystem', 'slurm', '--nodeType', 't2.medium', '--maxNodes', '2'],
+        ...FAST_SCALING,
+        ...['--zone', 'us-west-2a', '--clusterName', 'lc', '--retryCount', '0', '--logLevel', 'info'],
+      ],
+      { cwd: dir, env },
+    );
+    t.equal(sort.code, 0, `toil run exits 0\n${sort.stderr.slice(-3000)}`);
+    t.match(sort.stderr, /workflow succeeded: \d+ jobs run/, 'the workflow succeeded');
+    t.same(
+      nonEmptyLines(path.join(dir, 'out.txt')),
+      byteSorted(nonEmptyLines(path.join(dir, 'in.txt'))),
+      'sorted correctly',
+    );
+    // Slurm's records: every toil job completed there, on nodes named by worker instances.
+    const jobs = (await slurm.jobs()).filter((j) => parseAttemptComment(j.comment));
+    const jobsRun = Number(/workflow succeeded: (\d+) jobs run/.exec(sort.stderr)?.[1]);
+    t.equal(
+      jobs.filter((j) => j.state === 'COMPLETED').length,
+      jobsRun,
+      `Slurm completed the ${jobsRun} jobs`,
+    );
+    t.ok(
+      jobs.every((j) => /^i-[0-9a-f]+$/.test(j.nodes)),
+      `they ran on worker instances (${[...new Set(jobs.map((j) => j.nodes))].join(', ')})`,
+    );
+    t.same(
+      (await slurm.nodes()).filter((n) => n.state !== 'future').map((n) => n.name),
+      [],
+      'the run deleted its nodes from Slurm',
+    );
+
+    const destroy = await runToil(['destroy-cluster', 'lc', '--zone', 'us-west-2a'], { cwd: dir, env });
+    t.equal(destroy.code, 0, `destroy-cluster exits 0 ${destroy.stderr}`);
+    t.same(await live(), [], 'no instance of the cluster pending or running');
+    // No slurmd of this controller is left (each runs with a conf under the controller's dir).
+    const controllerDir = path.dirname(slurmConf);
+    const slurmds = fs
+      .readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .map((p) => {
+        try {
+          return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ');
+        } catch {
+          return '';
+        }
+      })
+      .filter((c) => c.startsWith('slurmd ') && c.includes(controllerDir));
+    t.same(slurmds, [], 'no slurmd of the cluster runs');
+  },
+);
