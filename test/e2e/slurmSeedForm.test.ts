@@ -1,10 +1,10 @@
-import { DescribeInstancesCommand, ImportKeyPairCommand } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { SlurmCli } from '../../src/slurm/cli.js';
 import { parseAttemptComment } from '../../src/slurm/jobScript.js';
-import { testEc2Client } from '../fixtures/ec2Local.js';
+import { importTestKeyPair, testEc2Client } from '../fixtures/ec2Local.js';
 import { byteSorted, FAST_SCALING, nonEmptyLines, startToilProcess } from '../fixtures/leaderE2e.js';
 import { needsSlurm } from '../fixtures/slurmCluster.js';
 import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
@@ -36,14 +36,7 @@ t.test(
     const slurm = new SlurmCli({ conf: slurmConf });
     const ec2 = testEc2Client(ec2Url);
     t.teardown(() => ec2.destroy());
-    await ec2.send(
-      new ImportKeyPairCommand({
-        KeyName: 'e2e',
-        PublicKeyMaterial: Buffer.from(
-          'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl e2e',
-        ),
-      }),
-    );
+    await importTestKeyPair(ec2);
     const env = {
       AWS_ENDPOINT_URL_EC2: ec2Url,
       AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
