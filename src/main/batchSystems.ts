@@ -113,7 +113,10 @@ export function createBatchSystem(
  * cluster's slurm.conf when it is not the system's; TOIL_SLURM_ARGS adds sbatch flags, as in Toil.
  */
 export function createSlurmBatchSystem(
-  options: Pick<CreateBatchSystemOptions, 'clock' | 'log' | 'env' | 'slurmPartition' | 'workDir'>,
+  options: Pick<CreateBatchSystemOptions, 'clock' | 'log' | 'env' | 'slurmPartition' | 'workDir'> & {
+    /** How often squeue is asked (default 1 s). */
+    readonly pollMs?: number;
+  },
 ): SlurmBatchSystem {
   const env = options.env ?? process.env;
   const extraArgs = (env.TOIL_SLURM_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
@@ -123,6 +126,7 @@ export function createSlurmBatchSystem(
     log: options.log,
     ...(options.slurmPartition ? { partition: options.slurmPartition } : {}),
     ...(options.workDir ? { workDir: options.workDir } : {}),
+    ...(options.pollMs ? { pollMs: options.pollMs } : {}),
     ...(extraArgs.length > 0 ? { extraArgs } : {}),
   });
 }

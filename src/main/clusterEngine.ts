@@ -99,14 +99,17 @@ async function startSlurmEngine(
     joinAddress = `${controller.address}:${controller.port}`;
   } else joinAddress = conf;
   const env = { ...o.env, SLURM_CONF: conf };
-  const slurm = (): ReturnType<typeof createSlurmBatchSystem> =>
+  // A workflow's jobs are watched every 500 ms: each level of its critical path waits for a poll
+  // to see the last one end. The shared control's 1 s (it only confirms drains) is enough.
+  const slurm = (pollMs: number): ReturnType<typeof createSlurmBatchSystem> =>
     createSlurmBatchSystem({
       clock: o.clock,
       log: o.log,
       env,
+      pollMs,
       ...(b.slurmPartition ? { slurmPartition: b.slurmPartition } : {}),
     });
-  const shared = slurm();
+  const shared = slurm(1000);
   try {
     await shared.start(() => {});
   } catch (e) {
@@ -118,7 +121,7 @@ async function startSlurmEngine(
     ...(launcher ? { launcher } : {}),
     description: `Slurm controller ${joinAddress} (SLURM_CONF=${conf})`,
     slurmConf: conf,
-    newBatchSystem: slurm,
+    newBatchSystem: () => slurm(500),
     idleClusterAgents: () => shared.clusterAgents(),
     sharedNodes: shared,
     readiness: { name: 'slurmController', check: () => shared.ping() },

@@ -21,7 +21,7 @@ import { REPO_ROOT } from '../fixtures/workflowCli.js';
  * while a job runs on it. Checked against Slurm's own records (squeue's job list, sinfo, the
  * controller's log) and the cloud's instance states, not the leader's log.
  */
-// A real controller, several slurmd and ~110 worker processes: 130 s at load 11 on a two-core machine.
+// A real controller, several slurmd and ~110 worker processes: 98 s at load 7, over 200 s at load 16.
 t.setTimeout(420_000);
 
 /** 1000 lines of 10 letters from a fixed generator: the sort splits it into 104 jobs at --N 355. */
@@ -161,7 +161,8 @@ t.test(
           endpoint.cloud.settle();
         }
       }
-      await sleep(200);
+      // Each sample is a process or two (sinfo, squeue): not more often on a two-core machine.
+      await sleep(400);
     }
     await leader.daemon.workflowsDone();
     const workflowMs = Date.now() - t0;
