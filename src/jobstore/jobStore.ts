@@ -54,10 +54,13 @@ export class JobStore {
   readonly objects: ObjectStore;
   /** Called before every write; throws to refuse it (see fencedBy). */
   private readonly fence: () => void;
+  /** Called once a destroy is allowed, before it starts (a fenced store retires its lease). */
+  private readonly beforeDestroy: () => void;
 
-  constructor(objects: ObjectStore, fence: () => void = () => {}) {
+  constructor(objects: ObjectStore, fence: () => void = () => {}, beforeDestroy: () => void = () => {}) {
     this.objects = objects;
     this.fence = fence;
+    this.beforeDestroy = beforeDestroy;
   }
 
   get locator(): string {
@@ -86,6 +89,7 @@ export class JobStore {
 
   async destroy(): Promise<void> {
     this.fence();
+    this.beforeDestroy();
     await this.objects.destroy();
   }
 
@@ -136,7 +140,11 @@ export class JobStore {
    * or was taken over). The leader writes through this; workers do not hold leases.
    */
   fencedBy(lease: JobStoreLease): JobStore {
-    return new JobStore(this.objects, () => lease.fence());
+    return new JobStore(
+      this.objects,
+      () => lease.fence(),
+      () => lease.retire(),
+    );
   }
 
   async writeTicket(ticket: JobTicket): Promise<void> {

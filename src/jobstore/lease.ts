@@ -2,11 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Clock } from '../common/clock.js';
-import { isAbortError } from '../common/errors.js';
 import {
   CorruptJobStoreError,
   JobStoreLeasedError,
-  JobStoreUnavailableError,
   LeaseLostError,
   PreconditionFailedError,
 } from './errors.js';
@@ -103,6 +101,8 @@ export class JobStoreLease {
   private expires: number;
   private lost: LeaseLostError | undefined;
   private released = false;
+  /** The store is being destroyed by this leader (its clean): renewing is over, not failed. */
+  private retired = false;
   private renewals: Promise<void> = Promise.resolve();
 
   private constructor(
@@ -227,27 +227,35 @@ export class JobStoreLease {
     return this.renew();
   }
 
+  /** This leader is destroying the store (its clean): renewals stop, and one in flight may fail. */
+  retire(): void {
+    this.retired = true;
+  }
+
   /**
-   * Renews every third of the term until `signal` aborts. A renewal the store refuses, or
-   * failures (store unavailable) until the lease lapses, call `onLost` once and end the loop.
+   * Renews every third of the term until `signal` aborts or the store is retired. A renewal the
+   * store refuses, or failures (store unavailable, or any other) until the lease lapses, call
+   * `onLost` once and end the loop. Never rejects: nothing awaits it until the run ends.
    */
   async keepRenewing(signal: AbortSignal, onLost: (e: LeaseLostError) => void): Promise<void> {
+    const over = (): boolean => signal.aborted || this.released || this.retired;
     for (;;) {
       try {
         await this.clock.sleep(Math.floor(this.ttlMs / 3), signal);
-      } catch (e) {
-        if (isAbortError(e) || signal.aborted) return;
-        throw e;
+      } catch {
+        return; // aborted
       }
-      if (signal.aborted || this.released) return;
+      if (over()) return;
       try {
         await this.renew();
       } catch (e) {
+        // A renewal that raced the store's own clean or the run's end failed for a reason that
+        // no longer matters (ENOENT on a removed directory, NoSuchBucket).
+        if (over()) return;
         if (e instanceof LeaseLostError) {
           onLost(e);
           return;
         }
-        if (!(e instanceof JobStoreUnavailableError)) throw e;
         // Transient: try again next time round, unless the lease has run out meanwhile.
         if (this.clock.now() >= this.expires) {
           try {

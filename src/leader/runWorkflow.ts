@@ -80,7 +80,7 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunWorkflowOut
   const lost = new AbortController();
   const takeLease = async (): Promise<JobStoreLease> => {
     lease = await o.store.acquireLease({ clock: o.clock, ...o.lease });
-    renewal = lease.keepRenewing(renewing.signal, (e) => lost.abort(e));
+    renewal = lease.keepRenewing(renewing.signal, (e) => lost.abort(e)).catch((e: unknown) => lost.abort(e));
     return lease;
   };
   const signal = o.signal ? AbortSignal.any([o.signal, lost.signal]) : lost.signal;

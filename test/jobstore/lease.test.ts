@@ -205,3 +205,47 @@ function ticket(jobId: string) {
     module: { key: 'module.mjs', etag: 'e', size: 1 },
   };
 }
+
+t.test('a leader cleaning its own store stops renewing: no loss reported, the loop ends', async (t) => {
+  const store = await fresh(t);
+  const clock = new ManualClock();
+  const lease = await store.acquireLease({ clock, ttlMs: TTL, holder: holder('a', 1) });
+  const lost: Error[] = [];
+  const loop = lease.keepRenewing(new AbortController().signal, (e) => lost.push(e));
+  await store.fencedBy(lease).destroy();
+  await clock.advance(TTL / 3);
+  await t.resolves(loop, 'the loop ends by itself');
+  t.same(lost, [], 'nothing lost');
+});
+
+t.test(
+  'a renewal that fails for an unexpected reason never rejects the loop; the lease lapses and is reported lost once',
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'toil-lease-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const store = new JobStore(new FileObjectStore(join(dir, 'js'), 'file:./js'));
+    await store.create();
+    const clock = new ManualClock();
+    const lease = await store.acquireLease({ clock, ttlMs: TTL, holder: holder('a', 1) });
+    const lost: Error[] = [];
+    let settled: 'resolved' | 'rejected' | undefined;
+    const loop = lease
+      .keepRenewing(new AbortController().signal, (e) => lost.push(e))
+      .then(
+        () => void (settled = 'resolved'),
+        () => void (settled = 'rejected'),
+      );
+    // The store vanishes under the leader (removed by hand): every renewal fails with ENOENT.
+    rmSync(join(dir, 'js'), { recursive: true, force: true });
+    for (let i = 0; i < 3 && !settled; i++) {
+      await clock.advance(TTL / 3);
+      for (let w = 0; w < 40 && !settled && lost.length === 0; w++)
+        await new Promise((r) => setTimeout(r, 5));
+    }
+    await loop;
+    t.equal(settled, 'resolved', 'the loop ended without rejecting');
+    t.equal(lost.length, 1, 'the loss reported once');
+    t.type(lost[0], LeaseLostError);
+    t.match(lost[0]?.message, /expired/);
+  },
+);
