@@ -7,11 +7,13 @@
  */
 import { readCatalogue } from '../src/scaler/catalogueFile.js';
 import { simulate, type SimulationResult } from '../src/scaler/simulator/engine.js';
+import { costFloor } from './corpusFloor.js';
 import { corpusCases } from './traces/corpus.js';
 
 interface CaseLine {
   case: string;
-  ratio: { cost: number; makespan: number; launchesPerJobHour: number };
+  ratio: { cost: number; makespan: number; launchesPerJobHour: number; floor: number };
+  unfinished: string;
 }
 
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
@@ -66,15 +68,21 @@ export default async function run(args: string[]): Promise<void> {
       jobHours: r3(jobHours),
       cost: brief(cost),
       classic: brief(classic),
+      // The least any schedule could cost here (bench/corpusFloor.ts).
+      floor: r3(costFloor(c.trace, c.scaler, c.simulation)),
       ratio: {
         cost: r3(cost.cost / classic.cost),
         makespan: r3(cost.makespan / classic.makespan),
         launchesPerJobHour: r3(cost.nodesLaunched / Math.max(classic.nodesLaunched, 1)),
+        floor: r3(costFloor(c.trace, c.scaler, c.simulation) / classic.cost),
       },
       wall_ms: Math.round(Number(process.hrtime.bigint() - t) / 1e6),
     };
-    if (!cost.finished || !classic.finished) line.ratio.cost = line.ratio.makespan = NaN;
-    lines.push(line);
+    const stuck = [cost, classic]
+      .filter((r) => !r.finished)
+      .map((r) => `${c.name}: ${r.policy} did not finish (${r.neverRan[0]?.reason ?? r.ended})`);
+    if (stuck.length > 0) line.ratio.cost = line.ratio.makespan = NaN;
+    lines.push({ ...line, unfinished: stuck.join('; ') });
     console.log(JSON.stringify(line));
   }
   const ok = lines.filter((l) => Number.isFinite(l.ratio.cost));
@@ -86,7 +94,8 @@ export default async function run(args: string[]): Promise<void> {
       bench: 'corpus-summary',
       seed,
       cases: lines.length,
-      unfinished: lines.filter((l) => !Number.isFinite(l.ratio.cost)).map((l) => l.case),
+      // Which policy did not finish, and the first reason its last plan gave (left out of the ratios).
+      unfinished: lines.filter((l) => !Number.isFinite(l.ratio.cost)).map((l) => l.unfinished),
       cost: {
         geomean: r3(geo(ok.map((l) => l.ratio.cost))),
         worst: worst('cost').ratio.cost,
@@ -96,6 +105,12 @@ export default async function run(args: string[]): Promise<void> {
         geomean: r3(geo(ok.map((l) => l.ratio.makespan))),
         worst: worst('makespan').ratio.makespan,
         worstCase: worst('makespan').case,
+      },
+      // The best cost geomean any policy could reach (each case at its floor ÷ toil-classic), and
+      // the cases where even the floor is above 0.70 of toil-classic.
+      floor: {
+        geomean: r3(geo(ok.map((l) => l.ratio.floor))),
+        over0_7: ok.filter((l) => l.ratio.floor > 0.7).map((l) => `${l.case} ${l.ratio.floor}`),
       },
       launchesPerJobHour: {
         worstRatio: worst('launchesPerJobHour').ratio.launchesPerJobHour,

@@ -4,7 +4,7 @@ import { classicShapes, planClassic, roundHalfAwayFromZero } from '../../src/sca
 import { memoryOverheadBytes, reserveOverhead } from '../../src/scaler/overhead.js';
 import { recordCompletion, emptyRuntimeHistory } from '../../src/scaler/runtimes.js';
 import type { ScalerState } from '../../src/scaler/types.js';
-import { config, GiB, jobs, MiB, node, running, snapshot } from './fixtures/scaler.js';
+import { config, GiB, jobs, MiB, node, NOW, running, snapshot } from './fixtures/scaler.js';
 
 // Toil's clusterScalerTest fixtures (toil.md §6.1); sizes as human2bytes gives them (binary).
 const t2micro: ToilShape = { wallTime: 3600, memory: GiB, cores: 1, disk: 8 * GiB, preemptable: false };
@@ -239,5 +239,48 @@ t.test(
       ['idle'],
     );
     t.ok(!plan.drain.some((d) => d.nodeId === 'static'), 'static node never a victim');
+  },
+);
+
+t.test(
+  'a node that never registered counts as capacity for ever (Toil has no boot timeout); the plan names it',
+  async (t) => {
+    const cfg = config({ nodeTypes: 'c5.large', policy: 'toil-classic' });
+    const rows = [
+      {
+        name: 'booting 4 h (past bootTimeout 15 m): no launch, the queue waits on it',
+        launchedAgo: 4 * 3_600_000,
+      },
+      { name: 'booting 5 m (within bootTimeout): no launch, nothing said', launchedAgo: 300_000 },
+    ];
+    for (const row of rows) {
+      const plan = planClassic(
+        snapshot({
+          queued: jobs(1, { name: 'merge' }),
+          nodes: [
+            node('i-lost', { state: 'booting', launchedAt: NOW - row.launchedAgo, registeredAt: undefined }),
+          ],
+        }),
+        cfg,
+      );
+      t.same(plan.launch, [], `${row.name}: counted as capacity, no replacement`);
+      t.same(plan.terminate, [], `${row.name}: not terminated`);
+      if (row.launchedAgo > cfg.bootTimeoutSeconds * 1000) {
+        t.same(
+          plan.waiting.map((w) => [w.jobName, w.count]),
+          [['merge', 1]],
+          row.name,
+        );
+        t.match(
+          plan.waiting[0]!.reason,
+          /counts 1 node\(s\) that never registered: i-lost \(c5\.large on-demand, launched 4h.*\) as capacity and launches nothing \(Toil has no boot timeout\)/,
+          row.name,
+        );
+        t.match(plan.notes.join('\n'), /i-lost/, row.name);
+      } else {
+        t.same(plan.waiting, [], row.name);
+        t.same(plan.notes, [], row.name);
+      }
+    }
   },
 );

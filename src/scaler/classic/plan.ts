@@ -1,3 +1,4 @@
+import { formatDuration } from '../../common/units.js';
 import type { ScalerConfig } from '../config.js';
 import { groupQueue } from '../jobClasses.js';
 import { offeringKey, typeTable } from '../offerings.js';
@@ -11,6 +12,7 @@ import type {
   NodeAction,
   ScalingPlan,
   ScalingSnapshot,
+  WaitingJobs,
 } from '../types.js';
 import { binPack, compareShapes, TOIL_NODE_WALLTIME_SECONDS, type ToilShape } from './binPacking.js';
 
@@ -213,6 +215,7 @@ export function planClassic(snapshot: ScalingSnapshot, config: ScalerConfig): Sc
   });
 
   const current = snapshot.nodes.reduce((s, nd) => s + priceOf(nd), 0);
+  const { waiting, notes } = neverRegisteredExplained(snapshot, classes, tooBig, launch, config);
   return {
     policy: 'toil-classic',
     launch,
@@ -220,11 +223,51 @@ export function planClassic(snapshot: ScalingSnapshot, config: ScalerConfig): Sc
     undrain,
     terminate,
     unschedulable,
-    waiting: [],
-    notes: [],
+    waiting,
+    notes,
     hourlyCost: { current, planned: current + plannedExtra - retiredCost },
     state: { smoothed },
   };
+}
+
+/**
+ * Toil has no boot timeout: a node that never registers (its agent never came up) is counted as
+ * capacity for as long as it exists, so no replacement is launched and work packed onto it waits
+ * for ever (the workflow never finishes if nothing else frees up). The behaviour is kept, as Toil
+ * has it; the plan says so, naming the nodes (booting for longer than bootTimeout), so a reader of
+ * the plan or of a simulation that stopped sees why the queue does not move.
+ */
+function neverRegisteredExplained(
+  snapshot: ScalingSnapshot,
+  classes: ReturnType<typeof groupQueue>,
+  tooBig: ReadonlySet<string>,
+  launch: readonly LaunchAction[],
+  config: ScalerConfig,
+): { waiting: WaitingJobs[]; notes: string[] } {
+  const stale = snapshot.nodes.filter(
+    (nd) => nd.state === 'booting' && (snapshot.now - nd.launchedAt) / 1000 > config.bootTimeoutSeconds,
+  );
+  if (stale.length === 0) return { waiting: [], notes: [] };
+  const named = stale
+    .slice(0, 3)
+    .map(
+      (nd) =>
+        `${nd.id} (${nd.instanceType} ${nd.capacityType}, launched ${formatDuration(snapshot.now - nd.launchedAt)} ago)`,
+    )
+    .join(', ');
+  const which = `${stale.length} node(s) that never registered: ${named}${stale.length > 3 ? ', …' : ''}`;
+  const notes = [
+    `toil-classic counts ${which} as capacity and launches no replacement (Toil has no boot timeout)`,
+  ];
+  if (launch.length > 0) return { waiting: [], notes };
+  const waiting = classes
+    .filter((c) => !tooBig.has(c.firstId + '\u0000' + c.name))
+    .map((c) => ({
+      jobName: c.name,
+      count: c.count,
+      reason: `toil-classic counts ${which} as capacity and launches nothing (Toil has no boot timeout)`,
+    }));
+  return { waiting, notes };
 }
 
 /** For tests and the cost bench: Toil's raw reservation counts per instance type for a queue. */
