@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { openJobStore } from '../main.js';
+import { openJobStore } from '../main/jobStores.js';
 import type { SubCommand } from './main.js';
 
 export const command: SubCommand = {

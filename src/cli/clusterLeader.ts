@@ -1,5 +1,5 @@
 import { RealClock } from '../common/clock.js';
-import { clusterEnvironment, createClusterCalls } from '../main.js';
+import { clusterEnvironment } from '../main/env.js';
 import { checkProvisioner, cliLogger } from '../provisioner/cluster/cliSupport.js';
 import { leaderAddress } from '../provisioner/cluster/remote.js';
 import { regionOfZone, resolveZone, validateClusterName } from '../provisioner/cluster/validate.js';
@@ -19,6 +19,7 @@ export async function clusterLeaderAddress(
   const { zone, source } = resolveZone(f.zone, clusterEnvironment().zone);
   const log = cliLogger(f.logLevel);
   const clock = new RealClock();
+  const { createClusterCalls } = await import('../main/awsClients.js');
   const { calls, close } = await createClusterCalls({ region: regionOfZone(zone, source), clock, log });
   try {
     return await leaderAddress(calls, clusterName, clock, log);

@@ -1,9 +1,6 @@
 import { RealClock } from '../common/clock.js';
-import { clusterEnvironment, createClusterCalls } from '../main.js';
-import { createIamClient } from '../main.js';
-import { ClusterIam } from '../provisioner/aws/clusterIam.js';
+import { clusterEnvironment } from '../main/env.js';
 import { checkProvisioner, cliLogger, progressTo } from '../provisioner/cluster/cliSupport.js';
-import { destroyCluster } from '../provisioner/cluster/destroyCluster.js';
 import { regionOfZone, resolveZone, validateClusterName } from '../provisioner/cluster/validate.js';
 import type { SubCommand } from './main.js';
 
@@ -24,6 +21,13 @@ export const command: SubCommand = {
         const { zone, source } = resolveZone(f.zone, clusterEnvironment().zone);
         const log = cliLogger(f.logLevel);
         const clock = new RealClock();
+        // The AWS SDK and the provisioner load once the input is accepted.
+        const [{ createClusterCalls, createIamClient }, { destroyCluster }, { ClusterIam }] =
+          await Promise.all([
+            import('../main/awsClients.js'),
+            import('../provisioner/cluster/destroyCluster.js'),
+            import('../provisioner/aws/clusterIam.js'),
+          ]);
         const { calls, close } = await createClusterCalls({ region: regionOfZone(zone, source), clock, log });
         const iamClient = await createIamClient(process.env);
         try {

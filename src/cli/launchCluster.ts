@@ -1,12 +1,9 @@
 import { RealClock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
 import { VERSION } from '../common/version.js';
-import { clusterEnvironment, createClusterCalls } from '../main.js';
-import { createIamClient } from '../main.js';
-import { ClusterIam } from '../provisioner/aws/clusterIam.js';
+import { clusterEnvironment } from '../main/env.js';
 import { applianceImage } from '../provisioner/appliance.js';
 import { checkProvisioner, cliLogger, collect, progressTo } from '../provisioner/cluster/cliSupport.js';
-import { launchCluster } from '../provisioner/cluster/launchCluster.js';
 import {
   parseNodeTypes,
   parseTags,
@@ -106,6 +103,12 @@ async function run(name: string, f: Flags): Promise<number> {
   const log = cliLogger(f.logLevel);
   const image = applianceImage(env.appliance, VERSION, log);
   const clock = new RealClock();
+  // The AWS SDK and the provisioner load once the input is accepted: a mistake is reported at once.
+  const [{ createClusterCalls, createIamClient }, { launchCluster }, { ClusterIam }] = await Promise.all([
+    import('../main/awsClients.js'),
+    import('../provisioner/cluster/launchCluster.js'),
+    import('../provisioner/aws/clusterIam.js'),
+  ]);
   const { calls, close } = await createClusterCalls({ region, clock, log });
   const iamClient = f.awsEc2ProfileArn ? undefined : await createIamClient(process.env);
   try {

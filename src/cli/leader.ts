@@ -8,7 +8,6 @@ import { ConfigReloader } from '../leader/configReloader.js';
 import { ConsoleOutput } from '../leader/consoleOutput.js';
 import { parseLeaderConfig, restartOnlyChanges, type LeaderConfig } from '../leader/leaderConfig.js';
 import { createLeaderMetrics } from '../leader/metrics.js';
-import { startLeader } from '../main.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
 import type { SubCommand } from './main.js';
 
@@ -112,6 +111,7 @@ async function runLeader(path: string, port: number | undefined): Promise<number
   });
   const metrics = createLeaderMetrics();
   keepRunningOnStrayErrors(log);
+  const { startLeader } = await import('../main/leader.js');
   const started = await startLeader({ config: () => config, clock, log, metrics }).catch((e: unknown) => {
     // Taken between the check and the bind: the same one line (what was started is stopped).
     if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE')

@@ -32,8 +32,9 @@ const SUB_COMMANDS: readonly (readonly [string, () => Promise<{ command: SubComm
   ['workflow-host', () => import('./workflowHost.js')],
 ];
 
-/** The named sub-command alone; every one for help, a typo, or no command at all. */
+/** The named sub-command alone; none for the version; every one for help, a typo, or no command at all. */
 async function loadSubCommands(name: string | undefined): Promise<SubCommand[]> {
+  if (name === '--version') return [];
   const chosen = SUB_COMMANDS.filter(([n]) => n === name);
   const modules = await Promise.all((chosen.length > 0 ? chosen : SUB_COMMANDS).map(([, load]) => load()));
   return modules.map((m) => m.command);

@@ -14,7 +14,7 @@ import { parseLeaderConfigObject, type LeaderConfig } from '../leader/leaderConf
 import { createLeaderMetrics } from '../leader/metrics.js';
 import type { FatalLaunchError } from '../scaler/tick/fatalBackoff.js';
 import type { CleanPolicy } from '../leader/runWorkflow.js';
-import { clusterEnvironment, startLeader } from '../main.js';
+import { clusterEnvironment } from '../main/env.js';
 import { parseTagsJson } from '../provisioner/cluster/validate.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
 import { bundleWorkflow } from '../workflow/bundle.js';
@@ -106,6 +106,8 @@ export async function runAutoscaled(
   const bundle = await bundleWorkflow(resolve(workflowFile));
   checkScalingFlags(await declaredJobs(bundle, defaults, defaultPreemptable, workDir), config.scaler);
 
+  // The leader's stack (AWS SDK, HTTP server, engines) loads only once the flags are accepted.
+  const { startLeader } = await import('../main/leader.js');
   const started = await startLeader({
     config: () => config,
     clock,

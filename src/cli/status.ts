@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { workflowStatus, type WorkflowStatus } from '../leader/workflowStatus.js';
-import { openJobStore } from '../main.js';
+import { openJobStore } from '../main/jobStores.js';
 import type { SubCommand } from './main.js';
 
 export const command: SubCommand = {

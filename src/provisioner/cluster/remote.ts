@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import type { Clock } from '../../common/clock.js';
 import { UserInputError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import { AwsCluster } from '../aws/awsCluster.js';
 import type { Ec2Calls } from '../aws/ec2Calls.js';
 
 /** Toil's conventions for reaching the leader: user `core` on Flatcar, the appliance container. */
@@ -25,6 +24,8 @@ export async function leaderAddress(
   clock: Clock,
   log: Logger,
 ): Promise<string> {
+  // The EC2 client library loads here, not with ssh-cluster's flags: a typo is reported at once.
+  const { AwsCluster } = await import('../aws/awsCluster.js');
   const cluster = new AwsCluster({ calls, clusterName, clock, log });
   const leaders = (await cluster.liveInstances())
     .filter((n) => n.role === 'leader')
