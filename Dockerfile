@@ -1,7 +1,10 @@
-# The toil-ts appliance: one image, two roles (TOIL_ROLE=leader|worker).
+# The toil-ts appliance: one image, two roles (TOIL_ROLE=leader|worker), two engines.
 # Real Mesos binaries are not built here: they come from MESOS_BASE, an image that already has
 # mesos-master/mesos-agent installed (build arg; the default is a plain Node image, in which case
 # the leader talks to an external master and workers run the Node agent of the local cloud).
+# Slurm comes from Debian bookworm (22.05): slurmctld (leader), slurmd (workers), the client tools
+# the leader's daemon runs (sbatch, squeue, scontrol…), and munge for their authentication
+# (`toil slurm-controller` / `toil slurm-node`, docs/slurm.md).
 ARG NODE_IMAGE=node:20-bookworm-slim
 ARG MESOS_BASE=node:20-bookworm-slim
 
@@ -17,6 +20,9 @@ COPY config ./config
 RUN npm run build && npm prune --omit=dev
 
 FROM ${MESOS_BASE} AS runtime
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends slurmctld slurmd slurm-client munge \
+ && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     TOIL_ROLE=leader \
     TOIL_LEADER_CONFIG=/etc/toil/leader.yaml
@@ -35,5 +41,7 @@ EXPOSE 8080
 # Only the leader serves /healthz; a worker is healthy while its process runs.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD if [ "$TOIL_ROLE" = "leader" ]; then node -e "fetch('http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"; else exit 0; fi
-# exec form through sh so SIGTERM reaches node (exec replaces the shell).
-ENTRYPOINT ["/bin/sh", "-c", "if [ \"$TOIL_ROLE\" = leader ]; then exec node bin/toil.js leader --config \"$TOIL_LEADER_CONFIG\"; else exec node bin/toil.js \"$@\"; fi", "toil"]
+# exec form through sh so SIGTERM reaches the process (exec replaces the shell). No command: the
+# role's default (the leader's daemon). `toil ARGS…` (the units' form): the toil command. A program
+# of the image (mesos-master, slurmd…): that program. Anything else: toil's sub-command.
+ENTRYPOINT ["/bin/sh", "-c", "if [ $# -eq 0 ] && [ \"$TOIL_ROLE\" = leader ]; then exec node bin/toil.js leader --config \"$TOIL_LEADER_CONFIG\"; elif [ \"$1\" = toil ]; then shift; exec node bin/toil.js \"$@\"; elif [ $# -gt 0 ] && command -v \"$1\" >/dev/null; then exec \"$@\"; else exec node bin/toil.js \"$@\"; fi", "toil"]

@@ -9,7 +9,7 @@ export const command: SubCommand = {
     program
       .command('destroy-cluster')
       .description(
-        'Remove everything a cluster made: leader first, then workers, spot requests, the security group, its IAM roles and instance profiles.',
+        "Remove everything a cluster made: leader first, then workers, spot requests, the security group, its IAM roles and instance profiles, a Slurm cluster's munge key.",
       )
       .argument('<clusterName>')
       .option('-p, --provisioner <name>', 'the cloud (aws)', 'aws')
@@ -22,14 +22,21 @@ export const command: SubCommand = {
         const log = cliLogger(f.logLevel);
         const clock = new RealClock();
         // The AWS SDK and the provisioner load once the input is accepted.
-        const [{ createClusterCalls, createIamClient }, { destroyCluster }, { ClusterIam }] =
-          await Promise.all([
-            import('../main/awsClients.js'),
-            import('../provisioner/cluster/destroyCluster.js'),
-            import('../provisioner/aws/clusterIam.js'),
-          ]);
-        const { calls, close } = await createClusterCalls({ region: regionOfZone(zone, source), clock, log });
+        const [
+          { createClusterCalls, createIamClient, createSsmClient },
+          { destroyCluster },
+          { ClusterIam },
+          { ClusterMungeKey },
+        ] = await Promise.all([
+          import('../main/awsClients.js'),
+          import('../provisioner/cluster/destroyCluster.js'),
+          import('../provisioner/aws/clusterIam.js'),
+          import('../provisioner/aws/mungeKey.js'),
+        ]);
+        const region = regionOfZone(zone, source);
+        const { calls, close } = await createClusterCalls({ region, clock, log });
         const iamClient = await createIamClient(process.env);
+        const ssmClient = await createSsmClient(region, process.env);
         try {
           await destroyCluster(
             clusterName,
@@ -39,6 +46,7 @@ export const command: SubCommand = {
               log,
               progress: progressTo(process.stdout),
               ...(iamClient ? { iam: new ClusterIam({ iam: iamClient, clusterName, clock, log }) } : {}),
+              ...(ssmClient ? { mungeKey: new ClusterMungeKey({ ssm: ssmClient, clusterName }) } : {}),
             },
             { timeoutMs: 15 * 60_000, pollMs: 1000 },
           );
@@ -46,6 +54,7 @@ export const command: SubCommand = {
         } finally {
           close();
           iamClient?.destroy();
+          ssmClient?.destroy();
         }
       });
   },

@@ -104,13 +104,20 @@ async function run(name: string, f: Flags): Promise<number> {
   const image = applianceImage(env.appliance, VERSION, log);
   const clock = new RealClock();
   // The AWS SDK and the provisioner load once the input is accepted: a mistake is reported at once.
-  const [{ createClusterCalls, createIamClient }, { launchCluster }, { ClusterIam }] = await Promise.all([
+  const [
+    { createClusterCalls, createIamClient, createSsmClient },
+    { launchCluster },
+    { ClusterIam },
+    { ClusterMungeKey },
+  ] = await Promise.all([
     import('../main/awsClients.js'),
     import('../provisioner/cluster/launchCluster.js'),
     import('../provisioner/aws/clusterIam.js'),
+    import('../provisioner/aws/mungeKey.js'),
   ]);
   const { calls, close } = await createClusterCalls({ region, clock, log });
   const iamClient = f.awsEc2ProfileArn ? undefined : await createIamClient(process.env);
+  const ssmClient = f.clusterType === 'slurm' ? await createSsmClient(region, process.env) : undefined;
   try {
     const progress = progressTo(process.stdout);
     const cluster = await launchCluster(
@@ -141,6 +148,7 @@ async function run(name: string, f: Flags): Promise<number> {
         log,
         progress,
         ...(iamClient ? { iam: new ClusterIam({ iam: iamClient, clusterName, clock, log }) } : {}),
+        ...(ssmClient ? { mungeKey: new ClusterMungeKey({ ssm: ssmClient, clusterName }) } : {}),
       },
     );
     progress(
@@ -150,5 +158,6 @@ async function run(name: string, f: Flags): Promise<number> {
   } finally {
     close();
     iamClient?.destroy();
+    ssmClient?.destroy();
   }
 }

@@ -29,6 +29,8 @@ const SUB_COMMANDS: readonly (readonly [string, () => Promise<{ command: SubComm
   ['destroy-cluster', () => import('./destroyCluster.js')],
   ['localcloud', () => import('./localcloud.js')],
   ['worker', () => import('./worker.js')],
+  ['slurm-controller', () => import('./slurmController.js')],
+  ['slurm-node', () => import('./slurmNode.js')],
   ['workflow-host', () => import('./workflowHost.js')],
 ];
 

@@ -1,11 +1,12 @@
 /**
  * The AWS SDK clients, built here and nowhere else: EC2 (the provisioner and the cluster
- * utilities), S3 (the aws: job store), IAM (the cluster's roles), with one way of finding
- * endpoints and credentials. `AWS_ENDPOINT_URL_EC2`/`_S3`/`_IAM` (the SDK's standard variables)
+ * utilities), S3 (the aws: job store), IAM (the cluster's roles), SSM (a Slurm cluster's munge
+ * key), with one way of finding endpoints and credentials. `AWS_ENDPOINT_URL_EC2`/`_S3`/`_IAM`/`_SSM` (the SDK's standard variables)
  * point them at local stand-ins (the local cloud, moto, s3rver).
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { IAMClient } from '@aws-sdk/client-iam';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/log.js';
@@ -136,6 +137,25 @@ export async function createIamClient(env: Env): Promise<IAMClient | undefined> 
   // IAM is global: its API lives in us-east-1 whatever the cluster's region.
   return new IAMClient({
     region: 'us-east-1',
+    ...(endpoint ? { endpoint } : {}),
+    ...(keys ? { credentials: keys } : {}),
+  });
+}
+
+/**
+ * An SSM client for `region` (a Slurm cluster's munge key, Parameter Store), or undefined when the
+ * cluster lives on the local cloud and no SSM endpoint was named (`AWS_ENDPOINT_URL_SSM`): its
+ * Slurm runs with auth/none and nothing is sent to AWS. Credentials as for EC2; on a node, its
+ * instance profile's (the SDK's default chain reads the metadata service).
+ */
+export async function createSsmClient(region: string, env: Env): Promise<SSMClient | undefined> {
+  const endpoint = env.AWS_ENDPOINT_URL_SSM?.trim() || undefined;
+  if (!endpoint && isLocalEndpoint(env.AWS_ENDPOINT_URL_EC2?.trim() || undefined)) return undefined;
+  silenceAwsSdkNodeVersionWarning();
+  const { SSMClient } = await import('@aws-sdk/client-ssm');
+  const keys = clientCredentials(env, endpoint);
+  return new SSMClient({
+    region,
     ...(endpoint ? { endpoint } : {}),
     ...(keys ? { credentials: keys } : {}),
   });

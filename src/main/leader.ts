@@ -81,6 +81,8 @@ export async function startLeader(options: {
     let ec2: EC2Client;
     let settings: AwsClusterSettings;
     const p = cfg.provisioner;
+    // The workers it launches join the engine it drives (their user data starts a slurmd or an agent).
+    const clusterType = cfg.batchSystem.kind === 'slurm' ? ('slurm' as const) : ('mesos' as const);
     if (p.kind === 'embedded') {
       const { endpoint, image } = await startEmbeddedEc2({
         config: cfg,
@@ -108,6 +110,7 @@ export async function startLeader(options: {
         extraTags: {},
         nodeStorageGiB: 50,
         leaderStorageGiB: 50,
+        clusterType,
       };
     } else {
       // The same client the cluster utilities build (session tokens included), with one attempt:
@@ -142,6 +145,7 @@ export async function startLeader(options: {
         extraTags: p.tags,
         nodeStorageGiB: p.nodeStorageGiB,
         leaderStorageGiB: 50,
+        clusterType,
       };
     }
     cleanups.push(async () => ec2.destroy());

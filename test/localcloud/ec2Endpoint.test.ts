@@ -363,7 +363,7 @@ t.test('user data round-trips: what the provisioner writes is what a booting nod
       tags,
     }),
   );
-  t.same([leader?.role, leader?.mesosArgs[0]], ['leader', 'mesos-master']);
+  t.same([leader?.role, leader?.args[0]], ['leader', 'mesos-master']);
   t.same(splitCommandLine('a "b c" "d\\"e" f'), ['a', 'b c', 'd"e', 'f']);
   t.equal(
     parseNodeUserData(Buffer.from('#!/bin/sh\necho hi').toString('base64')),

@@ -29,20 +29,24 @@ t.test(
     t.teardown(() => endpoint.stop());
     const calls = testCalls(testEc2Client(endpoint.url));
     await createClusterGroup(calls, 'slurm', 'us-west-2a');
-    const p = new AwsProvisioner({
+    const settings = {
+      clusterName: 'slurm',
+      zone: 'us-west-2a',
+      imageId: LOCAL_IMAGE.imageId,
+      applianceImage: 'quay.io/ucsc_cgl/toil:1.0.0',
+      owner: 'me',
+      extraTags: {},
+      nodeStorageGiB: 20,
+      leaderStorageGiB: 50,
+      clusterType: 'slurm' as const,
+    };
+    const p = new AwsProvisioner({ calls, clock, log: silentLogger(), settings });
+    // The same cluster's worker with Mesos user data (a Mesos agent's unit): nothing joins Slurm for it.
+    const mesos = new AwsProvisioner({
       calls,
       clock,
       log: silentLogger(),
-      settings: {
-        clusterName: 'slurm',
-        zone: 'us-west-2a',
-        imageId: LOCAL_IMAGE.imageId,
-        applianceImage: 'quay.io/ucsc_cgl/toil:1.0.0',
-        owner: 'me',
-        extraTags: {},
-        nodeStorageGiB: 20,
-        leaderStorageGiB: 50,
-      },
+      settings: { ...settings, clusterType: 'mesos' },
     });
     await p.launch({
       offering: { instanceType: 't2.medium', zone: 'us-west-2a', market: 'on-demand' },
@@ -64,6 +68,13 @@ t.test(
         clientToken: 'o',
       })
     ).nodes;
+    const [mesosWorker] = (
+      await mesos.launch({
+        offering: { instanceType: 't2.medium', zone: 'us-west-2a', market: 'on-demand' },
+        count: 1,
+        clientToken: 'm',
+      })
+    ).nodes;
     await clock.advance(30_000);
     for (const n of [spot!, od!]) await waitForNodeState(controller.cli, n.instanceId, (s) => s === 'idle');
     const nodes = await controller.cli.nodes();
@@ -74,7 +85,12 @@ t.test(
     t.equal(spotNode.address, loopbackFor(endpoint.cloud.instances.get(spot!.instanceId)!.privateIp));
     t.notOk(
       nodes.some((n) => n.state !== 'future' && ![spot!.instanceId, od!.instanceId].includes(n.name)),
-      'the leader instance joined nothing',
+      'the leader instance and the Mesos-unit worker joined nothing',
+    );
+    t.equal(
+      endpoint.cloud.instances.get(mesosWorker!.instanceId)?.state,
+      'running',
+      'the Mesos-unit worker runs',
     );
 
     await p.terminate([od!.instanceId]);

@@ -134,7 +134,13 @@ t.test(
       { ...deps, progress: () => {} },
       { timeoutMs: 10_000, pollMs: 20 },
     );
-    t.same(twice, { terminated: [], spotRequestsCancelled: [], securityGroupsDeleted: [], iamRemoved: [] });
+    t.same(twice, {
+      terminated: [],
+      spotRequestsCancelled: [],
+      securityGroupsDeleted: [],
+      iamRemoved: [],
+      parametersDeleted: [],
+    });
     const progressLines: string[] = [];
     await destroyCluster(
       'life',

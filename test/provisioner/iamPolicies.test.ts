@@ -16,7 +16,9 @@ import { isAllowed, type PolicyRequest } from '../fixtures/iamPolicyEval.js';
 const CLUSTER = 'seed';
 const WORKER_ROLE = 'arn:aws:iam::123456789012:role/toil-seed-worker';
 const leader = leaderPolicy({ clusterName: CLUSTER, region: 'us-west-2', workerRoleArn: WORKER_ROLE });
-const worker = workerPolicy();
+const worker = workerPolicy({ clusterName: CLUSTER, region: 'us-west-2' });
+const MUNGE_KEY = 'arn:aws:ssm:us-west-2:123456789012:parameter/toil/seed/munge-key';
+const OTHER_MUNGE_KEY = 'arn:aws:ssm:us-west-2:123456789012:parameter/toil/other/munge-key';
 
 const JOB_OBJECT = 'arn:aws:s3:::autoscaling-sort-jobstore--toil/jobs/abc';
 const JOB_BUCKET = 'arn:aws:s3:::autoscaling-sort-jobstore--toil';
@@ -27,6 +29,27 @@ const OWN = { 'ec2:ResourceTag/clusterName': CLUSTER };
 const OTHERS = { 'ec2:ResourceTag/clusterName': 'someone-else' };
 
 const rows: { name: string; role: 'leader' | 'worker'; request: PolicyRequest; allowed: boolean }[] = [
+  // The cluster's munge key (a Slurm cluster's): both roles read it, nothing else of SSM.
+  ...(['worker', 'leader'] as const).flatMap((role) => [
+    {
+      name: `${role} reads its cluster's munge key`,
+      role,
+      request: { action: 'ssm:GetParameter', resource: MUNGE_KEY },
+      allowed: true,
+    },
+    {
+      name: `${role} reads another cluster's munge key`,
+      role,
+      request: { action: 'ssm:GetParameter', resource: OTHER_MUNGE_KEY },
+      allowed: false,
+    },
+    {
+      name: `${role} overwrites its cluster's munge key`,
+      role,
+      request: { action: 'ssm:PutParameter', resource: MUNGE_KEY },
+      allowed: false,
+    },
+  ]),
   // The worker: job-store objects only.
   {
     name: 'worker reads a job-store object',
@@ -241,17 +264,21 @@ t.test('the policy table: what each role may and may not do', async (t) => {
 });
 
 t.test(
-  'the worker policy names no EC2 or IAM action, and no resource outside the job-store buckets',
+  "the worker policy names no EC2 or IAM action, and no resource outside the job-store buckets and its cluster's munge key",
   async (t) => {
     const actions = worker.Statement.flatMap((s) => s.Action);
     t.same(
       actions.filter((a) => !a.startsWith('s3:')),
-      [],
-      'S3 actions only',
+      ['ssm:GetParameter'],
+      'S3 actions, and reading one parameter',
     );
     t.same(
       worker.Statement.flatMap((s) => s.Resource),
-      ['arn:aws:s3:::*--toil', 'arn:aws:s3:::*--toil/*'],
+      [
+        'arn:aws:s3:::*--toil',
+        'arn:aws:s3:::*--toil/*',
+        'arn:aws:ssm:us-west-2:*:parameter/toil/seed/munge-key',
+      ],
     );
     t.notOk(
       actions.some((a) => a.includes('*')),

@@ -15,6 +15,11 @@ export interface AgentSpec {
   readonly memoryMiB: number;
   readonly diskMiB: number;
   readonly attributes: Readonly<Record<string, string>>;
+  /**
+   * Present when the user data starts a slurmd (`toil slurm-node`), not a Mesos agent: its
+   * `--feature` flags. Each launcher starts only the node its engine runs.
+   */
+  readonly slurmFeatures?: readonly string[];
   /** Base URL of this instance's metadata service (what AWS_EC2_METADATA_SERVICE_ENDPOINT names). */
   readonly imdsEndpoint: string;
 }

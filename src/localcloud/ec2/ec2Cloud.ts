@@ -604,7 +604,8 @@ export class Ec2Cloud {
     const spec = parseNodeUserData(inst.userData);
     if (!spec || spec.role !== 'worker' || !spec.master) return;
     // The user data names the leader's private address, as on AWS; on this machine the leader's
-    // Mesos master is the local one, so a private address of this region maps onto it.
+    // controller (Mesos master or slurmctld) is the local one, so a private address of this
+    // region maps onto it.
     const [host] = spec.master.split(':');
     const isPrivate = [...this.instances.values()].some((i) => i.privateIp === host);
     const master = isPrivate ? mesosMaster : spec.master;
@@ -617,6 +618,7 @@ export class Ec2Cloud {
         memoryMiB: inst.type.memoryMiB,
         diskMiB: inst.rootVolumeGiB * 1024,
         attributes: spec.attributes,
+        ...(spec.engine === 'slurm' ? { slurmFeatures: spec.features ?? [] } : {}),
         imdsEndpoint,
       });
     const imds = this.options.instanceImds;

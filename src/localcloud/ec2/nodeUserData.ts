@@ -1,19 +1,26 @@
 /**
  * What a booting local instance reads from its user data, exactly as a real one would: the
  * Ignition config's `toil-<role>.service` unit, whose `ExecStart` runs the appliance with the
- * Mesos command line. The local cloud maps that command onto a local agent process; nothing about
- * the node's role reaches it any other way.
+ * engine's command line: a Mesos master or agent, or `toil slurm-controller` / `toil slurm-node`.
+ * The local cloud maps that command onto a local process; nothing about the node's role or engine
+ * reaches it any other way.
  */
 export interface NodeBootSpec {
   readonly role: 'leader' | 'worker';
+  readonly engine: 'mesos' | 'slurm';
   /** The appliance image the unit runs. */
   readonly image?: string;
-  /** For a worker: the `--master=HOST:PORT` the agent registers with. */
+  /**
+   * For a worker: where it joins its controller, HOST:PORT (the agent's `--master`, the slurmd's
+   * `--conf-server`).
+   */
   readonly master?: string;
-  /** For a worker: `--attributes=k:v;k:v`, parsed. */
+  /** For a Mesos worker: `--attributes=k:v;k:v`, parsed. */
   readonly attributes: Readonly<Record<string, string>>;
-  /** The Mesos command and its flags as the unit gives them. */
-  readonly mesosArgs: readonly string[];
+  /** For a Slurm worker: its `--feature` flags (spot, ondemand). */
+  readonly features?: readonly string[];
+  /** The engine's command and its flags as the unit gives them. */
+  readonly args: readonly string[];
 }
 
 interface IgnitionUnit {
@@ -63,7 +70,7 @@ export function parseAttributes(text: string | undefined): Record<string, string
   return out;
 }
 
-/** Reads the node's role and Mesos flags from base64 user data; undefined if it is not Toil's. */
+/** Reads the node's role, engine and flags from base64 user data; undefined if it is not Toil's. */
 export function parseNodeUserData(userDataBase64: string | undefined): NodeBootSpec | undefined {
   if (!userDataBase64) return undefined;
   let config: { systemd?: { units?: IgnitionUnit[] } };
@@ -83,17 +90,33 @@ export function parseNodeUserData(userDataBase64: string | undefined): NodeBootS
     const execLine = unit.contents.split('\n').find((l) => l.startsWith('ExecStart='));
     if (!execLine) continue;
     const words = splitCommandLine(execLine.slice('ExecStart='.length));
+    const slurmAt = words.findIndex(
+      (w, i) => words[i - 1] === 'toil' && (w === 'slurm-node' || w === 'slurm-controller'),
+    );
+    if (slurmAt >= 2) {
+      const args = words.slice(slurmAt - 1);
+      return {
+        role,
+        engine: 'slurm',
+        image: words[slurmAt - 2],
+        master: flagValue(args, '--conf-server'),
+        attributes: {},
+        features: args.filter((a) => a.startsWith('--feature=')).map((a) => a.slice('--feature='.length)),
+        args,
+      };
+    }
     const mesosAt = words.findIndex(
       (w) => w === 'mesos-agent' || w === 'mesos-master' || w === 'mesos-slave',
     );
     if (mesosAt < 1) continue;
-    const mesosArgs = words.slice(mesosAt);
+    const args = words.slice(mesosAt);
     return {
       role,
+      engine: 'mesos',
       image: words[mesosAt - 1],
-      master: flagValue(mesosArgs, '--master'),
-      attributes: parseAttributes(flagValue(mesosArgs, '--attributes')),
-      mesosArgs,
+      master: flagValue(args, '--master'),
+      attributes: parseAttributes(flagValue(args, '--attributes')),
+      args,
     };
   }
   return undefined;

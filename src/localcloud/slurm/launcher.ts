@@ -3,11 +3,15 @@
  * local controller, instead of a Mesos agent. It plugs into the EC2 stand-in's existing hook
  * (`NodeProcessLauncher`), so the EC2 side does not know which engine its instances serve.
  *
- * What the instance's boot does on AWS, done here for it: the node registers itself with the
- * controller (`scontrol create`, as a dynamic node's user data would), named by its instance id,
- * with feature `spot` or `ondemand` from its `preemptable` attribute, and the CPUs and memory of
- * its instance type minus the reserve the scaler keeps for the node's own processes. Each node
- * gets a loopback address of its own: the instance's private IP with 127 as its first octet.
+ * It honours the instance's user data, as a booting instance on AWS does: only a worker whose unit
+ * runs `toil slurm-node` becomes a slurmd, only when its `--conf-server` is this controller (the
+ * EC2 stand-in maps the leader's private address onto it), and with the `--feature`s it names.
+ * Where AWS runs `slurmd -Z` (dynamic registration), several dynamic nodes cannot share one host
+ * (a second `-Z` node on the same port receives the other's work), so here the node is registered
+ * first (`scontrol create`) and its slurmd joins by name: named by its instance id, with the CPUs
+ * and memory of its instance type minus the reserve the scaler keeps for the node's own
+ * processes. Each node gets a loopback address of its own: the instance's private IP with 127 as
+ * its first octet.
  */
 import type { Logger } from '../../common/log.js';
 import type { AgentSpec, NodeProcess, NodeProcessLauncher } from '../ec2/agents.js';
@@ -18,8 +22,6 @@ export interface SlurmdLauncherOptions {
   readonly log: Logger;
   /** Memory (MiB) kept back from each node for its own processes. Default 0. */
   readonly reservedMemoryMiB?: number;
-  readonly spotFeature?: string;
-  readonly onDemandFeature?: string;
 }
 
 /** 10.0.3.7 → 127.0.3.7: a loopback address per instance, stable and unique within the VPC. */
@@ -28,9 +30,8 @@ export function loopbackFor(privateIp: string): string {
   return parts.length === 4 ? `127.${parts.slice(1).join('.')}` : '127.0.0.2';
 }
 
-export function isPreemptableAttributes(attributes: Readonly<Record<string, string>>): boolean {
-  return /^(true|1)$/i.test(attributes.preemptable ?? attributes.preemptible ?? '');
-}
+/** An instance that starts nothing here (a leader, a Mesos worker, another controller's node). */
+const NOTHING: NodeProcess = { pid: undefined, stop: async () => {} };
 
 export class SlurmdLauncher implements NodeProcessLauncher {
   private readonly o: SlurmdLauncherOptions;
@@ -40,11 +41,17 @@ export class SlurmdLauncher implements NodeProcessLauncher {
   }
 
   startAgent(spec: AgentSpec): NodeProcess {
-    const features = [
-      isPreemptableAttributes(spec.attributes)
-        ? (this.o.spotFeature ?? 'spot')
-        : (this.o.onDemandFeature ?? 'ondemand'),
-    ];
+    const features = spec.slurmFeatures;
+    const controller = `${this.o.controller.address}:${this.o.controller.port}`;
+    if (!features || spec.master !== controller) {
+      this.o.log.warn(
+        { instanceId: spec.instanceId, confServer: spec.master, controller, slurm: features !== undefined },
+        features
+          ? 'the user data names another Slurm controller: no slurmd'
+          : 'the user data starts no slurmd',
+      );
+      return NOTHING;
+    }
     const node = {
       name: spec.instanceId,
       address: loopbackFor(spec.privateIp),

@@ -51,7 +51,7 @@ export interface AwsClusterSettings {
   readonly workerNodeTypes?: readonly WorkerNodeType[];
   /** The leader daemon's bearer token, written into the leader's user data only. */
   readonly leaderToken?: string;
-  /** The engine the leader's daemon drives (launch-cluster's --clusterType); default mesos. */
+  /** The engine the leader runs and its workers join (launch-cluster's --clusterType); default mesos. */
   readonly clusterType?: ClusterType;
 }
 
@@ -149,9 +149,9 @@ export class AwsProvisioner implements Provisioner {
             instanceType: offering.instanceType,
             workerNodeTypes: this.settings.workerNodeTypes,
             ...(this.settings.leaderToken ? { leaderToken: this.settings.leaderToken } : {}),
-            ...(this.settings.clusterType ? { clusterType: this.settings.clusterType } : {}),
           }
         : {}),
+      ...(this.settings.clusterType ? { clusterType: this.settings.clusterType } : {}),
     });
     const storage = role === 'leader' ? this.settings.leaderStorageGiB : this.settings.nodeStorageGiB;
     const profileArn = await this.profileFor(role);

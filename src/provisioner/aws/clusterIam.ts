@@ -100,7 +100,12 @@ export class ClusterIam {
     pollMs: number;
   }): Promise<ClusterProfiles> {
     const n = this.names;
-    const workerRoleArn = await this.ensureRole(n.workerRole, workerPolicy(), options.tags, 'workers');
+    const workerRoleArn = await this.ensureRole(
+      n.workerRole,
+      workerPolicy({ clusterName: this.clusterName, region: options.region }),
+      options.tags,
+      'workers',
+    );
     await this.ensureRole(
       n.leaderRole,
       leaderPolicy({ clusterName: this.clusterName, region: options.region, workerRoleArn }),

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { mungeKeyParameterArn } from './mungeKey.js';
 import { TAG_CLUSTER } from './tags.js';
 
 /**
@@ -12,6 +13,7 @@ import { TAG_CLUSTER } from './tags.js';
  *   other) to EC2, and use the job-store buckets.
  * - A **worker** runs jobs: it may read and write objects in the job-store buckets, and nothing
  *   else — no EC2, no IAM, no other bucket, no bucket creation or deletion.
+ * - Both may read the cluster's munge key (a Slurm cluster's; mungeKey.ts) and no other parameter.
  *
  * Job-store buckets are the ones toil names `NAME--toil` (the locator `aws:REGION:NAME`); the job
  * store's name is chosen at `toil run`, after the cluster exists, so the suffix is the scope.
@@ -160,16 +162,32 @@ export function leaderPolicy(input: LeaderPolicyInput): PolicyDocument {
         Resource: [JOB_STORE_BUCKETS],
       },
       { Sid: 'JobStoreObjects', Effect: 'Allow', Action: OBJECT_ACTIONS, Resource: [JOB_STORE_OBJECTS] },
+      readMungeKey(input),
     ],
   };
 }
 
-export function workerPolicy(): PolicyDocument {
+/**
+ * The cluster's munge key, and only it. A SecureString under the AWS-managed `aws/ssm` key needs
+ * no kms:Decrypt grant: that key's policy lets SSM decrypt for any principal of the account that
+ * may read the parameter.
+ */
+function readMungeKey(cluster: { clusterName: string; region: string }): PolicyStatement {
+  return {
+    Sid: 'ReadMungeKey',
+    Effect: 'Allow',
+    Action: ['ssm:GetParameter'],
+    Resource: [mungeKeyParameterArn(cluster.clusterName, cluster.region)],
+  };
+}
+
+export function workerPolicy(cluster: { clusterName: string; region: string }): PolicyDocument {
   return {
     Version: '2012-10-17',
     Statement: [
       { Sid: 'JobStoreBuckets', Effect: 'Allow', Action: LIST_ACTIONS, Resource: [JOB_STORE_BUCKETS] },
       { Sid: 'JobStoreObjects', Effect: 'Allow', Action: OBJECT_ACTIONS, Resource: [JOB_STORE_OBJECTS] },
+      readMungeKey(cluster),
     ],
   };
 }

@@ -5,9 +5,14 @@ import type { NodeRole } from '../../ports/provisioner.js';
 
 /**
  * User data for a Flatcar node: an Ignition v2.2.0 config (as Toil writes) whose systemd unit
- * `toil-<role>.service` runs the appliance image. The leader runs the Mesos master (container
- * `toil_leader`, the one ssh-cluster enters) and the `toil leader` daemon; a worker runs the Mesos
- * agent pointed at the leader's private address, with its `preemptable` attribute.
+ * `toil-<role>.service` runs the appliance image. The leader runs the engine's controller
+ * (container `toil_leader`, the one ssh-cluster enters) and the `toil leader` daemon; a worker
+ * runs the engine's node daemon pointed at the leader's private address:
+ * - `mesos` (default): the Mesos master; workers a Mesos agent with their `preemptable` attribute.
+ * - `slurm`: `toil slurm-controller` (munged + slurmctld with the slurm.conf it renders); workers
+ *   `toil slurm-node` (munged + a dynamic `slurmd -Z` fetching that conf from the controller,
+ *   featured `spot` or `ondemand`, named by its instance id). Both fetch the cluster's munge key
+ *   from SSM with their instance profile (mungeKey.ts): the key is never in user data.
  * Nothing secret goes in a worker's: user data is readable by anything on the instance and by
  * anyone with ec2:DescribeInstanceAttribute. Instances get AWS credentials from their instance
  * profile. The one secret, the leader daemon's bearer token, goes in the leader's alone (mode 0600
@@ -35,7 +40,7 @@ export interface UserDataInput {
   readonly instanceType?: string;
   /** Leader only: the daemon's bearer token (see docs/leader.md, threat model). */
   readonly leaderToken?: string;
-  /** Leader only: the engine its daemon drives (launch-cluster's --clusterType); default mesos. */
+  /** The engine the leader runs and the workers join (launch-cluster's --clusterType); default mesos. */
   readonly clusterType?: ClusterType;
 }
 
@@ -65,6 +70,10 @@ const FALLBACK_WORKER_TYPE = 't2.medium';
 export const USER_DATA_LIMIT_BYTES = 16_384;
 
 const MESOS_PORT = 5050;
+/** slurmctld's port on the leader (Slurm's default). */
+export const SLURMCTLD_PORT = 6817;
+/** What the Slurm daemons' containers share with the host (conf, munge socket, state, logs). */
+const SLURM_VOLUMES = ['/etc/slurm', '/run/munge', '/var/lib/slurm', '/var/log/slurm'];
 
 /** Quotes one word for a systemd command line when it needs quoting. */
 export function systemdQuote(word: string): string {
@@ -77,11 +86,14 @@ function dockerRun(
   image: string,
   env: Readonly<Record<string, string>>,
   command: readonly string[],
+  slurm = false,
 ): string {
   const args = [
     '/usr/bin/docker',
     'run',
     `--name=${name}`,
+    // Slurm's daemons and the leader's `scontrol` (drain, delete) need root in their containers.
+    ...(slurm ? ['--user=0'] : []),
     '--net=host',
     '--init',
     '--privileged',
@@ -103,6 +115,7 @@ function dockerRun(
     '/tmp:/tmp',
     '-v',
     '/opt:/opt',
+    ...(slurm ? SLURM_VOLUMES.flatMap((v) => ['-v', `${v}:${v}`]) : []),
     ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
     image,
     ...command,
@@ -198,24 +211,48 @@ export function buildIgnition(input: UserDataInput): IgnitionConfig {
       contents: { source: `data:,${encodeURIComponent('GROUP=stable\nREBOOT_STRATEGY=off\n')}` },
     },
   ];
+  const slurm = input.clusterType === 'slurm';
+  const region = input.zone.slice(0, -1);
   if (input.role === 'leader') {
-    const master = dockerRun('toil_leader', input.applianceImage, env, [
-      'mesos-master',
-      '--log_dir=/var/lib/mesos',
-      '--registry=in_memory',
-      `--cluster=${input.clusterName}`,
-      `--port=${MESOS_PORT}`,
-    ]);
+    const controller = slurm
+      ? dockerRun(
+          'toil_leader',
+          input.applianceImage,
+          env,
+          [
+            'toil',
+            'slurm-controller',
+            `--clusterName=${input.clusterName}`,
+            `--region=${region}`,
+            `--port=${SLURMCTLD_PORT}`,
+            `--conf=${APPLIANCE_SLURM_CONF}`,
+          ],
+          true,
+        )
+      : dockerRun('toil_leader', input.applianceImage, env, [
+          'mesos-master',
+          '--log_dir=/var/lib/mesos',
+          '--registry=in_memory',
+          `--cluster=${input.clusterName}`,
+          `--port=${MESOS_PORT}`,
+        ]);
     units.push({
       name: 'toil-leader.service',
       enabled: true,
-      contents: unit('toil leader: Mesos master', 'toil_leader', master, 'docker.service'),
+      contents: unit(
+        slurm ? 'toil leader: munged and slurmctld' : 'toil leader: Mesos master',
+        'toil_leader',
+        controller,
+        'docker.service',
+      ),
     });
-    const daemon = dockerRun('toil_leader_daemon', input.applianceImage, env, [
-      'toil',
-      'leader',
-      '--config=/etc/toil/leader.yaml',
-    ]);
+    const daemon = dockerRun(
+      'toil_leader_daemon',
+      input.applianceImage,
+      env,
+      ['toil', 'leader', '--config=/etc/toil/leader.yaml'],
+      slurm,
+    );
     units.push({
       name: 'toil-leader-daemon.service',
       enabled: true,
@@ -238,19 +275,39 @@ export function buildIgnition(input: UserDataInput): IgnitionConfig {
   } else {
     if (!input.leaderPrivateIp)
       throw new ToilError('USER_DATA_INVALID', 'a worker needs the leader private address');
-    const agent = dockerRun('toil_worker', input.applianceImage, env, [
-      'mesos-agent',
-      '--log_dir=/var/lib/mesos',
-      '--work_dir=/var/lib/mesos',
-      `--master=${input.leaderPrivateIp}:${MESOS_PORT}`,
-      `--attributes=preemptable:${input.preemptable ? 'true' : 'false'}`,
-      '--no-hostname_lookup',
-      '--no-systemd_enable_support',
-    ]);
+    const agent = slurm
+      ? dockerRun(
+          'toil_worker',
+          input.applianceImage,
+          env,
+          [
+            'toil',
+            'slurm-node',
+            `--clusterName=${input.clusterName}`,
+            `--region=${region}`,
+            `--conf-server=${input.leaderPrivateIp}:${SLURMCTLD_PORT}`,
+            `--feature=${input.preemptable ? 'spot' : 'ondemand'}`,
+          ],
+          true,
+        )
+      : dockerRun('toil_worker', input.applianceImage, env, [
+          'mesos-agent',
+          '--log_dir=/var/lib/mesos',
+          '--work_dir=/var/lib/mesos',
+          `--master=${input.leaderPrivateIp}:${MESOS_PORT}`,
+          `--attributes=preemptable:${input.preemptable ? 'true' : 'false'}`,
+          '--no-hostname_lookup',
+          '--no-systemd_enable_support',
+        ]);
     units.push({
       name: 'toil-worker.service',
       enabled: true,
-      contents: unit('toil worker: Mesos agent', 'toil_worker', agent, 'docker.service'),
+      contents: unit(
+        slurm ? 'toil worker: munged and slurmd' : 'toil worker: Mesos agent',
+        'toil_worker',
+        agent,
+        'docker.service',
+      ),
     });
   }
   return {

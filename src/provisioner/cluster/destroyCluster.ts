@@ -3,6 +3,7 @@ import type { Logger } from '../../common/log.js';
 import { AwsCluster } from '../aws/awsCluster.js';
 import type { ClusterIam } from '../aws/clusterIam.js';
 import type { Ec2Calls } from '../aws/ec2Calls.js';
+import type { ClusterMungeKey } from '../aws/mungeKey.js';
 import { UserInputError } from '../../common/errors.js';
 
 export interface DestroyResult {
@@ -11,12 +12,15 @@ export interface DestroyResult {
   readonly securityGroupsDeleted: readonly string[];
   /** `role/NAME` and `instance-profile/NAME` removed. */
   readonly iamRemoved: readonly string[];
+  /** SSM parameters deleted (a Slurm cluster's munge key). */
+  readonly parametersDeleted: readonly string[];
 }
 
 /**
  * `toil destroy-cluster`: the leader first (waiting until it is gone, so it cannot launch more
  * workers), then open spot requests, then every other instance (waiting), then the security
- * group, then the cluster's IAM roles, their policies and instance profiles. Stopped instances
+ * group, then the cluster's IAM roles, their policies and instance profiles, then a Slurm
+ * cluster's munge key (SSM). Stopped instances
  * are included; anything already gone is skipped, so running it again, or after a half-finished
  * run, is safe. A name that finds nothing at all is told apart: a cluster EC2 still lists as
  * terminated was already destroyed (fine); a name never seen is most likely a typo or the wrong
@@ -31,6 +35,8 @@ export async function destroyCluster(
     progress: (line: string) => void;
     /** Absent on the local cloud without an IAM endpoint (it made none). */
     iam?: ClusterIam;
+    /** Absent on the local cloud without an SSM endpoint (it made none). */
+    mungeKey?: ClusterMungeKey;
   },
   options: { timeoutMs: number; pollMs: number },
 ): Promise<DestroyResult> {
@@ -74,7 +80,18 @@ export async function destroyCluster(
   }
   // Last: no instance holds the profiles any more.
   const iamRemoved = deps.iam ? await deps.iam.remove(progress) : [];
-  if (terminated.length === 0 && groups.length === 0 && spot.length === 0 && iamRemoved.length === 0) {
+  const parametersDeleted: string[] = [];
+  if (await deps.mungeKey?.remove()) {
+    progress(`deleted the cluster's munge key ${deps.mungeKey!.parameter} (SSM)`);
+    parametersDeleted.push(deps.mungeKey!.parameter);
+  }
+  if (
+    terminated.length === 0 &&
+    groups.length === 0 &&
+    spot.length === 0 &&
+    iamRemoved.length === 0 &&
+    parametersDeleted.length === 0
+  ) {
     const gone = await cluster.terminatedCount();
     if (gone === 0) {
       const others = await cluster.clusterNamesInRegion();
@@ -88,5 +105,11 @@ export async function destroyCluster(
     }
     progress(`nothing left of cluster '${clusterName}': already destroyed (${gone} instance(s) terminated)`);
   } else progress(`cluster '${clusterName}' destroyed`);
-  return { terminated, spotRequestsCancelled: spot, securityGroupsDeleted: groups, iamRemoved };
+  return {
+    terminated,
+    spotRequestsCancelled: spot,
+    securityGroupsDeleted: groups,
+    iamRemoved,
+    parametersDeleted,
+  };
 }

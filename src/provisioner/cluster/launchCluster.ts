@@ -7,6 +7,7 @@ import { AwsProvisioner, type AwsClusterSettings } from '../aws/awsProvisioner.j
 import type { ClusterType } from '../aws/userData.js';
 import type { ClusterIam } from '../aws/clusterIam.js';
 import type { Ec2Calls } from '../aws/ec2Calls.js';
+import type { ClusterMungeKey } from '../aws/mungeKey.js';
 import { clusterTags } from '../aws/tags.js';
 import { isProvisionerError } from '../errors.js';
 import type { ProvisionedNode } from '../../ports/provisioner.js';
@@ -47,6 +48,8 @@ export interface LaunchClusterDeps {
   readonly progress: (line: string) => void;
   /** Makes the cluster's roles and profiles; absent on the local cloud without an IAM endpoint. */
   readonly iam?: ClusterIam;
+  /** Makes a Slurm cluster's munge key (SSM); absent on the local cloud without an SSM endpoint. */
+  readonly mungeKey?: ClusterMungeKey;
 }
 
 export interface LaunchedCluster {
@@ -136,6 +139,19 @@ export async function launchCluster(
     progress(
       'no IAM endpoint for the local cloud (AWS_ENDPOINT_URL_IAM): the nodes get no instance profile, so no AWS credentials',
     );
+
+  if (o.clusterType === 'slurm') {
+    // Before any node boots: the leader's and the workers' boot read it (never from user data).
+    if (deps.mungeKey) {
+      await deps.mungeKey.create(base);
+      progress(
+        `munge key stored as SSM SecureString ${deps.mungeKey.parameter} (only this cluster's roles may read it)`,
+      );
+    } else
+      progress(
+        "no SSM endpoint for the local cloud (AWS_ENDPOINT_URL_SSM): no munge key is made; the local cloud's Slurm runs with auth/none",
+      );
+  }
 
   if (!o.sshCidr)
     progress('no --sshCidr given: SSH to the cluster stays closed (pass --sshCidr YOUR.IP/32 to open it)');

@@ -1,0 +1,56 @@
+import { UserInputError } from '../common/errors.js';
+import { cliLogger, collect } from '../provisioner/cluster/cliSupport.js';
+import { DEFAULT_MUNGE_SOCKET, DEFAULT_SLURM_CONF, SLURMCTLD_PORT, SLURMD_PORT } from '../slurm/appliance.js';
+import type { SubCommand } from './main.js';
+import { port, slurmBootCommon, type SlurmBootFlags } from './slurmNode.js';
+
+export const command: SubCommand = {
+  register(program, setExitCode) {
+    program
+      .command('slurm-controller')
+      .description(
+        "The appliance's leader boot for --clusterType slurm: fetch the cluster's munge key from SSM, write slurm.conf for this host, run munged and slurmctld (docs/slurm.md). Needs root.",
+      )
+      .requiredOption('--clusterName <name>', 'the cluster (its munge key is /toil/NAME/munge-key in SSM)')
+      .requiredOption('--region <region>', "the cluster's region (SSM)")
+      .option('--conf <path>', 'where to write slurm.conf', DEFAULT_SLURM_CONF)
+      .option('--port <port>', "slurmctld's port", String(SLURMCTLD_PORT))
+      .option('--slurmd-port <port>', "the workers' slurmd port", String(SLURMD_PORT))
+      .option('--address <ip>', "this host's private address (default: from the instance metadata)")
+      .option('--conf-line <KEY=VALUE>', 'an extra slurm.conf line (repeatable)', collect, [])
+      .option(
+        '--dir <dir>',
+        "one folder for Slurm's state, spool, pid files and logs (default: the appliance's)",
+      )
+      .option('--munge-socket <path>', "munged's socket", DEFAULT_MUNGE_SOCKET)
+      .option('--munge-dir <dir>', 'where the key and munged’s files go', '/etc/munge')
+      .option('--logLevel <level>', 'log level', 'info')
+      .action(
+        async (
+          f: SlurmBootFlags & {
+            conf: string;
+            port: string;
+            slurmdPort: string;
+            address?: string;
+            confLine: string[];
+          },
+        ) => {
+          for (const line of f.confLine)
+            if (!/^[A-Za-z]+=\S/.test(line))
+              throw new UserInputError('BAD_FLAG', `--conf-line ${line}: expected KEY=VALUE`);
+          // The AWS SDK loads once the input is accepted.
+          const { bootSlurmController } = await import('../main/slurmBoot.js');
+          setExitCode(
+            await bootSlurmController({
+              ...slurmBootCommon(f, cliLogger(f.logLevel)),
+              conf: f.conf,
+              port: port('--port', f.port),
+              slurmdPort: port('--slurmd-port', f.slurmdPort),
+              ...(f.address ? { address: f.address } : {}),
+              confLines: f.confLine,
+            }),
+          );
+        },
+      );
+  },
+};

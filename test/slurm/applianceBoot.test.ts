@@ -1,0 +1,227 @@
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { freeLoopbackPort, waitForNodeState } from '../../src/localcloud/slurm/cluster.js';
+import { ClusterMungeKey } from '../../src/provisioner/aws/mungeKey.js';
+import { SlurmCli } from '../../src/slurm/cli.js';
+import { MOTO_MISSING_REASON, motoAvailable, startMoto } from '../fixtures/motoServer.js';
+import { needsSlurm } from '../fixtures/slurmCluster.js';
+import { REPO_ROOT } from '../fixtures/workflowCli.js';
+
+/**
+ * The appliance's Slurm boot, for real: launch-cluster's munge key in SSM (moto), the leader's
+ * `toil slurm-controller` (munged + slurmctld from the slurm.conf it renders) and a worker's
+ * `toil slurm-node` (munged + `slurmd -Z`, its conf fetched from the controller), each in a mount
+ * namespace of its own whose /run/munge is its own folder (a machine of its own, as far as munge
+ * is concerned). Only the ports, the address and the state folders differ from the appliance's.
+ * The node joins with its feature and runs a job; a node fetching another cluster's key is refused.
+ */
+const run = promisify(execFile);
+t.setTimeout(120_000);
+
+const why =
+  needsSlurm() ||
+  (motoAvailable() ? undefined : MOTO_MISSING_REASON) ||
+  (spawnSync('sh', ['-c', 'command -v munged']).status === 0
+    ? undefined
+    : 'munged is not installed (apt-get install munge)');
+
+/** `toil ARGS` as root in its own mount and PID namespace, /run/munge bound to `mungeDir`. */
+function bootInNamespace(
+  mungeDir: string,
+  args: string[],
+  env: Record<string, string>,
+  log: string,
+): ChildProcess {
+  const toil = [process.execPath, path.join(REPO_ROOT, 'bin/toil.js'), ...args]
+    .map((w) => `'${w}'`)
+    .join(' ');
+  const out = fs.openSync(log, 'a');
+  try {
+    return spawn(
+      'setpriv',
+      [
+        '--pdeathsig',
+        'KILL',
+        'unshare',
+        '--mount',
+        '--pid',
+        '--fork',
+        '--kill-child',
+        '--mount-proc',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        `mkdir -p /run/munge && mount --bind '${mungeDir}' /run/munge && exec ${toil}`,
+      ],
+      { env: { ...process.env, ...env }, stdio: ['ignore', out, out] },
+    );
+  } finally {
+    fs.closeSync(out);
+  }
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    // unshare --kill-child: everything in the namespace dies with it.
+    child.kill('SIGKILL');
+  });
+}
+
+t.test(
+  'toil slurm-controller + toil slurm-node with the munge key from SSM: the node joins with its feature and runs a job; another cluster’s key is refused',
+  { skip: why },
+  async (t) => {
+    // Short: a UNIX socket's path has at most 107 bytes, and the test's fixture folder is long.
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'toil-boot-'));
+    t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+    for (const d of ['ctl-munge', 'node-munge', 'stranger-munge', 'state']) fs.mkdirSync(path.join(root, d));
+    const moto = await startMoto();
+    t.teardown(() => moto.stop());
+    const ssm = new SSMClient({
+      region: 'us-west-2',
+      endpoint: moto.endpoint,
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    });
+    t.teardown(() => ssm.destroy());
+    await new ClusterMungeKey({ ssm, clusterName: 'boot' }).create({ clusterName: 'boot' });
+    await new ClusterMungeKey({ ssm, clusterName: 'stranger' }).create({ clusterName: 'stranger' });
+    const env = {
+      AWS_ENDPOINT_URL_SSM: moto.endpoint,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+    const [port, slurmdPort] = [await freeLoopbackPort(), await freeLoopbackPort()];
+    const dir = path.join(root, 'state');
+    const conf = path.join(root, 'slurm.conf');
+    const common = ['--region', 'us-west-2', '--dir', dir];
+    const controller = bootInNamespace(
+      path.join(root, 'ctl-munge'),
+      [
+        'slurm-controller',
+        '--clusterName',
+        'boot',
+        ...common,
+        ...['--conf', conf, '--port', String(port), '--slurmd-port', String(slurmdPort)],
+        ...['--address', '127.0.0.1', '--munge-dir', path.join(root, 'ctl-key')],
+        '--conf-line',
+        'CommunicationParameters=NoCtldInAddrAny,NoInAddrAny',
+      ],
+      env,
+      path.join(root, 'controller.out'),
+    );
+    t.teardown(() => stop(controller));
+    // The test's own client reaches the controller's munged (the conf names none: the default socket).
+    const clientConf = path.join(root, 'client.conf');
+    const cli = new SlurmCli({ conf: clientConf });
+    for (let waited = 0; ; waited += 200) {
+      if (fs.existsSync(conf)) {
+        fs.writeFileSync(
+          clientConf,
+          `${fs.readFileSync(conf, 'utf8')}AuthInfo=socket=${path.join(root, 'ctl-munge', 'munge.socket.2')}\n`,
+        );
+        if (
+          await cli.ping().then(
+            () => true,
+            () => false,
+          )
+        )
+          break;
+      }
+      if (controller.exitCode !== null || waited > 15_000)
+        t.fail(
+          `slurmctld did not answer: ${fs.readFileSync(path.join(root, 'controller.out'), 'utf8').slice(-2000)}`,
+        );
+      if (controller.exitCode !== null || waited > 15_000) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const rendered = fs.readFileSync(conf, 'utf8');
+    t.match(rendered, /^AuthType=auth\/munge$/m, 'munge authentication');
+    t.match(rendered, /^SlurmctldParameters=enable_configless$/m, 'configless');
+    t.notMatch(rendered, /cloud_dns/);
+
+    const node = bootInNamespace(
+      path.join(root, 'node-munge'),
+      [
+        'slurm-node',
+        '--clusterName',
+        'boot',
+        ...common,
+        ...['--conf-server', `127.0.0.1:${port}`, '--feature', 'spot', '--node-name', 'i-0b00700000000001'],
+        ...['--munge-dir', path.join(root, 'node-key')],
+      ],
+      env,
+      path.join(root, 'node.out'),
+    );
+    t.teardown(() => stop(node));
+    await waitForNodeState(cli, 'i-0b00700000000001', (s) => s === 'idle', 40_000).catch((e: Error) =>
+      t.fail(`${e.message}\n${fs.readFileSync(path.join(root, 'node.out'), 'utf8').slice(-2000)}`),
+    );
+    const joined = (await cli.nodes()).find((n) => n.name === 'i-0b00700000000001');
+    t.match(
+      joined,
+      { features: ['spot'], address: '127.0.0.1' },
+      'joined as a dynamic node with its feature',
+    );
+    t.ok((joined?.memoryMb ?? 0) > 0 && (joined?.cpus ?? 0) >= 1, 'sized by its machine less the reserve');
+
+    const out = path.join(root, 'job.out');
+    await run(
+      'sbatch',
+      ['--constraint=spot', '--mem=64', '-o', out, '--wrap', 'echo ran on $SLURMD_NODENAME'],
+      {
+        env: { ...process.env, SLURM_CONF: clientConf },
+      },
+    );
+    for (
+      let waited = 0;
+      !(fs.existsSync(out) && fs.readFileSync(out, 'utf8').includes('\n'));
+      waited += 200
+    ) {
+      if (waited > 30_000) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    t.equal(fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '(no output)', 'ran on i-0b00700000000001\n');
+
+    // Another cluster's key: its munge credentials mean nothing to this controller.
+    const stranger = bootInNamespace(
+      path.join(root, 'stranger-munge'),
+      [
+        'slurm-node',
+        '--clusterName',
+        'stranger',
+        ...common,
+        ...['--conf-server', `127.0.0.1:${port}`, '--feature', 'spot', '--node-name', 'i-0bad000000000002'],
+        ...['--munge-dir', path.join(root, 'stranger-key')],
+      ],
+      env,
+      path.join(root, 'stranger.out'),
+    );
+    t.teardown(() => stop(stranger));
+    const strangerCode = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => resolve(null), 30_000);
+      stranger.once('exit', (code) => {
+        clearTimeout(timer);
+        resolve(code);
+      });
+    });
+    t.equal(strangerCode, 1, 'its boot fails (slurmd cannot fetch its conf) and exits 1');
+    t.match(
+      fs.readFileSync(path.join(dir, 'log', 'slurmctld.log'), 'utf8'),
+      /Munge decode failed: Invalid credential/,
+      'the controller refused its credential',
+    );
+    t.notOk(
+      (await cli.nodes()).some((n) => n.name === 'i-0bad000000000002'),
+      'a node with another cluster’s key never joins',
+    );
+  },
+);
