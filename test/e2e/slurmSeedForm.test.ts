@@ -1,11 +1,14 @@
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import t from 'tap';
 import { SlurmCli } from '../../src/slurm/cli.js';
 import { parseAttemptComment } from '../../src/slurm/jobScript.js';
 import { importTestKeyPair, testEc2Client } from '../fixtures/ec2Local.js';
 import { byteSorted, FAST_SCALING, nonEmptyLines, startToilProcess } from '../fixtures/leaderE2e.js';
+import { MOTO_MISSING_REASON, motoAvailable, startMoto } from '../fixtures/motoServer.js';
 import { needsSlurm } from '../fixtures/slurmCluster.js';
 import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
 
@@ -13,16 +16,32 @@ import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
  * The seed's autoscaling form with Slurm, each step its own process as a person runs them:
  * `toil localcloud --batchSystem slurm` (EC2 endpoint + a real slurmctld; running workers become
  * slurmd), `launch-cluster --clusterType slurm`, `toil run … --provisioner aws --batchSystem slurm`
- * (the scaler in the run's process), `destroy-cluster`; then nothing of the cluster runs.
+ * (the scaler in the run's process), `destroy-cluster`; then nothing of the cluster runs. SSM is
+ * moto's: the cluster's munge key is there after launch-cluster and gone after destroy-cluster
+ * (read with the image's `aws` CLI, an independent client).
  */
+const run = promisify(execFile);
 // Four toil processes, a controller and the workers' slurmd on a busy two-core machine.
 t.setTimeout(360_000);
 
 t.test(
   'launch-cluster --clusterType slurm, toil run --provisioner aws --batchSystem slurm, destroy-cluster: sorted on autoscaled Slurm workers, nothing left running',
-  { skip: needsSlurm() },
+  { skip: needsSlurm() || (motoAvailable() ? undefined : MOTO_MISSING_REASON) },
   async (t) => {
     const dir = t.testdir({});
+    const moto = await startMoto();
+    t.teardown(() => moto.stop());
+    const awsSsm = (args: string[]): Promise<{ stdout: string }> =>
+      run('aws', ['ssm', ...args, '--output', 'json'], {
+        env: {
+          PATH: process.env.PATH,
+          HOME: dir,
+          AWS_ENDPOINT_URL_SSM: moto.endpoint,
+          AWS_ACCESS_KEY_ID: 'testing',
+          AWS_SECRET_ACCESS_KEY: 'testing',
+          AWS_DEFAULT_REGION: 'us-west-2',
+        },
+      });
     const cloud = startToilProcess(
       ['localcloud', '--batchSystem', 'slurm', '--boot-delay', '300ms', '--shutdown-delay', '200ms'],
       { cwd: dir },
@@ -43,6 +62,7 @@ t.test(
       AWS_SECRET_ACCESS_KEY: 'local',
       TOIL_APPLIANCE_SELF: 'quay.io/ucsc_cgl/toil:9.1.0',
       SLURM_CONF: slurmConf,
+      AWS_ENDPOINT_URL_SSM: moto.endpoint,
     };
     const live = async (): Promise<string[]> =>
       (
@@ -73,6 +93,11 @@ t.test(
     );
     t.equal(launch.code, 0, `launch-cluster exits 0 ${launch.stderr}`);
     t.equal((await live()).length, 1, 'the leader alone runs');
+    const stored = JSON.parse(
+      (await awsSsm(['get-parameter', '--name', '/toil/lc/munge-key', '--with-decryption'])).stdout,
+    ) as { Parameter: { Type: string; Value: string } };
+    t.equal(stored.Parameter.Type, 'SecureString', 'the munge key is an SSM SecureString');
+    t.equal(Buffer.from(stored.Parameter.Value, 'base64').length, 1024, 'of 1024 random bytes');
 
     const sort = await runToil(
       [
@@ -114,6 +139,11 @@ t.test(
     const destroy = await runToil(['destroy-cluster', 'lc', '--zone', 'us-west-2a'], { cwd: dir, env });
     t.equal(destroy.code, 0, `destroy-cluster exits 0 ${destroy.stderr}`);
     t.same(await live(), [], 'no instance of the cluster pending or running');
+    const gone = await awsSsm(['get-parameter', '--name', '/toil/lc/munge-key']).then(
+      () => 'still there',
+      (e: Error & { stderr?: string }) => e.stderr ?? e.message,
+    );
+    t.match(gone, /ParameterNotFound/, 'destroy-cluster deleted the munge key');
     // No slurmd of this controller is left (each runs with a conf under the controller's dir).
     const controllerDir = path.dirname(slurmConf);
     const slurmds = fs
