@@ -53,25 +53,39 @@ export const command: SubCommand = {
         '--node-name <name>',
         "the node's Slurm name (default: the instance id, from the instance metadata)",
       )
+      .option(
+        '--instance-type <type>',
+        "the node's instance type, which sizes it (default: from the instance metadata)",
+      )
       .option('--dir <dir>', 'make the spool, pid and log folders the conf names under this folder')
       .option('--munge-socket <path>', "munged's socket", DEFAULT_MUNGE_SOCKET)
       .option('--munge-dir <dir>', 'where the key and munged’s files go', '/etc/munge')
       .option('--logLevel <level>', 'log level', 'info')
-      .action(async (f: SlurmBootFlags & { confServer: string; feature: string[]; nodeName?: string }) => {
-        if (!/^[^:\s]+:\d+$/.test(f.confServer))
-          throw new UserInputError('BAD_FLAG', `--conf-server ${f.confServer}: expected HOST:PORT`);
-        if (f.feature.length === 0)
-          throw new UserInputError('BAD_FLAG', `--feature: give ${SPOT_FEATURE} or ${ON_DEMAND_FEATURE}`);
-        // The AWS SDK loads once the input is accepted.
-        const { bootSlurmNode } = await import('../main/slurmBoot.js');
-        setExitCode(
-          await bootSlurmNode({
-            ...slurmBootCommon(f, cliLogger(f.logLevel)),
-            confServer: f.confServer,
-            features: f.feature,
-            ...(f.nodeName ? { nodeName: f.nodeName } : {}),
-          }),
-        );
-      });
+      .action(
+        async (
+          f: SlurmBootFlags & {
+            confServer: string;
+            feature: string[];
+            nodeName?: string;
+            instanceType?: string;
+          },
+        ) => {
+          if (!/^[^:\s]+:\d+$/.test(f.confServer))
+            throw new UserInputError('BAD_FLAG', `--conf-server ${f.confServer}: expected HOST:PORT`);
+          if (f.feature.length === 0)
+            throw new UserInputError('BAD_FLAG', `--feature: give ${SPOT_FEATURE} or ${ON_DEMAND_FEATURE}`);
+          // The AWS SDK loads once the input is accepted.
+          const { bootSlurmNode } = await import('../main/slurmBoot.js');
+          setExitCode(
+            await bootSlurmNode({
+              ...slurmBootCommon(f, cliLogger(f.logLevel)),
+              confServer: f.confServer,
+              features: f.feature,
+              ...(f.nodeName ? { nodeName: f.nodeName } : {}),
+              ...(f.instanceType ? { instanceType: f.instanceType } : {}),
+            }),
+          );
+        },
+      );
   },
 };

@@ -12,7 +12,9 @@ import path from 'node:path';
 import { UserInputError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { ClusterMungeKey } from '../provisioner/aws/mungeKey.js';
-import { memoryOverheadBytes } from '../scaler/overhead.js';
+import type { CatalogueEntry } from '../scaler/catalogue.js';
+import { readCatalogue } from '../scaler/catalogueFile.js';
+import { diskOverheadBytes, memoryOverheadBytes, NOMINAL_MEMORY_CUT_BYTES } from '../scaler/overhead.js';
 import {
   applianceSlurmConf,
   DEFAULT_MUNGE_SOCKET,
@@ -49,6 +51,8 @@ export interface NodeBoot extends SlurmBootCommon {
   readonly features: readonly string[];
   /** Default: the instance id (metadata service). */
   readonly nodeName?: string;
+  /** Default: the instance's type (metadata service). */
+  readonly instanceType?: string;
 }
 
 function pathsUnder(dir: string | undefined): ApplianceSlurmPaths | undefined {
@@ -159,24 +163,51 @@ export async function bootSlurmController(o: ControllerBoot): Promise<number> {
   return runBesideMunged(o, 'slurmctld', ['-D', '-f', o.conf]);
 }
 
+const MiB = 2 ** 20;
+
+/**
+ * What a node offers Slurm. Its instance type known (the shipped catalogue): what the scaler packs
+ * onto that type (its cores; memory less Toil's 0.1 GiB and the reserve, as `packableResources`),
+ * so Slurm takes exactly the jobs the scaler launched the node for; never more memory than the
+ * machine has (slurmd would refuse the node). Unknown type: the machine's CPUs, its memory less
+ * the same reserve. TmpDisk (what `--tmp` asks for): the temp folder's file system (the root
+ * volume) less the scaler's disk reserve.
+ */
+export function slurmNodeSize(
+  machine: { cpus: number; memoryBytes: number; tmpBytes: number },
+  type: Pick<CatalogueEntry, 'cores' | 'memoryBytes'> | undefined,
+): { cpus: number; memoryMiB: number; tmpDiskMiB: number } {
+  const tmpDiskMiB = Math.floor((machine.tmpBytes - diskOverheadBytes(machine.tmpBytes)) / MiB);
+  const fromMachine = machine.memoryBytes - memoryOverheadBytes(machine.memoryBytes);
+  if (!type) return { cpus: machine.cpus, memoryMiB: Math.max(1, Math.floor(fromMachine / MiB)), tmpDiskMiB };
+  const nominal = type.memoryBytes - NOMINAL_MEMORY_CUT_BYTES;
+  const planned = nominal - memoryOverheadBytes(nominal);
+  return {
+    cpus: Math.min(type.cores, machine.cpus),
+    memoryMiB: Math.max(1, Math.floor(Math.min(planned, machine.memoryBytes) / MiB)),
+    tmpDiskMiB,
+  };
+}
+
 /**
  * A worker: munged + `slurmd -Z` registering itself with the controller, named by its instance
- * id, with this machine's CPUs and its memory less the reserve the scaler plans with
- * (`memoryOverheadBytes`, as for a Mesos agent), so Slurm offers what the scaler packed for.
+ * id, sized as the scaler planned its instance type (`slurmNodeSize`).
  */
 export async function bootSlurmNode(o: NodeBoot): Promise<number> {
   const name = o.nodeName ?? (await instanceMetadata('instance-id', o.env));
-  const total = os.totalmem();
+  const typeName = o.instanceType ?? (await instanceMetadata('instance-type', o.env));
+  const type = (await readCatalogue()).types.get(typeName);
+  if (!type)
+    o.log.warn({ instanceType: typeName }, 'instance type not in the catalogue: sized by this machine');
+  const tmp = fs.statfsSync('/tmp');
+  const size = slurmNodeSize(
+    { cpus: os.availableParallelism(), memoryBytes: os.totalmem(), tmpBytes: tmp.blocks * tmp.bsize },
+    type,
+  );
   makeDirs(o.dir);
   return runBesideMunged(
     o,
     'slurmd',
-    dynamicSlurmdArgs({
-      name,
-      confServer: o.confServer,
-      features: o.features,
-      cpus: os.availableParallelism(),
-      memoryMiB: Math.max(1, Math.floor((total - memoryOverheadBytes(total)) / 2 ** 20)),
-    }),
+    dynamicSlurmdArgs({ name, confServer: o.confServer, features: o.features, ...size }),
   );
 }

@@ -111,6 +111,8 @@ export interface DynamicNodeInput {
   readonly features: readonly string[];
   readonly cpus: number;
   readonly memoryMiB: number;
+  /** What `--tmp` may ask for (Slurm's TmpFS is /tmp). */
+  readonly tmpDiskMiB: number;
 }
 
 /** `slurmd` in the foreground as a dynamic node; spot nodes weigh less, so Slurm fills them first. */
@@ -124,6 +126,6 @@ export function dynamicSlurmdArgs(o: DynamicNodeInput): string[] {
     '--conf-server',
     o.confServer,
     '--conf',
-    `Feature=${o.features.join(',')} CPUs=${o.cpus} RealMemory=${o.memoryMiB} Weight=${weight}`,
+    `Feature=${o.features.join(',')} CPUs=${o.cpus} RealMemory=${o.memoryMiB} TmpDisk=${o.tmpDiskMiB} Weight=${weight}`,
   ];
 }

@@ -6,7 +6,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { freeLoopbackPort, waitForNodeState } from '../../src/localcloud/slurm/cluster.js';
+import { slurmNodeSize } from '../../src/main/slurmBoot.js';
 import { ClusterMungeKey } from '../../src/provisioner/aws/mungeKey.js';
+import { readCatalogue } from '../../src/scaler/catalogueFile.js';
+import { diskOverheadBytes, packableResources } from '../../src/scaler/overhead.js';
 import { SlurmCli } from '../../src/slurm/cli.js';
 import { MOTO_MISSING_REASON, motoAvailable, startMoto } from '../fixtures/motoServer.js';
 import { needsSlurm } from '../fixtures/slurmCluster.js';
@@ -21,6 +24,15 @@ import { REPO_ROOT } from '../fixtures/workflowCli.js';
  * The node joins with its feature and runs a job; a node fetching another cluster's key is refused.
  */
 const run = promisify(execFile);
+const MiB = 2 ** 20;
+
+/** What the scaler packs onto a node of this type (its own function, from the shipped catalogue). */
+function plannedMiB(name: string): number {
+  const entry = catalogue.types.get(name)!;
+  const type = { ...entry, diskBytes: 0, instanceStore: false, onDemandPrice: 0 };
+  return Math.floor(packableResources(type, false).memoryBytes / MiB);
+}
+const catalogue = await readCatalogue();
 t.setTimeout(120_000);
 
 const why =
@@ -156,6 +168,7 @@ t.test(
         'boot',
         ...common,
         ...['--conf-server', `127.0.0.1:${port}`, '--feature', 'spot', '--node-name', 'i-0b00700000000001'],
+        ...['--instance-type', 't2.medium'],
         ...['--munge-dir', path.join(root, 'node-key')],
       ],
       env,
@@ -171,7 +184,17 @@ t.test(
       { features: ['spot'], address: '127.0.0.1' },
       'joined as a dynamic node with its feature',
     );
-    t.ok((joined?.memoryMb ?? 0) > 0 && (joined?.cpus ?? 0) >= 1, 'sized by its machine less the reserve');
+    const tmp = fs.statfsSync('/tmp');
+    const tmpBytes = tmp.blocks * tmp.bsize;
+    t.match(
+      joined,
+      {
+        cpus: 2,
+        memoryMb: plannedMiB('t2.medium'),
+        tmpDiskMb: Math.floor((tmpBytes - diskOverheadBytes(tmpBytes)) / MiB),
+      },
+      'sized as the scaler packs a t2.medium; its /tmp less the disk reserve',
+    );
 
     const out = path.join(root, 'job.out');
     await run(
@@ -200,6 +223,7 @@ t.test(
         'stranger',
         ...common,
         ...['--conf-server', `127.0.0.1:${port}`, '--feature', 'spot', '--node-name', 'i-0bad000000000002'],
+        ...['--instance-type', 't2.medium'],
         ...['--munge-dir', path.join(root, 'stranger-key')],
       ],
       env,
@@ -222,6 +246,31 @@ t.test(
     t.notOk(
       (await cli.nodes()).some((n) => n.name === 'i-0bad000000000002'),
       'a node with another cluster’s key never joins',
+    );
+  },
+);
+
+t.test(
+  'a node offers what the scaler packs onto its type, never more memory than its machine has',
+  async (t) => {
+    const machine = { cpus: 8, memoryBytes: 64 * 1024 * MiB, tmpBytes: 50 * 1024 * MiB };
+    for (const name of ['t2.medium', 'r5.large', 'c5.xlarge'])
+      t.same(
+        slurmNodeSize(machine, catalogue.types.get(name)),
+        // 50 GiB less 5 GiB and 5 %.
+        { cpus: catalogue.types.get(name)!.cores, memoryMiB: plannedMiB(name), tmpDiskMiB: 43520 },
+        name,
+      );
+    const small = { cpus: 2, memoryBytes: 1000 * MiB, tmpBytes: 50 * 1024 * MiB };
+    t.same(
+      slurmNodeSize(small, catalogue.types.get('r5.large')),
+      { cpus: 2, memoryMiB: 1000, tmpDiskMiB: 43520 },
+      'capped by the machine',
+    );
+    t.equal(
+      slurmNodeSize(small, undefined).memoryMiB,
+      1000 - 255,
+      'unknown type: the machine less its reserve',
     );
   },
 );
