@@ -371,3 +371,34 @@ t.test('user data round-trips: what the provisioner writes is what a booting nod
     'not Toil user data',
   );
 });
+
+t.test('a worker whose user data starts a slurmd starts no Mesos agent', async (t) => {
+  const clock = new ManualClock();
+  const endpoint = await manualEndpoint(clock, { mesosMaster: '127.0.0.1:5999' });
+  t.teardown(() => endpoint.stop());
+  const calls = testCalls(testEc2Client(endpoint.url));
+  await createClusterGroup(calls, 'slurmish', 'us-west-2a');
+  const p = new AwsProvisioner({
+    calls,
+    clock,
+    log: silentLogger(),
+    settings: {
+      clusterName: 'slurmish',
+      zone: 'us-west-2a',
+      imageId: LOCAL_IMAGE.imageId,
+      applianceImage: 'quay.io/ucsc_cgl/toil:1.0.0',
+      owner: 'me',
+      extraTags: {},
+      nodeStorageGiB: 20,
+      leaderStorageGiB: 50,
+      clusterType: 'slurm',
+    },
+  });
+  const offering = { instanceType: 't2.medium', zone: 'us-west-2a', market: 'on-demand' } as const;
+  await p.launch({ offering, count: 1, clientToken: 'l', role: 'leader' });
+  const [worker] = (await p.launch({ offering, count: 1, clientToken: 'w' })).nodes;
+  await clock.advance(30_000);
+  const inst = endpoint.cloud.instances.get(worker!.instanceId)!;
+  t.equal(inst.state, 'running');
+  t.equal(inst.process, undefined, 'no agent: its user data joins Slurm');
+});

@@ -32,6 +32,8 @@ export interface NodeProcess {
 
 /** Starts the process a running instance stands for. Tests may pass their own. */
 export interface NodeProcessLauncher {
+  /** The engine whose nodes it starts (default mesos): a worker whose user data joins another starts nothing. */
+  readonly engine?: 'mesos' | 'slurm';
   startAgent(spec: AgentSpec): NodeProcess;
 }
 

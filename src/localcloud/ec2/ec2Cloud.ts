@@ -603,6 +603,13 @@ export class Ec2Cloud {
     if (!mesosMaster || !launcher) return;
     const spec = parseNodeUserData(inst.userData);
     if (!spec || spec.role !== 'worker' || !spec.master) return;
+    if (spec.engine !== (launcher.engine ?? 'mesos')) {
+      this.log.warn(
+        { instanceId: inst.id, userData: spec.engine, here: launcher.engine ?? 'mesos' },
+        "the instance's user data joins another engine than this cloud's: no node process",
+      );
+      return;
+    }
     // The user data names the leader's private address, as on AWS; on this machine the leader's
     // controller (Mesos master or slurmctld) is the local one, so a private address of this
     // region maps onto it.

@@ -34,6 +34,7 @@ export function loopbackFor(privateIp: string): string {
 const NOTHING: NodeProcess = { pid: undefined, stop: async () => {} };
 
 export class SlurmdLauncher implements NodeProcessLauncher {
+  readonly engine = 'slurm';
   private readonly o: SlurmdLauncherOptions;
 
   constructor(options: SlurmdLauncherOptions) {
