@@ -80,7 +80,11 @@ export default async function run(args: string[]): Promise<void> {
     };
     const stuck = [cost, classic]
       .filter((r) => !r.finished)
-      .map((r) => `${c.name}: ${r.policy} did not finish (${r.neverRan[0]?.reason ?? r.ended})`);
+      .map((r) => {
+        // The reason at the root: a job the plan kept waiting or could not place, not its dependants.
+        const root = r.neverRan.find((g) => !g.reason.startsWith('never released')) ?? r.neverRan[0];
+        return `${c.name}: ${r.policy} did not finish (${root?.reason ?? r.ended})`;
+      });
     if (stuck.length > 0) line.ratio.cost = line.ratio.makespan = NaN;
     lines.push({ ...line, unfinished: stuck.join('; ') });
     console.log(JSON.stringify(line));

@@ -768,6 +768,91 @@ t.test('consolidation: a node whose jobs cheaper offerings run for under half it
   }
 });
 
+t.test(
+  'dear room: a node whose free room only work it is dear for would take is kept from that work',
+  async (t) => {
+    // An on-demand c5.large ($0.085/h) running a non-preemptable job is fit for it, but the
+    // preemptable queue runs on spot c5.large at $0.03/h (2.8×, over the 2× margin): a job
+    // landing in its room would keep it alive at on-demand price, so it is drained and spot is
+    // launched — unless the spot pool is full, or the queue also has work it is fit for.
+    const spot = spotPrices(['c5.large'], 0.03, ['us-east-1a', 'us-east-1b']);
+    const nonPre = running('r1', 'od', { preemptable: false, cores: 1, memoryBytes: GiB });
+    const rows: {
+      name: string;
+      maxPreemptableNodes?: number;
+      nodes: ReturnType<typeof node>[];
+      running: ReturnType<typeof running>[];
+      queued: ReturnType<typeof jobs>;
+      drain: string[];
+      spotLaunch: boolean;
+    }[] = [
+      {
+        name: 'dear room: preemptable queue, spot pool has room: drained, spot launched',
+        nodes: [node('od')],
+        running: [nonPre],
+        queued: jobs(1, { name: 'pre', preemptable: true, walltimeSeconds: 600 }),
+        drain: ['od'],
+        spotLaunch: true,
+      },
+      {
+        name: 'dear room: spot pool at maxPreemptableNodes: kept, it takes the preemptable job',
+        maxPreemptableNodes: 1,
+        nodes: [node('od'), node('sp', { capacityType: 'spot', pricePerHour: 0.03 })],
+        running: [nonPre, running('r2', 'sp', { preemptable: true, cores: 2, memoryBytes: 2 * GiB })],
+        queued: jobs(1, { name: 'pre', preemptable: true, walltimeSeconds: 600 }),
+        drain: [],
+        spotLaunch: false,
+      },
+      {
+        name: 'dear room: non-preemptable work queued too: kept for it',
+        nodes: [node('od')],
+        running: [nonPre],
+        queued: [
+          ...jobs(1, { name: 'pre', preemptable: true, walltimeSeconds: 600 }),
+          ...jobs(1, { id: 'np-0', name: 'np', preemptable: false, walltimeSeconds: 600 }),
+        ],
+        drain: [],
+        spotLaunch: true,
+      },
+      {
+        name: 'dear room: nothing queued: kept (nothing would land on it)',
+        nodes: [node('od')],
+        running: [nonPre],
+        queued: [],
+        drain: [],
+        spotLaunch: false,
+      },
+    ];
+    for (const row of rows) {
+      const cfg = config({
+        nodeTypes: 'c5.large:0.085,c5.large',
+        maxNodes: 10,
+        ...(row.maxPreemptableNodes !== undefined ? { maxPreemptableNodes: row.maxPreemptableNodes } : {}),
+      });
+      const plan = planScaling(
+        snapshot({ nodes: row.nodes, running: row.running, queued: row.queued, offerings: spot }),
+        cfg,
+      );
+      t.same(
+        plan.drain.map((d) => d.nodeId),
+        row.drain,
+        `${row.name}: ${plan.drain.map((d) => d.reason).join('; ')}`,
+      );
+      t.equal(
+        plan.launch.some((l) => l.capacityType === 'spot'),
+        row.spotLaunch,
+        `${row.name}: ${launched(plan).join(', ')}`,
+      );
+      if (row.drain.length > 0)
+        t.match(
+          plan.drain[0]!.reason,
+          /the queued work its free room would take runs for less than half on offerings with room; drained so its 1 job\(s\) finish/,
+          row.name,
+        );
+    }
+  },
+);
+
 t.test('the default idleGrace is what a relaunch wastes: max(bootTime, billingMinimum)', async (t) => {
   t.equal(config({ nodeTypes: 'c5.large' }).idleGraceSeconds, 120, 'boot 2 m dominates the 60 s minimum');
   t.equal(config({ nodeTypes: 'c5.large', bootTime: '30s' }).idleGraceSeconds, 60, 'the minimum dominates');

@@ -10,6 +10,7 @@ import type {
   JobRequest,
   LaunchAction,
   NodeAction,
+  Offering,
   RunningJob,
   ScalingPlan,
   ScalingSnapshot,
@@ -147,16 +148,20 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
       const e = types.byName.get(o.instanceType);
       return e !== undefined && maxFit(e.packable, r) >= 1 && archMatches(r, e.type.architecture);
     });
-  const cheapestCache = new Map<string, number>();
-  const cheapestFor = (r: JobRequest): number => {
-    const key = `${r.cores}/${r.memoryBytes}/${r.diskBytes}/${r.gpus ?? 0}/${r.preemptable}/${r.architecture ?? ''}`;
-    let v = cheapestCache.get(key);
-    if (v === undefined) {
-      v = cheapestPerJob(r, offerings, types, config);
-      cheapestCache.set(key, v);
-    }
-    return v;
+  // The cheapest fractional $/h of one job over some offerings, cached per request.
+  const cheapestOver = (among: readonly Offering[]): ((r: JobRequest) => number) => {
+    const cache = new Map<string, number>();
+    return (r) => {
+      const key = `${r.cores}/${r.memoryBytes}/${r.diskBytes}/${r.gpus ?? 0}/${r.preemptable}/${r.architecture ?? ''}`;
+      let v = cache.get(key);
+      if (v === undefined) {
+        v = cheapestPerJob(r, among, types, config);
+        cache.set(key, v);
+      }
+      return v;
+    };
   };
+  const cheapestFor = cheapestOver(offerings);
   const costOn = (n: ExistingNode, r: JobRequest): number => {
     const cap = types.byName.get(n.instanceType)?.packable;
     return cap ? priceOf(n) * dominantShare(r, cap) : 0;
@@ -173,11 +178,49 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
   };
   const consolidateReason = (n: ExistingNode): string => {
     const jobs = runningByNode.get(n.id) ?? [];
+    if (!consolidable(n))
+      return `${n.instanceType} ${n.capacityType} at $${priceOf(n)}/h: the queued work its free room would take runs for less than half on offerings with room; drained so its ${jobs.length} job(s) finish and none of that work lands on it`;
     if (n.capacityType === 'on-demand' && jobs.every((r) => r.preemptable && spotAvailableFor(r)))
       return `on-demand at $${priceOf(n)}/h running only preemptable work that spot capacity can run; drained so its jobs finish and no more land on it`;
     const here = jobs.reduce((s, r) => s + costOn(n, r), 0);
     const elsewhere = jobs.reduce((s, r) => s + cheapestFor(r), 0);
     return `${n.instanceType} ${n.capacityType} at $${priceOf(n)}/h runs work worth $${here.toFixed(3)}/h of it that the cheapest fitting offerings run for $${elsewhere.toFixed(3)}/h; drained so its jobs finish and no more land on it`;
+  };
+  // Offerings whose node type (and, for spot, the spot pool) still has room for a launch.
+  const typeUse = config.nodeTypes.map(() => 0);
+  let spotUse = 0;
+  for (const n of active) {
+    const idx = nodeTypeIndexOf(config, n.instanceType, n.capacityType);
+    if (idx !== undefined) typeUse[idx]! += 1;
+    if (n.capacityType === 'spot') spotUse += 1;
+  }
+  const withRoom = offerings.filter(
+    (o) =>
+      typeUse[o.nodeTypeIndex]! < config.nodeTypes[o.nodeTypeIndex]!.maxNodes &&
+      (o.capacityType !== 'spot' ||
+        config.maxPreemptableNodes === undefined ||
+        spotUse < config.maxPreemptableNodes) &&
+      (config.maxTotalNodes === undefined || active.length < config.maxTotalNodes),
+  );
+  const cheapestWithRoom = cheapestOver(withRoom);
+  // Dear room (consolidation's second case): a registered node whose free room the queue would
+  // fill with work it is dear for — preemptable work on an on-demand node while the spot pool has room, small CPU jobs on a big memory node launched for
+  // a big job — is kept from that work: the batch system places first-fit, so a job that lands
+  // there keeps a dear node alive until it ends (on mem-bursts, on-demand r5.xlarge nodes opened
+  // for a merge ran preemptable jobs for hours at 2.9× the spot price). "Dear" is counted against
+  // offerings whose node type and pool still have room, so when the cheap pool is full
+  // (tight-few: 3 spot nodes) the node still takes that work rather than churn.
+  const keptFromDearWork = (n: ExistingNode): boolean => {
+    if (n.state !== 'registered') return false;
+    const cap = types.byName.get(n.instanceType)?.packable;
+    if (!cap) return false;
+    return work.some(
+      (c) =>
+        c.remaining > 0 &&
+        (n.capacityType === 'on-demand' || c.request.preemptable) &&
+        maxFit(cap, c.request) >= 1 &&
+        costOn(n, c.request) > (1 + CONSOLIDATION_MARGIN) * cheapestWithRoom(c.request) + 1e-12,
+    );
   };
   const took = new Map<string, number>();
   const consolidate = new Set<string>();
@@ -198,6 +241,16 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
       const needed = placed ? 0 : packOntoNode(n, runningByNode.get(n.id) ?? [], fair, types, timing(n), T);
       if (needed > 0) took.set(n.id, needed);
       else consolidate.add(n.id);
+      continue;
+    }
+    if (!placed && keptFromDearWork(n)) {
+      // Its room would go to work it is dear for (see keptFromDearWork): it is counted only for
+      // the work it is not dear for; with none, a busy node is drained so its jobs finish and
+      // nothing more lands (an idle one retires after idleGrace as usual).
+      const fair = work.filter((c) => !dearFor(n, c.request));
+      const needed = packOntoNode(n, runningByNode.get(n.id) ?? [], fair, types, timing(n), T);
+      if (needed > 0) took.set(n.id, needed);
+      else if ((runningByNode.get(n.id) ?? []).length > 0) consolidate.add(n.id);
       continue;
     }
     const k = packOntoNode(n, runningByNode.get(n.id) ?? [], work, types, timing(n), T);
