@@ -13,7 +13,7 @@ import { diskOverheadBytes, packableResources } from '../../src/scaler/overhead.
 import { SlurmCli } from '../../src/slurm/cli.js';
 import { MOTO_MISSING_REASON, motoAvailable, startMoto } from '../fixtures/motoServer.js';
 import { needsSlurm } from '../fixtures/slurmCluster.js';
-import { REPO_ROOT } from '../fixtures/workflowCli.js';
+import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
 
 /**
  * The appliance's Slurm boot, for real: launch-cluster's munge key in SSM (moto), the leader's
@@ -213,6 +213,19 @@ t.test(
       await new Promise((r) => setTimeout(r, 200));
     }
     t.equal(fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '(no output)', 'ran on i-0b00700000000001\n');
+
+    // A cluster without a key (never launched, or destroyed): one line, exit 2.
+    const nokey = await runToil(
+      [
+        'slurm-node',
+        ...['--clusterName', 'nokey', ...common, '--conf-server', `127.0.0.1:${port}`, '--feature', 'spot'],
+        ...['--node-name', 'i-0000000000000003', '--instance-type', 't2.medium'],
+      ],
+      { env },
+    );
+    t.equal(nokey.code, 2, 'no key: exit 2');
+    t.match(nokey.stderr, /^toil: the cluster's munge key \/toil\/nokey\/munge-key is not in SSM/m);
+    t.notMatch(nokey.stderr, /\n\s+at /, 'no stack trace');
 
     // Another cluster's key: its munge credentials mean nothing to this controller.
     const stranger = bootInNamespace(

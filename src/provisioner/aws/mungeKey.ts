@@ -66,6 +66,11 @@ export class ClusterMungeKey {
       );
       return Buffer.from(out.Parameter?.Value ?? '', 'base64');
     } catch (e) {
+      if ((e as { name?: string }).name === 'ParameterNotFound')
+        throw new UserInputError(
+          'NO_MUNGE_KEY',
+          `the cluster's munge key ${this.parameter} is not in SSM (launch-cluster --clusterType slurm makes it; destroy-cluster deletes it)`,
+        );
       throw translateSsmError(e, 'GetParameter', 'the node boot');
     }
   }
