@@ -221,6 +221,22 @@ export const ERROR_CODES = {
     meaning: 'a Slurm command (sbatch, squeue, scancel) failed',
   },
   SLURM_UNAVAILABLE: { area: 'batch', dispositions: u, meaning: "Slurm's tools are not installed here" },
+  MUNGE_KEY_INVALID: {
+    area: 'batch',
+    dispositions: f,
+    meaning: 'the munge key a Slurm node was given is shorter than munge accepts',
+  },
+  MUNGED_FAILED: { area: 'batch', dispositions: f, meaning: 'munged did not start (its log is named)' },
+  NO_INSTANCE_METADATA: {
+    area: 'batch',
+    dispositions: u,
+    meaning: "a Slurm node's boot could not read its instance's metadata (type, id)",
+  },
+  NO_MUNGE_KEY: {
+    area: 'batch',
+    dispositions: u,
+    meaning: "a Slurm node's boot has no way to fetch its cluster's munge key (no SSM endpoint)",
+  },
   // Leader (HTTP clients of it)
   LEADER_REFUSED: {
     area: 'leader',
@@ -361,6 +377,16 @@ export const ERROR_CODES = {
     area: 'cluster',
     dispositions: u,
     meaning: "the caller may not manage the cluster's IAM (the permission named)",
+  },
+  SSM_NOT_AUTHORISED: {
+    area: 'cluster',
+    dispositions: u,
+    meaning: "the caller may not manage a Slurm cluster's munge key in SSM (the permission named)",
+  },
+  SSM_REJECTED: {
+    area: 'cluster',
+    dispositions: f,
+    meaning: "SSM refused a call on a Slurm cluster's munge key",
   },
   IAM_NOT_CONSISTENT: {
     area: 'cluster',
