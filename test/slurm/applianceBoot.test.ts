@@ -69,7 +69,8 @@ function bootInNamespace(
         'private',
         'sh',
         '-c',
-        `mkdir -p /run/munge && mount --bind '${mungeDir}' /run/munge && exec ${toil}`,
+        // A tmpfs over /run (this namespace only): no folder is made on the host.
+        `mount -t tmpfs toil-boot /run && mkdir /run/munge && mount --bind '${mungeDir}' /run/munge && exec ${toil}`,
       ],
       { env: { ...process.env, ...env }, stdio: ['ignore', out, out] },
     );
