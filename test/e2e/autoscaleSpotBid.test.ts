@@ -13,10 +13,6 @@ import {
 } from '../fixtures/leaderE2e.js';
 import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
 
-// Twice tap's 120 s per file: this file takes tens of seconds on a quiet two-core machine and
-// several times that on a busy one; a hang still fails, later.
-t.setTimeout(240_000);
-
 /**
  * Toil's canonical spot form, `--nodeTypes t2.medium:0.03` (a bid below the $0.0464 on-demand
  * price) against `toil localcloud`, whose spot market sits near 35 % of on-demand: the run

@@ -4,7 +4,7 @@ import { startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
 import { runToil } from '../fixtures/ec2ToilCli.js';
 
 /** Each mistake is one clear line on stderr, exit code 2, no stack, and nothing made in the cloud. */
-// Longer than tap's 120 s per file on a busy two-core machine; a hang still fails, later.
+// Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(240_000);
 
 t.test('bad input to the cluster utilities is one clear line and exit 2', async (t) => {

@@ -118,8 +118,8 @@ function nodeProcesses(rootPid: number): { pid: number; cmd: string; env: Record
   return out;
 }
 
-// Longer than tap's 120 s per file on a busy two-core machine; a hang still fails, later.
-t.setTimeout(240_000);
+// Sized for a busy two-core machine; a hang still fails, later.
+t.setTimeout(360_000);
 
 t.test(
   'launch-cluster without IAM permissions: exit 2 naming iam:CreateRole, and nothing made',

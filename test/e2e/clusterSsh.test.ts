@@ -7,10 +7,6 @@ import { startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
 import { runToil } from '../fixtures/ec2ToilCli.js';
 import { SSHD_MISSING_REASON, sshdAvailable, startSshd } from '../fixtures/sshd.js';
 
-// Twice tap's 120 s per file: this file takes tens of seconds on a quiet two-core machine and
-// several times that on a busy one; a hang still fails, later.
-t.setTimeout(240_000);
-
 /**
  * ssh-cluster and rsync-cluster against a real sshd on 127.0.0.1: the leader's address comes from
  * the local EC2 endpoint (its instances report public address 127.0.0.1), the port and identity

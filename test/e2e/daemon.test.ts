@@ -34,7 +34,7 @@ const config = (dir: string, maxNodes: number): string =>
     ['maxNodes: 4', `maxNodes: ${maxNodes}`],
   ]);
 
-// Longer than tap's 120 s per file on a busy two-core machine; a hang still fails, later.
+// Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(240_000);
 
 t.test(

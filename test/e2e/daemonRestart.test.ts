@@ -19,7 +19,7 @@ import { REPO_ROOT } from '../fixtures/workflowCli.js';
  * process) outlives the daemon; the new daemon adopts the running instances (none launched twice,
  * none orphaned, counted through the EC2 API), resumes the workflow, and it completes.
  */
-// Longer than tap's 120 s per file on a busy two-core machine; a hang still fails, later.
+// Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(240_000);
 
 t.test(

@@ -6,10 +6,6 @@ import { openJobStore } from '../../src/main.js';
 import { startCluster, tempDir, waitFor } from '../fixtures/mesosCluster.js';
 import { REPO_ROOT, runToil, sortedLikeCSort, startToil } from '../fixtures/workflowCli.js';
 
-// Twice tap's 120 s per file: this file takes tens of seconds on a quiet two-core machine and
-// several times that on a busy one; a hang still fails, later.
-t.setTimeout(240_000);
-
 t.test(
   'kill -9 of a Mesos leader, then --restart: the same framework re-subscribes and the sort completes',
   async (t) => {

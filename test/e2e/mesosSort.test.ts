@@ -5,10 +5,6 @@ import { MesosMasterClient } from '../../src/mesos/masterClient.js';
 import { startCluster, tempDir } from '../fixtures/mesosCluster.js';
 import { REPO_ROOT, runToil, sortedLikeCSort } from '../fixtures/workflowCli.js';
 
-// Twice tap's 120 s per file: this file takes tens of seconds on a quiet two-core machine and
-// several times that on a busy one; a hang still fails, later.
-t.setTimeout(240_000);
-
 /** One local Mesos cluster as the issue describes it: one on-demand agent and two preemptable ones. */
 const AGENTS = [
   { resources: 'cpus:2;mem:4096;disk:10000', attributes: 'preemptable:false' },

@@ -5,7 +5,7 @@ import { REPO_ROOT, scratchDir, runToil } from '../fixtures/workflowCli.js';
 
 const SORT = join(REPO_ROOT, 'examples/sort.ts');
 
-// Longer than tap's 120 s per file on a busy two-core machine; a hang still fails, later.
+// Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(240_000);
 
 t.test('bad input: one line naming the input and what was expected, exit 2, no stack trace', async (t) => {

@@ -11,10 +11,6 @@ import { runWorkflow } from '../../src/leader/runWorkflow.js';
 import { REPO_ROOT, runToil, scratchDir } from '../fixtures/workflowCli.js';
 import { InProcessBatchSystem } from '../fixtures/workflowInProcess.js';
 
-// Twice tap's 120 s per file: this file takes tens of seconds on a quiet two-core machine and
-// several times that on a busy one; a hang still fails, later.
-t.setTimeout(240_000);
-
 const SORT = join(REPO_ROOT, 'examples/sort.ts');
 const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
 const DEFAULTS = { cores: 1, memory: 2 ** 31, disk: 2 ** 31, preemptable: false };

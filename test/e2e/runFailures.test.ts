@@ -3,10 +3,6 @@ import { join } from 'node:path';
 import t from 'tap';
 import { REPO_ROOT, scratchDir, parseExecutions, runToil } from '../fixtures/workflowCli.js';
 
-// Twice tap's 120 s per file: this file takes tens of seconds on a quiet two-core machine and
-// several times that on a busy one; a hang still fails, later.
-t.setTimeout(240_000);
-
 const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
 
 t.test(

@@ -39,7 +39,7 @@ async function sortOn(t: Test, env: Record<string, string>): Promise<void> {
   t.equal(gone.code, 2, 'the bucket is gone after toil clean');
 }
 
-// Longer than tap's 120 s per file on a busy two-core machine; a hang still fails, later.
+// Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(240_000);
 
 t.test(

@@ -11,7 +11,7 @@ function cSort(path: string): Buffer {
   return execFileSync('sort', [path], { env: { ...process.env, LC_ALL: 'C' }, maxBuffer: 1 << 28 });
 }
 
-// Longer than tap's 120 s per file on a busy two-core machine; a hang still fails, later.
+// Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(240_000);
 
 t.test(

@@ -5,7 +5,7 @@ import { parseAttemptComment } from '../../src/slurm/jobScript.js';
 import { needsSlurm, startSlurmCluster } from '../fixtures/slurmCluster.js';
 import { REPO_ROOT, runToil, sortedLikeCSort, scratchDir } from '../fixtures/workflowCli.js';
 
-// Longer than tap's 120 s per file on a busy two-core machine; a hang still fails, later.
+// Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(240_000);
 
 t.test(

@@ -16,10 +16,6 @@ import {
 import { listAll, objectStoreContract, uniqueName } from '../fixtures/objectStoreContract.js';
 import { startS3rver } from '../fixtures/s3rver.js';
 
-// Twice tap's 120 s per file: this file takes tens of seconds on a quiet two-core machine and
-// several times that on a busy one; a hang still fails, later.
-t.setTimeout(240_000);
-
 // Every target goes through openObjectStore, so the locator parsing and the S3 client wiring
 // (AWS_ENDPOINT_URL_S3, path-style, checksums) are what is tested, not a hand-built client.
 
