@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { link, mkdir, open, readFile, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -88,8 +88,9 @@ export class FileObjectStore implements ObjectStore {
       await mkdir(this.root);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      // An existing empty directory may become the store; anything else is not ours to take.
-      if ((await readdir(this.root)).length > 0) throw new JobStoreExistsError(this.locator);
+      // An existing empty directory may become the store, and so may what a create cut short
+      // (a leader killed in it) left; anything else is not ours to take.
+      if (!(await this.isEmptyOrCutShort())) throw new JobStoreExistsError(this.locator);
     }
     await mkdir(join(this.root, TMP_DIR), { recursive: true });
     await mkdir(join(this.root, LOCK_DIR), { recursive: true });
@@ -124,8 +125,22 @@ export class FileObjectStore implements ObjectStore {
       return;
     }
     // Not a job store: never delete a directory we did not make (a mistyped `toil clean ~`).
-    // An empty directory is what a create() cut short leaves, and is safe to remove.
-    await rmdir(this.root).catch(() => {});
+    // An empty directory, or the bare skeleton a create() cut short leaves, is safe to remove.
+    if (await this.isEmptyOrCutShort().catch(() => false))
+      await rm(this.root, { recursive: true, force: true }).catch(() => {});
+  }
+
+  /**
+   * True for an empty directory, or one holding only what create() makes before its marker (the
+   * folders, no lock, no object, at most temporary files): a create cut short there, by a leader
+   * killed in it, which the next create may finish. Its marker is the last thing create() writes.
+   */
+  private async isEmptyOrCutShort(): Promise<boolean> {
+    const entries = await readdir(this.root);
+    if (entries.some((e) => e !== TMP_DIR && e !== LOCK_DIR && e !== OBJECTS_DIR)) return false;
+    for (const dir of [LOCK_DIR, OBJECTS_DIR])
+      if (entries.includes(dir) && (await readdir(join(this.root, dir))).length > 0) return false;
+    return true;
   }
 
   async get(key: string): Promise<StoredObject | undefined> {

@@ -66,6 +66,36 @@ t.test('create refuses a non-empty directory it did not make, and takes an empty
   t.equal(await store.exists(), true);
 });
 
+/** What create() leaves when its leader is killed before the marker: the folders, a temp file. */
+function cutShortCreate(dir: string): void {
+  for (const sub of ['.tmp', '.locks', 'objects']) mkdirSync(join(dir, sub), { recursive: true });
+  writeFileSync(join(dir, '.tmp', 'marker.partial'), 'toil-ts');
+}
+
+t.test('a create cut short by a killed leader is finished by the next create, and only that', async (t) => {
+  const cut = join(root, 'cut-short');
+  cutShortCreate(cut);
+  const store = new FileObjectStore(cut);
+  t.equal(await store.exists(), false, 'no marker: not a job store yet');
+  await store.create();
+  t.equal(await store.exists(), true, 'the next create finishes it');
+  await store.put('k', Buffer.from('v'));
+  t.equal((await store.get('k'))?.body.toString(), 'v');
+
+  for (const [name, extra] of [
+    ['with an object in it', (d: string) => writeFileSync(join(d, 'objects', 'k'), 'data')],
+    ['with a lock in it', (d: string) => writeFileSync(join(d, '.locks', 'lease'), 'someone')],
+    ['with a file of its own', (d: string) => writeFileSync(join(d, 'thesis.tex'), 'precious')],
+  ] as const) {
+    const dir = join(root, `cut-short-${name.replace(/ /g, '-')}`);
+    cutShortCreate(dir);
+    extra(dir);
+    await t.rejects(new FileObjectStore(dir).create(), JobStoreExistsError, `refused ${name}`);
+    await new FileObjectStore(dir).destroy();
+    t.equal(existsSync(dir), true, `destroy leaves a directory ${name}`);
+  }
+});
+
 t.test('destroy never deletes a directory that is not a job store', async (t) => {
   const foreign = join(root, 'home');
   mkdirSync(foreign);
@@ -76,6 +106,10 @@ t.test('destroy never deletes a directory that is not a job store', async (t) =>
   mkdirSync(empty);
   await new FileObjectStore(empty).destroy();
   t.equal(existsSync(empty), false, 'an empty directory is removed');
+  const cut = join(root, 'left-by-a-killed-create');
+  cutShortCreate(cut);
+  await new FileObjectStore(cut).destroy();
+  t.equal(existsSync(cut), false, 'the skeleton a create cut short leaves is removed');
 });
 
 t.test('concurrent creates of one store: exactly one succeeds', async (t) => {
