@@ -204,8 +204,8 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
   );
   const cheapestWithRoom = cheapestOver(withRoom);
   // Dear room (consolidation's second case): a registered node whose free room the queue would
-  // fill with work it is dear for — preemptable work on an on-demand node while the spot pool has room, small CPU jobs on a big memory node launched for
-  // a big job — is kept from that work: the batch system places first-fit, so a job that lands
+  // fill with work it is dear for — preemptable work on an on-demand node while the spot pool has
+  // room, small CPU jobs on a big memory node launched for a big job — is kept from that work: the batch system places first-fit, so a job that lands
   // there keeps a dear node alive until it ends (on mem-bursts, on-demand r5.xlarge nodes opened
   // for a merge ran preemptable jobs for hours at 2.9× the spot price). "Dear" is counted against
   // offerings whose node type and pool still have room, so when the cheap pool is full
