@@ -49,6 +49,22 @@ export interface ApplianceSlurmPaths {
   readonly logDir: string;
 }
 
+/**
+ * The plugins every slurm.conf of ours names (the appliance's and the local cloud's): processes
+ * tracked without cgroups (none in a container), cores and memory as what jobs consume, no
+ * accounting daemon, and a node that comes back is taken back.
+ */
+export const PLAIN_SLURM_PLUGINS: readonly string[] = [
+  'ProctrackType=proctrack/linuxproc',
+  'TaskPlugin=task/none',
+  'SelectType=select/cons_tres',
+  'SelectTypeParameters=CR_Core_Memory',
+  'JobAcctGatherType=jobacct_gather/none',
+  'AccountingStorageType=accounting_storage/none',
+  'MpiDefault=none',
+  'ReturnToService=2',
+];
+
 const DEFAULT_PATHS: ApplianceSlurmPaths = {
   stateDir: '/var/lib/slurm/slurmctld',
   spoolDir: '/var/lib/slurm/slurmd',
@@ -79,15 +95,8 @@ export function applianceSlurmConf(o: ApplianceSlurmConfInput): string {
     `SlurmdPidFile=${p.runDir}/slurmd.pid`,
     `SlurmctldLogFile=${p.logDir}/slurmctld.log`,
     `SlurmdLogFile=${p.logDir}/slurmd.log`,
-    'ProctrackType=proctrack/linuxproc',
-    'TaskPlugin=task/none',
-    'SelectType=select/cons_tres',
-    'SelectTypeParameters=CR_Core_Memory',
-    'JobAcctGatherType=jobacct_gather/none',
-    'AccountingStorageType=accounting_storage/none',
+    ...PLAIN_SLURM_PLUGINS,
     'JobCompType=jobcomp/none',
-    'MpiDefault=none',
-    'ReturnToService=2',
     `MaxNodeCount=${o.maxNodes ?? 1024}`,
     'TreeWidth=65533',
     'SlurmdTimeout=60',

@@ -22,6 +22,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { SlurmCli } from '../../slurm/cli.js';
+import { PLAIN_SLURM_PLUGINS } from '../../slurm/appliance.js';
 
 export interface SlurmControllerOptions {
   /** Where state, spool, logs and the conf live (created; removed by `stop` when we made it). */
@@ -127,14 +128,7 @@ export function controllerConf(o: {
     // Slurm's own record of every finished job (node list, state, exit code), kept on disk.
     'JobCompType=jobcomp/filetxt',
     `JobCompLoc=${d}/log/jobcomp.txt`,
-    'ProctrackType=proctrack/linuxproc',
-    'TaskPlugin=task/none',
-    'SelectType=select/cons_tres',
-    'SelectTypeParameters=CR_Core_Memory',
-    'JobAcctGatherType=jobacct_gather/none',
-    'AccountingStorageType=accounting_storage/none',
-    'MpiDefault=none',
-    'ReturnToService=2',
+    ...PLAIN_SLURM_PLUGINS,
     // A node is the size it was registered with (an instance type), not this machine's.
     'SlurmdParameters=config_overrides',
     'CommunicationParameters=NoCtldInAddrAny,NoInAddrAny',
