@@ -1,18 +1,18 @@
 import { UserInputError } from '../common/errors.js';
 import { cliLogger, collect } from '../provisioner/cluster/cliSupport.js';
-import { DEFAULT_MUNGE_SOCKET, DEFAULT_SLURM_CONF, SLURMCTLD_PORT, SLURMD_PORT } from '../slurm/appliance.js';
+import { DEFAULT_SLURM_CONF, SLURMCTLD_PORT, SLURMD_PORT } from '../slurm/appliance.js';
 import type { SubCommand } from './main.js';
-import { port, slurmBootCommon, type SlurmBootFlags } from './slurmNode.js';
+import { bootOptions, port, slurmBootCommon, type SlurmBootFlags } from './slurmNode.js';
 
 export const command: SubCommand = {
   register(program, setExitCode) {
-    program
-      .command('slurm-controller')
-      .description(
-        "The appliance's leader boot for --clusterType slurm: fetch the cluster's munge key from SSM, write slurm.conf for this host, run munged and slurmctld (docs/slurm.md). Needs root.",
-      )
-      .requiredOption('--clusterName <name>', 'the cluster (its munge key is /toil/NAME/munge-key in SSM)')
-      .requiredOption('--region <region>', "the cluster's region (SSM)")
+    bootOptions(
+      program
+        .command('slurm-controller')
+        .description(
+          "The appliance's leader boot for --clusterType slurm: fetch the cluster's munge key from SSM, write slurm.conf for this host, run munged and slurmctld (docs/slurm.md). Needs root.",
+        ),
+    )
       .option('--conf <path>', 'where to write slurm.conf', DEFAULT_SLURM_CONF)
       .option('--port <port>', "slurmctld's port", String(SLURMCTLD_PORT))
       .option('--slurmd-port <port>', "the workers' slurmd port", String(SLURMD_PORT))
@@ -22,9 +22,6 @@ export const command: SubCommand = {
         '--dir <dir>',
         "one folder for Slurm's state, spool, pid files and logs (default: the appliance's)",
       )
-      .option('--munge-socket <path>', "munged's socket", DEFAULT_MUNGE_SOCKET)
-      .option('--munge-dir <dir>', 'where the key and munged’s files go', '/etc/munge')
-      .option('--logLevel <level>', 'log level', 'info')
       .action(
         async (
           f: SlurmBootFlags & {

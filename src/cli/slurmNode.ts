@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import { UserInputError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { SlurmBootCommon } from '../main/slurmBoot.js';
@@ -12,6 +13,16 @@ export interface SlurmBootFlags {
   mungeSocket: string;
   mungeDir: string;
   logLevel?: string;
+}
+
+/** The options of both boot commands (SlurmBootFlags): the cluster, its region, munged, the log level. */
+export function bootOptions(command: Command): Command {
+  return command
+    .requiredOption('--clusterName <name>', 'the cluster (its munge key is /toil/NAME/munge-key in SSM)')
+    .requiredOption('--region <region>', "the cluster's region (SSM)")
+    .option('--munge-socket <path>', "munged's socket", DEFAULT_MUNGE_SOCKET)
+    .option('--munge-dir <dir>', 'where the key and munged’s files go', '/etc/munge')
+    .option('--logLevel <level>', 'log level', 'info');
 }
 
 export function port(flag: string, value: string): number {
@@ -35,13 +46,13 @@ export function slurmBootCommon(f: SlurmBootFlags, log: Logger): SlurmBootCommon
 
 export const command: SubCommand = {
   register(program, setExitCode) {
-    program
-      .command('slurm-node')
-      .description(
-        "The appliance's worker boot for --clusterType slurm: fetch the cluster's munge key from SSM, run munged and a dynamic slurmd (-Z) that fetches its conf from the controller (docs/slurm.md). Needs root.",
-      )
-      .requiredOption('--clusterName <name>', 'the cluster (its munge key is /toil/NAME/munge-key in SSM)')
-      .requiredOption('--region <region>', "the cluster's region (SSM)")
+    bootOptions(
+      program
+        .command('slurm-node')
+        .description(
+          "The appliance's worker boot for --clusterType slurm: fetch the cluster's munge key from SSM, run munged and a dynamic slurmd (-Z) that fetches its conf from the controller (docs/slurm.md). Needs root.",
+        ),
+    )
       .requiredOption('--conf-server <host:port>', 'the controller (slurmctld)')
       .option(
         '--feature <name>',
@@ -58,9 +69,6 @@ export const command: SubCommand = {
         "the node's instance type, which sizes it (default: from the instance metadata)",
       )
       .option('--dir <dir>', 'make the spool, pid and log folders the conf names under this folder')
-      .option('--munge-socket <path>', "munged's socket", DEFAULT_MUNGE_SOCKET)
-      .option('--munge-dir <dir>', 'where the key and munged’s files go', '/etc/munge')
-      .option('--logLevel <level>', 'log level', 'info')
       .action(
         async (
           f: SlurmBootFlags & {
