@@ -4,7 +4,10 @@
  *
  * What it does that Toil's does not:
  * - A non-preemptable job never lands on a preemptable agent; preemptable jobs go to preemptable
- *   agents first and take on-demand room only after queued non-preemptable jobs had their turn.
+ *   agents first and take on-demand room only after queued non-preemptable jobs had their turn
+ *   (a preemptable job no spot agent could hold takes its turn with them).
+ * - Queued jobs are placed largest first (src/common/placementOrder.ts), so a node the scaler
+ *   launched for a big job is not filled by small jobs queued before it.
  * - Draining is race-free (Toil #3079): `markDraining` is synchronous and every offer is checked
  *   against the mark in the same turn that records a launch, so after the mark either a task was
  *   already recorded on the agent (and `isEmpty` says no) or none will ever be launched there.
@@ -15,6 +18,7 @@
  *   empty and REVIVEd when it fills.
  */
 import type { Clock } from '../common/clock.js';
+import { placementOrder } from '../common/placementOrder.js';
 import { IllegalStateError, ToilError, coerceError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/log.js';
 import type {
@@ -416,17 +420,22 @@ export class MesosBatchSystem implements ClusterBatchSystem {
     };
     const onDemand = usable.filter((u) => !u.preemptable);
     const spot = usable.filter((u) => u.preemptable);
-    const nonPreemptableJobs = this.queue.filter((a) => !a.job.requirements.preemptable);
-    const preemptableJobs = this.queue.filter((a) => a.job.requirements.preemptable);
-    place(nonPreemptableJobs, onDemand);
-    place(preemptableJobs, spot);
+    // Largest first; non-preemptable jobs and preemptable ones no spot agent could hold take
+    // on-demand room first (placementOrder, which the scaler's simulator places by too).
+    const { onDemandFirst, spotFirst } = placementOrder(
+      this.queue,
+      (a) => ({ preemptable: a.job.requirements.preemptable, cores: a.need.cpus, memory: a.need.mem }),
+      (a) => this.spotAgentCouldHold(a.need),
+    );
+    place(onDemandFirst, onDemand);
+    place(spotFirst, spot);
     // On-demand room goes to a preemptable job only once spot agents had their chance.
     const now = this.o.clock.now();
     const patience = this.o.preemptablePatienceMs ?? 3000;
-    const impatient = preemptableJobs.filter(
-      (a) => a.state === 'queued' && (now - a.queuedAtMs >= patience || !this.spotAgentCouldHold(a.need)),
+    place(
+      spotFirst.filter((a) => a.state === 'queued' && now - a.queuedAtMs >= patience),
+      onDemand,
     );
-    place(impatient, onDemand);
     this.queue = this.queue.filter((a) => a.state === 'queued');
     const waitingForSpot = this.queue.some((a) => a.job.requirements.preemptable);
     const suppress = this.queue.length === 0 && !this.suppressed;

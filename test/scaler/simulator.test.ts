@@ -104,6 +104,49 @@ t.test('nodes that never register are replaced by cost; classic counts them as c
   t.ok(cost.nodesLaunched > 6 - 1, 'replacements were launched');
 });
 
+t.test(
+  'placement: the node launched for a big job runs it, not the small jobs queued before it',
+  async (t) => {
+    // One r5.4xlarge (16 cores). Eight 2-core one-hour jobs are queued before a 16-core 10-minute
+    // one. Placed in queue order, the small jobs fill the node when it registers (100 s) and the big
+    // job waits for all of them (until 3,700 s); placed largest first, it runs first and the small
+    // jobs wait 700 s. A preemptable big job that no spot node could hold takes its turn with the
+    // non-preemptable jobs (before, it waited until every non-preemptable job had placed).
+    const { scaler, simulation } = setup(
+      { nodeTypes: 'r5.4xlarge', maxNodes: 1, bootTime: '100s' },
+      { bootTime: '100s' },
+    );
+    const rows = [
+      { name: 'a non-preemptable big job', preemptable: false },
+      { name: 'a preemptable big job no spot node could hold', preemptable: true },
+    ];
+    for (const row of rows) {
+      const trace = parseTrace({
+        name: 'big-last',
+        jobs: [
+          ...Array.from({ length: 8 }, (_, i) => ({
+            id: `small${i}`,
+            name: 'small',
+            cores: 2,
+            memory: '4G',
+            runtime: 3600,
+          })),
+          { id: 'big', name: 'big', cores: 16, memory: '100G', runtime: 600, preemptable: row.preemptable },
+        ],
+      });
+      for (const policy of ['cost', 'toil-classic'] as const) {
+        const r = simulate(trace, scaler, simulation, { policy });
+        t.equal(
+          r.worstQueueWait,
+          700,
+          `${row.name}, ${policy}: the big job starts at 100 s, the small ones at 700 s`,
+        );
+        t.equal(r.makespan, 4300, `${row.name}, ${policy}: makespan`);
+      }
+    }
+  },
+);
+
 t.test('Toil #3406: day-long jobs take about one day with cost, two with classic', async (t) => {
   const { scaler, simulation } = setup({ nodeTypes: 'm5.2xlarge', maxNodes: 20 });
   const trace = parseTrace({

@@ -1,3 +1,4 @@
+import { placementOrder } from '../../common/placementOrder.js';
 import type { ScalerConfig } from '../config.js';
 import { MinHeap } from '../heap.js';
 import { offeringKey, typeTable } from '../offerings.js';
@@ -147,9 +148,10 @@ type EventInput = Event extends unknown
  * its plan; nodes boot after bootTime (± jitter) or never (bootFailureRate); spot nodes are
  * interrupted at the configured rate (their jobs re-run); offerings refuse launches in configured
  * windows and are then marked unavailable for a while, as the provisioner would; a Mesos-like
- * scheduler places ready jobs first-fit on registered nodes, oldest node first, as the mesos batch
- * system does: non-preemptable jobs on on-demand nodes first, preemptable jobs on spot nodes
- * first and on on-demand room after that. Billing is per
+ * scheduler places ready jobs first-fit on registered nodes, oldest node first, in the mesos batch
+ * system's order (placementOrder: largest first; non-preemptable jobs, and preemptable ones no spot
+ * node could hold, on on-demand nodes first; other preemptable jobs on spot nodes first and on
+ * on-demand room after that). Billing is per
  * second with the minimum. When the last job finishes the workflow ends and every node is
  * terminated (Toil's scaler shutdown), so cost is what the run spent. Deterministic for a seed.
  */
@@ -282,31 +284,38 @@ export function simulate(
     push({ t: t + j.runtime, kind: 'finish', job: j.idx, attempt: j.attempt });
   };
 
-  // As the mesos batch system places work: non-preemptable jobs take on-demand room first,
-  // preemptable jobs go to spot nodes first and take on-demand room only after that.
+  // As the mesos batch system places work (placementOrder, shared with it): jobs that take
+  // on-demand room first (non-preemptable ones, and preemptable ones no spot node could hold) on
+  // on-demand nodes, then the other preemptable jobs on spot nodes and on the on-demand room left;
+  // largest first within each, first-fit on the oldest node.
   const dispatch = (t: number): void => {
     if (queued === 0) return;
-    const passes: [CapacityType, boolean][] = [
-      ['on-demand', false],
-      ['spot', true],
-      ['on-demand', true],
+    const spotNodes = liveNodes.filter((n) => n.state === 'registered' && n.capacityType === 'spot');
+    const head = (q: number[]): SimJob => jobs[q[0]!]!;
+    const { onDemandFirst, spotFirst } = placementOrder(
+      [...queue.values()].filter((q) => q.length > 0),
+      (q) => ({
+        preemptable: head(q).preemptable,
+        cores: head(q).req.cores,
+        memory: head(q).req.memoryBytes,
+      }),
+      (q) => spotNodes.some((n) => fitsResources(n.cap, head(q).req)),
+    );
+    const passes: [CapacityType, number[][]][] = [
+      ['on-demand', onDemandFirst],
+      ['spot', spotFirst],
+      ['on-demand', spotFirst],
     ];
-    for (const [capacity, preemptable] of passes) {
+    placing: for (const [capacity, order] of passes) {
       for (const n of liveNodes) {
         if (n.state !== 'registered' || n.capacityType !== capacity) continue;
-        for (const [key, q] of queue) {
-          while (q.length > 0) {
-            const j = jobs[q[0]!]!;
-            if (j.preemptable !== preemptable) break;
-            if (!fitsResources(n.free, j.req)) break;
-            q.shift();
-            start(j, n, t);
-          }
-          if (q.length === 0) queue.delete(key);
+        for (const q of order) {
+          while (q.length > 0 && fitsResources(n.free, head(q).req)) start(jobs[q.shift()!]!, n, t);
         }
-        if (queued === 0) return;
+        if (queued === 0) break placing;
       }
     }
+    for (const [key, q] of queue) if (q.length === 0) queue.delete(key);
   };
 
   const refused = (type: string, zone: string, cap: CapacityType, t: number): boolean =>
