@@ -50,7 +50,10 @@ export function addAutoscalingOptions(cmd: Command): Command {
     .option('--betaInertia <b>', 'smoothing of the node count between ticks (0-0.9, default 0.1)')
     .option('--scaleInterval <seconds>', 'seconds between scaler ticks (default 60)')
     .option('--bootTime <duration>', 'toil-ts: how long a node takes to boot and register (default 2m)')
-    .option('--idleGrace <duration>', 'toil-ts: how long a node may idle before it is retired (default 3m)')
+    .option(
+      '--idleGrace <duration>',
+      'toil-ts: how long a node may idle before it is retired (default 0: at the first tick it is idle)',
+    )
     .option('--zone <zone>', 'the cluster zone (default $TOIL_AWS_ZONE)')
     .option(
       '--clusterName <name>',

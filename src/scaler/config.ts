@@ -374,11 +374,12 @@ export function parseScalerConfig(
     preemptableCompensation: c.preemptableCompensation,
     bootTimeSeconds: c.bootTime / 1000,
     bootTimeoutSeconds: c.bootTimeout / 1000,
-    // Ski rental: an idle node is kept as long as relaunching it would waste, which never costs
-    // more than twice the better of "keep" and "retire". A relaunched node is billed from launch
-    // and for at least the billing minimum, so a relaunch wastes max(boot, billing minimum) — the
-    // two overlap, they do not add up.
-    idleGraceSeconds: (c.idleGrace ?? Math.max(c.bootTime, c.billingMinimum)) / 1000,
+    // 0: an idle node no queued job needs retires at the first tick, as Toil's does. Keeping it
+    // as long as a relaunch would waste (ski rental, max(boot, billing minimum) = 2 m) bounds the
+    // loss when demand comes back to it, but on the corpus it rarely does: every idle node at a
+    // burst's end, and one warm node kept at a time, cost more than the relaunches they saved
+    // (docs/scaler.md, "Idle nodes retire at once"). A workflow whose gaps are known sets it.
+    idleGraceSeconds: (c.idleGrace ?? 0) / 1000,
     billingMinimumSeconds: c.billingMinimum / 1000,
     unknownRuntimeSeconds:
       c.unknownRuntime !== undefined ? c.unknownRuntime / 1000 : DEFAULT_UNKNOWN_RUNTIME_SECONDS,

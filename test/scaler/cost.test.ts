@@ -853,18 +853,35 @@ t.test(
   },
 );
 
-t.test('the default idleGrace is what a relaunch wastes: max(bootTime, billingMinimum)', async (t) => {
-  t.equal(config({ nodeTypes: 'c5.large' }).idleGraceSeconds, 120, 'boot 2 m dominates the 60 s minimum');
-  t.equal(config({ nodeTypes: 'c5.large', bootTime: '30s' }).idleGraceSeconds, 60, 'the minimum dominates');
+t.test('idle nodes retire at once: the default idleGrace is 0', async (t) => {
+  t.equal(config({ nodeTypes: 'c5.large' }).idleGraceSeconds, 0, 'default 0');
+  t.equal(config({ nodeTypes: 'c5.large', bootTime: '5m' }).idleGraceSeconds, 0, 'whatever the boot time');
   t.equal(config({ nodeTypes: 'c5.large', idleGrace: '10m' }).idleGraceSeconds, 600, 'configured wins');
+  const cfg = config({ nodeTypes: 'c5.large' });
+  const rows = [
+    {
+      name: 'idle at once: idle 1 s, nothing queued: drained and terminated',
+      idleFor: 1,
+      queued: 0,
+      drained: true,
+    },
+    { name: 'idle at once: idle 30 s: drained', idleFor: 30, queued: 0, drained: true },
+    { name: 'idle at once: a queued job it can run keeps it', idleFor: 30, queued: 1, drained: false },
+    { name: 'idle at once: its last job ended this instant: drained', idleFor: 0, queued: 0, drained: true },
+  ];
+  for (const row of rows) {
+    const n = node('w', { lastBusyAt: NOW - row.idleFor * 1000 });
+    const p = planScaling(snapshot({ nodes: [n], queued: row.queued > 0 ? jobs(row.queued) : [] }), cfg);
+    t.equal(p.drain.length === 1 && p.terminate.length === 1, row.drained, row.name);
+  }
 });
 
 t.test(
-  'warm gap: an idle node is kept while a relaunch would waste more (boot + billing minimum)',
+  'warm gap: with idleGrace configured (e.g. the break-even max(bootTime, billingMinimum) = 2 m), an idle node is kept through it',
   async (t) => {
-    // Default idleGrace = max(bootTime 2 m, billingMinimum 1 m): a relaunched node is billed from
-    // launch for at least the minimum, and the two overlap.
-    const cfg = config({ nodeTypes: 'c5.large' });
+    // A relaunched node is billed from launch for at least the minimum, and the two overlap; a
+    // workflow whose gaps are known to be short sets idleGrace to that break-even.
+    const cfg = config({ nodeTypes: 'c5.large', idleGrace: '2m' });
     const rows = [
       { name: 'warm gap: idle 90 s, under the 2 m grace: kept warm', idleFor: 90, drained: false },
       { name: 'warm gap: idle 119 s: still kept', idleFor: 119, drained: false },
@@ -880,11 +897,11 @@ t.test(
       const p = planScaling(snapshot({ nodes: [n] }), cfg);
       t.equal(p.drain.length === 1, row.drained, row.name);
     }
-    const longer = config({ nodeTypes: 'c5.large', bootTime: '5m', billingMinimum: '60s' });
+    const longer = config({ nodeTypes: 'c5.large', idleGrace: '5m' });
     t.equal(
       planScaling(snapshot({ nodes: [node('w', { lastBusyAt: NOW - 200_000 })] }), longer).drain.length,
       0,
-      'warm gap: bootTime 5 m makes relaunching dearer, so a node idle 200 s is kept',
+      'warm gap: idleGrace 5 m (a 5 m boot), so a node idle 200 s is kept',
     );
   },
 );
