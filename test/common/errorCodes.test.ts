@@ -3,12 +3,13 @@ import { join } from 'node:path';
 import t from 'tap';
 import { ERROR_CODES, errorCodesMarkdown, type ErrorCodeEntry } from '../../src/common/errorCodes.js';
 import { DISPOSITIONS } from '../../src/provisioner/errors.js';
+import { repoPath } from '../fixtures/repoRoot.js';
 
 /**
  * One registry of error codes (src/common/errorCodes.ts): docs/errors.md is its table, every code
  * src/ throws is in it with the disposition it is thrown with, and it lists no code nothing throws.
  */
-const SRC = join(import.meta.dirname, '../../src');
+const SRC = repoPath('src');
 const registry: Readonly<Record<string, ErrorCodeEntry>> = ERROR_CODES;
 
 function sourceFiles(dir: string): string[] {

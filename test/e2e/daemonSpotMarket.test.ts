@@ -16,6 +16,7 @@ import {
   startToilProcess,
 } from '../fixtures/leaderE2e.js';
 import { waitFor } from '../fixtures/waitFor.js';
+import { repoPath } from '../fixtures/repoRoot.js';
 
 /**
  * The spot market moves under a running daemon (`toil leader` on `toil localcloud`, both real
@@ -134,7 +135,7 @@ t.test(
     const client = startToilProcess(
       [
         'run',
-        join(import.meta.dirname, '../fixtures/workflowSpotHold.ts'),
+        repoPath('test/fixtures/workflowSpotHold.ts'),
         `file:${dir}/js`,
         '--leader',
         base,

@@ -10,6 +10,7 @@ import type { IssuedJob } from '../../src/ports/batchSystem.js';
 import type { JobLostEvent } from '../../src/leader/workflowRunner.js';
 import { runWorkflow } from '../../src/leader/runWorkflow.js';
 import { InProcessBatchSystem } from '../fixtures/workflowInProcess.js';
+import { repoPath } from '../fixtures/repoRoot.js';
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];
 
@@ -17,7 +18,7 @@ type Test = Parameters<Parameters<typeof t.test>[0]>[0];
  * Spot-lost jobs (the fixture's `consume` job is preemptable): re-run without spending
  * --retryCount, on spot up to --preemptableRetries times, then on on-demand.
  */
-const FILES = join(import.meta.dirname, '../fixtures/workflowFiles.ts');
+const FILES = repoPath('test/fixtures/workflowFiles.ts');
 
 async function run(t: Test, lose: (job: IssuedJob) => boolean, preemptableRetries?: number) {
   const dir = mkdtempSync(join(tmpdir(), 'toil-lost-'));

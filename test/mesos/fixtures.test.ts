@@ -1,10 +1,10 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseMesosJson } from '../../src/mesos/json.js';
 import { agentViewFromGetAgents, agentViewFromState } from '../../src/mesos/masterClient.js';
 import { isPreemptableAgent, scalarsOf, scalarsOfSummary } from '../../src/mesos/resources.js';
+import { repoPath } from '../fixtures/repoRoot.js';
 import type {
   GetAgentsAgent,
   MasterState,
@@ -22,7 +22,7 @@ import {
   STATE_TOP,
 } from '../fixtures/mesos/fieldLists.js';
 
-const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'mesos');
+const dir = repoPath('test/fixtures/mesos');
 const load = <T>(name: string): T => parseMesosJson(fs.readFileSync(path.join(dir, name), 'utf8')) as T;
 const obj = (v: unknown): Record<string, unknown> => v as Record<string, unknown>;
 

@@ -4,13 +4,15 @@ import t from 'tap';
 import { ProvisionerError } from '../../src/provisioner/errors.js';
 import { translateEc2Error } from '../../src/provisioner/aws/ec2Errors.js';
 import { runToil } from '../fixtures/workflowCli.js';
+import { pathToFileURL } from 'node:url';
+import { repoPath } from '../fixtures/repoRoot.js';
 
 /**
  * With no AWS credentials anywhere, the SDK fails before it sends a request. That is the user's
  * setup, not a crash: one line naming what is missing, exit 2, no stack. The endpoint is an address
  * reserved for documentation (TEST-NET-1): nothing is ever sent there, and the quick exit shows it.
  */
-const LOOPBACK_ONLY = new URL('../fixtures/loopbackOnly.mjs', import.meta.url).href;
+const LOOPBACK_ONLY = pathToFileURL(repoPath('test/fixtures/loopbackOnly.mjs')).href;
 
 function noCredentialsEnv(dir: string): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = {};

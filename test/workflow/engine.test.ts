@@ -8,11 +8,12 @@ import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
 import { JobStore } from '../../src/jobstore/jobStore.js';
 import { runWorkflow, type RunWorkflowOptions } from '../../src/leader/runWorkflow.js';
 import { InProcessBatchSystem } from '../fixtures/workflowInProcess.js';
+import { repoPath } from '../fixtures/repoRoot.js';
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];
 
-const FILES = join(import.meta.dirname, '../fixtures/workflowFiles.ts');
-const TREE = join(import.meta.dirname, '../fixtures/workflowTree.ts');
+const FILES = repoPath('test/fixtures/workflowFiles.ts');
+const TREE = repoPath('test/fixtures/workflowTree.ts');
 const DEFAULTS = { cores: 1, memory: 2 ** 31, disk: 2 ** 31, preemptable: false };
 
 function setup(t: Test): { dir: string; store: JobStore } {
@@ -179,9 +180,7 @@ t.test('restart and new-run input errors are user errors', async (t) => {
     code: 'WORKFLOW_FILE_MISSING',
   });
   await t.rejects(
-    runWorkflow(
-      options(store, dir, bs, { workflowFile: join(import.meta.dirname, '../fixtures/workflowCli.ts') }),
-    ),
+    runWorkflow(options(store, dir, bs, { workflowFile: repoPath('test/fixtures/workflowCli.ts') })),
     {
       code: 'WORKFLOW_NO_DEFAULT',
     },
