@@ -180,7 +180,7 @@ t.test('restart and new-run input errors are user errors', async (t) => {
     code: 'WORKFLOW_FILE_MISSING',
   });
   await t.rejects(
-    runWorkflow(options(store, dir, bs, { workflowFile: repoPath('test/fixtures/workflowCli.ts') })),
+    runWorkflow(options(store, dir, bs, { workflowFile: repoPath('test/fixtures/waitFor.ts') })),
     {
       code: 'WORKFLOW_NO_DEFAULT',
     },
