@@ -226,16 +226,26 @@ t.test('limits: a queue never hangs silently', async (t) => {
       name: 'objective balanced: m5.large costs 13 % more per job than c5.large at its maxNodes; the rest waits',
       raw: { nodeTypes: 'c5.large,m5.large', maxNodes: [30, 100] },
       want: ['30 c5.large on-demand us-east-1a'],
-      waiting: /objective balanced: every offering with room costs more than 5 % over the cheapest per job/,
+      waiting: /objective balanced: every offering with room costs more than 2 % over the cheapest per job/,
     },
     {
-      name: 'objective balanced: a type within 5 % per job still takes the overflow',
+      name: 'objective balanced: a type within 2 % per job (1.8 %) still takes the overflow',
+      raw: {
+        nodeTypes: 'c5.large,c5a.large',
+        maxNodes: [30, 100],
+        instanceTypes: { 'c5a.large': { onDemandPrice: 0.0865 } },
+      },
+      want: ['20 c5a.large on-demand us-east-1a', '30 c5.large on-demand us-east-1a'],
+    },
+    {
+      name: 'objective balanced: a type 2.4 % dearer per job waits for the cheap one',
       raw: {
         nodeTypes: 'c5.large,c5a.large',
         maxNodes: [30, 100],
         instanceTypes: { 'c5a.large': { onDemandPrice: 0.087 } },
       },
-      want: ['20 c5a.large on-demand us-east-1a', '30 c5.large on-demand us-east-1a'],
+      want: ['30 c5.large on-demand us-east-1a'],
+      waiting: /objective balanced: every offering with room costs more than 2 % over the cheapest per job/,
     },
     {
       name: 'objective cost: no premium at all',
