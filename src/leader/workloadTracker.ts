@@ -129,6 +129,8 @@ export type SharedNodeControl = Pick<
 export class ClusterWorkload implements ClusterPort {
   private readonly systems = new Set<TrackedBatchSystem>();
   private readonly marked = new Set<string>();
+  /** The scaler's last word on preemptable work and on-demand room (keepPreemptableOnSpot). */
+  private preemptableOnSpot = false;
   /** Events of batch systems removed before the scaler took them. */
   private readonly leftover: ClusterEvent[] = [];
   /** The cluster's agents when no workflow is running (the cluster manager still knows them). */
@@ -144,6 +146,12 @@ export class ClusterWorkload implements ClusterPort {
     this.systems.add(system);
     // A new framework must honour marks made before it existed (a shared mark already holds).
     if (!this.shared) for (const a of this.marked) system.inner.markDraining(a);
+    system.inner.keepPreemptableOnSpot?.(this.preemptableOnSpot);
+  }
+
+  keepPreemptableOnSpot(on: boolean): void {
+    this.preemptableOnSpot = on;
+    for (const s of this.systems) s.inner.keepPreemptableOnSpot?.(on);
   }
 
   remove(system: TrackedBatchSystem): void {

@@ -5,7 +5,8 @@
  * What it does that Toil's does not:
  * - A non-preemptable job never lands on a preemptable agent; preemptable jobs go to preemptable
  *   agents first and take on-demand room only after queued non-preemptable jobs had their turn
- *   (a preemptable job no spot agent could hold takes its turn with them).
+ *   (a preemptable job no spot agent could hold takes its turn with them), and not at all while
+ *   the scaler keeps them on spot (`keepPreemptableOnSpot`).
  * - Queued jobs are placed largest first (src/common/placementOrder.ts), so a node the scaler
  *   launched for a big job is not filled by small jobs queued before it.
  * - Draining is race-free (Toil #3079): `markDraining` is synchronous and every offer is checked
@@ -132,6 +133,8 @@ export class MesosBatchSystem implements ClusterBatchSystem {
   private suppressed = false;
   private offerControl: Promise<void> = Promise.resolve();
   private stopping = false;
+  /** Preemptable jobs a spot agent could hold never take on-demand room (keepPreemptableOnSpot). */
+  private preemptableOnSpot = false;
 
   constructor(options: MesosBatchSystemOptions) {
     this.o = options;
@@ -268,6 +271,17 @@ export class MesosBatchSystem implements ClusterBatchSystem {
     if (!this.drainMarks.delete(agentId)) return;
     // Offers from it were declined with a filter; REVIVE clears filters.
     await this.setSuppressed(false);
+  }
+
+  /**
+   * The scaler plans spot for preemptable work while the spot pool has room: such a job a spot
+   * agent could hold then waits for spot room instead of taking on-demand room after its patience.
+   * Taking it back revives offers, so on-demand room declined meanwhile is offered again.
+   */
+  keepPreemptableOnSpot(on: boolean): void {
+    if (this.preemptableOnSpot === on) return;
+    this.preemptableOnSpot = on;
+    if (!on && this.queue.length > 0) void this.setSuppressed(false).catch(() => undefined);
   }
 
   isMarkedDraining(agentId: string): boolean {
@@ -432,12 +446,14 @@ export class MesosBatchSystem implements ClusterBatchSystem {
     // On-demand room goes to a preemptable job only once spot agents had their chance.
     const now = this.o.clock.now();
     const patience = this.o.preemptablePatienceMs ?? 3000;
-    place(
-      spotFirst.filter((a) => a.state === 'queued' && now - a.queuedAtMs >= patience),
-      onDemand,
-    );
+    // Unless the scaler keeps such jobs on spot (keepPreemptableOnSpot): it plans spot for them.
+    if (!this.preemptableOnSpot)
+      place(
+        spotFirst.filter((a) => a.state === 'queued' && now - a.queuedAtMs >= patience),
+        onDemand,
+      );
     this.queue = this.queue.filter((a) => a.state === 'queued');
-    const waitingForSpot = this.queue.some((a) => a.job.requirements.preemptable);
+    const waitingForSpot = !this.preemptableOnSpot && this.queue.some((a) => a.job.requirements.preemptable);
     const suppress = this.queue.length === 0 && !this.suppressed;
     if (suppress) this.suppressed = true;
 

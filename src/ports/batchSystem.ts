@@ -133,4 +133,14 @@ export interface ClusterBatchSystem extends BatchSystem {
   isEmpty(agentId: string): boolean;
   drain(agentId: string): Promise<void>;
   nodeLost(agentId: string, reason: string): string[];
+  /**
+   * `keepPreemptableOnSpot(true)`: from this call on, a preemptable job that some usable
+   * preemptable agent is big enough to hold is placed on preemptable agents only (it waits for spot
+   * room instead of taking on-demand room after its patience); a preemptable job no preemptable
+   * agent could hold, and every non-preemptable job, are placed as before. `false` takes it back.
+   * The scaler sets it every tick from its plan: it plans spot for such work, and on-demand room
+   * stays for the non-preemptable jobs it was opened for. Optional: a batch system without it
+   * places as it always did.
+   */
+  keepPreemptableOnSpot?(on: boolean): void;
 }

@@ -61,6 +61,8 @@ export type ClusterEvent =
  *   batch system that joins later honours marks made before it existed.
  * - `forceDrain` stops what still runs on the agent; those jobs come back 'lost'.
  * - `nodeLost`: as in `ClusterBatchSystem`, for every batch system; the ids of the jobs lost.
+ * - `keepPreemptableOnSpot`: as in `ClusterBatchSystem`, applied to every batch system of the
+ *   cluster, including one that joins later.
  * - `takeEvents` returns each event once, oldest first, and forgets it.
  * - `removeNode` is called for an agent found empty after its drain mark, right before its
  *   instance is terminated: the cluster manager forgets the node (Slurm: `scontrol delete`), so no
@@ -76,4 +78,6 @@ export interface ClusterPort {
   nodeLost(agentId: string, reason: string): string[];
   takeEvents(): readonly ClusterEvent[];
   removeNode(agentId: string): Promise<void>;
+  /** As `ClusterBatchSystem.keepPreemptableOnSpot`, for every batch system of the cluster. */
+  keepPreemptableOnSpot?(on: boolean): void;
 }

@@ -236,4 +236,10 @@ export interface ScalingPlan {
   /** USD/h of the nodes that exist now, and after this plan is carried out. */
   readonly hourlyCost: { readonly current: number; readonly planned: number };
   readonly state: ScalerState;
+  /**
+   * Preemptable jobs that a registered spot node could hold are kept off on-demand room (the batch
+   * system does not fall back to it after its patience); set while the spot pool has room. Absent
+   * or false: they take on-demand room left after non-preemptable work, as before.
+   */
+  readonly preemptableStaysOnSpot?: boolean;
 }

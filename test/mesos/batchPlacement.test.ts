@@ -120,3 +120,60 @@ t.test(
     t.equal(tb.batch.queuedCount(), 0);
   },
 );
+
+t.test(
+  'keepPreemptableOnSpot: a preemptable job a full spot agent could hold waits for spot room instead of taking on-demand room',
+  async (t) => {
+    const cluster = await startCluster([
+      { resources: 'cpus:2;mem:2048;disk:4096', attributes: 'preemptable:false' },
+      { resources: 'cpus:1;mem:1024;disk:4096', attributes: 'preemptable:true' },
+    ]);
+    t.teardown(() => cluster.stop());
+    const [onDemand, spot] = cluster.agentIds;
+    const tb = await startBatch(cluster.master.address);
+    t.teardown(() => tb.batch.shutdown());
+    const placedOn = (jobId: string): string | undefined =>
+      tb.batch.placements().find((p) => p.jobId === jobId)?.agentId;
+
+    tb.batch.keepPreemptableOnSpot(true);
+    // The spot agent is full for the whole test.
+    await tb.batch.issue(shellJob('p-hold-1', 'sleep 60', { preemptable: true }));
+    await waitFor('p-hold-1 placed', () => placedOn('p-hold-1') !== undefined);
+    const rows: {
+      name: string;
+      jobId: string;
+      preemptable: boolean;
+      cores: number;
+      agent: string | undefined;
+    }[] = [
+      {
+        name: 'kept on spot: a 1-core preemptable job waits past its 3 s patience',
+        jobId: 'p-wait-1',
+        preemptable: true,
+        cores: 1,
+        agent: undefined,
+      },
+      {
+        name: 'no spot agent could hold it (2 cores): takes on-demand room as before',
+        jobId: 'p-big-1',
+        preemptable: true,
+        cores: 2,
+        agent: onDemand,
+      },
+    ];
+    for (const row of rows)
+      await tb.batch.issue(
+        shellJob(row.jobId, 'sleep 0.2', { preemptable: row.preemptable, cores: row.cores }),
+      );
+    await tb.updateOf('p-big-1');
+    await new Promise((r) => setTimeout(r, 4000));
+    t.equal(placedOn('p-hold-1'), spot, 'the spot agent holds p-hold-1');
+    for (const row of rows) t.equal(placedOn(row.jobId), row.agent, row.name);
+
+    tb.batch.keepPreemptableOnSpot(false);
+    const u = await tb.updateOf('p-wait-1');
+    t.equal(u.outcome, 'succeeded', 'taken back: p-wait-1 runs');
+    t.equal(placedOn('p-wait-1'), onDemand, 'taken back: on the on-demand agent, after its patience');
+    await tb.batch.kill('p-hold-1');
+  },
+);

@@ -863,6 +863,112 @@ t.test(
   },
 );
 
+t.test(
+  'preemptable stays on spot: while the spot pool has room, on-demand room is kept for non-preemptable work',
+  async (t) => {
+    // An on-demand c5.large runs a non-preemptable job (a merge); a spot c5.large, full for hours,
+    // could hold the queued preemptable job. The batch system would give that job the on-demand
+    // node's room after its patience, and dear room would then drain the node for it (the
+    // relaunch churn of mem-bursts). While the spot pool has room the plan says so instead
+    // (preemptableStaysOnSpot): the batch system keeps the job off on-demand room, the plan does
+    // not count that room for it and launches spot, and the on-demand node stays for its kind.
+    const odJob = running('r1', 'od', {
+      preemptable: false,
+      cores: 1,
+      memoryBytes: GiB,
+      walltimeSeconds: 36_000,
+    });
+    const spJob = running('r2', 'sp', {
+      preemptable: true,
+      cores: 2,
+      memoryBytes: 2 * GiB,
+      walltimeSeconds: 36_000,
+    });
+    const spotNode = node('sp', { capacityType: 'spot', pricePerHour: 0.03 });
+    const pre = jobs(1, { name: 'pre', preemptable: true, walltimeSeconds: 600 });
+    const rows: {
+      name: string;
+      nodeTypes?: string;
+      maxPreemptableNodes?: number;
+      spotUnavailable?: boolean;
+      nodes: ReturnType<typeof node>[];
+      running: ReturnType<typeof running>[];
+      staysOnSpot: boolean;
+      drain: string[];
+      spotLaunch: boolean;
+    }[] = [
+      {
+        name: 'spot pool has room, a spot node could hold the job: set; on-demand node kept, spot launched',
+        nodes: [node('od'), spotNode],
+        running: [odJob, spJob],
+        staysOnSpot: true,
+        drain: [],
+        spotLaunch: true,
+      },
+      {
+        name: 'spot pool at maxPreemptableNodes: not set; the on-demand node takes the job',
+        maxPreemptableNodes: 1,
+        nodes: [node('od'), spotNode],
+        running: [odJob, spJob],
+        staysOnSpot: false,
+        drain: [],
+        spotLaunch: false,
+      },
+      {
+        name: 'spot refused everywhere: not set; the on-demand node takes the job',
+        spotUnavailable: true,
+        nodes: [node('od'), spotNode],
+        running: [odJob, spJob],
+        staysOnSpot: false,
+        drain: [],
+        spotLaunch: false,
+      },
+      {
+        name: 'no spot node registered yet (the batch system gives it on-demand room): set; dear room drains',
+        nodes: [node('od')],
+        running: [odJob],
+        staysOnSpot: true,
+        drain: ['od'],
+        spotLaunch: true,
+      },
+      {
+        name: 'no spot type configured: not set',
+        nodeTypes: 'c5.large',
+        nodes: [node('od')],
+        running: [odJob],
+        staysOnSpot: false,
+        drain: [],
+        spotLaunch: false,
+      },
+    ];
+    for (const row of rows) {
+      const cfg = config({
+        nodeTypes: row.nodeTypes ?? 'c5.large:0.085,c5.large',
+        maxNodes: 10,
+        ...(row.maxPreemptableNodes !== undefined ? { maxPreemptableNodes: row.maxPreemptableNodes } : {}),
+      });
+      const offerings = spotPrices(['c5.large'], 0.03, ['us-east-1a', 'us-east-1b']).map((o) =>
+        row.spotUnavailable ? { ...o, unavailableUntil: NOW + 3_600_000 } : o,
+      );
+      const plan = planScaling(
+        snapshot({ nodes: row.nodes, running: row.running, queued: pre, offerings }),
+        cfg,
+      );
+      t.equal(plan.preemptableStaysOnSpot === true, row.staysOnSpot, `${row.name}: preemptableStaysOnSpot`);
+      t.same(
+        plan.drain.map((d) => d.nodeId),
+        row.drain,
+        `${row.name}: drain ${plan.drain.map((d) => d.reason).join('; ')}`,
+      );
+      t.equal(
+        plan.launch.some((l) => l.capacityType === 'spot'),
+        row.spotLaunch,
+        `${row.name}: spot launch (${launched(plan).join(', ')})`,
+      );
+    }
+  },
+);
+
 t.test('idle nodes retire at once: the default idleGrace is 0', async (t) => {
   t.equal(config({ nodeTypes: 'c5.large' }).idleGraceSeconds, 0, 'default 0');
   t.equal(config({ nodeTypes: 'c5.large', bootTime: '5m' }).idleGraceSeconds, 0, 'whatever the boot time');

@@ -221,6 +221,8 @@ export function simulate(
   let history: RuntimeHistory = emptyRuntimeHistory();
   let state: ScalerState | undefined;
   let shortfall: LaunchShortfall[] = [];
+  /** The last plan keeps preemptable jobs a spot node could hold off on-demand room. */
+  let preemptableStaysOnSpot = false;
   const unavailableUntil = new Map<string, number>();
 
   let done = 0;
@@ -304,7 +306,8 @@ export function simulate(
     const passes: [CapacityType, number[][]][] = [
       ['on-demand', onDemandFirst],
       ['spot', spotFirst],
-      ['on-demand', spotFirst],
+      // The last plan may keep them off on-demand room (preemptableStaysOnSpot), as the batch system does.
+      ...(preemptableStaysOnSpot ? [] : ([['on-demand', spotFirst]] as [CapacityType, number[][]][])),
     ];
     placing: for (const [capacity, order] of passes) {
       for (const n of liveNodes) {
@@ -408,6 +411,7 @@ export function simulate(
     );
     options.onPlan?.(t, plan);
     state = plan.state;
+    preemptableStaysOnSpot = plan.preemptableStaysOnSpot === true;
     shortfall = [];
     for (const a of plan.drain) {
       const n = nodes.get(a.nodeId);

@@ -116,6 +116,8 @@ export class PlanExecutor {
     launching: boolean,
   ): Promise<{ unavailable: boolean; shortfalls: LaunchShortfall[] }> {
     this.keepNoticedDraining(view);
+    // Preemptable work the plan put on spot waits for spot room, not on-demand room (rule 6).
+    this.d.cluster.keepPreemptableOnSpot?.(plan.preemptableStaysOnSpot === true);
     await this.undrainAndDrain(plan, view);
     await this.forceDrainOverdue(view);
     await this.terminate(plan, view, planNo);
