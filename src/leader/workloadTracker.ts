@@ -200,7 +200,9 @@ export class ClusterWorkload implements ClusterPort {
         if (agentId) running.push({ ...shape, agentId, startedAt: s.runningSince(job.jobId) });
         else queued.push(shape);
       }
-    return { agents, queued, running };
+    // The switch holds only if every framework honours it (a Slurm one places jobs itself).
+    const keepsPreemptableOnSpot = systems.every((s) => typeof s.inner.keepPreemptableOnSpot === 'function');
+    return { agents, queued, running, ...(keepsPreemptableOnSpot ? {} : { keepsPreemptableOnSpot }) };
   }
 
   markDraining(agentId: string): void {

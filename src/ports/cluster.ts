@@ -39,6 +39,12 @@ export interface ClusterReading {
   readonly agents: readonly ClusterAgent[];
   readonly queued: readonly ClusterJob[];
   readonly running: readonly RunningOnAgent[];
+  /**
+   * false when some batch system of the cluster cannot keep preemptable work off on-demand room
+   * (`keepPreemptableOnSpot` not implemented: Slurm places jobs itself), so the plan must not count
+   * on it. Absent: every one can.
+   */
+  readonly keepsPreemptableOnSpot?: boolean;
 }
 
 /**

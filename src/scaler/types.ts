@@ -181,6 +181,11 @@ export interface ScalingSnapshot {
   readonly state?: ScalerState;
   /** Spot nodes asked for last tick and not obtained (only the toil-classic policy uses it). */
   readonly lastShortfall?: readonly LaunchShortfall[];
+  /**
+   * false: the batch system cannot keep preemptable jobs off on-demand room (Slurm places jobs
+   * itself), so the plan never sets `preemptableStaysOnSpot` nor counts on it. Absent: it can.
+   */
+  readonly preemptableCanStayOnSpot?: boolean;
 }
 
 export interface LaunchAction {

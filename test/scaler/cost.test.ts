@@ -891,6 +891,7 @@ t.test(
       nodeTypes?: string;
       maxPreemptableNodes?: number;
       spotUnavailable?: boolean;
+      cannotKeep?: boolean;
       nodes: ReturnType<typeof node>[];
       running: ReturnType<typeof running>[];
       staysOnSpot: boolean;
@@ -932,6 +933,15 @@ t.test(
         spotLaunch: true,
       },
       {
+        name: 'the batch system cannot keep preemptable work off on-demand room (Slurm): not set; dear room drains, as without the rule',
+        cannotKeep: true,
+        nodes: [node('od'), spotNode],
+        running: [odJob, spJob],
+        staysOnSpot: false,
+        drain: ['od'],
+        spotLaunch: true,
+      },
+      {
         name: 'no spot type configured: not set',
         nodeTypes: 'c5.large',
         nodes: [node('od')],
@@ -951,7 +961,10 @@ t.test(
         row.spotUnavailable ? { ...o, unavailableUntil: NOW + 3_600_000 } : o,
       );
       const plan = planScaling(
-        snapshot({ nodes: row.nodes, running: row.running, queued: pre, offerings }),
+        {
+          ...snapshot({ nodes: row.nodes, running: row.running, queued: pre, offerings }),
+          ...(row.cannotKeep ? { preemptableCanStayOnSpot: false } : {}),
+        },
         cfg,
       );
       t.equal(plan.preemptableStaysOnSpot === true, row.staysOnSpot, `${row.name}: preemptableStaysOnSpot`);

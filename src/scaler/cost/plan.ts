@@ -228,8 +228,12 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
   // a non-preemptable job keeps its room for the next one instead of running preemptable work at
   // ~3× the spot price until it is drained for it and another is launched (mem-bursts@many-loose:
   // 90 on-demand launches against toil-classic's 30). The plan counts on-demand room the same way.
+  // Only where the batch system can honour it: Slurm would place the job on that room anyway, and
+  // a spot node launched for it would idle.
   const preemptableStaysOnSpot =
-    config.maxPreemptableNodes !== 0 && withRoom.some((o) => o.capacityType === 'spot' && o.available);
+    snapshot.preemptableCanStayOnSpot !== false &&
+    config.maxPreemptableNodes !== 0 &&
+    withRoom.some((o) => o.capacityType === 'spot' && o.available);
   const spotNodeCouldHold = (r: JobRequest): boolean =>
     active.some((n) => {
       if (n.capacityType !== 'spot' || n.state !== 'registered') return false;

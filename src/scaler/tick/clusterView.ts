@@ -30,6 +30,8 @@ export class ClusterView {
   readonly events: readonly ClusterEvent[];
   /** Spot interruption notices the cloud shows now (of any node, live or gone). */
   readonly notices: readonly InterruptionNotice[];
+  /** ClusterReading.keepsPreemptableOnSpot: false when a batch system cannot honour the switch. */
+  readonly keepsPreemptableOnSpot: boolean;
   private readonly agentByNode = new Map<string, ClusterAgent>();
   private readonly nodeByAgent = new Map<string, string>();
 
@@ -45,6 +47,7 @@ export class ClusterView {
     this.agents = cluster.agents;
     this.queued = cluster.queued;
     this.running = cluster.running;
+    this.keepsPreemptableOnSpot = cluster.keepsPreemptableOnSpot !== false;
     this.events = events;
     this.notices = notices;
     const agents = cluster.agents;
@@ -154,6 +157,7 @@ export class ClusterView {
       runtimes: state.runtimes,
       lastShortfall,
       ...(state.smoothing ? { state: state.smoothing } : {}),
+      ...(this.keepsPreemptableOnSpot ? {} : { preemptableCanStayOnSpot: false }),
     };
   }
 }

@@ -1,0 +1,53 @@
+import t from 'tap';
+import { ManualClock } from '../../src/common/clock.js';
+import { ClusterWorkload, TrackedBatchSystem } from '../../src/leader/workloadTracker.js';
+import { ClusterView } from '../../src/scaler/tick/clusterView.js';
+import { emptyTickState } from '../../src/scaler/tick/state.js';
+import { scriptedBatchSystem } from '../fixtures/leaderFakes.js';
+
+/**
+ * The scaler's "preemptable work stays on spot" switch only holds where the batch system can keep
+ * a preemptable job off on-demand room. The mesos batch system can; a Slurm one places jobs itself
+ * and has no such switch. The cluster's reading says which, and the snapshot the policy plans from
+ * carries it, so the plan never counts on a switch nobody honours (it would launch spot nodes for
+ * work that then runs on the on-demand room, and the spot nodes would idle).
+ */
+t.test('the spot switch holds only when every batch system of the cluster honours it', async (t) => {
+  const clock = new ManualClock();
+  const honouring = scriptedBatchSystem();
+  const calls: boolean[] = [];
+  const withSwitch = {
+    ...honouring.system,
+    keepPreemptableOnSpot: (on: boolean) => void calls.push(on),
+  };
+  const mesosLike = new TrackedBatchSystem(withSwitch, clock);
+  const slurmLike = new TrackedBatchSystem(scriptedBatchSystem().system, clock);
+  await mesosLike.start(() => {});
+  await slurmLike.start(() => {});
+  const workload = new ClusterWorkload(async () => []);
+
+  t.equal(
+    (await workload.read()).keepsPreemptableOnSpot,
+    undefined,
+    'no workflow running: nothing to refuse it',
+  );
+  workload.add(mesosLike);
+  t.equal((await workload.read()).keepsPreemptableOnSpot, undefined, 'a mesos-like batch system: it holds');
+  workload.keepPreemptableOnSpot(true);
+  t.same(calls, [false, true], 'the switch reaches it (off when it joined, then on)');
+
+  workload.add(slurmLike);
+  const mixed = await workload.read();
+  t.equal(mixed.keepsPreemptableOnSpot, false, 'one batch system without the switch: it does not hold');
+  const view = new ClusterView(clock.now(), [], mixed);
+  t.equal(view.snapshot(emptyTickState()).preemptableCanStayOnSpot, false, 'the policy is told so');
+
+  workload.remove(slurmLike);
+  const again = await workload.read();
+  t.equal(again.keepsPreemptableOnSpot, undefined, 'the Slurm-like one gone: it holds again');
+  t.equal(
+    new ClusterView(clock.now(), [], again).snapshot(emptyTickState()).preemptableCanStayOnSpot,
+    undefined,
+    'and the snapshot says nothing against it',
+  );
+});
