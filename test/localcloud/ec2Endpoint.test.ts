@@ -13,7 +13,7 @@ import { startEc2Endpoint, type Ec2Endpoint } from '../../src/localcloud/ec2/ind
 import { parseNodeUserData, splitCommandLine } from '../../src/localcloud/ec2/nodeUserData.js';
 import { AwsProvisioner } from '../../src/provisioner/aws/awsProvisioner.js';
 import { buildUserData } from '../../src/provisioner/aws/userData.js';
-import { createClusterGroup, testCalls, testEc2Client } from '../fixtures/ec2Local.js';
+import { createClusterGroup, localClusterSettings, testCalls, testEc2Client } from '../fixtures/ec2Local.js';
 
 /** A real process that stands in for the agent binary: it lives until killed. */
 const SLEEPER = [process.execPath, '-e', 'setInterval(() => {}, 1000)'];
@@ -112,16 +112,7 @@ t.test(
       calls,
       clock,
       log: silentLogger(),
-      settings: {
-        clusterName: 'boot',
-        zone: 'us-west-2a',
-        imageId: LOCAL_IMAGE.imageId,
-        applianceImage: 'quay.io/ucsc_cgl/toil:1.0.0',
-        owner: 'me',
-        extraTags: {},
-        nodeStorageGiB: 20,
-        leaderStorageGiB: 50,
-      },
+      settings: localClusterSettings('boot'),
     });
     const leader = (
       await p.launch({
@@ -382,17 +373,7 @@ t.test('a worker whose user data starts a slurmd starts no Mesos agent', async (
     calls,
     clock,
     log: silentLogger(),
-    settings: {
-      clusterName: 'slurmish',
-      zone: 'us-west-2a',
-      imageId: LOCAL_IMAGE.imageId,
-      applianceImage: 'quay.io/ucsc_cgl/toil:1.0.0',
-      owner: 'me',
-      extraTags: {},
-      nodeStorageGiB: 20,
-      leaderStorageGiB: 50,
-      clusterType: 'slurm',
-    },
+    settings: localClusterSettings('slurmish', { clusterType: 'slurm' }),
   });
   const offering = { instanceType: 't2.medium', zone: 'us-west-2a', market: 'on-demand' } as const;
   await p.launch({ offering, count: 1, clientToken: 'l', role: 'leader' });

@@ -1,12 +1,11 @@
 import t from 'tap';
 import { ManualClock } from '../../src/common/clock.js';
 import { silentLogger } from '../../src/common/log.js';
-import { LOCAL_IMAGE } from '../../src/localcloud/ec2/catalogue.js';
 import { startEc2Endpoint } from '../../src/localcloud/ec2/index.js';
 import { startSlurmController, waitForNodeState } from '../../src/localcloud/slurm/cluster.js';
 import { SlurmdLauncher, loopbackFor } from '../../src/localcloud/slurm/launcher.js';
 import { AwsProvisioner } from '../../src/provisioner/aws/awsProvisioner.js';
-import { createClusterGroup, testCalls, testEc2Client } from '../fixtures/ec2Local.js';
+import { createClusterGroup, localClusterSettings, testCalls, testEc2Client } from '../fixtures/ec2Local.js';
 import { needsSlurm } from '../fixtures/slurmCluster.js';
 
 t.test(
@@ -29,17 +28,7 @@ t.test(
     t.teardown(() => endpoint.stop());
     const calls = testCalls(testEc2Client(endpoint.url));
     await createClusterGroup(calls, 'slurm', 'us-west-2a');
-    const settings = {
-      clusterName: 'slurm',
-      zone: 'us-west-2a',
-      imageId: LOCAL_IMAGE.imageId,
-      applianceImage: 'quay.io/ucsc_cgl/toil:1.0.0',
-      owner: 'me',
-      extraTags: {},
-      nodeStorageGiB: 20,
-      leaderStorageGiB: 50,
-      clusterType: 'slurm' as const,
-    };
+    const settings = localClusterSettings('slurm', { clusterType: 'slurm' });
     const p = new AwsProvisioner({ calls, clock, log: silentLogger(), settings });
     // The same cluster's worker with Mesos user data (a Mesos agent's unit): nothing joins Slurm for it.
     const mesos = new AwsProvisioner({
