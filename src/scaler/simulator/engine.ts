@@ -306,9 +306,9 @@ export function simulate(
     const passes: [CapacityType, number[][]][] = [
       ['on-demand', onDemandFirst],
       ['spot', spotFirst],
-      // The last plan may keep them off on-demand room (preemptableStaysOnSpot), as the batch system does.
-      ...(preemptableStaysOnSpot ? [] : ([['on-demand', spotFirst]] as [CapacityType, number[][]][])),
     ];
+    // The last plan may keep them off on-demand room (preemptableStaysOnSpot), as the batch system does.
+    if (!preemptableStaysOnSpot) passes.push(['on-demand', spotFirst]);
     placing: for (const [capacity, order] of passes) {
       for (const n of liveNodes) {
         if (n.state !== 'registered' || n.capacityType !== capacity) continue;
