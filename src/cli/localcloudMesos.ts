@@ -60,7 +60,10 @@ export function registerMesosCommands(localcloud: Command, setExitCode: (code: n
       '127.0.0.1',
     )
     .option('--port <port>', 'port the agent reports', '5051')
-    .option('--work-dir <dir>', 'sandboxes and the agent id (kept across restarts)')
+    .option(
+      '--work-dir <dir>',
+      'sandboxes and the agent id (kept across restarts; default: a temp dir removed on exit)',
+    )
     .option('--status-retry <duration>', 'first re-send of an unacknowledged status update', '10s')
     .option('--reconnect <duration>', 'delay between attempts to reach the master', '1s')
     .option('--exit-with <pid>', 'stop when process PID is gone (for agents a test or a local cloud started)')
@@ -95,6 +98,8 @@ export function registerMesosCommands(localcloud: Command, setExitCode: (code: n
       // The watcher's timer would keep this process alive after the agent stopped.
       stopWatching.abort();
       await agent.stop(reason);
+      // A temp dir of its own holds nothing a later agent could use (a new one gets a new id).
+      if (opts['workDir'] === undefined) fs.rmSync(workDir, { recursive: true, force: true, maxRetries: 3 });
       setExitCode(0);
     });
 }

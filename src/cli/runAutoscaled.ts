@@ -124,6 +124,7 @@ export async function runAutoscaled(
   const onSignal = (): void => void stop().finally(() => process.exit(130));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  let succeeded = false;
   try {
     const run = started.daemon.submit({
       workflowFile: resolve(workflowFile),
@@ -161,11 +162,24 @@ export async function runAutoscaled(
       );
     else if (run.userError) out.line(`toil: ${hint(run.message ?? 'bad input')}`);
     else out.line(`toil: workflow failed: ${run.message ?? 'no reason given'}`);
-    return run.status === 'succeeded' ? 0 : run.userError ? 2 : 1;
+    succeeded = run.status === 'succeeded';
+    return succeeded ? 0 : run.userError ? 2 : 1;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await stop().catch((e: unknown) => log.error({ err: coerceError(e) }, 'stopping the leader failed'));
+    const stopped = await stop().then(
+      () => true,
+      (e: unknown) => {
+        log.error({ err: coerceError(e) }, 'stopping the leader failed');
+        return false;
+      },
+    );
+    // Nothing is left for a --restart to adopt once the workflow is done and its nodes are gone.
+    if (succeeded && stopped && !f.keepNodes)
+      await Promise.all([
+        rm(stateDir, { recursive: true, force: true }),
+        rm(`${stateDir}.token`, { force: true }),
+      ]);
   }
 }
 

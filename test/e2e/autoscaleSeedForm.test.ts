@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import {
@@ -45,80 +46,89 @@ t.test('flags that would hang the workflow are refused up front, naming the flag
   }
 });
 
-t.test('sorts on the local cloud, scaling 0 → several workers → 0, and leaves no instance', async (t) => {
-  const dir = t.testdir({});
-  const cloud = await startLocalCloud();
-  t.teardown(async () => {
-    cloud.child.kill('SIGTERM');
-    await cloud.done;
-  });
-  // What `toil launch-cluster` leaves behind: the cluster's security group.
-  await makeCluster(cloud.ec2Url, 'seed');
-  t.same(await liveWorkers(cloud.ec2Url), [], 'no worker before the run');
+t.test(
+  'sorts on the local cloud, scaling 0 → several workers → 0, and leaves no instance and no temp dir',
+  async (t) => {
+    const dir = t.testdir({ tmp: {} });
+    // The run's default work dir and the workers' disks are under the temp dir: this test's own.
+    const env = { TMPDIR: join(dir, 'tmp') };
+    const cloud = await startLocalCloud([], { env });
+    t.teardown(async () => {
+      cloud.child.kill('SIGTERM');
+      await cloud.done;
+    });
+    // What `toil launch-cluster` leaves behind: the cluster's security group.
+    await makeCluster(cloud.ec2Url, 'seed');
+    t.same(await liveWorkers(cloud.ec2Url), [], 'no worker before the run');
 
-  const started = Date.now();
-  const { child, done } = startToil(
-    [
-      'run',
-      SORT,
-      'file:js',
-      // ~27 KB in eight leaves, on t2.micro workers that hold one 600 MiB job each: eight jobs
-      // queued at once with --targetTime 2 want several workers however fast the jobs run (on
-      // t2.medium, two jobs a node, a fast machine sometimes needed only one).
-      '--numLines',
-      '1000',
-      '--N',
-      '6000',
-      '--fileToSort',
-      'in.txt',
-      '--outputFile',
-      'out.txt',
-      '--provisioner',
-      'aws',
-      '--nodeType',
-      't2.micro',
-      '--maxNodes',
-      '4',
-      ...FAST_SCALING,
-      '--batchSystem',
-      'mesos',
-      '--mesosMaster',
-      cloud.mesosMaster,
-      '--zone',
-      'us-west-2a',
-      '--clusterName',
-      'seed',
-      '--logLevel',
-      'info',
-    ],
-    { cwd: dir, env: { AWS_ENDPOINT_URL_EC2: cloud.ec2Url } },
-  );
-  t.teardown(() => void child.kill('SIGKILL'));
-  // Counted through the EC2 API while the run goes on.
-  const steps: string[] = [];
-  let peak = 0;
-  let exited = false;
-  void done.then(() => (exited = true));
-  while (!exited) {
-    const n = (await liveWorkers(cloud.ec2Url)).length;
-    peak = Math.max(peak, n);
-    if (steps.at(-1)?.split(':')[1] !== String(n))
-      steps.push(`${((Date.now() - started) / 1000).toFixed(1)}s:${n}`);
-    await sleep(200);
-  }
-  const r = await done;
-  t.equal(r.code, 0, `toil run exits 0 (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-  if (r.code !== 0) t.comment(r.stderr.slice(-4000));
-  t.same(
-    nonEmptyLines(join(dir, 'out.txt')),
-    byteSorted(nonEmptyLines(join(dir, 'in.txt'))),
-    'sorted correctly',
-  );
-  t.ok(peak >= 2, `scaled to ${peak} workers; timeline ${steps.join(' ')}`);
-  t.match(r.stderr, /workflow succeeded: \d+ jobs run/);
-  await sleep(300);
-  t.same(await liveWorkers(cloud.ec2Url), [], 'no worker instance left pending or running');
-});
+    const started = Date.now();
+    const { child, done } = startToil(
+      [
+        'run',
+        SORT,
+        'file:js',
+        // ~27 KB in eight leaves, on t2.micro workers that hold one 600 MiB job each: eight jobs
+        // queued at once with --targetTime 2 want several workers however fast the jobs run (on
+        // t2.medium, two jobs a node, a fast machine sometimes needed only one).
+        '--numLines',
+        '1000',
+        '--N',
+        '6000',
+        '--fileToSort',
+        'in.txt',
+        '--outputFile',
+        'out.txt',
+        '--provisioner',
+        'aws',
+        '--nodeType',
+        't2.micro',
+        '--maxNodes',
+        '4',
+        ...FAST_SCALING,
+        '--batchSystem',
+        'mesos',
+        '--mesosMaster',
+        cloud.mesosMaster,
+        '--zone',
+        'us-west-2a',
+        '--clusterName',
+        'seed',
+        '--logLevel',
+        'info',
+      ],
+      { cwd: dir, env: { ...env, AWS_ENDPOINT_URL_EC2: cloud.ec2Url } },
+    );
+    t.teardown(() => void child.kill('SIGKILL'));
+    // Counted through the EC2 API while the run goes on.
+    const steps: string[] = [];
+    let peak = 0;
+    let exited = false;
+    void done.then(() => (exited = true));
+    while (!exited) {
+      const n = (await liveWorkers(cloud.ec2Url)).length;
+      peak = Math.max(peak, n);
+      if (steps.at(-1)?.split(':')[1] !== String(n))
+        steps.push(`${((Date.now() - started) / 1000).toFixed(1)}s:${n}`);
+      await sleep(200);
+    }
+    const r = await done;
+    t.equal(r.code, 0, `toil run exits 0 (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    if (r.code !== 0) t.comment(r.stderr.slice(-4000));
+    t.same(
+      nonEmptyLines(join(dir, 'out.txt')),
+      byteSorted(nonEmptyLines(join(dir, 'in.txt'))),
+      'sorted correctly',
+    );
+    t.ok(peak >= 2, `scaled to ${peak} workers; timeline ${steps.join(' ')}`);
+    t.match(r.stderr, /workflow succeeded: \d+ jobs run/);
+    await sleep(300);
+    t.same(await liveWorkers(cloud.ec2Url), [], 'no worker instance left pending or running');
+    // A terminated worker's disk goes with it; a finished run's scaler state and token too.
+    let left = readdirSync(join(dir, 'tmp'));
+    for (let i = 0; i < 50 && left.length > 0; i++, left = readdirSync(join(dir, 'tmp'))) await sleep(100);
+    t.same(left, [], 'nothing left in the temp dir');
+  },
+);
 
 t.test(
   'a launch refused for good fails the run fast with the reason: a vCPU limit (exit 1), no such cluster (exit 2)',
@@ -175,6 +185,10 @@ t.test(
     // Not left waiting: the run ends on the first refusal, which it does not try again (a run that
     // waited for capacity would hold until the file's timeout and fail it).
     t.equal(refusedLaunches(), 1, 'failed on the first refused launch, not retried');
+    t.ok(
+      readdirSync(dir).some((n) => n.startsWith('toil-autoscale-')),
+      'a failed run keeps its scaler state for --restart',
+    );
     t.same(await liveWorkers(cloud.ec2Url), [], 'no worker launched or left');
 
     const missing = await run('js-missing', 'nosuch');

@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { ConfigError } from '../../src/common/configErrors.js';
@@ -256,7 +255,7 @@ t.test('simulate config validation names the field, in both sections', async (t)
 });
 
 t.test('the simulate command reads files and reports problems as user errors', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'toil-sim-'));
+  const dir = t.testdir({});
   const tracePath = join(dir, 'trace.json');
   const configPath = join(dir, 'cluster.yaml');
   writeFileSync(

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,17 +72,18 @@ function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
  * The whole environment of the process an instance stands for: what the instance itself would
  * have, and nothing of whoever started the local cloud (no keys, no profile, no endpoints). Its
  * AWS credentials come from its metadata service, through the SDK's default chain; its home is
- * its own, so no `~/.aws` of this machine is read. NODE_OPTIONS is how this machine runs Node
+ * its own, so no `~/.aws` of this machine is read, and so is its temp dir, which goes with the
+ * instance as its disk would. NODE_OPTIONS is how this machine runs Node
  * (the test suite's loopback guard), not a setting of the caller's account.
  */
 export function instanceEnvironment(
   spec: Pick<AgentSpec, 'instanceId' | 'privateIp' | 'imdsEndpoint'>,
-  options: { home: string; s3Endpoint?: string; nodeOptions?: string },
+  options: { home: string; tmp: string; s3Endpoint?: string; nodeOptions?: string },
 ): Record<string, string> {
   return {
     PATH: `${dirname(process.execPath)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
     HOME: options.home,
-    TMPDIR: tmpdir(),
+    TMPDIR: options.tmp,
     AWS_EC2_METADATA_SERVICE_ENDPOINT: spec.imdsEndpoint,
     ...(options.s3Endpoint ? { AWS_ENDPOINT_URL_S3: options.s3Endpoint } : {}),
     ...(options.nodeOptions ? { NODE_OPTIONS: options.nodeOptions } : {}),
@@ -127,12 +128,16 @@ export class CliAgentLauncher implements NodeProcessLauncher {
       '--logLevel',
       'warn',
     ];
-    const home = join(tmpdir(), `toil-localcloud-${spec.instanceId}`);
-    mkdirSync(home, { recursive: true });
+    // The instance's disk: its home, the agent's work dir and its temp dir, removed when it stops.
+    const home = mkdtempSync(join(tmpdir(), `toil-localcloud-${spec.instanceId}-`));
+    const tmp = join(home, 'tmp');
+    mkdirSync(tmp);
+    args.push('--work-dir', join(home, 'agent'));
     const child = spawn(cmd!, args, {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: instanceEnvironment(spec, {
         home,
+        tmp,
         ...(this.s3Endpoint ? { s3Endpoint: this.s3Endpoint } : {}),
         ...(process.env.NODE_OPTIONS ? { nodeOptions: process.env.NODE_OPTIONS } : {}),
       }),

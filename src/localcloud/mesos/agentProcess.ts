@@ -19,7 +19,10 @@ export interface AgentProcessOptions {
   attributes?: string;
   hostname?: string;
   port?: number;
-  /** Kept between restarts so the agent keeps its id; a fresh temp dir when absent. */
+  /**
+   * Kept between restarts so the agent keeps its id. When absent, a fresh temp dir that is the
+   * machine's disk: removed once the agent has exited after `stop()` or `kill()`.
+   */
   workDir?: string;
   statusRetryMs?: number;
   reconnectMs?: number;
@@ -55,9 +58,23 @@ export function repositoryRoot(): string {
   }
 }
 
+function ownTmp(workDir: string): string {
+  const tmp = path.join(workDir, 'tmp');
+  fs.mkdirSync(tmp, { recursive: true });
+  return tmp;
+}
+
 export function startAgentProcess(options: AgentProcessOptions): AgentProcessHandle {
   const workDir = options.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'toil-mesos-agent-'));
   fs.mkdirSync(workDir, { recursive: true });
+  // A terminated instance's disk goes with it; a dir the caller named is the caller's.
+  const removeOwnDir = (): Promise<void> =>
+    options.workDir === undefined
+      ? exited
+          // Killed tasks may still be writing into their sandboxes for a moment.
+          .then(() => fs.promises.rm(workDir, { recursive: true, force: true, maxRetries: 3 }))
+          .catch(() => undefined)
+      : Promise.resolve();
   const args = [
     path.join(repositoryRoot(), 'bin', 'toil.js'),
     'localcloud',
@@ -82,7 +99,12 @@ export function startAgentProcess(options: AgentProcessOptions): AgentProcessHan
   try {
     child = spawn(process.execPath, args, {
       stdio: ['ignore', logFd, logFd],
-      env: { ...process.env, ...options.env },
+      // An agent on a temp dir of its own is a machine: its tasks' temp files go with its disk.
+      env: {
+        ...process.env,
+        ...(options.workDir === undefined ? { TMPDIR: ownTmp(workDir) } : {}),
+        ...options.env,
+      },
     });
   } finally {
     fs.closeSync(logFd);
@@ -129,10 +151,11 @@ export function startAgentProcess(options: AgentProcessOptions): AgentProcessHan
           // That task had already ended.
         }
       }
+      void removeOwnDir();
     },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
+      await removeOwnDir();
     },
   };
 }
