@@ -44,6 +44,38 @@ t.test('the same seed gives the same run; another seed another run', async (t) =
   t.equal(a.planViolations, 0, 'the executor never had to refuse a plan entry');
 });
 
+t.test(
+  "a job lost on spot more than preemptableRetries times runs on on-demand, as the leader's --preemptableRetries does",
+  async (t) => {
+    // One 10 h preemptable job at 3 interruptions per spot node-hour: it almost never survives a
+    // spot node (e^-30), so without the leader's rule it re-runs until the simulated time runs out.
+    const trace = wide(1, 36_000, true);
+    const scaler = { nodeTypes: 'c5.large:0.1,c5.large', maxNodes: 5 };
+    const weather = { spotInterruptionRate: 3, spotPrices: { 'c5.large': 0.03 }, maxDuration: '4d' };
+    for (const [retries, moves] of [
+      [3, 4],
+      [0, 1],
+    ] as const) {
+      const { scaler: sc, simulation } = setup(scaler, { ...weather, preemptableRetries: retries });
+      for (const policy of ['cost', 'toil-classic'] as const) {
+        const r = simulate(trace, sc, simulation, { policy, seed: 3 });
+        t.ok(r.finished, `${policy}, preemptableRetries ${retries}: finishes`);
+        t.equal(r.rerunsAfterInterruption, moves, `${policy}: lost ${moves} times on spot, then moved`);
+        t.ok(
+          r.nodeHours.onDemand >= 10,
+          `${policy}: its last run is on on-demand (${r.nodeHours.onDemand} h)`,
+        );
+        t.equal(r.planViolations, 0);
+      }
+    }
+    const { scaler: sc, simulation } = setup(scaler, { ...weather, preemptableRetries: 'unlimited' });
+    const r = simulate(trace, sc, simulation, { policy: 'cost', seed: 3 });
+    t.notOk(r.finished, 'unlimited (--enableUnlimitedPreemptibleRetries): still re-running after 4 days');
+    t.ok(r.rerunsAfterInterruption > 100, `re-ran ${r.rerunsAfterInterruption} times`);
+    t.equal(r.nodeHours.onDemand, 0, 'never on on-demand');
+  },
+);
+
 t.test('billing is per second with the 60 s minimum; makespan is when the last job ends', async (t) => {
   const { scaler, simulation } = setup(
     { nodeTypes: 'c5.large', bootTime: '100s', idleGrace: '1m' },

@@ -27,6 +27,11 @@ export interface SimulationConfig {
   /** Spot price per instance type (or "type/zone"); others pay `spotPriceRatio` × on-demand. */
   readonly spotPrices: Readonly<Record<string, number>>;
   readonly spotPriceRatio: number;
+  /**
+   * The leader's `--preemptableRetries` (default 3): a job lost with its spot node more times runs
+   * on on-demand from then on (Infinity: `--enableUnlimitedPreemptibleRetries`).
+   */
+  readonly preemptableRetries: number;
   readonly maxSeconds: number;
   readonly seed: number;
 }
@@ -52,6 +57,7 @@ const SimulationSchema = z
     zones: z.array(z.string().min(1)).min(1).optional(),
     spotPrices: z.record(z.string(), z.number().min(0)).default({}),
     spotPriceRatio: z.number().positive().max(1).default(0.35),
+    preemptableRetries: z.union([z.number().int().min(0), z.literal('unlimited')]).default(3),
     maxDuration: durationMs().default(30 * 86_400_000),
     seed: z.number().int().default(1),
   })
@@ -104,6 +110,7 @@ export function parseSimulateConfig(
       unavailableSeconds: s.unavailableFor / 1000,
       spotPrices: s.spotPrices,
       spotPriceRatio: s.spotPriceRatio,
+      preemptableRetries: s.preemptableRetries === 'unlimited' ? Infinity : s.preemptableRetries,
       maxSeconds: s.maxDuration / 1000,
       seed: s.seed,
     }),

@@ -90,7 +90,8 @@ interface SimJob {
   readonly id: string;
   readonly name: string;
   readonly req: Resources;
-  readonly preemptable: boolean;
+  /** False once the leader moved it to on-demand (lost on spot more than preemptableRetries times). */
+  preemptable: boolean;
   readonly runtime: number;
   readonly walltime?: number;
   depsLeft: number;
@@ -100,7 +101,10 @@ interface SimJob {
   startedAt: number;
   nodeId?: string;
   attempt: number;
-  readonly groupKey: string;
+  /** Times lost with its spot node, and why it runs on on-demand now (the leader's onLost). */
+  lostOnSpot: number;
+  onDemandBecause?: string;
+  groupKey: string;
 }
 
 interface SimNode {
@@ -142,11 +146,22 @@ type EventInput = Event extends unknown
     : never
   : never;
 
+/** Jobs queue in groups of identical requests (one snapshot entry with a count per group). */
+function groupKeyOf(
+  name: string,
+  r: { cores: number; memoryBytes: number; diskBytes: number },
+  preemptable: boolean,
+  walltime: number | undefined,
+): string {
+  return `${name}\u0000${r.cores}\u0000${r.memoryBytes}\u0000${r.diskBytes}\u0000${preemptable}\u0000${walltime ?? ''}`;
+}
+
 /**
  * Runs a trace through a simulated cluster on a simulated clock (a discrete-event loop; nothing
  * sleeps): a scaler tick every scaleInterval runs the chosen policy on a snapshot and carries out
  * its plan; nodes boot after bootTime (± jitter) or never (bootFailureRate); spot nodes are
- * interrupted at the configured rate (their jobs re-run); offerings refuse launches in configured
+ * interrupted at the configured rate (their jobs re-run, and a job lost on spot more than
+ * `preemptableRetries` times runs on on-demand from then on, as the leader does); offerings refuse launches in configured
  * windows and are then marked unavailable for a while, as the provisioner would; a Mesos-like
  * scheduler places ready jobs first-fit on registered nodes, oldest node first, in the mesos batch
  * system's order (placementOrder: largest first; non-preemptable jobs, and preemptable ones no spot
@@ -197,7 +212,8 @@ export function simulate(
     readyAt: 0,
     startedAt: 0,
     attempt: 0,
-    groupKey: `${j.name}\u0000${j.cores}\u0000${j.memoryBytes}\u0000${j.diskBytes}\u0000${j.preemptable}\u0000${j.walltime ?? ''}`,
+    lostOnSpot: 0,
+    groupKey: groupKeyOf(j.name, j, j.preemptable, j.walltime),
   }));
   trace.jobs.forEach((j, i) => j.dependsOn.forEach((d) => jobs[byId.get(d)!]!.children.push(i)));
   for (const j of jobs)
@@ -350,6 +366,7 @@ export function simulate(
       preemptable: job.preemptable,
       walltimeSeconds: job.walltime,
       count,
+      ...(job.onDemandBecause ? { onDemandBecause: job.onDemandBecause } : {}),
     }));
     const running: RunningJob[] = [];
     const snapshotNodes: ExistingNode[] = [];
@@ -377,6 +394,7 @@ export function simulate(
           diskBytes: j.req.diskBytes,
           preemptable: j.preemptable,
           walltimeSeconds: j.walltime,
+          ...(j.onDemandBecause ? { onDemandBecause: j.onDemandBecause } : {}),
         });
       }
     }
@@ -566,6 +584,13 @@ export function simulate(
           busyCoreSeconds += j.req.cores * (now - j.startedAt);
           reruns++;
           j.nodeId = undefined;
+          // As the leader does (workflowRunner's onLost): lost on spot more than preemptableRetries
+          // times, the job runs on on-demand from then on.
+          if (j.preemptable && ++j.lostOnSpot > sim.preemptableRetries) {
+            j.preemptable = false;
+            j.onDemandBecause = `lost with its spot node ${j.lostOnSpot} times (--preemptableRetries ${sim.preemptableRetries})`;
+            j.groupKey = groupKeyOf(j.name, j.req, false, j.walltime);
+          }
           enqueue(j, now);
         }
         n.running.clear();
