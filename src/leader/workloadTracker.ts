@@ -45,6 +45,8 @@ export class TrackedBatchSystem implements BatchSystem {
         this.seenRunning.delete(u.jobId);
         if (u.outcome === 'succeeded' && u.wallTimeMs !== undefined)
           this.events.push({ kind: 'completed', name: t.job.name, seconds: u.wallTimeMs / 1000 });
+        if (u.outcome !== 'lost' && u.node !== undefined)
+          this.events.push({ kind: 'taskEnded', agent: u.node, at: this.clock.now() });
         if (u.outcome === 'lost')
           this.events.push({
             kind: 'lost',

@@ -52,10 +52,14 @@ export interface ClusterReading {
  * - completed: a job succeeded after running `seconds` (the scaler learns runtimes per name);
  * - lost: a job's node or agent went away under it (spot interruption, agent lost, drained); the
  *   job re-runs without spending a retry. `agentId` when the batch system knows where it ran.
+ * - taskEnded: an attempt ended (succeeded, failed or killed) on `agent` (the agent id or host the
+ *   batch system reported) at `at`, the leader's clock when the update arrived. A node's idle
+ *   clock starts there, not at the tick that first found it empty.
  */
 export type ClusterEvent =
   | { readonly kind: 'completed'; readonly name: string; readonly seconds: number }
-  | { readonly kind: 'lost'; readonly jobId: string; readonly name: string; readonly agentId?: string };
+  | { readonly kind: 'lost'; readonly jobId: string; readonly name: string; readonly agentId?: string }
+  | { readonly kind: 'taskEnded'; readonly agent: string; readonly at: number };
 
 /**
  * Contract:

@@ -2,6 +2,7 @@ import t from 'tap';
 import { planScaling } from '../../src/scaler/policy.js';
 import { emptyRuntimeHistory, recordCompletion } from '../../src/scaler/runtimes.js';
 import { expectedMaxOfNormals, tailShare } from '../../src/scaler/cost/newNodes.js';
+import { HANDOFF_GRACE_SECONDS } from '../../src/scaler/cost/plan.js';
 import type { RuntimeHistory, ScalingPlan, ScalerState } from '../../src/scaler/types.js';
 import { config, GiB, jobs, node, NOW, running, snapshot } from './fixtures/scaler.js';
 
@@ -989,14 +990,31 @@ t.test('idle nodes retire at once: the default idleGrace is 0', async (t) => {
   const cfg = config({ nodeTypes: 'c5.large' });
   const rows = [
     {
-      name: 'idle at once: idle 1 s, nothing queued: drained and terminated',
-      idleFor: 1,
+      name: 'idle at once: idle 6 s, nothing queued: drained and terminated',
+      idleFor: 6,
       queued: 0,
       drained: true,
     },
     { name: 'idle at once: idle 30 s: drained', idleFor: 30, queued: 0, drained: true },
     { name: 'idle at once: a queued job it can run keeps it', idleFor: 30, queued: 1, drained: false },
-    { name: 'idle at once: its last job ended this instant: drained', idleFor: 0, queued: 0, drained: true },
+    {
+      name: 'hand-off grace: its last job ended this instant (its follow-on not issued yet): kept',
+      idleFor: 0,
+      queued: 0,
+      drained: false,
+    },
+    {
+      name: 'hand-off grace: its last job ended 4 s ago: kept',
+      idleFor: HANDOFF_GRACE_SECONDS - 1,
+      queued: 0,
+      drained: false,
+    },
+    {
+      name: 'hand-off grace: ended 5 s ago: drained',
+      idleFor: HANDOFF_GRACE_SECONDS,
+      queued: 0,
+      drained: true,
+    },
   ];
   for (const row of rows) {
     const n = node('w', { lastBusyAt: NOW - row.idleFor * 1000 });

@@ -20,6 +20,15 @@ import { packOntoNode, type WorkClass } from './existing.js';
 import { cheapestPerJob, chooseNewNodes, CONSOLIDATION_MARGIN, type LimitState } from './newNodes.js';
 
 /**
+ * The least a node stays after its last task ended, whatever idleGrace says. A finished job's
+ * successors are issued only once the leader has committed its result to the job store (an S3
+ * write: up to a second or two), so a tick in that gap would retire the node its follow-on is
+ * about to need, and launch another for it. Measured from the task's end (`lastBusyAt`), so it
+ * costs a few seconds of node time at most once per retirement.
+ */
+export const HANDOFF_GRACE_SECONDS = 5;
+
+/**
  * The `cost` policy. In order:
  * 1. jobs no configured node type can run are reported with the constraint that fails;
  * 2. nodes that never registered within bootTimeout are terminated (and their work replanned);
@@ -30,9 +39,9 @@ import { cheapestPerJob, chooseNewNodes, CONSOLIDATION_MARGIN, type LimitState }
  * 4. the rest goes onto the cheapest set of new nodes (see newNodes.ts), spot for preemptable work
  *    where allowed, on-demand otherwise, within per-type, spot-pool, cluster and $/h limits;
  * 5. launches are smoothed by betaInertia per offering and minNodes is topped up;
- * 6. scale-down: idle nodes past idleGrace are drained (dearest first, never below minNodes,
- *    static nodes kept), nodes over a lowered limit are drained, draining nodes that are empty are
- *    terminated.
+ * 6. scale-down: idle nodes past idleGrace (and HANDOFF_GRACE_SECONDS) are drained (dearest
+ *    first, never below minNodes, static nodes kept), nodes over a lowered limit are drained,
+ *    draining nodes that are empty are terminated.
  */
 export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): ScalingPlan {
   const now = snapshot.now;
@@ -410,7 +419,7 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
   const idle = active
     .filter((n) => retirable(n) && !took.has(n.id) && (runningByNode.get(n.id) ?? []).length === 0)
     .map((n) => ({ n, idleFor: (now - Math.max(n.lastBusyAt ?? 0, n.registeredAt ?? n.launchedAt)) / 1000 }))
-    .filter((x) => x.idleFor >= config.idleGraceSeconds)
+    .filter((x) => x.idleFor >= Math.max(config.idleGraceSeconds, HANDOFF_GRACE_SECONDS))
     .sort((a, b) => priceOf(b.n) - priceOf(a.n) || b.idleFor - a.idleFor || a.n.id.localeCompare(b.n.id));
   for (const { n, idleFor } of idle) {
     const idx = nodeTypeIndexOf(config, n.instanceType, n.capacityType);

@@ -68,6 +68,14 @@ export class ClusterView {
     return this.agentByNode.get(nodeId);
   }
 
+  /** The live node an agent runs on, by its agent id or (as batch systems name nodes) its host. */
+  nodeOfAgent(agent: string): string | undefined {
+    return (
+      this.nodeByAgent.get(agent) ??
+      this.nodeByAgent.get(this.agents.find((a) => a.hostname === agent)?.agentId ?? '')
+    );
+  }
+
   runningOn(nodeId: string): number {
     return this.agentByNode.get(nodeId)?.runningJobIds.length ?? 0;
   }
