@@ -1,7 +1,7 @@
 import t from 'tap';
 import { planScaling } from '../../src/scaler/policy.js';
 import { emptyRuntimeHistory, recordCompletion } from '../../src/scaler/runtimes.js';
-import { expectedMaxOfNormals, tailShare } from '../../src/scaler/cost/newNodes.js';
+import { expectedMaxOfNormals, fixedShare, tailShare } from '../../src/scaler/cost/newNodes.js';
 import { HANDOFF_GRACE_SECONDS } from '../../src/scaler/cost/plan.js';
 import type { RuntimeHistory, ScalingPlan, ScalerState } from '../../src/scaler/types.js';
 import { config, GiB, jobs, node, NOW, running, snapshot } from './fixtures/scaler.js';
@@ -230,13 +230,26 @@ t.test('limits: a queue never hangs silently', async (t) => {
       waiting: /objective balanced: every offering with room costs more than 2 % over the cheapest per job/,
     },
     {
+      // A 10 s boot is 0.14 % of a 2-hour job: the premium is almost all price.
       name: 'objective balanced: a type within 2 % per job (1.8 %) still takes the overflow',
+      raw: {
+        nodeTypes: 'c5.large,c5a.large',
+        maxNodes: [30, 100],
+        bootTime: '10s',
+        instanceTypes: { 'c5a.large': { onDemandPrice: 0.0865 } },
+      },
+      want: ['20 c5a.large on-demand us-east-1a', '30 c5.large on-demand us-east-1a'],
+    },
+    {
+      name: 'objective balanced: the same 1.8 % type waits when its 2-min boot is 1.7 % of its 2-hour job (fixed overheads)',
       raw: {
         nodeTypes: 'c5.large,c5a.large',
         maxNodes: [30, 100],
         instanceTypes: { 'c5a.large': { onDemandPrice: 0.0865 } },
       },
-      want: ['20 c5a.large on-demand us-east-1a', '30 c5.large on-demand us-east-1a'],
+      want: ['30 c5.large on-demand us-east-1a'],
+      waiting:
+        /objective balanced: every offering with room costs more than 2 % over the cheapest per job \(counting .*a new node's boot and billing minimum/,
     },
     {
       name: 'objective balanced: a type 2.4 % dearer per job waits for the cheap one',
@@ -318,6 +331,7 @@ t.test('memory-heavy sizing: a node is priced with the tail its last jobs leave 
     name: string;
     runtimes: RuntimeHistory;
     objective?: string;
+    bootTime?: string;
     want: string[];
     waiting?: RegExp;
   }[] = [
@@ -334,9 +348,16 @@ t.test('memory-heavy sizing: a node is priced with the tail its last jobs leave 
       want: ['4 r5.8xlarge on-demand us-east-1a', '5 r5.2xlarge on-demand us-east-1a'],
     },
     {
-      name: 'tight runtimes, balanced: the tail is small, r5.8xlarge takes the overflow',
+      name: 'tight runtimes, balanced, 10 s boot: the tail is small, r5.8xlarge takes the overflow',
       runtimes: tight,
+      bootTime: '10s',
       want: ['4 r5.8xlarge on-demand us-east-1a', '5 r5.2xlarge on-demand us-east-1a'],
+    },
+    {
+      name: 'tight runtimes, balanced, 2-min boot: a 30-min job pays 6.7 % in boot on a new r5.8xlarge; it waits for the r5.2xlarge',
+      runtimes: tight,
+      want: ['5 r5.2xlarge on-demand us-east-1a'],
+      waiting: /objective balanced: .*a new node's boot/,
     },
   ];
   for (const row of rows) {
@@ -349,6 +370,7 @@ t.test('memory-heavy sizing: a node is priced with the tail its last jobs leave 
         nodeTypes: 'r5.2xlarge,r5.8xlarge',
         maxNodes: [5, 20],
         ...(row.objective ? { objective: row.objective } : {}),
+        ...(row.bootTime ? { bootTime: row.bootTime } : {}),
       }),
     );
     t.same(launched(p), row.want, row.name);
@@ -362,6 +384,12 @@ t.test('memory-heavy sizing: a node is priced with the tail its last jobs leave 
     t.ok(tailShare(8, 0.5, 1) > tailShare(2, 0.5, 1), 'more jobs side by side, more tail');
     t.ok(tailShare(8, 0.5, 4) < tailShare(8, 0.5, 1), 'jobs back to back spread the tail over more work');
     t.equal(tailShare(8, 0, 1), 0, 'identical runtimes leave no tail');
+  });
+  t.test('fixedShare: boot over the work a new node runs, at least the billing minimum', async (t) => {
+    const c = config({ nodeTypes: 'c5.large' });
+    t.equal(fixedShare(1800, 120, c), 120 / 1800, 'a 2-min boot over a 30-min wave: 6.7 %');
+    t.equal(fixedShare(7200, 120, c), 120 / 7200, 'over a 2-hour job: 1.7 %');
+    t.equal(fixedShare(30, 10, c), 30 / 30, 'a 30 s job on a node billed 60 s at least pays 30 s more');
   });
 });
 

@@ -73,6 +73,19 @@ export function tailShare(jobs: number, spread: number, perSlot: number): number
 }
 
 /**
+ * The share of a new node's cost that goes on fixed overheads rather than on the work it runs:
+ * it is billed from launch, so its boot, and for at least the billing minimum, over the `busy`
+ * seconds its slots run jobs. A node that runs one short wave pays a large share (boot 2 min over
+ * a 30-min wave: 6.7 %), one that runs for hours a small one. Waiting for the nodes a full pool
+ * already has pays none of it, so this is what a node opened in another pool to go faster costs
+ * over waiting, besides any difference in price per job.
+ */
+export function fixedShare(busy: number, bootSeconds: number, config: ScalerConfig): number {
+  const life = Math.max(busy, 1);
+  return Math.max(bootSeconds, config.billingMinimumSeconds - life) / life;
+}
+
+/**
  * How much more than the cheapest offering a node may cost for its jobs before it is consolidated
  * (given no more of that work and drained): a replacement pays a boot and the billing minimum, so
  * small differences are not worth the churn. 1: twice the cheapest (0.25 was measured: churn, up to
@@ -109,6 +122,8 @@ interface Item {
   /** Runtime spread and jobs per slot of the pool (weighted by its jobs), for tailShare. */
   readonly spread: number;
   readonly perSlot: number;
+  /** Seconds a slot of the pool is busy: its jobs per slot × their runtime (weighted by jobs). */
+  readonly busy: number;
   slots: number;
   /** False when only part of the pool is planned here (compensation): the rest waits. */
   readonly whole?: false;
@@ -212,6 +227,7 @@ export function chooseNewNodes(
     const shape = {
       spread: weighted((m) => m.cls.runtimeSpread ?? DEFAULT_RUNTIME_SPREAD),
       perSlot: weighted((m) => m.perSlot),
+      busy: weighted((m) => m.perSlot * m.cls.runtimeSeconds),
     };
     if (!req.preemptable) {
       items.push({ cls: c, req, ...shape, slots, mode: 'od', value: 0 });
@@ -399,9 +415,22 @@ export function chooseNewNodes(
           mean((it) => it.spread),
           mean((it) => it.perSlot),
         );
-        const eff = o.pricePerHour > 0 ? value / (o.pricePerHour * (1 + tail)) : Infinity;
+        const room = allowance(o) > 0;
+        // A new node also pays its fixed overheads (boot, billing minimum) on the work it runs;
+        // an offering at its limit is the yardstick as the nodes it already has, which the work
+        // can wait for without paying them again (see fixedShare). A factor, not a term added to
+        // the tail: it is the same for every new node running the same work, so among offerings
+        // with room it changes no choice; it only counts against going faster than waiting.
+        const fixed = room
+          ? fixedShare(
+              mean((it) => it.busy),
+              boot,
+              config,
+            )
+          : 0;
+        const eff = o.pricePerHour > 0 ? value / (o.pricePerHour * (1 + tail) * (1 + fixed)) : Infinity;
         yardstick.set(leader, Math.max(yardstick.get(leader) ?? 0, eff));
-        if (allowance(o) > 0) fills.push({ o, placed, eff, leader });
+        if (room) fills.push({ o, placed, eff, leader });
       }
     }
     const valid = fills.filter((f) => f.eff * (1 + premium) >= yardstick.get(f.leader)! - 1e-12);
@@ -469,7 +498,7 @@ function blockedReason(
 ): string {
   if (it.mode === 'wait') return 'the spot pool is at its limits; runs on spot nodes as they free up';
   if (it.capped)
-    return `objective ${config.objective}: every offering with room costs more than ${Math.round(OBJECTIVE_PREMIUM[config.objective] * 100)} % over the cheapest per job (counting the room a node holds idle while its last jobs end), whose node types are at their limits; runs on existing nodes as they free up`;
+    return `objective ${config.objective}: every offering with room costs more than ${Math.round(OBJECTIVE_PREMIUM[config.objective] * 100)} % over the cheapest per job (counting the room a node holds idle while its last jobs end, and a new node's boot and billing minimum over the work it runs), whose node types are at their limits; runs on existing nodes as they free up`;
   const fitting = offerings.filter(
     (o) => fitsOffering(it.req, o) && (o.capacityType === 'on-demand' || it.req.preemptable),
   );
