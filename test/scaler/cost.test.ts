@@ -1123,3 +1123,59 @@ t.test(
     t.same(launched(p), ['5 c5.large on-demand us-east-1a']);
   },
 );
+
+t.test(
+  "dear room over the run: a job that would outlive a big node's running jobs is kept off its room",
+  async (t) => {
+    // An on-demand r5.8xlarge ($2.016/h, 32 cores) runs the 16-core 200 GiB job it was launched
+    // for, about an hour from its end. A queued 1-core 2 GiB job costs $0.063/h of its room and
+    // $0.060/h of a c5.large's (1.05×, not dear by price alone). Ending before the big job, it
+    // takes the room for free; running 10 h, it keeps the node alive for itself after the big
+    // job ends ($2.016/h against $0.085/h for a c5.large), so the node is drained (the big job
+    // finishes, nothing more lands) and a c5.large is launched. A queue that fills the node after
+    // the big job pays only its share again.
+    const big = node('big', { instanceType: 'r5.8xlarge' });
+    const bigJob = running('huge', 'big', {
+      name: 'huge',
+      cores: 16,
+      memoryBytes: 200 * GiB,
+      walltimeSeconds: 3660,
+    });
+    const small = (n: number, walltimeSeconds: number) =>
+      jobs(n, { name: 'small', cores: 1, memoryBytes: 2 * GiB, walltimeSeconds });
+    const rows: { name: string; queued: ReturnType<typeof jobs>; drain: string[]; launch: string[] }[] = [
+      {
+        name: "dear room over the run: a 10-minute job ending before the node's big job: kept, it takes the room",
+        queued: small(1, 600),
+        drain: [],
+        launch: [],
+      },
+      {
+        name: 'dear room over the run: a 10-hour job outliving the big job by 9 h: drained, c5.large launched',
+        queued: small(1, 36_000),
+        drain: ['big'],
+        launch: ['1 c5.large on-demand us-east-1a'],
+      },
+      {
+        name: 'dear room over the run: 30 such 10-hour jobs, enough to fill the node after the big job: kept, takes 16 of them',
+        queued: small(30, 36_000),
+        drain: [],
+        launch: ['14 c5.large on-demand us-east-1a'],
+      },
+    ];
+    for (const row of rows) {
+      const plan = planScaling(
+        snapshot({ nodes: [big], running: [bigJob], queued: row.queued }),
+        config({ nodeTypes: 'r5.8xlarge,c5.large', maxNodes: 20 }),
+      );
+      t.same(
+        plan.drain.map((d) => d.nodeId),
+        row.drain,
+        `${row.name}: ${plan.drain.map((d) => d.reason).join('; ')}`,
+      );
+      t.same(launched(plan), row.launch, `${row.name}: launch`);
+      if (row.drain.length > 0)
+        t.match(plan.drain[0]!.reason, /the queued work its free room would take runs for less than half/);
+    }
+  },
+);

@@ -96,13 +96,16 @@ export const CONSOLIDATION_MARGIN = 1;
 /**
  * The cheapest fractional cost (USD/h) of running one job of `r` on any available offering it may
  * use (spot only for preemptable work with spot allowed): price × the job's dominant share of the
- * type's packable resources. Infinity when no available offering fits it.
+ * type's packable resources. Infinity when no available offering fits it. With `together`, a node
+ * runs at most that many such jobs (all there is of the work), so each pays at least
+ * price ÷ min(together, jobs the type holds): a node opened for one small job costs its whole price.
  */
 export function cheapestPerJob(
   r: JobRequest,
   offerings: readonly Offering[],
   types: TypeTable,
   config: ScalerConfig,
+  together = Infinity,
 ): number {
   let best = Infinity;
   for (const o of offerings) {
@@ -110,7 +113,9 @@ export function cheapestPerJob(
     if (o.capacityType === 'spot' && (!r.preemptable || config.maxPreemptableNodes === 0)) continue;
     const e = types.byName.get(o.instanceType);
     if (!e || maxFit(e.packable, r) < 1 || !archMatches(r, e.type.architecture)) continue;
-    best = Math.min(best, o.pricePerHour * dominantShare(r, e.packable));
+    const share = dominantShare(r, e.packable);
+    const held = Math.min(together, maxFit(e.packable, r));
+    best = Math.min(best, o.pricePerHour * (together === Infinity ? share : Math.max(share, 1 / held)));
   }
   return best;
 }

@@ -158,13 +158,13 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
       return e !== undefined && maxFit(e.packable, r) >= 1 && archMatches(r, e.type.architecture);
     });
   // The cheapest fractional $/h of one job over some offerings, cached per request.
-  const cheapestOver = (among: readonly Offering[]): ((r: JobRequest) => number) => {
+  const cheapestOver = (among: readonly Offering[]): ((r: JobRequest, together?: number) => number) => {
     const cache = new Map<string, number>();
-    return (r) => {
-      const key = `${r.cores}/${r.memoryBytes}/${r.diskBytes}/${r.gpus ?? 0}/${r.preemptable}/${r.architecture ?? ''}`;
+    return (r, together = Infinity) => {
+      const key = `${r.cores}/${r.memoryBytes}/${r.diskBytes}/${r.gpus ?? 0}/${r.preemptable}/${r.architecture ?? ''}/${together}`;
       let v = cache.get(key);
       if (v === undefined) {
-        v = cheapestPerJob(r, among, types, config);
+        v = cheapestPerJob(r, among, types, config, together);
         cache.set(key, v);
       }
       return v;
@@ -175,8 +175,41 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
     const cap = types.byName.get(n.instanceType)?.packable;
     return cap ? priceOf(n) * dominantShare(r, cap) : 0;
   };
-  const dearFor = (n: ExistingNode, r: JobRequest): boolean =>
-    costOn(n, r) > (1 + CONSOLIDATION_MARGIN) * cheapestFor(r) + 1e-12;
+  // Dear: a queued job costs more than twice on this node what it would on the cheapest offering
+  // (price × dominant share), or does so over its run. While the node's running jobs hold it
+  // anyway, the job pays its share; for the time it is expected to outlive them, the node lives
+  // for the jobs of its class it holds, at most all that is queued, each paying the node's price
+  // over their number. That is compared with the same work on the cheapest new node a limit still
+  // allows, which likewise holds at most the queued jobs of the class and is billed from its boot.
+  // A 1-core job placed beside the big job an r5.8xlarge was launched for, and ending after it,
+  // keeps the node alive at $2/h for itself (few-very-large@many-loose: 2.3 of 3.3 unused $ on
+  // r5.8xlarge, toil-classic 1.1); one that ends before it, or a queue that fills the node, pays
+  // its share as before.
+  const dearOver = (
+    n: ExistingNode,
+    c: WorkClass,
+    cheapest: (r: JobRequest, together?: number) => number,
+  ): boolean => {
+    const r = c.request;
+    const share = costOn(n, r);
+    const margin = 1 + CONSOLIDATION_MARGIN;
+    if (share > margin * cheapest(r) + 1e-12) return true;
+    const cap = types.byName.get(n.instanceType)?.packable;
+    const jobs = runningByNode.get(n.id) ?? [];
+    const busyFor = Math.min(
+      c.runtimeSeconds,
+      jobs.reduce((m, j) => Math.max(m, remainingOf(j)), 0),
+    );
+    const outlives = c.runtimeSeconds - busyFor;
+    if (!cap || jobs.length === 0 || outlives <= 0) return false;
+    const together = Math.max(1, c.remaining);
+    const alone = Math.max(share, priceOf(n) / Math.max(1, Math.min(together, maxFit(cap, r))));
+    const here = share * busyFor + alone * outlives;
+    const elsewhere =
+      cheapest(r) * busyFor + cheapestWithRoom(r, together) * (outlives + config.bootTimeSeconds);
+    return here > margin * elsewhere + 1e-9;
+  };
+  const dearFor = (n: ExistingNode, c: WorkClass): boolean => dearOver(n, c, cheapestFor);
   const consolidable = (n: ExistingNode): boolean => {
     if (n.state === 'booting' || (n.static && !config.retireStaticNodes)) return false;
     const jobs = runningByNode.get(n.id) ?? [];
@@ -228,7 +261,7 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
         c.remaining > 0 &&
         (n.capacityType === 'on-demand' || c.request.preemptable) &&
         maxFit(cap, c.request) >= 1 &&
-        costOn(n, c.request) > (1 + CONSOLIDATION_MARGIN) * cheapestWithRoom(c.request) + 1e-12,
+        dearOver(n, c, cheapestWithRoom),
     );
   };
   // Preemptable work stays on spot: while some spot offering with room is available, the batch
@@ -269,7 +302,7 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
     if (consolidable(n)) {
       // Kept only for the queued work it is not dear for that it can start in time (its leftover
       // room is not counted on for the rest: that is planned where it is cheapest).
-      const fair = mine.filter((c) => !dearFor(n, c.request));
+      const fair = mine.filter((c) => !dearFor(n, c));
       const needed = placed ? 0 : packOntoNode(n, runningByNode.get(n.id) ?? [], fair, types, timing(n), T);
       if (needed > 0) took.set(n.id, needed);
       else consolidate.add(n.id);
@@ -279,7 +312,7 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
       // Its room would go to work it is dear for (see keptFromDearWork): it is counted only for
       // the work it is not dear for; with none, a busy node is drained so its jobs finish and
       // nothing more lands (an idle one retires after idleGrace as usual).
-      const fair = mine.filter((c) => !dearFor(n, c.request));
+      const fair = mine.filter((c) => !dearFor(n, c));
       const needed = packOntoNode(n, runningByNode.get(n.id) ?? [], fair, types, timing(n), T);
       if (needed > 0) took.set(n.id, needed);
       else if ((runningByNode.get(n.id) ?? []).length > 0) consolidate.add(n.id);
@@ -293,7 +326,7 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
     if (n.rebalanceRecommended) continue;
     // A draining node is not taken back for work other offerings run much cheaper (preemptable
     // work spot can run, on an on-demand node).
-    const mayTake = workFor(n).filter((c) => !dearFor(n, c.request));
+    const mayTake = workFor(n).filter((c) => !dearFor(n, c));
     const k = packOntoNode(n, runningByNode.get(n.id) ?? [], mayTake, types, timing(n), T);
     if (k > 0) {
       took.set(n.id, k);
