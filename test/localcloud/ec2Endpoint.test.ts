@@ -1,5 +1,6 @@
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import {
   RunInstancesCommand,
   DescribeInstancesCommand,
@@ -161,7 +162,7 @@ t.test(
     const odPid = endpoint.cloud.instances.get(od.instanceId)!.process!.pid!;
     t.ok(alive(spotPid) && alive(odPid), 'both workers are live processes');
     const spotArgs = cmdline(spotPid);
-    t.same(spotArgs.slice(-12, -4), [
+    t.same(spotArgs.slice(-14, -6), [
       'localcloud',
       'agent',
       '--master',
@@ -171,11 +172,19 @@ t.test(
       '--attributes',
       'preemptable:true',
     ]);
-    t.same(cmdline(odPid).slice(-6, -4), ['--attributes', 'preemptable:false']);
-    t.same(cmdline(odPid).slice(-4, -2), [
+    t.same(cmdline(odPid).slice(-8, -6), ['--attributes', 'preemptable:false']);
+    t.same(cmdline(odPid).slice(-6, -4), [
       '--hostname',
       endpoint.cloud.instances.get(od.instanceId)!.privateIp,
     ]);
+    // The instance's disk: a temp dir of its own holding the agent's work dir, gone with it.
+    const [workFlag, odWorkDir] = cmdline(odPid).slice(-2);
+    t.equal(workFlag, '--work-dir');
+    const odDisk = dirname(odWorkDir!);
+    t.match(basename(odDisk), new RegExp(`^toil-localcloud-${od.instanceId}-`), 'its own temp dir');
+    t.ok(existsSync(odDisk), 'made before the agent starts');
+    const odEnv = readFileSync(`/proc/${odPid}/environ`, 'utf8').split('\0');
+    t.ok(odEnv.includes(`TMPDIR=${join(odDisk, 'tmp')}`), "its jobs' temp dir is on it");
     t.match(cmdline(odPid).join(' '), /cpus:4;mem:8192;disk:20480/);
     const env = readFileSync(`/proc/${spotPid}/environ`, 'utf8').split('\0');
     const imds = env.find((v) => v.startsWith('AWS_EC2_METADATA_SERVICE_ENDPOINT='))?.split('=')[1] ?? '';
@@ -199,6 +208,8 @@ t.test(
     await p.terminate([od.instanceId]);
     await until(() => !alive(odPid));
     t.pass('terminating an instance kills its agent process');
+    await until(() => !existsSync(odDisk));
+    t.pass("and removes its disk (the agent's work dir and temp dir)");
     t.equal(
       (await p.listNodes({ includeTerminated: true })).find((n) => n.instanceId === od.instanceId)?.state,
       'shutting-down',
