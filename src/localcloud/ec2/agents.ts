@@ -73,8 +73,8 @@ function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
  * have, and nothing of whoever started the local cloud (no keys, no profile, no endpoints). Its
  * AWS credentials come from its metadata service, through the SDK's default chain; its home is
  * its own, so no `~/.aws` of this machine is read, and so is its temp dir, which goes with the
- * instance as its disk would. NODE_OPTIONS is how this machine runs Node
- * (the test suite's loopback guard), not a setting of the caller's account.
+ * instance as its disk would. NODE_OPTIONS is how this machine runs Node (the test suite's
+ * loopback guard), not a setting of the caller's account.
  */
 export function instanceEnvironment(
   spec: Pick<AgentSpec, 'instanceId' | 'privateIp' | 'imdsEndpoint'>,

@@ -282,10 +282,10 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
       const cap = types.byName.get(n.instanceType)?.packable;
       return cap !== undefined && maxFit(cap, r) >= 1;
     });
-  const workFor = (n: ExistingNode): WorkClass[] =>
-    preemptableStaysOnSpot && n.capacityType === 'on-demand'
-      ? work.filter((c) => !(c.request.preemptable && spotNodeCouldHold(c.request)))
-      : work;
+  const onDemandWork = preemptableStaysOnSpot
+    ? work.filter((c) => !(c.request.preemptable && spotNodeCouldHold(c.request)))
+    : work;
+  const workFor = (n: ExistingNode): WorkClass[] => (n.capacityType === 'on-demand' ? onDemandWork : work);
   const took = new Map<string, number>();
   const consolidate = new Set<string>();
   // A node EC2 recommends rebalancing is at risk of interruption soon: no new work is planned

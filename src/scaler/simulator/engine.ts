@@ -161,8 +161,8 @@ function groupKeyOf(
  * sleeps): a scaler tick every scaleInterval runs the chosen policy on a snapshot and carries out
  * its plan; nodes boot after bootTime (± jitter) or never (bootFailureRate); spot nodes are
  * interrupted at the configured rate (their jobs re-run, and a job lost on spot more than
- * `preemptableRetries` times runs on on-demand from then on, as the leader does); offerings refuse launches in configured
- * windows and are then marked unavailable for a while, as the provisioner would; a Mesos-like
+ * `preemptableRetries` times runs on on-demand from then on, as the leader does); offerings refuse
+ * launches in configured windows and are then marked unavailable for a while, as the provisioner would; a Mesos-like
  * scheduler places ready jobs first-fit on registered nodes, oldest node first, in the mesos batch
  * system's order (placementOrder: largest first; non-preemptable jobs, and preemptable ones no spot
  * node could hold, on on-demand nodes first; other preemptable jobs on spot nodes first and on

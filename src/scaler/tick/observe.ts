@@ -28,8 +28,8 @@ export type TickEvent =
 /**
  * The tick's observe step, pure: the persisted state brought up to date with what the cluster
  * looks like now. Busy nodes reset their idle clock, as does a task that ended on a node since the
- * last tick (at its end, so the plan knows how long the node has been empty); draining marks of nodes that are gone are
- * dropped; owned nodes the cloud no longer lists as pending/running are forgotten (we forget the
+ * last tick (at its end, so the plan knows how long the node has been empty); draining marks of
+ * nodes that are gone are dropped; owned nodes the cloud no longer lists as pending/running are forgotten (we forget the
  * ones we terminate when we terminate them, so a spot node gone here was reclaimed); expired
  * unavailability ends; completed jobs' runtimes are learned.
  *
@@ -65,9 +65,9 @@ export function observe(state: TickState, view: ClusterView): { state: TickState
       });
   const lastBusyAt = { ...next.lastBusyAt };
   for (const e of view.events) {
-    const nodeId = e.kind === 'taskEnded' ? view.nodeOfAgent(e.agent) : undefined;
-    if (e.kind === 'taskEnded' && nodeId !== undefined)
-      lastBusyAt[nodeId] = Math.max(lastBusyAt[nodeId] ?? 0, e.at);
+    if (e.kind !== 'taskEnded') continue;
+    const nodeId = view.nodeOfAgent(e.agent);
+    if (nodeId !== undefined) lastBusyAt[nodeId] = Math.max(lastBusyAt[nodeId] ?? 0, e.at);
   }
   for (const n of view.nodes) if (view.runningOn(n.instanceId) > 0) lastBusyAt[n.instanceId] = now;
   const registeredAt = { ...next.registeredAt };
