@@ -1,3 +1,4 @@
+import { formatDuration } from '../../common/units.js';
 import type { Objective, ScalerConfig } from '../config.js';
 import type { TypeTable } from '../offerings.js';
 import { archMatches, dominantShare, maxFit, subtract } from '../shapes.js';
@@ -137,6 +138,8 @@ interface Item {
   note?: string;
   /** Left over because every offering with room costs more per job than the objective allows. */
   capped?: boolean;
+  /** For capped work: why it may wait (the full pool it waits for and when room is expected). */
+  waitNote?: string;
 }
 
 export interface LimitState {
@@ -172,6 +175,70 @@ export const OBJECTIVE_PREMIUM: Readonly<Record<Objective, number>> = {
   balanced: 0.02,
   speed: Infinity,
 };
+
+/** Whether work the objective's premium keeps off dearer pools may wait for its full pool. */
+export interface WaitVerdict {
+  readonly waits: boolean;
+  /** The node type index of the full pool waited for. */
+  readonly pool: number;
+  /** Node-seconds of the full pool the waiting work takes. */
+  readonly work: number;
+  /** The most slots of the work that can wait within the bound (Infinity: all). */
+  readonly mayWaitSlots: number;
+  readonly note: string;
+}
+
+/**
+ * The bounded wait (docs/scaler.md, "Bounded wait"). Work that every offering with room runs for
+ * more per job than the objective's premium over a full pool waits for that pool's nodes, but
+ * only while the room they free comes soon enough. Those nodes run the work already planned on
+ * them within targetTime (that is what the plan counted them for); the waiting work follows,
+ * behind the work already waiting for them: its last job starts about (node-seconds ahead + its
+ * own node-seconds) ÷ the pool's nodes past targetTime. The objective's premium is what the user
+ * pays per job to start it within targetTime rather than later, and a delay weighs by the work's
+ * own length (the seconds a slot of it is busy, at least targetTime): a wait past targetTime as
+ * long as the work is worth the premium once. The work waits while that worth stays within what
+ * the dearer pool costs more per job (q): for at most length × q ÷ premium past targetTime. An
+ * hour is little to a day-long job and much to a wave of ten-minute jobs. `cost` (no premium)
+ * always waits; `speed` never gets here. Past the bound, only the part of the work that cannot
+ * wait within it opens the dearer pool (`mayWaitSlots` of it still wait).
+ */
+export function boundedWait(
+  it: { readonly slots: number; readonly busy: number; readonly cls: { readonly name: string } },
+  full: Offering,
+  dearer: Offering,
+  q: number,
+  ctx: {
+    readonly nodes: number;
+    readonly perNode: number;
+    readonly ahead: number;
+    readonly targetSeconds: number;
+    readonly premium: number;
+    readonly objective: Objective;
+  },
+): WaitVerdict {
+  const perSlot = it.busy / Math.max(ctx.perNode, 1);
+  const work = it.slots * perSlot;
+  const past = ctx.nodes > 0 && ctx.perNode >= 1 ? (ctx.ahead + work) / ctx.nodes : Infinity;
+  const length = Math.max(it.busy, ctx.targetSeconds);
+  const bound = ctx.premium > 0 ? (length * Math.max(q, 0)) / ctx.premium : Infinity;
+  const waits = past <= bound;
+  const mayWaitSlots = Number.isFinite(bound)
+    ? Math.max(0, Math.floor((bound * ctx.nodes - ctx.ahead) / Math.max(perSlot, 1e-9) + 1e-9))
+    : Infinity;
+  const pool = `${full.instanceType} ${full.capacityType}`;
+  const dear = `${dearer.instanceType} ${dearer.capacityType} costs ${Math.round(q * 100)} % more per job`;
+  const worth = Number.isFinite(bound)
+    ? `worth a wait of up to ${formatDuration(bound * 1000)} past targetTime for work ${formatDuration(length * 1000)} long at objective ${ctx.objective}'s ${Math.round(ctx.premium * 100)} %`
+    : `objective ${ctx.objective} pays no premium to go faster`;
+  const expected = Number.isFinite(past)
+    ? `the last of it expected to start in ${formatDuration((ctx.targetSeconds + past) * 1000)} (its ${ctx.nodes} node(s) run the work planned within targetTime ${formatDuration(ctx.targetSeconds * 1000)}, then ${formatDuration(past * 1000)} of this and earlier waiting work)`
+    : 'not expected (the pool has no node)';
+  const note = waits
+    ? `waiting for room on ${pool} (at its limits), ${expected}; ${dear}, ${worth}`
+    : `cannot wait for room on ${pool} (at its limits), ${expected}: ${dear}, ${worth}`;
+  return { waits, pool: full.nodeTypeIndex, work, mayWaitSlots, note };
+}
 
 /**
  * Chooses the cheapest set of new nodes for the work existing capacity cannot start within
@@ -338,6 +405,8 @@ export function chooseNewNodes(
     o.capacityType === 'spot' ? it.mode === 'spot' : it.mode !== 'spot';
   const choices = new Map<Offering, NewNodeChoice>();
   const fill = new Map<Item, number>();
+  // Node-seconds of capped work already waiting for each full node type (the queue ahead).
+  const queuedOn = new Map<number, number>();
 
   for (let round = 0; round < 100_000; round++) {
     const live = items.filter((it) => it.slots > 0 && it.mode !== 'wait' && !it.capped);
@@ -389,6 +458,8 @@ export function chooseNewNodes(
     // is the best node among the offerings with room whose leader pays at most that premium.
     const fills: { o: Offering; placed: [Item, number][]; eff: number; leader: Item }[] = [];
     const yardstick = new Map<Item, number>();
+    // The offering that set each leader's yardstick: the full pool the work would wait for.
+    const yardOffering = new Map<Item, Offering>();
     for (const o of candidates) {
       for (const order of orders.get(o)!) {
         let free = cap(o);
@@ -434,27 +505,71 @@ export function chooseNewNodes(
             )
           : 0;
         const eff = o.pricePerHour > 0 ? value / (o.pricePerHour * (1 + tail) * (1 + fixed)) : Infinity;
-        yardstick.set(leader, Math.max(yardstick.get(leader) ?? 0, eff));
+        if (eff > (yardstick.get(leader) ?? 0)) {
+          yardstick.set(leader, eff);
+          yardOffering.set(leader, o);
+        }
         if (room) fills.push({ o, placed, eff, leader });
       }
     }
-    const valid = fills.filter((f) => f.eff * (1 + premium) >= yardstick.get(f.leader)! - 1e-12);
-    let best: (typeof fills)[number] | undefined;
-    for (const f of valid)
-      if (
-        !best ||
-        f.eff > best.eff + 1e-12 ||
-        (Math.abs(f.eff - best.eff) <= 1e-12 && f.o.pricePerHour < best.o.pricePerHour)
-      )
-        best = f;
+    // The best value per dollar; among equals the cheaper node.
+    const bestOf = (fs: typeof fills): (typeof fills)[number] | undefined =>
+      fs.reduce<(typeof fills)[number] | undefined>(
+        (b, f) =>
+          !b ||
+          f.eff > b.eff + 1e-12 ||
+          (Math.abs(f.eff - b.eff) <= 1e-12 && f.o.pricePerHour < b.o.pricePerHour)
+            ? f
+            : b,
+        undefined,
+      );
+    let best = bestOf(fills.filter((f) => f.eff * (1 + premium) >= yardstick.get(f.leader)! - 1e-12));
+    let mayWaitSlots = Infinity;
     if (!best && fills.length > 0) {
-      // Only dearer pools have room for the most constrained work: it waits for the cheap ones.
-      for (const it of constrained) it.capped = true;
-      continue;
+      // Only dearer pools have room for the most constrained work: it waits for the cheap ones,
+      // as long as the room they free comes soon enough for what the dearer pool would cost
+      // (see boundedWait); past that, the dearest part of the wait is bought on the best of them.
+      const verdicts = new Map<Item, WaitVerdict>();
+      for (const it of constrained) {
+        const full = yardOffering.get(it);
+        const own = fills.filter((f) => f.leader === it);
+        if (!full || own.length === 0) continue;
+        const bestOwn = own.reduce((a, b) => (b.eff > a.eff ? b : a));
+        verdicts.set(
+          it,
+          boundedWait(it, full, bestOwn.o, yardstick.get(it)! / bestOwn.eff - 1, {
+            nodes: limits.byType[full.nodeTypeIndex]!,
+            perNode: maxFit(cap(full), it.req),
+            ahead: queuedOn.get(full.nodeTypeIndex) ?? 0,
+            targetSeconds: config.targetTimeSeconds,
+            premium,
+            objective: config.objective,
+          }),
+        );
+      }
+      best = bestOf(fills.filter((f) => verdicts.get(f.leader)?.waits === false));
+      if (!best) {
+        for (const it of constrained) {
+          it.capped = true;
+          const v = verdicts.get(it);
+          if (!v) continue;
+          it.waitNote = v.note;
+          queuedOn.set(v.pool, (queuedOn.get(v.pool) ?? 0) + v.work);
+        }
+        continue;
+      }
+      const v = verdicts.get(best.leader)!;
+      mayWaitSlots = v.mayWaitSlots;
+      notes.push(`'${best.leader.cls.name}' on ${best.o.instanceType} ${best.o.capacityType}: ${v.note}`);
     }
     if (!best) break;
     let copies = allowance(best.o);
     for (const [it, k] of best.placed) copies = Math.min(copies, Math.floor(it.slots / k));
+    // Work that could not wait opens only as many nodes as it takes for the rest to wait within
+    // the bound.
+    const lead = best.placed.find(([it]) => it === best.leader)?.[1] ?? 1;
+    if (Number.isFinite(mayWaitSlots))
+      copies = Math.min(copies, Math.ceil((best.leader.slots - mayWaitSlots) / lead));
     copies = Math.max(1, copies);
     let choice = choices.get(best.o);
     if (!choice) {
@@ -503,7 +618,7 @@ function blockedReason(
 ): string {
   if (it.mode === 'wait') return 'the spot pool is at its limits; runs on spot nodes as they free up';
   if (it.capped)
-    return `objective ${config.objective}: every offering with room costs more than ${Math.round(OBJECTIVE_PREMIUM[config.objective] * 100)} % over the cheapest per job (counting the room a node holds idle while its last jobs end, and a new node's boot and billing minimum over the work it runs), whose node types are at their limits; runs on existing nodes as they free up`;
+    return `${it.waitNote ? `${it.waitNote}. ` : ''}objective ${config.objective}: every offering with room costs more than ${Math.round(OBJECTIVE_PREMIUM[config.objective] * 100)} % over the cheapest per job (counting the room a node holds idle while its last jobs end, and a new node's boot and billing minimum over the work it runs), whose node types are at their limits; runs on existing nodes as they free up`;
   const fitting = offerings.filter(
     (o) => fitsOffering(it.req, o) && (o.capacityType === 'on-demand' || it.req.preemptable),
   );
