@@ -13,6 +13,8 @@ import { corpusCases } from './traces/corpus.js';
 interface CaseLine {
   case: string;
   ratio: { cost: number; makespan: number; launchesPerJobHour: number; floor: number };
+  cost: { limitOverruns: number };
+  classic: { limitOverruns: number };
   unfinished: string;
 }
 
@@ -58,6 +60,7 @@ export default async function run(args: string[]): Promise<void> {
       unused: r.breakdown.unused,
       idle: r.breakdown.idle,
       reruns: r.rerunsAfterInterruption,
+      limitOverruns: r.limitOverruns,
       utilisation: r.meanUtilisation,
     });
     const line = {
@@ -125,6 +128,12 @@ export default async function run(args: string[]): Promise<void> {
         launchesOver1_5: ok
           .filter((l) => l.ratio.launchesPerJobHour > 1.5)
           .map((l) => `${l.case} ${l.ratio.launchesPerJobHour}`),
+      },
+      // Cases where a policy left more nodes billed than a limit allows after some tick: toil-classic
+      // follows Toil, which counts no draining node and has no spot-pool or cluster-wide limit.
+      limitOverruns: {
+        cost: lines.filter((l) => l.cost.limitOverruns > 0).map((l) => l.case),
+        classic: lines.filter((l) => l.classic.limitOverruns > 0).map((l) => l.case),
       },
       wall_s: r3(Number(process.hrtime.bigint() - t0) / 1e9),
     }),

@@ -296,6 +296,68 @@ t.test('limits: a queue never hangs silently', async (t) => {
     t.same(launched(p), row.want, row.name);
     if (row.waiting) t.match(p.waiting.map((w) => w.reason).join('\n'), row.waiting, `${row.name}: reason`);
   }
+  t.test('a draining node still running jobs holds its limit slot until it goes', async (t) => {
+    // Its 2-core day-long job fills the c5.large, so it takes none of the queue and stays draining:
+    // billed, so a launch beside it would put more nodes in the cluster than the limit allows.
+    const leaving = (capacityType: 'spot' | 'on-demand') => ({
+      nodes: [node('d', { state: 'draining', capacityType })],
+      running: [
+        running('r', 'd', { cores: 2, walltimeSeconds: 86_400, preemptable: capacityType === 'spot' }),
+      ],
+    });
+    const spotQueue = jobs(50, { cores: 2, walltimeSeconds: 7200, preemptable: true });
+    const limitRows: {
+      name: string;
+      raw: Record<string, unknown>;
+      capacityType: 'spot' | 'on-demand';
+      queued?: typeof queue;
+      want: string[];
+    }[] = [
+      {
+        name: 'maxNodes 7 per type: six launches beside it',
+        raw: { nodeTypes: 'c5.large', maxNodes: 7 },
+        capacityType: 'on-demand',
+        want: ['6 c5.large on-demand us-east-1a'],
+      },
+      {
+        name: 'maxTotalNodes 10: nine launches beside it',
+        raw: { nodeTypes: 'c5.large', maxNodes: 100, maxTotalNodes: 10 },
+        capacityType: 'on-demand',
+        want: ['9 c5.large on-demand us-east-1a'],
+      },
+      {
+        name: 'maxPreemptableNodes 5: four spot launches beside a draining spot node',
+        raw: { nodeTypes: 'c5.large:0.1', maxNodes: 100, maxPreemptableNodes: 5 },
+        capacityType: 'spot',
+        queued: spotQueue,
+        want: ['4 c5.large spot us-east-1a'],
+      },
+    ];
+    for (const row of limitRows) {
+      const p = planScaling(
+        snapshot({ queued: row.queued ?? queue, ...leaving(row.capacityType) }),
+        config(row.raw),
+      );
+      t.same(p.undrain, [], `${row.name}: the full node stays draining`);
+      t.same(launched(p), row.want, row.name);
+    }
+    t.test(
+      'and is not counted again when the limit is lowered: only the extra staying node drains',
+      async (t) => {
+        const p = planScaling(
+          snapshot({
+            nodes: [node('a'), node('b'), node('c'), node('d', { state: 'draining' })],
+            running: ['a', 'b', 'c', 'd'].map((id) => running(`r-${id}`, id, { cores: 2 })),
+          }),
+          config({ nodeTypes: 'c5.large', maxNodes: 2 }),
+        );
+        t.same(
+          p.drain.map((d) => d.nodeId),
+          ['a'],
+        );
+      },
+    );
+  });
   t.test('a job nothing may run is reported with the failing constraint and the largest type', async (t) => {
     const p = planScaling(
       snapshot({

@@ -419,3 +419,21 @@ t.test(
     t.same(l.neverRan, []);
   },
 );
+
+t.test('limit overruns: ticks that leave more nodes billed than a limit allows are counted', async (t) => {
+  // Toil has no spot-pool limit, so toil-classic runs the spot type up to its own maxNodes 4; the
+  // cost policy keeps to maxPreemptableNodes 2.
+  const { scaler, simulation } = setup(
+    { nodeTypes: 'c5.large:0.1,c5.large', maxNodes: [4, 4], maxPreemptableNodes: 2 },
+    { spotPrices: { 'c5.large': 0.03 } },
+  );
+  const trace = wide(40, 1800, true);
+  const classic = simulate(trace, scaler, simulation, { seed: 1, policy: 'toil-classic' });
+  const cost = simulate(trace, scaler, simulation, { seed: 1, policy: 'cost' });
+  t.ok(classic.finished && cost.finished);
+  t.ok(
+    classic.limitOverruns > 0,
+    `toil-classic overran maxPreemptableNodes on ${classic.limitOverruns} ticks`,
+  );
+  t.equal(cost.limitOverruns, 0, 'the cost policy never did');
+});

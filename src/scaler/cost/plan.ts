@@ -228,7 +228,7 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
     const elsewhere = jobs.reduce((s, r) => s + cheapestFor(r), 0);
     return `${n.instanceType} ${n.capacityType} at $${priceOf(n)}/h runs work worth $${here.toFixed(3)}/h of it that the cheapest fitting offerings run for $${elsewhere.toFixed(3)}/h; drained so its jobs finish and no more land on it`;
   };
-  // Offerings whose node type (and, for spot, the spot pool) still has room for a launch.
+  // Offerings whose node type (and, for spot, the spot pool) has room once draining nodes are gone.
   const typeUse = config.nodeTypes.map(() => 0);
   let spotUse = 0;
   for (const n of active) {
@@ -340,12 +340,22 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
 
   // 4. New nodes.
   const counted = [...active, ...draining.filter((n) => undrain.some((u) => u.nodeId === n.id))];
+  // A draining node still running jobs is billed until they end, so it holds its limit slot: the
+  // limits cap what the operator pays for, and a launch that replaced it at once would overrun them.
+  const leaving = draining.filter((n) => !counted.includes(n) && (runningByNode.get(n.id) ?? []).length > 0);
   const limits: LimitState = {
     byType: config.nodeTypes.map(() => 0),
     spot: 0,
-    total: counted.length,
+    total: counted.length + leaving.length,
     hourlyCost: live.reduce((s, n) => s + priceOf(n), 0),
   };
+  const leavingByType = config.nodeTypes.map(() => 0);
+  for (const n of leaving) {
+    const idx = nodeTypeIndexOf(config, n.instanceType, n.capacityType);
+    if (idx !== undefined) leavingByType[idx]! += 1;
+    if (n.capacityType === 'spot') limits.spot += 1;
+  }
+  limits.byType.forEach((_, idx) => (limits.byType[idx] = leavingByType[idx]!));
   const existingByOffering = new Map<string, number>();
   for (const n of counted) {
     const idx = nodeTypeIndexOf(config, n.instanceType, n.capacityType);
@@ -406,7 +416,11 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
 
   // minNodes per node type.
   config.nodeTypes.forEach((nt, idx) => {
-    const missing = nt.minNodes - limits.byType[idx]!;
+    // A leaving node does not keep the type at minNodes, but still holds its maxNodes slot.
+    const missing = Math.min(
+      nt.minNodes - (limits.byType[idx]! - leavingByType[idx]!),
+      nt.maxNodes - limits.byType[idx]!,
+    );
     if (missing <= 0) return;
     const o = offerings
       .filter((x) => x.nodeTypeIndex === idx && x.available)
@@ -439,7 +453,8 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
   }
   for (const id of failed) retiredCost += priceOf(snapshot.nodes.find((n) => n.id === id)!);
   const draining2 = new Set<string>();
-  const typeCount = [...limits.byType];
+  // Nodes that stay: leaving ones are already on their way out.
+  const typeCount = limits.byType.map((c, idx) => c - leavingByType[idx]!);
   const retire = (n: ExistingNode, reason: string): void => {
     draining2.add(n.id);
     drain.push({ nodeId: n.id, reason });

@@ -1,7 +1,7 @@
 import { placementOrder } from '../../common/placementOrder.js';
 import type { ScalerConfig } from '../config.js';
 import { MinHeap } from '../heap.js';
-import { offeringKey, typeTable } from '../offerings.js';
+import { nodeTypeIndexOf, offeringKey, typeTable } from '../offerings.js';
 import { planScaling } from '../policy.js';
 import { emptyRuntimeHistory, recordCompletion } from '../runtimes.js';
 import { add, fitsResources, subtract } from '../shapes.js';
@@ -54,6 +54,11 @@ export interface SimulationResult {
   readonly ticks: number;
   /** Plan entries the simulated executor refused (terminate of a busy node…); should be 0. */
   readonly planViolations: number;
+  /**
+   * Ticks after whose plan more nodes were billed than a limit allows (a node type's maxNodes,
+   * maxPreemptableNodes, maxNodes over all types); draining nodes count, as they are billed.
+   */
+  readonly limitOverruns: number;
   /** Where the money went (see CostBreakdown). */
   readonly breakdown: CostBreakdown;
 }
@@ -501,7 +506,25 @@ export function simulate(
       }
     }
     dispatch(t);
+    if (overLimits()) limitOverruns++;
     return plan;
+  };
+
+  // A billed node counts against its limits until it is terminated, draining or not.
+  let limitOverruns = 0;
+  const overLimits = (): boolean => {
+    const byType = config.nodeTypes.map(() => 0);
+    let spot = 0;
+    for (const n of liveNodes) {
+      const idx = nodeTypeIndexOf(config, n.instanceType, n.capacityType);
+      if (idx !== undefined) byType[idx]! += 1;
+      if (n.capacityType === 'spot') spot++;
+    }
+    return (
+      config.nodeTypes.some((nt, idx) => byType[idx]! > nt.maxNodes) ||
+      (config.maxPreemptableNodes !== undefined && spot > config.maxPreemptableNodes) ||
+      (config.maxTotalNodes !== undefined && liveNodes.length > config.maxTotalNodes)
+    );
   };
 
   // Nothing can change when no job runs, no node boots, no spot node is still to be taken back,
@@ -669,6 +692,7 @@ export function simulate(
     bootFailures,
     ticks,
     planViolations: violations,
+    limitOverruns,
     breakdown: {
       used: r3(split.used),
       unused: r3(split.unused),
