@@ -1,6 +1,6 @@
 import t from 'tap';
 import { planScaling } from '../../src/scaler/policy.js';
-import { emptyRuntimeHistory, recordCompletion } from '../../src/scaler/runtimes.js';
+import { emptyRuntimeHistory, recordCompletion, runtimeSpread } from '../../src/scaler/runtimes.js';
 import { expectedMaxOfNormals, fixedShare, tailShare } from '../../src/scaler/cost/newNodes.js';
 import { HANDOFF_GRACE_SECONDS } from '../../src/scaler/cost/plan.js';
 import type { RuntimeHistory, ScalingPlan, ScalerState } from '../../src/scaler/types.js';
@@ -438,6 +438,72 @@ t.test('memory-heavy sizing: a node is priced with the tail its last jobs leave 
     t.same(launched(p), row.want, row.name);
     if (row.waiting) t.match(p.waiting.map((w) => w.reason).join('\n'), row.waiting, `${row.name}: reason`);
   }
+  t.test('the yardstick has no tail: work waiting for a full pool adds none to its nodes', async (t) => {
+    // Five r5.2xlarge (maxNodes) run two of the 4-core 24 GiB jobs each; r5.xlarge runs one (no
+    // tail), priced here 0.7 % over r5.2xlarge's price per job with its two-job tail, so the
+    // r5.2xlarge fill first. Waiting for them adds no tail, so the overflow is compared with their
+    // price per job alone: r5.xlarge is then 27–55 % dearer and the rest waits. Without the rule,
+    // the full pool's tail made r5.xlarge look within 2 % and it took the overflow.
+    const heavy = history([300, 350, 400, 500, 3600, 600, 4000]);
+    const overTail = (h: RuntimeHistory): number =>
+      0.252 * (1 + tailShare(2, runtimeSpread(h, 'mem')!, 1)) * 1.007;
+    const plan = (
+      h: RuntimeHistory,
+      extra: Partial<{
+        queued: ReturnType<typeof jobs>;
+        nodes: ReturnType<typeof node>[];
+        raw: Record<string, unknown>;
+      }> = {},
+    ) =>
+      planScaling(
+        snapshot({
+          queued: [...jobs(42, { name: 'mem', cores: 4, memoryBytes: 24 * GiB }), ...(extra.queued ?? [])],
+          nodes: extra.nodes ?? [],
+          runtimes: h,
+        }),
+        config({
+          nodeTypes: 'r5.2xlarge,r5.xlarge',
+          maxNodes: [5, 50],
+          bootTime: '10s',
+          instanceTypes: { 'r5.xlarge': { onDemandPrice: overTail(h) } },
+          ...extra.raw,
+        }),
+      );
+    const rows: { name: string; runtimes: RuntimeHistory }[] = [
+      { name: 'varied runtimes (25 % tail): r5.xlarge 27 % dearer per job waits', runtimes: varied },
+      { name: 'heavy-tailed runtimes (56 % tail): r5.xlarge 55 % dearer per job waits', runtimes: heavy },
+    ];
+    for (const row of rows) {
+      const p = plan(row.runtimes);
+      t.same(launched(p), ['5 r5.2xlarge on-demand us-east-1a'], row.name);
+      t.match(
+        p.waiting.map((w) => w.reason).join('\n'),
+        /objective balanced: every offering with room costs more than 2 % over the cheapest per job/,
+        `${row.name}: reason`,
+      );
+    }
+    // The exception: preemptable work waiting for a full spot pool (one r5.large spot node) takes
+    // on-demand room first-fit, so the mem jobs would wait behind it on the r5.2xlarge: their tail
+    // is the yardstick again and r5.xlarge takes the overflow, as before the rule.
+    const contested = plan(varied, {
+      queued: jobs(20, {
+        id: 'pre-0',
+        name: 'pre',
+        cores: 1,
+        memoryBytes: 2 * GiB,
+        preemptable: true,
+        walltimeSeconds: 7200,
+      }),
+      nodes: [node('spot-1', { instanceType: 'r5.large', capacityType: 'spot' })],
+      raw: { nodeTypes: 'r5.2xlarge,r5.xlarge,r5.large:0.1', maxNodes: [5, 50, 1], maxPreemptableNodes: 1 },
+    });
+    t.same(
+      launched(contested),
+      ['32 r5.xlarge on-demand us-east-1a', '5 r5.2xlarge on-demand us-east-1a'],
+      'preemptable work waiting for a full spot pool takes on-demand room: the full pool keeps its tail',
+    );
+    t.match(contested.waiting.map((w) => w.reason).join('\n'), /the spot pool is at its limits/);
+  });
   t.test('tailShare: none for one job a node, growing with jobs side by side and spread', async (t) => {
     t.equal(tailShare(1, 0.5, 1), 0, 'one job a node leaves no tail');
     t.ok(Math.abs(expectedMaxOfNormals(2) - 0.564) < 0.03, `k=2: ${expectedMaxOfNormals(2)}`);

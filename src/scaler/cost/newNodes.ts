@@ -486,12 +486,27 @@ export function chooseNewNodes(
         const jobs = placed.reduce((s, [, k]) => s + k, 0);
         const mean = (f: (it: Item) => number): number =>
           placed.reduce((s, [it, k]) => s + f(it) * k, 0) / jobs;
-        const tail = tailShare(
-          jobs,
-          mean((it) => it.spread),
-          mean((it) => it.perSlot),
-        );
         const room = allowance(o) > 0;
+        // Only a new node pays a tail of its own. An offering at its limit is the yardstick as the
+        // nodes it already has: work that waits for them runs after their current jobs, and their
+        // end-of-work tail is paid whether it waits or not (it comes later, not larger). Priced
+        // with that tail, a full pool of two-job r5.2xlarge made one-job m5.2xlarge look as good
+        // per job: 14 launched for 15 jobs the r5 nodes ran as they freed up. Not while other
+        // work takes that room first: preemptable work waiting for a full spot pool lands on
+        // on-demand room (the batch system keeps it off only while spot has room), so work
+        // waiting for a full on-demand pool waits behind it (docs/scaler.md, "The yardstick has
+        // no tail").
+        const contested =
+          o.capacityType === 'on-demand' &&
+          items.some((it) => it.mode === 'wait' && it.slots > 0 && fitsOffering(it.req, o));
+        const tail =
+          room || contested
+            ? tailShare(
+                jobs,
+                mean((it) => it.spread),
+                mean((it) => it.perSlot),
+              )
+            : 0;
         // A new node also pays its fixed overheads (boot, billing minimum) on the work it runs;
         // an offering at its limit is the yardstick as the nodes it already has, which the work
         // can wait for without paying them again (see fixedShare). A factor, not a term added to
