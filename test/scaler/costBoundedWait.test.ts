@@ -71,6 +71,24 @@ t.test('bounded wait: work waits for a full pool only while its room comes soon 
   }
 });
 
+t.test('spot work waiting for a spot pool at its limits is told when room is expected', async (t) => {
+  // 100 preemptable ten-minute 2-core jobs: 34 slots of 3 jobs; maxPreemptableNodes 5 takes 5 on
+  // spot c5.large, 29 wait: 29 × 30 min over 5 nodes is 2h54m past targetTime. On-demand costs
+  // several times the spot price per job, so they wait (no on-demand is bought for them).
+  const p = planScaling(
+    snapshot({
+      queued: jobs(100, { cores: 2, preemptable: true, walltimeSeconds: 600 }),
+      offerings: [{ instanceType: 'c5.large', zone: 'us-east-1a', capacityType: 'spot', pricePerHour: 0.03 }],
+    }),
+    config({ nodeTypes: 'c5.large:0.05,c5.large', maxNodes: 100, maxPreemptableNodes: 5 }),
+  );
+  t.same(launched(p), ['5 c5.large spot']);
+  t.match(
+    reasons(p),
+    /^the spot pool is at its limits; runs on spot nodes as they free up: the last of it expected to start in 3h24m \(its 5 node\(s\) run the work planned within targetTime 30m00s, then 2h54m of this and earlier waiting work\)$/,
+  );
+});
+
 t.test('boundedWait: the queue ahead, the pool size and the objective set the bound', async (t) => {
   const offering = (instanceType: string, nodeTypeIndex: number, pricePerHour: number): Offering => ({
     key: `${instanceType}/us-east-1a/on-demand`,
