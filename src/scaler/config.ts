@@ -350,6 +350,15 @@ export function parseScalerConfig(
     if (minSum > c.maxTotalNodes)
       at(['maxTotalNodes'], `${c.maxTotalNodes} is below the sum of minNodes (${minSum})`);
   }
+  // toil-classic is Toil's algorithm, which has none of these limits: set, they would be ignored
+  // and the cluster billed past them.
+  if (c.policy === 'toil-classic')
+    for (const key of ['maxPreemptableNodes', 'maxTotalNodes', 'maxHourlyCost'] as const)
+      if (c[key] !== undefined)
+        at(
+          [key],
+          `policy toil-classic does not honour it (Toil has no such limit); remove it, or use policy cost`,
+        );
   if (c.bootTimeout <= c.bootTime)
     at(['bootTimeout'], `must be longer than bootTime (${c.bootTime / 1000}s)`);
   if (c.scaleInterval <= 0) at(['scaleInterval'], 'must be more than 0');

@@ -166,6 +166,13 @@ t.test('every bad field is reported with its path', async (t) => {
       raw: { nodeTypes: 'c5.large', minNodes: 3, maxTotalNodes: 2 },
       want: /^scaler\.maxTotalNodes: /,
     },
+    ...(['maxPreemptableNodes', 'maxTotalNodes', 'maxHourlyCost'] as const).map((key) => ({
+      name: `${key} with policy toil-classic, which would ignore it`,
+      raw: { nodeTypes: 'c5.large:0.05,c5.large', policy: 'toil-classic', [key]: 3 },
+      want: new RegExp(
+        `^scaler\\.${key}: policy toil-classic does not honour it \\(Toil has no such limit\\)`,
+      ),
+    })),
   ];
   for (const row of rows) {
     const p = problems(row.raw);
@@ -174,6 +181,11 @@ t.test('every bad field is reported with its path', async (t) => {
       `${row.name}: ${p.join(' | ')}`,
     );
   }
+  t.same(
+    problems({ nodeTypes: 'c5.large', policy: 'toil-classic', maxNodes: 3 }),
+    [],
+    'toil-classic with the limits Toil has is fine',
+  );
   const many = problems({ nodeTypes: 'c5.lrage', preemptableCompensation: 2, betaInertia: -1 });
   t.ok(many.length >= 2, 'several problems at once');
 });
