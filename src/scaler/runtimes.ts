@@ -60,6 +60,26 @@ export function estimateRuntime(
 }
 
 /**
+ * When a running job is expected to end, for counting on the room it frees. A declared walltime
+ * is a limit, padded to be safe (the corpus pads by 10–60 %), not a forecast: once jobs of the
+ * name have ended, their runtimes (the percentile `estimateRuntime` packs queued work with) say
+ * when its room frees, bounded by the walltime. Without history, the walltime (or what
+ * `estimateRuntime` says) stands. Only for counting on room: a plan that counts on room too soon
+ * launches for the work at its next tick, when the job has outrun the estimate.
+ */
+export function expectedRuntime(
+  history: RuntimeHistory | undefined,
+  job: { readonly name: string; readonly walltimeSeconds?: number; readonly service?: boolean },
+  options: { readonly unknownRuntimeSeconds: number; readonly targetTimeSeconds: number },
+): RuntimeEstimate {
+  const e = estimateRuntime(history, job, options);
+  const recent = history?.byName[job.name]?.recent;
+  if (e.source !== 'declared' || !recent || recent.length === 0) return e;
+  const learned = Math.max(1, percentile(recent, RUNTIME_PERCENTILE));
+  return learned < e.seconds ? { seconds: learned, source: 'learned' } : e;
+}
+
+/**
  * Toil's `getAverageRuntime`: the all-time mean for the name, else the mean over every completed
  * job, else 1 s; services get targetTime × 24 + 3600 s. Declared walltimes are ignored.
  */

@@ -569,6 +569,63 @@ t.test('existing capacity first: free room, booting nodes, running jobs ending',
   }
 });
 
+t.test("room frees when the name's jobs end: learned runtimes, not the padded walltime", async (t) => {
+  // One c5.large (2 cores) runs two 1-core jobs of name 'step' started 2 h 50 min ago; two 1-core
+  // jobs are queued (targetTime 30 min). Counted from the declared walltime its room frees too
+  // late and a node is launched; counted from the name's learned runtimes it frees within
+  // targetTime and the queue waits for it. The first rows change with the rule, the last ones
+  // are where the walltime still stands.
+  const cfg = config({ nodeTypes: 'c5.large', maxNodes: 100 });
+  const history = (name: string, ...seconds: number[]): RuntimeHistory =>
+    seconds.reduce((h, s) => recordCompletion(h, name, s), emptyRuntimeHistory());
+  const rows: { name: string; runtimes?: RuntimeHistory; walltime: number; wantLaunch: number }[] = [
+    {
+      name: 'learned about 3 h, declared 4 h: room in about 10 min, no launch',
+      runtimes: history('step', 10_800, 10_500, 10_200),
+      walltime: 14_400,
+      wantLaunch: 0,
+    },
+    {
+      name: 'the 75th percentile of eight runs (2 h 55 min), declared 6 h: room in 5 min, no launch',
+      runtimes: history('step', 9_000, 9_300, 9_600, 9_900, 10_200, 10_500, 10_800, 11_100),
+      walltime: 21_600,
+      wantLaunch: 0,
+    },
+    {
+      name: 'stands: no runtimes learned yet (walltime: room in 1 h 10 min), a launch',
+      walltime: 14_400,
+      wantLaunch: 1,
+    },
+    {
+      name: 'stands: learned 5 h, longer than the 4 h declared, a launch',
+      runtimes: history('step', 18_000, 18_000),
+      walltime: 14_400,
+      wantLaunch: 1,
+    },
+    {
+      name: "stands: another name's runtimes say nothing about these jobs, a launch",
+      runtimes: history('other', 10_800, 10_500),
+      walltime: 14_400,
+      wantLaunch: 1,
+    },
+  ];
+  for (const row of rows) {
+    const run = ['r1', 'r2'].map((id) =>
+      running(id, 'n1', { name: 'step', startedAt: NOW - 10_200_000, walltimeSeconds: row.walltime }),
+    );
+    const p = planScaling(
+      snapshot({
+        nodes: [node('n1')],
+        running: run,
+        queued: jobs(2, { name: 'next', walltimeSeconds: 10_000 }),
+        runtimes: row.runtimes,
+      }),
+      cfg,
+    );
+    t.equal(total(p), row.wantLaunch, row.name);
+  }
+});
+
 t.test('runtimes: declared walltime wins, learned runtimes pack, no 1-second cold start', async (t) => {
   const cfg = config({ nodeTypes: 'm5.2xlarge', maxNodes: 100 });
   const dayLong = jobs(20, { name: 'day', cores: 8, memoryBytes: 20 * GiB });
