@@ -61,11 +61,11 @@ export function estimateRuntime(
 
 /**
  * When a running job is expected to end, for counting on the room it frees. A declared walltime
- * is a limit, padded to be safe (the corpus pads by 10–60 %), not a forecast: once jobs of the
- * name have ended, their runtimes (the percentile `estimateRuntime` packs queued work with) say
- * when its room frees, bounded by the walltime. Without history, the walltime (or what
- * `estimateRuntime` says) stands. Only for counting on room: a plan that counts on room too soon
- * launches for the work at its next tick, when the job has outrun the estimate.
+ * is a limit, padded to be safe (the corpus pads by 10–60 %), not a forecast; the longest of the
+ * name's recent runtimes is another limit, learned: no job of the name has run longer lately.
+ * Room frees by the earlier of the two. A bound, not a percentile: a heavy-tailed name's long job
+ * (which declared a long walltime) is not expected to end with its short ones. Without history
+ * the walltime (or what `estimateRuntime` says) stands.
  */
 export function expectedRuntime(
   history: RuntimeHistory | undefined,
@@ -75,8 +75,8 @@ export function expectedRuntime(
   const e = estimateRuntime(history, job, options);
   const recent = history?.byName[job.name]?.recent;
   if (e.source !== 'declared' || !recent || recent.length === 0) return e;
-  const learned = Math.max(1, percentile(recent, RUNTIME_PERCENTILE));
-  return learned < e.seconds ? { seconds: learned, source: 'learned' } : e;
+  const longest = Math.max(1, ...recent);
+  return longest < e.seconds ? { seconds: longest, source: 'learned' } : e;
 }
 
 /**

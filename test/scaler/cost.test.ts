@@ -572,22 +572,22 @@ t.test('existing capacity first: free room, booting nodes, running jobs ending',
 t.test("room frees when the name's jobs end: learned runtimes, not the padded walltime", async (t) => {
   // One c5.large (2 cores) runs two 1-core jobs of name 'step' started 2 h 50 min ago; two 1-core
   // jobs are queued (targetTime 30 min). Counted from the declared walltime its room frees too
-  // late and a node is launched; counted from the name's learned runtimes it frees within
-  // targetTime and the queue waits for it. The first rows change with the rule, the last ones
+  // late and a node is launched; counted from the longest of the name's recent runtimes it frees
+  // within targetTime and the queue waits for it. The first rows change with the rule, the last ones
   // are where the walltime still stands.
   const cfg = config({ nodeTypes: 'c5.large', maxNodes: 100 });
   const history = (name: string, ...seconds: number[]): RuntimeHistory =>
     seconds.reduce((h, s) => recordCompletion(h, name, s), emptyRuntimeHistory());
   const rows: { name: string; runtimes?: RuntimeHistory; walltime: number; wantLaunch: number }[] = [
     {
-      name: 'learned about 3 h, declared 4 h: room in about 10 min, no launch',
-      runtimes: history('step', 10_800, 10_500, 10_200),
+      name: 'learned at most 2 h 55 min, declared 4 h: room in about 5 min, no launch',
+      runtimes: history('step', 10_500, 10_300, 10_200),
       walltime: 14_400,
       wantLaunch: 0,
     },
     {
-      name: 'the 75th percentile of eight runs (2 h 55 min), declared 6 h: room in 5 min, no launch',
-      runtimes: history('step', 9_000, 9_300, 9_600, 9_900, 10_200, 10_500, 10_800, 11_100),
+      name: 'the longest of eight runs (2 h 55 min), declared 6 h: room in 5 min, no launch',
+      runtimes: history('step', 9_000, 10_500, 9_300, 9_600, 9_900, 10_200, 9_000, 9_100),
       walltime: 21_600,
       wantLaunch: 0,
     },
@@ -599,6 +599,12 @@ t.test("room frees when the name's jobs end: learned runtimes, not the padded wa
     {
       name: 'stands: learned 5 h, longer than the 4 h declared, a launch',
       runtimes: history('step', 18_000, 18_000),
+      walltime: 14_400,
+      wantLaunch: 1,
+    },
+    {
+      name: 'stands: most runs took 50 min but one 5 h (a heavy tail), a launch',
+      runtimes: history('step', 3_000, 3_000, 3_000, 18_000),
       walltime: 14_400,
       wantLaunch: 1,
     },

@@ -95,7 +95,7 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
     else runningByNode.set(r.nodeId, [r]);
   }
   // Seconds a running job is expected to run yet. `freesRoom`: for counting on the room it frees,
-  // from its name's learned runtimes when they are shorter than its declared walltime
+  // by the longest of its name's recent runtimes when that is shorter than its declared walltime
   // (expectedRuntime): chains-long's steps declare walltimes 10–60 % over their runtimes, and
   // room counted from the walltime made the plan launch a node for the next step while the other
   // chains' steps were about to end (seed 1: 7 nodes against toil-classic's 6, unused $3.5
