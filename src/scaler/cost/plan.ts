@@ -351,19 +351,17 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
   // A draining node still running jobs is billed until they end, so it holds its limit slot: the
   // limits cap what the operator pays for, and a launch that replaced it at once would overrun them.
   const leaving = draining.filter((n) => !counted.includes(n) && (runningByNode.get(n.id) ?? []).length > 0);
-  const limits: LimitState = {
-    byType: config.nodeTypes.map(() => 0),
-    spot: 0,
-    total: counted.length + leaving.length,
-    hourlyCost: live.reduce((s, n) => s + priceOf(n), 0),
-  };
   const leavingByType = config.nodeTypes.map(() => 0);
   for (const n of leaving) {
     const idx = nodeTypeIndexOf(config, n.instanceType, n.capacityType);
     if (idx !== undefined) leavingByType[idx]! += 1;
-    if (n.capacityType === 'spot') limits.spot += 1;
   }
-  limits.byType.forEach((_, idx) => (limits.byType[idx] = leavingByType[idx]!));
+  const limits: LimitState = {
+    byType: [...leavingByType],
+    spot: leaving.filter((n) => n.capacityType === 'spot').length,
+    total: counted.length + leaving.length,
+    hourlyCost: live.reduce((s, n) => s + priceOf(n), 0),
+  };
   const existingByOffering = new Map<string, number>();
   for (const n of counted) {
     const idx = nodeTypeIndexOf(config, n.instanceType, n.capacityType);
