@@ -64,6 +64,7 @@ export function registerMesosCommands(localcloud: Command, setExitCode: (code: n
       '--work-dir <dir>',
       'sandboxes and the agent id (kept across restarts; default: a temp dir removed on exit)',
     )
+    .option('--remove-work-dir', 'remove --work-dir when the agent exits (the dir is its own disk)')
     .option('--status-retry <duration>', 'first re-send of an unacknowledged status update', '10s')
     .option('--reconnect <duration>', 'delay between attempts to reach the master', '1s')
     .option('--exit-with <pid>', 'stop when process PID is gone (for agents a test or a local cloud started)')
@@ -99,7 +100,8 @@ export function registerMesosCommands(localcloud: Command, setExitCode: (code: n
       stopWatching.abort();
       await agent.stop(reason);
       // A temp dir of its own holds nothing a later agent could use (a new one gets a new id).
-      if (opts['workDir'] === undefined) fs.rmSync(workDir, { recursive: true, force: true, maxRetries: 3 });
+      if (opts['workDir'] === undefined || opts['removeWorkDir'] !== undefined)
+        fs.rmSync(workDir, { recursive: true, force: true, maxRetries: 3 });
       setExitCode(0);
     });
 }

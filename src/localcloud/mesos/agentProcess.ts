@@ -86,6 +86,9 @@ export function startAgentProcess(options: AgentProcessOptions): AgentProcessHan
     '--work-dir',
     workDir,
   ];
+  // The agent removes a dir of its own itself, so it goes even when its starter dies without
+  // stopping it (the agent then exits through --exit-with).
+  if (options.workDir === undefined) args.push('--remove-work-dir');
   if (options.attributes) args.push('--attributes', options.attributes);
   if (options.hostname) args.push('--hostname', options.hostname);
   if (options.port !== undefined) args.push('--port', String(options.port));
