@@ -56,7 +56,7 @@ export interface SimulationResult {
   readonly planViolations: number;
   /**
    * Ticks after whose plan more nodes were billed than a limit allows (a node type's maxNodes,
-   * maxPreemptableNodes, maxNodes over all types); draining nodes count, as they are billed.
+   * maxPreemptableNodes, maxTotalNodes); draining nodes count, as they are billed.
    */
   readonly limitOverruns: number;
   /** Where the money went (see CostBreakdown). */
