@@ -1,14 +1,16 @@
 /**
- * `npm run bench -- corpus [--seed N] [--only TEXT] [--set key=value …]`: both policies on every
+ * `npm run bench -- corpus [--seed N] [--pairings corpus|held-out|all] [--only TEXT] [--set key=value …]`:
+ * both policies on every
  * (trace, cluster) case of the generated corpus (bench/traces/corpus.ts), one JSON line per case,
  * then one summary line: worst and geometric-mean cost and makespan ratios (cost policy ÷
  * toil-classic) and launches per job-hour, with the cases that miss each target.
- * `--set` overrides a scaler setting in every case (e.g. `--set objective=speed`).
+ * `--set` overrides a scaler setting in every case (e.g. `--set objective=speed`). `--pairings
+ * held-out` runs each trace family on the cluster scenarios the corpus does not pair it with.
  */
 import { readCatalogue } from '../src/scaler/catalogueFile.js';
 import { simulate, type SimulationResult } from '../src/scaler/simulator/engine.js';
 import { costFloor } from './corpusFloor.js';
-import { corpusCases } from './traces/corpus.js';
+import { corpusCases, PAIRINGS, type Pairings } from './traces/corpus.js';
 
 interface CaseLine {
   case: string;
@@ -20,9 +22,15 @@ interface CaseLine {
 
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 
-function parseArgs(args: string[]): { seed: number; only?: string; set: Record<string, unknown> } {
+function parseArgs(args: string[]): {
+  seed: number;
+  only?: string;
+  pairings: Pairings;
+  set: Record<string, unknown>;
+} {
   let seed = 1;
   let only: string | undefined;
+  let pairings: Pairings = 'corpus';
   const set: Record<string, unknown> = {};
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -30,20 +38,26 @@ function parseArgs(args: string[]): { seed: number; only?: string; set: Record<s
     if (value === undefined) throw new Error(`${a} needs a value`);
     if (a === '--seed') seed = Number(value);
     else if (a === '--only') only = value;
-    else if (a === '--set') {
+    else if (a === '--pairings') {
+      if (!(PAIRINGS as readonly string[]).includes(value))
+        throw new Error(`--pairings expects one of ${PAIRINGS.join(', ')}, got ${value}`);
+      pairings = value as Pairings;
+    } else if (a === '--set') {
       const [k, v] = value.split('=', 2);
       if (!k || v === undefined) throw new Error(`--set expects key=value, got ${value}`);
       set[k] = /^-?[\d.]+$/.test(v) ? Number(v) : v;
     } else throw new Error(`unknown argument ${a}`);
   }
   if (!Number.isInteger(seed)) throw new Error('--seed must be an integer');
-  return { seed, only, set };
+  return { seed, only, pairings, set };
 }
 
 export default async function run(args: string[]): Promise<void> {
-  const { seed, only, set } = parseArgs(args);
+  const { seed, only, pairings, set } = parseArgs(args);
   const catalogue = await readCatalogue();
-  const cases = corpusCases(catalogue, seed, { scaler: set }).filter((c) => !only || c.name.includes(only));
+  const cases = corpusCases(catalogue, seed, { scaler: set, pairings }).filter(
+    (c) => !only || c.name.includes(only),
+  );
   const t0 = process.hrtime.bigint();
   const lines: CaseLine[] = [];
   for (const c of cases) {
@@ -100,6 +114,7 @@ export default async function run(args: string[]): Promise<void> {
     JSON.stringify({
       bench: 'corpus-summary',
       seed,
+      pairings,
       cases: lines.length,
       // Which policy did not finish, and the first reason its last plan gave (left out of the ratios).
       unfinished: lines.filter((l) => !Number.isFinite(l.ratio.cost)).map((l) => l.unfinished),
