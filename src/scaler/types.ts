@@ -150,6 +150,10 @@ export interface LaunchShortfall {
 export interface ScalerState {
   /** EWMA of the wanted node count per key (offering or node shape), unclamped, as Toil keeps it. */
   readonly smoothed: Readonly<Record<string, number>>;
+  /** Jobs issued so far (queued + running + completed), to tell when new work last arrived (cost policy). */
+  readonly issued?: number;
+  /** When the count of issued jobs last grew (ms since epoch; cost policy). */
+  readonly arrivedAt?: number;
 }
 
 /** Learned runtimes, plain data the leader persists in the job store (see runtimes.ts). */

@@ -1370,3 +1370,104 @@ t.test(
     }
   },
 );
+
+t.test("the last wave's stragglers: the queue's end goes where it adds the least billed time", async (t) => {
+  // Four c5.large (two 1-core jobs each) run 'task' jobs of 10 minutes (learned); their room frees
+  // in 60 s and 120 s (n1), 90 s and 300 s (n2), 150 s and 180 s (n3), 240 s and 420 s (n4). Two
+  // 'task' jobs are queued. The batch system would start them on the first room that frees (n1 and
+  // n2), keeping n2 billed ten minutes more half empty; both fit on n1 as it empties, so once no
+  // work has arrived for targetTime the other nodes are drained. The first rows change with the
+  // rule (nothing is drained without it); the others are where it stands back.
+  const cfg = config({ nodeTypes: 'c5.large,c5.large:0.1', maxNodes: 100 });
+  const history = [600, 600, 600].reduce((h, s) => recordCompletion(h, 'task', s), emptyRuntimeHistory());
+  const freeIn: Record<string, number[]> = { n1: [60, 120], n2: [90, 300], n3: [150, 180], n4: [240, 420] };
+  const issued = 2 + 8 + 3; // queued + running + completed
+  const quiet: ScalerState = { smoothed: {}, issued, arrivedAt: NOW - 1_800_000 };
+  const rows: {
+    name: string;
+    state?: ScalerState;
+    queued?: number;
+    draining?: string[];
+    spot?: boolean;
+    overdue?: boolean;
+    drained: string[];
+    undrained?: string[];
+  }[] = [
+    {
+      name: 'no work arrived for targetTime: both on n1 as it empties, n2–n4 drained',
+      state: quiet,
+      drained: ['n2', 'n3', 'n4'],
+    },
+    {
+      name: 'a node drained so is taken back when the queue is better placed there (n1)',
+      state: quiet,
+      draining: ['n1'],
+      drained: ['n2', 'n3', 'n4'],
+      undrained: ['n1'],
+    },
+    {
+      name: "n4's second job has run past the longest its name has run: n4's end is unknown, it stays",
+      state: quiet,
+      overdue: true,
+      drained: ['n2', 'n3'],
+    },
+    {
+      name: 'stands back: a job arrived since the last tick (a stream, a DAG between follow-ons)',
+      state: { ...quiet, issued: issued - 1 },
+      drained: [],
+    },
+    {
+      name: 'stands back: work arrived 20 min ago, within targetTime',
+      state: { ...quiet, arrivedAt: NOW - 1_200_000 },
+      drained: [],
+    },
+    { name: 'stands back: the first tick (no state)', drained: [] },
+    {
+      name: 'stands back: nine queued jobs need a second round of the room (eight slots)',
+      state: { ...quiet, issued: issued + 7 },
+      queued: 9,
+      drained: [],
+    },
+    {
+      name: 'stands back: spot nodes (taken back at any time, not held anyway)',
+      state: quiet,
+      spot: true,
+      drained: [],
+    },
+  ];
+  for (const row of rows) {
+    const nodes = Object.keys(freeIn).map((id) =>
+      node(id, {
+        ...(row.spot ? { capacityType: 'spot' as const } : {}),
+        ...(row.draining?.includes(id) ? { state: 'draining' as const } : {}),
+      }),
+    );
+    const run = Object.entries(freeIn).flatMap(([id, ins]) =>
+      ins.map((s, i) =>
+        running(`${id}-${i}`, id, {
+          name: 'task',
+          preemptable: !!row.spot,
+          startedAt: NOW - (row.overdue && id === 'n4' && i === 1 ? 700 : 600 - s) * 1000,
+        }),
+      ),
+    );
+    const p = planScaling(
+      snapshot({
+        nodes,
+        running: run,
+        queued: jobs(row.queued ?? 2, { name: 'task', preemptable: !!row.spot }),
+        runtimes: history,
+        ...(row.state ? { state: row.state } : {}),
+      }),
+      cfg,
+    );
+    const drained = p.drain.filter((d) => /no queued job needs its room/.test(d.reason));
+    t.same(drained.map((d) => d.nodeId).sort(), row.drained, row.name);
+    t.same(
+      p.undrain.map((u) => u.nodeId),
+      row.undrained ?? [],
+      `${row.name}: undrained`,
+    );
+    t.equal(total(p), 0, `${row.name}: nothing launched`);
+  }
+});

@@ -33,7 +33,8 @@ export interface NodeTiming {
  * Packs queued work onto one existing node over time: what is free now, then what each running
  * job frees when it is expected to end, placing the largest classes first, starting no job later
  * than `deadline` seconds from now (or the node's availability, if later). Mutates
- * `classes[].remaining`; returns how many jobs the node took.
+ * `classes[].remaining`; returns how many jobs the node took (`onPlace` hears each placement:
+ * class, count, start).
  */
 export function packOntoNode(
   node: ExistingNode,
@@ -42,6 +43,7 @@ export function packOntoNode(
   types: TypeTable,
   timing: NodeTiming,
   deadline: number,
+  onPlace?: (c: WorkClass, count: number, at: number) => void,
 ): number {
   const entry = types.byName.get(node.instanceType);
   if (!entry) return 0;
@@ -70,6 +72,7 @@ export function packOntoNode(
       left -= k;
       took += k;
       free = subtract(free, r, k);
+      onPlace?.(c, k, t);
       releases.push({ at: t + c.runtimeSeconds, res: scale(r, k) });
     }
     const next = releases.peek();

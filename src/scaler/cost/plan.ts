@@ -16,7 +16,7 @@ import type {
   ScalingSnapshot,
   WaitingJobs,
 } from '../types.js';
-import { packOntoNode, type WorkClass } from './existing.js';
+import { packOntoNode, type NodeTiming, type WorkClass } from './existing.js';
 import { cheapestPerJob, chooseNewNodes, CONSOLIDATION_MARGIN, type LimitState } from './newNodes.js';
 
 /**
@@ -87,6 +87,16 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
         b.runtimeSeconds - a.runtimeSeconds,
     );
   const queuedTotal = work.reduce((s, c) => s + c.remaining, 0);
+  const queuedCount = new Map(work.map((c) => [c.key, c.remaining]));
+  // How long a queued job may run at most, as far as is known: its declared walltime or the
+  // longest of its name's recent runtimes, whichever is shorter (the estimate without either).
+  const longestOf = new Map(
+    classes.map((c) => {
+      const recent = snapshot.runtimes?.byName[c.name]?.recent ?? [];
+      const longest = recent.length > 0 ? Math.max(...recent) : Infinity;
+      return [c.key, Math.min(longest, c.walltimeSeconds ?? Infinity)];
+    }),
+  );
 
   const runningByNode = new Map<string, RunningJob[]>();
   for (const r of snapshot.running) {
@@ -296,6 +306,8 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
   const workFor = (n: ExistingNode): WorkClass[] => (n.capacityType === 'on-demand' ? onDemandWork : work);
   const took = new Map<string, number>();
   const consolidate = new Set<string>();
+  // Nodes planned by consolidation or dear room (their own rules), left out of the spare-room rule.
+  const special = new Set<string>();
   // A node EC2 recommends rebalancing is at risk of interruption soon: no new work is planned
   // there (the executor keeps the batch system from placing any); what runs there finishes.
   for (const n of live.filter((x) => x.rebalanceRecommended))
@@ -308,6 +320,7 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
     if (placed && !consolidable(n)) continue;
     const mine = workFor(n);
     if (consolidable(n)) {
+      special.add(n.id);
       // Kept only for the queued work it is not dear for that it can start in time (its leftover
       // room is not counted on for the rest: that is planned where it is cheapest).
       const fair = mine.filter((c) => !dearFor(n, c));
@@ -317,6 +330,7 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
       continue;
     }
     if (!placed && keptFromDearWork(n)) {
+      special.add(n.id);
       // Its room would go to work it is dear for (see keptFromDearWork): it is counted only for
       // the work it is not dear for; with none, a busy node is drained so its jobs finish and
       // nothing more lands (an idle one retires after idleGrace as usual).
@@ -345,6 +359,145 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
     }
   }
   const onExisting = queuedTotal - work.reduce((s, c) => s + c.remaining, 0);
+  // The last wave's stragglers (docs/scaler.md). With the whole queue placed on existing nodes,
+  // the batch system starts each queued job on the first room that frees, wherever it frees, so
+  // a wave's last jobs scatter over many nodes, one or two each, and each such node is billed a
+  // whole runtime longer, mostly empty (tight-on-demand: the last 20 jobs on 14 of 20 four-job
+  // nodes; unused $0.48 against toil-classic's $0.28). So once no work has arrived for targetTime
+  // (a queue that fits now is then the end of the work, not a lull in a stream or a DAG between
+  // follow-ons), the queue is planned where it adds the least billed time per job: on room that
+  // frees while its node is held anyway, then on whole nodes as they empty; no job later than the
+  // queue would have started on whole nodes in the order they empty (the wave's bound, within
+  // targetTime). The on-demand nodes that get none are drained (their jobs finish, no straggler
+  // lands there); a node drained so is taken back when the queue is better placed there after
+  // all. Spot nodes are left out: one can be taken back any time, so it is not held anyway.
+  // Times are bounds, not estimates: a job's end is counted from the longest it may run (its
+  // walltime, or its name's longest recent runtime), and a node running a job with no bound, or
+  // past it, is left alone (a heavy-tailed job planned to end inside a node's busy time often
+  // does not). The added time is priced at the node's $/h, so a big node is extended last.
+  const spareNodes = (): { ids: Set<string>; by: number } | undefined => {
+    const runningOn = (n: ExistingNode): RunningJob[] => runningByNode.get(n.id) ?? [];
+    const stillRunning = draining.filter(
+      (n) =>
+        !n.rebalanceRecommended && runningOn(n).length > 0 && !consolidable(n) && n.capacityType !== 'spot',
+    );
+    const isDraining = new Set(stillRunning.map((n) => n.id));
+    // Seconds a running job may run yet at most, as far as is known (its walltime, or its name's
+    // longest recent runtime); undefined when nothing bounds it or it is past that bound.
+    const boundLeft = (r: RunningJob): number | undefined => {
+      const recent = snapshot.runtimes?.byName[r.name]?.recent ?? [];
+      const most = Math.min(
+        recent.length > 0 ? Math.max(...recent) : Infinity,
+        r.walltimeSeconds ?? Infinity,
+      );
+      const left = most - Math.max(0, (now - r.startedAt) / 1000);
+      return Number.isFinite(left) && left > 0 ? left : undefined;
+    };
+    const nodes = [
+      ...ordered.filter(
+        (n) =>
+          !n.rebalanceRecommended &&
+          !special.has(n.id) &&
+          (took.has(n.id) || runningOn(n).length > 0) &&
+          n.capacityType !== 'spot',
+      ),
+      ...stillRunning,
+    ].filter((n) => runningOn(n).every((r) => boundLeft(r) !== undefined));
+    const bounded = (n: ExistingNode): NodeTiming => ({
+      availableIn: timing(n).availableIn,
+      remainingOf: (r) => boundLeft(r)!,
+    });
+    const copies = new Map(work.map((c) => [c.key, { ...c, remaining: queuedCount.get(c.key) ?? 0 }]));
+    const mineOf = (n: ExistingNode, from: Map<string, WorkClass>): WorkClass[] =>
+      workFor(n)
+        .filter((c) => !isDraining.has(n.id) || !dearFor(n, c))
+        .map((c) => from.get(c.key)!);
+    // Packs the queue (or what is left of it) onto a node's room as it frees up to `deadline`:
+    // how many jobs, how much later the node is then held (extension) and the last start.
+    const tryOn = (n: ExistingNode, deadline: number, from: Map<string, WorkClass>) => {
+      const held = busyUntil(n);
+      let ends = held;
+      let last = 0;
+      const k = packOntoNode(n, runningOn(n), mineOf(n, from), types, bounded(n), deadline, (c, _k, at) => {
+        const most = longestOf.get(c.key) ?? Infinity;
+        ends = Math.max(ends, at + (Number.isFinite(most) ? most : c.runtimeSeconds));
+        last = Math.max(last, at);
+      });
+      // Billed dollars the node adds (its price over the extra time).
+      return { k, extension: ((ends - held) * priceOf(n)) / 3600, last };
+    };
+    const busyUntil = (n: ExistingNode): number =>
+      runningOn(n).reduce((m, r) => Math.max(m, boundLeft(r)!), timing(n).availableIn);
+    const fresh = () => new Map(work.map((c) => [c.key, { ...c, remaining: queuedCount.get(c.key) ?? 0 }]));
+    // The wave's bound: the queue placed on whole nodes in the order they empty, each taking the
+    // room it frees until its last running job ends; the last of those ends is as late as any
+    // queued job may start.
+    const byEmptying = nodes.map((n) => ({ n, held: busyUntil(n) })).sort((x, y) => x.held - y.held);
+    const wave = fresh();
+    let bound = 0;
+    for (const { n, held } of byEmptying) {
+      if ([...wave.values()].every((c) => c.remaining === 0)) break;
+      if (held > T) break;
+      if (tryOn(n, held, wave).k > 0) bound = held;
+    }
+    if (![...wave.values()].every((c) => c.remaining === 0)) return undefined;
+    // Each node's cheapest use: all the room it frees while held by its running jobs (up to the
+    // end of the last), or all but the room that last job frees; ranked by the billed time it
+    // adds per queued job it takes, then by how soon it has taken them.
+    const options = nodes.map((n) => {
+      const held = busyUntil(n);
+      const releases = runningOn(n)
+        .map((r) => boundLeft(r)!)
+        .filter((x) => x < held)
+        .sort((x, y) => y - x);
+      const best = [Math.min(held, bound), ...(releases.length > 0 ? [Math.min(releases[0]!, bound)] : [])]
+        .map((deadline) => ({ deadline, ...tryOn(n, deadline, fresh()) }))
+        .filter((o) => o.k > 0)
+        .sort((x, y) => x.extension / x.k - y.extension / y.k || x.last - y.last)[0];
+      return { n, best };
+    });
+    const used = new Set<string>();
+    let by = 0;
+    const ranked = options
+      .filter((o) => o.best !== undefined)
+      .sort(
+        (x, y) =>
+          x.best!.extension / x.best!.k - y.best!.extension / y.best!.k || x.best!.last - y.best!.last,
+      );
+    for (const { n, best } of ranked) {
+      if ([...copies.values()].every((c) => c.remaining === 0)) break;
+      const got = tryOn(n, best!.deadline, copies);
+      if (got.k > 0) {
+        used.add(n.id);
+        by = Math.max(by, got.last);
+      }
+    }
+    if (![...copies.values()].every((c) => c.remaining === 0)) return undefined;
+    for (const n of stillRunning)
+      if (used.has(n.id))
+        undrain.push({
+          nodeId: n.id,
+          reason: `the queue's ${queuedTotal} job(s) are better placed on its room after all (it adds the least billed time per job)`,
+        });
+    const ids = new Set(
+      nodes
+        .filter((n) => n.state === 'registered' && !isDraining.has(n.id) && !used.has(n.id))
+        .map((n) => n.id),
+    );
+    return ids.size > 0 ? { ids, by } : undefined;
+  };
+  // Jobs issued so far; the plan's state keeps when that count last grew.
+  const issued =
+    snapshot.queued.reduce((s, q) => s + (q.count ?? 1), 0) +
+    snapshot.running.length +
+    Object.values(snapshot.runtimes?.byName ?? {}).reduce((s, r) => s + r.count, 0);
+  const last = snapshot.state;
+  const arrivedAt = last?.issued === undefined || issued > last.issued ? now : (last.arrivedAt ?? now);
+  const nothingArrived = (now - arrivedAt) / 1000 >= T;
+  const spare =
+    undrain.length === 0 && queuedTotal > 0 && onExisting === queuedTotal && nothingArrived
+      ? spareNodes()
+      : undefined;
 
   // 4. New nodes.
   const counted = [...active, ...draining.filter((n) => undrain.some((u) => u.nodeId === n.id))];
@@ -493,6 +646,18 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
     if (idx !== undefined && typeCount[idx]! <= config.nodeTypes[idx]!.minNodes) continue;
     retire(n, consolidateReason(n));
   }
+  if (spare) {
+    for (const n of active) {
+      if (!spare.ids.has(n.id) || draining2.has(n.id) || !retirable(n)) continue;
+      if ((runningByNode.get(n.id) ?? []).length === 0) continue;
+      const idx = nodeTypeIndexOf(config, n.instanceType, n.capacityType);
+      if (idx !== undefined && typeCount[idx]! <= config.nodeTypes[idx]!.minNodes) continue;
+      retire(
+        n,
+        `no queued job needs its room: all ${queuedTotal} start within ${formatDuration(spare.by * 1000)} on room other nodes hold anyway or as they empty; its ${(runningByNode.get(n.id) ?? []).length} running job(s) finish, then it retires`,
+      );
+    }
+  }
   // Limits lowered under a running cluster: drain the least useful nodes for their price.
   const usefulness = (n: ExistingNode): number =>
     ((took.get(n.id) ?? 0) + (runningByNode.get(n.id) ?? []).length) / Math.max(priceOf(n), 1e-9);
@@ -544,7 +709,7 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
     waiting,
     notes,
     hourlyCost: { current, planned: Math.max(0, current + plannedCost - retiredCost) },
-    state: { smoothed },
+    state: { smoothed, issued, arrivedAt },
     ...(preemptableStaysOnSpot ? { preemptableStaysOnSpot } : {}),
   };
 }
