@@ -1471,3 +1471,66 @@ t.test("the last wave's stragglers: the queue's end goes where it adds the least
     t.equal(total(p), 0, `${row.name}: nothing launched`);
   }
 });
+
+t.test(
+  'dear room over the run: a smaller node of a full pool that frees room first takes the long job',
+  async (t) => {
+    // An on-demand r5.4xlarge ($1.008/h, 16 cores) runs a 100 GiB job ending in an hour; the
+    // m5.2xlarge pool ($0.384/h) is at its maxNodes 1, its node full of an 8-core job. A queued
+    // 4-core 1 GiB job of 10 h costs $0.252/h of the r5's room (1.3× an m5's share, not dear by
+    // price) and then keeps the r5 alive 9 h for itself: $9.32 in all. The only new node a limit
+    // allows is another r5.4xlarge, no cheaper ($9.34), so without this rule the r5 takes it
+    // (day-long-mixed@tight-few: r5.4xlarge nodes ran 1–4-core day-long jobs alone for 15–19 h).
+    // When the m5's job ends before the r5's, the job runs whole on the m5 for $3.84: the r5 is
+    // drained (its job finishes) and nothing is launched. When the m5 frees room only after the
+    // r5's job, or the job is preemptable, the r5 keeps it as before.
+    const big = node('big', { instanceType: 'r5.4xlarge' });
+    const small = node('small', { instanceType: 'm5.2xlarge' });
+    const bigJob = running('mem', 'big', {
+      name: 'mem',
+      cores: 4,
+      memoryBytes: 100 * GiB,
+      walltimeSeconds: 7260,
+    });
+    const smallJob = (walltimeSeconds: number) =>
+      running('cpu', 'small', { name: 'cpu', cores: 8, memoryBytes: 8 * GiB, walltimeSeconds });
+    const late = (preemptable: boolean) =>
+      jobs(1, { name: 'late', cores: 4, memoryBytes: GiB, walltimeSeconds: 36_000, preemptable });
+    const rows = [
+      {
+        name: "a smaller node of a full pool that frees room first takes the long job: the m5's job ends in 45 m, before the r5's: r5 drained, nothing launched",
+        smallEnds: 2760,
+        preemptable: false,
+        drain: ['big'],
+      },
+      {
+        name: "a smaller node of a full pool that frees room first takes the long job: the m5's job ends in 2.5 h, after the r5's: the r5 keeps it",
+        smallEnds: 9060,
+        preemptable: false,
+        drain: [],
+      },
+      {
+        name: 'a smaller node of a full pool that frees room first takes the long job: a preemptable job: the r5 keeps it',
+        smallEnds: 2760,
+        preemptable: true,
+        drain: [],
+      },
+    ];
+    for (const row of rows) {
+      const plan = planScaling(
+        snapshot({
+          nodes: [big, small],
+          running: [bigJob, smallJob(row.smallEnds)],
+          queued: late(row.preemptable),
+        }),
+        config({ nodeTypes: 'r5.4xlarge,m5.2xlarge', maxNodes: [2, 1] }),
+      );
+      t.same(
+        plan.drain.map((d) => d.nodeId),
+        row.drain,
+        `${row.name}: ${plan.drain.map((d) => d.reason).join('; ')}`,
+      );
+      t.same(launched(plan), [], `${row.name}: nothing launched`);
+    }
+  },
+);
