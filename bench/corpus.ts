@@ -7,6 +7,7 @@
  * `--set` overrides a scaler setting in every case (e.g. `--set objective=speed`). `--pairings
  * held-out` runs each trace family on the cluster scenarios the corpus does not pair it with.
  */
+import { UserInputError } from '../src/common/errors.js';
 import { readCatalogue } from '../src/scaler/catalogueFile.js';
 import { simulate, type SimulationResult } from '../src/scaler/simulator/engine.js';
 import { costFloor } from './corpusFloor.js';
@@ -21,6 +22,7 @@ interface CaseLine {
 }
 
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+const badFlag = (message: string): UserInputError => new UserInputError('BAD_FLAG', message);
 
 function parseArgs(args: string[]): {
   seed: number;
@@ -35,20 +37,20 @@ function parseArgs(args: string[]): {
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const value = args[++i];
-    if (value === undefined) throw new Error(`${a} needs a value`);
+    if (value === undefined) throw badFlag(`${a} needs a value`);
     if (a === '--seed') seed = Number(value);
     else if (a === '--only') only = value;
     else if (a === '--pairings') {
       if (!(PAIRINGS as readonly string[]).includes(value))
-        throw new Error(`--pairings expects one of ${PAIRINGS.join(', ')}, got ${value}`);
+        throw badFlag(`--pairings expects one of ${PAIRINGS.join(', ')}, got ${value}`);
       pairings = value as Pairings;
     } else if (a === '--set') {
       const [k, v] = value.split('=', 2);
-      if (!k || v === undefined) throw new Error(`--set expects key=value, got ${value}`);
+      if (!k || v === undefined) throw badFlag(`--set expects key=value, got ${value}`);
       set[k] = /^-?[\d.]+$/.test(v) ? Number(v) : v;
-    } else throw new Error(`unknown argument ${a}`);
+    } else throw badFlag(`unknown argument ${a} (expected --seed, --pairings, --only or --set)`);
   }
-  if (!Number.isInteger(seed)) throw new Error('--seed must be an integer');
+  if (!Number.isInteger(seed)) throw badFlag('--seed must be an integer');
   return { seed, only, pairings, set };
 }
 

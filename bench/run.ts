@@ -1,3 +1,5 @@
+import { UserInputError } from '../src/common/errors.js';
+
 /**
  * `npm run bench -- NAME`: runs one benchmark. Each module's default export is an async function
  * that prints JSON lines (one figure per line) on stdout.
@@ -19,5 +21,12 @@ if (!load) {
   process.stderr.write(`usage: npm run bench -- NAME [args]  (NAME: ${Object.keys(BENCHES).join(', ')})\n`);
   process.exitCode = 2;
 } else {
-  await (await load()).default(args);
+  try {
+    await (await load()).default(args);
+  } catch (err) {
+    // A bad argument or config is the user's to fix: one line, exit 2, no stack.
+    if (!(err instanceof UserInputError)) throw err;
+    process.stderr.write(`npm run bench -- ${name}: ${err.message}\n`);
+    process.exitCode = 2;
+  }
 }
