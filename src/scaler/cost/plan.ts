@@ -88,15 +88,13 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
     );
   const queuedTotal = work.reduce((s, c) => s + c.remaining, 0);
   const queuedCount = new Map(work.map((c) => [c.key, c.remaining]));
-  // How long a queued job may run at most, as far as is known: its declared walltime or the
-  // longest of its name's recent runtimes, whichever is shorter (the estimate without either).
-  const longestOf = new Map(
-    classes.map((c) => {
-      const recent = snapshot.runtimes?.byName[c.name]?.recent ?? [];
-      const longest = recent.length > 0 ? Math.max(...recent) : Infinity;
-      return [c.key, Math.min(longest, c.walltimeSeconds ?? Infinity)];
-    }),
-  );
+  // How long a job may run at most, as far as is known: its declared walltime or the longest of
+  // its name's recent runtimes, whichever is shorter; Infinity with neither.
+  const longestItMayRun = (job: { readonly name: string; readonly walltimeSeconds?: number }): number => {
+    const recent = snapshot.runtimes?.byName[job.name]?.recent ?? [];
+    return Math.min(recent.length > 0 ? Math.max(...recent) : Infinity, job.walltimeSeconds ?? Infinity);
+  };
+  const longestOf = new Map(classes.map((c) => [c.key, longestItMayRun(c)]));
 
   const runningByNode = new Map<string, RunningJob[]>();
   for (const r of snapshot.running) {
@@ -441,12 +439,7 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
     // Seconds a running job may run yet at most, as far as is known (its walltime, or its name's
     // longest recent runtime); undefined when nothing bounds it or it is past that bound.
     const boundLeft = (r: RunningJob): number | undefined => {
-      const recent = snapshot.runtimes?.byName[r.name]?.recent ?? [];
-      const most = Math.min(
-        recent.length > 0 ? Math.max(...recent) : Infinity,
-        r.walltimeSeconds ?? Infinity,
-      );
-      const left = most - Math.max(0, (now - r.startedAt) / 1000);
+      const left = longestItMayRun(r) - Math.max(0, (now - r.startedAt) / 1000);
       return Number.isFinite(left) && left > 0 ? left : undefined;
     };
     const nodes = [
@@ -463,7 +456,9 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
       availableIn: timing(n).availableIn,
       remainingOf: (r) => boundLeft(r)!,
     });
-    const copies = new Map(work.map((c) => [c.key, { ...c, remaining: queuedCount.get(c.key) ?? 0 }]));
+    // A fresh copy of the whole queue, for packing trials that must not consume it.
+    const fresh = () => new Map(work.map((c) => [c.key, { ...c, remaining: queuedCount.get(c.key) ?? 0 }]));
+    const copies = fresh();
     const mineOf = (n: ExistingNode, from: Map<string, WorkClass>): WorkClass[] =>
       workFor(n)
         .filter((c) => !isDraining.has(n.id) || !dearFor(n, c))
@@ -484,7 +479,6 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
     };
     const busyUntil = (n: ExistingNode): number =>
       runningOn(n).reduce((m, r) => Math.max(m, boundLeft(r)!), timing(n).availableIn);
-    const fresh = () => new Map(work.map((c) => [c.key, { ...c, remaining: queuedCount.get(c.key) ?? 0 }]));
     // The wave's bound: the queue placed on whole nodes in the order they empty, each taking the
     // room it frees until its last running job ends; the last of those ends is as late as any
     // queued job may start.
