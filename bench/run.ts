@@ -1,9 +1,9 @@
-import { UserInputError } from '../src/common/errors.js';
-
 /**
  * `npm run bench -- NAME`: runs one benchmark. Each module's default export is an async function
  * that prints JSON lines (one figure per line) on stdout.
  */
+import { UserInputError } from '../src/common/errors.js';
+
 const BENCHES: Readonly<Record<string, () => Promise<{ default: (args: string[]) => Promise<void> }>>> = {
   engine: () => import('./engine.js'),
   faults: () => import('./faults.js'),
