@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
@@ -12,6 +12,7 @@ import { bundleWorkflow } from '../workflow/bundle.js';
 import { fetchWorkflowModule } from '../workflow/moduleLoader.js';
 import { firstLine } from '../workflow/jobError.js';
 import { InProcessWorkflowCode, type WorkflowCode } from '../workflow/workflowCode.js';
+import { makeRunScratch, sweepAbandonedScratch } from './runScratch.js';
 import type { BatchSystem } from '../ports/batchSystem.js';
 import {
   WorkflowRunner,
@@ -111,9 +112,10 @@ async function runLeased(
     if (!existing)
       log.warn({ jobStore: o.store.locator }, 'the job store holds no workflow yet; starting it');
   }
-  const scratch = await mkdir(o.workDir, { recursive: true }).then(() =>
-    mkdtemp(join(o.workDir, 'toil-ts-bundle-')),
-  );
+  const abandoned = await sweepAbandonedScratch(o.workDir);
+  if (abandoned.length > 0)
+    log.info({ removed: abandoned }, 'removed the scratch of leaders that were killed before they could');
+  const scratch = await makeRunScratch(o.workDir);
   try {
     let started: { workflow: WorkflowRecord; modulePath: string; jobNames: readonly string[] };
     if (existing) {

@@ -1,14 +1,19 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { waitFor } from '../fixtures/waitFor.js';
 import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
 import { JobStore } from '../../src/jobstore/jobStore.js';
+import { SCRATCH_PREFIX } from '../../src/leader/runScratch.js';
 import { REPO_ROOT, parseExecutions, runToil, startToil } from '../fixtures/workflowCli.js';
 
 const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
 const N = 48; // 95 tree jobs + 47 follow-ons
+
+function bundleScratch(workDir: string): string[] {
+  return readdirSync(workDir).filter((n) => n.startsWith(SCRATCH_PREFIX));
+}
 
 async function committedJobIds(path: string): Promise<Set<string>> {
   const store = new JobStore(new FileObjectStore(path));
@@ -17,12 +22,13 @@ async function committedJobIds(path: string): Promise<Set<string>> {
 
 for (const round of [1, 2]) {
   t.test(
-    `kill -9 of toil run at a random moment, then --restart: no completed job runs again, none is lost (round ${round})`,
+    `kill -9 of toil run at a random moment, then --restart: no completed job runs again, none is lost, no scratch is left (round ${round})`,
     async (t) => {
       const dir = mkdtempSync(join(tmpdir(), 'toil-restart-'));
       t.teardown(() => rmSync(dir, { recursive: true, force: true }));
       const log = join(dir, 'exec.log');
       const out = join(dir, 'sum.txt');
+      const scratch = join(dir, 'scratch');
       const args = [
         'run',
         TREE,
@@ -37,6 +43,8 @@ for (const round of [1, 2]) {
         '15',
         '--clean',
         'never',
+        '--workDir',
+        scratch,
       ];
       const first = startToil(args, { cwd: dir });
       await waitFor(
@@ -57,8 +65,12 @@ for (const round of [1, 2]) {
         `killed before the end (${committedAtKill.size} jobs committed)`,
       );
 
+      const leftByKill = bundleScratch(scratch);
+      t.equal(leftByKill.length, 1, 'the killed leader could not remove its scratch');
+
       const again = await runToil([...args, '--restart'], { cwd: dir });
       t.equal(again.code, 0, again.code === 0 ? 'exit 0' : again.stderr);
+      t.same(bundleScratch(scratch), [], "the next leader removed the killed one's scratch, then its own");
       t.equal(
         readFileSync(out, 'utf8').trim(),
         String((N * (N - 1)) / 2),
