@@ -1202,6 +1202,129 @@ t.test(
   },
 );
 
+t.test(
+  'on-demand room yields to non-preemptable work: with the spot pool full, preemptable work is kept off on-demand room when that buys fewer new nodes',
+  async (t) => {
+    // tight-few's churn: the spot pool is at maxPreemptableNodes, so the batch system gives
+    // preemptable jobs on-demand room; non-preemptable work then finds the on-demand node full of
+    // them and opens another on-demand node. An m5.large on-demand node is free (2 cores); the
+    // spot node is full for hours. Queued: preemptable jobs (2 GiB, placed first, largest first)
+    // and non-preemptable ones (1 GiB), all an hour long, so a core runs one of them within
+    // targetTime.
+    const spotNode = node('sp', { instanceType: 'm5.large', capacityType: 'spot', pricePerHour: 0.04 });
+    const spJob = running('r-sp', 'sp', {
+      preemptable: true,
+      cores: 2,
+      memoryBytes: 2 * GiB,
+      walltimeSeconds: 36_000,
+    });
+    const od = node('od', { instanceType: 'm5.large' });
+    const pre = (n: number) =>
+      jobs(n, { name: 'pre', preemptable: true, memoryBytes: 2 * GiB, walltimeSeconds: 3600 });
+    const np = (n: number, cores = 1) =>
+      jobs(n, { id: 'np-0', name: 'np', preemptable: false, cores, memoryBytes: GiB, walltimeSeconds: 3600 });
+    const odBusy = running('r-od', 'od', {
+      preemptable: false,
+      cores: 1,
+      memoryBytes: GiB,
+      walltimeSeconds: 36_000,
+    });
+    const rows: {
+      name: string;
+      queued: ReturnType<typeof jobs>;
+      running?: ReturnType<typeof running>[];
+      spotUnavailable?: boolean;
+      cannotKeep?: boolean;
+      staysOnSpot: boolean;
+      onDemandLaunched: number;
+      yieldNote: boolean;
+    }[] = [
+      {
+        name: 'two preemptable and two non-preemptable jobs: kept off; the on-demand node takes the non-preemptable ones, nothing launched',
+        queued: [...pre(2), ...np(2)],
+        staysOnSpot: true,
+        onDemandLaunched: 0,
+        yieldNote: true,
+      },
+      {
+        name: 'two preemptable and four non-preemptable jobs: kept off; one node launched instead of two',
+        queued: [...pre(2), ...np(4)],
+        staysOnSpot: true,
+        onDemandLaunched: 1,
+        yieldNote: true,
+      },
+      {
+        name: 'one of each: both fit the on-demand room, nothing is bought: not kept off (room nobody else needs runs preemptable work)',
+        queued: [...pre(1), ...np(1)],
+        staysOnSpot: false,
+        onDemandLaunched: 0,
+        yieldNote: false,
+      },
+      {
+        name: 'non-preemptable jobs the on-demand room cannot hold (2 cores, 1 free): keeping preemptable work off buys no less: not kept off',
+        queued: [...pre(1), ...np(1, 2)],
+        running: [spJob, odBusy],
+        staysOnSpot: false,
+        onDemandLaunched: 1,
+        yieldNote: false,
+      },
+      {
+        name: 'spot refused everywhere: preemptable work cannot wait for spot: not kept off',
+        queued: [...pre(2), ...np(2)],
+        spotUnavailable: true,
+        staysOnSpot: false,
+        onDemandLaunched: 1,
+        yieldNote: false,
+      },
+      {
+        name: 'the batch system cannot keep preemptable work off on-demand room (Slurm): not kept off',
+        queued: [...pre(2), ...np(2)],
+        cannotKeep: true,
+        staysOnSpot: false,
+        onDemandLaunched: 1,
+        yieldNote: false,
+      },
+    ];
+    for (const row of rows) {
+      const cfg = config({ nodeTypes: 'm5.large:0.05,m5.large', maxNodes: 10, maxPreemptableNodes: 1 });
+      const offerings = spotPrices(['m5.large'], 0.04).map((o) =>
+        row.spotUnavailable ? { ...o, unavailableUntil: NOW + 3_600_000 } : o,
+      );
+      const plan = planScaling(
+        {
+          ...snapshot({
+            nodes: [od, spotNode],
+            running: row.running ?? [spJob],
+            queued: row.queued,
+            offerings,
+          }),
+          ...(row.cannotKeep ? { preemptableCanStayOnSpot: false } : {}),
+        },
+        cfg,
+      );
+      t.equal(plan.preemptableStaysOnSpot === true, row.staysOnSpot, `${row.name}: preemptableStaysOnSpot`);
+      t.equal(
+        plan.launch.filter((l) => l.capacityType === 'on-demand').reduce((s, l) => s + l.count, 0),
+        row.onDemandLaunched,
+        `${row.name}: on-demand launched (${launched(plan).join(', ')})`,
+      );
+      t.equal(
+        plan.launch.some((l) => l.capacityType === 'spot'),
+        false,
+        `${row.name}: no spot past the pool's limit`,
+      );
+      t.equal(
+        plan.notes.some((n) =>
+          /preemptable work is kept off on-demand room so non-preemptable work takes it/.test(n),
+        ),
+        row.yieldNote,
+        `${row.name}: note (${plan.notes.join(' | ')})`,
+      );
+      t.same(plan.drain, [], `${row.name}: nothing drained`);
+    }
+  },
+);
+
 t.test('idle nodes retire at once: the default idleGrace is 0', async (t) => {
   t.equal(config({ nodeTypes: 'c5.large' }).idleGraceSeconds, 0, 'default 0');
   t.equal(config({ nodeTypes: 'c5.large', bootTime: '5m' }).idleGraceSeconds, 0, 'whatever the boot time');

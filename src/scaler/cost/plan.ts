@@ -42,8 +42,48 @@ export const HANDOFF_GRACE_SECONDS = 5;
  * 6. scale-down: idle nodes past idleGrace (and HANDOFF_GRACE_SECONDS) are drained (dearest
  *    first, never below minNodes, static nodes kept), nodes over a lowered limit are drained,
  *    draining nodes that are empty are terminated.
+ * With the spot pool full, a plan that buys on-demand nodes is weighed against one that keeps
+ * preemptable work off on-demand room (onDemandRoomYielded).
  */
 export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): ScalingPlan {
+  return onDemandRoomYielded(snapshot, config, planCostWith(snapshot, config, false));
+}
+
+/**
+ * On-demand room yields to the work only it can run. With the spot pool at maxPreemptableNodes,
+ * `preemptableStaysOnSpot` is off, so the batch system gives preemptable jobs on-demand room, and
+ * non-preemptable work that arrives then finds the on-demand pool full of preemptable jobs: it
+ * opens a dearer on-demand type (tight-few: r5.4xlarge at $1.008/h for work an m5.2xlarge at
+ * $0.384/h runs once its preemptable jobs end), and the nodes those jobs held are consolidated
+ * for running only spot-able work, drained, and relaunched for the next non-preemptable jobs.
+ * So when the plan buys on-demand nodes, it is planned again with preemptable work a spot node
+ * could hold kept off on-demand room (it waits for the full spot pool, as the plan already has it
+ * do for new nodes), and that plan is taken when it buys less per hour. Otherwise the switch
+ * stays off: on-demand room nobody else needs still runs preemptable work (always keeping it off
+ * left that room idle while the work waited for three spot nodes: makespan up to 1.4× on
+ * tight-few, and new cases over 1.00).
+ */
+function onDemandRoomYielded(
+  snapshot: ScalingSnapshot,
+  config: ScalerConfig,
+  plan: ScalingPlan,
+): ScalingPlan {
+  if (plan.preemptableStaysOnSpot === true || !plan.launch.some((l) => l.capacityType === 'on-demand'))
+    return plan;
+  const bought = (p: ScalingPlan): number => p.launch.reduce((s, l) => s + l.count * l.pricePerHour, 0);
+  const yielded = planCostWith(snapshot, config, true);
+  if (yielded.preemptableStaysOnSpot !== true || bought(yielded) >= bought(plan) - 1e-9) return plan;
+  return {
+    ...yielded,
+    notes: [
+      ...yielded.notes,
+      `the spot pool is at its limits: preemptable work is kept off on-demand room so non-preemptable work takes it, which buys $${bought(yielded).toFixed(3)}/h of new nodes instead of $${bought(plan).toFixed(3)}/h`,
+    ],
+  };
+}
+
+/** The `cost` plan; `yieldOnDemand`: keep preemptable work off on-demand room even with the spot pool full. */
+function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDemand: boolean): ScalingPlan {
   const now = snapshot.now;
   const T = config.targetTimeSeconds;
   const types = typeTable(config);
@@ -347,7 +387,7 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
   const preemptableStaysOnSpot =
     snapshot.preemptableCanStayOnSpot !== false &&
     config.maxPreemptableNodes !== 0 &&
-    withRoom.some((o) => o.capacityType === 'spot' && o.available);
+    (yieldOnDemand ? offerings : withRoom).some((o) => o.capacityType === 'spot' && o.available);
   const spotNodeCouldHold = (r: JobRequest): boolean =>
     active.some((n) => {
       if (n.capacityType !== 'spot' || n.state !== 'registered') return false;
