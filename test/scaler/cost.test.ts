@@ -1084,6 +1084,83 @@ t.test(
 );
 
 t.test(
+  "dear room at the queue's scale: a job is dear on a node only against what a launch for the queue would hold",
+  async (t) => {
+    // A spot c5.xlarge ($0.06/h) runs a leaf and has room for a merge (1 core, 4 GiB): 4 of its
+    // 6.8 GiB, $0.035/h. An r5.xlarge at the same $0.06/h holds four merges (its cores), $0.015/h
+    // each: over twice cheaper, but only with four merges to run. With one queued, a launch for
+    // it holds just it ($0.06/h), so the c5.xlarge is not dear for it: without this, the node was
+    // kept from the merge (drained) and a c5.xlarge launched for it all the same (split-merge-cpu
+    // on fourteen node types: 79 launches against toil-classic's 31).
+    const cfg = config({ nodeTypes: 'c5.xlarge:0.2,r5.xlarge:0.3', maxNodes: 10 });
+    const spot = spotPrices(['c5.xlarge', 'r5.xlarge'], 0.06);
+    const mid = node('mid', { instanceType: 'c5.xlarge', capacityType: 'spot', pricePerHour: 0.06 });
+    const leaf = running('l0', 'mid', { name: 'leaf', preemptable: true, walltimeSeconds: 1800 });
+    const merge = { name: 'merge', cores: 1, memoryBytes: 4 * GiB, preemptable: true, walltimeSeconds: 600 };
+    const rows = [
+      {
+        name: 'one merge queued: the c5.xlarge takes it, nothing launched, nothing drained',
+        queued: 1,
+        drain: [] as string[],
+        launch: [] as string[],
+      },
+      {
+        name: 'eight merges queued: dear (an r5.xlarge runs them four at a time for less than half): drained, an r5.xlarge launched',
+        queued: 8,
+        drain: ['mid'],
+        launch: ['1 r5.xlarge spot us-east-1a'],
+      },
+    ];
+    for (const row of rows) {
+      const plan = planScaling(
+        snapshot({
+          nodes: [mid],
+          running: [leaf],
+          queued: jobs(row.queued, merge),
+          offerings: spot,
+        }),
+        cfg,
+      );
+      t.same(
+        plan.drain.map((d) => d.nodeId),
+        row.drain,
+        `${row.name}: ${plan.drain.map((d) => d.reason).join('; ')}`,
+      );
+      t.same(launched(plan), row.launch, `${row.name}: launch`);
+    }
+    // An empty node lives for the queued jobs it would take: a draining c5.4xlarge ($0.24/h) with
+    // nothing running would hold the one merge alone, four times a c5.xlarge for it. Priced by its
+    // share ($0.032/h) it was taken back for the merge, then drained again at once for running
+    // work that costs over twice here what it would elsewhere (scatter-poisson@many-loose).
+    const big = node('big', {
+      instanceType: 'c5.4xlarge',
+      capacityType: 'spot',
+      pricePerHour: 0.24,
+      state: 'draining',
+    });
+    const alone = planScaling(
+      snapshot({
+        nodes: [big],
+        queued: jobs(1, merge),
+        offerings: [...spot, ...spotPrices(['c5.4xlarge'], 0.24)],
+      }),
+      config({ nodeTypes: 'c5.xlarge:0.2,r5.xlarge:0.3,c5.4xlarge:0.5', maxNodes: 10 }),
+    );
+    t.same(alone.undrain, [], 'an empty draining c5.4xlarge is not taken back for one merge');
+    t.same(
+      alone.terminate.map((x) => x.nodeId),
+      ['big'],
+      `it terminates; launch ${launched(alone).join(', ')}`,
+    );
+    t.equal(total(alone), 1, 'one node launched for the merge');
+    t.notOk(
+      alone.launch.some((l) => l.instanceType === 'c5.4xlarge'),
+      'not a c5.4xlarge',
+    );
+  },
+);
+
+t.test(
   'preemptable stays on spot: while the spot pool has room, on-demand room is kept for non-preemptable work',
   async (t) => {
     // An on-demand c5.large runs a non-preemptable job (a merge); a spot c5.large, full for hours,

@@ -213,11 +213,13 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
       const e = types.byName.get(o.instanceType);
       return e !== undefined && maxFit(e.packable, r) >= 1 && archMatches(r, e.type.architecture);
     });
+  const requestKey = (r: JobRequest): string =>
+    `${r.cores}/${r.memoryBytes}/${r.diskBytes}/${r.gpus ?? 0}/${r.preemptable}/${r.architecture ?? ''}`;
   // The cheapest fractional $/h of one job over some offerings, cached per request.
   const cheapestOver = (among: readonly Offering[]): ((r: JobRequest, together?: number) => number) => {
     const cache = new Map<string, number>();
     return (r, together = Infinity) => {
-      const key = `${r.cores}/${r.memoryBytes}/${r.diskBytes}/${r.gpus ?? 0}/${r.preemptable}/${r.architecture ?? ''}/${together}`;
+      const key = `${requestKey(r)}/${together}`;
       let v = cache.get(key);
       if (v === undefined) {
         v = cheapestPerJob(r, among, types, config, together);
@@ -231,16 +233,32 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
     const cap = types.byName.get(n.instanceType)?.packable;
     return cap ? priceOf(n) * dominantShare(r, cap) : 0;
   };
+  // How many jobs a launch for a queued class would hold: at most the queued jobs of its request,
+  // so a new node's price per job is its share only when they fill it. Kept from a node as dear
+  // against a share of a bigger node they cannot fill, the jobs are launched for on a node like
+  // the one they were kept from: a split-merge tree's merges come one or two at a time, and each
+  // c5.xlarge running a leaf with room for a merge was kept from it for a quarter of an r5.xlarge
+  // (drained), then a c5.xlarge launched for the merge (split-merge-cpu on fourteen node types:
+  // 79 launches against toil-classic's 31). Preemptable work on an on-demand node keeps the plain
+  // share: what makes that node dear is its capacity type, which spot removes at any scale.
+  const queuedAlike = new Map<string, number>();
+  for (const c of work)
+    queuedAlike.set(requestKey(c.request), (queuedAlike.get(requestKey(c.request)) ?? 0) + c.remaining);
+  const launchedToHold = (n: ExistingNode, c: WorkClass): number =>
+    n.capacityType === 'on-demand' && c.request.preemptable
+      ? Infinity
+      : Math.max(1, queuedAlike.get(requestKey(c.request)) ?? 1);
   // Dear: a queued job costs more than twice on this node what it would on the cheapest offering
-  // (price × dominant share), or does so over its run. While the node's running jobs hold it
-  // anyway, the job pays its share; for the time it is expected to outlive them, the node lives
-  // for the jobs of its class it holds, at most all that is queued, each paying the node's price
-  // over their number. That is compared with the same work on the cheapest new node a limit still
-  // allows, which likewise holds at most the queued jobs of the class and is billed from its boot.
-  // A 1-core job placed beside the big job an r5.8xlarge was launched for, and ending after it,
-  // keeps the node alive at $2/h for itself (few-very-large@many-loose: 2.3 of 3.3 unused $ on
-  // r5.8xlarge, toil-classic 1.1); one that ends before it, or a queue that fills the node, pays
-  // its share as before.
+  // (price × dominant share), at the queue's scale (a launch holds at most the queued jobs of its
+  // request, and an empty node lives for what it takes of them), or does so over its run. While
+  // the node's running jobs hold it anyway, the job pays its share; for the time it is expected to
+  // outlive them, the node lives for the jobs of its class it holds, at most all that is queued,
+  // each paying the node's price over their number. That is compared with the same work on the
+  // cheapest new node a limit still allows, which likewise holds at most the queued jobs of the
+  // class and is billed from its boot. A 1-core job placed beside the big job an r5.8xlarge was
+  // launched for, and ending after it, keeps the node alive at $2/h for itself
+  // (few-very-large@many-loose: 2.3 of 3.3 unused $ on r5.8xlarge, toil-classic 1.1); one that
+  // ends before it, or a queue that fills the node, pays its share as before.
   const dearOver = (
     n: ExistingNode,
     c: WorkClass,
@@ -249,9 +267,16 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
     const r = c.request;
     const share = costOn(n, r);
     const margin = 1 + CONSOLIDATION_MARGIN;
-    if (share > margin * cheapest(r) + 1e-12) return true;
     const cap = types.byName.get(n.instanceType)?.packable;
     const jobs = runningByNode.get(n.id) ?? [];
+    if (share > margin * cheapest(r) + 1e-12) {
+      // At the queue's scale on both sides. An empty node lives for the queued jobs it takes: a
+      // drained, empty c5.4xlarge taken back for one merge was drained again at once for it.
+      const together = launchedToHold(n, c);
+      const here =
+        jobs.length > 0 || !cap ? share : Math.max(share, priceOf(n) / Math.min(together, maxFit(cap, r)));
+      if (here > margin * cheapest(r, together) + 1e-12) return true;
+    }
     const busyFor = Math.min(
       c.runtimeSeconds,
       jobs.reduce((m, j) => Math.max(m, remainingOf(j)), 0),
