@@ -20,6 +20,11 @@ export function fitsResources(free: Resources, req: Resources): boolean {
   );
 }
 
+/** Jobs with the same key are alike to every placement and price: the same shape, market and architecture. */
+export function requestKey(r: JobRequest): string {
+  return `${r.cores}/${r.memoryBytes}/${r.diskBytes}/${r.gpus ?? 0}/${r.preemptable}/${r.architecture ?? ''}`;
+}
+
 export function archMatches(job: JobRequest, arch: Architecture): boolean {
   return job.architecture === undefined || job.architecture === arch;
 }

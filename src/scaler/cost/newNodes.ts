@@ -1,7 +1,7 @@
 import { formatDuration } from '../../common/units.js';
 import type { Objective, ScalerConfig } from '../config.js';
 import type { TypeTable } from '../offerings.js';
-import { archMatches, dominantShare, maxFit, subtract } from '../shapes.js';
+import { archMatches, dominantShare, maxFit, requestKey, subtract } from '../shapes.js';
 import type { Architecture, JobRequest, Offering, Resources, WaitingJobs } from '../types.js';
 import type { WorkClass } from './existing.js';
 
@@ -292,7 +292,7 @@ export function chooseNewNodes(
   for (const c of classes) {
     if (c.remaining <= 0) continue;
     const r = c.request;
-    const key = `${r.cores}/${r.memoryBytes}/${r.diskBytes}/${r.gpus ?? 0}/${r.preemptable}/${r.architecture ?? ''}`;
+    const key = requestKey(r);
     let p = pools.get(key);
     if (!p) pools.set(key, (p = { name: c.name, members: [] }));
     p.members.push({ cls: c, perSlot: Math.floor(window / c.runtimeSeconds) + 1 });

@@ -3,7 +3,7 @@ import type { ScalerConfig } from '../config.js';
 import { groupQueue } from '../jobClasses.js';
 import { buildOfferings, nodeTypeIndexOf, offeringKey, typeTable } from '../offerings.js';
 import { estimateRuntime, expectedRuntime, runtimeSpread } from '../runtimes.js';
-import { add, archMatches, dominantShare, maxFit, subtract } from '../shapes.js';
+import { add, archMatches, dominantShare, maxFit, requestKey, subtract } from '../shapes.js';
 import { findUnschedulable } from '../unschedulable.js';
 import type {
   ExistingNode,
@@ -213,8 +213,6 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
       const e = types.byName.get(o.instanceType);
       return e !== undefined && maxFit(e.packable, r) >= 1 && archMatches(r, e.type.architecture);
     });
-  const requestKey = (r: JobRequest): string =>
-    `${r.cores}/${r.memoryBytes}/${r.diskBytes}/${r.gpus ?? 0}/${r.preemptable}/${r.architecture ?? ''}`;
   // The cheapest fractional $/h of one job over some offerings, cached per request.
   const cheapestOver = (among: readonly Offering[]): ((r: JobRequest, together?: number) => number) => {
     const cache = new Map<string, number>();
