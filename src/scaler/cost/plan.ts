@@ -240,8 +240,10 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
   // 79 launches against toil-classic's 31). Preemptable work on an on-demand node keeps the plain
   // share: what makes that node dear is its capacity type, which spot removes at any scale.
   const queuedAlike = new Map<string, number>();
-  for (const c of work)
-    queuedAlike.set(requestKey(c.request), (queuedAlike.get(requestKey(c.request)) ?? 0) + c.remaining);
+  for (const c of work) {
+    const key = requestKey(c.request);
+    queuedAlike.set(key, (queuedAlike.get(key) ?? 0) + c.remaining);
+  }
   const launchedToHold = (n: ExistingNode, c: WorkClass): number =>
     n.capacityType === 'on-demand' && c.request.preemptable
       ? Infinity
