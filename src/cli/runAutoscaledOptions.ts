@@ -21,6 +21,9 @@ export interface AutoscalingFlags {
   zone?: string;
   clusterName?: string;
   keepNodes?: boolean;
+  nodeStorage?: string;
+  nodeStorageOverrides?: string;
+  assumeZeroOverhead?: string | boolean;
 }
 
 /** Adds the autoscaling flags to `toil run`; they take effect with `--provisioner aws`. */
@@ -53,6 +56,18 @@ export function addAutoscalingOptions(cmd: Command): Command {
     .option(
       '--idleGrace <duration>',
       'toil-ts: how long a node may idle before it is retired (default 0: at the first tick it is idle)',
+    )
+    .option(
+      '--nodeStorage <GiB>',
+      "workers' root volume for types without instance store (default 50); the scaler plans with it",
+    )
+    .option(
+      '--nodeStorageOverrides <type:GiB,...>',
+      "--nodeStorage per instance type, e.g. 'r5.xlarge:200,c5.large:80'",
+    )
+    .option(
+      '--assumeZeroOverhead [bool]',
+      "plan with a node's whole memory and disk (no allowance for the OS and the agent)",
     )
     .option('--zone <zone>', 'the cluster zone (default $TOIL_AWS_ZONE)')
     .option(

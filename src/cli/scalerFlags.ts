@@ -3,7 +3,7 @@ import { UserInputError } from '../common/errors.js';
 import { parseScalerConfig, type ScalerConfig } from '../scaler/config.js';
 import type { Catalogue } from '../scaler/catalogue.js';
 import type { AutoscalingFlags } from './runAutoscaledOptions.js';
-import { parseCount } from './run.js';
+import { parseBool, parseCount } from './run.js';
 
 /**
  * Toil's autoscaling flags as the scaler section of the leader config, and back: every problem the
@@ -37,6 +37,13 @@ const FIELD_FLAGS: readonly [
   ['scaleInterval', '--scaleInterval', (f) => f.scaleInterval],
   ['bootTime', '--bootTime', (f) => f.bootTime],
   ['idleGrace', '--idleGrace', (f) => f.idleGrace],
+  ['nodeStorage', '--nodeStorage', (f) => f.nodeStorage],
+  ['nodeStorageOverrides', '--nodeStorageOverrides', (f) => f.nodeStorageOverrides],
+  [
+    'assumeZeroOverhead',
+    '--assumeZeroOverhead',
+    (f) => (f.assumeZeroOverhead === undefined ? undefined : String(f.assumeZeroOverhead)),
+  ],
 ];
 
 /** The autoscaling flags given (besides --provisioner itself), as the user spelt them. */
@@ -89,8 +96,13 @@ function fieldValue(field: string, flag: string, v: string): unknown {
       const ns = v.split(',').map((x) => parseCount(flag, x));
       return ns.length === 1 ? ns[0] : ns;
     }
+    case 'nodeStorageOverrides':
+      return storageOverrides(flag, v);
+    case 'assumeZeroOverhead':
+      return parseBool(flag, v);
     case 'maxPreemptableNodes':
     case 'preemptableCompensation':
+    case 'nodeStorage':
     case 'betaInertia': {
       const n = Number(v);
       if (v.trim() === '' || !Number.isFinite(n))
@@ -104,6 +116,21 @@ function fieldValue(field: string, flag: string, v: string): unknown {
     default:
       return v;
   }
+}
+
+/** Toil's `--nodeStorageOverrides r5.xlarge:200,c5.large:80`: GiB per instance type. */
+function storageOverrides(flag: string, v: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const entry of v.split(',')) {
+    const m = /^\s*([^:\s]+):(\d+(?:\.\d+)?)\s*$/.exec(entry);
+    if (!m)
+      throw new UserInputError(
+        'BAD_FLAG',
+        `${flag} ${v}: expected TYPE:GiB entries separated by commas, e.g. r5.xlarge:200,c5.large:80`,
+      );
+    out[m[1]!] = Number(m[2]);
+  }
+  return out;
 }
 
 /**

@@ -106,7 +106,11 @@ const AwsProvisionerSchema = z
     /** The node image; resolved from the cluster's leader when absent. */
     imageId: z.string().min(1).optional(),
     applianceImage: z.string().min(1).default('quay.io/ucsc_cgl/toil:latest'),
-    nodeStorageGiB: z.number().int().positive().default(50),
+    /**
+     * The workers' root volume when a launch names none; absent, the scaler's `nodeStorage`, which
+     * is what every launch the scaler makes names (so what it plans with is what it gets).
+     */
+    nodeStorageGiB: z.number().int().positive().optional(),
   })
   .strict();
 
@@ -233,6 +237,19 @@ export function parseLeaderConfig(
   return parseLeaderConfigObject(doc, catalogue, source);
 }
 
+/**
+ * The scaler section as written, with `provisioner.nodeStorageGiB` as its `nodeStorage` when it
+ * gives none: the disk the scaler plans each node with is the one its launches ask for.
+ */
+function withProvisionerStorage(doc: unknown): unknown {
+  const d = doc as Record<string, unknown> | null;
+  const raw = d?.['scaler'];
+  const p = d?.['provisioner'] as Record<string, unknown> | undefined;
+  const storage = p?.['kind'] === 'aws' ? p['nodeStorageGiB'] : undefined;
+  if (storage === undefined || typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  return 'nodeStorage' in raw ? raw : { ...raw, nodeStorage: storage };
+}
+
 /** Like parseLeaderConfig, for an object already read (from YAML, or built from CLI flags). */
 export function parseLeaderConfigObject(
   doc: unknown,
@@ -242,7 +259,7 @@ export function parseLeaderConfigObject(
   const problems: string[] = [];
   const parsed = LeaderFileSchema.safeParse(doc);
   if (!parsed.success) problems.push(...describeZodIssues(parsed.error.issues));
-  const rawScaler = (doc as Record<string, unknown> | null)?.['scaler'];
+  const rawScaler = withProvisionerStorage(doc);
   let scaler: ScalerConfig | undefined;
   if (rawScaler === undefined) problems.push('scaler: missing (at least scaler.nodeTypes is needed)');
   else {
@@ -261,6 +278,11 @@ export function parseLeaderConfigObject(
     if (b.kind === 'slurm' && p.kind === 'embedded' && b.slurmConf !== 'embedded')
       problems.push(
         `batchSystem.slurmConf: ${b.slurmConf}: the embedded local cloud runs its own controller; expected embedded`,
+      );
+    const planned = (rawScaler as Record<string, unknown>)['nodeStorage'];
+    if (p.kind === 'aws' && p.nodeStorageGiB !== undefined && planned !== p.nodeStorageGiB)
+      problems.push(
+        `provisioner.nodeStorageGiB: ${p.nodeStorageGiB} differs from scaler.nodeStorage ${String(planned)} (the scaler would plan with one disk size and launch another); give one of them`,
       );
     if (p.kind === 'aws' && !p.zone.startsWith(scaler.region))
       problems.push(

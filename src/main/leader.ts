@@ -12,6 +12,7 @@ import type { LeaderConfig } from '../leader/leaderConfig.js';
 import type { LeaderMetrics } from '../leader/metrics.js';
 import type { Ec2Endpoint } from '../localcloud/ec2/index.js';
 import type { AwsClusterSettings } from '../provisioner/aws/awsProvisioner.js';
+import { DEFAULT_NODE_STORAGE_GIB } from '../scaler/config.js';
 import { createEc2Client, silenceAwsSdkNodeVersionWarning } from './awsClients.js';
 import { toilCommand, workerCommand } from './batchSystems.js';
 import { startClusterEngine } from './clusterEngine.js';
@@ -143,7 +144,7 @@ export async function startLeader(options: {
         applianceImage: p.applianceImage,
         owner: env.TOIL_OWNER_TAG ?? userInfo().username,
         extraTags: p.tags,
-        nodeStorageGiB: p.nodeStorageGiB,
+        nodeStorageGiB: p.nodeStorageGiB ?? DEFAULT_NODE_STORAGE_GIB,
         leaderStorageGiB: 50,
         clusterType,
       };

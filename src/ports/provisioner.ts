@@ -14,6 +14,12 @@ export interface Offering {
   readonly market: Market;
   /** Spot only: the most to pay per hour; absent means up to the on-demand price. */
   readonly maxPrice?: number;
+  /**
+   * The root EBS volume in GiB, for types without instance store: the disk the scaler counted on
+   * when it chose this offering (`nodeStorage`, `nodeStorageOverrides`). Absent: the adapter's
+   * cluster-wide default.
+   */
+  readonly rootVolumeGiB?: number;
 }
 
 export type NodeState = 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';

@@ -64,6 +64,9 @@ export interface ScalerConfig {
  */
 export const DEFAULT_UNKNOWN_RUNTIME_SECONDS = 300;
 
+/** The root volume of a worker without instance store, in GiB (Toil's `--nodeStorage` default). */
+export const DEFAULT_NODE_STORAGE_GIB = 50;
+
 /** Toil's `--nodeTypes` syntax: `c5.4xlarge/c5a.4xlarge:0.42,t2.large`. */
 export interface ParsedNodeType {
   readonly instanceTypes: string[];
@@ -154,7 +157,7 @@ const ScalerSchema = z
     idleGrace: durationMs().optional(),
     billingMinimum: durationMs().default(60_000),
     unknownRuntime: durationMs().optional(),
-    nodeStorage: z.number().positive().default(50),
+    nodeStorage: z.number().positive().default(DEFAULT_NODE_STORAGE_GIB),
     nodeStorageOverrides: z.record(z.string(), z.number().positive()).default({}),
     assumeZeroOverhead: z.boolean().default(false),
     retireStaticNodes: z.boolean().default(false),

@@ -108,6 +108,36 @@ scaler: { region: us-east-1, nodeTypes: c5.large }`),
   );
 });
 
+t.test("the workers' disk: what the scaler plans with is what the provisioner launches", async (t) => {
+  const disk = (yaml: string) =>
+    parseLeaderConfig(yaml, catalogue).scaler.nodeTypes[0]!.instanceTypes[0]!.diskBytes / 2 ** 30;
+  t.equal(
+    disk(`provisioner: { kind: aws, zone: us-west-2a, clusterName: c, nodeStorageGiB: 200 }
+scaler: { region: us-west-2, nodeTypes: c5.large }`),
+    200,
+    'provisioner.nodeStorageGiB alone: the scaler plans with it',
+  );
+  t.equal(
+    disk(`provisioner: { kind: aws, zone: us-west-2a, clusterName: c }
+scaler: { region: us-west-2, nodeTypes: c5.large, nodeStorage: 80 }`),
+    80,
+    'scaler.nodeStorage alone',
+  );
+  t.equal(
+    disk(`provisioner: { kind: aws, zone: us-west-2a, clusterName: c, nodeStorageGiB: 80 }
+scaler: { region: us-west-2, nodeTypes: c5.large, nodeStorage: 80 }`),
+    80,
+    'both, agreeing',
+  );
+  t.same(
+    problems(`provisioner: { kind: aws, zone: us-west-2a, clusterName: c, nodeStorageGiB: 200 }
+scaler: { region: us-west-2, nodeTypes: c5.large, nodeStorage: 50 }`),
+    [
+      'provisioner.nodeStorageGiB: 200 differs from scaler.nodeStorage 50 (the scaler would plan with one disk size and launch another); give one of them',
+    ],
+  );
+});
+
 t.test('batchSystem.kind picks Slurm; the embedded local cloud needs its own controller', async (t) => {
   const c = parseLeaderConfig('batchSystem: { kind: slurm }\nscaler: { nodeTypes: c5.large }', catalogue);
   t.match(c.batchSystem, { kind: 'slurm', slurmConf: 'embedded' });

@@ -74,6 +74,14 @@ t.test(
       ['m5.large', 'c5.large:0.2'],
       "the leader's config names the cluster's worker types",
     );
+    // What the daemon launches and what it plans with are the same --nodeStorage (it used to
+    // launch the default 50 GiB and plan with 50, whatever launch-cluster was given).
+    t.equal(leaderConfig.provisioner.kind === 'aws' && leaderConfig.provisioner.nodeStorageGiB, 30);
+    t.same(
+      leaderConfig.scaler.nodeTypes.flatMap((n) => n.instanceTypes.map((i) => i.diskBytes / 2 ** 30)),
+      [30, 30],
+      "the daemon's scaler plans workers with --nodeStorage's disk",
+    );
     t.same(
       cluster.workers.map((w) => w.instanceType),
       ['m5.large', 'm5.large'],

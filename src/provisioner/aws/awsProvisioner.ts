@@ -149,11 +149,15 @@ export class AwsProvisioner implements Provisioner {
             instanceType: offering.instanceType,
             workerNodeTypes: this.settings.workerNodeTypes,
             ...(this.settings.leaderToken ? { leaderToken: this.settings.leaderToken } : {}),
+            nodeStorageGiB: this.settings.nodeStorageGiB,
           }
         : {}),
       ...(this.settings.clusterType ? { clusterType: this.settings.clusterType } : {}),
     });
-    const storage = role === 'leader' ? this.settings.leaderStorageGiB : this.settings.nodeStorageGiB;
+    const storage =
+      role === 'leader'
+        ? this.settings.leaderStorageGiB
+        : (offering.rootVolumeGiB ?? this.settings.nodeStorageGiB);
     const profileArn = await this.profileFor(role);
     const out = await this.calls.call('RunInstances', (c) =>
       c.send(

@@ -40,6 +40,11 @@ export interface UserDataInput {
   readonly instanceType?: string;
   /** Leader only: the daemon's bearer token (see docs/leader.md, threat model). */
   readonly leaderToken?: string;
+  /**
+   * Leader only: the workers' root volume (launch-cluster's --nodeStorage), which the daemon both
+   * plans with and launches; absent, the daemon's default (50 GiB).
+   */
+  readonly nodeStorageGiB?: number;
   /** The engine the leader runs and the workers join (launch-cluster's --clusterType); default mesos. */
   readonly clusterType?: ClusterType;
 }
@@ -169,10 +174,12 @@ export function applianceLeaderConfig(input: UserDataInput): LeaderConfigFile {
       clusterName: input.clusterName,
       tags: { ...input.tags },
       applianceImage: input.applianceImage,
+      ...(input.nodeStorageGiB !== undefined ? { nodeStorageGiB: input.nodeStorageGiB } : {}),
     },
     scaler: {
       region,
       zones: [input.zone],
+      ...(input.nodeStorageGiB !== undefined ? { nodeStorage: input.nodeStorageGiB } : {}),
       nodeTypes: types.map((t) =>
         t.market === 'spot'
           ? { type: t.instanceType, spot: true, ...(t.bid !== undefined ? { bid: t.bid } : {}) }

@@ -40,6 +40,8 @@ export interface ActDeps {
   readonly fatal: FatalBackoffs;
 }
 
+const GiB = 2 ** 30;
+
 /** The code a launch error is reported under when it is not one of ours (a bug): fatal, shown once. */
 export const UNTYPED_ERROR = 'UNTYPED_ERROR';
 
@@ -52,6 +54,17 @@ export function priceOf(scaler: ScalerConfig, instanceType: string, capacity: Ca
           ? Math.min(nt.bid, it.onDemandPrice)
           : it.onDemandPrice;
   return 0;
+}
+
+/**
+ * The root volume the plan counted on for an instance type without instance store (`nodeStorage`,
+ * or its `nodeStorageOverrides` entry), so the node launched has the disk the jobs were placed by.
+ */
+export function rootVolumeOf(scaler: ScalerConfig, instanceType: string): number | undefined {
+  for (const nt of scaler.nodeTypes)
+    for (const it of nt.instanceTypes)
+      if (it.name === instanceType) return it.instanceStore ? undefined : Math.round(it.diskBytes / GiB);
+  return undefined;
 }
 
 /** The bid configured for a spot instance type (Toil's `type:bid`), if any. */
@@ -77,6 +90,7 @@ function launchRequest(p: PendingLaunch): LaunchRequest {
       zone: p.zone,
       market: p.capacityType,
       ...(p.maxPrice !== undefined ? { maxPrice: p.maxPrice } : {}),
+      ...(p.rootVolumeGiB !== undefined ? { rootVolumeGiB: p.rootVolumeGiB } : {}),
     },
     count: p.count,
     clientToken: p.clientToken,
@@ -243,6 +257,7 @@ export class PlanExecutor {
   private async launch(l: LaunchAction, planNo: number): Promise<number | 'unavailable'> {
     const key = offeringKey(l.instanceType, l.zone, l.capacityType);
     const bid = l.capacityType === 'spot' ? bidOf(this.cfg.scaler, l.instanceType) : undefined;
+    const rootVolumeGiB = rootVolumeOf(this.cfg.scaler, l.instanceType);
     const pending: PendingLaunch = {
       clientToken: randomUUID(),
       instanceType: l.instanceType,
@@ -251,6 +266,7 @@ export class PlanExecutor {
       count: l.count,
       requestedAt: this.d.clock.now(),
       ...(bid !== undefined ? { maxPrice: bid } : {}),
+      ...(rootVolumeGiB !== undefined ? { rootVolumeGiB } : {}),
     };
     this.state = addPending(this.state, pending);
     await this.d.store.save(this.state);

@@ -17,6 +17,8 @@ export interface PendingLaunch {
   readonly requestedAt: number;
   /** Spot: the bid sent as MaxPrice (a re-send must carry the same parameters). */
   readonly maxPrice?: number;
+  /** The root volume asked for (types without instance store), for the same reason. */
+  readonly rootVolumeGiB?: number;
 }
 
 /** An instance this leader (or its predecessor) launched: never static, always ours to retire. */

@@ -53,7 +53,7 @@ t.test(
     const { report } = await s.tick.tick();
     t.same(
       s.provisioner.launchCalls.map((c) => c.offering),
-      [{ instanceType: 't2.medium', zone: 'us-west-2b', market: 'spot', maxPrice: 0.03 }],
+      [{ instanceType: 't2.medium', zone: 'us-west-2b', market: 'spot', maxPrice: 0.03, rootVolumeGiB: 50 }],
       'the cheaper zone, the bid as MaxPrice',
     );
     t.match(report.plan.launch, [{ zone: 'us-west-2b', pricePerHour: 0.012 }]);
