@@ -132,7 +132,7 @@ t.test(
     ).nodes[0]!;
     const od = (
       await p.launch({
-        offering: { instanceType: 'c5.xlarge', zone: 'us-west-2a', market: 'on-demand' },
+        offering: { instanceType: 'c5.xlarge', zone: 'us-west-2a', market: 'on-demand', rootVolumeGiB: 40 },
         count: 1,
         clientToken: 'o',
       })
@@ -185,7 +185,11 @@ t.test(
     t.ok(existsSync(odDisk), 'made before the agent starts');
     const odEnv = readFileSync(`/proc/${odPid}/environ`, 'utf8').split('\0');
     t.ok(odEnv.includes(`TMPDIR=${join(odDisk, 'tmp')}`), "its jobs' temp dir is on it");
-    t.match(cmdline(odPid).join(' '), /cpus:4;mem:8192;disk:20480/);
+    t.match(
+      cmdline(odPid).join(' '),
+      /cpus:4;mem:8192;disk:40960/,
+      "the launch's rootVolumeGiB sizes its disk (the spot one, asking none, has the cluster's 20 GiB)",
+    );
     const env = readFileSync(`/proc/${spotPid}/environ`, 'utf8').split('\0');
     const imds = env.find((v) => v.startsWith('AWS_EC2_METADATA_SERVICE_ENDPOINT='))?.split('=')[1] ?? '';
     t.match(imds, /^http:\/\/127\.0\.0\.1:\d+$/, 'the agent knows its own metadata endpoint');
