@@ -3,9 +3,8 @@ import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { RealClock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
-import { createLogger, LOG_LEVEL_NAMES, toPinoLevel } from '../common/log.js';
+import { LOG_LEVEL_NAMES } from '../common/log.js';
 import { formatDuration, tryParseBytes } from '../common/units.js';
-import { ConsoleOutput } from '../leader/consoleOutput.js';
 import { WorkflowStartError, runWorkflow, type CleanPolicy } from '../leader/runWorkflow.js';
 import { suggestNames } from '../provisioner/suggest.js';
 import { createBatchSystem, workerCommand } from '../main/batchSystems.js';
@@ -15,6 +14,7 @@ import type { SubCommand } from './main.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
 import { addAutoscalingOptions, type AutoscalingFlags } from './runAutoscaledOptions.js';
 import { autoscalingFlagsGiven, parseScalerFlags, scalerSectionFromFlags } from './scalerFlags.js';
+import { addToilRunOptions, foreignToilOptions, runOutput } from './toilRunOptions.js';
 
 export interface RunFlags extends AutoscalingFlags {
   restart?: boolean;
@@ -24,7 +24,9 @@ export interface RunFlags extends AutoscalingFlags {
   preemptibleRetries?: string;
   enableUnlimitedPreemptibleRetries?: boolean;
   enableUnlimitedPreemptableRetries?: boolean;
-  logLevel: string;
+  logLevel?: string;
+  logFile?: string;
+  disableProgress?: boolean;
   batchSystem: string;
   maxCores?: string;
   maxMemory?: string;
@@ -77,9 +79,10 @@ export const command: SubCommand = {
       )
       .addOption(new Option('--enableUnlimitedPreemptableRetries').hideHelp())
       .addOption(
-        new Option('--logLevel <level>', 'log level')
-          .choices(LOG_LEVEL_NAMES.concat(LOG_LEVEL_NAMES.map((l) => l.toUpperCase())))
-          .default('info'),
+        new Option(
+          '--logLevel <level>',
+          "log level (default info; Toil's --logCritical, --logError, --logWarning, --logInfo, --logDebug, --logTrace and --logOff also work)",
+        ).choices(LOG_LEVEL_NAMES.concat(LOG_LEVEL_NAMES.map((l) => l.toUpperCase()))),
       )
       .option('--batchSystem <name>', 'single_machine, mesos or slurm', 'single_machine')
       .option('--maxCores <n>', 'single_machine: cores to use at once (default: all of this machine)')
@@ -117,8 +120,10 @@ export const command: SubCommand = {
       )
       .allowUnknownOption()
       .allowExcessArguments();
-    addAutoscalingOptions(runCommand).action(
+    addToilRunOptions(addAutoscalingOptions(runCommand)).action(
       async (workflow: string, jobStore: string, workflowArgs: string[], flags: RunFlags) => {
+        // A Toil option toil-ts refuses ends the run before anything starts, in every mode.
+        foreignToilOptions(flags);
         const hint = (message: string): string =>
           toilFlagHint(
             message,
@@ -170,61 +175,61 @@ async function run(workflowFile: string, jobStoreText: string, args: string[], f
   };
   const ignoredScalingFlags = await checkIgnoredScalingFlags(f);
   const clock = new RealClock();
-  const console = new ConsoleOutput(process.stderr, clock);
+  const { console, log, close } = runOutput(f, clock);
   if (ignoredScalingFlags.length > 0)
     console.line(
       `toil: ${ignoredScalingFlags.join(', ')} ${ignoredScalingFlags.length === 1 ? 'takes' : 'take'} effect only with --provisioner aws; this run scales nothing (--batchSystem ${batchSystemName})`,
     );
-  const log = createLogger({
-    level: toPinoLevel(f.logLevel) ?? 'info',
-    destination: console.logDestination(),
-  });
-  const store = openJobStore(jobStoreText, { log });
-  const mesosMaster = f.mesosMaster ?? f.mesosEndpoint;
-  const batchSystem = createBatchSystem(batchSystemName, {
-    clock,
-    log,
-    ...(f.maxCores !== undefined ? { maxCores: parseCores('--maxCores', f.maxCores) } : {}),
-    ...(f.maxMemory !== undefined ? { maxMemory: parseSize('--maxMemory', f.maxMemory) } : {}),
-    ...(f.maxDisk !== undefined ? { maxDisk: parseSize('--maxDisk', f.maxDisk) } : {}),
-    ...(f.freshWorkers ? { warmWorkers: false } : {}),
-    ...(mesosMaster !== undefined ? { mesosMaster } : {}),
-    ...(f.slurmPartition !== undefined ? { slurmPartition: f.slurmPartition } : {}),
-    workDir: resolve(f.workDir ?? tmpdir()),
-    jobStore: store,
-  });
-  const outcome = await runWorkflow({
-    store,
-    workflowFile: resolve(workflowFile),
-    args,
-    restart: Boolean(f.restart),
-    clean,
-    retryCount,
-    preemptableRetries,
-    defaults,
-    batchSystem,
-    clock,
-    log,
-    workerCommand,
-    workDir: resolve(f.workDir ?? tmpdir()),
-    onProgress: (p) => console.progress(p),
-  });
-  console.endProgress();
-  const secs = Math.max(outcome.elapsedMs, 1) / 1000;
-  if (outcome.status === 'succeeded') {
-    console.line(
-      `toil: workflow succeeded: ${outcome.jobsRun} jobs run${outcome.replayed ? ` (${outcome.replayed} already done before --restart)` : ''} in ${formatDuration(outcome.elapsedMs)} (${(outcome.jobsRun / secs).toFixed(1)} jobs/s)`,
-    );
-    return 0;
+  try {
+    const store = openJobStore(jobStoreText, { log });
+    const mesosMaster = f.mesosMaster ?? f.mesosEndpoint;
+    const batchSystem = createBatchSystem(batchSystemName, {
+      clock,
+      log,
+      ...(f.maxCores !== undefined ? { maxCores: parseCores('--maxCores', f.maxCores) } : {}),
+      ...(f.maxMemory !== undefined ? { maxMemory: parseSize('--maxMemory', f.maxMemory) } : {}),
+      ...(f.maxDisk !== undefined ? { maxDisk: parseSize('--maxDisk', f.maxDisk) } : {}),
+      ...(f.freshWorkers ? { warmWorkers: false } : {}),
+      ...(mesosMaster !== undefined ? { mesosMaster } : {}),
+      ...(f.slurmPartition !== undefined ? { slurmPartition: f.slurmPartition } : {}),
+      workDir: resolve(f.workDir ?? tmpdir()),
+      jobStore: store,
+    });
+    const outcome = await runWorkflow({
+      store,
+      workflowFile: resolve(workflowFile),
+      args,
+      restart: Boolean(f.restart),
+      clean,
+      retryCount,
+      preemptableRetries,
+      defaults,
+      batchSystem,
+      clock,
+      log,
+      workerCommand,
+      workDir: resolve(f.workDir ?? tmpdir()),
+      onProgress: (p) => console.progress(p),
+    });
+    console.endProgress();
+    const secs = Math.max(outcome.elapsedMs, 1) / 1000;
+    if (outcome.status === 'succeeded') {
+      console.line(
+        `toil: workflow succeeded: ${outcome.jobsRun} jobs run${outcome.replayed ? ` (${outcome.replayed} already done before --restart)` : ''} in ${formatDuration(outcome.elapsedMs)} (${(outcome.jobsRun / secs).toFixed(1)} jobs/s)`,
+      );
+      return 0;
+    }
+    console.line(`toil: workflow failed: ${outcome.failures.length} job(s) failed for good`);
+    // The stack was logged once as the job failed for good; the summary names each job and its error.
+    for (const fail of outcome.failures)
+      console.line(
+        `toil: job '${fail.name}' (${fail.jobId}) failed after ${fail.attempts} attempt(s): ${firstLine(fail.reason)}`,
+      );
+    console.line(`toil: the job store ${jobStoreText} is kept; fix the cause and run again with --restart`);
+    return 1;
+  } finally {
+    close();
   }
-  console.line(`toil: workflow failed: ${outcome.failures.length} job(s) failed for good`);
-  // The stack was logged once as the job failed for good; the summary names each job and its error.
-  for (const fail of outcome.failures)
-    console.line(
-      `toil: job '${fail.name}' (${fail.jobId}) failed after ${fail.attempts} attempt(s): ${firstLine(fail.reason)}`,
-    );
-  console.line(`toil: the job store ${jobStoreText} is kept; fix the cause and run again with --restart`);
-  return 1;
 }
 
 /**

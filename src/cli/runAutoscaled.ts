@@ -6,9 +6,8 @@ import { join, resolve } from 'node:path';
 import { RealClock } from '../common/clock.js';
 import { ConfigError } from '../common/configErrors.js';
 import { ToilError, UserInputError, coerceError } from '../common/errors.js';
-import { createLogger, toPinoLevel } from '../common/log.js';
 import { formatDuration, tryParseBytes } from '../common/units.js';
-import { ConsoleOutput } from '../leader/consoleOutput.js';
+import { runOutput } from './toilRunOptions.js';
 import { checkScalingFlags, type DeclaredJob } from '../leader/autoscaledRunChecks.js';
 import { parseLeaderConfigObject, type LeaderConfig } from '../leader/leaderConfig.js';
 import { createLeaderMetrics } from '../leader/metrics.js';
@@ -97,11 +96,8 @@ export async function runAutoscaled(
     throw flagError(e.problems.map((p) => problemOfFlag(p, scalerFlags)));
   }
   const clock = new RealClock();
-  const out = new ConsoleOutput(process.stderr, clock);
-  const log = createLogger({
-    level: toPinoLevel(f.logLevel) ?? 'info',
-    destination: out.logDestination(),
-  });
+  // Open for the process's life: the leader's last lines (after this function returns) go there too.
+  const { console: out, log } = runOutput(f, clock);
   // Bundled once: the module whose jobs are checked here is the one the run starts.
   const bundle = await bundleWorkflow(resolve(workflowFile));
   checkScalingFlags(await declaredJobs(bundle, defaults, defaultPreemptable, workDir), config.scaler);

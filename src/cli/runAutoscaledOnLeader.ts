@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { RealClock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
 import { parseLocator } from '../jobstore/locator.js';
-import { ConsoleOutput } from '../leader/consoleOutput.js';
+import { runOutput } from './toilRunOptions.js';
 import { followWorkflow, submitWorkflow } from '../leader/submitClient.js';
 import { formatDuration } from '../common/units.js';
 import { parseCleanPolicy, parseCount, parsePreemptableRetries, type RunFlags } from './run.js';
@@ -31,7 +31,8 @@ export async function runOnLeader(
   const preemptableRetries = parsePreemptableRetries(flags);
   const clean = parseCleanPolicy(flags);
   const clock = new RealClock();
-  const out = new ConsoleOutput(process.stderr, clock);
+  // The leader logs this workflow; here only the notices, the progress and the outcome are printed.
+  const { console: out } = runOutput(flags, clock);
   const started = clock.now();
   const run = await submitWorkflow(leaderUrl, token, {
     workflowFile: resolve(workflowFile),

@@ -22,13 +22,23 @@ export class ConsoleOutput {
   private readonly out: NodeJS.WriteStream;
   private readonly clock: Clock;
   private readonly tty: boolean;
+  private readonly copyTo: ((line: string) => void) | undefined;
   private bar = '';
   private lastDraw = 0;
 
-  constructor(out: NodeJS.WriteStream, clock: Clock) {
+  /**
+   * `copyTo` also gets every line printed (`--logFile`); `progress: false` draws no bar even on a
+   * terminal (`--disableProgress`).
+   */
+  constructor(
+    out: NodeJS.WriteStream,
+    clock: Clock,
+    options: { copyTo?: (line: string) => void; progress?: boolean } = {},
+  ) {
     this.out = out;
     this.clock = clock;
-    this.tty = Boolean(out.isTTY);
+    this.tty = Boolean(out.isTTY) && options.progress !== false;
+    this.copyTo = options.copyTo;
   }
 
   /** A pino destination that prints readable lines. */
@@ -61,6 +71,7 @@ export class ConsoleOutput {
 
   /** Prints a line above the bar. */
   line(text: string): void {
+    this.copyTo?.(text);
     if (this.tty && this.bar) this.out.write(`\r\x1b[2K${text}\n${this.bar}`);
     else this.out.write(`${text}\n`);
   }

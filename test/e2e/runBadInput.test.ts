@@ -101,6 +101,21 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
         /^toil: --provisioner aws --batchSystem slurm: \/nonexistent\/slurm\.conf does not exist; set SLURM_CONF to the controller's slurm\.conf$/,
     },
     {
+      name: 'a Toil option whose result toil-ts cannot give is refused, naming it (not blamed on the workflow)',
+      args: ['run', SORT, 'file:./sse', '--numLines', '10', '--sseKey', 'sse.key'],
+      expect: /^toil: --sseKey: SSE-C encryption of the job store is not supported .*run without --sseKey$/,
+    },
+    {
+      name: "Toil's boolean option turned on, where toil-ts cannot honour it",
+      args: ['run', SORT, 'file:./double', '--numLines', '10', '--doubleMem', 'true'],
+      expect: /^toil: --doubleMem: toil-ts does not retry a job with more memory/,
+    },
+    {
+      name: '--logFile in a directory that does not exist',
+      args: ['run', SORT, 'file:./logfile', '--numLines', '10', '--logFile', 'no/such/dir/run.log'],
+      expect: /^toil: --logFile no\/such\/dir\/run\.log: cannot be opened for appending \(ENOENT\)$/,
+    },
+    {
       name: 'bad --retryCount',
       args: ['run', SORT, 'file:./js', '--retryCount', 'many'],
       expect: /--retryCount many: expected a whole number/,

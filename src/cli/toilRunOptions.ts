@@ -1,0 +1,265 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { Option, type Command } from 'commander';
+import type { Clock } from '../common/clock.js';
+import { UserInputError } from '../common/errors.js';
+import { createLogger, toPinoLevel, type Logger } from '../common/log.js';
+import { ConsoleOutput } from '../leader/consoleOutput.js';
+
+/**
+ * Toil's `toil run` options that toil-ts has no counterpart for. A Toil command line is copied
+ * from Toil's docs with these in it; passed on to the workflow, they would end the run with
+ * "Unknown option" from the workflow's own parser, blaming the workflow for a flag that is Toil's.
+ * Each is taken here instead and either
+ * - `ignored`: it tunes something toil-ts does its own way or does not have, and leaving it out
+ *   changes no result: the run goes on, and says once that the flag has no effect and why; or
+ * - `refused`: it asks for a result or a guarantee toil-ts does not give (encryption, a report, a
+ *   limit), so running without it would silently give less than asked: exit 2, naming the flag
+ *   and what to do instead. A boolean one is refused only when it is turned on.
+ */
+interface ForeignOption {
+  readonly flag: string;
+  /**
+   * `bool`: Toil's `--flag [true|false]`; `value`: it takes one argument; `optional`: it may take
+   * one (Toil's `nargs='?'`); `none`: a switch.
+   */
+  readonly arg: 'bool' | 'value' | 'optional' | 'none';
+  readonly effect: 'ignored' | 'refused';
+  readonly why: string;
+}
+
+const POLLING = "it tunes how Toil's leader polls; toil-ts's leader hears of each job's end as it happens";
+const LOCAL_JOBS = 'toil-ts runs every job through the batch system, none on the leader';
+const DEPLOYMENT = 'toil-ts bundles the workflow module into the job store itself';
+const FILES = 'toil-ts copies files into and out of the job store (no links, no moves)';
+const SERVICES = 'toil-ts workflows have no service jobs';
+const MESOS_FRAMEWORK = 'toil-ts registers its Mesos framework under its own name and role';
+const CACHE = 'toil-ts keeps no cache of job-store files on workers';
+const JOB_LOG = "a job's log reaches the leader with its failure report";
+const OUTPUT = "toil-ts keeps a job's output only for its failure report";
+const TOIL_TESTING = "it is Toil's fault-injection and debugging aid for its own tests";
+const SLURM_MEMORY = "toil-ts asks Slurm for each job's memory itself";
+const BACKOFF = 'toil-ts retries a failed job at once';
+const NO_LOG_FILES =
+  "toil-ts writes no per-job log files; a failed job's log is in the job store (logs/<jobId>/<attempt>) and in the run's output";
+const SLURM_FLAGS = 'toil-ts does not pass it to Slurm; give the sbatch flag in TOIL_SLURM_ARGS instead';
+
+const ignored = (arg: ForeignOption['arg'], why: string, ...flags: string[]): ForeignOption[] =>
+  flags.map((flag) => ({ flag, arg, effect: 'ignored', why }));
+const refused = (arg: ForeignOption['arg'], why: string, ...flags: string[]): ForeignOption[] =>
+  flags.map((flag) => ({ flag, arg, effect: 'refused', why }));
+
+const FOREIGN: readonly ForeignOption[] = [
+  // Ignored: no result changes without them.
+  ...ignored('none', CACHE, '--disableCaching'),
+  ...ignored('bool', CACHE, '--caching'),
+  ...ignored('bool', JOB_LOG, '--realTimeLogging', '--writeLogsFromAllJobs'),
+  ...ignored('none', 'the log is not rotated', '--rotatingLogging'),
+  ...ignored('bool', 'log lines are plain text', '--logColors'),
+  ...ignored('value', POLLING, '--statePollingWait', '--statePollingTimeout', '--jobStoreTimeout'),
+  ...ignored('value', POLLING, '--rescueJobsFrequency'),
+  ...ignored('none', POLLING, '--coalesceStatusCalls'),
+  ...ignored('value', SERVICES, '--deadlockWait', '--deadlockCheckInterval', '--servicePollingInterval'),
+  ...ignored(
+    'value',
+    SERVICES,
+    '--maxServiceJobs',
+    '--maxPreemptibleServiceJobs',
+    '--maxPreemptableServiceJobs',
+  ),
+  ...ignored('value', 'toil-ts shows progress as it changes', '--statusWait'),
+  ...ignored(
+    'none',
+    DEPLOYMENT,
+    '--forceDockerAppliance',
+    '--disableAutoDeployment',
+    '--disableHotDeployment',
+  ),
+  ...ignored('value', LOCAL_JOBS, '--maxLocalJobs'),
+  ...ignored('none', LOCAL_JOBS, '--runLocalJobsOnWorkers', '--runCwlInternalJobsOnWorkers'),
+  ...ignored('bool', 'toil-ts does not chain jobs', '--disableChaining'),
+  ...ignored('none', OUTPUT, '--noStdOutErr', '--disableWorkerOutputCapture'),
+  ...ignored('value', OUTPUT, '--maxLogFileSize'),
+  ...ignored('bool', FILES, '--linkImports', '--symlinkImports', '--moveExports', '--moveOutputs'),
+  ...ignored('bool', FILES, '--symlinkJobStoreReads'),
+  ...ignored('none', FILES, '--noLinkImports', '--noMoveExports'),
+  ...ignored(
+    'none',
+    'toil-ts always verifies what it reads from the job store',
+    '--disableJobStoreChecksumVerification',
+  ),
+  ...ignored('value', "toil-ts removes a job's scratch space when the job ends", '--cleanWorkDir'),
+  ...ignored('value', 'toil-ts workers coordinate through the job store', '--coordinationDir'),
+  ...ignored('value', MESOS_FRAMEWORK, '--mesosName', '--mesosRole', '--mesosFrameworkId'),
+  ...ignored('none', SLURM_MEMORY, '--manualMemArgs', '--memoryIsProduct'),
+  ...ignored('value', BACKOFF, '--retryBackoffSeconds', '--retryBackoffFactor'),
+  ...ignored('value', TOIL_TESTING, '--badWorker', '--badWorkerFailInterval'),
+  ...ignored('none', TOIL_TESTING, '--debugWorker'),
+  ...ignored(
+    'bool',
+    "the leader serves Prometheus metrics at /metrics (the status address the run prints, or `toil leader`'s)",
+    '--metrics',
+  ),
+  ...ignored('value', 'toil-ts publishes no workflow metrics to Dockstore', '--publishWorkflowMetrics'),
+  ...ignored('value', 'jobs declare their walltime; the scaler learns the rest', '--defaultWalltime'),
+  // Refused: running without them would silently give less than asked for.
+  ...refused(
+    'value',
+    'SSE-C encryption of the job store is not supported (the bucket is encrypted with S3-managed keys, SSE-S3); run without --sseKey',
+    '--sseKey',
+  ),
+  ...refused(
+    'none',
+    "toil-ts records no statistics for `toil stats`; `toil status JOBSTORE` shows progress and the leader's /status and /metrics show the cluster; run without --stats",
+    '--stats',
+  ),
+  ...refused(
+    'optional',
+    "toil-ts writes no cluster statistics file; the leader's /status and /metrics show the cluster; run without --clusterStats",
+    '--clusterStats',
+  ),
+  ...refused('optional', `${NO_LOG_FILES}; run without it`, '--writeLogs', '--writeLogsGzip'),
+  ...refused('value', `${NO_LOG_FILES}; run without it`, '--batchLogsDir'),
+  ...refused('value', "toil-ts writes no file of the leader's messages; use --logFile", '--writeMessages'),
+  ...refused(
+    'value',
+    'toil-ts does not stop jobs that run long; run without --maxJobDuration',
+    '--maxJobDuration',
+  ),
+  ...refused(
+    'value',
+    'toil-ts does not cap the jobs issued at once; bound the cluster instead (--maxCores on one machine, --maxNodes when autoscaling)',
+    '--maxJobs',
+  ),
+  ...refused(
+    'bool',
+    'toil-ts does not retry a job with more memory; give the job the memory it needs',
+    '--doubleMem',
+  ),
+  ...refused(
+    'bool',
+    'toil-ts runs every job it can after a failure, then stops; run without it',
+    '--stopOnFirstFailure',
+  ),
+  ...refused(
+    'value',
+    "toil-ts does not set variables in jobs' environments; read the setting in the workflow (e.g. a workflow argument)",
+    '--setEnv',
+  ),
+  ...refused('value', 'toil-ts schedules no accelerators (GPUs)', '--defaultAccelerators'),
+  ...refused('value', SLURM_FLAGS, '--slurmArgs', '--slurmTime', '--slurmPE', '--slurmQOS', '--slurmGPUQOS'),
+  ...refused('value', SLURM_FLAGS, '--slurmGPUPartition'),
+  ...refused('bool', SLURM_FLAGS, '--slurmAllocateMem', '--slurmDefaultAllMem'),
+];
+
+/** Toil's `--log<Level>` switches, each the same as `--logLevel <level>`; `--logOff` is critical. */
+const LEVEL_SWITCHES: readonly [flag: string, level: string][] = [
+  ['--logCritical', 'critical'],
+  ['--logError', 'error'],
+  ['--logWarning', 'warning'],
+  ['--logInfo', 'info'],
+  ['--logDebug', 'debug'],
+  ['--logTrace', 'trace'],
+  ['--logOff', 'critical'],
+];
+
+/** commander's attribute name for a long flag (`--sseKey` → `sseKey`). */
+const attr = (flag: string): string => flag.slice(2);
+
+/** Adds Toil's logging switches, `--logFile` and the options above (hidden from --help) to `toil run`. */
+export function addToilRunOptions(cmd: Command): Command {
+  cmd.option('--logFile <path>', 'also append the log to this file');
+  cmd.option('--disableProgress', 'draw no progress bar');
+  for (const [flag, level] of LEVEL_SWITCHES)
+    cmd.addOption(new Option(flag, `same as --logLevel ${level}`).hideHelp());
+  for (const o of FOREIGN) {
+    const spec =
+      o.arg === 'bool'
+        ? `${o.flag} [bool]`
+        : o.arg === 'value'
+          ? `${o.flag} <value>`
+          : o.arg === 'optional'
+            ? `${o.flag} [value]`
+            : o.flag;
+    cmd.addOption(new Option(spec).hideHelp());
+  }
+  return cmd;
+}
+
+/** The log level the flags ask for: `--logLevel`, else the last `--log<Level>` switch given, else info. */
+export function logLevelOf(flags: object, argv: readonly string[]): string {
+  const given = (flags as Record<string, unknown>)['logLevel'];
+  if (typeof given === 'string') return given;
+  let level = 'info';
+  for (const a of argv) for (const [flag, l] of LEVEL_SWITCHES) if (a === flag) level = l;
+  return level;
+}
+
+const isOn = (v: unknown): boolean => v === true || (typeof v === 'string' && /^(true|yes|1)$/i.test(v));
+
+/**
+ * Checks the Toil options given that toil-ts does not act on: throws for the first refused one
+ * (exit 2), and returns one line for each ignored one, for the run to print before it starts.
+ */
+export function foreignToilOptions(flags: object): string[] {
+  const notices: string[] = [];
+  for (const o of FOREIGN) {
+    const v = (flags as Record<string, unknown>)[attr(o.flag)];
+    if (v === undefined) continue;
+    if (o.arg === 'bool' && typeof v === 'string' && !/^(true|false|yes|no|1|0)$/i.test(v))
+      throw new UserInputError('BAD_FLAG', `${o.flag} ${v}: expected true or false`);
+    if (o.effect === 'refused' && (o.arg !== 'bool' || isOn(v)))
+      throw new UserInputError('UNSUPPORTED_TOIL_OPTION', `${o.flag}: ${o.why}`, { flag: o.flag });
+    if (o.effect === 'ignored') notices.push(`toil: ${o.flag} has no effect here: ${o.why}`);
+  }
+  return notices;
+}
+
+/** What `toil run` writes to: stderr (with `--logFile` beside it) and the logger over both. */
+export interface RunOutput {
+  readonly console: ConsoleOutput;
+  readonly log: Logger;
+  /** Closes `--logFile` (after the last line). */
+  readonly close: () => void;
+}
+
+/**
+ * The run's console and logger as its flags ask (`--logLevel` or a `--log<Level>` switch,
+ * `--logFile`, `--disableProgress`), with one line for each Toil option it ignores printed first.
+ */
+export function runOutput(flags: object, clock: Clock): RunOutput {
+  const f = flags as { logFile?: string; disableProgress?: boolean };
+  const notices = foreignToilOptions(flags);
+  const file = openLogFile(f.logFile);
+  const console = new ConsoleOutput(process.stderr, clock, {
+    ...(file ? { copyTo: file.write } : {}),
+    progress: f.disableProgress !== true,
+  });
+  for (const n of notices) console.line(n);
+  const level = logLevelOf(flags, process.argv);
+  const log = createLogger({ level: toPinoLevel(level) ?? 'info', destination: console.logDestination() });
+  return { console, log, close: () => file?.close() };
+}
+
+/**
+ * `--logFile PATH`: a sink that appends each printed log line to the file as it is printed
+ * (synchronously, so a leader that crashes has logged up to its last line). A path that cannot be
+ * opened is the user's mistake, named with the flag.
+ */
+export function openLogFile(
+  path: string | undefined,
+): { write: (line: string) => void; close: () => void } | undefined {
+  if (path === undefined) return undefined;
+  let fd: number;
+  try {
+    fd = openSync(path, 'a');
+  } catch (e) {
+    throw new UserInputError(
+      'BAD_FLAG',
+      `--logFile ${path}: cannot be opened for appending (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
+  }
+  return {
+    write: (line) => void writeSync(fd, `${line}\n`),
+    close: () => closeSync(fd),
+  };
+}

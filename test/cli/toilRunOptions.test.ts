@@ -1,0 +1,101 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import t from 'tap';
+import type { UserInputError } from '../../src/common/errors.js';
+import { command as runCommand } from '../../src/cli/run.js';
+import { foreignToilOptions, logLevelOf, openLogFile } from '../../src/cli/toilRunOptions.js';
+
+/**
+ * Every option of Toil's `toil run` (Toil's src/toil/options/common.py, batchSystems/options.py,
+ * statsAndLogging.py, and the Mesos and Slurm batch systems' own) is toil-ts's to take: none is
+ * passed on to the workflow, whose parser would refuse it as its own mistake.
+ */
+const TOIL_RUN_OPTIONS =
+  `--assumeZeroOverhead --badWorker --badWorkerFailInterval --batchLogsDir --batchSystem
+  --betaInertia --caching --clean --cleanWorkDir --clusterStats --coalesceStatusCalls --coordinationDir
+  --deadlockCheckInterval --deadlockWait --debugWorker --defaultAccelerators --defaultCores --defaultDisk
+  --defaultMemory --defaultPreemptable --defaultPreemptible --defaultWalltime --disableAutoDeployment
+  --disableCaching --disableChaining --disableHotDeployment --disableJobStoreChecksumVerification
+  --disableProgress --disableWorkerOutputCapture --doubleMem --enableUnlimitedPreemptableRetries
+  --enableUnlimitedPreemptibleRetries --forceDockerAppliance --jobStoreTimeout --linkImports --logColors
+  --logFile --logLevel --logOff --logCritical --logError --logWarning --logInfo --logDebug --logTrace
+  --manualMemArgs --maxCores --maxDisk --maxJobDuration --maxJobs --maxLocalJobs --maxLogFileSize --maxMemory
+  --maxNodes --maxPreemptibleServiceJobs --maxServiceJobs --memoryIsProduct --metrics --minNodes --moveExports
+  --moveOutputs --noLinkImports --noMoveExports --noStdOutErr --nodeStorage --nodeStorageOverrides --nodeTypes
+  --preemptableCompensation --preemptibleCompensation --provisioner --publishWorkflowMetrics --realTimeLogging
+  --rescueJobsFrequency --restart --retryBackoffFactor --retryBackoffSeconds --retryCount --rotatingLogging
+  --runCwlInternalJobsOnWorkers --runLocalJobsOnWorkers --scaleInterval --servicePollingInterval --setEnv
+  --sseKey --statePollingTimeout --statePollingWait --stats --statusWait --stopOnFirstFailure --symlinkImports
+  --symlinkJobStoreReads --targetTime --workDir --writeLogs --writeLogsFromAllJobs --writeLogsGzip
+  --writeMessages --mesosEndpoint --mesosFrameworkId --mesosMaster --mesosName --mesosRole --slurmAllocateMem
+  --slurmArgs --slurmDefaultAllMem --slurmGPUPartition --slurmGPUQOS --slurmPE --slurmPartition --slurmQOS
+  --slurmTime`
+    .split(/\s+/)
+    .filter(Boolean);
+
+function runCommandOptions(): Command {
+  const program = new Command();
+  runCommand.register(program, () => undefined);
+  return program.commands.find((c) => c.name() === 'run')!;
+}
+
+t.test("no option of Toil's `toil run` is passed on to the workflow", async (t) => {
+  const run = runCommandOptions();
+  const longs = new Set(run.options.flatMap((o) => (o.long ? [o.long] : [])));
+  const missing = TOIL_RUN_OPTIONS.filter((f) => !longs.has(f));
+  t.same(missing, [], 'every Toil option is a toil run option');
+  t.same(run.parseOptions(['--stats', '--sseKey', 'k', '--numLines', '5']).unknown, ['--numLines', '5']);
+});
+
+t.test('an ignored option is named once with its reason; a refused one ends the run', async (t) => {
+  t.same(foreignToilOptions({}), []);
+  t.same(foreignToilOptions({ disableCaching: true, maxLocalJobs: '4' }), [
+    'toil: --disableCaching has no effect here: toil-ts keeps no cache of job-store files on workers',
+    'toil: --maxLocalJobs has no effect here: toil-ts runs every job through the batch system, none on the leader',
+  ]);
+  const refused: [flags: Record<string, unknown>, flag: string][] = [
+    [{ sseKey: 'k' }, '--sseKey'],
+    [{ stats: true }, '--stats'],
+    [{ writeLogs: true }, '--writeLogs'],
+    [{ writeLogs: 'logs' }, '--writeLogs'],
+    [{ doubleMem: true }, '--doubleMem'],
+    [{ doubleMem: 'yes' }, '--doubleMem'],
+    [{ setEnv: 'A=1' }, '--setEnv'],
+    [{ slurmTime: '1:00:00' }, '--slurmTime'],
+    [{ disableCaching: true, maxJobDuration: '60' }, '--maxJobDuration'],
+  ];
+  for (const [flags, flag] of refused) {
+    const err = t.throws(() => foreignToilOptions(flags)) as UserInputError;
+    t.equal(err.code, 'UNSUPPORTED_TOIL_OPTION', flag);
+    t.match(err.message, new RegExp(`^${flag}: `), `${flag}: the message names it`);
+  }
+  t.same(foreignToilOptions({ doubleMem: 'false', stopOnFirstFailure: 'False' }), [], 'turned off: harmless');
+  const bad = t.throws(() => foreignToilOptions({ realTimeLogging: 'often' })) as UserInputError;
+  t.equal(bad.message, '--realTimeLogging often: expected true or false');
+});
+
+t.test('the log level: --logLevel, else the last --log<Level> switch, else info', async (t) => {
+  t.equal(logLevelOf({}, []), 'info');
+  t.equal(logLevelOf({ logDebug: true }, ['run', 'wf', 'js', '--logDebug']), 'debug');
+  t.equal(logLevelOf({}, ['--logDebug', '--logError']), 'error');
+  t.equal(logLevelOf({}, ['--logOff']), 'critical');
+  t.equal(logLevelOf({ logLevel: 'warning' }, ['--logDebug', '--logLevel', 'warning']), 'warning');
+});
+
+t.test('--logFile appends each line as it is written', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'toil-logfile-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'run.log');
+  const a = openLogFile(path)!;
+  a.write('first');
+  t.equal(readFileSync(path, 'utf8'), 'first\n', 'on disk before close');
+  a.close();
+  const b = openLogFile(path)!;
+  b.write('second');
+  b.close();
+  t.equal(readFileSync(path, 'utf8'), 'first\nsecond\n', 'appended, not truncated');
+  t.equal(openLogFile(undefined), undefined);
+  t.throws(() => openLogFile(join(dir, 'missing', 'x.log')), { code: 'BAD_FLAG' });
+});

@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { REPO_ROOT, runToil, scratchDir, sortedLikeCSort } from '../fixtures/workflowCli.js';
+
+const SORT = join(REPO_ROOT, 'examples/sort.ts');
+
+// Sized for a busy two-core machine; a hang still fails, later.
+t.setTimeout(240_000);
+
+/**
+ * A command line copied from Toil's docs runs: Toil's own options are Toil's, not the workflow's.
+ * Those toil-ts acts on take effect (`--logDebug`, `--logFile`), those it has no use for are each
+ * named once with the reason, and none reaches the workflow's own parser.
+ */
+t.test("Toil's options as its docs write them: the workflow runs, the log goes to --logFile", async (t) => {
+  const dir = scratchDir(t);
+  const r = await runToil(
+    [
+      'run',
+      SORT,
+      'file:./js',
+      '--numLines',
+      '3000',
+      ...['--logDebug', '--logFile', 'run.log', '--disableCaching', '--realTimeLogging', 'True'],
+      ...['--maxLocalJobs', '2', '--retryCount', '2', '--disableProgress'],
+    ],
+    { cwd: dir },
+  );
+  t.equal(r.code, 0, r.stderr);
+  t.ok(sortedLikeCSort(dir), 'sorted as LC_ALL=C sort does');
+  const notices = r.stderr.split('\n').filter((l) => l.includes('has no effect here'));
+  t.same(
+    notices.map((l) => /^toil: (--\w+) has no effect here: .+/.exec(l)?.[1]),
+    ['--disableCaching', '--realTimeLogging', '--maxLocalJobs'],
+    'each ignored option named once, with its reason',
+  );
+  t.match(r.stderr, / DEBUG /, '--logDebug sets the level');
+  const log = readFileSync(join(dir, 'run.log'), 'utf8');
+  t.match(log, /^toil: workflow succeeded: \d+ jobs run/m, '--logFile holds the run, to its last line');
+  t.match(log, / DEBUG /, 'at the level asked for');
+  t.equal(log.trim().split('\n').length, r.stderr.trim().split('\n').length, 'the same lines as stderr');
+});
+
+t.test('--logLevel wins over a --log<Level> switch; --logOff leaves only critical lines', async (t) => {
+  const dir = scratchDir(t);
+  const quiet = await runToil(['run', SORT, 'file:./q', '--numLines', '100', '--logOff'], { cwd: dir });
+  t.equal(quiet.code, 0, quiet.stderr);
+  t.notMatch(quiet.stderr, / (INFO|DEBUG|WARNING) /, 'no log lines below critical');
+  t.match(quiet.stderr, /^toil: workflow succeeded/m, 'the outcome is still printed');
+  const both = await runToil(
+    ['run', SORT, 'file:./b', '--numLines', '100', '--logDebug', '--logLevel', 'warning'],
+    {
+      cwd: dir,
+    },
+  );
+  t.equal(both.code, 0, both.stderr);
+  t.notMatch(both.stderr, / (INFO|DEBUG) /, '--logLevel warning wins');
+});
