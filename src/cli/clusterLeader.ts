@@ -4,6 +4,15 @@ import { checkProvisioner, cliLogger } from '../provisioner/cluster/cliSupport.j
 import { leaderAddress } from '../provisioner/cluster/remote.js';
 import { regionOfZone, resolveZone, validateClusterName } from '../provisioner/cluster/validate.js';
 
+/** The flags ssh-cluster and rsync-cluster share (Toil's). */
+export interface RemoteFlags {
+  readonly provisioner?: string;
+  readonly zone?: string;
+  readonly insecure: boolean;
+  readonly sshOption: string[];
+  readonly logLevel?: string;
+}
+
 /**
  * The address ssh-cluster and rsync-cluster connect to: the named cluster's leader, found through
  * EC2. Input is checked before any cloud call; `beforeCloud` adds a command's own checks there.

@@ -16,6 +16,13 @@ import {
   validateClusterName,
 } from '../provisioner/cluster/validate.js';
 import type { SubCommand } from './main.js';
+import {
+  addForeignOptions,
+  checkForeignOptions,
+  ignored,
+  refused,
+  type ForeignOption,
+} from './foreignOptions.js';
 
 interface Flags {
   provisioner?: string;
@@ -35,9 +42,35 @@ interface Flags {
   logLevel?: string;
 }
 
+/** Toil's launch-cluster options toil-ts has no counterpart for (src/cli/foreignOptions.ts). */
+const FOREIGN: readonly ForeignOption[] = [
+  ...ignored(
+    'none',
+    'launch-cluster does not connect to the nodes; it waits for them through EC2',
+    '--use_private_ip',
+  ),
+  ...ignored('bool', "toil-ts's nodes run no Singularity", '--allowFuse'),
+  ...ignored(
+    'none',
+    'each node pulls the appliance image as it boots; nothing is looked up beforehand',
+    '--forceDockerAppliance',
+  ),
+  ...ignored('value', "it is Google Cloud's network; toil-ts runs on AWS", '--network'),
+  ...refused(
+    'value',
+    "toil-ts never copies credentials to nodes: each gets its role's credentials from instance metadata; run without --boto",
+    '--boto',
+  ),
+  ...refused(
+    'value',
+    "launching into a chosen subnet is not supported: the cluster goes into the zone's default subnet; run without --vpcSubnet",
+    '--vpcSubnet',
+  ),
+];
+
 export const command: SubCommand = {
   register(program, setExitCode) {
-    program
+    const cmd = program
       .command('launch-cluster')
       .description('Launch a cluster: its security group, a leader, and static workers (-w).')
       .argument('<clusterName>', 'lowercase letters, digits and -')
@@ -63,14 +96,15 @@ export const command: SubCommand = {
         "an existing instance profile for every node, instead of the cluster's own roles",
       )
       .option(
-        '--clusterType <type>',
+        '-T, --clusterType <type>',
         "the engine the workers run: mesos (Toil's default) or slurm (the leader's daemon drives Slurm; docs/slurm.md)",
         'mesos',
       )
-      .option('--logLevel <level>', 'log level', 'warning')
-      .action(async (name: string, flags: Flags) => {
-        setExitCode(await run(name, flags));
-      });
+      .option('--logLevel <level>', 'log level', 'warning');
+    addForeignOptions(cmd, FOREIGN).action(async (name: string, flags: Flags) => {
+      for (const notice of checkForeignOptions(flags, FOREIGN)) process.stderr.write(`${notice}\n`);
+      setExitCode(await run(name, flags));
+    });
   },
 };
 

@@ -1,6 +1,6 @@
 import { collect } from '../provisioner/cluster/cliSupport.js';
 import { rsyncArgs, runInherited } from '../provisioner/cluster/remote.js';
-import { clusterLeaderAddress } from './clusterLeader.js';
+import { clusterLeaderAddress, type RemoteFlags } from './clusterLeader.js';
 import type { SubCommand } from './main.js';
 
 export const command: SubCommand = {
@@ -18,29 +18,14 @@ export const command: SubCommand = {
       .option('--sshOption <option>', 'pass an option to ssh (repeatable)', collect, [])
       .option('--logLevel <level>', 'log level', 'warning')
       .allowUnknownOption()
-      .action(
-        async (
-          name: string,
-          args: string[],
-          f: {
-            provisioner?: string;
-            zone?: string;
-            insecure: boolean;
-            sshOption: string[];
-            logLevel?: string;
-          },
-        ) => {
-          const ip = await clusterLeaderAddress(name, f, () => {
-            // Checked before any cloud call: a missing ':' is a typo, not a cluster problem.
-            rsyncArgs('0.0.0.0', args, { insecure: f.insecure, sshOptions: f.sshOption });
-          });
-          setExitCode(
-            await runInherited(
-              'rsync',
-              rsyncArgs(ip, args, { insecure: f.insecure, sshOptions: f.sshOption }),
-            ),
-          );
-        },
-      );
+      .action(async (name: string, args: string[], f: RemoteFlags) => {
+        const ip = await clusterLeaderAddress(name, f, () => {
+          // Checked before any cloud call: a missing ':' is a typo, not a cluster problem.
+          rsyncArgs('0.0.0.0', args, { insecure: f.insecure, sshOptions: f.sshOption });
+        });
+        setExitCode(
+          await runInherited('rsync', rsyncArgs(ip, args, { insecure: f.insecure, sshOptions: f.sshOption })),
+        );
+      });
   },
 };

@@ -1,11 +1,19 @@
 import { collect } from '../provisioner/cluster/cliSupport.js';
 import { runInherited, sshArgs } from '../provisioner/cluster/remote.js';
-import { clusterLeaderAddress } from './clusterLeader.js';
+import { clusterLeaderAddress, type RemoteFlags } from './clusterLeader.js';
 import type { SubCommand } from './main.js';
+import { addForeignOptions, checkForeignOptions, ignored, type ForeignOption } from './foreignOptions.js';
+
+/** Toil's ssh-cluster options toil-ts has no counterpart for (src/cli/foreignOptions.ts). */
+const FOREIGN: readonly ForeignOption[] = ignored(
+  'value',
+  "toil-ts's leader runs no Grafana to forward; its status page and /metrics are served by the leader's daemon (docs/leader.md)",
+  '--grafana_port',
+);
 
 export const command: SubCommand = {
   register(program, setExitCode) {
-    program
+    const cmd = program
       .command('ssh-cluster')
       .description("Run a command (default: bash) in the leader's appliance container over ssh.")
       .argument('<clusterName>')
@@ -20,28 +28,14 @@ export const command: SubCommand = {
         [],
       )
       .option('--logLevel <level>', 'log level', 'warning')
-      .allowUnknownOption()
-      .action(
-        async (
-          name: string,
-          cmd: string[],
-          f: {
-            provisioner?: string;
-            zone?: string;
-            insecure: boolean;
-            sshOption: string[];
-            logLevel?: string;
-          },
-        ) => {
-          const ip = await clusterLeaderAddress(name, f);
-          const tty = process.stdin.isTTY === true;
-          setExitCode(
-            await runInherited(
-              'ssh',
-              sshArgs(ip, cmd, { insecure: f.insecure, sshOptions: f.sshOption, tty }),
-            ),
-          );
-        },
+      .allowUnknownOption();
+    addForeignOptions(cmd, FOREIGN).action(async (name: string, cmd: string[], f: RemoteFlags) => {
+      for (const notice of checkForeignOptions(f, FOREIGN)) process.stderr.write(`${notice}\n`);
+      const ip = await clusterLeaderAddress(name, f);
+      const tty = process.stdin.isTTY === true;
+      setExitCode(
+        await runInherited('ssh', sshArgs(ip, cmd, { insecure: f.insecure, sshOptions: f.sshOption, tty })),
       );
+    });
   },
 };

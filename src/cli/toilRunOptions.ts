@@ -1,32 +1,21 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { Option, type Command } from 'commander';
+import {
+  addForeignOptions,
+  checkForeignOptions,
+  ignored,
+  refused,
+  type ForeignOption,
+} from './foreignOptions.js';
 import type { Clock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
 import { createLogger, toPinoLevel, type Logger } from '../common/log.js';
 import { ConsoleOutput } from '../leader/consoleOutput.js';
 
 /**
- * Toil's `toil run` options that toil-ts has no counterpart for. A Toil command line is copied
- * from Toil's docs with these in it; passed on to the workflow, they would end the run with
- * "Unknown option" from the workflow's own parser, blaming the workflow for a flag that is Toil's.
- * Each is taken here instead and either
- * - `ignored`: it tunes something toil-ts does its own way or does not have, and leaving it out
- *   changes no result: the run goes on, and says once that the flag has no effect and why; or
- * - `refused`: it asks for a result or a guarantee toil-ts does not give (encryption, a report, a
- *   limit), so running without it would silently give less than asked: exit 2, naming the flag
- *   and what to do instead. A boolean one is refused only when it is turned on.
+ * Toil's `toil run` options beyond the ones toil-ts acts on (src/cli/foreignOptions.ts says what
+ * `ignored` and `refused` mean), and the run's output as its logging options ask.
  */
-interface ForeignOption {
-  readonly flag: string;
-  /**
-   * `bool`: Toil's `--flag [true|false]`; `value`: it takes one argument; `optional`: it may take
-   * one (Toil's `nargs='?'`); `none`: a switch.
-   */
-  readonly arg: 'bool' | 'value' | 'optional' | 'none';
-  readonly effect: 'ignored' | 'refused';
-  readonly why: string;
-}
-
 const POLLING = "it tunes how Toil's leader polls; toil-ts's leader hears of each job's end as it happens";
 const LOCAL_JOBS = 'toil-ts runs every job through the batch system, none on the leader';
 const DEPLOYMENT = 'toil-ts bundles the workflow module into the job store itself';
@@ -42,11 +31,6 @@ const BACKOFF = 'toil-ts retries a failed job at once';
 const NO_LOG_FILES =
   "toil-ts writes no per-job log files; a failed job's log is in the job store (logs/<jobId>/<attempt>) and in the run's output";
 const SLURM_FLAGS = 'toil-ts does not pass it to Slurm; give the sbatch flag in TOIL_SLURM_ARGS instead';
-
-const ignored = (arg: ForeignOption['arg'], why: string, ...flags: string[]): ForeignOption[] =>
-  flags.map((flag) => ({ flag, arg, effect: 'ignored', why }));
-const refused = (arg: ForeignOption['arg'], why: string, ...flags: string[]): ForeignOption[] =>
-  flags.map((flag) => ({ flag, arg, effect: 'refused', why }));
 
 const FOREIGN: readonly ForeignOption[] = [
   // Ignored: no result changes without them.
@@ -162,26 +146,13 @@ const LEVEL_SWITCHES: readonly [flag: string, level: string][] = [
   ['--logOff', 'critical'],
 ];
 
-/** commander's attribute name for a long flag (`--sseKey` → `sseKey`). */
-const attr = (flag: string): string => flag.slice(2);
-
 /** Adds Toil's logging switches, `--logFile` and the options above (hidden from --help) to `toil run`. */
 export function addToilRunOptions(cmd: Command): Command {
   cmd.option('--logFile <path>', 'also append the log to this file');
   cmd.option('--disableProgress', 'draw no progress bar');
   for (const [flag, level] of LEVEL_SWITCHES)
     cmd.addOption(new Option(flag, `same as --logLevel ${level}`).hideHelp());
-  for (const o of FOREIGN) {
-    const spec =
-      o.arg === 'bool'
-        ? `${o.flag} [bool]`
-        : o.arg === 'value'
-          ? `${o.flag} <value>`
-          : o.arg === 'optional'
-            ? `${o.flag} [value]`
-            : o.flag;
-    cmd.addOption(new Option(spec).hideHelp());
-  }
+  addForeignOptions(cmd, FOREIGN);
   return cmd;
 }
 
@@ -194,24 +165,12 @@ export function logLevelOf(flags: object, argv: readonly string[]): string {
   return level;
 }
 
-const isOn = (v: unknown): boolean => v === true || (typeof v === 'string' && /^(true|yes|1)$/i.test(v));
-
 /**
  * Checks the Toil options given that toil-ts does not act on: throws for the first refused one
  * (exit 2), and returns one line for each ignored one, for the run to print before it starts.
  */
 export function foreignToilOptions(flags: object): string[] {
-  const notices: string[] = [];
-  for (const o of FOREIGN) {
-    const v = (flags as Record<string, unknown>)[attr(o.flag)];
-    if (v === undefined) continue;
-    if (o.arg === 'bool' && typeof v === 'string' && !/^(true|false|yes|no|1|0)$/i.test(v))
-      throw new UserInputError('BAD_FLAG', `${o.flag} ${v}: expected true or false`);
-    if (o.effect === 'refused' && (o.arg !== 'bool' || isOn(v)))
-      throw new UserInputError('UNSUPPORTED_TOIL_OPTION', `${o.flag}: ${o.why}`, { flag: o.flag });
-    if (o.effect === 'ignored') notices.push(`toil: ${o.flag} has no effect here: ${o.why}`);
-  }
-  return notices;
+  return checkForeignOptions(flags, FOREIGN);
 }
 
 /** What `toil run` writes to: stderr (with `--logFile` beside it) and the logger over both. */

@@ -111,6 +111,11 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
       expect: /^toil: --doubleMem: toil-ts does not retry a job with more memory/,
     },
     {
+      name: "launch-cluster with Toil's --vpcSubnet, which it cannot honour",
+      args: ['launch-cluster', 'c', '--zone', 'us-west-2a', '--vpcSubnet', 'subnet-0abc'],
+      expect: /^toil: --vpcSubnet: launching into a chosen subnet is not supported/,
+    },
+    {
       name: '--logFile in a directory that does not exist',
       args: ['run', SORT, 'file:./logfile', '--numLines', '10', '--logFile', 'no/such/dir/run.log'],
       expect: /^toil: --logFile no\/such\/dir\/run\.log: cannot be opened for appending \(ENOENT\)$/,

@@ -1,0 +1,48 @@
+import { Command } from 'commander';
+import t from 'tap';
+import { command as destroyCluster } from '../../src/cli/destroyCluster.js';
+import { command as launchCluster } from '../../src/cli/launchCluster.js';
+import { command as rsyncCluster } from '../../src/cli/rsyncCluster.js';
+import { command as sshCluster } from '../../src/cli/sshCluster.js';
+import type { SubCommand } from '../../src/cli/main.js';
+
+/**
+ * Every option of Toil's cluster utilities (Toil's src/toil/utils/toil{Launch,Ssh,Rsync,Destroy}
+ * Cluster.py with the provisioner options they share) is an option of ours: a command line from
+ * Toil's docs never stops at "unknown option".
+ */
+const TOIL: Readonly<Record<string, string[]>> = {
+  'launch-cluster': [
+    ...['--allowFuse', '--boto', '--clusterType', '-T', '--forceDockerAppliance', '--keyPairName'],
+    ...['--leaderNodeType', '--leaderStorage', '--network', '--nodeStorage', '--nodeTypes', '--owner'],
+    ...['--tag', '-t', '--use_private_ip', '--vpcSubnet', '--workers', '-w', '--provisioner', '-p'],
+    ...['--zone', '-z', '--awsEc2ProfileArn', '--logLevel'],
+  ],
+  'ssh-cluster': ['--grafana_port', '--insecure', '--sshOption', '--provisioner', '-p', '--zone', '-z'],
+  'rsync-cluster': ['--insecure', '--provisioner', '-p', '--zone', '-z'],
+  'destroy-cluster': ['--provisioner', '-p', '--zone', '-z'],
+};
+
+function optionsOf(sub: SubCommand, name: string): Set<string> {
+  const program = new Command();
+  sub.register(program, () => undefined);
+  const cmd = program.commands.find((c) => c.name() === name)!;
+  return new Set(cmd.options.flatMap((o) => [o.long, o.short].filter((x): x is string => Boolean(x))));
+}
+
+t.test("every option of Toil's cluster utilities is one of ours", async (t) => {
+  const subs: [string, SubCommand][] = [
+    ['launch-cluster', launchCluster],
+    ['ssh-cluster', sshCluster],
+    ['rsync-cluster', rsyncCluster],
+    ['destroy-cluster', destroyCluster],
+  ];
+  for (const [name, sub] of subs) {
+    const ours = optionsOf(sub, name);
+    t.same(
+      TOIL[name]!.filter((f) => !ours.has(f)),
+      [],
+      name,
+    );
+  }
+});
