@@ -31,6 +31,7 @@ const SUB_COMMANDS: readonly (readonly [string, () => Promise<{ command: SubComm
   ['worker', () => import('./worker.js')],
   ['slurm-controller', () => import('./slurmController.js')],
   ['slurm-node', () => import('./slurmNode.js')],
+  ['rebalance-watch', () => import('./rebalanceWatch.js')],
   ['workflow-host', () => import('./workflowHost.js')],
 ];
 

@@ -237,6 +237,16 @@ export const ERROR_CODES = {
     dispositions: u,
     meaning: "a Slurm node's boot has no way to fetch its cluster's munge key (no SSM endpoint)",
   },
+  IMDS_UNAVAILABLE: {
+    area: 'batch',
+    dispositions: r,
+    meaning: "a node's rebalance watch could not read its instance metadata (logged, retried)",
+  },
+  BAD_REBALANCE_NOTICE: {
+    area: 'batch',
+    dispositions: r,
+    meaning: 'the rebalance recommendation in the instance metadata has no noticeTime (logged, retried)',
+  },
   // Leader (HTTP clients of it)
   LEADER_REFUSED: {
     area: 'leader',

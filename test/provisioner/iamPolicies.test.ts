@@ -6,12 +6,14 @@ import {
   workerPolicy,
   workerProfileFor,
 } from '../../src/provisioner/aws/iamPolicies.js';
-import { isAllowed, type PolicyRequest } from '../fixtures/iamPolicyEval.js';
+import { isAllowed, type PolicyRequest } from '../../src/localcloud/iamPolicyEval.js';
+import { REBALANCE_RECOMMENDED_TAG } from '../../src/ports/provisioner.js';
 
 /**
  * The cluster's roles, read as IAM would read them, request by request: a worker reaches the
- * job-store buckets' objects and nothing else (no EC2, no IAM, no other bucket, no bucket
- * administration); the leader scales only its own cluster and passes only the worker role.
+ * job-store buckets' objects and, of EC2, only the rebalance-recommended tag on its cluster's
+ * instances (no other EC2 call or tag, no IAM, no other bucket, no bucket administration); the
+ * leader scales only its own cluster and passes only the worker role.
  */
 const CLUSTER = 'seed';
 const WORKER_ROLE = 'arn:aws:iam::123456789012:role/toil-seed-worker';
@@ -27,6 +29,16 @@ const OTHER_BUCKET = 'arn:aws:s3:::payroll-exports';
 const INSTANCE = 'arn:aws:ec2:us-west-2:123456789012:instance/i-0123456789abcdef0';
 const OWN = { 'ec2:ResourceTag/clusterName': CLUSTER };
 const OTHERS = { 'ec2:ResourceTag/clusterName': 'someone-else' };
+/** A CreateTags of `keys` on an instance tagged for `cluster`. */
+const tagging = (cluster: string, keys: string[]): PolicyRequest => ({
+  action: 'ec2:CreateTags',
+  resource: INSTANCE,
+  context: {
+    'ec2:ResourceTag/clusterName': cluster,
+    'aws:TagKeys': keys,
+    ...Object.fromEntries(keys.map((k) => [`aws:RequestTag/${k}`, '2026-11-30T04:00:00Z'])),
+  },
+});
 
 const rows: { name: string; role: 'leader' | 'worker'; request: PolicyRequest; allowed: boolean }[] = [
   // The cluster's munge key (a Slurm cluster's): both roles read it, nothing else of SSM.
@@ -125,6 +137,69 @@ const rows: { name: string; role: 'leader' | 'worker'; request: PolicyRequest; a
     name: 'worker terminates a node of its cluster',
     role: 'worker',
     request: { action: 'ec2:TerminateInstances', resource: INSTANCE, context: OWN },
+    allowed: false,
+  },
+  // The worker marks its own node rebalance-recommended, and tags nothing else.
+  {
+    name: 'worker tags a node of its cluster rebalance-recommended',
+    role: 'worker',
+    request: tagging(CLUSTER, [REBALANCE_RECOMMENDED_TAG]),
+    allowed: true,
+  },
+  {
+    name: "worker tags another cluster's instance rebalance-recommended",
+    role: 'worker',
+    request: tagging('someone-else', [REBALANCE_RECOMMENDED_TAG]),
+    allowed: false,
+  },
+  {
+    name: 'worker tags an instance of no cluster rebalance-recommended',
+    role: 'worker',
+    request: {
+      action: 'ec2:CreateTags',
+      resource: INSTANCE,
+      context: { 'aws:TagKeys': [REBALANCE_RECOMMENDED_TAG] },
+    },
+    allowed: false,
+  },
+  {
+    name: 'worker retags a node of its cluster into another cluster',
+    role: 'worker',
+    request: tagging(CLUSTER, ['clusterName']),
+    allowed: false,
+  },
+  {
+    name: 'worker slips another tag in beside the rebalance tag',
+    role: 'worker',
+    request: tagging(CLUSTER, [REBALANCE_RECOMMENDED_TAG, 'ToilNodeType']),
+    allowed: false,
+  },
+  {
+    name: 'worker tags a volume of its cluster rebalance-recommended',
+    role: 'worker',
+    request: {
+      ...tagging(CLUSTER, [REBALANCE_RECOMMENDED_TAG]),
+      resource: 'arn:aws:ec2:us-west-2:123456789012:volume/vol-0123456789abcdef0',
+    },
+    allowed: false,
+  },
+  {
+    name: 'worker tags a node of its cluster in another region',
+    role: 'worker',
+    request: {
+      ...tagging(CLUSTER, [REBALANCE_RECOMMENDED_TAG]),
+      resource: 'arn:aws:ec2:eu-west-1:123456789012:instance/i-0123456789abcdef0',
+    },
+    allowed: false,
+  },
+  {
+    name: 'worker removes a tag of a node of its cluster',
+    role: 'worker',
+    request: {
+      action: 'ec2:DeleteTags',
+      resource: INSTANCE,
+      context: { ...OWN, 'aws:TagKeys': [REBALANCE_RECOMMENDED_TAG] },
+    },
     allowed: false,
   },
   {
@@ -264,13 +339,13 @@ t.test('the policy table: what each role may and may not do', async (t) => {
 });
 
 t.test(
-  "the worker policy names no EC2 or IAM action, and no resource outside the job-store buckets and its cluster's munge key",
+  "the worker policy names no IAM action, of EC2 CreateTags alone, and no resource outside the job-store buckets, its cluster's munge key and its region's instances",
   async (t) => {
     const actions = worker.Statement.flatMap((s) => s.Action);
     t.same(
       actions.filter((a) => !a.startsWith('s3:')),
-      ['ssm:GetParameter'],
-      'S3 actions, and reading one parameter',
+      ['ssm:GetParameter', 'ec2:CreateTags'],
+      'S3 actions, reading one parameter, tagging',
     );
     t.same(
       worker.Statement.flatMap((s) => s.Resource),
@@ -278,7 +353,16 @@ t.test(
         'arn:aws:s3:::*--toil',
         'arn:aws:s3:::*--toil/*',
         'arn:aws:ssm:us-west-2:*:parameter/toil/seed/munge-key',
+        'arn:aws:ec2:us-west-2:*:instance/*',
       ],
+    );
+    t.same(
+      worker.Statement.find((s) => s.Action.includes('ec2:CreateTags'))?.Condition,
+      {
+        StringEquals: { 'ec2:ResourceTag/clusterName': CLUSTER },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': REBALANCE_RECOMMENDED_TAG },
+      },
+      "tagging only its own cluster's instances, with the rebalance tag alone",
     );
     t.notOk(
       actions.some((a) => a.includes('*')),

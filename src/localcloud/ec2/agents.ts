@@ -37,6 +37,22 @@ export interface NodeProcessLauncher {
   startAgent(spec: AgentSpec): NodeProcess;
 }
 
+/** A `toil` command a unit of an instance's user data runs (the rebalance watch), to run as its process. */
+export interface NodeCommandSpec {
+  readonly instanceId: string;
+  readonly privateIp: string;
+  /** The unit that runs it (for logs). */
+  readonly unit: string;
+  /** The `toil` arguments as the unit gives them, from the sub-command on. */
+  readonly args: readonly string[];
+  readonly imdsEndpoint: string;
+}
+
+/** Starts the `toil` commands of a running instance's units beside its engine's process. */
+export interface NodeCommandLauncher {
+  startCommand(spec: NodeCommandSpec): NodeProcess;
+}
+
 export function formatResources(spec: Pick<AgentSpec, 'cpus' | 'memoryMiB' | 'diskMiB'>): string {
   return `cpus:${spec.cpus};mem:${spec.memoryMiB};disk:${spec.diskMiB}`;
 }
@@ -78,7 +94,7 @@ function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
  */
 export function instanceEnvironment(
   spec: Pick<AgentSpec, 'instanceId' | 'privateIp' | 'imdsEndpoint'>,
-  options: { home: string; tmp: string; s3Endpoint?: string; nodeOptions?: string },
+  options: { home: string; tmp: string; s3Endpoint?: string; ec2Endpoint?: string; nodeOptions?: string },
 ): Record<string, string> {
   return {
     PATH: `${dirname(process.execPath)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
@@ -86,6 +102,7 @@ export function instanceEnvironment(
     TMPDIR: options.tmp,
     AWS_EC2_METADATA_SERVICE_ENDPOINT: spec.imdsEndpoint,
     ...(options.s3Endpoint ? { AWS_ENDPOINT_URL_S3: options.s3Endpoint } : {}),
+    ...(options.ec2Endpoint ? { AWS_ENDPOINT_URL_EC2: options.ec2Endpoint } : {}),
     ...(options.nodeOptions ? { NODE_OPTIONS: options.nodeOptions } : {}),
     TOIL_INSTANCE_ID: spec.instanceId,
     TOIL_PRIVATE_IP: spec.privateIp,
@@ -128,34 +145,89 @@ export class CliAgentLauncher implements NodeProcessLauncher {
       '--logLevel',
       'warn',
     ];
-    // The instance's disk: its home, the agent's work dir and its temp dir, removed when it stops.
-    const home = mkdtempSync(join(tmpdir(), `toil-localcloud-${spec.instanceId}-`));
-    const tmp = join(home, 'tmp');
-    mkdirSync(tmp);
-    args.push('--work-dir', join(home, 'agent'));
-    const child = spawn(cmd!, args, {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: instanceEnvironment(spec, {
-        home,
-        tmp,
-        ...(this.s3Endpoint ? { s3Endpoint: this.s3Endpoint } : {}),
-        ...(process.env.NODE_OPTIONS ? { nodeOptions: process.env.NODE_OPTIONS } : {}),
-      }),
+    // The agent's work dir is on the instance's disk, which goes with it.
+    return spawnOnInstance(spec, {
+      command: [cmd!, ...args],
+      extraArgs: (home) => ['--work-dir', join(home, 'agent')],
+      what: 'agent',
+      log: this.log,
+      ...(this.s3Endpoint ? { s3Endpoint: this.s3Endpoint } : {}),
+      details: { master: spec.master },
     });
-    let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
-    child.on('exit', (code, signal) => {
-      if (code !== 0 && signal === null)
-        this.log.warn({ instanceId: spec.instanceId, code, stderr }, 'agent process exited');
+  }
+}
+
+/**
+ * Spawns a process standing for something an instance runs, with the instance's own environment
+ * (`instanceEnvironment`) and disk (a home and temp dir of its own, removed when it stops).
+ */
+function spawnOnInstance(
+  spec: Pick<AgentSpec, 'instanceId' | 'privateIp' | 'imdsEndpoint'>,
+  o: {
+    command: readonly string[];
+    extraArgs?: (home: string) => readonly string[];
+    what: string;
+    log: Logger;
+    s3Endpoint?: string;
+    ec2Endpoint?: string;
+    details?: Record<string, unknown>;
+  },
+): NodeProcess {
+  const home = mkdtempSync(join(tmpdir(), `toil-localcloud-${spec.instanceId}-`));
+  const tmp = join(home, 'tmp');
+  mkdirSync(tmp);
+  const [cmd, ...args] = [...o.command, ...(o.extraArgs?.(home) ?? [])];
+  const child = spawn(cmd!, args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: instanceEnvironment(spec, {
+      home,
+      tmp,
+      ...(o.s3Endpoint ? { s3Endpoint: o.s3Endpoint } : {}),
+      ...(o.ec2Endpoint ? { ec2Endpoint: o.ec2Endpoint } : {}),
+      ...(process.env.NODE_OPTIONS ? { nodeOptions: process.env.NODE_OPTIONS } : {}),
+    }),
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  child.on('exit', (code, signal) => {
+    if (code !== 0 && signal === null)
+      o.log.warn({ instanceId: spec.instanceId, code, stderr }, `${o.what} process exited`);
+  });
+  child.on('error', (err) => o.log.warn({ instanceId: spec.instanceId, err }, `${o.what} process failed`));
+  o.log.info({ instanceId: spec.instanceId, pid: child.pid, ...o.details }, `${o.what} started`);
+  return {
+    pid: child.pid,
+    stop: async () => {
+      await stopChild(child, 3000);
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Runs a unit's `toil` command (`toil rebalance-watch`) as the instance's process: this package's
+ * bin/toil.js with the arguments the unit gives, the instance's environment, and the EC2 endpoint
+ * offered to the nodes as `AWS_ENDPOINT_URL_EC2` (on AWS, the region's endpoint). Credentials
+ * come from the instance's metadata service alone, as on a node.
+ */
+export class CliNodeCommandLauncher implements NodeCommandLauncher {
+  private readonly command: readonly string[];
+  private readonly log: Logger;
+  private readonly ec2Endpoint: () => string;
+
+  constructor(options: { log: Logger; ec2Endpoint: () => string; command?: readonly string[] }) {
+    this.command = options.command ?? [process.execPath, toilBinPath()];
+    this.log = options.log;
+    this.ec2Endpoint = options.ec2Endpoint;
+  }
+
+  startCommand(spec: NodeCommandSpec): NodeProcess {
+    return spawnOnInstance(spec, {
+      command: [...this.command, ...spec.args],
+      what: `toil ${spec.args[0] ?? ''}`.trim(),
+      log: this.log,
+      ec2Endpoint: this.ec2Endpoint(),
+      details: { unit: spec.unit },
     });
-    child.on('error', (err) => this.log.warn({ instanceId: spec.instanceId, err }, 'agent process failed'));
-    this.log.info({ instanceId: spec.instanceId, pid: child.pid, master: spec.master }, 'agent started');
-    return {
-      pid: child.pid,
-      stop: async () => {
-        await stopChild(child, 3000);
-        rmSync(home, { recursive: true, force: true });
-      },
-    };
   }
 }

@@ -18,6 +18,45 @@ import { el, items, node, tagSet } from './xml.js';
 /** One API action: reads its parameters, changes or reads the region, renders the reply body. */
 export type ActionHandler = (cloud: Ec2Cloud, p: QueryParams) => string;
 
+/** EC2's limits on tags: per resource, and on a key's and a value's length. */
+const TAGS_PER_RESOURCE = 50;
+const TAG_KEY_MAX = 128;
+const TAG_VALUE_MAX = 256;
+
+/** What EC2 refuses in a CreateTags, checked before any resource changes. */
+function checkTags(
+  tags: readonly (readonly [string, string])[],
+  targets: readonly Map<string, string>[],
+): void {
+  if (tags.length === 0)
+    throw new Ec2ApiError('MissingParameter', 'The request must contain the parameter Tag');
+  for (const [k, v] of tags) {
+    if (k === '' || k.length > TAG_KEY_MAX)
+      throw new Ec2ApiError(
+        'InvalidParameterValue',
+        `Tag key must be 1 to ${TAG_KEY_MAX} characters: '${k}'`,
+      );
+    if (k.toLowerCase().startsWith('aws:'))
+      throw new Ec2ApiError(
+        'InvalidParameterValue',
+        `Value ( ${k} ) for parameter key is invalid. Tag keys starting with 'aws:' are reserved for internal use`,
+      );
+    if (v.length > TAG_VALUE_MAX)
+      throw new Ec2ApiError(
+        'InvalidParameterValue',
+        `Tag value exceeds the maximum length of ${TAG_VALUE_MAX} characters`,
+      );
+  }
+  for (const t of targets) {
+    const after = new Set([...t.keys(), ...tags.map(([k]) => k)]);
+    if (after.size > TAGS_PER_RESOURCE)
+      throw new Ec2ApiError(
+        'TagLimitExceeded',
+        'The maximum number of tags for the resource has been reached.',
+      );
+  }
+}
+
 /** Actions that change state: a lost response after one of these is what ClientToken guards. */
 export const MUTATING_ACTIONS: ReadonlySet<string> = new Set([
   'RunInstances',
@@ -388,6 +427,7 @@ export const ACTIONS: Readonly<Record<string, ActionHandler>> = {
     if (ids.length === 0)
       throw new Ec2ApiError('MissingParameter', 'The request must contain the parameter ResourceId');
     const targets = ids.map((id) => cloud.tagsOf(id).tags);
+    checkTags(tags, targets);
     for (const t of targets) for (const [k, v] of tags) t.set(k, v);
     return el('return', true);
   },

@@ -1,7 +1,7 @@
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
-import type { NodeProcess, NodeProcessLauncher } from './agents.js';
+import type { NodeCommandLauncher, NodeProcess, NodeProcessLauncher } from './agents.js';
 import {
   ACCOUNT_ID,
   INSTANCE_TYPES_BY_NAME,
@@ -12,7 +12,7 @@ import {
 } from './catalogue.js';
 import type { FaultInjector, Market } from './faults.js';
 import { deferredProcess, type InstanceImdsListeners } from './instanceImdsListeners.js';
-import { parseNodeUserData } from './nodeUserData.js';
+import { parseNodeToilCommands, parseNodeUserData } from './nodeUserData.js';
 import { anyMatch, type Filter } from './query.js';
 import type { SpotMarket } from './spotMarket.js';
 
@@ -74,7 +74,10 @@ export interface InstanceRecord {
   interruption: { noticeAt: number; terminateAt: number } | undefined;
   /** When EC2 recommended rebalancing it (metadata `events/recommendations/rebalance`). */
   rebalanceAt?: number;
+  /** The engine's process (a Mesos agent, a slurmd). */
   process: NodeProcess | undefined;
+  /** The processes of its other units (`startNodeCommands`). */
+  unitProcesses: NodeProcess[];
 }
 
 export interface SecurityGroupRule {
@@ -175,6 +178,8 @@ export interface Ec2CloudOptions {
   /** HOST:PORT of the local Mesos master; without it, instances start no processes. */
   readonly mesosMaster: string | undefined;
   readonly launcher: NodeProcessLauncher | undefined;
+  /** Runs the `toil` commands of a running instance's other units (the rebalance watch); none without. */
+  readonly nodeCommands?: NodeCommandLauncher;
   /** Each instance's own metadata listener (its processes' AWS_EC2_METADATA_SERVICE_ENDPOINT). */
   readonly instanceImds?: InstanceImdsListeners;
   /** The moving spot price of every type × zone. */
@@ -368,10 +373,11 @@ export class Ec2Cloud {
         stateReason: undefined,
         interruption: undefined,
         process: undefined,
+        unitProcesses: [],
       };
       this.instances.set(id, inst);
       reservation.instances.push(inst);
-      if (this.options.launcher) this.options.instanceImds?.open(id);
+      if (this.options.launcher || this.options.nodeCommands) this.options.instanceImds?.open(id);
     }
     this.reservations.push(reservation);
     if (req.clientToken !== undefined)
@@ -593,7 +599,10 @@ export class Ec2Cloud {
     inst.state = state;
     inst.stateSince = this.now();
     inst.stateReason = reason;
-    if (state === 'running' && before !== 'running') this.startProcess(inst);
+    if (state === 'running' && before !== 'running') {
+      this.startProcess(inst);
+      this.startNodeCommands(inst);
+    }
     if (state !== 'running' && before === 'running') this.stopProcess(inst);
     if (state === 'terminated') this.options.instanceImds?.close(inst.id);
   }
@@ -628,32 +637,62 @@ export class Ec2Cloud {
         ...(spec.engine === 'slurm' ? { slurmFeatures: spec.features ?? [] } : {}),
         imdsEndpoint,
       });
+    inst.process = this.startOnInstance(inst, start, 'the agent process');
+  }
+
+  /** Starts one of the instance's processes once its metadata endpoint is known; undefined if it failed. */
+  private startOnInstance(
+    inst: InstanceRecord,
+    start: (imdsEndpoint: string) => NodeProcess,
+    what: string,
+  ): NodeProcess | undefined {
     const imds = this.options.instanceImds;
     const onError = (err: unknown): void =>
-      this.log.warn({ instanceId: inst.id, err }, 'could not start the agent process');
+      this.log.warn({ instanceId: inst.id, err }, `could not start ${what}`);
     try {
       // The instance's metadata listener opened at launch; in the rare case it is not up yet,
       // the process starts as soon as it is.
       const url = imds?.url(inst.id);
-      inst.process =
-        imds && !url ? deferredProcess(imds.ready(inst.id).then(start), onError) : start(url ?? '');
+      return imds && !url ? deferredProcess(imds.ready(inst.id).then(start), onError) : start(url ?? '');
     } catch (err) {
       onError(err);
+      return undefined;
+    }
+  }
+
+  /**
+   * The instance's other units that run a `toil` command the local cloud runs as it is (the
+   * rebalance watch, on every worker of either engine), each a process of the instance with its
+   * own metadata endpoint, as on a node: read from the user data, nothing else.
+   */
+  private startNodeCommands(inst: InstanceRecord): void {
+    const launcher = this.options.nodeCommands;
+    if (!launcher) return;
+    for (const { unit, args } of parseNodeToilCommands(inst.userData)) {
+      const p = this.startOnInstance(
+        inst,
+        (imdsEndpoint) =>
+          launcher.startCommand({ instanceId: inst.id, privateIp: inst.privateIp, unit, args, imdsEndpoint }),
+        `${unit}'s process`,
+      );
+      if (p) inst.unitProcesses.push(p);
     }
   }
 
   private stopProcess(inst: InstanceRecord): void {
-    const p = inst.process;
+    const all = [inst.process, ...inst.unitProcesses];
     inst.process = undefined;
-    if (p) void p.stop();
+    inst.unitProcesses = [];
+    for (const p of all) if (p) void p.stop();
   }
 
   /** Stops every process this region started (the endpoint is shutting down). */
   async stopAllProcesses(): Promise<void> {
     const stops: Promise<void>[] = [];
     for (const inst of this.instances.values()) {
-      if (inst.process) stops.push(inst.process.stop());
+      for (const p of [inst.process, ...inst.unitProcesses]) if (p) stops.push(p.stop());
       inst.process = undefined;
+      inst.unitProcesses = [];
     }
     await Promise.all(stops);
   }

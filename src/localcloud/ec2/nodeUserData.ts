@@ -3,7 +3,8 @@
  * Ignition config's `toil-<role>.service` unit, whose `ExecStart` runs the appliance with the
  * engine's command line: a Mesos master or agent, or `toil slurm-controller` / `toil slurm-node`.
  * The local cloud maps that command onto a local process; nothing about the node's role or engine
- * reaches it any other way.
+ * reaches it any other way. Other units that run a `toil` command the local cloud can run as it
+ * is (`NODE_TOIL_COMMANDS`: the rebalance watch) are read by `parseNodeToilCommands`.
  */
 export interface NodeBootSpec {
   readonly role: 'leader' | 'worker';
@@ -70,26 +71,53 @@ export function parseAttributes(text: string | undefined): Record<string, string
   return out;
 }
 
-/** Reads the node's role, engine and flags from base64 user data; undefined if it is not Toil's. */
-export function parseNodeUserData(userDataBase64: string | undefined): NodeBootSpec | undefined {
-  if (!userDataBase64) return undefined;
+/** Each unit of the user data's Ignition config with its `ExecStart` words; none if it is not Ignition. */
+function unitCommands(userDataBase64: string | undefined): { name: string; words: string[] }[] {
+  if (!userDataBase64) return [];
   let config: { systemd?: { units?: IgnitionUnit[] } };
   try {
     config = JSON.parse(Buffer.from(userDataBase64, 'base64').toString('utf8')) as typeof config;
   } catch {
-    return undefined;
+    return [];
   }
+  const out: { name: string; words: string[] }[] = [];
   for (const unit of config.systemd?.units ?? []) {
-    const role =
-      unit.name === 'toil-worker.service'
-        ? 'worker'
-        : unit.name === 'toil-leader.service'
-          ? 'leader'
-          : undefined;
-    if (!role || typeof unit.contents !== 'string') continue;
+    if (typeof unit.name !== 'string' || typeof unit.contents !== 'string') continue;
     const execLine = unit.contents.split('\n').find((l) => l.startsWith('ExecStart='));
-    if (!execLine) continue;
-    const words = splitCommandLine(execLine.slice('ExecStart='.length));
+    if (execLine) out.push({ name: unit.name, words: splitCommandLine(execLine.slice('ExecStart='.length)) });
+  }
+  return out;
+}
+
+/**
+ * The `toil` sub-commands a unit may run that the local cloud runs as they are, as a process of
+ * the instance (its own environment and metadata endpoint): they need nothing of the host.
+ */
+export const NODE_TOIL_COMMANDS: ReadonlySet<string> = new Set(['rebalance-watch']);
+
+/** A `toil` command a unit of the user data runs in the appliance. */
+export interface NodeToilCommand {
+  readonly unit: string;
+  /** From the sub-command on: `rebalance-watch --interval=5s`. */
+  readonly args: readonly string[];
+}
+
+/** The units that run one of `NODE_TOIL_COMMANDS` in the appliance, in the user data's order. */
+export function parseNodeToilCommands(userDataBase64: string | undefined): NodeToilCommand[] {
+  const out: NodeToilCommand[] = [];
+  for (const { name, words } of unitCommands(userDataBase64)) {
+    const at = words.findIndex((w, i) => i >= 2 && words[i - 1] === 'toil' && NODE_TOIL_COMMANDS.has(w));
+    if (at >= 0) out.push({ unit: name, args: words.slice(at) });
+  }
+  return out;
+}
+
+/** Reads the node's role, engine and flags from base64 user data; undefined if it is not Toil's. */
+export function parseNodeUserData(userDataBase64: string | undefined): NodeBootSpec | undefined {
+  for (const { name, words } of unitCommands(userDataBase64)) {
+    const role =
+      name === 'toil-worker.service' ? 'worker' : name === 'toil-leader.service' ? 'leader' : undefined;
+    if (!role) continue;
     const slurmAt = words.findIndex(
       (w, i) => words[i - 1] === 'toil' && (w === 'slurm-node' || w === 'slurm-controller'),
     );

@@ -28,6 +28,8 @@ function keyId(): string {
 export class RoleCredentialIssuer {
   private readonly now: () => number;
   private readonly issued = new Map<string, RoleCredentials>();
+  /** Every key issued, to its instance and role: who signed a request with it. */
+  private readonly holders = new Map<string, { instanceId: string; role: string }>();
   /** Requests for credentials, per instance id. */
   readonly requests = new Map<string, number>();
 
@@ -49,7 +51,13 @@ export class RoleCredentialIssuer {
       expiresAt: now + LIFETIME_MS,
     };
     this.issued.set(instanceId, fresh);
+    this.holders.set(fresh.accessKeyId, { instanceId, role });
     return fresh;
+  }
+
+  /** The instance and role a key was issued to, if it was issued here. */
+  holderOf(accessKeyId: string): { instanceId: string; role: string } | undefined {
+    return this.holders.get(accessKeyId);
   }
 
   /** The access key id last issued to the instance, if any. */

@@ -3,7 +3,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
-import { CliAgentLauncher, type NodeProcessLauncher } from './agents.js';
+import {
+  CliAgentLauncher,
+  CliNodeCommandLauncher,
+  type NodeCommandLauncher,
+  type NodeProcessLauncher,
+} from './agents.js';
 import { INSTANCE_TYPES_BY_NAME } from './catalogue.js';
 import { ACTIONS, MUTATING_ACTIONS } from './ec2Actions.js';
 import { Ec2ApiError, Ec2Cloud } from './ec2Cloud.js';
@@ -11,6 +16,7 @@ import { FaultInjector, type FaultOptions } from './faults.js';
 import { InstanceMetadataService } from './imds.js';
 import { InstanceImdsListeners } from './instanceImdsListeners.js';
 import { QueryParams } from './query.js';
+import { authorizeRoleCall, signingKeyId, type RolePolicies } from './roleAuthorization.js';
 import { SpotMarket, type SpotMarketOptions } from './spotMarket.js';
 import { errorDocument, responseDocument } from './xml.js';
 
@@ -30,6 +36,14 @@ export interface Ec2EndpointOptions {
   readonly mesosMaster?: string;
   /** How running workers become processes; default spawns `toil localcloud agent`. */
   readonly launcher?: NodeProcessLauncher;
+  /**
+   * How the `toil` commands of a running instance's other units (the rebalance watch) become
+   * processes: `true` runs `toil` itself, offered this endpoint as its EC2 endpoint (the default
+   * with a Mesos master or Slurm controller: when instances run processes at all); `false` none.
+   */
+  readonly nodeCommands?: NodeCommandLauncher | boolean;
+  /** The inline policy of a role, by name: calls signed with its instances' credentials are checked against it. */
+  readonly rolePolicies?: RolePolicies;
   /**
    * The S3 endpoint the nodes are offered (like a VPC endpoint): their processes get it as
    * AWS_ENDPOINT_URL_S3. Nothing else of this process's environment reaches them.
@@ -89,6 +103,15 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
     host: options.host ?? '127.0.0.1',
     handle: (req, res, id, sub) => metadataRef.service?.handleInstance(req, res, id, sub),
   });
+  // Node processes are offered this endpoint, whose address is known once it listens.
+  const endpointUrl: { url?: string } = {};
+  const nodeCommandsOption = options.nodeCommands ?? options.mesosMaster !== undefined;
+  const nodeCommands =
+    typeof nodeCommandsOption === 'object'
+      ? nodeCommandsOption
+      : nodeCommandsOption
+        ? new CliNodeCommandLauncher({ log, ec2Endpoint: () => endpointUrl.url ?? '' })
+        : undefined;
   const cloud = new Ec2Cloud({
     region: options.region ?? 'us-west-2',
     clock: options.clock,
@@ -104,6 +127,7 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
       (options.mesosMaster
         ? new CliAgentLauncher({ log, ...(options.s3Endpoint ? { s3Endpoint: options.s3Endpoint } : {}) })
         : undefined),
+    ...(nodeCommands ? { nodeCommands } : {}),
     instanceImds,
     spotMarket: new SpotMarket(options.clock.now(), {
       seed: options.faults?.seed,
@@ -234,6 +258,21 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
       );
       return;
     }
+    // A node's call with its role's credentials: what the role's policy allows, as IAM decides.
+    const keyId = signingKeyId(req);
+    const caller = keyId === undefined ? undefined : metadata.credentials.holderOf(keyId);
+    const policy = caller && options.rolePolicies?.(caller.role);
+    if (caller && policy) {
+      try {
+        cloud.settle();
+        authorizeRoleCall(cloud, action, params, caller, policy);
+      } catch (e) {
+        if (!(e instanceof Ec2ApiError)) throw e;
+        log.info({ action, caller, code: e.code }, 'role call refused');
+        sendError(res, requestId, e);
+        return;
+      }
+    }
     // DryRun: EC2 checks the caller may act and answers DryRunOperation, changing nothing.
     if (params.bool('DryRun')) {
       sendError(
@@ -289,6 +328,7 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
   });
   const addr = server.address() as AddressInfo;
   const baseUrl = `http://${addr.address}:${addr.port}`;
+  endpointUrl.url = baseUrl;
   log.info(
     { url: baseUrl, region: cloud.region, mesosMaster: options.mesosMaster },
     'local EC2 endpoint listening',

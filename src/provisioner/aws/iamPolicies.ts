@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { REBALANCE_RECOMMENDED_TAG } from '../../ports/provisioner.js';
 import { mungeKeyParameterArn } from './mungeKey.js';
 import { TAG_CLUSTER } from './tags.js';
 
@@ -11,8 +12,10 @@ import { TAG_CLUSTER } from './tags.js';
  *   permissions), launch instances only when they carry the cluster's `clusterName` tag, tag only
  *   at launch, terminate and cancel only what carries that tag, pass the worker role (and no
  *   other) to EC2, and use the job-store buckets.
- * - A **worker** runs jobs: it may read and write objects in the job-store buckets, and nothing
- *   else — no EC2, no IAM, no other bucket, no bucket creation or deletion.
+ * - A **worker** runs jobs: it may read and write objects in the job-store buckets; of EC2, it may
+ *   only put the rebalance-recommended tag on its cluster's instances (its `toil rebalance-watch`
+ *   marks its own instance: EC2 tells the recommendation to the instance alone). Nothing else — no
+ *   other EC2 call or tag, no IAM, no other bucket, no bucket creation or deletion.
  * - Both may read the cluster's munge key (a Slurm cluster's; mungeKey.ts) and no other parameter.
  *
  * Job-store buckets are the ones toil names `NAME--toil` (the locator `aws:REGION:NAME`); the job
@@ -29,6 +32,7 @@ export type PolicyStatement = {
   readonly Effect: 'Allow' | 'Deny';
   readonly Action: readonly string[];
   readonly Resource: readonly string[];
+  /** Operator → key → value (`StringEquals`, `ForAllValues:StringEquals`). */
   readonly Condition?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 };
 
@@ -188,7 +192,28 @@ export function workerPolicy(cluster: { clusterName: string; region: string }): 
       { Sid: 'JobStoreBuckets', Effect: 'Allow', Action: LIST_ACTIONS, Resource: [JOB_STORE_BUCKETS] },
       { Sid: 'JobStoreObjects', Effect: 'Allow', Action: OBJECT_ACTIONS, Resource: [JOB_STORE_OBJECTS] },
       readMungeKey(cluster),
+      markRebalanceRecommended(cluster),
     ],
+  };
+}
+
+/**
+ * The one tag a worker may set: the rebalance recommendation, on an instance of its own cluster.
+ * IAM has no documented condition tying the resource to the caller's own instance, so the
+ * cluster tag is the scope; `ForAllValues` on the request's tag keys allows that key and no other
+ * (CreateTags always carries at least one), so a worker can neither retag a node out of its
+ * cluster nor touch another tag the leader relies on.
+ */
+function markRebalanceRecommended(cluster: { clusterName: string; region: string }): PolicyStatement {
+  return {
+    Sid: 'MarkRebalanceRecommended',
+    Effect: 'Allow',
+    Action: ['ec2:CreateTags'],
+    Resource: [`arn:aws:ec2:${cluster.region}:*:instance/*`],
+    Condition: {
+      StringEquals: { [`ec2:ResourceTag/${TAG_CLUSTER}`]: cluster.clusterName },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': REBALANCE_RECOMMENDED_TAG },
+    },
   };
 }
 

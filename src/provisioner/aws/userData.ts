@@ -13,6 +13,7 @@ import type { NodeRole } from '../../ports/provisioner.js';
  *   `toil slurm-node` (munged + a dynamic `slurmd -Z` fetching that conf from the controller,
  *   featured `spot` or `ondemand`, named by its instance id). Both fetch the cluster's munge key
  *   from SSM with their instance profile (mungeKey.ts): the key is never in user data.
+ * Every worker also runs `toil-rebalance-watch.service` (`rebalanceWatchUnit`).
  * Nothing secret goes in a worker's: user data is readable by anything on the instance and by
  * anyone with ec2:DescribeInstanceAttribute. Instances get AWS credentials from their instance
  * profile. The one secret, the leader daemon's bearer token, goes in the leader's alone (mode 0600
@@ -145,6 +146,27 @@ function unit(description: string, name: string, execStart: string, after: strin
     'WantedBy=multi-user.target',
     '',
   ].join('\n');
+}
+
+/** A worker's unit watching for EC2's rebalance recommendation (src/main/rebalanceWatch.ts). */
+export const REBALANCE_WATCH_UNIT = 'toil-rebalance-watch.service';
+
+/**
+ * `toil rebalance-watch` in the appliance, as a unit of its own beside the engine's: it must
+ * outlive a restart of the Mesos agent or slurmd (which it has nothing to do with), and its own
+ * failure must not restart them (that kills the node's running jobs). It needs nothing of the
+ * host but the metadata service: host network (IMDS at 169.254.169.254 within the launch's hop
+ * limit), no privilege, no volume, no environment (region and instance id come from IMDS,
+ * credentials from the instance profile). It exits 0 once the instance is tagged, which
+ * `Restart=on-failure` leaves at that.
+ */
+function rebalanceWatchUnit(image: string): string {
+  const name = 'toil_rebalance_watch';
+  const execStart = ['/usr/bin/docker', 'run', `--name=${name}`, '--net=host', '--init', image]
+    .concat(['toil', 'rebalance-watch'])
+    .map(systemdQuote)
+    .join(' ');
+  return unit('toil worker: EC2 rebalance recommendation watch', name, execStart, 'docker.service');
 }
 
 /**
@@ -315,6 +337,11 @@ export function buildIgnition(input: UserDataInput): IgnitionConfig {
         agent,
         'docker.service',
       ),
+    });
+    units.push({
+      name: REBALANCE_WATCH_UNIT,
+      enabled: true,
+      contents: rebalanceWatchUnit(input.applianceImage),
     });
   }
   return {
