@@ -17,7 +17,6 @@ import type { Clock } from '../common/clock.js';
 import { coerceError, isAbortError, ToilError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { REBALANCE_RECOMMENDED_TAG } from '../ports/provisioner.js';
-import { silenceAwsSdkNodeVersionWarning } from './awsClients.js';
 import type { Env } from './env.js';
 import { InstanceMetadataClient } from './instanceMetadata.js';
 
@@ -72,6 +71,8 @@ export function retryDelayMs(
  * utilities' client, never placeholder keys: the tag must be set with the node's own role.
  */
 async function nodeEc2Client(region: string, env: Env): Promise<EC2Client> {
+  // Loaded once there is something to tag: an idle watch holds no AWS SDK (awsClients loads S3's).
+  const { silenceAwsSdkNodeVersionWarning } = await import('./awsClients.js');
   silenceAwsSdkNodeVersionWarning();
   const { EC2Client } = await import('@aws-sdk/client-ec2');
   const endpoint = env.AWS_ENDPOINT_URL_EC2?.trim() || undefined;
