@@ -18,6 +18,7 @@ export interface SubCommand {
 const SUB_COMMANDS: readonly (readonly [string, () => Promise<{ command: SubCommand }>])[] = [
   ['run', () => import('./run.js')],
   ['status', () => import('./status.js')],
+  ['stats', () => import('./stats.js')],
   ['cancel', () => import('./cancel.js')],
   ['clean', () => import('./clean.js')],
   ['leader', () => import('./leader.js')],

@@ -26,6 +26,7 @@ export interface RunFlags extends AutoscalingFlags {
   enableUnlimitedPreemptableRetries?: boolean;
   logLevel?: string;
   logFile?: string;
+  stats?: boolean;
   disableProgress?: boolean;
   batchSystem: string;
   maxCores?: string;
@@ -67,6 +68,7 @@ export const command: SubCommand = {
       .option('--restart', 'resume the workflow in an existing job store after a crash or failure')
       .option('--clean <when>', `delete the job store at the end: ${CLEAN_POLICIES.join('|')}`, 'onSuccess')
       .option('--retryCount <n>', 'times a failed job is tried again', '1')
+      .option('--stats', 'keep the job store at the end (whatever --clean says) for `toil stats JOBSTORE`')
       .option(
         '--preemptableRetries <n>',
         'times a job lost with its spot node runs on spot again (no retry spent) before it runs on on-demand',
@@ -217,6 +219,7 @@ async function run(workflowFile: string, jobStoreText: string, args: string[], f
       console.line(
         `toil: workflow succeeded: ${outcome.jobsRun} jobs run${outcome.replayed ? ` (${outcome.replayed} already done before --restart)` : ''} in ${formatDuration(outcome.elapsedMs)} (${(outcome.jobsRun / secs).toFixed(1)} jobs/s)`,
       );
+      if (f.stats) console.line(`toil: the job store is kept for: toil stats ${jobStoreText}`);
       return 0;
     }
     console.line(`toil: workflow failed: ${outcome.failures.length} job(s) failed for good`);
@@ -247,12 +250,12 @@ export function toilFlagHint(message: string, args: readonly string[], toilFlags
   return message;
 }
 
-/** `--clean WHEN`. */
+/** `--clean WHEN`; with `--stats` the job store is kept for `toil stats`, as Toil keeps it. */
 export function parseCleanPolicy(f: RunFlags): CleanPolicy {
   const clean = f.clean as CleanPolicy;
   if (!CLEAN_POLICIES.includes(clean))
     throw new UserInputError('BAD_FLAG', `--clean ${f.clean}: expected one of ${CLEAN_POLICIES.join(', ')}`);
-  return clean;
+  return f.stats ? 'never' : clean;
 }
 
 /** `--preemptableRetries N` (Toil: `--enableUnlimitedPreemptibleRetries` for no limit). */

@@ -12,7 +12,6 @@ import { checkScalingFlags, type DeclaredJob } from '../leader/autoscaledRunChec
 import { parseLeaderConfigObject, type LeaderConfig } from '../leader/leaderConfig.js';
 import { createLeaderMetrics } from '../leader/metrics.js';
 import type { FatalLaunchError } from '../scaler/tick/fatalBackoff.js';
-import type { CleanPolicy } from '../leader/runWorkflow.js';
 import { clusterEnvironment } from '../main/env.js';
 import { parseTagsJson } from '../provisioner/cluster/validate.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
@@ -20,6 +19,7 @@ import { bundleWorkflow } from '../workflow/bundle.js';
 import { loadWorkflowFile } from '../workflow/moduleLoader.js';
 import {
   parseBool,
+  parseCleanPolicy,
   parseCores,
   parseCount,
   parsePreemptableRetries,
@@ -58,7 +58,7 @@ export async function runAutoscaled(
       'BAD_FLAG',
       '--provisioner aws needs --clusterName (or a clusterName tag in TOIL_AWS_TAGS, as on the leader)',
     );
-  const clean = f.clean as CleanPolicy;
+  const clean = parseCleanPolicy(f);
   const defaults = {
     cores: parseCores('--defaultCores', f.defaultCores),
     memory: parseSize('--defaultMemory', f.defaultMemory),

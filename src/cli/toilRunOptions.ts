@@ -92,11 +92,6 @@ const FOREIGN: readonly ForeignOption[] = [
     '--sseKey',
   ),
   ...refused(
-    'none',
-    "toil-ts records no statistics for `toil stats`; `toil status JOBSTORE` shows progress and the leader's /status and /metrics show the cluster; run without --stats",
-    '--stats',
-  ),
-  ...refused(
     'optional',
     "toil-ts writes no cluster statistics file; the leader's /status and /metrics show the cluster; run without --clusterStats",
     '--clusterStats',

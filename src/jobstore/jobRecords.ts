@@ -90,6 +90,13 @@ export interface JobCommit {
   readonly deletedFiles: readonly string[];
   readonly logs: readonly LogLine[];
   readonly wallTimeMs: number;
+  /** CPU time (user + system) of the worker process while the job ran: what `toil stats` sums. */
+  readonly cpuTimeMs?: number;
+  /**
+   * The worker process's peak resident memory by the job's end. A warm worker runs one job after
+   * another, so this is the highest of its jobs so far: an upper bound for this job.
+   */
+  readonly peakRssBytes?: number;
 }
 
 export interface ModuleRef {

@@ -93,6 +93,7 @@ export async function runWorkerJob(
   };
   const capture = new OutputCapture();
   const started = now();
+  const cpuAtStart = process.cpuUsage();
   capture.start();
   let returnValue;
   try {
@@ -110,6 +111,8 @@ export async function runWorkerJob(
     return { exitCode: WORKER_EXIT.jobFailed, outcome: 'failed', message: `${error}\n${output}`.trim() };
   }
   capture.stop();
+  const cpu = process.cpuUsage(cpuAtStart);
+  const peakRssBytes = process.resourceUsage().maxRSS * 1024;
   await fileStore.cleanup().catch(() => {});
   if (options.shouldCommit && !options.shouldCommit()) {
     return {
@@ -129,6 +132,8 @@ export async function runWorkerJob(
     deletedFiles: [...fileStore.toDelete],
     logs,
     wallTimeMs: now() - started,
+    cpuTimeMs: Math.round((cpu.user + cpu.system) / 1000),
+    peakRssBytes,
   };
   try {
     const result = await store.commit(commit);

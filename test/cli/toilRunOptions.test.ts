@@ -57,7 +57,6 @@ t.test('an ignored option is named once with its reason; a refused one ends the 
   ]);
   const refused: [flags: Record<string, unknown>, flag: string][] = [
     [{ sseKey: 'k' }, '--sseKey'],
-    [{ stats: true }, '--stats'],
     [{ writeLogs: true }, '--writeLogs'],
     [{ writeLogs: 'logs' }, '--writeLogs'],
     [{ doubleMem: true }, '--doubleMem'],

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { REPO_ROOT, runToil, scratchDir, sortedLikeCSort } from '../fixtures/workflowCli.js';
@@ -56,4 +56,52 @@ t.test('--logLevel wins over a --log<Level> switch; --logOff leaves only critica
   );
   t.equal(both.code, 0, both.stderr);
   t.notMatch(both.stderr, / (INFO|DEBUG) /, '--logLevel warning wins');
+});
+
+t.test("--stats keeps the job store, and `toil stats` reports each job name's runs", async (t) => {
+  const dir = scratchDir(t);
+  const r = await runToil(['run', SORT, 'file:./js', '--numLines', '20000', '--N', '50000', '--stats'], {
+    cwd: dir,
+  });
+  t.equal(r.code, 0, r.stderr);
+  t.ok(existsSync(join(dir, 'js')), 'the job store is kept (as --clean never)');
+  const raw = await runToil(['stats', 'file:./js', '--raw'], { cwd: dir });
+  t.equal(raw.code, 0, raw.stderr);
+  const s = JSON.parse(raw.stdout) as {
+    jobs: number;
+    byName: {
+      name: string;
+      count: number;
+      clock: { total: number };
+      time?: { total: number };
+      memory?: { max: number };
+    }[];
+  };
+  const counts = Object.fromEntries(s.byName.map((n) => [n.name, n.count]));
+  t.ok(counts['down']! >= 7 && counts['up']! >= 3, `down and up jobs counted: ${JSON.stringify(counts)}`);
+  t.equal(
+    s.byName.reduce((sum, n) => sum + n.count, 0),
+    s.jobs,
+    'every job that ran is under its name',
+  );
+  for (const n of s.byName) {
+    t.ok(n.clock.total > 0, `${n.name}: wall time recorded`);
+    t.ok(n.time !== undefined && n.time.total > 0, `${n.name}: CPU time recorded`);
+    t.ok(n.memory !== undefined && n.memory.max > 10 * 2 ** 20, `${n.name}: peak memory recorded`);
+  }
+  const table = await runToil(['stats', 'file:./js', '--sortCategory', 'alpha'], { cwd: dir });
+  t.equal(table.code, 0, table.stderr);
+  t.match(table.stdout, new RegExp(`^jobs: +${s.jobs} run, `, 'm'));
+  const rows = table.stdout.split('\n').filter((l) => /^(down|up|setup|sort|finish)\b/.test(l));
+  t.same(
+    rows.map((l) => l.split(/\s+/)[0]),
+    [...rows.map((l) => l.split(/\s+/)[0])].sort(),
+    '--sortCategory alpha orders the names',
+  );
+  const bad = await runToil(['stats', 'file:./js', '--sortCategory', 'size'], { cwd: dir });
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /^toil: --sortCategory size: expected one of time, clock, memory, alpha, count$/m);
+  const gone = await runToil(['stats', 'file:./absent'], { cwd: dir });
+  t.equal(gone.code, 2);
+  t.match(gone.stderr, /job store file:\.\/absent does not exist/);
 });

@@ -1,0 +1,91 @@
+import { UserInputError } from '../common/errors.js';
+import type { JobStore } from '../jobstore/jobStore.js';
+
+/** Minimum, median, mean, maximum and total of one measure over a job name's runs. */
+export interface Spread {
+  readonly min: number;
+  readonly median: number;
+  readonly mean: number;
+  readonly max: number;
+  readonly total: number;
+}
+
+/** What `toil stats` reports for the jobs of one name (Toil's "job type"). */
+export interface JobNameStats {
+  readonly name: string;
+  readonly count: number;
+  /** Wall-clock seconds each run took. */
+  readonly clock: Spread;
+  /** CPU seconds (user + system); runs committed before CPU was recorded are left out. */
+  readonly time: Spread | undefined;
+  /** Peak resident memory in bytes (see `JobCommit.peakRssBytes`). */
+  readonly memory: Spread | undefined;
+}
+
+export interface WorkflowStats {
+  readonly locator: string;
+  readonly workflowId: string;
+  readonly workflowFile: string;
+  /** Jobs that ran (one commit each). */
+  readonly jobs: number;
+  readonly clockSeconds: number;
+  readonly cpuSeconds: number;
+  readonly byName: readonly JobNameStats[];
+}
+
+function spread(values: readonly number[]): Spread | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const total = sorted.reduce((s, x) => s + x, 0);
+  return {
+    min: sorted[0]!,
+    median: sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2,
+    mean: total / sorted.length,
+    max: sorted[sorted.length - 1]!,
+    total,
+  };
+}
+
+/**
+ * The statistics of the jobs that ran, from the job store alone (Toil's `toil stats`): every
+ * commit records its wall time, CPU time and peak memory, and the job's name comes from the spec
+ * that declared it (the workflow record's, or the commit of the job that created it).
+ */
+export async function workflowStats(store: JobStore): Promise<WorkflowStats> {
+  await store.assertExists();
+  const workflow = await store.readWorkflow();
+  if (!workflow)
+    throw new UserInputError(
+      'NO_WORKFLOW',
+      `job store ${store.locator} holds no workflow (it was interrupted while starting)`,
+    );
+  const commits = await store.readAllCommits();
+  const names = new Map<string, string>(workflow.jobs.map((j) => [j.id, j.name]));
+  for (const c of commits.values()) for (const j of c.newJobs) names.set(j.id, j.name);
+  const runs = new Map<string, { clock: number[]; time: number[]; memory: number[] }>();
+  for (const c of commits.values()) {
+    const name = names.get(c.jobId) ?? '(unknown)';
+    let r = runs.get(name);
+    if (!r) runs.set(name, (r = { clock: [], time: [], memory: [] }));
+    r.clock.push(c.wallTimeMs / 1000);
+    if (c.cpuTimeMs !== undefined) r.time.push(c.cpuTimeMs / 1000);
+    if (c.peakRssBytes !== undefined) r.memory.push(c.peakRssBytes);
+  }
+  const byName = [...runs].map(([name, r]) => ({
+    name,
+    count: r.clock.length,
+    clock: spread(r.clock)!,
+    time: spread(r.time),
+    memory: spread(r.memory),
+  }));
+  return {
+    locator: store.locator,
+    workflowId: workflow.workflowId,
+    workflowFile: workflow.workflowFile,
+    jobs: commits.size,
+    clockSeconds: byName.reduce((s, n) => s + n.clock.total, 0),
+    cpuSeconds: byName.reduce((s, n) => s + (n.time?.total ?? 0), 0),
+    byName,
+  };
+}
