@@ -23,8 +23,9 @@ export const command: SubCommand = {
         "The appliance's worker-side watch for EC2 rebalance recommendations (docs/scaler.md): poll this " +
           "instance's metadata (IMDSv2, AWS_EC2_METADATA_SERVICE_ENDPOINT or 169.254.169.254) for " +
           'events/recommendations/rebalance and, once it appears, tag this instance ' +
-          'toil-rebalance-recommended=NOTICE-TIME with its instance profile, so the leader stops placing work ' +
-          'there and replaces it. Errors are logged and retried with backoff. Exits 0 once tagged, or on SIGTERM.',
+          'toil-rebalance-recommended=NOTICE-TIME with its instance profile, so the leader places no new work ' +
+          'there (its running jobs finish; it retires once idle). Errors are logged and retried with backoff. ' +
+          'Exits 0 once tagged, or on SIGTERM.',
       )
       .option('--interval <duration>', 'how often the metadata is read', '5s')
       .option('--max-backoff <duration>', 'the longest wait between retries after a failure', '1m')

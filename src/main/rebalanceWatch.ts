@@ -5,8 +5,9 @@
  * `events/recommendations/rebalance` (404 until there is one). This polls that item and, once it
  * appears, tags its own instance `toil-rebalance-recommended` = the notice time with the
  * instance profile's credentials (the worker role may set that tag and no other). The leader
- * reads the tag with every other one (`listNodes`): no new work goes to the node, and it is
- * replaced. Then the watch is done: a recommendation is not withdrawn.
+ * reads the tag with every other one (`listNodes`): no new work goes to the node (its running
+ * jobs finish, new work gets other nodes, it retires once idle). Then the watch is done: a
+ * recommendation is not withdrawn.
  *
  * Failures (the metadata service unreachable, CreateTags throttled or refused) are logged and
  * retried with a backoff capped at `maxBackoffMs`: the process does not exit on them, so systemd

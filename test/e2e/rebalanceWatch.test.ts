@@ -13,6 +13,7 @@ import {
   testCalls,
   testEc2Client,
 } from '../fixtures/ec2Local.js';
+import { runToil } from '../fixtures/workflowCli.js';
 
 /**
  * The rebalance recommendation, end to end on the local cloud: nodes launched by the provisioner
@@ -103,6 +104,18 @@ t.test('a worker told to rebalance tags itself; the scaler sees it rebalance-rec
     seen.some((n) => n.id === other),
     'the other worker is seen as well',
   );
+});
+
+t.test('toil rebalance-watch: --help says what it does; a bad interval is refused (exit 2)', async (t) => {
+  const help = await runToil(['rebalance-watch', '--help']);
+  t.equal(help.code, 0);
+  t.match(help.stdout, /Usage: toil rebalance-watch/);
+  t.match(help.stdout, /events\/recommendations\/rebalance/);
+  t.match(help.stdout, /toil-rebalance-recommended/);
+  for (const flag of ['--interval', '--max-backoff', '--region', '--logLevel']) t.match(help.stdout, flag);
+  const bad = await runToil(['rebalance-watch', '--interval', '0']);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /--interval 0: expected a duration of at least 100 ms/);
 });
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
