@@ -26,6 +26,12 @@ export const ERROR_CODES = {
     meaning: 'a command-line flag has a value its command cannot use',
   },
   BAD_LOG_LEVEL: { area: 'input', dispositions: u, meaning: '--logLevel names no level' },
+  UNSUPPORTED_TOIL_OPTION: {
+    area: 'input',
+    dispositions: u,
+    meaning:
+      'a Toil option asks for what toil-ts does not give (SSE-C, per-job log files, ...); the message says what to do instead',
+  },
   CONFIG_INVALID: {
     area: 'input',
     dispositions: u,
@@ -75,6 +81,11 @@ export const ERROR_CODES = {
     meaning: 'the workflow file does not compile or bundle',
   },
   WORKFLOW_LOAD: { area: 'workflow', dispositions: f, meaning: 'the bundled workflow module failed to load' },
+  NO_WORKFLOW: {
+    area: 'workflow',
+    dispositions: u,
+    meaning: '`toil stats` of a job store whose workflow never started (no workflow record)',
+  },
   WORKFLOW_NO_DEFAULT: {
     area: 'workflow',
     dispositions: u,
