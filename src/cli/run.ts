@@ -11,6 +11,7 @@ import { createBatchSystem, workerCommand } from '../main/batchSystems.js';
 import { openJobStore } from '../main/jobStores.js';
 import { firstLine } from '../workflow/jobError.js';
 import type { SubCommand } from './main.js';
+import { collect } from '../provisioner/cluster/cliSupport.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
 import { addAutoscalingOptions, type AutoscalingFlags } from './runAutoscaledOptions.js';
 import { autoscalingFlagsGiven, parseScalerFlags, scalerSectionFromFlags } from './scalerFlags.js';
@@ -27,6 +28,7 @@ export interface RunFlags extends AutoscalingFlags {
   logLevel?: string;
   logFile?: string;
   stats?: boolean;
+  setEnv?: string[];
   disableProgress?: boolean;
   batchSystem: string;
   maxCores?: string;
@@ -68,6 +70,12 @@ export const command: SubCommand = {
       .option('--restart', 'resume the workflow in an existing job store after a crash or failure')
       .option('--clean <when>', `delete the job store at the end: ${CLEAN_POLICIES.join('|')}`, 'onSuccess')
       .option('--retryCount <n>', 'times a failed job is tried again', '1')
+      .option(
+        '-e, --setEnv <NAME=VALUE>',
+        "set a variable in every job's environment; NAME alone takes this shell's value (repeatable)",
+        collect,
+        [],
+      )
       .option('--stats', 'keep the job store at the end (whatever --clean says) for `toil stats JOBSTORE`')
       .option(
         '--preemptableRetries <n>',
@@ -205,6 +213,7 @@ async function run(workflowFile: string, jobStoreText: string, args: string[], f
       clean,
       retryCount,
       preemptableRetries,
+      env: parseSetEnv(f.setEnv),
       defaults,
       batchSystem,
       clock,
@@ -248,6 +257,31 @@ export function toilFlagHint(message: string, args: readonly string[], toilFlags
     if (near) return `${message} (${flag} is not a toil option; did you mean ${near}?)`;
   }
   return message;
+}
+
+/**
+ * Toil's `--setEnv NAME=VALUE` (repeatable; `NAME` alone takes the value this shell has): the
+ * variables every job's process gets while it runs.
+ */
+export function parseSetEnv(given: readonly string[] | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const entry of given ?? []) {
+    const eq = entry.indexOf('=');
+    const name = eq < 0 ? entry : entry.slice(0, eq);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      throw new UserInputError(
+        'BAD_FLAG',
+        `--setEnv ${entry}: expected NAME=VALUE or NAME, with NAME letters, digits and _ (not starting with a digit)`,
+      );
+    const value = eq < 0 ? process.env[name] : entry.slice(eq + 1);
+    if (value === undefined)
+      throw new UserInputError(
+        'BAD_FLAG',
+        `--setEnv ${entry}: ${name} is not set in this environment (give NAME=VALUE)`,
+      );
+    env[name] = value;
+  }
+  return env;
 }
 
 /** `--clean WHEN`; with `--stats` the job store is kept for `toil stats`, as Toil keeps it. */

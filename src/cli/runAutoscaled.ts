@@ -23,6 +23,7 @@ import {
   parseCores,
   parseCount,
   parsePreemptableRetries,
+  parseSetEnv,
   parseSize,
   type RunFlags,
 } from './run.js';
@@ -135,6 +136,7 @@ export async function runAutoscaled(
         defaults,
         workDir,
         bundle,
+        env: parseSetEnv(f.setEnv),
       },
     });
     let cancelled = false;

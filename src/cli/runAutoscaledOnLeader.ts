@@ -6,7 +6,7 @@ import { parseLocator } from '../jobstore/locator.js';
 import { runOutput } from './toilRunOptions.js';
 import { followWorkflow, submitWorkflow } from '../leader/submitClient.js';
 import { formatDuration } from '../common/units.js';
-import { parseCleanPolicy, parseCount, parsePreemptableRetries, type RunFlags } from './run.js';
+import { parseCleanPolicy, parseCount, parsePreemptableRetries, parseSetEnv, type RunFlags } from './run.js';
 
 /**
  * `toil run WORKFLOW JOBSTORE … --leader URL`: the workflow runs inside a `toil leader` daemon
@@ -43,6 +43,7 @@ export async function runOnLeader(
     retryCount: parseCount('--retryCount', flags.retryCount),
     preemptableRetries: Number.isFinite(preemptableRetries) ? preemptableRetries : 'unlimited',
     clean,
+    env: parseSetEnv(flags.setEnv),
   });
   out.line(`toil: submitted workflow ${run.id} to the leader at ${leaderUrl}`);
   // Without a terminal there is no bar: a line whenever the counts change, at most once a second.

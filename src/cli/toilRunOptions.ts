@@ -119,11 +119,6 @@ const FOREIGN: readonly ForeignOption[] = [
     'toil-ts runs every job it can after a failure, then stops; run without it',
     '--stopOnFirstFailure',
   ),
-  ...refused(
-    'value',
-    "toil-ts does not set variables in jobs' environments; read the setting in the workflow (e.g. a workflow argument)",
-    '--setEnv',
-  ),
   ...refused('value', 'toil-ts schedules no accelerators (GPUs)', '--defaultAccelerators'),
   ...refused('value', SLURM_FLAGS, '--slurmArgs', '--slurmTime', '--slurmPE', '--slurmQOS', '--slurmGPUQOS'),
   ...refused('value', SLURM_FLAGS, '--slurmGPUPartition'),

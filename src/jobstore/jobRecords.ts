@@ -62,6 +62,8 @@ export interface JobTicket {
   readonly input: Json;
   readonly requirements: ResolvedRequirements;
   readonly module: ModuleRef;
+  /** Variables set in the worker's environment while the job runs (Toil's --setEnv). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface LogLine {

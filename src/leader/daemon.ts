@@ -33,6 +33,8 @@ export interface Submission {
   readonly retryCount?: number;
   readonly preemptableRetries?: number | 'unlimited';
   readonly clean?: 'always' | 'onSuccess' | 'onError' | 'never';
+  /** The submitter's --setEnv: variables set in each job's environment while it runs. */
+  readonly env?: Readonly<Record<string, string>>;
   /**
    * `toil run` options for this run (the in-process seed form passes the user's flags). Absent:
    * a new workflow, or a restart when the job store already exists, with Toil's defaults.
@@ -50,6 +52,8 @@ export interface SubmissionOptions {
   readonly workDir?: string;
   /** The workflow module already bundled (the seed form checks it first); a new run uses it as is. */
   readonly bundle?: Uint8Array;
+  /** --setEnv (see Submission.env). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface WorkflowRun {
@@ -285,6 +289,7 @@ export class LeaderDaemon {
       ...(s.retryCount !== undefined ? { retryCount: s.retryCount } : {}),
       ...(s.preemptableRetries !== undefined ? { preemptableRetries: s.preemptableRetries } : {}),
       ...(s.clean !== undefined ? { clean: s.clean } : {}),
+      ...(s.env !== undefined && Object.keys(s.env).length > 0 ? { env: s.env } : {}),
     };
     const store = this.d.runStore;
     if (store) {

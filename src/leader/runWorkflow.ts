@@ -32,6 +32,8 @@ export interface RunWorkflowOptions {
   readonly retryCount: number;
   readonly defaults: ResolvedRequirements;
   /** Spot losses of a job before it runs on on-demand (default 3; Infinity: unlimited). */
+  /** Variables set in each job's environment while it runs (Toil's --setEnv). */
+  readonly env?: Readonly<Record<string, string>>;
   readonly preemptableRetries?: number;
   readonly onJobLost?: (event: JobLostEvent) => void;
   readonly batchSystem: BatchSystem;
@@ -184,6 +186,7 @@ async function runStarted(
     retryCount: o.retryCount,
     defaults: o.defaults,
     ...(o.preemptableRetries !== undefined ? { preemptableRetries: o.preemptableRetries } : {}),
+    ...(o.env ? { env: o.env } : {}),
     ...(o.onJobLost ? { onJobLost: o.onJobLost } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     ...(o.signal ? { signal: o.signal } : {}),

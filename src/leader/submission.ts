@@ -17,6 +17,13 @@ const SubmissionBodySchema = z
     retryCount: z.number().int().min(0).optional(),
     preemptableRetries: z.union([z.number().int().min(0), z.literal('unlimited')]).optional(),
     clean: z.enum(['always', 'onSuccess', 'onError', 'never']).optional(),
+    /** `toil run`'s --setEnv: variables set in each job's environment. */
+    env: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a variable name'),
+        z.string().max(100_000),
+      )
+      .optional(),
   })
   .strict();
 
@@ -42,7 +49,7 @@ export async function validateSubmission(body: unknown): Promise<SubmissionBody>
   const parsed = SubmissionBodySchema.safeParse(body ?? {});
   if (!parsed.success)
     throw new BadSubmissionError(
-      `expected JSON {workflowFile, jobStore, args?, defaultPreemptable?, retryCount?, preemptableRetries?, clean?}: ${describeZodIssues(parsed.error.issues).join('; ')}`,
+      `expected JSON {workflowFile, jobStore, args?, defaultPreemptable?, retryCount?, preemptableRetries?, clean?, env?}: ${describeZodIssues(parsed.error.issues).join('; ')}`,
     );
   const s = parsed.data;
   await checkWorkflowFile(s.workflowFile);

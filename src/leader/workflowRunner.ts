@@ -33,6 +33,8 @@ export interface WorkflowRunnerOptions {
    * `--enableUnlimitedPreemptibleRetries`. A job lost on an on-demand node also re-runs without
    * spending a retry, as often, then counts as a failure.
    */
+  /** Variables set in each job's environment while it runs (Toil's --setEnv). */
+  readonly env?: Readonly<Record<string, string>>;
   readonly preemptableRetries?: number;
   /** Called when a job is lost with its node (for metrics and status). */
   readonly onJobLost?: (event: JobLostEvent) => void;
@@ -257,6 +259,7 @@ export class WorkflowRunner {
           input,
           requirements: declared,
           module: this.workflow.module,
+          ...(this.o.env && Object.keys(this.o.env).length > 0 ? { env: this.o.env } : {}),
         }),
       );
       await this.o.batchSystem.issue({

@@ -196,6 +196,7 @@ export async function startLeader(options: {
           clean: o.clean ?? submission.clean ?? 'onSuccess',
           retryCount: o.retryCount ?? submission.retryCount ?? 1,
           ...preemptableRetriesOf(o.preemptableRetries ?? submission.preemptableRetries),
+          ...((o.env ?? submission.env) ? { env: o.env ?? submission.env } : {}),
           onJobLost: (e) => {
             if (e.next === 'moved-to-on-demand') options.metrics.jobsMovedToOnDemand.inc();
           },

@@ -94,6 +94,9 @@ export async function runWorkerJob(
   const capture = new OutputCapture();
   const started = now();
   const cpuAtStart = process.cpuUsage();
+  // Set before the module loads (its top level may read them), put back after: a warm worker's
+  // next job sees its own ticket's variables, not this one's.
+  const restoreEnv = applyEnv(ticket.env);
   capture.start();
   let returnValue;
   try {
@@ -104,6 +107,7 @@ export async function runWorkerJob(
     returnValue = encodeValue(raw, `return value of job '${ticket.name}'`);
   } catch (e) {
     const output = capture.stop();
+    restoreEnv();
     const error = userStack(e);
     const failure: FailureLog = { format: 1, jobId, attempt, name: ticket.name, error, logs, output };
     await Promise.allSettled([store.writeFailureLog(failure), store.deleteFiles(fileStore.written)]);
@@ -111,6 +115,7 @@ export async function runWorkerJob(
     return { exitCode: WORKER_EXIT.jobFailed, outcome: 'failed', message: `${error}\n${output}`.trim() };
   }
   capture.stop();
+  restoreEnv();
   const cpu = process.cpuUsage(cpuAtStart);
   const peakRssBytes = process.resourceUsage().maxRSS * 1024;
   await fileStore.cleanup().catch(() => {});
@@ -142,4 +147,17 @@ export async function runWorkerJob(
   } catch (e) {
     return { exitCode: WORKER_EXIT.storeFailed, outcome: 'store-failed', message: (e as Error).message };
   }
+}
+
+/** Sets `env` in this process's environment; returns what puts the previous values back. */
+function applyEnv(env: Readonly<Record<string, string>> | undefined): () => void {
+  if (!env) return () => {};
+  const before = Object.keys(env).map((k) => [k, process.env[k]] as const);
+  Object.assign(process.env, env);
+  return () => {
+    for (const [k, v] of before) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
 }

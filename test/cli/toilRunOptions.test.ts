@@ -61,7 +61,6 @@ t.test('an ignored option is named once with its reason; a refused one ends the 
     [{ writeLogs: 'logs' }, '--writeLogs'],
     [{ doubleMem: true }, '--doubleMem'],
     [{ doubleMem: 'yes' }, '--doubleMem'],
-    [{ setEnv: 'A=1' }, '--setEnv'],
     [{ slurmTime: '1:00:00' }, '--slurmTime'],
     [{ disableCaching: true, maxJobDuration: '60' }, '--maxJobDuration'],
   ];

@@ -170,6 +170,11 @@ t.test('bad submissions are 400 with what is wrong, and nothing runs', async (t)
     ],
     ['clean sometimes', { workflowFile: WORKFLOW, jobStore: 'file:/tmp/x', clean: 'sometimes' }, /clean/],
     [
+      'an env name that is no variable name',
+      { workflowFile: WORKFLOW, jobStore: 'file:/tmp/x', env: { 'A-B': '1' } },
+      /env/,
+    ],
+    [
       'a syntax error',
       { workflowFile: join(dir, 'bad.ts'), jobStore: 'file:/tmp/x' },
       /cannot bundle workflow/,
@@ -187,7 +192,7 @@ t.test('bad submissions are 400 with what is wrong, and nothing runs', async (t)
 t.test('a taken submission is durable before the 202; DELETE cancels it', async (t) => {
   const store = new MemoryRunStore();
   const { url, calls } = await startDaemon(t, store);
-  // toil run's --retryCount, --preemptableRetries and --clean travel with it and are kept (a resume honours them).
+  // toil run's --retryCount, --preemptableRetries, --clean and --setEnv travel with it and are kept (a resume honours them).
   const body = {
     workflowFile: WORKFLOW,
     jobStore: 'file:/tmp/toil-js-durable',
@@ -195,12 +200,18 @@ t.test('a taken submission is durable before the 202; DELETE cancels it', async 
     retryCount: 0,
     preemptableRetries: 'unlimited',
     clean: 'never',
+    env: { GREETING: 'hello' },
   };
   const r = await post(url, body, TOKEN);
   t.equal(r.status, 202);
   const { id } = (await r.json()) as { id: string };
   t.match(store.runs, [{ id, status: 'running', submission: body }], 'the run is saved when the 202 arrives');
-  t.match(calls[0]?.submission, { retryCount: 0, preemptableRetries: 'unlimited', clean: 'never' });
+  t.match(calls[0]?.submission, {
+    retryCount: 0,
+    preemptableRetries: 'unlimited',
+    clean: 'never',
+    env: { GREETING: 'hello' },
+  });
   t.ok((store.modules.get(id)?.length ?? 0) > 100, 'with its bundled module');
   t.ok(calls[0]?.submission.options?.bundle, 'the run uses the module that was saved');
   t.equal((await post(url, body, TOKEN)).status, 409, 'a second run on the same job store: 409');
