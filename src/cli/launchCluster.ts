@@ -14,6 +14,7 @@ import {
   resolveZone,
   validateCidr,
   validateClusterName,
+  validateSubnetId,
 } from '../provisioner/cluster/validate.js';
 import type { SubCommand } from './main.js';
 import {
@@ -38,6 +39,7 @@ interface Flags {
   nodeStorage: string;
   sshCidr?: string;
   awsEc2ProfileArn?: string;
+  vpcSubnet?: string;
   clusterType: string;
   logLevel?: string;
 }
@@ -60,11 +62,6 @@ const FOREIGN: readonly ForeignOption[] = [
     'value',
     "toil-ts never copies credentials to nodes: each gets its role's credentials from instance metadata; run without --boto",
     '--boto',
-  ),
-  ...refused(
-    'value',
-    "launching into a chosen subnet is not supported: the cluster goes into the zone's default subnet; run without --vpcSubnet",
-    '--vpcSubnet',
   ),
 ];
 
@@ -94,6 +91,10 @@ export const command: SubCommand = {
       .option(
         '--awsEc2ProfileArn <arn>',
         "an existing instance profile for every node, instead of the cluster's own roles",
+      )
+      .option(
+        '--vpcSubnet <id>',
+        "the subnet the leader and its workers in the leader's zone go into (default: the zone's default subnet); it must be in --zone",
       )
       .option(
         '-T, --clusterType <type>',
@@ -134,6 +135,7 @@ async function run(name: string, f: Flags): Promise<number> {
   const workers = parseWorkerCounts(f.workers, nodeTypes.length);
   const tags = f.tag && f.tag.length > 0 ? parseTags(f.tag) : parseTagsJson(env.tagsJson);
   const sshCidr = f.sshCidr ? validateCidr(f.sshCidr) : undefined;
+  const subnetId = f.vpcSubnet === undefined ? undefined : validateSubnetId(f.vpcSubnet);
   const log = cliLogger(f.logLevel);
   const image = applianceImage(env.appliance, VERSION, log);
   const clock = new RealClock();
@@ -172,6 +174,7 @@ async function run(name: string, f: Flags): Promise<number> {
         ...(env.imageId ? { imageId: env.imageId } : {}),
         applianceImage: image,
         ...(f.awsEc2ProfileArn ? { instanceProfileArn: f.awsEc2ProfileArn } : {}),
+        ...(subnetId ? { subnetId } : {}),
         clusterType: f.clusterType,
         waitTimeoutMs: 15 * 60_000,
         pollMs: 1000,

@@ -386,6 +386,16 @@ export const ERROR_CODES = {
     meaning: "no node image found for the leader's workers",
   },
   NO_KEY_PAIR: { area: 'cluster', dispositions: u, meaning: 'the key pair named does not exist' },
+  NO_SUBNET: {
+    area: 'cluster',
+    dispositions: u,
+    meaning: 'the subnet named (--vpcSubnet) does not exist, or the zone has no default subnet',
+  },
+  SUBNET_ZONE_MISMATCH: {
+    area: 'cluster',
+    dispositions: u,
+    meaning: "the subnet named (--vpcSubnet) is in another zone than the cluster's",
+  },
   NO_NODE_TYPE: { area: 'cluster', dispositions: u, meaning: 'launch-cluster needs --leaderNodeType' },
   NO_LEADER_ADDRESS: {
     area: 'cluster',

@@ -46,3 +46,11 @@ t.test("every option of Toil's cluster utilities is one of ours", async (t) => {
     );
   }
 });
+
+t.test("Toil's --vpcSubnet is a launch-cluster option of its own, shown in --help", async (t) => {
+  const program = new Command();
+  launchCluster.register(program, () => undefined);
+  const cmd = program.commands.find((c) => c.name() === 'launch-cluster')!;
+  const help = cmd.helpInformation();
+  t.match(help, /--vpcSubnet <id>\s+the subnet the leader and its workers/);
+});

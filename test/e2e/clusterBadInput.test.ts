@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ImportKeyPairCommand } from '@aws-sdk/client-ec2';
+import { CreateSubnetCommand, ImportKeyPairCommand } from '@aws-sdk/client-ec2';
 import { startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
 import { runToil } from '../fixtures/ec2ToilCli.js';
 
@@ -19,6 +19,17 @@ t.test('bad input to the cluster utilities is one clear line and exit 2', async 
     }),
   );
   const env = { AWS_ENDPOINT_URL_EC2: endpoint.url };
+  // A subnet of the default VPC in another zone than the one the cluster is asked for.
+  const inZoneB = (
+    await testEc2Client(endpoint.url).send(
+      new CreateSubnetCommand({
+        VpcId: endpoint.cloud.vpcId,
+        CidrBlock: '10.0.48.0/24',
+        AvailabilityZone: 'us-west-2b',
+      }),
+    )
+  ).Subnet!.SubnetId!;
+  const launch = ['launch-cluster', 'c1', '--nodeType', 't2.medium', '--keyPairName', 'k'];
   const cases: [name: string, args: string[], extraEnv: Record<string, string>, expected: RegExp][] = [
     [
       'invalid cluster name',
@@ -150,6 +161,20 @@ t.test('bad input to the cluster utilities is one clear line and exit 2', async 
       ],
       {},
       /^toil: --sshCidr: '10\.0\.0\.0\/99' is not a CIDR block/,
+    ],
+    [
+      '--vpcSubnet naming a subnet that does not exist',
+      [...launch, '--zone', 'us-west-2a', '--vpcSubnet', 'subnet-0123456789abcdef0'],
+      {},
+      /^toil: --vpcSubnet subnet-0123456789abcdef0: no such subnet in region us-west-2$/,
+    ],
+    [
+      "--vpcSubnet in another zone than the cluster's",
+      [...launch, '--vpcSubnet', inZoneB],
+      { TOIL_AWS_ZONE: 'us-west-2a' },
+      new RegExp(
+        `^toil: --vpcSubnet ${inZoneB} is in zone us-west-2b, but the cluster's zone is us-west-2a \\(TOIL_AWS_ZONE\\): give --zone us-west-2b, or a subnet in us-west-2a$`,
+      ),
     ],
     [
       'a bad provisioner',

@@ -111,9 +111,12 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
       expect: /^toil: --doubleMem: toil-ts does not retry a job with more memory/,
     },
     {
-      name: "launch-cluster with Toil's --vpcSubnet, which it cannot honour",
-      args: ['launch-cluster', 'c', '--zone', 'us-west-2a', '--vpcSubnet', 'subnet-0abc'],
-      expect: /^toil: --vpcSubnet: launching into a chosen subnet is not supported/,
+      name: 'launch-cluster with a --vpcSubnet that is not a subnet ID (told before the cloud is asked)',
+      args: [
+        ...['launch-cluster', 'c', '--zone', 'us-west-2a', '--nodeType', 't2.medium'],
+        ...['--keyPairName', 'k', '--vpcSubnet', 'vpc-0abc1234'],
+      ],
+      expect: /^toil: --vpcSubnet: 'vpc-0abc1234' is not a subnet ID like subnet-0123456789abcdef0$/,
     },
     {
       name: '--logFile in a directory that does not exist',

@@ -9,6 +9,8 @@ import {
   type SecurityGroupRecord,
   type SecurityGroupRule,
   type SpotRequestRecord,
+  type SubnetRecord,
+  type VpcRecord,
 } from './ec2Cloud.js';
 import type { Market } from './faults.js';
 import { anyMatch, type Filter, type QueryParams } from './query.js';
@@ -70,10 +72,45 @@ export const MUTATING_ACTIONS: ReadonlySet<string> = new Set([
   'CreateKeyPair',
   'DeleteKeyPair',
   'CancelSpotInstanceRequests',
+  'CreateVpc',
+  'CreateSubnet',
+  'ModifySubnetAttribute',
 ]);
 
 function stateXml(name: string, s: InstanceStateName): string {
   return node(name, el('code', STATE_CODES[s]) + el('name', s));
+}
+
+/** A VPC as EC2 renders it (CreateVpc's `vpc`, an item of DescribeVpcs' `vpcSet`). */
+function vpcXml(cloud: Ec2Cloud, v: VpcRecord, state: 'pending' | 'available'): string {
+  return (
+    el('vpcId', v.id) +
+    el('ownerId', cloud.accountId()) +
+    el('state', state) +
+    el('cidrBlock', v.cidr) +
+    el('dhcpOptionsId', 'dopt-00000001') +
+    el('instanceTenancy', 'default') +
+    el('isDefault', v.isDefault) +
+    tagSet(v.tags)
+  );
+}
+
+/** A subnet as EC2 renders it (CreateSubnet's `subnet`, an item of DescribeSubnets' `subnetSet`). */
+function subnetXml(cloud: Ec2Cloud, s: SubnetRecord, state: 'pending' | 'available'): string {
+  return (
+    el('subnetId', s.id) +
+    el('subnetArn', `arn:aws:ec2:${cloud.region}:${cloud.accountId()}:subnet/${s.id}`) +
+    el('state', state) +
+    el('ownerId', cloud.accountId()) +
+    el('vpcId', s.vpcId) +
+    el('cidrBlock', s.cidr) +
+    el('availableIpAddressCount', 2 ** (32 - Number(s.cidr.split('/')[1])) - 5) +
+    el('availabilityZone', s.zone) +
+    el('availabilityZoneId', s.zoneId) +
+    el('defaultForAz', s.defaultForAz) +
+    el('mapPublicIpOnLaunch', s.mapPublicIpOnLaunch) +
+    tagSet(s.tags)
+  );
 }
 
 /** Tags per resource type from `TagSpecification.N.ResourceType` / `.Tag.M.Key|Value`. */
@@ -667,36 +704,55 @@ export const ACTIONS: Readonly<Record<string, ActionHandler>> = {
     );
   },
 
+  CreateVpc(cloud, p) {
+    const cidr = p.get('CidrBlock');
+    if (!cidr) throw new Ec2ApiError('MissingParameter', 'The request must contain the parameter cidrBlock');
+    const vpc = cloud.createVpc(cidr, tagSpecifications(p).get('vpc') ?? new Map<string, string>());
+    return node('vpc', vpcXml(cloud, vpc, 'pending'));
+  },
+
   DescribeVpcs(cloud, p) {
     const ids = p.list('VpcId');
     for (const id of ids)
-      if (id !== cloud.vpcId)
+      if (!cloud.vpcs.some((v) => v.id === id))
         throw new Ec2ApiError('InvalidVpcID.NotFound', `The vpc ID '${id}' does not exist`);
-    const matched = matchAll([cloud.vpcId], p.filters(), (v, f) => {
+    const pool = cloud.vpcs.filter((v) => ids.length === 0 || ids.includes(v.id));
+    const matched = matchAll(pool, p.filters(), (v, f) => {
       switch (f.name) {
         case 'is-default':
-          return anyMatch(f.values, 'true');
+          return anyMatch(f.values, String(v.isDefault));
         case 'vpc-id':
-          return anyMatch(f.values, v);
+          return anyMatch(f.values, v.id);
+        case 'cidr':
+        case 'cidr-block':
+          return anyMatch(f.values, v.cidr);
         case 'state':
           return anyMatch(f.values, 'available');
         default:
+          if (f.name.startsWith('tag:')) return anyMatch(f.values, v.tags.get(f.name.slice(4)));
           return invalidFilter(f);
       }
     });
-    return items(
-      'vpcSet',
-      matched,
-      (v) =>
-        el('vpcId', v) +
-        el('ownerId', cloud.accountId()) +
-        el('state', 'available') +
-        el('cidrBlock', '10.0.0.0/16') +
-        el('dhcpOptionsId', 'dopt-00000001') +
-        el('instanceTenancy', 'default') +
-        el('isDefault', true) +
-        node('tagSet', ''),
-    );
+    return items('vpcSet', matched, (v) => vpcXml(cloud, v, 'available'));
+  },
+
+  CreateSubnet(cloud, p) {
+    const subnet = cloud.createSubnet({
+      vpcId: p.get('VpcId'),
+      cidr: p.get('CidrBlock'),
+      zone: p.get('AvailabilityZone'),
+      tags: tagSpecifications(p).get('subnet') ?? new Map<string, string>(),
+    });
+    return node('subnet', subnetXml(cloud, subnet, 'pending'));
+  },
+
+  ModifySubnetAttribute(cloud, p) {
+    const id = p.get('SubnetId');
+    const subnet = cloud.subnets.find((s) => s.id === id);
+    if (!subnet) throw new Ec2ApiError('InvalidSubnetID.NotFound', `The subnet ID '${id}' does not exist`);
+    const mapPublic = p.get('MapPublicIpOnLaunch.Value');
+    if (mapPublic !== undefined) subnet.mapPublicIpOnLaunch = mapPublic === 'true';
+    return el('return', true);
   },
 
   DescribeSubnets(cloud, p) {
@@ -712,34 +768,23 @@ export const ACTIONS: Readonly<Record<string, ActionHandler>> = {
           return anyMatch(f.values, s.zone);
         case 'default-for-az':
         case 'defaultForAz':
-          return anyMatch(f.values, 'true');
+          return anyMatch(f.values, String(s.defaultForAz));
         case 'vpc-id':
           return anyMatch(f.values, s.vpcId);
         case 'subnet-id':
           return anyMatch(f.values, s.id);
+        case 'cidr-block':
+          return anyMatch(f.values, s.cidr);
+        case 'map-public-ip-on-launch':
+          return anyMatch(f.values, String(s.mapPublicIpOnLaunch));
         case 'state':
           return anyMatch(f.values, 'available');
         default:
+          if (f.name.startsWith('tag:')) return anyMatch(f.values, s.tags.get(f.name.slice(4)));
           return invalidFilter(f);
       }
     });
-    return items(
-      'subnetSet',
-      matched,
-      (s) =>
-        el('subnetId', s.id) +
-        el('subnetArn', `arn:aws:ec2:${cloud.region}:${cloud.accountId()}:subnet/${s.id}`) +
-        el('state', 'available') +
-        el('ownerId', cloud.accountId()) +
-        el('vpcId', s.vpcId) +
-        el('cidrBlock', s.cidr) +
-        el('availableIpAddressCount', 4091) +
-        el('availabilityZone', s.zone) +
-        el('availabilityZoneId', s.zoneId) +
-        el('defaultForAz', true) +
-        el('mapPublicIpOnLaunch', true) +
-        node('tagSet', ''),
-    );
+    return items('subnetSet', matched, (s) => subnetXml(cloud, s, 'available'));
   },
 
   DescribeImages(_cloud, p) {

@@ -123,14 +123,26 @@ export interface SpotRequestRecord {
   updateTime: number;
 }
 
+export interface VpcRecord {
+  readonly id: string;
+  readonly cidr: string;
+  /** The region's default VPC (the one the local cloud starts with); CreateVpc makes others. */
+  readonly isDefault: boolean;
+  readonly tags: Map<string, string>;
+}
+
 export interface SubnetRecord {
   readonly id: string;
   readonly vpcId: string;
   readonly zone: string;
   readonly zoneId: string;
   readonly cidr: string;
-  /** The third octet base of 10.0.X.Y addresses handed out in this subnet. */
-  readonly octetBase: number;
+  /** The default VPC's subnets are; one made by CreateSubnet is not (as in EC2). */
+  readonly defaultForAz: boolean;
+  /** Whether an instance launched here gets a public address (ModifySubnetAttribute turns it on). */
+  mapPublicIpOnLaunch: boolean;
+  readonly tags: Map<string, string>;
+  /** The next host number handed out in this subnet (from its CIDR's first address). */
   nextHost: number;
 }
 
@@ -186,6 +198,29 @@ export interface Ec2CloudOptions {
   readonly spotMarket: SpotMarket;
 }
 
+/** An IPv4 CIDR block as its first address (a 32-bit number) and prefix length; undefined if malformed. */
+function parseCidr(text: string): { base: number; bits: number } | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(text);
+  if (!m) return undefined;
+  const octets = m.slice(1, 5).map(Number);
+  const bits = Number(m[5]);
+  if (octets.some((o) => o > 255) || bits > 32) return undefined;
+  const address = octets.reduce((a, o) => a * 256 + o, 0);
+  const size = 2 ** (32 - bits);
+  return { base: address - (address % size), bits };
+}
+
+function ipv4Text(n: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
+}
+
+const cidrText = (b: { base: number; bits: number }): string => `${ipv4Text(b.base)}/${b.bits}`;
+const cidrEnd = (b: { base: number; bits: number }): number => b.base + 2 ** (32 - b.bits);
+const cidrWithin = (inner: { base: number; bits: number }, outer: { base: number; bits: number }): boolean =>
+  inner.base >= outer.base && cidrEnd(inner) <= cidrEnd(outer);
+const cidrsOverlap = (a: { base: number; bits: number }, b: { base: number; bits: number }): boolean =>
+  a.base < cidrEnd(b) && b.base < cidrEnd(a);
+
 function hex(n: number): string {
   return randomBytes(Math.ceil(n / 2))
     .toString('hex')
@@ -226,7 +261,9 @@ const LIVE_STATES: ReadonlySet<InstanceStateName> = new Set(['pending', 'running
 export class Ec2Cloud {
   readonly region: string;
   readonly zones: readonly string[];
+  /** The default VPC's id. */
   readonly vpcId = `vpc-${hex(17)}`;
+  readonly vpcs: VpcRecord[] = [];
   readonly subnets: SubnetRecord[] = [];
   readonly instances = new Map<string, InstanceRecord>();
   readonly reservations: Reservation[] = [];
@@ -242,6 +279,7 @@ export class Ec2Cloud {
     this.log = options.log;
     this.region = options.region;
     this.zones = zonesOf(options.region, options.zoneLetters ?? 'abc');
+    this.vpcs.push({ id: this.vpcId, cidr: '10.0.0.0/16', isDefault: true, tags: new Map() });
     this.zones.forEach((zone, i) => {
       this.subnets.push({
         id: `subnet-${hex(17)}`,
@@ -249,7 +287,9 @@ export class Ec2Cloud {
         zone,
         zoneId: zoneId(options.region, i),
         cidr: `10.0.${i * 16}.0/20`,
-        octetBase: i * 16,
+        defaultForAz: true,
+        mapPublicIpOnLaunch: true,
+        tags: new Map(),
         nextHost: 10,
       });
     });
@@ -296,7 +336,7 @@ export class Ec2Cloud {
     const subnet = this.chooseSubnet(req);
     if (req.keyName !== undefined && !this.keyPairs.has(req.keyName))
       throw new Ec2ApiError('InvalidKeyPair.NotFound', `The key pair '${req.keyName}' does not exist`);
-    const groupIds = this.resolveGroups(req, subnet.vpcId);
+    const groupIds = this.resolveGroups(req, subnet.vpcId, subnet.id);
     if (req.userData !== undefined && Buffer.from(req.userData, 'base64').length > 16_384)
       throw new Ec2ApiError('InvalidParameterValue', 'User data is limited to 16384 bytes');
     const hopLimit = req.metadata.hopLimit ?? 1;
@@ -351,7 +391,7 @@ export class Ec2Cloud {
         subnetId: subnet.id,
         vpcId: subnet.vpcId,
         privateIp: this.allocateIp(subnet),
-        publicIp: this.options.publicIp,
+        publicIp: subnet.mapPublicIpOnLaunch ? this.options.publicIp : undefined,
         keyName: req.keyName,
         groupIds,
         tags,
@@ -428,16 +468,21 @@ export class Ec2Cloud {
       return s;
     }
     const zone = req.zone ?? this.zones[0]!;
-    const s = this.subnets.find((x) => x.zone === zone);
+    const s = this.subnets.find((x) => x.zone === zone && x.defaultForAz);
     if (!s) throw new Ec2ApiError('InvalidParameterValue', `Invalid availability zone: [${zone}]`);
     return s;
   }
 
-  private resolveGroups(req: RunRequest, vpcId: string): string[] {
+  private resolveGroups(req: RunRequest, vpcId: string, subnetId: string): string[] {
     const ids: string[] = [];
     for (const id of req.securityGroupIds) {
-      if (!this.securityGroups.has(id))
-        throw new Ec2ApiError('InvalidGroup.NotFound', `The security group '${id}' does not exist`);
+      const g = this.securityGroups.get(id);
+      if (!g) throw new Ec2ApiError('InvalidGroup.NotFound', `The security group '${id}' does not exist`);
+      if (g.vpcId !== vpcId)
+        throw new Ec2ApiError(
+          'InvalidParameter',
+          `Security group ${id} and subnet ${subnetId} belong to different networks.`,
+        );
       ids.push(id);
     }
     for (const name of req.securityGroupNames) {
@@ -457,8 +502,74 @@ export class Ec2Cloud {
   }
 
   private allocateIp(subnet: SubnetRecord): string {
-    const n = subnet.nextHost++;
-    return `10.0.${subnet.octetBase + Math.floor(n / 256)}.${n % 256}`;
+    return ipv4Text(parseCidr(subnet.cidr)!.base + subnet.nextHost++);
+  }
+
+  // ---------------------------------------------------------------- VPCs and subnets
+
+  /** CreateVpc: a VPC of its own CIDR (/16 to /28, as EC2 allows), with its own default group. */
+  createVpc(cidr: string, tags: Map<string, string>): VpcRecord {
+    const block = parseCidr(cidr);
+    if (!block)
+      throw new Ec2ApiError(
+        'InvalidParameterValue',
+        `Value (${cidr}) for parameter cidrBlock is invalid. This is not a valid CIDR block.`,
+      );
+    if (block.bits < 16 || block.bits > 28)
+      throw new Ec2ApiError('InvalidVpc.Range', `The CIDR '${cidr}' is invalid.`);
+    const vpc: VpcRecord = { id: `vpc-${hex(17)}`, cidr: cidrText(block), isDefault: false, tags };
+    this.vpcs.push(vpc);
+    this.createSecurityGroup('default', 'default VPC security group', vpc.id, new Map());
+    return vpc;
+  }
+
+  /**
+   * CreateSubnet: a subnet of `vpcId` inside its CIDR, overlapping no other subnet, in `zone` (the
+   * first zone when none is named). Not the default for its zone, and no public address on launch,
+   * as EC2 makes it.
+   */
+  createSubnet(o: {
+    vpcId: string | undefined;
+    cidr: string | undefined;
+    zone: string | undefined;
+    tags: Map<string, string>;
+  }): SubnetRecord {
+    if (!o.vpcId) throw new Ec2ApiError('MissingParameter', 'The request must contain the parameter vpcId');
+    if (!o.cidr)
+      throw new Ec2ApiError('MissingParameter', 'The request must contain the parameter cidrBlock');
+    const vpc = this.vpcs.find((v) => v.id === o.vpcId);
+    if (!vpc) throw new Ec2ApiError('InvalidVpcID.NotFound', `The vpc ID '${o.vpcId}' does not exist`);
+    const zone = o.zone ?? this.zones[0]!;
+    const zoneIndex = this.zones.indexOf(zone);
+    if (zoneIndex < 0)
+      throw new Ec2ApiError(
+        'InvalidParameterValue',
+        `Value (${zone}) for parameter availabilityZone is invalid. Subnets can currently only be created in the following availability zones: ${this.zones.join(', ')}.`,
+      );
+    const block = parseCidr(o.cidr);
+    if (!block)
+      throw new Ec2ApiError(
+        'InvalidParameterValue',
+        `Value (${o.cidr}) for parameter cidrBlock is invalid. This is not a valid CIDR block.`,
+      );
+    if (block.bits < 16 || block.bits > 28 || !cidrWithin(block, parseCidr(vpc.cidr)!))
+      throw new Ec2ApiError('InvalidSubnet.Range', `The CIDR '${o.cidr}' is invalid.`);
+    if (this.subnets.some((x) => x.vpcId === vpc.id && cidrsOverlap(block, parseCidr(x.cidr)!)))
+      throw new Ec2ApiError('InvalidSubnet.Conflict', `The CIDR '${o.cidr}' conflicts with another subnet`);
+    const subnet: SubnetRecord = {
+      id: `subnet-${hex(17)}`,
+      vpcId: vpc.id,
+      zone,
+      zoneId: zoneId(this.region, zoneIndex),
+      cidr: cidrText(block),
+      defaultForAz: false,
+      mapPublicIpOnLaunch: false,
+      tags: o.tags,
+      // EC2 keeps the first four addresses of a subnet.
+      nextHost: 4,
+    };
+    this.subnets.push(subnet);
+    return subnet;
   }
 
   /** Instances by id; throws InvalidInstanceID.NotFound naming every unknown one, as EC2 does. */
@@ -767,6 +878,10 @@ export class Ec2Cloud {
     if (sir) return { type: 'spot-instances-request', tags: sir.tags };
     const kp = [...this.keyPairs.values()].find((k) => k.id === resourceId);
     if (kp) return { type: 'key-pair', tags: kp.tags };
+    const vpc = this.vpcs.find((v) => v.id === resourceId);
+    if (vpc) return { type: 'vpc', tags: vpc.tags };
+    const subnet = this.subnets.find((x) => x.id === resourceId);
+    if (subnet) return { type: 'subnet', tags: subnet.tags };
     if (resourceId.startsWith('i-'))
       throw new Ec2ApiError('InvalidInstanceID.NotFound', `The instance ID '${resourceId}' does not exist`);
     if (resourceId.startsWith('sg-'))
@@ -782,6 +897,8 @@ export class Ec2Cloud {
     for (const s of this.spotRequests.values())
       out.push({ id: s.id, type: 'spot-instances-request', tags: s.tags });
     for (const k of this.keyPairs.values()) out.push({ id: k.id, type: 'key-pair', tags: k.tags });
+    for (const v of this.vpcs) out.push({ id: v.id, type: 'vpc', tags: v.tags });
+    for (const x of this.subnets) out.push({ id: x.id, type: 'subnet', tags: x.tags });
     return out;
   }
 
@@ -794,7 +911,7 @@ export class Ec2Cloud {
     tags: Map<string, string>,
   ): SecurityGroupRecord {
     const vpc = vpcId ?? this.vpcId;
-    if (vpc !== this.vpcId)
+    if (!this.vpcs.some((v) => v.id === vpc))
       throw new Ec2ApiError('InvalidVpcID.NotFound', `The vpc ID '${vpc}' does not exist`);
     if (!name || !description)
       throw new Ec2ApiError('MissingParameter', 'GroupName and GroupDescription are required');

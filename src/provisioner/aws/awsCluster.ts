@@ -107,6 +107,31 @@ export class AwsCluster {
     return { subnetId: s.SubnetId, vpcId: s.VpcId };
   }
 
+  /**
+   * The subnet of that id: its VPC, its zone, and whether it gives instances a public address;
+   * undefined when the region has no such subnet.
+   */
+  async subnet(
+    subnetId: string,
+  ): Promise<{ subnetId: string; vpcId: string; zone: string; mapPublicIpOnLaunch: boolean } | undefined> {
+    try {
+      const out = await this.calls.call('DescribeSubnets', (c) =>
+        c.send(new DescribeSubnetsCommand({ SubnetIds: [subnetId] })),
+      );
+      const s = out.Subnets?.find((x) => x.SubnetId === subnetId);
+      if (!s?.VpcId || !s.AvailabilityZone) return undefined;
+      return {
+        subnetId,
+        vpcId: s.VpcId,
+        zone: s.AvailabilityZone,
+        mapPublicIpOnLaunch: s.MapPublicIpOnLaunch ?? false,
+      };
+    } catch (e) {
+      if (isProvisionerError(e, 'NOT_FOUND')) return undefined;
+      throw e;
+    }
+  }
+
   async findSecurityGroup(vpcId?: string): Promise<{ groupId: string; vpcId: string } | undefined> {
     const filters: Filter[] = [{ Name: 'group-name', Values: [this.clusterName] }];
     if (vpcId) filters.push({ Name: 'vpc-id', Values: [vpcId] });

@@ -53,6 +53,11 @@ export interface AwsClusterSettings {
   readonly leaderToken?: string;
   /** The engine the leader runs and its workers join (launch-cluster's --clusterType); default mesos. */
   readonly clusterType?: ClusterType;
+  /**
+   * The subnet of the home zone launch-cluster chose (--vpcSubnet, else the zone's default subnet).
+   * The leader's daemon is not told it: it reads the leader's own subnet instead (see `subnetFor`).
+   */
+  readonly subnetId?: string;
 }
 
 /** Instance metadata: IMDSv2 only, and a hop limit that lets containers (Docker) reach it. */
@@ -75,7 +80,7 @@ export class AwsProvisioner implements Provisioner {
   private readonly log: Logger;
   private network:
     Promise<{ vpcId: string; securityGroupId: string; subnets: Map<string, string> }> | undefined;
-  private leader: { ip: string; profileArn: string | undefined } | undefined;
+  private leader: LeaderInstance | undefined;
   private readonly pageSize: number;
 
   constructor(options: {
@@ -128,7 +133,7 @@ export class AwsProvisioner implements Provisioner {
     if (!Number.isInteger(count) || count < 1)
       throw new ToilError('BAD_LAUNCH_REQUEST', `launch count must be a positive integer, got ${count}`);
     const net = await this.resolveNetwork();
-    const subnetId = await this.subnetFor(offering.zone, net);
+    const subnetId = await this.subnetFor(offering.zone, role, net);
     const base = clusterTags({
       clusterName: this.clusterName,
       owner: this.settings.owner,
@@ -206,7 +211,14 @@ export class AwsProvisioner implements Provisioner {
       { role, offering, requested: count, launched: nodes.length, ids: nodes.map((n) => n.instanceId) },
       'instances launched',
     );
-    if (role === 'leader' && nodes[0]?.privateIp) this.leader = { ip: nodes[0].privateIp, profileArn };
+    const made = out.Instances?.[0];
+    if (role === 'leader' && made?.PrivateIpAddress)
+      this.leader = {
+        ip: made.PrivateIpAddress,
+        profileArn,
+        subnetId: made.SubnetId ?? subnetId,
+        zone: made.Placement?.AvailabilityZone ?? offering.zone,
+      };
     return { requested: count, nodes };
   }
 
@@ -383,7 +395,7 @@ export class AwsProvisioner implements Provisioner {
     return workerProfileFor((await this.leaderInstance()).profileArn, this.clusterName);
   }
 
-  private async leaderInstance(): Promise<{ ip: string; profileArn: string | undefined }> {
+  private async leaderInstance(): Promise<LeaderInstance> {
     if (this.leader) return this.leader;
     const leaders = (
       await this.describeAll([
@@ -402,7 +414,12 @@ export class AwsProvisioner implements Provisioner {
           details: { clusterName: this.clusterName },
         },
       );
-    this.leader = { ip, profileArn: first.IamInstanceProfile?.Arn };
+    this.leader = {
+      ip,
+      profileArn: first.IamInstanceProfile?.Arn,
+      subnetId: first.SubnetId,
+      zone: first.Placement?.AvailabilityZone,
+    };
     return this.leader;
   }
 
@@ -434,12 +451,30 @@ export class AwsProvisioner implements Provisioner {
     return this.network;
   }
 
+  /**
+   * The subnet a node in `zone` is launched into. In the cluster's home zone, the one
+   * launch-cluster chose, or for a worker the leader's own subnet (as Toil does: workers join the
+   * leader's subnet, which --vpcSubnet may have named). In any other zone (the scaler may use
+   * several), the zone's default subnet of the cluster's VPC, else its first subnet there.
+   */
   private async subnetFor(
     zone: string,
+    role: 'leader' | 'worker',
     net: { vpcId: string; subnets: Map<string, string> },
   ): Promise<string> {
     const cached = net.subnets.get(zone);
     if (cached) return cached;
+    if (zone === this.settings.zone && this.settings.subnetId) {
+      net.subnets.set(zone, this.settings.subnetId);
+      return this.settings.subnetId;
+    }
+    if (role === 'worker') {
+      const leader = await this.leaderInstance();
+      if (leader.zone === zone && leader.subnetId) {
+        net.subnets.set(zone, leader.subnetId);
+        return leader.subnetId;
+      }
+    }
     const out = await this.calls.call('DescribeSubnets', (c) =>
       c.send(
         new DescribeSubnetsCommand({
@@ -459,6 +494,14 @@ export class AwsProvisioner implements Provisioner {
     net.subnets.set(zone, id);
     return id;
   }
+}
+
+/** What the provisioner needs to know of the cluster's leader instance. */
+interface LeaderInstance {
+  readonly ip: string;
+  readonly profileArn: string | undefined;
+  readonly subnetId: string | undefined;
+  readonly zone: string | undefined;
 }
 
 function toTypeInfo(t: {

@@ -34,6 +34,8 @@ export interface LaunchClusterOptions {
   readonly applianceImage: string;
   /** --awsEc2ProfileArn: one existing profile for every node; no IAM is made. */
   readonly instanceProfileArn?: string;
+  /** --vpcSubnet: the subnet the leader and the static workers go into; else the zone's default one. */
+  readonly subnetId?: string;
   /** --clusterType: the engine the leader's daemon drives (default mesos, as in Toil). */
   readonly clusterType?: ClusterType;
   readonly waitTimeoutMs: number;
@@ -88,7 +90,7 @@ export async function launchCluster(
       'NO_IMAGE',
       'no Flatcar stable image found in this region: import one and set TOIL_AWS_AMI',
     );
-  const { vpcId } = await cluster.defaultSubnet(o.zone);
+  const { subnetId, vpcId, mapPublicIpOnLaunch } = await clusterSubnet(cluster, o);
   const base = clusterTags({ clusterName: o.clusterName, owner: o.owner, extraTags: o.tags });
   const settings: AwsClusterSettings = {
     clusterName: o.clusterName,
@@ -106,6 +108,7 @@ export async function launchCluster(
     // The leader's daemon scales the worker types launch-cluster was given.
     ...(o.nodeTypes.length > 0 ? { workerNodeTypes: o.nodeTypes } : {}),
     ...(o.clusterType ? { clusterType: o.clusterType } : {}),
+    subnetId,
   };
   let provisioner = new AwsProvisioner({ calls, clock, log, settings });
   // Instance types are checked through the port, so a typo gets a "did you mean" before anything is made.
@@ -153,6 +156,10 @@ export async function launchCluster(
       );
   }
 
+  if (o.subnetId)
+    progress(
+      `leader and workers go into subnet ${subnetId} (VPC ${vpcId})${mapPublicIpOnLaunch ? '' : ': it gives instances no public address, so the cluster is reachable only from inside the VPC'}`,
+    );
   if (!o.sshCidr)
     progress('no --sshCidr given: SSH to the cluster stays closed (pass --sshCidr YOUR.IP/32 to open it)');
   const group = await cluster.ensureSecurityGroup({
@@ -231,6 +238,43 @@ export async function launchCluster(
     leader,
     workers,
   };
+}
+
+/**
+ * The subnet the cluster goes into: --vpcSubnet, which must exist and lie in the cluster's zone,
+ * else the zone's default subnet (an account without a default VPC has none: --vpcSubnet is then
+ * the way in).
+ */
+async function clusterSubnet(
+  cluster: AwsCluster,
+  o: LaunchClusterOptions,
+): Promise<{ subnetId: string; vpcId: string; mapPublicIpOnLaunch: boolean }> {
+  if (o.subnetId) {
+    const s = await cluster.subnet(o.subnetId);
+    if (!s)
+      throw new UserInputError(
+        'NO_SUBNET',
+        `--vpcSubnet ${o.subnetId}: no such subnet in region ${o.zone.slice(0, -1)}`,
+        { subnetId: o.subnetId },
+      );
+    if (s.zone !== o.zone)
+      throw new UserInputError(
+        'SUBNET_ZONE_MISMATCH',
+        `--vpcSubnet ${o.subnetId} is in zone ${s.zone}, but the cluster's zone is ${o.zone} (${o.zoneSource}): give --zone ${s.zone}, or a subnet in ${o.zone}`,
+        { subnetId: o.subnetId, subnetZone: s.zone, zone: o.zone },
+      );
+    return s;
+  }
+  try {
+    return { ...(await cluster.defaultSubnet(o.zone)), mapPublicIpOnLaunch: true };
+  } catch (e) {
+    if (!isProvisionerError(e, 'NOT_FOUND')) throw e;
+    throw new UserInputError(
+      'NO_SUBNET',
+      `the account has no default subnet in zone ${o.zone} (no default VPC?): name one with --vpcSubnet SUBNET_ID`,
+      { zone: o.zone },
+    );
+  }
 }
 
 /**

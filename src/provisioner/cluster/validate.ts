@@ -161,6 +161,18 @@ export function validateCidr(cidr: string): string {
   return cidr;
 }
 
+/** --vpcSubnet: an EC2 subnet ID (`subnet-` and 8 or 17 hex digits), checked before the cloud is asked. */
+export function validateSubnetId(id: string): string {
+  const trimmed = id.trim();
+  if (!/^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$/.test(trimmed))
+    throw new UserInputError(
+      'BAD_FLAG',
+      `--vpcSubnet: '${id}' is not a subnet ID like subnet-0123456789abcdef0`,
+      { subnetId: id },
+    );
+  return trimmed;
+}
+
 export function positiveInteger(value: string, flag: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || n < 1)
