@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
 import {
+  CreateSecurityGroupCommand,
   CreateSubnetCommand,
   CreateVpcCommand,
   DescribeSubnetsCommand,
@@ -75,6 +76,9 @@ t.test(
         CidrBlock: '10.1.1.0/24',
       },
     ]);
+
+    // A group of the cluster's name left in the default VPC, as by a launch that failed there.
+    await client.send(new CreateSecurityGroupCommand({ GroupName: 'net', Description: 'left over' }));
 
     const lines: string[] = [];
     const cluster = await launchCluster(

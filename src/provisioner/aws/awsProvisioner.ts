@@ -58,6 +58,8 @@ export interface AwsClusterSettings {
    * The leader's daemon is not told it: it reads the leader's own subnet instead (see `subnetFor`).
    */
   readonly subnetId?: string;
+  /** The VPC of `subnetId`: the cluster's group is the one of its name there. */
+  readonly vpcId?: string;
 }
 
 /** Instance metadata: IMDSv2 only, and a hop limit that lets containers (Docker) reach it. */
@@ -218,6 +220,7 @@ export class AwsProvisioner implements Provisioner {
         profileArn,
         subnetId: made.SubnetId ?? subnetId,
         zone: made.Placement?.AvailabilityZone ?? offering.zone,
+        vpcId: made.VpcId ?? net.vpcId,
       };
     return { requested: count, nodes };
   }
@@ -419,6 +422,7 @@ export class AwsProvisioner implements Provisioner {
       profileArn: first.IamInstanceProfile?.Arn,
       subnetId: first.SubnetId,
       zone: first.Placement?.AvailabilityZone,
+      vpcId: first.VpcId,
     };
     return this.leader;
   }
@@ -436,7 +440,11 @@ export class AwsProvisioner implements Provisioner {
           }),
         ),
       );
-      const g = groups.SecurityGroups?.[0];
+      const named = (groups.SecurityGroups ?? []).filter((x) => x.GroupId && x.VpcId);
+      // A group of the cluster's name may be left in another VPC (a launch that failed before
+      // --vpcSubnet was given): the cluster's own is the one in its VPC.
+      const vpcId = named.length > 1 ? await this.clusterVpc() : undefined;
+      const g = named.find((x) => x.VpcId === vpcId) ?? named[0];
       if (!g?.GroupId || !g.VpcId)
         throw new ProvisionerError(
           'CLUSTER_NOT_FOUND',
@@ -449,6 +457,17 @@ export class AwsProvisioner implements Provisioner {
     })();
     this.network.catch(() => (this.network = undefined));
     return this.network;
+  }
+
+  /** The cluster's VPC: the one launch-cluster chose, else the leader's; undefined before a leader exists. */
+  private async clusterVpc(): Promise<string | undefined> {
+    if (this.settings.vpcId) return this.settings.vpcId;
+    try {
+      return (await this.leaderInstance()).vpcId;
+    } catch (e) {
+      if (isProvisionerError(e, 'CLUSTER_NOT_FOUND')) return undefined;
+      throw e;
+    }
   }
 
   /**
@@ -502,6 +521,7 @@ interface LeaderInstance {
   readonly profileArn: string | undefined;
   readonly subnetId: string | undefined;
   readonly zone: string | undefined;
+  readonly vpcId: string | undefined;
 }
 
 function toTypeInfo(t: {

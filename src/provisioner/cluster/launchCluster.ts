@@ -109,6 +109,7 @@ export async function launchCluster(
     ...(o.nodeTypes.length > 0 ? { workerNodeTypes: o.nodeTypes } : {}),
     ...(o.clusterType ? { clusterType: o.clusterType } : {}),
     subnetId,
+    vpcId,
   };
   let provisioner = new AwsProvisioner({ calls, clock, log, settings });
   // Instance types are checked through the port, so a typo gets a "did you mean" before anything is made.
