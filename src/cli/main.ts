@@ -20,6 +20,7 @@ const SUB_COMMANDS: readonly (readonly [string, () => Promise<{ command: SubComm
   ['status', () => import('./status.js')],
   ['stats', () => import('./stats.js')],
   ['cancel', () => import('./cancel.js')],
+  ['kill', () => import('./kill.js')],
   ['clean', () => import('./clean.js')],
   ['leader', () => import('./leader.js')],
   ['config', () => import('./config.js')],

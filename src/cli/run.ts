@@ -5,6 +5,7 @@ import { RealClock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
 import { LOG_LEVEL_NAMES } from '../common/log.js';
 import { formatDuration, tryParseBytes } from '../common/units.js';
+import { WorkflowKilledError } from '../leader/killRequest.js';
 import { WorkflowStartError, runWorkflow, type CleanPolicy } from '../leader/runWorkflow.js';
 import { suggestNames } from '../provisioner/suggest.js';
 import { createBatchSystem, workerCommand } from '../main/batchSystems.js';
@@ -155,7 +156,10 @@ export const command: SubCommand = {
           setExitCode(await run(workflow, jobStore, workflowArgs, flags));
         } catch (e) {
           if (e instanceof WorkflowStartError) throw new UserInputError(e.code, hint(e.message), e.details);
-          throw e;
+          if (!(e instanceof WorkflowKilledError)) throw e;
+          // Asked for, not a crash: one line, exit 1 (the workflow did not finish).
+          process.stderr.write(`toil: ${e.message}\n`);
+          setExitCode(1);
         }
       },
     );

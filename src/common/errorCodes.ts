@@ -81,6 +81,16 @@ export const ERROR_CODES = {
     meaning: 'the workflow file does not compile or bundle',
   },
   WORKFLOW_LOAD: { area: 'workflow', dispositions: f, meaning: 'the bundled workflow module failed to load' },
+  WORKFLOW_KILLED: {
+    area: 'workflow',
+    dispositions: f,
+    meaning: '`toil kill` stopped the run: its running jobs were killed, the job store is kept for --restart',
+  },
+  NO_LEADER: {
+    area: 'workflow',
+    dispositions: u,
+    meaning: '`toil kill` of a job store no leader is running (nothing to stop)',
+  },
   NO_WORKFLOW: {
     area: 'workflow',
     dispositions: u,

@@ -1,3 +1,4 @@
+import { WorkflowKilledError, waitForKill } from './killRequest.js';
 import { randomUUID } from 'node:crypto';
 import { rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -81,12 +82,17 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunWorkflowOut
   let renewal: Promise<void> | undefined;
   const renewing = new AbortController();
   const lost = new AbortController();
+  const killed = new AbortController();
   const takeLease = async (): Promise<JobStoreLease> => {
     lease = await o.store.acquireLease({ clock: o.clock, ...o.lease });
     renewal = lease.keepRenewing(renewing.signal, (e) => lost.abort(e)).catch((e: unknown) => lost.abort(e));
+    // `toil kill JOBSTORE` asks this leader to stop through the store (see killRequest.ts).
+    void waitForKill(o.store, lease.generation, o.clock, renewing.signal).then((request) => {
+      if (request) killed.abort(new WorkflowKilledError(o.store.locator, request));
+    });
     return lease;
   };
-  const signal = o.signal ? AbortSignal.any([o.signal, lost.signal]) : lost.signal;
+  const signal = AbortSignal.any([...(o.signal ? [o.signal] : []), lost.signal, killed.signal]);
   try {
     return await runLeased({ ...o, signal }, takeLease);
   } finally {

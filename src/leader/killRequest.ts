@@ -1,0 +1,99 @@
+import { hostname } from 'node:os';
+import type { Clock } from '../common/clock.js';
+import { ToilError, UserInputError } from '../common/errors.js';
+import type { LeaderRecord } from '../jobstore/jobRecords.js';
+import { LEADER_KEY, type JobStore } from '../jobstore/jobStore.js';
+
+/**
+ * `toil kill JOBSTORE` (Toil's): a request, kept in the job store, that the leader running the
+ * workflow stop. The store is the one thing both sides reach wherever the leader runs (another
+ * machine, a cluster's leader node, a daemon), so the request is an object there: `kill.json`,
+ * naming the leader generation it is for. The leader looks for it every `KILL_POLL_MS`; one
+ * written for an earlier generation (a killed leader's, seen by its `--restart`) stops no one.
+ */
+export const KILL_KEY = 'kill.json';
+
+/** How often a leader looks for a kill request: one small read, about Toil's own check. */
+export const KILL_POLL_MS = 5_000;
+
+export interface KillRequest {
+  readonly format: 1;
+  readonly generation: number;
+  readonly requestedAt: number;
+  readonly host: string;
+  readonly pid: number;
+}
+
+/** The run ended because `toil kill` asked: the job store is kept, `--restart` resumes it. */
+export class WorkflowKilledError extends ToilError {
+  constructor(locator: string, request: KillRequest) {
+    super(
+      'WORKFLOW_KILLED',
+      `the workflow was stopped by toil kill (from ${request.host}, pid ${request.pid}); its running jobs were killed and the job store ${locator} is kept: resume with --restart`,
+      { details: { locator, generation: request.generation } },
+    );
+  }
+}
+
+/** The leader now holding the store, if any: its generation and where it runs. */
+export async function currentLeader(
+  store: JobStore,
+): Promise<{ generation: number; host: string; pid: number } | undefined> {
+  const obj = await store.objects.get(LEADER_KEY);
+  if (!obj) return undefined;
+  const record = JSON.parse(obj.body.toString('utf8')) as LeaderRecord;
+  return record.holder
+    ? { generation: record.generation, host: record.holder.host, pid: record.holder.pid }
+    : undefined;
+}
+
+/**
+ * Asks the leader holding `store` to stop. Throws a user error when no leader holds it (nothing
+ * runs the workflow, so there is nothing to stop).
+ */
+export async function requestKill(store: JobStore, now: number): Promise<KillRequest> {
+  await store.assertExists();
+  const leader = await currentLeader(store);
+  if (!leader)
+    throw new UserInputError(
+      'NO_LEADER',
+      `no leader is running the workflow in job store ${store.locator} (nothing to kill)`,
+    );
+  const request: KillRequest = {
+    format: 1,
+    generation: leader.generation,
+    requestedAt: now,
+    host: hostname(),
+    pid: process.pid,
+  };
+  await store.objects.put(KILL_KEY, JSON.stringify(request));
+  return request;
+}
+
+/**
+ * Resolves with the kill request for `generation` once one is in the store, checking every
+ * `KILL_POLL_MS`; never, if `signal` aborts first. A read that fails (the store briefly
+ * unreachable) is tried again at the next check.
+ */
+export async function waitForKill(
+  store: JobStore,
+  generation: number,
+  clock: Clock,
+  signal: AbortSignal,
+): Promise<KillRequest | undefined> {
+  for (;;) {
+    try {
+      await clock.sleep(KILL_POLL_MS, signal);
+    } catch {
+      return undefined; // the run ended
+    }
+    const obj = await store.objects.get(KILL_KEY).catch(() => undefined);
+    if (!obj) continue;
+    try {
+      const request = JSON.parse(obj.body.toString('utf8')) as KillRequest;
+      if (request.format === 1 && request.generation === generation) return request;
+    } catch {
+      // Not a request this leader can read: not one for it either.
+    }
+  }
+}

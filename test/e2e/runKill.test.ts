@@ -1,0 +1,76 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { repoPath } from '../fixtures/repoRoot.js';
+import { parseExecutions, runToil, scratchDir, startToil } from '../fixtures/workflowCli.js';
+import { waitFor } from '../fixtures/waitFor.js';
+
+const TREE = repoPath('test/fixtures/workflowTree.ts');
+
+// Sized for a busy two-core machine; a hang still fails, later.
+t.setTimeout(240_000);
+
+/**
+ * Toil's `toil kill JOBSTORE`: the leader running the workflow, found through the job store alone,
+ * stops within its poll, kills its running jobs and keeps the store; `--restart` finishes the
+ * workflow; a job store no leader holds has nothing to kill.
+ */
+t.test(
+  'toil kill stops the running leader through the job store; --restart finishes the workflow',
+  async (t) => {
+    const dir = scratchDir(t);
+    const log = join(dir, 'exec.log');
+    const out = join(dir, 'sum.txt');
+    const args = ['run', TREE, 'file:./js', '--n', '8', '--sleepMs', '1500', '--log', log, '--out', out];
+    const running = startToil(args, { cwd: dir });
+    await waitFor(
+      'the first job to start',
+      () => existsSync(log) && readFileSync(log, 'utf8').includes('start tree'),
+      60_000,
+    );
+    const kill = await runToil(['kill', 'file:./js', '--wait', '60'], { cwd: dir });
+    t.equal(kill.code, 0, kill.stderr);
+    t.match(kill.stderr, /^toil: asked the leader of file:.*js \(generation 0\) to stop$/m);
+    t.match(kill.stderr, /^toil: the leader has stopped$/m);
+    const killed = await running.done;
+    t.equal(killed.code, 1, killed.stderr);
+    t.match(
+      killed.stderr,
+      /^toil: the workflow was stopped by toil kill \(from .+\); its running jobs were killed and the job store .* is kept: resume with --restart$/m,
+    );
+    t.notMatch(killed.stderr, /internal error|\n\s+at /, 'no stack trace');
+    t.ok(existsSync(join(dir, 'js')), 'the job store is kept');
+    t.notOk(existsSync(out), 'the workflow did not finish');
+    const ranBefore = parseExecutions(readFileSync(log, 'utf8')).filter((e) => e.kind === 'end').length;
+
+    const again = await runToil([...args, '--restart', '--sleepMs', '0'], { cwd: dir });
+    t.equal(again.code, 0, again.stderr);
+    // kill.json still names generation 0: it does not stop the restart (generation 1).
+    t.equal(readFileSync(out, 'utf8'), '28\n', 'the sum of 0..7: the workflow finished after the kill');
+    t.ok(ranBefore < 15, `the kill stopped it part way (${ranBefore} of 15 jobs had run)`);
+
+    const none = await runToil(['kill', 'file:./js'], { cwd: dir });
+    t.equal(none.code, 2);
+    t.match(
+      none.stderr,
+      /^toil: job store file:\.\/js does not exist/m,
+      'cleaned on success: nothing to kill',
+    );
+  },
+);
+
+t.test('toil kill of a job store no leader holds says so', async (t) => {
+  const dir = scratchDir(t);
+  const log = join(dir, 'exec.log');
+  const done = await runToil(
+    ['run', TREE, 'file:./kept', '--n', '2', '--log', log, '--out', join(dir, 'o'), '--clean', 'never'],
+    { cwd: dir },
+  );
+  t.equal(done.code, 0, done.stderr);
+  const r = await runToil(['kill', 'file:./kept'], { cwd: dir });
+  t.equal(r.code, 2);
+  t.match(
+    r.stderr,
+    /^toil: no leader is running the workflow in job store file:.*kept \(nothing to kill\)$/m,
+  );
+});
