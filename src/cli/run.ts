@@ -16,7 +16,8 @@ import { collect } from '../provisioner/cluster/cliSupport.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
 import { addAutoscalingOptions, type AutoscalingFlags } from './runAutoscaledOptions.js';
 import { autoscalingFlagsGiven, parseScalerFlags, scalerSectionFromFlags } from './scalerFlags.js';
-import { addToilRunOptions, foreignToilOptions, runOutput } from './toilRunOptions.js';
+import { jobLogWriter, type JobLogFilesOptions } from '../leader/jobLogFiles.js';
+import { addToilRunOptions, foreignToilOptions, jobLogFilesOptions, runOutput } from './toilRunOptions.js';
 
 export interface RunFlags extends AutoscalingFlags {
   restart?: boolean;
@@ -47,6 +48,10 @@ export interface RunFlags extends AutoscalingFlags {
   freshWorkers?: boolean;
   leader?: string;
   leaderToken?: string;
+  writeLogs?: string | true;
+  writeLogsGzip?: string | true;
+  writeLogsFromAllJobs?: string | true;
+  maxLogFileSize?: string;
 }
 
 const CLEAN_POLICIES: readonly CleanPolicy[] = ['always', 'onSuccess', 'onError', 'never'];
@@ -135,6 +140,12 @@ export const command: SubCommand = {
       async (workflow: string, jobStore: string, workflowArgs: string[], flags: RunFlags) => {
         // A Toil option toil-ts refuses ends the run before anything starts, in every mode.
         foreignToilOptions(flags);
+        if (flags.leader !== undefined && (flags.writeLogs ?? flags.writeLogsGzip) !== undefined)
+          throw new UserInputError(
+            'UNSUPPORTED_TOIL_OPTION',
+            `${flags.writeLogs !== undefined ? '--writeLogs' : '--writeLogsGzip'}: with --leader the leader's process learns of the jobs' ends, not this one; a failed job's log is in the job store (logs/<jobId>/<attempt>) and in the leader's log; run without it`,
+          );
+        const jobLogs = jobLogFilesOptions(flags, process.argv);
         const hint = (message: string): string =>
           toilFlagHint(
             message,
@@ -149,11 +160,11 @@ export const command: SubCommand = {
         }
         if (flags.provisioner !== undefined) {
           const { runAutoscaled } = await import('./runAutoscaled.js');
-          setExitCode(await runAutoscaled(workflow, jobStore, workflowArgs, flags, hint));
+          setExitCode(await runAutoscaled(workflow, jobStore, workflowArgs, flags, hint, jobLogs));
           return;
         }
         try {
-          setExitCode(await run(workflow, jobStore, workflowArgs, flags));
+          setExitCode(await run(workflow, jobStore, workflowArgs, flags, jobLogs));
         } catch (e) {
           if (e instanceof WorkflowStartError) throw new UserInputError(e.code, hint(e.message), e.details);
           if (!(e instanceof WorkflowKilledError)) throw e;
@@ -166,7 +177,13 @@ export const command: SubCommand = {
   },
 };
 
-async function run(workflowFile: string, jobStoreText: string, args: string[], f: RunFlags): Promise<number> {
+async function run(
+  workflowFile: string,
+  jobStoreText: string,
+  args: string[],
+  f: RunFlags,
+  jobLogs: JobLogFilesOptions | undefined,
+): Promise<number> {
   const clean = parseCleanPolicy(f);
   const retryCount = parseCount('--retryCount', f.retryCount);
   const preemptableRetries = parsePreemptableRetries(f);
@@ -225,6 +242,7 @@ async function run(workflowFile: string, jobStoreText: string, args: string[], f
       workerCommand,
       workDir: resolve(f.workDir ?? tmpdir()),
       onProgress: (p) => console.progress(p),
+      ...(jobLogs ? { onJobLog: jobLogWriter(jobLogs, log) } : {}),
     });
     console.endProgress();
     const secs = Math.max(outcome.elapsedMs, 1) / 1000;

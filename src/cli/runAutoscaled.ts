@@ -10,6 +10,7 @@ import { formatDuration, tryParseBytes } from '../common/units.js';
 import { runOutput } from './toilRunOptions.js';
 import { checkScalingFlags, type DeclaredJob } from '../leader/autoscaledRunChecks.js';
 import { parseLeaderConfigObject, type LeaderConfig } from '../leader/leaderConfig.js';
+import { jobLogWriter, type JobLogFilesOptions } from '../leader/jobLogFiles.js';
 import { createLeaderMetrics } from '../leader/metrics.js';
 import type { FatalLaunchError } from '../scaler/tick/fatalBackoff.js';
 import { clusterEnvironment } from '../main/env.js';
@@ -46,6 +47,8 @@ export async function runAutoscaled(
   f: RunFlags,
   /** Adds "did you mean" to a workflow's refusal of an argument that is a misspelt toil flag. */
   hint: (message: string) => string = (m) => m,
+  /** `--writeLogs`: where each job attempt's log is written, its directory already made. */
+  jobLogs?: JobLogFilesOptions,
 ): Promise<number> {
   if (f.provisioner !== 'aws')
     throw new UserInputError('BAD_FLAG', `--provisioner ${f.provisioner}: expected aws`);
@@ -137,6 +140,7 @@ export async function runAutoscaled(
         workDir,
         bundle,
         env: parseSetEnv(f.setEnv),
+        ...(jobLogs ? { onJobLog: jobLogWriter(jobLogs, log) } : {}),
       },
     });
     let cancelled = false;

@@ -10,7 +10,9 @@ import {
 import type { Clock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
 import { createLogger, toPinoLevel, type Logger } from '../common/log.js';
+import { tryParseBytes } from '../common/units.js';
 import { ConsoleOutput } from '../leader/consoleOutput.js';
+import { openJobLogDir, type JobLogFilesOptions } from '../leader/jobLogFiles.js';
 
 /**
  * Toil's `toil run` options beyond the ones toil-ts acts on (src/cli/foreignOptions.ts says what
@@ -28,15 +30,13 @@ const OUTPUT = "toil-ts keeps a job's output only for its failure report";
 const TOIL_TESTING = "it is Toil's fault-injection and debugging aid for its own tests";
 const SLURM_MEMORY = "toil-ts asks Slurm for each job's memory itself";
 const BACKOFF = 'toil-ts retries a failed job at once';
-const NO_LOG_FILES =
-  "toil-ts writes no per-job log files; a failed job's log is in the job store (logs/<jobId>/<attempt>) and in the run's output";
 const SLURM_FLAGS = 'toil-ts does not pass it to Slurm; give the sbatch flag in TOIL_SLURM_ARGS instead';
 
 const FOREIGN: readonly ForeignOption[] = [
   // Ignored: no result changes without them.
   ...ignored('none', CACHE, '--disableCaching'),
   ...ignored('bool', CACHE, '--caching'),
-  ...ignored('bool', JOB_LOG, '--realTimeLogging', '--writeLogsFromAllJobs'),
+  ...ignored('bool', JOB_LOG, '--realTimeLogging'),
   ...ignored('none', 'the log is not rotated', '--rotatingLogging'),
   ...ignored('bool', 'log lines are plain text', '--logColors'),
   ...ignored('value', POLLING, '--statePollingWait', '--statePollingTimeout', '--jobStoreTimeout'),
@@ -62,7 +62,6 @@ const FOREIGN: readonly ForeignOption[] = [
   ...ignored('none', LOCAL_JOBS, '--runLocalJobsOnWorkers', '--runCwlInternalJobsOnWorkers'),
   ...ignored('bool', 'toil-ts does not chain jobs', '--disableChaining'),
   ...ignored('none', OUTPUT, '--noStdOutErr', '--disableWorkerOutputCapture'),
-  ...ignored('value', OUTPUT, '--maxLogFileSize'),
   ...ignored('bool', FILES, '--linkImports', '--symlinkImports', '--moveExports', '--moveOutputs'),
   ...ignored('bool', FILES, '--symlinkJobStoreReads'),
   ...ignored('none', FILES, '--noLinkImports', '--noMoveExports'),
@@ -96,8 +95,11 @@ const FOREIGN: readonly ForeignOption[] = [
     "toil-ts writes no cluster statistics file; the leader's /status and /metrics show the cluster; run without --clusterStats",
     '--clusterStats',
   ),
-  ...refused('optional', `${NO_LOG_FILES}; run without it`, '--writeLogs', '--writeLogsGzip'),
-  ...refused('value', `${NO_LOG_FILES}; run without it`, '--batchLogsDir'),
+  ...refused(
+    'value',
+    "toil-ts keeps no batch system log files; --writeLogs DIR writes each failed job's log, its output included; run without --batchLogsDir",
+    '--batchLogsDir',
+  ),
   ...refused('value', "toil-ts writes no file of the leader's messages; use --logFile", '--writeMessages'),
   ...refused(
     'value',
@@ -140,6 +142,19 @@ const LEVEL_SWITCHES: readonly [flag: string, level: string][] = [
 export function addToilRunOptions(cmd: Command): Command {
   cmd.option('--logFile <path>', 'also append the log to this file');
   cmd.option('--disableProgress', 'draw no progress bar');
+  cmd.option(
+    '--writeLogs [dir]',
+    "write each failed job attempt's log (error, log lines, output tail) to its own file in DIR (default: the current directory) as the leader learns of it",
+  );
+  cmd.option('--writeLogsGzip [dir]', 'the same as --writeLogs, gzipped (.log.gz)');
+  cmd.option(
+    '--writeLogsFromAllJobs [bool]',
+    "--writeLogs: successful jobs' logs too (so does --logLevel debug)",
+  );
+  cmd.option(
+    '--maxLogFileSize <size>',
+    '--writeLogs: bytes a job log file keeps, its end (e.g. 64000 or 1M; 0: no limit; default 100K)',
+  );
   for (const [flag, level] of LEVEL_SWITCHES)
     cmd.addOption(new Option(flag, `same as --logLevel ${level}`).hideHelp());
   addForeignOptions(cmd, FOREIGN);
@@ -163,6 +178,46 @@ export function foreignToilOptions(flags: object): string[] {
   return checkForeignOptions(flags, FOREIGN);
 }
 
+/**
+ * `--writeLogs [DIR]` / `--writeLogsGzip [DIR]`, `--writeLogsFromAllJobs`, `--maxLogFileSize`:
+ * how the run writes job log files, or undefined without either flag. The directory is made and
+ * checked here, so an unwritable one refuses the run (exit 2) before it starts.
+ */
+export function jobLogFilesOptions(flags: object, argv: readonly string[]): JobLogFilesOptions | undefined {
+  const f = flags as {
+    writeLogs?: string | true;
+    writeLogsGzip?: string | true;
+    writeLogsFromAllJobs?: string | true;
+    maxLogFileSize?: string;
+  };
+  const fromAll = f.writeLogsFromAllJobs;
+  if (typeof fromAll === 'string' && !/^(true|false|yes|no|1|0)$/i.test(fromAll))
+    throw new UserInputError('BAD_FLAG', `--writeLogsFromAllJobs ${fromAll}: expected true or false`);
+  const maxBytes = tryParseBytes(f.maxLogFileSize ?? '100K');
+  if (maxBytes === undefined)
+    throw new UserInputError(
+      'BAD_FLAG',
+      `--maxLogFileSize ${f.maxLogFileSize}: expected a size like 64000 or 1M (0: no limit)`,
+    );
+  if (f.writeLogs !== undefined && f.writeLogsGzip !== undefined)
+    throw new UserInputError('BAD_FLAG', '--writeLogs and --writeLogsGzip: give one of them');
+  const given = f.writeLogs ?? f.writeLogsGzip;
+  if (given === undefined) return undefined;
+  const flag = f.writeLogs !== undefined ? '--writeLogs' : '--writeLogsGzip';
+  const level = logLevelOf(flags, argv).toLowerCase();
+  return openJobLogDir(
+    {
+      dir: given === true ? process.cwd() : given,
+      gzip: f.writeLogsGzip !== undefined,
+      maxBytes,
+      allJobs: fromAll === true || isTrue(fromAll) || level === 'debug' || level === 'trace',
+    },
+    flag,
+  );
+}
+
+const isTrue = (v: string | undefined): boolean => v !== undefined && /^(true|yes|1)$/i.test(v);
+
 /** What `toil run` writes to: stderr (with `--logFile` beside it) and the logger over both. */
 export interface RunOutput {
   readonly console: ConsoleOutput;
@@ -178,6 +233,11 @@ export interface RunOutput {
 export function runOutput(flags: object, clock: Clock): RunOutput {
   const f = flags as { logFile?: string; disableProgress?: boolean };
   const notices = foreignToilOptions(flags);
+  const g = flags as Record<string, unknown>;
+  if (g['writeLogs'] === undefined && g['writeLogsGzip'] === undefined)
+    for (const flag of ['writeLogsFromAllJobs', 'maxLogFileSize'])
+      if (g[flag] !== undefined)
+        notices.push(`toil: --${flag} has no effect here: it tunes --writeLogs and --writeLogsGzip`);
   const file = openLogFile(f.logFile);
   const console = new ConsoleOutput(process.stderr, clock, {
     ...(file ? { copyTo: file.write } : {}),

@@ -16,6 +16,7 @@ import { StatusHistory, type StatusSample } from './statusHistory.js';
 import { cents, decisionsOf, registerStatusPage } from './statusPage.js';
 import type { WorkflowProgress } from './workflowRunner.js';
 import type { LeaderConfig } from './leaderConfig.js';
+import type { JobLogEntry } from './jobLogFiles.js';
 import type { LeaderMetrics } from './metrics.js';
 import { validateSubmission, type SubmissionBody } from './submission.js';
 import { ClusterWorkload, TrackedBatchSystem, type SharedNodeControl } from './workloadTracker.js';
@@ -54,6 +55,8 @@ export interface SubmissionOptions {
   readonly bundle?: Uint8Array;
   /** --setEnv (see Submission.env). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Each job attempt's log as the leader learns of its end (the seed form's `--writeLogs`). */
+  readonly onJobLog?: (entry: JobLogEntry) => Promise<void>;
 }
 
 export interface WorkflowRun {
@@ -740,9 +743,10 @@ export function failedJobSummary(f: {
   };
 }
 
+/** The run without what lives only in this process (module bytes, the job log sink). */
 function withoutBundle(run: WorkflowRun): WorkflowRun {
   const options = run.submission.options;
-  if (options?.bundle === undefined) return run;
-  const { bundle: _b, ...rest } = options;
+  if (options?.bundle === undefined && options?.onJobLog === undefined) return run;
+  const { bundle: _b, onJobLog: _l, ...rest } = options;
   return { ...run, submission: { ...run.submission, options: rest } };
 }

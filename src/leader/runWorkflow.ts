@@ -13,6 +13,7 @@ import { bundleWorkflow } from '../workflow/bundle.js';
 import { fetchWorkflowModule } from '../workflow/moduleLoader.js';
 import { firstLine } from '../workflow/jobError.js';
 import { InProcessWorkflowCode, type WorkflowCode } from '../workflow/workflowCode.js';
+import type { JobLogEntry } from './jobLogFiles.js';
 import { makeRunScratch, sweepAbandonedScratch } from './runScratch.js';
 import type { BatchSystem } from '../ports/batchSystem.js';
 import {
@@ -44,6 +45,8 @@ export interface RunWorkflowOptions {
   /** Local scratch space for the leader (module cache). */
   readonly workDir: string;
   readonly onProgress?: (progress: WorkflowProgress) => void;
+  /** Each job attempt's log as the leader learns of its end (`--writeLogs`). */
+  readonly onJobLog?: (entry: JobLogEntry) => Promise<void>;
   /** Cancels the run (the leader stops issuing; the run rejects with the signal's reason). */
   readonly signal?: AbortSignal;
   /** `workflowFile` already bundled (by a caller that loaded it first); bundled here otherwise. */
@@ -195,6 +198,7 @@ async function runStarted(
     ...(o.env ? { env: o.env } : {}),
     ...(o.onJobLost ? { onJobLost: o.onJobLost } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    ...(o.onJobLog ? { onJobLog: o.onJobLog } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
   });
   let result;

@@ -16,6 +16,7 @@ import {
 import type { JobStore } from '../jobstore/jobStore.js';
 import type { BatchSystem, JobRequirements, JobUpdate } from '../ports/batchSystem.js';
 import { JobGraph } from './jobGraph.js';
+import type { JobLogEntry } from './jobLogFiles.js';
 
 export interface WorkflowRunnerOptions {
   readonly store: JobStore;
@@ -41,6 +42,8 @@ export interface WorkflowRunnerOptions {
   /** How many tickets the leader writes at once. */
   readonly ioConcurrency?: number;
   readonly onProgress?: (progress: WorkflowProgress) => void;
+  /** Each attempt's log as the leader learns of its end (`--writeLogs`); awaited before the run ends. */
+  readonly onJobLog?: (entry: JobLogEntry) => Promise<void>;
   /** Aborting it ends the run at once: `run` rejects with the signal's reason. */
   readonly signal?: AbortSignal;
 }
@@ -342,6 +345,13 @@ export class WorkflowRunner {
               : 'info';
       this.jobLog[fn]({ job: spec.name, jobId: update.jobId }, line.message);
     }
+    await this.o.onJobLog?.({
+      jobId: update.jobId,
+      name: spec.name,
+      attempt: update.attempt,
+      outcome: 'succeeded',
+      logs: commit.logs,
+    });
     const created = this.graph.applyCommit(commit);
     for (const s of created) this.checkFits(s);
     if (commit.deletedFiles.length > 0) {
@@ -369,6 +379,15 @@ export class WorkflowRunner {
     ]
       .filter((s) => s)
       .join('\n');
+    await this.o.onJobLog?.({
+      jobId: update.jobId,
+      name: spec.name,
+      attempt: update.attempt,
+      outcome: 'failed',
+      error: failureLog ? [why, failureLog.error].filter((s) => s).join('\n') : reason,
+      logs: failureLog?.logs ?? [],
+      ...(failureLog ? { output: failureLog.output } : {}),
+    });
     const a = this.attemptsOf(update.jobId);
     if (a.retriesLeft > 0) {
       a.retriesLeft--;

@@ -212,6 +212,7 @@ export async function startLeader(options: {
           onProgress,
           signal,
           ...(o.bundle ? { bundle: o.bundle } : {}),
+          ...(o.onJobLog ? { onJobLog: o.onJobLog } : {}),
           // The workflow's own code runs in a process of its own: its throw, hang or crash fails
           // this run and nothing else.
           code: new IsolatedWorkflowCode({

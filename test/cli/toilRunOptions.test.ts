@@ -1,11 +1,16 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import t from 'tap';
 import type { UserInputError } from '../../src/common/errors.js';
 import { command as runCommand } from '../../src/cli/run.js';
-import { foreignToilOptions, logLevelOf, openLogFile } from '../../src/cli/toilRunOptions.js';
+import {
+  foreignToilOptions,
+  jobLogFilesOptions,
+  logLevelOf,
+  openLogFile,
+} from '../../src/cli/toilRunOptions.js';
 
 /**
  * Every option of Toil's `toil run` (Toil's src/toil/options/common.py, batchSystems/options.py,
@@ -57,8 +62,7 @@ t.test('an ignored option is named once with its reason; a refused one ends the 
   ]);
   const refused: [flags: Record<string, unknown>, flag: string][] = [
     [{ sseKey: 'k' }, '--sseKey'],
-    [{ writeLogs: true }, '--writeLogs'],
-    [{ writeLogs: 'logs' }, '--writeLogs'],
+    [{ batchLogsDir: 'logs' }, '--batchLogsDir'],
     [{ doubleMem: true }, '--doubleMem'],
     [{ doubleMem: 'yes' }, '--doubleMem'],
     [{ slurmTime: '1:00:00' }, '--slurmTime'],
@@ -96,4 +100,41 @@ t.test('--logFile appends each line as it is written', async (t) => {
   t.equal(readFileSync(path, 'utf8'), 'first\nsecond\n', 'appended, not truncated');
   t.equal(openLogFile(undefined), undefined);
   t.throws(() => openLogFile(join(dir, 'missing', 'x.log')), { code: 'BAD_FLAG' });
+});
+
+t.test('--writeLogs [DIR] and its companions: where and how job logs are written', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'toil-writelogs-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  t.equal(jobLogFilesOptions({ writeLogsFromAllJobs: true, maxLogFileSize: '1M' }, []), undefined);
+  t.same(jobLogFilesOptions({ writeLogs: join(dir, 'a/b') }, []), {
+    dir: join(dir, 'a/b'),
+    gzip: false,
+    maxBytes: 100 * 1024,
+    allJobs: false,
+  });
+  t.ok(existsSync(join(dir, 'a/b')), 'the directory is made');
+  t.same(
+    jobLogFilesOptions({ writeLogsGzip: dir, writeLogsFromAllJobs: 'false', maxLogFileSize: '64000' }, []),
+    {
+      dir,
+      gzip: true,
+      maxBytes: 64000,
+      allJobs: false,
+    },
+  );
+  t.equal(jobLogFilesOptions({ writeLogs: dir, writeLogsFromAllJobs: true }, [])?.allJobs, true);
+  t.equal(jobLogFilesOptions({ writeLogs: dir }, ['--logDebug'])?.allJobs, true, 'log level debug: all jobs');
+  t.equal(jobLogFilesOptions({ writeLogs: true }, [])?.dir, process.cwd(), 'no DIR: the current directory');
+  const bad: [flags: Record<string, unknown>, message: RegExp][] = [
+    [{ writeLogs: dir, writeLogsGzip: dir }, /^--writeLogs and --writeLogsGzip: give one of them$/],
+    [{ writeLogs: dir, maxLogFileSize: 'big' }, /^--maxLogFileSize big: expected a size/],
+    [
+      { writeLogs: dir, writeLogsFromAllJobs: 'often' },
+      /^--writeLogsFromAllJobs often: expected true or false$/,
+    ],
+    [{ writeLogs: join(dir, 'f/x') }, /^--writeLogs .*f\/x: cannot write job logs there \(ENOTDIR\)$/],
+  ];
+  writeFileSync(join(dir, 'f'), '');
+  for (const [flags, message] of bad)
+    t.throws(() => jobLogFilesOptions(flags, []), { code: 'BAD_FLAG', message }, message.source);
 });

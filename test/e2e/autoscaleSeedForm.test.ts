@@ -95,6 +95,10 @@ t.test(
         'seed',
         '--logLevel',
         'info',
+        // Each job's log file is written by this process, the leader here too.
+        '--writeLogs',
+        'joblogs',
+        '--writeLogsFromAllJobs',
       ],
       { cwd: dir, env: { ...env, AWS_ENDPOINT_URL_EC2: cloud.ec2Url } },
     );
@@ -120,7 +124,14 @@ t.test(
       'sorted correctly',
     );
     t.ok(peak >= 2, `scaled to ${peak} workers; timeline ${steps.join(' ')}`);
-    t.match(r.stderr, /workflow succeeded: \d+ jobs run/);
+    const jobsRun = Number(/workflow succeeded: (\d+) jobs run/.exec(r.stderr)?.[1]);
+    t.ok(jobsRun > 0, `${jobsRun} jobs run`);
+    const jobLogs = readdirSync(join(dir, 'joblogs'));
+    t.equal(
+      jobLogs.filter((n) => /^\w+_[0-9a-f-]+_\d+\.log$/.test(n)).length,
+      jobsRun,
+      '--writeLogs --writeLogsFromAllJobs: a file per job run',
+    );
     await sleep(300);
     t.same(await liveWorkers(cloud.ec2Url), [], 'no worker instance left pending or running');
     // A terminated worker's disk goes with it; a finished run's scaler state and token too.

@@ -124,6 +124,17 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
       expect: /^toil: --logFile no\/such\/dir\/run\.log: cannot be opened for appending \(ENOENT\)$/,
     },
     {
+      name: '--writeLogs in a directory that cannot be made',
+      args: ['run', SORT, 'file:./wl', '--numLines', '10', '--writeLogs', join(SORT, 'logs')],
+      expect: /^toil: --writeLogs .*sort\.ts\/logs: cannot write job logs there \(ENOTDIR\)$/,
+    },
+    {
+      name: '--writeLogs with --leader, whose process, not this one, learns of the jobs',
+      args: ['run', SORT, 'file:./wlleader', '--leader', 'http://127.0.0.1:9', '--writeLogs', 'logs'],
+      expect:
+        /^toil: --writeLogs: with --leader the leader's process learns of the jobs' ends, not this one; .*run without it$/,
+    },
+    {
       name: 'bad --retryCount',
       args: ['run', SORT, 'file:./js', '--retryCount', 'many'],
       expect: /--retryCount many: expected a whole number/,
