@@ -1,16 +1,51 @@
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UserInputError } from '../common/errors.js';
 import { workflowStats, type JobNameStats, type Spread } from '../leader/workflowStats.js';
 import { openJobStore } from '../main/jobStores.js';
+import { addForeignOptions, checkForeignOptions, ignored, type ForeignOption } from './foreignOptions.js';
 import type { SubCommand } from './main.js';
 
 /** Toil's `--sortCategory` values (its `wait` and `disk` are not measured here). */
 const SORT_CATEGORIES = ['time', 'clock', 'memory', 'alpha', 'count'] as const;
 type SortCategory = (typeof SORT_CATEGORIES)[number];
 
+/** Toil's `--sortField` values: which figure of the category orders the names (`ave` is the mean). */
+const SORT_FIELDS = ['min', 'med', 'ave', 'max', 'total'] as const;
+type SortField = (typeof SORT_FIELDS)[number];
+const SPREAD_OF: Readonly<Record<SortField, keyof Spread>> = {
+  min: 'min',
+  med: 'median',
+  ave: 'mean',
+  max: 'max',
+  total: 'total',
+};
+
+/** Toil's `--sort` values ("decending" is Toil's spelling; the right one is taken too). */
+const SORT_DIRECTIONS = ['ascending', 'decending', 'descending'];
+
+interface Flags {
+  raw?: boolean;
+  sortCategory: string;
+  sortField?: string;
+  sort?: string;
+  sortReverse?: boolean;
+  outputFile?: string;
+}
+
+/** Toil's `toil stats` options that change nothing here (src/cli/foreignOptions.ts). */
+const FOREIGN: readonly ForeignOption[] = [
+  ...ignored('none', 'the table already shows seconds and MiB, rounded', '--pretty', '--human'),
+  ...ignored(
+    'value',
+    'the table shows every measure toil-ts records (clock, CPU time, memory); wait and disk are not measured',
+    '--categories',
+  ),
+];
+
 export const command: SubCommand = {
   register(program: Command, setExitCode: (code: number) => void): void {
-    program
+    const cmd = program
       .command('stats')
       .description(
         "Statistics of a workflow's jobs, by job name (Toil's `toil stats`): how many ran, and each one's wall " +
@@ -19,46 +54,74 @@ export const command: SubCommand = {
       )
       .argument('<jobStore>', 'the job store locator (file:PATH or aws:REGION:NAME)')
       .option('--raw', 'print one JSON object instead of the table')
+      .option('--outputFile <path>', 'also write the report (table, or JSON with --raw) to this file')
       .option('--sortCategory <category>', `order of the job names: ${SORT_CATEGORIES.join(', ')}`, 'time')
-      .option('--sortReverse', 'reverse the order (largest first is the default for measures)')
-      .action(
-        async (jobStore: string, flags: { raw?: boolean; sortCategory: string; sortReverse?: boolean }) => {
-          const category = flags.sortCategory as SortCategory;
-          if (!SORT_CATEGORIES.includes(category))
-            throw new UserInputError(
-              'BAD_FLAG',
-              `--sortCategory ${flags.sortCategory}: expected one of ${SORT_CATEGORIES.join(', ')}`,
-            );
-          const s = await workflowStats(openJobStore(jobStore));
-          const byName = sortNames(s.byName, category, Boolean(flags.sortReverse));
-          if (flags.raw) process.stdout.write(`${JSON.stringify({ ...s, byName })}\n`);
-          else
-            process.stdout.write(
-              [
-                `job store: ${s.locator}`,
-                `workflow:  ${s.workflowId} (${s.workflowFile})`,
-                `jobs:      ${s.jobs} run, ${s.clockSeconds.toFixed(2)} s of wall time, ${s.cpuSeconds.toFixed(2)} core·s of CPU`,
-                '',
-                ...table(byName),
-              ].join('\n') + '\n',
-            );
-          setExitCode(0);
-        },
-      );
+      .option(
+        '--sortField <field>',
+        `which figure of the category orders them: ${SORT_FIELDS.join(', ')} (default total; memory: max)`,
+      )
+      .option('--sort <direction>', 'ascending, or decending (the default: largest first)')
+      .option('--sortReverse', 'reverse the order');
+    addForeignOptions(cmd, FOREIGN).action(async (jobStore: string, flags: Flags) => {
+      for (const notice of checkForeignOptions(flags, FOREIGN)) process.stderr.write(`${notice}\n`);
+      const category = flags.sortCategory as SortCategory;
+      if (!SORT_CATEGORIES.includes(category))
+        throw new UserInputError(
+          'BAD_FLAG',
+          `--sortCategory ${flags.sortCategory}: expected one of ${SORT_CATEGORIES.join(', ')}`,
+        );
+      const field = flags.sortField as SortField | undefined;
+      if (field !== undefined && !SORT_FIELDS.includes(field))
+        throw new UserInputError(
+          'BAD_FLAG',
+          `--sortField ${field}: expected one of ${SORT_FIELDS.join(', ')}`,
+        );
+      if (flags.sort !== undefined && !SORT_DIRECTIONS.includes(flags.sort))
+        throw new UserInputError('BAD_FLAG', `--sort ${flags.sort}: expected ascending or decending`);
+      const s = await workflowStats(openJobStore(jobStore));
+      const reverse = Boolean(flags.sortReverse) !== (flags.sort === 'ascending');
+      const byName = sortNames(s.byName, category, field, reverse);
+      const report = flags.raw
+        ? `${JSON.stringify({ ...s, byName })}\n`
+        : [
+            `job store: ${s.locator}`,
+            `workflow:  ${s.workflowId} (${s.workflowFile})`,
+            `jobs:      ${s.jobs} run, ${s.clockSeconds.toFixed(2)} s of wall time, ${s.cpuSeconds.toFixed(2)} core·s of CPU`,
+            '',
+            ...table(byName),
+          ].join('\n') + '\n';
+      // As Toil's: the file gets the report and the screen shows it too.
+      if (flags.outputFile !== undefined) {
+        try {
+          writeFileSync(flags.outputFile, report);
+        } catch (e) {
+          throw new UserInputError('BAD_FLAG', `--outputFile ${flags.outputFile}: ${(e as Error).message}`);
+        }
+      }
+      process.stdout.write(report);
+      setExitCode(0);
+    });
   },
 };
 
-function sortNames(rows: readonly JobNameStats[], by: SortCategory, reverse: boolean): JobNameStats[] {
+function sortNames(
+  rows: readonly JobNameStats[],
+  by: SortCategory,
+  field: SortField | undefined,
+  reverse: boolean,
+): JobNameStats[] {
+  const of = (sp: Spread | undefined, fallback: keyof Spread): number =>
+    sp?.[field ? SPREAD_OF[field] : fallback] ?? 0;
   const key = (r: JobNameStats): number | string =>
     by === 'alpha'
       ? r.name
       : by === 'count'
         ? r.count
         : by === 'clock'
-          ? r.clock.total
+          ? of(r.clock, 'total')
           : by === 'time'
-            ? (r.time?.total ?? 0)
-            : (r.memory?.max ?? 0);
+            ? of(r.time, 'total')
+            : of(r.memory, 'max');
   const sorted = [...rows].sort((a, b) => {
     const ka = key(a);
     const kb = key(b);

@@ -1,53 +1,129 @@
-import type { Command } from 'commander';
-import { workflowStatus, type WorkflowStatus } from '../leader/workflowStatus.js';
+import { Option, type Command } from 'commander';
+import type { FailureLog } from '../jobstore/jobRecords.js';
+import { failureLogs, workflowStatus, type WorkflowStatus } from '../leader/workflowStatus.js';
 import { openJobStore } from '../main/jobStores.js';
+import { addForeignOptions, checkForeignOptions, refused, type ForeignOption } from './foreignOptions.js';
 import type { SubCommand } from './main.js';
+
+interface Flags {
+  json?: boolean;
+  failIfNotComplete?: boolean;
+  printLogs?: boolean;
+  logs?: boolean;
+  printFailed?: boolean;
+  failed?: boolean;
+  noAggStats?: boolean;
+}
+
+/** Toil's `toil status` reports toil-ts keeps no data for (src/cli/foreignOptions.ts). */
+const FOREIGN: readonly ForeignOption[] = [
+  ...refused(
+    'none',
+    "toil-ts keeps no record of which jobs are running now or where: the leader's log names each job as it starts",
+    '--printStatus',
+    '--status',
+  ),
+  ...refused(
+    'none',
+    'toil-ts keeps no per-job report in the job store: run `toil stats JOBSTORE` for figures per job name',
+    '--printPerJobStats',
+    '--perJob',
+  ),
+  ...refused(
+    'none',
+    'toil-ts draws no job graph: `toil status` counts jobs declared, completed and ready to run',
+    '--printChildren',
+    '--children',
+    '--printDot',
+    '--dot',
+  ),
+  ...refused('value', '`toil status` reports on the whole workflow only; run it without --jobs', '--jobs'),
+];
 
 export const command: SubCommand = {
   register(program: Command, setExitCode: (code: number) => void): void {
-    program
+    const cmd = program
       .command('status')
       .description(
         'Show how far the workflow in a job store has got: jobs declared, completed, ready to run; and check ' +
           'every object in it against its recorded length and SHA-256, listing the damaged ones. ' +
-          'Exit codes: 0 intact, 1 damaged objects found, 2 bad input.',
+          'Exit codes: 0 intact, 1 damaged objects found (or, with --failIfNotComplete, the workflow not finished), 2 bad input.',
       )
       .argument('<jobStore>', 'the job store locator (file:PATH or aws:REGION:NAME)')
       .option('--json', 'print one JSON object instead of text')
-      .action(async (jobStore: string, flags: { json?: boolean }) => {
-        const s = await workflowStatus(openJobStore(jobStore));
-        const damaged = s.damaged.map((d) => `  ${d.key}: ${d.reason}`);
-        if (flags.json) {
-          process.stdout.write(`${JSON.stringify(s)}\n`);
-        } else if (!s.workflowId) {
+      .option('--failIfNotComplete', 'exit 1 unless the workflow has finished')
+      .option('--printLogs', 'print the log of every failed attempt kept in the job store (also --logs)')
+      .option('--printFailed', 'list the jobs that failed for good (also --failed)')
+      .option('--noAggStats', 'leave out the summary (with --printLogs or --printFailed, print only those)');
+    // Toil's second spellings of the same switches.
+    for (const alias of ['--logs', '--failed']) cmd.addOption(new Option(alias).hideHelp());
+    addForeignOptions(cmd, FOREIGN).action(async (jobStore: string, flags: Flags) => {
+      checkForeignOptions(flags, FOREIGN);
+      const s = await workflowStatus(openJobStore(jobStore));
+      const damaged = s.damaged.map((d) => `  ${d.key}: ${d.reason}`);
+      if (flags.json) {
+        const logs =
+          flags.printLogs || flags.logs ? { failureLogs: await failureLogs(openJobStore(jobStore)) } : {};
+        process.stdout.write(`${JSON.stringify({ ...s, ...logs })}\n`);
+      } else {
+        if (flags.printLogs || flags.logs) {
+          const logs = await failureLogs(openJobStore(jobStore));
           process.stdout.write(
-            [
-              s.damaged.some((d) => d.key === 'workflow.json')
-                ? `job store ${s.locator}: its workflow record is damaged`
-                : `job store ${s.locator}: no workflow (it was interrupted while starting)`,
-              ...(damaged.length > 0 ? [`damaged:    ${damaged.length} object(s)`, ...damaged] : []),
-            ].join('\n') + '\n',
-          );
-        } else {
-          process.stdout.write(
-            [
-              `job store:  ${s.locator}`,
-              `workflow:   ${s.workflowId} (${s.workflowFile}), started ${new Date(s.createdAt!).toISOString()}`,
-              `jobs:       ${s.jobs.completed} completed of ${s.jobs.known} declared so far, ${s.jobs.ready} ready to run`,
-              `failures:   ${s.failedAttempts} failed attempt(s) logged`,
-              `state:      ${stateLine(s)}`,
-              ...s.failedJobs.map((j) => `  failed:   ${j.name} (${j.jobId}): ${j.error}`),
-              damaged.length === 0
-                ? 'damaged:    none (every object matches its length and SHA-256)'
-                : `damaged:    ${damaged.length} object(s) (restore them, or 'toil clean' and run the workflow again)`,
-              ...damaged,
-            ].join('\n') + '\n',
+            logs.length === 0
+              ? 'no failed attempt has a log in the job store\n'
+              : logs.map(formatLog).join(''),
           );
         }
-        setExitCode(s.damaged.length > 0 ? 1 : 0);
-      });
+        if (flags.printFailed || flags.failed)
+          process.stdout.write(
+            ['Failed jobs:', ...s.failedJobs.map((j) => `${j.name} (${j.jobId}): ${j.error}`)].join('\n') +
+              '\n',
+          );
+        if (!flags.noAggStats) process.stdout.write(summary(s, damaged));
+      }
+      const unfinished = Boolean(flags.failIfNotComplete) && !s.finished;
+      setExitCode(s.damaged.length > 0 || unfinished ? 1 : 0);
+    });
   },
 };
+
+/** One failed attempt: its job, its error, the lines it logged and the tail of its output. */
+function formatLog(log: FailureLog): string {
+  return (
+    [
+      `=== log of job ${log.name} (${log.jobId}), attempt ${log.attempt} ===`,
+      `error: ${log.error}`,
+      ...log.logs.map((l) => `${new Date(l.time).toISOString()} ${l.level}: ${l.message}`),
+      ...(log.output ? ['output (tail):', log.output.trimEnd()] : []),
+    ].join('\n') + '\n'
+  );
+}
+
+function summary(s: WorkflowStatus, damaged: readonly string[]): string {
+  if (!s.workflowId)
+    return (
+      [
+        s.damaged.some((d) => d.key === 'workflow.json')
+          ? `job store ${s.locator}: its workflow record is damaged`
+          : `job store ${s.locator}: no workflow (it was interrupted while starting)`,
+        ...(damaged.length > 0 ? [`damaged:    ${damaged.length} object(s)`, ...damaged] : []),
+      ].join('\n') + '\n'
+    );
+  return (
+    [
+      `job store:  ${s.locator}`,
+      `workflow:   ${s.workflowId} (${s.workflowFile}), started ${new Date(s.createdAt!).toISOString()}`,
+      `jobs:       ${s.jobs.completed} completed of ${s.jobs.known} declared so far, ${s.jobs.ready} ready to run`,
+      `failures:   ${s.failedAttempts} failed attempt(s) logged`,
+      `state:      ${stateLine(s)}`,
+      ...s.failedJobs.map((j) => `  failed:   ${j.name} (${j.jobId}): ${j.error}`),
+      damaged.length === 0
+        ? 'damaged:    none (every object matches its length and SHA-256)'
+        : `damaged:    ${damaged.length} object(s) (restore them, or 'toil clean' and run the workflow again)`,
+      ...damaged,
+    ].join('\n') + '\n'
+  );
+}
 
 function stateLine(s: WorkflowStatus): string {
   if (s.finished) return 'finished';

@@ -1,3 +1,4 @@
+import type { FailureLog } from '../jobstore/jobRecords.js';
 import { WORKFLOW_KEY, type DamagedObject, type JobStore } from '../jobstore/jobStore.js';
 import { JobGraph } from './jobGraph.js';
 
@@ -71,4 +72,18 @@ export async function workflowStatus(store: JobStore): Promise<WorkflowStatus> {
     failedAttempts,
     damaged,
   };
+}
+
+/**
+ * The log of every failed attempt kept in the store (`logs/<jobId>/<attempt>`), in key order, so
+ * one job's attempts come together; damaged ones are left out (`toil status` lists those).
+ */
+export async function failureLogs(store: JobStore): Promise<FailureLog[]> {
+  const logs: FailureLog[] = [];
+  for await (const info of store.objects.list('logs/')) {
+    const [, jobId, attempt] = info.key.split('/');
+    const log = await store.readFailureLog(jobId!, Number(attempt)).catch(() => undefined);
+    if (log) logs.push(log);
+  }
+  return logs;
 }

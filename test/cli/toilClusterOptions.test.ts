@@ -4,12 +4,14 @@ import { command as destroyCluster } from '../../src/cli/destroyCluster.js';
 import { command as launchCluster } from '../../src/cli/launchCluster.js';
 import { command as rsyncCluster } from '../../src/cli/rsyncCluster.js';
 import { command as sshCluster } from '../../src/cli/sshCluster.js';
+import { command as stats } from '../../src/cli/stats.js';
+import { command as status } from '../../src/cli/status.js';
 import type { SubCommand } from '../../src/cli/main.js';
 
 /**
  * Every option of Toil's cluster utilities (Toil's src/toil/utils/toil{Launch,Ssh,Rsync,Destroy}
- * Cluster.py with the provisioner options they share) is an option of ours: a command line from
- * Toil's docs never stops at "unknown option".
+ * Cluster.py with the provisioner options they share) and of `toil status`, `toil stats` and
+ * `toil kill` is an option of ours: a command line from Toil's docs never stops at "unknown option".
  */
 const TOIL: Readonly<Record<string, string[]>> = {
   'launch-cluster': [
@@ -21,6 +23,16 @@ const TOIL: Readonly<Record<string, string[]>> = {
   'ssh-cluster': ['--grafana_port', '--insecure', '--sshOption', '--provisioner', '-p', '--zone', '-z'],
   'rsync-cluster': ['--insecure', '--provisioner', '-p', '--zone', '-z'],
   'destroy-cluster': ['--provisioner', '-p', '--zone', '-z'],
+  // Toil's src/toil/utils/toil{Status,Stats}.py
+  status: [
+    ...['--failIfNotComplete', '--noAggStats', '--dot', '--printDot', '--jobs', '--perJob'],
+    ...['--printPerJobStats', '--logs', '--printLogs', '--children', '--printChildren', '--status'],
+    ...['--printStatus', '--failed', '--printFailed'],
+  ],
+  stats: [
+    ...['--outputFile', '--raw', '--pretty', '--human', '--sort', '--categories', '--sortCategory'],
+    '--sortField',
+  ],
 };
 
 function optionsOf(sub: SubCommand, name: string): Set<string> {
@@ -30,12 +42,14 @@ function optionsOf(sub: SubCommand, name: string): Set<string> {
   return new Set(cmd.options.flatMap((o) => [o.long, o.short].filter((x): x is string => Boolean(x))));
 }
 
-t.test("every option of Toil's cluster utilities is one of ours", async (t) => {
+t.test("every option of Toil's cluster utilities and workflow utilities is one of ours", async (t) => {
   const subs: [string, SubCommand][] = [
     ['launch-cluster', launchCluster],
     ['ssh-cluster', sshCluster],
     ['rsync-cluster', rsyncCluster],
     ['destroy-cluster', destroyCluster],
+    ['status', status],
+    ['stats', stats],
   ];
   for (const [name, sub] of subs) {
     const ours = optionsOf(sub, name);

@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { REPO_ROOT, scratchDir, runToil } from '../fixtures/workflowCli.js';
+
+const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
+
+// Sized for a busy two-core machine; a hang still fails, later.
+t.setTimeout(120_000);
+
+t.test(
+  "Toil's toil status and toil stats flags on a failed store, then on the same store finished",
+  async (t) => {
+    const dir = scratchDir(t);
+    // workflowTree with n = 2: jobs tree, tree, tree and add.
+    const tree = [
+      'run',
+      TREE,
+      'file:./js',
+      ...['--n', '2', '--out', join(dir, 'o'), '--log', join(dir, 'x.log')],
+    ];
+    const failed = await runToil([...tree, '--fail', 'add', '--failTimes', '1', '--retryCount', '0'], {
+      cwd: dir,
+    });
+    t.equal(failed.code, 1, 'the workflow failed');
+
+    const unfinished = await runToil(
+      ['status', 'file:./js', '--failIfNotComplete', '--printLogs', '--failed'],
+      {
+        cwd: dir,
+      },
+    );
+    t.equal(unfinished.code, 1, '--failIfNotComplete: exit 1, the workflow is not finished');
+    t.match(
+      unfinished.stdout,
+      /^=== log of job add \([0-9a-f-]+\), attempt 1 ===\nerror: .*add was told to fail/m,
+    );
+    t.match(unfinished.stdout, /^Failed jobs:\nadd \([0-9a-f-]+\): Error: add was told to fail/m);
+    t.match(unfinished.stdout, /^state: +failed/m, 'the summary follows');
+    const onlyLogs = await runToil(['status', 'file:./js', '--logs', '--noAggStats'], { cwd: dir });
+    t.equal(onlyLogs.code, 0, 'without --failIfNotComplete an intact store is exit 0');
+    t.notMatch(onlyLogs.stdout, /^state:/m, '--noAggStats: no summary');
+    t.match(onlyLogs.stdout, /^=== log of job add/m);
+
+    const finished = await runToil([...tree, '--restart', '--clean', 'never'], { cwd: dir });
+    t.equal(finished.code, 0, finished.stderr);
+    const complete = await runToil(['status', 'file:./js', '--failIfNotComplete'], { cwd: dir });
+    t.equal(complete.code, 0, '--failIfNotComplete: exit 0 once the workflow has finished');
+    t.match(complete.stdout, /^state: +finished$/m);
+
+    const report = join(dir, 'report.txt');
+    const stats = await runToil(['stats', 'file:./js', '--outputFile', report], { cwd: dir });
+    t.equal(stats.code, 0, stats.stderr);
+    t.match(readFileSync(report, 'utf8'), /^jobs: +4 run/m, 'the report is in the file');
+    t.equal(stats.stdout, readFileSync(report, 'utf8'), 'and on the screen, as in Toil');
+    const ascending = await runToil(
+      ['stats', 'file:./js', '--sortCategory', 'count', '--sort', 'ascending', '--human'],
+      {
+        cwd: dir,
+      },
+    );
+    t.equal(ascending.code, 0, ascending.stderr);
+    t.match(ascending.stdout, /^add +1 [^]*^tree +3 /m, '--sort ascending: fewest first');
+    t.match(ascending.stderr, /^toil: --human has no effect here: /m);
+  },
+);
+
+t.test("Toil's status reports toil-ts has no data for are refused, naming what to use", async (t) => {
+  const dir = scratchDir(t);
+  const r = await runToil(['status', 'file:./absent', '--printDot'], { cwd: dir });
+  t.equal(r.code, 2);
+  t.match(r.stderr, /--printDot: toil-ts draws no job graph/);
+});
