@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { RealClock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
-import { currentLeader, KILL_POLL_MS, requestKill } from '../leader/killRequest.js';
+import { processAlive } from '../jobstore/lease.js';
+import { currentLeader, KILL_POLL_MS, requestKill, runsHere } from '../leader/killRequest.js';
 import { openJobStore } from '../main/jobStores.js';
 import type { SubCommand } from './main.js';
 
@@ -12,7 +13,7 @@ export const command: SubCommand = {
       .description(
         "Stop the workflow running in a job store (Toil's `toil kill`): its leader, wherever it runs, sees the " +
           `request within ${KILL_POLL_MS / 1000} s, kills its running jobs and stops, keeping the job store ` +
-          '(resume with toil run … --restart).',
+          '(resume with toil run … --restart). --force kills a leader of this machine at once.',
       )
       .argument('<jobStore>', 'the job store locator (file:PATH or aws:REGION:NAME)')
       .option(
@@ -20,7 +21,11 @@ export const command: SubCommand = {
         'wait until the leader has stopped, at most this long (0: do not wait)',
         '0',
       )
-      .action(async (jobStore: string, flags: { wait: string }) => {
+      .option(
+        '--force',
+        'if the leader runs on this machine, also kill it at once (SIGKILL) instead of letting it stop its jobs',
+      )
+      .action(async (jobStore: string, flags: { wait: string; force?: boolean }) => {
         const waitS = Number(flags.wait);
         if (!/^\d+(\.\d+)?$/.test(flags.wait) || !Number.isFinite(waitS))
           throw new UserInputError('BAD_FLAG', `--wait ${flags.wait}: expected a number of seconds`);
@@ -30,11 +35,32 @@ export const command: SubCommand = {
         process.stderr.write(
           `toil: asked the leader of ${store.locator} (generation ${request.generation}) to stop\n`,
         );
+        // Toil's --force: SIGKILL to a leader of this machine. Its workers exit as their link to it
+        // closes, and its lease is then provably gone, so --restart takes over at once.
+        const forced = Boolean(flags.force) && runsHere(request.leader);
+        if (forced) {
+          try {
+            process.kill(request.leader.pid, 'SIGKILL');
+            process.stderr.write(
+              `toil: --force: killed the leader (pid ${request.leader.pid}) on this machine\n`,
+            );
+          } catch (e) {
+            process.stderr.write(
+              `toil: --force: could not signal the leader (pid ${request.leader.pid}): ${(e as Error).message}\n`,
+            );
+          }
+        } else if (flags.force) {
+          process.stderr.write(
+            `toil: --force: the leader runs on ${request.leader.host}, not on this machine, and cannot be killed from here; ` +
+              `it stops at its next look at the job store (within ${KILL_POLL_MS / 1000} s)\n`,
+          );
+        }
         if (waitS === 0) return setExitCode(0);
         const deadline = clock.now() + waitS * 1000;
         while (clock.now() < deadline) {
           const leader = (await store.exists()) ? await currentLeader(store) : undefined;
-          if (!leader || leader.generation !== request.generation) {
+          const gone = forced && !processAlive(request.leader.pid);
+          if (gone || !leader || leader.generation !== request.generation) {
             process.stderr.write('toil: the leader has stopped\n');
             return setExitCode(0);
           }

@@ -1,8 +1,9 @@
 import { hostname } from 'node:os';
 import type { Clock } from '../common/clock.js';
 import { ToilError, UserInputError } from '../common/errors.js';
-import type { LeaderRecord } from '../jobstore/jobRecords.js';
+import type { LeaderRecord, LeaseHolder } from '../jobstore/jobRecords.js';
 import { LEADER_KEY, type JobStore } from '../jobstore/jobStore.js';
+import { localHolder } from '../jobstore/lease.js';
 
 /**
  * `toil kill JOBSTORE` (Toil's): a request, kept in the job store, that the leader running the
@@ -38,20 +39,43 @@ export class WorkflowKilledError extends ToilError {
 /** The leader now holding the store, if any: its generation and where it runs. */
 export async function currentLeader(
   store: JobStore,
-): Promise<{ generation: number; host: string; pid: number } | undefined> {
+): Promise<{ generation: number; host: string; pid: number; holder: LeaseHolder } | undefined> {
   const obj = await store.objects.get(LEADER_KEY);
   if (!obj) return undefined;
   const record = JSON.parse(obj.body.toString('utf8')) as LeaderRecord;
   return record.holder
-    ? { generation: record.generation, host: record.holder.host, pid: record.holder.pid }
+    ? {
+        generation: record.generation,
+        host: record.holder.host,
+        pid: record.holder.pid,
+        holder: record.holder,
+      }
     : undefined;
+}
+
+/**
+ * Whether `holder` is a process of this very machine and pid namespace (same host name, boot id
+ * and pid namespace, as `provablyGone` checks), so its pid may be signalled from here. Without
+ * boot id or namespace (not Linux) nothing is proved, and the answer is no.
+ */
+export function runsHere(holder: LeaseHolder, me: LeaseHolder = localHolder()): boolean {
+  return (
+    holder.bootId !== undefined &&
+    holder.pidNamespace !== undefined &&
+    holder.host === me.host &&
+    holder.bootId === me.bootId &&
+    holder.pidNamespace === me.pidNamespace
+  );
 }
 
 /**
  * Asks the leader holding `store` to stop. Throws a user error when no leader holds it (nothing
  * runs the workflow, so there is nothing to stop).
  */
-export async function requestKill(store: JobStore, now: number): Promise<KillRequest> {
+export async function requestKill(
+  store: JobStore,
+  now: number,
+): Promise<KillRequest & { readonly leader: LeaseHolder }> {
   await store.assertExists();
   const leader = await currentLeader(store);
   if (!leader)
@@ -67,7 +91,7 @@ export async function requestKill(store: JobStore, now: number): Promise<KillReq
     pid: process.pid,
   };
   await store.objects.put(KILL_KEY, JSON.stringify(request));
-  return request;
+  return { ...request, leader: leader.holder };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import t from 'tap';
 import { command as destroyCluster } from '../../src/cli/destroyCluster.js';
+import { command as kill } from '../../src/cli/kill.js';
 import { command as launchCluster } from '../../src/cli/launchCluster.js';
 import { command as rsyncCluster } from '../../src/cli/rsyncCluster.js';
 import { command as sshCluster } from '../../src/cli/sshCluster.js';
@@ -23,7 +24,7 @@ const TOIL: Readonly<Record<string, string[]>> = {
   'ssh-cluster': ['--grafana_port', '--insecure', '--sshOption', '--provisioner', '-p', '--zone', '-z'],
   'rsync-cluster': ['--insecure', '--provisioner', '-p', '--zone', '-z'],
   'destroy-cluster': ['--provisioner', '-p', '--zone', '-z'],
-  // Toil's src/toil/utils/toil{Status,Stats}.py
+  // Toil's src/toil/utils/toil{Status,Stats,Kill}.py
   status: [
     ...['--failIfNotComplete', '--noAggStats', '--dot', '--printDot', '--jobs', '--perJob'],
     ...['--printPerJobStats', '--logs', '--printLogs', '--children', '--printChildren', '--status'],
@@ -33,6 +34,7 @@ const TOIL: Readonly<Record<string, string[]>> = {
     ...['--outputFile', '--raw', '--pretty', '--human', '--sort', '--categories', '--sortCategory'],
     '--sortField',
   ],
+  kill: ['--force'],
 };
 
 function optionsOf(sub: SubCommand, name: string): Set<string> {
@@ -50,6 +52,7 @@ t.test("every option of Toil's cluster utilities and workflow utilities is one o
     ['destroy-cluster', destroyCluster],
     ['status', status],
     ['stats', stats],
+    ['kill', kill],
   ];
   for (const [name, sub] of subs) {
     const ours = optionsOf(sub, name);

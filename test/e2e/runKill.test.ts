@@ -10,6 +10,20 @@ const TREE = repoPath('test/fixtures/workflowTree.ts');
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(240_000);
 
+/** workflowTree of `n` leaves, each job sleeping `sleepMs`, started and running its first job. */
+async function startedTree(dir: string, n: string, sleepMs: string) {
+  const log = join(dir, 'exec.log');
+  const out = join(dir, 'sum.txt');
+  const args = ['run', TREE, 'file:./js', '--n', n, '--sleepMs', sleepMs, '--log', log, '--out', out];
+  const running = startToil(args, { cwd: dir });
+  await waitFor(
+    'the first job to start',
+    () => existsSync(log) && readFileSync(log, 'utf8').includes('start tree'),
+    60_000,
+  );
+  return { log, out, args, running };
+}
+
 /**
  * Toil's `toil kill JOBSTORE`: the leader running the workflow, found through the job store alone,
  * stops within its poll, kills its running jobs and keeps the store; `--restart` finishes the
@@ -19,15 +33,7 @@ t.test(
   'toil kill stops the running leader through the job store; --restart finishes the workflow',
   async (t) => {
     const dir = scratchDir(t);
-    const log = join(dir, 'exec.log');
-    const out = join(dir, 'sum.txt');
-    const args = ['run', TREE, 'file:./js', '--n', '8', '--sleepMs', '1500', '--log', log, '--out', out];
-    const running = startToil(args, { cwd: dir });
-    await waitFor(
-      'the first job to start',
-      () => existsSync(log) && readFileSync(log, 'utf8').includes('start tree'),
-      60_000,
-    );
+    const { log, out, args, running } = await startedTree(dir, '8', '1500');
     const kill = await runToil(['kill', 'file:./js', '--wait', '60'], { cwd: dir });
     t.equal(kill.code, 0, kill.stderr);
     t.match(kill.stderr, /^toil: asked the leader of file:.*js \(generation 0\) to stop$/m);
@@ -74,3 +80,21 @@ t.test('toil kill of a job store no leader holds says so', async (t) => {
     /^toil: no leader is running the workflow in job store file:.*kept \(nothing to kill\)$/m,
   );
 });
+
+t.test(
+  "toil kill --force kills a leader of this machine at once (Toil's SIGKILL); --restart takes over without waiting for its lease",
+  async (t) => {
+    const dir = scratchDir(t);
+    const { out, args, running } = await startedTree(dir, '2', '3000');
+    const kill = await runToil(['kill', 'file:./js', '--force', '--wait', '10'], { cwd: dir });
+    t.equal(kill.code, 0, kill.stderr);
+    t.match(kill.stderr, /^toil: --force: killed the leader \(pid \d+\) on this machine$/m);
+    const killed = await running.done;
+    t.equal(killed.signal, 'SIGKILL', 'the leader was killed, not asked');
+    const started = Date.now();
+    const again = await runToil([...args, '--restart', '--sleepMs', '0'], { cwd: dir });
+    t.equal(again.code, 0, again.stderr);
+    t.equal(readFileSync(out, 'utf8'), '1\n', 'the sum of 0..1: the workflow finished after the kill');
+    t.ok(Date.now() - started < 30_000, "the dead leader's lease (60 s) was taken over at once");
+  },
+);

@@ -1,0 +1,13 @@
+import t from 'tap';
+import { localHolder } from '../../src/jobstore/lease.js';
+import { runsHere } from '../../src/leader/killRequest.js';
+
+t.test('toil kill --force signals only a leader proved to run on this machine', async (t) => {
+  const me = { id: 'me', host: 'node-a', pid: 10, bootId: 'boot-1', pidNamespace: 'pid:[1]' };
+  t.ok(runsHere({ ...me, id: 'leader', pid: 20 }, me), 'same host, boot and pid namespace');
+  t.notOk(runsHere({ ...me, host: 'node-b' }, me), 'another machine');
+  t.notOk(runsHere({ ...me, bootId: 'boot-2' }, me), 'this host name before a reboot');
+  t.notOk(runsHere({ ...me, pidNamespace: 'pid:[2]' }, me), 'another container');
+  t.notOk(runsHere({ id: 'x', host: 'node-a', pid: 20 }, me), 'a holder without boot id proves nothing');
+  t.ok(runsHere({ ...localHolder(), pid: 1 }), 'this process as the default for "here"');
+});
