@@ -63,3 +63,19 @@ export function checkForeignOptions(flags: object, table: readonly ForeignOption
   }
   return notices;
 }
+
+/**
+ * The options every Toil utility takes (Toil's `parser_with_common_options`: logging and
+ * `--tempDirRoot`), for a toil-ts utility that writes no log and no temporary file: it prints its
+ * report, so they change nothing.
+ */
+export function utilityCommonOptions(command: string): ForeignOption[] {
+  const noLog = `${command} writes no log, only its report`;
+  return [
+    ...ignored('none', noLog, '--logCritical', '--logError', '--logWarning', '--logInfo', '--logDebug'),
+    ...ignored('none', noLog, '--logTrace', '--logOff', '--rotatingLogging'),
+    ...ignored('value', noLog, '--logLevel', '--logFile'),
+    ...ignored('bool', noLog, '--logColors'),
+    ...ignored('value', `${command} makes no temporary files`, '--tempDirRoot'),
+  ];
+}

@@ -4,11 +4,15 @@ import { UserInputError } from '../common/errors.js';
 import { processAlive } from '../jobstore/lease.js';
 import { currentLeader, KILL_POLL_MS, requestKill, runsHere } from '../leader/killRequest.js';
 import { openJobStore } from '../main/jobStores.js';
+import { addForeignOptions, checkForeignOptions, utilityCommonOptions } from './foreignOptions.js';
 import type { SubCommand } from './main.js';
+
+/** Toil's options every utility takes (src/cli/foreignOptions.ts). */
+const FOREIGN = utilityCommonOptions('toil kill');
 
 export const command: SubCommand = {
   register(program: Command, setExitCode: (code: number) => void): void {
-    program
+    const cmd = program
       .command('kill')
       .description(
         "Stop the workflow running in a job store (Toil's `toil kill`): its leader, wherever it runs, sees the " +
@@ -24,8 +28,10 @@ export const command: SubCommand = {
       .option(
         '--force',
         'if the leader runs on this machine, also kill it at once (SIGKILL) instead of letting it stop its jobs',
-      )
-      .action(async (jobStore: string, flags: { wait: string; force?: boolean }) => {
+      );
+    addForeignOptions(cmd, FOREIGN).action(
+      async (jobStore: string, flags: { wait: string; force?: boolean }) => {
+        for (const notice of checkForeignOptions(flags, FOREIGN)) process.stderr.write(`${notice}\n`);
         const waitS = Number(flags.wait);
         if (!/^\d+(\.\d+)?$/.test(flags.wait) || !Number.isFinite(waitS))
           throw new UserInputError('BAD_FLAG', `--wait ${flags.wait}: expected a number of seconds`);
@@ -68,6 +74,7 @@ export const command: SubCommand = {
         }
         process.stderr.write(`toil: the leader has not stopped within ${waitS} s\n`);
         setExitCode(1);
-      });
+      },
+    );
   },
 };

@@ -3,7 +3,13 @@ import type { Command } from 'commander';
 import { UserInputError } from '../common/errors.js';
 import { workflowStats, type JobNameStats, type Spread } from '../leader/workflowStats.js';
 import { openJobStore } from '../main/jobStores.js';
-import { addForeignOptions, checkForeignOptions, ignored, type ForeignOption } from './foreignOptions.js';
+import {
+  addForeignOptions,
+  checkForeignOptions,
+  ignored,
+  utilityCommonOptions,
+  type ForeignOption,
+} from './foreignOptions.js';
 import type { SubCommand } from './main.js';
 
 /** Toil's `--sortCategory` values (its `wait` and `disk` are not measured here). */
@@ -41,6 +47,7 @@ const FOREIGN: readonly ForeignOption[] = [
     'the table shows every measure toil-ts records (clock, CPU time, memory); wait and disk are not measured',
     '--categories',
   ),
+  ...utilityCommonOptions('toil stats'),
 ];
 
 export const command: SubCommand = {

@@ -2,7 +2,13 @@ import { Option, type Command } from 'commander';
 import type { FailureLog } from '../jobstore/jobRecords.js';
 import { failureLogs, workflowStatus, type WorkflowStatus } from '../leader/workflowStatus.js';
 import { openJobStore } from '../main/jobStores.js';
-import { addForeignOptions, checkForeignOptions, refused, type ForeignOption } from './foreignOptions.js';
+import {
+  addForeignOptions,
+  checkForeignOptions,
+  refused,
+  utilityCommonOptions,
+  type ForeignOption,
+} from './foreignOptions.js';
 import type { SubCommand } from './main.js';
 
 interface Flags {
@@ -38,6 +44,7 @@ const FOREIGN: readonly ForeignOption[] = [
     '--dot',
   ),
   ...refused('value', '`toil status` reports on the whole workflow only; run it without --jobs', '--jobs'),
+  ...utilityCommonOptions('toil status'),
 ];
 
 export const command: SubCommand = {
@@ -58,7 +65,7 @@ export const command: SubCommand = {
     // Toil's second spellings of the same switches.
     for (const alias of ['--logs', '--failed']) cmd.addOption(new Option(alias).hideHelp());
     addForeignOptions(cmd, FOREIGN).action(async (jobStore: string, flags: Flags) => {
-      checkForeignOptions(flags, FOREIGN);
+      for (const notice of checkForeignOptions(flags, FOREIGN)) process.stderr.write(`${notice}\n`);
       const s = await workflowStatus(openJobStore(jobStore));
       const damaged = s.damaged.map((d) => `  ${d.key}: ${d.reason}`);
       if (flags.json) {

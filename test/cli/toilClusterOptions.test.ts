@@ -14,6 +14,12 @@ import type { SubCommand } from '../../src/cli/main.js';
  * Cluster.py with the provisioner options they share) and of `toil status`, `toil stats` and
  * `toil kill` is an option of ours: a command line from Toil's docs never stops at "unknown option".
  */
+/** Toil's src/toil/common.py parser_with_common_options: logging and --tempDirRoot. */
+const COMMON = [
+  ...['--logCritical', '--logError', '--logWarning', '--logInfo', '--logDebug', '--logTrace', '--logOff'],
+  ...['--logLevel', '--logFile', '--rotatingLogging', '--logColors', '--tempDirRoot'],
+];
+
 const TOIL: Readonly<Record<string, string[]>> = {
   'launch-cluster': [
     ...['--allowFuse', '--boto', '--clusterType', '-T', '--forceDockerAppliance', '--keyPairName'],
@@ -24,17 +30,19 @@ const TOIL: Readonly<Record<string, string[]>> = {
   'ssh-cluster': ['--grafana_port', '--insecure', '--sshOption', '--provisioner', '-p', '--zone', '-z'],
   'rsync-cluster': ['--insecure', '--provisioner', '-p', '--zone', '-z'],
   'destroy-cluster': ['--provisioner', '-p', '--zone', '-z'],
-  // Toil's src/toil/utils/toil{Status,Stats,Kill}.py
+  // Toil's src/toil/utils/toil{Status,Stats,Kill}.py, with parser_with_common_options's (COMMON)
   status: [
+    ...COMMON,
     ...['--failIfNotComplete', '--noAggStats', '--dot', '--printDot', '--jobs', '--perJob'],
     ...['--printPerJobStats', '--logs', '--printLogs', '--children', '--printChildren', '--status'],
     ...['--printStatus', '--failed', '--printFailed'],
   ],
   stats: [
+    ...COMMON,
     ...['--outputFile', '--raw', '--pretty', '--human', '--sort', '--categories', '--sortCategory'],
     '--sortField',
   ],
-  kill: ['--force'],
+  kill: [...COMMON, '--force'],
 };
 
 function optionsOf(sub: SubCommand, name: string): Set<string> {

@@ -44,9 +44,15 @@ t.test(
 
     const finished = await runToil([...tree, '--restart', '--clean', 'never'], { cwd: dir });
     t.equal(finished.code, 0, finished.stderr);
-    const complete = await runToil(['status', 'file:./js', '--failIfNotComplete'], { cwd: dir });
+    const complete = await runToil(['status', 'file:./js', '--failIfNotComplete', '--logDebug'], {
+      cwd: dir,
+    });
     t.equal(complete.code, 0, '--failIfNotComplete: exit 0 once the workflow has finished');
     t.match(complete.stdout, /^state: +finished$/m);
+    t.match(
+      complete.stderr,
+      /^toil: --logDebug has no effect here: toil status writes no log, only its report$/m,
+    );
 
     const report = join(dir, 'report.txt');
     const stats = await runToil(['stats', 'file:./js', '--outputFile', report], { cwd: dir });
