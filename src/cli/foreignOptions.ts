@@ -16,9 +16,9 @@ export interface ForeignOption {
   readonly flag: string;
   /**
    * `bool`: Toil's `--flag [true|false]`; `value`: it takes one argument; `optional`: it may take
-   * one (Toil's `nargs='?'`); `none`: a switch.
+   * one (Toil's `nargs='?'`); `values`: one or more (Toil's `nargs='+'`); `none`: a switch.
    */
-  readonly arg: 'bool' | 'value' | 'optional' | 'none';
+  readonly arg: 'bool' | 'value' | 'optional' | 'values' | 'none';
   readonly effect: 'ignored' | 'refused';
   readonly why: string;
 }
@@ -35,6 +35,7 @@ const ARG_SPEC: Readonly<Record<ForeignOption['arg'], string>> = {
   bool: ' [bool]',
   value: ' <value>',
   optional: ' [value]',
+  values: ' <value...>',
   none: '',
 };
 

@@ -43,7 +43,7 @@ const FOREIGN: readonly ForeignOption[] = [
     '--printDot',
     '--dot',
   ),
-  ...refused('value', '`toil status` reports on the whole workflow only; run it without --jobs', '--jobs'),
+  ...refused('values', '`toil status` reports on the whole workflow only; run it without --jobs', '--jobs'),
   ...utilityCommonOptions('toil status'),
 ];
 

@@ -76,4 +76,7 @@ t.test("Toil's status reports toil-ts has no data for are refused, naming what t
   const r = await runToil(['status', 'file:./absent', '--printDot'], { cwd: dir });
   t.equal(r.code, 2);
   t.match(r.stderr, /--printDot: toil-ts draws no job graph/);
+  const jobs = await runToil(['status', 'file:./absent', '--jobs', 'a', 'b'], { cwd: dir });
+  t.equal(jobs.code, 2);
+  t.match(jobs.stderr, /--jobs: `toil status` reports on the whole workflow only; run it without --jobs/);
 });
