@@ -21,6 +21,7 @@ const SUB_COMMANDS: readonly (readonly [string, () => Promise<{ command: SubComm
   ['stats', () => import('./stats.js')],
   ['cancel', () => import('./cancel.js')],
   ['kill', () => import('./kill.js')],
+  ['debug-job', () => import('./debugJob.js')],
   ['clean', () => import('./clean.js')],
   ['leader', () => import('./leader.js')],
   ['config', () => import('./config.js')],

@@ -81,6 +81,18 @@ export const ERROR_CODES = {
     meaning: 'the workflow file does not compile or bundle',
   },
   WORKFLOW_LOAD: { area: 'workflow', dispositions: f, meaning: 'the bundled workflow module failed to load' },
+  JOB_NOT_FOUND: {
+    area: 'workflow',
+    dispositions: u,
+    meaning:
+      '`toil debug-job`: no issued job has that id or name (the jobs that failed for good, or the names, are listed)',
+  },
+  JOB_AMBIGUOUS: {
+    area: 'workflow',
+    dispositions: u,
+    meaning:
+      '`toil debug-job`: several jobs have that name and not exactly one failed for good (their ids are listed)',
+  },
   WORKFLOW_KILLED: {
     area: 'workflow',
     dispositions: f,

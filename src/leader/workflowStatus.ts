@@ -57,9 +57,7 @@ export async function workflowStatus(store: JobStore): Promise<WorkflowStatus> {
   let failedAttempts = 0;
   for await (const _ of store.objects.list('logs/')) failedAttempts++;
   const counts = graph.counts();
-  const [outcome, generation] = await Promise.all([store.readOutcome(), store.readGeneration()]);
-  const failedJobs =
-    outcome?.generation === generation && outcome.status === 'failed' ? outcome.failedJobs : [];
+  const failedJobs = await jobsFailedForGood(store);
   return {
     locator: store.locator,
     workflowId: workflow.workflowId,
@@ -72,6 +70,12 @@ export async function workflowStatus(store: JobStore): Promise<WorkflowStatus> {
     failedAttempts,
     damaged,
   };
+}
+
+/** The jobs the last leader's run failed for good, unless a leader has resumed the workflow since. */
+export async function jobsFailedForGood(store: JobStore): Promise<WorkflowStatus['failedJobs']> {
+  const [outcome, generation] = await Promise.all([store.readOutcome(), store.readGeneration()]);
+  return outcome?.generation === generation && outcome.status === 'failed' ? outcome.failedJobs : [];
 }
 
 /**

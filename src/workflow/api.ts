@@ -95,6 +95,7 @@ export interface JobHandle<R> {
 export interface Job {
   readonly jobId: string;
   readonly name: string;
+  /** Numbered by the leader from 1; 0 in a debug run (`toil debug-job`), which records nothing. */
   readonly attempt: number;
   /** The requirements in effect (declared, else the workflow's defaults), sizes in bytes. */
   readonly requirements: {

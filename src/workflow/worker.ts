@@ -22,9 +22,12 @@ export const WORKER_EXIT = { committed: 0, jobFailed: 1, usage: 2, storeFailed: 
 
 export interface WorkerRunResult {
   readonly exitCode: number;
-  readonly outcome: 'committed' | 'already' | 'failed' | 'abandoned' | 'store-failed';
+  /** `debugged`: a debug run's job returned (nothing was committed). */
+  readonly outcome: 'committed' | 'already' | 'debugged' | 'failed' | 'abandoned' | 'store-failed';
   /** For failures: the error and the tail of the job's output. */
   readonly message?: string;
+  /** For a job that threw: the error with the stack frames of the workflow's own code. */
+  readonly error?: string;
 }
 
 export interface WorkerOptions {
@@ -33,6 +36,12 @@ export interface WorkerOptions {
   /** Consulted just before committing; false means the leader is gone, so do not commit. */
   readonly shouldCommit?: () => boolean;
   readonly now?: () => number;
+  /**
+   * A debug run (`toil debug-job`): the job runs as it would on a worker, but leaves the workflow
+   * as it was, so a user can run it again and again: no commit, no failure log, and the files it
+   * wrote deleted again whether it failed or not. `onLog` sees each log line as the job logs it.
+   */
+  readonly debugRun?: { readonly onLog?: (line: LogLine) => void };
 }
 
 /** Runs one attempt of one job and commits its result. Never throws. */
@@ -61,7 +70,9 @@ export async function runWorkerJob(
   const logAt =
     (level: LogLine['level']) =>
     (message: string): void => {
-      logs.push({ level, message: String(message), time: now() });
+      const line: LogLine = { level, message: String(message), time: now() };
+      logs.push(line);
+      options.debugRun?.onLog?.(line);
     };
   const log: JobLogger = {
     debug: logAt('debug'),
@@ -110,15 +121,32 @@ export async function runWorkerJob(
     restoreEnv();
     const error = userStack(e);
     const failure: FailureLog = { format: 1, jobId, attempt, name: ticket.name, error, logs, output };
-    await Promise.allSettled([store.writeFailureLog(failure), store.deleteFiles(fileStore.written)]);
+    await Promise.allSettled([
+      options.debugRun ? undefined : store.writeFailureLog(failure),
+      store.deleteFiles(fileStore.written),
+    ]);
     await fileStore.cleanup().catch(() => {});
-    return { exitCode: WORKER_EXIT.jobFailed, outcome: 'failed', message: `${error}\n${output}`.trim() };
+    return {
+      exitCode: WORKER_EXIT.jobFailed,
+      outcome: 'failed',
+      message: `${error}\n${output}`.trim(),
+      error,
+    };
   }
   capture.stop();
   restoreEnv();
   const cpu = process.cpuUsage(cpuAtStart);
   const peakRssBytes = process.resourceUsage().maxRSS * 1024;
   await fileStore.cleanup().catch(() => {});
+  if (options.debugRun) {
+    try {
+      await store.deleteFiles(fileStore.written);
+      return { exitCode: WORKER_EXIT.committed, outcome: 'debugged' };
+    } catch (e) {
+      const message = `the job returned, but the files it wrote could not be deleted: ${(e as Error).message}`;
+      return { exitCode: WORKER_EXIT.storeFailed, outcome: 'store-failed', message };
+    }
+  }
   if (options.shouldCommit && !options.shouldCommit()) {
     return {
       exitCode: WORKER_EXIT.storeFailed,

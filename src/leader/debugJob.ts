@@ -1,0 +1,131 @@
+import { UserInputError } from '../common/errors.js';
+import type { FailureLog, JobCommit, JobTicket } from '../jobstore/jobRecords.js';
+import type { JobStore } from '../jobstore/jobStore.js';
+import { jobsFailedForGood, type WorkflowStatus } from './workflowStatus.js';
+
+/** A job `toil debug-job` can run: one the leader wrote a ticket for (it was issued at least once). */
+export interface TicketedJob {
+  readonly jobId: string;
+  readonly name: string;
+}
+
+type FailedJob = WorkflowStatus['failedJobs'][number];
+
+const TICKETS_PREFIX = 'jobs/';
+/** How many candidates an error message names before "and N more". */
+const NAMED_CANDIDATES = 8;
+
+/**
+ * The job `query` names, as Toil's `toil debug-job` picks it: a job id; else a job name matching
+ * one job, or several of which exactly one failed for good. Throws a one-line UserInputError
+ * naming the candidates otherwise.
+ */
+export function chooseJob(
+  query: string,
+  jobs: readonly TicketedJob[],
+  failed: readonly FailedJob[],
+  locator: string,
+): TicketedJob {
+  const byId = jobs.find((j) => j.jobId === query);
+  if (byId) return byId;
+  const named = jobs.filter((j) => j.name === query);
+  if (named.length === 1) return named[0]!;
+  const failedIds = new Set(failed.map((f) => f.jobId));
+  if (named.length > 1) {
+    const failedNamed = named.filter((j) => failedIds.has(j.jobId));
+    if (failedNamed.length === 1) return failedNamed[0]!;
+    const shown = failedNamed.length > 1 ? failedNamed : named;
+    throw new UserInputError(
+      'JOB_AMBIGUOUS',
+      `job name '${query}' matches ${named.length} jobs in job store ${locator}` +
+        (failedNamed.length > 1 ? `, ${failedNamed.length} of them failed for good` : '') +
+        `: give one of their ids: ${listed(shown.map((j) => j.jobId))}`,
+      { name: query, candidates: shown.map((j) => j.jobId) },
+    );
+  }
+  const failedHere = failed.filter((f) => jobs.some((j) => j.jobId === f.jobId));
+  const hint =
+    failedHere.length > 0
+      ? `; failed for good: ${listed(failedHere.map((f) => `${f.name} (${f.jobId})`))}`
+      : jobs.length > 0
+        ? `; job names: ${listed([...new Set(jobs.map((j) => j.name))].sort())}`
+        : '; no job of it has been issued yet';
+  throw new UserInputError(
+    'JOB_NOT_FOUND',
+    `no job named '${query}' or with that id in job store ${locator}${hint}`,
+    { job: query },
+  );
+}
+
+function listed(items: readonly string[]): string {
+  const more = items.length - NAMED_CANDIDATES;
+  return items.slice(0, NAMED_CANDIDATES).join(', ') + (more > 0 ? ` and ${more} more` : '');
+}
+
+/**
+ * Finds the job `query` names among the jobs of the store that have a ticket, and reads its ticket.
+ * Reads every ticket only when `query` is not a job id (names are inside the tickets).
+ */
+export async function findJob(
+  store: JobStore,
+  query: string,
+): Promise<{ ticket: JobTicket; failedForGood: FailedJob | undefined }> {
+  await store.assertExists();
+  const ids: string[] = [];
+  for await (const info of store.objects.list(TICKETS_PREFIX))
+    ids.push(info.key.slice(TICKETS_PREFIX.length));
+  const failed = await jobsFailedForGood(store);
+  const tickets = new Map<string, JobTicket>();
+  const readTicket = async (id: string): Promise<void> => {
+    const t = await store.readTicket(id);
+    if (t) tickets.set(id, t);
+  };
+  if (ids.includes(query)) await readTicket(query);
+  else await forEachLimited(ids, 16, readTicket);
+  const jobs = [...tickets.values()].map((t) => ({ jobId: t.jobId, name: t.name }));
+  const chosen = chooseJob(query, jobs, failed, store.locator);
+  return {
+    ticket: tickets.get(chosen.jobId)!,
+    failedForGood: failed.find((f) => f.jobId === chosen.jobId),
+  };
+}
+
+/** What `toil debug-job --printJobInfo` shows: the ticket, the commit if the job ran, its failed attempts. */
+export interface DebugJobInfo {
+  readonly ticket: JobTicket;
+  readonly commit: JobCommit | undefined;
+  readonly failedAttempts: readonly FailureLog[];
+  readonly failedForGood: boolean;
+}
+
+export async function debugJobInfo(
+  store: JobStore,
+  ticket: JobTicket,
+  failedForGood: boolean,
+): Promise<DebugJobInfo> {
+  const keys: string[] = [];
+  for await (const info of store.objects.list(`logs/${ticket.jobId}/`)) keys.push(info.key);
+  const logs = await Promise.all(
+    keys.map((k) => store.readFailureLog(ticket.jobId, Number(k.split('/')[2])).catch(() => undefined)),
+  );
+  return {
+    ticket,
+    commit: await store.readCommit(ticket.jobId),
+    failedAttempts: logs
+      .filter((l): l is FailureLog => l !== undefined)
+      .sort((a, b) => a.attempt - b.attempt),
+    failedForGood,
+  };
+}
+
+async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

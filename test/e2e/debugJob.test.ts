@@ -1,0 +1,103 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import t from 'tap';
+import { REPO_ROOT, scratchDir, runToil } from '../fixtures/workflowCli.js';
+
+const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
+const FILES = join(REPO_ROOT, 'test/fixtures/workflowFiles.ts');
+
+t.setTimeout(120_000);
+
+/** Every file of a file: job store with the SHA-256 of its bytes: equal snapshots, unchanged store. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[relative(dir, p)] = createHash('sha256').update(readFileSync(p)).digest('hex');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+t.test('toil debug-job runs a failed job here, shows why it fails, and changes nothing', async (t) => {
+  const dir = scratchDir(t);
+  const log = join(dir, 'exec.log');
+  // `add` fails its first 4 attempts: the run's 2, then the 2 debug runs below.
+  const run = await runToil(
+    ['run', TREE, 'file:./js', '--n', '2', '--out', join(dir, 'o'), '--log', log].concat([
+      '--fail',
+      'add',
+      '--failTimes',
+      '4',
+      '--retryCount',
+      '1',
+    ]),
+    { cwd: dir },
+  );
+  t.equal(run.code, 1, 'the workflow failed');
+  const jobId = /job 'add' \(([0-9a-f-]+)\) failed after/.exec(run.stderr)?.[1];
+  t.ok(jobId, 'the failed job is named');
+  const before = snapshot(join(dir, 'js'));
+  const statusBefore = await runToil(['status', 'file:./js'], { cwd: dir });
+
+  for (const job of ['add', jobId!]) {
+    const r = await runToil(['debug-job', 'file:./js', job], { cwd: dir });
+    t.equal(r.code, 1, `by ${job === 'add' ? 'name' : 'id'}: exit 1, the job threw`);
+    t.match(r.stderr, /stderr-marker-of-add: about to fail \(attempt 0\)/, "the job's own output is shown");
+    t.match(r.stderr, new RegExp(`job 'add' \\(${jobId}\\) failed: Error: add was told to fail`));
+    t.match(
+      r.stderr,
+      /^\s+at record \(.*workflowTree\.ts:40:\d+\)$/m,
+      "with the stack in the workflow's source",
+    );
+  }
+  t.same(snapshot(join(dir, 'js')), before, 'no object of the job store was added or changed');
+  const statusAfter = await runToil(['status', 'file:./js'], { cwd: dir });
+  t.equal(statusAfter.stdout, statusBefore.stdout, 'toil status says the same');
+
+  const info = await runToil(['debug-job', 'file:./js', 'add', '--printJobInfo'], { cwd: dir });
+  t.equal(info.code, 0, info.stderr);
+  t.match(info.stdout, new RegExp(`^job: +add\\nid: +${jobId}\\n`, 'm'));
+  t.match(info.stdout, /^input: +\{"a":0,"b":1,"opts":\{/m, 'its input, promises resolved');
+  t.match(info.stdout, /^requirements: +cores 0\.5, memory 32\.0 MiB, disk 1\.0 MiB, preemptable no$/m);
+  t.match(info.stdout, /^ran: +no \(no commit in the job store\)$/m);
+  t.match(info.stdout, /^failed: +2 attempt\(s\) logged; failed for good in the last run$/m);
+  t.equal(info.stdout.match(/^ {2}attempt \d+: Error: add was told to fail$/gm)?.length, 2);
+  t.notMatch(info.stdout, /about to fail/, 'nothing was run');
+
+  const ambiguous = await runToil(['debug-job', 'file:./js', 'tree'], { cwd: dir });
+  t.equal(ambiguous.code, 2, 'a name of several jobs: exit 2');
+  t.match(
+    ambiguous.stderr,
+    /^toil: job name 'tree' matches 3 jobs in job store file:\.\/js: give one of their ids: [0-9a-f-]+, [0-9a-f-]+, [0-9a-f-]+\n$/,
+  );
+  const none = await runToil(['debug-job', 'file:./js', 'nosuch'], { cwd: dir });
+  t.equal(none.code, 2, 'no match: exit 2');
+  t.match(
+    none.stderr,
+    new RegExp(
+      `^toil: no job named 'nosuch' or with that id in job store file:\\./js; failed for good: add \\(${jobId}\\)\\n$`,
+    ),
+    'the failed job is suggested',
+  );
+});
+
+t.test(
+  'toil debug-job of a job that returns: exit 0, its log lines shown, its files deleted again',
+  async (t) => {
+    const dir = scratchDir(t);
+    const run = await runToil(['run', FILES, 'file:./js', '--clean', 'never'], { cwd: dir });
+    t.equal(run.code, 0, run.stderr);
+    const before = snapshot(join(dir, 'js'));
+    // `produce` writes four files to the job store and deletes one in its commit.
+    const r = await runToil(['debug-job', 'file:./js', 'produce'], { cwd: dir });
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stderr, /^\S+Z info \[produce\]: produced files\/[0-9a-f-]+$/m, 'its log line, as it logs it');
+    t.match(r.stderr, /job 'produce' \([0-9a-f-]+\) returned \(not committed\)/);
+    t.same(snapshot(join(dir, 'js')), before, 'no file left in the store, the commit as it was');
+  },
+);
