@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { RealClock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
 import { processAlive } from '../jobstore/lease.js';
-import { currentLeader, KILL_POLL_MS, requestKill, runsHere } from '../leader/killRequest.js';
+import { currentLeader, isToilProcess, KILL_POLL_MS, requestKill, runsHere } from '../leader/killRequest.js';
 import { openJobStore } from '../main/jobStores.js';
 import { addForeignOptions, checkForeignOptions, utilityCommonOptions } from './foreignOptions.js';
 import type { SubCommand } from './main.js';
@@ -43,7 +43,12 @@ export const command: SubCommand = {
         );
         // Toil's --force: SIGKILL to a leader of this machine. Its workers exit as their link to it
         // closes, and its lease is then provably gone, so --restart takes over at once.
-        const forced = Boolean(flags.force) && runsHere(request.leader);
+        const here = Boolean(flags.force) && runsHere(request.leader);
+        const forced = here && isToilProcess(request.leader.pid);
+        if (here && !forced)
+          process.stderr.write(
+            `toil: --force: pid ${request.leader.pid} is no toil process any more (the leader died; --restart takes over at once)\n`,
+          );
         if (forced) {
           try {
             process.kill(request.leader.pid, 'SIGKILL');
@@ -55,7 +60,7 @@ export const command: SubCommand = {
               `toil: --force: could not signal the leader (pid ${request.leader.pid}): ${(e as Error).message}\n`,
             );
           }
-        } else if (flags.force) {
+        } else if (flags.force && !here) {
           process.stderr.write(
             `toil: --force: the leader runs on ${request.leader.host}, not on this machine, and cannot be killed from here; ` +
               `it stops at its next look at the job store (within ${KILL_POLL_MS / 1000} s)\n`,

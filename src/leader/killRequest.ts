@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Clock } from '../common/clock.js';
 import { ToilError, UserInputError } from '../common/errors.js';
@@ -66,6 +67,20 @@ export function runsHere(holder: LeaseHolder, me: LeaseHolder = localHolder()): 
     holder.bootId === me.bootId &&
     holder.pidNamespace === me.pidNamespace
   );
+}
+
+/**
+ * Whether `pid` is still a `toil` process: a leader killed with -9 leaves its pid in the lease
+ * record, and another process may have been given that pid since; it must not be signalled.
+ */
+export function isToilProcess(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .some((arg) => /(^|\/)toil(\.js)?$/.test(arg));
+  } catch {
+    return false; // gone, or no /proc: nothing proved
+  }
 }
 
 /**
