@@ -23,7 +23,7 @@ const FOREIGN: readonly ForeignOption[] = refused(
 const DEBUG_ATTEMPT = 0;
 
 export const command: SubCommand = {
-  register(program: Command, setExitCode: (code: number) => void): void {
+  register(program: Command, _setExitCode: (code: number) => void): void {
     const cmd = program
       .command('debug-job')
       .description(
@@ -53,12 +53,12 @@ export const command: SubCommand = {
       });
       if (result.outcome === 'debugged') {
         process.stderr.write(`toil: ${job} returned (not committed)\n`);
-        setExitCode(0);
       } else {
         // Its output went by as it ran: the error (with the workflow's stack frames) is enough.
         process.stderr.write(`toil: ${job} failed: ${result.error ?? result.message ?? result.outcome}\n`);
-        setExitCode(1);
       }
+      // Done: a timer or socket the job left open must not keep the command running (as a worker).
+      process.exit(result.outcome === 'debugged' ? 0 : 1);
     });
   },
 };

@@ -8,7 +8,7 @@ import { runWorkerJob } from '../workflow/worker.js';
 import type { SubCommand } from './main.js';
 
 export const command: SubCommand = {
-  register(program: Command, setExitCode: (code: number) => void): void {
+  register(program: Command, _setExitCode: (code: number) => void): void {
     program
       .command('worker')
       .description(
@@ -50,7 +50,11 @@ export const command: SubCommand = {
             process.off('disconnect', onDisconnect);
             process.disconnect();
           }
-          setExitCode(result.exitCode);
+          // The attempt is over (committed, or its failure logged): exit now. A job that left a
+          // timer or a socket open (a forgotten poller, a client's keep-alive) would otherwise keep
+          // this process, and so its task, running for ever after its commit, and the workflow
+          // would wait on it.
+          process.exit(result.exitCode);
         },
       );
   },
