@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -35,7 +35,9 @@ const PROFILE = `arn:aws:iam::123456789012:instance-profile/${names.workerProfil
 // The default chain must find the role's keys and nothing else: no keys, no profile, no ~/.aws.
 for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE'])
   delete process.env[k];
-process.env.HOME = mkdtempSync(join(tmpdir(), 'toil-rebalance-watch-home-'));
+const emptyHome = mkdtempSync(join(tmpdir(), 'toil-rebalance-watch-home-'));
+process.env.HOME = emptyHome;
+t.teardown(() => rmSync(emptyHome, { recursive: true, force: true }));
 
 /** A logger whose lines a test reads back. */
 function recordingLogger(): { log: Logger; lines: () => Record<string, unknown>[] } {

@@ -266,6 +266,8 @@ export class Ec2Cloud {
   readonly vpcs: VpcRecord[] = [];
   readonly subnets: SubnetRecord[] = [];
   readonly instances = new Map<string, InstanceRecord>();
+  /** Stops begun by a termination and not yet done: shutting down waits for them too. */
+  private readonly stopping = new Set<Promise<void>>();
   readonly reservations: Reservation[] = [];
   readonly securityGroups = new Map<string, SecurityGroupRecord>();
   readonly keyPairs = new Map<string, KeyPairRecord>();
@@ -794,7 +796,13 @@ export class Ec2Cloud {
     const all = [inst.process, ...inst.unitProcesses];
     inst.process = undefined;
     inst.unitProcesses = [];
-    for (const p of all) if (p) void p.stop();
+    for (const p of all) {
+      if (!p) continue;
+      // Not awaited (terminating answers at once), but tracked: a shutdown right after still
+      // waits for the process to end and its disk to be removed.
+      const stop = p.stop().finally(() => this.stopping.delete(stop));
+      this.stopping.add(stop);
+    }
   }
 
   /** Stops every process this region started (the endpoint is shutting down). */
@@ -805,7 +813,7 @@ export class Ec2Cloud {
       inst.process = undefined;
       inst.unitProcesses = [];
     }
-    await Promise.all(stops);
+    await Promise.all([...stops, ...this.stopping]);
   }
 
   /** EC2 refuses an unknown filter name whether or not anything would be filtered. */
