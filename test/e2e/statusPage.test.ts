@@ -40,7 +40,14 @@ t.test(
       ]),
     );
     const leader = startToilProcess(['leader', '--config', cfgPath], { cwd: dir });
-    t.teardown(() => void leader.child.kill('SIGKILL'));
+    // SIGTERM first: the daemon stops its embedded cloud, whose instances' homes go with it (a
+    // SIGKILL leaves them in the temp dir); SIGKILL only if it has not stopped in 20 s.
+    t.teardown(async () => {
+      const killer = setTimeout(() => leader.child.kill('SIGKILL'), 20_000);
+      leader.child.kill('SIGTERM');
+      await leader.done.catch(() => undefined);
+      clearTimeout(killer);
+    });
     const [, base = ''] = await leader.waitFor(/status page at (http:\/\/[0-9.:]+)\//, 60_000);
     const client = startToilProcess(
       [
