@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Clock } from '../common/clock.js';
 import { ToilError, UserInputError } from '../common/errors.js';
-import type { LeaderRecord, LeaseHolder } from '../jobstore/jobRecords.js';
+import type { LeaseHolder } from '../jobstore/jobRecords.js';
 import { LEADER_KEY, type JobStore } from '../jobstore/jobStore.js';
-import { localHolder } from '../jobstore/lease.js';
+import { localHolder, parseLeaderRecord } from '../jobstore/lease.js';
 
 /**
  * `toil kill JOBSTORE` (Toil's): a request, kept in the job store, that the leader running the
@@ -37,21 +37,15 @@ export class WorkflowKilledError extends ToilError {
   }
 }
 
-/** The leader now holding the store, if any: its generation and where it runs. */
+/** The leader now holding the store, if any: its generation and the holder its lease names. */
 export async function currentLeader(
   store: JobStore,
-): Promise<{ generation: number; host: string; pid: number; holder: LeaseHolder } | undefined> {
+): Promise<{ generation: number; holder: LeaseHolder } | undefined> {
   const obj = await store.objects.get(LEADER_KEY);
   if (!obj) return undefined;
-  const record = JSON.parse(obj.body.toString('utf8')) as LeaderRecord;
-  return record.holder
-    ? {
-        generation: record.generation,
-        host: record.holder.host,
-        pid: record.holder.pid,
-        holder: record.holder,
-      }
-    : undefined;
+  // The lease's own reader: a garbled record is a damaged store, named as such.
+  const record = parseLeaderRecord(store.locator, obj.body);
+  return record.holder ? { generation: record.generation, holder: record.holder } : undefined;
 }
 
 /**
