@@ -61,6 +61,8 @@ export class SingleMachineBatchSystem implements BatchSystem {
   private readonly running = new Map<string, Running>();
   private readonly idle: WarmWorker[] = [];
   private readonly warm = new Set<WarmWorker>();
+  /** Job store and name of the jobs already reported for leaving timers or handles open. */
+  private readonly leftOpenNamed = new Set<string>();
   private used = { cores: 0, memory: 0, disk: 0 };
   private stopped = false;
 
@@ -221,7 +223,10 @@ export class SingleMachineBatchSystem implements BatchSystem {
       )
         return;
       worker.running = undefined;
-      if (!this.stopped) this.idle.push(worker);
+      // A worker whose job left timers or handles behind exits after this reply (see
+      // warmWorker.ts): it takes no other job, so that job's leftovers never fire inside another's.
+      if (reply.leftOpen) this.retiring(run.job, reply.leftOpen);
+      else if (!this.stopped) this.idle.push(worker);
       this.finished(run, reply.exitCode, null, reply.message ?? '');
     });
     child.on('exit', (code, signal) => {
@@ -240,6 +245,24 @@ export class SingleMachineBatchSystem implements BatchSystem {
       }
     });
     return worker;
+  }
+
+  /**
+   * Says which job left what open: once per job name and workflow (job store), as every run of
+   * that job would say the same; later ones at debug level.
+   */
+  private retiring(job: IssuedJob, leftOpen: Readonly<Record<string, number>>): void {
+    const what = Object.entries(leftOpen)
+      .map(([kind, n]) => `${n} ${kind}`)
+      .join(', ');
+    const line = `job '${job.name}' left ${what} open; its worker is retired after it so the next job starts clean`;
+    const key = `${job.jobStoreLocator}\n${job.name}`;
+    if (this.leftOpenNamed.has(key)) {
+      this.log.debug(line);
+    } else {
+      this.leftOpenNamed.add(key);
+      this.log.warn(line);
+    }
   }
 
   private finished(run: Running, code: number | null, signal: NodeJS.Signals | null, output: string): void {

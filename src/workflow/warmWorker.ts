@@ -16,6 +16,11 @@ export interface WarmRunReply {
   readonly attempt: number;
   readonly exitCode: number;
   readonly message?: string;
+  /**
+   * What the job left running after it returned or threw, by kind (`{ Timeout: 1 }`): the worker
+   * exits right after this reply instead of taking another job.
+   */
+  readonly leftOpen?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -23,6 +28,11 @@ export interface WarmRunReply {
  * exactly as `toil worker LOCATOR JOBID --attempt N` would (same code, same commit), minus the
  * ~70 ms of starting Node and loading the module each time. It exits as soon as its leader goes
  * away, so an orphan never commits behind a restarted leader's back.
+ *
+ * A job that leaves a timer or a handle behind (a forgotten poller, an open connection) would run
+ * its code during the next job here, and a throw from it would kill the worker in that job's name
+ * and spend that job's retry. So a worker whose job left any retires after that job: it replies
+ * with what was left and exits, as a one-shot `toil worker` does once its attempt is over.
  */
 export function serveWarmWorker(
   openStore: (locator: string) => Promise<JobStore>,
@@ -31,6 +41,10 @@ export function serveWarmWorker(
   const send = process.send?.bind(process);
   if (!send) throw new Error('a warm worker needs an IPC channel to its leader');
   process.on('disconnect', () => process.exit(WORKER_EXIT.storeFailed));
+  // Node makes the stdio streams (a handle each) on first use, which would be the first job's
+  // output capture: make them now so they are not taken for something the job left.
+  void process.stdout;
+  void process.stderr;
   const stores = new Map<string, Promise<JobStore>>();
   let chain: Promise<void> = Promise.resolve();
   process.on('message', (msg: WarmRunRequest) => {
@@ -43,16 +57,20 @@ export function serveWarmWorker(
       }
       let reply: WarmRunReply;
       try {
-        const result = await runWorkerJob(await store, msg.jobId, msg.attempt, {
+        const opened = await store;
+        const before = openResources();
+        const result = await runWorkerJob(opened, msg.jobId, msg.attempt, {
           ...options,
           shouldCommit: () => process.connected,
         });
+        const leftOpen = resourcesAdded(before, openResources());
         reply = {
           type: 'done',
           jobId: msg.jobId,
           attempt: msg.attempt,
           exitCode: result.exitCode,
           ...(result.message === undefined ? {} : { message: result.message }),
+          ...(leftOpen ? { leftOpen } : {}),
         };
       } catch (e) {
         stores.delete(msg.locator);
@@ -64,7 +82,37 @@ export function serveWarmWorker(
           message: (e as Error).message,
         };
       }
-      if (process.connected) send(reply);
+      if (!process.connected) return;
+      if (reply.leftOpen) send(reply, () => process.exit(reply.exitCode));
+      else send(reply);
     });
   });
+}
+
+/**
+ * Node's requests (a file read, a DNS lookup, a socket write) end by themselves, and an awaited
+ * promise-based one stays listed until it is garbage collected, so only timers and handles count.
+ */
+const REQUEST_KIND = /Req|^(Simple)?(Write|Shutdown)Wrap$|^(Connect|Send)Wrap$/;
+
+/** The timers and handles keeping this process alive, counted by kind. */
+function openResources(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const kind of process.getActiveResourcesInfo()) {
+    if (!REQUEST_KIND.test(kind)) counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** The kinds `after` has more of than `before`, with how many more; undefined when none. */
+function resourcesAdded(
+  before: ReadonlyMap<string, number>,
+  after: ReadonlyMap<string, number>,
+): Record<string, number> | undefined {
+  const added: Record<string, number> = {};
+  for (const [kind, n] of after) {
+    const more = n - (before.get(kind) ?? 0);
+    if (more > 0) added[kind] = more;
+  }
+  return Object.keys(added).length > 0 ? added : undefined;
 }
