@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { RealClock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
-import { processAlive } from '../jobstore/lease.js';
+import { processAlive } from '../common/processIdentity.js';
 import { currentLeader, isToilProcess, KILL_POLL_MS, requestKill, runsHere } from '../leader/killRequest.js';
 import { openJobStore } from '../main/jobStores.js';
 import { addForeignOptions, checkForeignOptions, utilityCommonOptions } from './foreignOptions.js';

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync, readlinkSync } from 'node:fs';
-import { hostname } from 'node:os';
 import type { Clock } from '../common/clock.js';
+import { processAlive, provablyGone as processProvablyGone, thisProcess } from '../common/processIdentity.js';
 import {
   CorruptJobStoreError,
   JobStoreLeasedError,
@@ -23,50 +22,20 @@ export const LEADER_KEY = 'leader.json';
 
 /** This process as a lease holder. `id` is fresh per lease, so two leaders in one process differ. */
 export function localHolder(): LeaseHolder {
-  return {
-    id: randomUUID(),
-    host: hostname(),
-    pid: process.pid,
-    ...optional('bootId', () => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()),
-    ...optional('pidNamespace', () => readlinkSync('/proc/self/ns/pid')),
-  };
-}
-
-function optional<K extends string>(key: K, read: () => string): Partial<Record<K, string>> {
-  try {
-    return { [key]: read() } as Record<K, string>;
-  } catch {
-    return {}; // not Linux: no boot id or pid namespace, so no early take-over either
-  }
-}
-
-/** Whether a process of this machine (and pid namespace) is alive; EPERM means it is (not ours). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return { id: randomUUID(), ...thisProcess() };
 }
 
 /**
- * Whether `holder` is provably dead, so its lease may be taken before it expires: it ran on this
- * very machine since its last boot (same host name, boot id and pid namespace, so its pid means
- * the same process table as ours) and no process has its pid now. Anything less (another
- * machine, another container, a platform without boot ids) proves nothing, and the lease must
- * run out. A reused pid only makes us wait; it never lets two leaders in.
+ * Whether `holder` is provably dead (`provablyGone`: it ran on this machine, boot and pid
+ * namespace, and its pid is free), so its lease may be taken before it expires. Anything less and
+ * the lease must run out. A reused pid only makes us wait; it never lets two leaders in.
  */
 export function provablyGone(
   holder: LeaseHolder,
   me: LeaseHolder,
   isAlive: (pid: number) => boolean = processAlive,
 ): boolean {
-  if (holder.bootId === undefined || holder.pidNamespace === undefined) return false;
-  if (holder.host !== me.host || holder.bootId !== me.bootId || holder.pidNamespace !== me.pidNamespace) {
-    return false;
-  }
-  return holder.pid !== me.pid && !isAlive(holder.pid);
+  return processProvablyGone(holder, me, isAlive);
 }
 
 export function describeHolder(holder: LeaseHolder, generation: number): string {

@@ -1,8 +1,17 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { thisProcess } from '../../src/common/processIdentity.js';
 import { SCRATCH_PREFIX, makeRunScratch, sweepAbandonedScratch } from '../../src/leader/runScratch.js';
 
 /** A pid that no process has: one of a child that has exited. */
@@ -20,13 +29,18 @@ function scratchOf(workDir: string, name: string, owner?: unknown): string {
 }
 
 t.test(
-  'a leader scratch dir is made under a workDir that does not exist yet, marked with this host and pid',
+  'a leader scratch dir is made under a workDir that does not exist yet, marked with this process',
   async (t) => {
     const root = mkdtempSync(join(tmpdir(), 'toil-scratch-'));
     t.teardown(() => rmSync(root, { recursive: true, force: true }));
     const dir = await makeRunScratch(join(root, 'nested', 'work'));
     t.ok(existsSync(dir));
     t.ok(dir.split('/').pop()!.startsWith(SCRATCH_PREFIX));
+    t.same(
+      JSON.parse(readFileSync(join(dir, 'owner.json'), 'utf8')),
+      thisProcess(),
+      'marked with this host, boot, pid namespace and pid',
+    );
     t.same(
       await sweepAbandonedScratch(join(root, 'nested', 'work')),
       [],
@@ -36,24 +50,31 @@ t.test(
   },
 );
 
-t.test('the sweep removes only scratch whose leader is gone from this host', async (t) => {
+t.test('the sweep removes only scratch whose leader is provably gone from this host', async (t) => {
   const work = mkdtempSync(join(tmpdir(), 'toil-scratch-'));
   t.teardown(() => rmSync(work, { recursive: true, force: true }));
-  const dead = deadPid();
-  const abandoned = scratchOf(work, 'killed', { host: hostname(), pid: dead });
-  const live = scratchOf(work, 'live', { host: hostname(), pid: process.pid });
-  const otherHost = scratchOf(work, 'otherhost', { host: `${hostname()}-elsewhere`, pid: dead });
+  const dead = { ...thisProcess(), pid: deadPid() };
+  t.ok(dead.bootId && dead.pidNamespace, 'this host records its boot and pid namespace');
+  const abandoned = scratchOf(work, 'killed', dead);
+  const live = scratchOf(work, 'live', thisProcess());
+  const otherHost = scratchOf(work, 'otherhost', { ...dead, host: `${hostname()}-elsewhere` });
+  // Another boot or another container with this host's name: the pid is not one of this process table.
+  const otherBoot = scratchOf(work, 'otherboot', { ...dead, bootId: 'another-boot' });
+  const otherContainer = scratchOf(work, 'othercontainer', { ...dead, pidNamespace: 'pid:[1]' });
+  // A mark that proves nothing: no boot id or pid namespace (not Linux).
+  const unproven = scratchOf(work, 'unproven', { host: hostname(), pid: dead.pid });
   const unmarked = scratchOf(work, 'unmarked');
   const garbled = join(scratchOf(work, 'garbled'), 'owner.json');
   writeFileSync(garbled, '{"host": 3');
   const notOurs = join(work, 'someone-else-dir');
   mkdirSync(notOurs);
-  writeFileSync(join(notOurs, 'owner.json'), JSON.stringify({ host: hostname(), pid: dead }));
+  writeFileSync(join(notOurs, 'owner.json'), JSON.stringify(dead));
 
   t.same(await sweepAbandonedScratch(work), [abandoned], 'only the killed leader’s scratch');
   t.notOk(existsSync(abandoned));
-  for (const kept of [live, otherHost, unmarked, notOurs]) t.ok(existsSync(kept), `${kept} is kept`);
-  t.equal(readdirSync(work).length, 5);
+  for (const kept of [live, otherHost, otherBoot, otherContainer, unproven, unmarked, notOurs])
+    t.ok(existsSync(kept), `${kept} is kept`);
+  t.equal(readdirSync(work).length, 8);
 });
 
 t.test('the sweep of a workDir that does not exist removes nothing and does not throw', async (t) => {

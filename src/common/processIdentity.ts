@@ -1,0 +1,62 @@
+import { readFileSync, readlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
+
+/**
+ * A process as recorded by whoever may later need to know whether it is gone (a job store's
+ * lease holder, the owner of a directory): enough to compare its pid with this machine's
+ * processes only when the pid means the same process table.
+ */
+export interface ProcessIdentity {
+  readonly host: string;
+  readonly pid: number;
+  /** Linux: /proc/sys/kernel/random/boot_id, so a pid is only compared within one boot. */
+  readonly bootId?: string;
+  /** Linux: /proc/self/ns/pid, so a pid is only compared within one pid namespace (container). */
+  readonly pidNamespace?: string;
+}
+
+/** This process. */
+export function thisProcess(): ProcessIdentity {
+  return {
+    host: hostname(),
+    pid: process.pid,
+    ...optional('bootId', () => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()),
+    ...optional('pidNamespace', () => readlinkSync('/proc/self/ns/pid')),
+  };
+}
+
+function optional<K extends string>(key: K, read: () => string): Partial<Record<K, string>> {
+  try {
+    return { [key]: read() } as Record<K, string>;
+  } catch {
+    return {}; // not Linux: no boot id or pid namespace, so nothing is ever proved gone
+  }
+}
+
+/** Whether a process of this machine (and pid namespace) is alive; EPERM means it is (not ours). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Whether `other` is provably dead: it ran on this very machine since its last boot (same host
+ * name, boot id and pid namespace, so its pid means the same process table as ours) and no
+ * process has its pid now. Anything less (another machine, another container, a platform without
+ * boot ids) proves nothing. A reused pid only makes it look alive: the safe error.
+ */
+export function provablyGone(
+  other: ProcessIdentity,
+  me: ProcessIdentity,
+  isAlive: (pid: number) => boolean = processAlive,
+): boolean {
+  if (other.bootId === undefined || other.pidNamespace === undefined) return false;
+  if (other.host !== me.host || other.bootId !== me.bootId || other.pidNamespace !== me.pidNamespace) {
+    return false;
+  }
+  return other.pid !== me.pid && !isAlive(other.pid);
+}
