@@ -162,7 +162,12 @@ t.test(
     const odPid = endpoint.cloud.instances.get(od.instanceId)!.process!.pid!;
     t.ok(alive(spotPid) && alive(odPid), 'both workers are live processes');
     const spotArgs = cmdline(spotPid);
-    t.same(spotArgs.slice(-14, -6), [
+    t.same(
+      spotArgs.slice(-4, -2),
+      ['--exit-with', String(process.pid)],
+      'it stops once its local cloud is gone',
+    );
+    t.same(spotArgs.slice(-16, -8), [
       'localcloud',
       'agent',
       '--master',
@@ -172,8 +177,8 @@ t.test(
       '--attributes',
       'preemptable:true',
     ]);
-    t.same(cmdline(odPid).slice(-8, -6), ['--attributes', 'preemptable:false']);
-    t.same(cmdline(odPid).slice(-6, -4), [
+    t.same(cmdline(odPid).slice(-10, -8), ['--attributes', 'preemptable:false']);
+    t.same(cmdline(odPid).slice(-8, -6), [
       '--hostname',
       endpoint.cloud.instances.get(od.instanceId)!.privateIp,
     ]);

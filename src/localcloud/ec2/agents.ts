@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../common/log.js';
+import { markOwnedSync, sweepAbandonedDirs } from '../../common/ownedDirs.js';
 
 /** What a running worker instance becomes: a Mesos agent process on this machine. */
 export interface AgentSpec {
@@ -144,6 +145,10 @@ export class CliAgentLauncher implements NodeProcessLauncher {
       spec.privateIp,
       '--logLevel',
       'warn',
+      // The instance goes with the local cloud, even one killed with kill -9 (whose sweep at its
+      // next start then removes the home).
+      '--exit-with',
+      String(process.pid),
     ];
     // The agent's work dir is on the instance's disk, which goes with it.
     return spawnOnInstance(spec, {
@@ -157,9 +162,22 @@ export class CliAgentLauncher implements NodeProcessLauncher {
   }
 }
 
+/** The prefix of an instance's home in the temp dir: `toil-localcloud-i-…-`. */
+const INSTANCE_HOME_PREFIX = 'toil-localcloud-';
+
+/**
+ * Removes the instance homes in the temp dir that a local cloud killed before it could stop its
+ * instances left (kill -9): those marked by a process of this host that is gone. The homes of a
+ * local cloud still running (another one on this machine) are kept. Returns the paths removed.
+ */
+export function sweepAbandonedInstanceHomes(): Promise<string[]> {
+  return sweepAbandonedDirs(tmpdir(), `${INSTANCE_HOME_PREFIX}i-`);
+}
+
 /**
  * Spawns a process standing for something an instance runs, with the instance's own environment
- * (`instanceEnvironment`) and disk (a home and temp dir of its own, removed when it stops).
+ * (`instanceEnvironment`) and disk (a home and temp dir of its own, removed when it stops, and
+ * marked as this process's so that a later local cloud removes it if this one is killed first).
  */
 function spawnOnInstance(
   spec: Pick<AgentSpec, 'instanceId' | 'privateIp' | 'imdsEndpoint'>,
@@ -173,7 +191,8 @@ function spawnOnInstance(
     details?: Record<string, unknown>;
   },
 ): NodeProcess {
-  const home = mkdtempSync(join(tmpdir(), `toil-localcloud-${spec.instanceId}-`));
+  const home = mkdtempSync(join(tmpdir(), `${INSTANCE_HOME_PREFIX}${spec.instanceId}-`));
+  markOwnedSync(home);
   const tmp = join(home, 'tmp');
   mkdirSync(tmp);
   const [cmd, ...args] = [...o.command, ...(o.extraArgs?.(home) ?? [])];

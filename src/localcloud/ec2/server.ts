@@ -6,6 +6,7 @@ import type { Logger } from '../../common/log.js';
 import {
   CliAgentLauncher,
   CliNodeCommandLauncher,
+  sweepAbandonedInstanceHomes,
   type NodeCommandLauncher,
   type NodeProcessLauncher,
 } from './agents.js';
@@ -96,6 +97,10 @@ function readBody(req: IncomingMessage): Promise<string> {
  */
 export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2Endpoint> {
   const log = options.log.child({ component: 'localcloud-ec2' });
+  // A local cloud killed before it could stop its instances (kill -9) left their homes behind.
+  const abandoned = await sweepAbandonedInstanceHomes();
+  if (abandoned.length > 0)
+    log.info({ removed: abandoned }, 'removed the homes of instances whose local cloud was killed');
   const faults = new FaultInjector(options.faults);
   // Each instance's own listener answers through the metadata service, made once the cloud is.
   const metadataRef: { service?: InstanceMetadataService } = {};
