@@ -1,32 +1,111 @@
+import { readdirSync, realpathSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * This package's code and its dependencies: `src/`, `dist/`, `bin/`, `node_modules/` of its root
- * (this file is in src/workflow, or dist/src/workflow when built).
+ * Directories of code whose frames a stack leaves out, matched by the frame's file as written and
+ * as it really is: Node prints a module's real path, so the frames of a directory reached through a
+ * symlink never start with its spelling.
  */
-const OWN_CODE: readonly string[] = (() => {
-  const src = dirname(dirname(fileURLToPath(import.meta.url)));
-  const root = basename(dirname(src)) === 'dist' ? dirname(dirname(src)) : dirname(src);
-  return ['src', 'dist', 'bin', 'node_modules'].map((d) => `${join(root, d)}/`);
-})();
+export class CodeDirs {
+  private readonly dirs: readonly string[];
+  /** File → its real path, for the files frames name (a few hundred at most in practice). */
+  private readonly realPaths = new Map<string, string>();
+
+  constructor(dirs: readonly string[]) {
+    this.dirs = [...new Set(dirs.flatMap((d) => [d, realPathOr(d)]))].map((d) => `${d.replace(/\/+$/, '')}/`);
+  }
+
+  /** Whether the frame (`    at f (/path/file.js:1:2)`) is of code in one of the directories. */
+  holds(frame: string): boolean {
+    if (this.dirs.some((d) => frame.includes(d))) return true;
+    const file = framePath(frame);
+    if (file === undefined) return false;
+    let real = this.realPaths.get(file);
+    if (real === undefined) {
+      if (this.realPaths.size >= 10_000) this.realPaths.clear();
+      real = realPathOr(file);
+      this.realPaths.set(file, real);
+    }
+    return this.dirs.some((d) => real.startsWith(d));
+  }
+}
+
+/** The path itself when it cannot be resolved (gone, or a source map's name of a file never here). */
+function realPathOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+/** The absolute file a stack frame names (a path or a file: URL), if any. */
+function framePath(frame: string): string | undefined {
+  const m = /\(?((?:file:\/\/)?\/[^()]*?):\d+:\d+\)?$/.exec(frame.trim());
+  if (!m) return undefined;
+  try {
+    return m[1]!.startsWith('file:') ? fileURLToPath(m[1]!) : m[1]!;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The code of the package at `root` and its dependencies: its `src/`, `dist/`, `bin/` and
+ * `node_modules/`, and the packages of that node_modules that are symlinks (npm link, pnpm), whose
+ * modules Node runs from where they really are.
+ */
+export function packageCode(root: string): CodeDirs {
+  const nodeModules = join(root, 'node_modules');
+  return new CodeDirs([
+    ...['src', 'dist', 'bin'].map((d) => join(root, d)),
+    nodeModules,
+    ...linkedPackages(nodeModules),
+  ]);
+}
+
+/** This package's code (this file is in src/workflow, or dist/src/workflow when built), found on first use. */
+let thisPackage: CodeDirs | undefined;
+function thisPackageCode(): CodeDirs {
+  if (!thisPackage) {
+    const src = dirname(dirname(fileURLToPath(import.meta.url)));
+    thisPackage = packageCode(basename(dirname(src)) === 'dist' ? dirname(dirname(src)) : dirname(src));
+  }
+  return thisPackage;
+}
+
+/** The entries of a node_modules (and of its `@scope/` dirs) that are symlinks. */
+function linkedPackages(nodeModules: string, depth = 0): string[] {
+  let entries;
+  try {
+    entries = readdirSync(nodeModules, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries.flatMap((e) => {
+    const path = join(nodeModules, e.name);
+    if (e.isSymbolicLink()) return [path];
+    return depth === 0 && e.isDirectory() && e.name.startsWith('@') ? linkedPackages(path, 1) : [];
+  });
+}
 
 const MAX_FRAMES = 12;
 
 /**
  * What a person needs from an error a workflow's code threw: its message and the frames of the
  * user's own source (mapped through the bundle's source map), without the frames of Node and of
- * this package that called into it. When no frame is the user's, the first frame stays, so the
- * reader still sees where it came from.
+ * this package (`ownCode`: its code and its dependencies) that called into it. When no frame is the
+ * user's, the first frame stays, so the reader still sees where it came from.
  */
-export function userStack(e: unknown): string {
+export function userStack(e: unknown, ownCode: CodeDirs = thisPackageCode()): string {
   if (!(e instanceof Error)) return typeof e === 'string' ? e : (JSON.stringify(e) ?? String(e));
   const stack = e.stack ?? `${e.name}: ${e.message}`;
   const lines = stack.split('\n');
   const firstFrame = lines.findIndex((l) => /^\s+at /.test(l));
   if (firstFrame < 0) return stack;
   const frames = lines.slice(firstFrame);
-  const own = frames.filter((f) => !isRuntimeFrame(f));
+  const own = frames.filter((f) => !isRuntimeFrame(f, ownCode));
   const kept = own.length > 0 ? own : frames.slice(0, 1);
   // Deep recursion would make the stack the whole log; its top says where.
   const shown =
@@ -36,10 +115,10 @@ export function userStack(e: unknown): string {
   return [...lines.slice(0, firstFrame), ...shown].join('\n');
 }
 
-function isRuntimeFrame(frame: string): boolean {
+function isRuntimeFrame(frame: string, ownCode: CodeDirs): boolean {
   return (
     frame.includes('node:internal') ||
-    OWN_CODE.some((dir) => frame.includes(dir)) ||
+    ownCode.holds(frame) ||
     frame.includes('/node_modules/toil-ts/') ||
     /\bat (async )?Promise\.all/.test(frame)
   );

@@ -1,8 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import t from 'tap';
-import { REPO_ROOT, scratchDir, runToil } from '../fixtures/workflowCli.js';
+import { REPO_ROOT, scratchDir, runToil, type ToilResult } from '../fixtures/workflowCli.js';
 
 const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
 const FILES = join(REPO_ROOT, 'test/fixtures/workflowFiles.ts');
@@ -23,21 +24,23 @@ function snapshot(dir: string): Record<string, string> {
   return out;
 }
 
+/** `toil run` of the tree workflow in `dir`, its job `add` failing its first `failTimes` attempts. */
+function runFailingAdd(dir: string, o: { failTimes: number; retryCount: number }): Promise<ToilResult> {
+  const flags = {
+    '--n': '2',
+    '--out': join(dir, 'o'),
+    '--log': join(dir, 'exec.log'),
+    '--fail': 'add',
+    '--failTimes': String(o.failTimes),
+    '--retryCount': String(o.retryCount),
+  };
+  return runToil(['run', TREE, 'file:./js', ...Object.entries(flags).flat()], { cwd: dir });
+}
+
 t.test('toil debug-job runs a failed job here, shows why it fails, and changes nothing', async (t) => {
   const dir = scratchDir(t);
-  const log = join(dir, 'exec.log');
   // `add` fails its first 4 attempts: the run's 2, then the 2 debug runs below.
-  const run = await runToil(
-    ['run', TREE, 'file:./js', '--n', '2', '--out', join(dir, 'o'), '--log', log].concat([
-      '--fail',
-      'add',
-      '--failTimes',
-      '4',
-      '--retryCount',
-      '1',
-    ]),
-    { cwd: dir },
-  );
+  const run = await runFailingAdd(dir, { failTimes: 4, retryCount: 1 });
   t.equal(run.code, 1, 'the workflow failed');
   const jobId = /job 'add' \(([0-9a-f-]+)\) failed after/.exec(run.stderr)?.[1];
   t.ok(jobId, 'the failed job is named');
@@ -99,5 +102,39 @@ t.test(
     t.match(r.stderr, /^\S+Z info \[produce\]: produced files\/[0-9a-f-]+$/m, 'its log line, as it logs it');
     t.match(r.stderr, /job 'produce' \([0-9a-f-]+\) returned \(not committed\)/);
     t.same(snapshot(join(dir, 'js')), before, 'no file left in the store, the commit as it was');
+  },
+);
+
+t.test(
+  "toil debug-job of toil-ts whose node_modules is a symlink (npm link): the stack shows only the workflow's frames",
+  async (t) => {
+    const dir = scratchDir(t);
+    // `add` fails the run's one attempt and the debug run below.
+    const run = await runFailingAdd(dir, { failTimes: 2, retryCount: 0 });
+    t.equal(run.code, 1, 'the workflow failed');
+    // The package as built, its dependencies reached through a symlink: Node runs them from where
+    // they really are, so their frames never start with this package's node_modules/.
+    const pkg = join(dir, 'toil-ts');
+    cpSync(join(REPO_ROOT, 'dist'), join(pkg, 'dist'), {
+      recursive: true,
+      filter: (src) => src !== join(REPO_ROOT, 'dist/test'),
+    });
+    cpSync(join(REPO_ROOT, 'bin'), join(pkg, 'bin'), { recursive: true });
+    cpSync(join(REPO_ROOT, 'package.json'), join(pkg, 'package.json'));
+    symlinkSync(join(REPO_ROOT, 'node_modules'), join(pkg, 'node_modules'));
+    const r = spawnSync(
+      process.execPath,
+      ['--openssl-legacy-provider', join(pkg, 'bin/toil.js'), 'debug-job', 'file:./js', 'add'],
+      { cwd: dir, encoding: 'utf8', timeout: 60_000 },
+    );
+    t.equal(r.status, 1, 'exit 1, the job threw');
+    t.match(r.stderr, /job 'add' \([0-9a-f-]+\) failed: Error: add was told to fail/);
+    const frames = r.stderr.match(/^\s+at .*$/gm) ?? [];
+    t.ok(frames.length > 0, 'a stack is shown');
+    t.same(
+      frames.filter((f) => !/^\s+at .*workflowTree\.ts:\d+:\d+\)?$/.test(f)),
+      [],
+      'every frame shown is in the workflow source',
+    );
   },
 );

@@ -1,0 +1,80 @@
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import t from 'tap';
+import { packageCode, userStack } from '../../src/workflow/jobError.js';
+
+/**
+ * The stack of a workflow's error keeps the frames of the user's source only. The package's own
+ * frames are told by where their files really are: Node prints a module's real path, so a
+ * node_modules reached through a symlink must not let its frames through.
+ */
+
+/** A package whose node_modules is a symlink, one of whose packages is a symlink too, and user code beside it. */
+function layout(dir: string) {
+  const file = (path: string): string => {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, '');
+    return path;
+  };
+  const paths = {
+    realModules: join(dir, 'store/node_modules'),
+    command: file(join(dir, 'store/node_modules/commander/lib/command.js')),
+    linkedDep: file(join(dir, 'elsewhere/linked-dep/index.js')),
+    scopedDep: file(join(dir, 'elsewhere/scoped/index.js')),
+    own: file(join(dir, 'toil-ts/dist/src/workflow/worker.js')),
+    user: file(join(dir, 'project/workflow.ts')),
+    root: join(dir, 'toil-ts'),
+    alias: join(dir, 'toil-ts-link'),
+  };
+  symlinkSync(paths.realModules, join(paths.root, 'node_modules'));
+  symlinkSync(dirname(paths.linkedDep), join(paths.realModules, 'linked-dep'));
+  mkdirSync(join(paths.realModules, '@scope'));
+  symlinkSync(dirname(paths.scopedDep), join(paths.realModules, '@scope/dep'));
+  symlinkSync(paths.root, paths.alias);
+  return paths;
+}
+
+t.test("a symlinked node_modules: its packages' frames are left out under either spelling", async (t) => {
+  const p = layout(t.testdir({}));
+  const code = packageCode(p.root);
+  const userFrame = `    at record (${p.user}:40:13)`;
+  const cases: [string, string][] = [
+    ['the real path Node prints', `    at Command.parseAsync (${p.command}:1122:5)`],
+    [
+      'the spelling through the symlink',
+      `    at async Command.parseAsync (${join(p.root, 'node_modules/commander/lib/command.js')}:1:1)`,
+    ],
+    ['a file: URL of the real path', `    at ${pathToFileURL(p.command).href}:3:4`],
+    ['a package of node_modules that is a symlink', `    at dep (${p.linkedDep}:1:1)`],
+    ['a scoped package that is a symlink', `    at scoped (${p.scopedDep}:2:2)`],
+    [
+      "the package's own code through a symlink to its root",
+      `    at runJob (${join(p.alias, 'dist/src/workflow/worker.js')}:5:6)`,
+    ],
+    ['its own code as it is', `    at runJob (${p.own}:5:6)`],
+  ];
+  for (const [what, frame] of cases) {
+    const e = new Error('boom');
+    e.stack = ['Error: boom', userFrame, frame, '    at node:internal/process/task_queues:95:5'].join('\n');
+    t.equal(userStack(e, code), `Error: boom\n${userFrame}`, what);
+  }
+});
+
+t.test("the user's frames stay, and the first frame when none is the user's", async (t) => {
+  const p = layout(t.testdir({}));
+  const code = packageCode(p.root);
+  const e = new Error('boom');
+  const frames = [
+    `    at a (${p.user}:1:1)`,
+    `    at b (${join(p.alias, '..', 'project/workflow.ts')}:2:2)`,
+    `    at ${pathToFileURL(p.user).href}:3:3`,
+    '    at <anonymous>',
+    '    at new Promise (<anonymous>)',
+  ];
+  e.stack = ['Error: boom', ...frames, `    at c (${p.command}:4:4)`].join('\n');
+  t.equal(userStack(e, code), ['Error: boom', ...frames].join('\n'));
+  const inside = new Error('deep');
+  inside.stack = ['Error: deep', `    at c (${p.command}:4:4)`, `    at d (${p.own}:5:5)`].join('\n');
+  t.equal(userStack(inside, code), `Error: deep\n    at c (${p.command}:4:4)`);
+});
