@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { FailureLog } from '../jobstore/jobRecords.js';
-import { failureLogs, workflowStatus, type WorkflowStatus } from '../leader/workflowStatus.js';
+import { failureLogs, workflowStatusAndJobs, type WorkflowStatus } from '../leader/workflowStatus.js';
 import { openJobStore } from '../main/jobStores.js';
 import {
   addForeignOptions,
@@ -10,6 +10,7 @@ import {
   type ForeignOption,
 } from './foreignOptions.js';
 import type { SubCommand } from './main.js';
+import { childrenLines, dotGraph } from './statusGraph.js';
 
 interface Flags {
   json?: boolean;
@@ -19,6 +20,10 @@ interface Flags {
   printFailed?: boolean;
   failed?: boolean;
   noAggStats?: boolean;
+  printChildren?: boolean;
+  children?: boolean;
+  printDot?: boolean;
+  dot?: boolean;
 }
 
 /** Toil's `toil status` reports toil-ts keeps no data for (src/cli/foreignOptions.ts). */
@@ -34,14 +39,6 @@ const FOREIGN: readonly ForeignOption[] = [
     'toil-ts keeps no per-job report in the job store: run `toil stats JOBSTORE` for figures per job name',
     '--printPerJobStats',
     '--perJob',
-  ),
-  ...refused(
-    'none',
-    'toil-ts draws no job graph: `toil status` counts jobs declared, completed and ready to run',
-    '--printChildren',
-    '--children',
-    '--printDot',
-    '--dot',
   ),
   ...refused('values', '`toil status` reports on the whole workflow only; run it without --jobs', '--jobs'),
   ...utilityCommonOptions('toil status'),
@@ -61,17 +58,32 @@ export const command: SubCommand = {
       .option('--failIfNotComplete', 'exit 1 unless the workflow has finished')
       .option('--printLogs', 'print the log of every failed attempt kept in the job store (also --logs)')
       .option('--printFailed', 'list the jobs that failed for good (also --failed)')
-      .option('--noAggStats', 'leave out the summary (with --printLogs or --printFailed, print only those)');
+      .option(
+        '--printChildren',
+        "list each job with its children and follow-ons, in Toil's format (also --children)",
+      )
+      .option(
+        '--printDot',
+        'print the job graph in Graphviz dot: jobs with their states, edges to successors (also --dot)',
+      )
+      .option(
+        '--noAggStats',
+        'leave out the summary (with --printLogs, --printFailed, --printChildren or --printDot, print only those)',
+      );
     // Toil's second spellings of the same switches.
-    for (const alias of ['--logs', '--failed']) cmd.addOption(new Option(alias).hideHelp());
+    for (const alias of ['--logs', '--failed', '--children', '--dot'])
+      cmd.addOption(new Option(alias).hideHelp());
     addForeignOptions(cmd, FOREIGN).action(async (jobStore: string, flags: Flags) => {
       for (const notice of checkForeignOptions(flags, FOREIGN)) process.stderr.write(`${notice}\n`);
-      const s = await workflowStatus(openJobStore(jobStore));
+      const { status: s, jobs } = await workflowStatusAndJobs(openJobStore(jobStore));
       const damaged = s.damaged.map((d) => `  ${d.key}: ${d.reason}`);
+      const printChildren = flags.printChildren || flags.children;
+      const printDot = flags.printDot || flags.dot;
       if (flags.json) {
         const logs =
           flags.printLogs || flags.logs ? { failureLogs: await failureLogs(openJobStore(jobStore)) } : {};
-        process.stdout.write(`${JSON.stringify({ ...s, ...logs })}\n`);
+        const graph = printChildren || printDot ? { graph: jobs } : {};
+        process.stdout.write(`${JSON.stringify({ ...s, ...logs, ...graph })}\n`);
       } else {
         if (flags.printLogs || flags.logs) {
           const logs = await failureLogs(openJobStore(jobStore));
@@ -81,6 +93,9 @@ export const command: SubCommand = {
               : logs.map(formatLog).join(''),
           );
         }
+        // In Toil's order: logs, children, graph, failed jobs, summary.
+        if (printChildren) process.stdout.write(childrenLines(jobs));
+        if (printDot) process.stdout.write(dotGraph(s.locator, jobs));
         if (flags.printFailed || flags.failed)
           process.stdout.write(
             ['Failed jobs:', ...s.failedJobs.map((j) => `${j.name} (${j.jobId}): ${j.error}`)].join('\n') +

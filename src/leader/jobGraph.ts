@@ -11,6 +11,16 @@ import type { JobCommit, JobSpec, Json } from '../jobstore/jobRecords.js';
  */
 export type JobState = 'waiting' | 'ready' | 'ran' | 'done' | 'failed';
 
+/** One job as the graph knows it, for reports (`toil status --printDot`): a copy, not a handle. */
+export interface JobView {
+  readonly id: string;
+  readonly name: string;
+  readonly state: JobState;
+  /** Known once the job has run: its pre-declared successors and those it added while running. */
+  readonly children: readonly string[];
+  readonly followOns: readonly string[];
+}
+
 interface GraphNode {
   readonly spec: JobSpec;
   readonly parent: string | undefined;
@@ -105,6 +115,17 @@ export class JobGraph {
   /** Jobs known so far (declared by a job that ran) and jobs that have run. */
   counts(): { known: number; ran: number; failed: number } {
     return { known: this.nodes.size, ran: this.ranCount, failed: this.failedIds.size };
+  }
+
+  /** Every job known so far, each after the job that declared it (the order they became known). */
+  jobs(): JobView[] {
+    return [...this.nodes.values()].map((n) => ({
+      id: n.spec.id,
+      name: n.spec.name,
+      state: n.state,
+      children: n.children.slice(),
+      followOns: n.followOns.slice(),
+    }));
   }
 
   private addNode(id: string, parent: string | undefined, role: GraphNode['role']): void {

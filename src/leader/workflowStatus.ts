@@ -1,6 +1,6 @@
 import type { FailureLog } from '../jobstore/jobRecords.js';
 import { WORKFLOW_KEY, type DamagedObject, type JobStore } from '../jobstore/jobStore.js';
-import { JobGraph } from './jobGraph.js';
+import { JobGraph, type JobView } from './jobGraph.js';
 
 export interface WorkflowStatus {
   readonly locator: string;
@@ -22,14 +22,30 @@ export interface WorkflowStatus {
   readonly damaged: readonly DamagedObject[];
 }
 
+/**
+ * A job as `toil status --printDot`/`--printChildren` show it. `completed`: it ran (its commit is in
+ * the store); `failed`: the last run failed it for good; `ready`: it may run now (or is running: the
+ * store does not say which); `waiting`: declared, waiting for its predecessors.
+ */
+export interface StatusJob extends Omit<JobView, 'state'> {
+  readonly state: 'completed' | 'failed' | 'ready' | 'waiting';
+}
+
 /** What `toil status` reports: the job graph rebuilt from the job store, as a restart would. */
 export async function workflowStatus(store: JobStore): Promise<WorkflowStatus> {
+  return (await workflowStatusAndJobs(store)).status;
+}
+
+/** The same report and every job the rebuilt graph knows, each after the job that declared it. */
+export async function workflowStatusAndJobs(
+  store: JobStore,
+): Promise<{ status: WorkflowStatus; jobs: readonly StatusJob[] }> {
   await store.assertExists();
   const damaged = await store.findDamaged();
   const damagedKeys = new Set(damaged.map((d) => d.key));
   const workflow = damagedKeys.has(WORKFLOW_KEY) ? undefined : await store.readWorkflow();
   if (!workflow) {
-    return {
+    const status: WorkflowStatus = {
       locator: store.locator,
       workflowId: undefined,
       workflowFile: undefined,
@@ -41,6 +57,7 @@ export async function workflowStatus(store: JobStore): Promise<WorkflowStatus> {
       failedAttempts: 0,
       damaged,
     };
+    return { status, jobs: [] };
   }
   const commits = await store.readAllCommits(16, damagedKeys);
   const graph = new JobGraph(workflow.jobs, workflow.rootJobId);
@@ -58,7 +75,8 @@ export async function workflowStatus(store: JobStore): Promise<WorkflowStatus> {
   for await (const _ of store.objects.list('logs/')) failedAttempts++;
   const counts = graph.counts();
   const failedJobs = await jobsFailedForGood(store);
-  return {
+  const failedIds = new Set(failedJobs.map((j) => j.jobId));
+  const status: WorkflowStatus = {
     locator: store.locator,
     workflowId: workflow.workflowId,
     workflowFile: workflow.workflowFile,
@@ -70,6 +88,18 @@ export async function workflowStatus(store: JobStore): Promise<WorkflowStatus> {
     failedAttempts,
     damaged,
   };
+  return { status, jobs: graph.jobs().map((j) => statusJob(j, failedIds)) };
+}
+
+function statusJob(job: JobView, failedIds: ReadonlySet<string>): StatusJob {
+  const { id, name, children, followOns } = job;
+  const state =
+    job.state === 'ran' || job.state === 'done'
+      ? 'completed'
+      : job.state === 'failed' || failedIds.has(id)
+        ? 'failed'
+        : job.state;
+  return { id, name, state, children, followOns };
 }
 
 /** The jobs the last leader's run failed for good, unless a leader has resumed the workflow since. */

@@ -132,3 +132,26 @@ function catchError(fn: () => unknown): unknown {
   }
   return undefined;
 }
+
+t.test('jobs() lists every known job after its declarer, with its state and successors', (t) => {
+  const g = new JobGraph([spec('A', { followOns: ['F'] }), spec('F')], 'A');
+  g.takeReady();
+  t.same(g.jobs(), [{ id: 'A', name: 'job-A', state: 'ready', children: [], followOns: [] }], 'root only');
+  g.applyCommit(commit('A', { children: ['B', 'C'], newJobs: [spec('B'), spec('C')] }));
+  g.takeReady();
+  g.applyCommit(commit('B'));
+  const jobs = g.jobs();
+  t.same(
+    jobs.map((j) => [j.id, j.state, j.children, j.followOns]),
+    [
+      ['A', 'ran', ['B', 'C'], ['F']],
+      ['B', 'done', [], []],
+      ['C', 'ready', [], []],
+      ['F', 'waiting', [], []],
+    ],
+    'children in declaration order, then the pre-declared follow-on',
+  );
+  (jobs[0]!.children as string[]).push('X');
+  t.same(g.jobs()[0]!.children, ['B', 'C'], 'a copy: changing it leaves the graph alone');
+  t.end();
+});

@@ -1,0 +1,45 @@
+import t from 'tap';
+import { childrenLines, dotGraph } from '../../src/cli/statusGraph.js';
+import type { StatusJob } from '../../src/leader/workflowStatus.js';
+
+const jobs: StatusJob[] = [
+  { id: 'r', name: 'say "hi" \\ twice', state: 'completed', children: ['c'], followOns: ['f'] },
+  { id: 'c', name: 'c', state: 'failed', children: [], followOns: [] },
+  { id: 'f', name: 'f', state: 'waiting', children: [], followOns: [] },
+];
+
+t.test('--printDot: quotes and backslashes in a job name are escaped, states coloured', async (t) => {
+  t.equal(
+    dotGraph('file:./js', jobs),
+    [
+      'digraph toil_graph {',
+      '# This graph was created from job-store: file:./js',
+      '"r" [label="say \\"hi\\" \\\\ twice\\ncompleted" color="black"];',
+      '"c" [label="c\\nfailed" color="red"];',
+      '"f" [label="f\\nwaiting" color="gray"];',
+      '"r" -> "c" [label="child"];',
+      '"r" -> "f" [label="follow-on" style="dashed"];',
+      '}',
+      '',
+    ].join('\n'),
+  );
+});
+
+t.test(
+  '--printDot: an edge to a job the graph does not know is left out, not drawn as a bare node',
+  async (t) => {
+    t.notMatch(dotGraph('file:./js', [{ ...jobs[2]!, children: ['gone'] }]), /gone/);
+  },
+);
+
+t.test("--printChildren: Toil's line per job, follow-ons at precedence 0, children at 1", async (t) => {
+  t.equal(
+    childrenLines(jobs),
+    [
+      `CHILDREN_OF_JOB:'say "hi" \\ twice' r \t(CHILD_JOB:f,PRECEDENCE:0)\t(CHILD_JOB:c,PRECEDENCE:1)`,
+      "CHILDREN_OF_JOB:'c' c ",
+      "CHILDREN_OF_JOB:'f' f ",
+      '',
+    ].join('\n'),
+  );
+});
