@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import { RealClock } from '../common/clock.js';
+import { RealClock, type Clock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
 import { processAlive } from '../common/processIdentity.js';
+import { cancelLeftJobs } from '../main/forceCancel.js';
 import { currentLeader, isToilProcess, KILL_POLL_MS, requestKill, runsHere } from '../leader/killRequest.js';
 import { openJobStore } from '../main/jobStores.js';
 import { addForeignOptions, checkForeignOptions, utilityCommonOptions } from './foreignOptions.js';
@@ -17,7 +18,8 @@ export const command: SubCommand = {
       .description(
         "Stop the workflow running in a job store (Toil's `toil kill`): its leader, wherever it runs, sees the " +
           `request within ${KILL_POLL_MS / 1000} s, kills its running jobs and stops, keeping the job store ` +
-          '(resume with toil run … --restart). --force kills a leader of this machine at once.',
+          '(resume with toil run … --restart). --force kills a leader of this machine at once and cancels its running jobs ' +
+          '(a Mesos framework is torn down at its master).',
       )
       .argument('<jobStore>', 'the job store locator (file:PATH or aws:REGION:NAME)')
       .option(
@@ -27,7 +29,8 @@ export const command: SubCommand = {
       )
       .option(
         '--force',
-        'if the leader runs on this machine, also kill it at once (SIGKILL) instead of letting it stop its jobs',
+        'if the leader runs on this machine, also kill it at once (SIGKILL) and cancel the jobs it had running ' +
+          '(Mesos: tear its framework down at the master)',
       );
     addForeignOptions(cmd, FOREIGN).action(
       async (jobStore: string, flags: { wait: string; force?: boolean }) => {
@@ -60,20 +63,32 @@ export const command: SubCommand = {
               `toil: --force: could not signal the leader (pid ${request.leader.pid}): ${(e as Error).message}\n`,
             );
           }
-        } else if (flags.force && !here) {
+        }
+        // The dead leader's jobs in a cluster batch system run on without it: --force stops them too.
+        let cancelFailed = false;
+        if (here && !(await gone(request.leader.pid, clock))) {
+          process.stderr.write(
+            `toil: --force: the leader (pid ${request.leader.pid}) still runs, so its jobs are left to it: it kills them when it sees the request\n`,
+          );
+        } else if (here) {
+          for (const report of await cancelLeftJobs(store)) {
+            process.stderr.write(`${report.line}\n`);
+            if (!report.ok) cancelFailed = true;
+          }
+        } else if (flags.force) {
           process.stderr.write(
             `toil: --force: the leader runs on ${request.leader.host}, not on this machine, and cannot be killed from here; ` +
               `it stops at its next look at the job store (within ${KILL_POLL_MS / 1000} s)\n`,
           );
         }
-        if (waitS === 0) return setExitCode(0);
+        if (waitS === 0) return setExitCode(cancelFailed ? 1 : 0);
         const deadline = clock.now() + waitS * 1000;
         while (clock.now() < deadline) {
           const leader = (await store.exists()) ? await currentLeader(store) : undefined;
           const gone = forced && !processAlive(request.leader.pid);
           if (gone || !leader || leader.generation !== request.generation) {
             process.stderr.write('toil: the leader has stopped\n');
-            return setExitCode(0);
+            return setExitCode(cancelFailed ? 1 : 0);
           }
           await clock.sleep(500);
         }
@@ -83,3 +98,14 @@ export const command: SubCommand = {
     );
   },
 };
+
+/**
+ * Whether the leader is gone (a SIGKILLed one is, within moments; a zombie is no toil process any
+ * more). Its jobs are cancelled only then: a leader still alive could start more, or stop its own.
+ */
+async function gone(pid: number, clock: Clock): Promise<boolean> {
+  const deadline = clock.now() + 5_000;
+  const alive = (): boolean => processAlive(pid) && isToilProcess(pid);
+  while (alive() && clock.now() < deadline) await clock.sleep(50);
+  return !alive();
+}

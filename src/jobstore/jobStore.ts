@@ -292,14 +292,31 @@ export class JobStore {
    * --restart re-subscribes as the same framework and its running tasks are not lost.
    */
   async readFrameworkId(): Promise<string | undefined> {
-    return (await this.readJson<{ format: 1; frameworkId: string }>(FRAMEWORK_ID_KEY))?.frameworkId;
+    return (await this.readMesosFramework())?.frameworkId;
   }
 
-  /** Keeps (or, with undefined, forgets) the Mesos framework id; see readFrameworkId. */
-  async writeFrameworkId(frameworkId: string | undefined): Promise<void> {
+  /**
+   * The framework id with the master the leader subscribed at (`toil kill --force` tears the
+   * framework down there). Records written before the master was kept name none.
+   */
+  async readMesosFramework(): Promise<{ frameworkId: string; master?: string } | undefined> {
+    const record = await this.readJson<{ format: 1; frameworkId: string; master?: string }>(FRAMEWORK_ID_KEY);
+    if (!record) return undefined;
+    return {
+      frameworkId: record.frameworkId,
+      ...(typeof record.master === 'string' ? { master: record.master } : {}),
+    };
+  }
+
+  /** Keeps (or, with undefined, forgets) the Mesos framework id and its master; see readFrameworkId. */
+  async writeFrameworkId(frameworkId: string | undefined, master?: string): Promise<void> {
     this.fence();
     if (frameworkId === undefined) await this.objects.delete(FRAMEWORK_ID_KEY);
-    else await this.objects.put(FRAMEWORK_ID_KEY, JSON.stringify({ format: 1, frameworkId }));
+    else
+      await this.objects.put(
+        FRAMEWORK_ID_KEY,
+        JSON.stringify({ format: 1, frameworkId, ...(master !== undefined ? { master } : {}) }),
+      );
   }
 
   private async readJson<T>(key: string): Promise<T | undefined> {

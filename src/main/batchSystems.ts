@@ -88,14 +88,16 @@ export function createBatchSystem(
   }
   if (name === 'mesos') {
     const store = options.jobStore;
-    return createMesosBatchSystem(options.mesosMaster ?? '127.0.0.1:5050', {
+    const master = options.mesosMaster ?? '127.0.0.1:5050';
+    return createMesosBatchSystem(master, {
       clock: options.clock,
       log: options.log,
       ...(store
         ? {
+            // The master is kept beside the id: `toil kill --force` tears the framework down there.
             frameworkIdStore: {
               load: () => store.readFrameworkId(),
-              save: (id: string | undefined) => store.writeFrameworkId(id),
+              save: (id: string | undefined) => store.writeFrameworkId(id, master),
             },
           }
         : {}),

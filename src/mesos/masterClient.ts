@@ -148,6 +148,15 @@ export class MesosMasterClient {
     await this.call({ type: 'MARK_AGENT_GONE', mark_agent_gone: { agent_id: { value: agentId } } });
   }
 
+  /**
+   * Operator `TEARDOWN`: the master kills every task of the framework and removes it (connected
+   * or not), so its id can never subscribe again. 200 with an empty body; a framework the master
+   * does not hold (never, or already removed) is a 400 "No framework found".
+   */
+  async teardownFramework(frameworkId: string): Promise<void> {
+    await this.call({ type: 'TEARDOWN', teardown: { framework_id: { value: frameworkId } } });
+  }
+
   /** One operator call. Mutating calls answer 200 with an empty body, which is not parsed. */
   async call(body: Record<string, unknown>): Promise<MesosResponse> {
     return this.endpoint.request({

@@ -4,11 +4,20 @@ import t from 'tap';
 import { repoPath } from '../fixtures/repoRoot.js';
 import { parseExecutions, runToil, scratchDir, startToil } from '../fixtures/workflowCli.js';
 import { waitFor } from '../fixtures/waitFor.js';
+import { processAlive } from '../../src/common/processIdentity.js';
 
 const TREE = repoPath('test/fixtures/workflowTree.ts');
 
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(240_000);
+
+/** The pids of `pid`'s children (its warm workers and their helpers). */
+function childPids(pid: number): number[] {
+  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+    .split(/\s+/)
+    .filter((p) => p !== '')
+    .map(Number);
+}
 
 /** workflowTree of `n` leaves, each job sleeping `sleepMs`, started and running its first job. */
 async function startedTree(dir: string, n: string, sleepMs: string) {
@@ -86,11 +95,16 @@ t.test(
   async (t) => {
     const dir = scratchDir(t);
     const { out, args, running } = await startedTree(dir, '2', '3000');
+    const workers = childPids(running.child.pid!);
+    t.ok(workers.length > 0, `the leader runs its workers (${workers.join(', ')})`);
     const kill = await runToil(['kill', 'file:./js', '--force', '--wait', '10'], { cwd: dir });
     t.equal(kill.code, 0, kill.stderr);
     t.match(kill.stderr, /^toil: --force: killed the leader \(pid \d+\) on this machine$/m);
+    t.notMatch(kill.stderr, /cancel|torn down/, 'single_machine: nothing to cancel elsewhere');
     const killed = await running.done;
     t.equal(killed.signal, 'SIGKILL', 'the leader was killed, not asked');
+    // single_machine's workers are the leader's children: they exit with it, nothing runs on.
+    await waitFor('the workers to exit', () => workers.every((pid) => !processAlive(pid)), 10_000);
     const started = Date.now();
     const again = await runToil([...args, '--restart', '--sleepMs', '0'], { cwd: dir });
     t.equal(again.code, 0, again.stderr);

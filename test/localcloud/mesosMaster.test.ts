@@ -229,6 +229,14 @@ t.test(
     );
     t.same(await refusal(client.deactivateAgent('no-such-agent')), [400, 'Unknown agent']);
     t.same(await refusal(client.markAgentGone('no-such-agent')), [404, "Agent 'no-such-agent' not found"]);
+    t.same(await refusal(client.teardownFramework('no-such-framework')), [
+      400,
+      'No framework found with specified ID',
+    ]);
+    t.same(await refusal(client.call({ type: 'TEARDOWN', teardown: {} })), [
+      400,
+      'Failed to convert JSON into Call protobuf: Missing required fields: teardown.framework_id',
+    ]);
 
     follower.setLeader(leader.address);
     const redirected = await raw(`${follower.url}/api/v1`, {

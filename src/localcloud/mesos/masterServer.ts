@@ -362,6 +362,21 @@ async function handleOperator(ctx: Ctx, req: http.IncomingMessage, res: http.Ser
       case 'MARK_AGENT_GONE':
         m.markGone(agentId!);
         return text(res, 200);
+      case 'TEARDOWN': {
+        // Mesos' Master::Http::teardown: a registered framework, connected or not; a removed or
+        // unknown one is a 400.
+        const frameworkId = valueOf(payload?.['framework_id']);
+        if (!frameworkId)
+          return text(
+            res,
+            400,
+            'Failed to convert JSON into Call protobuf: Missing required fields: teardown.framework_id',
+          );
+        const fw = m.frameworkFor(frameworkId);
+        if (!fw) return text(res, 400, 'No framework found with specified ID');
+        m.removeFramework(fw);
+        return text(res, 200);
+      }
       case 'UNKNOWN':
         return text(res, 501);
       default:
