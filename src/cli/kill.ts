@@ -19,7 +19,7 @@ export const command: SubCommand = {
         "Stop the workflow running in a job store (Toil's `toil kill`): its leader, wherever it runs, sees the " +
           `request within ${KILL_POLL_MS / 1000} s, kills its running jobs and stops, keeping the job store ` +
           '(resume with toil run … --restart). --force kills a leader of this machine at once and cancels its running jobs ' +
-          '(a Mesos framework is torn down at its master).',
+          '(a Mesos framework is torn down at its master, Slurm jobs are cancelled).',
       )
       .argument('<jobStore>', 'the job store locator (file:PATH or aws:REGION:NAME)')
       .option(
@@ -30,7 +30,7 @@ export const command: SubCommand = {
       .option(
         '--force',
         'if the leader runs on this machine, also kill it at once (SIGKILL) and cancel the jobs it had running ' +
-          '(Mesos: tear its framework down at the master)',
+          '(Mesos: tear its framework down at the master; Slurm: scancel its jobs)',
       );
     addForeignOptions(cmd, FOREIGN).action(
       async (jobStore: string, flags: { wait: string; force?: boolean }) => {

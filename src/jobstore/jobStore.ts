@@ -319,6 +319,25 @@ export class JobStore {
       );
   }
 
+  /**
+   * That this workflow's jobs run in a Slurm cluster, and which (its slurm.conf, when not the
+   * system's): `toil kill --force` cancels there the jobs of a leader it killed.
+   */
+  async readSlurmUse(): Promise<{ conf?: string } | undefined> {
+    const record = await this.readJson<{ format: 1; conf?: string }>(SLURM_KEY);
+    if (!record) return undefined;
+    return typeof record.conf === 'string' ? { conf: record.conf } : {};
+  }
+
+  /** Keeps the Slurm cluster the leader submits to; see readSlurmUse. */
+  async writeSlurmUse(use: { conf?: string }): Promise<void> {
+    this.fence();
+    await this.objects.put(
+      SLURM_KEY,
+      JSON.stringify({ format: 1, ...(use.conf !== undefined ? { conf: use.conf } : {}) }),
+    );
+  }
+
   private async readJson<T>(key: string): Promise<T | undefined> {
     const obj = await this.objects.get(key);
     return obj && parseJson<T>(this.locator, key, obj.body);
@@ -336,6 +355,7 @@ function isRecordKey(key: string): boolean {
     key === WORKFLOW_KEY ||
     key === LEADER_KEY ||
     key === FRAMEWORK_ID_KEY ||
+    key === SLURM_KEY ||
     key === OUTCOME_KEY ||
     key.startsWith(COMMITS_PREFIX) ||
     key.startsWith('jobs/') ||
@@ -347,6 +367,7 @@ export const WORKFLOW_KEY = 'workflow.json';
 export const MODULE_KEY = 'module.mjs';
 export { LEADER_KEY };
 export const FRAMEWORK_ID_KEY = 'mesos-framework.json';
+export const SLURM_KEY = 'slurm.json';
 export const OUTCOME_KEY = 'outcome.json';
 export const COMMITS_PREFIX = 'commits/';
 

@@ -1,7 +1,7 @@
 /** The batch systems `--batchSystem` names, and the commands their workers run. */
 import { existsSync, statfsSync } from 'node:fs';
 import { availableParallelism, hostname, totalmem, userInfo } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Clock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
@@ -115,12 +115,16 @@ export function createBatchSystem(
  * cluster's slurm.conf when it is not the system's; TOIL_SLURM_ARGS adds sbatch flags, as in Toil.
  */
 export function createSlurmBatchSystem(
-  options: Pick<CreateBatchSystemOptions, 'clock' | 'log' | 'env' | 'slurmPartition' | 'workDir'> & {
+  options: Pick<
+    CreateBatchSystemOptions,
+    'clock' | 'log' | 'env' | 'slurmPartition' | 'workDir' | 'jobStore'
+  > & {
     /** How often squeue is asked (default 1 s). */
     readonly pollMs?: number;
   },
 ): SlurmBatchSystem {
   const env = options.env ?? process.env;
+  const store = options.jobStore;
   const extraArgs = (env.TOIL_SLURM_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
   return new SlurmBatchSystem({
     cli: new SlurmCli(env.SLURM_CONF ? { conf: env.SLURM_CONF } : {}),
@@ -130,6 +134,9 @@ export function createSlurmBatchSystem(
     ...(options.workDir ? { workDir: options.workDir } : {}),
     ...(options.pollMs ? { pollMs: options.pollMs } : {}),
     ...(extraArgs.length > 0 ? { extraArgs } : {}),
+    ...(store
+      ? { onStart: () => store.writeSlurmUse(env.SLURM_CONF ? { conf: resolve(env.SLURM_CONF) } : {}) }
+      : {}),
   });
 }
 

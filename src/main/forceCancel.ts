@@ -1,8 +1,10 @@
 import { coerceError } from '../common/errors.js';
-import type { JobStore } from '../jobstore/jobStore.js';
+import { ticketKey, type JobStore } from '../jobstore/jobStore.js';
 import { MesosHttpError } from '../mesos/http.js';
 import { MesosMasterClient } from '../mesos/masterClient.js';
 import { isTerminalTaskState } from '../mesos/types.js';
+import { SlurmCli } from '../slurm/cli.js';
+import { parseAttemptComment } from '../slurm/jobScript.js';
 
 /**
  * What `toil kill --force` did about the jobs a SIGKILLed leader had running in its batch system:
@@ -64,6 +66,71 @@ export async function cancelMesosFramework(
   }
 }
 
+/** Slurm job states after which the job holds nothing and needs no cancel. */
+const SLURM_ENDED = new Set([
+  'COMPLETED',
+  'COMPLETING',
+  'CANCELLED',
+  'FAILED',
+  'TIMEOUT',
+  'NODE_FAIL',
+  'PREEMPTED',
+  'BOOT_FAIL',
+  'DEADLINE',
+  'OUT_OF_MEMORY',
+  'REVOKED',
+]);
+
+/**
+ * The Slurm side: each attempt is a batch job whose comment names its job (`toil:<jobId>:<attempt>`,
+ * src/slurm/jobScript.ts), and job ids are random, so a queued or running Slurm job whose job has a
+ * ticket in this store is this workflow's, and only those are cancelled (`scancel`), in the cluster
+ * the leader recorded (its slurm.conf). Undefined when the workflow never ran on Slurm.
+ */
+export async function cancelSlurmJobs(
+  store: JobStore,
+  options: { timeoutMs?: number } = {},
+): Promise<CancelReport | undefined> {
+  const use = await store.readSlurmUse();
+  if (!use) return undefined;
+  const cluster = use.conf ? `the Slurm cluster of ${use.conf}` : "this machine's Slurm cluster";
+  const report = (ok: boolean, line: string): CancelReport => ({ batchSystem: 'slurm', ok, line });
+  const cli = new SlurmCli({
+    ...(use.conf ? { conf: use.conf } : {}),
+    timeoutMs: options.timeoutMs ?? 30_000,
+  });
+  try {
+    const ours: number[] = [];
+    for (const job of await cli.jobs()) {
+      const attempt = parseAttemptComment(job.comment);
+      if (!attempt || SLURM_ENDED.has(job.state)) continue;
+      if (await store.objects.head(ticketKey(attempt.jobId))) ours.push(job.jobId);
+    }
+    if (ours.length === 0)
+      return report(true, `toil: --force: no Slurm job of the workflow is queued or running in ${cluster}`);
+    const results = await Promise.allSettled(ours.map((id) => cli.cancel(id)));
+    const failed = ours.filter((_, i) => results[i]!.status === 'rejected');
+    if (failed.length > 0) {
+      const why = coerceError((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason);
+      return report(
+        false,
+        `toil: --force: could not cancel ${failed.length} of the workflow's ${ours.length} Slurm job(s) in ${cluster} ` +
+          `(${why.message.trim()}): job(s) ${failed.join(', ')} may still be queued or running`,
+      );
+    }
+    return report(
+      true,
+      `toil: --force: cancelled ${ours.length} queued or running Slurm job(s) of the workflow in ${cluster}: ${ours.join(', ')}`,
+    );
+  } catch (e) {
+    return report(
+      false,
+      `toil: --force: could not list the workflow's Slurm jobs in ${cluster} (${coerceError(e).message.trim()}): ` +
+        'its jobs may still be queued or running',
+    );
+  }
+}
+
 /**
  * Cancels what a dead leader left running in each cluster batch system the workflow used, one
  * report per batch system (none for single_machine, whose workers exit with their leader).
@@ -72,5 +139,7 @@ export async function cancelLeftJobs(store: JobStore): Promise<CancelReport[]> {
   const reports: CancelReport[] = [];
   const mesos = await cancelMesosFramework(store);
   if (mesos) reports.push(mesos);
+  const slurm = await cancelSlurmJobs(store);
+  if (slurm) reports.push(slurm);
   return reports;
 }

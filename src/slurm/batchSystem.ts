@@ -48,6 +48,11 @@ export interface SlurmBatchSystemOptions {
   readonly extraArgs?: readonly string[];
   /** sbatch calls at once. Default 4. */
   readonly submitConcurrency?: number;
+  /**
+   * Called once the controller has answered, before any job is submitted: the leader records
+   * there that the workflow's jobs are in this cluster (for `toil kill --force`).
+   */
+  readonly onStart?: () => Promise<void>;
 }
 
 /** Where one attempt ran, from Slurm's own answer (for tests and the status page). */
@@ -146,6 +151,7 @@ export class SlurmBatchSystem implements ClusterBatchSystem {
   async start(listener: JobUpdateListener): Promise<void> {
     this.listener = listener;
     await this.o.cli.ping();
+    await this.o.onStart?.();
     await this.refreshNodes().catch((e: unknown) =>
       this.log.warn({ err: coerceError(e) }, 'could not list Slurm nodes'),
     );

@@ -5,28 +5,9 @@ import { processAlive } from '../../src/common/processIdentity.js';
 import { MesosMasterClient } from '../../src/mesos/masterClient.js';
 import { isTerminalTaskState } from '../../src/mesos/types.js';
 import { startCluster, tempDir, waitFor } from '../fixtures/mesosCluster.js';
-import { repoPath } from '../fixtures/repoRoot.js';
-import { runToil, startToil } from '../fixtures/workflowCli.js';
-
-const TREE = repoPath('test/fixtures/workflowTree.ts');
+import { longJobArgs, runToil, startToil, workerPids } from '../fixtures/workflowCli.js';
 
 t.setTimeout(240_000);
-
-/** Pids of the `toil worker` processes running a job of the job store at `storeDir`. */
-function workerPids(storeDir: string): number[] {
-  const pids: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let argv: string[];
-    try {
-      argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue; // gone meanwhile
-    }
-    if (argv.includes('worker') && argv.some((a) => a.includes(storeDir))) pids.push(Number(entry));
-  }
-  return pids;
-}
 
 /**
  * `toil run` of one job that sleeps ten minutes on the Mesos master at `master`, resolved once the
@@ -34,28 +15,9 @@ function workerPids(storeDir: string): number[] {
  */
 async function startLongJob(dir: string, master: string): Promise<ReturnType<typeof startToil>> {
   const log = path.join(dir, 'exec.log');
-  const running = startToil(
-    [
-      'run',
-      TREE,
-      'file:./js',
-      '--n',
-      '1',
-      '--sleepMs',
-      '600000',
-      '--log',
-      log,
-      '--out',
-      path.join(dir, 'sum.txt'),
-      '--batchSystem',
-      'mesos',
-      '--mesosMaster',
-      master,
-      '--logLevel',
-      'warning',
-    ],
-    { cwd: dir },
-  );
+  const running = startToil(longJobArgs(dir, '--batchSystem', 'mesos', '--mesosMaster', master), {
+    cwd: dir,
+  });
   await waitFor(
     'the long job to start on the agent',
     () => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('start tree'),

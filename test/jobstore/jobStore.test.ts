@@ -123,6 +123,21 @@ async function semantics(t: Test, store: JobStore, enforces: boolean): Promise<v
   t.equal(await store.readFrameworkId(), 'a3b5-0000-framework-0007');
   await store.writeFrameworkId(undefined);
   t.equal(await store.readFrameworkId(), undefined, 'forgotten once the master removed the framework');
+  // With the master it subscribed at, where `toil kill --force` tears it down.
+  await store.writeFrameworkId('a3b5-0000-framework-0008', '10.0.0.2:5050');
+  t.same(await store.readMesosFramework(), {
+    frameworkId: 'a3b5-0000-framework-0008',
+    master: '10.0.0.2:5050',
+  });
+  await store.writeFrameworkId('a3b5-0000-framework-0009');
+  t.same(await store.readMesosFramework(), { frameworkId: 'a3b5-0000-framework-0009' }, 'no master named');
+
+  // The Slurm cluster the workflow's jobs are in, for `toil kill --force`.
+  t.equal(await store.readSlurmUse(), undefined, 'never ran on Slurm');
+  await store.writeSlurmUse({ conf: '/etc/slurm/other.conf' });
+  t.same(await store.readSlurmUse(), { conf: '/etc/slurm/other.conf' });
+  await store.writeSlurmUse({});
+  t.same(await store.readSlurmUse(), {}, "the system's slurm.conf");
 
   await store.destroy();
   t.notOk(await store.exists());
