@@ -41,3 +41,22 @@ export function placementOrder<J>(
   // Array.prototype.sort is stable: queue order among equal shapes.
   return { onDemandFirst: onDemandFirst.sort(largestFirst), spotFirst: spotFirst.sort(largestFirst) };
 }
+
+/** A job's request as the scaler's keep-off hints name it (`ScalingPlan.keepOff`). */
+export interface PlacementRequest {
+  readonly cores: number;
+  /** Bytes. */
+  readonly memory: number;
+  /** Bytes. */
+  readonly disk: number;
+  readonly preemptable: boolean;
+}
+
+/**
+ * The key of a request in a keep-off hint: the plan names the classes it keeps off a node by it,
+ * and the batch system (and the simulator) compare a queued job's own request by the same
+ * function, so both sides agree on what a hint covers.
+ */
+export function placementKey(r: PlacementRequest): string {
+  return `${r.cores}/${r.memory}/${r.disk}/${r.preemptable ? 'p' : 'n'}`;
+}

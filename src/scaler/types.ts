@@ -192,6 +192,11 @@ export interface ScalingSnapshot {
   readonly preemptableCanStayOnSpot?: boolean;
 }
 
+export interface KeepOffHint {
+  readonly nodeId: string;
+  readonly requests: readonly string[];
+}
+
 export interface LaunchAction {
   readonly instanceType: string;
   readonly zone: string;
@@ -251,4 +256,12 @@ export interface ScalingPlan {
    * or false: they take on-demand room left after non-preemptable work, as before.
    */
   readonly preemptableStaysOnSpot?: boolean;
+  /**
+   * Keep-off hints: per registered node, the requests (`placementKey`) the batch system places no
+   * more of there while this plan stands, because that work would cost much less elsewhere and
+   * would keep the node billed for itself. The node still takes other work; nothing running is
+   * touched. Replaced by every plan; absent: no hint. A batch system that cannot honour hints
+   * (Slurm places jobs itself) ignores them, and the plan does not count on them.
+   */
+  readonly keepOff?: readonly KeepOffHint[];
 }

@@ -1,3 +1,4 @@
+import { placementKey } from '../../common/placementOrder.js';
 import { formatDuration } from '../../common/units.js';
 import type { ScalerConfig } from '../config.js';
 import { groupQueue } from '../jobClasses.js';
@@ -17,7 +18,13 @@ import type {
   WaitingJobs,
 } from '../types.js';
 import { packOntoNode, type NodeTiming, type WorkClass } from './existing.js';
-import { cheapestPerJob, chooseNewNodes, CONSOLIDATION_MARGIN, type LimitState } from './newNodes.js';
+import {
+  cheapestPerJob,
+  chooseNewNodes,
+  CONSOLIDATION_MARGIN,
+  KEEP_OFF_MARGIN,
+  type LimitState,
+} from './newNodes.js';
 
 /**
  * The least a node stays after its last task ended, whatever idleGrace says. A finished job's
@@ -263,10 +270,11 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
     n: ExistingNode,
     c: WorkClass,
     cheapest: (r: JobRequest, together?: number) => number,
+    marginOver = CONSOLIDATION_MARGIN,
   ): boolean => {
     const r = c.request;
     const share = costOn(n, r);
-    const margin = 1 + CONSOLIDATION_MARGIN;
+    const margin = 1 + marginOver;
     const cap = types.byName.get(n.instanceType)?.packable;
     const jobs = runningByNode.get(n.id) ?? [];
     if (share > margin * cheapest(r) + 1e-12) {
@@ -425,6 +433,42 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
   const workFor = (n: ExistingNode): WorkClass[] => (n.capacityType === 'on-demand' ? onDemandWork : work);
   const took = new Map<string, number>();
   const consolidate = new Set<string>();
+  // Keep-off hints (placement, not a drain): the batch system places no more of a class on a
+  // registered node that class is dear for, against offerings with room, by more than
+  // KEEP_OFF_MARGIN. Dear room drains a node only when it has no fair work left, and once the
+  // whole queue is placed elsewhere it checks no node at all, while the batch system, placing
+  // first-fit, gives the next small jobs a big node's free room as soon as they are queued: a
+  // 1-core job beside an r5.8xlarge's big job, ending after it, keeps the node alive for itself
+  // (few-very-large@on-demand-only seed 1: $6.92 of r5.8xlarge billed after its big jobs). A hint
+  // costs no relaunch, so it may be stricter than the drain's 2×. `speed` starts work wherever
+  // there is room.
+  const keepOff = new Map<string, Set<string>>();
+  const queuedAtStart = new Map(work.map((c) => [c, c.remaining]));
+  const keepOffDearWork = (n: ExistingNode, wholeQueue: boolean): void => {
+    if (config.objective === 'speed' || n.state !== 'registered') return;
+    const cap = types.byName.get(n.instanceType)?.packable;
+    if (!cap) return;
+    for (const c of workFor(n)) {
+      const queued = wholeQueue ? (queuedAtStart.get(c) ?? 0) : c.remaining;
+      if (
+        queued > 0 &&
+        (n.capacityType === 'on-demand' || c.request.preemptable) &&
+        maxFit(cap, c.request) >= 1 &&
+        dearOver(n, c, cheapestWithRoom, KEEP_OFF_MARGIN)
+      ) {
+        const keys = keepOff.get(n.id) ?? new Set<string>();
+        keys.add(
+          placementKey({
+            cores: c.request.cores,
+            memory: c.request.memoryBytes,
+            disk: c.request.diskBytes,
+            preemptable: c.request.preemptable,
+          }),
+        );
+        keepOff.set(n.id, keys);
+      }
+    }
+  };
   // Nodes planned by consolidation or dear room (their own rules), left out of the spare-room rule.
   const special = new Set<string>();
   // A node EC2 recommends rebalancing is at risk of interruption soon: no new work is planned
@@ -436,7 +480,12 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
   for (const n of ordered) {
     if (n.rebalanceRecommended) continue;
     const placed = work.every((c) => c.remaining === 0);
-    if (placed && !consolidable(n)) continue;
+    if (placed && !consolidable(n)) {
+      // The queue is placed elsewhere, but the batch system would give this node's room to the
+      // first of it that fits.
+      if ((runningByNode.get(n.id) ?? []).length > 0) keepOffDearWork(n, true);
+      continue;
+    }
     const mine = workFor(n);
     if (consolidable(n)) {
       special.add(n.id);
@@ -454,6 +503,7 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
       // the work it is not dear for; with none, a busy node is drained so its jobs finish and
       // nothing more lands (an idle one retires after idleGrace as usual).
       const fair = mine.filter((c) => !dearFor(n, c));
+      keepOffDearWork(n, false);
       const needed = packOntoNode(n, runningByNode.get(n.id) ?? [], fair, types, timing(n), T);
       if (needed > 0) took.set(n.id, needed);
       else if ((runningByNode.get(n.id) ?? []).length > 0) consolidate.add(n.id);
@@ -826,6 +876,9 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
     hourlyCost: { current, planned: Math.max(0, current + plannedCost - retiredCost) },
     state: { smoothed, issued, arrivedAt },
     ...(preemptableStaysOnSpot ? { preemptableStaysOnSpot } : {}),
+    ...(keepOff.size > 0
+      ? { keepOff: [...keepOff].map(([nodeId, keys]) => ({ nodeId, requests: [...keys].sort() })) }
+      : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import { placementOrder } from '../../common/placementOrder.js';
+import { placementKey, placementOrder } from '../../common/placementOrder.js';
 import type { ScalerConfig } from '../config.js';
 import { MinHeap } from '../heap.js';
 import { nodeTypeIndexOf, offeringKey, typeTable } from '../offerings.js';
@@ -244,6 +244,8 @@ export function simulate(
   let shortfall: LaunchShortfall[] = [];
   /** The last plan keeps preemptable jobs a spot node could hold off on-demand room. */
   let preemptableStaysOnSpot = false;
+  /** The last plan's keep-off hints (node → placement keys), honoured as the mesos batch system does. */
+  let keepOff = new Map<string, Set<string>>();
   const unavailableUntil = new Map<string, number>();
 
   let done = 0;
@@ -311,6 +313,13 @@ export function simulate(
   // on-demand room first (non-preemptable ones, and preemptable ones no spot node could hold) on
   // on-demand nodes, then the other preemptable jobs on spot nodes and on the on-demand room left;
   // largest first within each, first-fit on the oldest node.
+  const keyOf = (j: SimJob): string =>
+    placementKey({
+      cores: j.req.cores,
+      memory: j.req.memoryBytes,
+      disk: j.req.diskBytes,
+      preemptable: j.preemptable,
+    });
   const dispatch = (t: number): void => {
     if (queued === 0) return;
     const spotNodes = liveNodes.filter((n) => n.state === 'registered' && n.capacityType === 'spot');
@@ -333,7 +342,9 @@ export function simulate(
     placing: for (const [capacity, order] of passes) {
       for (const n of liveNodes) {
         if (n.state !== 'registered' || n.capacityType !== capacity) continue;
+        const off = keepOff.get(n.id);
         for (const q of order) {
+          if (off && q.length > 0 && off.has(keyOf(head(q)))) continue;
           while (q.length > 0 && fitsResources(n.free, head(q).req)) start(jobs[q.shift()!]!, n, t);
         }
         if (queued === 0) break placing;
@@ -435,6 +446,7 @@ export function simulate(
     options.onPlan?.(t, plan);
     state = plan.state;
     preemptableStaysOnSpot = plan.preemptableStaysOnSpot === true;
+    keepOff = new Map((plan.keepOff ?? []).map((k) => [k.nodeId, new Set(k.requests)]));
     shortfall = [];
     for (const a of plan.drain) {
       const n = nodes.get(a.nodeId);
