@@ -133,6 +133,8 @@ export class ClusterWorkload implements ClusterPort {
   private readonly marked = new Set<string>();
   /** The scaler's last word on preemptable work and on-demand room (keepPreemptableOnSpot). */
   private preemptableOnSpot = false;
+  /** The scaler's last keep-off hints (agent id → placement keys). */
+  private keptOff: ReadonlyMap<string, ReadonlySet<string>> = new Map();
   /** Events of batch systems removed before the scaler took them. */
   private readonly leftover: ClusterEvent[] = [];
   /** The cluster's agents when no workflow is running (the cluster manager still knows them). */
@@ -149,6 +151,12 @@ export class ClusterWorkload implements ClusterPort {
     // A new framework must honour marks made before it existed (a shared mark already holds).
     if (!this.shared) for (const a of this.marked) system.inner.markDraining(a);
     system.inner.keepPreemptableOnSpot?.(this.preemptableOnSpot);
+    if (this.keptOff.size > 0) system.inner.keepOff?.(this.keptOff);
+  }
+
+  keepOff(byAgent: ReadonlyMap<string, ReadonlySet<string>>): void {
+    this.keptOff = byAgent;
+    for (const s of this.systems) s.inner.keepOff?.(byAgent);
   }
 
   keepPreemptableOnSpot(on: boolean): void {

@@ -9,6 +9,8 @@
  *   the scaler keeps them on spot (`keepPreemptableOnSpot`).
  * - Queued jobs are placed largest first (src/common/placementOrder.ts), so a node the scaler
  *   launched for a big job is not filled by small jobs queued before it.
+ * - The scaler's keep-off hints (`keepOff`) are honoured: a job is not placed on an agent its
+ *   request is kept off (a big node whose room small jobs would keep billed for themselves).
  * - Draining is race-free (Toil #3079): `markDraining` is synchronous and every offer is checked
  *   against the mark in the same turn that records a launch, so after the mark either a task was
  *   already recorded on the agent (and `isEmpty` says no) or none will ever be launched there.
@@ -19,7 +21,7 @@
  *   empty and REVIVEd when it fills.
  */
 import type { Clock } from '../common/clock.js';
-import { placementOrder } from '../common/placementOrder.js';
+import { placementKey, placementOrder } from '../common/placementOrder.js';
 import { IllegalStateError, ToilError, coerceError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/log.js';
 import type {
@@ -135,6 +137,8 @@ export class MesosBatchSystem implements ClusterBatchSystem {
   private stopping = false;
   /** Preemptable jobs a spot agent could hold never take on-demand room (keepPreemptableOnSpot). */
   private preemptableOnSpot = false;
+  /** Agent id → placement keys of the requests the scaler keeps off it (keepOff). */
+  private keptOff: ReadonlyMap<string, ReadonlySet<string>> = new Map();
 
   constructor(options: MesosBatchSystemOptions) {
     this.o = options;
@@ -284,6 +288,20 @@ export class MesosBatchSystem implements ClusterBatchSystem {
     if (!on && this.queue.length > 0) void this.setSuppressed(false).catch(() => undefined);
   }
 
+  /**
+   * The scaler's keep-off hints: a queued job is not placed on an agent that keeps its request
+   * off; it waits for room elsewhere. A hint lifted revives offers, so room declined meanwhile is
+   * offered again.
+   */
+  keepOff(byAgent: ReadonlyMap<string, ReadonlySet<string>>): void {
+    const lifted = [...this.keptOff].some(([agent, keys]) => {
+      const now = byAgent.get(agent);
+      return [...keys].some((k) => !now?.has(k));
+    });
+    this.keptOff = byAgent;
+    if (lifted && this.queue.length > 0) void this.setSuppressed(false).catch(() => undefined);
+  }
+
   isMarkedDraining(agentId: string): boolean {
     return this.drainMarks.has(agentId);
   }
@@ -411,7 +429,10 @@ export class MesosBatchSystem implements ClusterBatchSystem {
     const place = (jobs: Attempt[], pool: typeof usable): void => {
       for (const a of jobs) {
         if (a.state !== 'queued') continue;
-        const target = pool.find((u) => fits(a.need, u.free));
+        const key = placementKey(a.job.requirements);
+        const target = pool.find(
+          (u) => fits(a.need, u.free) && !this.keptOff.get(u.offer.agent_id.value)?.has(key),
+        );
         if (!target) continue;
         target.free = subtract(target.free, a.need);
         target.tasks.push(a);

@@ -143,4 +143,12 @@ export interface ClusterBatchSystem extends BatchSystem {
    * places as it always did.
    */
   keepPreemptableOnSpot?(on: boolean): void;
+  /**
+   * Keep-off hints: from this call on, a queued job whose request (`placementKey` of its cores,
+   * memory, disk and preemptable) is in `byAgent.get(agentId)` is not placed on that agent; it
+   * waits for room elsewhere. Each call replaces the last (an empty map lifts every hint). Jobs
+   * already running are not touched. The scaler sets it every tick from its plan. Optional: a
+   * batch system without it places as it always did.
+   */
+  keepOff?(byAgent: ReadonlyMap<string, ReadonlySet<string>>): void;
 }

@@ -71,8 +71,8 @@ export type ClusterEvent =
  *   batch system that joins later honours marks made before it existed.
  * - `forceDrain` stops what still runs on the agent; those jobs come back 'lost'.
  * - `nodeLost`: as in `ClusterBatchSystem`, for every batch system; the ids of the jobs lost.
- * - `keepPreemptableOnSpot`: as in `ClusterBatchSystem`, applied to every batch system of the
- *   cluster, including one that joins later.
+ * - `keepPreemptableOnSpot`, `keepOff`: as in `ClusterBatchSystem`, applied to every batch system
+ *   of the cluster, including one that joins later.
  * - `takeEvents` returns each event once, oldest first, and forgets it.
  * - `removeNode` is called for an agent found empty after its drain mark, right before its
  *   instance is terminated: the cluster manager forgets the node (Slurm: `scontrol delete`), so no
@@ -90,4 +90,6 @@ export interface ClusterPort {
   removeNode(agentId: string): Promise<void>;
   /** As `ClusterBatchSystem.keepPreemptableOnSpot`, for every batch system of the cluster. */
   keepPreemptableOnSpot?(on: boolean): void;
+  /** As `ClusterBatchSystem.keepOff`, for every batch system of the cluster that has it. */
+  keepOff?(byAgent: ReadonlyMap<string, ReadonlySet<string>>): void;
 }

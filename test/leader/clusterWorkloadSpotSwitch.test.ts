@@ -51,3 +51,47 @@ t.test('the spot switch holds only when every batch system of the cluster honour
     'and the snapshot says nothing against it',
   );
 });
+
+t.test('keep-off hints reach every batch system that takes them, one that joins later too', async (t) => {
+  const clock = new ManualClock();
+  const seen: { who: string; byAgent: ReadonlyMap<string, ReadonlySet<string>> }[] = [];
+  const taking = (who: string) =>
+    new TrackedBatchSystem(
+      {
+        ...scriptedBatchSystem().system,
+        keepOff: (byAgent: ReadonlyMap<string, ReadonlySet<string>>) => void seen.push({ who, byAgent }),
+      },
+      clock,
+    );
+  const first = taking('first');
+  const later = taking('later');
+  const without = new TrackedBatchSystem(scriptedBatchSystem().system, clock);
+  for (const s of [first, later, without]) await s.start(() => {});
+  const workload = new ClusterWorkload(async () => []);
+  workload.add(first);
+  workload.add(without);
+  t.same(seen, [], 'no hint yet: nothing is sent');
+  const hints = new Map([['agent-1', new Set(['1/1073741824/1073741824/n'])]]);
+  workload.keepOff(hints);
+  t.same(
+    seen.map((s) => s.who),
+    ['first'],
+    'the hint reaches the batch system that takes hints (the other places as it always did)',
+  );
+  t.equal(seen[0]!.byAgent.get('agent-1')?.has('1/1073741824/1073741824/n'), true, 'by agent, by key');
+  workload.add(later);
+  t.same(
+    seen.map((s) => s.who),
+    ['first', 'later'],
+    'a batch system that joins later is given the standing hints',
+  );
+  workload.keepOff(new Map());
+  t.same(
+    seen.slice(2).map((s) => [s.who, s.byAgent.size]),
+    [
+      ['first', 0],
+      ['later', 0],
+    ],
+    'lifted for all',
+  );
+});

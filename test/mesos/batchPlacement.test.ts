@@ -1,6 +1,7 @@
 import t from 'tap';
 import { MesosMasterClient } from '../../src/mesos/masterClient.js';
 import { shellJob, startBatch, startCluster, waitFor } from '../fixtures/mesosCluster.js';
+import { placementKey } from '../../src/common/placementOrder.js';
 
 t.test('placement on a real local cluster: non-preemptable jobs never on a preemptable agent', async (t) => {
   const cluster = await startCluster([
@@ -175,5 +176,51 @@ t.test(
     t.equal(u.outcome, 'succeeded', 'taken back: p-wait-1 runs');
     t.equal(placedOn('p-wait-1'), onDemand, 'taken back: on the on-demand agent, after its patience');
     await tb.batch.kill('p-hold-1');
+  },
+);
+
+t.test(
+  'keepOff: a job whose request the scaler keeps off an agent waits for room elsewhere; other requests and a lifted hint place as before',
+  async (t) => {
+    const cluster = await startCluster([
+      { resources: 'cpus:2;mem:2048;disk:4096', attributes: 'preemptable:false' },
+      { resources: 'cpus:1;mem:1024;disk:4096', attributes: 'preemptable:false' },
+    ]);
+    t.teardown(() => cluster.stop());
+    const [big, small] = cluster.agentIds;
+    const tb = await startBatch(cluster.master.address);
+    t.teardown(() => tb.batch.shutdown());
+    const placedOn = (jobId: string): string | undefined =>
+      tb.batch.placements().find((p) => p.jobId === jobId)?.agentId;
+
+    const k1 = shellJob('k-1', 'sleep 1.5');
+    const k2 = shellJob('k-2', 'sleep 0.2');
+    const wide = shellJob('wide-1', 'sleep 0.2', { cores: 2 });
+    tb.batch.keepOff(new Map([[big!, new Set([placementKey(k1.requirements)])]]));
+    for (const j of [k1, k2, wide]) await tb.batch.issue(j);
+    const updates = await Promise.all([k1, k2, wide].map((j) => tb.updateOf(j.jobId)));
+    t.same(
+      updates.map((u) => u.outcome),
+      ['succeeded', 'succeeded', 'succeeded'],
+      'every job succeeded',
+    );
+    t.equal(placedOn('k-1'), small, 'kept off the big agent: k-1 runs on the small one');
+    t.equal(
+      placedOn('k-2'),
+      small,
+      'k-2 waited for the small agent to free (1.5 s) rather than take the big one',
+    );
+    t.equal(placedOn('wide-1'), big, 'another request is not kept off: wide-1 runs on the big agent');
+
+    // Lifted: two such jobs at once, and the small agent holds one.
+    tb.batch.keepOff(new Map());
+    const k3 = shellJob('k-3', 'sleep 1');
+    const k4 = shellJob('k-4', 'sleep 1');
+    for (const j of [k3, k4]) await tb.batch.issue(j);
+    await Promise.all([k3, k4].map((j) => tb.updateOf(j.jobId)));
+    t.ok(
+      [placedOn('k-3'), placedOn('k-4')].includes(big),
+      'the hint lifted: the big agent takes one of them again',
+    );
   },
 );

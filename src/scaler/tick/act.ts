@@ -132,6 +132,7 @@ export class PlanExecutor {
     this.keepNoticedDraining(view);
     // Preemptable work the plan put on spot waits for spot room, not on-demand room (rule 6).
     this.d.cluster.keepPreemptableOnSpot?.(plan.preemptableStaysOnSpot === true);
+    this.keepOff(plan, view);
     await this.undrainAndDrain(plan, view);
     await this.forceDrainOverdue(view);
     await this.terminate(plan, view, planNo);
@@ -174,6 +175,17 @@ export class PlanExecutor {
       const agent = view.agentOf(id);
       if (agent) this.d.cluster.markDraining(agent.agentId);
     }
+  }
+
+  /** The plan's keep-off hints, by agent (a node not registered with an agent has nothing to keep off). */
+  private keepOff(plan: ScalingPlan, view: ClusterView): void {
+    if (!this.d.cluster.keepOff) return;
+    const byAgent = new Map<string, ReadonlySet<string>>();
+    for (const h of plan.keepOff ?? []) {
+      const agent = view.agentOf(h.nodeId);
+      if (agent) byAgent.set(agent.agentId, new Set(h.requests));
+    }
+    this.d.cluster.keepOff(byAgent);
   }
 
   /** Undrain and drain first: they are local marks (no cloud call), race-free by contract. */
