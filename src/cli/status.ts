@@ -135,7 +135,8 @@ function summary(s: WorkflowStatus, damaged: readonly string[]): string {
     [
       `job store:  ${s.locator}`,
       `workflow:   ${s.workflowId} (${s.workflowFile}), started ${new Date(s.createdAt!).toISOString()}`,
-      `jobs:       ${s.jobs.completed} completed of ${s.jobs.known} declared so far, ${s.jobs.ready} ready to run`,
+      `jobs:       ${s.jobs.completed} completed of ${s.jobs.known} declared so far, ${s.jobs.ready} ready to run` +
+        (s.failedJobs.length > 0 ? `, ${s.failedJobs.length} failed for good` : ''),
       `failures:   ${s.failedAttempts} failed attempt(s) logged`,
       `state:      ${stateLine(s)}`,
       ...s.failedJobs.map((j) => `  failed:   ${j.name} (${j.jobId}): ${j.error}`),

@@ -60,22 +60,24 @@ export async function workflowStatusAndJobs(
     return { status, jobs: [] };
   }
   const commits = await store.readAllCommits(16, damagedKeys);
+  const failedJobs = await jobsFailedForGood(store);
+  const failedIds = new Set(failedJobs.map((j) => j.jobId));
   const graph = new JobGraph(workflow.jobs, workflow.rootJobId);
   let ready = graph.takeReady();
+  // A job the last run failed for good is released but does not run until a --restart: it is
+  // reported as failed, not as ready to run.
   let pending = 0;
   while (ready.length > 0) {
     for (const id of ready) {
       const c = commits.get(id);
       if (c) graph.applyCommit(c);
-      else pending++;
+      else if (!failedIds.has(id)) pending++;
     }
     ready = graph.takeReady();
   }
   let failedAttempts = 0;
   for await (const _ of store.objects.list('logs/')) failedAttempts++;
   const counts = graph.counts();
-  const failedJobs = await jobsFailedForGood(store);
-  const failedIds = new Set(failedJobs.map((j) => j.jobId));
   const status: WorkflowStatus = {
     locator: store.locator,
     workflowId: workflow.workflowId,

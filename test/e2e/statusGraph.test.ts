@@ -98,6 +98,13 @@ t.test(
     const failedAdd = executions.find((e) => e.kind === 'failing')!.jobId;
     const ended = new Set(executions.filter((e) => e.kind === 'end').map((e) => e.jobId));
 
+    const plain = await runToil(['status', 'file:./js'], { cwd: dir });
+    t.match(
+      plain.stdout,
+      /^jobs: +8 completed of 10 declared so far, 0 ready to run, 1 failed for good$/m,
+      'the summary counts the failed add as failed, not as ready to run',
+    );
+
     const r = await runToil(['status', 'file:./js', '--printDot', '--printChildren', '--noAggStats'], {
       cwd: dir,
     });
