@@ -260,8 +260,8 @@ export interface ScalingPlan {
    * Keep-off hints: per registered node, the requests (`placementKey`) the batch system places no
    * more of there while this plan stands, because that work would cost much less elsewhere and
    * would keep the node billed for itself. The node still takes other work; nothing running is
-   * touched. Replaced by every plan; absent: no hint. A batch system that cannot honour hints
-   * (Slurm places jobs itself) ignores them, and the plan does not count on them.
+   * touched. Replaced by every plan; absent: no hint. None where the batch system places jobs
+   * itself (`preemptableCanStayOnSpot: false`, Slurm); the plan never counts on them either way.
    */
   readonly keepOff?: readonly KeepOffHint[];
 }

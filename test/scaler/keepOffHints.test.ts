@@ -42,6 +42,7 @@ t.test('keep-off hints: the batch system is told which work a node is dear for',
     name: string;
     nodeTypes: string;
     objective?: string;
+    slurm?: boolean;
     withMid: boolean;
     queued: QueuedJob[];
     hints: Record<string, string[]>;
@@ -61,6 +62,16 @@ t.test('keep-off hints: the batch system is told which work a node is dear for',
       name: 'objective speed: no hint (work starts wherever there is room)',
       nodeTypes: 'r5.8xlarge,c5.xlarge,c5.2xlarge',
       objective: 'speed',
+      withMid: true,
+      queued: four,
+      hints: {},
+      drain: [],
+      launch: [],
+    },
+    {
+      name: 'a batch system that places jobs itself (Slurm): no hint',
+      nodeTypes: 'r5.8xlarge,c5.xlarge,c5.2xlarge',
+      slurm: true,
       withMid: true,
       queued: four,
       hints: {},
@@ -101,6 +112,7 @@ t.test('keep-off hints: the batch system is told which work a node is dear for',
         nodes: row.withMid ? [big, mid] : [big],
         running: row.withMid ? [bigJob, ...midJobs] : [bigJob],
         queued: row.queued,
+        ...(row.slurm ? { preemptableCanStayOnSpot: false } : {}),
       }),
       config({
         nodeTypes: row.nodeTypes,
@@ -115,5 +127,12 @@ t.test('keep-off hints: the batch system is told which work a node is dear for',
       `${row.name}: drain ${plan.drain.map((d) => d.reason).join('; ')}`,
     );
     t.same(launched(plan), row.launch, `${row.name}: launch`);
+    for (const id of Object.keys(row.hints))
+      t.ok(
+        plan.notes.some((n) =>
+          n.startsWith(`node ${id} (r5.8xlarge on-demand) is kept off 1 queued request(s)`),
+        ),
+        `${row.name}: a note says why`,
+      );
   }
 });

@@ -445,7 +445,10 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
   const keepOff = new Map<string, Set<string>>();
   const queuedAtStart = new Map(work.map((c) => [c, c.remaining]));
   const keepOffDearWork = (n: ExistingNode, wholeQueue: boolean): void => {
-    if (config.objective === 'speed' || n.state !== 'registered') return;
+    // Where the batch system places jobs itself (Slurm: the snapshot says so as for the spot
+    // switch) no hint would be honoured, and notes saying otherwise would mislead.
+    if (config.objective === 'speed' || snapshot.preemptableCanStayOnSpot === false) return;
+    if (n.state !== 'registered') return;
     const cap = types.byName.get(n.instanceType)?.packable;
     if (!cap) return;
     for (const c of workFor(n)) {
@@ -526,6 +529,13 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
         reason: `demand is back: takes ${k} queued job(s) within targetTime, cheaper than a launch`,
       });
     }
+  }
+  for (const [id, keys] of keepOff) {
+    const n = live.find((x) => x.id === id);
+    if (n)
+      notes.push(
+        `node ${id} (${n.instanceType} ${n.capacityType}) is kept off ${keys.size} queued request(s) that cost over ${1 + KEEP_OFF_MARGIN}× as much there as on offerings with room, over their run: the batch system places them elsewhere; its ${(runningByNode.get(id) ?? []).length} running job(s) are untouched`,
+      );
   }
   const onExisting = queuedTotal - work.reduce((s, c) => s + c.remaining, 0);
   // The last wave's stragglers (docs/scaler.md). With the whole queue placed on existing nodes,
