@@ -212,7 +212,15 @@ export class ClusterWorkload implements ClusterPort {
       }
     // The switch holds only if every framework honours it (a Slurm one places jobs itself).
     const keepsPreemptableOnSpot = systems.every((s) => typeof s.inner.keepPreemptableOnSpot === 'function');
-    return { agents, queued, running, ...(keepsPreemptableOnSpot ? {} : { keepsPreemptableOnSpot }) };
+    // Likewise the keep-off hints (Mesos and Slurm both honour them).
+    const keepsOff = systems.every((s) => typeof s.inner.keepOff === 'function');
+    return {
+      agents,
+      queued,
+      running,
+      ...(keepsPreemptableOnSpot ? {} : { keepsPreemptableOnSpot }),
+      ...(keepsOff ? {} : { keepsOff }),
+    };
   }
 
   markDraining(agentId: string): void {

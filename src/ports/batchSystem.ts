@@ -148,7 +148,8 @@ export interface ClusterBatchSystem extends BatchSystem {
    * memory, disk and preemptable) is in `byAgent.get(agentId)` is not placed on that agent; it
    * waits for room elsewhere. Each call replaces the last (an empty map lifts every hint). Jobs
    * already running are not touched. The scaler sets it every tick from its plan. Optional: a
-   * batch system without it places as it always did.
+   * batch system without it places as it always did, and the cluster's reading then says hints do
+   * not hold (`ClusterReading.keepsOff: false`), so the plan sets none.
    */
   keepOff?(byAgent: ReadonlyMap<string, ReadonlySet<string>>): void;
 }

@@ -45,6 +45,11 @@ export interface ClusterReading {
    * on it. Absent: every one can.
    */
   readonly keepsPreemptableOnSpot?: boolean;
+  /**
+   * false when some batch system of the cluster cannot honour keep-off hints (`keepOff` not
+   * implemented), so the plan sets none. Absent: every one can.
+   */
+  readonly keepsOff?: boolean;
 }
 
 /**

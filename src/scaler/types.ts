@@ -190,6 +190,11 @@ export interface ScalingSnapshot {
    * itself), so the plan never sets `preemptableStaysOnSpot` nor counts on it. Absent: it can.
    */
   readonly preemptableCanStayOnSpot?: boolean;
+  /**
+   * false: some batch system cannot honour keep-off hints (`keepOff`), so the plan sets none.
+   * Absent: they are honoured (Mesos and Slurm both do).
+   */
+  readonly keepOffHonoured?: boolean;
 }
 
 export interface KeepOffHint {
@@ -260,8 +265,8 @@ export interface ScalingPlan {
    * Keep-off hints: per registered node, the requests (`placementKey`) the batch system places no
    * more of there while this plan stands, because that work would cost much less elsewhere and
    * would keep the node billed for itself. The node still takes other work; nothing running is
-   * touched. Replaced by every plan; absent: no hint. None where the batch system places jobs
-   * itself (`preemptableCanStayOnSpot: false`, Slurm); the plan never counts on them either way.
+   * touched. Replaced by every plan; absent: no hint. None where a batch system cannot honour
+   * them (`keepOffHonoured: false`); the plan never counts on them either way.
    */
   readonly keepOff?: readonly KeepOffHint[];
 }

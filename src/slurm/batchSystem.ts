@@ -12,11 +12,17 @@
  *   says true only when the controller has confirmed the drain AND a `squeue` that started after
  *   that confirmation shows no job on the node (anyone's). Slurm places nothing on a drained node,
  *   so once that holds it keeps holding. Before the confirmation the answer is "not empty".
+ * - Keep-off hints (`keepOff`): Slurm places jobs itself, but a pending job's excluded nodes can
+ *   be changed. A job is submitted with `--exclude` naming the nodes the standing hints keep its
+ *   request off, and each new set of hints updates (`scontrol update ExcNodeList=`) only the
+ *   pending jobs whose list changes. Slurm refuses the update once a job has started, so nothing
+ *   running is touched.
  */
 import PQueue from 'p-queue';
 import type { Clock } from '../common/clock.js';
 import { IllegalStateError, coerceError, isAbortError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/log.js';
+import { placementKey } from '../common/placementOrder.js';
 import type {
   ClusterAgent,
   ClusterBatchSystem,
@@ -96,6 +102,8 @@ interface Attempt {
   /** Polls in a row that did not list the job. */
   missing: number;
   submitted?: Promise<void>;
+  /** The nodes Slurm has as the job's ExcNodeList (sorted, joined by ','; '' for none). */
+  excluded: string;
 }
 
 interface DrainMark {
@@ -130,6 +138,11 @@ export class SlurmBatchSystem implements ClusterBatchSystem {
   /** The last completed `squeue`: when it started (ticket) and which nodes held jobs. */
   private lastObservation: { ticket: number; busyNodes: Set<string> } | undefined;
   private knownNodes: SlurmNode[] = [];
+  /** Node name → placement keys of the requests the scaler keeps off it (keepOff). */
+  private keptOff: ReadonlyMap<string, ReadonlySet<string>> = new Map();
+  /** The exclusion updates under way, and whether hints changed while they ran. */
+  private excluding: Promise<void> | undefined;
+  private excludeAgain = false;
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
   private stopping = false;
@@ -169,13 +182,25 @@ export class SlurmBatchSystem implements ClusterBatchSystem {
     if (prior && prior.state !== 'done') {
       throw new IllegalStateError(`job ${job.jobId} is already issued (attempt ${prior.job.attempt})`);
     }
-    const a: Attempt = { job, state: 'submitting', killRequested: false, missing: 0 };
+    const a: Attempt = { job, state: 'submitting', killRequested: false, missing: 0, excluded: '' };
     this.attempts.set(job.jobId, a);
     const submitted = this.submitQueue.add(async () => {
-      const id = await this.o.cli.submit(sbatchArgs(job, this.jobOptions), batchScript(job));
+      let excluded = this.excludedNodesFor(job);
+      const id = await this.o.cli
+        .submit(sbatchArgs(job, this.jobOptions, excluded), batchScript(job))
+        .catch(async (e: unknown) => {
+          // A hinted node deleted since the last node listing: submitted without the hint.
+          if (excluded.length === 0 || !/Invalid node name/i.test(coerceError(e).message)) throw e;
+          excluded = [];
+          void this.refreshNodes().catch(() => undefined);
+          return this.o.cli.submit(sbatchArgs(job, this.jobOptions), batchScript(job));
+        });
       a.slurmJobId = id;
+      a.excluded = excluded.join(',');
       this.bySlurmId.set(id, a);
       if (a.state === 'submitting') a.state = 'queued';
+      // Hints that changed while it was being submitted reach it now.
+      if (this.excludedNodesFor(job).join(',') !== a.excluded) this.updateExclusions();
     });
     a.submitted = submitted;
     try {
@@ -218,6 +243,67 @@ export class SlurmBatchSystem implements ClusterBatchSystem {
     this.submitQueue.clear();
     await this.loop?.catch(() => undefined);
     await this.submitQueue.onIdle();
+    await this.excluding;
+  }
+
+  // ---- keep-off hints (the scaler's side) ------------------------------------------------------
+
+  /**
+   * The scaler's keep-off hints, by node name: each of our pending jobs gets as its excluded nodes
+   * exactly the nodes that keep its request off (none when no hint names it); only jobs whose list
+   * changes are updated, one `scontrol update` each. Each call replaces the last.
+   */
+  keepOff(byAgent: ReadonlyMap<string, ReadonlySet<string>>): void {
+    this.keptOff = byAgent;
+    this.updateExclusions();
+  }
+
+  /** The nodes Slurm knows whose hints keep this job's request off, sorted. */
+  private excludedNodesFor(job: IssuedJob): string[] {
+    if (this.keptOff.size === 0) return [];
+    const key = placementKey(job.requirements);
+    // A name Slurm does not know (a node deleted since the hint) would make it refuse the job.
+    const known = new Set(this.knownNodes.map((n) => n.name));
+    return [...this.keptOff]
+      .filter(([node, keys]) => keys.has(key) && known.has(node))
+      .map(([node]) => node)
+      .sort();
+  }
+
+  /** Starts bringing pending jobs' excluded nodes in line with the hints (once more if running). */
+  private updateExclusions(): void {
+    if (this.excluding) {
+      this.excludeAgain = true;
+      return;
+    }
+    this.excluding = (async () => {
+      do {
+        this.excludeAgain = false;
+        for (const a of [...this.attempts.values()]) {
+          if (this.stopping) return;
+          if (a.state !== 'queued' || a.slurmJobId === undefined) continue;
+          const wanted = this.excludedNodesFor(a.job);
+          if (wanted.join(',') === a.excluded) continue;
+          try {
+            await this.o.cli.setJobExcludedNodes(a.slurmJobId, wanted);
+            a.excluded = wanted.join(',');
+          } catch (e) {
+            const err = coerceError(e);
+            // Started (or ended) since the last poll: it is no longer ours to move.
+            if (/no longer pending|Invalid job id|already completed/i.test(err.message)) {
+              a.excluded = wanted.join(',');
+              continue;
+            }
+            // A node deleted since the last listing: the next hints leave it out.
+            if (/Invalid node name/i.test(err.message)) await this.refreshNodes().catch(() => undefined);
+            this.log.warn(
+              { err, slurmJobId: a.slurmJobId },
+              'could not set the excluded nodes of a pending job; tried again with the next hints',
+            );
+          }
+        }
+      } while (this.excludeAgain && !this.stopping);
+    })().finally(() => (this.excluding = undefined));
   }
 
   // ---- draining (the scaler's side) -----------------------------------------------------------

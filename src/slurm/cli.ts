@@ -166,6 +166,14 @@ export class SlurmCli {
     await this.run('scontrol', ['delete', `NodeName=${name}`]);
   }
 
+  /**
+   * Sets a pending job's excluded nodes ('' clears them). Slurm refuses it for a job that has
+   * started ("Job is no longer pending execution"), so a running job is never touched.
+   */
+  async setJobExcludedNodes(jobId: number, nodes: readonly string[]): Promise<void> {
+    await this.run('scontrol', ['update', `JobId=${jobId}`, `ExcNodeList=${nodes.join(',')}`]);
+  }
+
   /** Changes a pending job's feature constraint ('' clears it). */
   async setJobFeatures(jobId: number, features: string): Promise<void> {
     await this.run('scontrol', ['update', `JobId=${jobId}`, `Features=${features}`]);

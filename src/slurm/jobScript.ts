@@ -10,6 +10,8 @@
  *   they are registered with a lower Weight (Slurm fills the lowest weight first).
  * - `--no-requeue`: when its node fails, Slurm ends it as NODE_FAIL instead of quietly running it
  *   again; the leader re-issues it as a lost job (no retry spent) and knows it did.
+ * - `--exclude` names the nodes the scaler's keep-off hints keep the job's request off when it is
+ *   submitted (the batch system keeps a pending job's list up to date with `scontrol update`).
  * - `--comment toil:<jobId>:<attempt>` ties the Slurm job to the attempt in Slurm's own records.
  * - The argv runs with `exec`, each word single-quoted, so no shell expansion touches it.
  */
@@ -48,7 +50,11 @@ export function parseAttemptComment(comment: string): { jobId: string; attempt: 
   return m ? { jobId: m[1]!, attempt: Number(m[2]) } : undefined;
 }
 
-export function sbatchArgs(job: IssuedJob, o: SlurmJobOptions): string[] {
+export function sbatchArgs(
+  job: IssuedJob,
+  o: SlurmJobOptions,
+  excludedNodes: readonly string[] = [],
+): string[] {
   const r = job.requirements;
   const args = [
     `--job-name=${slurmJobName(job.name)}`,
@@ -67,6 +73,7 @@ export function sbatchArgs(job: IssuedJob, o: SlurmJobOptions): string[] {
   }
   if (!r.preemptable && o.onDemandFeature !== '') args.push(`--constraint=${o.onDemandFeature}`);
   if (o.partition) args.push(`--partition=${o.partition}`);
+  if (excludedNodes.length > 0) args.push(`--exclude=${excludedNodes.join(',')}`);
   args.push(...(o.extraArgs ?? []));
   return args;
 }

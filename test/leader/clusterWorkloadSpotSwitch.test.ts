@@ -79,6 +79,19 @@ t.test('keep-off hints reach every batch system that takes them, one that joins 
     'the hint reaches the batch system that takes hints (the other places as it always did)',
   );
   t.equal(seen[0]!.byAgent.get('agent-1')?.has('1/1073741824/1073741824/n'), true, 'by agent, by key');
+  /** What the reading says of hints, and what the snapshot the plan is made from says. */
+  const honoured = async (): Promise<unknown[]> => {
+    const reading = await workload.read();
+    const snapshot = new ClusterView(clock.now(), [], reading).snapshot(emptyTickState());
+    return [reading.keepsOff, snapshot.keepOffHonoured];
+  };
+  t.same(
+    await honoured(),
+    [false, false],
+    'one batch system without keepOff: hints do not hold, the plan sets none',
+  );
+  workload.remove(without);
+  t.same(await honoured(), [undefined, undefined], 'every batch system takes hints: nothing against them');
   workload.add(later);
   t.same(
     seen.map((s) => s.who),

@@ -42,7 +42,9 @@ t.test('keep-off hints: the batch system is told which work a node is dear for',
     name: string;
     nodeTypes: string;
     objective?: string;
-    slurm?: boolean;
+    /** The snapshot's flags: the spot switch not honoured (Slurm), hints not honoured. */
+    spotSwitchIgnored?: boolean;
+    hintsIgnored?: boolean;
     withMid: boolean;
     queued: QueuedJob[];
     hints: Record<string, string[]>;
@@ -69,12 +71,22 @@ t.test('keep-off hints: the batch system is told which work a node is dear for',
       launch: [],
     },
     {
-      name: 'a batch system that places jobs itself (Slurm): no hint',
+      name: 'a batch system that cannot honour hints: no hint',
       nodeTypes: 'r5.8xlarge,c5.xlarge,c5.2xlarge',
-      slurm: true,
+      hintsIgnored: true,
       withMid: true,
       queued: four,
       hints: {},
+      drain: [],
+      launch: [],
+    },
+    {
+      name: 'a batch system that places jobs itself but honours hints (Slurm: excluded nodes): the hint stands',
+      nodeTypes: 'r5.8xlarge,c5.xlarge,c5.2xlarge',
+      spotSwitchIgnored: true,
+      withMid: true,
+      queued: four,
+      hints: { 'x-big': [keyOf(four[0]!)] },
       drain: [],
       launch: [],
     },
@@ -112,7 +124,8 @@ t.test('keep-off hints: the batch system is told which work a node is dear for',
         nodes: row.withMid ? [big, mid] : [big],
         running: row.withMid ? [bigJob, ...midJobs] : [bigJob],
         queued: row.queued,
-        ...(row.slurm ? { preemptableCanStayOnSpot: false } : {}),
+        ...(row.spotSwitchIgnored ? { preemptableCanStayOnSpot: false } : {}),
+        ...(row.hintsIgnored ? { keepOffHonoured: false } : {}),
       }),
       config({
         nodeTypes: row.nodeTypes,

@@ -53,6 +53,12 @@ t.test(
   },
 );
 
+t.test('nodes the keep-off hints keep the job off: --exclude, none when there are none', async (t) => {
+  t.ok(sbatchArgs(base, opts, ['n1', 'n3']).includes('--exclude=n1,n3'));
+  t.notOk(sbatchArgs(base, opts, []).some((a) => a.startsWith('--exclude')));
+  t.notOk(sbatchArgs(base, opts).some((a) => a.startsWith('--exclude')));
+});
+
 t.test('the script execs the argv verbatim (quotes survive) with the extra environment', async (t) => {
   const s = batchScript(base);
   t.match(s, /^#!\/bin\/sh\n/);

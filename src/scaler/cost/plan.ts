@@ -445,9 +445,9 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
   const keepOff = new Map<string, Set<string>>();
   const queuedAtStart = new Map(work.map((c) => [c, c.remaining]));
   const keepOffDearWork = (n: ExistingNode, wholeQueue: boolean): void => {
-    // Where the batch system places jobs itself (Slurm: the snapshot says so as for the spot
-    // switch) no hint would be honoured, and notes saying otherwise would mislead.
-    if (config.objective === 'speed' || snapshot.preemptableCanStayOnSpot === false) return;
+    // Where a batch system cannot honour hints (the snapshot says so) notes saying otherwise
+    // would mislead.
+    if (config.objective === 'speed' || snapshot.keepOffHonoured === false) return;
     if (n.state !== 'registered') return;
     const cap = types.byName.get(n.instanceType)?.packable;
     if (!cap) return;

@@ -32,6 +32,8 @@ export class ClusterView {
   readonly notices: readonly InterruptionNotice[];
   /** ClusterReading.keepsPreemptableOnSpot: false when a batch system cannot honour the switch. */
   readonly keepsPreemptableOnSpot: boolean;
+  /** ClusterReading.keepsOff: false when a batch system cannot honour keep-off hints. */
+  readonly keepsOff: boolean;
   private readonly agentByNode = new Map<string, ClusterAgent>();
   private readonly nodeByAgent = new Map<string, string>();
 
@@ -48,6 +50,7 @@ export class ClusterView {
     this.queued = cluster.queued;
     this.running = cluster.running;
     this.keepsPreemptableOnSpot = cluster.keepsPreemptableOnSpot !== false;
+    this.keepsOff = cluster.keepsOff !== false;
     this.events = events;
     this.notices = notices;
     const agents = cluster.agents;
@@ -166,6 +169,7 @@ export class ClusterView {
       lastShortfall,
       ...(state.smoothing ? { state: state.smoothing } : {}),
       ...(this.keepsPreemptableOnSpot ? {} : { preemptableCanStayOnSpot: false }),
+      ...(this.keepsOff ? {} : { keepOffHonoured: false }),
     };
   }
 }

@@ -1,0 +1,116 @@
+import t from 'tap';
+import { waitFor } from '../fixtures/waitFor.js';
+import { RealClock } from '../../src/common/clock.js';
+import { placementKey } from '../../src/common/placementOrder.js';
+import type { IssuedJob, JobUpdate } from '../../src/ports/batchSystem.js';
+import { SlurmBatchSystem } from '../../src/slurm/batchSystem.js';
+import { parseAttemptComment } from '../../src/slurm/jobScript.js';
+import { needsSlurm, startSlurmCluster } from '../fixtures/slurmCluster.js';
+
+/**
+ * Keep-off hints on a real Slurm: Slurm places jobs itself, so a hint becomes the pending job's
+ * excluded nodes (`--exclude` at submission, `scontrol update ExcNodeList=` after). Two nodes, n1
+ * and n2, with 2 CPUs each; the hints keep 1-core jobs off n1.
+ */
+const MB = 2 ** 20;
+const requirements = { cores: 1, memory: 100 * MB, disk: 100 * MB, preemptable: true };
+const key = placementKey(requirements);
+
+function job(id: string, seconds: number): IssuedJob {
+  return {
+    jobId: id,
+    attempt: 1,
+    name: `hinted-${id}`,
+    requirements,
+    command: ['sh', '-c', `sleep ${seconds}`],
+    jobStoreLocator: 'file:/nonexistent',
+  };
+}
+
+/** Polls for up to 15 s: slurmctld schedules on its own clock. */
+const until = (what: string, check: () => boolean | Promise<boolean>): Promise<void> =>
+  waitFor(what, check, 15_000, 50);
+
+t.test(
+  'keep-off hints on a real slurmctld: a hinted request waits off its node',
+  { skip: needsSlurm() },
+  async (t) => {
+    const cluster = await startSlurmCluster([{ features: ['spot'] }, { features: ['spot'] }]);
+    t.teardown(() => cluster.stop());
+    const seen = new Map<string, JobUpdate>();
+    const bs = new SlurmBatchSystem({ cli: cluster.cli, clock: new RealClock(), pollMs: 150 });
+    await bs.start((u) => seen.set(u.jobId, u));
+    t.teardown(() => bs.shutdown());
+
+    /** Someone else's job holding a whole node, so where ours may go is up to the hints. */
+    const block = async (node: string): Promise<number> => {
+      const id = await cluster.cli.submit(
+        [
+          '--nodes=1',
+          '--ntasks=1',
+          '--cpus-per-task=2',
+          '--mem=100M',
+          `--nodelist=${node}`,
+          '--output=/dev/null',
+          '--chdir=/tmp',
+        ],
+        '#!/bin/sh\nsleep 300\n',
+      );
+      await until(`the blocker on ${node} runs`, async () =>
+        (await cluster.cli.jobs()).some((j) => j.jobId === id && j.state === 'RUNNING'),
+      );
+      return id;
+    };
+    const slurmState = async (jobId: string): Promise<string | undefined> =>
+      (await cluster.cli.jobs()).find((j) => parseAttemptComment(j.comment)?.jobId === jobId)?.state;
+    const excludedOf = async (jobId: string): Promise<string> => {
+      const rec = (await cluster.cli.jobs()).find((j) => parseAttemptComment(j.comment)?.jobId === jobId);
+      const shown = await cluster.cli.run('scontrol', ['show', 'job', String(rec!.jobId)]);
+      return /ExcNodeList=(\S+)/.exec(shown)![1]!;
+    };
+    const placedOn = (jobId: string): string | undefined =>
+      bs.placements().find((p) => p.jobId === jobId)?.node;
+
+    const b1 = await block('n1');
+    const b2 = await block('n2');
+    await bs.issue(job('early', 2));
+    await until('early is pending in Slurm', async () => (await slurmState('early')) === 'PENDING');
+    bs.keepOff(new Map([['n1', new Set([key])]]));
+    await until('the hint reaches the pending job', async () => (await excludedOf('early')) === 'n1');
+    await bs.issue(job('late', 2));
+    t.equal(await excludedOf('late'), 'n1', 'a job submitted under the hint is excluded from n1 at once');
+
+    await cluster.cli.cancel(b1);
+    // n1 is free and fits both; Slurm schedules at a job's end and every few seconds after.
+    await new Promise((r) => setTimeout(r, 3000));
+    t.equal(await slurmState('early'), 'PENDING', 'the job pending when the hint came does not start on n1');
+    t.equal(await slurmState('late'), 'PENDING', 'nor the one submitted after it');
+    t.equal(placedOn('early'), undefined);
+    t.equal(placedOn('late'), undefined);
+
+    await cluster.cli.cancel(b2);
+    await until('both run on n2', () => placedOn('early') !== undefined && placedOn('late') !== undefined);
+    t.equal(placedOn('early'), 'n2', 'the hinted job runs on the other node once it has room');
+    t.equal(placedOn('late'), 'n2');
+    // A hint naming the node they run on touches no running job (Slurm refuses to update it).
+    bs.keepOff(new Map([['n2', new Set([key])]]));
+    await until('both end', () => seen.has('early') && seen.has('late'));
+    t.match(
+      seen.get('early'),
+      { outcome: 'succeeded', node: 'n2' },
+      'a running job is left alone by a new hint',
+    );
+    t.match(seen.get('late'), { outcome: 'succeeded', node: 'n2' });
+
+    // Lifting: n2 busy, n1 idle, a job waiting under the hint on n1 runs there once it lifts.
+    const b3 = await block('n2');
+    bs.keepOff(new Map([['n1', new Set([key])]]));
+    await bs.issue(job('lifted', 0));
+    await new Promise((r) => setTimeout(r, 2000));
+    t.equal(await slurmState('lifted'), 'PENDING', 'held off n1 while the hint stands');
+    bs.keepOff(new Map());
+    await until('lifted ends', () => seen.has('lifted'));
+    t.match(seen.get('lifted'), { outcome: 'succeeded', node: 'n1' }, 'the hint lifted, it runs on n1');
+    await cluster.cli.cancel(b3);
+  },
+);
