@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import t from 'tap';
+import { debugFailingAdd } from '../fixtures/debugJobRuns.js';
 import { REPO_ROOT, scratchDir, runToil, type ToilResult } from '../fixtures/workflowCli.js';
 
 const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
@@ -47,17 +48,7 @@ t.test('toil debug-job runs a failed job here, shows why it fails, and changes n
   const before = snapshot(join(dir, 'js'));
   const statusBefore = await runToil(['status', 'file:./js'], { cwd: dir });
 
-  for (const job of ['add', jobId!]) {
-    const r = await runToil(['debug-job', 'file:./js', job], { cwd: dir });
-    t.equal(r.code, 1, `by ${job === 'add' ? 'name' : 'id'}: exit 1, the job threw`);
-    t.match(r.stderr, /stderr-marker-of-add: about to fail \(attempt 0\)/, "the job's own output is shown");
-    t.match(r.stderr, new RegExp(`job 'add' \\(${jobId}\\) failed: Error: add was told to fail`));
-    t.match(
-      r.stderr,
-      /^\s+at record \(.*workflowTree\.ts:40:\d+\)$/m,
-      "with the stack in the workflow's source",
-    );
-  }
+  await debugFailingAdd(t, 'file:./js', jobId!, { cwd: dir });
   t.same(snapshot(join(dir, 'js')), before, 'no object of the job store was added or changed');
   const statusAfter = await runToil(['status', 'file:./js'], { cwd: dir });
   t.equal(statusAfter.stdout, statusBefore.stdout, 'toil status says the same');
