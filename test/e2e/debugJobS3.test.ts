@@ -8,7 +8,13 @@ import {
 } from '@aws-sdk/client-s3';
 import t from 'tap';
 import { createS3Client } from '../../src/main/awsClients.js';
-import { MOTO_MISSING_REASON, motoAvailable, motoS3Env, startMoto } from '../fixtures/motoServer.js';
+import {
+  freePort,
+  MOTO_MISSING_REASON,
+  motoAvailable,
+  motoS3Env,
+  startMoto,
+} from '../fixtures/motoServer.js';
 import { startS3rver } from '../fixtures/s3rver.js';
 import { debugFailingAdd } from '../fixtures/debugJobRuns.js';
 import { REPO_ROOT, scratchDir, runToil } from '../fixtures/workflowCli.js';
@@ -155,5 +161,34 @@ t.test(
     const s3rver = await startS3rver();
     t.teardown(() => s3rver.stop());
     await debugOnS3(t, { ...s3rver.env });
+  },
+);
+
+t.test(
+  'toil debug-job, status, stats and kill when the S3 endpoint does not answer: exit 1, one line, no stack trace',
+  async (t) => {
+    const dir = scratchDir(t);
+    // A port nothing listens on: every request is refused, and the S3 client's retries run out.
+    const endpoint = `http://127.0.0.1:${await freePort()}`;
+    const env = {
+      AWS_ENDPOINT_URL_S3: endpoint,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+    };
+    for (const args of [
+      ['debug-job', LOCATOR, 'add'],
+      ['status', LOCATOR],
+      ['stats', LOCATOR],
+      ['kill', LOCATOR],
+    ]) {
+      const r = await runToil(args, { cwd: dir, env });
+      t.equal(r.code, 1, `${args[0]}: exit 1 (the store could not be reached; not bad input)`);
+      t.match(
+        r.stderr,
+        /^toil: S3 HeadBucket on debug-test--toil failed after retries: .*ECONNREFUSED 127\.0\.0\.1:\d+\n$/,
+        `${args[0]}: one line naming the request, the bucket and why`,
+      );
+      t.notMatch(r.stderr, /internal error|\n\s+at /, `${args[0]}: no stack trace`);
+    }
   },
 );
