@@ -63,7 +63,7 @@ export function serveWarmWorker(
           ...options,
           shouldCommit: () => process.connected,
         });
-        const leftOpen = resourcesAdded(before, openResources());
+        const leftOpen = await leftOpenAfter(before);
         reply = {
           type: 'done',
           jobId: msg.jobId,
@@ -102,6 +102,33 @@ function openResources(): Map<string, number> {
     if (!REQUEST_KIND.test(kind)) counts.set(kind, (counts.get(kind) ?? 0) + 1);
   }
   return counts;
+}
+
+/**
+ * An `aws:` job store's S3 client resolves a request a moment (~1 ms seen) before Node hands its
+ * keep-alive socket back to the client's pool, where it no longer keeps the process alive: a count
+ * taken at once blamed every job of an S3 run for the store's own connection and retired its worker.
+ * So when only sockets were added, they get this many 2 ms polls to go back before they count.
+ */
+const SOCKET_SETTLE_POLLS = 25;
+const SOCKET_KIND = /^(TCPSocketWrap|TLSWrap)$/;
+
+/** What the job left open: what `before` did not have, once sockets on their way back are back. */
+async function leftOpenAfter(
+  before: ReadonlyMap<string, number>,
+): Promise<Record<string, number> | undefined> {
+  let added = resourcesAdded(before, openResources());
+  // Anything else left (a timer) retires the worker anyway: no reason to wait, and its callback
+  // must not go off in the wait.
+  for (
+    let i = 0;
+    i < SOCKET_SETTLE_POLLS && added && Object.keys(added).every((k) => SOCKET_KIND.test(k));
+    i++
+  ) {
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    added = resourcesAdded(before, openResources());
+  }
+  return added;
 }
 
 /** The kinds `after` has more of than `before`, with how many more; undefined when none. */

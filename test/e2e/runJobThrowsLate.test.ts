@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { MOTO_MISSING_REASON, motoAvailable, motoS3Env, startMoto } from '../fixtures/motoServer.js';
 import { REPO_ROOT, runToil, scratchDir } from '../fixtures/workflowCli.js';
 
 const WORKFLOW = join(REPO_ROOT, 'test/fixtures/workflowLateThrow.ts');
@@ -10,14 +11,21 @@ t.setTimeout(120_000);
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];
 
-/** Runs the fixture with `first` as its first job; returns toil's stderr and what each job logged. */
+/**
+ * Runs the fixture with `first` as its first job, on a `file:` store or on the `aws:` store of
+ * the S3 endpoint `env` names; returns toil's stderr and what each job logged.
+ */
 async function run(
   t: Test,
   first: 'late' | 'clean',
+  on: { locator: string; env?: Record<string, string> } = { locator: 'file:./js' },
 ): Promise<{ code: number | null; stderr: string; runs: { name: string; attempt: number; pid: number }[] }> {
   const dir = scratchDir(t);
   const log = join(dir, 'runs.txt');
-  const r = await runToil(['run', WORKFLOW, 'file:./js', first, log, '--retryCount', '0'], { cwd: dir });
+  const r = await runToil(['run', WORKFLOW, on.locator, first, log, '--retryCount', '0'], {
+    cwd: dir,
+    ...(on.env && { env: on.env }),
+  });
   const runs = readFileSync(log, 'utf8')
     .split('\n')
     .filter((l) => l !== '')
@@ -49,8 +57,8 @@ t.test("a late throw from one job's timer does not fail the next job on its warm
   );
 });
 
-t.test('jobs that leave nothing behind share one warm worker', async (t) => {
-  const { code, stderr, runs } = await run(t, 'clean');
+/** Two jobs that leave nothing behind ran one after the other in one warm worker, nothing said. */
+function sharedOneWorker(t: Test, { code, stderr, runs }: Awaited<ReturnType<typeof run>>): void {
   t.equal(code, 0, stderr);
   t.same(
     runs.map((r) => `${r.name} ${r.attempt}`),
@@ -58,4 +66,24 @@ t.test('jobs that leave nothing behind share one warm worker', async (t) => {
   );
   t.equal(runs[1]?.pid, runs[0]?.pid, "'after' ran in the worker 'clean' ran in");
   t.notMatch(stderr, /left .* open/, 'no job is said to have left anything');
+}
+
+t.test('jobs that leave nothing behind share one warm worker', async (t) => {
+  sharedOneWorker(t, await run(t, 'clean'));
 });
+
+/**
+ * The job store's S3 client keeps its connection for the next request, and Node hands that socket
+ * back to the client's pool (where it no longer keeps the process alive) a moment after the
+ * request resolves: it is not the job's, and must not retire the worker after every job.
+ */
+t.test(
+  "on an aws: job store (moto_server), the store's own S3 connection is not taken for something the job left",
+  { skip: motoAvailable() ? false : MOTO_MISSING_REASON },
+  async (t) => {
+    const moto = await startMoto();
+    t.teardown(() => moto.stop());
+    const on = { locator: 'aws:us-west-2:warm-worker', env: motoS3Env(moto) };
+    sharedOneWorker(t, await run(t, 'clean', on));
+  },
+);
