@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { MOTO_MISSING_REASON, motoAvailable, motoS3Env, startMoto } from '../fixtures/motoServer.js';
+import { testOnMoto } from '../fixtures/motoServer.js';
 import { REPO_ROOT, runToil, scratchDir } from '../fixtures/workflowCli.js';
 
 const WORKFLOW = join(REPO_ROOT, 'test/fixtures/workflowLateThrow.ts');
@@ -77,13 +77,11 @@ t.test('jobs that leave nothing behind share one warm worker', async (t) => {
  * back to the client's pool (where it no longer keeps the process alive) a moment after the
  * request resolves: it is not the job's, and must not retire the worker after every job.
  */
-t.test(
+testOnMoto(
+  t,
   "on an aws: job store (moto_server), the store's own S3 connection is not taken for something the job left",
-  { skip: motoAvailable() ? false : MOTO_MISSING_REASON },
-  async (t) => {
-    const moto = await startMoto();
-    t.teardown(() => moto.stop());
-    const on = { locator: 'aws:us-west-2:warm-worker', env: motoS3Env(moto) };
+  async (t, env) => {
+    const on = { locator: 'aws:us-west-2:warm-worker', env };
     sharedOneWorker(t, await run(t, 'clean', on));
   },
 );

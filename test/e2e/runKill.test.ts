@@ -5,6 +5,7 @@ import { repoPath } from '../fixtures/repoRoot.js';
 import { parseExecutions, runToil, scratchDir, startToil } from '../fixtures/workflowCli.js';
 import { waitFor } from '../fixtures/waitFor.js';
 import { processAlive } from '../../src/common/processIdentity.js';
+import { testOnMoto } from '../fixtures/motoServer.js';
 
 const TREE = repoPath('test/fixtures/workflowTree.ts');
 
@@ -19,12 +20,20 @@ function childPids(pid: number): number[] {
     .map(Number);
 }
 
-/** workflowTree of `n` leaves, each job sleeping `sleepMs`, started and running its first job. */
-async function startedTree(dir: string, n: string, sleepMs: string) {
+/**
+ * workflowTree of `n` leaves, each job sleeping `sleepMs`, started and running its first job, on
+ * `file:./js` or on the `aws:` store of the S3 endpoint `env` names.
+ */
+async function startedTree(
+  dir: string,
+  n: string,
+  sleepMs: string,
+  on: { locator: string; env?: Record<string, string> } = { locator: 'file:./js' },
+) {
   const log = join(dir, 'exec.log');
   const out = join(dir, 'sum.txt');
-  const args = ['run', TREE, 'file:./js', '--n', n, '--sleepMs', sleepMs, '--log', log, '--out', out];
-  const running = startToil(args, { cwd: dir });
+  const args = ['run', TREE, on.locator, '--n', n, '--sleepMs', sleepMs, '--log', log, '--out', out];
+  const running = startToil(args, { cwd: dir, ...(on.env && { env: on.env }) });
   await waitFor(
     'the first job to start',
     () => existsSync(log) && readFileSync(log, 'utf8').includes('start tree'),
@@ -110,5 +119,29 @@ t.test(
     t.equal(again.code, 0, again.stderr);
     t.equal(readFileSync(out, 'utf8'), '1\n', 'the sum of 0..1: the workflow finished after the kill');
     t.ok(Date.now() - started < 30_000, "the dead leader's lease (60 s) was taken over at once");
+  },
+);
+
+testOnMoto(
+  t,
+  'toil kill of a workflow running on an aws: job store (moto_server): the leader stops, --restart finishes it',
+  async (t, env) => {
+    const dir = scratchDir(t);
+    const on = { locator: 'aws:us-west-2:kill-test', env };
+    const { out, args, running } = await startedTree(dir, '8', '1500', on);
+    const kill = await runToil(['kill', on.locator, '--wait', '60'], { cwd: dir, env: on.env });
+    t.equal(kill.code, 0, kill.stderr);
+    t.match(kill.stderr, /^toil: asked the leader of aws:us-west-2:kill-test \(generation 0\) to stop$/m);
+    t.match(kill.stderr, /^toil: the leader has stopped$/m);
+    const killed = await running.done;
+    t.equal(killed.code, 1, killed.stderr);
+    t.match(
+      killed.stderr,
+      /^toil: the workflow was stopped by toil kill \(from .+\); its running jobs were killed and the job store aws:us-west-2:kill-test is kept: resume with --restart$/m,
+    );
+    t.notOk(existsSync(out), 'the workflow did not finish');
+    const again = await runToil([...args, '--restart', '--sleepMs', '0'], { cwd: dir, env: on.env });
+    t.equal(again.code, 0, again.stderr);
+    t.equal(readFileSync(out, 'utf8'), '28\n', 'the sum of 0..7: the workflow finished after the kill');
   },
 );
