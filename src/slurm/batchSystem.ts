@@ -16,7 +16,8 @@
  *   be changed. A job is submitted with `--exclude` naming the nodes the standing hints keep its
  *   request off, and each new set of hints updates (`scontrol update ExcNodeList=`) only the
  *   pending jobs whose list changes. Slurm refuses the update once a job has started, so nothing
- *   running is touched.
+ *   running is touched. The user's own `--exclude` (TOIL_SLURM_ARGS) is part of every list: a
+ *   hint adds to it, a lifted hint restores it.
  */
 import PQueue from 'p-queue';
 import type { Clock } from '../common/clock.js';
@@ -34,7 +35,7 @@ import type {
 import type { SlurmCli } from './cli.js';
 import { expandHostlist } from './hostlist.js';
 import type { SlurmJob, SlurmNode } from './json.js';
-import { batchScript, sbatchArgs, type SlurmJobOptions } from './jobScript.js';
+import { batchScript, parseSlurmArgs, sbatchArgs, unionExcluded, type SlurmJobOptions } from './jobScript.js';
 
 export interface SlurmBatchSystemOptions {
   readonly cli: SlurmCli;
@@ -51,6 +52,7 @@ export interface SlurmBatchSystemOptions {
   readonly outputPath?: string;
   /** The directory jobs start in. Default /tmp. */
   readonly workDir?: string;
+  /** More sbatch flags (TOIL_SLURM_ARGS); an `--exclude`/`-x` there is kept in every job's list. */
   readonly extraArgs?: readonly string[];
   /** sbatch calls at once. Default 4. */
   readonly submitConcurrency?: number;
@@ -123,6 +125,8 @@ export class SlurmBatchSystem implements ClusterBatchSystem {
   private readonly o: SlurmBatchSystemOptions;
   private readonly log: Logger;
   private readonly jobOptions: SlurmJobOptions;
+  /** The nodes the user excluded in the extra flags, as host lists: in every job's list. */
+  private readonly userExcluded: readonly string[];
   private readonly spotFeature: string;
   private listener: JobUpdateListener | undefined;
   private readonly attempts = new Map<string, Attempt>();
@@ -151,12 +155,14 @@ export class SlurmBatchSystem implements ClusterBatchSystem {
     this.o = options;
     this.log = (options.log ?? silentLogger()).child({ component: 'slurm-batch' });
     this.spotFeature = options.spotFeature ?? 'spot';
+    const user = parseSlurmArgs(options.extraArgs ?? []);
+    this.userExcluded = user.excludedNodes;
     this.jobOptions = {
       onDemandFeature: options.onDemandFeature ?? 'ondemand',
       outputPath: options.outputPath ?? '/dev/null',
       workDir: options.workDir ?? '/tmp',
       ...(options.partition ? { partition: options.partition } : {}),
-      ...(options.extraArgs ? { extraArgs: options.extraArgs } : {}),
+      ...(user.args.length > 0 ? { extraArgs: user.args } : {}),
     };
     this.submitQueue = new PQueue({ concurrency: options.submitConcurrency ?? 4 });
   }
@@ -190,10 +196,13 @@ export class SlurmBatchSystem implements ClusterBatchSystem {
         .submit(sbatchArgs(job, this.jobOptions, excluded), batchScript(job))
         .catch(async (e: unknown) => {
           // A hinted node deleted since the last node listing: submitted without the hint.
-          if (excluded.length === 0 || !/Invalid node name/i.test(coerceError(e).message)) throw e;
-          excluded = [];
+          const userOnly = [...this.userExcluded];
+          if (excluded.length === userOnly.length || !/Invalid node name/i.test(coerceError(e).message)) {
+            throw e;
+          }
+          excluded = userOnly;
           void this.refreshNodes().catch(() => undefined);
-          return this.o.cli.submit(sbatchArgs(job, this.jobOptions), batchScript(job));
+          return this.o.cli.submit(sbatchArgs(job, this.jobOptions, excluded), batchScript(job));
         });
       a.slurmJobId = id;
       a.excluded = excluded.join(',');
@@ -250,7 +259,8 @@ export class SlurmBatchSystem implements ClusterBatchSystem {
 
   /**
    * The scaler's keep-off hints, by node name: each of our pending jobs gets as its excluded nodes
-   * exactly the nodes that keep its request off (none when no hint names it); only jobs whose list
+   * the user's (TOIL_SLURM_ARGS) and the nodes that keep its request off (only the user's when no
+   * hint names it); only jobs whose list
    * changes are updated, one `scontrol update` each. Each call replaces the last.
    */
   keepOff(byAgent: ReadonlyMap<string, ReadonlySet<string>>): void {
@@ -258,8 +268,13 @@ export class SlurmBatchSystem implements ClusterBatchSystem {
     this.updateExclusions();
   }
 
-  /** The nodes Slurm knows whose hints keep this job's request off, sorted. */
+  /** The user's excluded nodes, then those Slurm knows whose hints keep this job's request off. */
   private excludedNodesFor(job: IssuedJob): string[] {
+    return unionExcluded(this.userExcluded, this.hintedNodesFor(job));
+  }
+
+  /** The nodes Slurm knows whose hints keep this job's request off, sorted. */
+  private hintedNodesFor(job: IssuedJob): string[] {
     if (this.keptOff.size === 0) return [];
     const key = placementKey(job.requirements);
     // A name Slurm does not know (a node deleted since the hint) would make it refuse the job.

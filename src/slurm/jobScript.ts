@@ -10,12 +10,16 @@
  *   they are registered with a lower Weight (Slurm fills the lowest weight first).
  * - `--no-requeue`: when its node fails, Slurm ends it as NODE_FAIL instead of quietly running it
  *   again; the leader re-issues it as a lost job (no retry spent) and knows it did.
- * - `--exclude` names the nodes the scaler's keep-off hints keep the job's request off when it is
- *   submitted (the batch system keeps a pending job's list up to date with `scontrol update`).
+ * - `--exclude` names the nodes the user excluded in TOIL_SLURM_ARGS (`--exclude`/`-x`, taken out
+ *   of the extra flags by `parseSlurmArgs`) and those the scaler's keep-off hints keep the job's
+ *   request off when it is submitted (the batch system keeps a pending job's list up to date with
+ *   `scontrol update`, always keeping the user's nodes in it).
  * - `--comment toil:<jobId>:<attempt>` ties the Slurm job to the attempt in Slurm's own records.
  * - The argv runs with `exec`, each word single-quoted, so no shell expansion touches it.
  */
+import { UserInputError } from '../common/errors.js';
 import type { IssuedJob } from '../ports/batchSystem.js';
+import { expandHostlist } from './hostlist.js';
 
 export interface SlurmJobOptions {
   /** The feature of on-demand nodes; '' means the cluster has none (no constraint is added). */
@@ -25,7 +29,7 @@ export interface SlurmJobOptions {
   readonly outputPath: string;
   /** The directory jobs start in. */
   readonly workDir: string;
-  /** More sbatch flags (TOIL_SLURM_ARGS), split on white space. */
+  /** More sbatch flags (TOIL_SLURM_ARGS without its `--exclude`), split on white space. */
   readonly extraArgs?: readonly string[];
 }
 
@@ -76,6 +80,91 @@ export function sbatchArgs(
   if (excludedNodes.length > 0) args.push(`--exclude=${excludedNodes.join(',')}`);
   args.push(...(o.extraArgs ?? []));
   return args;
+}
+
+/** TOIL_SLURM_ARGS split: the user's excluded nodes apart from the other sbatch flags. */
+export interface SlurmUserArgs {
+  /** The sbatch flags other than `--exclude`/`-x`, in their order. */
+  readonly args: string[];
+  /** The user's excluded nodes as they wrote them (Slurm host lists such as `n[1-3]` kept). */
+  readonly excludedNodes: string[];
+}
+
+/**
+ * Takes `--exclude=L`, `--exclude L`, `-x L` and `-xL` out of TOIL_SLURM_ARGS's words, so the
+ * batch system can send one `--exclude` (and every `ExcNodeList=` update) with the user's nodes
+ * and the keep-off hints' together. Several occurrences add up. A file of node names (sbatch
+ * takes one when the value has a `/`) is refused: its nodes could not be kept in the updates.
+ */
+export function parseSlurmArgs(words: readonly string[]): SlurmUserArgs {
+  const args: string[] = [];
+  const excludedNodes: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    let value: string | undefined;
+    if (w.startsWith('--exclude=')) value = w.slice('--exclude='.length);
+    else if (w.startsWith('-x') && w.length > 2) value = w.slice(2);
+    else if (w === '--exclude' || w === '-x') {
+      value = words[i + 1];
+      if (value === undefined || value.startsWith('-')) throw badExclude(w, 'no node list follows it');
+      i++;
+    } else {
+      args.push(w);
+      continue;
+    }
+    for (const item of splitHostlist(value, w)) if (!excludedNodes.includes(item)) excludedNodes.push(item);
+  }
+  return { args, excludedNodes };
+}
+
+const HOST_ITEM = /^[A-Za-z0-9._-]*(\[[0-9,-]+\][A-Za-z0-9._-]*)*$/;
+
+/** The items of a host list (`a,n[1-3]` → `a`, `n[1-3]`), each checked to be one Slurm reads. */
+function splitHostlist(value: string, flag: string): string[] {
+  if (value === '') throw badExclude(flag, 'the node list is empty');
+  if (value.includes('/')) throw badExclude(`${flag} ${value}`, 'a file of node names is not supported');
+  const items: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i <= value.length; i++) {
+    const c = value[i];
+    if (c === '[') depth++;
+    else if (c === ']') depth--;
+    if (depth < 0 || depth > 1) throw badExclude(`${flag} ${value}`, 'its brackets do not pair');
+    if (i === value.length || (c === ',' && depth === 0)) {
+      items.push(value.slice(start, i));
+      start = i + 1;
+    }
+  }
+  if (depth !== 0) throw badExclude(`${flag} ${value}`, 'its brackets do not pair');
+  for (const item of items) {
+    if (item === '' || !HOST_ITEM.test(item) || item.startsWith('[')) {
+      throw badExclude(`${flag} ${value}`, `"${item}" is not a node name or range such as n[1-3]`);
+    }
+    for (const range of item.match(/\[([^\]]*)\]/g) ?? []) {
+      for (const part of range.slice(1, -1).split(',')) {
+        const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+        if (!m || (m[2] !== undefined && Number(m[2]) < Number(m[1]))) {
+          throw badExclude(`${flag} ${value}`, `"${part}" in "${item}" is not a range such as 1-3`);
+        }
+      }
+    }
+  }
+  return items;
+}
+
+function badExclude(what: string, why: string): UserInputError {
+  return new UserInputError('BAD_SLURM_ARGS', `TOIL_SLURM_ARGS: ${what}: ${why}`);
+}
+
+/**
+ * The user's excluded nodes (host lists as given) followed by the hint's nodes they do not
+ * already cover, sorted: what a job's `--exclude` and `ExcNodeList=` say.
+ */
+export function unionExcluded(user: readonly string[], hinted: readonly string[]): string[] {
+  if (hinted.length === 0) return [...user];
+  const covered = new Set(user.flatMap((item) => expandHostlist(item)));
+  return [...user, ...hinted.filter((n) => !covered.has(n)).sort()];
 }
 
 export function batchScript(job: IssuedJob): string {

@@ -2,7 +2,13 @@ import t from 'tap';
 import type { IssuedJob } from '../../src/ports/batchSystem.js';
 import { expandHostlist } from '../../src/slurm/hostlist.js';
 import { parseSinfoJson, parseSqueueJson } from '../../src/slurm/json.js';
-import { batchScript, parseAttemptComment, sbatchArgs } from '../../src/slurm/jobScript.js';
+import {
+  batchScript,
+  parseAttemptComment,
+  parseSlurmArgs,
+  sbatchArgs,
+  unionExcluded,
+} from '../../src/slurm/jobScript.js';
 
 const MB = 2 ** 20;
 const base: IssuedJob = {
@@ -57,6 +63,54 @@ t.test('nodes the keep-off hints keep the job off: --exclude, none when there ar
   t.ok(sbatchArgs(base, opts, ['n1', 'n3']).includes('--exclude=n1,n3'));
   t.notOk(sbatchArgs(base, opts, []).some((a) => a.startsWith('--exclude')));
   t.notOk(sbatchArgs(base, opts).some((a) => a.startsWith('--exclude')));
+});
+
+t.test("TOIL_SLURM_ARGS: the user's --exclude is taken out, in each spelling, ranges kept", async (t) => {
+  const rows: [string, string[], string[]][] = [
+    ['--exclude=n1,n2', [], ['n1', 'n2']],
+    ['--exclude n1,n2 --qos=low', ['--qos=low'], ['n1', 'n2']],
+    ['-x n1', [], ['n1']],
+    ['--qos=low -xn1', ['--qos=low'], ['n1']],
+    ['-x n[1-3],gpu07', [], ['n[1-3]', 'gpu07']],
+    ['--exclude=r[1-2]-n[01-04] --time=5', ['--time=5'], ['r[1-2]-n[01-04]']],
+    ['-x n1 --exclude=n2,n1', [], ['n1', 'n2']],
+    ['--qos=low --exclusive', ['--qos=low', '--exclusive'], []],
+  ];
+  for (const [words, args, excludedNodes] of rows) {
+    t.same(parseSlurmArgs(words.split(' ')), { args, excludedNodes }, words);
+  }
+});
+
+t.test('TOIL_SLURM_ARGS: a bad --exclude is a user error naming the variable', async (t) => {
+  const rows: [string[], RegExp][] = [
+    [['-x'], /TOIL_SLURM_ARGS: -x: no node list follows it/],
+    [['--exclude', '--qos=low'], /TOIL_SLURM_ARGS: --exclude: no node list follows it/],
+    [['--exclude='], /TOIL_SLURM_ARGS: --exclude=: the node list is empty/],
+    [['-x', 'n[1-3'], /brackets do not pair/],
+    [['-x', 'n1]'], /brackets do not pair/],
+    [['-x', 'n[3-1]'], /"3-1" in "n\[3-1\]" is not a range/],
+    [['-x', 'n[a-b]'], /"n\[a-b\]" is not a node name or range/],
+    [['-x', 'n1,,n2'], /"" is not a node name/],
+    [['-x', 'n 1'], /"n 1" is not a node name/],
+    [['--exclude=/etc/bad-nodes'], /a file of node names is not supported/],
+  ];
+  for (const [words, message] of rows) {
+    t.throws(() => parseSlurmArgs(words), { code: 'BAD_SLURM_ARGS', message }, words.join(' '));
+  }
+});
+
+t.test("a job's list: the user's host lists, then the hinted nodes they do not cover", async (t) => {
+  t.same(unionExcluded(['n[1-3]'], ['n4', 'n2', 'm1']), ['n[1-3]', 'm1', 'n4']);
+  t.same(unionExcluded(['n1'], []), ['n1'], "a lifted hint leaves exactly the user's list");
+  t.same(unionExcluded([], ['n2']), ['n2']);
+  t.same(
+    sbatchArgs(base, { ...opts, extraArgs: parseSlurmArgs(['-x', 'n1', '--qos=low']).args }, [
+      'n1',
+      'n2',
+    ]).filter((a) => a === '-x' || a.startsWith('--exclude')),
+    ['--exclude=n1,n2'],
+    'one --exclude reaches sbatch',
+  );
 });
 
 t.test('the script execs the argv verbatim (quotes survive) with the extra environment', async (t) => {

@@ -1,9 +1,10 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { waitFor } from '../fixtures/waitFor.js';
 import { RealClock } from '../../src/common/clock.js';
 import { placementKey } from '../../src/common/placementOrder.js';
 import type { IssuedJob, JobUpdate } from '../../src/ports/batchSystem.js';
 import { SlurmBatchSystem } from '../../src/slurm/batchSystem.js';
+import { expandHostlist } from '../../src/slurm/hostlist.js';
 import { parseAttemptComment } from '../../src/slurm/jobScript.js';
 import { needsSlurm, startSlurmCluster } from '../fixtures/slurmCluster.js';
 
@@ -31,36 +32,45 @@ function job(id: string, seconds: number): IssuedJob {
 const until = (what: string, check: () => boolean | Promise<boolean>): Promise<void> =>
   waitFor(what, check, 15_000, 50);
 
+type Cluster = Awaited<ReturnType<typeof startSlurmCluster>>;
+
+/** Someone else's job holding a whole node, so where ours may go is up to the exclusions. */
+async function block(cluster: Cluster, node: string): Promise<number> {
+  const id = await cluster.cli.submit(
+    [
+      '--nodes=1',
+      '--ntasks=1',
+      '--cpus-per-task=2',
+      '--mem=100M',
+      `--nodelist=${node}`,
+      '--output=/dev/null',
+      '--chdir=/tmp',
+    ],
+    '#!/bin/sh\nsleep 300\n',
+  );
+  await until(`the blocker on ${node} runs`, async () =>
+    (await cluster.cli.jobs()).some((j) => j.jobId === id && j.state === 'RUNNING'),
+  );
+  return id;
+}
+
+/** Two 2-CPU nodes and a batch system on them whose outcomes land in `seen`; stopped at teardown. */
+async function startWatched(t: Test, extraArgs: string[]) {
+  const cluster = await startSlurmCluster([{ features: ['spot'] }, { features: ['spot'] }]);
+  t.teardown(() => cluster.stop());
+  const seen = new Map<string, JobUpdate>();
+  const bs = new SlurmBatchSystem({ cli: cluster.cli, clock: new RealClock(), pollMs: 150, extraArgs });
+  await bs.start((u) => seen.set(u.jobId, u));
+  t.teardown(() => bs.shutdown());
+  return { cluster, bs, seen };
+}
+
 t.test(
   'keep-off hints on a real slurmctld: a hinted request waits off its node',
   { skip: needsSlurm() },
   async (t) => {
-    const cluster = await startSlurmCluster([{ features: ['spot'] }, { features: ['spot'] }]);
-    t.teardown(() => cluster.stop());
-    const seen = new Map<string, JobUpdate>();
-    const bs = new SlurmBatchSystem({ cli: cluster.cli, clock: new RealClock(), pollMs: 150 });
-    await bs.start((u) => seen.set(u.jobId, u));
-    t.teardown(() => bs.shutdown());
+    const { cluster, bs, seen } = await startWatched(t, []);
 
-    /** Someone else's job holding a whole node, so where ours may go is up to the hints. */
-    const block = async (node: string): Promise<number> => {
-      const id = await cluster.cli.submit(
-        [
-          '--nodes=1',
-          '--ntasks=1',
-          '--cpus-per-task=2',
-          '--mem=100M',
-          `--nodelist=${node}`,
-          '--output=/dev/null',
-          '--chdir=/tmp',
-        ],
-        '#!/bin/sh\nsleep 300\n',
-      );
-      await until(`the blocker on ${node} runs`, async () =>
-        (await cluster.cli.jobs()).some((j) => j.jobId === id && j.state === 'RUNNING'),
-      );
-      return id;
-    };
     const slurmState = async (jobId: string): Promise<string | undefined> =>
       (await cluster.cli.jobs()).find((j) => parseAttemptComment(j.comment)?.jobId === jobId)?.state;
     const excludedOf = async (jobId: string): Promise<string> => {
@@ -71,8 +81,8 @@ t.test(
     const placedOn = (jobId: string): string | undefined =>
       bs.placements().find((p) => p.jobId === jobId)?.node;
 
-    const b1 = await block('n1');
-    const b2 = await block('n2');
+    const b1 = await block(cluster, 'n1');
+    const b2 = await block(cluster, 'n2');
     await bs.issue(job('early', 2));
     await until('early is pending in Slurm', async () => (await slurmState('early')) === 'PENDING');
     bs.keepOff(new Map([['n1', new Set([key])]]));
@@ -103,7 +113,7 @@ t.test(
     t.match(seen.get('late'), { outcome: 'succeeded', node: 'n2' });
 
     // Lifting: n2 busy, n1 idle, a job waiting under the hint on n1 runs there once it lifts.
-    const b3 = await block('n2');
+    const b3 = await block(cluster, 'n2');
     bs.keepOff(new Map([['n1', new Set([key])]]));
     await bs.issue(job('lifted', 0));
     await new Promise((r) => setTimeout(r, 2000));
@@ -112,5 +122,48 @@ t.test(
     await until('lifted ends', () => seen.has('lifted'));
     t.match(seen.get('lifted'), { outcome: 'succeeded', node: 'n1' }, 'the hint lifted, it runs on n1');
     await cluster.cli.cancel(b3);
+  },
+);
+
+t.test(
+  "the user's --exclude (TOIL_SLURM_ARGS) stays in every job's list while hints come and go",
+  { skip: needsSlurm() },
+  async (t) => {
+    const { cluster, bs, seen } = await startWatched(t, ['-x', 'n1']);
+    const record = async (jobId: string) =>
+      (await cluster.cli.jobs()).find((j) => parseAttemptComment(j.comment)?.jobId === jobId);
+    const excludedOf = async (jobId: string): Promise<string[]> => {
+      const shown = await cluster.cli.run('scontrol', ['show', 'job', String((await record(jobId))!.jobId)]);
+      return expandHostlist(/ExcNodeList=(\S+)/.exec(shown)![1]!).sort();
+    };
+
+    // n2 busy, n1 idle but the user's: a job waits.
+    const b2 = await block(cluster, 'n2');
+    await bs.issue(job('before', 1));
+    await until('before is pending in Slurm', async () => (await record('before'))?.state === 'PENDING');
+    t.same(await excludedOf('before'), ['n1'], "submitted with the user's list alone");
+
+    bs.keepOff(new Map([['n2', new Set([key])]]));
+    await until('the hint reaches the pending job', async () => (await excludedOf('before')).length === 2);
+    t.same(await excludedOf('before'), ['n1', 'n2'], "the update is the user's list and the hint's node");
+    await bs.issue(job('during', 1));
+    t.same(await excludedOf('during'), ['n1', 'n2'], 'a job submitted under the hint gets both at once');
+
+    bs.keepOff(new Map());
+    await until('the lifted hint reaches both', async () => {
+      const [a, b] = [await excludedOf('before'), await excludedOf('during')];
+      return a.length === 1 && b.length === 1;
+    });
+    t.same(await excludedOf('before'), ['n1'], "the hint lifted, the user's list is back exactly");
+    t.same(await excludedOf('during'), ['n1']);
+    // n1 is idle and fits both; Slurm schedules at a job's end and every few seconds after.
+    await new Promise((r) => setTimeout(r, 3000));
+    t.equal((await record('before'))?.state, 'PENDING', 'neither runs on the node the user excluded');
+    t.equal((await record('during'))?.state, 'PENDING');
+
+    await cluster.cli.cancel(b2);
+    await until('both end', () => seen.has('before') && seen.has('during'));
+    t.match(seen.get('before'), { outcome: 'succeeded', node: 'n2' }, 'they run on n2 once it has room');
+    t.match(seen.get('during'), { outcome: 'succeeded', node: 'n2' });
   },
 );
