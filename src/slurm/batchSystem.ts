@@ -118,6 +118,8 @@ const FAILED_STATES = new Set(['FAILED', 'TIMEOUT', 'OUT_OF_MEMORY', 'DEADLINE']
 const LOST_STATES = new Set(['NODE_FAIL', 'BOOT_FAIL', 'PREEMPTED', 'REVOKED']);
 /** Job states in which the job holds (or is about to hold) its node. */
 const ON_NODE_STATES = new Set(['RUNNING', 'CONFIGURING', 'COMPLETING', 'SUSPENDED', 'STOPPED', 'SIGNALING']);
+/** Job ids per `scontrol update`, so the command line stays short. */
+const EXCLUDE_UPDATE_BATCH = 100;
 const NOT_USABLE_NODE_STATES = new Set(['future', 'down', 'unknown']);
 
 export class SlurmBatchSystem implements ClusterBatchSystem {
@@ -260,8 +262,8 @@ export class SlurmBatchSystem implements ClusterBatchSystem {
   /**
    * The scaler's keep-off hints, by node name: each of our pending jobs gets as its excluded nodes
    * the user's (TOIL_SLURM_ARGS) and the nodes that keep its request off (only the user's when no
-   * hint names it); only jobs whose list
-   * changes are updated, one `scontrol update` each. Each call replaces the last.
+   * hint names it); only jobs whose list changes are updated, one `scontrol update` per shared
+   * list. Each call replaces the last.
    */
   keepOff(byAgent: ReadonlyMap<string, ReadonlySet<string>>): void {
     this.keptOff = byAgent;
@@ -294,31 +296,56 @@ export class SlurmBatchSystem implements ClusterBatchSystem {
     this.excluding = (async () => {
       do {
         this.excludeAgain = false;
-        for (const a of [...this.attempts.values()]) {
-          if (this.stopping) return;
+        // Jobs that get the same list share one `scontrol update` (Slurm takes a list of ids).
+        const byList = new Map<string, Attempt[]>();
+        for (const a of this.attempts.values()) {
           if (a.state !== 'queued' || a.slurmJobId === undefined) continue;
-          const wanted = this.excludedNodesFor(a.job);
-          if (wanted.join(',') === a.excluded) continue;
-          try {
-            await this.o.cli.setJobExcludedNodes(a.slurmJobId, wanted);
-            a.excluded = wanted.join(',');
-          } catch (e) {
-            const err = coerceError(e);
-            // Started (or ended) since the last poll: it is no longer ours to move.
-            if (/no longer pending|Invalid job id|already completed/i.test(err.message)) {
-              a.excluded = wanted.join(',');
-              continue;
-            }
-            // A node deleted since the last listing: the next hints leave it out.
-            if (/Invalid node name/i.test(err.message)) await this.refreshNodes().catch(() => undefined);
-            this.log.warn(
-              { err, slurmJobId: a.slurmJobId },
-              'could not set the excluded nodes of a pending job; tried again with the next hints',
-            );
+          const wanted = this.excludedNodesFor(a.job).join(',');
+          if (wanted === a.excluded) continue;
+          byList.set(wanted, [...(byList.get(wanted) ?? []), a]);
+        }
+        for (const [wanted, group] of byList) {
+          if (this.stopping) return;
+          for (let i = 0; i < group.length; i += EXCLUDE_UPDATE_BATCH) {
+            await this.setExcluded(group.slice(i, i + EXCLUDE_UPDATE_BATCH), wanted);
           }
         }
       } while (this.excludeAgain && !this.stopping);
     })().finally(() => (this.excluding = undefined));
+  }
+
+  /** One `scontrol update` for jobs that get the same list; Slurm names each job it refused. */
+  private async setExcluded(group: readonly Attempt[], wanted: string): Promise<void> {
+    try {
+      await this.o.cli.setJobExcludedNodes(
+        group.map((a) => a.slurmJobId!),
+        wanted === '' ? [] : wanted.split(','),
+      );
+      for (const a of group) a.excluded = wanted;
+    } catch (e) {
+      const err = coerceError(e);
+      const refused = new Map<number, string>();
+      for (const m of err.message.matchAll(/([^\n:]*) for job (\d+)/g)) refused.set(Number(m[2]), m[1]!);
+      for (const a of group) {
+        const why = refused.get(a.slurmJobId!);
+        // Not named: updated. Started (or ended) since the last poll: no longer ours to move.
+        if (
+          refused.size > 0 &&
+          (why === undefined || /no longer pending|Invalid job id|already completed/i.test(why))
+        ) {
+          a.excluded = wanted;
+        }
+      }
+      // A node deleted since the last listing: the next hints leave it out.
+      if (/Invalid node name/i.test(err.message)) await this.refreshNodes().catch(() => undefined);
+      const unsettled = group.filter((a) => a.excluded !== wanted).map((a) => a.slurmJobId);
+      if (unsettled.length > 0) {
+        this.log.warn(
+          { err, slurmJobIds: unsettled },
+          'could not set the excluded nodes of pending jobs; tried again with the next hints',
+        );
+      }
+    }
   }
 
   // ---- draining (the scaler's side) -----------------------------------------------------------

@@ -167,11 +167,12 @@ export class SlurmCli {
   }
 
   /**
-   * Sets a pending job's excluded nodes ('' clears them). Slurm refuses it for a job that has
-   * started ("Job is no longer pending execution"), so a running job is never touched.
+   * Sets pending jobs' excluded nodes (none clears them), all in one call. Slurm refuses it for a
+   * job that has started ("Job is no longer pending execution for job N"), so a running job is
+   * never touched; the others in the call are still updated, and the error names each refused job.
    */
-  async setJobExcludedNodes(jobId: number, nodes: readonly string[]): Promise<void> {
-    await this.run('scontrol', ['update', `JobId=${jobId}`, `ExcNodeList=${nodes.join(',')}`]);
+  async setJobExcludedNodes(jobIds: readonly number[], nodes: readonly string[]): Promise<void> {
+    await this.run('scontrol', ['update', `JobId=${jobIds.join(',')}`, `ExcNodeList=${nodes.join(',')}`]);
   }
 
   /** Changes a pending job's feature constraint ('' clears it). */

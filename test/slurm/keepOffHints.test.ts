@@ -149,6 +149,13 @@ t.test(
     await bs.issue(job('during', 1));
     t.same(await excludedOf('during'), ['n1', 'n2'], 'a job submitted under the hint gets both at once');
 
+    // Both get the same list back: one `scontrol update` names them both.
+    const updates: string[][] = [];
+    const run = cluster.cli.run.bind(cluster.cli);
+    cluster.cli.run = (tool, args, stdin) => {
+      if (tool === 'scontrol' && args[0] === 'update') updates.push([...args]);
+      return run(tool, args, stdin);
+    };
     bs.keepOff(new Map());
     await until('the lifted hint reaches both', async () => {
       const [a, b] = [await excludedOf('before'), await excludedOf('during')];
@@ -156,6 +163,8 @@ t.test(
     });
     t.same(await excludedOf('before'), ['n1'], "the hint lifted, the user's list is back exactly");
     t.same(await excludedOf('during'), ['n1']);
+    const ids = [(await record('before'))!.jobId, (await record('during'))!.jobId].sort((a, b) => a - b);
+    t.same(updates, [['update', `JobId=${ids.join(',')}`, 'ExcNodeList=n1']], 'one update for both');
     // n1 is idle and fits both; Slurm schedules at a job's end and every few seconds after.
     await new Promise((r) => setTimeout(r, 3000));
     t.equal((await record('before'))?.state, 'PENDING', 'neither runs on the node the user excluded');
