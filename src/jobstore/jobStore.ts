@@ -42,8 +42,10 @@ export { CorruptJobStoreError } from './errors.js';
  * by reading them; nothing else needs to have been written for a job to count as done.
  *
  * Requests per job on S3 in the steady state: the leader writes the ticket (1 PUT), the worker
- * reads it (1 GET) and writes the commit (1 PUT), the leader reads the commit (1 GET). The module
- * is read once per worker process (and cached on local disk); deletions at the end are batched.
+ * reads it (1 GET) and writes the commit (1 PUT), the leader reads the commit (1 GET). A warm
+ * worker (single_machine) gets the ticket with the attempt and sends its commit back once the
+ * store acknowledged it, so there it is the two PUTs alone. The module is read once per worker
+ * process (and cached on local disk); deletions at the end are batched.
  *
  * Errors: `JobStoreNotFoundError`/`JobStoreExistsError` (user errors), `CorruptJobStoreError`
  * (JOBSTORE_CORRUPT, naming the object) when an object fails its length or SHA-256 check (every

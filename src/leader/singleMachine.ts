@@ -3,6 +3,7 @@ import type { Clock } from '../common/clock.js';
 import { JobTooBigError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { formatBytes } from '../common/units.js';
+import type { JobCommit, JobTicket } from '../jobstore/jobRecords.js';
 import type { WarmRunReply, WarmRunRequest } from '../workflow/warmWorker.js';
 import type {
   BatchSystem,
@@ -196,6 +197,8 @@ export class SingleMachineBatchSystem implements BatchSystem {
       locator: run.job.jobStoreLocator,
       jobId: run.job.jobId,
       attempt: run.job.attempt,
+      // The leader's own JobTicket (see IssuedJob.ticket), carried as is.
+      ...(run.job.ticket ? { ticket: run.job.ticket as JobTicket } : {}),
     };
     worker.child.send(request);
   }
@@ -227,7 +230,7 @@ export class SingleMachineBatchSystem implements BatchSystem {
       // warmWorker.ts): it takes no other job, so that job's leftovers never fire inside another's.
       if (reply.leftOpen) this.retiring(run.job, reply.leftOpen);
       else if (!this.stopped) this.idle.push(worker);
-      this.finished(run, reply.exitCode, null, reply.message ?? '');
+      this.finished(run, reply.exitCode, null, reply.message ?? '', reply.commit);
     });
     child.on('exit', (code, signal) => {
       this.warm.delete(worker);
@@ -265,7 +268,13 @@ export class SingleMachineBatchSystem implements BatchSystem {
     }
   }
 
-  private finished(run: Running, code: number | null, signal: NodeJS.Signals | null, output: string): void {
+  private finished(
+    run: Running,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+    output: string,
+    commit?: JobCommit,
+  ): void {
     if (this.running.get(run.job.jobId) !== run) return;
     this.running.delete(run.job.jobId);
     const r = run.job.requirements;
@@ -287,6 +296,7 @@ export class SingleMachineBatchSystem implements BatchSystem {
       wallTimeMs: this.o.clock.now() - run.startedAt,
       node: 'localhost',
       ...(message === undefined ? {} : { message }),
+      ...(outcome === 'succeeded' && commit ? { commit } : {}),
     });
     this.schedule();
   }

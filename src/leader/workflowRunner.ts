@@ -8,6 +8,7 @@ import {
   resolvePromises,
   resolveRequirements,
   type JobCommit,
+  type JobTicket,
   type JobSpec,
   type Json,
   type ResolvedRequirements,
@@ -253,19 +254,19 @@ export class WorkflowRunner {
       const declared = resolveRequirements(spec.requirements, this.o.defaults);
       // Moved to on-demand: only placement changes; the job still sees what it declared.
       const requirements = a.onDemand ? { ...declared, preemptable: false } : declared;
-      await this.withIoSlot(() =>
-        this.o.store.writeTicket({
-          format: 1,
-          workflowId: this.workflow.workflowId,
-          jobId,
-          name: spec.name,
-          input,
-          requirements: declared,
-          module: this.workflow.module,
-          ...(this.o.env && Object.keys(this.o.env).length > 0 ? { env: this.o.env } : {}),
-        }),
-      );
+      const ticket: JobTicket = {
+        format: 1,
+        workflowId: this.workflow.workflowId,
+        jobId,
+        name: spec.name,
+        input,
+        requirements: declared,
+        module: this.workflow.module,
+        ...(this.o.env && Object.keys(this.o.env).length > 0 ? { env: this.o.env } : {}),
+      };
+      await this.withIoSlot(() => this.o.store.writeTicket(ticket));
       await this.o.batchSystem.issue({
+        ticket,
         jobId,
         attempt,
         name: spec.name,
@@ -328,7 +329,12 @@ export class WorkflowRunner {
   }
 
   private async onSucceeded(update: JobUpdate): Promise<void> {
-    const commit = await this.o.store.readCommit(update.jobId);
+    // A commit the worker sent back was acknowledged by the store before it was sent: the same
+    // object, already durable, so reading it back would only cost a round trip per job.
+    const commit =
+      update.commit?.jobId === update.jobId
+        ? (update.commit as JobCommit)
+        : await this.o.store.readCommit(update.jobId);
     if (!commit) {
       return this.onFailed(update, 'the worker exited 0 but its commit is not in the job store');
     }

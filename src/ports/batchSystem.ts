@@ -6,6 +6,15 @@
  * `ClusterBatchSystem` (below): its agents, our tasks on them, and the race-free drain mark.
  */
 
+/**
+ * A job store record (a ticket, a commit) that a batch system only carries between the leader
+ * and a worker, never reads: typed here by what identifies it, as ports know no job store.
+ */
+export interface CarriedRecord {
+  readonly format: 1;
+  readonly jobId: string;
+}
+
 /** What a job needs from the node it runs on. Memory and disk in bytes; cores may be fractional. */
 export interface JobRequirements {
   readonly cores: number;
@@ -39,6 +48,12 @@ export interface IssuedJob {
   readonly jobStoreLocator: string;
   /** Extra environment for the worker process. */
   readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * The job's ticket (a `JobTicket`), already written to the job store before `issue`: a batch system that
+   * hands the attempt to a worker it talks to (a warm worker) may pass it along, sparing the
+   * worker a read of `jobs/<jobId>`. Workers started from `command` read it from the store.
+   */
+  readonly ticket?: CarriedRecord;
 }
 
 /**
@@ -63,6 +78,12 @@ export interface JobUpdate {
   readonly node?: string;
   /** A person-readable reason (e.g. the Mesos task state and message). */
   readonly message?: string;
+  /**
+   * For `succeeded`, when the batch system got it back from the worker: the `JobCommit` this attempt
+   * wrote, sent after the store acknowledged the write (so it is durable and is the stored one).
+   * The leader applies it instead of reading `commits/<jobId>` again; absent, it reads it.
+   */
+  readonly commit?: CarriedRecord;
 }
 
 export type JobUpdateListener = (update: JobUpdate) => void;

@@ -1,3 +1,4 @@
+import type { JobCommit, JobTicket } from '../jobstore/jobRecords.js';
 import type { JobStore } from '../jobstore/jobStore.js';
 import { runWorkerJob, WORKER_EXIT, type WorkerOptions } from './worker.js';
 
@@ -7,6 +8,8 @@ export interface WarmRunRequest {
   readonly locator: string;
   readonly jobId: string;
   readonly attempt: number;
+  /** The job's ticket as the leader wrote it to the store, so the worker need not read it back. */
+  readonly ticket?: JobTicket;
 }
 
 /** Warm worker → leader: the attempt ended with this exit code (as `toil worker` would exit). */
@@ -21,6 +24,12 @@ export interface WarmRunReply {
    * exits right after this reply instead of taking another job.
    */
   readonly leftOpen?: Readonly<Record<string, number>>;
+  /**
+   * The commit this attempt wrote, sent only once the store acknowledged it (so it is durable,
+   * and it is the stored one): the leader applies it without reading it back, one S3 GET less
+   * per job. Absent when another attempt's commit stood, or nothing was committed.
+   */
+  readonly commit?: JobCommit;
 }
 
 /**
@@ -62,6 +71,7 @@ export function serveWarmWorker(
         const result = await runWorkerJob(opened, msg.jobId, msg.attempt, {
           ...options,
           shouldCommit: () => process.connected,
+          ...(msg.ticket ? { ticket: msg.ticket } : {}),
         });
         const leftOpen = await leftOpenAfter(before);
         reply = {
@@ -71,6 +81,7 @@ export function serveWarmWorker(
           exitCode: result.exitCode,
           ...(result.message === undefined ? {} : { message: result.message }),
           ...(leftOpen ? { leftOpen } : {}),
+          ...(result.commit ? { commit: result.commit } : {}),
         };
       } catch (e) {
         stores.delete(msg.locator);

@@ -1,6 +1,6 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FailureLog, JobCommit, LogLine } from '../jobstore/jobRecords.js';
+import type { FailureLog, JobCommit, JobTicket, LogLine } from '../jobstore/jobRecords.js';
 import type { JobStore } from '../jobstore/jobStore.js';
 import type { Job, JobLogger } from './api.js';
 import { JobFileStore } from './fileStore.js';
@@ -28,6 +28,11 @@ export interface WorkerRunResult {
   readonly message?: string;
   /** For a job that threw: the error with the stack frames of the workflow's own code. */
   readonly error?: string;
+  /**
+   * For `committed`: the commit this attempt wrote, which the store has acknowledged (a leader
+   * that gets it back need not read it again). Absent for `already`: the stored one is another's.
+   */
+  readonly commit?: JobCommit;
 }
 
 export interface WorkerOptions {
@@ -36,6 +41,11 @@ export interface WorkerOptions {
   /** Consulted just before committing; false means the leader is gone, so do not commit. */
   readonly shouldCommit?: () => boolean;
   readonly now?: () => number;
+  /**
+   * The job's ticket, when the leader handed it over with the attempt (a warm worker): it wrote
+   * this ticket to the store before issuing, so reading `jobs/<jobId>` back would return it.
+   */
+  readonly ticket?: JobTicket;
   /**
    * A debug run (`toil debug-job`): the job runs as it would on a worker, but leaves the workflow
    * as it was, so a user can run it again and again: no commit, no failure log, and the files it
@@ -55,7 +65,7 @@ export async function runWorkerJob(
   const workDir = options.workDir ?? tmpdir();
   let ticket;
   try {
-    ticket = await store.readTicket(jobId);
+    ticket = options.ticket?.jobId === jobId ? options.ticket : await store.readTicket(jobId);
   } catch (e) {
     return { exitCode: WORKER_EXIT.storeFailed, outcome: 'store-failed', message: (e as Error).message };
   }
@@ -170,8 +180,11 @@ export async function runWorkerJob(
   };
   try {
     const result = await store.commit(commit);
-    if (result === 'already') await store.deleteFiles(fileStore.written).catch(() => {});
-    return { exitCode: WORKER_EXIT.committed, outcome: result };
+    if (result === 'already') {
+      await store.deleteFiles(fileStore.written).catch(() => {});
+      return { exitCode: WORKER_EXIT.committed, outcome: result };
+    }
+    return { exitCode: WORKER_EXIT.committed, outcome: result, commit };
   } catch (e) {
     return { exitCode: WORKER_EXIT.storeFailed, outcome: 'store-failed', message: (e as Error).message };
   }
