@@ -243,6 +243,12 @@ export const ERROR_CODES = {
   },
   MESOS_TIMEOUT: { area: 'batch', dispositions: r, meaning: 'a call to the master took too long' },
   MESOS_UNREACHABLE: { area: 'batch', dispositions: r, meaning: 'the Mesos master cannot be reached' },
+  BAD_SLURM_ARGS: {
+    area: 'batch',
+    dispositions: u,
+    meaning:
+      'TOIL_SLURM_ARGS has an option toil-ts cannot use as given (e.g. an --exclude list it cannot read); the value and what was expected are named',
+  },
   SLURM_BAD_REPLY: {
     area: 'batch',
     dispositions: f,
