@@ -4,11 +4,12 @@
  */
 export function expandHostlist(list: string): string[] {
   const out: string[] = [];
-  for (const item of splitTopLevel(list)) out.push(...expandOne(item));
+  for (const item of hostlistItems(list).map((s) => s.trim())) if (item !== '') out.push(...expandOne(item));
   return out;
 }
 
-function splitTopLevel(list: string): string[] {
+/** The top-level items of a host list as written (`a,n[1-3]` → `a`, `n[1-3]`): commas inside brackets do not split. */
+export function hostlistItems(list: string): string[] {
   const items: string[] = [];
   let depth = 0;
   let start = 0;
@@ -22,7 +23,7 @@ function splitTopLevel(list: string): string[] {
     }
   }
   items.push(list.slice(start));
-  return items.map((s) => s.trim()).filter((s) => s !== '');
+  return items;
 }
 
 function expandOne(item: string): string[] {

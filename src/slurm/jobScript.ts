@@ -19,7 +19,7 @@
  */
 import { UserInputError } from '../common/errors.js';
 import type { IssuedJob } from '../ports/batchSystem.js';
-import { expandHostlist } from './hostlist.js';
+import { expandHostlist, hostlistItems } from './hostlist.js';
 
 export interface SlurmJobOptions {
   /** The feature of on-demand nodes; '' means the cluster has none (no constraint is added). */
@@ -123,20 +123,11 @@ const HOST_ITEM = /^[A-Za-z0-9._-]*(\[[0-9,-]+\][A-Za-z0-9._-]*)*$/;
 function splitHostlist(value: string, flag: string): string[] {
   if (value === '') throw badExclude(flag, 'the node list is empty');
   if (value.includes('/')) throw badExclude(`${flag} ${value}`, 'a file of node names is not supported');
-  const items: string[] = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i <= value.length; i++) {
-    const c = value[i];
-    if (c === '[') depth++;
-    else if (c === ']') depth--;
-    if (depth < 0 || depth > 1) throw badExclude(`${flag} ${value}`, 'its brackets do not pair');
-    if (i === value.length || (c === ',' && depth === 0)) {
-      items.push(value.slice(start, i));
-      start = i + 1;
-    }
+  // Each `[` closes before the next opens: nothing bracketed is left once the ranges are taken out.
+  if (/[[\]]/.test(value.replace(/\[[^[\]]*\]/g, ''))) {
+    throw badExclude(`${flag} ${value}`, 'its brackets do not pair');
   }
-  if (depth !== 0) throw badExclude(`${flag} ${value}`, 'its brackets do not pair');
+  const items = hostlistItems(value);
   for (const item of items) {
     if (item === '' || !HOST_ITEM.test(item) || item.startsWith('[')) {
       throw badExclude(`${flag} ${value}`, `"${item}" is not a node name or range such as n[1-3]`);
