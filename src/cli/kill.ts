@@ -85,8 +85,8 @@ export const command: SubCommand = {
         const deadline = clock.now() + waitS * 1000;
         while (clock.now() < deadline) {
           const leader = (await store.exists()) ? await currentLeader(store) : undefined;
-          const gone = forced && !processAlive(request.leader.pid);
-          if (gone || !leader || leader.generation !== request.generation) {
+          const killed = forced && !processAlive(request.leader.pid);
+          if (killed || !leader || leader.generation !== request.generation) {
             process.stderr.write('toil: the leader has stopped\n');
             return setExitCode(cancelFailed ? 1 : 0);
           }

@@ -3,6 +3,7 @@ import { ticketKey, type JobStore } from '../jobstore/jobStore.js';
 import { MesosHttpError } from '../mesos/http.js';
 import { MesosMasterClient } from '../mesos/masterClient.js';
 import { isTerminalTaskState } from '../mesos/types.js';
+import { ENDED_STATES } from '../slurm/batchSystem.js';
 import { SlurmCli } from '../slurm/cli.js';
 import { parseAttemptComment } from '../slurm/jobScript.js';
 
@@ -66,21 +67,6 @@ export async function cancelMesosFramework(
   }
 }
 
-/** Slurm job states after which the job holds nothing and needs no cancel. */
-const SLURM_ENDED = new Set([
-  'COMPLETED',
-  'COMPLETING',
-  'CANCELLED',
-  'FAILED',
-  'TIMEOUT',
-  'NODE_FAIL',
-  'PREEMPTED',
-  'BOOT_FAIL',
-  'DEADLINE',
-  'OUT_OF_MEMORY',
-  'REVOKED',
-]);
-
 /**
  * The Slurm side: each attempt is a batch job whose comment names its job (`toil:<jobId>:<attempt>`,
  * src/slurm/jobScript.ts), and job ids are random, so a queued or running Slurm job whose job has a
@@ -103,7 +89,8 @@ export async function cancelSlurmJobs(
     const ours: number[] = [];
     for (const job of await cli.jobs()) {
       const attempt = parseAttemptComment(job.comment);
-      if (!attempt || SLURM_ENDED.has(job.state)) continue;
+      // COMPLETING: its work is done, only its node's clean-up is left.
+      if (!attempt || ENDED_STATES.has(job.state) || job.state === 'COMPLETING') continue;
       if (await store.objects.head(ticketKey(attempt.jobId))) ours.push(job.jobId);
     }
     if (ours.length === 0)

@@ -116,6 +116,13 @@ interface DrainMark {
 
 const FAILED_STATES = new Set(['FAILED', 'TIMEOUT', 'OUT_OF_MEMORY', 'DEADLINE']);
 const LOST_STATES = new Set(['NODE_FAIL', 'BOOT_FAIL', 'PREEMPTED', 'REVOKED']);
+/** Job states after which a job holds nothing more (its outcome is known). */
+export const ENDED_STATES: ReadonlySet<string> = new Set([
+  'COMPLETED',
+  'CANCELLED',
+  ...FAILED_STATES,
+  ...LOST_STATES,
+]);
 /** Job states in which the job holds (or is about to hold) its node. */
 const ON_NODE_STATES = new Set(['RUNNING', 'CONFIGURING', 'COMPLETING', 'SUSPENDED', 'STOPPED', 'SIGNALING']);
 /** Job ids per `scontrol update`, so the command line stays short. */
