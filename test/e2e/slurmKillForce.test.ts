@@ -79,7 +79,7 @@ t.test(
       async () => (await stateOf(ours[0]!.jobId)) === 'CANCELLED',
       20_000,
     );
-    t.pass("the workflow's Slurm job is CANCELLED");
+    t.equal(await stateOf(ours[0]!.jobId), 'CANCELLED', "the workflow's Slurm job is CANCELLED");
     await waitFor(
       'the worker process to be killed',
       () => workers.every((pid) => !processAlive(pid)),
