@@ -1,4 +1,4 @@
-import { tmpdir } from 'node:os';
+import { workDirOf } from '../main/env.js';
 import type { Command } from 'commander';
 import { formatBytes } from '../common/units.js';
 import type { Json, LogLine } from '../jobstore/jobRecords.js';
@@ -36,7 +36,10 @@ export const command: SubCommand = {
       .argument('<jobStore>', 'the job store locator (file:PATH or aws:REGION:NAME)')
       .argument('<job>', 'a job id, or a job name')
       .option('--printJobInfo', 'print what the job store holds of the job instead of running it')
-      .option('--workDir <dir>', "the job's local scratch space (default: the OS temp dir)");
+      .option(
+        '--workDir <dir>',
+        "the job's local scratch space (default: TOIL_WORKDIR, else the OS temp dir; TOIL_WORKDIR_OVERRIDE wins over both)",
+      );
     addForeignOptions(cmd, FOREIGN).action(async (locator: string, query: string, flags: Flags) => {
       checkForeignOptions(flags, FOREIGN);
       const store = openJobStore(locator);
@@ -48,7 +51,7 @@ export const command: SubCommand = {
       const job = `job '${ticket.name}' (${ticket.jobId})`;
       process.stderr.write(`toil: running ${job} here; nothing it does is committed\n`);
       const result = await runWorkerJob(store, ticket.jobId, DEBUG_ATTEMPT, {
-        workDir: flags.workDir ?? tmpdir(),
+        workDir: workDirOf(flags.workDir),
         debugRun: { onLog: (line) => process.stderr.write(formatLogLine(ticket.name, line)) },
       });
       if (result.outcome === 'debugged') {

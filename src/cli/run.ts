@@ -1,4 +1,3 @@
-import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { RealClock } from '../common/clock.js';
@@ -9,6 +8,7 @@ import { WorkflowKilledError } from '../leader/killRequest.js';
 import { WorkflowStartError, runWorkflow, type CleanPolicy } from '../leader/runWorkflow.js';
 import { suggestNames } from '../provisioner/suggest.js';
 import { createBatchSystem, workerCommand } from '../main/batchSystems.js';
+import { workDirOf } from '../main/env.js';
 import { openJobStore } from '../main/jobStores.js';
 import { firstLine } from '../workflow/jobError.js';
 import type { SubCommand } from './main.js';
@@ -123,7 +123,7 @@ export const command: SubCommand = {
       )
       .option(
         '--workDir <dir>',
-        'local scratch space for the leader and its workers (default: the OS temp dir)',
+        'local scratch space for the leader and its jobs (default: TOIL_WORKDIR, else the OS temp dir; TOIL_WORKDIR_OVERRIDE wins over both)',
       )
       .option('--freshWorkers', 'single_machine: start a new worker process per job, as a cluster node does')
       .option(
@@ -214,6 +214,10 @@ async function run(
   try {
     const store = openJobStore(jobStoreText, { log });
     const mesosMaster = f.mesosMaster ?? f.mesosEndpoint;
+    const workDir = workDirOf(f.workDir);
+    // Only a --workDir the user gave goes to the workers: otherwise each worker's own environment
+    // (TOIL_WORKDIR of its node) decides, as in Toil.
+    const workerWorkDir = f.workDir !== undefined ? workDir : undefined;
     const batchSystem = createBatchSystem(batchSystemName, {
       clock,
       log,
@@ -223,7 +227,7 @@ async function run(
       ...(f.freshWorkers ? { warmWorkers: false } : {}),
       ...(mesosMaster !== undefined ? { mesosMaster } : {}),
       ...(f.slurmPartition !== undefined ? { slurmPartition: f.slurmPartition } : {}),
-      workDir: resolve(f.workDir ?? tmpdir()),
+      workDir,
       jobStore: store,
     });
     const outcome = await runWorkflow({
@@ -239,8 +243,8 @@ async function run(
       batchSystem,
       clock,
       log,
-      workerCommand,
-      workDir: resolve(f.workDir ?? tmpdir()),
+      workerCommand: (locator, jobId, attempt) => workerCommand(locator, jobId, attempt, workerWorkDir),
+      workDir,
       onProgress: (p) => console.progress(p),
       ...(jobLogs ? { onJobLog: jobLogWriter(jobLogs, log) } : {}),
     });

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RealClock } from '../common/clock.js';
 import { ConfigError } from '../common/configErrors.js';
@@ -13,7 +12,7 @@ import { parseLeaderConfigObject, type LeaderConfig } from '../leader/leaderConf
 import { jobLogWriter, type JobLogFilesOptions } from '../leader/jobLogFiles.js';
 import { createLeaderMetrics } from '../leader/metrics.js';
 import type { FatalLaunchError } from '../scaler/tick/fatalBackoff.js';
-import { clusterEnvironment } from '../main/env.js';
+import { clusterEnvironment, workDirOf } from '../main/env.js';
 import { parseTagsJson } from '../provisioner/cluster/validate.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
 import { bundleWorkflow } from '../workflow/bundle.js';
@@ -72,7 +71,7 @@ export async function runAutoscaled(
     '--defaultPreemptable',
     f.defaultPreemptable ?? f.defaultPreemptible ?? false,
   );
-  const workDir = resolve(f.workDir ?? tmpdir());
+  const workDir = workDirOf(f.workDir);
   const catalogue = await readCatalogue();
   // The leader's own state beside the work dir, one per job store, so --restart adopts its nodes.
   const stateDir = join(

@@ -1,4 +1,4 @@
-import { tmpdir } from 'node:os';
+import { workDirOf } from '../main/env.js';
 import type { Command } from 'commander';
 import { UserInputError } from '../common/errors.js';
 // Not '../main.js': a worker (one process per job) loads the job store alone, not the leader's parts.
@@ -19,14 +19,17 @@ export const command: SubCommand = {
       .argument('[jobId]', 'the job to run')
       .option('--attempt <n>', 'the attempt number the leader gave this run', '1')
       .option('--serve', 'stay up and run the attempts the parent process sends over IPC')
-      .option('--workDir <dir>', 'local scratch space (default: the OS temp dir)')
+      .option(
+        '--workDir <dir>',
+        'local scratch space (default: TOIL_WORKDIR, else the OS temp dir; TOIL_WORKDIR_OVERRIDE wins over both)',
+      )
       .action(
         async (
           jobStore: string | undefined,
           jobId: string | undefined,
           flags: { attempt: string; serve?: boolean; workDir?: string },
         ) => {
-          const workDir = flags.workDir ?? tmpdir();
+          const workDir = workDirOf(flags.workDir);
           if (flags.serve) {
             serveWarmWorker(async (locator) => openJobStore(locator), { workDir });
             // Never resolves: the process lives until its leader disconnects.

@@ -21,9 +21,20 @@ export function toilCommand(): string[] {
   return [process.execPath, join(packageRoot(), 'bin', 'toil.js')];
 }
 
-/** The argv that runs one attempt of one job in a fresh worker process (see IssuedJob.command). */
-export function workerCommand(locator: string, jobId: string, attempt: number): string[] {
-  return [...toilCommand(), 'worker', locator, jobId, '--attempt', String(attempt)];
+/**
+ * The argv that runs one attempt of one job in a fresh worker process (see IssuedJob.command);
+ * `workDir`, the user's `--workDir`, is where the job's scratch space goes.
+ */
+export function workerCommand(locator: string, jobId: string, attempt: number, workDir?: string): string[] {
+  return [
+    ...toilCommand(),
+    'worker',
+    locator,
+    jobId,
+    '--attempt',
+    String(attempt),
+    ...(workDir !== undefined ? ['--workDir', workDir] : []),
+  ];
 }
 
 function packageRoot(): string {
@@ -36,13 +47,16 @@ function packageRoot(): string {
   throw new Error('cannot find the toil-ts package root');
 }
 
-/** This machine's cores, memory and the size of the file system holding `dir`: single_machine's defaults. */
+/** This machine's cores, memory and the size of the file system holding `dir` (the work directory): single_machine's defaults. */
 export function machineResources(dir: string = process.cwd()): {
   cores: number;
   memory: number;
   disk: number;
 } {
-  const fs = statfsSync(dir);
+  // A --workDir not made yet lies on the file system of its nearest existing ancestor.
+  let existing = resolve(dir);
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  const fs = statfsSync(existing);
   return { cores: availableParallelism(), memory: totalmem(), disk: fs.blocks * fs.bsize };
 }
 
@@ -61,7 +75,7 @@ export interface CreateBatchSystemOptions {
   readonly jobStore?: JobStore;
   /** slurm: the partition jobs go to (--slurmPartition; default the cluster's default partition). */
   readonly slurmPartition?: string;
-  /** slurm: the directory jobs start in. */
+  /** slurm: the directory jobs start in; single_machine: the jobs' scratch space (its file system sizes --maxDisk). */
   readonly workDir?: string;
   readonly env?: Env;
 }
@@ -73,7 +87,7 @@ export function createBatchSystem(
 ): BatchSystem {
   if (name === 'slurm') return createSlurmBatchSystem(options);
   if (name === 'single_machine') {
-    const machine = machineResources();
+    const machine = machineResources(options.workDir);
     return new SingleMachineBatchSystem({
       maxCores: options.maxCores ?? machine.cores,
       maxMemory: options.maxMemory ?? machine.memory,
@@ -82,7 +96,14 @@ export function createBatchSystem(
       log: options.log,
       ...(options.warmWorkers === false
         ? {}
-        : { warmWorkerCommand: [...toilCommand(), 'worker', '--serve'] }),
+        : {
+            warmWorkerCommand: [
+              ...toilCommand(),
+              'worker',
+              '--serve',
+              ...(options.workDir !== undefined ? ['--workDir', options.workDir] : []),
+            ],
+          }),
       ...(options.env ? { env: options.env } : {}),
     });
   }

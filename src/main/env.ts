@@ -1,3 +1,6 @@
+import { tmpdir } from 'node:os';
+import { resolve } from 'node:path';
+
 /** The environment a factory reads; `process.env` unless a caller (a test) passes its own. */
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -32,4 +35,18 @@ export function clusterEnvironment(env: Env = process.env): ClusterEnvironment {
       TOIL_DOCKER_NAME: env.TOIL_DOCKER_NAME,
     },
   };
+}
+
+/**
+ * The local scratch directory, as Toil picks it: `TOIL_WORKDIR_OVERRIDE`, else `--workDir`, else
+ * `TOIL_WORKDIR`, else the OS temp dir; absolute. Each process (leader, worker, debug-job) reads its
+ * own environment, so a node's `TOIL_WORKDIR` applies to the jobs that run there.
+ */
+export function workDirOf(flag: string | undefined, env: Env = process.env): string {
+  const chosen = nonEmpty(env.TOIL_WORKDIR_OVERRIDE) ?? nonEmpty(flag) ?? nonEmpty(env.TOIL_WORKDIR);
+  return resolve(chosen ?? tmpdir());
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v !== undefined && v.trim() !== '' ? v : undefined;
 }
