@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { refuseWhileLeased } from '../jobstore/lease.js';
 import { openJobStore } from '../main/jobStores.js';
 import type { SubCommand } from './main.js';
 
@@ -13,6 +14,11 @@ export const command: SubCommand = {
         if (!(await store.exists())) {
           process.stdout.write(`job store ${jobStore} does not exist; nothing to clean\n`);
         } else {
+          await refuseWhileLeased(
+            store.objects,
+            Date.now(),
+            `expected no leader on it, since deleting it would pull the workflow from under that leader; stop it first with 'toil kill ${jobStore} --wait 60', or wait for its lease to expire if it died`,
+          );
           await store.destroy();
           process.stdout.write(`deleted job store ${jobStore}\n`);
         }

@@ -92,12 +92,17 @@ export class CorruptJobStoreError extends UserInputError {
  * Names the holder and when its lease runs out, so the user knows whom to stop or how long to wait.
  */
 export class JobStoreLeasedError extends UserInputError {
-  constructor(locator: string, holder: string, until: string) {
-    super(
-      'JOBSTORE_LEASED',
-      `job store ${locator} is in use by ${holder} until ${until} (expected no other leader on it; stop that leader, or wait for its lease to expire if it died, then run again with --restart)`,
-      { locator, holder, until },
-    );
+  constructor(
+    locator: string,
+    holder: string,
+    until: string,
+    expected = 'expected no other leader on it; stop that leader, or wait for its lease to expire if it died, then run again with --restart',
+  ) {
+    super('JOBSTORE_LEASED', `job store ${locator} is in use by ${holder} until ${until} (${expected})`, {
+      locator,
+      holder,
+      until,
+    });
   }
 }
 

@@ -106,18 +106,7 @@ export class JobStoreLease {
       const current = await objects.get(LEADER_KEY);
       const record = current ? parseLeaderRecord(objects.locator, current.body) : undefined;
       const now = o.clock.now();
-      if (
-        record?.holder &&
-        (record.expiresAt ?? 0) > now &&
-        record.holder.id !== holder.id &&
-        !provablyGone(record.holder, holder, o.isAlive)
-      ) {
-        throw new JobStoreLeasedError(
-          objects.locator,
-          describeHolder(record.holder, record.generation),
-          new Date(record.expiresAt!).toISOString(),
-        );
-      }
+      if (record && heldByAnother(record, now, holder, o.isAlive)) throw leasedError(objects.locator, record);
       const generation = record ? record.generation + 1 : 0;
       const expiresAt = now + ttlMs;
       const next: LeaderRecord = { format: 1, generation, holder, expiresAt };
@@ -248,6 +237,62 @@ export class JobStoreLease {
     const record: LeaderRecord = { format: 1, generation: this.generation };
     await this.objects.put(LEADER_KEY, JSON.stringify(record), { ifMatch: this.etag }).catch(() => {});
   }
+}
+
+/**
+ * Whether `record` names a leader other than `me` whose lease has not expired at `now` and which
+ * is not provably gone: while it does, no other leader may take the store, nor may it be deleted.
+ */
+function heldByAnother(
+  record: LeaderRecord,
+  now: number,
+  me: LeaseHolder,
+  isAlive?: (pid: number) => boolean,
+): record is LeaderRecord & { holder: LeaseHolder; expiresAt: number } {
+  return (
+    record.holder !== undefined &&
+    (record.expiresAt ?? 0) > now &&
+    record.holder.id !== me.id &&
+    !provablyGone(record.holder, me, isAlive)
+  );
+}
+
+function leasedError(
+  locator: string,
+  record: LeaderRecord & { holder: LeaseHolder; expiresAt: number },
+  expected?: string,
+): JobStoreLeasedError {
+  return new JobStoreLeasedError(
+    locator,
+    describeHolder(record.holder, record.generation),
+    new Date(record.expiresAt).toISOString(),
+    expected,
+  );
+}
+
+/**
+ * Throws `JobStoreLeasedError` (saying `expected`) while a live leader holds the store's lease:
+ * what `toil clean` checks, so it never deletes a workflow from under its running leader. A
+ * record that does not parse proves no leader and is let through: deleting is how a damaged store
+ * is got rid of.
+ */
+export async function refuseWhileLeased(
+  objects: ObjectStore,
+  now: number,
+  expected: string,
+  isAlive?: (pid: number) => boolean,
+): Promise<void> {
+  const current = await objects.get(LEADER_KEY);
+  if (!current) return;
+  let record: LeaderRecord;
+  try {
+    record = parseLeaderRecord(objects.locator, current.body);
+  } catch (e) {
+    if (e instanceof CorruptJobStoreError) return;
+    throw e;
+  }
+  if (heldByAnother(record, now, localHolder(), isAlive))
+    throw leasedError(objects.locator, record, expected);
 }
 
 export function parseLeaderRecord(locator: string, body: Buffer): LeaderRecord {

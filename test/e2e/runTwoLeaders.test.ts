@@ -118,3 +118,33 @@ t.test(
     t.equal(readFileSync(join(dir, 'out.txt'), 'utf8').trim(), '28', 'with the right answer (0+…+7)');
   },
 );
+
+t.test(
+  'toil clean refuses a job store whose leader runs (exit 2, the store kept); once that leader is gone it deletes it',
+  async (t) => {
+    const dir = scratchDir(t);
+    const args = ['--n', '4', '--out', 'out.txt', '--log', 'exec.log', '--sleepMs', '60000'];
+    const a = startToil(['run', TREE, 'file:./js', ...args], { cwd: dir });
+    t.teardown(() => a.child.kill('SIGKILL'));
+    const leaderFile = join(dir, 'js', 'objects', 'leader.json');
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(leaderFile) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    t.ok(existsSync(leaderFile), 'the leader took the lease');
+    const refused = await runToil(['clean', 'file:./js'], { cwd: dir });
+    t.equal(refused.code, 2, `refused: ${refused.stderr}`);
+    t.match(
+      refused.stderr.trim(),
+      new RegExp(
+        `^toil: job store file:\\./js is in use by the leader on ${hostname()} \\(pid ${a.child.pid}, generation 0\\) until .*toil kill file:\\./js`,
+      ),
+    );
+    t.ok(existsSync(leaderFile), 'the store is kept');
+    t.equal(a.child.exitCode, null, 'and its leader runs on');
+    a.child.kill('SIGKILL');
+    await a.done;
+    // Killed with -9 on this machine: its lease is provably gone, so clean need not wait for it.
+    const cleaned = await runToil(['clean', 'file:./js'], { cwd: dir });
+    t.equal(cleaned.code, 0, cleaned.stderr);
+    t.notOk(existsSync(join(dir, 'js')), 'deleted');
+  },
+);
