@@ -17,6 +17,7 @@ import { readCatalogue } from '../scaler/catalogueFile.js';
 import { addAutoscalingOptions, type AutoscalingFlags } from './runAutoscaledOptions.js';
 import { autoscalingFlagsGiven, parseScalerFlags, scalerSectionFromFlags } from './scalerFlags.js';
 import { jobLogWriter, type JobLogFilesOptions } from '../leader/jobLogFiles.js';
+import type { JobDefaults } from '../leader/submission.js';
 import { addToilRunOptions, foreignToilOptions, jobLogFilesOptions, runOutput } from './toilRunOptions.js';
 
 export interface RunFlags extends AutoscalingFlags {
@@ -198,12 +199,7 @@ async function run(
     '--defaultPreemptable',
     f.defaultPreemptable ?? f.defaultPreemptible ?? false,
   );
-  const defaults = {
-    cores: parseCores('--defaultCores', f.defaultCores),
-    memory: parseSize('--defaultMemory', f.defaultMemory),
-    disk: parseSize('--defaultDisk', f.defaultDisk),
-    preemptable: defaultPreemptable,
-  };
+  const defaults = { ...parseJobDefaults(f), preemptable: defaultPreemptable };
   const ignoredScalingFlags = await checkIgnoredScalingFlags(f);
   const clock = new RealClock();
   const { console, log, close } = runOutput(f, clock);
@@ -363,6 +359,35 @@ export function parseSize(flag: string, v: string): number {
   const n = tryParseBytes(v);
   if (n === undefined) throw new UserInputError('BAD_FLAG', `${flag} ${v}: expected a size like 600M or 2G`);
   return n;
+}
+
+/**
+ * How a run treats its jobs, which holds wherever its leader runs (this process, or a daemon):
+ * --clean, --retryCount, --preemptableRetries, --default{Cores,Memory,Disk}, --setEnv.
+ */
+export function runJobPolicy(f: RunFlags): {
+  clean: CleanPolicy;
+  retryCount: number;
+  preemptableRetries: number;
+  defaults: JobDefaults;
+  env: Record<string, string>;
+} {
+  return {
+    clean: parseCleanPolicy(f),
+    retryCount: parseCount('--retryCount', f.retryCount),
+    preemptableRetries: parsePreemptableRetries(f),
+    defaults: parseJobDefaults(f),
+    env: parseSetEnv(f.setEnv),
+  };
+}
+
+/** --defaultCores, --defaultMemory, --defaultDisk: what a job declaring nothing gets. */
+export function parseJobDefaults(f: RunFlags): JobDefaults {
+  return {
+    cores: parseCores('--defaultCores', f.defaultCores),
+    memory: parseSize('--defaultMemory', f.defaultMemory),
+    disk: parseSize('--defaultDisk', f.defaultDisk),
+  };
 }
 
 export function parseBool(flag: string, v: string | boolean): boolean {

@@ -17,16 +17,7 @@ import { parseTagsJson } from '../provisioner/cluster/validate.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
 import { bundleWorkflow } from '../workflow/bundle.js';
 import { loadWorkflowFile } from '../workflow/moduleLoader.js';
-import {
-  parseBool,
-  parseCleanPolicy,
-  parseCores,
-  parseCount,
-  parsePreemptableRetries,
-  parseSetEnv,
-  parseSize,
-  type RunFlags,
-} from './run.js';
+import { parseBool, runJobPolicy, type RunFlags } from './run.js';
 import { flagError, problemOfFlag, scalerSectionFromFlags } from './scalerFlags.js';
 
 /**
@@ -61,12 +52,8 @@ export async function runAutoscaled(
       'BAD_FLAG',
       '--provisioner aws needs --clusterName (or a clusterName tag in TOIL_AWS_TAGS, as on the leader)',
     );
-  const clean = parseCleanPolicy(f);
-  const defaults = {
-    cores: parseCores('--defaultCores', f.defaultCores),
-    memory: parseSize('--defaultMemory', f.defaultMemory),
-    disk: parseSize('--defaultDisk', f.defaultDisk),
-  };
+  const policy = runJobPolicy(f);
+  const { defaults } = policy;
   const defaultPreemptable = parseBool(
     '--defaultPreemptable',
     f.defaultPreemptable ?? f.defaultPreemptible ?? false,
@@ -132,13 +119,9 @@ export async function runAutoscaled(
       defaultPreemptable,
       options: {
         restart: Boolean(f.restart),
-        clean,
-        retryCount: parseCount('--retryCount', f.retryCount),
-        preemptableRetries: parsePreemptableRetries(f),
-        defaults,
+        ...policy,
         workDir,
         bundle,
-        env: parseSetEnv(f.setEnv),
         ...(jobLogs ? { onJobLog: jobLogWriter(jobLogs, log) } : {}),
       },
     });

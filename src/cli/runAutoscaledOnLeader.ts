@@ -4,9 +4,10 @@ import { RealClock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
 import { parseLocator } from '../jobstore/locator.js';
 import { runOutput } from './toilRunOptions.js';
+import { TOIL_JOB_DEFAULTS, type JobDefaults } from '../leader/submission.js';
 import { followWorkflow, submitWorkflow } from '../leader/submitClient.js';
 import { formatDuration } from '../common/units.js';
-import { parseCleanPolicy, parseCount, parsePreemptableRetries, parseSetEnv, type RunFlags } from './run.js';
+import { runJobPolicy, type RunFlags } from './run.js';
 
 /**
  * `toil run WORKFLOW JOBSTORE … --leader URL`: the workflow runs inside a `toil leader` daemon
@@ -28,8 +29,7 @@ export async function runOnLeader(
   const dp = flags.defaultPreemptable ?? flags.defaultPreemptible;
   const defaultPreemptable =
     dp === undefined ? undefined : typeof dp === 'boolean' ? dp : parseBoolFlag('--defaultPreemptable', dp);
-  const preemptableRetries = parsePreemptableRetries(flags);
-  const clean = parseCleanPolicy(flags);
+  const { retryCount, preemptableRetries, clean, defaults, env } = runJobPolicy(flags);
   const clock = new RealClock();
   // The leader logs this workflow; here only the notices, the progress and the outcome are printed.
   const { console: out } = runOutput(flags, clock);
@@ -39,11 +39,13 @@ export async function runOnLeader(
     jobStore,
     args,
     ...(defaultPreemptable !== undefined ? { defaultPreemptable } : {}),
-    // Toil's flags for how a run treats failures and spot losses hold on the leader too.
-    retryCount: parseCount('--retryCount', flags.retryCount),
+    // Toil's flags for how a run treats failures, spot losses and jobs declaring nothing hold on
+    // the leader too (the defaults are sent only when not Toil's, which are also the leader's).
+    retryCount,
     preemptableRetries: Number.isFinite(preemptableRetries) ? preemptableRetries : 'unlimited',
     clean,
-    env: parseSetEnv(flags.setEnv),
+    ...(sameDefaults(defaults, TOIL_JOB_DEFAULTS) ? {} : { defaults }),
+    env,
   });
   out.line(`toil: submitted workflow ${run.id} to the leader at ${leaderUrl}`);
   // Without a terminal there is no bar: a line whenever the counts change, at most once a second.
@@ -93,6 +95,9 @@ export async function leaderToken(flag: string | undefined): Promise<string | un
     );
   }
 }
+
+const sameDefaults = (a: JobDefaults, b: JobDefaults): boolean =>
+  a.cores === b.cores && a.memory === b.memory && a.disk === b.disk;
 
 function parseBoolFlag(flag: string, v: string): boolean {
   if (/^(true|yes|1)$/i.test(v)) return true;

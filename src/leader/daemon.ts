@@ -18,7 +18,12 @@ import type { WorkflowProgress } from './workflowRunner.js';
 import type { LeaderConfig } from './leaderConfig.js';
 import type { JobLogEntry } from './jobLogFiles.js';
 import type { LeaderMetrics } from './metrics.js';
-import { validateSubmission, type SubmissionBody } from './submission.js';
+import {
+  TOIL_JOB_DEFAULTS,
+  validateSubmission,
+  type JobDefaults,
+  type SubmissionBody,
+} from './submission.js';
 import { ClusterWorkload, TrackedBatchSystem, type SharedNodeControl } from './workloadTracker.js';
 
 export type DaemonState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
@@ -36,11 +41,18 @@ export interface Submission {
   readonly clean?: 'always' | 'onSuccess' | 'onError' | 'never';
   /** The submitter's --setEnv: variables set in each job's environment while it runs. */
   readonly env?: Readonly<Record<string, string>>;
+  /** The submitter's --defaultCores, --defaultMemory, --defaultDisk (bytes): a job declaring none gets these. */
+  readonly defaults?: JobDefaults;
   /**
    * `toil run` options for this run (the in-process seed form passes the user's flags). Absent:
    * a new workflow, or a restart when the job store already exists, with Toil's defaults.
    */
   readonly options?: SubmissionOptions;
+}
+
+/** What a job of this submission that declares nothing gets: the seed form's flags, the submitter's, else Toil's. */
+export function submissionDefaults(s: Submission): JobDefaults {
+  return s.options?.defaults ?? s.defaults ?? TOIL_JOB_DEFAULTS;
 }
 
 export interface SubmissionOptions {
@@ -49,7 +61,7 @@ export interface SubmissionOptions {
   readonly retryCount?: number;
   /** Spot losses before a job runs on on-demand (default 3; Infinity: unlimited). */
   readonly preemptableRetries?: number;
-  readonly defaults?: { readonly cores: number; readonly memory: number; readonly disk: number };
+  readonly defaults?: JobDefaults;
   readonly workDir?: string;
   /** The workflow module already bundled (the seed form checks it first); a new run uses it as is. */
   readonly bundle?: Uint8Array;
@@ -293,6 +305,7 @@ export class LeaderDaemon {
       ...(s.preemptableRetries !== undefined ? { preemptableRetries: s.preemptableRetries } : {}),
       ...(s.clean !== undefined ? { clean: s.clean } : {}),
       ...(s.env !== undefined && Object.keys(s.env).length > 0 ? { env: s.env } : {}),
+      ...(s.defaults !== undefined ? { defaults: s.defaults } : {}),
     };
     const store = this.d.runStore;
     if (store) {

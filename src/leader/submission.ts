@@ -6,6 +6,15 @@ import { UserInputError } from '../common/errors.js';
 import { describeZodIssues } from '../common/configErrors.js';
 import { parseLocator } from '../jobstore/locator.js';
 
+export interface JobDefaults {
+  readonly cores: number;
+  readonly memory: number;
+  readonly disk: number;
+}
+
+/** Toil's --defaultCores, --defaultMemory and --defaultDisk: what a job declaring nothing gets. */
+export const TOIL_JOB_DEFAULTS: JobDefaults = { cores: 1, memory: 2 * 2 ** 30, disk: 2 * 2 ** 30 };
+
 /** What `POST /workflows` takes (the body `toil run … --leader URL` sends). */
 const SubmissionBodySchema = z
   .object({
@@ -17,6 +26,18 @@ const SubmissionBodySchema = z
     retryCount: z.number().int().min(0).optional(),
     preemptableRetries: z.union([z.number().int().min(0), z.literal('unlimited')]).optional(),
     clean: z.enum(['always', 'onSuccess', 'onError', 'never']).optional(),
+    /**
+     * `toil run`'s --defaultCores, --defaultMemory (bytes) and --defaultDisk (bytes): what a job
+     * that declares none gets. Absent: Toil's defaults (1 core, 2 GiB, 2 GiB).
+     */
+    defaults: z
+      .object({
+        cores: z.number().positive(),
+        memory: z.number().int().positive(),
+        disk: z.number().int().positive(),
+      })
+      .strict()
+      .optional(),
     /** `toil run`'s --setEnv: variables set in each job's environment. */
     env: z
       .record(
@@ -49,7 +70,7 @@ export async function validateSubmission(body: unknown): Promise<SubmissionBody>
   const parsed = SubmissionBodySchema.safeParse(body ?? {});
   if (!parsed.success)
     throw new BadSubmissionError(
-      `expected JSON {workflowFile, jobStore, args?, defaultPreemptable?, retryCount?, preemptableRetries?, clean?, env?}: ${describeZodIssues(parsed.error.issues).join('; ')}`,
+      `expected JSON {workflowFile, jobStore, args?, defaultPreemptable?, retryCount?, preemptableRetries?, clean?, defaults?, env?}: ${describeZodIssues(parsed.error.issues).join('; ')}`,
     );
   const s = parsed.data;
   await checkWorkflowFile(s.workflowFile);

@@ -56,7 +56,7 @@ export async function startLeader(options: {
     { Ec2Calls, DEFAULT_RETRY, SINGLE_ATTEMPT },
     { AwsCluster },
     { AwsProvisioner },
-    { LeaderDaemon, failedJobSummary, MAX_FAILED_JOBS_SHOWN },
+    { LeaderDaemon, failedJobSummary, MAX_FAILED_JOBS_SHOWN, submissionDefaults },
   ] = await Promise.all([
     import('../provisioner/aws/ec2Calls.js'),
     import('../provisioner/aws/awsCluster.js'),
@@ -201,7 +201,7 @@ export async function startLeader(options: {
             if (e.next === 'moved-to-on-demand') options.metrics.jobsMovedToOnDemand.inc();
           },
           defaults: {
-            ...(o.defaults ?? { cores: 1, memory: 2 * 2 ** 30, disk: 2 * 2 ** 30 }),
+            ...submissionDefaults(submission),
             preemptable: submission.defaultPreemptable ?? false,
           },
           batchSystem,

@@ -2,7 +2,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { ManualClock } from '../../src/common/clock.js';
-import { LeaderDaemon, type RunStore, type Submission, type WorkflowRun } from '../../src/leader/daemon.js';
+import {
+  LeaderDaemon,
+  submissionDefaults,
+  type RunStore,
+  type Submission,
+  type WorkflowRun,
+} from '../../src/leader/daemon.js';
 import { parseLeaderConfigObject } from '../../src/leader/leaderConfig.js';
 import { readCatalogue } from '../../src/scaler/catalogueFile.js';
 import { fakeDaemonDeps } from '../fixtures/leaderFakes.js';
@@ -168,6 +174,11 @@ t.test('bad submissions are 400 with what is wrong, and nothing runs', async (t)
       { workflowFile: WORKFLOW, jobStore: 'file:/tmp/x', preemptableRetries: -1 },
       /preemptableRetries/,
     ],
+    [
+      'a default memory that is no byte count',
+      { workflowFile: WORKFLOW, jobStore: 'file:/tmp/x', defaults: { cores: 1, memory: '2G', disk: 1 } },
+      /defaults\.memory/,
+    ],
     ['clean sometimes', { workflowFile: WORKFLOW, jobStore: 'file:/tmp/x', clean: 'sometimes' }, /clean/],
     [
       'an env name that is no variable name',
@@ -192,7 +203,7 @@ t.test('bad submissions are 400 with what is wrong, and nothing runs', async (t)
 t.test('a taken submission is durable before the 202; DELETE cancels it', async (t) => {
   const store = new MemoryRunStore();
   const { url, calls } = await startDaemon(t, store);
-  // toil run's --retryCount, --preemptableRetries, --clean and --setEnv travel with it and are kept (a resume honours them).
+  // toil run's --retryCount, --preemptableRetries, --clean, --setEnv and --default{Cores,Memory,Disk} travel with it and are kept (a resume honours them).
   const body = {
     workflowFile: WORKFLOW,
     jobStore: 'file:/tmp/toil-js-durable',
@@ -201,6 +212,7 @@ t.test('a taken submission is durable before the 202; DELETE cancels it', async 
     preemptableRetries: 'unlimited',
     clean: 'never',
     env: { GREETING: 'hello' },
+    defaults: { cores: 3, memory: 100 * 2 ** 30, disk: 7 * 2 ** 30 },
   };
   const r = await post(url, body, TOKEN);
   t.equal(r.status, 202);
@@ -211,7 +223,18 @@ t.test('a taken submission is durable before the 202; DELETE cancels it', async 
     preemptableRetries: 'unlimited',
     clean: 'never',
     env: { GREETING: 'hello' },
+    defaults: { cores: 3, memory: 100 * 2 ** 30, disk: 7 * 2 ** 30 },
   });
+  t.same(
+    submissionDefaults(calls[0]!.submission),
+    { cores: 3, memory: 100 * 2 ** 30, disk: 7 * 2 ** 30 },
+    "a job declaring nothing gets the submitter's --defaultCores/--defaultMemory/--defaultDisk",
+  );
+  t.same(
+    submissionDefaults({ workflowFile: WORKFLOW, jobStore: 'file:/tmp/x', args: [] }),
+    { cores: 1, memory: 2 * 2 ** 30, disk: 2 * 2 ** 30 },
+    "none given: Toil's defaults",
+  );
   t.ok((store.modules.get(id)?.length ?? 0) > 100, 'with its bundled module');
   t.ok(calls[0]?.submission.options?.bundle, 'the run uses the module that was saved');
   t.equal((await post(url, body, TOKEN)).status, 409, 'a second run on the same job store: 409');
