@@ -88,17 +88,22 @@ export function makePromise<T>(jobId: string, path: readonly (string | number)[]
 
 /**
  * A value as JSON, with promises written as markers. Throws JobDeclarationError for what JSON
- * cannot carry faithfully (functions, bigints, symbols, cycles), naming `what`.
+ * cannot carry faithfully (functions, bigints, symbols, cycles, and what JSON.stringify would
+ * silently change: a Map or Set into `{}`, bytes into an object of numbers, NaN and Infinity into
+ * null), naming `what`.
  */
 export function encodeValue(value: unknown, what: string): Json {
   if (value === undefined) return null;
   let text: string | undefined;
   try {
-    text = JSON.stringify(value, (_key, v: unknown) => {
+    text = JSON.stringify(value, function (this: unknown, key: string, v: unknown) {
       if (isPromised(v)) return { [PROMISE_MARKER]: { job: v.jobId, path: [...v.path] } };
       if (typeof v === 'function' || typeof v === 'symbol') {
         throw new JobDeclarationError(`${what} holds a ${typeof v}, which cannot be stored (use plain data)`);
       }
+      // `v` is after toJSON (a Buffer's is already an object of numbers): judge the value as given.
+      const lost = silentlyChanged((this as Record<string, unknown>)[key] ?? v);
+      if (lost) throw new JobDeclarationError(`${what} holds ${lost}`);
       return v;
     });
   } catch (e) {
@@ -106,6 +111,19 @@ export function encodeValue(value: unknown, what: string): Json {
     throw new JobDeclarationError(`${what} cannot be stored as JSON: ${(e as Error).message}`);
   }
   return text === undefined ? null : (JSON.parse(text) as Json);
+}
+
+/** What JSON.stringify would store as something else without a word, said with the way out. */
+function silentlyChanged(v: unknown): string | undefined {
+  if (typeof v === 'number' && !Number.isFinite(v))
+    return `${String(v)}, which JSON stores as null (use null, or a string)`;
+  if (v instanceof Map || v instanceof WeakMap)
+    return `a ${v.constructor.name}, which JSON stores as {} (use a plain object, or an array of [key, value] pairs)`;
+  if (v instanceof Set || v instanceof WeakSet)
+    return `a ${v.constructor.name}, which JSON stores as {} (use an array)`;
+  if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer)
+    return `a ${v.constructor.name}, which JSON stores as an object of numbers (write bytes with job.fileStore.writeGlobalFileBytes and pass the FileID, or pass a string)`;
+  return undefined;
 }
 
 /** Requirements as written by the user, sizes parsed to bytes; throws JobDeclarationError. */

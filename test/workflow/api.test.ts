@@ -64,6 +64,30 @@ t.test('values are stored as JSON with promises as markers; what JSON cannot car
   t.end();
 });
 
+t.test('what JSON would silently turn into something else is refused, naming it', (t) => {
+  const refused: [unknown, RegExp][] = [
+    [new Map([['a', 1]]), /^return value of job 'j' holds a Map, which JSON stores as \{\}/],
+    [{ deep: [new Set([1])] }, /holds a Set, which JSON stores as \{\} \(use an array\)/],
+    [Buffer.from('hi'), /holds a Buffer, which JSON stores as an object of numbers .*writeGlobalFileBytes/],
+    [{ b: new Uint8Array([1, 2]) }, /holds a Uint8Array/],
+    [[1, Number.NaN], /holds NaN, which JSON stores as null/],
+    [{ x: Number.POSITIVE_INFINITY }, /holds Infinity/],
+  ];
+  for (const [value, message] of refused) {
+    const err = catchIt(() => encodeValue(value, "return value of job 'j'"));
+    t.type(err, JobDeclarationError);
+    t.match((err as Error).message, message);
+  }
+  // Plain data still goes through, a Date as its ISO string (its own toJSON, as JSON always does).
+  t.same(encodeValue({ n: 1.5, s: 'x', a: [true, null], o: { d: new Date(0) } }, 'v'), {
+    n: 1.5,
+    s: 'x',
+    a: [true, null],
+    o: { d: '1970-01-01T00:00:00.000Z' },
+  });
+  t.end();
+});
+
 t.test('promises resolve through return values that are themselves promises, with paths', (t) => {
   const values: Record<string, unknown> = {
     a: { list: [10, 20] },
