@@ -238,16 +238,26 @@ export function parseLeaderConfig(
 }
 
 /**
- * The scaler section as written, with `provisioner.nodeStorageGiB` as its `nodeStorage` when it
- * gives none: the disk the scaler plans each node with is the one its launches ask for.
+ * The scaler section as written, with what an aws provisioner already says filled in where it
+ * gives nothing: `provisioner.nodeStorageGiB` as its `nodeStorage` (the disk the scaler plans each
+ * node with is the one its launches ask for), and the provisioner's region (`provisioner.region`,
+ * else its zone's) as its `region` and the provisioner's zone as its `zones`, as Toil launches
+ * workers in the leader's zone (a config naming the cluster's zone alone is not priced, and
+ * refused, as us-east-1).
  */
-function withProvisionerStorage(doc: unknown): unknown {
+function withProvisionerDefaults(doc: unknown): unknown {
   const d = doc as Record<string, unknown> | null;
   const raw = d?.['scaler'];
   const p = d?.['provisioner'] as Record<string, unknown> | undefined;
-  const storage = p?.['kind'] === 'aws' ? p['nodeStorageGiB'] : undefined;
-  if (storage === undefined || typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
-  return 'nodeStorage' in raw ? raw : { ...raw, nodeStorage: storage };
+  if (p?.['kind'] !== 'aws' || typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  const out: Record<string, unknown> = { ...raw };
+  const storage = p['nodeStorageGiB'];
+  if (storage !== undefined && !('nodeStorage' in out)) out['nodeStorage'] = storage;
+  const zone = typeof p['zone'] === 'string' ? p['zone'] : undefined;
+  const region = typeof p['region'] === 'string' ? p['region'] : zone?.slice(0, -1);
+  if (region !== undefined && !('region' in out)) out['region'] = region;
+  if (zone !== undefined && !('zones' in out) && out['region'] === zone.slice(0, -1)) out['zones'] = [zone];
+  return out;
 }
 
 /** Like parseLeaderConfig, for an object already read (from YAML, or built from CLI flags). */
@@ -259,7 +269,7 @@ export function parseLeaderConfigObject(
   const problems: string[] = [];
   const parsed = LeaderFileSchema.safeParse(doc);
   if (!parsed.success) problems.push(...describeZodIssues(parsed.error.issues));
-  const rawScaler = withProvisionerStorage(doc);
+  const rawScaler = withProvisionerDefaults(doc);
   let scaler: ScalerConfig | undefined;
   if (rawScaler === undefined) problems.push('scaler: missing (at least scaler.nodeTypes is needed)');
   else {

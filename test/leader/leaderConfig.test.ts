@@ -108,6 +108,33 @@ scaler: { region: us-east-1, nodeTypes: c5.large }`),
   );
 });
 
+t.test("an aws provisioner's zone gives the scaler its region and zones when it names none", async (t) => {
+  const scaler = (yaml: string) => parseLeaderConfig(yaml, catalogue).scaler;
+  t.match(
+    scaler(`provisioner: { kind: aws, zone: us-west-2b, clusterName: c }
+scaler: { nodeTypes: c5.large }`),
+    { region: 'us-west-2', zones: ['us-west-2b'] },
+    "the cluster's zone alone: priced in its region, workers in the leader's zone (as Toil)",
+  );
+  t.match(
+    scaler(`provisioner: { kind: aws, zone: us-west-2b, clusterName: c }
+scaler: { region: us-west-2, zones: [us-west-2a, us-west-2c], nodeTypes: c5.large }`),
+    { region: 'us-west-2', zones: ['us-west-2a', 'us-west-2c'] },
+    'what the scaler section says wins',
+  );
+  t.match(
+    scaler(`provisioner: { kind: aws, region: us-east-1, zone: us-east-1c, clusterName: c }
+scaler: { nodeTypes: c5.large }`),
+    { region: 'us-east-1', zones: ['us-east-1c'] },
+    'provisioner.region',
+  );
+  t.equal(
+    scaler('scaler: { nodeTypes: c5.large }').region,
+    'us-east-1',
+    'the embedded local cloud keeps the scaler default',
+  );
+});
+
 t.test("the workers' disk: what the scaler plans with is what the provisioner launches", async (t) => {
   const disk = (yaml: string) =>
     parseLeaderConfig(yaml, catalogue).scaler.nodeTypes[0]!.instanceTypes[0]!.diskBytes / 2 ** 30;
