@@ -30,7 +30,8 @@ export const command: SubCommand = {
       .option(
         '--force',
         'if the leader runs on this machine, also kill it at once (SIGKILL) and cancel the jobs it had running ' +
-          '(Mesos: tear its framework down at the master; Slurm: scancel its jobs)',
+          '(Mesos: tear its framework down at the master; Slurm: scancel its jobs); a leader daemon (toil leader) ' +
+          'is never killed: it stops the workflow itself',
       );
     addForeignOptions(cmd, FOREIGN).action(
       async (jobStore: string, flags: { wait: string; force?: boolean }) => {
@@ -44,9 +45,18 @@ export const command: SubCommand = {
         process.stderr.write(
           `toil: asked the leader of ${store.locator} (generation ${request.generation}) to stop\n`,
         );
+        // A leader daemon runs other workflows and the cluster's scaler: --force never kills it.
+        // It stops this workflow and kills its jobs itself at its next look at the store.
+        const daemon = request.leader.daemon;
+        if (flags.force && daemon)
+          process.stderr.write(
+            `toil: --force: the workflow runs on the leader daemon on ${request.leader.host} (pid ${request.leader.pid}, ` +
+              `workflow ${daemon.workflowId}) with other workflows, so the daemon is not killed: it stops this workflow ` +
+              `and kills its running jobs within ${KILL_POLL_MS / 1000} s\n`,
+          );
         // Toil's --force: SIGKILL to a leader of this machine. Its workers exit as their link to it
         // closes, and its lease is then provably gone, so --restart takes over at once.
-        const here = Boolean(flags.force) && runsHere(request.leader);
+        const here = Boolean(flags.force) && !daemon && runsHere(request.leader);
         const forced = here && isToilProcess(request.leader.pid);
         if (here && !forced)
           process.stderr.write(
@@ -75,7 +85,7 @@ export const command: SubCommand = {
             process.stderr.write(`${report.line}\n`);
             if (!report.ok) cancelFailed = true;
           }
-        } else if (flags.force) {
+        } else if (flags.force && !daemon) {
           process.stderr.write(
             `toil: --force: the leader runs on ${request.leader.host}, not on this machine, and cannot be killed from here; ` +
               `it stops at its next look at the job store (within ${KILL_POLL_MS / 1000} s)\n`,

@@ -161,6 +161,11 @@ export interface LeaseHolder {
   readonly bootId?: string;
   /** Linux: /proc/self/ns/pid, so a pid is only compared within one pid namespace (container). */
   readonly pidNamespace?: string;
+  /**
+   * Set when the holder is a leader daemon (`toil leader`) running this workflow among others:
+   * stopping one of its workflows must never take the process (and its scaler) down.
+   */
+  readonly daemon?: { readonly workflowId: string };
 }
 
 /** The first attempt number a leader of `generation` uses; keeps (job, attempt) unique across restarts. */

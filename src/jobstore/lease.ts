@@ -39,6 +39,8 @@ export function provablyGone(
 }
 
 export function describeHolder(holder: LeaseHolder, generation: number): string {
+  if (holder.daemon)
+    return `the leader daemon on ${holder.host} (pid ${holder.pid}, workflow ${holder.daemon.workflowId}, generation ${generation})`;
   return `the leader on ${holder.host} (pid ${holder.pid}, generation ${generation})`;
 }
 

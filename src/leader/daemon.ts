@@ -115,6 +115,8 @@ export interface DaemonDeps {
     onProgress: (progress: WorkflowProgress) => void,
     /** Aborted by `cancel`: the run ends with the reason as its error. */
     signal: AbortSignal,
+    /** The run's id, as `/workflows/:id` and `toil cancel` name it. */
+    workflowId: string,
   ) => Promise<{
     status: 'succeeded' | 'failed';
     jobsRun: number;
@@ -348,7 +350,7 @@ export class LeaderDaemon {
     const cancel = new AbortController();
     this.cancels.set(run.id, cancel);
     const p = this.d
-      .runWorkflow(submission, tracked, onProgress, cancel.signal)
+      .runWorkflow(submission, tracked, onProgress, cancel.signal, run.id)
       .then(
         (r) => {
           run.status = r.status;

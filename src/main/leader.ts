@@ -66,6 +66,7 @@ export async function startLeader(options: {
   const { runWorkflow } = await import('../leader/runWorkflow.js');
   const { IsolatedWorkflowCode } = await import('../leader/workflowHost.js');
   const { loadOrCreateToken, defaultTokenFile } = await import('../leader/auth.js');
+  const { localHolder } = await import('../jobstore/lease.js');
   const cfg = options.config();
   const env = options.env ?? process.env;
   const log = options.log;
@@ -184,7 +185,7 @@ export async function startLeader(options: {
       newBatchSystem: () => engine.newBatchSystem(),
       idleClusterAgents: () => engine.idleClusterAgents(),
       ...(engine.sharedNodes ? { sharedNodes: engine.sharedNodes } : {}),
-      runWorkflow: async (submission, batchSystem, onProgress, signal) => {
+      runWorkflow: async (submission, batchSystem, onProgress, signal, workflowId) => {
         const store = openJobStore(submission.jobStore, { env, log });
         const exists = await store.exists();
         const o = submission.options ?? {};
@@ -207,6 +208,9 @@ export async function startLeader(options: {
           batchSystem,
           clock: options.clock,
           log,
+          // The lease says a daemon holds the store: `toil kill --force` must stop this workflow,
+          // not SIGKILL the process that runs every other one and the scaler.
+          lease: { holder: { ...localHolder(), daemon: { workflowId } } },
           workerCommand,
           workDir: o.workDir ?? options.cwd ?? process.cwd(),
           onProgress,

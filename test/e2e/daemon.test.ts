@@ -8,7 +8,7 @@ import {
 } from '../fixtures/promParser.js';
 import {
   byteSorted,
-  leaderConfig,
+  embeddedLeaderConfig,
   leaderStatus,
   liveWorkers,
   nonEmptyLines,
@@ -24,12 +24,7 @@ import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
  * back to minNodes (0), config reload, /metrics, SIGTERM.
  */
 const config = (dir: string, maxNodes: number): string =>
-  leaderConfig([
-    ['port: 8080', 'port: 0'],
-    ['file:./toil-leader-state', `file:${dir}/state`],
-    ['bootDelay: 2s', 'bootDelay: 300ms'],
-    ['shutdownDelay: 1s', 'shutdownDelay: 200ms'],
-    ['scaleInterval: 10s', 'scaleInterval: 1s'],
+  embeddedLeaderConfig(dir, [
     ['idleGrace: 20s', 'idleGrace: 2s'],
     ['maxNodes: 4', `maxNodes: ${maxNodes}`],
   ]);

@@ -2,7 +2,7 @@ import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import puppeteer from 'puppeteer-core';
 import t from 'tap';
-import { leaderAuth, leaderConfig, sleep, startToilProcess } from '../fixtures/leaderE2e.js';
+import { embeddedLeaderConfig, leaderAuth, sleep, startToilProcess } from '../fixtures/leaderE2e.js';
 import { REPO_ROOT } from '../fixtures/workflowCli.js';
 
 /**
@@ -28,17 +28,7 @@ t.test(
   async (t) => {
     const dir = t.testdir({});
     const cfgPath = join(dir, 'leader.yaml');
-    writeFileSync(
-      cfgPath,
-      leaderConfig([
-        ['port: 8080', 'port: 0'],
-        ['file:./toil-leader-state', `file:${dir}/state`],
-        ['bootDelay: 2s', 'bootDelay: 300ms'],
-        ['shutdownDelay: 1s', 'shutdownDelay: 200ms'],
-        ['scaleInterval: 10s', 'scaleInterval: 1s'],
-        ['idleGrace: 20s', 'idleGrace: 30s'],
-      ]),
-    );
+    writeFileSync(cfgPath, embeddedLeaderConfig(dir, [['idleGrace: 20s', 'idleGrace: 30s']]));
     const leader = startToilProcess(['leader', '--config', cfgPath], { cwd: dir });
     // SIGTERM first: the daemon stops its embedded cloud, whose instances' homes go with it (a
     // SIGKILL leaves them in the temp dir); SIGKILL only if it has not stopped in 20 s.

@@ -53,6 +53,24 @@ t.test('a second leader is refused, told who holds the store and until when', as
   t.notMatch((err as Error).message, /\n/, 'one line');
 });
 
+t.test(
+  'a second leader is told when the holder is a leader daemon, and which of its workflows',
+  async (t) => {
+    const store = await fresh(t);
+    const clock = new ManualClock(Date.UTC(2026, 10, 29, 2, 0, 0));
+    const daemon = holder('cluster-leader', 100, { daemon: { workflowId: 'wf-1' } });
+    await store.acquireLease({ clock, ttlMs: TTL, holder: daemon });
+    const err = await store
+      .acquireLease({ clock, ttlMs: TTL, holder: holder('laptop', 200), isAlive: alive })
+      .catch((e: unknown) => e);
+    t.match(err, {
+      code: 'JOBSTORE_LEASED',
+      message:
+        'job store file:./js is in use by the leader daemon on cluster-leader (pid 100, workflow wf-1, generation 0) until 2026-11-29T02:01:00.000Z',
+    });
+  },
+);
+
 t.test('of leaders racing for a free store exactly one wins', async (t) => {
   const store = await fresh(t);
   const clock = new ManualClock();
