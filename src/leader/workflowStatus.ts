@@ -1,5 +1,6 @@
 import type { FailureLog } from '../jobstore/jobRecords.js';
-import { WORKFLOW_KEY, type DamagedObject, type JobStore } from '../jobstore/jobStore.js';
+import { LEADER_KEY } from '../jobstore/lease.js';
+import { OUTCOME_KEY, WORKFLOW_KEY, type DamagedObject, type JobStore } from '../jobstore/jobStore.js';
 import { JobGraph, type JobView } from './jobGraph.js';
 
 export interface WorkflowStatus {
@@ -60,7 +61,7 @@ export async function workflowStatusAndJobs(
     return { status, jobs: [] };
   }
   const commits = await store.readAllCommits(16, damagedKeys);
-  const failedJobs = await jobsFailedForGood(store);
+  const failedJobs = await jobsFailedForGood(store, damagedKeys);
   const failedIds = new Set(failedJobs.map((j) => j.jobId));
   const graph = new JobGraph(workflow.jobs, workflow.rootJobId);
   let ready = graph.takeReady();
@@ -104,8 +105,16 @@ function statusJob(job: JobView, failedIds: ReadonlySet<string>): StatusJob {
   return { id, name, state, children, followOns };
 }
 
-/** The jobs the last leader's run failed for good, unless a leader has resumed the workflow since. */
-export async function jobsFailedForGood(store: JobStore): Promise<WorkflowStatus['failedJobs']> {
+/**
+ * The jobs the last leader's run failed for good, unless a leader has resumed the workflow since.
+ * A damaged run outcome or leader record (among `damaged`, keys `toil status` lists) tells
+ * nothing of them: none are named.
+ */
+export async function jobsFailedForGood(
+  store: JobStore,
+  damaged: ReadonlySet<string> = new Set(),
+): Promise<WorkflowStatus['failedJobs']> {
+  if (damaged.has(OUTCOME_KEY) || damaged.has(LEADER_KEY)) return [];
   const [outcome, generation] = await Promise.all([store.readOutcome(), store.readGeneration()]);
   return outcome?.generation === generation && outcome.status === 'failed' ? outcome.failedJobs : [];
 }

@@ -141,3 +141,29 @@ t.test('a damaged commit on --restart: one line naming it, exit 2, and what to d
     'toil status --json lists exactly the damaged commit',
   );
 });
+
+t.test(
+  'a damaged run outcome or leader record: toil status lists it and exits 1, as for any damaged object',
+  async (t) => {
+    const dir = scratchDir(t);
+    const args = ['--n', '3', '--out', 'out.txt', '--log', 'exec.log'];
+    const first = await runToil(['run', TREE, 'file:./js', ...args, '--clean', 'never'], { cwd: dir });
+    t.equal(first.code, 0, first.code === 0 ? 'the workflow ran' : first.stderr);
+    for (const key of ['outcome.json', 'leader.json']) {
+      const path = objectFile(join(dir, 'js'), key);
+      const intact = readFileSync(path);
+      t.teardown(() => writeFileSync(path, intact));
+      truncateSync(path, 50);
+      const status = await runToil(['status', 'file:./js'], { cwd: dir });
+      t.equal(status.code, 1, `${key}: exit 1 (${status.stderr.trim()})`);
+      t.match(status.stdout, new RegExp(`damaged: {4}1 object\\(s\\)[^\\n]*\\n  ${key}: lacks the header`));
+      t.match(
+        status.stdout,
+        /^jobs: {7}\d+ completed of \d+ declared so far/m,
+        `${key}: the report is there`,
+      );
+      t.equal(status.stderr, '', `${key}: no one-line refusal instead`);
+      writeFileSync(path, intact);
+    }
+  },
+);
