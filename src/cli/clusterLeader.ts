@@ -2,7 +2,7 @@ import { RealClock } from '../common/clock.js';
 import { clusterEnvironment } from '../main/env.js';
 import { checkProvisioner, cliLogger } from '../provisioner/cluster/cliSupport.js';
 import { leaderAddress } from '../provisioner/cluster/remote.js';
-import { regionOfZone, resolveZone, validateClusterName } from '../provisioner/cluster/validate.js';
+import { resolveClusterRegion, validateClusterName } from '../provisioner/cluster/validate.js';
 
 /** The flags ssh-cluster and rsync-cluster share (Toil's). */
 export interface RemoteFlags {
@@ -25,14 +25,31 @@ export async function clusterLeaderAddress(
   const clusterName = validateClusterName(name);
   checkProvisioner(f.provisioner);
   beforeCloud?.();
-  const { zone, source } = resolveZone(f.zone, clusterEnvironment().zone);
+  const region = await clusterRegion(f.zone);
   const log = cliLogger(f.logLevel);
   const clock = new RealClock();
   const { createClusterCalls } = await import('../main/awsClients.js');
-  const { calls, close } = await createClusterCalls({ region: regionOfZone(zone, source), clock, log });
+  const { calls, close } = await createClusterCalls({ region, clock, log });
   try {
     return await leaderAddress(calls, clusterName, clock, log);
   } finally {
     close();
   }
+}
+
+/**
+ * The region ssh-, rsync- and destroy-cluster find the cluster in: --zone's or TOIL_AWS_ZONE's,
+ * else TOIL_AWS_REGION, AWS_REGION, AWS_DEFAULT_REGION, else the AWS profile's region (Toil's
+ * order: a configured region stands for its first zone), so `toil destroy-cluster NAME` works as
+ * Toil's docs write it after `aws configure`.
+ */
+export async function clusterRegion(zoneFlag: string | undefined): Promise<string> {
+  const env = clusterEnvironment();
+  let configured = env.configuredRegion;
+  if (!zoneFlag?.trim() && !env.zone && !configured) {
+    const { sdkConfiguredRegion } = await import('../main/awsClients.js');
+    const region = await sdkConfiguredRegion();
+    if (region) configured = { region, source: 'the AWS profile' };
+  }
+  return resolveClusterRegion(zoneFlag, env.zone, configured).region;
 }

@@ -1,7 +1,7 @@
 import { RealClock } from '../common/clock.js';
-import { clusterEnvironment } from '../main/env.js';
 import { checkProvisioner, cliLogger, progressTo } from '../provisioner/cluster/cliSupport.js';
-import { regionOfZone, resolveZone, validateClusterName } from '../provisioner/cluster/validate.js';
+import { validateClusterName } from '../provisioner/cluster/validate.js';
+import { clusterRegion } from './clusterLeader.js';
 import type { SubCommand } from './main.js';
 
 export const command: SubCommand = {
@@ -13,12 +13,15 @@ export const command: SubCommand = {
       )
       .argument('<clusterName>')
       .option('-p, --provisioner <name>', 'the cloud (aws)', 'aws')
-      .option('-z, --zone <zone>', 'availability zone (default: TOIL_AWS_ZONE)')
+      .option(
+        '-z, --zone <zone>',
+        'availability zone (default: TOIL_AWS_ZONE; a region will do: TOIL_AWS_REGION, AWS_REGION, the AWS profile)',
+      )
       .option('--logLevel <level>', 'log level', 'warning')
       .action(async (name: string, f: { provisioner?: string; zone?: string; logLevel?: string }) => {
         const clusterName = validateClusterName(name);
         checkProvisioner(f.provisioner);
-        const { zone, source } = resolveZone(f.zone, clusterEnvironment().zone);
+        const region = await clusterRegion(f.zone);
         const log = cliLogger(f.logLevel);
         const clock = new RealClock();
         // The AWS SDK and the provisioner load once the input is accepted.
@@ -33,7 +36,6 @@ export const command: SubCommand = {
           import('../provisioner/aws/clusterIam.js'),
           import('../provisioner/aws/mungeKey.js'),
         ]);
-        const region = regionOfZone(zone, source);
         const { calls, close } = await createClusterCalls({ region, clock, log });
         const iamClient = await createIamClient(process.env);
         const ssmClient = await createSsmClient(region, process.env);

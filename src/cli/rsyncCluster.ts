@@ -13,7 +13,10 @@ export const command: SubCommand = {
       .argument('<clusterName>')
       .argument('<args...>', 'rsync arguments; exactly one starts with ":" (e.g. sort.ts :/tmp)')
       .option('-p, --provisioner <name>', 'the cloud (aws)', 'aws')
-      .option('-z, --zone <zone>', 'availability zone (default: TOIL_AWS_ZONE)')
+      .option(
+        '-z, --zone <zone>',
+        'availability zone (default: TOIL_AWS_ZONE; a region will do: TOIL_AWS_REGION, AWS_REGION, the AWS profile)',
+      )
       .option('--insecure', 'do not check the host key', false)
       .option('--sshOption <option>', 'pass an option to ssh (repeatable)', collect, [])
       .option('--logLevel <level>', 'log level', 'warning')

@@ -19,7 +19,10 @@ export const command: SubCommand = {
       .argument('<clusterName>')
       .argument('[command...]', 'what to run on the leader (put -- before it if it has options)')
       .option('-p, --provisioner <name>', 'the cloud (aws)', 'aws')
-      .option('-z, --zone <zone>', 'availability zone (default: TOIL_AWS_ZONE)')
+      .option(
+        '-z, --zone <zone>',
+        'availability zone (default: TOIL_AWS_ZONE; a region will do: TOIL_AWS_REGION, AWS_REGION, the AWS profile)',
+      )
       .option('--insecure', 'do not check the host key (first contact with a new leader)', false)
       .option(
         '--sshOption <option>',

@@ -44,6 +44,23 @@ export async function createEc2Client(
   });
 }
 
+/**
+ * The region the SDK's own chain finds (AWS_REGION, else the `region` of the AWS profile in
+ * ~/.aws/config, which `aws configure` writes), or undefined.
+ */
+export async function sdkConfiguredRegion(): Promise<string | undefined> {
+  silenceAwsSdkNodeVersionWarning();
+  const { EC2Client } = await import('@aws-sdk/client-ec2');
+  const client = new EC2Client({});
+  try {
+    return (await client.config.region()).trim() || undefined;
+  } catch {
+    return undefined;
+  } finally {
+    client.destroy();
+  }
+}
+
 /** An endpoint on this machine (the local cloud, moto), which checks no signature. */
 export function isLocalEndpoint(endpoint: string | undefined): boolean {
   return (

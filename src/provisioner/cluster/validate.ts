@@ -25,17 +25,49 @@ export function regionOfZone(zone: string, source: string): string {
   return m[1]!;
 }
 
-/** The zone from --zone, else TOIL_AWS_ZONE; a clear error when neither is given. */
+/**
+ * The zone from --zone, else TOIL_AWS_ZONE; a clear error when neither is given (naming
+ * TOIL_AWS_REGION too where a region would do).
+ */
 export function resolveZone(
   flag: string | undefined,
   envZone: string | undefined,
+  regionWouldDo = false,
 ): { zone: string; source: string } {
   if (flag?.trim()) return { zone: flag.trim(), source: '--zone' };
   if (envZone?.trim()) return { zone: envZone.trim(), source: 'TOIL_AWS_ZONE' };
   throw new UserInputError(
     'NO_ZONE',
-    'no zone given: pass --zone (e.g. --zone us-west-2a) or set TOIL_AWS_ZONE',
+    regionWouldDo
+      ? 'no zone or region given: pass --zone (e.g. --zone us-west-2a), or set TOIL_AWS_ZONE or TOIL_AWS_REGION (or a region in your AWS profile)'
+      : 'no zone given: pass --zone (e.g. --zone us-west-2a) or set TOIL_AWS_ZONE',
   );
+}
+
+const REGION_RE = /^[a-z]{2}(?:-gov)?-[a-z]+-\d+$/;
+
+/**
+ * The region of a utility that works on an existing cluster (ssh-, rsync-, destroy-cluster): its
+ * zone's (--zone, else TOIL_AWS_ZONE), else a region the user configured (`configured`:
+ * TOIL_AWS_REGION, AWS_REGION, AWS_DEFAULT_REGION or the AWS profile's), as Toil falls back from
+ * the zone to the configured region's first zone.
+ */
+export function resolveClusterRegion(
+  flag: string | undefined,
+  envZone: string | undefined,
+  configured: { region: string; source: string } | undefined,
+): { region: string; source: string } {
+  if (flag?.trim() || envZone?.trim() || !configured) {
+    const { zone, source } = resolveZone(flag, envZone, true);
+    return { region: regionOfZone(zone, source), source };
+  }
+  if (!REGION_RE.test(configured.region))
+    throw new UserInputError(
+      'BAD_ZONE',
+      `${configured.source}: '${configured.region}' is not a region like us-west-2`,
+      { region: configured.region },
+    );
+  return configured;
 }
 
 /** The zone must be one the region lists, and the region the one configured, if any. */

@@ -1,0 +1,80 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { startTestEndpoint } from '../fixtures/ec2Local.js';
+import { runToil } from '../fixtures/ec2ToilCli.js';
+
+/**
+ * ssh-, rsync- and destroy-cluster find an existing cluster, so a region is all they need: without
+ * --zone or TOIL_AWS_ZONE they take TOIL_AWS_REGION, AWS_REGION, AWS_DEFAULT_REGION or the AWS
+ * profile's region (what `aws configure` writes), as Toil does, and `toil destroy-cluster NAME`
+ * works as Toil's docs write it. Each run reaches the local EC2 endpoint: a name it has never seen
+ * is the endpoint's answer, not "no zone given".
+ */
+t.setTimeout(120_000);
+
+t.test('the cluster utilities that find a cluster take a configured region for its zone', async (t) => {
+  const endpoint = await startTestEndpoint({ bootDelayMs: 0 });
+  t.teardown(() => endpoint.stop());
+  const home = mkdtempSync(join(tmpdir(), 'toil-region-home-'));
+  t.teardown(() => rmSync(home, { recursive: true, force: true }));
+  const profileHome = join(home, 'profile');
+  mkdirSync(join(profileHome, '.aws'), { recursive: true });
+  writeFileSync(join(profileHome, '.aws', 'config'), '[default]\nregion = us-west-2\n');
+  const bareHome = join(home, 'bare');
+  mkdirSync(bareHome);
+  const env = { AWS_ENDPOINT_URL_EC2: endpoint.url, HOME: bareHome };
+  const unknown =
+    /^toil: no cluster named 'nosuch' in this region .*; clusters here: none; check the name and --zone$/;
+  const cases: [name: string, args: string[], extra: Record<string, string>, expected: RegExp][] = [
+    ['TOIL_AWS_REGION', ['destroy-cluster', 'nosuch'], { TOIL_AWS_REGION: 'us-west-2' }, unknown],
+    ['AWS_DEFAULT_REGION', ['destroy-cluster', 'nosuch'], { AWS_DEFAULT_REGION: 'us-west-2' }, unknown],
+    [
+      "the AWS profile's region (aws configure)",
+      ['destroy-cluster', 'nosuch'],
+      { HOME: profileHome },
+      unknown,
+    ],
+    [
+      'ssh-cluster with TOIL_AWS_REGION',
+      ['ssh-cluster', 'nosuch', '--', 'true'],
+      { TOIL_AWS_REGION: 'us-west-2' },
+      /nosuch/,
+    ],
+    [
+      'rsync-cluster with the AWS profile',
+      ['rsync-cluster', 'nosuch', 'a.txt', ':/tmp'],
+      { HOME: profileHome },
+      /nosuch/,
+    ],
+    [
+      'no zone and no region anywhere',
+      ['destroy-cluster', 'nosuch'],
+      {},
+      /^toil: no zone or region given: pass --zone \(e\.g\. --zone us-west-2a\), or set TOIL_AWS_ZONE or TOIL_AWS_REGION \(or a region in your AWS profile\)$/,
+    ],
+    [
+      'a region that is none',
+      ['destroy-cluster', 'nosuch'],
+      { TOIL_AWS_REGION: 'west' },
+      /^toil: TOIL_AWS_REGION: 'west' is not a region like us-west-2$/,
+    ],
+  ];
+  for (const [name, args, extra, expected] of cases) {
+    const r = await runToil(args, { ...env, ...extra });
+    t.equal(r.code, 2, `${name}: exit 2 (stderr: ${r.stderr.slice(0, 2000)})`);
+    t.match(r.stderr.trim(), expected, name);
+    t.notMatch(r.stderr, /no zone given/, `${name}: not refused for want of a zone`);
+    t.notMatch(r.stderr, /\n\s+at /, `${name}: no stack trace`);
+  }
+  const launch = await runToil(['launch-cluster', 'c1', '--nodeType', 't2.medium', '--keyPairName', 'k'], {
+    ...env,
+    TOIL_AWS_REGION: 'us-west-2',
+  });
+  t.match(
+    launch.stderr.trim(),
+    /^toil: no zone given: pass --zone/,
+    'launch-cluster still needs a zone, as Toil',
+  );
+});
