@@ -54,6 +54,13 @@ export async function runOnLeader(
   const final = await followWorkflow(leaderUrl, run.id, {
     clock,
     ...(token !== undefined ? { token } : {}),
+    onSilent: (cause, giveUpAfterMs) => {
+      out.line(
+        `toil: the leader at ${leaderUrl} does not answer (${cause.message}); waiting up to ` +
+          `${Math.round(giveUpAfterMs / 1000)} s for it to come back (a restarted leader resumes the workflow)`,
+      );
+    },
+    onBack: (silentForMs) => out.line(`toil: the leader answers again after ${formatDuration(silentForMs)}`),
     onProgress: (p) => {
       out.progress(p);
       const text = `toil: ${p.completed}/${p.known} jobs, ${p.running} running${p.failed ? `, ${p.failed} failed` : ''}`;

@@ -22,13 +22,25 @@ export interface FollowOptions {
   readonly signal?: AbortSignal;
   /** The leader's bearer token (needed when its status routes are closed). */
   readonly token?: string;
+  /**
+   * The leader stopped answering (its first failed poll): it may be restarting, and the follow
+   * waits `giveUpAfterMs` for it, so the person watching is told rather than shown nothing.
+   */
+  readonly onSilent?: (cause: Error, giveUpAfterMs: number) => void;
+  /** The leader answers again after `onSilent`. */
+  readonly onBack?: (silentForMs: number) => void;
 }
 
 export class LeaderUnreachableError extends UserInputError {
-  constructor(url: string, cause: unknown) {
-    super('LEADER_UNREACHABLE', `--leader ${url}: cannot reach the leader (${coerceError(cause).message})`, {
-      url,
-    });
+  constructor(url: string, cause: unknown, silentForMs?: number) {
+    super(
+      'LEADER_UNREACHABLE',
+      silentForMs === undefined
+        ? `--leader ${url}: cannot reach the leader (${coerceError(cause).message})`
+        : `--leader ${url}: the leader has not answered for ${Math.round(silentForMs / 1000)} s ` +
+            `(${coerceError(cause).message}); the workflow may still be running there`,
+      { url },
+    );
   }
 }
 
@@ -64,6 +76,7 @@ export async function followWorkflow(
   const pollMs = options.pollMs ?? 500;
   const giveUpAfterMs = options.giveUpAfterMs ?? 120_000;
   let lastAnswerAt = options.clock.now();
+  let silent = false;
   for (;;) {
     let run: WorkflowRun | undefined;
     try {
@@ -81,10 +94,15 @@ export async function followWorkflow(
           },
         );
       run = (await res.json()) as WorkflowRun;
+      if (silent) options.onBack?.(options.clock.now() - lastAnswerAt);
+      silent = false;
       lastAnswerAt = options.clock.now();
     } catch (e) {
       if (e instanceof ToilError || options.signal?.aborted) throw e;
-      if (options.clock.now() - lastAnswerAt > giveUpAfterMs) throw new LeaderUnreachableError(leaderUrl, e);
+      const silentFor = options.clock.now() - lastAnswerAt;
+      if (silentFor > giveUpAfterMs) throw new LeaderUnreachableError(leaderUrl, e, silentFor);
+      if (!silent) options.onSilent?.(coerceError((e as { cause?: unknown }).cause ?? e), giveUpAfterMs);
+      silent = true;
     }
     if (run) {
       if (run.progress) options.onProgress?.(run.progress);
