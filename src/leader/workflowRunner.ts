@@ -11,6 +11,7 @@ import {
   type JobTicket,
   type JobSpec,
   type Json,
+  type LogLine,
   type ResolvedRequirements,
   type WorkflowRecord,
 } from '../jobstore/jobRecords.js';
@@ -340,17 +341,7 @@ export class WorkflowRunner {
     }
     this.jobsRun++;
     const spec = this.graph.spec(update.jobId);
-    for (const line of commit.logs) {
-      const fn =
-        line.level === 'error'
-          ? 'error'
-          : line.level === 'warn'
-            ? 'warn'
-            : line.level === 'debug'
-              ? 'debug'
-              : 'info';
-      this.jobLog[fn]({ job: spec.name, jobId: update.jobId }, line.message);
-    }
+    this.printJobLog(spec.name, update.jobId, commit.logs);
     await this.o.onJobLog?.({
       jobId: update.jobId,
       name: spec.name,
@@ -394,6 +385,9 @@ export class WorkflowRunner {
       logs: failureLog?.logs ?? [],
       ...(failureLog ? { output: failureLog.output } : {}),
     });
+    // What the attempt logged before it failed is often what explains the failure (Toil prints a
+    // failed job's log too): it comes out as a successful job's lines do, before the verdict.
+    if (failureLog) this.printJobLog(spec.name, update.jobId, failureLog.logs);
     const a = this.attemptsOf(update.jobId);
     if (a.retriesLeft > 0) {
       a.retriesLeft--;
@@ -406,6 +400,21 @@ export class WorkflowRunner {
       return;
     }
     this.failForGood(update.jobId, a.tries, reason);
+  }
+
+  /** The lines a job logged (`job.log`), on the leader's log at their own levels. */
+  private printJobLog(name: string, jobId: string, lines: readonly LogLine[]): void {
+    for (const line of lines) {
+      const fn =
+        line.level === 'error'
+          ? 'error'
+          : line.level === 'warn'
+            ? 'warn'
+            : line.level === 'debug'
+              ? 'debug'
+              : 'info';
+      this.jobLog[fn]({ job: name, jobId }, line.message);
+    }
   }
 
   private failForGood(jobId: string, attempts: number, reason: string): void {

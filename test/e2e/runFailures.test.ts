@@ -73,6 +73,12 @@ t.test(
     t.match(r.stderr, /stderr-marker-of-add: about to fail/, "the job's stderr tail is shown");
     t.match(r.stderr, /add was told to fail/, 'and its error');
     t.equal(
+      r.stderr.match(/^\S+ WARNING job: log-marker-of-add: about to fail \(attempt \d+\) \(job=add /gm)
+        ?.length,
+      2,
+      "what each failed attempt logged (job.log) is on the leader's log, at its level",
+    );
+    t.equal(
       r.stderr.match(/^\s+at /gm)?.length ?? 0,
       r.stderr.match(/^\s+at .*workflowTree\.ts:\d+:\d+\)?$/gm)?.length,
       'every frame shown is in the workflow source',
