@@ -1,16 +1,16 @@
 import { RealClock } from '../common/clock.js';
 import { clusterEnvironment } from '../main/env.js';
-import { checkProvisioner, cliLogger } from '../provisioner/cluster/cliSupport.js';
+import { checkProvisioner } from '../provisioner/cluster/cliSupport.js';
+import { clusterLogger, type ClusterLoggingFlags } from './clusterLogging.js';
 import { leaderAddress } from '../provisioner/cluster/remote.js';
 import { resolveClusterRegion, validateClusterName } from '../provisioner/cluster/validate.js';
 
 /** The flags ssh-cluster and rsync-cluster share (Toil's). */
-export interface RemoteFlags {
+export interface RemoteFlags extends ClusterLoggingFlags {
   readonly provisioner?: string;
   readonly zone?: string;
   readonly insecure: boolean;
   readonly sshOption: string[];
-  readonly logLevel?: string;
 }
 
 /**
@@ -19,14 +19,14 @@ export interface RemoteFlags {
  */
 export async function clusterLeaderAddress(
   name: string,
-  f: { provisioner?: string; zone?: string; logLevel?: string },
+  f: { provisioner?: string; zone?: string } & ClusterLoggingFlags,
   beforeCloud?: () => void,
 ): Promise<string> {
   const clusterName = validateClusterName(name);
   checkProvisioner(f.provisioner);
   beforeCloud?.();
   const region = await clusterRegion(f.zone);
-  const log = cliLogger(f.logLevel);
+  const log = clusterLogger(f);
   const clock = new RealClock();
   const { createClusterCalls } = await import('../main/awsClients.js');
   const { calls, close } = await createClusterCalls({ region, clock, log });

@@ -1,12 +1,13 @@
 import { RealClock } from '../common/clock.js';
-import { checkProvisioner, cliLogger, progressTo } from '../provisioner/cluster/cliSupport.js';
+import { checkProvisioner, progressTo } from '../provisioner/cluster/cliSupport.js';
+import { addClusterLoggingOptions, clusterLogger, type ClusterLoggingFlags } from './clusterLogging.js';
 import { validateClusterName } from '../provisioner/cluster/validate.js';
 import { clusterRegion } from './clusterLeader.js';
 import type { SubCommand } from './main.js';
 
 export const command: SubCommand = {
   register(program, setExitCode) {
-    program
+    const cmd = program
       .command('destroy-cluster')
       .description(
         "Remove everything a cluster made: leader first, then workers, spot requests, the security group, its IAM roles and instance profiles, a Slurm cluster's munge key.",
@@ -16,13 +17,13 @@ export const command: SubCommand = {
       .option(
         '-z, --zone <zone>',
         'availability zone (default: TOIL_AWS_ZONE; a region will do: TOIL_AWS_REGION, AWS_REGION, the AWS profile)',
-      )
-      .option('--logLevel <level>', 'log level', 'warning')
-      .action(async (name: string, f: { provisioner?: string; zone?: string; logLevel?: string }) => {
+      );
+    addClusterLoggingOptions(cmd).action(
+      async (name: string, f: { provisioner?: string; zone?: string } & ClusterLoggingFlags) => {
         const clusterName = validateClusterName(name);
         checkProvisioner(f.provisioner);
         const region = await clusterRegion(f.zone);
-        const log = cliLogger(f.logLevel);
+        const log = clusterLogger(f);
         const clock = new RealClock();
         // The AWS SDK and the provisioner load once the input is accepted.
         const [
@@ -58,6 +59,7 @@ export const command: SubCommand = {
           iamClient?.destroy();
           ssmClient?.destroy();
         }
-      });
+      },
+    );
   },
 };

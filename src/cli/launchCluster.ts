@@ -3,7 +3,8 @@ import { UserInputError } from '../common/errors.js';
 import { VERSION } from '../common/version.js';
 import { clusterEnvironment } from '../main/env.js';
 import { applianceImage } from '../provisioner/appliance.js';
-import { checkProvisioner, cliLogger, collect, progressTo } from '../provisioner/cluster/cliSupport.js';
+import { checkProvisioner, collect, progressTo } from '../provisioner/cluster/cliSupport.js';
+import { addClusterLoggingOptions, clusterLogger, type ClusterLoggingFlags } from './clusterLogging.js';
 import {
   parseNodeTypes,
   parseTags,
@@ -25,7 +26,7 @@ import {
   type ForeignOption,
 } from './foreignOptions.js';
 
-interface Flags {
+interface Flags extends ClusterLoggingFlags {
   provisioner?: string;
   zone?: string;
   nodeType?: string;
@@ -41,7 +42,6 @@ interface Flags {
   awsEc2ProfileArn?: string;
   vpcSubnet?: string;
   clusterType: string;
-  logLevel?: string;
 }
 
 /** Toil's launch-cluster options toil-ts has no counterpart for (src/cli/foreignOptions.ts). */
@@ -62,6 +62,11 @@ const FOREIGN: readonly ForeignOption[] = [
     'value',
     "toil-ts never copies credentials to nodes: each gets its role's credentials from instance metadata; run without --boto",
     '--boto',
+  ),
+  ...refused(
+    'value',
+    "toil-ts's nodes join only the cluster's own security group (named after the cluster); add the rules you need to it instead",
+    '--awsEc2ExtraSecurityGroupId',
   ),
 ];
 
@@ -100,9 +105,8 @@ export const command: SubCommand = {
         '-T, --clusterType <type>',
         "the engine the workers run: mesos (Toil's default) or slurm (the leader's daemon drives Slurm; docs/slurm.md)",
         'mesos',
-      )
-      .option('--logLevel <level>', 'log level', 'warning');
-    addForeignOptions(cmd, FOREIGN).action(async (name: string, flags: Flags) => {
+      );
+    addForeignOptions(addClusterLoggingOptions(cmd), FOREIGN).action(async (name: string, flags: Flags) => {
       for (const notice of checkForeignOptions(flags, FOREIGN)) process.stderr.write(`${notice}\n`);
       setExitCode(await run(name, flags));
     });
@@ -136,7 +140,7 @@ async function run(name: string, f: Flags): Promise<number> {
   const tags = f.tag && f.tag.length > 0 ? parseTags(f.tag) : parseTagsJson(env.tagsJson);
   const sshCidr = f.sshCidr ? validateCidr(f.sshCidr) : undefined;
   const subnetId = f.vpcSubnet === undefined ? undefined : validateSubnetId(f.vpcSubnet);
-  const log = cliLogger(f.logLevel);
+  const log = clusterLogger(f);
   const image = applianceImage(env.appliance, VERSION, log);
   const clock = new RealClock();
   // The AWS SDK and the provisioner load once the input is accepted: a mistake is reported at once.

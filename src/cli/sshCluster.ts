@@ -2,6 +2,7 @@ import { collect } from '../provisioner/cluster/cliSupport.js';
 import { runInherited, sshArgs } from '../provisioner/cluster/remote.js';
 import { clusterLeaderAddress, type RemoteFlags } from './clusterLeader.js';
 import type { SubCommand } from './main.js';
+import { addClusterLoggingOptions } from './clusterLogging.js';
 import { addForeignOptions, checkForeignOptions, ignored, type ForeignOption } from './foreignOptions.js';
 
 /** Toil's ssh-cluster options toil-ts has no counterpart for (src/cli/foreignOptions.ts). */
@@ -30,15 +31,16 @@ export const command: SubCommand = {
         collect,
         [],
       )
-      .option('--logLevel <level>', 'log level', 'warning')
       .allowUnknownOption();
-    addForeignOptions(cmd, FOREIGN).action(async (name: string, cmd: string[], f: RemoteFlags) => {
-      for (const notice of checkForeignOptions(f, FOREIGN)) process.stderr.write(`${notice}\n`);
-      const ip = await clusterLeaderAddress(name, f);
-      const tty = process.stdin.isTTY === true;
-      setExitCode(
-        await runInherited('ssh', sshArgs(ip, cmd, { insecure: f.insecure, sshOptions: f.sshOption, tty })),
-      );
-    });
+    addForeignOptions(addClusterLoggingOptions(cmd), FOREIGN).action(
+      async (name: string, cmd: string[], f: RemoteFlags) => {
+        for (const notice of checkForeignOptions(f, FOREIGN)) process.stderr.write(`${notice}\n`);
+        const ip = await clusterLeaderAddress(name, f);
+        const tty = process.stdin.isTTY === true;
+        setExitCode(
+          await runInherited('ssh', sshArgs(ip, cmd, { insecure: f.insecure, sshOptions: f.sshOption, tty })),
+        );
+      },
+    );
   },
 };

@@ -128,7 +128,7 @@ const FOREIGN: readonly ForeignOption[] = [
 ];
 
 /** Toil's `--log<Level>` switches, each the same as `--logLevel <level>`; `--logOff` is critical. */
-const LEVEL_SWITCHES: readonly [flag: string, level: string][] = [
+export const LEVEL_SWITCHES: readonly [flag: string, level: string][] = [
   ['--logCritical', 'critical'],
   ['--logError', 'error'],
   ['--logWarning', 'warning'],
@@ -161,11 +161,11 @@ export function addToilRunOptions(cmd: Command): Command {
   return cmd;
 }
 
-/** The log level the flags ask for: `--logLevel`, else the last `--log<Level>` switch given, else info. */
-export function logLevelOf(flags: object, argv: readonly string[]): string {
+/** The log level the flags ask for: `--logLevel`, else the last `--log<Level>` switch given, else `fallback`. */
+export function logLevelOf(flags: object, argv: readonly string[], fallback = 'info'): string {
   const given = (flags as Record<string, unknown>)['logLevel'];
   if (typeof given === 'string') return given;
-  let level = 'info';
+  let level = fallback;
   for (const a of argv) for (const [flag, l] of LEVEL_SWITCHES) if (a === flag) level = l;
   return level;
 }

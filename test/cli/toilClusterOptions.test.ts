@@ -25,11 +25,14 @@ const TOIL: Readonly<Record<string, string[]>> = {
     ...['--allowFuse', '--boto', '--clusterType', '-T', '--forceDockerAppliance', '--keyPairName'],
     ...['--leaderNodeType', '--leaderStorage', '--network', '--nodeStorage', '--nodeTypes', '--owner'],
     ...['--tag', '-t', '--use_private_ip', '--vpcSubnet', '--workers', '-w', '--provisioner', '-p'],
-    ...['--zone', '-z', '--awsEc2ProfileArn', '--logLevel'],
+    ...['--zone', '-z', '--awsEc2ProfileArn', '--awsEc2ExtraSecurityGroupId', ...COMMON],
   ],
-  'ssh-cluster': ['--grafana_port', '--insecure', '--sshOption', '--provisioner', '-p', '--zone', '-z'],
-  'rsync-cluster': ['--insecure', '--provisioner', '-p', '--zone', '-z'],
-  'destroy-cluster': ['--provisioner', '-p', '--zone', '-z'],
+  'ssh-cluster': [
+    ...['--grafana_port', '--insecure', '--sshOption', '--provisioner', '-p', '--zone', '-z'],
+    ...COMMON,
+  ],
+  'rsync-cluster': ['--insecure', '--provisioner', '-p', '--zone', '-z', ...COMMON],
+  'destroy-cluster': ['--provisioner', '-p', '--zone', '-z', ...COMMON],
   // Toil's src/toil/utils/toil{Status,Stats,Kill}.py, with parser_with_common_options's (COMMON)
   status: [
     ...COMMON,

@@ -1,0 +1,58 @@
+import { Option, type Command } from 'commander';
+import { UserInputError } from '../common/errors.js';
+import { LOG_LEVEL_NAMES, createLogger, toPinoLevel, type Logger } from '../common/log.js';
+import { addForeignOptions, checkForeignOptions, ignored, type ForeignOption } from './foreignOptions.js';
+import { LEVEL_SWITCHES, logLevelOf, openLogFile } from './toilRunOptions.js';
+
+/** The logging flags of a cluster utility, as commander gives them. */
+export interface ClusterLoggingFlags {
+  readonly logLevel?: string;
+  readonly logFile?: string;
+}
+
+/** Toil's common options that change nothing in a cluster utility (src/cli/foreignOptions.ts). */
+const NO_EFFECT: readonly ForeignOption[] = [
+  ...ignored('none', 'the log is appended to stderr and --logFile, never rotated', '--rotatingLogging'),
+  ...ignored('bool', 'the log is JSON lines, uncoloured', '--logColors'),
+  ...ignored('value', 'the cluster utilities make no temporary files', '--tempDirRoot'),
+];
+
+/**
+ * The options every Toil utility takes (Toil's `parser_with_common_options`), on a cluster
+ * utility, which logs: `--logLevel` or a `--log<Level>` switch (`--logDebug`, …, `--logOff`) sets
+ * the level (default warning), `--logFile` appends the log to a file as well; the rest say once
+ * that they change nothing. A command line from Toil's docs never stops at "unknown option".
+ */
+export function addClusterLoggingOptions(cmd: Command): Command {
+  cmd.option('--logLevel <level>', 'log level (default: warning)');
+  cmd.option('--logFile <path>', 'also append the log to this file');
+  for (const [flag, level] of LEVEL_SWITCHES)
+    cmd.addOption(new Option(flag, `same as --logLevel ${level}`).hideHelp());
+  return addForeignOptions(cmd, NO_EFFECT);
+}
+
+/**
+ * The utility's logger as its flags ask, to stderr (a command's own output, ssh's or its progress,
+ * stays on stdout) and to `--logFile`; prints a line for each common option that changes nothing.
+ */
+export function clusterLogger(flags: ClusterLoggingFlags): Logger {
+  for (const notice of checkForeignOptions(flags, NO_EFFECT)) process.stderr.write(`${notice}\n`);
+  const level = logLevelOf(flags, process.argv, 'warning');
+  const pinoLevel = toPinoLevel(level);
+  if (!pinoLevel)
+    throw new UserInputError(
+      'BAD_LOG_LEVEL',
+      `--logLevel: '${level}' is not one of ${LOG_LEVEL_NAMES.join(', ')}`,
+    );
+  const file = openLogFile(flags.logFile);
+  if (!file) return createLogger({ level: pinoLevel, destination: process.stderr });
+  return createLogger({
+    level: pinoLevel,
+    destination: {
+      write: (line: string) => {
+        process.stderr.write(line);
+        file.write(line.replace(/\n$/, ''));
+      },
+    },
+  });
+}

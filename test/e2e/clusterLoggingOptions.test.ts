@@ -1,0 +1,75 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { startTestEndpoint } from '../fixtures/ec2Local.js';
+import { runToil } from '../fixtures/ec2ToilCli.js';
+
+/**
+ * The cluster utilities take the options every Toil utility takes (Toil's
+ * parser_with_common_options), as Toil's docs list them for launch-cluster: `--logInfo`,
+ * `--logDebug`, … set the log level (default warning), `--logFile` appends the log to a file too,
+ * `--tempDirRoot` says it changes nothing; none stops the command at "unknown option", and ssh- and
+ * rsync-cluster do not take a switch before the name for the name.
+ */
+t.setTimeout(120_000);
+
+t.test("Toil's logging options on the cluster utilities", async (t) => {
+  const endpoint = await startTestEndpoint({ bootDelayMs: 0 });
+  t.teardown(() => endpoint.stop());
+  const dir = mkdtempSync(join(tmpdir(), 'toil-cluster-logging-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const env = { AWS_ENDPOINT_URL_EC2: endpoint.url };
+  const launch = [
+    'launch-cluster',
+    'c1',
+    '--nodeType',
+    't2.medium',
+    '--keyPairName',
+    'nokey',
+    '-z',
+    'us-west-2a',
+  ];
+  const noKey = /^toil: --keyPairName: no key pair named 'nokey' in this region$/m;
+
+  const quiet = await runToil(launch, env);
+  t.equal(quiet.code, 2);
+  t.match(quiet.stderr, noKey);
+  t.notMatch(quiet.stderr, /Using the appliance image/, 'the default level is warning');
+
+  const logFile = join(dir, 'launch.log');
+  const info = await runToil([...launch, '--logInfo', '--logFile', logFile], env);
+  t.equal(info.code, 2, `--logInfo --logFile: the command runs (stderr: ${info.stderr.slice(0, 1000)})`);
+  t.match(info.stderr, noKey);
+  t.match(info.stderr, /Using the appliance image/, '--logInfo sets the level');
+  t.match(readFileSync(logFile, 'utf8'), /Using the appliance image/, '--logFile gets the log too');
+
+  const cases: [name: string, args: string[], expected: RegExp][] = [
+    [
+      'destroy-cluster --logDebug --tempDirRoot',
+      ['destroy-cluster', '--logDebug', '--tempDirRoot', dir, '-z', 'us-west-2a', 'nosuch'],
+      /^toil: --tempDirRoot has no effect here: the cluster utilities make no temporary files\ntoil: no cluster named 'nosuch' in this region/,
+    ],
+    [
+      'ssh-cluster --logWarning before the name',
+      ['ssh-cluster', '--logWarning', '-z', 'us-west-2a', 'nosuch'],
+      /nosuch/,
+    ],
+    [
+      'rsync-cluster --logOff before the name',
+      ['rsync-cluster', '--logOff', '-z', 'us-west-2a', 'nosuch', 'a.txt', ':/tmp'],
+      /nosuch/,
+    ],
+    [
+      "launch-cluster --awsEc2ExtraSecurityGroupId (Toil's)",
+      [...launch, '--awsEc2ExtraSecurityGroupId', 'sg-0123456789abcdef0'],
+      /^toil: --awsEc2ExtraSecurityGroupId: toil-ts's nodes join only the cluster's own security group .*; add the rules you need to it instead$/,
+    ],
+  ];
+  for (const [name, args, expected] of cases) {
+    const r = await runToil(args, env);
+    t.equal(r.code, 2, `${name}: exit 2`);
+    t.match(r.stderr.trim(), expected, name);
+    t.notMatch(r.stderr, /unknown option|invalid cluster name/, `${name}: the option is taken as one`);
+  }
+});
