@@ -39,12 +39,30 @@ export function checkScalingFlags(jobs: readonly DeclaredJob[], config: ScalerCo
     };
     const plan = planScaling({ now: 0, queued: [queued], running: [], nodes: [] }, check);
     const bad = plan.unschedulable[0];
-    if (bad)
+    if (bad) {
+      // A non-preemptable job with only spot types needs an on-demand type, not a bigger one.
+      const spotOnly = bad.constraints.some((c) => c.startsWith('preemptable:'));
+      const sized = bad.constraints.some((c) => !c.startsWith('preemptable:'));
+      const ways = [
+        ...(spotOnly
+          ? [
+              'add an on-demand type to --nodeTypes (one without :BID)',
+              'make the job preemptable (--defaultPreemptible, for a job that does not say)',
+            ]
+          : []),
+        ...(sized
+          ? [
+              'change --nodeTypes/--nodeType to a bigger type',
+              "the job's requirements (--defaultCores/--defaultMemory/--defaultDisk)",
+            ]
+          : []),
+      ];
       throw new WorkflowWouldHangError(
         `job '${job.name}' can never run: ${bad.constraints.join('; ')} (largest allowed node type ${bad.largestNodeType}); ` +
-          `change --nodeTypes/--nodeType to a bigger type, or the job's requirements (--defaultCores/--defaultMemory/--defaultDisk)`,
+          `${ways.slice(0, -1).join(', ')}${ways.length > 1 ? ', or ' : ''}${ways.at(-1)}`,
         { job: job.name, constraints: bad.constraints },
       );
+    }
     if (plan.launch.length === 0) {
       const why = plan.waiting[0]?.reason ?? 'no node would be launched for it';
       const flags = job.preemptable
