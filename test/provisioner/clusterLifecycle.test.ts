@@ -1,5 +1,4 @@
-import t from 'tap';
-import { ImportKeyPairCommand } from '@aws-sdk/client-ec2';
+import t, { type Test } from 'tap';
 import { RealClock } from '../../src/common/clock.js';
 import { UserInputError } from '../../src/common/errors.js';
 import { silentLogger } from '../../src/common/log.js';
@@ -8,7 +7,7 @@ import { launchCluster, type LaunchClusterOptions } from '../../src/provisioner/
 import { parseLeaderConfig } from '../../src/leader/leaderConfig.js';
 import type { IgnitionConfig } from '../../src/provisioner/aws/userData.js';
 import { readCatalogue } from '../../src/scaler/catalogueFile.js';
-import { startTestEndpoint, testCalls, testEc2Client } from '../fixtures/ec2Local.js';
+import { importTestKeyPair, startTestEndpoint, testCalls, testEc2Client } from '../fixtures/ec2Local.js';
 
 const base: LaunchClusterOptions = {
   clusterName: 'life',
@@ -30,20 +29,25 @@ const base: LaunchClusterOptions = {
   pollMs: 20,
 };
 
+/** A local EC2 endpoint (stopped when the test ends) with the key pair 'k' imported. */
+async function endpointWithKeyPair(
+  t: Test,
+  timing: { bootDelayMs: number; shutdownDelayMs: number },
+): Promise<{
+  endpoint: Awaited<ReturnType<typeof startTestEndpoint>>;
+  client: ReturnType<typeof testEc2Client>;
+}> {
+  const endpoint = await startTestEndpoint(timing);
+  t.teardown(() => endpoint.stop());
+  const client = testEc2Client(endpoint.url);
+  await importTestKeyPair(client, 'k');
+  return { endpoint, client };
+}
+
 t.test(
   'launch-cluster tops up partial launches, reports missing capacity, refuses a second cluster of the name; destroy is idempotent',
   async (t) => {
-    const endpoint = await startTestEndpoint({ bootDelayMs: 50, shutdownDelayMs: 30 });
-    t.teardown(() => endpoint.stop());
-    const client = testEc2Client(endpoint.url);
-    await client.send(
-      new ImportKeyPairCommand({
-        KeyName: 'k',
-        PublicKeyMaterial: Buffer.from(
-          'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl k',
-        ),
-      }),
-    );
+    const { endpoint, client } = await endpointWithKeyPair(t, { bootDelayMs: 50, shutdownDelayMs: 30 });
     const deps = { calls: testCalls(client), clock: new RealClock(), log: silentLogger() };
     // Only two m5.large to be had (the top-up attempt is refused); no spot c5.large at all.
     endpoint.faults.limitCapacity({ instanceType: 'm5.large', remaining: 2 });
@@ -162,5 +166,40 @@ t.test(
       { timeoutMs: 10_000, pollMs: 20 },
     ).catch((e: unknown) => e);
     t.match((none as Error).message, /clusters here: none;/, 'no live cluster left in the region');
+  },
+);
+
+t.test(
+  'a spot bid below the spot price is named as such, with the fix, not as missing capacity',
+  async (t) => {
+    const { client } = await endpointWithKeyPair(t, { bootDelayMs: 0, shutdownDelayMs: 0 });
+    const lines: string[] = [];
+    const cluster = await launchCluster(
+      {
+        ...base,
+        clusterName: 'lowbid',
+        nodeTypes: [{ instanceType: 'c5.large', market: 'spot', bid: 0.001 }],
+        workers: [2],
+      },
+      {
+        calls: testCalls(client),
+        clock: new RealClock(),
+        log: silentLogger(),
+        progress: (l) => lines.push(l),
+      },
+    );
+    t.equal(cluster.workers.length, 0);
+    t.ok(
+      lines.some((l) =>
+        /^spot c5\.large in us-west-2a: the bid \$0\.001\/h is below the spot price \(.*SpotMaxPriceTooLow.*\): 0 of 2 launched; raise the bid \(--nodeTypes c5\.large:BID\) or drop it for on-demand$/.test(
+          l,
+        ),
+      ),
+      lines.join('\n'),
+    );
+    t.notOk(
+      lines.some((l) => l.startsWith('no spot capacity')),
+      'not reported as missing capacity',
+    );
   },
 );

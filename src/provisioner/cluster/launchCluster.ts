@@ -217,6 +217,13 @@ export async function launchCluster(
         got += r.nodes.length;
         workerIds.push(...r.nodes.map((n) => n.instanceId));
       } catch (e) {
+        if (isProvisionerError(e) && e.code === 'SPOT_PRICE_TOO_LOW') {
+          // Not a shortage: the bid is what keeps these workers out, and the user can change it.
+          progress(
+            `spot ${spec.instanceType} in ${o.zone}: the bid $${spec.bid ?? '?'}/h is below the spot price (${e.message}): ${got} of ${wanted} launched; raise the bid (--nodeTypes ${spec.instanceType}:BID) or drop it for on-demand`,
+          );
+          break;
+        }
         if (isProvisionerError(e) && e.disposition === 'unavailable') {
           progress(
             `no ${spec.market} capacity for ${spec.instanceType} in ${o.zone}: ${got} of ${wanted} launched`,
