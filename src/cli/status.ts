@@ -11,6 +11,7 @@ import {
 } from './foreignOptions.js';
 import type { SubCommand } from './main.js';
 import { childrenLines, dotGraph } from './statusGraph.js';
+import { runningLines, runningNow } from './statusRunning.js';
 
 interface Flags {
   json?: boolean;
@@ -24,16 +25,12 @@ interface Flags {
   children?: boolean;
   printDot?: boolean;
   dot?: boolean;
+  printStatus?: boolean;
+  status?: boolean;
 }
 
 /** Toil's `toil status` reports toil-ts keeps no data for (src/cli/foreignOptions.ts). */
 const FOREIGN: readonly ForeignOption[] = [
-  ...refused(
-    'none',
-    "toil-ts keeps no record of which jobs are running now or where: the leader's log names each job as it starts",
-    '--printStatus',
-    '--status',
-  ),
   ...refused(
     'none',
     'toil-ts keeps no per-job report in the job store: run `toil stats JOBSTORE` for figures per job name',
@@ -67,11 +64,15 @@ export const command: SubCommand = {
         'print the job graph in Graphviz dot: jobs with their states, edges to successors (also --dot)',
       )
       .option(
+        '--printStatus',
+        "list the jobs running now: each one's batch system id, node and time running, as the leader holding the store recorded them within seconds (also --status)",
+      )
+      .option(
         '--noAggStats',
-        'leave out the summary (with --printLogs, --printFailed, --printChildren or --printDot, print only those)',
+        'leave out the summary (with --printLogs, --printFailed, --printChildren, --printDot or --printStatus, print only those)',
       );
     // Toil's second spellings of the same switches.
-    for (const alias of ['--logs', '--failed', '--children', '--dot'])
+    for (const alias of ['--logs', '--failed', '--children', '--dot', '--status'])
       cmd.addOption(new Option(alias).hideHelp());
     addForeignOptions(cmd, FOREIGN).action(async (jobStore: string, flags: Flags) => {
       for (const notice of checkForeignOptions(flags, FOREIGN)) process.stderr.write(`${notice}\n`);
@@ -79,11 +80,16 @@ export const command: SubCommand = {
       const damaged = s.damaged.map((d) => `  ${d.key}: ${d.reason}`);
       const printChildren = flags.printChildren || flags.children;
       const printDot = flags.printDot || flags.dot;
+      const printStatus = flags.printStatus || flags.status;
+      const now = Date.now();
+      const running = printStatus ? await runningNow(openJobStore(jobStore), now) : undefined;
       if (flags.json) {
         const logs =
           flags.printLogs || flags.logs ? { failureLogs: await failureLogs(openJobStore(jobStore)) } : {};
         const graph = printChildren || printDot ? { graph: jobs } : {};
-        process.stdout.write(`${JSON.stringify({ ...s, ...logs, ...graph })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ ...s, ...logs, ...graph, ...(running ? { running } : {}) })}\n`,
+        );
       } else {
         if (flags.printLogs || flags.logs) {
           const logs = await failureLogs(openJobStore(jobStore));
@@ -102,6 +108,8 @@ export const command: SubCommand = {
               '\n',
           );
         if (!flags.noAggStats) process.stdout.write(summary(s, damaged));
+        // Toil prints the running jobs after its summary.
+        if (running) process.stdout.write(runningLines(running, s.locator, now));
       }
       const unfinished = Boolean(flags.failIfNotComplete) && !s.finished;
       setExitCode(s.damaged.length > 0 || unfinished ? 1 : 0);

@@ -234,6 +234,33 @@ export function resolvePromises(value: Json, returnValueOf: (jobId: string) => J
 }
 
 /**
+ * What the leader has issued and where each started attempt runs, as of `at` (`running.json`, for
+ * `toil status --printStatus`). Rewritten within seconds of a change and at least once a minute
+ * while the run lasts, removed when it ends; like the outcome it belongs to the generation that
+ * wrote it, so a record of a leader no longer holding the store describes nothing running.
+ */
+export interface RunningRecord {
+  readonly format: 1;
+  readonly generation: number;
+  /** When the leader wrote it (ms since the epoch, on the leader's clock). */
+  readonly at: number;
+  /** The batch system's name (single_machine, mesos, slurm). */
+  readonly batchSystem: string;
+  readonly jobs: readonly RunningJobRecord[];
+}
+
+export interface RunningJobRecord {
+  readonly jobId: string;
+  readonly name: string;
+  readonly attempt: number;
+  /** `running`: started, where `node` says; `issued`: handed to the batch system, not started yet. */
+  readonly state: 'running' | 'issued';
+  readonly batchJobId?: string;
+  readonly node?: string;
+  readonly startedAt?: number;
+}
+
+/**
  * How the last leader's run of the workflow ended, written as it ends, so `toil status` can say
  * "failed" (and which jobs) instead of "not finished". Belongs to the generation that wrote it:
  * a later leader (--restart) claims a higher generation, which makes this record stale.

@@ -15,6 +15,7 @@ import type {
   LeaderRecord,
   ModuleRef,
   RunOutcomeRecord,
+  RunningRecord,
   WorkflowRecord,
 } from './jobRecords.js';
 import { JobStoreLease, LEADER_KEY, type LeaseOptions } from './lease.js';
@@ -33,6 +34,7 @@ export { CorruptJobStoreError } from './errors.js';
  *   commits/<jobId>          JobCommit — the job ran; conditional create, first attempt wins, immutable
  *   logs/<jobId>/<attempt>   FailureLog — why an attempt failed
  *   outcome.json             RunOutcomeRecord — how the last leader's run ended
+ *   running.json             RunningRecord — what the running leader has issued, and where it runs
  *   files/<uuid>             user files (file store)
  *
  * Why this shape: a job's whole effect (its return value, new children and follow-ons, the files
@@ -249,6 +251,20 @@ export class JobStore {
     return this.readJson<RunOutcomeRecord>(OUTCOME_KEY);
   }
 
+  async writeRunning(record: RunningRecord): Promise<void> {
+    this.fence();
+    await this.objects.put(RUNNING_KEY, JSON.stringify(record));
+  }
+
+  async readRunning(): Promise<RunningRecord | undefined> {
+    return this.readJson<RunningRecord>(RUNNING_KEY);
+  }
+
+  async deleteRunning(): Promise<void> {
+    this.fence();
+    await this.objects.delete(RUNNING_KEY);
+  }
+
   /** The generation of the newest leader (-1 before any claimed one). */
   async readGeneration(): Promise<number> {
     return (await this.readJson<LeaderRecord>(LEADER_KEY))?.generation ?? -1;
@@ -359,6 +375,7 @@ function isRecordKey(key: string): boolean {
     key === FRAMEWORK_ID_KEY ||
     key === SLURM_KEY ||
     key === OUTCOME_KEY ||
+    key === RUNNING_KEY ||
     key.startsWith(COMMITS_PREFIX) ||
     key.startsWith('jobs/') ||
     key.startsWith('logs/')
@@ -371,6 +388,7 @@ export { LEADER_KEY };
 export const FRAMEWORK_ID_KEY = 'mesos-framework.json';
 export const SLURM_KEY = 'slurm.json';
 export const OUTCOME_KEY = 'outcome.json';
+export const RUNNING_KEY = 'running.json';
 export const COMMITS_PREFIX = 'commits/';
 
 export function ticketKey(jobId: string): string {

@@ -15,6 +15,7 @@ import { firstLine } from '../workflow/jobError.js';
 import { InProcessWorkflowCode, type WorkflowCode } from '../workflow/workflowCode.js';
 import type { JobLogEntry } from './jobLogFiles.js';
 import { makeRunScratch, sweepAbandonedScratch } from './runScratch.js';
+import { keepRunningRecord } from './runningRecord.js';
 import type { BatchSystem } from '../ports/batchSystem.js';
 import {
   WorkflowRunner,
@@ -201,11 +202,25 @@ async function runStarted(
     ...(o.onJobLog ? { onJobLog: o.onJobLog } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
   });
+  // `running.json`: what runs where, for `toil status --printStatus`, while the run lasts.
+  const recording = new AbortController();
+  const recorder = keepRunningRecord({
+    store: o.store,
+    generation,
+    batchSystem: o.batchSystem,
+    issued: () => leader.issuedAttempts(),
+    clock: o.clock,
+    log,
+    signal: recording.signal,
+  });
   let result;
   try {
     result = await leader.run(workflow, generation, commits);
   } finally {
+    recording.abort();
+    await recorder;
     await o.batchSystem.shutdown();
+    await o.store.deleteRunning().catch(() => undefined);
   }
   const elapsedMs = o.clock.now() - started;
   // What follows cannot be undone: the store itself confirms this leader still holds the lease.

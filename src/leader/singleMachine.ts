@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { hostname } from 'node:os';
 import type { Clock } from '../common/clock.js';
 import { JobTooBigError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
@@ -11,6 +12,7 @@ import type {
   JobRequirements,
   JobUpdate,
   JobUpdateListener,
+  RunningJobView,
 } from '../ports/batchSystem.js';
 
 export interface SingleMachineOptions {
@@ -113,6 +115,18 @@ export class SingleMachineBatchSystem implements BatchSystem {
 
   issuedJobIds(): ReadonlySet<string> {
     return new Set([...this.queue.map((j) => j.jobId), ...this.running.keys()]);
+  }
+
+  runningJobs(): readonly RunningJobView[] {
+    const node = hostname();
+    return [...this.running.values()].map((r) => ({
+      jobId: r.job.jobId,
+      attempt: r.job.attempt,
+      // The worker process running it, fresh or warm: what Toil's single machine calls its id.
+      batchJobId: String((r.child ?? r.warm?.child)?.pid ?? '?'),
+      node,
+      startedAt: r.startedAt,
+    }));
   }
 
   async shutdown(): Promise<void> {

@@ -482,6 +482,16 @@ export class WorkflowRunner {
     }
   }
 
+  /** The attempts issued and not yet ended (queued in the batch system or running there). */
+  issuedAttempts(): { jobId: string; name: string; attempt: number }[] {
+    if (!this.graph) return [];
+    return [...this.issued].map((jobId) => ({
+      jobId,
+      name: this.graph.spec(jobId).name,
+      attempt: this.attemptsOf(jobId).next - 1,
+    }));
+  }
+
   private progress(): void {
     const c = this.graph.counts();
     this.o.onProgress?.({ known: c.known, completed: c.ran, running: this.issued.size, failed: c.failed });

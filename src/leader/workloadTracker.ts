@@ -6,6 +6,7 @@ import type {
   IssuedJob,
   JobUpdate,
   JobUpdateListener,
+  RunningJobView,
 } from '../ports/batchSystem.js';
 import type { ClusterEvent, ClusterPort, ClusterReading, RunningOnAgent } from '../ports/cluster.js';
 import type { QueuedJob } from '../scaler/types.js';
@@ -73,6 +74,10 @@ export class TrackedBatchSystem implements BatchSystem {
 
   issuedJobIds(): ReadonlySet<string> {
     return this.inner.issuedJobIds();
+  }
+
+  runningJobs(): readonly RunningJobView[] {
+    return this.inner.runningJobs?.() ?? [];
   }
 
   maxJobRequirements(): ReturnType<BatchSystem['maxJobRequirements']> {

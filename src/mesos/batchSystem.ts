@@ -31,6 +31,7 @@ import type {
   JobOutcome,
   JobRequirements,
   JobUpdateListener,
+  RunningJobView,
 } from '../ports/batchSystem.js';
 import type { AgentView, DrainOptions, MesosMasterClient } from './masterClient.js';
 import {
@@ -238,6 +239,22 @@ export class MesosBatchSystem implements ClusterBatchSystem {
 
   issuedJobIds(): ReadonlySet<string> {
     return new Set([...this.attempts.values()].filter((a) => a.state !== 'done').map((a) => a.job.jobId));
+  }
+
+  runningJobs(): readonly RunningJobView[] {
+    return [...this.attempts.values()]
+      .filter((a) => a.state === 'launching' || a.state === 'running')
+      .map((a) => {
+        const host = a.agentId ? this.knownAgents.get(a.agentId)?.hostname : undefined;
+        const at = a.runningAtMs ?? a.launchedAtMs;
+        return {
+          jobId: a.job.jobId,
+          attempt: a.job.attempt,
+          batchJobId: a.taskId,
+          ...(a.agentId ? { node: host ? `${host} (agent ${a.agentId})` : `agent ${a.agentId}` } : {}),
+          ...(at !== undefined ? { startedAt: at } : {}),
+        };
+      });
   }
 
   maxJobRequirements(): JobRequirements | undefined {

@@ -56,6 +56,18 @@ export interface IssuedJob {
   readonly ticket?: CarriedRecord;
 }
 
+/** An attempt a batch system has started, and where it runs (for `toil status --printStatus`). */
+export interface RunningJobView {
+  readonly jobId: string;
+  readonly attempt: number;
+  /** The batch system's own id of it: a worker's pid, a Mesos task id, a Slurm job id. */
+  readonly batchJobId: string;
+  /** Where it runs: this host, a Mesos agent, a Slurm node. */
+  readonly node?: string;
+  /** When it started running, on the leader's clock (ms since the epoch), when known. */
+  readonly startedAt?: number;
+}
+
 /**
  * How an attempt ended.
  * - succeeded: the worker committed the job's result (exit 0).
@@ -106,6 +118,12 @@ export interface BatchSystem {
   kill(jobId: string): Promise<void>;
   /** Attempts issued and not yet reported finished, by job id. */
   issuedJobIds(): ReadonlySet<string>;
+  /**
+   * The issued attempts that have started (not those still waiting for room), with the batch
+   * system's id of each and where it runs. Optional: without it, every issued job is shown as
+   * issued, not where.
+   */
+  runningJobs?(): readonly RunningJobView[];
   /** The largest job this batch system could ever run, for fail-fast checks. */
   maxJobRequirements(): JobRequirements | undefined;
   shutdown(): Promise<void>;

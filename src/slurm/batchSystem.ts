@@ -31,6 +31,7 @@ import type {
   JobOutcome,
   JobRequirements,
   JobUpdateListener,
+  RunningJobView,
 } from '../ports/batchSystem.js';
 import type { SlurmCli } from './cli.js';
 import { expandHostlist } from './hostlist.js';
@@ -241,6 +242,18 @@ export class SlurmBatchSystem implements ClusterBatchSystem {
 
   issuedJobIds(): ReadonlySet<string> {
     return new Set([...this.attempts.values()].filter((a) => a.state !== 'done').map((a) => a.job.jobId));
+  }
+
+  runningJobs(): readonly RunningJobView[] {
+    return [...this.attempts.values()]
+      .filter((a) => a.state === 'running' && a.slurmJobId !== undefined)
+      .map((a) => ({
+        jobId: a.job.jobId,
+        attempt: a.job.attempt,
+        batchJobId: String(a.slurmJobId),
+        ...(a.node !== undefined ? { node: a.node } : {}),
+        ...(a.runningAtMs !== undefined ? { startedAt: a.runningAtMs } : {}),
+      }));
   }
 
   maxJobRequirements(): JobRequirements | undefined {

@@ -78,6 +78,22 @@ t.test(
       const s = await client.state();
       return s.frameworks[0]?.active === false;
     });
+    const placed = tb.batch.placements().find((p) => p.jobId === 'long-1');
+    const task = (await client.state()).frameworks[0]?.tasks.find((x) => x.id === placed?.taskId);
+    t.ok(task, `the master lists long-1's task (${placed?.taskId})`);
+    t.match(
+      tb.batch.runningJobs(),
+      [
+        {
+          jobId: 'long-1',
+          attempt: 1,
+          batchJobId: task?.id,
+          node: new RegExp(`\\(agent ${placed?.agentId}\\)$`),
+        },
+      ],
+      'the running attempt with its Mesos task id, as the master has it, and its agent (toil status --printStatus)',
+    );
+    t.equal(tb.batch.runningJobs().length, 1, 'only the running attempt');
     const killStart = Date.now();
     await tb.batch.kill('long-1');
     const killed = await tb.updateOf('long-1');

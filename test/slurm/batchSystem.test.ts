@@ -68,6 +68,12 @@ t.test('the slurm batch system on a real slurmctld with three slurmd', { skip: n
     t.equal(bad.outcome, 'failed');
     t.equal(bad.exitCode, 3);
     await until('the long job runs', () => bs.placements().some((p) => p.jobId === 'long'));
+    const placed = bs.placements().find((p) => p.jobId === 'long');
+    t.match(
+      bs.runningJobs(),
+      [{ jobId: 'long', attempt: 1, batchJobId: String(placed?.slurmJobId), node: placed?.node }],
+      'the running attempt with its Slurm job id and node (toil status --printStatus)',
+    );
     await bs.kill('long');
     const long = await u.of('long');
     t.equal(long.outcome, 'killed');

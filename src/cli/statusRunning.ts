@@ -1,0 +1,51 @@
+import type { RunningJobRecord } from '../jobstore/jobRecords.js';
+import { LEADER_KEY, type JobStore } from '../jobstore/jobStore.js';
+import { describeHolder, parseLeaderRecord } from '../jobstore/lease.js';
+import { formatDuration } from '../common/units.js';
+
+/** `toil status --printStatus`: the jobs running now, as the leader holding the store recorded them. */
+export interface RunningNow {
+  /** The leader holding the store now, as a person reads it; absent when none does. */
+  readonly leader?: string;
+  /** When that leader last wrote its record (ms since the epoch); absent before its first. */
+  readonly at?: number;
+  readonly batchSystem?: string;
+  readonly jobs: readonly RunningJobRecord[];
+}
+
+/**
+ * What runs now: nothing unless a leader holds the store's lease (an expired lease is a leader
+ * gone), and then the record of its own generation (a record of an earlier leader describes jobs
+ * that leader's end stopped or left: `toil kill --force` says which).
+ */
+export async function runningNow(store: JobStore, now: number): Promise<RunningNow> {
+  const obj = await store.objects.get(LEADER_KEY);
+  const lease = obj ? parseLeaderRecord(store.locator, obj.body) : undefined;
+  if (!lease?.holder || (lease.expiresAt !== undefined && lease.expiresAt < now)) return { jobs: [] };
+  const leader = describeHolder(lease.holder, lease.generation);
+  const record = await store.readRunning();
+  if (!record || record.generation !== lease.generation) return { leader, jobs: [] };
+  return { leader, at: record.at, batchSystem: record.batchSystem, jobs: record.jobs };
+}
+
+/** Toil's lines ("Job ID … with name … is running on … as ID …"), with where and for how long. */
+export function runningLines(r: RunningNow, locator: string, now: number): string {
+  if (!r.leader)
+    return (
+      `no leader is running the workflow in ${locator}, so none of its jobs is running ` +
+      `(the cluster jobs of a leader killed with -9 are stopped by 'toil kill --force ${locator}')\n`
+    );
+  if (r.at === undefined) return `${r.leader} runs the workflow; it has recorded no running job yet\n`;
+  const running = r.jobs.filter((j) => j.state === 'running').length;
+  const head =
+    `${r.leader} runs the workflow; as of ${formatDuration(Math.max(0, now - r.at))} ago: ` +
+    `${running} job(s) running, ${r.jobs.length - running} issued and waiting to start`;
+  const lines = r.jobs.map((j) =>
+    j.state === 'running'
+      ? `Job ID ${j.jobId} with name ${j.name} is running on ${r.batchSystem} as ID ${j.batchJobId}` +
+        `${j.node ? ` on ${j.node}` : ''} (attempt ${j.attempt}` +
+        `${j.startedAt !== undefined ? `, for ${formatDuration(Math.max(0, now - j.startedAt))}` : ''})`
+      : `Job ID ${j.jobId} with name ${j.name} is issued to ${r.batchSystem}, waiting to start (attempt ${j.attempt})`,
+  );
+  return [head, ...lines].join('\n') + '\n';
+}

@@ -1,0 +1,90 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { processAlive } from '../../src/common/processIdentity.js';
+import { waitFor } from '../fixtures/waitFor.js';
+import { longJobArgs, runToil, scratchDir, startToil } from '../fixtures/workflowCli.js';
+
+// Sized for a busy two-core machine; a hang still fails, later.
+t.setTimeout(180_000);
+
+/**
+ * Toil's `toil status --printStatus JOBSTORE` (its docs' example: "Job ID … with name … is running
+ * on SingleMachineBatchSystem as ID 101349"): while a workflow runs, the job running now, with the
+ * batch system's id of it (the worker's pid), the node and how long; once the leader is gone,
+ * nothing runs and it says so.
+ */
+t.test(
+  'toil status --printStatus lists the running job with its worker pid and host, and nothing once the leader is gone',
+  async (t) => {
+    const dir = scratchDir(t);
+    const log = join(dir, 'exec.log');
+    const running = startToil(longJobArgs(dir), { cwd: dir });
+    t.teardown(() => void running.child.kill('SIGKILL'));
+    await waitFor(
+      'the ten-minute job to start',
+      () => existsSync(log) && readFileSync(log, 'utf8').includes('start tree'),
+      60_000,
+    );
+    // The leader records what runs within its 5 s look.
+    let status = await runToil(['status', 'file:./js', '--printStatus'], { cwd: dir });
+    for (let i = 0; i < 40 && !/is running on/.test(status.stdout); i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      status = await runToil(['status', 'file:./js', '--printStatus'], { cwd: dir });
+    }
+    t.equal(status.code, 0, status.stderr);
+    t.match(status.stdout, /^job store: +file:\.\/js$/m, 'the summary comes first, as in Toil');
+    const head = new RegExp(
+      `^the leader on ${hostname()} \\(pid (\\d+), generation 0\\) runs the workflow; as of \\S+ ago: 1 job\\(s\\) running, 0 issued and waiting to start$`,
+      'm',
+    ).exec(status.stdout);
+    if (!head) t.comment(status.stdout);
+    t.ok(head, 'it names the leader and how fresh its record is');
+    const job = new RegExp(
+      `^Job ID \\S+ with name tree is running on single_machine as ID (\\d+) on ${hostname()} \\(attempt 1, for \\S+\\)$`,
+      'm',
+    ).exec(status.stdout);
+    t.ok(job, "the running job, in Toil's words, with the batch system's id of it");
+    const leaderPid = Number(head?.[1]);
+    const pid = Number(job?.[1]);
+    t.match(
+      readFileSync(`/proc/${leaderPid}/cmdline`, 'utf8'),
+      /\0run\0/,
+      'the leader named is the toil run',
+    );
+    t.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /\0worker\0/, 'the id is a worker process');
+    t.match(
+      readFileSync(`/proc/${pid}/status`, 'utf8'),
+      new RegExp(`^PPid:\\s+${leaderPid}$`, 'm'),
+      "the leader's own worker",
+    );
+
+    const json = await runToil(['status', 'file:./js', '--printStatus', '--json'], { cwd: dir });
+    const parsed = JSON.parse(json.stdout) as {
+      running: { jobs: { name: string; state: string; batchJobId: string }[]; batchSystem: string };
+    };
+    t.same(
+      parsed.running.jobs.map((j) => [j.name, j.state, j.batchJobId]),
+      [['tree', 'running', String(pid)]],
+      '--json carries the same',
+    );
+
+    const quiet = await runToil(['status', 'file:./js', '--status', '--noAggStats'], { cwd: dir });
+    t.notMatch(quiet.stdout, /^job store:/m, '--noAggStats leaves the summary out');
+    t.match(quiet.stdout, /with name tree is running on single_machine/, "Toil's --status spelling works");
+
+    const kill = await runToil(['kill', 'file:./js', '--wait', '60'], { cwd: dir });
+    t.equal(kill.code, 0, kill.stderr);
+    await running.done;
+    const after = await runToil(['status', 'file:./js', '--printStatus'], { cwd: dir });
+    t.equal(after.code, 0, after.stderr);
+    t.match(
+      after.stdout,
+      /^no leader is running the workflow in file:\.\/js, so none of its jobs is running/m,
+      'once the leader stopped, nothing runs',
+    );
+    t.notMatch(after.stdout, /Job ID/, 'no job is listed');
+    t.notOk(processAlive(pid), 'and the worker it named is gone');
+  },
+);

@@ -1,0 +1,115 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { ManualClock } from '../../src/common/clock.js';
+import { waitFor } from '../fixtures/waitFor.js';
+import { silentLogger } from '../../src/common/log.js';
+import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
+import { JobStore, RUNNING_KEY } from '../../src/jobstore/jobStore.js';
+import type { BatchSystem, RunningJobView } from '../../src/ports/batchSystem.js';
+import {
+  keepRunningRecord,
+  RUNNING_RECORD_POLL_MS,
+  RUNNING_RECORD_REFRESH_MS,
+  runningJobs,
+} from '../../src/leader/runningRecord.js';
+
+const issued = [
+  { jobId: 'j-b', name: 'merge', attempt: 1 },
+  { jobId: 'j-a', name: 'align', attempt: 2 },
+  { jobId: 'j-c', name: 'align', attempt: 1 },
+];
+
+t.test(
+  'runningJobs: the leader’s issued attempts joined with where the batch system runs them',
+  async (t) => {
+    const started: RunningJobView[] = [
+      { jobId: 'j-a', attempt: 2, batchJobId: '4242', node: 'ip-10-0-0-7', startedAt: 1_000 },
+      // An earlier attempt the batch system still reports: not the one the leader waits for.
+      { jobId: 'j-c', attempt: 0, batchJobId: '4100', node: 'ip-10-0-0-8' },
+    ];
+    t.same(runningJobs(issued, { runningJobs: () => started }), [
+      {
+        jobId: 'j-a',
+        name: 'align',
+        attempt: 2,
+        state: 'running',
+        batchJobId: '4242',
+        node: 'ip-10-0-0-7',
+        startedAt: 1_000,
+      },
+      { jobId: 'j-c', name: 'align', attempt: 1, state: 'issued' },
+      { jobId: 'j-b', name: 'merge', attempt: 1, state: 'issued' },
+    ]);
+    t.same(
+      runningJobs(issued, {}).map((j) => j.state),
+      ['issued', 'issued', 'issued'],
+      'a batch system that cannot say where: every job issued',
+    );
+  },
+);
+
+t.test(
+  'keepRunningRecord writes running.json when what runs changes, refreshes it once a minute, and stops with the run',
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'toil-running-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const objects = new FileObjectStore(join(dir, 'js'));
+    const store = new JobStore(objects);
+    await store.create();
+    const clock = new ManualClock(Date.UTC(2026, 10, 30, 10, 0, 0));
+    let writes = 0;
+    const put = objects.put.bind(objects);
+    objects.put = async (key: string, body: string | Buffer) => {
+      const r = await put(key, body);
+      if (key === RUNNING_KEY) writes++;
+      return r;
+    };
+    let now: RunningJobView[] = [];
+    const batchSystem = { name: 'slurm', runningJobs: () => now } as unknown as BatchSystem;
+    const stop = new AbortController();
+    const loop = keepRunningRecord({
+      store,
+      generation: 3,
+      batchSystem,
+      issued: () => issued.slice(0, 1),
+      clock,
+      log: silentLogger(),
+      signal: stop.signal,
+    });
+    // One look at a time: the loop's writes are real file I/O, so each look is let finish.
+    const settle = (): Promise<void> =>
+      waitFor('the loop to look and sleep again', () => clock.pendingSleepers > 0, 5_000, 1);
+    const looks = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) {
+        await clock.advance(RUNNING_RECORD_POLL_MS);
+        await settle();
+      }
+    };
+    await settle();
+    t.equal(writes, 1, 'written at the start of the run');
+    t.match(await store.readRunning(), {
+      generation: 3,
+      batchSystem: 'slurm',
+      at: clock.now(),
+      jobs: [{ jobId: 'j-b', state: 'issued' }],
+    });
+    await looks(3);
+    t.equal(writes, 1, 'nothing changed: nothing written');
+    now = [{ jobId: 'j-b', attempt: 1, batchJobId: '77', node: 'n1', startedAt: clock.now() }];
+    await looks(1);
+    t.equal(writes, 2, 'the job started: written at the next look');
+    t.match(await store.readRunning(), {
+      jobs: [{ jobId: 'j-b', state: 'running', batchJobId: '77', node: 'n1' }],
+    });
+    await looks(RUNNING_RECORD_REFRESH_MS / RUNNING_RECORD_POLL_MS - 1);
+    t.equal(writes, 2, 'unchanged for under a minute: not rewritten');
+    await looks(1);
+    t.equal(writes, 3, 'unchanged for a minute: rewritten, so its age shows the leader still looks');
+    stop.abort();
+    await loop;
+    await clock.advance(RUNNING_RECORD_REFRESH_MS * 2);
+    t.equal(writes, 3, 'the run ended: no more writes');
+  },
+);
