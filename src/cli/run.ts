@@ -231,6 +231,7 @@ async function run(
       workflowFile: resolve(workflowFile),
       args,
       restart: Boolean(f.restart),
+      restartWithFile: true,
       clean,
       retryCount,
       preemptableRetries,

@@ -80,6 +80,11 @@ export const ERROR_CODES = {
     dispositions: u,
     meaning: 'the workflow file does not compile or bundle',
   },
+  WORKFLOW_CHANGED: {
+    area: 'workflow',
+    dispositions: u,
+    meaning: '`--restart` with a workflow file that no longer defines a job the workflow holds',
+  },
   WORKFLOW_LOAD: { area: 'workflow', dispositions: f, meaning: 'the bundled workflow module failed to load' },
   JOB_NOT_FOUND: {
     area: 'workflow',

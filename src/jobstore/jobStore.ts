@@ -97,10 +97,15 @@ export class JobStore {
     await this.objects.destroy();
   }
 
-  async putModule(bytes: Uint8Array): Promise<ModuleRef> {
+  /**
+   * Stores the workflow module: at `module.mjs` when the workflow starts, or (a `--restart` with a
+   * changed workflow file) beside it at `modules/<sha256>.mjs`, where the jobs issued from then on
+   * find it through their ticket's ModuleRef.
+   */
+  async putModule(bytes: Uint8Array, key: string = MODULE_KEY): Promise<ModuleRef> {
     this.fence();
-    const info = await this.objects.put(MODULE_KEY, bytes);
-    return { key: MODULE_KEY, etag: info.etag, size: info.size };
+    const info = await this.objects.put(key, bytes);
+    return { key, etag: info.etag, size: info.size };
   }
 
   async getModule(ref: ModuleRef): Promise<Buffer> {

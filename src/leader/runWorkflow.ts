@@ -1,5 +1,5 @@
 import { WorkflowKilledError, waitForKill } from './killRequest.js';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../common/clock.js';
@@ -54,6 +54,11 @@ export interface RunWorkflowOptions {
   readonly bundle?: Uint8Array;
   /** Where the workflow's own code runs (module load, start, finish); this process by default. */
   readonly code?: WorkflowCode;
+  /**
+   * `--restart` runs the workflow file as it is now (`toil run`: fix the bug, then --restart, as in
+   * Toil); without it a restart runs the module the store holds (a daemon resuming after a crash).
+   */
+  readonly restartWithFile?: boolean;
   /** The job store lease's term and holder (defaults: DEFAULT_LEASE_MS, this process). */
   readonly lease?: Omit<LeaseOptions, 'clock'>;
 }
@@ -131,12 +136,25 @@ async function runLeased(
   try {
     let started: { workflow: WorkflowRecord; modulePath: string; jobNames: readonly string[] };
     if (existing) {
-      const modulePath = await fetchWorkflowModule(
-        o.store,
-        existing.module,
-        join(o.workDir, 'toil-ts-modules'),
-      );
-      started = { workflow: existing, modulePath, jobNames: await code.jobNames({ modulePath }) };
+      const changed = o.restartWithFile
+        ? await storeChangedModule(
+            o,
+            o.store.fencedBy(lease!),
+            code,
+            existing,
+            join(scratch, 'workflow.mjs'),
+            log,
+          )
+        : undefined;
+      if (changed) started = changed;
+      else {
+        const modulePath = await fetchWorkflowModule(
+          o.store,
+          existing.module,
+          join(o.workDir, 'toil-ts-modules'),
+        );
+        started = { workflow: existing, modulePath, jobNames: await code.jobNames({ modulePath }) };
+      }
     } else {
       started = await startNewWorkflow(
         o,
@@ -298,6 +316,52 @@ async function startNewWorkflow(
     if (!storeExists) await o.store.destroy().catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * A restart's workflow file, bundled again: when it differs from the module the store holds (the
+ * user fixed a bug), it is stored beside it and the run uses it, so the jobs issued from now on
+ * run the code as it is now; the jobs that already ran keep their results. The workflow record is
+ * written once and keeps naming the first module; each restart bundles its file again.
+ */
+async function storeChangedModule(
+  o: RunWorkflowOptions,
+  store: JobStore,
+  code: WorkflowCode,
+  existing: WorkflowRecord,
+  modulePath: string,
+  log: Logger,
+): Promise<{ workflow: WorkflowRecord; modulePath: string; jobNames: readonly string[] } | undefined> {
+  const bundle = o.bundle ?? (await bundleWorkflow(o.workflowFile));
+  // A damaged stored module is replaced too: the file is what runs.
+  const stored = await o.store.getModule(existing.module).catch(() => undefined);
+  if (stored?.equals(bundle)) return undefined;
+  await writeFile(modulePath, bundle);
+  const jobNames = await code.jobNames({ modulePath });
+  assertDefinesStoredJobs(o, existing, jobNames);
+  const key = `modules/${createHash('sha256').update(bundle).digest('hex')}.mjs`;
+  const module = await store.putModule(bundle, key);
+  log.info(
+    { workflowFile: o.workflowFile, module: key },
+    'the workflow file changed since the workflow started: the jobs that run from now on run it as it is now',
+  );
+  return { workflow: { ...existing, module }, modulePath, jobNames };
+}
+
+/** The changed workflow file still defines every job the workflow's start declared. */
+function assertDefinesStoredJobs(
+  o: RunWorkflowOptions,
+  existing: WorkflowRecord,
+  jobNames: readonly string[],
+): void {
+  const defined = new Set(jobNames);
+  const missing = [...new Set(existing.jobs.map((j) => j.name))].filter((n) => !defined.has(n));
+  if (missing.length > 0)
+    throw new UserInputError(
+      'WORKFLOW_CHANGED',
+      `workflow file ${o.workflowFile} no longer defines ${missing.map((n) => `job '${n}'`).join(', ')}, which the workflow in job store ${o.store.locator} holds (expected the jobs of the workflow it resumes: keep their names, or run 'toil clean ${o.store.locator}' and start it anew)`,
+      { workflowFile: o.workflowFile, missing },
+    );
 }
 
 export { WorkflowStartError } from '../workflow/workflowCode.js';

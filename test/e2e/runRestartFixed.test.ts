@@ -1,0 +1,72 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { runToil, scratchDir } from '../fixtures/workflowCli.js';
+
+// Sized for a busy two-core machine; a hang still fails, later.
+t.setTimeout(240_000);
+
+/**
+ * A workflow whose `step` job computes `BODY` from its input; `root` passes it 4 and counts its
+ * runs in ran.log, and finish writes step's result to out.txt.
+ */
+function workflowSource(body: string, stepName = 'step'): string {
+  return `import { appendFileSync, writeFileSync } from 'node:fs';
+import { defineJob, defineWorkflow } from 'toil-ts';
+const SMALL = { cores: 0.5, memory: '32M', disk: '1M' };
+const step = defineJob<number, number>('${stepName}', SMALL, (_job, n) => { ${body} });
+const root = defineJob<number, number>('root', SMALL, (job, n) => {
+  appendFileSync('ran.log', 'root\\n');
+  return job.addChild(step, n).rv();
+});
+export default defineWorkflow<number>({
+  start: (ctx) => ctx.root(root, 4),
+  finish: (_ctx, result) => writeFileSync('out.txt', String(result)),
+});
+`;
+}
+
+type Test = Parameters<Parameters<typeof t.test>[0]>[0];
+
+/** A scratch dir whose workflow file wf.ts has a bug in `step`, run once: it failed, the store kept. */
+async function failedRun(t: Test): Promise<{ dir: string; wf: string }> {
+  const dir = scratchDir(t);
+  const wf = join(dir, 'wf.ts');
+  writeFileSync(wf, workflowSource("throw new Error('step has a bug');"));
+  const first = await runToil(['run', wf, 'file:./js', '--retryCount', '0'], { cwd: dir });
+  t.equal(first.code, 1, 'the buggy workflow fails');
+  t.match(first.stderr, /step has a bug/);
+  return { dir, wf };
+}
+
+t.test(
+  'fix the bug, then --restart (as Toil tells): the fixed workflow file runs, what already ran is kept',
+  async (t) => {
+    const { dir, wf } = await failedRun(t);
+    const again = await runToil(['run', wf, 'file:./js', '--restart', '--retryCount', '0'], { cwd: dir });
+    t.equal(again.code, 1, 'an unchanged file is the same code: it fails the same way');
+    t.notOk(existsSync(join(dir, 'js', 'objects', 'modules%')), 'and stores no second module');
+
+    writeFileSync(wf, workflowSource('return n * 10;'));
+    const fixed = await runToil(['run', wf, 'file:./js', '--restart'], { cwd: dir });
+    t.equal(fixed.code, 0, `the fixed file runs: ${fixed.stderr}`);
+    t.match(fixed.stderr, /the workflow file changed since the workflow started/);
+    t.equal(readFileSync(join(dir, 'out.txt'), 'utf8'), '40', "the fixed step's result");
+    t.equal(readFileSync(join(dir, 'ran.log'), 'utf8'), 'root\n', 'root ran once: its commit was kept');
+  },
+);
+
+t.test(
+  '--restart with a workflow file that no longer defines a job the workflow holds: one line, exit 2',
+  async (t) => {
+    const { dir, wf } = await failedRun(t);
+    writeFileSync(wf, workflowSource('return n;').replaceAll("'root'", "'renamedRoot'"));
+    const r = await runToil(['run', wf, 'file:./js', '--restart'], { cwd: dir });
+    t.equal(r.code, 2, r.stderr);
+    t.match(
+      r.stderr.trim(),
+      /^toil: workflow file .*wf\.ts no longer defines job 'root', which the workflow in job store file:\.\/js holds \(expected .*keep their names/,
+    );
+    t.equal(r.stderr.trim().split('\n').length, 1, 'in one line');
+  },
+);
