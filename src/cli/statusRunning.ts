@@ -1,5 +1,5 @@
 import type { RunningJobRecord } from '../jobstore/jobRecords.js';
-import { LEADER_KEY, type JobStore } from '../jobstore/jobStore.js';
+import { CorruptJobStoreError, LEADER_KEY, type JobStore } from '../jobstore/jobStore.js';
 import { describeHolder, parseLeaderRecord } from '../jobstore/lease.js';
 import { formatDuration } from '../common/units.js';
 
@@ -11,6 +11,8 @@ export interface RunningNow {
   readonly at?: number;
   readonly batchSystem?: string;
   readonly jobs: readonly RunningJobRecord[];
+  /** The leader's record or the running record is damaged: what runs cannot be told. */
+  readonly damaged?: string;
 }
 
 /**
@@ -19,6 +21,16 @@ export interface RunningNow {
  * that leader's end stopped or left: `toil kill --force` says which).
  */
 export async function runningNow(store: JobStore, now: number): Promise<RunningNow> {
+  try {
+    return await readRunningNow(store, now);
+  } catch (e) {
+    // The summary lists the damaged object and exits 1; this part only says it cannot tell.
+    if (e instanceof CorruptJobStoreError) return { jobs: [], damaged: e.message };
+    throw e;
+  }
+}
+
+async function readRunningNow(store: JobStore, now: number): Promise<RunningNow> {
   const obj = await store.objects.get(LEADER_KEY);
   const lease = obj ? parseLeaderRecord(store.locator, obj.body) : undefined;
   if (!lease?.holder || (lease.expiresAt !== undefined && lease.expiresAt < now)) return { jobs: [] };
@@ -30,6 +42,7 @@ export async function runningNow(store: JobStore, now: number): Promise<RunningN
 
 /** Toil's lines ("Job ID … with name … is running on … as ID …"), with where and for how long. */
 export function runningLines(r: RunningNow, locator: string, now: number): string {
+  if (r.damaged) return `which jobs are running cannot be told: ${r.damaged}\n`;
   if (!r.leader)
     return (
       `no leader is running the workflow in ${locator}, so none of its jobs is running ` +

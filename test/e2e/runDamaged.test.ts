@@ -163,6 +163,16 @@ t.test(
         `${key}: the report is there`,
       );
       t.equal(status.stderr, '', `${key}: no one-line refusal instead`);
+      if (key === 'leader.json') {
+        const printStatus = await runToil(['status', 'file:./js', '--printStatus'], { cwd: dir });
+        t.equal(printStatus.code, 1, `--printStatus with ${key} damaged: exit 1, as for the report`);
+        t.match(
+          printStatus.stdout,
+          /^which jobs are running cannot be told: .*leader\.json/m,
+          '--printStatus says it cannot tell, naming the damaged record',
+        );
+        t.equal(printStatus.stderr, '', '--printStatus: no one-line refusal instead');
+      }
       writeFileSync(path, intact);
     }
   },
