@@ -2,6 +2,7 @@ import type { RunningJobRecord } from '../jobstore/jobRecords.js';
 import { CorruptJobStoreError, LEADER_KEY, type JobStore } from '../jobstore/jobStore.js';
 import { describeHolder, parseLeaderRecord } from '../jobstore/lease.js';
 import { formatDuration } from '../common/units.js';
+import { MAX_RUNNING_LISTED, MAX_WAITING_LISTED } from '../leader/runningRecord.js';
 
 /** `toil status --printStatus`: the jobs running now, as the leader holding the store recorded them. */
 export interface RunningNow {
@@ -10,6 +11,8 @@ export interface RunningNow {
   /** When that leader last wrote its record (ms since the epoch); absent before its first. */
   readonly at?: number;
   readonly batchSystem?: string;
+  readonly running?: number;
+  readonly waiting?: number;
   readonly jobs: readonly RunningJobRecord[];
   /** The leader's record or the running record is damaged: what runs cannot be told. */
   readonly damaged?: string;
@@ -37,7 +40,14 @@ async function readRunningNow(store: JobStore, now: number): Promise<RunningNow>
   const leader = describeHolder(lease.holder, lease.generation);
   const record = await store.readRunning();
   if (!record || record.generation !== lease.generation) return { leader, jobs: [] };
-  return { leader, at: record.at, batchSystem: record.batchSystem, jobs: record.jobs };
+  return {
+    leader,
+    at: record.at,
+    batchSystem: record.batchSystem,
+    running: record.running,
+    waiting: record.waiting,
+    jobs: record.jobs,
+  };
 }
 
 /** Toil's lines ("Job ID … with name … is running on … as ID …"), with where and for how long. */
@@ -49,10 +59,13 @@ export function runningLines(r: RunningNow, locator: string, now: number): strin
       `(the cluster jobs of a leader killed with -9 are stopped by 'toil kill --force ${locator}')\n`
     );
   if (r.at === undefined) return `${r.leader} runs the workflow; it has recorded no running job yet\n`;
-  const running = r.jobs.filter((j) => j.state === 'running').length;
+  const listedRunning = r.jobs.filter((j) => j.state === 'running').length;
+  const running = r.running ?? listedRunning;
+  const waiting = r.waiting ?? r.jobs.length - listedRunning;
   const head =
     `${r.leader} runs the workflow; as of ${formatDuration(Math.max(0, now - r.at))} ago: ` +
-    `${running} job(s) running, ${r.jobs.length - running} issued and waiting to start`;
+    `${running} job(s) running, ${waiting} issued and waiting to start`;
+  const unlisted = running + waiting - r.jobs.length;
   const lines = r.jobs.map((j) =>
     j.state === 'running'
       ? `Job ID ${j.jobId} with name ${j.name} is running on ${r.batchSystem} as ID ${j.batchJobId}` +
@@ -60,5 +73,11 @@ export function runningLines(r: RunningNow, locator: string, now: number): strin
         `${j.startedAt !== undefined ? `, for ${formatDuration(Math.max(0, now - j.startedAt))}` : ''})`
       : `Job ID ${j.jobId} with name ${j.name} is issued to ${r.batchSystem}, waiting to start (attempt ${j.attempt})`,
   );
-  return [head, ...lines].join('\n') + '\n';
+  const more =
+    unlisted > 0
+      ? [
+          `… and ${unlisted} more (the record lists the running jobs up to ${MAX_RUNNING_LISTED} and the first ${MAX_WAITING_LISTED} waiting)`,
+        ]
+      : [];
+  return [head, ...lines, ...more].join('\n') + '\n';
 }

@@ -246,6 +246,10 @@ export interface RunningRecord {
   readonly at: number;
   /** The batch system's name (single_machine, mesos, slurm). */
   readonly batchSystem: string;
+  /** How many issued attempts run now, and how many wait to start (listed in `jobs` or not). */
+  readonly running: number;
+  readonly waiting: number;
+  /** The running ones (up to a cluster's worth), then the first of those waiting. */
   readonly jobs: readonly RunningJobRecord[];
 }
 

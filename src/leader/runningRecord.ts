@@ -11,29 +11,51 @@ export const RUNNING_RECORD_POLL_MS = 5_000;
 export const RUNNING_RECORD_REFRESH_MS = 60_000;
 
 /**
+ * How many jobs the record lists: every running one up to a cluster's worth, and the first of
+ * those waiting to start. A queue of 100,000 issued jobs would otherwise be rewritten as a record
+ * of megabytes every few seconds; the counts stay whole.
+ */
+export const MAX_RUNNING_LISTED = 2_000;
+export const MAX_WAITING_LISTED = 100;
+
+const byName = (a: RunningJobRecord, b: RunningJobRecord): number =>
+  a.name.localeCompare(b.name) || a.jobId.localeCompare(b.jobId);
+
+/**
  * What a running leader has issued and where each started attempt runs, for `toil status
  * --printStatus` (Toil's, which asks its message bus; the job store is what both sides reach
  * here). The leader's own view (issued attempts, by name) joined with the batch system's (which
- * of them started, its id for each, the node).
+ * of them started, its id for each, the node). Running jobs first, then those waiting (in the
+ * order they were issued), each part cut at its limit.
  */
 export function runningJobs(
-  issued: readonly { jobId: string; name: string; attempt: number }[],
+  issued: Iterable<{ jobId: string; name: string; attempt: number }>,
   batchSystem: Pick<BatchSystem, 'runningJobs'>,
-): RunningJobRecord[] {
+): { jobs: RunningJobRecord[]; running: number; waiting: number } {
   const started = new Map((batchSystem.runningJobs?.() ?? []).map((r) => [r.jobId, r]));
-  return issued
-    .map((j): RunningJobRecord => {
-      const r = started.get(j.jobId);
-      if (!r || r.attempt !== j.attempt) return { ...j, state: 'issued' };
-      return {
-        ...j,
-        state: 'running',
-        batchJobId: r.batchJobId,
-        ...(r.node !== undefined ? { node: r.node } : {}),
-        ...(r.startedAt !== undefined ? { startedAt: r.startedAt } : {}),
-      };
-    })
-    .sort((a, b) => a.name.localeCompare(b.name) || a.jobId.localeCompare(b.jobId));
+  const running: RunningJobRecord[] = [];
+  const waiting: RunningJobRecord[] = [];
+  let waitingCount = 0;
+  for (const j of issued) {
+    const r = started.get(j.jobId);
+    if (!r || r.attempt !== j.attempt) {
+      waitingCount++;
+      if (waiting.length < MAX_WAITING_LISTED) waiting.push({ ...j, state: 'issued' });
+      continue;
+    }
+    running.push({
+      ...j,
+      state: 'running',
+      batchJobId: r.batchJobId,
+      ...(r.node !== undefined ? { node: r.node } : {}),
+      ...(r.startedAt !== undefined ? { startedAt: r.startedAt } : {}),
+    });
+  }
+  return {
+    jobs: [...running.sort(byName).slice(0, MAX_RUNNING_LISTED), ...waiting.sort(byName)],
+    running: running.length,
+    waiting: waitingCount,
+  };
 }
 
 /**
@@ -46,7 +68,7 @@ export async function keepRunningRecord(o: {
   store: JobStore;
   generation: number;
   batchSystem: BatchSystem;
-  issued: () => readonly { jobId: string; name: string; attempt: number }[];
+  issued: () => Iterable<{ jobId: string; name: string; attempt: number }>;
   clock: Clock;
   log: Logger;
   signal: AbortSignal;
@@ -54,8 +76,8 @@ export async function keepRunningRecord(o: {
   let last = '';
   let lastAt = -Infinity;
   while (!o.signal.aborted) {
-    const jobs = runningJobs(o.issued(), o.batchSystem);
-    const body = JSON.stringify(jobs);
+    const { jobs, running, waiting } = runningJobs(o.issued(), o.batchSystem);
+    const body = JSON.stringify([jobs, running, waiting]);
     const now = o.clock.now();
     if (body !== last || now - lastAt >= RUNNING_RECORD_REFRESH_MS) {
       const record: RunningRecord = {
@@ -63,6 +85,8 @@ export async function keepRunningRecord(o: {
         generation: o.generation,
         at: now,
         batchSystem: o.batchSystem.name,
+        running,
+        waiting,
         jobs,
       };
       try {

@@ -483,13 +483,10 @@ export class WorkflowRunner {
   }
 
   /** The attempts issued and not yet ended (queued in the batch system or running there). */
-  issuedAttempts(): { jobId: string; name: string; attempt: number }[] {
-    if (!this.graph) return [];
-    return [...this.issued].map((jobId) => ({
-      jobId,
-      name: this.graph.spec(jobId).name,
-      attempt: this.attemptsOf(jobId).next - 1,
-    }));
+  *issuedAttempts(): Generator<{ jobId: string; name: string; attempt: number }> {
+    if (!this.graph) return;
+    for (const jobId of this.issued)
+      yield { jobId, name: this.graph.spec(jobId).name, attempt: this.attemptsOf(jobId).next - 1 };
   }
 
   private progress(): void {

@@ -10,6 +10,7 @@ import { JobStore, RUNNING_KEY } from '../../src/jobstore/jobStore.js';
 import type { BatchSystem, RunningJobView } from '../../src/ports/batchSystem.js';
 import {
   keepRunningRecord,
+  MAX_WAITING_LISTED,
   RUNNING_RECORD_POLL_MS,
   RUNNING_RECORD_REFRESH_MS,
   runningJobs,
@@ -29,7 +30,7 @@ t.test(
       // An earlier attempt the batch system still reports: not the one the leader waits for.
       { jobId: 'j-c', attempt: 0, batchJobId: '4100', node: 'ip-10-0-0-8' },
     ];
-    t.same(runningJobs(issued, { runningJobs: () => started }), [
+    t.same(runningJobs(issued, { runningJobs: () => started }).jobs, [
       {
         jobId: 'j-a',
         name: 'align',
@@ -43,12 +44,30 @@ t.test(
       { jobId: 'j-b', name: 'merge', attempt: 1, state: 'issued' },
     ]);
     t.same(
-      runningJobs(issued, {}).map((j) => j.state),
+      runningJobs(issued, {}).jobs.map((j) => j.state),
       ['issued', 'issued', 'issued'],
       'a batch system that cannot say where: every job issued',
     );
   },
 );
+
+t.test('runningJobs: a huge queue is counted whole but listed only in part', async (t) => {
+  const many = Array.from({ length: MAX_WAITING_LISTED + 500 }, (_, i) => ({
+    jobId: `w-${String(i).padStart(5, '0')}`,
+    name: 'leaf',
+    attempt: 1,
+  }));
+  const started = many.slice(0, 3).map((j) => ({ ...j, batchJobId: j.jobId }));
+  const r = runningJobs(many, { runningJobs: () => started });
+  t.equal(r.running, 3, 'every running attempt counted');
+  t.equal(r.waiting, MAX_WAITING_LISTED + 497, 'every waiting attempt counted');
+  t.equal(r.jobs.length, 3 + MAX_WAITING_LISTED, 'the running ones listed, and the first waiting ones');
+  t.same(
+    r.jobs.slice(3, 5).map((j) => j.jobId),
+    ['w-00003', 'w-00004'],
+    'the waiting ones listed are the first issued',
+  );
+});
 
 t.test(
   'keepRunningRecord writes running.json when what runs changes, refreshes it once a minute, and stops with the run',
