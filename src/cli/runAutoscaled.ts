@@ -11,6 +11,7 @@ import { checkScalingFlags, type DeclaredJob } from '../leader/autoscaledRunChec
 import { parseLeaderConfigObject, type LeaderConfig } from '../leader/leaderConfig.js';
 import { jobLogWriter, type JobLogFilesOptions } from '../leader/jobLogFiles.js';
 import { createLeaderMetrics } from '../leader/metrics.js';
+import { ensureWorkDir } from '../leader/runScratch.js';
 import type { FatalLaunchError } from '../scaler/tick/fatalBackoff.js';
 import { clusterEnvironment, workDirOf } from '../main/env.js';
 import { parseTagsJson } from '../provisioner/cluster/validate.js';
@@ -226,6 +227,7 @@ async function declaredJobs(
   defaultPreemptable: boolean,
   workDir: string,
 ): Promise<DeclaredJob[]> {
+  await ensureWorkDir(workDir);
   const dir = await mkdtemp(join(workDir, 'toil-check-'));
   try {
     const path = join(dir, 'workflow.mjs');

@@ -135,6 +135,22 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
         /^toil: --writeLogs: with --leader the leader's process learns of the jobs' ends, not this one; .*run without it$/,
     },
     {
+      name: '--workDir that is a file',
+      args: ['run', SORT, 'file:./wdfile', '--numLines', '10', '--workDir', SORT],
+      expect:
+        /^toil: work directory .*sort\.ts \(--workDir, TOIL_WORKDIR or TOIL_WORKDIR_OVERRIDE\): it is not a directory$/,
+    },
+    {
+      name: '--workDir that is a file, --provisioner aws (checked before anything is launched)',
+      args: [
+        ...['run', SORT, 'file:./wdseed', '--provisioner', 'aws', '--nodeTypes', 't2.medium'],
+        ...['--zone', 'us-west-2a', '--clusterName', 'c', '--batchSystem', 'mesos'],
+        ...['--mesosMaster', '127.0.0.1:9', '--workDir', SORT],
+      ],
+      expect:
+        /^toil: work directory .*sort\.ts \(--workDir, TOIL_WORKDIR or TOIL_WORKDIR_OVERRIDE\): it is not a directory$/,
+    },
+    {
       name: 'bad --retryCount',
       args: ['run', SORT, 'file:./js', '--retryCount', 'many'],
       expect: /--retryCount many: expected a whole number/,
