@@ -108,9 +108,22 @@ export async function runAutoscaled(
     if (!f.keepNodes) out.line('toil: releasing every node this run launched');
     await started.stop();
   };
-  const onSignal = (): void => void stop().finally(() => process.exit(130));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // A first SIGINT/SIGTERM cancels the workflow, which kills its jobs and removes the leader's
+  // scratch as any ended run does; the nodes are then released below and the exit code is the
+  // signal's (130, 143). A second signal, or one before the workflow is submitted, stops at once.
+  let interrupted: NodeJS.Signals | undefined;
+  let cancelRun: ((why: Error) => void) | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (interrupted === undefined && cancelRun) {
+      interrupted = signal;
+      out.line(`toil: ${signal}: cancelling the workflow; its job store is kept for --restart`);
+      cancelRun(new WorkflowInterruptedError(signal));
+      return;
+    }
+    void stop().finally(() => process.exit(signalExitCode(signal)));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   let succeeded = false;
   try {
     const run = started.daemon.submit({
@@ -126,6 +139,7 @@ export async function runAutoscaled(
         ...(jobLogs ? { onJobLog: jobLogWriter(jobLogs, log) } : {}),
       },
     });
+    cancelRun = (why) => started.daemon.cancel(run.id, why);
     let cancelled = false;
     while (run.status === 'running') {
       if (run.progress) out.progress(run.progress);
@@ -145,9 +159,12 @@ export async function runAutoscaled(
       out.line(
         `toil: workflow succeeded: ${run.jobsRun ?? 0} jobs run in ${elapsed}; nodes cost $${t.costDollars.toFixed(4)}`,
       );
+    else if (interrupted !== undefined)
+      out.line(`toil: workflow interrupted by ${interrupted}; its job store is kept for --restart`);
     else if (run.userError) out.line(`toil: ${hint(run.message ?? 'bad input')}`);
     else out.line(`toil: workflow failed: ${run.message ?? 'no reason given'}`);
     succeeded = run.status === 'succeeded';
+    if (interrupted !== undefined && !succeeded) return signalExitCode(interrupted);
     return succeeded ? 0 : run.userError ? 2 : 1;
   } finally {
     process.off('SIGINT', onSignal);
@@ -165,6 +182,15 @@ export async function runAutoscaled(
         rm(stateDir, { recursive: true, force: true }),
         rm(`${stateDir}.token`, { force: true }),
       ]);
+  }
+}
+
+/** How a run stopped by SIGINT or SIGTERM exits, as a shell reports a process killed by it. */
+const signalExitCode = (signal: NodeJS.Signals): number => (signal === 'SIGTERM' ? 143 : 130);
+
+class WorkflowInterruptedError extends ToilError {
+  constructor(signal: NodeJS.Signals) {
+    super('WORKFLOW_CANCELLED', `interrupted by ${signal}`);
   }
 }
 

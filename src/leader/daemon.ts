@@ -362,7 +362,10 @@ export class LeaderDaemon {
           run.status = 'failed';
           run.message = coerceError(e).message;
           if (e instanceof UserInputError) run.userError = true;
-          this.log.error({ err: coerceError(e), workflow: run.id }, 'workflow failed to run');
+          // A cancellation someone asked for (DELETE, a signal to `toil run`) is no fault: one line.
+          if (cancel.signal.aborted && e === cancel.signal.reason)
+            this.log.warn({ workflow: run.id, reason: run.message }, 'workflow cancelled');
+          else this.log.error({ err: coerceError(e), workflow: run.id }, 'workflow failed to run');
         },
       )
       .finally(() => {

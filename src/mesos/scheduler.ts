@@ -138,6 +138,8 @@ export class MesosSchedulerClient {
   private rearmWatchdog: () => void = () => undefined;
   private subscriptions = 0;
   private subscribedWaiters: (() => void)[] = [];
+  /** TEARDOWN was sent: the master no longer takes this framework's calls. */
+  private tornDown = false;
   /** Task ids awaiting a reconciliation answer in the current subscription. */
   private unanswered = new Map<string, ReconcileTask>();
 
@@ -213,6 +215,7 @@ export class MesosSchedulerClient {
 
   /** TEARDOWN: the master kills every task and forgets the framework; then stop. */
   async teardown(): Promise<void> {
+    this.tornDown = true;
     if (this.subscribed) await this.call('TEARDOWN', {});
     await this.options.frameworkIdStore.save(undefined);
     await this.stop();
@@ -519,8 +522,10 @@ export class MesosSchedulerClient {
           try {
             await this.acknowledge(status.agent_id.value, status.task_id.value, status.uuid);
           } catch (e) {
-            // The agent re-sends unacknowledged updates; the next one gets another chance.
-            this.log.warn({ err: coerceError(e), taskId: status.task_id.value }, 'acknowledge failed');
+            // The agent re-sends unacknowledged updates; the next one gets another chance. Once we
+            // stop or tear down, the master refuses it ("not subscribed"), which is no fault.
+            if (this.running && !this.tornDown)
+              this.log.warn({ err: coerceError(e), taskId: status.task_id.value }, 'acknowledge failed');
           }
         }
         return;
