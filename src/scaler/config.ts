@@ -109,6 +109,18 @@ export function parseNodeTypesString(value: string): { nodeTypes: ParsedNodeType
 const count = z.number().int().min(0);
 const price = z.number().min(0);
 
+/**
+ * maxNodes / minNodes: one count for every node type, or one per node type, as a list or as Toil's
+ * flag spells it (`--maxNodes 2,3`: the string "2,3").
+ */
+const perNodeTypeCounts = (minItems: number) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && /^\s*\d+\s*(,\s*\d+\s*)*$/.test(v) ? v.split(',').map(Number) : v),
+    z.union([count, z.array(count).min(minItems)], {
+      error: () => 'expected a whole number >= 0, or one per node type: a list ([2, 3]) or Toil\'s "2,3"',
+    }),
+  );
+
 const NodeTypeObject = z
   .object({
     /** "c5.large" or "c5.large/c5a.large" (interchangeable types), optionally with ":bid". */
@@ -143,8 +155,8 @@ const ScalerSchema = z
           ? 'required: the node types to scale, e.g. "c5.large,m5.large:0.05" (Toil\'s --nodeTypes; :BID means spot) or a list'
           : 'expected node types as Toil\'s --nodeTypes string ("c5.large,m5.large:0.05") or a list of types / {instanceType, …} entries',
     }),
-    maxNodes: z.union([count, z.array(count).min(1)]).default(10),
-    minNodes: z.union([count, z.array(count)]).default(0),
+    maxNodes: perNodeTypeCounts(1).default(10),
+    minNodes: perNodeTypeCounts(0).default(0),
     maxTotalNodes: count.optional(),
     maxPreemptableNodes: count.optional(),
     maxHourlyCost: z.number().positive().optional(),

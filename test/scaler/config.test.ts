@@ -222,3 +222,23 @@ t.test('scaler.objective: cost, balanced or speed', async (t) => {
     /^scaler\.objective: Invalid option: expected one of "cost"\|"balanced"\|"speed"/,
   );
 });
+
+t.test('maxNodes and minNodes as Toil\'s flags spell them: "2,3" is one count per node type', async (t) => {
+  const c = parseScalerConfig(
+    { nodeTypes: 'c5.large:0.05,m5.large', maxNodes: '2, 3', minNodes: '0,1' },
+    catalogue(),
+  );
+  t.same(
+    c.nodeTypes.map((n) => [n.label, n.minNodes, n.maxNodes]),
+    [
+      ['c5.large:0.05', 0, 2],
+      ['m5.large', 1, 3],
+    ],
+  );
+  t.same(problems({ nodeTypes: 'c5.large', maxNodes: 'lots' }), [
+    'scaler.maxNodes: expected a whole number >= 0, or one per node type: a list ([2, 3]) or Toil\'s "2,3"',
+  ]);
+  t.same(problems({ nodeTypes: 'c5.large', minNodes: '1,,2' }), [
+    'scaler.minNodes: expected a whole number >= 0, or one per node type: a list ([2, 3]) or Toil\'s "2,3"',
+  ]);
+});
