@@ -18,9 +18,10 @@ import { addAutoscalingOptions, type AutoscalingFlags } from './runAutoscaledOpt
 import { autoscalingFlagsGiven, parseScalerFlags, scalerSectionFromFlags } from './scalerFlags.js';
 import { jobLogWriter, type JobLogFilesOptions } from '../leader/jobLogFiles.js';
 import type { JobDefaults } from '../leader/submission.js';
+import { parseSlurmFlags, type SlurmRunFlags } from '../slurm/slurmFlags.js';
 import { addToilRunOptions, foreignToilOptions, jobLogFilesOptions, runOutput } from './toilRunOptions.js';
 
-export interface RunFlags extends AutoscalingFlags {
+export interface RunFlags extends AutoscalingFlags, SlurmRunFlags {
   restart?: boolean;
   clean: string;
   retryCount: string;
@@ -120,7 +121,22 @@ export const command: SubCommand = {
       .option('--mesosEndpoint <host:port>', 'mesos: alias of --mesosMaster')
       .option(
         '--slurmPartition <name>',
-        'slurm: the partition jobs go to (default: the cluster default; SLURM_CONF names the cluster, TOIL_SLURM_ARGS adds sbatch flags)',
+        'slurm: the partition jobs go to (default: the cluster default; SLURM_CONF names the cluster)',
+      )
+      .option(
+        '--slurmArgs <args>',
+        'slurm: more sbatch flags, given last so they win (default: TOIL_SLURM_ARGS)',
+      )
+      .option('--slurmTime <[DD-]HH:MM:SS>', 'slurm: the time limit of jobs that declare no walltime')
+      .option('--slurmQOS <qos>', 'slurm: the quality of service jobs ask for')
+      .option('--slurmPE <partition>', 'slurm: the partition of jobs asking for more than one core')
+      .option(
+        '--slurmAllocateMem <bool>',
+        'slurm: false: ask Slurm for no memory (clusters that refuse --mem)',
+      )
+      .option(
+        '--batchLogsDir <dir>',
+        "slurm: write each job's stdout and stderr to files here, named as Toil names them (a directory every node shares)",
       )
       .option(
         '--workDir <dir>',
@@ -152,6 +168,13 @@ export const command: SubCommand = {
             message,
             workflowArgs,
             runCommand.options.flatMap((o) => (o.long ? [o.long] : [])),
+          );
+        const slurmOnly = slurmOnlyFlags(flags);
+        if (slurmOnly.length > 0 && (flags.leader !== undefined || flags.provisioner !== undefined))
+          throw new UserInputError(
+            'BAD_FLAG',
+            `${slurmOnly.join(', ')}: taken by toil run --batchSystem slurm on a Slurm cluster's head node, not with ` +
+              `${flags.leader !== undefined ? '--leader' : '--provisioner'}; give the sbatch flags in TOIL_SLURM_ARGS where the leader runs`,
           );
         if (flags.leader !== undefined) {
           const { runOnLeader, leaderToken } = await import('./runAutoscaledOnLeader.js');
@@ -209,6 +232,12 @@ async function run(
     );
   try {
     const store = openJobStore(jobStoreText, { log });
+    const slurm = batchSystemName === 'slurm' ? parseSlurmFlags(f, process.env, parseBool) : undefined;
+    const slurmOnly = slurmOnlyFlags(f);
+    if (!slurm && slurmOnly.length > 0)
+      console.line(
+        `toil: ${slurmOnly.join(', ')} ${slurmOnly.length === 1 ? 'has' : 'have'} no effect with --batchSystem ${batchSystemName} (only Slurm takes ${slurmOnly.length === 1 ? 'it' : 'them'})`,
+      );
     const mesosMaster = f.mesosMaster ?? f.mesosEndpoint;
     const workDir = workDirOf(f.workDir);
     // Only a --workDir the user gave goes to the workers: otherwise each worker's own environment
@@ -223,6 +252,7 @@ async function run(
       ...(f.freshWorkers ? { warmWorkers: false } : {}),
       ...(mesosMaster !== undefined ? { mesosMaster } : {}),
       ...(f.slurmPartition !== undefined ? { slurmPartition: f.slurmPartition } : {}),
+      ...(slurm ? { slurm } : {}),
       workDir,
       jobStore: store,
     });
@@ -389,6 +419,13 @@ export function parseJobDefaults(f: RunFlags): JobDefaults {
     memory: parseSize('--defaultMemory', f.defaultMemory),
     disk: parseSize('--defaultDisk', f.defaultDisk),
   };
+}
+
+/** Toil's Slurm flags the run was given (they take effect with --batchSystem slurm only). */
+function slurmOnlyFlags(f: RunFlags): string[] {
+  return (['slurmArgs', 'slurmTime', 'slurmQOS', 'slurmPE', 'slurmAllocateMem', 'batchLogsDir'] as const)
+    .filter((k) => f[k] !== undefined)
+    .map((k) => `--${k}`);
 }
 
 export function parseBool(flag: string, v: string | boolean): boolean {

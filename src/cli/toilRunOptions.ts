@@ -95,11 +95,6 @@ const FOREIGN: readonly ForeignOption[] = [
     "toil-ts writes no cluster statistics file; the leader's /status and /metrics show the cluster; run without --clusterStats",
     '--clusterStats',
   ),
-  ...refused(
-    'value',
-    "toil-ts keeps no batch system log files; --writeLogs DIR writes each failed job's log, its output included; run without --batchLogsDir",
-    '--batchLogsDir',
-  ),
   ...refused('value', "toil-ts writes no file of the leader's messages; use --logFile", '--writeMessages'),
   ...refused(
     'value',
@@ -122,9 +117,8 @@ const FOREIGN: readonly ForeignOption[] = [
     '--stopOnFirstFailure',
   ),
   ...refused('value', 'toil-ts schedules no accelerators (GPUs)', '--defaultAccelerators'),
-  ...refused('value', SLURM_FLAGS, '--slurmArgs', '--slurmTime', '--slurmPE', '--slurmQOS', '--slurmGPUQOS'),
-  ...refused('value', SLURM_FLAGS, '--slurmGPUPartition'),
-  ...refused('bool', SLURM_FLAGS, '--slurmAllocateMem', '--slurmDefaultAllMem'),
+  ...ignored('value', 'toil-ts jobs ask for no GPUs', '--slurmGPUPartition', '--slurmGPUQOS'),
+  ...refused('bool', SLURM_FLAGS, '--slurmDefaultAllMem'),
 ];
 
 /** Toil's `--log<Level>` switches, each the same as `--logLevel <level>`; `--logOff` is critical. */

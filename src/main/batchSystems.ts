@@ -15,6 +15,7 @@ import type { BatchSystem } from '../ports/batchSystem.js';
 import { SlurmBatchSystem } from '../slurm/batchSystem.js';
 import { SlurmCli } from '../slurm/cli.js';
 import type { Env } from './env.js';
+import type { SlurmRunSettings } from '../slurm/slurmFlags.js';
 
 /** The argv prefix that runs this copy of `toil` (node and bin/toil.js), for worker processes. */
 export function toilCommand(): string[] {
@@ -75,6 +76,8 @@ export interface CreateBatchSystemOptions {
   readonly jobStore?: JobStore;
   /** slurm: the partition jobs go to (--slurmPartition; default the cluster's default partition). */
   readonly slurmPartition?: string;
+  /** slurm: Toil's other Slurm flags, parsed (src/slurm/slurmFlags.ts); else TOIL_SLURM_ARGS alone. */
+  readonly slurm?: SlurmRunSettings;
   /** slurm: the directory jobs start in; single_machine: the jobs' scratch space (its file system sizes --maxDisk). */
   readonly workDir?: string;
   readonly env?: Env;
@@ -138,7 +141,7 @@ export function createBatchSystem(
 export function createSlurmBatchSystem(
   options: Pick<
     CreateBatchSystemOptions,
-    'clock' | 'log' | 'env' | 'slurmPartition' | 'workDir' | 'jobStore'
+    'clock' | 'log' | 'env' | 'slurmPartition' | 'slurm' | 'workDir' | 'jobStore'
   > & {
     /** How often squeue is asked (default 1 s). */
     readonly pollMs?: number;
@@ -146,7 +149,8 @@ export function createSlurmBatchSystem(
 ): SlurmBatchSystem {
   const env = options.env ?? process.env;
   const store = options.jobStore;
-  const extraArgs = (env.TOIL_SLURM_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
+  const extraArgs =
+    options.slurm?.extraArgs ?? (env.TOIL_SLURM_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
   return new SlurmBatchSystem({
     cli: new SlurmCli(env.SLURM_CONF ? { conf: env.SLURM_CONF } : {}),
     clock: options.clock,
@@ -155,6 +159,7 @@ export function createSlurmBatchSystem(
     ...(options.workDir ? { workDir: options.workDir } : {}),
     ...(options.pollMs ? { pollMs: options.pollMs } : {}),
     ...(extraArgs.length > 0 ? { extraArgs } : {}),
+    ...(options.slurm ? { jobFlags: options.slurm.jobFlags } : {}),
     ...(store
       ? { onStart: () => store.writeSlurmUse(env.SLURM_CONF ? { conf: resolve(env.SLURM_CONF) } : {}) }
       : {}),

@@ -55,6 +55,11 @@ export interface SlurmBatchSystemOptions {
   readonly workDir?: string;
   /** More sbatch flags (TOIL_SLURM_ARGS); an `--exclude`/`-x` there is kept in every job's list. */
   readonly extraArgs?: readonly string[];
+  /** Toil's Slurm flags (--slurmPE, --slurmTime, --slurmQOS, --slurmAllocateMem, --batchLogsDir). */
+  readonly jobFlags?: Pick<
+    SlurmJobOptions,
+    'multiCorePartition' | 'defaultTime' | 'qos' | 'allocateMem' | 'logsDir'
+  >;
   /** sbatch calls at once. Default 4. */
   readonly submitConcurrency?: number;
   /**
@@ -173,6 +178,7 @@ export class SlurmBatchSystem implements ClusterBatchSystem {
       workDir: options.workDir ?? '/tmp',
       ...(options.partition ? { partition: options.partition } : {}),
       ...(user.args.length > 0 ? { extraArgs: user.args } : {}),
+      ...options.jobFlags,
     };
     this.submitQueue = new PQueue({ concurrency: options.submitConcurrency ?? 4 });
   }

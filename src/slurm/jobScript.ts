@@ -4,7 +4,12 @@
  * - One task on one node with `--cpus-per-task` = cores rounded up (Slurm allocates whole CPUs),
  *   `--mem` and `--tmp` in MiB rounded up, at least 1.
  * - `--time` from the job's declared walltime (minutes, rounded up): Slurm ends it at that limit
- *   (TIMEOUT, a failure), as Toil's Slurm batch system does. No walltime: the partition's limit.
+ *   (TIMEOUT, a failure), as Toil's Slurm batch system does. No walltime: --slurmTime, else the
+ *   partition's limit. --slurmPartition, or --slurmPE for jobs of more than one core; --slurmQOS.
+ * - `--output` /dev/null (the worker keeps a failed job's output in the job store), or with
+ *   --batchLogsDir a file per job and stream there, named as Toil names them.
+ * - The user's extra flags (TOIL_SLURM_ARGS, --slurmArgs) come last, so sbatch takes theirs over
+ *   ours for any option given twice (`--time`, `--partition`), as Toil lets them.
  * - A non-preemptable job is constrained to the on-demand feature, so it never runs on a spot node.
  *   A preemptable job has no constraint: it may run anywhere, and spot nodes come first because
  *   they are registered with a lower Weight (Slurm fills the lowest weight first).
@@ -31,6 +36,19 @@ export interface SlurmJobOptions {
   readonly workDir: string;
   /** More sbatch flags (TOIL_SLURM_ARGS without its `--exclude`), split on white space. */
   readonly extraArgs?: readonly string[];
+  /** Toil's --slurmPE: the partition of jobs asking for more than one core. */
+  readonly multiCorePartition?: string;
+  /** Toil's --slurmTime ([DD-]HH:MM:SS): the time limit of jobs that declare no walltime. */
+  readonly defaultTime?: string;
+  /** Toil's --slurmQOS. */
+  readonly qos?: string;
+  /** Toil's --slurmAllocateMem False: no `--mem` (for clusters that refuse memory requests). */
+  readonly allocateMem?: boolean;
+  /**
+   * Toil's --batchLogsDir: each job's stdout and stderr in files of this directory, named as
+   * Toil names them (`toil_job_<job id>_batch_slurm_<Slurm job id>_std_output.log`, `…_std_error.log`).
+   */
+  readonly logsDir?: string;
 }
 
 const MIB = 2 ** 20;
@@ -60,23 +78,31 @@ export function sbatchArgs(
   excludedNodes: readonly string[] = [],
 ): string[] {
   const r = job.requirements;
+  const cpus = Math.max(1, Math.ceil(r.cores - 1e-9));
   const args = [
     `--job-name=${slurmJobName(job.name)}`,
     `--comment=${attemptComment(job.jobId, job.attempt)}`,
     '--nodes=1',
     '--ntasks=1',
-    `--cpus-per-task=${Math.max(1, Math.ceil(r.cores - 1e-9))}`,
-    `--mem=${Math.max(1, Math.ceil(r.memory / MIB))}M`,
+    `--cpus-per-task=${cpus}`,
+    ...(o.allocateMem === false ? [] : [`--mem=${Math.max(1, Math.ceil(r.memory / MIB))}M`]),
     `--tmp=${Math.max(1, Math.ceil(r.disk / MIB))}M`,
     '--no-requeue',
-    `--output=${o.outputPath}`,
+    ...(o.logsDir
+      ? [
+          `--output=${o.logsDir}/toil_job_${job.jobId}_batch_slurm_%j_std_output.log`,
+          `--error=${o.logsDir}/toil_job_${job.jobId}_batch_slurm_%j_std_error.log`,
+        ]
+      : [`--output=${o.outputPath}`]),
     `--chdir=${o.workDir}`,
   ];
   if (r.walltimeMs !== undefined && r.walltimeMs > 0) {
     args.push(`--time=${Math.max(1, Math.ceil(r.walltimeMs / 60_000))}`);
-  }
+  } else if (o.defaultTime) args.push(`--time=${o.defaultTime}`);
   if (!r.preemptable && o.onDemandFeature !== '') args.push(`--constraint=${o.onDemandFeature}`);
-  if (o.partition) args.push(`--partition=${o.partition}`);
+  const partition = cpus > 1 && o.multiCorePartition ? o.multiCorePartition : o.partition;
+  if (partition) args.push(`--partition=${partition}`);
+  if (o.qos) args.push(`--qos=${o.qos}`);
   if (excludedNodes.length > 0) args.push(`--exclude=${excludedNodes.join(',')}`);
   args.push(...(o.extraArgs ?? []));
   return args;

@@ -62,10 +62,9 @@ t.test('an ignored option is named once with its reason; a refused one ends the 
   ]);
   const refused: [flags: Record<string, unknown>, flag: string][] = [
     [{ sseKey: 'k' }, '--sseKey'],
-    [{ batchLogsDir: 'logs' }, '--batchLogsDir'],
+    [{ slurmDefaultAllMem: 'true' }, '--slurmDefaultAllMem'],
     [{ doubleMem: true }, '--doubleMem'],
     [{ doubleMem: 'yes' }, '--doubleMem'],
-    [{ slurmTime: '1:00:00' }, '--slurmTime'],
     [{ disableCaching: true, maxJobDuration: '60' }, '--maxJobDuration'],
   ];
   for (const [flags, flag] of refused) {
@@ -74,6 +73,11 @@ t.test('an ignored option is named once with its reason; a refused one ends the 
     t.match(err.message, new RegExp(`^${flag}: `), `${flag}: the message names it`);
   }
   t.same(foreignToilOptions({ doubleMem: 'false', stopOnFirstFailure: 'False' }), [], 'turned off: harmless');
+  t.same(
+    foreignToilOptions({ slurmGPUPartition: 'gpu' }),
+    ['toil: --slurmGPUPartition has no effect here: toil-ts jobs ask for no GPUs'],
+    "Toil's GPU partition is said to change nothing",
+  );
   const bad = t.throws(() => foreignToilOptions({ realTimeLogging: 'often' })) as UserInputError;
   t.equal(bad.message, '--realTimeLogging often: expected true or false');
 });

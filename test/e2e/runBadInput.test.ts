@@ -151,6 +151,18 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
         /^toil: work directory .*sort\.ts \(--workDir, TOIL_WORKDIR or TOIL_WORKDIR_OVERRIDE\): it is not a directory$/,
     },
     {
+      name: "Toil's Slurm flags with --leader, whose leader, not this process, submits the Slurm jobs",
+      args: ['run', SORT, 'file:./slurmleader', '--leader', 'http://127.0.0.1:9', '--slurmTime', '1:00:00'],
+      expect:
+        /^toil: --slurmTime: taken by toil run --batchSystem slurm on a Slurm cluster's head node, not with --leader; give the sbatch flags in TOIL_SLURM_ARGS where the leader runs$/,
+    },
+    {
+      name: 'a --slurmTime Slurm cannot read',
+      args: ['run', SORT, 'file:./slurmtime', '--batchSystem', 'slurm', '--slurmTime', '4h'],
+      expect:
+        /^toil: --slurmTime 4h: expected a Slurm time limit as \[DD-\]HH:MM:SS \(e\.g\. 4:00:00 or 1-12:00:00\)$/,
+    },
+    {
       name: 'bad --retryCount',
       args: ['run', SORT, 'file:./js', '--retryCount', 'many'],
       expect: /--retryCount many: expected a whole number/,

@@ -59,6 +59,48 @@ t.test(
   },
 );
 
+t.test(
+  "Toil's Slurm flags: --slurmTime, --slurmPE, --slurmQOS, --slurmAllocateMem, --batchLogsDir",
+  async (t) => {
+    const oneCore = { cores: 1, memory: MB, disk: MB, preemptable: true };
+    const flags = {
+      ...opts,
+      partition: 'short',
+      defaultTime: '4:00:00',
+      multiCorePartition: 'smp',
+      qos: 'normal',
+      allocateMem: false,
+      logsDir: '/shared/logs',
+    };
+    const single = sbatchArgs({ ...base, requirements: oneCore }, flags);
+    t.ok(single.includes('--time=4:00:00'), '--slurmTime for a job that declares no walltime');
+    t.ok(single.includes('--partition=short'), 'a one-core job goes to --slurmPartition');
+    t.ok(single.includes('--qos=normal'), '--slurmQOS');
+    t.notOk(
+      single.some((a) => a.startsWith('--mem')),
+      '--slurmAllocateMem false: no --mem',
+    );
+    t.ok(
+      single.includes('--output=/shared/logs/toil_job_j-1_batch_slurm_%j_std_output.log') &&
+        single.includes('--error=/shared/logs/toil_job_j-1_batch_slurm_%j_std_error.log'),
+      '--batchLogsDir: stdout and stderr in files named as Toil names them',
+    );
+    t.notOk(single.includes('--output=/dev/null'), 'not thrown away');
+    const multi = sbatchArgs(base, flags);
+    t.ok(multi.includes('--time=2'), 'a declared walltime wins over --slurmTime');
+    t.ok(multi.includes('--partition=smp') && !multi.includes('--partition=short'), '2 CPUs: --slurmPE');
+    const defaults = sbatchArgs(base, opts);
+    t.ok(defaults.includes('--mem=601M') && defaults.includes('--output=/dev/null'), 'none given: as before');
+    t.notOk(defaults.some((a) => a.startsWith('--qos') || a.startsWith('--error')));
+    const overridden = sbatchArgs(base, { ...flags, extraArgs: ['--time=10', '--partition=long'] });
+    t.same(
+      overridden.slice(-2),
+      ['--time=10', '--partition=long'],
+      "the user's extra flags come last: sbatch takes theirs for an option given twice",
+    );
+  },
+);
+
 t.test('nodes the keep-off hints keep the job off: --exclude, none when there are none', async (t) => {
   t.ok(sbatchArgs(base, opts, ['n1', 'n3']).includes('--exclude=n1,n3'));
   t.notOk(sbatchArgs(base, opts, []).some((a) => a.startsWith('--exclude')));

@@ -1,0 +1,73 @@
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseAttemptComment } from '../../src/slurm/jobScript.js';
+import { needsSlurm, startSlurmCluster } from '../fixtures/slurmCluster.js';
+import { REPO_ROOT, runToil, scratchDir, sortedLikeCSort } from '../fixtures/workflowCli.js';
+
+// Sized for a busy two-core machine; a hang still fails, later.
+t.setTimeout(240_000);
+
+/**
+ * Toil's Slurm example as its docs write it (docs/running/hpcEnvironments.rst):
+ * `sort.py ./store --batchSystem slurm --batchLogsDir ./logs`, with `--slurmTime` and
+ * `--slurmArgs`. Slurm's own records say what each job got: the time limit, the extra flag, and
+ * a stdout and stderr file per job in the logs directory, named as Toil names them.
+ */
+t.test(
+  "toil run --batchSystem slurm with Toil's --batchLogsDir, --slurmTime and --slurmArgs on a real Slurm",
+  { skip: needsSlurm() },
+  async (t) => {
+    const cluster = await startSlurmCluster([{ features: ['ondemand'], memoryMb: 4000 }]);
+    t.teardown(() => cluster.stop());
+    const dir = scratchDir(t, 'toil-slurm-flags-');
+    fs.mkdirSync(path.join(dir, 'logs'));
+    const run = await runToil(
+      [
+        'run',
+        path.join(REPO_ROOT, 'examples/sort.ts'),
+        './store',
+        '--batchSystem',
+        'slurm',
+        '--batchLogsDir',
+        './logs',
+        '--slurmTime',
+        '0:30:00',
+        '--slurmArgs',
+        '--nice=7',
+        '--logLevel',
+        'warning',
+        '--numLines',
+        '2000',
+        '--N',
+        '40000',
+      ],
+      { cwd: dir, env: { SLURM_CONF: cluster.controller.conf, TOIL_SLURM_ARGS: '--nice=3' } },
+    );
+    t.equal(run.code, 0, `toil run exits 0\n${run.stderr.slice(-2000)}`);
+    t.ok(sortedLikeCSort(dir), "the output equals LC_ALL=C sort's");
+
+    const jobs = (await cluster.cli.jobs()).filter((j) => parseAttemptComment(j.comment));
+    t.ok(jobs.length >= 3, `${jobs.length} Slurm jobs`);
+    // The controller's job completion log: an independent record of what each job was given.
+    const comp = fs
+      .readFileSync(path.join(cluster.controller.dir, 'log', 'jobcomp.txt'), 'utf8')
+      .split('\n')
+      .filter((l) => / Name=toil\./.test(l));
+    t.equal(comp.length, jobs.length, 'jobcomp has every job');
+    t.ok(
+      comp.every((l) => / TimeLimit=30 /.test(l)),
+      `--slurmTime 0:30:00: every job's time limit is 30 minutes (${comp[0]})`,
+    );
+    const logs = fs.readdirSync(path.join(dir, 'logs')).sort();
+    for (const j of jobs) {
+      const { jobId } = parseAttemptComment(j.comment)!;
+      for (const stream of ['std_output', 'std_error'])
+        t.ok(
+          logs.includes(`toil_job_${jobId}_batch_slurm_${j.jobId}_${stream}.log`),
+          `Slurm job ${j.jobId}: its ${stream} file is in --batchLogsDir`,
+        );
+    }
+    t.equal(logs.length, 2 * jobs.length, 'one stdout and one stderr file per job, nothing else');
+  },
+);
