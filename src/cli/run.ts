@@ -8,7 +8,7 @@ import { WorkflowKilledError } from '../leader/killRequest.js';
 import { WorkflowStartError, runWorkflow, type CleanPolicy } from '../leader/runWorkflow.js';
 import { suggestNames } from '../provisioner/suggest.js';
 import { createBatchSystem, workerCommand } from '../main/batchSystems.js';
-import { workDirOf } from '../main/env.js';
+import { prepareWorkDir } from '../main/env.js';
 import { openJobStore } from '../main/jobStores.js';
 import { firstLine } from '../workflow/jobError.js';
 import type { SubCommand } from './main.js';
@@ -239,7 +239,7 @@ async function run(
         `toil: ${slurmOnly.join(', ')} ${slurmOnly.length === 1 ? 'has' : 'have'} no effect with --batchSystem ${batchSystemName} (only Slurm takes ${slurmOnly.length === 1 ? 'it' : 'them'})`,
       );
     const mesosMaster = f.mesosMaster ?? f.mesosEndpoint;
-    const workDir = workDirOf(f.workDir);
+    const workDir = await prepareWorkDir(f.workDir);
     // Only a --workDir the user gave goes to the workers: otherwise each worker's own environment
     // (TOIL_WORKDIR of its node) decides, as in Toil.
     const workerWorkDir = f.workDir !== undefined ? workDir : undefined;

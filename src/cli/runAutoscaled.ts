@@ -13,7 +13,7 @@ import { jobLogWriter, type JobLogFilesOptions } from '../leader/jobLogFiles.js'
 import { createLeaderMetrics } from '../leader/metrics.js';
 import { ensureWorkDir } from '../leader/runScratch.js';
 import type { FatalLaunchError } from '../scaler/tick/fatalBackoff.js';
-import { clusterEnvironment, workDirOf } from '../main/env.js';
+import { clusterEnvironment, prepareWorkDir } from '../main/env.js';
 import { parseTagsJson } from '../provisioner/cluster/validate.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
 import { bundleWorkflow } from '../workflow/bundle.js';
@@ -59,7 +59,7 @@ export async function runAutoscaled(
     '--defaultPreemptable',
     f.defaultPreemptable ?? f.defaultPreemptible ?? false,
   );
-  const workDir = workDirOf(f.workDir);
+  const workDir = await prepareWorkDir(f.workDir);
   const catalogue = await readCatalogue();
   // The leader's own state beside the work dir, one per job store, so --restart adopts its nodes.
   const stateDir = join(

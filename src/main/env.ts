@@ -1,5 +1,7 @@
+import { access, constants, mkdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { UserInputError } from '../common/errors.js';
 
 /** The environment a factory reads; `process.env` unless a caller (a test) passes its own. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -45,6 +47,52 @@ export function clusterEnvironment(env: Env = process.env): ClusterEnvironment {
 export function workDirOf(flag: string | undefined, env: Env = process.env): string {
   const chosen = nonEmpty(env.TOIL_WORKDIR_OVERRIDE) ?? nonEmpty(flag) ?? nonEmpty(env.TOIL_WORKDIR);
   return resolve(chosen ?? tmpdir());
+}
+
+/**
+ * The work directory (`workDirOf`), made if missing and checked writable before anything starts,
+ * so a wrong one is one line naming where it came from (exit 2), not a failure halfway through.
+ */
+export async function prepareWorkDir(flag: string | undefined, env: Env = process.env): Promise<string> {
+  const dir = workDirOf(flag, env);
+  const source = nonEmpty(env.TOIL_WORKDIR_OVERRIDE)
+    ? 'TOIL_WORKDIR_OVERRIDE'
+    : nonEmpty(flag)
+      ? '--workDir'
+      : nonEmpty(env.TOIL_WORKDIR)
+        ? 'TOIL_WORKDIR'
+        : 'the OS temp dir';
+  try {
+    // One level at a time: a recursive mkdir retries for ever where a parent exists but refuses
+    // children with ENOENT (/proc).
+    const missing: string[] = [];
+    let p = dir;
+    while (
+      !(await stat(p).then(
+        () => true,
+        () => false,
+      )) &&
+      dirname(p) !== p
+    ) {
+      missing.unshift(p);
+      p = dirname(p);
+    }
+    for (const m of missing)
+      await mkdir(m).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EEXIST') throw e;
+      });
+    if (!(await stat(dir)).isDirectory())
+      throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+    await access(dir, constants.W_OK | constants.X_OK);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new UserInputError(
+      'BAD_FLAG',
+      `work directory ${dir} (${source}) cannot be used: ${err.code ?? err.message} (expected a directory this user can create and write in)`,
+      { workDir: dir, source },
+    );
+  }
+  return dir;
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import t from 'tap';
 import { workDirOf } from '../../src/main/env.js';
@@ -60,6 +60,37 @@ t.test("jobs' scratch space is under --workDir, TOIL_WORKDIR, or TOIL_WORKDIR_OV
       t.ok(scratch.startsWith(join(dir, c.expected) + sep), `${c.name}: job ${job}'s scratch ${scratch}`);
   }
 });
+
+t.test(
+  'a work directory that cannot be used: one line naming it and where it came from, exit 2, nothing made',
+  async (t) => {
+    const dir = scratchDir(t);
+    writeFileSync(join(dir, 'a-file'), 'not a directory');
+    const cases: { flags: string[]; env: Record<string, string>; message: RegExp }[] = [
+      {
+        flags: ['--workDir', 'a-file/wd'],
+        env: {},
+        message:
+          /^toil: work directory \S+\/a-file\/wd \(--workDir\) cannot be used: ENOTDIR \(expected a directory/,
+      },
+      {
+        flags: [],
+        env: { TOIL_WORKDIR: join(dir, 'a-file') },
+        message: /^toil: work directory \S+\/a-file \(TOIL_WORKDIR\) cannot be used: ENOTDIR/,
+      },
+    ];
+    for (const c of cases) {
+      const r = await runToil(['run', WORKFLOW, 'file:./js', join(dir, 'x.log'), ...c.flags], {
+        cwd: dir,
+        env: c.env,
+      });
+      t.equal(r.code, 2, r.stderr);
+      t.match(r.stderr, c.message);
+      t.equal(r.stderr.trim().split('\n').length, 1, 'in one line, no stack');
+      t.notOk(existsSync(join(dir, 'js')), 'no job store left behind');
+    }
+  },
+);
 
 t.test(
   'workDirOf: TOIL_WORKDIR_OVERRIDE, then the flag, then TOIL_WORKDIR, then the OS temp dir',
