@@ -91,6 +91,29 @@ function count(flag: string, v: string): number {
   return n;
 }
 
+/**
+ * Runs `start`, which listens on `host:port`; a port something else holds (or that may not be
+ * bound) is the user's to change, named with its flag, not an internal error.
+ */
+export async function listening<T>(
+  flag: string,
+  host: string,
+  port: number,
+  start: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await start();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EADDRINUSE' && code !== 'EACCES') throw e;
+    throw new UserInputError(
+      'PORT_IN_USE',
+      `${flag} ${port}: ${host}:${port} is ${code === 'EACCES' ? 'not allowed' : 'in use (another toil localcloud?)'}; choose another port, or 0 for any free one`,
+      { flag, port },
+    );
+  }
+}
+
 function duration(flag: string, v: string): number {
   const ms = tryParseDurationMs(v);
   if (ms === undefined)
@@ -212,7 +235,10 @@ export function registerEc2Commands(localcloud: Command, setExitCode: (code: num
       .option('--mesos-master <host:port>', 'Mesos master that running workers register with as agents'),
   ).action(async (f: Ec2Flags & { port: string; mesosMaster?: string }) => {
     const log = cliLogger(f.logLevel);
-    const endpoint = await startFromFlags(f, count('--port', f.port), f.mesosMaster, log);
+    const port = count('--port', f.port);
+    const endpoint = await listening('--port', f.host, port, () =>
+      startFromFlags(f, port, f.mesosMaster, log),
+    );
     process.stdout.write(`EC2 endpoint: ${endpoint.url} (region ${endpoint.region})\n`);
     process.stdout.write(`  export AWS_ENDPOINT_URL_EC2=${endpoint.url}\n`);
     await untilSignal();
@@ -238,14 +264,20 @@ export function registerEc2Commands(localcloud: Command, setExitCode: (code: num
     if (f.batchSystem === 'slurm') return runWithSlurm(f, log, setExitCode);
     if (f.batchSystem !== 'mesos')
       throw new UserInputError('BAD_FLAG', `--batchSystem ${f.batchSystem}: expected mesos or slurm`);
+    // Every flag is read before anything listens, and what started is stopped when the rest fails:
+    // a mistake must not leave a master running with nothing to stop it but a signal.
+    const mesosPort = count('--mesos-port', f.mesosPort);
+    const ec2Port = count('--ec2-port', f.ec2Port);
     const { startMesosMaster } = await import('../localcloud/mesos/masterServer.js');
-    const master = await startMesosMaster({
-      host: f.host,
-      port: count('--mesos-port', f.mesosPort),
-      clock: new RealClock(),
-      log,
+    const master = await listening('--mesos-port', f.host, mesosPort, () =>
+      startMesosMaster({ host: f.host, port: mesosPort, clock: new RealClock(), log }),
+    );
+    const endpoint = await listening('--ec2-port', f.host, ec2Port, () =>
+      startFromFlags(f, ec2Port, master.address, log),
+    ).catch(async (e: unknown) => {
+      await master.stop();
+      throw e;
     });
-    const endpoint = await startFromFlags(f, count('--ec2-port', f.ec2Port), master.address, log);
     process.stdout.write(`EC2 endpoint: ${endpoint.url} (region ${endpoint.region})\n`);
     process.stdout.write(`Mesos master: ${master.url}\n`);
     process.stdout.write(`  export AWS_ENDPOINT_URL_EC2=${endpoint.url}\n`);

@@ -9,6 +9,7 @@ import { tryParseDurationMs } from '../common/units.js';
 import { LocalMesosAgent } from '../localcloud/mesos/agent.js';
 import { parseAttributesFlag, parseResourcesFlag } from '../localcloud/mesos/agentFlags.js';
 import { startMesosMaster } from '../localcloud/mesos/masterServer.js';
+import { listening } from './localcloudEc2.js';
 import { untilSignal } from './untilSignal.js';
 
 /**
@@ -30,18 +31,21 @@ export function registerMesosCommands(localcloud: Command, setExitCode: (code: n
     .option('--logLevel <level>', `log level (${LOG_LEVEL_NAMES.join(', ')})`, 'info')
     .action(async (opts: Record<string, string>) => {
       const log = createLogger({ level: level(opts['logLevel']!) });
-      const master = await startMesosMaster({
-        port: integer('--port', opts['port']!),
-        host: opts['host']!,
-        ...(opts['hostname'] ? { hostname: opts['hostname'] } : {}),
-        ...(opts['registry'] ? { registryPath: opts['registry'] } : {}),
-        allocationIntervalMs: duration('--allocation-interval', opts['allocationInterval']!),
-        agentPingTimeoutMs: duration('--agent-ping-timeout', opts['agentPingTimeout']!),
-        maxAgentPingTimeouts: integer('--max-agent-ping-timeouts', opts['maxAgentPingTimeouts']!),
-        heartbeatIntervalSeconds: duration('--heartbeat-interval', opts['heartbeatInterval']!) / 1000,
-        clock: new RealClock(),
-        log,
-      });
+      const port = integer('--port', opts['port']!);
+      const master = await listening('--port', opts['host']!, port, () =>
+        startMesosMaster({
+          port,
+          host: opts['host']!,
+          ...(opts['hostname'] ? { hostname: opts['hostname'] } : {}),
+          ...(opts['registry'] ? { registryPath: opts['registry'] } : {}),
+          allocationIntervalMs: duration('--allocation-interval', opts['allocationInterval']!),
+          agentPingTimeoutMs: duration('--agent-ping-timeout', opts['agentPingTimeout']!),
+          maxAgentPingTimeouts: integer('--max-agent-ping-timeouts', opts['maxAgentPingTimeouts']!),
+          heartbeatIntervalSeconds: duration('--heartbeat-interval', opts['heartbeatInterval']!) / 1000,
+          clock: new RealClock(),
+          log,
+        }),
+      );
       process.stdout.write(`Mesos master listening on ${master.url}\n`);
       await untilSignal();
       await master.stop();

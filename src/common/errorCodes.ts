@@ -48,7 +48,11 @@ export const ERROR_CODES = {
     meaning: 'a file named on the command line cannot be read',
   },
   TRACE_INVALID: { area: 'input', dispositions: u, meaning: 'a simulator trace is not valid' },
-  PORT_IN_USE: { area: 'input', dispositions: u, meaning: "the leader's HTTP port is taken" },
+  PORT_IN_USE: {
+    area: 'input',
+    dispositions: u,
+    meaning: "a port to listen on is taken (the leader's HTTP port, a local cloud's)",
+  },
   BAD_SUBMISSION: {
     area: 'input',
     dispositions: u,
