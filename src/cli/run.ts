@@ -218,10 +218,7 @@ async function run(
       `--batchSystem ${batchSystemName}: expected single_machine, mesos or slurm`,
     );
   }
-  const defaultPreemptable = parseBool(
-    '--defaultPreemptable',
-    f.defaultPreemptable ?? f.defaultPreemptible ?? false,
-  );
+  const defaultPreemptable = givenDefaultPreemptable(f) ?? false;
   const defaults = { ...parseJobDefaults(f), preemptable: defaultPreemptable };
   const ignoredScalingFlags = await checkIgnoredScalingFlags(f);
   const clock = new RealClock();
@@ -426,6 +423,13 @@ function slurmOnlyFlags(f: RunFlags): string[] {
   return (['slurmArgs', 'slurmTime', 'slurmQOS', 'slurmPE', 'slurmAllocateMem', 'batchLogsDir'] as const)
     .filter((k) => f[k] !== undefined)
     .map((k) => `--${k}`);
+}
+
+/** --defaultPreemptable or Toil's --defaultPreemptible [bool], a bad value named as it was typed; undefined when neither is given. */
+export function givenDefaultPreemptable(f: RunFlags): boolean | undefined {
+  if (f.defaultPreemptable !== undefined) return parseBool('--defaultPreemptable', f.defaultPreemptable);
+  if (f.defaultPreemptible !== undefined) return parseBool('--defaultPreemptible', f.defaultPreemptible);
+  return undefined;
 }
 
 export function parseBool(flag: string, v: string | boolean): boolean {

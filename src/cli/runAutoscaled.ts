@@ -18,7 +18,7 @@ import { parseTagsJson } from '../provisioner/cluster/validate.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
 import { bundleWorkflow } from '../workflow/bundle.js';
 import { loadWorkflowFile } from '../workflow/moduleLoader.js';
-import { parseBool, runJobPolicy, type RunFlags } from './run.js';
+import { givenDefaultPreemptable, runJobPolicy, type RunFlags } from './run.js';
 import { flagError, problemOfFlag, scalerSectionFromFlags } from './scalerFlags.js';
 
 /**
@@ -55,10 +55,7 @@ export async function runAutoscaled(
     );
   const policy = runJobPolicy(f);
   const { defaults } = policy;
-  const defaultPreemptable = parseBool(
-    '--defaultPreemptable',
-    f.defaultPreemptable ?? f.defaultPreemptible ?? false,
-  );
+  const defaultPreemptable = givenDefaultPreemptable(f) ?? false;
   const workDir = await prepareWorkDir(f.workDir);
   const catalogue = await readCatalogue();
   // The leader's own state beside the work dir, one per job store, so --restart adopts its nodes.

@@ -7,7 +7,7 @@ import { runOutput } from './toilRunOptions.js';
 import { TOIL_JOB_DEFAULTS, type JobDefaults } from '../leader/submission.js';
 import { followWorkflow, submitWorkflow } from '../leader/submitClient.js';
 import { formatDuration } from '../common/units.js';
-import { runJobPolicy, type RunFlags } from './run.js';
+import { givenDefaultPreemptable, runJobPolicy, type RunFlags } from './run.js';
 
 /**
  * `toil run WORKFLOW JOBSTORE … --leader URL`: the workflow runs inside a `toil leader` daemon
@@ -26,9 +26,7 @@ export async function runOnLeader(
 ): Promise<number> {
   const locator = parseLocator(jobStoreText);
   const jobStore = locator.kind === 'file' ? `file:${locator.path}` : locator.text;
-  const dp = flags.defaultPreemptable ?? flags.defaultPreemptible;
-  const defaultPreemptable =
-    dp === undefined ? undefined : typeof dp === 'boolean' ? dp : parseBoolFlag('--defaultPreemptable', dp);
+  const defaultPreemptable = givenDefaultPreemptable(flags);
   const { retryCount, preemptableRetries, clean, defaults, env } = runJobPolicy(flags);
   const clock = new RealClock();
   // The leader logs this workflow; here only the notices, the progress and the outcome are printed.
@@ -105,9 +103,3 @@ export async function leaderToken(flag: string | undefined): Promise<string | un
 
 const sameDefaults = (a: JobDefaults, b: JobDefaults): boolean =>
   a.cores === b.cores && a.memory === b.memory && a.disk === b.disk;
-
-function parseBoolFlag(flag: string, v: string): boolean {
-  if (/^(true|yes|1)$/i.test(v)) return true;
-  if (/^(false|no|0)$/i.test(v)) return false;
-  throw new UserInputError('BAD_FLAG', `${flag} ${v}: expected true or false`);
-}

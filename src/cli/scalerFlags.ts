@@ -26,11 +26,18 @@ const FIELD_FLAGS: readonly [
 ][] = [
   ['maxNodes', '--maxNodes', (f) => f.maxNodes],
   ['minNodes', '--minNodes', (f) => f.minNodes],
-  ['maxPreemptableNodes', '--maxPreemptableNodes', (f) => f.maxPreemptableNodes ?? f.maxPreemptibleNodes],
+  // Toil's -ible spellings are named as typed (a problem with one names that flag).
+  ['maxPreemptableNodes', '--maxPreemptableNodes', (f) => f.maxPreemptableNodes],
+  [
+    'maxPreemptableNodes',
+    '--maxPreemptibleNodes',
+    (f) => (f.maxPreemptableNodes === undefined ? f.maxPreemptibleNodes : undefined),
+  ],
+  ['preemptableCompensation', '--preemptableCompensation', (f) => f.preemptableCompensation],
   [
     'preemptableCompensation',
-    '--preemptableCompensation',
-    (f) => f.preemptableCompensation ?? f.preemptibleCompensation,
+    '--preemptibleCompensation',
+    (f) => (f.preemptableCompensation === undefined ? f.preemptibleCompensation : undefined),
   ],
   ['targetTime', '--targetTime', (f) => f.targetTime],
   ['betaInertia', '--betaInertia', (f) => f.betaInertia],

@@ -76,6 +76,42 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
       expect: /^toil: --preemptableCompensation 2: .*<=1$/,
     },
     {
+      name: "Toil's --preemptibleCompensation out of range, named as typed",
+      args: [
+        ...['run', SORT, 'file:./compensation2', '--provisioner', 'aws', '--batchSystem', 'mesos'],
+        ...['--mesosMaster', '127.0.0.1:1', '--zone', 'us-west-2a', '--clusterName', 'c'],
+        ...['--nodeType', 't2.medium', '--preemptibleCompensation', '2'],
+      ],
+      expect: /^toil: --preemptibleCompensation 2: .*<=1$/,
+    },
+    {
+      name: "Toil's --maxPreemptibleNodes that is no number, named as typed",
+      args: [
+        ...['run', SORT, 'file:./maxpre', '--provisioner', 'aws', '--batchSystem', 'mesos'],
+        ...['--mesosMaster', '127.0.0.1:1', '--zone', 'us-west-2a', '--clusterName', 'c'],
+        ...['--nodeType', 't2.medium', '--maxPreemptibleNodes', 'lots'],
+      ],
+      expect: /^toil: --maxPreemptibleNodes lots: expected a number$/,
+    },
+    {
+      name: "Toil's --defaultPreemptible with a value that is no bool, named as typed",
+      args: ['run', SORT, 'file:./defpre', '--defaultPreemptible', 'maybe'],
+      expect: /^toil: --defaultPreemptible maybe: expected true or false$/,
+    },
+    {
+      name: '--defaultPreemptible with a value that is no bool, with --leader, named as typed',
+      args: [
+        'run',
+        SORT,
+        'file:./defpre2',
+        '--leader',
+        'http://127.0.0.1:9',
+        '--defaultPreemptible',
+        'maybe',
+      ],
+      expect: /^toil: --defaultPreemptible maybe: expected true or false$/,
+    },
+    {
       name: 'TOIL_AWS_TAGS that is not JSON is an error naming it (the cluster name is not silently lost)',
       args: [
         'run',
