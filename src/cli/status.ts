@@ -76,12 +76,12 @@ export const command: SubCommand = {
       cmd.addOption(new Option(alias).hideHelp());
     addForeignOptions(cmd, FOREIGN).action(async (jobStore: string, flags: Flags) => {
       for (const notice of checkForeignOptions(flags, FOREIGN)) process.stderr.write(`${notice}\n`);
-      const { status: s, jobs } = await workflowStatusAndJobs(openJobStore(jobStore));
+      const now = Date.now();
+      const { status: s, jobs } = await workflowStatusAndJobs(openJobStore(jobStore), now);
       const damaged = s.damaged.map((d) => `  ${d.key}: ${d.reason}`);
       const printChildren = flags.printChildren || flags.children;
       const printDot = flags.printDot || flags.dot;
       const printStatus = flags.printStatus || flags.status;
-      const now = Date.now();
       const running = printStatus ? await runningNow(openJobStore(jobStore), now) : undefined;
       if (flags.json) {
         const logs =
@@ -160,5 +160,6 @@ function stateLine(s: WorkflowStatus): string {
   if (s.finished) return 'finished';
   if (s.failed)
     return `failed: ${s.failedJobs.length} job(s) failed for good (fix the cause, then 'toil run WORKFLOW JOBSTORE --restart')`;
-  return "not finished (running, or stopped: resume with 'toil run WORKFLOW JOBSTORE --restart')";
+  if (s.leader) return `running: ${s.leader} holds the store (--printStatus lists what runs)`;
+  return "not finished and stopped: no leader holds the store (resume with 'toil run WORKFLOW JOBSTORE --restart')";
 }

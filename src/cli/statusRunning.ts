@@ -1,6 +1,6 @@
 import type { RunningJobRecord } from '../jobstore/jobRecords.js';
-import { CorruptJobStoreError, LEADER_KEY, type JobStore } from '../jobstore/jobStore.js';
-import { describeHolder, parseLeaderRecord } from '../jobstore/lease.js';
+import { CorruptJobStoreError, type JobStore } from '../jobstore/jobStore.js';
+import { liveLeader } from '../leader/workflowStatus.js';
 import { formatDuration } from '../common/units.js';
 import { MAX_RUNNING_LISTED, MAX_WAITING_LISTED } from '../leader/runningRecord.js';
 
@@ -34,12 +34,11 @@ export async function runningNow(store: JobStore, now: number): Promise<RunningN
 }
 
 async function readRunningNow(store: JobStore, now: number): Promise<RunningNow> {
-  const obj = await store.objects.get(LEADER_KEY);
-  const lease = obj ? parseLeaderRecord(store.locator, obj.body) : undefined;
-  if (!lease?.holder || (lease.expiresAt !== undefined && lease.expiresAt < now)) return { jobs: [] };
-  const leader = describeHolder(lease.holder, lease.generation);
+  const live = await liveLeader(store, now);
+  if (!live) return { jobs: [] };
+  const leader = live.description;
   const record = await store.readRunning();
-  if (!record || record.generation !== lease.generation) return { leader, jobs: [] };
+  if (!record || record.generation !== live.generation) return { leader, jobs: [] };
   return {
     leader,
     at: record.at,

@@ -1,5 +1,5 @@
 import type { FailureLog } from '../jobstore/jobRecords.js';
-import { LEADER_KEY } from '../jobstore/lease.js';
+import { describeHolder, LEADER_KEY, parseLeaderRecord } from '../jobstore/lease.js';
 import { OUTCOME_KEY, WORKFLOW_KEY, type DamagedObject, type JobStore } from '../jobstore/jobStore.js';
 import { JobGraph, type JobView } from './jobGraph.js';
 
@@ -21,6 +21,8 @@ export interface WorkflowStatus {
   readonly failedAttempts: number;
   /** Objects that fail their length/SHA-256 check or do not parse; the graph is built without them. */
   readonly damaged: readonly DamagedObject[];
+  /** The leader holding the store now (its lease neither released nor expired), as a person reads it. */
+  readonly leader?: string;
 }
 
 /**
@@ -33,13 +35,15 @@ export interface StatusJob extends Omit<JobView, 'state'> {
 }
 
 /** What `toil status` reports: the job graph rebuilt from the job store, as a restart would. */
-export async function workflowStatus(store: JobStore): Promise<WorkflowStatus> {
-  return (await workflowStatusAndJobs(store)).status;
+export async function workflowStatus(store: JobStore, now: number): Promise<WorkflowStatus> {
+  return (await workflowStatusAndJobs(store, now)).status;
 }
 
 /** The same report and every job the rebuilt graph knows, each after the job that declared it. */
 export async function workflowStatusAndJobs(
   store: JobStore,
+  /** For whether the leader's lease has expired (ms since the epoch). */
+  now: number,
 ): Promise<{ status: WorkflowStatus; jobs: readonly StatusJob[] }> {
   await store.assertExists();
   const damaged = await store.findDamaged();
@@ -79,6 +83,7 @@ export async function workflowStatusAndJobs(
   let failedAttempts = 0;
   for await (const _ of store.objects.list('logs/')) failedAttempts++;
   const counts = graph.counts();
+  const leader = damagedKeys.has(LEADER_KEY) ? undefined : await liveLeader(store, now);
   const status: WorkflowStatus = {
     locator: store.locator,
     workflowId: workflow.workflowId,
@@ -90,8 +95,24 @@ export async function workflowStatusAndJobs(
     failedJobs,
     failedAttempts,
     damaged,
+    ...(leader ? { leader: leader.description } : {}),
   };
   return { status, jobs: graph.jobs().map((j) => statusJob(j, failedIds)) };
+}
+
+/**
+ * The leader holding `store` at `now`: none when no lease was taken, it was released, or it has
+ * expired (a leader gone without releasing it). The expiry is on the holder's clock, so a leader
+ * on another machine is judged within that machine's clock skew.
+ */
+export async function liveLeader(
+  store: JobStore,
+  now: number,
+): Promise<{ description: string; generation: number } | undefined> {
+  const obj = await store.objects.get(LEADER_KEY);
+  const lease = obj ? parseLeaderRecord(store.locator, obj.body) : undefined;
+  if (!lease?.holder || (lease.expiresAt !== undefined && lease.expiresAt < now)) return undefined;
+  return { description: describeHolder(lease.holder, lease.generation), generation: lease.generation };
 }
 
 function statusJob(job: JobView, failedIds: ReadonlySet<string>): StatusJob {

@@ -35,6 +35,11 @@ t.test(
     }
     t.equal(status.code, 0, status.stderr);
     t.match(status.stdout, /^job store: +file:\.\/js$/m, 'the summary comes first, as in Toil');
+    t.match(
+      status.stdout,
+      /^state: +running: the leader on \S+ \(pid \d+, generation 0\) holds the store \(--printStatus lists what runs\)$/m,
+      'the summary says a leader holds the store',
+    );
     const head = new RegExp(
       `^the leader on ${hostname()} \\(pid (\\d+), generation 0\\) runs the workflow; as of \\S+ ago: 1 job\\(s\\) running, 0 issued and waiting to start$`,
       'm',
@@ -85,6 +90,11 @@ t.test(
       'once the leader stopped, nothing runs',
     );
     t.notMatch(after.stdout, /Job ID/, 'no job is listed');
+    t.match(
+      after.stdout,
+      /^state: +not finished and stopped: no leader holds the store \(resume with 'toil run WORKFLOW JOBSTORE --restart'\)$/m,
+      'the summary says the workflow stopped',
+    );
     t.notOk(processAlive(pid), 'and the worker it named is gone');
   },
 );
