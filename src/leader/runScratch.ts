@@ -1,5 +1,5 @@
-import { mkdir, mkdtemp } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, constants, mkdir, mkdtemp, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { UserInputError } from '../common/errors.js';
 import { markOwned, sweepAbandonedDirs } from '../common/ownedDirs.js';
 
@@ -7,22 +7,43 @@ import { markOwned, sweepAbandonedDirs } from '../common/ownedDirs.js';
 export const SCRATCH_PREFIX = 'toil-ts-bundle-';
 
 /**
- * Makes the work directory if missing (as Toil's leader does); one that cannot be (a file is in
- * the way, no permission) is the user's setting to fix, named as such, not an internal error.
+ * Makes the work directory if missing (as Toil's leader does) and checks this user may write in
+ * it; one that cannot be used (a file in the way, no permission) is the user's setting to fix,
+ * named with `source` (where it came from), not an internal error.
  */
-export async function ensureWorkDir(workDir: string): Promise<void> {
+export async function ensureWorkDir(
+  workDir: string,
+  source = '--workDir, TOIL_WORKDIR or TOIL_WORKDIR_OVERRIDE',
+): Promise<void> {
+  let step = 'cannot make it';
   try {
-    await mkdir(workDir, { recursive: true });
+    // One level at a time: a recursive mkdir retries for ever where a parent exists but refuses
+    // children with ENOENT (/proc).
+    const missing: string[] = [];
+    for (let p = workDir; !(await exists(p)) && dirname(p) !== p; p = dirname(p)) missing.unshift(p);
+    for (const m of missing)
+      await mkdir(m).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EEXIST') throw e;
+      });
+    if (!(await stat(workDir)).isDirectory())
+      throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+    step = 'cannot write in it';
+    await access(workDir, constants.W_OK | constants.X_OK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    const why =
-      code === 'EEXIST' || code === 'ENOTDIR' ? 'it is not a directory' : `cannot make it (${code})`;
-    throw new UserInputError(
-      'BAD_FLAG',
-      `work directory ${workDir} (--workDir, TOIL_WORKDIR or TOIL_WORKDIR_OVERRIDE): ${why}`,
-      { workDir },
-    );
+    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'it is not a directory' : `${step} (${code})`;
+    throw new UserInputError('BAD_FLAG', `work directory ${workDir} (${source}): ${why}`, {
+      workDir,
+      source,
+    });
   }
+}
+
+function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**

@@ -1,7 +1,6 @@
-import { access, constants, mkdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, resolve } from 'node:path';
-import { UserInputError } from '../common/errors.js';
+import { resolve } from 'node:path';
+import { ensureWorkDir } from '../leader/runScratch.js';
 
 /** The environment a factory reads; `process.env` unless a caller (a test) passes its own. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -62,36 +61,7 @@ export async function prepareWorkDir(flag: string | undefined, env: Env = proces
       : nonEmpty(env.TOIL_WORKDIR)
         ? 'TOIL_WORKDIR'
         : 'the OS temp dir';
-  try {
-    // One level at a time: a recursive mkdir retries for ever where a parent exists but refuses
-    // children with ENOENT (/proc).
-    const missing: string[] = [];
-    let p = dir;
-    while (
-      !(await stat(p).then(
-        () => true,
-        () => false,
-      )) &&
-      dirname(p) !== p
-    ) {
-      missing.unshift(p);
-      p = dirname(p);
-    }
-    for (const m of missing)
-      await mkdir(m).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== 'EEXIST') throw e;
-      });
-    if (!(await stat(dir)).isDirectory())
-      throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
-    await access(dir, constants.W_OK | constants.X_OK);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new UserInputError(
-      'BAD_FLAG',
-      `work directory ${dir} (${source}) cannot be used: ${err.code ?? err.message} (expected a directory this user can create and write in)`,
-      { workDir: dir, source },
-    );
-  }
+  await ensureWorkDir(dir, source);
   return dir;
 }
 

@@ -173,7 +173,7 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
     {
       name: '--workDir that is a file',
       args: ['run', SORT, 'file:./wdfile', '--numLines', '10', '--workDir', SORT],
-      expect: /^toil: work directory .*sort\.ts \(--workDir\) cannot be used: ENOTDIR \(expected a directory/,
+      expect: /^toil: work directory .*sort\.ts \(--workDir\): it is not a directory$/,
     },
     {
       name: '--workDir that is a file, --provisioner aws (checked before anything is launched)',
@@ -182,7 +182,7 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
         ...['--zone', 'us-west-2a', '--clusterName', 'c', '--batchSystem', 'mesos'],
         ...['--mesosMaster', '127.0.0.1:9', '--workDir', SORT],
       ],
-      expect: /^toil: work directory .*sort\.ts \(--workDir\) cannot be used: ENOTDIR \(expected a directory/,
+      expect: /^toil: work directory .*sort\.ts \(--workDir\): it is not a directory$/,
     },
     {
       name: "Toil's Slurm flags with --leader, whose leader, not this process, submits the Slurm jobs",
