@@ -5,7 +5,7 @@ import { UserInputError } from '../common/errors.js';
 import { parseLocator } from '../jobstore/locator.js';
 import { runOutput } from './toilRunOptions.js';
 import { TOIL_JOB_DEFAULTS, type JobDefaults } from '../leader/submission.js';
-import { followWorkflow, submitWorkflow } from '../leader/submitClient.js';
+import { cancelWorkflow, followWorkflow, submitWorkflow } from '../leader/submitClient.js';
 import { formatDuration } from '../common/units.js';
 import { givenDefaultPreemptable, runJobPolicy, type RunFlags } from './run.js';
 
@@ -46,11 +46,23 @@ export async function runOnLeader(
     env,
   });
   out.line(`toil: submitted workflow ${run.id} to the leader at ${leaderUrl}`);
+  // Ctrl-C (or SIGTERM) stops the workflow, as it does a local run: left running on the leader,
+  // a hung job would hold its node with nobody watching. A second signal stops following at once.
+  const follow = new AbortController();
+  let interrupted: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (interrupted !== undefined) process.exit(signal === 'SIGTERM' ? 143 : 130);
+    interrupted = signal;
+    follow.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   // Without a terminal there is no bar: a line whenever the counts change, at most once a second.
   let lastLine = '';
   let lastLineAt = 0;
-  const final = await followWorkflow(leaderUrl, run.id, {
+  const following = followWorkflow(leaderUrl, run.id, {
     clock,
+    signal: follow.signal,
     ...(token !== undefined ? { token } : {}),
     onSilent: (cause, giveUpAfterMs) => {
       out.line(
@@ -69,7 +81,34 @@ export async function runOnLeader(
       }
     },
   });
+  const final = await following.then(
+    (r) => r,
+    (e: unknown) => {
+      if (interrupted === undefined) throw e;
+      return undefined;
+    },
+  );
   out.endProgress();
+  if (final === undefined) {
+    out.line(`toil: ${interrupted}: cancelling workflow ${run.id} on the leader at ${leaderUrl}`);
+    try {
+      await cancelWorkflow(leaderUrl, token, run.id);
+      out.line(
+        `toil: workflow ${run.id} cancelled; the job store ${jobStore} is kept; submit again to restart it`,
+      );
+    } catch (e) {
+      out.line(
+        `toil: could not cancel workflow ${run.id} (${(e as Error).message}); it may still be running there: ` +
+          `toil cancel ${run.id} --leader ${leaderUrl}`,
+      );
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    return interrupted === 'SIGTERM' ? 143 : 130;
+  }
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
   const elapsed = clock.now() - started;
   if (final.status === 'succeeded') {
     out.line(

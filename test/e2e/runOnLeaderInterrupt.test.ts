@@ -1,0 +1,63 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { startToilProcess } from '../fixtures/leaderE2e.js';
+import { REPO_ROOT, scratchDir } from '../fixtures/workflowCli.js';
+
+/**
+ * Ctrl-C (or SIGTERM) on `toil run … --leader URL` cancels the workflow on the leader, as it stops
+ * a local run: it used to end the client alone (exit 130, nothing said) and leave the workflow
+ * running there, a hung job holding its node with nobody watching. A stand-in leader on 127.0.0.1
+ * takes the submission, reports it running forever, and records the cancel.
+ */
+t.setTimeout(60_000);
+
+const SORT = join(REPO_ROOT, 'examples/sort.ts');
+
+async function foreverRunningLeader(t: Test): Promise<{ url: string; deleted: string[] }> {
+  const deleted: string[] = [];
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const reply = (status: number, body: object): void => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      };
+      const run = {
+        id: 'wf-1',
+        status: 'running',
+        progress: { known: 3, completed: 1, running: 2, failed: 0 },
+      };
+      if (req.method === 'POST') reply(202, run);
+      else if (req.method === 'DELETE') {
+        deleted.push(req.url ?? '');
+        reply(202, { ...run, cancelRequested: true });
+      } else reply(200, run);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => void server.close());
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, deleted };
+}
+
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
+  t.test(`${signal} on the client cancels the workflow on the leader, exit ${code}`, async (t) => {
+    const dir = scratchDir(t);
+    const { url, deleted } = await foreverRunningLeader(t);
+    const client = startToilProcess(['run', SORT, `file:${dir}/js`, '--leader', url, '--leaderToken', 'x'], {
+      cwd: dir,
+    });
+    t.teardown(() => void client.child.kill('SIGKILL'));
+    await client.waitFor(/toil: 1\/3 jobs, 2 running/);
+    client.child.kill(signal);
+    const r = await client.done;
+    t.equal(r.code, code, `exit ${code}`);
+    t.same(deleted, ['/workflows/wf-1'], 'the leader was asked to cancel the workflow');
+    t.match(r.stderr, new RegExp(`toil: ${signal}: cancelling workflow wf-1 on the leader at ${url}`));
+    t.match(r.stderr, /toil: workflow wf-1 cancelled; the job store file:\S+ is kept/);
+  });
+}
