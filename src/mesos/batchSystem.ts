@@ -140,6 +140,8 @@ export class MesosBatchSystem implements ClusterBatchSystem {
   private preemptableOnSpot = false;
   /** Agent id → placement keys of the requests the scaler keeps off it (keepOff). */
   private keptOff: ReadonlyMap<string, ReadonlySet<string>> = new Map();
+  /** Agents a task of ours was launched on. */
+  private readonly agentsUsed = new Set<string>();
 
   constructor(options: MesosBatchSystemOptions) {
     this.o = options;
@@ -158,7 +160,10 @@ export class MesosBatchSystem implements ClusterBatchSystem {
       update: (status) => this.onUpdate(status),
       failure: ({ agentId, executorId }) => {
         if (agentId && !executorId) {
-          this.log.warn({ agentId }, 'Mesos reports the agent lost');
+          // A warning for a node that ran our work; another workflow's node retiring is no
+          // concern of this run's (its lost tasks, if any, are reported as such anyway).
+          if (this.agentsUsed.has(agentId)) this.log.warn({ agentId }, 'Mesos reports the agent lost');
+          else this.log.debug({ agentId }, 'Mesos reports an agent lost that ran none of our tasks');
           this.knownAgents.delete(agentId);
         }
       },
@@ -455,6 +460,7 @@ export class MesosBatchSystem implements ClusterBatchSystem {
         target.tasks.push(a);
         a.state = 'launching';
         a.agentId = target.offer.agent_id.value;
+        this.agentsUsed.add(a.agentId);
         a.launchedAtMs = this.o.clock.now();
         this.placementLog.push({
           seq: ++this.seq,

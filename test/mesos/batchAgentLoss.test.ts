@@ -1,4 +1,5 @@
 import t from 'tap';
+import { createLogger } from '../../src/common/log.js';
 import { MesosMasterClient } from '../../src/mesos/masterClient.js';
 import { shellJob, startBatch, startCluster, waitFor, within } from '../fixtures/mesosCluster.js';
 
@@ -160,3 +161,34 @@ t.test(
     );
   },
 );
+
+t.test('an agent lost that ran none of our tasks is no warning; one that ran them is', async (t) => {
+  const cluster = await startCluster([
+    { resources: 'cpus:2;mem:2048;disk:4096', attributes: 'preemptable:false' },
+    { resources: 'cpus:2;mem:2048;disk:4096', attributes: 'preemptable:false' },
+  ]);
+  t.teardown(() => cluster.stop());
+  const lines: { level: number; msg: string }[] = [];
+  const log = createLogger({
+    level: 'debug',
+    destination: { write: (l: string) => void lines.push(JSON.parse(l) as { level: number; msg: string }) },
+  });
+  const tb = await startBatch(cluster.master.address, { log });
+  t.teardown(() => tb.batch.shutdown());
+  await tb.batch.issue(shellJob('busy', 'sleep 30'));
+  await waitFor('the job placed', () => tb.batch.placements().length === 1);
+  const busyIndex = cluster.agentIds.indexOf(tb.batch.placements()[0]!.agentId);
+  cluster.agents[1 - busyIndex]!.kill();
+  await waitFor('the idle agent reported lost', () => lines.some((l) => /agent lost/.test(l.msg)));
+  t.same(
+    lines.filter((l) => l.level >= 40 && /agent lost/.test(l.msg)),
+    [],
+    'another node retired while this run had nothing there: no warning',
+  );
+  cluster.agents[busyIndex]!.kill();
+  await tb.updateOf('busy', 15_000);
+  await waitFor('the busy agent reported lost', () =>
+    lines.some((l) => l.level >= 40 && /Mesos reports the agent lost/.test(l.msg)),
+  );
+  t.pass('the agent that ran our task: a warning');
+});
