@@ -18,6 +18,7 @@ import { addAutoscalingOptions, type AutoscalingFlags } from './runAutoscaledOpt
 import { autoscalingFlagsGiven, parseScalerFlags, scalerSectionFromFlags } from './scalerFlags.js';
 import { jobLogWriter, type JobLogFilesOptions } from '../leader/jobLogFiles.js';
 import type { JobDefaults } from '../leader/submission.js';
+import { SlurmBatchSystem } from '../slurm/batchSystem.js';
 import { parseSlurmFlags, type SlurmRunFlags } from '../slurm/slurmFlags.js';
 import { addToilRunOptions, foreignToilOptions, jobLogFilesOptions, runOutput } from './toilRunOptions.js';
 
@@ -253,6 +254,7 @@ async function run(
       workDir,
       jobStore: store,
     });
+    if (batchSystem instanceof SlurmBatchSystem) await assertSlurmAnswers(batchSystem);
     const outcome = await runWorkflow({
       store,
       workflowFile: resolve(workflowFile),
@@ -291,6 +293,23 @@ async function run(
     return 1;
   } finally {
     close();
+  }
+}
+
+/**
+ * Before the job store is made: a Slurm controller this machine cannot reach (no slurm.conf, no
+ * slurmctld, no Slurm installed) is its setup, said in one line with the way out, not an internal
+ * error after the workflow started, which left a job store only --restart could use.
+ */
+async function assertSlurmAnswers(slurm: SlurmBatchSystem): Promise<void> {
+  try {
+    await slurm.ping();
+  } catch (e) {
+    const why = firstLine(e instanceof Error ? e.message : String(e));
+    throw new UserInputError(
+      'BAD_FLAG',
+      `--batchSystem slurm: the Slurm controller does not answer (${why}) (expected a Slurm cluster this machine can reach: set SLURM_CONF to its slurm.conf, or start its slurmctld)`,
+    );
   }
 }
 

@@ -197,6 +197,13 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
         /^toil: --slurmTime 4h: expected a Slurm time limit as \[DD-\]HH:MM:SS \(e\.g\. 4:00:00 or 1-12:00:00\)$/,
     },
     {
+      name: '--batchSystem slurm where no Slurm can be run (checked before the job store is made)',
+      args: ['run', SORT, 'file:./noslurm', '--numLines', '10', '--batchSystem', 'slurm'],
+      env: { PATH: join(dir, 'x-no-such-bin') },
+      expect:
+        /^toil: --batchSystem slurm: the Slurm controller does not answer \(scontrol ping failed: spawn scontrol ENOENT\) \(expected a Slurm cluster this machine can reach: set SLURM_CONF/,
+    },
+    {
       name: 'bad --retryCount',
       args: ['run', SORT, 'file:./js', '--retryCount', 'many'],
       expect: /--retryCount many: expected a whole number/,
