@@ -154,7 +154,9 @@ export async function runAutoscaled(
     const elapsed = formatDuration(clock.now() - run.submittedAt);
     if (run.status === 'succeeded')
       out.line(
-        `toil: workflow succeeded: ${run.jobsRun ?? 0} jobs run in ${elapsed}; nodes cost $${t.costDollars.toFixed(4)}`,
+        `toil: workflow succeeded: ${run.jobsRun ?? 0} jobs run` +
+          (run.jobsReplayed ? ` (${run.jobsReplayed} already done before --restart)` : '') +
+          ` in ${elapsed}; nodes cost $${t.costDollars.toFixed(4)}`,
       );
     else if (interrupted !== undefined)
       out.line(`toil: workflow interrupted by ${interrupted}; its job store is kept for --restart`);

@@ -112,7 +112,9 @@ export async function runOnLeader(
   const elapsed = clock.now() - started;
   if (final.status === 'succeeded') {
     out.line(
-      `toil: workflow succeeded on the leader: ${final.jobsRun ?? 0} jobs run in ${formatDuration(elapsed)}`,
+      `toil: workflow succeeded on the leader: ${final.jobsRun ?? 0} jobs run` +
+        (final.jobsReplayed ? ` (${final.jobsReplayed} already done before the run resumed)` : '') +
+        ` in ${formatDuration(elapsed)}`,
     );
     return 0;
   }

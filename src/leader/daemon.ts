@@ -78,6 +78,8 @@ export interface WorkflowRun {
   readonly submittedAt: number;
   finishedAt?: number;
   jobsRun?: number;
+  /** Jobs found already done in the job store when the run resumed (a restarted leader, a resubmission). */
+  jobsReplayed?: number;
   message?: string;
   /** The run was refused for bad input (a UserInputError): `toil run` exits 2. */
   userError?: boolean;
@@ -120,6 +122,7 @@ export interface DaemonDeps {
   ) => Promise<{
     status: 'succeeded' | 'failed';
     jobsRun: number;
+    replayed?: number;
     message?: string;
     failedJobs?: readonly FailedJobSummary[];
   }>;
@@ -355,6 +358,7 @@ export class LeaderDaemon {
         (r) => {
           run.status = r.status;
           run.jobsRun = r.jobsRun;
+          if (r.replayed) run.jobsReplayed = r.replayed;
           if (r.message !== undefined) run.message = r.message;
           if (r.failedJobs?.length) run.failedJobs = r.failedJobs.slice(0, MAX_FAILED_JOBS_SHOWN);
         },

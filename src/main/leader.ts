@@ -233,10 +233,11 @@ export async function startLeader(options: {
           }),
         });
         return outcome.status === 'succeeded'
-          ? { status: 'succeeded', jobsRun: outcome.jobsRun }
+          ? { status: 'succeeded', jobsRun: outcome.jobsRun, replayed: outcome.replayed }
           : {
               status: 'failed',
               jobsRun: outcome.jobsRun,
+              replayed: outcome.replayed,
               message: outcome.failures.map((f) => `${f.name}: ${f.reason.split('\n')[0]}`).join('; '),
               failedJobs: outcome.failures.slice(0, MAX_FAILED_JOBS_SHOWN).map(failedJobSummary),
             };

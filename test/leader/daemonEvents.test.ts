@@ -72,3 +72,26 @@ t.test('tick, launched and workflowFinished are emitted with what they describe 
     'finished in /status when the event comes',
   );
 });
+
+t.test('a resumed run keeps the count of jobs found already done (toil run --leader says it)', async (t) => {
+  const clock = new ManualClock();
+  const config = tickTestConfig({});
+  const daemon = new LeaderDaemon({
+    clock,
+    log: silentLogger(),
+    metrics: createLeaderMetrics({ withProcessMetrics: false }),
+    config: () => ({ ...config, http: { ...config.http, port: 0 } }),
+    provisioner: new RecordingProvisioner(clock),
+    tickStore: new MemoryTickStore(),
+    newBatchSystem: idleBatchSystem,
+    idleClusterAgents: async () => [],
+    runWorkflow: async () => ({ status: 'succeeded', jobsRun: 5, replayed: 18 }),
+    readiness: [],
+  });
+  await daemon.start();
+  t.teardown(() => daemon.stop());
+  const finished = daemon.events.next('workflowFinished');
+  const run = daemon.submit({ workflowFile: 'wf.ts', jobStore: 'file:js', args: [] });
+  await finished;
+  t.match(daemon.workflow(run.id), { status: 'succeeded', jobsRun: 5, jobsReplayed: 18 });
+});

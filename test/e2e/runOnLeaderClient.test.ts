@@ -6,10 +6,15 @@ import { startToilProcess } from '../fixtures/leaderE2e.js';
 import { REPO_ROOT, scratchDir } from '../fixtures/workflowCli.js';
 
 /**
+ * What `toil run … --leader URL` says and does as it follows a workflow on the leader.
+ *
  * Ctrl-C (or SIGTERM) on `toil run … --leader URL` cancels the workflow on the leader, as it stops
  * a local run: it used to end the client alone (exit 130, nothing said) and leave the workflow
  * running there, a hung job holding its node with nobody watching. A stand-in leader on 127.0.0.1
  * takes the submission, reports it running forever, and records the cancel.
+ *
+ * A run the leader resumed (restarted after a crash, or resubmitted) counts the jobs it found done:
+ * "5 jobs run" alone, after "23/23 jobs", read as if most of the workflow had not run.
  */
 t.setTimeout(60_000);
 
@@ -61,3 +66,32 @@ for (const [signal, code] of [
     t.match(r.stderr, /toil: workflow wf-1 cancelled; the job store file:\S+ is kept/);
   });
 }
+
+t.test('a run the leader resumed says how many jobs were already done', async (t) => {
+  const dir = scratchDir(t);
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(req.method === 'POST' ? 202 : 200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify(
+          req.method === 'POST'
+            ? { id: 'wf-2', status: 'running' }
+            : { id: 'wf-2', status: 'succeeded', jobsRun: 5, jobsReplayed: 18 },
+        ),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => void server.close());
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const client = startToilProcess(['run', SORT, `file:${dir}/js`, '--leader', url, '--leaderToken', 'x'], {
+    cwd: dir,
+  });
+  const r = await client.done;
+  t.equal(r.code, 0);
+  t.match(
+    r.stderr,
+    /toil: workflow succeeded on the leader: 5 jobs run \(18 already done before the run resumed\) in /,
+  );
+});
