@@ -1,7 +1,8 @@
+import { RealClock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
 import type { FailureLog, JobCommit, JobTicket } from '../jobstore/jobRecords.js';
 import type { JobStore } from '../jobstore/jobStore.js';
-import { jobsFailedForGood, type WorkflowStatus } from './workflowStatus.js';
+import { jobsFailedForGood, workflowStatusAndJobs, type WorkflowStatus } from './workflowStatus.js';
 
 /** A job `toil debug-job` can run: one the leader wrote a ticket for (it was issued at least once). */
 export interface TicketedJob {
@@ -83,11 +84,36 @@ export async function findJob(
   if (ids.includes(query)) await readTicket(query);
   else await forEachLimited(ids, 16, readTicket);
   const jobs = [...tickets.values()].map((t) => ({ jobId: t.jobId, name: t.name }));
-  const chosen = chooseJob(query, jobs, failed, store.locator);
+  let chosen: TicketedJob;
+  try {
+    chosen = chooseJob(query, jobs, failed, store.locator);
+  } catch (e) {
+    if (e instanceof UserInputError && e.code === 'JOB_NOT_FOUND') await refuseUnissued(store, query, failed);
+    throw e;
+  }
   return {
     ticket: tickets.get(chosen.jobId)!,
     failedForGood: failed.find((f) => f.jobId === chosen.jobId),
   };
+}
+
+/**
+ * A job the workflow declared but the leader never issued (it waits for the jobs before it) has no
+ * ticket to run: said as such, rather than that no such job exists.
+ */
+async function refuseUnissued(store: JobStore, query: string, failed: readonly FailedJob[]): Promise<void> {
+  // The lease's expiry plays no part here: only the jobs are read.
+  const { jobs } = await workflowStatusAndJobs(store, new RealClock().now());
+  const job = jobs.find((j) => j.id === query) ?? jobs.find((j) => j.name === query);
+  if (!job) return;
+  throw new UserInputError(
+    'JOB_NOT_FOUND',
+    `job '${job.name}' (${job.id}) in job store ${store.locator} was never issued (it waits for the jobs before it), so there is nothing to run yet` +
+      (failed.length > 0
+        ? `; failed for good: ${listed(failed.map((f) => `${f.name} (${f.jobId})`))}`
+        : '; run the workflow on, with --restart'),
+    { job: query },
+  );
 }
 
 /** What `toil debug-job --printJobInfo` shows: the ticket, the commit if the job ran, its failed attempts. */

@@ -81,6 +81,32 @@ t.test('toil debug-job runs a failed job here, shows why it fails, and changes n
 });
 
 t.test(
+  'toil debug-job of a job that waits behind a failed one: never issued, said as such (exit 2)',
+  async (t) => {
+    const dir = scratchDir(t);
+    const flags = ['--n', '4', '--out', join(dir, 'o'), '--log', join(dir, 'exec.log')];
+    const run = await runToil(
+      ['run', TREE, 'file:./js', ...flags, '--fail', 'add', '--failTimes', '9', '--retryCount', '0'],
+      { cwd: dir },
+    );
+    t.equal(run.code, 1, 'the inner adds failed');
+    const status = await runToil(['status', 'file:./js', '--json', '--printDot'], { cwd: dir });
+    const graph = (JSON.parse(status.stdout) as { graph: { id: string; name: string; state: string }[] })
+      .graph;
+    const waiting = graph.find((j) => j.name === 'add' && j.state === 'waiting');
+    t.ok(waiting, 'the top add waits for the failed ones');
+    const r = await runToil(['debug-job', 'file:./js', waiting!.id], { cwd: dir });
+    t.equal(r.code, 2, r.stderr);
+    t.match(
+      r.stderr,
+      new RegExp(
+        `^toil: job 'add' \\(${waiting!.id}\\) in job store file:\\./js was never issued \\(it waits for the jobs before it\\), so there is nothing to run yet; failed for good: add \\([0-9a-f-]+\\), add \\([0-9a-f-]+\\)\\n$`,
+      ),
+    );
+  },
+);
+
+t.test(
   'toil debug-job of a job that returns: exit 0, its log lines shown, its files deleted again',
   async (t) => {
     const dir = scratchDir(t);
