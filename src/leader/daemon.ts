@@ -171,6 +171,20 @@ export class WorkflowCancelledError extends ToilError {
   }
 }
 
+/**
+ * The daemon is stopping: a running workflow's runner ends (its jobs killed) and its record stays
+ * `running`, so the next start resumes it. Left running, its runner kept the process alive after
+ * `stopped` (re-subscribing to a Mesos master that had gone), holding the job store.
+ */
+class LeaderStoppingError extends ToilError {
+  constructor(id: string) {
+    super(
+      'WORKFLOW_CANCELLED',
+      `workflow ${id} suspended: the leader is stopping; its next start resumes it`,
+    );
+  }
+}
+
 /** Another run of this daemon is using the job store (409). */
 export class JobStoreBusyError extends ToilError {
   constructor(jobStore: string, id: string) {
@@ -352,6 +366,7 @@ export class LeaderDaemon {
     this.workload.add(tracked);
     const cancel = new AbortController();
     this.cancels.set(run.id, cancel);
+    let suspended = false;
     const p = this.d
       .runWorkflow(submission, tracked, onProgress, cancel.signal, run.id)
       .then(
@@ -363,6 +378,11 @@ export class LeaderDaemon {
           if (r.failedJobs?.length) run.failedJobs = r.failedJobs.slice(0, MAX_FAILED_JOBS_SHOWN);
         },
         (e: unknown) => {
+          if (cancel.signal.aborted && cancel.signal.reason instanceof LeaderStoppingError) {
+            suspended = true;
+            this.log.info({ workflow: run.id }, 'workflow suspended: the leader is stopping');
+            return;
+          }
           run.status = 'failed';
           run.message = coerceError(e).message;
           if (e instanceof UserInputError) run.userError = true;
@@ -374,9 +394,11 @@ export class LeaderDaemon {
       )
       .finally(() => {
         this.cancels.delete(run.id);
-        run.finishedAt = this.d.clock.now();
         this.workload.remove(tracked);
         this.runPromises.delete(p);
+        // A suspended run keeps its record and module for the next start to resume it.
+        if (suspended) return;
+        run.finishedAt = this.d.clock.now();
         this.saveRuns();
         void this.d.runStore?.deleteModule(run.id).catch(() => undefined);
         this.queueChanged();
@@ -446,10 +468,12 @@ export class LeaderDaemon {
     this.scaler.stopLaunching();
     this.stopLoop.abort();
     this.wake?.abort();
-    // In-flight calls get shutdown.grace; then they and their retries are aborted.
+    for (const [id, cancel] of this.cancels) cancel.abort(new LeaderStoppingError(id));
+    // In-flight calls and the runs' ends get shutdown.grace; then the calls and their retries are aborted.
     const settled = (async () => {
       await this.loopDone;
       await this.scaler.idle();
+      await this.workflowsDone();
     })();
     const timer = new AbortController();
     const timedOut = await Promise.race([

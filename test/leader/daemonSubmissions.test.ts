@@ -288,3 +288,26 @@ t.test('a restarted daemon resumes from the record, and stops resuming a run tha
     await next.daemon.stop();
   }
 });
+
+t.test(
+  'a stop (SIGTERM) suspends a running workflow: its runner ends, the next start resumes it',
+  async (t) => {
+    const store = new MemoryRunStore();
+    const first = await startDaemon(t, store);
+    const body = { workflowFile: WORKFLOW, jobStore: 'file:/tmp/toil-js-suspend', args: ['well'] };
+    const { id } = (await (await post(first.url, body, TOKEN)).json()) as { id: string };
+    t.equal(first.calls.length, 1, 'running');
+    await first.daemon.stop();
+    // Left running, the runner kept the stopped process alive, and the job store held.
+    t.ok(first.calls[0]!.signal.aborted, "the run's runner was told to end");
+    t.match(store.runs, [{ id, status: 'running' }], 'recorded as running, for the next start');
+    t.notOk('finishedAt' in store.runs[0]!, 'not finished');
+    t.ok(store.modules.has(id), 'its module is kept');
+    const next = await startDaemon(t, store);
+    t.equal(next.daemon.workflow(id)?.status, 'running', 'the next start resumes it');
+    t.equal(next.calls.length, 1);
+    next.calls[0]!.end(true);
+    await next.daemon.workflowsDone();
+    t.equal(next.daemon.workflow(id)?.status, 'succeeded');
+  },
+);
