@@ -124,7 +124,7 @@ export async function runWorkerJob(
     const loaded = await loadWorkflowModule(store, ticket.module, join(workDir, 'toil-ts-modules'));
     const def = loaded.jobs.get(ticket.name);
     if (!def) throw new Error(`the workflow module defines no job named '${ticket.name}'`);
-    const raw = await def.fn(job, ticket.input);
+    const raw = await settledOrStalled(def.fn(job, ticket.input), ticket.name);
     returnValue = encodeValue(raw, `return value of job '${ticket.name}'`);
   } catch (e) {
     const output = capture.stop();
@@ -201,4 +201,30 @@ function applyEnv(env: Readonly<Record<string, string>> | undefined): () => void
       else process.env[k] = v;
     }
   };
+}
+
+/**
+ * The job's result, or an error once nothing is left that could settle its promise: Node's event
+ * loop emptied ('beforeExit') while the promise was pending (an await on a promise nothing
+ * resolves). A worker of its own process (Slurm, Mesos, `toil debug-job`) would otherwise just
+ * exit, with no commit and no word of why; a warm worker's IPC channel keeps its loop busy, so
+ * there the job waits, as a hung job does.
+ */
+async function settledOrStalled<T>(result: T | Promise<T>, name: string): Promise<T> {
+  let onIdle = (): void => {};
+  const stalled = new Promise<never>((_resolve, reject) => {
+    onIdle = () => {
+      const e = new Error(
+        `job '${name}' never finished: its function's promise was still pending when nothing was left that could settle it (an await on a promise that nothing resolves)`,
+      );
+      e.stack = `Error: ${e.message}`; // Node's event emitter frames say nothing of the job
+      reject(e);
+    };
+    process.once('beforeExit', onIdle);
+  });
+  try {
+    return await Promise.race([Promise.resolve(result), stalled]);
+  } finally {
+    process.off('beforeExit', onIdle);
+  }
 }

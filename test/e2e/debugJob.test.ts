@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import t from 'tap';
 import { debugFailingAdd } from '../fixtures/debugJobRuns.js';
-import { REPO_ROOT, scratchDir, runToil, type ToilResult } from '../fixtures/workflowCli.js';
+import { REPO_ROOT, scratchDir, runToil, startToil, type ToilResult } from '../fixtures/workflowCli.js';
 
 const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
 const FILES = join(REPO_ROOT, 'test/fixtures/workflowFiles.ts');
@@ -103,6 +103,28 @@ t.test(
         `^toil: job 'add' \\(${waiting!.id}\\) in job store file:\\./js was never issued \\(it waits for the jobs before it\\), so there is nothing to run yet; failed for good: add \\([0-9a-f-]+\\), add \\([0-9a-f-]+\\)\\n$`,
       ),
     );
+  },
+);
+
+t.test(
+  "toil debug-job of a job whose promise never settles: exit 1 saying so, not a silent exit when Node's loop empties",
+  async (t) => {
+    const dir = scratchDir(t);
+    const misbehaves = join(REPO_ROOT, 'test/fixtures/workflowMisbehaves.ts');
+    const leader = startToil(['run', misbehaves, 'file:./js', 'job-never-settles'], { cwd: dir });
+    const tickets = join(dir, 'js', 'objects', 'jobs%');
+    const deadline = Date.now() + 60_000;
+    while (!(existsSync(tickets) && readdirSync(tickets).length > 0) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    leader.child.kill('SIGKILL'); // its warm worker, where the job waits, exits as the link closes
+    await leader.done;
+    const r = await runToil(['debug-job', 'file:./js', 'stall'], { cwd: dir });
+    t.equal(r.code, 1, r.stderr);
+    t.match(
+      r.stderr,
+      /^toil: job 'stall' \([0-9a-f-]+\) failed: Error: job 'stall' never finished: its function's promise was still pending when nothing was left that could settle it/m,
+    );
+    t.notMatch(r.stderr, /^\s+at /m, 'no stack of Node internals');
   },
 );
 
