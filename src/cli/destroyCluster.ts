@@ -51,7 +51,7 @@ export const command: SubCommand = {
               ...(iamClient ? { iam: new ClusterIam({ iam: iamClient, clusterName, clock, log }) } : {}),
               ...(ssmClient ? { mungeKey: new ClusterMungeKey({ ssm: ssmClient, clusterName }) } : {}),
             },
-            { timeoutMs: 15 * 60_000, pollMs: 1000 },
+            { timeoutMs: 15 * 60_000, pollMs: 1000, region },
           );
           setExitCode(0);
         } finally {

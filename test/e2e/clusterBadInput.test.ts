@@ -114,7 +114,7 @@ t.test('bad input to the cluster utilities is one clear line and exit 2', async 
       'a cluster name never seen here (a typo, or the wrong zone)',
       ['destroy-cluster', 'nosuch', '--zone', 'us-west-2a'],
       {},
-      /^toil: no cluster named 'nosuch' in this region .*; clusters here: none; check the name and --zone$/,
+      /^toil: no cluster named 'nosuch' in region \S+ .*; clusters here: none; check the name and --zone$/,
     ],
     [
       'missing key pair',

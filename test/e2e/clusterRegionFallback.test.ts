@@ -26,7 +26,7 @@ t.test('the cluster utilities that find a cluster take a configured region for i
   mkdirSync(bareHome);
   const env = { AWS_ENDPOINT_URL_EC2: endpoint.url, HOME: bareHome };
   const unknown =
-    /^toil: no cluster named 'nosuch' in this region .*; clusters here: none; check the name and --zone$/;
+    /^toil: no cluster named 'nosuch' in region us-west-2 .*; clusters here: none; check the name and --zone$/;
   const cases: [name: string, args: string[], extra: Record<string, string>, expected: RegExp][] = [
     ['TOIL_AWS_REGION', ['destroy-cluster', 'nosuch'], { TOIL_AWS_REGION: 'us-west-2' }, unknown],
     ['AWS_DEFAULT_REGION', ['destroy-cluster', 'nosuch'], { AWS_DEFAULT_REGION: 'us-west-2' }, unknown],

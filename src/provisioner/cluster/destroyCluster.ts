@@ -38,7 +38,8 @@ export async function destroyCluster(
     /** Absent on the local cloud without an SSM endpoint (it made none). */
     mungeKey?: ClusterMungeKey;
   },
-  options: { timeoutMs: number; pollMs: number },
+  /** `region`: named when nothing of the cluster is found (it may come from the AWS profile). */
+  options: { timeoutMs: number; pollMs: number; region?: string },
 ): Promise<DestroyResult> {
   const { progress } = deps;
   const cluster = new AwsCluster({ calls: deps.calls, clusterName, clock: deps.clock, log: deps.log });
@@ -97,7 +98,8 @@ export async function destroyCluster(
       const others = await cluster.clusterNamesInRegion();
       throw new UserInputError(
         'CLUSTER_NOT_FOUND',
-        `no cluster named '${clusterName}' in this region (no instance, security group or IAM role of it, ` +
+        `no cluster named '${clusterName}' in ${options.region ? `region ${options.region}` : 'this region'} ` +
+          '(no instance, security group or IAM role of it, ' +
           `live or recently terminated); clusters here: ${others.length > 0 ? others.join(', ') : 'none'}; ` +
           'check the name and --zone',
         { clusterName, clustersHere: others },
