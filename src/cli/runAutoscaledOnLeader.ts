@@ -119,6 +119,12 @@ export async function runOnLeader(
     return 0;
   }
   out.line(`toil: workflow failed on the leader: ${final.message ?? 'no reason given'}`);
+  // Each failed job's error and the end of its log, as a local run prints them: the message above
+  // is one line per job, without the stack that says where.
+  for (const job of final.failedJobs ?? []) {
+    out.line(`toil: job '${job.name}' (${job.jobId}) failed after ${job.attempts} attempt(s):`);
+    for (const l of job.logTail.split('\n')) out.line(`    ${l}`);
+  }
   out.line(`toil: the job store ${jobStore} is kept; submit again to restart it`);
   return 1;
 }

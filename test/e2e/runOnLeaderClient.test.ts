@@ -95,3 +95,39 @@ t.test('a run the leader resumed says how many jobs were already done', async (t
     /toil: workflow succeeded on the leader: 5 jobs run \(18 already done before the run resumed\) in /,
   );
 });
+
+t.test("a failed run prints each failed job's error and log tail, as a local run does", async (t) => {
+  const dir = scratchDir(t);
+  const failed = {
+    id: 'wf-3',
+    status: 'failed',
+    message: 'thrower: Error: boom from thrower',
+    failedJobs: [
+      {
+        jobId: 'j-1',
+        name: 'thrower',
+        attempts: 2,
+        logTail: 'Error: boom from thrower\n    at Object.fn (/w/bug.ts:4:9)',
+      },
+    ],
+  };
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(req.method === 'POST' ? 202 : 200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(req.method === 'POST' ? { id: 'wf-3', status: 'running' } : failed));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => void server.close());
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const r = await startToilProcess(['run', SORT, `file:${dir}/js`, '--leader', url, '--leaderToken', 'x'], {
+    cwd: dir,
+  }).done;
+  t.equal(r.code, 1);
+  t.match(r.stderr, /toil: workflow failed on the leader: thrower: Error: boom from thrower\n/);
+  t.match(
+    r.stderr,
+    /toil: job 'thrower' \(j-1\) failed after 2 attempt\(s\):\n {4}Error: boom from thrower\n {8}at Object\.fn \(\/w\/bug\.ts:4:9\)\n/,
+  );
+});
