@@ -6,7 +6,7 @@ import { LOG_LEVEL_NAMES } from '../common/log.js';
 import { formatDuration, tryParseBytes } from '../common/units.js';
 import { WorkflowKilledError } from '../leader/killRequest.js';
 import { WorkflowStartError, runWorkflow, type CleanPolicy } from '../leader/runWorkflow.js';
-import { suggestNames } from '../provisioner/suggest.js';
+import { suggestNames } from '../common/suggest.js';
 import { createBatchSystem, workerCommand } from '../main/batchSystems.js';
 import { prepareWorkDir } from '../main/env.js';
 import { openJobStore } from '../main/jobStores.js';

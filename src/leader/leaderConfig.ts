@@ -268,7 +268,7 @@ export function parseLeaderConfigObject(
 ): LeaderConfig {
   const problems: string[] = [];
   const parsed = LeaderFileSchema.safeParse(doc);
-  if (!parsed.success) problems.push(...describeZodIssues(parsed.error.issues));
+  if (!parsed.success) problems.push(...describeZodIssues(parsed.error.issues, [], LeaderFileSchema));
   const rawScaler = withProvisionerDefaults(doc);
   let scaler: ScalerConfig | undefined;
   if (rawScaler === undefined) problems.push('scaler: missing (at least scaler.nodeTypes is needed)');

@@ -216,7 +216,7 @@ export function parseScalerConfig(
   }
   const parsed = ScalerSchema.safeParse(input);
   if (!parsed.success) {
-    problems.push(...describeZodIssues(parsed.error.issues, prefix));
+    problems.push(...describeZodIssues(parsed.error.issues, prefix, ScalerSchema));
     throw new ConfigError(source, problems);
   }
   const c = parsed.data;

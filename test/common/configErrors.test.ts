@@ -36,6 +36,37 @@ t.test('every problem is reported with the path of its field', async (t) => {
   t.match(err.message, /^leader\.yaml is invalid:\n {2}- /);
 });
 
+t.test(
+  'an unknown key is named with the known key it is closest to, at any depth and through unions',
+  async (t) => {
+    const WithUnion = Schema.extend({
+      provisioner: z
+        .discriminatedUnion('kind', [
+          z.object({ kind: z.literal('aws'), clusterName: z.string() }).strict(),
+          z.object({ kind: z.literal('embedded'), zone: z.string() }).strict(),
+        ])
+        .optional(),
+    }).strict();
+    const result = WithUnion.safeParse({
+      scaleIntervall: '1m',
+      nodes: [{ type: 'c5.large', maxNode: 2, memory: '2G', colour: 'red' }],
+      provisioner: { kind: 'aws', clusterName: 'a', clusterNmae: 'b' },
+    });
+    t.same(describeZodIssues(result.error!.issues, ['scaler'], WithUnion).sort(), [
+      'scaler.nodes[0].maxNodes: Invalid input: expected number, received undefined',
+      'scaler.nodes[0]: Unrecognized keys: "maxNode", "colour" (did you mean maxNodes?)',
+      'scaler.provisioner: Unrecognized key: "clusterNmae" (did you mean clusterName?)',
+      'scaler.scaleInterval: Invalid input',
+      'scaler: Unrecognized key: "scaleIntervall" (did you mean scaleInterval?)',
+    ]);
+    t.same(
+      describeZodIssues(result.error!.issues, ['scaler']).filter((p) => p.includes('did you mean')),
+      [],
+      'without the schema: no guess',
+    );
+  },
+);
+
 t.test('durations and sizes parse to milliseconds and bytes', async (t) => {
   const parsed = Schema.parse({
     scaleInterval: '2m',

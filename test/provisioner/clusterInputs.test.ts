@@ -15,7 +15,7 @@ import {
   validateCidr,
   validateClusterName,
 } from '../../src/provisioner/cluster/validate.js';
-import { suggestNames } from '../../src/provisioner/suggest.js';
+import { suggestNames } from '../../src/common/suggest.js';
 
 function userError(fn: () => unknown): string {
   try {

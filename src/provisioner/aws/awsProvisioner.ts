@@ -24,7 +24,7 @@ import type {
   Provisioner,
   SpotPrice,
 } from '../../ports/provisioner.js';
-import { suggestNames } from '../suggest.js';
+import { suggestNames } from '../../common/suggest.js';
 import type { Ec2Calls } from './ec2Calls.js';
 import { idsInMessage, toNode } from './instances.js';
 import { workerProfileFor } from './iamPolicies.js';
