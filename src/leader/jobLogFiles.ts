@@ -1,9 +1,10 @@
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { UserInputError } from '../common/errors.js';
+import { makeDirsSync } from '../common/makeDirs.js';
 import type { Logger } from '../common/log.js';
 import type { LogLine } from '../jobstore/jobRecords.js';
 
@@ -82,7 +83,7 @@ export function truncateKeepingEnd(text: string, maxBytes: number): Buffer {
 export function openJobLogDir(o: JobLogFilesOptions, flag: string): JobLogFilesOptions {
   const dir = resolve(o.dir);
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirsSync(dir);
     accessSync(dir, constants.W_OK);
   } catch (e) {
     throw new UserInputError(

@@ -1,6 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { resolve } from 'node:path';
 import { UserInputError } from '../common/errors.js';
+import { makeDirsSync } from '../common/makeDirs.js';
 import type { SlurmJobOptions } from './jobScript.js';
 
 /** Toil's Slurm flags of `toil run`, as commander gives them. */
@@ -54,11 +55,12 @@ export function parseSlurmFlags(
   if (f.batchLogsDir !== undefined) {
     logsDir = resolve(f.batchLogsDir);
     try {
-      mkdirSync(logsDir, { recursive: true });
+      makeDirsSync(logsDir);
+      accessSync(logsDir, constants.W_OK);
     } catch (e) {
       throw new UserInputError(
         'BAD_FLAG',
-        `--batchLogsDir ${f.batchLogsDir}: cannot make the directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+        `--batchLogsDir ${f.batchLogsDir}: cannot make or write the directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
       );
     }
   }

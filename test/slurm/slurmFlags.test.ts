@@ -50,7 +50,11 @@ t.test('parseSlurmFlags: a bad value is one line naming the flag and what was ex
     [{ slurmAllocateMem: 'maybe' }, /^--slurmAllocateMem maybe: expected true or false$/],
     [
       { batchLogsDir: join(dir, 'file', 'logs') },
-      /^--batchLogsDir .*: cannot make the directory \(ENOTDIR\)$/,
+      /^--batchLogsDir .*: cannot make or write the directory \(ENOTDIR\)$/,
+    ],
+    [
+      { batchLogsDir: '/proc/x/logs' },
+      /^--batchLogsDir \/proc\/x\/logs: cannot make or write the directory \(ENOENT\)$/,
     ],
   ];
   for (const [flags, message] of rows)
