@@ -1,7 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { REPO_ROOT, scratchDir, runToil } from '../fixtures/workflowCli.js';
+import { REPO_ROOT, scratchDir, runToil, TOIL_BIN } from '../fixtures/workflowCli.js';
 
 const SORT = join(REPO_ROOT, 'examples/sort.ts');
 
@@ -165,6 +166,11 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
       expect: /^toil: --writeLogs .*sort\.ts\/logs: cannot write job logs there \(ENOTDIR\)$/,
     },
     {
+      name: '--writeLogs under /proc, where a recursive mkdir retried for ever at full CPU',
+      args: ['run', SORT, 'file:./wlproc', '--numLines', '10', '--writeLogs', '/proc/x/logs'],
+      expect: /^toil: --writeLogs \/proc\/x\/logs: cannot write job logs there \(ENOENT\)$/,
+    },
+    {
       name: '--writeLogs with --leader, whose process, not this one, learns of the jobs',
       args: ['run', SORT, 'file:./wlleader', '--leader', 'http://127.0.0.1:9', '--writeLogs', 'logs'],
       expect:
@@ -265,4 +271,27 @@ t.test('--help of each sub-command describes it', async (t) => {
     '--mesosMaster',
   ])
     t.match(run.stdout, flag);
+});
+
+t.test('a shell left in a deleted directory: one line saying so, exit 2, no Node stack', async (t) => {
+  const dir = scratchDir(t);
+  const gone = join(dir, 'gone');
+  // The shell enters the directory, which is then removed under it, as `rm -r` from another
+  // terminal does; toil starts there.
+  const r = spawnSync(
+    'sh',
+    [
+      '-c',
+      `unset NODE_OPTIONS; mkdir "$1" && cd "$1" && rmdir "$1" && exec "$2" "$3" run wf.ts file:./js`,
+      'sh',
+      gone,
+      process.execPath,
+      TOIL_BIN,
+    ],
+    // Unset: the test runner's NODE_OPTIONS hooks ask for the cwd themselves; this is the command
+    // as a user runs it.
+    { encoding: 'utf8' },
+  );
+  t.equal(r.status, 2, r.stderr);
+  t.equal(r.stderr, 'toil: the current directory no longer exists (deleted or moved): cd to one that does\n');
 });
