@@ -190,5 +190,9 @@ t.test('an agent lost that ran none of our tasks is no warning; one that ran the
   await waitFor('the busy agent reported lost', () =>
     lines.some((l) => l.level >= 40 && /Mesos reports the agent lost/.test(l.msg)),
   );
-  t.pass('the agent that ran our task: a warning');
+  t.same(
+    lines.filter((l) => l.level >= 40 && /agent lost/.test(l.msg)).map((l) => l.msg),
+    ['Mesos reports the agent lost'],
+    'the agent that ran our task: one warning',
+  );
 });
