@@ -437,3 +437,17 @@ t.test('limit overruns: ticks that leave more nodes billed than a limit allows a
   );
   t.equal(cost.limitOverruns, 0, 'the cost policy never did');
 });
+
+t.test('a leader config given to simulate is named as one, with what simulate takes instead', async (t) => {
+  const err = t.throws(() =>
+    parseSimulateConfig(
+      { jobStore: 'file:./state', http: { port: 8080 }, scaler: { nodeTypes: 'c5.large' }, simulaton: {} },
+      catalogue(),
+      'leader.yaml',
+    ),
+  ) as ConfigError;
+  t.same(err.problems, [
+    'Unrecognized keys: "jobStore", "http", "simulaton" (did you mean simulation?)',
+    'jobStore, http: keys of a leader config (toil leader --config); toil simulate takes a file with its scaler: section (copied as it is) and an optional simulation: section',
+  ]);
+});
