@@ -399,6 +399,9 @@ export class LeaderDaemon {
         // A suspended run keeps its record and module for the next start to resume it.
         if (suspended) return;
         run.finishedAt = this.d.clock.now();
+        // Its jobs were killed or have ended: a finished run shows none running (a cancelled one
+        // kept the count of its last progress report).
+        if (run.progress) run.progress = { ...run.progress, running: 0 };
         this.saveRuns();
         void this.d.runStore?.deleteModule(run.id).catch(() => undefined);
         this.queueChanged();

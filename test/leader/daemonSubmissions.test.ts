@@ -10,6 +10,7 @@ import {
   type WorkflowRun,
 } from '../../src/leader/daemon.js';
 import { parseLeaderConfigObject } from '../../src/leader/leaderConfig.js';
+import type { WorkflowProgress } from '../../src/leader/workflowRunner.js';
 import { readCatalogue } from '../../src/scaler/catalogueFile.js';
 import { fakeDaemonDeps } from '../fixtures/leaderFakes.js';
 import { REPO_ROOT } from '../fixtures/workflowCli.js';
@@ -45,7 +46,12 @@ class MemoryRunStore implements RunStore {
 }
 
 interface Started {
-  readonly calls: { submission: Submission; signal: AbortSignal; end: (ok: boolean) => void }[];
+  readonly calls: {
+    submission: Submission;
+    signal: AbortSignal;
+    progress: (p: WorkflowProgress) => void;
+    end: (ok: boolean) => void;
+  }[];
   readonly url: string;
   readonly daemon: LeaderDaemon;
 }
@@ -69,12 +75,13 @@ async function startDaemon(
   const daemon = new LeaderDaemon({
     ...fakeDaemonDeps(clock, config),
     newBatchSystem: () => ({}) as never,
-    runWorkflow: (submission, _bs, _progress, signal) =>
+    runWorkflow: (submission, _bs, progress, signal) =>
       new Promise((resolve, reject) => {
         signal.addEventListener('abort', () => reject(signal.reason as Error));
         calls.push({
           submission,
           signal,
+          progress,
           end: (ok) => resolve({ status: ok ? 'succeeded' : 'failed', jobsRun: 1 }),
         });
       }),
@@ -239,6 +246,7 @@ t.test('a taken submission is durable before the 202; DELETE cancels it', async 
   t.ok(calls[0]?.submission.options?.bundle, 'the run uses the module that was saved');
   t.equal((await post(url, body, TOKEN)).status, 409, 'a second run on the same job store: 409');
 
+  calls[0]!.progress({ known: 5, completed: 2, running: 3, failed: 0 });
   const del = await fetch(`${url}/workflows/${id}`, {
     method: 'DELETE',
     headers: { authorization: `Bearer ${TOKEN}` },
@@ -251,6 +259,11 @@ t.test('a taken submission is durable before the 202; DELETE cancels it', async 
     run = (await (await fetch(`${url}/workflows/${id}`)).json()) as WorkflowRun;
   }
   t.match(run, { status: 'failed', message: /cancelled at the leader/ });
+  t.same(
+    run?.progress,
+    { known: 5, completed: 2, running: 0, failed: 0 },
+    'a cancelled run shows none of its jobs running (they were killed)',
+  );
   const again = await fetch(`${url}/workflows/${id}`, {
     method: 'DELETE',
     headers: { authorization: `Bearer ${TOKEN}` },
