@@ -37,15 +37,20 @@ export class WorkflowKilledError extends ToilError {
   }
 }
 
-/** The leader now holding the store, if any: its generation and the holder its lease names. */
+/**
+ * The leader now holding the store, if any: its generation, the holder its lease names and when
+ * the lease lapses unless renewed (on the holder's clock).
+ */
 export async function currentLeader(
   store: JobStore,
-): Promise<{ generation: number; holder: LeaseHolder } | undefined> {
+): Promise<{ generation: number; holder: LeaseHolder; expiresAt?: number } | undefined> {
   const obj = await store.objects.get(LEADER_KEY);
   if (!obj) return undefined;
   // The lease's own reader: a garbled record is a damaged store, named as such.
   const record = parseLeaderRecord(store.locator, obj.body);
-  return record.holder ? { generation: record.generation, holder: record.holder } : undefined;
+  if (!record.holder) return undefined;
+  const { generation, holder, expiresAt } = record;
+  return { generation, holder, ...(expiresAt !== undefined ? { expiresAt } : {}) };
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { FailureLog } from '../jobstore/jobRecords.js';
-import { describeHolder, LEADER_KEY, parseLeaderRecord } from '../jobstore/lease.js';
+import { describeHolder, LEADER_KEY } from '../jobstore/lease.js';
+import { currentLeader } from './killRequest.js';
 import { OUTCOME_KEY, WORKFLOW_KEY, type DamagedObject, type JobStore } from '../jobstore/jobStore.js';
 import { JobGraph, type JobView } from './jobGraph.js';
 
@@ -109,9 +110,8 @@ export async function liveLeader(
   store: JobStore,
   now: number,
 ): Promise<{ description: string; generation: number } | undefined> {
-  const obj = await store.objects.get(LEADER_KEY);
-  const lease = obj ? parseLeaderRecord(store.locator, obj.body) : undefined;
-  if (!lease?.holder || (lease.expiresAt !== undefined && lease.expiresAt < now)) return undefined;
+  const lease = await currentLeader(store);
+  if (!lease || (lease.expiresAt !== undefined && lease.expiresAt < now)) return undefined;
   return { description: describeHolder(lease.holder, lease.generation), generation: lease.generation };
 }
 
