@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
+import { ConfigError } from '../common/configErrors.js';
 import { UserInputError } from '../common/errors.js';
+import { LEADER_ONLY_KEYS } from '../leader/leaderConfig.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
 import { POLICIES } from '../scaler/policy.js';
 import { parseSimulateConfig } from '../scaler/simulator/config.js';
@@ -39,8 +41,26 @@ export async function runSimulation(
     throw new UserInputError('CONFIG_INVALID', `config ${configPath} is not YAML: ${(e as Error).message}`);
   }
   const catalogue = await readCatalogue(options.cataloguePath);
-  const { scaler, simulation } = parseSimulateConfig(configDoc, catalogue, configPath);
+  const { scaler, simulation } = withLeaderConfigHint(configDoc, configPath, () =>
+    parseSimulateConfig(configDoc, catalogue, configPath),
+  );
   return simulate(trace, scaler, simulation, { policy: options.policy, seed: options.seed });
+}
+
+/** A leader config given as the simulate config: its leader keys are named as such, with what to give instead. */
+function withLeaderConfigHint<T>(doc: unknown, source: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    const leaderKeys =
+      doc !== null && typeof doc === 'object' ? Object.keys(doc).filter((k) => LEADER_ONLY_KEYS.has(k)) : [];
+    if (!(e instanceof ConfigError) || leaderKeys.length === 0) throw e;
+    throw new ConfigError(source, [
+      ...e.problems,
+      `${leaderKeys.join(', ')}: keys of a leader config (toil leader --config); ` +
+        'toil simulate takes a file with its scaler: section (copied as it is) and an optional simulation: section',
+    ]);
+  }
 }
 
 const ENDED: Readonly<Record<SimulationResult['ended'], string>> = {

@@ -179,6 +179,11 @@ const LeaderFileSchema = z
 
 type LeaderFile = z.infer<typeof LeaderFileSchema>;
 
+/** The top-level keys of a leader config besides `scaler` (to tell one apart from other files). */
+export const LEADER_ONLY_KEYS: ReadonlySet<string> = new Set(
+  Object.keys(LeaderFileSchema.shape).filter((k) => k !== 'scaler'),
+);
+
 /**
  * A leader config file as written (before defaults): what a generator of config files (the leader
  * appliance's user data) builds, so a key this parser would reject fails to compile there.

@@ -439,15 +439,28 @@ t.test('limit overruns: ticks that leave more nodes billed than a limit allows a
 });
 
 t.test('a leader config given to simulate is named as one, with what simulate takes instead', async (t) => {
-  const err = t.throws(() =>
-    parseSimulateConfig(
-      { jobStore: 'file:./state', http: { port: 8080 }, scaler: { nodeTypes: 'c5.large' }, simulaton: {} },
-      catalogue(),
-      'leader.yaml',
-    ),
-  ) as ConfigError;
+  const dir = t.testdir({});
+  const tracePath = join(dir, 'trace.json');
+  const configPath = join(dir, 'leader.yaml');
+  writeFileSync(
+    tracePath,
+    JSON.stringify({ name: 'tiny', jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1G', runtime: 30 }] }),
+  );
+  writeFileSync(
+    configPath,
+    'jobStore: file:./state\nhttp:\n  port: 8080\nscaler:\n  nodeTypes: c5.large\nsimulaton: {}\n',
+  );
+  const err = (await runSimulation(tracePath, configPath).catch((e: unknown) => e)) as ConfigError;
+  t.type(err, ConfigError);
   t.same(err.problems, [
     'Unrecognized keys: "jobStore", "http", "simulaton" (did you mean simulation?)',
     'jobStore, http: keys of a leader config (toil leader --config); toil simulate takes a file with its scaler: section (copied as it is) and an optional simulation: section',
   ]);
+  writeFileSync(configPath, 'scaler:\n  nodeTypes: c5.large\nsimulaton: {}\n');
+  const plain = (await runSimulation(tracePath, configPath).catch((e: unknown) => e)) as ConfigError;
+  t.same(
+    plain.problems,
+    ['Unrecognized key: "simulaton" (did you mean simulation?)'],
+    'no leader key: no leader hint',
+  );
 });

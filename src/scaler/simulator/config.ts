@@ -65,19 +65,6 @@ const SimulationSchema = z
 
 const FileSchema = z.object({ scaler: z.unknown(), simulation: z.unknown().optional() }).strict();
 
-/** The top-level keys of a leader config besides `scaler` (src/leader/leaderConfig.ts). */
-const LEADER_KEYS: ReadonlySet<string> = new Set([
-  'jobStore',
-  'logLevel',
-  'http',
-  'batchSystem',
-  'provisioner',
-  'localcloud',
-  'shutdown',
-  'tick',
-  'workflows',
-]);
-
 /** Parses a simulate config file's document: a `scaler:` section and a `simulation:` section. */
 export function parseSimulateConfig(
   doc: unknown,
@@ -85,16 +72,7 @@ export function parseSimulateConfig(
   source = 'simulate config',
 ): { scaler: ScalerConfig; simulation: SimulationConfig } {
   const top = FileSchema.safeParse(doc);
-  if (!top.success) {
-    const problems = describeZodIssues(top.error.issues, [], FileSchema);
-    const unknown = top.error.issues.flatMap((i) => (i.code === 'unrecognized_keys' ? i.keys : []));
-    if (unknown.some((k) => LEADER_KEYS.has(k)))
-      problems.push(
-        `${unknown.filter((k) => LEADER_KEYS.has(k)).join(', ')}: keys of a leader config (toil leader --config); ` +
-          'toil simulate takes a file with its scaler: section (copied as it is) and an optional simulation: section',
-      );
-    throw new ConfigError(source, problems);
-  }
+  if (!top.success) throw new ConfigError(source, describeZodIssues(top.error.issues, [], FileSchema));
   const problems: string[] = [];
   const sim = SimulationSchema.safeParse(top.data.simulation ?? {});
   if (!sim.success) problems.push(...describeZodIssues(sim.error.issues, ['simulation']));
