@@ -55,8 +55,9 @@ export interface RunWorkflowOptions {
   /** Where the workflow's own code runs (module load, start, finish); this process by default. */
   readonly code?: WorkflowCode;
   /**
-   * `--restart` runs the workflow file as it is now (`toil run`: fix the bug, then --restart, as in
-   * Toil); without it a restart runs the module the store holds (a daemon resuming after a crash).
+   * `--restart` runs the workflow file as it is now (fix the bug, then --restart, as in Toil: a local
+   * `toil run`, or a submission to a daemon, whose bundle is the file as submitted); without it a
+   * restart runs the module the store holds.
    */
   readonly restartWithFile?: boolean;
   /** The job store lease's term and holder (defaults: DEFAULT_LEASE_MS, this process). */

@@ -216,6 +216,9 @@ export async function startLeader(options: {
           onProgress,
           signal,
           ...(o.bundle ? { bundle: o.bundle } : {}),
+          // A submission's bundle is its workflow file as it is now: submitted again to a kept store
+          // (fix the bug, then --restart, as in Toil), the jobs issued from then on run it.
+          ...(o.bundle ? { restartWithFile: true } : {}),
           ...(o.onJobLog ? { onJobLog: o.onJobLog } : {}),
           // The workflow's own code runs in a process of its own: its throw, hang or crash fails
           // this run and nothing else.
