@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { processAlive } from '../../src/common/processIdentity.js';
-import { embeddedLeaderConfig, leaderStatus, sleep, startToilProcess } from '../fixtures/leaderE2e.js';
+import { leaderStatus, sleep, startEmbeddedLeader, startToilProcess } from '../fixtures/leaderE2e.js';
 import { waitFor } from '../fixtures/waitFor.js';
 import { longJobArgs, runToil, workerPids } from '../fixtures/workflowCli.js';
 
@@ -19,12 +19,7 @@ t.test(
   'toil kill --force of a workflow on a leader daemon stops that workflow and spares the daemon and its other workflow',
   async (t) => {
     const dir = t.testdir({});
-    const cfgPath = join(dir, 'leader.yaml');
-    writeFileSync(cfgPath, embeddedLeaderConfig(dir));
-    const leader = startToilProcess(['leader', '--config', cfgPath], { cwd: dir });
-    t.teardown(() => void leader.child.kill('SIGKILL'));
-    const [, base = ''] = await leader.waitFor(/status at (http:\/\/[0-9.:]+)\/status/);
-    const env = { TOIL_LEADER_TOKEN_FILE: `${dir}/state.token` };
+    const { leader, base, env } = await startEmbeddedLeader(t, dir);
 
     // Two workflows of one ten-minute job each, in job stores of their own.
     const clients = ['a', 'b'].map((name) => {

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { embeddedLeaderConfig, startToilProcess } from '../fixtures/leaderE2e.js';
+import { startEmbeddedLeader } from '../fixtures/leaderE2e.js';
 import { runToil } from '../fixtures/workflowCli.js';
 
 // Sized for a busy two-core machine; a hang still fails, later.
@@ -30,12 +30,7 @@ t.test(
   'toil run --leader --restart after fixing the bug runs the fixed workflow file on the daemon',
   async (t) => {
     const dir = t.testdir({});
-    const cfgPath = join(dir, 'leader.yaml');
-    writeFileSync(cfgPath, embeddedLeaderConfig(dir));
-    const leader = startToilProcess(['leader', '--config', cfgPath], { cwd: dir });
-    t.teardown(() => void leader.child.kill('SIGKILL'));
-    const [, base = ''] = await leader.waitFor(/status at (http:\/\/[0-9.:]+)\/status/);
-    const env = { TOIL_LEADER_TOKEN_FILE: `${dir}/state.token` };
+    const { base, env } = await startEmbeddedLeader(t, dir);
     const wf = join(dir, 'wf.ts');
     const out = join(dir, 'out.txt');
     const submit = (...extra: string[]) =>
