@@ -298,11 +298,16 @@ export class PlanExecutor {
       got: result.nodes.length,
     });
     for (const n of result.nodes) {
-      this.state = own(this.state, n.instanceId, {
-        launchedAt: n.launchTime || pending.requestedAt,
-        pricePerHour: l.pricePerHour,
-        spot: l.capacityType === 'spot',
-      });
+      this.state = own(
+        this.state,
+        n.instanceId,
+        {
+          launchedAt: n.launchTime || pending.requestedAt,
+          pricePerHour: l.pricePerHour,
+          spot: l.capacityType === 'spot',
+        },
+        this.cfg.scaler.billingMinimumSeconds,
+      );
       this.out.launched.push(n.instanceId);
     }
     this.state = dropPending(this.state, pending.clientToken);
@@ -378,11 +383,16 @@ export class PlanExecutor {
           this.d.provisioner.launch(launchRequest(p)),
         );
         for (const n of r.nodes) {
-          this.state = own(this.state, n.instanceId, {
-            launchedAt: p.requestedAt,
-            pricePerHour: priceOf(this.cfg.scaler, p.instanceType, p.capacityType),
-            spot: p.capacityType === 'spot',
-          });
+          this.state = own(
+            this.state,
+            n.instanceId,
+            {
+              launchedAt: p.requestedAt,
+              pricePerHour: priceOf(this.cfg.scaler, p.instanceType, p.capacityType),
+              spot: p.capacityType === 'spot',
+            },
+            this.cfg.scaler.billingMinimumSeconds,
+          );
           adopted.push(n.instanceId);
         }
         this.state = dropPending(this.state, p.clientToken);

@@ -57,6 +57,8 @@ export class ClusterScaler {
   private state: TickState = emptyTickState();
   private lastReport: TickReport | undefined;
   private lastTickAt: number | undefined;
+  /** Up to when the owned nodes' cost is in the state (unset until the first tick or restore). */
+  private accruedTo: number | undefined;
   private shortfall: readonly LaunchShortfall[] = [];
   private launching = true;
   private seq = 0;
@@ -90,6 +92,8 @@ export class ClusterScaler {
     const started = this.o.clock.now();
     const cfg = this.o.config();
     this.spotRefreshMs = cfg.tick.spotPriceRefresh;
+    // Nodes this tick terminates or finds gone have cost what they cost until now.
+    this.accrue(cfg);
     const out = emptyOutcome();
     const notices: string[] = [];
     const exec = this.executor(cfg, out);
@@ -123,7 +127,8 @@ export class ClusterScaler {
       // What was done stays done, even when a later step of the tick failed.
       this.state = exec.state;
     }
-    this.state = accrueCost(this.state, this.lastTickAt ?? started, started);
+    // The nodes launched in this tick are charged their billing minimum at once.
+    this.accrue(cfg);
     await this.o.store.save(this.state);
     const report: TickReport = {
       seq: ++this.seq,
@@ -216,6 +221,7 @@ export class ClusterScaler {
           );
     }
     await this.calls.run(this.o.config().tick, 'terminate', () => this.o.provisioner.terminate(owned));
+    this.accrue(this.o.config());
     this.state = owned.reduce(forget, this.state);
     return owned;
   }
@@ -281,6 +287,13 @@ export class ClusterScaler {
   /** The shortfall of spot launches in the last tick (toil-classic compensates next tick). */
   get lastShortfall(): readonly LaunchShortfall[] {
     return this.shortfall;
+  }
+
+  /** Adds the owned nodes' cost since the last accrual, priced by the policy's billing rule. */
+  private accrue(cfg: TickSettings): void {
+    const now = this.o.clock.now();
+    this.state = accrueCost(this.state, this.accruedTo ?? now, now, cfg.scaler.billingMinimumSeconds);
+    this.accruedTo = now;
   }
 
   private executor(cfg: TickSettings, out: ReturnType<typeof emptyOutcome>): PlanExecutor {

@@ -56,7 +56,10 @@ export interface TickState {
    * from the launch, so boot time is not idle time. Absent in states saved before it existed.
    */
   readonly registeredAt?: Readonly<Record<string, number>>;
-  /** Dollars spent on owned nodes so far (per-second, 60 s minimum per node ignored here). */
+  /**
+   * Dollars spent on owned nodes so far: per second from each node's launch, with the billing
+   * minimum (a node up for seconds costs the minimum), as the policy prices a new node.
+   */
   readonly costDollars: number;
 }
 
@@ -85,13 +88,18 @@ export function emptyTickState(): TickState {
 export const offeringKey = (type: string, zone: string, capacity: CapacityType): string =>
   `${type}/${zone}/${capacity}`;
 
-export function own(state: TickState, id: string, node: OwnedNode): TickState {
+/**
+ * The state with the node owned. A launched node is billed at least the billing minimum however
+ * soon it goes, so that much of its cost is counted here, at once; `accrueCost` adds the rest.
+ */
+export function own(state: TickState, id: string, node: OwnedNode, billingMinimumSeconds: number): TickState {
   const entry: OwnedNode = {
     launchedAt: node.launchedAt,
     pricePerHour: node.pricePerHour,
     ...(node.spot ? { spot: true } : {}),
   };
-  return { ...state, owned: { ...state.owned, [id]: entry } };
+  const minimum = state.owned[id] ? 0 : (node.pricePerHour * billingMinimumSeconds) / 3600;
+  return { ...state, owned: { ...state.owned, [id]: entry }, costDollars: state.costDollars + minimum };
 }
 
 /** Drops every record of the node (owned, draining, last busy, its interruption notice). */
@@ -142,9 +150,19 @@ export function learnRuntimes(
   return { ...state, runtimes };
 }
 
-/** Adds what the owned nodes cost between two instants (ms). */
-export function accrueCost(state: TickState, from: number, to: number): TickState {
-  const hours = Math.max(0, to - from) / 3_600_000;
-  const perHour = Object.values(state.owned).reduce((s, o) => s + o.pricePerHour, 0);
-  return { ...state, costDollars: state.costDollars + perHour * hours };
+/**
+ * Adds what the owned nodes cost between two instants (ms): per second, from the end of each
+ * node's billing minimum (counted when it was owned).
+ */
+export function accrueCost(
+  state: TickState,
+  from: number,
+  to: number,
+  billingMinimumSeconds: number,
+): TickState {
+  const ms = Object.values(state.owned).reduce((sum, o) => {
+    const billedFrom = Math.max(from, o.launchedAt + billingMinimumSeconds * 1000);
+    return sum + o.pricePerHour * Math.max(0, to - billedFrom);
+  }, 0);
+  return { ...state, costDollars: state.costDollars + ms / 3_600_000 };
 }

@@ -170,6 +170,33 @@ t.test(
   },
 );
 
+t.test(
+  "the run's cost bills each node the billing minimum (60 s), as the policy prices a node, then per second",
+  async (t) => {
+    const billed = async (upForMs: number) => {
+      const s = setup();
+      s.agents.queued = preemptableJobs(2);
+      await s.tick.tick();
+      const perHour = Object.values(s.store.state!.owned).reduce((sum, o) => sum + o.pricePerHour, 0);
+      t.ok(perHour > 0, 'nodes were launched');
+      await s.clock.advance(upForMs);
+      await s.tick.tick();
+      await s.tick.releaseOwned();
+      return { cost: s.tick.persisted.costDollars, perHour };
+    };
+    const short = await billed(5_000);
+    t.ok(
+      Math.abs(short.cost - (short.perHour * 60) / 3600) < 1e-12,
+      `nodes up for 5 s cost their 60 s minimum: $${short.cost} (at $${short.perHour}/h)`,
+    );
+    const long = await billed(90_000);
+    t.ok(
+      Math.abs(long.cost - (long.perHour * 90) / 3600) < 1e-12,
+      `nodes up for 90 s cost 90 s: $${long.cost} (at $${long.perHour}/h)`,
+    );
+  },
+);
+
 t.test('a maxNodes change is in effect at the next tick', async (t) => {
   const s = setup(config({ maxNodes: 1, maxPreemptableNodes: 1 }));
   s.agents.queued = preemptableJobs(12);
