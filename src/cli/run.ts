@@ -7,7 +7,7 @@ import { formatDuration, tryParseBytes } from '../common/units.js';
 import { WorkflowKilledError } from '../leader/killRequest.js';
 import { WorkflowStartError, runWorkflow, type CleanPolicy } from '../leader/runWorkflow.js';
 import { suggestNames } from '../common/suggest.js';
-import { createBatchSystem, workerCommand } from '../main/batchSystems.js';
+import { DEFAULT_MESOS_MASTER, createBatchSystem, workerCommand } from '../main/batchSystems.js';
 import { prepareWorkDir } from '../main/env.js';
 import { openJobStore } from '../main/jobStores.js';
 import { firstLine } from '../workflow/jobError.js';
@@ -18,6 +18,7 @@ import { addAutoscalingOptions, type AutoscalingFlags } from './runAutoscaledOpt
 import { autoscalingFlagsGiven, parseScalerFlags, scalerSectionFromFlags } from './scalerFlags.js';
 import { jobLogWriter, type JobLogFilesOptions } from '../leader/jobLogFiles.js';
 import type { JobDefaults } from '../leader/submission.js';
+import { MesosBatchSystem } from '../mesos/batchSystem.js';
 import { SlurmBatchSystem } from '../slurm/batchSystem.js';
 import { parseSlurmFlags, type SlurmRunFlags } from '../slurm/slurmFlags.js';
 import { addToilRunOptions, foreignToilOptions, jobLogFilesOptions, runOutput } from './toilRunOptions.js';
@@ -255,6 +256,8 @@ async function run(
       jobStore: store,
     });
     if (batchSystem instanceof SlurmBatchSystem) await assertSlurmAnswers(batchSystem);
+    if (batchSystem instanceof MesosBatchSystem)
+      await assertMesosAnswers(batchSystem, mesosMaster ?? DEFAULT_MESOS_MASTER);
     const outcome = await runWorkflow({
       store,
       workflowFile: resolve(workflowFile),
@@ -309,6 +312,22 @@ async function assertSlurmAnswers(slurm: SlurmBatchSystem): Promise<void> {
     throw new UserInputError(
       'BAD_FLAG',
       `--batchSystem slurm: the Slurm controller does not answer (${why}) (expected a Slurm cluster this machine can reach: set SLURM_CONF to its slurm.conf, or start its slurmctld)`,
+    );
+  }
+}
+
+/**
+ * A mistyped --mesosMaster (or no master running) fails here in one line, before any job store is
+ * made; once the run has begun, a master that goes away is waited for (it may be restarting).
+ */
+async function assertMesosAnswers(mesos: MesosBatchSystem, master: string): Promise<void> {
+  try {
+    await mesos.ping();
+  } catch (e) {
+    const why = firstLine(e instanceof Error ? e.message : String(e));
+    throw new UserInputError(
+      'BAD_FLAG',
+      `--mesosMaster ${master}: the Mesos master does not answer (${why}) (expected the host:port of a running Mesos master)`,
     );
   }
 }

@@ -112,7 +112,7 @@ export function createBatchSystem(
   }
   if (name === 'mesos') {
     const store = options.jobStore;
-    const master = options.mesosMaster ?? '127.0.0.1:5050';
+    const master = options.mesosMaster ?? DEFAULT_MESOS_MASTER;
     return createMesosBatchSystem(master, {
       clock: options.clock,
       log: options.log,
@@ -171,6 +171,9 @@ export function createSlurmBatchSystem(
  * `frameworkIdStore` (in memory unless the caller keeps it somewhere that survives the leader);
  * the failover timeout is a week, so a leader restart does not kill running tasks.
  */
+/** Where a Mesos master is looked for without --mesosMaster (Toil's default, this machine). */
+export const DEFAULT_MESOS_MASTER = '127.0.0.1:5050';
+
 export function createMesosBatchSystem(
   address: string,
   options: {

@@ -275,6 +275,11 @@ export class MesosBatchSystem implements ClusterBatchSystem {
     return { cores: cpus, memory: mem * 2 ** 20, disk: disk * 2 ** 20, preemptable: false };
   }
 
+  /** Resolves when the master answers (`GET /version`); rejects with why it does not. */
+  async ping(): Promise<void> {
+    await this.o.master.version();
+  }
+
   /** Stops the stream; tasks keep running under the framework's failover timeout. */
   async shutdown(): Promise<void> {
     this.stopping = true;

@@ -210,6 +210,22 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
         /^toil: --batchSystem slurm: the Slurm controller does not answer \(scontrol ping failed: spawn scontrol ENOENT\) \(expected a Slurm cluster this machine can reach: set SLURM_CONF/,
     },
     {
+      name: 'a --mesosMaster where no Mesos master answers (checked before the job store is made)',
+      args: [
+        'run',
+        SORT,
+        'file:./nomesos',
+        '--numLines',
+        '10',
+        '--batchSystem',
+        'mesos',
+        '--mesosMaster',
+        '127.0.0.1:9',
+      ],
+      expect:
+        /^toil: --mesosMaster 127\.0\.0\.1:9: the Mesos master does not answer \(cannot reach the Mesos master at 127\.0\.0\.1:9: connect ECONNREFUSED[^)]*\) \(expected the host:port of a running Mesos master\)$/,
+    },
+    {
       name: 'bad --retryCount',
       args: ['run', SORT, 'file:./js', '--retryCount', 'many'],
       expect: /--retryCount many: expected a whole number/,
