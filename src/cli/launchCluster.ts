@@ -195,6 +195,15 @@ async function run(name: string, f: Flags): Promise<number> {
     progress(
       `cluster '${clusterName}' is up: leader ${cluster.leader.instanceId} (${cluster.leader.publicIp ?? cluster.leader.privateIp}), ${cluster.workers.length} worker(s)`,
     );
+    // Fewer workers than -w asked for is not the cluster asked for (Toil's on-demand launch fails
+    // outright): say so and fail, but keep what was made, which the user may want as it is.
+    const wanted = workers.reduce((sum, n) => sum + n, 0);
+    if (cluster.workers.length < wanted) {
+      process.stderr.write(
+        `toil: got ${cluster.workers.length} of the ${wanted} workers asked for (-w ${f.workers ?? ''}); cluster '${clusterName}' is left up with them: use it as it is, or remove it with 'toil destroy-cluster ${clusterName}'\n`,
+      );
+      return 1;
+    }
     return 0;
   } finally {
     close();
