@@ -13,7 +13,7 @@ import { requireBearerToken, type AuthPolicy } from './auth.js';
 import { DaemonEvents } from './daemonEvents.js';
 import { buildHttp, type ReadinessCheck } from './http.js';
 import { StatusHistory, type StatusSample } from './statusHistory.js';
-import { cents, decisionsOf, registerStatusPage } from './statusPage.js';
+import { cents, decisionsOf, hourlyRate, registerStatusPage } from './statusPage.js';
 import type { WorkflowProgress } from './workflowRunner.js';
 import type { LeaderConfig } from './leaderConfig.js';
 import type { JobLogEntry } from './jobLogFiles.js';
@@ -625,7 +625,7 @@ export class LeaderDaemon {
           tasks: n.tasks,
           launchedAt: new Date(n.launchedAt).toISOString(),
           ageSeconds: Math.max(0, Math.round((this.d.clock.now() - n.launchedAt) / 1000)),
-          dollarsPerHour: cents(n.pricePerHour),
+          dollarsPerHour: hourlyRate(n.pricePerHour),
           ...(n.static ? { static: true } : {}),
         })),
       },
@@ -633,7 +633,7 @@ export class LeaderDaemon {
         Object.entries(t.unavailable).map(([k, until]) => [k, new Date(until).toISOString()]),
       ),
       costDollars: cents(t.costDollars),
-      hourlyCostDollars: cents(this.scaler.nodes.reduce((sum, n) => sum + n.pricePerHour, 0)),
+      hourlyCostDollars: hourlyRate(this.scaler.nodes.reduce((sum, n) => sum + n.pricePerHour, 0)),
       lastTick: report && {
         seq: report.seq,
         at: new Date(report.at).toISOString(),

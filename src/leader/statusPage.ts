@@ -43,6 +43,14 @@ export function cents(dollars: number): number {
   return Math.round(dollars * 100) / 100;
 }
 
+/**
+ * A price per hour as EC2 quotes it, to the hundredth of a cent: a $0.0031/h spot node rounded to
+ * cents would read $0.00/h, and a $0.0155/h one $0.02/h.
+ */
+export function hourlyRate(dollarsPerHour: number): number {
+  return Math.round(dollarsPerHour * 10_000) / 10_000;
+}
+
 /** One line of the page's "recent decisions": what a tick decided, and why. */
 export interface Decision {
   readonly at: string;

@@ -22,6 +22,8 @@ function age(seconds) {
 }
 
 const money = (d) => `$${Number(d).toFixed(2)}`;
+/** A price per hour to the hundredth of a cent, as EC2 quotes it (cents would show $0.00/h for small spot nodes). */
+const rate = (d) => `$${Number(d).toFixed(4)}/h`;
 
 /** Draws (or, when the series changed, redraws) one plot from samples and named series. */
 function plot(id, samples, series, options = {}) {
@@ -154,7 +156,7 @@ function render(status, samples) {
   const nodes = status.nodes.list ?? [];
   $('summary').textContent =
     `${nodes.length} node(s) · ${status.queue.queued} queued · ${status.queue.running} running · ` +
-    `${money(status.hourlyCostDollars ?? 0)}/h · ${money(status.costDollars)} so far · up since ${status.startedAt}`;
+    `${rate(status.hourlyCostDollars ?? 0)} · ${money(status.costDollars)} so far · up since ${status.startedAt}`;
   fillTable(
     'nodes',
     nodes.map((n) => [
@@ -165,7 +167,7 @@ function render(status, samples) {
       n.state,
       { text: n.tasks, className: 'num' },
       { text: age(n.ageSeconds), className: 'num' },
-      { text: money(n.dollarsPerHour), className: 'num' },
+      { text: rate(n.dollarsPerHour), className: 'num' },
     ]),
     'no nodes',
   );

@@ -10,6 +10,7 @@ import {
   byteSorted,
   embeddedLeaderConfig,
   leaderStatus,
+  type LeaderStatus,
   liveWorkers,
   nonEmptyLines,
   sleep,
@@ -84,6 +85,8 @@ t.test(
     let timeline: Timeline | undefined;
     let endedAt = 0;
     let nodeWhileRunning = false;
+    let spotNodeSeen:
+      { node: NonNullable<LeaderStatus['nodes']['list']>[number]; status: LeaderStatus } | undefined;
     let s = await leaderStatus(base);
     for (let i = 0; i < 240; i++) {
       s = await leaderStatus(base);
@@ -93,6 +96,7 @@ t.test(
       timeline?.record(s.nodes.owned.length);
       const running = s.workflows.some((w) => w.status === 'running');
       if (running && s.nodes.owned.length > 0) nodeWhileRunning = true;
+      for (const n of s.nodes.list ?? []) if (n.market === 'spot') spotNodeSeen ??= { node: n, status: s };
       if (!running && s.workflows.length > 0 && !endedAt) endedAt = Date.now();
       if (endedAt && s.nodes.owned.length === 0) break;
       await sleep(250);
@@ -106,6 +110,16 @@ t.test(
     t.equal(s.workflows.find((w) => w.id === id)?.status, 'succeeded', 'the workflow succeeded');
     t.same(nonEmptyLines(`${dir}/out.txt`), byteSorted(nonEmptyLines(`${dir}/in.txt`)), 'sorted correctly');
     if (!timeline) throw new Error('the workflow never appeared in /status');
+    // A node's price per hour is the observed spot price to the hundredth of a cent, not cents
+    // (the local cloud's t2.medium spot is $0.0155/h, which cents would show as $0.02/h).
+    if (!spotNodeSeen) throw new Error('no spot node was listed in /status');
+    const { node, status } = spotNodeSeen;
+    const observed = status.spot?.prices.find((p) => p.offering === `${node.instanceType}/${node.zone}/spot`);
+    t.ok(
+      observed && observed.price !== Math.round(observed.price * 100) / 100,
+      `a price cents would round (${observed?.price})`,
+    );
+    t.equal(node.dollarsPerHour, observed?.price, "the node's $/h is its spot price, unrounded to cents");
     // How soon a queued job wakes the scaler (tick.queueDebounce, not scaleInterval) is proven on a
     // ManualClock in test/leader/daemonQueueWake.test.ts; here only that the workflow got nodes.
     t.ok(

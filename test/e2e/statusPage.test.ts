@@ -110,7 +110,7 @@ t.test(
       t.match(r[0], /^i-/, 'instance id');
       t.match(r[3], /^(spot|on-demand)$/, 'market');
       t.match(r[4], /^(booting|registered|draining)$/, 'state');
-      t.match(r[7], /^\$\d+\.\d\d$/, 'price in cents');
+      t.match(r[7], /^\$\d+\.\d{4}\/h$/, 'price per hour to the hundredth of a cent');
     }
     t.ok(
       seen.legend.some((l) =>
