@@ -211,26 +211,52 @@ export function promisedJobs(value: Json, out: Set<string> = new Set()): Set<str
  * return value (which may hold promises itself; they are resolved too) or throws if the job has
  * not run.
  */
-export function resolvePromises(value: Json, returnValueOf: (jobId: string) => Json, depth = 0): Json {
-  if (depth > 1000) throw new Error('promise chain too deep (a job returns its own promise?)');
+export function resolvePromises(value: Json, returnValueOf: (jobId: string) => Json): Json {
   if (isPromiseRef(value)) {
     const ref = value[PROMISE_MARKER];
-    let v = resolvePromises(returnValueOf(ref.job), returnValueOf, depth + 1);
-    for (const step of ref.path) {
-      if (v === null || typeof v !== 'object') {
-        throw new Error(`promised value of job ${ref.job} has no element ${JSON.stringify(step)}`);
-      }
-      v = (Array.isArray(v) ? v[Number(step)] : v[String(step)]) ?? null;
-    }
-    return v;
+    return elementOf(resolvedReturnValue(ref.job, returnValueOf), ref);
   }
-  if (Array.isArray(value)) return value.map((v) => resolvePromises(v, returnValueOf, depth));
+  if (Array.isArray(value)) return value.map((v) => resolvePromises(v, returnValueOf));
   if (typeof value === 'object' && value !== null) {
     const out: { [key: string]: Json } = {};
-    for (const [k, v] of Object.entries(value)) out[k] = resolvePromises(v, returnValueOf, depth);
+    for (const [k, v] of Object.entries(value)) out[k] = resolvePromises(v, returnValueOf);
     return out;
   }
   return value;
+}
+
+/**
+ * A job's return value, its promises resolved. A job that returns its follow-on's promise, whose
+ * follow-on returns the next one's (Toil's recursive pattern), makes a chain as long as the
+ * workflow is deep: it is followed in a loop, so a chain of any length costs no stack.
+ */
+function resolvedReturnValue(jobId: string, returnValueOf: (jobId: string) => Json): Json {
+  const chain: PromiseRef[] = [];
+  const seen = new Set([jobId]);
+  let raw = returnValueOf(jobId);
+  while (isPromiseRef(raw)) {
+    const ref = raw[PROMISE_MARKER];
+    if (seen.has(ref.job))
+      throw new Error(`the return value of job ${jobId} is a promise of itself (through job ${ref.job})`);
+    seen.add(ref.job);
+    chain.push(ref);
+    raw = returnValueOf(ref.job);
+  }
+  let v = resolvePromises(raw, returnValueOf);
+  for (let i = chain.length - 1; i >= 0; i--) v = elementOf(v, chain[i]!);
+  return v;
+}
+
+/** The part of a promised job's value that `ref.path` names. */
+function elementOf(value: Json, ref: PromiseRef): Json {
+  let v = value;
+  for (const step of ref.path) {
+    if (v === null || typeof v !== 'object') {
+      throw new Error(`promised value of job ${ref.job} has no element ${JSON.stringify(step)}`);
+    }
+    v = (Array.isArray(v) ? v[Number(step)] : v[String(step)]) ?? null;
+  }
+  return v;
 }
 
 /**

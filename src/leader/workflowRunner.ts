@@ -464,14 +464,19 @@ export class WorkflowRunner {
   private checkFinished(): void {
     if (this.done || this.busy > 0 || this.issued.size > 0) return;
     this.done = true;
+    const root = this.graph.rootId;
+    let returnValue: Json | undefined;
     if (this.graph.isDone()) {
-      const root = this.graph.rootId;
-      this.finish({
-        status: 'succeeded',
-        returnValue: resolvePromises(this.graph.returnValueOf(root), (id) => this.graph.returnValueOf(id)),
-        jobsRun: this.jobsRun,
-        replayed: this.replayed,
-      });
+      try {
+        returnValue = resolvePromises(this.graph.returnValueOf(root), (id) => this.graph.returnValueOf(id));
+      } catch (e) {
+        // Every job ran, but the workflow's result is not there (a promise of an element the value
+        // lacks): the workflow's bug, reported as the root's failure, not a crash of the leader.
+        this.failForGood(root, 1, `the workflow's result cannot be made: ${coerceError(e).message}`);
+      }
+    }
+    if (returnValue !== undefined) {
+      this.finish({ status: 'succeeded', returnValue, jobsRun: this.jobsRun, replayed: this.replayed });
     } else {
       this.finish({
         status: 'failed',

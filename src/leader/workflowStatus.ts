@@ -91,7 +91,8 @@ export async function workflowStatusAndJobs(
     workflowFile: workflow.workflowFile,
     createdAt: workflow.createdAt,
     jobs: { known: counts.known, completed: counts.ran, ready: pending },
-    finished: graph.isDone(),
+    // Every job ran, yet the run failed when the workflow's result could not be made from them.
+    finished: graph.isDone() && failedJobs.length === 0,
     failed: failedJobs.length > 0,
     failedJobs,
     failedAttempts,

@@ -114,6 +114,27 @@ t.test('promises resolve through return values that are themselves promises, wit
 });
 
 t.test(
+  "a chain of 10,000 jobs each returning the next one's promise resolves (Toil's recursive pattern)",
+  (t) => {
+    // step i returns step i+1's rv('next'), wrapped so each link's path is applied in order.
+    const n = 10_000;
+    const values: Record<string, unknown> = { [`s${n}`]: { next: { next: 'bottom' } } };
+    for (let i = 0; i < n; i++) values[`s${i}`] = { [PROMISE_MARKER]: { job: `s${i + 1}`, path: [] } };
+    values[`s${n - 1}`] = { [PROMISE_MARKER]: { job: `s${n}`, path: ['next'] } };
+    const lookup = (id: string): never => values[id] as never;
+    t.same(resolvePromises({ [PROMISE_MARKER]: { job: 's0', path: ['next'] } }, lookup), 'bottom');
+    t.same(resolvePromises({ [PROMISE_MARKER]: { job: 's0', path: [] } }, lookup), { next: 'bottom' });
+    values.loop = { [PROMISE_MARKER]: { job: 'loop2', path: [] } };
+    values.loop2 = { [PROMISE_MARKER]: { job: 'loop', path: [] } };
+    t.throws(
+      () => resolvePromises({ [PROMISE_MARKER]: { job: 'loop', path: [] } }, lookup),
+      /promise of itself/,
+    );
+    t.end();
+  },
+);
+
+t.test(
   'defineJob registers by name; handles declare successors and promises; brands work across copies',
   (t) => {
     const job = defineJob<number, number>('api-test-double', { cores: 1 }, (_j, n) => n * 2);

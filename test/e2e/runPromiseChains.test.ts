@@ -1,0 +1,57 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { runToil, scratchDir } from '../fixtures/workflowCli.js';
+
+// Toil's recursive pattern (its docs' binaryStrings): each step returns its follow-on's promise,
+// so the workflow's result is at the end of a chain of promises as long as the workflow is deep.
+const CHAIN = `
+import { writeFileSync } from 'node:fs';
+import { defineJob, defineWorkflow } from 'toil-ts';
+const step = defineJob<{ i: number; n: number }, number>('step', { cores: 0.1, memory: '32M', disk: '1M' },
+  (job, { i, n }) => (i >= n ? i : job.addFollowOn(step, { i: i + 1, n }).rv()));
+export default defineWorkflow<number>({
+  start(ctx) { return ctx.root(step, { i: 0, n: Number(ctx.args[0]) }); },
+  finish(ctx, r) { writeFileSync('result.txt', String(r)); },
+});
+`;
+
+// The root promises an element its child's value does not have.
+const BAD_PATH = `
+import { defineJob, defineWorkflow } from 'toil-ts';
+const five = defineJob<null, number>('five', { cores: 0.1, memory: '32M', disk: '1M' }, () => 5);
+const root = defineJob<null, unknown>('root', { cores: 0.1, memory: '32M', disk: '1M' },
+  (job) => job.addChild(five, null).rv('total', 'count'));
+export default defineWorkflow<unknown>({ start(ctx) { return ctx.root(root, null); } });
+`;
+
+t.test("a chain of 1,500 follow-ons each returning the next one's promise gives its result", async (t) => {
+  const dir = scratchDir(t);
+  writeFileSync(join(dir, 'chain.ts'), CHAIN);
+  const r = await runToil(
+    ['run', 'chain.ts', 'file:./js', '1500', '--disableProgress', '--logLevel', 'warning'],
+    {
+      cwd: dir,
+    },
+  );
+  t.equal(r.code, 0, r.stderr);
+  t.notMatch(r.stderr, /too deep|internal error|at resolvePromises/);
+  t.equal(readFileSync(join(dir, 'result.txt'), 'utf8'), '1500');
+});
+
+t.test(
+  'a workflow result that cannot be made fails the run in one message, not a crash of the leader',
+  async (t) => {
+    const dir = scratchDir(t);
+    writeFileSync(join(dir, 'badpath.ts'), BAD_PATH);
+    const r = await runToil(['run', 'badpath.ts', 'file:./js', '--disableProgress'], { cwd: dir });
+    t.equal(r.code, 1, r.stderr);
+    t.match(
+      r.stderr,
+      /toil: job 'root' \([-0-9a-f]+\) failed after 1 attempt\(s\): the workflow's result cannot be made: promised value of job [-0-9a-f]+ has no element "total"/,
+    );
+    t.notMatch(r.stderr, /internal error|Node\.js v|at resolvePromises/);
+    const status = await runToil(['status', 'file:./js'], { cwd: dir });
+    t.match(status.stdout, /failed: 1 job\(s\) failed for good/);
+  },
+);
