@@ -5,7 +5,12 @@ import { UserInputError } from '../common/errors.js';
 import { LOG_LEVEL_NAMES } from '../common/log.js';
 import { formatDuration, tryParseBytes } from '../common/units.js';
 import { WorkflowKilledError } from '../leader/killRequest.js';
-import { WorkflowStartError, runWorkflow, type CleanPolicy } from '../leader/runWorkflow.js';
+import {
+  WorkflowFinishError,
+  WorkflowStartError,
+  runWorkflow,
+  type CleanPolicy,
+} from '../leader/runWorkflow.js';
 import { suggestNames } from '../common/suggest.js';
 import { DEFAULT_MESOS_MASTER, createBatchSystem, workerCommand } from '../main/batchSystems.js';
 import { prepareWorkDir } from '../main/env.js';
@@ -193,6 +198,11 @@ export const command: SubCommand = {
           setExitCode(await run(workflow, jobStore, workflowArgs, flags, jobLogs));
         } catch (e) {
           if (e instanceof WorkflowStartError) throw new UserInputError(e.code, hint(e.message), e.details);
+          if (e instanceof WorkflowFinishError) {
+            process.stderr.write(`toil: ${e.message}\n${finishFailedNext(jobStore, flags)}\n`);
+            setExitCode(1);
+            return;
+          }
           if (!(e instanceof WorkflowKilledError)) throw e;
           // Asked for, not a crash: one line, exit 1 (the workflow did not finish).
           process.stderr.write(`toil: ${e.message}\n`);
@@ -202,6 +212,14 @@ export const command: SubCommand = {
     );
   },
 };
+
+/** What a user does after the workflow's finish failed: its job store holds every job's result. */
+function finishFailedNext(jobStore: string, f: RunFlags): string {
+  const clean = parseCleanPolicy(f);
+  return clean === 'always' || clean === 'onError'
+    ? `toil: every job ran, but the job store ${jobStore} was deleted (--clean ${clean}); fix the cause and run the workflow again`
+    : `toil: every job ran and the job store ${jobStore} is kept; fix the cause and run again with --restart: no job runs again, finish() does`;
+}
 
 async function run(
   workflowFile: string,

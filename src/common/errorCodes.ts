@@ -128,6 +128,12 @@ export const ERROR_CODES = {
     meaning: "the workflow's start returned no root job",
   },
   WORKFLOW_START: { area: 'workflow', dispositions: u, meaning: "the workflow's start threw" },
+  WORKFLOW_FINISH: {
+    area: 'workflow',
+    dispositions: f,
+    meaning:
+      "the workflow's finish threw after every job ran; the job store is kept and --restart runs finish again",
+  },
   WORKFLOW_WOULD_HANG: {
     area: 'workflow',
     dispositions: u,

@@ -3,7 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../common/clock.js';
-import { UserInputError } from '../common/errors.js';
+import { ToilError, UserInputError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { JobStoreExistsError } from '../jobstore/errors.js';
 import type { Json, ResolvedRequirements, RunOutcomeRecord, WorkflowRecord } from '../jobstore/jobRecords.js';
@@ -12,7 +12,7 @@ import type { JobStoreLease, LeaseOptions } from '../jobstore/lease.js';
 import { bundleWorkflow } from '../workflow/bundle.js';
 import { fetchWorkflowModule } from '../workflow/moduleLoader.js';
 import { firstLine } from '../workflow/jobError.js';
-import { InProcessWorkflowCode, type WorkflowCode } from '../workflow/workflowCode.js';
+import { InProcessWorkflowCode, WorkflowFinishError, type WorkflowCode } from '../workflow/workflowCode.js';
 import type { JobLogEntry } from './jobLogFiles.js';
 import { makeRunScratch, sweepAbandonedScratch } from './runScratch.js';
 import { keepRunningRecord } from './runningRecord.js';
@@ -245,13 +245,21 @@ async function runStarted(
   // What follows cannot be undone: the store itself confirms this leader still holds the lease.
   await lease.confirm();
   if (result.status === 'succeeded') {
-    await code.finish({
-      modulePath,
-      jobStore: o.store.absoluteLocator,
-      args: o.args,
-      restart: resumed,
-      returnValue: result.returnValue,
-    });
+    try {
+      await code.finish({
+        modulePath,
+        jobStore: o.store.absoluteLocator,
+        args: o.args,
+        restart: resumed,
+        returnValue: result.returnValue,
+      });
+    } catch (e) {
+      // An isolated host's errors already say whose code failed and how.
+      if (e instanceof ToilError && /^WORKFLOW_(CODE|HOST)_/.test(e.code)) throw e;
+      // As Toil's context manager on an error: only 'always' and 'onError' delete the store.
+      if (o.clean === 'always' || o.clean === 'onError') await o.store.destroy();
+      throw new WorkflowFinishError(o.workflowFile, e);
+    }
     if (o.clean === 'always' || o.clean === 'onSuccess') await o.store.destroy();
     else await o.store.writeOutcome(outcomeRecord(generation, o.clock.now(), []));
     return { ...result, elapsedMs };
@@ -365,7 +373,7 @@ function assertDefinesStoredJobs(
     );
 }
 
-export { WorkflowStartError } from '../workflow/workflowCode.js';
+export { WorkflowFinishError, WorkflowStartError } from '../workflow/workflowCode.js';
 
 async function assertWorkflowFile(file: string): Promise<void> {
   const s = await stat(file).catch(() => undefined);

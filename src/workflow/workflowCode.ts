@@ -138,6 +138,20 @@ export class WorkflowStartError extends UserInputError {
   }
 }
 
+/**
+ * The workflow's `finish` threw (an export to a path that cannot be written, a bug): every job ran
+ * and their results are in the job store, so a `--restart` runs `finish` again and no job. The
+ * error is the user's, with the frames of their source; not bad input (exit 1).
+ */
+export class WorkflowFinishError extends ToilError {
+  constructor(file: string, error: unknown) {
+    super('WORKFLOW_FINISH', `the finish() of workflow ${file} failed: ${userStack(error)}`, {
+      cause: error,
+      details: { file },
+    });
+  }
+}
+
 function startFailure(file: string, args: readonly string[], e: unknown): Error {
   if (e instanceof UserInputError) return e;
   if (e instanceof JobDeclarationError)
