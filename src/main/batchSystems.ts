@@ -166,14 +166,14 @@ export function createSlurmBatchSystem(
   });
 }
 
+/** Where a Mesos master is looked for without --mesosMaster (Toil's default, this machine). */
+export const DEFAULT_MESOS_MASTER = '127.0.0.1:5050';
+
 /**
  * The Mesos batch system against the master at `address` (host:port). The framework id lives in
  * `frameworkIdStore` (in memory unless the caller keeps it somewhere that survives the leader);
  * the failover timeout is a week, so a leader restart does not kill running tasks.
  */
-/** Where a Mesos master is looked for without --mesosMaster (Toil's default, this machine). */
-export const DEFAULT_MESOS_MASTER = '127.0.0.1:5050';
-
 export function createMesosBatchSystem(
   address: string,
   options: {
