@@ -177,11 +177,11 @@ export const command: SubCommand = {
             runCommand.options.flatMap((o) => (o.long ? [o.long] : [])),
           );
         const slurmOnly = slurmOnlyFlags(flags);
-        if (slurmOnly.length > 0 && (flags.leader !== undefined || flags.provisioner !== undefined))
+        if (slurmOnly.length > 0 && flags.leader !== undefined)
           throw new UserInputError(
             'BAD_FLAG',
-            `${slurmOnly.join(', ')}: taken by toil run --batchSystem slurm on a Slurm cluster's head node, not with ` +
-              `${flags.leader !== undefined ? '--leader' : '--provisioner'}; give the sbatch flags in TOIL_SLURM_ARGS where the leader runs`,
+            `${slurmOnly.join(', ')}: the leader daemon's Slurm settings hold for every workflow it runs, not one submission; ` +
+              `set them in its config (batchSystem.slurmTime, slurmArgs, slurmQOS, slurmPE, slurmAllocateMem, batchLogsDir) or TOIL_SLURM_ARGS where it runs`,
           );
         if (flags.leader !== undefined) {
           const { runOnLeader, leaderToken } = await import('./runAutoscaledOnLeader.js');
@@ -250,11 +250,8 @@ async function run(
   try {
     const store = openJobStore(jobStoreText, { log });
     const slurm = batchSystemName === 'slurm' ? parseSlurmFlags(f, process.env, parseBool) : undefined;
-    const slurmOnly = slurmOnlyFlags(f);
-    if (!slurm && slurmOnly.length > 0)
-      console.line(
-        `toil: ${slurmOnly.join(', ')} ${slurmOnly.length === 1 ? 'has' : 'have'} no effect with --batchSystem ${batchSystemName} (only Slurm takes ${slurmOnly.length === 1 ? 'it' : 'them'})`,
-      );
+    const slurmNote = slurmFlagsUnused(f);
+    if (slurmNote) console.line(slurmNote);
     const mesosMaster = f.mesosMaster ?? f.mesosEndpoint;
     const workDir = await prepareWorkDir(f.workDir);
     // Only a --workDir the user gave goes to the workers: otherwise each worker's own environment
@@ -475,6 +472,14 @@ export function parseJobDefaults(f: RunFlags): JobDefaults {
 }
 
 /** Toil's Slurm flags the run was given (they take effect with --batchSystem slurm only). */
+/** The note for Slurm's flags given to a run whose workers are not Slurm's; undefined when none is. */
+export function slurmFlagsUnused(f: RunFlags): string | undefined {
+  const given = slurmOnlyFlags(f);
+  if (f.batchSystem === 'slurm' || given.length === 0) return undefined;
+  const one = given.length === 1;
+  return `toil: ${given.join(', ')} ${one ? 'has' : 'have'} no effect with --batchSystem ${f.batchSystem} (only Slurm takes ${one ? 'it' : 'them'})`;
+}
+
 function slurmOnlyFlags(f: RunFlags): string[] {
   return (['slurmArgs', 'slurmTime', 'slurmQOS', 'slurmPE', 'slurmAllocateMem', 'batchLogsDir'] as const)
     .filter((k) => f[k] !== undefined)

@@ -18,7 +18,8 @@ import { parseTagsJson } from '../provisioner/cluster/validate.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
 import { bundleWorkflow } from '../workflow/bundle.js';
 import { loadWorkflowFile } from '../workflow/moduleLoader.js';
-import { givenDefaultPreemptable, runJobPolicy, type RunFlags } from './run.js';
+import { givenDefaultPreemptable, parseBool, runJobPolicy, slurmFlagsUnused, type RunFlags } from './run.js';
+import { parseSlurmFlags } from '../slurm/slurmFlags.js';
 import { flagError, problemOfFlag, scalerSectionFromFlags } from './scalerFlags.js';
 
 /**
@@ -86,6 +87,8 @@ export async function runAutoscaled(
   const clock = new RealClock();
   // Open for the process's life: the leader's last lines (after this function returns) go there too.
   const { console: out, log } = runOutput(f, clock);
+  const slurmNote = slurmFlagsUnused(f);
+  if (slurmNote) out.line(slurmNote);
   // Bundled once: the module whose jobs are checked here is the one the run starts.
   const bundle = await bundleWorkflow(resolve(workflowFile));
   checkScalingFlags(await declaredJobs(bundle, defaults, defaultPreemptable, workDir), config.scaler);
@@ -199,7 +202,7 @@ class WorkflowInterruptedError extends ToilError {
  */
 function autoscaledBatchSystem(
   f: RunFlags,
-): { kind: 'mesos'; mesosMaster: string } | { kind: 'slurm'; slurmConf: string; slurmPartition?: string } {
+): { kind: 'mesos'; mesosMaster: string } | ({ kind: 'slurm'; slurmConf: string } & Record<string, unknown>) {
   if (f.batchSystem === 'slurm') {
     const slurmConf = process.env.SLURM_CONF?.trim() || '/etc/slurm/slurm.conf';
     if (!existsSync(slurmConf))
@@ -207,7 +210,19 @@ function autoscaledBatchSystem(
         'BAD_FLAG',
         `--provisioner aws --batchSystem slurm: ${slurmConf} does not exist; set SLURM_CONF to the controller's slurm.conf`,
       );
-    return { kind: 'slurm', slurmConf, ...(f.slurmPartition ? { slurmPartition: f.slurmPartition } : {}) };
+    // Checked here, so a mistake names the flag; the leader's config carries them to every job.
+    const { jobFlags } = parseSlurmFlags(f, process.env, parseBool);
+    return {
+      kind: 'slurm',
+      slurmConf,
+      ...(f.slurmPartition ? { slurmPartition: f.slurmPartition } : {}),
+      ...(f.slurmArgs !== undefined ? { slurmArgs: f.slurmArgs } : {}),
+      ...(jobFlags.defaultTime !== undefined ? { slurmTime: jobFlags.defaultTime } : {}),
+      ...(jobFlags.qos !== undefined ? { slurmQOS: jobFlags.qos } : {}),
+      ...(jobFlags.multiCorePartition !== undefined ? { slurmPE: jobFlags.multiCorePartition } : {}),
+      ...(jobFlags.allocateMem !== undefined ? { slurmAllocateMem: jobFlags.allocateMem } : {}),
+      ...(jobFlags.logsDir !== undefined ? { batchLogsDir: jobFlags.logsDir } : {}),
+    };
   }
   if (f.batchSystem !== 'mesos')
     throw new UserInputError(

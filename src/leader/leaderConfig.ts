@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ConfigError, deepFreeze, describeZodIssues } from '../common/configErrors.js';
 import { durationMs } from '../common/configTypes.js';
 import type { Catalogue } from '../scaler/catalogue.js';
+import { SLURM_NAME, SLURM_TIME, SLURM_TIME_EXPECTED } from '../common/slurmSyntax.js';
 import { parseScalerConfig, type ScalerConfig } from '../scaler/config.js';
 import { TickSchema, type TickConfig } from '../scaler/tick/config.js';
 
@@ -74,24 +75,43 @@ const BatchSystemSchema = z
     slurmConf: z.string().min(1).optional(),
     /** slurm: the partition jobs go to (default: the cluster's default partition). */
     slurmPartition: z.string().min(1).optional(),
+    /**
+     * slurm: Toil's Slurm flags of `toil run`, for every workflow this leader runs: extra sbatch
+     * flags (over TOIL_SLURM_ARGS where the leader runs), a job's time limit when it declares no
+     * walltime, the QOS, the partition of multi-core jobs, whether to ask for memory, and where
+     * each job's stdout/stderr files go (a directory every node writes to, as Toil's docs ask).
+     */
+    slurmArgs: z.string().optional(),
+    slurmTime: z.string().regex(SLURM_TIME, SLURM_TIME_EXPECTED).optional(),
+    slurmQOS: z.string().regex(SLURM_NAME, 'expected a Slurm QOS name').optional(),
+    slurmPE: z.string().regex(SLURM_NAME, 'expected a Slurm partition name').optional(),
+    slurmAllocateMem: z.boolean().optional(),
+    batchLogsDir: z.string().min(1).optional(),
   })
   .strict()
   .superRefine((b, ctx) => {
-    const foreign =
-      b.kind === 'mesos' ? (['slurmConf', 'slurmPartition'] as const) : (['mesosMaster'] as const);
+    const foreign = b.kind === 'mesos' ? SLURM_ONLY_KEYS : (['mesosMaster'] as const);
     for (const key of foreign)
       if (b[key] !== undefined)
         ctx.addIssue({ code: 'custom', path: [key], message: `not a key of kind ${b.kind}` });
   })
-  .transform((b) =>
-    b.kind === 'slurm'
-      ? {
-          kind: 'slurm' as const,
-          slurmConf: b.slurmConf ?? 'embedded',
-          ...(b.slurmPartition !== undefined ? { slurmPartition: b.slurmPartition } : {}),
-        }
-      : { kind: 'mesos' as const, mesosMaster: b.mesosMaster ?? 'embedded' },
-  );
+  .transform((b) => {
+    if (b.kind !== 'slurm') return { kind: 'mesos' as const, mesosMaster: b.mesosMaster ?? 'embedded' };
+    const { kind: _k, mesosMaster: _m, slurmConf, ...slurm } = b;
+    return { kind: 'slurm' as const, slurmConf: slurmConf ?? 'embedded', ...slurm };
+  });
+
+/** The batchSystem keys only kind slurm takes. */
+const SLURM_ONLY_KEYS = [
+  'slurmConf',
+  'slurmPartition',
+  'slurmArgs',
+  'slurmTime',
+  'slurmQOS',
+  'slurmPE',
+  'slurmAllocateMem',
+  'batchLogsDir',
+] as const;
 
 const AwsProvisionerSchema = z
   .object({

@@ -13,6 +13,7 @@ import type { SharedNodeControl } from '../leader/workloadTracker.js';
 import type { NodeProcessLauncher } from '../localcloud/ec2/agents.js';
 import type { ClusterAgent, ClusterBatchSystem } from '../ports/batchSystem.js';
 import type { Env } from './env.js';
+import { parseSlurmFlags } from '../slurm/slurmFlags.js';
 
 export interface ClusterEngine {
   /** HOST:PORT the local cloud's running workers join (the Mesos master, the slurmctld). */
@@ -101,12 +102,20 @@ async function startSlurmEngine(
   const env = { ...o.env, SLURM_CONF: conf };
   // A workflow's jobs are watched every 500 ms: each level of its critical path waits for a poll
   // to see the last one end. The shared control's 1 s (it only confirms drains) is enough.
+  // Toil's Slurm flags from the config, for every workflow's jobs (the logs directory made now).
+  const settings = parseSlurmFlags(
+    b,
+    o.env,
+    (_flag, v) => v === true,
+    (flag) => `batchSystem.${flag.slice(2)}`,
+  );
   const slurm = (pollMs: number): ReturnType<typeof createSlurmBatchSystem> =>
     createSlurmBatchSystem({
       clock: o.clock,
       log: o.log,
       env,
       pollMs,
+      slurm: settings,
       ...(b.slurmPartition ? { slurmPartition: b.slurmPartition } : {}),
     });
   const shared = slurm(1000);

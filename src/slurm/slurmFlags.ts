@@ -2,6 +2,7 @@ import { accessSync, constants } from 'node:fs';
 import { resolve } from 'node:path';
 import { UserInputError } from '../common/errors.js';
 import { makeDirsSync } from '../common/makeDirs.js';
+import { SLURM_NAME, SLURM_TIME, SLURM_TIME_EXPECTED } from '../common/slurmSyntax.js';
 import type { SlurmJobOptions } from './jobScript.js';
 
 /** Toil's Slurm flags of `toil run`, as commander gives them. */
@@ -23,9 +24,6 @@ export interface SlurmRunSettings {
   >;
 }
 
-/** Slurm's time formats Toil documents for --slurmTime: [DD-]HH:MM:SS (and MM:SS, HH:MM:SS). */
-const SLURM_TIME = /^(\d+-)?(\d{1,2}:)?\d{1,2}:\d{2}$/;
-
 /**
  * Toil's --slurmArgs, --slurmTime, --slurmQOS, --slurmPE, --slurmAllocateMem and --batchLogsDir,
  * checked once. The logs directory is made here (absolute, so every node writes to the same
@@ -35,21 +33,20 @@ export function parseSlurmFlags(
   f: SlurmRunFlags,
   env: Readonly<Record<string, string | undefined>>,
   parseBool: (flag: string, v: string | boolean) => boolean,
+  /** How an error names the setting (a leader config says `batchSystem.slurmTime`). */
+  nameOf: (flag: string) => string = (flag) => flag,
 ): SlurmRunSettings {
   const words = (f.slurmArgs ?? env.TOIL_SLURM_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
   if (f.slurmTime !== undefined && !SLURM_TIME.test(f.slurmTime))
-    throw new UserInputError(
-      'BAD_FLAG',
-      `--slurmTime ${f.slurmTime}: expected a Slurm time limit as [DD-]HH:MM:SS (e.g. 4:00:00 or 1-12:00:00)`,
-    );
+    throw new UserInputError('BAD_FLAG', `${nameOf('--slurmTime')} ${f.slurmTime}: ${SLURM_TIME_EXPECTED}`);
   for (const [flag, v] of [
     ['--slurmQOS', f.slurmQOS],
     ['--slurmPE', f.slurmPE],
   ] as const)
-    if (v !== undefined && !/^[A-Za-z0-9_.-]+$/.test(v))
+    if (v !== undefined && !SLURM_NAME.test(v))
       throw new UserInputError(
         'BAD_FLAG',
-        `${flag} ${v}: expected a Slurm ${flag === '--slurmQOS' ? 'QOS' : 'partition'} name`,
+        `${nameOf(flag)} ${v}: expected a Slurm ${flag === '--slurmQOS' ? 'QOS' : 'partition'} name`,
       );
   let logsDir: string | undefined;
   if (f.batchLogsDir !== undefined) {
@@ -60,7 +57,7 @@ export function parseSlurmFlags(
     } catch (e) {
       throw new UserInputError(
         'BAD_FLAG',
-        `--batchLogsDir ${f.batchLogsDir}: cannot make or write the directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+        `${nameOf('--batchLogsDir')} ${f.batchLogsDir}: cannot make or write the directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
       );
     }
   }
@@ -71,7 +68,7 @@ export function parseSlurmFlags(
       ...(f.slurmQOS !== undefined ? { qos: f.slurmQOS } : {}),
       ...(f.slurmPE !== undefined ? { multiCorePartition: f.slurmPE } : {}),
       ...(f.slurmAllocateMem !== undefined
-        ? { allocateMem: parseBool('--slurmAllocateMem', f.slurmAllocateMem) }
+        ? { allocateMem: parseBool(nameOf('--slurmAllocateMem'), f.slurmAllocateMem) }
         : {}),
       ...(logsDir !== undefined ? { logsDir } : {}),
     },

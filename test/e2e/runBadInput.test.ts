@@ -194,7 +194,20 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
       name: "Toil's Slurm flags with --leader, whose leader, not this process, submits the Slurm jobs",
       args: ['run', SORT, 'file:./slurmleader', '--leader', 'http://127.0.0.1:9', '--slurmTime', '1:00:00'],
       expect:
-        /^toil: --slurmTime: taken by toil run --batchSystem slurm on a Slurm cluster's head node, not with --leader; give the sbatch flags in TOIL_SLURM_ARGS where the leader runs$/,
+        /^toil: --slurmTime: the leader daemon's Slurm settings hold for every workflow it runs, not one submission; set them in its config \(batchSystem\.slurmTime, slurmArgs, slurmQOS, slurmPE, slurmAllocateMem, batchLogsDir\) or TOIL_SLURM_ARGS where it runs$/,
+    },
+    {
+      name: 'a --slurmTime Slurm cannot read, autoscaled (named as typed, before anything starts)',
+      args: [
+        'run',
+        SORT,
+        'file:./slurmtimeaws',
+        ...['--provisioner', 'aws', '--batchSystem', 'slurm', '--slurmTime', '90m'],
+        ...['--zone', 'us-west-2a', '--clusterName', 'c', '--nodeType', 't2.medium'],
+      ],
+      env: { SLURM_CONF: SORT },
+      expect:
+        /^toil: --slurmTime 90m: expected a Slurm time limit as \[DD-\]HH:MM:SS \(e\.g\. 4:00:00 or 1-12:00:00\)$/,
     },
     {
       name: 'a --slurmTime Slurm cannot read',

@@ -9,7 +9,7 @@ import { parseAttemptComment } from '../../src/slurm/jobScript.js';
 import { importTestKeyPair, testEc2Client } from '../fixtures/ec2Local.js';
 import { byteSorted, FAST_SCALING, nonEmptyLines, startToilProcess } from '../fixtures/leaderE2e.js';
 import { MOTO_MISSING_REASON, motoAvailable, startMoto } from '../fixtures/motoServer.js';
-import { needsSlurm } from '../fixtures/slurmCluster.js';
+import { needsSlurm, toilJobCompletions } from '../fixtures/slurmCluster.js';
 import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
 
 /**
@@ -108,6 +108,8 @@ t.test(
         ...['--provisioner', 'aws', '--batchSystem', 'slurm', '--nodeType', 't2.medium', '--maxNodes', '2'],
         ...FAST_SCALING,
         ...['--zone', 'us-west-2a', '--clusterName', 'lc', '--retryCount', '0', '--logLevel', 'info'],
+        // Toil's Slurm flags, as on a static Slurm cluster: they reach every job of the autoscaled one.
+        ...['--slurmTime', '0:30:00', '--batchLogsDir', './logs'],
       ],
       { cwd: dir, env },
     );
@@ -129,6 +131,18 @@ t.test(
     t.ok(
       jobs.every((j) => /^i-[0-9a-f]+$/.test(j.nodes)),
       `they ran on worker instances (${[...new Set(jobs.map((j) => j.nodes))].join(', ')})`,
+    );
+    // The controller's job completion log: an independent record of what each job was given.
+    const comp = toilJobCompletions(path.dirname(slurmConf));
+    t.equal(comp.length, jobs.length, 'jobcomp has every job');
+    t.ok(
+      comp.every((l) => / TimeLimit=30 /.test(l)),
+      `--slurmTime 0:30:00: every job's time limit is 30 minutes (${comp[0]})`,
+    );
+    const logs = fs.readdirSync(path.join(dir, 'logs'));
+    t.ok(
+      jobs.every((j) => logs.some((f) => f.endsWith(`_batch_slurm_${j.jobId}_std_error.log`))),
+      `--batchLogsDir: every job's stderr file is there (${logs.length} files)`,
     );
     t.same(
       (await slurm.nodes()).filter((n) => n.state !== 'future').map((n) => n.name),

@@ -2,7 +2,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseAttemptComment } from '../../src/slurm/jobScript.js';
-import { needsSlurm, startSlurmCluster } from '../fixtures/slurmCluster.js';
+import { needsSlurm, toilJobCompletions, startSlurmCluster } from '../fixtures/slurmCluster.js';
 import { REPO_ROOT, runToil, scratchDir, sortedLikeCSort } from '../fixtures/workflowCli.js';
 
 // Sized for a busy two-core machine; a hang still fails, later.
@@ -50,10 +50,7 @@ t.test(
     const jobs = (await cluster.cli.jobs()).filter((j) => parseAttemptComment(j.comment));
     t.ok(jobs.length >= 3, `${jobs.length} Slurm jobs`);
     // The controller's job completion log: an independent record of what each job was given.
-    const comp = fs
-      .readFileSync(path.join(cluster.controller.dir, 'log', 'jobcomp.txt'), 'utf8')
-      .split('\n')
-      .filter((l) => / Name=toil\./.test(l));
+    const comp = toilJobCompletions(cluster.controller.dir);
     t.equal(comp.length, jobs.length, 'jobcomp has every job');
     t.ok(
       comp.every((l) => / TimeLimit=30 /.test(l)),

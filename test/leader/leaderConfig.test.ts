@@ -194,6 +194,32 @@ scaler: { region: us-west-2, nodeTypes: c5.large }`,
   t.match(aws.batchSystem, { kind: 'slurm', slurmConf: '/etc/slurm/slurm.conf', slurmPartition: 'spot' });
 });
 
+t.test("batchSystem takes Toil's Slurm flags as keys of kind slurm, checked as the flags are", async (t) => {
+  const c = parseLeaderConfig(
+    `batchSystem: { kind: slurm, slurmArgs: "--nice=5 --account=lab", slurmTime: "4:00:00", slurmQOS: normal, slurmPE: multi, slurmAllocateMem: false, batchLogsDir: /shared/logs }
+scaler: { nodeTypes: c5.large }`,
+    catalogue,
+  );
+  t.match(c.batchSystem, {
+    kind: 'slurm',
+    slurmArgs: '--nice=5 --account=lab',
+    slurmTime: '4:00:00',
+    slurmQOS: 'normal',
+    slurmPE: 'multi',
+    slurmAllocateMem: false,
+    batchLogsDir: '/shared/logs',
+  });
+  t.same(problems('batchSystem: { kind: slurm, slurmTime: 4h }\nscaler: { nodeTypes: c5.large }'), [
+    'batchSystem.slurmTime: expected a Slurm time limit as [DD-]HH:MM:SS (e.g. 4:00:00 or 1-12:00:00)',
+  ]);
+  t.same(problems('batchSystem: { kind: slurm, slurmQOS: "a b" }\nscaler: { nodeTypes: c5.large }'), [
+    'batchSystem.slurmQOS: expected a Slurm QOS name',
+  ]);
+  t.same(problems('batchSystem: { slurmTime: "1:00:00" }\nscaler: { nodeTypes: c5.large }'), [
+    'batchSystem.slurmTime: not a key of kind mesos',
+  ]);
+});
+
 t.test('restartOnlyChanges names sections a reload cannot apply', async (t) => {
   const a = parseLeaderConfig('scaler: { nodeTypes: c5.large, maxNodes: 2 }', catalogue);
   const b = parseLeaderConfig(
