@@ -112,12 +112,14 @@ async function runLeader(path: string, port: number | undefined): Promise<number
   const metrics = createLeaderMetrics();
   keepRunningOnStrayErrors(log);
   const { startLeader } = await import('../main/leader.js');
-  const started = await startLeader({ config: () => config, clock, log, metrics }).catch((e: unknown) => {
-    // Taken between the check and the bind: the same one line (what was started is stopped).
-    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE')
-      throw portTaken(config.http.host, config.http.port, 'in use (another toil leader?)', path);
-    throw e;
-  });
+  const started = await startLeader({ config: () => config, clock, log, metrics, configPath: path }).catch(
+    (e: unknown) => {
+      // Taken between the check and the bind: the same one line (what was started is stopped).
+      if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE')
+        throw portTaken(config.http.host, config.http.port, 'in use (another toil leader?)', path);
+      throw e;
+    },
+  );
   const reloader = new ConfigReloader<LeaderConfig>(
     {
       path,

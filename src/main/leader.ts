@@ -11,6 +11,7 @@ import type { LeaderDaemon } from '../leader/daemon.js';
 import type { LeaderConfig } from '../leader/leaderConfig.js';
 import type { LeaderMetrics } from '../leader/metrics.js';
 import type { Ec2Endpoint } from '../localcloud/ec2/index.js';
+import type { AwsCluster } from '../provisioner/aws/awsCluster.js';
 import type { AwsClusterSettings } from '../provisioner/aws/awsProvisioner.js';
 import { DEFAULT_NODE_STORAGE_GIB } from '../scaler/config.js';
 import { createEc2Client, silenceAwsSdkNodeVersionWarning } from './awsClients.js';
@@ -51,6 +52,11 @@ export async function startLeader(options: {
   readonly cwd?: string;
   /** Resume the workflows a crashed predecessor was running (the daemon); off for `toil run`'s own form. */
   readonly resumeWorkflows?: boolean;
+  /**
+   * The daemon's config file: with an aws provisioner, a cluster of that name with no leader in
+   * the region (a mistyped name or zone) stops the start, naming the file to fix.
+   */
+  readonly configPath?: string;
 }): Promise<StartedLeader> {
   const [
     { Ec2Calls, DEFAULT_RETRY, SINGLE_ATTEMPT },
@@ -117,20 +123,22 @@ export async function startLeader(options: {
     } else {
       // The same client the cluster utilities build (session tokens included), with one attempt:
       // the scaler tick's retry layer is the only one (src/scaler/tick/calls.ts).
-      ec2 = await createEc2Client(p.region ?? p.zone.slice(0, -1), env, {
+      const region = p.region ?? p.zone.slice(0, -1);
+      ec2 = await createEc2Client(region, env, {
         ...(p.endpoint ? { endpoint: p.endpoint } : {}),
         maxAttempts: 1,
       });
+      const cluster = new AwsCluster({
+        calls: new Ec2Calls({ client: ec2, clock: options.clock, log, retry: DEFAULT_RETRY }),
+        clusterName: p.clusterName,
+        clock: options.clock,
+        log,
+      });
+      if (options.configPath !== undefined) await requireClusterLeader(cluster, region, options.configPath);
       // The node image: the config's, TOIL_AWS_AMI, else the newest Flatcar stable (as Toil).
       let imageId = p.imageId ?? (env.TOIL_AWS_AMI?.trim() || undefined);
       if (imageId === undefined) {
-        const calls = new Ec2Calls({ client: ec2, clock: options.clock, log, retry: DEFAULT_RETRY });
-        imageId = await new AwsCluster({
-          calls,
-          clusterName: p.clusterName,
-          clock: options.clock,
-          log,
-        }).flatcarImage();
+        imageId = await cluster.flatcarImage();
         if (imageId === undefined)
           throw new UserInputError(
             'NO_NODE_IMAGE',
@@ -264,6 +272,23 @@ export async function startLeader(options: {
     await cleanup();
     throw e;
   }
+}
+
+/**
+ * The daemon scales a cluster that `toil launch-cluster` made: its workers' user data points at the
+ * cluster's leader. Without one (a mistyped name or zone) every launch would fail, tick after tick,
+ * while the daemon looked healthy; refused here instead, with the clusters the region does have.
+ */
+async function requireClusterLeader(cluster: AwsCluster, region: string, configPath: string): Promise<void> {
+  if ((await cluster.liveInstances()).some((n) => n.role === 'leader')) return;
+  const here = await cluster.clusterNamesInRegion();
+  throw new UserInputError(
+    'CLUSTER_NOT_FOUND',
+    `provisioner.clusterName '${cluster.clusterName}': no such cluster in region ${region} ` +
+      `(no leader instance tagged clusterName=${cluster.clusterName}); clusters here: ${here.length > 0 ? here.join(', ') : 'none'}; ` +
+      `check provisioner.clusterName and provisioner.zone in ${configPath} (toil launch-cluster makes a cluster)`,
+    { clusterName: cluster.clusterName, region, clustersHere: here },
+  );
 }
 
 /** A run's spot-loss cap: the number given, `unlimited` (Toil's --enableUnlimitedPreemptibleRetries), else the default. */

@@ -2,8 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { leaderConfig } from '../fixtures/leaderE2e.js';
-import { runToil, scratchDir } from '../fixtures/workflowCli.js';
+import { leaderConfig, leaderConfigOnCloud, startClusterCloud } from '../fixtures/leaderE2e.js';
+import { runToil, scratchDir, startToil } from '../fixtures/workflowCli.js';
 
 /** A port held by another process's listener for the length of the test. */
 async function heldPort(t: Test): Promise<number> {
@@ -61,5 +61,29 @@ t.test(
       t.notMatch(r.stderr + r.stdout, /local cloud|EC2|launch/i, `${c.what}: nothing was started`);
       t.ok(Date.now() - started < 15_000, `${c.what}: refused at once`);
     }
+  },
+);
+
+t.test(
+  'toil leader: a clusterName with no cluster in the region is one line naming it, the region and the clusters there',
+  async (t) => {
+    const dir = scratchDir(t);
+    const cloud = await startClusterCloud(t, 'real');
+    const config = join(dir, 'leader.yaml');
+    writeFileSync(config, leaderConfigOnCloud(dir, cloud, 'raal', [[/localcloud:\n( {2}.*\n)+/, '']]));
+    // A leader that starts anyway serves on: it is stopped after 30 s and the test fails.
+    const { child, done } = startToil(['leader', '--config', config], { cwd: dir });
+    const stopper = setTimeout(() => child.kill('SIGTERM'), 30_000);
+    const r = await done.finally(() => clearTimeout(stopper));
+    t.equal(r.code, 2, 'exit 2 at once: the config is to fix');
+    oneLine(
+      t,
+      r.stderr,
+      new RegExp(
+        `^toil: provisioner\\.clusterName 'raal': no such cluster in region us-west-2 \\(no leader instance tagged clusterName=raal\\); clusters here: real; check provisioner\\.clusterName and provisioner\\.zone in ${config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`,
+      ),
+      'a mistyped clusterName',
+    );
+    t.notMatch(r.stdout, /status at/, 'nothing was served');
   },
 );
