@@ -149,6 +149,22 @@ export const ERROR_CODES = {
     dispositions: u,
     meaning: 'a file the workflow imports does not exist',
   },
+  IMPORT_NOT_A_FILE: {
+    area: 'workflow',
+    dispositions: u,
+    meaning: 'what the workflow imports is a directory, not a regular file, or cannot be read',
+  },
+  EXPORT_FAILED: {
+    area: 'workflow',
+    dispositions: u,
+    meaning:
+      'where the workflow exports a file cannot be written (no such directory, a directory, no permission)',
+  },
+  FILE_URL_UNSUPPORTED: {
+    area: 'workflow',
+    dispositions: u,
+    meaning: 'an import or export names a URL toil-ts does not read or write (it takes paths and file: URLs)',
+  },
   WORKFLOW_CODE_CRASHED: {
     area: 'workflow',
     dispositions: ['user', 'fatal'],

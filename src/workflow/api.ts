@@ -128,10 +128,10 @@ export interface WorkflowContext {
   /** Whether this run resumes an existing workflow (`--restart`). */
   readonly restart: boolean;
   readonly log: JobLogger;
-  /** Copies a local file into the job store. */
-  importFile(localPath: string): Promise<FileID>;
-  /** Copies a job store file to a local path. */
-  exportFile(fileId: FileID, localPath: string): Promise<void>;
+  /** Copies a local file (a path, or a `file:///abs/path` URL) into the job store. */
+  importFile(source: string): Promise<FileID>;
+  /** Copies a job store file to a local path (or `file:` URL), replacing it whole once written. */
+  exportFile(fileId: FileID, destination: string): Promise<void>;
   /** The workflow's first job. Call once, from `start`. */
   root<I, R>(def: JobDefinition<I, R>, input: Input<I>, requirements?: Requirements): JobHandle<R>;
 }

@@ -145,7 +145,9 @@ export class WorkflowStartError extends UserInputError {
  */
 export class WorkflowFinishError extends ToilError {
   constructor(file: string, error: unknown) {
-    super('WORKFLOW_FINISH', `the finish() of workflow ${file} failed: ${userStack(error)}`, {
+    // toil-ts's own errors (an export that cannot be written) say what failed without their class.
+    const text = error instanceof ToilError ? userStack(error).replace(/^\w+: /, '') : userStack(error);
+    super('WORKFLOW_FINISH', `the finish() of workflow ${file} failed: ${text}`, {
       cause: error,
       details: { file },
     });
