@@ -89,7 +89,11 @@ export const ERROR_CODES = {
     dispositions: u,
     meaning: '`--restart` with a workflow file that no longer defines a job the workflow holds',
   },
-  WORKFLOW_LOAD: { area: 'workflow', dispositions: f, meaning: 'the bundled workflow module failed to load' },
+  WORKFLOW_LOAD: {
+    area: 'workflow',
+    dispositions: u,
+    meaning: "the workflow module's top level threw (two jobs of one name, a bug) as it loaded",
+  },
   JOB_NOT_FOUND: {
     area: 'workflow',
     dispositions: u,

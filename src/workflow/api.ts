@@ -186,7 +186,9 @@ export function defineJob<I, R>(
   if (typeof fn !== 'function') throw new TypeError(`defineJob('${name}'): expected a job function`);
   const registry = jobRegistry().current;
   if (registry.has(name))
-    throw new TypeError(`defineJob('${name}'): a job with this name is already defined`);
+    throw new TypeError(
+      `defineJob('${name}'): a job with this name is already defined in this workflow (each job needs a name of its own: it is how a worker finds the function)`,
+    );
   const def: JobDefinition<I, R> = Object.freeze({ [JOB_BRAND]: true as const, name, requirements, fn });
   registry.set(name, def as JobDefinition<unknown, unknown>);
   return def;

@@ -116,15 +116,23 @@ export class InProcessWorkflowCode implements WorkflowCode {
   }
 }
 
-/** A module whose top level throws is reported as such (the error is the workflow's, not ours). */
+/**
+ * A module whose top level throws (two jobs of one name, a missing setting) is the workflow's
+ * mistake, reported in one line with where in the user's source it was thrown.
+ */
 async function loadModule(path: string): Promise<LoadedWorkflow> {
   try {
     return await loadWorkflowFile(path);
   } catch (e) {
-    throw new ToilError('WORKFLOW_LOAD', `the workflow module failed to load: ${(e as Error).message}`, {
-      cause: e,
-    });
+    throw new UserInputError('WORKFLOW_LOAD', `the workflow module failed to load: ${located(e)}`);
   }
+}
+
+/** The error's message and the first frame of the user's source that threw it, on one line. */
+function located(e: unknown): string {
+  const text = userStack(e);
+  const where = /^\s+at (?:.*\()?(\/[^)]*?:\d+:\d+)\)?$/m.exec(text)?.[1];
+  return `${firstLine(text).replace(/^Error: /, '')}${where !== undefined ? ` (at ${where})` : ''}`;
 }
 
 /**
@@ -161,14 +169,10 @@ function startFailure(file: string, args: readonly string[], e: unknown): Error 
   const text = userStack(e);
   const first = firstLine(text);
   const flags = args.map((a) => a.split('=')[0]!).filter((a) => /^--?[A-Za-z]/.test(a) && first.includes(a));
-  const where = /^\s+at (?:.*\()?(\/[^)]*?:\d+:\d+)\)?$/m.exec(text)?.[1];
   // An argument error names the flag and needs neither the error's class nor a location; a bug
   // in start() needs both.
-  const located =
-    flags.length > 0
-      ? first.replace(/^\w*Error(?: \[\w+\])?: /, '')
-      : `${first.replace(/^Error: /, '')}${where !== undefined ? ` (at ${where})` : ''}`;
-  return new WorkflowStartError(file, located, flags);
+  const message = flags.length > 0 ? first.replace(/^\w*Error(?: \[\w+\])?: /, '') : located(e);
+  return new WorkflowStartError(file, message, flags);
 }
 
 function definedJobs(loaded: LoadedWorkflow): string[] {
