@@ -48,7 +48,19 @@ export const command: SubCommand = {
         // A leader daemon runs other workflows and the cluster's scaler: --force never kills it.
         // It stops this workflow and kills its jobs itself at its next look at the store.
         const daemon = request.leader.daemon;
-        if (flags.force && daemon)
+        // A daemon of this machine that is itself dead (kill -9, a crash) stops nothing: its
+        // workflow's jobs are cancelled as a dead leader's are.
+        const deadDaemon =
+          Boolean(flags.force) &&
+          daemon !== undefined &&
+          runsHere(request.leader) &&
+          !(processAlive(request.leader.pid) && isToilProcess(request.leader.pid));
+        if (deadDaemon)
+          process.stderr.write(
+            `toil: --force: the leader daemon that ran this workflow (pid ${request.leader.pid}) is not running; ` +
+              `the workflow's jobs are cancelled here (a restarted daemon would resume the workflow: its job store is kept)\n`,
+          );
+        else if (flags.force && daemon)
           process.stderr.write(
             `toil: --force: the workflow runs on the leader daemon on ${request.leader.host} (pid ${request.leader.pid}, ` +
               `workflow ${daemon.workflowId}) with other workflows, so the daemon is not killed: it stops this workflow ` +
@@ -80,7 +92,7 @@ export const command: SubCommand = {
           process.stderr.write(
             `toil: --force: the leader (pid ${request.leader.pid}) still runs, so its jobs are left to it: it kills them when it sees the request\n`,
           );
-        } else if (here) {
+        } else if (here || deadDaemon) {
           for (const report of await cancelLeftJobs(store)) {
             process.stderr.write(`${report.line}\n`);
             if (!report.ok) cancelFailed = true;
@@ -95,7 +107,7 @@ export const command: SubCommand = {
         const deadline = clock.now() + waitS * 1000;
         while (clock.now() < deadline) {
           const leader = (await store.exists()) ? await currentLeader(store) : undefined;
-          const killed = forced && !processAlive(request.leader.pid);
+          const killed = (forced && !processAlive(request.leader.pid)) || deadDaemon;
           if (killed || !leader || leader.generation !== request.generation) {
             process.stderr.write('toil: the leader has stopped\n');
             return setExitCode(cancelFailed ? 1 : 0);

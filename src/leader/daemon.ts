@@ -104,8 +104,12 @@ export interface DaemonDeps {
   readonly config: () => LeaderConfig;
   readonly provisioner: Provisioner;
   readonly tickStore: TickStateStore;
-  /** A fresh batch system for one workflow (with Mesos: one framework per workflow, as in Toil). */
-  readonly newBatchSystem: () => ClusterBatchSystem;
+  /**
+   * A fresh batch system for one workflow (with Mesos: one framework per workflow, as in Toil),
+   * which keeps what it needs to be found again in the workflow's job store (its framework id):
+   * the daemon restarted resumes the same framework, and `toil kill --force` finds it.
+   */
+  readonly newBatchSystem: (submission: Submission) => ClusterBatchSystem;
   /** The cluster's agents as its manager reports them, for when no workflow is running. */
   readonly idleClusterAgents: () => Promise<ClusterAgent[]>;
   /** When the cluster manager's node states are shared by every workflow (Slurm): its control. */
@@ -132,6 +136,11 @@ export interface DaemonDeps {
    * still running (from their job stores, with `--restart` semantics). Optional for tests.
    */
   readonly runStore?: RunStore;
+  /**
+   * Whether `toil kill` asked the last leader of a workflow's job store to stop (a request it
+   * may not have seen, having died): such a workflow is not resumed. Absent: none is looked for.
+   */
+  readonly killRequested?: (submission: Submission) => Promise<boolean>;
   /** Where the status page's plot history is kept across restarts; absent: it starts empty. */
   readonly historyStore?: HistoryStore;
   /** The bearer token and which read-only routes need it; absent: no route needs one (tests). */
@@ -273,11 +282,17 @@ export class LeaderDaemon {
     const max = this.d.config().workflows.maxResumes;
     for (const r of previous) {
       const resumes = (r.resumes ?? 0) + 1;
+      // A store that cannot be read now is resumed (the run names what is wrong with it).
+      const killed = this.d.killRequested
+        ? await this.d.killRequested(r.submission).catch(() => false)
+        : false;
       const refuse = r.cancelRequested
         ? 'was cancelled before the leader restarted'
-        : resumes > max
-          ? `was resumed ${resumes - 1} times without a job completing (workflows.maxResumes ${max}); not resumed again. Submit it again to restart it from its job store`
-          : undefined;
+        : killed
+          ? 'was stopped by toil kill while the leader was down; its job store is kept: submit it again to restart it'
+          : resumes > max
+            ? `was resumed ${resumes - 1} times without a job completing (workflows.maxResumes ${max}); not resumed again. Submit it again to restart it from its job store`
+            : undefined;
       if (refuse) {
         this.runs.set(r.id, {
           ...r,
@@ -362,7 +377,9 @@ export class LeaderDaemon {
         this.saveRuns();
       }
     };
-    const tracked = new TrackedBatchSystem(this.d.newBatchSystem(), this.d.clock, () => this.queueChanged());
+    const tracked = new TrackedBatchSystem(this.d.newBatchSystem(submission), this.d.clock, () =>
+      this.queueChanged(),
+    );
     this.workload.add(tracked);
     const cancel = new AbortController();
     this.cancels.set(run.id, cancel);

@@ -135,3 +135,20 @@ export async function waitForKill(
     }
   }
 }
+
+/**
+ * The kill request addressed to the last leader of `store` (the generation its lease names), if
+ * one is there: that leader was asked to stop and may have died first (a daemon killed with -9,
+ * then `toil kill --force`), so a restarted daemon must not resume the workflow behind the
+ * user's back. Unreadable records are no request.
+ */
+export async function pendingKillRequest(store: JobStore): Promise<KillRequest | undefined> {
+  const [obj, leader] = await Promise.all([store.objects.get(KILL_KEY), currentLeader(store)]);
+  if (!obj || !leader) return undefined;
+  try {
+    const request = JSON.parse(obj.body.toString('utf8')) as KillRequest;
+    return request.format === 1 && request.generation === leader.generation ? request : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -116,15 +116,7 @@ export function createBatchSystem(
     return createMesosBatchSystem(master, {
       clock: options.clock,
       log: options.log,
-      ...(store
-        ? {
-            // The master is kept beside the id: `toil kill --force` tears the framework down there.
-            frameworkIdStore: {
-              load: () => store.readFrameworkId(),
-              save: (id: string | undefined) => store.writeFrameworkId(id, master),
-            },
-          }
-        : {}),
+      ...(store ? { frameworkIdStore: jobStoreFrameworkIds(store, master) } : {}),
     });
   }
   throw new UserInputError(
@@ -164,6 +156,18 @@ export function createSlurmBatchSystem(
       ? { onStart: () => store.writeSlurmUse(env.SLURM_CONF ? { conf: resolve(env.SLURM_CONF) } : {}) }
       : {}),
   });
+}
+
+/**
+ * A workflow's framework id kept in its job store: a restarted leader re-subscribes as the same
+ * framework (its old tasks reconciled, not orphaned), and the master is kept beside the id, so
+ * `toil kill --force` tears the framework down there.
+ */
+export function jobStoreFrameworkIds(store: JobStore, master: string): FrameworkIdStore {
+  return {
+    load: () => store.readFrameworkId(),
+    save: (id: string | undefined) => store.writeFrameworkId(id, master),
+  };
 }
 
 /** Where a Mesos master is looked for without --mesosMaster (Toil's default, this machine). */

@@ -13,6 +13,7 @@ import type { SharedNodeControl } from '../leader/workloadTracker.js';
 import type { NodeProcessLauncher } from '../localcloud/ec2/agents.js';
 import type { ClusterAgent, ClusterBatchSystem } from '../ports/batchSystem.js';
 import type { Env } from './env.js';
+import type { JobStore } from '../jobstore/jobStore.js';
 import { parseSlurmFlags } from '../slurm/slurmFlags.js';
 
 export interface ClusterEngine {
@@ -24,7 +25,8 @@ export interface ClusterEngine {
   readonly description: string;
   /** slurm: the slurm.conf Slurm's tools read to reach the controller (SLURM_CONF). */
   readonly slurmConf?: string;
-  newBatchSystem(): ClusterBatchSystem;
+  /** A workflow's batch system; what a restarted leader or `toil kill --force` needs goes to `store`. */
+  newBatchSystem(store?: JobStore): ClusterBatchSystem;
   idleClusterAgents(): Promise<ClusterAgent[]>;
   readonly sharedNodes?: SharedNodeControl;
   readonly readiness: ReadinessCheck;
@@ -45,11 +47,12 @@ export async function startClusterEngine(o: {
 type Of<K extends BatchSystemConfig['kind']> = Extract<BatchSystemConfig, { kind: K }>;
 
 async function startMesosEngine(b: Of<'mesos'>, o: { clock: Clock; log: Logger }): Promise<ClusterEngine> {
-  const [{ idleClusterAgents }, { MesosMasterClient }, { createMesosBatchSystem }] = await Promise.all([
-    import('../mesos/batchSystem.js'),
-    import('../mesos/masterClient.js'),
-    import('./batchSystems.js'),
-  ]);
+  const [{ idleClusterAgents }, { MesosMasterClient }, { createMesosBatchSystem, jobStoreFrameworkIds }] =
+    await Promise.all([
+      import('../mesos/batchSystem.js'),
+      import('../mesos/masterClient.js'),
+      import('./batchSystems.js'),
+    ]);
   let address = b.mesosMaster;
   let stop = async (): Promise<void> => {};
   if (address === 'embedded') {
@@ -63,7 +66,12 @@ async function startMesosEngine(b: Of<'mesos'>, o: { clock: Clock; log: Logger }
   return {
     joinAddress: mesosMaster,
     description: `Mesos master ${mesosMaster}`,
-    newBatchSystem: () => createMesosBatchSystem(mesosMaster, { clock: o.clock, log: o.log }),
+    newBatchSystem: (store) =>
+      createMesosBatchSystem(mesosMaster, {
+        clock: o.clock,
+        log: o.log,
+        ...(store ? { frameworkIdStore: jobStoreFrameworkIds(store, mesosMaster) } : {}),
+      }),
     idleClusterAgents: () => idleClusterAgents(masterClient),
     readiness: { name: 'mesosMaster', check: async () => void (await masterClient.version()) },
     stop,
@@ -109,12 +117,13 @@ async function startSlurmEngine(
     (_flag, v) => v === true,
     (flag) => `batchSystem.${flag.slice(2)}`,
   );
-  const slurm = (pollMs: number): ReturnType<typeof createSlurmBatchSystem> =>
+  const slurm = (pollMs: number, store?: JobStore): ReturnType<typeof createSlurmBatchSystem> =>
     createSlurmBatchSystem({
       clock: o.clock,
       log: o.log,
       env,
       pollMs,
+      ...(store ? { jobStore: store } : {}),
       slurm: settings,
       ...(b.slurmPartition ? { slurmPartition: b.slurmPartition } : {}),
     });
@@ -130,7 +139,7 @@ async function startSlurmEngine(
     ...(launcher ? { launcher } : {}),
     description: `Slurm controller ${joinAddress} (SLURM_CONF=${conf})`,
     slurmConf: conf,
-    newBatchSystem: () => slurm(500),
+    newBatchSystem: (store) => slurm(500, store),
     idleClusterAgents: () => shared.clusterAgents(),
     sharedNodes: shared,
     readiness: { name: 'slurmController', check: () => shared.ping() },

@@ -73,6 +73,7 @@ export async function startLeader(options: {
   const { IsolatedWorkflowCode } = await import('../leader/workflowHost.js');
   const { loadOrCreateToken, defaultTokenFile } = await import('../leader/auth.js');
   const { localHolder } = await import('../jobstore/lease.js');
+  const { pendingKillRequest } = await import('../leader/killRequest.js');
   const cfg = options.config();
   const env = options.env ?? process.env;
   const log = options.log;
@@ -190,7 +191,9 @@ export async function startLeader(options: {
       tickStore,
       ...(options.resumeWorkflows === false ? {} : { runStore, historyStore }),
       auth: { token, tokenFile, metrics: cfg.http.auth.metrics, status: cfg.http.auth.status },
-      newBatchSystem: () => engine.newBatchSystem(),
+      newBatchSystem: (submission) => engine.newBatchSystem(openJobStore(submission.jobStore, { env, log })),
+      killRequested: async (submission) =>
+        (await pendingKillRequest(openJobStore(submission.jobStore, { env, log }))) !== undefined,
       idleClusterAgents: () => engine.idleClusterAgents(),
       ...(engine.sharedNodes ? { sharedNodes: engine.sharedNodes } : {}),
       runWorkflow: async (submission, batchSystem, onProgress, signal, workflowId) => {

@@ -1,15 +1,12 @@
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import {
   byteSorted,
-  leaderConfigOnCloud,
   leaderStatus,
   liveWorkers,
   nonEmptyLines,
+  restartableDaemonOnCloud,
   sleep,
-  startClusterCloud,
-  startToilProcess,
   leaderAuth,
 } from '../fixtures/leaderE2e.js';
 import { REPO_ROOT } from '../fixtures/workflowCli.js';
@@ -26,23 +23,10 @@ t.test(
   'kill -9 mid-run, restart: instances adopted, none duplicated or orphaned, workflow completes',
   async (t) => {
     const dir = t.testdir({});
-    const cloud = await startClusterCloud(t, 'restart');
-    const cfgPath = join(dir, 'leader.yaml');
-    writeFileSync(
-      cfgPath,
-      leaderConfigOnCloud(dir, cloud, 'restart', [
-        [/localcloud:\n( {2}.*\n)+/, ''],
-        ['releaseNodes: true', 'releaseNodes: false'],
-        ['idleGrace: 20s', 'idleGrace: 6s'],
-      ]),
-    );
-    const start = () => {
-      const p = startToilProcess(['leader', '--config', cfgPath], { cwd: dir });
-      t.teardown(() => void p.child.kill('SIGKILL'));
-      return p;
-    };
-    const first = start();
-    const base1 = (await first.waitFor(/status at (http:\/\/[0-9.:]+)\/status/))[1]!;
+    const { cloud, start } = await restartableDaemonOnCloud(t, dir, 'restart', [
+      ['idleGrace: 20s', 'idleGrace: 6s'],
+    ]);
+    const { daemon: first, base: base1 } = await start();
     const sub = await fetch(`${base1}/workflows`, {
       method: 'POST',
       headers: leaderAuth(`${dir}/state`),
@@ -79,8 +63,7 @@ t.test(
     const liveAtKill = (await liveWorkers(cloud.ec2Url)).map((w) => w.id).sort();
     t.same(liveAtKill, [...before].sort(), 'the instances the daemon owned are still running after kill -9');
 
-    const second = start();
-    const base2 = (await second.waitFor(/status at (http:\/\/[0-9.:]+)\/status/))[1]!;
+    const { daemon: second, base: base2 } = await start();
     const adoptedLog = await second.waitFor(/"adopted":(\d+),"forgotten":(\d+)/);
     t.equal(Number(adoptedLog[1]), liveAtKill.length, 'every running instance adopted');
     t.equal(Number(adoptedLog[2]), 0, 'nothing forgotten');
