@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { FailureLog } from '../jobstore/jobRecords.js';
+import { DEFAULT_LEASE_MS, LEADER_KEY } from '../jobstore/lease.js';
 import { failureLogs, workflowStatusAndJobs, type WorkflowStatus } from '../leader/workflowStatus.js';
 import { openJobStore } from '../main/jobStores.js';
 import {
@@ -161,5 +162,7 @@ function stateLine(s: WorkflowStatus): string {
   if (s.failed)
     return `failed: ${s.failedJobs.length} job(s) failed for good (fix the cause, then 'toil run WORKFLOW JOBSTORE --restart')`;
   if (s.leader) return `running: ${s.leader} holds the store (--printStatus lists what runs)`;
+  if (s.damaged.some((d) => d.key === LEADER_KEY))
+    return `not finished; which leader holds the store cannot be told, its lease record ${LEADER_KEY} is damaged (a leader still running rewrites it within ${DEFAULT_LEASE_MS / 3000} s, or stops; if it stays damaged, none runs, and none can take the store over: restore ${LEADER_KEY} to resume)`;
   return "not finished and stopped: no leader holds the store (resume with 'toil run WORKFLOW JOBSTORE --restart')";
 }

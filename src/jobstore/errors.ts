@@ -75,11 +75,14 @@ export class CorruptJobStoreError extends UserInputError {
   readonly key: string | undefined;
   /** What is wrong with it, without the advice (for listings). */
   readonly reason: string;
-  /** `why` completes "object KEY ..." when `key` is given (e.g. "holds 3 bytes, expected 9"). */
-  constructor(locator: string, why: string, key?: string) {
+  /**
+   * `why` completes "object KEY ..." when `key` is given (e.g. "holds 3 bytes, expected 9");
+   * `advice`, what to do, when the usual (list, restore or clean) is not all there is to say.
+   */
+  constructor(locator: string, why: string, key?: string, advice?: string) {
     super(
       'JOBSTORE_CORRUPT',
-      `job store ${locator} is damaged: ${key === undefined ? why : `object ${key} ${why}`} (run 'toil status ${locator}' to list every damaged object; restore them, or run 'toil clean ${locator}' and start the workflow again)`,
+      `job store ${locator} is damaged: ${key === undefined ? why : `object ${key} ${why}`} (${advice ?? `run 'toil status ${locator}' to list every damaged object; restore them, or run 'toil clean ${locator}' and start the workflow again`})`,
       { locator, ...(key === undefined ? {} : { key }) },
     );
     this.key = key;

@@ -105,8 +105,8 @@ export class JobStoreLease {
     const holder = o.holder ?? localHolder();
     const ttlMs = o.ttlMs ?? DEFAULT_LEASE_MS;
     for (;;) {
-      const current = await objects.get(LEADER_KEY);
-      const record = current ? parseLeaderRecord(objects.locator, current.body) : undefined;
+      const current = await readLeaseRecord(objects, ttlMs);
+      const record = current?.record;
       const now = o.clock.now();
       if (record && heldByAnother(record, now, holder, o.isAlive)) throw leasedError(objects.locator, record);
       const generation = record ? record.generation + 1 : 0;
@@ -284,17 +284,42 @@ export async function refuseWhileLeased(
   expected: string,
   isAlive?: (pid: number) => boolean,
 ): Promise<void> {
-  const current = await objects.get(LEADER_KEY);
-  if (!current) return;
-  let record: LeaderRecord;
+  let record: LeaderRecord | undefined;
   try {
-    record = parseLeaderRecord(objects.locator, current.body);
+    record = (await readLeaseRecord(objects))?.record;
   } catch (e) {
     if (e instanceof CorruptJobStoreError) return;
     throw e;
   }
-  if (heldByAnother(record, now, localHolder(), isAlive))
+  if (record && heldByAnother(record, now, localHolder(), isAlive))
     throw leasedError(objects.locator, record, expected);
+}
+
+/**
+ * The lease record and its etag (undefined when no leader ever took the store). A damaged one (its
+ * bytes not those written, or not a record) throws `CorruptJobStoreError` saying what that means
+ * for a lease: who holds the store, and the generation a next leader must exceed, are lost with it,
+ * so no leader may take the store over. A leader still running renews it within a third of its
+ * term: its conditional write replaces the record when the damage left the etag it knows (a
+ * body damaged behind an intact header) and is refused otherwise, which stops that leader.
+ */
+export async function readLeaseRecord(
+  objects: ObjectStore,
+  ttlMs: number = DEFAULT_LEASE_MS,
+): Promise<{ record: LeaderRecord; etag: string } | undefined> {
+  try {
+    const current = await objects.get(LEADER_KEY);
+    return current && { record: parseLeaderRecord(objects.locator, current.body), etag: current.etag };
+  } catch (e) {
+    if (!(e instanceof CorruptJobStoreError) || e.key !== LEADER_KEY) throw e;
+    const locator = objects.locator;
+    throw new CorruptJobStoreError(
+      locator,
+      e.reason,
+      LEADER_KEY,
+      `it is the store's lease record: which leader holds the store, and the generation a next leader must follow, cannot be read, so no leader may take the store over; a leader still running the workflow rewrites it within ${Math.ceil(ttlMs / 3000)} s, or stops, unable to renew its lease; if it stays damaged, none runs: restore ${LEADER_KEY}, or run 'toil clean ${locator}' and start the workflow again`,
+    );
+  }
 }
 
 export function parseLeaderRecord(locator: string, body: Buffer): LeaderRecord {

@@ -3,8 +3,8 @@ import { hostname } from 'node:os';
 import type { Clock } from '../common/clock.js';
 import { ToilError, UserInputError } from '../common/errors.js';
 import type { LeaseHolder } from '../jobstore/jobRecords.js';
-import { LEADER_KEY, type JobStore } from '../jobstore/jobStore.js';
-import { localHolder, parseLeaderRecord } from '../jobstore/lease.js';
+import type { JobStore } from '../jobstore/jobStore.js';
+import { localHolder, readLeaseRecord } from '../jobstore/lease.js';
 
 /**
  * `toil kill JOBSTORE` (Toil's): a request, kept in the job store, that the leader running the
@@ -44,11 +44,9 @@ export class WorkflowKilledError extends ToilError {
 export async function currentLeader(
   store: JobStore,
 ): Promise<{ generation: number; holder: LeaseHolder; expiresAt?: number } | undefined> {
-  const obj = await store.objects.get(LEADER_KEY);
-  if (!obj) return undefined;
-  // The lease's own reader: a garbled record is a damaged store, named as such.
-  const record = parseLeaderRecord(store.locator, obj.body);
-  if (!record.holder) return undefined;
+  // The lease's own reader: a damaged record is said to be the lease, and what that means.
+  const record = (await readLeaseRecord(store.objects))?.record;
+  if (!record?.holder) return undefined;
   const { generation, holder, expiresAt } = record;
   return { generation, holder, ...(expiresAt !== undefined ? { expiresAt } : {}) };
 }

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { repoPath } from '../fixtures/repoRoot.js';
@@ -119,6 +119,35 @@ t.test(
     t.equal(again.code, 0, again.stderr);
     t.equal(readFileSync(out, 'utf8'), '1\n', 'the sum of 0..1: the workflow finished after the kill');
     t.ok(Date.now() - started < 30_000, "the dead leader's lease (60 s) was taken over at once");
+  },
+);
+
+t.test(
+  'a damaged lease record (leader.json) after a leader died: kill and --restart say it is the lease and what to do; status says it cannot tell; clean removes the store',
+  async (t) => {
+    const dir = scratchDir(t);
+    const { args, running } = await startedTree(dir, '2', '60000');
+    running.child.kill('SIGKILL');
+    await running.done;
+    // Truncated inside the file backend's header, as a full disk or a bad copy leaves it.
+    truncateSync(join(dir, 'js', 'objects', 'leader.json'), 50);
+    const lease =
+      /^toil: job store file:\.\/js is damaged: object leader\.json .*\(it is the store's lease record: which leader holds the store, and the generation a next leader must follow, cannot be read, so no leader may take the store over; a leader still running the workflow rewrites it within 20 s, or stops, unable to renew its lease; if it stays damaged, none runs: restore leader\.json, or run 'toil clean file:\.\/js' and start the workflow again\)$/m;
+    const kill = await runToil(['kill', 'file:./js'], { cwd: dir });
+    t.equal(kill.code, 2, 'toil kill: exit 2');
+    t.match(kill.stderr, lease, 'toil kill: the lease record is damaged, and what to do');
+    const restart = await runToil([...args, '--restart'], { cwd: dir });
+    t.equal(restart.code, 2, 'toil run --restart: exit 2');
+    t.match(restart.stderr, lease, 'toil run --restart: the same');
+    const status = await runToil(['status', 'file:./js'], { cwd: dir });
+    t.match(
+      status.stdout,
+      /^state: {6}not finished; which leader holds the store cannot be told, its lease record leader\.json is damaged/m,
+      'toil status: who holds the store cannot be told (not "no leader: resume with --restart")',
+    );
+    const clean = await runToil(['clean', 'file:./js'], { cwd: dir });
+    t.equal(clean.code, 0, `toil clean, the way out it names, works: ${clean.stderr}`);
+    t.notOk(existsSync(join(dir, 'js')), 'the store is gone');
   },
 );
 
