@@ -152,6 +152,13 @@ const REGISTRY_KEY = Symbol.for('toil-ts.job-registry');
 /** Where `defineJob` records definitions while a workflow module is being loaded. */
 export interface JobRegistry {
   current: Map<string, JobDefinition<unknown, unknown>>;
+  /**
+   * Workflow modules being loaded now. Set once a process has loaded one (a worker, a leader):
+   * at 0, a defineJob runs inside a function after the load, and registers nothing (the worker
+   * refuses such a job by name when it is added; registering it would make the next run of that
+   * function in a warm worker a duplicate name).
+   */
+  loading?: number;
 }
 
 /** The registry shared by every copy of this module in the process. */
@@ -184,12 +191,13 @@ export function defineJob<I, R>(
   const requirements = typeof a === 'function' ? {} : a;
   if (typeof name !== 'string' || name === '') throw new TypeError('defineJob: a job needs a non-empty name');
   if (typeof fn !== 'function') throw new TypeError(`defineJob('${name}'): expected a job function`);
+  const def: JobDefinition<I, R> = Object.freeze({ [JOB_BRAND]: true as const, name, requirements, fn });
+  if (jobRegistry().loading === 0) return def;
   const registry = jobRegistry().current;
   if (registry.has(name))
     throw new TypeError(
       `defineJob('${name}'): a job with this name is already defined in this workflow (each job needs a name of its own: it is how a worker finds the function)`,
     );
-  const def: JobDefinition<I, R> = Object.freeze({ [JOB_BRAND]: true as const, name, requirements, fn });
   registry.set(name, def as JobDefinition<unknown, unknown>);
   return def;
 }

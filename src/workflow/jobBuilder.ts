@@ -35,6 +35,17 @@ interface MutableSpec {
  */
 export class JobCollector {
   private readonly created = new Map<string, MutableSpec>();
+  private readonly topLevelJobs: () => ReadonlyMap<string, JobDefinition<unknown, unknown>> | undefined;
+
+  /**
+   * `topLevelJobs`: the jobs the workflow module defined as it loaded, which are all a worker can
+   * find by name; a job added that is not one of them is refused (none given: not checked).
+   */
+  constructor(
+    topLevelJobs: () => ReadonlyMap<string, JobDefinition<unknown, unknown>> | undefined = () => undefined,
+  ) {
+    this.topLevelJobs = topLevelJobs;
+  }
 
   /** The specs declared so far, in declaration order. */
   specs(): JobSpec[] {
@@ -49,6 +60,12 @@ export class JobCollector {
   declare<I, R>(def: JobDefinition<I, R>, input: Input<I>, overrides?: Requirements): JobHandle<R> {
     if (!isJobDefinition(def)) {
       throw new JobDeclarationError('addChild/addFollowOn: expected a job made with defineJob(name, fn)');
+    }
+    const known = this.topLevelJobs();
+    if (known && known.get(def.name) !== (def as JobDefinition<unknown, unknown>)) {
+      throw new JobDeclarationError(
+        `job '${def.name}' is not defined at the top level of the workflow module (its defineJob ran inside a function, which a worker that loads the module never calls): move defineJob('${def.name}', ...) to the top level`,
+      );
     }
     const spec: MutableSpec = {
       id: randomUUID(),

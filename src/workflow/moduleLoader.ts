@@ -26,6 +26,7 @@ export function loadWorkflowFile(path: string): Promise<LoadedWorkflow> {
       const registry = jobRegistry();
       const previous = registry.current;
       registry.current = new Map();
+      registry.loading = (registry.loading ?? 0) + 1;
       // Stacks of the workflow's code name the user's source lines (the bundle carries a source
       // map); modules loaded before this point are not affected.
       process.setSourceMapsEnabled(true);
@@ -37,6 +38,7 @@ export function loadWorkflowFile(path: string): Promise<LoadedWorkflow> {
         };
       } finally {
         registry.current = previous;
+        registry.loading = (registry.loading ?? 1) - 1;
       }
     })();
     loaded.set(path, p);

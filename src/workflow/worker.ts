@@ -6,7 +6,7 @@ import type { Job, JobLogger } from './api.js';
 import { JobFileStore } from './fileStore.js';
 import { JobCollector, encodeValue } from './jobBuilder.js';
 import { userStack } from './jobError.js';
-import { loadWorkflowModule } from './moduleLoader.js';
+import { loadWorkflowModule, type LoadedWorkflow } from './moduleLoader.js';
 import { OutputCapture } from './outputCapture.js';
 
 /**
@@ -91,7 +91,8 @@ export async function runWorkerJob(
     error: logAt('error'),
   };
   const fileStore = new JobFileStore(store, join(workDir, 'toil-ts-jobs'));
-  const collector = new JobCollector();
+  let loaded: LoadedWorkflow | undefined;
+  const collector = new JobCollector(() => loaded?.jobs);
   const children: string[] = [];
   const followOns: string[] = [];
   const job: Job = {
@@ -121,7 +122,7 @@ export async function runWorkerJob(
   capture.start();
   let returnValue;
   try {
-    const loaded = await loadWorkflowModule(store, ticket.module, join(workDir, 'toil-ts-modules'));
+    loaded = await loadWorkflowModule(store, ticket.module, join(workDir, 'toil-ts-modules'));
     const def = loaded.jobs.get(ticket.name);
     if (!def) throw new Error(`the workflow module defines no job named '${ticket.name}'`);
     const raw = await settledOrStalled(def.fn(job, ticket.input), ticket.name);

@@ -83,7 +83,7 @@ export class InProcessWorkflowCode implements WorkflowCode {
         { file: r.workflowFile },
       );
     }
-    const ctx = new LeaderWorkflowContext(this.openStore(r.jobStore), r.args, false, this.log);
+    const ctx = new LeaderWorkflowContext(this.openStore(r.jobStore), r.args, false, this.log, loaded.jobs);
     this.onUserCode();
     let root;
     try {

@@ -8,7 +8,7 @@ import { UserInputError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { JobSpec } from '../jobstore/jobRecords.js';
 import type { JobStore } from '../jobstore/jobStore.js';
-import type { FileID, JobHandle, JobLogger, WorkflowContext } from './api.js';
+import type { FileID, JobDefinition, JobHandle, JobLogger, WorkflowContext } from './api.js';
 import { JobCollector } from './jobBuilder.js';
 
 /**
@@ -20,10 +20,18 @@ export class LeaderWorkflowContext implements WorkflowContext {
   readonly restart: boolean;
   readonly log: JobLogger;
   private readonly store: JobStore;
-  private readonly collector = new JobCollector();
+  private readonly collector: JobCollector;
   private rootHandle: JobHandle<unknown> | undefined;
 
-  constructor(store: JobStore, args: readonly string[], restart: boolean, logger: Logger) {
+  /** `topLevelJobs`: the jobs the module defined as it loaded; a root of another job is refused. */
+  constructor(
+    store: JobStore,
+    args: readonly string[],
+    restart: boolean,
+    logger: Logger,
+    topLevelJobs?: ReadonlyMap<string, JobDefinition<unknown, unknown>>,
+  ) {
+    this.collector = new JobCollector(() => topLevelJobs);
     this.store = store;
     this.args = args;
     this.restart = restart;

@@ -34,3 +34,45 @@ t.test(
     }
   },
 );
+
+t.test(
+  'a job defined inside a function is refused where it is added, naming it and what to do',
+  async (t) => {
+    const dir = scratchDir(t);
+    const inJob = `${HEADER}const root = defineJob<null, number>('root', (job) => {
+  const inner = defineJob<null, number>('inner', () => 5);
+  return job.addChild(inner, null).rv();
+});
+export default defineWorkflow<number>({ start(ctx) { return ctx.root(root, null); } });
+`;
+    writeFileSync(join(dir, 'wf.ts'), inJob);
+    const r = await runToil(['run', 'wf.ts', 'file:./js', '--disableProgress'], { cwd: dir });
+    t.equal(r.code, 1, r.stderr);
+    const expected =
+      /job 'inner' is not defined at the top level of the workflow module \(its defineJob ran inside a function, which a worker that loads the module never calls\): move defineJob\('inner', \.\.\.\) to the top level/;
+    t.match(
+      r.stderr,
+      new RegExp(
+        `toil: job 'root' \\([-0-9a-f]+\\) failed after 2 attempt\\(s\\): Error: ${expected.source}`,
+      ),
+    );
+    t.match(r.stderr, /\n\s+at .*wf\.ts:4:\d+/, "the place in the user's source");
+    t.notMatch(
+      r.stderr,
+      /already defined|defines no job named/,
+      'the retry in the same warm worker says the same',
+    );
+
+    const inStart = `${HEADER}export default defineWorkflow<number>({ start(ctx) {
+  const inner = defineJob<null, number>('inner', () => 5);
+  return ctx.root(inner, null);
+} });
+`;
+    writeFileSync(join(dir, 'wf2.ts'), inStart);
+    const s = await runToil(['run', 'wf2.ts', 'file:./js2'], { cwd: dir });
+    t.equal(s.code, 2, s.stderr);
+    t.match(s.stderr, new RegExp(`^toil: workflow \\S*wf2\\.ts: ${expected.source}$`, 'm'));
+    t.notMatch(s.stderr, /damaged/);
+    t.notOk(existsSync(join(dir, 'js2')), 'no job store left behind');
+  },
+);
