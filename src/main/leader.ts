@@ -17,7 +17,7 @@ import { DEFAULT_NODE_STORAGE_GIB } from '../scaler/config.js';
 import { createEc2Client, silenceAwsSdkNodeVersionWarning } from './awsClients.js';
 import { toilCommand, workerCommand } from './batchSystems.js';
 import { startClusterEngine } from './clusterEngine.js';
-import type { Env } from './env.js';
+import { workDirOf, type Env } from './env.js';
 import { openJobStore, openObjectStore } from './jobStores.js';
 import { makeEmbeddedCluster, startEmbeddedEc2 } from './embeddedCloud.js';
 import { leaderStateStores } from './leaderState.js';
@@ -223,7 +223,9 @@ export async function startLeader(options: {
           // not SIGKILL the process that runs every other one and the scaler.
           lease: { holder: { ...localHolder(), daemon: { workflowId } } },
           workerCommand,
-          workDir: o.workDir ?? options.cwd ?? process.cwd(),
+          // Its scratch and module cache go where toil run's go (TOIL_WORKDIR, else the temp
+          // dir), where the sweep of killed leaders' scratch looks too: never its working directory.
+          workDir: o.workDir ?? workDirOf(undefined, env),
           onProgress,
           signal,
           ...(o.bundle ? { bundle: o.bundle } : {}),
