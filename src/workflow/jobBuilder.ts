@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { suggestNames } from '../common/suggest.js';
 import { tryParseBytes, tryParseDurationMs } from '../common/units.js';
 import {
   PROMISE_MARKER,
@@ -143,13 +144,36 @@ function silentlyChanged(v: unknown): string | undefined {
   return undefined;
 }
 
-/** Requirements as written by the user, sizes parsed to bytes; throws JobDeclarationError. */
+const REQUIREMENTS: readonly string[] = ['cores', 'memory', 'disk', 'preemptable', 'preemptible', 'walltime'];
+
+/** Other names people give a requirement, and what Toil jobs take that toil-ts does not do. */
+const MEANT: Readonly<Record<string, string>> = {
+  mem: 'did you mean memory?',
+  cpu: 'did you mean cores?',
+  cpus: 'did you mean cores?',
+  threads: 'did you mean cores?',
+  storage: 'did you mean disk?',
+  accelerators: 'toil-ts schedules no accelerators (GPUs), so the job would run without them',
+  checkpoint: 'toil-ts has no checkpoint jobs (a successor that fails for good does not run this job again)',
+};
+
+/**
+ * Requirements as written by the user, sizes parsed to bytes; throws JobDeclarationError. A name
+ * it does not know is refused rather than ignored: `mem: '8G'` would run with the default memory.
+ */
 export function parseRequirements(req: Requirements, jobName: string): DeclaredRequirements {
   const out: { -readonly [K in keyof DeclaredRequirements]: DeclaredRequirements[K] } = {};
+  for (const [key, value] of Object.entries(req)) {
+    if (REQUIREMENTS.includes(key) || value === undefined) continue;
+    const hint = MEANT[key] ?? suggestNames(key, REQUIREMENTS).map((k) => `did you mean ${k}?`)[0];
+    throw new JobDeclarationError(
+      `job '${jobName}': unknown requirement '${key}' (expected cores, memory, disk, preemptable or walltime${hint ? `; ${hint}` : ''})`,
+    );
+  }
   if (req.cores !== undefined) {
     if (typeof req.cores !== 'number' || !(req.cores > 0) || !Number.isFinite(req.cores)) {
       throw new JobDeclarationError(
-        `job '${jobName}': cores must be a positive number, got ${String(req.cores)}`,
+        `job '${jobName}': cores must be a positive number, got ${JSON.stringify(req.cores) ?? String(req.cores)}`,
       );
     }
     out.cores = req.cores;
@@ -165,8 +189,12 @@ export function parseRequirements(req: Requirements, jobName: string): DeclaredR
     }
     out[key] = bytes;
   }
-  const preemptable = req.preemptable ?? req.preemptible;
-  if (preemptable !== undefined) out.preemptable = Boolean(preemptable);
+  const preemptable = parsePreemptable(req.preemptable ?? req.preemptible);
+  if (preemptable === null)
+    throw new JobDeclarationError(
+      `job '${jobName}': preemptable must be true or false, got ${JSON.stringify(req.preemptable ?? req.preemptible)}`,
+    );
+  if (preemptable !== undefined) out.preemptable = preemptable;
   if (req.walltime !== undefined) {
     const ms = tryParseDurationMs(req.walltime);
     if (ms === undefined) {
@@ -177,4 +205,12 @@ export function parseRequirements(req: Requirements, jobName: string): DeclaredR
     out.walltimeMs = ms;
   }
   return out;
+}
+
+/** As Toil takes it: a boolean, 'true'/'false' in any case, or 1/0; null for anything else. */
+function parsePreemptable(v: unknown): boolean | undefined | null {
+  if (v === undefined || typeof v === 'boolean') return v;
+  if (typeof v === 'string' && /^(true|false)$/i.test(v)) return v.toLowerCase() === 'true';
+  if (v === 1 || v === 0) return v === 1;
+  return null;
 }

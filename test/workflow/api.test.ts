@@ -1,4 +1,5 @@
 import t from 'tap';
+import type { Requirements } from '../../src/workflow/index.js';
 import {
   resolvePromises,
   promisedJobs,
@@ -38,6 +39,37 @@ t.test('requirements: sizes in binary units like Toil, preemptible accepted, bad
   );
   t.throws(() => parseRequirements({ cores: 0 }, 'z'), /job 'z': cores must be a positive number/);
   t.throws(() => parseRequirements({ walltime: 'soon' }, 'w'), /walltime must be a duration/);
+  // What JavaScript lets through the types is refused by name, not ignored or misread.
+  const loose = (r: Record<string, unknown>): Requirements => r;
+  t.throws(
+    () => parseRequirements(loose({ mem: '8G' }), 'm'),
+    /^job 'm': unknown requirement 'mem' \(expected cores, memory, disk, preemptable or walltime; did you mean memory\?\)$/,
+  );
+  t.throws(
+    () => parseRequirements(loose({ coers: 2 }), 'c'),
+    /unknown requirement 'coers' .*did you mean cores\?/,
+  );
+  t.throws(
+    () => parseRequirements(loose({ accelerators: [{ count: 1, kind: 'gpu' }] }), 'g'),
+    /unknown requirement 'accelerators' .*toil-ts schedules no accelerators \(GPUs\)/,
+  );
+  t.throws(
+    () => parseRequirements(loose({ preemptable: 'no' }), 'p'),
+    /preemptable must be true or false, got "no"/,
+  );
+  t.same(
+    parseRequirements(loose({ preemptable: 'false' }), 'p'),
+    { preemptable: false },
+    "Toil's string form",
+  );
+  t.same(parseRequirements(loose({ preemptible: 'True' }), 'p'), { preemptable: true });
+  t.same(parseRequirements(loose({ preemptable: 0 }), 'p'), { preemptable: false });
+  t.throws(() => parseRequirements(loose({ cores: '2' }), 'c'), /cores must be a positive number, got "2"/);
+  t.same(
+    parseRequirements({ cores: 1, memory: undefined }, 'u'),
+    { cores: 1 },
+    'an unset one is not a mistake',
+  );
   t.same(resolveRequirements({ memory: 5 }, { cores: 1, memory: 9, disk: 9, preemptable: false }), {
     cores: 1,
     memory: 5,
