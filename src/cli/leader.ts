@@ -145,6 +145,7 @@ async function runLeader(path: string, port: number | undefined): Promise<number
       '\n',
   );
   let signals = 0;
+  let stateTaken = false;
   const stopped = new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals): void => {
       signals++;
@@ -164,7 +165,15 @@ async function runLeader(path: string, port: number | undefined): Promise<number
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
     process.on('SIGHUP', () => void reloader.reload());
+    // Another leader took this one's state over (its lease lapsed, e.g. the process was paused):
+    // two daemons must not scale one cluster, so this one stops as on SIGTERM, and says why.
+    void started.stateLost.then((e) => {
+      if (signals > 0) return;
+      stateTaken = true;
+      log.error({ err: coerceError(e) }, 'this leader lost its state to another leader: stopping');
+      onSignal('SIGTERM');
+    });
   });
   await stopped;
-  return signals > 1 ? 130 : 0;
+  return signals > 1 ? 130 : stateTaken ? 1 : 0;
 }

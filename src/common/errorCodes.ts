@@ -327,6 +327,12 @@ export const ERROR_CODES = {
     dispositions: ['user', 'fatal'],
     meaning: 'the leader refused a submission or a cancel',
   },
+  LEADER_STATE_LEASED: {
+    area: 'leader',
+    dispositions: u,
+    meaning:
+      "another toil leader holds the leader state's lease (a second daemon on one jobStore; holder and expiry named)",
+  },
   LEADER_UNAUTHORISED: { area: 'leader', dispositions: u, meaning: "the leader's token was not accepted" },
   LEADER_UNREACHABLE: {
     area: 'leader',

@@ -5,7 +5,7 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { userInfo } from 'node:os';
 import type { Clock } from '../common/clock.js';
-import { UserInputError } from '../common/errors.js';
+import { ToilError, UserInputError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { LeaderDaemon } from '../leader/daemon.js';
 import type { LeaderConfig } from '../leader/leaderConfig.js';
@@ -34,6 +34,11 @@ export interface StartedLeader {
     /** With Slurm: the embedded controller's slurm.conf (what SLURM_CONF names for its tools). */
     readonly slurmConf?: string;
   };
+  /**
+   * Settles if this leader's lease on its state lapses or is taken over (another leader started
+   * on the same state after this one stopped renewing, e.g. paused): it must stop.
+   */
+  readonly stateLost: Promise<Error>;
   /** Stops the daemon (graceful) and everything this factory started. */
   stop(): Promise<void>;
 }
@@ -72,7 +77,7 @@ export async function startLeader(options: {
   const { runWorkflow } = await import('../leader/runWorkflow.js');
   const { IsolatedWorkflowCode } = await import('../leader/workflowHost.js');
   const { loadOrCreateToken, defaultTokenFile } = await import('../leader/auth.js');
-  const { localHolder } = await import('../jobstore/lease.js');
+  const { localHolder, JobStoreLease } = await import('../jobstore/lease.js');
   const { pendingKillRequest } = await import('../leader/killRequest.js');
   const cfg = options.config();
   const env = options.env ?? process.env;
@@ -82,6 +87,24 @@ export async function startLeader(options: {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   };
   try {
+    // The daemon's own state: small JSON objects in its job store, leased first (before anything
+    // is started), as a job store is: a second daemon on the same state would resume the first's
+    // workflows and adopt (and scale in) the instances it runs.
+    const stateStore = openObjectStore(cfg.jobStore, { env, ...(options.cwd ? { cwd: options.cwd } : {}) });
+    if (!(await stateStore.exists())) await stateStore.create();
+    const stateLease = await JobStoreLease.acquire(stateStore, { clock: options.clock }).catch(
+      (e: unknown) => {
+        throw e instanceof ToilError && e.code === 'JOBSTORE_LEASED' ? leaderStateLeased(cfg.jobStore, e) : e;
+      },
+    );
+    const renewing = new AbortController();
+    let stateLost: (e: Error) => void = () => {};
+    const lost = new Promise<Error>((resolve) => (stateLost = resolve));
+    void stateLease.keepRenewing(renewing.signal, (e) => stateLost(e));
+    cleanups.push(async () => {
+      renewing.abort();
+      await stateLease.release();
+    });
     // The engine (Mesos master or slurmctld, embedded or not) and the local cloud's EC2 endpoint.
     const engine = await startClusterEngine({ config: cfg, clock: options.clock, log, env });
     cleanups.push(() => engine.stop());
@@ -174,9 +197,6 @@ export async function startLeader(options: {
         log,
       });
 
-    // The daemon's own state: a small JSON object in its job store.
-    const stateStore = openObjectStore(cfg.jobStore, { env, ...(options.cwd ? { cwd: options.cwd } : {}) });
-    if (!(await stateStore.exists())) await stateStore.create();
     const { tickStore, runStore, historyStore } = leaderStateStores(stateStore);
     const tokenFile = cfg.http.auth.tokenFile ?? defaultTokenFile(cfg.jobStore, options.cwd);
     const { token, created } = await loadOrCreateToken(tokenFile);
@@ -268,6 +288,7 @@ export async function startLeader(options: {
       daemon,
       url,
       ...(embedded ? { embedded } : {}),
+      stateLost: lost,
       async stop() {
         await daemon.stop();
         await cleanup();
@@ -277,6 +298,17 @@ export async function startLeader(options: {
     await cleanup();
     throw e;
   }
+}
+
+/** A second leader on one leader state, said as such (the lease's own words speak of job stores). */
+function leaderStateLeased(stateLocator: string, e: ToilError): UserInputError {
+  const { holder, until } = e.details as { holder: string; until: string };
+  return new UserInputError(
+    'LEADER_STATE_LEASED',
+    `leader state ${stateLocator} (jobStore in the config) is in use by ${holder.replace(/^the leader/, 'the toil leader')} until ${until} ` +
+      '(expected one leader per state: stop that one, or give this one another jobStore; a leader that died on another machine releases it when its lease expires)',
+    { stateLocator, holder, until },
+  );
 }
 
 /**

@@ -2,7 +2,12 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { leaderConfig, leaderConfigOnCloud, startClusterCloud } from '../fixtures/leaderE2e.js';
+import {
+  leaderConfig,
+  leaderConfigOnCloud,
+  startClusterCloud,
+  startEmbeddedLeader,
+} from '../fixtures/leaderE2e.js';
 import { runToil, scratchDir, startToil } from '../fixtures/workflowCli.js';
 
 /** A port held by another process's listener for the length of the test. */
@@ -85,5 +90,37 @@ t.test(
       'a mistyped clusterName',
     );
     t.notMatch(r.stdout, /status at/, 'nothing was served');
+  },
+);
+
+t.test(
+  'a second toil leader on the same leader state is one line, exit 2, and the first runs on',
+  async (t) => {
+    const dir = t.testdir({});
+    const { leader: first, base } = await startEmbeddedLeader(t, dir);
+    // Another port, the same state (jobStore): it would resume the first one's workflows and adopt
+    // (and scale in) the instances it runs.
+    const r = await runToil(['leader', '--config', join(dir, 'leader.yaml'), '--port', '0'], { cwd: dir });
+    t.equal(r.code, 2, `refused (${r.stderr.trim()})`);
+    const lines = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('{'));
+    oneLine(
+      t,
+      lines.join('\n'),
+      /^toil: leader state file:\S+\/state \(jobStore in the config\) is in use by the toil leader on \S+ \(pid \d+, generation 0\) until \S+ \(expected one leader per state: stop that one, or give this one another jobStore/,
+      'a second leader on one state',
+    );
+    t.notMatch(r.stderr, /local (EC2|Mesos)|instances launched/, 'it started nothing');
+    t.equal((await fetch(`${base}/healthz`)).status, 200, 'the first leader still answers');
+    first.child.kill('SIGTERM');
+    t.equal((await first.done).code, 0, 'and stops cleanly');
+    const again = await startEmbeddedLeader(t, dir);
+    t.equal(
+      (await fetch(`${again.base}/healthz`)).status,
+      200,
+      'once it stopped, a leader takes the state at once',
+    );
   },
 );
