@@ -289,14 +289,25 @@ export class JobStore {
 
   async readFileStream(fileId: string): Promise<Readable> {
     assertFileId(fileId);
-    return this.objects.getStream(fileId);
+    try {
+      return await this.objects.getStream(fileId);
+    } catch (e) {
+      throw e instanceof ObjectNotFoundError ? this.noFile(fileId) : e;
+    }
   }
 
   async readFileBytes(fileId: string): Promise<Buffer> {
     assertFileId(fileId);
     const obj = await this.objects.get(fileId);
-    if (!obj) throw new ToilError('FILE_NOT_FOUND', `no file ${fileId} in job store ${this.locator}`);
+    if (!obj) throw this.noFile(fileId);
     return obj.body;
+  }
+
+  private noFile(fileId: string): ToilError {
+    return new ToilError(
+      'FILE_NOT_FOUND',
+      `no file ${fileId} in job store ${this.locator} (a job that ran before deleted it with deleteGlobalFile, or it was never written)`,
+    );
   }
 
   async fileExists(fileId: string): Promise<boolean> {

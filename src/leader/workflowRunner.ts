@@ -351,10 +351,14 @@ export class WorkflowRunner {
     });
     const created = this.graph.applyCommit(commit);
     for (const s of created) this.checkFits(s);
-    if (commit.deletedFiles.length > 0) {
-      this.pendingDeletes.push(...commit.deletedFiles);
-      if (this.pendingDeletes.length >= 1000) await this.flushDeletes();
-    }
+    // Deleted as the job commits, before its successors run (as Toil does): a later job that
+    // reads a file an earlier one deleted fails every time, not only once a batch of deletions
+    // happened to be sent before it ran.
+    if (commit.deletedFiles.length > 0)
+      await this.withIoSlot(() => this.o.store.deleteFiles(commit.deletedFiles)).catch((e: unknown) => {
+        this.log.warn({ err: coerceError(e), job: spec.name }, 'could not delete the files the job deleted');
+        this.pendingDeletes.push(...commit.deletedFiles);
+      });
     this.log.debug(
       { job: spec.name, jobId: update.jobId, attempt: update.attempt, wallTimeMs: commit.wallTimeMs },
       'job completed',
