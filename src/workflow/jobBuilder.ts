@@ -60,6 +60,12 @@ export class JobCollector {
   /** Declares a new job and returns its handle. */
   declare<I, R>(def: JobDefinition<I, R>, input: Input<I>, overrides?: Requirements): JobHandle<R> {
     if (!isJobDefinition(def)) {
+      const handle = def as { jobId?: unknown; name?: unknown } | null;
+      if (typeof handle === 'object' && handle !== null && typeof handle.jobId === 'string')
+        // Toil's `j3.addChild(j4)` of a job that already has a parent, for a DAG.
+        throw new JobDeclarationError(
+          `addChild/addFollowOn: job '${String(handle.name)}' was already added; a job has one parent here, so Toil's edges to an existing job are not supported (to run a job after several, make it a follow-on of their common parent: it runs after their whole subtrees)`,
+        );
       throw new JobDeclarationError('addChild/addFollowOn: expected a job made with defineJob(name, fn)');
     }
     const known = this.topLevelJobs();

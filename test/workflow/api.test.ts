@@ -189,6 +189,11 @@ t.test(
     t.same(specs[1]!.input, { [PROMISE_MARKER]: { job: root.jobId, path: [] } });
     t.equal(specs[2]!.requirements.memory, 2 ** 30);
     t.throws(() => c.declare({ name: 'fake' } as never, 1), /expected a job made with defineJob/);
+    // Toil's DAG edge (j3.addChild(j4) of a job that already has a parent): said as such.
+    t.throws(
+      () => kid.addChild(root as never, 1),
+      /^addChild\/addFollowOn: job 'api-test-double' was already added; a job has one parent here, so Toil's edges to an existing job are not supported \(to run a job after several, make it a follow-on of their common parent/,
+    );
     t.end();
   },
 );
