@@ -251,10 +251,36 @@ function resolvedReturnValue(jobId: string, returnValueOf: (jobId: string) => Js
 function elementOf(value: Json, ref: PromiseRef): Json {
   let v = value;
   for (const step of ref.path) {
-    if (v === null || typeof v !== 'object') {
-      throw new Error(`promised value of job ${ref.job} has no element ${JSON.stringify(step)}`);
+    // A missing element is the workflow's mistake (Toil's rv(i) raises too), not a null to pass on.
+    const element =
+      v === null || typeof v !== 'object'
+        ? undefined
+        : Array.isArray(v)
+          ? Number.isInteger(Number(step)) && Number(step) >= 0
+            ? v[Number(step)]
+            : undefined
+          : Object.hasOwn(v, String(step))
+            ? v[String(step)]
+            : undefined;
+    if (element === undefined) {
+      const what =
+        v === null
+          ? 'null'
+          : Array.isArray(v)
+            ? `an array of ${v.length}`
+            : typeof v === 'object'
+              ? `an object with keys ${
+                  Object.keys(v)
+                    .slice(0, 10)
+                    .map((k) => JSON.stringify(k))
+                    .join(', ') || '(none)'
+                }`
+              : JSON.stringify(v);
+      throw new Error(
+        `promised value of job ${ref.job} has no element ${JSON.stringify(step)} (it is ${what})`,
+      );
     }
-    v = (Array.isArray(v) ? v[Number(step)] : v[String(step)]) ?? null;
+    v = element;
   }
   return v;
 }

@@ -142,6 +142,25 @@ t.test('promises resolve through return values that are themselves promises, wit
       ),
     /has no element/,
   );
+  // An element the value lacks is refused, not passed on as null (Toil's rv(i) raises too).
+  const lookup = (id: string): never => values[id] as never;
+  t.throws(
+    () => resolvePromises({ [PROMISE_MARKER]: { job: 'a', path: ['list', 9] } }, lookup),
+    /^promised value of job a has no element 9 \(it is an array of 2\)$/,
+  );
+  t.throws(
+    () => resolvePromises({ [PROMISE_MARKER]: { job: 'a', path: ['lsit'] } }, lookup),
+    /has no element "lsit" \(it is an object with keys "list"\)/,
+  );
+  t.throws(
+    () => resolvePromises({ [PROMISE_MARKER]: { job: 'a', path: ['list', 'x'] } }, lookup),
+    /no element "x"/,
+  );
+  t.same(
+    resolvePromises({ [PROMISE_MARKER]: { job: 'n', path: ['k'] } }, () => ({ k: null })),
+    null,
+    'a null that is there',
+  );
   t.end();
 });
 
