@@ -122,6 +122,10 @@ export function encodeValue(value: unknown, what: string): Json {
   try {
     text = JSON.stringify(value, function (this: unknown, key: string, v: unknown) {
       if (isPromised(v)) return { [PROMISE_MARKER]: { job: v.jobId, path: [...v.path] } };
+      if (isHandle(v))
+        throw new JobDeclarationError(
+          `${what} holds the job '${v.name}' itself, which cannot be stored (use its promise, ${'`'}.rv()${'`'}, for the value it returns)`,
+        );
       if (typeof v === 'function' || typeof v === 'symbol') {
         throw new JobDeclarationError(`${what} holds a ${typeof v}, which cannot be stored (use plain data)`);
       }
@@ -135,6 +139,12 @@ export function encodeValue(value: unknown, what: string): Json {
     throw new JobDeclarationError(`${what} cannot be stored as JSON: ${(e as Error).message}`);
   }
   return text === undefined ? null : (JSON.parse(text) as Json);
+}
+
+/** A job handle (what addChild returns), passed or returned where its `.rv()` was meant. */
+function isHandle(v: unknown): v is JobHandle<unknown> {
+  const h = v as Partial<JobHandle<unknown>> | null;
+  return typeof h === 'object' && h !== null && typeof h.jobId === 'string' && typeof h.rv === 'function';
 }
 
 /** What JSON.stringify would store as something else without a word, said with the way out. */

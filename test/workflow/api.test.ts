@@ -208,6 +208,11 @@ t.test(
     t.same(specs[1]!.input, { [PROMISE_MARKER]: { job: root.jobId, path: [] } });
     t.equal(specs[2]!.requirements.memory, 2 ** 30);
     t.throws(() => c.declare({ name: 'fake' } as never, 1), /expected a job made with defineJob/);
+    // A handle where its promise was meant (`return job.addFollowOn(...)` without `.rv()`).
+    t.throws(
+      () => encodeValue({ sum: kid }, "return value of job 'r'"),
+      /^return value of job 'r' holds the job 'api-test-double' itself, which cannot be stored \(use its promise, `\.rv\(\)`, for the value it returns\)$/,
+    );
     // Toil's DAG edge (j3.addChild(j4) of a job that already has a parent): said as such.
     t.throws(
       () => kid.addChild(root as never, 1),
