@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -12,6 +11,7 @@ import { parseLeaderConfigObject, type LeaderConfig } from '../leader/leaderConf
 import { jobLogWriter, type JobLogFilesOptions } from '../leader/jobLogFiles.js';
 import { createLeaderMetrics } from '../leader/metrics.js';
 import { ensureWorkDir } from '../leader/runScratch.js';
+import { absoluteLocator, autoscaleStateDir, runRecordPath, writeRunRecord } from './autoscaleRunState.js';
 import type { FatalLaunchError } from '../scaler/tick/fatalBackoff.js';
 import { clusterEnvironment, prepareWorkDir } from '../main/env.js';
 import { parseTagsJson } from '../provisioner/cluster/validate.js';
@@ -60,10 +60,7 @@ export async function runAutoscaled(
   const workDir = await prepareWorkDir(f.workDir);
   const catalogue = await readCatalogue();
   // The leader's own state beside the work dir, one per job store, so --restart adopts its nodes.
-  const stateDir = join(
-    workDir,
-    `toil-autoscale-${createHash('sha256').update(resolveLocator(jobStoreText)).digest('hex').slice(0, 12)}`,
-  );
+  const stateDir = autoscaleStateDir(workDir, jobStoreText);
   const scalerFlags = scalerSectionFromFlags(f, zone);
   let config: LeaderConfig;
   try {
@@ -104,6 +101,15 @@ export async function runAutoscaled(
     resumeWorkflows: false,
   });
   out.line(`toil: autoscaling ${clusterName} in ${zone}; status at ${started.url}/status`);
+  // Should this process die without releasing its nodes, `toil status JOBSTORE` prints this to resume.
+  await writeRunRecord(stateDir, {
+    format: 1,
+    argv: process.argv.slice(2),
+    cwd: process.cwd(),
+    clusterName,
+    zone,
+    startedAt: clock.now(),
+  });
   const stop = async (): Promise<void> => {
     if (!f.keepNodes) out.line('toil: releasing every node this run launched');
     await started.stop();
@@ -128,7 +134,7 @@ export async function runAutoscaled(
   try {
     const run = started.daemon.submit({
       workflowFile: resolve(workflowFile),
-      jobStore: resolveLocator(jobStoreText),
+      jobStore: absoluteLocator(jobStoreText),
       args,
       defaultPreemptable,
       options: {
@@ -183,6 +189,7 @@ export async function runAutoscaled(
       await Promise.all([
         rm(stateDir, { recursive: true, force: true }),
         rm(`${stateDir}.token`, { force: true }),
+        rm(runRecordPath(stateDir), { force: true }),
       ]);
   }
 }
@@ -254,10 +261,6 @@ function launchFailure(f: FatalLaunchError): Error {
   const advice =
     f.code === 'LIMIT_EXCEEDED' ? '; lower --maxNodes/--maxPreemptableNodes or raise the account limit' : '';
   return new ToilError('LAUNCH_REFUSED', `${what}${advice}`, { details: { code: f.code } });
-}
-
-function resolveLocator(text: string): string {
-  return text.startsWith('aws:') ? text : `file:${resolve(text.replace(/^file:/, ''))}`;
 }
 
 /** The job shapes the workflow module declares, with the run's defaults filled in. */

@@ -3,6 +3,8 @@ import type { FailureLog } from '../jobstore/jobRecords.js';
 import { DEFAULT_LEASE_MS, LEADER_KEY } from '../jobstore/lease.js';
 import { failureLogs, workflowStatusAndJobs, type WorkflowStatus } from '../leader/workflowStatus.js';
 import { openJobStore } from '../main/jobStores.js';
+import { workDirOf } from '../main/env.js';
+import { autoscaleStateDir, leftByRun, leftByRunLines } from './autoscaleRunState.js';
 import {
   addForeignOptions,
   checkForeignOptions,
@@ -28,6 +30,7 @@ interface Flags {
   dot?: boolean;
   printStatus?: boolean;
   status?: boolean;
+  workDir?: string;
 }
 
 /** Toil's `toil status` reports toil-ts keeps no data for (src/cli/foreignOptions.ts). */
@@ -69,6 +72,10 @@ export const command: SubCommand = {
         "list the jobs running now: each one's batch system id, node and time running, as the leader holding the store recorded them within seconds (also --status)",
       )
       .option(
+        '--workDir <dir>',
+        "where `toil run --provisioner aws` keeps its nodes' record (as that run: TOIL_WORKDIR_OVERRIDE, else this, else TOIL_WORKDIR, else the temp dir)",
+      )
+      .option(
         '--noAggStats',
         'leave out the summary (with --printLogs, --printFailed, --printChildren, --printDot or --printStatus, print only those)',
       );
@@ -84,12 +91,16 @@ export const command: SubCommand = {
       const printDot = flags.printDot || flags.dot;
       const printStatus = flags.printStatus || flags.status;
       const running = printStatus ? await runningNow(openJobStore(jobStore), now) : undefined;
+      // An autoscaled run whose leader is gone leaves its nodes running with nothing to retire them.
+      const left = s.leader
+        ? undefined
+        : await leftByRun(autoscaleStateDir(workDirOf(flags.workDir), jobStore));
       if (flags.json) {
         const logs =
           flags.printLogs || flags.logs ? { failureLogs: await failureLogs(openJobStore(jobStore)) } : {};
         const graph = printChildren || printDot ? { graph: jobs } : {};
         process.stdout.write(
-          `${JSON.stringify({ ...s, ...logs, ...graph, ...(running ? { running } : {}) })}\n`,
+          `${JSON.stringify({ ...s, ...logs, ...graph, ...(running ? { running } : {}), ...(left ? { leftRunning: left } : {}) })}\n`,
         );
       } else {
         if (flags.printLogs || flags.logs) {
@@ -109,6 +120,7 @@ export const command: SubCommand = {
               '\n',
           );
         if (!flags.noAggStats) process.stdout.write(summary(s, damaged));
+        if (left) process.stdout.write(leftByRunLines(left, now));
         // Toil prints the running jobs after its summary.
         if (running) process.stdout.write(runningLines(running, s.locator, now));
       }

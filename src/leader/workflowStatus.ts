@@ -1,5 +1,5 @@
 import type { FailureLog } from '../jobstore/jobRecords.js';
-import { describeHolder, LEADER_KEY } from '../jobstore/lease.js';
+import { describeHolder, LEADER_KEY, localHolder, provablyGone } from '../jobstore/lease.js';
 import { currentLeader } from './killRequest.js';
 import { OUTCOME_KEY, WORKFLOW_KEY, type DamagedObject, type JobStore } from '../jobstore/jobStore.js';
 import { JobGraph, type JobView } from './jobGraph.js';
@@ -104,8 +104,10 @@ export async function workflowStatusAndJobs(
 
 /**
  * The leader holding `store` at `now`: none when no lease was taken, it was released, or it has
- * expired (a leader gone without releasing it). The expiry is on the holder's clock, so a leader
- * on another machine is judged within that machine's clock skew.
+ * expired (a leader gone without releasing it), or its holder is provably dead (this machine, its
+ * pid free: a leader killed with -9 here is said gone at once, not a lease period later). The
+ * expiry is on the holder's clock, so a leader on another machine is judged within that machine's
+ * clock skew.
  */
 export async function liveLeader(
   store: JobStore,
@@ -113,6 +115,7 @@ export async function liveLeader(
 ): Promise<{ description: string; generation: number } | undefined> {
   const lease = await currentLeader(store);
   if (!lease || (lease.expiresAt !== undefined && lease.expiresAt < now)) return undefined;
+  if (provablyGone(lease.holder, localHolder())) return undefined;
   return { description: describeHolder(lease.holder, lease.generation), generation: lease.generation };
 }
 

@@ -1,0 +1,135 @@
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { FileObjectStore } from '../jobstore/fileObjectStore.js';
+import { shellQuote } from '../slurm/jobScript.js';
+import type { TickState } from '../scaler/tick/state.js';
+
+/**
+ * Where `toil run … --provisioner aws` keeps its leader's state (the tick state: which of the
+ * cluster's instances the run launched), one directory per job store under the work dir, and the
+ * record of how it was started beside it. Both outlive a run killed with -9: they are the only
+ * record of the nodes it left running, which `toil status JOBSTORE` reads to say so.
+ */
+
+/** The job store as the run names it: `file:` made absolute, so every command finds the same dir. */
+export function absoluteLocator(text: string): string {
+  return text.startsWith('aws:') ? text : `file:${resolve(text.replace(/^file:/, ''))}`;
+}
+
+export function autoscaleStateDir(workDir: string, jobStoreText: string): string {
+  const hash = createHash('sha256').update(absoluteLocator(jobStoreText)).digest('hex').slice(0, 12);
+  return join(workDir, `toil-autoscale-${hash}`);
+}
+
+/** How the run was started: what `toil status` prints to resume it. */
+export interface AutoscaleRunRecord {
+  readonly format: 1;
+  /** The `toil` arguments, `run` first. */
+  readonly argv: readonly string[];
+  readonly cwd: string;
+  readonly clusterName: string;
+  readonly zone: string;
+  readonly startedAt: number;
+}
+
+export const runRecordPath = (stateDir: string): string => `${stateDir}.run.json`;
+
+export async function writeRunRecord(stateDir: string, record: AutoscaleRunRecord): Promise<void> {
+  await writeFile(runRecordPath(stateDir), JSON.stringify(record), { mode: 0o600 });
+}
+
+/** One node a run launched and never terminated, as its tick state records it. */
+export interface LeftNode {
+  readonly instanceId: string;
+  readonly launchedAt: number;
+  readonly pricePerHour: number;
+  readonly spot: boolean;
+}
+
+/** What a run whose leader is gone left behind in its state directory; undefined when nothing. */
+export interface LeftByRun {
+  readonly stateDir: string;
+  readonly nodes: readonly LeftNode[];
+  /** Launches asked for whose answer never came: they may have made instances too. */
+  readonly unansweredLaunches: readonly { readonly instanceType: string; readonly count: number }[];
+  readonly run?: AutoscaleRunRecord;
+}
+
+export async function leftByRun(stateDir: string): Promise<LeftByRun | undefined> {
+  const objects = new FileObjectStore(stateDir);
+  let state: TickState | undefined;
+  try {
+    const o = await objects.get('leader/tick-state.json');
+    state = o ? (JSON.parse(Buffer.from(o.body).toString('utf8')) as TickState) : undefined;
+  } catch {
+    return undefined;
+  }
+  if (!state) return undefined;
+  const nodes = Object.entries(state.owned).map(([instanceId, n]) => ({
+    instanceId,
+    launchedAt: n.launchedAt,
+    pricePerHour: n.pricePerHour,
+    spot: n.spot === true,
+  }));
+  const unansweredLaunches = state.pendingLaunches.map((p) => ({
+    instanceType: p.instanceType,
+    count: p.count,
+  }));
+  if (nodes.length === 0 && unansweredLaunches.length === 0) return undefined;
+  const run = await readFile(runRecordPath(stateDir), 'utf8')
+    .then((t) => JSON.parse(t) as AutoscaleRunRecord)
+    .catch(() => undefined);
+  return { stateDir, nodes, unansweredLaunches, ...(run ? { run } : {}) };
+}
+
+/** The command that resumes the run, adopting its nodes: its own arguments with --restart. */
+export function restartCommand(run: AutoscaleRunRecord): string {
+  const argv = run.argv.includes('--restart') ? run.argv : [...run.argv, '--restart'];
+  return `cd ${shellQuote(run.cwd)} && toil ${argv.map(shellQuote).join(' ')}`;
+}
+
+/**
+ * What `toil status` says of a dead autoscaled run's nodes: which, what they cost, and the two
+ * ways out (resume and adopt them, or terminate them and drop the state).
+ */
+export function leftByRunLines(l: LeftByRun, now: number): string {
+  const perHour = l.nodes.reduce((s, n) => s + n.pricePerHour, 0);
+  const where = l.run ? ` of cluster ${l.run.clusterName} (${l.run.zone})` : '';
+  const unanswered = l.unansweredLaunches.map((p) => `${p.count}×${p.instanceType}`).join(', ');
+  const head =
+    l.nodes.length > 0
+      ? `${l.nodes.length} worker instance(s)${where} launched by this workflow's autoscaling leader, ` +
+        `which is gone, are still its own and may be running and billing ($${perHour.toFixed(4)}/h)` +
+        (unanswered
+          ? `, and its launch(es) of ${unanswered} were never answered: they may have started more`
+          : '')
+      : `this workflow's autoscaling leader is gone with its launch(es) of ${unanswered}${where} never answered: ` +
+        'they may be running and billing';
+  const listed = l.nodes.map(
+    (n) =>
+      `  ${n.instanceId} (${n.spot ? 'spot' : 'on-demand'}, $${n.pricePerHour.toFixed(4)}/h, ` +
+      `up ${Math.round(Math.max(0, now - n.launchedAt) / 60_000)} min)`,
+  );
+  const resume = l.run
+    ? restartCommand(l.run)
+    : 'toil run WORKFLOW JOBSTORE --provisioner aws … --restart (with the same --workDir)';
+  const destroy = l.run
+    ? `toil destroy-cluster --zone ${l.run.zone} ${shellQuote(l.run.clusterName)}`
+    : 'toil destroy-cluster CLUSTER';
+  const region = l.run ? ` --region ${l.run.zone.replace(/[a-z]$/, '')}` : '';
+  const ids = l.nodes.map((n) => n.instanceId).join(' ');
+  const giveUp =
+    (ids
+      ? `aws ec2 terminate-instances${region} --instance-ids ${ids} (or the whole cluster: ${destroy})`
+      : `${destroy} (the whole cluster: which instances the unanswered launches made only a resumed run learns)`) +
+    `, then rm -r ${[l.stateDir, `${l.stateDir}.token`, runRecordPath(l.stateDir)].map(shellQuote).join(' ')}`;
+  return (
+    [
+      `nodes:      ${head}; nothing retires them until the run is resumed`,
+      ...listed,
+      `  resume it (adopts them, releases them when it ends): ${resume}`,
+      `  or give it up: ${giveUp}`,
+    ].join('\n') + '\n'
+  );
+}

@@ -1,0 +1,62 @@
+import t from 'tap';
+import { leftByRunLines, restartCommand, type AutoscaleRunRecord } from '../../src/cli/autoscaleRunState.js';
+
+const run: AutoscaleRunRecord = {
+  format: 1,
+  argv: ['run', 'sort.ts', 'file:js', '--provisioner', 'aws', '--clusterName', 'c1', '--zone', 'us-west-2a'],
+  cwd: '/home/me/my work',
+  clusterName: 'c1',
+  zone: 'us-west-2a',
+  startedAt: 0,
+};
+
+t.test('the resume command is the run as started, in its directory, with --restart once', async (t) => {
+  t.equal(
+    restartCommand(run),
+    "cd '/home/me/my work' && toil run sort.ts file:js --provisioner aws --clusterName c1 --zone us-west-2a --restart",
+  );
+  t.equal(restartCommand({ ...run, argv: [...run.argv, '--restart'] }), restartCommand(run));
+});
+
+t.test('a dead run with only an unanswered launch names it and the whole-cluster way out', async (t) => {
+  const text = leftByRunLines(
+    {
+      stateDir: '/w/toil-autoscale-abc',
+      nodes: [],
+      unansweredLaunches: [{ instanceType: 't2.medium', count: 2 }],
+      run,
+    },
+    0,
+  );
+  t.match(
+    text,
+    /^nodes: +this workflow's autoscaling leader is gone with its launch\(es\) of 2×t2\.medium of cluster c1 \(us-west-2a\) never answered: they may be running and billing; nothing retires them until the run is resumed$/m,
+  );
+  t.match(text, /or give it up: toil destroy-cluster --zone us-west-2a c1 \(the whole cluster/);
+  t.notMatch(text, /terminate-instances/);
+});
+
+t.test('owned nodes are listed with $/h and age, and terminated by id', async (t) => {
+  const text = leftByRunLines(
+    {
+      stateDir: '/w/toil-autoscale-abc',
+      nodes: [
+        { instanceId: 'i-1', launchedAt: 0, pricePerHour: 0.0464, spot: false },
+        { instanceId: 'i-2', launchedAt: 0, pricePerHour: 0.0139, spot: true },
+      ],
+      unansweredLaunches: [],
+      run,
+    },
+    30 * 60_000,
+  );
+  t.match(text, /2 worker instance\(s\) of cluster c1 \(us-west-2a\) .* billing \(\$0\.0603\/h\)/);
+  t.match(text, /^ {2}i-2 \(spot, \$0\.0139\/h, up 30 min\)$/m);
+  t.match(
+    text,
+    /aws ec2 terminate-instances --region us-west-2 --instance-ids i-1 i-2 \(or the whole cluster/,
+  );
+  t.match(
+    text,
+    /then rm -r \/w\/toil-autoscale-abc \/w\/toil-autoscale-abc\.token \/w\/toil-autoscale-abc\.run\.json\n$/,
+  );
+});

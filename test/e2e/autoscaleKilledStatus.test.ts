@@ -1,0 +1,79 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
+import {
+  FAST_SCALING,
+  liveWorkers,
+  sleep,
+  startClusterCloud,
+  startToilProcess,
+} from '../fixtures/leaderE2e.js';
+import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
+
+/**
+ * `toil run … --provisioner aws` killed with -9 leaves the nodes it launched running, and only its
+ * state directory knows them. `toil status JOBSTORE` says so at once (the dead leader's lease is
+ * provably gone on this machine): which instances, their $/h, and the exact commands that resume
+ * the run (adopting them) or give it up. It used to say only "not finished and stopped".
+ */
+t.setTimeout(180_000);
+
+t.test('status of a store whose autoscaling leader was killed lists the nodes it left running', async (t) => {
+  const dir = t.testdir({});
+  const cloud = await startClusterCloud(t, 'kill9');
+  const workDir = join(dir, 'work');
+  const env = { AWS_ENDPOINT_URL_EC2: cloud.ec2Url };
+  const run = startToilProcess(
+    [
+      ...['run', join(REPO_ROOT, 'test/fixtures/workflowSpotHold.ts'), 'file:js'],
+      ...['--provisioner', 'aws', '--nodeTypes', 't2.medium', '--maxNodes', '1', ...FAST_SCALING],
+      ...['--batchSystem', 'mesos', '--mesosMaster', cloud.mesosMaster, '--zone', 'us-west-2a'],
+      ...['--clusterName', 'kill9', '--workDir', workDir, '--logLevel', 'info'],
+    ],
+    { cwd: dir, env },
+  );
+  t.teardown(() => void run.child.kill('SIGKILL'));
+  await run.waitFor(/launched nodes/, 60_000);
+  // Killed once the launch's answer is saved (before that, the node is an unanswered launch).
+  const stateDir = readdirSync(workDir).find((n) => /^toil-autoscale-[0-9a-f]+$/.test(n))!;
+  for (let i = 0; i < 100 && !(await ownsANode(join(workDir, stateDir))); i++) await sleep(100);
+  run.child.kill('SIGKILL');
+  await run.done;
+  const live = await liveWorkers(cloud.ec2Url);
+  t.equal(live.length, 1, 'the killed run left its node running');
+
+  const status = await runToil(['status', 'file:js', '--workDir', workDir], { cwd: dir, env });
+  t.equal(status.code, 0, status.stderr);
+  t.match(status.stdout, /state: +not finished and stopped/, 'the dead leader is said gone at once');
+  t.match(
+    status.stdout,
+    /nodes: +1 worker instance\(s\) of cluster kill9 \(us-west-2a\) launched by this workflow's autoscaling leader, which is gone, are still its own and may be running and billing \(\$0\.\d{4}\/h\)/,
+  );
+  t.match(status.stdout, new RegExp(`  ${live[0]!.id} \\(on-demand, \\$0\\.\\d{4}/h, up \\d+ min\\)`));
+  t.match(
+    status.stdout,
+    /resume it \(adopts them, releases them when it ends\): cd \S+ && toil run \S+workflowSpotHold\.ts file:js --provisioner aws .* --workDir \S+ --logLevel info --restart\n/,
+  );
+  t.match(
+    status.stdout,
+    new RegExp(
+      `or give it up: aws ec2 terminate-instances --region us-west-2 --instance-ids ${live[0]!.id} \\(or the whole cluster: toil destroy-cluster --zone us-west-2a kill9\\), then rm -r `,
+    ),
+  );
+
+  const json = await runToil(['status', 'file:js', '--workDir', workDir, '--json'], { cwd: dir, env });
+  const parsed = JSON.parse(json.stdout) as { leftRunning?: { nodes: { instanceId: string }[] } };
+  t.same(
+    parsed.leftRunning?.nodes.map((n) => n.instanceId),
+    [live[0]!.id],
+    '--json lists them as leftRunning',
+  );
+});
+
+async function ownsANode(stateDir: string): Promise<boolean> {
+  const o = await new FileObjectStore(stateDir).get('leader/tick-state.json').catch(() => undefined);
+  if (!o) return false;
+  const state = JSON.parse(Buffer.from(o.body).toString('utf8')) as { owned: Record<string, unknown> };
+  return Object.keys(state.owned).length > 0;
+}
