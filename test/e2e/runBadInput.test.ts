@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { REPO_ROOT, scratchDir, runToil, TOIL_BIN } from '../fixtures/workflowCli.js';
+import { REPO_ROOT, messageLines, scratchDir, runToil, TOIL_BIN } from '../fixtures/workflowCli.js';
 
 const SORT = join(REPO_ROOT, 'examples/sort.ts');
 
@@ -247,10 +247,7 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
   for (const c of cases) {
     const r = await runToil(c.args, { cwd: dir, ...(c.env ? { env: c.env } : {}) });
     t.equal(r.code, 2, `${c.name}: exit 2 (${r.stderr})`);
-    const lines = r.stderr
-      .trim()
-      .split('\n')
-      .filter((l) => !/^\d\d:\d\d:\d\d /.test(l));
+    const lines = messageLines(r.stderr);
     t.equal(lines.length, 1, `${c.name}: one line`);
     t.match(lines[0], c.expect, c.name);
     t.notMatch(r.stderr, /\n\s+at /, `${c.name}: no stack trace`);
