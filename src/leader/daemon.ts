@@ -13,7 +13,7 @@ import { requireBearerToken, type AuthPolicy } from './auth.js';
 import { DaemonEvents } from './daemonEvents.js';
 import { buildHttp, type ReadinessCheck } from './http.js';
 import { StatusHistory, type StatusSample } from './statusHistory.js';
-import { cents, decisionsOf, hourlyRate, registerStatusPage } from './statusPage.js';
+import { cents, decisionsOf, hourlyRate, registerStatusPage, unownedDecision } from './statusPage.js';
 import type { WorkflowProgress } from './workflowRunner.js';
 import type { LeaderConfig } from './leaderConfig.js';
 import type { JobLogEntry } from './jobLogFiles.js';
@@ -645,6 +645,14 @@ export class LeaderDaemon {
           dollarsPerHour: hourlyRate(n.pricePerHour),
           ...(n.static ? { static: true } : {}),
         })),
+        // Worker instances this leader did not launch (possibly left by a leader that is gone).
+        unowned: this.scaler.unowned.map((n) => ({
+          id: n.id,
+          instanceType: n.instanceType,
+          market: n.capacityType,
+          ageSeconds: Math.max(0, Math.round((this.d.clock.now() - n.launchedAt) / 1000)),
+          dollarsPerHour: hourlyRate(n.pricePerHour),
+        })),
       },
       unavailableOfferings: Object.fromEntries(
         Object.entries(t.unavailable).map(([k, until]) => [k, new Date(until).toISOString()]),
@@ -674,11 +682,13 @@ export class LeaderDaemon {
         errors: r.errors,
       })),
       // What the last ticks decided and why, newest first (the status page's list).
-      decisions: [...this.scaler.recentReports, ...(report ? [report] : [])]
-        .filter((r, i, all) => all.findIndex((x) => x.seq === r.seq) === i)
-        .sort((a, b) => b.seq - a.seq)
-        .flatMap((r) => decisionsOf(r))
-        .slice(0, 50),
+      decisions: [
+        ...unownedDecision(this.scaler.unowned, report?.at, this.d.config().scaler.retireStaticNodes),
+        ...[...this.scaler.recentReports, ...(report ? [report] : [])]
+          .filter((r, i, all) => all.findIndex((x) => x.seq === r.seq) === i)
+          .sort((a, b) => b.seq - a.seq)
+          .flatMap((r) => decisionsOf(r)),
+      ].slice(0, 50),
       fatalErrors: this.scaler.fatalErrors.map((f) => ({
         ...f,
         firstAt: new Date(f.firstAt).toISOString(),

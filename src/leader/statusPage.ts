@@ -4,6 +4,8 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TickReport } from '../scaler/tick/report.js';
+import type { ObservedNode } from '../scaler/tick/clusterView.js';
+import { unownedReason } from '../scaler/tick/unownedNodes.js';
 import type { StatusHistory } from './statusHistory.js';
 
 /** The page's files: `static/status/` of the package root (this file is in src/leader or dist/src/leader). */
@@ -54,9 +56,30 @@ export function hourlyRate(dollarsPerHour: number): number {
 /** One line of the page's "recent decisions": what a tick decided, and why. */
 export interface Decision {
   readonly at: string;
-  readonly kind: 'launch' | 'drain' | 'terminate' | 'waiting' | 'unschedulable' | 'error';
+  readonly kind: 'launch' | 'drain' | 'terminate' | 'waiting' | 'unschedulable' | 'error' | 'kept';
   readonly what: string;
   readonly reason: string;
+}
+
+/**
+ * The standing decision about the cluster's worker instances this leader did not launch: kept,
+ * with why and how to retire them (first in the list while they run).
+ */
+export function unownedDecision(
+  nodes: readonly ObservedNode[],
+  at: number | undefined,
+  retireStaticNodes: boolean,
+): Decision[] {
+  if (nodes.length === 0 || at === undefined) return [];
+  const perHour = nodes.reduce((s, n) => s + n.pricePerHour, 0);
+  return [
+    {
+      at: new Date(at).toISOString(),
+      kind: 'kept',
+      what: `${nodes.length} worker instance(s) this leader did not launch ($${perHour.toFixed(4)}/h): ${nodes.map((n) => n.id).join(' ')}`,
+      reason: unownedReason(nodes, retireStaticNodes),
+    },
+  ];
 }
 
 /** The decisions of one tick's plan (and its errors), for people. */

@@ -10,6 +10,7 @@ import type { LaunchShortfall, ScalingPlan } from '../types.js';
 import { PlanExecutor, priceOf, type TickSettings } from './act.js';
 import { ProvisionerCalls } from './calls.js';
 import { ClusterView, type ObservedNode } from './clusterView.js';
+import { unownedNodes, unownedWarning } from './unownedNodes.js';
 import { FatalBackoffs, type FatalLaunchError } from './fatalBackoff.js';
 import { exportClusterGauges, exportDesiredNodes, type TickMetrics } from './metrics.js';
 import { observe, type TickEvent } from './observe.js';
@@ -64,6 +65,8 @@ export class ClusterScaler {
   private seq = 0;
   private observedJobs = { queued: 0, running: 0 };
   private observedNodes: ObservedNode[] = [];
+  /** Instances of the cluster not ours that the log has named already (each is named once). */
+  private readonly unownedTold = new Set<string>();
   private readonly spot: SpotPriceFeed;
   /** tick.spotPriceRefresh of the tick in progress (the feed reads it; config once per tick). */
   private spotRefreshMs: number;
@@ -109,6 +112,7 @@ export class ClusterScaler {
         this.declareLost(observed.events);
         this.observedJobs = { queued: view.queued.length, running: view.running.length };
         this.observedNodes = view.observedNodes(exec.state, (t, c) => priceOf(cfg.scaler, t, c));
+        this.tellUnowned(cfg.scaler.retireStaticNodes);
         notices.push(...this.announce(observed.events));
         if (this.o.metrics) exportClusterGauges(this.o.metrics, this.observedNodes, view, this.spot.view());
         const planStart = this.o.clock.now();
@@ -272,6 +276,20 @@ export class ClusterScaler {
   /** The nodes as the last tick observed them, with their price and our tasks on each. */
   get nodes(): readonly ObservedNode[] {
     return this.observedNodes;
+  }
+
+  /** Worker instances of the cluster this leader did not launch, as the last tick saw them. */
+  get unowned(): readonly ObservedNode[] {
+    return unownedNodes(this.observedNodes);
+  }
+
+  private tellUnowned(retireStaticNodes: boolean): void {
+    const all = unownedNodes(this.observedNodes);
+    const fresh = all.filter((n) => !this.unownedTold.has(n.id));
+    if (fresh.length === 0) return;
+    for (const n of fresh) this.unownedTold.add(n.id);
+    const message = unownedWarning(fresh, all, this.o.clock.now(), retireStaticNodes);
+    this.log.warn({ instances: fresh.map((n) => n.id) }, message);
   }
 
   /** Observed spot prices with their age, and how the last read went (for /status). */

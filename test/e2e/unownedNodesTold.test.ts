@@ -1,0 +1,62 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import {
+  leaderStatus,
+  liveWorkers,
+  restartableDaemonOnCloud,
+  sleep,
+  startHeldAutoscaledRun,
+} from '../fixtures/leaderE2e.js';
+
+/**
+ * A `toil run … --provisioner aws` killed with -9 leaves its node running; a `toil leader` started
+ * later on the same cluster treats it as static (it did not launch it, and nothing on the instance
+ * says whether its leader lives), so it keeps it, and used to say nothing of it. Now it warns once
+ * in its log, with the instance's age and $/h and the ways to retire it, and its /status lists it
+ * under `nodes.unowned` with a standing `kept` decision saying why it is not retired.
+ */
+t.setTimeout(180_000);
+
+t.test('a leader started on a cluster with a dead run’s node tells of it once and keeps it', async (t) => {
+  const dir = t.testdir({ daemon: {} });
+  const { cloud, start } = await restartableDaemonOnCloud(t, join(dir, 'daemon'), 'orph');
+  const workDir = join(dir, 'work');
+  const run = startHeldAutoscaledRun(dir, cloud, 'orph', workDir);
+  t.teardown(() => void run.child.kill('SIGKILL'));
+  await run.waitFor(/launched nodes/, 60_000);
+  run.child.kill('SIGKILL');
+  await run.done;
+  const left = await liveWorkers(cloud.ec2Url);
+  t.equal(left.length, 1, 'the killed run left its node running');
+  t.ok(readdirSync(workDir).some((n) => n.startsWith('toil-autoscale-')));
+
+  const { daemon, base } = await start();
+  const warned = await daemon.waitFor(
+    /the cluster has 1 worker instance\(s\) this leader did not launch \(\$0\.\d{4}\/h\): (i-\w+) \(t2\.medium on-demand, up \d+ min, \$0\.\d{4}\/h\); not retired: this leader did not launch them/,
+    60_000,
+  );
+  t.equal(warned[1], left[0]!.id, 'the warning names the instance');
+  t.match(daemon.output(), new RegExp(`aws ec2 terminate-instances --instance-ids ${left[0]!.id}`));
+  const status = (await leaderStatus(base)) as unknown as {
+    nodes: { unowned: { id: string; ageSeconds: number; dollarsPerHour: number }[] };
+    decisions: { kind: string; what: string; reason: string }[];
+  };
+  t.same(
+    status.nodes.unowned.map((n) => n.id),
+    [left[0]!.id],
+    '/status lists it as unowned',
+  );
+  t.ok(status.nodes.unowned[0]!.dollarsPerHour > 0, 'with its $/h');
+  t.equal(status.decisions[0]?.kind, 'kept', 'the first decision is to keep it');
+  t.match(status.decisions[0]?.reason, /scaler\.retireStaticNodes is false/);
+
+  // Several ticks later it still runs (not ours to retire), and the warning was given once.
+  await sleep(4000);
+  t.same(
+    (await liveWorkers(cloud.ec2Url)).map((w) => w.id),
+    [left[0]!.id],
+    'the leader does not retire it',
+  );
+  t.equal(daemon.output().match(/this leader did not launch \(/g)?.length, 1, 'told once');
+});
