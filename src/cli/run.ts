@@ -17,6 +17,7 @@ import { prepareWorkDir } from '../main/env.js';
 import { openJobStore } from '../main/jobStores.js';
 import { firstLine } from '../workflow/jobError.js';
 import type { SubCommand } from './main.js';
+import { WorkflowInterruptedError, signalExitCode } from './untilSignal.js';
 import { collect } from '../provisioner/cluster/cliSupport.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
 import { addAutoscalingOptions, type AutoscalingFlags } from './runAutoscaledOptions.js';
@@ -243,6 +244,19 @@ async function run(
   const ignoredScalingFlags = await checkIgnoredScalingFlags(f);
   const clock = new RealClock();
   const { console, log, close } = runOutput(f, clock);
+  // A first SIGINT (Ctrl-C) or SIGTERM stops the run as `toil kill` does: its running jobs are
+  // killed, the store's lease released and the scratch removed, so `toil status` says it stopped
+  // and --restart resumes it at once. A second one exits at once.
+  const interrupt = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (interrupt.signal.aborted) process.exit(signalExitCode(signal));
+    console.line(
+      `toil: ${signal}: stopping the workflow and killing its running jobs (${signal} again to exit at once)`,
+    );
+    interrupt.abort(new WorkflowInterruptedError(signal));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   if (ignoredScalingFlags.length > 0)
     console.line(
       `toil: ${ignoredScalingFlags.join(', ')} ${ignoredScalingFlags.length === 1 ? 'takes' : 'take'} effect only with --provisioner aws; this run scales nothing (--batchSystem ${batchSystemName})`,
@@ -274,6 +288,7 @@ async function run(
     if (batchSystem instanceof MesosBatchSystem)
       await assertMesosAnswers(batchSystem, mesosMaster ?? DEFAULT_MESOS_MASTER);
     const outcome = await runWorkflow({
+      signal: interrupt.signal,
       store,
       workflowFile: resolve(workflowFile),
       args,
@@ -309,7 +324,16 @@ async function run(
       );
     console.line(`toil: the job store ${jobStoreText} is kept; fix the cause and run again with --restart`);
     return 1;
+  } catch (e) {
+    if (!(e instanceof WorkflowInterruptedError)) throw e;
+    console.endProgress();
+    console.line(
+      `toil: workflow ${e.message}; the job store ${jobStoreText} is kept: resume it with --restart`,
+    );
+    return signalExitCode(e.signal);
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     close();
   }
 }

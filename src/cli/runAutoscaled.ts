@@ -21,6 +21,7 @@ import { loadWorkflowFile } from '../workflow/moduleLoader.js';
 import { givenDefaultPreemptable, parseBool, runJobPolicy, slurmFlagsUnused, type RunFlags } from './run.js';
 import { parseSlurmFlags } from '../slurm/slurmFlags.js';
 import { flagError, problemOfFlag, scalerSectionFromFlags } from './scalerFlags.js';
+import { WorkflowInterruptedError, signalExitCode } from './untilSignal.js';
 
 /**
  * The seed's own form: `toil run WORKFLOW JOBSTORE --provisioner aws --nodeType … --batchSystem
@@ -191,15 +192,6 @@ export async function runAutoscaled(
         rm(`${stateDir}.token`, { force: true }),
         rm(runRecordPath(stateDir), { force: true }),
       ]);
-  }
-}
-
-/** How a run stopped by SIGINT or SIGTERM exits, as a shell reports a process killed by it. */
-const signalExitCode = (signal: NodeJS.Signals): number => (signal === 'SIGTERM' ? 143 : 130);
-
-class WorkflowInterruptedError extends ToilError {
-  constructor(signal: NodeJS.Signals) {
-    super('WORKFLOW_CANCELLED', `interrupted by ${signal}`);
   }
 }
 

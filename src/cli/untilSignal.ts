@@ -1,3 +1,5 @@
+import { ToilError } from '../common/errors.js';
+
 /** Resolves at the first SIGINT or SIGTERM: how a foreground server command waits to be stopped. */
 export function untilSignal(): Promise<void> {
   return new Promise((resolve) => {
@@ -9,4 +11,17 @@ export function untilSignal(): Promise<void> {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
   });
+}
+
+/** How a run stopped by SIGINT or SIGTERM exits, as a shell reports a process killed by it. */
+export const signalExitCode = (signal: NodeJS.Signals): number => (signal === 'SIGTERM' ? 143 : 130);
+
+/** A run cancelled by SIGINT (Ctrl-C) or SIGTERM: its jobs are killed, its job store kept. */
+export class WorkflowInterruptedError extends ToilError {
+  readonly signal: NodeJS.Signals;
+
+  constructor(signal: NodeJS.Signals) {
+    super('WORKFLOW_CANCELLED', `interrupted by ${signal}`);
+    this.signal = signal;
+  }
 }
