@@ -447,7 +447,8 @@ async function checkIgnoredScalingFlags(f: RunFlags): Promise<string[]> {
 }
 
 export function parseCount(flag: string, v: string): number {
-  const n = Number(v);
+  // Number('') is 0: an empty value (an unset shell variable) is not a count of none.
+  const n = v.trim() === '' ? NaN : Number(v);
   if (!Number.isInteger(n) || n < 0)
     throw new UserInputError('BAD_FLAG', `${flag} ${v}: expected a whole number >= 0`);
   return n;

@@ -142,3 +142,11 @@ t.test('--writeLogs [DIR] and its companions: where and how job logs are written
   for (const [flags, message] of bad)
     t.throws(() => jobLogFilesOptions(flags, []), { code: 'BAD_FLAG', message }, message.source);
 });
+
+t.test('a count flag given an empty value (an unset shell variable) is refused, not read as 0', async (t) => {
+  const { parseCount } = await import('../../src/cli/run.js');
+  t.throws(() => parseCount('--retryCount', ''), /^--retryCount : expected a whole number >= 0$/);
+  t.throws(() => parseCount('--retryCount', ' '), /expected a whole number >= 0/);
+  t.equal(parseCount('--retryCount', '0'), 0);
+  t.equal(parseCount('--retryCount', '3'), 3);
+});
