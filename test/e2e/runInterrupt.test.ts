@@ -49,7 +49,10 @@ for (const [signal, code] of [
       t.notMatch(stopped.stderr, /internal error/);
       // Warm workers exit as their link to the leader closes, a moment after it exits.
       await waitFor("the run's workers to exit", () => workers.every((pid) => !processAlive(pid)), 15_000);
-      t.pass('no worker of the run is left');
+      t.ok(
+        workers.every((pid) => !processAlive(pid)),
+        `no worker of the run is left (${workers.join(', ')})`,
+      );
       const status = await runToil(['status', 'file:./js'], { cwd: dir });
       t.match(
         status.stdout,
