@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { REPO_ROOT, scratchDir, parseExecutions, runToil } from '../fixtures/workflowCli.js';
+import { REPO_ROOT, TREE_THROW_LINE, scratchDir, parseExecutions, runToil } from '../fixtures/workflowCli.js';
 
 const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
 
@@ -84,7 +84,7 @@ t.test(
       'every frame shown is in the workflow source',
     );
     t.equal(
-      r.stderr.match(/at record \(.*workflowTree\.ts:40:\d+\)/g)?.length,
+      r.stderr.match(new RegExp(`at record \\(.*workflowTree\\.ts:${TREE_THROW_LINE}:\\d+\\)`, 'g'))?.length,
       1,
       "one stack, mapped to the line of the user's source that threw",
     );
