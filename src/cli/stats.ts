@@ -89,7 +89,7 @@ export const command: SubCommand = {
       const reverse = Boolean(flags.sortReverse) !== (flags.sort === 'ascending');
       const byName = sortNames(s.byName, category, field, reverse);
       const report = flags.raw
-        ? `${JSON.stringify({ ...s, byName })}\n`
+        ? `${JSON.stringify({ ...s, byName }, toMicros)}\n`
         : [
             `job store: ${s.locator}`,
             `workflow:  ${s.workflowId} (${s.workflowFile})`,
@@ -168,4 +168,12 @@ function table(rows: readonly JobNameStats[]): string[] {
       .join('  ')
       .trimEnd(),
   );
+}
+
+/**
+ * --raw's numbers to six decimals (microseconds, for seconds): sums of floats print as
+ * 0.17500000000000002, which is noise, not precision the measurements have.
+ */
+function toMicros(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isInteger(value) ? Math.round(value * 1e6) / 1e6 : value;
 }

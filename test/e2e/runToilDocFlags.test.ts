@@ -67,6 +67,7 @@ t.test("--stats keeps the job store, and `toil stats` reports each job name's ru
   t.ok(existsSync(join(dir, 'js')), 'the job store is kept (as --clean never)');
   const raw = await runToil(['stats', 'file:./js', '--raw'], { cwd: dir });
   t.equal(raw.code, 0, raw.stderr);
+  t.notMatch(raw.stdout, /\d\.\d{7,}/, 'no float noise (six decimals at most)');
   const s = JSON.parse(raw.stdout) as {
     jobs: number;
     byName: {
