@@ -70,6 +70,13 @@ export interface FileStore {
   readGlobalFileBytes(fileId: FileID): Promise<Buffer>;
   /** A stream of the file's bytes. */
   readGlobalFileStream(fileId: FileID): Promise<NodeJS.ReadableStream>;
+  /**
+   * Toil's `import_file`: copies a local file (a path, or a `file:///abs/path` URL) of the node the
+   * job runs on into the job store. Removed again if this attempt fails.
+   */
+  importFile(source: string): Promise<FileID>;
+  /** Toil's `export_file`: copies a job store file to a local path (or `file:` URL) of this node. */
+  exportFile(fileId: FileID, destination: string): Promise<void>;
   /** Deletes the file when this job commits (so a failed attempt deletes nothing). */
   deleteGlobalFile(fileId: FileID): void;
   /** A new empty directory that is removed when the job ends. */

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { JobStore } from '../jobstore/jobStore.js';
 import type { FileID, FileStore } from './api.js';
+import { exportLocalFile, importLocalFile } from './fileTransfer.js';
 
 /**
  * A job's file store: global files live in the job store (one object each), local scratch space
@@ -57,6 +58,14 @@ export class JobFileStore implements FileStore {
 
   readGlobalFileStream(fileId: FileID): Promise<NodeJS.ReadableStream> {
     return this.store.readFileStream(fileId);
+  }
+
+  importFile(source: string): Promise<FileID> {
+    return importLocalFile(this.store, source, (id) => this.written.push(id));
+  }
+
+  exportFile(fileId: FileID, destination: string): Promise<void> {
+    return exportLocalFile(this.store, fileId, destination);
   }
 
   deleteGlobalFile(fileId: FileID): void {

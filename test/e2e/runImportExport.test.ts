@@ -90,3 +90,46 @@ t.test(
     t.equal(readFileSync(join(dir, 'out.txt'), 'utf8'), 'Hello,\nWorld!');
   },
 );
+
+// Toil's AbstractFileStore has import_file/export_file too: a job stages files itself.
+const IN_JOB = `
+import { defineJob, defineWorkflow } from 'toil-ts';
+const stage = defineJob<{ from: string; to: string }, string>('stage', { cores: 0.1, memory: '32M', disk: '1M' },
+  async (job, { from, to }) => {
+    const id = await job.fileStore.importFile(from);
+    const out = await job.fileStore.writeGlobalFileBytes((await job.fileStore.readGlobalFileBytes(id)).toString() + 'World!');
+    await job.fileStore.exportFile(out, to);
+    return 'staged';
+  });
+export default defineWorkflow<string>({
+  start(ctx) { return ctx.root(stage, { from: ctx.args[0]!, to: ctx.args[1]! }); },
+});
+`;
+
+t.test('a job imports and exports through job.fileStore, with the errors of ctx', async (t) => {
+  const dir = setup(t);
+  writeFileSync(join(dir, 'inJob.ts'), IN_JOB);
+  const from = pathToFileURL(join(dir, 'in.txt')).href;
+  const to = pathToFileURL(join(dir, 'out.txt')).href;
+  const r = await runToil(['run', 'inJob.ts', 'file:./js', from, to], { cwd: dir });
+  t.equal(r.code, 0, r.stderr);
+  t.equal(readFileSync(join(dir, 'out.txt'), 'utf8'), 'Hello,\nWorld!');
+
+  const missing = await runToil(
+    ['run', 'inJob.ts', 'file:./js2', '--retryCount', '0', join(dir, 'nope.txt'), to],
+    { cwd: dir },
+  );
+  t.equal(missing.code, 1, missing.stderr);
+  t.match(missing.stderr, /cannot import \S*nope\.txt: no such file \(expected a readable file\)/);
+  t.notMatch(missing.stderr, /is not a function/);
+
+  const url = await runToil(
+    ['run', 'inJob.ts', 'file:./js3', '--retryCount', '0', from, 's3://bucket/out.txt'],
+    { cwd: dir },
+  );
+  t.equal(url.code, 1, url.stderr);
+  t.match(
+    url.stderr,
+    /cannot export s3:\/\/bucket\/out\.txt: toil-ts exports local files only, a path or a file:\/\/ URL, not s3:\/\//,
+  );
+});
