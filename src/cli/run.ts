@@ -322,7 +322,14 @@ async function run(
       console.line(
         `toil: job '${fail.name}' (${fail.jobId}) failed after ${fail.attempts} attempt(s): ${firstLine(fail.reason)}`,
       );
-    console.line(`toil: the job store ${jobStoreText} is kept; fix the cause and run again with --restart`);
+    if (outcome.failures.some((fail) => fail.committed))
+      // Every job's value is committed and a restart runs none of them again: it would rebuild
+      // the same result from the same values and fail the same way.
+      console.line(
+        `toil: the job store ${jobStoreText} is kept, but --restart cannot help: the result is built from values every job already committed, which a restart does not change; fix the workflow (what it returns, or the promise's path) and run it anew (toil clean ${jobStoreText} first, or another job store)`,
+      );
+    else
+      console.line(`toil: the job store ${jobStoreText} is kept; fix the cause and run again with --restart`);
     return 1;
   } catch (e) {
     if (!(e instanceof WorkflowInterruptedError)) throw e;

@@ -326,6 +326,14 @@ export interface RunOutcomeRecord {
   readonly generation: number;
   readonly status: 'succeeded' | 'failed';
   readonly at: number;
-  /** The jobs that failed for good, each with the first line of its error. */
-  readonly failedJobs: readonly { readonly jobId: string; readonly name: string; readonly error: string }[];
+  /**
+   * The jobs that failed for good, each with the first line of its error; `committed` when the
+   * failure is in values already committed, which `--restart` does not change.
+   */
+  readonly failedJobs: readonly {
+    readonly jobId: string;
+    readonly name: string;
+    readonly error: string;
+    readonly committed?: true;
+  }[];
 }

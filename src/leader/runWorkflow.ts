@@ -275,7 +275,12 @@ function outcomeRecord(generation: number, at: number, failures: readonly Failed
     generation,
     status: failures.length > 0 ? 'failed' : 'succeeded',
     at,
-    failedJobs: failures.map((f) => ({ jobId: f.jobId, name: f.name, error: firstLine(f.reason) })),
+    failedJobs: failures.map((f) => ({
+      jobId: f.jobId,
+      name: f.name,
+      error: firstLine(f.reason),
+      ...(f.committed ? { committed: f.committed } : {}),
+    })),
   };
 }
 

@@ -73,6 +73,11 @@ export interface FailedJob {
   readonly attempts: number;
   /** The error and the tail of the job's output, as the worker or batch system reported it. */
   readonly reason: string;
+  /**
+   * Set when the failure is in values already committed (the workflow's result cannot be built
+   * from them): `--restart` runs none of those jobs again, so it cannot help.
+   */
+  readonly committed?: true;
 }
 
 export type WorkflowRunResult =
@@ -421,10 +426,10 @@ export class WorkflowRunner {
     }
   }
 
-  private failForGood(jobId: string, attempts: number, reason: string): void {
+  private failForGood(jobId: string, attempts: number, reason: string, committed?: true): void {
     const name = this.graph.spec(jobId).name;
     this.graph.markFailed(jobId);
-    this.failures.push({ jobId, name, attempts, reason });
+    this.failures.push({ jobId, name, attempts, reason, ...(committed ? { committed } : {}) });
     this.log.error(
       { job: name, jobId, attempts },
       `job '${name}' failed ${attempts} time(s); giving up on it\n${reason}`,
@@ -476,7 +481,7 @@ export class WorkflowRunner {
       } catch (e) {
         // Every job ran, but the workflow's result is not there (a promise of an element the value
         // lacks): the workflow's bug, reported as the root's failure, not a crash of the leader.
-        this.failForGood(root, 1, `the workflow's result cannot be made: ${coerceError(e).message}`);
+        this.failForGood(root, 1, `the workflow's result cannot be made: ${coerceError(e).message}`, true);
       }
     }
     if (returnValue !== undefined) {

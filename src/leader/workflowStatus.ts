@@ -1,4 +1,4 @@
-import type { FailureLog } from '../jobstore/jobRecords.js';
+import type { FailureLog, RunOutcomeRecord } from '../jobstore/jobRecords.js';
 import { describeHolder, LEADER_KEY, localHolder, provablyGone } from '../jobstore/lease.js';
 import { currentLeader } from './killRequest.js';
 import { OUTCOME_KEY, WORKFLOW_KEY, type DamagedObject, type JobStore } from '../jobstore/jobStore.js';
@@ -18,7 +18,7 @@ export interface WorkflowStatus {
    */
   readonly failed: boolean;
   /** The jobs that failed for good in that run, with the first line of each one's error. */
-  readonly failedJobs: readonly { readonly jobId: string; readonly name: string; readonly error: string }[];
+  readonly failedJobs: RunOutcomeRecord['failedJobs'];
   readonly failedAttempts: number;
   /** Objects that fail their length/SHA-256 check or do not parse; the graph is built without them. */
   readonly damaged: readonly DamagedObject[];

@@ -51,7 +51,16 @@ t.test(
       /toil: job 'root' \([-0-9a-f]+\) failed after 1 attempt\(s\): the workflow's result cannot be made: promised value of job [-0-9a-f]+ has no element "total"/,
     );
     t.notMatch(r.stderr, /internal error|Node\.js v|at resolvePromises/);
+    // Every job's value is committed: a restart would build the same result and fail the same way.
+    t.match(
+      r.stderr,
+      /toil: the job store file:\.\/js is kept, but --restart cannot help: the result is built from values every job already committed, which a restart does not change; fix the workflow \(what it returns, or the promise's path\) and run it anew \(toil clean file:\.\/js first, or another job store\)\n/,
+    );
+    t.notMatch(r.stderr, /fix the cause and run again with --restart/);
     const status = await runToil(['status', 'file:./js'], { cwd: dir });
-    t.match(status.stdout, /failed: 1 job\(s\) failed for good/);
+    t.match(
+      status.stdout,
+      /failed: 1 job\(s\) failed for good \(the result cannot be built from the values every job committed, which --restart does not change: fix the workflow, 'toil clean JOBSTORE' and run it anew\)/,
+    );
   },
 );
