@@ -3,6 +3,7 @@ import { suggestNames } from '../common/suggest.js';
 import { tryParseBytes, tryParseDurationMs } from '../common/units.js';
 import {
   PROMISE_MARKER,
+  promisedJobs,
   type DeclaredRequirements,
   type JobSpec,
   type Json,
@@ -30,12 +31,22 @@ interface MutableSpec {
   followOns: string[];
 }
 
+/** Stands for the job that is running (or, in `start`, for none): the parent of the jobs it adds. */
+export const ADDING_JOB = '';
+
+/** Where a job was added: under which job, as a child or a follow-on. */
+export interface Placement {
+  readonly parent: string;
+  readonly kind: 'child' | 'followOn';
+}
+
 /**
  * Collects the jobs a running job (or a workflow's `start`) declares, as job specs ready to be
  * committed. Handles returned to the user are plain objects over this collector.
  */
 export class JobCollector {
   private readonly created = new Map<string, MutableSpec>();
+  private readonly placed = new Map<string, Placement>();
   private readonly topLevelJobs: () => ReadonlyMap<string, JobDefinition<unknown, unknown>> | undefined;
 
   /**
@@ -57,8 +68,13 @@ export class JobCollector {
     }));
   }
 
-  /** Declares a new job and returns its handle. */
-  declare<I, R>(def: JobDefinition<I, R>, input: Input<I>, overrides?: Requirements): JobHandle<R> {
+  /** Declares a new job, added at `at` (default: a child of the adding job), and returns its handle. */
+  declare<I, R>(
+    def: JobDefinition<I, R>,
+    input: Input<I>,
+    overrides?: Requirements,
+    at: Placement = { parent: ADDING_JOB, kind: 'child' },
+  ): JobHandle<R> {
     if (!isJobDefinition(def)) {
       const handle = def as { jobId?: unknown; name?: unknown } | null;
       if (typeof handle === 'object' && handle !== null && typeof handle.jobId === 'string')
@@ -82,7 +98,9 @@ export class JobCollector {
       children: [],
       followOns: [],
     };
+    this.refuseUnfinishedProducers(spec, at);
     this.created.set(spec.id, spec);
+    this.placed.set(spec.id, at);
     return this.handle<R>(spec);
   }
 
@@ -93,16 +111,55 @@ export class JobCollector {
       name: spec.name,
       rv: rv,
       addChild: (def, input, req) => {
-        const h = this.declare(def, input, req);
+        const h = this.declare(def, input, req, { parent: spec.id, kind: 'child' });
         spec.children.push(h.jobId);
         return h;
       },
       addFollowOn: (def, input, req) => {
-        const h = this.declare(def, input, req);
+        const h = this.declare(def, input, req, { parent: spec.id, kind: 'followOn' });
         spec.followOns.push(h.jobId);
         return h;
       },
     };
+  }
+
+  /**
+   * Refuses an input holding the promise of a job added here that may not have finished when the
+   * new job starts: the value would be there or not by timing. Jobs added elsewhere are the
+   * leader's to resolve (a running job only holds promises of the jobs it added).
+   */
+  private refuseUnfinishedProducers(spec: MutableSpec, at: Placement): void {
+    for (const producerId of promisedJobs(spec.input)) {
+      const producer = this.created.get(producerId);
+      if (!producer || this.finishedBefore(producerId, at)) continue;
+      const where =
+        this.placed.get(producerId)?.kind === 'child'
+          ? `a follow-on of the job that added '${producer.name}' (addFollowOn: it runs after every child's whole subtree), or a child of '${producer.name}' (its handle's addChild)`
+          : `a child or a follow-on of '${producer.name}' (its handle's addChild or addFollowOn)`;
+      throw new JobDeclarationError(
+        `job '${spec.name}' is given the value of job '${producer.name}' (its rv()), but may start before '${producer.name}' has finished, so the value would be there or not by timing: add '${spec.name}' as ${where}`,
+      );
+    }
+  }
+
+  /**
+   * Whether `producer` has surely finished when a job added at `at` starts (Toil's ordering): a
+   * job runs after its parent and the parent's own predecessors, and a follow-on also after the
+   * whole subtree of each of its parent's children.
+   */
+  private finishedBefore(producer: string, at: Placement): boolean {
+    for (let p: Placement | undefined = at; p !== undefined; p = this.placed.get(p.parent)) {
+      if (p.parent === producer) return true;
+      if (p.kind === 'followOn' && this.isBelowChildOf(producer, p.parent)) return true;
+    }
+    return false;
+  }
+
+  /** Whether `job` is a child of `parent` or anywhere in such a child's subtree. */
+  private isBelowChildOf(job: string, parent: string): boolean {
+    for (let id = job, p = this.placed.get(id); p !== undefined; id = p.parent, p = this.placed.get(id))
+      if (p.parent === parent) return p.kind === 'child';
+    return false;
   }
 }
 

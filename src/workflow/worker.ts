@@ -4,7 +4,7 @@ import type { FailureLog, JobCommit, JobTicket, LogLine } from '../jobstore/jobR
 import type { JobStore } from '../jobstore/jobStore.js';
 import type { Job, JobLogger } from './api.js';
 import { JobFileStore } from './fileStore.js';
-import { JobCollector, encodeValue } from './jobBuilder.js';
+import { ADDING_JOB, JobCollector, encodeValue } from './jobBuilder.js';
 import { userStack } from './jobError.js';
 import { loadWorkflowModule, type LoadedWorkflow } from './moduleLoader.js';
 import { OutputCapture } from './outputCapture.js';
@@ -108,7 +108,7 @@ export async function runWorkerJob(
       return h;
     },
     addFollowOn: (def, input, req) => {
-      const h = collector.declare(def, input, req);
+      const h = collector.declare(def, input, req, { parent: ADDING_JOB, kind: 'followOn' });
       followOns.push(h.jobId);
       return h;
     },

@@ -64,3 +64,40 @@ t.test(
     );
   },
 );
+
+// A promise passed to a sibling: 'b' could run before or after 'slow', so its input would be
+// there or not by timing. `ARG` says how 'b' is added: as a sibling child, or as the follow-on
+// the message advises.
+const SIBLING = `
+import { writeFileSync } from 'node:fs';
+import { defineJob, defineWorkflow } from 'toil-ts';
+const r = { cores: 0.1, memory: '32M', disk: '1M' };
+const slow = defineJob<null, number>('slow', r, async () => { await new Promise((res) => setTimeout(res, 200)); return 41; });
+const b = defineJob<number, number>('b', r, (_job, n) => n + 1);
+const root = defineJob<string, number>('root', r, (job, how) => {
+  const a = job.addChild(slow, null);
+  return (how === 'followOn' ? job.addFollowOn(b, a.rv()) : job.addChild(b, a.rv())).rv();
+});
+export default defineWorkflow<number>({
+  start(ctx) { return ctx.root(root, ctx.args[0]!); },
+  finish(ctx, n) { writeFileSync('result.txt', String(n)); },
+});
+`;
+
+t.test(
+  'a promise given to a job that may start before its producer is refused where it is added, naming both; as the advised follow-on it works',
+  async (t) => {
+    const dir = scratchDir(t);
+    writeFileSync(join(dir, 'sibling.ts'), SIBLING);
+    const r = await runToil(['run', 'sibling.ts', 'file:./js', 'child', '--retryCount', '0'], { cwd: dir });
+    t.equal(r.code, 1, r.stderr);
+    t.match(
+      r.stderr,
+      /job 'root' \([-0-9a-f]+\) failed after 1 attempt\(s\): Error: job 'b' is given the value of job 'slow' \(its rv\(\)\), but may start before 'slow' has finished, so the value would be there or not by timing: add 'b' as a follow-on of the job that added 'slow'/,
+    );
+    t.notMatch(r.stderr, /has not run yet/);
+    const ok = await runToil(['run', 'sibling.ts', 'file:./js2', 'followOn'], { cwd: dir });
+    t.equal(ok.code, 0, ok.stderr);
+    t.equal(readFileSync(join(dir, 'result.txt'), 'utf8'), '42');
+  },
+);

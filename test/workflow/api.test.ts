@@ -14,6 +14,7 @@ import {
   isWorkflowDefinition,
 } from '../../src/workflow/index.js';
 import {
+  ADDING_JOB,
   JobCollector,
   JobDeclarationError,
   encodeValue,
@@ -218,6 +219,93 @@ t.test(
       () => kid.addChild(root as never, 1),
       /^addChild\/addFollowOn: job 'api-test-double' was already added; a job has one parent here, so Toil's edges to an existing job are not supported \(to run a job after several, make it a follow-on of their common parent/,
     );
+    t.end();
+  },
+);
+
+t.test(
+  "a promise is taken only by a job that surely starts after its producer finished (Toil's ordering), else refused where it is added",
+  (t) => {
+    const j = defineJob<unknown, unknown>('api-test-order', (_j, v) => v);
+    const followOn = { parent: ADDING_JOB, kind: 'followOn' } as const;
+    // Each case adds jobs to a fresh collector (the running job's own addChild is declare(), its
+    // addFollowOn declare(…, followOn)); the last line adds the job given the promise.
+    const cases: [string, (c: JobCollector) => void, boolean][] = [
+      [
+        "a follow-on given its parent's children's values (Toil's binaryStrings, the sort's up)",
+        (c) => c.declare(j, [c.declare(j, 0).rv(), c.declare(j, 1).rv()], undefined, followOn),
+        true,
+      ],
+      ['a child of the producer', (c) => ((a) => a.addChild(j, a.rv()))(c.declare(j, 0)), true],
+      ['a follow-on of the producer', (c) => ((a) => a.addFollowOn(j, a.rv()))(c.declare(j, 0)), true],
+      [
+        'a grandchild given its grandparent’s value',
+        (c) => ((a) => a.addChild(j, 0).addChild(j, a.rv()))(c.declare(j, 0)),
+        true,
+      ],
+      [
+        "a follow-on given a value from deep in a child's subtree (a grandchild's, a child's follow-on's)",
+        (c) => {
+          const a = c.declare(j, 0);
+          c.declare(j, [a.addChild(j, 0).rv(), a.addFollowOn(j, 0).rv()], undefined, followOn);
+        },
+        true,
+      ],
+      [
+        "a child of a follow-on given a child's value (it runs after its parent, after the children's subtrees)",
+        (c) => ((a) => c.declare(j, 0, undefined, followOn).addChild(j, a.rv()))(c.declare(j, 0)),
+        true,
+      ],
+      [
+        'a handle’s follow-on given its child’s value',
+        (c) => ((a) => a.addFollowOn(j, a.addChild(j, 0).rv()))(c.declare(j, 0)),
+        true,
+      ],
+      ['a sibling child', (c) => c.declare(j, c.declare(j, 0).rv()), false],
+      [
+        'a sibling follow-on',
+        (c) => c.declare(j, c.declare(j, 0, undefined, followOn).rv(), undefined, followOn),
+        false,
+      ],
+      [
+        'a child of the producer’s sibling',
+        (c) => ((a) => c.declare(j, 0).addChild(j, a.rv()))(c.declare(j, 0)),
+        false,
+      ],
+      [
+        'a follow-on of the producer’s sibling',
+        (c) => ((a) => c.declare(j, 0).addFollowOn(j, a.rv()))(c.declare(j, 0)),
+        false,
+      ],
+      [
+        'a child given its sibling’s child’s value',
+        (c) => ((a) => a.addChild(j, a.addChild(j, 0).rv()))(c.declare(j, 0)),
+        false,
+      ],
+      [
+        "a child of the producer's child given a value of a job its parent added",
+        (c) => ((a) => a.addChild(j, 0).addChild(j, a.addFollowOn(j, 0).rv()))(c.declare(j, 0)),
+        false,
+      ],
+    ];
+    for (const [name, add, allowed] of cases) {
+      const e = catchIt(() => add(new JobCollector()));
+      if (allowed) t.equal(e, undefined, `taken: ${name}`);
+      else t.ok(e instanceof JobDeclarationError, `refused: ${name}`);
+    }
+    const slow = defineJob<unknown, unknown>('slow', (_j, v) => v);
+    const b = defineJob<unknown, unknown>('b', (_j, v) => v);
+    const c = new JobCollector();
+    t.throws(
+      () => c.declare(b, c.declare(slow, null).rv()),
+      /^job 'b' is given the value of job 'slow' \(its rv\(\)\), but may start before 'slow' has finished, so the value would be there or not by timing: add 'b' as a follow-on of the job that added 'slow' \(addFollowOn: it runs after every child's whole subtree\), or a child of 'slow' \(its handle's addChild\)$/,
+    );
+    const f = c.declare(slow, null, undefined, followOn);
+    t.throws(
+      () => c.declare(b, { x: [f.rv('k')] }, undefined, followOn),
+      /add 'b' as a child or a follow-on of 'slow' \(its handle's addChild or addFollowOn\)$/,
+    );
+    t.equal(c.specs().length, 2, 'a refused job is not added');
     t.end();
   },
 );
