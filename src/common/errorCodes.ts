@@ -215,8 +215,9 @@ export const ERROR_CODES = {
   },
   JOBSTORE_LEASE_LOST: {
     area: 'jobstore',
-    dispositions: u,
-    meaning: 'this leader lost its lease: another took over',
+    dispositions: ['user', 'retry'],
+    meaning:
+      'this leader lost its lease: another took over (user), or the store did not answer its renewals until it lapsed (retry)',
   },
   JOBSTORE_OBJECT_NOT_FOUND: {
     area: 'jobstore',

@@ -113,12 +113,21 @@ export class JobStoreLeasedError extends UserInputError {
  * This leader's lease on the job store is gone (another leader took the store over after the lease
  * expired, or a renewal found it changed): its writes are refused and its run stops.
  */
-export class LeaseLostError extends UserInputError {
-  constructor(locator: string, why: string) {
+/**
+ * This leader may no longer write to its job store. `storeTrouble`: its lease lapsed because the
+ * store did not answer its renewals (an outage, not another leader and not a mistake): exit 1, and
+ * the message says its committed work is kept for `--restart`.
+ */
+export class LeaseLostError extends ToilError {
+  constructor(locator: string, why: string, storeTrouble = false) {
     super(
       'JOBSTORE_LEASE_LOST',
-      `this leader lost its lease on job store ${locator}: ${why}; it stops without writing more (another leader runs the workflow now)`,
-      { locator },
+      storeTrouble
+        ? `this leader lost its lease on job store ${locator}: ${why}; it stops without writing more; what it committed is kept: run again with --restart once the store answers`
+        : `this leader lost its lease on job store ${locator}: ${why}; it stops without writing more (another leader runs the workflow now)`,
+      storeTrouble
+        ? { disposition: 'retry', details: { locator } }
+        : { disposition: 'user', details: { locator } },
     );
   }
 }

@@ -75,6 +75,11 @@ export class JobStoreLease {
   /** The store is being destroyed by this leader (its clean): renewing is over, not failed. */
   private retired = false;
   private renewals: Promise<void> = Promise.resolve();
+  /**
+   * Why the last renewal did not go through, while it has not (a renewal the store has not
+   * answered yet, or one it failed): a lapse then is the store's outage, said so to the user.
+   */
+  private storeTrouble: string | undefined;
 
   private constructor(
     objects: ObjectStore,
@@ -143,10 +148,11 @@ export class JobStoreLease {
   fence(): void {
     if (this.lost) throw this.lost;
     if (this.clock.now() >= this.expires) {
-      this.lost = new LeaseLostError(
-        this.objects.locator,
-        `it expired at ${new Date(this.expires).toISOString()} before it could be renewed`,
-      );
+      const expired = `it expired at ${new Date(this.expires).toISOString()}`;
+      this.lost =
+        this.storeTrouble === undefined
+          ? new LeaseLostError(this.objects.locator, `${expired} before it could be renewed`)
+          : new LeaseLostError(this.objects.locator, `${expired}: ${this.storeTrouble}`, true);
       throw this.lost;
     }
   }
@@ -167,9 +173,12 @@ export class JobStoreLease {
     this.fence();
     const expiresAt = this.clock.now() + this.ttlMs;
     const record: LeaderRecord = { format: 1, generation: this.generation, holder: this.holder, expiresAt };
+    const sentAt = new Date(this.clock.now()).toISOString();
+    this.storeTrouble ??= `the job store did not answer the renewal sent at ${sentAt}`;
     try {
       this.etag = (await this.objects.put(LEADER_KEY, JSON.stringify(record), { ifMatch: this.etag })).etag;
       this.expires = expiresAt;
+      this.storeTrouble = undefined;
     } catch (e) {
       if (e instanceof PreconditionFailedError) {
         this.lost = new LeaseLostError(
@@ -178,6 +187,7 @@ export class JobStoreLease {
         );
         throw this.lost;
       }
+      this.storeTrouble = `the job store failed its renewal at ${sentAt}: ${e instanceof Error ? e.message : String(e)}`;
       throw e;
     }
   }

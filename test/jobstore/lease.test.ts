@@ -267,3 +267,66 @@ t.test(
     t.match(lost[0]?.message, /expired/);
   },
 );
+
+/** A file store whose writes can be made to fail (`mode: 'fail'`) or never be answered (`'hang'`). */
+async function unreliable(t: Test): Promise<{ store: JobStore; mode: { now: 'ok' | 'fail' | 'hang' } }> {
+  const dir = mkdtempSync(join(tmpdir(), 'toil-lease-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const mode: { now: 'ok' | 'fail' | 'hang' } = { now: 'ok' };
+  const files = new FileObjectStore(join(dir, 'js'), 'file:./js');
+  const objects = new Proxy(files, {
+    get(target, prop) {
+      if (prop === 'put' && mode.now === 'fail')
+        return () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:9'));
+      if (prop === 'put' && mode.now === 'hang') return () => new Promise(() => {});
+      const value: unknown = Reflect.get(target, prop);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  const store = new JobStore(objects);
+  await store.create();
+  return { store, mode };
+}
+
+t.test(
+  'a lease that lapses because the store failed its renewals says so, keeps the work for --restart, and is no user error',
+  async (t) => {
+    const { store, mode } = await unreliable(t);
+    const clock = new ManualClock(Date.UTC(2026, 10, 29, 2, 0, 0));
+    const lease = await store.acquireLease({ clock, ttlMs: TTL, holder: holder('a', 1) });
+    const lost: Error[] = [];
+    const loop = lease.keepRenewing(new AbortController().signal, (e) => lost.push(e));
+    mode.now = 'fail';
+    for (let i = 0; i < 3 && lost.length === 0; i++) {
+      await clock.advance(TTL / 3);
+      for (let w = 0; w < 40 && lost.length === 0; w++) await new Promise((r) => setTimeout(r, 5));
+    }
+    await loop;
+    t.equal(lost.length, 1, 'the loss reported once');
+    t.match(lost[0], {
+      code: 'JOBSTORE_LEASE_LOST',
+      disposition: 'retry',
+      message:
+        /^this leader lost its lease on job store file:\.\/js: it expired at 2026-11-29T02:01:00\.000Z: the job store failed its renewal at 2026-11-29T02:00:40\.000Z: connect ECONNREFUSED 127\.0\.0\.1:9; it stops without writing more; what it committed is kept: run again with --restart once the store answers$/,
+    });
+    t.notMatch(lost[0]?.message, /another leader/, 'no other leader is blamed');
+  },
+);
+
+t.test(
+  'a lease that lapses while the store has not answered its renewal says so, naming when it was sent',
+  async (t) => {
+    const { store, mode } = await unreliable(t);
+    const clock = new ManualClock(Date.UTC(2026, 10, 29, 2, 0, 0));
+    const lease = await store.acquireLease({ clock, ttlMs: TTL, holder: holder('a', 1) });
+    mode.now = 'hang';
+    void lease.renew().catch(() => {});
+    await clock.advance(TTL);
+    await t.rejects(store.fencedBy(lease).writeTicket(ticket('j1')), {
+      code: 'JOBSTORE_LEASE_LOST',
+      disposition: 'retry',
+      message:
+        /it expired at 2026-11-29T02:01:00\.000Z: the job store did not answer the renewal sent at 2026-11-29T02:00:00\.000Z; .*run again with --restart once the store answers$/,
+    });
+  },
+);
