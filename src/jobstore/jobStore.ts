@@ -310,6 +310,14 @@ export class JobStore {
     );
   }
 
+  /** The file's size in bytes, as recorded with it (one HEAD). */
+  async fileSize(fileId: string): Promise<number> {
+    assertFileId(fileId);
+    const info = await this.objects.head(fileId);
+    if (!info) throw this.noFile(fileId);
+    return info.size;
+  }
+
   async fileExists(fileId: string): Promise<boolean> {
     assertFileId(fileId);
     return (await this.objects.head(fileId)) !== undefined;

@@ -77,6 +77,11 @@ export interface FileStore {
   importFile(source: string): Promise<FileID>;
   /** Toil's `export_file`: copies a job store file to a local path (or `file:` URL) of this node. */
   exportFile(fileId: FileID, destination: string): Promise<void>;
+  /**
+   * The file's size in bytes (Toil's `getGlobalFileSize`; a FileID here is a plain string, so
+   * Toil's `fileID.size` is this call).
+   */
+  getGlobalFileSize(fileId: FileID): Promise<number>;
   /** Deletes the file when this job commits (so a failed attempt deletes nothing). */
   deleteGlobalFile(fileId: FileID): void;
   /** A new empty directory that is removed when the job ends. */
@@ -113,6 +118,11 @@ export interface Job {
     readonly walltimeMs?: number;
   };
   readonly fileStore: FileStore;
+  /**
+   * Toil's `job.tempDir`: a scratch directory of this job's, made when first read (the same one
+   * after), removed when the job ends.
+   */
+  readonly tempDir: string;
   readonly log: JobLogger;
   addChild<I, R2>(def: JobDefinition<I, R2>, input: Input<I>, requirements?: Requirements): JobHandle<R2>;
   addFollowOn<I, R2>(def: JobDefinition<I, R2>, input: Input<I>, requirements?: Requirements): JobHandle<R2>;

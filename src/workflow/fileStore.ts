@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -17,6 +18,7 @@ export class JobFileStore implements FileStore {
   private readonly store: JobStore;
   private readonly workDir: string;
   private tempDir: string | undefined;
+  private jobDir: string | undefined;
   /** Files this attempt wrote: deleted again if the attempt fails. */
   readonly written: string[] = [];
   /** Files to delete when the job commits. */
@@ -68,6 +70,10 @@ export class JobFileStore implements FileStore {
     return exportLocalFile(this.store, fileId, destination);
   }
 
+  getGlobalFileSize(fileId: FileID): Promise<number> {
+    return this.store.fileSize(fileId);
+  }
+
   deleteGlobalFile(fileId: FileID): void {
     this.toDelete.add(fileId);
   }
@@ -80,10 +86,26 @@ export class JobFileStore implements FileStore {
     return join(await this.ownDir(), `f-${randomUUID()}`);
   }
 
+  /**
+   * Toil's `job.tempDir`: one directory for the job, made the first time it is asked for (a
+   * property, so made synchronously) and removed with the rest of its scratch space.
+   */
+  jobTempDir(): string {
+    if (!this.jobDir) {
+      if (!this.tempDir) {
+        mkdirSync(this.workDir, { recursive: true });
+        this.tempDir = mkdtempSync(join(this.workDir, 'toil-job-'));
+      }
+      this.jobDir = mkdtempSync(join(this.tempDir, 'd-'));
+    }
+    return this.jobDir;
+  }
+
   /** Removes the job's scratch space. */
   async cleanup(): Promise<void> {
     if (this.tempDir) await rm(this.tempDir, { recursive: true, force: true });
     this.tempDir = undefined;
+    this.jobDir = undefined;
   }
 
   private async writeFrom(readable: Readable): Promise<FileID> {

@@ -101,6 +101,9 @@ export async function runWorkerJob(
     attempt,
     requirements: ticket.requirements,
     fileStore,
+    get tempDir() {
+      return fileStore.jobTempDir();
+    },
     log,
     addChild: (def, input, req) => {
       const h = collector.declare(def, input, req);
