@@ -29,7 +29,7 @@ const NEWLINE = 0x0a;
 /** Splits a part bigger than N in two (children), merging them back in a follow-on. */
 const down: JobDefinition<Part, FileID> = defineJob<Part, FileID>(
   'down',
-  { cores: 1, memory: '600M', disk: '1G', preemptable: true },
+  { cores: 1, memory: '600Mi', disk: '1Gi', preemptable: true },
   async (job, part): Promise<Input<FileID>> => {
     const data = await job.fileStore.readGlobalFileBytes(part.fileId);
     if (data.length <= part.N) {
@@ -56,7 +56,7 @@ const down: JobDefinition<Part, FileID> = defineJob<Part, FileID>(
 /** Merges two sorted files into one. */
 const up: JobDefinition<{ a: FileID; b: FileID }, FileID> = defineJob<{ a: FileID; b: FileID }, FileID>(
   'up',
-  { cores: 1, memory: '600M', disk: '1G', preemptable: true },
+  { cores: 1, memory: '600Mi', disk: '1Gi', preemptable: true },
   async (job, { a, b }) => {
     const [left, right] = await Promise.all([
       job.fileStore.readGlobalFileBytes(a),
@@ -73,7 +73,7 @@ const up: JobDefinition<{ a: FileID; b: FileID }, FileID> = defineJob<{ a: FileI
 /** The root: sorts the imported file (a child), and returns the sorted file's ID. */
 const setup = defineJob<Part, FileID>(
   'setup',
-  { cores: 1, memory: '600M', preemptable: true },
+  { cores: 1, memory: '600Mi', preemptable: true },
   async (job, part) => {
     return job.addChild(down, part).rv();
   },

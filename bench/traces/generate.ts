@@ -33,21 +33,21 @@ function sortTrace(): object {
   const rand = seededRandom(7);
   const jobs: Job[] = [];
   const depth = 8;
-  jobs.push({ id: 'setup', name: 'setup', arrival: 0, cores: 1, memory: '2G', disk: '8G', preemptable: true, runtime: 60 });
+  jobs.push({ id: 'setup', name: 'setup', arrival: 0, cores: 1, memory: '2Gi', disk: '8Gi', preemptable: true, runtime: 60 });
   // Returns the id of the job whose completion means "this range is sorted".
   const down = (level: number, path: string, parent: string): string => {
     if (level === depth) {
       const id = `sort${path}`;
-      jobs.push({ id, name: 'sort', arrival: 0, cores: 1, memory: '2G', disk: '3G', preemptable: true, runtime: Math.round(200 + rand() * 80), dependsOn: [parent] });
+      jobs.push({ id, name: 'sort', arrival: 0, cores: 1, memory: '2Gi', disk: '3Gi', preemptable: true, runtime: Math.round(200 + rand() * 80), dependsOn: [parent] });
       return id;
     }
     const id = `down${path || '-root'}`;
     const share = 2 ** (depth - level);
-    jobs.push({ id, name: 'down', arrival: 0, cores: 1, memory: '2G', disk: '4G', preemptable: true, runtime: Math.round(5 + share * 0.8 * (0.9 + rand() * 0.2)), dependsOn: [parent] });
+    jobs.push({ id, name: 'down', arrival: 0, cores: 1, memory: '2Gi', disk: '4Gi', preemptable: true, runtime: Math.round(5 + share * 0.8 * (0.9 + rand() * 0.2)), dependsOn: [parent] });
     const a = down(level + 1, `${path}0`, id);
     const b = down(level + 1, `${path}1`, id);
     const up = `up${path || '-root'}`;
-    jobs.push({ id: up, name: 'up', arrival: 0, cores: 1, memory: '2G', disk: '4G', preemptable: true, runtime: Math.round(10 + share * 2.2 * (0.9 + rand() * 0.2)), dependsOn: [a, b] });
+    jobs.push({ id: up, name: 'up', arrival: 0, cores: 1, memory: '2Gi', disk: '4Gi', preemptable: true, runtime: Math.round(10 + share * 2.2 * (0.9 + rand() * 0.2)), dependsOn: [a, b] });
     return up;
   };
   down(0, '', 'setup');
@@ -57,14 +57,14 @@ function sortTrace(): object {
 function scatterTrace(): object {
   const rand = seededRandom(11);
   const normal = (): number => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
-  const jobs: Job[] = [{ id: 'scatter', name: 'scatter', arrival: 0, cores: 1, memory: '1G', disk: '2G', preemptable: false, runtime: 30 }];
+  const jobs: Job[] = [{ id: 'scatter', name: 'scatter', arrival: 0, cores: 1, memory: '1Gi', disk: '2Gi', preemptable: false, runtime: 30 }];
   const ids: string[] = [];
   for (let i = 0; i < 2000; i++) {
     const id = `align-${i}`;
     ids.push(id);
-    jobs.push({ id, name: 'align', arrival: 0, cores: 2, memory: '3G', disk: '5G', preemptable: true, runtime: Math.max(30, Math.round(300 * Math.exp(0.4 * normal()))), dependsOn: ['scatter'] });
+    jobs.push({ id, name: 'align', arrival: 0, cores: 2, memory: '3Gi', disk: '5Gi', preemptable: true, runtime: Math.max(30, Math.round(300 * Math.exp(0.4 * normal()))), dependsOn: ['scatter'] });
   }
-  jobs.push({ id: 'gather', name: 'gather', arrival: 0, cores: 4, memory: '8G', disk: '20G', preemptable: false, runtime: 600, dependsOn: ids });
+  jobs.push({ id: 'gather', name: 'gather', arrival: 0, cores: 4, memory: '8Gi', disk: '20Gi', preemptable: false, runtime: 600, dependsOn: ids });
   return { name: 'scatter', description: 'a wide scatter of 2,000 short preemptable jobs and a gather', jobs };
 }
 
@@ -72,7 +72,7 @@ function dayLongTrace(): object {
   const rand = seededRandom(3406);
   const jobs: Job[] = [];
   for (let i = 0; i < 20; i++)
-    jobs.push({ id: `assemble-${i}`, name: 'assemble', arrival: 0, cores: 8, memory: '28G', disk: '20G', preemptable: false, runtime: Math.round(86_400 * (0.9 + rand() * 0.2)) });
+    jobs.push({ id: `assemble-${i}`, name: 'assemble', arrival: 0, cores: 8, memory: '28Gi', disk: '20Gi', preemptable: false, runtime: Math.round(86_400 * (0.9 + rand() * 0.2)) });
   return { name: 'day-long', description: 'Toil #3406: 20 day-long jobs that each need a node', jobs };
 }
 

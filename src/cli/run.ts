@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { RealClock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
 import { LOG_LEVEL_NAMES } from '../common/log.js';
-import { formatDuration, tryParseBytes } from '../common/units.js';
+import { formatDuration, SIZE_SUFFIXES, tryParseBytes } from '../common/units.js';
 import { WorkflowKilledError } from '../leader/killRequest.js';
 import {
   WorkflowFinishError,
@@ -121,8 +121,8 @@ export const command: SubCommand = {
         'single_machine: disk to use at once (default: the work directory file system)',
       )
       .option('--defaultCores <n>', 'cores of a job that declares none', '1')
-      .option('--defaultMemory <size>', 'memory of a job that declares none', '2G')
-      .option('--defaultDisk <size>', 'disk of a job that declares none', '2G')
+      .option('--defaultMemory <size>', 'memory of a job that declares none', '2Gi')
+      .option('--defaultDisk <size>', 'disk of a job that declares none', '2Gi')
       .option('--defaultPreemptable [bool]', 'jobs that declare nothing may run on preemptable (spot) nodes')
       .addOption(new Option('--defaultPreemptible [bool]').hideHelp())
       .option('--mesosMaster <host:port>', 'mesos: the Mesos master')
@@ -470,7 +470,8 @@ export function parseCores(flag: string, v: string): number {
 
 export function parseSize(flag: string, v: string): number {
   const n = tryParseBytes(v);
-  if (n === undefined) throw new UserInputError('BAD_FLAG', `${flag} ${v}: expected a size like 600M or 2G`);
+  if (n === undefined)
+    throw new UserInputError('BAD_FLAG', `${flag} ${v}: expected a size like 600M or 2Gi (${SIZE_SUFFIXES})`);
   return n;
 }
 

@@ -10,7 +10,7 @@ import {
 import type { Clock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
 import { createLogger, toPinoLevel, type Logger } from '../common/log.js';
-import { tryParseBytes } from '../common/units.js';
+import { SIZE_SUFFIXES, tryParseBytes } from '../common/units.js';
 import { ConsoleOutput } from '../leader/consoleOutput.js';
 import { openJobLogDir, type JobLogFilesOptions } from '../leader/jobLogFiles.js';
 
@@ -147,7 +147,7 @@ export function addToilRunOptions(cmd: Command): Command {
   );
   cmd.option(
     '--maxLogFileSize <size>',
-    '--writeLogs: bytes a job log file keeps, its end (e.g. 64000 or 1M; 0: no limit; default 100K)',
+    '--writeLogs: bytes a job log file keeps, its end (e.g. 64000 or 1Mi; 0: no limit; default 100Ki)',
   );
   for (const [flag, level] of LEVEL_SWITCHES)
     cmd.addOption(new Option(flag, `same as --logLevel ${level}`).hideHelp());
@@ -187,11 +187,11 @@ export function jobLogFilesOptions(flags: object, argv: readonly string[]): JobL
   const fromAll = f.writeLogsFromAllJobs;
   if (typeof fromAll === 'string' && !/^(true|false|yes|no|1|0)$/i.test(fromAll))
     throw new UserInputError('BAD_FLAG', `--writeLogsFromAllJobs ${fromAll}: expected true or false`);
-  const maxBytes = tryParseBytes(f.maxLogFileSize ?? '100K');
+  const maxBytes = tryParseBytes(f.maxLogFileSize ?? '100Ki');
   if (maxBytes === undefined)
     throw new UserInputError(
       'BAD_FLAG',
-      `--maxLogFileSize ${f.maxLogFileSize}: expected a size like 64000 or 1M (0: no limit)`,
+      `--maxLogFileSize ${f.maxLogFileSize}: expected a size like 64000 or 1Mi (${SIZE_SUFFIXES}; 0: no limit)`,
     );
   if (f.writeLogs !== undefined && f.writeLogsGzip !== undefined)
     throw new UserInputError('BAD_FLAG', '--writeLogs and --writeLogsGzip: give one of them');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { tryParseBytes, tryParseDurationMs } from './units.js';
+import { SIZE_SUFFIXES, tryParseBytes, tryParseDurationMs } from './units.js';
 
 /** A duration as people write it ("30s", "5m", "1h30m", or a number of seconds), parsed to ms. */
 export function durationMs() {
@@ -16,14 +16,14 @@ export function durationMs() {
   });
 }
 
-/** A size as people write it ("600M", "2G", binary like Toil, or a number of bytes), parsed to bytes. */
+/** A size as Toil reads it ("600M" decimal, "2Gi" binary, or a number of bytes), parsed to bytes. */
 export function sizeBytes() {
   return z.union([z.string(), z.number()]).transform((value, ctx) => {
     const bytes = tryParseBytes(value);
     if (bytes === undefined) {
       ctx.addIssue({
         code: 'custom',
-        message: `expected a size like "600M" or "2G", got ${JSON.stringify(value)}`,
+        message: `expected a size like "600M" or "2Gi" (${SIZE_SUFFIXES}), got ${JSON.stringify(value)}`,
       });
       return z.NEVER;
     }

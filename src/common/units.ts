@@ -1,28 +1,31 @@
 /**
- * Sizes and durations as people write them. Sizes follow Toil's `human2bytes`: the suffixes are
- * binary (2G = 2 GiB = 2,147,483,648 bytes), so a memory request means the same thing it means in
- * Toil. A bare number is bytes for a size and seconds for a duration (Toil's flags are seconds).
+ * Sizes and durations as people write them. Sizes follow Toil's `human2bytes`
+ * (toil.lib.conversions), so a memory request means the same thing it means in Toil: K, M, G, T,
+ * P, E (and KB … EB) are decimal, 1000^n, so 2G = 2,000,000,000 bytes; Ki, Mi, Gi, Ti, Pi, Ei (and
+ * KiB … EiB) are binary, 1024^n, so 2Gi = 2,147,483,648 bytes; any case; B or a bare number is
+ * bytes. Anything else Toil refuses, and so do we. A bare number is seconds for a duration (Toil's
+ * flags are seconds).
  */
 
-const SIZE_SUFFIX: Readonly<Record<string, number>> = {
-  '': 1,
-  b: 1,
-  k: 2 ** 10,
-  m: 2 ** 20,
-  g: 2 ** 30,
-  t: 2 ** 40,
-  p: 2 ** 50,
-};
+const PREFIX_POWER: Readonly<Record<string, number>> = { k: 1, m: 2, g: 3, t: 4, p: 5, e: 6 };
 
-const SIZE_RE = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(?:([kmgtp])(?:ib|i|b)?|b)?\s*$/i;
+/** Toil's size suffixes, for messages that refuse a size. */
+export const SIZE_SUFFIXES =
+  'suffixes B, K/KB, M/MB, G/GB, T/TB, P/PB, E/EB (powers of 1000) or Ki/KiB, Mi/MiB, Gi/GiB, ' +
+  'Ti/TiB, Pi/PiB, Ei/EiB (powers of 1024), any case; a bare number is bytes';
 
-/** Parses "600M", "2G", "2Gi", "512MiB", "1.5T", "1024" into bytes; undefined if malformed. */
+const SIZE_RE = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*(?:([kmgtpe])(i?)b?|b)?\s*$/i;
+
+/**
+ * Parses "600M" (600,000,000), "2Gi" (2 GiB), "512MiB", "1.5T", "1024" into bytes; undefined if
+ * malformed or the suffix is not one of Toil's.
+ */
 export function tryParseBytes(input: string | number): number | undefined {
   if (typeof input === 'number') return Number.isFinite(input) && input >= 0 ? Math.floor(input) : undefined;
   const m = SIZE_RE.exec(input);
   if (!m) return undefined;
-  const factor = SIZE_SUFFIX[(m[2] ?? '').toLowerCase()];
-  if (factor === undefined) return undefined;
+  const prefix = m[2]?.toLowerCase();
+  const factor = prefix === undefined ? 1 : (m[3] ? 1024 : 1000) ** PREFIX_POWER[prefix]!;
   return Math.floor(Number(m[1]) * factor);
 }
 

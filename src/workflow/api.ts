@@ -13,7 +13,7 @@
 /** Identifies a file in the job store's file store. Plain string, safe to return and pass on. */
 export type FileID = string & { readonly __toilFileId?: never };
 
-/** What a job asks of the node it runs on. Sizes as numbers of bytes or "600M"/"2G" (binary). */
+/** What a job asks of the node it runs on. Sizes as in Toil: bytes, "600M" (10^6 B each), "2Gi" (2^30 B each). */
 export interface Requirements {
   readonly cores?: number;
   readonly memory?: string | number;

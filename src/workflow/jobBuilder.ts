@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { suggestNames } from '../common/suggest.js';
-import { tryParseBytes, tryParseDurationMs } from '../common/units.js';
+import { SIZE_SUFFIXES, tryParseBytes, tryParseDurationMs } from '../common/units.js';
 import {
   PROMISE_MARKER,
   promisedJobs,
@@ -257,7 +257,7 @@ export function parseRequirements(req: Requirements, jobName: string): DeclaredR
     const bytes = tryParseBytes(v);
     if (bytes === undefined) {
       throw new JobDeclarationError(
-        `job '${jobName}': ${key} must be a size like "600M" or "2G", got ${JSON.stringify(v)}`,
+        `job '${jobName}': ${key} must be a size like "600M" or "2Gi" (${SIZE_SUFFIXES}), got ${JSON.stringify(v)}`,
       );
     }
     out[key] = bytes;

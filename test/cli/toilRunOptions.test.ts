@@ -109,7 +109,7 @@ t.test('--logFile appends each line as it is written', async (t) => {
 t.test('--writeLogs [DIR] and its companions: where and how job logs are written', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'toil-writelogs-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  t.equal(jobLogFilesOptions({ writeLogsFromAllJobs: true, maxLogFileSize: '1M' }, []), undefined);
+  t.equal(jobLogFilesOptions({ writeLogsFromAllJobs: true, maxLogFileSize: '1Mi' }, []), undefined);
   t.same(jobLogFilesOptions({ writeLogs: join(dir, 'a/b') }, []), {
     dir: join(dir, 'a/b'),
     gzip: false,

@@ -25,7 +25,7 @@ t.test('every problem is reported with the path of its field', async (t) => {
   const problems = describeZodIssues(result.error!.issues, ['scaler']);
   t.same(problems.sort(), [
     'scaler.nodes[1].maxNodes: Too small: expected number to be >=0',
-    'scaler.nodes[1].memory: expected a size like "600M" or "2G", got "lots"',
+    'scaler.nodes[1].memory: expected a size like "600M" or "2Gi" (suffixes B, K/KB, M/MB, G/GB, T/TB, P/PB, E/EB (powers of 1000) or Ki/KiB, Mi/MiB, Gi/GiB, Ti/TiB, Pi/PiB, Ei/EiB (powers of 1024), any case; a bare number is bytes), got "lots"',
     'scaler.nodes[1].type: Invalid input: expected string, received number',
     'scaler.scaleInterval: expected a duration like "30s", "5m" or "1h", got "soon"',
     'scaler: Unrecognized key: "extra"',
@@ -70,10 +70,14 @@ t.test(
 t.test('durations and sizes parse to milliseconds and bytes', async (t) => {
   const parsed = Schema.parse({
     scaleInterval: '2m',
-    nodes: [{ type: 'm5.large', maxNodes: 3, memory: '600M' }],
+    nodes: [
+      { type: 'm5.large', maxNodes: 3, memory: '600M' },
+      { type: 'm5.large', maxNodes: 3, memory: '600Mi' },
+    ],
   });
   t.equal(parsed.scaleInterval, 120_000);
-  t.equal(parsed.nodes[0]?.memory, 600 * 2 ** 20);
+  t.equal(parsed.nodes[0]?.memory, 600_000_000, 'M is decimal, as in Toil');
+  t.equal(parsed.nodes[1]?.memory, 600 * 2 ** 20, 'Mi is binary');
 });
 
 t.test('a frozen config cannot be changed, however deep', async (t) => {

@@ -1,24 +1,66 @@
 import t from 'tap';
-import { formatBytes, formatDuration, tryParseBytes, tryParseDurationMs } from '../../src/common/units.js';
+import {
+  formatBytes,
+  formatDuration,
+  SIZE_SUFFIXES,
+  tryParseBytes,
+  tryParseDurationMs,
+} from '../../src/common/units.js';
 
-t.test('sizes parse as Toil parses them (binary suffixes)', async (t) => {
-  const rows: [string | number, number | undefined][] = [
-    ['600M', 600 * 2 ** 20],
-    ['2G', 2 * 2 ** 30],
-    ['2Gi', 2 * 2 ** 30],
-    ['512MiB', 512 * 2 ** 20],
-    ['1.5T', 1.5 * 2 ** 40],
-    ['1024', 1024],
-    [4096, 4096],
-    ['2 G', 2 * 2 ** 30],
-    ['2b', 2],
-    ['2i', undefined],
-    ['two gigs', undefined],
-    ['-1G', undefined],
-    ['', undefined],
-    [Number.NaN, undefined],
+t.test("sizes parse as Toil's human2bytes parses them", async (t) => {
+  const rows: [family: string, input: string | number, bytes: number | undefined][] = [
+    ['decimal: K/M/G/T/P/E are powers of 1000', '600M', 600_000_000],
+    ['decimal', '2G', 2_000_000_000],
+    ['decimal', '1.5T', 1.5e12],
+    ['decimal', '100K', 100_000],
+    ['decimal', '1P', 1e15],
+    ['decimal', '1E', 1e18],
+    ['decimal with B', '2GB', 2_000_000_000],
+    ['decimal with B', '3kb', 3000],
+    ['decimal with B', '1EB', 1e18],
+    ['binary: Ki/Mi/Gi/Ti/Pi/Ei are powers of 1024', '2Gi', 2 * 2 ** 30],
+    ['binary', '600Mi', 600 * 2 ** 20],
+    ['binary', '100Ki', 102_400],
+    ['binary', '1.5Ti', 1.5 * 2 ** 40],
+    ['binary', '1Pi', 2 ** 50],
+    ['binary', '1Ei', 2 ** 60],
+    ['binary with B', '512MiB', 512 * 2 ** 20],
+    ['binary with B', '2GiB', 2 * 2 ** 30],
+    ['binary, fraction floored', '2.9Gi', Math.floor(2.9 * 2 ** 30)],
+    ['any case', '2g', 2_000_000_000],
+    ['any case', '2gi', 2 * 2 ** 30],
+    ['any case', '2GIB', 2 * 2 ** 30],
+    ['any case', '2gIb', 2 * 2 ** 30],
+    ['any case', '2Mb', 2_000_000],
+    ['space before the suffix', '2 G', 2_000_000_000],
+    ['space before the suffix', '2 Gi', 2 * 2 ** 30],
+    ['bare number: bytes', '1024', 1024],
+    ['bare number: bytes', '0', 0],
+    ['bare number: bytes', 4096, 4096],
+    ['B alone: bytes', '2b', 2],
+    ['B alone: bytes', '2B', 2],
+    ['refused: i without a prefix', '2i', undefined],
+    ['refused: B before i', '2Bi', undefined],
+    ['refused: i after B', '2Gbi', undefined],
+    ['refused: no such prefix', '2X', undefined],
+    ['refused: no such prefix', '2Z', undefined],
+    ['refused: no such prefix', '2Zi', undefined],
+    ['refused: words', 'two gigs', undefined],
+    ['refused: words', '2 gigabytes', undefined],
+    ['refused: suffix without a number', 'G', undefined],
+    ['refused: negative', '-1G', undefined],
+    ['refused: empty', '', undefined],
+    ['refused: not a number', Number.NaN, undefined],
+    ['refused: negative number', -1, undefined],
   ];
-  for (const [input, want] of rows) t.equal(tryParseBytes(input), want, `${JSON.stringify(input)}`);
+  for (const [family, input, want] of rows)
+    t.equal(tryParseBytes(input), want, `${family}: ${JSON.stringify(input)}`);
+});
+
+t.test('the suffixes a refusal lists are the ones accepted', async (t) => {
+  for (const suffix of SIZE_SUFFIXES.match(/\b[KMGTPE]i?B?\b/g) ?? [])
+    t.not(tryParseBytes(`1${suffix}`), undefined, `1${suffix}`);
+  t.match(SIZE_SUFFIXES, /K\/KB.*E\/EB \(powers of 1000\).*Ki\/KiB.*Ei\/EiB \(powers of 1024\)/);
 });
 
 t.test('durations parse to milliseconds; a bare number is seconds', async (t) => {
@@ -40,6 +82,7 @@ t.test('durations parse to milliseconds; a bare number is seconds', async (t) =>
 t.test('sizes and durations format for people', async (t) => {
   t.equal(formatBytes(512), '512 B');
   t.equal(formatBytes(2 * 2 ** 30), '2.0 GiB');
+  t.equal(formatBytes(2e9), '1.9 GiB', 'always binary, named as such');
   t.equal(formatDuration(350), '350ms');
   t.equal(formatDuration(45_000), '45s');
   t.equal(formatDuration(3_720_000), '1h02m');

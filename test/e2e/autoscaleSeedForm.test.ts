@@ -29,7 +29,7 @@ t.test('flags that would hang the workflow are refused up front, naming the flag
   const cases: { name: string; flags: string[]; expect: RegExp }[] = [
     {
       name: 'a job larger than every allowed node type',
-      flags: ['--nodeType', 't2.micro', '--defaultDisk', '200G'],
+      flags: ['--nodeType', 't2.micro', '--defaultDisk', '200Gi'],
       expect: /job 'setup' can never run: disk: asks 200\.0 GiB.*change --nodeTypes\/--nodeType/,
     },
     {

@@ -11,7 +11,7 @@ t.setTimeout(300_000);
 function workflowSource(body: string): string {
   return `import { appendFileSync, writeFileSync } from 'node:fs';
 import { defineJob, defineWorkflow } from 'toil-ts';
-const SMALL = { cores: 0.5, memory: '32M', disk: '1M', preemptable: true };
+const SMALL = { cores: 0.5, memory: '32Mi', disk: '1Mi', preemptable: true };
 const step = defineJob<number, number>('step', SMALL, (_job, n) => { ${body} });
 const root = defineJob<number, number>('root', SMALL, (job, n) => job.addChild(step, n).rv());
 export default defineWorkflow<number>({

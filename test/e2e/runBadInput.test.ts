@@ -42,7 +42,7 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
     },
     {
       name: 'a job asking for more than the batch system allows',
-      args: ['run', SORT, 'file:./big', '--numLines', '10', '--maxMemory', '100M'],
+      args: ['run', SORT, 'file:./big', '--numLines', '10', '--maxMemory', '100Mi'],
       expect:
         /job 'setup' asks for 600\.0 MiB memory, more than the largest node allows \(.*100\.0 MiB memory/,
       // The workflow started: --restart with a larger --maxMemory resumes it.

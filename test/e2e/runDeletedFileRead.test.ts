@@ -7,7 +7,7 @@ import { runToil, scratchDir } from '../fixtures/workflowCli.js';
 const WORKFLOW = `
 import { readFileSync } from 'node:fs';
 import { defineJob, defineWorkflow, type FileID } from 'toil-ts';
-const SMALL = { cores: 0.1, memory: '32M', disk: '1M' };
+const SMALL = { cores: 0.1, memory: '32Mi', disk: '1Mi' };
 const writer = defineJob<null, FileID>('writer', SMALL, async (job) => {
   const id = await job.fileStore.writeGlobalFileBytes('hello');
   job.fileStore.deleteGlobalFile(id);

@@ -7,7 +7,7 @@ import { runToil, scratchDir } from '../fixtures/workflowCli.js';
 const WORKFLOW = `
 import { existsSync, writeFileSync } from 'node:fs';
 import { defineJob, defineWorkflow } from 'toil-ts';
-const answer = defineJob<null, number>('answer', { cores: 0.1, memory: '32M', disk: '1M' }, () => 42);
+const answer = defineJob<null, number>('answer', { cores: 0.1, memory: '32Mi', disk: '1Mi' }, () => 42);
 export default defineWorkflow<number>({
   start(ctx) { return ctx.root(answer, null); },
   finish(ctx, result) {

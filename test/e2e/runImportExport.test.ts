@@ -8,7 +8,7 @@ import { runToil, scratchDir } from '../fixtures/workflowCli.js';
 // result to a file:// URL. Arguments: the source and the destination, as given.
 const STAGING = `
 import { defineJob, defineWorkflow, type FileID } from 'toil-ts';
-const hello = defineJob<FileID, FileID>('hello', { cores: 0.1, memory: '32M', disk: '1M' }, async (job, id) =>
+const hello = defineJob<FileID, FileID>('hello', { cores: 0.1, memory: '32Mi', disk: '1Mi' }, async (job, id) =>
   job.fileStore.writeGlobalFileBytes((await job.fileStore.readGlobalFileBytes(id)).toString() + 'World!'));
 export default defineWorkflow<FileID>({
   async start(ctx) { return ctx.root(hello, await ctx.importFile(ctx.args[0]!)); },
@@ -94,7 +94,7 @@ t.test(
 // Toil's AbstractFileStore has import_file/export_file too: a job stages files itself.
 const IN_JOB = `
 import { defineJob, defineWorkflow } from 'toil-ts';
-const stage = defineJob<{ from: string; to: string }, string>('stage', { cores: 0.1, memory: '32M', disk: '1M' },
+const stage = defineJob<{ from: string; to: string }, string>('stage', { cores: 0.1, memory: '32Mi', disk: '1Mi' },
   async (job, { from, to }) => {
     const id = await job.fileStore.importFile(from);
     const out = await job.fileStore.writeGlobalFileBytes((await job.fileStore.readGlobalFileBytes(id)).toString() + 'World!');

@@ -9,7 +9,7 @@ const WORKFLOW = `
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineJob, defineWorkflow } from 'toil-ts';
-const SMALL = { cores: 0.1, memory: '32M', disk: '1M' };
+const SMALL = { cores: 0.1, memory: '32Mi', disk: '1Mi' };
 const sizes = defineJob<null, unknown>('sizes', SMALL, async (job) => {
   const dir = job.tempDir;
   writeFileSync(join(dir, 'scratch.txt'), 'x');

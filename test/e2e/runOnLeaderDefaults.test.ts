@@ -36,13 +36,14 @@ t.test('--defaultCores/--defaultMemory/--defaultDisk travel with the submission'
   const r = await runToil(
     [
       ...['run', SORT, `file:${dir}/js`, '--leader', url, '--leaderToken', 'x'],
-      ...['--defaultCores', '3', '--defaultMemory', '100G', '--defaultDisk', '7G'],
+      ...['--defaultCores', '3', '--defaultMemory', '100G', '--defaultDisk', '7Gi'],
     ],
     { cwd: dir },
   );
   t.equal(r.code, 2, 'the refusal is reported');
   t.match(r.stderr, /refused the workflow: recorded/);
-  t.match(bodies, [{ defaults: { cores: 3, memory: 100 * 2 ** 30, disk: 7 * 2 ** 30 } }]);
+  // As in Toil, G is 10^9 bytes and Gi 2^30.
+  t.match(bodies, [{ defaults: { cores: 3, memory: 100_000_000_000, disk: 7 * 2 ** 30 } }]);
 });
 
 t.test("without them nothing is sent: the leader's defaults are Toil's", async (t) => {

@@ -8,7 +8,7 @@ import { runToil, scratchDir } from '../fixtures/workflowCli.js';
 const CHAIN = `
 import { writeFileSync } from 'node:fs';
 import { defineJob, defineWorkflow } from 'toil-ts';
-const step = defineJob<{ i: number; n: number }, number>('step', { cores: 0.1, memory: '32M', disk: '1M' },
+const step = defineJob<{ i: number; n: number }, number>('step', { cores: 0.1, memory: '32Mi', disk: '1Mi' },
   (job, { i, n }) => (i >= n ? i : job.addFollowOn(step, { i: i + 1, n }).rv()));
 export default defineWorkflow<number>({
   start(ctx) { return ctx.root(step, { i: 0, n: Number(ctx.args[0]) }); },
@@ -19,8 +19,8 @@ export default defineWorkflow<number>({
 // The root promises an element its child's value does not have.
 const BAD_PATH = `
 import { defineJob, defineWorkflow } from 'toil-ts';
-const five = defineJob<null, number>('five', { cores: 0.1, memory: '32M', disk: '1M' }, () => 5);
-const root = defineJob<null, unknown>('root', { cores: 0.1, memory: '32M', disk: '1M' },
+const five = defineJob<null, number>('five', { cores: 0.1, memory: '32Mi', disk: '1Mi' }, () => 5);
+const root = defineJob<null, unknown>('root', { cores: 0.1, memory: '32Mi', disk: '1Mi' },
   (job) => job.addChild(five, null).rv('total', 'count'));
 export default defineWorkflow<unknown>({ start(ctx) { return ctx.root(root, null); } });
 `;
@@ -71,7 +71,7 @@ t.test(
 const SIBLING = `
 import { writeFileSync } from 'node:fs';
 import { defineJob, defineWorkflow } from 'toil-ts';
-const r = { cores: 0.1, memory: '32M', disk: '1M' };
+const r = { cores: 0.1, memory: '32Mi', disk: '1Mi' };
 const slow = defineJob<null, number>('slow', r, async () => { await new Promise((res) => setTimeout(res, 200)); return 41; });
 const b = defineJob<number, number>('b', r, (_job, n) => n + 1);
 const root = defineJob<string, number>('root', r, (job, how) => {

@@ -13,7 +13,7 @@ t.setTimeout(240_000);
 function workflowSource(body: string, stepName = 'step'): string {
   return `import { appendFileSync, writeFileSync } from 'node:fs';
 import { defineJob, defineWorkflow } from 'toil-ts';
-const SMALL = { cores: 0.5, memory: '32M', disk: '1M' };
+const SMALL = { cores: 0.5, memory: '32Mi', disk: '1Mi' };
 const step = defineJob<number, number>('${stepName}', SMALL, (_job, n) => { ${body} });
 const root = defineJob<number, number>('root', SMALL, (job, n) => {
   appendFileSync('ran.log', 'root\\n');

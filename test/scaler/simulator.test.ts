@@ -21,7 +21,7 @@ const wide = (n: number, runtime: number, preemptable = false): Trace =>
       id: `j${i}`,
       name: 'work',
       cores: 2,
-      memory: '1G',
+      memory: '1Gi',
       runtime,
       preemptable,
     })),
@@ -159,10 +159,10 @@ t.test(
             id: `small${i}`,
             name: 'small',
             cores: 2,
-            memory: '4G',
+            memory: '4Gi',
             runtime: 3600,
           })),
-          { id: 'big', name: 'big', cores: 16, memory: '100G', runtime: 600, preemptable: row.preemptable },
+          { id: 'big', name: 'big', cores: 16, memory: '100Gi', runtime: 600, preemptable: row.preemptable },
         ],
       });
       for (const policy of ['cost', 'toil-classic'] as const) {
@@ -186,7 +186,7 @@ t.test('Toil #3406: day-long jobs take about one day with cost, two with classic
       id: `d${i}`,
       name: 'assemble',
       cores: 8,
-      memory: '20G',
+      memory: '20Gi',
       runtime: 86_400,
     })),
   });
@@ -205,7 +205,7 @@ t.test('trace validation names the field', async (t) => {
     { name: 'no jobs', doc: { name: 'x', jobs: [] }, want: /^jobs: Too small/ },
     {
       name: 'negative runtime',
-      doc: { name: 'x', jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1G', runtime: -1 }] },
+      doc: { name: 'x', jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1Gi', runtime: -1 }] },
       want: /^jobs\[0\]\.runtime: Too small/,
     },
     {
@@ -218,8 +218,8 @@ t.test('trace validation names the field', async (t) => {
       doc: {
         name: 'x',
         jobs: [
-          { id: 'a', name: 'a', cores: 1, memory: '1G', runtime: 1 },
-          { id: 'a', name: 'a', cores: 1, memory: '1G', runtime: 1 },
+          { id: 'a', name: 'a', cores: 1, memory: '1Gi', runtime: 1 },
+          { id: 'a', name: 'a', cores: 1, memory: '1Gi', runtime: 1 },
         ],
       },
       want: /^jobs\[1\]\.id: duplicate id "a"/,
@@ -228,7 +228,7 @@ t.test('trace validation names the field', async (t) => {
       name: 'unknown dependency',
       doc: {
         name: 'x',
-        jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1G', runtime: 1, dependsOn: ['b'] }],
+        jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1Gi', runtime: 1, dependsOn: ['b'] }],
       },
       want: /^jobs\[0\]\.dependsOn\[0\]: no job has id "b"/,
     },
@@ -237,15 +237,15 @@ t.test('trace validation names the field', async (t) => {
       doc: {
         name: 'x',
         jobs: [
-          { id: 'a', name: 'a', cores: 1, memory: '1G', runtime: 1, dependsOn: ['b'] },
-          { id: 'b', name: 'b', cores: 1, memory: '1G', runtime: 1, dependsOn: ['a'] },
+          { id: 'a', name: 'a', cores: 1, memory: '1Gi', runtime: 1, dependsOn: ['b'] },
+          { id: 'b', name: 'b', cores: 1, memory: '1Gi', runtime: 1, dependsOn: ['a'] },
         ],
       },
       want: /dependency cycle/,
     },
     {
       name: 'unknown field',
-      doc: { name: 'x', jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1G', runtime: 1, gpus: 1 }] },
+      doc: { name: 'x', jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1Gi', runtime: 1, gpus: 1 }] },
       want: /jobs\[0\].*gpus/,
     },
   ];
@@ -264,7 +264,7 @@ t.test('trace validation names the field', async (t) => {
   t.equal(
     parseTrace({
       name: 'x',
-      jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1G', runtime: 1, preemptible: true }],
+      jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1Gi', runtime: 1, preemptible: true }],
     }).jobs[0]!.preemptable,
     true,
     'preemptible spelling',
@@ -292,7 +292,7 @@ t.test('the simulate command reads files and reports problems as user errors', a
   const configPath = join(dir, 'cluster.yaml');
   writeFileSync(
     tracePath,
-    JSON.stringify({ name: 'tiny', jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1G', runtime: 30 }] }),
+    JSON.stringify({ name: 'tiny', jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1Gi', runtime: 30 }] }),
   );
   writeFileSync(configPath, 'scaler:\n  nodeTypes: c5.large\nsimulation:\n  seed: 4\n');
   const r = await runSimulation(tracePath, configPath, { policy: 'toil-classic' });
@@ -324,7 +324,7 @@ t.test('the cost breakdown splits billed time into boot, used, unused, idle and 
   const half = simulate(
     parseTrace({
       name: 'half',
-      jobs: [{ id: 'a', name: 'a', cores: 1, memory: '100M', runtime: 3600, preemptable: false }],
+      jobs: [{ id: 'a', name: 'a', cores: 1, memory: '100Mi', runtime: 3600, preemptable: false }],
     }),
     scaler,
     simulation,
@@ -344,9 +344,9 @@ t.test(
     const trace = parseTrace({
       name: 'stuck',
       jobs: [
-        { id: 'small', name: 'small', cores: 1, memory: '1G', runtime: 60 },
-        { id: 'huge', name: 'huge', cores: 1, memory: '300G', runtime: 60 },
-        { id: 'after', name: 'after', cores: 1, memory: '1G', runtime: 60, dependsOn: ['huge'] },
+        { id: 'small', name: 'small', cores: 1, memory: '1Gi', runtime: 60 },
+        { id: 'huge', name: 'huge', cores: 1, memory: '300Gi', runtime: 60 },
+        { id: 'after', name: 'after', cores: 1, memory: '1Gi', runtime: 60, dependsOn: ['huge'] },
       ],
     });
     const rows = [
@@ -412,7 +412,7 @@ t.test(
     // A job that arrives in 5 hours on an idle cluster.
     const late = parseTrace({
       name: 'late',
-      jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1G', runtime: 60, arrival: 18_000 }],
+      jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1Gi', runtime: 60, arrival: 18_000 }],
     });
     const l = simulate(late, setup({ nodeTypes: 'c5.large' }).scaler, simulation, { policy: 'toil-classic' });
     t.equal(l.ended, 'finished');
@@ -444,7 +444,7 @@ t.test('a leader config given to simulate is named as one, with what simulate ta
   const configPath = join(dir, 'leader.yaml');
   writeFileSync(
     tracePath,
-    JSON.stringify({ name: 'tiny', jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1G', runtime: 30 }] }),
+    JSON.stringify({ name: 'tiny', jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1Gi', runtime: 30 }] }),
   );
   writeFileSync(
     configPath,

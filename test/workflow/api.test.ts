@@ -22,12 +22,12 @@ import {
   parseRequirements,
 } from '../../src/workflow/jobBuilder.js';
 
-t.test('requirements: sizes in binary units like Toil, preemptible accepted, bad values named', (t) => {
+t.test('requirements: sizes in units as Toil reads them, preemptible accepted, bad values named', (t) => {
   t.same(
-    parseRequirements({ cores: 2, memory: '600M', disk: '2G', preemptible: true, walltime: '5m' }, 'j'),
+    parseRequirements({ cores: 2, memory: '600M', disk: '2Gi', preemptible: true, walltime: '5m' }, 'j'),
     {
       cores: 2,
-      memory: 600 * 2 ** 20,
+      memory: 600_000_000,
       disk: 2 * 2 ** 30,
       preemptable: true,
       walltimeMs: 300_000,
@@ -36,7 +36,7 @@ t.test('requirements: sizes in binary units like Toil, preemptible accepted, bad
   t.same(parseRequirements({}, 'j'), {});
   t.throws(
     () => parseRequirements({ memory: 'lots' }, 'big'),
-    /job 'big': memory must be a size like "600M"/,
+    /^job 'big': memory must be a size like "600M" or "2Gi" \(suffixes B, K\/KB, .*Ei\/EiB \(powers of 1024\), any case; a bare number is bytes\), got "lots"$/,
   );
   t.throws(() => parseRequirements({ cores: 0 }, 'z'), /job 'z': cores must be a positive number/);
   t.throws(() => parseRequirements({ walltime: 'soon' }, 'w'), /walltime must be a duration/);
@@ -201,7 +201,7 @@ t.test(
     const c = new JobCollector();
     const root = c.declare(job, 1);
     const kid = root.addChild(job, root.rv());
-    root.addFollowOn(job, kid.rv(), { memory: '1G' });
+    root.addFollowOn(job, kid.rv(), { memory: '1Gi' });
     const specs = c.specs();
     t.equal(specs.length, 3);
     t.same(specs[0]!.children, [kid.jobId]);
