@@ -208,6 +208,12 @@ export const ERROR_CODES = {
     dispositions: u,
     meaning: 'an object fails its length/SHA-256 check or does not parse (named)',
   },
+  JOBSTORE_NOT_OURS: {
+    area: 'jobstore',
+    dispositions: u,
+    meaning:
+      "an aws: job store's bucket exists but holds objects no job store wrote (someone else's bucket): never used or deleted",
+  },
   JOBSTORE_LEASED: {
     area: 'jobstore',
     dispositions: u,

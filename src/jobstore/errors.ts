@@ -12,6 +12,17 @@ export class JobStoreNotFoundError extends UserInputError {
   }
 }
 
+/** An `aws:` job store's bucket exists but holds objects no job store wrote: someone else's. */
+export class JobStoreNotOursError extends UserInputError {
+  constructor(locator: string, bucket: string, key: string) {
+    super(
+      'JOBSTORE_NOT_OURS',
+      `job store ${locator}: bucket ${bucket} exists and holds objects no job store wrote (e.g. '${key}'; no leader.json), so it is not used, written to or deleted (expected a bucket made by toil: name another job store, or empty the bucket yourself)`,
+      { locator, bucket },
+    );
+  }
+}
+
 /** A new workflow named a job store that already exists. */
 export class JobStoreExistsError extends UserInputError {
   constructor(locator: string) {

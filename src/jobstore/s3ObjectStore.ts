@@ -30,6 +30,7 @@ import {
   JobStoreAccessError,
   JobStoreExistsError,
   JobStoreNotFoundError,
+  JobStoreNotOursError,
   JobStoreUnavailableError,
   ObjectNotFoundError,
   PreconditionFailedError,
@@ -44,6 +45,7 @@ import {
   type Integrity,
   type ObjectRef,
 } from './integrity.js';
+import { LEADER_KEY } from './lease.js';
 import type { Locator } from './locator.js';
 import {
   assertValidKey,
@@ -206,16 +208,30 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * True for a bucket this job store made: one holding its lease record (the first object every
+   * leader writes), or an empty one (a create cut short). A bucket of that name holding other
+   * objects is someone else's: JobStoreNotOursError, so no command writes into it or deletes it.
+   */
   async exists(): Promise<boolean> {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
-      return true;
     } catch (e) {
       if (httpStatus(e) === 404 || errorName(e) === 'NotFound' || errorName(e) === 'NoSuchBucket') {
         return false;
       }
       throw this.translate(e, 'HeadBucket');
     }
+    if (await this.head(LEADER_KEY)) return true;
+    let page;
+    try {
+      page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, MaxKeys: 1 }));
+    } catch (e) {
+      throw this.translate(e, 'ListObjectsV2');
+    }
+    const foreign = page.Contents?.[0]?.Key;
+    if (foreign !== undefined) throw new JobStoreNotOursError(this.locator, this.bucket, foreign);
+    return true;
   }
 
   async destroy(): Promise<void> {
@@ -223,13 +239,16 @@ export class S3ObjectStore implements ObjectStore {
       await this.abortMultipartUploads();
       let batch: string[] = [];
       for await (const info of this.listRaw('', undefined)) {
+        // The lease record goes last: a destroy cut short leaves a bucket exists() still owns.
+        if (info.key === LEADER_KEY) continue;
         batch.push(info.key);
         if (batch.length === DELETE_BATCH) {
           await this.deleteBatch(batch);
           batch = [];
         }
       }
-      if (batch.length > 0) await this.deleteBatch(batch);
+      batch.push(LEADER_KEY);
+      await this.deleteBatch(batch);
       await this.client.send(new DeleteBucketCommand({ Bucket: this.bucket }));
     } catch (e) {
       if (e instanceof JobStoreNotFoundError || errorName(e) === 'NoSuchBucket') return;
