@@ -125,7 +125,12 @@ export async function runOnLeader(
     out.line(`toil: job '${job.name}' (${job.jobId}) failed after ${job.attempts} attempt(s):`);
     for (const l of job.logTail.split('\n')) out.line(`    ${l}`);
   }
-  out.line(`toil: the job store ${jobStore} is kept; submit again to restart it`);
+  if (final.failedJobs?.some((job) => job.committed))
+    // Every job's value is committed: a resubmission would build the same result and fail the same way.
+    out.line(
+      `toil: the job store ${jobStore} is kept, but submitting again cannot help: the result is built from values every job already committed, which a restart does not change; fix the workflow (what it returns, or the promise's path) and run it anew (toil clean ${jobStore} first, or another job store)`,
+    );
+  else out.line(`toil: the job store ${jobStore} is kept; submit again to restart it`);
   return 1;
 }
 

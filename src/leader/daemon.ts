@@ -797,6 +797,8 @@ export interface FailedJobSummary {
   readonly attempts: number;
   /** Its error's first line and the last lines of its log (at most 20 lines of 200 characters). */
   readonly logTail: string;
+  /** The failure is in values already committed, which a resubmission does not change. */
+  readonly committed?: true;
 }
 
 /** The failed jobs a run keeps for people to read: enough to see a pattern, never a flood. */
@@ -808,6 +810,7 @@ export function failedJobSummary(f: {
   name: string;
   attempts: number;
   reason: string;
+  committed?: true;
 }): FailedJobSummary {
   const all = f.reason.split('\n');
   const lines = all.length <= 20 ? all : [all[0]!, '…', ...all.slice(-18)];
@@ -816,6 +819,7 @@ export function failedJobSummary(f: {
     name: f.name,
     attempts: f.attempts,
     logTail: lines.map((l) => (l.length > 200 ? `${l.slice(0, 199)}…` : l)).join('\n'),
+    ...(f.committed ? { committed: f.committed } : {}),
   };
 }
 

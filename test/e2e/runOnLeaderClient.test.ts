@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { failedJobSummary, type FailedJobSummary } from '../../src/leader/daemon.js';
 import { startToilProcess } from '../fixtures/leaderE2e.js';
 import { REPO_ROOT, scratchDir } from '../fixtures/workflowCli.js';
 
@@ -98,32 +99,14 @@ t.test('a run the leader resumed says how many jobs were already done', async (t
 
 t.test("a failed run prints each failed job's error and log tail, as a local run does", async (t) => {
   const dir = scratchDir(t);
-  const failed = {
-    id: 'wf-3',
-    status: 'failed',
-    message: 'thrower: Error: boom from thrower',
-    failedJobs: [
-      {
-        jobId: 'j-1',
-        name: 'thrower',
-        attempts: 2,
-        logTail: 'Error: boom from thrower\n    at Object.fn (/w/bug.ts:4:9)',
-      },
-    ],
-  };
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(req.method === 'POST' ? 202 : 200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(req.method === 'POST' ? { id: 'wf-3', status: 'running' } : failed));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => void server.close());
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const r = await startToilProcess(['run', SORT, `file:${dir}/js`, '--leader', url, '--leaderToken', 'x'], {
-    cwd: dir,
-  }).done;
+  const r = await runAgainstFailedLeader(t, dir, 'thrower: Error: boom from thrower', [
+    {
+      jobId: 'j-1',
+      name: 'thrower',
+      attempts: 2,
+      logTail: 'Error: boom from thrower\n    at Object.fn (/w/bug.ts:4:9)',
+    },
+  ]);
   t.equal(r.code, 1);
   t.match(r.stderr, /toil: workflow failed on the leader: thrower: Error: boom from thrower\n/);
   t.match(
@@ -131,3 +114,43 @@ t.test("a failed run prints each failed job's error and log tail, as a local run
     /toil: job 'thrower' \(j-1\) failed after 2 attempt\(s\):\n {4}Error: boom from thrower\n {8}at Object\.fn \(\/w\/bug\.ts:4:9\)\n/,
   );
 });
+
+t.test(
+  'a run whose result cannot be built from committed values says a resubmission cannot help',
+  async (t) => {
+    const dir = scratchDir(t);
+    const reason = 'the workflow\'s result cannot be made: promised value of job j-2 has no element "total"';
+    // As the leader daemon reports the runner's failure.
+    const job = failedJobSummary({ jobId: 'j-1', name: 'root', attempts: 1, reason, committed: true });
+    const r = await runAgainstFailedLeader(t, dir, `root: ${reason}`, [job]);
+    t.equal(r.code, 1);
+    t.match(
+      r.stderr,
+      /toil: the job store file:\S+ is kept, but submitting again cannot help: .* run it anew/,
+    );
+    t.notMatch(r.stderr, /submit again to restart it/);
+  },
+);
+
+/** `toil run … --leader URL` against a stand-in leader that reports the run as `failed` says. */
+async function runAgainstFailedLeader(
+  t: Test,
+  dir: string,
+  message: string,
+  failedJobs: readonly FailedJobSummary[],
+): Promise<{ code: number | null; stderr: string }> {
+  const failed = { id: 'wf-failed', status: 'failed', message, failedJobs };
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(req.method === 'POST' ? 202 : 200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(req.method === 'POST' ? { id: failed.id, status: 'running' } : failed));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => void server.close());
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return startToilProcess(['run', SORT, `file:${dir}/js`, '--leader', url, '--leaderToken', 'x'], {
+    cwd: dir,
+  }).done;
+}
