@@ -323,9 +323,17 @@ export class WorkflowRunner {
       );
     } else if (onSpot || a.lostOnDemand <= cap) {
       next = onSpot ? 'spot' : 'on-demand';
+      // The batch system's reason says which loss it was: a node gone, a spot reclaim, or a
+      // Slurm job cancelled from outside (scancel), which is not the node's doing.
+      const why = update.message ?? 'its node is gone';
       this.log.warn(
-        { job: spec.name, jobId: update.jobId, losses: a.lost },
-        'job lost with its node; running it again (no retry spent)',
+        {
+          job: spec.name,
+          jobId: update.jobId,
+          losses: a.lost,
+          ...(update.node ? { node: update.node } : {}),
+        },
+        `job '${spec.name}' lost (${why}${update.node ? ` on ${update.node}` : ''}); running it again (no retry spent)`,
       );
     } else next = 'failure';
     this.o.onJobLost?.({ jobId: update.jobId, name: spec.name, losses: a.lost, next });

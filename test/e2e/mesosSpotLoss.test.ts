@@ -72,7 +72,11 @@ t.test(
       0,
       `the workflow still succeeded with --retryCount 0\n${result.stderr.slice(-2500)}`,
     );
-    t.match(result.stderr, /job lost with its node; running it again/, 'the leader re-ran lost jobs');
+    t.match(
+      result.stderr,
+      /job '[^']+' lost \(.*\); running it again \(no retry spent\)/,
+      'the leader re-ran lost jobs',
+    );
     const expected = execFileSync('sort', [path.join(dir, 'fileToSort.txt')], {
       env: { ...process.env, LC_ALL: 'C' },
       maxBuffer: 64 << 20,

@@ -3,13 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { ManualClock } from '../../src/common/clock.js';
-import { silentLogger } from '../../src/common/log.js';
+import { createLogger, silentLogger, type Logger } from '../../src/common/log.js';
 import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
 import { JobStore } from '../../src/jobstore/jobStore.js';
 import type { IssuedJob } from '../../src/ports/batchSystem.js';
 import type { JobLostEvent } from '../../src/leader/workflowRunner.js';
 import { runWorkflow } from '../../src/leader/runWorkflow.js';
 import { InProcessBatchSystem } from '../fixtures/workflowInProcess.js';
+import { capturedLog } from '../fixtures/leaderFakes.js';
 import { repoPath } from '../fixtures/repoRoot.js';
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];
@@ -20,14 +21,19 @@ type Test = Parameters<Parameters<typeof t.test>[0]>[0];
  */
 const FILES = repoPath('test/fixtures/workflowFiles.ts');
 
-async function run(t: Test, lose: (job: IssuedJob) => boolean, preemptableRetries?: number) {
+async function run(
+  t: Test,
+  lose: (job: IssuedJob) => boolean,
+  preemptableRetries?: number,
+  o: { lost?: { message: string; node: string }; log?: Logger } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'toil-lost-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const store = new JobStore(new FileObjectStore(join(dir, 'js')));
   const bs = new InProcessBatchSystem(store, dir, {
     interfere: (job) =>
       job.name === 'consume' && lose(job)
-        ? { jobId: job.jobId, attempt: job.attempt, outcome: 'lost' }
+        ? { jobId: job.jobId, attempt: job.attempt, outcome: 'lost', ...o.lost }
         : undefined,
   });
   const events: JobLostEvent[] = [];
@@ -43,7 +49,7 @@ async function run(t: Test, lose: (job: IssuedJob) => boolean, preemptableRetrie
     onJobLost: (e) => events.push(e),
     batchSystem: bs,
     clock: new ManualClock(),
-    log: silentLogger(),
+    log: o.log ?? silentLogger(),
     workerCommand: (l, id, a) => ['toil', 'worker', l, id, '--attempt', String(a)],
     workDir: dir,
   });
@@ -101,3 +107,29 @@ t.test('a job lost on on-demand too re-runs without a retry, then counts as a fa
     '--preemptableRetries 0: the first loss moves it; lost on on-demand with no re-runs left: a failure',
   );
 });
+
+t.test(
+  "a lost job's warning gives the batch system's reason and node (a Slurm job cancelled from outside is not a node lost)",
+  async (t) => {
+    const { destination, lines } = capturedLog();
+    let first = true;
+    const { out } = await run(
+      t,
+      () => {
+        const lose = first;
+        first = false;
+        return lose;
+      },
+      undefined,
+      {
+        lost: { message: 'CANCELLED (None)', node: 'n1' },
+        log: createLogger({ level: 'warn', destination }),
+      },
+    );
+    t.equal(out.status, 'succeeded');
+    t.same(
+      lines.filter((l) => / lost /.test(l.msg)).map((l) => l.msg),
+      ["job 'consume' lost (CANCELLED (None) on n1); running it again (no retry spent)"],
+    );
+  },
+);
