@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { FileObjectStore } from '../jobstore/fileObjectStore.js';
 import { shellQuote } from '../slurm/jobScript.js';
-import type { TickState } from '../scaler/tick/state.js';
+import { leaderStateStores } from '../main/leaderState.js';
 
 /**
  * Where `toil run … --provisioner aws` keeps its leader's state (the tick state: which of the
@@ -57,14 +57,10 @@ export interface LeftByRun {
 }
 
 export async function leftByRun(stateDir: string): Promise<LeftByRun | undefined> {
-  const objects = new FileObjectStore(stateDir);
-  let state: TickState | undefined;
-  try {
-    const o = await objects.get('leader/tick-state.json');
-    state = o ? (JSON.parse(Buffer.from(o.body).toString('utf8')) as TickState) : undefined;
-  } catch {
-    return undefined;
-  }
+  // The run's own reader of its tick state (the leader's state stores), not a second copy of it.
+  const state = await leaderStateStores(new FileObjectStore(stateDir))
+    .tickStore.load()
+    .catch(() => undefined);
   if (!state) return undefined;
   const nodes = Object.entries(state.owned).map(([instanceId, n]) => ({
     instanceId,
