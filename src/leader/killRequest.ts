@@ -124,13 +124,18 @@ export async function waitForKill(
       return undefined; // the run ended
     }
     const obj = await store.objects.get(KILL_KEY).catch(() => undefined);
-    if (!obj) continue;
-    try {
-      const request = JSON.parse(obj.body.toString('utf8')) as KillRequest;
-      if (request.format === 1 && request.generation === generation) return request;
-    } catch {
-      // Not a request this leader can read: not one for it either.
-    }
+    const request = obj && killRequestFor(obj.body, generation);
+    if (request) return request;
+  }
+}
+
+/** The kill request in `body` if it is addressed to `generation`; one that does not parse is none. */
+function killRequestFor(body: Buffer, generation: number): KillRequest | undefined {
+  try {
+    const request = JSON.parse(body.toString('utf8')) as KillRequest;
+    return request.format === 1 && request.generation === generation ? request : undefined;
+  } catch {
+    return undefined; // not a request a leader can read: not one for it either
   }
 }
 
@@ -142,11 +147,5 @@ export async function waitForKill(
  */
 export async function pendingKillRequest(store: JobStore): Promise<KillRequest | undefined> {
   const [obj, leader] = await Promise.all([store.objects.get(KILL_KEY), currentLeader(store)]);
-  if (!obj || !leader) return undefined;
-  try {
-    const request = JSON.parse(obj.body.toString('utf8')) as KillRequest;
-    return request.format === 1 && request.generation === leader.generation ? request : undefined;
-  } catch {
-    return undefined;
-  }
+  return obj && leader ? killRequestFor(obj.body, leader.generation) : undefined;
 }
