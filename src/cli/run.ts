@@ -45,6 +45,7 @@ export interface RunFlags extends AutoscalingFlags, SlurmRunFlags {
   batchSystem: string;
   maxCores?: string;
   maxMemory?: string;
+  scale?: string;
   maxDisk?: string;
   defaultCores: string;
   defaultMemory: string;
@@ -119,6 +120,10 @@ export const command: SubCommand = {
       .option(
         '--maxDisk <size>',
         'single_machine: disk to use at once (default: the work directory file system)',
+      )
+      .option(
+        '--scale <factor>',
+        "single_machine: count each job's cores times this, e.g. 0.5 to run a workflow written for bigger machines (default 1)",
       )
       .option('--defaultCores <n>', 'cores of a job that declares none', '1')
       .option('--defaultMemory <size>', 'memory of a job that declares none', '2Gi')
@@ -241,6 +246,7 @@ async function run(
   }
   const defaultPreemptable = givenDefaultPreemptable(f) ?? false;
   const defaults = { ...parseJobDefaults(f), preemptable: defaultPreemptable };
+  const coreScale = f.scale !== undefined ? parseCoreScale(f.scale) : undefined;
   const ignoredScalingFlags = await checkIgnoredScalingFlags(f);
   const clock = new RealClock();
   const { console, log, close } = runOutput(f, clock);
@@ -257,6 +263,10 @@ async function run(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  if (coreScale !== undefined && batchSystemName !== 'single_machine')
+    console.line(
+      `toil: --scale has no effect with --batchSystem ${batchSystemName}: it scales the cores of jobs the single_machine batch system runs`,
+    );
   if (ignoredScalingFlags.length > 0)
     console.line(
       `toil: ${ignoredScalingFlags.join(', ')} ${ignoredScalingFlags.length === 1 ? 'takes' : 'take'} effect only with --provisioner aws; this run scales nothing (--batchSystem ${batchSystemName})`,
@@ -277,6 +287,7 @@ async function run(
       ...(f.maxCores !== undefined ? { maxCores: parseCores('--maxCores', f.maxCores) } : {}),
       ...(f.maxMemory !== undefined ? { maxMemory: parseSize('--maxMemory', f.maxMemory) } : {}),
       ...(f.maxDisk !== undefined ? { maxDisk: parseSize('--maxDisk', f.maxDisk) } : {}),
+      ...(coreScale !== undefined ? { coreScale } : {}),
       ...(f.freshWorkers ? { warmWorkers: false } : {}),
       ...(mesosMaster !== undefined ? { mesosMaster } : {}),
       ...(f.slurmPartition !== undefined ? { slurmPartition: f.slurmPartition } : {}),
@@ -465,6 +476,14 @@ export function parseCores(flag: string, v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0)
     throw new UserInputError('BAD_FLAG', `${flag} ${v}: expected a number of cores > 0`);
+  return n;
+}
+
+/** Toil's `--scale`: a factor > 0 (Toil's open interval). */
+export function parseCoreScale(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw new UserInputError('BAD_FLAG', `--scale ${v}: expected a number > 0, e.g. 0.5`);
   return n;
 }
 

@@ -19,6 +19,11 @@ export interface SingleMachineOptions {
   readonly maxCores: number;
   readonly maxMemory: number;
   readonly maxDisk: number;
+  /**
+   * Toil's `--scale`: each job counts as its cores times this (rounded up to a tenth of a core, at
+   * least a tenth), so a workflow written for bigger machines runs on this one. Default 1.
+   */
+  readonly coreScale?: number;
   readonly clock: Clock;
   readonly log: Logger;
   /**
@@ -48,6 +53,15 @@ interface WarmWorker {
 
 const OUTPUT_TAIL = 8 * 1024;
 const EPSILON = 1e-9;
+/** Toil's single machine counts cores in tenths (its `minCores`, 0.1). */
+const TENTHS = 10;
+
+/** The cores a job asking for `cores` counts as under Toil's `--scale`. */
+export function scaledCores(cores: number, scale: number): number {
+  if (scale === 1) return cores;
+  // Divided, not multiplied by 0.1, so 0.3 is 0.3 (not 0.30000000000000004).
+  return Math.max(Math.ceil(cores * scale * TENTHS - EPSILON), 1) / TENTHS;
+}
 
 /**
  * Runs jobs as child processes of the leader, as many at once as fit in maxCores, maxMemory and
@@ -78,16 +92,32 @@ export class SingleMachineBatchSystem implements BatchSystem {
     this.listener = listener;
   }
 
+  /** The largest job as it declares itself: under `--scale` its cores are the machine's ÷ scale. */
   maxJobRequirements(): JobRequirements {
-    return { cores: this.o.maxCores, memory: this.o.maxMemory, disk: this.o.maxDisk, preemptable: true };
+    const scale = this.o.coreScale ?? 1;
+    return {
+      cores: this.o.maxCores / scale,
+      memory: this.o.maxMemory,
+      disk: this.o.maxDisk,
+      preemptable: true,
+    };
   }
 
-  async issue(job: IssuedJob): Promise<void> {
+  async issue(issued: IssuedJob): Promise<void> {
+    const scale = this.o.coreScale ?? 1;
+    const job =
+      scale === 1
+        ? issued
+        : {
+            ...issued,
+            requirements: { ...issued.requirements, cores: scaledCores(issued.requirements.cores, scale) },
+          };
     const r = job.requirements;
     if (r.cores > this.o.maxCores + EPSILON || r.memory > this.o.maxMemory || r.disk > this.o.maxDisk) {
+      const scaled = scale === 1 ? '' : ` (${issued.requirements.cores} cores at --scale ${scale})`;
       throw new JobTooBigError(
         job.name,
-        `${r.cores} cores, ${formatBytes(r.memory)} memory, ${formatBytes(r.disk)} disk`,
+        `${r.cores} cores${scaled}, ${formatBytes(r.memory)} memory, ${formatBytes(r.disk)} disk`,
         `${this.o.maxCores} cores, ${formatBytes(this.o.maxMemory)} memory, ${formatBytes(this.o.maxDisk)} disk on this machine`,
       );
     }

@@ -68,6 +68,8 @@ export interface CreateBatchSystemOptions {
   readonly maxCores?: number;
   readonly maxMemory?: number;
   readonly maxDisk?: number;
+  /** single_machine: Toil's `--scale`, the factor each job's cores count as (default 1). */
+  readonly coreScale?: number;
   /** single_machine: keep worker processes warm between jobs (default true). */
   readonly warmWorkers?: boolean;
   /** mesos: the master's host:port (--mesosMaster / --mesosEndpoint). */
@@ -95,6 +97,7 @@ export function createBatchSystem(
       maxCores: options.maxCores ?? machine.cores,
       maxMemory: options.maxMemory ?? machine.memory,
       maxDisk: options.maxDisk ?? machine.disk,
+      ...(options.coreScale !== undefined ? { coreScale: options.coreScale } : {}),
       clock: options.clock,
       log: options.log,
       ...(options.warmWorkers === false

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { REPO_ROOT, runToil, scratchDir, sortedLikeCSort } from '../fixtures/workflowCli.js';
@@ -106,3 +106,55 @@ t.test("--stats keeps the job store, and `toil stats` reports each job name's ru
   t.equal(gone.code, 2);
   t.match(gone.stderr, /job store file:\.\/absent does not exist/);
 });
+
+// Jobs written for an 8-core machine; each says how many of its siblings ran beside it.
+const EIGHT_CORE_WORKFLOW = `
+import { defineJob, defineWorkflow } from 'toil-ts';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+const big = defineJob<number, number>('big', { cores: 8, memory: '32Mi', disk: '1Mi' }, async (job, i) => {
+  mkdirSync('running', { recursive: true });
+  writeFileSync('running/' + i, '');
+  let most = 0;
+  for (let k = 0; k < 20; k++) {
+    most = Math.max(most, readdirSync('running').length);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  rmSync('running/' + i);
+  return most;
+});
+const collect = defineJob<number[], number[]>('collect', { cores: 0.1, memory: '32Mi', disk: '1Mi' }, (_j, xs) => xs);
+const root = defineJob<null, number[]>('root', { cores: 0.1, memory: '32Mi', disk: '1Mi' }, (job) =>
+  job.addFollowOn(collect, [0, 1, 2, 3].map((i) => job.addChild(big, i).rv())).rv());
+export default defineWorkflow<number[]>({
+  start(ctx) { return ctx.root(root, null); },
+  finish(_ctx, most) { writeFileSync('most.json', JSON.stringify(most)); },
+});
+`;
+
+t.test(
+  "--scale as Toil's single machine: 8-core jobs run on 2 cores at 0.25, one at a time at 0.25, refused without it",
+  async (t) => {
+    const dir = scratchDir(t);
+    writeFileSync(join(dir, 'wf.ts'), EIGHT_CORE_WORKFLOW);
+    const refused = await runToil(['run', 'wf.ts', 'file:./none', '--maxCores', '2', '--disableProgress'], {
+      cwd: dir,
+    });
+    t.equal(refused.code, 2, refused.stderr);
+    t.match(refused.stderr, /job 'big' asks for 8 cores, more than the largest node allows \(2 cores/);
+    for (const [scale, together] of [
+      ['0.25', 1],
+      ['0.125', 2],
+    ] as const) {
+      const r = await runToil(
+        ['run', 'wf.ts', `file:./js-${scale}`, '--maxCores', '2', '--scale', scale, '--disableProgress'],
+        { cwd: dir },
+      );
+      t.equal(r.code, 0, r.stderr);
+      const most = Math.max(...(JSON.parse(readFileSync(join(dir, 'most.json'), 'utf8')) as number[]));
+      t.equal(most, together, `--scale ${scale}: at most ${together} of the 8-core jobs at once on 2 cores`);
+    }
+    const bad = await runToil(['run', 'wf.ts', 'file:./bad', '--scale', '0'], { cwd: dir });
+    t.equal(bad.code, 2);
+    t.match(bad.stderr, /^toil: --scale 0: expected a number > 0/m);
+  },
+);

@@ -2,7 +2,7 @@ import t from 'tap';
 import { RealClock } from '../../src/common/clock.js';
 import { silentLogger } from '../../src/common/log.js';
 import type { IssuedJob, JobUpdate } from '../../src/ports/batchSystem.js';
-import { SingleMachineBatchSystem } from '../../src/leader/singleMachine.js';
+import { SingleMachineBatchSystem, scaledCores } from '../../src/leader/singleMachine.js';
 
 function job(id: string, script: string, cores = 1, memory = 2 ** 20): IssuedJob {
   return {
@@ -15,9 +15,14 @@ function job(id: string, script: string, cores = 1, memory = 2 ** 20): IssuedJob
   };
 }
 
-function system(): { bs: SingleMachineBatchSystem; updates: JobUpdate[]; next: () => Promise<JobUpdate> } {
+function system(coreScale?: number): {
+  bs: SingleMachineBatchSystem;
+  updates: JobUpdate[];
+  next: () => Promise<JobUpdate>;
+} {
   const bs = new SingleMachineBatchSystem({
     maxCores: 2,
+    ...(coreScale !== undefined ? { coreScale } : {}),
     maxMemory: 2 ** 30,
     maxDisk: 2 ** 30,
     clock: new RealClock(),
@@ -75,3 +80,34 @@ t.test('a job bigger than the machine is refused up front; kill stops a running 
   await bs.kill('k');
   t.match(await next(), { jobId: 'k', outcome: 'killed' });
 });
+
+t.test("--scale: a job counts as its cores times the factor, in tenths of a core, as Toil's", async (t) => {
+  const rows: [what: string, cores: number, scale: number, counts: number][] = [
+    ['no scale', 3, 1, 3],
+    ['half', 4, 0.5, 2],
+    ['rounded up to a tenth', 1, 0.25, 0.3],
+    ['never below a tenth', 1, 0.01, 0.1],
+    ['no float noise', 3, 1 / 3, 1],
+  ];
+  for (const [what, cores, scale, counts] of rows) t.equal(scaledCores(cores, scale), counts, what);
+});
+
+t.test(
+  '--scale: jobs written for bigger machines run, as many at once as their scaled cores fit',
+  async (t) => {
+    const { bs, next } = system(0.25);
+    t.teardown(() => bs.shutdown());
+    t.same(bs.maxJobRequirements().cores, 8, 'the largest job, as it declares itself');
+    await t.rejects(bs.issue(job('huge', '0', 12)), {
+      code: 'JOB_TOO_BIG',
+      message: /asks for 3 cores \(12 cores at --scale 0\.25\)/,
+    });
+    const slow = 'setTimeout(() => process.exit(0), 300)';
+    for (const id of ['a', 'b', 'c']) await bs.issue(job(id, slow, 4));
+    const first = await next();
+    t.equal(first.outcome, 'succeeded');
+    t.ok(['a', 'b'].includes(first.jobId), 'two 4-core jobs at 0.25 fill the 2 cores; c waited');
+    await next();
+    t.equal((await next()).jobId, 'c');
+  },
+);
