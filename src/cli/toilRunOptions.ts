@@ -30,6 +30,8 @@ const OUTPUT = "toil-ts keeps a job's output only for its failure report";
 const TOIL_TESTING = "it is Toil's fault-injection and debugging aid for its own tests";
 const SLURM_MEMORY = "toil-ts asks Slurm for each job's memory itself";
 const BACKOFF = 'toil-ts retries a failed job at once';
+const OTHER_BATCH_SYSTEM = (name: string): string =>
+  `it tunes Toil's ${name} batch system; toil-ts's are single_machine, mesos and slurm`;
 const SLURM_FLAGS = 'toil-ts does not pass it to Slurm; give the sbatch flag in TOIL_SLURM_ARGS instead';
 
 const FOREIGN: readonly ForeignOption[] = [
@@ -84,6 +86,24 @@ const FOREIGN: readonly ForeignOption[] = [
   ),
   ...ignored('value', 'toil-ts publishes no workflow metrics to Dockstore', '--publishWorkflowMetrics'),
   ...ignored('value', 'jobs declare their walltime; the scaler learns the rest', '--defaultWalltime'),
+  ...ignored(
+    'value',
+    OTHER_BATCH_SYSTEM('aws_batch'),
+    '--awsBatchRegion',
+    '--awsBatchQueue',
+    '--awsBatchJobRoleArn',
+  ),
+  ...ignored(
+    'value',
+    OTHER_BATCH_SYSTEM('kubernetes'),
+    '--kubernetesHostPath',
+    '--kubernetesOwner',
+    '--kubernetesServiceAccount',
+    '--kubernetesPodTimeout',
+    '--kubernetesPodSecurityContext',
+    '--kubernetesSecurityContext',
+  ),
+  ...ignored('bool', OTHER_BATCH_SYSTEM('kubernetes'), '--kubernetesPrivileged'),
   // Refused: running without them would silently give less than asked for.
   ...refused(
     'value',

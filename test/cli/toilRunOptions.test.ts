@@ -14,8 +14,9 @@ import {
 
 /**
  * Every option of Toil's `toil run` (Toil's src/toil/options/common.py, batchSystems/options.py,
- * statsAndLogging.py, and the Mesos and Slurm batch systems' own) is toil-ts's to take: none is
- * passed on to the workflow, whose parser would refuse it as its own mistake.
+ * statsAndLogging.py, and the batch systems' own: single machine, Mesos, Slurm, AWS Batch,
+ * Kubernetes) is toil-ts's to take: none is passed on to the workflow, whose parser would refuse
+ * it as its own mistake.
  */
 const TOIL_RUN_OPTIONS =
   `--assumeZeroOverhead --badWorker --badWorkerFailInterval --batchLogsDir --batchSystem
@@ -36,7 +37,9 @@ const TOIL_RUN_OPTIONS =
   --symlinkJobStoreReads --targetTime --workDir --writeLogs --writeLogsFromAllJobs --writeLogsGzip
   --writeMessages --mesosEndpoint --mesosFrameworkId --mesosMaster --mesosName --mesosRole --slurmAllocateMem
   --slurmArgs --slurmDefaultAllMem --slurmGPUPartition --slurmGPUQOS --slurmPE --slurmPartition --slurmQOS
-  --slurmTime`
+  --slurmTime --scale --awsBatchRegion --awsBatchQueue --awsBatchJobRoleArn --kubernetesHostPath
+  --kubernetesOwner --kubernetesServiceAccount --kubernetesPodTimeout --kubernetesPrivileged
+  --kubernetesPodSecurityContext --kubernetesSecurityContext`
     .split(/\s+/)
     .filter(Boolean);
 
@@ -77,6 +80,14 @@ t.test('an ignored option is named once with its reason; a refused one ends the 
     foreignToilOptions({ slurmGPUPartition: 'gpu' }),
     ['toil: --slurmGPUPartition has no effect here: toil-ts jobs ask for no GPUs'],
     "Toil's GPU partition is said to change nothing",
+  );
+  t.same(
+    foreignToilOptions({ kubernetesOwner: 'me', awsBatchQueue: 'q' }),
+    [
+      "toil: --awsBatchQueue has no effect here: it tunes Toil's aws_batch batch system; toil-ts's are single_machine, mesos and slurm",
+      "toil: --kubernetesOwner has no effect here: it tunes Toil's kubernetes batch system; toil-ts's are single_machine, mesos and slurm",
+    ],
+    "another batch system's options are named, not passed to the workflow",
   );
   const bad = t.throws(() => foreignToilOptions({ realTimeLogging: 'often' })) as UserInputError;
   t.equal(bad.message, '--realTimeLogging often: expected true or false');
