@@ -23,6 +23,7 @@ const SUB_COMMANDS: readonly (readonly [string, () => Promise<{ command: SubComm
   ['cancel', () => import('./cancel.js')],
   ['kill', () => import('./kill.js')],
   ['debug-job', () => import('./debugJob.js')],
+  ['debug-file', () => import('./debugFile.js')],
   ['clean', () => import('./clean.js')],
   ['leader', () => import('./leader.js')],
   ['config', () => import('./config.js')],

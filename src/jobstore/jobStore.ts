@@ -275,9 +275,13 @@ export class JobStore {
     return (await this.readJson<LeaderRecord>(LEADER_KEY))?.generation ?? -1;
   }
 
-  /** A new, unused file ID. */
-  newFileId(): string {
-    return `files/${randomUUID()}`;
+  /**
+   * A new, unused file ID. A file written from a named file carries that name's last component,
+   * as Toil's file IDs do, so `toil debug-file` can list and fetch it by name.
+   */
+  newFileId(name?: string): string {
+    const safe = name === undefined ? undefined : fileNameInId(name);
+    return safe === undefined ? `files/${randomUUID()}` : `files/${randomUUID()}/${safe}`;
   }
 
   async writeFile(fileId: string, data: Uint8Array | string | Readable): Promise<void> {
@@ -437,7 +441,25 @@ function parseJson<T>(locator: string, key: string, body: Buffer): T {
   }
 }
 
-const FILE_ID_RE = /^files\/[0-9a-f-]{36}$/;
+const FILE_ID_RE = /^files\/[0-9a-f-]{36}(\/[A-Za-z0-9._-]{1,100})?$/;
+const FILE_NAME_MAX = 100;
+
+/**
+ * The part of a file's name its ID keeps: the last path component, with anything but letters,
+ * digits, '.', '_' and '-' made '_' (safe as an S3 key and a file name everywhere), at most 100
+ * characters (the end kept, for the extension); none for an empty name or one of dots alone.
+ */
+export function fileNameInId(name: string): string | undefined {
+  const last = name.split(/[\\/]/).filter(Boolean).pop() ?? '';
+  const safe = last.replace(/[^A-Za-z0-9._-]/g, '_').slice(-FILE_NAME_MAX);
+  return /^\.*$/.test(safe) ? undefined : safe;
+}
+
+/** The name a file ID carries, if it was written from a named file. */
+export function fileNameOf(fileId: string): string | undefined {
+  const m = /^files\/[0-9a-f-]{36}\/(.+)$/.exec(fileId);
+  return m?.[1];
+}
 
 function assertFileId(fileId: string): void {
   if (!FILE_ID_RE.test(fileId)) {

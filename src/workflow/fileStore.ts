@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { JobStore } from '../jobstore/jobStore.js';
@@ -30,7 +30,7 @@ export class JobFileStore implements FileStore {
   }
 
   async writeGlobalFile(localPath: string): Promise<FileID> {
-    return this.writeFrom(createReadStream(localPath));
+    return this.writeFrom(createReadStream(localPath), basename(localPath));
   }
 
   async writeGlobalFileBytes(data: Uint8Array | string): Promise<FileID> {
@@ -108,8 +108,8 @@ export class JobFileStore implements FileStore {
     this.jobDir = undefined;
   }
 
-  private async writeFrom(readable: Readable): Promise<FileID> {
-    const id = this.store.newFileId();
+  private async writeFrom(readable: Readable, name?: string): Promise<FileID> {
+    const id = this.store.newFileId(name);
     this.written.push(id);
     await this.store.writeFile(id, readable);
     return id;

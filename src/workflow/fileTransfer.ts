@@ -35,7 +35,7 @@ export async function importLocalFile(
       `cannot import ${source}: ${s.isDirectory() ? 'it is a directory' : 'not a regular file'} (expected a file; import each file of a directory on its own)`,
       { path: localPath },
     );
-  const id = store.newFileId();
+  const id = store.newFileId(basename(localPath));
   onNewFile?.(id);
   try {
     await store.writeFile(id, createReadStream(localPath));
