@@ -272,7 +272,7 @@ async function run(
       `toil: ${ignoredScalingFlags.join(', ')} ${ignoredScalingFlags.length === 1 ? 'takes' : 'take'} effect only with --provisioner aws; this run scales nothing (--batchSystem ${batchSystemName})`,
     );
   try {
-    const store = openJobStore(jobStoreText, { log });
+    const store = openJobStore(jobStoreText, { log, clock });
     const slurm = batchSystemName === 'slurm' ? parseSlurmFlags(f, process.env, parseBool) : undefined;
     const slurmNote = slurmFlagsUnused(f);
     if (slurmNote) console.line(slurmNote);

@@ -140,6 +140,11 @@ export function createS3Client(region: string, env: Env, onRequest?: (operation:
   return client;
 }
 
+/** The S3 endpoint a client for `region` talks to: AWS_ENDPOINT_URL_S3, else S3's own. */
+export function s3EndpointOf(region: string, env: Env): string {
+  return env.AWS_ENDPOINT_URL_S3?.trim() || `https://s3.${region}.amazonaws.com`;
+}
+
 /**
  * An IAM client, or undefined when the cluster lives on the local cloud and no IAM endpoint was
  * named: the local EC2 endpoint has no IAM of its own, so its clusters then get no roles (and

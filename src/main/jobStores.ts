@@ -1,6 +1,7 @@
 /** Job stores and their storage, as a locator names them (`file:PATH`, `aws:REGION:NAME`). */
 import type { Readable } from 'node:stream';
 import { JobStore } from '../jobstore/jobStore.js';
+import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/log.js';
 import { FileObjectStore } from '../jobstore/fileObjectStore.js';
 import { parseLocator, type Locator } from '../jobstore/locator.js';
@@ -19,6 +20,8 @@ export interface OpenObjectStoreOptions {
   /** Multipart part size for `aws:` stores (bytes, at least 5 MiB). */
   readonly partSize?: number;
   readonly log?: Logger;
+  /** With `log`: an `aws:` store warns on it when S3 stops answering (see watchS3Stalls). */
+  readonly clock?: Clock;
 }
 
 /**
@@ -51,12 +54,22 @@ class LazyS3ObjectStore implements ObjectStore {
     this.bucket = locator.bucket;
     this.region = locator.region;
     this.load = async () => {
-      const [{ S3ObjectStore }, { createS3Client }] = await Promise.all([
+      const [{ S3ObjectStore }, { createS3Client, s3EndpointOf }, { watchS3Stalls }] = await Promise.all([
         import('../jobstore/s3ObjectStore.js'),
         import('./awsClients.js'),
+        import('../jobstore/s3StallWatch.js'),
       ]);
+      const env = options.env ?? process.env;
+      const client = createS3Client(locator.region, env, options.onRequest);
+      if (options.log && options.clock)
+        watchS3Stalls(client, {
+          endpoint: s3EndpointOf(locator.region, env),
+          bucket: locator.bucket,
+          log: options.log,
+          clock: options.clock,
+        });
       return new S3ObjectStore({
-        client: createS3Client(locator.region, options.env ?? process.env, options.onRequest),
+        client,
         locator,
         ...(options.tags && { tags: options.tags }),
         ...(options.partSize !== undefined && { partSize: options.partSize }),

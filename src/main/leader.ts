@@ -198,6 +198,7 @@ export async function startLeader(options: {
       });
 
     const { tickStore, runStore, historyStore } = leaderStateStores(stateStore);
+    const storeOptions = { env, log, clock: options.clock };
     const tokenFile = cfg.http.auth.tokenFile ?? defaultTokenFile(cfg.jobStore, options.cwd);
     const { token, created } = await loadOrCreateToken(tokenFile);
     if (created)
@@ -211,13 +212,13 @@ export async function startLeader(options: {
       tickStore,
       ...(options.resumeWorkflows === false ? {} : { runStore, historyStore }),
       auth: { token, tokenFile, metrics: cfg.http.auth.metrics, status: cfg.http.auth.status },
-      newBatchSystem: (submission) => engine.newBatchSystem(openJobStore(submission.jobStore, { env, log })),
+      newBatchSystem: (submission) => engine.newBatchSystem(openJobStore(submission.jobStore, storeOptions)),
       killRequested: async (submission) =>
-        (await pendingKillRequest(openJobStore(submission.jobStore, { env, log }))) !== undefined,
+        (await pendingKillRequest(openJobStore(submission.jobStore, storeOptions))) !== undefined,
       idleClusterAgents: () => engine.idleClusterAgents(),
       ...(engine.sharedNodes ? { sharedNodes: engine.sharedNodes } : {}),
       runWorkflow: async (submission, batchSystem, onProgress, signal, workflowId) => {
-        const store = openJobStore(submission.jobStore, { env, log });
+        const store = openJobStore(submission.jobStore, storeOptions);
         const exists = await store.exists();
         const o = submission.options ?? {};
         const outcome = await runWorkflow({

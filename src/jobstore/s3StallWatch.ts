@@ -1,0 +1,82 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Clock } from '../common/clock.js';
+import type { Logger } from '../common/log.js';
+import { DEFAULT_LEASE_MS } from './lease.js';
+
+/** How long an S3 call may go unanswered before the user is told the run is waiting on it. */
+export const S3_STALL_WARN_MS = 5_000;
+/** While S3 stays silent, the warning is repeated this often, with the time waited so far. */
+export const S3_STALL_REPEAT_MS = 15_000;
+
+export interface S3StallWatchOptions {
+  /** The endpoint the client talks to, as the user would recognise it (named in the warning). */
+  readonly endpoint: string;
+  readonly bucket: string;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly warnAfterMs?: number;
+  readonly repeatMs?: number;
+}
+
+/**
+ * Warns when S3 stops answering. The SDK's calls carry no deadline of their own, and none is set
+ * on purpose: a conditional write (the lease's If-Match renewal) cut off by a client timeout may
+ * still be carried out by a stalled server once it wakes, and the retry would then read the
+ * leader's own write as a take-over. So a stall is waited out, and what a user needs is to know
+ * that the run sits still because of S3: a WARN once a call has gone unanswered for `warnAfterMs`
+ * (repeated every `repeatMs` while the stall lasts), naming the endpoint and the call, and an INFO
+ * when S3 answers again. One stall is one warning, however many calls are waiting on it.
+ *
+ * The watch wraps the whole call, retries included (the initialize step).
+ */
+export function watchS3Stalls(client: S3Client, options: S3StallWatchOptions): void {
+  const warnAfterMs = options.warnAfterMs ?? S3_STALL_WARN_MS;
+  const repeatMs = options.repeatMs ?? S3_STALL_REPEAT_MS;
+  const { clock, endpoint, bucket } = options;
+  const log = options.log.child({ component: 'jobstore.s3' });
+  /** The stall the user was told of: when its oldest waiting call was sent, and when last said. */
+  let stall: { since: number; lastWarned: number } | undefined;
+
+  const watch = async (operation: string, sentAt: number, done: AbortSignal): Promise<void> => {
+    try {
+      await clock.sleep(warnAfterMs, done);
+      for (;;) {
+        const now = clock.now();
+        if (stall === undefined || now - stall.lastWarned >= repeatMs) {
+          stall = { since: Math.min(stall?.since ?? sentAt, sentAt), lastWarned: now };
+          const waited = Math.round((now - stall.since) / 1000);
+          log.warn(
+            `S3 at ${endpoint} has not answered ${operation} on bucket ${bucket} for ${waited} s: the run waits for it (a leader whose job store stays silent for ${DEFAULT_LEASE_MS / 1000} s loses its lease and stops); check that the endpoint is up and reachable`,
+          );
+        }
+        await clock.sleep(repeatMs, done);
+      }
+    } catch {
+      // `done` aborted: the call has ended.
+    }
+  };
+
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const operation = context.commandName?.replace(/Command$/, '') ?? 'a request';
+      const done = new AbortController();
+      void watch(operation, clock.now(), done.signal);
+      let answered = true;
+      try {
+        return await next(args);
+      } catch (e) {
+        // An error S3 sent is an answer; a dropped or refused connection is not.
+        answered = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== undefined;
+        throw e;
+      } finally {
+        done.abort();
+        if (answered && stall !== undefined) {
+          const waited = Math.round((clock.now() - stall.since) / 1000);
+          stall = undefined;
+          log.info(`S3 at ${endpoint} answers again (it was silent for ${waited} s); the run goes on`);
+        }
+      }
+    },
+    { step: 'initialize', name: 'toilWatchS3Stalls', priority: 'high' },
+  );
+}

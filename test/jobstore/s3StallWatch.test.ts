@@ -1,0 +1,67 @@
+import t from 'tap';
+import { RealClock } from '../../src/common/clock.js';
+import { createLogger } from '../../src/common/log.js';
+import { parseLocator } from '../../src/jobstore/locator.js';
+import { S3ObjectStore } from '../../src/jobstore/s3ObjectStore.js';
+import { watchS3Stalls } from '../../src/jobstore/s3StallWatch.js';
+import { createS3Client } from '../../src/main/awsClients.js';
+import { capturedLog } from '../fixtures/leaderFakes.js';
+import { MOTO_MISSING_REASON, motoAvailable, motoS3Env, startMoto } from '../fixtures/motoServer.js';
+import { waitFor } from '../fixtures/waitFor.js';
+
+t.setTimeout(120_000);
+
+t.test(
+  'an S3 endpoint that stops answering is named in a WARN within the threshold, and its return in an INFO',
+  { skip: motoAvailable() ? false : MOTO_MISSING_REASON },
+  async (t) => {
+    const moto = await startMoto();
+    t.teardown(() => moto.stop());
+    const { destination, lines } = capturedLog();
+    const locator = parseLocator('aws:us-west-2:stall-watch');
+    if (locator.kind !== 'aws') throw new Error('expected an aws: locator');
+    const client = createS3Client('us-west-2', motoS3Env(moto));
+    t.teardown(() => client.destroy());
+    const store = new S3ObjectStore({ client, locator });
+    await store.create();
+    await store.put('a', 'one');
+    await store.get('a');
+    // Watched from here on: moto's first calls of a kind are slow while it loads their code.
+    watchS3Stalls(client, {
+      endpoint: moto.endpoint,
+      bucket: locator.bucket,
+      log: createLogger({ level: 'info', destination }),
+      clock: new RealClock(),
+      warnAfterMs: 1_000,
+      repeatMs: 60_000,
+    });
+    await store.put('a', 'one');
+    t.same(lines, [], 'calls S3 answers at once log nothing');
+
+    moto.signal('SIGSTOP');
+    const stalledAt = Date.now();
+    const put = store.put('b', 'two');
+    await waitFor('a stall warning', () => lines.length > 0);
+    const warnedAfter = Date.now() - stalledAt;
+    t.ok(warnedAfter >= 1_000 && warnedAfter < 5_000, `warned ${warnedAfter} ms into the stall`);
+    t.match(lines[0], {
+      level: 40,
+      msg: new RegExp(
+        `^S3 at ${moto.endpoint.replace(/\./g, '\\.')} has not answered PutObject on bucket stall-watch--toil for \\d+ s: the run waits for it`,
+      ),
+    });
+    // A second call waiting on the same stall adds no second warning.
+    const get = store.get('a');
+    await new Promise((r) => setTimeout(r, 1_500));
+    t.equal(lines.filter((l) => l.level === 40).length, 1, 'one stall, one warning');
+
+    moto.signal('SIGCONT');
+    await put;
+    t.equal((await get)?.body.toString(), 'one', 'the waiting calls complete once S3 answers');
+    t.match(lines.at(-1), {
+      level: 30,
+      msg: new RegExp(`^S3 at .* answers again \\(it was silent for \\d+ s\\)`),
+    });
+    t.equal((await store.get('b'))?.body.toString(), 'two');
+  },
+);
