@@ -1,14 +1,39 @@
 import { readFile } from 'node:fs/promises';
-import type { Command } from 'commander';
+import { Command } from 'commander';
 import { UserInputError } from '../common/errors.js';
 import { parseLeaderConfig } from '../leader/leaderConfig.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
 import type { SubCommand } from './main.js';
+import { command as runCommand } from './run.js';
+import { writeConfigTemplate } from './runConfigFile.js';
 
-/** `toil config check FILE`: validates a leader config; prints OK or every problem (exit 2). */
+/**
+ * `toil config FILE` (Toil's): writes a config file of `toil run`'s options, for `--config`.
+ * `toil config check FILE`: validates a leader config; prints OK or every problem (exit 2).
+ */
 export const command: SubCommand = {
   register(program: Command, setExitCode: (code: number) => void): void {
-    const config = program.command('config').description("Work with the leader's config file.");
+    const config = program
+      .command('config')
+      .description(
+        "Write Toil's config file of toil run options (`toil config FILE.yaml`, then `toil run --config FILE.yaml ...`), or check the leader's config file (`toil config check FILE`).",
+      )
+      .argument('[file]', 'where to write the toil run config file, e.g. ~/.toil/default.yaml')
+      .action((file: string | undefined) => {
+        if (file === undefined)
+          throw new UserInputError(
+            'BAD_FLAG',
+            'toil config: expected FILE (the toil run config file to write, e.g. ~/.toil/default.yaml) or `check FILE` (a leader config)',
+          );
+        const host = new Command();
+        runCommand.register(host, () => undefined);
+        const run = host.commands.find((c) => c.name() === 'run')!;
+        const count = writeConfigTemplate(run, file);
+        process.stdout.write(
+          `wrote ${file}: ${count} toil run options, commented out with their defaults; uncomment what you set and run 'toil run --config ${file} ...'\n`,
+        );
+        setExitCode(0);
+      });
     config
       .command('check')
       .description('Validate a leader config file (YAML); print OK, or every problem with its path.')

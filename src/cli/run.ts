@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { RealClock } from '../common/clock.js';
+import { applyRunConfigFiles } from './runConfigFile.js';
 import { UserInputError } from '../common/errors.js';
 import { LOG_LEVEL_NAMES } from '../common/log.js';
 import { formatDuration, SIZE_SUFFIXES, tryParseBytes } from '../common/units.js';
@@ -85,6 +86,10 @@ export const command: SubCommand = {
       )
       .argument('[workflowArgs...]', "the workflow's own arguments (e.g. --numLines 1000)")
       .option('--restart', 'resume the workflow in an existing job store after a crash or failure')
+      .option(
+        '--config <file>',
+        "Toil's config file: a YAML file of these options (`toil config FILE` writes one); the command line wins over it, and it over $HOME/.toil/default.yaml",
+      )
       .option('--clean <when>', `delete the job store at the end: ${CLEAN_POLICIES.join('|')}`, 'onSuccess')
       .option('--retryCount <n>', 'times a failed job is tried again', '1')
       .option(
@@ -166,6 +171,10 @@ export const command: SubCommand = {
       )
       .allowUnknownOption()
       .allowExcessArguments();
+    // Toil's config files fill in what the command line left out, before any option is read.
+    runCommand.hook('preAction', (cmd) =>
+      applyRunConfigFiles(cmd, (line) => process.stderr.write(`${line}\n`)),
+    );
     addToilRunOptions(addAutoscalingOptions(runCommand)).action(
       async (workflow: string, jobStore: string, workflowArgs: string[], flags: RunFlags) => {
         // A Toil option toil-ts refuses ends the run before anything starts, in every mode.

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { REPO_ROOT, runToil, scratchDir, sortedLikeCSort } from '../fixtures/workflowCli.js';
@@ -156,5 +156,53 @@ t.test(
     const bad = await runToil(['run', 'wf.ts', 'file:./bad', '--scale', '0'], { cwd: dir });
     t.equal(bad.code, 2);
     t.match(bad.stderr, /^toil: --scale 0: expected a number > 0/m);
+  },
+);
+
+t.test(
+  "Toil's config file: `toil config FILE`, uncomment, `toil run --config=FILE`; the command line wins, $HOME/.toil/default.yaml fills in",
+  async (t) => {
+    const dir = scratchDir(t);
+    const env = { HOME: dir };
+    const made = await runToil(['config', 'my.yaml'], { cwd: dir, env });
+    t.equal(made.code, 0, made.stderr);
+    const template = readFileSync(join(dir, 'my.yaml'), 'utf8');
+    writeFileSync(
+      join(dir, 'my.yaml'),
+      template.replace(/^#stats: false$/m, 'stats: true').replace(/^#logLevel:$/m, 'logLevel: warning'),
+    );
+    const r = await runToil(['run', SORT, 'file:./js', '--numLines', '500', '--config=my.yaml'], {
+      cwd: dir,
+      env,
+    });
+    t.equal(r.code, 0, r.stderr);
+    t.notMatch(r.stderr, / INFO /, 'logLevel: warning from the file');
+    t.ok(existsSync(join(dir, 'js')), 'stats: true from the file keeps the job store');
+
+    const cli = await runToil(
+      ['run', SORT, 'file:./js2', '--numLines', '500', '--config', 'my.yaml', '--logLevel', 'info'],
+      { cwd: dir, env },
+    );
+    t.equal(cli.code, 0, cli.stderr);
+    t.match(cli.stderr, / INFO run: starting workflow/, 'the command line wins over the file');
+
+    mkdirSync(join(dir, '.toil'));
+    writeFileSync(join(dir, '.toil/default.yaml'), 'config_version: 1.0\nclean: never\njobStore: x\n');
+    const fallback = await runToil(['run', SORT, 'file:./js3', '--numLines', '500'], { cwd: dir, env });
+    t.equal(fallback.code, 0, fallback.stderr);
+    t.match(fallback.stderr, /\.toil\/default\.yaml: jobStore is no toil run option; it is ignored/);
+    t.ok(existsSync(join(dir, 'js3')), 'clean: never from default.yaml keeps the job store');
+
+    const typo = await runToil(['run', SORT, 'file:./js4', '--config', 'bad.yaml'], { cwd: dir, env });
+    t.equal(typo.code, 2);
+    t.match(typo.stderr, /^toil: --config bad\.yaml: cannot read it \(ENOENT\)/m);
+    writeFileSync(join(dir, 'bad.yaml'), 'retryCuont: 3\n');
+    const bad = await runToil(['run', SORT, 'file:./js5', '--config', 'bad.yaml'], { cwd: dir, env });
+    t.equal(bad.code, 2);
+    t.match(
+      bad.stderr,
+      /^toil: bad\.yaml: retryCuont is not a toil run option \(did you mean retryCount\?\)/m,
+    );
+    t.notOk(existsSync(join(dir, 'js5')), 'nothing made');
   },
 );

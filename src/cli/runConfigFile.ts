@@ -1,0 +1,175 @@
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Command, Option } from 'commander';
+import { parseDocument } from 'yaml';
+import { UserInputError } from '../common/errors.js';
+import { suggestNames } from '../common/suggest.js';
+
+/**
+ * Toil's config file for `toil run` (Toil's docs, "The Config File"): a YAML mapping of option
+ * names (the flag without its dashes, `defaultMemory: 80Gi`) to values. An option takes its value
+ * from, first to last: the command line, an environment variable Toil names for it, the file
+ * `--config` names, `$HOME/.toil/default.yaml`, the built-in default.
+ */
+
+/** Where Toil keeps its default config file (toil-ts reads it when present; it makes none). */
+export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.HOME ?? homedir(), '.toil', 'default.yaml');
+}
+
+/** Options an environment variable sets when the command line does not: the variable wins over a file. */
+const ENV_OVER_FILE: Readonly<Record<string, readonly string[]>> = {
+  workDir: ['TOIL_WORKDIR', 'TOIL_WORKDIR_OVERRIDE'],
+  zone: ['TOIL_AWS_ZONE'],
+};
+
+/** Keys Toil writes that are not options. */
+const NOT_OPTIONS = new Set(['config_version']);
+
+/** The file's mapping; `undefined` when an optional file is absent. Throws UserInputError for a bad one. */
+export function readConfigFile(path: string, optional = false): Record<string, unknown> | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (optional && code === 'ENOENT') return undefined;
+    throw new UserInputError(
+      'CONFIG_UNREADABLE',
+      `--config ${path}: cannot read it (${code ?? (e as Error).message}); expected a YAML file of toil run options`,
+    );
+  }
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0)
+    throw new UserInputError(
+      'CONFIG_UNREADABLE',
+      `${path}: not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`,
+    );
+  const value: unknown = doc.toJS();
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw new UserInputError(
+      'CONFIG_INVALID',
+      `${path}: expected a mapping of toil run options (e.g. 'defaultMemory: 80Gi'), not ${Array.isArray(value) ? 'a list' : 'a single value'}`,
+    );
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Sets the options `values` names on `cmd` where nothing stronger did (the command line, an
+ * earlier file, an environment variable Toil names). `strict`: a key that is no option of the
+ * command is refused (the file the user named); otherwise it is returned, for a notice.
+ */
+export function applyConfigValues(
+  cmd: Command,
+  values: Readonly<Record<string, unknown>>,
+  path: string,
+  strict: boolean,
+  env: NodeJS.ProcessEnv = process.env,
+): string[] {
+  const byName = new Map<string, Option>();
+  for (const o of cmd.options) if (o.long) byName.set(o.long.slice(2), o);
+  const unknown: string[] = [];
+  for (const [key, raw] of Object.entries(values)) {
+    if (NOT_OPTIONS.has(key)) continue;
+    const option = byName.get(key) ?? byName.get(key.replace(/^--?/, ''));
+    if (!option || option.long === '--config') {
+      if (strict) {
+        const hint = suggestNames(key, [...byName.keys()]);
+        throw new UserInputError(
+          'CONFIG_INVALID',
+          `${path}: ${key} is not a toil run option${hint.length > 0 ? ` (did you mean ${hint.join(', ')}?)` : ''}; expected option names as Toil's config file writes them, e.g. defaultMemory`,
+        );
+      }
+      unknown.push(key);
+      continue;
+    }
+    if (raw === null || raw === undefined) continue; // `key:` with no value: the default
+    const name = option.attributeName();
+    const source = cmd.getOptionValueSource(name);
+    if (source === 'cli' || source === 'env' || source === 'config') continue;
+    if ((ENV_OVER_FILE[name] ?? []).some((v) => env[v]?.trim())) continue;
+    const value = optionValue(option, raw, `${path}: ${key}`);
+    if (value !== undefined) cmd.setOptionValueWithSource(name, value, 'config');
+  }
+  return unknown;
+}
+
+function optionValue(option: Option, raw: unknown, where: string): unknown {
+  const scalars = (Array.isArray(raw) ? raw : [raw]).map((v) => {
+    if (v !== null && typeof v === 'object')
+      throw new UserInputError('CONFIG_INVALID', `${where}: expected a value, not a mapping`);
+    return String(v);
+  });
+  const takesValue = option.required || option.optional;
+  if (!takesValue) {
+    // A switch: true turns it on, false leaves it off.
+    const on = scalars.length === 1 ? /^(true|yes|1)$/i.test(scalars[0]!) : false;
+    if (!on && !/^(false|no|0)$/i.test(scalars[0] ?? ''))
+      throw new UserInputError('CONFIG_INVALID', `${where}: expected true or false, not ${String(raw)}`);
+    return on ? true : undefined;
+  }
+  if (Array.isArray(raw) && !option.variadic && !option.parseArg)
+    throw new UserInputError('CONFIG_INVALID', `${where}: expected one value, not a list`);
+  if (option.argChoices && !scalars.every((s) => option.argChoices!.includes(s)))
+    throw new UserInputError(
+      'CONFIG_INVALID',
+      `${where}: ${scalars.join(', ')}: expected one of ${option.argChoices.join(', ')}`,
+    );
+  if (option.parseArg) {
+    let acc: unknown = option.defaultValue;
+    for (const s of scalars) acc = option.parseArg(s, acc);
+    return acc;
+  }
+  return option.variadic ? scalars : scalars[0];
+}
+
+/** Applies `--config FILE` (strict) and then `$HOME/.toil/default.yaml` (if present) to `cmd`. */
+export function applyRunConfigFiles(cmd: Command, warn: (line: string) => void): void {
+  const given = cmd.getOptionValue('config') as string | undefined;
+  if (given !== undefined) applyConfigValues(cmd, readConfigFile(given) ?? {}, given, true);
+  const fallback = defaultConfigPath();
+  const defaults = readConfigFile(fallback, true);
+  if (!defaults) return;
+  const unknown = applyConfigValues(cmd, defaults, fallback, false);
+  if (unknown.length > 0)
+    warn(
+      `toil: ${fallback}: ${unknown.join(', ')} ${unknown.length === 1 ? 'is no toil run option; it is' : 'are no toil run options; they are'} ignored`,
+    );
+}
+
+/**
+ * Toil's `toil config FILE`: every visible option of `cmd` with its default, commented out, to
+ * uncomment and set. Written beside FILE and renamed into place, so no reader sees half of it.
+ */
+export function writeConfigTemplate(cmd: Command, path: string): number {
+  const lines = [
+    '# The configuration file for toil run. To set an option, uncomment it and set its value;',
+    '# the values shown are the defaults. Use it with `toil run --config FILE ...`, or keep it as',
+    '# $HOME/.toil/default.yaml. Options on the command line win over this file.',
+    'config_version: 1.0',
+    '',
+  ];
+  let count = 0;
+  for (const o of cmd.options) {
+    if (o.hidden || !o.long || o.long === '--config' || o.long === '--help') continue;
+    const key = o.long.slice(2);
+    lines.push(`# ${o.description.replace(/\s+/g, ' ')}`);
+    const d: unknown = o.required || o.optional ? o.defaultValue : false;
+    // Defaults are strings, booleans and empty lists (repeatable options).
+    const text = typeof d === 'string' || typeof d === 'boolean' || typeof d === 'number' ? String(d) : '';
+    const shown =
+      text === '' ? '' : /^[A-Za-z0-9._:/-]+$/.test(text) ? ` ${text}` : ` ${JSON.stringify(text)}`;
+    lines.push(`#${key}:${shown}`, '');
+    count++;
+  }
+  const partial = join(dirname(path), `.${Date.now()}-${process.pid}.partial.yaml`);
+  try {
+    writeFileSync(partial, `${lines.join('\n')}`);
+    renameSync(partial, path);
+  } catch (e) {
+    throw new UserInputError('BAD_FLAG', `toil config ${path}: cannot write it (${(e as Error).message})`);
+  }
+  return count;
+}

@@ -1,0 +1,129 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import t from 'tap';
+import { command as runCommand } from '../../src/cli/run.js';
+import { applyConfigValues, readConfigFile, writeConfigTemplate } from '../../src/cli/runConfigFile.js';
+import type { UserInputError } from '../../src/common/errors.js';
+
+/** A fresh `toil run` command, its options parsed from `argv` as the command line gives them. */
+function runWith(argv: string[]): Command {
+  const program = new Command();
+  runCommand.register(program, () => undefined);
+  const run = program.commands.find((c) => c.name() === 'run')!;
+  run.parseOptions(argv);
+  return run;
+}
+
+t.test(
+  "a config file's values fill in what the command line left out, as Toil's --config does",
+  async (t) => {
+    const run = runWith(['wf.ts', 'file:js', '--retryCount', '5']);
+    applyConfigValues(
+      run,
+      {
+        config_version: 1.0,
+        retryCount: 0,
+        defaultMemory: '80Gi',
+        stats: true,
+        freshWorkers: false,
+        setEnv: ['A=1', 'B=2'],
+        logLevel: 'warning',
+        maxCores: null,
+      },
+      'c.yaml',
+      true,
+      {},
+    );
+    const o = run.opts();
+    t.equal(o.retryCount, '5', 'the command line wins');
+    t.equal(o.defaultMemory, '80Gi', 'over the built-in default');
+    t.equal(o.stats, true, 'a switch set true');
+    t.equal(o.freshWorkers, undefined, 'a switch set false stays off');
+    t.same(o.setEnv, ['A=1', 'B=2'], 'a repeatable option from a list');
+    t.equal(o.logLevel, 'warning');
+    t.equal(o.maxCores, undefined, 'a key with no value is the default');
+    t.equal(run.getOptionValueSource('defaultMemory'), 'config');
+
+    const second = runWith(['wf.ts', 'file:js']);
+    applyConfigValues(second, { defaultMemory: '8Gi' }, 'given.yaml', true, {});
+    applyConfigValues(second, { defaultMemory: '1Gi', defaultDisk: '9Gi' }, 'default.yaml', false, {});
+    t.equal(second.opts().defaultMemory, '8Gi', 'the file --config names wins over default.yaml');
+    t.equal(second.opts().defaultDisk, '9Gi', 'default.yaml fills in the rest');
+
+    const env = runWith(['wf.ts', 'file:js']);
+    applyConfigValues(env, { workDir: '/from/file' }, 'c.yaml', true, { TOIL_WORKDIR: '/from/env' });
+    t.equal(env.opts().workDir, undefined, 'TOIL_WORKDIR wins over the file, as Toil orders them');
+  },
+);
+
+t.test('a bad config file is one clear error naming the file, the key and what was expected', async (t) => {
+  const rows: [what: string, values: Record<string, unknown>, message: RegExp][] = [
+    [
+      'a misspelled option',
+      { retryCuont: 2 },
+      /^c\.yaml: retryCuont is not a toil run option \(did you mean retryCount\?\)/,
+    ],
+    ['a list for one value', { retryCount: [1, 2] }, /^c\.yaml: retryCount: expected one value, not a list$/],
+    ['a mapping', { clean: { when: 'always' } }, /^c\.yaml: clean: expected a value, not a mapping$/],
+    [
+      'a switch that is not a boolean',
+      { stats: 'often' },
+      /^c\.yaml: stats: expected true or false, not often$/,
+    ],
+    ['a level that is none', { logLevel: 'loud' }, /^c\.yaml: logLevel: loud: expected one of critical, /],
+  ];
+  for (const [what, values, message] of rows) {
+    const err = t.throws(
+      () => applyConfigValues(runWith(['wf.ts', 'js']), values, 'c.yaml', true, {}),
+      what,
+    ) as UserInputError;
+    t.equal(err.code, 'CONFIG_INVALID', what);
+    t.match(err.message, message, what);
+  }
+  t.same(
+    applyConfigValues(runWith(['wf.ts', 'js']), { jobStore: 'x', retryCount: 2 }, 'default.yaml', false, {}),
+    ['jobStore'],
+    'not strict (default.yaml): an unknown key is returned for a notice',
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'toil-config-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'bad.yaml'), 'retryCount: [1,\n');
+  t.throws(() => readConfigFile(join(dir, 'bad.yaml')), {
+    code: 'CONFIG_UNREADABLE',
+    message: /bad\.yaml: not valid YAML/,
+  });
+  writeFileSync(join(dir, 'list.yaml'), '- retryCount\n');
+  t.throws(() => readConfigFile(join(dir, 'list.yaml')), {
+    code: 'CONFIG_INVALID',
+    message: /expected a mapping of toil run options/,
+  });
+  t.throws(() => readConfigFile(join(dir, 'none.yaml')), {
+    code: 'CONFIG_UNREADABLE',
+    message: /--config .*none\.yaml: cannot read it \(ENOENT\)/,
+  });
+  t.equal(readConfigFile(join(dir, 'none.yaml'), true), undefined, 'an absent default.yaml is no error');
+});
+
+t.test(
+  'toil config FILE writes every option commented out with its default; uncommented, it changes nothing',
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'toil-config-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, 'default.yaml');
+    const count = writeConfigTemplate(runWith([]), path);
+    const text = readFileSync(path, 'utf8');
+    t.ok(count > 40, `${count} options`);
+    t.match(text, /^config_version: 1\.0$/m);
+    t.match(text, /^#retryCount: 1$/m);
+    t.match(text, /^#clean: onSuccess$/m);
+    t.match(text, /^#stats: false$/m);
+    const uncommented = text.replace(/^#([A-Za-z])/gm, '$1');
+    writeFileSync(path, uncommented);
+    const plain = runWith(['wf.ts', 'js']);
+    const configured = runWith(['wf.ts', 'js']);
+    applyConfigValues(configured, readConfigFile(path)!, path, true, {});
+    t.same(configured.opts(), plain.opts(), 'the defaults, as written, are the defaults');
+  },
+);
