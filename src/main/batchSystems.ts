@@ -140,6 +140,8 @@ export function createSlurmBatchSystem(
   > & {
     /** How often squeue is asked (default 1 s). */
     readonly pollMs?: number;
+    /** The scaler launches the cluster's nodes as jobs need them. */
+    readonly nodesJoinOnDemand?: boolean;
   },
 ): SlurmBatchSystem {
   const env = options.env ?? process.env;
@@ -153,6 +155,7 @@ export function createSlurmBatchSystem(
     ...(options.slurmPartition ? { partition: options.slurmPartition } : {}),
     ...(options.workDir ? { workDir: options.workDir } : {}),
     ...(options.pollMs ? { pollMs: options.pollMs } : {}),
+    ...(options.nodesJoinOnDemand ? { nodesJoinOnDemand: true } : {}),
     ...(extraArgs.length > 0 ? { extraArgs } : {}),
     ...(options.slurm ? { jobFlags: options.slurm.jobFlags } : {}),
     ...(store

@@ -123,6 +123,7 @@ async function startSlurmEngine(
       log: o.log,
       env,
       pollMs,
+      nodesJoinOnDemand: true,
       ...(store ? { jobStore: store } : {}),
       slurm: settings,
       ...(b.slurmPartition ? { slurmPartition: b.slurmPartition } : {}),

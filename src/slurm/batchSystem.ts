@@ -36,6 +36,7 @@ import type {
 import type { SlurmCli } from './cli.js';
 import { expandHostlist } from './hostlist.js';
 import type { SlurmJob, SlurmNode } from './json.js';
+import { DEFAULT_STUCK_PENDING_WARN_MS, stuckPendingAdvice } from './stuckPending.js';
 import { batchScript, parseSlurmArgs, sbatchArgs, unionExcluded, type SlurmJobOptions } from './jobScript.js';
 
 export interface SlurmBatchSystemOptions {
@@ -67,6 +68,16 @@ export interface SlurmBatchSystemOptions {
    * there that the workflow's jobs are in this cluster (for `toil kill --force`).
    */
   readonly onStart?: () => Promise<void>;
+  /**
+   * A job pending this long for a reason that will not clear by itself (stuckPending.ts) is
+   * named in one WARN. Default 30 s.
+   */
+  readonly stuckPendingWarnMs?: number;
+  /**
+   * Nodes are launched as jobs need them (the scaler runs this cluster): a job waiting for a node
+   * that can take it is then expected, and only reasons that need a change are warned of.
+   */
+  readonly nodesJoinOnDemand?: boolean;
 }
 
 /** Where one attempt ran, from Slurm's own answer (for tests and the status page). */
@@ -112,6 +123,8 @@ interface Attempt {
   submitted?: Promise<void>;
   /** The nodes Slurm has as the job's ExcNodeList (sorted, joined by ','; '' for none). */
   excluded: string;
+  /** When a poll first saw it PENDING (this clock); cleared once it is not. */
+  pendingSinceMs?: number;
 }
 
 interface DrainMark {
@@ -147,6 +160,8 @@ export class SlurmBatchSystem implements ClusterBatchSystem {
   private readonly attempts = new Map<string, Attempt>();
   private readonly bySlurmId = new Map<number, Attempt>();
   private readonly losses = new Map<string, number>();
+  /** Jobs already warned of as stuck in Slurm's queue (once per job, whatever its attempts). */
+  private readonly warnedStuck = new Set<string>();
   private readonly placementLog: SlurmPlacement[] = [];
   private readonly drainMarks = new Map<string, DrainMark>();
   /** Nodes whose machine is gone, deleted from the controller at the next poll that can. */
@@ -592,12 +607,20 @@ export class SlurmBatchSystem implements ClusterBatchSystem {
     if (this.stopping) return;
     const busyNodes = new Set<string>();
     const listed = new Set<number>();
+    const longPending: [Attempt, SlurmJob][] = [];
+    const now = this.o.clock.now();
+    const warnAfter = this.o.stuckPendingWarnMs ?? DEFAULT_STUCK_PENDING_WARN_MS;
     for (const j of jobs) {
       if (ON_NODE_STATES.has(j.state)) for (const n of expandHostlist(j.nodes)) busyNodes.add(n);
       listed.add(j.jobId);
       const a = this.bySlurmId.get(j.jobId);
-      if (a && a.state !== 'done') this.observe(a, j);
+      if (!a || a.state === 'done') continue;
+      this.observe(a, j);
+      if (j.state !== 'PENDING') delete a.pendingSinceMs;
+      else if ((a.pendingSinceMs ??= now) <= now - warnAfter && !this.warnedStuck.has(a.job.jobId))
+        longPending.push([a, j]);
     }
+    if (longPending.length > 0) await this.warnStuck(longPending, now);
     for (const a of this.bySlurmId.values()) {
       if (a.state === 'done' || listed.has(a.slurmJobId!)) continue;
       // A job submitted after this squeue started is not in its answer yet; twice missing is gone.
@@ -605,6 +628,28 @@ export class SlurmBatchSystem implements ClusterBatchSystem {
         this.finish(a, a.killRequested ? 'killed' : 'lost', { message: 'Slurm no longer knows the job' });
     }
     this.lastObservation = { ticket, busyNodes };
+  }
+
+  /**
+   * Names, once per job, a job that has waited in Slurm's queue for a reason that will not clear
+   * by itself: Slurm's reason, its words for it, and what to do. The job keeps waiting, as in
+   * Toil: such a reason clears once someone changes Slurm (a node resumed, a partition's limit
+   * raised, a hold released), and failing the job would end a workflow that could still go on.
+   */
+  private async warnStuck(pending: readonly [Attempt, SlurmJob][], now: number): Promise<void> {
+    const nodes = await this.refreshNodes().catch(() => this.knownNodes);
+    for (const [a, j] of pending) {
+      const advice = stuckPendingAdvice(j, a.job.requirements, this.jobOptions.onDemandFeature, nodes, {
+        nodesJoinOnDemand: this.o.nodesJoinOnDemand === true,
+      });
+      if (advice === undefined) continue;
+      this.warnedStuck.add(a.job.jobId);
+      const why = `${j.reason}${j.reasonDescription && j.reasonDescription !== j.reason ? `: ${j.reasonDescription}` : ''}`;
+      this.log.warn(
+        { jobId: a.job.jobId, attempt: a.job.attempt, slurmJobId: j.jobId, reason: j.reason },
+        `job '${a.job.name}' (${a.job.jobId}, Slurm job ${j.jobId}) has been pending for ${Math.round((now - a.pendingSinceMs!) / 1000)} s, and Slurm gives a reason that will not clear by itself (${why}): ${advice}; the workflow waits for it ('toil kill ${a.job.jobStoreLocator}' stops it)`,
+      );
+    }
   }
 
   private observe(a: Attempt, j: SlurmJob): void {

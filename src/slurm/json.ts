@@ -12,6 +12,8 @@ export interface SlurmJob {
   readonly name: string;
   readonly state: string;
   readonly reason: string;
+  /** Slurm's words for the reason, when it has more to say (`Nodes required for job are DOWN, …`). */
+  readonly reasonDescription: string;
   /** The node list it ran on ('' while pending). */
   readonly nodes: string;
   /** The exit status of the batch script (0–255), when it ended by exiting. */
@@ -50,6 +52,7 @@ const squeueSchema = z.object({
       name: z.string().default(''),
       job_state: z.string(),
       state_reason: z.string().default(''),
+      state_description: z.string().default(''),
       nodes: z.string().default(''),
       exit_code: z.number().optional(),
       comment: z.string().default(''),
@@ -110,6 +113,7 @@ export function parseSqueueJson(text: string): SlurmJob[] {
     name: j.name,
     state: j.job_state,
     reason: j.state_reason,
+    reasonDescription: j.state_description,
     nodes: j.nodes,
     ...exitOf(j.exit_code),
     comment: j.comment,
