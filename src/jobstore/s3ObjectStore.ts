@@ -82,6 +82,12 @@ export interface S3ObjectStoreOptions {
   /** ListObjectsV2 page size (S3's maximum, 1000, unless a test wants smaller pages). */
   readonly pageSize?: number;
   readonly log?: Logger;
+  /**
+   * The keys its user writes, when they are a layout of their own (the leader daemon's state): a
+   * bucket holding nothing but such keys is ours even without the lease record, which versions
+   * before the lease did not write.
+   */
+  readonly ownKeys?: (key: string) => boolean;
 }
 
 /**
@@ -108,6 +114,7 @@ export class S3ObjectStore implements ObjectStore {
   private readonly pageSize: number;
   private readonly tags: Readonly<Record<string, string>>;
   private readonly log: Logger;
+  private readonly ownKeys: ((key: string) => boolean) | undefined;
   private conditionsProbe: Promise<boolean> | undefined;
 
   constructor(options: S3ObjectStoreOptions) {
@@ -120,6 +127,7 @@ export class S3ObjectStore implements ObjectStore {
     this.pageSize = Math.min(1000, Math.max(1, options.pageSize ?? 1000));
     this.tags = options.tags ?? {};
     this.log = (options.log ?? silentLogger()).child({ component: 'jobstore.s3', bucket: this.bucket });
+    this.ownKeys = options.ownKeys;
   }
 
   async create(): Promise<void> {
@@ -210,8 +218,9 @@ export class S3ObjectStore implements ObjectStore {
 
   /**
    * True for a bucket this job store made: one holding its lease record (the first object every
-   * leader writes), or an empty one (a create cut short). A bucket of that name holding other
-   * objects is someone else's: JobStoreNotOursError, so no command writes into it or deletes it.
+   * leader writes), an empty one (a create cut short), or, given `ownKeys`, one holding only keys
+   * of that layout. A bucket of that name holding other objects is someone else's:
+   * JobStoreNotOursError, so no command writes into it or deletes it.
    */
   async exists(): Promise<boolean> {
     try {
@@ -223,15 +232,26 @@ export class S3ObjectStore implements ObjectStore {
       throw this.translate(e, 'HeadBucket');
     }
     if (await this.head(LEADER_KEY)) return true;
+    const foreign = await this.firstForeignKey();
+    if (foreign !== undefined) throw new JobStoreNotOursError(this.locator, this.bucket, foreign);
+    return true;
+  }
+
+  /** A key of the bucket that is not of `ownKeys`' layout (any key, without it), or undefined. */
+  private async firstForeignKey(): Promise<string | undefined> {
+    const own = this.ownKeys;
+    if (own) {
+      // Stops at the first foreign key: a foreign bucket costs one page, however big it is.
+      for await (const info of this.listRaw('', undefined)) if (!own(info.key)) return info.key;
+      return undefined;
+    }
     let page;
     try {
       page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, MaxKeys: 1 }));
     } catch (e) {
       throw this.translate(e, 'ListObjectsV2');
     }
-    const foreign = page.Contents?.[0]?.Key;
-    if (foreign !== undefined) throw new JobStoreNotOursError(this.locator, this.bucket, foreign);
-    return true;
+    return page.Contents?.[0]?.Key;
   }
 
   async destroy(): Promise<void> {

@@ -20,6 +20,8 @@ export interface OpenObjectStoreOptions {
   /** Multipart part size for `aws:` stores (bytes, at least 5 MiB). */
   readonly partSize?: number;
   readonly log?: Logger;
+  /** An `aws:` store's own key layout, besides the lease record (see S3ObjectStoreOptions). */
+  readonly ownKeys?: (key: string) => boolean;
   /** With `log`: an `aws:` store warns on it when S3 stops answering (see watchS3Stalls). */
   readonly clock?: Clock;
 }
@@ -74,6 +76,7 @@ class LazyS3ObjectStore implements ObjectStore {
         ...(options.tags && { tags: options.tags }),
         ...(options.partSize !== undefined && { partSize: options.partSize }),
         ...(options.log && { log: options.log }),
+        ...(options.ownKeys && { ownKeys: options.ownKeys }),
       });
     };
   }

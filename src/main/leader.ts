@@ -20,7 +20,7 @@ import { startClusterEngine } from './clusterEngine.js';
 import { workDirOf, type Env } from './env.js';
 import { openJobStore, openObjectStore } from './jobStores.js';
 import { makeEmbeddedCluster, startEmbeddedEc2 } from './embeddedCloud.js';
-import { leaderStateStores } from './leaderState.js';
+import { isLeaderStateKey, leaderStateStores } from './leaderState.js';
 
 export interface StartedLeader {
   readonly daemon: LeaderDaemon;
@@ -90,7 +90,11 @@ export async function startLeader(options: {
     // The daemon's own state: small JSON objects in its job store, leased first (before anything
     // is started), as a job store is: a second daemon on the same state would resume the first's
     // workflows and adopt (and scale in) the instances it runs.
-    const stateStore = openObjectStore(cfg.jobStore, { env, ...(options.cwd ? { cwd: options.cwd } : {}) });
+    const stateStore = openObjectStore(cfg.jobStore, {
+      env,
+      ownKeys: isLeaderStateKey,
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+    });
     if (!(await stateStore.exists())) await stateStore.create();
     const stateLease = await JobStoreLease.acquire(stateStore, { clock: options.clock }).catch(
       (e: unknown) => {

@@ -3,10 +3,31 @@
  * config): the scaler tick's state, the submitted workflows, their bundled modules, and the
  * status page's plot history.
  */
-import type { ObjectStore } from '../jobstore/objectStore.js';
+import { LEADER_KEY } from '../jobstore/lease.js';
+import { PROBE_PREFIX, type ObjectStore } from '../jobstore/objectStore.js';
 import type { HistoryStore, RunStore, WorkflowRun } from '../leader/daemon.js';
 import type { StatusSample } from '../leader/statusHistory.js';
 import type { TickState, TickStateStore } from '../scaler/tick/state.js';
+
+const DOCUMENTS = {
+  workflows: 'leader/workflows.json',
+  tickState: 'leader/tick-state.json',
+  statusHistory: 'leader/status-history.json',
+} as const;
+
+/**
+ * Whether `key` is one the leader's state holds: its lease record, its documents, a submitted
+ * workflow's module, or the store's own probe of conditional writes. A state bucket holding only
+ * these is the leader's, though a leader from before the lease wrote no `leader.json`.
+ */
+export function isLeaderStateKey(key: string): boolean {
+  return (
+    key === LEADER_KEY ||
+    Object.values<string>(DOCUMENTS).includes(key) ||
+    /^leader\/submissions\/[^/]+\.mjs$/.test(key) ||
+    key.startsWith(PROBE_PREFIX)
+  );
+}
 
 /** One JSON document under `key`: `load` gives `absent` when none was saved. */
 function jsonDocument<T, A>(
@@ -32,7 +53,7 @@ export function leaderStateStores(stateStore: ObjectStore): {
 } {
   const runs = jsonDocument<readonly WorkflowRun[], readonly WorkflowRun[]>(
     stateStore,
-    'leader/workflows.json',
+    DOCUMENTS.workflows,
     [],
   );
   const runStore: RunStore = {
@@ -49,11 +70,11 @@ export function leaderStateStores(stateStore: ObjectStore): {
     },
   };
   return {
-    tickStore: jsonDocument<TickState, undefined>(stateStore, 'leader/tick-state.json', undefined),
+    tickStore: jsonDocument<TickState, undefined>(stateStore, DOCUMENTS.tickState, undefined),
     runStore,
     historyStore: jsonDocument<readonly StatusSample[], readonly StatusSample[]>(
       stateStore,
-      'leader/status-history.json',
+      DOCUMENTS.statusHistory,
       [],
     ),
   };
