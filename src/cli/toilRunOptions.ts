@@ -167,7 +167,7 @@ export function addToilRunOptions(cmd: Command): Command {
   );
   cmd.option(
     '--maxLogFileSize <size>',
-    '--writeLogs: bytes a job log file keeps, its end (e.g. 64000 or 1Mi; 0: no limit; default 100Ki)',
+    '--writeLogs: bytes a job log file keeps, its end (e.g. 64000 or 1Mi; 0: no limit; default 100Mi, as in Toil)',
   );
   for (const [flag, level] of LEVEL_SWITCHES)
     cmd.addOption(new Option(flag, `same as --logLevel ${level}`).hideHelp());
@@ -192,6 +192,9 @@ export function foreignToilOptions(flags: object): string[] {
   return checkForeignOptions(flags, FOREIGN);
 }
 
+/** Toil's default `--maxLogFileSize` (100 * 1024 * 1024 in toil/options/common.py). */
+export const DEFAULT_MAX_LOG_FILE_SIZE = '100Mi';
+
 /**
  * `--writeLogs [DIR]` / `--writeLogsGzip [DIR]`, `--writeLogsFromAllJobs`, `--maxLogFileSize`:
  * how the run writes job log files, or undefined without either flag. The directory is made and
@@ -207,7 +210,7 @@ export function jobLogFilesOptions(flags: object, argv: readonly string[]): JobL
   const fromAll = f.writeLogsFromAllJobs;
   if (typeof fromAll === 'string' && !/^(true|false|yes|no|1|0)$/i.test(fromAll))
     throw new UserInputError('BAD_FLAG', `--writeLogsFromAllJobs ${fromAll}: expected true or false`);
-  const maxBytes = tryParseBytes(f.maxLogFileSize ?? '100Ki');
+  const maxBytes = tryParseBytes(f.maxLogFileSize ?? DEFAULT_MAX_LOG_FILE_SIZE);
   if (maxBytes === undefined)
     throw new UserInputError(
       'BAD_FLAG',

@@ -124,7 +124,7 @@ t.test('--writeLogs [DIR] and its companions: where and how job logs are written
   t.same(jobLogFilesOptions({ writeLogs: join(dir, 'a/b') }, []), {
     dir: join(dir, 'a/b'),
     gzip: false,
-    maxBytes: 100 * 1024,
+    maxBytes: 100 * 1024 * 1024, // Toil's default: 100 MiB
     allJobs: false,
   });
   t.ok(existsSync(join(dir, 'a/b')), 'the directory is made');
