@@ -3,6 +3,8 @@
  * cluster. Adapters (src/provisioner/aws) translate the cloud's errors once, into the typed errors
  * of src/provisioner/errors.ts, so callers branch on `code`/`disposition` and never on a cloud's error names.
  */
+import type { LeaderBeat } from './leaderHeartbeat.js';
+
 export type Market = 'spot' | 'on-demand';
 
 export type NodeRole = 'leader' | 'worker';
@@ -143,4 +145,13 @@ export interface Provisioner {
    * UNKNOWN_INSTANCE_TYPE ('user') naming the unknown type when any name is not offered.
    */
   instanceTypes(names?: readonly string[]): Promise<InstanceTypeInfo[]>;
+
+  /**
+   * Writes the leader's heartbeat (src/ports/leaderHeartbeat.ts: its id and the beat's time and
+   * interval) on these worker instances of the cluster, replacing the previous beat. Instances
+   * already gone or unknown to the cloud are skipped, not an error. Nothing else of an instance
+   * changes. Raises NOT_AUTHORISED ('fatal') when the credentials may not tag (a cluster whose
+   * leader policy predates the heartbeat), THROTTLED/EC2_UNAVAILABLE after the adapter's retries.
+   */
+  markLeaderLive(instanceIds: readonly string[], beat: LeaderBeat): Promise<void>;
 }

@@ -8,6 +8,7 @@ import {
 } from '../../src/provisioner/aws/iamPolicies.js';
 import { isAllowed, type PolicyRequest } from '../../src/localcloud/iamPolicyEval.js';
 import { REBALANCE_RECOMMENDED_TAG } from '../../src/ports/provisioner.js';
+import { LEADER_HEARTBEAT_TAG, LEADER_TAG } from '../../src/ports/leaderHeartbeat.js';
 
 /**
  * The cluster's roles, read as IAM would read them, request by request: a worker reaches the
@@ -255,6 +256,34 @@ const rows: { name: string; role: 'leader' | 'worker'; request: PolicyRequest; a
     name: 'leader retags an existing instance',
     role: 'leader',
     request: { action: 'ec2:CreateTags', resource: INSTANCE },
+    allowed: false,
+  },
+  // The leader's heartbeat: its two tags on its cluster's instances, nothing else.
+  {
+    name: 'leader writes its heartbeat on a node of its cluster',
+    role: 'leader',
+    request: tagging(CLUSTER, [LEADER_TAG, LEADER_HEARTBEAT_TAG]),
+    allowed: true,
+  },
+  {
+    name: "leader writes its heartbeat on another cluster's instance",
+    role: 'leader',
+    request: tagging('someone-else', [LEADER_TAG, LEADER_HEARTBEAT_TAG]),
+    allowed: false,
+  },
+  {
+    name: 'leader slips the cluster tag in beside its heartbeat',
+    role: 'leader',
+    request: tagging(CLUSTER, [LEADER_HEARTBEAT_TAG, 'clusterName']),
+    allowed: false,
+  },
+  {
+    name: 'leader writes its heartbeat on a volume of its cluster',
+    role: 'leader',
+    request: {
+      ...tagging(CLUSTER, [LEADER_HEARTBEAT_TAG]),
+      resource: 'arn:aws:ec2:us-west-2:123456789012:volume/vol-0123456789abcdef0',
+    },
     allowed: false,
   },
   {

@@ -1,5 +1,6 @@
 import type { Filter, Instance } from '@aws-sdk/client-ec2';
 import {
+  CreateTagsCommand,
   DescribeInstancesCommand,
   DescribeInstanceTypesCommand,
   DescribeSecurityGroupsCommand,
@@ -24,6 +25,7 @@ import type {
   Provisioner,
   SpotPrice,
 } from '../../ports/provisioner.js';
+import { heartbeatTags, type LeaderBeat } from '../../ports/leaderHeartbeat.js';
 import { suggestNames } from '../../common/suggest.js';
 import type { Ec2Calls } from './ec2Calls.js';
 import { idsInMessage, toNode } from './instances.js';
@@ -254,6 +256,36 @@ export class AwsProvisioner implements Provisioner {
       await this.calls.call('TerminateInstances', (c) =>
         c.send(new TerminateInstancesCommand({ InstanceIds: [id] })),
       );
+    } catch (e) {
+      if (!isProvisionerError(e, 'NOT_FOUND')) throw e;
+    }
+  }
+
+  async markLeaderLive(instanceIds: readonly string[], beat: LeaderBeat): Promise<void> {
+    const Tags = toTagList(heartbeatTags(beat));
+    let remaining = [...new Set(instanceIds)];
+    while (remaining.length > 0) {
+      // CreateTags takes up to 1000 resources and applies the same tags to each.
+      const batch = remaining.slice(0, 1000);
+      try {
+        await this.calls.call('CreateTags', (c) => c.send(new CreateTagsCommand({ Resources: batch, Tags })));
+        remaining = remaining.slice(batch.length);
+      } catch (e) {
+        if (!isProvisionerError(e, 'NOT_FOUND') || e.cloudCode !== 'InvalidInstanceID.NotFound') throw e;
+        // An instance gone between the listing and the beat: beat the others.
+        const gone = new Set(idsInMessage(e.message));
+        const next = remaining.filter((id) => !gone.has(id));
+        if (gone.size === 0 || next.length === remaining.length) {
+          for (const id of batch) await this.markLive1(id, Tags);
+          remaining = remaining.slice(batch.length);
+        } else remaining = next;
+      }
+    }
+  }
+
+  private async markLive1(id: string, Tags: { Key: string; Value: string }[]): Promise<void> {
+    try {
+      await this.calls.call('CreateTags', (c) => c.send(new CreateTagsCommand({ Resources: [id], Tags })));
     } catch (e) {
       if (!isProvisionerError(e, 'NOT_FOUND')) throw e;
     }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { REBALANCE_RECOMMENDED_TAG } from '../../ports/provisioner.js';
+import { LEADER_HEARTBEAT_TAG, LEADER_TAG } from '../../ports/leaderHeartbeat.js';
 import { mungeKeyParameterArn } from './mungeKey.js';
 import { TAG_CLUSTER } from './tags.js';
 
@@ -32,8 +33,8 @@ export type PolicyStatement = {
   readonly Effect: 'Allow' | 'Deny';
   readonly Action: readonly string[];
   readonly Resource: readonly string[];
-  /** Operator → key → value (`StringEquals`, `ForAllValues:StringEquals`). */
-  readonly Condition?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Operator → key → value or values (`StringEquals`, `ForAllValues:StringEquals`). */
+  readonly Condition?: Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>;
 };
 
 export interface ClusterIamNames {
@@ -144,6 +145,19 @@ export function leaderPolicy(input: LeaderPolicyInput): PolicyDocument {
         Action: ['ec2:CreateTags'],
         Resource: [ec2('instance'), ec2('volume'), ec2('spot-instances-request')],
         Condition: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
+      },
+      {
+        // The leader's heartbeat on its cluster's instances (src/ports/leaderHeartbeat.ts): those
+        // two tags and no other, so it can neither retag a node out of its cluster nor forge
+        // another tag the cluster relies on.
+        Sid: 'LeaderHeartbeat',
+        Effect: 'Allow',
+        Action: ['ec2:CreateTags'],
+        Resource: [ec2('instance')],
+        Condition: {
+          ...owned,
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [LEADER_TAG, LEADER_HEARTBEAT_TAG] },
+        },
       },
       {
         Sid: 'EndOwnNodes',
