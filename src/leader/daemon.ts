@@ -13,7 +13,14 @@ import { requireBearerToken, type AuthPolicy } from './auth.js';
 import { DaemonEvents } from './daemonEvents.js';
 import { buildHttp, type ReadinessCheck } from './http.js';
 import { StatusHistory, type StatusSample } from './statusHistory.js';
-import { cents, decisionsOf, hourlyRate, registerStatusPage, unownedDecision } from './statusPage.js';
+import {
+  cents,
+  decisionsOf,
+  hourlyRate,
+  registerStatusPage,
+  retiredDecisions,
+  unownedDecision,
+} from './statusPage.js';
 import type { WorkflowProgress } from './workflowRunner.js';
 import type { LeaderConfig } from './leaderConfig.js';
 import type { JobLogEntry } from './jobLogFiles.js';
@@ -628,6 +635,8 @@ export class LeaderDaemon {
     return {
       state: this.stateValue,
       startedAt: new Date(this.startedAt).toISOString(),
+      // The id this leader writes with its heartbeat on the instances it launched.
+      leaderId: this.scaler.leaderId,
       queue: { queued, running },
       nodes: {
         owned: Object.keys(t.owned),
@@ -646,13 +655,20 @@ export class LeaderDaemon {
           ...(n.static ? { static: true } : {}),
         })),
         // Worker instances this leader did not launch (possibly left by a leader that is gone).
-        unowned: this.scaler.unowned.map((n) => ({
-          id: n.id,
-          instanceType: n.instanceType,
-          market: n.capacityType,
-          ageSeconds: Math.max(0, Math.round((this.d.clock.now() - n.launchedAt) / 1000)),
-          dollarsPerHour: hourlyRate(n.pricePerHour),
-        })),
+        unowned: this.scaler.unowned.map((n) => {
+          const mark = this.scaler.leaderMarks.get(n.id);
+          return {
+            id: n.id,
+            instanceType: n.instanceType,
+            market: n.capacityType,
+            ageSeconds: Math.max(0, Math.round((this.d.clock.now() - n.launchedAt) / 1000)),
+            dollarsPerHour: hourlyRate(n.pricePerHour),
+            // Whose it is, by its leader mark: absent when it has none (never retired automatically).
+            ...(mark && mark.kind !== 'unmarked'
+              ? { leader: mark.beat.leaderId, lastBeatAt: new Date(mark.beat.at).toISOString() }
+              : {}),
+          };
+        }),
       },
       unavailableOfferings: Object.fromEntries(
         Object.entries(t.unavailable).map(([k, until]) => [k, new Date(until).toISOString()]),
@@ -683,7 +699,13 @@ export class LeaderDaemon {
       })),
       // What the last ticks decided and why, newest first (the status page's list).
       decisions: [
-        ...unownedDecision(this.scaler.unowned, report?.at, this.d.config().scaler.retireStaticNodes),
+        ...unownedDecision(
+          this.scaler.unowned,
+          report?.at,
+          this.d.config().scaler.retireStaticNodes,
+          this.scaler.leaderMarks,
+        ),
+        ...retiredDecisions(this.scaler.retired),
         ...[...this.scaler.recentReports, ...(report ? [report] : [])]
           .filter((r, i, all) => all.findIndex((x) => x.seq === r.seq) === i)
           .sort((a, b) => b.seq - a.seq)

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { TickReport } from '../scaler/tick/report.js';
 import type { ObservedNode } from '../scaler/tick/clusterView.js';
 import { unownedReason } from '../scaler/tick/unownedNodes.js';
+import type { ForeignMark } from '../scaler/tick/deadLeaders.js';
 import type { StatusHistory } from './statusHistory.js';
 
 /** The page's files: `static/status/` of the package root (this file is in src/leader or dist/src/leader). */
@@ -56,7 +57,8 @@ export function hourlyRate(dollarsPerHour: number): number {
 /** One line of the page's "recent decisions": what a tick decided, and why. */
 export interface Decision {
   readonly at: string;
-  readonly kind: 'launch' | 'drain' | 'terminate' | 'waiting' | 'unschedulable' | 'error' | 'kept';
+  readonly kind:
+    'launch' | 'drain' | 'terminate' | 'waiting' | 'unschedulable' | 'error' | 'kept' | 'retired';
   readonly what: string;
   readonly reason: string;
 }
@@ -69,6 +71,7 @@ export function unownedDecision(
   nodes: readonly ObservedNode[],
   at: number | undefined,
   retireStaticNodes: boolean,
+  marks: ReadonlyMap<string, ForeignMark> = new Map(),
 ): Decision[] {
   if (nodes.length === 0 || at === undefined) return [];
   const perHour = nodes.reduce((s, n) => s + n.pricePerHour, 0);
@@ -77,9 +80,28 @@ export function unownedDecision(
       at: new Date(at).toISOString(),
       kind: 'kept',
       what: `${nodes.length} worker instance(s) this leader did not launch ($${perHour.toFixed(4)}/h): ${nodes.map((n) => n.id).join(' ')}`,
-      reason: unownedReason(nodes, retireStaticNodes),
+      reason: unownedReason(nodes, retireStaticNodes, marks, at),
     },
   ];
+}
+
+/** The instances of gone leaders this leader retired, newest first. */
+export function retiredDecisions(
+  retired: readonly {
+    id: string;
+    instanceType: string;
+    market: string;
+    pricePerHour: number;
+    at: number;
+    reason: string;
+  }[],
+): Decision[] {
+  return [...retired].reverse().map((r) => ({
+    at: new Date(r.at).toISOString(),
+    kind: 'retired' as const,
+    what: `${r.id} (${r.instanceType} ${r.market}, $${r.pricePerHour.toFixed(4)}/h)`,
+    reason: r.reason,
+  }));
 }
 
 /** The decisions of one tick's plan (and its errors), for people. */

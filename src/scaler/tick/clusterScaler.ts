@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
 import type { ClusterPort } from '../../ports/cluster.js';
-import { coerceError } from '../../common/errors.js';
+import { ToilError, coerceError } from '../../common/errors.js';
 import type { InterruptionNotice, ProvisionedNode, Provisioner } from '../../ports/provisioner.js';
 import type { ScalerConfig } from '../config.js';
 import { planScaling } from '../policy.js';
@@ -11,6 +12,8 @@ import { PlanExecutor, priceOf, type TickSettings } from './act.js';
 import { ProvisionerCalls } from './calls.js';
 import { ClusterView, type ObservedNode } from './clusterView.js';
 import { unownedNodes, unownedWarning } from './unownedNodes.js';
+import { judgeForeign, retirementLine, type ForeignMark, type RetiredNode } from './deadLeaders.js';
+import { LeaderHeartbeat } from './heartbeat.js';
 import { FatalBackoffs, type FatalLaunchError } from './fatalBackoff.js';
 import { exportClusterGauges, exportDesiredNodes, type TickMetrics } from './metrics.js';
 import { observe, type TickEvent } from './observe.js';
@@ -43,6 +46,8 @@ export interface ClusterScalerOptions {
   /** The config in force; read once per tick. */
   readonly config: () => TickSettings;
   readonly onReport?: (report: TickReport) => void;
+  /** Makes this leader's id on its first start (default: a random UUID). */
+  readonly newLeaderId?: () => string;
 }
 
 /** At most this many plans per tick (a re-plan follows an offering found unavailable). */
@@ -67,6 +72,11 @@ export class ClusterScaler {
   private observedNodes: ObservedNode[] = [];
   /** Instances of the cluster not ours that the log has named already (each is named once). */
   private readonly unownedTold = new Set<string>();
+  /** What the leader mark on each instance not ours said at the last tick. */
+  private foreignMarks = new Map<string, ForeignMark>();
+  private readonly heartbeat: LeaderHeartbeat;
+  /** Instances retired because their leader stopped beating, oldest first (the newest 50). */
+  private readonly retiredNodes: (RetiredNode & { readonly at: number; readonly reason: string })[] = [];
   private readonly spot: SpotPriceFeed;
   /** tick.spotPriceRefresh of the tick in progress (the feed reads it; config once per tick). */
   private spotRefreshMs: number;
@@ -80,6 +90,12 @@ export class ClusterScaler {
       ...(options.metrics ? { metrics: options.metrics } : {}),
     });
     this.fatal = new FatalBackoffs(this.log);
+    this.heartbeat = new LeaderHeartbeat({
+      provisioner: options.provisioner,
+      calls: this.calls,
+      clock: options.clock,
+      log: this.log,
+    });
     this.planLog = new PlanLog(this.log);
     this.spotRefreshMs = options.config().tick.spotPriceRefresh;
     this.spot = new SpotPriceFeed({
@@ -97,6 +113,7 @@ export class ClusterScaler {
     this.spotRefreshMs = cfg.tick.spotPriceRefresh;
     // Nodes this tick terminates or finds gone have cost what they cost until now.
     this.accrue(cfg);
+    this.state = this.withLeaderId(this.state);
     const out = emptyOutcome();
     const notices: string[] = [];
     const exec = this.executor(cfg, out);
@@ -106,7 +123,13 @@ export class ClusterScaler {
     let plans = 0;
     try {
       for (;;) {
-        const view = await this.view(cfg, { dryRun: false, takeEvents: plans === 0 });
+        const view = await this.view(cfg, {
+          dryRun: false,
+          takeEvents: plans === 0,
+          ...(plans === 0
+            ? { retire: (nodes) => this.retireDeadLeadersNodes(cfg, nodes, exec.state, out) }
+            : {}),
+        });
         const observed = observe(exec.state, view);
         exec.state = observed.state;
         this.declareLost(observed.events);
@@ -130,6 +153,10 @@ export class ClusterScaler {
     } finally {
       // What was done stays done, even when a later step of the tick failed.
       this.state = exec.state;
+      // After the launches, so an instance launched in this tick is marked in this tick; and
+      // even when the tick failed (the cluster manager unreachable, say): this leader still lives.
+      const beatError = await this.heartbeat.beat(cfg.tick, this.leaderId, Object.keys(this.state.owned));
+      if (beatError) out.errors.push(beatError);
     }
     // The nodes launched in this tick are charged their billing minimum at once.
     this.accrue(cfg);
@@ -172,7 +199,7 @@ export class ClusterScaler {
   async restore(): Promise<{ adopted: string[]; forgotten: string[] }> {
     const cfg = this.o.config();
     const exec = this.executor(cfg, emptyOutcome());
-    exec.state = (await this.o.store.load()) ?? emptyTickState();
+    exec.state = this.withLeaderId((await this.o.store.load()) ?? emptyTickState());
     const adopted = await exec.resolvePendingLaunches();
     const nodes = await this.calls.run(
       cfg.tick,
@@ -193,7 +220,7 @@ export class ClusterScaler {
     };
     await this.o.store.save(this.state);
     this.log.info(
-      { adopted: adopted.length, forgotten: forgotten.length },
+      { adopted: adopted.length, forgotten: forgotten.length, leaderId: this.state.leaderId },
       "adopted the last leader's instances",
     );
     return { adopted, forgotten };
@@ -207,13 +234,24 @@ export class ClusterScaler {
     const owned = Object.keys(this.state.owned);
     if (owned.length === 0) return [];
     this.log.info({ nodes: owned.length }, 'releasing every node this leader launched');
-    // The cluster manager forgets their nodes first (Slurm: deleted from slurmctld), as at scale-in.
+    await this.removeFromClusterManager(
+      owned.map((id) => ({ id, privateIp: this.state.owned[id]?.privateIp })),
+    );
+    await this.calls.run(this.o.config().tick, 'terminate', () => this.o.provisioner.terminate(owned));
+    this.accrue(this.o.config());
+    this.state = owned.reduce(forget, this.state);
+    return owned;
+  }
+
+  /** The cluster manager forgets these nodes (Slurm: deleted from slurmctld), as at scale-in. */
+  private async removeFromClusterManager(
+    nodes: readonly { id: string; privateIp: string | undefined }[],
+  ): Promise<void> {
     const agents = await this.o.cluster.read().then(
       (r) => r.agents,
       () => [],
     );
-    for (const id of owned) {
-      const ip = this.state.owned[id]?.privateIp;
+    for (const { id, privateIp: ip } of nodes) {
       const agent =
         agents.find((a) => a.instanceId === id) ??
         (ip ? agents.find((a) => a.instanceId === undefined && a.hostname === ip) : undefined);
@@ -224,10 +262,96 @@ export class ClusterScaler {
             this.log.warn({ err: coerceError(e), nodeId: id }, 'the cluster manager did not remove its node'),
           );
     }
-    await this.calls.run(this.o.config().tick, 'terminate', () => this.o.provisioner.terminate(owned));
-    this.accrue(this.o.config());
-    this.state = owned.reduce(forget, this.state);
-    return owned;
+  }
+
+  /** This leader's id (see TickState.leaderId). */
+  get leaderId(): string {
+    return this.state.leaderId ?? '';
+  }
+
+  private withLeaderId(state: TickState): TickState {
+    return state.leaderId ? state : { ...state, leaderId: (this.o.newLeaderId ?? randomUUID)() };
+  }
+
+  /**
+   * Judges the worker instances of the cluster no leader of ours launched by their leader mark
+   * (deadLeaders.ts) and retires those whose leader stopped beating, unless
+   * `tick.retireDeadLeadersNodes` is false: each is logged, removed from the cluster manager and
+   * terminated through the tick's retry layer. Resolves with the nodes still there.
+   */
+  private async retireDeadLeadersNodes(
+    cfg: TickSettings,
+    nodes: readonly ProvisionedNode[],
+    state: TickState,
+    out: ReturnType<typeof emptyOutcome>,
+  ): Promise<ProvisionedNode[]> {
+    const now = this.o.clock.now();
+    const marks = new Map<string, ForeignMark>();
+    const retiring: RetiredNode[] = [];
+    for (const n of nodes) {
+      if (n.role !== 'worker' || state.owned[n.instanceId]) continue;
+      const mark = judgeForeign(n, now, cfg.tick);
+      // An instance marked with our own id and not owned is ours from a launch not yet adopted.
+      if (mark.kind !== 'unmarked' && mark.beat.leaderId === state.leaderId) continue;
+      marks.set(n.instanceId, mark);
+      if (mark.kind === 'stopped' && cfg.tick.retireDeadLeadersNodes)
+        retiring.push({
+          id: n.instanceId,
+          instanceType: n.instanceType,
+          market: n.market,
+          pricePerHour: priceOf(cfg.scaler, n.instanceType, n.market),
+          launchedAt: n.launchTime,
+          leaderId: mark.beat.leaderId,
+          lastBeatAt: mark.beat.at,
+          beatEveryMs: mark.beat.everyMs,
+        });
+    }
+    this.foreignMarks = marks;
+    if (retiring.length === 0) return [...nodes];
+    for (const r of retiring)
+      this.log.warn(
+        {
+          nodeId: r.id,
+          instanceType: r.instanceType,
+          leaderId: r.leaderId,
+          lastBeatAt: new Date(r.lastBeatAt),
+        },
+        retirementLine(r, now, cfg.tick),
+      );
+    const ids = retiring.map((r) => r.id);
+    await this.removeFromClusterManager(
+      ids.map((id) => ({ id, privateIp: nodes.find((n) => n.instanceId === id)?.privateIp })),
+    );
+    try {
+      await this.calls.run(cfg.tick, 'terminate', () => this.o.provisioner.terminate(ids));
+    } catch (e) {
+      const err = coerceError(e);
+      this.log.warn({ err, nodes: ids }, "could not retire a gone leader's instances; tried again next tick");
+      out.errors.push({
+        action: 'retire',
+        code: err instanceof ToilError ? err.code : 'UNKNOWN',
+        message: err.message,
+        plan: 1,
+      });
+      return [...nodes];
+    }
+    out.retired.push(...ids);
+    for (const r of retiring) {
+      this.retiredNodes.push({ ...r, at: now, reason: retirementLine(r, now, cfg.tick) });
+      this.unownedTold.delete(r.id);
+    }
+    this.retiredNodes.splice(0, Math.max(0, this.retiredNodes.length - 50));
+    return nodes.filter((n) => !ids.includes(n.instanceId));
+  }
+
+  /** What the leader mark on each worker instance not ours said at the last tick. */
+  get leaderMarks(): ReadonlyMap<string, ForeignMark> {
+    return this.foreignMarks;
+  }
+
+  /** Instances this leader retired because their leader stopped beating, oldest first. */
+  get retired(): readonly (RetiredNode & { readonly at: number; readonly reason: string })[] {
+    return this.retiredNodes;
   }
 
   /** Stop launching (SIGTERM): later ticks still drain and terminate, never launch. */
@@ -288,7 +412,7 @@ export class ClusterScaler {
     const fresh = all.filter((n) => !this.unownedTold.has(n.id));
     if (fresh.length === 0) return;
     for (const n of fresh) this.unownedTold.add(n.id);
-    const message = unownedWarning(fresh, all, this.o.clock.now(), retireStaticNodes);
+    const message = unownedWarning(fresh, all, this.o.clock.now(), retireStaticNodes, this.foreignMarks);
     this.log.warn({ instances: fresh.map((n) => n.id) }, message);
   }
 
@@ -331,16 +455,22 @@ export class ClusterScaler {
    */
   private async view(
     cfg: TickSettings,
-    options: { dryRun: boolean; takeEvents: boolean },
+    options: {
+      dryRun: boolean;
+      takeEvents: boolean;
+      /** Retires what it must of the listed nodes, resolving with the nodes left. */
+      retire?: (nodes: readonly ProvisionedNode[]) => Promise<ProvisionedNode[]>;
+    },
   ): Promise<ClusterView> {
     const now = this.o.clock.now();
     const listNodes = (): Promise<ProvisionedNode[]> => this.o.provisioner.listNodes({ role: 'worker' });
-    const [nodes, reading, notices] = await Promise.all([
+    const [listed, reading, notices] = await Promise.all([
       options.dryRun ? listNodes() : this.calls.run(cfg.tick, 'listNodes', listNodes, { queued: false }),
       this.o.cluster.read(),
       this.interruptionNotices(!options.dryRun),
       options.dryRun ? undefined : this.spot.refreshIfDue(spotInstanceTypes(cfg.scaler), cfg.scaler.zones),
     ]);
+    const nodes = options.retire ? await options.retire(listed) : listed;
     return new ClusterView(
       now,
       nodes,

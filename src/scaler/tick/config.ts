@@ -32,6 +32,21 @@ export const TickSchema = z
     fatalBackoff: durationMs().default(600_000),
     /** Tasks on a draining agent get this long after the node is retired anyway. */
     drainTimeout: durationMs().default(600_000),
+    /**
+     * How often the leader renews the heartbeat tag on the worker instances it launched (one
+     * CreateTags per beat, up to 1000 instances each; a new instance is marked in the tick that
+     * launched it). Another leader of the cluster retires an instance once its leader has missed
+     * `leaderHeartbeatMisses` beats of the interval written on it, plus `leaderClockSkew`.
+     */
+    leaderHeartbeat: durationMs().default(300_000),
+    leaderHeartbeatMisses: z.number().int().min(2).max(100).default(3),
+    /** How far two leaders' clocks may disagree: added to the wait before a beat counts as stopped. */
+    leaderClockSkew: durationMs().default(120_000),
+    /**
+     * Retire worker instances whose leader stopped beating (a leader killed with -9 and never
+     * resumed). false: they are only named, like instances without a leader mark.
+     */
+    retireDeadLeadersNodes: z.boolean().default(true),
   })
   .strict();
 

@@ -40,6 +40,8 @@ export interface TickReport {
   readonly spotPriceFeed?: SpotPriceFeedStatus;
   /** Spot nodes whose interruption notice was seen this tick (drained at once). */
   readonly interruptionNotices?: readonly string[];
+  /** Instances of other leaders retired because their leader stopped beating (deadLeaders.ts). */
+  readonly retired?: readonly string[];
 }
 
 /** What the act step of one tick did so far (filled in by every plan of the tick). */
@@ -49,10 +51,11 @@ export interface TickOutcome {
   readonly terminated: string[];
   readonly drained: string[];
   readonly errors: TickError[];
+  readonly retired: string[];
 }
 
 export function emptyOutcome(): TickOutcome {
-  return { launched: [], launches: [], terminated: [], drained: [], errors: [] };
+  return { launched: [], launches: [], terminated: [], drained: [], errors: [], retired: [] };
 }
 
 /** Reports kept for /status: the last ticks that did something (launch, drain, terminate, error). */
@@ -66,7 +69,11 @@ export class ReportHistory {
 
   add(report: TickReport): void {
     if (
-      report.launches.length + report.terminated.length + report.drained.length + report.errors.length ===
+      report.launches.length +
+        report.terminated.length +
+        report.drained.length +
+        report.errors.length +
+        (report.retired?.length ?? 0) ===
       0
     )
       return;

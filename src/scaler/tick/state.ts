@@ -35,6 +35,12 @@ export interface OwnedNode {
 
 export interface TickState {
   readonly format: 1;
+  /**
+   * This leader's id, written on the instances it launches with its heartbeat: made on its first
+   * start and kept here, so a restarted daemon or a `toil run --restart` is the same leader to the
+   * other leaders of the cluster. Absent in states saved before it existed (made then).
+   */
+  readonly leaderId?: string;
   readonly pendingLaunches: readonly PendingLaunch[];
   readonly owned: Readonly<Record<string, OwnedNode>>;
   /** Spot instances of ours that went away without our asking (reclaimed), counted over all runs. */

@@ -1,13 +1,12 @@
 import type { ObservedNode } from './clusterView.js';
+import type { ForeignMark } from './deadLeaders.js';
 
 /**
  * Worker instances of the cluster this leader did not launch. They are static to the policy
  * (never retired unless `scaler.retireStaticNodes`): a `launch-cluster --workers` node is meant to
- * stay, and a node another live leader launched is that leader's to retire. But a leader killed
- * with -9 and never resumed leaves its nodes looking the same, running and billing with nothing
- * to retire them. Instances carry no mark of the leader that launched them, nor of whether it
- * lives, so a leader cannot tell these apart and must not terminate them; it says so instead,
- * once per instance, with what they cost and the ways out.
+ * stay, and a node another live leader launched is that leader's to retire. A node whose leader's
+ * heartbeat stopped is retired before this (deadLeaders.ts); what is left here is kept, and said
+ * so once per instance, with what they cost, why they are kept and the ways out.
  */
 export function unownedNodes(nodes: readonly ObservedNode[]): ObservedNode[] {
   return nodes.filter((n) => n.static === true);
@@ -21,13 +20,18 @@ function describe(n: ObservedNode, now: number): string {
 }
 
 /** Why they are kept and how to end them: one line for the log and the status page. */
-export function unownedReason(nodes: readonly ObservedNode[], retireStaticNodes: boolean): string {
+export function unownedReason(
+  nodes: readonly ObservedNode[],
+  retireStaticNodes: boolean,
+  marks: ReadonlyMap<string, ForeignMark> = new Map(),
+  now = 0,
+): string {
   if (retireStaticNodes)
     return 'scaler.retireStaticNodes is true: each is retired once idle, as a node of this leader';
   const ids = nodes.map((n) => n.id).join(' ');
   return (
-    'not retired: this leader did not launch them (static; scaler.retireStaticNodes is false), and ' +
-    'nothing on an instance says whether the leader that launched it still runs. If they were left by a ' +
+    'not retired: this leader did not launch them (static; scaler.retireStaticNodes is false); ' +
+    `${markClause(nodes, marks, now)}. If they were left by a ` +
     'leader that is gone (a toil run --provisioner aws or a toil leader killed with -9): resume it ' +
     "(toil run … --restart on its job store — 'toil status JOBSTORE' of that store names its nodes — " +
     'or start that toil leader again on its state), which adopts and retires them; or terminate them ' +
@@ -36,18 +40,48 @@ export function unownedReason(nodes: readonly ObservedNode[], retireStaticNodes:
   );
 }
 
+/** What the leader mark on each instance says (why it is not retired as a dead leader's). */
+function markClause(
+  nodes: readonly ObservedNode[],
+  marks: ReadonlyMap<string, ForeignMark>,
+  now: number,
+): string {
+  const parts: string[] = [];
+  const unmarked = nodes.filter((n) => (marks.get(n.id)?.kind ?? 'unmarked') === 'unmarked');
+  if (unmarked.length > 0)
+    parts.push(
+      `${unmarked.map((n) => n.id).join(' ')}: no leader mark (launched by launch-cluster --workers, by a leader ` +
+        'of an older version, or by one that may not tag its instances), so nothing says whether its leader ' +
+        'still runs: never retired automatically',
+    );
+  for (const n of nodes) {
+    const m = marks.get(n.id);
+    if (!m || m.kind === 'unmarked') continue;
+    const ago = Math.round(Math.max(0, now - m.beat.at) / 1000);
+    parts.push(
+      m.kind === 'live'
+        ? `${n.id}: its leader ${m.beat.leaderId} beat ${ago} s ago, so it lives and the instance is its own ` +
+            `(retired here only if that leader stops beating, from ${new Date(m.staleAt).toISOString()})`
+        : `${n.id}: its leader ${m.beat.leaderId} stopped beating (last beat ${ago} s ago), and ` +
+            'tick.retireDeadLeadersNodes is false',
+    );
+  }
+  return parts.join('; ');
+}
+
 /** The warning logged once for instances not warned of before. */
 export function unownedWarning(
   fresh: readonly ObservedNode[],
   all: readonly ObservedNode[],
   now: number,
   retireStaticNodes: boolean,
+  marks: ReadonlyMap<string, ForeignMark> = new Map(),
 ): string {
   const perHour = all.reduce((s, n) => s + n.pricePerHour, 0);
   return (
     `the cluster has ${all.length} worker instance(s) this leader did not launch ($${perHour.toFixed(4)}/h): ` +
     `${fresh.map((n) => describe(n, now)).join(', ')}` +
     (fresh.length < all.length ? ` (and ${all.length - fresh.length} told of before)` : '') +
-    `; ${unownedReason(fresh, retireStaticNodes)}`
+    `; ${unownedReason(fresh, retireStaticNodes, marks, now)}`
   );
 }

@@ -1,0 +1,68 @@
+import type { Clock } from '../../common/clock.js';
+import { ToilError, coerceError } from '../../common/errors.js';
+import type { Logger } from '../../common/log.js';
+import type { Provisioner } from '../../ports/provisioner.js';
+import type { ProvisionerCalls } from './calls.js';
+import type { TickConfig } from './config.js';
+import type { TickError } from './report.js';
+
+/**
+ * The leader's heartbeat on the instances it launched (src/ports/leaderHeartbeat.ts): every
+ * `tick.leaderHeartbeat` on all of them, and in the tick that launched or adopted one, on it
+ * alone, so an instance carries the mark from its first minute. The mark is written only by this
+ * refresh, never at launch: an instance is marked only by a leader that has shown it can renew
+ * the mark, so a leader whose credentials may not tag (a cluster whose leader policy predates the
+ * heartbeat) leaves its instances unmarked, which no other leader retires, rather than marked and
+ * soon stale. A failed beat is retried at the next interval, and said loudly: if it keeps failing
+ * after instances were marked, the marks go stale and another leader may retire them.
+ */
+export class LeaderHeartbeat {
+  private readonly d: { provisioner: Provisioner; calls: ProvisionerCalls; clock: Clock; log: Logger };
+  /** Instances beaten by this process since it started. */
+  private readonly marked = new Set<string>();
+  private nextFullBeatAt: number | undefined;
+  private failing = false;
+
+  constructor(deps: { provisioner: Provisioner; calls: ProvisionerCalls; clock: Clock; log: Logger }) {
+    this.d = deps;
+  }
+
+  /** Beats if due; resolves with the failed call's error, if any (the tick reports it). */
+  async beat(tick: TickConfig, leaderId: string, owned: readonly string[]): Promise<TickError | undefined> {
+    const now = this.d.clock.now();
+    for (const id of this.marked) if (!owned.includes(id)) this.marked.delete(id);
+    const due = this.nextFullBeatAt === undefined || now >= this.nextFullBeatAt;
+    if (!due && this.failing) return undefined;
+    const ids = due ? owned : owned.filter((id) => !this.marked.has(id));
+    if (due) this.nextFullBeatAt = now + tick.leaderHeartbeat;
+    if (ids.length === 0) return undefined;
+    const beat = { leaderId, at: now, everyMs: tick.leaderHeartbeat };
+    try {
+      await this.d.calls.run(tick, 'markLeaderLive', () => this.d.provisioner.markLeaderLive(ids, beat));
+    } catch (e) {
+      const err = coerceError(e);
+      const code = err instanceof ToilError ? err.code : 'UNKNOWN';
+      this.failing = true;
+      this.nextFullBeatAt = now + tick.leaderHeartbeat;
+      this.d.log.warn(
+        { err, code, instances: ids.length },
+        `could not write this leader's heartbeat on ${ids.length} instance(s) (${code}): tried again in ` +
+          `${Math.round(tick.leaderHeartbeat / 1000)} s. Instances never marked stay unmarked (no leader retires ` +
+          `them); a marked instance whose beat goes ${tick.leaderHeartbeatMisses} intervals stale may be retired by ` +
+          "another leader of the cluster. The leader's credentials need ec2:CreateTags of the toil-leader tags on " +
+          'its instances (launch-cluster gives it)',
+      );
+      return {
+        action: 'markLeaderLive',
+        code,
+        message: err.message,
+        plan: 0,
+        ...(err instanceof ToilError && err.disposition ? { disposition: err.disposition } : {}),
+      };
+    }
+    if (this.failing) this.d.log.info({ instances: ids.length }, "this leader's heartbeat is written again");
+    this.failing = false;
+    for (const id of ids) this.marked.add(id);
+    return undefined;
+  }
+}

@@ -1,0 +1,224 @@
+import t, { type Test } from 'tap';
+import { ManualClock } from '../../../src/common/clock.js';
+import { createLogger } from '../../../src/common/log.js';
+import { LEADER_HEARTBEAT_TAG, LEADER_TAG, readHeartbeat } from '../../../src/ports/leaderHeartbeat.js';
+import { AwsProvisioner } from '../../../src/provisioner/aws/awsProvisioner.js';
+import { ClusterScaler } from '../../../src/scaler/tick/clusterScaler.js';
+import {
+  createClusterGroup,
+  localClusterSettings,
+  startTestEndpoint,
+  testCalls,
+  testEc2Client,
+} from '../../fixtures/ec2Local.js';
+import { FakeAgents, MemoryTickStore, capturedLog, tickTestConfig } from '../../fixtures/leaderFakes.js';
+
+/**
+ * Worker instances of a leader that is gone (killed with -9, never resumed) are retired by another
+ * leader of the cluster once that leader's heartbeat has gone stale; instances of a leader that
+ * still beats, and instances with no leader mark at all, are kept. Two leaders' scalers share one
+ * cluster on the local EC2 endpoint through the real SDK client, on one stepped clock.
+ */
+const MIN = 60_000;
+// A beat every 5 min, retired after 3 missed beats plus 2 min for clock skew: 17 min after the last beat.
+const TICK = { leaderHeartbeat: '5m', leaderHeartbeatMisses: 3, leaderClockSkew: '2m' };
+
+async function cluster(t: Test, name: string) {
+  const endpoint = await startTestEndpoint({ bootDelayMs: 0 });
+  t.teardown(() => endpoint.stop());
+  const client = testEc2Client(endpoint.url);
+  t.teardown(() => client.destroy());
+  const calls = testCalls(client);
+  await createClusterGroup(calls, name, 'us-west-2a');
+  const clock = new ManualClock(Date.now());
+  const provisioner = new AwsProvisioner({
+    calls,
+    settings: localClusterSettings(name),
+    clock,
+    log: createLogger({ level: 'silent' }),
+  });
+  await provisioner.launch({
+    offering: { instanceType: 't2.medium', zone: 'us-west-2a', market: 'on-demand' },
+    count: 1,
+    clientToken: `${name}-leader`,
+    role: 'leader',
+  });
+  // The cluster manager (one Mesos master) every leader of the cluster reads.
+  const agents = new FakeAgents();
+  /** A leader of the cluster: its scaler, its own state, its log. */
+  const leader = (id: string, scaler: Record<string, unknown> = {}, tick: Record<string, unknown> = {}) => {
+    const store = new MemoryTickStore();
+    const { destination, lines } = capturedLog();
+    const cfg = tickTestConfig(
+      { nodeTypes: ['t2.medium'], maxNodes: 1, idleGrace: '1h', ...scaler },
+      { ...TICK, ...tick },
+    );
+    const make = (newId = id) =>
+      new ClusterScaler({
+        provisioner,
+        cluster: agents,
+        store,
+        clock,
+        log: createLogger({ level: 'info', destination }),
+        config: () => cfg,
+        newLeaderId: () => newId,
+      });
+    return { agents, store, lines, scaler: make(), make };
+  };
+  const workers = async () => provisioner.listNodes({ role: 'worker' });
+  return { clock, provisioner, agents, leader, workers };
+}
+
+/** A leader keeping one node (minNodes 1) whose agent registered: it never retires it itself. */
+async function leaderWithANode(c: Awaited<ReturnType<typeof cluster>>, id: string) {
+  const a = c.leader(id, { minNodes: 1 });
+  await a.scaler.restore();
+  await a.scaler.tick();
+  const [node] = Object.keys(a.scaler.persisted.owned);
+  if (!node) throw new Error(`leader ${id} launched nothing`);
+  a.agents.register(node);
+  return { ...a, node };
+}
+
+t.test(
+  'a leader marks the instances it launches in that tick, and renews the beat every interval',
+  async (t) => {
+    const c = await cluster(t, 'beats');
+    const launchedAt = c.clock.now();
+    const a = await leaderWithANode(c, 'leader-a');
+    const beatOf = async () => readHeartbeat((await c.workers()).find((n) => n.instanceId === a.node)!.tags);
+    t.same(
+      await beatOf(),
+      { leaderId: 'leader-a', at: launchedAt, everyMs: 5 * MIN },
+      'marked in the tick that launched it',
+    );
+    // Ticks every minute: the beat is renewed once 5 min have passed, not at every tick.
+    for (let m = 1; m <= 11; m++) {
+      await c.clock.advance(MIN);
+      await a.scaler.tick();
+    }
+    t.same(
+      await beatOf(),
+      { leaderId: 'leader-a', at: launchedAt + 10 * MIN, everyMs: 5 * MIN },
+      'the beat of minute 10',
+    );
+    // A restarted leader is the same leader: it keeps its id and beats at its first tick.
+    const again = a.make('a-new-id');
+    await again.restore();
+    t.equal(again.leaderId, 'leader-a', 'the id is kept in the tick state');
+    await again.tick();
+    t.same(
+      await beatOf(),
+      { leaderId: 'leader-a', at: launchedAt + 11 * MIN, everyMs: 5 * MIN },
+      'beaten at once',
+    );
+  },
+);
+
+t.test(
+  "a live leader's instance is kept through many ticks of another leader; once its leader stops beating it is retired",
+  async (t) => {
+    const c = await cluster(t, 'gone');
+    const a = await leaderWithANode(c, 'leader-a');
+    const b = c.leader('leader-b');
+    await b.scaler.restore();
+    // Both leaders tick every minute for 30 min: a's beat stays fresh, so b keeps a's node.
+    for (let m = 0; m < 30; m++) {
+      await a.scaler.tick();
+      const { report } = await b.scaler.tick();
+      t.same(report.retired, [], `minute ${m}: nothing retired`);
+      await c.clock.advance(MIN);
+    }
+    t.same(
+      (await c.workers()).map((n) => n.instanceId),
+      [a.node],
+      "a's node still runs",
+    );
+    t.match(b.scaler.leaderMarks.get(a.node), { kind: 'live', beat: { leaderId: 'leader-a' } });
+    t.match(
+      b.lines.find((l) => l.msg.includes('did not launch'))?.msg,
+      new RegExp(`${a.node}: its leader leader-a beat \\d+ s ago, so it lives`),
+      'b names it once as a live leader’s',
+    );
+
+    // a is killed: it beats no more. Its last beat was at minute 30 (it beats every 5 min).
+    const lastBeat = readHeartbeat((await c.workers())[0]!.tags)!.at;
+    while (c.clock.now() <= lastBeat + 17 * MIN) {
+      const { report } = await b.scaler.tick();
+      t.same(
+        report.retired,
+        [],
+        `${Math.round((c.clock.now() - lastBeat) / MIN)} min after the last beat: kept`,
+      );
+      await c.clock.advance(MIN);
+    }
+    const { report } = await b.scaler.tick();
+    t.same(report.retired, [a.node], 'retired once 3 beats and the skew margin have passed');
+    t.same(await c.workers(), [], 'terminated through the provisioner');
+    t.same(c.agents.removed, [`agent-${a.node}`], 'and removed from the cluster manager first');
+    const line = b.lines.find((l) => l.msg.startsWith('retiring worker instance'));
+    t.equal(line?.level, 40, 'a warning');
+    t.match(
+      line?.msg,
+      new RegExp(
+        `^retiring worker instance ${a.node} \\(t2\\.medium on-demand, \\$0\\.\\d{4}/h, up \\d+ min\\) of a leader that is gone: ` +
+          `its leader leader-a stopped beating: last beat ${new Date(lastBeat).toISOString()} \\(18 min ago; it beats every 300 s, ` +
+          'and an instance is retired after 3 missed beats plus 120 s for clock skew\\)',
+      ),
+    );
+    t.match(
+      b.scaler.retired,
+      [{ id: a.node, leaderId: 'leader-a', lastBeatAt: lastBeat }],
+      'kept for /status',
+    );
+    t.same(b.scaler.unowned, [], 'no longer named as kept');
+  },
+);
+
+t.test('an instance with no leader mark is only named, never retired', async (t) => {
+  const c = await cluster(t, 'static');
+  // As launch-cluster --workers, or a leader of an older version, leaves it: no leader mark.
+  const { nodes } = await c.provisioner.launch({
+    offering: { instanceType: 't2.medium', zone: 'us-west-2a', market: 'on-demand' },
+    count: 1,
+    clientToken: 'static-w',
+  });
+  const id = nodes[0]!.instanceId;
+  c.agents.register(id);
+  const b = c.leader('leader-b');
+  await b.scaler.restore();
+  for (let h = 0; h < 24; h++) {
+    const { report } = await b.scaler.tick();
+    t.same(report.retired, [], `hour ${h}: kept`);
+    await c.clock.advance(60 * MIN);
+  }
+  t.same(
+    (await c.workers()).map((n) => n.instanceId),
+    [id],
+    'still running a day later',
+  );
+  t.equal((await c.workers())[0]!.tags[LEADER_TAG], undefined, 'b marked nothing it did not launch');
+  const told = b.lines.filter((l) => l.msg.includes('did not launch'));
+  t.equal(told.length, 1, 'named once');
+  t.match(told[0]?.msg, `${id}: no leader mark (launched by launch-cluster --workers`);
+  t.match(told[0]?.msg, 'never retired automatically');
+});
+
+t.test('tick.retireDeadLeadersNodes: false keeps a stopped leader’s instance and says so', async (t) => {
+  const c = await cluster(t, 'off');
+  const a = await leaderWithANode(c, 'leader-a');
+  const b = c.leader('leader-b', {}, { retireDeadLeadersNodes: false });
+  await b.scaler.restore();
+  await c.clock.advance(60 * MIN);
+  const { report } = await b.scaler.tick();
+  t.same(report.retired, [], 'not retired');
+  t.same(
+    (await c.workers()).map((n) => n.instanceId),
+    [a.node],
+  );
+  t.match(
+    b.lines.find((l) => l.msg.includes('did not launch'))?.msg,
+    `${a.node}: its leader leader-a stopped beating (last beat 3600 s ago), and tick.retireDeadLeadersNodes is false`,
+  );
+  t.ok((await c.workers())[0]!.tags[LEADER_HEARTBEAT_TAG], 'the mark is there');
+});
