@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { FileObjectStore } from '../jobstore/fileObjectStore.js';
 import { shellQuote } from '../slurm/jobScript.js';
+import { TickSchema } from '../scaler/tick/config.js';
 import { leaderStateStores } from '../main/leaderState.js';
 
 /**
@@ -86,6 +87,21 @@ export function restartCommand(run: AutoscaleRunRecord): string {
 }
 
 /**
+ * Who retires a dead run's instances: another leader of the cluster, once the heartbeat the run
+ * wrote on them is stale (src/scaler/tick/deadLeaders.ts); nobody, for the instances of a launch
+ * never answered (never marked) or when no other leader runs.
+ */
+function whoRetires(marked: boolean): string {
+  const d = TickSchema.parse({});
+  const staleMin = Math.round((d.leaderHeartbeat * d.leaderHeartbeatMisses + d.leaderClockSkew) / 60_000);
+  return marked
+    ? 'a leader still running on the cluster retires those carrying its heartbeat once that is stale ' +
+        `(${staleMin} min after its last beat, with the default tick settings); otherwise nothing retires them ` +
+        'until the run is resumed'
+    : 'nothing retires them until the run is resumed';
+}
+
+/**
  * What `toil status` says of a dead autoscaled run's nodes: which, what they cost, and the two
  * ways out (resume and adopt them, or terminate them and drop the state).
  */
@@ -122,7 +138,7 @@ export function leftByRunLines(l: LeftByRun, now: number): string {
     `, then rm -r ${[l.stateDir, `${l.stateDir}.token`, runRecordPath(l.stateDir)].map(shellQuote).join(' ')}`;
   return (
     [
-      `nodes:      ${head}; nothing retires them until the run is resumed`,
+      `nodes:      ${head}; ${whoRetires(l.nodes.length > 0)}`,
       ...listed,
       `  resume it (adopts them, releases them when it ends): ${resume}`,
       `  or give it up: ${giveUp}`,

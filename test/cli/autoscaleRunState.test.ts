@@ -50,6 +50,10 @@ t.test('owned nodes are listed with $/h and age, and terminated by id', async (t
     30 * 60_000,
   );
   t.match(text, /2 worker instance\(s\) of cluster c1 \(us-west-2a\) .* billing \(\$0\.0603\/h\)/);
+  t.match(
+    text,
+    /billing \(\$0\.0603\/h\); a leader still running on the cluster retires those carrying its heartbeat once that is stale \(17 min after its last beat, with the default tick settings\); otherwise nothing retires them until the run is resumed$/m,
+  );
   t.match(text, /^ {2}i-2 \(spot, \$0\.0139\/h, up 30 min\)$/m);
   t.match(
     text,

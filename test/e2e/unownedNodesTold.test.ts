@@ -11,10 +11,11 @@ import {
 
 /**
  * A `toil run … --provisioner aws` killed with -9 leaves its node running; a `toil leader` started
- * later on the same cluster treats it as static (it did not launch it, and nothing on the instance
- * says whether its leader lives), so it keeps it, and used to say nothing of it. Now it warns once
- * in its log, with the instance's age and $/h and the ways to retire it, and its /status lists it
- * under `nodes.unowned` with a standing `kept` decision saying why it is not retired.
+ * later on the same cluster treats it as static (it did not launch it), and, while the heartbeat
+ * the run wrote on it is fresh (a beat every 5 min; stale after 17 min), as a live leader's, so it
+ * keeps it. It warns once in its log, with the instance's age and $/h, whose it is and the ways to
+ * retire it, and its /status lists it under `nodes.unowned` with a standing `kept` decision saying
+ * why it is not retired (test/e2e/deadLeaderNodesRetired.test.ts: retired once the beat is stale).
  */
 t.setTimeout(180_000);
 
@@ -38,6 +39,11 @@ t.test('a leader started on a cluster with a dead run’s node tells of it once 
   );
   t.equal(warned[1], left[0]!.id, 'the warning names the instance');
   t.match(daemon.output(), new RegExp(`aws ec2 terminate-instances --instance-ids ${left[0]!.id}`));
+  t.match(
+    daemon.output(),
+    new RegExp(`${left[0]!.id}: its leader [0-9a-f-]{36} beat \\d+ s ago, so it lives`),
+    'by the heartbeat the run wrote on it, its leader may live',
+  );
   const status = (await leaderStatus(base)) as unknown as {
     nodes: { unowned: { id: string; ageSeconds: number; dollarsPerHour: number }[] };
     decisions: { kind: string; what: string; reason: string }[];
