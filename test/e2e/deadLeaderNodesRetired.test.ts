@@ -21,10 +21,8 @@ import { REPO_ROOT } from '../fixtures/workflowCli.js';
 t.setTimeout(180_000);
 
 const FAST_BEAT: readonly (readonly [string, string])[] = [
-  [
-    'drainTimeout: 10m',
-    'drainTimeout: 10m\n  leaderHeartbeat: 1s\n  leaderHeartbeatMisses: 3\n  leaderClockSkew: 1s',
-  ],
+  ['leaderHeartbeat: 5m', 'leaderHeartbeat: 1s'],
+  ['leaderClockSkew: 2m', 'leaderClockSkew: 1s'],
 ];
 
 interface Status {
