@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { UserInputError } from '../common/errors.js';
 // Not '../main.js': a worker (one process per job) loads the job store alone, not the leader's parts.
 import { openJobStore } from '../main/jobStores.js';
+import { exitProcess } from '../workflow/exitTrap.js';
 import { serveWarmWorker } from '../workflow/warmWorker.js';
 import { runWorkerJob } from '../workflow/worker.js';
 import type { SubCommand } from './main.js';
@@ -42,7 +43,7 @@ export const command: SubCommand = {
           }
           const hasLeader = typeof process.send === 'function';
           // Launched by a leader on this machine: exit as soon as it goes away (see warmWorker.ts).
-          const onDisconnect = (): never => process.exit(3);
+          const onDisconnect = (): never => exitProcess(3);
           if (hasLeader) process.on('disconnect', onDisconnect);
           const result = await runWorkerJob(openJobStore(jobStore), jobId, attempt, {
             workDir,
@@ -57,7 +58,7 @@ export const command: SubCommand = {
           // timer or a socket open (a forgotten poller, a client's keep-alive) would otherwise keep
           // this process, and so its task, running for ever after its commit, and the workflow
           // would wait on it.
-          process.exit(result.exitCode);
+          exitProcess(result.exitCode);
         },
       );
   },

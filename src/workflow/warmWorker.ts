@@ -1,5 +1,6 @@
 import type { JobCommit, JobTicket } from '../jobstore/jobRecords.js';
 import type { JobStore } from '../jobstore/jobStore.js';
+import { exitProcess } from './exitTrap.js';
 import { runWorkerJob, WORKER_EXIT, type WorkerOptions } from './worker.js';
 
 /** Leader → warm worker: run this attempt. */
@@ -49,7 +50,7 @@ export function serveWarmWorker(
 ): void {
   const send = process.send?.bind(process);
   if (!send) throw new Error('a warm worker needs an IPC channel to its leader');
-  process.on('disconnect', () => process.exit(WORKER_EXIT.storeFailed));
+  process.on('disconnect', () => exitProcess(WORKER_EXIT.storeFailed));
   // Node makes the stdio streams (a handle each) on first use, which would be the first job's
   // output capture: make them now so they are not taken for something the job left.
   void process.stdout;
@@ -94,7 +95,7 @@ export function serveWarmWorker(
         };
       }
       if (!process.connected) return;
-      if (reply.leftOpen) send(reply, () => process.exit(reply.exitCode));
+      if (reply.leftOpen) send(reply, () => exitProcess(reply.exitCode));
       else send(reply);
     });
   });

@@ -5,6 +5,7 @@ import type { JobStore } from '../jobstore/jobStore.js';
 import type { Job, JobLogger } from './api.js';
 import { JobFileStore } from './fileStore.js';
 import { ADDING_JOB, JobCollector, encodeValue } from './jobBuilder.js';
+import { trapProcessExit } from './exitTrap.js';
 import { userStack } from './jobError.js';
 import { loadWorkflowModule, type LoadedWorkflow } from './moduleLoader.js';
 import { OutputCapture } from './outputCapture.js';
@@ -123,14 +124,18 @@ export async function runWorkerJob(
   // next job sees its own ticket's variables, not this one's.
   const restoreEnv = applyEnv(ticket.env);
   capture.start();
+  const exitTrap = trapProcessExit(ticket.name);
   let returnValue;
   try {
     loaded = await loadWorkflowModule(store, ticket.module, join(workDir, 'toil-ts-modules'));
     const def = loaded.jobs.get(ticket.name);
     if (!def) throw new Error(`the workflow module defines no job named '${ticket.name}'`);
-    const raw = await settledOrStalled(def.fn(job, ticket.input), ticket.name);
+    const running = Promise.race([Promise.resolve(def.fn(job, ticket.input)), exitTrap.exited]);
+    const raw = await settledOrStalled(running, ticket.name);
+    exitTrap.release();
     returnValue = encodeValue(raw, `return value of job '${ticket.name}'`);
   } catch (e) {
+    exitTrap.release();
     const output = capture.stop();
     restoreEnv();
     const error = userStack(e);

@@ -1,0 +1,46 @@
+/**
+ * The process's own exit, taken before any job runs: the worker's exits (its leader gone, its
+ * attempt over) go through this, never through a `process.exit` a running job has trapped.
+ */
+export const exitProcess: (code?: number) => never = process.exit.bind(process);
+
+/** A job's code called `process.exit(code)`: the job failed, and says so in its own name. */
+export class JobCalledExitError extends Error {
+  readonly exitCode: number | undefined;
+  constructor(jobName: string, code: number | string | null | undefined) {
+    super(
+      `job '${jobName}' called process.exit(${code ?? ''}): a job ends by returning (or throwing), not by ending its worker's process, which would leave its result unknown`,
+    );
+    this.name = 'JobCalledExitError';
+    this.exitCode = typeof code === 'number' ? code : undefined;
+  }
+}
+
+/**
+ * While a job runs, `process.exit` fails the job instead of killing the worker: the call throws
+ * a JobCalledExitError (so the code after it does not run, and the stack points at the call),
+ * and `exited` rejects with it (so a call the job's code catches, or makes in a callback of its
+ * own, still fails the job). The worker then records the failure as for any error the job
+ * throws, and the user reads that their code exited, with what code, instead of "the worker
+ * died (exit code 3)". As in Toil, whose worker catches a job's SystemExit and fails the job.
+ */
+export function trapProcessExit(jobName: string): { readonly exited: Promise<never>; release(): void } {
+  const original = Object.getOwnPropertyDescriptor(process, 'exit');
+  let fail: (e: JobCalledExitError) => void = () => {};
+  const exited = new Promise<never>((_resolve, reject) => (fail = reject));
+  exited.catch(() => {}); // read by the job's race; a job that returned first leaves it unread
+  const trap = (code?: number | string | null): never => {
+    const e = new JobCalledExitError(jobName, code);
+    Error.captureStackTrace(e, trap);
+    fail(e);
+    throw e;
+  };
+  Object.defineProperty(process, 'exit', { value: trap, writable: true, configurable: true });
+  return {
+    exited,
+    release: () => {
+      if (original) Object.defineProperty(process, 'exit', original);
+      else Reflect.deleteProperty(process, 'exit');
+    },
+  };
+}
