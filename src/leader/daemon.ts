@@ -520,6 +520,7 @@ export class LeaderDaemon {
       await settled.catch(() => undefined);
     }
     if (this.d.config().shutdown.releaseNodes) await this.scaler.releaseOwned();
+    else await this.scaler.keepOwned();
     await this.d.tickStore.save(this.scaler.persisted);
     await this.saveHistory();
     await this.runsSaved;

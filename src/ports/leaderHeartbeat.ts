@@ -9,7 +9,11 @@
 /** The id of the leader that launched the instance (stable across its restarts). */
 export const LEADER_TAG = 'toil-leader';
 
-/** `<ISO time> every <seconds>s`: the leader's last beat, and the interval it beats at. */
+/**
+ * `<ISO time> every <seconds>s`: the leader's last beat, and the interval it beats at; or
+ * `<ISO time> kept`: the leader stopped then and kept the instance on purpose (`--keepNodes`,
+ * `shutdown.releaseNodes: false`), so its silence is no sign that it is gone.
+ */
 export const LEADER_HEARTBEAT_TAG = 'toil-leader-heartbeat';
 
 export interface LeaderBeat {
@@ -18,13 +22,17 @@ export interface LeaderBeat {
   readonly at: number;
   /** How often the leader beats (ms): the judge of staleness counts missed beats of this. */
   readonly everyMs: number;
+  /** The leader's last word at a stop that kept its instances: it beats no more, on purpose. */
+  readonly kept?: true;
 }
 
 /** The tags one beat writes (both: an instance adopted from an older version gains its mark). */
 export function heartbeatTags(beat: LeaderBeat): Record<string, string> {
   return {
     [LEADER_TAG]: beat.leaderId,
-    [LEADER_HEARTBEAT_TAG]: `${new Date(beat.at).toISOString()} every ${Math.round(beat.everyMs / 1000)}s`,
+    [LEADER_HEARTBEAT_TAG]:
+      `${new Date(beat.at).toISOString()} ` +
+      (beat.kept ? 'kept' : `every ${Math.round(beat.everyMs / 1000)}s`),
   };
 }
 
@@ -34,10 +42,11 @@ export function heartbeatTags(beat: LeaderBeat): Record<string, string> {
  */
 export function readHeartbeat(tags: Readonly<Record<string, string>>): LeaderBeat | undefined {
   const leaderId = tags[LEADER_TAG];
-  const m = /^(\S+) every (\d+)s$/.exec(tags[LEADER_HEARTBEAT_TAG] ?? '');
+  const m = /^(\S+) (?:every (\d+)s|(kept))$/.exec(tags[LEADER_HEARTBEAT_TAG] ?? '');
   if (!leaderId || !m) return undefined;
   const at = Date.parse(m[1]!);
+  if (Number.isNaN(at)) return undefined;
+  if (m[3]) return { leaderId, at, everyMs: 0, kept: true };
   const everyMs = Number(m[2]) * 1000;
-  if (Number.isNaN(at) || !(everyMs > 0)) return undefined;
-  return { leaderId, at, everyMs };
+  return everyMs > 0 ? { leaderId, at, everyMs } : undefined;
 }

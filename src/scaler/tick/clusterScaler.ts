@@ -354,6 +354,14 @@ export class ClusterScaler {
     return this.retiredNodes;
   }
 
+  /**
+   * A stop that keeps this leader's nodes (`shutdown.releaseNodes: false`): marks them kept, so
+   * other leaders of the cluster do not retire them when its heartbeat stops (heartbeat.ts).
+   */
+  async keepOwned(): Promise<void> {
+    await this.heartbeat.keep(this.o.config().tick, this.leaderId, Object.keys(this.state.owned));
+  }
+
   /** Stop launching (SIGTERM): later ticks still drain and terminate, never launch. */
   stopLaunching(): void {
     this.launching = false;

@@ -9,6 +9,8 @@ import type { TickConfig } from './config.js';
  *   whose credentials may not tag). Nothing says whether it is wanted: never retired, only named.
  * - live: its leader beat within the grace. It is that leader's, whatever it looks like now (idle
  *   between two phases of a workflow, say): never touched.
+ * - kept: its leader stopped and kept it on purpose (`--keepNodes`, `shutdown.releaseNodes: false`),
+ *   to be adopted when it is started again: never retired, only named.
  * - stopped: its leader missed `leaderHeartbeatMisses` beats of the interval written on the
  *   instance, plus `leaderClockSkew`. A leader that lives renews every interval, so only a leader
  *   that is gone (killed with -9, its machine lost) or cut off from EC2 for that long leaves this.
@@ -22,11 +24,13 @@ export type Judging = Pick<TickConfig, 'leaderHeartbeatMisses' | 'leaderClockSke
 
 export type ForeignMark =
   | { readonly kind: 'unmarked' }
+  | { readonly kind: 'kept'; readonly beat: LeaderBeat }
   | { readonly kind: 'live' | 'stopped'; readonly beat: LeaderBeat; readonly staleAt: number };
 
 export function judgeForeign(node: ProvisionedNode, now: number, tick: Judging): ForeignMark {
   const beat = readHeartbeat(node.tags);
   if (!beat) return { kind: 'unmarked' };
+  if (beat.kept) return { kind: 'kept', beat };
   const staleAt = beat.at + beat.everyMs * tick.leaderHeartbeatMisses + tick.leaderClockSkew;
   return { kind: now > staleAt ? 'stopped' : 'live', beat, staleAt };
 }

@@ -27,6 +27,25 @@ export class LeaderHeartbeat {
     this.d = deps;
   }
 
+  /**
+   * The last word of a leader that stops and keeps its instances (`--keepNodes`,
+   * `shutdown.releaseNodes: false`): marks them kept, so no other leader takes the silence that
+   * follows for death and retires what the user meant to keep. The next start beats over it.
+   */
+  async keep(tick: TickConfig, leaderId: string, owned: readonly string[]): Promise<void> {
+    if (owned.length === 0) return;
+    const beat = { leaderId, at: this.d.clock.now(), everyMs: tick.leaderHeartbeat, kept: true as const };
+    try {
+      await this.d.calls.run(tick, 'markLeaderLive', () => this.d.provisioner.markLeaderLive(owned, beat));
+    } catch (e) {
+      this.d.log.warn(
+        { err: coerceError(e), instances: owned.length },
+        `could not mark the ${owned.length} instance(s) this leader keeps as kept: another leader of the ` +
+          `cluster may retire them once this leader's heartbeat on them is stale`,
+      );
+    }
+  }
+
   /** Beats if due; resolves with the failed call's error, if any (the tick reports it). */
   async beat(tick: TickConfig, leaderId: string, owned: readonly string[]): Promise<TickError | undefined> {
     const now = this.d.clock.now();

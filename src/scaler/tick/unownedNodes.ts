@@ -58,6 +58,13 @@ function markClause(
     const m = marks.get(n.id);
     if (!m || m.kind === 'unmarked') continue;
     const ago = Math.round(Math.max(0, now - m.beat.at) / 1000);
+    if (m.kind === 'kept') {
+      parts.push(
+        `${n.id}: its leader ${m.beat.leaderId} stopped ${ago} s ago and kept it on purpose (--keepNodes, ` +
+          'shutdown.releaseNodes: false), for itself when started again: never retired automatically',
+      );
+      continue;
+    }
     parts.push(
       m.kind === 'live'
         ? `${n.id}: its leader ${m.beat.leaderId} beat ${ago} s ago, so it lives and the instance is its own ` +

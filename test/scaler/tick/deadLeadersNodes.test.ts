@@ -80,6 +80,23 @@ async function leaderWithANode(c: Awaited<ReturnType<typeof cluster>>, id: strin
   return { ...a, node };
 }
 
+/** Another leader started on the cluster ticks every hour for a day and never retires `node`. */
+async function keptForADay(t: Test, c: Awaited<ReturnType<typeof cluster>>, node: string) {
+  const b = c.leader('leader-b');
+  await b.scaler.restore();
+  for (let h = 0; h < 24; h++) {
+    const { report } = await b.scaler.tick();
+    t.same(report.retired, [], `hour ${h}: kept`);
+    await c.clock.advance(60 * MIN);
+  }
+  t.same(
+    (await c.workers()).map((n) => n.instanceId),
+    [node],
+    'still running a day later',
+  );
+  return b;
+}
+
 t.test(
   'a leader marks the instances it launches in that tick, and renews the beat every interval',
   async (t) => {
@@ -185,18 +202,7 @@ t.test('an instance with no leader mark is only named, never retired', async (t)
   });
   const id = nodes[0]!.instanceId;
   c.agents.register(id);
-  const b = c.leader('leader-b');
-  await b.scaler.restore();
-  for (let h = 0; h < 24; h++) {
-    const { report } = await b.scaler.tick();
-    t.same(report.retired, [], `hour ${h}: kept`);
-    await c.clock.advance(60 * MIN);
-  }
-  t.same(
-    (await c.workers()).map((n) => n.instanceId),
-    [id],
-    'still running a day later',
-  );
+  const b = await keptForADay(t, c, id);
   t.equal((await c.workers())[0]!.tags[LEADER_TAG], undefined, 'b marked nothing it did not launch');
   const told = b.lines.filter((l) => l.msg.includes('did not launch'));
   t.equal(told.length, 1, 'named once');
@@ -222,3 +228,29 @@ t.test('tick.retireDeadLeadersNodes: false keeps a stopped leader’s instance a
   );
   t.ok((await c.workers())[0]!.tags[LEADER_HEARTBEAT_TAG], 'the mark is there');
 });
+
+t.test(
+  'a leader that stops keeping its nodes marks them kept: another leader never retires them, and the restarted leader beats again',
+  async (t) => {
+    const c = await cluster(t, 'kept');
+    const a = await leaderWithANode(c, 'leader-a');
+    await c.clock.advance(MIN);
+    const stoppedAt = c.clock.now();
+    await a.scaler.keepOwned();
+    const mark = async () => readHeartbeat((await c.workers())[0]!.tags);
+    t.same(await mark(), { leaderId: 'leader-a', at: stoppedAt, everyMs: 0, kept: true }, 'marked kept');
+    const b = await keptForADay(t, c, a.node);
+    t.match(
+      b.lines.find((l) => l.msg.includes('did not launch'))?.msg,
+      `${a.node}: its leader leader-a stopped 0 s ago and kept it on purpose (--keepNodes, shutdown.releaseNodes: false)`,
+    );
+    const again = a.make();
+    await again.restore();
+    await again.tick();
+    t.same(
+      await mark(),
+      { leaderId: 'leader-a', at: c.clock.now(), everyMs: 5 * MIN },
+      'the restarted leader beats over the kept mark',
+    );
+  },
+);
