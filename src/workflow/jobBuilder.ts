@@ -168,10 +168,18 @@ export function makePromise<T>(jobId: string, path: readonly (string | number)[]
 }
 
 /**
+ * The most a job's value (its input, its return value) may take as JSON. Every such value is
+ * kept in the job store's records and held in the leader's memory while the jobs that read it
+ * wait (measured: a 300 MiB string returned took the leader from 76 MiB to 1 GiB); big data
+ * belongs in files, as Toil's docs advise: `job.fileStore.writeGlobalFile` and its file id.
+ */
+export const MAX_VALUE_BYTES = 64 * 2 ** 20;
+
+/**
  * A value as JSON, with promises written as markers. Throws JobDeclarationError for what JSON
  * cannot carry faithfully (functions, bigints, symbols, cycles, and what JSON.stringify would
  * silently change: a Map or Set into `{}`, bytes into an object of numbers, NaN and Infinity into
- * null), naming `what`.
+ * null), and for a value larger than MAX_VALUE_BYTES, naming `what`.
  */
 export function encodeValue(value: unknown, what: string): Json {
   if (value === undefined) return null;
@@ -195,7 +203,14 @@ export function encodeValue(value: unknown, what: string): Json {
     if (e instanceof JobDeclarationError) throw e;
     throw new JobDeclarationError(`${what} cannot be stored as JSON: ${(e as Error).message}`);
   }
-  return text === undefined ? null : (JSON.parse(text) as Json);
+  if (text === undefined) return null;
+  // A character is at most 3 bytes of UTF-8 (4 for a pair of 2 characters): short text is under.
+  const bytes = text.length * 3 <= MAX_VALUE_BYTES ? 0 : Buffer.byteLength(text);
+  if (bytes > MAX_VALUE_BYTES)
+    throw new JobDeclarationError(
+      `${what} is ${(bytes / 2 ** 20).toFixed(1)} MiB as JSON, more than the ${MAX_VALUE_BYTES / 2 ** 20} MiB a job's value may be (values are kept in the job store's records and in the leader's memory): write big data to a file (job.fileStore.writeGlobalFile, or writeGlobalFileBytes) and pass or return its file id`,
+    );
+  return JSON.parse(text) as Json;
 }
 
 /** A job handle (what addChild returns), passed or returned where its `.rv()` was meant. */

@@ -17,6 +17,7 @@ import {
   ADDING_JOB,
   JobCollector,
   JobDeclarationError,
+  MAX_VALUE_BYTES,
   encodeValue,
   makePromise,
   parseRequirements,
@@ -118,6 +119,25 @@ t.test('what JSON would silently turn into something else is refused, naming it'
     a: [true, null],
     o: { d: '1970-01-01T00:00:00.000Z' },
   });
+  t.end();
+});
+
+t.test('a value larger than 64 MiB as JSON is refused, pointing at files for big data', (t) => {
+  t.equal(MAX_VALUE_BYTES, 64 * 2 ** 20, 'the documented limit');
+  // JSON adds the two quotes: this string is the limit exactly, one more character is over.
+  const atLimit = 'x'.repeat(MAX_VALUE_BYTES - 2);
+  t.equal((encodeValue(atLimit, 'v') as string).length, MAX_VALUE_BYTES - 2, 'the limit itself goes through');
+  const err = catchIt(() => encodeValue(`${atLimit}x`, "return value of job 'big'"));
+  t.type(err, JobDeclarationError);
+  t.match(
+    (err as Error).message,
+    /^return value of job 'big' is 64\.0 MiB as JSON, more than the 64 MiB a job's value may be .*job\.fileStore\.writeGlobalFile/,
+  );
+  // Bytes, not characters: a character of three UTF-8 bytes counts three times.
+  t.throws(
+    () => encodeValue({ s: '\u20ac'.repeat(MAX_VALUE_BYTES / 3) }, 'input'),
+    /^input is 64\.0 MiB as JSON/,
+  );
   t.end();
 });
 

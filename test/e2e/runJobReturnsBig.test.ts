@@ -1,0 +1,26 @@
+import { join } from 'node:path';
+import t from 'tap';
+import { REPO_ROOT, runToil, scratchDir } from '../fixtures/workflowCli.js';
+
+const WORKFLOW = join(REPO_ROOT, 'test/fixtures/workflowMisbehaves.ts');
+
+// Sized for a busy two-core machine; a hang still fails, later.
+t.setTimeout(120_000);
+
+/**
+ * A job returning a value too big for the job's records (65 MiB of JSON) fails in its worker,
+ * saying how big and pointing at files, instead of taking the leader's memory to a multiple of it.
+ */
+t.test('a job returning a 65 MiB string fails, saying its size and to use a file', async (t) => {
+  const dir = scratchDir(t);
+  const r = await runToil(['run', WORKFLOW, 'file:./js', 'job-returns-big', '--retryCount', '0'], {
+    cwd: dir,
+  });
+  t.equal(r.code, 1, 'the workflow fails');
+  t.match(
+    r.stderr,
+    /^toil: job 'hoarder' \([0-9a-f-]+\) failed after 1 attempt\(s\): Error: return value of job 'hoarder' is 65\.0 MiB as JSON, more than the 64 MiB a job's value may be .*job\.fileStore\.writeGlobalFile/m,
+  );
+  const status = await runToil(['status', 'file:./js', '--json'], { cwd: dir });
+  t.match(JSON.parse(status.stdout), { finished: false }, 'nothing of the value was committed');
+});
