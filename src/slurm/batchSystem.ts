@@ -6,8 +6,9 @@
  * - Placement: cores, memory, disk (`--tmp`), time limit from the declared walltime, and
  *   `--constraint=<on-demand feature>` for non-preemptable jobs (see jobScript.ts).
  * - Outcomes: COMPLETED → succeeded; FAILED, TIMEOUT, OUT_OF_MEMORY, DEADLINE → failed;
- *   NODE_FAIL, BOOT_FAIL, PREEMPTED and a CANCELLED we did not ask for → lost (no retry spent);
- *   a job Slurm no longer knows (two polls running) → lost; CANCELLED after `kill` → killed.
+ *   NODE_FAIL, BOOT_FAIL, PREEMPTED → lost (no retry spent); a job Slurm no longer knows (two
+ *   polls running) → lost; CANCELLED after `kill` → killed; a CANCELLED we did not ask for (an
+ *   operator's `scancel`) → failed, as in Toil.
  * - Draining is race-free: `markDraining` is synchronous and sends `State=DRAIN` at once; `isEmpty`
  *   says true only when the controller has confirmed the drain AND a `squeue` that started after
  *   that confirmation shows no job on the node (anyone's). Slurm places nothing on a drained node,
@@ -687,8 +688,14 @@ export class SlurmBatchSystem implements ClusterBatchSystem {
     if (LOST_STATES.has(j.state))
       return this.finish(a, a.killRequested ? 'killed' : 'lost', { ...exit, message: detail });
     if (j.state === 'CANCELLED') {
-      // Cancelled without our asking: an operator or a node shutdown, not the job's fault.
-      return this.finish(a, a.killRequested ? 'killed' : 'lost', { ...exit, message: detail });
+      // Cancelled without our asking is someone's `scancel` (a node the leader lost is reported
+      // before its jobs are cancelled): a failure that spends a retry, as in Toil, so an operator
+      // who cancels a job stops it once its retries are spent instead of seeing it come back.
+      if (a.killRequested) return this.finish(a, 'killed', { ...exit, message: detail });
+      return this.finish(a, 'failed', {
+        ...exit,
+        message: `${detail}: Slurm job ${j.jobId} was cancelled outside toil-ts (scancel); counted as a failed attempt, as in Toil`,
+      });
     }
     if (j.state === 'RUNNING' || j.state === 'COMPLETING') {
       if (a.state !== 'running') {

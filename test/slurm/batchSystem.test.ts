@@ -138,6 +138,25 @@ t.test('the slurm batch system on a real slurmctld with three slurmd', { skip: n
     });
   });
 
+  await t.test(
+    "an operator's scancel is a failed attempt (a retry spent, as in Toil), not a loss",
+    async (t) => {
+      await bs.issue(job('cancelled', 'sleep 60', false));
+      await until('it runs', () => bs.placements().some((p) => p.jobId === 'cancelled'));
+      const slurmJobId = bs.placements().find((p) => p.jobId === 'cancelled')!.slurmJobId;
+      await cluster.cli.cancel(slurmJobId);
+      const u1 = await u.of('cancelled');
+      t.equal(u1.outcome, 'failed');
+      t.match(
+        u1.message,
+        new RegExp(
+          `^CANCELLED.*: Slurm job ${slurmJobId} was cancelled outside toil-ts \\(scancel\\); counted as a failed attempt`,
+        ),
+      );
+      t.equal(bs.lossCount('cancelled'), 0, 'not counted as lost');
+    },
+  );
+
   await t.test('a node that dies under a job: the job comes back lost (no retry spent)', async (t) => {
     await bs.issue(job('victim', 'sleep 60', true, 2));
     await until('victim runs', () => bs.placements().some((p) => p.jobId === 'victim'));
