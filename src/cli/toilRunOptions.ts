@@ -210,12 +210,16 @@ export function jobLogFilesOptions(flags: object, argv: readonly string[]): JobL
   const fromAll = f.writeLogsFromAllJobs;
   if (typeof fromAll === 'string' && !/^(true|false|yes|no|1|0)$/i.test(fromAll))
     throw new UserInputError('BAD_FLAG', `--writeLogsFromAllJobs ${fromAll}: expected true or false`);
-  const maxBytes = tryParseBytes(f.maxLogFileSize ?? DEFAULT_MAX_LOG_FILE_SIZE);
-  if (maxBytes === undefined)
+  // Toil's: negative keeps the start of a log instead of its end.
+  const sizeText = f.maxLogFileSize ?? DEFAULT_MAX_LOG_FILE_SIZE;
+  const negative = /^\s*-/.test(sizeText);
+  const size = tryParseBytes(negative ? sizeText.replace(/^\s*-/, '') : sizeText);
+  if (size === undefined)
     throw new UserInputError(
       'BAD_FLAG',
-      `--maxLogFileSize ${f.maxLogFileSize}: expected a size like 64000 or 1Mi (${SIZE_SUFFIXES}; 0: no limit)`,
+      `--maxLogFileSize ${f.maxLogFileSize}: expected a size like 64000 or 1Mi (${SIZE_SUFFIXES}; 0: no limit; negative, e.g. -1Mi: keep the start of each log instead of its end)`,
     );
+  const maxBytes = negative ? -size : size;
   if (f.writeLogs !== undefined && f.writeLogsGzip !== undefined)
     throw new UserInputError('BAD_FLAG', '--writeLogs and --writeLogsGzip: give one of them');
   const given = f.writeLogs ?? f.writeLogsGzip;

@@ -26,7 +26,7 @@ export interface JobLogEntry {
 export interface JobLogFilesOptions {
   readonly dir: string;
   readonly gzip: boolean;
-  /** Bytes a file keeps, the end of the log (0: no limit). */
+  /** Bytes a file keeps: the end of the log; negative, the start, as in Toil (0: no limit). */
   readonly maxBytes: number;
   /** Successful jobs' logs too (Toil's --writeLogsFromAllJobs, or log level debug). */
   readonly allJobs: boolean;
@@ -43,7 +43,7 @@ export function jobLogWriter(o: JobLogFilesOptions, log: Logger): (entry: JobLog
   return async (entry) => {
     if (entry.outcome === 'succeeded' && !o.allJobs) return;
     const file = join(o.dir, `${fileSafe(entry.name)}_${fileSafe(entry.jobId)}_${entry.attempt}.log`);
-    const text = truncateKeepingEnd(formatJobLog(entry), o.maxBytes);
+    const text = truncateLog(formatJobLog(entry), o.maxBytes);
     try {
       if (o.gzip) await writeFile(`${file}.gz`, await gzipped(text));
       else await writeFile(file, text);
@@ -65,11 +65,21 @@ export function formatJobLog(e: JobLogEntry): string {
   return `${parts.join('\n')}\n`;
 }
 
-/** The last `maxBytes` bytes of `text` (0: all of it), after a line saying what was cut. */
-export function truncateKeepingEnd(text: string, maxBytes: number): Buffer {
+/**
+ * Toil's `--maxLogFileSize`: the last `maxBytes` bytes of `text`, after a line saying what was
+ * cut; a negative `maxBytes` keeps the first -`maxBytes` bytes instead (Toil truncates "from the
+ * beginning"), before such a line; 0 keeps all of it.
+ */
+export function truncateLog(text: string, maxBytes: number): Buffer {
   const bytes = Buffer.from(text);
-  if (maxBytes <= 0 || bytes.length <= maxBytes) return bytes;
-  const dropped = bytes.length - maxBytes;
+  const keep = Math.abs(maxBytes);
+  if (maxBytes === 0 || bytes.length <= keep) return bytes;
+  const dropped = bytes.length - keep;
+  if (maxBytes < 0)
+    return Buffer.concat([
+      bytes.subarray(0, keep),
+      Buffer.from(`\n[truncated: the last ${dropped} bytes are left out (--maxLogFileSize ${maxBytes})]\n`),
+    ]);
   return Buffer.concat([
     Buffer.from(`[truncated: the first ${dropped} bytes are left out (--maxLogFileSize ${maxBytes})]\n`),
     bytes.subarray(dropped),

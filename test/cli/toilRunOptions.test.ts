@@ -137,12 +137,18 @@ t.test('--writeLogs [DIR] and its companions: where and how job logs are written
       allJobs: false,
     },
   );
+  t.equal(
+    jobLogFilesOptions({ writeLogs: dir, maxLogFileSize: '-1Mi' }, [])?.maxBytes,
+    -(2 ** 20),
+    "negative: keep each log's start (Toil's)",
+  );
   t.equal(jobLogFilesOptions({ writeLogs: dir, writeLogsFromAllJobs: true }, [])?.allJobs, true);
   t.equal(jobLogFilesOptions({ writeLogs: dir }, ['--logDebug'])?.allJobs, true, 'log level debug: all jobs');
   t.equal(jobLogFilesOptions({ writeLogs: true }, [])?.dir, process.cwd(), 'no DIR: the current directory');
   const bad: [flags: Record<string, unknown>, message: RegExp][] = [
     [{ writeLogs: dir, writeLogsGzip: dir }, /^--writeLogs and --writeLogsGzip: give one of them$/],
     [{ writeLogs: dir, maxLogFileSize: 'big' }, /^--maxLogFileSize big: expected a size/],
+    [{ writeLogs: dir, maxLogFileSize: '--1Mi' }, /^--maxLogFileSize --1Mi: expected a size/],
     [
       { writeLogs: dir, writeLogsFromAllJobs: 'often' },
       /^--writeLogsFromAllJobs often: expected true or false$/,

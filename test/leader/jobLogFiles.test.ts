@@ -1,5 +1,5 @@
 import t from 'tap';
-import { formatJobLog, truncateKeepingEnd } from '../../src/leader/jobLogFiles.js';
+import { formatJobLog, truncateLog } from '../../src/leader/jobLogFiles.js';
 
 t.test("a job log file: what happened, the job's log lines, then its output", async (t) => {
   t.equal(
@@ -28,11 +28,16 @@ t.test("a job log file: what happened, the job's log lines, then its output", as
   );
 });
 
-t.test('--maxLogFileSize keeps the end; 0 keeps everything', async (t) => {
-  t.equal(truncateKeepingEnd('abcdef', 0).toString(), 'abcdef');
-  t.equal(truncateKeepingEnd('abcdef', 6).toString(), 'abcdef');
+t.test("--maxLogFileSize keeps the end; negative, the start (Toil's); 0 keeps everything", async (t) => {
+  t.equal(truncateLog('abcdef', 0).toString(), 'abcdef');
+  t.equal(truncateLog('abcdef', 6).toString(), 'abcdef');
   t.equal(
-    truncateKeepingEnd('abcdef', 2).toString(),
+    truncateLog('abcdef', 2).toString(),
     '[truncated: the first 4 bytes are left out (--maxLogFileSize 2)]\nef',
   );
+  t.equal(
+    truncateLog('abcdef', -2).toString(),
+    'ab\n[truncated: the last 4 bytes are left out (--maxLogFileSize -2)]\n',
+  );
+  t.equal(truncateLog('abcdef', -6).toString(), 'abcdef');
 });
