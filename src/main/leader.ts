@@ -93,6 +93,8 @@ export async function startLeader(options: {
     const stateStore = openObjectStore(cfg.jobStore, {
       env,
       ownKeys: isLeaderStateKey,
+      log,
+      clock: options.clock,
       ...(options.cwd ? { cwd: options.cwd } : {}),
     });
     if (!(await stateStore.exists())) await stateStore.create();

@@ -28,7 +28,7 @@ async function oldLeaderState(env: Record<string, string>, name: string): Promis
 }
 
 t.test(
-  'the leader daemon starts on an aws: state of its own key layout that has no leader.json (written before the lease), and still refuses a bucket that holds anything else',
+  "the leader daemon starts on an aws: state of its own key layout that has no leader.json (written before the lease), says so when that state's S3 stalls, and still refuses a bucket that holds anything else",
   { skip: motoAvailable() ? false : MOTO_MISSING_REASON },
   async (t) => {
     const moto = await startMoto();
@@ -62,6 +62,18 @@ t.test(
       (await keys('old-state--toil')).includes('leader.json'),
       'it took the lease: leader.json is written',
     );
+    // Its state's S3 stalls: the daemon says so within seconds (it renews its lease every 20 s
+    // and saves its scaler state every tick), and again when S3 answers.
+    moto.signal('SIGSTOP');
+    try {
+      await old.waitFor(
+        /S3 at http:\/\/127\.0\.0\.1:\d+ has not answered \w+ on bucket old-state--toil for \d+ s: the leader waits for it/,
+        40_000,
+      );
+    } finally {
+      moto.signal('SIGCONT');
+    }
+    await old.waitFor(/S3 at http:\/\/127\.0\.0\.1:\d+ answers again \(it was silent for \d+ s\)/, 30_000);
     old.child.kill('SIGTERM');
     await old.done;
 

@@ -47,7 +47,7 @@ t.test(
     t.match(lines[0], {
       level: 40,
       msg: new RegExp(
-        `^S3 at ${moto.endpoint.replace(/\./g, '\\.')} has not answered PutObject on bucket stall-watch--toil for \\d+ s: the run waits for it`,
+        `^S3 at ${moto.endpoint.replace(/\./g, '\\.')} has not answered PutObject on bucket stall-watch--toil for \\d+ s: the leader waits for it`,
       ),
     });
     // A second call waiting on the same stall adds no second warning.
