@@ -54,7 +54,16 @@ export interface LaunchRequest {
   readonly clientToken: string;
   /** Default 'worker'. */
   readonly role?: NodeRole;
+  /**
+   * A worker `launch-cluster --workers` starts: meant to stay as the cluster's static capacity. It
+   * carries STATIC_WORKER_TAG, so a leader counts it as such rather than as an instance of unknown
+   * origin to warn of.
+   */
+  readonly staticWorker?: boolean;
 }
+
+/** The tag (value `launch-cluster`) on the workers `launch-cluster --workers` starts. */
+export const STATIC_WORKER_TAG = 'toil-static-worker';
 
 export interface LaunchResult {
   readonly requested: number;

@@ -164,6 +164,11 @@ t.test(
       t.equal(i.MetadataOptions?.HttpPutResponseHopLimit, 3);
       const tags = Object.fromEntries((i.Tags ?? []).map((x) => [x.Key, x.Value]));
       t.same([tags.Name, tags.Owner, tags.clusterName, tags.team], ['lc', 'e2e', 'lc', 'e2e']);
+      t.equal(
+        tags['toil-static-worker'],
+        i === leader ? undefined : 'launch-cluster',
+        `${i.InstanceId}: a worker is marked as the cluster's static capacity, the leader is not`,
+      );
     }
 
     const agents = await until('two agents', async () => {

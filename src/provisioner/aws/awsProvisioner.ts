@@ -25,6 +25,7 @@ import type {
   Provisioner,
   SpotPrice,
 } from '../../ports/provisioner.js';
+import { STATIC_WORKER_TAG } from '../../ports/provisioner.js';
 import { heartbeatTags, type LeaderBeat } from '../../ports/leaderHeartbeat.js';
 import { suggestNames } from '../../common/suggest.js';
 import type { Ec2Calls } from './ec2Calls.js';
@@ -143,7 +144,10 @@ export class AwsProvisioner implements Provisioner {
       owner: this.settings.owner,
       extraTags: this.settings.extraTags,
     });
-    const tags = nodeTags(base, role);
+    const tags = {
+      ...nodeTags(base, role),
+      ...(request.staticWorker && role === 'worker' ? { [STATIC_WORKER_TAG]: 'launch-cluster' } : {}),
+    };
     const userData = buildUserData({
       role,
       clusterName: this.clusterName,

@@ -213,6 +213,7 @@ export async function launchCluster(
           },
           count: wanted - got,
           clientToken: `${o.clusterName}-w${i}-${attempt}-${run}`.slice(0, 64),
+          staticWorker: true,
         });
         got += r.nodes.length;
         workerIds.push(...r.nodes.map((n) => n.instanceId));

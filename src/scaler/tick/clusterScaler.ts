@@ -11,7 +11,7 @@ import type { LaunchShortfall, ScalingPlan } from '../types.js';
 import { PlanExecutor, priceOf, type TickSettings } from './act.js';
 import { ProvisionerCalls } from './calls.js';
 import { ClusterView, type ObservedNode } from './clusterView.js';
-import { unownedNodes, unownedWarning } from './unownedNodes.js';
+import { staticWorkers, staticWorkersNotice, unownedNodes, unownedWarning } from './unownedNodes.js';
 import { judgeForeign, retirementLine, type ForeignMark, type RetiredNode } from './deadLeaders.js';
 import { LeaderHeartbeat } from './heartbeat.js';
 import { FatalBackoffs, type FatalLaunchError } from './fatalBackoff.js';
@@ -416,6 +416,13 @@ export class ClusterScaler {
   }
 
   private tellUnowned(retireStaticNodes: boolean): void {
+    const workers = staticWorkers(this.observedNodes).filter((n) => !this.unownedTold.has(n.id));
+    for (const n of workers) this.unownedTold.add(n.id);
+    if (workers.length > 0)
+      this.log.info(
+        { instances: workers.map((n) => n.id) },
+        staticWorkersNotice(workers, this.o.clock.now(), retireStaticNodes),
+      );
     const all = unownedNodes(this.observedNodes);
     const fresh = all.filter((n) => !this.unownedTold.has(n.id));
     if (fresh.length === 0) return;

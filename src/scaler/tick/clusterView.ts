@@ -2,6 +2,7 @@ import type { ClusterAgent } from '../../ports/batchSystem.js';
 import type { ClusterEvent, ClusterReading, RunningOnAgent } from '../../ports/cluster.js';
 import {
   REBALANCE_RECOMMENDED_TAG,
+  STATIC_WORKER_TAG,
   type InterruptionNotice,
   type ProvisionedNode,
 } from '../../ports/provisioner.js';
@@ -17,7 +18,12 @@ import type {
 import { offeringKey, type TickState } from './state.js';
 
 /** A node as the status page shows it: with its price and how many of our tasks run on it. */
-export type ObservedNode = ExistingNode & { readonly pricePerHour: number; readonly tasks: number };
+export type ObservedNode = ExistingNode & {
+  readonly pricePerHour: number;
+  readonly tasks: number;
+  /** A worker `launch-cluster --workers` started (STATIC_WORKER_TAG): the cluster's own static capacity. */
+  readonly staticWorker?: true;
+};
 
 /** One tick's observation, and the snapshot the policy sees. */
 export class ClusterView {
@@ -117,10 +123,14 @@ export class ClusterView {
     state: TickState,
     priceOf: (instanceType: string, capacity: CapacityType) => number,
   ): ObservedNode[] {
+    const tagged = new Set(
+      this.nodes.filter((n) => n.tags[STATIC_WORKER_TAG] !== undefined).map((n) => n.instanceId),
+    );
     return this.existing(state).map((n) => ({
       ...n,
       pricePerHour: n.pricePerHour ?? priceOf(n.instanceType, n.capacityType),
       tasks: this.runningOn(n.id),
+      ...(n.static === true && tagged.has(n.id) ? { staticWorker: true as const } : {}),
     }));
   }
 

@@ -9,7 +9,26 @@ import type { ForeignMark } from './deadLeaders.js';
  * so once per instance, with what they cost, why they are kept and the ways out.
  */
 export function unownedNodes(nodes: readonly ObservedNode[]): ObservedNode[] {
-  return nodes.filter((n) => n.static === true);
+  return nodes.filter((n) => n.static === true && n.staticWorker !== true);
+}
+
+/** The workers `launch-cluster --workers` started (tagged so): the cluster's own static capacity. */
+export function staticWorkers(nodes: readonly ObservedNode[]): ObservedNode[] {
+  return nodes.filter((n) => n.static === true && n.staticWorker === true);
+}
+
+/** The line logged once (INFO) for static workers not told of before: what they are and cost. */
+export function staticWorkersNotice(
+  fresh: readonly ObservedNode[],
+  now: number,
+  retireStaticNodes: boolean,
+): string {
+  return (
+    `${fresh.length} static worker(s) of launch-cluster --workers: ${fresh.map((n) => describe(n, now)).join(', ')}; ` +
+    (retireStaticNodes
+      ? 'scaler.retireStaticNodes is true: each is retired once idle, as a node of this leader'
+      : "counted as the cluster's capacity and kept, as launched (scaler.retireStaticNodes: true retires them once idle)")
+  );
 }
 
 function describe(n: ObservedNode, now: number): string {

@@ -2,6 +2,7 @@ import t, { type Test } from 'tap';
 import { ManualClock } from '../../../src/common/clock.js';
 import { createLogger } from '../../../src/common/log.js';
 import { LEADER_HEARTBEAT_TAG, LEADER_TAG, readHeartbeat } from '../../../src/ports/leaderHeartbeat.js';
+import { STATIC_WORKER_TAG } from '../../../src/ports/provisioner.js';
 import { AwsProvisioner } from '../../../src/provisioner/aws/awsProvisioner.js';
 import { ClusterScaler } from '../../../src/scaler/tick/clusterScaler.js';
 import {
@@ -209,6 +210,33 @@ t.test('an instance with no leader mark is only named, never retired', async (t)
   t.match(told[0]?.msg, `${id}: no leader mark (launched by launch-cluster --workers`);
   t.match(told[0]?.msg, 'never retired automatically');
 });
+
+t.test(
+  "a worker launch-cluster --workers started is the cluster's static capacity: said once at INFO, not warned of, kept",
+  async (t) => {
+    const c = await cluster(t, 'workers');
+    const { nodes } = await c.provisioner.launch({
+      offering: { instanceType: 't2.medium', zone: 'us-west-2a', market: 'on-demand' },
+      count: 1,
+      clientToken: 'workers-w0',
+      staticWorker: true,
+    });
+    const id = nodes[0]!.instanceId;
+    t.equal(nodes[0]!.tags[STATIC_WORKER_TAG], 'launch-cluster', 'tagged at launch, through EC2');
+    c.agents.register(id);
+    const b = await keptForADay(t, c, id);
+    t.same(b.scaler.unowned, [], 'not listed as an instance of unknown origin');
+    t.same(
+      b.lines.filter((l) => l.level >= 40 || l.msg.includes('did not launch')).map((l) => l.msg),
+      [],
+      'no warning',
+    );
+    const told = b.lines.filter((l) => l.msg.includes('static worker'));
+    t.equal(told.length, 1, 'said once');
+    t.match(told[0]?.msg, `1 static worker(s) of launch-cluster --workers: ${id} (t2.medium on-demand`);
+    t.match(told[0]?.msg, 'kept, as launched');
+  },
+);
 
 t.test('tick.retireDeadLeadersNodes: false keeps a stopped leader’s instance and says so', async (t) => {
   const c = await cluster(t, 'off');
