@@ -8,6 +8,9 @@ import type { JobCommit, JobSpec, Json } from '../jobstore/jobRecords.js';
  * Toil's ordering rules: a job's children may run once the job has run; its follow-ons once the
  * job has run and every child's whole subtree (the child, its children and follow-ons, and so
  * on) is done; a job is done when it has run and its children's and follow-ons' subtrees are.
+ * The graph is a DAG, not a tree (Toil's `j3.addChild(j4)` of a job `j2` added): a job with
+ * several predecessors runs once, when every one of them has released it (each by its own edge's
+ * rule), and its being done counts towards each predecessor's subtree.
  */
 export type JobState = 'waiting' | 'ready' | 'ran' | 'done' | 'failed';
 
@@ -21,10 +24,18 @@ export interface JobView {
   readonly followOns: readonly string[];
 }
 
+/** An edge into a job from a predecessor that has run. */
+interface InEdge {
+  readonly from: string;
+  readonly kind: 'child' | 'followOn';
+}
+
 interface GraphNode {
   readonly spec: JobSpec;
-  readonly parent: string | undefined;
-  readonly role: 'root' | 'child' | 'followOn';
+  /** The predecessors that have run, each with its edge's kind (one per edge). */
+  readonly preds: InEdge[];
+  /** How many of the job's edges in have released it; it is ready once all have. */
+  released: number;
   state: JobState;
   children: readonly string[];
   followOns: readonly string[];
@@ -35,6 +46,8 @@ interface GraphNode {
 
 export class JobGraph {
   private readonly specs = new Map<string, JobSpec>();
+  /** Edges into each job, counted when the specs that declare them become known. */
+  private readonly inDegree = new Map<string, number>();
   private readonly nodes = new Map<string, GraphNode>();
   private readonly readyQueue: string[] = [];
   private ranCount = 0;
@@ -42,10 +55,9 @@ export class JobGraph {
   readonly rootId: string;
 
   constructor(initialJobs: readonly JobSpec[], rootId: string) {
-    for (const spec of initialJobs) this.specs.set(spec.id, spec);
+    this.register(initialJobs, [], []);
     this.rootId = rootId;
-    this.addNode(rootId, undefined, 'root');
-    this.makeReady(rootId);
+    this.makeReady(this.nodeOf(rootId, undefined));
   }
 
   /** Jobs that became ready since the last call, in the order they did. */
@@ -81,7 +93,7 @@ export class JobGraph {
   applyCommit(commit: JobCommit): JobSpec[] {
     const node = this.nodes.get(commit.jobId);
     if (!node || (node.state !== 'ready' && node.state !== 'failed')) return [];
-    for (const spec of commit.newJobs) this.specs.set(spec.id, spec);
+    this.register(commit.newJobs, commit.children, commit.followOns);
     if (node.state === 'failed') this.failedIds.delete(commit.jobId);
     node.state = 'ran';
     node.returnValue = commit.returnValue;
@@ -90,9 +102,12 @@ export class JobGraph {
     node.followOns = [...node.spec.followOns, ...commit.followOns];
     node.childrenLeft = node.children.length;
     node.followOnsLeft = node.followOns.length;
-    for (const id of node.children) this.addNode(id, node.spec.id, 'child');
-    for (const id of node.followOns) this.addNode(id, node.spec.id, 'followOn');
-    this.advance(node);
+    for (const id of node.children)
+      this.nodeOf(id, node.spec.id).preds.push({ from: node.spec.id, kind: 'child' });
+    for (const id of node.followOns)
+      this.nodeOf(id, node.spec.id).preds.push({ from: node.spec.id, kind: 'followOn' });
+    if (node.childrenLeft > 0) for (const id of node.children) this.release(id);
+    else this.childrenDone(node);
     return commit.newJobs.slice();
   }
 
@@ -128,58 +143,95 @@ export class JobGraph {
     }));
   }
 
-  private addNode(id: string, parent: string | undefined, role: GraphNode['role']): void {
+  /**
+   * Records specs that became known, and counts the edges into jobs that they and a commit declare.
+   * Every edge into a job comes with the job's own spec (the same running job declared both): a
+   * job's count is complete before any predecessor can release it. An edge to a job declared
+   * elsewhere, or the same edge twice, is a damaged record.
+   */
+  private register(
+    specs: readonly JobSpec[],
+    children: readonly string[],
+    followOns: readonly string[],
+  ): void {
+    const batch = new Set(specs.map((s) => s.id));
+    const edges: [string | undefined, readonly string[]][] = [
+      [undefined, [...children, ...followOns]],
+      ...specs.map((s): [string, readonly string[]] => [s.id, [...s.children, ...s.followOns]]),
+    ];
+    for (const [from, targets] of edges) {
+      const seen = new Set<string>();
+      for (const id of targets) {
+        const name = this.specs.get(id)?.name;
+        if (!batch.has(id))
+          throw new Error(
+            name === undefined
+              ? `job ${id} is a successor of ${from ?? 'the job that ran'} but was never declared`
+              : `job ${id} (${name}) was added to the workflow twice`,
+          );
+        if (seen.has(id))
+          throw new Error(`job ${id} was added to the workflow twice (two edges from one job)`);
+        seen.add(id);
+      }
+    }
+    for (const spec of specs) this.specs.set(spec.id, spec);
+    for (const [, targets] of edges)
+      for (const id of targets) this.inDegree.set(id, (this.inDegree.get(id) ?? 0) + 1);
+  }
+
+  /** The job's node, made when its first predecessor runs. */
+  private nodeOf(id: string, predecessor: string | undefined): GraphNode {
+    const known = this.nodes.get(id);
+    if (known) return known;
     const spec = this.specs.get(id);
-    if (!spec) throw new Error(`job ${id} is a successor of ${parent ?? 'nothing'} but was never declared`);
-    if (this.nodes.has(id)) throw new Error(`job ${id} (${spec.name}) was added to the workflow twice`);
-    this.nodes.set(id, {
+    if (!spec)
+      throw new Error(`job ${id} is a successor of ${predecessor ?? 'nothing'} but was never declared`);
+    const node: GraphNode = {
       spec,
-      parent,
-      role,
+      preds: [],
+      released: 0,
       state: 'waiting',
       children: [],
       followOns: [],
       childrenLeft: 0,
       followOnsLeft: 0,
       returnValue: undefined,
-    });
+    };
+    this.nodes.set(id, node);
+    return node;
   }
 
-  private makeReady(id: string): void {
+  /** One predecessor's edge lets the job go; it is ready once every edge into it has. */
+  private release(id: string): void {
     const node = this.nodes.get(id)!;
-    node.state = 'ready';
-    this.readyQueue.push(id);
+    node.released++;
+    if (node.state === 'waiting' && node.released >= (this.inDegree.get(id) ?? 0)) this.makeReady(node);
   }
 
-  /** Moves a job that has run, and then its ancestors, as far along as their successors allow. */
-  private advance(start: GraphNode): void {
-    let node: GraphNode | undefined = start;
-    while (node) {
-      if (node.childrenLeft > 0) {
-        if (node === start) for (const id of node.children) this.makeReady(id);
-        return;
-      }
-      if (node.followOnsLeft > 0) {
-        // Reached when the job has no children (start) or its last child subtree just finished.
-        for (const id of node.followOns) this.makeReady(id);
-        return;
-      }
+  private makeReady(node: GraphNode): void {
+    node.state = 'ready';
+    this.readyQueue.push(node.spec.id);
+  }
+
+  /**
+   * The job has run and its children's subtrees are done: releases its follow-ons, or, having
+   * none, marks it done and tells its predecessors, as far up as that finishes them. A loop, not
+   * recursion: a chain of follow-ons may be thousands deep.
+   */
+  private childrenDone(start: GraphNode): void {
+    const finished: GraphNode[] = [];
+    if (start.followOnsLeft > 0) for (const id of start.followOns) this.release(id);
+    else finished.push(start);
+    for (let node = finished.pop(); node; node = finished.pop()) {
       node.state = 'done';
-      const parent: GraphNode | undefined =
-        node.parent === undefined ? undefined : this.nodes.get(node.parent);
-      if (!parent) return;
-      if (node.role === 'child') {
-        parent.childrenLeft--;
-        if (parent.childrenLeft > 0) return;
-        node = parent; // its follow-ons (if any) are released on the next turn
-        if (node.followOnsLeft > 0) {
-          for (const id of node.followOns) this.makeReady(id);
-          return;
+      for (const edge of node.preds) {
+        const pred = this.nodes.get(edge.from)!;
+        if (edge.kind === 'followOn') {
+          if (--pred.followOnsLeft === 0) finished.push(pred);
+        } else if (--pred.childrenLeft === 0) {
+          if (pred.followOnsLeft > 0) for (const id of pred.followOns) this.release(id);
+          else finished.push(pred);
         }
-      } else {
-        parent.followOnsLeft--;
-        if (parent.followOnsLeft > 0) return;
-        node = parent;
       }
     }
   }

@@ -99,8 +99,15 @@ export interface JobHandle<R> {
   rv(...path: readonly (string | number)[]): Promised<unknown>;
   /** Runs after this job, before its follow-ons. */
   addChild<I, R2>(def: JobDefinition<I, R2>, input: Input<I>, requirements?: Requirements): JobHandle<R2>;
+  /**
+   * Toil's edge to an existing job (`j3.addChild(j4)`): `job`, added by the same job (or `start`),
+   * also runs after this one, once, after all its predecessors. A cycle is refused.
+   */
+  addChild<R2>(job: JobHandle<R2>): JobHandle<R2>;
   /** Runs after this job and every job below its children. */
   addFollowOn<I, R2>(def: JobDefinition<I, R2>, input: Input<I>, requirements?: Requirements): JobHandle<R2>;
+  /** As addChild(job), with a follow-on's edge: `job` also runs after every job below this one's children. */
+  addFollowOn<R2>(job: JobHandle<R2>): JobHandle<R2>;
 }
 
 /** What a running job gets as its first argument. */
@@ -125,7 +132,10 @@ export interface Job {
   readonly tempDir: string;
   readonly log: JobLogger;
   addChild<I, R2>(def: JobDefinition<I, R2>, input: Input<I>, requirements?: Requirements): JobHandle<R2>;
+  /** An edge from this job to a job it added (see JobHandle.addChild(job)). */
+  addChild<R2>(job: JobHandle<R2>): JobHandle<R2>;
   addFollowOn<I, R2>(def: JobDefinition<I, R2>, input: Input<I>, requirements?: Requirements): JobHandle<R2>;
+  addFollowOn<R2>(job: JobHandle<R2>): JobHandle<R2>;
 }
 
 export type JobFunction<I, R> = (job: Job, input: I) => Promise<R | Input<R>> | R | Input<R>;

@@ -40,23 +40,45 @@ export interface Placement {
   readonly kind: 'child' | 'followOn';
 }
 
+/** The successors declared on one job (or on the adding job), in declaration order. */
+interface Successors {
+  readonly children: string[];
+  readonly followOns: string[];
+}
+
+/** A promise a job was given whose producer may not have finished when it starts, yet. */
+interface PendingRefusal {
+  readonly job: string;
+  readonly producer: string;
+  /** Made where the job was added, so its stack points there when it is thrown at the end. */
+  readonly error: JobDeclarationError;
+}
+
 /**
  * Collects the jobs a running job (or a workflow's `start`) declares, as job specs ready to be
- * committed. Handles returned to the user are plain objects over this collector.
+ * committed. Handles returned to the user are plain objects over this collector. The jobs form a
+ * DAG (Toil's `j3.addChild(j4)` of an existing job): a job runs after every job with an edge to it.
  */
 export class JobCollector {
   private readonly created = new Map<string, MutableSpec>();
-  private readonly placed = new Map<string, Placement>();
+  /** The edges into each job declared here (one per predecessor). */
+  private readonly preds = new Map<string, Placement[]>();
+  private readonly adding: Successors = { children: [], followOns: [] };
+  private pending: PendingRefusal[] = [];
   private readonly topLevelJobs: () => ReadonlyMap<string, JobDefinition<unknown, unknown>> | undefined;
+  private readonly addingJobName: string;
 
   /**
    * `topLevelJobs`: the jobs the workflow module defined as it loaded, which are all a worker can
    * find by name; a job added that is not one of them is refused (none given: not checked).
+   * `addingJobName`: how messages name the job that adds the jobs (the running job's name).
    */
   constructor(
     topLevelJobs: () => ReadonlyMap<string, JobDefinition<unknown, unknown>> | undefined = () => undefined,
+    addingJobName = 'the adding job',
   ) {
     this.topLevelJobs = topLevelJobs;
+    this.addingJobName = addingJobName;
   }
 
   /** The specs declared so far, in declaration order. */
@@ -68,20 +90,33 @@ export class JobCollector {
     }));
   }
 
-  /** Declares a new job, added at `at` (default: a child of the adding job), and returns its handle. */
+  /** The adding job's own successors (the running job's addChild / addFollowOn). */
+  addingJobSuccessors(): { children: string[]; followOns: string[] } {
+    return { children: [...this.adding.children], followOns: [...this.adding.followOns] };
+  }
+
+  /**
+   * Throws the first promise still taken by a job that may start before its producer finished:
+   * called when the adding job (or `start`) ends, since an edge added after the job (Toil's
+   * `j3.addChild(j4)`) may yet order it.
+   */
+  checkComplete(): void {
+    const first = this.pending[0];
+    if (first) throw first.error;
+  }
+
+  /**
+   * Declares a new job, added at `at` (default: a child of the adding job), and returns its
+   * handle; or, given the handle of a job added here, adds an edge to it (a DAG).
+   */
   declare<I, R>(
-    def: JobDefinition<I, R>,
-    input: Input<I>,
+    def: JobDefinition<I, R> | JobHandle<R>,
+    input?: Input<I>,
     overrides?: Requirements,
     at: Placement = { parent: ADDING_JOB, kind: 'child' },
   ): JobHandle<R> {
     if (!isJobDefinition(def)) {
-      const handle = def as { jobId?: unknown; name?: unknown } | null;
-      if (typeof handle === 'object' && handle !== null && typeof handle.jobId === 'string')
-        // Toil's `j3.addChild(j4)` of a job that already has a parent, for a DAG.
-        throw new JobDeclarationError(
-          `addChild/addFollowOn: job '${String(handle.name)}' was already added; a job has one parent here, so Toil's edges to an existing job are not supported (to run a job after several, make it a follow-on of their common parent: it runs after their whole subtrees)`,
-        );
+      if (isHandle(def)) return this.addEdge(def, at);
       throw new JobDeclarationError('addChild/addFollowOn: expected a job made with defineJob(name, fn)');
     }
     const known = this.topLevelJobs();
@@ -98,10 +133,116 @@ export class JobCollector {
       children: [],
       followOns: [],
     };
-    this.refuseUnfinishedProducers(spec, at);
+    // Judged when the adding job ends: an edge added later may still order the producer first.
+    const refusals = this.unfinishedProducers(spec, at);
     this.created.set(spec.id, spec);
-    this.placed.set(spec.id, at);
+    this.preds.set(spec.id, [at]);
+    this.successorsOf(at.parent)[at.kind === 'child' ? 'children' : 'followOns'].push(spec.id);
+    this.pending.push(...refusals);
     return this.handle<R>(spec);
+  }
+
+  private successorsOf(id: string): Successors {
+    return id === ADDING_JOB ? this.adding : this.created.get(id)!;
+  }
+
+  private nameOf(id: string): string {
+    return id === ADDING_JOB ? this.addingJobName : this.created.get(id)!.name;
+  }
+
+  /** Toil's edge to an existing job: `to` then runs after `at.parent` too, by the edge's rule. */
+  private addEdge<R>(to: JobHandle<R>, at: Placement): JobHandle<R> {
+    const verb = at.kind === 'child' ? 'addChild' : 'addFollowOn';
+    const role = at.kind === 'child' ? 'a child' : 'a follow-on';
+    const from = this.nameOf(at.parent);
+    const target = this.created.get(to.jobId);
+    if (!target)
+      throw new JobDeclarationError(
+        `${verb}: job '${to.name}' was added by another job (or another run of start), and an edge may only join jobs the same job added: add the job again where it is wanted, or pass its value on with rv()`,
+      );
+    const existing = this.preds.get(to.jobId)!.find((p) => p.parent === at.parent);
+    if (existing?.kind === at.kind) return to; // Toil keeps successors in a set: adding twice is once.
+    if (existing)
+      throw new JobDeclarationError(
+        `${verb}: job '${to.name}' is already ${existing.kind === 'child' ? 'a child' : 'a follow-on'} of '${from}', so it cannot also be ${role} of it: keep one of the two edges`,
+      );
+    const cycle = this.cycleWith(at, to.jobId);
+    if (cycle)
+      throw new JobDeclarationError(
+        `${verb}: making job '${to.name}' ${role} of '${from}' would close a cycle (${cycle.map((id) => `'${this.nameOf(id)}'`).join(' → ')}), so none of them could ever start (Toil refuses this graph too): '${to.name}' already runs before '${from}'${this.viaFollowOnRule(cycle, at, to.jobId) ? " (a follow-on runs after its parent's children's whole subtrees)" : ''}; add a new job after '${from}' instead of reusing '${to.name}'`,
+      );
+    this.preds.get(to.jobId)!.push(at);
+    this.successorsOf(at.parent)[at.kind === 'child' ? 'children' : 'followOns'].push(to.jobId);
+    this.pending = this.pending.filter((r) => !this.finishedBefore(r.producer, r.job));
+    return to;
+  }
+
+  /**
+   * The jobs of a cycle the edge `at` → `to` would make in Toil's augmented graph (each edge, plus
+   * one from every job reachable from a job's children to each of its follow-ons), or undefined.
+   * Only edges to existing jobs can close one, so only they pay for this walk.
+   */
+  private cycleWith(at: Placement, to: string): string[] | undefined {
+    const succ = (id: string, kind: 'children' | 'followOns'): string[] => {
+      const list = [...this.successorsOf(id)[kind]];
+      if (id === at.parent && kind === (at.kind === 'child' ? 'children' : 'followOns')) list.push(to);
+      return list;
+    };
+    const nodes = [ADDING_JOB, ...this.created.keys()];
+    const next = new Map<string, string[]>(
+      nodes.map((id) => [id, [...succ(id, 'children'), ...succ(id, 'followOns')]]),
+    );
+    for (const id of nodes) {
+      const followOns = succ(id, 'followOns');
+      if (followOns.length === 0) continue;
+      for (const below of this.reachable(succ(id, 'children'), next)) next.get(below)!.push(...followOns);
+    }
+    // Iterative DFS (a chain may be thousands deep); a grey node met again closes a cycle.
+    const colour = new Map<string, 'grey' | 'black'>();
+    for (const root of nodes) {
+      if (colour.has(root)) continue;
+      const stack: { id: string; i: number }[] = [{ id: root, i: 0 }];
+      colour.set(root, 'grey');
+      while (stack.length > 0) {
+        const top = stack[stack.length - 1]!;
+        const out = next.get(top.id)!;
+        if (top.i >= out.length) {
+          colour.set(top.id, 'black');
+          stack.pop();
+          continue;
+        }
+        const n = out[top.i++]!;
+        if (colour.get(n) === 'grey')
+          return [...stack.slice(stack.findIndex((f) => f.id === n)).map((f) => f.id), n];
+        if (!colour.has(n)) {
+          colour.set(n, 'grey');
+          stack.push({ id: n, i: 0 });
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /** Whether the cycle takes an edge Toil's follow-on rule implies rather than one declared. */
+  private viaFollowOnRule(cycle: readonly string[], at: Placement, to: string): boolean {
+    return cycle.slice(1).some((id, i) => {
+      const from = cycle[i]!;
+      const s = this.successorsOf(from);
+      return !(s.children.includes(id) || s.followOns.includes(id) || (from === at.parent && id === to));
+    });
+  }
+
+  /** Every job reachable from `starts` (themselves included) along `next`. */
+  private reachable(starts: readonly string[], next: ReadonlyMap<string, readonly string[]>): Set<string> {
+    const seen = new Set<string>(starts);
+    const todo = [...starts];
+    for (let id = todo.pop(); id !== undefined; id = todo.pop())
+      for (const n of next.get(id) ?? [])
+        if (!seen.has(n)) {
+          seen.add(n);
+          todo.push(n);
+        }
+    return seen;
   }
 
   private handle<R>(spec: MutableSpec): JobHandle<R> {
@@ -110,55 +251,74 @@ export class JobCollector {
       jobId: spec.id,
       name: spec.name,
       rv: rv,
-      addChild: (def, input, req) => {
-        const h = this.declare(def, input, req, { parent: spec.id, kind: 'child' });
-        spec.children.push(h.jobId);
-        return h;
-      },
-      addFollowOn: (def, input, req) => {
-        const h = this.declare(def, input, req, { parent: spec.id, kind: 'followOn' });
-        spec.followOns.push(h.jobId);
-        return h;
-      },
+      addChild: ((def: JobDefinition<unknown, unknown>, input: unknown, req?: Requirements) =>
+        this.declare(def, input, req, { parent: spec.id, kind: 'child' })) as JobHandle<R>['addChild'],
+      addFollowOn: ((def: JobDefinition<unknown, unknown>, input: unknown, req?: Requirements) =>
+        this.declare(def, input, req, { parent: spec.id, kind: 'followOn' })) as JobHandle<R>['addFollowOn'],
     };
   }
 
   /**
-   * Refuses an input holding the promise of a job added here that may not have finished when the
-   * new job starts: the value would be there or not by timing. Jobs added elsewhere are the
-   * leader's to resolve (a running job only holds promises of the jobs it added).
+   * The promises in a new job's input whose producer, a job added here, may not have finished
+   * when the new job starts: the value would be there or not by timing. Jobs added elsewhere are
+   * the leader's to resolve (a running job only holds promises of the jobs it added).
    */
-  private refuseUnfinishedProducers(spec: MutableSpec, at: Placement): void {
+  private unfinishedProducers(spec: MutableSpec, at: Placement): PendingRefusal[] {
+    const out: PendingRefusal[] = [];
     for (const producerId of promisedJobs(spec.input)) {
       const producer = this.created.get(producerId);
-      if (!producer || this.finishedBefore(producerId, at)) continue;
+      if (!producer || this.finishedBeforeAt(producerId, [at])) continue;
       const where =
-        this.placed.get(producerId)?.kind === 'child'
+        this.preds.get(producerId)?.[0]?.kind === 'child'
           ? `a follow-on of the job that added '${producer.name}' (addFollowOn: it runs after every child's whole subtree), or a child of '${producer.name}' (its handle's addChild)`
           : `a child or a follow-on of '${producer.name}' (its handle's addChild or addFollowOn)`;
-      throw new JobDeclarationError(
-        `job '${spec.name}' is given the value of job '${producer.name}' (its rv()), but may start before '${producer.name}' has finished, so the value would be there or not by timing: add '${spec.name}' as ${where}`,
-      );
+      out.push({
+        job: spec.id,
+        producer: producerId,
+        error: new JobDeclarationError(
+          `job '${spec.name}' is given the value of job '${producer.name}' (its rv()), but may start before '${producer.name}' has finished, so the value would be there or not by timing: add '${spec.name}' as ${where}, or give it an edge from '${producer.name}' as well (its handle's addChild(handle of '${spec.name}'))`,
+        ),
+      });
     }
+    return out;
+  }
+
+  /** Whether `producer` has surely finished when the job `job` added here starts. */
+  private finishedBefore(producer: string, job: string): boolean {
+    return this.finishedBeforeAt(producer, this.preds.get(job) ?? []);
   }
 
   /**
-   * Whether `producer` has surely finished when a job added at `at` starts (Toil's ordering): a
-   * job runs after its parent and the parent's own predecessors, and a follow-on also after the
-   * whole subtree of each of its parent's children.
+   * Whether `producer` has surely finished when a job with the edges `edges` into it starts
+   * (Toil's ordering): a job runs after each predecessor and their own predecessors, and a
+   * follow-on also after everything reachable from each of its parent's children.
    */
-  private finishedBefore(producer: string, at: Placement): boolean {
-    for (let p: Placement | undefined = at; p !== undefined; p = this.placed.get(p.parent)) {
+  private finishedBeforeAt(producer: string, edges: readonly Placement[]): boolean {
+    const todo = [...edges];
+    const seen = new Set<string>();
+    for (let p = todo.pop(); p !== undefined; p = todo.pop()) {
       if (p.parent === producer) return true;
-      if (p.kind === 'followOn' && this.isBelowChildOf(producer, p.parent)) return true;
+      if (p.kind === 'followOn' && this.belowChildOf(producer, p.parent)) return true;
+      if (seen.has(p.parent)) continue;
+      seen.add(p.parent);
+      todo.push(...(this.preds.get(p.parent) ?? []));
     }
     return false;
   }
 
-  /** Whether `job` is a child of `parent` or anywhere in such a child's subtree. */
-  private isBelowChildOf(job: string, parent: string): boolean {
-    for (let id = job, p = this.placed.get(id); p !== undefined; id = p.parent, p = this.placed.get(id))
-      if (p.parent === parent) return p.kind === 'child';
+  /** Whether `job` is reachable from a child of `parent` (the child, or below it by any edge). */
+  private belowChildOf(job: string, parent: string): boolean {
+    const todo = [...this.successorsOf(parent).children];
+    const seen = new Set<string>(todo);
+    for (let id = todo.pop(); id !== undefined; id = todo.pop()) {
+      if (id === job) return true;
+      const s = this.successorsOf(id);
+      for (const n of [...s.children, ...s.followOns])
+        if (!seen.has(n)) {
+          seen.add(n);
+          todo.push(n);
+        }
+    }
     return false;
   }
 }

@@ -2,7 +2,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FailureLog, JobCommit, JobTicket, LogLine } from '../jobstore/jobRecords.js';
 import type { JobStore } from '../jobstore/jobStore.js';
-import type { Job, JobLogger } from './api.js';
+import type { Job, JobDefinition, JobLogger, Requirements } from './api.js';
 import { JobFileStore } from './fileStore.js';
 import { ADDING_JOB, JobCollector, encodeValue } from './jobBuilder.js';
 import { trapProcessExit } from './exitTrap.js';
@@ -93,9 +93,7 @@ export async function runWorkerJob(
   };
   const fileStore = new JobFileStore(store, join(workDir, 'toil-ts-jobs'));
   let loaded: LoadedWorkflow | undefined;
-  const collector = new JobCollector(() => loaded?.jobs);
-  const children: string[] = [];
-  const followOns: string[] = [];
+  const collector = new JobCollector(() => loaded?.jobs, ticket.name);
   const job: Job = {
     jobId,
     name: ticket.name,
@@ -106,16 +104,10 @@ export async function runWorkerJob(
       return fileStore.jobTempDir();
     },
     log,
-    addChild: (def, input, req) => {
-      const h = collector.declare(def, input, req);
-      children.push(h.jobId);
-      return h;
-    },
-    addFollowOn: (def, input, req) => {
-      const h = collector.declare(def, input, req, { parent: ADDING_JOB, kind: 'followOn' });
-      followOns.push(h.jobId);
-      return h;
-    },
+    addChild: ((def: JobDefinition<unknown, unknown>, input: unknown, req?: Requirements) =>
+      collector.declare(def, input, req)) as Job['addChild'],
+    addFollowOn: ((def: JobDefinition<unknown, unknown>, input: unknown, req?: Requirements) =>
+      collector.declare(def, input, req, { parent: ADDING_JOB, kind: 'followOn' })) as Job['addFollowOn'],
   };
   const capture = new OutputCapture();
   const started = now();
@@ -134,6 +126,7 @@ export async function runWorkerJob(
     const raw = await settledOrStalled(running, ticket.name);
     exitTrap.release();
     returnValue = encodeValue(raw, `return value of job '${ticket.name}'`);
+    collector.checkComplete();
   } catch (e) {
     exitTrap.release();
     const output = capture.stop();
@@ -178,8 +171,7 @@ export async function runWorkerJob(
     jobId,
     attempt,
     returnValue,
-    children,
-    followOns,
+    ...collector.addingJobSuccessors(),
     newJobs: collector.specs(),
     deletedFiles: [...fileStore.toDelete],
     logs,

@@ -85,13 +85,14 @@ export class InProcessWorkflowCode implements WorkflowCode {
     }
     const ctx = new LeaderWorkflowContext(this.openStore(r.jobStore), r.args, false, this.log, loaded.jobs);
     this.onUserCode();
-    let root;
+    let root, declared;
     try {
       root = await workflow.start(ctx);
+      // Refuses a promise still taken out of order once start has added every edge.
+      declared = ctx.declared();
     } catch (e) {
       throw startFailure(r.workflowFile, r.args, e);
     }
-    const declared = ctx.declared();
     if (!declared.rootJobId || root?.jobId !== declared.rootJobId) {
       throw new UserInputError(
         'WORKFLOW_NO_ROOT',

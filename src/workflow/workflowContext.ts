@@ -25,7 +25,7 @@ export class LeaderWorkflowContext implements WorkflowContext {
     logger: Logger,
     topLevelJobs?: ReadonlyMap<string, JobDefinition<unknown, unknown>>,
   ) {
-    this.collector = new JobCollector(() => topLevelJobs);
+    this.collector = new JobCollector(() => topLevelJobs, 'start');
     this.store = store;
     this.args = args;
     this.restart = restart;
@@ -55,6 +55,7 @@ export class LeaderWorkflowContext implements WorkflowContext {
 
   /** The root job's id and every job declared so far (the root and its pre-declared successors). */
   declared(): { rootJobId: string | undefined; jobs: JobSpec[] } {
+    this.collector.checkComplete();
     return { rootJobId: this.rootHandle?.jobId, jobs: this.collector.specs() };
   }
 }

@@ -155,3 +155,88 @@ t.test('jobs() lists every known job after its declarer, with its state and succ
   t.same(g.jobs()[0]!.children, ['B', 'C'], 'a copy: changing it leaves the graph alone');
   t.end();
 });
+
+t.test(
+  "a job with several predecessors (Toil's j3.addChild(j4)) runs once, after all of them, each by its edge's rule",
+  (t) => {
+    // A adds B and C; D is a child of both (the tutorial's j4); E a follow-on of B and a child of C.
+    const g = new JobGraph([spec('A')], 'A');
+    g.takeReady();
+    g.applyCommit(
+      commit('A', {
+        children: ['B', 'C'],
+        newJobs: [
+          spec('B', { children: ['D'], followOns: ['E'] }),
+          spec('C', { children: ['D', 'E'] }),
+          spec('D'),
+          spec('E'),
+        ],
+      }),
+    );
+    t.same(g.takeReady(), ['B', 'C']);
+    g.applyCommit(commit('B'));
+    t.same(g.takeReady(), [], 'D waits for C too; E for C and for B’s child D');
+    g.applyCommit(commit('C'));
+    t.same(g.takeReady(), ['D'], 'D once, when its second predecessor ran');
+    g.applyCommit(commit('D', { rv: 4 }));
+    t.same(g.takeReady(), ['E'], "E: C ran, and B's child subtree (D) is done");
+    t.notOk(g.isDone());
+    g.applyCommit(commit('E'));
+    t.ok(g.isDone(), 'the root is done once the shared jobs are, counted under every predecessor');
+    t.same(g.counts(), { known: 5, ran: 5, failed: 0 });
+    const views = new Map(g.jobs().map((j) => [j.id, j]));
+    t.same(views.get('C')!.children, ['D', 'E'], 'the extra edges are in the report');
+    t.end();
+  },
+);
+
+t.test(
+  'a join whose predecessor failed waits; the fixed predecessor releases it once, as a replay does',
+  (t) => {
+    const specs = [
+      spec('A', { children: ['L', 'R'] }),
+      spec('L', { children: ['J'] }),
+      spec('R', { children: ['J'] }),
+      spec('J'),
+    ];
+    const g = new JobGraph(specs, 'A');
+    t.same(g.takeReady(), ['A']);
+    g.applyCommit(commit('A'));
+    t.same(g.takeReady(), ['L', 'R']);
+    g.applyCommit(commit('L'));
+    g.markFailed('R');
+    t.same(g.takeReady(), [], 'the join waits for the failed predecessor');
+    g.applyCommit(commit('R'));
+    t.same(g.takeReady(), ['J'], 'released once the predecessor is fixed');
+    g.applyCommit(commit('R'));
+    t.same(g.takeReady(), [], 'a replayed commit does not release it again');
+    // A leader rebuilding from the store: every commit but the join's, fed back as jobs become ready.
+    const h = new JobGraph(specs, 'A');
+    const commits = new Map([
+      ['A', commit('A')],
+      ['L', commit('L')],
+      ['R', commit('R')],
+    ]);
+    const issued: string[] = [];
+    for (let ready = h.takeReady(); ready.length > 0; ready = h.takeReady())
+      for (const id of ready) {
+        const c = commits.get(id);
+        if (c) h.applyCommit(c);
+        else issued.push(id);
+      }
+    t.same(issued, ['J'], 'after the rebuild the join is issued once');
+    t.end();
+  },
+);
+
+t.test('an edge to a job another commit declared is a damaged record', (t) => {
+  const g = new JobGraph([spec('A')], 'A');
+  g.takeReady();
+  g.applyCommit(commit('A', { children: ['B', 'C'], newJobs: [spec('B'), spec('C')] }));
+  g.takeReady();
+  t.throws(
+    () => g.applyCommit(commit('B', { children: ['C'] })),
+    /job C \(job-C\) was added to the workflow twice/,
+  );
+  t.end();
+});

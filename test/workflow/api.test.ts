@@ -234,10 +234,10 @@ t.test(
       () => encodeValue({ sum: kid }, "return value of job 'r'"),
       /^return value of job 'r' holds the job 'api-test-double' itself, which cannot be stored \(use its promise, `\.rv\(\)`, for the value it returns\)$/,
     );
-    // Toil's DAG edge (j3.addChild(j4) of a job that already has a parent): said as such.
+    // Toil's DAG edge to the root: a cycle, refused naming both.
     t.throws(
-      () => kid.addChild(root as never, 1),
-      /^addChild\/addFollowOn: job 'api-test-double' was already added; a job has one parent here, so Toil's edges to an existing job are not supported \(to run a job after several, make it a follow-on of their common parent/,
+      () => kid.addChild(root),
+      /^addChild: making job 'api-test-double' a child of 'api-test-double' would close a cycle \('api-test-double' → 'api-test-double' → 'api-test-double'\), so none of them could ever start \(Toil refuses this graph too\)/,
     );
     t.end();
   },
@@ -309,23 +309,28 @@ t.test(
       ],
     ];
     for (const [name, add, allowed] of cases) {
-      const e = catchIt(() => add(new JobCollector()));
+      const e = catchIt(() => ((c) => (add(c), c.checkComplete()))(new JobCollector()));
       if (allowed) t.equal(e, undefined, `taken: ${name}`);
       else t.ok(e instanceof JobDeclarationError, `refused: ${name}`);
     }
     const slow = defineJob<unknown, unknown>('slow', (_j, v) => v);
     const b = defineJob<unknown, unknown>('b', (_j, v) => v);
+    // Judged when the adding job ends (an edge added later may order them), thrown from where it was added.
     const c = new JobCollector();
+    c.declare(b, c.declare(slow, null).rv());
     t.throws(
-      () => c.declare(b, c.declare(slow, null).rv()),
-      /^job 'b' is given the value of job 'slow' \(its rv\(\)\), but may start before 'slow' has finished, so the value would be there or not by timing: add 'b' as a follow-on of the job that added 'slow' \(addFollowOn: it runs after every child's whole subtree\), or a child of 'slow' \(its handle's addChild\)$/,
+      () => c.checkComplete(),
+      /^job 'b' is given the value of job 'slow' \(its rv\(\)\), but may start before 'slow' has finished, so the value would be there or not by timing: add 'b' as a follow-on of the job that added 'slow' \(addFollowOn: it runs after every child's whole subtree\), or a child of 'slow' \(its handle's addChild\), or give it an edge from 'slow' as well \(its handle's addChild\(handle of 'b'\)\)$/,
     );
-    const f = c.declare(slow, null, undefined, followOn);
+    const e = catchIt(() => c.checkComplete()) as Error;
+    t.match(e.stack, /api\.test\.ts/, "the error's stack points at where 'b' was added");
+    const d = new JobCollector();
+    const f = d.declare(slow, null, undefined, followOn);
+    d.declare(b, { x: [f.rv('k')] }, undefined, followOn);
     t.throws(
-      () => c.declare(b, { x: [f.rv('k')] }, undefined, followOn),
-      /add 'b' as a child or a follow-on of 'slow' \(its handle's addChild or addFollowOn\)$/,
+      () => d.checkComplete(),
+      /add 'b' as a child or a follow-on of 'slow' \(its handle's addChild or addFollowOn\), or give/,
     );
-    t.equal(c.specs().length, 2, 'a refused job is not added');
     t.end();
   },
 );
@@ -338,3 +343,91 @@ function catchIt(fn: () => unknown): unknown {
   }
   return undefined;
 }
+
+t.test(
+  "Toil's DAG edges to an existing job: accepted where they order it, refused where they would close a cycle (checkJobGraphAcylic)",
+  (t) => {
+    const j = defineJob<unknown, unknown>('api-test-dag', (_j, v) => v);
+    const followOn = { parent: ADDING_JOB, kind: 'followOn' } as const;
+    // Each case builds jobs on a fresh collector; refused ones throw where the edge is added.
+    const cases: [string, (c: JobCollector) => void, RegExp | undefined][] = [
+      [
+        "the tutorial's j3.addChild(j4) of j2's child (multiplejobs3)",
+        (c) => {
+          const j1 = c.declare(j, 1);
+          const [j2, j3] = [j1.addChild(j, 2), j1.addChild(j, 3)];
+          j3.addChild(j2.addChild(j, 4));
+        },
+        undefined,
+      ],
+      [
+        'a join taking both predecessors’ promises (a diamond)',
+        (c) => {
+          const a = c.declare(j, 0);
+          const [l, r] = [a.addChild(j, 1), a.addChild(j, 2)];
+          r.addChild(l.addChild(j, [l.rv(), r.rv()]));
+        },
+        undefined,
+      ],
+      [
+        "the running job's own edge to a job it added under its follow-on (job.addFollowOn(existing))",
+        (c) => c.declare(c.declare(j, 0, undefined, followOn).addChild(j, 1), undefined, undefined, followOn),
+        undefined,
+      ],
+      [
+        'the same edge twice (Toil keeps a set: once)',
+        (c) => ((a, b) => (a.addChild(b), a.addChild(b)))(c.declare(j, 0), c.declare(j, 1)),
+        undefined,
+      ],
+      ['a job as its own child', (c) => ((a) => a.addChild(a))(c.declare(j, 0)), /would close a cycle/],
+      [
+        'a child made a child of its own child',
+        (c) => ((a) => a.addChild(j, 1).addChild(a))(c.declare(j, 0)),
+        /would close a cycle/,
+      ],
+      [
+        'a job below a child made a follow-on of the running job (it would wait for its own subtree)',
+        (c) => c.declare(c.declare(j, 0).addChild(j, 1), undefined, undefined, followOn),
+        /would close a cycle .*a follow-on runs after its parent's children's whole subtrees/,
+      ],
+      [
+        "a follow-on's successor made a child of the parent's child (the follow-on waits for it)",
+        (c) => {
+          const a = c.declare(j, 0);
+          const kid = a.addChild(j, 1);
+          kid.addChild(a.addFollowOn(j, 2));
+        },
+        /would close a cycle/,
+      ],
+      [
+        'a child and a follow-on of the same job at once',
+        (c) => ((a) => a.addFollowOn(a.addChild(j, 1)))(c.declare(j, 0)),
+        /is already a child of 'api-test-dag', so it cannot also be a follow-on of it/,
+      ],
+      [
+        'a handle of a job another job added',
+        (c) => c.declare(j, 0).addChild(new JobCollector().declare(j, 1)),
+        /was added by another job .*an edge may only join jobs the same job added/,
+      ],
+    ];
+    for (const [name, add, refused] of cases) {
+      const c = new JobCollector();
+      const e = catchIt(() => (add(c), c.checkComplete()));
+      if (!refused) t.equal(e, undefined, `accepted: ${name}`);
+      else {
+        t.ok(e instanceof JobDeclarationError, `refused: ${name}`);
+        t.match((e as Error).message, refused, `refused: ${name}: says why`);
+      }
+    }
+    // The join's edges are in the specs: after j2 and j3 both.
+    const c = new JobCollector();
+    const j1 = c.declare(j, 1);
+    const [j2, j3] = [j1.addChild(j, 2), j1.addChild(j, 3)];
+    const j4 = j3.addChild(j2.addChild(j, 4));
+    const byId = new Map(c.specs().map((s) => [s.id, s]));
+    t.same(byId.get(j2.jobId)!.children, [j4.jobId]);
+    t.same(byId.get(j3.jobId)!.children, [j4.jobId]);
+    t.same(c.addingJobSuccessors(), { children: [j1.jobId], followOns: [] });
+    t.end();
+  },
+);
