@@ -270,11 +270,12 @@ async function declaredJobs(
     const { jobs } = await loadWorkflowFile(path);
     return [...jobs.values()].map((j) => {
       const r = j.requirements;
-      const bytes = (v: string | number | undefined, d: number): number =>
-        v === undefined ? d : typeof v === 'number' ? v : (tryParseBytes(v) ?? d);
+      // A promised requirement (known once its producer ran) counts as the default here.
+      const bytes = (v: unknown, d: number): number =>
+        typeof v === 'number' ? v : typeof v === 'string' ? (tryParseBytes(v) ?? d) : d;
       return {
         name: j.name,
-        cores: r.cores ?? defaults.cores,
+        cores: typeof r.cores === 'number' ? r.cores : defaults.cores,
         memoryBytes: bytes(r.memory, defaults.memory),
         diskBytes: bytes(r.disk, defaults.disk),
         preemptable: r.preemptable ?? r.preemptible ?? defaultPreemptable,

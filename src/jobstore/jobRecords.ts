@@ -4,6 +4,8 @@
  * another, and a worker anywhere reads exactly what the leader wrote.
  */
 
+import { tryParseBytes } from '../common/units.js';
+
 /** A JSON value. Inputs and return values may hold promise markers (see `PROMISE_MARKER`). */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -26,6 +28,11 @@ export interface DeclaredRequirements {
   readonly disk?: number;
   readonly preemptable?: boolean;
   readonly walltimeMs?: number;
+  /**
+   * Requirements given as a promise of an earlier job's value (Toil's PromisedRequirement), as
+   * promise markers; the leader reads them before it issues the job (resolvePromisedRequirements).
+   */
+  readonly promised?: { readonly cores?: Json; readonly memory?: Json; readonly disk?: Json };
 }
 
 /** Requirements in effect: declared, else the workflow's defaults. */
@@ -186,6 +193,46 @@ export function resolveRequirements(
     preemptable: declared.preemptable ?? defaults.preemptable,
     ...(walltimeMs === undefined ? {} : { walltimeMs }),
   };
+}
+
+/** A promised requirement whose value is not one: fails the job (retrying cannot help). */
+export class PromisedRequirementError extends Error {}
+
+/**
+ * The requirements with each promised one replaced by the producer's value: `cores` a positive
+ * number, `memory` and `disk` a size (bytes, or a string like "2Gi"). Throws
+ * PromisedRequirementError naming the job, the requirement and the value otherwise.
+ */
+export function resolvePromisedRequirements(
+  declared: DeclaredRequirements,
+  returnValueOf: (jobId: string) => Json,
+  jobName: string,
+): DeclaredRequirements {
+  const { promised, ...out } = declared;
+  if (!promised) return declared;
+  const resolved: { -readonly [K in keyof DeclaredRequirements]: DeclaredRequirements[K] } = out;
+  for (const key of ['cores', 'memory', 'disk'] as const) {
+    const marker = promised[key];
+    if (marker === undefined) continue;
+    const value = resolvePromises(marker, returnValueOf);
+    const producer = isPromiseRef(marker) ? marker[PROMISE_MARKER].job : 'unknown';
+    const what = `job '${jobName}': its ${key} requirement, the value promised by job ${producer}`;
+    if (key === 'cores') {
+      if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value))
+        throw new PromisedRequirementError(
+          `${what}, is ${JSON.stringify(value)}, not a positive number of cores`,
+        );
+      resolved.cores = value;
+    } else {
+      const bytes = typeof value === 'string' || typeof value === 'number' ? tryParseBytes(value) : undefined;
+      if (bytes === undefined)
+        throw new PromisedRequirementError(
+          `${what}, is ${JSON.stringify(value)}, not a size (a number of bytes, or a string like "600M" or "2Gi")`,
+        );
+      resolved[key] = bytes;
+    }
+  }
+  return resolved;
 }
 
 export function isPromiseRef(v: unknown): v is { [PROMISE_MARKER]: PromiseRef } {

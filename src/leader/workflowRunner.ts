@@ -6,6 +6,7 @@ import { firstLine } from '../workflow/jobError.js';
 import {
   firstAttempt,
   resolvePromises,
+  resolvePromisedRequirements,
   resolveRequirements,
   type JobCommit,
   type JobTicket,
@@ -257,7 +258,19 @@ export class WorkflowRunner {
         this.failForGood(jobId, a.tries, (e as Error).message);
         return;
       }
-      const declared = resolveRequirements(spec.requirements, this.o.defaults);
+      let declared: ResolvedRequirements;
+      try {
+        declared = resolveRequirements(
+          resolvePromisedRequirements(spec.requirements, (id) => this.graph.returnValueOf(id), spec.name),
+          this.o.defaults,
+        );
+        if (spec.requirements.promised) this.checkFits(spec, declared);
+      } catch (e) {
+        // A value that is no requirement, or one too big for the batch system: retrying cannot help.
+        this.issued.delete(jobId);
+        this.failForGood(jobId, a.tries, (e as Error).message);
+        return;
+      }
       // Moved to on-demand: only placement changes; the job still sees what it declared.
       const requirements = a.onDemand ? { ...declared, preemptable: false } : declared;
       const ticket: JobTicket = {
@@ -444,10 +457,10 @@ export class WorkflowRunner {
     );
   }
 
-  private checkFits(spec: JobSpec): void {
+  /** `r`: the requirements in effect, if known (promised ones resolved); else as declared. */
+  private checkFits(spec: JobSpec, r = resolveRequirements(spec.requirements, this.o.defaults)): void {
     const max: JobRequirements | undefined = this.o.batchSystem.maxJobRequirements();
     if (!max) return;
-    const r = resolveRequirements(spec.requirements, this.o.defaults);
     const over: string[] = [];
     if (r.cores > max.cores) over.push(`${r.cores} cores`);
     if (r.memory > max.memory) over.push(`${formatBytes(r.memory)} memory`);

@@ -13,11 +13,17 @@
 /** Identifies a file in the job store's file store. Plain string, safe to return and pass on. */
 export type FileID = string & { readonly __toilFileId?: never };
 
-/** What a job asks of the node it runs on. Sizes as in Toil: bytes, "600M" (10^6 B each), "2Gi" (2^30 B each). */
+/**
+ * What a job asks of the node it runs on. Sizes as in Toil: bytes, "600M" (10^6 B each), "2Gi"
+ * (2^30 B each). `cores`, `memory` and `disk` may be a promise of an earlier job's value (Toil's
+ * PromisedRequirement, e.g. `disk: download.rv('size')`): the leader reads it before it issues the
+ * job, under the same ordering rule as a promised input.
+ */
 export interface Requirements {
-  readonly cores?: number;
-  readonly memory?: string | number;
-  readonly disk?: string | number;
+  // Promised<unknown>: `rv(path)` has no static type; the leader checks the value it reads.
+  readonly cores?: number | Promised<unknown>;
+  readonly memory?: string | number | Promised<unknown>;
+  readonly disk?: string | number | Promised<unknown>;
   readonly preemptable?: boolean;
   /** Toil accepts both spellings. */
   readonly preemptible?: boolean;

@@ -265,7 +265,8 @@ export class JobCollector {
    */
   private unfinishedProducers(spec: MutableSpec, at: Placement): PendingRefusal[] {
     const out: PendingRefusal[] = [];
-    for (const producerId of promisedJobs(spec.input)) {
+    // A promised requirement is read before the job is issued: the same rule as its input.
+    for (const producerId of promisedJobs([spec.input, spec.requirements.promised ?? null])) {
       const producer = this.created.get(producerId);
       if (!producer || this.finishedBeforeAt(producerId, [at])) continue;
       const where =
@@ -418,7 +419,13 @@ export function parseRequirements(req: Requirements, jobName: string): DeclaredR
       `job '${jobName}': unknown requirement '${key}' (expected cores, memory, disk, preemptable or walltime${hint ? `; ${hint}` : ''})`,
     );
   }
-  if (req.cores !== undefined) {
+  const promised: Record<string, Json> = {};
+  for (const key of ['cores', 'memory', 'disk'] as const) {
+    const v = req[key];
+    if (isPromised(v)) promised[key] = { [PROMISE_MARKER]: { job: v.jobId, path: [...v.path] } };
+  }
+  if (Object.keys(promised).length > 0) out.promised = promised;
+  if (req.cores !== undefined && !isPromised(req.cores)) {
     if (typeof req.cores !== 'number' || !(req.cores > 0) || !Number.isFinite(req.cores)) {
       throw new JobDeclarationError(
         `job '${jobName}': cores must be a positive number, got ${JSON.stringify(req.cores) ?? String(req.cores)}`,
@@ -428,7 +435,7 @@ export function parseRequirements(req: Requirements, jobName: string): DeclaredR
   }
   for (const key of ['memory', 'disk'] as const) {
     const v = req[key];
-    if (v === undefined) continue;
+    if (v === undefined || isPromised(v)) continue;
     const bytes = tryParseBytes(v);
     if (bytes === undefined) {
       throw new JobDeclarationError(

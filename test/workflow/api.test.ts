@@ -5,6 +5,8 @@ import {
   promisedJobs,
   PROMISE_MARKER,
   resolveRequirements,
+  resolvePromisedRequirements,
+  type Json,
 } from '../../src/jobstore/jobRecords.js';
 import {
   defineJob,
@@ -428,6 +430,59 @@ t.test(
     t.same(byId.get(j2.jobId)!.children, [j4.jobId]);
     t.same(byId.get(j3.jobId)!.children, [j4.jobId]);
     t.same(c.addingJobSuccessors(), { children: [j1.jobId], followOns: [] });
+    t.end();
+  },
+);
+
+t.test(
+  "promised requirements (Toil's PromisedRequirement): kept as promises, taken under the ordering of promised inputs, read as sizes by the leader",
+  (t) => {
+    const j = defineJob<unknown, unknown>('api-test-promised-req', (_j, v) => v);
+    const followOn = { parent: ADDING_JOB, kind: 'followOn' } as const;
+    const c = new JobCollector();
+    const download = c.declare(j, 0);
+    const analysis = c.declare(j, 0, { cores: 0.5, disk: download.rv(1) }, followOn);
+    const spec = c.specs().find((s) => s.id === analysis.jobId)!;
+    t.same(spec.requirements, {
+      cores: 0.5,
+      promised: { disk: { [PROMISE_MARKER]: { job: download.jobId, path: [1] } } },
+    });
+    t.equal(
+      catchIt(() => c.checkComplete()),
+      undefined,
+      "a follow-on may ask for a child's value",
+    );
+    const d = new JobCollector();
+    d.declare(j, 0, { memory: d.declare(j, 0).rv() });
+    t.throws(
+      () => d.checkComplete(),
+      /^job 'api-test-promised-req' is given the value of job 'api-test-promised-req' \(its rv\(\)\), but may start before/,
+      "a sibling's value as a requirement is refused as a sibling's value as an input is",
+    );
+    const values: Record<string, Json> = { p: ['f', 1234], s: { size: '2Gi' }, n: 3, bad: 'lots', neg: -1 };
+    const promised = (job: string, path: (string | number)[] = []): Json => ({
+      [PROMISE_MARKER]: { job, path },
+    });
+    const lookup = (id: string): Json => values[id]!;
+    t.same(
+      resolvePromisedRequirements(
+        { memory: 5, promised: { disk: promised('p', [1]), cores: promised('n') } },
+        lookup,
+        'x',
+      ),
+      { memory: 5, disk: 1234, cores: 3 },
+    );
+    t.same(resolvePromisedRequirements({ promised: { memory: promised('s', ['size']) } }, lookup, 'x'), {
+      memory: 2 * 2 ** 30,
+    });
+    t.throws(
+      () => resolvePromisedRequirements({ promised: { disk: promised('bad') } }, lookup, 'x'),
+      /^job 'x': its disk requirement, the value promised by job bad, is "lots", not a size \(a number of bytes, or a string like "600M" or "2Gi"\)$/,
+    );
+    t.throws(
+      () => resolvePromisedRequirements({ promised: { cores: promised('neg') } }, lookup, 'x'),
+      /its cores requirement, the value promised by job neg, is -1, not a positive number of cores/,
+    );
     t.end();
   },
 );
