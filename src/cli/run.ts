@@ -27,7 +27,7 @@ import { jobLogWriter, type JobLogFilesOptions } from '../leader/jobLogFiles.js'
 import type { JobDefaults } from '../leader/submission.js';
 import { MesosBatchSystem } from '../mesos/batchSystem.js';
 import { SlurmBatchSystem } from '../slurm/batchSystem.js';
-import { parseSlurmFlags, type SlurmRunFlags } from '../slurm/slurmFlags.js';
+import { parseSlurmFlags, slurmPartitionOf, type SlurmRunFlags } from '../slurm/slurmFlags.js';
 import { addToilRunOptions, foreignToilOptions, jobLogFilesOptions, runOutput } from './toilRunOptions.js';
 
 export interface RunFlags extends AutoscalingFlags, SlurmRunFlags {
@@ -299,12 +299,23 @@ async function run(
       ...(coreScale !== undefined ? { coreScale } : {}),
       ...(f.freshWorkers ? { warmWorkers: false } : {}),
       ...(mesosMaster !== undefined ? { mesosMaster } : {}),
-      ...(f.slurmPartition !== undefined ? { slurmPartition: f.slurmPartition } : {}),
+      ...(slurmPartitionOf(f.slurmPartition, process.env) !== undefined
+        ? { slurmPartition: slurmPartitionOf(f.slurmPartition, process.env)! }
+        : {}),
       ...(slurm ? { slurm } : {}),
       workDir,
       jobStore: store,
     });
-    if (batchSystem instanceof SlurmBatchSystem) await assertSlurmAnswers(batchSystem);
+    if (batchSystem instanceof SlurmBatchSystem) {
+      await assertSlurmAnswers(batchSystem);
+      await assertSlurmPartitions(batchSystem, [
+        [
+          f.slurmPartition !== undefined ? '--slurmPartition' : 'TOIL_SLURM_PARTITION',
+          slurmPartitionOf(f.slurmPartition, process.env),
+        ],
+        [f.slurmPE !== undefined ? '--slurmPE' : 'TOIL_SLURM_PE', slurm?.jobFlags.multiCorePartition],
+      ]);
+    }
     if (batchSystem instanceof MesosBatchSystem)
       await assertMesosAnswers(batchSystem, mesosMaster ?? DEFAULT_MESOS_MASTER);
     const outcome = await runWorkflow({
@@ -380,6 +391,26 @@ async function assertSlurmAnswers(slurm: SlurmBatchSystem): Promise<void> {
       `--batchSystem slurm: the Slurm controller does not answer (${why}) (expected a Slurm cluster this machine can reach: set SLURM_CONF to its slurm.conf, or start its slurmctld)`,
     );
   }
+}
+
+/**
+ * A partition Slurm does not have (a typo in --slurmPartition, --slurmPE or their environment
+ * variables) is one line naming it and the partitions there, before any job store is made,
+ * rather than sbatch refusing the first job.
+ */
+export async function assertSlurmPartitions(
+  slurm: SlurmBatchSystem,
+  named: readonly (readonly [setting: string, partition: string | undefined])[],
+): Promise<void> {
+  const given = named.filter((n): n is readonly [string, string] => n[1] !== undefined);
+  if (given.length === 0) return;
+  const partitions = await slurm.partitions();
+  for (const [setting, partition] of given)
+    if (!partitions.includes(partition))
+      throw new UserInputError(
+        'BAD_FLAG',
+        `${setting} ${partition}: the Slurm cluster has no such partition (its partitions: ${partitions.join(', ') || 'none'})`,
+      );
 }
 
 /**

@@ -19,7 +19,7 @@ import { readCatalogue } from '../scaler/catalogueFile.js';
 import { bundleWorkflow } from '../workflow/bundle.js';
 import { loadWorkflowFile } from '../workflow/moduleLoader.js';
 import { givenDefaultPreemptable, parseBool, runJobPolicy, slurmFlagsUnused, type RunFlags } from './run.js';
-import { parseSlurmFlags } from '../slurm/slurmFlags.js';
+import { parseSlurmFlags, slurmPartitionOf } from '../slurm/slurmFlags.js';
 import { flagError, problemOfFlag, scalerSectionFromFlags } from './scalerFlags.js';
 import { WorkflowInterruptedError, signalExitCode } from './untilSignal.js';
 
@@ -214,7 +214,9 @@ function autoscaledBatchSystem(
     return {
       kind: 'slurm',
       slurmConf,
-      ...(f.slurmPartition ? { slurmPartition: f.slurmPartition } : {}),
+      ...(slurmPartitionOf(f.slurmPartition, process.env)
+        ? { slurmPartition: slurmPartitionOf(f.slurmPartition, process.env)! }
+        : {}),
       ...(f.slurmArgs !== undefined ? { slurmArgs: f.slurmArgs } : {}),
       ...(jobFlags.defaultTime !== undefined ? { slurmTime: jobFlags.defaultTime } : {}),
       ...(jobFlags.qos !== undefined ? { slurmQOS: jobFlags.qos } : {}),

@@ -14,7 +14,7 @@ import type { NodeProcessLauncher } from '../localcloud/ec2/agents.js';
 import type { ClusterAgent, ClusterBatchSystem } from '../ports/batchSystem.js';
 import type { Env } from './env.js';
 import type { JobStore } from '../jobstore/jobStore.js';
-import { parseSlurmFlags } from '../slurm/slurmFlags.js';
+import { parseSlurmFlags, slurmPartitionOf } from '../slurm/slurmFlags.js';
 
 export interface ClusterEngine {
   /** HOST:PORT the local cloud's running workers join (the Mesos master, the slurmctld). */
@@ -126,7 +126,9 @@ async function startSlurmEngine(
       nodesJoinOnDemand: true,
       ...(store ? { jobStore: store } : {}),
       slurm: settings,
-      ...(b.slurmPartition ? { slurmPartition: b.slurmPartition } : {}),
+      ...(slurmPartitionOf(b.slurmPartition, o.env)
+        ? { slurmPartition: slurmPartitionOf(b.slurmPartition, o.env)! }
+        : {}),
     });
   const shared = slurm(1000);
   try {

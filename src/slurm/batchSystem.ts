@@ -209,6 +209,11 @@ export class SlurmBatchSystem implements ClusterBatchSystem {
     this.loop = this.pollLoop();
   }
 
+  /** The cluster's partition names, to check a partition the user named before anything runs. */
+  partitions(): Promise<string[]> {
+    return this.o.cli.partitions();
+  }
+
   /** Resolves when the controller answers (`scontrol ping`): the readiness check. */
   ping(): Promise<void> {
     return this.o.cli.ping();

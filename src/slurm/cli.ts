@@ -31,7 +31,13 @@ export class SlurmCommandError extends ToilError {
             stderr,
           )
             ? 'retry'
-            : 'fatal',
+            : // sbatch refusing what it was asked for (a partition, account or QOS it does not
+              // have, a constraint no node meets): the settings are to fix, not a fault of ours.
+              /Batch job submission failed: (Invalid (partition|account|qos)|Invalid feature|Requested node configuration is not available|Job violates accounting\/QOS policy)/i.test(
+                  stderr,
+                )
+              ? 'user'
+              : 'fatal',
         details: { command, exitCode },
       },
     );
@@ -118,6 +124,12 @@ export class SlurmCli {
 
   async cancel(jobId: number): Promise<void> {
     await this.run('scancel', [String(jobId)]);
+  }
+
+  /** The names of the cluster's partitions (`scontrol show partition --oneliner`). */
+  async partitions(): Promise<string[]> {
+    const out = await this.run('scontrol', ['show', 'partition', '--oneliner']);
+    return [...out.matchAll(/^PartitionName=(\S+)/gm)].map((m) => m[1]!);
   }
 
   /** `scontrol ping`: resolves when the controller answers. */

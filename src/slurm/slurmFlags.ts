@@ -25,17 +25,55 @@ export interface SlurmRunSettings {
 }
 
 /**
+ * Toil's environment variables for these flags (its options' `env_var`): one set in the shell
+ * holds where the flag (or the leader config's key) is not given, as in Toil.
+ */
+export const SLURM_FLAG_ENV = {
+  slurmTime: 'TOIL_SLURM_TIME',
+  slurmQOS: 'TOIL_SLURM_QOS',
+  slurmPE: 'TOIL_SLURM_PE',
+  slurmAllocateMem: 'TOIL_SLURM_ALLOCATE_MEM',
+  batchLogsDir: 'TOIL_BATCH_LOGS_DIR',
+} as const;
+
+/** The partition jobs go to: the flag (or config key), else TOIL_SLURM_PARTITION, as in Toil. */
+export function slurmPartitionOf(
+  given: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): string | undefined {
+  return given ?? (env.TOIL_SLURM_PARTITION?.trim() || undefined);
+}
+
+/**
  * Toil's --slurmArgs, --slurmTime, --slurmQOS, --slurmPE, --slurmAllocateMem and --batchLogsDir,
- * checked once. The logs directory is made here (absolute, so every node writes to the same
- * place when it is on a shared file system, as Toil's docs ask).
+ * each else its environment variable (SLURM_FLAG_ENV), checked once. The logs directory is made
+ * here (absolute, so every node writes to the same place when it is on a shared file system, as
+ * Toil's docs ask).
  */
 export function parseSlurmFlags(
-  f: SlurmRunFlags,
+  given: SlurmRunFlags,
   env: Readonly<Record<string, string | undefined>>,
   parseBool: (flag: string, v: string | boolean) => boolean,
   /** How an error names the setting (a leader config says `batchSystem.slurmTime`). */
-  nameOf: (flag: string) => string = (flag) => flag,
+  nameOfSetting: (flag: string) => string = (flag) => flag,
 ): SlurmRunSettings {
+  const f: SlurmRunFlags = { ...given };
+  const fromEnv = new Set<string>();
+  for (const [key, variable] of Object.entries(SLURM_FLAG_ENV) as [keyof typeof SLURM_FLAG_ENV, string][]) {
+    const v = env[variable]?.trim();
+    if (f[key] === undefined && v) {
+      f[key] = v;
+      fromEnv.add(`--${key}`);
+    }
+  }
+  const nameOf = (flag: string): string =>
+    fromEnv.has(flag) ? SLURM_FLAG_ENV[flag.slice(2) as keyof typeof SLURM_FLAG_ENV] : nameOfSetting(flag);
+  const allocateMem =
+    f.slurmAllocateMem === undefined
+      ? undefined
+      : fromEnv.has('--slurmAllocateMem')
+        ? envBool(SLURM_FLAG_ENV.slurmAllocateMem, String(f.slurmAllocateMem))
+        : parseBool(nameOf('--slurmAllocateMem'), f.slurmAllocateMem);
   const words = (f.slurmArgs ?? env.TOIL_SLURM_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
   if (f.slurmTime !== undefined && !SLURM_TIME.test(f.slurmTime))
     throw new UserInputError('BAD_FLAG', `${nameOf('--slurmTime')} ${f.slurmTime}: ${SLURM_TIME_EXPECTED}`);
@@ -67,10 +105,15 @@ export function parseSlurmFlags(
       ...(f.slurmTime !== undefined ? { defaultTime: f.slurmTime } : {}),
       ...(f.slurmQOS !== undefined ? { qos: f.slurmQOS } : {}),
       ...(f.slurmPE !== undefined ? { multiCorePartition: f.slurmPE } : {}),
-      ...(f.slurmAllocateMem !== undefined
-        ? { allocateMem: parseBool(nameOf('--slurmAllocateMem'), f.slurmAllocateMem) }
-        : {}),
+      ...(allocateMem !== undefined ? { allocateMem } : {}),
       ...(logsDir !== undefined ? { logsDir } : {}),
     },
   };
+}
+
+/** A boolean environment variable as Toil reads one (`strtobool`). */
+function envBool(variable: string, v: string): boolean {
+  if (/^(true|yes|y|on|1)$/i.test(v)) return true;
+  if (/^(false|no|n|off|0)$/i.test(v)) return false;
+  throw new UserInputError('BAD_FLAG', `${variable} ${v}: expected true or false`);
 }

@@ -68,3 +68,50 @@ t.test(
     t.equal(logs.length, 2 * jobs.length, 'one stdout and one stderr file per job, nothing else');
   },
 );
+
+/**
+ * The same settings from Toil's environment variables (what a cluster's login profile sets):
+ * `TOIL_SLURM_TIME`, `TOIL_BATCH_LOGS_DIR` and `TOIL_SLURM_PARTITION` hold with no flag given.
+ */
+t.test(
+  "toil run --batchSystem slurm with Toil's TOIL_SLURM_TIME, TOIL_BATCH_LOGS_DIR and TOIL_SLURM_PARTITION",
+  { skip: needsSlurm() },
+  async (t) => {
+    const cluster = await startSlurmCluster([{ features: ['ondemand'], memoryMb: 4000 }]);
+    t.teardown(() => cluster.stop());
+    const dir = scratchDir(t, 'toil-slurm-env-');
+    const env = {
+      SLURM_CONF: cluster.controller.conf,
+      TOIL_SLURM_TIME: '0:20:00',
+      TOIL_BATCH_LOGS_DIR: './envlogs',
+    };
+    const sort = (store: string, more: Record<string, string> = {}) =>
+      runToil(
+        ['run', path.join(REPO_ROOT, 'examples/sort.ts'), store, '--batchSystem', 'slurm'].concat([
+          '--logLevel',
+          'warning',
+          '--numLines',
+          '500',
+        ]),
+        { cwd: dir, env: { ...env, ...more } },
+      );
+    const run = await sort('./store', { TOIL_SLURM_PARTITION: 'nosuchpartition' });
+    // The partition the variable names is checked against Slurm's before anything starts.
+    t.equal(run.code, 2, 'a partition Slurm does not have is bad input');
+    t.match(
+      run.stderr,
+      /^toil: TOIL_SLURM_PARTITION nosuchpartition: the Slurm cluster has no such partition \(its partitions: \S+/m,
+    );
+    t.notMatch(run.stderr, /internal error|\n\s+at /, 'one line, no stack');
+    t.notOk(fs.existsSync(path.join(dir, 'store')), 'no job store made');
+    const ok = await sort('./store2');
+    t.equal(ok.code, 0, ok.stderr.slice(-2000));
+    const comp = toilJobCompletions(cluster.controller.dir);
+    t.ok(comp.length >= 1, `${comp.length} jobs completed`);
+    t.ok(
+      comp.every((l) => / TimeLimit=20 /.test(l)),
+      `TOIL_SLURM_TIME 0:20:00: every job's time limit is 20 minutes (${comp[0]})`,
+    );
+    t.ok(fs.readdirSync(path.join(dir, 'envlogs')).length >= 2, 'job output files in TOIL_BATCH_LOGS_DIR');
+  },
+);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { parseBool } from '../../src/cli/run.js';
-import { parseSlurmFlags } from '../../src/slurm/slurmFlags.js';
+import { parseSlurmFlags, slurmPartitionOf } from '../../src/slurm/slurmFlags.js';
 
 t.test("parseSlurmFlags: Toil's Slurm flags as its docs write them", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'toil-slurmflags-'));
@@ -63,4 +63,47 @@ t.test('parseSlurmFlags: a bad value is one line naming the flag and what was ex
       { code: 'BAD_FLAG', disposition: 'user', message },
       JSON.stringify(flags),
     );
+});
+
+t.test("Toil's environment variables for the Slurm flags hold where the flag is not given", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'toil-slurmenv-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const env = {
+    TOIL_SLURM_TIME: '2:00:00',
+    TOIL_SLURM_QOS: 'long',
+    TOIL_SLURM_PE: 'smp',
+    TOIL_SLURM_ALLOCATE_MEM: 'false',
+    TOIL_BATCH_LOGS_DIR: join(dir, 'envlogs'),
+    TOIL_SLURM_PARTITION: 'batch',
+  };
+  t.same(parseSlurmFlags({}, env, parseBool).jobFlags, {
+    defaultTime: '2:00:00',
+    qos: 'long',
+    multiCorePartition: 'smp',
+    allocateMem: false,
+    logsDir: join(dir, 'envlogs'),
+  });
+  t.ok(existsSync(join(dir, 'envlogs')), "the variable's logs directory is made");
+  t.same(
+    parseSlurmFlags({ slurmTime: '30:00', slurmAllocateMem: true }, env, (_f, v) => v === true).jobFlags
+      .defaultTime,
+    '30:00',
+    'the flag (or the leader config key) wins over the variable',
+  );
+  t.equal(slurmPartitionOf(undefined, env), 'batch', 'TOIL_SLURM_PARTITION');
+  t.equal(slurmPartitionOf('gpu', env), 'gpu', '--slurmPartition wins');
+  t.equal(slurmPartitionOf(undefined, { TOIL_SLURM_PARTITION: ' ' }), undefined, 'blank: none');
+  t.throws(() => parseSlurmFlags({}, { TOIL_SLURM_TIME: 'soon' }, parseBool), {
+    code: 'BAD_FLAG',
+    message: /^TOIL_SLURM_TIME soon: /,
+  });
+  t.throws(() => parseSlurmFlags({}, { TOIL_SLURM_ALLOCATE_MEM: 'maybe' }, parseBool), {
+    code: 'BAD_FLAG',
+    message: 'TOIL_SLURM_ALLOCATE_MEM maybe: expected true or false',
+  });
+  t.throws(
+    () => parseSlurmFlags({}, { TOIL_SLURM_QOS: 'a b' }, parseBool, (f) => `batchSystem.${f.slice(2)}`),
+    { message: /^TOIL_SLURM_QOS a b: expected a Slurm QOS name/ },
+    'a bad variable is named as the variable, not the config key',
+  );
 });
