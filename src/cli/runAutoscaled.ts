@@ -13,6 +13,7 @@ import { createLeaderMetrics } from '../leader/metrics.js';
 import { ensureWorkDir } from '../leader/runScratch.js';
 import { absoluteLocator, autoscaleStateDir, runRecordPath, writeRunRecord } from './autoscaleRunState.js';
 import type { FatalLaunchError } from '../scaler/tick/fatalBackoff.js';
+import type { CleanPolicy } from '../leader/runWorkflow.js';
 import { clusterEnvironment, prepareWorkDir } from '../main/env.js';
 import { parseTagsJson } from '../provisioner/cluster/validate.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
@@ -172,6 +173,10 @@ export async function runAutoscaled(
       out.line(`toil: workflow interrupted by ${interrupted}; its job store is kept for --restart`);
     else if (run.userError) out.line(`toil: ${hint(run.message ?? 'bad input')}`);
     else out.line(`toil: workflow failed: ${run.message ?? 'no reason given'}`);
+    // A run that got as far as its job store (a job failed, a launch was refused for good) says
+    // what became of the store, as a local run does: re-running the same command would be refused.
+    if (run.status === 'failed' && interrupted === undefined && (cancelled || !run.userError))
+      out.line(failedRunStore(jobStoreText, policy.clean, run.failedJobs?.some((j) => j.committed) ?? false));
     succeeded = run.status === 'succeeded';
     if (interrupted !== undefined && !succeeded) return signalExitCode(interrupted);
     return succeeded ? 0 : run.userError ? 2 : 1;
@@ -193,6 +198,15 @@ export async function runAutoscaled(
         rm(runRecordPath(stateDir), { force: true }),
       ]);
   }
+}
+
+/** What a failed run left: its job store kept for --restart, unless --clean deleted it. */
+function failedRunStore(jobStore: string, clean: CleanPolicy, committed: boolean): string {
+  if (clean === 'always' || clean === 'onError')
+    return `toil: the job store ${jobStore} was deleted (--clean ${clean}); fix the cause and run the workflow again`;
+  if (committed)
+    return `toil: the job store ${jobStore} is kept, but --restart cannot help: the result is built from values every job already committed; fix the workflow and run it anew (toil clean ${jobStore} first, or another job store)`;
+  return `toil: the job store ${jobStore} is kept; fix the cause and run again with --restart`;
 }
 
 /**

@@ -196,6 +196,11 @@ t.test(
     // Not left waiting: the run ends on the first refusal, which it does not try again (a run that
     // waited for capacity would hold until the file's timeout and fail it).
     t.equal(refusedLaunches(), 1, 'failed on the first refused launch, not retried');
+    t.match(
+      limit.stderr,
+      /\ntoil: the job store file:js-limit is kept; fix the cause and run again with --restart\n/,
+      'says the job store is kept and how to resume it, as a local run does',
+    );
     t.ok(
       readdirSync(dir).some((n) => n.startsWith('toil-autoscale-')),
       'a failed run keeps its scaler state for --restart',
@@ -210,5 +215,10 @@ t.test(
       'the reason and what to check',
     );
     t.equal(refusedLaunches(), 1, 'no launch was tried for a cluster that is not there');
+    t.match(
+      missing.stderr,
+      /\ntoil: the job store file:js-missing is kept; fix the cause and run again with --restart\n/,
+      'the same command again would be refused (the store exists): it says to add --restart',
+    );
   },
 );
