@@ -16,6 +16,13 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
  */
 export const PROMISE_MARKER = '$toil:rv';
 
+/**
+ * The name of the jobs Toil's `encapsulate()` adds around a job (the encapsulating job, whose
+ * child is the job, and its follow-on, the encapsulation's end): built in, they run nothing. The
+ * encapsulating job's input is `{ encapsulates: jobId }` and it returns that job's promise.
+ */
+export const ENCAPSULATION_JOB = '$toil:encapsulated';
+
 export interface PromiseRef {
   readonly job: string;
   readonly path: readonly (string | number)[];

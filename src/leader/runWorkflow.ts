@@ -6,7 +6,13 @@ import type { Clock } from '../common/clock.js';
 import { ToilError, UserInputError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { JobStoreExistsError } from '../jobstore/errors.js';
-import type { Json, ResolvedRequirements, RunOutcomeRecord, WorkflowRecord } from '../jobstore/jobRecords.js';
+import {
+  ENCAPSULATION_JOB,
+  type Json,
+  type ResolvedRequirements,
+  type RunOutcomeRecord,
+  type WorkflowRecord,
+} from '../jobstore/jobRecords.js';
 import { CorruptJobStoreError, type JobStore } from '../jobstore/jobStore.js';
 import type { JobStoreLease, LeaseOptions } from '../jobstore/lease.js';
 import { bundleWorkflow } from '../workflow/bundle.js';
@@ -194,7 +200,7 @@ async function runStarted(
   log: Logger,
   started: number,
 ): Promise<RunWorkflowOutcome> {
-  const defined = new Set(jobNames);
+  const defined = new Set([...jobNames, ENCAPSULATION_JOB]);
   for (const spec of workflow.jobs) {
     if (!defined.has(spec.name)) {
       throw new CorruptJobStoreError(o.store.locator, `the workflow module defines no job '${spec.name}'`);

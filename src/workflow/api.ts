@@ -114,6 +114,12 @@ export interface JobHandle<R> {
   addFollowOn<I, R2>(def: JobDefinition<I, R2>, input: Input<I>, requirements?: Requirements): JobHandle<R2>;
   /** As addChild(job), with a follow-on's edge: `job` also runs after every job below this one's children. */
   addFollowOn<R2>(job: JobHandle<R2>): JobHandle<R2>;
+  /**
+   * Toil's `encapsulate()`: a handle standing for this job and everything below it. What is added
+   * to it (addChild, addFollowOn) runs after this job and all its successors, even those it adds
+   * while it runs; its rv() is this job's. It takes this job's predecessors as they are now.
+   */
+  encapsulate(): JobHandle<R>;
 }
 
 /** What a running job gets as its first argument. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { suggestNames } from '../common/suggest.js';
 import { SIZE_SUFFIXES, tryParseBytes, tryParseDurationMs } from '../common/units.js';
 import {
+  ENCAPSULATION_JOB,
   PROMISE_MARKER,
   promisedJobs,
   type DeclaredRequirements,
@@ -30,6 +31,13 @@ interface MutableSpec {
   children: string[];
   followOns: string[];
 }
+
+/** What encapsulate()'s own jobs ask for: they run nothing (Toil gives its end 0.1 core, 512M). */
+const ENCAPSULATION_REQUIREMENTS: DeclaredRequirements = {
+  cores: 0.1,
+  memory: 512_000_000,
+  disk: 100_000_000,
+};
 
 /** Stands for the job that is running (or, in `start`, for none): the parent of the jobs it adds. */
 export const ADDING_JOB = '';
@@ -65,6 +73,7 @@ export class JobCollector {
   private readonly preds = new Map<string, Placement[]>();
   private readonly adding: Successors = { children: [], followOns: [] };
   private pending: PendingRefusal[] = [];
+  private readonly encapsulatedBy = new Map<string, string>();
   private readonly topLevelJobs: () => ReadonlyMap<string, JobDefinition<unknown, unknown>> | undefined;
   private readonly addingJobName: string;
 
@@ -245,17 +254,64 @@ export class JobCollector {
     return seen;
   }
 
-  private handle<R>(spec: MutableSpec): JobHandle<R> {
-    const rv = (...path: (string | number)[]): Promised<never> => makePromise(spec.id, path);
+  /**
+   * `successorsOf`: where the handle's addChild / addFollowOn add (an encapsulation's end);
+   * `valueOf`: whose value rv() promises (the encapsulated job's).
+   */
+  private handle<R>(spec: MutableSpec, successorsOf = spec.id, valueOf = spec.id): JobHandle<R> {
+    const rv = (...path: (string | number)[]): Promised<never> => makePromise(valueOf, path);
     return {
       jobId: spec.id,
       name: spec.name,
       rv: rv,
       addChild: ((def: JobDefinition<unknown, unknown>, input: unknown, req?: Requirements) =>
-        this.declare(def, input, req, { parent: spec.id, kind: 'child' })) as JobHandle<R>['addChild'],
+        this.declare(def, input, req, { parent: successorsOf, kind: 'child' })) as JobHandle<R>['addChild'],
       addFollowOn: ((def: JobDefinition<unknown, unknown>, input: unknown, req?: Requirements) =>
-        this.declare(def, input, req, { parent: spec.id, kind: 'followOn' })) as JobHandle<R>['addFollowOn'],
+        this.declare(def, input, req, {
+          parent: successorsOf,
+          kind: 'followOn',
+        })) as JobHandle<R>['addFollowOn'],
+      encapsulate: () => this.encapsulate<R>(spec.id, valueOf),
     };
+  }
+
+  /**
+   * Toil's `encapsulate()`: a job E with `job` as its child and an end job F as its follow-on, E
+   * taking `job`'s edges in (so it runs where `job` would have), so that what is added to E's
+   * handle (to F) runs after `job` and everything below it. Its rv() is `job`'s.
+   */
+  private encapsulate<R>(job: string, valueOf: string): JobHandle<R> {
+    const made = (input: Json): MutableSpec => {
+      const spec: MutableSpec = {
+        id: randomUUID(),
+        name: ENCAPSULATION_JOB,
+        input,
+        requirements: ENCAPSULATION_REQUIREMENTS,
+        children: [],
+        followOns: [],
+      };
+      this.created.set(spec.id, spec);
+      this.preds.set(spec.id, []);
+      return spec;
+    };
+    const e = made({ encapsulates: valueOf });
+    const f = made(null);
+    const link = (from: string, to: string, kind: Placement['kind']): void => {
+      this.preds.get(to)!.push({ parent: from, kind });
+      this.successorsOf(from)[kind === 'child' ? 'children' : 'followOns'].push(to);
+    };
+    for (const p of this.preds.get(job) ?? []) link(p.parent, e.id, p.kind);
+    link(e.id, job, 'child');
+    link(e.id, f.id, 'followOn');
+    this.encapsulatedBy.set(job, e.id);
+    return this.handle<R>(e, f.id, valueOf);
+  }
+
+  /** The job that encapsulates `job` (and so on outwards), or `job` itself: the workflow's root. */
+  outermost(job: string): string {
+    let id = job;
+    for (let e = this.encapsulatedBy.get(id); e !== undefined; e = this.encapsulatedBy.get(id)) id = e;
+    return id;
   }
 
   /**

@@ -1,6 +1,13 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FailureLog, JobCommit, JobTicket, LogLine } from '../jobstore/jobRecords.js';
+import {
+  ENCAPSULATION_JOB,
+  PROMISE_MARKER,
+  type FailureLog,
+  type JobCommit,
+  type JobTicket,
+  type LogLine,
+} from '../jobstore/jobRecords.js';
 import type { JobStore } from '../jobstore/jobStore.js';
 import type { Job, JobDefinition, JobLogger, Requirements } from './api.js';
 import { JobFileStore } from './fileStore.js';
@@ -120,7 +127,7 @@ export async function runWorkerJob(
   let returnValue;
   try {
     loaded = await loadWorkflowModule(store, ticket.module, join(workDir, 'toil-ts-modules'));
-    const def = loaded.jobs.get(ticket.name);
+    const def = ticket.name === ENCAPSULATION_JOB ? encapsulation : loaded.jobs.get(ticket.name);
     if (!def) throw new Error(`the workflow module defines no job named '${ticket.name}'`);
     const running = Promise.race([Promise.resolve(def.fn(job, ticket.input)), exitTrap.exited]);
     const raw = await settledOrStalled(running, ticket.name);
@@ -229,3 +236,14 @@ async function settledOrStalled<T>(result: T | Promise<T>, name: string): Promis
     process.off('beforeExit', onIdle);
   }
 }
+
+/**
+ * The jobs encapsulate() adds: the encapsulating one returns its job's promise (its value is the
+ * job's, as in Toil), the end one nothing.
+ */
+const encapsulation = {
+  fn: (_job: Job, input: unknown): unknown => {
+    const id = (input as { encapsulates?: unknown } | null)?.encapsulates;
+    return typeof id === 'string' ? { [PROMISE_MARKER]: { job: id, path: [] } } : null;
+  },
+};

@@ -56,6 +56,8 @@ export class LeaderWorkflowContext implements WorkflowContext {
   /** The root job's id and every job declared so far (the root and its pre-declared successors). */
   declared(): { rootJobId: string | undefined; jobs: JobSpec[] } {
     this.collector.checkComplete();
-    return { rootJobId: this.rootHandle?.jobId, jobs: this.collector.specs() };
+    // Toil's toil.start(A.encapsulate()): the encapsulating job is the root.
+    const root = this.rootHandle && this.collector.outermost(this.rootHandle.jobId);
+    return { rootJobId: root, jobs: this.collector.specs() };
   }
 }

@@ -6,6 +6,7 @@ import {
   PROMISE_MARKER,
   resolveRequirements,
   resolvePromisedRequirements,
+  ENCAPSULATION_JOB,
   type Json,
 } from '../../src/jobstore/jobRecords.js';
 import {
@@ -483,6 +484,36 @@ t.test(
       () => resolvePromisedRequirements({ promised: { cores: promised('neg') } }, lookup, 'x'),
       /its cores requirement, the value promised by job neg, is -1, not a positive number of cores/,
     );
+    t.end();
+  },
+);
+
+t.test(
+  "encapsulate() (Toil's EncapsulatedJob): what is added to it runs after the job and all below it",
+  (t) => {
+    const j = defineJob<unknown, unknown>('api-test-encapsulate', (_j, v) => v);
+    const c = new JobCollector();
+    const a = c.declare(j, 0);
+    const below = a.addChild(j, 1);
+    const e = a.encapsulate();
+    const b = e.addChild(j, [e.rv(), below.rv()]);
+    t.equal(
+      catchIt(() => c.checkComplete()),
+      undefined,
+      "B may take A's value and a value from below A",
+    );
+    t.same(e.rv(), a.rv(), "the encapsulation's value is A's");
+    const byId = new Map(c.specs().map((s) => [s.id, s]));
+    const spec = byId.get(e.jobId)!;
+    t.equal(spec.name, ENCAPSULATION_JOB);
+    t.same(spec.input, { encapsulates: a.jobId });
+    t.same(spec.children, [a.jobId], 'A is its child');
+    const end = byId.get(spec.followOns[0]!)!;
+    t.same(end.children, [b.jobId], 'B hangs from its end (its follow-on)');
+    t.same(c.addingJobSuccessors().children, [a.jobId, e.jobId], 'it takes the edges into A');
+    // A job added beside the encapsulation may not take its value: it could start first.
+    c.declare(j, e.rv());
+    t.throws(() => c.checkComplete(), /may start before 'api-test-encapsulate' has finished/);
     t.end();
   },
 );
