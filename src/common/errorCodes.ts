@@ -212,7 +212,7 @@ export const ERROR_CODES = {
     area: 'jobstore',
     dispositions: u,
     meaning:
-      "an aws: job store's bucket exists but holds objects no job store wrote (someone else's bucket): never used or deleted",
+      "a job store's location holds what no job store wrote (someone else's aws: bucket; a file, or a directory of other files, at a file: path): never used or deleted",
   },
   JOBSTORE_LEASED: {
     area: 'jobstore',

@@ -23,6 +23,20 @@ export class JobStoreNotOursError extends UserInputError {
   }
 }
 
+/**
+ * A `file:` job store's path holds something that is not a job store (a file, or a directory of
+ * other files): it is not used, written to or deleted.
+ */
+export class JobStorePathTakenError extends UserInputError {
+  constructor(locator: string, path: string, what: string) {
+    super(
+      'JOBSTORE_NOT_OURS',
+      `job store ${locator}: ${path} ${what}, so it is not used, written to or deleted (expected a path that does not exist yet, or an empty directory: name another job store)`,
+      { locator, path },
+    );
+  }
+}
+
 /** A new workflow named a job store that already exists. */
 export class JobStoreExistsError extends UserInputError {
   constructor(locator: string) {

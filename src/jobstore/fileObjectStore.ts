@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import {
   JobStoreExistsError,
   JobStoreNotFoundError,
+  JobStorePathTakenError,
   ObjectNotFoundError,
   PreconditionFailedError,
 } from './errors.js';
@@ -83,14 +84,40 @@ export class FileObjectStore implements ObjectStore {
   }
 
   async create(): Promise<void> {
-    await mkdir(dirname(this.root), { recursive: true });
+    try {
+      await mkdir(dirname(this.root), { recursive: true });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? '';
+      if (!['EEXIST', 'ENOTDIR', 'EACCES', 'EPERM', 'EROFS'].includes(code)) throw e;
+      // EEXIST: a file stands where a directory of the path should be.
+      throw new JobStorePathTakenError(
+        this.locator,
+        dirname(this.root),
+        `cannot be made as a directory (${code})`,
+      );
+    }
     try {
       await mkdir(this.root);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') {
+        if (code === 'ENOTDIR' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS')
+          throw new JobStorePathTakenError(this.locator, this.root, `cannot be made (${code})`);
+        throw e;
+      }
+      if (!(await stat(this.root)).isDirectory())
+        throw new JobStorePathTakenError(this.locator, this.root, 'is a file, not a job store');
+      if (await this.exists()) throw new JobStoreExistsError(this.locator);
       // An existing empty directory may become the store, and so may what a create cut short
       // (a leader killed in it) left; anything else is not ours to take.
-      if (!(await this.isEmptyOrCutShort())) throw new JobStoreExistsError(this.locator);
+      if (!(await this.isEmptyOrCutShort())) {
+        const first = (await readdir(this.root)).sort()[0] ?? '';
+        throw new JobStorePathTakenError(
+          this.locator,
+          this.root,
+          `is a directory of other files (e.g. '${first}'), not a job store`,
+        );
+      }
     }
     await mkdir(join(this.root, TMP_DIR), { recursive: true });
     await mkdir(join(this.root, LOCK_DIR), { recursive: true });

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { REPO_ROOT, messageLines, scratchDir, runToil, TOIL_BIN } from '../fixtures/workflowCli.js';
@@ -266,6 +266,18 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
     second.stderr,
     /job store file:\.\/exists already exists \(expected a new job store; use --restart/,
   );
+  // A directory of the user's own files: not a job store, not "already exists" (which pointed at
+  // --restart and toil clean, both of which then said it does not exist).
+  mkdirSync(join(dir, 'results'));
+  writeFileSync(join(dir, 'results', 'thesis.tex'), 'precious');
+  const taken = await runToil(['run', SORT, 'file:./results', '--numLines', '10'], { cwd: dir });
+  t.equal(taken.code, 2);
+  t.same(messageLines(taken.stderr).length, 1, 'one line');
+  t.match(
+    taken.stderr,
+    /job store file:\.\/results: \S+results is a directory of other files \(e\.g\. 'thesis\.tex'\), not a job store, so it is not used, written to or deleted \(expected a path that does not exist yet, or an empty directory/,
+  );
+  t.same(readdirSync(join(dir, 'results')), ['thesis.tex'], 'untouched');
   // Toil ignores the autoscaling flags without --provisioner; this run does too, but says so.
   const local = await runToil(['run', SORT, 'file:./local', '--numLines', '10', '--maxNodes', '3'], {
     cwd: dir,

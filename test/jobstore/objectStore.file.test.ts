@@ -54,17 +54,42 @@ t.test('a reader racing a writer never sees a partial or mixed body', async (t) 
   t.same(torn, [], 'every read was one whole version');
 });
 
-t.test('create refuses a non-empty directory it did not make, and takes an empty one', async (t) => {
-  const foreign = join(root, 'foreign');
-  mkdirSync(foreign);
-  writeFileSync(join(foreign, 'thesis.tex'), 'precious');
-  await t.rejects(new FileObjectStore(foreign).create(), JobStoreExistsError);
-  const empty = join(root, 'empty');
-  mkdirSync(empty);
-  const store = new FileObjectStore(empty);
-  await store.create();
-  t.equal(await store.exists(), true);
-});
+t.test(
+  'create refuses a path holding what it did not make, saying what is there; takes an empty directory',
+  async (t) => {
+    const foreign = join(root, 'foreign');
+    mkdirSync(foreign);
+    writeFileSync(join(foreign, 'thesis.tex'), 'precious');
+    await t.rejects(new FileObjectStore(foreign).create(), {
+      code: 'JOBSTORE_NOT_OURS',
+      message:
+        /foreign is a directory of other files \(e\.g\. 'thesis\.tex'\), not a job store, so it is not used/,
+    });
+    const file = join(root, 'a-file');
+    writeFileSync(file, 'precious');
+    await t.rejects(new FileObjectStore(file).create(), {
+      code: 'JOBSTORE_NOT_OURS',
+      message: /a-file is a file, not a job store/,
+    });
+    await t.rejects(new FileObjectStore(join(file, 'store')).create(), {
+      code: 'JOBSTORE_NOT_OURS',
+      message: /a-file cannot be made as a directory \(EEXIST\)/,
+    });
+    t.equal(readFileSync(file, 'utf8'), 'precious', 'the file is untouched');
+    const made = new FileObjectStore(join(root, 'made'));
+    await made.create();
+    await t.rejects(
+      new FileObjectStore(join(root, 'made')).create(),
+      JobStoreExistsError,
+      'a job store: exists',
+    );
+    const empty = join(root, 'empty');
+    mkdirSync(empty);
+    const store = new FileObjectStore(empty);
+    await store.create();
+    t.equal(await store.exists(), true);
+  },
+);
 
 /** What create() leaves when its leader is killed before the marker: the folders, a temp file. */
 function cutShortCreate(dir: string): void {
@@ -90,7 +115,7 @@ t.test('a create cut short by a killed leader is finished by the next create, an
     const dir = join(root, `cut-short-${name.replace(/ /g, '-')}`);
     cutShortCreate(dir);
     extra(dir);
-    await t.rejects(new FileObjectStore(dir).create(), JobStoreExistsError, `refused ${name}`);
+    await t.rejects(new FileObjectStore(dir).create(), { code: 'JOBSTORE_NOT_OURS' }, `refused ${name}`);
     await new FileObjectStore(dir).destroy();
     t.equal(existsSync(dir), true, `destroy leaves a directory ${name}`);
   }
