@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { RealClock } from '../common/clock.js';
-import { applyRunConfigFiles } from './runConfigFile.js';
+import { applyRunConfigFiles, namingConfigFileErrors } from './runConfigFile.js';
 import { UserInputError } from '../common/errors.js';
 import { LOG_LEVEL_NAMES } from '../common/log.js';
 import { formatDuration, SIZE_SUFFIXES, tryParseBytes } from '../common/units.js';
@@ -176,54 +176,57 @@ export const command: SubCommand = {
       applyRunConfigFiles(cmd, (line) => process.stderr.write(`${line}\n`)),
     );
     addToilRunOptions(addAutoscalingOptions(runCommand)).action(
-      async (workflow: string, jobStore: string, workflowArgs: string[], flags: RunFlags) => {
-        // A Toil option toil-ts refuses ends the run before anything starts, in every mode.
-        foreignToilOptions(flags);
-        if (flags.leader !== undefined && (flags.writeLogs ?? flags.writeLogsGzip) !== undefined)
-          throw new UserInputError(
-            'UNSUPPORTED_TOIL_OPTION',
-            `${flags.writeLogs !== undefined ? '--writeLogs' : '--writeLogsGzip'}: with --leader the leader's process learns of the jobs' ends, not this one; a failed job's log is in the job store (logs/<jobId>/<attempt>) and in the leader's log; run without it`,
-          );
-        const jobLogs = jobLogFilesOptions(flags, process.argv);
-        const hint = (message: string): string =>
-          toilFlagHint(
-            message,
-            workflowArgs,
-            runCommand.options.flatMap((o) => (o.long ? [o.long] : [])),
-          );
-        const slurmOnly = slurmOnlyFlags(flags);
-        if (slurmOnly.length > 0 && flags.leader !== undefined)
-          throw new UserInputError(
-            'BAD_FLAG',
-            `${slurmOnly.join(', ')}: the leader daemon's Slurm settings hold for every workflow it runs, not one submission; ` +
-              `set them in its config (batchSystem.slurmTime, slurmArgs, slurmQOS, slurmPE, slurmAllocateMem, batchLogsDir) or TOIL_SLURM_ARGS where it runs`,
-          );
-        if (flags.leader !== undefined) {
-          const { runOnLeader, leaderToken } = await import('./runAutoscaledOnLeader.js');
-          const token = await leaderToken(flags.leaderToken);
-          setExitCode(await runOnLeader(flags.leader, token, workflow, jobStore, workflowArgs, flags));
-          return;
-        }
-        if (flags.provisioner !== undefined) {
-          const { runAutoscaled } = await import('./runAutoscaled.js');
-          setExitCode(await runAutoscaled(workflow, jobStore, workflowArgs, flags, hint, jobLogs));
-          return;
-        }
-        try {
-          setExitCode(await run(workflow, jobStore, workflowArgs, flags, jobLogs));
-        } catch (e) {
-          if (e instanceof WorkflowStartError) throw new UserInputError(e.code, hint(e.message), e.details);
-          if (e instanceof WorkflowFinishError) {
-            process.stderr.write(`toil: ${e.message}\n${finishFailedNext(jobStore, flags)}\n`);
-            setExitCode(1);
+      namingConfigFileErrors(
+        runCommand,
+        async (workflow: string, jobStore: string, workflowArgs: string[], flags: RunFlags) => {
+          // A Toil option toil-ts refuses ends the run before anything starts, in every mode.
+          foreignToilOptions(flags);
+          if (flags.leader !== undefined && (flags.writeLogs ?? flags.writeLogsGzip) !== undefined)
+            throw new UserInputError(
+              'UNSUPPORTED_TOIL_OPTION',
+              `${flags.writeLogs !== undefined ? '--writeLogs' : '--writeLogsGzip'}: with --leader the leader's process learns of the jobs' ends, not this one; a failed job's log is in the job store (logs/<jobId>/<attempt>) and in the leader's log; run without it`,
+            );
+          const jobLogs = jobLogFilesOptions(flags, process.argv);
+          const hint = (message: string): string =>
+            toilFlagHint(
+              message,
+              workflowArgs,
+              runCommand.options.flatMap((o) => (o.long ? [o.long] : [])),
+            );
+          const slurmOnly = slurmOnlyFlags(flags);
+          if (slurmOnly.length > 0 && flags.leader !== undefined)
+            throw new UserInputError(
+              'BAD_FLAG',
+              `${slurmOnly.join(', ')}: the leader daemon's Slurm settings hold for every workflow it runs, not one submission; ` +
+                `set them in its config (batchSystem.slurmTime, slurmArgs, slurmQOS, slurmPE, slurmAllocateMem, batchLogsDir) or TOIL_SLURM_ARGS where it runs`,
+            );
+          if (flags.leader !== undefined) {
+            const { runOnLeader, leaderToken } = await import('./runAutoscaledOnLeader.js');
+            const token = await leaderToken(flags.leaderToken);
+            setExitCode(await runOnLeader(flags.leader, token, workflow, jobStore, workflowArgs, flags));
             return;
           }
-          if (!(e instanceof WorkflowKilledError)) throw e;
-          // Asked for, not a crash: one line, exit 1 (the workflow did not finish).
-          process.stderr.write(`toil: ${e.message}\n`);
-          setExitCode(1);
-        }
-      },
+          if (flags.provisioner !== undefined) {
+            const { runAutoscaled } = await import('./runAutoscaled.js');
+            setExitCode(await runAutoscaled(workflow, jobStore, workflowArgs, flags, hint, jobLogs));
+            return;
+          }
+          try {
+            setExitCode(await run(workflow, jobStore, workflowArgs, flags, jobLogs));
+          } catch (e) {
+            if (e instanceof WorkflowStartError) throw new UserInputError(e.code, hint(e.message), e.details);
+            if (e instanceof WorkflowFinishError) {
+              process.stderr.write(`toil: ${e.message}\n${finishFailedNext(jobStore, flags)}\n`);
+              setExitCode(1);
+              return;
+            }
+            if (!(e instanceof WorkflowKilledError)) throw e;
+            // Asked for, not a crash: one line, exit 1 (the workflow did not finish).
+            process.stderr.write(`toil: ${e.message}\n`);
+            setExitCode(1);
+          }
+        },
+      ),
     );
   },
 };

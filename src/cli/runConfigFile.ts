@@ -91,9 +91,37 @@ export function applyConfigValues(
     if (source === 'cli' || source === 'env' || source === 'config') continue;
     if ((ENV_OVER_FILE[name] ?? []).some((v) => env[v]?.trim())) continue;
     const value = optionValue(option, raw, `${path}: ${key}`);
-    if (value !== undefined) cmd.setOptionValueWithSource(name, value, 'config');
+    if (value === undefined) continue;
+    cmd.setOptionValueWithSource(name, value, 'config');
+    const from = setByFile.get(cmd) ?? new Map<string, string>();
+    from.set(option.long!, `${path}: ${key}`);
+    setByFile.set(cmd, from);
   }
   return unknown;
+}
+
+/** Per command, the options a config file set (by `--long`), with the file and key that did. */
+const setByFile = new WeakMap<Command, Map<string, string>>();
+
+/**
+ * A value from a config file is checked where its option is read, whose message names the flag
+ * (`--retryCount lots: expected …`) as if typed: this adds the file and key it came from.
+ */
+export function namingConfigFileErrors<A extends unknown[]>(
+  cmd: Command,
+  action: (...args: A) => Promise<void>,
+): (...args: A) => Promise<void> {
+  return async (...args) => {
+    try {
+      await action(...args);
+    } catch (e) {
+      if (!(e instanceof UserInputError)) throw e;
+      const flag = /^--[A-Za-z][\w-]*(?=[ :])/.exec(e.message)?.[0];
+      const where = flag === undefined ? undefined : setByFile.get(cmd)?.get(flag);
+      if (where === undefined) throw e;
+      throw new UserInputError(e.code, `${e.message} (set in ${where})`, { ...e.details });
+    }
+  };
 }
 
 function optionValue(option: Option, raw: unknown, where: string): unknown {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -6,6 +6,7 @@ import t from 'tap';
 import { command as runCommand } from '../../src/cli/run.js';
 import { applyConfigValues, readConfigFile, writeConfigTemplate } from '../../src/cli/runConfigFile.js';
 import type { UserInputError } from '../../src/common/errors.js';
+import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
 
 /** A fresh `toil run` command, its options parsed from `argv` as the command line gives them. */
 function runWith(argv: string[]): Command {
@@ -125,5 +126,42 @@ t.test(
     const configured = runWith(['wf.ts', 'js']);
     applyConfigValues(configured, readConfigFile(path)!, path, true, {});
     t.same(configured.opts(), plain.opts(), 'the defaults, as written, are the defaults');
+  },
+);
+
+t.test(
+  'a value of the --config file that its option refuses names the file and key, not only the flag it stands for',
+  async (t) => {
+    const dir = t.testdir({
+      'my.yaml': 'config_version: 1.0\nretryCount: lots\n',
+      'size.yaml': 'defaultMemory: 2Gx\n',
+    });
+    const sort = join(REPO_ROOT, 'examples/sort.ts');
+    const bad = await runToil(['run', '--config', 'my.yaml', sort, 'file:js'], {
+      cwd: dir,
+      env: { HOME: dir },
+    });
+    t.equal(bad.code, 2, 'exit 2: bad input');
+    t.equal(
+      bad.stderr.trim(),
+      'toil: --retryCount lots: expected a whole number >= 0 (set in my.yaml: retryCount)',
+      'one line naming the file and the key',
+    );
+    const size = await runToil(['run', `--config=${join(dir, 'size.yaml')}`, sort, 'file:js'], {
+      cwd: dir,
+      env: { HOME: dir },
+    });
+    t.equal(size.code, 2);
+    t.match(size.stderr, /^toil: --defaultMemory 2Gx: .*\(set in .*size\.yaml: defaultMemory\)\n$/);
+    const typed = await runToil(['run', sort, 'file:js', '--retryCount', 'lots'], {
+      cwd: dir,
+      env: { HOME: dir },
+    });
+    t.equal(
+      typed.stderr.trim(),
+      'toil: --retryCount lots: expected a whole number >= 0',
+      'typed: the flag alone',
+    );
+    t.notOk(existsSync(join(dir, 'js')), 'no job store made');
   },
 );
