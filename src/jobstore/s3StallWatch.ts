@@ -5,6 +5,8 @@ import { DEFAULT_LEASE_MS } from './lease.js';
 
 /** How long an S3 call may go unanswered before the user is told the run is waiting on it. */
 export const S3_STALL_WARN_MS = 5_000;
+/** The upload rate a body is assumed to go out at, at worst (1 MiB/s) before a call counts as silent. */
+export const SLOW_UPLINK_BYTES_PER_S = 2 ** 20;
 /** While S3 stays silent, the warning is repeated this often, with the time waited so far. */
 export const S3_STALL_REPEAT_MS = 15_000;
 
@@ -37,9 +39,14 @@ export function watchS3Stalls(client: S3Client, options: S3StallWatchOptions): v
   /** The stall the user was told of: when its oldest waiting call was sent, and when last said. */
   let stall: { since: number; lastWarned: number } | undefined;
 
-  const watch = async (operation: string, sentAt: number, done: AbortSignal): Promise<void> => {
+  const watch = async (
+    operation: string,
+    sentAt: number,
+    done: AbortSignal,
+    silentAfterMs: number,
+  ): Promise<void> => {
     try {
-      await clock.sleep(warnAfterMs, done);
+      await clock.sleep(silentAfterMs, done);
       for (;;) {
         const now = clock.now();
         if (stall === undefined || now - stall.lastWarned >= repeatMs) {
@@ -60,7 +67,11 @@ export function watchS3Stalls(client: S3Client, options: S3StallWatchOptions): v
     (next, context) => async (args) => {
       const operation = context.commandName?.replace(/Command$/, '') ?? 'a request';
       const done = new AbortController();
-      void watch(operation, clock.now(), done.signal);
+      // A call that sends a body is not silent while the body is still going out: it gets the
+      // time to send it at a slow uplink's pace on top (a multipart part on a home connection).
+      const length = (args.input as { ContentLength?: unknown }).ContentLength;
+      const sending = typeof length === 'number' ? (length / SLOW_UPLINK_BYTES_PER_S) * 1000 : 0;
+      void watch(operation, clock.now(), done.signal, warnAfterMs + sending);
       let answered = true;
       try {
         return await next(args);

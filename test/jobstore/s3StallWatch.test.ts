@@ -63,5 +63,20 @@ t.test(
       msg: new RegExp(`^S3 at .* answers again \\(it was silent for \\d+ s\\)`),
     });
     t.equal((await store.get('b'))?.body.toString(), 'two');
+
+    // A call sending a body gets the time to send it at 1 MiB/s before it counts as silent.
+    const warned = lines.filter((l) => l.level === 40).length;
+    moto.signal('SIGSTOP');
+    const bigAt = Date.now();
+    const big = store.put('big', Buffer.alloc(3 * 2 ** 20, 1));
+    await waitFor(
+      'a stall warning for the 3 MiB put',
+      () => lines.filter((l) => l.level === 40).length > warned,
+      15_000,
+    );
+    const bigWarnedAfter = Date.now() - bigAt;
+    t.ok(bigWarnedAfter >= 4_000, `a 3 MiB put is not called silent before 1 s + 3 s (${bigWarnedAfter} ms)`);
+    moto.signal('SIGCONT');
+    await big;
   },
 );
