@@ -32,10 +32,12 @@ export function staticWorkersNotice(
 }
 
 function describe(n: ObservedNode, now: number): string {
-  return (
-    `${n.id} (${n.instanceType} ${n.capacityType}, up ${Math.round(Math.max(0, now - n.launchedAt) / 60_000)} min, ` +
-    `$${n.pricePerHour.toFixed(4)}/h)`
-  );
+  // Prices come from the configured node types: another type's is not known here, not free.
+  const price =
+    n.pricePerHour > 0
+      ? `$${n.pricePerHour.toFixed(4)}/h`
+      : `price not known: ${n.instanceType} is none of the configured node types, so its cost is not counted`;
+  return `${n.id} (${n.instanceType} ${n.capacityType}, up ${Math.round(Math.max(0, now - n.launchedAt) / 60_000)} min, ${price})`;
 }
 
 /** Why they are kept and how to end them: one line for the log and the status page. */
