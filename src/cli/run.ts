@@ -360,7 +360,7 @@ async function run(
       // Every job's value is committed and a restart runs none of them again: it would rebuild
       // the same result from the same values and fail the same way.
       console.line(
-        `toil: the job store ${jobStoreText} is kept, but --restart cannot help: the result is built from values every job already committed, which a restart does not change; fix the workflow (what it returns, or the promise's path) and run it anew (toil clean ${jobStoreText} first, or another job store)`,
+        `toil: the job store ${jobStoreText} is kept, but --restart cannot help: what failed (a job's input, or the workflow's result) is built from values jobs already committed, which a restart does not change; fix the workflow (what a job returns, or the promise's path) and run it anew (toil clean ${jobStoreText} first, or another job store)`,
       );
     else
       console.line(`toil: the job store ${jobStoreText} is kept; fix the cause and run again with --restart`);

@@ -205,7 +205,7 @@ function failedRunStore(jobStore: string, clean: CleanPolicy, committed: boolean
   if (clean === 'always' || clean === 'onError')
     return `toil: the job store ${jobStore} was deleted (--clean ${clean}); fix the cause and run the workflow again`;
   if (committed)
-    return `toil: the job store ${jobStore} is kept, but --restart cannot help: the result is built from values every job already committed; fix the workflow and run it anew (toil clean ${jobStore} first, or another job store)`;
+    return `toil: the job store ${jobStore} is kept, but --restart cannot help: what failed (a job's input, or the workflow's result) is built from values jobs already committed; fix the workflow and run it anew (toil clean ${jobStore} first, or another job store)`;
   return `toil: the job store ${jobStore} is kept; fix the cause and run again with --restart`;
 }
 

@@ -128,7 +128,7 @@ export async function runOnLeader(
   if (final.failedJobs?.some((job) => job.committed))
     // Every job's value is committed: a resubmission would build the same result and fail the same way.
     out.line(
-      `toil: the job store ${jobStore} is kept, but submitting again cannot help: the result is built from values every job already committed, which a restart does not change; fix the workflow (what it returns, or the promise's path) and run it anew (toil clean ${jobStore} first, or another job store)`,
+      `toil: the job store ${jobStore} is kept, but submitting again cannot help: what failed (a job's input, or the workflow's result) is built from values jobs already committed, which a restart does not change; fix the workflow (what a job returns, or the promise's path) and run it anew (toil clean ${jobStore} first, or another job store)`,
     );
   else out.line(`toil: the job store ${jobStore} is kept; submit again to restart it`);
   return 1;

@@ -172,7 +172,7 @@ function summary(s: WorkflowStatus, damaged: readonly string[]): string {
 function stateLine(s: WorkflowStatus): string {
   if (s.finished) return 'finished';
   if (s.failed && s.failedJobs.some((j) => j.committed))
-    return `failed: ${s.failedJobs.length} job(s) failed for good (the result cannot be built from the values every job committed, which --restart does not change: fix the workflow, 'toil clean JOBSTORE' and run it anew)`;
+    return `failed: ${s.failedJobs.length} job(s) failed for good (a job's input or the workflow's result cannot be built from values jobs committed, which --restart does not change: fix the workflow, 'toil clean JOBSTORE' and run it anew)`;
   if (s.failed)
     return `failed: ${s.failedJobs.length} job(s) failed for good (fix the cause, then 'toil run WORKFLOW JOBSTORE --restart')`;
   if (s.leader) return `running: ${s.leader} holds the store (--printStatus lists what runs)`;

@@ -75,8 +75,8 @@ export interface FailedJob {
   /** The error and the tail of the job's output, as the worker or batch system reported it. */
   readonly reason: string;
   /**
-   * Set when the failure is in values already committed (the workflow's result cannot be built
-   * from them): `--restart` runs none of those jobs again, so it cannot help.
+   * Set when the failure is in values already committed (a job's input or the workflow's result
+   * cannot be built from them): `--restart` runs none of those jobs again, so it cannot help.
    */
   readonly committed?: true;
 }
@@ -253,9 +253,10 @@ export class WorkflowRunner {
       try {
         input = resolvePromises(spec.input, (id) => this.graph.returnValueOf(id));
       } catch (e) {
-        // A workflow bug, not a passing failure: retrying cannot help.
+        // A workflow bug, not a passing failure: retrying cannot help, and nor can --restart, which
+        // builds the input again from the same committed values.
         this.issued.delete(jobId);
-        this.failForGood(jobId, a.tries, (e as Error).message);
+        this.failForGood(jobId, a.tries, (e as Error).message, true);
         return;
       }
       let declared: ResolvedRequirements;

@@ -39,6 +39,36 @@ t.test("a chain of 1,500 follow-ons each returning the next one's promise gives 
   t.equal(readFileSync(join(dir, 'result.txt'), 'utf8'), '1500');
 });
 
+// A job's input promises an element its producer's value does not have.
+const BAD_INPUT = `
+import { defineJob, defineWorkflow } from 'toil-ts';
+const SMALL = { cores: 0.1, memory: '32Mi', disk: '1Mi' };
+const five = defineJob<null, number>('five', SMALL, () => 5);
+const use = defineJob<number, number>('use', SMALL, (_job, n) => n);
+const root = defineJob<null, number>('root', SMALL, (job) =>
+  job.addFollowOn(use, job.addChild(five, null).rv('count') as never).rv());
+export default defineWorkflow<number>({ start(ctx) { return ctx.root(root, null); } });
+`;
+
+t.test(
+  'a job input that cannot be built from a committed value: the run does not advise --restart, which would build it the same way',
+  async (t) => {
+    const dir = scratchDir(t);
+    writeFileSync(join(dir, 'badinput.ts'), BAD_INPUT);
+    const r = await runToil(['run', 'badinput.ts', 'file:./js', '--disableProgress'], { cwd: dir });
+    t.equal(r.code, 1, r.stderr);
+    t.match(r.stderr, /toil: job 'use' \([-0-9a-f]+\) failed after 1 attempt\(s\): .*has no element "count"/);
+    t.match(r.stderr, /but --restart cannot help: what failed \(a job's input, or the workflow's result\)/);
+    t.notMatch(r.stderr, /fix the cause and run again with --restart/);
+    // And indeed: a restart fails the same way.
+    const again = await runToil(['run', 'badinput.ts', 'file:./js', '--restart', '--disableProgress'], {
+      cwd: dir,
+    });
+    t.equal(again.code, 1);
+    t.match(again.stderr, /has no element "count"/);
+  },
+);
+
 t.test(
   'a workflow result that cannot be made fails the run in one message, not a crash of the leader',
   async (t) => {
@@ -54,13 +84,13 @@ t.test(
     // Every job's value is committed: a restart would build the same result and fail the same way.
     t.match(
       r.stderr,
-      /toil: the job store file:\.\/js is kept, but --restart cannot help: the result is built from values every job already committed, which a restart does not change; fix the workflow \(what it returns, or the promise's path\) and run it anew \(toil clean file:\.\/js first, or another job store\)\n/,
+      /toil: the job store file:\.\/js is kept, but --restart cannot help: what failed \(a job's input, or the workflow's result\) is built from values jobs already committed, which a restart does not change; fix the workflow \(what a job returns, or the promise's path\) and run it anew \(toil clean file:\.\/js first, or another job store\)\n/,
     );
     t.notMatch(r.stderr, /fix the cause and run again with --restart/);
     const status = await runToil(['status', 'file:./js'], { cwd: dir });
     t.match(
       status.stdout,
-      /failed: 1 job\(s\) failed for good \(the result cannot be built from the values every job committed, which --restart does not change: fix the workflow, 'toil clean JOBSTORE' and run it anew\)/,
+      /failed: 1 job\(s\) failed for good \(a job's input or the workflow's result cannot be built from values jobs committed, which --restart does not change: fix the workflow, 'toil clean JOBSTORE' and run it anew\)/,
     );
   },
 );
