@@ -14,6 +14,7 @@ import { ensureWorkDir } from '../leader/runScratch.js';
 import { absoluteLocator, autoscaleStateDir, runRecordPath, writeRunRecord } from './autoscaleRunState.js';
 import type { FatalLaunchError } from '../scaler/tick/fatalBackoff.js';
 import type { CleanPolicy } from '../leader/runWorkflow.js';
+import { JobStoreLeasedError } from '../jobstore/errors.js';
 import { clusterEnvironment, prepareWorkDir } from '../main/env.js';
 import { parseTagsJson } from '../provisioner/cluster/validate.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
@@ -101,6 +102,8 @@ export async function runAutoscaled(
     metrics: createLeaderMetrics(),
     // The workflow is this command's: a crashed earlier run is resumed by --restart, not behind our back.
     resumeWorkflows: false,
+  }).catch((e: unknown) => {
+    throw secondRun(e, jobStoreText);
   });
   out.line(`toil: autoscaling ${clusterName} in ${zone}; status at ${started.url}/status`);
   // Should this process die without releasing its nodes, `toil status JOBSTORE` prints this to resume.
@@ -198,6 +201,22 @@ export async function runAutoscaled(
         rm(runRecordPath(stateDir), { force: true }),
       ]);
   }
+}
+
+/**
+ * The scaler state is one per job store, so a second run on a store whose run is still going
+ * finds that state leased: said as the job store in use, as a local run says it, rather than
+ * in the words of a leader config this command has none of.
+ */
+function secondRun(e: unknown, jobStore: string): unknown {
+  if (!(e instanceof UserInputError) || e.code !== 'LEADER_STATE_LEASED') return e;
+  const { holder, until } = e.details as { holder: string; until: string };
+  return new JobStoreLeasedError(
+    jobStore,
+    `${holder}, the leader of another toil run --provisioner aws on it,`,
+    until,
+    `expected no other leader on it; stop that run (Ctrl-C there, or toil kill ${jobStore}), or wait for its lease to expire if it died, then run again with --restart`,
+  );
 }
 
 /** What a failed run left: its job store kept for --restart, unless --clean deleted it. */
