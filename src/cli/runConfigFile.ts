@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import type { Command, Option } from 'commander';
 import { parseDocument } from 'yaml';
 import { UserInputError } from '../common/errors.js';
+import { yamlProblem } from '../common/configErrors.js';
 import { suggestNames } from '../common/suggest.js';
 
 /**
@@ -44,7 +45,7 @@ export function readConfigFile(path: string, optional = false): Record<string, u
   if (doc.errors.length > 0)
     throw new UserInputError(
       'CONFIG_UNREADABLE',
-      `${path}: not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`,
+      `${path}: not valid YAML: ${yamlProblem(doc.errors[0]!.message)}`,
     );
   const value: unknown = doc.toJS();
   if (value === null || value === undefined) return {};

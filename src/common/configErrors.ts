@@ -3,6 +3,19 @@ import { UserInputError } from './errors.js';
 import { suggestNames } from './suggest.js';
 
 /**
+ * A YAML parser's message in one line: the problem and where ("Map keys must be unique at line 3,
+ * column 1"), then the line it points at, from the code frame under it, which a first line alone
+ * would drop.
+ */
+export function yamlProblem(message: string): string {
+  const lines = message.split('\n');
+  const head = (lines[0] ?? '').replace(/:$/, '');
+  const caret = lines.findIndex((l, i) => i > 0 && /^\s*\^+\s*$/.test(l));
+  const pointed = caret > 0 ? lines[caret - 1]?.trim() : undefined;
+  return pointed ? `${head} (the line reads '${pointed}')` : head;
+}
+
+/**
  * A config (file, flags, environment) that failed validation. The message lists every problem,
  * one per line, each with the path of the field it concerns, so a person fixes them all at once.
  */

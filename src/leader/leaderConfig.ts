@@ -1,6 +1,6 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import { ConfigError, deepFreeze, describeZodIssues } from '../common/configErrors.js';
+import { ConfigError, deepFreeze, describeZodIssues, yamlProblem } from '../common/configErrors.js';
 import { durationMs } from '../common/configTypes.js';
 import type { Catalogue } from '../scaler/catalogue.js';
 import { SLURM_NAME, SLURM_TIME, SLURM_TIME_EXPECTED } from '../common/slurmSyntax.js';
@@ -253,7 +253,7 @@ export function parseLeaderConfig(
     const where =
       e instanceof YAMLParseError && e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '';
     throw new ConfigError(source, [
-      `${where ? `${where}: ` : ''}not valid YAML: ${(e as Error).message.split('\n')[0]}`,
+      `${where ? `${where}: ` : ''}not valid YAML: ${yamlProblem((e as Error).message)}`,
     ]);
   }
   if (doc === null || doc === undefined) doc = {};

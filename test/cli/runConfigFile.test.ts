@@ -95,6 +95,12 @@ t.test('a bad config file is one clear error naming the file, the key and what w
     code: 'CONFIG_UNREADABLE',
     message: /bad\.yaml: not valid YAML/,
   });
+  writeFileSync(join(dir, 'twice.yaml'), 'retryCount: 1\nstats: true\nretryCount: 3\n');
+  t.throws(() => readConfigFile(join(dir, 'twice.yaml')), {
+    code: 'CONFIG_UNREADABLE',
+    message:
+      /twice\.yaml: not valid YAML: Map keys must be unique at line 3, column 1 \(the line reads 'retryCount: 3'\)$/,
+  });
   writeFileSync(join(dir, 'list.yaml'), '- retryCount\n');
   t.throws(() => readConfigFile(join(dir, 'list.yaml')), {
     code: 'CONFIG_INVALID',
