@@ -30,7 +30,9 @@ export async function runOnLeader(
   const { retryCount, preemptableRetries, clean, defaults, env } = runJobPolicy(flags);
   const clock = new RealClock();
   // The leader logs this workflow; here only the notices, the progress and the outcome are printed.
-  const { console: out } = runOutput(flags, clock);
+  // Without a terminal there is no bar: a line whenever the counts change, at most once a second
+  // (the leader's log is not here to show the run moving).
+  const { console: out } = runOutput(flags, clock, 1000);
   const started = clock.now();
   const run = await submitWorkflow(leaderUrl, token, {
     workflowFile: resolve(workflowFile),
@@ -57,9 +59,6 @@ export async function runOnLeader(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  // Without a terminal there is no bar: a line whenever the counts change, at most once a second.
-  let lastLine = '';
-  let lastLineAt = 0;
   const following = followWorkflow(leaderUrl, run.id, {
     clock,
     signal: follow.signal,
@@ -71,15 +70,7 @@ export async function runOnLeader(
       );
     },
     onBack: (silentForMs) => out.line(`toil: the leader answers again after ${formatDuration(silentForMs)}`),
-    onProgress: (p) => {
-      out.progress(p);
-      const text = `toil: ${p.completed}/${p.known} jobs, ${p.running} running${p.failed ? `, ${p.failed} failed` : ''}`;
-      if (!process.stderr.isTTY && text !== lastLine && clock.now() - lastLineAt >= 1000) {
-        out.line(text);
-        lastLine = text;
-        lastLineAt = clock.now();
-      }
-    },
+    onProgress: (p) => out.progress(p),
   });
   const final = await following.then(
     (r) => r,

@@ -251,7 +251,12 @@ export interface RunOutput {
  * The run's console and logger as its flags ask (`--logLevel` or a `--log<Level>` switch,
  * `--logFile`, `--disableProgress`), with one line for each Toil option it ignores printed first.
  */
-export function runOutput(flags: object, clock: Clock): RunOutput {
+export function runOutput(
+  flags: object,
+  clock: Clock,
+  /** Off a terminal, a progress line at most this often (ConsoleOutput's default otherwise). */
+  progressLineEveryMs?: number,
+): RunOutput {
   const f = flags as { logFile?: string; disableProgress?: boolean };
   const notices = foreignToilOptions(flags);
   const g = flags as Record<string, unknown>;
@@ -263,6 +268,7 @@ export function runOutput(flags: object, clock: Clock): RunOutput {
   const console = new ConsoleOutput(process.stderr, clock, {
     ...(file ? { copyTo: file.write } : {}),
     progress: f.disableProgress !== true,
+    ...(progressLineEveryMs !== undefined ? { progressLineEveryMs } : {}),
   });
   for (const n of notices) console.line(n);
   const level = logLevelOf(flags, process.argv);

@@ -11,33 +11,51 @@ const LEVEL_NAMES: Readonly<Record<number, string>> = {
   60: 'CRITICAL',
 };
 
+/** Off a terminal, progress lines come at most this often: a long run shows it moves, a short one is not flooded. */
+export const PROGRESS_LINE_EVERY_MS = 15_000;
+
+/** `3/7 jobs, 2 running, 1 failed`: the bar's words and the progress line's. */
+export function progressCounts(p: WorkflowProgress): string {
+  return `${p.completed}/${p.known} jobs, ${p.running} running${p.failed ? `, ${p.failed} failed` : ''}`;
+}
+
 const SKIP_KEYS = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'component', 'v']);
 
 /**
  * What `toil run` prints on stderr: log lines a person reads (pino's JSON turned into
  * `time LEVEL component: message key=value`) and, on a terminal, one progress bar line that log
- * lines scroll above. Without a terminal there is no bar, only the log lines.
+ * lines scroll above. Without a terminal (stderr to a file, a pipe, a batch log) there is no bar:
+ * a `toil: N/M jobs, …` line is printed when the counts change, at most every
+ * `progressLineEveryMs`, the first no sooner than that after the start, so a short run prints
+ * none and a long one shows it is moving.
  */
 export class ConsoleOutput {
   private readonly out: NodeJS.WriteStream;
   private readonly clock: Clock;
   private readonly tty: boolean;
   private readonly copyTo: ((line: string) => void) | undefined;
+  private readonly lines: boolean;
+  private readonly lineEveryMs: number;
   private bar = '';
   private lastDraw = 0;
+  private lastLine = '';
+  private lastLineAt: number;
 
   /**
    * `copyTo` also gets every line printed (`--logFile`); `progress: false` draws no bar even on a
-   * terminal (`--disableProgress`).
+   * terminal, and no progress lines off one (`--disableProgress`).
    */
   constructor(
     out: NodeJS.WriteStream,
     clock: Clock,
-    options: { copyTo?: (line: string) => void; progress?: boolean } = {},
+    options: { copyTo?: (line: string) => void; progress?: boolean; progressLineEveryMs?: number } = {},
   ) {
     this.out = out;
     this.clock = clock;
     this.tty = Boolean(out.isTTY) && options.progress !== false;
+    this.lines = !out.isTTY && options.progress !== false;
+    this.lineEveryMs = options.progressLineEveryMs ?? PROGRESS_LINE_EVERY_MS;
+    this.lastLineAt = clock.now();
     this.copyTo = options.copyTo;
   }
 
@@ -52,14 +70,22 @@ export class ConsoleOutput {
   }
 
   progress(p: WorkflowProgress, force = false): void {
-    if (!this.tty) return;
     const now = this.clock.now();
+    if (!this.tty) {
+      const text = `toil: ${progressCounts(p)}`;
+      if (this.lines && text !== this.lastLine && now - this.lastLineAt >= this.lineEveryMs) {
+        this.line(text);
+        this.lastLine = text;
+        this.lastLineAt = now;
+      }
+      return;
+    }
     if (!force && now - this.lastDraw < 100) return;
     this.lastDraw = now;
     const width = 30;
     const fraction = p.known === 0 ? 0 : p.completed / p.known;
     const filled = Math.round(fraction * width);
-    this.bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${p.completed}/${p.known} jobs, ${p.running} running${p.failed ? `, ${p.failed} failed` : ''}`;
+    this.bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${progressCounts(p)}`;
     this.out.write(`\r\x1b[2K${this.bar}`);
   }
 
