@@ -153,7 +153,8 @@ export async function runAutoscaled(
     cancelRun = (why) => started.daemon.cancel(run.id, why);
     let cancelled = false;
     while (run.status === 'running') {
-      if (run.progress) out.progress(run.progress);
+      const progress = started.daemon.progressOf(run);
+      if (progress) out.progress(progress);
       // One workflow, one cluster: a launch the cloud refuses for good (a limit, a permission, a
       // cluster without a leader) would leave the workflow waiting forever. Fail fast instead.
       const fatal = started.daemon.scaler.fatalErrors[0];

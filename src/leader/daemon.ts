@@ -229,6 +229,8 @@ export class LeaderDaemon {
   private readonly runs = new Map<string, WorkflowRun>();
   private readonly runPromises = new Set<Promise<void>>();
   private readonly cancels = new Map<string, AbortController>();
+  /** Each running workflow's batch system, to tell its started jobs from its queued ones. */
+  private readonly batchSystems = new Map<string, TrackedBatchSystem>();
   readonly startedAt: number;
   /** When each queue change was seen and when the next launch call followed, for measurements. */
   readonly queueChanges: number[] = [];
@@ -388,6 +390,7 @@ export class LeaderDaemon {
       this.queueChanged(),
     );
     this.workload.add(tracked);
+    this.batchSystems.set(run.id, tracked);
     const cancel = new AbortController();
     this.cancels.set(run.id, cancel);
     let suspended = false;
@@ -418,6 +421,7 @@ export class LeaderDaemon {
       )
       .finally(() => {
         this.cancels.delete(run.id);
+        this.batchSystems.delete(run.id);
         this.workload.remove(tracked);
         this.runPromises.delete(p);
         // A suspended run keeps its record and module for the next start to resume it.
@@ -473,6 +477,21 @@ export class LeaderDaemon {
 
   workflow(id: string): WorkflowRun | undefined {
     return this.runs.get(id);
+  }
+
+  /**
+   * A running workflow's progress with its issued jobs told apart as `toil status` tells them:
+   * started on a node (running), or queued in the batch system (waiting), as it stands now. The
+   * leader reports only issued jobs, and a job queued for a node still booting is not running.
+   */
+  progressOf(run: WorkflowRun): WorkflowProgress | undefined {
+    const p = run.progress;
+    const batchSystem = this.batchSystems.get(run.id);
+    if (!p || !batchSystem || run.status !== 'running') return p;
+    const issued = batchSystem.issuedJobIds();
+    const started = batchSystem.runningJobs().filter((r) => issued.has(r.jobId)).length;
+    const running = Math.min(started, p.running);
+    return { ...p, running, waiting: p.running - running };
   }
 
   /**
@@ -806,7 +825,9 @@ export class LeaderDaemon {
     });
     app.get('/workflows/:id', async (req, reply) => {
       const run = this.workflow((req.params as { id: string }).id);
-      return run ? withoutBundle(run) : reply.code(404).send({ error: 'no such workflow' });
+      if (!run) return reply.code(404).send({ error: 'no such workflow' });
+      const progress = this.progressOf(run);
+      return { ...withoutBundle(run), ...(progress ? { progress } : {}) };
     });
     return app;
   }

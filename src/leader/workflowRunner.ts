@@ -64,7 +64,10 @@ export interface WorkflowProgress {
   /** Jobs declared so far (the total grows as jobs add children). */
   readonly known: number;
   readonly completed: number;
+  /** Jobs issued and not ended; with `waiting` given, only those started on a node. */
   readonly running: number;
+  /** Of the issued jobs, those queued in the batch system and not started yet, when known. */
+  readonly waiting?: number;
   readonly failed: number;
 }
 
