@@ -14,7 +14,8 @@ import { ensureWorkDir } from '../leader/runScratch.js';
 import { absoluteLocator, autoscaleStateDir, runRecordPath, writeRunRecord } from './autoscaleRunState.js';
 import type { FatalLaunchError } from '../scaler/tick/fatalBackoff.js';
 import type { CleanPolicy } from '../leader/runWorkflow.js';
-import { JobStoreLeasedError } from '../jobstore/errors.js';
+import { JobStoreExistsError, JobStoreLeasedError } from '../jobstore/errors.js';
+import { openJobStore } from '../main/jobStores.js';
 import { clusterEnvironment, prepareWorkDir } from '../main/env.js';
 import { parseTagsJson } from '../provisioner/cluster/validate.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
@@ -89,6 +90,10 @@ export async function runAutoscaled(
   const { console: out, log } = runOutput(f, clock);
   const slurmNote = slurmFlagsUnused(f);
   if (slurmNote) out.line(slurmNote);
+  // A new run on an existing job store is refused before a leader starts, as a local run's is:
+  // one line, and no talk of nodes when none was launched. (--restart checks it in the leader.)
+  const store = openJobStore(jobStoreText, { log, clock });
+  if (!f.restart && (await store.exists())) throw new JobStoreExistsError(store.locator);
   // Bundled once: the module whose jobs are checked here is the one the run starts.
   const bundle = await bundleWorkflow(resolve(workflowFile));
   checkScalingFlags(await declaredJobs(bundle, defaults, defaultPreemptable, workDir), config.scaler);
