@@ -1,3 +1,4 @@
+import { runCostDollars, type TickState } from '../scaler/tick/state.js';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -176,7 +177,7 @@ export async function runAutoscaled(
       out.line(
         `toil: workflow succeeded: ${run.jobsRun ?? 0} jobs run` +
           (run.jobsReplayed ? ` (${run.jobsReplayed} already done before --restart)` : '') +
-          ` in ${elapsed}; nodes cost $${t.costDollars.toFixed(4)}`,
+          ` in ${elapsed}; ${nodesCostLine(t)}`,
       );
     else if (interrupted !== undefined)
       out.line(`toil: workflow interrupted by ${interrupted}; its job store is kept for --restart`);
@@ -325,4 +326,19 @@ async function declaredJobs(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * What the nodes cost, saying what is counted: the nodes this run launched (billing minimum
+ * included) and, when the cluster has any, its static workers (launch-cluster --workers) for as
+ * long as the run used them, though the run neither launched nor ends them.
+ */
+function nodesCostLine(t: TickState): string {
+  const launched = `$${t.costDollars.toFixed(4)} for the nodes it launched`;
+  const staticWorkers = t.staticWorkersCostDollars ?? 0;
+  if (staticWorkers === 0) return `nodes cost ${launched}`;
+  return (
+    `nodes cost $${runCostDollars(t).toFixed(4)} (${launched}, ` +
+    `$${staticWorkers.toFixed(4)} for the cluster's static workers while it ran)`
+  );
 }

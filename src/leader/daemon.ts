@@ -7,7 +7,8 @@ import type { ClusterAgent, ClusterBatchSystem } from '../ports/batchSystem.js';
 import type { Provisioner } from '../ports/provisioner.js';
 import { ClusterScaler } from '../scaler/tick/clusterScaler.js';
 import type { TickReport } from '../scaler/tick/report.js';
-import type { TickStateStore } from '../scaler/tick/state.js';
+import type { ObservedNode } from '../scaler/tick/clusterView.js';
+import { runCostDollars, type TickStateStore } from '../scaler/tick/state.js';
 import { bundleWorkflow } from '../workflow/bundle.js';
 import { requireBearerToken, type AuthPolicy } from './auth.js';
 import { DaemonEvents } from './daemonEvents.js';
@@ -603,7 +604,9 @@ export class LeaderDaemon {
     for (const n of this.scaler.nodes) {
       const key = `${n.capacityType}/${n.instanceType}/${n.state}`;
       nodes[key] = (nodes[key] ?? 0) + 1;
-      if (n.capacityType === 'spot') spotPrices[`${n.instanceType}/${n.zone}`] = n.pricePerHour;
+      // A spot node priced at on-demand (no spot price read for its type) or not at all is no quote.
+      if (n.capacityType === 'spot' && n.priceSource !== 'on-demand' && n.priceSource !== 'unknown')
+        spotPrices[`${n.instanceType}/${n.zone}`] = n.pricePerHour;
     }
     const { queued, running } = this.scaler.jobs;
     this.history.record({
@@ -612,7 +615,7 @@ export class LeaderDaemon {
       queued,
       running,
       hourlyCost: this.scaler.nodes.reduce((sum, n) => sum + n.pricePerHour, 0),
-      costDollars: this.scaler.persisted.costDollars,
+      costDollars: runCostDollars(this.scaler.persisted),
       spotPrices,
     });
     if (r.at - this.historySavedAt >= HISTORY_SAVE_INTERVAL_MS) void this.saveHistory();
@@ -671,7 +674,7 @@ export class LeaderDaemon {
           tasks: n.tasks,
           launchedAt: new Date(n.launchedAt).toISOString(),
           ageSeconds: Math.max(0, Math.round((this.d.clock.now() - n.launchedAt) / 1000)),
-          dollarsPerHour: hourlyRate(n.pricePerHour),
+          ...nodePrice(n),
           ...(n.static ? { static: true } : {}),
         })),
         // Worker instances this leader did not launch (possibly left by a leader that is gone).
@@ -682,7 +685,7 @@ export class LeaderDaemon {
             instanceType: n.instanceType,
             market: n.capacityType,
             ageSeconds: Math.max(0, Math.round((this.d.clock.now() - n.launchedAt) / 1000)),
-            dollarsPerHour: hourlyRate(n.pricePerHour),
+            ...nodePrice(n),
             // Whose it is, by its leader mark: absent when it has none (never retired automatically).
             ...(mark && mark.kind !== 'unmarked'
               ? { leader: mark.beat.leaderId, lastBeatAt: new Date(mark.beat.at).toISOString() }
@@ -693,7 +696,12 @@ export class LeaderDaemon {
       unavailableOfferings: Object.fromEntries(
         Object.entries(t.unavailable).map(([k, until]) => [k, new Date(until).toISOString()]),
       ),
-      costDollars: cents(t.costDollars),
+      // The nodes it launched, and the static workers while it ran (see costBreakdown).
+      costDollars: cents(runCostDollars(t)),
+      costBreakdown: {
+        launchedDollars: cents(t.costDollars),
+        staticWorkersDollars: cents(t.staticWorkersCostDollars ?? 0),
+      },
       hourlyCostDollars: hourlyRate(this.scaler.nodes.reduce((sum, n) => sum + n.pricePerHour, 0)),
       lastTick: report && {
         seq: report.seq,
@@ -794,7 +802,7 @@ export class LeaderDaemon {
       // Job counts as the batch systems know them at the request, not as the last tick saw them.
       status: async () => ({ ...(this.status() as object), queue: await this.liveJobs() }),
       refreshMetrics: async () => {
-        this.d.metrics.clusterCost.set(this.scaler.persisted.costDollars);
+        this.d.metrics.clusterCost.set(runCostDollars(this.scaler.persisted));
         const jobs = await this.liveJobs();
         if (jobs.source !== 'live') return;
         this.d.metrics.queuedJobs.set(jobs.queued);
@@ -873,4 +881,15 @@ function withoutBundle(run: WorkflowRun): WorkflowRun {
   if (options?.bundle === undefined && options?.onJobLog === undefined) return run;
   const { bundle: _b, onJobLog: _l, ...rest } = options;
   return { ...run, submission: { ...run.submission, options: rest } };
+}
+
+/**
+ * A node's $/h for /status, with where it came from (nodePrice.ts): `null` when its type is
+ * priced nowhere, so an unknown price never reads as a free node.
+ */
+function nodePrice(n: ObservedNode): { dollarsPerHour: number | null; priceSource: string } {
+  return {
+    dollarsPerHour: n.priceSource === 'unknown' ? null : hourlyRate(n.pricePerHour),
+    priceSource: n.priceSource,
+  };
 }

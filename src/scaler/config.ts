@@ -54,6 +54,12 @@ export interface ScalerConfig {
   readonly unknownRuntimeSeconds: number;
   readonly assumeZeroOverhead: boolean;
   readonly retireStaticNodes: boolean;
+  /**
+   * On-demand USD/h in the region of every catalogue type (the config's overrides applied): the
+   * price of a node of a type no node type lists (a static worker launch-cluster chose). Absent
+   * from configs built by hand (the simulator's): such a node's price is then unknown.
+   */
+  readonly onDemandPrices?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -409,6 +415,12 @@ export function parseScalerConfig(
       c.unknownRuntime !== undefined ? c.unknownRuntime / 1000 : DEFAULT_UNKNOWN_RUNTIME_SECONDS,
     assumeZeroOverhead: c.assumeZeroOverhead,
     retireStaticNodes: c.retireStaticNodes,
+    onDemandPrices: Object.fromEntries(
+      [...new Set([...catalogue.types.keys(), ...Object.keys(c.instanceTypes)])].flatMap((name) => {
+        const price = entryFor(name)?.onDemandPrice;
+        return price === undefined ? [] : [[name, price] as const];
+      }),
+    ),
   });
 }
 

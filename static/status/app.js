@@ -167,7 +167,7 @@ function render(status, samples) {
       n.state,
       { text: n.tasks, className: 'num' },
       { text: age(n.ageSeconds), className: 'num' },
-      { text: rate(n.dollarsPerHour), className: 'num' },
+      { text: n.dollarsPerHour === null ? 'unknown' : rate(n.dollarsPerHour), className: 'num' },
     ]),
     'no nodes',
   );

@@ -8,7 +8,7 @@ import type { ScalerConfig } from '../config.js';
 import { planScaling } from '../policy.js';
 import { SpotPriceFeed, type ObservedSpotPrice, type SpotPriceFeedStatus } from '../spotPriceFeed.js';
 import type { LaunchShortfall, ScalingPlan } from '../types.js';
-import { PlanExecutor, priceOf, type TickSettings } from './act.js';
+import { PlanExecutor, type TickSettings } from './act.js';
 import { ProvisionerCalls } from './calls.js';
 import { ClusterView, type ObservedNode } from './clusterView.js';
 import { staticWorkers, staticWorkersNotice, unownedNodes, unownedWarning } from './unownedNodes.js';
@@ -16,10 +16,18 @@ import { judgeForeign, retirementLine, type ForeignMark, type RetiredNode } from
 import { LeaderHeartbeat } from './heartbeat.js';
 import { FatalBackoffs, type FatalLaunchError } from './fatalBackoff.js';
 import { exportClusterGauges, exportDesiredNodes, type TickMetrics } from './metrics.js';
+import { priceOfNode } from './nodePrice.js';
 import { observe, type TickEvent } from './observe.js';
 import { PlanLog } from './planLog.js';
 import { ReportHistory, emptyOutcome, type TickReport } from './report.js';
-import { accrueCost, emptyTickState, forget, type TickState, type TickStateStore } from './state.js';
+import {
+  accrueCost,
+  accrueStaticWorkersCost,
+  emptyTickState,
+  forget,
+  type TickState,
+  type TickStateStore,
+} from './state.js';
 
 /**
  * The cluster scaler: one observe → plan → act → persist pass per `tick()`, Karpenter-style. The
@@ -134,7 +142,8 @@ export class ClusterScaler {
         exec.state = observed.state;
         this.declareLost(observed.events);
         this.observedJobs = { queued: view.queued.length, running: view.running.length };
-        this.observedNodes = view.observedNodes(exec.state, (t, c) => priceOf(cfg.scaler, t, c));
+        const spot = this.spot.view();
+        this.observedNodes = view.observedNodes(exec.state, (n) => priceOfNode(cfg.scaler, n, spot));
         this.tellUnowned(cfg.scaler.retireStaticNodes);
         notices.push(...this.announce(observed.events));
         if (this.o.metrics) exportClusterGauges(this.o.metrics, this.observedNodes, view, this.spot.view());
@@ -299,7 +308,7 @@ export class ClusterScaler {
           id: n.instanceId,
           instanceType: n.instanceType,
           market: n.market,
-          pricePerHour: priceOf(cfg.scaler, n.instanceType, n.market),
+          pricePerHour: priceOfNode(cfg.scaler, { ...n, capacityType: n.market }).pricePerHour,
           launchedAt: n.launchTime,
           leaderId: mark.beat.leaderId,
           lastBeatAt: mark.beat.at,
@@ -446,10 +455,16 @@ export class ClusterScaler {
     return this.shortfall;
   }
 
-  /** Adds the owned nodes' cost since the last accrual, priced by the policy's billing rule. */
+  /**
+   * Adds the owned nodes' cost since the last accrual, priced by the policy's billing rule, and
+   * the static workers' (launch-cluster --workers) that the last tick saw, per second while this
+   * leader ran: the run works on them, though it neither launched them nor ends them.
+   */
   private accrue(cfg: TickSettings): void {
     const now = this.o.clock.now();
-    this.state = accrueCost(this.state, this.accruedTo ?? now, now, cfg.scaler.billingMinimumSeconds);
+    const from = this.accruedTo ?? now;
+    this.state = accrueCost(this.state, from, now, cfg.scaler.billingMinimumSeconds);
+    this.state = accrueStaticWorkersCost(this.state, staticWorkers(this.observedNodes), from, now);
     this.accruedTo = now;
   }
 

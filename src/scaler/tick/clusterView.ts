@@ -15,11 +15,14 @@ import type {
   RunningJob,
   ScalingSnapshot,
 } from '../types.js';
+import type { NodePrice, PriceSource } from './nodePrice.js';
 import { offeringKey, type TickState } from './state.js';
 
 /** A node as the status page shows it: with its price and how many of our tasks run on it. */
 export type ObservedNode = ExistingNode & {
+  /** 0 when `priceSource` is `unknown`: shown as unknown, never as free. */
   readonly pricePerHour: number;
+  readonly priceSource: PriceSource;
   readonly tasks: number;
   /** A worker `launch-cluster --workers` started (STATIC_WORKER_TAG): the cluster's own static capacity. */
   readonly staticWorker?: true;
@@ -118,17 +121,16 @@ export class ClusterView {
       });
   }
 
-  /** The live nodes with their price (what we pay, else the config's) and our tasks on each. */
-  observedNodes(
-    state: TickState,
-    priceOf: (instanceType: string, capacity: CapacityType) => number,
-  ): ObservedNode[] {
+  /** The live nodes with their price (what we priced at launch, else `priceOf`'s) and our tasks on each. */
+  observedNodes(state: TickState, priceOf: (node: ExistingNode) => NodePrice): ObservedNode[] {
     const tagged = new Set(
       this.nodes.filter((n) => n.tags[STATIC_WORKER_TAG] !== undefined).map((n) => n.instanceId),
     );
     return this.existing(state).map((n) => ({
       ...n,
-      pricePerHour: n.pricePerHour ?? priceOf(n.instanceType, n.capacityType),
+      ...(n.pricePerHour !== undefined
+        ? { pricePerHour: n.pricePerHour, priceSource: 'launched' as const }
+        : priceOf(n)),
       tasks: this.runningOn(n.id),
       ...(n.static === true && tagged.has(n.id) ? { staticWorker: true as const } : {}),
     }));

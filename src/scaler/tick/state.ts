@@ -67,6 +67,11 @@ export interface TickState {
    * minimum (a node up for seconds costs the minimum), as the policy prices a new node.
    */
   readonly costDollars: number;
+  /**
+   * Dollars the static workers (launch-cluster --workers, not launched by this leader) cost while
+   * this leader ran, per second at their observed price. Absent in states saved before it existed.
+   */
+  readonly staticWorkersCostDollars?: number;
 }
 
 /**
@@ -171,4 +176,21 @@ export function accrueCost(
     return sum + o.pricePerHour * Math.max(0, to - billedFrom);
   }, 0);
   return { ...state, costDollars: state.costDollars + ms / 3_600_000 };
+}
+
+/** Adds what the given static workers cost between two instants (ms), per second, no minimum. */
+export function accrueStaticWorkersCost(
+  state: TickState,
+  workers: readonly { readonly pricePerHour: number }[],
+  from: number,
+  to: number,
+): TickState {
+  const ms = workers.reduce((sum, w) => sum + w.pricePerHour * Math.max(0, to - from), 0);
+  if (ms === 0) return state;
+  return { ...state, staticWorkersCostDollars: (state.staticWorkersCostDollars ?? 0) + ms / 3_600_000 };
+}
+
+/** What the run's nodes cost: the nodes it launched, and the static workers while it ran. */
+export function runCostDollars(state: TickState): number {
+  return state.costDollars + (state.staticWorkersCostDollars ?? 0);
 }

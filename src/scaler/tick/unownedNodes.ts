@@ -1,5 +1,6 @@
 import type { ObservedNode } from './clusterView.js';
 import type { ForeignMark } from './deadLeaders.js';
+import type { PriceSource } from './nodePrice.js';
 
 /**
  * Worker instances of the cluster this leader did not launch. They are static to the policy
@@ -31,12 +32,20 @@ export function staticWorkersNotice(
   );
 }
 
+const PRICED_BY: Readonly<Record<PriceSource, string>> = {
+  launched: '',
+  config: '',
+  'spot-market': ' on the spot market',
+  'on-demand': ' on demand',
+  unknown: '',
+};
+
 function describe(n: ObservedNode, now: number): string {
-  // Prices come from the configured node types: another type's is not known here, not free.
+  // A type the catalogue does not price is not free: said so, rather than $0.0000/h.
   const price =
-    n.pricePerHour > 0
-      ? `$${n.pricePerHour.toFixed(4)}/h`
-      : `price not known: ${n.instanceType} is none of the configured node types, so its cost is not counted`;
+    n.priceSource === 'unknown'
+      ? `price not known: ${n.instanceType} is in neither the configured node types nor the instance catalogue, so its cost is not counted`
+      : `$${n.pricePerHour.toFixed(4)}/h${PRICED_BY[n.priceSource]}`;
   return `${n.id} (${n.instanceType} ${n.capacityType}, up ${Math.round(Math.max(0, now - n.launchedAt) / 60_000)} min, ${price})`;
 }
 

@@ -1,17 +1,9 @@
 import t, { type Test } from 'tap';
-import { ManualClock } from '../../../src/common/clock.js';
 import { createLogger } from '../../../src/common/log.js';
 import { LEADER_HEARTBEAT_TAG, LEADER_TAG, readHeartbeat } from '../../../src/ports/leaderHeartbeat.js';
 import { STATIC_WORKER_TAG } from '../../../src/ports/provisioner.js';
-import { AwsProvisioner } from '../../../src/provisioner/aws/awsProvisioner.js';
 import { ClusterScaler } from '../../../src/scaler/tick/clusterScaler.js';
-import {
-  createClusterGroup,
-  localClusterSettings,
-  startTestEndpoint,
-  testCalls,
-  testEc2Client,
-} from '../../fixtures/ec2Local.js';
+import { localClusterWithLeader } from '../../fixtures/ec2Local.js';
 import { FakeAgents, MemoryTickStore, capturedLog, tickTestConfig } from '../../fixtures/leaderFakes.js';
 
 /**
@@ -25,25 +17,7 @@ const MIN = 60_000;
 const TICK = { leaderHeartbeat: '5m', leaderHeartbeatMisses: 3, leaderClockSkew: '2m' };
 
 async function cluster(t: Test, name: string) {
-  const endpoint = await startTestEndpoint({ bootDelayMs: 0 });
-  t.teardown(() => endpoint.stop());
-  const client = testEc2Client(endpoint.url);
-  t.teardown(() => client.destroy());
-  const calls = testCalls(client);
-  await createClusterGroup(calls, name, 'us-west-2a');
-  const clock = new ManualClock(Date.now());
-  const provisioner = new AwsProvisioner({
-    calls,
-    settings: localClusterSettings(name),
-    clock,
-    log: createLogger({ level: 'silent' }),
-  });
-  await provisioner.launch({
-    offering: { instanceType: 't2.medium', zone: 'us-west-2a', market: 'on-demand' },
-    count: 1,
-    clientToken: `${name}-leader`,
-    role: 'leader',
-  });
+  const { clock, provisioner } = await localClusterWithLeader(t, name);
   // The cluster manager (one Mesos master) every leader of the cluster reads.
   const agents = new FakeAgents();
   /** A leader of the cluster: its scaler, its own state, its log. */
