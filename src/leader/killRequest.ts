@@ -26,12 +26,15 @@ export interface KillRequest {
   readonly pid: number;
 }
 
-/** The run ended because `toil kill` asked: the job store is kept, `--restart` resumes it. */
+/**
+ * The run ended because `toil kill` asked: the job store is kept, and `resume` says what resumes
+ * it (`--restart` for a run of its own; a daemon resumes a workflow submitted again).
+ */
 export class WorkflowKilledError extends ToilError {
-  constructor(locator: string, request: KillRequest) {
+  constructor(locator: string, request: KillRequest, resume = 'resume with --restart') {
     super(
       'WORKFLOW_KILLED',
-      `the workflow was stopped by toil kill (from ${request.host}, pid ${request.pid}); its running jobs were killed and the job store ${locator} is kept: resume with --restart`,
+      `the workflow was stopped by toil kill (from ${request.host}, pid ${request.pid}); its running jobs were killed and the job store ${locator} is kept: ${resume}`,
       { details: { locator, generation: request.generation } },
     );
   }

@@ -66,6 +66,8 @@ export interface RunWorkflowOptions {
    * restart runs the module the store holds.
    */
   readonly restartWithFile?: boolean;
+  /** What resumes this store's workflow once stopped, as a kill says it (default: --restart). */
+  readonly resumeAdvice?: string;
   /** The job store lease's term and holder (defaults: DEFAULT_LEASE_MS, this process). */
   readonly lease?: Omit<LeaseOptions, 'clock'>;
 }
@@ -104,7 +106,7 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunWorkflowOut
     renewal = lease.keepRenewing(renewing.signal, (e) => lost.abort(e)).catch((e: unknown) => lost.abort(e));
     // `toil kill JOBSTORE` asks this leader to stop through the store (see killRequest.ts).
     void waitForKill(o.store, lease.generation, o.clock, renewing.signal).then((request) => {
-      if (request) killed.abort(new WorkflowKilledError(o.store.locator, request));
+      if (request) killed.abort(new WorkflowKilledError(o.store.locator, request, o.resumeAdvice));
     });
     return lease;
   };

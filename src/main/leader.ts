@@ -232,6 +232,9 @@ export async function startLeader(options: {
           workflowFile: submission.workflowFile,
           args: submission.args,
           restart: o.restart ?? exists,
+          // A submission over HTTP resumes an existing store by itself: submitting again is the
+          // restart (what `toil run --leader` says of a failed run). A run of its own has --restart.
+          ...(o.restart === undefined ? { resumeAdvice: 'submit it again to restart it' } : {}),
           clean: o.clean ?? submission.clean ?? 'onSuccess',
           retryCount: o.retryCount ?? submission.retryCount ?? 1,
           ...preemptableRetriesOf(o.preemptableRetries ?? submission.preemptableRetries),

@@ -63,6 +63,17 @@ t.test(
     const aResult = await a.client.done;
     t.not(aResult.code, 0, 'toil run --leader of the killed workflow exits non-zero');
     t.match(aResult.stderr, /stopped by toil kill/, 'its client says the workflow was killed');
+    // The daemon resumes a store submitted again; --restart is a run of its own's word for it.
+    t.match(
+      aResult.stderr,
+      /is kept: submit it again to restart it\ntoil: the job store \S+ is kept; submit again to restart it\n/,
+      'its two lines agree on what resumes it',
+    );
+    t.notMatch(
+      aResult.stderr,
+      /--restart/,
+      'no word of --restart: on a daemon, submitting again is what resumes it',
+    );
 
     const status = await leaderStatus(base);
     const running = status.workflows.filter((w) => w.status === 'running');
