@@ -285,7 +285,8 @@ async function run(
     );
   try {
     const store = openJobStore(jobStoreText, { log, clock });
-    const slurm = batchSystemName === 'slurm' ? parseSlurmFlags(f, process.env, parseBool) : undefined;
+    const slurm = batchSystemName === 'slurm' ? parseSlurmFlags(f, process.env) : undefined;
+    const slurmPartition = slurmPartitionOf(f.slurmPartition, process.env);
     const slurmNote = slurmFlagsUnused(f);
     if (slurmNote) console.line(slurmNote);
     const mesosMaster = f.mesosMaster ?? f.mesosEndpoint;
@@ -302,9 +303,7 @@ async function run(
       ...(coreScale !== undefined ? { coreScale } : {}),
       ...(f.freshWorkers ? { warmWorkers: false } : {}),
       ...(mesosMaster !== undefined ? { mesosMaster } : {}),
-      ...(slurmPartitionOf(f.slurmPartition, process.env) !== undefined
-        ? { slurmPartition: slurmPartitionOf(f.slurmPartition, process.env)! }
-        : {}),
+      ...(slurmPartition !== undefined ? { slurmPartition } : {}),
       ...(slurm ? { slurm } : {}),
       workDir,
       jobStore: store,
@@ -312,10 +311,7 @@ async function run(
     if (batchSystem instanceof SlurmBatchSystem) {
       await assertSlurmAnswers(batchSystem);
       await assertSlurmPartitions(batchSystem, [
-        [
-          f.slurmPartition !== undefined ? '--slurmPartition' : 'TOIL_SLURM_PARTITION',
-          slurmPartitionOf(f.slurmPartition, process.env),
-        ],
+        [f.slurmPartition !== undefined ? '--slurmPartition' : 'TOIL_SLURM_PARTITION', slurmPartition],
         [f.slurmPE !== undefined ? '--slurmPE' : 'TOIL_SLURM_PE', slurm?.jobFlags.multiCorePartition],
       ]);
     }

@@ -1,4 +1,3 @@
-import { runCostDollars, type TickState } from '../scaler/tick/state.js';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -20,9 +19,10 @@ import { openJobStore } from '../main/jobStores.js';
 import { clusterEnvironment, prepareWorkDir } from '../main/env.js';
 import { parseTagsJson } from '../provisioner/cluster/validate.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
+import { runCostDollars, type TickState } from '../scaler/tick/state.js';
 import { bundleWorkflow } from '../workflow/bundle.js';
 import { loadWorkflowFile } from '../workflow/moduleLoader.js';
-import { givenDefaultPreemptable, parseBool, runJobPolicy, slurmFlagsUnused, type RunFlags } from './run.js';
+import { givenDefaultPreemptable, runJobPolicy, slurmFlagsUnused, type RunFlags } from './run.js';
 import { parseSlurmFlags, slurmPartitionOf } from '../slurm/slurmFlags.js';
 import { flagError, problemOfFlag, scalerSectionFromFlags } from './scalerFlags.js';
 import { WorkflowInterruptedError, signalExitCode } from './untilSignal.js';
@@ -250,13 +250,12 @@ function autoscaledBatchSystem(
         `--provisioner aws --batchSystem slurm: ${slurmConf} does not exist; set SLURM_CONF to the controller's slurm.conf`,
       );
     // Checked here, so a mistake names the flag; the leader's config carries them to every job.
-    const { jobFlags } = parseSlurmFlags(f, process.env, parseBool);
+    const { jobFlags } = parseSlurmFlags(f, process.env);
+    const partition = slurmPartitionOf(f.slurmPartition, process.env);
     return {
       kind: 'slurm',
       slurmConf,
-      ...(slurmPartitionOf(f.slurmPartition, process.env)
-        ? { slurmPartition: slurmPartitionOf(f.slurmPartition, process.env)! }
-        : {}),
+      ...(partition ? { slurmPartition: partition } : {}),
       ...(f.slurmArgs !== undefined ? { slurmArgs: f.slurmArgs } : {}),
       ...(jobFlags.defaultTime !== undefined ? { slurmTime: jobFlags.defaultTime } : {}),
       ...(jobFlags.qos !== undefined ? { slurmQOS: jobFlags.qos } : {}),

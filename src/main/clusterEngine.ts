@@ -111,12 +111,8 @@ async function startSlurmEngine(
   // A workflow's jobs are watched every 500 ms: each level of its critical path waits for a poll
   // to see the last one end. The shared control's 1 s (it only confirms drains) is enough.
   // Toil's Slurm flags from the config, for every workflow's jobs (the logs directory made now).
-  const settings = parseSlurmFlags(
-    b,
-    o.env,
-    (_flag, v) => v === true,
-    (flag) => `batchSystem.${flag.slice(2)}`,
-  );
+  const settings = parseSlurmFlags(b, o.env, (flag) => `batchSystem.${flag.slice(2)}`);
+  const partition = slurmPartitionOf(b.slurmPartition, o.env);
   const slurm = (pollMs: number, store?: JobStore): ReturnType<typeof createSlurmBatchSystem> =>
     createSlurmBatchSystem({
       clock: o.clock,
@@ -126,9 +122,7 @@ async function startSlurmEngine(
       nodesJoinOnDemand: true,
       ...(store ? { jobStore: store } : {}),
       slurm: settings,
-      ...(slurmPartitionOf(b.slurmPartition, o.env)
-        ? { slurmPartition: slurmPartitionOf(b.slurmPartition, o.env)! }
-        : {}),
+      ...(partition ? { slurmPartition: partition } : {}),
     });
   const shared = slurm(1000);
   try {

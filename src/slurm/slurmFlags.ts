@@ -53,7 +53,6 @@ export function slurmPartitionOf(
 export function parseSlurmFlags(
   given: SlurmRunFlags,
   env: Readonly<Record<string, string | undefined>>,
-  parseBool: (flag: string, v: string | boolean) => boolean,
   /** How an error names the setting (a leader config says `batchSystem.slurmTime`). */
   nameOfSetting: (flag: string) => string = (flag) => flag,
 ): SlurmRunSettings {
@@ -71,9 +70,7 @@ export function parseSlurmFlags(
   const allocateMem =
     f.slurmAllocateMem === undefined
       ? undefined
-      : fromEnv.has('--slurmAllocateMem')
-        ? envBool(SLURM_FLAG_ENV.slurmAllocateMem, String(f.slurmAllocateMem))
-        : parseBool(nameOf('--slurmAllocateMem'), f.slurmAllocateMem);
+      : slurmBool(nameOf('--slurmAllocateMem'), f.slurmAllocateMem);
   const words = (f.slurmArgs ?? env.TOIL_SLURM_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
   if (f.slurmTime !== undefined && !SLURM_TIME.test(f.slurmTime))
     throw new UserInputError('BAD_FLAG', `${nameOf('--slurmTime')} ${f.slurmTime}: ${SLURM_TIME_EXPECTED}`);
@@ -111,9 +108,10 @@ export function parseSlurmFlags(
   };
 }
 
-/** A boolean environment variable as Toil reads one (`strtobool`). */
-function envBool(variable: string, v: string): boolean {
-  if (/^(true|yes|y|on|1)$/i.test(v)) return true;
-  if (/^(false|no|n|off|0)$/i.test(v)) return false;
-  throw new UserInputError('BAD_FLAG', `${variable} ${v}: expected true or false`);
+/** A boolean setting: a config's boolean, or a flag's or variable's text as Toil reads it. */
+function slurmBool(name: string, v: string | boolean): boolean {
+  if (typeof v === 'boolean') return v;
+  if (/^(true|yes|1)$/i.test(v)) return true;
+  if (/^(false|no|0)$/i.test(v)) return false;
+  throw new UserInputError('BAD_FLAG', `${name} ${v}: expected true or false`);
 }

@@ -2,7 +2,6 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { parseBool } from '../../src/cli/run.js';
 import { parseSlurmFlags, slurmPartitionOf } from '../../src/slurm/slurmFlags.js';
 
 t.test("parseSlurmFlags: Toil's Slurm flags as its docs write them", async (t) => {
@@ -18,7 +17,6 @@ t.test("parseSlurmFlags: Toil's Slurm flags as its docs write them", async (t) =
       batchLogsDir: join(dir, 'logs'),
     },
     { TOIL_SLURM_ARGS: '--account=other' },
-    parseBool,
   );
   t.same(s.extraArgs, ['--account=lab', '--nice=10'], '--slurmArgs wins over TOIL_SLURM_ARGS');
   t.same(s.jobFlags, {
@@ -30,12 +28,12 @@ t.test("parseSlurmFlags: Toil's Slurm flags as its docs write them", async (t) =
   });
   t.ok(existsSync(join(dir, 'logs')), 'the logs directory is made');
   t.same(
-    parseSlurmFlags({}, { TOIL_SLURM_ARGS: ' --account=other ' }, parseBool),
+    parseSlurmFlags({}, { TOIL_SLURM_ARGS: ' --account=other ' }),
     { extraArgs: ['--account=other'], jobFlags: {} },
     'no flags: TOIL_SLURM_ARGS, as in Toil',
   );
   for (const ok of ['1-12:00:00', '30:00', '0:10:00'])
-    t.doesNotThrow(() => parseSlurmFlags({ slurmTime: ok }, {}, parseBool), ok);
+    t.doesNotThrow(() => parseSlurmFlags({ slurmTime: ok }, {}), ok);
 });
 
 t.test('parseSlurmFlags: a bad value is one line naming the flag and what was expected', async (t) => {
@@ -59,7 +57,7 @@ t.test('parseSlurmFlags: a bad value is one line naming the flag and what was ex
   ];
   for (const [flags, message] of rows)
     t.throws(
-      () => parseSlurmFlags(flags, {}, parseBool),
+      () => parseSlurmFlags(flags, {}),
       { code: 'BAD_FLAG', disposition: 'user', message },
       JSON.stringify(flags),
     );
@@ -76,7 +74,7 @@ t.test("Toil's environment variables for the Slurm flags hold where the flag is 
     TOIL_BATCH_LOGS_DIR: join(dir, 'envlogs'),
     TOIL_SLURM_PARTITION: 'batch',
   };
-  t.same(parseSlurmFlags({}, env, parseBool).jobFlags, {
+  t.same(parseSlurmFlags({}, env).jobFlags, {
     defaultTime: '2:00:00',
     qos: 'long',
     multiCorePartition: 'smp',
@@ -85,24 +83,23 @@ t.test("Toil's environment variables for the Slurm flags hold where the flag is 
   });
   t.ok(existsSync(join(dir, 'envlogs')), "the variable's logs directory is made");
   t.same(
-    parseSlurmFlags({ slurmTime: '30:00', slurmAllocateMem: true }, env, (_f, v) => v === true).jobFlags
-      .defaultTime,
+    parseSlurmFlags({ slurmTime: '30:00', slurmAllocateMem: true }, env).jobFlags.defaultTime,
     '30:00',
     'the flag (or the leader config key) wins over the variable',
   );
   t.equal(slurmPartitionOf(undefined, env), 'batch', 'TOIL_SLURM_PARTITION');
   t.equal(slurmPartitionOf('gpu', env), 'gpu', '--slurmPartition wins');
   t.equal(slurmPartitionOf(undefined, { TOIL_SLURM_PARTITION: ' ' }), undefined, 'blank: none');
-  t.throws(() => parseSlurmFlags({}, { TOIL_SLURM_TIME: 'soon' }, parseBool), {
+  t.throws(() => parseSlurmFlags({}, { TOIL_SLURM_TIME: 'soon' }), {
     code: 'BAD_FLAG',
     message: /^TOIL_SLURM_TIME soon: /,
   });
-  t.throws(() => parseSlurmFlags({}, { TOIL_SLURM_ALLOCATE_MEM: 'maybe' }, parseBool), {
+  t.throws(() => parseSlurmFlags({}, { TOIL_SLURM_ALLOCATE_MEM: 'maybe' }), {
     code: 'BAD_FLAG',
     message: 'TOIL_SLURM_ALLOCATE_MEM maybe: expected true or false',
   });
   t.throws(
-    () => parseSlurmFlags({}, { TOIL_SLURM_QOS: 'a b' }, parseBool, (f) => `batchSystem.${f.slice(2)}`),
+    () => parseSlurmFlags({}, { TOIL_SLURM_QOS: 'a b' }, (f) => `batchSystem.${f.slice(2)}`),
     { message: /^TOIL_SLURM_QOS a b: expected a Slurm QOS name/ },
     'a bad variable is named as the variable, not the config key',
   );
