@@ -23,6 +23,16 @@ export function silenceAwsSdkNodeVersionWarning(): void {
 }
 
 /**
+ * How long a client waits for a TCP connection to an AWS endpoint before the attempt fails and is
+ * retried on a fresh connection. Without it a dropped (black-holed) address waits out the
+ * kernel's SYN retries, over two minutes, per attempt; S3 and EC2 names resolve to many
+ * addresses, so the retry most likely reaches a live one. Only the connect is bounded: a request
+ * that was sent is waited out (see jobstore/s3StallWatch.ts for why), and a connect that never
+ * completed sent nothing, so retrying it is safe even for a conditional write.
+ */
+export const AWS_CONNECT_TIMEOUT_MS = 10_000;
+
+/**
  * An EC2 client for `region`. `AWS_ENDPOINT_URL_EC2` (the SDK's standard variable) points it at
  * the local cloud or moto. Credentials come from the SDK's default chain; for an endpoint on this
  * machine without any, placeholder keys are used (the local endpoint checks no signature).
@@ -30,7 +40,11 @@ export function silenceAwsSdkNodeVersionWarning(): void {
 export async function createEc2Client(
   region: string,
   env: Env = process.env,
-  options: { readonly endpoint?: string; readonly maxAttempts?: number } = {},
+  options: {
+    readonly endpoint?: string;
+    readonly maxAttempts?: number;
+    readonly connectTimeoutMs?: number;
+  } = {},
 ): Promise<EC2Client> {
   silenceAwsSdkNodeVersionWarning();
   const { EC2Client } = await import('@aws-sdk/client-ec2');
@@ -41,6 +55,7 @@ export async function createEc2Client(
     ...(endpoint ? { endpoint } : {}),
     ...(keys ? { credentials: keys } : {}),
     ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
+    requestHandler: { connectionTimeout: options.connectTimeoutMs ?? AWS_CONNECT_TIMEOUT_MS },
   });
 }
 
@@ -106,7 +121,12 @@ export async function createClusterCalls(options: {
  * Credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from `env` when set there, else the SDK's
  * default chain (profile, SSO, instance role, ...).
  */
-export function createS3Client(region: string, env: Env, onRequest?: (operation: string) => void): S3Client {
+export function createS3Client(
+  region: string,
+  env: Env,
+  onRequest?: (operation: string) => void,
+  connectTimeoutMs: number = AWS_CONNECT_TIMEOUT_MS,
+): S3Client {
   silenceAwsSdkNodeVersionWarning();
   const endpoint = env.AWS_ENDPOINT_URL_S3?.trim() || undefined;
   const accessKeyId = env.AWS_ACCESS_KEY_ID;
@@ -126,6 +146,7 @@ export function createS3Client(region: string, env: Env, onRequest?: (operation:
     // bodies as the object's bytes otherwise. S3 still verifies Content-MD5/TLS integrity.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: { connectionTimeout: connectTimeoutMs },
   });
   if (onRequest) {
     // The deserialize step sits inside the retry loop, so this runs once per HTTP attempt.
@@ -161,6 +182,7 @@ export async function createIamClient(env: Env): Promise<IAMClient | undefined> 
     region: 'us-east-1',
     ...(endpoint ? { endpoint } : {}),
     ...(keys ? { credentials: keys } : {}),
+    requestHandler: { connectionTimeout: AWS_CONNECT_TIMEOUT_MS },
   });
 }
 
@@ -180,5 +202,6 @@ export async function createSsmClient(region: string, env: Env): Promise<SSMClie
     region,
     ...(endpoint ? { endpoint } : {}),
     ...(keys ? { credentials: keys } : {}),
+    requestHandler: { connectionTimeout: AWS_CONNECT_TIMEOUT_MS },
   });
 }

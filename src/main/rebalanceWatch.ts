@@ -73,11 +73,15 @@ export function retryDelayMs(
  */
 async function nodeEc2Client(region: string, env: Env): Promise<EC2Client> {
   // Loaded once there is something to tag: an idle watch holds no AWS SDK (awsClients loads S3's).
-  const { silenceAwsSdkNodeVersionWarning } = await import('./awsClients.js');
+  const { silenceAwsSdkNodeVersionWarning, AWS_CONNECT_TIMEOUT_MS } = await import('./awsClients.js');
   silenceAwsSdkNodeVersionWarning();
   const { EC2Client } = await import('@aws-sdk/client-ec2');
   const endpoint = env.AWS_ENDPOINT_URL_EC2?.trim() || undefined;
-  return new EC2Client({ region, ...(endpoint ? { endpoint } : {}) });
+  return new EC2Client({
+    region,
+    ...(endpoint ? { endpoint } : {}),
+    requestHandler: { connectionTimeout: AWS_CONNECT_TIMEOUT_MS },
+  });
 }
 
 export async function watchRebalance(o: RebalanceWatchOptions): Promise<RebalanceWatchResult> {
