@@ -369,6 +369,7 @@ async function run(
     );
     return signalExitCode(e.signal);
   } finally {
+    console.endProgress();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     close();

@@ -31,7 +31,9 @@ const SKIP_KEYS = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'component
  * lines scroll above. Without a terminal (stderr to a file, a pipe, a batch log) there is no bar:
  * a `toil: N/M jobs, …` line is printed when the counts change, at most every
  * `progressLineEveryMs`, the first no sooner than that after the start, so a short run prints
- * none and a long one shows it is moving.
+ * none and a long one shows it is moving. A change inside the interval is printed when it ends,
+ * not at the next change: a run whose last jobs take an hour shows them running within the
+ * interval, not an hour later.
  */
 export class ConsoleOutput {
   private readonly out: NodeJS.WriteStream;
@@ -44,6 +46,9 @@ export class ConsoleOutput {
   private lastDraw = 0;
   private lastLine = '';
   private lastLineAt: number;
+  /** The counts a change inside the interval left to print, and the wait that prints them. */
+  private pendingLine: string | undefined;
+  private pendingFlush: AbortController | undefined;
 
   /**
    * `copyTo` also gets every line printed (`--logFile`); `progress: false` draws no bar even on a
@@ -76,12 +81,7 @@ export class ConsoleOutput {
   progress(p: WorkflowProgress, force = false): void {
     const now = this.clock.now();
     if (!this.tty) {
-      const text = `toil: ${progressCounts(p)}`;
-      if (this.lines && text !== this.lastLine && now - this.lastLineAt >= this.lineEveryMs) {
-        this.line(text);
-        this.lastLine = text;
-        this.lastLineAt = now;
-      }
+      if (this.lines) this.progressLine(`toil: ${progressCounts(p)}`, now);
       return;
     }
     if (!force && now - this.lastDraw < 100) return;
@@ -93,10 +93,43 @@ export class ConsoleOutput {
     this.out.write(`\r\x1b[2K${this.bar}`);
   }
 
-  /** Removes the bar (before the final summary). */
+  /** Removes the bar (before the final summary); a progress line still waiting is dropped. */
   endProgress(): void {
     if (this.tty && this.bar) this.out.write('\r\x1b[2K');
     this.bar = '';
+    this.pendingFlush?.abort();
+    this.pendingFlush = undefined;
+    this.pendingLine = undefined;
+  }
+
+  private progressLine(text: string, now: number): void {
+    if (text === this.lastLine) {
+      this.pendingLine = undefined;
+      return;
+    }
+    const dueAt = this.lastLineAt + this.lineEveryMs;
+    if (now >= dueAt) {
+      this.printProgressLine(text, now);
+      return;
+    }
+    this.pendingLine = text;
+    if (this.pendingFlush) return;
+    const flush = new AbortController();
+    this.pendingFlush = flush;
+    this.clock.sleep(dueAt - now, flush.signal).then(
+      () => {
+        this.pendingFlush = undefined;
+        if (this.pendingLine !== undefined) this.printProgressLine(this.pendingLine, this.clock.now());
+      },
+      () => undefined, // endProgress: the run is over and its summary follows.
+    );
+  }
+
+  private printProgressLine(text: string, now: number): void {
+    this.line(text);
+    this.lastLine = text;
+    this.lastLineAt = now;
+    this.pendingLine = undefined;
   }
 
   /** Prints a line above the bar. */

@@ -49,3 +49,38 @@ t.test('--disableProgress prints no progress lines off a terminal either', async
   out.progress(counts(1, 6));
   t.equal(text(), '');
 });
+
+t.test(
+  'a change inside the interval is printed when the interval ends, without waiting for the next change',
+  async (t) => {
+    const clock = new ManualClock();
+    const { stream, text } = fileStream();
+    const out = new ConsoleOutput(stream, clock);
+    out.progress(counts(0, 7));
+    await clock.advance(PROGRESS_LINE_EVERY_MS);
+    t.equal(text(), 'toil: 0/7 jobs, 7 running\n', "the start's counts once the first interval is over");
+    await clock.advance(2_000);
+    out.progress(counts(6, 1)); // then the last job runs for an hour: no further change
+    await clock.advance(PROGRESS_LINE_EVERY_MS - 2_001);
+    t.equal(text(), 'toil: 0/7 jobs, 7 running\n', 'not before the interval ends');
+    await clock.advance(1);
+    t.equal(text(), 'toil: 0/7 jobs, 7 running\ntoil: 6/7 jobs, 1 running\n', 'at its end');
+    await clock.advance(3_600_000);
+    t.equal(text(), 'toil: 0/7 jobs, 7 running\ntoil: 6/7 jobs, 1 running\n', 'and once');
+  },
+);
+
+t.test(
+  'a change still waiting when the run ends is dropped with its timer (the summary follows)',
+  async (t) => {
+    const clock = new ManualClock();
+    const { stream, text } = fileStream();
+    const out = new ConsoleOutput(stream, clock);
+    out.progress(counts(3, 4));
+    t.equal(clock.pendingSleepers, 1, 'a wait for the interval to end');
+    out.endProgress();
+    await clock.advance(PROGRESS_LINE_EVERY_MS);
+    t.equal(text(), '', 'a run shorter than the interval prints no progress line');
+    t.equal(clock.pendingSleepers, 0, 'nothing left waiting to keep the process alive');
+  },
+);
