@@ -268,9 +268,17 @@ export class WorkflowRunner {
           resolvePromisedRequirements(spec.requirements, (id) => this.graph.returnValueOf(id), spec.name),
           this.o.defaults,
         );
+      } catch (e) {
+        // A promised value that is no requirement: retrying cannot help, and nor can --restart,
+        // which reads the same committed value.
+        this.issued.delete(jobId);
+        this.failForGood(jobId, a.tries, (e as Error).message, true);
+        return;
+      }
+      try {
         if (spec.requirements.promised) this.checkFits(spec, declared);
       } catch (e) {
-        // A value that is no requirement, or one too big for the batch system: retrying cannot help.
+        // Too big for the batch system: retrying cannot help; a --restart with larger limits can.
         this.issued.delete(jobId);
         this.failForGood(jobId, a.tries, (e as Error).message);
         return;

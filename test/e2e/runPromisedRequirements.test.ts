@@ -72,6 +72,13 @@ t.test(
       r.stderr,
       /toil: job 'analysisJob' \([-0-9a-f]+\) failed after 1 attempt\(s\): job 'analysisJob': its disk requirement, the value promised by job [-0-9a-f]+, is \{"big":true\}, not a size \(a number of bytes, or a string like "600M" or "2Gi"\)/,
     );
+    t.match(r.stderr, /--restart cannot help/, 'a restart reads the same committed value');
+    t.notMatch(r.stderr, /run again with --restart/);
+    const again = await runToil(['run', 'req.ts', 'file:./js', wf, '{"big":true}', '--restart'], {
+      cwd: dir,
+    });
+    t.equal(again.code, 1, 'and it does fail the same way');
+    t.match(again.stderr, /is \{"big":true\}, not a size/);
     t.notMatch(r.stderr, /internal error|Node\.js v/);
   },
 );
@@ -88,6 +95,7 @@ t.test(
       r.stderr,
       /toil: job 'analysisJob' \([-0-9a-f]+\) failed after 1 attempt\(s\): job 'analysisJob' asks for 900\.0 PiB disk, more than the largest node allows/,
     );
+    t.match(r.stderr, /run again with --restart/, 'larger limits on a restart can let it run');
     t.notMatch(r.stderr, /internal error|Node\.js v/);
   },
 );
