@@ -483,6 +483,11 @@ export class ClusterScaler {
    * plans on the spot prices read last (a refresh is the tick's) and leaves the batch systems'
    * events for the next tick.
    */
+  private refreshSpotPrices(config: ScalerConfig): Promise<void> {
+    const { types, zones } = spotPricesToRead(config, this.observedNodes);
+    return this.spot.refreshIfDue(types, zones);
+  }
+
   private async view(
     cfg: TickSettings,
     options: {
@@ -498,7 +503,7 @@ export class ClusterScaler {
       options.dryRun ? listNodes() : this.calls.run(cfg.tick, 'listNodes', listNodes, { queued: false }),
       this.o.cluster.read(),
       this.interruptionNotices(!options.dryRun),
-      options.dryRun ? undefined : this.spot.refreshIfDue(spotInstanceTypes(cfg.scaler), cfg.scaler.zones),
+      options.dryRun ? undefined : this.refreshSpotPrices(cfg.scaler),
     ]);
     const nodes = options.retire ? await options.retire(listed) : listed;
     return new ClusterView(
@@ -575,6 +580,26 @@ export class ClusterScaler {
       }
     return noticed;
   }
+}
+
+/**
+ * The spot prices to read: the configured spot types' in the configured zones (what the policy
+ * plans with), and those of the static spot workers seen at the last tick, whatever their type and
+ * zone, so that such a node (launch-cluster -w of a type the run does not configure) is priced at
+ * what it bills rather than at on-demand. The policy only ever plans the configured offerings.
+ */
+function spotPricesToRead(
+  config: ScalerConfig,
+  nodes: readonly ObservedNode[],
+): { types: string[]; zones: string[] } {
+  const types = new Set(spotInstanceTypes(config));
+  const zones = new Set(config.zones);
+  for (const n of nodes)
+    if (n.static === true && n.capacityType === 'spot') {
+      types.add(n.instanceType);
+      zones.add(n.zone);
+    }
+  return { types: [...types], zones: [...zones] };
 }
 
 /** The instance types of the configured spot node types (whose prices the feed reads). */

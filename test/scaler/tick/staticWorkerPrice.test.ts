@@ -8,9 +8,9 @@ import { FakeAgents, MemoryTickStore, tickTestConfig } from '../../fixtures/lead
 
 /**
  * Static workers (launch-cluster --workers) are priced at what they cost, whatever the run's node
- * types: a type the run does not configure at the catalogue's on-demand price (a spot one too,
- * as an upper bound, no spot price being read for it), a spot node of a configured spot type at
- * the observed spot price. Their cost while the leader runs is counted apart from the nodes it
+ * types: an on-demand one of a type the run does not configure at the catalogue's on-demand price,
+ * a spot one at the observed spot price of its type and zone (read for the static spot workers'
+ * types too, from the tick after they are first seen; until then at on-demand, an upper bound). Their cost while the leader runs is counted apart from the nodes it
  * launched, and in the run's total. One leader's scaler on the local EC2 endpoint through the real
  * SDK client, on a stepped clock.
  */
@@ -61,7 +61,7 @@ t.test(
     t.match(
       byId.get(spotUnconfigured),
       { pricePerHour: t2OnDemand, priceSource: 'on-demand', capacityType: 'spot' },
-      'a spot one with no spot price read for its type: the on-demand price, said so',
+      'at the first tick, a spot one of an unconfigured type: no spot price read yet, the on-demand price, said so',
     );
     const c5Spot = scaler.spotPrices.prices.find(
       (p) => p.instanceType === 'c5.large' && p.zone === 'us-west-2a',
@@ -74,18 +74,33 @@ t.test(
     );
     for (const n of scaler.nodes)
       t.not(n.pricePerHour, 0, `${n.id} (${n.instanceType} ${n.capacityType}) not $0`);
+    const firstHourly = scaler.nodes.reduce((s, n) => s + n.pricePerHour, 0);
 
     await clock.advance(30 * MIN);
     await scaler.tick();
+    const t2Spot = scaler.spotPrices.prices.find(
+      (p) => p.instanceType === 't2.medium' && p.zone === 'us-west-2a',
+    );
+    t.ok(
+      t2Spot && t2Spot.price > 0 && t2Spot.price < t2OnDemand,
+      `t2.medium's spot price is read: $${t2Spot?.price}/h`,
+    );
+    t.match(
+      scaler.nodes.find((n) => n.id === spotUnconfigured),
+      { pricePerHour: t2Spot?.price, priceSource: 'spot-market' },
+      'from the next tick, the spot static worker of an unconfigured type: its observed spot price',
+    );
     await clock.advance(30 * MIN);
     const last = await scaler.tick();
     t.same(last.report.launched, [], 'still nothing launched');
     const hourly = scaler.nodes.reduce((s, n) => s + n.pricePerHour, 0);
+    t.ok(hourly < firstHourly, 'the spot price is below the on-demand bound it replaced');
     const persisted = scaler.persisted;
     t.equal(persisted.costDollars, 0, 'no node launched: nothing spent on launched nodes');
+    const expected = (firstHourly + hourly) / 2;
     t.ok(
-      Math.abs((persisted.staticWorkersCostDollars ?? 0) - hourly) < 1e-9,
-      `an hour of the static workers counted: $${persisted.staticWorkersCostDollars} (their $/h: ${hourly})`,
+      Math.abs((persisted.staticWorkersCostDollars ?? 0) - expected) < 1e-9,
+      `an hour of the static workers counted, each half hour at the price known then: $${persisted.staticWorkersCostDollars} (expected ${expected})`,
     );
     t.equal(runCostDollars(persisted), persisted.staticWorkersCostDollars, 'and in the run total');
   },
