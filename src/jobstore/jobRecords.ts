@@ -61,6 +61,12 @@ export interface JobSpec {
   /** Successors declared before the job ran (handle.addChild / handle.addFollowOn). */
   readonly children: readonly string[];
   readonly followOns: readonly string[];
+  /**
+   * Toil's checkpoint job: when a job below it fails for good, what it added is dropped and it
+   * runs again (while it has retries left) to add its successors anew. It has none of its own
+   * when declared, so all it leads to comes from its commit, which a rerun replaces.
+   */
+  readonly checkpoint?: true;
 }
 
 /**

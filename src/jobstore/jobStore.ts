@@ -32,6 +32,7 @@ export { CorruptJobStoreError } from './errors.js';
  *   leader.json              LeaderRecord — the lease: generation, holder, expiry (compare-and-swap)
  *   jobs/<jobId>             JobTicket — what a worker needs to run the job; derived, rewritten freely
  *   commits/<jobId>          JobCommit — the job ran; conditional create, first attempt wins, immutable
+ *                            (deleted only when a checkpoint job reruns: its own and those below it)
  *   logs/<jobId>/<attempt>   FailureLog — why an attempt failed
  *   outcome.json             RunOutcomeRecord — how the last leader's run ended
  *   running.json             RunningRecord — what the running leader has issued, and where it runs
@@ -179,6 +180,15 @@ export class JobStore {
       if (e instanceof PreconditionFailedError) return 'already';
       throw e;
     }
+  }
+
+  /**
+   * Removes commits: a checkpoint job's, so that its rerun can commit anew, and those of the jobs
+   * below it that the rerun replaces (only a leader does this; see WorkflowRunner).
+   */
+  async deleteCommits(jobIds: readonly string[]): Promise<void> {
+    this.fence();
+    if (jobIds.length > 0) await this.objects.deleteMany(jobIds.map(commitKey));
   }
 
   async readCommit(jobId: string): Promise<JobCommit | undefined> {

@@ -52,6 +52,9 @@ export class JobGraph {
   private readonly readyQueue: string[] = [];
   private ranCount = 0;
   private failedIds = new Set<string>();
+  /** Which job's commit declared each job (none for those `start` declared), and the reverse. */
+  private readonly creatorOf = new Map<string, string>();
+  private readonly createdBy = new Map<string, string[]>();
   readonly rootId: string;
 
   constructor(initialJobs: readonly JobSpec[], rootId: string) {
@@ -94,6 +97,12 @@ export class JobGraph {
     const node = this.nodes.get(commit.jobId);
     if (!node || (node.state !== 'ready' && node.state !== 'failed')) return [];
     this.register(commit.newJobs, commit.children, commit.followOns);
+    for (const s of commit.newJobs) this.creatorOf.set(s.id, commit.jobId);
+    if (commit.newJobs.length > 0)
+      this.createdBy.set(
+        commit.jobId,
+        commit.newJobs.map((s) => s.id),
+      );
     if (node.state === 'failed') this.failedIds.delete(commit.jobId);
     node.state = 'ran';
     node.returnValue = commit.returnValue;
@@ -114,9 +123,65 @@ export class JobGraph {
   /** The job failed for good (retries spent): its successors never run; the workflow cannot finish. */
   markFailed(jobId: string): void {
     const node = this.nodes.get(jobId);
-    if (!node || node.state !== 'ready') return;
+    // A checkpoint that ran fails when a job below it failed and it has no rerun left.
+    if (!node || !(node.state === 'ready' || (node.state === 'ran' && node.spec.checkpoint))) return;
     node.state = 'failed';
     this.failedIds.add(jobId);
+  }
+
+  /**
+   * The nearest checkpoint job above `jobId` (Toil's checkpoint): the job whose commit, or whose
+   * creator's commit and so on, declared it. A job's predecessors were all declared by its creator
+   * or are its creator, so every path up from it meets this checkpoint.
+   */
+  checkpointAbove(jobId: string): string | undefined {
+    for (let c = this.creatorOf.get(jobId); c !== undefined; c = this.creatorOf.get(c))
+      if (this.specs.get(c)?.checkpoint) return c;
+    return undefined;
+  }
+
+  /** Whether `jobId` was declared by `ancestor`'s commit or by a job below it. */
+  isBelow(jobId: string, ancestor: string): boolean {
+    for (let c = this.creatorOf.get(jobId); c !== undefined; c = this.creatorOf.get(c))
+      if (c === ancestor) return true;
+    return false;
+  }
+
+  /**
+   * Toil's checkpoint rerun: forgets every job the checkpoint's run declared and all below them
+   * (the checkpoint had no successors of its own when declared, so that is everything it leads
+   * to) and makes it ready again, as if it had never run. Returns the ids forgotten.
+   */
+  restartCheckpoint(jobId: string): string[] {
+    const node = this.nodes.get(jobId);
+    if (!node?.spec.checkpoint || node.state !== 'ran')
+      throw new Error(`job ${jobId} is not a checkpoint job that ran`);
+    const removed: string[] = [];
+    const todo = [...(this.createdBy.get(jobId) ?? [])];
+    this.createdBy.delete(jobId);
+    for (let id = todo.pop(); id !== undefined; id = todo.pop()) {
+      removed.push(id);
+      todo.push(...(this.createdBy.get(id) ?? []));
+      this.createdBy.delete(id);
+      const state = this.nodes.get(id)?.state;
+      if (state === 'ran' || state === 'done') this.ranCount--;
+      this.nodes.delete(id);
+      this.specs.delete(id);
+      this.inDegree.delete(id);
+      this.failedIds.delete(id);
+      this.creatorOf.delete(id);
+    }
+    const gone = new Set(removed);
+    const queued = this.readyQueue.filter((id) => !gone.has(id));
+    this.readyQueue.splice(0, this.readyQueue.length, ...queued);
+    this.ranCount--;
+    node.returnValue = undefined;
+    node.children = [];
+    node.followOns = [];
+    node.childrenLeft = 0;
+    node.followOnsLeft = 0;
+    this.makeReady(node);
+    return removed;
   }
 
   get failed(): ReadonlySet<string> {

@@ -130,6 +130,12 @@ export class WorkflowRunner {
   private readonly issued = new Set<string>();
   private readonly failures: FailedJob[] = [];
   private readonly pendingDeletes: string[] = [];
+  /**
+   * Checkpoint jobs to rerun, each with the job below it that failed for good: rerun once nothing
+   * below them runs any more (Toil waits for the subtree too); what below them becomes ready
+   * meanwhile is not issued, since the rerun replaces it.
+   */
+  private readonly rerunning = new Map<string, string>();
   private busy = 0;
   private jobsRun = 0;
   private generation = 0;
@@ -246,6 +252,7 @@ export class WorkflowRunner {
 
   private issue(jobId: string): void {
     if (this.done) return;
+    for (const ck of this.rerunning.keys()) if (this.graph.isBelow(jobId, ck)) return;
     const spec = this.graph.spec(jobId);
     const a = this.attemptsOf(jobId);
     const attempt = a.next++;
@@ -467,6 +474,51 @@ export class WorkflowRunner {
       { job: name, jobId, attempts },
       `job '${name}' failed ${attempts} time(s); giving up on it\n${reason}`,
     );
+    const checkpoint = this.graph.checkpointAbove(jobId);
+    if (checkpoint !== undefined && !this.rerunning.has(checkpoint)) this.rerunning.set(checkpoint, jobId);
+  }
+
+  /**
+   * Toil's checkpoint: once nothing below a checkpoint whose subtree failed runs any more, it
+   * runs again (a retry spent) after what it added is forgotten, or, with no retry left, fails
+   * for good itself, which may rerun a checkpoint above it in turn.
+   */
+  private rerunCheckpoints(): void {
+    if (this.done || this.busy > 0) return;
+    for (const [checkpoint, failed] of [...this.rerunning]) {
+      if ([...this.issued].some((id) => this.graph.isBelow(id, checkpoint))) continue;
+      this.rerunning.delete(checkpoint);
+      const name = this.graph.spec(checkpoint).name;
+      const failedName = this.graph.spec(failed).name;
+      const a = this.attemptsOf(checkpoint);
+      if (a.retriesLeft === 0) {
+        this.failForGood(
+          checkpoint,
+          a.tries,
+          `checkpoint job '${name}' has no retries left to run again after job '${failedName}' below it failed for good`,
+        );
+        continue;
+      }
+      a.retriesLeft--;
+      this.log.warn(
+        { job: name, jobId: checkpoint, failed: failedName, retriesLeft: a.retriesLeft },
+        `job '${failedName}' below checkpoint job '${name}' failed for good; running '${name}' again to add its successors anew`,
+      );
+      this.track(() => this.rerunCheckpoint(checkpoint));
+    }
+  }
+
+  private async rerunCheckpoint(checkpoint: string): Promise<void> {
+    // Its commit goes first: a leader killed after this replays the workflow without it and runs
+    // the checkpoint again, and what its old commit declared is out of reach from then on.
+    await this.withIoSlot(() => this.o.store.deleteCommits([checkpoint]));
+    const forgotten = new Set(this.graph.restartCheckpoint(checkpoint));
+    this.failures.splice(0, this.failures.length, ...this.failures.filter((f) => !forgotten.has(f.jobId)));
+    for (const id of forgotten) this.attempts.delete(id);
+    await this.withIoSlot(() => this.o.store.deleteCommits([...forgotten])).catch((e: unknown) =>
+      this.log.warn({ err: coerceError(e) }, 'could not delete the commits a checkpoint rerun replaces'),
+    );
+    for (const id of this.graph.takeReady()) this.issue(id);
   }
 
   /** `r`: the requirements in effect, if known (promised ones resolved); else as declared. */
@@ -493,6 +545,7 @@ export class WorkflowRunner {
       .finally(() => {
         this.busy--;
         this.progress();
+        this.rerunCheckpoints();
         this.checkFinished();
       });
   }

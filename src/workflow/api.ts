@@ -29,6 +29,12 @@ export interface Requirements {
   readonly preemptible?: boolean;
   /** Expected run time ("30s", "5m", or seconds); informs scheduling, never kills the job. */
   readonly walltime?: string | number;
+  /**
+   * Toil's checkpoint job: if a job below it fails for good, the successors it added are dropped
+   * and it runs again to add them anew, until its own retries are spent. It may have no
+   * successors when it is added: it adds them while it runs.
+   */
+  readonly checkpoint?: boolean;
 }
 
 /**

@@ -30,6 +30,7 @@ interface MutableSpec {
   requirements: DeclaredRequirements;
   children: string[];
   followOns: string[];
+  checkpoint?: true;
 }
 
 /** What encapsulate()'s own jobs ask for: they run nothing (Toil gives its end 0.1 core, 512M). */
@@ -134,13 +135,16 @@ export class JobCollector {
         `job '${def.name}' is not defined at the top level of the workflow module (its defineJob ran inside a function, which a worker that loads the module never calls): move defineJob('${def.name}', ...) to the top level`,
       );
     }
+    this.refuseCheckpointSuccessor(at, def.name);
+    const requirements = { ...def.requirements, ...overrides };
     const spec: MutableSpec = {
       id: randomUUID(),
       name: def.name,
       input: encodeValue(input, `input of job '${def.name}'`),
-      requirements: parseRequirements({ ...def.requirements, ...overrides }, def.name),
+      requirements: parseRequirements(requirements, def.name),
       children: [],
       followOns: [],
+      ...(parseCheckpoint(requirements.checkpoint, def.name) ? { checkpoint: true as const } : {}),
     };
     // Judged when the adding job ends: an edge added later may still order the producer first.
     const refusals = this.unfinishedProducers(spec, at);
@@ -155,6 +159,18 @@ export class JobCollector {
     return id === ADDING_JOB ? this.adding : this.created.get(id)!;
   }
 
+  /**
+   * Toil's rule: a checkpoint job has no successors when it is added, so that all it leads to
+   * comes from its own run, which a rerun replaces whole.
+   */
+  private refuseCheckpointSuccessor(at: Placement, successor: string): void {
+    const parent = at.parent === ADDING_JOB ? undefined : this.created.get(at.parent);
+    if (!parent?.checkpoint) return;
+    throw new JobDeclarationError(
+      `${at.kind === 'child' ? 'addChild' : 'addFollowOn'}: job '${parent.name}' is a checkpoint job, which may have no successors when it is added (as in Toil: a rerun must define them anew), so '${successor}' cannot be added to it here: add '${successor}' from inside '${parent.name}' (job.${at.kind === 'child' ? 'addChild' : 'addFollowOn'}) while it runs`,
+    );
+  }
+
   private nameOf(id: string): string {
     return id === ADDING_JOB ? this.addingJobName : this.created.get(id)!.name;
   }
@@ -165,6 +181,7 @@ export class JobCollector {
     const role = at.kind === 'child' ? 'a child' : 'a follow-on';
     const from = this.nameOf(at.parent);
     const target = this.created.get(to.jobId);
+    if (target) this.refuseCheckpointSuccessor(at, to.name);
     if (!target)
       throw new JobDeclarationError(
         `${verb}: job '${to.name}' was added by another job (or another run of start), and an edge may only join jobs the same job added: add the job again where it is wanted, or pass its value on with rv()`,
@@ -449,7 +466,15 @@ function silentlyChanged(v: unknown): string | undefined {
   return undefined;
 }
 
-const REQUIREMENTS: readonly string[] = ['cores', 'memory', 'disk', 'preemptable', 'preemptible', 'walltime'];
+const REQUIREMENTS: readonly string[] = [
+  'cores',
+  'memory',
+  'disk',
+  'preemptable',
+  'preemptible',
+  'walltime',
+  'checkpoint',
+];
 
 /** Other names people give a requirement, and what Toil jobs take that toil-ts does not do. */
 const MEANT: Readonly<Record<string, string>> = {
@@ -459,7 +484,6 @@ const MEANT: Readonly<Record<string, string>> = {
   threads: 'did you mean cores?',
   storage: 'did you mean disk?',
   accelerators: 'toil-ts schedules no accelerators (GPUs), so the job would run without them',
-  checkpoint: 'toil-ts has no checkpoint jobs (a successor that fails for good does not run this job again)',
 };
 
 /**
@@ -472,7 +496,7 @@ export function parseRequirements(req: Requirements, jobName: string): DeclaredR
     if (REQUIREMENTS.includes(key) || value === undefined) continue;
     const hint = MEANT[key] ?? suggestNames(key, REQUIREMENTS).map((k) => `did you mean ${k}?`)[0];
     throw new JobDeclarationError(
-      `job '${jobName}': unknown requirement '${key}' (expected cores, memory, disk, preemptable or walltime${hint ? `; ${hint}` : ''})`,
+      `job '${jobName}': unknown requirement '${key}' (expected cores, memory, disk, preemptable, walltime or checkpoint${hint ? `; ${hint}` : ''})`,
     );
   }
   const promised: Record<string, Json> = {};
@@ -516,6 +540,14 @@ export function parseRequirements(req: Requirements, jobName: string): DeclaredR
     out.walltimeMs = ms;
   }
   return out;
+}
+
+/** Whether a job is a checkpoint (Toil's `checkpoint=True`): a boolean, as Toil takes it. */
+function parseCheckpoint(v: unknown, jobName: string): boolean {
+  if (v === undefined || typeof v === 'boolean') return v === true;
+  throw new JobDeclarationError(
+    `job '${jobName}': checkpoint must be true or false, got ${JSON.stringify(v)}`,
+  );
 }
 
 /** As Toil takes it: a boolean, 'true'/'false' in any case, or 1/0; null for anything else. */

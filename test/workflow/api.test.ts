@@ -48,7 +48,7 @@ t.test('requirements: sizes in units as Toil reads them, preemptible accepted, b
   const loose = (r: Record<string, unknown>): Requirements => r;
   t.throws(
     () => parseRequirements(loose({ mem: '8G' }), 'm'),
-    /^job 'm': unknown requirement 'mem' \(expected cores, memory, disk, preemptable or walltime; did you mean memory\?\)$/,
+    /^job 'm': unknown requirement 'mem' \(expected cores, memory, disk, preemptable, walltime or checkpoint; did you mean memory\?\)$/,
   );
   t.throws(
     () => parseRequirements(loose({ coers: 2 }), 'c'),
@@ -514,6 +514,35 @@ t.test(
     // A job added beside the encapsulation may not take its value: it could start first.
     c.declare(j, e.rv());
     t.throws(() => c.checkComplete(), /may start before 'api-test-encapsulate' has finished/);
+    t.end();
+  },
+);
+
+t.test(
+  "checkpoint jobs: the flag travels in the job's spec; a successor on its handle (new job or edge) is refused naming both",
+  (t) => {
+    const work = defineJob<number, number>('api-test-ck-work', (_j, n) => n);
+    const ck = defineJob<number, number>('api-test-ck', { checkpoint: true }, (_j, n) => n);
+    const c = new JobCollector();
+    const h = c.declare(ck, 1);
+    const plain = c.declare(work, 2, { checkpoint: false });
+    const viaOverride = c.declare(work, 3, { checkpoint: true });
+    const specs = new Map(c.specs().map((s) => [s.id, s]));
+    t.equal(specs.get(h.jobId)!.checkpoint, true);
+    t.equal(specs.get(plain.jobId)!.checkpoint, undefined);
+    t.equal(specs.get(viaOverride.jobId)!.checkpoint, true);
+    t.equal(specs.get(h.jobId)!.requirements.cores, undefined, 'not a requirement of the node');
+    const refused = /job 'api-test-ck' is a checkpoint job, which may have no successors when it is added/;
+    t.throws(() => h.addChild(work, 1), refused);
+    t.throws(() => h.addFollowOn(work, 1), refused);
+    t.throws(() => h.addChild(plain), refused, 'an edge from it to an existing job too');
+    t.same(c.specs().find((s) => s.id === h.jobId)!.children, [], 'nothing was added');
+    plain.addChild(h);
+    h.encapsulate().addChild(work, 4);
+    t.throws(
+      () => c.declare(work, 1, { checkpoint: 'yes' as never }),
+      /^job 'api-test-ck-work': checkpoint must be true or false, got "yes"$/,
+    );
     t.end();
   },
 );
