@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { RealClock } from '../common/clock.js';
 import { UserInputError, coerceError } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/log.js';
+import { UnreadOutput, outputDrained } from '../common/unreadOutput.js';
 import { ConfigReloader } from '../leader/configReloader.js';
 import { ConsoleOutput } from '../leader/consoleOutput.js';
 import { parseLeaderConfig, restartOnlyChanges, type LeaderConfig } from '../leader/leaderConfig.js';
@@ -102,13 +103,15 @@ async function runLeader(path: string, port: number | undefined): Promise<number
   let config: LeaderConfig = withFlags(parseLeaderConfig(text, catalogue, path));
   await assertPortFree(config.http.host, config.http.port, path);
   const clock = new RealClock();
-  // A person at a terminal reads lines; a log collector (no terminal) gets pino's JSON.
+  // A person at a terminal reads lines; a log collector (no terminal) gets pino's JSON, through a
+  // destination that neither blocks nor fails the daemon when nobody reads it.
   const log = createLogger({
     level: config.logLevel,
-    ...(process.stdout.isTTY
-      ? { destination: new ConsoleOutput(process.stdout, clock).logDestination() }
-      : {}),
+    destination: process.stdout.isTTY
+      ? new ConsoleOutput(process.stdout, clock).logDestination()
+      : new UnreadOutput(process.stdout),
   });
+  const stderr = new UnreadOutput(process.stderr);
   const metrics = createLeaderMetrics();
   keepRunningOnStrayErrors(log);
   const { startLeader } = await import('../main/leader.js');
@@ -139,7 +142,7 @@ async function runLeader(path: string, port: number | undefined): Promise<number
     text,
   );
   reloader.start();
-  process.stderr.write(
+  stderr.write(
     `toil leader: status page at ${started.url}/, status at ${started.url}/status (health ${started.url}/healthz, metrics ${started.url}/metrics)` +
       (started.embedded ? `; local cloud: EC2 ${started.embedded.ec2Url}, ${started.embedded.engine}` : '') +
       '\n',
@@ -175,5 +178,15 @@ async function runLeader(path: string, port: number | undefined): Promise<number
     });
   });
   await stopped;
-  return signals > 1 ? 130 : stateTaken ? 1 : 0;
+  const code = signals > 1 ? 130 : stateTaken ? 1 : 0;
+  // Stopped, its state committed. Output a reader has not taken (a pipe nobody reads) would hold
+  // the process for ever: it gets OUTPUT_DRAIN_MS, then the daemon exits without it.
+  await outputDrained([process.stdout, process.stderr], OUTPUT_DRAIN_MS);
+  if (signals > 1 || pendingOutput()) process.exit(code);
+  return code;
 }
+
+/** How long a stopped daemon waits for the reader of its output before it exits without it. */
+const OUTPUT_DRAIN_MS = 2000;
+
+const pendingOutput = (): boolean => process.stdout.writableLength > 0 || process.stderr.writableLength > 0;
