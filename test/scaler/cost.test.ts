@@ -715,6 +715,8 @@ t.test('scale-down rules', async (t) => {
     terminate?: string[];
     undrain?: string[];
     launch?: number;
+    launched?: string[];
+    note?: RegExp;
   }[] = [
     {
       name: 'an idle node past idleGrace is drained and terminated in the same plan',
@@ -775,6 +777,36 @@ t.test('scale-down rules', async (t) => {
       launch: 1,
     },
     {
+      name: 'a static node that never registered within bootTimeout is kept, and its work gets a new node',
+      nodes: [
+        node('s', { state: 'booting', launchedAt: NOW - 20 * 60_000, registeredAt: undefined, static: true }),
+      ],
+      queued: 2,
+      terminate: [],
+      launch: 1,
+      note: /1 static node\(s\) never registered as agents within bootTimeout 15m00s: s \(c5\.large, launched 20m00s ago\); kept/,
+    },
+    {
+      name: 'a static node that never registered is terminated when retireStaticNodes says so',
+      nodes: [
+        node('s', { state: 'booting', launchedAt: NOW - 20 * 60_000, registeredAt: undefined, static: true }),
+      ],
+      extra: { retireStaticNodes: true },
+      queued: 2,
+      terminate: ['s'],
+      launch: 1,
+    },
+    {
+      name: 'a static node that never registered holds its maxNodes slot',
+      nodes: [
+        node('s', { state: 'booting', launchedAt: NOW - 20 * 60_000, registeredAt: undefined, static: true }),
+      ],
+      extra: { maxNodes: [1, 1] },
+      queued: 2,
+      terminate: [],
+      launched: [],
+    },
+    {
       name: 'maxNodes lowered under a running cluster: the least useful node is drained',
       nodes: [node('a'), node('b')],
       running: [running('r', 'a')],
@@ -810,6 +842,8 @@ t.test('scale-down rules', async (t) => {
         `${row.name}: undrain`,
       );
     if (row.launch !== undefined) t.equal(total(p), row.launch, `${row.name}: launch`);
+    if (row.launched) t.same(launched(p), row.launched, `${row.name}: launched`);
+    if (row.note) t.match(p.notes.join('\n'), row.note, `${row.name}: said in the plan's notes`);
     for (const a of [...p.drain, ...p.terminate, ...p.undrain])
       t.ok(a.reason.length > 10, `${row.name}: reason given`);
   }

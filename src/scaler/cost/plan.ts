@@ -174,10 +174,17 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
   const waiting: WaitingJobs[] = [];
   const notes: string[] = [];
 
-  // 2. Nodes that never registered.
+  // 2. Nodes that never registered. A static one (launch-cluster --workers, or another leader's)
+  // is the operator's: it is kept, as every other static node is unless retireStaticNodes, but no
+  // work is planned onto it (it may never run any), so its work gets new nodes instead.
   const failed = new Set<string>();
+  const unregisteredStatic: ExistingNode[] = [];
   for (const n of snapshot.nodes) {
     if (n.state === 'booting' && (now - n.launchedAt) / 1000 > config.bootTimeoutSeconds) {
+      if (n.static && !config.retireStaticNodes) {
+        unregisteredStatic.push(n);
+        continue;
+      }
       failed.add(n.id);
       terminate.push({
         nodeId: n.id,
@@ -185,8 +192,17 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
       });
     }
   }
+  if (unregisteredStatic.length > 0)
+    notes.push(
+      `${unregisteredStatic.length} static node(s) never registered as agents within bootTimeout ` +
+        `${formatDuration(config.bootTimeoutSeconds * 1000)}: ${unregisteredStatic
+          .slice(0, 3)
+          .map((n) => `${n.id} (${n.instanceType}, launched ${formatDuration(now - n.launchedAt)} ago)`)
+          .join(', ')}${unregisteredStatic.length > 3 ? ', …' : ''}; kept (static capacity is the ` +
+        "operator's; scaler.retireStaticNodes: true terminates them), but no work is planned onto them",
+    );
   const live = snapshot.nodes.filter((n) => !failed.has(n.id));
-  const active = live.filter((n) => n.state !== 'draining');
+  const active = live.filter((n) => n.state !== 'draining' && !unregisteredStatic.includes(n));
   const draining = live.filter((n) => n.state === 'draining');
 
   // 3. Existing capacity, busiest first.
@@ -690,6 +706,13 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
     total: counted.length + leaving.length,
     hourlyCost: live.reduce((s, n) => s + priceOf(n), 0),
   };
+  // A static node that never registered holds no work but is billed, so it holds its limit slot.
+  for (const n of unregisteredStatic) {
+    const idx = nodeTypeIndexOf(config, n.instanceType, n.capacityType);
+    if (idx !== undefined) limits.byType[idx]! += 1;
+    if (n.capacityType === 'spot') limits.spot += 1;
+    limits.total += 1;
+  }
   const existingByOffering = new Map<string, number>();
   for (const n of counted) {
     const idx = nodeTypeIndexOf(config, n.instanceType, n.capacityType);

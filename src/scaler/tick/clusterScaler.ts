@@ -11,7 +11,14 @@ import type { LaunchShortfall, ScalingPlan } from '../types.js';
 import { PlanExecutor, type TickSettings } from './act.js';
 import { ProvisionerCalls } from './calls.js';
 import { ClusterView, type ObservedNode } from './clusterView.js';
-import { staticWorkers, staticWorkersNotice, unownedNodes, unownedWarning } from './unownedNodes.js';
+import {
+  staticNeverRegistered,
+  staticNeverRegisteredWarning,
+  staticWorkers,
+  staticWorkersNotice,
+  unownedNodes,
+  unownedWarning,
+} from './unownedNodes.js';
 import { judgeForeign, retirementLine, type ForeignMark, type RetiredNode } from './deadLeaders.js';
 import { LeaderHeartbeat } from './heartbeat.js';
 import { FatalBackoffs, type FatalLaunchError } from './fatalBackoff.js';
@@ -80,6 +87,8 @@ export class ClusterScaler {
   private observedNodes: ObservedNode[] = [];
   /** Instances of the cluster not ours that the log has named already (each is named once). */
   private readonly unownedTold = new Set<string>();
+  /** Static instances the log has warned of as never registered (each is warned of once). */
+  private readonly unregisteredTold = new Set<string>();
   /** What the leader mark on each instance not ours said at the last tick. */
   private foreignMarks = new Map<string, ForeignMark>();
   private readonly heartbeat: LeaderHeartbeat;
@@ -144,7 +153,7 @@ export class ClusterScaler {
         this.observedJobs = { queued: view.queued.length, running: view.running.length };
         const spot = this.spot.view();
         this.observedNodes = view.observedNodes(exec.state, (n) => priceOfNode(cfg.scaler, n, spot));
-        this.tellUnowned(cfg.scaler.retireStaticNodes);
+        this.tellUnowned(cfg.scaler);
         notices.push(...this.announce(observed.events));
         if (this.o.metrics) exportClusterGauges(this.o.metrics, this.observedNodes, view, this.spot.view());
         const planStart = this.o.clock.now();
@@ -424,7 +433,20 @@ export class ClusterScaler {
     return unownedNodes(this.observedNodes);
   }
 
-  private tellUnowned(retireStaticNodes: boolean): void {
+  private tellUnowned(scaler: ScalerConfig): void {
+    const { retireStaticNodes } = scaler;
+    const now = this.o.clock.now();
+    if (!retireStaticNodes) {
+      const stuck = staticNeverRegistered(this.observedNodes, now, scaler.bootTimeoutSeconds).filter(
+        (n) => !this.unregisteredTold.has(n.id),
+      );
+      for (const n of stuck) this.unregisteredTold.add(n.id);
+      if (stuck.length > 0)
+        this.log.warn(
+          { instances: stuck.map((n) => n.id) },
+          staticNeverRegisteredWarning(stuck, now, scaler.bootTimeoutSeconds),
+        );
+    }
     const workers = staticWorkers(this.observedNodes).filter((n) => !this.unownedTold.has(n.id));
     for (const n of workers) this.unownedTold.add(n.id);
     if (workers.length > 0)

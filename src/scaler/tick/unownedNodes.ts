@@ -1,3 +1,4 @@
+import { formatDuration } from '../../common/units.js';
 import type { ObservedNode } from './clusterView.js';
 import type { ForeignMark } from './deadLeaders.js';
 import type { PriceSource } from './nodePrice.js';
@@ -16,6 +17,36 @@ export function unownedNodes(nodes: readonly ObservedNode[]): ObservedNode[] {
 /** The workers `launch-cluster --workers` started (tagged so): the cluster's own static capacity. */
 export function staticWorkers(nodes: readonly ObservedNode[]): ObservedNode[] {
   return nodes.filter((n) => n.static === true && n.staticWorker === true);
+}
+
+/**
+ * Static instances (not launched by this leader) whose agent has not registered bootTimeout after
+ * their launch. The policy keeps them, as it keeps all static capacity, and plans no work onto them.
+ */
+export function staticNeverRegistered(
+  nodes: readonly ObservedNode[],
+  now: number,
+  bootTimeoutSeconds: number,
+): ObservedNode[] {
+  return nodes.filter(
+    (n) => n.static === true && n.state === 'booting' && (now - n.launchedAt) / 1000 > bootTimeoutSeconds,
+  );
+}
+
+/** The warning logged once for static instances that never registered. */
+export function staticNeverRegisteredWarning(
+  fresh: readonly ObservedNode[],
+  now: number,
+  bootTimeoutSeconds: number,
+): string {
+  return (
+    `${fresh.length} static instance(s) this leader did not launch never registered as agents within ` +
+    `bootTimeout ${formatDuration(bootTimeoutSeconds * 1000)}: ${fresh.map((n) => describe(n, now)).join(', ')}; ` +
+    "kept (static capacity is not the scaler's to terminate) but no work is planned onto them, so they bill " +
+    'for nothing until their agent joins: look at their boot (toil ssh-cluster, the instance console), or ' +
+    `terminate them (aws ec2 terminate-instances --instance-ids ${fresh.map((n) => n.id).join(' ')}); ` +
+    'scaler.retireStaticNodes: true terminates them after bootTimeout'
+  );
 }
 
 /** The line logged once (INFO) for static workers not told of before: what they are and cost. */

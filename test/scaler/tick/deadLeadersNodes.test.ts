@@ -4,7 +4,13 @@ import { LEADER_HEARTBEAT_TAG, LEADER_TAG, readHeartbeat } from '../../../src/po
 import { STATIC_WORKER_TAG } from '../../../src/ports/provisioner.js';
 import { ClusterScaler } from '../../../src/scaler/tick/clusterScaler.js';
 import { localClusterWithLeader } from '../../fixtures/ec2Local.js';
-import { FakeAgents, MemoryTickStore, capturedLog, tickTestConfig } from '../../fixtures/leaderFakes.js';
+import {
+  FakeAgents,
+  MemoryTickStore,
+  capturedLog,
+  preemptableJobs,
+  tickTestConfig,
+} from '../../fixtures/leaderFakes.js';
 
 /**
  * Worker instances of a leader that is gone (killed with -9, never resumed) are retired by another
@@ -53,6 +59,17 @@ async function leaderWithANode(c: Awaited<ReturnType<typeof cluster>>, id: strin
   if (!node) throw new Error(`leader ${id} launched nothing`);
   a.agents.register(node);
   return { ...a, node };
+}
+
+/** A worker as `launch-cluster --workers` starts one (tagged as the cluster's static capacity). */
+async function launchStaticWorker(c: Awaited<ReturnType<typeof cluster>>, clientToken: string) {
+  const { nodes } = await c.provisioner.launch({
+    offering: { instanceType: 't2.medium', zone: 'us-west-2a', market: 'on-demand' },
+    count: 1,
+    clientToken,
+    staticWorker: true,
+  });
+  return nodes;
 }
 
 /** Another leader started on the cluster ticks every hour for a day and never retires `node`. */
@@ -189,12 +206,7 @@ t.test(
   "a worker launch-cluster --workers started is the cluster's static capacity: said once at INFO, not warned of, kept",
   async (t) => {
     const c = await cluster(t, 'workers');
-    const { nodes } = await c.provisioner.launch({
-      offering: { instanceType: 't2.medium', zone: 'us-west-2a', market: 'on-demand' },
-      count: 1,
-      clientToken: 'workers-w0',
-      staticWorker: true,
-    });
+    const nodes = await launchStaticWorker(c, 'workers-w0');
     const id = nodes[0]!.instanceId;
     t.equal(nodes[0]!.tags[STATIC_WORKER_TAG], 'launch-cluster', 'tagged at launch, through EC2');
     c.agents.register(id);
@@ -253,6 +265,42 @@ t.test(
       await mark(),
       { leaderId: 'leader-a', at: c.clock.now(), everyMs: 5 * MIN },
       'the restarted leader beats over the kept mark',
+    );
+  },
+);
+
+t.test(
+  'a static worker whose agent never registers is kept past bootTimeout, warned of once, and its work gets a node of ours',
+  async (t) => {
+    const c = await cluster(t, 'stuck');
+    const nodes = await launchStaticWorker(c, 'stuck-w0');
+    const id = nodes[0]!.instanceId;
+    const b = c.leader('leader-b', { maxNodes: 2 });
+    await b.scaler.restore();
+    for (let h = 0; h < 24; h++) {
+      const { report } = await b.scaler.tick();
+      t.notOk(report.terminated.includes(id), `hour ${h}: not terminated`);
+      await c.clock.advance(60 * MIN);
+    }
+    t.ok(
+      (await c.workers()).some((n) => n.instanceId === id),
+      'still running a day later',
+    );
+    const warned = b.lines.filter((l) => l.level === 40 && l.msg.includes('never registered'));
+    t.equal(warned.length, 1, 'warned of once');
+    t.match(
+      warned[0]?.msg,
+      `1 static instance(s) this leader did not launch never registered as agents within bootTimeout 5m00s: ${id} (t2.medium on-demand`,
+    );
+    t.match(warned[0]?.msg, 'kept (static capacity is not the scaler');
+    // Work queued now is planned onto a node of ours, not onto the one that never registered.
+    b.agents.queued = [{ ...preemptableJobs(1)[0]!, preemptable: false }];
+    const { report } = await b.scaler.tick();
+    t.equal(report.launched.length, 1, 'a node launched for the queued job');
+    t.match(
+      report.plan.notes.join('\n'),
+      /1 static node\(s\) never registered as agents/,
+      "the plan's notes name it",
     );
   },
 );
