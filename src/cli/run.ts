@@ -34,6 +34,8 @@ export interface RunFlags extends AutoscalingFlags, SlurmRunFlags {
   restart?: boolean;
   clean: string;
   retryCount: string;
+  servicePollingInterval: string;
+  deadlockWait: string;
   preemptableRetries: string;
   preemptibleRetries?: string;
   enableUnlimitedPreemptibleRetries?: boolean;
@@ -92,6 +94,16 @@ export const command: SubCommand = {
       )
       .option('--clean <when>', `delete the job store at the end: ${CLEAN_POLICIES.join('|')}`, 'onSuccess')
       .option('--retryCount <n>', 'times a failed job is tried again', '1')
+      .option(
+        '--servicePollingInterval <seconds>',
+        "how often a service job checks its service and the leader's stop request",
+        '1',
+      )
+      .option(
+        '--deadlockWait <seconds>',
+        'how long every running job may be a service while other jobs wait for room before the run is declared service deadlocked',
+        '60',
+      )
       .option(
         '-e, --setEnv <NAME=VALUE>',
         "set a variable in every job's environment; NAME alone takes this shell's value (repeatable)",
@@ -248,6 +260,8 @@ async function run(
 ): Promise<number> {
   const clean = parseCleanPolicy(f);
   const retryCount = parseCount('--retryCount', f.retryCount);
+  const servicePollMs = parseSeconds('--servicePollingInterval', f.servicePollingInterval) * 1000;
+  const deadlockWaitMs = parseSeconds('--deadlockWait', f.deadlockWait) * 1000;
   const preemptableRetries = parsePreemptableRetries(f);
   const batchSystemName = f.batchSystem;
   if (batchSystemName !== 'single_machine' && batchSystemName !== 'mesos' && batchSystemName !== 'slurm') {
@@ -327,6 +341,8 @@ async function run(
       clean,
       retryCount,
       preemptableRetries,
+      servicePollMs,
+      deadlockWaitMs,
       env: parseSetEnv(f.setEnv),
       defaults,
       batchSystem,
@@ -502,6 +518,14 @@ async function checkIgnoredScalingFlags(f: RunFlags): Promise<string[]> {
   const flags = scalerSectionFromFlags(hasTypes ? f : { ...f, nodeTypes: 't2.medium' }, zone);
   parseScalerFlags(flags, await readCatalogue());
   return given;
+}
+
+/** A positive number of seconds (Toil's service flags take fractions too). */
+function parseSeconds(flag: string, v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw new UserInputError('BAD_FLAG', `${flag} ${v}: expected a positive number of seconds`);
+  return n;
 }
 
 export function parseCount(flag: string, v: string): number {

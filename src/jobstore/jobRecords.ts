@@ -67,6 +67,14 @@ export interface JobSpec {
    * when declared, so all it leads to comes from its commit, which a rerun replaces.
    */
   readonly checkpoint?: true;
+  /**
+   * Toil's service job (`addService`): it runs the service its name defines for as long as the
+   * job it was added to (its host) has successors to run. Not an edge of the graph: the host's
+   * `services` (or its commit's) list it.
+   */
+  readonly service?: true;
+  /** Services added to this job before it ran (its handle's addService). */
+  readonly services?: readonly string[];
 }
 
 /**
@@ -84,6 +92,8 @@ export interface JobTicket {
   readonly module: ModuleRef;
   /** Variables set in the worker's environment while the job runs (Toil's --setEnv). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Set for a service job: how often it checks its service and the leader's stop request. */
+  readonly service?: { readonly pollMs: number };
 }
 
 export interface LogLine {
@@ -106,6 +116,8 @@ export interface JobCommit {
   /** Children and follow-ons added while the job ran (pre-declared ones are in its spec). */
   readonly children: readonly string[];
   readonly followOns: readonly string[];
+  /** Services added while the job ran (job.addService): their specs are among `newJobs`. */
+  readonly services?: readonly string[];
   /** Every job created while the job ran, with their own pre-declared successors. */
   readonly newJobs: readonly JobSpec[];
   /** Files the job deleted; the leader deletes them after reading the commit. */

@@ -11,6 +11,7 @@ import {
 import type {
   FailureLog,
   JobCommit,
+  Json,
   JobTicket,
   LeaderRecord,
   ModuleRef,
@@ -34,6 +35,7 @@ export { CorruptJobStoreError } from './errors.js';
  *   commits/<jobId>          JobCommit — the job ran; conditional create, first attempt wins, immutable
  *                            (deleted only when a checkpoint job reruns: its own and those below it)
  *   logs/<jobId>/<attempt>   FailureLog — why an attempt failed
+ *   services/<jobId>/<attempt>/started|stop  a service job's start value; the leader's stop request
  *   outcome.json             RunOutcomeRecord — how the last leader's run ended
  *   running.json             RunningRecord — what the running leader has issued, and where it runs
  *   files/<uuid>             user files (file store)
@@ -189,6 +191,26 @@ export class JobStore {
   async deleteCommits(jobIds: readonly string[]): Promise<void> {
     this.fence();
     if (jobIds.length > 0) await this.objects.deleteMany(jobIds.map(commitKey));
+  }
+
+  /** A service job's start value, written by the attempt that started it (see WorkflowRunner). */
+  async writeServiceStarted(jobId: string, attempt: number, value: Json): Promise<void> {
+    await this.objects.put(`${serviceKey(jobId, attempt)}/started`, JSON.stringify({ format: 1, value }));
+  }
+
+  /** The start value attempt `attempt` of the service published, once it has. */
+  async readServiceStarted(jobId: string, attempt: number): Promise<{ value: Json } | undefined> {
+    return this.readJson<{ value: Json }>(`${serviceKey(jobId, attempt)}/started`);
+  }
+
+  /** The leader asks the attempt of a service job to stop its service and end. */
+  async requestServiceStop(jobId: string, attempt: number): Promise<void> {
+    this.fence();
+    await this.objects.put(`${serviceKey(jobId, attempt)}/stop`, JSON.stringify({ format: 1 }));
+  }
+
+  async serviceStopRequested(jobId: string, attempt: number): Promise<boolean> {
+    return (await this.objects.head(`${serviceKey(jobId, attempt)}/stop`)) !== undefined;
   }
 
   async readCommit(jobId: string): Promise<JobCommit | undefined> {
@@ -416,7 +438,8 @@ function isRecordKey(key: string): boolean {
     key === RUNNING_KEY ||
     key.startsWith(COMMITS_PREFIX) ||
     key.startsWith('jobs/') ||
-    key.startsWith('logs/')
+    key.startsWith('logs/') ||
+    key.startsWith('services/')
   );
 }
 
@@ -428,6 +451,11 @@ export const SLURM_KEY = 'slurm.json';
 export const OUTCOME_KEY = 'outcome.json';
 export const RUNNING_KEY = 'running.json';
 export const COMMITS_PREFIX = 'commits/';
+
+/** Where a service job's attempt and the leader signal each other (its start, the stop request). */
+function serviceKey(jobId: string, attempt: number): string {
+  return `services/${jobId}/${attempt}`;
+}
 
 export function ticketKey(jobId: string): string {
   return `jobs/${jobId}`;

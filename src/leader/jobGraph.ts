@@ -42,6 +42,14 @@ interface GraphNode {
   childrenLeft: number;
   followOnsLeft: number;
   returnValue: Json | undefined;
+  /** A host's services (Toil's addService), known once it ran; its successors wait for them. */
+  services: readonly string[];
+  /** Of them, those not started yet, and those not ended yet. */
+  servicesToStart: number;
+  servicesRunning: number;
+  /** For a service: the job it was added to, and whether it has started. */
+  host?: string;
+  started?: boolean;
 }
 
 export class JobGraph {
@@ -55,6 +63,8 @@ export class JobGraph {
   /** Which job's commit declared each job (none for those `start` declared), and the reverse. */
   private readonly creatorOf = new Map<string, string>();
   private readonly createdBy = new Map<string, string[]>();
+  /** Services whose host's successors are all done, so they may stop (takeServicesToStop). */
+  private readonly stopQueue: string[] = [];
   readonly rootId: string;
 
   constructor(initialJobs: readonly JobSpec[], rootId: string) {
@@ -96,6 +106,10 @@ export class JobGraph {
   applyCommit(commit: JobCommit): JobSpec[] {
     const node = this.nodes.get(commit.jobId);
     if (!node || (node.state !== 'ready' && node.state !== 'failed')) return [];
+    if (node.spec.service) {
+      this.serviceEnded(node, commit.returnValue);
+      return [];
+    }
     this.register(commit.newJobs, commit.children, commit.followOns);
     for (const s of commit.newJobs) this.creatorOf.set(s.id, commit.jobId);
     if (commit.newJobs.length > 0)
@@ -115,9 +129,91 @@ export class JobGraph {
       this.nodeOf(id, node.spec.id).preds.push({ from: node.spec.id, kind: 'child' });
     for (const id of node.followOns)
       this.nodeOf(id, node.spec.id).preds.push({ from: node.spec.id, kind: 'followOn' });
+    node.services = [...(node.spec.services ?? []), ...(commit.services ?? [])];
+    node.servicesToStart = node.servicesRunning = node.services.length;
+    for (const id of node.services) {
+      const service = this.nodeOf(id, node.spec.id);
+      service.host = node.spec.id;
+      this.makeReady(service);
+    }
+    // Toil: a job's services start before any of its successors runs.
+    if (node.servicesToStart === 0) this.releaseSuccessors(node);
+    return commit.newJobs.slice();
+  }
+
+  /**
+   * A service has started, with `value` (what its start returned, which its rv() promises); once
+   * all of its host's have, the host's successors may run.
+   */
+  serviceStarted(jobId: string, value: Json): void {
+    const node = this.nodes.get(jobId);
+    if (!node?.spec.service || node.started || node.state !== 'ready') return;
+    node.started = true;
+    node.returnValue = value;
+    const host = this.nodes.get(node.host!)!;
+    if (--host.servicesToStart === 0) this.releaseSuccessors(host);
+  }
+
+  /** The service ended (it committed): once all its host's have, the host may be done. */
+  private serviceEnded(node: GraphNode, value: Json): void {
+    if (!node.started) this.serviceStarted(node.spec.id, value);
+    node.state = 'done';
+    node.returnValue = value;
+    this.ranCount++;
+    const host = this.nodes.get(node.host!)!;
+    if (--host.servicesRunning === 0 && host.state === 'ran' && this.successorsDone(host))
+      this.finish([host]);
+  }
+
+  /** The services of `jobId` (a host), as its commit and spec declared them. */
+  servicesOf(jobId: string): readonly string[] {
+    return this.nodes.get(jobId)?.services ?? [];
+  }
+
+  /** The job a service was added to. */
+  hostOf(jobId: string): string | undefined {
+    return this.nodes.get(jobId)?.host;
+  }
+
+  /** Whether the service has started (its value is known). */
+  isStarted(jobId: string): boolean {
+    return this.nodes.get(jobId)?.started === true;
+  }
+
+  /** Services whose host's successors have all completed, since the last call: stop them. */
+  takeServicesToStop(): string[] {
+    return this.stopQueue.splice(0, this.stopQueue.length);
+  }
+
+  /**
+   * Whether `jobId` runs after `ancestor` by the graph's edges (a successor of it, of those, …),
+   * or is one of its services.
+   */
+  isDescendant(jobId: string, ancestor: string): boolean {
+    const todo = [jobId];
+    const seen = new Set(todo);
+    for (let id = todo.pop(); id !== undefined; id = todo.pop()) {
+      const node = this.nodes.get(id);
+      if (!node) continue;
+      const up = [...node.preds.map((e) => e.from), ...(node.host !== undefined ? [node.host] : [])];
+      for (const p of up) {
+        if (p === ancestor) return true;
+        if (!seen.has(p)) {
+          seen.add(p);
+          todo.push(p);
+        }
+      }
+    }
+    return false;
+  }
+
+  private releaseSuccessors(node: GraphNode): void {
     if (node.childrenLeft > 0) for (const id of node.children) this.release(id);
     else this.childrenDone(node);
-    return commit.newJobs.slice();
+  }
+
+  private successorsDone(node: GraphNode): boolean {
+    return node.childrenLeft === 0 && node.followOnsLeft === 0;
   }
 
   /** The job failed for good (retries spent): its successors never run; the workflow cannot finish. */
@@ -180,6 +276,8 @@ export class JobGraph {
     node.followOns = [];
     node.childrenLeft = 0;
     node.followOnsLeft = 0;
+    node.services = [];
+    node.servicesToStart = node.servicesRunning = 0;
     this.makeReady(node);
     return removed;
   }
@@ -261,6 +359,9 @@ export class JobGraph {
       childrenLeft: 0,
       followOnsLeft: 0,
       returnValue: undefined,
+      services: [],
+      servicesToStart: 0,
+      servicesRunning: 0,
     };
     this.nodes.set(id, node);
     return node;
@@ -284,10 +385,21 @@ export class JobGraph {
    * recursion: a chain of follow-ons may be thousands deep.
    */
   private childrenDone(start: GraphNode): void {
-    const finished: GraphNode[] = [];
     if (start.followOnsLeft > 0) for (const id of start.followOns) this.release(id);
-    else finished.push(start);
+    else this.finish([start]);
+  }
+
+  /**
+   * Marks the jobs done whose successors all are, and tells their predecessors, as far up as that
+   * finishes them. A job with services still running waits for them: they are asked to stop now
+   * (Toil: stopped after all the host's successors have completed), and it is done once they end.
+   */
+  private finish(finished: GraphNode[]): void {
     for (let node = finished.pop(); node; node = finished.pop()) {
+      if (node.servicesRunning > 0) {
+        this.stopQueue.push(...node.services);
+        continue;
+      }
       node.state = 'done';
       for (const edge of node.preds) {
         const pred = this.nodes.get(edge.from)!;

@@ -44,6 +44,9 @@ export interface RunWorkflowOptions {
   /** Variables set in each job's environment while it runs (Toil's --setEnv). */
   readonly env?: Readonly<Record<string, string>>;
   readonly preemptableRetries?: number;
+  /** Toil's --servicePollingInterval and --deadlockWait (see WorkflowRunnerOptions). */
+  readonly servicePollMs?: number;
+  readonly deadlockWaitMs?: number;
   readonly onJobLost?: (event: JobLostEvent) => void;
   readonly batchSystem: BatchSystem;
   readonly clock: Clock;
@@ -223,6 +226,8 @@ async function runStarted(
     retryCount: o.retryCount,
     defaults: o.defaults,
     ...(o.preemptableRetries !== undefined ? { preemptableRetries: o.preemptableRetries } : {}),
+    ...(o.servicePollMs !== undefined ? { servicePollMs: o.servicePollMs } : {}),
+    ...(o.deadlockWaitMs !== undefined ? { deadlockWaitMs: o.deadlockWaitMs } : {}),
     ...(o.env ? { env: o.env } : {}),
     ...(o.onJobLost ? { onJobLost: o.onJobLost } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),

@@ -40,6 +40,16 @@ export interface WorkflowRunnerOptions {
   /** Variables set in each job's environment while it runs (Toil's --setEnv). */
   readonly env?: Readonly<Record<string, string>>;
   readonly preemptableRetries?: number;
+  /**
+   * How often a service job checks its service and the leader's stop request, and the leader
+   * looks for services that started (Toil's --servicePollingInterval). Default 1 s.
+   */
+  readonly servicePollMs?: number;
+  /**
+   * How long every running job may be a service, with other issued jobs waiting for room, before
+   * the run is declared service deadlocked (Toil's --deadlockWait). Default 60 s.
+   */
+  readonly deadlockWaitMs?: number;
   /** Called when a job is lost with its node (for metrics and status). */
   readonly onJobLost?: (event: JobLostEvent) => void;
   /** How many tickets the leader writes at once. */
@@ -136,6 +146,17 @@ export class WorkflowRunner {
    * meanwhile is not issued, since the rerun replaces it.
    */
   private readonly rerunning = new Map<string, string>();
+  /** Commits read at start not applied yet: jobs below a service's host wait for it to start. */
+  private replayCommits = new Map<string, JobCommit>();
+  /** Hosts a service of which failed: what below them has not been issued never is. */
+  private readonly brokenHosts = new Set<string>();
+  /** Services asked to stop. */
+  private readonly stopRequested = new Set<string>();
+  /** Attempts ended on purpose (a service deadlock), with the reason they fail for good. */
+  private readonly ending = new Map<string, string>();
+  private servicePoll: AbortController | undefined;
+  private deadlockSince: number | undefined;
+  private deadlockWarned = false;
   private busy = 0;
   private jobsRun = 0;
   private generation = 0;
@@ -181,6 +202,8 @@ export class WorkflowRunner {
     await this.o.batchSystem.start((u) => this.onUpdate(u));
     this.progress();
     for (const id of toIssue) this.issue(id);
+    // A host whose successors all ran before a restart: its services start again only to stop.
+    this.stopFinishedServices();
     this.checkFinished();
     try {
       return await result;
@@ -212,11 +235,13 @@ export class WorkflowRunner {
 
   private replay(commits: ReadonlyMap<string, JobCommit>): string[] {
     const toIssue: string[] = [];
+    this.replayCommits = new Map(commits);
     let ready = this.graph.takeReady();
     while (ready.length > 0) {
       for (const id of ready) {
-        const commit = commits.get(id);
+        const commit = this.replayCommits.get(id);
         if (commit) {
+          this.replayCommits.delete(id);
           this.graph.applyCommit(commit);
           this.pendingDeletes.push(...commit.deletedFiles);
           this.replayed++;
@@ -250,10 +275,31 @@ export class WorkflowRunner {
     return a;
   }
 
+  /**
+   * Issues the jobs that became ready; one whose commit was read at start (below a service's
+   * host, which waited for its services to start again) is applied instead.
+   */
+  private dispatchReady(): void {
+    for (let ready = this.graph.takeReady(); ready.length > 0; ready = this.graph.takeReady())
+      for (const id of ready) {
+        const commit = this.replayCommits.get(id);
+        if (!commit) {
+          this.issue(id);
+          continue;
+        }
+        this.replayCommits.delete(id);
+        for (const s of this.graph.applyCommit(commit)) this.checkFits(s);
+        this.pendingDeletes.push(...commit.deletedFiles);
+        this.replayed++;
+      }
+  }
+
   private issue(jobId: string): void {
     if (this.done) return;
     for (const ck of this.rerunning.keys()) if (this.graph.isBelow(jobId, ck)) return;
+    for (const host of this.brokenHosts) if (this.graph.isDescendant(jobId, host)) return;
     const spec = this.graph.spec(jobId);
+    if (spec.service) this.watchServices();
     const a = this.attemptsOf(jobId);
     const attempt = a.next++;
     a.tries++;
@@ -301,6 +347,7 @@ export class WorkflowRunner {
         requirements: declared,
         module: this.workflow.module,
         ...(this.o.env && Object.keys(this.o.env).length > 0 ? { env: this.o.env } : {}),
+        ...(spec.service ? { service: { pollMs: this.servicePollMs() } } : {}),
       };
       await this.withIoSlot(() => this.o.store.writeTicket(ticket));
       await this.o.batchSystem.issue({
@@ -319,6 +366,14 @@ export class WorkflowRunner {
   private onUpdate(update: JobUpdate): void {
     if (this.done || !this.issued.has(update.jobId)) return;
     this.issued.delete(update.jobId);
+    this.stopRequested.delete(update.jobId);
+    const ended = this.ending.get(update.jobId);
+    if (ended !== undefined) {
+      this.ending.delete(update.jobId);
+      this.failForGood(update.jobId, this.attemptsOf(update.jobId).tries, ended);
+      this.track(async () => {});
+      return;
+    }
     this.track(async () => {
       switch (update.outcome) {
         case 'succeeded':
@@ -340,6 +395,8 @@ export class WorkflowRunner {
   private onLost(update: JobUpdate): Promise<void> | undefined {
     const a = this.attemptsOf(update.jobId);
     const spec = this.graph.spec(update.jobId);
+    // A service started again would hand its host's successors another value than it gave before.
+    if (spec.service) return this.onFailed(update, `service lost (${update.message ?? 'its node is gone'})`);
     const cap = this.o.preemptableRetries ?? 3;
     a.lost++;
     const onSpot = !a.onDemand && resolveRequirements(spec.requirements, this.o.defaults).preemptable;
@@ -408,7 +465,8 @@ export class WorkflowRunner {
       { job: spec.name, jobId: update.jobId, attempt: update.attempt, wallTimeMs: commit.wallTimeMs },
       'job completed',
     );
-    for (const id of this.graph.takeReady()) this.issue(id);
+    this.stopFinishedServices();
+    this.dispatchReady();
   }
 
   private async onFailed(update: JobUpdate, why?: string): Promise<void> {
@@ -438,7 +496,8 @@ export class WorkflowRunner {
     // failed job's log too): it comes out as a successful job's lines do, before the verdict.
     if (failureLog) this.printJobLog(spec.name, update.jobId, failureLog.logs);
     const a = this.attemptsOf(update.jobId);
-    if (a.retriesLeft > 0) {
+    // A service is not tried again: its host's successors may hold the value it started with.
+    if (a.retriesLeft > 0 && !spec.service) {
       a.retriesLeft--;
       this.log.warn(
         { job: spec.name, jobId: update.jobId, attempt: update.attempt, retriesLeft: a.retriesLeft },
@@ -474,8 +533,118 @@ export class WorkflowRunner {
       { job: name, jobId, attempts },
       `job '${name}' failed ${attempts} time(s); giving up on it\n${reason}`,
     );
+    const host = this.graph.hostOf(jobId);
+    if (host !== undefined) {
+      // Toil: the host's successors depend on its services; its other services are told to quit.
+      this.brokenHosts.add(host);
+      this.log.warn(
+        { job: name, jobId, host: this.graph.spec(host).name },
+        `service '${name}' of job '${this.graph.spec(host).name}' failed: the successors of '${this.graph.spec(host).name}' not started yet will not run, and its other services are stopped`,
+      );
+      for (const s of this.graph.servicesOf(host)) this.requestStop(s);
+    }
     const checkpoint = this.graph.checkpointAbove(jobId);
     if (checkpoint !== undefined && !this.rerunning.has(checkpoint)) this.rerunning.set(checkpoint, jobId);
+  }
+
+  private servicePollMs(): number {
+    return this.o.servicePollMs ?? 1000;
+  }
+
+  /** Asks a running service job to stop its service and end (its attempt polls for this). */
+  private requestStop(jobId: string): void {
+    if (!this.issued.has(jobId) || this.stopRequested.has(jobId)) return;
+    this.stopRequested.add(jobId);
+    const attempt = this.attemptsOf(jobId).next - 1;
+    this.track(() => this.withIoSlot(() => this.o.store.requestServiceStop(jobId, attempt)));
+  }
+
+  /** Services whose host's successors have all completed: Toil stops them then. */
+  private stopFinishedServices(): void {
+    for (const id of this.graph.takeServicesToStop()) this.requestStop(id);
+  }
+
+  /**
+   * Watches the services while any runs: which have started (their successors may run then), and
+   * whether the workflow is service deadlocked. Started with the first service issued, so a
+   * workflow without services polls nothing.
+   */
+  private watchServices(): void {
+    if (this.servicePoll) return;
+    const poll = new AbortController();
+    this.servicePoll = poll;
+    const loop = async (): Promise<void> => {
+      while (!this.done) {
+        await this.o.clock.sleep(this.servicePollMs(), poll.signal);
+        const starting = [...this.issued].filter(
+          (id) => this.graph.spec(id).service && !this.graph.isStarted(id),
+        );
+        for (const id of starting) {
+          const attempt = this.attemptsOf(id).next - 1;
+          const started = await this.withIoSlot(() => this.o.store.readServiceStarted(id, attempt));
+          if (!started || this.done || !this.issued.has(id)) continue;
+          this.graph.serviceStarted(id, started.value);
+          this.log.info(
+            { job: this.graph.spec(id).name, jobId: id },
+            `service '${this.graph.spec(id).name}' started`,
+          );
+          this.stopFinishedServices();
+          this.dispatchReady();
+        }
+        this.checkServiceDeadlock();
+        this.progress();
+        this.checkFinished();
+      }
+    };
+    this.track(async () => {
+      loop().catch((e: unknown) => {
+        if (!poll.signal.aborted) this.stop(coerceError(e));
+      });
+    });
+  }
+
+  /**
+   * Toil's service deadlock (its --deadlockWait): every running job is a service while other
+   * issued jobs wait for room they hold, so the hosts' successors can never start. Said when seen;
+   * after the wait the services are stopped and they and the waiting jobs fail for good, naming it.
+   */
+  private checkServiceDeadlock(): void {
+    const running = this.o.batchSystem.runningJobs?.().filter((r) => this.issued.has(r.jobId));
+    const services = running?.filter((r) => this.graph.spec(r.jobId).service) ?? [];
+    const waiting = [...this.issued].filter((id) => !running?.some((r) => r.jobId === id));
+    if (!running || running.length === 0 || services.length < running.length || waiting.length === 0) {
+      if (this.deadlockWarned)
+        this.log.info('potential service deadlock resolved: jobs other than services run');
+      this.deadlockSince = undefined;
+      this.deadlockWarned = false;
+      return;
+    }
+    const now = this.o.clock.now();
+    const wait = this.o.deadlockWaitMs ?? 60_000;
+    const names = services.map((r) => `'${this.graph.spec(r.jobId).name}'`).join(', ');
+    // A job just issued takes a moment to start: only a lasting state is worth a word.
+    this.deadlockSince ??= now;
+    const stuckFor = now - this.deadlockSince;
+    if (!this.deadlockWarned && stuckFor >= Math.min(5_000, wait / 2)) {
+      this.deadlockWarned = true;
+      this.log.warn(
+        { services: services.length, waiting: waiting.length },
+        `potential service deadlock: all ${running.length} running job(s) are services (${names}) while ${waiting.length} issued job(s) wait for room; waiting ${Math.round((wait - stuckFor) / 1000)} s more (--deadlockWait) for one to start`,
+      );
+    }
+    if (stuckFor < wait) return;
+    const reason = `the workflow is service deadlocked: all ${running.length} running job(s) have been services (${names}) for at least ${Math.round(wait / 1000)} s (--deadlockWait) while ${waiting.length} issued job(s) waited for the room they hold; give the batch system more room (--maxCores, --maxMemory) or the services less`;
+    this.log.error(reason);
+    this.deadlockSince = undefined;
+    this.deadlockWarned = false;
+    for (const r of services) {
+      this.ending.set(r.jobId, reason);
+      this.requestStop(r.jobId);
+    }
+    for (const id of waiting) {
+      this.ending.set(id, reason);
+      this.track(() => this.o.batchSystem.kill(id));
+    }
   }
 
   /**
@@ -486,7 +655,10 @@ export class WorkflowRunner {
   private rerunCheckpoints(): void {
     if (this.done || this.busy > 0) return;
     for (const [checkpoint, failed] of [...this.rerunning]) {
-      if ([...this.issued].some((id) => this.graph.isBelow(id, checkpoint))) continue;
+      const below = [...this.issued].filter((id) => this.graph.isBelow(id, checkpoint));
+      // Its services would run on for successors that will not run: Toil tells them to quit.
+      for (const id of below) if (this.graph.spec(id).service) this.requestStop(id);
+      if (below.length > 0) continue;
       this.rerunning.delete(checkpoint);
       const name = this.graph.spec(checkpoint).name;
       const failedName = this.graph.spec(failed).name;
@@ -506,6 +678,20 @@ export class WorkflowRunner {
       );
       this.track(() => this.rerunCheckpoint(checkpoint));
     }
+    this.stopIdleServices();
+  }
+
+  /**
+   * When every job still issued is a service that has started, nothing can make their hosts'
+   * successors complete any more (one failed, or waits behind a failure): they are stopped, so the
+   * run can end rather than wait for them for ever.
+   */
+  private stopIdleServices(): void {
+    const issued = [...this.issued];
+    // A checkpoint about to run again (or running again) will add successors that may need them.
+    if (issued.length === 0 || this.rerunning.size > 0 || this.busy > 0) return;
+    if (!issued.every((id) => this.graph.spec(id).service && this.graph.isStarted(id))) return;
+    for (const id of issued) this.requestStop(id);
   }
 
   private async rerunCheckpoint(checkpoint: string): Promise<void> {
@@ -514,11 +700,16 @@ export class WorkflowRunner {
     await this.withIoSlot(() => this.o.store.deleteCommits([checkpoint]));
     const forgotten = new Set(this.graph.restartCheckpoint(checkpoint));
     this.failures.splice(0, this.failures.length, ...this.failures.filter((f) => !forgotten.has(f.jobId)));
-    for (const id of forgotten) this.attempts.delete(id);
+    for (const id of [checkpoint, ...forgotten]) this.replayCommits.delete(id);
+    this.brokenHosts.delete(checkpoint);
+    for (const id of forgotten) {
+      this.attempts.delete(id);
+      this.brokenHosts.delete(id);
+    }
     await this.withIoSlot(() => this.o.store.deleteCommits([...forgotten])).catch((e: unknown) =>
       this.log.warn({ err: coerceError(e) }, 'could not delete the commits a checkpoint rerun replaces'),
     );
-    for (const id of this.graph.takeReady()) this.issue(id);
+    this.dispatchReady();
   }
 
   /** `r`: the requirements in effect, if known (promised ones resolved); else as declared. */
@@ -553,12 +744,14 @@ export class WorkflowRunner {
   private stop(error: Error): void {
     if (this.done) return;
     this.done = true;
+    this.servicePoll?.abort();
     this.abort(error);
   }
 
   private checkFinished(): void {
     if (this.done || this.busy > 0 || this.issued.size > 0) return;
     this.done = true;
+    this.servicePoll?.abort();
     const root = this.graph.rootId;
     let returnValue: Json | undefined;
     if (this.graph.isDone()) {

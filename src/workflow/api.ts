@@ -126,6 +126,45 @@ export interface JobHandle<R> {
    * while it runs; its rv() is this job's. It takes this job's predecessors as they are now.
    */
   encapsulate(): JobHandle<R>;
+  /**
+   * Toil's `addService` on a job not run yet: the service starts after this job has run and
+   * before any of its successors, and stops after all of them (see Job.addService).
+   */
+  addService<I, R2>(
+    def: ServiceDefinition<I, R2>,
+    input: Input<I>,
+    requirements?: Requirements,
+  ): ServiceHandle<R2>;
+}
+
+/**
+ * What a service does (Toil's `Job.Service`): `start` brings it up and returns how to reach it
+ * (the value the service's `rv()` promises), `check` is polled while it runs (false, or a throw,
+ * means it failed), `stop` brings it down, whatever happened.
+ */
+export interface Service<R> {
+  start(job: Job): Promise<R> | R;
+  check?(): Promise<boolean> | boolean;
+  stop(job: Job): Promise<void> | void;
+}
+
+/** A service added to a job: `rv()` promises what its `start` returned. */
+export interface ServiceHandle<R> {
+  readonly jobId: string;
+  readonly name: string;
+  rv(): Promised<R>;
+  rv(...path: readonly (string | number)[]): Promised<unknown>;
+}
+
+/** A service declared at the top level of the workflow module (defineService). */
+export interface ServiceDefinition<I, R> {
+  readonly [SERVICE_BRAND]: true;
+  readonly name: string;
+  readonly requirements: Requirements;
+  /** Makes the service for one run of it (a class's constructor, or a function over `input`). */
+  readonly make: (input: I) => Service<R>;
+  /** The job that runs it, registered under the service's name. */
+  readonly host: JobDefinition<I, R>;
 }
 
 /** What a running job gets as its first argument. */
@@ -154,6 +193,17 @@ export interface Job {
   addChild<R2>(job: JobHandle<R2>): JobHandle<R2>;
   addFollowOn<I, R2>(def: JobDefinition<I, R2>, input: Input<I>, requirements?: Requirements): JobHandle<R2>;
   addFollowOn<R2>(job: JobHandle<R2>): JobHandle<R2>;
+  /**
+   * Toil's `addService`: runs the service while this job's successors run. It starts after this
+   * job returns and before any successor runs, and stops once every successor has completed;
+   * several run side by side. It occupies a worker (its requirements) all along. Its `rv()`
+   * promises what its `start` returned, for the successors.
+   */
+  addService<I, R2>(
+    def: ServiceDefinition<I, R2>,
+    input: Input<I>,
+    requirements?: Requirements,
+  ): ServiceHandle<R2>;
 }
 
 export type JobFunction<I, R> = (job: Job, input: I) => Promise<R | Input<R>> | R | Input<R>;
@@ -190,6 +240,23 @@ export interface WorkflowDefinition<R> {
 }
 
 export const JOB_BRAND: unique symbol = Symbol.for('toil-ts.job-definition') as never;
+export const SERVICE_BRAND: unique symbol = Symbol.for('toil-ts.service-definition') as never;
+/**
+ * Where the worker puts a service's link to the leader on the `job` it passes to a service's
+ * host function: the service's host loop (defineService) is bundled with the workflow, the link
+ * is the worker's.
+ */
+export const SERVICE_CONTROL: unique symbol = Symbol.for('toil-ts.service-control') as never;
+
+/** A running service's link to the leader, through the job store. */
+export interface ServiceControl {
+  /** Publishes what `start` returned: the leader then runs the host's successors. */
+  started(value: unknown): Promise<void>;
+  /** Whether the leader has asked the service to stop. */
+  stopRequested(): Promise<boolean>;
+  /** Waits until the next check (Toil's --servicePollingInterval). */
+  pause(): Promise<void>;
+}
 export const PROMISE_BRAND: unique symbol = Symbol.for('toil-ts.promised') as never;
 export const WORKFLOW_BRAND: unique symbol = Symbol.for('toil-ts.workflow') as never;
 const REGISTRY_KEY = Symbol.for('toil-ts.job-registry');
@@ -247,6 +314,75 @@ export function defineJob<I, R>(
   return def;
 }
 
+/**
+ * Declares a service (Toil's `Job.Service` subclass): `make(input)` gives the service object of
+ * one run, with `start`, `check` and `stop`. Call at the top level of the workflow module, as
+ * defineJob; add it to a job with `job.addService(def, input)`. It runs as a job of its own
+ * (named as the service) that starts the service, checks it until the leader says stop, and
+ * stops it; a failed check, or a throw, fails it.
+ */
+export function defineService<I, R>(
+  name: string,
+  requirements: Requirements,
+  make: (input: I) => Service<R>,
+): ServiceDefinition<I, R>;
+export function defineService<I, R>(name: string, make: (input: I) => Service<R>): ServiceDefinition<I, R>;
+export function defineService<I, R>(
+  name: string,
+  a: Requirements | ((input: I) => Service<R>),
+  b?: (input: I) => Service<R>,
+): ServiceDefinition<I, R> {
+  const make = typeof a === 'function' ? a : b;
+  const requirements = typeof a === 'function' ? {} : a;
+  if (typeof make !== 'function')
+    throw new TypeError(
+      `defineService('${name}'): expected a function that makes the service from its input`,
+    );
+  const host = defineJob<I, R>(name, requirements, async (job, input) => {
+    const control = (job as unknown as Record<symbol, ServiceControl | undefined>)[SERVICE_CONTROL];
+    if (!control)
+      throw new Error(`service '${name}' runs only as a service: add it with addService, not addChild`);
+    const service = make(input);
+    if (typeof service?.start !== 'function' || typeof service.stop !== 'function')
+      throw new TypeError(`service '${name}': its make function must return an object with start and stop`);
+    let failure: Error | undefined;
+    let value: R;
+    try {
+      value = await service.start(job);
+      await control.started(value);
+      while (!(await control.stopRequested())) {
+        let ok = true;
+        try {
+          ok = service.check ? await service.check() : true;
+        } catch (e) {
+          failure = asError(e);
+          break;
+        }
+        if (!ok) {
+          failure = new Error(`service '${name}' failed: its check() returned false`);
+          break;
+        }
+        await control.pause();
+      }
+    } finally {
+      // Toil calls stop whatever happened; a throw from stop counts only when all else went well.
+      try {
+        await service.stop(job);
+      } catch (e) {
+        failure ??= asError(e);
+      }
+    }
+    if (failure !== undefined) throw failure;
+    return value;
+  });
+  return Object.freeze({ [SERVICE_BRAND]: true as const, name: host.name, requirements, make, host });
+}
+
+/** What a service threw, as an Error (a service may throw anything). */
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(typeof e === 'string' ? e : (JSON.stringify(e) ?? 'undefined'));
+}
+
 /** Declares the workflow; make it the module's default export. */
 export function defineWorkflow<R>(
   def: Omit<WorkflowDefinition<R>, typeof WORKFLOW_BRAND>,
@@ -256,6 +392,10 @@ export function defineWorkflow<R>(
 
 export function isJobDefinition(v: unknown): v is JobDefinition<unknown, unknown> {
   return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[JOB_BRAND] === true;
+}
+
+export function isServiceDefinition(v: unknown): v is ServiceDefinition<unknown, unknown> {
+  return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[SERVICE_BRAND] === true;
 }
 
 export function isPromised(v: unknown): v is Promised<unknown> {

@@ -4,9 +4,11 @@
  */
 export {
   defineJob,
+  defineService,
   defineWorkflow,
   isJobDefinition,
   isPromised,
+  isServiceDefinition,
   isWorkflowDefinition,
   type FileID,
   type FileStore,
@@ -18,6 +20,9 @@ export {
   type JobLogger,
   type Promised,
   type Requirements,
+  type Service,
+  type ServiceDefinition,
+  type ServiceHandle,
   type WorkflowContext,
   type WorkflowDefinition,
 } from './api.js';

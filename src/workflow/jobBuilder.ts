@@ -13,6 +13,9 @@ import {
   PROMISE_BRAND,
   isJobDefinition,
   isPromised,
+  isServiceDefinition,
+  type ServiceDefinition,
+  type ServiceHandle,
   type Input,
   type JobDefinition,
   type JobHandle,
@@ -31,6 +34,8 @@ interface MutableSpec {
   children: string[];
   followOns: string[];
   checkpoint?: true;
+  service?: true;
+  services?: string[];
 }
 
 /** What encapsulate()'s own jobs ask for: they run nothing (Toil gives its end 0.1 core, 512M). */
@@ -53,6 +58,7 @@ export interface Placement {
 interface Successors {
   readonly children: string[];
   readonly followOns: string[];
+  services?: string[];
 }
 
 /** A promise a job was given whose producer may not have finished when it starts, yet. */
@@ -75,6 +81,8 @@ export class JobCollector {
   private readonly adding: Successors = { children: [], followOns: [] };
   private pending: PendingRefusal[] = [];
   private readonly encapsulatedBy = new Map<string, string>();
+  /** The job each service declared here was added to (ADDING_JOB: the running job). */
+  private readonly serviceHost = new Map<string, string>();
   private readonly topLevelJobs: () => ReadonlyMap<string, JobDefinition<unknown, unknown>> | undefined;
   private readonly addingJobName: string;
 
@@ -97,12 +105,60 @@ export class JobCollector {
       ...s,
       children: [...s.children],
       followOns: [...s.followOns],
+      ...(s.services ? { services: [...s.services] } : {}),
     }));
   }
 
   /** The adding job's own successors (the running job's addChild / addFollowOn). */
-  addingJobSuccessors(): { children: string[]; followOns: string[] } {
-    return { children: [...this.adding.children], followOns: [...this.adding.followOns] };
+  addingJobSuccessors(): { children: string[]; followOns: string[]; services?: string[] } {
+    return {
+      children: [...this.adding.children],
+      followOns: [...this.adding.followOns],
+      ...(this.adding.services ? { services: [...this.adding.services] } : {}),
+    };
+  }
+
+  /**
+   * Toil's `addService`: a service job hosted by `host` (the running job, or a job added here).
+   * Its rv() is what the service's start returns, which the host's successors may take.
+   */
+  declareService<I, R>(
+    def: ServiceDefinition<I, R>,
+    input: Input<I>,
+    overrides?: Requirements,
+    host: string = ADDING_JOB,
+  ): ServiceHandle<R> {
+    if (!isServiceDefinition(def))
+      throw new JobDeclarationError('addService: expected a service made with defineService(name, make)');
+    const hostSpec = host === ADDING_JOB ? undefined : this.created.get(host);
+    if (hostSpec?.checkpoint)
+      throw new JobDeclarationError(
+        `addService: job '${hostSpec.name}' is a checkpoint job, which may have no successors or services when it is added (as in Toil: a rerun must define them anew), so service '${def.name}' cannot be added to it here: add it from inside '${hostSpec.name}' (job.addService) while it runs`,
+      );
+    const known = this.topLevelJobs();
+    if (known && known.get(def.name) !== (def.host as JobDefinition<unknown, unknown>))
+      throw new JobDeclarationError(
+        `service '${def.name}' is not defined at the top level of the workflow module (its defineService ran inside a function, which a worker that loads the module never calls): move defineService('${def.name}', ...) to the top level`,
+      );
+    const spec: MutableSpec = {
+      id: randomUUID(),
+      name: def.name,
+      input: encodeValue(input, `input of service '${def.name}'`),
+      requirements: parseRequirements({ ...def.requirements, ...overrides }, def.name),
+      children: [],
+      followOns: [],
+      service: true,
+    };
+    // It starts once its host has run, as a child of the host would.
+    const refusals = this.unfinishedProducers(spec, { parent: host, kind: 'child' });
+    this.created.set(spec.id, spec);
+    this.preds.set(spec.id, []);
+    this.serviceHost.set(spec.id, host);
+    const hostSuccessors = this.successorsOf(host);
+    (hostSuccessors.services ??= []).push(spec.id);
+    this.pending.push(...refusals);
+    const rv = (...path: (string | number)[]): Promised<never> => makePromise(spec.id, path);
+    return { jobId: spec.id, name: spec.name, rv };
   }
 
   /**
@@ -181,6 +237,10 @@ export class JobCollector {
     const role = at.kind === 'child' ? 'a child' : 'a follow-on';
     const from = this.nameOf(at.parent);
     const target = this.created.get(to.jobId);
+    if (target?.service)
+      throw new JobDeclarationError(
+        `${verb}: '${to.name}' is a service, not a job: pass its value on with rv() to the jobs below the job it was added to`,
+      );
     if (target) this.refuseCheckpointSuccessor(at, to.name);
     if (!target)
       throw new JobDeclarationError(
@@ -289,6 +349,8 @@ export class JobCollector {
           kind: 'followOn',
         })) as JobHandle<R>['addFollowOn'],
       encapsulate: () => this.encapsulate<R>(spec.id, valueOf),
+      addService: ((def: ServiceDefinition<unknown, unknown>, input: unknown, req?: Requirements) =>
+        this.declareService(def, input, req, successorsOf)) as JobHandle<R>['addService'],
     };
   }
 
@@ -342,6 +404,17 @@ export class JobCollector {
     for (const producerId of promisedJobs([spec.input, spec.requirements.promised ?? null])) {
       const producer = this.created.get(producerId);
       if (!producer || this.finishedBeforeAt(producerId, [at])) continue;
+      const host = this.serviceHost.get(producerId);
+      if (host !== undefined) {
+        out.push({
+          job: spec.id,
+          producer: producerId,
+          error: new JobDeclarationError(
+            `job '${spec.name}' is given the value of service '${producer.name}' (its rv()), but may start before '${producer.name}' has started: add '${spec.name}' below '${this.nameOf(host)}', the job the service was added to (its successors run while the service does)`,
+          ),
+        });
+        continue;
+      }
       const where =
         this.preds.get(producerId)?.[0]?.kind === 'child'
           ? `a follow-on of the job that added '${producer.name}' (addFollowOn: it runs after every child's whole subtree), or a child of '${producer.name}' (its handle's addChild)`
@@ -367,7 +440,9 @@ export class JobCollector {
    * (Toil's ordering): a job runs after each predecessor and their own predecessors, and a
    * follow-on also after everything reachable from each of its parent's children.
    */
-  private finishedBeforeAt(producer: string, edges: readonly Placement[]): boolean {
+  private finishedBeforeAt(job: string, edges: readonly Placement[]): boolean {
+    // A service's value is there from its start, before any successor of its host runs.
+    const producer = this.serviceHost.get(job) ?? job;
     const todo = [...edges];
     const seen = new Set<string>();
     for (let p = todo.pop(); p !== undefined; p = todo.pop()) {

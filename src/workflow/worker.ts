@@ -9,7 +9,15 @@ import {
   type LogLine,
 } from '../jobstore/jobRecords.js';
 import type { JobStore } from '../jobstore/jobStore.js';
-import type { Job, JobDefinition, JobLogger, Requirements } from './api.js';
+import {
+  SERVICE_CONTROL,
+  type Job,
+  type JobDefinition,
+  type JobLogger,
+  type Requirements,
+  type ServiceControl,
+  type ServiceDefinition,
+} from './api.js';
 import { JobFileStore } from './fileStore.js';
 import { ADDING_JOB, JobCollector, encodeValue } from './jobBuilder.js';
 import { trapProcessExit } from './exitTrap.js';
@@ -115,7 +123,11 @@ export async function runWorkerJob(
       collector.declare(def, input, req)) as Job['addChild'],
     addFollowOn: ((def: JobDefinition<unknown, unknown>, input: unknown, req?: Requirements) =>
       collector.declare(def, input, req, { parent: ADDING_JOB, kind: 'followOn' })) as Job['addFollowOn'],
+    addService: ((def: ServiceDefinition<unknown, unknown>, input: unknown, req?: Requirements) =>
+      collector.declareService(def, input, req)) as Job['addService'],
   };
+  if (ticket.service)
+    Object.assign(job, { [SERVICE_CONTROL]: serviceControl(store, ticket, attempt, options) });
   const capture = new OutputCapture();
   const started = now();
   const cpuAtStart = process.cpuUsage();
@@ -196,6 +208,32 @@ export async function runWorkerJob(
   } catch (e) {
     return { exitCode: WORKER_EXIT.storeFailed, outcome: 'store-failed', message: (e as Error).message };
   }
+}
+
+/**
+ * A service job's link to the leader, through the job store: the start value it publishes (the
+ * leader then runs the host's successors) and the stop request it polls for, both of this attempt
+ * (a service started again after a leader restart does not read its earlier run's). A debug run
+ * publishes nothing and stops after its first check.
+ */
+function serviceControl(
+  store: JobStore,
+  ticket: JobTicket,
+  attempt: number,
+  options: WorkerOptions,
+): ServiceControl {
+  const pollMs = ticket.service?.pollMs ?? 1000;
+  return {
+    started: async (value) => {
+      const json = encodeValue(value, `value service '${ticket.name}' started with`);
+      if (!options.debugRun) await store.writeServiceStarted(ticket.jobId, attempt, json);
+    },
+    stopRequested: async () =>
+      options.debugRun !== undefined ||
+      (options.shouldCommit !== undefined && !options.shouldCommit()) ||
+      store.serviceStopRequested(ticket.jobId, attempt),
+    pause: () => new Promise((r) => setTimeout(r, pollMs)),
+  };
 }
 
 /** Sets `env` in this process's environment; returns what puts the previous values back. */

@@ -11,9 +11,11 @@ import {
 } from '../../src/jobstore/jobRecords.js';
 import {
   defineJob,
+  defineService,
   defineWorkflow,
   isJobDefinition,
   isPromised,
+  isServiceDefinition,
   isWorkflowDefinition,
 } from '../../src/workflow/index.js';
 import {
@@ -542,6 +544,54 @@ t.test(
     t.throws(
       () => c.declare(work, 1, { checkpoint: 'yes' as never }),
       /^job 'api-test-ck-work': checkpoint must be true or false, got "yes"$/,
+    );
+    t.end();
+  },
+);
+
+t.test(
+  'services: addService on a job or a handle lists the service with its host; its rv() is for what runs below the host; no edges to it, none on a checkpoint',
+  (t) => {
+    const work = defineJob<unknown, number>('api-test-svc-work', () => 1);
+    const ck = defineJob<null, number>('api-test-svc-ck', { checkpoint: true }, () => 1);
+    const db = defineService<string, string>('api-test-svc-db', { cores: 2 }, (tag) => ({
+      start: () => tag,
+      stop: () => {},
+    }));
+    t.ok(isServiceDefinition(db));
+    t.notOk(isServiceDefinition(work));
+    const c = new JobCollector();
+    const host = c.declare(work, 1);
+    const s = host.addService(db, 'x');
+    host.addChild(work, s.rv());
+    const running = c.declareService(db, 'y');
+    c.declare(work, running.rv());
+    c.checkComplete();
+    const specs = new Map(c.specs().map((x) => [x.id, x]));
+    t.same(specs.get(host.jobId)!.services, [s.jobId]);
+    t.equal(specs.get(s.jobId)!.service, true);
+    t.equal(specs.get(s.jobId)!.requirements.cores, 2);
+    t.same(
+      c.addingJobSuccessors().services,
+      [running.jobId],
+      "the running job's own service, for its commit",
+    );
+    t.throws(() => host.addChild(s as never), /addChild: 'api-test-svc-db' is a service, not a job/);
+    t.throws(
+      () => c.declare(ck, null).addService(db, 'z'),
+      /addService: job 'api-test-svc-ck' is a checkpoint job, which may have no successors or services when it is added/,
+    );
+    const sibling = new JobCollector();
+    const h2 = sibling.declare(work, 1);
+    const s2 = h2.addService(db, 'w');
+    sibling.declare(work, s2.rv());
+    t.throws(
+      () => sibling.checkComplete(),
+      /job 'api-test-svc-work' is given the value of service 'api-test-svc-db' \(its rv\(\)\), but may start before 'api-test-svc-db' has started: add 'api-test-svc-work' below 'api-test-svc-work'/,
+    );
+    t.throws(
+      () => c.declareService(work as never, 1),
+      /addService: expected a service made with defineService/,
     );
     t.end();
   },
