@@ -240,3 +240,72 @@ t.test('an edge to a job another commit declared is a damaged record', (t) => {
   );
   t.end();
 });
+
+t.test(
+  "a checkpoint's restart forgets every job its run declared, below them too, and makes it ready again",
+  (t) => {
+    const ck: JobSpec = { ...spec('C'), checkpoint: true };
+    const g = new JobGraph([spec('R', { children: ['C'] }), ck], 'R');
+    g.takeReady();
+    g.applyCommit(commit('R'));
+    t.same(g.takeReady(), ['C']);
+    g.applyCommit(commit('C', { children: ['X', 'Y'], newJobs: [spec('X'), spec('Y')] }));
+    t.same(g.takeReady(), ['X', 'Y']);
+    g.applyCommit(commit('X', { children: ['Z'], newJobs: [spec('Z')] }));
+    t.same(g.takeReady(), ['Z']);
+    t.equal(g.checkpointAbove('Z'), 'C', 'the checkpoint above a job two levels down');
+    t.equal(g.checkpointAbove('C'), undefined);
+    t.ok(g.isBelow('Z', 'C'));
+    g.markFailed('Y');
+    t.same(g.counts(), { known: 5, ran: 3, failed: 1 });
+    t.same(g.restartCheckpoint('C').sort(), ['X', 'Y', 'Z']);
+    t.same(g.takeReady(), ['C'], 'the checkpoint is ready again');
+    t.same(g.counts(), { known: 2, ran: 1, failed: 0 }, 'the forgotten jobs and their failure are gone');
+    t.throws(() => g.restartCheckpoint('C'), /not a checkpoint job that ran/);
+    g.applyCommit(commit('C', { children: ['W'], newJobs: [spec('W')], rv: 'second' }));
+    t.same(g.takeReady(), ['W']);
+    g.applyCommit(commit('W'));
+    t.ok(g.isDone());
+    t.equal(g.returnValueOf('C'), 'second');
+    t.end();
+  },
+);
+
+t.test(
+  "services: ready when their host ran; the host's successors wait until all started; they are asked to stop once the successors are done; the host is done when they end",
+  (t) => {
+    const svc = (id: string): JobSpec => ({ ...spec(id), service: true });
+    const g = new JobGraph([spec('H')], 'H');
+    g.takeReady();
+    g.applyCommit({
+      ...commit('H', {
+        children: ['K'],
+        followOns: ['F'],
+        newJobs: [svc('S1'), svc('S2'), spec('K'), spec('F')],
+      }),
+      services: ['S1', 'S2'],
+    });
+    t.same(g.takeReady(), ['S1', 'S2'], 'the services first');
+    t.same(g.servicesOf('H'), ['S1', 'S2']);
+    t.equal(g.hostOf('S1'), 'H');
+    g.serviceStarted('S1', 'one');
+    t.same(g.takeReady(), [], 'a child waits for every service');
+    t.equal(g.returnValueOf('S1'), 'one', "a started service's value is there for promises");
+    g.serviceStarted('S2', 'two');
+    t.same(g.takeReady(), ['K']);
+    t.ok(g.isDescendant('K', 'H'));
+    t.ok(g.isDescendant('S2', 'H'));
+    g.applyCommit(commit('K'));
+    t.same(g.takeReady(), ['F']);
+    t.same(g.takeServicesToStop(), [], 'not while a follow-on has to run');
+    g.applyCommit(commit('F'));
+    t.same(g.takeServicesToStop(), ['S1', 'S2']);
+    t.notOk(g.isDone(), 'the host waits for its services to end');
+    g.applyCommit({ ...commit('S1'), returnValue: 'one' });
+    t.notOk(g.isDone());
+    g.applyCommit({ ...commit('S2'), returnValue: 'two' });
+    t.ok(g.isDone());
+    t.same(g.counts(), { known: 5, ran: 5, failed: 0 });
+    t.end();
+  },
+);
