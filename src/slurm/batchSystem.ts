@@ -25,6 +25,7 @@ import type { Clock } from '../common/clock.js';
 import { IllegalStateError, coerceError, isAbortError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/log.js';
 import { placementKey } from '../common/placementOrder.js';
+import { formatDuration } from '../common/units.js';
 import type {
   ClusterAgent,
   ClusterBatchSystem,
@@ -34,11 +35,19 @@ import type {
   JobUpdateListener,
   RunningJobView,
 } from '../ports/batchSystem.js';
-import type { SlurmCli } from './cli.js';
+import { SlurmCommandError, type SlurmCli } from './cli.js';
 import { expandHostlist } from './hostlist.js';
 import type { SlurmJob, SlurmNode } from './json.js';
 import { DEFAULT_STUCK_PENDING_WARN_MS, stuckPendingAdvice } from './stuckPending.js';
-import { batchScript, parseSlurmArgs, sbatchArgs, unionExcluded, type SlurmJobOptions } from './jobScript.js';
+import {
+  attemptComment,
+  batchScript,
+  parseAttemptComment,
+  parseSlurmArgs,
+  sbatchArgs,
+  unionExcluded,
+  type SlurmJobOptions,
+} from './jobScript.js';
 
 export interface SlurmBatchSystemOptions {
   readonly cli: SlurmCli;
@@ -148,6 +157,11 @@ const ON_NODE_STATES = new Set(['RUNNING', 'CONFIGURING', 'COMPLETING', 'SUSPEND
 /** Job ids per `scontrol update`, so the command line stays short. */
 const EXCLUDE_UPDATE_BATCH = 100;
 const NOT_USABLE_NODE_STATES = new Set(['future', 'down', 'unknown']);
+/** A submission Slurm refuses for now is tried again after 1 s, then twice as long, up to 30 s… */
+const SUBMIT_RETRY_FIRST_MS = 1000;
+const SUBMIT_RETRY_MAX_MS = 30_000;
+/** …for up to 10 min (a controller restarting, a full queue draining); then the job fails. */
+const SUBMIT_RETRY_FOR_MS = 10 * 60_000;
 
 export class SlurmBatchSystem implements ClusterBatchSystem {
   readonly name = 'slurm';
@@ -163,6 +177,8 @@ export class SlurmBatchSystem implements ClusterBatchSystem {
   private readonly losses = new Map<string, number>();
   /** Jobs already warned of as stuck in Slurm's queue (once per job, whatever its attempts). */
   private readonly warnedStuck = new Set<string>();
+  /** Slurm jobs cancelled as second submissions of an attempt (each is cancelled once). */
+  private readonly secondSubmissions = new Set<number>();
   private readonly placementLog: SlurmPlacement[] = [];
   private readonly drainMarks = new Map<string, DrainMark>();
   /** Nodes whose machine is gone, deleted from the controller at the next poll that can. */
@@ -229,18 +245,20 @@ export class SlurmBatchSystem implements ClusterBatchSystem {
     this.attempts.set(job.jobId, a);
     const submitted = this.submitQueue.add(async () => {
       let excluded = this.excludedNodesFor(job);
-      const id = await this.o.cli
-        .submit(sbatchArgs(job, this.jobOptions, excluded), batchScript(job))
-        .catch(async (e: unknown) => {
-          // A hinted node deleted since the last node listing: submitted without the hint.
-          const userOnly = [...this.userExcluded];
-          if (excluded.length === userOnly.length || !/Invalid node name/i.test(coerceError(e).message)) {
-            throw e;
-          }
-          excluded = userOnly;
-          void this.refreshNodes().catch(() => undefined);
-          return this.o.cli.submit(sbatchArgs(job, this.jobOptions, excluded), batchScript(job));
-        });
+      const id = await this.submitRetrying(job, () =>
+        this.o.cli.submit(sbatchArgs(job, this.jobOptions, excluded), batchScript(job)),
+      ).catch(async (e: unknown) => {
+        // A hinted node deleted since the last node listing: submitted without the hint.
+        const userOnly = [...this.userExcluded];
+        if (excluded.length === userOnly.length || !/Invalid node name/i.test(coerceError(e).message)) {
+          throw e;
+        }
+        excluded = userOnly;
+        void this.refreshNodes().catch(() => undefined);
+        return this.submitRetrying(job, () =>
+          this.o.cli.submit(sbatchArgs(job, this.jobOptions, excluded), batchScript(job)),
+        );
+      });
       a.slurmJobId = id;
       a.excluded = excluded.join(',');
       this.bySlurmId.set(id, a);
@@ -256,6 +274,41 @@ export class SlurmBatchSystem implements ClusterBatchSystem {
       throw e;
     }
     if (a.killRequested && a.state !== 'done') await this.o.cli.cancel(a.slurmJobId!);
+  }
+
+  /**
+   * Submits through `submit`, again after a backoff while Slurm refuses for now (the controller
+   * unreachable or not answering, `Slurm temporarily unable to accept job`, a full job queue:
+   * disposition 'retry'), for up to SUBMIT_RETRY_FOR_MS; then, or at any other refusal, the error
+   * is the job's. A refusal whose request may have reached the controller (a reply that timed
+   * out) can have made the job all the same: one carrying this attempt's comment is taken, never
+   * submitted twice.
+   */
+  private async submitRetrying(job: IssuedJob, submit: () => Promise<number>): Promise<number> {
+    const start = this.o.clock.now();
+    for (let delay = SUBMIT_RETRY_FIRST_MS; ; delay = Math.min(delay * 2, SUBMIT_RETRY_MAX_MS)) {
+      let refusal: SlurmCommandError;
+      try {
+        return await submit();
+      } catch (e) {
+        if (!(e instanceof SlurmCommandError) || e.disposition !== 'retry' || this.stopping) throw e;
+        refusal = e;
+      }
+      if (this.o.clock.now() - start + delay > SUBMIT_RETRY_FOR_MS) throw refusal;
+      this.log.warn(
+        { job: job.name, jobId: job.jobId, attempt: job.attempt, err: refusal, retryInMs: delay },
+        `Slurm refused job '${job.name}' for now; submitting it again in ${formatDuration(delay)}`,
+      );
+      await this.o.clock.sleep(delay, this.abort.signal).catch(() => undefined);
+      if (this.stopping) throw refusal;
+      // Looked for after the wait: a controller that was not answering has had time to take it.
+      const comment = attemptComment(job.jobId, job.attempt);
+      const made = await this.o.cli.jobs().then(
+        (jobs) => jobs.find((j) => j.comment === comment),
+        () => undefined,
+      );
+      if (made) return made.jobId;
+    }
   }
 
   async kill(jobId: string): Promise<void> {
@@ -620,6 +673,7 @@ export class SlurmBatchSystem implements ClusterBatchSystem {
       if (ON_NODE_STATES.has(j.state)) for (const n of expandHostlist(j.nodes)) busyNodes.add(n);
       listed.add(j.jobId);
       const a = this.bySlurmId.get(j.jobId);
+      if (!a) this.cancelSecondSubmission(j);
       if (!a || a.state === 'done') continue;
       this.observe(a, j);
       if (j.state !== 'PENDING') delete a.pendingSinceMs;
@@ -634,6 +688,28 @@ export class SlurmBatchSystem implements ClusterBatchSystem {
         this.finish(a, a.killRequested ? 'killed' : 'lost', { message: 'Slurm no longer knows the job' });
     }
     this.lastObservation = { ticket, busyNodes };
+  }
+
+  /**
+   * A Slurm job of an attempt that already has its own: a submission whose reply was lost (the
+   * controller did not answer in time, then took it) and that was submitted again. Cancelled, so
+   * the attempt runs once.
+   */
+  private cancelSecondSubmission(j: SlurmJob): void {
+    const of = parseAttemptComment(j.comment);
+    const a = of && this.attempts.get(of.jobId);
+    if (!a || a.job.attempt !== of.attempt || a.slurmJobId === undefined || a.slurmJobId === j.jobId) return;
+    if (ENDED_STATES.has(j.state) || this.secondSubmissions.has(j.jobId)) return;
+    this.secondSubmissions.add(j.jobId);
+    this.log.warn(
+      { jobId: a.job.jobId, attempt: a.job.attempt, slurmJobId: j.jobId, keptSlurmJobId: a.slurmJobId },
+      `Slurm job ${j.jobId} is a second submission of job '${a.job.name}' (attempt ${a.job.attempt}, Slurm job ${a.slurmJobId}), made from a submission whose reply was lost: cancelling it`,
+    );
+    void this.o.cli
+      .cancel(j.jobId)
+      .catch((e: unknown) =>
+        this.log.warn({ err: coerceError(e), slurmJobId: j.jobId }, 'could not cancel a second submission'),
+      );
   }
 
   /**

@@ -14,7 +14,12 @@ import { execFile } from 'node:child_process';
 import { ToilError } from '../common/errors.js';
 import { parseSinfoJson, parseSqueueJson, type SlurmJob, type SlurmNode } from './json.js';
 
-/** A Slurm command failed. `retry` when the controller could not be reached (it may come back). */
+/**
+ * A Slurm command failed. `retry` when the controller could not be reached or refused for now (it
+ * may come back: sbatch's own words for EAGAIN, a full job queue, nodes powering up, which it
+ * prints as it retries and, once it gives up, as `Batch job submission failed: Resource
+ * temporarily unavailable`).
+ */
 export class SlurmCommandError extends ToilError {
   readonly command: string;
   readonly stderr: string;
@@ -27,7 +32,7 @@ export class SlurmCommandError extends ToilError {
       `${command} failed${exitCode === undefined ? '' : ` (exit ${exitCode})`}: ${firstLine}`,
       {
         disposition:
-          /Unable to contact slurm controller|Socket timed out|Connection refused|Zero Bytes were transmitted/i.test(
+          /Unable to contact slurm controller|Socket timed out|Connection refused|Zero Bytes were transmitted|temporarily unable to accept job|Resource temporarily unavailable|job queue full|Unable to create job record, try again|Job creation temporarily disabled|no answer within \d+ s$/im.test(
             stderr,
           )
             ? 'retry'
@@ -88,18 +93,25 @@ export class SlurmCli {
   /** Runs one tool; resolves with its stdout. */
   run(tool: string, args: readonly string[], stdin?: string): Promise<string> {
     const file = this.o.binDir ? `${this.o.binDir}/${tool}` : tool;
+    const timeoutMs = this.o.timeoutMs ?? 30_000;
     return new Promise((resolve, reject) => {
       const child = execFile(
         file,
         args,
-        { env: this.env(), timeout: this.o.timeoutMs ?? 30_000, maxBuffer: 256 << 20 },
+        { env: this.env(), timeout: timeoutMs, maxBuffer: 256 << 20 },
         (err, stdout, stderr) => {
           if (!err) return resolve(stdout);
           const code = typeof err.code === 'number' ? err.code : undefined;
-          const why = stderr || (err.killed ? 'timed out' : err.message);
+          // Killed at our timeout: the controller did not answer (sbatch may still have been
+          // retrying on its own), which is a refusal for now, like its own timeouts.
+          const why = err.killed
+            ? `${stderr}${stderr.endsWith('\n') || !stderr ? '' : '\n'}no answer within ${timeoutMs / 1000} s`
+            : stderr || err.message;
           reject(new SlurmCommandError(`${tool} ${args.slice(0, 3).join(' ')}`, why, code));
         },
       );
+      // A tool that exits without reading its input (a refusal) breaks the pipe: its exit says why.
+      child.stdin?.on('error', () => undefined);
       if (stdin !== undefined) child.stdin?.end(stdin);
     });
   }

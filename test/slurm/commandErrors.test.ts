@@ -25,10 +25,29 @@ t.test('what a failed Slurm command means: retry, settings to fix (one line), or
       'user',
     ],
     [
-      'anything else',
-      'sbatch: error: Batch job submission failed: Slurm temporarily unable to accept job',
-      'fatal',
+      'a reply that timed out',
+      'sbatch: error: Batch job submission failed: Socket timed out on send/recv operation',
+      'retry',
     ],
+    // sbatch's words while it retries EAGAIN itself (cut short by the command's timeout), and when
+    // it gives up.
+    [
+      'Slurm temporarily unable to accept a job',
+      'sbatch: error: Slurm temporarily unable to accept job, sleeping and retrying',
+      'retry',
+    ],
+    [
+      'sbatch gave up on a controller that kept refusing for now',
+      'sbatch: error: Slurm temporarily unable to accept job, sleeping and retrying\nsbatch: error: Batch job submission failed: Resource temporarily unavailable',
+      'retry',
+    ],
+    ['a full job queue', 'sbatch: error: Slurm job queue full, sleeping and retrying', 'retry'],
+    [
+      'a full job queue, sbatch given up',
+      'sbatch: error: Batch job submission failed: Unable to create job record, try again',
+      'retry',
+    ],
+    ['anything else', 'sbatch: error: Batch job submission failed: Invalid job array specification', 'fatal'],
   ];
   for (const [what, stderr, disposition] of rows)
     t.equal(new SlurmCommandError('sbatch --parsable', stderr, 1).disposition, disposition, what);

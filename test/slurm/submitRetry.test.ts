@@ -1,0 +1,138 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { RealClock } from '../../src/common/clock.js';
+import { createLogger } from '../../src/common/log.js';
+import type { IssuedJob, JobUpdate } from '../../src/ports/batchSystem.js';
+import { SlurmBatchSystem } from '../../src/slurm/batchSystem.js';
+import { SlurmCli } from '../../src/slurm/cli.js';
+import { attemptComment } from '../../src/slurm/jobScript.js';
+import { capturedLog } from '../fixtures/leaderFakes.js';
+import { needsSlurm, startSlurmCluster } from '../fixtures/slurmCluster.js';
+import { sleep } from '../fixtures/leaderE2e.js';
+
+/**
+ * A submission Slurm refuses for now (the controller not answering, `Slurm temporarily unable to
+ * accept job`) is submitted again after a backoff, not failed: on a real slurmctld that is
+ * stopped (SIGSTOP) while a job is issued, and with sbatch's own words from an sbatch that refuses
+ * twice before it lets the real one submit.
+ */
+t.setTimeout(120_000);
+
+const job = (id: string, script = 'exit 0'): IssuedJob => ({
+  jobId: id,
+  attempt: 1,
+  name: `test-${id}`,
+  requirements: { cores: 1, memory: 100 * 2 ** 20, disk: 100 * 2 ** 20, preemptable: false },
+  command: ['sh', '-c', script],
+  jobStoreLocator: 'file:/nonexistent',
+});
+
+/** The outcome of each job, as the batch system reports it. */
+function outcomes(): { listener: (u: JobUpdate) => void; of(jobId: string): Promise<JobUpdate> } {
+  const waiting = new Map<string, (u: JobUpdate) => void>();
+  const seen = new Map<string, JobUpdate>();
+  return {
+    listener: (u) => {
+      seen.set(u.jobId, u);
+      waiting.get(u.jobId)?.(u);
+    },
+    of: (jobId) =>
+      seen.has(jobId)
+        ? Promise.resolve(seen.get(jobId)!)
+        : new Promise((resolve) => waiting.set(jobId, resolve)),
+  };
+}
+
+t.test(
+  'a job issued while Slurm refuses for now is submitted once it accepts',
+  { skip: needsSlurm() },
+  async (t) => {
+    const cluster = await startSlurmCluster([{ features: ['ondemand'] }]);
+    t.teardown(() => cluster.stop());
+
+    await t.test('a controller that does not answer for a while (SIGSTOP, then SIGCONT)', async (t) => {
+      const u = outcomes();
+      const { destination, lines } = capturedLog();
+      const bs = new SlurmBatchSystem({
+        cli: new SlurmCli({ conf: cluster.controller.conf }),
+        clock: new RealClock(),
+        pollMs: 200,
+        log: createLogger({ level: 'info', destination }),
+      });
+      await bs.start(u.listener);
+      t.teardown(() => bs.shutdown());
+      // slurmctld itself (the controller's pid is the namespace it runs in).
+      const slurmctld = Number(
+        execFileSync('pgrep', ['-f', `slurmctld -D -f ${cluster.controller.conf}`])
+          .toString()
+          .trim(),
+      );
+      process.kill(slurmctld, 'SIGSTOP');
+      let resumed = false;
+      const resume = (): void => {
+        if (!resumed) process.kill(slurmctld, 'SIGCONT');
+        resumed = true;
+      };
+      t.teardown(resume);
+      const issued = bs.issue(job('paused', 'sleep 3'));
+      // Longer than sbatch waits for a reply (MessageTimeout, 10 s by default).
+      await sleep(13_000);
+      resume();
+      await issued;
+      t.equal((await u.of('paused')).outcome, 'succeeded', 'the job ran once the controller answered');
+      t.ok(
+        lines.some(
+          (l) =>
+            l.level === 40 && /Slurm refused job 'test-paused' for now; submitting it again in/.test(l.msg),
+        ),
+        'the refusal was said, with when it is tried again',
+      );
+      const made = (await cluster.cli.jobs()).filter((j) => j.comment === attemptComment('paused', 1));
+      t.equal(made.filter((j) => j.state === 'COMPLETED').length, 1, 'the attempt ran once');
+      t.same(
+        made.filter((j) => j.state !== 'COMPLETED').map((j) => j.state),
+        made.length > 1 ? ['CANCELLED'] : [],
+        'a second submission the controller took from the lost reply was cancelled',
+      );
+    });
+
+    await t.test("sbatch's own words: Slurm temporarily unable to accept job", async (t) => {
+      // Every Slurm tool is the real one, but sbatch refuses twice first, in sbatch's words.
+      const bin = t.testdir({});
+      for (const tool of ['squeue', 'sinfo', 'scontrol', 'scancel'])
+        symlinkSync(`/usr/bin/${tool}`, join(bin, tool));
+      const count = join(bin, 'tries');
+      writeFileSync(count, '0');
+      writeFileSync(
+        join(bin, 'sbatch'),
+        `#!/bin/sh
+n=$(($(cat ${count}) + 1)); echo $n > ${count}
+if [ $n -le 2 ]; then
+  echo 'sbatch: error: Slurm temporarily unable to accept job, sleeping and retrying' >&2
+  echo 'sbatch: error: Batch job submission failed: Resource temporarily unavailable' >&2
+  exit 1
+fi
+exec /usr/bin/sbatch "$@"
+`,
+      );
+      chmodSync(join(bin, 'sbatch'), 0o755);
+      const u = outcomes();
+      const bs = new SlurmBatchSystem({
+        cli: new SlurmCli({ conf: cluster.controller.conf, binDir: bin }),
+        clock: new RealClock(),
+        pollMs: 200,
+      });
+      await bs.start(u.listener);
+      t.teardown(() => bs.shutdown());
+      const started = Date.now();
+      await bs.issue(job('eagain'));
+      t.ok(
+        Date.now() - started >= 2500,
+        `submitted after backing off 1 s, then 2 s (${Date.now() - started} ms)`,
+      );
+      t.equal((await u.of('eagain')).outcome, 'succeeded');
+    });
+  },
+);
