@@ -568,10 +568,14 @@ export function runJobPolicy(f: RunFlags): {
   preemptableRetries: number;
   defaults: JobDefaults;
   env: Record<string, string>;
+  servicePollMs: number;
+  deadlockWaitMs: number;
 } {
   return {
     clean: parseCleanPolicy(f),
     retryCount: parseCount('--retryCount', f.retryCount),
+    servicePollMs: parseSeconds('--servicePollingInterval', f.servicePollingInterval) * 1000,
+    deadlockWaitMs: parseSeconds('--deadlockWait', f.deadlockWait) * 1000,
     preemptableRetries: parsePreemptableRetries(f),
     defaults: parseJobDefaults(f),
     env: parseSetEnv(f.setEnv),

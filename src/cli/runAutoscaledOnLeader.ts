@@ -27,7 +27,8 @@ export async function runOnLeader(
   const locator = parseLocator(jobStoreText);
   const jobStore = locator.kind === 'file' ? `file:${locator.path}` : locator.text;
   const defaultPreemptable = givenDefaultPreemptable(flags);
-  const { retryCount, preemptableRetries, clean, defaults, env } = runJobPolicy(flags);
+  const { retryCount, preemptableRetries, clean, defaults, env, servicePollMs, deadlockWaitMs } =
+    runJobPolicy(flags);
   const clock = new RealClock();
   // The leader logs this workflow; here only the notices, the progress and the outcome are printed.
   // Without a terminal there is no bar: a line whenever the counts change, at most once a second
@@ -44,6 +45,8 @@ export async function runOnLeader(
     retryCount,
     preemptableRetries: Number.isFinite(preemptableRetries) ? preemptableRetries : 'unlimited',
     clean,
+    servicePollMs,
+    deadlockWaitMs,
     ...(sameDefaults(defaults, TOIL_JOB_DEFAULTS) ? {} : { defaults }),
     env,
   });

@@ -47,6 +47,9 @@ export interface Submission {
   readonly retryCount?: number;
   readonly preemptableRetries?: number | 'unlimited';
   readonly clean?: 'always' | 'onSuccess' | 'onError' | 'never';
+  /** The submitter's --servicePollingInterval and --deadlockWait, in ms (services). */
+  readonly servicePollMs?: number;
+  readonly deadlockWaitMs?: number;
   /** The submitter's --setEnv: variables set in each job's environment while it runs. */
   readonly env?: Readonly<Record<string, string>>;
   /** The submitter's --defaultCores, --defaultMemory, --defaultDisk (bytes): a job declaring none gets these. */
@@ -69,6 +72,9 @@ export interface SubmissionOptions {
   readonly retryCount?: number;
   /** Spot losses before a job runs on on-demand (default 3; Infinity: unlimited). */
   readonly preemptableRetries?: number;
+  /** --servicePollingInterval and --deadlockWait, in ms (see Submission). */
+  readonly servicePollMs?: number;
+  readonly deadlockWaitMs?: number;
   readonly defaults?: JobDefaults;
   readonly workDir?: string;
   /** The workflow module already bundled (the seed form checks it first); a new run uses it as is. */
@@ -348,6 +354,8 @@ export class LeaderDaemon {
       ...(s.retryCount !== undefined ? { retryCount: s.retryCount } : {}),
       ...(s.preemptableRetries !== undefined ? { preemptableRetries: s.preemptableRetries } : {}),
       ...(s.clean !== undefined ? { clean: s.clean } : {}),
+      ...(s.servicePollMs !== undefined ? { servicePollMs: s.servicePollMs } : {}),
+      ...(s.deadlockWaitMs !== undefined ? { deadlockWaitMs: s.deadlockWaitMs } : {}),
       ...(s.env !== undefined && Object.keys(s.env).length > 0 ? { env: s.env } : {}),
       ...(s.defaults !== undefined ? { defaults: s.defaults } : {}),
     };

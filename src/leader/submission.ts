@@ -26,6 +26,9 @@ const SubmissionBodySchema = z
     retryCount: z.number().int().min(0).optional(),
     preemptableRetries: z.union([z.number().int().min(0), z.literal('unlimited')]).optional(),
     clean: z.enum(['always', 'onSuccess', 'onError', 'never']).optional(),
+    /** `toil run`'s --servicePollingInterval and --deadlockWait, in ms. */
+    servicePollMs: z.number().positive().optional(),
+    deadlockWaitMs: z.number().positive().optional(),
     /**
      * `toil run`'s --defaultCores, --defaultMemory (bytes) and --defaultDisk (bytes): what a job
      * that declares none gets. Absent: Toil's defaults (1 core, 2 GiB, 2 GiB).
@@ -70,7 +73,7 @@ export async function validateSubmission(body: unknown): Promise<SubmissionBody>
   const parsed = SubmissionBodySchema.safeParse(body ?? {});
   if (!parsed.success)
     throw new BadSubmissionError(
-      `expected JSON {workflowFile, jobStore, args?, defaultPreemptable?, retryCount?, preemptableRetries?, clean?, defaults?, env?}: ${describeZodIssues(parsed.error.issues).join('; ')}`,
+      `expected JSON {workflowFile, jobStore, args?, defaultPreemptable?, retryCount?, preemptableRetries?, clean?, servicePollMs?, deadlockWaitMs?, defaults?, env?}: ${describeZodIssues(parsed.error.issues).join('; ')}`,
     );
   const s = parsed.data;
   await checkWorkflowFile(s.workflowFile);

@@ -237,6 +237,10 @@ export async function startLeader(options: {
           ...(o.restart === undefined ? { resumeAdvice: 'submit it again to restart it' } : {}),
           clean: o.clean ?? submission.clean ?? 'onSuccess',
           retryCount: o.retryCount ?? submission.retryCount ?? 1,
+          ...serviceTimingOf(
+            o.servicePollMs ?? submission.servicePollMs,
+            o.deadlockWaitMs ?? submission.deadlockWaitMs,
+          ),
           ...preemptableRetriesOf(o.preemptableRetries ?? submission.preemptableRetries),
           ...((o.env ?? submission.env) ? { env: o.env ?? submission.env } : {}),
           onJobLost: (e) => {
@@ -339,6 +343,17 @@ async function requireClusterLeader(cluster: AwsCluster, region: string, configP
 }
 
 /** A run's spot-loss cap: the number given, `unlimited` (Toil's --enableUnlimitedPreemptibleRetries), else the default. */
+/** The submitter's --servicePollingInterval and --deadlockWait, when given (else the runner's defaults). */
+function serviceTimingOf(
+  servicePollMs: number | undefined,
+  deadlockWaitMs: number | undefined,
+): { servicePollMs?: number; deadlockWaitMs?: number } {
+  return {
+    ...(servicePollMs !== undefined ? { servicePollMs } : {}),
+    ...(deadlockWaitMs !== undefined ? { deadlockWaitMs } : {}),
+  };
+}
+
 function preemptableRetriesOf(given: number | 'unlimited' | undefined): { preemptableRetries?: number } {
   if (given === undefined) return {};
   return { preemptableRetries: given === 'unlimited' ? Number.POSITIVE_INFINITY : given };

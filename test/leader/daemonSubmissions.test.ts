@@ -188,6 +188,11 @@ t.test('bad submissions are 400 with what is wrong, and nothing runs', async (t)
     ],
     ['clean sometimes', { workflowFile: WORKFLOW, jobStore: 'file:/tmp/x', clean: 'sometimes' }, /clean/],
     [
+      'a service polling interval of 0',
+      { workflowFile: WORKFLOW, jobStore: 'file:/tmp/x', servicePollMs: 0 },
+      /servicePollMs/,
+    ],
+    [
       'an env name that is no variable name',
       { workflowFile: WORKFLOW, jobStore: 'file:/tmp/x', env: { 'A-B': '1' } },
       /env/,
@@ -210,7 +215,7 @@ t.test('bad submissions are 400 with what is wrong, and nothing runs', async (t)
 t.test('a taken submission is durable before the 202; DELETE cancels it', async (t) => {
   const store = new MemoryRunStore();
   const { url, calls } = await startDaemon(t, store);
-  // toil run's --retryCount, --preemptableRetries, --clean, --setEnv and --default{Cores,Memory,Disk} travel with it and are kept (a resume honours them).
+  // toil run's --retryCount, --preemptableRetries, --clean, --setEnv, --default{Cores,Memory,Disk}, --servicePollingInterval and --deadlockWait travel with it and are kept (a resume honours them).
   const body = {
     workflowFile: WORKFLOW,
     jobStore: 'file:/tmp/toil-js-durable',
@@ -218,6 +223,8 @@ t.test('a taken submission is durable before the 202; DELETE cancels it', async 
     retryCount: 0,
     preemptableRetries: 'unlimited',
     clean: 'never',
+    servicePollMs: 200,
+    deadlockWaitMs: 5000,
     env: { GREETING: 'hello' },
     defaults: { cores: 3, memory: 100 * 2 ** 30, disk: 7 * 2 ** 30 },
   };
@@ -229,6 +236,8 @@ t.test('a taken submission is durable before the 202; DELETE cancels it', async 
     retryCount: 0,
     preemptableRetries: 'unlimited',
     clean: 'never',
+    servicePollMs: 200,
+    deadlockWaitMs: 5000,
     env: { GREETING: 'hello' },
     defaults: { cores: 3, memory: 100 * 2 ** 30, disk: 7 * 2 ** 30 },
   });
