@@ -120,3 +120,15 @@ t.test(
     t.equal(readFileSync(join(dir, 'result.txt'), 'utf8'), 'host');
   },
 );
+
+t.test(
+  "examples/services.ts (Toil's services tutorial with a real HTTP service): the child reads back through the service what it stored",
+  async (t) => {
+    const dir = scratchDir(t);
+    const r = await runToil(['run', repoPath('examples/services.ts'), 'file:./js', ...POLL], { cwd: dir });
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stderr, /service 'keyValueStore' started/);
+    t.match(r.stderr, /the workflow read: hello from the service/);
+    t.notMatch(r.stderr, /left .* open/, 'the service closed its server in stop');
+  },
+);
