@@ -124,6 +124,19 @@ export class JobStore {
     return obj.body;
   }
 
+  /**
+   * The module the last run used when a `--restart` changed it (the workflow record keeps naming
+   * the first): what the next restart compares its file with and, given no file, runs.
+   */
+  async readCurrentModule(): Promise<ModuleRef | undefined> {
+    return (await this.readJson<{ module: ModuleRef }>(CURRENT_MODULE_KEY))?.module;
+  }
+
+  async writeCurrentModule(module: ModuleRef): Promise<void> {
+    this.fence();
+    await this.objects.put(CURRENT_MODULE_KEY, JSON.stringify({ format: 1, module }));
+  }
+
   /** Writes the workflow record once; a second writer loses with JobStoreExistsError. */
   async writeWorkflow(record: WorkflowRecord): Promise<void> {
     this.fence();
@@ -431,6 +444,7 @@ export interface DamagedObject {
 function isRecordKey(key: string): boolean {
   return (
     key === WORKFLOW_KEY ||
+    key === CURRENT_MODULE_KEY ||
     key === LEADER_KEY ||
     key === FRAMEWORK_ID_KEY ||
     key === SLURM_KEY ||
@@ -445,6 +459,7 @@ function isRecordKey(key: string): boolean {
 
 export const WORKFLOW_KEY = 'workflow.json';
 export const MODULE_KEY = 'module.mjs';
+export const CURRENT_MODULE_KEY = 'module-current.json';
 export { LEADER_KEY };
 export const FRAMEWORK_ID_KEY = 'mesos-framework.json';
 export const SLURM_KEY = 'slurm.json';

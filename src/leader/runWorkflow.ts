@@ -148,12 +148,15 @@ async function runLeased(
   try {
     let started: { workflow: WorkflowRecord; modulePath: string; jobNames: readonly string[] };
     if (existing) {
+      // The module the last run used: a restart that changed the file recorded it.
+      const current = await o.store.readCurrentModule();
+      const last: WorkflowRecord = current ? { ...existing, module: current } : existing;
       const changed = o.restartWithFile
         ? await storeChangedModule(
             o,
             o.store.fencedBy(lease!),
             code,
-            existing,
+            last,
             join(scratch, 'workflow.mjs'),
             log,
           )
@@ -162,10 +165,10 @@ async function runLeased(
       else {
         const modulePath = await fetchWorkflowModule(
           o.store,
-          existing.module,
+          last.module,
           join(o.workDir, 'toil-ts-modules'),
         );
-        started = { workflow: existing, modulePath, jobNames: await code.jobNames({ modulePath }) };
+        started = { workflow: last, modulePath, jobNames: await code.jobNames({ modulePath }) };
       }
     } else {
       started = await startNewWorkflow(
@@ -346,10 +349,11 @@ async function startNewWorkflow(
 }
 
 /**
- * A restart's workflow file, bundled again: when it differs from the module the store holds (the
- * user fixed a bug), it is stored beside it and the run uses it, so the jobs issued from now on
- * run the code as it is now; the jobs that already ran keep their results. The workflow record is
- * written once and keeps naming the first module; each restart bundles its file again.
+ * A restart's workflow file, bundled again: when it differs from the module the last run used
+ * (the user fixed a bug), it is stored beside it, recorded as the current module, and the run
+ * uses it, so the jobs issued from now on run the code as it is now; the jobs that already ran
+ * keep their results. The workflow record is written once and keeps naming the first module; each
+ * restart bundles its file again, and says the file changed only when it did since the last run.
  */
 async function storeChangedModule(
   o: RunWorkflowOptions,
@@ -368,9 +372,10 @@ async function storeChangedModule(
   assertDefinesStoredJobs(o, existing, jobNames);
   const key = `modules/${createHash('sha256').update(bundle).digest('hex')}.mjs`;
   const module = await store.putModule(bundle, key);
+  await store.writeCurrentModule(module);
   log.info(
     { workflowFile: o.workflowFile, module: key },
-    'the workflow file changed since the workflow started: the jobs that run from now on run it as it is now',
+    'the workflow file changed since the last run of this workflow: the jobs that run from now on run it as it is now',
   );
   return { workflow: { ...existing, module }, modulePath, jobNames };
 }

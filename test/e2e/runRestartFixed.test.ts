@@ -50,9 +50,32 @@ t.test(
     writeFileSync(wf, workflowSource('return n * 10;'));
     const fixed = await runToil(['run', wf, 'file:./js', '--restart'], { cwd: dir });
     t.equal(fixed.code, 0, `the fixed file runs: ${fixed.stderr}`);
-    t.match(fixed.stderr, /the workflow file changed since the workflow started/);
+    t.match(fixed.stderr, /the workflow file changed since the last run of this workflow/);
     t.equal(readFileSync(join(dir, 'out.txt'), 'utf8'), '40', "the fixed step's result");
     t.equal(readFileSync(join(dir, 'ran.log'), 'utf8'), 'root\n', 'root ran once: its commit was kept');
+  },
+);
+
+t.test(
+  'a change is said once: a --restart with the file the last run used runs that file, saying nothing of a change',
+  async (t) => {
+    const { dir, wf } = await failedRun(t);
+    const restart = () => runToil(['run', wf, 'file:./js', '--restart', '--retryCount', '0'], { cwd: dir });
+    const changed = /the workflow file changed since/;
+    writeFileSync(wf, workflowSource("throw new Error('step has another bug');"));
+    const second = await restart();
+    t.equal(second.code, 1);
+    t.match(second.stderr, /step has another bug/, 'the changed file ran');
+    t.match(second.stderr, changed, 'the change is said');
+    const third = await restart();
+    t.equal(third.code, 1);
+    t.match(third.stderr, /step has another bug/, 'the file the last run used runs again');
+    t.notMatch(third.stderr, changed, 'unchanged since the last run: no word of a change');
+    writeFileSync(wf, workflowSource('return n * 10;'));
+    const fixed = await restart();
+    t.equal(fixed.code, 0, fixed.stderr);
+    t.equal(fixed.stderr.match(new RegExp(changed, 'g'))?.length, 1, 'the fix is said, once');
+    t.equal(readFileSync(join(dir, 'out.txt'), 'utf8'), '40');
   },
 );
 
