@@ -73,6 +73,8 @@ export interface JobSpec {
    * `services` (or its commit's) list it.
    */
   readonly service?: true;
+  /** Toil's sub-service (`Service.addChild`): this service starts once that one has started. */
+  readonly afterService?: string;
   /** Services added to this job before it ran (its handle's addService). */
   readonly services?: readonly string[];
 }

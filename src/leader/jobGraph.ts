@@ -134,7 +134,8 @@ export class JobGraph {
     for (const id of node.services) {
       const service = this.nodeOf(id, node.spec.id);
       service.host = node.spec.id;
-      this.makeReady(service);
+      // A sub-service (Toil's Service.addChild) waits for its parent service to start.
+      if (service.spec.afterService === undefined) this.makeReady(service);
     }
     // Toil: a job's services start before any of its successors runs.
     if (node.servicesToStart === 0) this.releaseSuccessors(node);
@@ -151,6 +152,10 @@ export class JobGraph {
     node.started = true;
     node.returnValue = value;
     const host = this.nodes.get(node.host!)!;
+    for (const id of host.services) {
+      const sub = this.nodes.get(id);
+      if (sub?.spec.afterService === jobId && sub.state === 'waiting') this.makeReady(sub);
+    }
     if (--host.servicesToStart === 0) this.releaseSuccessors(host);
   }
 

@@ -154,6 +154,16 @@ export interface ServiceHandle<R> {
   readonly name: string;
   rv(): Promised<R>;
   rv(...path: readonly (string | number)[]): Promised<unknown>;
+  /**
+   * Toil's `Service.addChild`: a sub-service of the same host that starts once this one has
+   * started (so its input may take this one's rv(), e.g. a Spark master's address for a worker).
+   * The host's successors wait for it too; all the host's services stop together.
+   */
+  addChild<I, R2>(
+    def: ServiceDefinition<I, R2>,
+    input: Input<I>,
+    requirements?: Requirements,
+  ): ServiceHandle<R2>;
 }
 
 /** A service declared at the top level of the workflow module (defineService). */

@@ -35,6 +35,7 @@ interface MutableSpec {
   followOns: string[];
   checkpoint?: true;
   service?: true;
+  afterService?: string;
   services?: string[];
 }
 
@@ -127,9 +128,12 @@ export class JobCollector {
     input: Input<I>,
     overrides?: Requirements,
     host: string = ADDING_JOB,
+    after?: string,
   ): ServiceHandle<R> {
     if (!isServiceDefinition(def))
-      throw new JobDeclarationError('addService: expected a service made with defineService(name, make)');
+      throw new JobDeclarationError(
+        `${after === undefined ? 'addService' : 'addChild'}: expected a service made with defineService(name, make)`,
+      );
     const hostSpec = host === ADDING_JOB ? undefined : this.created.get(host);
     if (hostSpec?.checkpoint)
       throw new JobDeclarationError(
@@ -148,6 +152,7 @@ export class JobCollector {
       children: [],
       followOns: [],
       service: true,
+      ...(after !== undefined ? { afterService: after } : {}),
     };
     // It starts once its host has run, as a child of the host would.
     const refusals = this.unfinishedProducers(spec, { parent: host, kind: 'child' });
@@ -158,7 +163,20 @@ export class JobCollector {
     (hostSuccessors.services ??= []).push(spec.id);
     this.pending.push(...refusals);
     const rv = (...path: (string | number)[]): Promised<never> => makePromise(spec.id, path);
-    return { jobId: spec.id, name: spec.name, rv };
+    return {
+      jobId: spec.id,
+      name: spec.name,
+      rv,
+      addChild: ((d: ServiceDefinition<unknown, unknown>, i: unknown, req?: Requirements) =>
+        this.declareService(d, i, req, host, spec.id)) as ServiceHandle<R>['addChild'],
+    };
+  }
+
+  /** Whether the service `service` starts only once `producer` (a service) has started. */
+  private startsAfterService(service: MutableSpec, producer: string): boolean {
+    for (let s = service.afterService; s !== undefined; s = this.created.get(s)?.afterService)
+      if (s === producer) return true;
+    return false;
   }
 
   /**
@@ -403,14 +421,23 @@ export class JobCollector {
     // A promised requirement is read before the job is issued: the same rule as its input.
     for (const producerId of promisedJobs([spec.input, spec.requirements.promised ?? null])) {
       const producer = this.created.get(producerId);
-      if (!producer || this.finishedBeforeAt(producerId, [at])) continue;
+      if (!producer) continue;
+      // Services of one host start side by side: one waits for another only as its sub-service.
+      if (
+        spec.service && producer.service
+          ? this.startsAfterService(spec, producerId)
+          : this.finishedBeforeAt(producerId, [at])
+      )
+        continue;
       const host = this.serviceHost.get(producerId);
       if (host !== undefined) {
         out.push({
           job: spec.id,
           producer: producerId,
           error: new JobDeclarationError(
-            `job '${spec.name}' is given the value of service '${producer.name}' (its rv()), but may start before '${producer.name}' has started: add '${spec.name}' below '${this.nameOf(host)}', the job the service was added to (its successors run while the service does)`,
+            spec.service
+              ? `service '${spec.name}' is given the value of service '${producer.name}' (its rv()), but may start before '${producer.name}' has started (a job's services start side by side): add '${spec.name}' as a sub-service of '${producer.name}' (its handle's addChild), which starts after it`
+              : `job '${spec.name}' is given the value of service '${producer.name}' (its rv()), but may start before '${producer.name}' has started: add '${spec.name}' below '${this.nameOf(host)}', the job the service was added to (its successors run while the service does)`,
           ),
         });
         continue;

@@ -31,6 +31,18 @@ t.test(
 );
 
 t.test(
+  "Toil's sub-service (Service.addChild): it starts after its parent service, with the parent's start value; the host's child waits for both",
+  async (t) => {
+    const dir = scratchDir(t);
+    const r = await runToil(['run', SERVICES, 'file:./js', '--mode', 'sub', ...POLL], { cwd: dir });
+    t.equal(r.code, 0, r.stderr);
+    const lines = execLog(dir);
+    t.same(lines.slice(0, 3), ['start m', 'start worker of db://m', 'use db://m,db://m/worker']);
+    t.same(lines.slice(3).sort(), ['stop m', 'stop worker']);
+  },
+);
+
+t.test(
   "a service whose check fails fails for good: the host's successors not started yet never run, and the workflow fails naming the service",
   async (t) => {
     const dir = scratchDir(t);

@@ -309,3 +309,19 @@ t.test(
     t.end();
   },
 );
+
+t.test("a sub-service (Toil's Service.addChild) is ready once its parent service started", (t) => {
+  const g = new JobGraph([spec('H')], 'H');
+  g.takeReady();
+  const sub: JobSpec = { ...spec('S2'), service: true, afterService: 'S1' };
+  g.applyCommit({
+    ...commit('H', { children: ['K'], newJobs: [{ ...spec('S1'), service: true }, sub, spec('K')] }),
+    services: ['S1', 'S2'],
+  });
+  t.same(g.takeReady(), ['S1'], 'the parent service alone');
+  g.serviceStarted('S1', 'master');
+  t.same(g.takeReady(), ['S2'], 'then its sub-service');
+  g.serviceStarted('S2', 'worker');
+  t.same(g.takeReady(), ['K'], "then the host's child");
+  t.end();
+});

@@ -593,6 +593,21 @@ t.test(
       () => c.declareService(work as never, 1),
       /addService: expected a service made with defineService/,
     );
+    // Toil's Service.addChild: a sub-service may take its parent's value; a sibling service may not.
+    const subs = new JobCollector();
+    const master = subs.declareService(db, 'm');
+    const worker = master.addChild(db, master.rv());
+    worker.addChild(db, master.rv());
+    subs.checkComplete();
+    t.same(subs.addingJobSuccessors().services?.length, 3, "all three are the running job's services");
+    t.equal(subs.specs().find((x) => x.id === worker.jobId)!.afterService, master.jobId);
+    const siblings = new JobCollector();
+    const first = siblings.declareService(db, 'one');
+    siblings.declareService(db, first.rv());
+    t.throws(
+      () => siblings.checkComplete(),
+      /service 'api-test-svc-db' is given the value of service 'api-test-svc-db' \(its rv\(\)\), but may start before 'api-test-svc-db' has started \(a job's services start side by side\): add 'api-test-svc-db' as a sub-service/,
+    );
     t.end();
   },
 );
