@@ -1,3 +1,6 @@
+import { writeSync } from 'node:fs';
+import { inspect } from 'node:util';
+
 /**
  * The process's own exit, taken before any job runs: the worker's exits (its leader gone, its
  * attempt over) go through this, never through a `process.exit` a running job has trapped.
@@ -29,16 +32,29 @@ export function trapProcessExit(jobName: string): { readonly exited: Promise<nev
   let fail: (e: JobCalledExitError) => void = () => {};
   const exited = new Promise<never>((_resolve, reject) => (fail = reject));
   exited.catch(() => {}); // read by the job's race; a job that returned first leaves it unread
+  const thrown = new WeakSet<JobCalledExitError>();
   const trap = (code?: number | string | null): never => {
     const e = new JobCalledExitError(jobName, code);
     Error.captureStackTrace(e, trap);
+    thrown.add(e);
     fail(e);
     throw e;
   };
+  // A call from a callback of the job's own (a timer it left running) throws where nothing catches
+  // it: the job has failed through `exited` already, so that throw must not end the worker, which
+  // would say only "exit code 1". Any other uncaught error ends it as Node would without this
+  // listener: the error on stderr (past the job's output capture), exit code 1.
+  const onUncaught = (e: unknown): void => {
+    if (e instanceof JobCalledExitError && thrown.has(e)) return;
+    writeSync(2, `${inspect(e)}\n`);
+    exitProcess(1);
+  };
+  process.on('uncaughtException', onUncaught);
   Object.defineProperty(process, 'exit', { value: trap, writable: true, configurable: true });
   return {
     exited,
     release: () => {
+      process.off('uncaughtException', onUncaught);
       if (original) Object.defineProperty(process, 'exit', original);
       else Reflect.deleteProperty(process, 'exit');
     },

@@ -4,8 +4,32 @@ import { REPO_ROOT, runToil, scratchDir } from '../fixtures/workflowCli.js';
 
 const WORKFLOW = join(REPO_ROOT, 'test/fixtures/workflowMisbehaves.ts');
 
+type Test = Parameters<Parameters<typeof t.test>[0]>[0];
+
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(120_000);
+
+/** Runs the fixture in `mode` with --retryCount 0 on warm workers, then on one-shot workers. */
+async function runBothWays(
+  t: Test,
+  mode: string,
+): Promise<{ name: string; r: Awaited<ReturnType<typeof runToil>> }[]> {
+  const dir = scratchDir(t);
+  const results = [];
+  for (const [name, extra] of [
+    ['warm workers', []],
+    ['a one-shot worker per job, as on a cluster node', ['--freshWorkers']],
+  ] as const) {
+    const r = await runToil(
+      ['run', WORKFLOW, `file:./js${extra.length}`, mode, '--retryCount', '0', ...extra],
+      {
+        cwd: dir,
+      },
+    );
+    results.push({ name, r });
+  }
+  return results;
+}
 
 /**
  * A job whose code calls process.exit(3) fails as a job that threw does, in its own name: the
@@ -13,15 +37,7 @@ t.setTimeout(120_000);
  * process died (exit code 3)", which blames the engine.
  */
 t.test("a job calling process.exit(3) is reported as the job's own call, with its code", async (t) => {
-  const dir = scratchDir(t);
-  for (const [name, extra] of [
-    ['warm workers', []],
-    ['a one-shot worker per job, as on a cluster node', ['--freshWorkers']],
-  ] as const) {
-    const r = await runToil(
-      ['run', WORKFLOW, `file:./js${extra.length}`, 'job-exits', '--retryCount', '0', ...extra],
-      { cwd: dir },
-    );
+  for (const { name, r } of await runBothWays(t, 'job-exits')) {
     t.equal(r.code, 1, `${name}: the workflow fails`);
     t.match(
       r.stderr,
@@ -34,6 +50,27 @@ t.test("a job calling process.exit(3) is reported as the job's own call, with it
       `${name}: the stack points at the call`,
     );
     t.match(r.stderr, /quitter is about to exit with 41/, `${name}: and what it printed`);
+    t.notMatch(r.stderr, /worker process died/, `${name}: the worker is not blamed`);
+  }
+});
+
+/**
+ * The call made from a timer the job armed (a callback of its own, while it waits) is the job's
+ * too: the trap sees it there, so the summary names it rather than "exit code 1".
+ */
+t.test("a job's timer calling process.exit(1) is reported as the job's own call", async (t) => {
+  for (const { name, r } of await runBothWays(t, 'job-exits-in-timer')) {
+    t.equal(r.code, 1, `${name}: the workflow fails`);
+    t.match(
+      r.stderr,
+      /^toil: job 'timerQuitter' \([0-9a-f-]+\) failed after 1 attempt\(s\): JobCalledExitError: job 'timerQuitter' called process\.exit\(1\)/m,
+      `${name}: the summary names the job and its call`,
+    );
+    t.match(
+      r.stderr,
+      /at Timeout\._onTimeout \(.*workflowMisbehaves\.ts:\d+:\d+\)/,
+      `${name}: the stack points at the call`,
+    );
     t.notMatch(r.stderr, /worker process died/, `${name}: the worker is not blamed`);
   }
 });
