@@ -654,7 +654,8 @@ export class WorkflowRunner {
    */
   private rerunCheckpoints(): void {
     if (this.done || this.busy > 0) return;
-    for (const [checkpoint, failed] of [...this.rerunning]) {
+    const pass = [...this.rerunning];
+    for (const [checkpoint, failed] of pass) {
       const below = [...this.issued].filter((id) => this.graph.isBelow(id, checkpoint));
       // Its services would run on for successors that will not run: Toil tells them to quit.
       for (const id of below) if (this.graph.spec(id).service) this.requestStop(id);
@@ -678,6 +679,8 @@ export class WorkflowRunner {
       );
       this.track(() => this.rerunCheckpoint(checkpoint));
     }
+    // A checkpoint out of retries fails for good, which may rerun one above it: that one now.
+    if ([...this.rerunning.keys()].some((id) => !pass.some(([p]) => p === id))) this.rerunCheckpoints();
     this.stopIdleServices();
   }
 

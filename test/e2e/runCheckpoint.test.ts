@@ -112,3 +112,29 @@ t.test(
     t.notMatch(s.stdout, /failed for good/);
   },
 );
+
+t.test(
+  'nested checkpoints: the inner one out of retries fails for good and the outer one runs again, defining a new inner one, which succeeds',
+  async (t) => {
+    const dir = scratchDir(t);
+    const r = await runToil(['run', CHECKPOINT, 'file:./js', '--nested', '--failingRuns', '2'], { cwd: dir });
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stderr, /job 'ck' below checkpoint job 'outer' failed for good; running 'outer' again/);
+    t.same(
+      execLog(dir).filter((l) => /^(outer|ck|report) /.test(l)),
+      ['outer 1', 'ck 1', 'ck 2', 'outer 2', 'ck 3', 'report definition 3'],
+    );
+  },
+);
+
+t.test('nested checkpoints both out of retries: the workflow fails naming each', async (t) => {
+  const dir = scratchDir(t);
+  const r = await runToil(['run', CHECKPOINT, 'file:./js', '--nested', '--failingRuns', '9'], { cwd: dir });
+  t.equal(r.code, 1, r.stderr);
+  t.match(r.stderr, /workflow failed: 3 job\(s\) failed for good/);
+  t.match(
+    r.stderr,
+    /toil: job 'outer' \([0-9a-f-]+\) failed after 2 attempt\(s\): checkpoint job 'outer' has no retries left to run again after job 'ck' below it failed for good/,
+  );
+  t.equal(execLog(dir).filter((l) => l.startsWith('ck ')).length, 4, 'two inner runs under each outer run');
+});
