@@ -216,14 +216,19 @@ export class JobStore {
     return this.readJson<{ value: Json }>(`${serviceKey(jobId, attempt)}/started`);
   }
 
-  /** The leader asks the attempt of a service job to stop its service and end. */
-  async requestServiceStop(jobId: string, attempt: number): Promise<void> {
+  /**
+   * The leader asks the attempt of a service job to stop its service and end; `keep` false when
+   * its host's successors have not all completed (the run fails, or a checkpoint reruns): then it
+   * ends without a commit, so that a --restart starts it again rather than replay it as ended.
+   */
+  async requestServiceStop(jobId: string, attempt: number, keep: boolean): Promise<void> {
     this.fence();
-    await this.objects.put(`${serviceKey(jobId, attempt)}/stop`, JSON.stringify({ format: 1 }));
+    await this.objects.put(`${serviceKey(jobId, attempt)}/stop`, JSON.stringify({ format: 1, keep }));
   }
 
-  async serviceStopRequested(jobId: string, attempt: number): Promise<boolean> {
-    return (await this.objects.head(`${serviceKey(jobId, attempt)}/stop`)) !== undefined;
+  async serviceStopRequested(jobId: string, attempt: number): Promise<{ keep: boolean } | undefined> {
+    const r = await this.readJson<{ keep?: boolean }>(`${serviceKey(jobId, attempt)}/stop`);
+    return r && { keep: r.keep !== false };
   }
 
   async readCommit(jobId: string): Promise<JobCommit | undefined> {

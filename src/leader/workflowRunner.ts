@@ -152,6 +152,8 @@ export class WorkflowRunner {
   private readonly brokenHosts = new Set<string>();
   /** Services asked to stop. */
   private readonly stopRequested = new Set<string>();
+  /** Of them, those asked before their host's successors completed: they end without a commit. */
+  private readonly stoppedEarly = new Set<string>();
   /** Attempts ended on purpose (a service deadlock), with the reason they fail for good. */
   private readonly ending = new Map<string, string>();
   private servicePoll: AbortController | undefined;
@@ -367,10 +369,16 @@ export class WorkflowRunner {
     if (this.done || !this.issued.has(update.jobId)) return;
     this.issued.delete(update.jobId);
     this.stopRequested.delete(update.jobId);
+    const early = this.stoppedEarly.delete(update.jobId);
     const ended = this.ending.get(update.jobId);
     if (ended !== undefined) {
       this.ending.delete(update.jobId);
       this.failForGood(update.jobId, this.attemptsOf(update.jobId).tries, ended);
+      this.track(async () => {});
+      return;
+    }
+    // Stopped early on purpose (see requestStop): neither a completion nor a failure of its own.
+    if (early) {
       this.track(async () => {});
       return;
     }
@@ -541,7 +549,7 @@ export class WorkflowRunner {
         { job: name, jobId, host: this.graph.spec(host).name },
         `service '${name}' of job '${this.graph.spec(host).name}' failed: the successors of '${this.graph.spec(host).name}' not started yet will not run, and its other services are stopped`,
       );
-      for (const s of this.graph.servicesOf(host)) this.requestStop(s);
+      for (const s of this.graph.servicesOf(host)) this.requestStop(s, false);
     }
     const checkpoint = this.graph.checkpointAbove(jobId);
     if (checkpoint !== undefined && !this.rerunning.has(checkpoint)) this.rerunning.set(checkpoint, jobId);
@@ -551,12 +559,17 @@ export class WorkflowRunner {
     return this.o.servicePollMs ?? 1000;
   }
 
-  /** Asks a running service job to stop its service and end (its attempt polls for this). */
-  private requestStop(jobId: string): void {
+  /**
+   * Asks a running service job to stop its service and end (its attempt polls for this). `keep`:
+   * its host's successors have completed, so it commits; otherwise it ends without a commit, so
+   * that a --restart starts it again for the successors still to run.
+   */
+  private requestStop(jobId: string, keep = true): void {
     if (!this.issued.has(jobId) || this.stopRequested.has(jobId)) return;
     this.stopRequested.add(jobId);
+    if (!keep) this.stoppedEarly.add(jobId);
     const attempt = this.attemptsOf(jobId).next - 1;
-    this.track(() => this.withIoSlot(() => this.o.store.requestServiceStop(jobId, attempt)));
+    this.track(() => this.withIoSlot(() => this.o.store.requestServiceStop(jobId, attempt, keep)));
   }
 
   /** Services whose host's successors have all completed: Toil stops them then. */
@@ -639,7 +652,7 @@ export class WorkflowRunner {
     this.deadlockWarned = false;
     for (const r of services) {
       this.ending.set(r.jobId, reason);
-      this.requestStop(r.jobId);
+      this.requestStop(r.jobId, false);
     }
     for (const id of waiting) {
       this.ending.set(id, reason);
@@ -658,7 +671,7 @@ export class WorkflowRunner {
     for (const [checkpoint, failed] of pass) {
       const below = [...this.issued].filter((id) => this.graph.isBelow(id, checkpoint));
       // Its services would run on for successors that will not run: Toil tells them to quit.
-      for (const id of below) if (this.graph.spec(id).service) this.requestStop(id);
+      for (const id of below) if (this.graph.spec(id).service) this.requestStop(id, false);
       if (below.length > 0) continue;
       this.rerunning.delete(checkpoint);
       const name = this.graph.spec(checkpoint).name;
@@ -694,7 +707,7 @@ export class WorkflowRunner {
     // A checkpoint about to run again (or running again) will add successors that may need them.
     if (issued.length === 0 || this.rerunning.size > 0 || this.busy > 0) return;
     if (!issued.every((id) => this.graph.spec(id).service && this.graph.isStarted(id))) return;
-    for (const id of issued) this.requestStop(id);
+    for (const id of issued) this.requestStop(id, false);
   }
 
   private async rerunCheckpoint(checkpoint: string): Promise<void> {

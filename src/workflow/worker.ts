@@ -126,8 +126,8 @@ export async function runWorkerJob(
     addService: ((def: ServiceDefinition<unknown, unknown>, input: unknown, req?: Requirements) =>
       collector.declareService(def, input, req)) as Job['addService'],
   };
-  if (ticket.service)
-    Object.assign(job, { [SERVICE_CONTROL]: serviceControl(store, ticket, attempt, options) });
+  const service = ticket.service ? serviceControl(store, ticket, attempt, options) : undefined;
+  if (service) Object.assign(job, { [SERVICE_CONTROL]: service.control });
   const capture = new OutputCapture();
   const started = now();
   const cpuAtStart = process.cpuUsage();
@@ -178,6 +178,14 @@ export async function runWorkerJob(
       return { exitCode: WORKER_EXIT.storeFailed, outcome: 'store-failed', message };
     }
   }
+  if (service?.stoppedEarly()) {
+    await store.deleteFiles(fileStore.written).catch(() => {});
+    return {
+      exitCode: WORKER_EXIT.jobFailed,
+      outcome: 'abandoned',
+      message: `service '${ticket.name}' was stopped before its host's successors completed; not committing`,
+    };
+  }
   if (options.shouldCommit && !options.shouldCommit()) {
     return {
       exitCode: WORKER_EXIT.storeFailed,
@@ -221,19 +229,24 @@ function serviceControl(
   ticket: JobTicket,
   attempt: number,
   options: WorkerOptions,
-): ServiceControl {
+): { control: ServiceControl; stoppedEarly: () => boolean } {
   const pollMs = ticket.service?.pollMs ?? 1000;
-  return {
+  let early = false;
+  const control: ServiceControl = {
     started: async (value) => {
       const json = encodeValue(value, `value service '${ticket.name}' started with`);
       if (!options.debugRun) await store.writeServiceStarted(ticket.jobId, attempt, json);
     },
-    stopRequested: async () =>
-      options.debugRun !== undefined ||
-      (options.shouldCommit !== undefined && !options.shouldCommit()) ||
-      store.serviceStopRequested(ticket.jobId, attempt),
+    stopRequested: async () => {
+      if (options.debugRun !== undefined) return true;
+      if (options.shouldCommit !== undefined && !options.shouldCommit()) return true;
+      const request = await store.serviceStopRequested(ticket.jobId, attempt);
+      if (request && !request.keep) early = true;
+      return request !== undefined;
+    },
     pause: () => new Promise((r) => setTimeout(r, pollMs)),
   };
+  return { control, stoppedEarly: () => early };
 }
 
 /** Sets `env` in this process's environment; returns what puts the previous values back. */

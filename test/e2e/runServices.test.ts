@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { repoPath } from '../fixtures/repoRoot.js';
@@ -58,10 +58,21 @@ t.test(
     );
     const lines = execLog(dir);
     t.ok(lines.includes('stop a'), 'its stop ran');
+    t.ok(lines.includes('stop b'), "the host's other service was stopped");
     t.notOk(
       lines.some((l) => l.startsWith('use')),
       'the follow-on that needed it did not run',
     );
+    // Fixed, --restart starts both services again: b, stopped early, left no commit to replay.
+    rmSync(join(dir, 'break-a'));
+    const again = await runToil(['run', SERVICES, 'file:./js', '--mode', 'failing', '--restart', ...POLL], {
+      cwd: dir,
+    });
+    t.equal(again.code, 0, again.stderr);
+    const after = execLog(dir).slice(lines.length);
+    t.same(after.filter((l) => l.startsWith('start')).sort(), ['start a', 'start b'], 'both started again');
+    t.ok(after.includes('use db://a,db://b'), 'and the follow-on ran while they did');
+    t.notOk(after.includes('breaker'), "the host's committed child did not run again");
   },
 );
 
