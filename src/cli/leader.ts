@@ -4,13 +4,13 @@ import type { Command } from 'commander';
 import { RealClock } from '../common/clock.js';
 import { UserInputError, coerceError } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/log.js';
-import { UnreadOutput, outputDrained } from '../common/unreadOutput.js';
 import { ConfigReloader } from '../leader/configReloader.js';
 import { ConsoleOutput } from '../leader/consoleOutput.js';
 import { parseLeaderConfig, restartOnlyChanges, type LeaderConfig } from '../leader/leaderConfig.js';
 import { createLeaderMetrics } from '../leader/metrics.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
 import type { SubCommand } from './main.js';
+import { daemonOutput, daemonStopped } from './daemonOutput.js';
 
 /**
  * `toil leader --config FILE`: the long-running leader daemon. SIGTERM/SIGINT stop it gracefully
@@ -109,9 +109,9 @@ async function runLeader(path: string, port: number | undefined): Promise<number
     level: config.logLevel,
     destination: process.stdout.isTTY
       ? new ConsoleOutput(process.stdout, clock).logDestination()
-      : new UnreadOutput(process.stdout),
+      : daemonOutput().stdout,
   });
-  const stderr = new UnreadOutput(process.stderr);
+  const { stderr } = daemonOutput();
   const metrics = createLeaderMetrics();
   keepRunningOnStrayErrors(log);
   const { startLeader } = await import('../main/leader.js');
@@ -179,14 +179,6 @@ async function runLeader(path: string, port: number | undefined): Promise<number
   });
   await stopped;
   const code = signals > 1 ? 130 : stateTaken ? 1 : 0;
-  // Stopped, its state committed. Output a reader has not taken (a pipe nobody reads) would hold
-  // the process for ever: it gets OUTPUT_DRAIN_MS, then the daemon exits without it.
-  await outputDrained([process.stdout, process.stderr], OUTPUT_DRAIN_MS);
-  if (signals > 1 || pendingOutput()) process.exit(code);
+  await daemonStopped(code, signals > 1);
   return code;
 }
-
-/** How long a stopped daemon waits for the reader of its output before it exits without it. */
-const OUTPUT_DRAIN_MS = 2000;
-
-const pendingOutput = (): boolean => process.stdout.writableLength > 0 || process.stderr.writableLength > 0;

@@ -12,7 +12,8 @@ import {
   type ScriptedPrice,
   type SpotMarketOptions,
 } from '../localcloud/ec2/spotMarket.js';
-import { cliLogger, collect } from '../provisioner/cluster/cliSupport.js';
+import { collect } from '../provisioner/cluster/cliSupport.js';
+import { daemonLogger, daemonOutput, daemonStopped } from './daemonOutput.js';
 import { untilSignal } from './untilSignal.js';
 
 interface Ec2Flags {
@@ -234,16 +235,18 @@ export function registerEc2Commands(localcloud: Command, setExitCode: (code: num
       .option('--port <port>', 'port to listen on (0: any free port)', '0')
       .option('--mesos-master <host:port>', 'Mesos master that running workers register with as agents'),
   ).action(async (f: Ec2Flags & { port: string; mesosMaster?: string }) => {
-    const log = cliLogger(f.logLevel);
+    const log = daemonLogger(f.logLevel, 'stderr');
+    const out = daemonOutput().stdout;
     const port = count('--port', f.port);
     const endpoint = await listening('--port', f.host, port, () =>
       startFromFlags(f, port, f.mesosMaster, log),
     );
-    process.stdout.write(`EC2 endpoint: ${endpoint.url} (region ${endpoint.region})\n`);
-    process.stdout.write(`  export AWS_ENDPOINT_URL_EC2=${endpoint.url}\n`);
+    out.write(`EC2 endpoint: ${endpoint.url} (region ${endpoint.region})\n`);
+    out.write(`  export AWS_ENDPOINT_URL_EC2=${endpoint.url}\n`);
     await untilSignal();
     await endpoint.stop();
     setExitCode(0);
+    await daemonStopped(0);
   });
 
   addEndpointOptions(
@@ -260,7 +263,8 @@ export function registerEc2Commands(localcloud: Command, setExitCode: (code: num
         'mesos',
       ),
   ).action(async (f: Ec2Flags & { ec2Port: string; mesosPort: string; batchSystem: string }) => {
-    const log = cliLogger(f.logLevel);
+    const log = daemonLogger(f.logLevel, 'stderr');
+    const out = daemonOutput().stdout;
     if (f.batchSystem === 'slurm') return runWithSlurm(f, log, setExitCode);
     if (f.batchSystem !== 'mesos')
       throw new UserInputError('BAD_FLAG', `--batchSystem ${f.batchSystem}: expected mesos or slurm`);
@@ -278,13 +282,14 @@ export function registerEc2Commands(localcloud: Command, setExitCode: (code: num
       await master.stop();
       throw e;
     });
-    process.stdout.write(`EC2 endpoint: ${endpoint.url} (region ${endpoint.region})\n`);
-    process.stdout.write(`Mesos master: ${master.url}\n`);
-    process.stdout.write(`  export AWS_ENDPOINT_URL_EC2=${endpoint.url}\n`);
+    out.write(`EC2 endpoint: ${endpoint.url} (region ${endpoint.region})\n`);
+    out.write(`Mesos master: ${master.url}\n`);
+    out.write(`  export AWS_ENDPOINT_URL_EC2=${endpoint.url}\n`);
     await untilSignal();
     await endpoint.stop();
     await master.stop();
     setExitCode(0);
+    await daemonStopped(0);
   });
 }
 
@@ -299,6 +304,7 @@ async function runWithSlurm(
 ): Promise<void> {
   const { slurmAvailability, startSlurmController } = await import('../localcloud/slurm/cluster.js');
   const { SlurmdLauncher } = await import('../localcloud/slurm/launcher.js');
+  const out = daemonOutput().stdout;
   const why = slurmAvailability();
   if (why) throw new UserInputError('SLURM_UNAVAILABLE', `--batchSystem slurm: ${why}`);
   const controller = await startSlurmController({});
@@ -311,12 +317,13 @@ async function runWithSlurm(
     log,
     launcher,
   );
-  process.stdout.write(`EC2 endpoint: ${endpoint.url} (region ${endpoint.region})\n`);
-  process.stdout.write(`Slurm controller: ${controller.address}:${controller.port}\n`);
-  process.stdout.write(`  export AWS_ENDPOINT_URL_EC2=${endpoint.url}\n`);
-  process.stdout.write(`  export SLURM_CONF=${controller.conf}\n`);
+  out.write(`EC2 endpoint: ${endpoint.url} (region ${endpoint.region})\n`);
+  out.write(`Slurm controller: ${controller.address}:${controller.port}\n`);
+  out.write(`  export AWS_ENDPOINT_URL_EC2=${endpoint.url}\n`);
+  out.write(`  export SLURM_CONF=${controller.conf}\n`);
   await untilSignal();
   await endpoint.stop();
   await controller.stop();
   setExitCode(0);
+  await daemonStopped(0);
 }

@@ -4,11 +4,12 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { RealClock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
-import { createLogger, LOG_LEVEL_NAMES, toPinoLevel } from '../common/log.js';
+import { LOG_LEVEL_NAMES } from '../common/log.js';
 import { tryParseDurationMs } from '../common/units.js';
 import { LocalMesosAgent } from '../localcloud/mesos/agent.js';
 import { parseAttributesFlag, parseResourcesFlag } from '../localcloud/mesos/agentFlags.js';
 import { startMesosMaster } from '../localcloud/mesos/masterServer.js';
+import { daemonLogger, daemonOutput, daemonStopped } from './daemonOutput.js';
 import { listening } from './localcloudEc2.js';
 import { untilSignal } from './untilSignal.js';
 
@@ -30,7 +31,7 @@ export function registerMesosCommands(localcloud: Command, setExitCode: (code: n
     .option('--heartbeat-interval <duration>', 'scheduler heartbeat interval (Mesos: fixed 15s)', '15s')
     .option('--logLevel <level>', `log level (${LOG_LEVEL_NAMES.join(', ')})`, 'info')
     .action(async (opts: Record<string, string>) => {
-      const log = createLogger({ level: level(opts['logLevel']!) });
+      const log = daemonLogger(opts['logLevel']!, 'stdout');
       const port = integer('--port', opts['port']!);
       const master = await listening('--port', opts['host']!, port, () =>
         startMesosMaster({
@@ -46,10 +47,11 @@ export function registerMesosCommands(localcloud: Command, setExitCode: (code: n
           log,
         }),
       );
-      process.stdout.write(`Mesos master listening on ${master.url}\n`);
+      daemonOutput().stdout.write(`Mesos master listening on ${master.url}\n`);
       await untilSignal();
       await master.stop();
       setExitCode(0);
+      await daemonStopped(0);
     });
 
   localcloud
@@ -74,7 +76,7 @@ export function registerMesosCommands(localcloud: Command, setExitCode: (code: n
     .option('--exit-with <pid>', 'stop when process PID is gone (for agents a test or a local cloud started)')
     .option('--logLevel <level>', `log level (${LOG_LEVEL_NAMES.join(', ')})`, 'info')
     .action(async (opts: Record<string, string>) => {
-      const log = createLogger({ level: level(opts['logLevel']!) });
+      const log = daemonLogger(opts['logLevel']!, 'stdout');
       const resources = parseResourcesFlag(opts['resources'] ?? defaultResources());
       const attributes = parseAttributesFlag(opts['attributes'] ?? '');
       const workDir = opts['workDir'] ?? fs.mkdtempSync(path.join(os.tmpdir(), 'toil-mesos-agent-'));
@@ -107,22 +109,13 @@ export function registerMesosCommands(localcloud: Command, setExitCode: (code: n
       if (opts['workDir'] === undefined || opts['removeWorkDir'] !== undefined)
         fs.rmSync(workDir, { recursive: true, force: true, maxRetries: 3 });
       setExitCode(0);
+      await daemonStopped(0);
     });
 }
 
 function defaultResources(): string {
   const memMb = Math.max(256, Math.floor(os.totalmem() / 2 ** 20) - 1024);
   return `cpus:${os.cpus().length};mem:${memMb};disk:10000;ports:[31000-32000]`;
-}
-
-function level(value: string): NonNullable<ReturnType<typeof toPinoLevel>> {
-  const l = toPinoLevel(value);
-  if (!l)
-    throw new UserInputError(
-      'BAD_LOG_LEVEL',
-      `--logLevel: '${value}' is not one of ${LOG_LEVEL_NAMES.join(', ')}`,
-    );
-  return l;
 }
 
 function integer(flag: string, value: string): number {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { RealClock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
 import { tryParseDurationMs } from '../common/units.js';
-import { cliLogger } from '../provisioner/cluster/cliSupport.js';
+import { daemonLogger } from './daemonOutput.js';
 import type { SubCommand } from './main.js';
 
 function duration(flag: string, value: string, minMs: number): number {
@@ -34,7 +34,7 @@ export const command: SubCommand = {
       .action(async (f: { interval: string; maxBackoff: string; region?: string; logLevel: string }) => {
         const intervalMs = duration('--interval', f.interval, 100);
         const maxBackoffMs = duration('--max-backoff', f.maxBackoff, 100);
-        const log = cliLogger(f.logLevel);
+        const log = daemonLogger(f.logLevel, 'stderr');
         // The AWS SDK loads once the input is accepted.
         const { watchRebalance } = await import('../main/rebalanceWatch.js');
         const stop = new AbortController();

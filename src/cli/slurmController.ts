@@ -1,5 +1,6 @@
 import { UserInputError } from '../common/errors.js';
-import { cliLogger, collect } from '../provisioner/cluster/cliSupport.js';
+import { collect } from '../provisioner/cluster/cliSupport.js';
+import { daemonLogger } from './daemonOutput.js';
 import { DEFAULT_SLURM_CONF, SLURMCTLD_PORT, SLURMD_PORT } from '../slurm/appliance.js';
 import type { SubCommand } from './main.js';
 import { bootOptions, port, slurmBootCommon, type SlurmBootFlags } from './slurmNode.js';
@@ -39,7 +40,7 @@ export const command: SubCommand = {
           const { bootSlurmController } = await import('../main/slurmBoot.js');
           setExitCode(
             await bootSlurmController({
-              ...slurmBootCommon(f, cliLogger(f.logLevel)),
+              ...slurmBootCommon(f, daemonLogger(f.logLevel ?? 'warning', 'stderr')),
               conf: f.conf,
               port: port('--port', f.port),
               slurmdPort: port('--slurmd-port', f.slurmdPort),

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { UserInputError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { SlurmBootCommon } from '../main/slurmBoot.js';
-import { cliLogger, collect } from '../provisioner/cluster/cliSupport.js';
+import { collect } from '../provisioner/cluster/cliSupport.js';
+import { daemonLogger } from './daemonOutput.js';
 import { DEFAULT_MUNGE_SOCKET, ON_DEMAND_FEATURE, SPOT_FEATURE } from '../slurm/appliance.js';
 import type { SubCommand } from './main.js';
 
@@ -86,7 +87,7 @@ export const command: SubCommand = {
           const { bootSlurmNode } = await import('../main/slurmBoot.js');
           setExitCode(
             await bootSlurmNode({
-              ...slurmBootCommon(f, cliLogger(f.logLevel)),
+              ...slurmBootCommon(f, daemonLogger(f.logLevel ?? 'warning', 'stderr')),
               confServer: f.confServer,
               features: f.feature,
               ...(f.nodeName ? { nodeName: f.nodeName } : {}),

@@ -1,9 +1,8 @@
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, closeSync, constants, openSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { embeddedLeaderConfig, sleep, startToilProcess } from '../fixtures/leaderE2e.js';
-import { TOIL_BIN } from '../fixtures/workflowCli.js';
+import { fillPipe, toilOnFifo, type ToilOnFifo } from '../fixtures/outputFifo.js';
 
 /**
  * `toil leader` with its stdout and stderr on a pipe whose reader stopped reading, or is gone (a
@@ -14,70 +13,16 @@ import { TOIL_BIN } from '../fixtures/workflowCli.js';
  */
 t.setTimeout(120_000);
 
-interface LeaderOnFifo {
-  readonly child: ChildProcess;
+interface LeaderOnFifo extends ToilOnFifo {
   readonly base: string;
-  readonly readFd: number;
-  readonly fillFd: number;
-  exited(ms: number): Promise<{ code: number | null; signal: NodeJS.Signals | null } | undefined>;
 }
 
 async function leaderOnFifo(t: Test, dir: string): Promise<LeaderOnFifo> {
   const cfgPath = join(dir, 'leader.yaml');
   writeFileSync(cfgPath, embeddedLeaderConfig(dir));
-  const fifo = join(dir, 'output.fifo');
-  execFileSync('mkfifo', [fifo]);
-  // The reader first (non-blocking: no writer yet), then a writer of the test's own to fill it.
-  const readFd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
-  const fillFd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
-  const child = spawn(
-    process.execPath,
-    ['--openssl-legacy-provider', TOIL_BIN, 'leader', '--config', cfgPath],
-    {
-      cwd: dir,
-      stdio: ['ignore', fillFd, fillFd],
-    },
-  );
-  t.teardown(() => void child.kill('SIGKILL'));
-  let ended: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  child.on('exit', (code, signal) => (ended = { code, signal }));
-  let out = '';
-  const buf = Buffer.alloc(65536);
-  for (let i = 0; i < 600 && !/status at (http:\/\/[0-9.:]+)\/status/.test(out); i++) {
-    try {
-      const n = readSync(readFd, buf);
-      out += buf.subarray(0, n).toString();
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
-      if (ended) break;
-      await sleep(100);
-    }
-  }
-  const base = /status at (http:\/\/[0-9.:]+)\/status/.exec(out)?.[1];
-  if (!base) throw new Error(`no banner from toil leader:\n${out.slice(-2000)}`);
-  return {
-    child,
-    base,
-    readFd,
-    fillFd,
-    async exited(ms) {
-      for (let waited = 0; !ended && waited < ms; waited += 100) await sleep(100);
-      return ended;
-    },
-  };
-}
-
-/** Fills the pipe to the brim, as a reader that stopped reading leaves it. */
-function fill(fd: number): void {
-  const chunk = Buffer.alloc(4096, 'x');
-  for (;;) {
-    try {
-      writeSync(fd, chunk);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return;
-      throw e;
-    }
-  }
+  const banner = /status at (http:\/\/[0-9.:]+)\/status/;
+  const leader = await toilOnFifo(t, dir, ['leader', '--config', cfgPath], banner);
+  return { ...leader, base: banner.exec(leader.output)![1]! };
 }
 
 /** A leader started next on the same state starts (the lease was let go), and is stopped. */
@@ -95,7 +40,7 @@ t.test(
   async (t) => {
     const dir = t.testdir({});
     const leader = await leaderOnFifo(t, dir);
-    fill(leader.fillFd);
+    fillPipe(leader.fillFd);
     t.equal((await fetch(`${leader.base}/healthz`)).status, 200, 'serving, its output pipe full');
     leader.child.kill('SIGTERM');
     const ended = await leader.exited(20_000);
@@ -113,7 +58,7 @@ t.test(
 t.test('a toil leader whose output reader is gone goes on, and stops on SIGTERM', async (t) => {
   const dir = t.testdir({});
   const leader = await leaderOnFifo(t, dir);
-  fill(leader.fillFd);
+  fillPipe(leader.fillFd);
   closeSync(leader.readFd);
   closeSync(leader.fillFd);
   // Its next lines meet a broken pipe (EPIPE): a reload of a changed config is logged.
