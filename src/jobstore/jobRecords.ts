@@ -207,6 +207,11 @@ export function firstAttempt(generation: number): number {
   return generation * 1000 + 1;
 }
 
+/** The generation of the leader that issued `attempt` (see firstAttempt). */
+export function generationOfAttempt(attempt: number): number {
+  return Math.floor((attempt - 1) / 1000);
+}
+
 /** Resolves declared requirements against defaults. */
 export function resolveRequirements(
   declared: DeclaredRequirements,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import {
   ENCAPSULATION_JOB,
   PROMISE_MARKER,
+  generationOfAttempt,
   type FailureLog,
   type JobCommit,
   type JobTicket,
@@ -242,7 +243,11 @@ function serviceControl(
       if (options.shouldCommit !== undefined && !options.shouldCommit()) return true;
       const request = await store.serviceStopRequested(ticket.jobId, attempt);
       if (request && !request.keep) early = true;
-      return request !== undefined;
+      if (request) return true;
+      // A worker of its own (Mesos, Slurm) outlives a leader killed with -9: once a newer leader
+      // holds the store, nobody will ask this attempt to stop, and that leader starts its own.
+      if ((await store.readGeneration()) > generationOfAttempt(attempt)) early = true;
+      return early;
     },
     pause: () => new Promise((r) => setTimeout(r, pollMs)),
   };

@@ -1,0 +1,67 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { RealClock } from '../../src/common/clock.js';
+import { silentLogger } from '../../src/common/log.js';
+import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
+import { JobStore } from '../../src/jobstore/jobStore.js';
+import { runWorkflow, type RunWorkflowOptions } from '../../src/leader/runWorkflow.js';
+import { waitFor } from '../fixtures/waitFor.js';
+import { REPO_ROOT, scratchDir } from '../fixtures/workflowCli.js';
+import { InProcessBatchSystem } from '../fixtures/workflowInProcess.js';
+
+t.setTimeout(120_000);
+
+const SERVICES = join(REPO_ROOT, 'test/fixtures/workflowServices.ts');
+const DEFAULTS = { cores: 1, memory: 2 ** 31, disk: 2 ** 31, preemptable: false };
+
+// A batch system whose workers outlive their leader (Mesos, Slurm): here every attempt runs in this
+// process and a cancelled leader cannot kill it, so its service would run on for ever, unless it
+// notices that a newer leader holds the store.
+t.test(
+  "a service whose leader is gone stops once a newer leader holds the store, without a commit; the newer leader's own service serves the rest",
+  async (t) => {
+    const dir = scratchDir(t);
+    const cwd = process.cwd();
+    process.chdir(dir); // the workflow writes exec.log and reads `go` where it runs
+    t.teardown(() => process.chdir(cwd));
+    const store = new JobStore(new FileObjectStore(join(dir, 'js'), 'file:./js'));
+    const base = (signal?: AbortSignal): RunWorkflowOptions => ({
+      store,
+      workflowFile: SERVICES,
+      args: ['--mode', 'hold'],
+      restart: false,
+      clean: 'never',
+      retryCount: 0,
+      defaults: DEFAULTS,
+      batchSystem: new InProcessBatchSystem(store, dir),
+      clock: new RealClock(),
+      log: silentLogger(),
+      workerCommand: () => [],
+      workDir: dir,
+      servicePollMs: 100,
+      ...(signal ? { signal } : {}),
+    });
+    const lines = (): string[] =>
+      existsSync(join(dir, 'exec.log')) ? readFileSync(join(dir, 'exec.log'), 'utf8').trim().split('\n') : [];
+    const cancel = new AbortController();
+    const first = runWorkflow(base(cancel.signal));
+    await waitFor('the follow-on to wait', () => lines().includes('after waits'), 60_000);
+    cancel.abort(new Error('the first leader is gone'));
+    await first.catch(() => undefined);
+    t.same(
+      lines().filter((l) => l.startsWith('stop')),
+      [],
+      "the first leader's service runs on",
+    );
+    writeFileSync(join(dir, 'go'), '');
+    const second = await runWorkflow({ ...base(), restart: true });
+    t.equal(second.status, 'succeeded');
+    await waitFor(
+      'the orphaned service to stop',
+      () => lines().filter((l) => l === 'stop a').length === 2,
+      10_000,
+    );
+    t.equal(lines().filter((l) => l === 'start a').length, 2, 'each leader started its own');
+  },
+);
