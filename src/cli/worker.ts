@@ -5,7 +5,7 @@ import { UserInputError } from '../common/errors.js';
 import { openJobStore } from '../main/jobStores.js';
 import { exitProcess } from '../workflow/exitTrap.js';
 import { serveWarmWorker } from '../workflow/warmWorker.js';
-import { runWorkerJob } from '../workflow/worker.js';
+import { runWorkerJob, type WorkerWarning } from '../workflow/worker.js';
 import type { SubCommand } from './main.js';
 
 export const command: SubCommand = {
@@ -47,11 +47,21 @@ export const command: SubCommand = {
           if (hasLeader) process.on('disconnect', onDisconnect);
           const result = await runWorkerJob(openJobStore(jobStore), jobId, attempt, {
             workDir,
+            keepExitTrap: true,
             ...(hasLeader ? { shouldCommit: () => process.connected } : {}),
           });
           if (result.exitCode !== 0 && result.message) process.stderr.write(`${result.message}\n`);
+          // Trapped until here: a timer the job left that calls process.exit while the result is
+          // saved or said must not end this process first.
+          const warning = result.releaseExitTrap?.();
+          if (warning) process.stderr.write(`WARN ${warning}\n`);
           if (hasLeader) {
             process.off('disconnect', onDisconnect);
+            // The leader logs it: this process's output is read only when it fails.
+            if (warning && process.connected)
+              await new Promise<void>((resolve) =>
+                process.send!({ type: 'warning', message: warning } satisfies WorkerWarning, () => resolve()),
+              );
             process.disconnect();
           }
           // The attempt is over (committed, or its failure logged): exit now. A job that left a

@@ -6,6 +6,7 @@ import type { Logger } from '../common/log.js';
 import { formatBytes } from '../common/units.js';
 import type { JobCommit, JobTicket } from '../jobstore/jobRecords.js';
 import type { WarmRunReply, WarmRunRequest } from '../workflow/warmWorker.js';
+import type { WorkerWarning } from '../workflow/worker.js';
 import type {
   BatchSystem,
   IssuedJob,
@@ -229,6 +230,9 @@ export class SingleMachineBatchSystem implements BatchSystem {
     child.on('error', (e) => {
       run.output += `\ncould not start worker: ${e.message}`;
     });
+    child.on('message', (m: WorkerWarning) => {
+      if (m?.type === 'warning') this.log.warn({ job: run.job.name }, m.message);
+    });
     child.on('close', (code, signal) => this.finished(run, code, signal, run.output));
   }
 
@@ -272,6 +276,7 @@ export class SingleMachineBatchSystem implements BatchSystem {
       worker.running = undefined;
       // A worker whose job left timers or handles behind exits after this reply (see
       // warmWorker.ts): it takes no other job, so that job's leftovers never fire inside another's.
+      if (reply.warning) this.log.warn({ job: run.job.name }, reply.warning);
       if (reply.leftOpen) this.retiring(run.job, reply.leftOpen);
       else if (!this.stopped) this.idle.push(worker);
       this.finished(run, reply.exitCode, null, reply.message ?? '', reply.commit);

@@ -27,16 +27,23 @@ export class JobCalledExitError extends Error {
  * throws, and the user reads that their code exited, with what code, instead of "the worker
  * died (exit code 3)". As in Toil, whose worker catches a job's SystemExit and fails the job.
  */
-export function trapProcessExit(jobName: string): { readonly exited: Promise<never>; release(): void } {
+export function trapProcessExit(jobName: string): {
+  readonly exited: Promise<never>;
+  /** Every call made while trapped, in order. */
+  readonly calls: readonly JobCalledExitError[];
+  release(): void;
+} {
   const original = Object.getOwnPropertyDescriptor(process, 'exit');
   let fail: (e: JobCalledExitError) => void = () => {};
   const exited = new Promise<never>((_resolve, reject) => (fail = reject));
   exited.catch(() => {}); // read by the job's race; a job that returned first leaves it unread
   const thrown = new WeakSet<JobCalledExitError>();
+  const calls: JobCalledExitError[] = [];
   const trap = (code?: number | string | null): never => {
     const e = new JobCalledExitError(jobName, code);
     Error.captureStackTrace(e, trap);
     thrown.add(e);
+    calls.push(e);
     fail(e);
     throw e;
   };
@@ -53,10 +60,27 @@ export function trapProcessExit(jobName: string): { readonly exited: Promise<nev
   Object.defineProperty(process, 'exit', { value: trap, writable: true, configurable: true });
   return {
     exited,
+    calls,
     release: () => {
       process.off('uncaughtException', onUncaught);
       if (original) Object.defineProperty(process, 'exit', original);
       else Reflect.deleteProperty(process, 'exit');
     },
   };
+}
+
+/**
+ * What a job's call of `process.exit` made after the job had settled says: a callback the job
+ * left running (a timer) called it while its worker saved the job's result. The trap was still
+ * armed, so the call changed nothing: the result stands, and the call is named here.
+ */
+export function strayExitWarning(jobName: string, call: JobCalledExitError): string {
+  const where = call.stack
+    ?.split('\n')
+    .find((l) => /^\s+at /.test(l))
+    ?.trim();
+  return (
+    `job '${jobName}' called process.exit(${call.exitCode ?? ''}) after it had returned (from a callback it left running${where ? `, ${where}` : ''}): ` +
+    "the call was ignored and the job's result stands; a job ends by returning, and clears its timers"
+  );
 }

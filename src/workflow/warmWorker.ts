@@ -20,6 +20,8 @@ export interface WarmRunReply {
   readonly attempt: number;
   readonly exitCode: number;
   readonly message?: string;
+  /** What a job's calls of process.exit after it returned (ignored) say: the leader logs it. */
+  readonly warning?: string;
   /**
    * What the job left running after it returned or threw, by kind (`{ Timeout: 1 }`): the worker
    * exits right after this reply instead of taking another job.
@@ -71,16 +73,21 @@ export function serveWarmWorker(
         const before = openResources();
         const result = await runWorkerJob(opened, msg.jobId, msg.attempt, {
           ...options,
+          keepExitTrap: true,
           shouldCommit: () => process.connected,
           ...(msg.ticket ? { ticket: msg.ticket } : {}),
         });
         const leftOpen = await leftOpenAfter(before);
+        // Trapped until the reply is made: a timer the job left that calls process.exit meanwhile
+        // must not end this worker before it says the job's result.
+        const warning = result.releaseExitTrap?.();
         reply = {
           type: 'done',
           jobId: msg.jobId,
           attempt: msg.attempt,
           exitCode: result.exitCode,
           ...(result.message === undefined ? {} : { message: result.message }),
+          ...(warning ? { warning } : {}),
           ...(leftOpen ? { leftOpen } : {}),
           ...(result.commit ? { commit: result.commit } : {}),
         };

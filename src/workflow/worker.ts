@@ -21,7 +21,7 @@ import {
 } from './api.js';
 import { JobFileStore } from './fileStore.js';
 import { ADDING_JOB, JobCollector, encodeValue } from './jobBuilder.js';
-import { trapProcessExit } from './exitTrap.js';
+import { strayExitWarning, trapProcessExit } from './exitTrap.js';
 import { userStack } from './jobError.js';
 import { loadWorkflowModule, type LoadedWorkflow } from './moduleLoader.js';
 import { OutputCapture } from './outputCapture.js';
@@ -50,6 +50,16 @@ export interface WorkerRunResult {
    * that gets it back need not read it again). Absent for `already`: the stored one is another's.
    */
   readonly commit?: JobCommit;
+  /**
+   * A job's calls of `process.exit` made after it settled, while its result was being saved and
+   * too late for its committed log (a timer it left running): ignored, named here.
+   */
+  readonly warning?: string;
+  /**
+   * With WorkerOptions.keepExitTrap: ends the trap on `process.exit`, returning what calls made
+   * since this result say, as `warning` does. The caller calls it when about to exit on its own.
+   */
+  readonly releaseExitTrap?: () => string | undefined;
 }
 
 export interface WorkerOptions {
@@ -69,6 +79,37 @@ export interface WorkerOptions {
    * wrote deleted again whether it failed or not. `onLog` sees each log line as the job logs it.
    */
   readonly debugRun?: { readonly onLog?: (line: LogLine) => void };
+  /**
+   * Leave `process.exit` trapped when this returns (the result's releaseExitTrap ends it): for a
+   * worker that still has to report the result before it exits or takes another job.
+   */
+  readonly keepExitTrap?: boolean;
+}
+
+/** What a one-shot worker sends its leader before it exits: a warning its result carries. */
+export interface WorkerWarning {
+  readonly type: 'warning';
+  readonly message: string;
+}
+
+/**
+ * The trap on `process.exit` of an attempt: armed before the job runs, and kept armed after it
+ * settles, through the saving of its result, until the worker is about to exit on its own or take
+ * another job. A timer the job left running that calls `process.exit` meanwhile must not cut the
+ * commit short: the job's result stands, and the call is named (in the job's log if it came before
+ * the commit was written, else in the result's warning).
+ */
+interface HeldExitTrap {
+  trap?: ReturnType<typeof trapProcessExit>;
+  name?: string;
+  /** How many calls were made while the job ran (those fail it), and how many the commit's log names. */
+  settled?: number;
+  named?: number;
+}
+
+function strayExitsSince(held: HeldExitTrap): string | undefined {
+  const calls = held.trap?.calls.slice(held.named ?? held.settled ?? 0) ?? [];
+  return calls.length > 0 ? calls.map((c) => strayExitWarning(held.name!, c)).join('\n') : undefined;
 }
 
 /** Runs one attempt of one job and commits its result. Never throws. */
@@ -77,6 +118,34 @@ export async function runWorkerJob(
   jobId: string,
   attempt: number,
   options: WorkerOptions = {},
+): Promise<WorkerRunResult> {
+  const held: HeldExitTrap = {};
+  let result: WorkerRunResult | undefined;
+  try {
+    result = await runAttempt(store, jobId, attempt, options, held);
+  } finally {
+    if (!options.keepExitTrap || !result) held.trap?.release();
+  }
+  if (options.keepExitTrap && held.trap) {
+    const trap = held.trap;
+    return {
+      ...result,
+      releaseExitTrap: () => {
+        trap.release();
+        return strayExitsSince(held);
+      },
+    };
+  }
+  const warning = strayExitsSince(held);
+  return warning ? { ...result, warning } : result;
+}
+
+async function runAttempt(
+  store: JobStore,
+  jobId: string,
+  attempt: number,
+  options: WorkerOptions,
+  held: HeldExitTrap,
 ): Promise<WorkerRunResult> {
   const now = options.now ?? Date.now;
   const workDir = options.workDir ?? tmpdir();
@@ -137,6 +206,8 @@ export async function runWorkerJob(
   const restoreEnv = applyEnv(ticket.env);
   capture.start();
   const exitTrap = trapProcessExit(ticket.name);
+  held.trap = exitTrap;
+  held.name = ticket.name;
   let returnValue;
   try {
     loaded = await loadWorkflowModule(store, ticket.module, join(workDir, 'toil-ts-modules'));
@@ -144,11 +215,11 @@ export async function runWorkerJob(
     if (!def) throw new Error(`the workflow module defines no job named '${ticket.name}'`);
     const running = Promise.race([Promise.resolve(def.fn(job, ticket.input)), exitTrap.exited]);
     const raw = await settledOrStalled(running, ticket.name);
-    exitTrap.release();
+    held.settled = exitTrap.calls.length;
     returnValue = encodeValue(raw, `return value of job '${ticket.name}'`);
     collector.checkComplete();
   } catch (e) {
-    exitTrap.release();
+    held.settled ??= exitTrap.calls.length;
     const output = capture.stop();
     restoreEnv();
     const error = userStack(e);
@@ -194,6 +265,9 @@ export async function runWorkerJob(
       message: 'the leader went away; not committing',
     };
   }
+  // Calls made since the job returned are named in its own log, which the commit carries.
+  for (const call of exitTrap.calls.slice(held.settled)) log.warn(strayExitWarning(ticket.name, call));
+  held.named = exitTrap.calls.length;
   const commit: JobCommit = {
     format: 1,
     jobId,

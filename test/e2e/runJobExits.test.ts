@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { REPO_ROOT, runToil, scratchDir } from '../fixtures/workflowCli.js';
@@ -13,6 +14,7 @@ t.setTimeout(120_000);
 async function runBothWays(
   t: Test,
   mode: string,
+  args: readonly string[] = [],
 ): Promise<{ name: string; r: Awaited<ReturnType<typeof runToil>> }[]> {
   const dir = scratchDir(t);
   const results = [];
@@ -21,7 +23,7 @@ async function runBothWays(
     ['a one-shot worker per job, as on a cluster node', ['--freshWorkers']],
   ] as const) {
     const r = await runToil(
-      ['run', WORKFLOW, `file:./js${extra.length}`, mode, '--retryCount', '0', ...extra],
+      ['run', WORKFLOW, `file:./js${extra.length}`, mode, ...args, '--retryCount', '0', ...extra],
       {
         cwd: dir,
       },
@@ -74,3 +76,35 @@ t.test("a job's timer calling process.exit(1) is reported as the job's own call"
     t.notMatch(r.stderr, /worker process died/, `${name}: the worker is not blamed`);
   }
 });
+
+/**
+ * A timer the job left behind that calls process.exit(1) after the job returned: at once (before
+ * or while the worker saves the result, as the event loop has it), or while its worker writes the
+ * commit (always then, by a hook on the write). The worker still holds the trap, so the commit is
+ * written whole, the job's result stands (no retry, no "exit code 1"), and the call is named in a
+ * WARN.
+ */
+for (const [mode, job] of [
+  ['job-exits-after-return', 'strayQuitter'],
+  ['job-exits-while-committing', 'lateQuitter'],
+] as const) {
+  t.test(
+    `${mode}: a job's timer calling process.exit(1) after it returned does not cut its commit`,
+    async (t) => {
+      const dir = scratchDir(t);
+      for (const { name, r } of await runBothWays(t, mode, [join(dir, 'out')])) {
+        t.equal(r.code, 0, `${name}: the workflow succeeds`);
+        t.match(r.stderr, /workflow succeeded: 1 jobs run/, `${name}: its one job run once`);
+        t.match(
+          r.stderr,
+          new RegExp(
+            `WARN.*job '${job}' called process\\.exit\\(1\\) after it had returned \\(from a callback it left running, at .*workflowMisbehaves\\.ts:\\d+:\\d+\\)\\): the call was ignored and the job's result stands`,
+          ),
+          `${name}: the stray call is named`,
+        );
+        t.notMatch(r.stderr, /worker process died|failed after|giving up/, `${name}: the job did not fail`);
+      }
+      t.equal(readFileSync(join(dir, 'out'), 'utf8'), '42', "finish got the job's result");
+    },
+  );
+}
