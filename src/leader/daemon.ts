@@ -7,6 +7,7 @@ import type { ClusterAgent, ClusterBatchSystem } from '../ports/batchSystem.js';
 import type { Provisioner } from '../ports/provisioner.js';
 import { ClusterScaler } from '../scaler/tick/clusterScaler.js';
 import type { TickReport } from '../scaler/tick/report.js';
+import { roomOnItsWay } from '../scaler/tick/roomOnItsWay.js';
 import type { ObservedNode } from '../scaler/tick/clusterView.js';
 import { runCostDollars, type TickStateStore } from '../scaler/tick/state.js';
 import { bundleWorkflow } from '../workflow/bundle.js';
@@ -137,6 +138,8 @@ export interface DaemonDeps {
     signal: AbortSignal,
     /** The run's id, as `/workflows/:id` and `toil cancel` name it. */
     workflowId: string,
+    /** Whether the scaler is adding room for waiting jobs (a node booting, a launch planned). */
+    roomOnItsWay: () => boolean,
   ) => Promise<{
     status: 'succeeded' | 'failed';
     jobsRun: number;
@@ -404,7 +407,9 @@ export class LeaderDaemon {
     this.cancels.set(run.id, cancel);
     let suspended = false;
     const p = this.d
-      .runWorkflow(submission, tracked, onProgress, cancel.signal, run.id)
+      .runWorkflow(submission, tracked, onProgress, cancel.signal, run.id, () =>
+        roomOnItsWay(this.scaler.nodes, this.scaler.report?.plan),
+      )
       .then(
         (r) => {
           run.status = r.status;

@@ -47,6 +47,8 @@ export interface RunWorkflowOptions {
   /** Toil's --servicePollingInterval and --deadlockWait (see WorkflowRunnerOptions). */
   readonly servicePollMs?: number;
   readonly deadlockWaitMs?: number;
+  /** Whether the cluster's scaler is adding room for waiting jobs (see WorkflowRunnerOptions). */
+  readonly roomOnItsWay?: () => boolean;
   readonly onJobLost?: (event: JobLostEvent) => void;
   readonly batchSystem: BatchSystem;
   readonly clock: Clock;
@@ -231,6 +233,7 @@ async function runStarted(
     ...(o.preemptableRetries !== undefined ? { preemptableRetries: o.preemptableRetries } : {}),
     ...(o.servicePollMs !== undefined ? { servicePollMs: o.servicePollMs } : {}),
     ...(o.deadlockWaitMs !== undefined ? { deadlockWaitMs: o.deadlockWaitMs } : {}),
+    ...(o.roomOnItsWay ? { roomOnItsWay: o.roomOnItsWay } : {}),
     ...(o.env ? { env: o.env } : {}),
     ...(o.onJobLost ? { onJobLost: o.onJobLost } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),

@@ -50,6 +50,12 @@ export interface WorkflowRunnerOptions {
    * the run is declared service deadlocked (Toil's --deadlockWait). Default 60 s.
    */
   readonly deadlockWaitMs?: number;
+  /**
+   * Whether room for jobs waiting to start is on its way (the cluster's scaler has a node booting
+   * or a launch planned): while it is, services holding every running slot are no deadlock and
+   * --deadlockWait does not run. Absent: none ever is (a cluster of fixed size).
+   */
+  readonly roomOnItsWay?: () => boolean;
   /** Called when a job is lost with its node (for metrics and status). */
   readonly onJobLost?: (event: JobLostEvent) => void;
   /** How many tickets the leader writes at once. */
@@ -159,6 +165,8 @@ export class WorkflowRunner {
   private servicePoll: AbortController | undefined;
   private deadlockSince: number | undefined;
   private deadlockWarned = false;
+  /** Said that the waiting jobs' room is on its way (once per such wait). */
+  private roomAwaitedSaid = false;
   private busy = 0;
   private jobsRun = 0;
   private generation = 0;
@@ -630,11 +638,26 @@ export class WorkflowRunner {
         this.log.info('potential service deadlock resolved: jobs other than services run');
       this.deadlockSince = undefined;
       this.deadlockWarned = false;
+      this.roomAwaitedSaid = false;
       return;
     }
+    const names = services.map((r) => `'${this.graph.spec(r.jobId).name}'`).join(', ');
+    // A node booting for the waiting jobs takes minutes on EC2: waiting for it is no deadlock, so
+    // the clock starts once the scaler has no room coming (at maxNodes, or nothing fits).
+    if (this.o.roomOnItsWay?.()) {
+      if (!this.roomAwaitedSaid)
+        this.log.info(
+          { services: services.length, waiting: waiting.length },
+          `all ${running.length} running job(s) are services (${names}) while ${waiting.length} issued job(s) wait; the scaler is adding room for them, which --deadlockWait does not count`,
+        );
+      this.roomAwaitedSaid = true;
+      this.deadlockSince = undefined;
+      this.deadlockWarned = false;
+      return;
+    }
+    this.roomAwaitedSaid = false;
     const now = this.o.clock.now();
     const wait = this.o.deadlockWaitMs ?? 60_000;
-    const names = services.map((r) => `'${this.graph.spec(r.jobId).name}'`).join(', ');
     // A job just issued takes a moment to start: only a lasting state is worth a word.
     this.deadlockSince ??= now;
     const stuckFor = now - this.deadlockSince;
@@ -646,7 +669,7 @@ export class WorkflowRunner {
       );
     }
     if (stuckFor < wait) return;
-    const reason = `the workflow is service deadlocked: all ${running.length} running job(s) have been services (${names}) for at least ${Math.round(wait / 1000)} s (--deadlockWait) while ${waiting.length} issued job(s) waited for the room they hold; give the batch system more room (--maxCores, --maxMemory) or the services less`;
+    const reason = `the workflow is service deadlocked: all ${running.length} running job(s) have been services (${names}) for at least ${Math.round(wait / 1000)} s (--deadlockWait) while ${waiting.length} issued job(s) waited for the room they hold${this.o.roomOnItsWay ? ' and the scaler added none (maxNodes, limits, or no node type fits)' : ''}; give the batch system more room (--maxCores, --maxMemory${this.o.roomOnItsWay ? ", the scaler's maxNodes" : ''}) or the services less`;
     this.log.error(reason);
     this.deadlockSince = undefined;
     this.deadlockWarned = false;

@@ -223,7 +223,7 @@ export async function startLeader(options: {
         (await pendingKillRequest(openJobStore(submission.jobStore, storeOptions))) !== undefined,
       idleClusterAgents: () => engine.idleClusterAgents(),
       ...(engine.sharedNodes ? { sharedNodes: engine.sharedNodes } : {}),
-      runWorkflow: async (submission, batchSystem, onProgress, signal, workflowId) => {
+      runWorkflow: async (submission, batchSystem, onProgress, signal, workflowId, roomOnItsWay) => {
         const store = openJobStore(submission.jobStore, storeOptions);
         const exists = await store.exists();
         const o = submission.options ?? {};
@@ -241,6 +241,8 @@ export async function startLeader(options: {
             o.servicePollMs ?? submission.servicePollMs,
             o.deadlockWaitMs ?? submission.deadlockWaitMs,
           ),
+          // A node booting for the waiting jobs is no service deadlock (see WorkflowRunnerOptions).
+          roomOnItsWay,
           ...preemptableRetriesOf(o.preemptableRetries ?? submission.preemptableRetries),
           ...((o.env ?? submission.env) ? { env: o.env ?? submission.env } : {}),
           onJobLost: (e) => {
