@@ -11,6 +11,7 @@ import { roomOnItsWay } from '../scaler/tick/roomOnItsWay.js';
 import type { ObservedNode } from '../scaler/tick/clusterView.js';
 import { runCostDollars, type TickStateStore } from '../scaler/tick/state.js';
 import { bundleWorkflow } from '../workflow/bundle.js';
+import { WorkflowKilledError } from './killRequest.js';
 import { requireBearerToken, type AuthPolicy } from './auth.js';
 import { DaemonEvents } from './daemonEvents.js';
 import { buildHttp, type ReadinessCheck } from './http.js';
@@ -98,6 +99,11 @@ export interface WorkflowRun {
   message?: string;
   /** The run was refused for bad input (a UserInputError): `toil run` exits 2. */
   userError?: boolean;
+  /**
+   * A failed run's message already says that its job store is kept and what resumes it (stopped
+   * by `toil kill`, or not resumed again): the client following it adds no line of its own.
+   */
+  messageSaysResume?: boolean;
   /** The workflow's progress as its leader last reported it. */
   progress?: WorkflowProgress;
   /** A failed run's failed jobs (at most MAX_FAILED_JOBS_SHOWN), each with the tail of its log. */
@@ -317,6 +323,7 @@ export class LeaderDaemon {
           ...r,
           status: 'failed',
           message: `workflow ${r.id} ${refuse}`,
+          ...(r.cancelRequested ? {} : { messageSaysResume: true }),
           finishedAt: this.d.clock.now(),
         });
         this.log.warn({ workflow: r.id }, `not resuming: ${refuse}`);
@@ -427,6 +434,7 @@ export class LeaderDaemon {
           run.status = 'failed';
           run.message = coerceError(e).message;
           if (e instanceof UserInputError) run.userError = true;
+          if (e instanceof WorkflowKilledError) run.messageSaysResume = true;
           // A cancellation someone asked for (DELETE, a signal to `toil run`) is no fault: one line.
           if (cancel.signal.aborted && e === cancel.signal.reason)
             this.log.warn({ workflow: run.id, reason: run.message }, 'workflow cancelled');

@@ -64,11 +64,8 @@ t.test(
     t.not(aResult.code, 0, 'toil run --leader of the killed workflow exits non-zero');
     t.match(aResult.stderr, /stopped by toil kill/, 'its client says the workflow was killed');
     // The daemon resumes a store submitted again; --restart is a run of its own's word for it.
-    t.match(
-      aResult.stderr,
-      /is kept: submit it again to restart it\ntoil: the job store \S+ is kept; submit again to restart it\n/,
-      'its two lines agree on what resumes it',
-    );
+    t.match(aResult.stderr, /is kept: submit it again to restart it\n/, 'it says what resumes it');
+    t.equal(aResult.stderr.split('\n').filter((l) => /restart it|is kept/.test(l)).length, 1, 'once');
     t.notMatch(
       aResult.stderr,
       /--restart/,

@@ -1,0 +1,46 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { startEmbeddedLeader, startToilProcess } from '../fixtures/leaderE2e.js';
+import { waitFor } from '../fixtures/waitFor.js';
+import { longJobArgs, runToil } from '../fixtures/workflowCli.js';
+
+// Sized for a busy two-core machine; a hang still fails, later.
+t.setTimeout(240_000);
+
+/**
+ * `toil kill JOBSTORE` of a workflow a leader daemon runs: the client following it (`toil run …
+ * --leader URL`) says once what became of it and what resumes it. The daemon's message says the
+ * job store is kept and that submitting it again restarts it; the client used to add a line of
+ * its own saying the same thing again.
+ */
+t.test(
+  'after toil kill of a workflow on a leader daemon, its client says once what resumes it',
+  async (t) => {
+    const dir = t.testdir({});
+    const { base, env } = await startEmbeddedLeader(t, dir);
+    const client = startToilProcess(longJobArgs(dir, '--leader', base), { cwd: dir, env });
+    t.teardown(() => void client.child.kill('SIGKILL'));
+    await waitFor(
+      "the workflow's job to start on a node",
+      () =>
+        existsSync(join(dir, 'exec.log')) &&
+        readFileSync(join(dir, 'exec.log'), 'utf8').includes('start tree'),
+      150_000,
+    );
+    const kill = await runToil(['kill', '--wait', '60', 'file:./js'], { cwd: dir });
+    t.equal(kill.code, 0, `toil kill exits 0 once the workflow stopped (${kill.stderr.trim()})`);
+    const r = await client.done;
+    t.equal(r.code, 1, 'toil run --leader of the killed workflow exits 1');
+    t.match(
+      r.stderr,
+      /^toil: workflow failed on the leader: the workflow was stopped by toil kill \(from .+\); its running jobs were killed and the job store \S+ is kept: submit it again to restart it$/m,
+      'it says the workflow was killed, the job store kept, and what resumes it',
+    );
+    t.equal(
+      r.stderr.split('\n').filter((l) => /restart it|is kept/.test(l)).length,
+      1,
+      `one line says what resumes it:\n${r.stderr}`,
+    );
+  },
+);
