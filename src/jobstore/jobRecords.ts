@@ -227,6 +227,20 @@ export function resolveRequirements(
   };
 }
 
+/**
+ * The requirements in effect for a job: as `resolveRequirements`, except that a service runs on
+ * spot only if it says `preemptable: true` itself (--defaultPreemptable does not reach it). A
+ * service is not run again when its node goes (its host's successors hold the value it started
+ * with), so a spot reclaim under a service fails the workflow: on-demand is the safe default.
+ */
+export function resolveJobRequirements(
+  spec: Pick<JobSpec, 'service'>,
+  declared: DeclaredRequirements,
+  defaults: ResolvedRequirements,
+): ResolvedRequirements {
+  return resolveRequirements(declared, spec.service ? { ...defaults, preemptable: false } : defaults);
+}
+
 /** A promised requirement whose value is not one: fails the job (retrying cannot help). */
 export class PromisedRequirementError extends Error {}
 

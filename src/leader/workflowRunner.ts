@@ -6,8 +6,8 @@ import { firstLine } from '../workflow/jobError.js';
 import {
   firstAttempt,
   resolvePromises,
+  resolveJobRequirements,
   resolvePromisedRequirements,
-  resolveRequirements,
   type JobCommit,
   type JobTicket,
   type JobSpec,
@@ -327,7 +327,8 @@ export class WorkflowRunner {
       }
       let declared: ResolvedRequirements;
       try {
-        declared = resolveRequirements(
+        declared = resolveJobRequirements(
+          spec,
           resolvePromisedRequirements(spec.requirements, (id) => this.graph.returnValueOf(id), spec.name),
           this.o.defaults,
         );
@@ -412,10 +413,11 @@ export class WorkflowRunner {
     const a = this.attemptsOf(update.jobId);
     const spec = this.graph.spec(update.jobId);
     // A service started again would hand its host's successors another value than it gave before.
-    if (spec.service) return this.onFailed(update, `service lost (${update.message ?? 'its node is gone'})`);
+    if (spec.service) return this.onFailed(update, this.serviceLost(spec, update));
     const cap = this.o.preemptableRetries ?? 3;
     a.lost++;
-    const onSpot = !a.onDemand && resolveRequirements(spec.requirements, this.o.defaults).preemptable;
+    const onSpot =
+      !a.onDemand && resolveJobRequirements(spec, spec.requirements, this.o.defaults).preemptable;
     if (!onSpot) a.lostOnDemand++;
     let next: JobLostEvent['next'];
     if (onSpot && a.lost > cap) {
@@ -445,6 +447,17 @@ export class WorkflowRunner {
     if (next === 'failure') return this.onFailed(update, 'lost too many times');
     this.issue(update.jobId);
     return undefined;
+  }
+
+  /**
+   * Why a service lost with its node fails for good, and, when it may run on spot (it said
+   * `preemptable: true`), that a spot reclaim takes it and how to avoid that.
+   */
+  private serviceLost(spec: JobSpec, update: JobUpdate): string {
+    const where = `${update.message ?? 'its node is gone'}${update.node ? ` on ${update.node}` : ''}`;
+    if (!resolveJobRequirements(spec, spec.requirements, this.o.defaults).preemptable)
+      return `service lost (${where})`;
+    return `service '${spec.name}' lost with its node (${where}): it says preemptable: true, so it may run on a spot node, and a spot reclaim takes it there; a service is not run again (its host's successors hold the value it started with), so the workflow fails. Declare the service preemptable: false (on-demand), or make its host or a job above it a checkpoint (checkpoint: true), which runs again with a new service`;
   }
 
   private async onSucceeded(update: JobUpdate): Promise<void> {
@@ -752,7 +765,10 @@ export class WorkflowRunner {
   }
 
   /** `r`: the requirements in effect, if known (promised ones resolved); else as declared. */
-  private checkFits(spec: JobSpec, r = resolveRequirements(spec.requirements, this.o.defaults)): void {
+  private checkFits(
+    spec: JobSpec,
+    r = resolveJobRequirements(spec, spec.requirements, this.o.defaults),
+  ): void {
     const max: JobRequirements | undefined = this.o.batchSystem.maxJobRequirements();
     if (!max) return;
     const over: string[] = [];

@@ -10,7 +10,7 @@ import { runWorkflow } from '../../src/leader/runWorkflow.js';
 import { roomOnItsWay } from '../../src/scaler/tick/roomOnItsWay.js';
 import { capturedLog } from '../fixtures/leaderFakes.js';
 import { repoPath } from '../fixtures/repoRoot.js';
-import { InProcessBatchSystem } from '../fixtures/workflowInProcess.js';
+import { InProcessBatchSystem, awaitAdvancing } from '../fixtures/workflowInProcess.js';
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];
 
@@ -64,14 +64,9 @@ async function run(t: Test, room: (asked: number, bs: InProcessBatchSystem) => b
     workerCommand: (l, id, a) => ['toil', 'worker', l, id, '--attempt', String(a)],
     workDir: dir,
   });
-  let done = false;
-  void outcome.finally(() => (done = true)).catch(() => {});
   // The leader's clock runs 100 ms a step; the service's own checks run on real time meanwhile.
-  while (!done) {
-    await clock.advance(100);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  return { out: await outcome, msgs: lines.map((l) => l.msg), declaredAtMs, noRoomSinceMs };
+  const out = await awaitAdvancing(clock, outcome, 100);
+  return { out, msgs: lines.map((l) => l.msg), declaredAtMs, noRoomSinceMs };
 }
 
 t.test(
