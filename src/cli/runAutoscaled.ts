@@ -185,7 +185,10 @@ export async function runAutoscaled(
     else out.line(`toil: workflow failed: ${run.message ?? 'no reason given'}`);
     // A run that got as far as its job store (a job failed, a launch was refused for good) says
     // what became of the store, as a local run does: re-running the same command would be refused.
-    if (run.status === 'failed' && interrupted === undefined && (cancelled || !run.userError))
+    // A message that says so already (a run stopped by toil kill) is not said twice, unless
+    // --clean deleted the store since.
+    const storeSaid = run.messageSaysResume && policy.clean !== 'always' && policy.clean !== 'onError';
+    if (run.status === 'failed' && interrupted === undefined && (cancelled || !run.userError) && !storeSaid)
       out.line(failedRunStore(jobStoreText, policy.clean, run.failedJobs?.some((j) => j.committed) ?? false));
     succeeded = run.status === 'succeeded';
     if (interrupted !== undefined && !succeeded) return signalExitCode(interrupted);

@@ -435,8 +435,9 @@ export class LeaderDaemon {
           run.message = coerceError(e).message;
           if (e instanceof UserInputError) run.userError = true;
           if (e instanceof WorkflowKilledError) run.messageSaysResume = true;
-          // A cancellation someone asked for (DELETE, a signal to `toil run`) is no fault: one line.
-          if (cancel.signal.aborted && e === cancel.signal.reason)
+          // A cancellation someone asked for (DELETE, a signal to `toil run`, `toil kill`) is no
+          // fault: one line, no stack.
+          if ((cancel.signal.aborted && e === cancel.signal.reason) || e instanceof WorkflowKilledError)
             this.log.warn({ workflow: run.id, reason: run.message }, 'workflow cancelled');
           else this.log.error({ err: coerceError(e), workflow: run.id }, 'workflow failed to run');
         },
