@@ -30,7 +30,7 @@ async function run(t: Test, room: (asked: number, bs: InProcessBatchSystem) => b
   const dir = mkdtempSync(join(tmpdir(), 'toil-room-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const store = new JobStore(new FileObjectStore(join(dir, 'js')));
-  const bs = new InProcessBatchSystem(store, dir, { cores: 1 });
+  const bs = new InProcessBatchSystem(store, dir, { cores: 1.5 });
   const clock = new ManualClock();
   const start = clock.now();
   const { destination, lines } = capturedLog();
@@ -76,7 +76,7 @@ t.test(
     const { out, msgs } = await run(t, (asked, bs) => {
       // The node boots for 10 s (over three times --deadlockWait), then joins with its core.
       if (asked <= 100) return true;
-      if (!joined) bs.addCores(1);
+      if (!joined) bs.addCores(1.5);
       joined = true;
       return false;
     });

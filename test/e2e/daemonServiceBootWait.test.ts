@@ -1,0 +1,67 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { embeddedLeaderConfig, startToilProcess } from '../fixtures/leaderE2e.js';
+import { repoPath } from '../fixtures/repoRoot.js';
+import { runToil } from '../fixtures/workflowCli.js';
+
+/**
+ * A service deadlock on an autoscaled cluster (the daemon on the embedded local cloud, Mesos
+ * agents): the service holds the only node (t2.medium, 2 cores; it takes 1.5) and its host's child
+ * needs a second node, which boots for 8 s, longer than --deadlockWait (3 s). The boot is no
+ * deadlock; maxNodes 1, which leaves no room to add, is one.
+ */
+const WORKFLOW = repoPath('test/fixtures/workflowServiceRoom.ts');
+
+t.setTimeout(240_000);
+
+async function runOnLeader(t: Test, maxNodes: number) {
+  const dir = t.testdir({});
+  const cfgPath = join(dir, 'leader.yaml');
+  writeFileSync(
+    cfgPath,
+    embeddedLeaderConfig(dir, [
+      ['maxNodes: 4', `maxNodes: ${maxNodes}`],
+      ['idleGrace: 20s', 'idleGrace: 2s'],
+    ]).replace('bootDelay: 300ms', 'bootDelay: 8s'),
+  );
+  const leader = startToilProcess(['leader', '--config', cfgPath], { cwd: dir });
+  t.teardown(() => void leader.child.kill('SIGKILL'));
+  const [, base = ''] = await leader.waitFor(/status at (http:\/\/[0-9.:]+)\/status/, 60_000);
+  const result = await runToil(
+    [
+      'run',
+      WORKFLOW,
+      `file:${dir}/js`,
+      '--deadlockWait',
+      '3',
+      '--servicePollingInterval',
+      '0.5',
+      '--leader',
+      base,
+    ],
+    { cwd: dir, env: { TOIL_LEADER_TOKEN_FILE: `${dir}/state.token` } },
+  );
+  return { result, log: leader.output() };
+}
+
+t.test('a second node booting longer than --deadlockWait: no deadlock, the run succeeds', async (t) => {
+  const { result, log } = await runOnLeader(t, 2);
+  t.equal(result.code, 0, `the run succeeds\n${result.stderr}`);
+  t.match(result.stderr, /workflow succeeded on the leader/);
+  t.match(
+    log,
+    /all 1 running job\(s\) are services \('bigDb'\) while 1 issued job\(s\) wait; the scaler is adding room for them/,
+    'the leader says it waits for the node',
+  );
+  t.notMatch(log, /service deadlocked/);
+});
+
+t.test('maxNodes 1 forbids the second node: a service deadlock after --deadlockWait, named', async (t) => {
+  const { result } = await runOnLeader(t, 1);
+  t.not(result.code, 0, 'the run fails');
+  t.match(
+    result.stderr,
+    /the workflow is service deadlocked: all 1 running job\(s\) have been services \('bigDb'\) for at least 3 s \(--deadlockWait\) while 1 issued job\(s\) waited for the room they hold and the scaler added none/,
+  );
+});
