@@ -311,7 +311,7 @@ async function declaredJobs(
   try {
     const path = join(dir, 'workflow.mjs');
     await writeFile(path, bundle);
-    const { jobs } = await loadWorkflowFile(path);
+    const { jobs, services } = await loadWorkflowFile(path);
     return [...jobs.values()].map((j) => {
       const r = j.requirements;
       // A promised requirement (known once its producer ran) counts as the default here.
@@ -322,7 +322,8 @@ async function declaredJobs(
         cores: typeof r.cores === 'number' ? r.cores : defaults.cores,
         memoryBytes: bytes(r.memory, defaults.memory),
         diskBytes: bytes(r.disk, defaults.disk),
-        preemptable: r.preemptable ?? r.preemptible ?? defaultPreemptable,
+        // A service runs on spot only if it says so (see resolveJobRequirements).
+        preemptable: r.preemptable ?? r.preemptible ?? (services.has(j.name) ? false : defaultPreemptable),
       };
     });
   } finally {

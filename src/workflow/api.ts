@@ -281,6 +281,11 @@ export interface JobRegistry {
    * function in a warm worker a duplicate name).
    */
   loading?: number;
+  /**
+   * Of `current`, the jobs that run a service (defineService's): `--defaultPreemptable` does not
+   * reach them, which the autoscaled run's check before launching must know.
+   */
+  services?: Set<string>;
 }
 
 /** The registry shared by every copy of this module in the process. */
@@ -385,6 +390,7 @@ export function defineService<I, R>(
     if (failure !== undefined) throw failure;
     return value;
   });
+  if (jobRegistry().loading) jobRegistry().services?.add(host.name);
   return Object.freeze({ [SERVICE_BRAND]: true as const, name: host.name, requirements, make, host });
 }
 

@@ -10,6 +10,8 @@ import { isWorkflowDefinition, jobRegistry, type JobDefinition, type WorkflowDef
 export interface LoadedWorkflow {
   readonly workflow: WorkflowDefinition<unknown> | undefined;
   readonly jobs: ReadonlyMap<string, JobDefinition<unknown, unknown>>;
+  /** Of `jobs`, those that run a service (a module bundled with an older API lists none). */
+  readonly services: ReadonlySet<string>;
 }
 
 const loaded = new Map<string, Promise<LoadedWorkflow>>();
@@ -25,7 +27,9 @@ export function loadWorkflowFile(path: string): Promise<LoadedWorkflow> {
     p = (async () => {
       const registry = jobRegistry();
       const previous = registry.current;
+      const previousServices = registry.services;
       registry.current = new Map();
+      registry.services = new Set();
       registry.loading = (registry.loading ?? 0) + 1;
       // Stacks of the workflow's code name the user's source lines (the bundle carries a source
       // map); modules loaded before this point are not affected.
@@ -35,9 +39,11 @@ export function loadWorkflowFile(path: string): Promise<LoadedWorkflow> {
         return {
           workflow: isWorkflowDefinition(mod.default) ? mod.default : undefined,
           jobs: registry.current,
+          services: registry.services,
         };
       } finally {
         registry.current = previous;
+        registry.services = previousServices;
         registry.loading = (registry.loading ?? 1) - 1;
       }
     })();
