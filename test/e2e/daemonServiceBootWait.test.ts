@@ -1,7 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { embeddedLeaderConfig, startToilProcess } from '../fixtures/leaderE2e.js';
+import {
+  embeddedLeaderConfig,
+  leaderStatus,
+  liveWorkers,
+  sleep,
+  startToilProcess,
+} from '../fixtures/leaderE2e.js';
 import { repoPath } from '../fixtures/repoRoot.js';
 import { runToil } from '../fixtures/workflowCli.js';
 
@@ -27,7 +33,20 @@ async function runOnLeader(t: Test, maxNodes: number) {
   );
   const leader = startToilProcess(['leader', '--config', cfgPath], { cwd: dir });
   t.teardown(() => void leader.child.kill('SIGKILL'));
-  const [, base = ''] = await leader.waitFor(/status at (http:\/\/[0-9.:]+)\/status/, 60_000);
+  const [, base = '', ec2Url = ''] = await leader.waitFor(
+    /status at (http:\/\/[0-9.:]+)\/status.*EC2 (http:\/\/[0-9.:]+)/,
+    60_000,
+  );
+  // The most nodes the scaler held at once while the run lasted, as /status shows them.
+  let peakNodes = 0;
+  let running = true;
+  const watch = (async () => {
+    while (running) {
+      const s = await leaderStatus(base).catch(() => undefined);
+      peakNodes = Math.max(peakNodes, s?.nodes.owned.length ?? 0);
+      await sleep(250);
+    }
+  })();
   const result = await runToil(
     [
       'run',
@@ -42,11 +61,13 @@ async function runOnLeader(t: Test, maxNodes: number) {
     ],
     { cwd: dir, env: { TOIL_LEADER_TOKEN_FILE: `${dir}/state.token` } },
   );
-  return { result, log: leader.output() };
+  running = false;
+  await watch;
+  return { result, log: leader.output(), peakNodes, ec2Url };
 }
 
 t.test('a second node booting longer than --deadlockWait: no deadlock, the run succeeds', async (t) => {
-  const { result, log } = await runOnLeader(t, 2);
+  const { result, log, peakNodes, ec2Url } = await runOnLeader(t, 2);
   t.equal(result.code, 0, `the run succeeds\n${result.stderr}`);
   t.match(result.stderr, /workflow succeeded on the leader/);
   t.match(
@@ -55,6 +76,15 @@ t.test('a second node booting longer than --deadlockWait: no deadlock, the run s
     'the leader says it waits for the node',
   );
   t.notMatch(log, /service deadlocked/);
+  t.equal(peakNodes, 2, 'the scaler launched a second node for the child while the service held the first');
+  // The service ran as a Mesos task on a node the scaler launched (minNodes 0: there is no other),
+  // and every node is released once the workflow ends (idleGrace 2 s).
+  let left = await liveWorkers(ec2Url);
+  for (let i = 0; i < 120 && left.length > 0; i++) {
+    await sleep(250);
+    left = await liveWorkers(ec2Url);
+  }
+  t.same(left, [], 'no worker left pending or running after the run');
 });
 
 t.test('maxNodes 1 forbids the second node: a service deadlock after --deadlockWait, named', async (t) => {
