@@ -51,7 +51,17 @@ t.test('start in the host declares the root job; the module defines its job', as
   t.equal(r.jobs.length, 1);
   t.equal(r.jobs[0]?.name, 'one');
   t.equal(r.rootJobId, r.jobs[0]?.id);
-  t.same(await code.jobNames({ modulePath }), ['one', 'leaky', 'boom', 'quitter', 'hoarder', 'stall']);
+  t.same(await code.jobNames({ modulePath }), [
+    'one',
+    'leaky',
+    'boom',
+    'timerQuitter',
+    'lateQuitter',
+    'strayQuitter',
+    'quitter',
+    'hoarder',
+    'stall',
+  ]);
   const out = join(dir, 'out.txt');
   await code.finish({ modulePath, jobStore, args: ['well', out], restart: false, returnValue: 42 });
   t.equal(readFileSync(out, 'utf8'), '42', 'finish ran with the return value');
