@@ -302,6 +302,9 @@ export class WorkflowRunner {
         this.pendingDeletes.push(...commit.deletedFiles);
         this.replayed++;
       }
+    // A replayed commit may complete a host's last successor (one that committed before a
+    // restart): its services, started again only to stop, are stopped now; nothing else would.
+    this.stopFinishedServices();
   }
 
   private issue(jobId: string): void {

@@ -65,3 +65,57 @@ t.test(
     t.equal(lines().filter((l) => l === 'start a').length, 2, 'each leader started its own');
   },
 );
+
+// A leader gone after the host's last successor committed but before it asked the service to stop
+// (here its orphaned follow-on commits once `go` appears, after its leader was cancelled): the next
+// leader starts the service again, replays the successors' commits, and must then stop it. It
+// waited for ever: the stop was queued by the replay and never sent.
+t.test(
+  'a restart whose host’s successors all committed before it starts the service again only to stop it',
+  async (t) => {
+    const dir = scratchDir(t);
+    const cwd = process.cwd();
+    process.chdir(dir);
+    t.teardown(() => process.chdir(cwd));
+    const store = new JobStore(new FileObjectStore(join(dir, 'js'), 'file:./js'));
+    const base = (signal?: AbortSignal): RunWorkflowOptions => ({
+      store,
+      workflowFile: SERVICES,
+      args: ['--mode', 'hold'],
+      restart: false,
+      clean: 'never',
+      retryCount: 0,
+      defaults: DEFAULTS,
+      batchSystem: new InProcessBatchSystem(store, dir),
+      clock: new RealClock(),
+      log: silentLogger(),
+      workerCommand: () => [],
+      workDir: dir,
+      servicePollMs: 100,
+      ...(signal ? { signal } : {}),
+    });
+    const lines = (): string[] =>
+      existsSync(join(dir, 'exec.log')) ? readFileSync(join(dir, 'exec.log'), 'utf8').trim().split('\n') : [];
+    const cancel = new AbortController();
+    const first = runWorkflow(base(cancel.signal));
+    await waitFor('the follow-on to wait', () => lines().includes('after waits'), 60_000);
+    cancel.abort(new Error('the first leader is gone'));
+    await first.catch(() => undefined);
+    writeFileSync(join(dir, 'go'), '');
+    await waitFor(
+      'the orphaned follow-on to commit',
+      async () => (await store.readAllCommits()).size === 3,
+      30_000,
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const second = await Promise.race([
+      runWorkflow({ ...base(), restart: true }).then((r) => r.status),
+      new Promise<string>(
+        (resolve) => (timer = setTimeout(() => resolve('still running after 30 s'), 30_000)),
+      ),
+    ]);
+    clearTimeout(timer);
+    t.equal(second, 'succeeded', 'the restarted leader stops the service and finishes');
+    t.equal(lines().filter((l) => l === 'start a').length, 2, 'the service was started again');
+  },
+);
