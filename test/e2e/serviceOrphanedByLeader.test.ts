@@ -15,40 +15,54 @@ t.setTimeout(120_000);
 const SERVICES = join(REPO_ROOT, 'test/fixtures/workflowServices.ts');
 const DEFAULTS = { cores: 1, memory: 2 ** 31, disk: 2 ** 31, preemptable: false };
 
+/**
+ * A first leader of the `hold` workflow, cancelled once its follow-on waits for `go` (its service
+ * and that follow-on run on in this process); returns what the test needs to start the next one.
+ */
+async function firstLeaderGone(t: { teardown(fn: () => void): void }): Promise<{
+  dir: string;
+  store: JobStore;
+  base: () => RunWorkflowOptions;
+  lines: () => string[];
+}> {
+  const dir = scratchDir(t);
+  const cwd = process.cwd();
+  process.chdir(dir); // the workflow writes exec.log and reads `go` where it runs
+  t.teardown(() => process.chdir(cwd));
+  const store = new JobStore(new FileObjectStore(join(dir, 'js'), 'file:./js'));
+  const base = (signal?: AbortSignal): RunWorkflowOptions => ({
+    store,
+    workflowFile: SERVICES,
+    args: ['--mode', 'hold'],
+    restart: false,
+    clean: 'never',
+    retryCount: 0,
+    defaults: DEFAULTS,
+    batchSystem: new InProcessBatchSystem(store, dir),
+    clock: new RealClock(),
+    log: silentLogger(),
+    workerCommand: () => [],
+    workDir: dir,
+    servicePollMs: 100,
+    ...(signal ? { signal } : {}),
+  });
+  const lines = (): string[] =>
+    existsSync(join(dir, 'exec.log')) ? readFileSync(join(dir, 'exec.log'), 'utf8').trim().split('\n') : [];
+  const cancel = new AbortController();
+  const first = runWorkflow(base(cancel.signal));
+  await waitFor('the follow-on to wait', () => lines().includes('after waits'), 60_000);
+  cancel.abort(new Error('the first leader is gone'));
+  await first.catch(() => undefined);
+  return { dir, store, base: () => base(), lines };
+}
+
 // A batch system whose workers outlive their leader (Mesos, Slurm): here every attempt runs in this
 // process and a cancelled leader cannot kill it, so its service would run on for ever, unless it
 // notices that a newer leader holds the store.
 t.test(
   "a service whose leader is gone stops once a newer leader holds the store, without a commit; the newer leader's own service serves the rest",
   async (t) => {
-    const dir = scratchDir(t);
-    const cwd = process.cwd();
-    process.chdir(dir); // the workflow writes exec.log and reads `go` where it runs
-    t.teardown(() => process.chdir(cwd));
-    const store = new JobStore(new FileObjectStore(join(dir, 'js'), 'file:./js'));
-    const base = (signal?: AbortSignal): RunWorkflowOptions => ({
-      store,
-      workflowFile: SERVICES,
-      args: ['--mode', 'hold'],
-      restart: false,
-      clean: 'never',
-      retryCount: 0,
-      defaults: DEFAULTS,
-      batchSystem: new InProcessBatchSystem(store, dir),
-      clock: new RealClock(),
-      log: silentLogger(),
-      workerCommand: () => [],
-      workDir: dir,
-      servicePollMs: 100,
-      ...(signal ? { signal } : {}),
-    });
-    const lines = (): string[] =>
-      existsSync(join(dir, 'exec.log')) ? readFileSync(join(dir, 'exec.log'), 'utf8').trim().split('\n') : [];
-    const cancel = new AbortController();
-    const first = runWorkflow(base(cancel.signal));
-    await waitFor('the follow-on to wait', () => lines().includes('after waits'), 60_000);
-    cancel.abort(new Error('the first leader is gone'));
-    await first.catch(() => undefined);
+    const { dir, base, lines } = await firstLeaderGone(t);
     t.same(
       lines().filter((l) => l.startsWith('stop')),
       [],
@@ -73,34 +87,7 @@ t.test(
 t.test(
   'a restart whose host’s successors all committed before it starts the service again only to stop it',
   async (t) => {
-    const dir = scratchDir(t);
-    const cwd = process.cwd();
-    process.chdir(dir);
-    t.teardown(() => process.chdir(cwd));
-    const store = new JobStore(new FileObjectStore(join(dir, 'js'), 'file:./js'));
-    const base = (signal?: AbortSignal): RunWorkflowOptions => ({
-      store,
-      workflowFile: SERVICES,
-      args: ['--mode', 'hold'],
-      restart: false,
-      clean: 'never',
-      retryCount: 0,
-      defaults: DEFAULTS,
-      batchSystem: new InProcessBatchSystem(store, dir),
-      clock: new RealClock(),
-      log: silentLogger(),
-      workerCommand: () => [],
-      workDir: dir,
-      servicePollMs: 100,
-      ...(signal ? { signal } : {}),
-    });
-    const lines = (): string[] =>
-      existsSync(join(dir, 'exec.log')) ? readFileSync(join(dir, 'exec.log'), 'utf8').trim().split('\n') : [];
-    const cancel = new AbortController();
-    const first = runWorkflow(base(cancel.signal));
-    await waitFor('the follow-on to wait', () => lines().includes('after waits'), 60_000);
-    cancel.abort(new Error('the first leader is gone'));
-    await first.catch(() => undefined);
+    const { dir, store, base, lines } = await firstLeaderGone(t);
     writeFileSync(join(dir, 'go'), '');
     await waitFor(
       'the orphaned follow-on to commit',
