@@ -36,6 +36,9 @@ export interface RunFlags extends AutoscalingFlags, SlurmRunFlags {
   retryCount: string;
   servicePollingInterval: string;
   deadlockWait: string;
+  maxServiceJobs?: string;
+  maxPreemptableServiceJobs?: string;
+  maxPreemptibleServiceJobs?: string;
   preemptableRetries: string;
   preemptibleRetries?: string;
   enableUnlimitedPreemptibleRetries?: boolean;
@@ -104,6 +107,15 @@ export const command: SubCommand = {
         'how long every running job may be a service while other jobs wait for room before the run is declared service deadlocked',
         '60',
       )
+      .option(
+        '--maxServiceJobs <n>',
+        'the most service jobs run at once, excluding those that may run on spot (preemptable: true); default no limit',
+      )
+      .option(
+        '--maxPreemptableServiceJobs <n>',
+        'the most service jobs that may run on spot (preemptable: true) run at once; default no limit',
+      )
+      .addOption(new Option('--maxPreemptibleServiceJobs <n>').hideHelp())
       .option(
         '-e, --setEnv <NAME=VALUE>',
         "set a variable in every job's environment; NAME alone takes this shell's value (repeatable)",
@@ -262,6 +274,7 @@ async function run(
   const retryCount = parseCount('--retryCount', f.retryCount);
   const servicePollMs = parseSeconds('--servicePollingInterval', f.servicePollingInterval) * 1000;
   const deadlockWaitMs = parseSeconds('--deadlockWait', f.deadlockWait) * 1000;
+  const serviceLimits = parseServiceLimits(f);
   const preemptableRetries = parsePreemptableRetries(f);
   const batchSystemName = f.batchSystem;
   if (batchSystemName !== 'single_machine' && batchSystemName !== 'mesos' && batchSystemName !== 'slurm') {
@@ -343,6 +356,7 @@ async function run(
       preemptableRetries,
       servicePollMs,
       deadlockWaitMs,
+      ...serviceLimits,
       env: parseSetEnv(f.setEnv),
       defaults,
       batchSystem,
@@ -528,6 +542,24 @@ function parseSeconds(flag: string, v: string): number {
   return n;
 }
 
+/** Toil's --maxServiceJobs and --maxPreemptableServiceJobs (--maxPreemptibleServiceJobs too); absent: no limit. */
+export function parseServiceLimits(f: RunFlags): {
+  maxServiceJobs?: number;
+  maxPreemptableServiceJobs?: number;
+} {
+  const preemptableFlag =
+    f.maxPreemptibleServiceJobs !== undefined ? '--maxPreemptibleServiceJobs' : '--maxPreemptableServiceJobs';
+  const preemptable = f.maxPreemptibleServiceJobs ?? f.maxPreemptableServiceJobs;
+  return {
+    ...(f.maxServiceJobs !== undefined
+      ? { maxServiceJobs: parseCount('--maxServiceJobs', f.maxServiceJobs) }
+      : {}),
+    ...(preemptable !== undefined
+      ? { maxPreemptableServiceJobs: parseCount(preemptableFlag, preemptable) }
+      : {}),
+  };
+}
+
 export function parseCount(flag: string, v: string): number {
   // Number('') is 0: an empty value (an unset shell variable) is not a count of none.
   const n = v.trim() === '' ? NaN : Number(v);
@@ -570,12 +602,15 @@ export function runJobPolicy(f: RunFlags): {
   env: Record<string, string>;
   servicePollMs: number;
   deadlockWaitMs: number;
+  maxServiceJobs?: number;
+  maxPreemptableServiceJobs?: number;
 } {
   return {
     clean: parseCleanPolicy(f),
     retryCount: parseCount('--retryCount', f.retryCount),
     servicePollMs: parseSeconds('--servicePollingInterval', f.servicePollingInterval) * 1000,
     deadlockWaitMs: parseSeconds('--deadlockWait', f.deadlockWait) * 1000,
+    ...parseServiceLimits(f),
     preemptableRetries: parsePreemptableRetries(f),
     defaults: parseJobDefaults(f),
     env: parseSetEnv(f.setEnv),

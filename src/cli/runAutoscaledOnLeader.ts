@@ -27,7 +27,7 @@ export async function runOnLeader(
   const locator = parseLocator(jobStoreText);
   const jobStore = locator.kind === 'file' ? `file:${locator.path}` : locator.text;
   const defaultPreemptable = givenDefaultPreemptable(flags);
-  const { retryCount, preemptableRetries, clean, defaults, env, servicePollMs, deadlockWaitMs } =
+  const { retryCount, preemptableRetries, clean, defaults, env, servicePollMs, deadlockWaitMs, ...limits } =
     runJobPolicy(flags);
   const clock = new RealClock();
   // The leader logs this workflow; here only the notices, the progress and the outcome are printed.
@@ -47,6 +47,7 @@ export async function runOnLeader(
     clean,
     servicePollMs,
     deadlockWaitMs,
+    ...limits,
     ...(sameDefaults(defaults, TOIL_JOB_DEFAULTS) ? {} : { defaults }),
     env,
   });

@@ -22,7 +22,6 @@ const POLLING = "it tunes how Toil's leader polls; toil-ts's leader hears of eac
 const LOCAL_JOBS = 'toil-ts runs every job through the batch system, none on the leader';
 const DEPLOYMENT = 'toil-ts bundles the workflow module into the job store itself';
 const FILES = 'toil-ts copies files into and out of the job store (no links, no moves)';
-const SERVICES = 'toil-ts issues service jobs as it issues jobs: their requirements alone limit how many run';
 const MESOS_FRAMEWORK = 'toil-ts registers its Mesos framework under its own name and role';
 const CACHE = 'toil-ts keeps no cache of job-store files on workers';
 const JOB_LOG = "a job's log lines reach the leader when the job ends, with its commit or its failure report";
@@ -48,13 +47,6 @@ const FOREIGN: readonly ForeignOption[] = [
     'value',
     'toil-ts checks for a service deadlock at each --servicePollingInterval',
     '--deadlockCheckInterval',
-  ),
-  ...ignored(
-    'value',
-    SERVICES,
-    '--maxServiceJobs',
-    '--maxPreemptibleServiceJobs',
-    '--maxPreemptableServiceJobs',
   ),
   ...ignored('value', 'toil-ts shows progress as it changes', '--statusWait'),
   ...ignored(

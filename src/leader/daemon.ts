@@ -52,6 +52,9 @@ export interface Submission {
   /** The submitter's --servicePollingInterval and --deadlockWait, in ms (services). */
   readonly servicePollMs?: number;
   readonly deadlockWaitMs?: number;
+  /** The submitter's --maxServiceJobs and --maxPreemptableServiceJobs (services run at once). */
+  readonly maxServiceJobs?: number;
+  readonly maxPreemptableServiceJobs?: number;
   /** The submitter's --setEnv: variables set in each job's environment while it runs. */
   readonly env?: Readonly<Record<string, string>>;
   /** The submitter's --defaultCores, --defaultMemory, --defaultDisk (bytes): a job declaring none gets these. */
@@ -77,6 +80,9 @@ export interface SubmissionOptions {
   /** --servicePollingInterval and --deadlockWait, in ms (see Submission). */
   readonly servicePollMs?: number;
   readonly deadlockWaitMs?: number;
+  /** --maxServiceJobs and --maxPreemptableServiceJobs (see Submission). */
+  readonly maxServiceJobs?: number;
+  readonly maxPreemptableServiceJobs?: number;
   readonly defaults?: JobDefaults;
   readonly workDir?: string;
   /** The workflow module already bundled (the seed form checks it first); a new run uses it as is. */
@@ -366,6 +372,10 @@ export class LeaderDaemon {
       ...(s.clean !== undefined ? { clean: s.clean } : {}),
       ...(s.servicePollMs !== undefined ? { servicePollMs: s.servicePollMs } : {}),
       ...(s.deadlockWaitMs !== undefined ? { deadlockWaitMs: s.deadlockWaitMs } : {}),
+      ...(s.maxServiceJobs !== undefined ? { maxServiceJobs: s.maxServiceJobs } : {}),
+      ...(s.maxPreemptableServiceJobs !== undefined
+        ? { maxPreemptableServiceJobs: s.maxPreemptableServiceJobs }
+        : {}),
       ...(s.env !== undefined && Object.keys(s.env).length > 0 ? { env: s.env } : {}),
       ...(s.defaults !== undefined ? { defaults: s.defaults } : {}),
     };

@@ -47,6 +47,9 @@ export interface RunWorkflowOptions {
   /** Toil's --servicePollingInterval and --deadlockWait (see WorkflowRunnerOptions). */
   readonly servicePollMs?: number;
   readonly deadlockWaitMs?: number;
+  /** Toil's --maxServiceJobs and --maxPreemptableServiceJobs (see WorkflowRunnerOptions). */
+  readonly maxServiceJobs?: number;
+  readonly maxPreemptableServiceJobs?: number;
   /** Whether the cluster's scaler is adding room for waiting jobs (see WorkflowRunnerOptions). */
   readonly roomOnItsWay?: () => boolean;
   readonly onJobLost?: (event: JobLostEvent) => void;
@@ -233,6 +236,10 @@ async function runStarted(
     ...(o.preemptableRetries !== undefined ? { preemptableRetries: o.preemptableRetries } : {}),
     ...(o.servicePollMs !== undefined ? { servicePollMs: o.servicePollMs } : {}),
     ...(o.deadlockWaitMs !== undefined ? { deadlockWaitMs: o.deadlockWaitMs } : {}),
+    ...(o.maxServiceJobs !== undefined ? { maxServiceJobs: o.maxServiceJobs } : {}),
+    ...(o.maxPreemptableServiceJobs !== undefined
+      ? { maxPreemptableServiceJobs: o.maxPreemptableServiceJobs }
+      : {}),
     ...(o.roomOnItsWay ? { roomOnItsWay: o.roomOnItsWay } : {}),
     ...(o.env ? { env: o.env } : {}),
     ...(o.onJobLost ? { onJobLost: o.onJobLost } : {}),

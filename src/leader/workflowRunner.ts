@@ -51,6 +51,13 @@ export interface WorkflowRunnerOptions {
    */
   readonly deadlockWaitMs?: number;
   /**
+   * How many services may be issued at once (Toil's --maxServiceJobs for those that run on
+   * on-demand capacity, --maxPreemptableServiceJobs for those that say preemptable: true); one
+   * beyond waits until one of its kind ends. Default: no limit.
+   */
+  readonly maxServiceJobs?: number;
+  readonly maxPreemptableServiceJobs?: number;
+  /**
    * Whether room for jobs waiting to start is on its way (the cluster's scaler has a node booting
    * or a launch planned): while it is, services holding every running slot are no deadlock and
    * --deadlockWait does not run. Absent: none ever is (a cluster of fixed size).
@@ -162,6 +169,8 @@ export class WorkflowRunner {
   private readonly stoppedEarly = new Set<string>();
   /** Attempts ended on purpose (a service deadlock), with the reason they fail for good. */
   private readonly ending = new Map<string, string>();
+  /** Services ready but held back by --maxServiceJobs / --maxPreemptableServiceJobs, oldest first. */
+  private heldServices: string[] = [];
   private servicePoll: AbortController | undefined;
   private deadlockSince: number | undefined;
   private deadlockWarned = false;
@@ -312,6 +321,7 @@ export class WorkflowRunner {
     for (const ck of this.rerunning.keys()) if (this.graph.isBelow(jobId, ck)) return;
     for (const host of this.brokenHosts) if (this.graph.isDescendant(jobId, host)) return;
     const spec = this.graph.spec(jobId);
+    if (spec.service && !this.serviceSlotFree(jobId)) return;
     if (spec.service) this.watchServices();
     const a = this.attemptsOf(jobId);
     const attempt = a.next++;
@@ -380,6 +390,7 @@ export class WorkflowRunner {
   private onUpdate(update: JobUpdate): void {
     if (this.done || !this.issued.has(update.jobId)) return;
     this.issued.delete(update.jobId);
+    if (this.graph.spec(update.jobId).service) this.issueHeldServices();
     this.stopRequested.delete(update.jobId);
     const early = this.stoppedEarly.delete(update.jobId);
     const ended = this.ending.get(update.jobId);
@@ -579,6 +590,78 @@ export class WorkflowRunner {
     if (checkpoint !== undefined && !this.rerunning.has(checkpoint)) this.rerunning.set(checkpoint, jobId);
   }
 
+  /** A service runs on on-demand capacity unless its own requirements say preemptable: true. */
+  private serviceLimit(jobId: string): { flag: string; limit: number; preemptable: boolean } {
+    const preemptable = this.graph.spec(jobId).requirements.preemptable === true;
+    return preemptable
+      ? {
+          flag: '--maxPreemptableServiceJobs',
+          limit: this.o.maxPreemptableServiceJobs ?? Infinity,
+          preemptable,
+        }
+      : { flag: '--maxServiceJobs', limit: this.o.maxServiceJobs ?? Infinity, preemptable };
+  }
+
+  /**
+   * Whether a service may be issued now under its limit; if not it is held until one of its kind
+   * ends, or, under a limit of 0, which no service ever fits, fails for good naming the flag.
+   */
+  private serviceSlotFree(jobId: string): boolean {
+    const { flag, limit, preemptable } = this.serviceLimit(jobId);
+    if (limit === Infinity) return true;
+    if (limit === 0) {
+      const name = this.graph.spec(jobId).name;
+      this.failForGood(
+        jobId,
+        0,
+        `service '${name}' can never run: ${flag} is 0; give ${flag} 1 or more (or leave it out: no limit)`,
+      );
+      this.track(async () => {});
+      return false;
+    }
+    const running = [...this.issued].filter(
+      (id) => this.graph.spec(id).service && this.serviceLimit(id).preemptable === preemptable,
+    ).length;
+    if (running < limit) return true;
+    if (!this.heldServices.includes(jobId)) this.heldServices.push(jobId);
+    return false;
+  }
+
+  /** A service ended: the held ones that fit now are issued, oldest first. */
+  private issueHeldServices(): void {
+    const held = this.heldServices.splice(0);
+    for (const id of held) this.issue(id);
+  }
+
+  /**
+   * A limit deadlock (Toil warns of it for --maxServiceJobs): every issued job is a started
+   * service not asked to stop while services wait for a slot under the limit, so no successor can
+   * run, no service can stop, and none held can start. The held services fail for good naming the
+   * flag; the running ones are then stopped as services nothing can use any more.
+   */
+  private checkServiceLimitDeadlock(): void {
+    if (this.heldServices.length === 0 || this.busy > 0 || this.rerunning.size > 0) return;
+    const issued = [...this.issued];
+    const stuck = issued.every(
+      (id) => this.graph.spec(id).service && this.graph.isStarted(id) && !this.stopRequested.has(id),
+    );
+    if (!stuck) return;
+    const held = this.heldServices.splice(0);
+    const flags = [...new Set(held.map((id) => this.serviceLimit(id).flag))];
+    const names = issued.map((id) => `'${this.graph.spec(id).name}'`).join(', ');
+    for (const id of held) {
+      const { flag, limit } = this.serviceLimit(id);
+      const host = this.graph.hostOf(id);
+      const hostName = host !== undefined ? this.graph.spec(host).name : '?';
+      this.failForGood(
+        id,
+        0,
+        `the workflow is service deadlocked by ${flags.join(' and ')}: service '${this.graph.spec(id).name}' of job '${hostName}' waits for one of the ${limit} service slot(s) (${flag} ${limit}), held by started service(s) (${names}) that stop only after their hosts' successors, which wait for the held services; raise ${flag} to at least the number of services one job adds`,
+      );
+    }
+    this.track(async () => {});
+  }
+
   private servicePollMs(): number {
     return this.o.servicePollMs ?? 1000;
   }
@@ -629,6 +712,7 @@ export class WorkflowRunner {
           this.dispatchReady();
         }
         this.checkServiceDeadlock();
+        this.checkServiceLimitDeadlock();
         this.progress();
         this.checkFinished();
       }

@@ -237,10 +237,12 @@ export async function startLeader(options: {
           ...(o.restart === undefined ? { resumeAdvice: 'submit it again to restart it' } : {}),
           clean: o.clean ?? submission.clean ?? 'onSuccess',
           retryCount: o.retryCount ?? submission.retryCount ?? 1,
-          ...serviceTimingOf(
-            o.servicePollMs ?? submission.servicePollMs,
-            o.deadlockWaitMs ?? submission.deadlockWaitMs,
-          ),
+          ...givenOnly({
+            servicePollMs: o.servicePollMs ?? submission.servicePollMs,
+            deadlockWaitMs: o.deadlockWaitMs ?? submission.deadlockWaitMs,
+            maxServiceJobs: o.maxServiceJobs ?? submission.maxServiceJobs,
+            maxPreemptableServiceJobs: o.maxPreemptableServiceJobs ?? submission.maxPreemptableServiceJobs,
+          }),
           // A node booting for the waiting jobs is no service deadlock (see WorkflowRunnerOptions).
           roomOnItsWay,
           ...preemptableRetriesOf(o.preemptableRetries ?? submission.preemptableRetries),
@@ -345,15 +347,14 @@ async function requireClusterLeader(cluster: AwsCluster, region: string, configP
 }
 
 /** A run's spot-loss cap: the number given, `unlimited` (Toil's --enableUnlimitedPreemptibleRetries), else the default. */
-/** The submitter's --servicePollingInterval and --deadlockWait, when given (else the runner's defaults). */
-function serviceTimingOf(
-  servicePollMs: number | undefined,
-  deadlockWaitMs: number | undefined,
-): { servicePollMs?: number; deadlockWaitMs?: number } {
-  return {
-    ...(servicePollMs !== undefined ? { servicePollMs } : {}),
-    ...(deadlockWaitMs !== undefined ? { deadlockWaitMs } : {}),
-  };
+/**
+ * The submitter's service options that were given (--servicePollingInterval, --deadlockWait,
+ * --maxServiceJobs, --maxPreemptableServiceJobs); the others keep the runner's defaults.
+ */
+function givenOnly<K extends string>(options: Record<K, number | undefined>): Partial<Record<K, number>> {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<
+    Record<K, number>
+  >;
 }
 
 function preemptableRetriesOf(given: number | 'unlimited' | undefined): { preemptableRetries?: number } {

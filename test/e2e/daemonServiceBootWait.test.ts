@@ -21,7 +21,7 @@ const WORKFLOW = repoPath('test/fixtures/workflowServiceRoom.ts');
 
 t.setTimeout(240_000);
 
-async function runOnLeader(t: Test, maxNodes: number) {
+async function runOnLeader(t: Test, maxNodes: number, extra: readonly string[] = []) {
   const dir = t.testdir({});
   const cfgPath = join(dir, 'leader.yaml');
   writeFileSync(
@@ -56,6 +56,7 @@ async function runOnLeader(t: Test, maxNodes: number) {
       '3',
       '--servicePollingInterval',
       '0.5',
+      ...extra,
       '--leader',
       base,
     ],
@@ -95,3 +96,13 @@ t.test('maxNodes 1 forbids the second node: a service deadlock after --deadlockW
     /the workflow is service deadlocked: all 1 running job\(s\) have been services \('bigDb'\) for at least 3 s \(--deadlockWait\) while 1 issued job\(s\) waited for the room they hold and the scaler added none/,
   );
 });
+
+t.test(
+  '--maxServiceJobs travels with the submission: 0 holds the service back on the leader, which fails the run naming the flag',
+  async (t) => {
+    const { result, peakNodes } = await runOnLeader(t, 2, ['--maxServiceJobs', '0']);
+    t.not(result.code, 0, 'the run fails');
+    t.match(result.stderr, /service 'bigDb' can never run: --maxServiceJobs is 0/);
+    t.ok(peakNodes <= 1, `no node for the service (peak ${peakNodes}: the host's only)`);
+  },
+);

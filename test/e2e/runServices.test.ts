@@ -1,16 +1,12 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { repoPath } from '../fixtures/repoRoot.js';
 import { waitFor } from '../fixtures/waitFor.js';
+import { execLog, POLL, SERVICES } from '../fixtures/servicesRun.js';
 import { runToil, scratchDir, startToil } from '../fixtures/workflowCli.js';
 
 t.setTimeout(180_000);
-
-const SERVICES = repoPath('test/fixtures/workflowServices.ts');
-const POLL = ['--servicePollingInterval', '0.2'];
-const execLog = (dir: string): string[] =>
-  existsSync(join(dir, 'exec.log')) ? readFileSync(join(dir, 'exec.log'), 'utf8').trim().split('\n') : [];
 
 t.test(
   "Toil's services: both start before the host's successors, their start values reach the child through rv(), and they stop after the follow-on",

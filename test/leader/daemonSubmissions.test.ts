@@ -193,6 +193,16 @@ t.test('bad submissions are 400 with what is wrong, and nothing runs', async (t)
       /servicePollMs/,
     ],
     [
+      'a service limit that is no whole number',
+      { workflowFile: WORKFLOW, jobStore: 'file:/tmp/x', maxServiceJobs: 1.5 },
+      /maxServiceJobs/,
+    ],
+    [
+      'a negative preemptable service limit',
+      { workflowFile: WORKFLOW, jobStore: 'file:/tmp/x', maxPreemptableServiceJobs: -1 },
+      /maxPreemptableServiceJobs/,
+    ],
+    [
       'an env name that is no variable name',
       { workflowFile: WORKFLOW, jobStore: 'file:/tmp/x', env: { 'A-B': '1' } },
       /env/,
@@ -215,7 +225,7 @@ t.test('bad submissions are 400 with what is wrong, and nothing runs', async (t)
 t.test('a taken submission is durable before the 202; DELETE cancels it', async (t) => {
   const store = new MemoryRunStore();
   const { url, calls } = await startDaemon(t, store);
-  // toil run's --retryCount, --preemptableRetries, --clean, --setEnv, --default{Cores,Memory,Disk}, --servicePollingInterval and --deadlockWait travel with it and are kept (a resume honours them).
+  // toil run's --retryCount, --preemptableRetries, --clean, --setEnv, --default{Cores,Memory,Disk}, --servicePollingInterval, --deadlockWait, --maxServiceJobs and --maxPreemptableServiceJobs travel with it and are kept (a resume honours them).
   const body = {
     workflowFile: WORKFLOW,
     jobStore: 'file:/tmp/toil-js-durable',
@@ -225,6 +235,8 @@ t.test('a taken submission is durable before the 202; DELETE cancels it', async 
     clean: 'never',
     servicePollMs: 200,
     deadlockWaitMs: 5000,
+    maxServiceJobs: 2,
+    maxPreemptableServiceJobs: 0,
     env: { GREETING: 'hello' },
     defaults: { cores: 3, memory: 100 * 2 ** 30, disk: 7 * 2 ** 30 },
   };
@@ -238,6 +250,8 @@ t.test('a taken submission is durable before the 202; DELETE cancels it', async 
     clean: 'never',
     servicePollMs: 200,
     deadlockWaitMs: 5000,
+    maxServiceJobs: 2,
+    maxPreemptableServiceJobs: 0,
     env: { GREETING: 'hello' },
     defaults: { cores: 3, memory: 100 * 2 ** 30, disk: 7 * 2 ** 30 },
   });

@@ -1,0 +1,109 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { execLog, POLL, SERVICES } from '../fixtures/servicesRun.js';
+import { runToil, scratchDir } from '../fixtures/workflowCli.js';
+
+t.setTimeout(180_000);
+
+t.test(
+  "--maxServiceJobs 1: two hosts' services run one at a time, the second issued once the first has stopped",
+  async (t) => {
+    const dir = scratchDir(t);
+    const r = await runToil(
+      ['run', SERVICES, 'file:./js', '--mode', 'twoHosts', '--maxServiceJobs', '1', ...POLL],
+      {
+        cwd: dir,
+      },
+    );
+    t.equal(r.code, 0, r.stderr);
+    const lines = execLog(dir);
+    const first = lines[0]?.slice('start '.length) ?? '?';
+    const second = first === 'a' ? 'b' : 'a';
+    t.same(
+      lines,
+      [
+        `start ${first}`,
+        `use db://${first}`,
+        'after',
+        `stop ${first}`,
+        `start ${second}`,
+        `use db://${second}`,
+        'after',
+        `stop ${second}`,
+      ],
+      'each service started, served its host and stopped before the other started',
+    );
+    t.equal(readFileSync(join(dir, 'result.txt'), 'utf8'), 'host');
+  },
+);
+
+t.test(
+  "--maxServiceJobs below one host's services: the deadlock is named with the flag and the run fails at once, not hangs or waits --deadlockWait",
+  async (t) => {
+    const dir = scratchDir(t);
+    const started = Date.now();
+    const r = await runToil(
+      ['run', SERVICES, 'file:./js', '--mode', 'basic', '--maxServiceJobs', '1', ...POLL],
+      {
+        cwd: dir,
+      },
+    );
+    t.equal(r.code, 1, r.stderr);
+    t.ok(Date.now() - started < 50_000, 'ended before --deadlockWait (60 s) would have');
+    t.match(
+      r.stderr,
+      /toil: job 'db' \([0-9a-f-]+\) failed after 0 attempt\(s\): the workflow is service deadlocked by --maxServiceJobs: service 'db' of job 'host' waits for one of the 1 service slot\(s\) \(--maxServiceJobs 1\)/,
+    );
+    const lines = execLog(dir);
+    t.equal(lines.filter((l) => l.startsWith('start')).length, 1, 'only one service started');
+    t.equal(lines.filter((l) => l.startsWith('stop')).length, 1, 'and it was stopped');
+    t.notOk(
+      lines.some((l) => l.startsWith('use')),
+      "the host's child, needing both, did not run",
+    );
+  },
+);
+
+t.test(
+  '--maxServiceJobs 0: a workflow with a service fails naming the flag, with no service started',
+  async (t) => {
+    const dir = scratchDir(t);
+    const r = await runToil(
+      ['run', SERVICES, 'file:./js', '--mode', 'basic', '--maxServiceJobs', '0', ...POLL],
+      {
+        cwd: dir,
+      },
+    );
+    t.equal(r.code, 1, r.stderr);
+    t.match(r.stderr, /service 'db' can never run: --maxServiceJobs is 0/);
+    t.same(execLog(dir), [], 'nothing started');
+  },
+);
+
+t.test(
+  '--maxPreemptableServiceJobs limits only services that say preemptable: true; on-demand ones run as without it',
+  async (t) => {
+    const dir = scratchDir(t);
+    const r = await runToil(
+      ['run', SERVICES, 'file:./js', '--mode', 'basic', '--maxPreemptableServiceJobs', '0', ...POLL],
+      { cwd: dir },
+    );
+    t.equal(r.code, 0, r.stderr);
+    t.same(execLog(dir).slice(0, 2).sort(), ['start a', 'start b']);
+  },
+);
+
+for (const [flag, value] of [
+  ['--maxServiceJobs', '-1'],
+  ['--maxServiceJobs', '1.5'],
+  ['--maxPreemptableServiceJobs', 'many'],
+  ['--maxPreemptibleServiceJobs', ''],
+] as const)
+  t.test(`${flag} '${value}' is refused naming the flag, before anything runs`, async (t) => {
+    const dir = scratchDir(t);
+    const r = await runToil(['run', SERVICES, 'file:./js', '--mode', 'basic', flag, value], { cwd: dir });
+    t.not(r.code, 0);
+    t.match(r.stderr, `${flag} ${value}: expected a whole number >= 0`);
+    t.same(execLog(dir), []);
+  });
