@@ -324,6 +324,7 @@ async function declaredJobs(
         diskBytes: bytes(r.disk, defaults.disk),
         // A service runs on spot only if it says so (see resolveJobRequirements).
         preemptable: r.preemptable ?? r.preemptible ?? (services.has(j.name) ? false : defaultPreemptable),
+        ...(services.has(j.name) ? { service: true } : {}),
       };
     });
   } finally {

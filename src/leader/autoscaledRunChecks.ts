@@ -10,6 +10,8 @@ export interface DeclaredJob {
   readonly memoryBytes: number;
   readonly diskBytes: number;
   readonly preemptable: boolean;
+  /** A service: --defaultPreemptable does not reach it, only its own `preemptable: true` does. */
+  readonly service?: boolean;
 }
 
 export class WorkflowWouldHangError extends UserInputError {
@@ -47,7 +49,9 @@ export function checkScalingFlags(jobs: readonly DeclaredJob[], config: ScalerCo
         ...(spotOnly
           ? [
               'add an on-demand type to --nodeTypes (one without :BID)',
-              'make the job preemptable (--defaultPreemptible, for a job that does not say)',
+              job.service
+                ? 'declare the service preemptable: true in its requirements (--defaultPreemptible does not reach a service)'
+                : 'make the job preemptable (--defaultPreemptible, for a job that does not say)',
             ]
           : []),
         ...(sized

@@ -24,9 +24,9 @@ t.setTimeout(360_000);
 
 t.test('flags that would hang the workflow are refused up front, naming the flag (exit 2)', async (t) => {
   const dir = t.testdir({});
-  const base = ['run', SORT, `file:${dir}/js`, '--provisioner', 'aws', '--batchSystem', 'mesos'];
+  const flags = ['--provisioner', 'aws', '--batchSystem', 'mesos'];
   const where = ['--mesosMaster', '127.0.0.1:1', '--zone', 'us-west-2a', '--clusterName', 'seed'];
-  const cases: { name: string; flags: string[]; expect: RegExp }[] = [
+  const cases: { name: string; workflow?: string; flags: string[]; expect: RegExp }[] = [
     {
       name: 'a job larger than every allowed node type',
       flags: ['--nodeType', 't2.micro', '--defaultDisk', '200Gi'],
@@ -37,9 +37,19 @@ t.test('flags that would hang the workflow are refused up front, naming the flag
       flags: ['--preemptableNodeType', 't2.medium', '--maxPreemptableNodes', '0', '--defaultPreemptable'],
       expect: /\(preemptable\) would wait forever: .*change --maxPreemptableNodes/,
     },
+    {
+      // --defaultPreemptable does not reach a service (the leader places it on on-demand).
+      name: 'a service that says nothing of preemptable, spot-only types, --defaultPreemptable',
+      workflow: join(REPO_ROOT, 'test/fixtures/workflowServiceRoom.ts'),
+      flags: ['--nodeTypes', 't2.medium:0.03', '--defaultPreemptable'],
+      expect:
+        /^toil: job 'bigDb' can never run: preemptable: the job is not preemptable and every configured node type is spot .*add an on-demand type to --nodeTypes .*, or declare the service preemptable: true in its requirements/,
+    },
   ];
   for (const c of cases) {
-    const r = await runToil([...base, ...c.flags, ...where], { cwd: dir });
+    const r = await runToil(['run', c.workflow ?? SORT, `file:${dir}/js`, ...flags, ...c.flags, ...where], {
+      cwd: dir,
+    });
     t.equal(r.code, 2, `${c.name}: exit 2`);
     t.match(r.stderr, c.expect, `${c.name}: the message names the flag`);
     t.equal(r.stderr.trim().split('\n').length, 1, `${c.name}: one line (${r.stderr.trim()})`);

@@ -28,6 +28,13 @@ const rows: [name: string, nodeTypes: string, job: DeclaredJob, expected: RegExp
     /bigger type/,
   ],
   [
+    'a service, only spot types: an on-demand type or preemptable: true in its requirements, not --defaultPreemptible, which does not reach it',
+    't2.medium:0.03',
+    job({ name: 'db', service: true }),
+    /^job 'db' can never run: preemptable: the job is not preemptable and every configured node type is spot \(largest allowed node type t2\.medium\); add an on-demand type to --nodeTypes \(one without :BID\), or declare the service preemptable: true in its requirements \(--defaultPreemptible does not reach a service\)$/,
+    /make the job preemptable/,
+  ],
+  [
     'too big for every type: a bigger type or the requirements',
     't2.medium',
     job({ memoryBytes: 100 * 2 ** 30 }),
