@@ -311,8 +311,8 @@ export class WorkflowRunner {
         this.pendingDeletes.push(...commit.deletedFiles);
         this.replayed++;
       }
-    // A replayed commit may complete a host's last successor (one that committed before a
-    // restart): its services, started again only to stop, are stopped now; nothing else would.
+    // Whatever just completed a host's last successor (a commit, or one replayed from before a
+    // restart, whose services started again only to stop): its services are asked to stop now.
     this.stopFinishedServices();
   }
 
@@ -508,7 +508,6 @@ export class WorkflowRunner {
       { job: spec.name, jobId: update.jobId, attempt: update.attempt, wallTimeMs: commit.wallTimeMs },
       'job completed',
     );
-    this.stopFinishedServices();
     this.dispatchReady();
   }
 
@@ -708,7 +707,6 @@ export class WorkflowRunner {
             { job: this.graph.spec(id).name, jobId: id },
             `service '${this.graph.spec(id).name}' started`,
           );
-          this.stopFinishedServices();
           this.dispatchReady();
         }
         this.checkServiceDeadlock();
