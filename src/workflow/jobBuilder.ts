@@ -603,8 +603,14 @@ export function parseRequirements(req: Requirements, jobName: string): DeclaredR
   }
   const promised: Record<string, Json> = {};
   for (const key of ['cores', 'memory', 'disk'] as const) {
-    const v = req[key];
+    const v: unknown = req[key];
     if (isPromised(v)) promised[key] = { [PROMISE_MARKER]: { job: v.jobId, path: [...v.path] } };
+    // Toil's PromisedRequirement(fn, promise) ported as a function: the leader, which reads the
+    // requirement, never runs workflow code, so the computation belongs in a job.
+    if (typeof v === 'function')
+      throw new JobDeclarationError(
+        `job '${jobName}': ${key} is a function; a requirement computed from another job's value (Toil's PromisedRequirement over a function) is given as the rv() of a job that returns the computed value, e.g. ${key}: sizeJob.rv()`,
+      );
   }
   if (Object.keys(promised).length > 0) out.promised = promised;
   if (req.cores !== undefined && !isPromised(req.cores)) {

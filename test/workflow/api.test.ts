@@ -72,6 +72,11 @@ t.test('requirements: sizes in units as Toil reads them, preemptible accepted, b
   t.same(parseRequirements(loose({ preemptible: 'True' }), 'p'), { preemptable: true });
   t.same(parseRequirements(loose({ preemptable: 0 }), 'p'), { preemptable: false });
   t.throws(() => parseRequirements(loose({ cores: '2' }), 'c'), /cores must be a positive number, got "2"/);
+  t.throws(
+    () => parseRequirements(loose({ disk: (x: number) => 2 * x }), 'd'),
+    /^job 'd': disk is a function; a requirement computed from another job's value \(Toil's PromisedRequirement over a function\) is given as the rv\(\) of a job that returns the computed value, e\.g\. disk: sizeJob\.rv\(\)$/,
+    "Toil's PromisedRequirement(fn, promise) ported as a function is named, not read as undefined",
+  );
   t.same(
     parseRequirements({ cores: 1, memory: undefined }, 'u'),
     { cores: 1 },
