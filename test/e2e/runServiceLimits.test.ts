@@ -6,37 +6,39 @@ import { runToil, scratchDir } from '../fixtures/workflowCli.js';
 
 t.setTimeout(180_000);
 
-t.test(
-  "--maxServiceJobs 1: two hosts' services run one at a time, the second issued once the first has stopped",
-  async (t) => {
-    const dir = scratchDir(t);
-    const r = await runToil(
-      ['run', SERVICES, 'file:./js', '--mode', 'twoHosts', '--maxServiceJobs', '1', ...POLL],
-      {
-        cwd: dir,
-      },
-    );
-    t.equal(r.code, 0, r.stderr);
-    const lines = execLog(dir);
-    const first = lines[0]?.slice('start '.length) ?? '?';
-    const second = first === 'a' ? 'b' : 'a';
-    t.same(
-      lines,
-      [
-        `start ${first}`,
-        `use db://${first}`,
-        'after',
-        `stop ${first}`,
-        `start ${second}`,
-        `use db://${second}`,
-        'after',
-        `stop ${second}`,
-      ],
-      'each service started, served its host and stopped before the other started',
-    );
-    t.equal(readFileSync(join(dir, 'result.txt'), 'utf8'), 'host');
-  },
-);
+for (const [flag, extra, kind] of [
+  ['--maxServiceJobs', [], 'services'],
+  ['--maxPreemptableServiceJobs', ['--preemptable'], 'preemptable: true services'],
+] as const)
+  t.test(
+    `${flag} 1: two hosts' ${kind} run one at a time, the second issued once the first has stopped`,
+    async (t) => {
+      const dir = scratchDir(t);
+      const r = await runToil(
+        ['run', SERVICES, 'file:./js', '--mode', 'twoHosts', ...extra, flag, '1', ...POLL],
+        { cwd: dir },
+      );
+      t.equal(r.code, 0, r.stderr);
+      const lines = execLog(dir);
+      const first = lines[0]?.slice('start '.length) ?? '?';
+      const second = first === 'a' ? 'b' : 'a';
+      t.same(
+        lines,
+        [
+          `start ${first}`,
+          `use db://${first}`,
+          'after',
+          `stop ${first}`,
+          `start ${second}`,
+          `use db://${second}`,
+          'after',
+          `stop ${second}`,
+        ],
+        'each service started, served its host and stopped before the other started',
+      );
+      t.equal(readFileSync(join(dir, 'result.txt'), 'utf8'), 'host');
+    },
+  );
 
 t.test(
   "--maxServiceJobs below one host's services: the deadlock is named with the flag and the run fails at once, not hangs or waits --deadlockWait",
@@ -65,34 +67,39 @@ t.test(
   },
 );
 
-t.test(
-  '--maxServiceJobs 0: a workflow with a service fails naming the flag, with no service started',
-  async (t) => {
-    const dir = scratchDir(t);
-    const r = await runToil(
-      ['run', SERVICES, 'file:./js', '--mode', 'basic', '--maxServiceJobs', '0', ...POLL],
-      {
-        cwd: dir,
-      },
-    );
-    t.equal(r.code, 1, r.stderr);
-    t.match(r.stderr, /service 'db' can never run: --maxServiceJobs is 0/);
-    t.same(execLog(dir), [], 'nothing started');
+// Each limit counts its own kind only: services that say preemptable: true run on spot capacity
+// (--maxPreemptableServiceJobs), the others on on-demand capacity (--maxServiceJobs).
+const KINDS = [
+  { flag: '--maxServiceJobs', extra: [], kind: 'an on-demand service', other: 'preemptable: true' },
+  {
+    flag: '--maxPreemptableServiceJobs',
+    extra: ['--preemptable'],
+    kind: 'a preemptable: true service',
+    other: 'on-demand',
   },
-);
+] as const;
 
-t.test(
-  '--maxPreemptableServiceJobs limits only services that say preemptable: true; on-demand ones run as without it',
-  async (t) => {
+for (const { flag, extra, kind } of KINDS)
+  t.test(`${flag} 0: a workflow with ${kind} fails naming the flag, with no service started`, async (t) => {
+    const dir = scratchDir(t);
+    const r = await runToil(['run', SERVICES, 'file:./js', '--mode', 'basic', ...extra, flag, '0', ...POLL], {
+      cwd: dir,
+    });
+    t.equal(r.code, 1, r.stderr);
+    t.match(r.stderr, `service 'db' can never run: ${flag} is 0`);
+    t.same(execLog(dir), [], 'nothing started');
+  });
+
+for (const [i, { flag, other }] of KINDS.entries())
+  t.test(`${flag} 0 limits only its own kind: ${other} services run as without it`, async (t) => {
     const dir = scratchDir(t);
     const r = await runToil(
-      ['run', SERVICES, 'file:./js', '--mode', 'basic', '--maxPreemptableServiceJobs', '0', ...POLL],
+      ['run', SERVICES, 'file:./js', '--mode', 'basic', ...KINDS[1 - i]!.extra, flag, '0', ...POLL],
       { cwd: dir },
     );
     t.equal(r.code, 0, r.stderr);
     t.same(execLog(dir).slice(0, 2).sort(), ['start a', 'start b']);
-  },
-);
+  });
 
 for (const [flag, value] of [
   ['--maxServiceJobs', '-1'],
