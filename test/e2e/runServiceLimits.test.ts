@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { execLog, POLL, SERVICES } from '../fixtures/servicesRun.js';
-import { runToil, scratchDir } from '../fixtures/workflowCli.js';
+import { runToil, scratchDir, startToil } from '../fixtures/workflowCli.js';
+import { waitFor } from '../fixtures/waitFor.js';
 
 t.setTimeout(180_000);
 
@@ -114,3 +115,51 @@ for (const [flag, value] of [
     t.match(r.stderr, `${flag} ${value}: expected a whole number >= 0`);
     t.same(execLog(dir), []);
   });
+
+t.test(
+  'a service held back by --maxServiceJobs across a kill -9 of the leader and --restart: the restarted leader runs the services one at a time and the workflow succeeds',
+  async (t) => {
+    const dir = scratchDir(t);
+    const args = [
+      'run',
+      SERVICES,
+      'file:./js',
+      '--mode',
+      'twoHostsHold',
+      '--maxServiceJobs',
+      '1',
+      '--clean',
+      'never',
+      ...POLL,
+    ];
+    const first = startToil(args, { cwd: dir });
+    t.teardown(() => first.child.kill('SIGKILL'));
+    await waitFor('a follow-on to wait', () => execLog(dir).includes('after waits'), 60_000);
+    first.child.kill('SIGKILL');
+    await first.done;
+    const before = execLog(dir);
+    t.equal(before.filter((l) => l.startsWith('start')).length, 1, 'one service ran, the other was held');
+    writeFileSync(join(dir, 'go'), '');
+    const r = await runToil([...args, '--restart'], { cwd: dir });
+    t.equal(r.code, 0, r.stderr);
+    const after = execLog(dir).slice(before.length);
+    t.equal(
+      after.filter((l) => l.startsWith('use')).length,
+      1,
+      "only the held service's host's child ran now",
+    );
+    t.equal(
+      after.filter((l) => l.startsWith('start')).length,
+      2,
+      'both services started, the held one at last',
+    );
+    let running = 0;
+    for (const line of after) {
+      running += line.startsWith('start') ? 1 : line.startsWith('stop') ? -1 : 0;
+      if (running < 2) continue;
+      t.fail(`two services ran at once under --maxServiceJobs 1: ${after.join(', ')}`);
+      break;
+    }
+    t.equal(readFileSync(join(dir, 'result.txt'), 'utf8'), 'host');
+  },
+);
