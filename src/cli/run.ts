@@ -17,6 +17,7 @@ import { DEFAULT_MESOS_MASTER, createBatchSystem, workerCommand } from '../main/
 import { prepareWorkDir } from '../main/env.js';
 import { openJobStore } from '../main/jobStores.js';
 import { firstLine } from '../workflow/jobError.js';
+import { failedJobHeadline } from '../leader/workflowRunner.js';
 import type { SubCommand } from './main.js';
 import { WorkflowInterruptedError, signalExitCode } from './untilSignal.js';
 import { collect } from '../provisioner/cluster/cliSupport.js';
@@ -379,9 +380,7 @@ async function run(
     console.line(`toil: workflow failed: ${outcome.failures.length} job(s) failed for good`);
     // The stack was logged once as the job failed for good; the summary names each job and its error.
     for (const fail of outcome.failures)
-      console.line(
-        `toil: job '${fail.name}' (${fail.jobId}) failed after ${fail.attempts} attempt(s): ${firstLine(fail.reason)}`,
-      );
+      console.line(`toil: ${failedJobHeadline(fail)}: ${firstLine(fail.reason)}`);
     if (outcome.failures.some((fail) => fail.committed))
       // Every job's value is committed and a restart runs none of them again: it would rebuild
       // the same result from the same values and fail the same way.

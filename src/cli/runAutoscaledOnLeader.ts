@@ -7,6 +7,7 @@ import { runOutput } from './toilRunOptions.js';
 import { TOIL_JOB_DEFAULTS, type JobDefaults } from '../leader/submission.js';
 import { cancelWorkflow, followWorkflow, submitWorkflow } from '../leader/submitClient.js';
 import { formatDuration } from '../common/units.js';
+import { failedJobHeadline } from '../leader/workflowRunner.js';
 import { givenDefaultPreemptable, runJobPolicy, type RunFlags } from './run.js';
 
 /**
@@ -117,7 +118,7 @@ export async function runOnLeader(
   // Each failed job's error and the end of its log, as a local run prints them: the message above
   // is one line per job, without the stack that says where.
   for (const job of final.failedJobs ?? []) {
-    out.line(`toil: job '${job.name}' (${job.jobId}) failed after ${job.attempts} attempt(s):`);
+    out.line(`toil: ${failedJobHeadline(job)}:`);
     for (const l of job.logTail.split('\n')) out.line(`    ${l}`);
   }
   if (final.failedJobs?.some((job) => job.committed))

@@ -97,6 +97,7 @@ export interface WorkflowProgress {
 export interface FailedJob {
   readonly jobId: string;
   readonly name: string;
+  /** 0: never issued (a service held back by --maxServiceJobs / --maxPreemptableServiceJobs). */
   readonly attempts: number;
   /** The error and the tail of the job's output, as the worker or batch system reported it. */
   readonly reason: string;
@@ -105,6 +106,20 @@ export interface FailedJob {
    * cannot be built from them): `--restart` runs none of those jobs again, so it cannot help.
    */
   readonly committed?: true;
+}
+
+/**
+ * How a failed job is named in a report: after how many attempts, or that it never ran, which
+ * only a service held back by a service limit does (its reason names the flag).
+ */
+export function failedJobHeadline(f: {
+  readonly name: string;
+  readonly jobId: string;
+  readonly attempts: number;
+}): string {
+  return f.attempts === 0
+    ? `job '${f.name}' (${f.jobId}) never ran`
+    : `job '${f.name}' (${f.jobId}) failed after ${f.attempts} attempt(s)`;
 }
 
 export type WorkflowRunResult =
@@ -573,7 +588,7 @@ export class WorkflowRunner {
     this.failures.push({ jobId, name, attempts, reason, ...(committed ? { committed } : {}) });
     this.log.error(
       { job: name, jobId, attempts },
-      `job '${name}' failed ${attempts} time(s); giving up on it\n${reason}`,
+      `job '${name}' ${attempts === 0 ? 'never ran' : `failed ${attempts} time(s)`}; giving up on it\n${reason}`,
     );
     const host = this.graph.hostOf(jobId);
     if (host !== undefined) {
@@ -613,7 +628,7 @@ export class WorkflowRunner {
       this.failForGood(
         jobId,
         0,
-        `service '${name}' can never run: ${flag} is 0; give ${flag} 1 or more (or leave it out: no limit)`,
+        `${flag} is 0, so service '${name}' can never start; give ${flag} 1 or more (or leave it out: no limit)`,
       );
       this.track(async () => {});
       return false;

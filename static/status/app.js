@@ -136,13 +136,12 @@ function renderFailedJobs(workflows) {
       const d = el('details', undefined, 'failed-job');
       d.dataset.key = key;
       d.open = open.has(key) || blocks.length === 0;
-      const attempts = j.attempts === 1 ? '1 attempt' : `${j.attempts} attempts`;
-      d.append(
-        el(
-          'summary',
-          `${w.id.slice(0, 8)} · job ${j.name} (${j.jobId.slice(0, 8)}) failed after ${attempts}`,
-        ),
-      );
+      // 0 attempts: a service held back by a service limit (its log tail names the flag).
+      const verdict =
+        j.attempts === 0
+          ? 'never ran'
+          : `failed after ${j.attempts === 1 ? '1 attempt' : `${j.attempts} attempts`}`;
+      d.append(el('summary', `${w.id.slice(0, 8)} · job ${j.name} (${j.jobId.slice(0, 8)}) ${verdict}`));
       d.append(el('pre', j.logTail));
       blocks.push(d);
     }
