@@ -11,7 +11,9 @@ const COLOR: Readonly<Record<StatusJob['state'], string>> = {
 /**
  * Toil's `toil status --printDot`: the job graph in Graphviz dot. A node per job (its name and
  * state), an edge to each child and, dashed, to each follow-on. Node ids are the job ids, quoted,
- * so they need none of the renaming Toil does.
+ * so they need none of the renaming Toil does. Toil draws a service as a node with no edge in;
+ * here a dotted edge labelled "service" joins it to the job it was added to (or, a sub-service,
+ * to its parent service), so that one sees what it serves.
  */
 export function dotGraph(locator: string, jobs: readonly StatusJob[]): string {
   const known = new Set(jobs.map((j) => j.id));
@@ -25,6 +27,9 @@ export function dotGraph(locator: string, jobs: readonly StatusJob[]): string {
       ...j.followOns
         .filter((f) => known.has(f))
         .map((f) => `${quote(j.id)} -> ${quote(f)} [label="follow-on" style="dashed"];`),
+      ...j.services
+        .filter((s) => known.has(s))
+        .map((s) => `${quote(j.id)} -> ${quote(s)} [label="service" style="dotted"];`),
     ]),
     '}',
   ];

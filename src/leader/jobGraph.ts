@@ -22,6 +22,11 @@ export interface JobView {
   /** Known once the job has run: its pre-declared successors and those it added while running. */
   readonly children: readonly string[];
   readonly followOns: readonly string[];
+  /**
+   * The services it starts, known once it ran: a host's own (Toil's addService), a service's
+   * sub-services (Service.addChild); so each service hangs below exactly one job.
+   */
+  readonly services: readonly string[];
 }
 
 /** An edge into a job from a predecessor that has run. */
@@ -308,7 +313,15 @@ export class JobGraph {
       state: n.state,
       children: n.children.slice(),
       followOns: n.followOns.slice(),
+      services: this.startedBy(n),
     }));
+  }
+
+  /** The services `node` starts: a host's without a parent service, or a service's sub-services. */
+  private startedBy(node: GraphNode): string[] {
+    const host = node.spec.service ? this.nodes.get(node.host!) : node;
+    const parent = node.spec.service ? node.spec.id : undefined;
+    return (host?.services ?? []).filter((id) => this.specs.get(id)?.afterService === parent);
   }
 
   /**

@@ -120,14 +120,14 @@ export async function liveLeader(
 }
 
 function statusJob(job: JobView, failedIds: ReadonlySet<string>): StatusJob {
-  const { id, name, children, followOns } = job;
+  const { id, name, children, followOns, services } = job;
   const state =
     job.state === 'ran' || job.state === 'done'
       ? 'completed'
       : job.state === 'failed' || failedIds.has(id)
         ? 'failed'
         : job.state;
-  return { id, name, state, children, followOns };
+  return { id, name, state, children, followOns, services };
 }
 
 /**

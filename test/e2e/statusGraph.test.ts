@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { POLL, SERVICES } from '../fixtures/servicesRun.js';
 import { REPO_ROOT, parseExecutions, scratchDir, runToil } from '../fixtures/workflowCli.js';
 
 const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
@@ -11,7 +12,7 @@ t.setTimeout(120_000);
 interface Dot {
   /** Node id → its label. */
   readonly nodes: Map<string, string>;
-  /** "from -> to child|follow-on", in the order printed. */
+  /** "from -> to child|follow-on|service", in the order printed. */
   readonly edges: string[];
 }
 
@@ -29,7 +30,9 @@ function parseDot(text: string): Dot {
     throw new Error('no job store comment');
   const str = '"((?:[^"\\\\]|\\\\.)*)"';
   const node = new RegExp(`^${str} \\[label=${str} color="(black|red|blue|gray)"\\];$`);
-  const edge = new RegExp(`^${str} -> ${str} \\[label="(child|follow-on)"( style="dashed")?\\];$`);
+  const edge = new RegExp(
+    `^${str} -> ${str} \\[label="(child|follow-on|service)"( style="(?:dashed|dotted)")?\\];$`,
+  );
   const nodes = new Map<string, string>();
   const edges: string[] = [];
   for (const line of lines) {
@@ -40,8 +43,8 @@ function parseDot(text: string): Dot {
       nodes.set(n[1]!, n[2]!.replace(/\\n/g, ' '));
     } else if (e) {
       if (!nodes.has(e[1]!) || !nodes.has(e[2]!)) throw new Error(`edge to an undeclared node: ${line}`);
-      if ((e[3] === 'follow-on') !== (e[4] !== undefined))
-        throw new Error(`follow-ons, only, dashed: ${line}`);
+      const style = { child: undefined, 'follow-on': ' style="dashed"', service: ' style="dotted"' }[e[3]!];
+      if (e[4] !== style) throw new Error(`follow-ons dashed, services dotted, children plain: ${line}`);
       edges.push(`${e[1]} -> ${e[2]} ${e[3]}`);
     } else throw new Error(`not a node or edge line (or a node after the edges): ${line}`);
   }
@@ -170,5 +173,31 @@ t.test(
     );
     const root = report.graph[0]!;
     t.same([root.name, root.state, root.children.length, root.followOns.length], ['tree', 'completed', 2, 1]);
+  },
+);
+
+t.test(
+  'toil status --printDot joins each service to the job it was added to, and a sub-service to its parent service (Toil draws them with no edge in)',
+  async (t) => {
+    const dir = scratchDir(t);
+    const run = await runToil(['run', SERVICES, 'file:./js', '--mode', 'sub', '--clean', 'never', ...POLL], {
+      cwd: dir,
+    });
+    t.equal(run.code, 0, run.stderr);
+    const r = await runToil(['status', 'file:./js', '--printDot', '--noAggStats'], { cwd: dir });
+    t.equal(r.code, 0, r.stderr);
+    const dot = parseDot(r.stdout);
+    const named = (id: string): string => dot.nodes.get(id) ?? id;
+    t.same(
+      dot.edges.map((e) => {
+        const [from = '', , to = '', kind] = e.split(' ');
+        return `${named(from)} -> ${named(to)} ${kind}`;
+      }),
+      [
+        'host completed -> use completed child',
+        'host completed -> db completed service',
+        'db completed -> dbWorker completed service',
+      ],
+    );
   },
 );

@@ -136,7 +136,11 @@ function catchError(fn: () => unknown): unknown {
 t.test('jobs() lists every known job after its declarer, with its state and successors', (t) => {
   const g = new JobGraph([spec('A', { followOns: ['F'] }), spec('F')], 'A');
   g.takeReady();
-  t.same(g.jobs(), [{ id: 'A', name: 'job-A', state: 'ready', children: [], followOns: [] }], 'root only');
+  t.same(
+    g.jobs(),
+    [{ id: 'A', name: 'job-A', state: 'ready', children: [], followOns: [], services: [] }],
+    'root only',
+  );
   g.applyCommit(commit('A', { children: ['B', 'C'], newJobs: [spec('B'), spec('C')] }));
   g.takeReady();
   g.applyCommit(commit('B'));
@@ -323,5 +327,10 @@ t.test("a sub-service (Toil's Service.addChild) is ready once its parent service
   t.same(g.takeReady(), ['S2'], 'then its sub-service');
   g.serviceStarted('S2', 'worker');
   t.same(g.takeReady(), ['K'], "then the host's child");
+  t.same(
+    g.jobs().map((j) => `${j.id}: ${j.services.join(' ')}`),
+    ['H: S1', 'K: ', 'S1: S2', 'S2: '],
+    'for reports (--printDot), the host starts the service and the service its sub-service',
+  );
   t.end();
 });
