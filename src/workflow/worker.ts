@@ -293,6 +293,9 @@ async function runAttempt(
   }
 }
 
+/** How often a service job on a worker of its own reads the lease, to notice a newer leader. */
+export const ORPHAN_CHECK_MS = 5_000;
+
 /**
  * A service job's link to the leader, through the job store: the start value it publishes (the
  * leader then runs the host's successors) and the stop request it polls for, both of this attempt
@@ -306,7 +309,9 @@ function serviceControl(
   options: WorkerOptions,
 ): { control: ServiceControl; stoppedEarly: () => boolean } {
   const pollMs = ticket.service?.pollMs ?? 1000;
+  const now = options.now ?? Date.now;
   let early = false;
+  let generationReadAt = -Infinity;
   const control: ServiceControl = {
     started: async (value) => {
       const json = encodeValue(value, `value service '${ticket.name}' started with`);
@@ -318,8 +323,15 @@ function serviceControl(
       const request = await store.serviceStopRequested(ticket.jobId, attempt);
       if (request && !request.keep) early = true;
       if (request) return true;
-      // A worker of its own (Mesos, Slurm) outlives a leader killed with -9: once a newer leader
-      // holds the store, nobody will ask this attempt to stop, and that leader starts its own.
+      // A worker tied to its leader (shouldCommit: the IPC channel of a local one) ends with it,
+      // so the lease need not be read: a GET on every poll of every service, billed on S3.
+      if (options.shouldCommit !== undefined) return false;
+      // A worker of its own (Mesos, Slurm, a cluster's nodes) outlives a leader killed with -9:
+      // once a newer leader holds the store, nobody will ask this attempt to stop, and that
+      // leader starts its own. Noticing it some seconds late costs only those seconds of the
+      // node, so the lease is read once in ORPHAN_CHECK_MS rather than on every poll.
+      if (now() - generationReadAt < ORPHAN_CHECK_MS) return false;
+      generationReadAt = now();
       if ((await store.readGeneration()) > generationOfAttempt(attempt)) early = true;
       return early;
     },

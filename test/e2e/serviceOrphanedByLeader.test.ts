@@ -1,19 +1,15 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { RealClock } from '../../src/common/clock.js';
-import { silentLogger } from '../../src/common/log.js';
 import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
 import { JobStore } from '../../src/jobstore/jobStore.js';
 import { runWorkflow, type RunWorkflowOptions } from '../../src/leader/runWorkflow.js';
 import { waitFor } from '../fixtures/waitFor.js';
-import { REPO_ROOT, scratchDir } from '../fixtures/workflowCli.js';
+import { holdRunOptions } from '../fixtures/servicesRun.js';
+import { scratchDir } from '../fixtures/workflowCli.js';
 import { InProcessBatchSystem } from '../fixtures/workflowInProcess.js';
 
 t.setTimeout(120_000);
-
-const SERVICES = join(REPO_ROOT, 'test/fixtures/workflowServices.ts');
-const DEFAULTS = { cores: 1, memory: 2 ** 31, disk: 2 ** 31, preemptable: false };
 
 /**
  * A first leader of the `hold` workflow, cancelled once its follow-on waits for `go` (its service
@@ -31,19 +27,7 @@ async function firstLeaderGone(t: { teardown(fn: () => void): void }): Promise<{
   t.teardown(() => process.chdir(cwd));
   const store = new JobStore(new FileObjectStore(join(dir, 'js'), 'file:./js'));
   const base = (signal?: AbortSignal): RunWorkflowOptions => ({
-    store,
-    workflowFile: SERVICES,
-    args: ['--mode', 'hold'],
-    restart: false,
-    clean: 'never',
-    retryCount: 0,
-    defaults: DEFAULTS,
-    batchSystem: new InProcessBatchSystem(store, dir),
-    clock: new RealClock(),
-    log: silentLogger(),
-    workerCommand: () => [],
-    workDir: dir,
-    servicePollMs: 100,
+    ...holdRunOptions(store, dir, new InProcessBatchSystem(store, dir), 100),
     ...(signal ? { signal } : {}),
   });
   const lines = (): string[] =>
