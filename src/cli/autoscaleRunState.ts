@@ -53,7 +53,12 @@ export interface LeftByRun {
   readonly stateDir: string;
   readonly nodes: readonly LeftNode[];
   /** Launches asked for whose answer never came: they may have made instances too. */
-  readonly unansweredLaunches: readonly { readonly instanceType: string; readonly count: number }[];
+  readonly unansweredLaunches: readonly {
+    readonly instanceType: string;
+    readonly count: number;
+    /** The launch carried the run's heartbeat in its tags (what it started is marked). */
+    readonly marked?: boolean;
+  }[];
   readonly run?: AutoscaleRunRecord;
 }
 
@@ -72,6 +77,7 @@ export async function leftByRun(stateDir: string): Promise<LeftByRun | undefined
   const unansweredLaunches = state.pendingLaunches.map((p) => ({
     instanceType: p.instanceType,
     count: p.count,
+    ...(p.leaderBeat ? { marked: true } : {}),
   }));
   if (nodes.length === 0 && unansweredLaunches.length === 0) return undefined;
   const run = await readFile(runRecordPath(stateDir), 'utf8')
@@ -88,8 +94,8 @@ export function restartCommand(run: AutoscaleRunRecord): string {
 
 /**
  * Who retires a dead run's instances: another leader of the cluster, once the heartbeat the run
- * wrote on them is stale (src/scaler/tick/deadLeaders.ts); nobody, for the instances of a launch
- * never answered (never marked) or when no other leader runs.
+ * wrote on them is stale (src/scaler/tick/deadLeaders.ts), written at their launch when the run
+ * had shown it may write it; nobody, for instances never marked or when no other leader runs.
  */
 function whoRetires(marked: boolean): string {
   const d = TickSchema.parse({});
@@ -138,7 +144,7 @@ export function leftByRunLines(l: LeftByRun, now: number): string {
     `, then rm -r ${[l.stateDir, `${l.stateDir}.token`, runRecordPath(l.stateDir)].map(shellQuote).join(' ')}`;
   return (
     [
-      `nodes:      ${head}; ${whoRetires(l.nodes.length > 0)}`,
+      `nodes:      ${head}; ${whoRetires(l.nodes.length > 0 || l.unansweredLaunches.some((p) => p.marked))}`,
       ...listed,
       `  resume it (adopts them, releases them when it ends): ${resume}`,
       `  or give it up: ${giveUp}`,

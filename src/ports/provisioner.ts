@@ -60,6 +60,14 @@ export interface LaunchRequest {
    * origin to warn of.
    */
   readonly staticWorker?: boolean;
+  /**
+   * The launching leader's heartbeat, written in the launch's own tags (never a later call), so
+   * the instance never exists without its leader's mark: a leader killed the moment the launch
+   * took effect leaves an instance another leader can judge. Given only by a leader that has
+   * shown it may renew the mark (`checkLeaderMark`, or a beat written), so a mark at launch never
+   * goes stale for want of the right to renew it.
+   */
+  readonly leaderBeat?: LeaderBeat;
 }
 
 /** The tag (value `launch-cluster`) on the workers `launch-cluster --workers` starts. */
@@ -163,4 +171,12 @@ export interface Provisioner {
    * leader policy predates the heartbeat), THROTTLED/EC2_UNAVAILABLE after the adapter's retries.
    */
   markLeaderLive(instanceIds: readonly string[], beat: LeaderBeat): Promise<void>;
+
+  /**
+   * Resolves if these credentials may write the leader's heartbeat on the cluster's instances,
+   * writing nothing (AWS: `CreateTags` of the mark with `DryRun`, on the cluster's leader instance,
+   * which IAM judges as it would a real beat). Raises NOT_AUTHORISED ('fatal') when they may not,
+   * CLUSTER_NOT_FOUND without a leader instance, THROTTLED/EC2_UNAVAILABLE after the adapter's retries.
+   */
+  checkLeaderMark(beat: LeaderBeat): Promise<void>;
 }

@@ -34,6 +34,19 @@ t.test('a dead run with only an unanswered launch names it and the whole-cluster
   );
   t.match(text, /or give it up: toil destroy-cluster --zone us-west-2a c1 \(the whole cluster/);
   t.notMatch(text, /terminate-instances/);
+  t.match(
+    leftByRunLines(
+      {
+        stateDir: '/w/a',
+        nodes: [],
+        unansweredLaunches: [{ instanceType: 't2.medium', count: 2, marked: true }],
+        run,
+      },
+      0,
+    ),
+    /never answered: they may be running and billing; a leader still running on the cluster retires those carrying its heartbeat once that is stale/,
+    'a launch that carried the heartbeat: what it started is retired as the rest',
+  );
 });
 
 t.test('owned nodes are listed with $/h and age, and terminated by id', async (t) => {

@@ -1,14 +1,13 @@
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import {
+  FAST_BEAT,
   leaderAuth,
-  leaderConfigOnCloud,
   leaderStatus,
   liveWorkers,
   restartableDaemonOnCloud,
   sleep,
-  startToilProcess,
+  startOtherLeader,
 } from '../fixtures/leaderE2e.js';
 import { REPO_ROOT } from '../fixtures/workflowCli.js';
 
@@ -19,11 +18,6 @@ import { REPO_ROOT } from '../fixtures/workflowCli.js';
  * log and lists the decision in /status.
  */
 t.setTimeout(180_000);
-
-const FAST_BEAT: readonly (readonly [string, string])[] = [
-  ['leaderHeartbeat: 5m', 'leaderHeartbeat: 1s'],
-  ['leaderClockSkew: 2m', 'leaderClockSkew: 1s'],
-];
 
 interface Status {
   leaderId: string;
@@ -56,19 +50,7 @@ t.test(
     const aId = ((await leaderStatus(a.base)) as unknown as Status).leaderId;
     t.match(aId, /^[0-9a-f-]{36}$/, 'the first leader has an id');
 
-    const bDir = join(dir, 'b');
-    const bConfig = join(bDir, 'leader.yaml');
-    writeFileSync(
-      bConfig,
-      leaderConfigOnCloud(bDir, cloud, 'twol', [
-        [/localcloud:\n( {2}.*\n)+/, ''],
-        ['releaseNodes: true', 'releaseNodes: false'],
-        ...FAST_BEAT,
-      ]),
-    );
-    const b = startToilProcess(['leader', '--config', bConfig], { cwd: bDir });
-    t.teardown(() => void b.child.kill('SIGKILL'));
-    const bBase = (await b.waitFor(/status at (http:\/\/[0-9.:]+)\/status/))[1]!;
+    const { leader: b, base: bBase } = await startOtherLeader(t, join(dir, 'b'), cloud, 'twol');
     await b.waitFor(new RegExp(`${owned[0]}: its leader ${aId} beat \\d+ s ago, so it lives`), 30_000);
 
     // Both live for several times the staleness (3 s + 1 s): the second leader keeps the node.

@@ -26,8 +26,8 @@ t.test('a leader started on a cluster with a dead run’s node tells of it once 
   const run = startHeldAutoscaledRun(dir, cloud, 'orph', workDir);
   t.teardown(() => void run.child.kill('SIGKILL'));
   await run.waitFor(/launched nodes/, 60_000);
-  // The run marks its node in the tick that launched it, after the launch's log line: killed
-  // before that, the node would be unmarked (a case of its own: never judged, see below).
+  // The run marks its node in the launch itself (test/e2e/leaderKilledAtLaunch.test.ts); waited
+  // for all the same, so the warning below is about a marked node.
   for (let i = 0; i < 300; i++) {
     if ((await liveWorkers(cloud.ec2Url))[0]?.tags['toil-leader-heartbeat'] !== undefined) break;
     await sleep(100);

@@ -8,7 +8,7 @@ import {
 import { LOCAL_IMAGE } from '../../src/localcloud/ec2/catalogue.js';
 import { REBALANCE_RECOMMENDED_TAG } from '../../src/ports/provisioner.js';
 import { clusterIamNames, workerPolicy } from '../../src/provisioner/aws/iamPolicies.js';
-import { startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
+import { roleKeys, startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
 
 /**
  * The local EC2 endpoint checks a call signed with an instance's role credentials against that
@@ -125,21 +125,3 @@ t.test("EC2's own rules for tags, whoever calls", async (t) => {
   t.equal(await tag([{ Key: 'k0', Value: 'y' }]), 'none', 'a new value of a tag it has');
   t.equal(await tag([{ Key: 'k', Value: 'x' }], 'i-0123456789abcdef0'), 'InvalidInstanceID.NotFound');
 });
-
-async function roleKeys(
-  url: string,
-  id: string,
-): Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken: string }> {
-  const imds = `${url}/imds/${id}/latest`;
-  const token = await (
-    await fetch(`${imds}/api/token`, {
-      method: 'PUT',
-      headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '60' },
-    })
-  ).text();
-  const get = async (path: string) =>
-    (await fetch(`${imds}/meta-data/${path}`, { headers: { 'x-aws-ec2-metadata-token': token } })).text();
-  const role = await get('iam/security-credentials/');
-  const c = JSON.parse(await get(`iam/security-credentials/${role}`)) as Record<string, string>;
-  return { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.Token! };
-}

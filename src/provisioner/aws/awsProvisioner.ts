@@ -147,6 +147,7 @@ export class AwsProvisioner implements Provisioner {
     const tags = {
       ...nodeTags(base, role),
       ...(request.staticWorker && role === 'worker' ? { [STATIC_WORKER_TAG]: 'launch-cluster' } : {}),
+      ...(request.leaderBeat ? heartbeatTags(request.leaderBeat) : {}),
     };
     const userData = buildUserData({
       role,
@@ -220,8 +221,9 @@ export class AwsProvisioner implements Provisioner {
       'instances launched',
     );
     const made = out.Instances?.[0];
-    if (role === 'leader' && made?.PrivateIpAddress)
+    if (role === 'leader' && made?.PrivateIpAddress && made.InstanceId)
       this.leader = {
+        id: made.InstanceId,
         ip: made.PrivateIpAddress,
         profileArn,
         subnetId: made.SubnetId ?? subnetId,
@@ -285,6 +287,22 @@ export class AwsProvisioner implements Provisioner {
         } else remaining = next;
       }
     }
+  }
+
+  async checkLeaderMark(beat: LeaderBeat): Promise<void> {
+    const { id } = await this.leaderInstance();
+    try {
+      await this.calls.call('CreateTags', (c) =>
+        c.send(
+          new CreateTagsCommand({ Resources: [id], Tags: toTagList(heartbeatTags(beat)), DryRun: true }),
+        ),
+      );
+    } catch (e) {
+      // EC2's "yes" to a dry run is an error by this name; anything else is the answer.
+      if (isProvisionerError(e) && e.cloudCode === 'DryRunOperation') return;
+      throw e;
+    }
+    throw new ProvisionerError('REQUEST_REJECTED', 'EC2 CreateTags with DryRun changed something');
   }
 
   private async markLive1(id: string, Tags: { Key: string; Value: string }[]): Promise<void> {
@@ -445,7 +463,7 @@ export class AwsProvisioner implements Provisioner {
     ).sort((a, b) => (a.LaunchTime?.getTime() ?? 0) - (b.LaunchTime?.getTime() ?? 0));
     const first = leaders[0];
     const ip = first?.PrivateIpAddress;
-    if (!ip)
+    if (!ip || !first.InstanceId)
       throw new ProvisionerError(
         'CLUSTER_NOT_FOUND',
         `cluster '${this.clusterName}' has no leader instance`,
@@ -454,6 +472,7 @@ export class AwsProvisioner implements Provisioner {
         },
       );
     this.leader = {
+      id: first.InstanceId,
       ip,
       profileArn: first.IamInstanceProfile?.Arn,
       subnetId: first.SubnetId,
@@ -553,6 +572,7 @@ export class AwsProvisioner implements Provisioner {
 
 /** What the provisioner needs to know of the cluster's leader instance. */
 interface LeaderInstance {
+  readonly id: string;
   readonly ip: string;
   readonly profileArn: string | undefined;
   readonly subnetId: string | undefined;

@@ -3,6 +3,7 @@ import type { Clock } from '../../common/clock.js';
 import { ToilError, coerceError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { ClusterPort } from '../../ports/cluster.js';
+import type { LeaderBeat } from '../../ports/leaderHeartbeat.js';
 import type { LaunchRequest, Provisioner } from '../../ports/provisioner.js';
 import type { ScalerConfig } from '../config.js';
 import type { CapacityType, LaunchAction, LaunchShortfall, ScalingPlan } from '../types.js';
@@ -38,6 +39,10 @@ export interface ActDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly fatal: FatalBackoffs;
+  /** The leader's mark for launches, if it may write one (heartbeat.ts). */
+  readonly markForLaunch?: () => Promise<LeaderBeat | undefined>;
+  /** Told of instances launched with the mark in their tags. */
+  readonly launchedMarked?: (ids: readonly string[]) => void;
 }
 
 const GiB = 2 ** 30;
@@ -94,6 +99,7 @@ function launchRequest(p: PendingLaunch): LaunchRequest {
     },
     count: p.count,
     clientToken: p.clientToken,
+    ...(p.leaderBeat ? { leaderBeat: p.leaderBeat } : {}),
   };
 }
 
@@ -147,9 +153,10 @@ export class PlanExecutor {
     }
     let unavailable = false;
     const shortfalls: LaunchShortfall[] = [];
+    const leaderBeat = plan.launch.length > 0 ? await this.d.markForLaunch?.() : undefined;
     await Promise.all(
       plan.launch.map(async (l) => {
-        const r = await this.launch(l, planNo);
+        const r = await this.launch(l, planNo, leaderBeat);
         if (r === 'unavailable') {
           unavailable = true;
           shortfalls.push({ instanceType: l.instanceType, capacityType: l.capacityType, count: l.count });
@@ -266,7 +273,11 @@ export class PlanExecutor {
    * One launch: written (with its client token) before it is sent, so a leader killed mid-call
    * re-sends the same token and adopts what the first call made.
    */
-  private async launch(l: LaunchAction, planNo: number): Promise<number | 'unavailable'> {
+  private async launch(
+    l: LaunchAction,
+    planNo: number,
+    leaderBeat: LeaderBeat | undefined,
+  ): Promise<number | 'unavailable'> {
     const key = offeringKey(l.instanceType, l.zone, l.capacityType);
     const bid = l.capacityType === 'spot' ? bidOf(this.cfg.scaler, l.instanceType) : undefined;
     const rootVolumeGiB = rootVolumeOf(this.cfg.scaler, l.instanceType);
@@ -279,6 +290,7 @@ export class PlanExecutor {
       requestedAt: this.d.clock.now(),
       ...(bid !== undefined ? { maxPrice: bid } : {}),
       ...(rootVolumeGiB !== undefined ? { rootVolumeGiB } : {}),
+      ...(leaderBeat ? { leaderBeat } : {}),
     };
     this.state = addPending(this.state, pending);
     await this.d.store.save(this.state);
@@ -297,6 +309,7 @@ export class PlanExecutor {
       asked: l.count,
       got: result.nodes.length,
     });
+    if (leaderBeat) this.d.launchedMarked?.(result.nodes.map((n) => n.instanceId));
     for (const n of result.nodes) {
       this.state = own(
         this.state,

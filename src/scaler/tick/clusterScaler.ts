@@ -171,8 +171,9 @@ export class ClusterScaler {
     } finally {
       // What was done stays done, even when a later step of the tick failed.
       this.state = exec.state;
-      // After the launches, so an instance launched in this tick is marked in this tick; and
-      // even when the tick failed (the cluster manager unreachable, say): this leader still lives.
+      // After the launches, so an instance adopted or launched unmarked in this tick is marked in
+      // this tick; and even when the tick failed (the cluster manager unreachable, say): this
+      // leader still lives.
       const beatError = await this.heartbeat.beat(cfg.tick, this.leaderId, Object.keys(this.state.owned));
       if (beatError) out.errors.push(beatError);
     }
@@ -493,7 +494,17 @@ export class ClusterScaler {
   private executor(cfg: TickSettings, out: ReturnType<typeof emptyOutcome>): PlanExecutor {
     const { provisioner, cluster, store, clock } = this.o;
     return new PlanExecutor(
-      { provisioner, cluster, store, clock, log: this.log, calls: this.calls, fatal: this.fatal },
+      {
+        provisioner,
+        cluster,
+        store,
+        clock,
+        log: this.log,
+        calls: this.calls,
+        fatal: this.fatal,
+        markForLaunch: () => this.heartbeat.forLaunch(cfg.tick, this.leaderId),
+        launchedMarked: (ids) => this.heartbeat.markedAtLaunch(ids),
+      },
       cfg,
       this.state,
       out,

@@ -1,3 +1,4 @@
+import type { LeaderBeat } from '../../ports/leaderHeartbeat.js';
 import { emptyRuntimeHistory, recordCompletion } from '../runtimes.js';
 import type { CapacityType, RuntimeHistory, ScalerState } from '../types.js';
 
@@ -19,6 +20,8 @@ export interface PendingLaunch {
   readonly maxPrice?: number;
   /** The root volume asked for (types without instance store), for the same reason. */
   readonly rootVolumeGiB?: number;
+  /** The leader's mark written in the launch's tags, for the same reason (heartbeat.ts). */
+  readonly leaderBeat?: LeaderBeat;
 }
 
 /** An instance this leader (or its predecessor) launched: never static, always ours to retire. */

@@ -1,7 +1,8 @@
 import t, { type Test } from 'tap';
 import { createLogger } from '../../../src/common/log.js';
 import { LEADER_HEARTBEAT_TAG, LEADER_TAG, readHeartbeat } from '../../../src/ports/leaderHeartbeat.js';
-import { STATIC_WORKER_TAG } from '../../../src/ports/provisioner.js';
+import { STATIC_WORKER_TAG, type Provisioner } from '../../../src/ports/provisioner.js';
+import { ProvisionerError } from '../../../src/provisioner/errors.js';
 import { ClusterScaler } from '../../../src/scaler/tick/clusterScaler.js';
 import { localClusterWithLeader } from '../../fixtures/ec2Local.js';
 import {
@@ -27,16 +28,21 @@ async function cluster(t: Test, name: string) {
   // The cluster manager (one Mesos master) every leader of the cluster reads.
   const agents = new FakeAgents();
   /** A leader of the cluster: its scaler, its own state, its log. */
-  const leader = (id: string, scaler: Record<string, unknown> = {}, tick: Record<string, unknown> = {}) => {
+  const leader = (
+    id: string,
+    scaler: Record<string, unknown> = {},
+    tick: Record<string, unknown> = {},
+    through: Provisioner = provisioner,
+  ) => {
     const store = new MemoryTickStore();
     const { destination, lines } = capturedLog();
     const cfg = tickTestConfig(
       { nodeTypes: ['t2.medium'], maxNodes: 1, idleGrace: '1h', ...scaler },
       { ...TICK, ...tick },
     );
-    const make = (newId = id) =>
+    const make = (newId = id, via = through) =>
       new ClusterScaler({
-        provisioner,
+        provisioner: via,
         cluster: agents,
         store,
         clock,
@@ -49,6 +55,19 @@ async function cluster(t: Test, name: string) {
   const workers = async () => provisioner.listNodes({ role: 'worker' });
   return { clock, provisioner, agents, leader, workers };
 }
+
+/** The provisioner with some calls answered otherwise (`over`), the rest passed through. */
+function answering(p: Provisioner, over: Partial<Provisioner>): Provisioner {
+  return new Proxy(p, {
+    get: (target, key, receiver): unknown =>
+      Object.hasOwn(over, key)
+        ? over[key as keyof Provisioner]
+        : (Reflect.get(target, key, receiver) as unknown),
+  });
+}
+
+const notAuthorised = () =>
+  Promise.reject(new ProvisionerError('NOT_AUTHORISED', 'EC2 CreateTags failed: UnauthorizedOperation'));
 
 /** A leader keeping one node (minNodes 1) whose agent registered: it never retires it itself. */
 async function leaderWithANode(c: Awaited<ReturnType<typeof cluster>>, id: string) {
@@ -90,7 +109,7 @@ async function keptForADay(t: Test, c: Awaited<ReturnType<typeof cluster>>, node
 }
 
 t.test(
-  'a leader marks the instances it launches in that tick, and renews the beat every interval',
+  'a leader marks the instances it launches in the launch itself, and renews the beat every interval',
   async (t) => {
     const c = await cluster(t, 'beats');
     const launchedAt = c.clock.now();
@@ -99,7 +118,7 @@ t.test(
     t.same(
       await beatOf(),
       { leaderId: 'leader-a', at: launchedAt, everyMs: 5 * MIN },
-      'marked in the tick that launched it',
+      'marked at its launch',
     );
     // Ticks every minute: the beat is renewed once 5 min have passed, not at every tick.
     for (let m = 1; m <= 11; m++) {
@@ -181,6 +200,135 @@ t.test(
       'kept for /status',
     );
     t.same(b.scaler.unowned, [], 'no longer named as kept');
+  },
+);
+
+t.test(
+  'a leader gone between its launch and any later call leaves its instance marked: another leader retires it once stale',
+  async (t) => {
+    const c = await cluster(t, 'atlaunch');
+    // Its process dies the moment EC2 launched: nothing after the launch reaches EC2.
+    let dead = false;
+    const a = c.leader(
+      'leader-a',
+      { minNodes: 1 },
+      {},
+      answering(c.provisioner, {
+        launch: async (r) => {
+          const out = await c.provisioner.launch(r);
+          dead = true;
+          return out;
+        },
+        markLeaderLive: (ids, beat) => (dead ? notAuthorised() : c.provisioner.markLeaderLive(ids, beat)),
+      }),
+    );
+    await a.scaler.restore();
+    const launchedAt = c.clock.now();
+    await a.scaler.tick();
+    const [node] = await c.workers();
+    t.ok(node, 'launched');
+    t.same(
+      readHeartbeat(node!.tags),
+      { leaderId: 'leader-a', at: launchedAt, everyMs: 5 * MIN },
+      'the mark came with the launch',
+    );
+    const b = c.leader('leader-b');
+    await b.scaler.restore();
+    while (c.clock.now() <= launchedAt + 17 * MIN) {
+      const { report } = await b.scaler.tick();
+      t.same(
+        report.retired,
+        [],
+        `${Math.round((c.clock.now() - launchedAt) / MIN)} min after the launch: kept`,
+      );
+      await c.clock.advance(MIN);
+    }
+    const { report } = await b.scaler.tick();
+    t.same(report.retired, [node!.instanceId], 'retired once its leader’s mark is stale');
+    t.same(await c.workers(), [], 'nothing left running');
+  },
+);
+
+t.test(
+  'a launch whose answer never came is sent again after a restart with the mark it first carried, and adopted',
+  async (t) => {
+    const c = await cluster(t, 'resend');
+    let launched!: () => void;
+    const sent = new Promise<void>((r) => (launched = r));
+    // The leader dies while EC2 launches: the answer never reaches it.
+    const a = c.leader(
+      'leader-a',
+      { minNodes: 1 },
+      {},
+      answering(c.provisioner, {
+        launch: async (r) => {
+          await c.provisioner.launch(r);
+          launched();
+          return new Promise(() => {});
+        },
+      }),
+    );
+    await a.scaler.restore();
+    void a.scaler.tick();
+    await sent;
+    await c.clock.advance(10 * MIN);
+    const again = a.make('leader-a', c.provisioner);
+    const { adopted } = await again.restore();
+    const [node] = await c.workers();
+    t.same(adopted, [node?.instanceId], 'EC2 took the same token with the same tags: one instance, adopted');
+    t.same(
+      a.lines.filter((l) => l.msg.includes('failed when re-sent')),
+      [],
+      'no error',
+    );
+    t.match(readHeartbeat(node!.tags), { leaderId: 'leader-a', everyMs: 5 * MIN }, 'marked at its launch');
+  },
+);
+
+t.test(
+  'a leader that may not write its mark launches unmarked and says so once; its instance is never retired',
+  async (t) => {
+    const c = await cluster(t, 'nomark');
+    let checks = 0;
+    const a = c.leader(
+      'leader-a',
+      { minNodes: 1 },
+      {},
+      answering(c.provisioner, {
+        checkLeaderMark: () => {
+          checks++;
+          return notAuthorised();
+        },
+        markLeaderLive: notAuthorised,
+      }),
+    );
+    await a.scaler.restore();
+    await a.scaler.tick();
+    const [node] = await c.workers();
+    t.ok(node, 'launched all the same');
+    t.equal(node!.tags[LEADER_TAG], undefined, 'unmarked');
+    t.equal(checks, 1, 'asked before its launch');
+    const said = a.lines.filter((l) => l.msg.startsWith('this leader may not write its heartbeat'));
+    t.equal(said.length, 1, 'said once');
+    t.match(
+      said[0]?.msg,
+      'it launches them unmarked, and no other leader of the cluster retires an unmarked instance',
+    );
+    // Its node gone (terminated by hand), it launches again, unmarked: its beats fail as well, so
+    // it does not ask again (a beat written would be its proof) and says nothing more.
+    const replace = async () => {
+      await c.provisioner.terminate((await c.workers()).map((n) => n.instanceId));
+      await a.scaler.tick();
+    };
+    await c.clock.advance(MIN);
+    await replace();
+    await c.clock.advance(6 * MIN);
+    await replace();
+    t.equal(checks, 1, 'not asked again while its beats fail');
+    t.equal(a.lines.filter((l) => l.msg.startsWith('this leader may not write its heartbeat')).length, 1);
+    const [last] = await c.workers();
+    t.equal(last!.tags[LEADER_TAG], undefined, 'unmarked');
+    await keptForADay(t, c, last!.instanceId);
   },
 );
 

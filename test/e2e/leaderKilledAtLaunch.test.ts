@@ -1,0 +1,125 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import {
+  FAST_BEAT,
+  leaderAuth,
+  leaderConfigOnCloud,
+  liveWorkers,
+  sleep,
+  startClusterCloud,
+  startOtherLeader,
+  startToilProcess,
+  type RunningProcess,
+} from '../fixtures/leaderE2e.js';
+import { REPO_ROOT } from '../fixtures/workflowCli.js';
+
+/**
+ * A `toil leader` killed with -9 the moment EC2 has launched its first worker, before the answer
+ * reaches it (so before any tick could write its heartbeat afterwards): the instance carries the
+ * leader's mark from its launch, and another leader of the cluster retires it once that mark is
+ * stale. Both leaders beat every second (stale after 3 missed beats plus 1 s of clock skew). The
+ * first leader talks to EC2 through a relay that kills it once EC2 has answered its RunInstances.
+ */
+t.setTimeout(180_000);
+
+/** An EC2 relay to `upstream` that calls `onLaunched` (and drops the answer) after a RunInstances. */
+async function launchTrap(
+  t: Test,
+  upstream: string,
+  onLaunched: () => void,
+): Promise<{ url: string; launches: () => number }> {
+  let launches = 0;
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k)),
+      ) as Record<string, string>;
+      void fetch(`${upstream}${req.url ?? '/'}`, {
+        method: req.method ?? 'POST',
+        headers,
+        ...(body.length > 0 ? { body } : {}),
+      }).then(
+        async (up) => {
+          const text = Buffer.from(await up.arrayBuffer());
+          if (/(^|&)Action=RunInstances(&|$)/.test(body.toString())) {
+            launches++;
+            onLaunched();
+            res.destroy();
+            return;
+          }
+          res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'text/xml' });
+          res.end(text);
+        },
+        () => res.destroy(),
+      );
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, launches: () => launches };
+}
+
+t.test(
+  'a leader killed right after EC2 launched its node leaves it marked, and another leader retires it',
+  async (t) => {
+    const dir = t.testdir({ a: {}, b: {} });
+    const cloud = await startClusterCloud(t, 'atlaunch');
+    const first: { leader?: RunningProcess } = {};
+    const trap = await launchTrap(t, cloud.ec2Url, () => first.leader?.child.kill('SIGKILL'));
+
+    const aDir = join(dir, 'a');
+    const aConfig = join(aDir, 'leader.yaml');
+    writeFileSync(
+      aConfig,
+      leaderConfigOnCloud(aDir, { ec2Url: trap.url, mesosMaster: cloud.mesosMaster }, 'atlaunch', [
+        [/localcloud:\n( {2}.*\n)+/, ''],
+        ...FAST_BEAT,
+      ]),
+    );
+    const a = startToilProcess(['leader', '--config', aConfig], { cwd: aDir });
+    first.leader = a;
+    t.teardown(() => void a.child.kill('SIGKILL'));
+    const aBase = (await a.waitFor(/status at (http:\/\/[0-9.:]+)\/status/))[1]!;
+    const sub = await fetch(`${aBase}/workflows`, {
+      method: 'POST',
+      headers: leaderAuth(join(aDir, 'state')),
+      body: JSON.stringify({
+        workflowFile: join(REPO_ROOT, 'test/fixtures/workflowSpotHold.ts'),
+        jobStore: `file:${join(aDir, 'js')}`,
+        args: [],
+      }),
+    });
+    t.equal(sub.status, 202);
+    const result = await a.done;
+    t.equal(result.signal, 'SIGKILL', 'the first leader was killed at its launch');
+    t.equal(trap.launches(), 1, 'by its first RunInstances');
+
+    const left = await liveWorkers(cloud.ec2Url);
+    t.equal(left.length, 1, 'EC2 launched the node the killed leader asked for');
+    t.match(
+      left[0]?.tags,
+      { 'toil-leader': /^[0-9a-f-]{36}$/, 'toil-leader-heartbeat': /^\S+Z every 1s$/ },
+      'the node carries its leader’s mark from its launch',
+    );
+
+    const { leader: b } = await startOtherLeader(t, join(dir, 'b'), cloud, 'atlaunch');
+    const retired = await b.waitFor(
+      /retiring worker instance (i-\w+) \(t2\.medium \S+, \$0\.\d{4}\/h, up \d+ min\) of a leader that is gone: its leader (\S+) stopped beating/,
+      30_000,
+    );
+    t.equal(retired[1], left[0]?.id, 'the killed leader’s node is retired');
+    t.equal(retired[2], left[0]?.tags['toil-leader'], 'named by its leader');
+    let still = left.length;
+    for (let i = 0; i < 100 && still > 0; i++) {
+      still = (await liveWorkers(cloud.ec2Url)).length;
+      if (still > 0) await sleep(100);
+    }
+    t.equal(still, 0, 'nothing left running');
+  },
+);
