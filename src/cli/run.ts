@@ -379,8 +379,10 @@ async function run(
     }
     console.line(`toil: workflow failed: ${outcome.failures.length} job(s) failed for good`);
     // The stack was logged once as the job failed for good; the summary names each job and its error.
-    for (const fail of outcome.failures)
+    for (const fail of outcome.failures) {
       console.line(`toil: ${failedJobHeadline(fail)}: ${firstLine(fail.reason)}`);
+      if (fail.neverRan) console.line(`toil:   because of it, ${fail.neverRan}`);
+    }
     if (outcome.failures.some((fail) => fail.committed))
       // Every job's value is committed and a restart runs none of them again: it would rebuild
       // the same result from the same values and fail the same way.

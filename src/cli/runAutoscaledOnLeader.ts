@@ -120,6 +120,7 @@ export async function runOnLeader(
   for (const job of final.failedJobs ?? []) {
     out.line(`toil: ${failedJobHeadline(job)}:`);
     for (const l of job.logTail.split('\n')) out.line(`    ${l}`);
+    if (job.neverRan) out.line(`toil:   because of it, ${job.neverRan}`);
   }
   if (final.failedJobs?.some((job) => job.committed))
     // Every job's value is committed: a resubmission would build the same result and fail the same way.

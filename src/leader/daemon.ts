@@ -883,6 +883,8 @@ export interface FailedJobSummary {
   readonly logTail: string;
   /** The failure is in values already committed, which a resubmission does not change. */
   readonly committed?: true;
+  /** A failed service: the jobs below its host that never ran because of it (FailedJob.neverRan). */
+  readonly neverRan?: string;
 }
 
 /** The failed jobs a run keeps for people to read: enough to see a pattern, never a flood. */
@@ -895,6 +897,7 @@ export function failedJobSummary(f: {
   attempts: number;
   reason: string;
   committed?: true;
+  neverRan?: string;
 }): FailedJobSummary {
   const all = f.reason.split('\n');
   const lines = all.length <= 20 ? all : [all[0]!, '…', ...all.slice(-18)];
@@ -904,6 +907,7 @@ export function failedJobSummary(f: {
     attempts: f.attempts,
     logTail: lines.map((l) => (l.length > 200 ? `${l.slice(0, 199)}…` : l)).join('\n'),
     ...(f.committed ? { committed: f.committed } : {}),
+    ...(f.neverRan ? { neverRan: f.neverRan } : {}),
   };
 }
 

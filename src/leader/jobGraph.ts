@@ -190,6 +190,32 @@ export class JobGraph {
     return this.nodes.get(jobId)?.started === true;
   }
 
+  /**
+   * The jobs below `jobId` (its successors, theirs, and so on, as far as the graph knows them)
+   * that have neither run nor failed, nearest first: what a failure at `jobId` kept from running.
+   */
+  notRunBelow(jobId: string): string[] {
+    const out: string[] = [];
+    const seen = new Set([jobId]);
+    const todo = [jobId];
+    for (let i = 0; i < todo.length; i++) {
+      const node = this.nodes.get(todo[i]!);
+      const spec = this.specs.get(todo[i]!);
+      const ran = node?.state === 'ran' || node?.state === 'done';
+      const next = ran
+        ? [...node.children, ...node.followOns]
+        : [...(spec?.children ?? []), ...(spec?.followOns ?? [])];
+      for (const id of next) {
+        if (seen.has(id)) continue;
+        seen.add(id);
+        todo.push(id);
+        const state = this.nodes.get(id)?.state;
+        if (state !== 'ran' && state !== 'done' && state !== 'failed') out.push(id);
+      }
+    }
+    return out;
+  }
+
   /** Services whose host's successors have all completed, since the last call: stop them. */
   takeServicesToStop(): string[] {
     return this.stopQueue.splice(0, this.stopQueue.length);

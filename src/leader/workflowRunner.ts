@@ -106,6 +106,11 @@ export interface FailedJob {
    * cannot be built from them): `--restart` runs none of those jobs again, so it cannot help.
    */
   readonly committed?: true;
+  /**
+   * For a failed service: the jobs below its host that never ran because of it, by name (at most
+   * a few names), e.g. "2 job(s) below job 'host' never ran: 'use', 'after'".
+   */
+  readonly neverRan?: string;
 }
 
 /**
@@ -135,6 +140,9 @@ export type WorkflowRunResult =
       readonly jobsRun: number;
       readonly replayed: number;
     };
+
+/** How many names of the jobs a failed service kept from running its report lists. */
+const NEVER_RAN_NAMES = 5;
 
 interface Attempts {
   next: number;
@@ -923,11 +931,40 @@ export class WorkflowRunner {
     } else {
       this.finish({
         status: 'failed',
-        failures: this.failures,
+        failures: this.withNeverRan(this.failures),
         jobsRun: this.jobsRun,
         replayed: this.replayed,
       });
     }
+  }
+
+  /**
+   * The failures, each failed service's (the first of a host) saying which jobs below its host
+   * never ran because of it: Toil names only the service, which leaves one to guess what it cost.
+   */
+  private withNeverRan(failures: readonly FailedJob[]): FailedJob[] {
+    const said = new Set<string>();
+    return failures.map((f) => {
+      const host = this.graph.hostOf(f.jobId);
+      if (host === undefined || said.has(host)) return f;
+      said.add(host);
+      const ids = this.graph.notRunBelow(host);
+      if (ids.length === 0) return f;
+      const byName = new Map<string, number>();
+      for (const id of ids) {
+        const name = this.graph.spec(id).name;
+        byName.set(name, (byName.get(name) ?? 0) + 1);
+      }
+      const shown = [...byName]
+        .slice(0, NEVER_RAN_NAMES)
+        .map(([n, c]) => (c > 1 ? `'${n}' (${c})` : `'${n}'`));
+      const more = byName.size - shown.length;
+      const rest = more > 0 ? ` and ${more} other name(s)` : '';
+      return {
+        ...f,
+        neverRan: `${ids.length} job(s) below job '${this.graph.spec(host).name}' never ran: ${shown.join(', ')}${rest}`,
+      };
+    });
   }
 
   /** The attempts issued and not yet ended (queued in the batch system or running there). */

@@ -46,7 +46,8 @@ t.test(
     t.equal(r.code, 1, r.stderr);
     t.match(
       r.stderr,
-      /toil: job 'db' \([0-9a-f-]+\) failed after 1 attempt\(s\): Error: service 'db' failed: its check\(\) returned false/,
+      /toil: job 'db' \([0-9a-f-]+\) failed after 1 attempt\(s\): Error: service 'db' failed: its check\(\) returned false\ntoil: {3}because of it, 1 job\(s\) below job 'host' never ran: 'use'\n/,
+      'the summary names the service and the job that never ran because of it',
     );
     t.match(
       r.stderr,

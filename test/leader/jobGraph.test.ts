@@ -178,10 +178,13 @@ t.test(
       }),
     );
     t.same(g.takeReady(), ['B', 'C']);
+    t.same(g.notRunBelow('A'), ['B', 'C', 'D', 'E'], 'notRunBelow: nearest first, a join once');
     g.applyCommit(commit('B'));
     t.same(g.takeReady(), [], 'D waits for C too; E for C and for B’s child D');
+    g.markFailed('C');
+    t.same(g.notRunBelow('A'), ['D', 'E'], 'neither one that ran nor one that failed');
     g.applyCommit(commit('C'));
-    t.same(g.takeReady(), ['D'], 'D once, when its second predecessor ran');
+    t.same(g.takeReady(), ['D'], 'D once, when its second predecessor ran (its failure fixed)');
     g.applyCommit(commit('D', { rv: 4 }));
     t.same(g.takeReady(), ['E'], "E: C ran, and B's child subtree (D) is done");
     t.notOk(g.isDone());
@@ -332,5 +335,7 @@ t.test("a sub-service (Toil's Service.addChild) is ready once its parent service
     ['H: S1', 'K: ', 'S1: S2', 'S2: '],
     'for reports (--printDot), the host starts the service and the service its sub-service',
   );
+  t.same(g.notRunBelow('H'), ['K'], 'below the host, the child not run yet; services are not below');
+  t.same(g.notRunBelow('K'), [], 'nothing below a job not run that declared no successors');
   t.end();
 });
