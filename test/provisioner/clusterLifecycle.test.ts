@@ -7,7 +7,14 @@ import { launchCluster, type LaunchClusterOptions } from '../../src/provisioner/
 import { parseLeaderConfig } from '../../src/leader/leaderConfig.js';
 import type { IgnitionConfig } from '../../src/provisioner/aws/userData.js';
 import { readCatalogue } from '../../src/scaler/catalogueFile.js';
-import { importTestKeyPair, startTestEndpoint, testCalls, testEc2Client } from '../fixtures/ec2Local.js';
+import { AwsProvisioner } from '../../src/provisioner/aws/awsProvisioner.js';
+import {
+  importTestKeyPair,
+  localClusterSettings,
+  startTestEndpoint,
+  testCalls,
+  testEc2Client,
+} from '../fixtures/ec2Local.js';
 
 const base: LaunchClusterOptions = {
   clusterName: 'life',
@@ -200,6 +207,67 @@ t.test(
     t.notOk(
       lines.some((l) => l.startsWith('no spot capacity')),
       'not reported as missing capacity',
+    );
+  },
+);
+
+t.test(
+  'destroy-cluster also ends the workers a leader still running elsewhere launches while the cluster is destroyed',
+  async (t) => {
+    const { endpoint, client } = await endpointWithKeyPair(t, { bootDelayMs: 0, shutdownDelayMs: 200 });
+    const deps = { calls: testCalls(client), clock: new RealClock(), log: silentLogger() };
+    const name = 'racing';
+    await launchCluster(
+      { ...base, clusterName: name, nodeTypes: [{ instanceType: 'c5.large', market: 'spot' }], workers: [1] },
+      { ...deps, progress: () => {} },
+    );
+    // A `toil run --provisioner aws` on another machine: it knew the leader and the group before the
+    // destroy began, and launches a replacement while the cluster's workers are terminating.
+    const elsewhere = new AwsProvisioner({
+      calls: testCalls(client),
+      settings: localClusterSettings(name),
+      clock: new RealClock(),
+      log: silentLogger(),
+    });
+    await elsewhere.leaderPrivateIp();
+    let late: string[] = [];
+    const lines: string[] = [];
+    const destroyed = await destroyCluster(
+      name,
+      {
+        ...deps,
+        progress: (l) => {
+          lines.push(l);
+          if (l.startsWith('terminating 1 worker'))
+            void elsewhere
+              .launch({
+                offering: { instanceType: 'c5.large', zone: 'us-west-2a', market: 'spot' },
+                count: 1,
+                clientToken: 'late-worker',
+              })
+              .then((r) => (late = r.nodes.map((n) => n.instanceId)));
+        },
+      },
+      { timeoutMs: 3000, pollMs: 20 },
+    );
+    t.equal(late.length, 1, 'a worker was launched during the destroy');
+    t.ok(destroyed.terminated.includes(late[0]!), 'and terminated by it');
+    t.same(
+      [...endpoint.cloud.instances.values()].filter((i) => i.state !== 'terminated').map((i) => i.id),
+      [],
+      'nothing of the cluster left running',
+    );
+    t.equal(destroyed.securityGroupsDeleted.length, 1, 'the group deleted');
+    t.ok(
+      lines.some((l) =>
+        l.startsWith(`terminating 1 worker(s) launched while the cluster was destroyed: ${late[0]}`),
+      ),
+      lines.join('\n'),
+    );
+    t.same(
+      [...endpoint.cloud.spotRequests.values()].filter((r) => r.state === 'open' || r.state === 'active'),
+      [],
+      'no spot request left open',
     );
   },
 );

@@ -344,7 +344,15 @@ export class AwsCluster {
    * Deletes the group, retrying while EC2 still sees instances using it (they take a while to let
    * go after terminating). Resolves if the group is already gone.
    */
-  async deleteSecurityGroup(groupId: string, options: { timeoutMs: number; pollMs: number }): Promise<void> {
+  async deleteSecurityGroup(
+    groupId: string,
+    options: {
+      timeoutMs: number;
+      pollMs: number;
+      /** Called at each "still in use" before the next try (ends what still uses it). */
+      inUse?: () => Promise<void>;
+    },
+  ): Promise<void> {
     const deadline = this.clock.now() + options.timeoutMs;
     for (;;) {
       try {
@@ -355,6 +363,7 @@ export class AwsCluster {
       } catch (e) {
         if (isProvisionerError(e, 'NOT_FOUND')) return;
         if (!isProvisionerError(e, 'DEPENDENCY_VIOLATION') || this.clock.now() >= deadline) throw e;
+        await options.inUse?.();
         await this.clock.sleep(options.pollMs);
       }
     }

@@ -19,7 +19,7 @@ export interface DestroyResult {
 /**
  * `toil destroy-cluster`: the leader first (waiting until it is gone, so it cannot launch more
  * workers), then open spot requests, then every other instance (waiting), then the security
- * group, then the cluster's IAM roles, their policies and instance profiles, then a Slurm
+ * group (while it is in use, ending any worker launched since by a leader running elsewhere), then the cluster's IAM roles, their policies and instance profiles, then a Slurm
  * cluster's munge key (SSM). Stopped instances
  * are included; anything already gone is skipped, so running it again, or after a half-finished
  * run, is safe. A name that finds nothing at all is told apart: a cluster EC2 still lists as
@@ -73,10 +73,30 @@ export async function destroyCluster(
     terminated.push(...ids);
   }
 
+  // A leader still running elsewhere (a `toil run --provisioner aws` on another machine) knew the
+  // leader and the group before they went, and may launch into the cluster until the group is
+  // gone: while the group is in use, what it launched since is ended too, not left billing.
+  const spotCancelled = [...spot];
+  const endLate = async (): Promise<void> => {
+    const late = (await cluster.liveInstances()).filter(
+      (n) => !terminated.includes(n.instanceId) && n.state !== 'shutting-down',
+    );
+    if (late.length === 0) return;
+    const ids = late.map((n) => n.instanceId);
+    const requests = (await cluster.openSpotRequests(ids)).filter((r) => !spotCancelled.includes(r));
+    await cluster.cancelSpotRequests(requests);
+    spotCancelled.push(...requests);
+    progress(
+      `terminating ${ids.length} worker(s) launched while the cluster was destroyed: ${ids.join(', ')} ` +
+        '(a leader of the cluster still runs elsewhere, a toil run --provisioner aws on another machine say: stop it)',
+    );
+    await cluster.terminate(ids);
+    terminated.push(...ids);
+  };
   const groups: string[] = [];
   for (let group = await cluster.findSecurityGroup(); group; group = await cluster.findSecurityGroup()) {
     progress(`deleting security group ${group.groupId}`);
-    await cluster.deleteSecurityGroup(group.groupId, wait);
+    await cluster.deleteSecurityGroup(group.groupId, { ...wait, inUse: endLate });
     groups.push(group.groupId);
   }
   // Last: no instance holds the profiles any more.
@@ -89,7 +109,7 @@ export async function destroyCluster(
   if (
     terminated.length === 0 &&
     groups.length === 0 &&
-    spot.length === 0 &&
+    spotCancelled.length === 0 &&
     iamRemoved.length === 0 &&
     parametersDeleted.length === 0
   ) {
@@ -109,7 +129,7 @@ export async function destroyCluster(
   } else progress(`cluster '${clusterName}' destroyed`);
   return {
     terminated,
-    spotRequestsCancelled: spot,
+    spotRequestsCancelled: spotCancelled,
     securityGroupsDeleted: groups,
     iamRemoved,
     parametersDeleted,
