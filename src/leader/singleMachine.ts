@@ -140,7 +140,7 @@ export class SingleMachineBatchSystem implements BatchSystem {
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       proc.once('exit', () => resolve());
-      proc.kill('SIGKILL');
+      killGroup(proc);
     });
   }
 
@@ -171,7 +171,7 @@ export class SingleMachineBatchSystem implements BatchSystem {
           new Promise<void>((resolve) => {
             if (p.exitCode !== null || p.signalCode !== null) return resolve();
             p.once('exit', () => resolve());
-            p.kill('SIGKILL');
+            killGroup(p);
           }),
       ),
     );
@@ -220,6 +220,7 @@ export class SingleMachineBatchSystem implements BatchSystem {
     const child = spawn(cmd!, args, {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...(this.o.env ?? process.env), ...run.job.environment },
+      detached: true, // a process group of its own: see killGroup
     });
     run.child = child;
     const keep = (d: Buffer): void => {
@@ -256,6 +257,7 @@ export class SingleMachineBatchSystem implements BatchSystem {
     const child = spawn(cmd!, args, {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...(this.o.env ?? process.env) },
+      detached: true, // a process group of its own: see killGroup
     });
     const worker: WarmWorker = { child, running: undefined, output: '' };
     this.warm.add(worker);
@@ -353,5 +355,22 @@ export class SingleMachineBatchSystem implements BatchSystem {
   private emit(update: JobUpdate): void {
     if (this.stopped) return;
     this.listener?.(update);
+  }
+}
+
+/**
+ * Kills a worker and every process its job started (a service's server, a tool it ran), as
+ * Toil's single machine does: each worker runs in a process group of its own (spawned detached),
+ * and the group is killed. Killing the worker alone left them running after the run ended (a
+ * service's processes after Ctrl-C, its stop() never called). A worker still alive leads its
+ * group, so the group id is not reused. A terminal's Ctrl-C reaches only the leader, which stops
+ * the run and kills them so.
+ */
+function killGroup(proc: ChildProcess): void {
+  try {
+    if (proc.pid === undefined) throw new Error('no pid');
+    process.kill(-proc.pid, 'SIGKILL');
+  } catch {
+    proc.kill('SIGKILL');
   }
 }

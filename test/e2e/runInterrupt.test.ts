@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { processAlive } from '../../src/common/processIdentity.js';
 import { repoPath } from '../fixtures/repoRoot.js';
+import { execLog, POLL, SERVICES } from '../fixtures/servicesRun.js';
 import { waitFor } from '../fixtures/waitFor.js';
 import { runToil, scratchDir, startToil } from '../fixtures/workflowCli.js';
 
@@ -65,3 +66,37 @@ for (const [signal, code] of [
     },
   );
 }
+
+/** Whether `pid` runs (a zombie, dead but not reaped by an init that does not reap, does not). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+t.test(
+  "Ctrl-C kills the processes a running service started with its worker (the worker's process group, as Toil's single machine kills), none left running",
+  async (t) => {
+    const dir = scratchDir(t);
+    const started = startToil(['run', SERVICES, 'file:./js', '--mode', 'spawns', ...POLL], { cwd: dir });
+    t.teardown(() => started.child.kill('SIGKILL'));
+    await waitFor('the host’s child to wait', () => execLog(dir).includes('after waits'), 60_000);
+    const pid = Number(
+      execLog(dir)
+        .find((l) => l.startsWith('pid '))
+        ?.slice('pid '.length),
+    );
+    t.ok(running(pid), `the service's process runs (${pid})`);
+    t.teardown(() => {
+      if (running(pid)) process.kill(pid, 'SIGKILL');
+    });
+    started.child.kill('SIGINT');
+    const stopped = await started.done;
+    t.equal(stopped.code, 130, stopped.stderr);
+    await waitFor("the service's process to end", () => !running(pid), 5_000).catch(() => undefined);
+    t.notOk(running(pid), `the service's process (${pid}) is not left running after the run`);
+  },
+);
