@@ -87,6 +87,18 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
       // tap's t.test() returns a promise that tap itself tracks.
       '@typescript-eslint/no-floating-promises': 'off',
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.property.name='testdir']",
+          message:
+            'Use testDir(t, …) from test/fixtures/testDir.ts: tap removes a t.testdir before the teardowns that stop the processes writing there.',
+        },
+      ],
     },
+  },
+  {
+    files: ['test/fixtures/testDir.ts'],
+    rules: { 'no-restricted-syntax': 'off' },
   },
 );

@@ -7,6 +7,7 @@ import { command as runCommand } from '../../src/cli/run.js';
 import { applyConfigValues, readConfigFile, writeConfigTemplate } from '../../src/cli/runConfigFile.js';
 import type { UserInputError } from '../../src/common/errors.js';
 import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /** A fresh `toil run` command, its options parsed from `argv` as the command line gives them. */
 function runWith(argv: string[]): Command {
@@ -138,7 +139,7 @@ t.test(
 t.test(
   'a value of the --config file that its option refuses names the file and key, not only the flag it stands for',
   async (t) => {
-    const dir = t.testdir({
+    const dir = testDir(t, {
       'my.yaml': 'config_version: 1.0\nretryCount: lots\n',
       'size.yaml': 'defaultMemory: 2Gx\n',
     });

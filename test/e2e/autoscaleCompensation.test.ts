@@ -13,6 +13,7 @@ import {
   leaderAuth,
 } from '../fixtures/leaderE2e.js';
 import { REPO_ROOT } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * The daemon on the local cloud with spot capacity refused for its only spot offering: a sort of
@@ -81,7 +82,7 @@ t.setTimeout(330_000);
 t.test(
   'spot refused → on-demand in the same tick; ≥ 100 preemptable sort jobs; back to minNodes with no task lost; cost reported',
   async (t) => {
-    const dir = t.testdir({});
+    const dir = testDir(t, {});
     const cfgPath = join(dir, 'leader.yaml');
     writeFileSync(cfgPath, config(dir));
     writeFileSync(join(dir, 'in.txt'), sortInput());

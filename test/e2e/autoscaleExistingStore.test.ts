@@ -2,13 +2,14 @@ import { join } from 'node:path';
 import t from 'tap';
 import { openJobStore } from '../../src/main/jobStores.js';
 import { runToil } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * `toil run … --provisioner aws` on a job store that exists, without --restart, is refused as a
  * local run's is, before any leader starts: one line, exit 2, and no word of releasing nodes.
  */
 t.test('an autoscaled run on an existing job store is refused before a leader starts', async (t) => {
-  const dir = t.testdir({ tmp: {} });
+  const dir = testDir(t, { tmp: {} });
   await openJobStore(`file:${join(dir, 'js')}`).create();
   const run = await runToil(
     [

@@ -9,6 +9,7 @@ import {
   startToilProcess,
 } from '../fixtures/leaderE2e.js';
 import { REPO_ROOT } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * SIGTERM (or Ctrl-C) to `toil run … --provisioner aws` while its job runs: the workflow is
@@ -22,7 +23,7 @@ t.setTimeout(180_000);
 t.test(
   'the seed form interrupted by SIGTERM cancels, releases its nodes and leaves no scratch',
   async (t) => {
-    const dir = t.testdir({});
+    const dir = testDir(t, {});
     const cloud = await startClusterCloud(t, 'intr');
     const workDir = join(dir, 'work');
     const run = startToilProcess(

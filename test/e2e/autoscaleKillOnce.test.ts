@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { FAST_SCALING, startClusterCloud, startToilProcess } from '../fixtures/leaderE2e.js';
 import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * `toil kill JOBSTORE` of `toil run … --provisioner aws` (the seed form: a leader of its own that
@@ -13,7 +14,7 @@ import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
 t.setTimeout(180_000);
 
 t.test('toil kill of toil run --provisioner aws: what resumes it is said once', async (t) => {
-  const dir = t.testdir({});
+  const dir = testDir(t, {});
   const cloud = await startClusterCloud(t, 'killonce');
   const run = startToilProcess(
     [

@@ -10,6 +10,7 @@ import {
   startToilProcess,
 } from '../fixtures/leaderE2e.js';
 import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * `toil run … --provisioner aws` killed with -9 leaves the nodes it launched running, and only its
@@ -20,7 +21,7 @@ import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
 t.setTimeout(180_000);
 
 t.test('status of a store whose autoscaling leader was killed lists the nodes it left running', async (t) => {
-  const dir = t.testdir({});
+  const dir = testDir(t, {});
   const cloud = await startClusterCloud(t, 'kill9');
   const workDir = join(dir, 'work');
   const env = { AWS_ENDPOINT_URL_EC2: cloud.ec2Url };

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { makeCluster, sleep, startLocalCloud, FAST_SCALING } from '../fixtures/leaderE2e.js';
 import { runToil, startToil } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * Two `toil run … --provisioner aws` on one job store: the second is refused as a second leader
@@ -20,7 +21,7 @@ export default defineWorkflow<number>({ async start(ctx) { return ctx.root(nap, 
 t.test(
   'a second autoscaled run on a job store in use is refused naming the job store and the run',
   async (t) => {
-    const dir = t.testdir({ 'nap.ts': WORKFLOW, tmp: {} });
+    const dir = testDir(t, { 'nap.ts': WORKFLOW, tmp: {} });
     const env = { TMPDIR: join(dir, 'tmp') };
     const cloud = await startLocalCloud([], { env });
     t.teardown(async () => {

@@ -11,6 +11,7 @@ import {
   FAST_SCALING,
 } from '../fixtures/leaderE2e.js';
 import { REPO_ROOT, runToil, startToil } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * The seed's own form, `toil run sort.ts JOBSTORE --provisioner aws --nodeType … --batchSystem mesos
@@ -23,7 +24,7 @@ const SORT = join(REPO_ROOT, 'examples/sort.ts');
 t.setTimeout(360_000);
 
 t.test('flags that would hang the workflow are refused up front, naming the flag (exit 2)', async (t) => {
-  const dir = t.testdir({});
+  const dir = testDir(t, {});
   const flags = ['--provisioner', 'aws', '--batchSystem', 'mesos'];
   const where = ['--mesosMaster', '127.0.0.1:1', '--zone', 'us-west-2a', '--clusterName', 'seed'];
   const cases: { name: string; workflow?: string; flags: string[]; expect: RegExp }[] = [
@@ -59,7 +60,7 @@ t.test('flags that would hang the workflow are refused up front, naming the flag
 t.test(
   'sorts on the local cloud, scaling 0 → several workers → 0, and leaves no instance and no temp dir',
   async (t) => {
-    const dir = t.testdir({ tmp: {} });
+    const dir = testDir(t, { tmp: {} });
     // The run's default work dir and the workers' disks are under the temp dir: this test's own.
     const env = { TMPDIR: join(dir, 'tmp') };
     const cloud = await startLocalCloud([], { env });
@@ -154,7 +155,7 @@ t.test(
 t.test(
   'a launch refused for good fails the run fast with the reason: a vCPU limit (exit 1), no such cluster (exit 2)',
   async (t) => {
-    const dir = t.testdir({});
+    const dir = testDir(t, {});
     // The leader (t2.medium, 2 vCPUs) uses the whole on-demand vCPU limit: every worker launch is refused.
     // At debug level the EC2 endpoint logs each request it refuses: the test counts them.
     const cloud = await startLocalCloud(['--vcpu-limit', '2', '--logLevel', 'debug']);

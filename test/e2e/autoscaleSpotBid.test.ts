@@ -12,6 +12,7 @@ import {
   FAST_SCALING,
 } from '../fixtures/leaderE2e.js';
 import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * Toil's canonical spot form, `--nodeTypes t2.medium:0.03` (a bid below the $0.0464 on-demand
@@ -21,7 +22,7 @@ import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
 t.test(
   'the seed form with t2.medium:0.03 --maxNodes 2 launches spot workers bidding $0.03, sorts, releases them',
   async (t) => {
-    const dir = t.testdir({});
+    const dir = testDir(t, {});
     const cloud = await startLocalCloud();
     t.teardown(async () => {
       cloud.child.kill('SIGTERM');

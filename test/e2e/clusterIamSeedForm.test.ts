@@ -23,6 +23,7 @@ import {
   type MotoServer,
 } from '../fixtures/motoServer.js';
 import { REPO_ROOT, runToil, startToil } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * The seed's headline run, whole, on the local cloud with S3 and IAM on moto: launch-cluster makes
@@ -180,7 +181,7 @@ t.test(
   "the seed's form on an aws: job store: IAM from launch-cluster, 0 → N → 0 workers with IMDS credentials, bucket removed, destroy-cluster leaves no IAM",
   { skip: motoAvailable() ? false : MOTO_MISSING_REASON },
   async (t) => {
-    const dir = t.testdir({});
+    const dir = testDir(t, {});
     const moto = await startMoto();
     t.teardown(() => moto.stop());
     // The nodes are offered moto's S3, as a VPC endpoint would offer S3; nothing else of ours.

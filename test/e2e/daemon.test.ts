@@ -18,6 +18,7 @@ import {
   Timeline,
 } from '../fixtures/leaderE2e.js';
 import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * The daemon as a person runs it: `toil leader --config` on the embedded local cloud (EC2 endpoint,
@@ -36,7 +37,7 @@ t.setTimeout(240_000);
 t.test(
   'toil leader on the local cloud: healthz, a submitted sort scales 0 → n → minNodes, reload, metrics, SIGTERM',
   async (t) => {
-    const dir = t.testdir({});
+    const dir = testDir(t, {});
     const cfgPath = join(dir, 'leader.yaml');
     writeFileSync(cfgPath, config(dir, 4));
     const started = Date.now();

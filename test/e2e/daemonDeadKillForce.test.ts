@@ -5,6 +5,7 @@ import { processAlive } from '../../src/common/processIdentity.js';
 import { leaderStatus, restartableDaemonOnCloud, startToilProcess } from '../fixtures/leaderE2e.js';
 import { waitFor } from '../fixtures/waitFor.js';
 import { longJobArgs, runToil, workerPids } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
 
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(300_000);
@@ -18,7 +19,7 @@ t.setTimeout(300_000);
 t.test(
   'toil kill --force after the leader daemon died: its workflow framework is torn down and the restarted daemon does not resume it',
   async (t) => {
-    const dir = t.testdir({});
+    const dir = testDir(t, {});
     const { start } = await restartableDaemonOnCloud(t, dir, 'deadkill');
     const { daemon: first, base: base1 } = await start();
     const wdir = join(dir, 'wf');

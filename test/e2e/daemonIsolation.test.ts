@@ -12,6 +12,7 @@ import {
   type RunningProcess,
 } from '../fixtures/leaderE2e.js';
 import { REPO_ROOT } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * A workflow's own code cannot take the daemon down, and a submission survives kill -9: on a
@@ -27,7 +28,7 @@ t.setTimeout(180_000);
 t.test(
   'finish() throws, start() hangs: both fail, the daemon lives; kill -9 after a 202: completed after restart',
   async (t) => {
-    const dir = t.testdir({});
+    const dir = testDir(t, {});
     const cloud = await startClusterCloud(t, 'isolation');
     const cfgPath = join(dir, 'leader.yaml');
     writeFileSync(

@@ -4,6 +4,7 @@ import t from 'tap';
 import { startEmbeddedLeader, startToilProcess } from '../fixtures/leaderE2e.js';
 import { waitFor } from '../fixtures/waitFor.js';
 import { longJobArgs, runToil } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
 
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(240_000);
@@ -17,7 +18,7 @@ t.setTimeout(240_000);
 t.test(
   'after toil kill of a workflow on a leader daemon, its client says once what resumes it',
   async (t) => {
-    const dir = t.testdir({});
+    const dir = testDir(t, {});
     const { base, env } = await startEmbeddedLeader(t, dir);
     const client = startToilProcess(longJobArgs(dir, '--leader', base), { cwd: dir, env });
     t.teardown(() => void client.child.kill('SIGKILL'));

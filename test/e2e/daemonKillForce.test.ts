@@ -5,6 +5,7 @@ import { processAlive } from '../../src/common/processIdentity.js';
 import { leaderStatus, sleep, startEmbeddedLeader, startToilProcess } from '../fixtures/leaderE2e.js';
 import { waitFor } from '../fixtures/waitFor.js';
 import { longJobArgs, runToil, workerPids } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
 
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(240_000);
@@ -18,7 +19,7 @@ t.setTimeout(240_000);
 t.test(
   'toil kill --force of a workflow on a leader daemon stops that workflow and spares the daemon and its other workflow',
   async (t) => {
-    const dir = t.testdir({});
+    const dir = testDir(t, {});
     const { leader, base, env } = await startEmbeddedLeader(t, dir);
 
     // Two workflows of one ten-minute job each, in job stores of their own.

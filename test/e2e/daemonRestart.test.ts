@@ -10,6 +10,7 @@ import {
   leaderAuth,
 } from '../fixtures/leaderE2e.js';
 import { REPO_ROOT } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * kill -9 of the daemon mid-run, then a restart with the same config: the local cloud (its own
@@ -22,7 +23,7 @@ t.setTimeout(240_000);
 t.test(
   'kill -9 mid-run, restart: instances adopted, none duplicated or orphaned, workflow completes',
   async (t) => {
-    const dir = t.testdir({});
+    const dir = testDir(t, {});
     const { cloud, start } = await restartableDaemonOnCloud(t, dir, 'restart', [
       ['idleGrace: 20s', 'idleGrace: 6s'],
     ]);

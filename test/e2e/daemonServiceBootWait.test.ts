@@ -10,6 +10,7 @@ import {
 } from '../fixtures/leaderE2e.js';
 import { repoPath } from '../fixtures/repoRoot.js';
 import { runToil } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * A service deadlock on an autoscaled cluster (the daemon on the embedded local cloud, Mesos
@@ -22,7 +23,7 @@ const WORKFLOW = repoPath('test/fixtures/workflowServiceRoom.ts');
 t.setTimeout(240_000);
 
 async function runOnLeader(t: Test, maxNodes: number, extra: readonly string[] = []) {
-  const dir = t.testdir({});
+  const dir = testDir(t, {});
   const cfgPath = join(dir, 'leader.yaml');
   writeFileSync(
     cfgPath,

@@ -17,6 +17,7 @@ import {
 } from '../fixtures/leaderE2e.js';
 import { waitFor } from '../fixtures/waitFor.js';
 import { repoPath } from '../fixtures/repoRoot.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * The spot market moves under a running daemon (`toil leader` on `toil localcloud`, both real
@@ -58,7 +59,7 @@ const label = (task: StateTask, key: string): string | undefined =>
 t.test(
   'spot price above the bid mid-run: notice, drain, replacement in the cheaper zone; lost twice → on-demand; retryCount 0 intact',
   async (t) => {
-    const dir = t.testdir({
+    const dir = testDir(t, {
       'prices.json': JSON.stringify([
         { instanceType: 't2.medium', zone: 'us-west-2a', at: '+0s', price: 0.04 },
         { instanceType: 't2.medium', zone: 'us-west-2b', at: '+0s', price: 0.05 },

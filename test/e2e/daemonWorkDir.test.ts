@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { embeddedLeaderConfig, startToilProcess } from '../fixtures/leaderE2e.js';
 import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
 
 const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
 
@@ -12,7 +13,7 @@ t.setTimeout(240_000);
 t.test(
   "the leader daemon's scratch and module cache go where toil run's do (TOIL_WORKDIR, else the temp dir), never its working directory",
   async (t) => {
-    const dir = t.testdir({ cwd: {}, tmp: {}, workdir: {} });
+    const dir = testDir(t, { cwd: {}, tmp: {}, workdir: {} });
     const cwd = join(dir, 'cwd');
     const cfgPath = join(dir, 'leader.yaml');
     writeFileSync(cfgPath, embeddedLeaderConfig(dir));

@@ -10,6 +10,7 @@ import {
   startOtherLeader,
 } from '../fixtures/leaderE2e.js';
 import { REPO_ROOT } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * Two `toil leader` daemons on one cluster, beating every second (a beat is stale after 3 missed
@@ -28,7 +29,7 @@ interface Status {
 t.test(
   "a live leader's node is kept by another leader, and retired by it once that leader is killed",
   async (t) => {
-    const dir = t.testdir({ a: {}, b: {} });
+    const dir = testDir(t, { a: {}, b: {} });
     const { cloud, start } = await restartableDaemonOnCloud(t, join(dir, 'a'), 'twol', FAST_BEAT);
     const a = await start();
     const sub = await fetch(`${a.base}/workflows`, {

@@ -9,6 +9,7 @@ import {
   startEmbeddedLeader,
 } from '../fixtures/leaderE2e.js';
 import { runToil, scratchDir, startToil } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /** A port held by another process's listener for the length of the test. */
 async function heldPort(t: Test): Promise<number> {
@@ -96,7 +97,7 @@ t.test(
 t.test(
   'a second toil leader on the same leader state is one line, exit 2, and the first runs on',
   async (t) => {
-    const dir = t.testdir({});
+    const dir = testDir(t, {});
     const { leader: first, base } = await startEmbeddedLeader(t, dir);
     // Another port, the same state (jobStore): it would resume the first one's workflows and adopt
     // (and scale in) the instances it runs.

@@ -15,6 +15,7 @@ import {
   type RunningProcess,
 } from '../fixtures/leaderE2e.js';
 import { REPO_ROOT } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * A `toil leader` killed with -9 the moment EC2 has launched its first worker, before the answer
@@ -68,7 +69,7 @@ async function launchTrap(
 t.test(
   'a leader killed right after EC2 launched its node leaves it marked, and another leader retires it',
   async (t) => {
-    const dir = t.testdir({ a: {}, b: {} });
+    const dir = testDir(t, { a: {}, b: {} });
     const cloud = await startClusterCloud(t, 'atlaunch');
     const first: { leader?: RunningProcess } = {};
     const trap = await launchTrap(t, cloud.ec2Url, () => first.leader?.child.kill('SIGKILL'));

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { embeddedLeaderConfig, sleep, startToilProcess } from '../fixtures/leaderE2e.js';
 import { fillPipe, toilOnFifo, type ToilOnFifo } from '../fixtures/outputFifo.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * `toil leader` with its stdout and stderr on a pipe whose reader stopped reading, or is gone (a
@@ -38,7 +39,7 @@ async function stateTakenOver(t: Test, dir: string): Promise<void> {
 t.test(
   'a toil leader whose output nobody reads any more stops on SIGTERM, its state committed',
   async (t) => {
-    const dir = t.testdir({});
+    const dir = testDir(t, {});
     const leader = await leaderOnFifo(t, dir);
     fillPipe(leader.fillFd);
     t.equal((await fetch(`${leader.base}/healthz`)).status, 200, 'serving, its output pipe full');
@@ -56,7 +57,7 @@ t.test(
 );
 
 t.test('a toil leader whose output reader is gone goes on, and stops on SIGTERM', async (t) => {
-  const dir = t.testdir({});
+  const dir = testDir(t, {});
   const leader = await leaderOnFifo(t, dir);
   fillPipe(leader.fillFd);
   closeSync(leader.readFd);

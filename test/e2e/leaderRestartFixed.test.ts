@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { startEmbeddedLeader } from '../fixtures/leaderE2e.js';
 import { runToil } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
 
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(300_000);
@@ -29,7 +30,7 @@ export default defineWorkflow<number>({
 t.test(
   'toil run --leader --restart after fixing the bug runs the fixed workflow file on the daemon',
   async (t) => {
-    const dir = t.testdir({});
+    const dir = testDir(t, {});
     const { base, env } = await startEmbeddedLeader(t, dir);
     const wf = join(dir, 'wf.ts');
     const out = join(dir, 'out.txt');

@@ -2,6 +2,7 @@ import { closeSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { sleep, startToilProcess } from '../fixtures/leaderE2e.js';
 import { fillPipe, toilOnFifo } from '../fixtures/outputFifo.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * The local cloud's long-running processes (`toil localcloud`, `toil localcloud mesos`, `ec2`,
@@ -72,7 +73,7 @@ const cases: readonly {
 
 for (const c of cases) {
   t.test(`${c.name}, its output pipe full, stops on one SIGTERM within a few seconds`, async (t) => {
-    const p = await toilOnFifo(t, t.testdir({}), c.args, c.banner);
+    const p = await toilOnFifo(t, testDir(t, {}), c.args, c.banner);
     fillPipe(p.fillFd);
     // Lines logged while nobody reads meet the full pipe.
     await c.provoke(t, p.output);
@@ -84,7 +85,7 @@ for (const c of cases) {
   });
 
   t.test(`${c.name}, its output reader gone, goes on and stops on one SIGTERM`, async (t) => {
-    const p = await toilOnFifo(t, t.testdir({}), c.args, c.banner);
+    const p = await toilOnFifo(t, testDir(t, {}), c.args, c.banner);
     fillPipe(p.fillFd);
     closeSync(p.readFd);
     closeSync(p.fillFd);
@@ -102,7 +103,7 @@ t.test(
     const master = startToilProcess(['localcloud', 'mesos', '--port', '0']);
     t.teardown(() => void master.child.kill('SIGKILL'));
     const address = (await master.waitFor(/Mesos master listening on http:\/\/([0-9.:]+)/))[1]!;
-    const agent = await toilOnFifo(t, t.testdir({}), agentArgs(address), /registered with the master/);
+    const agent = await toilOnFifo(t, testDir(t, {}), agentArgs(address), /registered with the master/);
     fillPipe(agent.fillFd);
     // The master gone, the agent logs each attempt to reach it again, into the full pipe.
     master.child.kill('SIGKILL');

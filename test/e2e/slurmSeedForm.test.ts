@@ -11,6 +11,7 @@ import { byteSorted, FAST_SCALING, nonEmptyLines, startToilProcess } from '../fi
 import { MOTO_MISSING_REASON, motoAvailable, startMoto } from '../fixtures/motoServer.js';
 import { needsSlurm, toilJobCompletions } from '../fixtures/slurmCluster.js';
 import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * The seed's autoscaling form with Slurm, each step its own process as a person runs them:
@@ -28,7 +29,7 @@ t.test(
   'launch-cluster --clusterType slurm, toil run --provisioner aws --batchSystem slurm, destroy-cluster: sorted on autoscaled Slurm workers, nothing left running',
   { skip: needsSlurm() || (motoAvailable() ? undefined : MOTO_MISSING_REASON) },
   async (t) => {
-    const dir = t.testdir({});
+    const dir = testDir(t, {});
     const moto = await startMoto();
     t.teardown(() => moto.stop());
     const awsSsm = (args: string[]): Promise<{ stdout: string }> =>

@@ -4,6 +4,7 @@ import puppeteer from 'puppeteer-core';
 import t from 'tap';
 import { embeddedLeaderConfig, leaderAuth, sleep, startToilProcess } from '../fixtures/leaderE2e.js';
 import { REPO_ROOT } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * The status page in a real headless Chromium while the daemon scales a sort on the local cloud:
@@ -26,7 +27,7 @@ t.test(
   'the status page shows plots and a filled node table while the daemon scales a sort',
   { skip: present ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium)` },
   async (t) => {
-    const dir = t.testdir({});
+    const dir = testDir(t, {});
     const cfgPath = join(dir, 'leader.yaml');
     writeFileSync(cfgPath, embeddedLeaderConfig(dir, [['idleGrace: 20s', 'idleGrace: 30s']]));
     const leader = startToilProcess(['leader', '--config', cfgPath], { cwd: dir });

@@ -9,6 +9,7 @@ import {
   startHeldAutoscaledRun,
 } from '../fixtures/leaderE2e.js';
 import { REPO_ROOT } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * A `toil leader` killed with -9 and never restarted leaves its node running. A `toil run …
@@ -19,7 +20,7 @@ import { REPO_ROOT } from '../fixtures/workflowCli.js';
 t.setTimeout(180_000);
 
 t.test('a run on a cluster with a dead daemon’s node warns of it and leaves it alone', async (t) => {
-  const dir = t.testdir({ daemon: {} });
+  const dir = testDir(t, { daemon: {} });
   const daemonDir = join(dir, 'daemon');
   const { cloud, start } = await restartableDaemonOnCloud(t, daemonDir, 'deadd');
   const { daemon, base } = await start();

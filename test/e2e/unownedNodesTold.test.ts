@@ -8,6 +8,7 @@ import {
   sleep,
   startHeldAutoscaledRun,
 } from '../fixtures/leaderE2e.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * A `toil run … --provisioner aws` killed with -9 leaves its node running; a `toil leader` started
@@ -20,7 +21,7 @@ import {
 t.setTimeout(180_000);
 
 t.test('a leader started on a cluster with a dead run’s node tells of it once and keeps it', async (t) => {
-  const dir = t.testdir({ daemon: {} });
+  const dir = testDir(t, { daemon: {} });
   const { cloud, start } = await restartableDaemonOnCloud(t, join(dir, 'daemon'), 'orph');
   const workDir = join(dir, 'work');
   const run = startHeldAutoscaledRun(dir, cloud, 'orph', workDir);

@@ -14,6 +14,7 @@ import type { WorkflowProgress } from '../../src/leader/workflowRunner.js';
 import { readCatalogue } from '../../src/scaler/catalogueFile.js';
 import { fakeDaemonDeps } from '../fixtures/leaderFakes.js';
 import { REPO_ROOT } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * The daemon's workflow routes, in process with a recording runWorkflow: the bearer token guards
@@ -134,7 +135,7 @@ t.test('http.auth closes /status and /metrics when asked', async (t) => {
 });
 
 t.test('bad submissions are 400 with what is wrong, and nothing runs', async (t) => {
-  const dir = t.testdir({ 'wf.ts': 'export default 1;\n', 'notes.txt': 'x' });
+  const dir = testDir(t, { 'wf.ts': 'export default 1;\n', 'notes.txt': 'x' });
   mkdirSync(join(dir, 'dir.ts'));
   const { url, calls } = await startDaemon(t, new MemoryRunStore());
   const cases: [string, unknown, RegExp][] = [

@@ -4,6 +4,7 @@ import { ConfigError } from '../../src/common/configErrors.js';
 import { parseLeaderConfig, restartOnlyChanges } from '../../src/leader/leaderConfig.js';
 import { readCatalogue } from '../../src/scaler/catalogueFile.js';
 import { runToil } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
 
 const catalogue = await readCatalogue();
 
@@ -234,7 +235,7 @@ t.test('toil config check prints OK for a good file and every problem (exit 2) f
   t.equal(ok.code, 0, ok.stderr);
   t.match(ok.stdout, /config\/leader.yaml: OK \(policy cost, 2 node type\(s\)/);
 
-  const dir = t.testdir({
+  const dir = testDir(t, {
     'bad.yaml': 'http: { port: -1 }\nscaler: { nodeTypes: c5.large, betaInertia: 3 }\n',
   });
   const bad = await runToil(['config', 'check', `${dir}/bad.yaml`]);

@@ -5,6 +5,7 @@ import { LeaderDaemon } from '../../src/leader/daemon.js';
 import { leaderStateStores } from '../../src/main/leaderState.js';
 import { fakeDaemonDeps, tickTestConfig } from '../fixtures/leaderFakes.js';
 import { waitFor } from '../fixtures/waitFor.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * The status page's plots survive a restart: the history is kept beside the leader's other state
@@ -29,7 +30,7 @@ async function daemonOn(root: string, clock: ManualClock): Promise<LeaderDaemon>
 const TICK_MS = 30_000; // tickTestConfig's scaleInterval
 
 t.test('a stopped leader’s plot history is where the next one starts', async (t) => {
-  const root = t.testdir({});
+  const root = testDir(t, {});
   const clock = new ManualClock();
   const first = await daemonOn(root, clock);
   await first.start();
@@ -58,7 +59,7 @@ t.test('a stopped leader’s plot history is where the next one starts', async (
 });
 
 t.test('a leader killed without a stop loses at most the last minute of it', async (t) => {
-  const root = t.testdir({});
+  const root = testDir(t, {});
   const clock = new ManualClock();
   const crashed = await daemonOn(root, clock);
   await crashed.start();

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import t from 'tap';
 import { startAgentProcess } from '../../src/localcloud/mesos/agentProcess.js';
+import { testDir } from '../fixtures/testDir.js';
 
 t.test(
   'an agent on a temp dir of its own removes it when its starter dies without stopping it',
@@ -27,7 +28,7 @@ t.test(
 
 t.test('a work dir the caller named is the caller’s: the agent keeps it', async (t) => {
   t.setTimeout(60_000);
-  const dir = t.testdir({});
+  const dir = testDir(t, {});
   const starter = spawn('sleep', ['1'], { stdio: 'ignore' });
   const agent = startAgentProcess({
     master: '127.0.0.1:9',

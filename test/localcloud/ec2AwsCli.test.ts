@@ -4,6 +4,7 @@ import { LOCAL_IMAGE } from '../../src/localcloud/ec2/catalogue.js';
 import { RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { awsCliAvailable, awsEc2 } from '../fixtures/awsCli.js';
 import { startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * The machine image's `aws` CLI (botocore: an EC2 client written by others, in another language)
@@ -144,7 +145,7 @@ t.test(
     const endpoint = await startTestEndpoint({ bootDelayMs: 0 });
     t.teardown(() => endpoint.stop());
     const aws = awsEc2(endpoint.url);
-    const dir = t.testdir({
+    const dir = testDir(t, {
       'id_ed25519.pub':
         'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@laptop\n',
     });

@@ -8,6 +8,7 @@ import { startEc2Endpoint } from '../../src/localcloud/ec2/index.js';
 import { AwsProvisioner } from '../../src/provisioner/aws/awsProvisioner.js';
 import { createClusterGroup, localClusterSettings, testCalls, testEc2Client } from '../fixtures/ec2Local.js';
 import { sleep, startLocalCloud, type RunningProcess } from '../fixtures/leaderE2e.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * A local cloud killed with kill -9 cannot remove its instances' homes from the temp dir; the next
@@ -71,7 +72,7 @@ async function cloudWithRunningWorker(
 t.test(
   'a starting local cloud removes the instance homes of one killed with kill -9, and keeps those of one still running',
   async (t) => {
-    const tmp = t.testdir({});
+    const tmp = testDir(t, {});
     const running = await cloudWithRunningWorker(t, tmp, 'running');
     const killed = await cloudWithRunningWorker(t, tmp, 'killed');
     for (const home of killed.homes)

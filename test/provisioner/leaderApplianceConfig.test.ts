@@ -11,6 +11,7 @@ import type { IgnitionConfig } from '../../src/provisioner/aws/userData.js';
 import { readCatalogue } from '../../src/scaler/catalogueFile.js';
 import { createClusterGroup, startTestEndpoint, testCalls, testEc2Client } from '../fixtures/ec2Local.js';
 import { runToil } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * The leader appliance starts `toil leader --config=/etc/toil/leader.yaml`, a file its user data
@@ -117,7 +118,7 @@ t.test(
       ['m5.large'],
       "default: the leader's own instance type, on-demand",
     );
-    const dir = t.testdir({});
+    const dir = testDir(t, {});
     const path = join(dir, 'leader.yaml');
     writeFileSync(path, plainText);
     const check = await runToil(['config', 'check', path]);

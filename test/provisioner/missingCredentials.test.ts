@@ -6,6 +6,7 @@ import { translateEc2Error } from '../../src/provisioner/aws/ec2Errors.js';
 import { runToil } from '../fixtures/workflowCli.js';
 import { pathToFileURL } from 'node:url';
 import { repoPath } from '../fixtures/repoRoot.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * With no AWS credentials anywhere, the SDK fails before it sends a request. That is the user's
@@ -41,7 +42,7 @@ const oneLine = (t: Test, stderr: string, what: string): void => {
 };
 
 t.test('a cluster utility without credentials: one line naming them, exit 2, nothing sent', async (t) => {
-  const dir = t.testdir({});
+  const dir = testDir(t, {});
   const started = Date.now();
   const r = await runToil(['destroy-cluster', 'nocreds', '--zone', 'us-west-2a'], {
     cwd: dir,
@@ -53,7 +54,7 @@ t.test('a cluster utility without credentials: one line naming them, exit 2, not
 });
 
 t.test('the leader daemon with an aws provisioner and no credentials: one line, exit 2', async (t) => {
-  const dir = t.testdir({});
+  const dir = testDir(t, {});
   const cfg = join(dir, 'leader.yaml');
   writeFileSync(
     cfg,

@@ -7,6 +7,7 @@ import { parseSimulateConfig } from '../../src/scaler/simulator/config.js';
 import { simulate } from '../../src/scaler/simulator/engine.js';
 import { parseTrace, type Trace } from '../../src/scaler/simulator/trace.js';
 import { catalogue } from './fixtures/scaler.js';
+import { testDir } from '../fixtures/testDir.js';
 
 const setup = (scaler: Record<string, unknown>, simulation: Record<string, unknown> = {}) =>
   parseSimulateConfig(
@@ -287,7 +288,7 @@ t.test('simulate config validation names the field, in both sections', async (t)
 });
 
 t.test('the simulate command reads files and reports problems as user errors', async (t) => {
-  const dir = t.testdir({});
+  const dir = testDir(t, {});
   const tracePath = join(dir, 'trace.json');
   const configPath = join(dir, 'cluster.yaml');
   writeFileSync(
@@ -439,7 +440,7 @@ t.test('limit overruns: ticks that leave more nodes billed than a limit allows a
 });
 
 t.test('a leader config given to simulate is named as one, with what simulate takes instead', async (t) => {
-  const dir = t.testdir({});
+  const dir = testDir(t, {});
   const tracePath = join(dir, 'trace.json');
   const configPath = join(dir, 'leader.yaml');
   writeFileSync(

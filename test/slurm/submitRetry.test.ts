@@ -11,6 +11,7 @@ import { attemptComment } from '../../src/slurm/jobScript.js';
 import { capturedLog } from '../fixtures/leaderFakes.js';
 import { needsSlurm, startSlurmCluster } from '../fixtures/slurmCluster.js';
 import { sleep } from '../fixtures/leaderE2e.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * A submission Slurm refuses for now (the controller not answering, `Slurm temporarily unable to
@@ -100,7 +101,7 @@ t.test(
 
     await t.test("sbatch's own words: Slurm temporarily unable to accept job", async (t) => {
       // Every Slurm tool is the real one, but sbatch refuses twice first, in sbatch's words.
-      const bin = t.testdir({});
+      const bin = testDir(t, {});
       for (const tool of ['squeue', 'sinfo', 'scontrol', 'scancel'])
         symlinkSync(`/usr/bin/${tool}`, join(bin, tool));
       const count = join(bin, 'tries');

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import t from 'tap';
 import { packageCode, userStack } from '../../src/workflow/jobError.js';
+import { testDir } from '../fixtures/testDir.js';
 
 /**
  * The stack of a workflow's error keeps the frames of the user's source only. The package's own
@@ -36,7 +37,7 @@ function layout(dir: string) {
 }
 
 t.test("a symlinked node_modules: its packages' frames are left out under either spelling", async (t) => {
-  const p = layout(t.testdir({}));
+  const p = layout(testDir(t, {}));
   const code = packageCode(p.root);
   const userFrame = `    at record (${p.user}:40:13)`;
   const cases: [string, string][] = [
@@ -62,7 +63,7 @@ t.test("a symlinked node_modules: its packages' frames are left out under either
 });
 
 t.test("the user's frames stay, and the first frame when none is the user's", async (t) => {
-  const p = layout(t.testdir({}));
+  const p = layout(testDir(t, {}));
   const code = packageCode(p.root);
   const e = new Error('boom');
   const frames = [
