@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { UserInputError } from '../common/errors.js';
 // Not '../main.js': a worker (one process per job) loads the job store alone, not the leader's parts.
 import { openJobStore } from '../main/jobStores.js';
-import { exitProcess } from '../workflow/exitTrap.js';
+import { exitProcess, exitWithProcessGroup } from '../workflow/exitTrap.js';
 import { serveWarmWorker } from '../workflow/warmWorker.js';
 import { runWorkerJob, type WorkerWarning } from '../workflow/worker.js';
 import type { SubCommand } from './main.js';
@@ -43,7 +43,7 @@ export const command: SubCommand = {
           }
           const hasLeader = typeof process.send === 'function';
           // Launched by a leader on this machine: exit as soon as it goes away (see warmWorker.ts).
-          const onDisconnect = (): never => exitProcess(3);
+          const onDisconnect = (): never => exitWithProcessGroup(3);
           if (hasLeader) process.on('disconnect', onDisconnect);
           const result = await runWorkerJob(openJobStore(jobStore), jobId, attempt, {
             workDir,

@@ -1,4 +1,4 @@
-import { writeSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import { inspect } from 'node:util';
 
 /**
@@ -6,6 +6,25 @@ import { inspect } from 'node:util';
  * attempt over) go through this, never through a `process.exit` a running job has trapped.
  */
 export const exitProcess: (code?: number) => never = process.exit.bind(process);
+
+/**
+ * A worker's exit when its leader is gone (its IPC channel closed: the leader was killed with -9):
+ * a leader on this machine (single_machine) made the worker a process group of its own, which it
+ * kills when it kills the worker, so the processes the worker's job started (a service's server
+ * on its port, a tool) go too. The leader cannot any more: the worker kills its group itself, so
+ * that a --restart's service finds its port free. A worker that leads no group of its own (run
+ * by hand) exits alone.
+ */
+export function exitWithProcessGroup(code: number): never {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    if (pgrp === process.pid) process.kill(-process.pid, 'SIGKILL');
+  } catch {
+    // No /proc (not Linux), or the group is gone: exit alone.
+  }
+  return exitProcess(code);
+}
 
 /** A job's code called `process.exit(code)`: the job failed, and says so in its own name. */
 export class JobCalledExitError extends Error {

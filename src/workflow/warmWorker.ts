@@ -1,6 +1,6 @@
 import type { JobCommit, JobTicket } from '../jobstore/jobRecords.js';
 import type { JobStore } from '../jobstore/jobStore.js';
-import { exitProcess } from './exitTrap.js';
+import { exitProcess, exitWithProcessGroup } from './exitTrap.js';
 import { runWorkerJob, WORKER_EXIT, type WorkerOptions } from './worker.js';
 
 /** Leader → warm worker: run this attempt. */
@@ -52,7 +52,7 @@ export function serveWarmWorker(
 ): void {
   const send = process.send?.bind(process);
   if (!send) throw new Error('a warm worker needs an IPC channel to its leader');
-  process.on('disconnect', () => exitProcess(WORKER_EXIT.storeFailed));
+  process.on('disconnect', () => exitWithProcessGroup(WORKER_EXIT.storeFailed));
   // Node makes the stdio streams (a handle each) on first use, which would be the first job's
   // output capture: make them now so they are not taken for something the job left.
   void process.stdout;

@@ -77,26 +77,30 @@ function running(pid: number): boolean {
   }
 }
 
-t.test(
-  "Ctrl-C kills the processes a running service started with its worker (the worker's process group, as Toil's single machine kills), none left running",
-  async (t) => {
-    const dir = scratchDir(t);
-    const started = startToil(['run', SERVICES, 'file:./js', '--mode', 'spawns', ...POLL], { cwd: dir });
-    t.teardown(() => started.child.kill('SIGKILL'));
-    await waitFor('the host’s child to wait', () => execLog(dir).includes('after waits'), 60_000);
-    const pid = Number(
-      execLog(dir)
-        .find((l) => l.startsWith('pid '))
-        ?.slice('pid '.length),
-    );
-    t.ok(running(pid), `the service's process runs (${pid})`);
-    t.teardown(() => {
-      if (running(pid)) process.kill(pid, 'SIGKILL');
-    });
-    started.child.kill('SIGINT');
-    const stopped = await started.done;
-    t.equal(stopped.code, 130, stopped.stderr);
-    await waitFor("the service's process to end", () => !running(pid), 5_000).catch(() => undefined);
-    t.notOk(running(pid), `the service's process (${pid}) is not left running after the run`);
-  },
-);
+for (const [how, signal, code] of [
+  ['Ctrl-C', 'SIGINT', 130],
+  ['kill -9 of the leader', 'SIGKILL', null],
+] as const)
+  t.test(
+    `${how} ends the processes a running service started with its worker (the worker's process group, as Toil's single machine kills), none left running`,
+    async (t) => {
+      const dir = scratchDir(t);
+      const started = startToil(['run', SERVICES, 'file:./js', '--mode', 'spawns', ...POLL], { cwd: dir });
+      t.teardown(() => started.child.kill('SIGKILL'));
+      await waitFor('the host’s child to wait', () => execLog(dir).includes('after waits'), 60_000);
+      const pid = Number(
+        execLog(dir)
+          .find((l) => l.startsWith('pid '))
+          ?.slice('pid '.length),
+      );
+      t.ok(running(pid), `the service's process runs (${pid})`);
+      t.teardown(() => {
+        if (running(pid)) process.kill(pid, 'SIGKILL');
+      });
+      started.child.kill(signal);
+      const stopped = await started.done;
+      t.equal(stopped.code, code, stopped.stderr);
+      await waitFor("the service's process to end", () => !running(pid), 5_000).catch(() => undefined);
+      t.notOk(running(pid), `the service's process (${pid}) is not left running after the run`);
+    },
+  );
