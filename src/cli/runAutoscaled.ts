@@ -121,22 +121,43 @@ export async function runAutoscaled(
     zone,
     startedAt: clock.now(),
   });
-  const stop = async (): Promise<void> => {
-    if (!f.keepNodes) out.line('toil: releasing every node this run launched');
-    await started.stop();
-  };
+  // One stop, however many ask for it: a later signal waits for the stop under way.
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      if (!f.keepNodes) out.line('toil: releasing every node this run launched');
+      await started.stop();
+    })());
   // A first SIGINT/SIGTERM cancels the workflow, which kills its jobs and removes the leader's
   // scratch as any ended run does; the nodes are then released below and the exit code is the
-  // signal's (130, 143). A second signal, or one before the workflow is submitted, stops at once.
+  // signal's (130, 143). A second signal, or one before the workflow is submitted, stops sooner:
+  // in-flight calls are cut short and every call of the stop gets one try, but the nodes are still
+  // released before the process exits (exiting at once left them running, billing). A third
+  // signal exits at once, naming what may be left.
   let interrupted: NodeJS.Signals | undefined;
   let cancelRun: ((why: Error) => void) | undefined;
+  let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
     if (interrupted === undefined && cancelRun) {
       interrupted = signal;
       out.line(`toil: ${signal}: cancelling the workflow; its job store is kept for --restart`);
       cancelRun(new WorkflowInterruptedError(signal));
       return;
     }
+    if (signals > 2) {
+      out.line(
+        `toil: ${signal} a third time: exiting now; nodes this run launched may be left running: ` +
+          `toil status ${jobStoreText} names them`,
+      );
+      process.exit(signalExitCode(signal));
+    }
+    if (!f.keepNodes)
+      out.line(
+        `toil: ${signal}: releasing the nodes this run launched, one try per call, then exiting ` +
+          `(${signal} a third time exits at once and may leave them running)`,
+      );
+    started.daemon.abort();
     void stop().finally(() => process.exit(signalExitCode(signal)));
   };
   process.on('SIGINT', onSignal);
@@ -194,8 +215,9 @@ export async function runAutoscaled(
     if (interrupted !== undefined && !succeeded) return signalExitCode(interrupted);
     return succeeded ? 0 : run.userError ? 2 : 1;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    // The run is over; a signal from here on is about the stop, which keeps the handlers (without
+    // them, Node's default ended the process mid-release and left the nodes running).
+    cancelRun = undefined;
     const stopped = await stop().then(
       () => true,
       (e: unknown) => {
@@ -203,6 +225,8 @@ export async function runAutoscaled(
         return false;
       },
     );
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     // Nothing is left for a --restart to adopt once the workflow is done and its nodes are gone.
     if (succeeded && stopped && !f.keepNodes)
       await Promise.all([

@@ -1,8 +1,7 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
+import { startEc2Relay } from '../fixtures/ec2Relay.js';
 import {
   FAST_BEAT,
   leaderAuth,
@@ -26,53 +25,21 @@ import { testDir } from '../fixtures/testDir.js';
  */
 t.setTimeout(180_000);
 
-/** An EC2 relay to `upstream` that calls `onLaunched` (and drops the answer) after a RunInstances. */
-async function launchTrap(
-  t: Test,
-  upstream: string,
-  onLaunched: () => void,
-): Promise<{ url: string; launches: () => number }> {
-  let launches = 0;
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const headers = Object.fromEntries(
-        Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k)),
-      ) as Record<string, string>;
-      void fetch(`${upstream}${req.url ?? '/'}`, {
-        method: req.method ?? 'POST',
-        headers,
-        ...(body.length > 0 ? { body } : {}),
-      }).then(
-        async (up) => {
-          const text = Buffer.from(await up.arrayBuffer());
-          if (/(^|&)Action=RunInstances(&|$)/.test(body.toString())) {
-            launches++;
-            onLaunched();
-            res.destroy();
-            return;
-          }
-          res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'text/xml' });
-          res.end(text);
-        },
-        () => res.destroy(),
-      );
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, launches: () => launches };
-}
-
 t.test(
   'a leader killed right after EC2 launched its node leaves it marked, and another leader retires it',
   async (t) => {
     const dir = testDir(t, { a: {}, b: {} });
     const cloud = await startClusterCloud(t, 'atlaunch');
     const first: { leader?: RunningProcess } = {};
-    const trap = await launchTrap(t, cloud.ec2Url, () => first.leader?.child.kill('SIGKILL'));
+    let launches = 0;
+    const trap = await startEc2Relay(t, cloud.ec2Url, {
+      after: (action) => {
+        if (action !== 'RunInstances') return 'pass';
+        launches++;
+        first.leader?.child.kill('SIGKILL');
+        return 'drop';
+      },
+    });
 
     const aDir = join(dir, 'a');
     const aConfig = join(aDir, 'leader.yaml');
@@ -99,7 +66,7 @@ t.test(
     t.equal(sub.status, 202);
     const result = await a.done;
     t.equal(result.signal, 'SIGKILL', 'the first leader was killed at its launch');
-    t.equal(trap.launches(), 1, 'by its first RunInstances');
+    t.equal(launches, 1, 'by its first RunInstances');
 
     const left = await liveWorkers(cloud.ec2Url);
     t.equal(left.length, 1, 'EC2 launched the node the killed leader asked for');
