@@ -602,9 +602,15 @@ export class WorkflowRunner {
     if (host !== undefined) {
       // Toil: the host's successors depend on its services; its other services are told to quit.
       this.brokenHosts.add(host);
+      const hostName = this.graph.spec(host).name;
+      // A service that fails as it stops (its stop() threw) fails once every successor has run.
+      const cost =
+        this.graph.notRunBelow(host).length === 0
+          ? `every successor of '${hostName}' had completed`
+          : `the successors of '${hostName}' not started yet will not run`;
       this.log.warn(
-        { job: name, jobId, host: this.graph.spec(host).name },
-        `service '${name}' of job '${this.graph.spec(host).name}' failed: the successors of '${this.graph.spec(host).name}' not started yet will not run, and its other services are stopped`,
+        { job: name, jobId, host: hostName },
+        `service '${name}' of job '${hostName}' failed: ${cost}, and its other services are stopped`,
       );
       for (const s of this.graph.servicesOf(host)) this.requestStop(s, false);
     }

@@ -98,6 +98,19 @@ t.test(
 );
 
 t.test(
+  "a service whose stop() throws once its host's successors have all run fails the run, saying they had completed (not that they will not run)",
+  async (t) => {
+    const dir = scratchDir(t);
+    const r = await runToil(['run', SERVICES, 'file:./js', '--mode', 'badStop', ...POLL], { cwd: dir });
+    t.equal(r.code, 1, r.stderr);
+    t.match(r.stderr, /failed after 1 attempt\(s\): Error: badStop could not stop cleanly/);
+    t.match(r.stderr, /service 'badStop' of job 'host' failed: every successor of 'host' had completed/);
+    t.notMatch(r.stderr, /will not run|never ran/, 'no job was kept from running');
+    t.same(execLog(dir), ['use db://badStop']);
+  },
+);
+
+t.test(
   "a service holding the only core its host's child needs: the service deadlock is named and the run fails after --deadlockWait, not hangs",
   async (t) => {
     const dir = scratchDir(t);
