@@ -15,7 +15,8 @@ import { daemonOutput, daemonStopped } from './daemonOutput.js';
 /**
  * `toil leader --config FILE`: the long-running leader daemon. SIGTERM/SIGINT stop it gracefully
  * (no launches, in-flight calls finish, state persisted, HTTP closed); a second signal aborts
- * in-flight calls and exits. SIGHUP (and any change to the file) reloads the config.
+ * in-flight calls, and the stop goes on with one try per call (its nodes are still released); a
+ * third exits at once. SIGHUP (and any change to the file) reloads the config.
  */
 export const command: SubCommand = {
   register(program: Command, setExitCode: (code: number) => void): void {
@@ -159,9 +160,19 @@ async function runLeader(path: string, port: number | undefined): Promise<number
           log.error({ err: coerceError(e) }, 'stop failed');
           resolve();
         });
-      } else {
-        log.warn({ signal: sig }, 'second signal: aborting in-flight calls');
+      } else if (signals === 2) {
+        // The stop under way goes on (each of its calls gets one try): exiting now would leave
+        // the nodes it is about to release running, billing.
+        log.warn(
+          { signal: sig },
+          `second signal: aborting in-flight calls; ${config.shutdown.releaseNodes ? 'releasing the nodes this leader launched' : 'marking the nodes this leader keeps'} (one try per call), then exiting (a third signal exits at once)`,
+        );
         started.daemon.abort();
+      } else {
+        log.warn(
+          { signal: sig },
+          'third signal: exiting now; nodes this leader launched may be left running',
+        );
         resolve();
       }
     };

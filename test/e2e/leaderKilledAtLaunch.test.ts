@@ -4,16 +4,15 @@ import t from 'tap';
 import { startEc2Relay } from '../fixtures/ec2Relay.js';
 import {
   FAST_BEAT,
-  leaderAuth,
   leaderConfigOnCloud,
   liveWorkers,
   sleep,
   startClusterCloud,
   startOtherLeader,
   startToilProcess,
+  submitHeldWorkflow,
   type RunningProcess,
 } from '../fixtures/leaderE2e.js';
-import { REPO_ROOT } from '../fixtures/workflowCli.js';
 import { testDir } from '../fixtures/testDir.js';
 
 /**
@@ -54,16 +53,7 @@ t.test(
     first.leader = a;
     t.teardown(() => void a.child.kill('SIGKILL'));
     const aBase = (await a.waitFor(/status at (http:\/\/[0-9.:]+)\/status/))[1]!;
-    const sub = await fetch(`${aBase}/workflows`, {
-      method: 'POST',
-      headers: leaderAuth(join(aDir, 'state')),
-      body: JSON.stringify({
-        workflowFile: join(REPO_ROOT, 'test/fixtures/workflowSpotHold.ts'),
-        jobStore: `file:${join(aDir, 'js')}`,
-        args: [],
-      }),
-    });
-    t.equal(sub.status, 202);
+    t.equal(await submitHeldWorkflow(aBase, aDir), 202);
     const result = await a.done;
     t.equal(result.signal, 'SIGKILL', 'the first leader was killed at its launch');
     t.equal(launches, 1, 'by its first RunInstances');
