@@ -19,6 +19,7 @@ import {
   unownedNodes,
   unownedWarning,
 } from './unownedNodes.js';
+import { readHeartbeat } from '../../ports/leaderHeartbeat.js';
 import { judgeForeign, retirementLine, type ForeignMark, type RetiredNode } from './deadLeaders.js';
 import { LeaderHeartbeat } from './heartbeat.js';
 import { FatalBackoffs, type FatalLaunchError } from './fatalBackoff.js';
@@ -247,19 +248,62 @@ export class ClusterScaler {
 
   /**
    * Terminates every node this leader launched (a stopping leader that releases its nodes), through
-   * the tick's retry layer, and forgets them.
+   * the tick's retry layer, and forgets them: the nodes it owns, and those of launches it never
+   * heard back from (an answer lost, a call cut short by the stop), which carry its mark from
+   * their launch. Those launches are done with then; a launch that went unmarked stays pending,
+   * for a restart to adopt what it made.
    */
   async releaseOwned(): Promise<string[]> {
+    const tick = this.o.config().tick;
     const owned = Object.keys(this.state.owned);
-    if (owned.length === 0) return [];
-    this.log.info({ nodes: owned.length }, 'releasing every node this leader launched');
-    await this.removeFromClusterManager(
-      owned.map((id) => ({ id, privateIp: this.state.owned[id]?.privateIp })),
+    const unadopted = await this.unadopted(tick);
+    const ids = [...owned, ...(unadopted ?? [])];
+    if (unadopted !== undefined)
+      this.state = {
+        ...this.state,
+        pendingLaunches: this.state.pendingLaunches.filter((p) => !p.leaderBeat),
+      };
+    if (ids.length === 0) return [];
+    this.log.info(
+      { nodes: ids.length, ...(unadopted?.length ? { unadopted } : {}) },
+      'releasing every node this leader launched',
     );
-    await this.calls.run(this.o.config().tick, 'terminate', () => this.o.provisioner.terminate(owned));
+    await this.removeFromClusterManager(
+      ids.map((id) => ({ id, privateIp: this.state.owned[id]?.privateIp })),
+    );
+    await this.calls.run(tick, 'terminate', () => this.o.provisioner.terminate(ids));
     this.accrue(this.o.config());
     this.state = owned.reduce(forget, this.state);
-    return owned;
+    return ids;
+  }
+
+  /**
+   * Worker instances marked with this leader's id that it does not own: made by a launch whose
+   * answer it never got. Undefined when the listing failed (said; the owned nodes go all the same).
+   */
+  private async unadopted(tick: TickSettings['tick']): Promise<string[] | undefined> {
+    const me = this.state.leaderId;
+    if (!me) return [];
+    try {
+      const nodes = await this.calls.run(
+        tick,
+        'listNodes',
+        () => this.o.provisioner.listNodes({ role: 'worker' }),
+        {
+          queued: false,
+        },
+      );
+      return nodes
+        .filter((n) => !this.state.owned[n.instanceId] && readHeartbeat(n.tags)?.leaderId === me)
+        .map((n) => n.instanceId);
+    } catch (e) {
+      this.log.warn(
+        { err: coerceError(e) },
+        'could not list the cluster for instances of launches this leader never heard back from; they ' +
+          'carry its mark, so another leader of the cluster retires them once it is stale',
+      );
+      return undefined;
+    }
   }
 
   /** The cluster manager forgets these nodes (Slurm: deleted from slurmctld), as at scale-in. */

@@ -286,6 +286,34 @@ t.test(
 );
 
 t.test(
+  'a stopping leader releases the instance of a launch it never heard back from, found by its mark',
+  async (t) => {
+    const c = await cluster(t, 'unheard');
+    const a = c.leader(
+      'leader-a',
+      { minNodes: 1 },
+      { maxAttempts: 1 },
+      answering(c.provisioner, {
+        // EC2 launched, and the answer was lost on the way back.
+        launch: async (r) => {
+          await c.provisioner.launch(r);
+          throw new ProvisionerError('EC2_UNAVAILABLE', 'EC2 RunInstances failed: socket hang up');
+        },
+      }),
+    );
+    await a.scaler.restore();
+    await a.scaler.tick();
+    const [node] = await c.workers();
+    t.ok(node, 'EC2 launched it');
+    t.same(a.scaler.persisted.owned, {}, 'the leader does not know it');
+    t.equal(a.scaler.persisted.pendingLaunches.length, 1, 'its launch unanswered');
+    t.same(await a.scaler.releaseOwned(), [node!.instanceId], 'released at the stop');
+    t.same(await c.workers(), [], 'nothing left running');
+    t.same(a.scaler.persisted.pendingLaunches, [], 'the launch is done with');
+  },
+);
+
+t.test(
   'a leader that may not write its mark launches unmarked and says so once; its instance is never retired',
   async (t) => {
     const c = await cluster(t, 'nomark');
