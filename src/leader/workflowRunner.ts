@@ -615,7 +615,13 @@ export class WorkflowRunner {
       for (const s of this.graph.servicesOf(host)) this.requestStop(s, false);
     }
     const checkpoint = this.graph.checkpointAbove(jobId);
-    if (checkpoint !== undefined && !this.rerunning.has(checkpoint)) this.rerunning.set(checkpoint, jobId);
+    // One that already failed for good (out of reruns) is not failed, and reported, again.
+    if (
+      checkpoint !== undefined &&
+      !this.rerunning.has(checkpoint) &&
+      this.graph.state(checkpoint) !== 'failed'
+    )
+      this.rerunning.set(checkpoint, jobId);
   }
 
   /** A service runs on on-demand capacity unless its own requirements say preemptable: true. */
@@ -854,8 +860,12 @@ export class WorkflowRunner {
    */
   private stopIdleServices(): void {
     const issued = [...this.issued];
-    // A checkpoint about to run again (or running again) will add successors that may need them.
-    if (issued.length === 0 || this.rerunning.size > 0 || this.busy > 0) return;
+    // A checkpoint about to run again (or running again) will add successors that may need them;
+    // services held back by a service limit wait for a slot these hold: a limit deadlock, which
+    // checkServiceLimitDeadlock names (stopping these would start the held ones' hosts' successors
+    // below a host whose services had stopped).
+    if (issued.length === 0 || this.rerunning.size > 0 || this.busy > 0 || this.heldServices.length > 0)
+      return;
     if (!issued.every((id) => this.graph.spec(id).service && this.graph.isStarted(id))) return;
     for (const id of issued) this.requestStop(id, false);
   }
@@ -872,6 +882,9 @@ export class WorkflowRunner {
       this.attempts.delete(id);
       this.brokenHosts.delete(id);
     }
+    // A service of the old run held back by a service limit is forgotten too: issued when a slot
+    // freed, it was a job the graph no longer knows, and the leader crashed.
+    this.heldServices = this.heldServices.filter((id) => !forgotten.has(id));
     await this.withIoSlot(() => this.o.store.deleteCommits([...forgotten])).catch((e: unknown) =>
       this.log.warn({ err: coerceError(e) }, 'could not delete the commits a checkpoint rerun replaces'),
     );

@@ -168,3 +168,35 @@ t.test(
     t.equal(readFileSync(join(dir, 'result.txt'), 'utf8'), 'host');
   },
 );
+
+t.test(
+  'a service held back by --maxServiceJobs below a checkpoint that runs again meanwhile is forgotten with the rest of its run: the leader does not crash issuing it when a slot frees',
+  async (t) => {
+    const dir = scratchDir(t);
+    const r = await runToil(
+      ['run', SERVICES, 'file:./js', '--mode', 'heldUnderCheckpoint', '--maxServiceJobs', '1', ...POLL],
+      { cwd: dir },
+    );
+    t.equal(r.code, 1, r.stderr);
+    t.notMatch(r.stderr, /unknown job|internal error|src\/leader\//, 'no crash');
+    t.match(
+      r.stderr,
+      /checkpoint job 'ckHeld' has no retries left to run again after job 'failer' below it failed for good/,
+    );
+    t.match(
+      r.stderr,
+      /never ran: the workflow is service deadlocked by --maxServiceJobs: service 'db' of job 'oneServiceHost'/,
+      "the rerun's service c, held while a holds the slot a stops only after c's branch, is a limit deadlock",
+    );
+    t.equal(
+      r.stderr.match(/^toil: job 'ckHeld' .* failed after/gm)?.length,
+      1,
+      'the checkpoint, out of reruns, is reported failed once',
+    );
+    t.same(
+      execLog(dir).filter((l) => l.startsWith('start') || l === 'ckHeld'),
+      ['start a', 'ckHeld', 'ckHeld'],
+      'the checkpoint ran twice while service a held the only slot; c never started',
+    );
+  },
+);
