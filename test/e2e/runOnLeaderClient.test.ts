@@ -116,6 +116,34 @@ t.test("a failed run prints each failed job's error and log tail, as a local run
 });
 
 t.test(
+  "a failed service on the leader: the report names the jobs that never ran because of it, and a service limit's failure as never ran",
+  async (t) => {
+    const dir = scratchDir(t);
+    // As the leader daemon reports the runner's failures.
+    const failedService = failedJobSummary({
+      jobId: 'j-1',
+      name: 'db',
+      attempts: 1,
+      reason: "Error: service 'db' failed: its check() returned false",
+      neverRan: "2 job(s) below job 'host' never ran: 'use', 'after'",
+    });
+    const heldService = failedJobSummary({
+      jobId: 'j-2',
+      name: 'db2',
+      attempts: 0,
+      reason: "--maxServiceJobs is 0, so service 'db2' can never start; give --maxServiceJobs 1 or more",
+    });
+    const r = await runAgainstFailedLeader(t, dir, 'db: service failed', [failedService, heldService]);
+    t.equal(r.code, 1);
+    t.match(
+      r.stderr,
+      /toil: job 'db' \(j-1\) failed after 1 attempt\(s\):\n {4}Error: service 'db' failed: its check\(\) returned false\ntoil: {3}because of it, 2 job\(s\) below job 'host' never ran: 'use', 'after'\n/,
+    );
+    t.match(r.stderr, /toil: job 'db2' \(j-2\) never ran:\n {4}--maxServiceJobs is 0/);
+  },
+);
+
+t.test(
   'a run whose result cannot be built from committed values says a resubmission cannot help',
   async (t) => {
     const dir = scratchDir(t);
