@@ -1,3 +1,4 @@
+import { TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import t, { type Test } from 'tap';
 import { RealClock } from '../../src/common/clock.js';
 import { UserInputError } from '../../src/common/errors.js';
@@ -269,5 +270,33 @@ t.test(
       [],
       'no spot request left open',
     );
+  },
+);
+
+t.test(
+  'launch-cluster whose leader is terminated while it waits says so at once, not at its deadline',
+  async (t) => {
+    const { client } = await endpointWithKeyPair(t, { bootDelayMs: 500, shutdownDelayMs: 0 });
+    const deps = { calls: testCalls(client), clock: new RealClock(), log: silentLogger() };
+    const started = Date.now();
+    const failed = await launchCluster(
+      { ...base, clusterName: 'gone', workers: [], waitTimeoutMs: 20_000 },
+      {
+        ...deps,
+        progress: (l) => {
+          const id = /^leader (i-\w+) \(t2\.medium\) launched; waiting for it to run$/.exec(l)?.[1];
+          // As a toil destroy-cluster run meanwhile does.
+          if (id)
+            void deps.calls.call('TerminateInstances', (c) =>
+              c.send(new TerminateInstancesCommand({ InstanceIds: [id] })),
+            );
+        },
+      },
+    ).catch((e: unknown) => e);
+    t.match(
+      (failed as Error).message,
+      /instance\(s\) i-\w+ of cluster 'gone' terminated while waiting for running: someone else ended them \(a toil destroy-cluster meanwhile/,
+    );
+    t.ok(Date.now() - started < 10_000, 'at once, not after the 20 s wait');
   },
 );

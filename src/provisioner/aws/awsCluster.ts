@@ -283,7 +283,8 @@ export class AwsCluster {
 
   /**
    * Polls until every id is in one of `states` (an id EC2 has forgotten counts as terminated).
-   * Calls `onProgress` with the current states after each poll.
+   * Calls `onProgress` with the current states after each poll. Waiting for any other state, an
+   * instance found terminated (or terminating) fails the wait at once: it will not get there.
    */
   async waitFor(
     ids: readonly string[],
@@ -300,6 +301,20 @@ export class AwsCluster {
         return n ? states.includes(n.state) : states.includes('terminated');
       });
       if (done) return nodes;
+      // Gone for good (terminated by someone else: a destroy-cluster meanwhile, the console, EC2):
+      // no wait brings it back, so say so now rather than at the deadline.
+      const gone = states.includes('terminated')
+        ? []
+        : ids.filter((id) => {
+            const state = known.get(id)?.state ?? 'terminated';
+            return state === 'terminated' || state === 'shutting-down';
+          });
+      if (gone.length > 0)
+        throw new ProvisionerError(
+          'REQUEST_REJECTED',
+          `instance(s) ${gone.join(', ')} of cluster '${this.clusterName}' terminated while waiting for ` +
+            `${states.join('/')}: someone else ended them (a toil destroy-cluster meanwhile, the console, or EC2)`,
+        );
       if (this.clock.now() >= deadline)
         throw new ProvisionerError(
           'REQUEST_REJECTED',
