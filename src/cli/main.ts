@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { coerceError, isUserError } from '../common/errors.js';
 import { VERSION } from '../common/version.js';
 import { JobStoreUnavailableError, LeaseLostError } from '../jobstore/errors.js';
+import { ProvisionerError } from '../provisioner/errors.js';
 
 /**
  * A sub-command: one file in src/cli each, thin (parse flags, call a module). `register` adds it
@@ -79,6 +80,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       // The store could not be reached (an S3 endpoint that does not answer, 5xx after the
       // client's retries, or renewals of the lease until it lapsed): not bad input, not a bug,
       // and its message names the request and why.
+      process.stderr.write(`toil: ${e.message}\n`);
+      return 1;
+    }
+    if (e instanceof ProvisionerError) {
+      // The cloud's answer (no capacity, a limit, a permission, an instance ended meanwhile),
+      // translated once and naming the call: not a bug of toil's.
       process.stderr.write(`toil: ${e.message}\n`);
       return 1;
     }
