@@ -19,8 +19,8 @@ import type { TickError } from './report.js';
  * credentials may not tag (a cluster whose leader policy predates the heartbeat) launches its
  * instances unmarked, which no other leader retires, rather than marked and soon stale. A failed
  * beat is retried at the next interval, and said loudly: if it keeps failing after instances were
- * marked, the marks go stale and another leader may retire them; while beats fail, launches are
- * not marked either.
+ * marked, the marks go stale and another leader may retire them; while beats fail, a launch is
+ * marked only if the dry run says yes again.
  */
 const NEEDS_CREATE_TAGS =
   "The leader's credentials need ec2:CreateTags of the toil-leader tags on its instances (launch-cluster gives it)";
@@ -61,14 +61,14 @@ export class LeaderHeartbeat {
 
   /**
    * The mark a launch of this leader carries in its own tags, or undefined when it may not write
-   * one: until it has written a beat, it asks the cloud first (one dry run, then again every
-   * interval while refused), and a launch goes unmarked while the answer is no, or beats fail.
+   * one: until it has written a beat, and while its beats fail (a throttled beat, or a permission
+   * taken away), it asks the cloud first (one dry run, then again every interval while refused),
+   * and a launch goes unmarked while the answer is no.
    */
   async forLaunch(tick: TickConfig, leaderId: string): Promise<LeaderBeat | undefined> {
     const now = this.d.clock.now();
     const beat = { leaderId, at: now, everyMs: tick.leaderHeartbeat };
-    if (this.failing) return undefined;
-    if (this.mayMark) return beat;
+    if (this.mayMark && !this.failing) return beat;
     if (this.nextCheckAt !== undefined && now < this.nextCheckAt) return undefined;
     try {
       await this.d.calls.run(tick, 'checkLeaderMark', () => this.d.provisioner.checkLeaderMark(beat), {

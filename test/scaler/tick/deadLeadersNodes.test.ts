@@ -314,7 +314,38 @@ t.test(
 );
 
 t.test(
-  'a leader that may not write its mark launches unmarked and says so once; its instance is never retired',
+  'a leader whose beat failed once (throttled) still marks its launches once the dry run says it may',
+  async (t) => {
+    const c = await cluster(t, 'throttled');
+    let throttle = false;
+    const a = c.leader(
+      'leader-a',
+      { minNodes: 1 },
+      { maxAttempts: 1 },
+      answering(c.provisioner, {
+        markLeaderLive: (ids, beat) =>
+          throttle
+            ? Promise.reject(new ProvisionerError('THROTTLED', 'EC2 CreateTags failed: RequestLimitExceeded'))
+            : c.provisioner.markLeaderLive(ids, beat),
+      }),
+    );
+    await a.scaler.restore();
+    await a.scaler.tick();
+    throttle = true;
+    await c.clock.advance(6 * MIN);
+    const { report } = await a.scaler.tick();
+    t.match(report.errors, [{ action: 'markLeaderLive', code: 'THROTTLED' }], 'its beat failed');
+    // Its node gone, it launches another: marked, the dry run having said yes.
+    await c.provisioner.terminate((await c.workers()).map((n) => n.instanceId));
+    await c.clock.advance(MIN);
+    await a.scaler.tick();
+    const [node] = await c.workers();
+    t.match(readHeartbeat(node!.tags), { leaderId: 'leader-a', at: c.clock.now() }, 'marked at its launch');
+  },
+);
+
+t.test(
+  'a leader that may not write its mark launches unmarked, says so once and asks again every interval; its instance is never retired',
   async (t) => {
     const c = await cluster(t, 'nomark');
     let checks = 0;
@@ -342,17 +373,19 @@ t.test(
       said[0]?.msg,
       'it launches them unmarked, and no other leader of the cluster retires an unmarked instance',
     );
-    // Its node gone (terminated by hand), it launches again, unmarked: its beats fail as well, so
-    // it does not ask again (a beat written would be its proof) and says nothing more.
+    // Its node gone (terminated by hand), it launches again, unmarked: within the interval without
+    // asking again, after it asking again (its beats fail too, so they prove nothing); still
+    // refused, it says nothing more.
     const replace = async () => {
       await c.provisioner.terminate((await c.workers()).map((n) => n.instanceId));
       await a.scaler.tick();
     };
     await c.clock.advance(MIN);
     await replace();
+    t.equal(checks, 1, 'within the interval: not asked again');
     await c.clock.advance(6 * MIN);
     await replace();
-    t.equal(checks, 1, 'not asked again while its beats fail');
+    t.equal(checks, 2, 'after it: asked again');
     t.equal(a.lines.filter((l) => l.msg.startsWith('this leader may not write its heartbeat')).length, 1);
     const [last] = await c.workers();
     t.equal(last!.tags[LEADER_TAG], undefined, 'unmarked');
