@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { RealClock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
 import { LOG_LEVEL_NAMES } from '../common/log.js';
+import { processGone } from '../common/processGone.js';
 import { tryParseDurationMs } from '../common/units.js';
 import { LocalMesosAgent } from '../localcloud/mesos/agent.js';
 import { parseAttributesFlag, parseResourcesFlag } from '../localcloud/mesos/agentFlags.js';
@@ -130,21 +131,4 @@ function duration(flag: string, value: string): number {
   if (ms === undefined)
     throw new UserInputError('BAD_FLAG', `${flag}: '${value}' is not a duration like 15s or 500ms`);
   return ms;
-}
-
-/** Resolves once process `pid` no longer exists (checked every second); never, once `signal` aborts. */
-async function processGone(pid: number, signal: AbortSignal): Promise<void> {
-  const clock = new RealClock();
-  for (;;) {
-    try {
-      process.kill(pid, 0);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ESRCH') return;
-    }
-    try {
-      await clock.sleep(1000, signal);
-    } catch {
-      return new Promise<void>(() => undefined);
-    }
-  }
 }

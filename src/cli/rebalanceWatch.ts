@@ -1,6 +1,7 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { RealClock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
+import { processGone } from '../common/processGone.js';
 import { tryParseDurationMs } from '../common/units.js';
 import { daemonLogger } from './daemonOutput.js';
 import type { SubCommand } from './main.js';
@@ -31,32 +32,52 @@ export const command: SubCommand = {
       .option('--max-backoff <duration>', 'the longest wait between retries after a failure', '1m')
       .option('--region <region>', "the instance's region (default: from the instance metadata)")
       .option('--logLevel <level>', 'log level', 'info')
-      .action(async (f: { interval: string; maxBackoff: string; region?: string; logLevel: string }) => {
-        const intervalMs = duration('--interval', f.interval, 100);
-        const maxBackoffMs = duration('--max-backoff', f.maxBackoff, 100);
-        const log = daemonLogger(f.logLevel, 'stderr');
-        // The AWS SDK loads once the input is accepted.
-        const { watchRebalance } = await import('../main/rebalanceWatch.js');
-        const stop = new AbortController();
-        const onSignal = (): void => stop.abort();
-        process.once('SIGTERM', onSignal);
-        process.once('SIGINT', onSignal);
-        try {
-          await watchRebalance({
-            env: process.env,
-            clock: new RealClock(),
-            log,
-            intervalMs,
-            retryMs: Math.min(intervalMs, 1000),
-            maxBackoffMs: Math.max(maxBackoffMs, Math.min(intervalMs, 1000)),
-            ...(f.region ? { region: f.region } : {}),
-            signal: stop.signal,
-          });
-          setExitCode(0);
-        } finally {
-          process.off('SIGTERM', onSignal);
-          process.off('SIGINT', onSignal);
-        }
-      });
+      // A local cloud's instance process: on EC2 the instance's end ends it; here the local cloud's.
+      .addOption(new Option('--exit-with <pid>', 'stop when process PID is gone').hideHelp())
+      .action(
+        async (f: {
+          interval: string;
+          maxBackoff: string;
+          region?: string;
+          logLevel: string;
+          exitWith?: string;
+        }) => {
+          const intervalMs = duration('--interval', f.interval, 100);
+          const maxBackoffMs = duration('--max-backoff', f.maxBackoff, 100);
+          const exitWith = f.exitWith === undefined ? undefined : Number(f.exitWith);
+          if (exitWith !== undefined && !(Number.isInteger(exitWith) && exitWith > 0))
+            throw new UserInputError('BAD_FLAG', `--exit-with ${f.exitWith}: expected a process id`);
+          const log = daemonLogger(f.logLevel, 'stderr');
+          // The AWS SDK loads once the input is accepted.
+          const { watchRebalance } = await import('../main/rebalanceWatch.js');
+          const stop = new AbortController();
+          const onSignal = (): void => stop.abort();
+          process.once('SIGTERM', onSignal);
+          process.once('SIGINT', onSignal);
+          if (exitWith !== undefined)
+            void processGone(exitWith, stop.signal).then(() => {
+              log.info(`process ${exitWith} is gone: stopping`);
+              stop.abort();
+            });
+          try {
+            await watchRebalance({
+              env: process.env,
+              clock: new RealClock(),
+              log,
+              intervalMs,
+              retryMs: Math.min(intervalMs, 1000),
+              maxBackoffMs: Math.max(maxBackoffMs, Math.min(intervalMs, 1000)),
+              ...(f.region ? { region: f.region } : {}),
+              signal: stop.signal,
+            });
+            setExitCode(0);
+          } finally {
+            // Ends the --exit-with watch, whose timer would keep this process alive once tagged.
+            stop.abort();
+            process.off('SIGTERM', onSignal);
+            process.off('SIGINT', onSignal);
+          }
+        },
+      );
   },
 };

@@ -242,7 +242,8 @@ export class CliNodeCommandLauncher implements NodeCommandLauncher {
 
   startCommand(spec: NodeCommandSpec): NodeProcess {
     return spawnOnInstance(spec, {
-      command: [...this.command, ...spec.args],
+      // An instance's processes end with the instance; the local cloud's, killed with -9, with it.
+      command: [...this.command, ...spec.args, '--exit-with', String(process.pid)],
       what: `toil ${spec.args[0] ?? ''}`.trim(),
       log: this.log,
       ec2Endpoint: this.ec2Endpoint(),
