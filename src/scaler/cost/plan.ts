@@ -17,6 +17,7 @@ import type {
   ScalingSnapshot,
   WaitingJobs,
 } from '../types.js';
+import { substituteClassic } from './classicSubstitute.js';
 import { packOntoNode, type NodeTiming, type WorkClass } from './existing.js';
 import {
   cheapestPerJob,
@@ -50,10 +51,15 @@ export const HANDOFF_GRACE_SECONDS = 5;
  *    first, never below minNodes, static nodes kept), nodes over a lowered limit are drained,
  *    draining nodes that are empty are terminated.
  * With the spot pool full, a plan that buys on-demand nodes is weighed against one that keeps
- * preemptable work off on-demand room (onDemandRoomYielded).
+ * preemptable work off on-demand room (onDemandRoomYielded). Last, launches dearer than 1.25×
+ * what toil-classic would launch for the same queue are replaced by those (classicSubstitute.ts).
  */
 export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): ScalingPlan {
-  return onDemandRoomYielded(snapshot, config, planCostWith(snapshot, config, false));
+  return substituteClassic(
+    snapshot,
+    config,
+    onDemandRoomYielded(snapshot, config, planCostWith(snapshot, config, false)),
+  );
 }
 
 /**
