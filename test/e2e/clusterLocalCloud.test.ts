@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { testEc2Client } from '../fixtures/ec2Local.js';
 import { TOIL_BIN, runToil } from '../fixtures/ec2ToilCli.js';
+import { processAlive as alive } from '../../src/common/processIdentity.js';
 
 /**
  * The whole loop against `toil localcloud` (EC2 endpoint + Mesos master in one process): the
@@ -84,15 +85,6 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
     if (v !== undefined) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

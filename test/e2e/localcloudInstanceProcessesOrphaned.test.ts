@@ -6,6 +6,7 @@ import { LOCAL_IMAGE } from '../../src/localcloud/ec2/catalogue.js';
 import { AwsProvisioner } from '../../src/provisioner/aws/awsProvisioner.js';
 import { testCalls, testEc2Client } from '../fixtures/ec2Local.js';
 import { killAndWaitForExit, makeCluster, sleep, startLocalCloud } from '../fixtures/leaderE2e.js';
+import { processAlive as alive } from '../../src/common/processIdentity.js';
 
 /**
  * A worker instance of the local cloud runs its user data's `toil rebalance-watch` as a process
@@ -28,15 +29,6 @@ function instanceProcess(id: string, what: string): number | undefined {
     }
   }
   return undefined;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 t.test("a worker's rebalance watch exits once its local cloud is killed with -9", async (t) => {

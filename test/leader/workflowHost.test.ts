@@ -8,6 +8,7 @@ import { silentLogger } from '../../src/common/log.js';
 import { IsolatedWorkflowCode, WorkflowCodeError } from '../../src/leader/workflowHost.js';
 import { bundleWorkflow } from '../../src/workflow/bundle.js';
 import { REPO_ROOT, TOIL_BIN } from '../fixtures/workflowCli.js';
+import { processAlive as alive } from '../../src/common/processIdentity.js';
 
 /**
  * A workflow's own code in its own process (`toil workflow-host`): what it declares comes back;
@@ -35,15 +36,6 @@ function host(
   });
   return { code, pids: [] };
 }
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 t.test('start in the host declares the root job; the module defines its job', async (t) => {
   const { code } = host();
