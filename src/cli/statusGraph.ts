@@ -27,7 +27,7 @@ export function dotGraph(locator: string, jobs: readonly StatusJob[]): string {
       ...j.followOns
         .filter((f) => known.has(f))
         .map((f) => `${quote(j.id)} -> ${quote(f)} [label="follow-on" style="dashed"];`),
-      ...j.services
+      ...(j.services ?? [])
         .filter((s) => known.has(s))
         .map((s) => `${quote(j.id)} -> ${quote(s)} [label="service" style="dotted"];`),
     ]),

@@ -31,8 +31,10 @@ export interface WorkflowStatus {
  * the store); `failed`: the last run failed it for good; `ready`: it may run now (or is running: the
  * store does not say which); `waiting`: declared, waiting for its predecessors.
  */
-export interface StatusJob extends Omit<JobView, 'state'> {
+export interface StatusJob extends Omit<JobView, 'state' | 'services'> {
   readonly state: 'completed' | 'failed' | 'ready' | 'waiting';
+  /** Only on a job that starts services: most start none, and `--json` prints every job. */
+  readonly services?: readonly string[];
 }
 
 /** What `toil status` reports: the job graph rebuilt from the job store, as a restart would. */
@@ -127,7 +129,7 @@ function statusJob(job: JobView, failedIds: ReadonlySet<string>): StatusJob {
       : job.state === 'failed' || failedIds.has(id)
         ? 'failed'
         : job.state;
-  return { id, name, state, children, followOns, services };
+  return { id, name, state, children, followOns, ...(services.length > 0 ? { services } : {}) };
 }
 
 /**

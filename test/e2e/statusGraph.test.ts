@@ -199,5 +199,15 @@ t.test(
         'db completed -> dbWorker completed service',
       ],
     );
+    const json = await runToil(['status', 'file:./js', '--json', '--printDot'], { cwd: dir });
+    const { graph } = JSON.parse(json.stdout) as {
+      graph: { id: string; name: string; services?: string[] }[];
+    };
+    const nameOf = (id: string): string => graph.find((j) => j.id === id)?.name ?? id;
+    t.same(
+      graph.map((j) => `${j.name}: ${j.services ? j.services.map(nameOf).join(',') : 'no key'}`).sort(),
+      ['db: dbWorker', 'dbWorker: no key', 'host: db', 'use: no key'],
+      "--json: a job's services by id, the key only on a job that starts some",
+    );
   },
 );
