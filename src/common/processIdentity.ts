@@ -33,13 +33,29 @@ function optional<K extends string>(key: K, read: () => string): Partial<Record<
   }
 }
 
-/** Whether a process of this machine (and pid namespace) is alive; EPERM means it is (not ours). */
+/**
+ * Whether a process of this machine (and pid namespace) is alive; EPERM means it is (not ours).
+ * A zombie is not: it ran its last instruction and holds nothing but its pid until its parent
+ * reaps it, which a parent that never reaps (a container's init that is not one) never does, so
+ * a leader killed with -9 there would hold its job store until its lease expired.
+ */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    return (e as NodeJS.ErrnoException).code === 'EPERM' && !isZombie(pid);
+  }
+  return !isZombie(pid);
+}
+
+/** Linux: the process's state in /proc/PID/stat is Z; anywhere else, never known to be. */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The name (in parentheses) may hold spaces and parentheses: the state follows the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
   }
 }
 
