@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { FileObjectStore } from '../jobstore/fileObjectStore.js';
 import { shellQuote } from '../slurm/jobScript.js';
@@ -21,6 +21,34 @@ export function absoluteLocator(text: string): string {
 export function autoscaleStateDir(workDir: string, jobStoreText: string): string {
   const hash = createHash('sha256').update(absoluteLocator(jobStoreText)).digest('hex').slice(0, 12);
   return join(workDir, `toil-autoscale-${hash}`);
+}
+
+/**
+ * Where `toil status JOBSTORE` finds a run's state without `--workDir`: in the default work dir,
+ * else through the pointer a run given another `--workDir` leaves there (`statePointerPath`),
+ * so a user who does not repeat the run's `--workDir` is still told of the nodes it left.
+ */
+export async function findAutoscaleStateDir(defaultWorkDir: string, jobStoreText: string): Promise<string> {
+  const here = autoscaleStateDir(defaultWorkDir, jobStoreText);
+  if (await exists(here)) return here;
+  const pointed = await readFile(statePointerPath(here), 'utf8').catch(() => undefined);
+  return pointed?.trim() || here;
+}
+
+/** The pointer in the default work dir to a run's state kept in another work dir. */
+export const statePointerPath = (defaultStateDir: string): string => `${defaultStateDir}.where`;
+
+/** Leaves the pointer for `findAutoscaleStateDir` when the state is not in the default work dir. */
+export async function writeStatePointer(stateDir: string, defaultStateDir: string): Promise<void> {
+  if (stateDir === defaultStateDir) return;
+  await writeFile(statePointerPath(defaultStateDir), `${stateDir}\n`, { mode: 0o600 }).catch(() => undefined);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** How the run was started: what `toil status` prints to resume it. */

@@ -11,12 +11,19 @@ import { parseLeaderConfigObject, type LeaderConfig } from '../leader/leaderConf
 import { jobLogWriter, type JobLogFilesOptions } from '../leader/jobLogFiles.js';
 import { createLeaderMetrics } from '../leader/metrics.js';
 import { ensureWorkDir } from '../leader/runScratch.js';
-import { absoluteLocator, autoscaleStateDir, runRecordPath, writeRunRecord } from './autoscaleRunState.js';
+import {
+  absoluteLocator,
+  autoscaleStateDir,
+  runRecordPath,
+  statePointerPath,
+  writeRunRecord,
+  writeStatePointer,
+} from './autoscaleRunState.js';
 import type { FatalLaunchError } from '../scaler/tick/fatalBackoff.js';
 import type { CleanPolicy } from '../leader/runWorkflow.js';
 import { JobStoreExistsError, JobStoreLeasedError } from '../jobstore/errors.js';
 import { openJobStore } from '../main/jobStores.js';
-import { clusterEnvironment, prepareWorkDir } from '../main/env.js';
+import { clusterEnvironment, prepareWorkDir, workDirOf } from '../main/env.js';
 import { parseTagsJson } from '../provisioner/cluster/validate.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
 import { runCostDollars, type TickState } from '../scaler/tick/state.js';
@@ -121,6 +128,9 @@ export async function runAutoscaled(
     zone,
     startedAt: clock.now(),
   });
+  // So that `toil status JOBSTORE` finds it without this run's --workDir.
+  const defaultStateDir = autoscaleStateDir(workDirOf(undefined), jobStoreText);
+  await writeStatePointer(stateDir, defaultStateDir);
   // One stop, however many ask for it: a later signal waits for the stop under way.
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
@@ -233,6 +243,7 @@ export async function runAutoscaled(
         rm(stateDir, { recursive: true, force: true }),
         rm(`${stateDir}.token`, { force: true }),
         rm(runRecordPath(stateDir), { force: true }),
+        ...(stateDir === defaultStateDir ? [] : [rm(statePointerPath(defaultStateDir), { force: true })]),
       ]);
   }
 }

@@ -4,7 +4,7 @@ import { DEFAULT_LEASE_MS, LEADER_KEY } from '../jobstore/lease.js';
 import { failureLogs, workflowStatusAndJobs, type WorkflowStatus } from '../leader/workflowStatus.js';
 import { openJobStore } from '../main/jobStores.js';
 import { workDirOf } from '../main/env.js';
-import { autoscaleStateDir, leftByRun, leftByRunLines } from './autoscaleRunState.js';
+import { autoscaleStateDir, findAutoscaleStateDir, leftByRun, leftByRunLines } from './autoscaleRunState.js';
 import {
   addForeignOptions,
   checkForeignOptions,
@@ -94,7 +94,11 @@ export const command: SubCommand = {
       // An autoscaled run whose leader is gone leaves its nodes running with nothing to retire them.
       const left = s.leader
         ? undefined
-        : await leftByRun(autoscaleStateDir(workDirOf(flags.workDir), jobStore));
+        : await leftByRun(
+            flags.workDir !== undefined
+              ? autoscaleStateDir(workDirOf(flags.workDir), jobStore)
+              : await findAutoscaleStateDir(workDirOf(undefined), jobStore),
+          );
       if (flags.json) {
         const logs =
           flags.printLogs || flags.logs ? { failureLogs: await failureLogs(openJobStore(jobStore)) } : {};

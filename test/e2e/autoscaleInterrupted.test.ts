@@ -34,7 +34,7 @@ t.test(
         ...['--batchSystem', 'mesos', '--mesosMaster', cloud.mesosMaster, '--zone', 'us-west-2a'],
         ...['--clusterName', 'intr', '--workDir', workDir, '--logLevel', 'info'],
       ],
-      { cwd: dir, env: { AWS_ENDPOINT_URL_EC2: cloud.ec2Url } },
+      { cwd: dir, env: { AWS_ENDPOINT_URL_EC2: cloud.ec2Url, TOIL_WORKDIR: dir } },
     );
     t.teardown(() => void run.child.kill('SIGKILL'));
     await run.waitFor(/launched nodes/, 60_000);
@@ -91,7 +91,7 @@ t.test(
         ...['--batchSystem', 'mesos', '--mesosMaster', cloud.mesosMaster, '--zone', 'us-west-2a'],
         ...['--clusterName', 'intr2', '--workDir', join(dir, 'work'), '--logLevel', 'info'],
       ],
-      { cwd: dir, env: { AWS_ENDPOINT_URL_EC2: relay.url } },
+      { cwd: dir, env: { AWS_ENDPOINT_URL_EC2: relay.url, TOIL_WORKDIR: dir } },
     );
     t.teardown(() => void run.child.kill('SIGKILL'));
     await run.waitFor(/launched nodes/, 60_000);

@@ -23,7 +23,7 @@ t.test('toil kill of toil run --provisioner aws: what resumes it is said once', 
       ...['--batchSystem', 'mesos', '--mesosMaster', cloud.mesosMaster, '--zone', 'us-west-2a'],
       ...['--clusterName', 'killonce', '--workDir', join(dir, 'work')],
     ],
-    { cwd: dir, env: { AWS_ENDPOINT_URL_EC2: cloud.ec2Url } },
+    { cwd: dir, env: { AWS_ENDPOINT_URL_EC2: cloud.ec2Url, TOIL_WORKDIR: dir } },
   );
   t.teardown(() => void run.child.kill('SIGKILL'));
   await run.waitFor(/launched nodes/, 60_000);

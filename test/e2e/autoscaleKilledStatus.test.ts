@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
@@ -24,7 +24,9 @@ t.test('status of a store whose autoscaling leader was killed lists the nodes it
   const dir = testDir(t, {});
   const cloud = await startClusterCloud(t, 'kill9');
   const workDir = join(dir, 'work');
-  const env = { AWS_ENDPOINT_URL_EC2: cloud.ec2Url };
+  // The default work dir (TOIL_WORKDIR), where a status without --workDir looks.
+  const env = { AWS_ENDPOINT_URL_EC2: cloud.ec2Url, TOIL_WORKDIR: join(dir, 'default') };
+  mkdirSync(join(dir, 'default'));
   const run = startToilProcess(
     [
       ...['run', join(REPO_ROOT, 'test/fixtures/workflowSpotHold.ts'), 'file:js'],
@@ -69,6 +71,15 @@ t.test('status of a store whose autoscaling leader was killed lists the nodes it
     parsed.leftRunning?.nodes.map((n) => n.instanceId),
     [live[0]!.id],
     '--json lists them as leftRunning',
+  );
+
+  // The user does not repeat the run's --workDir: the run left a pointer in the default work dir.
+  const plain = await runToil(['status', 'file:js'], { cwd: dir, env });
+  t.equal(plain.code, 0, plain.stderr);
+  t.match(
+    plain.stdout,
+    new RegExp(`nodes: +1 worker instance\\(s\\) of cluster kill9[^]*  ${live[0]!.id} \\(on-demand`),
+    'without --workDir, status still finds the nodes the run left',
   );
 });
 

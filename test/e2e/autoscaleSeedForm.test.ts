@@ -194,7 +194,7 @@ t.test(
           '--logLevel',
           'warning',
         ],
-        { cwd: dir, env: { AWS_ENDPOINT_URL_EC2: cloud.ec2Url } },
+        { cwd: dir, env: { AWS_ENDPOINT_URL_EC2: cloud.ec2Url, TOIL_WORKDIR: dir } },
       );
 
     const limit = await run('js-limit', 'seed');
