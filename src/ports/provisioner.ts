@@ -41,6 +41,12 @@ export interface ProvisionedNode {
   readonly tags: Readonly<Record<string, string>>;
   /** Whether the instance requires IMDSv2 session tokens (it always should). */
   readonly imdsV2Required: boolean;
+  /**
+   * Why the cloud ended it, on a node shutting down or gone (EC2's StateReason code:
+   * `Server.SpotInstanceTermination` for a spot reclaim, `Client.UserInitiatedShutdown` for a
+   * terminate call), when the cloud says.
+   */
+  readonly stateReason?: string;
 }
 
 export interface LaunchRequest {

@@ -28,6 +28,7 @@ export function toNode(i: Instance): ProvisionedNode {
     publicIp: i.PublicIpAddress || undefined,
     tags,
     imdsV2Required: i.MetadataOptions?.HttpTokens === 'required',
+    ...(i.StateReason?.Code ? { stateReason: i.StateReason.Code } : {}),
   };
 }
 

@@ -589,7 +589,30 @@ export class ClusterScaler {
       reading,
       options.takeEvents ? this.o.cluster.takeEvents() : [],
       notices,
+      options.dryRun ? new Map() : await this.goneReasons(listed),
     );
+  }
+
+  /**
+   * Why the cloud ended the nodes of ours the listing no longer shows (EC2 lists gone instances
+   * only when asked, for about an hour): read once, in the tick that misses them, so a spot node
+   * terminated by someone else is not counted as reclaimed. Unread (an error) is no reason.
+   */
+  private async goneReasons(listed: readonly ProvisionedNode[]): Promise<Map<string, string>> {
+    const seen = new Set(listed.map((n) => n.instanceId));
+    const missing = new Set(Object.keys(this.state.owned).filter((id) => !seen.has(id)));
+    if (missing.size === 0) return new Map();
+    try {
+      const all = await this.o.provisioner.listNodes({ role: 'worker', includeTerminated: true });
+      return new Map(
+        all.flatMap((n) =>
+          missing.has(n.instanceId) && n.stateReason ? [[n.instanceId, n.stateReason]] : [],
+        ),
+      );
+    } catch (e) {
+      this.log.warn({ err: coerceError(e) }, 'could not read why nodes of ours ended');
+      return new Map();
+    }
   }
 
   /** The cloud's spot interruption notices; none when they cannot be read (a warning, in a tick). */
@@ -624,7 +647,7 @@ export class ClusterScaler {
       const why =
         e.kind === 'agentGone'
           ? `its agent ${e.agentId} lost touch with the cluster manager`
-          : `its node ${e.nodeId} is gone (${e.kind === 'spotInterrupted' ? 'spot reclaimed' : 'stopped or terminated'})`;
+          : `its node ${e.nodeId} is gone (${e.kind === 'spotInterrupted' ? 'spot reclaimed' : `stopped or terminated${e.kind === 'nodeGone' && e.reason ? `: ${e.reason}` : ''}`})`;
       const jobs = this.o.cluster.nodeLost(e.agentId, `lost: ${why}`);
       if (jobs.length > 0)
         this.log.warn(
@@ -641,7 +664,12 @@ export class ClusterScaler {
       if (e.kind === 'spotInterrupted') {
         this.o.metrics?.spotInterruptions.inc();
         this.log.warn({ nodeId: e.nodeId }, 'a spot node of ours was reclaimed');
-      } else if (e.kind === 'taskLost')
+      } else if (e.kind === 'nodeGone')
+        this.log.warn(
+          { nodeId: e.nodeId, reason: e.reason },
+          `a node of ours was stopped or terminated by someone else${e.reason ? ` (${e.reason})` : ''}`,
+        );
+      else if (e.kind === 'taskLost')
         this.log.info({ jobId: e.jobId, job: e.name, agentId: e.agentId }, 'a job was lost with its node');
       else if (e.kind === 'interruptionNotice') {
         noticed.push(e.nodeId);

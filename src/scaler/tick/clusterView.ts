@@ -43,6 +43,11 @@ export class ClusterView {
   readonly keepsPreemptableOnSpot: boolean;
   /** ClusterReading.keepsOff: false when a batch system cannot honour keep-off hints. */
   readonly keepsOff: boolean;
+  /**
+   * Why the cloud ended nodes of ours that the listing no longer shows (read in the tick that
+   * first misses them), by instance id; see whyGone.
+   */
+  private readonly goneReasons: ReadonlyMap<string, string>;
   private readonly agentByNode = new Map<string, ClusterAgent>();
   private readonly nodeByAgent = new Map<string, string>();
 
@@ -52,7 +57,9 @@ export class ClusterView {
     cluster: ClusterReading,
     events: readonly ClusterEvent[] = [],
     notices: readonly InterruptionNotice[] = [],
+    goneReasons: ReadonlyMap<string, string> = new Map(),
   ) {
+    this.goneReasons = goneReasons;
     this.now = now;
     this.nodes = nodes;
     this.agents = cluster.agents;
@@ -78,6 +85,11 @@ export class ClusterView {
 
   agentOf(nodeId: string): ClusterAgent | undefined {
     return this.agentByNode.get(nodeId);
+  }
+
+  /** The cloud's reason a node of ours ended (EC2's StateReason code), when it was read. */
+  whyGone(nodeId: string): string | undefined {
+    return this.goneReasons.get(nodeId) ?? this.nodes.find((n) => n.instanceId === nodeId)?.stateReason;
   }
 
   /** The live node an agent runs on, by its agent id or (as batch systems name nodes) its host. */

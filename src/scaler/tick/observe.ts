@@ -1,6 +1,9 @@
 import type { ClusterView } from './clusterView.js';
 import { forget, learnRuntimes, withNoticed, type TickState } from './state.js';
 
+/** EC2's StateReason code of a spot instance the cloud reclaimed. */
+export const SPOT_RECLAIM_REASON = 'Server.SpotInstanceTermination';
+
 /**
  * What observing the cluster found that is worth telling (logs, metrics, the report). Observe
  * itself only returns them: the tick acts on them, the dry run drops them.
@@ -11,8 +14,16 @@ export type TickEvent =
    * listed by the cluster manager (whose health check has not given up on it yet).
    */
   | { readonly kind: 'spotInterrupted'; readonly nodeId: string; readonly agentId?: string }
-  /** An on-demand node of ours went away without our asking (stopped or terminated by someone). */
-  | { readonly kind: 'nodeGone'; readonly nodeId: string; readonly agentId?: string }
+  /**
+   * A node of ours went away without our asking and not reclaimed as spot: stopped or terminated
+   * by someone. `reason`: the cloud's (EC2's StateReason code), when it said.
+   */
+  | {
+      readonly kind: 'nodeGone';
+      readonly nodeId: string;
+      readonly agentId?: string;
+      readonly reason?: string;
+    }
   /** The agent of a live node lost touch with its cluster manager while our jobs ran there. */
   | { readonly kind: 'agentGone'; readonly agentId: string; readonly nodeId?: string }
   /** A job's node or agent went away under it; it re-runs without spending a retry. */
@@ -102,10 +113,13 @@ export function observe(state: TickState, view: ClusterView): { state: TickState
           : undefined);
       const withAgent = agent ? { agentId: agent.agentId } : {};
       if (agent) goneAgents.add(agent.agentId);
-      if (o.spot) {
+      // A spot node gone is taken as reclaimed unless the cloud says it was ended otherwise (a
+      // terminate call of another leader, destroy-cluster, a user): only reclaims are counted.
+      const reason = view.whyGone(id);
+      if (o.spot && (reason === undefined || reason === SPOT_RECLAIM_REASON)) {
         next = { ...next, spotInterruptions: (next.spotInterruptions ?? 0) + 1 };
         events.push({ kind: 'spotInterrupted', nodeId: id, ...withAgent });
-      } else events.push({ kind: 'nodeGone', nodeId: id, ...withAgent });
+      } else events.push({ kind: 'nodeGone', nodeId: id, ...withAgent, ...(reason ? { reason } : {}) });
       next = forget(next, id);
     }
   for (const a of view.agents)

@@ -60,8 +60,12 @@ async function twoBusyNodes(s: ReturnType<typeof setup>, agentByAddress = false)
   return nodes as [ProvisionedNode, ProvisionedNode];
 }
 
-const gone = (p: RecordingProvisioner, n: ProvisionedNode, state: 'shutting-down' | 'terminated'): void =>
-  void p.nodes.set(n.instanceId, { ...n, state });
+const gone = (
+  p: RecordingProvisioner,
+  n: ProvisionedNode,
+  state: 'shutting-down' | 'terminated',
+  stateReason?: string,
+): void => void p.nodes.set(n.instanceId, { ...n, state, ...(stateReason ? { stateReason } : {}) });
 
 t.test('a node EC2 shows shutting-down: its jobs are lost and issued again in that same tick', async (t) => {
   const s = setup();
@@ -173,3 +177,33 @@ t.test('a restarted leader does not drain the nodes it adopts before their jobs 
     s.agents.calls.join(', '),
   );
 });
+
+t.test(
+  'a spot node ended by someone else (EC2 says Client.UserInitiatedShutdown): its jobs are issued again, but it is not counted as reclaimed; one EC2 reclaimed is',
+  async (t) => {
+    const s = setup();
+    const [terminated, reclaimed] = await twoBusyNodes(s);
+    // Gone from the listing of live nodes, as EC2 lists them: only a listing of ended ones says why.
+    gone(s.provisioner, terminated, 'terminated', 'Client.UserInitiatedShutdown');
+    await s.scaler.tick();
+    t.match(
+      s.agents.calls.filter((c) => c.startsWith('lost')),
+      [
+        new RegExp(
+          `^lost agent-${terminated.instanceId}: lost: its node ${terminated.instanceId} is gone \\(stopped or terminated: Client\\.UserInitiatedShutdown\\)`,
+        ),
+      ],
+      'its job is lost, with the reason EC2 gave',
+    );
+    t.equal(s.store.state!.spotInterruptions ?? 0, 0, 'no spot interruption counted');
+    t.notOk(s.store.state!.owned[terminated.instanceId], 'the gone node is forgotten');
+
+    gone(s.provisioner, reclaimed, 'terminated', 'Server.SpotInstanceTermination');
+    await s.scaler.tick();
+    t.match(
+      s.agents.calls.filter((c) => c.startsWith('lost')).at(-1),
+      new RegExp(`its node ${reclaimed.instanceId} is gone \\(spot reclaimed\\)`),
+    );
+    t.equal(s.store.state!.spotInterruptions, 1, 'the reclaim is counted');
+  },
+);
