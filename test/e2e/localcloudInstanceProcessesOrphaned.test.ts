@@ -2,9 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import t from 'tap';
 import { RealClock } from '../../src/common/clock.js';
 import { silentLogger } from '../../src/common/log.js';
-import { LOCAL_IMAGE } from '../../src/localcloud/ec2/catalogue.js';
 import { AwsProvisioner } from '../../src/provisioner/aws/awsProvisioner.js';
-import { testCalls, testEc2Client } from '../fixtures/ec2Local.js';
+import { localClusterSettings, testCalls, testEc2Client } from '../fixtures/ec2Local.js';
 import { killAndWaitForExit, makeCluster, sleep, startLocalCloud } from '../fixtures/leaderE2e.js';
 import { processAlive as alive } from '../../src/common/processIdentity.js';
 
@@ -38,16 +37,7 @@ t.test("a worker's rebalance watch exits once its local cloud is killed with -9"
   t.teardown(() => client.destroy());
   const provisioner = new AwsProvisioner({
     calls: testCalls(client),
-    settings: {
-      clusterName: CLUSTER,
-      zone: 'us-west-2a',
-      imageId: LOCAL_IMAGE.imageId,
-      applianceImage: 'local',
-      owner: 'test',
-      extraTags: {},
-      nodeStorageGiB: 50,
-      leaderStorageGiB: 50,
-    },
+    settings: localClusterSettings(CLUSTER),
     clock: new RealClock(),
     log: silentLogger(),
   });
