@@ -50,12 +50,20 @@ export function processAlive(pid: number): boolean {
 
 /** Linux: the process's state in /proc/PID/stat is Z; anywhere else, never known to be. */
 function isZombie(pid: number): boolean {
+  return procStat(pid)?.[0] === 'Z';
+}
+
+/**
+ * Linux: the fields of /proc/PID/stat after the process's name, from its state on (state, ppid,
+ * pgrp, …); undefined where there is no such file (not Linux, or the process is gone).
+ */
+export function procStat(pid: number | 'self'): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The name (in parentheses) may hold spaces and parentheses: the state follows the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+    // The name (in parentheses) may hold spaces and parentheses: the fields follow the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return false;
+    return undefined;
   }
 }
 

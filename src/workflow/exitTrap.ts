@@ -1,5 +1,6 @@
-import { readFileSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { inspect } from 'node:util';
+import { procStat } from '../common/processIdentity.js';
 
 /**
  * The process's own exit, taken before any job runs: the worker's exits (its leader gone, its
@@ -17,11 +18,9 @@ export const exitProcess: (code?: number) => never = process.exit.bind(process);
  */
 export function exitWithProcessGroup(code: number): never {
   try {
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-    if (pgrp === process.pid) process.kill(-process.pid, 'SIGKILL');
+    if (Number(procStat('self')?.[2]) === process.pid) process.kill(-process.pid, 'SIGKILL');
   } catch {
-    // No /proc (not Linux), or the group is gone: exit alone.
+    // The group is gone: exit alone (without /proc, not Linux, the group is not known: alone too).
   }
   return exitProcess(code);
 }
