@@ -98,6 +98,15 @@ export interface ExistingNode {
   readonly rebalanceRecommended?: boolean;
 }
 
+/** A node still booting bootTimeout after its launch: its agent never registered (and may never). */
+export function pastBootTimeout(
+  node: Pick<ExistingNode, 'state' | 'launchedAt'>,
+  now: number,
+  bootTimeoutSeconds: number,
+): boolean {
+  return node.state === 'booting' && (now - node.launchedAt) / 1000 > bootTimeoutSeconds;
+}
+
 /** The provisioner's latest knowledge about one offering (price, recent capacity failures). */
 export interface OfferingState {
   readonly instanceType: string;

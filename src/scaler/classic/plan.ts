@@ -14,6 +14,7 @@ import type {
   ScalingSnapshot,
   WaitingJobs,
 } from '../types.js';
+import { pastBootTimeout } from '../types.js';
 import { binPack, compareShapes, TOIL_NODE_WALLTIME_SECONDS, type ToilShape } from './binPacking.js';
 
 /** Python 2 rounding, as Toil's `_round`: halves go away from zero. */
@@ -244,9 +245,7 @@ function neverRegisteredExplained(
   launch: readonly LaunchAction[],
   config: ScalerConfig,
 ): { waiting: WaitingJobs[]; notes: string[] } {
-  const stale = snapshot.nodes.filter(
-    (nd) => nd.state === 'booting' && (snapshot.now - nd.launchedAt) / 1000 > config.bootTimeoutSeconds,
-  );
+  const stale = snapshot.nodes.filter((nd) => pastBootTimeout(nd, snapshot.now, config.bootTimeoutSeconds));
   if (stale.length === 0) return { waiting: [], notes: [] };
   const named = stale
     .slice(0, 3)

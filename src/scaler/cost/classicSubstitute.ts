@@ -5,7 +5,13 @@ import { groupQueue } from '../jobClasses.js';
 import { buildOfferings, nodeTypeIndexOf, typeTable } from '../offerings.js';
 import { estimateRuntime } from '../runtimes.js';
 import { subtract } from '../shapes.js';
-import type { LaunchAction, Offering, ScalingPlan, ScalingSnapshot } from '../types.js';
+import {
+  pastBootTimeout,
+  type LaunchAction,
+  type Offering,
+  type ScalingPlan,
+  type ScalingSnapshot,
+} from '../types.js';
 
 /**
  * How much dearer per hour the cost plan's launches may be than toil-classic's launches for the
@@ -61,7 +67,7 @@ export function classicLaunchesFor(
 
   // Free room now: each usable node's capacity less what its running jobs hold.
   const failed = (n: ScalingSnapshot['nodes'][number]): boolean =>
-    n.state === 'booting' && (now - n.launchedAt) / 1000 > config.bootTimeoutSeconds;
+    pastBootTimeout(n, now, config.bootTimeoutSeconds);
   const free: { res: Reservation; spot: boolean }[] = [];
   for (const n of snapshot.nodes) {
     if (n.state === 'draining' || failed(n) || n.rebalanceRecommended) continue;

@@ -17,6 +17,7 @@ import type {
   ScalingSnapshot,
   WaitingJobs,
 } from '../types.js';
+import { pastBootTimeout } from '../types.js';
 import { substituteClassic } from './classicSubstitute.js';
 import { packOntoNode, type NodeTiming, type WorkClass } from './existing.js';
 import {
@@ -186,7 +187,7 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
   const failed = new Set<string>();
   const unregisteredStatic: ExistingNode[] = [];
   for (const n of snapshot.nodes) {
-    if (n.state === 'booting' && (now - n.launchedAt) / 1000 > config.bootTimeoutSeconds) {
+    if (pastBootTimeout(n, now, config.bootTimeoutSeconds)) {
       if (n.static && !config.retireStaticNodes) {
         unregisteredStatic.push(n);
         continue;

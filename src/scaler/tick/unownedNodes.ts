@@ -1,4 +1,5 @@
 import { formatDuration } from '../../common/units.js';
+import { pastBootTimeout } from '../types.js';
 import type { ObservedNode } from './clusterView.js';
 import type { ForeignMark } from './deadLeaders.js';
 import type { PriceSource } from './nodePrice.js';
@@ -28,9 +29,7 @@ export function staticNeverRegistered(
   now: number,
   bootTimeoutSeconds: number,
 ): ObservedNode[] {
-  return nodes.filter(
-    (n) => n.static === true && n.state === 'booting' && (now - n.launchedAt) / 1000 > bootTimeoutSeconds,
-  );
+  return nodes.filter((n) => n.static === true && pastBootTimeout(n, now, bootTimeoutSeconds));
 }
 
 /** The warning logged once for static instances that never registered. */
