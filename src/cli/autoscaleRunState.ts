@@ -88,9 +88,22 @@ export interface LeftByRun {
     readonly marked?: boolean;
   }[];
   readonly run?: AutoscaleRunRecord;
+  /** The pointer to `stateDir` the run left in the default work dir (`statePointerPath`), if any. */
+  readonly pointer?: string;
 }
 
-export async function leftByRun(stateDir: string): Promise<LeftByRun | undefined> {
+/**
+ * The pointer in the default work dir that leads to `stateDir`, when there is one: removed with
+ * the state, or a later `toil status` would follow it to nothing.
+ */
+export async function pointerTo(stateDir: string, defaultStateDir: string): Promise<string | undefined> {
+  if (stateDir === defaultStateDir) return undefined;
+  const path = statePointerPath(defaultStateDir);
+  const pointed = await readFile(path, 'utf8').catch(() => undefined);
+  return pointed?.trim() === stateDir ? path : undefined;
+}
+
+export async function leftByRun(stateDir: string, pointer?: string): Promise<LeftByRun | undefined> {
   // The run's own reader of its tick state (the leader's state stores), not a second copy of it.
   const state = await leaderStateStores(new FileObjectStore(stateDir))
     .tickStore.load()
@@ -111,7 +124,7 @@ export async function leftByRun(stateDir: string): Promise<LeftByRun | undefined
   const run = await readFile(runRecordPath(stateDir), 'utf8')
     .then((t) => JSON.parse(t) as AutoscaleRunRecord)
     .catch(() => undefined);
-  return { stateDir, nodes, unansweredLaunches, ...(run ? { run } : {}) };
+  return { stateDir, nodes, unansweredLaunches, ...(run ? { run } : {}), ...(pointer ? { pointer } : {}) };
 }
 
 /** The command that resumes the run, adopting its nodes: its own arguments with --restart. */
@@ -169,7 +182,14 @@ export function leftByRunLines(l: LeftByRun, now: number): string {
     (ids
       ? `aws ec2 terminate-instances${region} --instance-ids ${ids} (or the whole cluster: ${destroy})`
       : `${destroy} (the whole cluster: which instances the unanswered launches made only a resumed run learns)`) +
-    `, then rm -r ${[l.stateDir, `${l.stateDir}.token`, runRecordPath(l.stateDir)].map(shellQuote).join(' ')}`;
+    `, then rm -r ${[
+      l.stateDir,
+      `${l.stateDir}.token`,
+      runRecordPath(l.stateDir),
+      ...(l.pointer ? [l.pointer] : []),
+    ]
+      .map(shellQuote)
+      .join(' ')}`;
   return (
     [
       `nodes:      ${head}; ${whoRetires(l.nodes.length > 0 || l.unansweredLaunches.some((p) => p.marked))}`,

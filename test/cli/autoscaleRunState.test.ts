@@ -1,5 +1,12 @@
 import t from 'tap';
-import { leftByRunLines, restartCommand, type AutoscaleRunRecord } from '../../src/cli/autoscaleRunState.js';
+import { join } from 'node:path';
+import { testDir } from '../fixtures/testDir.js';
+import {
+  leftByRunLines,
+  pointerTo,
+  restartCommand,
+  type AutoscaleRunRecord,
+} from '../../src/cli/autoscaleRunState.js';
 
 const run: AutoscaleRunRecord = {
   format: 1,
@@ -76,4 +83,44 @@ t.test('owned nodes are listed with $/h and age, and terminated by id', async (t
     text,
     /then rm -r \/w\/toil-autoscale-abc \/w\/toil-autoscale-abc\.token \/w\/toil-autoscale-abc\.run\.json\n$/,
   );
+});
+
+t.test('giving up a run whose state is in another work dir removes the pointer to it too', async (t) => {
+  const text = leftByRunLines(
+    {
+      stateDir: '/w/toil-autoscale-abc',
+      nodes: [{ instanceId: 'i-1', launchedAt: 0, pricePerHour: 0.0464, spot: false }],
+      unansweredLaunches: [],
+      run,
+      pointer: '/tmp/toil-autoscale-abc.where',
+    },
+    0,
+  );
+  t.match(
+    text,
+    /then rm -r \/w\/toil-autoscale-abc \/w\/toil-autoscale-abc\.token \/w\/toil-autoscale-abc\.run\.json \/tmp\/toil-autoscale-abc\.where\n$/,
+  );
+});
+
+t.test('the pointer named is the one that leads to the state, and only that', async (t) => {
+  const dir = testDir(t, {
+    'toil-autoscale-abc.where': '/w/toil-autoscale-abc\n',
+    'toil-autoscale-def.where': '/w/x\n',
+  });
+  const here = (n: string): string => join(dir, n);
+  t.equal(
+    await pointerTo('/w/toil-autoscale-abc', here('toil-autoscale-abc')),
+    here('toil-autoscale-abc.where'),
+  );
+  t.equal(
+    await pointerTo('/w/toil-autoscale-def', here('toil-autoscale-def')),
+    undefined,
+    'it leads elsewhere',
+  );
+  t.equal(
+    await pointerTo(here('toil-autoscale-abc'), here('toil-autoscale-abc')),
+    undefined,
+    'the state is the default',
+  );
+  t.equal(await pointerTo('/w/toil-autoscale-ghi', here('toil-autoscale-ghi')), undefined, 'no pointer');
 });

@@ -81,7 +81,19 @@ t.test('status of a store whose autoscaling leader was killed lists the nodes it
     new RegExp(`nodes: +1 worker instance\\(s\\) of cluster kill9[^]*  ${live[0]!.id} \\(on-demand`),
     'without --workDir, status still finds the nodes the run left',
   );
+  // Giving the run up removes the pointer too: left behind, it leads a later status to nothing.
+  const pointer = join(dir, 'default', `${stateDir}.where`);
+  for (const out of [plain.stdout, status.stdout])
+    t.match(
+      out,
+      new RegExp(
+        `then rm -r ${escape(join(workDir, stateDir))} \\S+\\.token \\S+\\.run\\.json ${escape(pointer)}\n`,
+      ),
+      'the way to give it up removes the pointer in the default work dir',
+    );
 });
+
+const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 async function ownsANode(stateDir: string): Promise<boolean> {
   const o = await new FileObjectStore(stateDir).get('leader/tick-state.json').catch(() => undefined);
