@@ -33,6 +33,7 @@ import { givenDefaultPreemptable, runJobPolicy, slurmFlagsUnused, type RunFlags 
 import { parseSlurmFlags, slurmPartitionOf } from '../slurm/slurmFlags.js';
 import { flagError, problemOfFlag, scalerSectionFromFlags } from './scalerFlags.js';
 import { WorkflowInterruptedError, signalExitCode } from './untilSignal.js';
+import type { StartedLeader } from '../main/leader.js';
 
 /**
  * The seed's own form: `toil run WORKFLOW JOBSTORE --provisioner aws --nodeType … --batchSystem
@@ -108,43 +109,24 @@ export async function runAutoscaled(
 
   // The leader's stack (AWS SDK, HTTP server, engines) loads only once the flags are accepted.
   const { startLeader } = await import('../main/leader.js');
-  const started = await startLeader({
-    config: () => config,
-    clock,
-    log,
-    metrics: createLeaderMetrics(),
-    // The workflow is this command's: a crashed earlier run is resumed by --restart, not behind our back.
-    resumeWorkflows: false,
-  }).catch((e: unknown) => {
-    throw secondRun(e, jobStoreText);
-  });
-  out.line(`toil: autoscaling ${clusterName} in ${zone}; status at ${started.url}/status`);
-  // Should this process die without releasing its nodes, `toil status JOBSTORE` prints this to resume.
-  await writeRunRecord(stateDir, {
-    format: 1,
-    argv: process.argv.slice(2),
-    cwd: process.cwd(),
-    clusterName,
-    zone,
-    startedAt: clock.now(),
-  });
-  // So that `toil status JOBSTORE` finds it without this run's --workDir.
-  const defaultStateDir = autoscaleStateDir(workDirOf(undefined), jobStoreText);
-  await writeStatePointer(stateDir, defaultStateDir);
+  let started: StartedLeader | undefined;
   // One stop, however many ask for it: a later signal waits for the stop under way.
   let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> =>
+  const stop = (leader: StartedLeader): Promise<void> =>
     (stopping ??= (async () => {
       if (!f.keepNodes) out.line('toil: releasing every node this run launched');
-      await started.stop();
+      await leader.stop();
     })());
   // A first SIGINT/SIGTERM cancels the workflow, which kills its jobs and removes the leader's
   // scratch as any ended run does; the nodes are then released below and the exit code is the
   // signal's (130, 143). A second signal, or one before the workflow is submitted, stops sooner:
   // in-flight calls are cut short and every call of the stop gets one try, but the nodes are still
   // released before the process exits (exiting at once left them running, billing). A third
-  // signal exits at once, naming what may be left.
+  // signal exits at once, naming what may be left. A signal while the leader starts (it re-sends
+  // the launches a killed run never heard back from and adopts what they made) waits for the start
+  // to end, then releases what it adopted: exiting then left those instances running.
   let interrupted: NodeJS.Signals | undefined;
+  let signalledWhileStarting: NodeJS.Signals | undefined;
   let cancelRun: ((why: Error) => void) | undefined;
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -162,18 +144,84 @@ export async function runAutoscaled(
       );
       process.exit(signalExitCode(signal));
     }
+    if (!started) {
+      if (signalledWhileStarting === undefined)
+        out.line(
+          `toil: ${signal}: stopping once the leader has started (it is adopting what the last run left), ` +
+            `then releasing the nodes this run launched (${signal} a third time exits at once and may leave them running)`,
+        );
+      signalledWhileStarting ??= signal;
+      return;
+    }
     if (!f.keepNodes)
       out.line(
         `toil: ${signal}: releasing the nodes this run launched, one try per call, then exiting ` +
           `(${signal} a third time exits at once and may leave them running)`,
       );
     started.daemon.abort();
-    void stop().finally(() => process.exit(signalExitCode(signal)));
+    void stop(started).finally(() => process.exit(signalExitCode(signal)));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const defaultStateDir = autoscaleStateDir(workDirOf(undefined), jobStoreText);
   let succeeded = false;
+  let stopped = false;
   try {
+    started = await startLeader({
+      config: () => config,
+      clock,
+      log,
+      metrics: createLeaderMetrics(),
+      // The workflow is this command's: a crashed earlier run is resumed by --restart, not behind our back.
+      resumeWorkflows: false,
+    }).catch((e: unknown) => {
+      throw secondRun(e, jobStoreText);
+    });
+    out.line(`toil: autoscaling ${clusterName} in ${zone}; status at ${started.url}/status`);
+    // Should this process die without releasing its nodes, `toil status JOBSTORE` prints this to resume.
+    await writeRunRecord(stateDir, {
+      format: 1,
+      argv: process.argv.slice(2),
+      cwd: process.cwd(),
+      clusterName,
+      zone,
+      startedAt: clock.now(),
+    });
+    // So that `toil status JOBSTORE` finds it without this run's --workDir.
+    await writeStatePointer(stateDir, defaultStateDir);
+    if (signalledWhileStarting !== undefined) {
+      out.line(
+        `toil: workflow interrupted by ${signalledWhileStarting}; its job store is kept for --restart`,
+      );
+      return signalExitCode(signalledWhileStarting);
+    }
+    return await runSubmitted(started);
+  } finally {
+    // The run is over; a signal from here on is about the stop, which keeps the handlers (without
+    // them, Node's default ended the process mid-release and left the nodes running).
+    cancelRun = undefined;
+    if (started)
+      stopped = await stop(started).then(
+        () => true,
+        (e: unknown) => {
+          log.error({ err: coerceError(e) }, 'stopping the leader failed');
+          return false;
+        },
+      );
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    // Nothing is left for a --restart to adopt once the workflow is done and its nodes are gone.
+    if (succeeded && stopped && !f.keepNodes)
+      await Promise.all([
+        rm(stateDir, { recursive: true, force: true }),
+        rm(`${stateDir}.token`, { force: true }),
+        rm(runRecordPath(stateDir), { force: true }),
+        ...(stateDir === defaultStateDir ? [] : [rm(statePointerPath(defaultStateDir), { force: true })]),
+      ]);
+  }
+
+  /** Submits the workflow to the started leader and waits for its end: the exit code. */
+  async function runSubmitted(started: StartedLeader): Promise<number> {
     const run = started.daemon.submit({
       workflowFile: resolve(workflowFile),
       jobStore: absoluteLocator(jobStoreText),
@@ -224,27 +272,6 @@ export async function runAutoscaled(
     succeeded = run.status === 'succeeded';
     if (interrupted !== undefined && !succeeded) return signalExitCode(interrupted);
     return succeeded ? 0 : run.userError ? 2 : 1;
-  } finally {
-    // The run is over; a signal from here on is about the stop, which keeps the handlers (without
-    // them, Node's default ended the process mid-release and left the nodes running).
-    cancelRun = undefined;
-    const stopped = await stop().then(
-      () => true,
-      (e: unknown) => {
-        log.error({ err: coerceError(e) }, 'stopping the leader failed');
-        return false;
-      },
-    );
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    // Nothing is left for a --restart to adopt once the workflow is done and its nodes are gone.
-    if (succeeded && stopped && !f.keepNodes)
-      await Promise.all([
-        rm(stateDir, { recursive: true, force: true }),
-        rm(`${stateDir}.token`, { force: true }),
-        rm(runRecordPath(stateDir), { force: true }),
-        ...(stateDir === defaultStateDir ? [] : [rm(statePointerPath(defaultStateDir), { force: true })]),
-      ]);
   }
 }
 
