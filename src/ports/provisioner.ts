@@ -47,6 +47,8 @@ export interface ProvisionedNode {
    * terminate call), when the cloud says.
    */
   readonly stateReason?: string;
+  /** The client token of the launch that made it (EC2's ClientToken), when the cloud says. */
+  readonly clientToken?: string;
 }
 
 export interface LaunchRequest {

@@ -29,6 +29,7 @@ export function toNode(i: Instance): ProvisionedNode {
     tags,
     imdsV2Required: i.MetadataOptions?.HttpTokens === 'required',
     ...(i.StateReason?.Code ? { stateReason: i.StateReason.Code } : {}),
+    ...(i.ClientToken ? { clientToken: i.ClientToken } : {}),
   };
 }
 

@@ -4,7 +4,7 @@ import { ToilError, coerceError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { ClusterPort } from '../../ports/cluster.js';
 import type { LeaderBeat } from '../../ports/leaderHeartbeat.js';
-import type { LaunchRequest, Provisioner } from '../../ports/provisioner.js';
+import type { LaunchRequest, ProvisionedNode, Provisioner } from '../../ports/provisioner.js';
 import type { ScalerConfig } from '../config.js';
 import type { CapacityType, LaunchAction, LaunchShortfall, ScalingPlan } from '../types.js';
 import type { ProvisionerCalls } from './calls.js';
@@ -270,6 +270,15 @@ export class PlanExecutor {
   }
 
   /**
+   * A launch mark past half of the window after which another leader (judging as this one does)
+   * takes it for a dead leader's: an instance born with it now could be judged stale soon after.
+   */
+  private markTooOldToResend(beat: LeaderBeat): boolean {
+    const { leaderHeartbeatMisses, leaderClockSkew } = this.cfg.tick;
+    return this.d.clock.now() - beat.at >= (beat.everyMs * leaderHeartbeatMisses + leaderClockSkew) / 2;
+  }
+
+  /**
    * One launch: written (with its client token) before it is sent, so a leader killed mid-call
    * re-sends the same token and adopts what the first call made.
    */
@@ -386,36 +395,74 @@ export class PlanExecutor {
   /**
    * Re-sends launches whose answer never came (a lost reply, a crash) with their client token:
    * the cloud answers with the instances of the first request, which become ours. Resolves with
-   * the instances adopted.
+   * the instances adopted; the caller beats on them at once.
+   *
+   * A launch marked with this leader's heartbeat must carry that same mark when re-sent (a client
+   * token's parameters may not change), so one re-sent after a long restart would make, if its
+   * first call never reached EC2, an instance born with a stale mark, which another leader of
+   * the cluster could retire before this one's first beat. Such a launch (its mark past half its
+   * staleness window) is not re-sent: what its first call made, if anything, is found by its
+   * client token among the cluster's live instances and adopted; nothing found, it never
+   * launched (or what it made is gone), and it is dropped: the plan launches anew, with a fresh
+   * mark and a new token, what the work still needs. Never sent again, its old token cannot
+   * launch a second set; the first call, from a process long gone or a call long failed, cannot
+   * arrive later; and half the window (8.5 min with the default settings) is far longer than
+   * EC2 takes to list an instance it launched.
    */
   async resolvePendingLaunches(): Promise<string[]> {
     const adopted: string[] = [];
+    let listed: Promise<readonly ProvisionedNode[]> | undefined;
+    const live = (): Promise<readonly ProvisionedNode[]> =>
+      (listed ??= this.d.calls.run(
+        this.cfg.tick,
+        'listNodes',
+        () => this.d.provisioner.listNodes({ role: 'worker' }),
+        { queued: false },
+      ));
     for (const p of this.state.pendingLaunches) {
+      const tooOld = p.leaderBeat !== undefined && this.markTooOldToResend(p.leaderBeat);
+      let nodes: readonly ProvisionedNode[];
       try {
-        const r = await this.d.calls.run(this.cfg.tick, 'launch', () =>
-          this.d.provisioner.launch(launchRequest(p)),
-        );
-        for (const n of r.nodes) {
-          this.state = own(
-            this.state,
-            n.instanceId,
-            {
-              launchedAt: p.requestedAt,
-              pricePerHour: priceOf(this.cfg.scaler, p.instanceType, p.capacityType),
-              spot: p.capacityType === 'spot',
-            },
-            this.cfg.scaler.billingMinimumSeconds,
-          );
-          adopted.push(n.instanceId);
-        }
-        this.state = dropPending(this.state, p.clientToken);
+        nodes = tooOld
+          ? (await live()).filter((n) => n.clientToken === p.clientToken)
+          : (
+              await this.d.calls.run(this.cfg.tick, 'launch', () =>
+                this.d.provisioner.launch(launchRequest(p)),
+              )
+            ).nodes;
       } catch (e) {
         const err = coerceError(e);
-        // Still no answer: keep asking with the token. Anything else ends the intent.
-        if (!(err instanceof ToilError && err.disposition === 'retry'))
+        // Still no answer (or no listing to tell): keep asking with the token. Anything else ends the intent.
+        if (!tooOld && !(err instanceof ToilError && err.disposition === 'retry'))
           this.state = dropPending(this.state, p.clientToken);
-        this.d.log.warn({ err, clientToken: p.clientToken }, 'an unanswered launch failed when re-sent');
+        this.d.log.warn(
+          { err, clientToken: p.clientToken },
+          tooOld
+            ? 'an unanswered launch could not be looked for among the live instances; asked again next tick'
+            : 'an unanswered launch failed when re-sent',
+        );
+        continue;
       }
+      if (tooOld && nodes.length === 0)
+        this.d.log.info(
+          { clientToken: p.clientToken, instanceType: p.instanceType, count: p.count },
+          'an unanswered launch whose mark is too old to send again made no live instance: dropped, ' +
+            'the plan launches anew what the work still needs',
+        );
+      for (const n of nodes) {
+        this.state = own(
+          this.state,
+          n.instanceId,
+          {
+            launchedAt: p.requestedAt,
+            pricePerHour: priceOf(this.cfg.scaler, p.instanceType, p.capacityType),
+            spot: p.capacityType === 'spot',
+          },
+          this.cfg.scaler.billingMinimumSeconds,
+        );
+        adopted.push(n.instanceId);
+      }
+      this.state = dropPending(this.state, p.clientToken);
     }
     return adopted;
   }

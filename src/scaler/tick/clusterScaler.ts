@@ -135,7 +135,15 @@ export class ClusterScaler {
     const out = emptyOutcome();
     const notices: string[] = [];
     const exec = this.executor(cfg, out);
-    if (exec.state.pendingLaunches.length > 0) out.launched.push(...(await exec.resolvePendingLaunches()));
+    if (exec.state.pendingLaunches.length > 0) {
+      const adopted = await exec.resolvePendingLaunches();
+      out.launched.push(...adopted);
+      // Their mark is the one their launch first carried, perhaps old: renewed before anything else.
+      if (adopted.length > 0) {
+        const beatError = await this.heartbeat.beat(cfg.tick, this.leaderId, Object.keys(exec.state.owned));
+        if (beatError) out.errors.push(beatError);
+      }
+    }
     this.fatal.expire(started);
     let plan: ScalingPlan | undefined;
     let plans = 0;
@@ -233,6 +241,10 @@ export class ClusterScaler {
     const forgotten = Object.keys(exec.state.owned).filter((id) => !live.has(id));
     this.state = forgotten.reduce(forget, exec.state);
     adopted.push(...Object.keys(this.state.owned).filter((id) => !adopted.includes(id)));
+    // Beaten at once, not at the first tick: the marks on what it adopts are as old as the last
+    // beat before the restart (or the launch), and another leader of the cluster retires an
+    // instance whose mark is stale.
+    if (adopted.length > 0) await this.heartbeat.beat(cfg.tick, this.leaderId, Object.keys(this.state.owned));
     const now = this.o.clock.now();
     this.state = {
       ...this.state,

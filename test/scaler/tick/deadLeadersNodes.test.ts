@@ -249,29 +249,39 @@ t.test(
   },
 );
 
+/**
+ * A leader whose tick sent one launch and died there: through `reach`, the call made the
+ * instance (true) or never reached EC2 (false); either way no answer came. Resolves once sent.
+ */
+async function diedAtItsLaunch(c: Awaited<ReturnType<typeof cluster>>, reach: boolean) {
+  let launched!: () => void;
+  const sent = new Promise<void>((r) => (launched = r));
+  const a = c.leader(
+    'leader-a',
+    { minNodes: 1 },
+    {},
+    answering(c.provisioner, {
+      launch: async (r) => {
+        if (reach) await c.provisioner.launch(r);
+        launched();
+        return new Promise(() => {});
+      },
+    }),
+  );
+  await a.scaler.restore();
+  void a.scaler.tick();
+  await sent;
+  return a;
+}
+
 t.test(
   'a launch whose answer never came is sent again after a restart with the mark it first carried, and adopted',
   async (t) => {
     const c = await cluster(t, 'resend');
-    let launched!: () => void;
-    const sent = new Promise<void>((r) => (launched = r));
     // The leader dies while EC2 launches: the answer never reaches it.
-    const a = c.leader(
-      'leader-a',
-      { minNodes: 1 },
-      {},
-      answering(c.provisioner, {
-        launch: async (r) => {
-          await c.provisioner.launch(r);
-          launched();
-          return new Promise(() => {});
-        },
-      }),
-    );
-    await a.scaler.restore();
-    void a.scaler.tick();
-    await sent;
-    await c.clock.advance(10 * MIN);
+    const a = await diedAtItsLaunch(c, true);
+    // Restarted while its mark has more than half its window (8.5 min) left: sent again.
+    await c.clock.advance(5 * MIN);
     const again = a.make('leader-a', c.provisioner);
     const { adopted } = await again.restore();
     const [node] = await c.workers();
@@ -282,6 +292,62 @@ t.test(
       'no error',
     );
     t.match(readHeartbeat(node!.tags), { leaderId: 'leader-a', everyMs: 5 * MIN }, 'marked at its launch');
+  },
+);
+
+t.test(
+  'a launch that never reached EC2, its mark too old at a long restart, is not sent again with that mark: no instance is born stale',
+  async (t) => {
+    const c = await cluster(t, 'neverreached');
+    const a = await diedAtItsLaunch(c, false);
+    t.equal(a.store.state?.pendingLaunches.length, 1, 'its launch unanswered, with its mark');
+    // Restarted 20 min later: the mark it carried is stale (17 min) to any other leader.
+    await c.clock.advance(20 * MIN);
+    const b = c.leader('leader-b');
+    await b.scaler.restore();
+    const again = a.make('leader-a', c.provisioner);
+    const { adopted } = await again.restore();
+    t.same(adopted, [], 'nothing to adopt');
+    t.same(await c.workers(), [], 'not sent again with its old mark');
+    t.same(again.persisted.pendingLaunches, [], 'dropped: it never launched');
+    await again.tick();
+    const [node] = await c.workers();
+    t.ok(node, "the plan launches what the work needs, at the restarted leader's first tick");
+    t.same(
+      readHeartbeat(node!.tags),
+      { leaderId: 'leader-a', at: c.clock.now(), everyMs: 5 * MIN },
+      'with a fresh mark',
+    );
+    const { report } = await b.scaler.tick();
+    t.same(report.retired, [], 'another leader keeps it');
+    t.equal((await c.workers()).length, 1, 'one instance, running');
+  },
+);
+
+t.test(
+  'an instance adopted at a long restart is found by its client token and beaten at once, before another leader could retire it',
+  async (t) => {
+    const c = await cluster(t, 'adoptstale');
+    const a = await diedAtItsLaunch(c, true);
+    const [node] = await c.workers();
+    await c.clock.advance(20 * MIN);
+    const b = c.leader('leader-b');
+    await b.scaler.restore();
+    const again = a.make('leader-a', c.provisioner);
+    const { adopted } = await again.restore();
+    t.same(adopted, [node!.instanceId], 'the instance its first call made, adopted');
+    t.same(
+      readHeartbeat((await c.workers())[0]!.tags),
+      { leaderId: 'leader-a', at: c.clock.now(), everyMs: 5 * MIN },
+      'beaten as it is adopted',
+    );
+    const { report } = await b.scaler.tick();
+    t.same(report.retired, [], 'another leader keeps it');
+    t.same(
+      (await c.workers()).map((n) => n.instanceId),
+      [node!.instanceId],
+      'still running, and only it',
+    );
   },
 );
 
