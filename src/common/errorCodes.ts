@@ -141,7 +141,8 @@ export const ERROR_CODES = {
   WORKFLOW_WOULD_HANG: {
     area: 'workflow',
     dispositions: u,
-    meaning: 'a job asks for more than any allowed node, so the run would wait forever',
+    meaning:
+      "a job asks for more than any allowed node, or a host's services cannot all run at once under the node limits, so the run would wait forever",
   },
   JOB_TOO_BIG: {
     area: 'workflow',

@@ -1,7 +1,9 @@
 import { UserInputError } from '../common/errors.js';
 import type { ScalerConfig } from '../scaler/config.js';
+import { packableResources } from '../scaler/overhead.js';
 import { planScaling } from '../scaler/policy.js';
-import type { QueuedJob } from '../scaler/types.js';
+import { describeRequest, fitsResources, subtract } from '../scaler/shapes.js';
+import type { QueuedJob, Resources } from '../scaler/types.js';
 
 /** A job shape the workflow declares (its definition's requirements with the run's defaults applied). */
 export interface DeclaredJob {
@@ -78,4 +80,127 @@ export function checkScalingFlags(jobs: readonly DeclaredJob[], config: ScalerCo
       );
     }
   }
+}
+
+/** More jobs than this and the search below is not tried (nothing is refused). */
+const MAX_JOBS_SEARCHED = 10;
+
+interface Pool {
+  readonly label: string;
+  readonly spot: boolean;
+  /** The most a node of this type gives jobs, dimension by dimension over its instance types. */
+  readonly room: Resources;
+  readonly maxNodes: number;
+}
+
+interface Caps {
+  readonly perType: boolean;
+  readonly total: number;
+  readonly spot: number;
+}
+
+/**
+ * Whether the jobs can all run at once on nodes the scaler may launch: an exact search (each job
+ * on a node already opened or on a new one of a type that takes it), within the caps.
+ */
+function fitTogether(jobs: readonly DeclaredJob[], pools: readonly Pool[], caps: Caps): boolean {
+  const open: { pool: number; free: Resources }[] = [];
+  const perType = pools.map(() => 0);
+  let spot = 0;
+  const place = (i: number): boolean => {
+    const job = jobs[i];
+    if (!job) return true;
+    const need = { cores: job.cores, memoryBytes: job.memoryBytes, diskBytes: job.diskBytes };
+    const tried = new Set<string>();
+    for (const node of open) {
+      const pool = pools[node.pool]!;
+      const key = `${node.pool}/${node.free.cores}/${node.free.memoryBytes}/${node.free.diskBytes}`;
+      if ((pool.spot && !job.preemptable) || tried.has(key) || !fitsResources(node.free, need)) continue;
+      tried.add(key);
+      const before = node.free;
+      node.free = subtract(before, need);
+      if (place(i + 1)) return true;
+      node.free = before;
+    }
+    for (const [p, pool] of pools.entries()) {
+      if (pool.spot && !job.preemptable) continue;
+      if ((caps.perType && perType[p]! >= pool.maxNodes) || open.length >= caps.total) continue;
+      if (pool.spot && spot >= caps.spot) continue;
+      if (!fitsResources(pool.room, need)) continue;
+      open.push({ pool: p, free: subtract(pool.room, need) });
+      perType[p]!++;
+      if (pool.spot) spot++;
+      if (place(i + 1)) return true;
+      open.pop();
+      perType[p]!--;
+      if (pool.spot) spot--;
+    }
+    return false;
+  };
+  return place(0);
+}
+
+const describeJob = (j: DeclaredJob): string =>
+  `'${j.name}' (${describeRequest({ cores: j.cores, memoryBytes: j.memoryBytes, diskBytes: j.diskBytes })}` +
+  `${j.preemptable ? ', preemptable' : ''})`;
+
+/**
+ * Refuses a host whose services can never all run at once, with room beside them for the jobs
+ * that wait for them, on the nodes the scaler may launch. A host's services start together and
+ * stop only once its successors have run, so every one of them and at least one successor hold
+ * room at the same time; planned one by one (`checkScalingFlags`) each fits, yet under the node
+ * limits the last of them, or the successor, waits for room that never comes, until
+ * --deadlockWait fails the run after nodes were launched for nothing. Checked when the host has
+ * run (which services it adds is known only then), before any of them is issued. `beside` is the
+ * smallest of the host's successors. Nothing is refused when the jobs would not fit even without
+ * the limits (a job too big alone is refused elsewhere) or there are too many to search.
+ * Throws WorkflowWouldHangError (exit 2).
+ */
+export function checkServicesTogether(
+  host: string,
+  services: readonly DeclaredJob[],
+  beside: DeclaredJob | undefined,
+  config: ScalerConfig,
+): void {
+  const jobs = [...services, ...(beside ? [beside] : [])].sort((a, b) => b.cores - a.cores);
+  if (services.length === 0 || jobs.length > MAX_JOBS_SEARCHED) return;
+  const pools: Pool[] = config.nodeTypes.map((nt) => {
+    const shapes = nt.instanceTypes.map((it) => packableResources(it, config.assumeZeroOverhead));
+    return {
+      label: nt.label,
+      spot: nt.capacityType === 'spot',
+      room: {
+        cores: Math.max(...shapes.map((s) => s.cores)),
+        memoryBytes: Math.max(...shapes.map((s) => s.memoryBytes)),
+        diskBytes: Math.max(...shapes.map((s) => s.diskBytes)),
+      },
+      maxNodes: nt.maxNodes,
+    };
+  });
+  const limits: Caps = {
+    perType: true,
+    total: config.maxTotalNodes ?? Infinity,
+    spot: config.maxPreemptableNodes ?? Infinity,
+  };
+  if (fitTogether(jobs, pools, limits)) return;
+  const unlimited = (total: number): Caps => ({ perType: false, total, spot: Infinity });
+  if (!fitTogether(jobs, pools, unlimited(Infinity))) return;
+  let needed = 1;
+  while (!fitTogether(jobs, pools, unlimited(needed))) needed++;
+  const limitNames = [
+    `--maxNodes ${config.nodeTypes.map((nt) => `${nt.maxNodes} (${nt.label})`).join(', ')}`,
+    ...(config.maxPreemptableNodes !== undefined
+      ? [`--maxPreemptableNodes ${config.maxPreemptableNodes}`]
+      : []),
+    ...(config.maxTotalNodes !== undefined ? [`maxTotalNodes ${config.maxTotalNodes}`] : []),
+  ];
+  const names = services.map(describeJob).join(', ');
+  throw new WorkflowWouldHangError(
+    `job '${host}' adds services ${names} that run all at once` +
+      (beside ? `, with room for its job ${describeJob(beside)} beside them,` : '') +
+      ` but the nodes this run may launch cannot hold them together under ${limitNames.join(', ')}: ` +
+      `they need ${needed} node(s) at once, and the run would wait for room that never comes until ` +
+      `--deadlockWait failed it; raise the limit (or allow a bigger --nodeTypes), or give the services less room`,
+    { job: host, services: services.map((s) => s.name), needed },
+  );
 }

@@ -449,6 +449,9 @@ export class LeaderDaemon {
           // fault: one line, no stack.
           if ((cancel.signal.aborted && e === cancel.signal.reason) || e instanceof WorkflowKilledError)
             this.log.warn({ workflow: run.id, reason: run.message }, 'workflow cancelled');
+          // A mistake in the workflow or its flags (exit 2) is the user's to fix: its words, no stack.
+          else if (e instanceof UserInputError)
+            this.log.warn({ workflow: run.id, code: e.code, reason: run.message }, 'workflow refused');
           else this.log.error({ err: coerceError(e), workflow: run.id }, 'workflow failed to run');
         },
       )

@@ -28,6 +28,7 @@ import {
   type FailedJob,
   type JobLostEvent,
   type WorkflowProgress,
+  type WorkflowRunnerOptions,
 } from './workflowRunner.js';
 
 export type CleanPolicy = 'always' | 'onSuccess' | 'onError' | 'never';
@@ -52,6 +53,8 @@ export interface RunWorkflowOptions {
   readonly maxPreemptableServiceJobs?: number;
   /** Whether the cluster's scaler is adding room for waiting jobs (see WorkflowRunnerOptions). */
   readonly roomOnItsWay?: () => boolean;
+  /** A host's services checked together against the scaler's limits (see WorkflowRunnerOptions). */
+  readonly checkServicesTogether?: WorkflowRunnerOptions['checkServicesTogether'];
   readonly onJobLost?: (event: JobLostEvent) => void;
   readonly batchSystem: BatchSystem;
   readonly clock: Clock;
@@ -241,6 +244,7 @@ async function runStarted(
       ? { maxPreemptableServiceJobs: o.maxPreemptableServiceJobs }
       : {}),
     ...(o.roomOnItsWay ? { roomOnItsWay: o.roomOnItsWay } : {}),
+    ...(o.checkServicesTogether ? { checkServicesTogether: o.checkServicesTogether } : {}),
     ...(o.env ? { env: o.env } : {}),
     ...(o.onJobLost ? { onJobLost: o.onJobLost } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),

@@ -20,6 +20,7 @@ import type { JobStore } from '../jobstore/jobStore.js';
 import type { BatchSystem, JobRequirements, JobUpdate } from '../ports/batchSystem.js';
 import { JobGraph } from './jobGraph.js';
 import type { JobLogEntry } from './jobLogFiles.js';
+import type { DeclaredJob } from './autoscaledRunChecks.js';
 
 export interface WorkflowRunnerOptions {
   readonly store: JobStore;
@@ -63,6 +64,12 @@ export interface WorkflowRunnerOptions {
    * --deadlockWait does not run. Absent: none ever is (a cluster of fixed size).
    */
   readonly roomOnItsWay?: () => boolean;
+  /**
+   * Throws when a host's services, with the smallest of its successors, can never all run at once
+   * on the nodes the cluster's scaler may launch (checkServicesTogether); called when the host has
+   * run, before any of its services is issued. Absent: a cluster of fixed size.
+   */
+  readonly checkServicesTogether?: (host: string, services: DeclaredJob[], beside?: DeclaredJob) => void;
   /** Called when a job is lost with its node (for metrics and status). */
   readonly onJobLost?: (event: JobLostEvent) => void;
   /** How many tickets the leader writes at once. */
@@ -330,7 +337,9 @@ export class WorkflowRunner {
           continue;
         }
         this.replayCommits.delete(id);
-        for (const s of this.graph.applyCommit(commit)) this.checkFits(s);
+        const created = this.graph.applyCommit(commit);
+        for (const s of created) this.checkFits(s);
+        this.checkServicesTogether(id, created);
         this.pendingDeletes.push(...commit.deletedFiles);
         this.replayed++;
       }
@@ -519,6 +528,7 @@ export class WorkflowRunner {
     });
     const created = this.graph.applyCommit(commit);
     for (const s of created) this.checkFits(s);
+    this.checkServicesTogether(update.jobId, created);
     // Deleted as the job commits, before its successors run (as Toil does): a later job that
     // reads a file an earlier one deleted fails every time, not only once a batch of deletions
     // happened to be sent before it ran.
@@ -909,6 +919,30 @@ export class WorkflowRunner {
       `${max.cores} cores, ${formatBytes(max.memory)} memory, ${formatBytes(max.disk)} disk on ${this.o.batchSystem.name}`,
     );
     throw error;
+  }
+
+  /** The services a host's commit adds, with the smallest of its successors, checked together. */
+  private checkServicesTogether(hostId: string, created: readonly JobSpec[]): void {
+    const check = this.o.checkServicesTogether;
+    if (!check) return;
+    const services = created.filter((s) => s.service && this.graph.hostOf(s.id) === hostId);
+    // A promised requirement is known only once its producer ran: no judging the services then.
+    if (services.length === 0 || services.some((s) => s.requirements.promised)) return;
+    const declared = (s: JobSpec): DeclaredJob => {
+      const r = resolveJobRequirements(s, s.requirements, this.o.defaults);
+      return {
+        name: s.name,
+        cores: r.cores,
+        memoryBytes: r.memory,
+        diskBytes: r.disk,
+        preemptable: r.preemptable,
+      };
+    };
+    const beside = created
+      .filter((s) => !s.service && !s.requirements.promised)
+      .map(declared)
+      .sort((a, b) => a.cores - b.cores || a.memoryBytes - b.memoryBytes || a.diskBytes - b.diskBytes)[0];
+    check(this.graph.spec(hostId).name, services.map(declared), beside);
   }
 
   private track(work: () => Promise<void>): void {

@@ -79,6 +79,7 @@ export async function startLeader(options: {
   const { loadOrCreateToken, defaultTokenFile } = await import('../leader/auth.js');
   const { localHolder, JobStoreLease } = await import('../jobstore/lease.js');
   const { pendingKillRequest } = await import('../leader/killRequest.js');
+  const { checkServicesTogether } = await import('../leader/autoscaledRunChecks.js');
   const cfg = options.config();
   const env = options.env ?? process.env;
   const log = options.log;
@@ -245,6 +246,12 @@ export async function startLeader(options: {
           }),
           // A node booting for the waiting jobs is no service deadlock (see WorkflowRunnerOptions).
           roomOnItsWay,
+          // Only what the scaler may launch is judged: a cluster with static workers has room
+          // beside that the check does not count, so it is not judged.
+          checkServicesTogether: (host, services, beside) => {
+            if (daemon.scaler.unowned.length === 0)
+              checkServicesTogether(host, services, beside, options.config().scaler);
+          },
           ...preemptableRetriesOf(o.preemptableRetries ?? submission.preemptableRetries),
           ...((o.env ?? submission.env) ? { env: o.env ?? submission.env } : {}),
           onJobLost: (e) => {

@@ -16,7 +16,8 @@ import { testDir } from '../fixtures/testDir.js';
  * A service deadlock on an autoscaled cluster (the daemon on the embedded local cloud, Mesos
  * agents): the service holds the only node (t2.medium, 2 cores; it takes 1.5) and its host's child
  * needs a second node, which boots for 8 s, longer than --deadlockWait (3 s). The boot is no
- * deadlock; maxNodes 1, which leaves no room to add, is one.
+ * deadlock; maxNodes 1, which leaves no room to add, would be one: it is refused before the service
+ * starts.
  */
 const WORKFLOW = repoPath('test/fixtures/workflowServiceRoom.ts');
 
@@ -89,14 +90,20 @@ t.test('a second node booting longer than --deadlockWait: no deadlock, the run s
   t.same(left, [], 'no worker left pending or running after the run');
 });
 
-t.test('maxNodes 1 forbids the second node: a service deadlock after --deadlockWait, named', async (t) => {
-  const { result } = await runOnLeader(t, 1);
-  t.not(result.code, 0, 'the run fails');
-  t.match(
-    result.stderr,
-    /the workflow is service deadlocked: all 1 running job\(s\) have been services \('bigDb'\) for at least 3 s \(--deadlockWait\) while 1 issued job\(s\) waited for the room they hold and the scaler added none/,
-  );
-});
+t.test(
+  'maxNodes 1 forbids the second node: refused once the host has run, before its service starts, naming the limit',
+  async (t) => {
+    const { result, peakNodes } = await runOnLeader(t, 1);
+    t.not(result.code, 0, 'the run fails');
+    // It used to start the service and fail after --deadlockWait ("the scaler added none").
+    t.match(
+      result.stderr,
+      /toil: workflow failed on the leader: job 'host' adds services 'bigDb' \(1\.5 cores, [^)]*\) that run all at once, with room for its job 'wide' \(1\.5 cores, [^)]*\) beside them, but the nodes this run may launch cannot hold them together under --maxNodes 1 \(t2\.medium\), 1 \(t2\.medium:spot\), --maxPreemptableNodes 4: they need 2 node\(s\) at once/,
+    );
+    t.notMatch(result.stderr, /service deadlocked/);
+    t.ok(peakNodes <= 1, `no node for the service (peak ${peakNodes}: the host's only)`);
+  },
+);
 
 t.test(
   '--maxServiceJobs travels with the submission: 0 holds the service back on the leader, which fails the run naming the flag',

@@ -1,5 +1,9 @@
 import t from 'tap';
-import { checkScalingFlags, type DeclaredJob } from '../../src/leader/autoscaledRunChecks.js';
+import {
+  checkScalingFlags,
+  checkServicesTogether,
+  type DeclaredJob,
+} from '../../src/leader/autoscaledRunChecks.js';
 import { readCatalogue } from '../../src/scaler/catalogueFile.js';
 import { parseScalerConfig } from '../../src/scaler/config.js';
 
@@ -9,7 +13,8 @@ import { parseScalerConfig } from '../../src/scaler/config.js';
  * types, an on-demand type (or --defaultPreemptible), not "a bigger type", which would not help.
  */
 const catalogue = await readCatalogue();
-const config = (nodeTypes: string) => parseScalerConfig({ region: 'us-west-2', nodeTypes }, catalogue);
+const config = (nodeTypes: string, limits: Record<string, unknown> = {}) =>
+  parseScalerConfig({ region: 'us-west-2', nodeTypes, ...limits }, catalogue);
 const job = (o: Partial<DeclaredJob> = {}): DeclaredJob => ({
   name: 'root',
   cores: 1,
@@ -59,3 +64,87 @@ for (const [name, nodeTypes, j, expected, not] of rows)
 t.test('a job that fits is not refused', async (t) => {
   t.doesNotThrow(() => checkScalingFlags([job({ preemptable: true })], config('t2.medium:0.03')));
 });
+
+/**
+ * A host's services run all at once, with its successors beside them: checked together when the
+ * host has run, against the nodes the scaler may launch (each alone fitting a node proves nothing).
+ */
+const GiB = 2 ** 30;
+const svc = (name: string, cores: number, o: Partial<DeclaredJob> = {}) =>
+  job({ name, cores, memoryBytes: GiB, diskBytes: GiB, service: true, ...o });
+const user = job({ name: 'use', cores: 1, memoryBytes: GiB / 4, diskBytes: 2 ** 20 });
+
+const together: [
+  name: string,
+  services: DeclaredJob[],
+  beside: DeclaredJob | undefined,
+  nodeTypes: string,
+  limits: Record<string, unknown>,
+  refused: RegExp | undefined,
+][] = [
+  [
+    'two 8-core services and their user on 8-core nodes under --maxNodes 2: three nodes needed',
+    [svc('dbA', 8), svc('dbB', 8)],
+    user,
+    'c5.2xlarge',
+    { maxNodes: 2 },
+    /^job 'host' adds services 'dbA' \(8 cores, 1\.0 GiB memory, 1\.0 GiB disk\), 'dbB' \(8 cores, [^)]*\) that run all at once, with room for its job 'use' \(1 cores, [^)]*\) beside them, but the nodes this run may launch cannot hold them together under --maxNodes 2 \(c5\.2xlarge\): they need 3 node\(s\) at once, and the run would wait for room that never comes until --deadlockWait failed it; raise the limit/,
+  ],
+  [
+    'the same under --maxNodes 3: they fit',
+    [svc('dbA', 8), svc('dbB', 8)],
+    user,
+    'c5.2xlarge',
+    { maxNodes: 3 },
+    undefined,
+  ],
+  [
+    'small services share one node: --maxNodes 1 is enough',
+    [svc('dbA', 2), svc('dbB', 2)],
+    user,
+    'c5.2xlarge',
+    { maxNodes: 1 },
+    undefined,
+  ],
+  [
+    'preemptable services on spot-only types under --maxPreemptableNodes 1',
+    [svc('dbA', 2, { preemptable: true }), svc('dbB', 2, { preemptable: true })],
+    undefined,
+    'c5.large:0.05',
+    { maxPreemptableNodes: 1 },
+    /cannot hold them together under --maxNodes 10 \(c5\.large:0\.05\), --maxPreemptableNodes 1: they need 2 node\(s\) at once/,
+  ],
+  [
+    'an on-demand service never counts on a spot type: the on-demand type alone must hold it and its user',
+    [svc('db', 2)],
+    user,
+    'c5.large:0.05,c5.large',
+    { maxNodes: '10,1' },
+    /job 'host' adds services 'db' .* under --maxNodes 10 \(c5\.large:0\.05\), 1 \(c5\.large\): they need 2 node\(s\)/,
+  ],
+  [
+    'the same with a preemptable user: it takes a spot node beside the service',
+    [svc('db', 2)],
+    { ...user, preemptable: true },
+    'c5.large:0.05,c5.large',
+    { maxNodes: '10,1' },
+    undefined,
+  ],
+  [
+    'a service too big for every type alone is left to the check of each job',
+    [svc('huge', 64)],
+    user,
+    'c5.2xlarge',
+    { maxNodes: 1 },
+    undefined,
+  ],
+];
+
+for (const [name, services, beside, nodeTypes, limits, refused] of together)
+  t.test(name, async (t) => {
+    const check = () => checkServicesTogether('host', services, beside, config(nodeTypes, limits));
+    if (!refused) return void t.doesNotThrow(check);
+    const e = t.throws(check) as Error & { code?: string };
+    t.equal(e.code, 'WORKFLOW_WOULD_HANG');
+    t.match(e.message, refused);
+  });
