@@ -5,6 +5,7 @@ import { FileObjectStore } from '../jobstore/fileObjectStore.js';
 import { shellQuote } from '../slurm/jobScript.js';
 import { TickSchema } from '../scaler/tick/config.js';
 import { leaderStateStores } from '../main/leaderState.js';
+import { workDirOf } from '../main/env.js';
 
 /**
  * Where `toil run … --provisioner aws` keeps its leader's state (the tick state: which of the
@@ -103,6 +104,23 @@ export async function pointerTo(stateDir: string, defaultStateDir: string): Prom
   return pointed?.trim() === stateDir ? path : undefined;
 }
 
+/**
+ * What a dead autoscaled run left: its state in the given work dir (a run's --workDir), else the
+ * default one or the one the default's pointer names; with that pointer, which giving the run up
+ * removes too.
+ */
+export async function leftByDeadRun(
+  jobStore: string,
+  workDir: string | undefined,
+): Promise<LeftByRun | undefined> {
+  const defaultStateDir = autoscaleStateDir(workDirOf(undefined), jobStore);
+  const stateDir =
+    workDir !== undefined
+      ? autoscaleStateDir(workDirOf(workDir), jobStore)
+      : await findAutoscaleStateDir(workDirOf(undefined), jobStore);
+  return leftByRun(stateDir, await pointerTo(stateDir, defaultStateDir));
+}
+
 export async function leftByRun(stateDir: string, pointer?: string): Promise<LeftByRun | undefined> {
   // The run's own reader of its tick state (the leader's state stores), not a second copy of it.
   const state = await leaderStateStores(new FileObjectStore(stateDir))
@@ -152,7 +170,12 @@ function whoRetires(marked: boolean): string {
  * What `toil status` says of a dead autoscaled run's nodes: which, what they cost, and the two
  * ways out (resume and adopt them, or terminate them and drop the state).
  */
-export function leftByRunLines(l: LeftByRun, now: number): string {
+export function leftByRunLines(
+  l: LeftByRun,
+  now: number,
+  /** The job store was deleted: the run can no longer be resumed, only given up. */
+  storeGone = false,
+): string {
   const perHour = l.nodes.reduce((s, n) => s + n.pricePerHour, 0);
   const where = l.run ? ` of cluster ${l.run.clusterName} (${l.run.zone})` : '';
   const unanswered = l.unansweredLaunches.map((p) => `${p.count}×${p.instanceType}`).join(', ');
@@ -194,8 +217,9 @@ export function leftByRunLines(l: LeftByRun, now: number): string {
     [
       `nodes:      ${head}; ${whoRetires(l.nodes.length > 0 || l.unansweredLaunches.some((p) => p.marked))}`,
       ...listed,
-      `  resume it (adopts them, releases them when it ends): ${resume}`,
-      `  or give it up: ${giveUp}`,
+      ...(storeGone
+        ? [`  its job store is deleted, so it cannot be resumed: give it up: ${giveUp}`]
+        : [`  resume it (adopts them, releases them when it ends): ${resume}`, `  or give it up: ${giveUp}`]),
     ].join('\n') + '\n'
   );
 }

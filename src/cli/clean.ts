@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { refuseWhileLeased } from '../jobstore/lease.js';
 import { openJobStore } from '../main/jobStores.js';
+import { leftByDeadRun, leftByRunLines } from './autoscaleRunState.js';
 import type { SubCommand } from './main.js';
 
 export const command: SubCommand = {
@@ -22,6 +23,10 @@ export const command: SubCommand = {
           await store.destroy();
           process.stdout.write(`deleted job store ${jobStore}\n`);
         }
+        // A `toil run --provisioner aws` killed on this store left nodes running that only its
+        // state names, and `toil status` of a deleted store says nothing of them: said here.
+        const left = await leftByDeadRun(jobStore, undefined);
+        if (left) process.stderr.write(leftByRunLines(left, Date.now(), true));
         setExitCode(0);
       });
   },

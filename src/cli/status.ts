@@ -3,15 +3,7 @@ import type { FailureLog } from '../jobstore/jobRecords.js';
 import { DEFAULT_LEASE_MS, LEADER_KEY } from '../jobstore/lease.js';
 import { failureLogs, workflowStatusAndJobs, type WorkflowStatus } from '../leader/workflowStatus.js';
 import { openJobStore } from '../main/jobStores.js';
-import { workDirOf } from '../main/env.js';
-import {
-  autoscaleStateDir,
-  findAutoscaleStateDir,
-  leftByRun,
-  leftByRunLines,
-  pointerTo,
-  type LeftByRun,
-} from './autoscaleRunState.js';
+import { leftByDeadRun, leftByRunLines } from './autoscaleRunState.js';
 import {
   addForeignOptions,
   checkForeignOptions,
@@ -184,17 +176,4 @@ function stateLine(s: WorkflowStatus): string {
   if (s.damaged.some((d) => d.key === LEADER_KEY))
     return `not finished; which leader holds the store cannot be told, its lease record ${LEADER_KEY} is damaged (a leader still running rewrites it within ${DEFAULT_LEASE_MS / 3000} s, or stops; if it stays damaged, none runs, and none can take the store over: restore ${LEADER_KEY} to resume)`;
   return "not finished and stopped: no leader holds the store (resume with 'toil run WORKFLOW JOBSTORE --restart')";
-}
-
-/**
- * What a dead autoscaled run left: its state in the given work dir, else the default one or the
- * one the default's pointer names; with that pointer, which giving the run up removes too.
- */
-async function leftByDeadRun(jobStore: string, workDir: string | undefined): Promise<LeftByRun | undefined> {
-  const defaultStateDir = autoscaleStateDir(workDirOf(undefined), jobStore);
-  const stateDir =
-    workDir !== undefined
-      ? autoscaleStateDir(workDirOf(workDir), jobStore)
-      : await findAutoscaleStateDir(workDirOf(undefined), jobStore);
-  return leftByRun(stateDir, await pointerTo(stateDir, defaultStateDir));
 }

@@ -124,3 +124,19 @@ t.test('the pointer named is the one that leads to the state, and only that', as
   );
   t.equal(await pointerTo('/w/toil-autoscale-ghi', here('toil-autoscale-ghi')), undefined, 'no pointer');
 });
+
+t.test('once the job store is deleted, only giving the run up is advised', async (t) => {
+  const left = {
+    stateDir: '/w/toil-autoscale-abc',
+    nodes: [{ instanceId: 'i-1', launchedAt: 0, pricePerHour: 0.0464, spot: false }],
+    unansweredLaunches: [],
+    run,
+  };
+  const text = leftByRunLines(left, 0, true);
+  t.notMatch(text, /resume it/);
+  t.match(
+    text,
+    /^ {2}its job store is deleted, so it cannot be resumed: give it up: aws ec2 terminate-instances .* i-1 /m,
+  );
+  t.match(leftByRunLines(left, 0), /resume it/, 'while it exists, both ways');
+});

@@ -91,6 +91,20 @@ t.test('status of a store whose autoscaling leader was killed lists the nodes it
       ),
       'the way to give it up removes the pointer in the default work dir',
     );
+
+  // toil clean (what a run without --restart advises) deletes the store, after which status has
+  // nothing to say: clean names the nodes the dead run left and how to end them.
+  const clean = await runToil(['clean', 'file:js'], { cwd: dir, env });
+  t.equal(clean.code, 0, clean.stderr);
+  t.match(clean.stdout, /^deleted job store file:js$/m);
+  t.match(
+    clean.stderr,
+    new RegExp(
+      `nodes: +1 worker instance\\(s\\) of cluster kill9 [^]*  ${live[0]!.id} \\(on-demand[^]*  its job store is deleted, so it cannot be resumed: give it up: aws ec2 terminate-instances --region us-west-2 --instance-ids ${live[0]!.id} `,
+    ),
+    'clean names the nodes the dead run left and how to end them',
+  );
+  t.notMatch(clean.stderr, /resume it/, 'no resume advice for a deleted store');
 });
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
