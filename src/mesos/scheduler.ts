@@ -497,7 +497,10 @@ export class MesosSchedulerClient {
           delay = Math.min(delay * 2, this.options.backoffMaxMs ?? 30_000);
         }
       } catch (e) {
-        if (!isAbortError(e)) this.log.warn({ err: coerceError(e) }, 'reconciliation call failed');
+        // A stream that ended meanwhile (a TEARDOWN at the workflow's end, a stop, a re-subscribe)
+        // makes the master refuse the call ("Framework is not subscribed"): nothing failed then.
+        const ended = this.tornDown || !this.running || this.streamId !== streamId;
+        if (!isAbortError(e) && !ended) this.log.warn({ err: coerceError(e) }, 'reconciliation call failed');
       }
     })();
   }
