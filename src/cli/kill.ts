@@ -5,6 +5,7 @@ import { processAlive } from '../common/processIdentity.js';
 import { cancelLeftJobs } from '../main/forceCancel.js';
 import { currentLeader, isToilProcess, KILL_POLL_MS, requestKill, runsHere } from '../leader/killRequest.js';
 import { openJobStore } from '../main/jobStores.js';
+import { leftByDeadRun, leftByRunLines } from './autoscaleRunState.js';
 import { addForeignOptions, checkForeignOptions, utilityCommonOptions } from './foreignOptions.js';
 import type { SubCommand } from './main.js';
 
@@ -97,6 +98,10 @@ export const command: SubCommand = {
             process.stderr.write(`${report.line}\n`);
             if (!report.ok) cancelFailed = true;
           }
+          // A dead toil run --provisioner aws leaves its nodes running: cancelling its jobs does not
+          // end them, and only its state names them.
+          const left = await leftByDeadRun(jobStore, undefined);
+          if (left) process.stderr.write(leftByRunLines(left, clock.now()));
         } else if (flags.force && !daemon) {
           process.stderr.write(
             `toil: --force: the leader runs on ${request.leader.host}, not on this machine, and cannot be killed from here; ` +

@@ -92,6 +92,17 @@ t.test('status of a store whose autoscaling leader was killed lists the nodes it
       'the way to give it up removes the pointer in the default work dir',
     );
 
+  // toil kill --force cancels the dead run's jobs, not its nodes: it names them too.
+  const kill = await runToil(['kill', '--force', 'file:js'], { cwd: dir, env });
+  t.equal(kill.code, 0, kill.stderr);
+  t.match(
+    kill.stderr,
+    new RegExp(
+      `nodes: +1 worker instance\\(s\\) of cluster kill9 [^]*  ${live[0]!.id} \\(on-demand[^]*  resume it `,
+    ),
+    'toil kill --force of the dead run names the nodes it left',
+  );
+
   // toil clean (what a run without --restart advises) deletes the store, after which status has
   // nothing to say: clean names the nodes the dead run left and how to end them.
   const clean = await runToil(['clean', 'file:js'], { cwd: dir, env });
