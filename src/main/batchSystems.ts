@@ -15,6 +15,7 @@ import type { BatchSystem } from '../ports/batchSystem.js';
 import { SlurmBatchSystem } from '../slurm/batchSystem.js';
 import { SlurmCli } from '../slurm/cli.js';
 import type { Env } from './env.js';
+import { cancelWorkflowSlurmJobs } from './forceCancel.js';
 import type { SlurmRunSettings } from '../slurm/slurmFlags.js';
 
 /** The argv prefix that runs this copy of `toil` (node and bin/toil.js), for worker processes. */
@@ -158,10 +159,35 @@ export function createSlurmBatchSystem(
     ...(options.nodesJoinOnDemand ? { nodesJoinOnDemand: true } : {}),
     ...(extraArgs.length > 0 ? { extraArgs } : {}),
     ...(options.slurm ? { jobFlags: options.slurm.jobFlags } : {}),
-    ...(store
-      ? { onStart: () => store.writeSlurmUse(env.SLURM_CONF ? { conf: resolve(env.SLURM_CONF) } : {}) }
-      : {}),
+    ...(store ? { onStart: () => recordSlurmUse(store, env, options.log) } : {}),
   });
+}
+
+/**
+ * Records the cluster the workflow's jobs go to (for `toil kill --force`). A store that already
+ * names one is a restart after a leader that died without cancelling its jobs (SIGKILL, a lost
+ * machine): they are cancelled first, as `toil kill --force` would, since the restarted leader
+ * runs every one of those jobs again and theirs would only hold the nodes (and, queued, start
+ * later). The record is written first: it fences the store, so a leader that does not own it
+ * cancels nothing.
+ */
+async function recordSlurmUse(store: JobStore, env: Env, leaderLog: Logger): Promise<void> {
+  const log = leaderLog.child({ component: 'slurm-batch' });
+  const before = await store.readSlurmUse();
+  await store.writeSlurmUse(env.SLURM_CONF ? { conf: resolve(env.SLURM_CONF) } : {});
+  if (!before) return;
+  const left = await cancelWorkflowSlurmJobs(store, { use: before });
+  if (!left || (left.ours?.length === 0 && !left.error)) return;
+  if (left.error)
+    log.warn(
+      { err: left.error, slurmJobs: left.failed },
+      `could not cancel the Slurm jobs a previous leader of this workflow left in ${left.cluster}: they may still be queued or running`,
+    );
+  else
+    log.info(
+      { slurmJobs: left.ours },
+      `cancelled the ${left.ours!.length} Slurm job(s) a previous leader of this workflow left queued or running in ${left.cluster}`,
+    );
 }
 
 /**

@@ -77,45 +77,75 @@ export async function cancelSlurmJobs(
   store: JobStore,
   options: { timeoutMs?: number } = {},
 ): Promise<CancelReport | undefined> {
-  const use = await store.readSlurmUse();
+  const left = await cancelWorkflowSlurmJobs(store, options);
+  if (!left) return undefined;
+  const { cluster, ours, failed, error } = left;
+  const report = (ok: boolean, line: string): CancelReport => ({ batchSystem: 'slurm', ok, line });
+  if (error && ours === undefined)
+    return report(
+      false,
+      `toil: --force: could not list the workflow's Slurm jobs in ${cluster} (${error.message.trim()}): ` +
+        'its jobs may still be queued or running',
+    );
+  if (ours!.length === 0)
+    return report(true, `toil: --force: no Slurm job of the workflow is queued or running in ${cluster}`);
+  if (failed.length > 0)
+    return report(
+      false,
+      `toil: --force: could not cancel ${failed.length} of the workflow's ${ours!.length} Slurm job(s) in ${cluster} ` +
+        `(${error!.message.trim()}): job(s) ${failed.join(', ')} may still be queued or running`,
+    );
+  return report(
+    true,
+    `toil: --force: cancelled ${ours!.length} queued or running Slurm job(s) of the workflow in ${cluster}: ${ours!.join(', ')}`,
+  );
+}
+
+/** What cancelWorkflowSlurmJobs found and did. */
+export interface SlurmJobsCancelled {
+  /** The cluster, in words ("the Slurm cluster of /etc/slurm/slurm.conf"). */
+  readonly cluster: string;
+  /** The workflow's queued or running Slurm job ids; undefined when they could not be listed. */
+  readonly ours: readonly number[] | undefined;
+  /** Those scancel refused. */
+  readonly failed: readonly number[];
+  /** Why listing or cancelling failed. */
+  readonly error?: Error;
+}
+
+/**
+ * Cancels every queued or running Slurm job of the workflow in the cluster its leader recorded:
+ * `toil kill --force` after a SIGKILLed leader, and a `--restart` before it submits anything
+ * (the dead leader's attempts would otherwise hold the nodes its own wait for). Undefined when
+ * the workflow never ran on Slurm. `use` is the cluster recorded, when the caller read it before
+ * recording its own.
+ */
+export async function cancelWorkflowSlurmJobs(
+  store: JobStore,
+  options: { timeoutMs?: number; use?: { conf?: string } } = {},
+): Promise<SlurmJobsCancelled | undefined> {
+  const use = options.use ?? (await store.readSlurmUse());
   if (!use) return undefined;
   const cluster = use.conf ? `the Slurm cluster of ${use.conf}` : "this machine's Slurm cluster";
-  const report = (ok: boolean, line: string): CancelReport => ({ batchSystem: 'slurm', ok, line });
   const cli = new SlurmCli({
     ...(use.conf ? { conf: use.conf } : {}),
     timeoutMs: options.timeoutMs ?? 30_000,
   });
+  const ours: number[] = [];
   try {
-    const ours: number[] = [];
     for (const job of await cli.jobs()) {
       const attempt = parseAttemptComment(job.comment);
       // COMPLETING: its work is done, only its node's clean-up is left.
       if (!attempt || ENDED_STATES.has(job.state) || job.state === 'COMPLETING') continue;
       if (await store.objects.head(ticketKey(attempt.jobId))) ours.push(job.jobId);
     }
-    if (ours.length === 0)
-      return report(true, `toil: --force: no Slurm job of the workflow is queued or running in ${cluster}`);
-    const results = await Promise.allSettled(ours.map((id) => cli.cancel(id)));
-    const failed = ours.filter((_, i) => results[i]!.status === 'rejected');
-    if (failed.length > 0) {
-      const why = coerceError((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason);
-      return report(
-        false,
-        `toil: --force: could not cancel ${failed.length} of the workflow's ${ours.length} Slurm job(s) in ${cluster} ` +
-          `(${why.message.trim()}): job(s) ${failed.join(', ')} may still be queued or running`,
-      );
-    }
-    return report(
-      true,
-      `toil: --force: cancelled ${ours.length} queued or running Slurm job(s) of the workflow in ${cluster}: ${ours.join(', ')}`,
-    );
   } catch (e) {
-    return report(
-      false,
-      `toil: --force: could not list the workflow's Slurm jobs in ${cluster} (${coerceError(e).message.trim()}): ` +
-        'its jobs may still be queued or running',
-    );
+    return { cluster, ours: undefined, failed: [], error: coerceError(e) };
   }
+  const results = await Promise.allSettled(ours.map((id) => cli.cancel(id)));
+  const failed = ours.filter((_, i) => results[i]!.status === 'rejected');
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  return { cluster, ours, failed, ...(rejected ? { error: coerceError(rejected.reason) } : {}) };
 }
 
 /**

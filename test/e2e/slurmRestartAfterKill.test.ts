@@ -1,0 +1,56 @@
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { needsSlurm, startSlurmCluster } from '../fixtures/slurmCluster.js';
+import { waitFor } from '../fixtures/waitFor.js';
+import { longJobArgs, scratchDir, startToil } from '../fixtures/workflowCli.js';
+
+// Sized for a busy two-core machine; a hang still fails, later.
+t.setTimeout(240_000);
+
+/**
+ * A leader killed with SIGKILL leaves its Slurm jobs queued and running. `toil run --restart`
+ * runs those jobs again, so it cancels the dead leader's first: otherwise each would run to its
+ * end beside its re-run (holding a node the re-run waits for) and be left in squeue after the
+ * workflow is stopped.
+ */
+t.test(
+  "toil run --restart on Slurm after the leader was SIGKILLed cancels the dead leader's Slurm jobs",
+  { skip: needsSlurm() },
+  async (t) => {
+    const cluster = await startSlurmCluster([{ features: ['ondemand'], cpus: 2, memoryMb: 2000 }]);
+    t.teardown(() => cluster.stop());
+    const dir = scratchDir(t, 'toil-slurm-restart-');
+    const log = path.join(dir, 'exec.log');
+    const env = { SLURM_CONF: cluster.controller.conf };
+    const live = async () =>
+      (await cluster.cli.jobs()).filter(
+        (j) => j.comment.startsWith('toil:') && (j.state === 'RUNNING' || j.state === 'PENDING'),
+      );
+    const starts = () =>
+      fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('start tree').length - 1 : 0;
+
+    const first = startToil(longJobArgs(dir, '--batchSystem', 'slurm'), { cwd: dir, env });
+    t.teardown(() => void first.child.kill('SIGKILL'));
+    await waitFor('the long job to start on the node', () => starts() === 1, 90_000);
+    const before = await live();
+    t.equal(before.length, 1, 'one Slurm job of the workflow runs');
+    first.child.kill('SIGKILL');
+    t.equal((await first.done).signal, 'SIGKILL', 'the leader was killed');
+    t.equal((await live()).length, 1, 'its Slurm job runs on without it');
+
+    const second = startToil([...longJobArgs(dir, '--batchSystem', 'slurm'), '--restart'], { cwd: dir, env });
+    t.teardown(() => void second.child.kill('SIGKILL'));
+    await waitFor('the job to start again', () => starts() === 2, 90_000);
+    const old = (await cluster.cli.jobs()).find((j) => j.jobId === before[0]!.jobId);
+    t.equal(old?.state, 'CANCELLED', "the dead leader's Slurm job was cancelled");
+    const after = await live();
+    t.equal(after.length, 1, `one Slurm job of the workflow runs (${after.map((j) => j.jobId).join(', ')})`);
+    t.not(after[0]?.jobId, before[0]!.jobId, "it is the restarted leader's");
+
+    second.child.kill('SIGINT');
+    t.not((await second.done).code, 0, 'the restarted leader stops on SIGINT');
+    await waitFor('no Slurm job of the workflow left', async () => (await live()).length === 0, 20_000);
+    t.equal((await live()).length, 0, 'squeue has no job of the workflow');
+  },
+);
