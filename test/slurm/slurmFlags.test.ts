@@ -63,6 +63,15 @@ t.test('parseSlurmFlags: a bad value is one line naming the flag and what was ex
     );
 });
 
+t.test("--slurmTime takes every time format Toil's parse_slurm_time takes (Slurm's own)", async (t) => {
+  // Toil: "minutes", "minutes:seconds", "hours:minutes:seconds", "days-hours",
+  // "days-hours:minutes", "days-hours:minutes:seconds"; sbatch --time reads them the same way.
+  for (const time of ['90', '30:00', '4:00:00', '1-12', '1-12:30', '1-12:00:00', '120:00:00'])
+    t.equal(parseSlurmFlags({ slurmTime: time }, {}).jobFlags.defaultTime, time, time);
+  for (const time of ['4h', '90m', '1-', '-1', '1:2:3:4', '1-2-3', ':30', '1:', ''])
+    t.throws(() => parseSlurmFlags({ slurmTime: time }, {}), { code: 'BAD_FLAG' }, JSON.stringify(time));
+});
+
 t.test("Toil's environment variables for the Slurm flags hold where the flag is not given", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'toil-slurmenv-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
