@@ -4,6 +4,8 @@ import { UserInputError } from '../common/errors.js';
 import { processAlive } from '../common/processIdentity.js';
 import { cancelLeftJobs } from '../main/forceCancel.js';
 import { currentLeader, isToilProcess, KILL_POLL_MS, requestKill, runsHere } from '../leader/killRequest.js';
+import type { LeaseHolder } from '../jobstore/jobRecords.js';
+import type { JobStore } from '../jobstore/jobStore.js';
 import { openJobStore } from '../main/jobStores.js';
 import { leftByDeadRun, leftByRunLines } from './autoscaleRunState.js';
 import { addForeignOptions, checkForeignOptions, utilityCommonOptions } from './foreignOptions.js';
@@ -20,7 +22,9 @@ export const command: SubCommand = {
         "Stop the workflow running in a job store (Toil's `toil kill`): its leader, wherever it runs, sees the " +
           `request within ${KILL_POLL_MS / 1000} s, kills its running jobs and stops, keeping the job store ` +
           '(resume with toil run … --restart). --force kills a leader of this machine at once and cancels its running jobs ' +
-          '(a Mesos framework is torn down at its master, Slurm jobs are cancelled).',
+          '(a Mesos framework is torn down at its master, Slurm jobs are cancelled). A store no leader holds, or whose ' +
+          'toil run of this machine is gone (killed with -9), is refused with exit 2: nothing would read the request ' +
+          '(--force cancels the jobs such a run left; toil status names its nodes).',
       )
       .argument('<jobStore>', 'the job store locator (file:PATH or aws:REGION:NAME)')
       .option(
@@ -42,6 +46,22 @@ export const command: SubCommand = {
           throw new UserInputError('BAD_FLAG', `--wait ${flags.wait}: expected a number of seconds`);
         const clock = new RealClock();
         const store = openJobStore(jobStore);
+        if (!flags.force) {
+          const dead = await deadRunLeader(store);
+          if (dead) {
+            // A dead toil run reads no request (its --restart is a new generation): nothing is
+            // asked, and exit 2 says so, as for a store no leader holds.
+            process.stderr.write(
+              `toil: no leader is running the workflow in job store ${store.locator}: the ${dead.what} that led it ` +
+                `(pid ${dead.holder.pid} on this machine, generation ${dead.generation}) is gone, so nothing was asked to stop\n` +
+                `toil: toil kill --force ${jobStore} cancels the jobs it left running in its batch system; ` +
+                `toil run … --restart resumes the workflow (its job store is kept)\n`,
+            );
+            const left = await leftByDeadRun(jobStore, undefined);
+            if (left) process.stderr.write(leftByRunLines(left, clock.now()));
+            return setExitCode(2);
+          }
+        }
         const request = await requestKill(store, clock.now());
         process.stderr.write(
           `toil: asked the leader of ${store.locator} (generation ${request.generation}) to stop\n`,
@@ -56,7 +76,12 @@ export const command: SubCommand = {
           daemon !== undefined &&
           runsHere(request.leader) &&
           !(processAlive(request.leader.pid) && isToilProcess(request.leader.pid));
-        if (deadDaemon)
+        if (deadDaemon && daemon.run)
+          process.stderr.write(
+            `toil: --force: the toil run --provisioner aws that led this workflow (pid ${request.leader.pid}) is not running; ` +
+              `the jobs it left running are cancelled here (toil run … --restart resumes the workflow: its job store is kept)\n`,
+          );
+        else if (deadDaemon)
           process.stderr.write(
             `toil: --force: the leader daemon that ran this workflow (pid ${request.leader.pid}) is not running; ` +
               `the workflow's jobs are cancelled here (a restarted daemon would resume the workflow: its job store is kept)\n`,
@@ -125,6 +150,24 @@ export const command: SubCommand = {
     );
   },
 };
+
+/**
+ * The leader the store's lease names when it is a `toil run` (of its own, or one with
+ * --provisioner aws) of this machine that is gone: it reads no kill request, and its --restart
+ * leads as a new generation. A daemon's request is kept for it (restarted, it does not resume the
+ * workflow), and a leader elsewhere cannot be proved gone.
+ */
+async function deadRunLeader(
+  store: JobStore,
+): Promise<{ holder: LeaseHolder; generation: number; what: string } | undefined> {
+  await store.assertExists();
+  const leader = await currentLeader(store);
+  if (!leader || !runsHere(leader.holder)) return undefined;
+  const { holder, generation } = leader;
+  if (holder.daemon && !holder.daemon.run) return undefined;
+  if (processAlive(holder.pid) && isToilProcess(holder.pid)) return undefined;
+  return { holder, generation, what: holder.daemon ? 'toil run --provisioner aws' : 'toil run' };
+}
 
 /**
  * Whether the leader is gone (a SIGKILLed one is, within moments; a zombie is no toil process any

@@ -197,9 +197,11 @@ export interface LeaseHolder {
   readonly pidNamespace?: string;
   /**
    * Set when the holder is a leader daemon (`toil leader`) running this workflow among others:
-   * stopping one of its workflows must never take the process (and its scaler) down.
+   * stopping one of its workflows must never take the process (and its scaler) down. `run`: the
+   * daemon is the one a `toil run … --provisioner aws` started for this workflow alone; it ends
+   * with that run, and only `toil run … --restart` resumes the workflow (no daemon restarts).
    */
-  readonly daemon?: { readonly workflowId: string };
+  readonly daemon?: { readonly workflowId: string; readonly run?: true };
 }
 
 /** The first attempt number a leader of `generation` uses; keeps (job, attempt) unique across restarts. */

@@ -266,7 +266,12 @@ export async function startLeader(options: {
           log,
           // The lease says a daemon holds the store: `toil kill --force` must stop this workflow,
           // not SIGKILL the process that runs every other one and the scaler.
-          lease: { holder: { ...localHolder(), daemon: { workflowId } } },
+          lease: {
+            holder: {
+              ...localHolder(),
+              daemon: { workflowId, ...(options.resumeWorkflows === false ? { run: true as const } : {}) },
+            },
+          },
           workerCommand,
           // Its scratch and module cache go where toil run's go (TOIL_WORKDIR, else the temp
           // dir), where the sweep of killed leaders' scratch looks too: never its working directory.

@@ -1,0 +1,85 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { processAlive } from '../../src/common/processIdentity.js';
+import {
+  FAST_SCALING,
+  liveWorkers,
+  sleep,
+  startClusterCloud,
+  startToilProcess,
+} from '../fixtures/leaderE2e.js';
+import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
+
+/**
+ * `toil run … --provisioner aws` killed with -9 while a service and its host's child run on a
+ * node of the local cloud. `toil kill` then has no leader to ask: it says so (exit 2) and what to
+ * do, instead of "asked the leader … to stop" and exit 0. `toil kill --force` names what the run
+ * was (a toil run, not a daemon a restart would resume) and the tasks it cancelled.
+ */
+t.setTimeout(240_000);
+
+t.test('toil kill of a store whose toil run --provisioner aws was killed says no leader runs', async (t) => {
+  const dir = testDir(t, {});
+  const cloud = await startClusterCloud(t, 'killrun');
+  const workDir = join(dir, 'work');
+  const pidFile = join(dir, 'server.pid');
+  const env = { AWS_ENDPOINT_URL_EC2: cloud.ec2Url, TOIL_WORKDIR: workDir };
+  const run = startToilProcess(
+    [
+      ...['run', join(REPO_ROOT, 'test/fixtures/workflowServiceSpawns.ts'), 'file:js', pidFile],
+      ...['--provisioner', 'aws', '--nodeTypes', 't2.medium', '--maxNodes', '1', ...FAST_SCALING],
+      ...['--batchSystem', 'mesos', '--mesosMaster', cloud.mesosMaster, '--zone', 'us-west-2a'],
+      ...['--clusterName', 'killrun', '--workDir', workDir, '--logLevel', 'info'],
+    ],
+    { cwd: dir, env },
+  );
+  t.teardown(() => void run.child.kill('SIGKILL'));
+  for (let i = 0; i < 1200 && !existsSync(pidFile); i++) await sleep(100);
+  const serverPid = Number(readFileSync(pidFile, 'utf8'));
+  t.teardown(() => {
+    if (processAlive(serverPid)) process.kill(serverPid, 'SIGKILL');
+  });
+  t.ok(processAlive(serverPid), "the service's own process runs");
+  // Its host's child starts on the same node once the service is up.
+  for (let i = 0; i < 300 && (await runningTasks(cloud.mesosMaster)) < 2; i++) await sleep(100);
+  t.equal(await runningTasks(cloud.mesosMaster), 2, 'the service and the child run');
+  run.child.kill('SIGKILL');
+  await run.done;
+  const live = await liveWorkers(cloud.ec2Url);
+  t.equal(live.length, 1, 'the killed run left its node running');
+
+  const kill = await runToil(['kill', 'file:js'], { cwd: dir, env });
+  t.equal(kill.code, 2, 'nothing was asked of anyone: not a success');
+  t.notMatch(kill.stderr, /asked the leader/);
+  t.match(
+    kill.stderr,
+    /^toil: no leader is running the workflow in job store file:js: the toil run --provisioner aws that led it \(pid \d+ on this machine, generation 0\) is gone, so nothing was asked to stop$/m,
+  );
+  t.match(kill.stderr, /toil kill --force file:js cancels the jobs it left running/);
+  t.match(
+    kill.stderr,
+    new RegExp(
+      `nodes: +1 worker instance\\(s\\) of cluster killrun [^]*  ${live[0]!.id} \\(on-demand[^]*  resume it `,
+    ),
+    'and names the nodes it left',
+  );
+
+  const force = await runToil(['kill', '--force', 'file:js'], { cwd: dir, env });
+  t.equal(force.code, 0, force.stderr);
+  t.notMatch(force.stderr, /daemon/, 'a toil run is no daemon');
+  t.match(
+    force.stderr,
+    /toil: --force: the toil run --provisioner aws that led this workflow \(pid \d+\) is not running; the jobs it left running are cancelled here \(toil run … --restart resumes the workflow: its job store is kept\)/,
+  );
+  t.match(force.stderr, /toil: --force: cancelled 2 running task\(s\) of framework \S+ on the Mesos master/);
+});
+
+/** Tasks the local Mesos master lists as running, of any framework. */
+async function runningTasks(master: string): Promise<number> {
+  const state = (await (await fetch(`http://${master}/master/state`)).json()) as {
+    frameworks: { tasks: { state: string }[] }[];
+  };
+  return state.frameworks.flatMap((f) => f.tasks).filter((task) => task.state === 'TASK_RUNNING').length;
+}
