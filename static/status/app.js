@@ -178,7 +178,9 @@ function render(status, samples) {
         w.id.slice(0, 8),
         w.status,
         p ? `${p.completed}/${p.known}` : '',
-        p ? `${p.running} running, ${p.failed} failed` : '',
+        p
+          ? `${p.running} running, ${p.waiting ? `${p.waiting} waiting to start, ` : ''}${p.failed} failed`
+          : '',
         new Date(w.submittedAt).toISOString(),
         w.message ?? '',
       ];

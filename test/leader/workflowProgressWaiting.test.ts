@@ -11,11 +11,12 @@ import { fakeDaemonDeps, scriptedBatchSystem, sortAttempt } from '../fixtures/le
 
 /**
  * The leader reports every issued job as running; a job queued for a node still booting is not.
- * GET /workflows/:id (what `toil run --leader` follows) tells them apart as `toil status` does.
+ * GET /workflows/:id (what `toil run --leader` follows) and /status (the status page's workflow
+ * table) tell them apart as `toil status` does.
  */
 const catalogue = await readCatalogue();
 
-t.test('GET /workflows/:id counts queued jobs as waiting to start, not running', async (t) => {
+t.test('GET /workflows/:id and /status count queued jobs as waiting to start, not running', async (t) => {
   const clock = new ManualClock();
   const config = parseLeaderConfigObject(
     {
@@ -59,6 +60,15 @@ t.test('GET /workflows/:id counts queued jobs as waiting to start, not running',
   const shown = (await (await fetch(`${url}/workflows/${run.id}`)).json()) as { progress: WorkflowProgress };
   t.same(shown.progress, { known: 7, completed: 1, running: 2, waiting: 4, failed: 0 });
   t.equal(progressCounts(shown.progress), '1/7 jobs, 2 running, 4 waiting to start', 'the client’s line');
+  // /status (what the status page's workflow table shows) counts them the same way.
+  const status = (await (await fetch(`${url}/status`)).json()) as {
+    workflows: { id: string; progress: WorkflowProgress }[];
+  };
+  t.same(
+    status.workflows.find((w) => w.id === run.id)?.progress,
+    { known: 7, completed: 1, running: 2, waiting: 4, failed: 0 },
+    '/status: 2 running, 4 waiting to start',
+  );
 
   for (const id of ['job-3', 'job-4', 'job-5', 'job-6']) scripted.onAgent.add(id);
   t.same(
