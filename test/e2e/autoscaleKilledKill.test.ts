@@ -74,6 +74,9 @@ t.test('toil kill of a store whose toil run --provisioner aws was killed says no
     /toil: --force: the toil run --provisioner aws that led this workflow \(pid \d+\) is not running; the jobs it left running are cancelled here \(toil run … --restart resumes the workflow: its job store is kept\)/,
   );
   t.match(force.stderr, /toil: --force: cancelled 2 running task\(s\) of framework \S+ on the Mesos master/);
+  // Mesos kills a torn-down task's whole container: the processes the service started go too.
+  for (let i = 0; i < 100 && processAlive(serverPid); i++) await sleep(100);
+  t.notOk(processAlive(serverPid), "the process the service started is gone with the service's task");
 });
 
 /** Tasks the local Mesos master lists as running, of any framework. */

@@ -292,6 +292,9 @@ export class LocalMesosAgent {
       );
     });
     child.once('exit', (code, signal) => {
+      // Mesos destroys the task's container when its command ends, every process in it too: what
+      // the command started (a service's server) must not outlive it, reparented to init.
+      signalGroup(child, 'SIGKILL');
       fs.rmSync(pgidFile, { force: true });
       task.killTimer?.abort();
       if (task.killReason !== undefined || (signal && task.state === 'TASK_KILLING')) {
