@@ -286,22 +286,39 @@ export class LeaderDaemon {
   /** Adopts the last leader's instances, starts the loop, serves HTTP; resolves with the URL. */
   async start(): Promise<string> {
     if (this.stateValue !== 'starting') throw new IllegalStateError(`start() in state ${this.stateValue}`);
+    let adopted = false;
+    let serving = false;
     try {
       await this.scaler.restore();
+      adopted = true;
       for (const s of (await this.d.historyStore?.load().catch(() => [])) ?? []) this.history.record(s);
       const previous = (await this.d.runStore?.load()) ?? [];
       for (const r of previous) if (r.status !== 'running') this.runs.set(r.id, r);
       this.app = this.buildApp();
       const { host, port } = this.d.config().http;
       const address = await this.app.listen({ host, port });
+      serving = true;
       this.loopDone = this.loop();
       this.transition('running');
       await this.resume(previous.filter((r) => r.status === 'running'));
       return address;
     } catch (e) {
       this.transition('failed');
+      // Adopted by a leader that never runs (its port taken, its state unreadable), the last
+      // leader's nodes would be left as they were: they are ended as this leader's stop would.
+      if (adopted && !serving)
+        await this.endOwned().catch((err: unknown) =>
+          this.log.warn({ err }, 'could not release or keep the adopted nodes after the failed start'),
+        );
       throw e;
     }
+  }
+
+  /** Releases this leader's nodes (shutdown.releaseNodes) or marks them kept, and saves that. */
+  private async endOwned(): Promise<void> {
+    if (this.d.config().shutdown.releaseNodes) await this.scaler.releaseOwned();
+    else await this.scaler.keepOwned();
+    await this.d.tickStore.save(this.scaler.persisted);
   }
 
   /**
@@ -574,9 +591,7 @@ export class LeaderDaemon {
       this.scaler.abortInFlight();
       await settled.catch(() => undefined);
     }
-    if (this.d.config().shutdown.releaseNodes) await this.scaler.releaseOwned();
-    else await this.scaler.keepOwned();
-    await this.d.tickStore.save(this.scaler.persisted);
+    await this.endOwned();
     await this.saveHistory();
     await this.runsSaved;
     await this.app?.close();
@@ -798,10 +813,8 @@ export class LeaderDaemon {
       },
       workflows: [...this.runs.values()].map((r) => {
         const shown = withoutBundle(r);
-        const progress = this.progressOf(r);
         return {
           ...shown,
-          ...(progress ? { progress } : {}),
           submittedAt: new Date(r.submittedAt).toISOString(),
           ...(r.finishedAt !== undefined ? { finishedAt: new Date(r.finishedAt).toISOString() } : {}),
         };
