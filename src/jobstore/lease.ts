@@ -39,6 +39,9 @@ export function provablyGone(
 }
 
 export function describeHolder(holder: LeaseHolder, generation: number): string {
+  // A `toil run --provisioner aws` leads through a daemon of its own; the user knows it as a run.
+  if (holder.daemon?.run)
+    return `the toil run --provisioner aws on ${holder.host} (pid ${holder.pid}, generation ${generation})`;
   if (holder.daemon)
     return `the leader daemon on ${holder.host} (pid ${holder.pid}, workflow ${holder.daemon.workflowId}, generation ${generation})`;
   return `the leader on ${holder.host} (pid ${holder.pid}, generation ${generation})`;

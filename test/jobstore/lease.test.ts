@@ -71,6 +71,21 @@ t.test(
   },
 );
 
+t.test('a second leader is told when the holder is a toil run --provisioner aws, not a daemon', async (t) => {
+  const store = await fresh(t);
+  const clock = new ManualClock(Date.UTC(2026, 10, 29, 2, 0, 0));
+  const run = holder('laptop', 100, { daemon: { workflowId: 'wf-1', run: true } });
+  await store.acquireLease({ clock, ttlMs: TTL, holder: run });
+  const err = await store
+    .acquireLease({ clock, ttlMs: TTL, holder: holder('laptop', 200), isAlive: alive })
+    .catch((e: unknown) => e);
+  t.match(err, {
+    code: 'JOBSTORE_LEASED',
+    message:
+      'job store file:./js is in use by the toil run --provisioner aws on laptop (pid 100, generation 0) until 2026-11-29T02:01:00.000Z',
+  });
+});
+
 t.test('of leaders racing for a free store exactly one wins', async (t) => {
   const store = await fresh(t);
   const clock = new ManualClock();
