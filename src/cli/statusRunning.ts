@@ -14,6 +14,11 @@ export interface RunningNow {
   readonly running?: number;
   readonly waiting?: number;
   readonly jobs: readonly RunningJobRecord[];
+  /**
+   * No leader holds the store, but the last one died without stopping its jobs: how many it had
+   * issued to a cluster batch system, where they may still be queued or running.
+   */
+  readonly deadLeaderLeft?: { readonly batchSystem: string; readonly jobs: number };
   /** The leader's record or the running record is damaged: what runs cannot be told. */
   readonly damaged?: string;
 }
@@ -35,9 +40,16 @@ export async function runningNow(store: JobStore, now: number): Promise<RunningN
 
 async function readRunningNow(store: JobStore, now: number): Promise<RunningNow> {
   const live = await liveLeader(store, now);
-  if (!live) return { jobs: [] };
-  const leader = live.description;
   const record = await store.readRunning();
+  if (!live) {
+    // A leader that stops deletes its record: one left is a leader killed (-9) or lost, and on a
+    // cluster its jobs outlive it.
+    const left = record ? record.running + record.waiting : 0;
+    return record && left > 0 && record.batchSystem !== 'single_machine'
+      ? { jobs: [], deadLeaderLeft: { batchSystem: record.batchSystem, jobs: left } }
+      : { jobs: [] };
+  }
+  const leader = live.description;
   if (!record || record.generation !== live.generation) return { leader, jobs: [] };
   return {
     leader,
@@ -52,6 +64,12 @@ async function readRunningNow(store: JobStore, now: number): Promise<RunningNow>
 /** Toil's lines ("Job ID … with name … is running on … as ID …"), with where and for how long. */
 export function runningLines(r: RunningNow, locator: string, now: number): string {
   if (r.damaged) return `which jobs are running cannot be told: ${r.damaged}\n`;
+  if (!r.leader && r.deadLeaderLeft)
+    return (
+      `no leader is running the workflow in ${locator}, but the last one was killed (-9) or lost with ` +
+      `${r.deadLeaderLeft.jobs} job(s) issued to ${r.deadLeaderLeft.batchSystem}, which may still be queued or running there: ` +
+      `'toil kill --force ${locator}' cancels them ('toil run … --restart' does too, before it runs them again)\n`
+    );
   if (!r.leader)
     return (
       `no leader is running the workflow in ${locator}, so none of its jobs is running ` +

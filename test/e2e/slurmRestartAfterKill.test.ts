@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { needsSlurm, startSlurmCluster } from '../fixtures/slurmCluster.js';
 import { waitFor } from '../fixtures/waitFor.js';
-import { longJobArgs, scratchDir, startToil } from '../fixtures/workflowCli.js';
+import { longJobArgs, runToil, scratchDir, startToil } from '../fixtures/workflowCli.js';
 
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(240_000);
@@ -33,11 +33,24 @@ t.test(
     const first = startToil(longJobArgs(dir, '--batchSystem', 'slurm'), { cwd: dir, env });
     t.teardown(() => void first.child.kill('SIGKILL'));
     await waitFor('the long job to start on the node', () => starts() === 1, 90_000);
+    const record = path.join(dir, 'js', 'objects', 'running.json');
+    await waitFor(
+      'the leader to record its running job',
+      () => fs.existsSync(record) && fs.readFileSync(record, 'utf8').includes('"state":"running"'),
+      30_000,
+    );
     const before = await live();
     t.equal(before.length, 1, 'one Slurm job of the workflow runs');
     first.child.kill('SIGKILL');
     t.equal((await first.done).signal, 'SIGKILL', 'the leader was killed');
     t.equal((await live()).length, 1, 'its Slurm job runs on without it');
+    // toil status says so, instead of "none of its jobs is running".
+    const status = await runToil(['status', 'file:./js', '--printStatus'], { cwd: dir, env });
+    t.match(
+      status.stdout,
+      /^no leader is running the workflow in file:\.\/js, but the last one was killed \(-9\) or lost with 1 job\(s\) issued to slurm, which may still be queued or running there: 'toil kill --force file:\.\/js' cancels them/m,
+      `toil status --printStatus says the dead leader's job may still run\n${status.stdout}`,
+    );
 
     const second = startToil([...longJobArgs(dir, '--batchSystem', 'slurm'), '--restart'], { cwd: dir, env });
     t.teardown(() => void second.child.kill('SIGKILL'));
