@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { RealClock } from '../common/clock.js';
@@ -413,6 +414,13 @@ async function run(
  * error after the workflow started, which left a job store only --restart could use.
  */
 async function assertSlurmAnswers(slurm: SlurmBatchSystem): Promise<void> {
+  // Slurm's tools retry a missing slurm.conf for a minute before they fail: said at once.
+  const conf = process.env.SLURM_CONF;
+  if (conf && !existsSync(conf))
+    throw new UserInputError(
+      'BAD_FLAG',
+      `--batchSystem slurm: SLURM_CONF ${conf} does not exist; set SLURM_CONF to the Slurm cluster's slurm.conf (or unset it for this machine's)`,
+    );
   try {
     await slurm.ping();
   } catch (e) {

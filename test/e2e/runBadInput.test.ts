@@ -216,6 +216,14 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
         /^toil: --slurmTime 4h: expected a Slurm time limit as \[DD-\]HH:MM:SS \(e\.g\. 4:00:00 or 1-12:00:00\)$/,
     },
     {
+      // scontrol itself retries a missing slurm.conf for a minute before it gives up.
+      name: '--batchSystem slurm with SLURM_CONF naming no file (said at once, before the job store is made)',
+      args: ['run', SORT, 'file:./slurmnoconf', '--numLines', '10', '--batchSystem', 'slurm'],
+      env: { SLURM_CONF: '/nonexistent/slurm.conf' },
+      expect:
+        /^toil: --batchSystem slurm: SLURM_CONF \/nonexistent\/slurm\.conf does not exist; set SLURM_CONF to the Slurm cluster's slurm\.conf \(or unset it for this machine's\)$/,
+    },
+    {
       name: '--batchSystem slurm where no Slurm can be run (checked before the job store is made)',
       args: ['run', SORT, 'file:./noslurm', '--numLines', '10', '--batchSystem', 'slurm'],
       env: { PATH: join(dir, 'x-no-such-bin') },
