@@ -1,13 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../common/clock.js';
-import { IllegalStateError, ToilError, UserInputError, coerceError, isAbortError } from '../common/errors.js';
+import {
+  IllegalStateError,
+  ToilError,
+  UserInputError,
+  coerceError,
+  isAbortError,
+  isUserError,
+} from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { ClusterAgent, ClusterBatchSystem } from '../ports/batchSystem.js';
 import type { Provisioner } from '../ports/provisioner.js';
 import { ClusterScaler } from '../scaler/tick/clusterScaler.js';
 import type { TickReport } from '../scaler/tick/report.js';
 import { roomOnItsWay } from '../scaler/tick/roomOnItsWay.js';
+import { largestLaunchable } from '../scaler/overhead.js';
 import type { ObservedNode } from '../scaler/tick/clusterView.js';
 import { runCostDollars, type TickStateStore } from '../scaler/tick/state.js';
 import { bundleWorkflow } from '../workflow/bundle.js';
@@ -432,8 +440,12 @@ export class LeaderDaemon {
         this.saveRuns();
       }
     };
-    const tracked = new TrackedBatchSystem(this.d.newBatchSystem(submission), this.d.clock, () =>
-      this.queueChanged(),
+    // A job bigger than every node registered so far may still fit a type the scaler launches.
+    const tracked = new TrackedBatchSystem(
+      this.d.newBatchSystem(submission),
+      this.d.clock,
+      () => this.queueChanged(),
+      () => largestLaunchable(this.d.config().scaler),
     );
     this.workload.add(tracked);
     this.batchSystems.set(run.id, tracked);
@@ -460,14 +472,14 @@ export class LeaderDaemon {
           }
           run.status = 'failed';
           run.message = coerceError(e).message;
-          if (e instanceof UserInputError) run.userError = true;
+          if (isUserError(e)) run.userError = true;
           if (e instanceof WorkflowKilledError) run.messageSaysResume = true;
           // A cancellation someone asked for (DELETE, a signal to `toil run`, `toil kill`) is no
           // fault: one line, no stack.
           if ((cancel.signal.aborted && e === cancel.signal.reason) || e instanceof WorkflowKilledError)
             this.log.warn({ workflow: run.id, reason: run.message }, 'workflow cancelled');
           // A mistake in the workflow or its flags (exit 2) is the user's to fix: its words, no stack.
-          else if (e instanceof UserInputError)
+          else if (isUserError(e))
             this.log.warn({ workflow: run.id, code: e.code, reason: run.message }, 'workflow refused');
           else this.log.error({ err: coerceError(e), workflow: run.id }, 'workflow failed to run');
         },

@@ -9,7 +9,7 @@ import type {
   RunningJobView,
 } from '../ports/batchSystem.js';
 import type { ClusterEvent, ClusterPort, ClusterReading, RunningOnAgent } from '../ports/cluster.js';
-import type { QueuedJob } from '../scaler/types.js';
+import type { QueuedJob, Resources } from '../scaler/types.js';
 
 interface Tracked {
   readonly job: IssuedJob;
@@ -31,11 +31,23 @@ export class TrackedBatchSystem implements BatchSystem {
   private readonly events: ClusterEvent[] = [];
   private readonly onChange: () => void;
 
-  constructor(inner: ClusterBatchSystem, clock: Clock, onChange: () => void = () => {}) {
+  private readonly launchable: () => Resources | undefined;
+
+  /**
+   * `launchable`: the largest node, resource by resource, the cluster's scaler may still add
+   * (`largestLaunchable`); absent, the cluster is the nodes the batch system knows.
+   */
+  constructor(
+    inner: ClusterBatchSystem,
+    clock: Clock,
+    onChange: () => void = () => {},
+    launchable: () => Resources | undefined = () => undefined,
+  ) {
     this.inner = inner;
     this.name = inner.name;
     this.clock = clock;
     this.onChange = onChange;
+    this.launchable = launchable;
   }
 
   start(listener: JobUpdateListener): Promise<void> {
@@ -80,8 +92,17 @@ export class TrackedBatchSystem implements BatchSystem {
     return this.inner.runningJobs?.() ?? [];
   }
 
+  /** The largest of the nodes registered and those the scaler may launch, resource by resource. */
   maxJobRequirements(): ReturnType<BatchSystem['maxJobRequirements']> {
-    return this.inner.maxJobRequirements();
+    const known = this.inner.maxJobRequirements();
+    const more = this.launchable();
+    if (!more) return known;
+    return {
+      cores: Math.max(known?.cores ?? 0, more.cores),
+      memory: Math.max(known?.memory ?? 0, more.memoryBytes),
+      disk: Math.max(known?.disk ?? 0, more.diskBytes),
+      preemptable: known?.preemptable ?? false,
+    };
   }
 
   shutdown(): Promise<void> {

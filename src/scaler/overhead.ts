@@ -69,3 +69,27 @@ export function reserveOverhead(shape: Resources): Resources {
     gpus: shape.gpus ?? 0,
   };
 }
+
+/**
+ * The most of each resource a job may ask and still fit a node the scaler may launch (each
+ * resource on its own, after overhead), or undefined with no type it may launch. A batch system
+ * knows only the nodes registered so far: on an autoscaled cluster a job bigger than all of them
+ * waits for a bigger type, it is not too big for the cluster.
+ */
+export function largestLaunchable(config: {
+  readonly nodeTypes: readonly {
+    readonly instanceTypes: readonly InstanceType[];
+    readonly maxNodes: number;
+  }[];
+  readonly assumeZeroOverhead: boolean;
+}): Resources | undefined {
+  const shapes = config.nodeTypes
+    .filter((nt) => nt.maxNodes > 0)
+    .flatMap((nt) => nt.instanceTypes.map((it) => packableResources(it, config.assumeZeroOverhead)));
+  if (shapes.length === 0) return undefined;
+  return {
+    cores: Math.max(...shapes.map((s) => s.cores)),
+    memoryBytes: Math.max(...shapes.map((s) => s.memoryBytes)),
+    diskBytes: Math.max(...shapes.map((s) => s.diskBytes)),
+  };
+}
