@@ -288,7 +288,7 @@ t.test('limits: a queue never hangs silently', async (t) => {
       name: 'maxNodes per type caps',
       raw: { nodeTypes: 'c5.large', maxNodes: 7 },
       want: ['7 c5.large on-demand us-east-1a'],
-      waiting: /maxNodes reached for c5.large/,
+      waiting: /maxNodes reached for c5\.large \(maxNodes 7, 7 node\(s\)\)/,
     },
   ];
   for (const row of rows) {

@@ -687,7 +687,18 @@ function blockedReason(
     return `maxHourlyCost $${config.maxHourlyCost}/h reached (planned $${limits.hourlyCost.toFixed(3)}/h); runs on existing nodes as they free up`;
   if (config.maxTotalNodes !== undefined && limits.total >= config.maxTotalNodes)
     return `maxTotalNodes ${config.maxTotalNodes} reached; runs on existing nodes as they free up`;
-  const types = [...new Set(fitting.map((o) => config.nodeTypes[o.nodeTypeIndex]!.label))];
+  // The types at their limit with their counts: what an operator raises, and by how much.
+  const full = new Map<number, string>();
+  for (const o of fitting) {
+    const nt = config.nodeTypes[o.nodeTypeIndex]!;
+    const have = limits.byType[o.nodeTypeIndex]!;
+    if (have >= nt.maxNodes)
+      full.set(o.nodeTypeIndex, `${nt.label} (maxNodes ${nt.maxNodes}, ${have} node(s))`);
+  }
+  const types =
+    full.size > 0
+      ? [...full.values()]
+      : [...new Set(fitting.map((o) => config.nodeTypes[o.nodeTypeIndex]!.label))];
   return `maxNodes reached for ${types.join(', ')}; runs on existing nodes as they free up`;
 }
 
