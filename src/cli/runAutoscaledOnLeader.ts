@@ -127,10 +127,11 @@ export async function runOnLeader(
     out.line(
       `toil: the job store ${jobStore} is kept, but submitting again cannot help: what failed (a job's input, or the workflow's result) is built from values jobs already committed, which a restart does not change; fix the workflow (what a job returns, or the promise's path) and run it anew (toil clean ${jobStore} first, or another job store)`,
     );
-  // A message that says so already (a run stopped by toil kill) is not said twice.
-  else if (!final.messageSaysResume)
+  // A message that says so already (a run stopped by toil kill) is not said twice; a run refused
+  // as bad input (a job too big for every node type) fails the same way when submitted again.
+  else if (!final.messageSaysResume && !final.userError)
     out.line(`toil: the job store ${jobStore} is kept; submit again to restart it`);
-  return 1;
+  return final.userError ? 2 : 1;
 }
 
 /**

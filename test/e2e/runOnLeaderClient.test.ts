@@ -160,14 +160,29 @@ t.test(
   },
 );
 
+t.test(
+  'a run the leader refused as bad input (a job too big for every node type) exits 2, with no advice to resubmit',
+  async (t) => {
+    const dir = scratchDir(t);
+    const reason =
+      "job 'huge' asks for 64 cores, more than the largest node allows (2 cores, 2.8 GiB memory, 42.5 GiB disk on mesos)";
+    // As the leader daemon reports a run its runner refused with a user error (JOB_TOO_BIG).
+    const r = await runAgainstFailedLeader(t, dir, reason, [], { userError: true });
+    t.equal(r.code, 2, 'bad input: exit 2, as a local run');
+    t.match(r.stderr, /toil: workflow failed on the leader: job 'huge' asks for 64 cores/);
+    t.notMatch(r.stderr, /submit again to restart it/, 'submitting the same workflow again cannot help');
+  },
+);
+
 /** `toil run … --leader URL` against a stand-in leader that reports the run as `failed` says. */
 async function runAgainstFailedLeader(
   t: Test,
   dir: string,
   message: string,
   failedJobs: readonly FailedJobSummary[],
+  more: { userError?: true } = {},
 ): Promise<{ code: number | null; stderr: string }> {
-  const failed = { id: 'wf-failed', status: 'failed', message, failedJobs };
+  const failed = { id: 'wf-failed', status: 'failed', message, failedJobs, ...more };
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
