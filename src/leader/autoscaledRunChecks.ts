@@ -145,6 +145,42 @@ const describeJob = (j: DeclaredJob): string =>
   `${j.preemptable ? ', preemptable' : ''})`;
 
 /**
+ * `checkScalingFlags` for one job the workflow adds as it runs (or declares with a promised
+ * requirement): a job no node type the scaler may launch fits whole, or one its limits never
+ * launch a node for, would wait for ever on a leader that only learns of it then (the daemon
+ * took every workflow unchecked). The verdict per shape is kept for the config it was made
+ * under, so a workflow of a hundred thousand jobs of a few names and shapes plans a few times. A config
+ * without node types is a cluster of fixed size: nothing is judged.
+ */
+export function checkJobLaunchable(job: DeclaredJob, config: ScalerConfig): void {
+  if (!config.nodeTypes.some((nt) => nt.maxNodes > 0)) return;
+  let verdicts = launchVerdicts.get(config);
+  if (!verdicts) launchVerdicts.set(config, (verdicts = new Map<string, WorkflowWouldHangError | null>()));
+  const key = JSON.stringify([
+    job.name,
+    job.cores,
+    job.memoryBytes,
+    job.diskBytes,
+    job.preemptable,
+    job.service,
+  ]);
+  let verdict = verdicts.get(key);
+  if (verdict === undefined) {
+    verdict = null;
+    try {
+      checkScalingFlags([job], config);
+    } catch (e) {
+      if (!(e instanceof WorkflowWouldHangError)) throw e;
+      verdict = e;
+    }
+    verdicts.set(key, verdict);
+  }
+  if (verdict) throw verdict;
+}
+
+const launchVerdicts = new WeakMap<ScalerConfig, Map<string, WorkflowWouldHangError | null>>();
+
+/**
  * Refuses a host whose services can never all run at once, with room beside them for the jobs
  * that wait for them, on the nodes the scaler may launch. A host's services start together and
  * stop only once its successors have run, so every one of them and at least one successor hold

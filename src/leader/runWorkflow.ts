@@ -55,6 +55,8 @@ export interface RunWorkflowOptions {
   readonly roomOnItsWay?: () => boolean;
   /** A host's services checked together against the scaler's limits (see WorkflowRunnerOptions). */
   readonly checkServicesTogether?: WorkflowRunnerOptions['checkServicesTogether'];
+  /** Each job against the node types the scaler may launch (see WorkflowRunnerOptions). */
+  readonly checkLaunchable?: WorkflowRunnerOptions['checkLaunchable'];
   readonly onJobLost?: (event: JobLostEvent) => void;
   readonly batchSystem: BatchSystem;
   readonly clock: Clock;
@@ -245,6 +247,7 @@ async function runStarted(
       : {}),
     ...(o.roomOnItsWay ? { roomOnItsWay: o.roomOnItsWay } : {}),
     ...(o.checkServicesTogether ? { checkServicesTogether: o.checkServicesTogether } : {}),
+    ...(o.checkLaunchable ? { checkLaunchable: o.checkLaunchable } : {}),
     ...(o.env ? { env: o.env } : {}),
     ...(o.onJobLost ? { onJobLost: o.onJobLost } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),

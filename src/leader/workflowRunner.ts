@@ -70,6 +70,13 @@ export interface WorkflowRunnerOptions {
    * run, before any of its services is issued. Absent: a cluster of fixed size.
    */
   readonly checkServicesTogether?: (host: string, services: DeclaredJob[], beside?: DeclaredJob) => void;
+  /**
+   * Throws when the cluster's scaler could never launch a node for the job (no node type it may
+   * launch fits it whole, or its limits leave none), as the batch system's largest node bounds
+   * each resource alone; called with every job's requirements as `checkFits` is. Absent: a
+   * cluster of fixed size.
+   */
+  readonly checkLaunchable?: (job: DeclaredJob) => void;
   /** Called when a job is lost with its node (for metrics and status). */
   readonly onJobLost?: (event: JobLostEvent) => void;
   /** How many tickets the leader writes at once. */
@@ -906,6 +913,14 @@ export class WorkflowRunner {
     spec: JobSpec,
     r = resolveJobRequirements(spec, spec.requirements, this.o.defaults),
   ): void {
+    this.o.checkLaunchable?.({
+      name: spec.name,
+      cores: r.cores,
+      memoryBytes: r.memory,
+      diskBytes: r.disk,
+      preemptable: r.preemptable,
+      ...(spec.service ? { service: true } : {}),
+    });
     const max: JobRequirements | undefined = this.o.batchSystem.maxJobRequirements();
     if (!max) return;
     const over: string[] = [];

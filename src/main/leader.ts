@@ -79,7 +79,7 @@ export async function startLeader(options: {
   const { loadOrCreateToken, defaultTokenFile } = await import('../leader/auth.js');
   const { localHolder, JobStoreLease } = await import('../jobstore/lease.js');
   const { pendingKillRequest } = await import('../leader/killRequest.js');
-  const { checkServicesTogether } = await import('../leader/autoscaledRunChecks.js');
+  const { checkServicesTogether, checkJobLaunchable } = await import('../leader/autoscaledRunChecks.js');
   const cfg = options.config();
   const env = options.env ?? process.env;
   const log = options.log;
@@ -251,6 +251,13 @@ export async function startLeader(options: {
           checkServicesTogether: (host, services, beside) => {
             if (daemon.scaler.unowned.length === 0)
               checkServicesTogether(host, services, beside, options.config().scaler);
+          },
+          // The same for each job alone: one no type the scaler may launch fits whole waited
+          // silently (the batch system's largest node bounds each resource on its own). Judged
+          // once a tick has listed the cluster, so a static worker that may run it is known.
+          checkLaunchable: (job) => {
+            if (daemon.scaler.lastCompletedAt !== undefined && daemon.scaler.unowned.length === 0)
+              checkJobLaunchable(job, options.config().scaler);
           },
           ...preemptableRetriesOf(o.preemptableRetries ?? submission.preemptableRetries),
           ...((o.env ?? submission.env) ? { env: o.env ?? submission.env } : {}),

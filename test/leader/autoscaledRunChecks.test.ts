@@ -1,5 +1,6 @@
 import t from 'tap';
 import {
+  checkJobLaunchable,
   checkScalingFlags,
   checkServicesTogether,
   type DeclaredJob,
@@ -148,3 +149,32 @@ for (const [name, services, beside, nodeTypes, limits, refused] of together)
     t.equal(e.code, 'WORKFLOW_WOULD_HANG');
     t.match(e.message, refused);
   });
+
+t.test('a job a running workflow adds is judged against the node types the scaler may launch', async (t) => {
+  const GiB = 2 ** 30;
+  const mixed = config('c5.xlarge,r5.large');
+  // 4 cores fit the c5.xlarge and 10 GiB the r5.large, but no type holds both.
+  t.throws(() => checkJobLaunchable(job({ name: 'wide', cores: 4, memoryBytes: 10 * GiB }), mixed), {
+    code: 'WORKFLOW_WOULD_HANG',
+    message: /^job 'wide' can never run: /,
+  });
+  t.doesNotThrow(() => checkJobLaunchable(job({ name: 'narrow', cores: 4, memoryBytes: 4 * GiB }), mixed));
+  t.doesNotThrow(() => checkJobLaunchable(job({ name: 'tall', cores: 2, memoryBytes: 10 * GiB }), mixed));
+  // The same shape under another name is named as itself (verdicts are kept per name and shape).
+  t.throws(() => checkJobLaunchable(job({ name: 'wide2', cores: 4, memoryBytes: 10 * GiB }), mixed), {
+    message: /^job 'wide2' /,
+  });
+  // A limit under which nothing is ever launched for it.
+  t.throws(
+    () =>
+      checkJobLaunchable(
+        job({ name: 'down', preemptable: true }),
+        config('t2.medium:0.02', { maxPreemptableNodes: 0 }),
+      ),
+    { message: /^job 'down'/ },
+  );
+  // A reloaded config is judged anew: a bigger type makes the same job launchable.
+  t.doesNotThrow(() =>
+    checkJobLaunchable(job({ name: 'wide', cores: 4, memoryBytes: 10 * GiB }), config('c5.xlarge,r5.xlarge')),
+  );
+});
