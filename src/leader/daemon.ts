@@ -825,8 +825,10 @@ export class LeaderDaemon {
       },
       workflows: [...this.runs.values()].map((r) => {
         const shown = withoutBundle(r);
+        const progress = this.progressOf(r);
         return {
           ...shown,
+          ...(progress ? { progress } : {}),
           submittedAt: new Date(r.submittedAt).toISOString(),
           ...(r.finishedAt !== undefined ? { finishedAt: new Date(r.finishedAt).toISOString() } : {}),
         };
