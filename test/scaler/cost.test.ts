@@ -180,7 +180,8 @@ t.test('spot: preemptable work, unavailable offerings, compensation in the same 
       unavailable: [],
       extra: { maxPreemptableNodes: 5 },
       want: ['5 c5.large spot us-east-1a'],
-      waiting: /the spot pool is at its limits; runs on spot nodes as they free up/,
+      waiting:
+        /the spot pool is at its limits \(maxPreemptableNodes 5, 5 spot node\(s\)\); runs on spot nodes as they free up/,
     },
   ];
   for (const row of rows) {

@@ -85,7 +85,22 @@ t.test('spot work waiting for a spot pool at its limits is told when room is exp
   t.same(launched(p), ['5 c5.large spot']);
   t.match(
     reasons(p),
-    /^the spot pool is at its limits; runs on spot nodes as they free up: the last of it expected to start in 3h24m \(its 5 node\(s\) run the work planned within targetTime 30m00s, then 2h54m of this and earlier waiting work\)$/,
+    /^the spot pool is at its limits \(maxPreemptableNodes 5, 5 spot node\(s\)\); runs on spot nodes as they free up: the last of it expected to start in 3h24m \(its 5 node\(s\) run the work planned within targetTime 30m00s, then 2h54m of this and earlier waiting work\)$/,
+  );
+});
+
+t.test('spot work waiting for a spot type at its maxNodes is told which limit, with its count', async (t) => {
+  const p = planScaling(
+    snapshot({
+      queued: jobs(100, { cores: 2, preemptable: true, walltimeSeconds: 600 }),
+      offerings: [{ instanceType: 'c5.large', zone: 'us-east-1a', capacityType: 'spot', pricePerHour: 0.03 }],
+    }),
+    config({ nodeTypes: 'c5.large:0.05,c5.large', maxNodes: [5, 100] }),
+  );
+  t.same(launched(p), ['5 c5.large spot']);
+  t.match(
+    reasons(p),
+    /^the spot pool is at its limits \(maxNodes 5 for c5\.large:0\.05, 5 node\(s\)\); runs on spot nodes as they free up: /,
   );
 });
 

@@ -672,7 +672,8 @@ function blockedReason(
   limits: LimitState,
   fitsOffering: (req: Item['req'], o: Offering) => boolean,
 ): string {
-  if (it.mode === 'wait') return 'the spot pool is at its limits; runs on spot nodes as they free up';
+  if (it.mode === 'wait')
+    return `the spot pool is at its limits (${spotLimitsReached(it, offerings, config, limits, fitsOffering)}); runs on spot nodes as they free up`;
   if (it.capped)
     return `${it.waitNote ? `${it.waitNote}. ` : ''}objective ${config.objective}: every offering with room costs more than ${Math.round(OBJECTIVE_PREMIUM[config.objective] * 100)} % over the cheapest per job (counting the room a node holds idle while its last jobs end, and a new node's boot and billing minimum over the work it runs), whose node types are at their limits; runs on existing nodes as they free up`;
   const fitting = offerings.filter(
@@ -700,6 +701,27 @@ function blockedReason(
       ? [...full.values()]
       : [...new Set(fitting.map((o) => config.nodeTypes[o.nodeTypeIndex]!.label))];
   return `maxNodes reached for ${types.join(', ')}; runs on existing nodes as they free up`;
+}
+
+/** Which limits keep the spot pool from growing, with the counts that reached them. */
+function spotLimitsReached(
+  it: Item,
+  offerings: readonly Offering[],
+  config: ScalerConfig,
+  limits: LimitState,
+  fitsOffering: (req: Item['req'], o: Offering) => boolean,
+): string {
+  if (config.maxPreemptableNodes !== undefined && limits.spot >= config.maxPreemptableNodes)
+    return `maxPreemptableNodes ${config.maxPreemptableNodes}, ${limits.spot} spot node(s)`;
+  const full = new Map<number, string>();
+  for (const o of offerings) {
+    if (o.capacityType !== 'spot' || !fitsOffering(it.req, o)) continue;
+    const nt = config.nodeTypes[o.nodeTypeIndex]!;
+    const have = limits.byType[o.nodeTypeIndex]!;
+    if (have >= nt.maxNodes)
+      full.set(o.nodeTypeIndex, `maxNodes ${nt.maxNodes} for ${nt.label}, ${have} node(s)`);
+  }
+  return full.size > 0 ? [...full.values()].join('; ') : 'no spot offering has room';
 }
 
 function fewerRefusals(o: Offering, b: Offering): boolean {
