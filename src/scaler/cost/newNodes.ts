@@ -689,18 +689,27 @@ function blockedReason(
   if (config.maxTotalNodes !== undefined && limits.total >= config.maxTotalNodes)
     return `maxTotalNodes ${config.maxTotalNodes} reached; runs on existing nodes as they free up`;
   // The types at their limit with their counts: what an operator raises, and by how much.
-  const full = new Map<number, string>();
-  for (const o of fitting) {
+  const full = typesAtMaxNodes(fitting, config, limits).map(
+    (f) => `${f.label} (maxNodes ${f.maxNodes}, ${f.have} node(s))`,
+  );
+  const types =
+    full.length > 0 ? full : [...new Set(fitting.map((o) => config.nodeTypes[o.nodeTypeIndex]!.label))];
+  return `maxNodes reached for ${types.join(', ')}; runs on existing nodes as they free up`;
+}
+
+/** The node types of these offerings at their maxNodes, each once, with how many nodes it has. */
+function typesAtMaxNodes(
+  offerings: readonly Offering[],
+  config: ScalerConfig,
+  limits: LimitState,
+): { label: string; maxNodes: number; have: number }[] {
+  const full = new Map<number, { label: string; maxNodes: number; have: number }>();
+  for (const o of offerings) {
     const nt = config.nodeTypes[o.nodeTypeIndex]!;
     const have = limits.byType[o.nodeTypeIndex]!;
-    if (have >= nt.maxNodes)
-      full.set(o.nodeTypeIndex, `${nt.label} (maxNodes ${nt.maxNodes}, ${have} node(s))`);
+    if (have >= nt.maxNodes) full.set(o.nodeTypeIndex, { label: nt.label, maxNodes: nt.maxNodes, have });
   }
-  const types =
-    full.size > 0
-      ? [...full.values()]
-      : [...new Set(fitting.map((o) => config.nodeTypes[o.nodeTypeIndex]!.label))];
-  return `maxNodes reached for ${types.join(', ')}; runs on existing nodes as they free up`;
+  return [...full.values()];
 }
 
 /** Which limits keep the spot pool from growing, with the counts that reached them. */
@@ -713,15 +722,11 @@ function spotLimitsReached(
 ): string {
   if (config.maxPreemptableNodes !== undefined && limits.spot >= config.maxPreemptableNodes)
     return `maxPreemptableNodes ${config.maxPreemptableNodes}, ${limits.spot} spot node(s)`;
-  const full = new Map<number, string>();
-  for (const o of offerings) {
-    if (o.capacityType !== 'spot' || !fitsOffering(it.req, o)) continue;
-    const nt = config.nodeTypes[o.nodeTypeIndex]!;
-    const have = limits.byType[o.nodeTypeIndex]!;
-    if (have >= nt.maxNodes)
-      full.set(o.nodeTypeIndex, `maxNodes ${nt.maxNodes} for ${nt.label}, ${have} node(s)`);
-  }
-  return full.size > 0 ? [...full.values()].join('; ') : 'no spot offering has room';
+  const spot = offerings.filter((o) => o.capacityType === 'spot' && fitsOffering(it.req, o));
+  const full = typesAtMaxNodes(spot, config, limits).map(
+    (f) => `maxNodes ${f.maxNodes} for ${f.label}, ${f.have} node(s)`,
+  );
+  return full.length > 0 ? full.join('; ') : 'no spot offering has room';
 }
 
 function fewerRefusals(o: Offering, b: Offering): boolean {
