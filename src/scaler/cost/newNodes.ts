@@ -672,8 +672,10 @@ function blockedReason(
   limits: LimitState,
   fitsOffering: (req: Item['req'], o: Offering) => boolean,
 ): string {
-  if (it.mode === 'wait')
-    return `the spot pool is at its limits (${spotLimitsReached(it, offerings, config, limits, fitsOffering)}); runs on spot nodes as they free up`;
+  if (it.mode === 'wait') {
+    const spot = offerings.filter((o) => o.capacityType === 'spot' && fitsOffering(it.req, o));
+    return `the spot pool is at its limits (${spotLimitsReached(spot, config, limits)}); runs on spot nodes as they free up`;
+  }
   if (it.capped)
     return `${it.waitNote ? `${it.waitNote}. ` : ''}objective ${config.objective}: every offering with room costs more than ${Math.round(OBJECTIVE_PREMIUM[config.objective] * 100)} % over the cheapest per job (counting the room a node holds idle while its last jobs end, and a new node's boot and billing minimum over the work it runs), whose node types are at their limits; runs on existing nodes as they free up`;
   const fitting = offerings.filter(
@@ -712,17 +714,10 @@ function typesAtMaxNodes(
   return [...full.values()];
 }
 
-/** Which limits keep the spot pool from growing, with the counts that reached them. */
-function spotLimitsReached(
-  it: Item,
-  offerings: readonly Offering[],
-  config: ScalerConfig,
-  limits: LimitState,
-  fitsOffering: (req: Item['req'], o: Offering) => boolean,
-): string {
+/** Which limits keep the spot pool (its offerings that fit) from growing, with their counts. */
+function spotLimitsReached(spot: readonly Offering[], config: ScalerConfig, limits: LimitState): string {
   if (config.maxPreemptableNodes !== undefined && limits.spot >= config.maxPreemptableNodes)
     return `maxPreemptableNodes ${config.maxPreemptableNodes}, ${limits.spot} spot node(s)`;
-  const spot = offerings.filter((o) => o.capacityType === 'spot' && fitsOffering(it.req, o));
   const full = typesAtMaxNodes(spot, config, limits).map(
     (f) => `maxNodes ${f.maxNodes} for ${f.label}, ${f.have} node(s)`,
   );
