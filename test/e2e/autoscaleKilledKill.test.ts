@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import t from 'tap';
 import { processAlive } from '../../src/common/processIdentity.js';
 import {
-  FAST_SCALING,
+  autoscaledRunArgs,
   liveWorkers,
   sleep,
   startClusterCloud,
   startToilProcess,
 } from '../fixtures/leaderE2e.js';
-import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
+import { runToil } from '../fixtures/workflowCli.js';
 import { testDir } from '../fixtures/testDir.js';
 
 /**
@@ -27,12 +27,12 @@ t.test('toil kill of a store whose toil run --provisioner aws was killed says no
   const pidFile = join(dir, 'server.pid');
   const env = { AWS_ENDPOINT_URL_EC2: cloud.ec2Url, TOIL_WORKDIR: workDir };
   const run = startToilProcess(
-    [
-      ...['run', join(REPO_ROOT, 'test/fixtures/workflowServiceSpawns.ts'), 'file:js', pidFile],
-      ...['--provisioner', 'aws', '--nodeTypes', 't2.medium', '--maxNodes', '1', ...FAST_SCALING],
-      ...['--batchSystem', 'mesos', '--mesosMaster', cloud.mesosMaster, '--zone', 'us-west-2a'],
-      ...['--clusterName', 'killrun', '--workDir', workDir, '--logLevel', 'info'],
-    ],
+    autoscaledRunArgs(
+      ['test/fixtures/workflowServiceSpawns.ts', 'file:js', pidFile],
+      cloud,
+      'killrun',
+      workDir,
+    ),
     { cwd: dir, env },
   );
   t.teardown(() => void run.child.kill('SIGKILL'));

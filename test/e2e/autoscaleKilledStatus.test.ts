@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import t from 'tap';
 import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
 import {
-  FAST_SCALING,
+  autoscaledRunArgs,
   liveWorkers,
   sleep,
   startClusterCloud,
   startToilProcess,
 } from '../fixtures/leaderE2e.js';
-import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
+import { runToil } from '../fixtures/workflowCli.js';
 import { testDir } from '../fixtures/testDir.js';
 
 /**
@@ -28,12 +28,7 @@ t.test('status of a store whose autoscaling leader was killed lists the nodes it
   const env = { AWS_ENDPOINT_URL_EC2: cloud.ec2Url, TOIL_WORKDIR: join(dir, 'default') };
   mkdirSync(join(dir, 'default'));
   const run = startToilProcess(
-    [
-      ...['run', join(REPO_ROOT, 'test/fixtures/workflowSpotHold.ts'), 'file:js'],
-      ...['--provisioner', 'aws', '--nodeTypes', 't2.medium', '--maxNodes', '1', ...FAST_SCALING],
-      ...['--batchSystem', 'mesos', '--mesosMaster', cloud.mesosMaster, '--zone', 'us-west-2a'],
-      ...['--clusterName', 'kill9', '--workDir', workDir, '--logLevel', 'info'],
-    ],
+    autoscaledRunArgs(['test/fixtures/workflowSpotHold.ts', 'file:js'], cloud, 'kill9', workDir),
     { cwd: dir, env },
   );
   t.teardown(() => void run.child.kill('SIGKILL'));

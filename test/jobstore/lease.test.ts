@@ -53,38 +53,31 @@ t.test('a second leader is refused, told who holds the store and until when', as
   t.notMatch((err as Error).message, /\n/, 'one line');
 });
 
-t.test(
-  'a second leader is told when the holder is a leader daemon, and which of its workflows',
-  async (t) => {
+const heldBy: [name: string, first: LeaseHolder, told: string][] = [
+  [
+    'a second leader is told when the holder is a leader daemon, and which of its workflows',
+    holder('cluster-leader', 100, { daemon: { workflowId: 'wf-1' } }),
+    'the leader daemon on cluster-leader (pid 100, workflow wf-1, generation 0)',
+  ],
+  [
+    'a second leader is told when the holder is a toil run --provisioner aws, not a daemon',
+    holder('laptop', 100, { daemon: { workflowId: 'wf-1', run: true } }),
+    'the toil run --provisioner aws on laptop (pid 100, generation 0)',
+  ],
+];
+for (const [name, first, told] of heldBy)
+  t.test(name, async (t) => {
     const store = await fresh(t);
     const clock = new ManualClock(Date.UTC(2026, 10, 29, 2, 0, 0));
-    const daemon = holder('cluster-leader', 100, { daemon: { workflowId: 'wf-1' } });
-    await store.acquireLease({ clock, ttlMs: TTL, holder: daemon });
+    await store.acquireLease({ clock, ttlMs: TTL, holder: first });
     const err = await store
       .acquireLease({ clock, ttlMs: TTL, holder: holder('laptop', 200), isAlive: alive })
       .catch((e: unknown) => e);
     t.match(err, {
       code: 'JOBSTORE_LEASED',
-      message:
-        'job store file:./js is in use by the leader daemon on cluster-leader (pid 100, workflow wf-1, generation 0) until 2026-11-29T02:01:00.000Z',
+      message: `job store file:./js is in use by ${told} until 2026-11-29T02:01:00.000Z`,
     });
-  },
-);
-
-t.test('a second leader is told when the holder is a toil run --provisioner aws, not a daemon', async (t) => {
-  const store = await fresh(t);
-  const clock = new ManualClock(Date.UTC(2026, 10, 29, 2, 0, 0));
-  const run = holder('laptop', 100, { daemon: { workflowId: 'wf-1', run: true } });
-  await store.acquireLease({ clock, ttlMs: TTL, holder: run });
-  const err = await store
-    .acquireLease({ clock, ttlMs: TTL, holder: holder('laptop', 200), isAlive: alive })
-    .catch((e: unknown) => e);
-  t.match(err, {
-    code: 'JOBSTORE_LEASED',
-    message:
-      'job store file:./js is in use by the toil run --provisioner aws on laptop (pid 100, generation 0) until 2026-11-29T02:01:00.000Z',
   });
-});
 
 t.test('of leaders racing for a free store exactly one wins', async (t) => {
   const store = await fresh(t);
