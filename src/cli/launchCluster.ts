@@ -18,6 +18,7 @@ import {
   validateSubnetId,
 } from '../provisioner/cluster/validate.js';
 import type { SubCommand } from './main.js';
+import { signalExitCode } from './untilSignal.js';
 import {
   addForeignOptions,
   checkForeignOptions,
@@ -158,6 +159,21 @@ async function run(name: string, f: Flags): Promise<number> {
   const { calls, close } = await createClusterCalls({ region, clock, log });
   const iamClient = f.awsEc2ProfileArn ? undefined : await createIamClient(process.env);
   const ssmClient = f.clusterType === 'slurm' ? await createSsmClient(region, process.env) : undefined;
+  // Ctrl-C stops the launch and removes what it made; a second one leaves at once, saying what to run.
+  const interrupt = new AbortController();
+  let interruptedBy: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (interruptedBy) {
+      process.stderr.write(
+        `toil: ${signal} again: stopping now; remove what is left with 'toil destroy-cluster ${clusterName}'\n`,
+      );
+      process.exit(signalExitCode(interruptedBy));
+    }
+    interruptedBy = signal;
+    interrupt.abort(new Error(`interrupted by ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const progress = progressTo(process.stdout);
     const cluster = await launchCluster(
@@ -190,8 +206,16 @@ async function run(name: string, f: Flags): Promise<number> {
         progress,
         ...(iamClient ? { iam: new ClusterIam({ iam: iamClient, clusterName, clock, log }) } : {}),
         ...(ssmClient ? { mungeKey: new ClusterMungeKey({ ssm: ssmClient, clusterName }) } : {}),
+        signal: interrupt.signal,
       },
-    );
+    ).catch((e: unknown) => {
+      if (interruptedBy) return undefined;
+      throw e;
+    });
+    if (!cluster) {
+      process.stderr.write(`toil: launch-cluster ${clusterName} interrupted by ${interruptedBy}\n`);
+      return signalExitCode(interruptedBy!);
+    }
     progress(
       `cluster '${clusterName}' is up: leader ${cluster.leader.instanceId} (${cluster.leader.publicIp ?? cluster.leader.privateIp}), ${cluster.workers.length} worker(s)`,
     );
@@ -206,6 +230,8 @@ async function run(name: string, f: Flags): Promise<number> {
     }
     return 0;
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     close();
     iamClient?.destroy();
     ssmClient?.destroy();

@@ -10,6 +10,7 @@ import type { Ec2Calls } from '../aws/ec2Calls.js';
 import type { ClusterMungeKey } from '../aws/mungeKey.js';
 import { clusterTags } from '../aws/tags.js';
 import { isProvisionerError } from '../errors.js';
+import { destroyCluster } from './destroyCluster.js';
 import type { ProvisionedNode } from '../../ports/provisioner.js';
 import { checkZoneInRegion, type NodeTypeSpec } from './validate.js';
 
@@ -52,6 +53,8 @@ export interface LaunchClusterDeps {
   readonly iam?: ClusterIam;
   /** Makes a Slurm cluster's munge key (SSM); absent on the local cloud without an SSM endpoint. */
   readonly mungeKey?: ClusterMungeKey;
+  /** Ctrl-C: the launch stops at its next call or wait and removes what it made; rejects with the reason. */
+  readonly signal?: AbortSignal;
 }
 
 export interface LaunchedCluster {
@@ -62,17 +65,79 @@ export interface LaunchedCluster {
   readonly workers: readonly ProvisionedNode[];
 }
 
+/** How far a launch got: what a failure or an interruption leaves to remove. */
+interface LaunchStage {
+  /** The name was found free and the first resource is being made. */
+  making: boolean;
+  leaderRunning: boolean;
+}
+
 /**
  * `toil launch-cluster`: checks every input against the cloud first (zone, key pair, instance
  * types, image), then makes the security group, the leader (waiting until it runs, showing
  * progress), and the static workers. Tokens are fresh per run, so a cluster re-made under an old
- * name never gets the old instances back.
+ * name never gets the old instances back. A launch interrupted (`deps.signal`) once it has begun
+ * making things, or failing before its leader runs, removes what it made (as destroy-cluster
+ * would: everything of the cluster's name, which was free when it began), so no group, role or
+ * instance is left billing or blocking the name; a cluster whose leader runs is kept when a worker
+ * launch fails.
  */
 export async function launchCluster(
   o: LaunchClusterOptions,
   deps: LaunchClusterDeps,
 ): Promise<LaunchedCluster> {
-  const { calls, clock, log, progress } = deps;
+  const stage: LaunchStage = { making: false, leaderRunning: false };
+  const { signal } = deps;
+  const clock: Clock = signal
+    ? {
+        now: () => deps.clock.now(),
+        sleep: (ms, s) => deps.clock.sleep(ms, s ? AbortSignal.any([s, signal]) : signal),
+      }
+    : deps.clock;
+  try {
+    return await makeCluster(o, { ...deps, clock }, stage);
+  } catch (e) {
+    const interrupted = signal?.aborted === true;
+    if (!stage.making || (stage.leaderRunning && !interrupted)) throw e;
+    deps.progress(
+      `${interrupted ? 'interrupted' : 'the launch failed'}: removing what was made of cluster '${o.clusterName}'`,
+    );
+    try {
+      await destroyCluster(
+        o.clusterName,
+        {
+          calls: deps.calls,
+          clock: deps.clock,
+          log: deps.log,
+          progress: deps.progress,
+          ...(deps.iam ? { iam: deps.iam } : {}),
+          ...(deps.mungeKey ? { mungeKey: deps.mungeKey } : {}),
+        },
+        { timeoutMs: o.waitTimeoutMs, pollMs: o.pollMs },
+      );
+    } catch (cleanup) {
+      if (cleanup instanceof UserInputError && cleanup.code === 'CLUSTER_NOT_FOUND')
+        deps.progress(`nothing of cluster '${o.clusterName}' had been made yet`);
+      else
+        deps.progress(
+          `could not remove all of cluster '${o.clusterName}' (${cleanup instanceof Error ? cleanup.message : String(cleanup)}): run 'toil destroy-cluster ${o.clusterName}'`,
+        );
+    }
+    throw e;
+  }
+}
+
+async function makeCluster(
+  o: LaunchClusterOptions,
+  deps: LaunchClusterDeps,
+  stage: LaunchStage,
+): Promise<LaunchedCluster> {
+  const { calls, clock, log, signal } = deps;
+  // Every step of the launch is an AWS call or a wait: a Ctrl-C is taken before the next one.
+  const progress = (line: string): void => {
+    signal?.throwIfAborted();
+    deps.progress(line);
+  };
   const cluster = new AwsCluster({ calls, clusterName: o.clusterName, clock, log });
 
   checkZoneInRegion(o.zone, o.zoneSource, await cluster.zoneNames(), o.configuredRegion);
@@ -126,6 +191,8 @@ export async function launchCluster(
 
   // The first thing made: the cluster's IAM, so a caller who may not create it is told before
   // anything else exists.
+  signal?.throwIfAborted();
+  stage.making = true;
   let instanceProfiles: { leader: string; worker: string } | undefined;
   if (o.instanceProfileArn)
     progress(`every node gets instance profile ${o.instanceProfileArn} (--awsEc2ProfileArn); no IAM is made`);
@@ -194,6 +261,7 @@ export async function launchCluster(
     },
   });
   if (!leader) throw new Error(`leader ${leaderId} vanished while starting`);
+  stage.leaderRunning = true;
   progress(
     `leader ${leaderId} running: private ${leader.privateIp ?? '-'}, public ${leader.publicIp ?? '-'}`,
   );

@@ -1,0 +1,85 @@
+import { spawn } from 'node:child_process';
+import t from 'tap';
+import { importTestKeyPair, startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
+import { runToil, TOIL_BIN } from '../fixtures/ec2ToilCli.js';
+
+/**
+ * A launch-cluster stopped with Ctrl-C, or refused its leader by EC2, leaves nothing of the
+ * cluster behind: no instance billing, no security group holding the name.
+ */
+t.setTimeout(120_000);
+
+t.test('Ctrl-C while the leader boots removes the leader and the security group, exit 130', async (t) => {
+  // The leader stays pending long enough to be interrupted while launch-cluster waits for it.
+  const endpoint = await startTestEndpoint({ bootDelayMs: 60_000 });
+  t.teardown(() => endpoint.stop());
+  const client = testEc2Client(endpoint.url);
+  t.teardown(() => client.destroy());
+  await importTestKeyPair(client, 'k');
+  const child = spawn(
+    process.execPath,
+    [
+      TOIL_BIN,
+      'launch-cluster',
+      'cut',
+      ...['--leaderNodeType', 't2.medium', '--nodeTypes', 'm5.large', '-w', '2'],
+      ...['--zone', 'us-west-2a', '--keyPairName', 'k'],
+    ],
+    {
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: process.env.HOME ?? '/tmp',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        AWS_ENDPOINT_URL_EC2: endpoint.url,
+      },
+    },
+  );
+  t.teardown(() => child.kill('SIGKILL'));
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve) =>
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (/waiting for it to run/.test(stdout)) resolve();
+    }),
+  );
+  child.kill('SIGINT');
+  t.equal(await exited, 130, `exit 130, as a shell reports Ctrl-C (${stderr})`);
+  t.match(stdout, /interrupted: removing what was made of cluster 'cut'/);
+  t.match(stderr, /^toil: launch-cluster cut interrupted by SIGINT$/m);
+  const live = [...endpoint.cloud.instances.values()].filter(
+    (i) => i.tags.get('clusterName') === 'cut' && i.state !== 'terminated' && i.state !== 'shutting-down',
+  );
+  t.same(
+    live.map((i) => i.id),
+    [],
+    'no instance of the cluster is left',
+  );
+  t.same(
+    [...endpoint.cloud.securityGroups.values()].filter((g) => g.name === 'cut').map((g) => g.id),
+    [],
+    'its security group is gone',
+  );
+});
+
+t.test("EC2's refusal of the leader removes the security group made for it", async (t) => {
+  const endpoint = await startTestEndpoint({ bootDelayMs: 0 });
+  t.teardown(() => endpoint.stop());
+  const client = testEc2Client(endpoint.url);
+  t.teardown(() => client.destroy());
+  await importTestKeyPair(client, 'k');
+  endpoint.faults.refuseCapacity({ instanceType: 't2.medium', market: 'on-demand' });
+  const r = await runToil(
+    ['launch-cluster', 'refused', '--nodeType', 't2.medium', '--keyPairName', 'k', '--zone', 'us-west-2a'],
+    { AWS_ENDPOINT_URL_EC2: endpoint.url },
+  );
+  t.equal(r.code, 1, r.stderr);
+  t.match(r.stdout, /the launch failed: removing what was made of cluster 'refused'/);
+  t.same(
+    [...endpoint.cloud.securityGroups.values()].filter((g) => g.name === 'refused').map((g) => g.id),
+    [],
+    'no security group is left holding the name',
+  );
+});
