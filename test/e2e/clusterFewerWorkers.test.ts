@@ -44,3 +44,31 @@ t.test(
     t.equal(whole.stderr, '', 'and nothing on stderr');
   },
 );
+
+t.test(
+  'launch-cluster whose workers an account limit refuses keeps the cluster and says how many it got, as for missing capacity',
+  async (t) => {
+    const endpoint = await startTestEndpoint({ bootDelayMs: 0 });
+    t.teardown(() => endpoint.stop());
+    const client = testEc2Client(endpoint.url);
+    t.teardown(() => client.destroy());
+    await importTestKeyPair(client, 'k');
+    // The t2.medium leader (2 vCPUs) and one m5.large (2) fit under 4 vCPUs; the second does not.
+    endpoint.faults.onDemandVcpuLimit = 4;
+    const r = await runToil(
+      [
+        'launch-cluster',
+        'limited',
+        ...['--leaderNodeType', 't2.medium', '--nodeTypes', 'm5.large', '-w', '2'],
+        ...['--zone', 'us-west-2a', '--keyPairName', 'k'],
+      ],
+      { AWS_ENDPOINT_URL_EC2: endpoint.url },
+    );
+    t.equal(r.code, 1, 'exit 1: not the cluster asked for');
+    t.match(r.stdout, /on-demand m5\.large workers refused: .*VcpuLimitExceeded[^\n]*: 1 of 2 launched/);
+    t.equal(
+      r.stderr.trim(),
+      "toil: got 1 of the 2 workers asked for (-w 2); cluster 'limited' is left up with them: use it as it is, or remove it with 'toil destroy-cluster limited'",
+    );
+  },
+);

@@ -299,6 +299,14 @@ async function makeCluster(
           );
           break;
         }
+        // Any other refusal (an account limit, a permission): the leader runs, so the cluster is
+        // kept with what it got, which the caller reports, instead of failing with it unmentioned.
+        if (isProvisionerError(e)) {
+          progress(
+            `${spec.market} ${spec.instanceType} workers refused: ${e.message}: ${got} of ${wanted} launched`,
+          );
+          break;
+        }
         throw e;
       }
     }
