@@ -1,18 +1,24 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { importTestKeyPair, startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
 import { runToil } from '../fixtures/ec2ToilCli.js';
 
 // Two launch-cluster runs against an endpoint in this process; a busy two-core machine is slow.
 t.setTimeout(180_000);
 
+/** A local EC2 endpoint with the key pair 'k', stopped when the test ends. */
+async function endpointWithKeyPair(t: Test): Promise<Awaited<ReturnType<typeof startTestEndpoint>>> {
+  const endpoint = await startTestEndpoint({ bootDelayMs: 0 });
+  t.teardown(() => endpoint.stop());
+  const client = testEc2Client(endpoint.url);
+  t.teardown(() => client.destroy());
+  await importTestKeyPair(client, 'k');
+  return endpoint;
+}
+
 t.test(
   'launch-cluster that gets fewer workers than -w asked for says how many and exits 1, leaving the cluster for destroy-cluster',
   async (t) => {
-    const endpoint = await startTestEndpoint({ bootDelayMs: 0 });
-    t.teardown(() => endpoint.stop());
-    const client = testEc2Client(endpoint.url);
-    t.teardown(() => client.destroy());
-    await importTestKeyPair(client, 'k');
+    const endpoint = await endpointWithKeyPair(t);
     // EC2 has one m5.large to give: the other two are refused for capacity.
     endpoint.faults.limitCapacity({ instanceType: 'm5.large', remaining: 1 });
     const env = { AWS_ENDPOINT_URL_EC2: endpoint.url };
@@ -48,11 +54,7 @@ t.test(
 t.test(
   'launch-cluster whose workers an account limit refuses keeps the cluster and says how many it got, as for missing capacity',
   async (t) => {
-    const endpoint = await startTestEndpoint({ bootDelayMs: 0 });
-    t.teardown(() => endpoint.stop());
-    const client = testEc2Client(endpoint.url);
-    t.teardown(() => client.destroy());
-    await importTestKeyPair(client, 'k');
+    const endpoint = await endpointWithKeyPair(t);
     // The t2.medium leader (2 vCPUs) and one m5.large (2) fit under 4 vCPUs; the second does not.
     endpoint.faults.onDemandVcpuLimit = 4;
     const r = await runToil(
