@@ -824,7 +824,7 @@ export class LeaderDaemon {
         interruptionNotices: report?.interruptionNotices ?? [],
       },
       workflows: [...this.runs.values()].map((r) => {
-        const shown = withoutBundle(r);
+        const shown = shownRun(r);
         const progress = this.progressOf(r);
         return {
           ...shown,
@@ -878,7 +878,7 @@ export class LeaderDaemon {
     if (cfg.http.statusPage) registerStatusPage(app, this.history);
     app.post('/workflows', async (req, reply) => {
       try {
-        return reply.code(202).send(withoutBundle(await this.accept(req.body)));
+        return reply.code(202).send(shownRun(await this.accept(req.body)));
       } catch (e) {
         const code = e instanceof UserInputError ? 400 : e instanceof JobStoreBusyError ? 409 : 503;
         if (code === 503) this.log.error({ err: coerceError(e) }, 'could not take a workflow');
@@ -893,13 +893,13 @@ export class LeaderDaemon {
         return reply.code(409).send({ error: `workflow ${id} has already ${run.status}` });
       this.cancel(id, new WorkflowCancelledError(id));
       this.log.info({ workflow: id }, 'workflow cancelled over HTTP');
-      return reply.code(202).send(withoutBundle(run));
+      return reply.code(202).send(shownRun(run));
     });
     app.get('/workflows/:id', async (req, reply) => {
       const run = this.workflow((req.params as { id: string }).id);
       if (!run) return reply.code(404).send({ error: 'no such workflow' });
       const progress = this.progressOf(run);
-      return { ...withoutBundle(run), ...(progress ? { progress } : {}) };
+      return { ...shownRun(run), ...(progress ? { progress } : {}) };
     });
     return app;
   }
@@ -942,6 +942,22 @@ export function failedJobSummary(f: {
     ...(f.neverRan ? { neverRan: f.neverRan } : {}),
   };
 }
+
+/**
+ * The run as the HTTP routes show it: without what lives only in this process, and with the values
+ * of its `--setEnv` variables hidden (names kept). GET /workflows/:id and /status are open by
+ * default, and a variable set for the jobs is often a credential.
+ */
+function shownRun(run: WorkflowRun): WorkflowRun {
+  const shown = withoutBundle(run);
+  const env = shown.submission.env;
+  if (env === undefined) return shown;
+  const hidden = Object.fromEntries(Object.keys(env).map((name) => [name, HIDDEN_ENV_VALUE]));
+  return { ...shown, submission: { ...shown.submission, env: hidden } };
+}
+
+/** What GET /workflows/:id and /status show for the value of a variable set with --setEnv. */
+const HIDDEN_ENV_VALUE = '(hidden)';
 
 /** The run without what lives only in this process (module bytes, the job log sink). */
 function withoutBundle(run: WorkflowRun): WorkflowRun {

@@ -134,6 +134,39 @@ t.test('http.auth closes /status and /metrics when asked', async (t) => {
   t.equal((await fetch(`${url}/healthz`)).status, 200);
 });
 
+t.test(
+  'the values of --setEnv variables are never shown: the open GET /workflows/:id and /status name them only',
+  async (t) => {
+    const { url, calls } = await startDaemon(t, new MemoryRunStore());
+    const secret = 'wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY';
+    const body = {
+      workflowFile: WORKFLOW,
+      jobStore: 'file:/tmp/toil-js-env-shown',
+      args: ['well'],
+      env: { AWS_SECRET_ACCESS_KEY: secret, GREETING: 'hello' },
+    };
+    const r = await post(url, body, TOKEN);
+    t.equal(r.status, 202);
+    const accepted = await r.text();
+    t.notMatch(accepted, secret, 'the 202 does not echo a value');
+    const { id } = JSON.parse(accepted) as { id: string };
+    t.same(calls[0]?.submission.env, body.env, 'the jobs get the values');
+    const one = await fetch(`${url}/workflows/${id}`);
+    t.equal(one.status, 200, 'GET /workflows/:id is open by default');
+    const oneText = await one.text();
+    t.notMatch(oneText, secret, 'GET /workflows/:id does not show a value');
+    t.notMatch(oneText, 'hello');
+    t.same(
+      (JSON.parse(oneText) as WorkflowRun).submission.env,
+      { AWS_SECRET_ACCESS_KEY: '(hidden)', GREETING: '(hidden)' },
+      'the names are shown',
+    );
+    const status = await (await fetch(`${url}/status`)).text();
+    t.match(status, 'AWS_SECRET_ACCESS_KEY', '/status names the variable');
+    t.notMatch(status, secret, '/status does not show its value');
+  },
+);
+
 t.test('bad submissions are 400 with what is wrong, and nothing runs', async (t) => {
   const dir = testDir(t, { 'wf.ts': 'export default 1;\n', 'notes.txt': 'x' });
   mkdirSync(join(dir, 'dir.ts'));
