@@ -44,6 +44,28 @@ export class LeaderUnreachableError extends UserInputError {
   }
 }
 
+/**
+ * The leader's URL as given to --leader, checked before any request: `127.0.0.1:8080` or
+ * `localhost:8080` (no scheme) is refused naming the form, not reported as a leader that cannot be
+ * reached (`Invalid URL`) or sent to a scheme fetch does not speak.
+ */
+export function leaderBaseUrl(leaderUrl: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(leaderUrl);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.host === '') {
+    const example = leaderUrl.includes('://') ? 'http://127.0.0.1:8080' : `http://${leaderUrl}`;
+    throw new UserInputError(
+      'BAD_FLAG',
+      `--leader ${leaderUrl}: expected the leader's URL, http://HOST:PORT (e.g. ${example})`,
+    );
+  }
+  return leaderUrl.replace(/\/+$/, '');
+}
+
 /** Submits; resolves with the run the daemon created. Throws UserInputError when it is refused. */
 export async function submitWorkflow(
   leaderUrl: string,
@@ -72,7 +94,7 @@ export async function followWorkflow(
   id: string,
   options: FollowOptions & { giveUpAfterMs?: number },
 ): Promise<WorkflowRun> {
-  const base = leaderUrl.replace(/\/+$/, '');
+  const base = leaderBaseUrl(leaderUrl);
   const pollMs = options.pollMs ?? 500;
   const giveUpAfterMs = options.giveUpAfterMs ?? 120_000;
   let lastAnswerAt = options.clock.now();
@@ -140,9 +162,10 @@ async function leaderRequest(
   path: string,
   init: { method: string; headers?: Record<string, string>; body?: string },
 ): Promise<{ status: number; body: WorkflowRun & { error?: string }; why: string }> {
+  const base = leaderBaseUrl(leaderUrl);
   let res: Response;
   try {
-    res = await fetch(`${leaderUrl.replace(/\/+$/, '')}${path}`, {
+    res = await fetch(`${base}${path}`, {
       ...init,
       headers: { ...init.headers, ...bearer(token) },
     });

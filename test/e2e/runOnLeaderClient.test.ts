@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { failedJobSummary, type FailedJobSummary } from '../../src/leader/daemon.js';
 import { startToilProcess } from '../fixtures/leaderE2e.js';
-import { REPO_ROOT, scratchDir } from '../fixtures/workflowCli.js';
+import { REPO_ROOT, runToil, scratchDir } from '../fixtures/workflowCli.js';
 
 /**
  * What `toil run … --leader URL` says and does as it follows a workflow on the leader.
@@ -67,6 +67,35 @@ for (const [signal, code] of [
     t.match(r.stderr, /toil: workflow wf-1 cancelled; the job store file:\S+ is kept/);
   });
 }
+
+t.test(
+  'a --leader without its scheme (HOST:PORT) is refused naming the URL form, exit 2, for run and cancel',
+  async (t) => {
+    const dir = scratchDir(t);
+    const { url, deleted } = await foreverRunningLeader(t);
+    const hostPort = url.replace('http://', '');
+    const cases = [
+      { given: hostPort, example: url },
+      { given: `localhost:${new URL(url).port}`, example: `http://localhost:${new URL(url).port}` },
+      { given: `ftp://${hostPort}`, example: 'http://127.0.0.1:8080' },
+    ];
+    for (const { given, example } of cases) {
+      const run = await runToil(['run', SORT, `file:${dir}/js`, '--leader', given, '--leaderToken', 'x'], {
+        cwd: dir,
+      });
+      t.equal(run.code, 2, `run --leader ${given}: exit 2`);
+      t.equal(
+        run.stderr.trim(),
+        `toil: --leader ${given}: expected the leader's URL, http://HOST:PORT (e.g. ${example})`,
+        `run --leader ${given}: one line naming the form`,
+      );
+      const cancel = await runToil(['cancel', 'wf-1', '--leader', given, '--leaderToken', 'x'], { cwd: dir });
+      t.equal(cancel.code, 2, `cancel --leader ${given}: exit 2`);
+      t.match(cancel.stderr, `--leader ${given}: expected the leader's URL`);
+    }
+    t.same(deleted, [], 'nothing was sent anywhere');
+  },
+);
 
 t.test('a run the leader resumed says how many jobs were already done', async (t) => {
   const dir = scratchDir(t);
