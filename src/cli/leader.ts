@@ -102,6 +102,9 @@ async function runLeader(path: string, port: number | undefined): Promise<number
   const withFlags = (c: LeaderConfig): LeaderConfig =>
     port === undefined ? c : Object.freeze({ ...c, http: Object.freeze({ ...c.http, port }) });
   let config: LeaderConfig = withFlags(parseLeaderConfig(text, catalogue, path));
+  // What the restart-only sections were built from: a reload is told apart from it, not from the
+  // last reload, so a file put back as it was says nothing more about a restart.
+  const startedWith = config;
   await assertPortFree(config.http.host, config.http.port, path);
   const clock = new RealClock();
   // A person at a terminal reads lines; a log collector (no terminal) gets pino's JSON, through a
@@ -129,7 +132,7 @@ async function runLeader(path: string, port: number | undefined): Promise<number
       path,
       parse: (t) => withFlags(parseLeaderConfig(t, catalogue, path)),
       apply: (next) => {
-        const ignored = restartOnlyChanges(config, next);
+        const ignored = restartOnlyChanges(startedWith, next);
         if (ignored.length > 0)
           log.warn({ sections: ignored }, 'these config sections take effect only after a restart');
         config = next;

@@ -233,8 +233,14 @@ export interface LeaderConfig {
   readonly scaler: ScalerConfig;
 }
 
-/** The parts of a config a running leader can take on reload; the rest needs a restart. */
-export const RELOADABLE_SECTIONS = ['scaler', 'tick', 'logLevel'] as const;
+/**
+ * The parts of a config a running leader takes on reload, because it reads them where they are
+ * used: the scaler and tick sections and the log level at the next tick, the workflows' timeouts
+ * at the next start or finish of a workflow, and shutdown's at the stop. The rest (the HTTP server,
+ * the state's job store, the batch system, the provisioner, the local cloud) is built once at the
+ * start and needs a restart.
+ */
+export const RELOADABLE_SECTIONS = ['scaler', 'tick', 'logLevel', 'workflows', 'shutdown'] as const;
 
 /**
  * Parses a leader config file's text. Throws ConfigError listing every problem, each with its
@@ -329,7 +335,10 @@ export function parseLeaderConfigObject(
   return deepFreeze({ ...rest, scaler });
 }
 
-/** What changed between two configs that a reload cannot apply (needs a restart), by path. */
+/**
+ * What differs between the config the leader started with and a reloaded one that a reload cannot
+ * apply (needs a restart), by section.
+ */
 export function restartOnlyChanges(before: LeaderConfig, after: LeaderConfig): string[] {
   const changed: string[] = [];
   for (const key of Object.keys(before) as (keyof LeaderConfig)[]) {

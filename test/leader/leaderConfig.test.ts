@@ -230,6 +230,18 @@ t.test('restartOnlyChanges names sections a reload cannot apply', async (t) => {
   t.same(restartOnlyChanges(a, b), ['http']);
 });
 
+t.test(
+  'restartOnlyChanges does not name the workflows and shutdown sections, which the leader reads where it uses them',
+  async (t) => {
+    const a = parseLeaderConfig('scaler: { nodeTypes: c5.large }', catalogue);
+    const b = parseLeaderConfig(
+      'scaler: { nodeTypes: c5.large }\nworkflows: { startTimeout: 5m }\nshutdown: { releaseNodes: true, grace: 5s }',
+      catalogue,
+    );
+    t.same(restartOnlyChanges(a, b), [], 'a reload applies them: no restart is asked for');
+  },
+);
+
 t.test('toil config check prints OK for a good file and every problem (exit 2) for a bad one', async (t) => {
   const ok = await runToil(['config', 'check', 'config/leader.yaml']);
   t.equal(ok.code, 0, ok.stderr);
