@@ -33,6 +33,8 @@ export class ConfigReloader<T> {
   private readonly options: ConfigReloaderOptions<T>;
   private watcher: FSWatcher | undefined;
   private lastText: string | undefined;
+  /** The last reload was rejected: the log's last word on the config is that rejection. */
+  private lastRejected = false;
   private pending: AbortController | undefined;
   private chain: Promise<unknown> = Promise.resolve();
 
@@ -84,20 +86,33 @@ export class ConfigReloader<T> {
         { err: error, path },
         'config reload rejected: cannot read the file; keeping the current config',
       );
+      this.lastRejected = true;
       reject?.(error);
       return { status: 'rejected', error };
     }
-    if (text === this.lastText) return { status: 'unchanged' };
+    if (text === this.lastText) {
+      // Said, not silent: an operator who put a rejected file back, or sent SIGHUP, sees where it stands.
+      log.info(
+        { path },
+        this.lastRejected
+          ? 'config file is back to the config in force; nothing to reload'
+          : 'config unchanged; nothing to reload',
+      );
+      this.lastRejected = false;
+      return { status: 'unchanged' };
+    }
     let config: T;
     try {
       config = parse(text);
     } catch (e) {
       const error = coerceError(e);
       log.error({ path, problems: error.message }, 'config reload rejected; keeping the current config');
+      this.lastRejected = true;
       reject?.(error);
       return { status: 'rejected', error };
     }
     this.lastText = text;
+    this.lastRejected = false;
     apply(config);
     log.info({ path }, 'config reloaded');
     return { status: 'applied', config };

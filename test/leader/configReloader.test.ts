@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { waitFor } from '../fixtures/waitFor.js';
 import { RealClock } from '../../src/common/clock.js';
-import { silentLogger } from '../../src/common/log.js';
+import { createLogger, silentLogger, type Logger } from '../../src/common/log.js';
 import { ConfigReloader } from '../../src/leader/configReloader.js';
 
 interface Limits {
@@ -19,7 +19,7 @@ function parseLimits(text: string): Limits {
   return Object.freeze({ maxNodes: value.maxNodes });
 }
 
-function setup(t: { teardown(fn: () => void): void }) {
+function setup(t: { teardown(fn: () => void): void }, log: Logger = silentLogger()) {
   const dir = mkdtempSync(join(tmpdir(), 'reload-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, 'leader.json');
@@ -32,7 +32,7 @@ function setup(t: { teardown(fn: () => void): void }) {
       apply: (c) => (state.current = c),
       reject: (e) => state.rejected.push(e.message),
       clock: new RealClock(),
-      log: silentLogger(),
+      log,
       debounceMs: 20,
     },
     '{"maxNodes": 5}',
@@ -60,6 +60,30 @@ t.test('a valid file swaps in whole; an invalid one is rejected and the old conf
   t.equal((await reloader.reload()).status, 'rejected', 'a file that does not parse is rejected too');
   t.same(state.current, { maxNodes: 12 });
 });
+
+t.test(
+  'a reload that finds the file unchanged says so, and that it is back to the config in force after a rejection',
+  async (t) => {
+    const messages: string[] = [];
+    const log = createLogger({
+      level: 'info',
+      destination: { write: (line: string) => void messages.push((JSON.parse(line) as { msg: string }).msg) },
+    });
+    const { path, state, reloader } = setup(t, log);
+    await reloader.reload();
+    t.same(messages, ['config unchanged; nothing to reload'], 'a SIGHUP with nothing new is answered');
+
+    writeFileSync(path, '{"maxNodes": -3}');
+    await reloader.reload();
+    writeFileSync(path, '{"maxNodes": 5}');
+    t.same(await reloader.reload(), { status: 'unchanged' });
+    t.same(state.current, { maxNodes: 5 });
+    t.same(messages.slice(1), [
+      'config reload rejected; keeping the current config',
+      'config file is back to the config in force; nothing to reload',
+    ]);
+  },
+);
 
 t.test('a change on disk is picked up without being asked', async (t) => {
   const { path, state, reloader } = setup(t);
