@@ -38,6 +38,7 @@ export interface RunFlags extends AutoscalingFlags, SlurmRunFlags {
   retryCount: string;
   servicePollingInterval: string;
   deadlockWait: string;
+  maxJobDuration?: string;
   maxServiceJobs?: string;
   maxPreemptableServiceJobs?: string;
   maxPreemptibleServiceJobs?: string;
@@ -108,6 +109,10 @@ export const command: SubCommand = {
         '--deadlockWait <seconds>',
         'how long every running job may be a service while other jobs wait for room before the run is declared service deadlocked',
         '60',
+      )
+      .option(
+        '--maxJobDuration <seconds>',
+        'how long a job may run before it is killed, which counts as a failed attempt (--retryCount tries it again); services are not limited (default: no limit)',
       )
       .option(
         '--maxServiceJobs <n>',
@@ -276,6 +281,7 @@ async function run(
   const retryCount = parseCount('--retryCount', f.retryCount);
   const servicePollMs = parseSeconds('--servicePollingInterval', f.servicePollingInterval) * 1000;
   const deadlockWaitMs = parseSeconds('--deadlockWait', f.deadlockWait) * 1000;
+  const maxJobDuration = parseMaxJobDuration(f);
   const serviceLimits = parseServiceLimits(f);
   const preemptableRetries = parsePreemptableRetries(f);
   const batchSystemName = f.batchSystem;
@@ -358,6 +364,7 @@ async function run(
       preemptableRetries,
       servicePollMs,
       deadlockWaitMs,
+      ...maxJobDuration,
       ...serviceLimits,
       env: parseSetEnv(f.setEnv),
       defaults,
@@ -551,6 +558,12 @@ function parseSeconds(flag: string, v: string): number {
   return n;
 }
 
+/** Toil's --maxJobDuration (seconds), in ms; absent: no limit. */
+function parseMaxJobDuration(f: RunFlags): { maxJobDurationMs?: number } {
+  if (f.maxJobDuration === undefined) return {};
+  return { maxJobDurationMs: parseSeconds('--maxJobDuration', f.maxJobDuration) * 1000 };
+}
+
 /** Toil's --maxServiceJobs and --maxPreemptableServiceJobs (--maxPreemptibleServiceJobs too); absent: no limit. */
 export function parseServiceLimits(f: RunFlags): {
   maxServiceJobs?: number;
@@ -601,7 +614,7 @@ export function parseSize(flag: string, v: string): number {
 
 /**
  * How a run treats its jobs, which holds wherever its leader runs (this process, or a daemon):
- * --clean, --retryCount, --preemptableRetries, --default{Cores,Memory,Disk}, --setEnv.
+ * --clean, --retryCount, --preemptableRetries, --default{Cores,Memory,Disk}, --setEnv, --maxJobDuration.
  */
 export function runJobPolicy(f: RunFlags): {
   clean: CleanPolicy;
@@ -611,6 +624,7 @@ export function runJobPolicy(f: RunFlags): {
   env: Record<string, string>;
   servicePollMs: number;
   deadlockWaitMs: number;
+  maxJobDurationMs?: number;
   maxServiceJobs?: number;
   maxPreemptableServiceJobs?: number;
 } {
@@ -619,6 +633,7 @@ export function runJobPolicy(f: RunFlags): {
     retryCount: parseCount('--retryCount', f.retryCount),
     servicePollMs: parseSeconds('--servicePollingInterval', f.servicePollingInterval) * 1000,
     deadlockWaitMs: parseSeconds('--deadlockWait', f.deadlockWait) * 1000,
+    ...parseMaxJobDuration(f),
     ...parseServiceLimits(f),
     preemptableRetries: parsePreemptableRetries(f),
     defaults: parseJobDefaults(f),

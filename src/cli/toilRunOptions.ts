@@ -114,11 +114,6 @@ const FOREIGN: readonly ForeignOption[] = [
   ...refused('value', "toil-ts writes no file of the leader's messages; use --logFile", '--writeMessages'),
   ...refused(
     'value',
-    'toil-ts does not stop jobs that run long; run without --maxJobDuration',
-    '--maxJobDuration',
-  ),
-  ...refused(
-    'value',
     'toil-ts does not cap the jobs issued at once; bound the cluster instead (--maxCores on one machine, --maxNodes when autoscaling)',
     '--maxJobs',
   ),

@@ -60,6 +60,8 @@ export interface Submission {
   /** The submitter's --servicePollingInterval and --deadlockWait, in ms (services). */
   readonly servicePollMs?: number;
   readonly deadlockWaitMs?: number;
+  /** The submitter's --maxJobDuration, in ms: an attempt running longer is killed and fails. */
+  readonly maxJobDurationMs?: number;
   /** The submitter's --maxServiceJobs and --maxPreemptableServiceJobs (services run at once). */
   readonly maxServiceJobs?: number;
   readonly maxPreemptableServiceJobs?: number;
@@ -88,6 +90,8 @@ export interface SubmissionOptions {
   /** --servicePollingInterval and --deadlockWait, in ms (see Submission). */
   readonly servicePollMs?: number;
   readonly deadlockWaitMs?: number;
+  /** --maxJobDuration, in ms (see Submission). */
+  readonly maxJobDurationMs?: number;
   /** --maxServiceJobs and --maxPreemptableServiceJobs (see Submission). */
   readonly maxServiceJobs?: number;
   readonly maxPreemptableServiceJobs?: number;
@@ -397,6 +401,7 @@ export class LeaderDaemon {
       ...(s.clean !== undefined ? { clean: s.clean } : {}),
       ...(s.servicePollMs !== undefined ? { servicePollMs: s.servicePollMs } : {}),
       ...(s.deadlockWaitMs !== undefined ? { deadlockWaitMs: s.deadlockWaitMs } : {}),
+      ...(s.maxJobDurationMs !== undefined ? { maxJobDurationMs: s.maxJobDurationMs } : {}),
       ...(s.maxServiceJobs !== undefined ? { maxServiceJobs: s.maxServiceJobs } : {}),
       ...(s.maxPreemptableServiceJobs !== undefined
         ? { maxPreemptableServiceJobs: s.maxPreemptableServiceJobs }

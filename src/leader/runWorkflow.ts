@@ -48,6 +48,8 @@ export interface RunWorkflowOptions {
   /** Toil's --servicePollingInterval and --deadlockWait (see WorkflowRunnerOptions). */
   readonly servicePollMs?: number;
   readonly deadlockWaitMs?: number;
+  /** Toil's --maxJobDuration, in ms (see WorkflowRunnerOptions). */
+  readonly maxJobDurationMs?: number;
   /** Toil's --maxServiceJobs and --maxPreemptableServiceJobs (see WorkflowRunnerOptions). */
   readonly maxServiceJobs?: number;
   readonly maxPreemptableServiceJobs?: number;
@@ -241,6 +243,7 @@ async function runStarted(
     ...(o.preemptableRetries !== undefined ? { preemptableRetries: o.preemptableRetries } : {}),
     ...(o.servicePollMs !== undefined ? { servicePollMs: o.servicePollMs } : {}),
     ...(o.deadlockWaitMs !== undefined ? { deadlockWaitMs: o.deadlockWaitMs } : {}),
+    ...(o.maxJobDurationMs !== undefined ? { maxJobDurationMs: o.maxJobDurationMs } : {}),
     ...(o.maxServiceJobs !== undefined ? { maxServiceJobs: o.maxServiceJobs } : {}),
     ...(o.maxPreemptableServiceJobs !== undefined
       ? { maxPreemptableServiceJobs: o.maxPreemptableServiceJobs }

@@ -29,6 +29,8 @@ const SubmissionBodySchema = z
     /** `toil run`'s --servicePollingInterval and --deadlockWait, in ms. */
     servicePollMs: z.number().positive().optional(),
     deadlockWaitMs: z.number().positive().optional(),
+    /** `toil run`'s --maxJobDuration, in ms. */
+    maxJobDurationMs: z.number().positive().optional(),
     /** `toil run`'s --maxServiceJobs and --maxPreemptableServiceJobs. */
     maxServiceJobs: z.number().int().min(0).optional(),
     maxPreemptableServiceJobs: z.number().int().min(0).optional(),
@@ -76,7 +78,7 @@ export async function validateSubmission(body: unknown): Promise<SubmissionBody>
   const parsed = SubmissionBodySchema.safeParse(body ?? {});
   if (!parsed.success)
     throw new BadSubmissionError(
-      `expected JSON {workflowFile, jobStore, args?, defaultPreemptable?, retryCount?, preemptableRetries?, clean?, servicePollMs?, deadlockWaitMs?, maxServiceJobs?, maxPreemptableServiceJobs?, defaults?, env?}: ${describeZodIssues(parsed.error.issues).join('; ')}`,
+      `expected JSON {workflowFile, jobStore, args?, defaultPreemptable?, retryCount?, preemptableRetries?, clean?, servicePollMs?, deadlockWaitMs?, maxJobDurationMs?, maxServiceJobs?, maxPreemptableServiceJobs?, defaults?, env?}: ${describeZodIssues(parsed.error.issues).join('; ')}`,
     );
   const s = parsed.data;
   await checkWorkflowFile(s.workflowFile);

@@ -52,6 +52,12 @@ export interface WorkflowRunnerOptions {
    */
   readonly deadlockWaitMs?: number;
   /**
+   * How long an attempt may run before it is killed and counts as a failed attempt, which
+   * `retryCount` may try again (Toil's --maxJobDuration). Services are not limited: they run for as
+   * long as their host's successors. Absent: no limit.
+   */
+  readonly maxJobDurationMs?: number;
+  /**
    * How many services may be issued at once (Toil's --maxServiceJobs for those that run on
    * on-demand capacity, --maxPreemptableServiceJobs for those that say preemptable: true); one
    * beyond waits until one of its kind ends. Default: no limit.
@@ -206,6 +212,9 @@ export class WorkflowRunner {
   private readonly stoppedEarly = new Set<string>();
   /** Attempts ended on purpose (a service deadlock), with the reason they fail for good. */
   private readonly ending = new Map<string, string>();
+  /** Attempts killed for running past --maxJobDuration, with the reason their failure gives. */
+  private readonly overlong = new Map<string, string>();
+  private durationWatch: AbortController | undefined;
   /** Services ready but held back by --maxServiceJobs / --maxPreemptableServiceJobs, oldest first. */
   private heldServices: string[] = [];
   private servicePoll: AbortController | undefined;
@@ -256,6 +265,7 @@ export class WorkflowRunner {
     if (signal?.aborted) onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
     await this.o.batchSystem.start((u) => this.onUpdate(u));
+    this.watchDurations();
     this.progress();
     for (const id of toIssue) this.issue(id);
     // A host whose successors all ran before a restart: its services start again only to stop.
@@ -442,6 +452,15 @@ export class WorkflowRunner {
     // Stopped early on purpose (see requestStop): neither a completion nor a failure of its own.
     if (early) {
       this.track(async () => {});
+      return;
+    }
+    const overlong = this.overlong.get(update.jobId);
+    this.overlong.delete(update.jobId);
+    // Killed for running too long (one that finished as the kill was sent counts as it ended).
+    if (overlong !== undefined && update.outcome !== 'succeeded') {
+      // The kill's own exit code or task state would read as the job's: the limit says it all.
+      const { exitCode: _code, message: _message, ...killed } = update;
+      this.track(() => this.onFailed(killed, overlong));
       return;
     }
     this.track(async () => {
@@ -775,6 +794,39 @@ export class WorkflowRunner {
   }
 
   /**
+   * Toil's --maxJobDuration: an attempt (not a service) that has run longer is killed and fails,
+   * naming the limit, so a job in an endless loop ends instead of holding its node for ever. Looked
+   * at every tenth of the limit (1 s to 30 s), from when the batch system says the attempt started.
+   */
+  private watchDurations(): void {
+    const limit = this.o.maxJobDurationMs;
+    const running = this.o.batchSystem.runningJobs?.bind(this.o.batchSystem);
+    if (limit === undefined || running === undefined) return;
+    const watch = new AbortController();
+    this.durationWatch = watch;
+    const every = Math.min(30_000, Math.max(1_000, limit / 10));
+    const loop = async (): Promise<void> => {
+      while (!this.done) {
+        await this.o.clock.sleep(every, watch.signal);
+        const now = this.o.clock.now();
+        for (const r of running()) {
+          if (!this.issued.has(r.jobId) || this.overlong.has(r.jobId) || r.startedAt === undefined) continue;
+          if (r.attempt !== this.attemptsOf(r.jobId).next - 1) continue;
+          const spec = this.graph.spec(r.jobId);
+          if (spec.service || now - r.startedAt <= limit) continue;
+          const reason = `job '${spec.name}' ran longer than --maxJobDuration ${limit / 1000} s (for ${((now - r.startedAt) / 1000).toFixed(1)} s) and was killed`;
+          this.log.warn({ job: spec.name, jobId: r.jobId, attempt: r.attempt }, reason);
+          this.overlong.set(r.jobId, reason);
+          this.track(() => this.o.batchSystem.kill(r.jobId));
+        }
+      }
+    };
+    loop().catch((e: unknown) => {
+      if (!watch.signal.aborted) this.stop(coerceError(e));
+    });
+  }
+
+  /**
    * Toil's service deadlock (its --deadlockWait): every running job is a service while other
    * issued jobs wait for room they hold, so the hosts' successors can never start. Said when seen;
    * after the wait the services are stopped and they and the waiting jobs fail for good, naming it.
@@ -976,6 +1028,7 @@ export class WorkflowRunner {
     if (this.done) return;
     this.done = true;
     this.servicePoll?.abort();
+    this.durationWatch?.abort();
     this.abort(error);
   }
 
@@ -983,6 +1036,7 @@ export class WorkflowRunner {
     if (this.done || this.busy > 0 || this.issued.size > 0) return;
     this.done = true;
     this.servicePoll?.abort();
+    this.durationWatch?.abort();
     const root = this.graph.rootId;
     let returnValue: Json | undefined;
     if (this.graph.isDone()) {

@@ -241,6 +241,7 @@ export async function startLeader(options: {
           ...givenOnly({
             servicePollMs: o.servicePollMs ?? submission.servicePollMs,
             deadlockWaitMs: o.deadlockWaitMs ?? submission.deadlockWaitMs,
+            maxJobDurationMs: o.maxJobDurationMs ?? submission.maxJobDurationMs,
             maxServiceJobs: o.maxServiceJobs ?? submission.maxServiceJobs,
             maxPreemptableServiceJobs: o.maxPreemptableServiceJobs ?? submission.maxPreemptableServiceJobs,
           }),
@@ -367,8 +368,8 @@ async function requireClusterLeader(cluster: AwsCluster, region: string, configP
 
 /** A run's spot-loss cap: the number given, `unlimited` (Toil's --enableUnlimitedPreemptibleRetries), else the default. */
 /**
- * The submitter's service options that were given (--servicePollingInterval, --deadlockWait,
- * --maxServiceJobs, --maxPreemptableServiceJobs); the others keep the runner's defaults.
+ * The submitter's options that were given (--servicePollingInterval, --deadlockWait,
+ * --maxJobDuration, --maxServiceJobs, --maxPreemptableServiceJobs); the others keep the runner's defaults.
  */
 function givenOnly<K extends string>(options: Record<K, number | undefined>): Partial<Record<K, number>> {
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<

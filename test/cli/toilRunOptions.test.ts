@@ -68,7 +68,7 @@ t.test('an ignored option is named once with its reason; a refused one ends the 
     [{ slurmDefaultAllMem: 'true' }, '--slurmDefaultAllMem'],
     [{ doubleMem: true }, '--doubleMem'],
     [{ doubleMem: 'yes' }, '--doubleMem'],
-    [{ disableCaching: true, maxJobDuration: '60' }, '--maxJobDuration'],
+    [{ disableCaching: true, maxJobs: '60' }, '--maxJobs'],
   ];
   for (const [flags, flag] of refused) {
     const err = t.throws(() => foreignToilOptions(flags)) as UserInputError;
