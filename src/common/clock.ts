@@ -17,29 +17,51 @@ function abortReason(signal: AbortSignal): Error {
   return reason instanceof Error ? reason : new DOMException('The operation was aborted', 'AbortError');
 }
 
+/** The longest delay a Node timer takes: a longer one fires after 1 ms, with a warning. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 /** The wall clock. Only main.ts and the CLI entry points construct one. */
 export class RealClock implements Clock {
+  /** `maxTimerMs`: the longest single timer armed (a test makes it short to see long sleeps chained). */
+  private readonly maxTimerMs: number;
+
+  constructor(maxTimerMs = MAX_TIMER_MS) {
+    this.maxTimerMs = maxTimerMs;
+  }
+
   now(): number {
     return Date.now();
   }
 
+  /**
+   * A sleep past Node's timer limit (about 24.8 days: a config's `scaleInterval: 30d`) is armed in
+   * pieces; armed whole it would fire at once, and a loop sleeping that long would spin.
+   */
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) {
         reject(abortReason(signal));
         return;
       }
+      let left = Math.max(0, ms);
+      let timer: NodeJS.Timeout | undefined;
       const onAbort = (): void => {
         clearTimeout(timer);
         reject(abortReason(signal!));
       };
-      const timer = setTimeout(
-        () => {
+      const arm = (): void => {
+        const piece = Math.min(left, this.maxTimerMs);
+        left -= piece;
+        timer = setTimeout(() => {
+          if (left > 0) {
+            arm();
+            return;
+          }
           signal?.removeEventListener('abort', onAbort);
           resolve();
-        },
-        Math.max(0, ms),
-      );
+        }, piece);
+      };
+      arm();
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }

@@ -1,5 +1,6 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RealClock } from '../common/clock.js';
 import {
   ENCAPSULATION_JOB,
   PROMISE_MARKER,
@@ -302,6 +303,8 @@ export const ORPHAN_CHECK_MS = 5_000;
  * (a service started again after a leader restart does not read its earlier run's). A debug run
  * publishes nothing and stops after its first check.
  */
+const wallClock = new RealClock();
+
 function serviceControl(
   store: JobStore,
   ticket: JobTicket,
@@ -335,7 +338,8 @@ function serviceControl(
       if ((await store.readGeneration()) > generationOfAttempt(attempt)) early = true;
       return early;
     },
-    pause: () => new Promise((r) => setTimeout(r, pollMs)),
+    // The wall clock's sleep: a --servicePollingInterval past Node's timer limit would poll at once.
+    pause: () => wallClock.sleep(pollMs),
   };
   return { control, stoppedEarly: () => early };
 }

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ManualClock } from '../../src/common/clock.js';
+import { ManualClock, RealClock } from '../../src/common/clock.js';
 
 t.test('a manual clock wakes sleepers in time order and only when advanced past them', async (t) => {
   const clock = new ManualClock(1_000);
@@ -29,4 +29,32 @@ t.test('a loop on a manual clock runs one step per interval', async (t) => {
   const err = await loop;
   t.equal((err as Error).name, 'AbortError', 'abort rejects the pending sleep');
   t.equal(clock.pendingSleepers, 0);
+});
+
+t.test('the wall clock sleeps past Node’s timer limit instead of waking at once', async (t) => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => void warnings.push(w.name);
+  process.on('warning', onWarning);
+  t.teardown(() => void process.off('warning', onWarning));
+  const ac = new AbortController();
+  let woke = false;
+  const sleeping = new RealClock().sleep(30 * 24 * 3_600_000, ac.signal).then(
+    () => (woke = true),
+    (e: unknown) => e,
+  );
+  await new Promise((r) => setTimeout(r, 150));
+  t.equal(woke, false, 'a 30-day sleep has not ended after 150 ms');
+  ac.abort();
+  t.equal(((await sleeping) as Error).name, 'AbortError', 'and an abort still ends it');
+  t.same(warnings, [], 'no TimeoutOverflowWarning');
+});
+
+t.test('the wall clock chains timers for a sleep longer than one timer takes', async (t) => {
+  const clock = new RealClock(20);
+  const start = performance.now();
+  await clock.sleep(90);
+  t.ok(
+    performance.now() - start >= 89,
+    `slept the whole 90 ms in 20 ms pieces (${Math.round(performance.now() - start)} ms)`,
+  );
 });
