@@ -563,6 +563,9 @@ function silentlyChanged(v: unknown): string | undefined {
     return `a ${v.constructor.name}, which JSON stores as {} (use a plain object, or an array of [key, value] pairs)`;
   if (v instanceof Set || v instanceof WeakSet)
     return `a ${v.constructor.name}, which JSON stores as {} (use an array)`;
+  // A job that returns its error (for `throw`) would succeed with {}: the message and stack lost.
+  if (v instanceof Error)
+    return `${/^[AEIOU]/.test(v.constructor.name) ? 'an' : 'a'} ${v.constructor.name} ('${v.message.slice(0, 80)}'), which JSON stores as {} (throw it to fail the job, or return its message, a string)`;
   if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer)
     return `a ${v.constructor.name}, which JSON stores as an object of numbers (write bytes with job.fileStore.writeGlobalFileBytes and pass the FileID, or pass a string)`;
   return undefined;

@@ -116,6 +116,11 @@ t.test('what JSON would silently turn into something else is refused, naming it'
     [{ b: new Uint8Array([1, 2]) }, /holds a Uint8Array/],
     [[1, Number.NaN], /holds NaN, which JSON stores as null/],
     [{ x: Number.POSITIVE_INFINITY }, /holds Infinity/],
+    [
+      new Error('no such sample'),
+      /^return value of job 'j' holds an Error \('no such sample'\), which JSON stores as \{\} \(throw it to fail the job/,
+    ],
+    [{ errors: [new TypeError('bad')] }, /holds a TypeError \('bad'\), which JSON stores as \{\}/],
   ];
   for (const [value, message] of refused) {
     const err = catchIt(() => encodeValue(value, "return value of job 'j'"));
