@@ -284,6 +284,8 @@ export function parseScalerConfig(
   } else {
     c.nodeTypes.forEach((entry, i) => {
       if (typeof entry === 'string') {
+        // An empty string alone means "none" (Toil's flag unset); an empty item of a list is a slip.
+        if (entry.trim() === '') at(['nodeTypes', i], 'an empty node type (expected e.g. "c5.large")');
         const r = parseNodeTypesString(entry);
         for (const p of r.problems) at(['nodeTypes', i], p);
         for (const nt of r.nodeTypes)

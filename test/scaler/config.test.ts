@@ -152,6 +152,11 @@ t.test('every bad field is reported with its path', async (t) => {
     },
     { name: 'no node types', raw: { nodeTypes: [] }, want: /^scaler\.nodeTypes: at least one/ },
     {
+      name: 'an empty item in a list of node types',
+      raw: { nodeTypes: ['c5.large', ''] },
+      want: /^scaler\.nodeTypes\[1\]: an empty node type \(expected e\.g\. "c5\.large"\)$/,
+    },
+    {
       name: 'node types missing',
       raw: { maxNodes: 3 },
       want: /^scaler\.nodeTypes: required: the node types to scale, e\.g\. "c5\.large,m5\.large:0\.05"/,
