@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { createLogger } from '../../src/common/log.js';
 import { UserInputError } from '../../src/common/errors.js';
 import { applianceImage, validateImageName } from '../../src/provisioner/appliance.js';
+import { clusterTags } from '../../src/provisioner/aws/tags.js';
 import { buildIgnition, buildUserData, systemdQuote } from '../../src/provisioner/aws/userData.js';
 import { rsyncArgs, sshArgs } from '../../src/provisioner/cluster/remote.js';
 import {
@@ -68,6 +69,15 @@ t.test("node types, worker counts, tags, CIDRs and sizes are parsed with Toil's 
   t.match(
     userError(() => parseTags(['nope'])),
     /NAME=VALUE/,
+  );
+  t.match(
+    userError(() => parseTags(['team=x', 'clusterName=other'])),
+    /^-t\/--tag: 'clusterName' is a tag toil sets itself/,
+  );
+  t.same(
+    parseTagsJson('{"clusterName":"c"}'),
+    { clusterName: 'c' },
+    "a leader's TOIL_AWS_TAGS names its cluster",
   );
   t.same(parseTagsJson('{"team":"x"}'), { team: 'x' });
   t.same(parseTagsJson(undefined), {});
@@ -246,6 +256,23 @@ t.test(
       userError(() => rsyncArgs('ip', [':a', ':b'], { insecure: false, sshOptions: [] })),
       /only one argument may start with ':'/,
     );
+  },
+);
+
+t.test(
+  "a user's Name and Owner tags replace toil's defaults, as in Toil; clusterName stays the cluster's",
+  async (t) => {
+    t.same(clusterTags({ clusterName: 'c', owner: 'k', extraTags: { team: 'x' } }), {
+      Name: 'c',
+      Owner: 'k',
+      team: 'x',
+      clusterName: 'c',
+    });
+    t.same(clusterTags({ clusterName: 'c', owner: 'k', extraTags: { Name: 'web', Owner: 'bob' } }), {
+      Name: 'web',
+      Owner: 'bob',
+      clusterName: 'c',
+    });
   },
 );
 

@@ -8,8 +8,9 @@ export const TAG_NAME = 'Name';
 
 /**
  * The tags every resource of the cluster carries, applied at launch (TagSpecifications), so no
- * instance is ever untagged: Name, Owner, clusterName, the user's extra tags, then ToilNodeType.
- * The cluster's own keys win over user tags of the same name.
+ * instance is ever untagged: Name and Owner, which the user's extra tags replace as in Toil
+ * (`-t Name=…`, `-t Owner=…`), then clusterName, which nothing replaces (it is how the cluster is
+ * found), then ToilNodeType (nodeTags).
  */
 export function clusterTags(options: {
   clusterName: string;
@@ -17,12 +18,15 @@ export function clusterTags(options: {
   extraTags: Readonly<Record<string, string>>;
 }): Record<string, string> {
   return {
-    ...options.extraTags,
     [TAG_NAME]: options.clusterName,
     [TAG_OWNER]: options.owner,
+    ...options.extraTags,
     [TAG_CLUSTER]: options.clusterName,
   };
 }
+
+/** Tag keys toil sets itself and a user tag may not: the cluster's identity and each node's role. */
+export const RESERVED_TAG_KEYS: readonly string[] = [TAG_CLUSTER, TAG_NODE_TYPE];
 
 export function nodeTags(base: Readonly<Record<string, string>>, role: NodeRole): Record<string, string> {
   return { ...base, [TAG_NODE_TYPE]: role };

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { UserInputError } from '../../common/errors.js';
 import type { Market } from '../../ports/provisioner.js';
+import { RESERVED_TAG_KEYS } from '../aws/tags.js';
 
 /** Toil's rule, with a length cap so derived names (`<name>--internal` buckets) stay valid. */
 export function validateClusterName(name: string): string {
@@ -153,6 +154,13 @@ export function parseTags(pairs: readonly string[]): Record<string, string> {
     if (i <= 0) throw new UserInputError('BAD_TAG', `-t/--tag: '${p}' should be NAME=VALUE`);
     tags[p.slice(0, i)] = p.slice(i + 1);
   }
+  // A tag toil sets itself would be dropped (or break the cluster): refused rather than ignored.
+  for (const key of Object.keys(tags))
+    if (RESERVED_TAG_KEYS.includes(key))
+      throw new UserInputError(
+        'BAD_TAG',
+        `-t/--tag: '${key}' is a tag toil sets itself (clusterName: the cluster's name; ToilNodeType: leader or worker); use another key`,
+      );
   return tags;
 }
 
@@ -175,6 +183,7 @@ export function parseTagsJson(text: string | undefined): Record<string, string> 
     !Object.values(v).every((x) => typeof x === 'string')
   )
     throw new UserInputError('BAD_TAG', 'TOIL_AWS_TAGS: expected a JSON object of string values');
+  // Not checked for toil's own keys: on a leader, Toil's TOIL_AWS_TAGS carries its clusterName.
   return v as Record<string, string>;
 }
 
