@@ -106,6 +106,13 @@ export function parseNodeTypesString(value: string): { nodeTypes: ParsedNodeType
         problems.push(`node type ${i + 1} ("${part}") has a negative bid`);
         return;
       }
+      // EC2 takes no MaxPrice of 0, and no spot price is ever that low: the work would wait for ever.
+      if (bid === 0) {
+        problems.push(
+          `node type ${i + 1} ("${part}") has a bid of 0: a bid is the most a spot node may cost per hour, in dollars (e.g. ${types.join('/')}:0.05)`,
+        );
+        return;
+      }
       nodeTypes.push({ instanceTypes: types, bid });
     } else nodeTypes.push({ instanceTypes: types });
   });
@@ -132,7 +139,8 @@ const NodeTypeObject = z
     /** "c5.large" or "c5.large/c5a.large" (interchangeable types), optionally with ":bid". */
     type: z.string().min(1),
     spot: z.boolean().optional(),
-    bid: price.optional(),
+    /** USD/h; EC2 takes no MaxPrice of 0. */
+    bid: z.number().positive().optional(),
     minNodes: count.optional(),
     maxNodes: count.optional(),
   })

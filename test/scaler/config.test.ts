@@ -105,6 +105,16 @@ t.test('every bad field is reported with its path', async (t) => {
       want: /^scaler\.nodeTypes: .*negative bid/,
     },
     {
+      name: 'a bid of 0 in Toil syntax (EC2 takes none: the work would wait for ever)',
+      raw: { nodeTypes: 'c5.large:0,c5.large' },
+      want: /^scaler\.nodeTypes: node type 1 \("c5\.large:0"\) has a bid of 0: a bid is the most a spot node may cost per hour, in dollars \(e\.g\. c5\.large:0\.05\)/,
+    },
+    {
+      name: 'a bid of 0',
+      raw: { nodeTypes: [{ type: 'c5.large', bid: 0 }] },
+      want: /^scaler\.nodeTypes\[0\]\.bid: Too small/,
+    },
+    {
       name: 'negative price override',
       raw: { nodeTypes: 'c5.large', instanceTypes: { 'c5.large': { onDemandPrice: -0.1 } } },
       want: /^scaler\.instanceTypes\.c5\.large\.onDemandPrice: Too small/,
