@@ -216,7 +216,11 @@ async function makeCluster(
     if (deps.mungeKey) {
       await deps.mungeKey.create(base);
       progress(
-        `munge key stored as SSM SecureString ${deps.mungeKey.parameter} (only this cluster's roles may read it)`,
+        `munge key stored as SSM SecureString ${deps.mungeKey.parameter} (${
+          o.instanceProfileArn
+            ? `the nodes read it through ${o.instanceProfileArn}, which must allow ssm:GetParameter on it`
+            : "only this cluster's roles may read it"
+        })`,
       );
     } else
       progress(
