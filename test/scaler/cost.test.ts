@@ -1,4 +1,5 @@
 import t from 'tap';
+import { placementKey } from '../../src/common/placementOrder.js';
 import { planScaling } from '../../src/scaler/policy.js';
 import { emptyRuntimeHistory, recordCompletion, runtimeSpread } from '../../src/scaler/runtimes.js';
 import { expectedMaxOfNormals, fixedShare, tailShare } from '../../src/scaler/cost/newNodes.js';
@@ -1314,6 +1315,17 @@ t.test(
   },
 );
 
+/** A spot pool of one node (`sp`), busy for ten hours with a 2-core preemptable job (`r-sp`). */
+const spotPoolBusyForHours = (instanceType: string, pricePerHour: number) => ({
+  spotNode: node('sp', { instanceType, capacityType: 'spot', pricePerHour }),
+  spJob: running('r-sp', 'sp', {
+    preemptable: true,
+    cores: 2,
+    memoryBytes: 2 * GiB,
+    walltimeSeconds: 36_000,
+  }),
+});
+
 t.test(
   'on-demand room yields to non-preemptable work: with the spot pool full, preemptable work is kept off on-demand room when that buys fewer new nodes',
   async (t) => {
@@ -1323,13 +1335,7 @@ t.test(
     // spot node is full for hours. Queued: preemptable jobs (2 GiB, placed first, largest first)
     // and non-preemptable ones (1 GiB), all an hour long, so a core runs one of them within
     // targetTime.
-    const spotNode = node('sp', { instanceType: 'm5.large', capacityType: 'spot', pricePerHour: 0.04 });
-    const spJob = running('r-sp', 'sp', {
-      preemptable: true,
-      cores: 2,
-      memoryBytes: 2 * GiB,
-      walltimeSeconds: 36_000,
-    });
+    const { spotNode, spJob } = spotPoolBusyForHours('m5.large', 0.04);
     const od = node('od', { instanceType: 'm5.large' });
     const pre = (n: number) =>
       jobs(n, { name: 'pre', preemptable: true, memoryBytes: 2 * GiB, walltimeSeconds: 3600 });
@@ -1351,22 +1357,27 @@ t.test(
       onDemandLaunched: number;
       yieldNote: boolean;
     }[] = [
+      // The on-demand node runs a 10-hour job (one core free): the hour-long preemptable jobs
+      // end within it, so only this rule keeps them off (an idle node's room they would outlive
+      // is kept from them by "preemptable work does not outlive an on-demand node's own jobs").
       {
-        name: 'two preemptable and two non-preemptable jobs: kept off; the on-demand node takes the non-preemptable ones, nothing launched',
-        queued: [...pre(2), ...np(2)],
+        name: 'one preemptable and one non-preemptable job beside a 10-hour job: kept off; the on-demand node takes the non-preemptable one, nothing launched',
+        queued: [...pre(1), ...np(1)],
+        running: [spJob, odBusy],
         staysOnSpot: true,
         onDemandLaunched: 0,
         yieldNote: true,
       },
       {
-        name: 'two preemptable and four non-preemptable jobs: kept off; one node launched instead of two',
-        queued: [...pre(2), ...np(4)],
+        name: 'one preemptable and three non-preemptable jobs beside a 10-hour job: kept off; one node launched instead of two',
+        queued: [...pre(1), ...np(3)],
+        running: [spJob, odBusy],
         staysOnSpot: true,
         onDemandLaunched: 1,
         yieldNote: true,
       },
       {
-        name: 'one of each: both fit the on-demand room, nothing is bought: not kept off (room nobody else needs runs preemptable work)',
+        name: 'one of each on an idle on-demand node: it takes the non-preemptable one, nothing is bought: the switch stays off',
         queued: [...pre(1), ...np(1)],
         staysOnSpot: false,
         onDemandLaunched: 0,
@@ -1433,6 +1444,133 @@ t.test(
         `${row.name}: note (${plan.notes.join(' | ')})`,
       );
       t.same(plan.drain, [], `${row.name}: nothing drained`);
+    }
+  },
+);
+
+t.test(
+  "preemptable work does not outlive an on-demand node's own jobs: with the spot pool full, it is kept off room it would hold past them",
+  async (t) => {
+    // tight-few's r5.4xlarge: opened for a burst's non-preemptable jobs, it took the burst's
+    // preemptable jobs as those ended and stayed billed at on-demand price for them. The spot pool
+    // (one c5.large, maxPreemptableNodes 1) is busy for ten hours; an on-demand m5.xlarge
+    // ($0.192/h, 4 cores) runs a non-preemptable job with an hour left.
+    const { spotNode, spJob } = spotPoolBusyForHours('c5.large', 0.03);
+    const od = node('od', { instanceType: 'm5.xlarge', lastBusyAt: NOW - 60_000 });
+    const odJob = running('r-od', 'od', { cores: 1, memoryBytes: GiB, walltimeSeconds: 3660 });
+    const pre = (seconds: number, memoryBytes = GiB) =>
+      jobs(1, { name: 'pre', preemptable: true, memoryBytes, walltimeSeconds: seconds });
+    const keyOf = (q: ReturnType<typeof jobs>[number]): string =>
+      placementKey({ cores: q.cores, memory: q.memoryBytes, disk: q.diskBytes, preemptable: q.preemptable });
+    const rows: {
+      name: string;
+      queued: ReturnType<typeof jobs>;
+      odRuns: boolean;
+      maxPreemptableNodes?: number;
+      objective?: string;
+      hintsIgnored?: boolean;
+      spotRefused?: boolean;
+      keptOff: boolean;
+      drained: string[];
+    }[] = [
+      {
+        name: "a 10-minute job ends before the node's own job: it takes the room (no hint)",
+        queued: pre(600),
+        odRuns: true,
+        keptOff: false,
+        drained: [],
+      },
+      {
+        name: 'a 2-hour job would keep the node billed an hour past its own job: kept off',
+        queued: pre(7200),
+        odRuns: true,
+        keptOff: true,
+        drained: [],
+      },
+      {
+        name: 'an idle on-demand node: every preemptable job outlives its jobs: kept off, and the node retires',
+        queued: pre(600),
+        odRuns: false,
+        keptOff: true,
+        drained: ['od'],
+      },
+      {
+        name: 'the spot pool has room: the spot switch keeps the work off instead (no hint of this rule)',
+        queued: pre(7200),
+        odRuns: true,
+        maxPreemptableNodes: 2,
+        keptOff: false,
+        drained: [],
+      },
+      {
+        name: 'no spot node could hold it (6 GiB, the c5.large offers less): the on-demand room is its place (no hint)',
+        queued: pre(7200, 6 * GiB),
+        odRuns: true,
+        keptOff: false,
+        drained: [],
+      },
+      {
+        name: 'spot refused everywhere: the work cannot wait for spot, compensation decides (no hint)',
+        queued: pre(7200),
+        odRuns: true,
+        spotRefused: true,
+        keptOff: false,
+        drained: [],
+      },
+      {
+        name: 'objective speed: work starts wherever there is room (no hint)',
+        queued: pre(7200),
+        odRuns: true,
+        objective: 'speed',
+        keptOff: false,
+        drained: [],
+      },
+      {
+        name: 'a batch system that cannot honour hints: the room is counted as before (no hint)',
+        queued: pre(7200),
+        odRuns: true,
+        hintsIgnored: true,
+        keptOff: false,
+        drained: [],
+      },
+    ];
+    for (const row of rows) {
+      const plan = planScaling(
+        snapshot({
+          nodes: [od, spotNode],
+          running: row.odRuns ? [spJob, odJob] : [spJob],
+          queued: row.queued,
+          offerings: spotPrices(['c5.large'], 0.03).map((o) =>
+            row.spotRefused ? { ...o, unavailableUntil: NOW + 3_600_000 } : o,
+          ),
+          ...(row.hintsIgnored ? { keepOffHonoured: false } : {}),
+        }),
+        config({
+          nodeTypes: 'c5.large:0.05,m5.xlarge',
+          maxNodes: [2, 1],
+          maxPreemptableNodes: row.maxPreemptableNodes ?? 1,
+          ...(row.objective ? { objective: row.objective } : {}),
+        }),
+      );
+      const hinted = (plan.keepOff ?? []).find((h) => h.nodeId === 'od')?.requests ?? [];
+      t.same(hinted, row.keptOff ? [keyOf(row.queued[0]!)] : [], `${row.name}: hint`);
+      t.equal(
+        plan.notes.some((n) =>
+          n.startsWith('node od (m5.xlarge on-demand) is kept off 1 preemptable request(s)'),
+        ),
+        row.keptOff,
+        `${row.name}: note (${plan.notes.join(' | ')})`,
+      );
+      t.same(
+        plan.drain.map((d) => d.nodeId),
+        row.drained,
+        `${row.name}: drain ${plan.drain.map((d) => d.reason).join('; ')}`,
+      );
+      t.equal(
+        plan.launch.some((l) => l.capacityType === 'on-demand'),
+        false,
+        `${row.name}: no on-demand node launched past its limit (${launched(plan).join(', ')})`,
+      );
     }
   },
 );

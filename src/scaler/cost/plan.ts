@@ -453,7 +453,45 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
   const onDemandWork = preemptableStaysOnSpot
     ? work.filter((c) => !(c.request.preemptable && spotNodeCouldHold(c.request)))
     : work;
-  const workFor = (n: ExistingNode): WorkClass[] => (n.capacityType === 'on-demand' ? onDemandWork : work);
+  // Preemptable work does not outlive an on-demand node's own jobs. With the spot pool at its
+  // limits the switch above is off and the batch system gives preemptable jobs on-demand room
+  // first-fit: room a node holds anyway while its jobs run costs nothing more, but a preemptable
+  // job still running after them keeps the node billed, at on-demand price, for work the spot
+  // pool runs for about a third (mem-bursts@tight-few: r5.4xlarge opened for a burst's
+  // non-preemptable jobs took the burst's preemptable jobs as those ended, 33 job-hours of them
+  // against toil-classic's 3, then were drained for running only preemptable work). Such work is
+  // kept off that node (a hint, and the plan counts no room there for it); it waits for spot.
+  // Spot refused everywhere, it cannot: compensation decides, as before.
+  const heldAnyway = new Map<string, number>();
+  const heldFor = (n: ExistingNode): number => {
+    let h = heldAnyway.get(n.id);
+    if (h === undefined) {
+      h = (runningByNode.get(n.id) ?? []).reduce((m, j) => Math.max(m, remainingOf(j)), 0);
+      heldAnyway.set(n.id, h);
+    }
+    return h;
+  };
+  const keepsSpotWorkShort =
+    !preemptableStaysOnSpot &&
+    config.objective !== 'speed' &&
+    snapshot.keepOffHonoured !== false &&
+    snapshot.preemptableCanStayOnSpot !== false &&
+    config.maxPreemptableNodes !== 0;
+  const outlivesOnDemandNode = (n: ExistingNode, c: WorkClass): boolean =>
+    keepsSpotWorkShort &&
+    n.capacityType === 'on-demand' &&
+    c.request.preemptable &&
+    spotNodeCouldHold(c.request) &&
+    spotAvailableFor(c.request) &&
+    c.runtimeSeconds > heldFor(n);
+  const workFor = (n: ExistingNode): WorkClass[] =>
+    n.capacityType !== 'on-demand'
+      ? work
+      : preemptableStaysOnSpot
+        ? onDemandWork
+        : keepsSpotWorkShort
+          ? work.filter((c) => !outlivesOnDemandNode(n, c))
+          : work;
   const took = new Map<string, number>();
   const consolidate = new Set<string>();
   // Keep-off hints (placement, not a drain): the batch system places no more of a class on a
@@ -503,8 +541,23 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
     notes.push(
       `node ${n.id} (${n.instanceType} ${n.capacityType} in ${n.zone}) has a rebalance recommendation: no new work is placed there; its ${(runningByNode.get(n.id) ?? []).length} running job(s) finish`,
     );
+  const keptShort = new Map<string, number>();
   for (const n of ordered) {
     if (n.rebalanceRecommended) continue;
+    if (n.state === 'registered')
+      for (const c of work)
+        if ((queuedAtStart.get(c) ?? 0) > 0 && outlivesOnDemandNode(n, c)) {
+          const keys = keepOff.get(n.id) ?? new Set<string>();
+          const key = placementKey({
+            cores: c.request.cores,
+            memory: c.request.memoryBytes,
+            disk: c.request.diskBytes,
+            preemptable: true,
+          });
+          if (!keys.has(key)) keptShort.set(n.id, (keptShort.get(n.id) ?? 0) + 1);
+          keys.add(key);
+          keepOff.set(n.id, keys);
+        }
     const placed = work.every((c) => c.remaining === 0);
     if (placed && !consolidable(n)) {
       // The queue is placed elsewhere, but the batch system would give this node's room to the
@@ -555,9 +608,16 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
   }
   for (const [id, keys] of keepOff) {
     const n = live.find((x) => x.id === id);
-    if (n)
+    if (!n) continue;
+    const short = keptShort.get(id) ?? 0;
+    const running = (runningByNode.get(id) ?? []).length;
+    if (keys.size > short)
       notes.push(
-        `node ${id} (${n.instanceType} ${n.capacityType}) is kept off ${keys.size} queued request(s) that cost over ${1 + KEEP_OFF_MARGIN}× as much there as on offerings with room, over their run: the batch system places them elsewhere; its ${(runningByNode.get(id) ?? []).length} running job(s) are untouched`,
+        `node ${id} (${n.instanceType} ${n.capacityType}) is kept off ${keys.size - short} queued request(s) that cost over ${1 + KEEP_OFF_MARGIN}× as much there as on offerings with room, over their run: the batch system places them elsewhere; its ${running} running job(s) are untouched`,
+      );
+    if (short > 0)
+      notes.push(
+        `node ${id} (${n.instanceType} on-demand) is kept off ${short} preemptable request(s) whose jobs would run past its ${running} running job(s), keeping it billed for work the spot pool (at its limits) runs for less: they wait for spot room`,
       );
   }
   const onExisting = queuedTotal - work.reduce((s, c) => s + c.remaining, 0);
