@@ -21,6 +21,7 @@ import {
   type ServiceDefinition,
 } from './api.js';
 import { JobFileStore } from './fileStore.js';
+import { JobLogLines } from './jobLogLines.js';
 import { ADDING_JOB, JobCollector, encodeValue } from './jobBuilder.js';
 import { strayExitWarning, trapProcessExit } from './exitTrap.js';
 import { userStack } from './jobError.js';
@@ -163,7 +164,7 @@ async function runAttempt(
       message: `job ${jobId} has no ticket in job store ${store.locator}`,
     };
   }
-  const logs: LogLine[] = [];
+  const logs = new JobLogLines();
   const logAt =
     (level: LogLine['level']) =>
     (message: string): void => {
@@ -224,7 +225,15 @@ async function runAttempt(
     const output = capture.stop();
     restoreEnv();
     const error = userStack(e);
-    const failure: FailureLog = { format: 1, jobId, attempt, name: ticket.name, error, logs, output };
+    const failure: FailureLog = {
+      format: 1,
+      jobId,
+      attempt,
+      name: ticket.name,
+      error,
+      logs: logs.lines(),
+      output,
+    };
     await Promise.allSettled([
       options.debugRun ? undefined : store.writeFailureLog(failure),
       store.deleteFiles(fileStore.written),
@@ -277,7 +286,7 @@ async function runAttempt(
     ...collector.addingJobSuccessors(),
     newJobs: collector.specs(),
     deletedFiles: [...fileStore.toDelete],
-    logs,
+    logs: logs.lines(),
     wallTimeMs: now() - started,
     cpuTimeMs: Math.round((cpu.user + cpu.system) / 1000),
     peakRssBytes,
