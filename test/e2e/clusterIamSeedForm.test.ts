@@ -174,6 +174,7 @@ t.test(
     ec2.destroy();
     t.same(instances.Reservations ?? [], [], 'no instance launched');
     t.notMatch(r.stdout, /security group/, 'no security group made');
+    t.notMatch(r.stdout, /removing what was made|could not remove/, 'no removal of what was never made');
   },
 );
 

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock } from '../../common/clock.js';
-import { UserInputError } from '../../common/errors.js';
+import { isUserError, UserInputError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { AwsCluster } from '../aws/awsCluster.js';
 import { AwsProvisioner, type AwsClusterSettings } from '../aws/awsProvisioner.js';
@@ -98,7 +98,9 @@ export async function launchCluster(
     return await makeCluster(o, { ...deps, clock }, stage);
   } catch (e) {
     const interrupted = signal?.aborted === true;
-    if (!stage.making || (stage.leaderRunning && !interrupted)) throw e;
+    // A refusal the caller is to fix (its credentials may not make the cluster's IAM or munge key)
+    // is reported alone: undoing would need rights of the same kind, and the refused call made nothing.
+    if (!stage.making || (!interrupted && (stage.leaderRunning || isUserError(e)))) throw e;
     deps.progress(
       `${interrupted ? 'interrupted' : 'the launch failed'}: removing what was made of cluster '${o.clusterName}'`,
     );
