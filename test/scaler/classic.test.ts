@@ -1,5 +1,10 @@
 import t from 'tap';
-import { binPack, Reservation, type ToilShape } from '../../src/scaler/classic/binPacking.js';
+import {
+  binPack,
+  MAX_PACKED_WALLTIME_SECONDS,
+  Reservation,
+  type ToilShape,
+} from '../../src/scaler/classic/binPacking.js';
 import { classicShapes, planClassic, roundHalfAwayFromZero } from '../../src/scaler/classic/plan.js';
 import { memoryOverheadBytes, reserveOverhead } from '../../src/scaler/overhead.js';
 import { recordCompletion, emptyRuntimeHistory } from '../../src/scaler/runtimes.js';
@@ -77,6 +82,22 @@ t.test('packing one 1000 s job splits the first hour into [1000 s reduced][2600 
     ],
   );
 });
+
+t.test(
+  'a job declaring a walltime of centuries is packed over a week of slices, not one per hour',
+  async (t) => {
+    const centuries = job(1e9, 1); // 31 years
+    const r = binPack([c48xl], [centuries, job(3e9, 1), job(600, 1)], 3600);
+    t.equal(r.counts[0], 1, 'the three share one node, as three jobs longer than the plan would');
+    const slices = r.reservations[0]![0]!.slices;
+    t.ok(slices.length <= 7 * 24 + 2, `${slices.length} slices (a week of hours, not 833,334)`);
+    t.equal(
+      slices.reduce((sum, s) => sum + s.time, 0),
+      MAX_PACKED_WALLTIME_SECONDS,
+      'the reservation covers the plan exactly',
+    );
+  },
+);
 
 t.test('a job too large for every node is reported, not packed, and does not crash', async (t) => {
   const r = binPack([t2micro], [job(100, 2)], 3600);

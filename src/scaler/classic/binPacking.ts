@@ -7,6 +7,19 @@
 
 export const TOIL_NODE_WALLTIME_SECONDS = 3600;
 
+/**
+ * The longest run a reservation is planned over: a node is a chain of 3600 s slices, one per hour a
+ * job runs, so a job declaring `walltime: '100y'` (or a trace's 1e30 s) would build millions of
+ * slices per node and take the leader's memory. Past a week every such job holds its node for the
+ * whole plan, so the packing decides nothing differently.
+ */
+export const MAX_PACKED_WALLTIME_SECONDS = 7 * 24 * 3600;
+
+/** The job as packed: its wall time no longer than the plan. */
+function packed(job: ToilShape): ToilShape {
+  return job.wallTime > MAX_PACKED_WALLTIME_SECONDS ? { ...job, wallTime: MAX_PACKED_WALLTIME_SECONDS } : job;
+}
+
 /** Toil's `Shape`: wall time in seconds, memory and disk in bytes, cores, preemptability. */
 export interface ToilShape {
   readonly wallTime: number;
@@ -40,7 +53,8 @@ export class Reservation {
   }
 
   /** Places the first job of a new reservation (Toil's constructor + `adjustEndingReservationForJob` + extension). */
-  static openFor(node: ToilShape, job: ToilShape): Reservation {
+  static openFor(node: ToilShape, whole: ToilShape): Reservation {
+    const job = packed(whole);
     const r = new Reservation(node);
     r.adjustEnding(0, job, 0);
     let allocated = node.wallTime;
@@ -54,7 +68,8 @@ export class Reservation {
   }
 
   /** Toil's `attemptToAddJob`: place the job so it starts within `targetTime`, or leave everything as it was. */
-  tryAdd(job: ToilShape, targetTime: number): boolean {
+  tryAdd(whole: ToilShape, targetTime: number): boolean {
+    const job = packed(whole);
     const s = this.slices;
     let start = 0;
     let end = 0;
