@@ -10,7 +10,13 @@ import { parseLocator } from '../jobstore/locator.js';
  * The leader's bearer token: who holds it may submit and cancel workflows, which run code as the
  * leader. Created on first start (32 random bytes, base64url) in a file only its owner can read.
  */
-export async function loadOrCreateToken(path: string): Promise<{ token: string; created: boolean }> {
+export async function loadOrCreateToken(
+  path: string,
+): Promise<{
+  token: string;
+  created: boolean;
+  /** The mode it had, when others could read it. */ exposedMode?: number;
+}> {
   const existing = await readFile(path, 'utf8').then(
     (t) => t.trim(),
     (e: NodeJS.ErrnoException) => {
@@ -27,9 +33,12 @@ export async function loadOrCreateToken(path: string): Promise<{ token: string; 
         'TOKEN_TOO_SHORT',
         `leader token file ${path}: the token is ${existing.length} characters; expected at least 16 (delete the file and a new one is made)`,
       );
-    // Whoever can read it can run code as the leader: keep it to the owner.
-    if (((await stat(path)).mode & 0o077) !== 0) await chmod(path, 0o600);
-    return { token: existing, created: false };
+    // Whoever can read it can run code as the leader: keep it to the owner, and say so, since
+    // whoever could read it until now may hold the token (rotating it is the operator's call).
+    const mode = (await stat(path)).mode & 0o777;
+    if ((mode & 0o077) === 0) return { token: existing, created: false };
+    await chmod(path, 0o600);
+    return { token: existing, created: false, exposedMode: mode };
   }
   const token = randomBytes(32).toString('base64url');
   await mkdir(dirname(path), { recursive: true });

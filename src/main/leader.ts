@@ -207,9 +207,14 @@ export async function startLeader(options: {
     const { tickStore, runStore, historyStore } = leaderStateStores(stateStore);
     const storeOptions = { env, log, clock: options.clock };
     const tokenFile = cfg.http.auth.tokenFile ?? defaultTokenFile(cfg.jobStore, options.cwd);
-    const { token, created } = await loadOrCreateToken(tokenFile);
+    const { token, created, exposedMode } = await loadOrCreateToken(tokenFile);
     if (created)
       log.info({ tokenFile }, 'created the leader token (submitting and cancelling workflows need it)');
+    if (exposedMode !== undefined)
+      log.warn(
+        { tokenFile, mode: exposedMode.toString(8) },
+        `the leader token file was readable by others (mode ${exposedMode.toString(8)}): made it 0600; whoever could read it may hold the token, which runs code as the leader: delete the file and restart the leader to make a new one`,
+      );
     const daemon = new LeaderDaemon({
       clock: options.clock,
       log,
