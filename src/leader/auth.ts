@@ -10,12 +10,11 @@ import { parseLocator } from '../jobstore/locator.js';
  * The leader's bearer token: who holds it may submit and cancel workflows, which run code as the
  * leader. Created on first start (32 random bytes, base64url) in a file only its owner can read.
  */
-export async function loadOrCreateToken(
-  path: string,
-): Promise<{
+export async function loadOrCreateToken(path: string): Promise<{
   token: string;
   created: boolean;
-  /** The mode it had, when others could read it. */ exposedMode?: number;
+  /** The mode it had, when others could read it (it is 0600 now). */
+  exposedMode?: number;
 }> {
   const existing = await readFile(path, 'utf8').then(
     (t) => t.trim(),
