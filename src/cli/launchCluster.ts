@@ -150,12 +150,15 @@ async function run(name: string, f: Flags): Promise<number> {
     { launchCluster },
     { ClusterIam },
     { ClusterMungeKey },
+    { readCatalogue },
   ] = await Promise.all([
     import('../main/awsClients.js'),
     import('../provisioner/cluster/launchCluster.js'),
     import('../provisioner/aws/clusterIam.js'),
     import('../provisioner/aws/mungeKey.js'),
+    import('../scaler/catalogueFile.js'),
   ]);
+  const catalogue = await readCatalogue();
   const { calls, close } = await createClusterCalls({ region, clock, log });
   const iamClient = f.awsEc2ProfileArn ? undefined : await createIamClient(process.env);
   const ssmClient = f.clusterType === 'slurm' ? await createSsmClient(region, process.env) : undefined;
@@ -207,6 +210,7 @@ async function run(name: string, f: Flags): Promise<number> {
         ...(iamClient ? { iam: new ClusterIam({ iam: iamClient, clusterName, clock, log }) } : {}),
         ...(ssmClient ? { mungeKey: new ClusterMungeKey({ ssm: ssmClient, clusterName }) } : {}),
         signal: interrupt.signal,
+        catalogue,
       },
     ).catch((e: unknown) => {
       if (interruptedBy) return undefined;

@@ -1,10 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock } from '../../common/clock.js';
+import { ConfigError } from '../../common/configErrors.js';
 import { isUserError, UserInputError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { AwsCluster } from '../aws/awsCluster.js';
 import { AwsProvisioner, type AwsClusterSettings } from '../aws/awsProvisioner.js';
-import type { ClusterType } from '../aws/userData.js';
+import { applianceLeaderConfig, type ClusterType } from '../aws/userData.js';
+import { parseLeaderConfigObject } from '../../leader/leaderConfig.js';
 import type { ClusterIam } from '../aws/clusterIam.js';
 import type { Ec2Calls } from '../aws/ec2Calls.js';
 import type { ClusterMungeKey } from '../aws/mungeKey.js';
@@ -55,6 +57,8 @@ export interface LaunchClusterDeps {
   readonly mungeKey?: ClusterMungeKey;
   /** Ctrl-C: the launch stops at its next call or wait and removes what it made; rejects with the reason. */
   readonly signal?: AbortSignal;
+  /** The instance catalogue the leader's daemon checks its config against (config/instances.json). */
+  readonly catalogue?: Parameters<typeof parseLeaderConfigObject>[1];
 }
 
 export interface LaunchedCluster {
@@ -183,6 +187,8 @@ async function makeCluster(
   await provisioner.instanceTypes([
     ...new Set([o.leaderNodeType, ...o.nodeTypes.map((t) => t.instanceType)]),
   ]);
+
+  if (deps.catalogue) checkLeaderBootConfig(o, deps.catalogue);
 
   const existing = await cluster.liveInstances();
   if (existing.length > 0)
@@ -329,6 +335,41 @@ async function makeCluster(
     leader,
     workers,
   };
+}
+
+/**
+ * The leader's daemon boots with the config launch-cluster writes for it and refuses one naming a
+ * node type its scaler cannot price (one EC2 has but the catalogue lacks, m3.large say): checked
+ * here, before anything is made, instead of a cluster that comes up with a leader that never starts.
+ */
+function checkLeaderBootConfig(
+  o: LaunchClusterOptions,
+  catalogue: NonNullable<LaunchClusterDeps['catalogue']>,
+): void {
+  const config = applianceLeaderConfig({
+    role: 'leader',
+    clusterName: o.clusterName,
+    applianceImage: o.applianceImage,
+    zone: o.zone,
+    preemptable: false,
+    tags: {},
+    instanceType: o.leaderNodeType,
+    ...(o.nodeTypes.length > 0 ? { workerNodeTypes: o.nodeTypes } : {}),
+    nodeStorageGiB: o.nodeStorageGiB,
+    ...(o.clusterType ? { clusterType: o.clusterType } : {}),
+  });
+  try {
+    parseLeaderConfigObject(config, catalogue, "the leader's config");
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    const flag =
+      o.nodeTypes.length > 0 ? '--nodeTypes' : "--leaderNodeType (the workers' type without --nodeTypes)";
+    throw new UserInputError(
+      'BAD_NODE_TYPES',
+      `${flag}: the leader's daemon would refuse the config it boots with (${e.problems.join('; ')}): its scaler knows the instance types of config/instances.json; choose one of those`,
+      { problems: [...e.problems] },
+    );
+  }
 }
 
 /**

@@ -1,0 +1,64 @@
+import {
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeSecurityGroupsCommand,
+} from '@aws-sdk/client-ec2';
+import t from 'tap';
+import { DUMMY_CREDENTIALS, importTestKeyPair, testEc2Client } from '../fixtures/ec2Local.js';
+import { runToil } from '../fixtures/ec2ToilCli.js';
+import { MOTO_MISSING_REASON, motoAvailable, startMoto } from '../fixtures/motoServer.js';
+
+/**
+ * An instance type EC2 offers but the leader's scaler cannot price (Toil's docs' m3.large, absent
+ * from the catalogue) would be written into the leader's config, which its daemon then refuses at
+ * boot: launch-cluster refuses it first, exit 2, before anything is made. moto is the EC2 here: it
+ * offers m3.large, as AWS does.
+ */
+t.setTimeout(180_000);
+
+t.test(
+  "launch-cluster refuses a node type the leader's daemon would refuse, before making anything",
+  { skip: motoAvailable() ? false : MOTO_MISSING_REASON },
+  async (t) => {
+    const moto = await startMoto();
+    t.teardown(() => moto.stop());
+    const ec2 = testEc2Client(moto.endpoint);
+    t.teardown(() => ec2.destroy());
+    await importTestKeyPair(ec2, 'k');
+    const image = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images![0]!.ImageId!;
+    const env = {
+      AWS_ENDPOINT_URL_EC2: moto.endpoint,
+      AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,
+      TOIL_AWS_AMI: image,
+    };
+    const launch = (...types: string[]) =>
+      runToil(['launch-cluster', 'docs', ...types, '--zone', 'us-west-2a', '--keyPairName', 'k'], env);
+
+    const workers = await launch(
+      '--leaderNodeType',
+      't2.medium',
+      '--nodeTypes',
+      'm3.large,t2.micro',
+      '-w',
+      '1,4',
+    );
+    t.equal(workers.code, 2, workers.stderr);
+    t.match(
+      workers.stderr,
+      /^toil: --nodeTypes: the leader's daemon would refuse the config it boots with \(scaler\.nodeTypes\[0\]: unknown instance type "m3\.large" \(did you mean .*\)\): its scaler knows the instance types of config\/instances\.json/,
+    );
+    const leaderOnly = await launch('--leaderNodeType', 'm3.large');
+    t.equal(leaderOnly.code, 2, leaderOnly.stderr);
+    t.match(leaderOnly.stderr, /^toil: --leaderNodeType \(the workers' type without --nodeTypes\): /);
+
+    const instances = await ec2.send(new DescribeInstancesCommand({}));
+    t.same(instances.Reservations ?? [], [], 'no instance launched');
+    const groups = await ec2.send(new DescribeSecurityGroupsCommand({}));
+    t.same(
+      (groups.SecurityGroups ?? []).map((g) => g.GroupName).filter((n) => n !== 'default'),
+      [],
+      'no security group made',
+    );
+  },
+);
