@@ -99,11 +99,11 @@ const MAX_FRAMES = 12;
  * user's, the first frame stays, so the reader still sees where it came from.
  */
 export function userStack(e: unknown, ownCode: CodeDirs = thisPackageCode()): string {
-  if (!(e instanceof Error)) return typeof e === 'string' ? e : (JSON.stringify(e) ?? String(e));
+  if (!(e instanceof Error)) return cutMessage(typeof e === 'string' ? e : (JSON.stringify(e) ?? String(e)));
   const stack = e.stack ?? `${e.name}: ${e.message}`;
   const lines = stack.split('\n');
   const firstFrame = lines.findIndex((l) => /^\s+at /.test(l));
-  if (firstFrame < 0) return stack;
+  if (firstFrame < 0) return cutMessage(stack);
   const frames = lines.slice(firstFrame);
   const own = frames.filter((f) => !isRuntimeFrame(f, ownCode));
   const kept = own.length > 0 ? own : frames.slice(0, 1);
@@ -112,7 +112,21 @@ export function userStack(e: unknown, ownCode: CodeDirs = thisPackageCode()): st
     kept.length > MAX_FRAMES
       ? [...kept.slice(0, MAX_FRAMES), `    … ${kept.length - MAX_FRAMES} more frame(s)`]
       : kept;
-  return [...lines.slice(0, firstFrame), ...shown].join('\n');
+  return [cutMessage(lines.slice(0, firstFrame).join('\n')), ...shown].join('\n');
+}
+
+/** The most of an error's message a failure keeps (its frames come after it). */
+export const MAX_ERROR_MESSAGE_CHARS = 64 * 1024;
+
+/**
+ * An error's message, its start kept when it is longer than MAX_ERROR_MESSAGE_CHARS: the failure
+ * log and the leader hold it whole, and a message made of a whole data set (`new
+ * Error(JSON.stringify(rows))`) took a leader to 268 MB at 20 MB; a few hundred MB would end a
+ * leader daemon and every workflow it runs.
+ */
+function cutMessage(text: string): string {
+  if (text.length <= MAX_ERROR_MESSAGE_CHARS) return text;
+  return `${text.slice(0, MAX_ERROR_MESSAGE_CHARS)}… [${text.length - MAX_ERROR_MESSAGE_CHARS} more characters of the message left out]`;
 }
 
 function isRuntimeFrame(frame: string, ownCode: CodeDirs): boolean {

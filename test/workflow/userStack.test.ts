@@ -2,7 +2,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import t from 'tap';
-import { packageCode, userStack } from '../../src/workflow/jobError.js';
+import { MAX_ERROR_MESSAGE_CHARS, packageCode, userStack } from '../../src/workflow/jobError.js';
 import { testDir } from '../fixtures/testDir.js';
 
 /**
@@ -79,3 +79,28 @@ t.test("the user's frames stay, and the first frame when none is the user's", as
   inside.stack = ['Error: deep', `    at c (${p.command}:4:4)`, `    at d (${p.own}:5:5)`].join('\n');
   t.equal(userStack(inside, code), `Error: deep\n    at c (${p.command}:4:4)`);
 });
+
+t.test(
+  "a message longer than 64 Ki characters keeps its start, says how much was left out, and the user's frames",
+  async (t) => {
+    const p = layout(testDir(t, {}));
+    const code = packageCode(p.root);
+    const e = new Error(`rows: ${'r'.repeat(3 * MAX_ERROR_MESSAGE_CHARS)}`);
+    const frame = `    at a (${p.user}:1:1)`;
+    e.stack = [`Error: ${e.message}`, frame].join('\n');
+    const shown = userStack(e, code);
+    t.ok(shown.length < MAX_ERROR_MESSAGE_CHARS + 500, `${shown.length} characters`);
+    t.match(shown, /^Error: rows: r+… \[\d+ more characters of the message left out\]\n/);
+    const left = Number(/\[(\d+) more characters/.exec(shown)?.[1]);
+    t.equal(left, `Error: ${e.message}`.length - MAX_ERROR_MESSAGE_CHARS, 'counted');
+    t.ok(shown.endsWith(`\n${frame}`), 'the frames follow');
+    t.equal(
+      userStack('s'.repeat(MAX_ERROR_MESSAGE_CHARS + 7), code).length,
+      MAX_ERROR_MESSAGE_CHARS + '… [7 more characters of the message left out]'.length,
+      'a thrown string too',
+    );
+    const short = new Error('boom');
+    short.stack = ['Error: boom', frame].join('\n');
+    t.equal(userStack(short, code), `Error: boom\n${frame}`, 'a short one as it was');
+  },
+);
