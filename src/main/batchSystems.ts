@@ -121,6 +121,7 @@ export function createBatchSystem(
       clock: options.clock,
       log: options.log,
       ...(store ? { frameworkIdStore: jobStoreFrameworkIds(store, master) } : {}),
+      teardownWhenIdle: true,
     });
   }
   throw new UserInputError(
@@ -217,6 +218,7 @@ export function createMesosBatchSystem(
     log: Logger;
     frameworkIdStore?: FrameworkIdStore;
     failoverTimeoutSeconds?: number;
+    teardownWhenIdle?: boolean;
   },
 ): MesosBatchSystem {
   const master = new MesosMasterClient(address);
@@ -232,5 +234,11 @@ export function createMesosBatchSystem(
     clock: options.clock,
     log: options.log,
   });
-  return new MesosBatchSystem({ scheduler, master, clock: options.clock, log: options.log });
+  return new MesosBatchSystem({
+    scheduler,
+    master,
+    clock: options.clock,
+    log: options.log,
+    ...(options.teardownWhenIdle ? { teardownWhenIdle: true } : {}),
+  });
 }

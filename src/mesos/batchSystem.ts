@@ -62,6 +62,13 @@ export interface MesosBatchSystemOptions {
    * room (when a preemptable agent that could hold it exists). Default 3 s.
    */
   preemptablePatienceMs?: number;
+  /**
+   * `shutdown` tears the framework down (Toil's driver stop) when no task of ours is launching or
+   * running, so a run that has ended leaves no framework registered at the master for the failover
+   * timeout. One with tasks still out keeps it, for a `--restart` to find. Off for a leader whose
+   * framework outlives its stop (the daemon's, whose tasks a restarted daemon resumes).
+   */
+  teardownWhenIdle?: boolean;
 }
 
 /** Where one attempt was placed; kept for tests and the status page. */
@@ -284,6 +291,15 @@ export class MesosBatchSystem implements ClusterBatchSystem {
   async shutdown(): Promise<void> {
     this.stopping = true;
     this.queue = [];
+    if (this.o.teardownWhenIdle && this.runningJobs().length === 0) {
+      try {
+        await this.o.scheduler.teardown();
+        return;
+      } catch (e) {
+        // The run's outcome stands; the framework then ends with its failover timeout.
+        this.log.warn({ err: coerceError(e) }, 'could not tear the Mesos framework down');
+      }
+    }
     await this.o.scheduler.stop();
   }
 
