@@ -48,6 +48,15 @@ t.test(
     const whole = await launch('whole', 't2.medium');
     t.equal(whole.code, 0, `every worker asked for: exit 0 (${whole.stderr})`);
     t.equal(whole.stderr, '', 'and nothing on stderr');
+
+    // --nodeType alone (the README's form): the type the leader's daemon scales, no static worker.
+    const none = await runToil(
+      ['launch-cluster', 'none', '--nodeType', 't2.medium', '--zone', 'us-west-2a', '--keyPairName', 'k'],
+      env,
+    );
+    t.equal(none.code, 0, none.stderr);
+    t.notMatch(none.stdout, /worker\(s\) launched/, 'no line about workers none were asked for');
+    t.match(none.stdout, /cluster 'none' is up: leader i-\w+ \(.*\), 0 worker\(s\)/);
   },
 );
 

@@ -281,6 +281,8 @@ async function makeCluster(
   const workerIds: string[] = [];
   for (const [i, spec] of o.nodeTypes.entries()) {
     const wanted = o.workers[i] ?? 0;
+    // A type given for the leader's daemon to scale, with no static workers: nothing to say.
+    if (wanted === 0) continue;
     let got = 0;
     for (let attempt = 0; got < wanted && attempt < 5; attempt++) {
       try {
