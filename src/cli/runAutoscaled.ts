@@ -14,6 +14,7 @@ import { ensureWorkDir } from '../leader/runScratch.js';
 import {
   absoluteLocator,
   autoscaleStateDir,
+  leftByRun,
   runRecordPath,
   statePointerPath,
   writeRunRecord,
@@ -102,7 +103,13 @@ export async function runAutoscaled(
   // A new run on an existing job store is refused before a leader starts, as a local run's is:
   // one line, and no talk of nodes when none was launched. (--restart checks it in the leader.)
   const store = openJobStore(jobStoreText, { log, clock });
-  if (!f.restart && (await store.exists())) throw new JobStoreExistsError(store.locator);
+  const storeExists = await store.exists();
+  if (!f.restart && storeExists) throw new JobStoreExistsError(store.locator);
+  // --restart of a store that is not there is refused the same way, with no leader started and
+  // no state written; unless a killed run on it left nodes (or unanswered launches) in its state:
+  // then the leader starts to adopt and release them, and the store's absence is said after.
+  if (f.restart && !storeExists && !(await leftByRun(stateDir)))
+    await store.assertExists('drop --restart to start a new workflow');
   // Bundled once: the module whose jobs are checked here is the one the run starts.
   const bundle = await bundleWorkflow(resolve(workflowFile));
   checkScalingFlags(await declaredJobs(bundle, defaults, defaultPreemptable, workDir), config.scaler);
