@@ -53,6 +53,8 @@ t.test('start in the host declares the root job; the module defines its job', as
     'quitter',
     'hoarder',
     'stall',
+    'chatty',
+    'spinner',
   ]);
   const out = join(dir, 'out.txt');
   await code.finish({ modulePath, jobStore, args: ['well', out], restart: false, returnValue: 42 });
