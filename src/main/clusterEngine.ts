@@ -71,6 +71,8 @@ async function startMesosEngine(b: Of<'mesos'>, o: { clock: Clock; log: Logger }
         clock: o.clock,
         log: o.log,
         ...(store ? { frameworkIdStore: jobStoreFrameworkIds(store, mesosMaster) } : {}),
+        // A workflow's framework ends with it; one stopped with tasks out stays for its resumption.
+        teardownWhenIdle: true,
       }),
     idleClusterAgents: () => idleClusterAgents(masterClient),
     readiness: { name: 'mesosMaster', check: async () => void (await masterClient.version()) },
