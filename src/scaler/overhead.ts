@@ -17,8 +17,13 @@ const BANDS: readonly (readonly [number, number])[] = [
   [128 * GiB, 0.06],
   [Infinity, 0.02],
 ];
-/** Disk the OS and the appliance image are assumed to take on any node. */
-const OS_DISK_BYTES = 5 * GiB;
+/**
+ * Disk the OS and the appliance image are assumed to take on any node: Toil's OS_SIZE,
+ * human2bytes("5G"), which is decimal (5 × 1000³ bytes), not 5 GiB.
+ */
+export const OS_DISK_BYTES = 5 * 1000 ** 3;
+/** The share of a node's disk also set aside (Toil: a possible superuser reservation). */
+const RESERVED_DISK_FRACTION = 0.05;
 
 /**
  * Memory the agent will not offer on a node with `memoryBytes` (Toil's `_gke_overhead`): the
@@ -38,10 +43,17 @@ export function memoryOverheadBytes(memoryBytes: number): number {
   return Math.floor(reserved) + EVICTION_THRESHOLD;
 }
 
-/** Disk taken by the OS and images: 5 GiB + 5 %, or all of it on a disk smaller than that. */
+/** Disk taken by the OS and images: 5 GB + 5 %, or all of it on a disk smaller than that (Toil's `_disk_overhead`). */
 export function diskOverheadBytes(diskBytes: number): number {
-  const needed = OS_DISK_BYTES + Math.floor(0.05 * diskBytes);
+  const needed = OS_DISK_BYTES + Math.floor(RESERVED_DISK_FRACTION * diskBytes);
   return diskBytes <= needed ? diskBytes : needed;
+}
+
+/** The smallest root volume, in whole GiB (as --nodeStorage takes it), that leaves `diskBytes` for jobs. */
+export function rootVolumeGiBFor(diskBytes: number): number {
+  let gib = Math.max(1, Math.ceil((diskBytes + OS_DISK_BYTES) / ((1 - RESERVED_DISK_FRACTION) * GiB)) - 1);
+  while (gib * GiB - diskOverheadBytes(gib * GiB) < diskBytes) gib++;
+  return gib;
 }
 
 /**

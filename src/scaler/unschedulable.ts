@@ -3,7 +3,8 @@ import type { ScalerConfig } from './config.js';
 import type { JobClass } from './jobClasses.js';
 import type { TypeTable } from './offerings.js';
 import { archMatches, describeRequest } from './shapes.js';
-import type { UnschedulableJob } from './types.js';
+import { rootVolumeGiBFor } from './overhead.js';
+import type { InstanceType, Resources, UnschedulableJob } from './types.js';
 
 /**
  * The classes no configured node type could ever run (regardless of limits, prices or spot
@@ -54,7 +55,8 @@ export function findUnschedulable(
     const maxDisk = Math.max(...all.map((e) => e.packable.diskBytes));
     if (r.diskBytes > maxDisk)
       constraints.push(
-        `disk: asks ${formatBytes(r.diskBytes)}, the most any node type offers is ${formatBytes(maxDisk)} after overhead`,
+        `disk: asks ${formatBytes(r.diskBytes)}, the most any node type offers is ${formatBytes(maxDisk)} after overhead` +
+          rootVolumeNote(all, maxDisk, r.diskBytes),
       );
     const maxGpus = Math.max(...all.map((e) => e.packable.gpus ?? 0));
     if ((r.gpus ?? 0) > maxGpus)
@@ -74,4 +76,25 @@ export function findUnschedulable(
     });
   }
   return out;
+}
+
+/**
+ * When the most disk comes from a root volume (an EBS-only type), what the overhead took of it
+ * and the --nodeStorage that would give the job its disk: the volume is the user's to size.
+ */
+function rootVolumeNote(
+  all: readonly { readonly type: InstanceType; readonly packable: Resources }[],
+  maxDisk: number,
+  askedBytes: number,
+): string {
+  const root = all.find(
+    (e) =>
+      !e.type.instanceStore && e.packable.diskBytes === maxDisk && e.packable.diskBytes < e.type.diskBytes,
+  );
+  if (!root) return '';
+  const volume = root.type.diskBytes;
+  return (
+    ` (${root.type.name}'s ${formatBytes(volume)} root volume less ${formatBytes(volume - maxDisk)} ` +
+    `for the OS, as Toil reserves it: 5 GB and 5 % of the volume; --nodeStorage ${rootVolumeGiBFor(askedBytes)} or more gives the job its disk)`
+  );
 }

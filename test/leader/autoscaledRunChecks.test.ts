@@ -67,6 +67,33 @@ t.test('a job that fits is not refused', async (t) => {
 });
 
 /**
+ * An EBS-only type's disk is its root volume (--nodeStorage GiB) less Toil's overhead, 5 GB (Toil's
+ * human2bytes("5G"), decimal) and 5 %: a 5 GiB volume keeps 95 MiB for jobs, as in Toil (5 GiB
+ * here left nothing). A job that asks more is told what the overhead took and the volume it needs.
+ */
+t.test(
+  'a small root volume keeps what Toil keeps for jobs, and a refusal says the --nodeStorage needed',
+  async (t) => {
+    const small = (nodeStorage: number) => config('t2.micro', { nodeStorage });
+    t.doesNotThrow(
+      () => checkScalingFlags([job({ memoryBytes: 2 ** 28, diskBytes: 2 ** 20 })], small(5)),
+      'a 1 MiB job fits a 5 GiB root volume',
+    );
+    const e = t.throws(() =>
+      checkScalingFlags([job({ memoryBytes: 2 ** 28, diskBytes: 2 * 2 ** 30 })], small(5)),
+    ) as Error;
+    t.match(
+      e.message,
+      /^job 'root' can never run: disk: asks 2\.0 GiB, the most any node type offers is 95\.6 MiB after overhead \(t2\.micro's 5\.0 GiB root volume less 4\.9 GiB for the OS, as Toil reserves it: 5 GB and 5 % of the volume; --nodeStorage 8 or more gives the job its disk\)/,
+    );
+    t.doesNotThrow(
+      () => checkScalingFlags([job({ memoryBytes: 2 ** 28, diskBytes: 2 * 2 ** 30 })], small(8)),
+      'and that --nodeStorage does give it',
+    );
+  },
+);
+
+/**
  * A host's services run all at once, with its successors beside them: checked together when the
  * host has run, against the nodes the scaler may launch (each alone fitting a node proves nothing).
  */

@@ -271,14 +271,14 @@ t.test(
     for (const name of ['t2.medium', 'r5.large', 'c5.xlarge'])
       t.same(
         slurmNodeSize(machine, catalogue.types.get(name)),
-        // 50 GiB less 5 GiB and 5 %.
-        { cpus: catalogue.types.get(name)!.cores, memoryMiB: plannedMiB(name), tmpDiskMiB: 43520 },
+        // 50 GiB less 5 GB (Toil's decimal "5G") and 5 %.
+        { cpus: catalogue.types.get(name)!.cores, memoryMiB: plannedMiB(name), tmpDiskMiB: 43871 },
         name,
       );
     const small = { cpus: 2, memoryBytes: 1000 * MiB, tmpBytes: 50 * 1024 * MiB };
     t.same(
       slurmNodeSize(small, catalogue.types.get('r5.large')),
-      { cpus: 2, memoryMiB: 1000, tmpDiskMiB: 43520 },
+      { cpus: 2, memoryMiB: 1000, tmpDiskMiB: 43871 },
       'capped by the machine',
     );
     t.equal(
