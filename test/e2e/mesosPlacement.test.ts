@@ -47,7 +47,8 @@ t.test('toil run --batchSystem mesos: every non-preemptable job runs on the on-d
   );
   t.equal(fan.code, 0, `fanout exits 0\n${fan.stderr.slice(-2000)}`);
   const state = await new MesosMasterClient(cluster.master.address).state();
-  const tasks = state.frameworks.flatMap((f) => [
+  // The run's framework is torn down when it ends: it is among the completed ones.
+  const tasks = [...state.frameworks, ...state.completed_frameworks].flatMap((f) => [
     ...f.tasks,
     ...f.completed_tasks,
   ]) as unknown as TaskRecord[];

@@ -87,7 +87,8 @@ t.test(
     );
 
     const state = await client.state();
-    const fw = state.frameworks[0]!;
+    // The run's framework is torn down when it ends: it is among the completed ones.
+    const fw = [...state.frameworks, ...state.completed_frameworks][0]!;
     const lost = fw.unreachable_tasks as unknown as TaskRecord[];
     const done = [...fw.tasks, ...fw.completed_tasks] as unknown as TaskRecord[];
     t.ok(lost.length >= killedWith, "the dead agent's tasks are unreachable in the master's records"); // more may have started between the poll and the kill
