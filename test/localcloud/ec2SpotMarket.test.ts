@@ -357,3 +357,31 @@ t.test(
     t.same((described.json as { Reservations: unknown[] }).Reservations, [], 'no instance exists');
   },
 );
+
+/**
+ * As EC2 answers a type it sells, but not in this region: no rows for it, and the other types'
+ * prices as usual. Only a name that is no instance type at all fails the request.
+ */
+t.test(
+  'DescribeSpotPriceHistory: a real type the local region does not sell has no rows; a non-type is refused',
+  async (t) => {
+    const clock = new ManualClock();
+    const endpoint = await endpointAt(clock);
+    t.teardown(() => endpoint.stop());
+    const ec2 = testEc2Client(endpoint.url);
+    t.notOk(INSTANCE_TYPES_BY_NAME.has('c5a.large'), 'c5a.large is not sold here');
+    const rows = await history(ec2, {
+      InstanceTypes: ['c5.large', 'c5a.large'],
+      AvailabilityZone: 'us-west-2a',
+      StartTime: new Date(clock.now()),
+    });
+    t.ok(rows.length > 0, 'c5.large is priced');
+    t.same([...new Set(rows.map((r) => r.InstanceType))], ['c5.large'], 'c5a.large has no rows');
+    await expectRefused(
+      t,
+      history(ec2, { InstanceTypes: ['c5.large', 'c5.lrage' as never], StartTime: new Date(clock.now()) }),
+      'InvalidParameterValue',
+      'a misspelt type',
+    );
+  },
+);

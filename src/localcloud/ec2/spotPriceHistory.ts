@@ -13,6 +13,9 @@ import { el, items, node } from './xml.js';
 
 /** The one product the local region sells on spot. */
 const PRODUCT = 'Linux/UNIX';
+/** The form of an EC2 instance type's name (family, generation, options; then a size). */
+const EC2_TYPE_NAME =
+  /^[a-z][a-z0-9-]*\d[a-z0-9-]*\.(nano|micro|small|medium|large|\d*xlarge|metal(-\d+xl)?)$/;
 const FILTERS = new Set([
   'availability-zone',
   'instance-type',
@@ -35,8 +38,10 @@ export function describeSpotPriceHistory(cloud: Ec2Cloud, p: QueryParams): strin
   if (zone !== undefined && !cloud.zones.includes(zone))
     throw new Ec2ApiError('InvalidParameterValue', `Invalid availability zone: [${zone}]`);
   const types = p.list('InstanceType');
+  // EC2 answers a type it sells elsewhere but not here with no rows (the type is a valid value);
+  // only a name that is no instance type at all is rejected, failing the whole request.
   for (const t of types)
-    if (!INSTANCE_TYPES_BY_NAME.has(t))
+    if (!INSTANCE_TYPES_BY_NAME.has(t) && !EC2_TYPE_NAME.test(t))
       throw new Ec2ApiError('InvalidParameterValue', `Invalid value '${t}' for InstanceType.`);
   const filters = p.filters();
   for (const f of filters)
@@ -51,7 +56,9 @@ export function describeSpotPriceHistory(cloud: Ec2Cloud, p: QueryParams): strin
   const sold = products.length === 0 || products.includes(PRODUCT);
   const rows = [];
   if (sold)
-    for (const type of types.length > 0 ? types.map((t) => INSTANCE_TYPES_BY_NAME.get(t)!) : INSTANCE_TYPES)
+    for (const type of types.length > 0
+      ? types.flatMap((t) => INSTANCE_TYPES_BY_NAME.get(t) ?? [])
+      : INSTANCE_TYPES)
       for (const z of zone ? [zone] : cloud.zones)
         rows.push(...cloud.spotMarket.history(type, z, Math.min(from, now), to));
   const matched = rows

@@ -83,6 +83,8 @@ export class AwsProvisioner implements Provisioner {
   private readonly settings: AwsClusterSettings;
   private readonly clock: Clock;
   private readonly log: Logger;
+  /** Types DescribeSpotPriceHistory rejected: not asked for again, so said once. */
+  private readonly unpricedTypes = new Set<string>();
   private network:
     Promise<{ vpcId: string; securityGroupId: string; subnets: Map<string, string> }> | undefined;
   private leader: LeaderInstance | undefined;
@@ -344,7 +346,33 @@ export class AwsProvisioner implements Provisioner {
     instanceTypes: readonly string[],
     zones: readonly string[] = [this.settings.zone],
   ): Promise<SpotPrice[]> {
-    if (instanceTypes.length === 0) return [];
+    let types = instanceTypes.filter((t) => !this.unpricedTypes.has(t));
+    for (;;) {
+      if (types.length === 0) return [];
+      try {
+        return await this.spotPricesOf(types, zones);
+      } catch (e) {
+        // One type EC2 rejects (a name it does not know) fails the whole request: the others are
+        // read without it, and the leader says once that it has no price (it plans on the bid).
+        const rejected =
+          isProvisionerError(e) && e.cloudCode === 'InvalidParameterValue'
+            ? rejectedType(e.message, types)
+            : undefined;
+        if (rejected === undefined) throw e;
+        this.unpricedTypes.add(rejected);
+        this.log.warn(
+          { instanceType: rejected, reason: e instanceof Error ? e.message : String(e) },
+          `EC2 gives no spot price for ${rejected} (it rejects the type in DescribeSpotPriceHistory): it is planned on its bid; the other types' prices are read without it`,
+        );
+        types = types.filter((t) => t !== rejected);
+      }
+    }
+  }
+
+  private async spotPricesOf(
+    instanceTypes: readonly string[],
+    zones: readonly string[],
+  ): Promise<SpotPrice[]> {
     const latest = new Map<string, SpotPrice>();
     for (const zone of zones) {
       let token: string | undefined;
@@ -594,4 +622,10 @@ function toTypeInfo(t: {
     architectures: t.ProcessorInfo?.SupportedArchitectures ?? [],
     spot: (t.SupportedUsageClasses ?? []).includes('spot'),
   };
+}
+
+/** The one asked-for type an InvalidParameterValue message quotes ("Invalid value 'X' for InstanceType."). */
+function rejectedType(message: string, asked: readonly string[]): string | undefined {
+  const named = asked.filter((t) => message.includes(`'${t}'`) || message.includes(`(${t})`));
+  return named.length === 1 ? named[0] : undefined;
 }
