@@ -39,6 +39,7 @@ export interface RunFlags extends AutoscalingFlags, SlurmRunFlags {
   servicePollingInterval: string;
   deadlockWait: string;
   maxJobDuration?: string;
+  stopOnFirstFailure?: string | boolean;
   maxServiceJobs?: string;
   maxPreemptableServiceJobs?: string;
   maxPreemptibleServiceJobs?: string;
@@ -109,6 +110,10 @@ export const command: SubCommand = {
         '--deadlockWait <seconds>',
         'how long every running job may be a service while other jobs wait for room before the run is declared service deadlocked',
         '60',
+      )
+      .option(
+        '--stopOnFirstFailure [bool]',
+        'stop the workflow at the first job that fails for good (its --retryCount spent): its running jobs are killed and the job store kept for --restart',
       )
       .option(
         '--maxJobDuration <seconds>',
@@ -365,6 +370,7 @@ async function run(
       servicePollMs,
       deadlockWaitMs,
       ...maxJobDuration,
+      ...stopOnFirstFailureOf(f),
       ...serviceLimits,
       env: parseSetEnv(f.setEnv),
       defaults,
@@ -558,6 +564,13 @@ function parseSeconds(flag: string, v: string): number {
   return n;
 }
 
+/** Toil's --stopOnFirstFailure [bool]; absent or false: every job that can run runs. */
+function stopOnFirstFailureOf(f: RunFlags): { stopOnFirstFailure?: true } {
+  return f.stopOnFirstFailure !== undefined && parseBool('--stopOnFirstFailure', f.stopOnFirstFailure)
+    ? { stopOnFirstFailure: true }
+    : {};
+}
+
 /** Toil's --maxJobDuration (seconds), in ms; absent: no limit. */
 function parseMaxJobDuration(f: RunFlags): { maxJobDurationMs?: number } {
   if (f.maxJobDuration === undefined) return {};
@@ -614,7 +627,7 @@ export function parseSize(flag: string, v: string): number {
 
 /**
  * How a run treats its jobs, which holds wherever its leader runs (this process, or a daemon):
- * --clean, --retryCount, --preemptableRetries, --default{Cores,Memory,Disk}, --setEnv, --maxJobDuration.
+ * --clean, --retryCount, --preemptableRetries, --default{Cores,Memory,Disk}, --setEnv, --maxJobDuration, --stopOnFirstFailure.
  */
 export function runJobPolicy(f: RunFlags): {
   clean: CleanPolicy;
@@ -625,6 +638,7 @@ export function runJobPolicy(f: RunFlags): {
   servicePollMs: number;
   deadlockWaitMs: number;
   maxJobDurationMs?: number;
+  stopOnFirstFailure?: true;
   maxServiceJobs?: number;
   maxPreemptableServiceJobs?: number;
 } {
@@ -634,6 +648,7 @@ export function runJobPolicy(f: RunFlags): {
     servicePollMs: parseSeconds('--servicePollingInterval', f.servicePollingInterval) * 1000,
     deadlockWaitMs: parseSeconds('--deadlockWait', f.deadlockWait) * 1000,
     ...parseMaxJobDuration(f),
+    ...stopOnFirstFailureOf(f),
     ...parseServiceLimits(f),
     preemptableRetries: parsePreemptableRetries(f),
     defaults: parseJobDefaults(f),

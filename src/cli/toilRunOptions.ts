@@ -122,11 +122,6 @@ const FOREIGN: readonly ForeignOption[] = [
     'toil-ts does not retry a job with more memory; give the job the memory it needs',
     '--doubleMem',
   ),
-  ...refused(
-    'bool',
-    'toil-ts runs every job it can after a failure, then stops; run without it',
-    '--stopOnFirstFailure',
-  ),
   ...refused('value', 'toil-ts schedules no accelerators (GPUs)', '--defaultAccelerators'),
   ...ignored('value', 'toil-ts jobs ask for no GPUs', '--slurmGPUPartition', '--slurmGPUQOS'),
   ...refused('bool', SLURM_FLAGS, '--slurmDefaultAllMem'),

@@ -62,6 +62,8 @@ export interface Submission {
   readonly deadlockWaitMs?: number;
   /** The submitter's --maxJobDuration, in ms: an attempt running longer is killed and fails. */
   readonly maxJobDurationMs?: number;
+  /** The submitter's --stopOnFirstFailure: the first job failing for good ends the workflow. */
+  readonly stopOnFirstFailure?: true;
   /** The submitter's --maxServiceJobs and --maxPreemptableServiceJobs (services run at once). */
   readonly maxServiceJobs?: number;
   readonly maxPreemptableServiceJobs?: number;
@@ -92,6 +94,8 @@ export interface SubmissionOptions {
   readonly deadlockWaitMs?: number;
   /** --maxJobDuration, in ms (see Submission). */
   readonly maxJobDurationMs?: number;
+  /** --stopOnFirstFailure (see Submission). */
+  readonly stopOnFirstFailure?: true;
   /** --maxServiceJobs and --maxPreemptableServiceJobs (see Submission). */
   readonly maxServiceJobs?: number;
   readonly maxPreemptableServiceJobs?: number;
@@ -402,6 +406,7 @@ export class LeaderDaemon {
       ...(s.servicePollMs !== undefined ? { servicePollMs: s.servicePollMs } : {}),
       ...(s.deadlockWaitMs !== undefined ? { deadlockWaitMs: s.deadlockWaitMs } : {}),
       ...(s.maxJobDurationMs !== undefined ? { maxJobDurationMs: s.maxJobDurationMs } : {}),
+      ...(s.stopOnFirstFailure ? { stopOnFirstFailure: true as const } : {}),
       ...(s.maxServiceJobs !== undefined ? { maxServiceJobs: s.maxServiceJobs } : {}),
       ...(s.maxPreemptableServiceJobs !== undefined
         ? { maxPreemptableServiceJobs: s.maxPreemptableServiceJobs }

@@ -50,6 +50,8 @@ export interface RunWorkflowOptions {
   readonly deadlockWaitMs?: number;
   /** Toil's --maxJobDuration, in ms (see WorkflowRunnerOptions). */
   readonly maxJobDurationMs?: number;
+  /** Toil's --stopOnFirstFailure (see WorkflowRunnerOptions). */
+  readonly stopOnFirstFailure?: boolean;
   /** Toil's --maxServiceJobs and --maxPreemptableServiceJobs (see WorkflowRunnerOptions). */
   readonly maxServiceJobs?: number;
   readonly maxPreemptableServiceJobs?: number;
@@ -244,6 +246,7 @@ async function runStarted(
     ...(o.servicePollMs !== undefined ? { servicePollMs: o.servicePollMs } : {}),
     ...(o.deadlockWaitMs !== undefined ? { deadlockWaitMs: o.deadlockWaitMs } : {}),
     ...(o.maxJobDurationMs !== undefined ? { maxJobDurationMs: o.maxJobDurationMs } : {}),
+    ...(o.stopOnFirstFailure ? { stopOnFirstFailure: true } : {}),
     ...(o.maxServiceJobs !== undefined ? { maxServiceJobs: o.maxServiceJobs } : {}),
     ...(o.maxPreemptableServiceJobs !== undefined
       ? { maxPreemptableServiceJobs: o.maxPreemptableServiceJobs }

@@ -31,6 +31,8 @@ const SubmissionBodySchema = z
     deadlockWaitMs: z.number().positive().optional(),
     /** `toil run`'s --maxJobDuration, in ms. */
     maxJobDurationMs: z.number().positive().optional(),
+    /** `toil run`'s --stopOnFirstFailure. */
+    stopOnFirstFailure: z.boolean().optional(),
     /** `toil run`'s --maxServiceJobs and --maxPreemptableServiceJobs. */
     maxServiceJobs: z.number().int().min(0).optional(),
     maxPreemptableServiceJobs: z.number().int().min(0).optional(),
@@ -78,7 +80,7 @@ export async function validateSubmission(body: unknown): Promise<SubmissionBody>
   const parsed = SubmissionBodySchema.safeParse(body ?? {});
   if (!parsed.success)
     throw new BadSubmissionError(
-      `expected JSON {workflowFile, jobStore, args?, defaultPreemptable?, retryCount?, preemptableRetries?, clean?, servicePollMs?, deadlockWaitMs?, maxJobDurationMs?, maxServiceJobs?, maxPreemptableServiceJobs?, defaults?, env?}: ${describeZodIssues(parsed.error.issues).join('; ')}`,
+      `expected JSON {workflowFile, jobStore, args?, defaultPreemptable?, retryCount?, preemptableRetries?, clean?, servicePollMs?, deadlockWaitMs?, maxJobDurationMs?, stopOnFirstFailure?, maxServiceJobs?, maxPreemptableServiceJobs?, defaults?, env?}: ${describeZodIssues(parsed.error.issues).join('; ')}`,
     );
   const s = parsed.data;
   await checkWorkflowFile(s.workflowFile);

@@ -58,6 +58,12 @@ export interface WorkflowRunnerOptions {
    */
   readonly maxJobDurationMs?: number;
   /**
+   * Toil's --stopOnFirstFailure: the first job that fails for good (its retries spent, and no
+   * checkpoint above it to run again) ends the run, failed, with its running jobs killed, instead
+   * of every job that can still run running first.
+   */
+  readonly stopOnFirstFailure?: boolean;
+  /**
    * How many services may be issued at once (Toil's --maxServiceJobs for those that run on
    * on-demand capacity, --maxPreemptableServiceJobs for those that say preemptable: true); one
    * beyond waits until one of its kind ends. Default: no limit.
@@ -287,10 +293,10 @@ export class WorkflowRunner {
    * stopped leader ignores), so its nodes empty and the scaler releases them. A kill that does not
    * come back within 10 s is left to the batch system.
    */
-  private async killIssued(): Promise<void> {
+  private async killIssued(why = 'run cancelled: killing its running jobs'): Promise<void> {
     const ids = [...this.issued];
     if (ids.length === 0) return;
-    this.log.info({ jobs: ids.length }, 'run cancelled: killing its running jobs');
+    this.log.info({ jobs: ids.length }, why);
     const timer = new AbortController();
     await Promise.race([
       Promise.allSettled(ids.map((id) => this.o.batchSystem.kill(id))),
@@ -658,6 +664,27 @@ export class WorkflowRunner {
       this.graph.state(checkpoint) !== 'failed'
     )
       this.rerunning.set(checkpoint, jobId);
+    else if (this.o.stopOnFirstFailure) this.stopAtFailure(name);
+  }
+
+  /** --stopOnFirstFailure: the run ends failed now; what it has running is killed first. */
+  private stopAtFailure(name: string): void {
+    if (this.done) return;
+    this.done = true;
+    this.servicePoll?.abort();
+    this.durationWatch?.abort();
+    this.log.error(
+      { job: name },
+      `--stopOnFirstFailure: job '${name}' failed for good; stopping the workflow`,
+    );
+    void this.killIssued('stopping at the first failure: killing the running jobs').finally(() =>
+      this.finish({
+        status: 'failed',
+        failures: this.withNeverRan(this.failures),
+        jobsRun: this.jobsRun,
+        replayed: this.replayed,
+      }),
+    );
   }
 
   /** A service runs on on-demand capacity unless its own requirements say preemptable: true. */

@@ -251,6 +251,7 @@ export async function startLeader(options: {
             maxPreemptableServiceJobs: o.maxPreemptableServiceJobs ?? submission.maxPreemptableServiceJobs,
           }),
           // A node booting for the waiting jobs is no service deadlock (see WorkflowRunnerOptions).
+          ...((o.stopOnFirstFailure ?? submission.stopOnFirstFailure) ? { stopOnFirstFailure: true } : {}),
           roomOnItsWay,
           // Only what the scaler may launch is judged: a cluster with static workers has room
           // beside that the check does not count, so it is not judged.

@@ -259,7 +259,7 @@ t.test('bad submissions are 400 with what is wrong, and nothing runs', async (t)
 t.test('a taken submission is durable before the 202; DELETE cancels it', async (t) => {
   const store = new MemoryRunStore();
   const { url, calls } = await startDaemon(t, store);
-  // toil run's --retryCount, --preemptableRetries, --clean, --setEnv, --default{Cores,Memory,Disk}, --servicePollingInterval, --deadlockWait, --maxJobDuration, --maxServiceJobs and --maxPreemptableServiceJobs travel with it and are kept (a resume honours them).
+  // toil run's --retryCount, --preemptableRetries, --clean, --setEnv, --default{Cores,Memory,Disk}, --servicePollingInterval, --deadlockWait, --maxJobDuration, --stopOnFirstFailure, --maxServiceJobs and --maxPreemptableServiceJobs travel with it and are kept (a resume honours them).
   const body = {
     workflowFile: WORKFLOW,
     jobStore: 'file:/tmp/toil-js-durable',
@@ -270,6 +270,7 @@ t.test('a taken submission is durable before the 202; DELETE cancels it', async 
     servicePollMs: 200,
     deadlockWaitMs: 5000,
     maxJobDurationMs: 30_000,
+    stopOnFirstFailure: true,
     maxServiceJobs: 2,
     maxPreemptableServiceJobs: 0,
     env: { GREETING: 'hello' },
@@ -286,6 +287,7 @@ t.test('a taken submission is durable before the 202; DELETE cancels it', async 
     servicePollMs: 200,
     deadlockWaitMs: 5000,
     maxJobDurationMs: 30_000,
+    stopOnFirstFailure: true,
     maxServiceJobs: 2,
     maxPreemptableServiceJobs: 0,
     env: { GREETING: 'hello' },
