@@ -11,6 +11,7 @@ import { silentLogger } from '../../src/common/log.js';
 import { INSTANCE_TYPES_BY_NAME, LOCAL_IMAGE } from '../../src/localcloud/ec2/catalogue.js';
 import { startEc2Endpoint, type Ec2Endpoint } from '../../src/localcloud/ec2/index.js';
 import { SpotMarket, parseSpotPriceScript } from '../../src/localcloud/ec2/spotMarket.js';
+import { readCatalogue } from '../../src/scaler/catalogueFile.js';
 import { awsCliAvailable, awsEc2 } from '../fixtures/awsCli.js';
 import { testEc2Client } from '../fixtures/ec2Local.js';
 
@@ -369,14 +370,14 @@ t.test(
     const endpoint = await endpointAt(clock);
     t.teardown(() => endpoint.stop());
     const ec2 = testEc2Client(endpoint.url);
-    t.notOk(INSTANCE_TYPES_BY_NAME.has('c5a.large'), 'c5a.large is not sold here');
+    t.notOk(INSTANCE_TYPES_BY_NAME.has('x1e.xlarge'), 'x1e.xlarge is not sold here');
     const rows = await history(ec2, {
-      InstanceTypes: ['c5.large', 'c5a.large'],
+      InstanceTypes: ['c5.large', 'x1e.xlarge'],
       AvailabilityZone: 'us-west-2a',
       StartTime: new Date(clock.now()),
     });
     t.ok(rows.length > 0, 'c5.large is priced');
-    t.same([...new Set(rows.map((r) => r.InstanceType))], ['c5.large'], 'c5a.large has no rows');
+    t.same([...new Set(rows.map((r) => r.InstanceType))], ['c5.large'], 'x1e.xlarge has no rows');
     await expectRefused(
       t,
       history(ec2, { InstanceTypes: ['c5.large', 'c5.lrage' as never], StartTime: new Date(clock.now()) }),
@@ -385,3 +386,16 @@ t.test(
     );
   },
 );
+
+/**
+ * Every type a user may name (the leader's catalogue) is sold by the local region, so a run there
+ * plans, prices and launches what it would on EC2: c5a.large had no spot price and no launch.
+ */
+t.test('the local region sells every type in the leader catalogue, with its shape', async (t) => {
+  const catalogue = await readCatalogue();
+  const missing = [...catalogue.types.keys()].filter((name) => !INSTANCE_TYPES_BY_NAME.has(name));
+  t.same(missing, [], 'no catalogue type missing');
+  const c5a = INSTANCE_TYPES_BY_NAME.get('c5a.large');
+  const leader = catalogue.types.get('c5a.large');
+  t.same([c5a?.vcpus, c5a?.memoryMiB], [leader?.cores, Math.round(leader!.memoryBytes / 2 ** 20)]);
+});

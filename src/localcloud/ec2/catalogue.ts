@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { shippedCataloguePath } from '../../common/shippedCatalogue.js';
 /**
  * What the local region sells: instance types (shapes and list prices), zones, and the one machine
  * image it boots. Prices are us-west-2 Linux on-demand list prices; spot prices move around a
@@ -33,7 +35,7 @@ function t(
   };
 }
 
-export const INSTANCE_TYPES: readonly InstanceTypeSpec[] = [
+const HAND_LISTED_TYPES: readonly InstanceTypeSpec[] = [
   t('t2.micro', 1, 1, 0.0116),
   t('t2.small', 1, 2, 0.023),
   t('t2.medium', 2, 4, 0.0464),
@@ -60,6 +62,43 @@ export const INSTANCE_TYPES: readonly InstanceTypeSpec[] = [
   t('i3.large', 2, 15.25, 0.156, [1, 475]),
   t('i3.xlarge', 4, 30.5, 0.312, [1, 950]),
   t('m6g.large', 2, 8, 0.077, [0, 0], 'arm64'),
+];
+
+/**
+ * The rest of the types a user may name (the leader's catalogue, config/instances.json), sold here
+ * too, at their us-west-2 list price: a type the leader plans with but the local region did not
+ * sell failed its launches and hid its spot price. Instance store comes as one disk.
+ */
+function leaderCatalogueTypes(sold: ReadonlySet<string>): InstanceTypeSpec[] {
+  const file = JSON.parse(readFileSync(shippedCataloguePath(), 'utf8')) as {
+    instanceTypes: Record<
+      string,
+      {
+        cores: number;
+        memoryGiB: number;
+        instanceStoreGiB: number;
+        architecture: 'x86_64' | 'arm64';
+        onDemandPrice: Record<string, number>;
+      }
+    >;
+  };
+  return Object.entries(file.instanceTypes)
+    .filter(([name, e]) => !sold.has(name) && e.onDemandPrice['us-west-2'] !== undefined)
+    .map(([name, e]) =>
+      t(
+        name,
+        e.cores,
+        e.memoryGiB,
+        e.onDemandPrice['us-west-2']!,
+        e.instanceStoreGiB > 0 ? [1, e.instanceStoreGiB] : [0, 0],
+        e.architecture,
+      ),
+    );
+}
+
+export const INSTANCE_TYPES: readonly InstanceTypeSpec[] = [
+  ...HAND_LISTED_TYPES,
+  ...leaderCatalogueTypes(new Set(HAND_LISTED_TYPES.map((x) => x.name))),
 ];
 
 export const INSTANCE_TYPES_BY_NAME: ReadonlyMap<string, InstanceTypeSpec> = new Map(
