@@ -1,4 +1,4 @@
-import { mkdir, rename, writeFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
@@ -65,11 +65,20 @@ export async function loadWorkflowModule(
   return loadWorkflowFile(await fetchWorkflowModule(store, ref, cacheDir));
 }
 
+/**
+ * A cached module untouched this long is removed when another is cached: every run of a changed
+ * workflow caches one more, and the work directory (the temp dir by default) is shared by every
+ * run of the machine. A run in use touches its module whenever a worker looks it up, so only
+ * modules nobody has used for a week go; one removed anyway is fetched again from its job store.
+ */
+export const MODULE_CACHE_MAX_AGE_MS = 7 * 24 * 3600_000;
+
 /** The local path of the workflow module a job store holds, fetched into `cacheDir` once. */
 export async function fetchWorkflowModule(
   store: JobStore,
   ref: ModuleRef,
   cacheDir: string,
+  now: () => number = Date.now,
 ): Promise<string> {
   const path = join(cacheDir, `${ref.etag.replace(/[^A-Za-z0-9_-]/g, '')}-${ref.size}.mjs`);
   if (!loaded.has(path)) {
@@ -77,13 +86,28 @@ export async function fetchWorkflowModule(
       (s) => s.size === ref.size,
       () => false,
     );
-    if (!present) {
+    if (present) {
+      const at = new Date(now());
+      await utimes(path, at, at).catch(() => undefined);
+    } else {
       const bytes = await store.getModule(ref);
       await mkdir(cacheDir, { recursive: true });
       const tmp = `${path}.${randomUUID()}.tmp`;
       await writeFile(tmp, bytes);
       await rename(tmp, path);
+      await pruneModuleCache(cacheDir, path, now());
     }
   }
   return path;
+}
+
+/** Removes the cache's modules (and a crashed write's temp files) untouched for MODULE_CACHE_MAX_AGE_MS. */
+async function pruneModuleCache(cacheDir: string, keep: string, now: number): Promise<void> {
+  const names = await readdir(cacheDir).catch(() => [] as string[]);
+  for (const name of names) {
+    const file = join(cacheDir, name);
+    if (file === keep || !(name.endsWith('.mjs') || name.endsWith('.tmp'))) continue;
+    const s = await stat(file).catch(() => undefined);
+    if (s && now - s.mtimeMs > MODULE_CACHE_MAX_AGE_MS) await unlink(file).catch(() => undefined);
+  }
 }
