@@ -259,6 +259,11 @@ export const ERROR_CODES = {
     meaning: '--batchSystem names one that is not available',
   },
   MESOS_AGENT_FLAG: { area: 'batch', dispositions: u, meaning: 'a local Mesos agent flag is not valid' },
+  MESOS_ADDRESS: {
+    area: 'batch',
+    dispositions: u,
+    meaning: 'a Mesos master address is not host:port (--mesosMaster, batchSystem.mesosMaster)',
+  },
   MESOS_NOT_SUBSCRIBED: {
     area: 'batch',
     dispositions: ['user', 'retry'],

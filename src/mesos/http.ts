@@ -10,7 +10,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { ToilError, type Disposition } from '../common/errors.js';
+import { ToilError, UserInputError, type Disposition } from '../common/errors.js';
 
 export class MesosHttpError extends ToilError {
   readonly status: number | undefined;
@@ -34,6 +34,12 @@ export class MesosHttpError extends ToilError {
 /** A master address as users write it (`10.0.0.2:5050`, `http://host:5050`) → a base URL. */
 export function masterBaseUrl(address: string): URL {
   const withScheme = /^[a-z]+:\/\//i.test(address) ? address : `http://${address}`;
+  // A typo (":5050", a port past 65535) is the user's to fix, not the leader's internal error.
+  if (!URL.canParse(withScheme) || new URL(withScheme).hostname === '')
+    throw new UserInputError(
+      'MESOS_ADDRESS',
+      `Mesos master address '${address}' is not host:port (expected e.g. 127.0.0.1:5050)`,
+    );
   const url = new URL(withScheme);
   if (!url.port && url.protocol === 'http:' && !/:\d+/.test(address)) url.port = '5050';
   url.pathname = '/';

@@ -29,6 +29,13 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
       args: ['run', join(dir, 'nope.ts'), 'file:./js'],
       expect: /workflow file .*nope\.ts does not exist \(expected/,
     },
+    ...[':5050', '127.0.0.1:99999'].map((master) => ({
+      name: `--mesosMaster ${master}, no host:port`,
+      args: ['run', SORT, 'file:./js', '--batchSystem', 'mesos', '--mesosMaster', master],
+      expect: new RegExp(
+        `Mesos master address '${master}' is not host:port \\(expected e\\.g\\. 127\\.0\\.0\\.1:5050\\)`,
+      ),
+    })),
     {
       name: '--restart of a job store that does not exist',
       args: ['run', SORT, 'file:./absent', '--restart'],
