@@ -11,6 +11,7 @@ import { createLeaderMetrics } from '../leader/metrics.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
 import type { SubCommand } from './main.js';
 import { daemonOutput, daemonStopped } from './daemonOutput.js';
+import { NOT_AN_ADDRESS_HERE } from './listenErrors.js';
 
 /**
  * `toil leader --config FILE`: the long-running leader daemon. SIGTERM/SIGINT stop it gracefully
@@ -54,19 +55,24 @@ function portTaken(host: string, port: number, why: string, configPath: string):
  * binding it later would fail only after the cloud and a leader instance were up.
  */
 async function assertPortFree(host: string, port: number, configPath: string): Promise<void> {
-  if (port === 0) return;
+  // Port 0 too: binding it checks the host.
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
       reject(
-        e.code === 'EADDRINUSE' || e.code === 'EACCES'
-          ? portTaken(
-              host,
-              port,
-              e.code === 'EACCES' ? 'not allowed' : 'in use (another toil leader?)',
-              configPath,
+        e.code !== undefined && NOT_AN_ADDRESS_HERE.includes(e.code)
+          ? new UserInputError(
+              'BAD_FLAG',
+              `http.host ${host} in ${configPath}: not an address of this machine (${e.code}); expected e.g. 127.0.0.1, or 0.0.0.0 for every interface`,
             )
-          : e,
+          : e.code === 'EADDRINUSE' || e.code === 'EACCES'
+            ? portTaken(
+                host,
+                port,
+                e.code === 'EACCES' ? 'not allowed' : 'in use (another toil leader?)',
+                configPath,
+              )
+            : e,
       ),
     );
     server.listen({ host, port, exclusive: true }, () => server.close(() => resolve()));

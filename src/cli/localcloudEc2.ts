@@ -15,6 +15,7 @@ import {
 import { collect } from '../provisioner/cluster/cliSupport.js';
 import { daemonLogger, daemonOutput, daemonStopped } from './daemonOutput.js';
 import { untilSignal } from './untilSignal.js';
+import { NOT_AN_ADDRESS_HERE } from './listenErrors.js';
 
 interface Ec2Flags {
   host: string;
@@ -106,6 +107,12 @@ export async function listening<T>(
     return await start();
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
+    if (code !== undefined && NOT_AN_ADDRESS_HERE.includes(code))
+      throw new UserInputError(
+        'BAD_FLAG',
+        `--host ${host}: not an address of this machine (${code}); expected e.g. 127.0.0.1, or 0.0.0.0 for every interface`,
+        { flag: '--host', host },
+      );
     if (code !== 'EADDRINUSE' && code !== 'EACCES') throw e;
     throw new UserInputError(
       'PORT_IN_USE',
@@ -119,6 +126,12 @@ function duration(flag: string, v: string): number {
   const ms = tryParseDurationMs(v);
   if (ms === undefined)
     throw new UserInputError('BAD_FLAG', `${flag}: '${v}' is not a duration like 2s or 500ms`);
+  return ms;
+}
+
+function positiveDuration(flag: string, v: string): number {
+  const ms = duration(flag, v);
+  if (ms <= 0) throw new UserInputError('BAD_FLAG', `${flag}: '${v}' is not a duration more than 0, like 5m`);
   return ms;
 }
 
@@ -191,7 +204,7 @@ function spotMarketOptions(f: Ec2Flags, openedAt: number): SpotMarketOptions {
   }
   return {
     baseFraction,
-    stepMs: duration('--spot-price-step', f.spotPriceStep),
+    stepMs: positiveDuration('--spot-price-step', f.spotPriceStep),
     seed: count('--seed', f.seed),
     ...(script ? { script } : {}),
   };

@@ -54,6 +54,21 @@ t.test(
       args: ['leader', '--config', config],
       expect: /is in use .*http\.port in .*leader\.yaml$/,
     });
+    const elsewhere = join(dir, 'elsewhere.yaml');
+    writeFileSync(
+      elsewhere,
+      leaderConfig([
+        [/host: 127\.0\.0\.1/, 'host: 10.9.9.9'],
+        [/port: 8080/, 'port: 0'],
+        [/jobStore: .*/, `jobStore: file:${join(dir, 'state')}`],
+      ]),
+    );
+    cases.push({
+      what: 'http.host no address of this machine',
+      args: ['leader', '--config', elsewhere],
+      expect:
+        /^toil: http\.host 10\.9\.9\.9 in .*elsewhere\.yaml: not an address of this machine \(EADDRNOTAVAIL\); expected e\.g\. 127\.0\.0\.1, or 0\.0\.0\.0 for every interface$/,
+    });
     cases.push({
       what: 'a port that is not a number',
       args: ['leader', '--config', config, '--port', 'http'],

@@ -39,6 +39,16 @@ t.test('a taken port or a bad flag: one line, exit 2, the process ends', async (
       ['localcloud', '--ec2-port', 'abc'],
       /^toil: --ec2-port: 'abc' is not a whole number$/,
     ],
+    [
+      'a host that is no address of this machine',
+      ['localcloud', '--host', '10.9.9.9', '--ec2-port', '0', '--mesos-port', '0'],
+      /^toil: --host 10\.9\.9\.9: not an address of this machine \(EADDRNOTAVAIL\); expected e\.g\. 127\.0\.0\.1, or 0\.0\.0\.0 for every interface$/,
+    ],
+    [
+      'spot prices that never move',
+      ['localcloud', '--spot-price-step', '0', '--ec2-port', '0', '--mesos-port', '0'],
+      /^toil: --spot-price-step: '0' is not a duration more than 0, like 5m$/,
+    ],
     ['localcloud ec2, its port taken', ['localcloud', 'ec2', '--port', String(taken)], inUse('--port')],
     ['localcloud mesos, its port taken', ['localcloud', 'mesos', '--port', String(taken)], inUse('--port')],
   ];
