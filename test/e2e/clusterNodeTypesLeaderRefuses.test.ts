@@ -9,10 +9,11 @@ import { runToil } from '../fixtures/ec2ToilCli.js';
 import { MOTO_MISSING_REASON, motoAvailable, startMoto } from '../fixtures/motoServer.js';
 
 /**
- * An instance type EC2 offers but the leader's scaler cannot price (Toil's docs' m3.large, absent
- * from the catalogue) would be written into the leader's config, which its daemon then refuses at
- * boot: launch-cluster refuses it first, exit 2, before anything is made. moto is the EC2 here: it
- * offers m3.large, as AWS does.
+ * An instance type EC2 offers but the leader's scaler cannot price (m1.large, a first-generation
+ * type absent from the catalogue) would be written into the leader's config, which its daemon then
+ * refuses at boot: launch-cluster refuses it first, exit 2, before anything is made. moto is the EC2
+ * here: it offers m1.large, as AWS does. Toil's docs' own example (--nodeTypes m3.large,t2.micro)
+ * is priced, so it launches.
  */
 t.setTimeout(180_000);
 
@@ -39,16 +40,16 @@ t.test(
       '--leaderNodeType',
       't2.medium',
       '--nodeTypes',
-      'm3.large,t2.micro',
+      'm1.large,t2.micro',
       '-w',
       '1,4',
     );
     t.equal(workers.code, 2, workers.stderr);
     t.match(
       workers.stderr,
-      /^toil: --nodeTypes: the leader's daemon would refuse the config it boots with \(scaler\.nodeTypes\[0\]: unknown instance type "m3\.large" \(did you mean .*\)\): its scaler knows the instance types of config\/instances\.json/,
+      /^toil: --nodeTypes: the leader's daemon would refuse the config it boots with \(scaler\.nodeTypes\[0\]: unknown instance type "m1\.large" \(did you mean .*\)\): its scaler knows the instance types of config\/instances\.json/,
     );
-    const leaderOnly = await launch('--leaderNodeType', 'm3.large');
+    const leaderOnly = await launch('--leaderNodeType', 'm1.large');
     t.equal(leaderOnly.code, 2, leaderOnly.stderr);
     t.match(leaderOnly.stderr, /^toil: --leaderNodeType \(the workers' type without --nodeTypes\): /);
 

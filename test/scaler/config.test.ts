@@ -201,6 +201,11 @@ t.test('every bad field is reported with its path', async (t) => {
     [],
     'toil-classic with the limits Toil has is fine',
   );
+  t.same(
+    problems({ region: 'us-west-2', nodeTypes: 'm3.large,t2.micro', maxNodes: '1,4' }),
+    [],
+    "the node types of Toil's docs' launch-cluster example (--nodeTypes m3.large,t2.micro -w 1,4) are priced",
+  );
   const many = problems({ nodeTypes: 'c5.lrage', preemptableCompensation: 2, betaInertia: -1 });
   t.ok(many.length >= 2, 'several problems at once');
 });
