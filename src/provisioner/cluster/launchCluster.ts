@@ -341,7 +341,7 @@ async function makeCluster(
 
 /**
  * The leader's daemon boots with the config launch-cluster writes for it and refuses one naming a
- * node type its scaler cannot price (one EC2 has but the catalogue lacks, m3.large say): checked
+ * node type its scaler cannot price (one EC2 has but the catalogue lacks, m1.large say): checked
  * here, before anything is made, instead of a cluster that comes up with a leader that never starts.
  */
 function checkLeaderBootConfig(
