@@ -306,14 +306,14 @@ async function runAttempt(
 /** How often a service job on a worker of its own reads the lease, to notice a newer leader. */
 export const ORPHAN_CHECK_MS = 5_000;
 
+const wallClock = new RealClock();
+
 /**
  * A service job's link to the leader, through the job store: the start value it publishes (the
  * leader then runs the host's successors) and the stop request it polls for, both of this attempt
  * (a service started again after a leader restart does not read its earlier run's). A debug run
  * publishes nothing and stops after its first check.
  */
-const wallClock = new RealClock();
-
 function serviceControl(
   store: JobStore,
   ticket: JobTicket,
