@@ -50,6 +50,18 @@ function portTaken(host: string, port: number, why: string, configPath: string):
   );
 }
 
+/** Why the leader cannot listen, as the user's to fix (its host or port), else the error itself. */
+function listenRefusal(e: NodeJS.ErrnoException, host: string, port: number, configPath: string): Error {
+  if (e.code !== undefined && NOT_AN_ADDRESS_HERE.includes(e.code))
+    return new UserInputError(
+      'BAD_FLAG',
+      `http.host ${host} in ${configPath}: not an address of this machine (${e.code}); expected e.g. 127.0.0.1, or 0.0.0.0 for every interface`,
+    );
+  if (e.code === 'EACCES') return portTaken(host, port, 'not allowed', configPath);
+  if (e.code === 'EADDRINUSE') return portTaken(host, port, 'in use (another toil leader?)', configPath);
+  return e;
+}
+
 /**
  * Refuses a port something else holds, before anything is started (no local cloud, no instance):
  * binding it later would fail only after the cloud and a leader instance were up.
@@ -58,23 +70,7 @@ async function assertPortFree(host: string, port: number, configPath: string): P
   // Port 0 too: binding it checks the host.
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) =>
-      reject(
-        e.code !== undefined && NOT_AN_ADDRESS_HERE.includes(e.code)
-          ? new UserInputError(
-              'BAD_FLAG',
-              `http.host ${host} in ${configPath}: not an address of this machine (${e.code}); expected e.g. 127.0.0.1, or 0.0.0.0 for every interface`,
-            )
-          : e.code === 'EADDRINUSE' || e.code === 'EACCES'
-            ? portTaken(
-                host,
-                port,
-                e.code === 'EACCES' ? 'not allowed' : 'in use (another toil leader?)',
-                configPath,
-              )
-            : e,
-      ),
-    );
+    server.once('error', (e: NodeJS.ErrnoException) => reject(listenRefusal(e, host, port, configPath)));
     server.listen({ host, port, exclusive: true }, () => server.close(() => resolve()));
   });
 }

@@ -669,21 +669,13 @@ export class WorkflowRunner {
 
   /** --stopOnFirstFailure: the run ends failed now; what it has running is killed first. */
   private stopAtFailure(name: string): void {
-    if (this.done) return;
-    this.done = true;
-    this.servicePoll?.abort();
-    this.durationWatch?.abort();
+    if (!this.end()) return;
     this.log.error(
       { job: name },
       `--stopOnFirstFailure: job '${name}' failed for good; stopping the workflow`,
     );
     void this.killIssued('stopping at the first failure: killing the running jobs').finally(() =>
-      this.finish({
-        status: 'failed',
-        failures: this.withNeverRan(this.failures),
-        jobsRun: this.jobsRun,
-        replayed: this.replayed,
-      }),
+      this.finish(this.failedResult()),
     );
   }
 
@@ -1051,19 +1043,22 @@ export class WorkflowRunner {
       });
   }
 
-  private stop(error: Error): void {
-    if (this.done) return;
+  /** Marks the run over and stops its watches; false when it already was. */
+  private end(): boolean {
+    if (this.done) return false;
     this.done = true;
     this.servicePoll?.abort();
     this.durationWatch?.abort();
-    this.abort(error);
+    return true;
+  }
+
+  private stop(error: Error): void {
+    if (this.end()) this.abort(error);
   }
 
   private checkFinished(): void {
     if (this.done || this.busy > 0 || this.issued.size > 0) return;
-    this.done = true;
-    this.servicePoll?.abort();
-    this.durationWatch?.abort();
+    this.end();
     const root = this.graph.rootId;
     let returnValue: Json | undefined;
     if (this.graph.isDone()) {
@@ -1075,16 +1070,20 @@ export class WorkflowRunner {
         this.failForGood(root, 1, `the workflow's result cannot be made: ${coerceError(e).message}`, true);
       }
     }
-    if (returnValue !== undefined) {
-      this.finish({ status: 'succeeded', returnValue, jobsRun: this.jobsRun, replayed: this.replayed });
-    } else {
-      this.finish({
-        status: 'failed',
-        failures: this.withNeverRan(this.failures),
-        jobsRun: this.jobsRun,
-        replayed: this.replayed,
-      });
-    }
+    this.finish(
+      returnValue !== undefined
+        ? { status: 'succeeded', returnValue, jobsRun: this.jobsRun, replayed: this.replayed }
+        : this.failedResult(),
+    );
+  }
+
+  private failedResult(): WorkflowRunResult {
+    return {
+      status: 'failed',
+      failures: this.withNeverRan(this.failures),
+      jobsRun: this.jobsRun,
+      replayed: this.replayed,
+    };
   }
 
   /**

@@ -35,12 +35,12 @@ export class MesosHttpError extends ToilError {
 export function masterBaseUrl(address: string): URL {
   const withScheme = /^[a-z]+:\/\//i.test(address) ? address : `http://${address}`;
   // A typo (":5050", a port past 65535) is the user's to fix, not the leader's internal error.
-  if (!URL.canParse(withScheme) || new URL(withScheme).hostname === '')
+  const url = URL.canParse(withScheme) ? new URL(withScheme) : undefined;
+  if (url === undefined || url.hostname === '')
     throw new UserInputError(
       'MESOS_ADDRESS',
       `Mesos master address '${address}' is not host:port (expected e.g. 127.0.0.1:5050)`,
     );
-  const url = new URL(withScheme);
   if (!url.port && url.protocol === 'http:' && !/:\d+/.test(address)) url.port = '5050';
   url.pathname = '/';
   return url;
