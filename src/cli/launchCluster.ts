@@ -15,6 +15,7 @@ import {
   resolveZone,
   validateCidr,
   validateClusterName,
+  validateSecurityGroupId,
   validateSubnetId,
 } from '../provisioner/cluster/validate.js';
 import type { SubCommand } from './main.js';
@@ -41,6 +42,7 @@ interface Flags extends ClusterLoggingFlags {
   nodeStorage: string;
   sshCidr?: string;
   awsEc2ProfileArn?: string;
+  awsEc2ExtraSecurityGroupId: string[];
   vpcSubnet?: string;
   clusterType: string;
 }
@@ -63,11 +65,6 @@ const FOREIGN: readonly ForeignOption[] = [
     'value',
     "toil-ts never copies credentials to nodes: each gets its role's credentials from instance metadata; run without --boto",
     '--boto',
-  ),
-  ...refused(
-    'value',
-    "toil-ts's nodes join only the cluster's own security group (named after the cluster); add the rules you need to it instead",
-    '--awsEc2ExtraSecurityGroupId',
   ),
 ];
 
@@ -97,6 +94,12 @@ export const command: SubCommand = {
       .option(
         '--awsEc2ProfileArn <arn>',
         "an existing instance profile for every node, instead of the cluster's own roles",
+      )
+      .option(
+        '--awsEc2ExtraSecurityGroupId <id>',
+        "a security group of the cluster's VPC every node joins besides the cluster's own (repeatable; destroy-cluster leaves it)",
+        collect,
+        [],
       )
       .option(
         '--vpcSubnet <id>',
@@ -141,6 +144,7 @@ async function run(name: string, f: Flags): Promise<number> {
   const tags = f.tag && f.tag.length > 0 ? parseTags(f.tag) : parseTagsJson(env.tagsJson);
   const sshCidr = f.sshCidr ? validateCidr(f.sshCidr) : undefined;
   const subnetId = f.vpcSubnet === undefined ? undefined : validateSubnetId(f.vpcSubnet);
+  const extraSecurityGroupIds = f.awsEc2ExtraSecurityGroupId.map(validateSecurityGroupId);
   const log = clusterLogger(f);
   const image = applianceImage(env.appliance, VERSION, log);
   const clock = new RealClock();
@@ -198,6 +202,7 @@ async function run(name: string, f: Flags): Promise<number> {
         applianceImage: image,
         ...(f.awsEc2ProfileArn ? { instanceProfileArn: f.awsEc2ProfileArn } : {}),
         ...(subnetId ? { subnetId } : {}),
+        ...(extraSecurityGroupIds.length > 0 ? { extraSecurityGroupIds } : {}),
         clusterType: f.clusterType,
         waitTimeoutMs: 15 * 60_000,
         pollMs: 1000,

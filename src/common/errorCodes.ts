@@ -478,6 +478,12 @@ export const ERROR_CODES = {
     dispositions: u,
     meaning: "the subnet named (--vpcSubnet) is in another zone than the cluster's",
   },
+  NO_SECURITY_GROUP: {
+    area: 'cluster',
+    dispositions: u,
+    meaning:
+      "an extra security group named (--awsEc2ExtraSecurityGroupId) is not in the cluster's VPC, or bears the cluster's name",
+  },
   NO_NODE_TYPE: { area: 'cluster', dispositions: u, meaning: 'launch-cluster needs --leaderNodeType' },
   NO_LEADER_ADDRESS: {
     area: 'cluster',

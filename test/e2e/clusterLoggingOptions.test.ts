@@ -61,9 +61,15 @@ t.test("Toil's logging options on the cluster utilities", async (t) => {
       /nosuch/,
     ],
     [
-      "launch-cluster --awsEc2ExtraSecurityGroupId (Toil's)",
-      [...launch, '--awsEc2ExtraSecurityGroupId', 'sg-0123456789abcdef0'],
-      /^toil: --awsEc2ExtraSecurityGroupId: toil-ts's nodes join only the cluster's own security group .*; add the rules you need to it instead$/,
+      "launch-cluster --awsEc2ExtraSecurityGroupId (Toil's) given a group's name, not its ID",
+      [
+        ...launch,
+        '--awsEc2ExtraSecurityGroupId',
+        'sg-0123456789abcdef0',
+        '--awsEc2ExtraSecurityGroupId',
+        'lab',
+      ],
+      /^toil: --awsEc2ExtraSecurityGroupId: 'lab' is not a security group ID like sg-0123456789abcdef0 \(give the ID, not the name\)$/,
     ],
   ];
   for (const [name, args, expected] of cases) {

@@ -132,6 +132,22 @@ export class AwsCluster {
     }
   }
 
+  /** The security group of that id, its name and VPC; undefined when the region has no such group. */
+  async securityGroup(
+    groupId: string,
+  ): Promise<{ groupId: string; name: string; vpcId: string } | undefined> {
+    try {
+      const out = await this.calls.call('DescribeSecurityGroups', (c) =>
+        c.send(new DescribeSecurityGroupsCommand({ GroupIds: [groupId] })),
+      );
+      const g = out.SecurityGroups?.find((x) => x.GroupId === groupId);
+      return g?.VpcId ? { groupId, name: g.GroupName ?? '', vpcId: g.VpcId } : undefined;
+    } catch (e) {
+      if (isProvisionerError(e, 'NOT_FOUND')) return undefined;
+      throw e;
+    }
+  }
+
   async findSecurityGroup(vpcId?: string): Promise<{ groupId: string; vpcId: string } | undefined> {
     const filters: Filter[] = [{ Name: 'group-name', Values: [this.clusterName] }];
     if (vpcId) filters.push({ Name: 'vpc-id', Values: [vpcId] });

@@ -63,6 +63,12 @@ export interface AwsClusterSettings {
   readonly subnetId?: string;
   /** The VPC of `subnetId`: the cluster's group is the one of its name there. */
   readonly vpcId?: string;
+  /**
+   * launch-cluster's --awsEc2ExtraSecurityGroupId: groups the leader and the static workers join
+   * besides the cluster's own. The leader's daemon is not told them: its workers join the leader's
+   * groups (see `securityGroupsFor`), as Toil's do.
+   */
+  readonly extraSecurityGroupIds?: readonly string[];
 }
 
 /** Instance metadata: IMDSv2 only, and a hop limit that lets containers (Docker) reach it. */
@@ -175,6 +181,7 @@ export class AwsProvisioner implements Provisioner {
         ? this.settings.leaderStorageGiB
         : (offering.rootVolumeGiB ?? this.settings.nodeStorageGiB);
     const profileArn = await this.profileFor(role);
+    const securityGroupIds = await this.securityGroupsFor(role, net.securityGroupId);
     const out = await this.calls.call('RunInstances', (c) =>
       c.send(
         new RunInstancesCommand({
@@ -184,7 +191,7 @@ export class AwsProvisioner implements Provisioner {
           MaxCount: count,
           ClientToken: request.clientToken,
           KeyName: this.settings.keyName,
-          SecurityGroupIds: [net.securityGroupId],
+          SecurityGroupIds: securityGroupIds,
           SubnetId: subnetId,
           Placement: { AvailabilityZone: offering.zone },
           UserData: userData,
@@ -231,6 +238,7 @@ export class AwsProvisioner implements Provisioner {
         subnetId: made.SubnetId ?? subnetId,
         zone: made.Placement?.AvailabilityZone ?? offering.zone,
         vpcId: made.VpcId ?? net.vpcId,
+        securityGroupIds,
       };
     return { requested: count, nodes };
   }
@@ -480,6 +488,18 @@ export class AwsProvisioner implements Provisioner {
     return workerProfileFor((await this.leaderInstance()).profileArn, this.clusterName);
   }
 
+  /**
+   * The groups a node joins: the cluster's own, and the extra ones launch-cluster was given; a
+   * worker launched by the leader's daemon, which was not given them, joins every group the
+   * leader is in (Toil's workers take the leader's groups the same way).
+   */
+  private async securityGroupsFor(role: 'leader' | 'worker', clusterGroupId: string): Promise<string[]> {
+    const extra =
+      this.settings.extraSecurityGroupIds ??
+      (role === 'worker' ? (await this.leaderInstance()).securityGroupIds : []);
+    return [...new Set([clusterGroupId, ...extra])];
+  }
+
   private async leaderInstance(): Promise<LeaderInstance> {
     if (this.leader) return this.leader;
     const leaders = (
@@ -506,6 +526,7 @@ export class AwsProvisioner implements Provisioner {
       subnetId: first.SubnetId,
       zone: first.Placement?.AvailabilityZone,
       vpcId: first.VpcId,
+      securityGroupIds: (first.SecurityGroups ?? []).flatMap((g) => (g.GroupId ? [g.GroupId] : [])),
     };
     return this.leader;
   }
@@ -606,6 +627,7 @@ interface LeaderInstance {
   readonly subnetId: string | undefined;
   readonly zone: string | undefined;
   readonly vpcId: string | undefined;
+  readonly securityGroupIds: readonly string[];
 }
 
 function toTypeInfo(t: {

@@ -39,6 +39,8 @@ export interface LaunchClusterOptions {
   readonly instanceProfileArn?: string;
   /** --vpcSubnet: the subnet the leader and the static workers go into; else the zone's default one. */
   readonly subnetId?: string;
+  /** --awsEc2ExtraSecurityGroupId: groups of the cluster's VPC the nodes join besides its own. */
+  readonly extraSecurityGroupIds?: readonly string[];
   /** --clusterType: the engine the leader's daemon drives (default mesos, as in Toil). */
   readonly clusterType?: ClusterType;
   readonly waitTimeoutMs: number;
@@ -162,6 +164,7 @@ async function makeCluster(
       'no Flatcar stable image found in this region: import one and set TOIL_AWS_AMI',
     );
   const { subnetId, vpcId, mapPublicIpOnLaunch } = await clusterSubnet(cluster, o);
+  const extraSecurityGroupIds = await checkExtraSecurityGroups(cluster, o, vpcId);
   const base = clusterTags({ clusterName: o.clusterName, owner: o.owner, extraTags: o.tags });
   const settings: AwsClusterSettings = {
     clusterName: o.clusterName,
@@ -181,6 +184,7 @@ async function makeCluster(
     ...(o.clusterType ? { clusterType: o.clusterType } : {}),
     subnetId,
     vpcId,
+    ...(extraSecurityGroupIds.length > 0 ? { extraSecurityGroupIds } : {}),
   };
   let provisioner = new AwsProvisioner({ calls, clock, log, settings });
   // Instance types are checked through the port, so a typo gets a "did you mean" before anything is made.
@@ -248,6 +252,10 @@ async function makeCluster(
     ...(o.sshCidr ? { sshCidr: o.sshCidr } : {}),
   });
   progress(`security group ${group.groupId} (${o.clusterName}) ${group.created ? 'created' : 'reused'}`);
+  if (extraSecurityGroupIds.length > 0)
+    progress(
+      `the nodes also join ${extraSecurityGroupIds.join(', ')} (--awsEc2ExtraSecurityGroupId); destroy-cluster leaves them`,
+    );
 
   const run = randomUUID().slice(0, 8);
   const launched = await untilProfileVisible(
@@ -409,6 +417,42 @@ async function clusterSubnet(
       { zone: o.zone },
     );
   }
+}
+
+/**
+ * --awsEc2ExtraSecurityGroupId, checked before anything is made: each group exists in the
+ * cluster's VPC (EC2 refuses a group of another network only at RunInstances, after the IAM and
+ * the cluster's group were made), and none is named after the cluster, because destroy-cluster
+ * deletes the group of the cluster's name (Toil's docs give the same warning).
+ */
+async function checkExtraSecurityGroups(
+  cluster: AwsCluster,
+  o: LaunchClusterOptions,
+  vpcId: string,
+): Promise<string[]> {
+  const ids = [...new Set(o.extraSecurityGroupIds ?? [])];
+  for (const id of ids) {
+    const g = await cluster.securityGroup(id);
+    if (!g)
+      throw new UserInputError(
+        'NO_SECURITY_GROUP',
+        `--awsEc2ExtraSecurityGroupId ${id}: no such security group in region ${o.zone.slice(0, -1)}`,
+        { groupId: id },
+      );
+    if (g.vpcId !== vpcId)
+      throw new UserInputError(
+        'NO_SECURITY_GROUP',
+        `--awsEc2ExtraSecurityGroupId ${id} is in VPC ${g.vpcId}, but the cluster's nodes go into VPC ${vpcId}${o.subnetId ? ` (--vpcSubnet ${o.subnetId})` : ` (the default subnet of ${o.zone})`}: give a group of that VPC`,
+        { groupId: id, groupVpcId: g.vpcId, vpcId },
+      );
+    if (g.name === o.clusterName)
+      throw new UserInputError(
+        'NO_SECURITY_GROUP',
+        `--awsEc2ExtraSecurityGroupId ${id} is named '${g.name}', the cluster's name: destroy-cluster would delete it with the cluster; give a group of another name`,
+        { groupId: id },
+      );
+  }
+  return ids;
 }
 
 /**

@@ -214,6 +214,17 @@ export function validateSubnetId(id: string): string {
   return trimmed;
 }
 
+export function validateSecurityGroupId(id: string): string {
+  const trimmed = id.trim();
+  if (!/^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$/.test(trimmed))
+    throw new UserInputError(
+      'BAD_FLAG',
+      `--awsEc2ExtraSecurityGroupId: '${id}' is not a security group ID like sg-0123456789abcdef0 (give the ID, not the name)`,
+      { groupId: id },
+    );
+  return trimmed;
+}
+
 export function positiveInteger(value: string, flag: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || n < 1)
