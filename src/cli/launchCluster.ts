@@ -15,6 +15,7 @@ import {
   resolveZone,
   validateCidr,
   validateClusterName,
+  validateInstanceProfileArn,
   validateSecurityGroupId,
   validateSubnetId,
 } from '../provisioner/cluster/validate.js';
@@ -145,6 +146,8 @@ async function run(name: string, f: Flags): Promise<number> {
   const sshCidr = f.sshCidr ? validateCidr(f.sshCidr) : undefined;
   const subnetId = f.vpcSubnet === undefined ? undefined : validateSubnetId(f.vpcSubnet);
   const extraSecurityGroupIds = f.awsEc2ExtraSecurityGroupId.map(validateSecurityGroupId);
+  const ownProfile =
+    f.awsEc2ProfileArn === undefined ? undefined : validateInstanceProfileArn(f.awsEc2ProfileArn);
   const log = clusterLogger(f);
   const image = applianceImage(env.appliance, VERSION, log);
   const clock = new RealClock();
@@ -152,7 +155,7 @@ async function run(name: string, f: Flags): Promise<number> {
   const [
     { createClusterCalls, createIamClient, createSsmClient },
     { launchCluster },
-    { ClusterIam },
+    { ClusterIam, instanceProfileExists },
     { ClusterMungeKey },
     { readCatalogue },
   ] = await Promise.all([
@@ -164,7 +167,8 @@ async function run(name: string, f: Flags): Promise<number> {
   ]);
   const catalogue = await readCatalogue();
   const { calls, close } = await createClusterCalls({ region, clock, log });
-  const iamClient = f.awsEc2ProfileArn ? undefined : await createIamClient(process.env);
+  // With --awsEc2ProfileArn, IAM is only asked whether the profile exists.
+  const iamClient = await createIamClient(process.env);
   const ssmClient = f.clusterType === 'slurm' ? await createSsmClient(region, process.env) : undefined;
   // Ctrl-C stops the launch and removes what it made; a second one leaves at once, saying what to run.
   const interrupt = new AbortController();
@@ -200,7 +204,7 @@ async function run(name: string, f: Flags): Promise<number> {
         ...(sshCidr ? { sshCidr } : {}),
         ...(env.imageId ? { imageId: env.imageId } : {}),
         applianceImage: image,
-        ...(f.awsEc2ProfileArn ? { instanceProfileArn: f.awsEc2ProfileArn } : {}),
+        ...(ownProfile ? { instanceProfileArn: ownProfile.arn } : {}),
         ...(subnetId ? { subnetId } : {}),
         ...(extraSecurityGroupIds.length > 0 ? { extraSecurityGroupIds } : {}),
         clusterType: f.clusterType,
@@ -212,7 +216,12 @@ async function run(name: string, f: Flags): Promise<number> {
         clock,
         log,
         progress,
-        ...(iamClient ? { iam: new ClusterIam({ iam: iamClient, clusterName, clock, log }) } : {}),
+        ...(iamClient && !ownProfile
+          ? { iam: new ClusterIam({ iam: iamClient, clusterName, clock, log }) }
+          : {}),
+        ...(iamClient && ownProfile
+          ? { profileExists: () => instanceProfileExists(iamClient, ownProfile.name) }
+          : {}),
         ...(ssmClient ? { mungeKey: new ClusterMungeKey({ ssm: ssmClient, clusterName }) } : {}),
         signal: interrupt.signal,
         catalogue,

@@ -478,6 +478,11 @@ export const ERROR_CODES = {
     dispositions: u,
     meaning: "the subnet named (--vpcSubnet) is in another zone than the cluster's",
   },
+  NO_INSTANCE_PROFILE: {
+    area: 'cluster',
+    dispositions: u,
+    meaning: 'the instance profile named (--awsEc2ProfileArn) does not exist in the account',
+  },
   NO_SECURITY_GROUP: {
     area: 'cluster',
     dispositions: u,

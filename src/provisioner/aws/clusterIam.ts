@@ -296,6 +296,22 @@ export class ClusterIam {
   }
 }
 
+/**
+ * Whether the caller's account has an instance profile of that name (--awsEc2ProfileArn's), asked
+ * before a launch makes anything: false when IAM says it does not exist; undefined when IAM cannot
+ * say (these credentials may not read IAM, the flag's main use, or IAM is unreachable), so the
+ * launch goes on and EC2 judges the profile.
+ */
+export async function instanceProfileExists(iam: IAMClient, name: string): Promise<boolean | undefined> {
+  try {
+    await iam.send(new GetInstanceProfileCommand({ InstanceProfileName: name }));
+    return true;
+  } catch (e) {
+    const code = (e as { name?: string }).name;
+    return code === 'NoSuchEntity' || code === 'NoSuchEntityException' ? false : undefined;
+  }
+}
+
 class IamConflict extends ToilError {}
 class IamGone extends ToilError {}
 

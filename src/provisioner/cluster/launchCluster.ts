@@ -55,6 +55,11 @@ export interface LaunchClusterDeps {
   readonly progress: (line: string) => void;
   /** Makes the cluster's roles and profiles; absent on the local cloud without an IAM endpoint. */
   readonly iam?: ClusterIam;
+  /**
+   * --awsEc2ProfileArn: whether the account has the profile (false: it has not; undefined: IAM
+   * cannot say); absent where there is no IAM to ask (the local cloud without an IAM endpoint).
+   */
+  readonly profileExists?: (arn: string) => Promise<boolean | undefined>;
   /** Makes a Slurm cluster's munge key (SSM); absent on the local cloud without an SSM endpoint. */
   readonly mungeKey?: ClusterMungeKey;
   /** Ctrl-C: the launch stops at its next call or wait and removes what it made; rejects with the reason. */
@@ -157,6 +162,12 @@ async function makeCluster(
         keyPairName: o.keyPairName,
       },
     );
+  if (o.instanceProfileArn && (await deps.profileExists?.(o.instanceProfileArn)) === false)
+    throw new UserInputError(
+      'NO_INSTANCE_PROFILE',
+      `--awsEc2ProfileArn ${o.instanceProfileArn}: IAM has no instance profile of that name in this account`,
+      { arn: o.instanceProfileArn },
+    );
   const imageId = o.imageId ?? (await cluster.flatcarImage());
   if (!imageId)
     throw new UserInputError(
@@ -258,16 +269,23 @@ async function makeCluster(
     );
 
   const run = randomUUID().slice(0, 8);
-  const launched = await untilProfileVisible(
-    () =>
-      provisioner.launch({
-        offering: { instanceType: o.leaderNodeType, zone: o.zone, market: 'on-demand' },
-        count: 1,
-        clientToken: `${o.clusterName}-leader-${run}`.slice(0, 64),
-        role: 'leader',
-      }),
-    { clock, progress, timeoutMs: o.waitTimeoutMs, pollMs: o.pollMs },
-  );
+  const launchLeader = () =>
+    provisioner.launch({
+      offering: { instanceType: o.leaderNodeType, zone: o.zone, market: 'on-demand' },
+      count: 1,
+      clientToken: `${o.clusterName}-leader-${run}`.slice(0, 64),
+      role: 'leader',
+    });
+  // Only a profile made just now may be unseen by EC2 for a while: one the caller named that EC2
+  // refuses is refused at once rather than after the whole wait.
+  const launched = instanceProfiles
+    ? await untilProfileVisible(launchLeader, {
+        clock,
+        progress,
+        timeoutMs: o.waitTimeoutMs,
+        pollMs: o.pollMs,
+      })
+    : await launchLeader();
   const leaderId = launched.nodes[0]!.instanceId;
   progress(`leader ${leaderId} (${o.leaderNodeType}) launched; waiting for it to run`);
   let lastState = '';

@@ -214,6 +214,31 @@ export function validateSubnetId(id: string): string {
   return trimmed;
 }
 
+/**
+ * --awsEc2ProfileArn: an instance profile's ARN (arn:aws:iam::ACCOUNT:instance-profile/[PATH/]NAME).
+ * A role's ARN, the usual slip, is told apart: EC2 takes only the profile that holds the role.
+ */
+export function validateInstanceProfileArn(arn: string): { arn: string; name: string } {
+  const trimmed = arn.trim();
+  const m =
+    /^arn:aws(?:-[a-z]+)*:iam::\d{12}:(instance-profile|role)\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,128})$/.exec(
+      trimmed,
+    );
+  if (m?.[1] === 'role')
+    throw new UserInputError(
+      'BAD_FLAG',
+      `--awsEc2ProfileArn ${arn} is a role's ARN: give the ARN of the instance profile that holds the role (arn:aws:iam::ACCOUNT:instance-profile/NAME; aws iam list-instance-profiles-for-role --role-name ${m[2]})`,
+      { arn },
+    );
+  if (!m)
+    throw new UserInputError(
+      'BAD_FLAG',
+      `--awsEc2ProfileArn: '${arn}' is not an instance profile ARN like arn:aws:iam::123456789012:instance-profile/NAME`,
+      { arn },
+    );
+  return { arn: trimmed, name: m[2]! };
+}
+
 export function validateSecurityGroupId(id: string): string {
   const trimmed = id.trim();
   if (!/^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$/.test(trimmed))
