@@ -28,8 +28,11 @@ export const ignored = (arg: ForeignOption['arg'], why: string, ...flags: string
 export const refused = (arg: ForeignOption['arg'], why: string, ...flags: string[]): ForeignOption[] =>
   flags.map((flag) => ({ flag, arg, effect: 'refused', why }));
 
-/** commander's attribute name for a long flag (`--sseKey` → `sseKey`, `--use_private_ip` → itself). */
-const attr = (flag: string): string => flag.slice(2);
+/**
+ * commander's attribute name for a long flag (`--sseKey` → `sseKey`, `--log-dir` → `logDir`,
+ * `--use_private_ip` → itself).
+ */
+const attr = (flag: string): string => flag.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 const ARG_SPEC: Readonly<Record<ForeignOption['arg'], string>> = {
   bool: ' [bool]',

@@ -13,6 +13,7 @@ import { createLogger, toPinoLevel, type Logger } from '../common/log.js';
 import { SIZE_SUFFIXES, tryParseBytes } from '../common/units.js';
 import { ConsoleOutput } from '../leader/consoleOutput.js';
 import { openJobLogDir, type JobLogFilesOptions } from '../leader/jobLogFiles.js';
+import { KILL_POLL_MS } from '../leader/killRequest.js';
 
 /**
  * Toil's `toil run` options beyond the ones toil-ts acts on (src/cli/foreignOptions.ts says what
@@ -43,6 +44,12 @@ const FOREIGN: readonly ForeignOption[] = [
   ...ignored('value', POLLING, '--statePollingWait', '--statePollingTimeout', '--jobStoreTimeout'),
   ...ignored('value', POLLING, '--rescueJobsFrequency'),
   ...ignored('none', POLLING, '--coalesceStatusCalls'),
+  ...ignored(
+    'value',
+    `toil-ts's leader looks for a \`toil kill\` request every ${KILL_POLL_MS / 1000} s`,
+    '--kill_polling_interval',
+  ),
+  ...ignored('value', "it is for CWL workflows' tool output; toil-ts runs TypeScript workflows", '--log-dir'),
   ...ignored(
     'value',
     'toil-ts checks for a service deadlock at each --servicePollingInterval',

@@ -39,7 +39,7 @@ const TOIL_RUN_OPTIONS =
   --slurmArgs --slurmDefaultAllMem --slurmGPUPartition --slurmGPUQOS --slurmPE --slurmPartition --slurmQOS
   --slurmTime --scale --awsBatchRegion --awsBatchQueue --awsBatchJobRoleArn --kubernetesHostPath
   --kubernetesOwner --kubernetesServiceAccount --kubernetesPodTimeout --kubernetesPrivileged
-  --kubernetesPodSecurityContext --kubernetesSecurityContext`
+  --kubernetesPodSecurityContext --kubernetesSecurityContext --kill_polling_interval --log-dir`
     .split(/\s+/)
     .filter(Boolean);
 
@@ -62,6 +62,10 @@ t.test('an ignored option is named once with its reason; a refused one ends the 
   t.same(foreignToilOptions({ disableCaching: true, maxLocalJobs: '4' }), [
     'toil: --disableCaching has no effect here: toil-ts keeps no cache of job-store files on workers',
     'toil: --maxLocalJobs has no effect here: toil-ts runs every job through the batch system, none on the leader',
+  ]);
+  t.same(foreignToilOptions({ kill_polling_interval: '10', logDir: './logs' }), [
+    "toil: --kill_polling_interval has no effect here: toil-ts's leader looks for a `toil kill` request every 5 s",
+    "toil: --log-dir has no effect here: it is for CWL workflows' tool output; toil-ts runs TypeScript workflows",
   ]);
   const refused: [flags: Record<string, unknown>, flag: string][] = [
     [{ sseKey: 'k' }, '--sseKey'],
