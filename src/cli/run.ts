@@ -43,6 +43,7 @@ export interface RunFlags extends AutoscalingFlags, SlurmRunFlags {
   maxServiceJobs?: string;
   maxPreemptableServiceJobs?: string;
   maxPreemptibleServiceJobs?: string;
+  maxJobs?: string;
   preemptableRetries: string;
   preemptibleRetries?: string;
   enableUnlimitedPreemptibleRetries?: boolean;
@@ -128,6 +129,10 @@ export const command: SubCommand = {
         'the most service jobs that may run on spot (preemptable: true) run at once; default no limit',
       )
       .addOption(new Option('--maxPreemptibleServiceJobs <n>').hideHelp())
+      .option(
+        '--maxJobs <n>',
+        'the most jobs issued to the batch system at once (services included); more wait in the leader, oldest first, until one ends; 0: no limit (the default)',
+      )
       .option(
         '-e, --setEnv <NAME=VALUE>',
         "set a variable in every job's environment; NAME alone takes this shell's value (repeatable)",
@@ -288,6 +293,7 @@ async function run(
   const deadlockWaitMs = parseSeconds('--deadlockWait', f.deadlockWait) * 1000;
   const maxJobDuration = parseMaxJobDuration(f);
   const serviceLimits = parseServiceLimits(f);
+  const maxJobs = parseMaxJobs(f);
   const preemptableRetries = parsePreemptableRetries(f);
   const batchSystemName = f.batchSystem;
   if (batchSystemName !== 'single_machine' && batchSystemName !== 'mesos' && batchSystemName !== 'slurm') {
@@ -372,6 +378,7 @@ async function run(
       ...maxJobDuration,
       ...stopOnFirstFailureOf(f),
       ...serviceLimits,
+      ...maxJobs,
       env: parseSetEnv(f.setEnv),
       defaults,
       batchSystem,
@@ -595,6 +602,13 @@ export function parseServiceLimits(f: RunFlags): {
   };
 }
 
+/** Toil's --maxJobs; 0 (Toil's "unlimited") and absent: no limit. */
+export function parseMaxJobs(f: RunFlags): { maxJobs?: number } {
+  if (f.maxJobs === undefined) return {};
+  const n = parseCount('--maxJobs', f.maxJobs);
+  return n === 0 ? {} : { maxJobs: n };
+}
+
 export function parseCount(flag: string, v: string): number {
   // Number('') is 0: an empty value (an unset shell variable) is not a count of none.
   const n = v.trim() === '' ? NaN : Number(v);
@@ -627,7 +641,8 @@ export function parseSize(flag: string, v: string): number {
 
 /**
  * How a run treats its jobs, which holds wherever its leader runs (this process, or a daemon):
- * --clean, --retryCount, --preemptableRetries, --default{Cores,Memory,Disk}, --setEnv, --maxJobDuration, --stopOnFirstFailure.
+ * --clean, --retryCount, --preemptableRetries, --default{Cores,Memory,Disk}, --setEnv, --maxJobDuration, --stopOnFirstFailure,
+ * --maxServiceJobs, --maxPreemptableServiceJobs, --maxJobs.
  */
 export function runJobPolicy(f: RunFlags): {
   clean: CleanPolicy;
@@ -641,6 +656,7 @@ export function runJobPolicy(f: RunFlags): {
   stopOnFirstFailure?: true;
   maxServiceJobs?: number;
   maxPreemptableServiceJobs?: number;
+  maxJobs?: number;
 } {
   return {
     clean: parseCleanPolicy(f),
@@ -650,6 +666,7 @@ export function runJobPolicy(f: RunFlags): {
     ...parseMaxJobDuration(f),
     ...stopOnFirstFailureOf(f),
     ...parseServiceLimits(f),
+    ...parseMaxJobs(f),
     preemptableRetries: parsePreemptableRetries(f),
     defaults: parseJobDefaults(f),
     env: parseSetEnv(f.setEnv),

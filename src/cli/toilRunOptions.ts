@@ -120,11 +120,6 @@ const FOREIGN: readonly ForeignOption[] = [
   ),
   ...refused('value', "toil-ts writes no file of the leader's messages; use --logFile", '--writeMessages'),
   ...refused(
-    'value',
-    'toil-ts does not cap the jobs issued at once; bound the cluster instead (--maxCores on one machine, --maxNodes when autoscaling)',
-    '--maxJobs',
-  ),
-  ...refused(
     'bool',
     'toil-ts does not retry a job with more memory; give the job the memory it needs',
     '--doubleMem',

@@ -67,6 +67,8 @@ export interface Submission {
   /** The submitter's --maxServiceJobs and --maxPreemptableServiceJobs (services run at once). */
   readonly maxServiceJobs?: number;
   readonly maxPreemptableServiceJobs?: number;
+  /** The submitter's --maxJobs: jobs issued to the batch system at once (absent: no limit). */
+  readonly maxJobs?: number;
   /** The submitter's --setEnv: variables set in each job's environment while it runs. */
   readonly env?: Readonly<Record<string, string>>;
   /** The submitter's --defaultCores, --defaultMemory, --defaultDisk (bytes): a job declaring none gets these. */
@@ -99,6 +101,8 @@ export interface SubmissionOptions {
   /** --maxServiceJobs and --maxPreemptableServiceJobs (see Submission). */
   readonly maxServiceJobs?: number;
   readonly maxPreemptableServiceJobs?: number;
+  /** --maxJobs (see Submission). */
+  readonly maxJobs?: number;
   readonly defaults?: JobDefaults;
   readonly workDir?: string;
   /** The workflow module already bundled (the seed form checks it first); a new run uses it as is. */
@@ -411,6 +415,7 @@ export class LeaderDaemon {
       ...(s.maxPreemptableServiceJobs !== undefined
         ? { maxPreemptableServiceJobs: s.maxPreemptableServiceJobs }
         : {}),
+      ...(s.maxJobs !== undefined ? { maxJobs: s.maxJobs } : {}),
       ...(s.env !== undefined && Object.keys(s.env).length > 0 ? { env: s.env } : {}),
       ...(s.defaults !== undefined ? { defaults: s.defaults } : {}),
     };

@@ -55,6 +55,8 @@ export interface RunWorkflowOptions {
   /** Toil's --maxServiceJobs and --maxPreemptableServiceJobs (see WorkflowRunnerOptions). */
   readonly maxServiceJobs?: number;
   readonly maxPreemptableServiceJobs?: number;
+  /** Toil's --maxJobs: jobs issued and not ended at once (see WorkflowRunnerOptions). */
+  readonly maxJobs?: number;
   /** Whether the cluster's scaler is adding room for waiting jobs (see WorkflowRunnerOptions). */
   readonly roomOnItsWay?: () => boolean;
   /** A host's services checked together against the scaler's limits (see WorkflowRunnerOptions). */
@@ -251,6 +253,7 @@ async function runStarted(
     ...(o.maxPreemptableServiceJobs !== undefined
       ? { maxPreemptableServiceJobs: o.maxPreemptableServiceJobs }
       : {}),
+    ...(o.maxJobs !== undefined ? { maxJobs: o.maxJobs } : {}),
     ...(o.roomOnItsWay ? { roomOnItsWay: o.roomOnItsWay } : {}),
     ...(o.checkServicesTogether ? { checkServicesTogether: o.checkServicesTogether } : {}),
     ...(o.checkLaunchable ? { checkLaunchable: o.checkLaunchable } : {}),

@@ -36,6 +36,8 @@ const SubmissionBodySchema = z
     /** `toil run`'s --maxServiceJobs and --maxPreemptableServiceJobs. */
     maxServiceJobs: z.number().int().min(0).optional(),
     maxPreemptableServiceJobs: z.number().int().min(0).optional(),
+    /** `toil run`'s --maxJobs (its 0, no limit, is not sent). */
+    maxJobs: z.number().int().min(1).optional(),
     /**
      * `toil run`'s --defaultCores, --defaultMemory (bytes) and --defaultDisk (bytes): what a job
      * that declares none gets. Absent: Toil's defaults (1 core, 2 GiB, 2 GiB).
@@ -80,7 +82,7 @@ export async function validateSubmission(body: unknown): Promise<SubmissionBody>
   const parsed = SubmissionBodySchema.safeParse(body ?? {});
   if (!parsed.success)
     throw new BadSubmissionError(
-      `expected JSON {workflowFile, jobStore, args?, defaultPreemptable?, retryCount?, preemptableRetries?, clean?, servicePollMs?, deadlockWaitMs?, maxJobDurationMs?, stopOnFirstFailure?, maxServiceJobs?, maxPreemptableServiceJobs?, defaults?, env?}: ${describeZodIssues(parsed.error.issues).join('; ')}`,
+      `expected JSON {workflowFile, jobStore, args?, defaultPreemptable?, retryCount?, preemptableRetries?, clean?, servicePollMs?, deadlockWaitMs?, maxJobDurationMs?, stopOnFirstFailure?, maxServiceJobs?, maxPreemptableServiceJobs?, maxJobs?, defaults?, env?}: ${describeZodIssues(parsed.error.issues).join('; ')}`,
     );
   const s = parsed.data;
   await checkWorkflowFile(s.workflowFile);

@@ -71,6 +71,13 @@ export interface WorkflowRunnerOptions {
   readonly maxServiceJobs?: number;
   readonly maxPreemptableServiceJobs?: number;
   /**
+   * How many jobs may be issued to the batch system and not yet ended at once (Toil's --maxJobs);
+   * one ready beyond waits in the leader, oldest first, until one ends. Services count too. The
+   * batch system, and so the cluster's scaler, sees only the issued ones: room for the ones
+   * waiting here could not be used until a slot frees. Default: no limit.
+   */
+  readonly maxJobs?: number;
+  /**
    * Whether room for jobs waiting to start is on its way (the cluster's scaler has a node booting
    * or a launch planned): while it is, services holding every running slot are no deadlock and
    * --deadlockWait does not run. Absent: none ever is (a cluster of fixed size).
@@ -223,6 +230,8 @@ export class WorkflowRunner {
   private durationWatch: AbortController | undefined;
   /** Services ready but held back by --maxServiceJobs / --maxPreemptableServiceJobs, oldest first. */
   private heldServices: string[] = [];
+  /** Jobs ready but held back by --maxJobs (every slot taken), oldest first. */
+  private heldForSlots: string[] = [];
   private servicePoll: AbortController | undefined;
   private deadlockSince: number | undefined;
   private deadlockWarned = false;
@@ -377,6 +386,10 @@ export class WorkflowRunner {
     for (const host of this.brokenHosts) if (this.graph.isDescendant(jobId, host)) return;
     const spec = this.graph.spec(jobId);
     if (spec.service && !this.serviceSlotFree(jobId)) return;
+    if (this.issued.size >= (this.o.maxJobs ?? Infinity)) {
+      if (!this.heldForSlots.includes(jobId)) this.heldForSlots.push(jobId);
+      return;
+    }
     if (spec.service) this.watchServices();
     const a = this.attemptsOf(jobId);
     const attempt = a.next++;
@@ -716,6 +729,38 @@ export class WorkflowRunner {
     return false;
   }
 
+  /** Jobs ended: as many held back by --maxJobs as there are free slots now are issued, oldest first. */
+  private issueHeldForSlots(): void {
+    const limit = this.o.maxJobs ?? Infinity;
+    while (this.heldForSlots.length > 0 && this.issued.size < limit && !this.done)
+      this.issue(this.heldForSlots.shift()!);
+  }
+
+  /**
+   * A --maxJobs deadlock: every slot is taken by a started service not asked to stop while jobs
+   * wait for a slot. A service stops only once its host's successors have run, and they (or what
+   * they wait for) are among the held, so nothing can ever move: the held jobs fail for good
+   * naming the flag, and the services are then stopped as ones nothing can use any more.
+   */
+  private checkSlotDeadlock(): void {
+    if (this.heldForSlots.length === 0 || this.busy > 0 || this.rerunning.size > 0) return;
+    const issued = [...this.issued];
+    if (issued.length === 0) return;
+    const stuck = issued.every(
+      (id) => this.graph.spec(id).service && this.graph.isStarted(id) && !this.stopRequested.has(id),
+    );
+    if (!stuck) return;
+    const held = this.heldForSlots.splice(0);
+    const names = issued.map((id) => `'${this.graph.spec(id).name}'`).join(', ');
+    for (const id of held)
+      this.failForGood(
+        id,
+        0,
+        `the workflow is service deadlocked by --maxJobs: job '${this.graph.spec(id).name}' waits for one of the ${this.o.maxJobs} job slot(s) (--maxJobs ${this.o.maxJobs}), all held by started service(s) (${names}) that stop only after their hosts' successors, which wait for a slot; raise --maxJobs above the number of services that run at once (or bound the services: --maxServiceJobs)`,
+      );
+    this.track(async () => {});
+  }
+
   /** A service ended: the held ones that fit now are issued, oldest first. */
   private issueHeldServices(): void {
     const held = this.heldServices.splice(0);
@@ -801,6 +846,7 @@ export class WorkflowRunner {
         }
         this.checkServiceDeadlock();
         this.checkServiceLimitDeadlock();
+        this.checkSlotDeadlock();
         this.progress();
         this.checkFinished();
       }
@@ -949,10 +995,16 @@ export class WorkflowRunner {
   private stopIdleServices(): void {
     const issued = [...this.issued];
     // A checkpoint about to run again (or running again) will add successors that may need them;
-    // services held back by a service limit wait for a slot these hold: a limit deadlock, which
-    // checkServiceLimitDeadlock names (stopping these would start the held ones' hosts' successors
-    // below a host whose services had stopped).
-    if (issued.length === 0 || this.rerunning.size > 0 || this.busy > 0 || this.heldServices.length > 0)
+    // services (or jobs, under --maxJobs) held back by a limit wait for a slot these hold: a limit
+    // deadlock, which checkServiceLimitDeadlock (checkSlotDeadlock) names (stopping these would
+    // start the held ones' hosts' successors below a host whose services had stopped).
+    if (
+      issued.length === 0 ||
+      this.rerunning.size > 0 ||
+      this.busy > 0 ||
+      this.heldServices.length > 0 ||
+      this.heldForSlots.length > 0
+    )
       return;
     if (!issued.every((id) => this.graph.spec(id).service && this.graph.isStarted(id))) return;
     for (const id of issued) this.requestStop(id, false);
@@ -973,6 +1025,7 @@ export class WorkflowRunner {
     // A service of the old run held back by a service limit is forgotten too: issued when a slot
     // freed, it was a job the graph no longer knows, and the leader crashed.
     this.heldServices = this.heldServices.filter((id) => !forgotten.has(id));
+    this.heldForSlots = this.heldForSlots.filter((id) => !forgotten.has(id));
     await this.withIoSlot(() => this.o.store.deleteCommits([...forgotten])).catch((e: unknown) =>
       this.log.warn({ err: coerceError(e) }, 'could not delete the commits a checkpoint rerun replaces'),
     );
@@ -1037,6 +1090,8 @@ export class WorkflowRunner {
       .catch((e: unknown) => this.stop(coerceError(e)))
       .finally(() => {
         this.busy--;
+        // Before the checks below: a slot freed is taken at once, so the run is never seen idle.
+        this.issueHeldForSlots();
         this.progress();
         this.rerunCheckpoints();
         this.checkFinished();

@@ -249,6 +249,7 @@ export async function startLeader(options: {
             maxJobDurationMs: o.maxJobDurationMs ?? submission.maxJobDurationMs,
             maxServiceJobs: o.maxServiceJobs ?? submission.maxServiceJobs,
             maxPreemptableServiceJobs: o.maxPreemptableServiceJobs ?? submission.maxPreemptableServiceJobs,
+            maxJobs: o.maxJobs ?? submission.maxJobs,
           }),
           // A node booting for the waiting jobs is no service deadlock (see WorkflowRunnerOptions).
           ...((o.stopOnFirstFailure ?? submission.stopOnFirstFailure) ? { stopOnFirstFailure: true } : {}),
@@ -375,7 +376,7 @@ async function requireClusterLeader(cluster: AwsCluster, region: string, configP
 /** A run's spot-loss cap: the number given, `unlimited` (Toil's --enableUnlimitedPreemptibleRetries), else the default. */
 /**
  * The submitter's options that were given (--servicePollingInterval, --deadlockWait,
- * --maxJobDuration, --maxServiceJobs, --maxPreemptableServiceJobs); the others keep the runner's defaults.
+ * --maxJobDuration, --maxServiceJobs, --maxPreemptableServiceJobs, --maxJobs); the others keep the runner's defaults.
  */
 function givenOnly<K extends string>(options: Record<K, number | undefined>): Partial<Record<K, number>> {
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<

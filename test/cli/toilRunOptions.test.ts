@@ -72,7 +72,6 @@ t.test('an ignored option is named once with its reason; a refused one ends the 
     [{ slurmDefaultAllMem: 'true' }, '--slurmDefaultAllMem'],
     [{ doubleMem: true }, '--doubleMem'],
     [{ doubleMem: 'yes' }, '--doubleMem'],
-    [{ disableCaching: true, maxJobs: '60' }, '--maxJobs'],
   ];
   for (const [flags, flag] of refused) {
     const err = t.throws(() => foreignToilOptions(flags)) as UserInputError;
@@ -80,6 +79,11 @@ t.test('an ignored option is named once with its reason; a refused one ends the 
     t.match(err.message, new RegExp(`^${flag}: `), `${flag}: the message names it`);
   }
   t.same(foreignToilOptions({ doubleMem: 'false', stopOnFirstFailure: 'False' }), [], 'turned off: harmless');
+  t.same(
+    foreignToilOptions({ maxJobs: '60' }),
+    [],
+    '--maxJobs is acted on (the leader caps the jobs issued), not foreign',
+  );
   t.same(
     foreignToilOptions({ slurmGPUPartition: 'gpu' }),
     ['toil: --slurmGPUPartition has no effect here: toil-ts jobs ask for no GPUs'],

@@ -237,6 +237,11 @@ t.test('bad submissions are 400 with what is wrong, and nothing runs', async (t)
       /maxPreemptableServiceJobs/,
     ],
     [
+      "a job limit of 0 (toil run sends none for its 'no limit')",
+      { workflowFile: WORKFLOW, jobStore: 'file:/tmp/x', maxJobs: 0 },
+      /maxJobs/,
+    ],
+    [
       'an env name that is no variable name',
       { workflowFile: WORKFLOW, jobStore: 'file:/tmp/x', env: { 'A-B': '1' } },
       /env/,
@@ -259,7 +264,7 @@ t.test('bad submissions are 400 with what is wrong, and nothing runs', async (t)
 t.test('a taken submission is durable before the 202; DELETE cancels it', async (t) => {
   const store = new MemoryRunStore();
   const { url, calls } = await startDaemon(t, store);
-  // toil run's --retryCount, --preemptableRetries, --clean, --setEnv, --default{Cores,Memory,Disk}, --servicePollingInterval, --deadlockWait, --maxJobDuration, --stopOnFirstFailure, --maxServiceJobs and --maxPreemptableServiceJobs travel with it and are kept (a resume honours them).
+  // toil run's --retryCount, --preemptableRetries, --clean, --setEnv, --default{Cores,Memory,Disk}, --servicePollingInterval, --deadlockWait, --maxJobDuration, --stopOnFirstFailure, --maxServiceJobs, --maxPreemptableServiceJobs and --maxJobs travel with it and are kept (a resume honours them).
   const body = {
     workflowFile: WORKFLOW,
     jobStore: 'file:/tmp/toil-js-durable',
@@ -273,6 +278,7 @@ t.test('a taken submission is durable before the 202; DELETE cancels it', async 
     stopOnFirstFailure: true,
     maxServiceJobs: 2,
     maxPreemptableServiceJobs: 0,
+    maxJobs: 4,
     env: { GREETING: 'hello' },
     defaults: { cores: 3, memory: 100 * 2 ** 30, disk: 7 * 2 ** 30 },
   };
@@ -290,6 +296,7 @@ t.test('a taken submission is durable before the 202; DELETE cancels it', async 
     stopOnFirstFailure: true,
     maxServiceJobs: 2,
     maxPreemptableServiceJobs: 0,
+    maxJobs: 4,
     env: { GREETING: 'hello' },
     defaults: { cores: 3, memory: 100 * 2 ** 30, disk: 7 * 2 ** 30 },
   });
