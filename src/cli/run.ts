@@ -26,6 +26,7 @@ import { readCatalogue } from '../scaler/catalogueFile.js';
 import { addAutoscalingOptions, type AutoscalingFlags } from './runAutoscaledOptions.js';
 import { autoscalingFlagsGiven, parseScalerFlags, scalerSectionFromFlags } from './scalerFlags.js';
 import { jobLogWriter, type JobLogFilesOptions } from '../leader/jobLogFiles.js';
+import { openMessageFile } from '../leader/messageFile.js';
 import type { JobDefaults } from '../leader/submission.js';
 import { MesosBatchSystem } from '../mesos/batchSystem.js';
 import { SlurmBatchSystem } from '../slurm/batchSystem.js';
@@ -74,6 +75,7 @@ export interface RunFlags extends AutoscalingFlags, SlurmRunFlags {
   writeLogsGzip?: string | true;
   writeLogsFromAllJobs?: string | true;
   maxLogFileSize?: string;
+  writeMessages?: string;
 }
 
 const CLEAN_POLICIES: readonly CleanPolicy[] = ['always', 'onSuccess', 'onError', 'never'];
@@ -227,6 +229,11 @@ export const command: SubCommand = {
               'UNSUPPORTED_TOIL_OPTION',
               `${flags.writeLogs !== undefined ? '--writeLogs' : '--writeLogsGzip'}: with --leader the leader's process learns of the jobs' ends, not this one; a failed job's log is in the job store (logs/<jobId>/<attempt>) and in the leader's log; run without it`,
             );
+          if (flags.leader !== undefined && flags.writeMessages !== undefined)
+            throw new UserInputError(
+              'UNSUPPORTED_TOIL_OPTION',
+              "--writeMessages: with --leader the leader's process sees the jobs' events, not this one; its log and GET /workflows/:id show them; run without it",
+            );
           const jobLogs = jobLogFilesOptions(flags, process.argv);
           const hint = (message: string): string =>
             toilFlagHint(
@@ -308,6 +315,7 @@ async function run(
   const ignoredScalingFlags = await checkIgnoredScalingFlags(f);
   const clock = new RealClock();
   const { console, log, close } = runOutput(f, clock);
+  const messages = f.writeMessages !== undefined ? openMessageFile(f.writeMessages) : undefined;
   // A first SIGINT (Ctrl-C) or SIGTERM stops the run as `toil kill` does: its running jobs are
   // killed, the store's lease released and the scratch removed, so `toil status` says it stopped
   // and --restart resumes it at once. A second one exits at once.
@@ -388,6 +396,7 @@ async function run(
       workDir,
       onProgress: (p) => console.progress(p),
       ...(jobLogs ? { onJobLog: jobLogWriter(jobLogs, log) } : {}),
+      ...(messages ? { onJobEvent: messages.write } : {}),
     });
     console.endProgress();
     const secs = Math.max(outcome.elapsedMs, 1) / 1000;
@@ -424,6 +433,7 @@ async function run(
     console.endProgress();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    messages?.close();
     close();
   }
 }

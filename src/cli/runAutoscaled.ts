@@ -9,6 +9,7 @@ import { runOutput } from './toilRunOptions.js';
 import { checkScalingFlags, type DeclaredJob } from '../leader/autoscaledRunChecks.js';
 import { parseLeaderConfigObject, type LeaderConfig } from '../leader/leaderConfig.js';
 import { jobLogWriter, type JobLogFilesOptions } from '../leader/jobLogFiles.js';
+import { openMessageFile } from '../leader/messageFile.js';
 import { createLeaderMetrics } from '../leader/metrics.js';
 import { ensureWorkDir } from '../leader/runScratch.js';
 import {
@@ -114,6 +115,8 @@ export async function runAutoscaled(
   const bundle = await bundleWorkflow(resolve(workflowFile));
   checkScalingFlags(await declaredJobs(bundle, defaults, defaultPreemptable, workDir), config.scaler);
 
+  // Emptied (as Toil empties it) only once the run is to start: a refused one leaves it as it was.
+  const messages = f.writeMessages !== undefined ? openMessageFile(f.writeMessages) : undefined;
   // The leader's stack (AWS SDK, HTTP server, engines) loads only once the flags are accepted.
   const { startLeader } = await import('../main/leader.js');
   let started: StartedLeader | undefined;
@@ -217,6 +220,7 @@ export async function runAutoscaled(
       );
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    messages?.close();
     // Nothing is left for a --restart to adopt once the workflow is done and its nodes are gone.
     if (succeeded && stopped && !f.keepNodes)
       await Promise.all([
@@ -240,6 +244,7 @@ export async function runAutoscaled(
         workDir,
         bundle,
         ...(jobLogs ? { onJobLog: jobLogWriter(jobLogs, log) } : {}),
+        ...(messages ? { onJobEvent: messages.write } : {}),
       },
     });
     cancelRun = (why) => started.daemon.cancel(run.id, why);

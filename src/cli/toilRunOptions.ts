@@ -118,7 +118,6 @@ const FOREIGN: readonly ForeignOption[] = [
     "toil-ts writes no cluster statistics file; the leader's /status and /metrics show the cluster; run without --clusterStats",
     '--clusterStats',
   ),
-  ...refused('value', "toil-ts writes no file of the leader's messages; use --logFile", '--writeMessages'),
   ...refused(
     'bool',
     'toil-ts does not retry a job with more memory; give the job the memory it needs',
@@ -144,6 +143,10 @@ export const LEVEL_SWITCHES: readonly [flag: string, level: string][] = [
 export function addToilRunOptions(cmd: Command): Command {
   cmd.option('--logFile <path>', 'also append the log to this file');
   cmd.option('--disableProgress', 'draw no progress bar');
+  cmd.option(
+    '--writeMessages <path>',
+    "write the leader's job events to this file as they happen, one JSON line each (issued, completed, failed, lost, killed, gaveUp)",
+  );
   cmd.option(
     '--writeLogs [dir]',
     "write each failed job attempt's log (error, log lines, output tail) to its own file in DIR (default: the current directory) as the leader learns of it",

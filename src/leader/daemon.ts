@@ -32,7 +32,7 @@ import {
   retiredDecisions,
   unownedDecision,
 } from './statusPage.js';
-import type { WorkflowProgress } from './workflowRunner.js';
+import type { JobEvent, WorkflowProgress } from './workflowRunner.js';
 import type { LeaderConfig } from './leaderConfig.js';
 import type { JobLogEntry } from './jobLogFiles.js';
 import type { LeaderMetrics } from './metrics.js';
@@ -111,6 +111,8 @@ export interface SubmissionOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Each job attempt's log as the leader learns of its end (the seed form's `--writeLogs`). */
   readonly onJobLog?: (entry: JobLogEntry) => Promise<void>;
+  /** Each job event as it happens (the seed form's `--writeMessages`). */
+  readonly onJobEvent?: (event: JobEvent) => void;
 }
 
 export interface WorkflowRun {
@@ -974,11 +976,12 @@ function shownRun(run: WorkflowRun): WorkflowRun {
 /** What GET /workflows/:id and /status show for the value of a variable set with --setEnv. */
 const HIDDEN_ENV_VALUE = '(hidden)';
 
-/** The run without what lives only in this process (module bytes, the job log sink). */
+/** The run without what lives only in this process (module bytes, the job log and event sinks). */
 function withoutBundle(run: WorkflowRun): WorkflowRun {
   const options = run.submission.options;
-  if (options?.bundle === undefined && options?.onJobLog === undefined) return run;
-  const { bundle: _b, onJobLog: _l, ...rest } = options;
+  if (options?.bundle === undefined && options?.onJobLog === undefined && options?.onJobEvent === undefined)
+    return run;
+  const { bundle: _b, onJobLog: _l, onJobEvent: _e, ...rest } = options;
   return { ...run, submission: { ...run.submission, options: rest } };
 }
 

@@ -73,6 +73,8 @@ export interface RunWorkflowOptions {
   readonly onProgress?: (progress: WorkflowProgress) => void;
   /** Each job attempt's log as the leader learns of its end (`--writeLogs`). */
   readonly onJobLog?: (entry: JobLogEntry) => Promise<void>;
+  /** Each job event as it happens (`--writeMessages`). */
+  readonly onJobEvent?: WorkflowRunnerOptions['onJobEvent'];
   /** Cancels the run (the leader stops issuing; the run rejects with the signal's reason). */
   readonly signal?: AbortSignal;
   /** `workflowFile` already bundled (by a caller that loaded it first); bundled here otherwise. */
@@ -261,6 +263,7 @@ async function runStarted(
     ...(o.onJobLost ? { onJobLost: o.onJobLost } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     ...(o.onJobLog ? { onJobLog: o.onJobLog } : {}),
+    ...(o.onJobEvent ? { onJobEvent: o.onJobEvent } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
   });
   // `running.json`: what runs where, for `toil status --printStatus`, while the run lasts.

@@ -101,6 +101,8 @@ export interface WorkflowRunnerOptions {
   /** How many tickets the leader writes at once. */
   readonly ioConcurrency?: number;
   readonly onProgress?: (progress: WorkflowProgress) => void;
+  /** Each job event as it happens (`--writeMessages`): an attempt issued or ended, a job given up. */
+  readonly onJobEvent?: (event: JobEvent) => void;
   /** Each attempt's log as the leader learns of its end (`--writeLogs`); awaited before the run ends. */
   readonly onJobLog?: (entry: JobLogEntry) => Promise<void>;
   /** Aborting it ends the run at once: `run` rejects with the signal's reason. */
@@ -114,6 +116,27 @@ export interface JobLostEvent {
   readonly losses: number;
   /** What happens next: re-run on spot, re-run on on-demand (moved now), or a failure. */
   readonly next: 'spot' | 'on-demand' | 'moved-to-on-demand' | 'failure';
+}
+
+/**
+ * What happened to a job, as the leader saw it (Toil's message bus: JobIssuedMessage,
+ * JobCompletedMessage, JobFailedMessage). An attempt is `issued` to the batch system, then ends
+ * `completed` (committed), `failed` (a retry may follow), `lost` (with its node; run again) or
+ * `killed` (the leader asked); `gaveUp` is a job failed for good, its retries spent.
+ */
+export interface JobEvent {
+  readonly event: 'issued' | 'completed' | 'failed' | 'lost' | 'killed' | 'gaveUp';
+  /** On the leader's clock (ms since the epoch). */
+  readonly at: number;
+  readonly jobId: string;
+  readonly name: string;
+  /** Absent for `gaveUp` of a job never issued (held back by a limit). */
+  readonly attempt?: number;
+  readonly exitCode?: number;
+  /** Where the attempt ran, when the batch system says. */
+  readonly node?: string;
+  /** The batch system's reason (ended attempts), or the failure's first line (`gaveUp`). */
+  readonly message?: string;
 }
 
 export interface WorkflowProgress {
@@ -442,6 +465,7 @@ export class WorkflowRunner {
         ...(spec.service ? { service: { pollMs: this.servicePollMs() } } : {}),
       };
       await this.withIoSlot(() => this.o.store.writeTicket(ticket));
+      this.event({ event: 'issued', jobId, name: spec.name, attempt });
       await this.o.batchSystem.issue({
         ticket,
         jobId,
@@ -456,7 +480,18 @@ export class WorkflowRunner {
   }
 
   private onUpdate(update: JobUpdate): void {
-    if (this.done || !this.issued.has(update.jobId)) return;
+    if (!this.issued.has(update.jobId)) return;
+    // Said of a run already over too: the kills of a cancelled run's jobs come back after it.
+    this.event({
+      event: update.outcome === 'succeeded' ? 'completed' : update.outcome,
+      jobId: update.jobId,
+      name: this.graph.spec(update.jobId).name,
+      attempt: update.attempt,
+      ...(update.exitCode !== undefined ? { exitCode: update.exitCode } : {}),
+      ...(update.node !== undefined ? { node: update.node } : {}),
+      ...(update.message ? { message: firstLine(update.message) } : {}),
+    });
+    if (this.done) return;
     this.issued.delete(update.jobId);
     if (this.graph.spec(update.jobId).service) this.issueHeldServices();
     this.stopRequested.delete(update.jobId);
@@ -647,6 +682,13 @@ export class WorkflowRunner {
 
   private failForGood(jobId: string, attempts: number, reason: string, committed?: true): void {
     const name = this.graph.spec(jobId).name;
+    this.event({
+      event: 'gaveUp',
+      jobId,
+      name,
+      ...(attempts > 0 ? { attempt: this.attemptsOf(jobId).next - 1 } : {}),
+      message: firstLine(reason),
+    });
     this.graph.markFailed(jobId);
     this.failures.push({ jobId, name, attempts, reason, ...(committed ? { committed } : {}) });
     this.log.error(
@@ -1096,6 +1138,10 @@ export class WorkflowRunner {
         this.rerunCheckpoints();
         this.checkFinished();
       });
+  }
+
+  private event(e: Omit<JobEvent, 'at'>): void {
+    this.o.onJobEvent?.({ ...e, at: this.o.clock.now() });
   }
 
   /** Marks the run over and stops its watches; false when it already was. */

@@ -298,6 +298,7 @@ export async function startLeader(options: {
           // (fix the bug, then --restart, as in Toil), the jobs issued from then on run it.
           ...(o.bundle ? { restartWithFile: true } : {}),
           ...(o.onJobLog ? { onJobLog: o.onJobLog } : {}),
+          ...(o.onJobEvent ? { onJobEvent: o.onJobEvent } : {}),
           // The workflow's own code runs in a process of its own: its throw, hang or crash fails
           // this run and nothing else.
           code: new IsolatedWorkflowCode({
