@@ -76,6 +76,7 @@ export interface RunFlags extends AutoscalingFlags, SlurmRunFlags {
   writeLogsFromAllJobs?: string | true;
   maxLogFileSize?: string;
   writeMessages?: string;
+  clusterStats?: string | true;
 }
 
 const CLEAN_POLICIES: readonly CleanPolicy[] = ['always', 'onSuccess', 'onError', 'never'];

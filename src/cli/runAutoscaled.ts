@@ -10,6 +10,8 @@ import { checkScalingFlags, type DeclaredJob } from '../leader/autoscaledRunChec
 import { parseLeaderConfigObject, type LeaderConfig } from '../leader/leaderConfig.js';
 import { jobLogWriter, type JobLogFilesOptions } from '../leader/jobLogFiles.js';
 import { openMessageFile } from '../leader/messageFile.js';
+import { ClusterStatsRecorder, clusterStatsPath } from '../leader/clusterStats.js';
+import type { Catalogue } from '../scaler/catalogue.js';
 import { createLeaderMetrics } from '../leader/metrics.js';
 import { ensureWorkDir } from '../leader/runScratch.js';
 import {
@@ -115,6 +117,8 @@ export async function runAutoscaled(
   const bundle = await bundleWorkflow(resolve(workflowFile));
   checkScalingFlags(await declaredJobs(bundle, defaults, defaultPreemptable, workDir), config.scaler);
 
+  // Named (and its directory checked) before anything is launched; written when the run ends.
+  const statsPath = f.clusterStats !== undefined ? clusterStatsPath(f.clusterStats, clusterName) : undefined;
   // Emptied (as Toil empties it) only once the run is to start: a refused one leaves it as it was.
   const messages = f.writeMessages !== undefined ? openMessageFile(f.writeMessages) : undefined;
   // The leader's stack (AWS SDK, HTTP server, engines) loads only once the flags are accepted.
@@ -176,6 +180,9 @@ export async function runAutoscaled(
   const defaultStateDir = autoscaleStateDir(workDirOf(undefined), jobStoreText);
   let succeeded = false;
   let stopped = false;
+  let outcome = 'failed';
+  let stats: ClusterStatsRecorder | undefined;
+  const runStartedAt = clock.now();
   try {
     started = await startLeader({
       config: () => config,
@@ -188,6 +195,8 @@ export async function runAutoscaled(
       throw secondRun(e, jobStoreText);
     });
     out.line(`toil: autoscaling ${clusterName} in ${zone}; status at ${started.url}/status`);
+    if (statsPath !== undefined)
+      stats = recordClusterStats(started, statsPath, clusterName, catalogue, config, runStartedAt);
     // Should this process die without releasing its nodes, `toil status JOBSTORE` prints this to resume.
     await writeRunRecord(stateDir, {
       format: 1,
@@ -200,6 +209,7 @@ export async function runAutoscaled(
     // So that `toil status JOBSTORE` finds it without this run's --workDir.
     await writeStatePointer(stateDir, defaultStateDir);
     if (signalledWhileStarting !== undefined) {
+      outcome = 'interrupted';
       out.line(
         `toil: workflow interrupted by ${signalledWhileStarting}; its job store is kept for --restart`,
       );
@@ -221,6 +231,19 @@ export async function runAutoscaled(
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     messages?.close();
+    if (stats && started) {
+      try {
+        const written = stats.write(
+          clock.now(),
+          outcome,
+          started.daemon.scaler.persisted.costDollars,
+          stopped && !f.keepNodes,
+        );
+        out.line(`toil: cluster statistics written to ${written}`);
+      } catch (e) {
+        out.line(`toil: --clusterStats: could not write ${statsPath}: ${coerceError(e).message}`);
+      }
+    }
     // Nothing is left for a --restart to adopt once the workflow is done and its nodes are gone.
     if (succeeded && stopped && !f.keepNodes)
       await Promise.all([
@@ -282,9 +305,31 @@ export async function runAutoscaled(
     if (run.status === 'failed' && interrupted === undefined && (cancelled || !run.userError) && !storeSaid)
       out.line(failedRunStore(jobStoreText, policy.clean, run.failedJobs?.some((j) => j.committed) ?? false));
     succeeded = run.status === 'succeeded';
+    outcome = interrupted !== undefined && !succeeded ? 'interrupted' : run.status;
     if (interrupted !== undefined && !succeeded) return signalExitCode(interrupted);
     return succeeded ? 0 : run.userError ? 2 : 1;
   }
+}
+
+/** `--clusterStats`: each scaler tick of the started leader sampled, until the run writes the file. */
+function recordClusterStats(
+  started: StartedLeader,
+  path: string,
+  clusterName: string,
+  catalogue: Catalogue,
+  config: LeaderConfig,
+  startedAt: number,
+): ClusterStatsRecorder {
+  const { scaler } = started.daemon;
+  const stats = new ClusterStatsRecorder({
+    path,
+    clusterName,
+    startedAt,
+    typeOf: (name) => catalogue.types.get(name),
+    billingMinimumSeconds: config.scaler.billingMinimumSeconds,
+  });
+  started.daemon.events.on('tick', (r) => stats.sample(r.at, scaler.nodes, r.terminated, scaler.jobs));
+  return stats;
 }
 
 /**

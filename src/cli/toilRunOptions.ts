@@ -114,11 +114,6 @@ const FOREIGN: readonly ForeignOption[] = [
     '--sseKey',
   ),
   ...refused(
-    'optional',
-    "toil-ts writes no cluster statistics file; the leader's /status and /metrics show the cluster; run without --clusterStats",
-    '--clusterStats',
-  ),
-  ...refused(
     'bool',
     'toil-ts does not retry a job with more memory; give the job the memory it needs',
     '--doubleMem',
@@ -143,6 +138,10 @@ export const LEVEL_SWITCHES: readonly [flag: string, level: string][] = [
 export function addToilRunOptions(cmd: Command): Command {
   cmd.option('--logFile <path>', 'also append the log to this file');
   cmd.option('--disableProgress', 'draw no progress bar');
+  cmd.option(
+    '--clusterStats [dir]',
+    "--provisioner aws: write the cluster's node history and usage, as JSON, to <clusterName>-stats<NNN>.json in DIR (default: the current directory) when the run ends",
+  );
   cmd.option(
     '--writeMessages <path>',
     "write the leader's job events to this file as they happen, one JSON line each (issued, completed, failed, lost, killed, gaveUp)",
@@ -255,6 +254,13 @@ export function runOutput(
     for (const flag of ['writeLogsFromAllJobs', 'maxLogFileSize'])
       if (g[flag] !== undefined)
         notices.push(`toil: --${flag} has no effect here: it tunes --writeLogs and --writeLogsGzip`);
+  // Toil's text: it "only applies when using scalable batch systems".
+  if (g['clusterStats'] !== undefined && (g['provisioner'] === undefined || g['leader'] !== undefined))
+    notices.push(
+      g['leader'] !== undefined
+        ? 'toil: --clusterStats has no effect with --leader: the leader daemon scales the cluster, and its /status and /metrics show it'
+        : 'toil: --clusterStats has no effect here: it applies only to an autoscaled run (--provisioner aws); this run scales nothing',
+    );
   const file = openLogFile(f.logFile);
   const console = new ConsoleOutput(process.stderr, clock, {
     ...(file ? { copyTo: file.write } : {}),

@@ -24,6 +24,8 @@ export type ObservedNode = ExistingNode & {
   readonly pricePerHour: number;
   readonly priceSource: PriceSource;
   readonly tasks: number;
+  /** What our jobs running there asked for, together (`--clusterStats` reports it per tick). */
+  readonly used?: { readonly cores: number; readonly memoryBytes: number };
   /** A worker `launch-cluster --workers` started (STATIC_WORKER_TAG): the cluster's own static capacity. */
   readonly staticWorker?: true;
 };
@@ -104,6 +106,19 @@ export class ClusterView {
     return this.agentByNode.get(nodeId)?.runningJobIds.length ?? 0;
   }
 
+  /** The cores and memory our jobs running on the node asked for, together. */
+  usedOn(nodeId: string): { cores: number; memoryBytes: number } {
+    const agent = this.agentByNode.get(nodeId)?.agentId;
+    let cores = 0;
+    let memoryBytes = 0;
+    for (const r of this.running)
+      if (r.agentId === agent) {
+        cores += r.cores;
+        memoryBytes += r.memoryBytes;
+      }
+    return { cores, memoryBytes };
+  }
+
   existing(state: TickState): ExistingNode[] {
     return this.nodes
       .filter((n) => n.state === 'pending' || n.state === 'running')
@@ -144,6 +159,7 @@ export class ClusterView {
         ? { pricePerHour: n.pricePerHour, priceSource: 'launched' as const }
         : priceOf(n)),
       tasks: this.runningOn(n.id),
+      used: this.usedOn(n.id),
       ...(n.static === true && tagged.has(n.id) ? { staticWorker: true as const } : {}),
     }));
   }
