@@ -115,7 +115,9 @@ const FOREIGN: readonly ForeignOption[] = [
   ),
   ...refused(
     'bool',
-    'toil-ts does not retry a job with more memory; give the job the memory it needs',
+    // Toil doubles the memory of a job its batch system killed for exceeding it; no batch system
+    // of ours sets a memory limit (Slurm's slurm.conf tracks none: no job ends OUT_OF_MEMORY).
+    'toil-ts does not retry a job with more memory: none of its batch systems can tell a job killed for exceeding its memory; give the job the memory it needs',
     '--doubleMem',
   ),
   ...refused('value', 'toil-ts schedules no accelerators (GPUs)', '--defaultAccelerators'),
