@@ -3,6 +3,13 @@ import { hostname } from 'node:os';
 import type { Clock } from '../common/clock.js';
 import { JobTooBigError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
+import {
+  LEFT_PROCESS_GRACE_MS,
+  endMarkedProcesses,
+  leftProcessesWarning,
+  newProcessMark,
+  withProcessMark,
+} from '../common/processMarks.js';
 import { formatBytes } from '../common/units.js';
 import type { JobCommit, JobTicket } from '../jobstore/jobRecords.js';
 import type { WarmRunReply, WarmRunRequest } from '../workflow/warmWorker.js';
@@ -41,6 +48,8 @@ interface Running {
   readonly job: IssuedJob;
   readonly startedAt: number;
   child?: ChildProcess;
+  /** A fresh worker's: resolves once it has exited and what it left running is ended. */
+  ended?: Promise<void>;
   warm?: WarmWorker;
   output: string;
   killed: boolean;
@@ -48,7 +57,14 @@ interface Running {
 
 interface WarmWorker {
   readonly child: ChildProcess;
+  /** Resolves once it has exited and what its jobs left running is ended. */
+  readonly ended: Promise<void>;
   running: Running | undefined;
+  /**
+   * The job it ran last: one killed, or cut short by its worker's death, is the one whose
+   * processes are left (each job that ended in it ended its own, see runWorkerJob).
+   */
+  lastJob: string;
   output: string;
 }
 
@@ -83,6 +99,8 @@ export class SingleMachineBatchSystem implements BatchSystem {
   private readonly leftOpenNamed = new Set<string>();
   private used = { cores: 0, memory: 0, disk: 0 };
   private stopped = false;
+  /** The `ended` of every worker process not yet ended (see endOf). */
+  private readonly ending = new Set<Promise<void>>();
 
   constructor(options: SingleMachineOptions) {
     this.o = options;
@@ -137,11 +155,9 @@ export class SingleMachineBatchSystem implements BatchSystem {
     if (!run) return;
     run.killed = true;
     const proc = run.child ?? run.warm?.child;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      proc.once('exit', () => resolve());
-      killGroup(proc);
-    });
+    if (!proc) return;
+    if (proc.exitCode === null && proc.signalCode === null) killGroup(proc);
+    await (run.ended ?? run.warm?.ended);
   }
 
   issuedJobIds(): ReadonlySet<string> {
@@ -165,16 +181,10 @@ export class SingleMachineBatchSystem implements BatchSystem {
     this.queue.length = 0;
     const procs = [...this.warm].map((w) => w.child);
     for (const r of this.running.values()) if (r.child) procs.push(r.child);
-    await Promise.all(
-      procs.map(
-        (p) =>
-          new Promise<void>((resolve) => {
-            if (p.exitCode !== null || p.signalCode !== null) return resolve();
-            p.once('exit', () => resolve());
-            killGroup(p);
-          }),
-      ),
-    );
+    for (const p of procs) if (p.exitCode === null && p.signalCode === null) killGroup(p);
+    // Every worker's end, with the sweep of what its jobs left, and the sweeps of those that
+    // ended before: the leader exits after this, and nothing of its jobs may run on.
+    await Promise.all(this.ending);
     this.idle.length = 0;
     this.warm.clear();
   }
@@ -217,12 +227,14 @@ export class SingleMachineBatchSystem implements BatchSystem {
 
   private launchFresh(run: Running): void {
     const [cmd, ...args] = run.job.command;
+    const mark = newProcessMark();
     const child = spawn(cmd!, args, {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: { ...(this.o.env ?? process.env), ...run.job.environment },
+      env: withProcessMark({ ...(this.o.env ?? process.env), ...run.job.environment }, mark),
       detached: true, // a process group of its own: see killGroup
     });
     run.child = child;
+    run.ended = this.endOf(child, mark, () => run.job.name);
     const keep = (d: Buffer): void => {
       run.output = (run.output + d.toString('utf8')).slice(-OUTPUT_TAIL);
     };
@@ -241,6 +253,7 @@ export class SingleMachineBatchSystem implements BatchSystem {
     const worker = this.idle.pop() ?? this.spawnWarm();
     worker.running = run;
     run.warm = worker;
+    worker.lastJob = run.job.name;
     const request: WarmRunRequest = {
       type: 'run',
       locator: run.job.jobStoreLocator,
@@ -254,12 +267,19 @@ export class SingleMachineBatchSystem implements BatchSystem {
 
   private spawnWarm(): WarmWorker {
     const [cmd, ...args] = this.o.warmWorkerCommand!;
+    const mark = newProcessMark();
     const child = spawn(cmd!, args, {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: { ...(this.o.env ?? process.env) },
+      env: withProcessMark({ ...(this.o.env ?? process.env) }, mark),
       detached: true, // a process group of its own: see killGroup
     });
-    const worker: WarmWorker = { child, running: undefined, output: '' };
+    const worker: WarmWorker = {
+      child,
+      ended: this.endOf(child, mark, () => worker.lastJob),
+      running: undefined,
+      lastJob: 'unknown',
+      output: '',
+    };
     this.warm.add(worker);
     const keep = (d: Buffer): void => {
       worker.output = (worker.output + d.toString('utf8')).slice(-OUTPUT_TAIL);
@@ -299,6 +319,25 @@ export class SingleMachineBatchSystem implements BatchSystem {
       }
     });
     return worker;
+  }
+
+  /**
+   * Resolves once `child` has exited and the processes carrying `mark` are ended: what the job
+   * started outside the worker's process group (detached, setsid), which the group kill misses.
+   * Tracked in `ending` until then, so shutdown waits for it.
+   */
+  private endOf(child: ChildProcess, mark: string, jobName: () => string): Promise<void> {
+    const ended = new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.once('error', () => resolve());
+    })
+      .then(() => endMarkedProcesses(mark, { clock: this.o.clock, graceMs: LEFT_PROCESS_GRACE_MS }))
+      .then((swept) => {
+        if (swept.found > 0) this.log.warn({ job: jobName() }, leftProcessesWarning(jobName(), swept));
+      })
+      .finally(() => this.ending.delete(ended));
+    this.ending.add(ended);
+    return ended;
   }
 
   /**

@@ -2,6 +2,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RealClock } from '../common/clock.js';
 import {
+  PROCESS_MARKS_ENV,
+  LEFT_PROCESS_GRACE_MS,
+  endMarkedProcesses,
+  leftProcessesWarning,
+  newProcessMark,
+  withProcessMark,
+} from '../common/processMarks.js';
+import {
   ENCAPSULATION_JOB,
   PROMISE_MARKER,
   generationOfAttempt,
@@ -204,8 +212,13 @@ async function runAttempt(
   const started = now();
   const cpuAtStart = process.cpuUsage();
   // Set before the module loads (its top level may read them), put back after: a warm worker's
-  // next job sees its own ticket's variables, not this one's.
-  const restoreEnv = applyEnv(ticket.env);
+  // next job sees its own ticket's variables, not this one's. The attempt's mark goes with them:
+  // every process the job starts carries it, so what outlives the job is found and ended.
+  const mark = newProcessMark();
+  const restoreEnv = applyEnv({
+    ...ticket.env,
+    [PROCESS_MARKS_ENV]: withProcessMark(process.env, mark)[PROCESS_MARKS_ENV]!,
+  });
   capture.start();
   const exitTrap = trapProcessExit(ticket.name);
   held.trap = exitTrap;
@@ -224,6 +237,7 @@ async function runAttempt(
     held.settled ??= exitTrap.calls.length;
     const output = capture.stop();
     restoreEnv();
+    await endLeftProcesses(mark, ticket.name, log);
     const error = userStack(e);
     const failure: FailureLog = {
       format: 1,
@@ -249,6 +263,7 @@ async function runAttempt(
   capture.stop();
   restoreEnv();
   const cpu = process.cpuUsage(cpuAtStart);
+  await endLeftProcesses(mark, ticket.name, log);
   const peakRssBytes = process.resourceUsage().maxRSS * 1024;
   await fileStore.cleanup().catch(() => {});
   if (options.debugRun) {
@@ -351,6 +366,16 @@ function serviceControl(
     pause: () => wallClock.sleep(pollMs),
   };
   return { control, stoppedEarly: () => early };
+}
+
+/**
+ * Ends the processes the attempt left running once it settled (a tool it started detached, a
+ * daemon it forked), in any batch system: on a node of a cluster nothing else would. The job's
+ * log says so, which the leader shows as the job's warning.
+ */
+async function endLeftProcesses(mark: string, name: string, log: JobLogger): Promise<void> {
+  const swept = await endMarkedProcesses(mark, { clock: wallClock, graceMs: LEFT_PROCESS_GRACE_MS });
+  if (swept.found > 0) log.warn(leftProcessesWarning(name, swept));
 }
 
 /** Sets `env` in this process's environment; returns what puts the previous values back. */

@@ -14,6 +14,14 @@ import path from 'node:path';
 import { RealClock, type Clock } from '../../common/clock.js';
 import { coerceError } from '../../common/errors.js';
 import { silentLogger, type Logger } from '../../common/log.js';
+import {
+  LEFT_PROCESS_GRACE_MS,
+  endMarkedProcesses,
+  killMarkedProcesses,
+  leftProcessesWarning,
+  newProcessMark,
+  withProcessMark,
+} from '../../common/processMarks.js';
 import { masterBaseUrl } from '../../mesos/http.js';
 import { parseMesosJson, stringifyMesosJson } from '../../mesos/json.js';
 import { readRecords } from '../../mesos/recordio.js';
@@ -49,6 +57,8 @@ interface AgentTask {
   framework: FrameworkInfo;
   state: TaskState;
   child?: ChildProcess;
+  /** Carried by every process of the task (see processMarks.ts): its container, as cgroups are Mesos'. */
+  readonly mark: string;
   killingState: boolean;
   killReason?: string;
   killTimer?: AbortController;
@@ -106,6 +116,8 @@ export class LocalMesosAgent {
       t.retry?.abort();
       t.killTimer?.abort();
       if (t.child) signalGroup(t.child, 'SIGKILL');
+      // Its container goes with the agent: what left the task's process group too.
+      killMarkedProcesses(t.mark);
     }
     this.doneResolve(reason);
   }
@@ -234,6 +246,7 @@ export class LocalMesosAgent {
       info,
       framework,
       state: 'TASK_STAGING',
+      mark: newProcessMark(),
       killingState,
       queue: [],
       retryDelayMs: this.options.statusRetryMs ?? 10_000,
@@ -244,6 +257,7 @@ export class LocalMesosAgent {
     fs.mkdirSync(sandbox, { recursive: true });
     const env: Record<string, string> = { ...(process.env as Record<string, string>) };
     for (const v of cmd.environment?.variables ?? []) if (v.value !== undefined) env[v.name] = v.value;
+    Object.assign(env, withProcessMark(env, task.mark));
     env['MESOS_SANDBOX'] = sandbox;
     env['MESOS_TASK_ID'] = taskId;
     env['MESOS_AGENT_ID'] = this.agentId ?? '';
@@ -293,39 +307,51 @@ export class LocalMesosAgent {
     });
     child.once('exit', (code, signal) => {
       // Mesos destroys the task's container when its command ends, every process in it too: what
-      // the command started (a service's server) must not outlive it, reparented to init.
+      // the command started (a service's server) must not outlive it, reparented to init. Its
+      // process group first; then what left the group (detached, setsid) but carries its mark.
       signalGroup(child, 'SIGKILL');
-      fs.rmSync(pgidFile, { force: true });
       task.killTimer?.abort();
-      if (task.killReason !== undefined || (signal && task.state === 'TASK_KILLING')) {
-        this.update(
-          taskId,
-          'TASK_KILLED',
-          'SOURCE_EXECUTOR',
-          `Command terminated with signal ${signal ?? code}`,
-          task.killReason || undefined,
-        );
-      } else if (code === 0) {
-        this.update(taskId, 'TASK_FINISHED', 'SOURCE_EXECUTOR', 'Command exited with status 0');
-      } else if (signal) {
-        this.update(
-          taskId,
-          'TASK_FAILED',
-          'SOURCE_EXECUTOR',
-          `Command terminated with signal ${signal}`,
-          'REASON_COMMAND_EXECUTOR_FAILED',
-        );
-      } else {
-        this.update(
-          taskId,
-          'TASK_FAILED',
-          'SOURCE_EXECUTOR',
-          `Command exited with status ${code}`,
-          'REASON_COMMAND_EXECUTOR_FAILED',
-        );
-      }
-      if (task.forget) this.tasks.delete(taskId);
+      void endMarkedProcesses(task.mark, { clock: this.clock, graceMs: LEFT_PROCESS_GRACE_MS }).then(
+        (swept) => {
+          if (swept.found > 0) this.log.warn({ taskId }, leftProcessesWarning(info.name, swept));
+          fs.rmSync(pgidFile, { force: true });
+          this.ended(task, code, signal);
+        },
+      );
     });
+  }
+
+  /** Reports the end of a task whose command exited and whose container is destroyed. */
+  private ended(task: AgentTask, code: number | null, signal: NodeJS.Signals | null): void {
+    const taskId = task.info.task_id.value;
+    if (task.killReason !== undefined || (signal && task.state === 'TASK_KILLING')) {
+      this.update(
+        taskId,
+        'TASK_KILLED',
+        'SOURCE_EXECUTOR',
+        `Command terminated with signal ${signal ?? code}`,
+        task.killReason || undefined,
+      );
+    } else if (code === 0) {
+      this.update(taskId, 'TASK_FINISHED', 'SOURCE_EXECUTOR', 'Command exited with status 0');
+    } else if (signal) {
+      this.update(
+        taskId,
+        'TASK_FAILED',
+        'SOURCE_EXECUTOR',
+        `Command terminated with signal ${signal}`,
+        'REASON_COMMAND_EXECUTOR_FAILED',
+      );
+    } else {
+      this.update(
+        taskId,
+        'TASK_FAILED',
+        'SOURCE_EXECUTOR',
+        `Command exited with status ${code}`,
+        'REASON_COMMAND_EXECUTOR_FAILED',
+      );
+    }
+    if (task.forget) this.tasks.delete(taskId);
   }
 
   private kill(taskId: string, graceMs: number, reason: string | undefined, forget: boolean): void {

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { killMarkedProcesses, newProcessMark, withProcessMark } from '../../common/processMarks.js';
 import type { NodeProcessLauncher } from '../ec2/agents.js';
 
 export interface AgentProcessOptions {
@@ -98,16 +99,23 @@ export function startAgentProcess(options: AgentProcessOptions): AgentProcessHan
   const exitWith = options.exitWith === undefined ? process.pid : options.exitWith;
   if (exitWith !== null) args.push('--exit-with', String(exitWith));
   const logFd = fs.openSync(options.logFile ?? path.join(workDir, 'agent.log'), 'a');
+  // Carried by the agent and everything it starts (see processMarks.ts): the machine's processes,
+  // which end with it, even those that left their task's process group and outlived the agent.
+  const machineMark = newProcessMark();
+  const endMachineProcesses = (): void => void killMarkedProcesses(machineMark);
   let child: ChildProcess;
   try {
     child = spawn(process.execPath, args, {
       stdio: ['ignore', logFd, logFd],
       // An agent on a temp dir of its own is a machine: its tasks' temp files go with its disk.
-      env: {
-        ...process.env,
-        ...(options.workDir === undefined ? { TMPDIR: ownTmp(workDir) } : {}),
-        ...options.env,
-      },
+      env: withProcessMark(
+        {
+          ...process.env,
+          ...(options.workDir === undefined ? { TMPDIR: ownTmp(workDir) } : {}),
+          ...options.env,
+        },
+        machineMark,
+      ),
     });
   } finally {
     fs.closeSync(logFd);
@@ -154,10 +162,13 @@ export function startAgentProcess(options: AgentProcessOptions): AgentProcessHan
           // That task had already ended.
         }
       }
+      endMachineProcesses();
       void removeOwnDir();
     },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+      endMachineProcesses();
       await removeOwnDir();
     },
   };

@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import type { Clock } from './clock.js';
+
+/**
+ * The environment variable that marks every process of a job attempt (and of a local cloud's
+ * instance): a `:`-separated list of marks, one per scope the process belongs to, inherited by
+ * everything the process starts. A process group holds only what did not leave it: a job's tool
+ * that calls setsid (or is spawned `detached`) escapes the group kill, is reparented to init and
+ * runs on after the run ends. It keeps its environment, though, so a sweep of the processes
+ * carrying the attempt's mark finds it. Only a process that scrubs its environment escapes.
+ */
+export const PROCESS_MARKS_ENV = 'TOIL_PROCESS_MARKS';
+
+/** A fresh mark: unique to one attempt (or instance), never reused. */
+export function newProcessMark(): string {
+  return randomUUID().replaceAll('-', '');
+}
+
+/** `env` with `mark` added to the marks it already carries (an enclosing scope's stay). */
+export function withProcessMark(
+  env: Readonly<Record<string, string | undefined>>,
+  mark: string,
+): Record<string, string | undefined> {
+  const marks = env[PROCESS_MARKS_ENV];
+  return { ...env, [PROCESS_MARKS_ENV]: marks ? `${marks}:${mark}` : mark };
+}
+
+/**
+ * The live processes that carry `mark`, this process excepted; undefined without /proc (not
+ * Linux). A process that ends while it is read, or that belongs to another user, is skipped. A
+ * zombie's environment reads empty: it is not counted (it holds nothing but its pid).
+ */
+export function markedProcesses(mark: string): number[] | undefined {
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  const found: number[] = [];
+  for (const name of names) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
+    if (carriesMark(pid, mark)) found.push(pid);
+  }
+  return found;
+}
+
+function carriesMark(pid: number, mark: string): boolean {
+  let environ: string;
+  try {
+    environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
+  } catch {
+    return false; // gone meanwhile, or not ours to read (so not ours to kill either)
+  }
+  const prefix = `${PROCESS_MARKS_ENV}=`;
+  for (const entry of environ.split('\0')) {
+    if (entry.startsWith(prefix)) return entry.slice(prefix.length).split(':').includes(mark);
+  }
+  return false;
+}
+
+export interface SweepResult {
+  /** The processes that carried the mark when the sweep began (each got SIGTERM). */
+  readonly found: number;
+  /** How many of them were still alive after the grace and got SIGKILL (new ones included). */
+  readonly killed: number;
+  /** False without /proc: nothing could be looked for. */
+  readonly supported: boolean;
+}
+
+export interface SweepOptions {
+  readonly clock: Clock;
+  /** How long SIGTERM gets before SIGKILL; 0 for SIGKILL at once (a machine that dies). */
+  readonly graceMs: number;
+}
+
+/** How long what a job left running gets between SIGTERM and SIGKILL. */
+export const LEFT_PROCESS_GRACE_MS = 2_000;
+
+/** How often a sweep looks whether the processes it told to stop have stopped. */
+const SWEEP_POLL_MS = 50;
+/** Rounds of SIGKILL: a process started by one being killed (in a fork loop) is caught next round. */
+const KILL_ROUNDS = 5;
+
+/**
+ * Ends every process that carries `mark` (what a job attempt left running after its process group
+ * was killed): SIGTERM, then SIGKILL to those still there after `graceMs`, and to any that one of
+ * them started meanwhile. Never throws: a process that is gone or not ours is passed over.
+ */
+export async function endMarkedProcesses(mark: string, options: SweepOptions): Promise<SweepResult> {
+  const first = markedProcesses(mark);
+  if (first === undefined) return { found: 0, killed: 0, supported: false };
+  if (first.length === 0) return { found: 0, killed: 0, supported: true };
+  if (options.graceMs > 0) {
+    signalAll(first, 'SIGTERM');
+    for (let waited = 0; waited < options.graceMs; waited += SWEEP_POLL_MS) {
+      if (first.every((pid) => !carriesMark(pid, mark))) break;
+      await options.clock.sleep(Math.min(SWEEP_POLL_MS, options.graceMs - waited));
+    }
+  }
+  return { found: first.length, killed: killMarkedProcesses(mark).killed, supported: true };
+}
+
+/** SIGKILL at once to every process that carries `mark` (a machine that dies): no grace. */
+export function killMarkedProcesses(mark: string): SweepResult {
+  // A process killed a moment ago may still read as marked while it dies: counted once.
+  const killed = new Set<number>();
+  let found: number | undefined;
+  for (let round = 0; round < KILL_ROUNDS; round++) {
+    const marked = markedProcesses(mark);
+    if (marked === undefined) return { found: 0, killed: 0, supported: false };
+    found ??= marked.length;
+    const left = marked.filter((pid) => !killed.has(pid));
+    if (left.length === 0) break;
+    signalAll(left, 'SIGKILL');
+    for (const pid of left) killed.add(pid);
+  }
+  return { found: found ?? 0, killed: killed.size, supported: true };
+}
+
+function signalAll(pids: readonly number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Gone since it was read, or not ours.
+    }
+  }
+}
+
+/** The warning for a job whose processes outlived it: names the job and how many. */
+export function leftProcessesWarning(jobName: string, swept: SweepResult): string {
+  const n = swept.found;
+  return (
+    `job '${jobName}' left ${n} process${n === 1 ? '' : 'es'} running after it ended ` +
+    `(started detached or in a session of ${n === 1 ? 'its' : 'their'} own, out of its process group); ` +
+    `ended ${n === 1 ? 'it' : 'them'}`
+  );
+}
