@@ -18,8 +18,9 @@ import {
   absoluteLocator,
   autoscaleStateDir,
   leftByRun,
+  leftByRunLines,
+  pointerTo,
   runRecordPath,
-  statePointerPath,
   writeRunRecord,
   writeStatePointer,
 } from './autoscaleRunState.js';
@@ -244,14 +245,36 @@ export async function runAutoscaled(
         out.line(`toil: --clusterStats: could not write ${statsPath}: ${coerceError(e).message}`);
       }
     }
-    // Nothing is left for a --restart to adopt once the workflow is done and its nodes are gone.
-    if (succeeded && stopped && !f.keepNodes)
-      await Promise.all([
-        rm(stateDir, { recursive: true, force: true }),
-        rm(`${stateDir}.token`, { force: true }),
-        rm(runRecordPath(stateDir), { force: true }),
-        ...(stateDir === defaultStateDir ? [] : [rm(statePointerPath(defaultStateDir), { force: true })]),
-      ]);
+    if (started && !f.keepNodes) await endState(stopped);
+  }
+
+  /**
+   * The run's state once its leader has stopped. Nodes its tick state still owns (their release
+   * failed) may be running and billing: the state is kept, as the only record of them, and the
+   * way to end them is said. Otherwise nothing is left for a --restart to adopt once the workflow
+   * is done or its job store is gone (deleted by --clean, or a --restart on a store that no longer
+   * exists, which only ended what a killed run had left): the state goes, files and pointer.
+   * A failed run whose store is kept keeps its state for --restart.
+   */
+  async function endState(stopped: boolean): Promise<void> {
+    const pointer = await pointerTo(stateDir, defaultStateDir);
+    const left = await leftByRun(stateDir, pointer).catch(() => undefined);
+    const storeGone = !(await store.exists().catch(() => true));
+    if (left) {
+      out.line(
+        `toil: ${stopped ? 'the leader stopped' : 'stopping the leader failed'}, and not every node this run ` +
+          `launched was released; its state ${stateDir} is kept:\n` +
+          leftByRunLines(left, clock.now(), storeGone).trimEnd(),
+      );
+      return;
+    }
+    if (!succeeded && !storeGone) return;
+    await Promise.all([
+      rm(stateDir, { recursive: true, force: true }),
+      rm(`${stateDir}.token`, { force: true }),
+      rm(runRecordPath(stateDir), { force: true }),
+      ...(pointer ? [rm(pointer, { force: true })] : []),
+    ]);
   }
 
   /** Submits the workflow to the started leader and waits for its end: the exit code. */

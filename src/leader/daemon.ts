@@ -620,11 +620,19 @@ export class LeaderDaemon {
       this.scaler.abortInFlight();
       await settled.catch(() => undefined);
     }
-    await this.endOwned();
-    await this.saveHistory();
-    await this.runsSaved;
-    await this.app?.close();
-    this.transition('stopped');
+    // A release the cloud refuses leaves the nodes in the saved tick state, the record of what
+    // may still be billing; the rest of the stop happens all the same, so that nothing of this
+    // leader (its HTTP server) keeps the process running after it.
+    let released = false;
+    try {
+      await this.endOwned();
+      released = true;
+    } finally {
+      await this.saveHistory();
+      await this.runsSaved;
+      await this.app?.close();
+      this.transition(released ? 'stopped' : 'failed');
+    }
   }
 
   /** A second signal: cancel in-flight calls and retries now. */

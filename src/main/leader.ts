@@ -336,8 +336,11 @@ export async function startLeader(options: {
       ...(embedded ? { embedded } : {}),
       stateLost: lost,
       async stop() {
-        await daemon.stop();
-        await cleanup();
+        try {
+          await daemon.stop();
+        } finally {
+          await cleanup();
+        }
       },
     };
   } catch (e) {
