@@ -1,10 +1,10 @@
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
 import {
   autoscaledRunArgs,
   liveWorkers,
+  ownsANode,
   sleep,
   startClusterCloud,
   startToilProcess,
@@ -114,10 +114,3 @@ t.test('status of a store whose autoscaling leader was killed lists the nodes it
 });
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-async function ownsANode(stateDir: string): Promise<boolean> {
-  const o = await new FileObjectStore(stateDir).get('leader/tick-state.json').catch(() => undefined);
-  if (!o) return false;
-  const state = JSON.parse(Buffer.from(o.body).toString('utf8')) as { owned: Record<string, unknown> };
-  return Object.keys(state.owned).length > 0;
-}

@@ -1,11 +1,11 @@
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
 import { startEc2Relay } from '../fixtures/ec2Relay.js';
 import {
   autoscaledRunArgs,
   liveWorkers,
+  ownsANode,
   sleep,
   startClusterCloud,
   startToilProcess,
@@ -30,13 +30,6 @@ function stateFiles(workDir: string, defaultDir: string): string[] {
     ...readdirSync(workDir).filter((n) => n.startsWith('toil-autoscale-')),
     ...readdirSync(defaultDir).filter((n) => n.startsWith('toil-autoscale-')),
   ].sort();
-}
-
-async function ownsANode(stateDir: string): Promise<boolean> {
-  const o = await new FileObjectStore(stateDir).get('leader/tick-state.json').catch(() => undefined);
-  if (!o) return false;
-  const state = JSON.parse(Buffer.from(o.body).toString('utf8')) as { owned: Record<string, unknown> };
-  return Object.keys(state.owned).length > 0;
 }
 
 t.test(
