@@ -1,0 +1,97 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import t from 'tap';
+import { RealClock } from '../../src/common/clock.js';
+import {
+  PROCESS_MARKS_ENV,
+  endMarkedProcesses,
+  killMarkedProcesses,
+  markedProcesses,
+  newProcessMark,
+  withProcessMark,
+} from '../../src/common/processMarks.js';
+import { processAlive } from '../../src/common/processIdentity.js';
+
+/**
+ * The marks that find what a job left running out of its process group: a process carrying a
+ * mark (alone, or among an enclosing scope's) is found and ended, one deaf to SIGTERM by SIGKILL
+ * after the grace; processes of another mark, or whose environment was scrubbed, are left alone.
+ */
+
+/** A detached `sleep 300` (deaf to SIGTERM when `deaf`), with `env`, ended by the test's teardown. */
+async function detached(
+  t: { teardown(fn: () => void): void },
+  env: NodeJS.ProcessEnv,
+  deaf = false,
+): Promise<ChildProcess> {
+  const child = spawn('sh', ['-c', deaf ? 'trap "" TERM; sleep 300' : 'exec sleep 300'], {
+    detached: true,
+    stdio: 'ignore',
+    env,
+  });
+  t.teardown(() => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // Gone.
+    }
+  });
+  await new Promise((r) => child.once('spawn', r));
+  return child;
+}
+
+const exited = (c: ChildProcess): Promise<unknown> =>
+  c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r));
+
+t.test('withProcessMark adds a mark to those the environment carries', async (t) => {
+  t.same(withProcessMark({ A: '1' }, 'm1'), { A: '1', [PROCESS_MARKS_ENV]: 'm1' });
+  t.same(withProcessMark({ [PROCESS_MARKS_ENV]: 'outer' }, 'm2'), { [PROCESS_MARKS_ENV]: 'outer:m2' });
+  t.not(newProcessMark(), newProcessMark(), 'every mark is new');
+});
+
+t.test('a sweep ends the processes of its mark only, SIGKILL for one deaf to SIGTERM', async (t) => {
+  const mark = newProcessMark();
+  const other = newProcessMark();
+  const polite = await detached(t, withProcessMark(process.env, mark));
+  const deaf = await detached(t, withProcessMark(process.env, mark), true);
+  const nested = await detached(t, withProcessMark(withProcessMark(process.env, mark), other));
+  const stranger = await detached(t, withProcessMark(process.env, other));
+  const scrubbed = await detached(t, { PATH: process.env.PATH });
+  // The deaf one's sh runs sleep as its child: both carry the mark.
+  await new Promise((r) => setTimeout(r, 200));
+  const found = markedProcesses(mark)!;
+  t.ok(found.includes(polite.pid!) && found.includes(deaf.pid!) && found.includes(nested.pid!));
+  t.equal(found.length, 4, `the three started with the mark and the deaf one's sleep (${found.join(' ')})`);
+
+  const started = Date.now();
+  const swept = await endMarkedProcesses(mark, { clock: new RealClock(), graceMs: 500 });
+  const took = Date.now() - started;
+  t.same(
+    swept,
+    { found: 4, killed: 2, supported: true },
+    'all four found; only the deaf sh and its sleep (which inherits the ignored SIGTERM) needed SIGKILL',
+  );
+  t.ok(took >= 500 && took < 3000, `the deaf one got the grace, no more (${took} ms)`);
+  await Promise.all([exited(polite), exited(deaf), exited(nested)]);
+  t.equal(polite.signalCode, 'SIGTERM');
+  t.equal(deaf.signalCode, 'SIGKILL');
+  t.equal(nested.signalCode, 'SIGTERM', 'a process of an inner scope goes with the outer one');
+  t.ok(processAlive(stranger.pid!), "another mark's process is left alone");
+  t.ok(processAlive(scrubbed.pid!), 'a process whose environment was scrubbed is not found');
+  t.same(markedProcesses(mark), [], 'nothing carries the mark any more');
+});
+
+t.test('a sweep of a mark nothing carries finds nothing and waits for nothing', async (t) => {
+  const started = Date.now();
+  const swept = await endMarkedProcesses(newProcessMark(), { clock: new RealClock(), graceMs: 60_000 });
+  t.same(swept, { found: 0, killed: 0, supported: true });
+  t.ok(Date.now() - started < 1000);
+});
+
+t.test('killMarkedProcesses is SIGKILL at once (a machine that dies)', async (t) => {
+  const mark = newProcessMark();
+  const p = await detached(t, withProcessMark(process.env, mark));
+  const swept = killMarkedProcesses(mark);
+  t.same(swept, { found: 1, killed: 1, supported: true });
+  await exited(p);
+  t.equal(p.signalCode, 'SIGKILL');
+});
