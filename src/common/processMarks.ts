@@ -130,11 +130,14 @@ function signalAll(pids: readonly number[], signal: NodeJS.Signals): void {
   }
 }
 
-/** The warning for a job whose processes outlived it: names the job and how many. */
-export function leftProcessesWarning(jobName: string, swept: SweepResult): string {
+/**
+ * The warning for code whose processes outlived it: names it (`job 'align'`, `start() of workflow
+ * sort.ts`) and how many it left.
+ */
+export function leftProcessesWarning(who: string, swept: SweepResult): string {
   const n = swept.found;
   return (
-    `job '${jobName}' left ${n} process${n === 1 ? '' : 'es'} running after it ended ` +
+    `${who} left ${n} process${n === 1 ? '' : 'es'} running after it ended ` +
     `(started detached or in a session of ${n === 1 ? 'its' : 'their'} own, out of its process group); ` +
     `ended ${n === 1 ? 'it' : 'them'}`
   );

@@ -333,7 +333,8 @@ export class SingleMachineBatchSystem implements BatchSystem {
     })
       .then(() => endMarkedProcesses(mark, { clock: this.o.clock, graceMs: LEFT_PROCESS_GRACE_MS }))
       .then((swept) => {
-        if (swept.found > 0) this.log.warn({ job: jobName() }, leftProcessesWarning(jobName(), swept));
+        if (swept.found > 0)
+          this.log.warn({ job: jobName() }, leftProcessesWarning(`job '${jobName()}'`, swept));
       })
       .finally(() => this.ending.delete(ended));
     this.ending.add(ended);

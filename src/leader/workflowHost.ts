@@ -2,6 +2,13 @@ import { spawn } from 'node:child_process';
 import type { Clock } from '../common/clock.js';
 import { ToilError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
+import {
+  LEFT_PROCESS_GRACE_MS,
+  endMarkedProcesses,
+  leftProcessesWarning,
+  newProcessMark,
+  withProcessMark,
+} from '../common/processMarks.js';
 import type { FinishRequest, StartRequest, StartResult, WorkflowCode } from '../workflow/workflowCode.js';
 import type { HostReply, HostRequest } from '../workflow/workflowHostChild.js';
 
@@ -41,6 +48,9 @@ export interface IsolatedWorkflowCodeOptions {
   /** The environment of the host process (the job store's credentials and endpoint). */
   readonly env?: NodeJS.ProcessEnv;
 }
+
+/** How long a workflow host that has answered gets to exit before it is killed. */
+const HOST_EXIT_MS = 10_000;
 
 const PINO_LEVELS: Readonly<Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'>> = {
   10: 'trace',
@@ -85,10 +95,22 @@ export class IsolatedWorkflowCode implements WorkflowCode {
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
     const [cmd, ...args] = this.o.command;
     if (!cmd) return Promise.reject(new Error('no workflow host command'));
+    const file = this.o.workflowFile;
+    // Every process the call's code starts carries the mark: what it left running when its
+    // process ended (a server started detached) is ended before the call returns.
+    const mark = newProcessMark();
     const child = spawn(cmd, args, {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      ...(this.o.env ? { env: this.o.env } : {}),
+      env: withProcessMark(this.o.env ?? process.env, mark),
     });
+    const ended = new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.once('error', () => resolve());
+    })
+      .then(() => endMarkedProcesses(mark, { clock: this.o.clock, graceMs: LEFT_PROCESS_GRACE_MS }))
+      .then((swept) => {
+        if (swept.found > 0) this.log.warn(leftProcessesWarning(`${what} of workflow ${file}`, swept));
+      });
     let stderrTail = '';
     const forward = (level: 'info' | 'warn') => (chunk: Buffer) => {
       const text = chunk.toString('utf8');
@@ -98,8 +120,7 @@ export class IsolatedWorkflowCode implements WorkflowCode {
     };
     child.stdout?.on('data', forward('info'));
     child.stderr?.on('data', forward('warn'));
-    const file = this.o.workflowFile;
-    return new Promise<T>((resolve, reject) => {
+    const answered = new Promise<T>((resolve, reject) => {
       let settled = false;
       let timer = new AbortController();
       const settle = (outcome: () => void, kill: boolean): void => {
@@ -195,6 +216,27 @@ export class IsolatedWorkflowCode implements WorkflowCode {
           );
       });
     });
+    // The call's outcome stands once its process is gone and what it left is ended. The host
+    // exits as soon as it has answered; one that does not within HOST_EXIT_MS is killed.
+    const exitWait = new AbortController();
+    void ended.then(() => exitWait.abort());
+    const afterExit = async (): Promise<void> => {
+      void this.o.clock.sleep(HOST_EXIT_MS, exitWait.signal).then(
+        () => child.kill('SIGKILL'),
+        () => undefined,
+      );
+      await ended;
+    };
+    return answered.then(
+      async (value) => {
+        await afterExit();
+        return value;
+      },
+      async (e: unknown) => {
+        await afterExit();
+        throw e;
+      },
+    );
   }
 
   /** A pino line from the host, logged again here at its level. */

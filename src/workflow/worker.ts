@@ -375,7 +375,7 @@ function serviceControl(
  */
 async function endLeftProcesses(mark: string, name: string, log: JobLogger): Promise<void> {
   const swept = await endMarkedProcesses(mark, { clock: wallClock, graceMs: LEFT_PROCESS_GRACE_MS });
-  if (swept.found > 0) log.warn(leftProcessesWarning(name, swept));
+  if (swept.found > 0) log.warn(leftProcessesWarning(`job '${name}'`, swept));
 }
 
 /** Sets `env` in this process's environment; returns what puts the previous values back. */

@@ -11,7 +11,8 @@ import { startToil } from '../fixtures/workflowCli.js';
  * under init after `toil run --provisioner aws` had exited and released the node. Now the worker
  * ends it when the job returns (its warning in the job's log, shown by the leader), and the agent
  * ends it when the task's command was killed (--maxJobDuration): nothing of the job is alive once
- * the run has exited.
+ * the run has exited. The same for one the workflow's start() started (in the leader's process
+ * for the workflow's code).
  */
 t.setTimeout(300_000);
 
@@ -29,6 +30,7 @@ t.test("an autoscaled run's job on a local cloud node leaves no detached process
   for (const [mode, extra, exitCode] of [
     ['returns', ['--clean', 'always'], 0],
     ['hangs', ['--maxJobDuration', '3', '--retryCount', '0'], 1],
+    ['start-detaches', ['--clean', 'always'], 0],
   ] as const) {
     const sleep = ['sleep', distinctiveSleep()];
     t.teardown(() => killProcessesWithArgv(sleep));
@@ -64,6 +66,12 @@ t.test("an autoscaled run's job on a local cloud node leaves no detached process
         r.stdout + r.stderr,
         /job 'detacher' left 1 process running after it ended .*; ended it/,
         'returns: the job log names the job and how many it left',
+      );
+    if (mode === 'start-detaches')
+      t.match(
+        r.stdout + r.stderr,
+        /start\(\) of workflow \S+workflowDetaches\.ts left 1 process running after it ended .*; ended it/,
+        "start-detaches: the leader names the workflow's start() and how many it left",
       );
     t.same(await liveWorkers(cloud.ec2Url), [], `${mode}: the run released its node`);
   }

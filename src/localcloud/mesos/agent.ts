@@ -313,7 +313,7 @@ export class LocalMesosAgent {
       task.killTimer?.abort();
       void endMarkedProcesses(task.mark, { clock: this.clock, graceMs: LEFT_PROCESS_GRACE_MS }).then(
         (swept) => {
-          if (swept.found > 0) this.log.warn({ taskId }, leftProcessesWarning(info.name, swept));
+          if (swept.found > 0) this.log.warn({ taskId }, leftProcessesWarning(`task '${info.name}'`, swept));
           fs.rmSync(pgidFile, { force: true });
           this.ended(task, code, signal);
         },
