@@ -142,3 +142,17 @@ export function leftProcessesWarning(who: string, swept: SweepResult): string {
     `ended ${n === 1 ? 'it' : 'them'}`
   );
 }
+
+/**
+ * Ends what still carries `mark` once the code it marked has ended (SIGTERM, SIGKILL after
+ * LEFT_PROCESS_GRACE_MS), and warns, naming `who` (`job 'align'`), when anything did.
+ */
+export async function endLeftProcesses(
+  mark: string,
+  who: string,
+  clock: Clock,
+  warn: (message: string) => void,
+): Promise<void> {
+  const swept = await endMarkedProcesses(mark, { clock, graceMs: LEFT_PROCESS_GRACE_MS });
+  if (swept.found > 0) warn(leftProcessesWarning(who, swept));
+}

@@ -3,13 +3,7 @@ import { hostname } from 'node:os';
 import type { Clock } from '../common/clock.js';
 import { JobTooBigError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import {
-  LEFT_PROCESS_GRACE_MS,
-  endMarkedProcesses,
-  leftProcessesWarning,
-  newProcessMark,
-  withProcessMark,
-} from '../common/processMarks.js';
+import { endLeftProcesses, newProcessMark, withProcessMark } from '../common/processMarks.js';
 import { formatBytes } from '../common/units.js';
 import type { JobCommit, JobTicket } from '../jobstore/jobRecords.js';
 import type { WarmRunReply, WarmRunRequest } from '../workflow/warmWorker.js';
@@ -331,11 +325,11 @@ export class SingleMachineBatchSystem implements BatchSystem {
       child.once('exit', () => resolve());
       child.once('error', () => resolve());
     })
-      .then(() => endMarkedProcesses(mark, { clock: this.o.clock, graceMs: LEFT_PROCESS_GRACE_MS }))
-      .then((swept) => {
-        if (swept.found > 0)
-          this.log.warn({ job: jobName() }, leftProcessesWarning(`job '${jobName()}'`, swept));
-      })
+      .then(() =>
+        endLeftProcesses(mark, `job '${jobName()}'`, this.o.clock, (m) =>
+          this.log.warn({ job: jobName() }, m),
+        ),
+      )
       .finally(() => this.ending.delete(ended));
     this.ending.add(ended);
     return ended;

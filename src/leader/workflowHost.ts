@@ -2,13 +2,7 @@ import { spawn } from 'node:child_process';
 import type { Clock } from '../common/clock.js';
 import { ToilError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import {
-  LEFT_PROCESS_GRACE_MS,
-  endMarkedProcesses,
-  leftProcessesWarning,
-  newProcessMark,
-  withProcessMark,
-} from '../common/processMarks.js';
+import { endLeftProcesses, newProcessMark, withProcessMark } from '../common/processMarks.js';
 import type { FinishRequest, StartRequest, StartResult, WorkflowCode } from '../workflow/workflowCode.js';
 import type { HostReply, HostRequest } from '../workflow/workflowHostChild.js';
 
@@ -106,11 +100,9 @@ export class IsolatedWorkflowCode implements WorkflowCode {
     const ended = new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
       child.once('error', () => resolve());
-    })
-      .then(() => endMarkedProcesses(mark, { clock: this.o.clock, graceMs: LEFT_PROCESS_GRACE_MS }))
-      .then((swept) => {
-        if (swept.found > 0) this.log.warn(leftProcessesWarning(`${what} of workflow ${file}`, swept));
-      });
+    }).then(() =>
+      endLeftProcesses(mark, `${what} of workflow ${file}`, this.o.clock, (m) => this.log.warn(m)),
+    );
     let stderrTail = '';
     const forward = (level: 'info' | 'warn') => (chunk: Buffer) => {
       const text = chunk.toString('utf8');

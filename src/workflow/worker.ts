@@ -3,9 +3,7 @@ import { join } from 'node:path';
 import { RealClock } from '../common/clock.js';
 import {
   PROCESS_MARKS_ENV,
-  LEFT_PROCESS_GRACE_MS,
-  endMarkedProcesses,
-  leftProcessesWarning,
+  endLeftProcesses,
   newProcessMark,
   withProcessMark,
 } from '../common/processMarks.js';
@@ -237,7 +235,7 @@ async function runAttempt(
     held.settled ??= exitTrap.calls.length;
     const output = capture.stop();
     restoreEnv();
-    await endLeftProcesses(mark, ticket.name, log);
+    await endLeftProcesses(mark, `job '${ticket.name}'`, wallClock, (m) => log.warn(m));
     const error = userStack(e);
     const failure: FailureLog = {
       format: 1,
@@ -263,7 +261,7 @@ async function runAttempt(
   capture.stop();
   restoreEnv();
   const cpu = process.cpuUsage(cpuAtStart);
-  await endLeftProcesses(mark, ticket.name, log);
+  await endLeftProcesses(mark, `job '${ticket.name}'`, wallClock, (m) => log.warn(m));
   const peakRssBytes = process.resourceUsage().maxRSS * 1024;
   await fileStore.cleanup().catch(() => {});
   if (options.debugRun) {
@@ -366,16 +364,6 @@ function serviceControl(
     pause: () => wallClock.sleep(pollMs),
   };
   return { control, stoppedEarly: () => early };
-}
-
-/**
- * Ends the processes the attempt left running once it settled (a tool it started detached, a
- * daemon it forked), in any batch system: on a node of a cluster nothing else would. The job's
- * log says so, which the leader shows as the job's warning.
- */
-async function endLeftProcesses(mark: string, name: string, log: JobLogger): Promise<void> {
-  const swept = await endMarkedProcesses(mark, { clock: wallClock, graceMs: LEFT_PROCESS_GRACE_MS });
-  if (swept.found > 0) log.warn(leftProcessesWarning(`job '${name}'`, swept));
 }
 
 /** Sets `env` in this process's environment; returns what puts the previous values back. */

@@ -15,10 +15,8 @@ import { RealClock, type Clock } from '../../common/clock.js';
 import { coerceError } from '../../common/errors.js';
 import { silentLogger, type Logger } from '../../common/log.js';
 import {
-  LEFT_PROCESS_GRACE_MS,
-  endMarkedProcesses,
+  endLeftProcesses,
   killMarkedProcesses,
-  leftProcessesWarning,
   newProcessMark,
   withProcessMark,
 } from '../../common/processMarks.js';
@@ -311,13 +309,11 @@ export class LocalMesosAgent {
       // process group first; then what left the group (detached, setsid) but carries its mark.
       signalGroup(child, 'SIGKILL');
       task.killTimer?.abort();
-      void endMarkedProcesses(task.mark, { clock: this.clock, graceMs: LEFT_PROCESS_GRACE_MS }).then(
-        (swept) => {
-          if (swept.found > 0) this.log.warn({ taskId }, leftProcessesWarning(`task '${info.name}'`, swept));
-          fs.rmSync(pgidFile, { force: true });
-          this.ended(task, code, signal);
-        },
-      );
+      const warn = (message: string): void => this.log.warn({ taskId }, message);
+      void endLeftProcesses(task.mark, `task '${info.name}'`, this.clock, warn).then(() => {
+        fs.rmSync(pgidFile, { force: true });
+        this.ended(task, code, signal);
+      });
     });
   }
 
