@@ -4,6 +4,7 @@ import { RealClock } from '../common/clock.js';
 import {
   PROCESS_MARKS_ENV,
   endLeftProcesses,
+  lastPid,
   newProcessMark,
   withProcessMark,
 } from '../common/processMarks.js';
@@ -213,10 +214,15 @@ async function runAttempt(
   // next job sees its own ticket's variables, not this one's. The attempt's mark goes with them:
   // every process the job starts carries it, so what outlives the job is found and ended.
   const mark = newProcessMark();
+  const pidBeforeMark = lastPid();
   const restoreEnv = applyEnv({
     ...ticket.env,
     [PROCESS_MARKS_ENV]: withProcessMark(process.env, mark)[PROCESS_MARKS_ENV]!,
   });
+  // Only the processes born since the mark was set can carry it: looked at alone, unless the job
+  // ran long enough for the pids to have come round (see lastPid).
+  const bornAfter = (): number | undefined =>
+    now() - started < PID_WINDOW_TRUSTED_MS ? pidBeforeMark : undefined;
   capture.start();
   const exitTrap = trapProcessExit(ticket.name);
   held.trap = exitTrap;
@@ -235,7 +241,7 @@ async function runAttempt(
     held.settled ??= exitTrap.calls.length;
     const output = capture.stop();
     restoreEnv();
-    await endLeftProcesses(mark, `job '${ticket.name}'`, wallClock, (m) => log.warn(m));
+    await endLeftProcesses(mark, `job '${ticket.name}'`, wallClock, (m) => log.warn(m), bornAfter());
     const error = userStack(e);
     const failure: FailureLog = {
       format: 1,
@@ -261,7 +267,7 @@ async function runAttempt(
   capture.stop();
   restoreEnv();
   const cpu = process.cpuUsage(cpuAtStart);
-  await endLeftProcesses(mark, `job '${ticket.name}'`, wallClock, (m) => log.warn(m));
+  await endLeftProcesses(mark, `job '${ticket.name}'`, wallClock, (m) => log.warn(m), bornAfter());
   const peakRssBytes = process.resourceUsage().maxRSS * 1024;
   await fileStore.cleanup().catch(() => {});
   if (options.debugRun) {
@@ -315,6 +321,9 @@ async function runAttempt(
     return { exitCode: WORKER_EXIT.storeFailed, outcome: 'store-failed', message: (e as Error).message };
   }
 }
+
+/** How long an attempt's window of pids is trusted to hold every process it started. */
+const PID_WINDOW_TRUSTED_MS = 60_000;
 
 /** How often a service job on a worker of its own reads the lease, to notice a newer leader. */
 export const ORPHAN_CHECK_MS = 5_000;

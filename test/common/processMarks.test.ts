@@ -5,6 +5,7 @@ import {
   PROCESS_MARKS_ENV,
   endMarkedProcesses,
   killMarkedProcesses,
+  lastPid,
   markedProcesses,
   newProcessMark,
   withProcessMark,
@@ -94,4 +95,14 @@ t.test('killMarkedProcesses is SIGKILL at once (a machine that dies)', async (t)
   t.same(swept, { found: 1, killed: 1, supported: true });
   await exited(p);
   t.equal(p.signalCode, 'SIGKILL');
+});
+
+t.test('with bornAfter, only the processes born since that pid are looked at', async (t) => {
+  const mark = newProcessMark();
+  const before = await detached(t, withProcessMark(process.env, mark));
+  const after = lastPid();
+  t.ok(after !== undefined && after >= 1, `the last pid given out is read (${after})`);
+  const since = await detached(t, withProcessMark(process.env, mark));
+  t.same(markedProcesses(mark)!.sort(), [before.pid!, since.pid!].sort(), 'every marked process, read whole');
+  t.same(markedProcesses(mark, after), [since.pid!], 'only the one born since, with the window');
 });
