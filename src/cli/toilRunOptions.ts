@@ -66,6 +66,8 @@ const FOREIGN: readonly ForeignOption[] = [
   ...ignored('value', LOCAL_JOBS, '--maxLocalJobs'),
   ...ignored('none', LOCAL_JOBS, '--runLocalJobsOnWorkers', '--runCwlInternalJobsOnWorkers'),
   ...ignored('bool', 'toil-ts does not chain jobs', '--disableChaining'),
+  // --noStdOutErr takes effect with --batchSystem slurm (src/slurm/slurmFlags.ts); the note is
+  // left out there (runOutput).
   ...ignored('none', OUTPUT, '--noStdOutErr', '--disableWorkerOutputCapture'),
   ...ignored('bool', FILES, '--linkImports', '--symlinkImports', '--moveExports', '--moveOutputs'),
   ...ignored('bool', FILES, '--symlinkJobStoreReads'),
@@ -249,8 +251,10 @@ export function runOutput(
   /** Off a terminal, a progress line at most this often (ConsoleOutput's default otherwise). */
   progressLineEveryMs?: number,
 ): RunOutput {
-  const f = flags as { logFile?: string; disableProgress?: boolean };
-  const notices = foreignToilOptions(flags);
+  const f = flags as { logFile?: string; disableProgress?: boolean; batchSystem?: string };
+  const notices = foreignToilOptions(flags).filter(
+    (n) => f.batchSystem !== 'slurm' || !n.startsWith('toil: --noStdOutErr '),
+  );
   const g = flags as Record<string, unknown>;
   if (g['writeLogs'] === undefined && g['writeLogsGzip'] === undefined)
     for (const flag of ['writeLogsFromAllJobs', 'maxLogFileSize'])

@@ -13,6 +13,8 @@ export interface SlurmRunFlags {
   slurmPE?: string;
   slurmAllocateMem?: string | boolean;
   batchLogsDir?: string;
+  /** Toil's --noStdOutErr: the jobs' output goes to /dev/null, --batchLogsDir or not. */
+  noStdOutErr?: boolean;
 }
 
 export interface SlurmRunSettings {
@@ -84,7 +86,8 @@ export function parseSlurmFlags(
         `${nameOf(flag)} ${v}: expected a Slurm ${flag === '--slurmQOS' ? 'QOS' : 'partition'} name`,
       );
   let logsDir: string | undefined;
-  if (f.batchLogsDir !== undefined) {
+  // As Toil's batch systems do (format_std_out_err_path): --noStdOutErr wins over the logs dir.
+  if (f.batchLogsDir !== undefined && f.noStdOutErr !== true) {
     logsDir = resolve(f.batchLogsDir);
     try {
       makeDirsSync(logsDir);

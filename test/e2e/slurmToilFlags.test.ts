@@ -115,3 +115,39 @@ t.test(
     t.ok(fs.readdirSync(path.join(dir, 'envlogs')).length >= 2, 'job output files in TOIL_BATCH_LOGS_DIR');
   },
 );
+
+/**
+ * Toil's --noStdOutErr with --batchLogsDir: Toil's batch systems send the jobs' output to
+ * /dev/null then (format_std_out_err_path), so neither writes a file into the logs directory.
+ */
+t.test(
+  "toil run --batchSystem slurm --batchLogsDir ./logs --noStdOutErr writes no job output file, as Toil's",
+  { skip: needsSlurm() },
+  async (t) => {
+    const cluster = await startSlurmCluster([{ features: ['ondemand'], memoryMb: 4000 }]);
+    t.teardown(() => cluster.stop());
+    const dir = scratchDir(t, 'toil-slurm-nostdouterr-');
+    fs.mkdirSync(path.join(dir, 'logs'));
+    const run = await runToil(
+      [
+        'run',
+        path.join(REPO_ROOT, 'examples/sort.ts'),
+        './store',
+        '--batchSystem',
+        'slurm',
+        '--batchLogsDir',
+        './logs',
+        '--noStdOutErr',
+        '--numLines',
+        '500',
+      ],
+      { cwd: dir, env: { SLURM_CONF: cluster.controller.conf } },
+    );
+    t.equal(run.code, 0, `toil run exits 0\n${run.stderr.slice(-2000)}`);
+    t.ok(sortedLikeCSort(dir), "the output equals LC_ALL=C sort's");
+    t.notMatch(run.stderr, /--noStdOutErr has no effect/, 'not said to have no effect: it has one');
+    const comp = toilJobCompletions(cluster.controller.dir);
+    t.ok(comp.length >= 2, `${comp.length} Slurm jobs ran`);
+    t.same(fs.readdirSync(path.join(dir, 'logs')), [], 'no output file in --batchLogsDir');
+  },
+);
