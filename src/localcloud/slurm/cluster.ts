@@ -199,8 +199,8 @@ async function stopChild(
 }
 
 /**
- * Kills the daemon inside the namespace: as its PID 1, its death takes every process there with
- * it, and `unshare` (our child) reaps it and exits. Killing `unshare` instead would leave the
+ * Kills the namespace's PID 1 (the daemon, or a node's shell above slurmd): its death takes every
+ * process there with it, and `unshare` (our child) reaps it and exits. Killing `unshare` instead would leave the
  * daemon a zombie under a PID 1 that may never reap it.
  */
 function killInside(child: ChildProcess): void {
@@ -352,7 +352,14 @@ export function startSlurmNode(
       `${o.features.length > 0 ? ` Feature=${o.features.join(',')}` : ''}\n`,
   );
   const child = spawnContained(
-    `mount --bind ${quote(hosts)} /etc/hosts && hostname ${quote(o.name)} && exec slurmd -D -N ${quote(o.name)} -f ${quote(conf)}`,
+    // The shell stays PID 1 of the namespace, slurmd its child: slurmd leaves each job's
+    // slurmstepd to PID 1 to reap, and would reap none itself (a zombie holding one of the
+    // machine's PIDs per job run, until the node stops). Its wait reaps any child; a SIGTERM
+    // (a clean stop) goes on to slurmd.
+    `mount --bind ${quote(hosts)} /etc/hosts && hostname ${quote(o.name)} || exit 1\n` +
+      `slurmd -D -N ${quote(o.name)} -f ${quote(conf)} &\n` +
+      `daemon=$!\ntrap 'kill -TERM $daemon' TERM\n` +
+      `while kill -0 $daemon 2>/dev/null; do wait $daemon; done`,
     ['--uts'],
     path.join(nodeDir, 'slurmd.out'),
   );
