@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { refuseWhileLeased } from '../jobstore/lease.js';
+import { cancelLeftJobs } from '../main/forceCancel.js';
 import { openJobStore } from '../main/jobStores.js';
 import { leftByDeadRun, leftByRunLines } from './autoscaleRunState.js';
+import { runningNow } from './statusRunning.js';
 import type { SubCommand } from './main.js';
 
 export const command: SubCommand = {
@@ -20,6 +22,12 @@ export const command: SubCommand = {
             Date.now(),
             `expected no leader on it, since deleting it would pull the workflow from under that leader; stop it first with 'toil kill ${jobStore} --wait 60', or wait for its lease to expire if it died`,
           );
+          // A leader killed with SIGKILL left its jobs queued or running in Slurm (or Mesos), and
+          // only this store names them: they are cancelled before it goes, as by
+          // `toil kill --force`, instead of running on (and holding nodes) for nothing.
+          if ((await runningNow(store, Date.now())).deadLeaderLeft)
+            for (const report of await cancelLeftJobs(store, 'clean'))
+              process.stderr.write(`${report.line}\n`);
           await store.destroy();
           process.stdout.write(`deleted job store ${jobStore}\n`);
         }

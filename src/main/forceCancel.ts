@@ -150,13 +150,14 @@ export async function cancelWorkflowSlurmJobs(
 
 /**
  * Cancels what a dead leader left running in each cluster batch system the workflow used, one
- * report per batch system (none for single_machine, whose workers exit with their leader).
+ * report per batch system (none for single_machine, whose workers exit with their leader). Its
+ * lines name `by`, what the user ran (`toil kill --force`, `toil clean`).
  */
-export async function cancelLeftJobs(store: JobStore): Promise<CancelReport[]> {
+export async function cancelLeftJobs(store: JobStore, by = '--force'): Promise<CancelReport[]> {
   const reports: CancelReport[] = [];
   const mesos = await cancelMesosFramework(store);
   if (mesos) reports.push(mesos);
   const slurm = await cancelSlurmJobs(store);
   if (slurm) reports.push(slurm);
-  return reports;
+  return reports.map((r) => ({ ...r, line: r.line.replace(/^toil: --force:/, `toil: ${by}:`) }));
 }

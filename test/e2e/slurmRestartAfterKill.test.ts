@@ -1,9 +1,10 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { needsSlurm, startSlurmCluster } from '../fixtures/slurmCluster.js';
+import { needsSlurm } from '../fixtures/slurmCluster.js';
+import { leaderKilledWithSlurmJobRunning } from '../fixtures/slurmKilledLeader.js';
 import { waitFor } from '../fixtures/waitFor.js';
-import { longJobArgs, runToil, scratchDir, startToil } from '../fixtures/workflowCli.js';
+import { longJobArgs, runToil, startToil } from '../fixtures/workflowCli.js';
 
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(240_000);
@@ -18,31 +19,11 @@ t.test(
   "toil run --restart on Slurm after the leader was SIGKILLed cancels the dead leader's Slurm jobs",
   { skip: needsSlurm() },
   async (t) => {
-    const cluster = await startSlurmCluster([{ features: ['ondemand'], cpus: 2, memoryMb: 2000 }]);
-    t.teardown(() => cluster.stop());
-    const dir = scratchDir(t, 'toil-slurm-restart-');
+    const { cluster, dir, env, live, left } = await leaderKilledWithSlurmJobRunning(t, 'toil-slurm-restart-');
     const log = path.join(dir, 'exec.log');
-    const env = { SLURM_CONF: cluster.controller.conf };
-    const live = async () =>
-      (await cluster.cli.jobs()).filter(
-        (j) => j.comment.startsWith('toil:') && (j.state === 'RUNNING' || j.state === 'PENDING'),
-      );
     const starts = () =>
       fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('start tree').length - 1 : 0;
-
-    const first = startToil(longJobArgs(dir, '--batchSystem', 'slurm'), { cwd: dir, env });
-    t.teardown(() => void first.child.kill('SIGKILL'));
-    await waitFor('the long job to start on the node', () => starts() === 1, 90_000);
-    const record = path.join(dir, 'js', 'objects', 'running.json');
-    await waitFor(
-      'the leader to record its running job',
-      () => fs.existsSync(record) && fs.readFileSync(record, 'utf8').includes('"state":"running"'),
-      30_000,
-    );
-    const before = await live();
-    t.equal(before.length, 1, 'one Slurm job of the workflow runs');
-    first.child.kill('SIGKILL');
-    t.equal((await first.done).signal, 'SIGKILL', 'the leader was killed');
+    t.equal(starts(), 1, 'the job started once');
     t.equal((await live()).length, 1, 'its Slurm job runs on without it');
     // toil status says so, instead of "none of its jobs is running".
     const status = await runToil(['status', 'file:./js', '--printStatus'], { cwd: dir, env });
@@ -55,11 +36,11 @@ t.test(
     const second = startToil([...longJobArgs(dir, '--batchSystem', 'slurm'), '--restart'], { cwd: dir, env });
     t.teardown(() => void second.child.kill('SIGKILL'));
     await waitFor('the job to start again', () => starts() === 2, 90_000);
-    const old = (await cluster.cli.jobs()).find((j) => j.jobId === before[0]!.jobId);
+    const old = (await cluster.cli.jobs()).find((j) => j.jobId === left.jobId);
     t.equal(old?.state, 'CANCELLED', "the dead leader's Slurm job was cancelled");
     const after = await live();
     t.equal(after.length, 1, `one Slurm job of the workflow runs (${after.map((j) => j.jobId).join(', ')})`);
-    t.not(after[0]?.jobId, before[0]!.jobId, "it is the restarted leader's");
+    t.not(after[0]?.jobId, left.jobId, "it is the restarted leader's");
 
     second.child.kill('SIGINT');
     t.not((await second.done).code, 0, 'the restarted leader stops on SIGINT');
