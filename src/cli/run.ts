@@ -344,6 +344,8 @@ async function run(
     const slurmPartition = slurmPartitionOf(f.slurmPartition, process.env);
     const slurmNote = slurmFlagsUnused(f);
     if (slurmNote) console.line(slurmNote);
+    const limitsNote = singleMachineLimitsUnused(f, batchSystemName);
+    if (limitsNote) console.line(limitsNote);
     const mesosMaster = f.mesosMaster ?? f.mesosEndpoint;
     const workDir = await prepareWorkDir(f.workDir);
     // Only a --workDir the user gave goes to the workers: otherwise each worker's own environment
@@ -700,6 +702,22 @@ export function slurmFlagsUnused(f: RunFlags): string | undefined {
   if (f.batchSystem === 'slurm' || given.length === 0) return undefined;
   const one = given.length === 1;
   return `toil: ${given.join(', ')} ${one ? 'has' : 'have'} no effect with --batchSystem ${f.batchSystem} (only Slurm takes ${one ? 'it' : 'them'})`;
+}
+
+/**
+ * The note for --maxCores, --maxMemory and --maxDisk given to a run whose jobs single_machine does
+ * not run (they would otherwise be taken silently); undefined when none is.
+ */
+export function singleMachineLimitsUnused(f: RunFlags, batchSystemName: string): string | undefined {
+  const given = (['maxCores', 'maxMemory', 'maxDisk'] as const)
+    .filter((k) => f[k] !== undefined)
+    .map((k) => `--${k}`);
+  if (batchSystemName === 'single_machine' || given.length === 0) return undefined;
+  const one = given.length === 1;
+  return (
+    `toil: ${given.join(', ')} ${one ? 'has' : 'have'} no effect with --batchSystem ${batchSystemName}: ` +
+    `${one ? 'it bounds' : 'they bound'} the single_machine batch system; on a cluster its nodes' sizes bound each job`
+  );
 }
 
 function slurmOnlyFlags(f: RunFlags): string[] {
