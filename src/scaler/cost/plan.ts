@@ -505,17 +505,22 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
   // there is room.
   const keepOff = new Map<string, Set<string>>();
   const queuedAtStart = new Map(work.map((c) => [c, c.remaining]));
-  const keepOffDearWork = (n: ExistingNode, wholeQueue: boolean): void => {
+  const keepOffDearWork = (
+    n: ExistingNode,
+    wholeQueue: boolean,
+    takenBackFor: ReadonlySet<WorkClass> = new Set(),
+  ): void => {
     // Where a batch system cannot honour hints (the snapshot says so) notes saying otherwise
     // would mislead.
     if (config.objective === 'speed' || snapshot.keepOffHonoured === false) return;
-    if (n.state !== 'registered') return;
+    if (n.state !== 'registered' && !(n.state === 'draining' && takenBackFor.size > 0)) return;
     const cap = types.byName.get(n.instanceType)?.packable;
     if (!cap) return;
     for (const c of workFor(n)) {
       const queued = wholeQueue ? (queuedAtStart.get(c) ?? 0) : c.remaining;
       if (
         queued > 0 &&
+        !takenBackFor.has(c) &&
         (n.capacityType === 'on-demand' || c.request.preemptable) &&
         maxFit(cap, c.request) >= 1 &&
         dearOver(n, c, cheapestWithRoom, KEEP_OFF_MARGIN)
@@ -597,9 +602,16 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
     // A draining node is not taken back for work other offerings run much cheaper (preemptable
     // work spot can run, on an on-demand node).
     const mayTake = workFor(n).filter((c) => !dearFor(n, c));
+    const before = new Map(mayTake.map((c) => [c, c.remaining]));
     const k = packOntoNode(n, runningByNode.get(n.id) ?? [], mayTake, types, timing(n), T);
     if (k > 0) {
       took.set(n.id, k);
+      // Taken back for these jobs only: the batch system, placing first-fit, would give its room
+      // to whatever of the queue fits first, and a small job it is dear for keeps it billed long
+      // after the work it was taken back for (few-very-large@on-demand-only: an r5.8xlarge taken
+      // back for one 16-core job took ten 1- and 2-core jobs beside it, was drained again the next
+      // tick, and stayed billed 3,300 s after the big job for them).
+      keepOffDearWork(n, true, new Set(mayTake.filter((c) => c.remaining < before.get(c)!)));
       undrain.push({
         nodeId: n.id,
         reason: `demand is back: takes ${k} queued job(s) within targetTime, cheaper than a launch`,
