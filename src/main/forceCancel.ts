@@ -21,11 +21,13 @@ export interface CancelReport {
  * A leader killed with SIGKILL cannot kill its jobs: on a cluster they run on as children of the
  * agents, keeping nodes busy and billed. The framework the leader subscribed with (kept in the job
  * store with its master) is torn down through the master's operator API, which kills every task
- * of it on every agent. Undefined when the workflow never ran on Mesos.
+ * of it on every agent. Undefined when the workflow never ran on Mesos. Its line names `by`, what
+ * the user ran.
  */
 export async function cancelMesosFramework(
   store: JobStore,
   options: { timeoutMs?: number } = {},
+  by = '--force',
 ): Promise<CancelReport | undefined> {
   const record = await store.readMesosFramework();
   if (!record) return undefined;
@@ -34,12 +36,12 @@ export async function cancelMesosFramework(
   if (master === undefined)
     return report(
       false,
-      `toil: --force: the job store names Mesos framework ${frameworkId} but not its master, so it was not torn down: its tasks may still be running`,
+      `toil: ${by}: the job store names Mesos framework ${frameworkId} but not its master, so it was not torn down: its tasks may still be running`,
     );
   const client = new MesosMasterClient(master, { timeoutMs: options.timeoutMs ?? 15_000 });
   const notThere = report(
     true,
-    `toil: --force: Mesos framework ${frameworkId} is not registered with the master at ${master}: no task of it runs there`,
+    `toil: ${by}: Mesos framework ${frameworkId} is not registered with the master at ${master}: no task of it runs there`,
   );
   try {
     const state = await client.state();
@@ -56,12 +58,12 @@ export async function cancelMesosFramework(
     }
     return report(
       true,
-      `toil: --force: cancelled ${live} running task(s) of framework ${frameworkId} on the Mesos master at ${master} (framework torn down)`,
+      `toil: ${by}: cancelled ${live} running task(s) of framework ${frameworkId} on the Mesos master at ${master} (framework torn down)`,
     );
   } catch (e) {
     return report(
       false,
-      `toil: --force: could not tear down Mesos framework ${frameworkId} at the master at ${master} (${coerceError(e).message}): ` +
+      `toil: ${by}: could not tear down Mesos framework ${frameworkId} at the master at ${master} (${coerceError(e).message}): ` +
         `its tasks may still be running on that cluster's agents`,
     );
   }
@@ -71,11 +73,13 @@ export async function cancelMesosFramework(
  * The Slurm side: each attempt is a batch job whose comment names its job (`toil:<jobId>:<attempt>`,
  * src/slurm/jobScript.ts), and job ids are random, so a queued or running Slurm job whose job has a
  * ticket in this store is this workflow's, and only those are cancelled (`scancel`), in the cluster
- * the leader recorded (its slurm.conf). Undefined when the workflow never ran on Slurm.
+ * the leader recorded (its slurm.conf). Undefined when the workflow never ran on Slurm. Its line
+ * names `by`, what the user ran.
  */
 export async function cancelSlurmJobs(
   store: JobStore,
   options: { timeoutMs?: number } = {},
+  by = '--force',
 ): Promise<CancelReport | undefined> {
   const left = await cancelWorkflowSlurmJobs(store, options);
   if (!left) return undefined;
@@ -84,20 +88,20 @@ export async function cancelSlurmJobs(
   if (error && ours === undefined)
     return report(
       false,
-      `toil: --force: could not list the workflow's Slurm jobs in ${cluster} (${error.message.trim()}): ` +
+      `toil: ${by}: could not list the workflow's Slurm jobs in ${cluster} (${error.message.trim()}): ` +
         'its jobs may still be queued or running',
     );
   if (ours!.length === 0)
-    return report(true, `toil: --force: no Slurm job of the workflow is queued or running in ${cluster}`);
+    return report(true, `toil: ${by}: no Slurm job of the workflow is queued or running in ${cluster}`);
   if (failed.length > 0)
     return report(
       false,
-      `toil: --force: could not cancel ${failed.length} of the workflow's ${ours!.length} Slurm job(s) in ${cluster} ` +
+      `toil: ${by}: could not cancel ${failed.length} of the workflow's ${ours!.length} Slurm job(s) in ${cluster} ` +
         `(${error!.message.trim()}): job(s) ${failed.join(', ')} may still be queued or running`,
     );
   return report(
     true,
-    `toil: --force: cancelled ${ours!.length} queued or running Slurm job(s) of the workflow in ${cluster}: ${ours!.join(', ')}`,
+    `toil: ${by}: cancelled ${ours!.length} queued or running Slurm job(s) of the workflow in ${cluster}: ${ours!.join(', ')}`,
   );
 }
 
@@ -155,9 +159,9 @@ export async function cancelWorkflowSlurmJobs(
  */
 export async function cancelLeftJobs(store: JobStore, by = '--force'): Promise<CancelReport[]> {
   const reports: CancelReport[] = [];
-  const mesos = await cancelMesosFramework(store);
+  const mesos = await cancelMesosFramework(store, {}, by);
   if (mesos) reports.push(mesos);
-  const slurm = await cancelSlurmJobs(store);
+  const slurm = await cancelSlurmJobs(store, {}, by);
   if (slurm) reports.push(slurm);
-  return reports.map((r) => ({ ...r, line: r.line.replace(/^toil: --force:/, `toil: ${by}:`) }));
+  return reports;
 }
