@@ -161,14 +161,17 @@ export const command: SubCommand = {
         ).choices(LOG_LEVEL_NAMES.concat(LOG_LEVEL_NAMES.map((l) => l.toUpperCase()))),
       )
       .option('--batchSystem <name>', 'single_machine, mesos or slurm', 'single_machine')
-      .option('--maxCores <n>', 'single_machine: cores to use at once (default: all of this machine)')
+      .option(
+        '--maxCores <n>',
+        'the most cores one job may ask for: a job asking for more is refused, on every batch system; single_machine: also the cores used at once (default: all of this machine)',
+      )
       .option(
         '--maxMemory <size>',
-        'single_machine: memory to use at once, e.g. 8G (default: all of this machine)',
+        'the most memory one job may ask for, e.g. 8G: a job asking for more is refused, on every batch system; single_machine: also the memory used at once (default: all of this machine)',
       )
       .option(
         '--maxDisk <size>',
-        'single_machine: disk to use at once (default: the work directory file system)',
+        'the most disk one job may ask for: a job asking for more is refused, on every batch system; single_machine: also the disk used at once (default: the work directory file system)',
       )
       .option(
         '--scale <factor>',
@@ -303,6 +306,7 @@ async function run(
   const serviceLimits = parseServiceLimits(f);
   const maxJobs = parseMaxJobs(f);
   const preemptableRetries = parsePreemptableRetries(f);
+  const limits = parseJobLimits(f);
   const batchSystemName = f.batchSystem;
   if (batchSystemName !== 'single_machine' && batchSystemName !== 'mesos' && batchSystemName !== 'slurm') {
     throw new UserInputError(
@@ -344,8 +348,6 @@ async function run(
     const slurmPartition = slurmPartitionOf(f.slurmPartition, process.env);
     const slurmNote = slurmFlagsUnused(f);
     if (slurmNote) console.line(slurmNote);
-    const limitsNote = singleMachineLimitsUnused(f, batchSystemName);
-    if (limitsNote) console.line(limitsNote);
     const mesosMaster = f.mesosMaster ?? f.mesosEndpoint;
     const workDir = await prepareWorkDir(f.workDir);
     // Only a --workDir the user gave goes to the workers: otherwise each worker's own environment
@@ -354,9 +356,7 @@ async function run(
     const batchSystem = createBatchSystem(batchSystemName, {
       clock,
       log,
-      ...(f.maxCores !== undefined ? { maxCores: parseCores('--maxCores', f.maxCores) } : {}),
-      ...(f.maxMemory !== undefined ? { maxMemory: parseSize('--maxMemory', f.maxMemory) } : {}),
-      ...(f.maxDisk !== undefined ? { maxDisk: parseSize('--maxDisk', f.maxDisk) } : {}),
+      ...limits,
       ...(coreScale !== undefined ? { coreScale } : {}),
       ...(f.freshWorkers ? { warmWorkers: false } : {}),
       ...(mesosMaster !== undefined ? { mesosMaster } : {}),
@@ -390,6 +390,11 @@ async function run(
       ...stopOnFirstFailureOf(f),
       ...serviceLimits,
       ...maxJobs,
+      // --scale counts a job's cores smaller on single_machine only (elsewhere it is said to have no effect).
+      jobLimits: {
+        ...limits,
+        ...(coreScale !== undefined && batchSystemName === 'single_machine' ? { coreScale } : {}),
+      },
       env: parseSetEnv(f.setEnv),
       defaults,
       batchSystem,
@@ -615,6 +620,23 @@ export function parseServiceLimits(f: RunFlags): {
   };
 }
 
+/**
+ * Toil's --maxCores, --maxMemory and --maxDisk (sizes as Toil writes them: 1G, 2Gi, bytes); absent:
+ * no cap. A size of 0, which could only refuse every job, is refused as Toil refuses it.
+ */
+export function parseJobLimits(f: RunFlags): { maxCores?: number; maxMemory?: number; maxDisk?: number } {
+  const positiveSize = (flag: string, v: string): number => {
+    const n = parseSize(flag, v);
+    if (n === 0) throw new UserInputError('BAD_FLAG', `${flag} ${v}: expected a size > 0, like 600M or 2Gi`);
+    return n;
+  };
+  return {
+    ...(f.maxCores !== undefined ? { maxCores: parseCores('--maxCores', f.maxCores) } : {}),
+    ...(f.maxMemory !== undefined ? { maxMemory: positiveSize('--maxMemory', f.maxMemory) } : {}),
+    ...(f.maxDisk !== undefined ? { maxDisk: positiveSize('--maxDisk', f.maxDisk) } : {}),
+  };
+}
+
 /** Toil's --maxJobs; 0 (Toil's "unlimited") and absent: no limit. */
 export function parseMaxJobs(f: RunFlags): { maxJobs?: number } {
   if (f.maxJobs === undefined) return {};
@@ -655,7 +677,7 @@ export function parseSize(flag: string, v: string): number {
 /**
  * How a run treats its jobs, which holds wherever its leader runs (this process, or a daemon):
  * --clean, --retryCount, --preemptableRetries, --default{Cores,Memory,Disk}, --setEnv, --maxJobDuration, --stopOnFirstFailure,
- * --maxServiceJobs, --maxPreemptableServiceJobs, --maxJobs.
+ * --maxServiceJobs, --maxPreemptableServiceJobs, --maxJobs, --maxCores, --maxMemory, --maxDisk.
  */
 export function runJobPolicy(f: RunFlags): {
   clean: CleanPolicy;
@@ -670,6 +692,9 @@ export function runJobPolicy(f: RunFlags): {
   maxServiceJobs?: number;
   maxPreemptableServiceJobs?: number;
   maxJobs?: number;
+  maxCores?: number;
+  maxMemory?: number;
+  maxDisk?: number;
 } {
   return {
     clean: parseCleanPolicy(f),
@@ -680,6 +705,7 @@ export function runJobPolicy(f: RunFlags): {
     ...stopOnFirstFailureOf(f),
     ...parseServiceLimits(f),
     ...parseMaxJobs(f),
+    ...parseJobLimits(f),
     preemptableRetries: parsePreemptableRetries(f),
     defaults: parseJobDefaults(f),
     env: parseSetEnv(f.setEnv),
@@ -702,22 +728,6 @@ export function slurmFlagsUnused(f: RunFlags): string | undefined {
   if (f.batchSystem === 'slurm' || given.length === 0) return undefined;
   const one = given.length === 1;
   return `toil: ${given.join(', ')} ${one ? 'has' : 'have'} no effect with --batchSystem ${f.batchSystem} (only Slurm takes ${one ? 'it' : 'them'})`;
-}
-
-/**
- * The note for --maxCores, --maxMemory and --maxDisk given to a run whose jobs single_machine does
- * not run (they would otherwise be taken silently); undefined when none is.
- */
-export function singleMachineLimitsUnused(f: RunFlags, batchSystemName: string): string | undefined {
-  const given = (['maxCores', 'maxMemory', 'maxDisk'] as const)
-    .filter((k) => f[k] !== undefined)
-    .map((k) => `--${k}`);
-  if (batchSystemName === 'single_machine' || given.length === 0) return undefined;
-  const one = given.length === 1;
-  return (
-    `toil: ${given.join(', ')} ${one ? 'has' : 'have'} no effect with --batchSystem ${batchSystemName}: ` +
-    `${one ? 'it bounds' : 'they bound'} the single_machine batch system; on a cluster its nodes' sizes bound each job`
-  );
 }
 
 function slurmOnlyFlags(f: RunFlags): string[] {

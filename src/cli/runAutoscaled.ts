@@ -34,13 +34,7 @@ import { readCatalogue } from '../scaler/catalogueFile.js';
 import { runCostDollars, type TickState } from '../scaler/tick/state.js';
 import { bundleWorkflow } from '../workflow/bundle.js';
 import { loadWorkflowFile } from '../workflow/moduleLoader.js';
-import {
-  givenDefaultPreemptable,
-  runJobPolicy,
-  singleMachineLimitsUnused,
-  slurmFlagsUnused,
-  type RunFlags,
-} from './run.js';
+import { givenDefaultPreemptable, runJobPolicy, slurmFlagsUnused, type RunFlags } from './run.js';
 import { parseSlurmFlags, slurmPartitionOf } from '../slurm/slurmFlags.js';
 import { flagError, problemOfFlag, scalerSectionFromFlags } from './scalerFlags.js';
 import { WorkflowInterruptedError, signalExitCode } from './untilSignal.js';
@@ -110,8 +104,6 @@ export async function runAutoscaled(
   const { console: out, log } = runOutput(f, clock);
   const slurmNote = slurmFlagsUnused(f);
   if (slurmNote) out.line(slurmNote);
-  const limitsNote = singleMachineLimitsUnused(f, batchSystem.kind);
-  if (limitsNote) out.line(limitsNote);
   // A new run on an existing job store is refused before a leader starts, as a local run's is:
   // one line, and no talk of nodes when none was launched. (--restart checks it in the leader.)
   const store = openJobStore(jobStoreText, { log, clock });

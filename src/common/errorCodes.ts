@@ -149,6 +149,12 @@ export const ERROR_CODES = {
     dispositions: u,
     meaning: 'a job asks for more than the largest node allows',
   },
+  JOB_OVER_MAX: {
+    area: 'workflow',
+    dispositions: u,
+    meaning:
+      "a job asks for more cores, memory or disk than --maxCores, --maxMemory or --maxDisk allows (Toil's InsufficientSystemResources), on any batch system",
+  },
   IMPORT_FILE_MISSING: {
     area: 'workflow',
     dispositions: u,

@@ -69,6 +69,10 @@ export interface Submission {
   readonly maxPreemptableServiceJobs?: number;
   /** The submitter's --maxJobs: jobs issued to the batch system at once (absent: no limit). */
   readonly maxJobs?: number;
+  /** The submitter's --maxCores, --maxMemory and --maxDisk (bytes): the most one job may ask for (absent: no cap). */
+  readonly maxCores?: number;
+  readonly maxMemory?: number;
+  readonly maxDisk?: number;
   /** The submitter's --setEnv: variables set in each job's environment while it runs. */
   readonly env?: Readonly<Record<string, string>>;
   /** The submitter's --defaultCores, --defaultMemory, --defaultDisk (bytes): a job declaring none gets these. */
@@ -103,6 +107,10 @@ export interface SubmissionOptions {
   readonly maxPreemptableServiceJobs?: number;
   /** --maxJobs (see Submission). */
   readonly maxJobs?: number;
+  /** --maxCores, --maxMemory and --maxDisk (see Submission). */
+  readonly maxCores?: number;
+  readonly maxMemory?: number;
+  readonly maxDisk?: number;
   readonly defaults?: JobDefaults;
   readonly workDir?: string;
   /** The workflow module already bundled (the seed form checks it first); a new run uses it as is. */
@@ -418,6 +426,9 @@ export class LeaderDaemon {
         ? { maxPreemptableServiceJobs: s.maxPreemptableServiceJobs }
         : {}),
       ...(s.maxJobs !== undefined ? { maxJobs: s.maxJobs } : {}),
+      ...(s.maxCores !== undefined ? { maxCores: s.maxCores } : {}),
+      ...(s.maxMemory !== undefined ? { maxMemory: s.maxMemory } : {}),
+      ...(s.maxDisk !== undefined ? { maxDisk: s.maxDisk } : {}),
       ...(s.env !== undefined && Object.keys(s.env).length > 0 ? { env: s.env } : {}),
       ...(s.defaults !== undefined ? { defaults: s.defaults } : {}),
     };

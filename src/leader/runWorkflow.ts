@@ -20,6 +20,7 @@ import { fetchWorkflowModule } from '../workflow/moduleLoader.js';
 import { firstLine } from '../workflow/jobError.js';
 import { InProcessWorkflowCode, WorkflowFinishError, type WorkflowCode } from '../workflow/workflowCode.js';
 import type { JobLogEntry } from './jobLogFiles.js';
+import type { JobLimits } from './jobLimits.js';
 import { makeRunScratch, sweepAbandonedScratch } from './runScratch.js';
 import { keepRunningRecord } from './runningRecord.js';
 import type { BatchSystem } from '../ports/batchSystem.js';
@@ -57,6 +58,8 @@ export interface RunWorkflowOptions {
   readonly maxPreemptableServiceJobs?: number;
   /** Toil's --maxJobs: jobs issued and not ended at once (see WorkflowRunnerOptions). */
   readonly maxJobs?: number;
+  /** Toil's --maxCores, --maxMemory and --maxDisk: the most one job may ask for (see WorkflowRunnerOptions). */
+  readonly jobLimits?: JobLimits;
   /** Whether the cluster's scaler is adding room for waiting jobs (see WorkflowRunnerOptions). */
   readonly roomOnItsWay?: () => boolean;
   /** A host's services checked together against the scaler's limits (see WorkflowRunnerOptions). */
@@ -256,6 +259,7 @@ async function runStarted(
       ? { maxPreemptableServiceJobs: o.maxPreemptableServiceJobs }
       : {}),
     ...(o.maxJobs !== undefined ? { maxJobs: o.maxJobs } : {}),
+    ...(o.jobLimits ? { jobLimits: o.jobLimits } : {}),
     ...(o.roomOnItsWay ? { roomOnItsWay: o.roomOnItsWay } : {}),
     ...(o.checkServicesTogether ? { checkServicesTogether: o.checkServicesTogether } : {}),
     ...(o.checkLaunchable ? { checkLaunchable: o.checkLaunchable } : {}),

@@ -38,6 +38,10 @@ const SubmissionBodySchema = z
     maxPreemptableServiceJobs: z.number().int().min(0).optional(),
     /** `toil run`'s --maxJobs (its 0, no limit, is not sent). */
     maxJobs: z.number().int().min(1).optional(),
+    /** `toil run`'s --maxCores, --maxMemory (bytes) and --maxDisk (bytes): the most one job may ask for. */
+    maxCores: z.number().positive().optional(),
+    maxMemory: z.number().int().min(1).optional(),
+    maxDisk: z.number().int().min(1).optional(),
     /**
      * `toil run`'s --defaultCores, --defaultMemory (bytes) and --defaultDisk (bytes): what a job
      * that declares none gets. Absent: Toil's defaults (1 core, 2 GiB, 2 GiB).
@@ -82,7 +86,7 @@ export async function validateSubmission(body: unknown): Promise<SubmissionBody>
   const parsed = SubmissionBodySchema.safeParse(body ?? {});
   if (!parsed.success)
     throw new BadSubmissionError(
-      `expected JSON {workflowFile, jobStore, args?, defaultPreemptable?, retryCount?, preemptableRetries?, clean?, servicePollMs?, deadlockWaitMs?, maxJobDurationMs?, stopOnFirstFailure?, maxServiceJobs?, maxPreemptableServiceJobs?, maxJobs?, defaults?, env?}: ${describeZodIssues(parsed.error.issues).join('; ')}`,
+      `expected JSON {workflowFile, jobStore, args?, defaultPreemptable?, retryCount?, preemptableRetries?, clean?, servicePollMs?, deadlockWaitMs?, maxJobDurationMs?, stopOnFirstFailure?, maxServiceJobs?, maxPreemptableServiceJobs?, maxJobs?, maxCores?, maxMemory?, maxDisk?, defaults?, env?}: ${describeZodIssues(parsed.error.issues).join('; ')}`,
     );
   const s = parsed.data;
   await checkWorkflowFile(s.workflowFile);

@@ -21,6 +21,7 @@ import type { BatchSystem, JobRequirements, JobUpdate } from '../ports/batchSyst
 import { JobGraph } from './jobGraph.js';
 import type { JobLogEntry } from './jobLogFiles.js';
 import type { DeclaredJob } from './autoscaledRunChecks.js';
+import { checkJobLimits, type JobLimits } from './jobLimits.js';
 
 export interface WorkflowRunnerOptions {
   readonly store: JobStore;
@@ -77,6 +78,12 @@ export interface WorkflowRunnerOptions {
    * waiting here could not be used until a slot frees. Default: no limit.
    */
   readonly maxJobs?: number;
+  /**
+   * Toil's --maxCores, --maxMemory and --maxDisk: a job asking for more than one of them allows is
+   * refused with JobOverMaxError as it is added (or once its promised requirements are known),
+   * whatever the batch system, before any other check. Default: no cap.
+   */
+  readonly jobLimits?: JobLimits;
   /**
    * Whether room for jobs waiting to start is on its way (the cluster's scaler has a node booting
    * or a launch planned): while it is, services holding every running slot are no deadlock and
@@ -279,8 +286,9 @@ export class WorkflowRunner {
 
   /**
    * Runs the workflow. `commits` are the commits already in the store (empty for a new workflow).
-   * Rejects with JobTooBigError (a user error) if a job asks for more than the batch system
-   * can ever give; resolves with the outcome otherwise.
+   * Rejects with JobOverMaxError (a user error) if a job asks for more than --maxCores,
+   * --maxMemory or --maxDisk allows, and with JobTooBigError if it asks for more than the batch
+   * system can ever give; resolves with the outcome otherwise.
    */
   async run(
     workflow: WorkflowRecord,
@@ -1079,11 +1087,11 @@ export class WorkflowRunner {
     spec: JobSpec,
     r = resolveJobRequirements(spec, spec.requirements, this.o.defaults),
   ): void {
+    const job = { name: spec.name, cores: r.cores, memoryBytes: r.memory, diskBytes: r.disk };
+    // The user's own caps first: Toil refuses such a job on every batch system, whatever its nodes.
+    if (this.o.jobLimits) checkJobLimits(job, this.o.jobLimits);
     this.o.checkLaunchable?.({
-      name: spec.name,
-      cores: r.cores,
-      memoryBytes: r.memory,
-      diskBytes: r.disk,
+      ...job,
       preemptable: r.preemptable,
       ...(spec.service ? { service: true } : {}),
     });

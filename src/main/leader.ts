@@ -251,6 +251,12 @@ export async function startLeader(options: {
             maxPreemptableServiceJobs: o.maxPreemptableServiceJobs ?? submission.maxPreemptableServiceJobs,
             maxJobs: o.maxJobs ?? submission.maxJobs,
           }),
+          // Toil's --maxCores, --maxMemory and --maxDisk: the most one job may ask for, on this cluster too.
+          jobLimits: givenOnly({
+            maxCores: o.maxCores ?? submission.maxCores,
+            maxMemory: o.maxMemory ?? submission.maxMemory,
+            maxDisk: o.maxDisk ?? submission.maxDisk,
+          }),
           // A node booting for the waiting jobs is no service deadlock (see WorkflowRunnerOptions).
           ...((o.stopOnFirstFailure ?? submission.stopOnFirstFailure) ? { stopOnFirstFailure: true } : {}),
           roomOnItsWay,
@@ -380,7 +386,8 @@ async function requireClusterLeader(cluster: AwsCluster, region: string, configP
 /** A run's spot-loss cap: the number given, `unlimited` (Toil's --enableUnlimitedPreemptibleRetries), else the default. */
 /**
  * The submitter's options that were given (--servicePollingInterval, --deadlockWait,
- * --maxJobDuration, --maxServiceJobs, --maxPreemptableServiceJobs, --maxJobs); the others keep the runner's defaults.
+ * --maxJobDuration, --maxServiceJobs, --maxPreemptableServiceJobs, --maxJobs, --maxCores, --maxMemory,
+ * --maxDisk); the others keep the runner's defaults.
  */
 function givenOnly<K extends string>(options: Record<K, number | undefined>): Partial<Record<K, number>> {
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<

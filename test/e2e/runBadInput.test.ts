@@ -48,10 +48,10 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
       expect: /^toil: job store file:\.\/absent does not exist \(expected an existing job store\)$/m,
     },
     {
-      name: 'a job asking for more than the batch system allows',
+      name: 'a job asking for more than --maxMemory allows',
       args: ['run', SORT, 'file:./big', '--numLines', '10', '--maxMemory', '100Mi'],
       expect:
-        /job 'setup' asks for 600\.0 MiB memory, more than the largest node allows \(.*100\.0 MiB memory/,
+        /job 'setup' asks for 600\.0 MiB memory, more than --maxMemory allows \(100\.0 MiB\); raise --maxMemory/,
       // The workflow started: --restart with a larger --maxMemory resumes it.
       keepsStore: true,
     },
@@ -252,6 +252,11 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
       ],
       expect:
         /^toil: --mesosMaster 127\.0\.0\.1:9: the Mesos master does not answer \(cannot reach the Mesos master at 127\.0\.0\.1:9: connect ECONNREFUSED[^)]*\) \(expected the host:port of a running Mesos master\)$/,
+    },
+    {
+      name: 'a --maxDisk of 0, which would refuse every job (Toil refuses it too)',
+      args: ['run', SORT, 'file:./zerodisk', '--maxDisk', '0', '--batchSystem', 'mesos'],
+      expect: /^toil: --maxDisk 0: expected a size > 0, like 600M or 2Gi$/,
     },
     {
       name: 'bad --retryCount',

@@ -15,7 +15,7 @@ t.test("a job's memory: '3G' is 3 × 10^9 bytes end to end, as in Toil (G decima
   t.equal(over.code, 2, 'refused under --maxMemory 2.7Gi');
   t.match(
     over.stderr,
-    /job 'sized' asks for 2\.8 GiB memory, more than the largest node allows \(.*2\.7 GiB memory/,
+    /^toil: job 'sized' asks for 2\.8 GiB memory, more than --maxMemory allows \(2\.7 GiB\);/m,
   );
 });
 

@@ -140,7 +140,7 @@ t.test(
       cwd: dir,
     });
     t.equal(refused.code, 2, refused.stderr);
-    t.match(refused.stderr, /job 'big' asks for 8 cores, more than the largest node allows \(2 cores/);
+    t.match(refused.stderr, /job 'big' asks for 8 cores, more than --maxCores allows \(2\);/);
     for (const [scale, together] of [
       ['0.25', 1],
       ['0.125', 2],

@@ -151,34 +151,3 @@ t.test(
     t.same(fs.readdirSync(path.join(dir, 'logs')), [], 'no output file in --batchLogsDir');
   },
 );
-
-/**
- * Toil's --maxCores, --maxMemory and --maxDisk bound toil-ts's single_machine batch system only: on
- * Slurm they are said, in one line, to have no effect, instead of being taken silently.
- */
-t.test(
-  'toil run --batchSystem slurm --maxCores 4 --maxMemory 1G says in one line they have no effect',
-  { skip: needsSlurm() },
-  async (t) => {
-    const cluster = await startSlurmCluster([{ features: ['ondemand'], memoryMb: 4000 }]);
-    t.teardown(() => cluster.stop());
-    const dir = scratchDir(t, 'toil-slurm-maxlimits-');
-    const run = await runToil(
-      ['run', path.join(REPO_ROOT, 'examples/sort.ts'), './store', '--batchSystem', 'slurm'].concat([
-        '--maxCores',
-        '4',
-        '--maxMemory',
-        '1G',
-        '--numLines',
-        '300',
-      ]),
-      { cwd: dir, env: { SLURM_CONF: cluster.controller.conf } },
-    );
-    t.equal(run.code, 0, `toil run exits 0\n${run.stderr.slice(-2000)}`);
-    t.match(
-      run.stderr,
-      /^toil: --maxCores, --maxMemory have no effect with --batchSystem slurm: they bound the single_machine batch system; on a cluster its nodes' sizes bound each job$/m,
-    );
-    t.ok(sortedLikeCSort(dir), "the output equals LC_ALL=C sort's");
-  },
-);

@@ -241,6 +241,12 @@ t.test('bad submissions are 400 with what is wrong, and nothing runs', async (t)
       { workflowFile: WORKFLOW, jobStore: 'file:/tmp/x', maxJobs: 0 },
       /maxJobs/,
     ],
+    ['a core cap of 0', { workflowFile: WORKFLOW, jobStore: 'file:/tmp/x', maxCores: 0 }, /maxCores/],
+    [
+      'a memory cap that is no whole number of bytes',
+      { workflowFile: WORKFLOW, jobStore: 'file:/tmp/x', maxMemory: '1G' },
+      /maxMemory/,
+    ],
     [
       'an env name that is no variable name',
       { workflowFile: WORKFLOW, jobStore: 'file:/tmp/x', env: { 'A-B': '1' } },
@@ -264,7 +270,7 @@ t.test('bad submissions are 400 with what is wrong, and nothing runs', async (t)
 t.test('a taken submission is durable before the 202; DELETE cancels it', async (t) => {
   const store = new MemoryRunStore();
   const { url, calls } = await startDaemon(t, store);
-  // toil run's --retryCount, --preemptableRetries, --clean, --setEnv, --default{Cores,Memory,Disk}, --servicePollingInterval, --deadlockWait, --maxJobDuration, --stopOnFirstFailure, --maxServiceJobs, --maxPreemptableServiceJobs and --maxJobs travel with it and are kept (a resume honours them).
+  // toil run's --retryCount, --preemptableRetries, --clean, --setEnv, --default{Cores,Memory,Disk}, --servicePollingInterval, --deadlockWait, --maxJobDuration, --stopOnFirstFailure, --maxServiceJobs, --maxPreemptableServiceJobs, --maxJobs, --maxCores, --maxMemory and --maxDisk travel with it and are kept (a resume honours them).
   const body = {
     workflowFile: WORKFLOW,
     jobStore: 'file:/tmp/toil-js-durable',
@@ -279,6 +285,9 @@ t.test('a taken submission is durable before the 202; DELETE cancels it', async 
     maxServiceJobs: 2,
     maxPreemptableServiceJobs: 0,
     maxJobs: 4,
+    maxCores: 2.5,
+    maxMemory: 10 ** 9,
+    maxDisk: 3 * 2 ** 30,
     env: { GREETING: 'hello' },
     defaults: { cores: 3, memory: 100 * 2 ** 30, disk: 7 * 2 ** 30 },
   };
@@ -297,6 +306,9 @@ t.test('a taken submission is durable before the 202; DELETE cancels it', async 
     maxServiceJobs: 2,
     maxPreemptableServiceJobs: 0,
     maxJobs: 4,
+    maxCores: 2.5,
+    maxMemory: 10 ** 9,
+    maxDisk: 3 * 2 ** 30,
     env: { GREETING: 'hello' },
     defaults: { cores: 3, memory: 100 * 2 ** 30, disk: 7 * 2 ** 30 },
   });
