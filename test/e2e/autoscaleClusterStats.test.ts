@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { everyWorker, makeCluster, startLocalCloud, FAST_SCALING } from '../fixtures/leaderE2e.js';
+import { everyWorker, startClusterCloud, FAST_SCALING } from '../fixtures/leaderE2e.js';
 import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
 import { testDir } from '../fixtures/testDir.js';
 import type { ClusterStatsFile } from '../../src/leader/clusterStats.js';
@@ -20,12 +20,7 @@ t.test(
   async (t) => {
     const dir = testDir(t, { tmp: {} });
     const env = { TMPDIR: join(dir, 'tmp') };
-    const cloud = await startLocalCloud([], { env });
-    t.teardown(async () => {
-      cloud.child.kill('SIGTERM');
-      await cloud.done;
-    });
-    await makeCluster(cloud.ec2Url, 'stats');
+    const cloud = await startClusterCloud(t, 'stats', { env });
     const before = Date.now();
     const r = await runToil(
       [

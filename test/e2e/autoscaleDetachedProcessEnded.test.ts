@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import t from 'tap';
-import { autoscaledRunArgs, liveWorkers, makeCluster, startLocalCloud } from '../fixtures/leaderE2e.js';
+import { autoscaledRunArgs, liveWorkers, startClusterCloud } from '../fixtures/leaderE2e.js';
 import { distinctiveSleep, killProcessesWithArgv, processesWithArgv } from '../fixtures/strayProcesses.js';
 import { testDir } from '../fixtures/testDir.js';
 import { startToil } from '../fixtures/workflowCli.js';
@@ -21,12 +21,7 @@ const WORKFLOW = 'test/fixtures/workflowDetaches.ts';
 t.test("an autoscaled run's job on a local cloud node leaves no detached process behind", async (t) => {
   const dir = testDir(t, { tmp: {} });
   const env = { TMPDIR: join(dir, 'tmp') };
-  const cloud = await startLocalCloud([], { env });
-  t.teardown(async () => {
-    cloud.child.kill('SIGTERM');
-    await cloud.done;
-  });
-  await makeCluster(cloud.ec2Url, 'detach');
+  const cloud = await startClusterCloud(t, 'detach', { env });
   for (const [mode, extra, exitCode] of [
     ['returns', ['--clean', 'always'], 0],
     ['hangs', ['--maxJobDuration', '3', '--retryCount', '0'], 1],

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import t from 'tap';
-import { makeCluster, sleep, startLocalCloud, FAST_SCALING } from '../fixtures/leaderE2e.js';
+import { sleep, startClusterCloud, FAST_SCALING } from '../fixtures/leaderE2e.js';
 import { runToil, startToil } from '../fixtures/workflowCli.js';
 import { testDir } from '../fixtures/testDir.js';
 
@@ -23,12 +23,7 @@ t.test(
   async (t) => {
     const dir = testDir(t, { 'nap.ts': WORKFLOW, tmp: {} });
     const env = { TMPDIR: join(dir, 'tmp') };
-    const cloud = await startLocalCloud([], { env });
-    t.teardown(async () => {
-      cloud.child.kill('SIGTERM');
-      await cloud.done;
-    });
-    await makeCluster(cloud.ec2Url, 'two');
+    const cloud = await startClusterCloud(t, 'two', { env });
     const where =
       '--provisioner aws --nodeType t2.medium --batchSystem mesos --zone us-west-2a --clusterName two';
     const args = (extra: string[]) => [

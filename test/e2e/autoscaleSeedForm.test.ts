@@ -7,6 +7,7 @@ import {
   makeCluster,
   nonEmptyLines,
   sleep,
+  startClusterCloud,
   startLocalCloud,
   FAST_SCALING,
 } from '../fixtures/leaderE2e.js';
@@ -63,13 +64,8 @@ t.test(
     const dir = testDir(t, { tmp: {} });
     // The run's default work dir and the workers' disks are under the temp dir: this test's own.
     const env = { TMPDIR: join(dir, 'tmp') };
-    const cloud = await startLocalCloud([], { env });
-    t.teardown(async () => {
-      cloud.child.kill('SIGTERM');
-      await cloud.done;
-    });
-    // What `toil launch-cluster` leaves behind: the cluster's security group.
-    await makeCluster(cloud.ec2Url, 'seed');
+    // With what `toil launch-cluster` leaves behind: the cluster's security group.
+    const cloud = await startClusterCloud(t, 'seed', { env });
     t.same(await liveWorkers(cloud.ec2Url), [], 'no worker before the run');
 
     const started = Date.now();
