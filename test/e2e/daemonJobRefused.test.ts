@@ -1,39 +1,66 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { embeddedLeaderConfig, startToilProcess } from '../fixtures/leaderE2e.js';
+import { embeddedLeaderConfig, leaderStatus, startToilProcess } from '../fixtures/leaderE2e.js';
 import { repoPath } from '../fixtures/repoRoot.js';
 import { startToil } from '../fixtures/workflowCli.js';
 import { testDir } from '../fixtures/testDir.js';
 
 /**
- * The leader daemon (embedded local cloud, node types c5.xlarge and r5.large) runs a workflow whose
- * child asks for 4 cores and 10 GiB: each resource alone fits a type, the whole fits none. The
- * child waited for ever with nothing said (the client showed "1 waiting to start"); it is refused
- * when it is added, naming it and what no type offers, and `toil run --leader` exits 2.
+ * Jobs the leader daemon (embedded local cloud, node types c5.xlarge and r5.large) refuses, and
+ * `toil run --leader` exits 2 with the daemon's reason, no advice to resubmit:
+ * - a job over the submitter's --maxMemory (Toil's cap on what one job may ask for, which goes
+ *   with the submission): it was dropped, and a node launched for the job. First, so no node was
+ *   launched for anything before it.
+ * - a child asking for 4 cores and 10 GiB: each resource alone fits a type, the whole fits none.
+ *   It waited for ever with nothing said (the client showed "1 waiting to start"); it is refused
+ *   when it is added, naming it and what no type offers.
  */
 t.setTimeout(180_000);
 
-t.test('a job no node type fits whole is refused on the daemon when it is added, exit 2', async (t) => {
-  const dir = testDir(t, {});
-  const cfgPath = join(dir, 'leader.yaml');
-  writeFileSync(
-    cfgPath,
-    embeddedLeaderConfig(dir, [
-      ['    - t2.medium\n    - { type: t2.medium, spot: true }', '    - c5.xlarge\n    - r5.large'],
-    ]),
-  );
-  const leader = startToilProcess(['leader', '--config', cfgPath], { cwd: dir });
-  t.teardown(() => void leader.child.kill('SIGKILL'));
-  const [, base = ''] = await leader.waitFor(/status at (http:\/\/[0-9.:]+)\/status/, 60_000);
-  const run = startToil(
-    ['run', repoPath('test/fixtures/workflowChildFitsNoType.ts'), `file:${dir}/js`, '--leader', base],
-    { cwd: dir, env: { TOIL_LEADER_TOKEN_FILE: `${dir}/state.token` } },
-  );
-  // It used to wait for ever: a minute is many times what the refusal takes.
+const dir = testDir(t, {});
+const cfgPath = join(dir, 'leader.yaml');
+writeFileSync(
+  cfgPath,
+  embeddedLeaderConfig(dir, [
+    ['    - t2.medium\n    - { type: t2.medium, spot: true }', '    - c5.xlarge\n    - r5.large'],
+  ]),
+);
+const leader = startToilProcess(['leader', '--config', cfgPath], { cwd: dir });
+t.teardown(() => void leader.child.kill('SIGKILL'));
+const [, base = ''] = await leader.waitFor(/status at (http:\/\/[0-9.:]+)\/status/, 60_000);
+
+/** `toil run WORKFLOW file:DIR/STORE --leader BASE …`, SIGKILLed after a minute (many times a refusal's time). */
+async function submit(workflow: string, store: string, flags: readonly string[] = []) {
+  const run = startToil(['run', repoPath(workflow), `file:${dir}/${store}`, '--leader', base, ...flags], {
+    cwd: dir,
+    env: { TOIL_LEADER_TOKEN_FILE: `${dir}/state.token` },
+  });
   const timer = setTimeout(() => run.child.kill('SIGKILL'), 60_000);
-  t.teardown(() => clearTimeout(timer));
-  const result = await run.done;
+  try {
+    return await run.done;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+t.test(
+  "a job over the submitter's --maxMemory is refused on the daemon, naming the flag, exit 2",
+  async (t) => {
+    // Its 3G fit either node type: without the cap it ran on a node launched for it.
+    const result = await submit('test/fixtures/workflowSized.ts', 'sized', ['--maxMemory', '1G']);
+    t.equal(result.code, 2, `refused as bad input (stderr: ${result.stderr})`);
+    t.match(
+      result.stderr,
+      /^toil: workflow failed on the leader: job 'sized' asks for 2\.8 GiB memory, more than --maxMemory allows \(953\.7 MiB\); raise --maxMemory, or lower the job's requirement \(--defaultMemory if it declares none\)$/m,
+    );
+    t.notMatch(result.stderr, /submit again to restart it/);
+    t.same((await leaderStatus(base)).nodes.owned, [], 'no node was launched for it');
+  },
+);
+
+t.test('a job no node type fits whole is refused on the daemon when it is added, exit 2', async (t) => {
+  const result = await submit('test/fixtures/workflowChildFitsNoType.ts', 'js');
   t.equal(result.code, 2, `refused as bad input (stderr: ${result.stderr})`);
   t.match(result.stderr, /toil: workflow failed on the leader: job 'wide' can never run: /);
   t.notMatch(result.stderr, /submit again to restart it/);
