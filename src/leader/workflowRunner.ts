@@ -986,7 +986,14 @@ export class WorkflowRunner {
       );
     }
     if (stuckFor < wait) return;
-    const reason = `the workflow is service deadlocked: all ${running.length} running job(s) have been services (${names}) for at least ${Math.round(wait / 1000)} s (--deadlockWait) while ${waiting.length} issued job(s) waited for the room they hold${this.o.roomOnItsWay ? ' and the scaler added none (maxNodes, limits, or no node type fits)' : ''}; give the batch system more room (--maxCores, --maxMemory${this.o.roomOnItsWay ? ", the scaler's maxNodes" : ''}) or the services less`;
+    // --maxCores and --maxMemory are room on single_machine only: on a cluster they cap one job.
+    const room =
+      this.o.batchSystem.name === 'single_machine'
+        ? '--maxCores, --maxMemory'
+        : this.o.roomOnItsWay
+          ? "the scaler's maxNodes"
+          : 'more or bigger nodes';
+    const reason = `the workflow is service deadlocked: all ${running.length} running job(s) have been services (${names}) for at least ${Math.round(wait / 1000)} s (--deadlockWait) while ${waiting.length} issued job(s) waited for the room they hold${this.o.roomOnItsWay ? ' and the scaler added none (maxNodes, limits, or no node type fits)' : ''}; give the batch system more room (${room}) or the services less`;
     this.log.error(reason);
     this.deadlockSince = undefined;
     this.deadlockWarned = false;

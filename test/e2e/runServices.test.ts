@@ -127,7 +127,7 @@ t.test(
     );
     t.match(
       r.stderr,
-      /toil: job 'wide' \([0-9a-f-]+\) failed after 1 attempt\(s\): the workflow is service deadlocked: all 1 running job\(s\) have been services \('bigDb'\) for at least 2 s \(--deadlockWait\)/,
+      /toil: job 'wide' \([0-9a-f-]+\) failed after 1 attempt\(s\): the workflow is service deadlocked: all 1 running job\(s\) have been services \('bigDb'\) for at least 2 s \(--deadlockWait\) .*; give the batch system more room \(--maxCores, --maxMemory\) or the services less$/m,
     );
     t.ok(execLog(dir).includes('stop big'), 'the service was stopped, its stop run');
   },

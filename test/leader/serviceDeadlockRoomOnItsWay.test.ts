@@ -106,7 +106,7 @@ t.test(
     if (out.status !== 'failed') return;
     t.match(
       out.failures.map((f) => f.reason).join('\n'),
-      /the workflow is service deadlocked: all 1 running job\(s\) have been services \('bigDb'\) for at least 3 s \(--deadlockWait\) while 1 issued job\(s\) waited for the room they hold and the scaler added none/,
+      /the workflow is service deadlocked: all 1 running job\(s\) have been services \('bigDb'\) for at least 3 s \(--deadlockWait\) while 1 issued job\(s\) waited for the room they hold and the scaler added none \(maxNodes, limits, or no node type fits\); give the batch system more room \(the scaler's maxNodes\) or the services less/,
     );
     t.ok(
       declaredAtMs !== undefined &&
