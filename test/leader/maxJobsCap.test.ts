@@ -48,14 +48,24 @@ class IssuedCount implements BatchSystem {
   shutdown = (): Promise<void> => this.inner.shutdown();
 }
 
-async function runTree(t: Test, maxJobs: number | undefined, extraArgs: string[] = []) {
+async function runTree(t: Test, maxJobs: number | undefined, extraArgs: string[] = [], sleepMs = 30) {
   const dir = testDir(t);
   const store = new JobStore(new FileObjectStore(join(dir, 'js')));
   const bs = new IssuedCount(new InProcessBatchSystem(store, dir));
   const out = await runWorkflow({
     store,
     workflowFile: TREE,
-    args: ['--n', '8', '--sleepMs', '30', '--out', join(dir, 'out'), '--log', join(dir, 'log'), ...extraArgs],
+    args: [
+      '--n',
+      '8',
+      '--sleepMs',
+      String(sleepMs),
+      '--out',
+      join(dir, 'out'),
+      '--log',
+      join(dir, 'log'),
+      ...extraArgs,
+    ],
     restart: false,
     clean: 'never',
     retryCount: 1,
@@ -78,7 +88,8 @@ async function runTree(t: Test, maxJobs: number | undefined, extraArgs: string[]
 t.test(
   'without --maxJobs the 8 leaves are issued together (the cap below has something to cap)',
   async (t) => {
-    const { out, bs } = await runTree(t, undefined);
+    // Each job sleeps 500 ms here: on a loaded machine, 30 ms leaves could end before the last is issued.
+    const { out, bs } = await runTree(t, undefined, [], 500);
     t.equal(out.status, 'succeeded');
     t.ok(bs.peak >= 8, `peak ${bs.peak} jobs issued at once`);
   },
