@@ -1,4 +1,4 @@
-import { workDirOf } from '../main/env.js';
+import { prepareWorkDir } from '../main/env.js';
 import type { Command } from 'commander';
 import { formatBytes } from '../common/units.js';
 import type { Json, LogLine } from '../jobstore/jobRecords.js';
@@ -38,10 +38,11 @@ export const command: SubCommand = {
       .option('--printJobInfo', 'print what the job store holds of the job instead of running it')
       .option(
         '--workDir <dir>',
-        "the job's local scratch space (default: TOIL_WORKDIR, else the OS temp dir; TOIL_WORKDIR_OVERRIDE wins over both)",
+        "the job's local scratch space (default: TOIL_WORKDIR, else the OS temp dir; TOIL_WORKDIR_OVERRIDE wins over both; it must exist)",
       );
     addForeignOptions(cmd, FOREIGN).action(async (locator: string, query: string, flags: Flags) => {
       checkForeignOptions(flags, FOREIGN);
+      const workDir = await prepareWorkDir(flags.workDir);
       const store = openJobStore(locator);
       const { ticket, failedForGood } = await findJob(store, query);
       if (flags.printJobInfo) {
@@ -51,7 +52,7 @@ export const command: SubCommand = {
       const job = `job '${ticket.name}' (${ticket.jobId})`;
       process.stderr.write(`toil: running ${job} here; nothing it does is committed\n`);
       const result = await runWorkerJob(store, ticket.jobId, DEBUG_ATTEMPT, {
-        workDir: workDirOf(flags.workDir),
+        workDir,
         debugRun: { onLog: (line) => process.stderr.write(formatLogLine(ticket.name, line)) },
       });
       if (result.outcome === 'debugged') {

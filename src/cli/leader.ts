@@ -8,6 +8,7 @@ import { ConfigReloader } from '../leader/configReloader.js';
 import { ConsoleOutput } from '../leader/consoleOutput.js';
 import { parseLeaderConfig, restartOnlyChanges, type LeaderConfig } from '../leader/leaderConfig.js';
 import { createLeaderMetrics } from '../leader/metrics.js';
+import { prepareWorkDir } from '../main/env.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
 import type { SubCommand } from './main.js';
 import { daemonOutput, daemonStopped } from './daemonOutput.js';
@@ -107,6 +108,9 @@ async function runLeader(path: string, port: number | undefined): Promise<number
   // What the restart-only sections were built from: a reload is told apart from it, not from the
   // last reload, so a file put back as it was says nothing more about a restart.
   const startedWith = config;
+  // Every run's scratch goes there (see startLeader): one that does not exist is refused now, in
+  // one line, rather than failing each workflow submitted.
+  await prepareWorkDir(undefined);
   await assertPortFree(config.http.host, config.http.port, path);
   const clock = new RealClock();
   // A person at a terminal reads lines; a log collector (no terminal) gets pino's JSON, through a

@@ -205,7 +205,7 @@ export const command: SubCommand = {
       )
       .option(
         '--workDir <dir>',
-        'local scratch space for the leader and its jobs (default: TOIL_WORKDIR, else the OS temp dir; TOIL_WORKDIR_OVERRIDE wins over both)',
+        'local scratch space for the leader and its jobs (default: TOIL_WORKDIR, else the OS temp dir; TOIL_WORKDIR_OVERRIDE wins over both; it must exist)',
       )
       .option('--freshWorkers', 'single_machine: start a new worker process per job, as a cluster node does')
       .option(

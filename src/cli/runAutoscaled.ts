@@ -13,7 +13,7 @@ import { openMessageFile } from '../leader/messageFile.js';
 import { ClusterStatsRecorder, clusterStatsPath } from '../leader/clusterStats.js';
 import type { Catalogue } from '../scaler/catalogue.js';
 import { createLeaderMetrics } from '../leader/metrics.js';
-import { ensureWorkDir } from '../leader/runScratch.js';
+import { checkWorkDir } from '../leader/runScratch.js';
 import {
   absoluteLocator,
   autoscaleStateDir,
@@ -448,7 +448,7 @@ async function declaredJobs(
   defaultPreemptable: boolean,
   workDir: string,
 ): Promise<DeclaredJob[]> {
-  await ensureWorkDir(workDir);
+  await checkWorkDir(workDir);
   const dir = await mkdtemp(join(workDir, 'toil-check-'));
   try {
     const path = join(dir, 'workflow.mjs');

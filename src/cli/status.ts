@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import type { FailureLog } from '../jobstore/jobRecords.js';
 import { DEFAULT_LEASE_MS, LEADER_KEY } from '../jobstore/lease.js';
 import { failureLogs, workflowStatusAndJobs, type WorkflowStatus } from '../leader/workflowStatus.js';
+import { prepareWorkDir } from '../main/env.js';
 import { openJobStore } from '../main/jobStores.js';
 import { leftByDeadRun, leftByRunLines } from './autoscaleRunState.js';
 import {
@@ -83,6 +84,9 @@ export const command: SubCommand = {
       cmd.addOption(new Option(alias).hideHelp());
     addForeignOptions(cmd, FOREIGN).action(async (jobStore: string, flags: Flags) => {
       for (const notice of checkForeignOptions(flags, FOREIGN)) process.stderr.write(`${notice}\n`);
+      // A --workDir that does not exist holds no run's record: said as the mistake it is, not as
+      // "no nodes left" (the run's record may be in the directory that was meant).
+      if (flags.workDir !== undefined) await prepareWorkDir(flags.workDir, process.env, 'read');
       const now = Date.now();
       const { status: s, jobs } = await workflowStatusAndJobs(openJobStore(jobStore), now);
       const damaged = s.damaged.map((d) => `  ${d.key}: ${d.reason}`);

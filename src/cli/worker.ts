@@ -1,4 +1,4 @@
-import { workDirOf } from '../main/env.js';
+import { prepareWorkDir } from '../main/env.js';
 import type { Command } from 'commander';
 import { UserInputError } from '../common/errors.js';
 // Not '../main.js': a worker (one process per job) loads the job store alone, not the leader's parts.
@@ -22,7 +22,7 @@ export const command: SubCommand = {
       .option('--serve', 'stay up and run the attempts the parent process sends over IPC')
       .option(
         '--workDir <dir>',
-        'local scratch space (default: TOIL_WORKDIR, else the OS temp dir; TOIL_WORKDIR_OVERRIDE wins over both)',
+        'local scratch space (default: TOIL_WORKDIR, else the OS temp dir; TOIL_WORKDIR_OVERRIDE wins over both; it must exist)',
       )
       .action(
         async (
@@ -30,7 +30,8 @@ export const command: SubCommand = {
           jobId: string | undefined,
           flags: { attempt: string; serve?: boolean; workDir?: string },
         ) => {
-          const workDir = workDirOf(flags.workDir);
+          // As Toil's worker: a work directory that does not exist is refused, not made.
+          const workDir = await prepareWorkDir(flags.workDir);
           if (flags.serve) {
             serveWarmWorker(async (locator) => openJobStore(locator), { workDir });
             // Never resolves: the process lives until its leader disconnects.

@@ -1,5 +1,5 @@
-import { access, constants, mkdir, mkdtemp, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { access, constants, mkdtemp, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { UserInputError } from '../common/errors.js';
 import { markOwned, sweepAbandonedDirs } from '../common/ownedDirs.js';
 
@@ -7,52 +7,45 @@ import { markOwned, sweepAbandonedDirs } from '../common/ownedDirs.js';
 export const SCRATCH_PREFIX = 'toil-ts-bundle-';
 
 /**
- * Makes the work directory if missing (as Toil's leader does) and checks this user may write in
- * it; one that cannot be used (a file in the way, no permission) is the user's setting to fix,
- * named with `source` (where it came from), not an internal error.
+ * Checks that the work directory exists and is a directory this user may write in (`read`: may
+ * look in). As in Toil, which refuses a `--workDir` or `TOIL_WORKDIR` that does not exist, a
+ * missing one is not made: a mistyped path would otherwise become a new directory, silently, and
+ * the jobs' scratch (and an autoscaled run's record of its nodes) would go there. One that cannot
+ * be used is the user's setting to fix, named with `source` (where it came from), not an internal
+ * error.
  */
-export async function ensureWorkDir(
+export async function checkWorkDir(
   workDir: string,
   source = '--workDir, TOIL_WORKDIR or TOIL_WORKDIR_OVERRIDE',
+  use: 'write' | 'read' = 'write',
 ): Promise<void> {
-  let step = 'cannot make it';
+  let why: string | undefined;
   try {
-    // One level at a time: a recursive mkdir retries for ever where a parent exists but refuses
-    // children with ENOENT (/proc).
-    const missing: string[] = [];
-    for (let p = workDir; !(await exists(p)) && dirname(p) !== p; p = dirname(p)) missing.unshift(p);
-    for (const m of missing)
-      await mkdir(m).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== 'EEXIST') throw e;
-      });
-    if (!(await stat(workDir)).isDirectory())
-      throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
-    step = 'cannot write in it';
-    await access(workDir, constants.W_OK | constants.X_OK);
+    if (!(await stat(workDir)).isDirectory()) why = 'it is not a directory';
+    else await access(workDir, use === 'write' ? constants.W_OK | constants.X_OK : constants.X_OK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'it is not a directory' : `${step} (${code})`;
+    why =
+      code === 'ENOENT'
+        ? 'it does not exist (expected an existing directory: make it first)'
+        : code === 'ENOTDIR'
+          ? 'it is not a directory'
+          : `cannot ${use === 'write' ? 'write' : 'look'} in it (${code})`;
+  }
+  if (why !== undefined)
     throw new UserInputError('BAD_FLAG', `work directory ${workDir} (${source}): ${why}`, {
       workDir,
       source,
     });
-  }
-}
-
-function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 /**
- * Makes this leader's scratch directory under `workDir` (created if missing), marked with this host
+ * Makes this leader's scratch directory under `workDir` (which must exist), marked with this host
  * and pid. The run removes it when it ends; the mark is for when it cannot (kill -9, the OOM killer,
  * a lost machine), so that `sweepAbandonedScratch` can remove it later.
  */
 export async function makeRunScratch(workDir: string): Promise<string> {
-  await ensureWorkDir(workDir);
+  await checkWorkDir(workDir);
   const dir = await mkdtemp(join(workDir, SCRATCH_PREFIX));
   await markOwned(dir);
   return dir;

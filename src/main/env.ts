@@ -1,6 +1,6 @@
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
-import { ensureWorkDir } from '../leader/runScratch.js';
+import { checkWorkDir } from '../leader/runScratch.js';
 
 /** The environment a factory reads; `process.env` unless a caller (a test) passes its own. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -49,10 +49,15 @@ export function workDirOf(flag: string | undefined, env: Env = process.env): str
 }
 
 /**
- * The work directory (`workDirOf`), made if missing and checked writable before anything starts,
- * so a wrong one is one line naming where it came from (exit 2), not a failure halfway through.
+ * The work directory (`workDirOf`), checked before anything starts (it exists, and this user may
+ * write in it, or only look in it for `read`), so a wrong one is one line naming where it came
+ * from (exit 2), not a failure halfway through, nor a directory made where a path was mistyped.
  */
-export async function prepareWorkDir(flag: string | undefined, env: Env = process.env): Promise<string> {
+export async function prepareWorkDir(
+  flag: string | undefined,
+  env: Env = process.env,
+  use: 'write' | 'read' = 'write',
+): Promise<string> {
   const dir = workDirOf(flag, env);
   const source = nonEmpty(env.TOIL_WORKDIR_OVERRIDE)
     ? 'TOIL_WORKDIR_OVERRIDE'
@@ -61,7 +66,7 @@ export async function prepareWorkDir(flag: string | undefined, env: Env = proces
       : nonEmpty(env.TOIL_WORKDIR)
         ? 'TOIL_WORKDIR'
         : 'the OS temp dir';
-  await ensureWorkDir(dir, source);
+  await checkWorkDir(dir, source, use);
   return dir;
 }
 

@@ -19,7 +19,7 @@ t.setTimeout(300_000);
 const WORKFLOW = 'test/fixtures/workflowDetaches.ts';
 
 t.test("an autoscaled run's job on a local cloud node leaves no detached process behind", async (t) => {
-  const dir = testDir(t, { tmp: {} });
+  const dir = testDir(t, { tmp: {}, work: {} });
   const env = { TMPDIR: join(dir, 'tmp') };
   const cloud = await startClusterCloud(t, 'detach', { env });
   for (const [mode, extra, exitCode] of [

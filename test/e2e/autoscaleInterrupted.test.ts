@@ -24,7 +24,7 @@ t.setTimeout(180_000);
 t.test(
   'the seed form interrupted by SIGTERM cancels, releases its nodes and leaves no scratch',
   async (t) => {
-    const dir = testDir(t, {});
+    const dir = testDir(t, { work: {} });
     const cloud = await startClusterCloud(t, 'intr');
     const workDir = join(dir, 'work');
     const run = startToilProcess(
@@ -74,7 +74,7 @@ t.test(
 t.test(
   'a second signal while the run stops still releases its nodes (one try per call), then exits',
   async (t) => {
-    const dir = testDir(t, {});
+    const dir = testDir(t, { work: {} });
     const cloud = await startClusterCloud(t, 'intr2');
     // EC2 lists instances slowly from some point: the run's stop waits for its tick in flight, and
     // is still waiting at the second signal, before it has asked for any node to be terminated.

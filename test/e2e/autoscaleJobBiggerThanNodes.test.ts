@@ -15,7 +15,7 @@ t.setTimeout(180_000);
 t.test(
   'a job bigger than every node so far but within a node type runs on a node launched for it',
   async (t) => {
-    const dir = testDir(t, {});
+    const dir = testDir(t, { work: {} });
     const cloud = await startClusterCloud(t, 'grows');
     const run = startToilProcess(
       [

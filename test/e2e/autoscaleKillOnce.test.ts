@@ -14,7 +14,7 @@ import { testDir } from '../fixtures/testDir.js';
 t.setTimeout(180_000);
 
 t.test('toil kill of toil run --provisioner aws: what resumes it is said once', async (t) => {
-  const dir = testDir(t, {});
+  const dir = testDir(t, { work: {} });
   const cloud = await startClusterCloud(t, 'killonce');
   const run = startToilProcess(
     [

@@ -21,7 +21,7 @@ import { testDir } from '../fixtures/testDir.js';
 t.setTimeout(240_000);
 
 t.test('toil kill of a store whose toil run --provisioner aws was killed says no leader runs', async (t) => {
-  const dir = testDir(t, {});
+  const dir = testDir(t, { work: {} });
   const cloud = await startClusterCloud(t, 'killrun');
   const workDir = join(dir, 'work');
   const pidFile = join(dir, 'server.pid');

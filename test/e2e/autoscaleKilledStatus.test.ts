@@ -21,7 +21,7 @@ import { testDir } from '../fixtures/testDir.js';
 t.setTimeout(180_000);
 
 t.test('status of a store whose autoscaling leader was killed lists the nodes it left running', async (t) => {
-  const dir = testDir(t, {});
+  const dir = testDir(t, { work: {} });
   const cloud = await startClusterCloud(t, 'kill9');
   const workDir = join(dir, 'work');
   // The default work dir (TOIL_WORKDIR), where a status without --workDir looks.

@@ -14,7 +14,7 @@ import { testDir } from '../fixtures/testDir.js';
 t.setTimeout(180_000);
 
 t.test('a host whose services cannot all run at once under --maxNodes is refused, naming them', async (t) => {
-  const dir = testDir(t, {});
+  const dir = testDir(t, { work: {} });
   const cloud = await startClusterCloud(t, 'together');
   const run = startToilProcess(
     [

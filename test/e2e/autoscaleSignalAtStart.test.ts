@@ -13,7 +13,7 @@ import { testDir } from '../fixtures/testDir.js';
 t.setTimeout(180_000);
 
 t.test('Ctrl-C while a restarted run re-sends its unanswered launch releases what it adopts', async (t) => {
-  const dir = testDir(t, {});
+  const dir = testDir(t, { work: {} });
   const cloud = await startClusterCloud(t, 'sigstart');
   let killFirst = (): void => {};
   // The first run dies the moment EC2 has launched its node, before it hears back: its launch is

@@ -35,7 +35,7 @@ function stateFiles(workDir: string, defaultDir: string): string[] {
 t.test(
   'a --restart on a deleted job store adopts and releases what a killed run left, then removes its state',
   async (t) => {
-    const dir = testDir(t, {});
+    const dir = testDir(t, { work: {} });
     const cloud = await startClusterCloud(t, 'gone');
     const workDir = join(dir, 'work');
     const defaultDir = join(dir, 'default');
@@ -67,7 +67,7 @@ t.test(
 );
 
 t.test('a failed run with --clean always leaves no state once its nodes are released', async (t) => {
-  const dir = testDir(t, {});
+  const dir = testDir(t, { work: {} });
   const cloud = await startClusterCloud(t, 'cleanfail');
   const workDir = join(dir, 'work');
   const defaultDir = join(dir, 'default');
@@ -91,7 +91,7 @@ t.test('a failed run with --clean always leaves no state once its nodes are rele
 });
 
 t.test('a run whose nodes could not be released keeps its state and says how to end them', async (t) => {
-  const dir = testDir(t, {});
+  const dir = testDir(t, { work: {} });
   const cloud = await startClusterCloud(t, 'norelease');
   // These credentials may launch instances but not terminate them.
   const relay = await startEc2Relay(t, cloud.ec2Url, {

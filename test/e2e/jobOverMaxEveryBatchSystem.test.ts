@@ -122,7 +122,7 @@ t.test(
 );
 
 t.test('--provisioner aws: refused over --maxMemory with no node launched', async (t) => {
-  const dir = testDir(t, { tmp: {} });
+  const dir = testDir(t, { tmp: {}, work: {} });
   const env = { TMPDIR: join(dir, 'tmp') };
   const cloud = await startClusterCloud(t, 'capped', { env });
   // A t2.medium (4 GiB) holds the 3G job: without the cap a node was launched and ran it.

@@ -31,7 +31,7 @@ t.test(
   async (t) => {
     const dir = scratchDir(t);
     const port = await heldPort(t);
-    const cases: { what: string; args: string[]; expect: RegExp }[] = [];
+    const cases: { what: string; args: string[]; env?: Record<string, string>; expect: RegExp }[] = [];
     // The port given with --port (npm start -- --port N passes it through).
     cases.push({
       what: '--port',
@@ -74,9 +74,17 @@ t.test(
       args: ['leader', '--config', config, '--port', 'http'],
       expect: /^toil: --port http: expected a port number from 0 to 65535$/,
     });
+    // Where every run's scratch goes: as toil run refuses it, not made and not found out per run.
+    cases.push({
+      what: 'a TOIL_WORKDIR that does not exist',
+      args: ['leader', '--config', config],
+      env: { TOIL_WORKDIR: join(dir, 'no-such-dir') },
+      expect:
+        /^toil: work directory \S+\/no-such-dir \(TOIL_WORKDIR\): it does not exist \(expected an existing directory: make it first\)$/,
+    });
     for (const c of cases) {
       const started = Date.now();
-      const r = await runToil(c.args);
+      const r = await runToil(c.args, c.env ? { env: c.env } : {});
       t.equal(r.code, 2, `${c.what}: exit 2`);
       oneLine(t, r.stderr, c.expect, c.what);
       t.notMatch(r.stderr + r.stdout, /local cloud|EC2|launch/i, `${c.what}: nothing was started`);

@@ -197,6 +197,17 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
       ],
       expect: /^toil: work directory .*sort\.ts \(--workDir\): it is not a directory$/,
     },
+    // As Toil's, every command that takes --workDir refuses one that does not exist, naming it.
+    ...[
+      ['worker', 'file:./js', 'job', '--workDir'],
+      ['debug-job', 'file:./js', 'job', '--workDir'],
+      ['status', 'file:./js', '--workDir'],
+    ].map((args) => ({
+      name: `toil ${args[0]} --workDir that does not exist`,
+      args: [...args, 'no/such/dir'],
+      expect:
+        /^toil: work directory \S+\/no\/such\/dir \(--workDir\): it does not exist \(expected an existing directory: make it first\)$/,
+    })),
     {
       name: "Toil's Slurm flags with --leader, whose leader, not this process, submits the Slurm jobs",
       args: ['run', SORT, 'file:./slurmleader', '--leader', 'http://127.0.0.1:9', '--slurmTime', '1:00:00'],
@@ -274,6 +285,7 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
     const store = /^file:\.\/(\w+)$/.exec(c.args[2] ?? '')?.[1];
     if (store && !c.keepsStore) t.notOk(existsSync(join(dir, store)), `${c.name}: no job store left behind`);
   }
+  t.notOk(existsSync(join(dir, 'no')), 'no work directory was made');
   // A job store that already exists, without --restart.
   const first = await runToil(['run', SORT, 'file:./exists', '--numLines', '10', '--clean', 'never'], {
     cwd: dir,

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { runToil, scratchDir } from '../fixtures/workflowCli.js';
@@ -32,6 +32,7 @@ t.test(
     const dir = scratchDir(t);
     writeFileSync(join(dir, 'wf.ts'), WORKFLOW);
     const work = join(dir, 'work');
+    mkdirSync(work);
     const r = await runToil(['run', 'wf.ts', 'file:./js', '--workDir', work, '--disableProgress'], {
       cwd: dir,
     });

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -30,6 +30,7 @@ for (const round of [1, 2]) {
       const log = join(dir, 'exec.log');
       const out = join(dir, 'sum.txt');
       const scratch = join(dir, 'scratch');
+      mkdirSync(scratch);
       const args = [
         'run',
         TREE,

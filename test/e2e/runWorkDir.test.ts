@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import t from 'tap';
 import { workDirOf } from '../../src/main/env.js';
@@ -47,6 +47,8 @@ t.test("jobs' scratch space is under --workDir, TOIL_WORKDIR, or TOIL_WORKDIR_OV
       expected: 'wd-override',
     },
   ];
+  // As in Toil, the work directory must exist (one that does not is refused: see below).
+  for (const c of cases) mkdirSync(join(dir, c.expected));
   for (const [i, c] of cases.entries()) {
     const log = join(dir, `scratch-${i}.log`);
     const r = await runToil(['run', WORKFLOW, `file:./js${i}`, log, ...c.flags], {
@@ -67,6 +69,18 @@ t.test(
     const dir = scratchDir(t);
     writeFileSync(join(dir, 'a-file'), 'not a directory');
     const cases: { flags: string[]; env: Record<string, string>; message: RegExp }[] = [
+      // Toil refuses a --workDir that does not exist; making it hid a mistyped path.
+      {
+        flags: ['--workDir', 'missing/wd'],
+        env: {},
+        message:
+          /^toil: work directory \S+\/missing\/wd \(--workDir\): it does not exist \(expected an existing directory: make it first\)$/,
+      },
+      {
+        flags: [],
+        env: { TOIL_WORKDIR_OVERRIDE: join(dir, 'missing') },
+        message: /^toil: work directory \S+\/missing \(TOIL_WORKDIR_OVERRIDE\): it does not exist/,
+      },
       {
         flags: ['--workDir', 'a-file/wd'],
         env: {},
@@ -87,6 +101,7 @@ t.test(
       t.match(r.stderr.trim(), c.message);
       t.equal(r.stderr.trim().split('\n').length, 1, 'in one line, no stack');
       t.notOk(existsSync(join(dir, 'js')), 'no job store left behind');
+      t.notOk(existsSync(join(dir, 'missing')), 'no work directory made');
     }
   },
 );

@@ -20,7 +20,7 @@ import { testDir } from '../fixtures/testDir.js';
 t.setTimeout(180_000);
 
 t.test('a run on a cluster with a dead daemon’s node warns of it and leaves it alone', async (t) => {
-  const dir = testDir(t, { daemon: {} });
+  const dir = testDir(t, { daemon: {}, work: {} });
   const daemonDir = join(dir, 'daemon');
   const { cloud, start } = await restartableDaemonOnCloud(t, daemonDir, 'deadd');
   const { daemon, base } = await start();

@@ -21,7 +21,7 @@ import { testDir } from '../fixtures/testDir.js';
 t.setTimeout(180_000);
 
 t.test('a leader started on a cluster with a dead run’s node tells of it once and keeps it', async (t) => {
-  const dir = testDir(t, { daemon: {} });
+  const dir = testDir(t, { daemon: {}, work: {} });
   const { cloud, start } = await restartableDaemonOnCloud(t, join(dir, 'daemon'), 'orph');
   const workDir = join(dir, 'work');
   const run = startHeldAutoscaledRun(dir, cloud, 'orph', workDir);

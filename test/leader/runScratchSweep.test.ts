@@ -29,10 +29,20 @@ function scratchOf(workDir: string, name: string, owner?: unknown): string {
 }
 
 t.test(
-  'a leader scratch dir is made under a workDir that does not exist yet, marked with this process',
+  'a leader scratch dir is made under an existing workDir, marked with this process; a workDir that does not exist is refused, not made',
   async (t) => {
     const root = mkdtempSync(join(tmpdir(), 'toil-scratch-'));
     t.teardown(() => rmSync(root, { recursive: true, force: true }));
+    await t.rejects(
+      makeRunScratch(join(root, 'nested', 'work')),
+      {
+        code: 'BAD_FLAG',
+        message: `work directory ${join(root, 'nested', 'work')} (--workDir, TOIL_WORKDIR or TOIL_WORKDIR_OVERRIDE): it does not exist (expected an existing directory: make it first)`,
+      },
+      'as in Toil, a work directory that does not exist is refused',
+    );
+    t.same(readdirSync(root), [], 'and nothing is made');
+    mkdirSync(join(root, 'nested', 'work'), { recursive: true });
     const dir = await makeRunScratch(join(root, 'nested', 'work'));
     t.ok(existsSync(dir));
     t.ok(dir.split('/').pop()!.startsWith(SCRATCH_PREFIX));
