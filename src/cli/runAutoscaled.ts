@@ -183,6 +183,8 @@ export async function runAutoscaled(
   let stopped = false;
   let outcome = 'failed';
   let stats: ClusterStatsRecorder | undefined;
+  let nodesLeft = false;
+  let exitCode: number;
   const runStartedAt = clock.now();
   try {
     started = await startLeader({
@@ -214,9 +216,8 @@ export async function runAutoscaled(
       out.line(
         `toil: workflow interrupted by ${signalledWhileStarting}; its job store is kept for --restart`,
       );
-      return signalExitCode(signalledWhileStarting);
-    }
-    return await runSubmitted(started);
+      exitCode = signalExitCode(signalledWhileStarting);
+    } else exitCode = await runSubmitted(started);
   } finally {
     // The run is over; a signal from here on is about the stop, which keeps the handlers (without
     // them, Node's default ended the process mid-release and left the nodes running).
@@ -245,8 +246,11 @@ export async function runAutoscaled(
         out.line(`toil: --clusterStats: could not write ${statsPath}: ${coerceError(e).message}`);
       }
     }
-    if (started && !f.keepNodes) await endState(stopped);
+    if (started && !f.keepNodes) nodesLeft = await endState(stopped);
   }
+  // Nodes left running bill on: the run did not do what was asked of it, even when its workflow
+  // succeeded, and a script must not read it as done (its lines above say how to end them).
+  return nodesLeft && exitCode === 0 ? 1 : exitCode;
 
   /**
    * The run's state once its leader has stopped. Nodes its tick state still owns (their release
@@ -254,9 +258,10 @@ export async function runAutoscaled(
    * way to end them is said. Otherwise nothing is left for a --restart to adopt once the workflow
    * is done or its job store is gone (deleted by --clean, or a --restart on a store that no longer
    * exists, which only ended what a killed run had left): the state goes, files and pointer.
-   * A failed run whose store is kept keeps its state for --restart.
+   * A failed run whose store is kept keeps its state for --restart. Returns whether nodes may be
+   * left running.
    */
-  async function endState(stopped: boolean): Promise<void> {
+  async function endState(stopped: boolean): Promise<boolean> {
     const pointer = await pointerTo(stateDir, defaultStateDir);
     const left = await leftByRun(stateDir, pointer).catch(() => undefined);
     const storeGone = !(await store.exists().catch(() => true));
@@ -266,15 +271,16 @@ export async function runAutoscaled(
           `launched was released; its state ${stateDir} is kept:\n` +
           leftByRunLines(left, clock.now(), storeGone).trimEnd(),
       );
-      return;
+      return true;
     }
-    if (!succeeded && !storeGone) return;
+    if (!succeeded && !storeGone) return false;
     await Promise.all([
       rm(stateDir, { recursive: true, force: true }),
       rm(`${stateDir}.token`, { force: true }),
       rm(runRecordPath(stateDir), { force: true }),
       ...(pointer ? [rm(pointer, { force: true })] : []),
     ]);
+    return false;
   }
 
   /** Submits the workflow to the started leader and waits for its end: the exit code. */

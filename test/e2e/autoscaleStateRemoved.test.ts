@@ -20,7 +20,8 @@ import { runToil } from '../fixtures/workflowCli.js';
  * otherwise with every node released and no job store left to resume (a --restart on a deleted
  * store that only ended what a killed run had left; a failed run with --clean always) left them
  * behind for good. Now they go whenever the run ends with no node left and nothing to resume;
- * when a release fails they are kept, and the run says which nodes may be billing and how to end them.
+ * when a release fails they are kept, and the run says which nodes may be billing and how to end them,
+ * and exits 1 even though its workflow succeeded.
  */
 t.setTimeout(300_000);
 
@@ -90,41 +91,46 @@ t.test('a failed run with --clean always leaves no state once its nodes are rele
   t.same(stateFiles(workDir, defaultDir), [], 'no state file is left, nor the pointer');
 });
 
-t.test('a run whose nodes could not be released keeps its state and says how to end them', async (t) => {
-  const dir = testDir(t, { work: {} });
-  const cloud = await startClusterCloud(t, 'norelease');
-  // These credentials may launch instances but not terminate them.
-  const relay = await startEc2Relay(t, cloud.ec2Url, {
-    refuse: (action) => (action === 'TerminateInstances' ? 'UnauthorizedOperation' : undefined),
-  });
-  const workDir = join(dir, 'work');
-  const defaultDir = join(dir, 'default');
-  mkdirSync(defaultDir);
-  const r = await runToil(
-    autoscaledRunArgs(
-      ['test/fixtures/workflowDetaches.ts', 'file:js', 'returns', '1'],
-      cloud,
-      'norelease',
-      workDir,
-    ),
-    { cwd: dir, env: { AWS_ENDPOINT_URL_EC2: relay.url, TOIL_WORKDIR: defaultDir } },
-  );
-  const live = await liveWorkers(cloud.ec2Url);
-  t.equal(live.length, 1, `the node is still running (${r.stderr.slice(-1500)})`);
-  const files = stateFiles(workDir, defaultDir);
-  const stateDir = files[0]!;
-  t.same(
-    files,
-    [stateDir, `${stateDir}.run.json`, `${stateDir}.token`, `${stateDir}.where`],
-    'the state is kept, with its pointer: the only record of the node',
-  );
-  t.match(
-    r.stderr,
-    new RegExp(
-      `toil: \\S.*not every node this run launched was released; its state ${workDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/${stateDir} is kept:\\n` +
-        `nodes: +1 worker instance\\(s\\) of cluster norelease \\(us-west-2a\\) [^\\n]*may be running and billing[^]*` +
-        `  ${live[0]!.id} \\(on-demand[^]*give it up: aws ec2 terminate-instances --region us-west-2 --instance-ids ${live[0]!.id} `,
-    ),
-    'the run names the node and how to end it',
-  );
-});
+t.test(
+  'a run whose nodes could not be released keeps its state, says how to end them, and exits 1',
+  async (t) => {
+    const dir = testDir(t, { work: {} });
+    const cloud = await startClusterCloud(t, 'norelease');
+    // These credentials may launch instances but not terminate them.
+    const relay = await startEc2Relay(t, cloud.ec2Url, {
+      refuse: (action) => (action === 'TerminateInstances' ? 'UnauthorizedOperation' : undefined),
+    });
+    const workDir = join(dir, 'work');
+    const defaultDir = join(dir, 'default');
+    mkdirSync(defaultDir);
+    const r = await runToil(
+      autoscaledRunArgs(
+        ['test/fixtures/workflowDetaches.ts', 'file:js', 'returns', '1'],
+        cloud,
+        'norelease',
+        workDir,
+      ),
+      { cwd: dir, env: { AWS_ENDPOINT_URL_EC2: relay.url, TOIL_WORKDIR: defaultDir } },
+    );
+    const live = await liveWorkers(cloud.ec2Url);
+    t.equal(live.length, 1, `the node is still running (${r.stderr.slice(-1500)})`);
+    t.match(r.stderr, /^toil: workflow succeeded: /m, 'the workflow itself succeeded');
+    t.equal(r.code, 1, 'yet the run exits 1: a node it launched is left billing');
+    const files = stateFiles(workDir, defaultDir);
+    const stateDir = files[0]!;
+    t.same(
+      files,
+      [stateDir, `${stateDir}.run.json`, `${stateDir}.token`, `${stateDir}.where`],
+      'the state is kept, with its pointer: the only record of the node',
+    );
+    t.match(
+      r.stderr,
+      new RegExp(
+        `toil: \\S.*not every node this run launched was released; its state ${workDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/${stateDir} is kept:\\n` +
+          `nodes: +1 worker instance\\(s\\) of cluster norelease \\(us-west-2a\\) [^\\n]*may be running and billing[^]*` +
+          `  ${live[0]!.id} \\(on-demand[^]*give it up: aws ec2 terminate-instances --region us-west-2 --instance-ids ${live[0]!.id} `,
+      ),
+      'the run names the node and how to end it',
+    );
+  },
+);
