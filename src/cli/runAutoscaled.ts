@@ -325,6 +325,8 @@ export async function runAutoscaled(
     else if (interrupted !== undefined)
       out.line(`toil: workflow interrupted by ${interrupted}; its job store is kept for --restart`);
     else if (run.userError) out.line(`toil: ${hint(run.message ?? 'bad input')}`);
+    // Stopped on purpose, not failed: its message says by whom and what resumes it.
+    else if (run.stoppedByKill) out.line(`toil: ${run.message ?? 'the workflow was stopped by toil kill'}`);
     else out.line(`toil: workflow failed: ${run.message ?? 'no reason given'}`);
     // A run that got as far as its job store (a job failed, a launch was refused for good) says
     // what became of the store, as a local run does: re-running the same command would be refused.

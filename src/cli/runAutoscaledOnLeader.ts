@@ -114,6 +114,11 @@ export async function runOnLeader(
     );
     return 0;
   }
+  // Stopped on purpose, not failed: its message says by whom, and that submitting it again resumes it.
+  if (final.stoppedByKill) {
+    out.line(`toil: ${final.message ?? `workflow ${run.id} was stopped by toil kill`}`);
+    return 1;
+  }
   out.line(`toil: workflow failed on the leader: ${final.message ?? 'no reason given'}`);
   // Each failed job's error and the end of its log, as a local run prints them: the message above
   // is one line per job, without the stack that says where.

@@ -179,5 +179,9 @@ function stateLine(s: WorkflowStatus): string {
   if (s.leader) return `running: ${s.leader} holds the store (--printStatus lists what runs)`;
   if (s.damaged.some((d) => d.key === LEADER_KEY))
     return `not finished; which leader holds the store cannot be told, its lease record ${LEADER_KEY} is damaged (a leader still running rewrites it within ${DEFAULT_LEASE_MS / 3000} s, or stops; if it stays damaged, none runs, and none can take the store over: restore ${LEADER_KEY} to resume)`;
+  // A daemon resumes a workflow submitted to it again; --restart is a run of its own's word for it.
+  const kill = s.stoppedByKill;
+  if (kill?.leader === 'daemon')
+    return `not finished and stopped by toil kill (from ${kill.host}, pid ${kill.pid}, at ${new Date(kill.at).toISOString()}) while a leader daemon ran it; the job store is kept: submit the workflow to the leader again to resume it ('toil run WORKFLOW JOBSTORE --leader URL')`;
   return "not finished and stopped: no leader holds the store (resume with 'toil run WORKFLOW JOBSTORE --restart')";
 }

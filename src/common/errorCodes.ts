@@ -109,7 +109,8 @@ export const ERROR_CODES = {
   WORKFLOW_KILLED: {
     area: 'workflow',
     dispositions: f,
-    meaning: '`toil kill` stopped the run: its running jobs were killed, the job store is kept for --restart',
+    meaning:
+      '`toil kill` stopped the run (not a failure of the workflow): its running jobs were killed, the job store is kept for --restart (on a leader daemon: for submitting it again)',
   },
   NO_LEADER: {
     area: 'workflow',

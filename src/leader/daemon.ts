@@ -140,6 +140,11 @@ export interface WorkflowRun {
    * by `toil kill`, or not resumed again): the client following it adds no line of its own.
    */
   messageSaysResume?: boolean;
+  /**
+   * The run was stopped by `toil kill`, not failed by its workflow: the client following it says
+   * so (with the message: who asked, and that submitting it again resumes it), not "failed".
+   */
+  stoppedByKill?: boolean;
   /** The workflow's progress as its leader last reported it. */
   progress?: WorkflowProgress;
   /** A failed run's failed jobs (at most MAX_FAILED_JOBS_SHOWN), each with the tail of its log. */
@@ -377,6 +382,7 @@ export class LeaderDaemon {
           status: 'failed',
           message: `workflow ${r.id} ${refuse}`,
           ...(r.cancelRequested ? {} : { messageSaysResume: true }),
+          ...(killed && !r.cancelRequested ? { stoppedByKill: true } : {}),
           finishedAt: this.d.clock.now(),
         });
         this.log.warn({ workflow: r.id }, `not resuming: ${refuse}`);
@@ -501,7 +507,7 @@ export class LeaderDaemon {
           run.status = 'failed';
           run.message = coerceError(e).message;
           if (isUserError(e)) run.userError = true;
-          if (e instanceof WorkflowKilledError) run.messageSaysResume = true;
+          if (e instanceof WorkflowKilledError) run.messageSaysResume = run.stoppedByKill = true;
           // A cancellation someone asked for (DELETE, a signal to `toil run`, `toil kill`) is no
           // fault: one line, no stack.
           if ((cancel.signal.aborted && e === cancel.signal.reason) || e instanceof WorkflowKilledError)

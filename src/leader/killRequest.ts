@@ -24,6 +24,12 @@ export interface KillRequest {
   readonly requestedAt: number;
   readonly host: string;
   readonly pid: number;
+  /**
+   * The leader asked to stop was a daemon's (its lease's `daemon`): once it has stopped, its lease
+   * is released and no longer says so, and `toil status` tells from this what resumes the
+   * workflow (submitting it to the daemon again, not `--restart`). Absent in older requests.
+   */
+  readonly daemon?: LeaseHolder['daemon'];
 }
 
 /**
@@ -104,6 +110,7 @@ export async function requestKill(
     requestedAt: now,
     host: hostname(),
     pid: process.pid,
+    ...(leader.holder.daemon ? { daemon: leader.holder.daemon } : {}),
   };
   await store.objects.put(KILL_KEY, JSON.stringify(request));
   return { ...request, leader: leader.holder };
@@ -151,4 +158,17 @@ function killRequestFor(body: Buffer, generation: number): KillRequest | undefin
 export async function pendingKillRequest(store: JobStore): Promise<KillRequest | undefined> {
   const [obj, leader] = await Promise.all([store.objects.get(KILL_KEY), currentLeader(store)]);
   return obj && leader ? killRequestFor(obj.body, leader.generation) : undefined;
+}
+
+/**
+ * The kill request that stopped the store's last leader, if one did: addressed to the generation
+ * its lease record names, held or released (a leader stopped by it releases its lease, and no
+ * leader has led the workflow since while the generation is the same). Unreadable records are none.
+ */
+export async function killOfLastLeader(store: JobStore): Promise<KillRequest | undefined> {
+  const [obj, lease] = await Promise.all([
+    store.objects.get(KILL_KEY).catch(() => undefined),
+    readLeaseRecord(store.objects).catch(() => undefined),
+  ]);
+  return obj && lease ? killRequestFor(obj.body, lease.record.generation) : undefined;
 }

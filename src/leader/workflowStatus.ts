@@ -1,6 +1,6 @@
 import type { FailureLog, RunOutcomeRecord } from '../jobstore/jobRecords.js';
 import { describeHolder, LEADER_KEY, localHolder, provablyGone } from '../jobstore/lease.js';
-import { currentLeader } from './killRequest.js';
+import { currentLeader, killOfLastLeader } from './killRequest.js';
 import { OUTCOME_KEY, WORKFLOW_KEY, type DamagedObject, type JobStore } from '../jobstore/jobStore.js';
 import { JobGraph, type JobView } from './jobGraph.js';
 
@@ -24,6 +24,17 @@ export interface WorkflowStatus {
   readonly damaged: readonly DamagedObject[];
   /** The leader holding the store now (its lease neither released nor expired), as a person reads it. */
   readonly leader?: string;
+  /**
+   * No leader holds the store, and the last one was stopped by `toil kill`: who asked, and what
+   * ran the workflow (a leader daemon resumes it when it is submitted again; a run of its own, or
+   * a `toil run --provisioner aws`, with `--restart`).
+   */
+  readonly stoppedByKill?: {
+    readonly host: string;
+    readonly pid: number;
+    readonly at: number;
+    readonly leader: 'daemon' | 'run';
+  };
 }
 
 /**
@@ -87,6 +98,7 @@ export async function workflowStatusAndJobs(
   for await (const _ of store.objects.list('logs/')) failedAttempts++;
   const counts = graph.counts();
   const leader = damagedKeys.has(LEADER_KEY) ? undefined : await liveLeader(store, now);
+  const kill = leader || damagedKeys.has(LEADER_KEY) ? undefined : await killOfLastLeader(store);
   const status: WorkflowStatus = {
     locator: store.locator,
     workflowId: workflow.workflowId,
@@ -100,6 +112,16 @@ export async function workflowStatusAndJobs(
     failedAttempts,
     damaged,
     ...(leader ? { leader: leader.description } : {}),
+    ...(kill
+      ? {
+          stoppedByKill: {
+            host: kill.host,
+            pid: kill.pid,
+            at: kill.requestedAt,
+            leader: kill.daemon && !kill.daemon.run ? ('daemon' as const) : ('run' as const),
+          },
+        }
+      : {}),
   };
   return { status, jobs: graph.jobs().map((j) => statusJob(j, failedIds)) };
 }

@@ -13,7 +13,8 @@ t.setTimeout(240_000);
  * `toil kill JOBSTORE` of a workflow a leader daemon runs: the client following it (`toil run …
  * --leader URL`) says once what became of it and what resumes it. The daemon's message says the
  * job store is kept and that submitting it again restarts it; the client used to add a line of
- * its own saying the same thing again.
+ * its own saying the same thing again, and to call the stopped workflow failed. `toil status`
+ * then says the same, where it used to advise --restart.
  */
 t.test(
   'after toil kill of a workflow on a leader daemon, its client says once what resumes it',
@@ -35,13 +36,24 @@ t.test(
     t.equal(r.code, 1, 'toil run --leader of the killed workflow exits 1');
     t.match(
       r.stderr,
-      /^toil: workflow failed on the leader: the workflow was stopped by toil kill \(from .+\); its running jobs were killed and the job store \S+ is kept: submit it again to restart it$/m,
+      /^toil: the workflow was stopped by toil kill \(from .+\); its running jobs were killed and the job store \S+ is kept: submit it again to restart it$/m,
       'it says the workflow was killed, the job store kept, and what resumes it',
     );
+    t.notMatch(r.stderr, /workflow failed/, 'stopped on purpose: not said to have failed');
     t.equal(
       r.stderr.split('\n').filter((l) => /restart it|is kept/.test(l)).length,
       1,
       `one line says what resumes it:\n${r.stderr}`,
     );
+    // The daemon has released the store: toil status says what stopped it and what resumes it,
+    // submitting it to the daemon again (its --restart advice is a run of its own's).
+    const status = await runToil(['status', 'file:./js'], { cwd: dir });
+    t.equal(status.code, 0, status.stderr);
+    t.match(
+      status.stdout,
+      /^state: +not finished and stopped by toil kill \(from \S+, pid \d+, at \S+\) while a leader daemon ran it; the job store is kept: submit the workflow to the leader again to resume it \('toil run WORKFLOW JOBSTORE --leader URL'\)$/m,
+      'toil status says the workflow was killed on a leader daemon, and that submitting it again resumes it',
+    );
+    t.notMatch(status.stdout, /--restart/, 'no word of --restart');
   },
 );
