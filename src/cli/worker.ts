@@ -5,6 +5,7 @@ import { UserInputError } from '../common/errors.js';
 import { openJobStore } from '../main/jobStores.js';
 import { exitProcess, exitWithProcessGroup } from '../workflow/exitTrap.js';
 import { serveWarmWorker } from '../workflow/warmWorker.js';
+import { endMarkedOnSigterm } from '../workflow/workerSignals.js';
 import { runWorkerJob, type WorkerWarning } from '../workflow/worker.js';
 import type { SubCommand } from './main.js';
 
@@ -46,9 +47,14 @@ export const command: SubCommand = {
           // Launched by a leader on this machine: exit as soon as it goes away (see warmWorker.ts).
           const onDisconnect = (): never => exitWithProcessGroup(3);
           if (hasLeader) process.on('disconnect', onDisconnect);
+          // Killed by its batch system mid-job: what the job started detached goes too.
+          let mark: string | undefined;
+          const terminated = endMarkedOnSigterm(() => mark);
           const result = await runWorkerJob(openJobStore(jobStore), jobId, attempt, {
             workDir,
+            onMark: (m) => (mark = m),
             keepExitTrap: true,
+            signalled: terminated,
             ...(hasLeader ? { shouldCommit: () => process.connected } : {}),
           });
           if (result.exitCode !== 0 && result.message) process.stderr.write(`${result.message}\n`);

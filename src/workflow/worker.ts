@@ -93,6 +93,13 @@ export interface WorkerOptions {
    * worker that still has to report the result before it exits or takes another job.
    */
   readonly keepExitTrap?: boolean;
+  /**
+   * Told the attempt's process mark once it is set, before the job starts anything: a worker
+   * killed mid-job (SIGTERM from its batch system) ends what carries it (see endMarkedOnSigterm).
+   */
+  readonly onMark?: (mark: string) => void;
+  /** True once the worker got SIGTERM: killed by its batch system, it commits nothing. */
+  readonly signalled?: () => boolean;
 }
 
 /** What a one-shot worker sends its leader before it exits: a warning its result carries. */
@@ -214,6 +221,7 @@ async function runAttempt(
   // next job sees its own ticket's variables, not this one's. The attempt's mark goes with them:
   // every process the job starts carries it, so what outlives the job is found and ended.
   const mark = newProcessMark();
+  options.onMark?.(mark);
   const pidBeforeMark = lastPid();
   const restoreEnv = applyEnv({
     ...ticket.env,
@@ -292,6 +300,14 @@ async function runAttempt(
       exitCode: WORKER_EXIT.storeFailed,
       outcome: 'abandoned',
       message: 'the leader went away; not committing',
+    };
+  }
+  // Its batch system reports the attempt killed: a commit now would contradict it.
+  if (options.signalled?.()) {
+    return {
+      exitCode: WORKER_EXIT.storeFailed,
+      outcome: 'abandoned',
+      message: 'the worker got SIGTERM (its batch system killed it); not committing',
     };
   }
   // Calls made since the job returned are named in its own log, which the commit carries.

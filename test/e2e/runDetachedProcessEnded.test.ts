@@ -1,4 +1,7 @@
+import { join } from 'node:path';
 import t from 'tap';
+import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
+import { JobStore } from '../../src/jobstore/jobStore.js';
 import { repoPath } from '../fixtures/repoRoot.js';
 import { distinctiveSleep, killProcessesWithArgv, processesWithArgv } from '../fixtures/strayProcesses.js';
 import { waitFor } from '../fixtures/waitFor.js';
@@ -87,17 +90,33 @@ for (const [workers, extra] of [
   });
 }
 
-t.test("a leader stopped by SIGTERM ends its running job's detached process before it exits", async (t) => {
-  const dir = scratchDir(t);
-  const sleep = straySleep(t);
-  const run = startToil(['run', WORKFLOW, 'file:./js', 'hangs', sleep[1]!], { cwd: dir });
-  t.teardown(() => {
-    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
-  });
-  await waitFor('the job to start its sleep', () => processesWithArgv(sleep).length === 1, 60_000);
-  run.child.kill('SIGTERM');
-  const r = await run.done;
-  t.not(r.code, 0, `the stopped run does not succeed (${r.stderr.slice(-600)})`);
-  t.same(processesWithArgv(sleep), [], `no '${sleep.join(' ')}' is alive once toil run has exited`);
-  t.match(r.stderr, LEFT_WARNING);
-});
+t.test(
+  "a leader stopped by SIGTERM ends its running job's detached process before it exits; so does a worker its batch system stops with SIGTERM",
+  async (t) => {
+    const dir = scratchDir(t);
+    const sleep = straySleep(t);
+    const run = startToil(['run', WORKFLOW, 'file:./js', 'hangs', sleep[1]!], { cwd: dir });
+    t.teardown(() => {
+      if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
+    });
+    await waitFor('the job to start its sleep', () => processesWithArgv(sleep).length === 1, 60_000);
+    run.child.kill('SIGTERM');
+    const r = await run.done;
+    t.not(r.code, 0, `the stopped run does not succeed (${r.stderr.slice(-600)})`);
+    t.same(processesWithArgv(sleep), [], `no '${sleep.join(' ')}' is alive once toil run has exited`);
+    t.match(r.stderr, LEFT_WARNING);
+
+    // The kept store's job run again by `toil worker` as on a cluster's node: no leader of this
+    // machine sweeps after it, and its batch system (a Mesos task kill, scancel) sends SIGTERM.
+    const { rootJobId } = (await new JobStore(new FileObjectStore(join(dir, 'js'))).readWorkflow())!;
+    const worker = startToil(['worker', 'file:./js', rootJobId, '--attempt', '999'], { cwd: dir });
+    t.teardown(() => {
+      if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
+    });
+    await waitFor("the worker's job to start its sleep", () => processesWithArgv(sleep).length === 1, 60_000);
+    worker.child.kill('SIGTERM');
+    const w = await worker.done;
+    t.same(processesWithArgv(sleep), [], `no '${sleep.join(' ')}' is alive once the worker has exited`);
+    t.equal(w.signal, 'SIGTERM', `the worker then dies of the SIGTERM, as without its handler (${w.stderr})`);
+  },
+);
