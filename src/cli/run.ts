@@ -7,30 +7,19 @@ import { UserInputError } from '../common/errors.js';
 import { LOG_LEVEL_NAMES } from '../common/log.js';
 import { formatDuration, SIZE_SUFFIXES, tryParseBytes } from '../common/units.js';
 import { WorkflowKilledError } from '../leader/killRequest.js';
-import {
-  WorkflowFinishError,
-  WorkflowStartError,
-  runWorkflow,
-  type CleanPolicy,
-} from '../leader/runWorkflow.js';
+import type { CleanPolicy } from '../leader/runWorkflow.js';
+import { WorkflowFinishError, WorkflowStartError } from '../workflow/workflowCode.js';
 import { suggestNames } from '../common/suggest.js';
-import { DEFAULT_MESOS_MASTER, createBatchSystem, workerCommand } from '../main/batchSystems.js';
-import { prepareWorkDir } from '../main/env.js';
-import { openJobStore } from '../main/jobStores.js';
 import { firstLine } from '../workflow/jobError.js';
-import { failedJobHeadline } from '../leader/workflowRunner.js';
 import type { SubCommand } from './main.js';
 import { WorkflowInterruptedError, signalExitCode } from './untilSignal.js';
 import { collect } from '../provisioner/cluster/cliSupport.js';
-import { readCatalogue } from '../scaler/catalogueFile.js';
 import { addAutoscalingOptions, type AutoscalingFlags } from './runAutoscaledOptions.js';
-import { autoscalingFlagsGiven, parseScalerFlags, scalerSectionFromFlags } from './scalerFlags.js';
-import { jobLogWriter, type JobLogFilesOptions } from '../leader/jobLogFiles.js';
-import { openMessageFile } from '../leader/messageFile.js';
+import type { JobLogFilesOptions } from '../leader/jobLogFiles.js';
 import type { JobDefaults } from '../leader/submission.js';
-import { MesosBatchSystem } from '../mesos/batchSystem.js';
-import { SlurmBatchSystem } from '../slurm/batchSystem.js';
-import { parseSlurmFlags, slurmPartitionOf, type SlurmRunFlags } from '../slurm/slurmFlags.js';
+import type { MesosBatchSystem } from '../mesos/batchSystem.js';
+import type { SlurmBatchSystem } from '../slurm/batchSystem.js';
+import type { SlurmRunFlags } from '../slurm/slurmFlags.js';
 import { addToilRunOptions, foreignToilOptions, jobLogFilesOptions, runOutput } from './toilRunOptions.js';
 
 export interface RunFlags extends AutoscalingFlags, SlurmRunFlags {
@@ -318,6 +307,31 @@ async function run(
   const defaults = { ...parseJobDefaults(f), preemptable: defaultPreemptable };
   const coreScale = f.scale !== undefined ? parseCoreScale(f.scale) : undefined;
   const ignoredScalingFlags = await checkIgnoredScalingFlags(f);
+  // The leader's modules (the job stores, the batch systems, the bundler) load once the flags are
+  // known good: a run refused for one of toil's own flags ends without them.
+  const [
+    { runWorkflow },
+    { DEFAULT_MESOS_MASTER, createBatchSystem, workerCommand },
+    { prepareWorkDir },
+    { openJobStore },
+    { failedJobHeadline },
+    { jobLogWriter },
+    { openMessageFile },
+    { MesosBatchSystem },
+    { SlurmBatchSystem },
+    { parseSlurmFlags, slurmPartitionOf },
+  ] = await Promise.all([
+    import('../leader/runWorkflow.js'),
+    import('../main/batchSystems.js'),
+    import('../main/env.js'),
+    import('../main/jobStores.js'),
+    import('../leader/workflowRunner.js'),
+    import('../leader/jobLogFiles.js'),
+    import('../leader/messageFile.js'),
+    import('../mesos/batchSystem.js'),
+    import('../slurm/batchSystem.js'),
+    import('../slurm/slurmFlags.js'),
+  ]);
   const clock = new RealClock();
   const { console, log, close } = runOutput(f, clock);
   const messages = f.writeMessages !== undefined ? openMessageFile(f.writeMessages) : undefined;
@@ -572,6 +586,8 @@ export function parsePreemptableRetries(f: RunFlags): number {
  * no zone is given: the instance type names are the same in every region.
  */
 async function checkIgnoredScalingFlags(f: RunFlags): Promise<string[]> {
+  const [{ autoscalingFlagsGiven, parseScalerFlags, scalerSectionFromFlags }, { readCatalogue }] =
+    await Promise.all([import('./scalerFlags.js'), import('../scaler/catalogueFile.js')]);
   const given = autoscalingFlagsGiven(f);
   if (given.length === 0) return [];
   const zone = /^[a-z]{2}-[a-z]+-\d[a-z]$/.test(f.zone ?? '') ? f.zone! : 'us-west-2a';
