@@ -1,7 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { provablyGone, thisProcess } from './processIdentity.js';
 
 /**
@@ -13,12 +12,20 @@ import { provablyGone, thisProcess } from './processIdentity.js';
 
 /** The file in a marked directory that names the process that made it. */
 const OWNER_FILE = 'owner.json';
-const Owner = z.object({
-  host: z.string(),
-  pid: z.number().int().positive(),
-  bootId: z.string().optional(),
-  pidNamespace: z.string().optional(),
-});
+
+/**
+ * The schema of a mark, made by the first sweep: zod (a hundred modules) loads only in a process
+ * that sweeps, not in each one that marks or merely shares this module (a worker, once per job).
+ */
+async function ownerSchema() {
+  const { z } = await import('zod');
+  return z.object({
+    host: z.string(),
+    pid: z.number().int().positive(),
+    bootId: z.string().optional(),
+    pidNamespace: z.string().optional(),
+  });
+}
 
 /** Marks `dir` as made by this process. */
 export async function markOwned(dir: string): Promise<void> {
@@ -42,6 +49,7 @@ export function markOwnedSync(dir: string): void {
 export async function sweepAbandonedDirs(parent: string, prefix: string): Promise<string[]> {
   const names = await readdir(parent).catch(() => [] as string[]);
   const me = thisProcess();
+  const Owner = await ownerSchema();
   const removed: string[] = [];
   for (const name of names.filter((n) => n.startsWith(prefix))) {
     const dir = join(parent, name);
