@@ -217,16 +217,7 @@ export const command: SubCommand = {
         async (workflow: string, jobStore: string, workflowArgs: string[], flags: RunFlags) => {
           // A Toil option toil-ts refuses ends the run before anything starts, in every mode.
           foreignToilOptions(flags);
-          if (flags.leader !== undefined && (flags.writeLogs ?? flags.writeLogsGzip) !== undefined)
-            throw new UserInputError(
-              'UNSUPPORTED_TOIL_OPTION',
-              `${flags.writeLogs !== undefined ? '--writeLogs' : '--writeLogsGzip'}: with --leader the leader's process learns of the jobs' ends, not this one; a failed job's log is in the job store (logs/<jobId>/<attempt>) and in the leader's log; run without it`,
-            );
-          if (flags.leader !== undefined && flags.writeMessages !== undefined)
-            throw new UserInputError(
-              'UNSUPPORTED_TOIL_OPTION',
-              "--writeMessages: with --leader the leader's process sees the jobs' events, not this one; its log and GET /workflows/:id show them; run without it",
-            );
+          if (flags.leader !== undefined) refuseFlagsOnlyThisProcessHonours(flags);
           const jobLogs = jobLogFilesOptions(flags, process.argv);
           const hint = (message: string): string =>
             toilFlagHint(
@@ -271,6 +262,31 @@ export const command: SubCommand = {
     );
   },
 };
+
+/**
+ * With --leader the daemon runs the workflow: a flag only a leader in this process could honour is
+ * refused, naming where its effect is had instead, rather than dropped without a word.
+ */
+export function refuseFlagsOnlyThisProcessHonours(
+  flags: Pick<RunFlags, 'writeLogs' | 'writeLogsGzip' | 'writeMessages' | 'workDir'>,
+): void {
+  if ((flags.writeLogs ?? flags.writeLogsGzip) !== undefined)
+    throw new UserInputError(
+      'UNSUPPORTED_TOIL_OPTION',
+      `${flags.writeLogs !== undefined ? '--writeLogs' : '--writeLogsGzip'}: with --leader the leader's process learns of the jobs' ends, not this one; a failed job's log is in the job store (logs/<jobId>/<attempt>) and in the leader's log; run without it`,
+    );
+  if (flags.writeMessages !== undefined)
+    throw new UserInputError(
+      'UNSUPPORTED_TOIL_OPTION',
+      "--writeMessages: with --leader the leader's process sees the jobs' events, not this one; its log and GET /workflows/:id show them; run without it",
+    );
+  // Only the flag is a request: this shell's TOIL_WORKDIR is not sent, and is no reason to refuse.
+  if (flags.workDir !== undefined)
+    throw new UserInputError(
+      'UNSUPPORTED_TOIL_OPTION',
+      `--workDir ${flags.workDir}: with --leader no scratch space is on this machine: the leader daemon's is its own TOIL_WORKDIR (TOIL_WORKDIR_OVERRIDE wins over it), its jobs' the TOIL_WORKDIR of the nodes they run on; set it there, and run without --workDir`,
+    );
+}
 
 /** What a user does after the workflow's finish failed: its job store holds every job's result. */
 function finishFailedNext(jobStore: string, f: RunFlags): string {

@@ -175,3 +175,23 @@ t.test('a count flag given an empty value (an unset shell variable) is refused, 
   t.equal(parseCount('--retryCount', '0'), 0);
   t.equal(parseCount('--retryCount', '3'), 3);
 });
+
+t.test("--workDir with --leader is refused: the daemon's scratch is its own TOIL_WORKDIR", async (t) => {
+  const { refuseFlagsOnlyThisProcessHonours } = await import('../../src/cli/run.js');
+  t.throws(() => refuseFlagsOnlyThisProcessHonours({ workDir: '/scratch' }), {
+    code: 'UNSUPPORTED_TOIL_OPTION',
+    message:
+      /^--workDir \/scratch: with --leader no scratch space is on this machine: the leader daemon's is its own TOIL_WORKDIR .*run without --workDir$/,
+  });
+  // This shell's TOIL_WORKDIR (read only by a local run) sets no --workDir: a submission goes ahead.
+  const saved = process.env.TOIL_WORKDIR;
+  process.env.TOIL_WORKDIR = tmpdir();
+  t.teardown(() => {
+    if (saved === undefined) delete process.env.TOIL_WORKDIR;
+    else process.env.TOIL_WORKDIR = saved;
+  });
+  const given = runCommandOptions();
+  given.parseOptions(['--leader', 'http://127.0.0.1:9']);
+  t.equal(given.opts()['workDir'], undefined);
+  t.doesNotThrow(() => refuseFlagsOnlyThisProcessHonours(given.opts()));
+});
