@@ -394,6 +394,7 @@ async function run(
       ...(slurm ? { slurm } : {}),
       workDir,
       jobStore: store,
+      notice: (line) => console.line(line),
     });
     if (batchSystem instanceof SlurmBatchSystem) {
       await assertSlurmAnswers(batchSystem);

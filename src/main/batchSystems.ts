@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Clock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
+import { formatBytes } from '../common/units.js';
 import type { Logger } from '../common/log.js';
 import type { JobStore } from '../jobstore/jobStore.js';
 import { SingleMachineBatchSystem } from '../leader/singleMachine.js';
@@ -62,6 +63,56 @@ export function machineResources(dir: string = process.cwd()): {
   return { cores: availableParallelism(), memory: totalmem(), disk: fs.blocks * fs.bsize };
 }
 
+/**
+ * single_machine's room: --maxCores, --maxMemory and --maxDisk where given, but never more than the
+ * machine has. As Toil's single machine batch system, a cap above the machine is lowered to it,
+ * said in a line each (`notices`); 64 cores of room on 2 would run 32 one-core jobs at once.
+ */
+export function singleMachineRoom(
+  caps: Pick<CreateBatchSystemOptions, 'maxCores' | 'maxMemory' | 'maxDisk'>,
+  machine: { cores: number; memory: number; disk: number },
+): { maxCores: number; maxMemory: number; maxDisk: number; notices: string[] } {
+  const notices: string[] = [];
+  const room = (
+    flag: string,
+    given: number | undefined,
+    has: number,
+    show: (n: number) => string,
+    what: (has: string) => string,
+  ): number => {
+    if (given === undefined) return has;
+    if (given <= has) return given;
+    notices.push(
+      `toil: ${flag} ${show(given)} is more than ${what(show(has))}: single_machine uses ${show(has)}`,
+    );
+    return has;
+  };
+  return {
+    maxCores: room(
+      '--maxCores',
+      caps.maxCores,
+      machine.cores,
+      String,
+      (has) => `this machine's ${has} cores`,
+    ),
+    maxMemory: room(
+      '--maxMemory',
+      caps.maxMemory,
+      machine.memory,
+      formatBytes,
+      (has) => `this machine's ${has} of memory`,
+    ),
+    maxDisk: room(
+      '--maxDisk',
+      caps.maxDisk,
+      machine.disk,
+      formatBytes,
+      (has) => `the ${has} of the work directory's file system`,
+    ),
+    notices,
+  };
+}
+
 export interface CreateBatchSystemOptions {
   readonly clock: Clock;
   readonly log: Logger;
@@ -84,6 +135,8 @@ export interface CreateBatchSystemOptions {
   /** slurm: the directory jobs start in; single_machine: the jobs' scratch space (its file system sizes --maxDisk). */
   readonly workDir?: string;
   readonly env?: Env;
+  /** single_machine: says a cap lowered to what the machine has (default: a warning in the log). */
+  readonly notice?: (line: string) => void;
 }
 
 /** The batch system `--batchSystem` names. Throws UserInputError for one that is not available. */
@@ -93,11 +146,10 @@ export function createBatchSystem(
 ): BatchSystem {
   if (name === 'slurm') return createSlurmBatchSystem(options);
   if (name === 'single_machine') {
-    const machine = machineResources(options.workDir);
+    const { notices, ...room } = singleMachineRoom(options, machineResources(options.workDir));
+    for (const line of notices) (options.notice ?? ((l: string) => options.log.warn(l)))(line);
     return new SingleMachineBatchSystem({
-      maxCores: options.maxCores ?? machine.cores,
-      maxMemory: options.maxMemory ?? machine.memory,
-      maxDisk: options.maxDisk ?? machine.disk,
+      ...room,
       ...(options.coreScale !== undefined ? { coreScale: options.coreScale } : {}),
       clock: options.clock,
       log: options.log,

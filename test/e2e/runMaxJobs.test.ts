@@ -20,19 +20,21 @@ const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
 
 /**
  * The tree workflow (n = 8: 8 leaves ready at once) whose jobs each sleep 400 ms between the
- * "start" and "end" lines they append to exec.log, on a machine given room for all 8 leaves.
+ * "start" and "end" lines they append to exec.log, on a machine given room for all 8 leaves: each
+ * job's half core counts as 0.2 at --scale 0.25, so 10 fit in 2 cores (a --maxCores above the
+ * machine's is lowered to them, as in Toil).
  */
 const runTree = (dir: string, ...flags: string[]) =>
   runToil(
     [
-      ...['run', TREE, 'file:./js', '--maxCores', '8'],
+      ...['run', TREE, 'file:./js', '--scale', '0.25'],
       ...['--n', '8', '--sleepMs', '400', '--out', join(dir, 'o'), '--log', join(dir, 'exec.log')],
       ...flags,
     ],
     { cwd: dir },
   );
 
-t.test('without --maxJobs the 8 leaves run together (room for them: --maxCores 8)', async (t) => {
+t.test('without --maxJobs the 8 leaves run together (room for them: --scale 0.25)', async (t) => {
   const dir = scratchDir(t);
   const r = await runTree(dir);
   t.equal(r.code, 0, r.stderr);
