@@ -3,7 +3,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { FileObjectStore } from '../jobstore/fileObjectStore.js';
 import { shellQuote } from '../slurm/jobScript.js';
-import { TickSchema } from '../scaler/tick/config.js';
+import { LEADER_HEARTBEAT_DEFAULTS } from '../scaler/tick/heartbeatDefaults.js';
 import { leaderStateStores } from '../main/leaderState.js';
 import { workDirOf } from '../main/env.js';
 
@@ -157,7 +157,7 @@ export function restartCommand(run: AutoscaleRunRecord): string {
  * had shown it may write it; nobody, for instances never marked or when no other leader runs.
  */
 function whoRetires(marked: boolean): string {
-  const d = TickSchema.parse({});
+  const d = LEADER_HEARTBEAT_DEFAULTS;
   const staleMin = Math.round((d.leaderHeartbeat * d.leaderHeartbeatMisses + d.leaderClockSkew) / 60_000);
   return marked
     ? 'a leader still running on the cluster retires those carrying its heartbeat once that is stale ' +

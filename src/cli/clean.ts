@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { refuseWhileLeased } from '../jobstore/lease.js';
-import { cancelLeftJobs } from '../main/forceCancel.js';
 import { openJobStore } from '../main/jobStores.js';
 import { leftByDeadRun, leftByRunLines } from './autoscaleRunState.js';
 import { runningNow } from './statusRunning.js';
@@ -25,9 +24,12 @@ export const command: SubCommand = {
           // A leader killed with SIGKILL left its jobs queued or running in Slurm (or Mesos), and
           // only this store names them: they are cancelled before it goes, as by
           // `toil kill --force`, instead of running on (and holding nodes) for nothing.
-          if ((await runningNow(store, Date.now())).deadLeaderLeft)
+          // The cancelling (Mesos, Slurm and zod) loads only then.
+          if ((await runningNow(store, Date.now())).deadLeaderLeft) {
+            const { cancelLeftJobs } = await import('../main/forceCancel.js');
             for (const report of await cancelLeftJobs(store, 'clean'))
               process.stderr.write(`${report.line}\n`);
+          }
           await store.destroy();
           process.stdout.write(`deleted job store ${jobStore}\n`);
         }

@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { RealClock, type Clock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
 import { processAlive } from '../common/processIdentity.js';
-import { cancelLeftJobs } from '../main/forceCancel.js';
 import { currentLeader, isToilProcess, KILL_POLL_MS, requestKill, runsHere } from '../leader/killRequest.js';
 import type { LeaseHolder } from '../jobstore/jobRecords.js';
 import type { JobStore } from '../jobstore/jobStore.js';
@@ -119,6 +118,8 @@ export const command: SubCommand = {
             `toil: --force: the leader (pid ${request.leader.pid}) still runs, so its jobs are left to it: it kills them when it sees the request\n`,
           );
         } else if (here || deadDaemon) {
+          // The cancelling (Mesos, Slurm and zod) loads only for a dead leader's jobs.
+          const { cancelLeftJobs } = await import('../main/forceCancel.js');
           for (const report of await cancelLeftJobs(store)) {
             process.stderr.write(`${report.line}\n`);
             if (!report.ok) cancelFailed = true;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { durationMs } from '../../common/configTypes.js';
+import { LEADER_HEARTBEAT_DEFAULTS } from './heartbeatDefaults.js';
 
 /**
  * The tick's section of the leader config (`tick:`), parsed with the rest of the file by
@@ -38,10 +39,15 @@ export const TickSchema = z
      * launched it). Another leader of the cluster retires an instance once its leader has missed
      * `leaderHeartbeatMisses` beats of the interval written on it, plus `leaderClockSkew`.
      */
-    leaderHeartbeat: durationMs().default(300_000),
-    leaderHeartbeatMisses: z.number().int().min(2).max(100).default(3),
+    leaderHeartbeat: durationMs().default(LEADER_HEARTBEAT_DEFAULTS.leaderHeartbeat),
+    leaderHeartbeatMisses: z
+      .number()
+      .int()
+      .min(2)
+      .max(100)
+      .default(LEADER_HEARTBEAT_DEFAULTS.leaderHeartbeatMisses),
     /** How far two leaders' clocks may disagree: added to the wait before a beat counts as stopped. */
-    leaderClockSkew: durationMs().default(120_000),
+    leaderClockSkew: durationMs().default(LEADER_HEARTBEAT_DEFAULTS.leaderClockSkew),
     /**
      * Retire worker instances whose leader stopped beating (a leader killed with -9 and never
      * resumed). false: they are only named, like instances without a leader mark.
