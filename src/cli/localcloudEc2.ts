@@ -7,11 +7,7 @@ import { tryParseDurationMs } from '../common/units.js';
 import type { FaultOptions, CapacityRule } from '../localcloud/ec2/faults.js';
 import type { NodeProcessLauncher } from '../localcloud/ec2/agents.js';
 import { startEc2Endpoint } from '../localcloud/ec2/server.js';
-import {
-  parseSpotPriceScript,
-  type ScriptedPrice,
-  type SpotMarketOptions,
-} from '../localcloud/ec2/spotMarket.js';
+import type { ScriptedPrice, SpotMarketOptions } from '../localcloud/ec2/spotMarket.js';
 import { collect } from '../provisioner/cluster/cliSupport.js';
 import { daemonLogger, daemonOutput, daemonStopped } from './daemonOutput.js';
 import { untilSignal } from './untilSignal.js';
@@ -181,7 +177,7 @@ function faultOptions(f: Ec2Flags): FaultOptions {
   };
 }
 
-function spotMarketOptions(f: Ec2Flags, openedAt: number): SpotMarketOptions {
+async function spotMarketOptions(f: Ec2Flags, openedAt: number): Promise<SpotMarketOptions> {
   const baseFraction = fraction('--spot-price-fraction', f.spotPriceFraction);
   if (baseFraction === 0)
     throw new UserInputError('BAD_FLAG', `--spot-price-fraction: '${f.spotPriceFraction}' must be above 0`);
@@ -196,6 +192,7 @@ function spotMarketOptions(f: Ec2Flags, openedAt: number): SpotMarketOptions {
         `--spot-price-file: cannot read ${f.spotPriceFile}: ${(e as Error).message}`,
       );
     }
+    const { parseSpotPriceScript } = await import('../localcloud/ec2/spotPriceScript.js');
     try {
       script = parseSpotPriceScript(text, openedAt);
     } catch (e) {
@@ -220,7 +217,7 @@ async function startFromFlags(
   const clock = new RealClock();
   return startEc2Endpoint({
     clock,
-    spotMarket: spotMarketOptions(f, clock.now()),
+    spotMarket: await spotMarketOptions(f, clock.now()),
     log,
     port,
     host: f.host,
