@@ -1,8 +1,9 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Command, Option } from 'commander';
-import { parseDocument } from 'yaml';
+import type * as Yaml from 'yaml';
 import { UserInputError } from '../common/errors.js';
 import { yamlProblem } from '../common/configErrors.js';
 import { suggestNames } from '../common/suggest.js';
@@ -28,6 +29,12 @@ const ENV_OVER_FILE: Readonly<Record<string, readonly string[]>> = {
 /** Keys Toil writes that are not options. */
 const NOT_OPTIONS = new Set(['config_version']);
 
+/**
+ * The YAML parser (some seventy modules), loaded when there is a file to parse: most runs have
+ * none. Required, not imported, so that reading a file stays synchronous (yaml is CommonJS).
+ */
+const yaml = (): typeof Yaml => createRequire(import.meta.url)('yaml') as typeof Yaml;
+
 /** The file's mapping; `undefined` when an optional file is absent. Throws UserInputError for a bad one. */
 export function readConfigFile(path: string, optional = false): Record<string, unknown> | undefined {
   let text: string;
@@ -41,7 +48,7 @@ export function readConfigFile(path: string, optional = false): Record<string, u
       `--config ${path}: cannot read it (${code ?? (e as Error).message}); expected a YAML file of toil run options`,
     );
   }
-  const doc = parseDocument(text);
+  const doc = yaml().parseDocument(text);
   if (doc.errors.length > 0)
     throw new UserInputError(
       'CONFIG_UNREADABLE',
