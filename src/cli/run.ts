@@ -2,7 +2,12 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { RealClock } from '../common/clock.js';
-import { applyRunConfigFiles, namingConfigFileErrors } from './runConfigFile.js';
+import {
+  applyRunConfigFiles,
+  defaultConfigPath,
+  leaveOutDefaultFileValues,
+  namingConfigFileErrors,
+} from './runConfigFile.js';
 import { UserInputError } from '../common/errors.js';
 import { LOG_LEVEL_NAMES } from '../common/log.js';
 import { formatDuration, SIZE_SUFFIXES, tryParseBytes } from '../common/units.js';
@@ -217,7 +222,14 @@ export const command: SubCommand = {
         async (workflow: string, jobStore: string, workflowArgs: string[], flags: RunFlags) => {
           // A Toil option toil-ts refuses ends the run before anything starts, in every mode.
           foreignToilOptions(flags);
-          if (flags.leader !== undefined) refuseFlagsOnlyThisProcessHonours(flags);
+          if (flags.leader !== undefined) {
+            const left = leaveOutDefaultFileValues(runCommand, flags, ONLY_THIS_PROCESS_HONOURS);
+            if (left.length > 0)
+              process.stderr.write(
+                `toil: ${defaultConfigPath()}: ${left.join(', ')}: left out with --leader (this machine's defaults; the leader daemon keeps its own)\n`,
+              );
+            refuseFlagsOnlyThisProcessHonours(flags);
+          }
           const jobLogs = jobLogFilesOptions(flags, process.argv);
           const hint = (message: string): string =>
             toilFlagHint(
@@ -763,10 +775,26 @@ export function slurmFlagsUnused(f: RunFlags): string | undefined {
   return `toil: ${given.join(', ')} ${one ? 'has' : 'have'} no effect with --batchSystem ${f.batchSystem} (only Slurm takes ${one ? 'it' : 'them'})`;
 }
 
+const SLURM_ONLY = [
+  'slurmArgs',
+  'slurmTime',
+  'slurmQOS',
+  'slurmPE',
+  'slurmAllocateMem',
+  'batchLogsDir',
+] as const;
+
+/** Options a leader daemon cannot take from one submission (refused when typed or in `--config`). */
+const ONLY_THIS_PROCESS_HONOURS = [
+  'workDir',
+  'writeLogs',
+  'writeLogsGzip',
+  'writeMessages',
+  ...SLURM_ONLY,
+] as const satisfies readonly (keyof RunFlags)[];
+
 function slurmOnlyFlags(f: RunFlags): string[] {
-  return (['slurmArgs', 'slurmTime', 'slurmQOS', 'slurmPE', 'slurmAllocateMem', 'batchLogsDir'] as const)
-    .filter((k) => f[k] !== undefined)
-    .map((k) => `--${k}`);
+  return SLURM_ONLY.filter((k) => f[k] !== undefined).map((k) => `--${k}`);
 }
 
 /** --defaultPreemptable or Toil's --defaultPreemptible [bool], a bad value named as it was typed; undefined when neither is given. */

@@ -104,12 +104,39 @@ export function applyConfigValues(
     const from = setByFile.get(cmd) ?? new Map<string, string>();
     from.set(option.long!, `${path}: ${key}`);
     setByFile.set(cmd, from);
+    if (!strict) {
+      const machine = setByDefaultFile.get(cmd) ?? new Set<string>();
+      machine.add(name);
+      setByDefaultFile.set(cmd, machine);
+    }
   }
   return unknown;
 }
 
 /** Per command, the options a config file set (by `--long`), with the file and key that did. */
 const setByFile = new WeakMap<Command, Map<string, string>>();
+
+/** Per command, the options (by attribute name) only `$HOME/.toil/default.yaml` set. */
+const setByDefaultFile = new WeakMap<Command, Set<string>>();
+
+/**
+ * Clears from `flags` those of `names` only `$HOME/.toil/default.yaml` set, and returns them. That
+ * file holds this machine's defaults for every run, not a request of this one: a mode that cannot
+ * honour such an option (a submission to a leader daemon) leaves it out rather than refuse the run.
+ */
+export function leaveOutDefaultFileValues<F extends object>(
+  cmd: Command,
+  flags: F,
+  names: readonly (keyof F & string)[],
+): string[] {
+  const machine = setByDefaultFile.get(cmd);
+  const left = names.filter((n) => machine?.has(n) === true && flags[n] !== undefined);
+  for (const n of left) {
+    flags[n] = undefined as F[typeof n];
+    cmd.setOptionValueWithSource(n, undefined, 'default');
+  }
+  return left;
+}
 
 /**
  * A value from a config file is checked where its option is read, whose message names the flag

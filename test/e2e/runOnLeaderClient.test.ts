@@ -1,3 +1,4 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -200,6 +201,56 @@ t.test(
     t.equal(r.code, 2, 'bad input: exit 2, as a local run');
     t.match(r.stderr, /toil: workflow failed on the leader: job 'huge' asks for 64 cores/);
     t.notMatch(r.stderr, /submit again to restart it/, 'submitting the same workflow again cannot help');
+  },
+);
+
+t.test(
+  'options only this process could honour, set in $HOME/.toil/default.yaml, are left out with --leader, not refused; from --config they are refused',
+  async (t) => {
+    const dir = scratchDir(t);
+    mkdirSync(join(dir, '.toil'));
+    // Toil's default.yaml holds this machine's settings for every run, e.g. its scratch and logs.
+    writeFileSync(
+      join(dir, '.toil/default.yaml'),
+      'workDir: /no/such/scratch\nwriteLogs: logs\nslurmTime: "1:00:00"\nretryCount: 4\n',
+    );
+    const posted: unknown[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        if (req.method === 'POST') posted.push(JSON.parse(body));
+        res.writeHead(req.method === 'POST' ? 202 : 200, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({ id: 'wf-3', status: req.method === 'POST' ? 'running' : 'succeeded', jobsRun: 3 }),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.teardown(() => void server.close());
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const env = { HOME: dir };
+    const args = ['run', SORT, `file:${dir}/js`, '--leader', url, '--leaderToken', 'x'];
+    const r = await startToilProcess(args, { cwd: dir, env }).done;
+    t.equal(r.code, 0, r.stderr);
+    t.match(
+      r.stderr,
+      /^toil: \S+\/\.toil\/default\.yaml: workDir, writeLogs, slurmTime: left out with --leader \(this machine's defaults; the leader daemon keeps its own\)$/m,
+    );
+    t.equal(posted.length, 1, 'submitted');
+    const sent = JSON.stringify(posted[0]);
+    t.notMatch(sent, /no\/such\/scratch|"logs"|1:00:00/, 'none of them was sent');
+    t.match(
+      posted[0],
+      { retryCount: 4 },
+      'what the leader takes from a submission still comes from the file',
+    );
+
+    writeFileSync(join(dir, 'mine.yaml'), 'writeLogs: logs\n');
+    const named = await startToilProcess([...args, '--config', 'mine.yaml'], { cwd: dir, env }).done;
+    t.equal(named.code, 2, 'a file the user named is a request for this run: refused');
+    t.match(named.stderr, /^toil: --writeLogs: with --leader .* \(set in mine\.yaml: writeLogs\)$/m);
+    t.equal(posted.length, 1, 'nothing more submitted');
   },
 );
 
