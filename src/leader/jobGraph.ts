@@ -216,6 +216,17 @@ export class JobGraph {
     return out;
   }
 
+  /**
+   * Every job known that has not run (or ran and has to run again): those a --restart still has
+   * to issue, in the order they became known.
+   */
+  notRun(): JobSpec[] {
+    return [...this.specs.values()].filter((spec) => {
+      const state = this.nodes.get(spec.id)?.state;
+      return state !== 'ran' && state !== 'done';
+    });
+  }
+
   /** Services whose host's successors have all completed, since the last call: stop them. */
   takeServicesToStop(): string[] {
     return this.stopQueue.splice(0, this.stopQueue.length);

@@ -298,8 +298,11 @@ export class WorkflowRunner {
     this.workflow = workflow;
     this.generation = generation;
     this.graph = new JobGraph(workflow.jobs, workflow.rootJobId);
-    for (const spec of workflow.jobs) this.checkFits(spec);
     const toIssue = this.replay(commits);
+    // Toil checks a job as it issues it: after a --restart, only jobs still to run are checked,
+    // so a smaller --maxMemory refuses none that already ran and whose result is kept. A job whose
+    // commit waits to be applied (below a service's host) ran too.
+    for (const spec of this.graph.notRun()) if (!this.replayCommits.has(spec.id)) this.checkFits(spec);
     const result = new Promise<WorkflowRunResult>((resolve, reject) => {
       this.finish = resolve;
       this.abort = reject;
@@ -401,7 +404,7 @@ export class WorkflowRunner {
         }
         this.replayCommits.delete(id);
         const created = this.graph.applyCommit(commit);
-        for (const s of created) this.checkFits(s);
+        for (const s of created) if (!this.replayCommits.has(s.id)) this.checkFits(s);
         this.checkServicesTogether(id, created);
         this.pendingDeletes.push(...commit.deletedFiles);
         this.replayed++;
