@@ -2,6 +2,7 @@ import type { JobCommit, JobTicket } from '../jobstore/jobRecords.js';
 import type { JobStore } from '../jobstore/jobStore.js';
 import { exitProcess, exitWithProcessGroup } from './exitTrap.js';
 import { runWorkerJob, WORKER_EXIT, type WorkerOptions } from './worker.js';
+import { endMarkedOnSigterm } from './workerSignals.js';
 
 /** Leader → warm worker: run this attempt. */
 export interface WarmRunRequest {
@@ -57,6 +58,11 @@ export function serveWarmWorker(
   // output capture: make them now so they are not taken for something the job left.
   void process.stdout;
   void process.stderr;
+  // Stopped by SIGTERM (its leader's batch system stopped, the leader's Slurm job cancelled): what
+  // the running job started detached goes too, as with a one-shot worker, and the worker dies of
+  // the signal. Between jobs there is no mark to sweep.
+  let mark: string | undefined;
+  const terminated = endMarkedOnSigterm(() => mark);
   const stores = new Map<string, Promise<JobStore>>();
   let chain: Promise<void> = Promise.resolve();
   process.on('message', (msg: WarmRunRequest) => {
@@ -75,8 +81,10 @@ export function serveWarmWorker(
           ...options,
           keepExitTrap: true,
           shouldCommit: () => process.connected,
+          onMark: (m) => (mark = m),
+          signalled: terminated,
           ...(msg.ticket ? { ticket: msg.ticket } : {}),
-        });
+        }).finally(() => (mark = undefined));
         const leftOpen = await leftOpenAfter(before);
         // Trapped until the reply is made: a timer the job left that calls process.exit meanwhile
         // must not end this worker before it says the job's result.

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import t from 'tap';
 import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
@@ -5,7 +6,8 @@ import { JobStore } from '../../src/jobstore/jobStore.js';
 import { repoPath } from '../fixtures/repoRoot.js';
 import { distinctiveSleep, killProcessesWithArgv, processesWithArgv } from '../fixtures/strayProcesses.js';
 import { waitFor } from '../fixtures/waitFor.js';
-import { runToil, scratchDir, startToil } from '../fixtures/workflowCli.js';
+import { TOIL_BIN, runToil, scratchDir, startToil } from '../fixtures/workflowCli.js';
+import type { WarmRunRequest } from '../../src/workflow/warmWorker.js';
 
 /**
  * A job's process group is killed when it ends, but a process the job started detached (its own
@@ -91,7 +93,7 @@ for (const [workers, extra] of [
 }
 
 t.test(
-  "a leader stopped by SIGTERM ends its running job's detached process before it exits; so does a worker its batch system stops with SIGTERM",
+  "a leader stopped by SIGTERM ends its running job's detached process before it exits; so does a worker, one-shot or warm, its batch system stops with SIGTERM",
   async (t) => {
     const dir = scratchDir(t);
     const sleep = straySleep(t);
@@ -118,5 +120,35 @@ t.test(
     const w = await worker.done;
     t.same(processesWithArgv(sleep), [], `no '${sleep.join(' ')}' is alive once the worker has exited`);
     t.equal(w.signal, 'SIGTERM', `the worker then dies of the SIGTERM, as without its handler (${w.stderr})`);
+
+    // The same job sent to a warm worker (`toil worker --serve`), which its leader's batch system
+    // stops the same way: it sweeps the running job's mark too, and dies of the signal.
+    const warm = spawn(process.execPath, [TOIL_BIN, 'worker', '--serve'], {
+      cwd: dir,
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    let warmStderr = '';
+    warm.stderr!.on('data', (d: Buffer) => (warmStderr += d.toString()));
+    const warmEnded = new Promise<NodeJS.Signals | null>((resolve) =>
+      warm.on('exit', (_code, signal) => resolve(signal)),
+    );
+    t.teardown(() => {
+      if (warm.exitCode === null && warm.signalCode === null) warm.kill('SIGKILL');
+    });
+    warm.send({
+      type: 'run',
+      locator: 'file:./js',
+      jobId: rootJobId,
+      attempt: 1000,
+    } satisfies WarmRunRequest);
+    await waitFor(
+      "the warm worker's job to start its sleep",
+      () => processesWithArgv(sleep).length === 1,
+      60_000,
+    );
+    warm.kill('SIGTERM');
+    const warmSignal = await warmEnded;
+    t.same(processesWithArgv(sleep), [], `no '${sleep.join(' ')}' is alive once the warm worker has exited`);
+    t.equal(warmSignal, 'SIGTERM', `the warm worker dies of the SIGTERM (${warmStderr})`);
   },
 );
