@@ -312,11 +312,14 @@ async function runWithSlurm(
   log: Logger,
   setExitCode: (code: number) => void,
 ): Promise<void> {
-  const { slurmAvailability, startSlurmController } = await import('../localcloud/slurm/cluster.js');
+  const { slurmAvailability, startSlurmController, sweepAbandonedControllerDirs } =
+    await import('../localcloud/slurm/cluster.js');
   const { SlurmdLauncher } = await import('../localcloud/slurm/launcher.js');
   const out = daemonOutput().stdout;
   const why = slurmAvailability();
   if (why) throw new UserInputError('SLURM_UNAVAILABLE', `--batchSystem slurm: ${why}`);
+  // A local cloud killed with kill -9 left its controller's directory behind.
+  await sweepAbandonedControllerDirs(log);
   const controller = await startSlurmController({});
   const launcher = new SlurmdLauncher({ controller, log });
   // The endpoint starts a node process for workers whose user data names a master: here the controller.

@@ -97,12 +97,15 @@ async function startSlurmEngine(
   let joinAddress: string;
   let stopController = async (): Promise<void> => {};
   if (conf === 'embedded') {
-    const [{ slurmAvailability, startSlurmController }, { SlurmdLauncher }] = await Promise.all([
-      import('../localcloud/slurm/cluster.js'),
-      import('../localcloud/slurm/launcher.js'),
-    ]);
+    const [{ slurmAvailability, startSlurmController, sweepAbandonedControllerDirs }, { SlurmdLauncher }] =
+      await Promise.all([
+        import('../localcloud/slurm/cluster.js'),
+        import('../localcloud/slurm/launcher.js'),
+      ]);
     const why = slurmAvailability();
     if (why) throw new UserInputError('SLURM_UNAVAILABLE', `batchSystem.slurmConf embedded: ${why}`);
+    // A daemon killed with kill -9 left its controller's directory behind.
+    await sweepAbandonedControllerDirs(o.log);
     const controller = await startSlurmController({});
     stopController = () => controller.stop();
     launcher = new SlurmdLauncher({ controller, log: o.log });

@@ -21,6 +21,8 @@ import fs from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type { Logger } from '../../common/log.js';
+import { markOwnedSync, sweepAbandonedDirs } from '../../common/ownedDirs.js';
 import { SlurmCli } from '../../slurm/cli.js';
 import { PLAIN_SLURM_PLUGINS } from '../../slurm/appliance.js';
 
@@ -232,9 +234,28 @@ function quote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/** The prefix of the directory a controller makes itself in the temp dir. */
+const CONTROLLER_DIR_PREFIX = 'toil-slurm-';
+
+/**
+ * Removes the controller directories (state, spool, logs) in the temp dir whose maker is gone from
+ * this machine, a daemon or local cloud killed with kill -9 whose controller died with it
+ * (`--pdeathsig`), and logs them: see `sweepAbandonedDirs` for what is kept. Returns the paths
+ * removed.
+ */
+export async function sweepAbandonedControllerDirs(log: Logger): Promise<string[]> {
+  const removed = await sweepAbandonedDirs(os.tmpdir(), CONTROLLER_DIR_PREFIX);
+  if (removed.length > 0)
+    log.info({ removed }, 'removed the Slurm directories of controllers whose process was killed');
+  return removed;
+}
+
 export async function startSlurmController(options: SlurmControllerOptions = {}): Promise<SlurmController> {
   const madeDir = options.dir === undefined;
-  const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'toil-slurm-'));
+  // Marked as this process's: removed by `stop`, or, if this process is killed first, by the next
+  // process to sweep (sweepAbandonedControllerDirs).
+  const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), CONTROLLER_DIR_PREFIX));
+  if (madeDir) markOwnedSync(dir);
   for (const sub of ['state', 'spool', 'log', 'run']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
   const address = options.address ?? '127.0.0.1';
   const port = options.port ?? (await freeLoopbackPort(address));
