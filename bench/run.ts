@@ -13,6 +13,7 @@ const BENCHES: Readonly<Record<string, () => Promise<{ default: (args: string[])
   scaler: () => import('./scaler.js'),
   simulate: () => import('./simulate.js'),
   corpus: () => import('./corpus.js'),
+  heldJobs: () => import('./heldJobs.js'),
 };
 
 const [name, ...args] = process.argv.slice(2);

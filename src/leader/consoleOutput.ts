@@ -14,11 +14,15 @@ const LEVEL_NAMES: Readonly<Record<number, string>> = {
 /** Off a terminal, progress lines come at most this often: a long run shows it moves, a short one is not flooded. */
 export const PROGRESS_LINE_EVERY_MS = 15_000;
 
-/** `3/7 jobs, 2 running, 1 waiting to start, 1 failed`: the bar's words and the progress line's. */
+/**
+ * `3/7 jobs, 2 running, 1 waiting to start, 2 held by a job limit, 1 failed`: the bar's words and
+ * the progress line's.
+ */
 export function progressCounts(p: WorkflowProgress): string {
   return (
     `${p.completed}/${p.known} jobs, ${p.running} running` +
     (p.waiting ? `, ${p.waiting} waiting to start` : '') +
+    (p.held ? `, ${p.held} held by a job limit` : '') +
     (p.failed ? `, ${p.failed} failed` : '')
   );
 }

@@ -21,6 +21,7 @@ import type { BatchSystem, JobRequirements, JobUpdate } from '../ports/batchSyst
 import { JobGraph } from './jobGraph.js';
 import type { JobLogEntry } from './jobLogFiles.js';
 import type { DeclaredJob } from './autoscaledRunChecks.js';
+import { HeldJobs } from './heldJobs.js';
 import { checkJobLimits, type JobLimits } from './jobLimits.js';
 
 export interface WorkflowRunnerOptions {
@@ -154,6 +155,11 @@ export interface WorkflowProgress {
   readonly running: number;
   /** Of the issued jobs, those queued in the batch system and not started yet, when known. */
   readonly waiting?: number;
+  /**
+   * Jobs ready but issued to no batch system yet, held back by --maxJobs (every slot taken) or, for
+   * services, by --maxServiceJobs / --maxPreemptableServiceJobs; absent when none is.
+   */
+  readonly held?: number;
   readonly failed: number;
 }
 
@@ -259,9 +265,9 @@ export class WorkflowRunner {
   private readonly overlong = new Map<string, string>();
   private durationWatch: AbortController | undefined;
   /** Services ready but held back by --maxServiceJobs / --maxPreemptableServiceJobs, oldest first. */
-  private heldServices: string[] = [];
+  private readonly heldServices = new HeldJobs();
   /** Jobs ready but held back by --maxJobs (every slot taken), oldest first. */
-  private heldForSlots: string[] = [];
+  private readonly heldForSlots = new HeldJobs();
   private servicePoll: AbortController | undefined;
   private deadlockSince: number | undefined;
   private deadlockWarned = false;
@@ -421,7 +427,7 @@ export class WorkflowRunner {
     const spec = this.graph.spec(jobId);
     if (spec.service && !this.serviceSlotFree(jobId)) return;
     if (this.issued.size >= (this.o.maxJobs ?? Infinity)) {
-      if (!this.heldForSlots.includes(jobId)) this.heldForSlots.push(jobId);
+      this.heldForSlots.hold(jobId);
       return;
     }
     if (spec.service) this.watchServices();
@@ -778,15 +784,15 @@ export class WorkflowRunner {
       (id) => this.graph.spec(id).service && this.serviceLimit(id).preemptable === preemptable,
     ).length;
     if (running < limit) return true;
-    if (!this.heldServices.includes(jobId)) this.heldServices.push(jobId);
+    this.heldServices.hold(jobId);
     return false;
   }
 
   /** Jobs ended: as many held back by --maxJobs as there are free slots now are issued, oldest first. */
   private issueHeldForSlots(): void {
     const limit = this.o.maxJobs ?? Infinity;
-    while (this.heldForSlots.length > 0 && this.issued.size < limit && !this.done)
-      this.issue(this.heldForSlots.shift()!);
+    while (this.heldForSlots.size > 0 && this.issued.size < limit && !this.done)
+      this.issue(this.heldForSlots.takeOldest()!);
   }
 
   /**
@@ -796,14 +802,14 @@ export class WorkflowRunner {
    * naming the flag, and the services are then stopped as ones nothing can use any more.
    */
   private checkSlotDeadlock(): void {
-    if (this.heldForSlots.length === 0 || this.busy > 0 || this.rerunning.size > 0) return;
+    if (this.heldForSlots.size === 0 || this.busy > 0 || this.rerunning.size > 0) return;
     const issued = [...this.issued];
     if (issued.length === 0) return;
     const stuck = issued.every(
       (id) => this.graph.spec(id).service && this.graph.isStarted(id) && !this.stopRequested.has(id),
     );
     if (!stuck) return;
-    const held = this.heldForSlots.splice(0);
+    const held = this.heldForSlots.takeAll();
     const names = issued.map((id) => `'${this.graph.spec(id).name}'`).join(', ');
     for (const id of held)
       this.failForGood(
@@ -816,7 +822,7 @@ export class WorkflowRunner {
 
   /** A service ended: the held ones that fit now are issued, oldest first. */
   private issueHeldServices(): void {
-    const held = this.heldServices.splice(0);
+    const held = this.heldServices.takeAll();
     for (const id of held) this.issue(id);
   }
 
@@ -827,13 +833,13 @@ export class WorkflowRunner {
    * flag; the running ones are then stopped as services nothing can use any more.
    */
   private checkServiceLimitDeadlock(): void {
-    if (this.heldServices.length === 0 || this.busy > 0 || this.rerunning.size > 0) return;
+    if (this.heldServices.size === 0 || this.busy > 0 || this.rerunning.size > 0) return;
     const issued = [...this.issued];
     const stuck = issued.every(
       (id) => this.graph.spec(id).service && this.graph.isStarted(id) && !this.stopRequested.has(id),
     );
     if (!stuck) return;
-    const held = this.heldServices.splice(0);
+    const held = this.heldServices.takeAll();
     const flags = [...new Set(held.map((id) => this.serviceLimit(id).flag))];
     const names = issued.map((id) => `'${this.graph.spec(id).name}'`).join(', ');
     for (const id of held) {
@@ -1062,8 +1068,8 @@ export class WorkflowRunner {
       issued.length === 0 ||
       this.rerunning.size > 0 ||
       this.busy > 0 ||
-      this.heldServices.length > 0 ||
-      this.heldForSlots.length > 0
+      this.heldServices.size > 0 ||
+      this.heldForSlots.size > 0
     )
       return;
     if (!issued.every((id) => this.graph.spec(id).service && this.graph.isStarted(id))) return;
@@ -1084,8 +1090,8 @@ export class WorkflowRunner {
     }
     // A service of the old run held back by a service limit is forgotten too: issued when a slot
     // freed, it was a job the graph no longer knows, and the leader crashed.
-    this.heldServices = this.heldServices.filter((id) => !forgotten.has(id));
-    this.heldForSlots = this.heldForSlots.filter((id) => !forgotten.has(id));
+    this.heldServices.forget(forgotten);
+    this.heldForSlots.forget(forgotten);
     await this.withIoSlot(() => this.o.store.deleteCommits([...forgotten])).catch((e: unknown) =>
       this.log.warn({ err: coerceError(e) }, 'could not delete the commits a checkpoint rerun replaces'),
     );
@@ -1243,7 +1249,14 @@ export class WorkflowRunner {
 
   private progress(): void {
     const c = this.graph.counts();
-    this.o.onProgress?.({ known: c.known, completed: c.ran, running: this.issued.size, failed: c.failed });
+    const held = this.heldForSlots.size + this.heldServices.size;
+    this.o.onProgress?.({
+      known: c.known,
+      completed: c.ran,
+      running: this.issued.size,
+      ...(held > 0 ? { held } : {}),
+      failed: c.failed,
+    });
   }
 
   private async flushDeletes(): Promise<void> {

@@ -179,7 +179,7 @@ function render(status, samples) {
         w.status,
         p ? `${p.completed}/${p.known}` : '',
         p
-          ? `${p.running} running, ${p.waiting ? `${p.waiting} waiting to start, ` : ''}${p.failed} failed`
+          ? `${p.running} running, ${p.waiting ? `${p.waiting} waiting to start, ` : ''}${p.held ? `${p.held} held by a job limit, ` : ''}${p.failed} failed`
           : '',
         new Date(w.submittedAt).toISOString(),
         w.message ?? '',
