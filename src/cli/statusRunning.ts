@@ -13,6 +13,8 @@ export interface RunningNow {
   readonly batchSystem?: string;
   readonly running?: number;
   readonly waiting?: number;
+  /** Jobs ready but held back by --maxJobs or a service limit, not issued; absent when none. */
+  readonly held?: number;
   readonly jobs: readonly RunningJobRecord[];
   /**
    * No leader holds the store, but the last one died without stopping its jobs: how many it had
@@ -57,6 +59,7 @@ async function readRunningNow(store: JobStore, now: number): Promise<RunningNow>
     batchSystem: record.batchSystem,
     running: record.running,
     waiting: record.waiting,
+    ...(record.held ? { held: record.held } : {}),
     jobs: record.jobs,
   };
 }
@@ -81,7 +84,10 @@ export function runningLines(r: RunningNow, locator: string, now: number): strin
   const waiting = r.waiting ?? r.jobs.length - listedRunning;
   const head =
     `${r.leader} runs the workflow; as of ${formatDuration(Math.max(0, now - r.at))} ago: ` +
-    `${running} job(s) running, ${waiting} issued and waiting to start`;
+    `${running} job(s) running, ${waiting} issued and waiting to start` +
+    (r.held
+      ? `, ${r.held} ready and held back by a job limit (--maxJobs, --maxServiceJobs), not issued`
+      : '');
   const unlisted = running + waiting - r.jobs.length;
   const lines = r.jobs.map((j) =>
     j.state === 'running'

@@ -396,6 +396,11 @@ export interface RunningRecord {
   /** How many issued attempts run now, and how many wait to start (listed in `jobs` or not). */
   readonly running: number;
   readonly waiting: number;
+  /**
+   * Jobs ready but issued to no batch system, held back by --maxJobs or a service limit; absent
+   * when none is (and in the records of leaders that did not count them).
+   */
+  readonly held?: number;
   /** The running ones (up to a cluster's worth), then the first of those waiting. */
   readonly jobs: readonly RunningJobRecord[];
 }

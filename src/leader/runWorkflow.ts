@@ -277,6 +277,7 @@ async function runStarted(
     generation,
     batchSystem: o.batchSystem,
     issued: () => leader.issuedAttempts(),
+    held: () => leader.heldCount(),
     clock: o.clock,
     log,
     signal: recording.signal,

@@ -69,6 +69,8 @@ export async function keepRunningRecord(o: {
   generation: number;
   batchSystem: BatchSystem;
   issued: () => Iterable<{ jobId: string; name: string; attempt: number }>;
+  /** How many ready jobs a limit holds back (not issued). */
+  held: () => number;
   clock: Clock;
   log: Logger;
   signal: AbortSignal;
@@ -77,7 +79,8 @@ export async function keepRunningRecord(o: {
   let lastAt = -Infinity;
   while (!o.signal.aborted) {
     const { jobs, running, waiting } = runningJobs(o.issued(), o.batchSystem);
-    const body = JSON.stringify([jobs, running, waiting]);
+    const held = o.held();
+    const body = JSON.stringify([jobs, running, waiting, held]);
     const now = o.clock.now();
     if (body !== last || now - lastAt >= RUNNING_RECORD_REFRESH_MS) {
       const record: RunningRecord = {
@@ -87,6 +90,7 @@ export async function keepRunningRecord(o: {
         batchSystem: o.batchSystem.name,
         running,
         waiting,
+        ...(held > 0 ? { held } : {}),
         jobs,
       };
       try {

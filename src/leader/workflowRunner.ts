@@ -1247,9 +1247,14 @@ export class WorkflowRunner {
       yield { jobId, name: this.graph.spec(jobId).name, attempt: this.attemptsOf(jobId).next - 1 };
   }
 
+  /** Jobs ready but held back by --maxJobs or a service limit, not issued. */
+  heldCount(): number {
+    return this.heldForSlots.size + this.heldServices.size;
+  }
+
   private progress(): void {
     const c = this.graph.counts();
-    const held = this.heldForSlots.size + this.heldServices.size;
+    const held = this.heldCount();
     this.o.onProgress?.({
       known: c.known,
       completed: c.ran,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { processAlive } from '../../src/common/processIdentity.js';
 import { waitFor } from '../fixtures/waitFor.js';
+import { repoPath } from '../fixtures/repoRoot.js';
 import { longJobArgs, runToil, scratchDir, startToil } from '../fixtures/workflowCli.js';
 
 // Sized for a busy two-core machine; a hang still fails, later.
@@ -96,5 +97,43 @@ t.test(
       'the summary says the workflow stopped',
     );
     t.notOk(processAlive(pid), 'and the worker it named is gone');
+  },
+);
+
+t.test(
+  'toil status --printStatus counts the jobs --maxJobs holds back apart from those issued',
+  async (t) => {
+    const dir = scratchDir(t);
+    // The tree of 4 (10 jobs of 4 s each) one at a time: both halves of a range are ready at once.
+    const running = startToil(
+      [
+        'run',
+        repoPath('test/fixtures/workflowTree.ts'),
+        'file:./js',
+        ...['--n', '4', '--sleepMs', '4000', '--maxJobs', '1', '--logLevel', 'warning'],
+        ...['--log', join(dir, 'exec.log'), '--out', join(dir, 'sum.txt')],
+      ],
+      { cwd: dir },
+    );
+    t.teardown(() => void running.child.kill('SIGKILL'));
+    const head =
+      /runs the workflow; as of \S+ ago: (\d+) job\(s\) running, (\d+) issued and waiting to start(.*)$/m;
+    let status = await runToil(['status', 'file:./js', '--printStatus'], { cwd: dir });
+    for (let i = 0; i < 120 && !/held back/.test(status.stdout); i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      status = await runToil(['status', 'file:./js', '--printStatus'], { cwd: dir });
+    }
+    const m = head.exec(status.stdout);
+    if (!m) t.comment(status.stdout);
+    t.ok(m, 'the head line');
+    t.equal(Number(m?.[1]) + Number(m?.[2]), 1, 'one job issued: the one --maxJobs slot');
+    t.match(
+      m?.[3],
+      /^, (\d+) ready and held back by a job limit \(--maxJobs, --maxServiceJobs\), not issued$/,
+      'the held jobs counted apart',
+    );
+    const json = await runToil(['status', 'file:./js', '--printStatus', '--json'], { cwd: dir });
+    const held = (JSON.parse(json.stdout) as { running: { held?: number } }).running.held;
+    t.ok(held !== undefined && held >= 1, `--json carries the count (${held})`);
   },
 );

@@ -86,6 +86,7 @@ t.test(
       return r;
     };
     let now: RunningJobView[] = [];
+    let held = 0;
     const batchSystem = { name: 'slurm', runningJobs: () => now } as unknown as BatchSystem;
     const stop = new AbortController();
     const loop = keepRunningRecord({
@@ -93,6 +94,7 @@ t.test(
       generation: 3,
       batchSystem,
       issued: () => issued.slice(0, 1),
+      held: () => held,
       clock,
       log: silentLogger(),
       signal: stop.signal,
@@ -122,13 +124,18 @@ t.test(
     t.match(await store.readRunning(), {
       jobs: [{ jobId: 'j-b', state: 'running', batchJobId: '77', node: 'n1' }],
     });
-    await looks(RUNNING_RECORD_REFRESH_MS / RUNNING_RECORD_POLL_MS - 1);
-    t.equal(writes, 2, 'unchanged for under a minute: not rewritten');
+    t.equal((await store.readRunning())?.held, undefined, 'none held back: no count');
+    held = 3;
     await looks(1);
-    t.equal(writes, 3, 'unchanged for a minute: rewritten, so its age shows the leader still looks');
+    t.equal(writes, 3, 'jobs held back by a limit: written at the next look');
+    t.match(await store.readRunning(), { held: 3, running: 1, waiting: 0 });
+    await looks(RUNNING_RECORD_REFRESH_MS / RUNNING_RECORD_POLL_MS - 1);
+    t.equal(writes, 3, 'unchanged for under a minute: not rewritten');
+    await looks(1);
+    t.equal(writes, 4, 'unchanged for a minute: rewritten, so its age shows the leader still looks');
     stop.abort();
     await loop;
     await clock.advance(RUNNING_RECORD_REFRESH_MS * 2);
-    t.equal(writes, 3, 'the run ended: no more writes');
+    t.equal(writes, 4, 'the run ended: no more writes');
   },
 );
