@@ -1077,6 +1077,9 @@ export class WorkflowRunner {
   }
 
   private async rerunCheckpoint(checkpoint: string): Promise<void> {
+    // Issued anew, so checked anew (it ran before a --restart with smaller caps, say), and before
+    // its commit goes: a refused rerun leaves the store as it was for a --restart with larger ones.
+    this.checkFits(this.graph.spec(checkpoint));
     // Its commit goes first: a leader killed after this replays the workflow without it and runs
     // the checkpoint again, and what its old commit declared is out of reach from then on.
     await this.withIoSlot(() => this.o.store.deleteCommits([checkpoint]));

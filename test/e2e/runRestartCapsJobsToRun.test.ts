@@ -63,3 +63,41 @@ t.test('--restart with a smaller --maxMemory still refuses a job over it that is
   t.equal(fits.code, 0, `a cap 'late' fits runs it\n${fits.stderr.slice(-2000)}`);
   t.equal(readFileSync(join(dir, 'ran.log'), 'utf8'), 'big\nflaky\nflaky\nlate\n');
 });
+
+t.test(
+  '--restart with a smaller --maxMemory: a checkpoint that ran is not refused at the start, but its rerun is, before its commit is dropped',
+  async (t) => {
+    const dir = scratchDir(t);
+    const wf = join(REPO_ROOT, 'test/fixtures/workflowBigCheckpoint.ts');
+    const ran = (): string => readFileSync(join(dir, 'ran.log'), 'utf8');
+    const first = await runToil(['run', wf, 'file:./js', '--retryCount', '0'], { cwd: dir });
+    t.equal(first.code, 1, `'flaky' fails, 'ck' has no retry left\n${first.stderr.slice(-2000)}`);
+    t.equal(ran(), 'ck\nflaky\n');
+
+    const rerun = await runToil(['run', wf, 'file:./js', '--restart', '--retryCount', '1', ...SMALL_CAP], {
+      cwd: dir,
+    });
+    t.equal(rerun.code, 2, `'ck' rerun is refused as bad input\n${rerun.stderr.slice(-2000)}`);
+    t.match(
+      rerun.stderr,
+      /^toil: job 'ck' asks for 256\.0 MiB memory, more than --maxMemory allows \(64\.0 MiB\)/m,
+      'the cap it is over is named',
+    );
+    t.equal(ran(), 'ck\nflaky\nflaky\nflaky\n', "'flaky' ran again (twice: one retry); 'ck' did not");
+
+    const larger = await runToil(
+      ['run', wf, 'file:./js', '--restart', '--retryCount', '1', '--maxMemory', '256Mi'],
+      { cwd: dir },
+    );
+    t.equal(
+      larger.code,
+      1,
+      `with room for 'ck', the workflow fails as before\n${larger.stderr.slice(-2000)}`,
+    );
+    t.equal(
+      ran().split('\n').slice(3, 7).join(' '),
+      'flaky flaky flaky ck',
+      "the refused rerun kept 'ck' committed: the restart ran 'flaky' (twice) before 'ck' again",
+    );
+  },
+);
