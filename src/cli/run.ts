@@ -19,7 +19,11 @@ import { firstLine } from '../workflow/jobError.js';
 import type { SubCommand } from './main.js';
 import { WorkflowInterruptedError, signalExitCode } from './untilSignal.js';
 import { collect } from '../provisioner/cluster/cliSupport.js';
-import { addAutoscalingOptions, type AutoscalingFlags } from './runAutoscaledOptions.js';
+import {
+  addAutoscalingOptions,
+  autoscalingFlagsGiven,
+  type AutoscalingFlags,
+} from './runAutoscaledOptions.js';
 import type { JobLogFilesOptions } from '../leader/jobLogFiles.js';
 import type { JobDefaults } from '../leader/submission.js';
 import type { MesosBatchSystem } from '../mesos/batchSystem.js';
@@ -615,10 +619,13 @@ export function parsePreemptableRetries(f: RunFlags): number {
  * no zone is given: the instance type names are the same in every region.
  */
 async function checkIgnoredScalingFlags(f: RunFlags): Promise<string[]> {
-  const [{ autoscalingFlagsGiven, parseScalerFlags, scalerSectionFromFlags }, { readCatalogue }] =
-    await Promise.all([import('./scalerFlags.js'), import('../scaler/catalogueFile.js')]);
   const given = autoscalingFlagsGiven(f);
   if (given.length === 0) return [];
+  // The scaler's config and the catalogue (zod's schemas) load only for a run that gave one.
+  const [{ parseScalerFlags, scalerSectionFromFlags }, { readCatalogue }] = await Promise.all([
+    import('./scalerFlags.js'),
+    import('../scaler/catalogueFile.js'),
+  ]);
   const zone = /^[a-z]{2}-[a-z]+-\d[a-z]$/.test(f.zone ?? '') ? f.zone! : 'us-west-2a';
   const hasTypes = f.nodeTypes ?? f.nodeType ?? f.preemptableNodeType ?? f.preemptibleNodeType;
   const flags = scalerSectionFromFlags(hasTypes ? f : { ...f, nodeTypes: 't2.medium' }, zone);

@@ -26,6 +26,55 @@ export interface AutoscalingFlags {
   assumeZeroOverhead?: string | boolean;
 }
 
+/**
+ * The autoscaling flags that set one field of the scaler section each (the node types aside), and
+ * the flag that set it. Here, not with the scaler's config, so that a run can tell whether any was
+ * given without loading that config's schemas (zod).
+ */
+export const SCALER_FIELD_FLAGS: readonly [
+  field: string,
+  flag: string,
+  value: (f: AutoscalingFlags) => string | undefined,
+][] = [
+  ['maxNodes', '--maxNodes', (f) => f.maxNodes],
+  ['minNodes', '--minNodes', (f) => f.minNodes],
+  // Toil's -ible spellings are named as typed (a problem with one names that flag).
+  ['maxPreemptableNodes', '--maxPreemptableNodes', (f) => f.maxPreemptableNodes],
+  [
+    'maxPreemptableNodes',
+    '--maxPreemptibleNodes',
+    (f) => (f.maxPreemptableNodes === undefined ? f.maxPreemptibleNodes : undefined),
+  ],
+  ['preemptableCompensation', '--preemptableCompensation', (f) => f.preemptableCompensation],
+  [
+    'preemptableCompensation',
+    '--preemptibleCompensation',
+    (f) => (f.preemptableCompensation === undefined ? f.preemptibleCompensation : undefined),
+  ],
+  ['targetTime', '--targetTime', (f) => f.targetTime],
+  ['betaInertia', '--betaInertia', (f) => f.betaInertia],
+  ['scaleInterval', '--scaleInterval', (f) => f.scaleInterval],
+  ['bootTime', '--bootTime', (f) => f.bootTime],
+  ['idleGrace', '--idleGrace', (f) => f.idleGrace],
+  ['nodeStorage', '--nodeStorage', (f) => f.nodeStorage],
+  ['nodeStorageOverrides', '--nodeStorageOverrides', (f) => f.nodeStorageOverrides],
+  [
+    'assumeZeroOverhead',
+    '--assumeZeroOverhead',
+    (f) => (f.assumeZeroOverhead === undefined ? undefined : String(f.assumeZeroOverhead)),
+  ],
+];
+
+/** The autoscaling flags given (besides --provisioner itself), as the user spelt them. */
+export function autoscalingFlagsGiven(f: AutoscalingFlags): string[] {
+  const given: string[] = [];
+  if (f.nodeTypes !== undefined) given.push('--nodeTypes');
+  if (f.nodeType !== undefined) given.push('--nodeType');
+  if ((f.preemptableNodeType ?? f.preemptibleNodeType) !== undefined) given.push('--preemptableNodeType');
+  for (const [, flag, value] of SCALER_FIELD_FLAGS) if (value(f) !== undefined) given.push(flag);
+  return given;
+}
+
 /** Adds the autoscaling flags to `toil run`; they take effect with `--provisioner aws`. */
 export function addAutoscalingOptions(cmd: Command): Command {
   return cmd

@@ -2,7 +2,7 @@ import { ConfigError } from '../common/configErrors.js';
 import { UserInputError } from '../common/errors.js';
 import { parseScalerConfig, type ScalerConfig } from '../scaler/config.js';
 import type { Catalogue } from '../scaler/catalogue.js';
-import type { AutoscalingFlags } from './runAutoscaledOptions.js';
+import { SCALER_FIELD_FLAGS, type AutoscalingFlags } from './runAutoscaledOptions.js';
 import { parseBool, parseCount } from './run.js';
 
 /**
@@ -17,50 +17,6 @@ export interface ScalerFlagSection {
   readonly origin: ReadonlyMap<string, string>;
   /** For each entry of `section.nodeTypes`, the flag and the text that gave it. */
   readonly nodeTypeOrigin: readonly string[];
-}
-
-const FIELD_FLAGS: readonly [
-  field: string,
-  flag: string,
-  value: (f: AutoscalingFlags) => string | undefined,
-][] = [
-  ['maxNodes', '--maxNodes', (f) => f.maxNodes],
-  ['minNodes', '--minNodes', (f) => f.minNodes],
-  // Toil's -ible spellings are named as typed (a problem with one names that flag).
-  ['maxPreemptableNodes', '--maxPreemptableNodes', (f) => f.maxPreemptableNodes],
-  [
-    'maxPreemptableNodes',
-    '--maxPreemptibleNodes',
-    (f) => (f.maxPreemptableNodes === undefined ? f.maxPreemptibleNodes : undefined),
-  ],
-  ['preemptableCompensation', '--preemptableCompensation', (f) => f.preemptableCompensation],
-  [
-    'preemptableCompensation',
-    '--preemptibleCompensation',
-    (f) => (f.preemptableCompensation === undefined ? f.preemptibleCompensation : undefined),
-  ],
-  ['targetTime', '--targetTime', (f) => f.targetTime],
-  ['betaInertia', '--betaInertia', (f) => f.betaInertia],
-  ['scaleInterval', '--scaleInterval', (f) => f.scaleInterval],
-  ['bootTime', '--bootTime', (f) => f.bootTime],
-  ['idleGrace', '--idleGrace', (f) => f.idleGrace],
-  ['nodeStorage', '--nodeStorage', (f) => f.nodeStorage],
-  ['nodeStorageOverrides', '--nodeStorageOverrides', (f) => f.nodeStorageOverrides],
-  [
-    'assumeZeroOverhead',
-    '--assumeZeroOverhead',
-    (f) => (f.assumeZeroOverhead === undefined ? undefined : String(f.assumeZeroOverhead)),
-  ],
-];
-
-/** The autoscaling flags given (besides --provisioner itself), as the user spelt them. */
-export function autoscalingFlagsGiven(f: AutoscalingFlags): string[] {
-  const given: string[] = [];
-  if (f.nodeTypes !== undefined) given.push('--nodeTypes');
-  if (f.nodeType !== undefined) given.push('--nodeType');
-  if ((f.preemptableNodeType ?? f.preemptibleNodeType) !== undefined) given.push('--preemptableNodeType');
-  for (const [, flag, value] of FIELD_FLAGS) if (value(f) !== undefined) given.push(flag);
-  return given;
 }
 
 /** The scaler section from Toil's flags, remembering which flag set what. */
@@ -86,7 +42,7 @@ export function scalerSectionFromFlags(f: AutoscalingFlags, zone: string): Scale
     );
   const section: Record<string, unknown> = { region: zone.slice(0, -1), zones: [zone], nodeTypes };
   const origin = new Map<string, string>();
-  for (const [field, flag, value] of FIELD_FLAGS) {
+  for (const [field, flag, value] of SCALER_FIELD_FLAGS) {
     const v = value(f);
     if (v === undefined) continue;
     origin.set(field, `${flag} ${v}`);

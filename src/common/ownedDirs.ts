@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { provablyGone, thisProcess } from './processIdentity.js';
+import { provablyGone, thisProcess, type ProcessIdentity } from './processIdentity.js';
 
 /**
  * Owner marks: a directory a process makes for itself and removes when it ends (a leader's scratch,
@@ -14,17 +14,23 @@ import { provablyGone, thisProcess } from './processIdentity.js';
 const OWNER_FILE = 'owner.json';
 
 /**
- * The schema of a mark, made by the first sweep: zod (a hundred modules) loads only in a process
- * that sweeps, not in each one that marks or merely shares this module (a worker, once per job).
+ * The process a mark names, or undefined when `v` is not a mark. Checked by hand, not with zod: a
+ * hundred modules for four fields, in every `toil run` (its sweep of the work directory finds the
+ * marks of the runs beside it) and every local instance.
  */
-async function ownerSchema() {
-  const { z } = await import('zod');
-  return z.object({
-    host: z.string(),
-    pid: z.number().int().positive(),
-    bootId: z.string().optional(),
-    pidNamespace: z.string().optional(),
-  });
+function ownerOf(v: unknown): ProcessIdentity | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const { host, pid, bootId, pidNamespace } = v as Record<string, unknown>;
+  if (typeof host !== 'string' || typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0)
+    return undefined;
+  if (!(bootId === undefined || typeof bootId === 'string')) return undefined;
+  if (!(pidNamespace === undefined || typeof pidNamespace === 'string')) return undefined;
+  return {
+    host,
+    pid,
+    ...(bootId !== undefined ? { bootId } : {}),
+    ...(pidNamespace !== undefined ? { pidNamespace } : {}),
+  };
 }
 
 /** Marks `dir` as made by this process. */
@@ -49,14 +55,13 @@ export function markOwnedSync(dir: string): void {
 export async function sweepAbandonedDirs(parent: string, prefix: string): Promise<string[]> {
   const names = await readdir(parent).catch(() => [] as string[]);
   const me = thisProcess();
-  const Owner = await ownerSchema();
   const removed: string[] = [];
   for (const name of names.filter((n) => n.startsWith(prefix))) {
     const dir = join(parent, name);
     const owner = await readFile(join(dir, OWNER_FILE), 'utf8')
-      .then((text) => Owner.safeParse(JSON.parse(text)))
+      .then((text) => ownerOf(JSON.parse(text)))
       .catch(() => undefined);
-    if (!owner?.success || !provablyGone(owner.data, me)) continue;
+    if (!owner || !provablyGone(owner, me)) continue;
     await rm(dir, { recursive: true, force: true }).then(
       () => removed.push(dir),
       () => undefined,

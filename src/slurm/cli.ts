@@ -12,7 +12,7 @@
  */
 import { execFile } from 'node:child_process';
 import { ToilError } from '../common/errors.js';
-import { parseSinfoJson, parseSqueueJson, type SlurmJob, type SlurmNode } from './json.js';
+import type { SlurmJob, SlurmNode } from './json.js';
 
 /**
  * A Slurm command failed. `retry` when the controller could not be reached or refused for now (it
@@ -126,12 +126,18 @@ export class SlurmCli {
 
   /** Every job the controller still keeps (pending, running and recently finished). */
   async jobs(): Promise<SlurmJob[]> {
-    return parseSqueueJson(await this.run('squeue', ['--json']));
+    const out = await this.run('squeue', ['--json']);
+    // The schemas of squeue's and sinfo's JSON (zod, a hundred modules) load at the first reply:
+    // every `toil run` loads this client with the batch systems, few ask Slurm anything.
+    const { parseSqueueJson } = await import('./json.js');
+    return parseSqueueJson(out);
   }
 
   /** Every node, including drained, down and cloud ones. */
   async nodes(): Promise<SlurmNode[]> {
-    return parseSinfoJson(await this.run('sinfo', ['--json', '--all']));
+    const out = await this.run('sinfo', ['--json', '--all']);
+    const { parseSinfoJson } = await import('./json.js');
+    return parseSinfoJson(out);
   }
 
   async cancel(jobId: number): Promise<void> {

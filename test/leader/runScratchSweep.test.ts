@@ -74,6 +74,8 @@ t.test('the sweep removes only scratch whose leader is provably gone from this h
   // A mark that proves nothing: no boot id or pid namespace (not Linux).
   const unproven = scratchOf(work, 'unproven', { host: hostname(), pid: dead.pid });
   const unmarked = scratchOf(work, 'unmarked');
+  // A mark of the wrong shape is no proof, however much of it matches.
+  const pidAsText = scratchOf(work, 'pidastext', { ...dead, pid: String(dead.pid) });
   const garbled = join(scratchOf(work, 'garbled'), 'owner.json');
   writeFileSync(garbled, '{"host": 3');
   const notOurs = join(work, 'someone-else-dir');
@@ -82,9 +84,9 @@ t.test('the sweep removes only scratch whose leader is provably gone from this h
 
   t.same(await sweepAbandonedScratch(work), [abandoned], 'only the killed leader’s scratch');
   t.notOk(existsSync(abandoned));
-  for (const kept of [live, otherHost, otherBoot, otherContainer, unproven, unmarked, notOurs])
+  for (const kept of [live, otherHost, otherBoot, otherContainer, unproven, unmarked, pidAsText, notOurs])
     t.ok(existsSync(kept), `${kept} is kept`);
-  t.equal(readdirSync(work).length, 8);
+  t.equal(readdirSync(work).length, 9);
 });
 
 t.test('the sweep of a workDir that does not exist removes nothing and does not throw', async (t) => {
