@@ -59,8 +59,13 @@ async function snapshot(s3: S3Client, locator: string): Promise<Record<string, s
 /**
  * What a user of an S3 run does after a job failed for good: debug it by name and id (the bucket as it
  * was after), print its record, read the workflow's status and stats, try to kill it.
+ *
+ * `every` runs each command in each of its forms; otherwise a form that reads the bucket no
+ * differently from another (status --json beside status, stats' table beside --raw) is left out,
+ * and a store that does not exist is asked of one command: what tells that store from an absent
+ * one is the S3 server's answer, which the other commands ask for the same way.
  */
-async function debugOnS3(t: Test, env: Record<string, string>): Promise<void> {
+async function debugOnS3(t: Test, env: Record<string, string>, every: boolean): Promise<void> {
   const dir = scratchDir(t);
   const s3 = createS3Client(REGION, env);
   t.teardown(() => s3.destroy());
@@ -93,22 +98,26 @@ async function debugOnS3(t: Test, env: Record<string, string>): Promise<void> {
   const status = await runToil(['status', LOCATOR], { cwd: dir, env });
   t.equal(status.code, 0, status.stderr);
   t.equal(status.stdout, statusBefore.stdout, 'toil status says the same after the debug run');
-  const json = await runToil(['status', LOCATOR, '--json'], { cwd: dir, env });
-  t.equal(json.code, 0, json.stderr);
-  t.match(
-    JSON.parse(json.stdout),
-    { finished: false, failedJobs: [{ jobId, name: 'add' }] },
-    'status names the job that failed for good',
-  );
+  if (every) {
+    const json = await runToil(['status', LOCATOR, '--json'], { cwd: dir, env });
+    t.equal(json.code, 0, json.stderr);
+    t.match(
+      JSON.parse(json.stdout),
+      { finished: false, failedJobs: [{ jobId, name: 'add' }] },
+      'status names the job that failed for good',
+    );
+  }
 
   const stats = await runToil(['stats', LOCATOR, '--raw'], { cwd: dir, env });
   t.equal(stats.code, 0, stats.stderr);
   const s = JSON.parse(stats.stdout) as { jobs: number; byName: { name: string; count: number }[] };
   const counts = Object.fromEntries(s.byName.map((n) => [n.name, n.count]));
   t.same(counts, { tree: 3 }, 'the three tree jobs that ran are counted (add never committed)');
-  const table = await runToil(['stats', LOCATOR], { cwd: dir, env });
-  t.equal(table.code, 0, table.stderr);
-  t.match(table.stdout, /^jobs: +3 run, /m);
+  if (every) {
+    const table = await runToil(['stats', LOCATOR], { cwd: dir, env });
+    t.equal(table.code, 0, table.stderr);
+    t.match(table.stdout, /^jobs: +3 run, /m);
+  }
 
   const kill = await runToil(['kill', LOCATOR], { cwd: dir, env });
   t.equal(kill.code, 2, 'no leader holds the failed workflow');
@@ -132,12 +141,17 @@ async function debugOnS3(t: Test, env: Record<string, string>): Promise<void> {
   t.same(await snapshot(s3, FILES_LOCATOR), filesBefore, 'the files it wrote are deleted again');
 
   const absent = 'aws:us-west-2:no-such-store';
-  for (const args of [
-    ['debug-job', absent, 'add'],
-    ['debug-job', absent, 'add', '--printJobInfo'],
+  const absentAsked = [
     ['status', absent],
-    ['stats', absent],
-  ]) {
+    ...(every
+      ? [
+          ['debug-job', absent, 'add'],
+          ['debug-job', absent, 'add', '--printJobInfo'],
+          ['stats', absent],
+        ]
+      : []),
+  ];
+  for (const args of absentAsked) {
     const bad = await runToil(args, { cwd: dir, env });
     t.equal(bad.code, 2, `${args.join(' ')}: exit 2`);
     t.match(bad.stderr, /^toil: job store aws:us-west-2:no-such-store does not exist/m);
@@ -151,7 +165,8 @@ t.test(
   async (t) => {
     const moto = await startMoto();
     t.teardown(() => moto.stop());
-    await debugOnS3(t, motoS3Env(moto));
+    // Every form of every command runs against s3rver (below), which is always there.
+    await debugOnS3(t, motoS3Env(moto), false);
   },
 );
 
@@ -160,7 +175,7 @@ t.test(
   async (t) => {
     const s3rver = await startS3rver();
     t.teardown(() => s3rver.stop());
-    await debugOnS3(t, { ...s3rver.env });
+    await debugOnS3(t, { ...s3rver.env }, true);
   },
 );
 
