@@ -6,13 +6,12 @@ import { ConfigError } from '../common/configErrors.js';
 import { ToilError, UserInputError, coerceError } from '../common/errors.js';
 import { formatDuration, tryParseBytes } from '../common/units.js';
 import { runOutput } from './toilRunOptions.js';
-import { checkScalingFlags, type DeclaredJob } from '../leader/autoscaledRunChecks.js';
-import { parseLeaderConfigObject, type LeaderConfig } from '../leader/leaderConfig.js';
+import type { DeclaredJob } from '../leader/autoscaledRunChecks.js';
+import type { LeaderConfig } from '../leader/leaderConfig.js';
 import { jobLogWriter, type JobLogFilesOptions } from '../leader/jobLogFiles.js';
 import { openMessageFile } from '../leader/messageFile.js';
 import { ClusterStatsRecorder, clusterStatsPath } from '../leader/clusterStats.js';
 import type { Catalogue } from '../scaler/catalogue.js';
-import { createLeaderMetrics } from '../leader/metrics.js';
 import { checkWorkDir } from '../leader/runScratch.js';
 import {
   absoluteLocator,
@@ -27,16 +26,12 @@ import {
 import type { FatalLaunchError } from '../scaler/tick/fatalBackoff.js';
 import type { CleanPolicy } from '../leader/runWorkflow.js';
 import { JobStoreExistsError, JobStoreLeasedError } from '../jobstore/errors.js';
-import { openJobStore } from '../main/jobStores.js';
 import { clusterEnvironment, prepareWorkDir, workDirOf } from '../main/env.js';
 import { parseTagsJson } from '../provisioner/cluster/validate.js';
-import { readCatalogue } from '../scaler/catalogueFile.js';
 import { runCostDollars, type TickState } from '../scaler/tick/state.js';
-import { bundleWorkflow } from '../workflow/bundle.js';
 import { loadWorkflowFile } from '../workflow/moduleLoader.js';
 import { givenDefaultPreemptable, runJobPolicy, slurmFlagsUnused, type RunFlags } from './run.js';
 import { parseSlurmFlags, slurmPartitionOf } from '../slurm/slurmFlags.js';
-import { flagError, problemOfFlag, scalerSectionFromFlags } from './scalerFlags.js';
 import { WorkflowInterruptedError, signalExitCode } from './untilSignal.js';
 import type { StartedLeader } from '../main/leader.js';
 
@@ -76,6 +71,26 @@ export async function runAutoscaled(
   const { defaults } = policy;
   const defaultPreemptable = givenDefaultPreemptable(f) ?? false;
   const workDir = await prepareWorkDir(f.workDir);
+  // The config's schemas (zod), the scaler, the bundler and the job stores load once the checks
+  // above passed: a run refused for its provisioner, batch system, zone, cluster name, job
+  // defaults or work directory ends without them.
+  const [
+    { readCatalogue },
+    { parseLeaderConfigObject },
+    { flagError, problemOfFlag, scalerSectionFromFlags },
+    { checkScalingFlags },
+    { openJobStore },
+    { bundleWorkflow },
+    { createLeaderMetrics },
+  ] = await Promise.all([
+    import('../scaler/catalogueFile.js'),
+    import('../leader/leaderConfig.js'),
+    import('./scalerFlags.js'),
+    import('../leader/autoscaledRunChecks.js'),
+    import('../main/jobStores.js'),
+    import('../workflow/bundle.js'),
+    import('../leader/metrics.js'),
+  ]);
   const catalogue = await readCatalogue();
   // The leader's own state beside the work dir, one per job store, so --restart adopts its nodes.
   const stateDir = autoscaleStateDir(workDir, jobStoreText);
