@@ -9,7 +9,7 @@ import {
   namingConfigFileErrors,
 } from './runConfigFile.js';
 import { UserInputError } from '../common/errors.js';
-import { LOG_LEVEL_NAMES } from '../common/log.js';
+import { LOG_LEVEL_SPELLINGS } from '../common/log.js';
 import { formatDuration, SIZE_SUFFIXES, tryParseBytes } from '../common/units.js';
 import { WorkflowKilledError } from '../leader/killRequest.js';
 import type { CleanPolicy } from '../leader/runWorkflow.js';
@@ -156,7 +156,7 @@ export const command: SubCommand = {
         new Option(
           '--logLevel <level>',
           "log level (default info; Toil's --logCritical, --logError, --logWarning, --logInfo, --logDebug, --logTrace and --logOff also work)",
-        ).choices(LOG_LEVEL_NAMES.concat(LOG_LEVEL_NAMES.map((l) => l.toUpperCase()))),
+        ).choices(LOG_LEVEL_SPELLINGS),
       )
       .option('--batchSystem <name>', 'single_machine, mesos or slurm', 'single_machine')
       .option(

@@ -22,6 +22,13 @@ export function toPinoLevel(level: string): LevelWithSilent | undefined {
 
 export const LOG_LEVEL_NAMES = Object.keys(TOIL_LEVELS);
 
+/** Each level as Toil's --logLevel takes it: lower case, capitalised and upper case (debug, Debug, DEBUG). */
+export const LOG_LEVEL_SPELLINGS = LOG_LEVEL_NAMES.flatMap((l) => [
+  l,
+  `${l[0]!.toUpperCase()}${l.slice(1)}`,
+  l.toUpperCase(),
+]);
+
 /**
  * The root logger. Credentials never reach a log line: the usual places they travel are redacted.
  * Modules take a child: `log.child({ component: 'scaler' })`.

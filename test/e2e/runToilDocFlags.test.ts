@@ -58,6 +58,34 @@ t.test('--logLevel wins over a --log<Level> switch; --logOff leaves only critica
   t.notMatch(both.stderr, / (INFO|DEBUG) /, '--logLevel warning wins');
 });
 
+/**
+ * Toil's --logLevel takes each level in lower case, upper case and capitalised (`Debug`, as its
+ * `--logDebug` help names it), on the command line and in its config file alike.
+ */
+t.test(
+  '--logLevel as Toil spells it: Debug, DEBUG, debug; and logLevel: Warning in a config file',
+  async (t) => {
+    const dir = scratchDir(t);
+    for (const [i, level] of ['Debug', 'DEBUG', 'debug'].entries()) {
+      const r = await runToil(['run', SORT, `file:./d${i}`, '--numLines', '100', `--logLevel=${level}`], {
+        cwd: dir,
+      });
+      t.equal(r.code, 0, `--logLevel=${level}: ${r.stderr}`);
+      t.match(r.stderr, / DEBUG /, `--logLevel=${level} logs at debug`);
+    }
+    writeFileSync(join(dir, 'warn.yaml'), 'logLevel: Warning\n');
+    const file = await runToil(['run', SORT, 'file:./w', '--numLines', '100', '--config', 'warn.yaml'], {
+      cwd: dir,
+    });
+    t.equal(file.code, 0, file.stderr);
+    t.notMatch(file.stderr, / (INFO|DEBUG) /, 'logLevel: Warning from the file');
+    const typo = await runToil(['run', SORT, 'file:./t', '--logLevel', 'Loud'], { cwd: dir });
+    t.equal(typo.code, 2, 'a level that is none is still refused');
+    t.match(typo.stderr, /'Loud' is invalid/);
+    t.notOk(existsSync(join(dir, 't')), 'and no job store is made');
+  },
+);
+
 t.test("--stats keeps the job store, and `toil stats` reports each job name's runs", async (t) => {
   const dir = scratchDir(t);
   const r = await runToil(['run', SORT, 'file:./js', '--numLines', '20000', '--N', '50000', '--stats'], {
