@@ -14,7 +14,11 @@ export const command: SubCommand = {
       .action(async (jobStore: string) => {
         const store = openJobStore(jobStore);
         if (!(await store.exists())) {
-          process.stdout.write(`job store ${jobStore} does not exist; nothing to clean\n`);
+          process.stdout.write(
+            (await store.finishCutShortDestroy())
+              ? `deleted what was left of job store ${jobStore} (a deletion of it was cut short)\n`
+              : `job store ${jobStore} does not exist; nothing to clean\n`,
+          );
         } else {
           await refuseWhileLeased(
             store.objects,

@@ -34,6 +34,11 @@ const MARKER_TEXT =
 /** The marker of stores written before objects carried a header; their objects are read unchecked. */
 const LEGACY_MARKER_TEXT = 'toil-ts job store\n';
 /**
+ * What the marker becomes as destroy() begins: the directory is no job store any more, but what a
+ * destroy cut short leaves is known for ours, so the next destroy (or create) finishes it.
+ */
+const DESTROYING_MARKER = '.toil-jobstore-destroying';
+/**
  * Every object file begins with this fixed-width header:
  * `toil-ts object 1 <length, 16 decimal digits> <sha256, 64 hex digits>\n` (99 bytes). Fixed
  * width, so a streamed body can be written first and its header filled in at the end.
@@ -108,9 +113,10 @@ export class FileObjectStore implements ObjectStore {
       if (!(await stat(this.root)).isDirectory())
         throw new JobStorePathTakenError(this.locator, this.root, 'is a file, not a job store');
       if (await this.exists()) throw new JobStoreExistsError(this.locator);
-      // An existing empty directory may become the store, and so may what a create cut short
-      // (a leader killed in it) left; anything else is not ours to take.
-      if (!(await this.isEmptyOrCutShort())) {
+      // An existing empty directory may become the store, and so may what a create or a destroy
+      // cut short (a leader or `toil clean` killed in it) left; anything else is not ours to take.
+      if (await this.finishCutShortDestroy()) await mkdir(this.root, { recursive: true });
+      else if (!(await this.isEmptyOrCutShort())) {
         const first = (await readdir(this.root)).sort()[0] ?? '';
         throw new JobStorePathTakenError(
           this.locator,
@@ -146,15 +152,38 @@ export class FileObjectStore implements ObjectStore {
 
   async destroy(): Promise<void> {
     if (await this.exists()) {
-      // The marker goes first, so a destroy cut short leaves no half store that claims to exist.
-      await unlink(join(this.root, MARKER)).catch(() => {});
-      await rm(this.root, { recursive: true, force: true });
+      // The marker is renamed first, so a destroy cut short leaves no half store that claims to
+      // exist, yet leaves remains the next destroy recognises as ours and finishes.
+      await rename(join(this.root, MARKER), join(this.root, DESTROYING_MARKER)).catch((e: unknown) => {
+        if (!isMissing(e)) throw e;
+      });
+      await this.finishCutShortDestroy();
       return;
     }
+    if (await this.finishCutShortDestroy()) return;
     // Not a job store: never delete a directory we did not make (a mistyped `toil clean ~`).
     // An empty directory, or the bare skeleton a create() cut short leaves, is safe to remove.
     if (await this.isEmptyOrCutShort().catch(() => false))
       await rm(this.root, { recursive: true, force: true }).catch(() => {});
+  }
+
+  async finishCutShortDestroy(): Promise<boolean> {
+    try {
+      await stat(join(this.root, DESTROYING_MARKER));
+    } catch (e) {
+      if (isMissing(e)) return false;
+      throw e;
+    }
+    // Everything but the marker first: until the directory goes, it still says whose it is.
+    // A concurrent destroy may have removed the directory by now.
+    const entries = await readdir(this.root).catch((e: unknown) => {
+      if (isMissing(e)) return [];
+      throw e;
+    });
+    for (const entry of entries)
+      if (entry !== DESTROYING_MARKER) await rm(join(this.root, entry), { recursive: true, force: true });
+    await rm(this.root, { recursive: true, force: true });
+    return true;
   }
 
   /**

@@ -100,6 +100,11 @@ export class JobStore {
     await this.objects.destroy();
   }
 
+  /** Deletes what a destroy cut short left (see ObjectStore.finishCutShortDestroy); true if there was any. */
+  finishCutShortDestroy(): Promise<boolean> {
+    return this.objects.finishCutShortDestroy();
+  }
+
   /**
    * Stores the workflow module: at `module.mjs` when the workflow starts, or (a `--restart` with a
    * changed workflow file) beside it at `modules/<sha256>.mjs`, where the jobs issued from then on

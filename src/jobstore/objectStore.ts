@@ -49,6 +49,12 @@ export interface ObjectStore {
   destroy(): Promise<void>;
 
   /**
+   * Deletes what a destroy cut short left (which no longer exists() as a store); true if there
+   * was any. A create on such remains finishes them first.
+   */
+  finishCutShortDestroy(): Promise<boolean>;
+
+  /**
    * The object's bytes and etag, or undefined if there is no such object. Throws
    * `CorruptJobStoreError` if the bytes do not match their recorded length and SHA-256.
    */

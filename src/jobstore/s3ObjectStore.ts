@@ -276,6 +276,11 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  /** A destroy cut short leaves the lease record (deleted last), so the bucket still exists() and the next destroy finishes it. */
+  async finishCutShortDestroy(): Promise<boolean> {
+    return false;
+  }
+
   private async abortMultipartUploads(): Promise<void> {
     let KeyMarker: string | undefined;
     let UploadIdMarker: string | undefined;

@@ -97,6 +97,9 @@ class LazyS3ObjectStore implements ObjectStore {
   async destroy(): Promise<void> {
     return (await this.store()).destroy();
   }
+  async finishCutShortDestroy(): Promise<boolean> {
+    return (await this.store()).finishCutShortDestroy();
+  }
   async get(key: string): Promise<StoredObject | undefined> {
     return (await this.store()).get(key);
   }

@@ -1,0 +1,77 @@
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
+import { repoPath } from '../fixtures/repoRoot.js';
+import { testDir } from '../fixtures/testDir.js';
+import { runToil, startToil } from '../fixtures/workflowCli.js';
+
+const TREE = repoPath('test/fixtures/workflowTree.ts');
+/** Enough objects that deleting them takes a while: the kill lands in the middle of it. */
+const OBJECTS = 20_000;
+
+t.setTimeout(120_000);
+
+/** A job store holding OBJECTS files, as a long workflow kept with --clean never leaves one. */
+async function bigStore(path: string): Promise<void> {
+  await new FileObjectStore(path).create();
+  const jobs = join(path, 'objects', 'jobs%');
+  mkdirSync(jobs);
+  for (let i = 0; i < OBJECTS; i++) writeFileSync(join(jobs, `job-${i}`), 'x');
+}
+
+/** Starts `toil clean PATH` and kills it (-9) once it has begun deleting: what Ctrl-C or a lost shell does. */
+async function cleanKilledMidway(t: Test, path: string): Promise<void> {
+  const { child, done } = startToil(['clean', `file:${path}`]);
+  const marker = join(path, '.toil-jobstore');
+  const deadline = Date.now() + 60_000;
+  // Polled without yielding: the kill must follow the marker's going at once.
+  while (existsSync(marker) && Date.now() < deadline);
+  child.kill('SIGKILL');
+  const r = await done;
+  t.equal(r.signal, 'SIGKILL', 'the clean was killed, not finished');
+  const left = existsSync(join(path, 'objects')) ? readdirSync(path, { recursive: true }).length : 0;
+  t.ok(left > 0, `the kill left part of the store (${left} entries)`);
+}
+
+t.test(
+  'a toil clean cut short is finished by the next toil clean: nothing of the store is left',
+  async (t) => {
+    const path = join(testDir(t), 'js');
+    await bigStore(path);
+    await cleanKilledMidway(t, path);
+
+    const status = await runToil(['status', `file:${path}`]);
+    t.equal(status.code, 2, 'what is left is no job store');
+
+    const again = await runToil(['clean', `file:${path}`]);
+    t.equal(again.code, 0, again.stderr);
+    t.match(
+      again.stdout,
+      /^deleted what was left of job store file:\S+ \(a deletion of it was cut short\)$/m,
+    );
+    t.equal(existsSync(path), false, 'the directory is gone');
+  },
+);
+
+t.test(
+  'toil run on the remains of a toil clean cut short finishes the deletion and runs there',
+  async (t) => {
+    const dir = testDir(t);
+    const path = join(dir, 'js');
+    await bigStore(path);
+    await cleanKilledMidway(t, path);
+
+    const run = await runToil(
+      ['run', TREE, `file:${path}`, '--out', 'out.json', '--log', 'exec.log', '--clean', 'never'],
+      { cwd: dir },
+    );
+    t.equal(run.code, 0, run.stderr);
+    t.match(run.stderr, /workflow succeeded/);
+    t.equal(
+      existsSync(join(path, 'objects', 'jobs%', 'job-0')),
+      false,
+      "none of the old store's objects is left",
+    );
+  },
+);
