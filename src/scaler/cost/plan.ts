@@ -484,6 +484,50 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
     spotNodeCouldHold(c.request) &&
     spotAvailableFor(c.request) &&
     c.runtimeSeconds > heldFor(n);
+  // A node held by the one big job it was opened for: a queued request whose share of a registered
+  // on-demand node costs more than KEEP_OFF_MARGIN over the cheapest offering with room, by price
+  // alone (at the queue's scale, as dear room counts it), is kept off that node (a hint, and the
+  // plan counts no room there for it) while the node runs a job no offering cheap for the request
+  // could hold, and only one of which fits the node. An r5.8xlarge opened for a 16-core 160 GiB
+  // job runs a 4-core 2 GiB job at $0.252/h against $0.170/h on a c5.2xlarge (1.48×): under the
+  // drain's 2×, and the over-the-run test judges one node at a time, so small jobs kept off one
+  // big node took the next (few-very-large@on-demand-only held-out seed 7: 21 small jobs kept an
+  // r5.8xlarge billed 64 minutes after its big job). Narrower versions were measured and lost
+  // (docs/scaler.md, "Small work kept off a node opened for a big job"): any job the request's
+  // type cannot hold (an m5.xlarge running a 10 GiB job passes as an r5.8xlarge does, and small
+  // work kept off it gets launches of its own: chains-stream and diamonds), an idle node after
+  // its big job, and spot nodes (their room is the cheap pool already).
+  const hintMargin = 1 + KEEP_OFF_MARGIN;
+  // Whether a running job fits no node type with room that runs `r` within the hint's margin of
+  // its cheapest: the node it runs on was opened for a job the work's own type cannot hold. By
+  // type only: preemptable work on on-demand room is the spot switch's and its own rule's.
+  const needsBigNode = (j: RunningJob, r: JobRequest): boolean =>
+    !withRoom.some((o) => {
+      if (!o.available) return false;
+      const e = types.byName.get(o.instanceType);
+      return (
+        e !== undefined &&
+        maxFit(e.packable, j) >= 1 &&
+        maxFit(e.packable, r) >= 1 &&
+        o.pricePerHour * dominantShare(r, e.packable) <= hintMargin * cheapestWithRoom(r) + 1e-12
+      );
+    });
+  const bigForWork =
+    config.objective !== 'speed' && snapshot.keepOffHonoured !== false
+      ? (n: ExistingNode, c: WorkClass): boolean => {
+          if (n.state !== 'registered' || n.capacityType !== 'on-demand') return false;
+          const cap = types.byName.get(n.instanceType)?.packable;
+          if (!cap || maxFit(cap, c.request) < 1) return false;
+          const r = c.request;
+          const jobs = runningByNode.get(n.id) ?? [];
+          if (!jobs.some((j) => maxFit(cap, j) === 1 && needsBigNode(j, r))) return false;
+          const share = costOn(n, r);
+          return (
+            share > hintMargin * cheapestWithRoom(r) + 1e-12 &&
+            share > hintMargin * cheapestWithRoom(r, launchedToHold(n, c)) + 1e-12
+          );
+        }
+      : () => false;
   const workFor = (n: ExistingNode): WorkClass[] =>
     n.capacityType !== 'on-demand'
       ? work
@@ -492,6 +536,9 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
         : keepsSpotWorkShort
           ? work.filter((c) => !outlivesOnDemandNode(n, c))
           : work;
+  // The work whose room the plan counts on a node: none kept off it by type (dear room and
+  // consolidation still judge the node by all of its work, so a node they drain is drained).
+  const roomFor = (n: ExistingNode): WorkClass[] => workFor(n).filter((c) => !bigForWork(n, c));
   const took = new Map<string, number>();
   const consolidate = new Set<string>();
   // Keep-off hints (placement, not a drain): the batch system places no more of a class on a
@@ -504,6 +551,14 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
   // costs no relaunch, so it may be stricter than the drain's 2×. `speed` starts work wherever
   // there is room.
   const keepOff = new Map<string, Set<string>>();
+  // The batch system's key for a queued request (what a hint names).
+  const hintKey = (c: WorkClass): string =>
+    placementKey({
+      cores: c.request.cores,
+      memory: c.request.memoryBytes,
+      disk: c.request.diskBytes,
+      preemptable: c.request.preemptable,
+    });
   const queuedAtStart = new Map(work.map((c) => [c, c.remaining]));
   const keepOffDearWork = (
     n: ExistingNode,
@@ -526,14 +581,7 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
         dearOver(n, c, cheapestWithRoom, KEEP_OFF_MARGIN)
       ) {
         const keys = keepOff.get(n.id) ?? new Set<string>();
-        keys.add(
-          placementKey({
-            cores: c.request.cores,
-            memory: c.request.memoryBytes,
-            disk: c.request.diskBytes,
-            preemptable: c.request.preemptable,
-          }),
-        );
+        keys.add(hintKey(c));
         keepOff.set(n.id, keys);
       }
     }
@@ -546,23 +594,23 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
     notes.push(
       `node ${n.id} (${n.instanceType} ${n.capacityType} in ${n.zone}) has a rebalance recommendation: no new work is placed there; its ${(runningByNode.get(n.id) ?? []).length} running job(s) finish`,
     );
+  // Requests kept off a node by one rule, counted where that rule set the hint first (the notes).
   const keptShort = new Map<string, number>();
+  const keptBig = new Map<string, number>();
+  const hintOff = (n: ExistingNode, c: WorkClass, counted: Map<string, number>): void => {
+    const keys = keepOff.get(n.id) ?? new Set<string>();
+    const key = hintKey(c);
+    if (!keys.has(key)) counted.set(n.id, (counted.get(n.id) ?? 0) + 1);
+    keys.add(key);
+    keepOff.set(n.id, keys);
+  };
   for (const n of ordered) {
     if (n.rebalanceRecommended) continue;
-    if (n.state === 'registered')
-      for (const c of work)
-        if ((queuedAtStart.get(c) ?? 0) > 0 && outlivesOnDemandNode(n, c)) {
-          const keys = keepOff.get(n.id) ?? new Set<string>();
-          const key = placementKey({
-            cores: c.request.cores,
-            memory: c.request.memoryBytes,
-            disk: c.request.diskBytes,
-            preemptable: true,
-          });
-          if (!keys.has(key)) keptShort.set(n.id, (keptShort.get(n.id) ?? 0) + 1);
-          keys.add(key);
-          keepOff.set(n.id, keys);
-        }
+    for (const c of work) {
+      if ((queuedAtStart.get(c) ?? 0) === 0) continue;
+      if (bigForWork(n, c)) hintOff(n, c, keptBig);
+      if (n.state === 'registered' && outlivesOnDemandNode(n, c)) hintOff(n, c, keptShort);
+    }
     const placed = work.every((c) => c.remaining === 0);
     if (placed && !consolidable(n)) {
       // The queue is placed elsewhere, but the batch system would give this node's room to the
@@ -570,7 +618,7 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
       if ((runningByNode.get(n.id) ?? []).length > 0) keepOffDearWork(n, true);
       continue;
     }
-    const mine = workFor(n);
+    const mine = roomFor(n);
     if (consolidable(n)) {
       special.add(n.id);
       // Kept only for the queued work it is not dear for that it can start in time (its leftover
@@ -622,10 +670,15 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
     const n = live.find((x) => x.id === id);
     if (!n) continue;
     const short = keptShort.get(id) ?? 0;
+    const big = keptBig.get(id) ?? 0;
     const running = (runningByNode.get(id) ?? []).length;
-    if (keys.size > short)
+    if (big > 0)
       notes.push(
-        `node ${id} (${n.instanceType} ${n.capacityType}) is kept off ${keys.size - short} queued request(s) that cost over ${1 + KEEP_OFF_MARGIN}× as much there as on offerings with room, over their run: the batch system places them elsewhere; its ${running} running job(s) are untouched`,
+        `node ${id} (${n.instanceType} ${n.capacityType}) is kept off ${big} queued request(s) of a type it would not be opened for: their share of it costs over ${1 + KEEP_OFF_MARGIN}× as much as on offerings with room; the batch system places them where a node would be opened for them anyway, and its ${running} running job(s) are untouched`,
+      );
+    if (keys.size > short + big)
+      notes.push(
+        `node ${id} (${n.instanceType} ${n.capacityType}) is kept off ${keys.size - short - big} queued request(s) that cost over ${1 + KEEP_OFF_MARGIN}× as much there as on offerings with room, over their run: the batch system places them elsewhere; its ${running} running job(s) are untouched`,
       );
     if (short > 0)
       notes.push(
@@ -680,7 +733,7 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
     const fresh = () => new Map(work.map((c) => [c.key, { ...c, remaining: queuedCount.get(c.key) ?? 0 }]));
     const copies = fresh();
     const mineOf = (n: ExistingNode, from: Map<string, WorkClass>): WorkClass[] =>
-      workFor(n)
+      roomFor(n)
         .filter((c) => !isDraining.has(n.id) || !dearFor(n, c))
         .map((c) => from.get(c.key)!);
     // Packs the queue (or what is left of it) onto a node's room as it frees up to `deadline`:
