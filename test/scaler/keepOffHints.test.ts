@@ -226,149 +226,152 @@ t.test(
   },
 );
 
-t.test('keep-off hints: a node held by the one big job it was opened for is kept off work a cheaper type holds', async (t) => {
-  // Priced by share alone: a 4-core 1 GiB job pays $0.252/h of the r5.8xlarge against $0.17/h
-  // of a c5.xlarge with room (1.48×, over the hint's 1.1×). While the node runs a job no c5
-  // holds (the job it was opened for), or runs nothing, the small work goes where a node would
-  // be opened for it anyway, and the big node ends with its big job.
-  interface TypeRow {
-    name: string;
-    nodes: ExistingNode[];
-    running: ReturnType<typeof running>[];
-    queued: QueuedJob[];
-    maxNodes?: string;
-    objective?: string;
-    hintsIgnored?: boolean;
-    hints: Record<string, string[]>;
-    drain: string[];
-    launch: string[];
-  }
-  const big = bigNode('registered');
-  const smallOnBig = running('small', 'x-big', {
-    name: 'small',
-    cores: 2,
-    memoryBytes: 2 * GiB,
-    walltimeSeconds: 3660,
-  });
-  // 8 cores 100 GiB: no c5 holds one, two fit the r5.8xlarge.
-  const half = { name: 'half', cores: 8, memoryBytes: 100 * GiB, walltimeSeconds: 3660 };
-  const halfOne = running('half-1', 'x-big', half);
-  const halfTwo = running('half-2', 'x-big', half);
-  const rows: TypeRow[] = [
-    {
-      name: 'busy with its big job, the 4-core job queued and a c5.xlarge with room: kept off, a c5.xlarge launched',
-      nodes: [big],
-      running: [bigJob],
-      queued: four,
-      hints: { 'x-big': [keyOf(four[0]!)] },
-      drain: [],
-      launch: ['1 c5.xlarge on-demand us-east-1a'],
-    },
-    {
-      name: 'idle after its big job (what it was opened for is gone): no hint, its room counted for the 4-core job',
-      nodes: [big],
-      running: [],
-      queued: four,
-      hints: {},
-      drain: [],
-      launch: [],
-    },
-    {
-      name: 'busy with two memory jobs no c5 holds, each a half of it (a pool of such jobs, not one opened for): no hint',
-      nodes: [big],
-      running: [halfOne, halfTwo],
-      queued: four,
-      hints: {},
-      drain: [],
-      launch: [],
-    },
-    {
-      name: 'busy with small jobs a c5 holds only (no job it was opened for): no hint, its room counted for the 4-core job',
-      nodes: [big],
-      running: [smallOnBig],
-      queued: four,
-      hints: {},
-      drain: [],
-      launch: [],
-    },
-    {
-      name: 'the c5 pools at their limits: the big node is the cheapest room with room, no hint',
-      nodes: [big],
-      running: [bigJob],
-      queued: four,
-      maxNodes: '20,0,0',
-      hints: {},
-      drain: [],
-      launch: [],
-    },
-    {
-      name: 'a c5.2xlarge with room (the type the work would open): no hint there',
-      nodes: [mid],
-      running: midJobs,
-      queued: four,
-      hints: {},
-      drain: [],
-      launch: [],
-    },
-    {
-      name: 'the wide job only an r5 holds: not kept off the big node',
-      nodes: [big],
-      running: [bigJob],
-      queued: wide,
-      hints: {},
-      drain: [],
-      launch: [],
-    },
-    {
-      name: 'objective speed: no hint, the 4-core job takes the big node room',
-      nodes: [big],
-      running: [bigJob],
-      queued: four,
-      objective: 'speed',
-      hints: {},
-      drain: [],
-      launch: [],
-    },
-    {
-      name: 'a batch system that cannot honour hints: no hint, the 4-core job counted on the big node room',
-      nodes: [big],
-      running: [bigJob],
-      queued: four,
-      hintsIgnored: true,
-      hints: {},
-      drain: [],
-      launch: [],
-    },
-  ];
-  for (const row of rows) {
-    const plan = planScaling(
-      snapshot({
-        nodes: row.nodes,
-        running: row.running,
-        queued: row.queued,
-        ...(row.hintsIgnored ? { keepOffHonoured: false } : {}),
-      }),
-      config({
-        nodeTypes: 'r5.8xlarge,c5.xlarge,c5.2xlarge',
-        maxNodes: row.maxNodes ?? 20,
-        ...(row.objective ? { objective: row.objective } : {}),
-      }),
-    );
-    t.same(hints(plan), row.hints, `${row.name}: hints`);
-    t.same(
-      plan.drain.map((d) => d.nodeId),
-      row.drain,
-      `${row.name}: drain ${plan.drain.map((d) => d.reason).join('; ')}`,
-    );
-    t.same(launched(plan), row.launch, `${row.name}: launch`);
-    for (const id of Object.keys(row.hints))
-      t.ok(
-        plan.notes.some((n) =>
-          n.startsWith(
-            `node ${id} (r5.8xlarge on-demand) is kept off 1 queued request(s) of a type it would not be opened for`,
-          ),
-        ),
-        `${row.name}: a note says why`,
+t.test(
+  'keep-off hints: a node held by the one big job it was opened for is kept off work a cheaper type holds',
+  async (t) => {
+    // Priced by share alone: a 4-core 1 GiB job pays $0.252/h of the r5.8xlarge against $0.17/h
+    // of a c5.xlarge with room (1.48×, over the hint's 1.1×). While the node runs a job no c5
+    // holds (the job it was opened for), or runs nothing, the small work goes where a node would
+    // be opened for it anyway, and the big node ends with its big job.
+    interface TypeRow {
+      name: string;
+      nodes: ExistingNode[];
+      running: ReturnType<typeof running>[];
+      queued: QueuedJob[];
+      maxNodes?: string;
+      objective?: string;
+      hintsIgnored?: boolean;
+      hints: Record<string, string[]>;
+      drain: string[];
+      launch: string[];
+    }
+    const big = bigNode('registered');
+    const smallOnBig = running('small', 'x-big', {
+      name: 'small',
+      cores: 2,
+      memoryBytes: 2 * GiB,
+      walltimeSeconds: 3660,
+    });
+    // 8 cores 100 GiB: no c5 holds one, two fit the r5.8xlarge.
+    const half = { name: 'half', cores: 8, memoryBytes: 100 * GiB, walltimeSeconds: 3660 };
+    const halfOne = running('half-1', 'x-big', half);
+    const halfTwo = running('half-2', 'x-big', half);
+    const rows: TypeRow[] = [
+      {
+        name: 'busy with its big job, the 4-core job queued and a c5.xlarge with room: kept off, a c5.xlarge launched',
+        nodes: [big],
+        running: [bigJob],
+        queued: four,
+        hints: { 'x-big': [keyOf(four[0]!)] },
+        drain: [],
+        launch: ['1 c5.xlarge on-demand us-east-1a'],
+      },
+      {
+        name: 'idle after its big job (what it was opened for is gone): no hint, its room counted for the 4-core job',
+        nodes: [big],
+        running: [],
+        queued: four,
+        hints: {},
+        drain: [],
+        launch: [],
+      },
+      {
+        name: 'busy with two memory jobs no c5 holds, each a half of it (a pool of such jobs, not one opened for): no hint',
+        nodes: [big],
+        running: [halfOne, halfTwo],
+        queued: four,
+        hints: {},
+        drain: [],
+        launch: [],
+      },
+      {
+        name: 'busy with small jobs a c5 holds only (no job it was opened for): no hint, its room counted for the 4-core job',
+        nodes: [big],
+        running: [smallOnBig],
+        queued: four,
+        hints: {},
+        drain: [],
+        launch: [],
+      },
+      {
+        name: 'the c5 pools at their limits: the big node is the cheapest room with room, no hint',
+        nodes: [big],
+        running: [bigJob],
+        queued: four,
+        maxNodes: '20,0,0',
+        hints: {},
+        drain: [],
+        launch: [],
+      },
+      {
+        name: 'a c5.2xlarge with room (the type the work would open): no hint there',
+        nodes: [mid],
+        running: midJobs,
+        queued: four,
+        hints: {},
+        drain: [],
+        launch: [],
+      },
+      {
+        name: 'the wide job only an r5 holds: not kept off the big node',
+        nodes: [big],
+        running: [bigJob],
+        queued: wide,
+        hints: {},
+        drain: [],
+        launch: [],
+      },
+      {
+        name: 'objective speed: no hint, the 4-core job takes the big node room',
+        nodes: [big],
+        running: [bigJob],
+        queued: four,
+        objective: 'speed',
+        hints: {},
+        drain: [],
+        launch: [],
+      },
+      {
+        name: 'a batch system that cannot honour hints: no hint, the 4-core job counted on the big node room',
+        nodes: [big],
+        running: [bigJob],
+        queued: four,
+        hintsIgnored: true,
+        hints: {},
+        drain: [],
+        launch: [],
+      },
+    ];
+    for (const row of rows) {
+      const plan = planScaling(
+        snapshot({
+          nodes: row.nodes,
+          running: row.running,
+          queued: row.queued,
+          ...(row.hintsIgnored ? { keepOffHonoured: false } : {}),
+        }),
+        config({
+          nodeTypes: 'r5.8xlarge,c5.xlarge,c5.2xlarge',
+          maxNodes: row.maxNodes ?? 20,
+          ...(row.objective ? { objective: row.objective } : {}),
+        }),
       );
-  }
-});
+      t.same(hints(plan), row.hints, `${row.name}: hints`);
+      t.same(
+        plan.drain.map((d) => d.nodeId),
+        row.drain,
+        `${row.name}: drain ${plan.drain.map((d) => d.reason).join('; ')}`,
+      );
+      t.same(launched(plan), row.launch, `${row.name}: launch`);
+      for (const id of Object.keys(row.hints))
+        t.ok(
+          plan.notes.some((n) =>
+            n.startsWith(
+              `node ${id} (r5.8xlarge on-demand) is kept off 1 queued request(s) of a type it would not be opened for`,
+            ),
+          ),
+          `${row.name}: a note says why`,
+        );
+    }
+  },
+);
