@@ -51,7 +51,7 @@ export function classicLaunchesFor(
     const e = estimateRuntime(snapshot.runtimes, c, opts);
     return e.source === 'default' ? Math.max(e.seconds, 2 * (longestRunning.get(c.name) ?? 0)) : e.seconds;
   };
-  const jobs: ToilShape[] = [];
+  const classes: { shape: ToilShape; count: number }[] = [];
   for (const c of groupQueue(snapshot.queued)) {
     if ((c.request.gpus ?? 0) > 0 || c.request.architecture !== undefined) return undefined;
     const shape: ToilShape = {
@@ -61,9 +61,9 @@ export function classicLaunchesFor(
       disk: c.request.diskBytes,
       preemptable: c.request.preemptable,
     };
-    for (let i = 0; i < c.count; i++) jobs.push(shape);
+    classes.push({ shape, count: c.count });
   }
-  if (jobs.length === 0) return undefined;
+  if (classes.length === 0) return undefined;
 
   // Free room now: each usable node's capacity less what its running jobs hold.
   const failed = (n: ScalingSnapshot['nodes'][number]): boolean =>
@@ -88,14 +88,35 @@ export function classicLaunchesFor(
     });
   }
   const left: ToilShape[] = [];
-  const order = [...jobs].sort(
-    (a, b) => b.memory - a.memory || b.cores - a.cores || b.disk - a.disk || b.wallTime - a.wallTime,
-  );
+  // Classes sorted, then one entry per job: the same order as sorting the jobs (the sort is
+  // stable), without sorting a million entries.
+  const order: ToilShape[] = [];
+  for (const { shape, count } of classes.sort(
+    ({ shape: a }, { shape: b }) =>
+      b.memory - a.memory || b.cores - a.cores || b.disk - a.disk || b.wallTime - a.wallTime,
+  ))
+    for (let i = 0; i < count; i++) order.push(shape);
+  // Identical consecutive jobs resume at the room that took the previous one: room before it
+  // rejected this shape and has only shrunk since (binPack's rule), so a queue of 100,000 jobs
+  // costs a pass per shape over the free room, not one per job.
+  let prev: ToilShape | undefined;
+  let resumeAt = 0;
   for (const j of order) {
-    const placed = free.some(
-      (f) => (f.spot ? j.preemptable : !(j.preemptable && keepPreemptableOffOnDemand)) && f.res.tryAdd(j, T),
-    );
-    if (!placed) left.push(j);
+    if (j !== prev) resumeAt = 0;
+    prev = j;
+    let placed = false;
+    for (let i = resumeAt; i < free.length; i++) {
+      const f = free[i]!;
+      if ((f.spot ? j.preemptable : !(j.preemptable && keepPreemptableOffOnDemand)) && f.res.tryAdd(j, T)) {
+        placed = true;
+        resumeAt = i;
+        break;
+      }
+    }
+    if (!placed) {
+      left.push(j);
+      resumeAt = free.length;
+    }
   }
   if (left.length === 0) return [];
 
