@@ -481,7 +481,9 @@ async function run(
     if (!(e instanceof WorkflowInterruptedError)) throw e;
     console.endProgress();
     console.line(
-      `toil: workflow ${e.message}; the job store ${jobStoreText} is kept: resume it with --restart`,
+      e.storeDeletedBy === undefined
+        ? `toil: workflow ${e.message}; the job store ${jobStoreText} is kept: resume it with --restart`
+        : `toil: workflow ${e.message}`,
     );
     return signalExitCode(e.signal);
   } finally {

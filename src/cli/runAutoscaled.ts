@@ -163,7 +163,7 @@ export async function runAutoscaled(
     signals++;
     if (interrupted === undefined && cancelRun) {
       interrupted = signal;
-      out.line(`toil: ${signal}: cancelling the workflow; its job store is kept for --restart`);
+      out.line(`toil: ${signal}: cancelling the workflow; ${storeAfterStop(policy.clean)}`);
       cancelRun(new WorkflowInterruptedError(signal));
       return;
     }
@@ -338,17 +338,21 @@ export async function runAutoscaled(
           ` in ${elapsed}; ${nodesCostLine(t)}`,
       );
     else if (interrupted !== undefined)
-      out.line(`toil: workflow interrupted by ${interrupted}; its job store is kept for --restart`);
+      out.line(`toil: workflow interrupted by ${interrupted}; ${storeAfterStop(policy.clean)}`);
     else if (run.userError) out.line(`toil: ${hint(run.message ?? 'bad input')}`);
     // Stopped on purpose, not failed: its message says by whom and what resumes it.
     else if (run.stoppedByKill) out.line(`toil: ${run.message ?? 'the workflow was stopped by toil kill'}`);
     else out.line(`toil: workflow failed: ${run.message ?? 'no reason given'}`);
     // A run that got as far as its job store (a job failed, a launch was refused for good) says
     // what became of the store, as a local run does: re-running the same command would be refused.
-    // A message that says so already (a run stopped by toil kill) is not said twice, unless
-    // --clean deleted the store since.
-    const storeSaid = run.messageSaysResume && policy.clean !== 'always' && policy.clean !== 'onError';
-    if (run.status === 'failed' && interrupted === undefined && (cancelled || !run.userError) && !storeSaid)
+    // A message that says so already (a run stopped by toil kill: kept, or deleted by --clean) is
+    // not said twice.
+    if (
+      run.status === 'failed' &&
+      interrupted === undefined &&
+      (cancelled || !run.userError) &&
+      !run.messageSaysResume
+    )
       out.line(failedRunStore(jobStoreText, policy.clean, run.failedJobs?.some((j) => j.committed) ?? false));
     succeeded = run.status === 'succeeded';
     outcome = interrupted !== undefined && !succeeded ? 'interrupted' : run.status;
@@ -395,6 +399,13 @@ function secondRun(e: unknown, jobStore: string): unknown {
 }
 
 /** What a failed run left: its job store kept for --restart, unless --clean deleted it. */
+/** What becomes of the job store of a run stopped on request: Toil's --clean always and onError delete it. */
+function storeAfterStop(clean: CleanPolicy): string {
+  return clean === 'always' || clean === 'onError'
+    ? `its job store is deleted (--clean ${clean})`
+    : 'its job store is kept for --restart';
+}
+
 function failedRunStore(jobStore: string, clean: CleanPolicy, committed: boolean): string {
   if (clean === 'always' || clean === 'onError')
     return `toil: the job store ${jobStore} was deleted (--clean ${clean}); fix the cause and run the workflow again`;

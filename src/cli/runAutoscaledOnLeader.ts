@@ -90,7 +90,9 @@ export async function runOnLeader(
     try {
       await cancelWorkflow(leaderUrl, token, run.id);
       out.line(
-        `toil: workflow ${run.id} cancelled; the job store ${jobStore} is kept; submit again to restart it`,
+        clean === 'always' || clean === 'onError'
+          ? `toil: workflow ${run.id} cancelled; the leader deletes the job store ${jobStore} (--clean ${clean})`
+          : `toil: workflow ${run.id} cancelled; the job store ${jobStore} is kept; submit again to restart it`,
       );
     } catch (e) {
       out.line(

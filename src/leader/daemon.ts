@@ -19,7 +19,7 @@ import { largestLaunchable } from '../scaler/overhead.js';
 import type { ObservedNode } from '../scaler/tick/clusterView.js';
 import { runCostDollars, type TickStateStore } from '../scaler/tick/state.js';
 import { bundleWorkflow } from '../workflow/bundle.js';
-import { WorkflowKilledError } from './killRequest.js';
+import { WorkflowKilledError, WorkflowStopRequestedError } from './killRequest.js';
 import { requireBearerToken, type AuthPolicy } from './auth.js';
 import { DaemonEvents } from './daemonEvents.js';
 import { buildHttp, type ReadinessCheck } from './http.js';
@@ -136,8 +136,9 @@ export interface WorkflowRun {
   /** The run was refused for bad input (a UserInputError): `toil run` exits 2. */
   userError?: boolean;
   /**
-   * A failed run's message already says that its job store is kept and what resumes it (stopped
-   * by `toil kill`, or not resumed again): the client following it adds no line of its own.
+   * A failed run's message already says what became of its job store: kept and what resumes it
+   * (stopped by `toil kill`, or not resumed again), or deleted by `--clean` after a `toil kill`:
+   * the client following it adds no line of its own.
    */
   messageSaysResume?: boolean;
   /**
@@ -238,7 +239,7 @@ export interface HistoryStore {
 const HISTORY_SAVE_INTERVAL_MS = 60_000;
 
 /** The run was cancelled (DELETE /workflows/:id, `toil cancel`). */
-export class WorkflowCancelledError extends ToilError {
+export class WorkflowCancelledError extends WorkflowStopRequestedError {
   constructor(id: string, why = 'cancelled at the leader (DELETE /workflows/:id)') {
     super('WORKFLOW_CANCELLED', `workflow ${id} ${why}`);
   }
@@ -508,6 +509,8 @@ export class LeaderDaemon {
           run.message = coerceError(e).message;
           if (isUserError(e)) run.userError = true;
           if (e instanceof WorkflowKilledError) run.messageSaysResume = run.stoppedByKill = true;
+          if (e instanceof WorkflowStopRequestedError && e.storeDeletedBy !== undefined)
+            run.messageSaysResume = true;
           // A cancellation someone asked for (DELETE, a signal to `toil run`, `toil kill`) is no
           // fault: one line, no stack.
           if ((cancel.signal.aborted && e === cancel.signal.reason) || e instanceof WorkflowKilledError)

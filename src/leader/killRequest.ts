@@ -33,16 +33,47 @@ export interface KillRequest {
 }
 
 /**
- * The run ended because `toil kill` asked: the job store is kept, and `resume` says what resumes
- * it (`--restart` for a run of its own; a daemon resumes a workflow submitted again).
+ * The run ended because someone asked it to stop (`toil kill`, Ctrl-C or SIGTERM on `toil run`, a
+ * cancel at the daemon): an end in error, as Toil's KeyboardInterrupt is, so `--clean always` and
+ * `onError` delete the job store after it (runWorkflow), and the message then says so in place of
+ * what it said of keeping the store.
  */
-export class WorkflowKilledError extends ToilError {
+export class WorkflowStopRequestedError extends ToilError {
+  #deletedBy: string | undefined;
+
+  /** The `--clean` policy (`always`, `onError`) that deleted the job store after the stop, if one did. */
+  get storeDeletedBy(): string | undefined {
+    return this.#deletedBy;
+  }
+
+  storeDeleted(locator: string, clean: string): void {
+    this.#deletedBy = clean;
+    this.message = this.deletedMessage(locator, clean);
+  }
+
+  protected deletedMessage(locator: string, clean: string): string {
+    return `${this.message}; the job store ${locator} was deleted (--clean ${clean})`;
+  }
+}
+
+/**
+ * The run ended because `toil kill` asked: the job store is kept (unless `--clean` deletes it), and
+ * `resume` says what resumes it (`--restart` for a run of its own; a daemon resumes a workflow
+ * submitted again).
+ */
+export class WorkflowKilledError extends WorkflowStopRequestedError {
+  readonly #stopped: string;
+
   constructor(locator: string, request: KillRequest, resume = 'resume with --restart') {
-    super(
-      'WORKFLOW_KILLED',
-      `the workflow was stopped by toil kill (from ${request.host}, pid ${request.pid}); its running jobs were killed and the job store ${locator} is kept: ${resume}`,
-      { details: { locator, generation: request.generation } },
-    );
+    const stopped = `the workflow was stopped by toil kill (from ${request.host}, pid ${request.pid}); its running jobs were killed`;
+    super('WORKFLOW_KILLED', `${stopped} and the job store ${locator} is kept: ${resume}`, {
+      details: { locator, generation: request.generation },
+    });
+    this.#stopped = stopped;
+  }
+
+  protected override deletedMessage(locator: string, clean: string): string {
+    return `${this.#stopped} and the job store ${locator} was deleted (--clean ${clean})`;
   }
 }
 

@@ -1,4 +1,4 @@
-import { WorkflowKilledError, waitForKill } from './killRequest.js';
+import { WorkflowKilledError, WorkflowStopRequestedError, waitForKill } from './killRequest.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -283,14 +283,18 @@ async function runStarted(
     signal: recording.signal,
   });
   let result;
+  let stop: unknown;
   try {
     result = await leader.run(workflow, generation, commits);
+  } catch (e) {
+    stop = e;
   } finally {
     recording.abort();
     await recorder;
     await o.batchSystem.shutdown();
     await o.store.deleteRunning().catch(() => undefined);
   }
+  if (result === undefined) throw await cleanAfterStop(o, lease, stop);
   const elapsedMs = o.clock.now() - started;
   // What follows cannot be undone: the store itself confirms this leader still holds the lease.
   await lease.confirm();
@@ -317,6 +321,21 @@ async function runStarted(
   if (o.clean === 'always' || o.clean === 'onError') await o.store.destroy();
   else await o.store.writeOutcome(outcomeRecord(generation, o.clock.now(), result.failures));
   return { ...result, elapsedMs };
+}
+
+/**
+ * A run stopped on request ends in error, as Toil's does (its KeyboardInterrupt reaches the
+ * context manager), so `--clean always` and `onError` delete the store once its jobs are killed:
+ * kept, an `aws:` store's bucket billed on after its user asked for it gone. Any other stop (the
+ * lease lost to another leader, a daemon suspending the run for its next start) keeps it.
+ */
+async function cleanAfterStop(o: RunWorkflowOptions, lease: JobStoreLease, stop: unknown): Promise<unknown> {
+  if (!(stop instanceof WorkflowStopRequestedError) || (o.clean !== 'always' && o.clean !== 'onError'))
+    return stop;
+  await lease.confirm();
+  await o.store.destroy();
+  stop.storeDeleted(o.store.locator, o.clean);
+  return stop;
 }
 
 function outcomeRecord(generation: number, at: number, failures: readonly FailedJob[]): RunOutcomeRecord {

@@ -57,3 +57,38 @@ t.test(
     t.notMatch(status.stdout, /--restart/, 'no word of --restart');
   },
 );
+
+/**
+ * Toil's --clean always (or onError) deletes the job store of a run that ends in error, and a
+ * run stopped by `toil kill` does there: the daemon kept it, and said so, whatever the submission's
+ * --clean asked.
+ */
+t.test(
+  'after toil kill of a workflow submitted with --clean always, the daemon deletes its job store',
+  async (t) => {
+    const dir = testDir(t, {});
+    const { base, env } = await startEmbeddedLeader(t, dir);
+    const client = startToilProcess(longJobArgs(dir, '--leader', base, '--clean', 'always'), {
+      cwd: dir,
+      env,
+    });
+    t.teardown(() => void client.child.kill('SIGKILL'));
+    await waitFor(
+      "the workflow's job to start on a node",
+      () =>
+        existsSync(join(dir, 'exec.log')) &&
+        readFileSync(join(dir, 'exec.log'), 'utf8').includes('start tree'),
+      150_000,
+    );
+    const kill = await runToil(['kill', '--wait', '60', 'file:./js'], { cwd: dir });
+    t.equal(kill.code, 0, kill.stderr);
+    const r = await client.done;
+    t.equal(r.code, 1, 'toil run --leader of the killed workflow exits 1');
+    t.match(
+      r.stderr,
+      /^toil: the workflow was stopped by toil kill \(from .+\); its running jobs were killed and the job store \S+ was deleted \(--clean always\)$/m,
+    );
+    t.notMatch(r.stderr, /is kept|restart it/, `no word of keeping it:\n${r.stderr}`);
+    t.notOk(existsSync(join(dir, 'js')), 'the job store is gone');
+  },
+);
