@@ -47,7 +47,9 @@ export class LeaderUnreachableError extends UserInputError {
 /**
  * The leader's URL as given to --leader, checked before any request: `127.0.0.1:8080` or
  * `localhost:8080` (no scheme) is refused naming the form, not reported as a leader that cannot be
- * reached (`Invalid URL`) or sent to a scheme fetch does not speak.
+ * reached (`Invalid URL`) or sent to a scheme fetch does not speak. So is one with a path, query or
+ * fragment (the status address `toil leader` prints, `…/status`): the API's paths were joined to it
+ * (`…/status/workflows`), which the leader answers 404.
  */
 export function leaderBaseUrl(leaderUrl: string): string {
   let url: URL | undefined;
@@ -63,6 +65,11 @@ export function leaderBaseUrl(leaderUrl: string): string {
       `--leader ${leaderUrl}: expected the leader's URL, http://HOST:PORT (e.g. ${example})`,
     );
   }
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || /[?#]$/.test(leaderUrl))
+    throw new UserInputError(
+      'BAD_FLAG',
+      `--leader ${leaderUrl}: expected the leader's URL, http://HOST:PORT, with no path, query or fragment (e.g. ${url.origin})`,
+    );
   return leaderUrl.replace(/\/+$/, '');
 }
 

@@ -98,6 +98,48 @@ t.test(
   },
 );
 
+/**
+ * `toil leader` prints its status page and status addresses (`http://HOST:PORT/`, `…/status`); one
+ * of them given to --leader was joined to the API's paths (`…/status/workflows`), which the leader
+ * answers 404: an internal error with a stack trace, exit 1. Refused up front instead.
+ */
+t.test(
+  'a --leader with a path (the status address) is refused naming the URL form, exit 2, for run and cancel',
+  async (t) => {
+    const dir = scratchDir(t);
+    const asked: string[] = [];
+    const server = createServer((req, res) => {
+      asked.push(`${req.method} ${req.url}`);
+      req.resume();
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: `Route ${req.method}:${req.url} not found`, error: 'Not Found' }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.teardown(() => void server.close());
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    for (const given of [`${url}/status`, `${url}/workflows/`, `${url}/?token=x`, `${url}/#status`]) {
+      const run = await runToil(['run', SORT, `file:${dir}/js`, '--leader', given, '--leaderToken', 'x'], {
+        cwd: dir,
+      });
+      t.equal(run.code, 2, `run --leader ${given}: exit 2`);
+      t.equal(
+        run.stderr.trim(),
+        `toil: --leader ${given}: expected the leader's URL, http://HOST:PORT, with no path, query or fragment (e.g. ${url})`,
+        `run --leader ${given}: one line naming the form`,
+      );
+      const cancel = await runToil(['cancel', 'wf-1', '--leader', given, '--leaderToken', 'x'], { cwd: dir });
+      t.equal(cancel.code, 2, `cancel --leader ${given}: exit 2`);
+      t.match(cancel.stderr, `--leader ${given}: expected the leader's URL`);
+    }
+    t.same(asked, [], 'nothing was sent to the leader');
+    const slash = await runToil(['cancel', 'wf-1', '--leader', `${url}/`, '--leaderToken', 'x'], {
+      cwd: dir,
+    });
+    t.same(asked, ['DELETE /workflows/wf-1'], "a trailing slash alone is the leader's URL");
+    t.equal(slash.code, 2, slash.stderr);
+  },
+);
+
 t.test('a run the leader resumed says how many jobs were already done', async (t) => {
   const dir = scratchDir(t);
   const server = createServer((req, res) => {
