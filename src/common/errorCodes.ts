@@ -342,11 +342,7 @@ export const ERROR_CODES = {
     meaning: 'the rebalance recommendation in the instance metadata has no noticeTime (logged, retried)',
   },
   // Leader (HTTP clients of it)
-  LEADER_REFUSED: {
-    area: 'leader',
-    dispositions: ['user', 'fatal'],
-    meaning: 'the leader refused a submission or a cancel',
-  },
+  LEADER_REFUSED: { area: 'leader', dispositions: u, meaning: 'the leader refused a submission or a cancel' },
   LEADER_STATE_LEASED: {
     area: 'leader',
     dispositions: u,

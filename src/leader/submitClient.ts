@@ -87,9 +87,12 @@ export async function submitWorkflow(
   if (status === 202) return body;
   if (status === 400 || status === 409)
     throw new UserInputError('LEADER_REFUSED', `the leader at ${leaderUrl} refused the workflow: ${why}`);
-  throw new ToilError('LEADER_REFUSED', `the leader at ${leaderUrl} did not take the workflow: ${why}`, {
-    disposition: 'fatal',
-  });
+  // A leader that is stopping, or could not take it (its store unreachable), says why: its words
+  // are the news, not this client's stack.
+  throw new UserInputError(
+    'LEADER_REFUSED',
+    `the leader at ${leaderUrl} refused the workflow (HTTP ${status}): ${why}`,
+  );
 }
 
 /**

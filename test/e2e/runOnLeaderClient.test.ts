@@ -140,6 +140,31 @@ t.test(
   },
 );
 
+/**
+ * A leader that is stopping answers a submission 503 with its reason (`the leader is draining; it
+ * takes no new workflows`), as it does a submission it could not take: the client showed it as an
+ * internal error with its own stack trace, exit 1. It is the leader's refusal, said in one line.
+ */
+t.test("a leader's 503 to a submission is one line with its reason, exit 2, no stack", async (t) => {
+  const dir = scratchDir(t);
+  const server = createServer((req, res) => {
+    req.resume();
+    res.writeHead(503, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: 'the leader is draining; it takes no new workflows' }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => void server.close());
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const run = await runToil(['run', SORT, `file:${dir}/js`, '--leader', url, '--leaderToken', 'x'], {
+    cwd: dir,
+  });
+  t.equal(run.code, 2, run.stderr);
+  t.equal(
+    run.stderr.trim(),
+    `toil: the leader at ${url} refused the workflow (HTTP 503): the leader is draining; it takes no new workflows`,
+  );
+});
+
 t.test('a run the leader resumed says how many jobs were already done', async (t) => {
   const dir = scratchDir(t);
   const server = createServer((req, res) => {
