@@ -317,7 +317,8 @@ export class MesosSchedulerClient {
       }
       this.streamId = undefined;
       this.unanswered.clear();
-      if (!this.running) break;
+      // The master closes the stream of a framework it tears down: that is the end, not a drop.
+      if (!this.running || this.tornDown) break;
       failures = wasSubscribed ? 1 : failures + 1;
       const delay = this.backoff(failures);
       this.log.info({ delayMs: delay }, 're-subscribing to the Mesos master');
@@ -410,7 +411,7 @@ export class MesosSchedulerClient {
       await watchdog;
       if (subscribed) {
         this.streamId = undefined;
-        if (this.running) this.log.warn({ reason }, 'Mesos subscription stream ended');
+        if (this.running && !this.tornDown) this.log.warn({ reason }, 'Mesos subscription stream ended');
         await this.safely('disconnected', () => this.handler?.disconnected?.(reason));
       }
     }

@@ -233,6 +233,32 @@ t.test(
   },
 );
 
+/** A client of `address` logging at info into `lines`, started with no-op handlers and subscribed. */
+async function subscribedLoggingClient(
+  address: string,
+  timing: { reconcileRetryMs?: number; backoffInitialMs?: number },
+  tasksToReconcile?: () => { taskId: string; agentId: string }[],
+) {
+  const { destination, lines } = capturedLog();
+  const c = new MesosSchedulerClient({
+    master: address,
+    framework: { name: 'toil', user: 'ubuntu', failoverTimeoutSeconds: 604800 },
+    frameworkIdStore: new MemoryFrameworkIdStore(),
+    clock: new RealClock(),
+    log: createLogger({ level: 'info', destination }),
+    ...timing,
+  });
+  c.start({
+    subscribed: () => undefined,
+    offers: () => undefined,
+    rescind: () => undefined,
+    update: () => undefined,
+    ...(tasksToReconcile ? { tasksToReconcile } : {}),
+  });
+  await c.waitSubscribed(5000);
+  return { c, lines };
+}
+
 t.test('calls before a subscription fail with a typed, retryable error', async (t) => {
   const c = client('127.0.0.1:1');
   await t.rejects(c.kill('T'), { code: 'MESOS_NOT_SUBSCRIBED' });
@@ -263,23 +289,9 @@ t.test(
       },
     );
     t.teardown(() => master.close());
-    const { destination, lines } = capturedLog();
-    const c = new MesosSchedulerClient({
-      master: master.address,
-      framework: { name: 'toil', user: 'ubuntu', failoverTimeoutSeconds: 604800 },
-      frameworkIdStore: new MemoryFrameworkIdStore(),
-      clock: new RealClock(),
-      log: createLogger({ level: 'info', destination }),
-      reconcileRetryMs: 10_000,
-    });
-    c.start({
-      subscribed: () => undefined,
-      offers: () => undefined,
-      rescind: () => undefined,
-      update: () => undefined,
-      tasksToReconcile: () => [{ taskId: 'T-1', agentId: 'A-1' }],
-    });
-    await c.waitSubscribed(5000);
+    const { c, lines } = await subscribedLoggingClient(master.address, { reconcileRetryMs: 10_000 }, () => [
+      { taskId: 'T-1', agentId: 'A-1' },
+    ]);
     await reconcileSent;
     await c.teardown();
     await new Promise((r) => setTimeout(r, 200));
@@ -288,6 +300,46 @@ t.test(
       lines.filter((l) => l.msg === 'reconciliation call failed'),
       [],
       'no warning, no stack',
+    );
+  },
+);
+
+t.test(
+  'the stream the master closes on TEARDOWN (a workflow that ended) is no warning and no re-subscription',
+  async (t) => {
+    // Mesos closes a framework's subscription as it tears it down, before it answers the call:
+    // every run on Mesos ended with "WARNING Mesos subscription stream ended" and "re-subscribing".
+    let stream: http.ServerResponse | undefined;
+    const master = await fakeMaster(
+      (_n, res) => {
+        stream = res;
+        send(res, subscribed('F-1'));
+      },
+      (body, res) => {
+        if (body.type !== 'TEARDOWN') return false;
+        stream?.end();
+        setTimeout(() => {
+          res.writeHead(202);
+          res.end();
+        }, 300);
+        return true;
+      },
+    );
+    t.teardown(() => master.close());
+    const { c, lines } = await subscribedLoggingClient(master.address, { backoffInitialMs: 50 });
+    await c.teardown();
+    await new Promise((r) => setTimeout(r, 200));
+    t.same(
+      master.seen.map((s) => s.body.type).filter((type) => type === 'SUBSCRIBE' || type === 'TEARDOWN'),
+      ['SUBSCRIBE', 'TEARDOWN'],
+      'one subscription, then the teardown: no SUBSCRIBE after it',
+    );
+    t.same(
+      lines.filter(
+        (l) => l.msg === 'Mesos subscription stream ended' || l.msg === 're-subscribing to the Mesos master',
+      ),
+      [],
+      'no warning of a stream that ended, no re-subscription',
     );
   },
 );
