@@ -1,6 +1,6 @@
 import { ConfigError } from '../common/configErrors.js';
 import { UserInputError } from '../common/errors.js';
-import { parseScalerConfig, type ScalerConfig } from '../scaler/config.js';
+import { parseNodeTypesString, parseScalerConfig, type ScalerConfig } from '../scaler/config.js';
 import type { Catalogue } from '../scaler/catalogue.js';
 import { SCALER_FIELD_FLAGS, type AutoscalingFlags } from './runAutoscaledOptions.js';
 import { parseBool, parseCount } from './run.js';
@@ -31,10 +31,20 @@ export function scalerSectionFromFlags(f: AutoscalingFlags, zone: string): Scale
   };
   add('--nodeTypes', f.nodeTypes, (s) => s);
   add('--nodeType', f.nodeType, (s) => s);
-  add('--preemptableNodeType', f.preemptableNodeType ?? f.preemptibleNodeType, (s) => {
-    const [type, bid] = s.split(':');
-    return { type, spot: true, ...(bid ? { bid: Number(bid) } : {}) };
-  });
+  // Toil's --nodeTypes syntax, each entry spot: read by the same parser, so a bad bid or an empty
+  // type is said as --nodeTypes says it (a bid that is no number failed the whole config's shape,
+  // named as scaler.nodeTypes, a path nobody typed).
+  const preemptable = f.preemptableNodeType ?? f.preemptibleNodeType;
+  if (preemptable !== undefined) {
+    const { nodeTypes: parsed, problems } = parseNodeTypesString(preemptable);
+    if (problems.length > 0)
+      throw flagError(problems.map((p) => `--preemptableNodeType ${preemptable}: ${p}`));
+    const texts = preemptable.split(',');
+    parsed.forEach(({ instanceTypes, bid }, i) => {
+      nodeTypes.push({ type: instanceTypes.join('/'), spot: true, ...(bid !== undefined ? { bid } : {}) });
+      nodeTypeOrigin.push(`--preemptableNodeType ${texts[i]!.trim()}`);
+    });
+  }
   if (nodeTypes.length === 0)
     throw new UserInputError(
       'BAD_FLAG',
