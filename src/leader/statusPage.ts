@@ -30,9 +30,15 @@ export function registerStatusPage(app: FastifyInstance, history: StatusHistory)
   // Registered, not awaited: fastify loads plugins in order before it listens.
   void app.register(fastifyStatic, { root: pageDir(), prefix: '/', index: 'index.html' });
   void app.register(fastifyStatic, { root: uplotDir(), prefix: '/assets/uplot/', decorateReply: false });
-  app.get('/status/history', async (req) => {
-    const since = Date.parse((req.query as { since?: string }).since ?? '');
-    return history.samples(Number.isNaN(since) ? undefined : since).map((s) => ({
+  app.get('/status/history', async (req, reply) => {
+    const given = (req.query as { since?: string }).since;
+    const since = given === undefined ? undefined : Date.parse(given);
+    // A time that does not parse was taken for none: every sample came back, as if asked for.
+    if (since !== undefined && Number.isNaN(since))
+      return reply.code(400).send({
+        error: `since ${given}: expected an ISO 8601 time (e.g. 2026-05-01T10:00:00Z), the samples at and after it`,
+      });
+    return history.samples(since).map((s) => ({
       ...s,
       at: new Date(s.at).toISOString(),
       hourlyCost: cents(s.hourlyCost),

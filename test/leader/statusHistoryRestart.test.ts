@@ -88,3 +88,34 @@ t.test('a leader killed without a stop loses at most the last minute of it', asy
     await crashed.stop();
   }
 });
+
+t.test(
+  '/status/history?since= gives the samples from that time; a time that does not parse is a 400',
+  async (t) => {
+    const root = testDir(t, {});
+    const clock = new ManualClock();
+    const leader = await daemonOn(root, clock);
+    const url = await leader.start();
+    try {
+      for (let i = 0; i < 4; i++) await clock.advance(TICK_MS);
+      const all = (await (await fetch(`${url}/status/history`)).json()) as { at: string }[];
+      t.ok(all.length >= 4, `${all.length} samples`);
+      const since = all[2]!.at;
+      const newer = (await (await fetch(`${url}/status/history?since=${since}`)).json()) as { at: string }[];
+      t.same(
+        newer.map((s) => s.at),
+        all.slice(2).map((s) => s.at),
+        'the samples at and after it',
+      );
+      for (const bad of ['abc', 'yesterday', '']) {
+        const r = await fetch(`${url}/status/history?since=${bad}`);
+        t.equal(r.status, 400, `since=${bad}`);
+        t.same(await r.json(), {
+          error: `since ${bad}: expected an ISO 8601 time (e.g. 2026-05-01T10:00:00Z), the samples at and after it`,
+        });
+      }
+    } finally {
+      await leader.stop();
+    }
+  },
+);
