@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { RealClock } from '../common/clock.js';
-import { UserInputError } from '../common/errors.js';
+import { ToilError, UserInputError } from '../common/errors.js';
 import { parseLocator } from '../jobstore/locator.js';
 import { runOutput } from './toilRunOptions.js';
 import { TOIL_JOB_DEFAULTS, type JobDefaults } from '../leader/submission.js';
@@ -80,8 +80,9 @@ export async function runOnLeader(
   const final = await following.then(
     (r) => r,
     (e: unknown) => {
-      if (interrupted === undefined) throw e;
-      return undefined;
+      if (interrupted !== undefined) return undefined;
+      if (e instanceof ToilError && e.code === 'WORKFLOW_UNKNOWN') return e;
+      throw e;
     },
   );
   out.endProgress();
@@ -107,6 +108,11 @@ export async function runOnLeader(
   }
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
+  // A leader restarted without its state: the workflow's fate is in its job store, not here.
+  if (final instanceof ToilError) {
+    out.line(`toil: ${final.message}; toil status ${jobStore} says how far it got`);
+    return 1;
+  }
   const elapsed = clock.now() - started;
   if (final.status === 'succeeded') {
     out.line(

@@ -48,6 +48,24 @@ async function foreverRunningLeader(t: Test): Promise<{ url: string; deleted: st
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, deleted };
 }
 
+/** A stand-in leader on 127.0.0.1 that answers each request with `answer`'s status and JSON body. */
+async function answeringLeader(
+  t: Test,
+  answer: (method: string, url: string) => readonly [number, object],
+): Promise<string> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const [status, body] = answer(req.method ?? '', req.url ?? '');
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => void server.close());
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
 for (const [signal, code] of [
   ['SIGINT', 130],
   ['SIGTERM', 143],
@@ -108,15 +126,10 @@ t.test(
   async (t) => {
     const dir = scratchDir(t);
     const asked: string[] = [];
-    const server = createServer((req, res) => {
-      asked.push(`${req.method} ${req.url}`);
-      req.resume();
-      res.writeHead(404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ message: `Route ${req.method}:${req.url} not found`, error: 'Not Found' }));
+    const url = await answeringLeader(t, (method, path) => {
+      asked.push(`${method} ${path}`);
+      return [404, { message: `Route ${method}:${path} not found`, error: 'Not Found' }];
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    t.teardown(() => void server.close());
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     for (const given of [`${url}/status`, `${url}/workflows/`, `${url}/?token=x`, `${url}/#status`]) {
       const run = await runToil(['run', SORT, `file:${dir}/js`, '--leader', given, '--leaderToken', 'x'], {
         cwd: dir,
@@ -147,14 +160,10 @@ t.test(
  */
 t.test("a leader's 503 to a submission is one line with its reason, exit 2, no stack", async (t) => {
   const dir = scratchDir(t);
-  const server = createServer((req, res) => {
-    req.resume();
-    res.writeHead(503, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ error: 'the leader is draining; it takes no new workflows' }));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => void server.close());
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = await answeringLeader(t, () => [
+    503,
+    { error: 'the leader is draining; it takes no new workflows' },
+  ]);
   const run = await runToil(['run', SORT, `file:${dir}/js`, '--leader', url, '--leaderToken', 'x'], {
     cwd: dir,
   });
@@ -163,6 +172,30 @@ t.test("a leader's 503 to a submission is one line with its reason, exit 2, no s
     run.stderr.trim(),
     `toil: the leader at ${url} refused the workflow (HTTP 503): the leader is draining; it takes no new workflows`,
   );
+});
+
+/**
+ * A leader restarted without its state (another state directory, `workflows.resume: false`) answers
+ * 404 for the workflow the client follows: that was an internal error with the client's stack
+ * trace. It is one line saying so and where to look, exit 1 (the workflow's fate is not known).
+ */
+t.test('a leader that no longer knows the followed workflow is one line, exit 1, no stack', async (t) => {
+  const dir = scratchDir(t);
+  const url = await answeringLeader(t, (method) =>
+    method === 'POST' ? [202, { id: 'wf-9', status: 'running' }] : [404, { error: 'no such workflow' }],
+  );
+  const run = await runToil(['run', SORT, `file:${dir}/js`, '--leader', url, '--leaderToken', 'x'], {
+    cwd: dir,
+  });
+  t.equal(run.code, 1, run.stderr);
+  t.match(
+    run.stderr,
+    new RegExp(
+      `^toil: the leader at ${url} no longer knows workflow wf-9 \\(was it restarted\\?\\); toil status file:\\S+/js says how far it got$`,
+      'm',
+    ),
+  );
+  t.notMatch(run.stderr, /internal error|\n\s+at /, 'no stack trace');
 });
 
 t.test('a run the leader resumed says how many jobs were already done', async (t) => {
