@@ -98,20 +98,29 @@ export async function findJob(
 }
 
 /**
- * A job the workflow declared but the leader never issued (it waits for the jobs before it) has no
- * ticket to run: said as such, rather than that no such job exists.
+ * A job the workflow declared but the leader never issued has no ticket to run: said as such, and
+ * why, rather than that no such job exists. Either it waits for the jobs before it, or it was ready
+ * when its leader stopped (killed before issuing it: a restart issues it), or it failed for good
+ * before a ticket was written (its input or requirements could not be made).
  */
 async function refuseUnissued(store: JobStore, query: string, failed: readonly FailedJob[]): Promise<void> {
   // The lease's expiry plays no part here: only the jobs are read.
-  const { jobs } = await workflowStatusAndJobs(store, new RealClock().now());
+  const { status, jobs } = await workflowStatusAndJobs(store, new RealClock().now());
   const job = jobs.find((j) => j.id === query) ?? jobs.find((j) => j.name === query);
   if (!job) return;
+  const named = `job '${job.name}' (${job.id}) in job store ${store.locator}`;
+  const restart = `'toil run ${status.workflowFile ?? 'WORKFLOW'} ${store.locator} --restart'`;
+  const failedForGood =
+    failed.length > 0 ? `; failed for good: ${listed(failed.map((f) => `${f.name} (${f.jobId})`))}` : '';
+  const ownFailure = failed.find((f) => f.jobId === job.id);
   throw new UserInputError(
     'JOB_NOT_FOUND',
-    `job '${job.name}' (${job.id}) in job store ${store.locator} was never issued (it waits for the jobs before it), so there is nothing to run yet` +
-      (failed.length > 0
-        ? `; failed for good: ${listed(failed.map((f) => `${f.name} (${f.jobId})`))}`
-        : '; run the workflow on, with --restart'),
+    job.state === 'ready'
+      ? `${named} is ready to run but was never issued (its leader stopped before issuing it), so there is nothing to run yet; ${restart} runs it`
+      : job.state === 'failed' && ownFailure
+        ? `${named} failed for good before it was issued, so there is nothing to run: ${ownFailure.error}`
+        : `${named} was never issued (it waits for the jobs before it), so there is nothing to run yet` +
+          (failedForGood || '; run the workflow on, with --restart'),
     { job: query },
   );
 }

@@ -107,6 +107,33 @@ t.test(
 );
 
 t.test(
+  'toil debug-job of the root job of a leader killed with -9 before it issued it: ready, never issued, --restart runs it',
+  async (t) => {
+    const dir = scratchDir(t);
+    const flags = ['--n', '2', '--out', join(dir, 'o'), '--log', join(dir, 'exec.log')];
+    const killer = join(REPO_ROOT, 'test/fixtures/killBeforeFirstTicket.mjs');
+    const run = await runToil(['run', TREE, 'file:./js', ...flags], {
+      cwd: dir,
+      env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${killer}` },
+    });
+    t.equal(run.signal, 'SIGKILL', 'the leader was killed before its first ticket');
+    const status = await runToil(['status', 'file:./js', '--json', '--printDot'], { cwd: dir });
+    const graph = (JSON.parse(status.stdout) as { graph: { id: string; name: string; state: string }[] })
+      .graph;
+    t.match(graph, [{ name: 'tree', state: 'ready' }], 'only the root is declared, and it is ready');
+    const r = await runToil(['debug-job', 'file:./js', 'tree'], { cwd: dir });
+    t.equal(r.code, 2, r.stderr);
+    t.equal(
+      r.stderr,
+      `toil: job 'tree' (${graph[0]!.id}) in job store file:./js is ready to run but was never issued (its leader stopped before issuing it), so there is nothing to run yet; 'toil run ${TREE} file:./js --restart' runs it\n`,
+    );
+    const restart = await runToil(['run', TREE, 'file:./js', ...flags, '--restart'], { cwd: dir });
+    t.equal(restart.code, 0, restart.stderr);
+    t.equal(readFileSync(join(dir, 'o'), 'utf8'), '1\n', 'the restart ran it: the sum of 0..1');
+  },
+);
+
+t.test(
   "toil debug-job of a job whose promise never settles: exit 1 saying so, not a silent exit when Node's loop empties",
   async (t) => {
     const dir = scratchDir(t);

@@ -80,6 +80,13 @@ t.test(
     t.equal(again.code, 1, 'and it does fail the same way');
     t.match(again.stderr, /is \{"big":true\}, not a size/);
     t.notMatch(r.stderr, /internal error|Node\.js v/);
+    const debug = await runToil(['debug-job', 'file:./js', 'analysisJob'], { cwd: dir });
+    t.equal(debug.code, 2, debug.stderr);
+    t.match(
+      debug.stderr,
+      /^toil: job 'analysisJob' \([-0-9a-f]+\) in job store file:\.\/js failed for good before it was issued, so there is nothing to run: job 'analysisJob': its disk requirement, the value promised by job [-0-9a-f]+, is \{"big":true\}, not a size/,
+      'toil debug-job says why the job has no ticket, not that it waits for the jobs before it',
+    );
   },
 );
 
