@@ -1,13 +1,18 @@
 import { ToilError, UserInputError } from '../common/errors.js';
 
-/** `--restart` or `toil status` named a job store that does not exist. */
+/**
+ * `--restart` or `toil status` named a job store that does not exist: none is there, or
+ * (`deletionCutShort`) only what a deletion of one cut short (a `toil clean` killed) left.
+ */
 export class JobStoreNotFoundError extends UserInputError {
   /** `hint` says what to do instead, in the words of the command that needed the store. */
-  constructor(locator: string, hint?: string) {
+  constructor(locator: string, hint?: string, deletionCutShort = false) {
     super(
       'JOBSTORE_NOT_FOUND',
-      `job store ${locator} does not exist (expected an existing job store${hint ? `; ${hint}` : ''})`,
-      { locator },
+      deletionCutShort
+        ? `job store ${locator} does not exist: a deletion of it was cut short and left part of it; 'toil clean ${locator}' finishes deleting it, as does a 'toil run' of a new workflow on it${hint ? `; ${hint}` : ''}`
+        : `job store ${locator} does not exist (expected an existing job store${hint ? `; ${hint}` : ''})`,
+      { locator, ...(deletionCutShort ? { deletionCutShort } : {}) },
     );
   }
 }

@@ -167,13 +167,18 @@ export class FileObjectStore implements ObjectStore {
       await rm(this.root, { recursive: true, force: true }).catch(() => {});
   }
 
-  async finishCutShortDestroy(): Promise<boolean> {
+  async isCutShortDestroy(): Promise<boolean> {
     try {
       await stat(join(this.root, DESTROYING_MARKER));
+      return true;
     } catch (e) {
       if (isMissing(e)) return false;
       throw e;
     }
+  }
+
+  async finishCutShortDestroy(): Promise<boolean> {
+    if (!(await this.isCutShortDestroy())) return false;
     // Everything but the marker first: until the directory goes, it still says whose it is.
     // A concurrent destroy may have removed the directory by now.
     const entries = await readdir(this.root).catch((e: unknown) => {

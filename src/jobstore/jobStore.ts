@@ -89,9 +89,14 @@ export class JobStore {
     return this.objects.exists();
   }
 
-  /** Throws JobStoreNotFoundError unless the store exists. */
+  /**
+   * Throws JobStoreNotFoundError unless the store exists; when what is there is what a deletion
+   * cut short left, it says so, and how to finish it, rather than only that no store is there.
+   */
   async assertExists(hint?: string): Promise<void> {
-    if (!(await this.objects.exists())) throw new JobStoreNotFoundError(this.locator, hint);
+    if (await this.objects.exists()) return;
+    const cutShort = await this.objects.isCutShortDestroy().catch(() => false);
+    throw new JobStoreNotFoundError(this.locator, hint, cutShort);
   }
 
   async destroy(): Promise<void> {

@@ -54,6 +54,9 @@ export interface ObjectStore {
    */
   finishCutShortDestroy(): Promise<boolean>;
 
+  /** Whether what is here is what a destroy cut short left (which finishCutShortDestroy deletes). */
+  isCutShortDestroy(): Promise<boolean>;
+
   /**
    * The object's bytes and etag, or undefined if there is no such object. Throws
    * `CorruptJobStoreError` if the bytes do not match their recorded length and SHA-256.

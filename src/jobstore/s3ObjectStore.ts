@@ -281,6 +281,10 @@ export class S3ObjectStore implements ObjectStore {
     return false;
   }
 
+  async isCutShortDestroy(): Promise<boolean> {
+    return false;
+  }
+
   private async abortMultipartUploads(): Promise<void> {
     let KeyMarker: string | undefined;
     let UploadIdMarker: string | undefined;

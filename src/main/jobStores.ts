@@ -100,6 +100,9 @@ class LazyS3ObjectStore implements ObjectStore {
   async finishCutShortDestroy(): Promise<boolean> {
     return (await this.store()).finishCutShortDestroy();
   }
+  async isCutShortDestroy(): Promise<boolean> {
+    return (await this.store()).isCutShortDestroy();
+  }
   async get(key: string): Promise<StoredObject | undefined> {
     return (await this.store()).get(key);
   }

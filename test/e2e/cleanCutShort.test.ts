@@ -35,7 +35,7 @@ async function cleanKilledMidway(t: Test, path: string): Promise<void> {
 }
 
 t.test(
-  'a toil clean cut short is finished by the next toil clean: nothing of the store is left',
+  'a toil clean cut short: toil status says so and how to finish it, and the next toil clean leaves nothing of the store',
   async (t) => {
     const path = join(testDir(t), 'js');
     await bigStore(path);
@@ -43,6 +43,10 @@ t.test(
 
     const status = await runToil(['status', `file:${path}`]);
     t.equal(status.code, 2, 'what is left is no job store');
+    t.equal(
+      status.stderr,
+      `toil: job store file:${path} does not exist: a deletion of it was cut short and left part of it; 'toil clean file:${path}' finishes deleting it, as does a 'toil run' of a new workflow on it\n`,
+    );
 
     const again = await runToil(['clean', `file:${path}`]);
     t.equal(again.code, 0, again.stderr);
