@@ -345,7 +345,15 @@ export class WorkflowRunner {
   private async killIssued(why = 'run cancelled: killing its running jobs'): Promise<void> {
     const ids = [...this.issued];
     if (ids.length === 0) return;
-    this.log.info({ jobs: ids.length }, why);
+    // Issued is not running: most of a wide workflow's issued jobs wait in the batch system's
+    // queue. They are dropped too, and counted apart, so the line says how many were running.
+    const running = this.o.batchSystem.runningJobs?.().filter((r) => this.issued.has(r.jobId)).length;
+    this.log.info(
+      running === undefined
+        ? { issued: ids.length }
+        : { running, ...(ids.length > running ? { queued: ids.length - running } : {}) },
+      why,
+    );
     const timer = new AbortController();
     await Promise.race([
       Promise.allSettled(ids.map((id) => this.o.batchSystem.kill(id))),

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { processAlive } from '../../src/common/processIdentity.js';
@@ -66,6 +66,46 @@ for (const [signal, code] of [
     },
   );
 }
+
+// 147 children of one core each, each running a minute and logging its start: on --maxCores 2,
+// two run and the rest wait in the single machine's queue.
+const WIDE = `
+import { appendFileSync } from 'node:fs';
+import { defineJob, defineWorkflow } from 'toil-ts';
+const leaf = defineJob<number, number>('leaf', { cores: 1, memory: '32Mi', disk: '1Mi' }, async (_job, i) => {
+  appendFileSync('started.log', \`\${i}\\n\`);
+  await new Promise((r) => setTimeout(r, 60_000));
+  return i;
+});
+const wide = defineJob<number, void>('wide', { cores: 1, memory: '32Mi', disk: '1Mi' }, (job, n) => {
+  for (let i = 0; i < n; i++) job.addChild(leaf, i);
+});
+export default defineWorkflow<void>({ start: (ctx) => ctx.root(wide, 147) });
+`;
+
+t.test(
+  'Ctrl-C of a run with jobs queued behind --maxCores: its kill line counts the jobs running, and the queued apart',
+  async (t) => {
+    const dir = scratchDir(t);
+    writeFileSync(join(dir, 'wide.ts'), WIDE);
+    const started = join(dir, 'started.log');
+    const run = startToil(['run', 'wide.ts', 'file:./js', '--maxCores', '2'], { cwd: dir });
+    t.teardown(() => run.child.kill('SIGKILL'));
+    await waitFor(
+      'two leaves to start',
+      () => existsSync(started) && readFileSync(started, 'utf8').split('\n').length > 2,
+      60_000,
+    );
+    run.child.kill('SIGINT');
+    const stopped = await run.done;
+    t.equal(stopped.code, 130, stopped.stderr);
+    t.equal(readFileSync(started, 'utf8').split('\n').length - 1, 2, 'two leaves ran, no more');
+    t.match(
+      stopped.stderr,
+      /^\S+ INFO leader: run cancelled: killing its running jobs \(running=2 queued=145\)$/m,
+    );
+  },
+);
 
 /** Whether `pid` runs (a zombie, dead but not reaped by an init that does not reap, does not). */
 function running(pid: number): boolean {
