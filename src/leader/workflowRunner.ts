@@ -927,8 +927,11 @@ export class WorkflowRunner {
 
   /**
    * Toil's --maxJobDuration: an attempt (not a service) that has run longer is killed and fails,
-   * naming the limit, so a job in an endless loop ends instead of holding its node for ever. Looked
-   * at every tenth of the limit (1 s to 30 s), from when the batch system says the attempt started.
+   * naming the limit, so a job in an endless loop ends instead of holding its node for ever. Each
+   * attempt is looked at when it reaches the limit, from when the batch system says it started;
+   * attempts that started since are picked up every tenth of the limit (1 s to 30 s, at most the
+   * limit). Waking only on that tick killed an attempt up to a tick late (for 2.0 s under
+   * --maxJobDuration 1).
    */
   private watchDurations(): void {
     const limit = this.o.maxJobDurationMs;
@@ -936,16 +939,25 @@ export class WorkflowRunner {
     if (limit === undefined || running === undefined) return;
     const watch = new AbortController();
     this.durationWatch = watch;
-    const every = Math.min(30_000, Math.max(1_000, limit / 10));
+    // Never longer than the limit, so an attempt is seen before it reaches it.
+    const every = Math.min(limit, 30_000, Math.max(1_000, limit / 10));
     const loop = async (): Promise<void> => {
+      let wait = every;
       while (!this.done) {
-        await this.o.clock.sleep(every, watch.signal);
+        await this.o.clock.sleep(wait, watch.signal);
         const now = this.o.clock.now();
+        wait = every;
         for (const r of running()) {
           if (!this.issued.has(r.jobId) || this.overlong.has(r.jobId) || r.startedAt === undefined) continue;
           if (r.attempt !== this.attemptsOf(r.jobId).next - 1) continue;
           const spec = this.graph.spec(r.jobId);
-          if (spec.service || now - r.startedAt <= limit) continue;
+          if (spec.service) continue;
+          // Over the limit once more than `limit` ms have passed: looked at 1 ms after it.
+          const overAt = r.startedAt + limit + 1;
+          if (now < overAt) {
+            wait = Math.min(wait, overAt - now);
+            continue;
+          }
           const reason = `job '${spec.name}' ran longer than --maxJobDuration ${limit / 1000} s (for ${((now - r.startedAt) / 1000).toFixed(1)} s) and was killed`;
           this.log.warn({ job: spec.name, jobId: r.jobId, attempt: r.attempt }, reason);
           this.overlong.set(r.jobId, reason);
