@@ -137,10 +137,22 @@ export const command: SubCommand = {
         if (waitS === 0) return setExitCode(cancelFailed ? 1 : 0);
         const deadline = clock.now() + waitS * 1000;
         while (clock.now() < deadline) {
-          const leader = (await store.exists()) ? await currentLeader(store) : undefined;
+          const exists = await store.exists();
+          const leader = exists ? await currentLeader(store) : undefined;
           const killed = (forced && !processAlive(request.leader.pid)) || deadDaemon;
           if (killed || !leader || leader.generation !== request.generation) {
-            process.stderr.write('toil: the leader has stopped\n');
+            // Asked in the last moments of a run (its finish), the leader ended it as it was going
+            // to: said so, rather than that it was stopped. A store --clean deleted tells neither
+            // (it deletes a stopped run's too, with --clean always or onError).
+            const outcome = exists && !killed ? await store.readOutcome().catch(() => undefined) : undefined;
+            const finished = outcome?.generation === request.generation && outcome.status === 'succeeded';
+            process.stderr.write(
+              finished
+                ? 'toil: the workflow had already finished when its leader could see the request: nothing was stopped\n'
+                : exists || killed
+                  ? 'toil: the leader has stopped\n'
+                  : `toil: the leader has stopped, and its job store ${store.locator} is gone (its --clean deleted it)\n`,
+            );
             return setExitCode(cancelFailed ? 1 : 0);
           }
           await clock.sleep(500);

@@ -64,8 +64,16 @@ export class WorkflowStopRequestedError extends ToilError {
 export class WorkflowKilledError extends WorkflowStopRequestedError {
   readonly #stopped: string;
 
-  constructor(locator: string, request: KillRequest, resume = 'resume with --restart') {
-    const stopped = `the workflow was stopped by toil kill (from ${request.host}, pid ${request.pid}); its running jobs were killed`;
+  constructor(
+    locator: string,
+    request: KillRequest,
+    resume = 'resume with --restart',
+    /** Seen once every job had run, before the workflow's finish: there was nothing to kill. */
+    afterLastJob = false,
+  ) {
+    const stopped =
+      `the workflow was stopped by toil kill (from ${request.host}, pid ${request.pid}); ` +
+      (afterLastJob ? 'its jobs had all run, but not its finish,' : 'its running jobs were killed');
     super('WORKFLOW_KILLED', `${stopped} and the job store ${locator} is kept: ${resume}`, {
       details: { locator, generation: request.generation },
     });
@@ -168,6 +176,15 @@ export async function waitForKill(
     const request = obj && killRequestFor(obj.body, generation);
     if (request) return request;
   }
+}
+
+/**
+ * The kill request for `generation` in the store now, if any: one last look by a leader whose jobs
+ * have all ended, since its regular look comes only every KILL_POLL_MS. A read that fails is none.
+ */
+export async function killRequestNow(store: JobStore, generation: number): Promise<KillRequest | undefined> {
+  const obj = await store.objects.get(KILL_KEY).catch(() => undefined);
+  return obj && killRequestFor(obj.body, generation);
 }
 
 /** The kill request in `body` if it is addressed to `generation`; one that does not parse is none. */

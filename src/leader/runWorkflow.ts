@@ -1,4 +1,9 @@
-import { WorkflowKilledError, WorkflowStopRequestedError, waitForKill } from './killRequest.js';
+import {
+  killRequestNow,
+  WorkflowKilledError,
+  WorkflowStopRequestedError,
+  waitForKill,
+} from './killRequest.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -298,6 +303,16 @@ async function runStarted(
   const elapsedMs = o.clock.now() - started;
   // What follows cannot be undone: the store itself confirms this leader still holds the lease.
   await lease.confirm();
+  // The leader looks for a `toil kill` only every few seconds: one asked for since its last look
+  // stops the run here, before the finish, as `toil kill` said it asked (a run that went on to
+  // succeed would contradict it), and --clean treats it as any stop on request.
+  const lateKill = await killRequestNow(o.store, generation);
+  if (lateKill)
+    throw await cleanAfterStop(
+      o,
+      lease,
+      new WorkflowKilledError(o.store.locator, lateKill, o.resumeAdvice, true),
+    );
   if (result.status === 'succeeded') {
     try {
       await code.finish({

@@ -99,6 +99,11 @@ export async function workflowStatusAndJobs(
   const counts = graph.counts();
   const leader = damagedKeys.has(LEADER_KEY) ? undefined : await liveLeader(store, now);
   const kill = leader || damagedKeys.has(LEADER_KEY) ? undefined : await killOfLastLeader(store);
+  // Every job ran, but `toil kill` stopped the leader before the workflow's finish (the run
+  // recorded no success): not finished, a --restart runs the finish.
+  const outcome = kill && !damagedKeys.has(OUTCOME_KEY) ? await store.readOutcome() : undefined;
+  const killedBeforeFinish =
+    kill !== undefined && !(outcome?.generation === kill.generation && outcome.status === 'succeeded');
   const status: WorkflowStatus = {
     locator: store.locator,
     workflowId: workflow.workflowId,
@@ -106,7 +111,7 @@ export async function workflowStatusAndJobs(
     createdAt: workflow.createdAt,
     jobs: { known: counts.known, completed: counts.ran, ready: pending },
     // Every job ran, yet the run failed when the workflow's result could not be made from them.
-    finished: graph.isDone() && failedJobs.length === 0,
+    finished: graph.isDone() && failedJobs.length === 0 && !killedBeforeFinish,
     failed: failedJobs.length > 0,
     failedJobs,
     failedAttempts,
