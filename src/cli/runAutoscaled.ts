@@ -71,25 +71,17 @@ export async function runAutoscaled(
   const { defaults } = policy;
   const defaultPreemptable = givenDefaultPreemptable(f) ?? false;
   const workDir = await prepareWorkDir(f.workDir);
-  // The config's schemas (zod), the scaler, the bundler and the job stores load once the checks
-  // above passed: a run refused for its provisioner, batch system, zone, cluster name, job
-  // defaults or work directory ends without them.
+  // The config's schemas (zod) and the scaler's flags load once the checks above passed: a run
+  // refused for its provisioner, batch system, zone, cluster name, job defaults or work directory
+  // ends without them.
   const [
     { readCatalogue },
     { parseLeaderConfigObject },
     { flagError, problemOfFlag, scalerSectionFromFlags },
-    { checkScalingFlags },
-    { openJobStore },
-    { bundleWorkflow },
-    { createLeaderMetrics },
   ] = await Promise.all([
     import('../scaler/catalogueFile.js'),
     import('../leader/leaderConfig.js'),
     import('./scalerFlags.js'),
-    import('../leader/autoscaledRunChecks.js'),
-    import('../main/jobStores.js'),
-    import('../workflow/bundle.js'),
-    import('../leader/metrics.js'),
   ]);
   const catalogue = await readCatalogue();
   // The leader's own state beside the work dir, one per job store, so --restart adopts its nodes.
@@ -114,6 +106,15 @@ export async function runAutoscaled(
     if (!(e instanceof ConfigError)) throw e;
     throw flagError(e.problems.map((p) => problemOfFlag(p, scalerFlags)));
   }
+  // The job stores, the bundler (esbuild) and the metrics (prom-client) load once the scaler's
+  // config is accepted: a run refused for it (a compensation out of range) ends without them.
+  const [{ checkScalingFlags }, { openJobStore }, { bundleWorkflow }, { createLeaderMetrics }] =
+    await Promise.all([
+      import('../leader/autoscaledRunChecks.js'),
+      import('../main/jobStores.js'),
+      import('../workflow/bundle.js'),
+      import('../leader/metrics.js'),
+    ]);
   const clock = new RealClock();
   // Open for the process's life: the leader's last lines (after this function returns) go there too.
   const { console: out, log } = runOutput(f, clock);

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { REPO_ROOT, messageLines, scratchDir, runToil, TOIL_BIN } from '../fixtures/workflowCli.js';
@@ -320,6 +320,51 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
     /^toil: --maxNodes takes effect only with --provisioner aws; this run scales nothing/m,
   );
 });
+
+t.test(
+  'an autoscaled run refused for its scaler flags ends before loading the bundler (esbuild) and the metrics (prom-client)',
+  async (t) => {
+    const dir = scratchDir(t);
+    const probe = join(REPO_ROOT, 'test/fixtures/loadedPackages.mjs');
+    const autoscaled = (store: string, ...more: string[]): string[] => [
+      ...['run', SORT, store, '--provisioner', 'aws', '--batchSystem', 'mesos'],
+      ...['--mesosMaster', '127.0.0.1:1', '--zone', 'us-west-2a', '--clusterName', 'c'],
+      ...['--nodeType', 't2.medium', ...more],
+    ];
+    const loaded = async (args: string[], name: string) => {
+      const file = join(dir, `${name}.packages`);
+      const r = await runToil(args, {
+        cwd: dir,
+        env: {
+          NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${probe}`,
+          LOADED_PACKAGES_FILE: file,
+        },
+      });
+      return {
+        r,
+        packages: readFileSync(file, 'utf8')
+          .split('\n')
+          .filter((l) => l !== ''),
+      };
+    };
+    const refused = await loaded(autoscaled('file:./js', '--preemptableCompensation', '2'), 'refused');
+    t.equal(refused.r.code, 2, refused.r.stderr);
+    t.match(refused.r.stderr, /^toil: --preemptableCompensation 2: .*<=1$/m);
+    t.ok(refused.packages.includes('commander'), 'the probe sees what loaded (commander)');
+    t.notOk(refused.packages.includes('esbuild'), 'esbuild was not loaded');
+    t.notOk(refused.packages.includes('prom-client'), 'prom-client was not loaded');
+    // A run refused after the scaler's config was accepted (its job store exists) has loaded them:
+    // the probe would see them.
+    const exists = await runToil(['run', SORT, 'file:./exists', '--numLines', '1', '--clean', 'never'], {
+      cwd: dir,
+    });
+    t.equal(exists.code, 0, exists.stderr);
+    const later = await loaded(autoscaled('file:./exists'), 'later');
+    t.equal(later.r.code, 2, later.r.stderr);
+    t.match(later.r.stderr, /job store file:\.\/exists already exists/);
+    t.ok(later.packages.includes('esbuild') && later.packages.includes('prom-client'), 'loaded by then');
+  },
+);
 
 t.test('--help of each sub-command describes it', async (t) => {
   for (const sub of ['run', 'status', 'clean']) {
