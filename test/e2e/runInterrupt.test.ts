@@ -100,10 +100,14 @@ t.test(
     const stopped = await run.done;
     t.equal(stopped.code, 130, stopped.stderr);
     t.equal(readFileSync(started, 'utf8').split('\n').length - 1, 2, 'two leaves ran, no more');
-    t.match(
-      stopped.stderr,
-      /^\S+ INFO leader: run cancelled: killing its running jobs \(running=2 queued=145\)$/m,
-    );
+    // All 147 leaves are issued within moments (on a loaded machine, some may not be yet).
+    const counts =
+      /^\S+ INFO leader: run cancelled: killing its running jobs \(running=(\d+) queued=(\d+)\)$/m.exec(
+        stopped.stderr,
+      );
+    t.ok(counts, 'the kill line counts running and queued jobs apart');
+    t.equal(Number(counts?.[1]), 2, 'the two running');
+    t.ok(Number(counts?.[2]) > 0 && Number(counts?.[2]) <= 145, `the rest issued, queued (${counts?.[2]})`);
   },
 );
 

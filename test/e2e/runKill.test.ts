@@ -83,61 +83,84 @@ t.test(
   },
 );
 
+// One job and a finish, each saying it has begun (a file in the directory the workflow's argument
+// names) and then waiting for the test's go (that file's name and `.go`): the test chooses what a
+// `toil kill` lands between, instead of racing the run.
+const GATED = `
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { defineJob, defineWorkflow } from 'toil-ts';
+async function gate(dir: string, step: string): Promise<void> {
+  writeFileSync(join(dir, step), '');
+  while (!existsSync(join(dir, step + '.go'))) await new Promise((r) => setTimeout(r, 20));
+}
+const one = defineJob<string, number>('one', { cores: 0.5, memory: '32Mi', disk: '1Mi' }, async (_job, dir) => {
+  await gate(dir, 'job');
+  return 7;
+});
+export default defineWorkflow<number>({
+  start: (ctx) => ctx.root(one, ctx.args[0]!),
+  async finish(ctx, n) {
+    await gate(ctx.args[0]!, 'finish');
+    writeFileSync(join(ctx.args[0]!, 'out'), String(n));
+  },
+});
+`;
+
+function startGated(dir: string, ...more: string[]) {
+  writeFileSync(join(dir, 'gated.ts'), GATED);
+  const args = ['run', 'gated.ts', 'file:./js', dir, ...more];
+  return { args, running: startToil(args, { cwd: dir }) };
+}
+
 t.test(
   'toil kill of a run whose last job ends before the leader looks again: the run stops before its finish (exit 1), as toil kill said it asked',
   async (t) => {
     const dir = scratchDir(t);
-    // One job of 1 s, killed as it starts: it ends well before the leader's look every 5 s.
-    const { out, args, running } = await startedTree(dir, '1', '1000');
+    const { args, running } = startGated(dir, '--clean', 'never');
+    t.teardown(() => running.child.kill('SIGKILL'));
+    await waitFor('the job to start', () => existsSync(join(dir, 'job')), 60_000);
     const kill = await runToil(['kill', 'file:./js'], { cwd: dir });
     t.equal(kill.code, 0, kill.stderr);
     t.match(kill.stderr, /^toil: asked the leader of file:.*js \(generation 0\) to stop$/m);
+    // The job ends within moments of the request, before the leader's look every 5 s (almost
+    // always: one may fall in those moments, and then the running job is killed).
+    writeFileSync(join(dir, 'job.go'), '');
+    writeFileSync(join(dir, 'finish.go'), '');
     const stopped = await running.done;
     t.equal(stopped.code, 1, `the run says it was stopped, not that it succeeded: ${stopped.stderr}`);
     t.match(
       stopped.stderr,
-      /^toil: the workflow was stopped by toil kill \(from \S+, pid \d+\); its jobs had all run, but not its finish, and the job store file:\.\/js is kept: resume with --restart$/m,
+      /^toil: the workflow was stopped by toil kill \(from \S+, pid \d+\); (its jobs had all run, but not its finish,|its running jobs were killed) and the job store file:\.\/js is kept: resume with --restart$/m,
     );
-    t.notOk(existsSync(out), "the workflow's finish did not run");
+    t.notOk(existsSync(join(dir, 'finish')), "the workflow's finish did not run");
     const status = await runToil(['status', 'file:./js'], { cwd: dir });
     t.match(status.stdout, /^state: +not finished and stopped: no leader holds the store/m);
     const again = await runToil([...args, '--restart'], { cwd: dir });
     t.equal(again.code, 0, again.stderr);
-    t.equal(readFileSync(out, 'utf8'), '0\n', '--restart runs the finish');
+    t.equal(readFileSync(join(dir, 'out'), 'utf8'), '7', '--restart runs the finish');
   },
 );
-
-// One quick job, and a finish that takes 3 s, saying when it has begun.
-const SLOW_FINISH = `
-import { writeFileSync } from 'node:fs';
-import { defineJob, defineWorkflow } from 'toil-ts';
-const one = defineJob<number, number>('one', { cores: 0.5, memory: '32Mi', disk: '1Mi' }, (_job, n) => n);
-export default defineWorkflow<number>({
-  start: (ctx) => ctx.root(one, 7),
-  async finish(_ctx, n) {
-    writeFileSync('finishing', '');
-    await new Promise((r) => setTimeout(r, 3_000));
-    writeFileSync('out', String(n));
-  },
-});
-`;
 
 t.test(
   'toil kill --wait of a run already in its finish: the run succeeds, and toil kill says the workflow had finished, nothing stopped',
   async (t) => {
     const dir = scratchDir(t);
-    writeFileSync(join(dir, 'slow.ts'), SLOW_FINISH);
-    const running = startToil(['run', 'slow.ts', 'file:./js', '--clean', 'never'], { cwd: dir });
+    const { running } = startGated(dir, '--clean', 'never');
     t.teardown(() => running.child.kill('SIGKILL'));
-    await waitFor('the finish to begin', () => existsSync(join(dir, 'finishing')), 60_000);
-    const kill = await runToil(['kill', 'file:./js', '--wait', '30'], { cwd: dir });
-    t.equal(kill.code, 0, kill.stderr);
-    t.match(kill.stderr, /^toil: asked the leader of file:.*js \(generation 0\) to stop$/m);
+    writeFileSync(join(dir, 'job.go'), '');
+    await waitFor('the finish to begin', () => existsSync(join(dir, 'finish')), 60_000);
+    const kill = startToil(['kill', 'file:./js', '--wait', '30'], { cwd: dir });
+    await waitFor('the request', () => existsSync(join(dir, 'js', 'objects', 'kill.json')), 30_000);
+    writeFileSync(join(dir, 'finish.go'), '');
+    const asked = await kill.done;
+    t.equal(asked.code, 0, asked.stderr);
+    t.match(asked.stderr, /^toil: asked the leader of file:.*js \(generation 0\) to stop$/m);
     t.match(
-      kill.stderr,
+      asked.stderr,
       /^toil: the workflow had already finished when its leader could see the request: nothing was stopped$/m,
     );
-    t.notMatch(kill.stderr, /the leader has stopped/);
+    t.notMatch(asked.stderr, /the leader has stopped/);
     const done = await running.done;
     t.equal(done.code, 0, done.stderr);
     t.equal(readFileSync(join(dir, 'out'), 'utf8'), '7');

@@ -43,13 +43,14 @@ t.test(
         /^toil: job 'spinner' \([0-9a-f-]+\) failed after 2 attempt\(s\): job 'spinner' ran longer than --maxJobDuration 2 s \(for \d+\.\d s\) and was killed\n?$/m,
         `${name}: the summary names the job and the limit`,
       );
-      // Killed as it reaches the limit, not at the next tick of a check every second after it.
+      // Never before the limit (Toil's is a lower bound); that it is at the limit, not a check's
+      // tick after it, test/leader/maxJobDurationOnTime.test.ts shows on a clock of its own.
       const ran = [...r.stderr.matchAll(/ran longer than --maxJobDuration 2 s \(for (\d+\.\d) s\)/g)].map(
         (m) => Number(m[1]),
       );
       t.ok(
-        ran.length >= 2 && ran.every((s) => s >= 2 && s < 2.5),
-        `${name}: each attempt was killed at the limit (for ${ran.join(', ')} s)`,
+        ran.length >= 2 && ran.every((x) => x >= 2),
+        `${name}: no attempt was killed before the limit (for ${ran.join(', ')} s)`,
       );
       t.match(
         r.stderr,
