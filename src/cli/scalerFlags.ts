@@ -24,9 +24,18 @@ export function scalerSectionFromFlags(f: AutoscalingFlags, zone: string): Scale
   const nodeTypes: unknown[] = [];
   const nodeTypeOrigin: string[] = [];
   const add = (flag: string, list: string | undefined, entry: (s: string) => unknown): void => {
-    for (const s of (list ?? '').split(',').filter(Boolean)) {
-      nodeTypes.push(entry(s));
-      nodeTypeOrigin.push(`${flag} ${s}`);
+    if (list === undefined || list.trim() === '') return;
+    // An empty entry (`c5.large,,t2.medium`, a trailing comma) is refused, as Toil refuses it:
+    // dropped, it would hand the Nth --maxNodes/--minNodes count to the type after it.
+    const empty = list.split(',').findIndex((s) => s.trim() === '');
+    if (empty >= 0)
+      throw new UserInputError(
+        'BAD_FLAG',
+        `${flag} ${list}: node type ${empty + 1} is empty (expected an instance type between the commas, e.g. c5.large,t2.medium)`,
+      );
+    for (const s of list.split(',')) {
+      nodeTypes.push(entry(s.trim()));
+      nodeTypeOrigin.push(`${flag} ${s.trim()}`);
     }
   };
   add('--nodeTypes', f.nodeTypes, (s) => s);

@@ -47,6 +47,11 @@ t.test("node types, worker counts, tags, CIDRs and sizes are parsed with Toil's 
     userError(() => parseNodeTypes('t2.medium,', 'x')),
     /empty node type/,
   );
+  t.equal(
+    userError(() => parseNodeTypes('c5.large,,t2.medium', '--nodeTypes')),
+    "--nodeTypes: 'c5.large,,t2.medium' has an empty node type (entry 2): expected an instance type between the commas",
+    'the empty entry is named by its position',
+  );
   t.match(
     userError(() => parseNodeTypes('m5.large:abc', 'x')),
     /spot bid 'abc' of m5\.large/,

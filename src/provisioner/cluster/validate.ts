@@ -103,10 +103,13 @@ export interface NodeTypeSpec {
 /** `--nodeTypes t2.medium,m5.large:0.05` (Toil's syntax: `:bid` makes a type spot). */
 export function parseNodeTypes(text: string, source: string): NodeTypeSpec[] {
   const out: NodeTypeSpec[] = [];
-  for (const raw of text.split(',')) {
+  for (const [i, raw] of text.split(',').entries()) {
     const item = raw.trim();
     if (item === '')
-      throw new UserInputError('BAD_NODE_TYPES', `${source}: '${text}' has an empty node type`);
+      throw new UserInputError(
+        'BAD_NODE_TYPES',
+        `${source}: '${text}' has an empty node type (entry ${i + 1}): expected an instance type between the commas`,
+      );
     const [type, bid, extra] = item.split(':');
     if (extra !== undefined || !type)
       throw new UserInputError('BAD_NODE_TYPES', `${source}: '${item}' should be TYPE or TYPE:BID`);
