@@ -467,9 +467,15 @@ const SETUP_CODES: Readonly<Record<string, string>> = {
   NOT_FOUND: 'something the launch names is missing (the image: TOIL_AWS_AMI; the key pair; the subnet)',
 };
 
-function launchFailure(f: FatalLaunchError): Error {
+/** The cloud's own codes whose cause is known better than their class's (NOT_FOUND) says. */
+const CLOUD_CODE_HINTS: Readonly<Record<string, string>> = {
+  'InvalidGroup.NotFound':
+    "the cluster's security group is gone: was the cluster destroyed (toil destroy-cluster)? toil launch-cluster makes it again",
+};
+
+export function launchFailure(f: FatalLaunchError): Error {
   const what = `cannot launch nodes (${f.scope === 'all' ? 'any' : f.scope}): ${f.code}: ${f.message}`;
-  const hint = SETUP_CODES[f.code];
+  const hint = (f.cloudCode !== undefined ? CLOUD_CODE_HINTS[f.cloudCode] : undefined) ?? SETUP_CODES[f.code];
   if (hint) return new UserInputError('LAUNCH_REFUSED', `${what}; ${hint}`, { code: f.code });
   const advice =
     f.code === 'LIMIT_EXCEEDED' ? '; lower --maxNodes/--maxPreemptableNodes or raise the account limit' : '';

@@ -369,8 +369,14 @@ export class PlanExecutor {
     });
     const now = this.d.clock.now();
     if (!typed || typed.disposition === 'fatal' || typed.disposition === 'user') {
+      const cloudCode = typed?.details.cloudCode;
       this.d.fatal.record(
-        { code, message: err.message, ...(typed ? {} : { cause: err }) },
+        {
+          code,
+          message: err.message,
+          ...(typeof cloudCode === 'string' ? { cloudCode } : {}),
+          ...(typed ? {} : { cause: err }),
+        },
         key,
         now,
         this.cfg.tick.fatalBackoff,

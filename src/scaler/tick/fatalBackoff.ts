@@ -7,6 +7,8 @@ import type { Logger } from '../../common/log.js';
 export interface FatalLaunchError {
   readonly code: string;
   readonly message: string;
+  /** The cloud's own name of the error (EC2's InvalidGroup.NotFound), when the cloud gave one. */
+  readonly cloudCode?: string;
   /** type/zone/capacity backed off, or 'all' when every launch is paused. */
   readonly scope: string;
   readonly firstAt: number;
@@ -72,7 +74,7 @@ export class FatalBackoffs {
    * /status with a count.
    */
   record(
-    err: { code: string; message: string; cause?: Error },
+    err: { code: string; message: string; cloudCode?: string; cause?: Error },
     offering: string,
     now: number,
     backoffMs: number,
@@ -93,6 +95,7 @@ export class FatalBackoffs {
     this.seen.set(id, {
       code: err.code,
       message: err.message,
+      ...(err.cloudCode !== undefined ? { cloudCode: err.cloudCode } : {}),
       scope,
       firstAt: now,
       lastAt: now,
