@@ -55,7 +55,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const program = new Command('toil')
     .description('Run batch workflows on a Mesos cluster of EC2 workers that scales itself.')
     .version(VERSION, '--version')
-    .showHelpAfterError('(run with --help for usage)')
+    // commander's parse errors are written as ours, one `toil …:` line (see the catch below).
+    .configureOutput({ outputError: () => undefined })
     .exitOverride();
   for (const sub of await loadSubCommands(argv[0])) sub.register(program, (code) => (exitCode = code));
   try {
@@ -70,6 +71,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         e.code === 'commander.help'
       )
         return 0;
+      process.stderr.write(`${await commanderErrorText(e, program, argv)}\n`);
       return 2;
     }
     if (isUserError(e)) {
@@ -93,4 +95,24 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`toil: internal error: ${err.stack ?? err.message}\n`);
     return 1;
   }
+}
+
+/**
+ * commander's parse error as one `toil …:` line. Loaded on this error path only (a run's start-up
+ * loads nothing for it); for an unknown option every sub-command is loaded to say whose it is.
+ */
+async function commanderErrorText(
+  e: CommanderError,
+  program: Command,
+  argv: readonly string[],
+): Promise<string> {
+  const { commandOf, commanderErrorLine, commandsWithOption } = await import('./commanderErrors.js');
+  const flag = e.code === 'commander.unknownOption' ? /'([^']*)'/.exec(e.message)?.[1] : undefined;
+  let owners: Command[] = [];
+  if (flag !== undefined) {
+    const all = new Command('toil');
+    for (const sub of await loadSubCommands(undefined)) sub.register(all, () => undefined);
+    owners = commandsWithOption(all, flag);
+  }
+  return commanderErrorLine(e, commandOf(program, argv), owners);
 }
