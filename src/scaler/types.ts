@@ -163,6 +163,8 @@ export interface ScalerState {
   readonly issued?: number;
   /** When the count of issued jobs last grew (ms since epoch; cost policy). */
   readonly arrivedAt?: number;
+  /** When the plan last took a draining node back (undrained it), per node id (ms since epoch; cost policy). */
+  readonly takenBackAt?: Readonly<Record<string, number>>;
 }
 
 /** Learned runtimes, plain data the leader persists in the job store (see runtimes.ts). */

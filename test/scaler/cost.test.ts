@@ -1907,3 +1907,100 @@ t.test(
     }
   },
 );
+
+t.test('a node taken back is not drained again within targetTime for work it is dear for', async (t) => {
+  // The r5.4xlarge and the full m5.2xlarge pool of the test above. It was drained for the long
+  // job (dear: the m5 runs it whole for less); a short job it is not dear for comes, and it is
+  // taken back for that. A tick later the short job runs there and the long job is queued
+  // alone: the same test would drain it again, and the next short job take it back
+  // (scatter-mem-bursts@on-demand-only: drained and taken back about every minute for 15
+  // minutes). Taken back within targetTime, it stays, and the long job is kept off it by hint.
+  const small = node('small', { instanceType: 'm5.2xlarge' });
+  const bigJob = running('mem', 'big', {
+    name: 'mem',
+    cores: 4,
+    memoryBytes: 100 * GiB,
+    walltimeSeconds: 7260,
+  });
+  const smallJob = running('cpu', 'small', {
+    name: 'cpu',
+    cores: 8,
+    memoryBytes: 8 * GiB,
+    walltimeSeconds: 2760,
+  });
+  const late = jobs(1, { name: 'late', cores: 4, memoryBytes: GiB, walltimeSeconds: 36_000 });
+  const short = { name: 'short', cores: 4, memoryBytes: 2 * GiB, walltimeSeconds: 1200 };
+  const cfg = (objective?: string) =>
+    config({ nodeTypes: 'r5.4xlarge,m5.2xlarge', maxNodes: [2, 1], ...(objective ? { objective } : {}) });
+  const takeBack = planScaling(
+    snapshot({
+      nodes: [node('big', { instanceType: 'r5.4xlarge', state: 'draining' }), small],
+      running: [bigJob, smallJob],
+      queued: [...late, ...jobs(1, short)],
+    }),
+    cfg(),
+  );
+  t.same(
+    takeBack.undrain.map((u) => u.nodeId),
+    ['big'],
+    `the short job takes it back: ${takeBack.notes.join(' | ')}`,
+  );
+  t.same(takeBack.state.takenBackAt, { big: NOW }, 'the plan remembers when it took the node back');
+  const rows = [
+    {
+      name: 'taken back a minute ago: kept, the long job kept off it by hint',
+      ago: 60,
+      state: takeBack.state,
+      drain: [],
+      note: /^node big \(r5\.4xlarge on-demand\) was taken back 1m00s ago: not drained again within targetTime/,
+    },
+    { name: 'never taken back: drained (as before)', ago: 60, state: undefined, drain: ['big'] },
+    {
+      name: 'taken back 31 minutes ago, past targetTime: drained (as before)',
+      ago: 31 * 60,
+      state: takeBack.state,
+      drain: ['big'],
+    },
+    {
+      name: 'a batch system that cannot honour hints: drained (as before)',
+      ago: 60,
+      state: takeBack.state,
+      hintsIgnored: true,
+      drain: ['big'],
+    },
+  ];
+  for (const row of rows) {
+    const now = NOW + row.ago * 1000;
+    const plan = planScaling(
+      snapshot({
+        now,
+        nodes: [node('big', { instanceType: 'r5.4xlarge' }), small],
+        running: [bigJob, smallJob, running('short', 'big', { ...short, startedAt: now - 30_000 })],
+        queued: late,
+        ...(row.state ? { state: row.state } : {}),
+        ...(row.hintsIgnored ? { keepOffHonoured: false } : {}),
+      }),
+      cfg(),
+    );
+    t.same(
+      plan.drain.map((d) => d.nodeId),
+      row.drain,
+      `${row.name}: drain ${plan.drain.map((d) => d.reason).join('; ')}`,
+    );
+    const hinted = (plan.keepOff ?? []).find((h) => h.nodeId === 'big')?.requests ?? [];
+    const lateKey = placementKey({ cores: 4, memory: GiB, disk: late[0]!.diskBytes, preemptable: false });
+    if (row.note) {
+      t.ok(hinted.includes(lateKey), `${row.name}: the long job is kept off it (${hinted.join(' ')})`);
+      t.ok(
+        plan.notes.some((n) => row.note.test(n)),
+        `${row.name}: note (${plan.notes.join(' | ')})`,
+      );
+    }
+    t.same(launched(plan), [], `${row.name}: nothing launched`);
+    t.equal(
+      plan.state.takenBackAt?.big,
+      row.state && row.ago < 1800 ? NOW : undefined,
+      `${row.name}: the take-back is remembered for targetTime only`,
+    );
+  }
+});

@@ -948,6 +948,25 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
     plannedCost += missing * o.pricePerHour;
   });
 
+  // A node taken back is not drained again within targetTime by consolidation or dear room: the
+  // take-back was for work it runs on room held anyway (a short job beside its own), and once that
+  // has started the queue it is dear for drains it again, and the next such job takes it back
+  // (scatter-mem-bursts@on-demand-only seed 7: ten r5.2xlarge drained and taken back about every
+  // minute for 15 minutes, each a drain call, a log line and a window where no work lands). The
+  // work it is dear for is kept off it by hint instead, which is what the drain was for; where the
+  // batch system cannot honour hints, or under `speed`, the drain stays.
+  const takenBackAt: Record<string, number> = {};
+  for (const [id, at] of Object.entries(snapshot.state?.takenBackAt ?? {}))
+    if ((now - at) / 1000 < T && live.some((n) => n.id === id)) takenBackAt[id] = at;
+  for (const u of undrain) takenBackAt[u.nodeId] = now;
+  const heldSince = (n: ExistingNode): number | undefined => {
+    const at = snapshot.state?.takenBackAt?.[n.id];
+    if (at === undefined || config.objective === 'speed' || snapshot.keepOffHonoured === false)
+      return undefined;
+    const since = (now - at) / 1000;
+    return since < T ? since : undefined;
+  };
+
   // 6. Scale-down.
   let retiredCost = 0;
   const undrained = new Set(undrain.map((u) => u.nodeId));
@@ -992,6 +1011,22 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
     if (!consolidate.has(n.id) || draining2.has(n.id) || !retirable(n)) continue;
     const idx = nodeTypeIndexOf(config, n.instanceType, n.capacityType);
     if (idx !== undefined && typeCount[idx]! <= config.nodeTypes[idx]!.minNodes) continue;
+    const since = heldSince(n);
+    if (since !== undefined) {
+      // Kept to the work it was taken back for: none the drain would have kept from it lands.
+      keepOffDearWork(n, true);
+      const cap = types.byName.get(n.instanceType)?.packable;
+      for (const c of workFor(n))
+        if ((queuedAtStart.get(c) ?? 0) > 0 && cap && maxFit(cap, c.request) >= 1 && dearFor(n, c)) {
+          const keys = keepOff.get(n.id) ?? new Set<string>();
+          keys.add(hintKey(c));
+          keepOff.set(n.id, keys);
+        }
+      notes.push(
+        `node ${n.id} (${n.instanceType} ${n.capacityType}) was taken back ${formatDuration(since * 1000)} ago: not drained again within targetTime for work it is dear for; that work is kept off it instead, and its ${(runningByNode.get(n.id) ?? []).length} running job(s) are untouched`,
+      );
+      continue;
+    }
     retire(n, consolidateReason(n));
   }
   if (spare) {
@@ -1057,7 +1092,7 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
     waiting,
     notes,
     hourlyCost: { current, planned: Math.max(0, current + plannedCost - retiredCost) },
-    state: { smoothed, issued, arrivedAt },
+    state: { smoothed, issued, arrivedAt, ...(Object.keys(takenBackAt).length > 0 ? { takenBackAt } : {}) },
     ...(preemptableStaysOnSpot ? { preemptableStaysOnSpot } : {}),
     ...(keepOff.size > 0
       ? { keepOff: [...keepOff].map(([nodeId, keys]) => ({ nodeId, requests: [...keys].sort() })) }
