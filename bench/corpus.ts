@@ -78,6 +78,8 @@ export default async function run(args: string[]): Promise<void> {
       reruns: r.rerunsAfterInterruption,
       limitOverruns: r.limitOverruns,
       utilisation: r.meanUtilisation,
+      // Seconds the longest-queued job waited from ready to start.
+      worstQueueWait: r.worstQueueWait,
     });
     const line = {
       bench: 'corpus',
