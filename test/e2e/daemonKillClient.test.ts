@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { startEmbeddedLeader, startToilProcess } from '../fixtures/leaderE2e.js';
 import { waitFor } from '../fixtures/waitFor.js';
-import { longJobArgs, runToil } from '../fixtures/workflowCli.js';
+import { longJobArgs, runToil, type ToilResult } from '../fixtures/workflowCli.js';
 import { testDir } from '../fixtures/testDir.js';
 
 // Sized for a busy two-core machine; a hang still fails, later.
@@ -20,19 +20,8 @@ t.test(
   'after toil kill of a workflow on a leader daemon, its client says once what resumes it',
   async (t) => {
     const dir = testDir(t, {});
-    const { base, env } = await startEmbeddedLeader(t, dir);
-    const client = startToilProcess(longJobArgs(dir, '--leader', base), { cwd: dir, env });
-    t.teardown(() => void client.child.kill('SIGKILL'));
-    await waitFor(
-      "the workflow's job to start on a node",
-      () =>
-        existsSync(join(dir, 'exec.log')) &&
-        readFileSync(join(dir, 'exec.log'), 'utf8').includes('start tree'),
-      150_000,
-    );
-    const kill = await runToil(['kill', '--wait', '60', 'file:./js'], { cwd: dir });
+    const { kill, r } = await killedOnDaemon(t, dir);
     t.equal(kill.code, 0, `toil kill exits 0 once the workflow stopped (${kill.stderr.trim()})`);
-    const r = await client.done;
     t.equal(r.code, 1, 'toil run --leader of the killed workflow exits 1');
     t.match(
       r.stderr,
@@ -67,22 +56,8 @@ t.test(
   'after toil kill of a workflow submitted with --clean always, the daemon deletes its job store',
   async (t) => {
     const dir = testDir(t, {});
-    const { base, env } = await startEmbeddedLeader(t, dir);
-    const client = startToilProcess(longJobArgs(dir, '--leader', base, '--clean', 'always'), {
-      cwd: dir,
-      env,
-    });
-    t.teardown(() => void client.child.kill('SIGKILL'));
-    await waitFor(
-      "the workflow's job to start on a node",
-      () =>
-        existsSync(join(dir, 'exec.log')) &&
-        readFileSync(join(dir, 'exec.log'), 'utf8').includes('start tree'),
-      150_000,
-    );
-    const kill = await runToil(['kill', '--wait', '60', 'file:./js'], { cwd: dir });
+    const { kill, r } = await killedOnDaemon(t, dir, '--clean', 'always');
     t.equal(kill.code, 0, kill.stderr);
-    const r = await client.done;
     t.equal(r.code, 1, 'toil run --leader of the killed workflow exits 1');
     t.match(
       r.stderr,
@@ -92,3 +67,22 @@ t.test(
     t.notOk(existsSync(join(dir, 'js')), 'the job store is gone');
   },
 );
+
+/** A long workflow submitted to a leader daemon, `toil kill --wait` once its job runs: the kill's result and the client's. */
+async function killedOnDaemon(
+  t: Test,
+  dir: string,
+  ...extra: string[]
+): Promise<{ kill: ToilResult; r: ToilResult }> {
+  const { base, env } = await startEmbeddedLeader(t, dir);
+  const client = startToilProcess(longJobArgs(dir, '--leader', base, ...extra), { cwd: dir, env });
+  t.teardown(() => void client.child.kill('SIGKILL'));
+  await waitFor(
+    "the workflow's job to start on a node",
+    () =>
+      existsSync(join(dir, 'exec.log')) && readFileSync(join(dir, 'exec.log'), 'utf8').includes('start tree'),
+    150_000,
+  );
+  const kill = await runToil(['kill', '--wait', '60', 'file:./js'], { cwd: dir });
+  return { kill, r: await client.done };
+}
