@@ -29,6 +29,8 @@ const FILES_LOCATOR = `aws:${REGION}:debug-files`;
 
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(240_000);
+// The three cases share nothing (each its own server, its own directory): they run side by side.
+t.jobs = 3;
 
 /**
  * Every object of the job store's bucket (`NAME--toil`) with the SHA-256 of its bytes, and the
