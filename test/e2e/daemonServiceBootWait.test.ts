@@ -22,6 +22,9 @@ import { testDir } from '../fixtures/testDir.js';
 const WORKFLOW = repoPath('test/fixtures/workflowServiceRoom.ts');
 
 t.setTimeout(240_000);
+// Each case has a leader and local cloud of its own: they run side by side, each mostly waiting
+// on its nodes' 8 s boot.
+t.jobs = 3;
 
 async function runOnLeader(t: Test, maxNodes: number, extra: readonly string[] = []) {
   const dir = testDir(t, {});
