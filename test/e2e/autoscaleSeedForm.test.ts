@@ -23,6 +23,8 @@ const SORT = join(REPO_ROOT, 'examples/sort.ts');
 // A sort on autoscaled workers and two failing runs, each `toil run` starting its own leader: 130 s
 // on a quiet two-core machine, 221 s on a busy one.
 t.setTimeout(360_000);
+// Each case has its own directory and local cloud (if any): they run side by side.
+t.jobs = 3;
 
 t.test('flags that would hang the workflow are refused up front, naming the flag (exit 2)', async (t) => {
   const dir = testDir(t, {});
