@@ -121,6 +121,8 @@ function nodeProcesses(rootPid: number): { pid: number; cmd: string; env: Record
 
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(360_000);
+// Each case has its own moto_server and local cloud: they run side by side.
+t.jobs = 2;
 
 t.test(
   'launch-cluster without IAM permissions: exit 2 naming iam:CreateRole, and nothing made',
