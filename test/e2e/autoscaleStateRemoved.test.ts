@@ -24,6 +24,8 @@ import { runToil } from '../fixtures/workflowCli.js';
  * and exits 1 even though its workflow succeeded.
  */
 t.setTimeout(300_000);
+// Each case has its own directory, default work dir and local cloud: they run side by side.
+t.jobs = 3;
 
 /** What the run's state left in the work dir and the default work dir. */
 function stateFiles(workDir: string, defaultDir: string): string[] {
