@@ -31,9 +31,10 @@ export class ConfigError extends UserInputError {
 }
 
 /**
- * `scaler.nodeTypes[2].maxNodes: Too small: expected number to be >=0`, one line per zod issue.
- * Given the schema, an unknown key is named with the known ones it is closest to
- * (`Unrecognized key: "scalr" (did you mean scaler?)`).
+ * `scaler.nodeTypes[2].maxNodes: expected a whole number >= 0`, one line per zod issue. A number
+ * out of its range is said in the project's words with the whole range it must lie in (`expected a
+ * number from 0 to 1`), not zod's one violated bound. Given the schema, an unknown key is named
+ * with the known ones it is closest to (`Unrecognized key: "scalr" (did you mean scaler?)`).
  */
 export function describeZodIssues(
   issues: readonly z.core.$ZodIssue[],
@@ -44,6 +45,13 @@ export function describeZodIssues(
     const at = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
     const path = formatPath([...prefix, ...at]);
     let message = issue.message;
+    const range = numberRangeOf(issue, schema ? schemaAt(schema, at) : undefined);
+    if (range !== undefined) message = `expected ${range}`;
+    else if (issue.code === 'too_small' && (issue.origin === 'array' || issue.origin === 'string'))
+      message =
+        issue.origin === 'string'
+          ? `expected at least ${issue.minimum} character(s)`
+          : `expected at least ${issue.minimum} entr${issue.minimum === 1 ? 'y' : 'ies'}`;
     if (issue.code === 'unrecognized_keys' && schema) {
       const known = knownKeysAt(schema, at);
       const matches = issue.keys.flatMap((k) => suggestNames(k, known, 1));
@@ -51,6 +59,95 @@ export function describeZodIssues(
     }
     return path === '' ? message : `${path}: ${message}`;
   });
+}
+
+interface NumberBounds {
+  min?: { value: number; inclusive: boolean };
+  max?: { value: number; inclusive: boolean };
+  whole: boolean;
+}
+
+/**
+ * "a number from 0 to 1", "a whole number >= 0", "a number > 0": what a number issue (out of range,
+ * or not whole) expected, from the number schema's own checks when known (so both ends of a range
+ * are named though zod reports the one crossed), else from the issue. Undefined for other issues.
+ */
+function numberRangeOf(issue: z.core.$ZodIssue, numberSchema: unknown): string | undefined {
+  let bounds: NumberBounds;
+  if (issue.code === 'too_big' || issue.code === 'too_small') {
+    if (issue.origin !== 'number' && issue.origin !== 'int') return undefined;
+    const crossed = {
+      value: Number(issue.code === 'too_big' ? issue.maximum : issue.minimum),
+      inclusive: issue.inclusive ?? true,
+    };
+    bounds =
+      numberBounds(numberSchema) ??
+      (issue.code === 'too_big'
+        ? { max: crossed, whole: issue.origin === 'int' }
+        : { min: crossed, whole: issue.origin === 'int' });
+  } else if (issue.code === 'invalid_type' && issue.expected === 'int') {
+    bounds = numberBounds(numberSchema) ?? { whole: true };
+  } else return undefined;
+  const kind = bounds.whole ? 'a whole number' : 'a number';
+  const { min, max } = bounds;
+  if (min?.inclusive && max?.inclusive) return `${kind} from ${min.value} to ${max.value}`;
+  const ends = [
+    min && `${min.inclusive ? '>=' : '>'} ${min.value}`,
+    max && `${max.inclusive ? '<=' : '<'} ${max.value}`,
+  ].filter((e) => e !== undefined);
+  return ends.length === 0 ? kind : `${kind} ${ends.join(' and ')}`;
+}
+
+/** The bounds a zod number schema checks (`.min`, `.max`, `.positive`, `.int`…), if it is one. */
+function numberBounds(schema: unknown): NumberBounds | undefined {
+  const def = zodDef(schema);
+  if (def['type'] !== 'number') return undefined;
+  const bounds: NumberBounds = { whole: false };
+  for (const check of (def['checks'] as unknown[] | undefined) ?? []) {
+    const c = zodDef(check);
+    const value = c['value'] as number;
+    const inclusive = c['inclusive'] === true;
+    if (c['check'] === 'number_format') bounds.whole = String(c['format']).includes('int');
+    // The tighter of two bounds on one side wins, as zod applies both.
+    if (c['check'] === 'greater_than' && (bounds.min === undefined || value >= bounds.min.value))
+      bounds.min = { value, inclusive };
+    if (c['check'] === 'less_than' && (bounds.max === undefined || value <= bounds.max.value))
+      bounds.max = { value, inclusive };
+  }
+  return bounds;
+}
+
+function zodDef(x: unknown): Record<string, unknown> {
+  return (x as { _zod?: { def?: Record<string, unknown> } } | undefined)?._zod?.def ?? {};
+}
+
+/** Through optional, default, pipes and unions: the schemas `s` is made of. */
+function unwrapped(s: unknown): unknown[] {
+  const d = zodDef(s);
+  if (d['innerType'] !== undefined) return unwrapped(d['innerType']);
+  // A pipe: either end may hold the shape (z.preprocess puts it at the out end).
+  if (d['in'] !== undefined) return [...unwrapped(d['in']), ...unwrapped(d['out'])];
+  const options = d['options'] as unknown[] | undefined;
+  return options ? options.flatMap(unwrapped) : [s];
+}
+
+/** The schema a path leads to (the first union member along which it resolves), if any. */
+function schemaAt(schema: unknown, path: readonly (string | number)[]): unknown {
+  const [part, ...rest] = path;
+  if (part === undefined) {
+    const all = unwrapped(schema);
+    return all.find((s) => numberBounds(s) !== undefined) ?? all[0];
+  }
+  for (const s of unwrapped(schema)) {
+    const d = zodDef(s);
+    const next =
+      typeof part === 'number'
+        ? d['element']
+        : ((d['shape'] as Record<string, unknown> | undefined)?.[part] ?? d['valueType']);
+    const found = next === undefined ? undefined : schemaAt(next, rest);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 /** The keys the object schema at `path` takes (through optional, default, array and the like). */

@@ -86,7 +86,7 @@ export async function validateSubmission(body: unknown): Promise<SubmissionBody>
   const parsed = SubmissionBodySchema.safeParse(body ?? {});
   if (!parsed.success)
     throw new BadSubmissionError(
-      `expected JSON {workflowFile, jobStore, args?, defaultPreemptable?, retryCount?, preemptableRetries?, clean?, servicePollMs?, deadlockWaitMs?, maxJobDurationMs?, stopOnFirstFailure?, maxServiceJobs?, maxPreemptableServiceJobs?, maxJobs?, maxCores?, maxMemory?, maxDisk?, defaults?, env?}: ${describeZodIssues(parsed.error.issues).join('; ')}`,
+      `expected JSON {workflowFile, jobStore, args?, defaultPreemptable?, retryCount?, preemptableRetries?, clean?, servicePollMs?, deadlockWaitMs?, maxJobDurationMs?, stopOnFirstFailure?, maxServiceJobs?, maxPreemptableServiceJobs?, maxJobs?, maxCores?, maxMemory?, maxDisk?, defaults?, env?}: ${describeZodIssues(parsed.error.issues, [], SubmissionBodySchema).join('; ')}`,
     );
   const s = parsed.data;
   await checkWorkflowFile(s.workflowFile);

@@ -48,7 +48,8 @@ export interface Catalogue {
  */
 export function parseCatalogue(doc: unknown, source = 'instance catalogue'): Catalogue {
   const result = CatalogueSchema.safeParse(doc);
-  if (!result.success) throw new ConfigError(source, describeZodIssues(result.error.issues));
+  if (!result.success)
+    throw new ConfigError(source, describeZodIssues(result.error.issues, [], CatalogueSchema));
   const types = new Map<string, CatalogueEntry>();
   for (const [name, e] of Object.entries(result.data.instanceTypes)) {
     types.set(

@@ -24,7 +24,7 @@ t.test('every problem is reported with the path of its field', async (t) => {
   t.notOk(result.success);
   const problems = describeZodIssues(result.error!.issues, ['scaler']);
   t.same(problems.sort(), [
-    'scaler.nodes[1].maxNodes: Too small: expected number to be >=0',
+    'scaler.nodes[1].maxNodes: expected a number >= 0',
     'scaler.nodes[1].memory: expected a size like "600M" or "2Gi" (suffixes B, K/KB, M/MB, G/GB, T/TB, P/PB, E/EB (powers of 1000) or Ki/KiB, Mi/MiB, Gi/GiB, Ti/TiB, Pi/PiB, Ei/EiB (powers of 1024), any case; a bare number is bytes), got "lots"',
     'scaler.nodes[1].type: Invalid input: expected string, received number',
     'scaler.scaleInterval: expected a duration like "30s", "5m" or "1h", got "soon"',
@@ -63,6 +63,49 @@ t.test(
       describeZodIssues(result.error!.issues, ['scaler']).filter((p) => p.includes('did you mean')),
       [],
       'without the schema: no guess',
+    );
+  },
+);
+
+t.test(
+  'a number out of range is said with its whole range, in our words, wherever the schema keeps it',
+  async (t) => {
+    const count = z.number().int().min(0);
+    const Ranges = z
+      .object({
+        compensation: z.number().min(0).max(1).default(0),
+        inertia: z.number().min(0).max(0.9).optional(),
+        storage: z.number().positive(),
+        overrides: z.record(z.string(), z.number().positive()),
+        maxNodes: z.preprocess((v) => v, z.union([count, z.array(count)])),
+        nodes: z.array(z.object({ max: count }).strict()),
+        below: z.number().lt(10),
+      })
+      .strict();
+    const result = Ranges.safeParse({
+      compensation: 5,
+      inertia: -1,
+      storage: 0,
+      overrides: { 'r5.xlarge': -2 },
+      maxNodes: -1,
+      nodes: [{ max: 1.5 }],
+      below: 10,
+    });
+    t.same(describeZodIssues(result.error!.issues, ['scaler'], Ranges).sort(), [
+      'scaler.below: expected a number < 10',
+      'scaler.compensation: expected a number from 0 to 1',
+      'scaler.inertia: expected a number from 0 to 0.9',
+      'scaler.maxNodes: expected a whole number >= 0',
+      'scaler.nodes[0].max: expected a whole number >= 0',
+      'scaler.overrides.r5.xlarge: expected a number > 0',
+      'scaler.storage: expected a number > 0',
+    ]);
+    t.same(
+      describeZodIssues(result.error!.issues, [], undefined)
+        .filter((p) => p.startsWith('compensation') || p.startsWith('storage'))
+        .sort(),
+      ['compensation: expected a number <= 1', 'storage: expected a number > 0'],
+      'without the schema: the bound crossed, still in our words',
     );
   },
 );

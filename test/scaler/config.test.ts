@@ -97,7 +97,7 @@ t.test('every bad field is reported with its path', async (t) => {
     {
       name: 'negative bid',
       raw: { nodeTypes: [{ type: 'c5.large', bid: -1 }] },
-      want: /^scaler\.nodeTypes\[0\]\.bid: Too small/,
+      want: /^scaler\.nodeTypes\[0\]\.bid: expected a number > 0$/,
     },
     {
       name: 'negative bid in Toil syntax',
@@ -112,12 +112,12 @@ t.test('every bad field is reported with its path', async (t) => {
     {
       name: 'a bid of 0',
       raw: { nodeTypes: [{ type: 'c5.large', bid: 0 }] },
-      want: /^scaler\.nodeTypes\[0\]\.bid: Too small/,
+      want: /^scaler\.nodeTypes\[0\]\.bid: expected a number > 0$/,
     },
     {
       name: 'negative price override',
       raw: { nodeTypes: 'c5.large', instanceTypes: { 'c5.large': { onDemandPrice: -0.1 } } },
-      want: /^scaler\.instanceTypes\.c5\.large\.onDemandPrice: Too small/,
+      want: /^scaler\.instanceTypes\.c5\.large\.onDemandPrice: expected a number >= 0$/,
     },
     {
       name: 'unknown instance type with a hint',
@@ -132,17 +132,17 @@ t.test('every bad field is reported with its path', async (t) => {
     {
       name: 'compensation above 1',
       raw: { nodeTypes: 'c5.large', preemptableCompensation: 1.5 },
-      want: /^scaler\.preemptableCompensation: Too big/,
+      want: /^scaler\.preemptableCompensation: expected a number from 0 to 1$/,
     },
     {
       name: 'compensation below 0 (preemptible spelling)',
       raw: { nodeTypes: 'c5.large', preemptibleCompensation: -0.1 },
-      want: /^scaler\.preemptableCompensation: Too small/,
+      want: /^scaler\.preemptableCompensation: expected a number from 0 to 1$/,
     },
     {
       name: 'betaInertia above 0.9',
       raw: { nodeTypes: 'c5.large', betaInertia: 0.95 },
-      want: /^scaler\.betaInertia: Too big/,
+      want: /^scaler\.betaInertia: expected a number from 0 to 0\.9$/,
     },
     {
       name: 'bad duration',

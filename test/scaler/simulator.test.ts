@@ -203,11 +203,11 @@ t.test('Toil #3406: day-long jobs take about one day with cost, two with classic
 t.test('trace validation names the field', async (t) => {
   const rows: { name: string; doc: unknown; want: RegExp }[] = [
     { name: 'not an object', doc: [], want: /expected object/ },
-    { name: 'no jobs', doc: { name: 'x', jobs: [] }, want: /^jobs: Too small/ },
+    { name: 'no jobs', doc: { name: 'x', jobs: [] }, want: /^jobs: expected at least 1 entry$/ },
     {
       name: 'negative runtime',
       doc: { name: 'x', jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1Gi', runtime: -1 }] },
-      want: /^jobs\[0\]\.runtime: Too small/,
+      want: /^jobs\[0\]\.runtime: expected a number > 0$/,
     },
     {
       name: 'bad memory',
@@ -283,7 +283,7 @@ t.test('simulate config validation names the field, in both sections', async (t)
     const p = (e as ConfigError).problems.join('\n');
     t.match(p, /scaler\.nodeTypes: unknown instance type "c5\.lrge"/);
     t.match(p, /simulation\.bootTime: expected a duration/);
-    t.match(p, /simulation\.bootFailureRate: Too big/);
+    t.match(p, /simulation\.bootFailureRate: expected a number from 0 to 1$/m);
   }
 });
 

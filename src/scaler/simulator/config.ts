@@ -75,7 +75,7 @@ export function parseSimulateConfig(
   if (!top.success) throw new ConfigError(source, describeZodIssues(top.error.issues, [], FileSchema));
   const problems: string[] = [];
   const sim = SimulationSchema.safeParse(top.data.simulation ?? {});
-  if (!sim.success) problems.push(...describeZodIssues(sim.error.issues, ['simulation']));
+  if (!sim.success) problems.push(...describeZodIssues(sim.error.issues, ['simulation'], SimulationSchema));
   let scalerRaw = top.data.scaler;
   if (sim.success && sim.data.zones && scalerRaw && typeof scalerRaw === 'object' && !('zones' in scalerRaw))
     scalerRaw = { ...(scalerRaw as Record<string, unknown>), zones: sim.data.zones };
