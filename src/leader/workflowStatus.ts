@@ -11,7 +11,13 @@ export interface WorkflowStatus {
   readonly createdAt: number | undefined;
   /** Jobs declared so far, jobs that ran (committed), and jobs that may run now. */
   readonly jobs: { readonly known: number; readonly completed: number; readonly ready: number };
+  /** Every job ran and the last leader ran the workflow's finish, recording its success. */
   readonly finished: boolean;
+  /**
+   * Every job ran, but the last leader stopped before the workflow's finish ran (killed, its
+   * machine lost, or the finish itself failed): `toil run … --restart` runs the finish.
+   */
+  readonly finishPending?: true;
   /**
    * The last leader's run ended with jobs failed for good (and no leader has resumed it since):
    * the workflow stopped; `toil run … --restart` gives those jobs new tries.
@@ -99,19 +105,19 @@ export async function workflowStatusAndJobs(
   const counts = graph.counts();
   const leader = damagedKeys.has(LEADER_KEY) ? undefined : await liveLeader(store, now);
   const kill = leader || damagedKeys.has(LEADER_KEY) ? undefined : await killOfLastLeader(store);
-  // Every job ran, but `toil kill` stopped the leader before the workflow's finish (the run
-  // recorded no success): not finished, a --restart runs the finish.
-  const outcome = kill && !damagedKeys.has(OUTCOME_KEY) ? await store.readOutcome() : undefined;
-  const killedBeforeFinish =
-    kill !== undefined && !(outcome?.generation === kill.generation && outcome.status === 'succeeded');
+  // Every job having run is not the end: the leader then runs the workflow's finish and records
+  // its success. One stopped in between (`toil kill`, -9, its machine lost) recorded none, and a
+  // --restart runs the finish.
+  const allRan = graph.isDone() && failedJobs.length === 0;
+  const finished = allRan && (await lastLeaderSucceeded(store, damagedKeys));
   const status: WorkflowStatus = {
     locator: store.locator,
     workflowId: workflow.workflowId,
     workflowFile: workflow.workflowFile,
     createdAt: workflow.createdAt,
     jobs: { known: counts.known, completed: counts.ran, ready: pending },
-    // Every job ran, yet the run failed when the workflow's result could not be made from them.
-    finished: graph.isDone() && failedJobs.length === 0 && !killedBeforeFinish,
+    finished,
+    ...(allRan && !finished ? { finishPending: true as const } : {}),
     failed: failedJobs.length > 0,
     failedJobs,
     failedAttempts,
@@ -171,6 +177,18 @@ export async function jobsFailedForGood(
   if (damaged.has(OUTCOME_KEY) || damaged.has(LEADER_KEY)) return [];
   const [outcome, generation] = await Promise.all([store.readOutcome(), store.readGeneration()]);
   return outcome?.generation === generation && outcome.status === 'failed' ? outcome.failedJobs : [];
+}
+
+/**
+ * Whether the last leader's run recorded its success (written after the workflow's finish ran),
+ * and no leader has taken the workflow up since. With the leader record damaged, which leader was
+ * last cannot be told: a recorded success is taken at its word. A damaged outcome is no success.
+ */
+async function lastLeaderSucceeded(store: JobStore, damaged: ReadonlySet<string>): Promise<boolean> {
+  if (damaged.has(OUTCOME_KEY)) return false;
+  const outcome = await store.readOutcome();
+  if (outcome?.status !== 'succeeded') return false;
+  return damaged.has(LEADER_KEY) || outcome.generation === (await store.readGeneration());
 }
 
 /**
