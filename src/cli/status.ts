@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import type { FailureLog } from '../jobstore/jobRecords.js';
 import { DEFAULT_LEASE_MS, LEADER_KEY } from '../jobstore/lease.js';
 import { failureLogs, workflowStatusAndJobs, type WorkflowStatus } from '../leader/workflowStatus.js';
+import { formatDuration } from '../common/units.js';
 import { prepareWorkDir } from '../main/env.js';
 import { openJobStore } from '../main/jobStores.js';
 import { leftByDeadRun, leftByRunLines } from './autoscaleRunState.js';
@@ -14,7 +15,7 @@ import {
 } from './foreignOptions.js';
 import type { SubCommand } from './main.js';
 import { childrenLines, dotGraph } from './statusGraph.js';
-import { runningLines, runningNow } from './statusRunning.js';
+import { jobCounts, runningLines, runningNow, type RunningNow } from './statusRunning.js';
 
 interface Flags {
   json?: boolean;
@@ -93,7 +94,10 @@ export const command: SubCommand = {
       const printChildren = flags.printChildren || flags.children;
       const printDot = flags.printDot || flags.dot;
       const printStatus = flags.printStatus || flags.status;
-      const running = printStatus ? await runningNow(openJobStore(jobStore), now) : undefined;
+      // The summary counts what the leader holding the store runs and holds back, too.
+      const runningRecord =
+        printStatus || s.leader !== undefined ? await runningNow(openJobStore(jobStore), now) : undefined;
+      const running = printStatus ? runningRecord : undefined;
       // An autoscaled run whose leader is gone leaves its nodes running with nothing to retire them.
       const left = s.leader ? undefined : await leftByDeadRun(jobStore, flags.workDir);
       if (flags.json) {
@@ -120,7 +124,7 @@ export const command: SubCommand = {
             ['Failed jobs:', ...s.failedJobs.map((j) => `${j.name} (${j.jobId}): ${j.error}`)].join('\n') +
               '\n',
           );
-        if (!flags.noAggStats) process.stdout.write(summary(s, damaged));
+        if (!flags.noAggStats) process.stdout.write(summary(s, damaged, runningRecord, now));
         if (left) process.stdout.write(leftByRunLines(left, now));
         // Toil prints the running jobs after its summary.
         if (running) process.stdout.write(runningLines(running, s.locator, now));
@@ -143,7 +147,12 @@ function formatLog(log: FailureLog): string {
   );
 }
 
-function summary(s: WorkflowStatus, damaged: readonly string[]): string {
+function summary(
+  s: WorkflowStatus,
+  damaged: readonly string[],
+  running: RunningNow | undefined,
+  now: number,
+): string {
   if (!s.workflowId)
     return (
       [
@@ -159,6 +168,7 @@ function summary(s: WorkflowStatus, damaged: readonly string[]): string {
       `workflow:   ${s.workflowId} (${s.workflowFile}), started ${new Date(s.createdAt!).toISOString()}`,
       `jobs:       ${s.jobs.completed} completed of ${s.jobs.known} declared so far, ${s.jobs.ready} ready to run` +
         (s.failedJobs.length > 0 ? `, ${s.failedJobs.length} failed for good` : ''),
+      ...(running ? nowLine(running, now) : []),
       `failures:   ${s.failedAttempts} failed attempt(s) logged`,
       `state:      ${stateLine(s)}`,
       ...s.failedJobs.map((j) => `  failed:   ${j.name} (${j.jobId}): ${j.error}`),
@@ -168,6 +178,19 @@ function summary(s: WorkflowStatus, damaged: readonly string[]): string {
       ...damaged,
     ].join('\n') + '\n'
   );
+}
+
+/**
+ * Of the jobs ready to run, those the running leader has issued and those it holds back by a job
+ * limit (--maxJobs, a service limit), as its record says (and the progress bar and the leader's
+ * status page say them); none before its first record.
+ */
+function nowLine(r: RunningNow, now: number): string[] {
+  if (!r.leader || r.at === undefined) return [];
+  const { running, waiting, held } = jobCounts(r);
+  return [
+    `now:        ${running} running, ${waiting} issued and waiting to start, ${held} held by a job limit (--maxJobs, --maxServiceJobs), as of ${formatDuration(Math.max(0, now - r.at))} ago`,
+  ];
 }
 
 function stateLine(s: WorkflowStatus): string {

@@ -64,6 +64,19 @@ async function readRunningNow(store: JobStore, now: number): Promise<RunningNow>
   };
 }
 
+/**
+ * The jobs the leader holding the store has issued (running, or waiting to start) and holds back
+ * by a job limit, as its record counts them (a record listing every job counts by its list).
+ */
+export function jobCounts(r: RunningNow): { running: number; waiting: number; held: number } {
+  const listedRunning = r.jobs.filter((j) => j.state === 'running').length;
+  return {
+    running: r.running ?? listedRunning,
+    waiting: r.waiting ?? r.jobs.length - listedRunning,
+    held: r.held ?? 0,
+  };
+}
+
 /** Toil's lines ("Job ID … with name … is running on … as ID …"), with where and for how long. */
 export function runningLines(r: RunningNow, locator: string, now: number): string {
   if (r.damaged) return `which jobs are running cannot be told: ${r.damaged}\n`;
@@ -79,9 +92,7 @@ export function runningLines(r: RunningNow, locator: string, now: number): strin
       `(the cluster jobs of a leader killed with -9 are stopped by 'toil kill --force ${locator}')\n`
     );
   if (r.at === undefined) return `${r.leader} runs the workflow; it has recorded no running job yet\n`;
-  const listedRunning = r.jobs.filter((j) => j.state === 'running').length;
-  const running = r.running ?? listedRunning;
-  const waiting = r.waiting ?? r.jobs.length - listedRunning;
+  const { running, waiting } = jobCounts(r);
   const head =
     `${r.leader} runs the workflow; as of ${formatDuration(Math.max(0, now - r.at))} ago: ` +
     `${running} job(s) running, ${waiting} issued and waiting to start` +

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -137,3 +137,52 @@ t.test(
     t.ok(held !== undefined && held >= 1, `--json carries the count (${held})`);
   },
 );
+
+// A root job that adds three children, each waiting for the test's go (a file `go` in the directory
+// the workflow's argument names): under --maxJobs 1 one runs and two are held, and stay so.
+const GATED_CHILDREN = `
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { defineJob, defineWorkflow } from 'toil-ts';
+const SMALL = { cores: 0.5, memory: '32Mi', disk: '1Mi' } as const;
+const leaf = defineJob<string, number>('leaf', SMALL, async (_job, dir) => {
+  while (!existsSync(join(dir, 'go'))) await new Promise((r) => setTimeout(r, 20));
+  return 1;
+});
+const root = defineJob<string, void>('root', SMALL, (job, dir) => {
+  for (let i = 0; i < 3; i++) job.addChild(leaf, dir);
+});
+export default defineWorkflow<void>({ start: (ctx) => ctx.root(root, ctx.args[0]!) });
+`;
+
+t.test('plain toil status counts the jobs --maxJobs holds back, as --printStatus --json does', async (t) => {
+  const dir = scratchDir(t);
+  writeFileSync(join(dir, 'gated.ts'), GATED_CHILDREN);
+  const running = startToil(['run', 'gated.ts', 'file:./js', dir, '--maxJobs', '1', '--clean', 'never'], {
+    cwd: dir,
+  });
+  t.teardown(() => void running.child.kill('SIGKILL'));
+  const now =
+    /^now: +(\d+) running, (\d+) issued and waiting to start, (\d+) held by a job limit \(--maxJobs, --maxServiceJobs\), as of \S+ ago$/m;
+  let status = await runToil(['status', 'file:./js'], { cwd: dir });
+  // Until the leaf has started in its slot (issued first) and both others are held.
+  for (let i = 0; i < 120 && now.exec(status.stdout)?.slice(1).join() !== '1,0,2'; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    status = await runToil(['status', 'file:./js'], { cwd: dir });
+  }
+  t.equal(status.code, 0, status.stderr);
+  const m = now.exec(status.stdout);
+  if (!m) t.comment(status.stdout);
+  t.same(m?.slice(1).map(Number), [1, 0, 2], 'one leaf in the one --maxJobs slot, running; two held');
+  t.match(status.stdout, /^jobs: +1 completed of 4 declared so far, 3 ready to run$/m);
+  const json = await runToil(['status', 'file:./js', '--printStatus', '--json'], { cwd: dir });
+  const r = (JSON.parse(json.stdout) as { running: { running: number; waiting: number; held?: number } })
+    .running;
+  t.same([r.running, r.waiting, r.held], [1, 0, 2], '--printStatus --json counts the same');
+  writeFileSync(join(dir, 'go'), '');
+  const done = await running.done;
+  t.equal(done.code, 0, done.stderr);
+  const after = await runToil(['status', 'file:./js'], { cwd: dir });
+  t.match(after.stdout, /^state: +finished$/m);
+  t.notMatch(after.stdout, /^now:/m, 'no leader: no line of what it runs');
+});
