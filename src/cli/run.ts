@@ -29,6 +29,7 @@ import type { JobDefaults } from '../leader/submission.js';
 import type { MesosBatchSystem } from '../mesos/batchSystem.js';
 import type { SlurmBatchSystem } from '../slurm/batchSystem.js';
 import type { SlurmRunFlags } from '../slurm/slurmFlags.js';
+import { mesosMasterFlag, mesosMasterUrl, type MesosMasterFlag } from './mesosMasterFlag.js';
 import { addToilRunOptions, foreignToilOptions, jobLogFilesOptions, runOutput } from './toilRunOptions.js';
 
 export interface RunFlags extends AutoscalingFlags, SlurmRunFlags {
@@ -394,7 +395,9 @@ async function run(
     const slurmPartition = slurmPartitionOf(f.slurmPartition, process.env);
     const slurmNote = slurmFlagsUnused(f);
     if (slurmNote) console.line(slurmNote);
-    const mesosMaster = f.mesosMaster ?? f.mesosEndpoint;
+    const master = batchSystemName === 'mesos' ? mesosMasterFlag(f) : undefined;
+    if (master) mesosMasterUrl(master);
+    const mesosMaster = master?.address;
     const workDir = await prepareWorkDir(f.workDir);
     // Only a --workDir the user gave goes to the workers: otherwise each worker's own environment
     // (TOIL_WORKDIR of its node) decides, as in Toil.
@@ -420,7 +423,10 @@ async function run(
       ]);
     }
     if (batchSystem instanceof MesosBatchSystem)
-      await assertMesosAnswers(batchSystem, mesosMaster ?? DEFAULT_MESOS_MASTER);
+      await assertMesosAnswers(
+        batchSystem,
+        master ?? { flag: '--mesosMaster', address: DEFAULT_MESOS_MASTER },
+      );
     const outcome = await runWorkflow({
       signal: interrupt.signal,
       store,
@@ -543,14 +549,17 @@ export async function assertSlurmPartitions(
  * A mistyped --mesosMaster (or no master running) fails here in one line, before any job store is
  * made; once the run has begun, a master that goes away is waited for (it may be restarting).
  */
-async function assertMesosAnswers(mesos: MesosBatchSystem, master: string): Promise<void> {
+async function assertMesosAnswers(
+  mesos: MesosBatchSystem,
+  { flag, address }: MesosMasterFlag,
+): Promise<void> {
   try {
     await mesos.ping();
   } catch (e) {
     const why = firstLine(e instanceof Error ? e.message : String(e));
     throw new UserInputError(
       'BAD_FLAG',
-      `--mesosMaster ${master}: the Mesos master does not answer (${why}) (expected the host:port of a running Mesos master)`,
+      `${flag} ${address}: the Mesos master does not answer (${why}) (expected the host:port of a running Mesos master)`,
     );
   }
 }

@@ -6,6 +6,7 @@ import { ConfigError } from '../common/configErrors.js';
 import { ToilError, UserInputError, coerceError } from '../common/errors.js';
 import { formatDuration, tryParseBytes } from '../common/units.js';
 import { runOutput } from './toilRunOptions.js';
+import { mesosMasterFlag, mesosMasterHostPort } from './mesosMasterFlag.js';
 import type { DeclaredJob } from '../leader/autoscaledRunChecks.js';
 import type { LeaderConfig } from '../leader/leaderConfig.js';
 import { jobLogWriter, type JobLogFilesOptions } from '../leader/jobLogFiles.js';
@@ -449,13 +450,13 @@ function autoscaledBatchSystem(
       'BAD_FLAG',
       `--provisioner aws needs --batchSystem mesos or slurm (got ${f.batchSystem})`,
     );
-  const mesosMaster = f.mesosMaster ?? f.mesosEndpoint;
-  if (!mesosMaster)
+  const master = mesosMasterFlag(f);
+  if (!master)
     throw new UserInputError(
       'BAD_FLAG',
       '--provisioner aws needs --mesosMaster HOST:PORT (the Mesos master)',
     );
-  return { kind: 'mesos', mesosMaster };
+  return { kind: 'mesos', mesosMaster: mesosMasterHostPort(master) };
 }
 
 /** Codes that are the user's setup to fix (exit 2); the rest (limits, rejections) fail the run (exit 1). */

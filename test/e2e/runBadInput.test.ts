@@ -9,6 +9,13 @@ const SORT = join(REPO_ROOT, 'examples/sort.ts');
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(240_000);
 
+function mesosAddressRefused(flag: string, address: string): RegExp {
+  const quoted = address.replace(/[.]/g, '\\.');
+  return new RegExp(
+    `^toil: ${flag} ${quoted}: expected the HOST:PORT of the Mesos master, e\\.g\\. 10\\.0\\.0\\.5:5050$`,
+  );
+}
+
 t.test('bad input: one line naming the input and what was expected, exit 2, no stack trace', async (t) => {
   const dir = scratchDir(t);
   mkdtempSync(join(dir, 'x'));
@@ -32,9 +39,23 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
     ...[':5050', '127.0.0.1:99999'].map((master) => ({
       name: `--mesosMaster ${master}, no host:port`,
       args: ['run', SORT, 'file:./js', '--batchSystem', 'mesos', '--mesosMaster', master],
-      expect: new RegExp(
-        `Mesos master address '${master}' is not host:port \\(expected e\\.g\\. 127\\.0\\.0\\.1:5050\\)`,
-      ),
+      expect: mesosAddressRefused('--mesosMaster', master),
+    })),
+    // Toil's own spelling is named as typed; an autoscaled run takes and refuses what a local
+    // one does (its leader config named batchSystem.mesosMaster, twice, and refused a bare host).
+    {
+      name: '--mesosEndpoint with a port past 65535, named as typed',
+      args: ['run', SORT, 'file:./js', '--batchSystem', 'mesos', '--mesosEndpoint', '10.0.0.1:99999'],
+      expect: mesosAddressRefused('--mesosEndpoint', '10.0.0.1:99999'),
+    },
+    ...['mesos-master:http', '10.0.0.1:99999', 'https://10.0.0.1:5050'].map((master) => ({
+      name: `--provisioner aws --mesosMaster ${master}, no host:port`,
+      args: [
+        ...['run', SORT, 'file:./autoMaster', '--provisioner', 'aws', '--batchSystem', 'mesos'],
+        ...['--zone', 'us-west-2a', '--clusterName', 'c', '--nodeType', 't2.medium'],
+        ...['--mesosMaster', master],
+      ],
+      expect: mesosAddressRefused('--mesosMaster', master),
     })),
     {
       name: '--restart of a job store that does not exist',

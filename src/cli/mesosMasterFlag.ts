@@ -1,0 +1,49 @@
+import { UserInputError } from '../common/errors.js';
+import { masterBaseUrl } from '../mesos/http.js';
+
+/** `--mesosMaster`, or Toil's own spelling `--mesosEndpoint`, with the flag the user typed. */
+export interface MesosMasterFlag {
+  readonly flag: '--mesosMaster' | '--mesosEndpoint';
+  readonly address: string;
+}
+
+export function mesosMasterFlag(f: {
+  readonly mesosMaster?: string;
+  readonly mesosEndpoint?: string;
+}): MesosMasterFlag | undefined {
+  if (f.mesosMaster !== undefined) return { flag: '--mesosMaster', address: f.mesosMaster };
+  if (f.mesosEndpoint !== undefined) return { flag: '--mesosEndpoint', address: f.mesosEndpoint };
+  return undefined;
+}
+
+/**
+ * The master's address read as the Mesos client reads it (a bare host is port 5050, `http://`
+ * may lead); a typo is refused naming the flag as typed, before anything is made.
+ */
+export function mesosMasterUrl(m: MesosMasterFlag): URL {
+  try {
+    return masterBaseUrl(m.address);
+  } catch (e) {
+    if (e instanceof UserInputError) throw refused(m);
+    throw e;
+  }
+}
+
+/**
+ * The master's HOST:PORT for an autoscaled run's leader config, from the same spellings a local
+ * run takes: the config would otherwise refuse them naming `batchSystem.mesosMaster`, a path
+ * nobody wrote.
+ */
+export function mesosMasterHostPort(m: MesosMasterFlag): string {
+  const url = mesosMasterUrl(m);
+  // The leader reaches its master over plain HTTP at HOST:PORT; nothing else can be passed on.
+  if (url.protocol !== 'http:' || url.hostname.startsWith('[')) throw refused(m);
+  return `${url.hostname}:${url.port || '80'}`;
+}
+
+function refused({ flag, address }: MesosMasterFlag): UserInputError {
+  return new UserInputError(
+    'MESOS_ADDRESS',
+    `${flag} ${address}: expected the HOST:PORT of the Mesos master, e.g. 10.0.0.5:5050`,
+  );
+}
