@@ -1,4 +1,5 @@
 import { UserInputError } from '../common/errors.js';
+import { firstLine } from '../workflow/jobError.js';
 import { masterBaseUrl } from '../mesos/http.js';
 
 /** `--mesosMaster`, or Toil's own spelling `--mesosEndpoint`, with the flag the user typed. */
@@ -46,4 +47,24 @@ function refused({ flag, address }: MesosMasterFlag): UserInputError {
     'MESOS_ADDRESS',
     `${flag} ${address}: expected the HOST:PORT of the Mesos master, e.g. 10.0.0.5:5050`,
   );
+}
+
+/**
+ * A mistyped --mesosMaster (or no master running) fails here in one line, before any job store is
+ * made or node launched; once the run has begun, a master that goes away is waited for (it may be
+ * restarting).
+ */
+export async function assertMesosAnswers(
+  ping: () => Promise<unknown>,
+  { flag, address }: MesosMasterFlag,
+): Promise<void> {
+  try {
+    await ping();
+  } catch (e) {
+    const why = firstLine(e instanceof Error ? e.message : String(e));
+    throw new UserInputError(
+      'BAD_FLAG',
+      `${flag} ${address}: the Mesos master does not answer (${why}) (expected the host:port of a running Mesos master)`,
+    );
+  }
 }

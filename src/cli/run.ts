@@ -26,10 +26,9 @@ import {
 } from './runAutoscaledOptions.js';
 import type { JobLogFilesOptions } from '../leader/jobLogFiles.js';
 import type { JobDefaults } from '../leader/submission.js';
-import type { MesosBatchSystem } from '../mesos/batchSystem.js';
 import type { SlurmBatchSystem } from '../slurm/batchSystem.js';
 import type { SlurmRunFlags } from '../slurm/slurmFlags.js';
-import { mesosMasterFlag, mesosMasterUrl, type MesosMasterFlag } from './mesosMasterFlag.js';
+import { assertMesosAnswers, mesosMasterFlag, mesosMasterUrl } from './mesosMasterFlag.js';
 import { addToilRunOptions, foreignToilOptions, jobLogFilesOptions, runOutput } from './toilRunOptions.js';
 
 export interface RunFlags extends AutoscalingFlags, SlurmRunFlags {
@@ -424,7 +423,7 @@ async function run(
     }
     if (batchSystem instanceof MesosBatchSystem)
       await assertMesosAnswers(
-        batchSystem,
+        () => batchSystem.ping(),
         master ?? { flag: '--mesosMaster', address: DEFAULT_MESOS_MASTER },
       );
     const outcome = await runWorkflow({
@@ -543,25 +542,6 @@ export async function assertSlurmPartitions(
         'BAD_FLAG',
         `${setting} ${partition}: the Slurm cluster has no such partition (its partitions: ${partitions.join(', ') || 'none'})`,
       );
-}
-
-/**
- * A mistyped --mesosMaster (or no master running) fails here in one line, before any job store is
- * made; once the run has begun, a master that goes away is waited for (it may be restarting).
- */
-async function assertMesosAnswers(
-  mesos: MesosBatchSystem,
-  { flag, address }: MesosMasterFlag,
-): Promise<void> {
-  try {
-    await mesos.ping();
-  } catch (e) {
-    const why = firstLine(e instanceof Error ? e.message : String(e));
-    throw new UserInputError(
-      'BAD_FLAG',
-      `${flag} ${address}: the Mesos master does not answer (${why}) (expected the host:port of a running Mesos master)`,
-    );
-  }
 }
 
 /**

@@ -6,7 +6,7 @@ import { ConfigError } from '../common/configErrors.js';
 import { ToilError, UserInputError, coerceError } from '../common/errors.js';
 import { formatDuration, tryParseBytes } from '../common/units.js';
 import { runOutput } from './toilRunOptions.js';
-import { mesosMasterFlag, mesosMasterHostPort } from './mesosMasterFlag.js';
+import { assertMesosAnswers, mesosMasterFlag, mesosMasterHostPort } from './mesosMasterFlag.js';
 import type { DeclaredJob } from '../leader/autoscaledRunChecks.js';
 import type { LeaderConfig } from '../leader/leaderConfig.js';
 import { jobLogWriter, type JobLogFilesOptions } from '../leader/jobLogFiles.js';
@@ -137,6 +137,15 @@ export async function runAutoscaled(
 
   // Named (and its directory checked) before anything is launched; written when the run ends.
   const statsPath = f.clusterStats !== undefined ? clusterStatsPath(f.clusterStats, clusterName) : undefined;
+  // As a local run checks it: a master that is not there failed the run only after the leader had
+  // started, made the job store and waited a minute for the subscription, logging each retry. Not
+  // when a killed run left nodes: the leader starts to release them, master or not.
+  const master = mesosMasterFlag(f);
+  if (config.batchSystem.kind === 'mesos' && master && !(await leftByRun(stateDir))) {
+    const { MesosMasterClient } = await import('../mesos/masterClient.js');
+    const client = new MesosMasterClient(mesosMasterHostPort(master));
+    await assertMesosAnswers(() => client.version(), master);
+  }
   // Emptied (as Toil empties it) only once the run is to start: a refused one leaves it as it was.
   const messages = f.writeMessages !== undefined ? openMessageFile(f.writeMessages) : undefined;
   // The leader's stack (AWS SDK, HTTP server, engines) loads only once the flags are accepted.

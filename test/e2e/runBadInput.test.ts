@@ -302,6 +302,17 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
         /^toil: --mesosMaster 127\.0\.0\.1:9: the Mesos master does not answer \(cannot reach the Mesos master at 127\.0\.0\.1:9: connect ECONNREFUSED[^)]*\) \(expected the host:port of a running Mesos master\)$/,
     },
     {
+      // It started the leader, made the job store and logged a failed subscription for a minute.
+      name: 'an autoscaled run whose --mesosEndpoint does not answer (checked before the leader starts)',
+      args: [
+        ...['run', SORT, 'file:./nomesosauto', '--numLines', '10', '--provisioner', 'aws'],
+        ...['--batchSystem', 'mesos', '--zone', 'us-west-2a', '--clusterName', 'c'],
+        ...['--nodeType', 't2.medium', '--mesosEndpoint', '127.0.0.1:9'],
+      ],
+      expect:
+        /^toil: --mesosEndpoint 127\.0\.0\.1:9: the Mesos master does not answer \(cannot reach the Mesos master at 127\.0\.0\.1:9: connect ECONNREFUSED[^)]*\) \(expected the host:port of a running Mesos master\)$/,
+    },
+    {
       name: 'a --maxDisk of 0, which would refuse every job (Toil refuses it too)',
       args: ['run', SORT, 'file:./zerodisk', '--maxDisk', '0', '--batchSystem', 'mesos'],
       expect: /^toil: --maxDisk 0: expected a size > 0, like 600M or 2Gi$/,
