@@ -25,6 +25,17 @@ export function signingKeyId(req: IncomingMessage): string | undefined {
   return typeof header === 'string' ? /Credential=([A-Z0-9]+)\//.exec(header)?.[1] : undefined;
 }
 
+/**
+ * The region a call is signed for (SigV4's credential scope, `Credential=KEY/DATE/REGION/ec2/…`):
+ * the region the caller's SDK was given, whose endpoint it believes it calls.
+ */
+export function signingRegion(req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization;
+  return typeof header === 'string'
+    ? /Credential=[^/,\s]+\/\d{8}\/([a-z]{2}(?:-[a-z]+)+-\d+)\//.exec(header)?.[1]
+    : undefined;
+}
+
 function taggingRequests(cloud: Ec2Cloud, action: string, p: QueryParams): PolicyRequest[] {
   const tags = p.structs('Tag').map((t) => [t.get('Key') ?? '', t.get('Value') ?? ''] as const);
   const requestContext = {

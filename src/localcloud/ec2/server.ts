@@ -17,7 +17,7 @@ import { FaultInjector, type FaultOptions } from './faults.js';
 import { InstanceMetadataService } from './imds.js';
 import { InstanceImdsListeners } from './instanceImdsListeners.js';
 import { QueryParams } from './query.js';
-import { authorizeRoleCall, signingKeyId, type RolePolicies } from './roleAuthorization.js';
+import { authorizeRoleCall, signingKeyId, signingRegion, type RolePolicies } from './roleAuthorization.js';
 import { SpotMarket, type SpotMarketOptions } from './spotMarket.js';
 import { errorDocument, responseDocument } from './xml.js';
 
@@ -66,7 +66,9 @@ export interface Ec2EndpointStats {
 export interface Ec2Endpoint {
   /** http://HOST:PORT — give it to the SDK as the EC2 endpoint. */
   readonly url: string;
+  /** The home region: where unsigned calls and the control surface go. */
   readonly region: string;
+  /** The home region's state; another region's is made by its first call. */
   readonly cloud: Ec2Cloud;
   /** Fault injection, adjustable while running. */
   readonly faults: FaultInjector;
@@ -78,6 +80,12 @@ export interface Ec2Endpoint {
   /** From now on the type costs `price` $/h on spot (in `zone`, or every zone). */
   setSpotPrice(instanceType: string, zone: string | undefined, price: number): void;
   stop(): Promise<void>;
+}
+
+/** One region of the local cloud: its state and its instances' metadata service. */
+interface Region {
+  readonly cloud: Ec2Cloud;
+  readonly metadata: InstanceMetadataService;
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -102,11 +110,10 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
   if (abandoned.length > 0)
     log.info({ removed: abandoned }, 'removed the homes of instances whose local cloud was killed');
   const faults = new FaultInjector(options.faults);
-  // Each instance's own listener answers through the metadata service, made once the cloud is.
-  const metadataRef: { service?: InstanceMetadataService } = {};
+  // Each instance's own listener answers through its region's metadata service.
   const instanceImds = new InstanceImdsListeners({
     host: options.host ?? '127.0.0.1',
-    handle: (req, res, id, sub) => metadataRef.service?.handleInstance(req, res, id, sub),
+    handle: (req, res, id, sub) => holding(id).metadata.handleInstance(req, res, id, sub),
   });
   // Node processes are offered this endpoint, whose address is known once it listens.
   const endpointUrl: { url?: string } = {};
@@ -117,28 +124,47 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
       : nodeCommandsOption
         ? new CliNodeCommandLauncher({ log, ec2Endpoint: () => endpointUrl.url ?? '' })
         : undefined;
-  const cloud = new Ec2Cloud({
-    region: options.region ?? 'us-west-2',
-    clock: options.clock,
-    log,
-    faults,
-    bootDelayMs: options.bootDelayMs ?? 2000,
-    shutdownDelayMs: options.shutdownDelayMs ?? 1000,
-    interruptionNoticeMs: options.interruptionNoticeMs ?? 120_000,
-    publicIp: options.publicIp === null ? undefined : (options.publicIp ?? '127.0.0.1'),
-    mesosMaster: options.mesosMaster,
-    launcher:
-      options.launcher ??
-      (options.mesosMaster
-        ? new CliAgentLauncher({ log, ...(options.s3Endpoint ? { s3Endpoint: options.s3Endpoint } : {}) })
-        : undefined),
-    ...(nodeCommands ? { nodeCommands } : {}),
-    instanceImds,
-    spotMarket: new SpotMarket(options.clock.now(), {
-      seed: options.faults?.seed,
-      ...options.spotMarket,
-    }),
-  });
+  // One cloud per region, as EC2 is: a call is answered by the region its signature names (the
+  // SDK signs for the region it was given), made on first use; unsigned calls go to the home region.
+  const newCloud = (region: string): Ec2Cloud =>
+    new Ec2Cloud({
+      region,
+      clock: options.clock,
+      log,
+      faults,
+      bootDelayMs: options.bootDelayMs ?? 2000,
+      shutdownDelayMs: options.shutdownDelayMs ?? 1000,
+      interruptionNoticeMs: options.interruptionNoticeMs ?? 120_000,
+      publicIp: options.publicIp === null ? undefined : (options.publicIp ?? '127.0.0.1'),
+      mesosMaster: options.mesosMaster,
+      launcher:
+        options.launcher ??
+        (options.mesosMaster
+          ? new CliAgentLauncher({ log, ...(options.s3Endpoint ? { s3Endpoint: options.s3Endpoint } : {}) })
+          : undefined),
+      ...(nodeCommands ? { nodeCommands } : {}),
+      instanceImds,
+      spotMarket: new SpotMarket(options.clock.now(), {
+        seed: options.faults?.seed,
+        ...options.spotMarket,
+      }),
+    });
+  const regions = new Map<string, Region>();
+  const regionNamed = (name: string): Region => {
+    let region = regions.get(name);
+    if (!region) {
+      const regionCloud = newCloud(name);
+      region = { cloud: regionCloud, metadata: new InstanceMetadataService(regionCloud) };
+      regions.set(name, region);
+      if (regions.size > 1) log.info({ region: name, zones: regionCloud.zones }, 'region opened');
+    }
+    return region;
+  };
+  const home = regionNamed(options.region ?? 'us-west-2');
+  const { cloud, metadata } = home;
+  /** The region whose cloud has the instance (its home region if none has). */
+  const holding = (instanceId: string): Region =>
+    [...regions.values()].find((r) => r.cloud.instances.has(instanceId)) ?? home;
   const setSpotPrice = (instanceType: string, zone: string | undefined, price: number): void => {
     if (!INSTANCE_TYPES_BY_NAME.has(instanceType)) throw new Error(`unknown instance type ${instanceType}`);
     if (zone !== undefined && !cloud.zones.includes(zone)) throw new Error(`unknown zone ${zone}`);
@@ -146,8 +172,6 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
     log.info({ instanceType, zone, price }, 'spot price set');
     cloud.settle();
   };
-  const metadata = new InstanceMetadataService(cloud);
-  metadataRef.service = metadata;
   const stats: Ec2EndpointStats = { requests: 0, errors: 0, byAction: new Map() };
 
   const sendXml = (res: ServerResponse, status: number, requestId: string, body: string): void => {
@@ -175,16 +199,16 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
     };
     cloud.settle();
     // POST /_localcloud/<action>/<instance-id>: one instance's event, answered with what changed.
-    const instanceEvents: Record<string, (id: string) => Record<string, unknown>> = {
-      'spot-interruption': (id) => {
+    const instanceEvents: Record<string, (id: string, cloud: Ec2Cloud) => Record<string, unknown>> = {
+      'spot-interruption': (id, cloud) => {
         cloud.interruptSpot(id);
         return { interruption: cloud.instances.get(id)?.interruption };
       },
-      rebalance: (id) => {
+      rebalance: (id, cloud) => {
         cloud.recommendRebalance(id);
         return { rebalanceAt: cloud.instances.get(id)?.rebalanceAt };
       },
-      stop: (id) => {
+      stop: (id, cloud) => {
         cloud.stopInstance(id);
         return { state: cloud.instances.get(id)?.state };
       },
@@ -193,7 +217,7 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
     const apply = event && Object.hasOwn(instanceEvents, event[1]!) ? instanceEvents[event[1]!] : undefined;
     if (event && apply && req.method === 'POST') {
       try {
-        json(200, { instanceId: event[2], ...apply(event[2]!) });
+        json(200, { instanceId: event[2], ...apply(event[2]!, holding(event[2]!).cloud) });
       } catch (e) {
         json(400, { error: (e as Error).message });
       }
@@ -244,7 +268,10 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (metadata.handle(req, res, url.pathname) || handleControl(req, res, url.pathname)) return;
+    const imdsOf = /^\/imds\/(i-[0-9a-f]+)\//.exec(url.pathname)?.[1];
+    const imds = imdsOf === undefined ? metadata : holding(imdsOf).metadata;
+    if (imds.handle(req, res, url.pathname) || handleControl(req, res, url.pathname)) return;
+    const target = regionNamed(signingRegion(req) ?? cloud.region).cloud;
     const requestId = randomUUID();
     const body = await readBody(req);
     const params = QueryParams.parse(req.method === 'GET' ? url.search.slice(1) : body);
@@ -265,12 +292,17 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
     }
     // A node's call with its role's credentials: what the role's policy allows, as IAM decides.
     const keyId = signingKeyId(req);
-    const caller = keyId === undefined ? undefined : metadata.credentials.holderOf(keyId);
+    const caller =
+      keyId === undefined
+        ? undefined
+        : [...regions.values()]
+            .map((r) => r.metadata.credentials.holderOf(keyId))
+            .find((c) => c !== undefined);
     const policy = caller && options.rolePolicies?.(caller.role);
     if (caller && policy) {
       try {
-        cloud.settle();
-        authorizeRoleCall(cloud, action, params, caller, policy);
+        target.settle();
+        authorizeRoleCall(target, action, params, caller, policy);
       } catch (e) {
         if (!(e instanceof Ec2ApiError)) throw e;
         log.info({ action, caller, code: e.code }, 'role call refused');
@@ -301,8 +333,8 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
       return;
     }
     try {
-      cloud.settle();
-      const xml = responseDocument(action, requestId, handler(cloud, params));
+      target.settle();
+      const xml = responseDocument(action, requestId, handler(target, params));
       // The call took effect but its answer is lost: the caller sees a 5xx and must retry.
       if (fault?.kind === 'server-error') {
         faults.counts.lostResponses++;
@@ -350,7 +382,7 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
       } catch {
         return;
       }
-      cloud.settle();
+      for (const r of regions.values()) r.cloud.settle();
     }
   })();
 
@@ -360,15 +392,15 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
     cloud,
     faults,
     stats,
-    interruptSpot: (id, noticeMs) => cloud.interruptSpot(id, noticeMs),
-    stopInstance: (id) => cloud.stopInstance(id),
+    interruptSpot: (id, noticeMs) => holding(id).cloud.interruptSpot(id, noticeMs),
+    stopInstance: (id) => holding(id).cloud.stopInstance(id),
     setSpotPrice,
     async stop() {
       ticker.abort();
       await loop;
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await cloud.stopAllProcesses();
+      await Promise.all([...regions.values()].map((r) => r.cloud.stopAllProcesses()));
       await instanceImds.closeAll();
     },
   };

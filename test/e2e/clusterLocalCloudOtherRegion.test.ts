@@ -1,0 +1,70 @@
+import { DescribeInstancesCommand, ImportKeyPairCommand, type Instance } from '@aws-sdk/client-ec2';
+import t from 'tap';
+import { startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
+import { runToil } from '../fixtures/ec2ToilCli.js';
+
+// Sized for a busy two-core machine; a hang still fails, later.
+t.setTimeout(240_000);
+
+async function clusterInstances(
+  client: ReturnType<typeof testEc2Client>,
+  clusterName: string,
+): Promise<Instance[]> {
+  const out = await client.send(
+    new DescribeInstancesCommand({ Filters: [{ Name: 'tag:clusterName', Values: [clusterName] }] }),
+  );
+  return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
+}
+
+/**
+ * The local cloud is every region, each with its own zones and state, as EC2 is: a cluster
+ * launched with a zone of a region other than the local cloud's home (us-west-2) is made there,
+ * seen only there, and destroyed there. It was refused, every region being answered with
+ * us-west-2's zones.
+ */
+t.test(
+  'launch-cluster --zone us-east-1b against the local cloud makes the cluster in us-east-1; destroy-cluster ends it',
+  async (t) => {
+    const endpoint = await startTestEndpoint({ bootDelayMs: 0 });
+    t.teardown(() => endpoint.stop());
+    const east = testEc2Client(endpoint.url, 'us-east-1');
+    await east.send(
+      new ImportKeyPairCommand({
+        KeyName: 'k',
+        PublicKeyMaterial: Buffer.from(
+          'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl k\n',
+        ),
+      }),
+    );
+    const env = { AWS_ENDPOINT_URL_EC2: endpoint.url };
+    const launch = await runToil(
+      [
+        'launch-cluster',
+        'virginia',
+        ...['--leaderNodeType', 't2.medium', '--nodeTypes', 't2.medium', '-w', '1'],
+        ...['--zone', 'us-east-1b', '--keyPairName', 'k'],
+      ],
+      env,
+    );
+    t.equal(launch.code, 0, launch.stderr);
+    const instances = await clusterInstances(east, 'virginia');
+    t.equal(instances.length, 2, 'a leader and one worker');
+    t.same(
+      instances.map((i) => i.Placement?.AvailabilityZone),
+      ['us-east-1b', 'us-east-1b'],
+      'both in the zone asked for',
+    );
+    t.same(
+      await clusterInstances(testEc2Client(endpoint.url, 'us-west-2'), 'virginia'),
+      [],
+      'us-west-2 has none of them',
+    );
+
+    const destroy = await runToil(['destroy-cluster', 'virginia', '--zone', 'us-east-1b'], env);
+    t.equal(destroy.code, 0, destroy.stderr);
+    t.same(
+      (await clusterInstances(east, 'virginia')).map((i) => i.State?.Name),
+      ['terminated', 'terminated'],
+    );
+  },
+);
