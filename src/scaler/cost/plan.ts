@@ -814,6 +814,35 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
       }
     }
     if (![...copies.values()].every((c) => c.remaining === 0)) return undefined;
+    // The next plan counts room by its estimates, not these bounds (a job past its estimate runs
+    // half as long again as it has, which may outlast its name's longest runtime): a node drained
+    // here whose room that packing needs is taken back at the next tick ("demand is back") and
+    // drained again at the one after, a flip per minute (scatter-mem-bursts@many-loose held-out
+    // seed 8: one node ten times). So the nodes that stay must start the queue within targetTime
+    // by the estimates too; a node whose room they still need is kept.
+    const keptBy = fresh();
+    const packEstimated = (n: ExistingNode): number =>
+      packOntoNode(
+        n,
+        runningOn(n),
+        (special.has(n.id) ? roomFor(n).filter((c) => !dearFor(n, c)) : roomFor(n)).map((c) =>
+          keptBy.get(c.key)!,
+        ),
+        types,
+        timing(n),
+        T,
+      );
+    const inWave = new Set(nodes.map((n) => n.id));
+    const candidates = ordered.filter(
+      (n) => inWave.has(n.id) && n.state === 'registered' && !isDraining.has(n.id) && !used.has(n.id),
+    );
+    const candidateIds = new Set(candidates.map((n) => n.id));
+    for (const n of [...ordered, ...stillRunning.filter((x) => used.has(x.id))])
+      if (!n.rebalanceRecommended && !consolidable(n) && !candidateIds.has(n.id)) packEstimated(n);
+    for (const n of candidates) {
+      if ([...keptBy.values()].every((c) => c.remaining === 0)) break;
+      if (packEstimated(n) > 0) used.add(n.id);
+    }
     for (const n of stillRunning)
       if (used.has(n.id))
         undrain.push({
