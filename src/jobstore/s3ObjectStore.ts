@@ -88,6 +88,8 @@ export interface S3ObjectStoreOptions {
    * before the lease did not write.
    */
   readonly ownKeys?: (key: string) => boolean;
+  /** The S3 endpoint the client sends to, named when nothing answers there. */
+  readonly endpoint?: string;
 }
 
 /**
@@ -115,6 +117,7 @@ export class S3ObjectStore implements ObjectStore {
   private readonly tags: Readonly<Record<string, string>>;
   private readonly log: Logger;
   private readonly ownKeys: ((key: string) => boolean) | undefined;
+  private readonly endpoint: string | undefined;
   private conditionsProbe: Promise<boolean> | undefined;
 
   constructor(options: S3ObjectStoreOptions) {
@@ -128,6 +131,7 @@ export class S3ObjectStore implements ObjectStore {
     this.tags = options.tags ?? {};
     this.log = (options.log ?? silentLogger()).child({ component: 'jobstore.s3', bucket: this.bucket });
     this.ownKeys = options.ownKeys;
+    this.endpoint = options.endpoint;
   }
 
   async create(): Promise<void> {
@@ -626,6 +630,14 @@ export class S3ObjectStore implements ObjectStore {
         `bucket ${this.bucket} is not in ${this.region} (expected the region the bucket was created in)`,
       );
     }
+    const unreachable = networkCode(e);
+    if (unreachable !== undefined && this.endpoint !== undefined) {
+      // The SDK's own words ("connect ECONNREFUSED 127.0.0.1:1") name no endpoint nor what sets it.
+      return new JobStoreUnavailableError(
+        `S3 ${operation} on ${this.bucket}: nothing answers at the S3 endpoint ${this.endpoint} (${unreachable}, after retries) (expected S3 there; AWS_ENDPOINT_URL_S3 sets the endpoint)`,
+        e,
+      );
+    }
     if (isTransient(e)) {
       return new JobStoreUnavailableError(
         `S3 ${operation} on ${this.bucket}${key === undefined ? '' : `/${key}`} failed after retries: ${name} ${errorMessage(e)}`,
@@ -790,6 +802,15 @@ const TRANSIENT_NAMES = new Set([
   'EPIPE',
   'ETIMEDOUT',
 ]);
+
+/** The connection failure of a request that reached no server (refused, no such host, timed out). */
+function networkCode(e: unknown): string | undefined {
+  if (httpStatus(e) !== undefined) return undefined;
+  const code = (e as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && NETWORK_CODES.has(code) ? code : undefined;
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH']);
 
 function isTransient(e: unknown): boolean {
   const status = httpStatus(e);

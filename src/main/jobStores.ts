@@ -63,9 +63,10 @@ class LazyS3ObjectStore implements ObjectStore {
       ]);
       const env = options.env ?? process.env;
       const client = createS3Client(locator.region, env, options.onRequest);
+      const endpoint = s3EndpointOf(locator.region, env);
       if (options.log && options.clock)
         watchS3Stalls(client, {
-          endpoint: s3EndpointOf(locator.region, env),
+          endpoint,
           bucket: locator.bucket,
           log: options.log,
           clock: options.clock,
@@ -73,6 +74,7 @@ class LazyS3ObjectStore implements ObjectStore {
       return new S3ObjectStore({
         client,
         locator,
+        endpoint,
         ...(options.tags && { tags: options.tags }),
         ...(options.partSize !== undefined && { partSize: options.partSize }),
         ...(options.log && { log: options.log }),

@@ -202,8 +202,10 @@ t.test(
       t.equal(r.code, 1, `${args[0]}: exit 1 (the store could not be reached; not bad input)`);
       t.match(
         r.stderr,
-        /^toil: S3 HeadBucket on debug-test--toil failed after retries: .*ECONNREFUSED 127\.0\.0\.1:\d+\n$/,
-        `${args[0]}: one line naming the request, the bucket and why`,
+        new RegExp(
+          `^toil: S3 HeadBucket on debug-test--toil: nothing answers at the S3 endpoint ${endpoint.replace(/[.]/g, '\\.')} \\(ECONNREFUSED, after retries\\) \\(expected S3 there; AWS_ENDPOINT_URL_S3 sets the endpoint\\)\n$`,
+        ),
+        `${args[0]}: one line naming the request, the bucket, the endpoint and why`,
       );
       t.notMatch(r.stderr, /internal error|\n\s+at /, `${args[0]}: no stack trace`);
     }

@@ -89,6 +89,20 @@ t.test('throttling that outlasts the retries becomes JobStoreUnavailableError (r
   });
 });
 
+t.test('an S3 endpoint where nothing answers is named, with the variable that sets it', async (t) => {
+  const s3 = await scriptedS3([putOk]);
+  await s3.close(); // its port now refuses connections
+  const store = openObjectStore('aws:us-west-2:nobody-home', { env: s3.env });
+  const endpoint = s3.env.AWS_ENDPOINT_URL_S3.replace(/[.]/g, '\\.');
+  await t.rejects(store.exists(), {
+    code: 'JOBSTORE_UNAVAILABLE',
+    disposition: 'retry',
+    message: new RegExp(
+      `^S3 HeadBucket on nobody-home--toil: nothing answers at the S3 endpoint ${endpoint} \\(ECONNREFUSED, after retries\\) \\(expected S3 there; AWS_ENDPOINT_URL_S3 sets the endpoint\\)$`,
+    ),
+  });
+});
+
 t.test('a missing bucket is JobStoreNotFoundError', async (t) => {
   const s3 = await scriptedS3([
     (res) => {
