@@ -18,6 +18,20 @@ export function mesosMasterFlag(f: {
 }
 
 /**
+ * A master given to a run whose batch system is not mesos is said to have no effect: a command
+ * line from Toil's docs that gives --mesosEndpoint but no --batchSystem mesos otherwise ran every
+ * job on this machine (Toil's default, single_machine) without a word.
+ */
+export function mesosMasterUnused(
+  batchSystem: string,
+  f: Parameters<typeof mesosMasterFlag>[0],
+): string | undefined {
+  const master = mesosMasterFlag(f);
+  if (master === undefined || batchSystem === 'mesos') return undefined;
+  return `toil: ${master.flag} has no effect with --batchSystem ${batchSystem} (only mesos takes it; add --batchSystem mesos to run the jobs there)`;
+}
+
+/**
  * The master's address read as the Mesos client reads it (a bare host is port 5050, `http://`
  * may lead); a typo is refused naming the flag as typed, before anything is made.
  */

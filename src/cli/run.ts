@@ -28,7 +28,7 @@ import type { JobLogFilesOptions } from '../leader/jobLogFiles.js';
 import type { JobDefaults } from '../leader/submission.js';
 import type { SlurmBatchSystem } from '../slurm/batchSystem.js';
 import type { SlurmRunFlags } from '../slurm/slurmFlags.js';
-import { assertMesosAnswers, mesosMasterFlag, mesosMasterUrl } from './mesosMasterFlag.js';
+import { assertMesosAnswers, mesosMasterFlag, mesosMasterUnused, mesosMasterUrl } from './mesosMasterFlag.js';
 import { addToilRunOptions, foreignToilOptions, jobLogFilesOptions, runOutput } from './toilRunOptions.js';
 
 export interface RunFlags extends AutoscalingFlags, SlurmRunFlags {
@@ -394,6 +394,8 @@ async function run(
     const slurmPartition = slurmPartitionOf(f.slurmPartition, process.env);
     const slurmNote = slurmFlagsUnused(f);
     if (slurmNote) console.line(slurmNote);
+    const mesosNote = mesosMasterUnused(batchSystemName, f);
+    if (mesosNote) console.line(mesosNote);
     const master = batchSystemName === 'mesos' ? mesosMasterFlag(f) : undefined;
     if (master) mesosMasterUrl(master);
     const mesosMaster = master?.address;

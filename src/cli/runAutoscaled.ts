@@ -6,7 +6,12 @@ import { ConfigError } from '../common/configErrors.js';
 import { ToilError, UserInputError, coerceError } from '../common/errors.js';
 import { formatDuration, tryParseBytes } from '../common/units.js';
 import { runOutput } from './toilRunOptions.js';
-import { assertMesosAnswers, mesosMasterFlag, mesosMasterHostPort } from './mesosMasterFlag.js';
+import {
+  assertMesosAnswers,
+  mesosMasterFlag,
+  mesosMasterHostPort,
+  mesosMasterUnused,
+} from './mesosMasterFlag.js';
 import type { DeclaredJob } from '../leader/autoscaledRunChecks.js';
 import type { LeaderConfig } from '../leader/leaderConfig.js';
 import { jobLogWriter, type JobLogFilesOptions } from '../leader/jobLogFiles.js';
@@ -121,6 +126,8 @@ export async function runAutoscaled(
   const { console: out, log } = runOutput(f, clock);
   const slurmNote = slurmFlagsUnused(f);
   if (slurmNote) out.line(slurmNote);
+  const mesosNote = mesosMasterUnused(config.batchSystem.kind, f);
+  if (mesosNote) out.line(mesosNote);
   // A new run on an existing job store is refused before a leader starts, as a local run's is:
   // one line, and no talk of nodes when none was launched. (--restart checks it in the leader.)
   const store = openJobStore(jobStoreText, { log, clock });

@@ -42,6 +42,32 @@ t.test("Toil's options as its docs write them: the workflow runs, the log goes t
   t.equal(log.trim().split('\n').length, r.stderr.trim().split('\n').length, 'the same lines as stderr');
 });
 
+t.test(
+  '--mesosEndpoint without --batchSystem mesos is said to have no effect; the jobs run here',
+  async (t) => {
+    const dir = scratchDir(t);
+    const fanout = join(REPO_ROOT, 'examples/fanout.ts');
+    for (const [flag, batchSystem] of [
+      ['--mesosEndpoint', []],
+      ['--mesosMaster', ['--batchSystem', 'single_machine']],
+    ] as const) {
+      const r = await runToil(
+        ['run', fanout, `file:./js${flag}`, '--jobs', '2', flag, '10.0.0.5:5050', ...batchSystem],
+        { cwd: dir },
+      );
+      t.equal(r.code, 0, r.stderr);
+      t.match(r.stderr, /^toil: workflow succeeded: 4 jobs run/m, `${flag}: the jobs ran on this machine`);
+      t.same(
+        r.stderr.split('\n').filter((l) => l.includes('has no effect')),
+        [
+          `toil: ${flag} has no effect with --batchSystem single_machine (only mesos takes it; add --batchSystem mesos to run the jobs there)`,
+        ],
+        `${flag}: said once`,
+      );
+    }
+  },
+);
+
 t.test('--logLevel wins over a --log<Level> switch; --logOff leaves only critical lines', async (t) => {
   const dir = scratchDir(t);
   const quiet = await runToil(['run', SORT, 'file:./q', '--numLines', '100', '--logOff'], { cwd: dir });
