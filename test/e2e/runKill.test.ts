@@ -11,6 +11,8 @@ const TREE = repoPath('test/fixtures/workflowTree.ts');
 
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(240_000);
+// Each case runs in a directory (and on a moto_server) of its own: they run side by side.
+t.jobs = 3;
 
 /** The pids of `pid`'s children (its warm workers and their helpers). */
 function childPids(pid: number): number[] {
