@@ -11,6 +11,9 @@ const TREE = repoPath('test/fixtures/workflowTree.ts');
 
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(240_000);
+// Each case runs in a directory of its own and signals only the processes it started: they run
+// side by side.
+t.jobs = 3;
 
 for (const [signal, code] of [
   ['SIGINT', 130],
