@@ -6,6 +6,8 @@ import { runToil, scratchDir, startToil } from '../fixtures/workflowCli.js';
 import { waitFor } from '../fixtures/waitFor.js';
 
 t.setTimeout(180_000);
+// Each case runs in a directory of its own: they run side by side.
+t.jobs = 3;
 
 for (const [flag, extra, kind] of [
   ['--maxServiceJobs', [], 'services'],
