@@ -7,6 +7,8 @@ import { execLog, POLL, SERVICES } from '../fixtures/servicesRun.js';
 import { runToil, scratchDir, startToil } from '../fixtures/workflowCli.js';
 
 t.setTimeout(180_000);
+// Each case runs in a directory of its own: they run side by side.
+t.jobs = 3;
 
 t.test(
   "Toil's services: both start before the host's successors, their start values reach the child through rv(), and they stop after the follow-on",
