@@ -10,6 +10,8 @@ const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
 const FILES = join(REPO_ROOT, 'test/fixtures/workflowFiles.ts');
 
 t.setTimeout(120_000);
+// Each case runs in a directory of its own: they run side by side.
+t.jobs = 3;
 
 /** Every file of a file: job store with the SHA-256 of its bytes: equal snapshots, unchanged store. */
 function snapshot(dir: string): Record<string, string> {
