@@ -7,6 +7,9 @@ import { SLURM_NAME, SLURM_TIME, SLURM_TIME_EXPECTED } from '../common/slurmSynt
 import { parseScalerConfig, type ScalerConfig } from '../scaler/config.js';
 import { TickSchema, type TickConfig } from '../scaler/tick/config.js';
 
+// Said once at start wherever a leader's config is taken (the daemon, launch-cluster).
+export { estimatedPricesWarning } from '../scaler/config.js';
+
 /**
  * The leader daemon's config file (config/leader.yaml): YAML, validated once with zod, every
  * problem reported with its path, frozen. The `scaler:` section belongs to the scaler and is parsed

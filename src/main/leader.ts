@@ -13,7 +13,7 @@ import type { LeaderMetrics } from '../leader/metrics.js';
 import type { Ec2Endpoint } from '../localcloud/ec2/index.js';
 import type { AwsCluster } from '../provisioner/aws/awsCluster.js';
 import type { AwsClusterSettings } from '../provisioner/aws/awsProvisioner.js';
-import { DEFAULT_NODE_STORAGE_GIB } from '../scaler/config.js';
+import { DEFAULT_NODE_STORAGE_GIB, estimatedPricesWarning } from '../scaler/config.js';
 import { createEc2Client, silenceAwsSdkNodeVersionWarning } from './awsClients.js';
 import { toilCommand, workerCommand } from './batchSystems.js';
 import { startClusterEngine } from './clusterEngine.js';
@@ -83,6 +83,8 @@ export async function startLeader(options: {
   const cfg = options.config();
   const env = options.env ?? process.env;
   const log = options.log;
+  const priceWarning = estimatedPricesWarning(cfg.scaler);
+  if (priceWarning) log.warn({ region: cfg.scaler.region }, priceWarning);
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async (): Promise<void> => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);

@@ -60,6 +60,33 @@ export interface ScalerConfig {
    * from configs built by hand (the simulator's): such a node's price is then unknown.
    */
   readonly onDemandPrices?: Readonly<Record<string, number>>;
+  /**
+   * The node types' instance types whose price here is the catalogue's us-east-1 list price (the
+   * catalogue has no price for the region and the config's `instanceTypes:` gives none): their
+   * costs are estimates. Absent when every price is the region's own.
+   */
+  readonly estimatedPrices?: {
+    readonly region: string;
+    readonly from: string;
+    readonly types: readonly string[];
+  };
+}
+
+/**
+ * Where a price comes from when the catalogue has none for the region: relative prices between
+ * types (what the policy chooses by) are close across regions, and spot prices are read live.
+ */
+export const ESTIMATE_PRICE_REGION = 'us-east-1';
+
+/** The one warning line for a config whose prices are partly estimates; undefined when none are. */
+export function estimatedPricesWarning(config: ScalerConfig): string | undefined {
+  const e = config.estimatedPrices;
+  if (!e) return undefined;
+  return (
+    `the instance catalogue has no on-demand price for region ${e.region}: ${e.types.join(', ')} ` +
+    `priced at ${e.from}'s list price, so costs shown are estimates; for exact prices give ` +
+    `scaler.instanceTypes.<type>.onDemandPrice (USD/h in ${e.region}) in the leader's config (docs/scaler.md)`
+  );
 }
 
 /**
@@ -245,7 +272,8 @@ export function parseScalerConfig(
       o?.instanceStoreGiB !== undefined
         ? Math.round(o.instanceStoreGiB * GiB)
         : (base?.instanceStoreBytes ?? 0);
-    const onDemandPrice = o?.onDemandPrice ?? base?.onDemandPrice[c.region];
+    const onDemandPrice =
+      o?.onDemandPrice ?? base?.onDemandPrice[c.region] ?? base?.onDemandPrice[ESTIMATE_PRICE_REGION];
     const cores = o?.cores ?? base?.cores;
     if (memoryBytes === undefined || cores === undefined || onDemandPrice === undefined) return undefined;
     const nodeStorage = c.nodeStorageOverrides[name] ?? c.nodeStorage;
@@ -340,6 +368,9 @@ export function parseScalerConfig(
   if (minList && minList.length > specs.length)
     at(['minNodes'], `${minList.length} values for ${specs.length} node types`);
 
+  const isEstimate = (name: string): boolean =>
+    c.instanceTypes[name]?.onDemandPrice === undefined &&
+    catalogue.types.get(name)?.onDemandPrice[c.region] === undefined;
   const nodeTypes: NodeTypeConfig[] = specs.map((s, index) => {
     const instanceTypes: InstanceType[] = [];
     s.types.forEach((name, j) => {
@@ -399,6 +430,9 @@ export function parseScalerConfig(
 
   if (problems.length > 0) throw new ConfigError(source, problems);
 
+  const estimated = [
+    ...new Set(nodeTypes.flatMap((n) => n.instanceTypes.map((t) => t.name).filter(isEstimate))),
+  ];
   return deepFreeze({
     policy: c.policy,
     objective: c.objective,
@@ -431,6 +465,9 @@ export function parseScalerConfig(
         return price === undefined ? [] : [[name, price] as const];
       }),
     ),
+    ...(estimated.length > 0
+      ? { estimatedPrices: { region: c.region, from: ESTIMATE_PRICE_REGION, types: estimated } }
+      : {}),
   });
 }
 

@@ -1,7 +1,11 @@
 import t from 'tap';
 import { ConfigError } from '../../src/common/configErrors.js';
-import { parseScalerConfig, parseNodeTypesString } from '../../src/scaler/config.js';
+import { parseCatalogue } from '../../src/scaler/catalogue.js';
+import { estimatedPricesWarning, parseScalerConfig, parseNodeTypesString } from '../../src/scaler/config.js';
 import { catalogue } from './fixtures/scaler.js';
+
+/** A catalogue entry's sizes (the tests below vary its prices). */
+const entry = { cores: 2, memoryGiB: 4, instanceStoreGiB: 0, architecture: 'x86_64', gpus: 0 } as const;
 
 function problems(raw: unknown): string[] {
   try {
@@ -228,9 +232,77 @@ t.test('catalogue overrides change prices and add types', async (t) => {
       .instanceTypes[0]!.onDemandPrice,
     0.085,
   );
-  t.match(
-    problems({ nodeTypes: 'c5.large', region: 'eu-west-9' }).join('\n'),
-    /no on-demand price for region eu-west-9/,
+});
+
+t.test("a region the catalogue has no price for: us-east-1's list price, said in one warning", async (t) => {
+  // Prices differ by region here so that which one was taken shows.
+  const priced = parseCatalogue({
+    regions: ['us-east-1', 'us-west-2'],
+    instanceTypes: {
+      'c5.large': { ...entry, onDemandPrice: { 'us-east-1': 0.085, 'us-west-2': 0.09 } },
+      'm5.large': { ...entry, memoryGiB: 8, onDemandPrice: { 'us-east-1': 0.096, 'us-west-2': 0.1 } },
+    },
+  });
+  const rows: {
+    name: string;
+    raw: Record<string, unknown>;
+    prices: number[];
+    warning: RegExp | undefined;
+  }[] = [
+    {
+      name: 'a priced region uses its own price',
+      raw: { region: 'us-west-2', nodeTypes: 'c5.large,m5.large' },
+      prices: [0.09, 0.1],
+      warning: undefined,
+    },
+    {
+      name: "an unpriced region uses us-east-1's, with the warning",
+      raw: { region: 'eu-west-1', nodeTypes: 'c5.large,m5.large:0.05' },
+      prices: [0.085, 0.096],
+      warning:
+        /^the instance catalogue has no on-demand price for region eu-west-1: c5\.large, m5\.large priced at us-east-1's list price, so costs shown are estimates; for exact prices give scaler\.instanceTypes\.<type>\.onDemandPrice \(USD\/h in eu-west-1\)/,
+    },
+    {
+      name: 'an instanceTypes: price for the region wins, and only the types without one are named',
+      raw: {
+        region: 'eu-west-1',
+        nodeTypes: 'c5.large,m5.large',
+        instanceTypes: { 'c5.large': { onDemandPrice: 0.096 } },
+      },
+      prices: [0.096, 0.096],
+      warning: /region eu-west-1: m5\.large priced/,
+    },
+    {
+      name: 'instanceTypes: prices for every node type: no warning',
+      raw: {
+        region: 'eu-central-1',
+        nodeTypes: 'c5.large,m5.large',
+        instanceTypes: { 'c5.large': { onDemandPrice: 0.097 }, 'm5.large': { onDemandPrice: 0.115 } },
+      },
+      prices: [0.097, 0.115],
+      warning: undefined,
+    },
+  ];
+  for (const row of rows) {
+    const c = parseScalerConfig(row.raw, priced);
+    t.same(
+      c.nodeTypes.map((n) => n.instanceTypes[0]!.onDemandPrice),
+      row.prices,
+      `${row.name}: prices`,
+    );
+    const warning = estimatedPricesWarning(c);
+    if (row.warning) t.match(warning, row.warning, `${row.name}: warning`);
+    else t.equal(warning, undefined, `${row.name}: no warning`);
+  }
+  t.equal(
+    parseScalerConfig({ region: 'eu-west-1', nodeTypes: 'c5.large' }, priced).onDemandPrices?.['m5.large'],
+    0.096,
+    'a static worker of a type no node type lists is priced the same way',
+  );
+  t.same(
+    problems({ region: 'eu-west-1', nodeTypes: 'c5.lrage' }),
+    ['scaler.nodeTypes: unknown instance type "c5.lrage" (did you mean c5.large?)'],
+    'an unknown type is still refused in an unpriced region',
   );
 });
 

@@ -6,7 +6,11 @@ import type { Logger } from '../../common/log.js';
 import { AwsCluster } from '../aws/awsCluster.js';
 import { AwsProvisioner, type AwsClusterSettings } from '../aws/awsProvisioner.js';
 import { applianceLeaderConfig, type ClusterType } from '../aws/userData.js';
-import { parseLeaderConfigObject } from '../../leader/leaderConfig.js';
+import {
+  estimatedPricesWarning,
+  parseLeaderConfigObject,
+  type LeaderConfig,
+} from '../../leader/leaderConfig.js';
 import type { ClusterIam } from '../aws/clusterIam.js';
 import type { Ec2Calls } from '../aws/ec2Calls.js';
 import type { ClusterMungeKey } from '../aws/mungeKey.js';
@@ -203,7 +207,10 @@ async function makeCluster(
     ...new Set([o.leaderNodeType, ...o.nodeTypes.map((t) => t.instanceType)]),
   ]);
 
-  if (deps.catalogue) checkLeaderBootConfig(o, deps.catalogue);
+  if (deps.catalogue) {
+    const priceWarning = estimatedPricesWarning(checkLeaderBootConfig(o, deps.catalogue).scaler);
+    if (priceWarning) log.warn({ zone: o.zone }, priceWarning);
+  }
 
   const existing = await cluster.liveInstances();
   if (existing.length > 0)
@@ -373,7 +380,7 @@ async function makeCluster(
 function checkLeaderBootConfig(
   o: LaunchClusterOptions,
   catalogue: NonNullable<LaunchClusterDeps['catalogue']>,
-): void {
+): LeaderConfig {
   const config = applianceLeaderConfig({
     role: 'leader',
     clusterName: o.clusterName,
@@ -387,7 +394,7 @@ function checkLeaderBootConfig(
     ...(o.clusterType ? { clusterType: o.clusterType } : {}),
   });
   try {
-    parseLeaderConfigObject(config, catalogue, "the leader's config");
+    return parseLeaderConfigObject(config, catalogue, "the leader's config");
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     const flag =
