@@ -68,3 +68,62 @@ t.test(
     );
   },
 );
+
+/**
+ * A region the instance catalogue has no prices for (it lists us-east-1 and us-west-2): the
+ * cluster is made, its scaler pricing the node types at us-east-1's list price, and launch-cluster
+ * says so in one warning line. It was refused for every node type ("instance type t2.medium has
+ * no on-demand price for region eu-west-1").
+ */
+t.test(
+  'launch-cluster --zone eu-west-1a (no catalogue prices there) succeeds with one price warning; destroy-cluster ends it',
+  async (t) => {
+    const endpoint = await startTestEndpoint({ bootDelayMs: 0 });
+    t.teardown(() => endpoint.stop());
+    const ireland = testEc2Client(endpoint.url, 'eu-west-1');
+    await ireland.send(
+      new ImportKeyPairCommand({
+        KeyName: 'k',
+        PublicKeyMaterial: Buffer.from(
+          'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl k\n',
+        ),
+      }),
+    );
+    const env = { AWS_ENDPOINT_URL_EC2: endpoint.url };
+    const launch = await runToil(
+      [
+        'launch-cluster',
+        'dublin',
+        ...['--leaderNodeType', 't2.medium', '--nodeTypes', 't2.medium,m5.large', '-w', '1,0'],
+        ...['--zone', 'eu-west-1a', '--keyPairName', 'k'],
+      ],
+      env,
+    );
+    t.equal(launch.code, 0, launch.stderr);
+    const warnings = launch.stderr
+      .split('\n')
+      .filter((l) => l.includes('no on-demand price for region eu-west-1'));
+    t.equal(warnings.length, 1, `one price warning: ${launch.stderr}`);
+    t.match(
+      warnings[0],
+      /t2\.medium, m5\.large priced at us-east-1's list price, so costs shown are estimates; for exact prices give scaler\.instanceTypes\.<type>\.onDemandPrice/,
+    );
+    const instances = await clusterInstances(ireland, 'dublin');
+    t.same(
+      instances.map((i) => [i.InstanceType, i.Placement?.AvailabilityZone]),
+      [
+        ['t2.medium', 'eu-west-1a'],
+        ['t2.medium', 'eu-west-1a'],
+      ],
+      'a leader and one worker, in the zone asked for',
+    );
+
+    const destroy = await runToil(['destroy-cluster', 'dublin', '--zone', 'eu-west-1a'], env);
+    t.equal(destroy.code, 0, destroy.stderr);
+    t.same(
+      (await clusterInstances(ireland, 'dublin')).map((i) => i.State?.Name),
+      ['terminated', 'terminated'],
+      'nothing left running',
+    );
+  },
+);
