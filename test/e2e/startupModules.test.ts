@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { REPO_ROOT, runToil, scratchDir } from '../fixtures/workflowCli.js';
+
+// Every `toil` process (leader, worker, CLI call) pays at start-up for what its module graph loads
+// statically: the AWS SDK's clients, the status server (fastify) and the metrics (prom-client) cost
+// most of it, so they are loaded at their point of use, and a local run or a worker loads none.
+
+const SORT = join(REPO_ROOT, 'examples/sort.ts');
+const PROBE = join(REPO_ROOT, 'test/fixtures/loadedPackages.mjs');
+// All CommonJS (the SDK's packages resolve to dist-cjs): the probe sees them when they load.
+const HEAVY = ['@aws-sdk/client-s3', '@aws-sdk/client-ec2', '@aws-sdk/client-ssm', 'fastify', 'prom-client'];
+
+async function loadedBy(dir: string, name: string, args: string[]) {
+  const file = join(dir, `${name}.packages`);
+  const r = await runToil(args, {
+    cwd: dir,
+    env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${PROBE}`, LOADED_PACKAGES_FILE: file },
+  });
+  const packages = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
+  return { r, packages };
+}
+
+t.test('a plain local run loads neither the AWS SDK clients nor fastify nor prom-client', async (t) => {
+  const dir = scratchDir(t);
+  const { r, packages } = await loadedBy(dir, 'run', ['run', SORT, 'file:./js', '--numLines', '3']);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stderr, /workflow succeeded: 2 jobs run/);
+  t.ok(packages.includes('commander') && packages.includes('esbuild'), 'the probe sees what loaded');
+  for (const name of HEAVY) t.notOk(packages.includes(name), `${name} was not loaded`);
+});
+
+t.test('a worker loads neither the AWS SDK clients nor fastify nor prom-client', async (t) => {
+  const dir = scratchDir(t);
+  const made = await runToil(['run', SORT, 'file:./js', '--numLines', '1', '--clean', 'never'], { cwd: dir });
+  t.equal(made.code, 0, made.stderr);
+  // A job the store does not hold: the worker opens the store and reads it, having loaded its whole
+  // module graph (static imports load whatever the path taken).
+  const { r, packages } = await loadedBy(dir, 'worker', [
+    'worker',
+    'file:./js',
+    'no-such-job',
+    '--attempt',
+    '1',
+  ]);
+  t.equal(r.code, 3, r.stderr);
+  t.match(r.stderr, /job no-such-job has no ticket in job store file:\.\/js/);
+  t.ok(packages.includes('commander'), 'the probe sees what loaded');
+  for (const name of HEAVY) t.notOk(packages.includes(name), `${name} was not loaded`);
+});
