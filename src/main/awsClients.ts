@@ -110,8 +110,15 @@ export async function createClusterCalls(options: {
   env?: Env;
 }): Promise<{ calls: Ec2Calls; readonly close: () => void }> {
   const { Ec2Calls, DEFAULT_RETRY } = await import('../provisioner/aws/ec2Calls.js');
-  const client = await createEc2Client(options.region, options.env ?? process.env);
-  const calls = new Ec2Calls({ client, clock: options.clock, log: options.log, retry: DEFAULT_RETRY });
+  const env = options.env ?? process.env;
+  const client = await createEc2Client(options.region, env);
+  const calls = new Ec2Calls({
+    client,
+    clock: options.clock,
+    log: options.log,
+    retry: DEFAULT_RETRY,
+    endpoint: ec2EndpointOf(options.region, env),
+  });
   return { calls, close: () => client.destroy() };
 }
 
@@ -159,6 +166,14 @@ export function createS3Client(
     );
   }
   return client;
+}
+
+/** The EC2 endpoint a client for `region` talks to, and what chose it: AWS_ENDPOINT_URL_EC2, else EC2's own. */
+export function ec2EndpointOf(region: string, env: Env): { url: string; setBy: string } {
+  return {
+    url: env.AWS_ENDPOINT_URL_EC2?.trim() || `https://ec2.${region}.amazonaws.com`,
+    setBy: 'AWS_ENDPOINT_URL_EC2',
+  };
 }
 
 /** The S3 endpoint a client for `region` talks to: AWS_ENDPOINT_URL_S3, else S3's own. */

@@ -13,8 +13,9 @@ import type { LeaderMetrics } from '../leader/metrics.js';
 import type { Ec2Endpoint } from '../localcloud/ec2/index.js';
 import type { AwsCluster } from '../provisioner/aws/awsCluster.js';
 import type { AwsClusterSettings } from '../provisioner/aws/awsProvisioner.js';
+import type { Ec2EndpointInUse } from '../provisioner/aws/ec2Errors.js';
 import { DEFAULT_NODE_STORAGE_GIB, estimatedPricesWarning } from '../scaler/config.js';
-import { createEc2Client, silenceAwsSdkNodeVersionWarning } from './awsClients.js';
+import { createEc2Client, ec2EndpointOf, silenceAwsSdkNodeVersionWarning } from './awsClients.js';
 import { toilCommand, workerCommand } from './batchSystems.js';
 import { startClusterEngine } from './clusterEngine.js';
 import { workDirOf, type Env } from './env.js';
@@ -121,6 +122,8 @@ export async function startLeader(options: {
     silenceAwsSdkNodeVersionWarning();
     let ec2: EC2Client;
     let settings: AwsClusterSettings;
+    // Named when nothing answers there (the local cloud's endpoint is started here, so always answers).
+    let endpointInUse: Ec2EndpointInUse | undefined;
     const p = cfg.provisioner;
     // The workers it launches join the engine it drives (their user data starts a slurmd or an agent).
     const clusterType = cfg.batchSystem.kind === 'slurm' ? ('slurm' as const) : ('mesos' as const);
@@ -161,8 +164,17 @@ export async function startLeader(options: {
         ...(p.endpoint ? { endpoint: p.endpoint } : {}),
         maxAttempts: 1,
       });
+      endpointInUse = p.endpoint
+        ? { url: p.endpoint, setBy: 'provisioner.endpoint' }
+        : ec2EndpointOf(region, env);
       const cluster = new AwsCluster({
-        calls: new Ec2Calls({ client: ec2, clock: options.clock, log, retry: DEFAULT_RETRY }),
+        calls: new Ec2Calls({
+          client: ec2,
+          clock: options.clock,
+          log,
+          retry: DEFAULT_RETRY,
+          endpoint: endpointInUse,
+        }),
         clusterName: p.clusterName,
         clock: options.clock,
         log,
@@ -194,7 +206,13 @@ export async function startLeader(options: {
     cleanups.push(async () => ec2.destroy());
     // The provisioner the tick drives makes one attempt per call (the tick retries); setting up
     // the embedded cluster, outside any tick, retries on its own.
-    const calls = new Ec2Calls({ client: ec2, clock: options.clock, log, retry: SINGLE_ATTEMPT });
+    const calls = new Ec2Calls({
+      client: ec2,
+      clock: options.clock,
+      log,
+      retry: SINGLE_ATTEMPT,
+      ...(endpointInUse && { endpoint: endpointInUse }),
+    });
     const provisioner = new AwsProvisioner({ calls, settings, clock: options.clock, log });
     if (p.kind === 'embedded')
       await makeEmbeddedCluster({

@@ -52,3 +52,38 @@ t.test('network failures before any answer are EC2_UNAVAILABLE (retry)', async (
   const already = translateEc2Error(refused, 'x');
   t.equal(translateEc2Error(already, 'y'), already, 'a translated error passes through unchanged');
 });
+
+t.test(
+  'an EC2 endpoint where nothing answers is named, with what sets it (as the SDK throws it)',
+  async (t) => {
+    const endpoint = { url: 'http://127.0.0.1:1', setBy: 'AWS_ENDPOINT_URL_EC2' };
+    // The SDK keeps `$metadata` (its attempts) on a connect failure; there is no HTTP status.
+    const sdkShaped = (message: string, fields: Record<string, unknown>) =>
+      Object.assign(new Error(message), { ...fields, $metadata: { attempts: 3, totalRetryDelay: 0 } });
+    const cases: [thrown: Error, why: string][] = [
+      [sdkShaped('connect ECONNREFUSED 127.0.0.1:1', { code: 'ECONNREFUSED' }), 'ECONNREFUSED'],
+      [sdkShaped('getaddrinfo ENOTFOUND ec2.nowhere', { code: 'ENOTFOUND' }), 'ENOTFOUND'],
+      [
+        sdkShaped(
+          '@smithy/node-http-handler - the request socket did not establish a connection with the server within the configured timeout of 10000 ms.',
+          { name: 'TimeoutError' },
+        ),
+        'timed out',
+      ],
+    ];
+    for (const [thrown, why] of cases) {
+      const e = translateEc2Error(thrown, 'DescribeInstances', endpoint);
+      t.same([e.code, e.disposition], ['EC2_UNAVAILABLE', 'retry'], `${why}: EC2_UNAVAILABLE (retry)`);
+      t.equal(
+        e.message,
+        `EC2 DescribeInstances: nothing answers at the EC2 endpoint http://127.0.0.1:1 (${why}, after retries) (expected EC2 there; AWS_ENDPOINT_URL_EC2 sets the endpoint)`,
+      );
+    }
+    const reset = sdkShaped('socket hang up', { code: 'ECONNRESET' });
+    t.match(
+      translateEc2Error(reset, 'RunInstances', endpoint).message,
+      /^EC2 RunInstances failed: Error: socket hang up$/,
+      'a reset connection was answered: the SDK words it',
+    );
+  },
+);

@@ -2,7 +2,7 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
 import type { ProvisionerError } from '../errors.js';
-import { translateEc2Error } from './ec2Errors.js';
+import { translateEc2Error, type Ec2EndpointInUse } from './ec2Errors.js';
 
 /** Retries on top of the SDK's own, for throttling and 5xx only (each call is idempotent or tokened). */
 export interface RetryPolicy {
@@ -37,6 +37,7 @@ export class Ec2Calls {
   private readonly log: Logger;
   private readonly retry: RetryPolicy;
   private readonly random: () => number;
+  private readonly endpoint: Ec2EndpointInUse | undefined;
 
   constructor(options: {
     client: EC2Client;
@@ -44,12 +45,15 @@ export class Ec2Calls {
     log: Logger;
     retry?: RetryPolicy;
     random?: () => number;
+    /** Where the client sends, named when nothing answers there. */
+    endpoint?: Ec2EndpointInUse;
   }) {
     this.client = options.client;
     this.clock = options.clock;
     this.log = options.log;
     this.retry = options.retry ?? DEFAULT_RETRY;
     this.random = options.random ?? Math.random;
+    this.endpoint = options.endpoint;
   }
 
   async call<T extends { $metadata?: { attempts?: number } }>(
@@ -65,7 +69,7 @@ export class Ec2Calls {
       } catch (thrown) {
         const attempts = (thrown as { $metadata?: { attempts?: number } }).$metadata?.attempts;
         this.stats.sdkAttempts += attempts ?? 1;
-        const err: ProvisionerError = translateEc2Error(thrown, operation);
+        const err: ProvisionerError = translateEc2Error(thrown, operation, this.endpoint);
         this.stats.failuresByCode.set(err.code, (this.stats.failuresByCode.get(err.code) ?? 0) + 1);
         const retryable = err.code === 'THROTTLED' || err.code === 'EC2_UNAVAILABLE';
         if (!retryable || attempt >= this.retry.maxAttempts) {

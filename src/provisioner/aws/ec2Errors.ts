@@ -51,6 +51,16 @@ const NETWORK_CODES = new Set([
   'UND_ERR_SOCKET',
 ]);
 
+/** Connection failures where no server answered (refused, no such host), as opposed to a reset. */
+const UNANSWERED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH']);
+
+/** Why a connect got no answer (the errno, or "timed out" for the client's connect deadline), if so. */
+function unansweredConnect(sysCode: string | undefined, name: string, message: string): string | undefined {
+  if (sysCode !== undefined && UNANSWERED_CODES.has(sysCode)) return sysCode;
+  if (name === 'TimeoutError' && /did not establish a connection/i.test(message)) return 'timed out';
+  return undefined;
+}
+
 interface SdkLikeError {
   name?: unknown;
   message?: unknown;
@@ -80,8 +90,19 @@ export const NO_CREDENTIALS_MESSAGE =
 export const NO_REGION_MESSAGE =
   'no AWS region: give --zone (or TOIL_AWS_ZONE; the region is the zone without its letter) or set AWS_REGION';
 
+/** The EC2 endpoint a client sends to and what set it, named when nothing answers there. */
+export interface Ec2EndpointInUse {
+  readonly url: string;
+  /** The variable or setting that chose `url` (`AWS_ENDPOINT_URL_EC2`). */
+  readonly setBy: string;
+}
+
 /** Translates whatever the SDK threw for `operation` into a ProvisionerError (once, here). */
-export function translateEc2Error(thrown: unknown, operation: string): ProvisionerError {
+export function translateEc2Error(
+  thrown: unknown,
+  operation: string,
+  endpoint?: Ec2EndpointInUse,
+): ProvisionerError {
   if (thrown instanceof ProvisionerError) return thrown;
   const e = (thrown ?? {}) as SdkLikeError;
   const name = typeof e.name === 'string' ? e.name : 'Error';
@@ -103,10 +124,19 @@ export function translateEc2Error(thrown: unknown, operation: string): Provision
   const status = e.$metadata?.httpStatusCode;
   const sysCode = typeof e.code === 'string' ? e.code : undefined;
   let code: ProvisionerErrorCode;
-  if (e.$metadata === undefined && sysCode && NETWORK_CODES.has(sysCode)) code = 'EC2_UNAVAILABLE';
-  else if (e.$metadata === undefined && (name === 'TimeoutError' || name === 'AbortError'))
+  // No HTTP status: no answer came. The SDK still sets `$metadata` (its attempts) on such errors.
+  if (status === undefined && sysCode && NETWORK_CODES.has(sysCode)) code = 'EC2_UNAVAILABLE';
+  else if (status === undefined && (name === 'TimeoutError' || name === 'AbortError'))
     code = 'EC2_UNAVAILABLE';
   else code = classifyEc2ErrorName(name, status);
+  const unreachable = status === undefined ? unansweredConnect(sysCode, name, message) : undefined;
+  if (unreachable !== undefined && endpoint !== undefined)
+    // The SDK's own words ("connect ECONNREFUSED 127.0.0.1:1") name no endpoint nor what sets it.
+    return new ProvisionerError(
+      code,
+      `EC2 ${operation}: nothing answers at the EC2 endpoint ${endpoint.url} (${unreachable}, after retries) (expected EC2 there; ${endpoint.setBy} sets the endpoint)`,
+      { cause: thrown, cloudCode: name, details: { operation } },
+    );
   return new ProvisionerError(code, `EC2 ${operation} failed: ${name}: ${message}`, {
     cause: thrown,
     cloudCode: name,
