@@ -31,7 +31,7 @@ export async function clusterLeaderAddress(
   const { createClusterCalls } = await import('../main/awsClients.js');
   const { calls, close } = await createClusterCalls({ region, clock, log });
   try {
-    return await leaderAddress(calls, clusterName, clock, log);
+    return await leaderAddress(calls, clusterName, clock, log, region);
   } finally {
     close();
   }

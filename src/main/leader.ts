@@ -14,6 +14,7 @@ import type { Ec2Endpoint } from '../localcloud/ec2/index.js';
 import type { AwsCluster } from '../provisioner/aws/awsCluster.js';
 import type { AwsClusterSettings } from '../provisioner/aws/awsProvisioner.js';
 import type { Ec2EndpointInUse } from '../provisioner/aws/ec2Errors.js';
+import { clustersHere } from '../provisioner/cluster/clustersHere.js';
 import { DEFAULT_NODE_STORAGE_GIB, estimatedPricesWarning } from '../scaler/config.js';
 import { createEc2Client, ec2EndpointOf, silenceAwsSdkNodeVersionWarning } from './awsClients.js';
 import { toilCommand, workerCommand } from './batchSystems.js';
@@ -397,7 +398,7 @@ async function requireClusterLeader(cluster: AwsCluster, region: string, configP
   throw new UserInputError(
     'CLUSTER_NOT_FOUND',
     `provisioner.clusterName '${cluster.clusterName}': no such cluster in region ${region} ` +
-      `(no leader instance tagged clusterName=${cluster.clusterName}); clusters here: ${here.length > 0 ? here.join(', ') : 'none'}; ` +
+      `(no leader instance tagged clusterName=${cluster.clusterName}); ${clustersHere(here)}; ` +
       `check provisioner.clusterName and provisioner.zone in ${configPath} (toil launch-cluster makes a cluster)`,
     { clusterName: cluster.clusterName, region, clustersHere: here },
   );

@@ -115,7 +115,21 @@ t.test(
     t.match(noRemote.stderr, /^toil: rsync-cluster: name the leader's side with a leading ':'/);
     const noCluster = await runToil(['ssh-cluster', 'nosuchcluster', '--insecure', ...opts, 'true'], env);
     t.equal(noCluster.code, 2);
-    t.match(noCluster.stderr, /^toil: cluster 'nosuchcluster' has no leader/);
+    t.match(
+      noCluster.stderr,
+      /^toil: cluster 'nosuchcluster' has no leader in region us-west-2; clusters here: sshtest; check the name and --zone\n$/,
+      'names the clusters that do exist, as destroy-cluster does',
+    );
+    const noClusterRsync = await runToil(
+      ['rsync-cluster', 'nosuchcluster', '--insecure', ...opts, 'a', ':b'],
+      env,
+    );
+    t.equal(noClusterRsync.code, 2);
+    t.match(
+      noClusterRsync.stderr,
+      /^toil: cluster 'nosuchcluster' has no leader in region us-west-2; clusters here: sshtest; check the name and --zone\n$/,
+      'rsync-cluster too',
+    );
 
     const destroyed = await runToil(['destroy-cluster', 'sshtest'], env);
     t.equal(destroyed.code, 0, destroyed.stderr);

@@ -5,6 +5,7 @@ import type { ClusterIam } from '../aws/clusterIam.js';
 import type { Ec2Calls } from '../aws/ec2Calls.js';
 import type { ClusterMungeKey } from '../aws/mungeKey.js';
 import { UserInputError } from '../../common/errors.js';
+import { clustersHere } from './clustersHere.js';
 
 export interface DestroyResult {
   readonly terminated: readonly string[];
@@ -120,7 +121,7 @@ export async function destroyCluster(
         'CLUSTER_NOT_FOUND',
         `no cluster named '${clusterName}' in ${options.region ? `region ${options.region}` : 'this region'} ` +
           '(no instance, security group or IAM role of it, ' +
-          `live or recently terminated); clusters here: ${others.length > 0 ? others.join(', ') : 'none'}; ` +
+          `live or recently terminated); ${clustersHere(others)}; ` +
           'check the name and --zone',
         { clusterName, clustersHere: others },
       );

@@ -3,6 +3,7 @@ import type { Clock } from '../../common/clock.js';
 import { UserInputError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { Ec2Calls } from '../aws/ec2Calls.js';
+import { clustersHere } from './clustersHere.js';
 
 /** Toil's conventions for reaching the leader: user `core` on Flatcar, the appliance container. */
 export const SSH_USER = 'core';
@@ -23,6 +24,7 @@ export async function leaderAddress(
   clusterName: string,
   clock: Clock,
   log: Logger,
+  region: string,
 ): Promise<string> {
   // The EC2 client library loads here, not with ssh-cluster's flags: a typo is reported at once.
   const { AwsCluster } = await import('../aws/awsCluster.js');
@@ -31,11 +33,14 @@ export async function leaderAddress(
     .filter((n) => n.role === 'leader')
     .sort((a, b) => a.launchTime - b.launchTime);
   const leader = leaders[0];
-  if (!leader)
+  if (!leader) {
+    const others = await cluster.clusterNamesInRegion();
     throw new UserInputError(
       'NO_SUCH_CLUSTER',
-      `cluster '${clusterName}' has no leader (is the name right?)`,
+      `cluster '${clusterName}' has no leader in region ${region}; ${clustersHere(others)}; check the name and --zone`,
+      { clusterName, clustersHere: others },
     );
+  }
   if (leader.state !== 'running')
     throw new UserInputError(
       'LEADER_NOT_RUNNING',
