@@ -128,6 +128,12 @@ async function run(name: string, f: Flags): Promise<number> {
   const region = regionOfZone(zone, source);
   if (!f.keyPairName)
     throw new UserInputError('NO_KEY_PAIR', '--keyPairName is required (the EC2 key pair for SSH)');
+  // An empty Owner tag names nobody: the tag is how a shared account finds whose cluster it is.
+  if (f.owner !== undefined && f.owner.trim() === '')
+    throw new UserInputError(
+      'BAD_FLAG',
+      `--owner '${f.owner}': expected a name for the cluster's Owner tag (or leave --owner out: TOIL_OWNER_TAG, else the key pair name)`,
+    );
   const leaderNodeType = f.leaderNodeType ?? f.nodeType;
   if (!leaderNodeType)
     throw new UserInputError(

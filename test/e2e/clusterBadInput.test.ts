@@ -47,6 +47,12 @@ t.test('bad input to the cluster utilities is one clear line and exit 2', async 
       /^toil: invalid cluster name 'My_Cluster': use 1–63 lowercase letters, digits and '-'/,
     ],
     [
+      'an empty --owner (the cluster would be tagged with an empty Owner)',
+      [...launch, '--zone', 'us-west-2a', '--owner', ''],
+      {},
+      /^toil: --owner '': expected a name for the cluster's Owner tag \(or leave --owner out: TOIL_OWNER_TAG, else the key pair name\)$/,
+    ],
+    [
       'unknown instance type',
       ['launch-cluster', 'c1', '--nodeType', 't2.mediun', '--keyPairName', 'k', '--zone', 'us-west-2a'],
       {},
