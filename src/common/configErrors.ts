@@ -45,9 +45,12 @@ export function describeZodIssues(
     const at = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
     const path = formatPath([...prefix, ...at]);
     let message = issue.message;
-    const range = numberRangeOf(issue, schema ? schemaAt(schema, at) : undefined);
+    // A schema's own message ('expected a job store locator: …') says more than any range; only
+    // zod's stock wording is rewritten.
+    const stock = /^(Too small|Too big|Invalid input)\b/.test(issue.message);
+    const range = stock ? numberRangeOf(issue, schema ? schemaAt(schema, at) : undefined) : undefined;
     if (range !== undefined) message = `expected ${range}`;
-    else if (issue.code === 'too_small' && (issue.origin === 'array' || issue.origin === 'string'))
+    else if (stock && issue.code === 'too_small' && (issue.origin === 'array' || issue.origin === 'string'))
       message =
         issue.origin === 'string'
           ? `expected at least ${issue.minimum} character(s)`
