@@ -1,7 +1,7 @@
 import { DescribeInstancesCommand, ImportKeyPairCommand, type Instance } from '@aws-sdk/client-ec2';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
-import { runToil } from '../fixtures/ec2ToilCli.js';
+import { runToil, type CliResult } from '../fixtures/ec2ToilCli.js';
 
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(240_000);
@@ -16,6 +16,42 @@ async function clusterInstances(
   return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
 }
 
+/** A local cloud with key pair `k` in `region`, and `launch-cluster NAME … --zone ZONE` run against it. */
+async function launchIn(
+  t: Test,
+  region: string,
+  clusterName: string,
+  zone: string,
+  nodeTypeArgs: readonly string[],
+): Promise<{
+  client: ReturnType<typeof testEc2Client>;
+  env: { AWS_ENDPOINT_URL_EC2: string };
+  launch: CliResult;
+}> {
+  const endpoint = await startTestEndpoint({ bootDelayMs: 0 });
+  t.teardown(() => endpoint.stop());
+  const client = testEc2Client(endpoint.url, region);
+  await client.send(
+    new ImportKeyPairCommand({
+      KeyName: 'k',
+      PublicKeyMaterial: Buffer.from(
+        'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl k\n',
+      ),
+    }),
+  );
+  const env = { AWS_ENDPOINT_URL_EC2: endpoint.url };
+  const launch = await runToil(
+    [
+      'launch-cluster',
+      clusterName,
+      ...['--leaderNodeType', 't2.medium', ...nodeTypeArgs],
+      ...['--zone', zone, '--keyPairName', 'k'],
+    ],
+    env,
+  );
+  return { client, env, launch };
+}
+
 /**
  * The local cloud is every region, each with its own zones and state, as EC2 is: a cluster
  * launched with a zone of a region other than the local cloud's home (us-west-2) is made there,
@@ -25,27 +61,13 @@ async function clusterInstances(
 t.test(
   'launch-cluster --zone us-east-1b against the local cloud makes the cluster in us-east-1; destroy-cluster ends it',
   async (t) => {
-    const endpoint = await startTestEndpoint({ bootDelayMs: 0 });
-    t.teardown(() => endpoint.stop());
-    const east = testEc2Client(endpoint.url, 'us-east-1');
-    await east.send(
-      new ImportKeyPairCommand({
-        KeyName: 'k',
-        PublicKeyMaterial: Buffer.from(
-          'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl k\n',
-        ),
-      }),
-    );
-    const env = { AWS_ENDPOINT_URL_EC2: endpoint.url };
-    const launch = await runToil(
-      [
-        'launch-cluster',
-        'virginia',
-        ...['--leaderNodeType', 't2.medium', '--nodeTypes', 't2.medium', '-w', '1'],
-        ...['--zone', 'us-east-1b', '--keyPairName', 'k'],
-      ],
+    const {
+      client: east,
       env,
-    );
+      launch,
+    } = await launchIn(t, 'us-east-1', 'virginia', 'us-east-1b', [
+      ...['--nodeTypes', 't2.medium', '-w', '1'],
+    ]);
     t.equal(launch.code, 0, launch.stderr);
     const instances = await clusterInstances(east, 'virginia');
     t.equal(instances.length, 2, 'a leader and one worker');
@@ -55,7 +77,7 @@ t.test(
       'both in the zone asked for',
     );
     t.same(
-      await clusterInstances(testEc2Client(endpoint.url, 'us-west-2'), 'virginia'),
+      await clusterInstances(testEc2Client(env.AWS_ENDPOINT_URL_EC2, 'us-west-2'), 'virginia'),
       [],
       'us-west-2 has none of them',
     );
@@ -78,27 +100,13 @@ t.test(
 t.test(
   'launch-cluster --zone eu-west-1a (no catalogue prices there) succeeds with one price warning; destroy-cluster ends it',
   async (t) => {
-    const endpoint = await startTestEndpoint({ bootDelayMs: 0 });
-    t.teardown(() => endpoint.stop());
-    const ireland = testEc2Client(endpoint.url, 'eu-west-1');
-    await ireland.send(
-      new ImportKeyPairCommand({
-        KeyName: 'k',
-        PublicKeyMaterial: Buffer.from(
-          'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl k\n',
-        ),
-      }),
-    );
-    const env = { AWS_ENDPOINT_URL_EC2: endpoint.url };
-    const launch = await runToil(
-      [
-        'launch-cluster',
-        'dublin',
-        ...['--leaderNodeType', 't2.medium', '--nodeTypes', 't2.medium,m5.large', '-w', '1,0'],
-        ...['--zone', 'eu-west-1a', '--keyPairName', 'k'],
-      ],
+    const {
+      client: ireland,
       env,
-    );
+      launch,
+    } = await launchIn(t, 'eu-west-1', 'dublin', 'eu-west-1a', [
+      ...['--nodeTypes', 't2.medium,m5.large', '-w', '1,0'],
+    ]);
     t.equal(launch.code, 0, launch.stderr);
     const warnings = launch.stderr
       .split('\n')
