@@ -46,6 +46,7 @@ import {
   type ObjectRef,
 } from './integrity.js';
 import { LEADER_KEY } from './lease.js';
+import { nothingAnswersAt, unansweredConnect } from '../common/unansweredEndpoint.js';
 import type { Locator } from './locator.js';
 import {
   assertValidKey,
@@ -630,11 +631,10 @@ export class S3ObjectStore implements ObjectStore {
         `bucket ${this.bucket} is not in ${this.region} (expected the region the bucket was created in)`,
       );
     }
-    const unreachable = networkCode(e);
+    const unreachable = unansweredConnect(e);
     if (unreachable !== undefined && this.endpoint !== undefined) {
-      // The SDK's own words ("connect ECONNREFUSED 127.0.0.1:1") name no endpoint nor what sets it.
       return new JobStoreUnavailableError(
-        `S3 ${operation} on ${this.bucket}: nothing answers at the S3 endpoint ${this.endpoint} (${unreachable}, after retries) (expected S3 there; AWS_ENDPOINT_URL_S3 sets the endpoint)`,
+        `S3 ${operation} on ${this.bucket}: ${nothingAnswersAt('S3', this.endpoint, unreachable, 'AWS_ENDPOINT_URL_S3')}`,
         e,
       );
     }
@@ -802,15 +802,6 @@ const TRANSIENT_NAMES = new Set([
   'EPIPE',
   'ETIMEDOUT',
 ]);
-
-/** The connection failure of a request that reached no server (refused, no such host, timed out). */
-function networkCode(e: unknown): string | undefined {
-  if (httpStatus(e) !== undefined) return undefined;
-  const code = (e as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && NETWORK_CODES.has(code) ? code : undefined;
-}
-
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH']);
 
 function isTransient(e: unknown): boolean {
   const status = httpStatus(e);

@@ -1,4 +1,5 @@
 import { ProvisionerError, type ProvisionerErrorCode } from '../errors.js';
+import { nothingAnswersAt, unansweredConnect } from '../../common/unansweredEndpoint.js';
 
 /**
  * AWS EC2 error names → the port's typed errors. This is the one place EC2's names are known; the
@@ -50,16 +51,6 @@ const NETWORK_CODES = new Set([
   'ENOTFOUND',
   'UND_ERR_SOCKET',
 ]);
-
-/** Connection failures where no server answered (refused, no such host), as opposed to a reset. */
-const UNANSWERED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH']);
-
-/** Why a connect got no answer (the errno, or "timed out" for the client's connect deadline), if so. */
-function unansweredConnect(sysCode: string | undefined, name: string, message: string): string | undefined {
-  if (sysCode !== undefined && UNANSWERED_CODES.has(sysCode)) return sysCode;
-  if (name === 'TimeoutError' && /did not establish a connection/i.test(message)) return 'timed out';
-  return undefined;
-}
 
 interface SdkLikeError {
   name?: unknown;
@@ -129,12 +120,11 @@ export function translateEc2Error(
   else if (status === undefined && (name === 'TimeoutError' || name === 'AbortError'))
     code = 'EC2_UNAVAILABLE';
   else code = classifyEc2ErrorName(name, status);
-  const unreachable = status === undefined ? unansweredConnect(sysCode, name, message) : undefined;
+  const unreachable = unansweredConnect(thrown);
   if (unreachable !== undefined && endpoint !== undefined)
-    // The SDK's own words ("connect ECONNREFUSED 127.0.0.1:1") name no endpoint nor what sets it.
     return new ProvisionerError(
       code,
-      `EC2 ${operation}: nothing answers at the EC2 endpoint ${endpoint.url} (${unreachable}, after retries) (expected EC2 there; ${endpoint.setBy} sets the endpoint)`,
+      `EC2 ${operation}: ${nothingAnswersAt('EC2', endpoint.url, unreachable, endpoint.setBy)}`,
       { cause: thrown, cloudCode: name, details: { operation } },
     );
   return new ProvisionerError(code, `EC2 ${operation} failed: ${name}: ${message}`, {
