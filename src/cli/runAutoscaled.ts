@@ -150,7 +150,7 @@ export async function runAutoscaled(
   const master = mesosMasterFlag(f);
   if (config.batchSystem.kind === 'mesos' && master && !(await leftByRun(stateDir))) {
     const { MesosMasterClient } = await import('../mesos/masterClient.js');
-    const client = new MesosMasterClient(mesosMasterHostPort(master));
+    const client = new MesosMasterClient(config.batchSystem.mesosMaster);
     await assertMesosAnswers(() => client.version(), master);
   }
   // Emptied (as Toil empties it) only once the run is to start: a refused one leaves it as it was.
