@@ -1,5 +1,8 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { UserInputError } from '../common/errors.js';
+import { LOG_LEVEL_NAMES, toPinoLevel } from '../common/log.js';
 
 /**
  * Toil's options that toil-ts has no counterpart for. A Toil command line is copied from Toil's
@@ -21,12 +24,78 @@ export interface ForeignOption {
   readonly arg: 'bool' | 'value' | 'optional' | 'values' | 'none';
   readonly effect: 'ignored' | 'refused';
   readonly why: string;
+  /**
+   * The check Toil's parser makes of a `value` option's argument: Toil refuses `--statusWait abc`
+   * before it runs, so toil-ts does too, though it then ignores the option (a Toil command line
+   * that toil-ts runs is one Toil would run).
+   */
+  readonly check?: ValueCheck;
 }
 
-export const ignored = (arg: ForeignOption['arg'], why: string, ...flags: string[]): ForeignOption[] =>
-  flags.map((flag) => ({ flag, arg, effect: 'ignored', why }));
-export const refused = (arg: ForeignOption['arg'], why: string, ...flags: string[]): ForeignOption[] =>
-  flags.map((flag) => ({ flag, arg, effect: 'refused', why }));
+/** What a `value` option's argument must be, as Toil's argparse `type`, `choices` and range say. */
+export interface ValueCheck {
+  /** For the message: `--statusWait abc: expected ${expected}`. */
+  readonly expected: string;
+  readonly accepts: (value: string) => boolean;
+}
+
+/** Python's `int()` of a string: digits with an optional sign, `_` between digits, blanks around. */
+const PY_INT = /^\s*[+-]?\d+(_\d+)*\s*$/;
+/** Python's `float()` of a string (decimal, exponent, inf, nan). */
+const PY_FLOAT = /^\s*[+-]?((\d+(_\d+)*)?\.?\d+(_\d+)*([eE][+-]?\d+)?|\d+\.|inf(inity)?|nan)\s*$/i;
+const pyNumber = (v: string): number =>
+  Number(
+    v
+      .replace(/_/g, '')
+      .trim()
+      .replace(/^([+-]?)inf(inity)?$/i, '$1Infinity'),
+  );
+
+/** Toil's `type=int`, at least `min` when given (its `make_open_interval_action(min)`). */
+export const wholeNumber = (min?: number): ValueCheck => ({
+  expected: min === undefined ? 'a whole number' : `a whole number >= ${min}`,
+  accepts: (v) => PY_INT.test(v) && (min === undefined || pyNumber(v) >= min),
+});
+
+/**
+ * Toil's `type=float`, at least `min` when given (`make_open_interval_action(min)`) and at most
+ * `max` (`make_closed_interval_action(min, max)`).
+ */
+export const decimal = (min?: number, max?: number): ValueCheck => ({
+  expected:
+    min === undefined
+      ? 'a number'
+      : max === undefined
+        ? `a number >= ${min}`
+        : `a number from ${min} to ${max}`,
+  accepts: (v) => {
+    if (!PY_FLOAT.test(v)) return false;
+    const n = pyNumber(v);
+    return (min === undefined || n >= min) && (max === undefined || n <= max);
+  },
+});
+
+/** Toil's `choices=[...]`. */
+export const oneOf = (...choices: string[]): ValueCheck => ({
+  expected: `one of ${choices.join(', ')}`,
+  accepts: (v) => choices.includes(v),
+});
+
+/** Toil's `--coordinationDir` check: the path exists (a relative one, from the current directory). */
+export const existingPath: ValueCheck = {
+  expected: 'a path that exists',
+  accepts: (v) => existsSync(resolve(v)),
+};
+
+/** How an option of the table takes its argument: a kind, or a check (of a `value` option). */
+type ArgOf = ForeignOption['arg'] | ValueCheck;
+const option = (arg: ArgOf, effect: ForeignOption['effect'], why: string, flag: string): ForeignOption =>
+  typeof arg === 'string' ? { flag, arg, effect, why } : { flag, arg: 'value', effect, why, check: arg };
+
+export const ignored = (arg: ArgOf, why: string, ...flags: string[]): ForeignOption[] =>
+  flags.map((flag) => option(arg, 'ignored', why, flag));
+export const refused = (arg: ArgOf, why: string, ...flags: string[]): ForeignOption[] =>
+  flags.map((flag) => option(arg, 'refused', why, flag));
 
 /**
  * commander's attribute name for a long flag (`--sseKey` → `sseKey`, `--log-dir` → `logDir`,
@@ -61,12 +130,20 @@ export function checkForeignOptions(flags: object, table: readonly ForeignOption
     if (v === undefined) continue;
     if (o.arg === 'bool' && typeof v === 'string' && !/^(true|false|yes|no|1|0)$/i.test(v))
       throw new UserInputError('BAD_FLAG', `${o.flag} ${v}: expected true or false`);
+    if (o.check && typeof v === 'string' && !o.check.accepts(v))
+      throw new UserInputError('BAD_FLAG', `${o.flag} ${v}: expected ${o.check.expected}`);
     if (o.effect === 'refused' && (o.arg !== 'bool' || isOn(v)))
       throw new UserInputError('UNSUPPORTED_TOIL_OPTION', `${o.flag}: ${o.why}`, { flag: o.flag });
     if (o.effect === 'ignored') notices.push(`toil: ${o.flag} has no effect here: ${o.why}`);
   }
   return notices;
 }
+
+/** Toil's `--logLevel` choices (in the spellings toil-ts's own `--logLevel` takes). */
+const logLevel: ValueCheck = {
+  expected: `one of ${LOG_LEVEL_NAMES.join(', ')}`,
+  accepts: (v) => toPinoLevel(v) !== undefined,
+};
 
 /**
  * The options every Toil utility takes (Toil's `parser_with_common_options`: logging and
@@ -78,7 +155,8 @@ export function utilityCommonOptions(command: string): ForeignOption[] {
   return [
     ...ignored('none', noLog, '--logCritical', '--logError', '--logWarning', '--logInfo', '--logDebug'),
     ...ignored('none', noLog, '--logTrace', '--logOff', '--rotatingLogging'),
-    ...ignored('value', noLog, '--logLevel', '--logFile'),
+    ...ignored(logLevel, noLog, '--logLevel'),
+    ...ignored('value', noLog, '--logFile'),
     ...ignored('bool', noLog, '--logColors'),
     ...ignored('value', `${command} makes no temporary files`, '--tempDirRoot'),
   ];

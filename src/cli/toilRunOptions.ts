@@ -3,8 +3,12 @@ import { Option, type Command } from 'commander';
 import {
   addForeignOptions,
   checkForeignOptions,
+  decimal,
+  existingPath,
   ignored,
+  oneOf,
   refused,
+  wholeNumber,
   type ForeignOption,
 } from './foreignOptions.js';
 import type { Clock } from '../common/clock.js';
@@ -34,28 +38,29 @@ const OTHER_BATCH_SYSTEM = (name: string): string =>
   `it tunes Toil's ${name} batch system; toil-ts's are single_machine, mesos and slurm`;
 const SLURM_FLAGS = 'toil-ts does not pass it to Slurm; give the sbatch flag in TOIL_SLURM_ARGS instead';
 
-const FOREIGN: readonly ForeignOption[] = [
+export const FOREIGN_RUN_OPTIONS: readonly ForeignOption[] = [
   // Ignored: no result changes without them.
   ...ignored('none', CACHE, '--disableCaching'),
   ...ignored('bool', CACHE, '--caching'),
   ...ignored('bool', JOB_LOG, '--realTimeLogging'),
   ...ignored('none', 'the log is not rotated', '--rotatingLogging'),
   ...ignored('bool', 'log lines are plain text', '--logColors'),
-  ...ignored('value', POLLING, '--statePollingWait', '--statePollingTimeout', '--jobStoreTimeout'),
-  ...ignored('value', POLLING, '--rescueJobsFrequency'),
+  ...ignored(wholeNumber(), POLLING, '--statePollingWait', '--statePollingTimeout'),
+  ...ignored(decimal(0), POLLING, '--jobStoreTimeout'),
+  ...ignored(wholeNumber(1), POLLING, '--rescueJobsFrequency'),
   ...ignored('none', POLLING, '--coalesceStatusCalls'),
   ...ignored(
-    'value',
+    wholeNumber(),
     `toil-ts's leader looks for a \`toil kill\` request every ${KILL_POLL_MS / 1000} s`,
     '--kill_polling_interval',
   ),
   ...ignored('value', "it is for CWL workflows' tool output; toil-ts runs TypeScript workflows", '--log-dir'),
   ...ignored(
-    'value',
+    wholeNumber(),
     'toil-ts checks for a service deadlock at each --servicePollingInterval',
     '--deadlockCheckInterval',
   ),
-  ...ignored('value', 'toil-ts shows progress as it changes', '--statusWait'),
+  ...ignored(wholeNumber(), 'toil-ts shows progress as it changes', '--statusWait'),
   ...ignored(
     'none',
     DEPLOYMENT,
@@ -63,7 +68,7 @@ const FOREIGN: readonly ForeignOption[] = [
     '--disableAutoDeployment',
     '--disableHotDeployment',
   ),
-  ...ignored('value', LOCAL_JOBS, '--maxLocalJobs'),
+  ...ignored(wholeNumber(), LOCAL_JOBS, '--maxLocalJobs'),
   ...ignored('none', LOCAL_JOBS, '--runLocalJobsOnWorkers', '--runCwlInternalJobsOnWorkers'),
   ...ignored('bool', 'toil-ts does not chain jobs', '--disableChaining'),
   // --noStdOutErr takes effect with --batchSystem slurm (src/slurm/slurmFlags.ts); the note is
@@ -77,20 +82,30 @@ const FOREIGN: readonly ForeignOption[] = [
     'toil-ts always verifies what it reads from the job store',
     '--disableJobStoreChecksumVerification',
   ),
-  ...ignored('value', "toil-ts removes a job's scratch space when the job ends", '--cleanWorkDir'),
-  ...ignored('value', 'toil-ts workers coordinate through the job store', '--coordinationDir'),
+  ...ignored(
+    oneOf('always', 'onError', 'never', 'onSuccess'),
+    "toil-ts removes a job's scratch space when the job ends",
+    '--cleanWorkDir',
+  ),
+  ...ignored(existingPath, 'toil-ts workers coordinate through the job store', '--coordinationDir'),
   ...ignored('value', MESOS_FRAMEWORK, '--mesosName', '--mesosRole', '--mesosFrameworkId'),
   ...ignored('none', SLURM_MEMORY, '--manualMemArgs', '--memoryIsProduct'),
-  ...ignored('value', BACKOFF, '--retryBackoffSeconds', '--retryBackoffFactor'),
-  ...ignored('value', TOIL_TESTING, '--badWorker', '--badWorkerFailInterval'),
+  ...ignored(decimal(0), BACKOFF, '--retryBackoffSeconds'),
+  ...ignored(decimal(1), BACKOFF, '--retryBackoffFactor'),
+  ...ignored(decimal(0, 1), TOIL_TESTING, '--badWorker'),
+  ...ignored(decimal(0), TOIL_TESTING, '--badWorkerFailInterval'),
   ...ignored('none', TOIL_TESTING, '--debugWorker'),
   ...ignored(
     'bool',
     "the leader serves Prometheus metrics at /metrics (the status address the run prints, or `toil leader`'s)",
     '--metrics',
   ),
-  ...ignored('value', 'toil-ts publishes no workflow metrics to Dockstore', '--publishWorkflowMetrics'),
-  ...ignored('value', 'jobs declare their walltime; the scaler learns the rest', '--defaultWalltime'),
+  ...ignored(
+    oneOf('all', 'current', 'no'),
+    'toil-ts publishes no workflow metrics to Dockstore',
+    '--publishWorkflowMetrics',
+  ),
+  ...ignored(wholeNumber(0), 'jobs declare their walltime; the scaler learns the rest', '--defaultWalltime'),
   ...ignored(
     'value',
     OTHER_BATCH_SYSTEM('aws_batch'),
@@ -104,10 +119,10 @@ const FOREIGN: readonly ForeignOption[] = [
     '--kubernetesHostPath',
     '--kubernetesOwner',
     '--kubernetesServiceAccount',
-    '--kubernetesPodTimeout',
     '--kubernetesPodSecurityContext',
     '--kubernetesSecurityContext',
   ),
+  ...ignored(decimal(), OTHER_BATCH_SYSTEM('kubernetes'), '--kubernetesPodTimeout'),
   ...ignored('bool', OTHER_BATCH_SYSTEM('kubernetes'), '--kubernetesPrivileged'),
   // Refused: running without them would silently give less than asked for.
   ...refused(
@@ -165,7 +180,7 @@ export function addToilRunOptions(cmd: Command): Command {
   );
   for (const [flag, level] of LEVEL_SWITCHES)
     cmd.addOption(new Option(flag, `same as --logLevel ${level}`).hideHelp());
-  addForeignOptions(cmd, FOREIGN);
+  addForeignOptions(cmd, FOREIGN_RUN_OPTIONS);
   return cmd;
 }
 
@@ -183,7 +198,7 @@ export function logLevelOf(flags: object, argv: readonly string[], fallback = 'i
  * (exit 2), and returns one line for each ignored one, for the run to print before it starts.
  */
 export function foreignToilOptions(flags: object): string[] {
-  return checkForeignOptions(flags, FOREIGN);
+  return checkForeignOptions(flags, FOREIGN_RUN_OPTIONS);
 }
 
 /** Toil's default `--maxLogFileSize` (100 * 1024 * 1024 in toil/options/common.py). */
