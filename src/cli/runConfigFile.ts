@@ -140,7 +140,9 @@ export function leaveOutDefaultFileValues<F extends object>(
 
 /**
  * A value from a config file is checked where its option is read, whose message names the flag
- * (`--retryCount lots: expected …`) as if typed: this adds the file and key it came from.
+ * (`--retryCount lots: expected …`) as if typed: this adds the file and key it came from, to the
+ * message or, when it lists several problems (`  - --betaInertia 5: expected …`), to each line
+ * whose flag the file set.
  */
 export function namingConfigFileErrors<A extends unknown[]>(
   cmd: Command,
@@ -151,10 +153,17 @@ export function namingConfigFileErrors<A extends unknown[]>(
       await action(...args);
     } catch (e) {
       if (!(e instanceof UserInputError)) throw e;
-      const flag = /^--[A-Za-z][\w-]*(?=[ :])/.exec(e.message)?.[0];
-      const where = flag === undefined ? undefined : setByFile.get(cmd)?.get(flag);
-      if (where === undefined) throw e;
-      throw new UserInputError(e.code, `${e.message} (set in ${where})`, { ...e.details });
+      const byFile = setByFile.get(cmd);
+      let named = false;
+      const lines = e.message.split('\n').map((line) => {
+        const flag = /^(?: {2}- )?(--[A-Za-z][\w-]*)(?=[ :])/.exec(line)?.[1];
+        const where = flag === undefined ? undefined : byFile?.get(flag);
+        if (where === undefined) return line;
+        named = true;
+        return `${line} (set in ${where})`;
+      });
+      if (!named) throw e;
+      throw new UserInputError(e.code, lines.join('\n'), { ...e.details });
     }
   };
 }

@@ -142,5 +142,5 @@ export function problemOfFlag(problem: string, flags: ScalerFlagSection): string
 
 export function flagError(problems: readonly string[]): UserInputError {
   if (problems.length === 1) return new UserInputError('BAD_FLAG', problems[0]!);
-  return new ConfigError('the flags', problems);
+  return new ConfigError('these options', problems, { plural: true });
 }

@@ -22,10 +22,13 @@ export function yamlProblem(message: string): string {
 export class ConfigError extends UserInputError {
   readonly problems: readonly string[];
 
-  constructor(source: string, problems: readonly string[]) {
-    super('CONFIG_INVALID', `${source} is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
-      source,
-    });
+  /** `plural`: the source names several things (`these options are invalid:`). */
+  constructor(source: string, problems: readonly string[], { plural = false } = {}) {
+    super(
+      'CONFIG_INVALID',
+      `${source} ${plural ? 'are' : 'is'} invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      { source },
+    );
     this.problems = problems;
   }
 }

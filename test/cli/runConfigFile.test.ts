@@ -172,3 +172,26 @@ t.test(
     t.notOk(existsSync(join(dir, 'js')), 'no job store made');
   },
 );
+
+t.test(
+  'several refused values, some from the --config file: each line names the file and key of its own, under a plural heading',
+  async (t) => {
+    const dir = testDir(t, { 'scale.yaml': 'betaInertia: 5\npreemptibleCompensation: 2\n' });
+    const sort = join(REPO_ROOT, 'examples/sort.ts');
+    const bad = await runToil(
+      ['run', '--config', 'scale.yaml', sort, 'file:js', '--nodeTypes', 't2.medium', '--targetTime', 'abc'],
+      { cwd: dir, env: { HOME: dir } },
+    );
+    t.equal(bad.code, 2, 'exit 2: bad input');
+    t.equal(
+      bad.stderr.trim(),
+      [
+        'toil: these options are invalid:',
+        '  - --targetTime abc: expected a duration like "30s", "5m" or "1h", got "abc"',
+        '  - --betaInertia 5: expected a number from 0 to 0.9 (set in scale.yaml: betaInertia)',
+        '  - --preemptibleCompensation 2: expected a number from 0 to 1 (set in scale.yaml: preemptibleCompensation)',
+      ].join('\n'),
+    );
+    t.notOk(existsSync(join(dir, 'js')), 'no job store made');
+  },
+);
