@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { FailureLog } from '../jobstore/jobRecords.js';
+import { JobStoreUnavailableError } from '../jobstore/errors.js';
 import { DEFAULT_LEASE_MS, LEADER_KEY } from '../jobstore/lease.js';
 import { failureLogs, workflowStatusAndJobs, type WorkflowStatus } from '../leader/workflowStatus.js';
 import { formatDuration } from '../common/units.js';
@@ -53,7 +54,8 @@ export const command: SubCommand = {
       .description(
         'Show how far the workflow in a job store has got: jobs declared, completed, ready to run; and check ' +
           'every object in it against its recorded length and SHA-256, listing the damaged ones. ' +
-          'Exit codes: 0 intact, 1 damaged objects found (or, with --failIfNotComplete, the workflow not finished), 2 bad input.',
+          'Exit codes: 0 intact, 1 damaged objects found (or, with --failIfNotComplete, the workflow not finished), 2 bad input, ' +
+          `${STORE_UNREACHABLE_EXIT} the job store could not be reached (its endpoint does not answer, or fails after retries).`,
       )
       .argument('<jobStore>', 'the job store locator (file:PATH or aws:REGION:NAME)')
       .option('--json', 'print one JSON object instead of text')
@@ -84,56 +86,71 @@ export const command: SubCommand = {
     for (const alias of ['--logs', '--failed', '--children', '--dot', '--status'])
       cmd.addOption(new Option(alias).hideHelp());
     addForeignOptions(cmd, FOREIGN).action(async (jobStore: string, flags: Flags) => {
-      for (const notice of checkForeignOptions(flags, FOREIGN)) process.stderr.write(`${notice}\n`);
-      // A --workDir that does not exist holds no run's record: said as the mistake it is, not as
-      // "no nodes left" (the run's record may be in the directory that was meant).
-      if (flags.workDir !== undefined) await prepareWorkDir(flags.workDir, process.env, 'read');
-      const now = Date.now();
-      const { status: s, jobs } = await workflowStatusAndJobs(openJobStore(jobStore), now);
-      const damaged = s.damaged.map((d) => `  ${d.key}: ${d.reason}`);
-      const printChildren = flags.printChildren || flags.children;
-      const printDot = flags.printDot || flags.dot;
-      const printStatus = flags.printStatus || flags.status;
-      // The summary counts what the leader holding the store runs and holds back, too.
-      const runningRecord =
-        printStatus || s.leader !== undefined ? await runningNow(openJobStore(jobStore), now) : undefined;
-      const running = printStatus ? runningRecord : undefined;
-      // An autoscaled run whose leader is gone leaves its nodes running with nothing to retire them.
-      const left = s.leader ? undefined : await leftByDeadRun(jobStore, flags.workDir);
-      if (flags.json) {
-        const logs =
-          flags.printLogs || flags.logs ? { failureLogs: await failureLogs(openJobStore(jobStore)) } : {};
-        const graph = printChildren || printDot ? { graph: jobs } : {};
-        process.stdout.write(
-          `${JSON.stringify({ ...s, ...logs, ...graph, ...(running ? { running } : {}), ...(left ? { leftRunning: left } : {}) })}\n`,
-        );
-      } else {
-        if (flags.printLogs || flags.logs) {
-          const logs = await failureLogs(openJobStore(jobStore));
-          process.stdout.write(
-            logs.length === 0
-              ? 'no failed attempt has a log in the job store\n'
-              : logs.map(formatLog).join(''),
-          );
-        }
-        // In Toil's order: logs, children, graph, failed jobs, summary.
-        if (printChildren) process.stdout.write(childrenLines(jobs));
-        if (printDot) process.stdout.write(dotGraph(s.locator, jobs));
-        if (flags.printFailed || flags.failed)
-          process.stdout.write(
-            ['Failed jobs:', ...s.failedJobs.map((j) => `${j.name} (${j.jobId}): ${j.error}`)].join('\n') +
-              '\n',
-          );
-        if (!flags.noAggStats) process.stdout.write(summary(s, damaged, runningRecord, now));
-        if (left) process.stdout.write(leftByRunLines(left, now));
-        // Toil prints the running jobs after its summary.
-        if (running) process.stdout.write(runningLines(running, s.locator, now));
+      try {
+        setExitCode(await report(jobStore, flags));
+      } catch (e) {
+        if (!(e instanceof JobStoreUnavailableError)) throw e;
+        process.stderr.write(`toil: ${e.message}\n`);
+        setExitCode(STORE_UNREACHABLE_EXIT);
       }
-      const unfinished = Boolean(flags.failIfNotComplete) && !s.finished;
-      setExitCode(s.damaged.length > 0 || unfinished ? 1 : 0);
     });
   },
 };
+
+/**
+ * `toil status`'s exit code when the store could not be reached: not 1, which says the store was
+ * read and found damaged (or unfinished), and not 2, bad input; `toil worker`'s for a job store it
+ * could not use.
+ */
+export const STORE_UNREACHABLE_EXIT = 3;
+
+/** Prints the report `flags` ask for; returns the exit code (0 intact, 1 damaged or not finished). */
+async function report(jobStore: string, flags: Flags): Promise<number> {
+  for (const notice of checkForeignOptions(flags, FOREIGN)) process.stderr.write(`${notice}\n`);
+  // A --workDir that does not exist holds no run's record: said as the mistake it is, not as
+  // "no nodes left" (the run's record may be in the directory that was meant).
+  if (flags.workDir !== undefined) await prepareWorkDir(flags.workDir, process.env, 'read');
+  const now = Date.now();
+  const { status: s, jobs } = await workflowStatusAndJobs(openJobStore(jobStore), now);
+  const damaged = s.damaged.map((d) => `  ${d.key}: ${d.reason}`);
+  const printChildren = flags.printChildren || flags.children;
+  const printDot = flags.printDot || flags.dot;
+  const printStatus = flags.printStatus || flags.status;
+  // The summary counts what the leader holding the store runs and holds back, too.
+  const runningRecord =
+    printStatus || s.leader !== undefined ? await runningNow(openJobStore(jobStore), now) : undefined;
+  const running = printStatus ? runningRecord : undefined;
+  // An autoscaled run whose leader is gone leaves its nodes running with nothing to retire them.
+  const left = s.leader ? undefined : await leftByDeadRun(jobStore, flags.workDir);
+  if (flags.json) {
+    const logs =
+      flags.printLogs || flags.logs ? { failureLogs: await failureLogs(openJobStore(jobStore)) } : {};
+    const graph = printChildren || printDot ? { graph: jobs } : {};
+    process.stdout.write(
+      `${JSON.stringify({ ...s, ...logs, ...graph, ...(running ? { running } : {}), ...(left ? { leftRunning: left } : {}) })}\n`,
+    );
+  } else {
+    if (flags.printLogs || flags.logs) {
+      const logs = await failureLogs(openJobStore(jobStore));
+      process.stdout.write(
+        logs.length === 0 ? 'no failed attempt has a log in the job store\n' : logs.map(formatLog).join(''),
+      );
+    }
+    // In Toil's order: logs, children, graph, failed jobs, summary.
+    if (printChildren) process.stdout.write(childrenLines(jobs));
+    if (printDot) process.stdout.write(dotGraph(s.locator, jobs));
+    if (flags.printFailed || flags.failed)
+      process.stdout.write(
+        ['Failed jobs:', ...s.failedJobs.map((j) => `${j.name} (${j.jobId}): ${j.error}`)].join('\n') + '\n',
+      );
+    if (!flags.noAggStats) process.stdout.write(summary(s, damaged, runningRecord, now));
+    if (left) process.stdout.write(leftByRunLines(left, now));
+    // Toil prints the running jobs after its summary.
+    if (running) process.stdout.write(runningLines(running, s.locator, now));
+  }
+  const unfinished = Boolean(flags.failIfNotComplete) && !s.finished;
+  return s.damaged.length > 0 || unfinished ? 1 : 0;
+}
 
 /** One failed attempt: its job, its error, the lines it logged and the tail of its output. */
 function formatLog(log: FailureLog): string {

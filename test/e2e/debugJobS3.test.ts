@@ -182,7 +182,7 @@ t.test(
 );
 
 t.test(
-  'toil debug-job, status, stats and kill when the S3 endpoint does not answer: exit 1, one line, no stack trace',
+  'toil debug-job, status, stats and kill when the S3 endpoint does not answer: exit 1 (status: 3, its 1 says damaged), one line, no stack trace',
   async (t) => {
     const dir = scratchDir(t);
     // A port nothing listens on: every request is refused, and the S3 client's retries run out.
@@ -192,14 +192,17 @@ t.test(
       AWS_ACCESS_KEY_ID: 'testing',
       AWS_SECRET_ACCESS_KEY: 'testing',
     };
-    for (const args of [
-      ['debug-job', LOCATOR, 'add'],
-      ['status', LOCATOR],
-      ['stats', LOCATOR],
-      ['kill', LOCATOR],
-    ]) {
+    for (const [args, code] of [
+      [['debug-job', LOCATOR, 'add'], 1],
+      // `toil status` exits 1 for a store it read and found damaged, so an unread one has its own.
+      [['status', LOCATOR], 3],
+      [['status', LOCATOR, '--failIfNotComplete', '--json'], 3],
+      [['stats', LOCATOR], 1],
+      [['kill', LOCATOR], 1],
+    ] as const) {
       const r = await runToil(args, { cwd: dir, env });
-      t.equal(r.code, 1, `${args[0]}: exit 1 (the store could not be reached; not bad input)`);
+      t.equal(r.code, code, `${args[0]}: exit ${code} (the store could not be reached; not bad input)`);
+      t.equal(r.stdout, '', `${args[0]}: no report`);
       t.match(
         r.stderr,
         new RegExp(
