@@ -22,7 +22,7 @@ import { bundleWorkflow } from '../workflow/bundle.js';
 import { WorkflowKilledError, WorkflowStopRequestedError } from './killRequest.js';
 import { requireBearerToken, type AuthPolicy } from './auth.js';
 import { DaemonEvents } from './daemonEvents.js';
-import { buildHttp, type ReadinessCheck } from './http.js';
+import { buildHttp, shownInError, type ReadinessCheck } from './http.js';
 import { StatusHistory, type StatusSample } from './statusHistory.js';
 import {
   cents,
@@ -933,7 +933,7 @@ export class LeaderDaemon {
     app.delete('/workflows/:id', async (req, reply) => {
       const { id } = req.params as { id: string };
       const run = this.workflow(id);
-      if (!run) return reply.code(404).send({ error: `no workflow ${id}` });
+      if (!run) return reply.code(404).send({ error: `no workflow ${shownInError(id)}` });
       if (run.status !== 'running')
         return reply.code(409).send({ error: `workflow ${id} has already ${run.status}` });
       this.cancel(id, new WorkflowCancelledError(id));

@@ -1,4 +1,11 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Logger } from '../common/log.js';
 import type { Clock } from '../common/clock.js';
 import type { LeaderMetrics } from './metrics.js';
@@ -41,7 +48,16 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     loggerInstance: deps.log.child({ component: 'http' }) as FastifyBaseLogger,
     // Probes and scrapes arrive every few seconds; a log line per request would drown the decisions.
     logController: new LogController({ disableRequestLogging: true }),
+    // A workflow id of any length reaches its route (which says there is no such workflow), not
+    // fastify's own 414 for a path part over 100 characters, which repeated the whole path.
+    routerOptions: { maxParamLength: MAX_PATH_PART },
+    // A path that does not decode (`/workflows/%E0%A4%A`): fastify's own answer repeats the path.
+    frameworkErrors: answerBadPath,
   });
+  // Every answer the API gives is `{ error }` with a message of bounded length, as its routes give.
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ error: `no route ${req.method} ${shownPath(req.url)} on this leader` }),
+  );
 
   app.get('/healthz', async (_req, reply) => {
     const now = deps.clock.now();
@@ -89,4 +105,27 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(deps.statusPage?.()));
   }
   return app;
+}
+
+function answerBadPath(error: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const why = error.code === 'FST_ERR_BAD_URL' ? 'not a valid path' : 'a path this leader cannot route';
+  void reply.code(error.statusCode ?? 400).send({ error: `${req.method} ${shownPath(req.url)}: ${why}` });
+}
+
+/**
+ * The router's limit on one part of a path (`:id`): every path Node's HTTP parser lets through
+ * (its header limit, 16 KiB, bounds the request line).
+ */
+const MAX_PATH_PART = 16 * 1024;
+/** The most characters of a request's path, or of a name in it, an error answer repeats. */
+const MAX_SHOWN = 120;
+
+/** `text` as an error answer repeats it: cut when long, saying how long it was. */
+export function shownInError(text: string): string {
+  return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}… (${text.length} characters)` : text;
+}
+
+/** A request's path as an error answer repeats it: without its query, cut when long. */
+export function shownPath(url: string): string {
+  return shownInError(url.split('?')[0] ?? '');
 }

@@ -124,6 +124,43 @@ t.test('without the token a POST is 401 and nothing runs; probes stay open', asy
   t.equal((await fetch(`${url}/metrics`)).status, 200, '/metrics open by default');
 });
 
+t.test(
+  "a path no route takes (a 5,000-character workflow id, an unknown path): the API's { error } shape, its message bounded",
+  async (t) => {
+    const { url } = await startDaemon(t, new MemoryRunStore());
+    const id = 'a'.repeat(5000);
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const cases: [method: string, path: string, status: number, error: RegExp][] = [
+      ['GET', `/workflows/${id}`, 404, /^no such workflow$/],
+      ['DELETE', `/workflows/${id}`, 404, /^no workflow a{120}… \(5000 characters\)$/],
+      ['GET', `/${id}?x=1`, 404, /^no route GET \/a{119}… \(5001 characters\) on this leader$/],
+      [
+        'POST',
+        `/workflows/${id}`,
+        404,
+        /^no route POST \/workflows\/a{109}… \(5011 characters\) on this leader$/,
+      ],
+      ['GET', '/workflow', 404, /^no route GET \/workflow on this leader$/],
+      ['GET', '/workflows/%E0%A4%A', 400, /^GET \/workflows\/%E0%A4%A: not a valid path$/],
+    ];
+    for (const [method, path, status, error] of cases) {
+      const res = await fetch(`${url}${path}`, { method, headers: auth });
+      const text = await res.text();
+      t.equal(res.status, status, `${method} ${path.slice(0, 20)}: ${status}`);
+      t.ok(text.length < 300, `${method} ${path.slice(0, 20)}: a bounded answer (${text.length} characters)`);
+      const body = JSON.parse(text) as Record<string, unknown>;
+      t.same(Object.keys(body), ['error'], 'the API shape');
+      t.match(body['error'], error);
+    }
+    const unknown = await fetch(`${url}/workflows/${'b'.repeat(36)}`);
+    t.same(
+      [unknown.status, await unknown.json()],
+      [404, { error: 'no such workflow' }],
+      'an id of the usual length',
+    );
+  },
+);
+
 t.test('http.auth closes /status and /metrics when asked', async (t) => {
   const { url } = await startDaemon(t, new MemoryRunStore(), { auth: { status: 'token', metrics: 'token' } });
   t.equal((await fetch(`${url}/status`)).status, 401);
