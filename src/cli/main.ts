@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { coerceError, isUserError } from '../common/errors.js';
 import { VERSION } from '../common/version.js';
-import { JobStoreUnavailableError, LeaseLostError } from '../jobstore/errors.js';
+import { JobStoreUnavailableError, JobStoreUnwritableError, LeaseLostError } from '../jobstore/errors.js';
 import { ProvisionerError } from '../provisioner/errors.js';
 
 /**
@@ -78,10 +78,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`toil: ${e.message}\n`);
       return 2;
     }
-    if (e instanceof JobStoreUnavailableError || e instanceof LeaseLostError) {
+    if (
+      e instanceof JobStoreUnavailableError ||
+      e instanceof LeaseLostError ||
+      e instanceof JobStoreUnwritableError
+    ) {
       // The store could not be reached (an S3 endpoint that does not answer, 5xx after the
-      // client's retries, or renewals of the lease until it lapsed): not bad input, not a bug,
-      // and its message names the request and why.
+      // client's retries, or renewals of the lease until it lapsed) or its disk refused a write
+      // (full, read-only): not bad input, not a bug, and its message names the request and why.
       process.stderr.write(`toil: ${e.message}\n`);
       return 1;
     }

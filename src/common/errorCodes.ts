@@ -248,6 +248,11 @@ export const ERROR_CODES = {
     dispositions: r,
     meaning: 'the storage did not answer (throttled, 5xx, connection)',
   },
+  JOBSTORE_UNWRITABLE: {
+    area: 'jobstore',
+    dispositions: f,
+    meaning: "a file: job store's disk refused a write (full, over quota, read-only, no permission)",
+  },
   JOB_STORE_BUSY: {
     area: 'jobstore',
     dispositions: f,

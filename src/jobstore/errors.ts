@@ -83,6 +83,21 @@ export class JobStoreUnavailableError extends ToilError {
 }
 
 /**
+ * A `file:` job store's disk refused a write: full, over its quota, read-only, or not ours to
+ * write. Neither bad input nor a bug, so one line and exit 1 (not a stack trace), naming the
+ * store, the object and why; what the workflow committed before it is kept for `--restart`.
+ */
+export class JobStoreUnwritableError extends ToilError {
+  constructor(locator: string, what: string, why: string, errno: string) {
+    super(
+      'JOBSTORE_UNWRITABLE',
+      `job store ${locator} could not be written: ${why} (${errno}) ${what} (expected room to write and permission to: free space there, or fix its permissions, then run again; a workflow resumes from what it committed with --restart)`,
+      { details: { locator, errno } },
+    );
+  }
+}
+
+/**
  * The backend refused us in a way only the user can fix: credentials missing or not allowed to
  * use the bucket (or the bucket name belongs to another AWS account), or the bucket is in
  * another region than the locator says.

@@ -1,13 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { link, mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   JobStoreExistsError,
   JobStoreNotFoundError,
   JobStorePathTakenError,
+  JobStoreUnwritableError,
   ObjectNotFoundError,
   PreconditionFailedError,
 } from './errors.js';
@@ -50,6 +51,17 @@ const TMP_DIR = '.tmp';
 const LOCK_DIR = '.locks';
 const OBJECTS_DIR = 'objects';
 const LOCK_STALE_MS = 30_000;
+/**
+ * What a file system's refusal of a write means, by errno: the disk's state, the user's to fix
+ * (see JobStoreUnwritableError), where any other error is a bug or the store being gone.
+ */
+const WRITE_REFUSED: Readonly<Record<string, string>> = {
+  ENOSPC: 'its file system is full',
+  EDQUOT: 'its disk quota is used up',
+  EROFS: 'its file system is read-only',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+};
 
 /**
  * A job store directory:
@@ -125,11 +137,15 @@ export class FileObjectStore implements ObjectStore {
         );
       }
     }
-    await mkdir(join(this.root, TMP_DIR), { recursive: true });
-    await mkdir(join(this.root, LOCK_DIR), { recursive: true });
-    await mkdir(join(this.root, OBJECTS_DIR), { recursive: true });
+    try {
+      await mkdir(join(this.root, TMP_DIR), { recursive: true });
+      await mkdir(join(this.root, LOCK_DIR), { recursive: true });
+      await mkdir(join(this.root, OBJECTS_DIR), { recursive: true });
+    } catch (e) {
+      throw this.refused(e, 'making its folders');
+    }
     // Two creates racing: link() lets exactly one of them write the marker.
-    const tmp = await this.writeTemp(Buffer.from(MARKER_TEXT));
+    const tmp = await this.writeTemp(Buffer.from(MARKER_TEXT), 'writing its marker');
     try {
       await link(tmp, join(this.root, MARKER));
     } catch (e) {
@@ -258,7 +274,7 @@ export class FileObjectStore implements ObjectStore {
         : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     const integrity = integrityOf(bytes);
     const info: ObjectInfo = { key, size: bytes.length, etag: integrity.sha256 };
-    const tmp = await this.writeTemp(Buffer.concat([headerOf(integrity), bytes]));
+    const tmp = await this.writeTemp(Buffer.concat([headerOf(integrity), bytes]), `writing ${key}`);
     try {
       const target = this.pathOf(key);
       await mkdir(dirname(target), { recursive: true });
@@ -281,6 +297,8 @@ export class FileObjectStore implements ObjectStore {
         await rename(tmp, target);
       }
       return info;
+    } catch (e) {
+      throw this.refused(e, `writing ${key}`);
     } finally {
       await unlink(tmp).catch(() => {});
     }
@@ -308,7 +326,7 @@ export class FileObjectStore implements ObjectStore {
     } catch (e) {
       await unlink(tmp).catch(() => {});
       if (isMissing(e) && !(await this.exists())) throw new JobStoreNotFoundError(this.locator);
-      throw e;
+      throw this.refused(e, `writing ${key}`);
     }
     return { key, size: integrity.length, etag: integrity.sha256 };
   }
@@ -349,7 +367,7 @@ export class FileObjectStore implements ObjectStore {
       await unlink(this.pathOf(key));
     } catch (e) {
       if (isMissing(e)) return this.absent(undefined);
-      throw e;
+      throw this.refused(e, `deleting ${key}`);
     }
   }
 
@@ -434,7 +452,8 @@ export class FileObjectStore implements ObjectStore {
     return join(this.root, TMP_DIR, randomUUID());
   }
 
-  private async writeTemp(bytes: Buffer): Promise<string> {
+  /** `bytes` in a new temporary file of the store; `what` says what for, should the disk refuse. */
+  private async writeTemp(bytes: Buffer, what: string): Promise<string> {
     const tmp = this.tempPath();
     let handle;
     try {
@@ -442,15 +461,33 @@ export class FileObjectStore implements ObjectStore {
     } catch (e) {
       // The temp directory goes with the store, so its absence means the store is gone.
       if (isMissing(e)) throw new JobStoreNotFoundError(this.locator);
-      throw e;
+      throw this.refused(e, what);
     }
     try {
       await handle.writeFile(bytes);
       await handle.sync();
-    } finally {
-      await handle.close();
+    } catch (e) {
+      // A write the disk refused half-way leaves what it wrote, which would hold on to the very
+      // room the next write lacks: removed here, as nothing else names the file.
+      await handle.close().catch(() => {});
+      await unlink(tmp).catch(() => {});
+      throw this.refused(e, what);
     }
+    await handle.close();
     return tmp;
+  }
+
+  /**
+   * `e` as a JobStoreUnwritableError when it is the file system refusing a write in this store
+   * (full, read-only, ...), else as it was. An error of a file elsewhere (the source a stream was
+   * read from) is not the store's.
+   */
+  private refused(e: unknown, what: string): unknown {
+    const err = e as NodeJS.ErrnoException;
+    const why = typeof err.syscall === 'string' ? WRITE_REFUSED[err.code ?? ''] : undefined;
+    if (why === undefined) return e;
+    if (err.path !== undefined && !resolve(err.path).startsWith(resolve(this.root) + sep)) return e;
+    return new JobStoreUnwritableError(this.locator, what, why, err.code!);
   }
 
   private async withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {

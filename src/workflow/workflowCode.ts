@@ -1,6 +1,7 @@
 import { ToilError, UserInputError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { Json, JobSpec } from '../jobstore/jobRecords.js';
+import { JobStoreUnwritableError } from '../jobstore/errors.js';
 import type { JobStore } from '../jobstore/jobStore.js';
 import { isJobDefinition, isWorkflowDefinition } from './api.js';
 import { JobDeclarationError } from './jobBuilder.js';
@@ -165,6 +166,8 @@ export class WorkflowFinishError extends ToilError {
 
 function startFailure(file: string, args: readonly string[], e: unknown): Error {
   if (e instanceof UserInputError) return e;
+  // The job store's disk, not the workflow, refused an import: said as the store's trouble (exit 1).
+  if (e instanceof JobStoreUnwritableError) return e;
   if (e instanceof JobDeclarationError)
     return new UserInputError('WORKFLOW_START', `workflow ${file}: ${e.message}`);
   const text = userStack(e);
