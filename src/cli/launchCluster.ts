@@ -3,7 +3,7 @@ import { UserInputError } from '../common/errors.js';
 import { VERSION } from '../common/version.js';
 import { clusterEnvironment } from '../main/env.js';
 import { applianceImage } from '../provisioner/appliance.js';
-import { checkProvisioner, collect, progressTo } from '../provisioner/cluster/cliSupport.js';
+import { checkProvisioner, collect, extendCommaList, progressTo } from '../provisioner/cluster/cliSupport.js';
 import { addClusterLoggingOptions, clusterLogger, type ClusterLoggingFlags } from './clusterLogging.js';
 import {
   parseNodeTypes,
@@ -79,8 +79,19 @@ export const command: SubCommand = {
       .option('-z, --zone <zone>', 'availability zone (default: TOIL_AWS_ZONE)')
       .option('--nodeType <type>', 'instance type of the leader and of the workers, unless given apart')
       .option('--leaderNodeType <type>', 'instance type of the leader')
-      .option('--nodeTypes <list>', "workers' instance types, comma-separated; TYPE:BID for spot")
-      .option('-w, --workers <counts>', 'static workers: a count, or one count per --nodeTypes entry')
+      // Repeatable, each -w after its --nodeTypes, as Toil's docs write a cluster of two kinds:
+      // `--nodeTypes t2.medium -w 1 --nodeTypes t2.large:0.20 -w 1` (a second flag replacing
+      // the first dropped a kind of worker without a word).
+      .option(
+        '--nodeTypes <list>',
+        "workers' instance types, comma-separated; TYPE:BID for spot; repeatable",
+        extendCommaList,
+      )
+      .option(
+        '-w, --workers <counts>',
+        'static workers: a count, or one count per --nodeTypes entry; repeatable',
+        extendCommaList,
+      )
       .option('--keyPairName <name>', 'EC2 key pair for SSH to the nodes')
       .option('--owner <name>', 'Owner tag (default: TOIL_OWNER_TAG, else the key pair name)')
       .option(

@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { extendCommaList } from '../provisioner/cluster/cliSupport.js';
 
 /** The flags of `toil run`'s autoscaled form (Toil's spellings; `preemptible` wherever `preemptable`). */
 export interface AutoscalingFlags {
@@ -77,51 +78,63 @@ export function autoscalingFlagsGiven(f: AutoscalingFlags): string[] {
 
 /** Adds the autoscaling flags to `toil run`; they take effect with `--provisioner aws`. */
 export function addAutoscalingOptions(cmd: Command): Command {
-  return cmd
-    .option(
-      '--provisioner <name>',
-      'aws: scale a cluster of EC2 workers for this workflow (--batchSystem mesos or slurm)',
-    )
-    .option('--nodeType <types>', 'on-demand worker type(s), comma-separated, e.g. c3.large')
-    .option('--nodeTypes <spec>', "worker types, Toil's form: 'c5.large,c5.xlarge:0.10' (:bid = spot)")
-    .option(
-      '--preemptableNodeType <type:bid>',
-      'spot worker type(s) with an optional bid, e.g. c3.large:0.05',
-    )
-    .addOption(new Option('--preemptibleNodeType <type:bid>').hideHelp())
-    .option('--maxNodes <n>', 'most workers per node type (a number, or one per type: 4,2)')
-    .option('--minNodes <n>', 'fewest workers per node type (default 0)')
-    .option('--maxPreemptableNodes <n>', 'most spot workers in all')
-    .addOption(new Option('--maxPreemptibleNodes <n>').hideHelp())
-    .option(
-      '--preemptableCompensation <fraction>',
-      'share of missing spot capacity replaced by on-demand (0-1)',
-    )
-    .addOption(new Option('--preemptibleCompensation <fraction>').hideHelp())
-    .option('--targetTime <seconds>', 'start every queued job within this long (default 1800)')
-    .option('--betaInertia <b>', 'smoothing of the node count between ticks (0-0.9, default 0.1)')
-    .option('--scaleInterval <seconds>', 'seconds between scaler ticks (default 60)')
-    .option('--bootTime <duration>', 'toil-ts: how long a node takes to boot and register (default 2m)')
-    .option(
-      '--idleGrace <duration>',
-      'toil-ts: how long a node may idle before it is retired (default 0: at the first tick it is idle)',
-    )
-    .option(
-      '--nodeStorage <GiB>',
-      "workers' root volume for types without instance store (default 50); the scaler plans with it",
-    )
-    .option(
-      '--nodeStorageOverrides <type:GiB,...>',
-      "--nodeStorage per instance type, e.g. 'r5.xlarge:200,c5.large:80'",
-    )
-    .option(
-      '--assumeZeroOverhead [bool]',
-      "plan with a node's whole memory and disk (no allowance for the OS and the agent)",
-    )
-    .option('--zone <zone>', 'the cluster zone (default $TOIL_AWS_ZONE)')
-    .option(
-      '--clusterName <name>',
-      "the cluster's name (default: the clusterName tag in $TOIL_AWS_TAGS, as on the cluster's leader)",
-    )
-    .option('--keepNodes', 'leave the workers running when the workflow ends');
+  return (
+    cmd
+      .option(
+        '--provisioner <name>',
+        'aws: scale a cluster of EC2 workers for this workflow (--batchSystem mesos or slurm)',
+      )
+      .option('--nodeType <types>', 'on-demand worker type(s), comma-separated, e.g. c3.large')
+      // As in Toil, these four extend their list when given again (the others: the last one wins).
+      .option(
+        '--nodeTypes <spec>',
+        "worker types, Toil's form: 'c5.large,c5.xlarge:0.10' (:bid = spot); repeatable",
+        extendCommaList,
+      )
+      .option(
+        '--preemptableNodeType <type:bid>',
+        'spot worker type(s) with an optional bid, e.g. c3.large:0.05',
+      )
+      .addOption(new Option('--preemptibleNodeType <type:bid>').hideHelp())
+      .option(
+        '--maxNodes <n>',
+        'most workers per node type (a number, or one per type: 4,2); repeatable',
+        extendCommaList,
+      )
+      .option('--minNodes <n>', 'fewest workers per node type (default 0); repeatable', extendCommaList)
+      .option('--maxPreemptableNodes <n>', 'most spot workers in all')
+      .addOption(new Option('--maxPreemptibleNodes <n>').hideHelp())
+      .option(
+        '--preemptableCompensation <fraction>',
+        'share of missing spot capacity replaced by on-demand (0-1)',
+      )
+      .addOption(new Option('--preemptibleCompensation <fraction>').hideHelp())
+      .option('--targetTime <seconds>', 'start every queued job within this long (default 1800)')
+      .option('--betaInertia <b>', 'smoothing of the node count between ticks (0-0.9, default 0.1)')
+      .option('--scaleInterval <seconds>', 'seconds between scaler ticks (default 60)')
+      .option('--bootTime <duration>', 'toil-ts: how long a node takes to boot and register (default 2m)')
+      .option(
+        '--idleGrace <duration>',
+        'toil-ts: how long a node may idle before it is retired (default 0: at the first tick it is idle)',
+      )
+      .option(
+        '--nodeStorage <GiB>',
+        "workers' root volume for types without instance store (default 50); the scaler plans with it",
+      )
+      .option(
+        '--nodeStorageOverrides <type:GiB,...>',
+        "--nodeStorage per instance type, e.g. 'r5.xlarge:200,c5.large:80'; repeatable",
+        extendCommaList,
+      )
+      .option(
+        '--assumeZeroOverhead [bool]',
+        "plan with a node's whole memory and disk (no allowance for the OS and the agent)",
+      )
+      .option('--zone <zone>', 'the cluster zone (default $TOIL_AWS_ZONE)')
+      .option(
+        '--clusterName <name>',
+        "the cluster's name (default: the clusterName tag in $TOIL_AWS_TAGS, as on the cluster's leader)",
+      )
+      .option('--keepNodes', 'leave the workers running when the workflow ends')
+  );
 }

@@ -6,6 +6,15 @@ export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
+/**
+ * Commander collector for Toil's comma-separated list flags that extend their list when given
+ * again (argparse's `extend`): `--nodeTypes c5.large --nodeTypes m5.large` is `c5.large,m5.large`.
+ * Kept as one string, so a list given once reads as it always did.
+ */
+export function extendCommaList(value: string, previous: string | undefined): string {
+  return previous === undefined ? value : `${previous},${value}`;
+}
+
 /** Logs go to stderr so that a command's own output (ssh's, progress) stays on stdout. */
 export function cliLogger(level: string | undefined): Logger {
   const l = toPinoLevel(level ?? 'warning');
