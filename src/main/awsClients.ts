@@ -1,13 +1,13 @@
 /**
  * The AWS SDK clients, built here and nowhere else: EC2 (the provisioner and the cluster
- * utilities), S3 (the aws: job store), IAM (the cluster's roles), SSM (a Slurm cluster's munge
- * key), with one way of finding endpoints and credentials. `AWS_ENDPOINT_URL_EC2`/`_S3`/`_IAM`/`_SSM` (the SDK's standard variables)
+ * utilities), IAM (the cluster's roles), SSM (a Slurm cluster's munge key), with one way of
+ * finding endpoints and credentials; S3's (the aws: job store) is in s3Client.ts, so that loading
+ * this module loads no SDK client (each is imported where it is built). `AWS_ENDPOINT_URL_EC2`/`_S3`/`_IAM`/`_SSM` (the SDK's standard variables)
  * point them at local stand-ins (the local cloud, moto, s3rver).
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { S3Client } from '@aws-sdk/client-s3';
 import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/log.js';
 import type { Ec2Calls } from '../provisioner/aws/ec2Calls.js';
@@ -122,63 +122,12 @@ export async function createClusterCalls(options: {
   return { calls, close: () => client.destroy() };
 }
 
-/**
- * An S3 client for `region`. `AWS_ENDPOINT_URL_S3` (the SDK's standard variable) points it at an
- * S3-compatible server such as moto or s3rver, which only speak path-style addressing.
- * Credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from `env` when set there, else the SDK's
- * default chain (profile, SSO, instance role, ...).
- */
-export function createS3Client(
-  region: string,
-  env: Env,
-  onRequest?: (operation: string) => void,
-  connectTimeoutMs: number = AWS_CONNECT_TIMEOUT_MS,
-): S3Client {
-  silenceAwsSdkNodeVersionWarning();
-  const endpoint = env.AWS_ENDPOINT_URL_S3?.trim() || undefined;
-  const accessKeyId = env.AWS_ACCESS_KEY_ID;
-  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
-  const client = new S3Client({
-    region,
-    ...(endpoint !== undefined && { endpoint, forcePathStyle: true }),
-    ...(accessKeyId &&
-      secretAccessKey && {
-        credentials: {
-          accessKeyId,
-          secretAccessKey,
-          ...(env.AWS_SESSION_TOKEN && { sessionToken: env.AWS_SESSION_TOKEN }),
-        },
-      }),
-    // Checksums only where S3 demands them: s3rver stores the aws-chunked framing of streamed
-    // bodies as the object's bytes otherwise. S3 still verifies Content-MD5/TLS integrity.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: { connectionTimeout: connectTimeoutMs },
-  });
-  if (onRequest) {
-    // The deserialize step sits inside the retry loop, so this runs once per HTTP attempt.
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        onRequest(context.commandName?.replace(/Command$/, '') ?? 'unknown');
-        return next(args);
-      },
-      { step: 'deserialize', name: 'toilCountS3Requests', priority: 'low' },
-    );
-  }
-  return client;
-}
-
 /** The EC2 endpoint a client for `region` talks to, and what chose it: AWS_ENDPOINT_URL_EC2, else EC2's own. */
 export function ec2EndpointOf(region: string, env: Env): { url: string; setBy: string } {
   return {
     url: env.AWS_ENDPOINT_URL_EC2?.trim() || `https://ec2.${region}.amazonaws.com`,
     setBy: 'AWS_ENDPOINT_URL_EC2',
   };
-}
-
-/** The S3 endpoint a client for `region` talks to: AWS_ENDPOINT_URL_S3, else S3's own. */
-export function s3EndpointOf(region: string, env: Env): string {
-  return env.AWS_ENDPOINT_URL_S3?.trim() || `https://s3.${region}.amazonaws.com`;
 }
 
 /**

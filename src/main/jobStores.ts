@@ -58,7 +58,7 @@ class LazyS3ObjectStore implements ObjectStore {
     this.load = async () => {
       const [{ S3ObjectStore }, { createS3Client, s3EndpointOf }, { watchS3Stalls }] = await Promise.all([
         import('../jobstore/s3ObjectStore.js'),
-        import('./awsClients.js'),
+        import('./s3Client.js'),
         import('../jobstore/s3StallWatch.js'),
       ]);
       const env = options.env ?? process.env;

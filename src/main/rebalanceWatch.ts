@@ -72,7 +72,7 @@ export function retryDelayMs(
  * utilities' client, never placeholder keys: the tag must be set with the node's own role.
  */
 async function nodeEc2Client(region: string, env: Env): Promise<EC2Client> {
-  // Loaded once there is something to tag: an idle watch holds no AWS SDK (awsClients loads S3's).
+  // Loaded once there is something to tag: an idle watch holds no AWS SDK.
   const { silenceAwsSdkNodeVersionWarning, AWS_CONNECT_TIMEOUT_MS } = await import('./awsClients.js');
   silenceAwsSdkNodeVersionWarning();
   const { EC2Client } = await import('@aws-sdk/client-ec2');

@@ -7,7 +7,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import t from 'tap';
-import { createS3Client } from '../../src/main/awsClients.js';
+import { createS3Client } from '../../src/main/s3Client.js';
 import {
   freePort,
   MOTO_MISSING_REASON,

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -51,3 +52,30 @@ t.test('a worker loads neither the AWS SDK clients nor fastify nor prom-client',
   t.ok(packages.includes('commander'), 'the probe sees what loaded');
   for (const name of HEAVY) t.notOk(packages.includes(name), `${name} was not loaded`);
 });
+
+/** The packages a plain node process loads importing `module` of dist/src. */
+function packagesLoadedImporting(dir: string, module: string): string[] {
+  const file = join(dir, `${module.replace(/\W/g, '-')}.packages`);
+  const url = JSON.stringify(join(REPO_ROOT, 'dist/src', module));
+  execFileSync(process.execPath, [`--import=${PROBE}`, '--input-type=module', '-e', `await import(${url})`], {
+    env: { ...process.env, LOADED_PACKAGES_FILE: file },
+  });
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
+}
+
+t.test(
+  'the AWS clients module loads no SDK client: the cluster utilities and the daemon do not pay for S3',
+  async (t) => {
+    const dir = scratchDir(t);
+    // What launch-cluster, destroy-cluster, ssh-/rsync-cluster and the daemon load to build their
+    // EC2 client; S3's client (0.25 s of CPU to load) is in main/s3Client.js, loaded by aws: stores.
+    const clients = packagesLoadedImporting(dir, 'main/awsClients.js');
+    for (const name of HEAVY) t.notOk(clients.includes(name), `${name} was not loaded`);
+    t.ok(
+      packagesLoadedImporting(dir, 'main/s3Client.js').includes('@aws-sdk/client-s3'),
+      'the probe sees S3 where it loads',
+    );
+  },
+);

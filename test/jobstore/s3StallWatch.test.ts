@@ -4,7 +4,7 @@ import { createLogger } from '../../src/common/log.js';
 import { parseLocator } from '../../src/jobstore/locator.js';
 import { S3ObjectStore } from '../../src/jobstore/s3ObjectStore.js';
 import { watchS3Stalls } from '../../src/jobstore/s3StallWatch.js';
-import { createS3Client } from '../../src/main/awsClients.js';
+import { createS3Client } from '../../src/main/s3Client.js';
 import { capturedLog } from '../fixtures/leaderFakes.js';
 import { MOTO_MISSING_REASON, motoAvailable, motoS3Env, startMoto } from '../fixtures/motoServer.js';
 import { waitFor } from '../fixtures/waitFor.js';

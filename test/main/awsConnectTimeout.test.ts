@@ -1,12 +1,8 @@
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import t from 'tap';
-import {
-  AWS_CONNECT_TIMEOUT_MS,
-  createEc2Client,
-  createIamClient,
-  createS3Client,
-} from '../../src/main/awsClients.js';
+import { AWS_CONNECT_TIMEOUT_MS, createEc2Client, createIamClient } from '../../src/main/awsClients.js';
+import { createS3Client } from '../../src/main/s3Client.js';
 import { startBlackHole } from '../fixtures/blackHole.js';
 
 /**

@@ -1,0 +1,54 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { AWS_CONNECT_TIMEOUT_MS, silenceAwsSdkNodeVersionWarning } from './awsClients.js';
+import type { Env } from './env.js';
+
+/**
+ * An S3 client for `region`. `AWS_ENDPOINT_URL_S3` (the SDK's standard variable) points it at an
+ * S3-compatible server such as moto or s3rver, which only speak path-style addressing.
+ * Credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from `env` when set there, else the SDK's
+ * default chain (profile, SSO, instance role, ...).
+ */
+export function createS3Client(
+  region: string,
+  env: Env,
+  onRequest?: (operation: string) => void,
+  connectTimeoutMs: number = AWS_CONNECT_TIMEOUT_MS,
+): S3Client {
+  silenceAwsSdkNodeVersionWarning();
+  const endpoint = env.AWS_ENDPOINT_URL_S3?.trim() || undefined;
+  const accessKeyId = env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
+  const client = new S3Client({
+    region,
+    ...(endpoint !== undefined && { endpoint, forcePathStyle: true }),
+    ...(accessKeyId &&
+      secretAccessKey && {
+        credentials: {
+          accessKeyId,
+          secretAccessKey,
+          ...(env.AWS_SESSION_TOKEN && { sessionToken: env.AWS_SESSION_TOKEN }),
+        },
+      }),
+    // Checksums only where S3 demands them: s3rver stores the aws-chunked framing of streamed
+    // bodies as the object's bytes otherwise. S3 still verifies Content-MD5/TLS integrity.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: { connectionTimeout: connectTimeoutMs },
+  });
+  if (onRequest) {
+    // The deserialize step sits inside the retry loop, so this runs once per HTTP attempt.
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        onRequest(context.commandName?.replace(/Command$/, '') ?? 'unknown');
+        return next(args);
+      },
+      { step: 'deserialize', name: 'toilCountS3Requests', priority: 'low' },
+    );
+  }
+  return client;
+}
+
+/** The S3 endpoint a client for `region` talks to: AWS_ENDPOINT_URL_S3, else S3's own. */
+export function s3EndpointOf(region: string, env: Env): string {
+  return env.AWS_ENDPOINT_URL_S3?.trim() || `https://s3.${region}.amazonaws.com`;
+}
