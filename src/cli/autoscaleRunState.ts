@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { FileObjectStore } from '../jobstore/fileObjectStore.js';
 import { shellQuote } from '../slurm/jobScript.js';
 import { LEADER_HEARTBEAT_DEFAULTS } from '../scaler/tick/heartbeatDefaults.js';
+import type { ScalerConfig } from '../scaler/config.js';
 import { leaderStateStores } from '../main/leaderState.js';
 import { workDirOf } from '../main/env.js';
 
@@ -61,6 +62,11 @@ export interface AutoscaleRunRecord {
   readonly clusterName: string;
   readonly zone: string;
   readonly startedAt: number;
+  /**
+   * The run's region has no on-demand prices in the instance catalogue: these types were priced
+   * at another region's list price, so what its nodes cost is an estimate. Absent otherwise.
+   */
+  readonly estimatedPrices?: ScalerConfig['estimatedPrices'];
 }
 
 export const runRecordPath = (stateDir: string): string => `${stateDir}.run.json`;
@@ -177,12 +183,17 @@ export function leftByRunLines(
   storeGone = false,
 ): string {
   const perHour = l.nodes.reduce((s, n) => s + n.pricePerHour, 0);
+  const est = l.run?.estimatedPrices;
+  const about = est ? '≈' : '';
   const where = l.run ? ` of cluster ${l.run.clusterName} (${l.run.zone})` : '';
   const unanswered = l.unansweredLaunches.map((p) => `${p.count}×${p.instanceType}`).join(', ');
   const head =
     l.nodes.length > 0
       ? `${l.nodes.length} worker instance(s)${where} launched by this workflow's autoscaling leader, ` +
-        `which is gone, are still its own and may be running and billing ($${perHour.toFixed(4)}/h)` +
+        `which is gone, are still its own and may be running and billing (${about}$${perHour.toFixed(4)}/h` +
+        (est
+          ? `, an estimate: ${est.types.join(', ')} priced at ${est.from}'s list price, the catalogue having none for ${est.region})`
+          : ')') +
         (unanswered
           ? `, and its launch(es) of ${unanswered} were never answered: they may have started more`
           : '')
@@ -190,7 +201,7 @@ export function leftByRunLines(
         'they may be running and billing';
   const listed = l.nodes.map(
     (n) =>
-      `  ${n.instanceId} (${n.spot ? 'spot' : 'on-demand'}, $${n.pricePerHour.toFixed(4)}/h, ` +
+      `  ${n.instanceId} (${n.spot ? 'spot' : 'on-demand'}, ${about}$${n.pricePerHour.toFixed(4)}/h, ` +
       `up ${Math.round(Math.max(0, now - n.launchedAt) / 60_000)} min)`,
   );
   const resume = l.run

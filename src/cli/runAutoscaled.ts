@@ -14,6 +14,7 @@ import {
 } from './mesosMasterFlag.js';
 import type { DeclaredJob } from '../leader/autoscaledRunChecks.js';
 import type { LeaderConfig } from '../leader/leaderConfig.js';
+import type { ScalerConfig } from '../scaler/config.js';
 import { jobLogWriter, type JobLogFilesOptions } from '../leader/jobLogFiles.js';
 import { openMessageFile } from '../leader/messageFile.js';
 import { ClusterStatsRecorder, clusterStatsPath } from '../leader/clusterStats.js';
@@ -241,6 +242,7 @@ export async function runAutoscaled(
       clusterName,
       zone,
       startedAt: clock.now(),
+      ...(config.scaler.estimatedPrices ? { estimatedPrices: config.scaler.estimatedPrices } : {}),
     });
     // So that `toil status JOBSTORE` finds it without this run's --workDir.
     await writeStatePointer(stateDir, defaultStateDir);
@@ -353,7 +355,7 @@ export async function runAutoscaled(
       out.line(
         `toil: workflow succeeded: ${run.jobsRun ?? 0} jobs run` +
           (run.jobsReplayed ? ` (${run.jobsReplayed} already done before --restart)` : '') +
-          ` in ${elapsed}; ${nodesCostLine(t)}`,
+          ` in ${elapsed}; ${nodesCostLine(t, config.scaler.estimatedPrices)}`,
       );
     else if (interrupted !== undefined)
       out.line(`toil: workflow interrupted by ${interrupted}; ${storeAfterStop(policy.clean)}`);
@@ -537,12 +539,17 @@ async function declaredJobs(
  * included) and, when the cluster has any, its static workers (launch-cluster --workers) for as
  * long as the run used them, though the run neither launched nor ends them.
  */
-function nodesCostLine(t: TickState): string {
-  const launched = `$${t.costDollars.toFixed(4)} for the nodes it launched`;
+export function nodesCostLine(t: TickState, estimated: ScalerConfig['estimatedPrices']): string {
+  const about = estimated ? 'about ' : '';
+  const launched = `${about}$${t.costDollars.toFixed(4)} for the nodes it launched`;
   const staticWorkers = t.staticWorkersCostDollars ?? 0;
-  if (staticWorkers === 0) return `nodes cost ${launched}`;
+  // The region's prices are partly another region's list prices (the start-up warning said so).
+  const estimate = estimated
+    ? ` (an estimate: ${estimated.types.join(', ')} priced at ${estimated.from}'s list price, the catalogue having none for ${estimated.region})`
+    : '';
+  if (staticWorkers === 0) return `nodes cost ${launched}${estimate}`;
   return (
-    `nodes cost $${runCostDollars(t).toFixed(4)} (${launched}, ` +
-    `$${staticWorkers.toFixed(4)} for the cluster's static workers while it ran)`
+    `nodes cost ${about}$${runCostDollars(t).toFixed(4)} (${launched}, ` +
+    `${about}$${staticWorkers.toFixed(4)} for the cluster's static workers while it ran)${estimate}`
   );
 }

@@ -17,6 +17,7 @@ import type { TickReport } from '../scaler/tick/report.js';
 import { roomOnItsWay } from '../scaler/tick/roomOnItsWay.js';
 import { largestLaunchable } from '../scaler/overhead.js';
 import type { ObservedNode } from '../scaler/tick/clusterView.js';
+import { estimatedPricesWarning, type ScalerConfig } from '../scaler/config.js';
 import { runCostDollars, type TickStateStore } from '../scaler/tick/state.js';
 import { bundleWorkflow } from '../workflow/bundle.js';
 import { WorkflowKilledError, WorkflowStopRequestedError } from './killRequest.js';
@@ -762,6 +763,8 @@ export class LeaderDaemon {
     const t = this.scaler.persisted;
     const report = this.scaler.report;
     const { queued, running } = this.scaler.jobs;
+    const estimated = this.d.config().scaler.estimatedPrices;
+    const nodePrice = (n: ObservedNode): ReturnType<typeof nodePriceShown> => nodePriceShown(n, estimated);
     return {
       state: this.stateValue,
       startedAt: new Date(this.startedAt).toISOString(),
@@ -808,8 +811,13 @@ export class LeaderDaemon {
       costBreakdown: {
         launchedDollars: cents(t.costDollars),
         staticWorkersDollars: cents(t.staticWorkersCostDollars ?? 0),
+        ...(estimated ? { estimated: true } : {}),
       },
       hourlyCostDollars: hourlyRate(this.scaler.nodes.reduce((sum, n) => sum + n.pricePerHour, 0)),
+      // The costs above are estimates in part: these types are priced at another region's list price.
+      ...(estimated
+        ? { estimatedPrices: { ...estimated, why: estimatedPricesWarning(this.d.config().scaler) } }
+        : {}),
       lastTick: report && {
         seq: report.seq,
         at: new Date(report.at).toISOString(),
@@ -1015,11 +1023,20 @@ function withoutBundle(run: WorkflowRun): WorkflowRun {
 
 /**
  * A node's $/h for /status, with where it came from (nodePrice.ts): `null` when its type is
- * priced nowhere, so an unknown price never reads as a free node.
+ * priced nowhere, so an unknown price never reads as a free node; `priceEstimated` when it is
+ * another region's list price (ScalerConfig.estimatedPrices), which a spot price read in this
+ * region is not.
  */
-function nodePrice(n: ObservedNode): { dollarsPerHour: number | null; priceSource: string } {
+export function nodePriceShown(
+  n: ObservedNode,
+  estimated: ScalerConfig['estimatedPrices'],
+): { dollarsPerHour: number | null; priceSource: string; priceEstimated?: true } {
+  const listPrice = n.capacityType !== 'spot' || n.priceSource === 'on-demand' || n.priceSource === 'config';
   return {
     dollarsPerHour: n.priceSource === 'unknown' ? null : hourlyRate(n.pricePerHour),
     priceSource: n.priceSource,
+    ...(listPrice && n.priceSource !== 'unknown' && estimated?.types.includes(n.instanceType)
+      ? { priceEstimated: true as const }
+      : {}),
   };
 }

@@ -153,9 +153,14 @@ function render(status, samples) {
   $('state').textContent = status.state;
   $('state').className = `pill ${status.state}`;
   const nodes = status.nodes.list ?? [];
+  // Costs priced at another region's list price (the catalogue has none for this one) read as estimates.
+  const est = status.estimatedPrices;
+  const approx = est ? '≈' : '';
   $('summary').textContent =
     `${nodes.length} node(s) · ${status.queue.queued} queued · ${status.queue.running} running · ` +
-    `${rate(status.hourlyCostDollars ?? 0)} · ${money(status.costDollars)} so far · up since ${status.startedAt}`;
+    `${approx}${rate(status.hourlyCostDollars ?? 0)} · ${approx}${money(status.costDollars)} so far` +
+    (est ? ` (estimates: ${est.types.join(', ')} priced at ${est.from} list prices)` : '') +
+    ` · up since ${status.startedAt}`;
   fillTable(
     'nodes',
     nodes.map((n) => [
@@ -166,7 +171,11 @@ function render(status, samples) {
       n.state,
       { text: n.tasks, className: 'num' },
       { text: age(n.ageSeconds), className: 'num' },
-      { text: n.dollarsPerHour === null ? 'unknown' : rate(n.dollarsPerHour), className: 'num' },
+      {
+        text:
+          n.dollarsPerHour === null ? 'unknown' : `${n.priceEstimated ? '≈' : ''}${rate(n.dollarsPerHour)}`,
+        className: 'num',
+      },
     ]),
     'no nodes',
   );

@@ -85,6 +85,24 @@ t.test('owned nodes are listed with $/h and age, and terminated by id', async (t
   );
 });
 
+t.test("a run in a region priced by estimate: its nodes' $/h read as estimates, saying why", async (t) => {
+  const estimatedPrices = { region: 'eu-west-1', from: 'us-east-1', types: ['t2.medium'] };
+  const text = leftByRunLines(
+    {
+      stateDir: '/w/toil-autoscale-abc',
+      nodes: [{ instanceId: 'i-1', launchedAt: 0, pricePerHour: 0.0464, spot: false }],
+      unansweredLaunches: [],
+      run: { ...run, zone: 'eu-west-1a', estimatedPrices },
+    },
+    30 * 60_000,
+  );
+  t.match(
+    text,
+    /may be running and billing \(≈\$0\.0464\/h, an estimate: t2\.medium priced at us-east-1's list price, the catalogue having none for eu-west-1\); /,
+  );
+  t.match(text, /^ {2}i-1 \(on-demand, ≈\$0\.0464\/h, up 30 min\)$/m);
+});
+
 t.test('giving up a run whose state is in another work dir removes the pointer to it too', async (t) => {
   const text = leftByRunLines(
     {
