@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import t from 'tap';
 import { ConfigError } from '../../src/common/configErrors.js';
 import { parseLeaderConfig, restartOnlyChanges } from '../../src/leader/leaderConfig.js';
@@ -254,6 +254,20 @@ t.test('toil config check prints OK for a good file and every problem (exit 2) f
   t.equal(bad.code, 2);
   t.match(bad.stderr, /bad.yaml is invalid:\n {2}- http.port: .*\n {2}- scaler.betaInertia: /);
   t.notMatch(bad.stderr, /at .*\.js:\d+/, 'no stack trace');
+
+  t.equal(ok.stderr, '', 'a region the catalogue prices: no warning');
+  // A region the catalogue has no on-demand prices for: valid, with the leader's start-up warning.
+  writeFileSync(
+    `${dir}/estimated.yaml`,
+    'scaler: { region: eu-west-1, zones: [eu-west-1a], nodeTypes: t2.medium }\n',
+  );
+  const estimated = await runToil(['config', 'check', `${dir}/estimated.yaml`]);
+  t.equal(estimated.code, 0, estimated.stderr);
+  t.match(estimated.stdout, /estimated\.yaml: OK /);
+  t.equal(
+    estimated.stderr,
+    "toil: warning: the instance catalogue has no on-demand price for region eu-west-1: t2.medium priced at us-east-1's list price, so costs shown are estimates; for exact prices give scaler.instanceTypes.<type>.onDemandPrice (USD/h in eu-west-1) in the leader's config (docs/scaler.md)\n",
+  );
 
   const missing = await runToil(['config', 'check', `${dir}/nope.yaml`]);
   t.equal(missing.code, 2);
