@@ -130,6 +130,35 @@ export function cheapestPerJob(
   return best;
 }
 
+/**
+ * The value per dollar a node type's registered nodes hold now: their running jobs, each valued at
+ * the cheapest fractional cost any available offering could run it for (cheapestPerJob, as a new
+ * node's slots are valued), over the nodes' prices. Only nodes running jobs count (an idle node of
+ * a full pool takes queued work before anything is launched). Undefined for a type with none.
+ */
+export function runningValuePerDollar(
+  nodes: readonly {
+    readonly nodeTypeIndex: number;
+    readonly pricePerHour: number;
+    readonly running: readonly JobRequest[];
+  }[],
+  nodeTypeCount: number,
+  offerings: readonly Offering[],
+  types: TypeTable,
+  config: ScalerConfig,
+): (number | undefined)[] {
+  const value = new Array<number>(nodeTypeCount).fill(0);
+  const price = new Array<number>(nodeTypeCount).fill(0);
+  for (const n of nodes) {
+    if (n.running.length === 0 || n.pricePerHour <= 0) continue;
+    const v = n.running.reduce((s, r) => s + cheapestPerJob(r, offerings, types, config), 0);
+    if (!Number.isFinite(v)) continue;
+    value[n.nodeTypeIndex]! += v;
+    price[n.nodeTypeIndex]! += n.pricePerHour;
+  }
+  return value.map((v, i) => (price[i]! > 0 ? v / price[i]! : undefined));
+}
+
 /** One slot-class: `slots` concurrent places, each running a pool's jobs back to back. */
 interface Item {
   readonly cls: Pool;
@@ -275,6 +304,11 @@ export function chooseNewNodes(
   limits: LimitState,
   /** Instance types of the spot nodes that exist now (spot work may wait for them). */
   spotNodeTypes: readonly string[] = [],
+  /**
+   * Per node type index, the value per dollar its registered nodes' running jobs hold now (see
+   * runningValuePerDollar); undefined where none runs a job.
+   */
+  runningValue: readonly (number | undefined)[] = [],
 ): NewNodesResult {
   const waiting: WaitingJobs[] = [];
   const notes: string[] = [];
@@ -537,8 +571,13 @@ export function chooseNewNodes(
             )
           : 0;
         const eff = o.pricePerHour > 0 ? value / (o.pricePerHour * (1 + tail) * (1 + fixed)) : Infinity;
-        if (eff > (yardstick.get(leader) ?? 0)) {
-          yardstick.set(leader, eff);
+        // A pool at its limit is the yardstick as its nodes run: work that waits for them starts
+        // there beside the work they run, not alone on a node of what this plan has left over (a
+        // memory-heavy job alone on an m5.2xlarge idles its cores; beside the CPU jobs the pool
+        // runs, it does not). docs/scaler.md, "A full pool as it runs".
+        const yard = room ? eff : Math.max(eff, runningValue[o.nodeTypeIndex] ?? 0);
+        if (yard > (yardstick.get(leader) ?? 0)) {
+          yardstick.set(leader, yard);
           yardOffering.set(leader, o);
         }
         if (room) fills.push({ o, placed, eff, leader });

@@ -26,6 +26,7 @@ import {
   CONSOLIDATION_MARGIN,
   KEEP_OFF_MARGIN,
   type LimitState,
+  runningValuePerDollar,
 } from './newNodes.js';
 
 /**
@@ -901,6 +902,18 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
     existingByOffering.set(key, (existingByOffering.get(key) ?? 0) + 1);
   }
   const spotNodeTypes = counted.filter((n) => n.capacityType === 'spot').map((n) => n.instanceType);
+  const runningValue = runningValuePerDollar(
+    active.flatMap((n) => {
+      const idx = nodeTypeIndexOf(config, n.instanceType, n.capacityType);
+      return n.state === 'registered' && idx !== undefined
+        ? [{ nodeTypeIndex: idx, pricePerHour: priceOf(n), running: runningByNode.get(n.id) ?? [] }]
+        : [];
+    }),
+    config.nodeTypes.length,
+    offerings,
+    types,
+    config,
+  );
   const chosen = chooseNewNodes(
     work,
     offerings,
@@ -908,6 +921,7 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
     config,
     { ...limits, byType: [...limits.byType] },
     spotNodeTypes,
+    runningValue,
   );
   waiting.push(...chosen.waiting);
 
