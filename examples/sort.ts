@@ -7,9 +7,10 @@
  *   npx toil run examples/sort.ts file:./js-sort --numLines 200000 --outputFile sorted.txt
  *
  * Options: --fileToSort (default fileToSort.txt; generated with --numLines random lines of up to
- * --lineLength characters when it does not exist), --outputFile (default sortedFile.txt),
- * --N (split threshold in bytes, default 1000000), --mergeOnDemand (the merge jobs, which hold their
- * subtree's work, ask for non-preemptable nodes).
+ * --lineLength characters when it does not exist),
+ * --outputFile (default sortedFile.txt), --overwriteOutput (Toil's: true, the default, writes over
+ * an existing output file; false refuses to), --N (split threshold in bytes, default 1000000),
+ * --mergeOnDemand (the merge jobs, which hold their subtree's work, ask for non-preemptable nodes).
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -82,6 +83,11 @@ const setup = defineJob<Part, FileID>(
 export default defineWorkflow<FileID>({
   async start(ctx) {
     const opts = options(ctx.args);
+    // As Toil's sort.py: an existing output is written over unless asked not to.
+    if (!opts.overwriteOutput && existsSync(opts.outputFile))
+      throw new Error(
+        `--overwriteOutput false: the output file ${opts.outputFile} already exists (delete it, or pass --overwriteOutput true)`,
+      );
     if (!existsSync(opts.fileToSort)) {
       ctx.log.info(`generating ${opts.numLines} random lines into ${opts.fileToSort}`);
       writeFileSync(opts.fileToSort, randomLines(opts.numLines, opts.lineLength));
@@ -99,6 +105,7 @@ export default defineWorkflow<FileID>({
 function options(args: readonly string[]): {
   fileToSort: string;
   outputFile: string;
+  overwriteOutput: boolean;
   numLines: number;
   lineLength: number;
   N: number;
@@ -109,6 +116,8 @@ function options(args: readonly string[]): {
     options: {
       fileToSort: { type: 'string', default: 'fileToSort.txt' },
       outputFile: { type: 'string', default: 'sortedFile.txt' },
+      // Toil's spelling takes a value: --overwriteOutput=True, as its quick start writes it.
+      overwriteOutput: { type: 'string', default: 'true' },
       numLines: { type: 'string', default: '1000' },
       lineLength: { type: 'string', default: '50' },
       N: { type: 'string', default: '1000000' },
@@ -121,9 +130,15 @@ function options(args: readonly string[]): {
     if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} ${v}: expected a whole number > 0`);
     return n;
   };
+  const bool = (name: string, v: string): boolean => {
+    if (/^(true|yes|1)$/i.test(v)) return true;
+    if (/^(false|no|0)$/i.test(v)) return false;
+    throw new Error(`--${name} ${v}: expected true or false`);
+  };
   return {
     fileToSort: values.fileToSort,
     outputFile: values.outputFile,
+    overwriteOutput: bool('overwriteOutput', values.overwriteOutput),
     numLines: int('numLines', values.numLines),
     lineLength: int('lineLength', values.lineLength),
     N: int('N', values.N),

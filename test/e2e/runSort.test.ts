@@ -2,7 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { REPO_ROOT, scratchDir, parseExecutions, runToil } from '../fixtures/workflowCli.js';
+import {
+  REPO_ROOT,
+  messageLines,
+  scratchDir,
+  parseExecutions,
+  runToil,
+  sortedLikeCSort,
+} from '../fixtures/workflowCli.js';
 
 const SORT = join(REPO_ROOT, 'examples/sort.ts');
 const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
@@ -100,5 +107,40 @@ t.test(
     const clean = await runToil(['clean', 'file:./js'], { cwd: dir });
     t.equal(clean.code, 0);
     t.notOk(existsSync(join(dir, 'js')), 'toil clean removed the job store');
+  },
+);
+
+t.test(
+  "Toil's quick start line runs as written: --numLines=5000 --lineLength=10 --overwriteOutput=True --workDir=DIR writes over an existing output",
+  async (t) => {
+    const dir = scratchDir(t);
+    writeFileSync(join(dir, 'sortedFile.txt'), 'an earlier output\n');
+    const r = await runToil(
+      [
+        'run',
+        SORT,
+        'file:jobStore',
+        '--numLines=5000',
+        '--lineLength=10',
+        '--overwriteOutput=True',
+        `--workDir=${dir}`,
+      ],
+      { cwd: dir },
+    );
+    t.equal(r.code, 0, r.code === 0 ? 'exit 0' : r.stderr);
+    t.ok(sortedLikeCSort(dir), 'sortedFile.txt was written over with the sorted lines');
+    t.ok(
+      readFileSync(join(dir, 'fileToSort.txt'), 'utf8')
+        .split('\n')
+        .every((l) => l.length <= 10),
+      'lines of at most --lineLength characters',
+    );
+
+    const kept = await runToil(['run', SORT, 'file:jobStore', '--overwriteOutput=False'], { cwd: dir });
+    t.equal(kept.code, 2, 'an existing output with --overwriteOutput=False is refused');
+    t.same(messageLines(kept.stderr), [
+      `toil: workflow ${SORT} did not start: --overwriteOutput false: the output file sortedFile.txt already exists (delete it, or pass --overwriteOutput true)`,
+    ]);
+    t.ok(sortedLikeCSort(dir), 'the output is kept');
   },
 );
