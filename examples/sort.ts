@@ -7,7 +7,7 @@
  *   npx toil run examples/sort.ts file:./js-sort --numLines 200000 --outputFile sorted.txt
  *
  * Options: --fileToSort (default fileToSort.txt; generated with --numLines random lines of up to
- * --lineLength characters when it does not exist),
+ * --lineLength characters when it does not exist; a file named by --fileToSort alone must exist),
  * --outputFile (default sortedFile.txt), --overwriteOutput (Toil's: true, the default, writes over
  * an existing output file; false refuses to), --N (split threshold in bytes, default 1000000),
  * --mergeOnDemand (the merge jobs, which hold their subtree's work, ask for non-preemptable nodes).
@@ -83,7 +83,13 @@ const setup = defineJob<Part, FileID>(
 export default defineWorkflow<FileID>({
   async start(ctx) {
     const opts = options(ctx.args);
-    // As Toil's sort.py: an existing output is written over unless asked not to.
+    // As Toil's sort.py: a file named to sort must exist, unless --numLines asks for lines to be
+    // generated into it (a typo is not sorted as random lines written under its name); and an
+    // existing output is written over unless asked not to.
+    if (opts.fileToSortGiven && !opts.numLinesGiven && !existsSync(opts.fileToSort))
+      throw new Error(
+        `--fileToSort ${opts.fileToSort}: no such file (expected the file to sort, or --numLines N to generate it)`,
+      );
     if (!opts.overwriteOutput && existsSync(opts.outputFile))
       throw new Error(
         `--overwriteOutput false: the output file ${opts.outputFile} already exists (delete it, or pass --overwriteOutput true)`,
@@ -104,6 +110,8 @@ export default defineWorkflow<FileID>({
 
 function options(args: readonly string[]): {
   fileToSort: string;
+  fileToSortGiven: boolean;
+  numLinesGiven: boolean;
   outputFile: string;
   overwriteOutput: boolean;
   numLines: number;
@@ -114,11 +122,11 @@ function options(args: readonly string[]): {
   const { values } = parseArgs({
     args: [...args],
     options: {
-      fileToSort: { type: 'string', default: 'fileToSort.txt' },
+      fileToSort: { type: 'string' },
       outputFile: { type: 'string', default: 'sortedFile.txt' },
       // Toil's spelling takes a value: --overwriteOutput=True, as its quick start writes it.
       overwriteOutput: { type: 'string', default: 'true' },
-      numLines: { type: 'string', default: '1000' },
+      numLines: { type: 'string' },
       lineLength: { type: 'string', default: '50' },
       N: { type: 'string', default: '1000000' },
       mergeOnDemand: { type: 'boolean', default: false },
@@ -136,10 +144,12 @@ function options(args: readonly string[]): {
     throw new Error(`--${name} ${v}: expected true or false`);
   };
   return {
-    fileToSort: values.fileToSort,
+    fileToSort: values.fileToSort ?? 'fileToSort.txt',
+    fileToSortGiven: values.fileToSort !== undefined,
+    numLinesGiven: values.numLines !== undefined,
     outputFile: values.outputFile,
     overwriteOutput: bool('overwriteOutput', values.overwriteOutput),
-    numLines: int('numLines', values.numLines),
+    numLines: int('numLines', values.numLines ?? '1000'),
     lineLength: int('lineLength', values.lineLength),
     N: int('N', values.N),
     mergeOnDemand: values.mergeOnDemand,

@@ -144,3 +144,18 @@ t.test(
     t.ok(sortedLikeCSort(dir), 'the output is kept');
   },
 );
+
+t.test(
+  '--fileToSort alone naming a file that does not exist is refused in one line, not sorted as random lines written under its name',
+  async (t) => {
+    const dir = scratchDir(t);
+    const r = await runToil(['run', SORT, 'file:./js', '--fileToSort', 'typo.txt'], { cwd: dir });
+    t.equal(r.code, 2);
+    t.same(messageLines(r.stderr), [
+      `toil: workflow ${SORT} did not start: --fileToSort typo.txt: no such file (expected the file to sort, or --numLines N to generate it)`,
+    ]);
+    t.notOk(existsSync(join(dir, 'typo.txt')), 'no file was made under the name');
+    t.notOk(existsSync(join(dir, 'js')), 'no job store is left');
+    t.notOk(existsSync(join(dir, 'sortedFile.txt')), 'nothing was sorted');
+  },
+);
