@@ -1,4 +1,4 @@
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -94,6 +94,9 @@ export function openJobLogDir(o: JobLogFilesOptions, flag: string): JobLogFilesO
   const dir = resolve(o.dir);
   try {
     makeDirsSync(dir);
+    // A file there is no directory to write logs into, however writable it is (every log was
+    // lost, each failure a warning, after the run had started).
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
     accessSync(dir, constants.W_OK);
   } catch (e) {
     throw new UserInputError(

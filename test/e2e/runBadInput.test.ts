@@ -210,6 +210,11 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
       expect: /^toil: --writeLogs .*sort\.ts\/logs: cannot write job logs there \(ENOTDIR\)$/,
     },
     {
+      name: '--writeLogs naming a file, which refused nothing and lost every log after the run started',
+      args: ['run', SORT, 'file:./wlfile', '--numLines', '10', '--writeLogs', SORT],
+      expect: /^toil: --writeLogs .*sort\.ts: cannot write job logs there \(ENOTDIR\)$/,
+    },
+    {
       name: '--writeLogs under /proc, where a recursive mkdir retried for ever at full CPU',
       args: ['run', SORT, 'file:./wlproc', '--numLines', '10', '--writeLogs', '/proc/x/logs'],
       expect: /^toil: --writeLogs \/proc\/x\/logs: cannot write job logs there \(ENOENT\)$/,
