@@ -51,10 +51,16 @@ t.test('a leader started on a cluster with a dead run’s node tells of it once 
     new RegExp(`${left[0]!.id}: its leader [0-9a-f-]{36} beat \\d+ s ago, so it lives`),
     'by the heartbeat the run wrote on it, its leader may live',
   );
-  const status = (await leaderStatus(base)) as unknown as {
+  type Status = {
     nodes: { unowned: { id: string; ageSeconds: number; dollarsPerHour: number }[] };
     decisions: { kind: string; what: string; reason: string }[];
   };
+  // The warning is logged inside the first tick; its decisions reach /status when the tick ends.
+  let status = (await leaderStatus(base)) as unknown as Status;
+  for (let i = 0; i < 100 && status.decisions.length === 0; i++) {
+    await sleep(100);
+    status = (await leaderStatus(base)) as unknown as Status;
+  }
   t.same(
     status.nodes.unowned.map((n) => n.id),
     [left[0]!.id],
