@@ -71,6 +71,11 @@ export interface AutoscaleRunRecord {
 
 export const runRecordPath = (stateDir: string): string => `${stateDir}.run.json`;
 
+/** Why a run's costs are estimates, for the lines that show them: `an estimate: t2.medium priced at …`. */
+export function estimateNote(e: NonNullable<ScalerConfig['estimatedPrices']>): string {
+  return `an estimate: ${e.types.join(', ')} priced at ${e.from}'s list price, the catalogue having none for ${e.region}`;
+}
+
 export async function writeRunRecord(stateDir: string, record: AutoscaleRunRecord): Promise<void> {
   await writeFile(runRecordPath(stateDir), JSON.stringify(record), { mode: 0o600 });
 }
@@ -191,9 +196,7 @@ export function leftByRunLines(
     l.nodes.length > 0
       ? `${l.nodes.length} worker instance(s)${where} launched by this workflow's autoscaling leader, ` +
         `which is gone, are still its own and may be running and billing (${about}$${perHour.toFixed(4)}/h` +
-        (est
-          ? `, an estimate: ${est.types.join(', ')} priced at ${est.from}'s list price, the catalogue having none for ${est.region})`
-          : ')') +
+        (est ? `, ${estimateNote(est)})` : ')') +
         (unanswered
           ? `, and its launch(es) of ${unanswered} were never answered: they may have started more`
           : '')

@@ -23,6 +23,7 @@ import { checkWorkDir } from '../leader/runScratch.js';
 import {
   absoluteLocator,
   autoscaleStateDir,
+  estimateNote,
   leftByRun,
   leftByRunLines,
   pointerTo,
@@ -544,9 +545,7 @@ export function nodesCostLine(t: TickState, estimated: ScalerConfig['estimatedPr
   const launched = `${about}$${t.costDollars.toFixed(4)} for the nodes it launched`;
   const staticWorkers = t.staticWorkersCostDollars ?? 0;
   // The region's prices are partly another region's list prices (the start-up warning said so).
-  const estimate = estimated
-    ? ` (an estimate: ${estimated.types.join(', ')} priced at ${estimated.from}'s list price, the catalogue having none for ${estimated.region})`
-    : '';
+  const estimate = estimated ? ` (${estimateNote(estimated)})` : '';
   if (staticWorkers === 0) return `nodes cost ${launched}${estimate}`;
   return (
     `nodes cost ${about}$${runCostDollars(t).toFixed(4)} (${launched}, ` +
