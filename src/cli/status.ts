@@ -111,27 +111,26 @@ async function report(jobStore: string, flags: Flags): Promise<number> {
   // "no nodes left" (the run's record may be in the directory that was meant).
   if (flags.workDir !== undefined) await prepareWorkDir(flags.workDir, process.env, 'read');
   const now = Date.now();
-  const { status: s, jobs } = await workflowStatusAndJobs(openJobStore(jobStore), now);
+  const store = openJobStore(jobStore);
+  const { status: s, jobs } = await workflowStatusAndJobs(store, now);
   const damaged = s.damaged.map((d) => `  ${d.key}: ${d.reason}`);
   const printChildren = flags.printChildren || flags.children;
   const printDot = flags.printDot || flags.dot;
   const printStatus = flags.printStatus || flags.status;
   // The summary counts what the leader holding the store runs and holds back, too.
-  const runningRecord =
-    printStatus || s.leader !== undefined ? await runningNow(openJobStore(jobStore), now) : undefined;
+  const runningRecord = printStatus || s.leader !== undefined ? await runningNow(store, now) : undefined;
   const running = printStatus ? runningRecord : undefined;
   // An autoscaled run whose leader is gone leaves its nodes running with nothing to retire them.
   const left = s.leader ? undefined : await leftByDeadRun(jobStore, flags.workDir);
   if (flags.json) {
-    const logs =
-      flags.printLogs || flags.logs ? { failureLogs: await failureLogs(openJobStore(jobStore)) } : {};
+    const logs = flags.printLogs || flags.logs ? { failureLogs: await failureLogs(store) } : {};
     const graph = printChildren || printDot ? { graph: jobs } : {};
     process.stdout.write(
       `${JSON.stringify({ ...s, ...logs, ...graph, ...(running ? { running } : {}), ...(left ? { leftRunning: left } : {}) })}\n`,
     );
   } else {
     if (flags.printLogs || flags.logs) {
-      const logs = await failureLogs(openJobStore(jobStore));
+      const logs = await failureLogs(store);
       process.stdout.write(
         logs.length === 0 ? 'no failed attempt has a log in the job store\n' : logs.map(formatLog).join(''),
       );
