@@ -10,11 +10,22 @@
  * --lineLength characters when it does not exist; a file named by --fileToSort alone must exist),
  * --outputFile (default sortedFile.txt), --overwriteOutput (Toil's: true, the default, writes over
  * an existing output file; false refuses to), --N (split threshold in bytes, default 1000000),
- * --mergeOnDemand (the merge jobs, which hold their subtree's work, ask for non-preemptable nodes).
+ * --mergeOnDemand (the merge jobs, which hold their subtree's work, ask for non-preemptable nodes),
+ * --sortMemory and --mergeMemory (Toil's: the memory of the jobs that split and sort, and of the
+ * jobs that merge, as sizes like 0.6G or 600Mi; default 600Mi each), --downCheckpoints (Toil's:
+ * each split job is a checkpoint, run again with its subtree if a job below it fails for good).
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { defineJob, defineWorkflow, type FileID, type Input, type JobDefinition } from 'toil-ts';
+import {
+  defineJob,
+  defineWorkflow,
+  tryParseBytes,
+  type FileID,
+  type Input,
+  type JobDefinition,
+  type Requirements,
+} from 'toil-ts';
 
 interface Part {
   readonly fileId: FileID;
@@ -23,6 +34,11 @@ interface Part {
   readonly temporary?: boolean;
   /** Merges run on non-preemptable (on-demand) nodes. */
   readonly mergeOnDemand?: boolean;
+  /** Memory of the split/sort jobs and of the merge jobs (the job's own default when unset). */
+  readonly sortMemory?: string;
+  readonly mergeMemory?: string;
+  /** Each split job is a checkpoint (Toil's --downCheckpoints). */
+  readonly downCheckpoints?: boolean;
 }
 
 const NEWLINE = 0x0a;
@@ -44,15 +60,34 @@ const down: JobDefinition<Part, FileID> = defineJob<Part, FileID>(
       job.fileStore.writeGlobalFileBytes(data.subarray(0, mid)),
       job.fileStore.writeGlobalFileBytes(data.subarray(mid)),
     ]);
-    const child = { N: part.N, temporary: true, mergeOnDemand: part.mergeOnDemand ?? false };
-    const a = job.addChild(down, { fileId: left, ...child });
-    const b = job.addChild(down, { fileId: right, ...child });
+    const child: Part = { ...part, temporary: true };
+    const a = job.addChild(down, { ...child, fileId: left }, downRequirements(part));
+    const b = job.addChild(down, { ...child, fileId: right }, downRequirements(part));
     if (part.temporary) job.fileStore.deleteGlobalFile(part.fileId);
     return job
-      .addFollowOn(up, { a: a.rv(), b: b.rv() }, part.mergeOnDemand ? { preemptable: false } : undefined)
+      .addFollowOn(
+        up,
+        { a: a.rv(), b: b.rv() },
+        {
+          ...(part.mergeOnDemand === true && { preemptable: false }),
+          ...(part.mergeMemory !== undefined && { memory: part.mergeMemory }),
+        },
+      )
       .rv();
   },
 );
+
+/**
+ * A split job's requirements from the options. Toil's sort.py gives its second half --mergeMemory
+ * and its merge --sortMemory; the intent its autoscaling test states (sort jobs fit small
+ * instances, merge jobs need large ones) is what is done here.
+ */
+function downRequirements(part: Part): Requirements {
+  return {
+    ...(part.sortMemory !== undefined && { memory: part.sortMemory }),
+    ...(part.downCheckpoints === true && { checkpoint: true }),
+  };
+}
 
 /** Merges two sorted files into one. */
 const up: JobDefinition<{ a: FileID; b: FileID }, FileID> = defineJob<{ a: FileID; b: FileID }, FileID>(
@@ -76,7 +111,7 @@ const setup = defineJob<Part, FileID>(
   'setup',
   { cores: 1, memory: '600Mi', preemptable: true },
   async (job, part) => {
-    return job.addChild(down, part).rv();
+    return job.addChild(down, part, downRequirements(part)).rv();
   },
 );
 
@@ -99,7 +134,14 @@ export default defineWorkflow<FileID>({
       writeFileSync(opts.fileToSort, randomLines(opts.numLines, opts.lineLength));
     }
     const fileId = await ctx.importFile(opts.fileToSort);
-    return ctx.root(setup, { fileId, N: opts.N, mergeOnDemand: opts.mergeOnDemand });
+    return ctx.root(setup, {
+      fileId,
+      N: opts.N,
+      mergeOnDemand: opts.mergeOnDemand,
+      sortMemory: opts.sortMemory,
+      mergeMemory: opts.mergeMemory,
+      downCheckpoints: opts.downCheckpoints,
+    });
   },
   async finish(ctx, sortedFileId) {
     const opts = options(ctx.args);
@@ -118,6 +160,9 @@ function options(args: readonly string[]): {
   lineLength: number;
   N: number;
   mergeOnDemand: boolean;
+  sortMemory: string | undefined;
+  mergeMemory: string | undefined;
+  downCheckpoints: boolean;
 } {
   const { values } = parseArgs({
     args: [...args],
@@ -130,6 +175,9 @@ function options(args: readonly string[]): {
       lineLength: { type: 'string', default: '50' },
       N: { type: 'string', default: '1000000' },
       mergeOnDemand: { type: 'boolean', default: false },
+      sortMemory: { type: 'string' },
+      mergeMemory: { type: 'string' },
+      downCheckpoints: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -143,6 +191,11 @@ function options(args: readonly string[]): {
     if (/^(false|no|0)$/i.test(v)) return false;
     throw new Error(`--${name} ${v}: expected true or false`);
   };
+  const size = (name: string, v: string | undefined): string | undefined => {
+    if (v !== undefined && !(Number(tryParseBytes(v)) > 0))
+      throw new Error(`--${name} ${v}: expected a size like 0.6G, 600M or 2Gi`);
+    return v;
+  };
   return {
     fileToSort: values.fileToSort ?? 'fileToSort.txt',
     fileToSortGiven: values.fileToSort !== undefined,
@@ -153,6 +206,9 @@ function options(args: readonly string[]): {
     lineLength: int('lineLength', values.lineLength),
     N: int('N', values.N),
     mergeOnDemand: values.mergeOnDemand,
+    sortMemory: size('sortMemory', values.sortMemory),
+    mergeMemory: size('mergeMemory', values.mergeMemory),
+    downCheckpoints: values.downCheckpoints,
   };
 }
 

@@ -26,3 +26,5 @@ export {
   type WorkflowContext,
   type WorkflowDefinition,
 } from './api.js';
+// Toil's human2bytes, for a workflow's own size flags (Toil's sort takes --sortMemory=0.6G).
+export { tryParseBytes } from '../common/units.js';

@@ -159,3 +159,56 @@ t.test(
     t.notOk(existsSync(join(dir, 'sortedFile.txt')), 'nothing was sorted');
   },
 );
+
+t.test(
+  "sort takes the memory flags of Toil's autoscaling test as written (--sortMemory=0.6G --mergeMemory=3.0G) and --downCheckpoints",
+  async (t) => {
+    const dir = scratchDir(t);
+    writeFileSync(
+      join(dir, 'in.txt'),
+      `${Array.from({ length: 300 }, (_, i) => `line ${(i * 7919) % 300}`).join('\n')}\n`,
+    );
+    const sorted = await runToil(
+      ['run', SORT, 'file:./js', '--fileToSort=in.txt', '--sortMemory=0.6G', '--mergeMemory=3.0G', '--N=500'],
+      { cwd: dir },
+    );
+    t.equal(sorted.code, 0, sorted.code === 0 ? 'exit 0' : sorted.stderr);
+    t.equal(readFileSync(join(dir, 'sortedFile.txt'), 'utf8'), cSort(join(dir, 'in.txt')).toString('utf8'));
+
+    // The sizes reach the jobs: a cap below one of them refuses that kind of job, by name.
+    const mergeCapped = await runToil(
+      ['run', SORT, 'file:./js2', '--fileToSort=in.txt', '--mergeMemory=3.0G', '--N=500', '--maxMemory=2G'],
+      { cwd: dir },
+    );
+    t.not(mergeCapped.code, 0, 'a merge bigger than --maxMemory stops the run');
+    t.match(mergeCapped.stderr, /job 'up' asks for 2\.8 GiB memory, more than --maxMemory allows/);
+    const sortCapped = await runToil(
+      ['run', SORT, 'file:./js3', '--fileToSort=in.txt', '--sortMemory=1.5G', '--N=500', '--maxMemory=1G'],
+      { cwd: dir },
+    );
+    t.not(sortCapped.code, 0, 'a split job bigger than --maxMemory stops the run');
+    t.match(sortCapped.stderr, /job 'down' asks for 1\.4 GiB memory, more than --maxMemory allows/);
+
+    const checkpointed = await runToil(
+      [
+        'run',
+        SORT,
+        'file:./js4',
+        '--fileToSort=in.txt',
+        '--downCheckpoints',
+        '--N=500',
+        '--outputFile=cp.txt',
+      ],
+      { cwd: dir },
+    );
+    t.equal(checkpointed.code, 0, checkpointed.code === 0 ? 'exit 0' : checkpointed.stderr);
+    t.equal(readFileSync(join(dir, 'cp.txt'), 'utf8'), cSort(join(dir, 'in.txt')).toString('utf8'));
+
+    const bad = await runToil(['run', SORT, 'file:./js5', '--fileToSort=in.txt', '--sortMemory=lots'], {
+      cwd: dir,
+    });
+    t.equal(bad.code, 2, 'a malformed size is bad input');
+    t.match(bad.stderr, /--sortMemory lots: expected a size like 0\.6G, 600M or 2Gi/);
+    t.notOk(existsSync(join(dir, 'js5')), 'no job store is left by a refused start');
+  },
+);

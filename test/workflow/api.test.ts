@@ -17,6 +17,7 @@ import {
   isPromised,
   isServiceDefinition,
   isWorkflowDefinition,
+  tryParseBytes,
 } from '../../src/workflow/index.js';
 import {
   ADDING_JOB,
@@ -621,3 +622,9 @@ t.test(
     t.end();
   },
 );
+
+t.test("the public API reads a size as Toil's human2bytes does, for a workflow's own flags", async (t) => {
+  t.equal(tryParseBytes('0.6G'), 600_000_000, 'G is decimal');
+  t.equal(tryParseBytes('2Gi'), 2 * 2 ** 30, 'Gi is binary');
+  t.equal(tryParseBytes('lots'), undefined, 'malformed is undefined, for the workflow to refuse');
+});
