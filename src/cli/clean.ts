@@ -4,12 +4,16 @@ import { openJobStore } from '../main/jobStores.js';
 import { leftByDeadRun, leftByRunLines } from './autoscaleRunState.js';
 import { runningNow } from './statusRunning.js';
 import type { SubCommand } from './main.js';
+import { STORE_UNREACHABLE_HELP } from './storeUnreachable.js';
 
 export const command: SubCommand = {
   register(program: Command, setExitCode: (code: number) => void): void {
     program
       .command('clean')
-      .description('Delete a job store and everything in it (the workflow, its jobs, files and logs).')
+      .description(
+        'Delete a job store and everything in it (the workflow, its jobs, files and logs). Exit codes: ' +
+          `0 deleted, or nothing there to delete, 2 bad input (a leader holds the store), ${STORE_UNREACHABLE_HELP}.`,
+      )
       .argument('<jobStore>', 'the job store locator (file:PATH or aws:REGION:NAME)')
       .action(async (jobStore: string) => {
         const store = openJobStore(jobStore);

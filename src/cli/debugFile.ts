@@ -14,6 +14,7 @@ import {
   type ForeignOption,
 } from './foreignOptions.js';
 import type { SubCommand } from './main.js';
+import { STORE_UNREACHABLE_HELP } from './storeUnreachable.js';
 
 /** The file Toil's `--listFilesInJobStore` writes the names into, in the current directory. */
 export const LISTING_FILE = 'jobstore_files.txt';
@@ -95,7 +96,7 @@ export const command: SubCommand = {
         "List a job store's files, or copy them out of it, to see what a workflow's jobs wrote (Toil's " +
           '`toil debug-file`; file: and aws: job stores alike). Files are named as the file they were ' +
           'written or imported from; one written from bytes or a stream by its ID. Exit codes: 0 done, ' +
-          '1 a pattern matched no file or a file could not be copied, 2 bad input.',
+          `1 a pattern matched no file or a file could not be copied, 2 bad input, ${STORE_UNREACHABLE_HELP}.`,
       )
       .argument('<jobStore>', 'the job store locator (file:PATH or aws:REGION:NAME)')
       .option(

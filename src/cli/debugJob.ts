@@ -7,6 +7,7 @@ import { openJobStore } from '../main/jobStores.js';
 import { runWorkerJob } from '../workflow/worker.js';
 import { addForeignOptions, checkForeignOptions, refused, type ForeignOption } from './foreignOptions.js';
 import type { SubCommand } from './main.js';
+import { STORE_UNREACHABLE_HELP } from './storeUnreachable.js';
 
 interface Flags {
   printJobInfo?: boolean;
@@ -31,7 +32,7 @@ export const command: SubCommand = {
           'are shown as it runs, under a debugger if node runs with --inspect. The workflow is left as it was: ' +
           'nothing is committed, no failure is logged, the files the job writes are deleted again. ' +
           'JOB is a job id, or a job name (if several jobs have it, the one that failed for good). ' +
-          'Exit codes: 0 the job returned, 1 it threw (the error and its stack are shown), 2 bad input.',
+          `Exit codes: 0 the job returned, 1 it threw (the error and its stack are shown), 2 bad input, ${STORE_UNREACHABLE_HELP}.`,
       )
       .argument('<jobStore>', 'the job store locator (file:PATH or aws:REGION:NAME)')
       .argument('<job>', 'a job id, or a job name')

@@ -9,6 +9,7 @@ import { openJobStore } from '../main/jobStores.js';
 import { leftByDeadRun, leftByRunLines } from './autoscaleRunState.js';
 import { addForeignOptions, checkForeignOptions, utilityCommonOptions } from './foreignOptions.js';
 import type { SubCommand } from './main.js';
+import { STORE_UNREACHABLE_HELP } from './storeUnreachable.js';
 
 /** Toil's options every utility takes (src/cli/foreignOptions.ts). */
 const FOREIGN = utilityCommonOptions('toil kill');
@@ -23,7 +24,9 @@ export const command: SubCommand = {
           '(resume with toil run … --restart). --force kills a leader of this machine at once and cancels its running jobs ' +
           '(a Mesos framework is torn down at its master, Slurm jobs are cancelled). A store no leader holds, or whose ' +
           'toil run of this machine is gone (killed with -9), is refused with exit 2: nothing would read the request ' +
-          '(--force cancels the jobs such a run left; toil status names its nodes).',
+          '(--force cancels the jobs such a run left; toil status names its nodes). ' +
+          'Exit codes: 0 asked (and, with --wait, stopped), 1 the leader did not stop within --wait, or a job ' +
+          `--force cancels could not be, 2 bad input or no leader to ask, ${STORE_UNREACHABLE_HELP}.`,
       )
       .argument('<jobStore>', 'the job store locator (file:PATH or aws:REGION:NAME)')
       .option(

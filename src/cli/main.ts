@@ -3,6 +3,7 @@ import { coerceError, isUserError } from '../common/errors.js';
 import { VERSION } from '../common/version.js';
 import { JobStoreUnavailableError, JobStoreUnwritableError, LeaseLostError } from '../jobstore/errors.js';
 import { ProvisionerError } from '../provisioner/errors.js';
+import { STORE_READING_COMMANDS, STORE_UNREACHABLE_EXIT } from './storeUnreachable.js';
 
 /**
  * A sub-command: one file in src/cli each, thin (parse flags, call a module). `register` adds it
@@ -49,7 +50,10 @@ async function loadSubCommands(name: string | undefined): Promise<SubCommand[]> 
   return modules.map((m) => m.command);
 }
 
-/** Runs the `toil` command line; resolves to the exit code (0 ok, 1 failure, 2 bad input). */
+/**
+ * Runs the `toil` command line; resolves to the exit code (0 ok, 1 failure, 2 bad input, 3 a job
+ * store a command reads could not be reached).
+ */
 export async function main(argv: readonly string[]): Promise<number> {
   let exitCode = 0;
   const program = new Command('toil')
@@ -87,7 +91,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       // client's retries, or renewals of the lease until it lapsed) or its disk refused a write
       // (full, read-only): not bad input, not a bug, and its message names the request and why.
       process.stderr.write(`toil: ${e.message}\n`);
-      return 1;
+      // A command that only reads a store (and reports on it) says so with a code of its own.
+      return e instanceof JobStoreUnavailableError && STORE_READING_COMMANDS.has(argv[0] ?? '')
+        ? STORE_UNREACHABLE_EXIT
+        : 1;
     }
     if (e instanceof ProvisionerError) {
       // The cloud's answer (no capacity, a limit, a permission, an instance ended meanwhile),

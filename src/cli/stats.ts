@@ -11,6 +11,7 @@ import {
   type ForeignOption,
 } from './foreignOptions.js';
 import type { SubCommand } from './main.js';
+import { STORE_UNREACHABLE_HELP } from './storeUnreachable.js';
 
 /** Toil's `--sortCategory` values (its `wait` and `disk` are not measured here). */
 const SORT_CATEGORIES = ['time', 'clock', 'memory', 'alpha', 'count'] as const;
@@ -57,7 +58,8 @@ export const command: SubCommand = {
       .description(
         "Statistics of a workflow's jobs, by job name (Toil's `toil stats`): how many ran, and each one's wall " +
           'time, CPU time and peak memory (min, median, mean, max, total). Needs the job store kept: run with ' +
-          '--stats (or --clean never).',
+          '--stats (or --clean never). ' +
+          `Exit codes: 0 reported, 2 bad input (a store that does not exist, a bad flag), ${STORE_UNREACHABLE_HELP}.`,
       )
       .argument('<jobStore>', 'the job store locator (file:PATH or aws:REGION:NAME)')
       .option('--raw', 'print one JSON object instead of the table')

@@ -1,6 +1,5 @@
 import { Option, type Command } from 'commander';
 import type { FailureLog } from '../jobstore/jobRecords.js';
-import { JobStoreUnavailableError } from '../jobstore/errors.js';
 import { DEFAULT_LEASE_MS, LEADER_KEY } from '../jobstore/lease.js';
 import { failureLogs, workflowStatusAndJobs, type WorkflowStatus } from '../leader/workflowStatus.js';
 import { formatDuration } from '../common/units.js';
@@ -15,6 +14,7 @@ import {
   type ForeignOption,
 } from './foreignOptions.js';
 import type { SubCommand } from './main.js';
+import { STORE_UNREACHABLE_HELP } from './storeUnreachable.js';
 import { childrenLines, dotGraph } from './statusGraph.js';
 import { jobCounts, runningLines, runningNow, type RunningNow } from './statusRunning.js';
 
@@ -55,7 +55,7 @@ export const command: SubCommand = {
         'Show how far the workflow in a job store has got: jobs declared, completed, ready to run; and check ' +
           'every object in it against its recorded length and SHA-256, listing the damaged ones. ' +
           'Exit codes: 0 intact, 1 damaged objects found (or, with --failIfNotComplete, the workflow not finished), 2 bad input, ' +
-          `${STORE_UNREACHABLE_EXIT} the job store could not be reached (its endpoint does not answer, or fails after retries).`,
+          `${STORE_UNREACHABLE_HELP}.`,
       )
       .argument('<jobStore>', 'the job store locator (file:PATH or aws:REGION:NAME)')
       .option('--json', 'print one JSON object instead of text')
@@ -86,23 +86,10 @@ export const command: SubCommand = {
     for (const alias of ['--logs', '--failed', '--children', '--dot', '--status'])
       cmd.addOption(new Option(alias).hideHelp());
     addForeignOptions(cmd, FOREIGN).action(async (jobStore: string, flags: Flags) => {
-      try {
-        setExitCode(await report(jobStore, flags));
-      } catch (e) {
-        if (!(e instanceof JobStoreUnavailableError)) throw e;
-        process.stderr.write(`toil: ${e.message}\n`);
-        setExitCode(STORE_UNREACHABLE_EXIT);
-      }
+      setExitCode(await report(jobStore, flags));
     });
   },
 };
-
-/**
- * `toil status`'s exit code when the store could not be reached: not 1, which says the store was
- * read and found damaged (or unfinished), and not 2, bad input; `toil worker`'s for a job store it
- * could not use.
- */
-export const STORE_UNREACHABLE_EXIT = 3;
 
 /** Prints the report `flags` ask for; returns the exit code (0 intact, 1 damaged or not finished). */
 async function report(jobStore: string, flags: Flags): Promise<number> {

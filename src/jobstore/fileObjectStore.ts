@@ -8,6 +8,7 @@ import {
   JobStoreExistsError,
   JobStoreNotFoundError,
   JobStorePathTakenError,
+  JobStoreUnavailableError,
   JobStoreUnwritableError,
   ObjectNotFoundError,
   PreconditionFailedError,
@@ -61,6 +62,17 @@ const WRITE_REFUSED: Readonly<Record<string, string>> = {
   EROFS: 'its file system is read-only',
   EACCES: 'permission denied',
   EPERM: 'permission denied',
+};
+/**
+ * What a file system's refusal of a read means, by errno: the store cannot be used until the
+ * user fixes its disk or path (JobStoreUnavailableError, as an S3 endpoint that does not answer),
+ * where the store's own contents being wrong is CorruptJobStoreError and a missing file is absence.
+ */
+const READ_REFUSED: Readonly<Record<string, string>> = {
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EIO: 'its disk reported an I/O error',
+  ELOOP: 'a loop of symbolic links in its path',
 };
 
 /**
@@ -162,7 +174,7 @@ export class FileObjectStore implements ObjectStore {
       return true;
     } catch (e) {
       if (isMissing(e)) return false;
-      throw e;
+      throw this.unreadable(e, 'looking for its marker');
     }
   }
 
@@ -227,7 +239,7 @@ export class FileObjectStore implements ObjectStore {
       file = await readFile(this.pathOf(key));
     } catch (e) {
       if (isMissing(e)) return this.absent(undefined);
-      throw e;
+      throw this.unreadable(e, `reading ${key}`);
     }
     const header = parseHeader(file);
     if (!header) {
@@ -251,7 +263,7 @@ export class FileObjectStore implements ObjectStore {
       handle = await open(path, 'r');
     } catch (e) {
       if (isMissing(e)) return this.absent(undefined);
-      throw e;
+      throw this.unreadable(e, `reading ${key}`);
     }
     try {
       const buf = Buffer.alloc(HEADER_LEN);
@@ -340,7 +352,7 @@ export class FileObjectStore implements ObjectStore {
       handle = await open(path, 'r');
     } catch (e) {
       if (isMissing(e)) await this.absent(undefined);
-      throw isMissing(e) ? new ObjectNotFoundError(key) : e;
+      throw isMissing(e) ? new ObjectNotFoundError(key) : this.unreadable(e, `reading ${key}`);
     }
     const buf = Buffer.alloc(HEADER_LEN);
     let header;
@@ -402,7 +414,7 @@ export class FileObjectStore implements ObjectStore {
       entries = await readdir(this.dirPathOf(dirKey), { withFileTypes: true });
     } catch (e) {
       if (isMissing(e)) return;
-      throw e;
+      throw this.unreadable(e, `listing ${dirKey === '' ? 'its objects' : `${dirKey}/`}`);
     }
     for (const entry of entries) {
       const isDir = entry.isDirectory();
@@ -475,6 +487,17 @@ export class FileObjectStore implements ObjectStore {
     }
     await handle.close();
     return tmp;
+  }
+
+  /** `e` as a JobStoreUnavailableError when it is the file system refusing a read, else as it was. */
+  private unreadable(e: unknown, what: string): unknown {
+    const err = e as NodeJS.ErrnoException;
+    const why = typeof err.syscall === 'string' ? READ_REFUSED[err.code ?? ''] : undefined;
+    if (why === undefined) return e;
+    return new JobStoreUnavailableError(
+      `job store ${this.locator} could not be read: ${why} (${err.code}) ${what} (expected a readable job store: fix its path or its disk, then run again)`,
+      e,
+    );
   }
 
   /**

@@ -8,13 +8,7 @@ import {
 } from '@aws-sdk/client-s3';
 import t from 'tap';
 import { createS3Client } from '../../src/main/s3Client.js';
-import {
-  freePort,
-  MOTO_MISSING_REASON,
-  motoAvailable,
-  motoS3Env,
-  startMoto,
-} from '../fixtures/motoServer.js';
+import { MOTO_MISSING_REASON, motoAvailable, motoS3Env, startMoto } from '../fixtures/motoServer.js';
 import { startS3rver } from '../fixtures/s3rver.js';
 import { debugFailingAdd } from '../fixtures/debugJobRuns.js';
 import { REPO_ROOT, scratchDir, runToil } from '../fixtures/workflowCli.js';
@@ -178,39 +172,5 @@ t.test(
     const s3rver = await startS3rver();
     t.teardown(() => s3rver.stop());
     await debugOnS3(t, { ...s3rver.env }, true);
-  },
-);
-
-t.test(
-  'toil debug-job, status, stats and kill when the S3 endpoint does not answer: exit 1 (status: 3, its 1 says damaged), one line, no stack trace',
-  async (t) => {
-    const dir = scratchDir(t);
-    // A port nothing listens on: every request is refused, and the S3 client's retries run out.
-    const endpoint = `http://127.0.0.1:${await freePort()}`;
-    const env = {
-      AWS_ENDPOINT_URL_S3: endpoint,
-      AWS_ACCESS_KEY_ID: 'testing',
-      AWS_SECRET_ACCESS_KEY: 'testing',
-    };
-    for (const [args, code] of [
-      [['debug-job', LOCATOR, 'add'], 1],
-      // `toil status` exits 1 for a store it read and found damaged, so an unread one has its own.
-      [['status', LOCATOR], 3],
-      [['status', LOCATOR, '--failIfNotComplete', '--json'], 3],
-      [['stats', LOCATOR], 1],
-      [['kill', LOCATOR], 1],
-    ] as const) {
-      const r = await runToil(args, { cwd: dir, env });
-      t.equal(r.code, code, `${args[0]}: exit ${code} (the store could not be reached; not bad input)`);
-      t.equal(r.stdout, '', `${args[0]}: no report`);
-      t.match(
-        r.stderr,
-        new RegExp(
-          `^toil: S3 HeadBucket on debug-test--toil: nothing answers at the S3 endpoint ${endpoint.replace(/[.]/g, '\\.')} \\(ECONNREFUSED, after retries\\) \\(expected S3 there; AWS_ENDPOINT_URL_S3 sets the endpoint\\)\n$`,
-        ),
-        `${args[0]}: one line naming the request, the bucket, the endpoint and why`,
-      );
-      t.notMatch(r.stderr, /internal error|\n\s+at /, `${args[0]}: no stack trace`);
-    }
   },
 );

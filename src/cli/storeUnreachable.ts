@@ -1,0 +1,20 @@
+/**
+ * The exit code of a command that reads a job store when the store could not be reached or read
+ * (an S3 endpoint that does not answer, a `file:` store's disk refusing reads): not 1, which each
+ * of them gives for what it found in a store it did read (damaged objects, a job that threw, a
+ * file not fetched), and not 2, bad input; `toil worker`'s for a job store it could not use.
+ */
+export const STORE_UNREACHABLE_EXIT = 3;
+
+/** The commands that exit so: each reads the job store it is named and reports on it. */
+export const STORE_READING_COMMANDS: ReadonlySet<string> = new Set([
+  'status',
+  'stats',
+  'kill',
+  'clean',
+  'debug-file',
+  'debug-job',
+]);
+
+/** How their --help says it, last of their exit codes. */
+export const STORE_UNREACHABLE_HELP = `${STORE_UNREACHABLE_EXIT} the job store could not be reached or read (its endpoint does not answer or fails after retries, or its disk refuses reads)`;

@@ -1,0 +1,102 @@
+import { readdirSync, renameSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { freePort } from '../fixtures/motoServer.js';
+import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
+
+// Sized for a busy two-core machine; a hang still fails, later.
+t.setTimeout(180_000);
+
+const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
+
+/** Every command that reads a job store, as a user would run it on `locator`. */
+function readingCommands(locator: string): (readonly string[])[] {
+  return [
+    ['status', locator],
+    ['status', locator, '--failIfNotComplete', '--json'],
+    ['stats', locator],
+    ['kill', locator],
+    ['clean', locator],
+    ['debug-file', locator, '--listFilesInJobStore'],
+    ['debug-job', locator, 'add'],
+  ];
+}
+
+t.test(
+  'every command that reads a job store exits 3 when its S3 endpoint does not answer: one line, no report, no stack trace',
+  async (t) => {
+    const dir = testDir(t);
+    // A port nothing listens on: every request is refused, and the S3 client's retries run out.
+    const endpoint = `http://127.0.0.1:${await freePort()}`;
+    const env = {
+      AWS_ENDPOINT_URL_S3: endpoint,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+    };
+    for (const args of readingCommands('aws:us-west-2:unreached')) {
+      const r = await runToil(args, { cwd: dir, env });
+      const name = args.join(' ');
+      // 1 is each command's word for what it found in a store it read (damaged, a job that threw).
+      t.equal(r.code, 3, `${name}: exit 3, the store could not be reached (not 1, not bad input)`);
+      t.equal(r.stdout, '', `${name}: no report`);
+      t.match(
+        r.stderr,
+        new RegExp(
+          `^toil: S3 HeadBucket on unreached--toil: nothing answers at the S3 endpoint ${endpoint.replace(/[.]/g, '\\.')} \\(ECONNREFUSED, after retries\\) \\(expected S3 there; AWS_ENDPOINT_URL_S3 sets the endpoint\\)\n$`,
+        ),
+        `${name}: one line naming the request, the bucket, the endpoint and why`,
+      );
+      t.notMatch(r.stderr, /internal error|\n\s+at /, `${name}: no stack trace`);
+    }
+  },
+);
+
+t.test(
+  'every command that reads a job store exits 3 when its file: store cannot be read (a symbolic link loop): one line, nothing deleted',
+  async (t) => {
+    const dir = testDir(t);
+    const ran = await runToil(
+      ['run', TREE, 'file:./js', '--clean', 'never', '--out', 'out.txt', '--log', 'exec.log'],
+      { cwd: dir },
+    );
+    t.equal(ran.code, 0, `the workflow ran and its store was kept: ${ran.stderr}`);
+    // The objects' folder made a link to itself: every read of an object fails with ELOOP, while
+    // the store's marker (beside it) still says it is a job store.
+    renameSync(join(dir, 'js/objects'), join(dir, 'js/objects.kept'));
+    symlinkSync('objects', join(dir, 'js/objects'));
+    const store = readdirSync(join(dir, 'js')).sort();
+    const objects = readdirSync(join(dir, 'js/objects.kept')).sort();
+    for (const args of readingCommands('file:./js')) {
+      const r = await runToil(args, { cwd: dir });
+      const name = args.join(' ');
+      t.equal(r.code, 3, `${name}: exit 3, the store could not be read (not 1, not bad input)`);
+      t.equal(r.stdout, '', `${name}: no report`);
+      t.match(
+        r.stderr,
+        /^toil: job store file:\.\/js could not be read: a loop of symbolic links in its path \(ELOOP\) (reading|listing) \S+( objects)? \(expected a readable job store: fix its path or its disk, then run again\)\n$/,
+        `${name}: one line naming the store, why and what it was reading`,
+      );
+      t.notMatch(r.stderr, /internal error|\n\s+at /, `${name}: no stack trace`);
+    }
+    t.ok(store.includes('.toil-jobstore'), 'the store was a job store to read');
+    t.same(readdirSync(join(dir, 'js')).sort(), store, 'clean deleted nothing of the store');
+    t.same(
+      readdirSync(join(dir, 'js/objects.kept')).sort(),
+      objects,
+      'clean deleted nothing it could not read',
+    );
+  },
+);
+
+t.test("each reading command's --help gives exit 3 for a store it could not reach or read", async (t) => {
+  for (const command of ['status', 'stats', 'kill', 'clean', 'debug-file', 'debug-job']) {
+    const r = await runToil([command, '--help']);
+    t.equal(r.code, 0, `${command} --help`);
+    t.match(
+      r.stdout.replace(/\s+/g, ' '),
+      '3 the job store could not be reached or read (its endpoint does not answer or fails after retries, or its disk refuses reads)',
+      `${command} --help names exit 3`,
+    );
+  }
+});
