@@ -18,8 +18,12 @@ export const command: SubCommand = {
       .action(async (jobStore: string) => {
         const store = openJobStore(jobStore);
         if (!(await store.exists())) {
+          const finished = await store.finishCutShortDestroy();
+          // A directory of other files (a mistyped path, `toil clean .`) is refused as no job
+          // store, not called absent: it is kept, and a script sees exit 2.
+          if (!finished) await store.assertOurs();
           process.stdout.write(
-            (await store.finishCutShortDestroy())
+            finished
               ? `deleted what was left of job store ${jobStore} (a deletion of it was cut short)\n`
               : `job store ${jobStore} does not exist; nothing to clean\n`,
           );

@@ -134,20 +134,11 @@ export class FileObjectStore implements ObjectStore {
           throw new JobStorePathTakenError(this.locator, this.root, `cannot be made (${code})`);
         throw e;
       }
-      if (!(await stat(this.root)).isDirectory())
-        throw new JobStorePathTakenError(this.locator, this.root, 'is a file, not a job store');
+      await this.assertOurs();
       if (await this.exists()) throw new JobStoreExistsError(this.locator);
       // An existing empty directory may become the store, and so may what a create or a destroy
-      // cut short (a leader or `toil clean` killed in it) left; anything else is not ours to take.
+      // cut short (a leader or `toil clean` killed in it) left.
       if (await this.finishCutShortDestroy()) await mkdir(this.root, { recursive: true });
-      else if (!(await this.isEmptyOrCutShort())) {
-        const first = (await readdir(this.root)).sort()[0] ?? '';
-        throw new JobStorePathTakenError(
-          this.locator,
-          this.root,
-          `is a directory of other files (e.g. '${first}'), not a job store`,
-        );
-      }
     }
     try {
       await mkdir(join(this.root, TMP_DIR), { recursive: true });
@@ -176,6 +167,23 @@ export class FileObjectStore implements ObjectStore {
       if (isMissing(e)) return false;
       throw this.unreadable(e, 'looking for its marker');
     }
+  }
+
+  async assertOurs(): Promise<void> {
+    const s = await stat(this.root).catch((e: unknown) => {
+      if (isMissing(e)) return undefined;
+      throw this.unreadable(e, 'looking at its path');
+    });
+    if (!s) return;
+    if (!s.isDirectory())
+      throw new JobStorePathTakenError(this.locator, this.root, 'is a file, not a job store');
+    if ((await this.exists()) || (await this.isCutShortDestroy()) || (await this.isEmptyOrCutShort())) return;
+    const first = (await readdir(this.root)).sort()[0] ?? '';
+    throw new JobStorePathTakenError(
+      this.locator,
+      this.root,
+      `is a directory of other files (e.g. '${first}'), not a job store`,
+    );
   }
 
   async destroy(): Promise<void> {

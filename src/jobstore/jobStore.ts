@@ -99,6 +99,11 @@ export class JobStore {
     throw new JobStoreNotFoundError(this.locator, hint, cutShort);
   }
 
+  /** Throws when what the locator names is no job store of ours (see ObjectStore.assertOurs). */
+  assertOurs(): Promise<void> {
+    return this.objects.assertOurs();
+  }
+
   async destroy(): Promise<void> {
     this.fence();
     this.beforeDestroy();

@@ -45,6 +45,13 @@ export interface ObjectStore {
   /** Whether the store exists. */
   exists(): Promise<boolean>;
 
+  /**
+   * Throws (JobStoreNotOursError, JobStorePathTakenError) when what the locator names is there but
+   * is no job store, nor what a create or destroy of one cut short: no command may write into it
+   * or delete it. Resolves when nothing is there, or a store (or its remains).
+   */
+  assertOurs(): Promise<void>;
+
   /** Deletes the store and everything in it. Resolves if it does not exist. */
   destroy(): Promise<void>;
 

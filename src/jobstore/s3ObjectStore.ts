@@ -242,6 +242,11 @@ export class S3ObjectStore implements ObjectStore {
     return true;
   }
 
+  /** exists() throws for a bucket of someone else's. */
+  async assertOurs(): Promise<void> {
+    await this.exists();
+  }
+
   /** A key of the bucket that is not of `ownKeys`' layout (any key, without it), or undefined. */
   private async firstForeignKey(): Promise<string | undefined> {
     const own = this.ownKeys;

@@ -96,6 +96,9 @@ class LazyS3ObjectStore implements ObjectStore {
   async exists(): Promise<boolean> {
     return (await this.store()).exists();
   }
+  async assertOurs(): Promise<void> {
+    return (await this.store()).assertOurs();
+  }
   async destroy(): Promise<void> {
     return (await this.store()).destroy();
   }
