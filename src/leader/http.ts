@@ -8,6 +8,8 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from '../common/log.js';
 import type { Clock } from '../common/clock.js';
+import { coerceError } from '../common/errors.js';
+import { formatBytes } from '../common/units.js';
 import type { LeaderMetrics } from './metrics.js';
 
 /** A dependency /readyz checks (job store, Mesos master, EC2 endpoint). Throws when unreachable. */
@@ -58,6 +60,19 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send({ error: `no route ${req.method} ${shownPath(req.url)} on this leader` }),
   );
+  // A body fastify refuses before a route sees it (not JSON, another content type, too large):
+  // fastify's own answer is `{ statusCode, code, error, message }`.
+  app.setErrorHandler((error: FastifyError, req, reply) => {
+    const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
+    if (status >= 500)
+      deps.log.error({ err: coerceError(error) }, `${req.method} ${shownPath(req.url)} failed`);
+    const what = `${req.method} ${shownPath(req.url)}`;
+    const why =
+      status >= 500
+        ? 'the leader failed to answer (its log says why)'
+        : (bodyRefusal(error, req, app.initialConfig.bodyLimit ?? DEFAULT_BODY_LIMIT) ?? error.message);
+    return reply.code(status).send({ error: `${what}: ${why}` });
+  });
 
   app.get('/healthz', async (_req, reply) => {
     const now = deps.clock.now();
@@ -110,6 +125,28 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
 function answerBadPath(error: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   const why = error.code === 'FST_ERR_BAD_URL' ? 'not a valid path' : 'a path this leader cannot route';
   void reply.code(error.statusCode ?? 400).send({ error: `${req.method} ${shownPath(req.url)}: ${why}` });
+}
+
+/** fastify's bodyLimit when none is given. */
+const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/** Why fastify's body parser refused a request's body, in the API's words; undefined for another error. */
+function bodyRefusal(error: FastifyError, req: FastifyRequest, limit: number): string | undefined {
+  const sent = (name: string): string => shownInError(String(req.headers[name] ?? 'none'));
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return 'the body is not valid JSON (expected a JSON object)';
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'the body is empty (expected a JSON object)';
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return `content-type ${sent('content-type')} is not taken (expected application/json)`;
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return `the body (content-length ${sent('content-length')}) is over this leader's limit of ${formatBytes(limit)}`;
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return `the body's size differs from its content-length (${sent('content-length')})`;
+    default:
+      return undefined;
+  }
 }
 
 /**

@@ -161,6 +161,59 @@ t.test(
   },
 );
 
+t.test(
+  "a body fastify refuses before the route (not JSON, empty, another content type, over the limit): the API's { error } shape naming why, nothing runs",
+  async (t) => {
+    const { url, calls } = await startDaemon(t, new MemoryRunStore());
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const big = `{"args":["${'x'.repeat(2 * 1024 * 1024)}"]}`;
+    const cases: [what: string, type: string, body: string, status: number, error: RegExp][] = [
+      [
+        'malformed JSON',
+        'application/json',
+        '{"workflowFile": ',
+        400,
+        /^POST \/workflows: the body is not valid JSON \(expected a JSON object\)$/,
+      ],
+      [
+        'an empty body',
+        'application/json',
+        '',
+        400,
+        /^POST \/workflows: the body is empty \(expected a JSON object\)$/,
+      ],
+      [
+        'another content type',
+        'application/xml',
+        '<workflow/>',
+        415,
+        /^POST \/workflows: content-type application\/xml is not taken \(expected application\/json\)$/,
+      ],
+      [
+        'a body over the limit',
+        'application/json',
+        big,
+        413,
+        new RegExp(
+          `^POST \\/workflows: the body \\(content-length ${big.length}\\) is over this leader's limit of 1\\.0 MiB$`,
+        ),
+      ],
+    ];
+    for (const [what, type, body, status, error] of cases) {
+      const res = await fetch(`${url}/workflows`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': type },
+        body,
+      });
+      t.equal(res.status, status, `${what}: ${status}`);
+      const answer = (await res.json()) as Record<string, unknown>;
+      t.same(Object.keys(answer), ['error'], `${what}: the API shape, not fastify's`);
+      t.match(answer['error'], error, `${what}: says why`);
+    }
+    t.equal(calls.length, 0, 'nothing ran');
+  },
+);
+
 t.test('http.auth closes /status and /metrics when asked', async (t) => {
   const { url } = await startDaemon(t, new MemoryRunStore(), { auth: { status: 'token', metrics: 'token' } });
   t.equal((await fetch(`${url}/status`)).status, 401);
