@@ -88,12 +88,41 @@ export class JobStoreUnavailableError extends ToilError {
  * store, the object and why; what the workflow committed before it is kept for `--restart`.
  */
 export class JobStoreUnwritableError extends ToilError {
-  constructor(locator: string, what: string, why: string, errno: string) {
+  readonly locator: string;
+  readonly what: string;
+  readonly why: string;
+  readonly errno: string;
+
+  constructor(
+    locator: string,
+    what: string,
+    why: string,
+    errno: string,
+    /** What to do once there is room; a run says it by what became of its store (afterRun). */
+    then = 'then run again; a workflow resumes from what it committed with --restart',
+  ) {
     super(
       'JOBSTORE_UNWRITABLE',
-      `job store ${locator} could not be written: ${why} (${errno}) ${what} (expected room to write and permission to: free space there, or fix its permissions, then run again; a workflow resumes from what it committed with --restart)`,
+      `job store ${locator} could not be written: ${why} (${errno}) ${what} (expected room to write and permission to: free space there, or fix its permissions, ${then})`,
       { details: { locator, errno } },
     );
+    this.locator = locator;
+    this.what = what;
+    this.why = why;
+    this.errno = errno;
+  }
+
+  /**
+   * The same refusal, as the run it stopped ends: a store kept holds what the workflow committed,
+   * and only `--restart` (`resume`, for a leader daemon) takes it up again; a store removed (the
+   * workflow's start() never finished) leaves nothing to resume, and the same command (the same
+   * submission, for a daemon: its `resume`) runs it anew.
+   */
+  afterRun(storeKept: boolean, resume?: string): JobStoreUnwritableError {
+    const then = storeKept
+      ? `then ${resume ?? "resume it with 'toil run WORKFLOW JOBSTORE --restart'"}: its job store is kept with what the workflow committed`
+      : `then ${resume ?? 'run the same command again (without --restart)'}: the job store was removed, so the workflow starts anew`;
+    return new JobStoreUnwritableError(this.locator, this.what, this.why, this.errno, then);
   }
 }
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Clock } from '../common/clock.js';
 import { ToilError, UserInputError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import { JobStoreExistsError } from '../jobstore/errors.js';
+import { JobStoreExistsError, JobStoreUnwritableError } from '../jobstore/errors.js';
 import {
   ENCAPSULATION_JOB,
   type Json,
@@ -142,6 +142,12 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunWorkflowOut
   const signal = AbortSignal.any([...(o.signal ? [o.signal] : []), lost.signal, killed.signal]);
   try {
     return await runLeased({ ...o, signal }, takeLease);
+  } catch (e) {
+    // What to do once the disk has room depends on whether the store outlived the run: a start()
+    // it stopped removes the store, a job or commit it stopped keeps it.
+    if (e instanceof JobStoreUnwritableError)
+      throw e.afterRun(await o.store.exists().catch(() => true), o.resumeAdvice);
+    throw e;
   } finally {
     renewing.abort();
     await renewal?.catch(() => {});

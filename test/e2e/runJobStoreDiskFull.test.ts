@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { testDir } from '../fixtures/testDir.js';
 import { REPO_ROOT, runToil, sortedLikeCSort } from '../fixtures/workflowCli.js';
 
@@ -31,17 +31,22 @@ function cannotMount(): string | false {
   return why ?? false;
 }
 
+/** A test directory with a tmpfs of `size` at `disk`, and the sort run whose job store is on it. */
+function sortOnTmpfs(t: Test, size: string): { dir: string; disk: string; args: string[] } {
+  const dir = testDir(t);
+  const disk = join(dir, 'disk');
+  mkdirSync(disk);
+  const why = mountTmpfs(disk, size);
+  if (why !== undefined) throw new Error(why);
+  t.teardown(() => void spawnSync('umount', ['-l', disk]));
+  return { dir, disk, args: ['run', SORT, `file:${join(disk, 'js')}`, '--numLines', '8000', '--N', '20000'] };
+}
+
 t.test(
   'a job store whose disk fills up: one line naming the store and ENOSPC, exit 1, no temp files left, --restart finishes once there is room',
   { skip: cannotMount() },
   async (t) => {
-    const dir = testDir(t);
-    const disk = join(dir, 'disk');
-    mkdirSync(disk);
-    const why = mountTmpfs(disk, '300k');
-    if (why !== undefined) throw new Error(why);
-    t.teardown(() => void spawnSync('umount', ['-l', disk]));
-    const args = ['run', SORT, `file:${join(disk, 'js')}`, '--numLines', '8000', '--N', '20000'];
+    const { dir, disk, args } = sortOnTmpfs(t, '300k');
 
     const full = await runToil(args, { cwd: dir });
     t.equal(full.code, 1, `exit 1\n${full.stderr}`);
@@ -49,6 +54,11 @@ t.test(
       full.stderr,
       /job store file:\S+ could not be written: its file system is full \(ENOSPC\) writing (files|jobs|commits)\//,
       'the store, the object and ENOSPC are named',
+    );
+    t.match(
+      full.stderr,
+      /toil: the job store file:\S+ is kept; fix the cause and run again with --restart\n$/,
+      'the store is kept: the advice is --restart',
     );
     t.notMatch(full.stderr, /internal error/, 'not reported as a bug of toil');
     t.notMatch(full.stderr, /dist\/src\/|node:internal/, "no frame of toil's own code is shown");
@@ -63,5 +73,29 @@ t.test(
     t.equal(resumed.code, 0, `--restart exits 0\n${resumed.stderr}`);
     t.match(resumed.stderr, /already done before --restart/);
     t.ok(sortedLikeCSort(dir), 'the resumed run sorts the file as LC_ALL=C sort does');
+  },
+);
+
+t.test(
+  "a job store whose disk fills up in the workflow's start(): the store is removed, so the advice is to run the same command again, which works once there is room",
+  { skip: cannotMount() },
+  async (t) => {
+    // Too small for the input start() imports (8000 lines, about 300 KiB).
+    const { dir, disk, args } = sortOnTmpfs(t, '64k');
+
+    const full = await runToil(args, { cwd: dir });
+    t.equal(full.code, 1, `exit 1\n${full.stderr}`);
+    t.match(
+      full.stderr,
+      /job store file:\S+ could not be written: its file system is full \(ENOSPC\) writing files\/\S+\/fileToSort\.txt \(expected room to write and permission to: free space there, or fix its permissions, then run the same command again \(without --restart\): the job store was removed, so the workflow starts anew\)\n$/,
+      'the import start() makes is named, and the advice is a plain rerun',
+    );
+    t.notMatch(full.stderr, /--restart'|resumes from what it committed/, 'no --restart advised');
+    t.same(readdirSync(disk), [], 'the job store was removed');
+
+    t.equal(spawnSync('mount', ['-o', 'remount,size=8m', disk]).status, 0, 'room again');
+    const again = await runToil(args, { cwd: dir });
+    t.equal(again.code, 0, `the same command runs the workflow anew: exit 0\n${again.stderr}`);
+    t.ok(sortedLikeCSort(dir), 'and sorts the file as LC_ALL=C sort does');
   },
 );
