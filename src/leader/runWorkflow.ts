@@ -27,7 +27,7 @@ import { InProcessWorkflowCode, WorkflowFinishError, type WorkflowCode } from '.
 import type { JobLogEntry } from './jobLogFiles.js';
 import type { JobLimits } from './jobLimits.js';
 import { makeRunScratch, sweepAbandonedScratch } from './runScratch.js';
-import { keepRunningRecord } from './runningRecord.js';
+import { keepRunningRecord, RunningRecordNudge } from './runningRecord.js';
 import type { BatchSystem } from '../ports/batchSystem.js';
 import {
   WorkflowRunner,
@@ -252,6 +252,7 @@ async function runStarted(
     { workflowId: workflow.workflowId, generation, jobStore: o.store.locator },
     resumed ? 'resuming workflow' : 'starting workflow',
   );
+  const nudge = new RunningRecordNudge();
   const leader = new WorkflowRunner({
     store: o.store,
     batchSystem: o.batchSystem,
@@ -278,7 +279,11 @@ async function runStarted(
     ...(o.onJobLost ? { onJobLost: o.onJobLost } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     ...(o.onJobLog ? { onJobLog: o.onJobLog } : {}),
-    ...(o.onJobEvent ? { onJobEvent: o.onJobEvent } : {}),
+    // Issued or ended: the running record says so at once, not at its next poll.
+    onJobEvent: (e) => {
+      nudge.nudge();
+      o.onJobEvent?.(e);
+    },
     ...(o.signal ? { signal: o.signal } : {}),
   });
   // `running.json`: what runs where, for `toil status --printStatus`, while the run lasts.
@@ -292,6 +297,7 @@ async function runStarted(
     clock: o.clock,
     log,
     signal: recording.signal,
+    nudge,
   });
   let result;
   let stop: unknown;

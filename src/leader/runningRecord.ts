@@ -7,6 +7,11 @@ import type { BatchSystem } from '../ports/batchSystem.js';
 
 /** How often the leader looks whether what runs has changed (as often as it looks for a kill). */
 export const RUNNING_RECORD_POLL_MS = 5_000;
+/**
+ * How often it looks while an issued job waits to start: a batch system says nothing when one
+ * starts, and a record a poll behind said "0 running" for seconds while the first jobs ran.
+ */
+export const RUNNING_RECORD_START_POLL_MS = 1_000;
 /** A record unchanged this long is written again, so its age says the leader still looks. */
 export const RUNNING_RECORD_REFRESH_MS = 60_000;
 
@@ -59,9 +64,43 @@ export function runningJobs(
 }
 
 /**
- * Keeps `running.json` true while the run lasts: every RUNNING_RECORD_POLL_MS it is rewritten if
- * what runs changed (or the last write is RUNNING_RECORD_REFRESH_MS old); resolves once `signal`
- * aborts. A failed write is logged and tried at the next look: the record is a view, and the run
+ * Wakes the loop of keepRunningRecord for a look now: the leader calls it when it issues a job or
+ * one ends, so the record says so at once rather than at the next poll.
+ */
+export class RunningRecordNudge {
+  private wake: AbortController | undefined;
+  /** Nudged while the loop was looking, not sleeping: its next sleep ends at once. */
+  private pending = false;
+
+  nudge(): void {
+    if (this.wake) this.wake.abort();
+    else this.pending = true;
+  }
+
+  /** Sleeps `ms` on `clock`, or until nudged; rejects once `signal` aborts. */
+  async sleep(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) throw signal.reason;
+    if (this.pending) {
+      this.pending = false;
+      return;
+    }
+    const wake = (this.wake = new AbortController());
+    try {
+      await clock.sleep(ms, AbortSignal.any([signal, wake.signal]));
+    } catch (e) {
+      if (signal.aborted) throw e;
+    } finally {
+      if (this.wake === wake) this.wake = undefined;
+    }
+  }
+}
+
+/**
+ * Keeps `running.json` true while the run lasts: at every look it is rewritten if what runs
+ * changed (or the last write is RUNNING_RECORD_REFRESH_MS old); resolves once `signal` aborts. It
+ * looks every RUNNING_RECORD_POLL_MS, every RUNNING_RECORD_START_POLL_MS while an issued job waits
+ * to start, and as soon as `nudge` says the leader issued or ended one (one look a second at
+ * most). A failed write is logged and tried at the next look: the record is a view, and the run
  * never waits on it.
  */
 export async function keepRunningRecord(o: {
@@ -74,7 +113,9 @@ export async function keepRunningRecord(o: {
   clock: Clock;
   log: Logger;
   signal: AbortSignal;
+  nudge?: RunningRecordNudge;
 }): Promise<void> {
+  const nudge = o.nudge ?? new RunningRecordNudge();
   let last = '';
   let lastAt = -Infinity;
   while (!o.signal.aborted) {
@@ -102,7 +143,14 @@ export async function keepRunningRecord(o: {
       }
     }
     try {
-      await o.clock.sleep(RUNNING_RECORD_POLL_MS, o.signal);
+      await nudge.sleep(
+        o.clock,
+        waiting > 0 ? RUNNING_RECORD_START_POLL_MS : RUNNING_RECORD_POLL_MS,
+        o.signal,
+      );
+      // Nudged at once: still one look a second at most, however many jobs a busy leader issues.
+      const gap = RUNNING_RECORD_START_POLL_MS - (o.clock.now() - now);
+      if (gap > 0) await o.clock.sleep(gap, o.signal);
     } catch {
       return; // the run ended
     }

@@ -13,8 +13,10 @@ import {
   MAX_WAITING_LISTED,
   RUNNING_RECORD_POLL_MS,
   RUNNING_RECORD_REFRESH_MS,
+  RunningRecordNudge,
   runningJobs,
 } from '../../src/leader/runningRecord.js';
+import { testDir } from '../fixtures/testDir.js';
 
 const issued = [
   { jobId: 'j-b', name: 'merge', attempt: 1 },
@@ -137,5 +139,64 @@ t.test(
     await loop;
     await clock.advance(RUNNING_RECORD_REFRESH_MS * 2);
     t.equal(writes, 4, 'the run ended: no more writes');
+  },
+);
+
+t.test(
+  'keepRunningRecord: a job issued is recorded at the next second, not the next 5-second poll, and a job that starts within a second of it',
+  async (t) => {
+    const dir = testDir(t);
+    const objects = new FileObjectStore(join(dir, 'js'));
+    const store = new JobStore(objects);
+    await store.create();
+    const start = Date.UTC(2026, 10, 30, 10, 0, 0);
+    const clock = new ManualClock(start);
+    let now: RunningJobView[] = [];
+    let issuedNow: typeof issued = [];
+    const batchSystem = { name: 'slurm', runningJobs: () => now } as unknown as BatchSystem;
+    const nudge = new RunningRecordNudge();
+    const stop = new AbortController();
+    t.teardown(() => stop.abort());
+    const loop = keepRunningRecord({
+      store,
+      generation: 1,
+      batchSystem,
+      issued: () => issuedNow,
+      held: () => 0,
+      clock,
+      log: silentLogger(),
+      signal: stop.signal,
+      nudge,
+    });
+    const settle = (): Promise<void> =>
+      waitFor('the loop to look and sleep again', () => clock.pendingSleepers > 0, 5_000, 1);
+    await settle();
+    t.match(await store.readRunning(), { at: start, running: 0, waiting: 0 }, 'nothing issued at the start');
+
+    // The leader issues a job 200 ms in and nudges: recorded a second after the last look.
+    await clock.advance(200);
+    issuedNow = issued.slice(0, 1);
+    nudge.nudge();
+    await settle();
+    await clock.advance(800);
+    await settle();
+    t.match(
+      await store.readRunning(),
+      { at: start + 1_000, running: 0, waiting: 1 },
+      'issued: recorded 1 s in, not at the 5 s poll',
+    );
+
+    // It starts 300 ms later (a batch system says nothing): seen at the next look, a second on.
+    await clock.advance(300);
+    now = [{ jobId: 'j-b', attempt: 1, batchJobId: '77', node: 'n1', startedAt: clock.now() }];
+    await clock.advance(700);
+    await settle();
+    t.match(
+      await store.readRunning(),
+      { at: start + 2_000, running: 1, waiting: 0, jobs: [{ jobId: 'j-b', state: 'running' }] },
+      'started: the next report counts it running (as of 2 s in, not 5)',
+    );
+    stop.abort();
+    await loop;
   },
 );
