@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { testDir } from '../fixtures/testDir.js';
+import { cannotMountTmpfs, mountTmpfs } from '../fixtures/tmpfs.js';
 import { REPO_ROOT, runToil, sortedLikeCSort } from '../fixtures/workflowCli.js';
 
 /**
@@ -15,21 +15,6 @@ import { REPO_ROOT, runToil, sortedLikeCSort } from '../fixtures/workflowCli.js'
 const SORT = join(REPO_ROOT, 'examples/sort.ts');
 
 t.setTimeout(180_000);
-
-/** Mounts a tmpfs of `size` at `dir`; why not, when this machine does not let us. */
-function mountTmpfs(dir: string, size: string): string | undefined {
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { encoding: 'utf8' });
-  return r.status === 0 ? undefined : `cannot mount a tmpfs here (needs root): ${r.stderr || r.error}`;
-}
-
-/** Why a tmpfs cannot be mounted here, if it cannot (tried once, on a directory of its own). */
-function cannotMount(): string | false {
-  const probe = mkdtempSync(join(tmpdir(), 'toil-tmpfs-probe-'));
-  const why = mountTmpfs(probe, '64k');
-  if (why === undefined) spawnSync('umount', [probe]);
-  rmdirSync(probe);
-  return why ?? false;
-}
 
 /** A test directory with a tmpfs of `size` at `disk`, and the sort run whose job store is on it. */
 function sortOnTmpfs(t: Test, size: string): { dir: string; disk: string; args: string[] } {
@@ -44,7 +29,7 @@ function sortOnTmpfs(t: Test, size: string): { dir: string; disk: string; args: 
 
 t.test(
   'a job store whose disk fills up: one line naming the store and ENOSPC, exit 1, no temp files left, --restart finishes once there is room',
-  { skip: cannotMount() },
+  { skip: cannotMountTmpfs() },
   async (t) => {
     const { dir, disk, args } = sortOnTmpfs(t, '300k');
 
@@ -78,7 +63,7 @@ t.test(
 
 t.test(
   "a job store whose disk fills up in the workflow's start(): the store is removed, so the advice is to run the same command again, which works once there is room",
-  { skip: cannotMount() },
+  { skip: cannotMountTmpfs() },
   async (t) => {
     // Too small for the input start() imports (8000 lines, about 300 KiB).
     const { dir, disk, args } = sortOnTmpfs(t, '64k');
