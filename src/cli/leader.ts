@@ -7,7 +7,6 @@ import { createLogger, type Logger } from '../common/log.js';
 import { ConfigReloader } from '../leader/configReloader.js';
 import { ConsoleOutput } from '../leader/consoleOutput.js';
 import { parseLeaderConfig, restartOnlyChanges, type LeaderConfig } from '../leader/leaderConfig.js';
-import { createLeaderMetrics } from '../leader/metrics.js';
 import { prepareWorkDir } from '../main/env.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
 import type { SubCommand } from './main.js';
@@ -122,6 +121,8 @@ async function runLeader(path: string, port: number | undefined): Promise<number
       : daemonOutput().stdout,
   });
   const { stderr } = daemonOutput();
+  // prom-client (and the OpenTelemetry API it loads) only for a leader that runs, not for help.
+  const { createLeaderMetrics } = await import('../leader/metrics.js');
   const metrics = createLeaderMetrics();
   keepRunningOnStrayErrors(log);
   const { startLeader } = await import('../main/leader.js');

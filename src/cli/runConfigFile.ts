@@ -1,11 +1,10 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Command, Option } from 'commander';
-import type * as Yaml from 'yaml';
 import { UserInputError } from '../common/errors.js';
 import { yamlProblem } from '../common/configErrors.js';
+import { yaml } from '../common/yaml.js';
 import { suggestNames } from '../common/suggest.js';
 
 /**
@@ -28,12 +27,6 @@ const ENV_OVER_FILE: Readonly<Record<string, readonly string[]>> = {
 
 /** Keys Toil writes that are not options. */
 const NOT_OPTIONS = new Set(['config_version']);
-
-/**
- * The YAML parser (some seventy modules), loaded when there is a file to parse: most runs have
- * none. Required, not imported, so that reading a file stays synchronous (yaml is CommonJS).
- */
-const yaml = (): typeof Yaml => createRequire(import.meta.url)('yaml') as typeof Yaml;
 
 /** The file's mapping; `undefined` when an optional file is absent. Throws UserInputError for a bad one. */
 export function readConfigFile(path: string, optional = false): Record<string, unknown> | undefined {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../common/configErrors.js';
 import { UserInputError } from '../common/errors.js';
+import { yaml } from '../common/yaml.js';
 import { LEADER_ONLY_KEYS } from '../leader/leaderConfig.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
 import { POLICIES } from '../scaler/policy.js';
@@ -35,7 +35,7 @@ export async function runSimulation(
   const trace = parseTrace(traceDoc, tracePath);
   let configDoc: unknown;
   try {
-    configDoc = parseYaml(await readText(configPath, 'config'));
+    configDoc = yaml().parse(await readText(configPath, 'config'));
   } catch (e) {
     if (e instanceof UserInputError) throw e;
     throw new UserInputError('CONFIG_INVALID', `config ${configPath} is not YAML: ${(e as Error).message}`);

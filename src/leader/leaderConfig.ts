@@ -1,7 +1,7 @@
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, deepFreeze, describeZodIssues, yamlProblem } from '../common/configErrors.js';
 import { durationMs } from '../common/configTypes.js';
+import { yaml } from '../common/yaml.js';
 import type { Catalogue } from '../scaler/catalogue.js';
 import { SLURM_NAME, SLURM_TIME, SLURM_TIME_EXPECTED } from '../common/slurmSyntax.js';
 import { parseScalerConfig, type ScalerConfig } from '../scaler/config.js';
@@ -257,10 +257,12 @@ export function parseLeaderConfig(
 ): LeaderConfig {
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    doc = yaml().parse(text);
   } catch (e) {
     const where =
-      e instanceof YAMLParseError && e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '';
+      e instanceof yaml().YAMLParseError && e.linePos
+        ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}`
+        : '';
     throw new ConfigError(source, [
       `${where ? `${where}: ` : ''}not valid YAML: ${yamlProblem((e as Error).message)}`,
     ]);

@@ -53,6 +53,18 @@ t.test('a worker loads neither the AWS SDK clients nor fastify nor prom-client',
   for (const name of HEAVY) t.notOk(packages.includes(name), `${name} was not loaded`);
 });
 
+t.test('toil --help loads neither yaml nor prom-client (nor the OpenTelemetry API it brings)', async (t) => {
+  // Help loads every sub-command's module: the leader's metrics and the YAML of config files and
+  // user data are loaded where they are used, not by the modules that name them.
+  const dir = scratchDir(t);
+  const { r, packages } = await loadedBy(dir, 'help', ['--help']);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /launch-cluster/);
+  t.ok(packages.includes('commander'), 'the probe sees what loaded');
+  for (const name of ['yaml', 'prom-client', '@opentelemetry/api', ...HEAVY])
+    t.notOk(packages.includes(name), `${name} was not loaded`);
+});
+
 /** The packages a plain node process loads importing `module` of dist/src. */
 function packagesLoadedImporting(dir: string, module: string): string[] {
   const file = join(dir, `${module.replace(/\W/g, '-')}.packages`);

@@ -1,5 +1,5 @@
-import { stringify as toYaml } from 'yaml';
 import { ToilError } from '../../common/errors.js';
+import { yaml } from '../../common/yaml.js';
 import type { LeaderConfigFile } from '../../leader/leaderConfig.js';
 import type { NodeRole } from '../../ports/provisioner.js';
 
@@ -294,7 +294,7 @@ export function buildIgnition(input: UserDataInput): IgnitionConfig {
         mode: 0o600,
         contents: { source: `data:,${encodeURIComponent(`${input.leaderToken}\n`)}` },
       });
-    const leaderConfig = toYaml(applianceLeaderConfig(input));
+    const leaderConfig = yaml().stringify(applianceLeaderConfig(input));
     files.push({
       path: '/etc/toil/leader.yaml',
       filesystem: 'root',
