@@ -547,6 +547,49 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
           );
         }
       : () => false;
+  // A node a whole-node job waits for. A queued job that fills any node able to run it (no type
+  // that runs it holds two), where no offering with room runs it, starts only once a node of a
+  // full pool empties; the batch system places first-fit, so smaller jobs queued behind it take
+  // the room each of those nodes frees and none ever empties while they last
+  // (few-very-large@tight-few: a 32-core job waited for an r5.8xlarge while 1-core jobs refilled
+  // the other one, and the four 32-core jobs ran one after another on one node). The nodes whose
+  // room for it frees soonest, one per queued job, are kept off the rest of the queue (a hint, and
+  // the plan counts no room there for it), except work expected to end before that room frees,
+  // which delays nothing. `speed` starts work wherever there is room.
+  const wholeNodeAt = new Map<string, number>();
+  if (config.objective !== 'speed' && snapshot.keepOffHonoured !== false) {
+    const fitting = (r: JobRequest, capacityType: string, instanceType: string): number => {
+      if (capacityType === 'spot' && !r.preemptable) return 0;
+      const e = types.byName.get(instanceType);
+      return e && archMatches(r, e.type.architecture) ? maxFit(e.packable, r) : 0;
+    };
+    for (const c of work) {
+      const queued = c.remaining;
+      const r = c.request;
+      if (queued === 0) continue;
+      const runs = offerings.filter((o) => fitting(r, o.capacityType, o.instanceType) >= 1);
+      if (runs.length === 0 || runs.some((o) => fitting(r, o.capacityType, o.instanceType) > 1)) continue;
+      if (withRoom.some((o) => o.available && runs.includes(o))) continue;
+      const hosts = active
+        .filter(
+          (m) =>
+            m.state === 'registered' &&
+            !m.rebalanceRecommended &&
+            !wholeNodeAt.has(m.id) &&
+            fitting(r, m.capacityType, m.instanceType) === 1,
+        )
+        .map((m) => ({ m, at: secondsUntilRoom(m, r) }))
+        .filter((h) => Number.isFinite(h.at))
+        .sort((a, b) => a.at - b.at || a.m.id.localeCompare(b.m.id));
+      for (const h of hosts.slice(0, queued)) wholeNodeAt.set(h.m.id, h.at);
+    }
+  }
+  const waitsForWholeNode = (n: ExistingNode, c: WorkClass): boolean => {
+    const at = wholeNodeAt.get(n.id);
+    if (at === undefined || c.runtimeSeconds <= at) return false;
+    const cap = types.byName.get(n.instanceType)?.packable;
+    return cap !== undefined && maxFit(cap, c.request) > 1;
+  };
   const workFor = (n: ExistingNode): WorkClass[] =>
     n.capacityType !== 'on-demand'
       ? work
@@ -557,7 +600,8 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
           : work;
   // The work whose room the plan counts on a node: none kept off it by type (dear room and
   // consolidation still judge the node by all of its work, so a node they drain is drained).
-  const roomFor = (n: ExistingNode): WorkClass[] => workFor(n).filter((c) => !bigForWork(n, c));
+  const roomFor = (n: ExistingNode): WorkClass[] =>
+    workFor(n).filter((c) => !bigForWork(n, c) && !waitsForWholeNode(n, c));
   const took = new Map<string, number>();
   const consolidate = new Set<string>();
   // Keep-off hints (placement, not a drain): the batch system places no more of a class on a
@@ -616,6 +660,7 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
   // Requests kept off a node by one rule, counted where that rule set the hint first (the notes).
   const keptShort = new Map<string, number>();
   const keptBig = new Map<string, number>();
+  const keptWhole = new Map<string, number>();
   const hintOff = (n: ExistingNode, c: WorkClass, counted: Map<string, number>): void => {
     const keys = keepOff.get(n.id) ?? new Set<string>();
     const key = hintKey(c);
@@ -628,6 +673,7 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
     for (const c of work) {
       if ((queuedAtStart.get(c) ?? 0) === 0) continue;
       if (bigForWork(n, c)) hintOff(n, c, keptBig);
+      if (waitsForWholeNode(n, c)) hintOff(n, c, keptWhole);
       if (n.state === 'registered' && outlivesOnDemandNode(n, c)) hintOff(n, c, keptShort);
     }
     const placed = work.every((c) => c.remaining === 0);
@@ -690,14 +736,19 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
     if (!n) continue;
     const short = keptShort.get(id) ?? 0;
     const big = keptBig.get(id) ?? 0;
+    const whole = keptWhole.get(id) ?? 0;
     const running = (runningByNode.get(id) ?? []).length;
     if (big > 0)
       notes.push(
         `node ${id} (${n.instanceType} ${n.capacityType}) is kept off ${big} queued request(s) of a type it would not be opened for: their share of it costs over ${1 + KEEP_OFF_MARGIN}× as much as on offerings with room; the batch system places them where a node would be opened for them anyway, and its ${running} running job(s) are untouched`,
       );
-    if (keys.size > short + big)
+    if (whole > 0)
       notes.push(
-        `node ${id} (${n.instanceType} ${n.capacityType}) is kept off ${keys.size - short - big} queued request(s) that cost over ${1 + KEEP_OFF_MARGIN}× as much there as on offerings with room, over their run: the batch system places them elsewhere; its ${running} running job(s) are untouched`,
+        `node ${id} (${n.instanceType} ${n.capacityType}) is kept off ${whole} queued request(s) that would run past the time its room frees for a queued job that fills a node of every type able to run it (no offering with room runs it): the node empties for that job`,
+      );
+    if (keys.size > short + big + whole)
+      notes.push(
+        `node ${id} (${n.instanceType} ${n.capacityType}) is kept off ${keys.size - short - big - whole} queued request(s) that cost over ${1 + KEEP_OFF_MARGIN}× as much there as on offerings with room, over their run: the batch system places them elsewhere; its ${running} running job(s) are untouched`,
       );
     if (short > 0)
       notes.push(
