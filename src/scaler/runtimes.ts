@@ -111,6 +111,24 @@ export function runtimeSpread(history: RuntimeHistory | undefined, name: string)
   return Math.sqrt(variance) / mean;
 }
 
+/**
+ * A name's runtimes past `heldSeconds`, from its recent runtimes: the mean runtime and the mean
+ * time a job runs beyond `heldSeconds` (E[(R − held)+]), or undefined with fewer than
+ * SPREAD_MIN_SAMPLES of them. The sample stands for the distribution as it is: a heavy-tailed
+ * name whose 75th percentile ends within `heldSeconds` still runs past it often and long.
+ */
+export function runtimeOverrun(
+  history: RuntimeHistory | undefined,
+  name: string,
+  heldSeconds: number,
+): { readonly meanSeconds: number; readonly overrunSeconds: number } | undefined {
+  const recent = history?.byName[name]?.recent;
+  if (!recent || recent.length < SPREAD_MIN_SAMPLES) return undefined;
+  const mean = recent.reduce((a, b) => a + b, 0) / recent.length;
+  const overrun = recent.reduce((a, b) => a + Math.max(0, b - heldSeconds), 0) / recent.length;
+  return { meanSeconds: mean, overrunSeconds: overrun };
+}
+
 function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));

@@ -3,7 +3,7 @@ import { formatDuration } from '../../common/units.js';
 import type { ScalerConfig } from '../config.js';
 import { groupQueue } from '../jobClasses.js';
 import { buildOfferings, nodeTypeIndexOf, offeringKey, typeTable } from '../offerings.js';
-import { estimateRuntime, expectedRuntime, runtimeSpread } from '../runtimes.js';
+import { estimateRuntime, expectedRuntime, runtimeOverrun, runtimeSpread } from '../runtimes.js';
 import { add, archMatches, dominantShare, maxFit, requestKey, subtract } from '../shapes.js';
 import { findUnschedulable } from '../unschedulable.js';
 import type {
@@ -496,13 +496,41 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
     snapshot.keepOffHonoured !== false &&
     snapshot.preemptableCanStayOnSpot !== false &&
     config.maxPreemptableNodes !== 0;
+  // Its tail too: a job expected to end within the hold may still run past it (a heavy-tailed
+  // name's 75th percentile says little of its longest), and then it keeps the node billed alone.
+  // Over the name's recent runtimes, the time the job is expected to run past the node's own jobs,
+  // at the node's price, is weighed against the whole job at its share of the cheapest spot
+  // offering: the room within the hold costs nothing, the overrun costs more than spot would. Less
+  // a relaunch (max(bootTime, billingMinimum) at the node's price), and only on a node dearer per
+  // hour than the cheapest on-demand node the work fits: a node retired early for the tail is
+  // launched again by the next wave's non-preemptable work, and the cheapest one is what that
+  // wave opens anyway (tight-few: r5.4xlarge opened for a burst's non-preemptable jobs ran the
+  // burst's heavy-tailed preemptable jobs for hours past them; the same test on every on-demand
+  // node retired m5.2xlarge between waves and cost more than it saved).
+  const cheapestSpot = cheapestOver(offerings.filter((o) => o.capacityType === 'spot'));
+  const cheapestOnDemandNode = (r: JobRequest): number =>
+    offerings.reduce((m, o) => {
+      const e = types.byName.get(o.instanceType);
+      return o.capacityType === 'on-demand' && o.available && e !== undefined && maxFit(e.packable, r) >= 1
+        ? Math.min(m, o.pricePerHour)
+        : m;
+    }, Infinity);
+  const overrunCostsMore = (n: ExistingNode, c: WorkClass): boolean => {
+    if (priceOf(n) <= cheapestOnDemandNode(c.request) + 1e-12) return false;
+    const tail = runtimeOverrun(snapshot.runtimes, c.name, heldFor(n));
+    return (
+      tail !== undefined &&
+      priceOf(n) * (tail.overrunSeconds - Math.max(config.bootTimeSeconds, config.billingMinimumSeconds)) >
+        cheapestSpot(c.request) * tail.meanSeconds + 1e-9
+    );
+  };
   const outlivesOnDemandNode = (n: ExistingNode, c: WorkClass): boolean =>
     keepsSpotWorkShort &&
     n.capacityType === 'on-demand' &&
     c.request.preemptable &&
     spotNodeCouldHold(c.request) &&
     spotAvailableFor(c.request) &&
-    c.runtimeSeconds > heldFor(n);
+    (c.runtimeSeconds > heldFor(n) || overrunCostsMore(n, c));
   // A node held by the one big job it was opened for: a queued request whose share of a registered
   // on-demand node costs more than KEEP_OFF_MARGIN over the cheapest offering with room, by price
   // alone (at the queue's scale, as dear room counts it), is kept off that node (a hint, and the
