@@ -102,6 +102,11 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
   const now = snapshot.now;
   const T = config.targetTimeSeconds;
   const types = typeTable(config);
+  /** How many of `r` one node of the type holds (0 where its architecture does not match). */
+  const fitOnType = (r: JobRequest, instanceType: string): number => {
+    const e = types.byName.get(instanceType);
+    return e && archMatches(r, e.type.architecture) ? maxFit(e.packable, r) : 0;
+  };
   const offerings = buildOfferings(config, snapshot);
   const priceByKey = new Map(offerings.map((o) => [o.key, o.pricePerHour]));
   // Asked per (node, queued class) by the dear-room tests: built once per node, not a key string each time.
@@ -248,11 +253,7 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
   // node did not exist. Karpenter calls this replacing a node by a cheaper one.
   const spotAvailableFor = (r: JobRequest): boolean =>
     config.maxPreemptableNodes !== 0 &&
-    offerings.some((o) => {
-      if (o.capacityType !== 'spot' || !o.available) return false;
-      const e = types.byName.get(o.instanceType);
-      return e !== undefined && maxFit(e.packable, r) >= 1 && archMatches(r, e.type.architecture);
-    });
+    offerings.some((o) => o.capacityType === 'spot' && o.available && fitOnType(r, o.instanceType) >= 1);
   // The cheapest fractional $/h of one job over some offerings, cached per request.
   const cheapestOver = (among: readonly Offering[]): ((r: JobRequest, together?: number) => number) => {
     // By request object first: the dear-room tests ask again and again for the same class's
@@ -509,12 +510,13 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
   // node retired m5.2xlarge between waves and cost more than it saved).
   const cheapestSpot = cheapestOver(offerings.filter((o) => o.capacityType === 'spot'));
   const cheapestOnDemandNode = (r: JobRequest): number =>
-    offerings.reduce((m, o) => {
-      const e = types.byName.get(o.instanceType);
-      return o.capacityType === 'on-demand' && o.available && e !== undefined && maxFit(e.packable, r) >= 1
-        ? Math.min(m, o.pricePerHour)
-        : m;
-    }, Infinity);
+    offerings.reduce(
+      (m, o) =>
+        o.capacityType === 'on-demand' && o.available && fitOnType(r, o.instanceType) >= 1
+          ? Math.min(m, o.pricePerHour)
+          : m,
+      Infinity,
+    );
   const overrunCostsMore = (n: ExistingNode, c: WorkClass): boolean => {
     if (priceOf(n) <= cheapestOnDemandNode(c.request) + 1e-12) return false;
     const tail = runtimeOverrun(snapshot.runtimes, c.name, heldFor(n));
@@ -586,11 +588,8 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
   // which delays nothing. `speed` starts work wherever there is room.
   const wholeNodeAt = new Map<string, number>();
   if (config.objective !== 'speed' && snapshot.keepOffHonoured !== false) {
-    const fitting = (r: JobRequest, capacityType: string, instanceType: string): number => {
-      if (capacityType === 'spot' && !r.preemptable) return 0;
-      const e = types.byName.get(instanceType);
-      return e && archMatches(r, e.type.architecture) ? maxFit(e.packable, r) : 0;
-    };
+    const fitting = (r: JobRequest, capacityType: string, instanceType: string): number =>
+      capacityType === 'spot' && !r.preemptable ? 0 : fitOnType(r, instanceType);
     for (const c of work) {
       const queued = c.remaining;
       const r = c.request;
