@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { UserInputError } from '../common/errors.js';
 // Not '../main.js': a worker (one process per job) loads the job store alone, not the leader's parts.
 import { openJobStore } from '../main/jobStores.js';
-import { exitProcess, exitWithProcessGroup } from '../workflow/exitTrap.js';
+import { exitProcess, exitWithProcessGroup, ignoreStrayThrowsUntilExit } from '../workflow/exitTrap.js';
 import { serveWarmWorker } from '../workflow/warmWorker.js';
 import { endMarkedOnSigterm } from '../workflow/workerSignals.js';
 import { runWorkerJob, type WorkerWarning } from '../workflow/worker.js';
@@ -58,9 +58,10 @@ export const command: SubCommand = {
             ...(hasLeader ? { shouldCommit: () => process.connected } : {}),
           });
           if (result.exitCode !== 0 && result.message) process.stderr.write(`${result.message}\n`);
-          // Trapped until here: a timer the job left that calls process.exit while the result is
-          // saved or said must not end this process first.
-          const warning = result.releaseExitTrap?.();
+          // Trapped until here: a timer the job left that calls process.exit (or throws) while the
+          // result is saved or said must not end this process first; nor after, while it says so.
+          const warning = result.releaseExitTrap?.().warning;
+          ignoreStrayThrowsUntilExit();
           if (warning) process.stderr.write(`WARN ${warning}\n`);
           if (hasLeader) {
             process.off('disconnect', onDisconnect);

@@ -294,7 +294,8 @@ export class SingleMachineBatchSystem implements BatchSystem {
       // warmWorker.ts): it takes no other job, so that job's leftovers never fire inside another's.
       if (reply.warning) this.log.warn({ job: run.job.name }, reply.warning);
       if (reply.leftOpen) this.retiring(run.job, reply.leftOpen);
-      else if (!this.stopped) this.idle.push(worker);
+      // Its warning (logged above) says the worker is retired: it exits after this reply.
+      else if (!reply.threwAfterReturn && !this.stopped) this.idle.push(worker);
       this.finished(run, reply.exitCode, null, reply.message ?? '', reply.commit);
     });
     child.on('exit', (code, signal) => {

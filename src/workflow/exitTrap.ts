@@ -49,6 +49,10 @@ export function trapProcessExit(jobName: string): {
   readonly exited: Promise<never>;
   /** Every call made while trapped, in order. */
   readonly calls: readonly JobCalledExitError[];
+  /** What callbacks of the job threw, uncaught, after `settle()`, in order. */
+  readonly threw: readonly unknown[];
+  /** The job has returned or thrown: from now on an uncaught throw is the job's leftover's. */
+  settle(): void;
   release(): void;
 } {
   const original = Object.getOwnPropertyDescriptor(process, 'exit');
@@ -65,12 +69,21 @@ export function trapProcessExit(jobName: string): {
     fail(e);
     throw e;
   };
+  const threw: unknown[] = [];
+  let settled = false;
   // A call from a callback of the job's own (a timer it left running) throws where nothing catches
   // it: the job has failed through `exited` already, so that throw must not end the worker, which
-  // would say only "exit code 1". Any other uncaught error ends it as Node would without this
-  // listener: the error on stderr (past the job's output capture), exit code 1.
+  // would say only "exit code 1". Once the job has settled, a throw from a callback it left is
+  // kept and named, not fatal: it must not cut short the saving of a result the job returned
+  // (which would fail the job, or charge a retry, for how fast the machine saved it). While the
+  // job runs, any other uncaught error ends the worker as Node would without this listener: the
+  // error on stderr (past the job's output capture), exit code 1.
   const onUncaught = (e: unknown): void => {
     if (e instanceof JobCalledExitError && thrown.has(e)) return;
+    if (settled) {
+      threw.push(e);
+      return;
+    }
     writeSync(2, `${inspect(e)}\n`);
     exitProcess(1);
   };
@@ -79,6 +92,10 @@ export function trapProcessExit(jobName: string): {
   return {
     exited,
     calls,
+    threw,
+    settle: () => {
+      settled = true;
+    },
     release: () => {
       process.off('uncaughtException', onUncaught);
       if (original) Object.defineProperty(process, 'exit', original);
@@ -101,4 +118,27 @@ export function strayExitWarning(jobName: string, call: JobCalledExitError): str
     `job '${jobName}' called process.exit(${call.exitCode ?? ''}) after it had returned (from a callback it left running${where ? `, ${where}` : ''}): ` +
     "the call was ignored and the job's result stands; a job ends by returning, and clears its timers"
   );
+}
+
+/**
+ * What a throw from a callback the job left running (a timer) says when it went off after the job
+ * had settled, while its worker saved the result: the throw was caught, the result stands, and the
+ * worker takes no other job (a process that had an uncaught throw is in no known state).
+ */
+export function strayThrowWarning(jobName: string, error: unknown): string {
+  const first = inspect(error).split('\n');
+  const where = first.find((l) => /^\s+at /.test(l))?.trim();
+  return (
+    `job '${jobName}' left a callback that threw after it had returned (${first[0]}${where ? `, ${where}` : ''}): ` +
+    "the throw was caught and the job's result stands; its worker is retired after it; a job ends by returning, and clears its timers"
+  );
+}
+
+/**
+ * For a worker about to exit once it has reported its attempt: a callback the job left that goes
+ * off meanwhile is written to stderr, not allowed to end the process with exit code 1 before its
+ * report is out (which would read as the job's failure).
+ */
+export function ignoreStrayThrowsUntilExit(): void {
+  process.on('uncaughtException', (e) => writeSync(2, `${inspect(e)}\n`));
 }

@@ -1,6 +1,6 @@
 import type { JobCommit, JobTicket } from '../jobstore/jobRecords.js';
 import type { JobStore } from '../jobstore/jobStore.js';
-import { exitProcess, exitWithProcessGroup } from './exitTrap.js';
+import { exitProcess, exitWithProcessGroup, ignoreStrayThrowsUntilExit } from './exitTrap.js';
 import { runWorkerJob, WORKER_EXIT, type WorkerOptions } from './worker.js';
 import { endMarkedOnSigterm } from './workerSignals.js';
 
@@ -28,6 +28,11 @@ export interface WarmRunReply {
    * exits right after this reply instead of taking another job.
    */
   readonly leftOpen?: Readonly<Record<string, number>>;
+  /**
+   * A callback the job left threw after the job returned (caught; `warning` names it): the worker
+   * exits right after this reply, as for `leftOpen`.
+   */
+  readonly threwAfterReturn?: true;
   /**
    * The commit this attempt wrote, sent only once the store acknowledged it (so it is durable,
    * and it is the stored one): the leader applies it without reading it back, one S3 GET less
@@ -88,7 +93,7 @@ export function serveWarmWorker(
         const leftOpen = await leftOpenAfter(before);
         // Trapped until the reply is made: a timer the job left that calls process.exit meanwhile
         // must not end this worker before it says the job's result.
-        const warning = result.releaseExitTrap?.();
+        const { warning, threwAfterReturn } = result.releaseExitTrap?.() ?? {};
         reply = {
           type: 'done',
           jobId: msg.jobId,
@@ -97,6 +102,7 @@ export function serveWarmWorker(
           ...(result.message === undefined ? {} : { message: result.message }),
           ...(warning ? { warning } : {}),
           ...(leftOpen ? { leftOpen } : {}),
+          ...(threwAfterReturn ? { threwAfterReturn } : {}),
           ...(result.commit ? { commit: result.commit } : {}),
         };
       } catch (e) {
@@ -110,8 +116,12 @@ export function serveWarmWorker(
         };
       }
       if (!process.connected) return;
-      if (reply.leftOpen) send(reply, () => exitProcess(reply.exitCode));
-      else send(reply);
+      if (reply.leftOpen || reply.threwAfterReturn) {
+        // What the job left may still go off before the reply is out: it must not end this
+        // process with exit code 1 first, which would read as the job's failure.
+        ignoreStrayThrowsUntilExit();
+        send(reply, () => exitProcess(reply.exitCode));
+      } else send(reply);
     });
   });
 }

@@ -30,7 +30,7 @@ import {
 import { JobFileStore } from './fileStore.js';
 import { JobLogLines } from './jobLogLines.js';
 import { ADDING_JOB, JobCollector, encodeValue } from './jobBuilder.js';
-import { strayExitWarning, trapProcessExit } from './exitTrap.js';
+import { strayExitWarning, strayThrowWarning, trapProcessExit } from './exitTrap.js';
 import { userStack } from './jobError.js';
 import { loadWorkflowModule, type LoadedWorkflow } from './moduleLoader.js';
 import { OutputCapture } from './outputCapture.js';
@@ -64,11 +64,14 @@ export interface WorkerRunResult {
    * too late for its committed log (a timer it left running): ignored, named here.
    */
   readonly warning?: string;
+  /** A callback the job left threw after it settled (caught, named in `warning`): retire the worker. */
+  readonly threwAfterReturn?: true;
   /**
-   * With WorkerOptions.keepExitTrap: ends the trap on `process.exit`, returning what calls made
-   * since this result say, as `warning` does. The caller calls it when about to exit on its own.
+   * With WorkerOptions.keepExitTrap: ends the trap on `process.exit` (and on a leftover's throw),
+   * returning what calls and throws made since this result say, as `warning` and
+   * `threwAfterReturn` do. The caller calls it when about to exit on its own or take another job.
    */
-  readonly releaseExitTrap?: () => string | undefined;
+  readonly releaseExitTrap?: () => { readonly warning?: string; readonly threwAfterReturn?: true };
 }
 
 export interface WorkerOptions {
@@ -121,11 +124,22 @@ interface HeldExitTrap {
   /** How many calls were made while the job ran (those fail it), and how many the commit's log names. */
   settled?: number;
   named?: number;
+  /** How many of the leftovers' throws the commit's log names. */
+  threwNamed?: number;
 }
 
-function strayExitsSince(held: HeldExitTrap): string | undefined {
+/** The calls and throws of the job's leftovers since the commit's log was written, as one warning. */
+function straysSince(held: HeldExitTrap): { warning?: string; threwAfterReturn?: true } {
   const calls = held.trap?.calls.slice(held.named ?? held.settled ?? 0) ?? [];
-  return calls.length > 0 ? calls.map((c) => strayExitWarning(held.name!, c)).join('\n') : undefined;
+  const threw = held.trap?.threw.slice(held.threwNamed ?? 0) ?? [];
+  const lines = [
+    ...calls.map((c) => strayExitWarning(held.name!, c)),
+    ...threw.map((e) => strayThrowWarning(held.name!, e)),
+  ];
+  return {
+    ...(lines.length > 0 ? { warning: lines.join('\n') } : {}),
+    ...(held.trap && held.trap.threw.length > 0 ? { threwAfterReturn: true as const } : {}),
+  };
 }
 
 /** Runs one attempt of one job and commits its result. Never throws. */
@@ -148,12 +162,11 @@ export async function runWorkerJob(
       ...result,
       releaseExitTrap: () => {
         trap.release();
-        return strayExitsSince(held);
+        return straysSince(held);
       },
     };
   }
-  const warning = strayExitsSince(held);
-  return warning ? { ...result, warning } : result;
+  return { ...result, ...straysSince(held) };
 }
 
 async function runAttempt(
@@ -243,10 +256,12 @@ async function runAttempt(
     const running = Promise.race([Promise.resolve(def.fn(job, ticket.input)), exitTrap.exited]);
     const raw = await settledOrStalled(running, ticket.name);
     held.settled = exitTrap.calls.length;
+    exitTrap.settle();
     returnValue = encodeValue(raw, `return value of job '${ticket.name}'`);
     collector.checkComplete();
   } catch (e) {
     held.settled ??= exitTrap.calls.length;
+    exitTrap.settle();
     const output = capture.stop();
     restoreEnv();
     await endLeftProcesses(mark, `job '${ticket.name}'`, wallClock, (m) => log.warn(m), bornAfter());
@@ -312,7 +327,9 @@ async function runAttempt(
   }
   // Calls made since the job returned are named in its own log, which the commit carries.
   for (const call of exitTrap.calls.slice(held.settled)) log.warn(strayExitWarning(ticket.name, call));
+  for (const e of exitTrap.threw) log.warn(strayThrowWarning(ticket.name, e));
   held.named = exitTrap.calls.length;
+  held.threwNamed = exitTrap.threw.length;
   const commit: JobCommit = {
     format: 1,
     jobId,

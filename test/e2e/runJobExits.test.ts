@@ -108,3 +108,24 @@ for (const [mode, job] of [
     },
   );
 }
+
+/**
+ * A timer the job left that throws while its worker writes the commit of the job's result (as on a
+ * machine slow to save it): the throw is caught and named, the result stands (no failure, no
+ * retry spent), and a warm worker is retired after the job, so its child runs in a worker with
+ * nothing of it left.
+ */
+t.test("a job's timer that throws while its result is saved does not fail the job", async (t) => {
+  const dir = scratchDir(t);
+  for (const { name, r } of await runBothWays(t, 'job-throws-while-committing', [join(dir, 'out')])) {
+    t.equal(r.code, 0, `${name}: the workflow succeeds: ${r.stderr}`);
+    t.match(r.stderr, /workflow succeeded: 2 jobs run/, `${name}: each job run once`);
+    t.match(
+      r.stderr,
+      /WARN.*job 'lateThrower' left a callback that threw after it had returned \(Error: lateThrower's timer went off while its result was saved, at .*workflowMisbehaves\.ts:\d+:\d+\)\): the throw was caught and the job's result stands; its worker is retired after it/,
+      `${name}: the throw is named, with where it came from`,
+    );
+    t.notMatch(r.stderr, /worker process died|failed after|giving up/, `${name}: no job failed`);
+  }
+  t.equal(readFileSync(join(dir, 'out'), 'utf8'), '42', "finish got the job's result");
+});

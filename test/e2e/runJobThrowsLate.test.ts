@@ -38,8 +38,9 @@ async function run(
 
 /**
  * A job that returns with a timer still armed, whose callback throws ~300 ms later, must not take
- * down the warm worker while it runs the next job: that job would fail for it and spend a retry
- * (with --retryCount 0, fail the workflow). The job that left the timer is named instead.
+ * down the warm worker while it runs the next job, nor while it saves the job's own result: a job
+ * would fail for it and spend a retry (with --retryCount 0, fail the workflow). The job that left
+ * the timer is named instead.
  */
 t.test("a late throw from one job's timer does not fail the next job on its warm worker", async (t) => {
   const { code, stderr, runs } = await run(t, 'late');
@@ -50,9 +51,12 @@ t.test("a late throw from one job's timer does not fail the next job on its warm
     "each job ran once: 'after' was not charged for the timer",
   );
   t.not(runs[1]?.pid, runs[0]?.pid, "'after' ran in another worker than the one 'late' left its timer in");
+  // Named as what it left open, when its worker saves the result within the timer's 300 ms (as
+  // it mostly does), or as a throw after it returned, when a busy machine is slower than that
+  // (runJobExits holds that case on its own, always then).
   t.match(
     stderr,
-    /job 'late' left 1 Timeout open; its worker is retired after it so the next job starts clean/,
+    /job 'late' (left 1 Timeout open; its worker is retired after it so the next job starts clean|left a callback that threw after it had returned \(Error: the timer job 'late' left behind went off, at .*\): the throw was caught and the job's result stands; its worker is retired after it)/,
     'the job that left the timer is named',
   );
 });
