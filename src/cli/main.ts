@@ -91,7 +91,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       // client's retries, or renewals of the lease until it lapsed) or its disk refused a write
       // (full, read-only): not bad input, not a bug, and its message names the request and why.
       process.stderr.write(`toil: ${e.message}\n`);
-      // A command that only reads a store (and reports on it) says so with a code of its own.
+      // A command that reads a store (and reports on it), and a run, say so with a code of their own.
       return e instanceof JobStoreUnavailableError && STORE_READING_COMMANDS.has(argv[0] ?? '')
         ? STORE_UNREACHABLE_EXIT
         : 1;

@@ -6,8 +6,12 @@
  */
 export const STORE_UNREACHABLE_EXIT = 3;
 
-/** The commands that exit so: each reads the job store it is named and reports on it. */
+/**
+ * The commands that exit so: each reads the job store it is named and reports on it, and `toil
+ * run`, whose leader reads and writes it: a store it could not reach is no failed job (1) either.
+ */
 export const STORE_READING_COMMANDS: ReadonlySet<string> = new Set([
+  'run',
   'status',
   'stats',
   'kill',

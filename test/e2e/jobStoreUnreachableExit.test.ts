@@ -1,4 +1,4 @@
-import { readdirSync, renameSync, symlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { freePort } from '../fixtures/motoServer.js';
@@ -23,8 +23,20 @@ function readingCommands(locator: string): (readonly string[])[] {
   ];
 }
 
+/**
+ * `toil run` on `locator`, as Toil's docs start a workflow (a new store) and resume it: its
+ * leader reads the store first, so it says the same. Its own scratch dir under `workDir`, so no
+ * other run's leftover scratch is reported before that line.
+ */
+function runCommands(locator: string, workDir: string): (readonly string[])[] {
+  return [
+    ['run', TREE, locator, '--workDir', workDir, '--out', 'out.txt', '--log', 'exec.log'],
+    ['run', TREE, locator, '--workDir', workDir, '--restart', '--out', 'out.txt', '--log', 'exec.log'],
+  ];
+}
+
 t.test(
-  'every command that reads a job store exits 3 when its S3 endpoint does not answer: one line, no report, no stack trace',
+  'every command that reads a job store, and toil run, exits 3 when its S3 endpoint does not answer: one line, no report, no stack trace',
   async (t) => {
     const dir = testDir(t);
     // A port nothing listens on: every request is refused, and the S3 client's retries run out.
@@ -34,7 +46,12 @@ t.test(
       AWS_ACCESS_KEY_ID: 'testing',
       AWS_SECRET_ACCESS_KEY: 'testing',
     };
-    for (const args of readingCommands('aws:us-west-2:unreached')) {
+    const work = join(dir, 'work');
+    mkdirSync(work);
+    for (const args of [
+      ...readingCommands('aws:us-west-2:unreached'),
+      ...runCommands('aws:us-west-2:unreached', work),
+    ]) {
       const r = await runToil(args, { cwd: dir, env });
       const name = args.join(' ');
       // 1 is each command's word for what it found in a store it read (damaged, a job that threw).
@@ -53,7 +70,7 @@ t.test(
 );
 
 t.test(
-  'every command that reads a job store exits 3 when its file: store cannot be read (a symbolic link loop): one line, nothing deleted',
+  'every command that reads a job store, and toil run --restart, exits 3 when its file: store cannot be read (a symbolic link loop): one line, nothing deleted',
   async (t) => {
     const dir = testDir(t);
     const ran = await runToil(
@@ -67,7 +84,9 @@ t.test(
     symlinkSync('objects', join(dir, 'js/objects'));
     const store = readdirSync(join(dir, 'js')).sort();
     const objects = readdirSync(join(dir, 'js/objects.kept')).sort();
-    for (const args of readingCommands('file:./js')) {
+    const work = join(dir, 'work');
+    mkdirSync(work);
+    for (const args of [...readingCommands('file:./js'), runCommands('file:./js', work)[1]!]) {
       const r = await runToil(args, { cwd: dir });
       const name = args.join(' ');
       t.equal(r.code, 3, `${name}: exit 3, the store could not be read (not 1, not bad input)`);
