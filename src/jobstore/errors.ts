@@ -83,6 +83,24 @@ export class JobStoreUnavailableError extends ToilError {
 }
 
 /**
+ * What the write needed and how to give it, for the refusal the disk made: freeing space is no
+ * fix for a read-only file system or a permission, and a user with room to spare would look for
+ * the full disk the advice names.
+ */
+function writeExpected(errno: string): string {
+  switch (errno) {
+    case 'ENOSPC':
+      return 'expected room to write: free space there';
+    case 'EDQUOT':
+      return 'expected room to write: free space there, or raise the quota';
+    case 'EROFS':
+      return 'expected a writable file system: remount it read-write';
+    default:
+      return 'expected permission to write: fix its permissions';
+  }
+}
+
+/**
  * A `file:` job store's disk refused a write: full, over its quota, read-only, or not ours to
  * write. Neither bad input nor a bug, so one line and exit 1 (not a stack trace), naming the
  * store, the object and why; what the workflow committed before it is kept for `--restart`.
@@ -103,7 +121,7 @@ export class JobStoreUnwritableError extends ToilError {
   ) {
     super(
       'JOBSTORE_UNWRITABLE',
-      `job store ${locator} could not be written: ${why} (${errno}) ${what} (expected room to write and permission to: free space there, or fix its permissions, ${then})`,
+      `job store ${locator} could not be written: ${why} (${errno}) ${what} (${writeExpected(errno)}, ${then})`,
       { details: { locator, errno } },
     );
     this.locator = locator;

@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { testDir } from '../fixtures/testDir.js';
 import { cannotMountTmpfs, mountTmpfs } from '../fixtures/tmpfs.js';
-import { REPO_ROOT, runToil, sortedLikeCSort } from '../fixtures/workflowCli.js';
+import { waitFor } from '../fixtures/waitFor.js';
+import { REPO_ROOT, runToil, sortedLikeCSort, startToil } from '../fixtures/workflowCli.js';
 
 /**
  * A `file:` job store on a file system that fills up while the workflow runs (a real tmpfs of
@@ -13,6 +14,7 @@ import { REPO_ROOT, runToil, sortedLikeCSort } from '../fixtures/workflowCli.js'
  * than kept holding the room; and once there is room again, `--restart` finishes the sort.
  */
 const SORT = join(REPO_ROOT, 'examples/sort.ts');
+const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
 
 t.setTimeout(180_000);
 
@@ -72,7 +74,7 @@ t.test(
     t.equal(full.code, 1, `exit 1\n${full.stderr}`);
     t.match(
       full.stderr,
-      /job store file:\S+ could not be written: its file system is full \(ENOSPC\) writing files\/\S+\/fileToSort\.txt \(expected room to write and permission to: free space there, or fix its permissions, then run the same command again \(without --restart\): the job store was removed, so the workflow starts anew\)\n$/,
+      /job store file:\S+ could not be written: its file system is full \(ENOSPC\) writing files\/\S+\/fileToSort\.txt \(expected room to write: free space there, then run the same command again \(without --restart\): the job store was removed, so the workflow starts anew\)\n$/,
       'the import start() makes is named, and the advice is a plain rerun',
     );
     t.notMatch(full.stderr, /--restart'|resumes from what it committed/, 'no --restart advised');
@@ -82,5 +84,45 @@ t.test(
     const again = await runToil(args, { cwd: dir });
     t.equal(again.code, 0, `the same command runs the workflow anew: exit 0\n${again.stderr}`);
     t.ok(sortedLikeCSort(dir), 'and sorts the file as LC_ALL=C sort does');
+  },
+);
+
+t.test(
+  'a job store whose file system turns read-only while a job runs: the job fails naming EROFS, and neither it nor --restart is told to free space',
+  { skip: cannotMountTmpfs() },
+  async (t) => {
+    const dir = testDir(t);
+    const disk = join(dir, 'disk');
+    mkdirSync(disk);
+    const why = mountTmpfs(disk, '8m');
+    if (why !== undefined) throw new Error(why);
+    t.teardown(() => void spawnSync('umount', ['-l', disk]));
+    const log = join(dir, 'exec.log');
+    const args = ['run', TREE, `file:${join(disk, 'js')}`, '--retryCount', '0', '--sleepMs', '3000'];
+    const running = startToil([...args, '--out', 'out.txt', '--log', log], { cwd: dir });
+    // The root job has started (its line is in the log, off the tmpfs) and sleeps before its commit.
+    await waitFor(
+      'the root job to start',
+      () => existsSync(log) && /^start tree /m.test(readFileSync(log, 'utf8')),
+      60_000,
+    );
+    t.equal(spawnSync('mount', ['-o', 'remount,ro', disk]).status, 0, 'the disk is read-only');
+    const ran = await running.done;
+    t.equal(ran.code, 1, `exit 1\n${ran.stderr}`);
+    t.match(
+      ran.stderr,
+      /could not be written: its file system is read-only \(EROFS\) writing commits\/\S+ \(expected a writable file system: remount it read-write, then /,
+      "the job's failure names its commit, EROFS and the remount",
+    );
+    t.notMatch(ran.stderr, /free space|full/, 'no advice to free space on a disk with room');
+
+    const resumed = await runToil([...args, '--restart', '--out', 'out.txt', '--log', log], { cwd: dir });
+    t.equal(resumed.code, 1, `--restart on the read-only disk: exit 1\n${resumed.stderr}`);
+    t.match(
+      resumed.stderr,
+      /could not be written: its file system is read-only \(EROFS\) writing \S+ \(expected a writable file system: remount it read-write, then /,
+      'the restart names EROFS and the remount',
+    );
+    t.notMatch(resumed.stderr, /free space|full/, 'no advice to free space');
   },
 );
