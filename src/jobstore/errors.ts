@@ -33,11 +33,33 @@ export class JobStoreNotOursError extends UserInputError {
  * other files): it is not used, written to or deleted.
  */
 export class JobStorePathTakenError extends UserInputError {
-  constructor(locator: string, path: string, what: string) {
+  readonly locator: string;
+  readonly path: string;
+  readonly what: string;
+
+  constructor(
+    locator: string,
+    path: string,
+    what: string,
+    expected = 'a path that does not exist yet, or an empty directory: name another job store',
+  ) {
     super(
       'JOBSTORE_NOT_OURS',
-      `job store ${locator}: ${path} ${what}, so it is not used, written to or deleted (expected a path that does not exist yet, or an empty directory: name another job store)`,
+      `job store ${locator}: ${path} ${what}, so it is not used, written to or deleted (expected ${expected})`,
       { locator, path },
+    );
+    this.locator = locator;
+    this.path = path;
+    this.what = what;
+  }
+
+  /** The same refusal to a command that reads an existing store: no new one is wanted there. */
+  forReading(): JobStorePathTakenError {
+    return new JobStorePathTakenError(
+      this.locator,
+      this.path,
+      this.what,
+      'the job store a workflow ran with: name that one',
     );
   }
 }

@@ -5,6 +5,7 @@ import {
   CorruptJobStoreError,
   JobStoreExistsError,
   JobStoreNotFoundError,
+  JobStorePathTakenError,
   ObjectNotFoundError,
   PreconditionFailedError,
 } from './errors.js';
@@ -92,9 +93,14 @@ export class JobStore {
   /**
    * Throws JobStoreNotFoundError unless the store exists; when what is there is what a deletion
    * cut short left, it says so, and how to finish it, rather than only that no store is there.
+   * A path taken by something else (a file, a directory of other files: a mistyped path) is no
+   * job store either, said as `toil clean` and a new store say it, not called absent.
    */
   async assertExists(hint?: string): Promise<void> {
     if (await this.objects.exists()) return;
+    await this.objects.assertOurs().catch((e: unknown) => {
+      throw e instanceof JobStorePathTakenError ? e.forReading() : e;
+    });
     const cutShort = await this.objects.isCutShortDestroy().catch(() => false);
     throw new JobStoreNotFoundError(this.locator, hint, cutShort);
   }
