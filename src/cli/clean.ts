@@ -22,10 +22,15 @@ export const command: SubCommand = {
           // A directory of other files (a mistyped path, `toil clean .`) is refused as no job
           // store, not called absent: it is kept, and a script sees exit 2.
           if (!finished) await store.assertOurs();
+          // An empty directory (or a create's skeleton) is deleted, as Toil's clean deletes the
+          // directory it is named: a script's `toil clean` leaves no trace of the store either way.
+          const emptied = !finished && (await store.removeEmpty());
           process.stdout.write(
             finished
               ? `deleted what was left of job store ${jobStore} (a deletion of it was cut short)\n`
-              : `job store ${jobStore} does not exist; nothing to clean\n`,
+              : emptied
+                ? `deleted job store ${jobStore}: an empty directory, where no workflow had started\n`
+                : `job store ${jobStore} does not exist; nothing to clean\n`,
           );
         } else {
           await refuseWhileLeased(

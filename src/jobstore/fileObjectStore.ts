@@ -203,6 +203,16 @@ export class FileObjectStore implements ObjectStore {
       await rm(this.root, { recursive: true, force: true }).catch(() => {});
   }
 
+  async removeEmpty(): Promise<boolean> {
+    if (await this.exists()) return false;
+    const empty = await this.isEmptyOrCutShort().catch((e: unknown) => {
+      if (isMissing(e)) return false;
+      throw this.unreadable(e, 'listing its path');
+    });
+    if (empty) await rm(this.root, { recursive: true, force: true });
+    return empty;
+  }
+
   async isCutShortDestroy(): Promise<boolean> {
     try {
       await stat(join(this.root, DESTROYING_MARKER));

@@ -121,6 +121,11 @@ export class JobStore {
     return this.objects.finishCutShortDestroy();
   }
 
+  /** Deletes an empty place where no store is (see ObjectStore.removeEmpty); true if there was one. */
+  removeEmpty(): Promise<boolean> {
+    return this.objects.removeEmpty();
+  }
+
   /**
    * Stores the workflow module: at `module.mjs` when the workflow starts, or (a `--restart` with a
    * changed workflow file) beside it at `modules/<sha256>.mjs`, where the jobs issued from then on

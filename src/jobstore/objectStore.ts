@@ -61,6 +61,13 @@ export interface ObjectStore {
    */
   finishCutShortDestroy(): Promise<boolean>;
 
+  /**
+   * Deletes the empty place the locator names where no store is (an empty directory, or what a
+   * create cut short left before its marker), as Toil's `toil clean` deletes the directory it is
+   * named; true if there was one. A store, what a destroy left, and what is not ours are left.
+   */
+  removeEmpty(): Promise<boolean>;
+
   /** Whether what is here is what a destroy cut short left (which finishCutShortDestroy deletes). */
   isCutShortDestroy(): Promise<boolean>;
 

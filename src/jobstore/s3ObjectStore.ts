@@ -295,6 +295,11 @@ export class S3ObjectStore implements ObjectStore {
     return false;
   }
 
+  /** An empty bucket already exists() as a store, and destroy() deletes it. */
+  async removeEmpty(): Promise<boolean> {
+    return false;
+  }
+
   private async abortMultipartUploads(): Promise<void> {
     let KeyMarker: string | undefined;
     let UploadIdMarker: string | undefined;

@@ -108,6 +108,9 @@ class LazyS3ObjectStore implements ObjectStore {
   async isCutShortDestroy(): Promise<boolean> {
     return (await this.store()).isCutShortDestroy();
   }
+  async removeEmpty(): Promise<boolean> {
+    return (await this.store()).removeEmpty();
+  }
   async get(key: string): Promise<StoredObject | undefined> {
     return (await this.store()).get(key);
   }

@@ -45,3 +45,31 @@ t.test('toil clean of a path where nothing is still says so, exit 0', async (t) 
   t.equal(r.code, 0);
   t.equal(r.stdout, 'job store file:./nothing does not exist; nothing to clean\n');
 });
+
+t.test(
+  "toil clean of an empty directory deletes it, exit 0, as Toil's clean deletes the directory it is named",
+  async (t) => {
+    const dir = testDir(t);
+    mkdirSync(join(dir, 'empty'));
+    // What a `toil run` killed before its store's marker was written leaves: its folders, no object.
+    for (const sub of ['.tmp', 'objects', '.locks'])
+      mkdirSync(join(dir, 'skeleton', sub), { recursive: true });
+    for (const locator of ['file:./empty', 'skeleton']) {
+      const r = await runToil(['clean', locator], { cwd: dir });
+      t.equal(r.code, 0, `${locator}: exit 0\n${r.stderr}`);
+      t.equal(
+        r.stdout,
+        `deleted job store ${locator}: an empty directory, where no workflow had started\n`,
+        `${locator}: says it deleted it, and that no workflow had started there`,
+      );
+      t.equal(r.stderr, '', `${locator}: nothing on stderr`);
+    }
+    t.same(readdirSync(dir), [], 'both are gone');
+    const again = await runToil(['clean', 'file:./empty'], { cwd: dir });
+    t.equal(
+      again.stdout,
+      'job store file:./empty does not exist; nothing to clean\n',
+      'a second clean finds nothing',
+    );
+  },
+);
