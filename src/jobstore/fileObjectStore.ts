@@ -421,8 +421,11 @@ export class FileObjectStore implements ObjectStore {
       .filter((k) => startAfter === undefined || Buffer.compare(k.bytes, startAfter) > 0)
       .sort((a, b) => Buffer.compare(a.bytes, b.bytes));
     for (const { key } of wanted) {
-      const info = await this.headPath(key, this.pathOf(key)).catch(() => undefined);
-      if (info) yield info; // deleted while we listed: S3 would not have shown it either
+      // Undefined: deleted while we listed, which S3 would not have shown either. An object the
+      // disk will not let us read is no such absence: it is named (JobStoreUnavailableError), not
+      // left out, as a listing without it would say the job it records never ran.
+      const info = await this.headPath(key, this.pathOf(key));
+      if (info) yield info;
     }
   }
 

@@ -1,6 +1,6 @@
-import { mkdirSync, readdirSync, renameSync, symlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { freePort } from '../fixtures/motoServer.js';
 import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
 import { testDir } from '../fixtures/testDir.js';
@@ -69,15 +69,21 @@ t.test(
   },
 );
 
+/** A test dir holding the job store `js` of a workflow that ran to its end, kept (and exec.log). */
+async function keptStore(t: Test): Promise<string> {
+  const dir = testDir(t);
+  const ran = await runToil(
+    ['run', TREE, 'file:./js', '--clean', 'never', '--out', 'out.txt', '--log', 'exec.log'],
+    { cwd: dir },
+  );
+  t.equal(ran.code, 0, `the workflow ran and its store was kept: ${ran.stderr}`);
+  return dir;
+}
+
 t.test(
   'every command that reads a job store, and toil run --restart, exits 3 when its file: store cannot be read (a symbolic link loop): one line, nothing deleted',
   async (t) => {
-    const dir = testDir(t);
-    const ran = await runToil(
-      ['run', TREE, 'file:./js', '--clean', 'never', '--out', 'out.txt', '--log', 'exec.log'],
-      { cwd: dir },
-    );
-    t.equal(ran.code, 0, `the workflow ran and its store was kept: ${ran.stderr}`);
+    const dir = await keptStore(t);
     // The objects' folder made a link to itself: every read of an object fails with ELOOP, while
     // the store's marker (beside it) still says it is a job store.
     renameSync(join(dir, 'js/objects'), join(dir, 'js/objects.kept'));
@@ -119,3 +125,29 @@ t.test("each reading command's --help gives exit 3 for a store it could not reac
     );
   }
 });
+
+t.test(
+  'one commit the disk will not let a file: store read: status and --restart name it and exit 3, rather than report its job not run (and run it again)',
+  async (t) => {
+    const dir = await keptStore(t);
+    const commits = join(dir, 'js/objects/commits%');
+    const [jobId] = readdirSync(commits).sort();
+    renameSync(join(commits, jobId!), join(dir, 'commit.kept'));
+    symlinkSync(jobId!, join(commits, jobId!));
+    const executions = readFileSync(join(dir, 'exec.log'), 'utf8');
+    const work = join(dir, 'work');
+    mkdirSync(work);
+    for (const args of [['status', 'file:./js'], runCommands('file:./js', work)[1]!]) {
+      const r = await runToil(args, { cwd: dir });
+      const name = args.filter((a) => a !== TREE).join(' ');
+      t.equal(r.code, 3, `${name}: exit 3`);
+      t.equal(r.stdout, '', `${name}: no report built without the commit`);
+      t.equal(
+        r.stderr,
+        `toil: job store file:./js could not be read: a loop of symbolic links in its path (ELOOP) reading commits/${jobId} (expected a readable job store: fix its path or its disk, then run again)\n`,
+        `${name}: one line naming the commit`,
+      );
+    }
+    t.equal(readFileSync(join(dir, 'exec.log'), 'utf8'), executions, 'no job ran again');
+  },
+);

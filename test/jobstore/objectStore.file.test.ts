@@ -1,10 +1,19 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { JobStoreExistsError } from '../../src/jobstore/errors.js';
 import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
+import type { ObjectInfo } from '../../src/jobstore/objectStore.js';
 import { readAll } from '../fixtures/objectStoreContract.js';
 
 // What only the file backend promises, beyond the shared contract: atomic replacement on disk,
@@ -14,6 +23,12 @@ const root = mkdtempSync(join(tmpdir(), 'filestore-'));
 t.teardown(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
 const fresh = () => new FileObjectStore(join(root, `store-${++n}`));
+
+async function listAll(store: FileObjectStore, prefix: string): Promise<ObjectInfo[]> {
+  const out: ObjectInfo[] = [];
+  for await (const info of store.list(prefix)) out.push(info);
+  return out;
+}
 
 t.test('a reader racing a writer never sees a partial or mixed body', async (t) => {
   const store = fresh();
@@ -206,4 +221,30 @@ t.test('a lock left by a writer that died is taken over once stale', async (t) =
   await store.put('state', 'v2', { ifMatch: v1.etag });
   t.equal((await store.get('state'))?.body.toString(), 'v2');
   t.equal(existsSync(lock), false, 'and released');
+});
+
+t.test('a listing names an object it cannot read instead of leaving it out', async (t) => {
+  const store = fresh();
+  await store.create();
+  await store.put('commits/a', 'A');
+  await store.put('commits/b', 'B');
+  t.same(
+    (await listAll(store, 'commits/')).map((o) => o.key),
+    ['commits/a', 'commits/b'],
+    'both listed',
+  );
+  // A link to itself where b's file was: every open of it fails with ELOOP, as a bad disk's EIO would.
+  const b = join(store.root, 'objects', 'commits%', 'b');
+  rmSync(b);
+  symlinkSync('b', b);
+  await t.rejects(listAll(store, 'commits/'), {
+    code: 'JOBSTORE_UNAVAILABLE',
+    message: /could not be read: a loop of symbolic links in its path \(ELOOP\) reading commits\/b /,
+  });
+  rmSync(b);
+  t.same(
+    (await listAll(store, 'commits/')).map((o) => o.key),
+    ['commits/a'],
+    'an object gone is simply absent',
+  );
 });
