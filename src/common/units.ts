@@ -61,14 +61,50 @@ export function tryParseDurationMs(input: string | number): number | undefined {
 
 /** "2.0 GiB", "600.0 MiB", "512 B": for messages a person reads. */
 export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  return formatBytesIn(bytes, 'binary');
+}
+
+/** Powers of 1000 (KB, MB, GB: Toil's K, M, G) or of 1024 (KiB, MiB, GiB: Toil's Ki, Mi, Gi). */
+export type SizeUnits = 'decimal' | 'binary';
+
+/**
+ * The units a size a person wrote (a job's memory, --maxMemory) was most likely written in:
+ * decimal when one decimal place of them shows it exactly and binary's does not (2G, which Toil's
+ * human2bytes reads as 2,000,000,000 bytes, is 2.0 GB, not the 1.9 GiB that would leave the user
+ * wondering what became of their 2G), else binary (2Gi, and any size no one wrote).
+ */
+export function writtenUnits(bytes: number): SizeUnits {
+  const decimal = scaledBytes(bytes, 'decimal');
+  return decimal.unit > 0 && inTenths(decimal.value) && !inTenths(scaledBytes(bytes, 'binary').value)
+    ? 'decimal'
+    : 'binary';
+}
+
+/** "2.0 GB" or "1.9 GiB", as `units` say; bytes below the first unit as "512 B". */
+export function formatBytesIn(bytes: number, units: SizeUnits): string {
+  const { value, unit } = scaledBytes(bytes, units);
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${SIZE_UNIT_NAMES[units][unit]}`;
+}
+
+const SIZE_UNIT_NAMES: Readonly<Record<SizeUnits, readonly string[]>> = {
+  decimal: ['B', 'KB', 'MB', 'GB', 'TB', 'PB'],
+  binary: ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'],
+};
+
+function scaledBytes(bytes: number, units: SizeUnits): { value: number; unit: number } {
+  const step = units === 'decimal' ? 1000 : 1024;
   let value = bytes;
-  let i = 0;
-  while (Math.abs(value) >= 1024 && i < units.length - 1) {
-    value /= 1024;
-    i++;
+  let unit = 0;
+  while (Math.abs(value) >= step && unit < SIZE_UNIT_NAMES[units].length - 1) {
+    value /= step;
+    unit++;
   }
-  return i === 0 ? `${value} B` : `${value.toFixed(1)} ${units[i]}`;
+  return { value, unit };
+}
+
+/** Whether one decimal place shows `value` exactly. */
+function inTenths(value: number): boolean {
+  return Math.abs(value * 10 - Math.round(value * 10)) < 1e-6;
 }
 
 /** "1h02m", "45s", "350ms": for messages a person reads. */

@@ -7,7 +7,7 @@
  * will be refused.
  */
 import { UserInputError } from '../common/errors.js';
-import { formatBytes } from '../common/units.js';
+import { formatBytesIn, writtenUnits } from '../common/units.js';
 import { scaledCores } from './singleMachine.js';
 
 export interface JobLimits {
@@ -62,6 +62,18 @@ const defaultFlagOf = (flag: Overrun['flag']): string => flag.replace('--max', '
 /** Toil counts cores in tenths; a job at its cap is within it whatever the float says. */
 const EPSILON = 1e-9;
 
+/**
+ * A size over its cap, both in the units the cap was written in (--maxMemory 2G: GB), so the two
+ * compare at a glance; in bytes when one decimal place cannot tell them apart.
+ */
+function sizeOverrun(flag: '--maxMemory' | '--maxDisk', what: string, asked: number, cap: number): Overrun {
+  const units = writtenUnits(cap);
+  const [askedText, capText] = [formatBytesIn(asked, units), formatBytesIn(cap, units)];
+  return askedText === capText
+    ? { flag, asked: `${asked} bytes of ${what}`, cap: `${cap} bytes` }
+    : { flag, asked: `${askedText} ${what}`, cap: capText };
+}
+
 /** Throws JobOverMaxError when the job asks for more than one of the caps allows. */
 export function checkJobLimits(job: LimitedJob, limits: JobLimits): void {
   const over: Overrun[] = [];
@@ -74,16 +86,8 @@ export function checkJobLimits(job: LimitedJob, limits: JobLimits): void {
       cap: String(limits.maxCores),
     });
   if (limits.maxMemory !== undefined && job.memoryBytes > limits.maxMemory)
-    over.push({
-      flag: '--maxMemory',
-      asked: `${formatBytes(job.memoryBytes)} memory`,
-      cap: formatBytes(limits.maxMemory),
-    });
+    over.push(sizeOverrun('--maxMemory', 'memory', job.memoryBytes, limits.maxMemory));
   if (limits.maxDisk !== undefined && job.diskBytes > limits.maxDisk)
-    over.push({
-      flag: '--maxDisk',
-      asked: `${formatBytes(job.diskBytes)} disk`,
-      cap: formatBytes(limits.maxDisk),
-    });
+    over.push(sizeOverrun('--maxDisk', 'disk', job.diskBytes, limits.maxDisk));
   if (over.length > 0) throw new JobOverMaxError(job.name, over);
 }

@@ -1,10 +1,12 @@
 import t from 'tap';
 import {
   formatBytes,
+  formatBytesIn,
   formatDuration,
   SIZE_SUFFIXES,
   tryParseBytes,
   tryParseDurationMs,
+  writtenUnits,
 } from '../../src/common/units.js';
 
 t.test("sizes parse as Toil's human2bytes parses them", async (t) => {
@@ -83,6 +85,23 @@ t.test('sizes and durations format for people', async (t) => {
   t.equal(formatBytes(512), '512 B');
   t.equal(formatBytes(2 * 2 ** 30), '2.0 GiB');
   t.equal(formatBytes(2e9), '1.9 GiB', 'always binary, named as such');
+  // A size a person wrote, in the units it was written in: 2G is Toil's 2 × 10^9 bytes.
+  const written = [
+    [2e9, 'decimal', '2.0 GB'],
+    [1.5e9, 'decimal', '1.5 GB'],
+    [6e8, 'decimal', '600.0 MB'],
+    [2 * 2 ** 30, 'binary', '2.0 GiB'],
+    [2 ** 20, 'binary', '1.0 MiB'],
+    // 1000 KiB and 1.024 MB: binary shows it in one place, so binary.
+    [1_024_000, 'binary', '1000.0 KiB'],
+    [123_456_789, 'binary', '117.7 MiB'],
+    [512, 'binary', '512 B'],
+  ] as const;
+  for (const [bytes, units, text] of written) {
+    t.equal(writtenUnits(bytes), units, `${bytes}: ${units}`);
+    t.equal(formatBytesIn(bytes, units), text, `${bytes}: ${text}`);
+  }
+  t.equal(formatBytesIn(3e9, 'binary'), '2.8 GiB', 'any size in the units asked for');
   t.equal(formatDuration(350), '350ms');
   t.equal(formatDuration(45_000), '45s');
   t.equal(formatDuration(3_720_000), '1h02m');

@@ -52,7 +52,7 @@ t.test(
     t.equal(result.code, 2, `refused as bad input (stderr: ${result.stderr})`);
     t.match(
       result.stderr,
-      /^toil: workflow failed on the leader: job 'sized' asks for 2\.8 GiB memory, more than --maxMemory allows \(953\.7 MiB\); raise --maxMemory, or lower the job's requirement \(--defaultMemory if it declares none\)$/m,
+      /^toil: workflow failed on the leader: job 'sized' asks for 3\.0 GB memory, more than --maxMemory allows \(1\.0 GB\); raise --maxMemory, or lower the job's requirement \(--defaultMemory if it declares none\)$/m,
     );
     t.notMatch(result.stderr, /submit again to restart it/);
     t.same((await leaderStatus(base)).nodes.owned, [], 'no node was launched for it');

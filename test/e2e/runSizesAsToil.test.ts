@@ -17,6 +17,15 @@ t.test("a job's memory: '3G' is 3 × 10^9 bytes end to end, as in Toil (G decima
     over.stderr,
     /^toil: job 'sized' asks for 2\.8 GiB memory, more than --maxMemory allows \(2\.7 GiB\);/m,
   );
+
+  // Written in decimal units, the sizes are said in them: 2G is not called 1.9 GiB.
+  const decimal = await runToil(['run', SIZED, 'file:./decimal', '--maxMemory', '2G'], { cwd: dir });
+  t.equal(decimal.code, 2, 'refused under --maxMemory 2G');
+  t.match(
+    decimal.stderr,
+    /^toil: job 'sized' asks for 3\.0 GB memory, more than --maxMemory allows \(2\.0 GB\);/m,
+    'the job asks for 3G, the cap is 2G: both said as written',
+  );
 });
 
 t.test('a size with a suffix Toil refuses is refused, naming it and the suffixes taken', async (t) => {

@@ -35,11 +35,11 @@ t.test(
       ],
       [
         { maxMemory: 1e9 },
-        "job 'align' asks for 2.8 GiB memory, more than --maxMemory allows (953.7 MiB); raise --maxMemory, or lower the job's requirement (--defaultMemory if it declares none)",
+        "job 'align' asks for 3.0 GB memory, more than --maxMemory allows (1.0 GB); raise --maxMemory, or lower the job's requirement (--defaultMemory if it declares none)",
       ],
       [
         { maxDisk: 10 * GI - 1 },
-        "job 'align' asks for 10.0 GiB disk, more than --maxDisk allows (10.0 GiB); raise --maxDisk, or lower the job's requirement (--defaultDisk if it declares none)",
+        "job 'align' asks for 10737418240 bytes of disk, more than --maxDisk allows (10737418239 bytes); raise --maxDisk, or lower the job's requirement (--defaultDisk if it declares none)",
       ],
     ] as const;
     for (const [limits, message] of cases) {
