@@ -1,28 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CopyObjectCommand,
-  CreateMultipartUploadCommand,
-  CreateBucketCommand,
-  DeleteBucketCommand,
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  PutBucketEncryptionCommand,
-  PutBucketTaggingCommand,
-  PutObjectCommand,
-  PutPublicAccessBlockCommand,
-  UploadPartCommand,
-  type BucketLocationConstraint,
-  type CompletedPart,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { BucketLocationConstraint, CompletedPart, S3Client } from '@aws-sdk/client-s3';
+import { s3Sdk } from '../common/awsSdkPackages.js';
 import type { Logger } from '../common/log.js';
 import { silentLogger } from '../common/log.js';
 import {
@@ -56,6 +35,27 @@ import {
   type PutConditions,
   type StoredObject,
 } from './objectStore.js';
+
+const {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutBucketEncryptionCommand,
+  PutBucketTaggingCommand,
+  PutObjectCommand,
+  PutPublicAccessBlockCommand,
+  UploadPartCommand,
+} = s3Sdk();
 
 /** S3's floor for every multipart part but the last. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;

@@ -11,6 +11,7 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/log.js';
 import type { Ec2Calls } from '../provisioner/aws/ec2Calls.js';
+import { ec2Sdk, iamSdk, ssmSdk } from '../common/awsSdkPackages.js';
 import type { Env } from './env.js';
 
 /**
@@ -47,7 +48,7 @@ export async function createEc2Client(
   } = {},
 ): Promise<EC2Client> {
   silenceAwsSdkNodeVersionWarning();
-  const { EC2Client } = await import('@aws-sdk/client-ec2');
+  const { EC2Client } = ec2Sdk();
   const endpoint = options.endpoint ?? (env.AWS_ENDPOINT_URL_EC2?.trim() || undefined);
   const keys = clientCredentials(env, endpoint);
   return new EC2Client({
@@ -65,7 +66,7 @@ export async function createEc2Client(
  */
 export async function sdkConfiguredRegion(): Promise<string | undefined> {
   silenceAwsSdkNodeVersionWarning();
-  const { EC2Client } = await import('@aws-sdk/client-ec2');
+  const { EC2Client } = ec2Sdk();
   const client = new EC2Client({});
   try {
     return (await client.config.region()).trim() || undefined;
@@ -139,7 +140,7 @@ export async function createIamClient(env: Env): Promise<IAMClient | undefined> 
   const endpoint = env.AWS_ENDPOINT_URL_IAM?.trim() || undefined;
   if (!endpoint && isLocalEndpoint(env.AWS_ENDPOINT_URL_EC2?.trim() || undefined)) return undefined;
   silenceAwsSdkNodeVersionWarning();
-  const { IAMClient } = await import('@aws-sdk/client-iam');
+  const { IAMClient } = iamSdk();
   const keys = clientCredentials(env, endpoint);
   // IAM is global: its API lives in us-east-1 whatever the cluster's region.
   return new IAMClient({
@@ -160,7 +161,7 @@ export async function createSsmClient(region: string, env: Env): Promise<SSMClie
   const endpoint = env.AWS_ENDPOINT_URL_SSM?.trim() || undefined;
   if (!endpoint && isLocalEndpoint(env.AWS_ENDPOINT_URL_EC2?.trim() || undefined)) return undefined;
   silenceAwsSdkNodeVersionWarning();
-  const { SSMClient } = await import('@aws-sdk/client-ssm');
+  const { SSMClient } = ssmSdk();
   const keys = clientCredentials(env, endpoint);
   return new SSMClient({
     region,

@@ -18,6 +18,7 @@ import type { Clock } from '../common/clock.js';
 import { coerceError, isAbortError, ToilError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { REBALANCE_RECOMMENDED_TAG } from '../ports/provisioner.js';
+import { ec2Sdk } from '../common/awsSdkPackages.js';
 import type { Env } from './env.js';
 import { InstanceMetadataClient } from './instanceMetadata.js';
 
@@ -75,7 +76,7 @@ async function nodeEc2Client(region: string, env: Env): Promise<EC2Client> {
   // Loaded once there is something to tag: an idle watch holds no AWS SDK.
   const { silenceAwsSdkNodeVersionWarning, AWS_CONNECT_TIMEOUT_MS } = await import('./awsClients.js');
   silenceAwsSdkNodeVersionWarning();
-  const { EC2Client } = await import('@aws-sdk/client-ec2');
+  const { EC2Client } = ec2Sdk();
   const endpoint = env.AWS_ENDPOINT_URL_EC2?.trim() || undefined;
   return new EC2Client({
     region,
@@ -134,7 +135,7 @@ export async function watchRebalance(o: RebalanceWatchOptions): Promise<Rebalanc
         const instanceId = await imds.require('meta-data/instance-id');
         const region = o.region ?? (await imds.require('meta-data/placement/region'));
         ec2 ??= await nodeEc2Client(region, o.env);
-        const { CreateTagsCommand } = await import('@aws-sdk/client-ec2');
+        const { CreateTagsCommand } = ec2Sdk();
         await ec2.send(
           new CreateTagsCommand({
             Resources: [instanceId],

@@ -1,4 +1,5 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { s3Sdk } from '../common/awsSdkPackages.js';
 import { AWS_CONNECT_TIMEOUT_MS, silenceAwsSdkNodeVersionWarning } from './awsClients.js';
 import type { Env } from './env.js';
 
@@ -15,6 +16,7 @@ export function createS3Client(
   connectTimeoutMs: number = AWS_CONNECT_TIMEOUT_MS,
 ): S3Client {
   silenceAwsSdkNodeVersionWarning();
+  const { S3Client } = s3Sdk();
   const endpoint = env.AWS_ENDPOINT_URL_S3?.trim() || undefined;
   const accessKeyId = env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;

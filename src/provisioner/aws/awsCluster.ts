@@ -1,5 +1,14 @@
 import type { Filter, Instance, IpPermission } from '@aws-sdk/client-ec2';
-import {
+import { ec2Sdk } from '../../common/awsSdkPackages.js';
+import type { Clock } from '../../common/clock.js';
+import type { Logger } from '../../common/log.js';
+import { ProvisionerError, isProvisionerError } from '../errors.js';
+import type { NodeState, ProvisionedNode } from '../../ports/provisioner.js';
+import type { Ec2Calls } from './ec2Calls.js';
+import { idsInMessage, toNode } from './instances.js';
+import { TAG_CLUSTER, fromTagList, toTagList } from './tags.js';
+
+const {
   AuthorizeSecurityGroupIngressCommand,
   CancelSpotInstanceRequestsCommand,
   CreateSecurityGroupCommand,
@@ -12,14 +21,7 @@ import {
   DescribeSpotInstanceRequestsCommand,
   DescribeSubnetsCommand,
   TerminateInstancesCommand,
-} from '@aws-sdk/client-ec2';
-import type { Clock } from '../../common/clock.js';
-import type { Logger } from '../../common/log.js';
-import { ProvisionerError, isProvisionerError } from '../errors.js';
-import type { NodeState, ProvisionedNode } from '../../ports/provisioner.js';
-import type { Ec2Calls } from './ec2Calls.js';
-import { idsInMessage, toNode } from './instances.js';
-import { TAG_CLUSTER, fromTagList, toTagList } from './tags.js';
+} = ec2Sdk();
 
 /** Flatcar's AWS account, which publishes the stable images Toil boots. */
 export const FLATCAR_OWNER = '075585003325';

@@ -1,15 +1,5 @@
 import type { Filter, Instance } from '@aws-sdk/client-ec2';
-import {
-  CreateTagsCommand,
-  DescribeInstancesCommand,
-  DescribeInstanceTypesCommand,
-  DescribeSecurityGroupsCommand,
-  DescribeSpotInstanceRequestsCommand,
-  DescribeSpotPriceHistoryCommand,
-  DescribeSubnetsCommand,
-  RunInstancesCommand,
-  TerminateInstancesCommand,
-} from '@aws-sdk/client-ec2';
+import { ec2Sdk } from '../../common/awsSdkPackages.js';
 import type { Clock } from '../../common/clock.js';
 import { ToilError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
@@ -33,6 +23,18 @@ import { idsInMessage, toNode } from './instances.js';
 import { workerProfileFor } from './iamPolicies.js';
 import { TAG_CLUSTER, TAG_NODE_TYPE, clusterTags, nodeTags, toTagList } from './tags.js';
 import { buildUserData, type ClusterType, type WorkerNodeType } from './userData.js';
+
+const {
+  CreateTagsCommand,
+  DescribeInstancesCommand,
+  DescribeInstanceTypesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSpotInstanceRequestsCommand,
+  DescribeSpotPriceHistoryCommand,
+  DescribeSubnetsCommand,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+} = ec2Sdk();
 
 export interface AwsClusterSettings {
   readonly clusterName: string;

@@ -1,4 +1,20 @@
+import type { IAMClient, InstanceProfile } from '@aws-sdk/client-iam';
+import { iamSdk } from '../../common/awsSdkPackages.js';
+import type { Clock } from '../../common/clock.js';
+import { ToilError, UserInputError } from '../../common/errors.js';
+import type { Logger } from '../../common/log.js';
+import { NO_CREDENTIALS_MESSAGE } from './ec2Errors.js';
 import {
+  EC2_TRUST_POLICY,
+  clusterIamNames,
+  leaderPolicy,
+  workerPolicy,
+  type ClusterIamNames,
+  type PolicyDocument,
+} from './iamPolicies.js';
+import { toTagList } from './tags.js';
+
+const {
   AddRoleToInstanceProfileCommand,
   CreateInstanceProfileCommand,
   CreateRoleCommand,
@@ -13,22 +29,7 @@ import {
   ListRolePoliciesCommand,
   PutRolePolicyCommand,
   RemoveRoleFromInstanceProfileCommand,
-  type IAMClient,
-  type InstanceProfile,
-} from '@aws-sdk/client-iam';
-import type { Clock } from '../../common/clock.js';
-import { ToilError, UserInputError } from '../../common/errors.js';
-import type { Logger } from '../../common/log.js';
-import { NO_CREDENTIALS_MESSAGE } from './ec2Errors.js';
-import {
-  EC2_TRUST_POLICY,
-  clusterIamNames,
-  leaderPolicy,
-  workerPolicy,
-  type ClusterIamNames,
-  type PolicyDocument,
-} from './iamPolicies.js';
-import { toTagList } from './tags.js';
+} = iamSdk();
 
 /** What the person running launch-cluster needs in IAM (and destroy-cluster, to remove it again). */
 export const LAUNCH_IAM_PERMISSIONS = [

@@ -1,13 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import {
-  DeleteParameterCommand,
-  GetParameterCommand,
-  PutParameterCommand,
-  type SSMClient,
-} from '@aws-sdk/client-ssm';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import { ssmSdk } from '../../common/awsSdkPackages.js';
 import { ToilError, UserInputError } from '../../common/errors.js';
 import { NO_CREDENTIALS_MESSAGE } from './ec2Errors.js';
 import { toTagList } from './tags.js';
+
+const { DeleteParameterCommand, GetParameterCommand, PutParameterCommand } = ssmSdk();
 
 /**
  * The munge key of a Slurm cluster (`launch-cluster --clusterType slurm`): the one secret its
