@@ -103,6 +103,10 @@ t.test(
       ).includes('@aws-sdk/client-s3'),
       'the probe sees S3 where it loads',
     );
+    // The leader's provisioner names the munge key's parameter (a Slurm cluster's) and needs no SSM.
+    const provisioner = packagesLoadedImporting(dir, 'provisioner/aws/awsProvisioner.js');
+    t.ok(provisioner.includes('@aws-sdk/client-ec2'), 'the probe sees EC2 where it loads');
+    t.notOk(provisioner.includes('@aws-sdk/client-ssm'), 'the provisioner does not load SSM');
   },
 );
 

@@ -5,8 +5,6 @@ import { ToilError, UserInputError } from '../../common/errors.js';
 import { NO_CREDENTIALS_MESSAGE } from './ec2Errors.js';
 import { toTagList } from './tags.js';
 
-const { DeleteParameterCommand, GetParameterCommand, PutParameterCommand } = ssmSdk();
-
 /**
  * The munge key of a Slurm cluster (`launch-cluster --clusterType slurm`): the one secret its
  * nodes share, the proof slurmctld and slurmd give each other. It never goes in user data (anyone
@@ -31,6 +29,10 @@ const KEY_BYTES = 1024;
 /** What the person running launch-cluster / destroy-cluster needs in SSM for a Slurm cluster. */
 export const MUNGE_KEY_PERMISSIONS = ['ssm:PutParameter', 'ssm:AddTagsToResource', 'ssm:DeleteParameter'];
 
+/**
+ * The SSM package loads with the first call, not with this module: the leader's provisioner loads
+ * this module for the key's name alone (iamPolicies.ts).
+ */
 export class ClusterMungeKey {
   readonly parameter: string;
   private readonly ssm: SSMClient;
@@ -42,6 +44,7 @@ export class ClusterMungeKey {
 
   /** A fresh key, stored (replacing one a failed launch left); tagged with the cluster's tags. */
   async create(tags: Readonly<Record<string, string>>): Promise<void> {
+    const { PutParameterCommand } = ssmSdk();
     const value = randomBytes(KEY_BYTES).toString('base64');
     const put = { Name: this.parameter, Value: value, Type: 'SecureString' as const };
     try {
@@ -58,6 +61,7 @@ export class ClusterMungeKey {
 
   /** The key's bytes (a node's boot, with its instance profile's credentials). */
   async read(): Promise<Buffer> {
+    const { GetParameterCommand } = ssmSdk();
     try {
       const out = await this.ssm.send(
         new GetParameterCommand({ Name: this.parameter, WithDecryption: true }),
@@ -75,6 +79,7 @@ export class ClusterMungeKey {
 
   /** Deletes the key; false when there was none (a Mesos cluster, or destroyed already). */
   async remove(): Promise<boolean> {
+    const { DeleteParameterCommand } = ssmSdk();
     try {
       await this.ssm.send(new DeleteParameterCommand({ Name: this.parameter }));
       return true;
