@@ -3,8 +3,9 @@ import tseslint from 'typescript-eslint';
 import folderDependencies from './eslint/folderDependencies.js';
 
 // The AWS SDK's client packages are each one large CommonJS file; an ES import of one makes Node
-// compile it an extra time and scan it for its export names (~0.4 s of CPU for EC2 in every
-// leader), so src/ loads them through src/common/awsSdkPackages.ts, with require.
+// compile it an extra time and scan it for its export names (~0.4 s of CPU for EC2, in every
+// leader and every test process that loads it), so src/ and test/ load them through
+// src/common/awsSdkPackages.ts, with require.
 const AWS_SDK_BY_REQUIRE =
   'Load an AWS SDK client package through src/common/awsSdkPackages.ts (type imports are fine).';
 const AWS_SDK_IMPORT = { group: ['@aws-sdk/client-*'], allowTypeImports: true, message: AWS_SDK_BY_REQUIRE };
@@ -111,8 +112,13 @@ export default tseslint.config(
           message:
             'Use testDir(t, …) from test/fixtures/testDir.ts: tap removes a t.testdir before the teardowns that stop the processes writing there.',
         },
+        AWS_SDK_DYNAMIC_IMPORT,
       ],
     },
+  },
+  {
+    files: ['test/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [AWS_SDK_IMPORT] }] },
   },
   {
     files: ['test/fixtures/testDir.ts'],

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import t from 'tap';
-import { DescribeSpotInstanceRequestsCommand } from '@aws-sdk/client-ec2';
+import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
 import { testEc2Client } from '../fixtures/ec2Local.js';
 import {
   byteSorted,
@@ -13,6 +13,8 @@ import {
 } from '../fixtures/leaderE2e.js';
 import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
 import { testDir } from '../fixtures/testDir.js';
+
+const { DescribeSpotInstanceRequestsCommand } = ec2Sdk();
 
 /**
  * Toil's canonical spot form, `--nodeTypes t2.medium:0.03` (a bid below the $0.0464 on-demand

@@ -1,7 +1,9 @@
 import t from 'tap';
-import { CreateSubnetCommand, ImportKeyPairCommand } from '@aws-sdk/client-ec2';
+import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
 import { startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
 import { runToil } from '../fixtures/ec2ToilCli.js';
+
+const { CreateSubnetCommand, ImportKeyPairCommand } = ec2Sdk();
 
 /** Each mistake is one clear line on stderr, exit code 2, no stack, and nothing made in the cloud. */
 // Sized for a busy two-core machine; a hang still fails, later.

@@ -1,7 +1,9 @@
 import t from 'tap';
-import { ImportKeyPairCommand } from '@aws-sdk/client-ec2';
+import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
 import { startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
 import { runToil } from '../fixtures/ec2ToilCli.js';
+
+const { ImportKeyPairCommand } = ec2Sdk();
 
 /**
  * What EC2 refuses a cluster utility (here: no capacity for the leader's type) is the cloud's

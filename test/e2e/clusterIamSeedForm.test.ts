@@ -3,8 +3,7 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DescribeInstancesCommand, ImportKeyPairCommand } from '@aws-sdk/client-ec2';
-import { ListBucketsCommand } from '@aws-sdk/client-s3';
+import { ec2Sdk, s3Sdk } from '../../src/common/awsSdkPackages.js';
 import { testEc2Client } from '../fixtures/ec2Local.js';
 import {
   byteSorted,
@@ -24,6 +23,10 @@ import {
 } from '../fixtures/motoServer.js';
 import { REPO_ROOT, runToil, startToil } from '../fixtures/workflowCli.js';
 import { testDir } from '../fixtures/testDir.js';
+
+const { ListBucketsCommand } = s3Sdk();
+
+const { DescribeInstancesCommand, ImportKeyPairCommand } = ec2Sdk();
 
 /**
  * The seed's headline run, whole, on the local cloud with S3 and IAM on moto: launch-cluster makes

@@ -1,15 +1,17 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import {
+import type { Instance } from '@aws-sdk/client-ec2';
+import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
+import { testEc2Client } from '../fixtures/ec2Local.js';
+import { TOIL_BIN, runToil } from '../fixtures/ec2ToilCli.js';
+import { processAlive as alive } from '../../src/common/processIdentity.js';
+
+const {
   DescribeInstancesCommand,
   DescribeSecurityGroupsCommand,
   DescribeSpotInstanceRequestsCommand,
   ImportKeyPairCommand,
-  type Instance,
-} from '@aws-sdk/client-ec2';
-import { testEc2Client } from '../fixtures/ec2Local.js';
-import { TOIL_BIN, runToil } from '../fixtures/ec2ToilCli.js';
-import { processAlive as alive } from '../../src/common/processIdentity.js';
+} = ec2Sdk();
 
 /**
  * The whole loop against `toil localcloud` (EC2 endpoint + Mesos master in one process): the

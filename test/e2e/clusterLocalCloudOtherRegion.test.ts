@@ -1,7 +1,10 @@
-import { DescribeInstancesCommand, ImportKeyPairCommand, type Instance } from '@aws-sdk/client-ec2';
+import type { Instance } from '@aws-sdk/client-ec2';
 import t, { type Test } from 'tap';
+import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
 import { startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
 import { runToil, type CliResult } from '../fixtures/ec2ToilCli.js';
+
+const { DescribeInstancesCommand, ImportKeyPairCommand } = ec2Sdk();
 
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(240_000);

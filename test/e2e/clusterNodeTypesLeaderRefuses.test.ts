@@ -1,12 +1,10 @@
-import {
-  DescribeImagesCommand,
-  DescribeInstancesCommand,
-  DescribeSecurityGroupsCommand,
-} from '@aws-sdk/client-ec2';
 import t from 'tap';
+import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
 import { DUMMY_CREDENTIALS, importTestKeyPair, testEc2Client } from '../fixtures/ec2Local.js';
 import { runToil } from '../fixtures/ec2ToilCli.js';
 import { MOTO_MISSING_REASON, motoAvailable, startMoto } from '../fixtures/motoServer.js';
+
+const { DescribeImagesCommand, DescribeInstancesCommand, DescribeSecurityGroupsCommand } = ec2Sdk();
 
 /**
  * An instance type EC2 offers but the leader's scaler cannot price (m1.large, a first-generation

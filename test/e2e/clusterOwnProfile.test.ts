@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
-import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
 import { importTestKeyPair, startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
 import { runToil } from '../fixtures/ec2ToilCli.js';
 import { MOTO_MISSING_REASON, motoAvailable, startMoto, type MotoServer } from '../fixtures/motoServer.js';
+
+const { DescribeInstancesCommand } = ec2Sdk();
 
 /**
  * launch-cluster --awsEc2ProfileArn (Toil's flag), as users write it and mistype it: a profile IAM

@@ -1,11 +1,13 @@
 import t from 'tap';
-import { ImportKeyPairCommand } from '@aws-sdk/client-ec2';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
 import { startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
 import { runToil } from '../fixtures/ec2ToilCli.js';
 import { SSHD_MISSING_REASON, sshdAvailable, startSshd } from '../fixtures/sshd.js';
+
+const { ImportKeyPairCommand } = ec2Sdk();
 
 /**
  * ssh-cluster and rsync-cluster against a real sshd on 127.0.0.1: the leader's address comes from

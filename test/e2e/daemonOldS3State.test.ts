@@ -1,7 +1,7 @@
-import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { s3Sdk } from '../../src/common/awsSdkPackages.js';
 import { openObjectStore } from '../../src/main.js';
 import { leaderConfig, startToilProcess } from '../fixtures/leaderE2e.js';
 import {
@@ -12,6 +12,8 @@ import {
   startMoto,
 } from '../fixtures/motoServer.js';
 import { scratchDir } from '../fixtures/workflowCli.js';
+
+const { ListObjectsV2Command, PutObjectCommand } = s3Sdk();
 
 t.setTimeout(180_000);
 

@@ -1,7 +1,7 @@
-import { DescribeInstancesCommand, DescribeSpotInstanceRequestsCommand } from '@aws-sdk/client-ec2';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
 import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
 import { JobStore } from '../../src/jobstore/jobStore.js';
 import { MesosMasterClient } from '../../src/mesos/masterClient.js';
@@ -18,6 +18,8 @@ import {
 import { waitFor } from '../fixtures/waitFor.js';
 import { repoPath } from '../fixtures/repoRoot.js';
 import { testDir } from '../fixtures/testDir.js';
+
+const { DescribeInstancesCommand, DescribeSpotInstanceRequestsCommand } = ec2Sdk();
 
 /**
  * The spot market moves under a running daemon (`toil leader` on `toil localcloud`, both real

@@ -1,17 +1,15 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import {
-  GetObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import t from 'tap';
+import { s3Sdk } from '../../src/common/awsSdkPackages.js';
 import { createS3Client } from '../../src/main/s3Client.js';
 import { MOTO_MISSING_REASON, motoAvailable, motoS3Env, startMoto } from '../fixtures/motoServer.js';
 import { startS3rver } from '../fixtures/s3rver.js';
 import { debugFailingAdd } from '../fixtures/debugJobRuns.js';
 import { REPO_ROOT, scratchDir, runToil } from '../fixtures/workflowCli.js';
+
+const { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command } = s3Sdk();
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];
 

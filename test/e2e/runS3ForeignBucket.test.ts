@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import t from 'tap';
+import { s3Sdk } from '../../src/common/awsSdkPackages.js';
 import {
   MOTO_MISSING_REASON,
   motoAvailable,
@@ -11,6 +11,8 @@ import {
   startMoto,
 } from '../fixtures/motoServer.js';
 import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
+
+const { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand } = s3Sdk();
 
 const SORT = join(REPO_ROOT, 'examples/sort.ts');
 

@@ -1,9 +1,9 @@
-import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
+import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
 import { SlurmCli } from '../../src/slurm/cli.js';
 import { parseAttemptComment } from '../../src/slurm/jobScript.js';
 import { importTestKeyPair, testEc2Client } from '../fixtures/ec2Local.js';
@@ -12,6 +12,8 @@ import { MOTO_MISSING_REASON, motoAvailable, startMoto } from '../fixtures/motoS
 import { needsSlurm, toilJobCompletions } from '../fixtures/slurmCluster.js';
 import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
 import { testDir } from '../fixtures/testDir.js';
+
+const { DescribeInstancesCommand } = ec2Sdk();
 
 /**
  * The seed's autoscaling form with Slurm, each step its own process as a person runs them:

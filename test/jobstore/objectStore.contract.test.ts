@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { GetBucketEncryptionCommand, GetPublicAccessBlockCommand } from '@aws-sdk/client-s3';
 import t from 'tap';
+import { s3Sdk } from '../../src/common/awsSdkPackages.js';
 import { MIN_PART_SIZE } from '../../src/jobstore/s3ObjectStore.js';
 import { openObjectStore } from '../../src/main.js';
 import {
@@ -15,6 +15,8 @@ import {
 } from '../fixtures/motoServer.js';
 import { listAll, objectStoreContract, uniqueName } from '../fixtures/objectStoreContract.js';
 import { startS3rver } from '../fixtures/s3rver.js';
+
+const { GetBucketEncryptionCommand, GetPublicAccessBlockCommand } = s3Sdk();
 
 // Every target goes through openObjectStore, so the locator parsing and the S3 client wiring
 // (AWS_ENDPOINT_URL_S3, path-style, checksums) are what is tested, not a hand-built client.

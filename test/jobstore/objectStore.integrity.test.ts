@@ -3,13 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import t from 'tap';
+import { s3Sdk } from '../../src/common/awsSdkPackages.js';
 import { MIN_PART_SIZE } from '../../src/jobstore/s3ObjectStore.js';
 import { openObjectStore } from '../../src/main.js';
 import { MOTO_MISSING_REASON, motoAvailable, motoS3Env, startMoto } from '../fixtures/motoServer.js';
 import { damageFile, integrityContract, s3Damager, uniqueName } from '../fixtures/objectStoreContract.js';
 import { startS3rver } from '../fixtures/s3rver.js';
+
+const { HeadObjectCommand, S3Client } = s3Sdk();
 
 // Damaged objects (truncated, a byte changed, overwritten by another tool) on every backend: a
 // read reports JOBSTORE_CORRUPT naming the object and never returns the damaged bytes.

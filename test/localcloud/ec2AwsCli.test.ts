@@ -1,10 +1,12 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-return -- the CLI's JSON output is checked value by value */
 import t from 'tap';
+import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
 import { LOCAL_IMAGE } from '../../src/localcloud/ec2/catalogue.js';
-import { RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { awsCliAvailable, awsEc2 } from '../fixtures/awsCli.js';
 import { startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
 import { testDir } from '../fixtures/testDir.js';
+
+const { RunInstancesCommand } = ec2Sdk();
 
 /**
  * The machine image's `aws` CLI (botocore: an EC2 client written by others, in another language)

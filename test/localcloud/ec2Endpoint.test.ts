@@ -1,11 +1,7 @@
 import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import {
-  RunInstancesCommand,
-  DescribeInstancesCommand,
-  DeleteSecurityGroupCommand,
-} from '@aws-sdk/client-ec2';
+import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
 import { ManualClock } from '../../src/common/clock.js';
 import { silentLogger } from '../../src/common/log.js';
 import { CliAgentLauncher } from '../../src/localcloud/ec2/agents.js';
@@ -15,6 +11,8 @@ import { parseNodeUserData, splitCommandLine } from '../../src/localcloud/ec2/no
 import { AwsProvisioner } from '../../src/provisioner/aws/awsProvisioner.js';
 import { buildUserData } from '../../src/provisioner/aws/userData.js';
 import { createClusterGroup, localClusterSettings, testCalls, testEc2Client } from '../fixtures/ec2Local.js';
+
+const { RunInstancesCommand, DescribeInstancesCommand, DeleteSecurityGroupCommand } = ec2Sdk();
 
 /** A real process that stands in for the agent binary: it lives until killed. */
 const SLEEPER = [process.execPath, '-e', 'setInterval(() => {}, 1000)'];

@@ -1,14 +1,11 @@
 import t from 'tap';
-import {
-  CreateTagsCommand,
-  DescribeInstancesCommand,
-  EC2Client,
-  RunInstancesCommand,
-} from '@aws-sdk/client-ec2';
+import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
 import { LOCAL_IMAGE } from '../../src/localcloud/ec2/catalogue.js';
 import { REBALANCE_RECOMMENDED_TAG } from '../../src/ports/provisioner.js';
 import { clusterIamNames, workerPolicy } from '../../src/provisioner/aws/iamPolicies.js';
 import { roleKeys, startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
+
+const { CreateTagsCommand, DescribeInstancesCommand, EC2Client, RunInstancesCommand } = ec2Sdk();
 
 /**
  * The local EC2 endpoint checks a call signed with an instance's role credentials against that

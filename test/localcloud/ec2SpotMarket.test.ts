@@ -1,11 +1,6 @@
 import t from 'tap';
-import {
-  DescribeInstancesCommand,
-  DescribeSpotPriceHistoryCommand,
-  RunInstancesCommand,
-  type EC2Client,
-  type SpotPrice,
-} from '@aws-sdk/client-ec2';
+import type { EC2Client, SpotPrice } from '@aws-sdk/client-ec2';
+import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
 import { ManualClock } from '../../src/common/clock.js';
 import { silentLogger } from '../../src/common/log.js';
 import { INSTANCE_TYPES_BY_NAME, LOCAL_IMAGE } from '../../src/localcloud/ec2/catalogue.js';
@@ -15,6 +10,8 @@ import { parseSpotPriceScript } from '../../src/localcloud/ec2/spotPriceScript.j
 import { readCatalogue } from '../../src/scaler/catalogueFile.js';
 import { awsCliAvailable, awsEc2 } from '../fixtures/awsCli.js';
 import { testEc2Client } from '../fixtures/ec2Local.js';
+
+const { DescribeInstancesCommand, DescribeSpotPriceHistoryCommand, RunInstancesCommand } = ec2Sdk();
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];
 const T2_MEDIUM = INSTANCE_TYPES_BY_NAME.get('t2.medium')!;

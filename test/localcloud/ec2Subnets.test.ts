@@ -1,5 +1,11 @@
 import t, { type Test } from 'tap';
-import {
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
+import { LOCAL_IMAGE } from '../../src/localcloud/ec2/catalogue.js';
+import { startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
+import { MOTO_MISSING_REASON, motoAvailable, startMoto } from '../fixtures/motoServer.js';
+
+const {
   CreateSecurityGroupCommand,
   CreateSubnetCommand,
   CreateVpcCommand,
@@ -7,11 +13,7 @@ import {
   DescribeVpcsCommand,
   ModifySubnetAttributeCommand,
   RunInstancesCommand,
-  type EC2Client,
-} from '@aws-sdk/client-ec2';
-import { LOCAL_IMAGE } from '../../src/localcloud/ec2/catalogue.js';
-import { startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
-import { MOTO_MISSING_REASON, motoAvailable, startMoto } from '../fixtures/motoServer.js';
+} = ec2Sdk();
 
 /**
  * VPCs and subnets of one's own (CreateVpc, CreateSubnet, ModifySubnetAttribute), as EC2 has them:

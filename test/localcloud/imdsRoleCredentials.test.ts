@@ -1,7 +1,7 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { RunInstancesCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
 import { ManualClock } from '../../src/common/clock.js';
 import { silentLogger } from '../../src/common/log.js';
 import { CliAgentLauncher } from '../../src/localcloud/ec2/agents.js';
@@ -10,6 +10,8 @@ import { startEc2Endpoint } from '../../src/localcloud/ec2/index.js';
 import { buildUserData } from '../../src/provisioner/aws/userData.js';
 import { testEc2Client } from '../fixtures/ec2Local.js';
 import { REPO_ROOT } from '../fixtures/workflowCli.js';
+
+const { RunInstancesCommand, DescribeInstancesCommand } = ec2Sdk();
 
 /**
  * An instance launched with an instance profile gets role credentials from its own metadata

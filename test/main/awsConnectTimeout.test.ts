@@ -1,9 +1,12 @@
-import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
-import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import t from 'tap';
+import { ec2Sdk, iamSdk, s3Sdk } from '../../src/common/awsSdkPackages.js';
 import { AWS_CONNECT_TIMEOUT_MS, createEc2Client, createIamClient } from '../../src/main/awsClients.js';
 import { createS3Client } from '../../src/main/s3Client.js';
 import { startBlackHole } from '../fixtures/blackHole.js';
+
+const { HeadBucketCommand } = s3Sdk();
+
+const { DescribeInstancesCommand } = ec2Sdk();
 
 /**
  * A dropped (black-holed) AWS address: a connect to it hangs for the kernel's SYN retries (over
@@ -76,7 +79,7 @@ t.test(`every client bounds its connects at ${AWS_CONNECT_TIMEOUT_MS} ms by defa
   });
   await s3.send(new HeadBucketCommand({ Bucket: 'b' })).catch(() => undefined);
   await ec2.send(new DescribeInstancesCommand({})).catch(() => undefined);
-  const { ListRolesCommand } = await import('@aws-sdk/client-iam');
+  const { ListRolesCommand } = iamSdk();
   await iam!.send(new ListRolesCommand({})).catch(() => undefined);
   for (const [name, client] of [
     ['S3', s3],

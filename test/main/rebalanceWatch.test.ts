@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
 import { RealClock } from '../../src/common/clock.js';
 import { createLogger, type Logger } from '../../src/common/log.js';
 import type { NodeCommandSpec } from '../../src/localcloud/ec2/agents.js';
@@ -20,6 +20,8 @@ import { REBALANCE_RECOMMENDED_TAG } from '../../src/ports/provisioner.js';
 import { clusterIamNames, workerPolicy } from '../../src/provisioner/aws/iamPolicies.js';
 import { buildUserData } from '../../src/provisioner/aws/userData.js';
 import { startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
+
+const { RunInstancesCommand } = ec2Sdk();
 
 /**
  * `toil rebalance-watch` against the local cloud's metadata service and EC2 endpoint, in this

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { CreateSecurityGroupCommand, CreateVpcCommand, DescribeVpcsCommand } from '@aws-sdk/client-ec2';
+import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
 import { RealClock } from '../../src/common/clock.js';
 import { UserInputError } from '../../src/common/errors.js';
 import { silentLogger } from '../../src/common/log.js';
@@ -7,6 +7,8 @@ import { AwsProvisioner } from '../../src/provisioner/aws/awsProvisioner.js';
 import { destroyCluster } from '../../src/provisioner/cluster/destroyCluster.js';
 import { launchCluster, type LaunchClusterOptions } from '../../src/provisioner/cluster/launchCluster.js';
 import { importTestKeyPair, startTestEndpoint, testCalls, testEc2Client } from '../fixtures/ec2Local.js';
+
+const { CreateSecurityGroupCommand, CreateVpcCommand, DescribeVpcsCommand } = ec2Sdk();
 
 /**
  * launch-cluster --awsEc2ExtraSecurityGroupId (Toil's flag, repeatable): the leader and the static

@@ -1,5 +1,5 @@
-import { TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import t, { type Test } from 'tap';
+import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
 import { RealClock } from '../../src/common/clock.js';
 import { UserInputError } from '../../src/common/errors.js';
 import { silentLogger } from '../../src/common/log.js';
@@ -16,6 +16,8 @@ import {
   testCalls,
   testEc2Client,
 } from '../fixtures/ec2Local.js';
+
+const { TerminateInstancesCommand } = ec2Sdk();
 
 const base: LaunchClusterOptions = {
   clusterName: 'life',

@@ -1,18 +1,20 @@
 import t, { type Test } from 'tap';
-import {
-  CreateSecurityGroupCommand,
-  CreateSubnetCommand,
-  CreateVpcCommand,
-  DescribeSubnetsCommand,
-  ModifySubnetAttributeCommand,
-  type EC2Client,
-} from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
 import { RealClock } from '../../src/common/clock.js';
 import { UserInputError } from '../../src/common/errors.js';
 import { silentLogger } from '../../src/common/log.js';
 import { AwsProvisioner } from '../../src/provisioner/aws/awsProvisioner.js';
 import { launchCluster, type LaunchClusterOptions } from '../../src/provisioner/cluster/launchCluster.js';
 import { importTestKeyPair, startTestEndpoint, testCalls, testEc2Client } from '../fixtures/ec2Local.js';
+
+const {
+  CreateSecurityGroupCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  DescribeSubnetsCommand,
+  ModifySubnetAttributeCommand,
+} = ec2Sdk();
 
 /**
  * launch-cluster --vpcSubnet (Toil's flag): the cluster's group is made in the subnet's VPC, the

@@ -1,9 +1,12 @@
 import t from 'tap';
-import { DescribeAvailabilityZonesCommand, DescribeImagesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
 import { LOCAL_IMAGE } from '../../src/localcloud/ec2/catalogue.js';
 import { startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
 import { MOTO_MISSING_REASON, motoAvailable, startMoto } from '../fixtures/motoServer.js';
 import { provisionerContract } from '../fixtures/provisionerContract.js';
+
+const { DescribeAvailabilityZonesCommand, DescribeImagesCommand } = ec2Sdk();
 
 t.test('the provisioner contract against the local EC2 endpoint', async (t) => {
   const endpoint = await startTestEndpoint({ bootDelayMs: 0 });

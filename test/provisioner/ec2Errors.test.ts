@@ -1,6 +1,8 @@
 import t from 'tap';
-import { EC2ServiceException } from '@aws-sdk/client-ec2';
+import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
 import { classifyEc2ErrorName, translateEc2Error } from '../../src/provisioner/aws/ec2Errors.js';
+
+const { EC2ServiceException } = ec2Sdk();
 
 const table: [name: string, status: number, code: string, disposition: string][] = [
   ['InsufficientInstanceCapacity', 500, 'NO_CAPACITY', 'unavailable'],

@@ -1,5 +1,5 @@
-import { EC2Client } from '@aws-sdk/client-ec2';
 import t from 'tap';
+import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
 import { silentLogger } from '../../src/common/log.js';
 import { ManualClock } from '../../src/common/clock.js';
 import { readHeartbeat } from '../../src/ports/leaderHeartbeat.js';
@@ -13,6 +13,8 @@ import {
   testCalls,
   testEc2Client,
 } from '../fixtures/ec2Local.js';
+
+const { EC2Client } = ec2Sdk();
 
 /**
  * The leader's mark at launch, on the local EC2 endpoint through the real SDK, signed with the

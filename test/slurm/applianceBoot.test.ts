@@ -1,10 +1,10 @@
-import { SSMClient } from '@aws-sdk/client-ssm';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
+import { ssmSdk } from '../../src/common/awsSdkPackages.js';
 import { freeLoopbackPort, waitForNodeState } from '../../src/localcloud/slurm/cluster.js';
 import { slurmNodeSize } from '../../src/main/slurmBoot.js';
 import { ClusterMungeKey } from '../../src/provisioner/aws/mungeKey.js';
@@ -14,6 +14,8 @@ import { SlurmCli } from '../../src/slurm/cli.js';
 import { MOTO_MISSING_REASON, motoAvailable, startMoto } from '../fixtures/motoServer.js';
 import { needsSlurm } from '../fixtures/slurmCluster.js';
 import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
+
+const { SSMClient } = ssmSdk();
 
 /**
  * The appliance's Slurm boot, for real: launch-cluster's munge key in SSM (moto), the leader's
