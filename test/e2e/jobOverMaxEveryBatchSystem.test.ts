@@ -18,12 +18,13 @@ import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(300_000);
 
-// One job asking for 0.5 cores, memory '3G' (3 × 10^9 bytes, 2.8 GiB) and 1 MiB of disk.
+// One job asking for 0.5 cores, memory '3G' (3 × 10^9 bytes, 2.8 GiB) and 1 MiB of disk; a cap
+// written in G (10^9 bytes, as Toil reads it) is said in GB, the job's size with it.
 const SIZED = join(REPO_ROOT, 'test/fixtures/workflowSized.ts');
 const OVER_CAPS = ['--maxCores', '0.25', '--maxMemory', '1G'];
 const AT_CAPS = ['--maxCores', '0.5', '--maxMemory', '3G', '--maxDisk', '1Mi'];
 const REFUSED =
-  /^toil: job 'sized' asks for 0\.5 cores, more than --maxCores allows \(0\.25\), and 2\.8 GiB memory, more than --maxMemory allows \(953\.7 MiB\); raise --maxCores and --maxMemory, or lower the job's requirements \(--defaultCores and --defaultMemory if it declares none\)$/m;
+  /^toil: job 'sized' asks for 0\.5 cores, more than --maxCores allows \(0\.25\), and 3\.0 GB memory, more than --maxMemory allows \(1\.0 GB\); raise --maxCores and --maxMemory, or lower the job's requirements \(--defaultCores and --defaultMemory if it declares none\)$/m;
 
 /**
  * The sized job refused under OVER_CAPS with nothing run, then run by --restart at AT_CAPS:
@@ -138,7 +139,7 @@ t.test('--provisioner aws: refused over --maxMemory with no node launched', asyn
   t.equal(r.code, 2, r.stderr.slice(-3000));
   t.match(
     r.stderr,
-    /^toil: job 'sized' asks for 2\.8 GiB memory, more than --maxMemory allows \(953\.7 MiB\); raise --maxMemory, or lower the job's requirement \(--defaultMemory if it declares none\)$/m,
+    /^toil: job 'sized' asks for 3\.0 GB memory, more than --maxMemory allows \(1\.0 GB\); raise --maxMemory, or lower the job's requirement \(--defaultMemory if it declares none\)$/m,
   );
   t.notMatch(r.stderr, /no effect/);
   t.same(await everyWorker(cloud.ec2Url), [], 'through the EC2 API: no worker was ever launched');
