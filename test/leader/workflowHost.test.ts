@@ -49,6 +49,7 @@ t.test('start in the host declares the root job; the module defines its job', as
     'boom',
     'timerQuitter',
     'lateQuitter',
+    'lateThrower',
     'strayQuitter',
     'quitter',
     'hoarder',
