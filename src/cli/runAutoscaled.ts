@@ -34,6 +34,7 @@ import {
 import type { FatalLaunchError } from '../scaler/tick/fatalBackoff.js';
 import type { CleanPolicy } from '../leader/runWorkflow.js';
 import { JobStoreExistsError, JobStoreLeasedError } from '../jobstore/errors.js';
+import { STORE_UNREACHABLE_EXIT } from './storeUnreachable.js';
 import { clusterEnvironment, prepareWorkDir, workDirOf } from '../main/env.js';
 import { parseTagsJson } from '../provisioner/cluster/validate.js';
 import { runCostDollars, type TickState } from '../scaler/tick/state.js';
@@ -361,6 +362,9 @@ export async function runAutoscaled(
     else if (interrupted !== undefined)
       out.line(`toil: workflow interrupted by ${interrupted}; ${storeAfterStop(policy.clean)}`);
     else if (run.userError) out.line(`toil: ${hint(run.message ?? 'bad input')}`);
+    // The store, not the workflow, as a local run says it.
+    else if (run.storeUnreachable)
+      out.line(`toil: ${run.message ?? 'the job store could not be reached or read'}`);
     // Stopped on purpose, not failed: its message says by whom and what resumes it.
     else if (run.stoppedByKill) out.line(`toil: ${run.message ?? 'the workflow was stopped by toil kill'}`);
     else out.line(`toil: workflow failed: ${run.message ?? 'no reason given'}`);
@@ -378,7 +382,9 @@ export async function runAutoscaled(
     succeeded = run.status === 'succeeded';
     outcome = interrupted !== undefined && !succeeded ? 'interrupted' : run.status;
     if (interrupted !== undefined && !succeeded) return signalExitCode(interrupted);
-    return succeeded ? 0 : run.userError ? 2 : 1;
+    if (succeeded) return 0;
+    // A store the leader could not reach or read exits as a local run's leader does for it.
+    return run.userError ? 2 : run.storeUnreachable ? STORE_UNREACHABLE_EXIT : 1;
   }
 }
 

@@ -4,6 +4,7 @@ import { RealClock } from '../common/clock.js';
 import { ToilError, UserInputError } from '../common/errors.js';
 import { parseLocator } from '../jobstore/locator.js';
 import { runOutput } from './toilRunOptions.js';
+import { STORE_UNREACHABLE_EXIT } from './storeUnreachable.js';
 import { TOIL_JOB_DEFAULTS, type JobDefaults } from '../leader/submission.js';
 import { cancelWorkflow, followWorkflow, submitWorkflow } from '../leader/submitClient.js';
 import { formatDuration } from '../common/units.js';
@@ -15,7 +16,8 @@ import { givenDefaultPreemptable, runJobPolicy, type RunFlags } from './run.js';
  * (on its autoscaled cluster) instead of in this process. Paths are made absolute here because
  * the daemon resolves nothing against our working directory; it reads the workflow file and a
  * `file:` job store from its own file system (same machine), and refuses a file it cannot read.
- * Exit codes are a local run's: 0 succeeded, 1 a job failed for good, 2 refused (bad input).
+ * Exit codes are a local run's: 0 succeeded, 1 a job failed for good, 2 refused (bad input), 3 the
+ * job store could not be reached or read.
  */
 export async function runOnLeader(
   leaderUrl: string,
@@ -126,6 +128,14 @@ export async function runOnLeader(
   if (final.stoppedByKill) {
     out.line(`toil: ${final.message ?? `workflow ${run.id} was stopped by toil kill`}`);
     return 1;
+  }
+  // The store, not the workflow: its one line says what could not be read and that a rerun follows
+  // the fix, and the exit code is a local run's for it (3), so a script tells the two apart.
+  if (final.storeUnreachable) {
+    out.line(
+      `toil: the leader at ${leaderUrl}: ${final.message ?? 'its job store could not be reached or read'}`,
+    );
+    return STORE_UNREACHABLE_EXIT;
   }
   out.line(`toil: workflow failed on the leader: ${final.message ?? 'no reason given'}`);
   // Each failed job's error and the end of its log, as a local run prints them: the message above

@@ -20,6 +20,7 @@ import type { ObservedNode } from '../scaler/tick/clusterView.js';
 import { estimatedPricesWarning, type ScalerConfig } from '../scaler/config.js';
 import { runCostDollars, type TickStateStore } from '../scaler/tick/state.js';
 import { bundleWorkflow } from '../workflow/bundle.js';
+import { JobStoreUnavailableError } from '../jobstore/errors.js';
 import { WorkflowKilledError, WorkflowStopRequestedError } from './killRequest.js';
 import { requireBearerToken, type AuthPolicy } from './auth.js';
 import { DaemonEvents } from './daemonEvents.js';
@@ -136,6 +137,11 @@ export interface WorkflowRun {
   message?: string;
   /** The run was refused for bad input (a UserInputError): `toil run` exits 2. */
   userError?: boolean;
+  /**
+   * The run's job store could not be reached or read (JobStoreUnavailableError: an S3 endpoint that
+   * does not answer, a disk refusing reads): `toil run` exits 3, as a local run does.
+   */
+  storeUnreachable?: boolean;
   /**
    * A failed run's message already says what became of its job store: kept and what resumes it
    * (stopped by `toil kill`, or not resumed again), or deleted by `--clean` after a `toil kill`:
@@ -509,6 +515,7 @@ export class LeaderDaemon {
           run.status = 'failed';
           run.message = coerceError(e).message;
           if (isUserError(e)) run.userError = true;
+          if (e instanceof JobStoreUnavailableError) run.storeUnreachable = true;
           if (e instanceof WorkflowKilledError) run.messageSaysResume = run.stoppedByKill = true;
           if (e instanceof WorkflowStopRequestedError && e.storeDeletedBy !== undefined)
             run.messageSaysResume = true;
@@ -519,6 +526,12 @@ export class LeaderDaemon {
           // A mistake in the workflow or its flags (exit 2) is the user's to fix: its words, no stack.
           else if (isUserError(e))
             this.log.warn({ workflow: run.id, code: e.code, reason: run.message }, 'workflow refused');
+          // The store's, not a bug of the daemon's: its one line, no stack.
+          else if (e instanceof JobStoreUnavailableError)
+            this.log.warn(
+              { workflow: run.id, code: e.code, reason: run.message },
+              'workflow stopped: its job store could not be reached or read',
+            );
           else this.log.error({ err: coerceError(e), workflow: run.id }, 'workflow failed to run');
         },
       )

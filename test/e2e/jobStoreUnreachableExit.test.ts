@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { startEmbeddedLeader } from '../fixtures/leaderE2e.js';
 import { freePort } from '../fixtures/motoServer.js';
 import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
 import { testDir } from '../fixtures/testDir.js';
@@ -149,5 +150,41 @@ t.test(
       );
     }
     t.equal(readFileSync(join(dir, 'exec.log'), 'utf8'), executions, 'no job ran again');
+  },
+);
+
+t.test(
+  'toil run --leader on a file: store the leader daemon cannot read (a symbolic link loop) exits 3 as a local run does: one line, no advice to submit again, no stack in the daemon log',
+  async (t) => {
+    const dir = await keptStore(t);
+    renameSync(join(dir, 'js/objects'), join(dir, 'js/objects.kept'));
+    symlinkSync('objects', join(dir, 'js/objects'));
+    const { leader, base, env } = await startEmbeddedLeader(t, dir);
+    mkdirSync(join(dir, 'work'));
+    const local = await runToil(runCommands('file:./js', join(dir, 'work'))[1]!, { cwd: dir });
+    t.equal(local.code, 3, `the local run: exit 3 (${local.stderr})`);
+    const onLeader = await runToil(
+      ['run', TREE, 'file:./js', '--leader', base, '--out', 'out.txt', '--log', 'exec.log'],
+      { cwd: dir, env },
+    );
+    t.equal(onLeader.code, 3, 'the run on the leader: exit 3, as the local one (not 1, a failed job)');
+    t.match(
+      onLeader.stderr,
+      new RegExp(
+        `\\ntoil: the leader at ${base.replace(/[.]/g, '\\.')}: job store file:${dir.replace(/[.]/g, '\\.')}/js could not be read: a loop of symbolic links in its path \\(ELOOP\\) reading leader\\.json \\(expected a readable job store: fix its path or its disk, then run again\\)\\n$`,
+      ),
+      'the last line names the leader, the store, why and what it was reading',
+    );
+    t.notMatch(
+      onLeader.stderr,
+      /workflow failed|submit again/,
+      'no failed workflow, no advice to resubmit as is',
+    );
+    t.notMatch(
+      leader.output(),
+      /workflow failed to run|\bat \S+\.[jt]s:\d+/,
+      'the daemon logs one line, no stack',
+    );
+    t.match(leader.output(), /its job store could not be reached or read/);
   },
 );
