@@ -64,12 +64,16 @@ export class JobStorePathTakenError extends UserInputError {
   }
 }
 
-/** A new workflow named a job store that already exists. */
+/**
+ * A new workflow named a job store that already exists. Both ways out, in Toil's words
+ * (JobStoreExistsException): a store a run kept (a failed job, a job over --maxMemory) is resumed
+ * by --restart, and `toil clean` is what starts the workflow anew.
+ */
 export class JobStoreExistsError extends UserInputError {
   constructor(locator: string) {
     super(
       'JOBSTORE_EXISTS',
-      `job store ${locator} already exists (expected a new job store; use --restart to resume it, or 'toil clean ${locator}' to remove it)`,
+      `job store ${locator} already exists (expected a new job store): use --restart to resume the workflow, or remove the job store with 'toil clean ${locator}' to start the workflow from scratch`,
       { locator },
     );
   }

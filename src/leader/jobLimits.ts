@@ -45,14 +45,35 @@ interface Overrun {
  * cap with what it asked for and the cap, and the flags to raise.
  */
 export class JobOverMaxError extends UserInputError {
-  constructor(jobName: string, over: readonly Overrun[]) {
+  readonly jobName: string;
+  readonly over: readonly Overrun[];
+
+  constructor(jobName: string, over: readonly Overrun[], storeKept = '') {
     const flags = over.map((o) => o.flag);
     super(
       'JOB_OVER_MAX',
       `job '${jobName}' asks for ` +
         over.map((o) => `${o.asked}, more than ${o.flag} allows (${o.cap})`).join(', and ') +
-        `; raise ${flags.join(' and ')}, or lower the job's ${over.length === 1 ? 'requirement' : 'requirements'} (${flags.map(defaultFlagOf).join(' and ')} if it declares none)`,
+        `; raise ${flags.join(' and ')}, or lower the job's ${over.length === 1 ? 'requirement' : 'requirements'} (${flags.map(defaultFlagOf).join(' and ')} if it declares none)` +
+        storeKept,
       { jobName, flags, asked: over.map((o) => o.asked), caps: over.map((o) => o.cap) },
+    );
+    this.jobName = jobName;
+    this.over = over;
+  }
+
+  /**
+   * The same refusal, as the run it stopped ends with its job store kept (what the jobs before it
+   * committed, for a resume with the cap raised): the same command again is refused, the store
+   * "already exists", so both ways on are said, in the words of Toil's JobStoreExistsException.
+   * `resume`: what resumes the store (a leader daemon's resubmission), --restart by default.
+   */
+  storeKept(locator: string, resume = 'use --restart to resume the workflow'): JobOverMaxError {
+    const raised = this.over.map((o) => o.flag).join(' and ');
+    return new JobOverMaxError(
+      this.jobName,
+      this.over,
+      `; the job store ${locator} is kept: ${resume} (with ${raised} raised), or remove the job store with 'toil clean ${locator}' to start the workflow from scratch`,
     );
   }
 }

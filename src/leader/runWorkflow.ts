@@ -25,7 +25,7 @@ import { fetchWorkflowModule } from '../workflow/moduleLoader.js';
 import { firstLine } from '../workflow/jobError.js';
 import { InProcessWorkflowCode, WorkflowFinishError, type WorkflowCode } from '../workflow/workflowCode.js';
 import type { JobLogEntry } from './jobLogFiles.js';
-import type { JobLimits } from './jobLimits.js';
+import { JobOverMaxError, type JobLimits } from './jobLimits.js';
 import { makeRunScratch, sweepAbandonedScratch } from './runScratch.js';
 import { keepRunningRecord, RunningRecordNudge } from './runningRecord.js';
 import type { BatchSystem } from '../ports/batchSystem.js';
@@ -147,6 +147,9 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunWorkflowOut
     // it stopped removes the store, a job or commit it stopped keeps it.
     if (e instanceof JobStoreUnwritableError)
       throw e.afterRun(await o.store.exists().catch(() => true), o.resumeAdvice);
+    // Kept on purpose, for a resume with the cap raised: the same command again would be refused.
+    if (e instanceof JobOverMaxError && (await o.store.exists().catch(() => false)))
+      throw e.storeKept(o.store.locator, o.resumeAdvice);
     throw e;
   } finally {
     renewing.abort();

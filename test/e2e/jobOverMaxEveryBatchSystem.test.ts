@@ -11,8 +11,9 @@ import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
  * Toil's --maxCores, --maxMemory and --maxDisk cap what one job may ask for on every batch system
  * (Toil's check_resource_request, InsufficientSystemResources): on single_machine, Mesos, Slurm and
  * an autoscaled run, a job over a cap is refused naming it, what it asked, the cap and the flag,
- * exit 2, before anything runs it; the job store is kept, and --restart with caps it fits (at the
- * cap exactly) runs it. On Mesos and Slurm they were said to "have no effect" and the job ran (or,
+ * exit 2, before anything runs it; the job store is kept, said with both ways on (--restart with
+ * the caps raised, toil clean to start anew), as the same command run again says too, and
+ * --restart with caps it fits (at the cap exactly) runs it. On Mesos and Slurm they were said to "have no effect" and the job ran (or,
  * bigger than every node, waited for ever).
  */
 // Sized for a busy two-core machine; a hang still fails, later.
@@ -24,7 +25,10 @@ const SIZED = join(REPO_ROOT, 'test/fixtures/workflowSized.ts');
 const OVER_CAPS = ['--maxCores', '0.25', '--maxMemory', '1G'];
 const AT_CAPS = ['--maxCores', '0.5', '--maxMemory', '3G', '--maxDisk', '1Mi'];
 const REFUSED =
-  /^toil: job 'sized' asks for 0\.5 cores, more than --maxCores allows \(0\.25\), and 3\.0 GB memory, more than --maxMemory allows \(1\.0 GB\); raise --maxCores and --maxMemory, or lower the job's requirements \(--defaultCores and --defaultMemory if it declares none\)$/m;
+  /^toil: job 'sized' asks for 0\.5 cores, more than --maxCores allows \(0\.25\), and 3\.0 GB memory, more than --maxMemory allows \(1\.0 GB\); raise --maxCores and --maxMemory, or lower the job's requirements \(--defaultCores and --defaultMemory if it declares none\); the job store file:\.\/js is kept: use --restart to resume the workflow \(with --maxCores and --maxMemory raised\), or remove the job store with 'toil clean file:\.\/js' to start the workflow from scratch$/m;
+/** The same command again, refused: the store the refusal kept exists, and both ways on are said. */
+const EXISTS =
+  "toil: job store file:./js already exists (expected a new job store): use --restart to resume the workflow, or remove the job store with 'toil clean file:./js' to start the workflow from scratch\n";
 
 /**
  * The sized job refused under OVER_CAPS with nothing run, then run by --restart at AT_CAPS:
@@ -42,6 +46,10 @@ async function refusedThenRunAtTheCaps(
   t.match(over.stderr, REFUSED, 'the job, each resource over its cap, the cap and the flags');
   t.notMatch(over.stderr, /no effect|internal error|\bat \S+\.[jt]s:\d+/, 'no "no effect" line, no stack');
   if (jobsRun) t.equal(await jobsRun(), 0, 'no job reached the batch system');
+
+  const again = await runToil(['run', SIZED, 'file:./js', ...engine, ...OVER_CAPS], { cwd: dir, env });
+  t.equal(again.code, 2, 'the same command again is refused');
+  t.equal(again.stderr.slice(-EXISTS.length), EXISTS, '--restart to resume, toil clean to start anew');
 
   const at = await runToil(['run', SIZED, 'file:./js', ...engine, '--restart', ...AT_CAPS], {
     cwd: dir,
@@ -68,7 +76,7 @@ t.test(
     t.equal(child.code, 2, child.stderr.slice(-2000));
     t.match(
       child.stderr,
-      /^toil: job 'wide' asks for 4 cores, more than --maxCores allows \(2\); raise --maxCores, or lower the job's requirement \(--defaultCores if it declares none\)$/m,
+      /^toil: job 'wide' asks for 4 cores, more than --maxCores allows \(2\); raise --maxCores, or lower the job's requirement \(--defaultCores if it declares none\); the job store file:\.\/child is kept: use --restart to resume the workflow \(with --maxCores raised\), or remove the job store with 'toil clean file:\.\/child' to start the workflow from scratch$/m,
     );
     t.notMatch(child.stderr, /workflow succeeded/);
   },
@@ -139,7 +147,7 @@ t.test('--provisioner aws: refused over --maxMemory with no node launched', asyn
   t.equal(r.code, 2, r.stderr.slice(-3000));
   t.match(
     r.stderr,
-    /^toil: job 'sized' asks for 3\.0 GB memory, more than --maxMemory allows \(1\.0 GB\); raise --maxMemory, or lower the job's requirement \(--defaultMemory if it declares none\)$/m,
+    /^toil: job 'sized' asks for 3\.0 GB memory, more than --maxMemory allows \(1\.0 GB\); raise --maxMemory, or lower the job's requirement \(--defaultMemory if it declares none\); the job store file:\S+\/js is kept: use --restart to resume the workflow \(with --maxMemory raised\), or remove the job store with 'toil clean file:\S+\/js' to start the workflow from scratch$/m,
   );
   t.notMatch(r.stderr, /no effect/);
   t.same(await everyWorker(cloud.ec2Url), [], 'through the EC2 API: no worker was ever launched');

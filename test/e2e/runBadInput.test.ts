@@ -349,7 +349,7 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
   t.equal(second.stderr.trim().split('\n').length, 1);
   t.match(
     second.stderr,
-    /job store file:\.\/exists already exists \(expected a new job store; use --restart/,
+    /job store file:\.\/exists already exists \(expected a new job store\): use --restart to resume the workflow, or remove the job store with 'toil clean file:\.\/exists' to start the workflow from scratch/,
   );
   // A directory of the user's own files: not a job store, not "already exists" (which pointed at
   // --restart and toil clean, both of which then said it does not exist).
