@@ -1,6 +1,6 @@
 import { RealClock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
-import type { FailureLog, JobCommit, JobTicket } from '../jobstore/jobRecords.js';
+import type { FailureLog, JobCommit, JobSpec, JobTicket } from '../jobstore/jobRecords.js';
 import type { JobStore } from '../jobstore/jobStore.js';
 import { jobsFailedForGood, workflowStatusAndJobs, type WorkflowStatus } from './workflowStatus.js';
 
@@ -125,9 +125,18 @@ async function refuseUnissued(store: JobStore, query: string, failed: readonly F
   );
 }
 
-/** What `toil debug-job --printJobInfo` shows: the ticket, the commit if the job ran, its failed attempts. */
+/**
+ * What `toil debug-job --printJobInfo` shows: the ticket, whether it is a checkpoint job, the
+ * commit if the job ran, its failed attempts.
+ */
 export interface DebugJobInfo {
   readonly ticket: JobTicket;
+  /**
+   * Toil's checkpoint flag, from the job's declaration (the ticket has no graph in it): the
+   * workflow record for a job `start` declared, else the commit of the job that created it;
+   * undefined when neither could be read.
+   */
+  readonly checkpoint: boolean | undefined;
   readonly commit: JobCommit | undefined;
   readonly failedAttempts: readonly FailureLog[];
   readonly failedForGood: boolean;
@@ -143,14 +152,30 @@ export async function debugJobInfo(
   const logs = await Promise.all(
     keys.map((k) => store.readFailureLog(ticket.jobId, Number(k.split('/')[2])).catch(() => undefined)),
   );
+  const spec = await declaredSpec(store, ticket.jobId);
   return {
     ticket,
+    checkpoint: spec === undefined ? undefined : spec.checkpoint === true,
     commit: await store.readCommit(ticket.jobId),
     failedAttempts: logs
       .filter((l): l is FailureLog => l !== undefined)
       .sort((a, b) => a.attempt - b.attempt),
     failedForGood,
   };
+}
+
+/**
+ * The job as it was declared: in the workflow record when `start` declared it, else among the new
+ * jobs of the commit that created it (which the ticket does not name: every commit is read).
+ */
+async function declaredSpec(store: JobStore, jobId: string): Promise<JobSpec | undefined> {
+  const declared = (await store.readWorkflow())?.jobs.find((j) => j.id === jobId);
+  if (declared) return declared;
+  for (const commit of (await store.readAllCommits()).values()) {
+    const spec = commit.newJobs.find((j) => j.id === jobId);
+    if (spec) return spec;
+  }
+  return undefined;
 }
 
 async function forEachLimited<T>(

@@ -61,7 +61,10 @@ t.test('toil debug-job runs a failed job here, shows why it fails, and changes n
   t.equal(info.code, 0, info.stderr);
   t.match(info.stdout, new RegExp(`^job: +add\\nid: +${jobId}\\n`, 'm'));
   t.match(info.stdout, /^input: +\{"a":0,"b":1,"opts":\{/m, 'its input, promises resolved');
-  t.match(info.stdout, /^requirements: +cores 0\.5, memory 32\.0 MiB, disk 1\.0 MiB, preemptable no$/m);
+  t.match(
+    info.stdout,
+    /^requirements: +cores 0\.5, memory 32\.0 MiB, disk 1\.0 MiB, preemptable no\ncheckpoint: +no\n/m,
+  );
   t.match(info.stdout, /^ran: +no \(no commit in the job store\)$/m);
   t.match(info.stdout, /^failed: +2 attempt\(s\) logged; failed for good in the last run$/m);
   t.equal(info.stdout.match(/^ {2}attempt \d+: Error: add was told to fail$/gm)?.length, 2);
@@ -206,5 +209,41 @@ t.test(
       [],
       'every frame shown is in the workflow source',
     );
+  },
+);
+
+t.test(
+  "toil debug-job --printJobInfo says whether the job is a checkpoint (Toil's checkpoint=True), after its requirements, whoever declared it",
+  async (t) => {
+    const dir = scratchDir(t);
+    const run = await runToil(
+      [
+        'run',
+        join(REPO_ROOT, 'test/fixtures/workflowCheckpoint.ts'),
+        'file:./js',
+        '--clean',
+        'never',
+        '--failingRuns',
+        '0',
+      ],
+      { cwd: dir },
+    );
+    t.equal(run.code, 0, run.stderr);
+    // ck: a checkpoint added by top's run; top: declared by start; good: added by ck's run.
+    for (const [job, checkpoint] of [
+      ['ck', 'yes'],
+      ['top', 'no'],
+      ['good', 'no'],
+    ] as const) {
+      const info = await runToil(['debug-job', 'file:./js', job, '--printJobInfo'], { cwd: dir });
+      t.equal(info.code, 0, `${job}: ${info.stderr}`);
+      t.match(
+        info.stdout,
+        new RegExp(
+          `^job: +${job}\\n(.*\\n){3}requirements: [^\\n]+\\ncheckpoint: +${checkpoint}\\nran: +yes`,
+        ),
+        `${job}: checkpoint ${checkpoint}`,
+      );
+    }
   },
 );
