@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { link, mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -101,11 +101,23 @@ export class FileObjectStore implements ObjectStore {
   readonly locator: string;
   readonly absoluteLocator: string;
   private legacy: Promise<boolean> | undefined;
+  private readonly onForeign: ((message: string) => void) | undefined;
 
-  constructor(root: string, locator: string = `file:${root}`) {
+  constructor(
+    root: string,
+    locator: string = `file:${root}`,
+    options: {
+      /**
+       * Told, once per entry and process, of what a listing leaves out of the objects folder
+       * because this store never names anything so (see foreignEntriesMessage).
+       */
+      onForeign?: (message: string) => void;
+    } = {},
+  ) {
     this.root = root;
     this.locator = locator;
     this.absoluteLocator = `file:${resolve(root)}`;
+    this.onForeign = options.onForeign;
   }
 
   async enforcesConditions(): Promise<boolean> {
@@ -412,7 +424,9 @@ export class FileObjectStore implements ObjectStore {
     const cut = prefix.lastIndexOf('/');
     const dirKey = cut < 0 ? '' : prefix.slice(0, cut);
     const keys: string[] = [];
-    await this.collectKeys(dirKey, keys);
+    const foreign: string[] = [];
+    await this.collectKeys(dirKey, keys, foreign);
+    this.tellForeign(foreign);
     const startAfter = options.startAfter === undefined ? undefined : Buffer.from(options.startAfter);
     // S3 orders keys by their UTF-8 bytes; JS string order (UTF-16) differs above U+FFFF.
     const wanted = keys
@@ -429,22 +443,59 @@ export class FileObjectStore implements ObjectStore {
     }
   }
 
-  private async collectKeys(dirKey: string, out: string[]): Promise<void> {
+  /**
+   * The keys under `dirKey`, and in `foreign` the entries this store never writes (a folder
+   * without the trailing '%' of its folders, a file with it, a link to nothing), which are left
+   * out. A symbolic link counts as what it points to, as a read through it does: a folder of
+   * commits moved to another disk and linked back is listed, not left out unseen.
+   */
+  private async collectKeys(dirKey: string, out: string[], foreign: string[]): Promise<void> {
+    const dir = this.dirPathOf(dirKey);
     let entries;
     try {
-      entries = await readdir(this.dirPathOf(dirKey), { withFileTypes: true });
+      entries = await readdir(dir, { withFileTypes: true });
     } catch (e) {
       if (isMissing(e)) return;
       throw this.unreadable(e, `listing ${dirKey === '' ? 'its objects' : `${dirKey}/`}`);
     }
     for (const entry of entries) {
-      const isDir = entry.isDirectory();
-      if (isDir !== entry.name.endsWith('%')) continue; // not written by this store
+      let isDir = entry.isDirectory();
+      let isFile = entry.isFile();
+      if (entry.isSymbolicLink()) {
+        try {
+          const target = await stat(join(dir, entry.name));
+          isDir = target.isDirectory();
+          isFile = target.isFile();
+        } catch (e) {
+          // A link to nothing is foreign; one the disk will not let us follow is named (by the
+          // read of the object it would be, or here for a folder), not left out.
+          if (isMissing(e)) isDir = isFile = false;
+          else if (entry.name.endsWith('%'))
+            throw this.unreadable(
+              e,
+              `listing ${dirKey === '' ? '' : `${dirKey}/`}${decodeSegment(entry.name.slice(0, -1))}/`,
+            );
+          else [isDir, isFile] = [false, true];
+        }
+      }
+      if ((!isDir && !isFile) || isDir !== entry.name.endsWith('%')) {
+        foreign.push(join(dir, entry.name));
+        continue;
+      }
       const segment = decodeSegment(isDir ? entry.name.slice(0, -1) : entry.name);
       const key = dirKey === '' ? segment : `${dirKey}/${segment}`;
-      if (isDir) await this.collectKeys(key, out);
+      if (isDir) await this.collectKeys(key, out, foreign);
       else out.push(key);
     }
+  }
+
+  /** Says which entries a listing left out, each once in this process. */
+  private tellForeign(paths: readonly string[]): void {
+    if (!this.onForeign) return;
+    const fresh = paths.filter((p) => !FOREIGN_TOLD.has(resolve(p)));
+    if (fresh.length === 0) return;
+    for (const p of fresh) FOREIGN_TOLD.add(resolve(p));
+    this.onForeign(foreignEntriesMessage(this.locator, this.root, fresh));
   }
 
   /**
@@ -562,6 +613,27 @@ export class FileObjectStore implements ObjectStore {
 
 function encodeSegment(segment: string): string {
   return segment.replaceAll('%', '%25');
+}
+
+/** The foreign entries already told of, by absolute path: a command lists a store many times. */
+const FOREIGN_TOLD = new Set<string>();
+/** How many foreign entries a warning names before "and N more". */
+const FOREIGN_NAMED = 8;
+
+/**
+ * What a listing left out of the objects folder, and what follows from it: nothing toil wrote is
+ * among them (its names never take those forms), so the workflow's state is whole, but whatever
+ * they hold is not read by toil status or --restart, and toil clean deletes them with the store.
+ */
+export function foreignEntriesMessage(locator: string, root: string, paths: readonly string[]): string {
+  const shown = paths.slice(0, FOREIGN_NAMED).map((p) => relative(root, p).split(sep).join('/'));
+  const more = paths.length - shown.length;
+  return (
+    `job store ${locator}: ${paths.length === 1 ? 'an entry' : `${paths.length} entries`} of its objects folder ` +
+    `${paths.length === 1 ? 'is' : 'are'} not named as the store names what it writes, so ${paths.length === 1 ? 'it is' : 'they are'} left out of what it lists ` +
+    `(not read by toil status or --restart; toil clean deletes ${paths.length === 1 ? 'it' : 'them'} with the store): ` +
+    `${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''} (expected only what toil wrote there: move ${paths.length === 1 ? 'it' : 'them'} out of the job store)`
+  );
 }
 
 function decodeSegment(name: string): string {

@@ -32,7 +32,15 @@ export interface OpenObjectStoreOptions {
  */
 export function openObjectStore(locatorText: string, options: OpenObjectStoreOptions = {}): ObjectStore {
   const locator = parseLocator(locatorText, options.cwd);
-  if (locator.kind === 'file') return new FileObjectStore(locator.path, locator.text);
+  if (locator.kind === 'file') {
+    const { log } = options;
+    // In the run's log when it has one; a command that only reads the store says it on stderr.
+    return new FileObjectStore(locator.path, locator.text, {
+      onForeign: log
+        ? (message) => log.warn({ jobStore: locator.text }, message)
+        : (message) => void process.stderr.write(`toil: warning: ${message}\n`),
+    });
+  }
   return new LazyS3ObjectStore(locator, options);
 }
 
