@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { startEmbeddedLeader } from '../fixtures/leaderE2e.js';
+import { autoscaledRunArgs, startClusterCloud, startEmbeddedLeader } from '../fixtures/leaderE2e.js';
 import { freePort } from '../fixtures/motoServer.js';
 import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
 import { testDir } from '../fixtures/testDir.js';
@@ -186,5 +186,48 @@ t.test(
       'the daemon logs one line, no stack',
     );
     t.match(leader.output(), /its job store could not be reached or read/);
+  },
+);
+
+t.test(
+  'toil run --provisioner aws --restart on a file: store its leader cannot read (a symbolic link loop) exits 3 as a local run does',
+  async (t) => {
+    const dir = await keptStore(t);
+    renameSync(join(dir, 'js/objects'), join(dir, 'js/objects.kept'));
+    symlinkSync('objects', join(dir, 'js/objects'));
+    mkdirSync(join(dir, 'tmp'));
+    mkdirSync(join(dir, 'work'));
+    const env = { TMPDIR: join(dir, 'tmp') };
+    const cloud = await startClusterCloud(t, 'unread', { env });
+    const r = await runToil(
+      [
+        ...autoscaledRunArgs(
+          [
+            'test/fixtures/workflowTree.ts',
+            'file:./js',
+            '--restart',
+            '--out',
+            'out.txt',
+            '--log',
+            'exec.log',
+          ],
+          cloud,
+          'unread',
+          join(dir, 'work'),
+        ),
+      ],
+      { cwd: dir, env: { ...env, AWS_ENDPOINT_URL_EC2: cloud.ec2Url, TOIL_WORKDIR: dir } },
+    );
+    t.equal(r.code, 3, `exit 3, the store could not be read (not 1, a failed job)\n${r.stderr.slice(-3000)}`);
+    t.match(
+      r.stderr,
+      /^toil: job store file:\S*js could not be read: a loop of symbolic links in its path \(ELOOP\) reading \S+ \(expected a readable job store: fix its path or its disk, then run again\)$/m,
+      'one line naming the store, why and what it was reading',
+    );
+    t.notMatch(
+      r.stderr,
+      /workflow failed|internal error|\n\s+at \S+\.[jt]s:\d+/,
+      'no failed workflow, no stack',
+    );
   },
 );
