@@ -1,17 +1,30 @@
 /**
- * `npm run bench -- corpus [--seed N] [--pairings corpus|held-out|all] [--only TEXT] [--set key=value …]`:
+ * `npm run bench -- corpus [--seed N] [--pairings corpus|held-out|all] [--only TEXT] [--set key=value …]`
+ * `npm run bench -- corpus --families drawn [--count N] [--clusters all|K] [--seed N] [--only TEXT] [--set …]`:
  * both policies on every
  * (trace, cluster) case of the generated corpus (bench/traces/corpus.ts), one JSON line per case,
  * then one summary line: worst and geometric-mean cost and makespan ratios (cost policy ÷
  * toil-classic) and launches per job-hour, with the cases that miss each target.
  * `--set` overrides a scaler setting in every case (e.g. `--set objective=speed`). `--pairings
  * held-out` runs each trace family on the cluster scenarios the corpus does not pair it with.
+ * `--families drawn` runs N families drawn at random instead (bench/traces/drawn.ts: arrival, DAG
+ * shape, job shapes, runtimes and preemptable share drawn by seed), each on every cluster scenario
+ * or on K drawn for it; each case's line carries the drawn parameters (`drawn`).
  */
 import { UserInputError } from '../src/common/errors.js';
 import { readCatalogue } from '../src/scaler/catalogueFile.js';
 import { simulate, type SimulationResult } from '../src/scaler/simulator/engine.js';
 import { costFloor } from './corpusFloor.js';
-import { corpusCases, PAIRINGS, type Pairings } from './traces/corpus.js';
+import {
+  corpusCases,
+  drawnCases,
+  FAMILY_SETS,
+  MAX_DRAWN,
+  PAIRINGS,
+  type Families,
+  type Pairings,
+} from './traces/corpus.js';
+import { CLUSTERS } from './traces/clusters.js';
 
 interface CaseLine {
   case: string;
@@ -24,15 +37,32 @@ interface CaseLine {
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 const badFlag = (message: string): UserInputError => new UserInputError('BAD_FLAG', message);
 
-function parseArgs(args: string[]): {
+export interface CorpusArgs {
   seed: number;
   only?: string;
   pairings: Pairings;
   set: Record<string, unknown>;
-} {
+  families: Families;
+  /** Drawn families only: how many, and on how many cluster scenarios each. */
+  count: number;
+  clusters: number | 'all';
+}
+
+const positiveInt = (flag: string, value: string, max: number): number => {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > max)
+    throw badFlag(`${flag} expects a whole number from 1 to ${max}, got ${value}`);
+  return n;
+};
+
+export function parseArgs(args: string[]): CorpusArgs {
   let seed = 1;
   let only: string | undefined;
   let pairings: Pairings = 'corpus';
+  let families: Families = 'fixed';
+  let count: number | undefined;
+  let clusters: number | 'all' | undefined;
+  let pairingsGiven = false;
   const set: Record<string, unknown> = {};
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -40,26 +70,44 @@ function parseArgs(args: string[]): {
     if (value === undefined) throw badFlag(`${a} needs a value`);
     if (a === '--seed') seed = Number(value);
     else if (a === '--only') only = value;
+    else if (a === '--families') {
+      if (!(FAMILY_SETS as readonly string[]).includes(value))
+        throw badFlag(`--families expects one of ${FAMILY_SETS.join(', ')}, got ${value}`);
+      families = value as Families;
+    } else if (a === '--count') count = positiveInt(a, value, MAX_DRAWN);
+    else if (a === '--clusters') clusters = value === 'all' ? 'all' : positiveInt(a, value, CLUSTERS.length);
     else if (a === '--pairings') {
       if (!(PAIRINGS as readonly string[]).includes(value))
         throw badFlag(`--pairings expects one of ${PAIRINGS.join(', ')}, got ${value}`);
       pairings = value as Pairings;
+      pairingsGiven = true;
     } else if (a === '--set') {
       const [k, v] = value.split('=', 2);
       if (!k || v === undefined) throw badFlag(`--set expects key=value, got ${value}`);
       set[k] = /^-?[\d.]+$/.test(v) ? Number(v) : v;
-    } else throw badFlag(`unknown argument ${a} (expected --seed, --pairings, --only or --set)`);
+    } else
+      throw badFlag(
+        `unknown argument ${a} (expected --seed, --pairings, --families, --count, --clusters, --only or --set)`,
+      );
   }
   if (!Number.isInteger(seed)) throw badFlag('--seed must be an integer');
-  return { seed, only, pairings, set };
+  if (families === 'fixed' && (count !== undefined || clusters !== undefined))
+    throw badFlag('--count and --clusters apply to drawn families only (add --families drawn)');
+  if (families === 'drawn' && pairingsGiven)
+    throw badFlag(
+      '--pairings applies to the fixed families only; drawn families run on every cluster scenario, or on --clusters K drawn for each',
+    );
+  return { seed, only, pairings, set, families, count: count ?? 16, clusters: clusters ?? 'all' };
 }
 
 export default async function run(args: string[]): Promise<void> {
-  const { seed, only, pairings, set } = parseArgs(args);
+  const { seed, only, pairings, set, families, count, clusters } = parseArgs(args);
   const catalogue = await readCatalogue();
-  const cases = corpusCases(catalogue, seed, { scaler: set, pairings }).filter(
-    (c) => !only || c.name.includes(only),
-  );
+  const all =
+    families === 'drawn'
+      ? drawnCases(catalogue, seed, { count, clusters, scaler: set })
+      : corpusCases(catalogue, seed, { scaler: set, pairings });
+  const cases = all.filter((c) => !only || c.name.includes(only));
   const t0 = process.hrtime.bigint();
   const lines: CaseLine[] = [];
   for (const c of cases) {
@@ -85,6 +133,8 @@ export default async function run(args: string[]): Promise<void> {
       bench: 'corpus',
       seed,
       case: c.name,
+      // What the drawn family was drawn as (bench/traces/drawn.ts), to read and redraw the case.
+      ...(c.drawn ? { drawn: c.drawn } : {}),
       jobs: c.trace.jobs.length,
       jobHours: r3(jobHours),
       cost: brief(cost),
@@ -119,7 +169,7 @@ export default async function run(args: string[]): Promise<void> {
     JSON.stringify({
       bench: 'corpus-summary',
       seed,
-      pairings,
+      ...(families === 'drawn' ? { families, count, clusters } : { pairings }),
       cases: lines.length,
       // Which policy did not finish, and the first reason its last plan gave (left out of the ratios).
       unfinished: lines.filter((l) => !Number.isFinite(l.ratio.cost)).map((l) => l.unfinished),

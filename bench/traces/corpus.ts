@@ -18,6 +18,7 @@ import { parseTrace, type Trace } from '../../src/scaler/simulator/trace.js';
 import type { ScalerConfig } from '../../src/scaler/config.js';
 import type { SimulationConfig } from '../../src/scaler/simulator/config.js';
 import { CLUSTERS, type ClusterSpec } from './clusters.js';
+import { drawnDraw, drawnFamilies, type DrawnParams } from './drawn.js';
 import { FAMILIES, generateTrace } from './families.js';
 
 export interface CorpusCase {
@@ -26,6 +27,8 @@ export interface CorpusCase {
   readonly cluster: string;
   readonly scaler: ScalerConfig;
   readonly simulation: SimulationConfig;
+  /** A drawn family's parameters (`drawnCases`). */
+  readonly drawn?: DrawnParams;
 }
 
 export const SHIPPED_TRACES = ['sort', 'scatter', 'day-long'] as const;
@@ -77,6 +80,49 @@ export function corpusCases(
         ...configFor(cluster.scaler, cluster.simulation),
       });
     }
+  });
+  return cases;
+}
+
+/** Which families a corpus run draws its traces from: the sixteen fixed ones, or drawn ones. */
+export type Families = 'fixed' | 'drawn';
+export const FAMILY_SETS: readonly Families[] = ['fixed', 'drawn'];
+export const MAX_DRAWN = 200;
+
+/**
+ * `count` drawn families of `seed` (bench/traces/drawn.ts), each on every cluster scenario or, with
+ * `clusters` a number, on that many scenarios drawn for it (by seed and index, so reproducible).
+ */
+export function drawnCases(
+  catalogue: Catalogue,
+  seed: number,
+  options: { count: number; clusters?: number | 'all'; scaler?: Record<string, unknown> },
+): CorpusCase[] {
+  const cases: CorpusCase[] = [];
+  const clusters = options.clusters ?? 'all';
+  drawnFamilies(seed, options.count).forEach((family, i) => {
+    const trace = parseTrace(family.trace, family.name);
+    let scenarios = [...CLUSTERS];
+    if (clusters !== 'all') {
+      // A draw of its own, so the scenarios do not shift the family's trace.
+      const d = drawnDraw(seed + 0x51ed, i);
+      for (let k = scenarios.length - 1; k > 0; k--) {
+        const j = d.int(0, k);
+        [scenarios[k], scenarios[j]] = [scenarios[j]!, scenarios[k]!];
+      }
+      scenarios = scenarios.slice(0, clusters);
+    }
+    for (const cluster of scenarios)
+      cases.push({
+        name: `${family.name}@${cluster.name}`,
+        trace,
+        cluster: cluster.name,
+        drawn: family.params,
+        ...parseSimulateConfig(
+          { scaler: { ...cluster.scaler, ...options.scaler }, simulation: { ...cluster.simulation, seed } },
+          catalogue,
+        ),
+      });
   });
   return cases;
 }

@@ -30,7 +30,7 @@ export interface TraceDoc {
 const GiB = 2 ** 30;
 
 /** Draws for one trace: uniform, lognormal around a median, Poisson gaps, Bernoulli. */
-class Draw {
+export class Draw {
   private readonly rand: () => number;
   constructor(seed: number) {
     this.rand = seededRandom(seed);
@@ -60,7 +60,7 @@ class Draw {
   }
 }
 
-type Runtimes = 'tight' | 'lognormal' | 'heavy' | 'day';
+export type Runtimes = 'tight' | 'lognormal' | 'heavy' | 'day';
 
 /** A job factory shared by the families: runtime model, declared walltimes or not, preemptable share. */
 class Builder {
@@ -110,9 +110,10 @@ class Builder {
 }
 
 type Shape = { cores: number; memGiB: number; diskGiB?: number };
-type ShapeKind = 'cpu' | 'memory' | 'mixed' | 'large';
+export type ShapeKind = 'cpu' | 'memory' | 'mixed' | 'large';
 
-function shapeOf(d: Draw, kind: ShapeKind): Shape {
+/** A job's shape; `large` is CPU work with a share `largeShare` of 16–32-core, 60–180 GiB jobs. */
+function shapeOf(d: Draw, kind: ShapeKind, largeShare = 0.05): Shape {
   switch (kind) {
     case 'cpu':
       return { cores: d.pick([1, 2, 4]), memGiB: d.pick([1, 2, 3]) };
@@ -121,7 +122,7 @@ function shapeOf(d: Draw, kind: ShapeKind): Shape {
     case 'mixed':
       return d.chance(0.5) ? shapeOf(d, 'cpu') : shapeOf(d, 'memory');
     case 'large':
-      return d.chance(0.05)
+      return d.chance(largeShare)
         ? { cores: d.pick([16, 32]), memGiB: Math.round(d.uniform(60, 180)), diskGiB: 20 }
         : shapeOf(d, 'cpu');
   }
@@ -146,9 +147,9 @@ function memoryBursts(d: Draw, o: { bursts: number; apart: number; declared: boo
   return b.jobs;
 }
 
-function scatterGather(
+export function scatterGather(
   d: Draw,
-  o: { width: [number, number]; shape: ShapeKind; runtimes: Runtimes; median: number; declared: boolean; preemptable: number; waves: number; apart: number; poisson?: boolean },
+  o: { width: [number, number]; shape: ShapeKind; runtimes: Runtimes; median: number; declared: boolean; preemptable: number; waves: number; apart: number; poisson?: boolean; largeShare?: number },
 ): TraceJobDoc[] {
   const b = new Builder(d, o);
   let t = 0;
@@ -156,19 +157,19 @@ function scatterGather(
     const at = o.poisson ? (t += d.gap(o.apart)) : k * o.apart;
     const root = b.add(`w${k}-split`, 'split', { cores: 1, memGiB: 2 }, { arrival: at, preemptable: false, median: 60 });
     const n = d.int(o.width[0], o.width[1]);
-    const shape = shapeOf(d, o.shape);
+    const shape = shapeOf(d, o.shape, o.largeShare);
     const ids: string[] = [];
     for (let i = 0; i < n; i++)
-      ids.push(b.add(`w${k}-t${i}`, `task${k % 3}`, o.shape === 'mixed' || o.shape === 'large' ? shapeOf(d, o.shape) : shape, { arrival: at, dependsOn: [root] }));
+      ids.push(b.add(`w${k}-t${i}`, `task${k % 3}`, o.shape === 'mixed' || o.shape === 'large' ? shapeOf(d, o.shape, o.largeShare) : shape, { arrival: at, dependsOn: [root] }));
     b.add(`w${k}-gather`, 'gather', { cores: 2, memGiB: 8, diskGiB: 20 }, { arrival: at, dependsOn: ids, preemptable: false, median: 300 });
   }
   return b.jobs;
 }
 
 /** Recursive split to `leaves`, work at the leaves, merges back up (the sort example's shape). */
-function splitMerge(d: Draw, o: { depth: number; shape: ShapeKind; runtimes: Runtimes; median: number; declared: boolean; preemptable: number }): TraceJobDoc[] {
+export function splitMerge(d: Draw, o: { depth: number; shape: ShapeKind; runtimes: Runtimes; median: number; declared: boolean; preemptable: number; largeShare?: number }): TraceJobDoc[] {
   const b = new Builder(d, o);
-  const leafShape = shapeOf(d, o.shape);
+  const leafShape = shapeOf(d, o.shape, o.largeShare);
   const down = (level: number, path: string, parent?: string): string => {
     if (level === o.depth) return b.add(`leaf${path}`, 'leaf', leafShape, { dependsOn: parent ? [parent] : [] });
     const id = b.add(`split${path || '-root'}`, 'split', { cores: 1, memGiB: 2 }, { dependsOn: parent ? [parent] : [], median: 30 });
@@ -181,20 +182,20 @@ function splitMerge(d: Draw, o: { depth: number; shape: ShapeKind; runtimes: Run
 }
 
 /** Independent chains of steps (a pipeline per sample), arriving together or as a Poisson stream. */
-function chains(d: Draw, o: { count: number; length: number; shape: ShapeKind; runtimes: Runtimes; median: number; declared: boolean; preemptable: number; meanGap: number }): TraceJobDoc[] {
+export function chains(d: Draw, o: { count: number; length: number; shape: ShapeKind; runtimes: Runtimes; median: number; declared: boolean; preemptable: number; meanGap: number; largeShare?: number }): TraceJobDoc[] {
   const b = new Builder(d, o);
   let t = 0;
   for (let c = 0; c < o.count; c++) {
     if (o.meanGap > 0) t += d.gap(o.meanGap);
     let prev: string | undefined;
     for (let s = 0; s < o.length; s++)
-      prev = b.add(`c${c}-s${s}`, `step${s}`, shapeOf(d, o.shape), { arrival: t, dependsOn: prev ? [prev] : [] });
+      prev = b.add(`c${c}-s${s}`, `step${s}`, shapeOf(d, o.shape, o.largeShare), { arrival: t, dependsOn: prev ? [prev] : [] });
   }
   return b.jobs;
 }
 
 /** Diamonds: a fan-out of a few branches that join, repeated in sequence. */
-function diamonds(d: Draw, o: { count: number; depth: number; fan: number; shape: ShapeKind; runtimes: Runtimes; median: number; declared: boolean; preemptable: number; meanGap: number }): TraceJobDoc[] {
+export function diamonds(d: Draw, o: { count: number; depth: number; fan: number; shape: ShapeKind; runtimes: Runtimes; median: number; declared: boolean; preemptable: number; meanGap: number; largeShare?: number }): TraceJobDoc[] {
   const b = new Builder(d, o);
   let t = 0;
   for (let c = 0; c < o.count; c++) {
@@ -202,7 +203,7 @@ function diamonds(d: Draw, o: { count: number; depth: number; fan: number; shape
     let top = b.add(`d${c}-top`, 'top', { cores: 1, memGiB: 2 }, { arrival: t, median: 60 });
     for (let k = 0; k < o.depth; k++) {
       const mid: string[] = [];
-      for (let f = 0; f < o.fan; f++) mid.push(b.add(`d${c}-${k}-${f}`, `branch${f % 2}`, shapeOf(d, o.shape), { arrival: t, dependsOn: [top] }));
+      for (let f = 0; f < o.fan; f++) mid.push(b.add(`d${c}-${k}-${f}`, `branch${f % 2}`, shapeOf(d, o.shape, o.largeShare), { arrival: t, dependsOn: [top] }));
       top = b.add(`d${c}-${k}-join`, 'join', { cores: 2, memGiB: 4 }, { arrival: t, dependsOn: mid, median: 120 });
     }
   }
@@ -210,25 +211,34 @@ function diamonds(d: Draw, o: { count: number; depth: number; fan: number; shape
 }
 
 /** Independent jobs (no DAG) arriving all at once or as a Poisson stream. */
-function independent(d: Draw, o: { count: number; shape: ShapeKind; runtimes: Runtimes; median: number; declared: boolean; preemptable: number; meanGap: number }): TraceJobDoc[] {
+export function independent(d: Draw, o: { count: number; shape: ShapeKind; runtimes: Runtimes; median: number; declared: boolean; preemptable: number; meanGap: number; largeShare?: number }): TraceJobDoc[] {
   const b = new Builder(d, o);
   let t = 0;
   for (let i = 0; i < o.count; i++) {
     if (o.meanGap > 0) t += d.gap(o.meanGap);
-    b.add(`j${i}`, `kind${i % 4}`, shapeOf(d, o.shape), { arrival: t });
+    b.add(`j${i}`, `kind${i % 4}`, shapeOf(d, o.shape, o.largeShare), { arrival: t });
   }
   return b.jobs;
 }
 
 /** A mix: a scatter-gather, a split-merge tree and chains arriving at different times. */
-function mixed(d: Draw, o: { declared: boolean; preemptable: number }): TraceJobDoc[] {
+export function mixed(d: Draw, o: { declared: boolean; preemptable: number }): TraceJobDoc[] {
   const parts: [string, number, TraceJobDoc[]][] = [
     ['sg', 0, scatterGather(d, { width: [80, 160], shape: 'cpu', runtimes: 'lognormal', median: 400, declared: o.declared, preemptable: o.preemptable, waves: 1, apart: 0 })],
     ['sm', d.uniform(1800, 5400), splitMerge(d, { depth: 5, shape: 'mixed', runtimes: 'heavy', median: 600, declared: o.declared, preemptable: o.preemptable })],
     ['ch', d.uniform(3600, 9000), chains(d, { count: 12, length: 4, shape: 'memory', runtimes: 'lognormal', median: 900, declared: o.declared, preemptable: o.preemptable, meanGap: 300 })],
   ];
+  return offsetParts(parts);
+}
+
+/**
+ * Parts of one trace, each `[prefix, start, jobs]`: ids prefixed, arrivals shifted, and names
+ * prefixed too unless the parts are copies of one workflow (`sameNames`: a job's name is what
+ * runtimes are learned by, and a workflow run again runs the same tools).
+ */
+export function offsetParts(parts: readonly (readonly [string, number, TraceJobDoc[]])[], sameNames = false): TraceJobDoc[] {
   return parts.flatMap(([p, at, jobs]) =>
-    jobs.map((j) => ({ ...j, id: `${p}-${j.id}`, name: `${p}-${j.name}`, arrival: j.arrival + at, ...(j.dependsOn ? { dependsOn: j.dependsOn.map((x) => `${p}-${x}`) } : {}) })),
+    jobs.map((j) => ({ ...j, id: `${p}-${j.id}`, name: sameNames ? j.name : `${p}-${j.name}`, arrival: j.arrival + at, ...(j.dependsOn ? { dependsOn: j.dependsOn.map((x) => `${p}-${x}`) } : {}) })),
   );
 }
 

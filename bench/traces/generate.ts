@@ -9,12 +9,15 @@
  * With `--corpus SEED` it writes the corpus's generated traces (FAMILY.json) and cluster scenarios
  * (CLUSTER.yaml) instead, for `toil simulate`:
  *   node dist/bench/traces/generate.js /tmp/corpus --corpus 1
+ * With `--drawn SEED [COUNT]` it writes the drawn families of that seed (bench/traces/drawn.ts;
+ * NAME.json, 16 unless COUNT says) and the cluster scenarios, to read a drawn case with `toil simulate`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { seededRandom } from '../../src/scaler/simulator/random.js';
 import { CLUSTERS } from './clusters.js';
+import { drawnFamilies } from './drawn.js';
 import { FAMILIES, generateTrace } from './families.js';
 
 interface Job {
@@ -78,10 +81,14 @@ function dayLongTrace(): object {
 
 const dir = process.argv[2] ?? 'bench/traces';
 mkdirSync(dir, { recursive: true });
-if (process.argv[3] === '--corpus') {
+if (process.argv[3] === '--corpus' || process.argv[3] === '--drawn') {
   const seed = Number(process.argv[4] ?? 1);
-  for (const family of FAMILIES)
-    writeFileSync(join(dir, `${family.name}.json`), JSON.stringify(generateTrace(family, seed)) + '\n');
+  if (process.argv[3] === '--drawn')
+    for (const family of drawnFamilies(seed, Number(process.argv[5] ?? 16)))
+      writeFileSync(join(dir, `${family.name}.json`), JSON.stringify(family.trace) + '\n');
+  else
+    for (const family of FAMILIES)
+      writeFileSync(join(dir, `${family.name}.json`), JSON.stringify(generateTrace(family, seed)) + '\n');
   for (const c of CLUSTERS)
     writeFileSync(
       join(dir, `${c.name}.yaml`),
