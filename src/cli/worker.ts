@@ -56,6 +56,7 @@ export const command: SubCommand = {
             keepExitTrap: true,
             signalled: terminated,
             ...(hasLeader ? { shouldCommit: () => process.connected } : {}),
+            ...(hasLeader && process.channel ? { leaderChannel: process.channel } : {}),
           });
           if (result.exitCode !== 0 && result.message) process.stderr.write(`${result.message}\n`);
           // Trapped until here: a timer the job left that calls process.exit (or throws) while the

@@ -86,6 +86,7 @@ export function serveWarmWorker(
           ...options,
           keepExitTrap: true,
           shouldCommit: () => process.connected,
+          ...(process.channel ? { leaderChannel: process.channel } : {}),
           onMark: (m) => (mark = m),
           signalled: terminated,
           ...(msg.ticket ? { ticket: msg.ticket } : {}),

@@ -103,6 +103,11 @@ export interface WorkerOptions {
   readonly onMark?: (mark: string) => void;
   /** True once the worker got SIGTERM: killed by its batch system, it commits nothing. */
   readonly signalled?: () => boolean;
+  /**
+   * The worker's IPC channel to the local leader that started it (`process.channel`): unreferenced
+   * while the job runs, so that it alone does not keep the process up (see settledOrStalled).
+   */
+  readonly leaderChannel?: { ref(): void; unref(): void };
 }
 
 /** What a one-shot worker sends its leader before it exits: a warning its result carries. */
@@ -254,7 +259,7 @@ async function runAttempt(
     const def = ticket.name === ENCAPSULATION_JOB ? encapsulation : loaded.jobs.get(ticket.name);
     if (!def) throw new Error(`the workflow module defines no job named '${ticket.name}'`);
     const running = Promise.race([Promise.resolve(def.fn(job, ticket.input)), exitTrap.exited]);
-    const raw = await settledOrStalled(running, ticket.name);
+    const raw = await settledOrStalled(running, ticket.name, options.leaderChannel);
     held.settled = exitTrap.calls.length;
     exitTrap.settle();
     returnValue = encodeValue(raw, `return value of job '${ticket.name}'`);
@@ -423,12 +428,21 @@ function applyEnv(env: Readonly<Record<string, string>> | undefined): () => void
 
 /**
  * The job's result, or an error once nothing is left that could settle its promise: Node's event
- * loop emptied ('beforeExit') while the promise was pending (an await on a promise nothing
+ * loop emptied ('beforeExit') while the promise was pending (an await on a promise that nothing
  * resolves). A worker of its own process (Slurm, Mesos, `toil debug-job`) would otherwise just
- * exit, with no commit and no word of why; a warm worker's IPC channel keeps its loop busy, so
- * there the job waits, as a hung job does.
+ * exit, with no commit and no word of why. A worker a local leader started (warm or one-shot) has
+ * its IPC channel to the leader, which alone would keep its loop busy for ever, and the job would
+ * hang the run: so that channel (`channel`) is unreferenced while the job runs (messages and the
+ * leader's going still arrive while anything else keeps the loop up), and the loop empties when
+ * the job has nothing left that could wake it: no timer, socket, child process, file request,
+ * worker thread or message port. Node's own test for that, free: no polling, no hook. What the job
+ * itself unreferenced (`timer.unref()`) counts for nothing, as it would in a script of its own.
  */
-async function settledOrStalled<T>(result: T | Promise<T>, name: string): Promise<T> {
+async function settledOrStalled<T>(
+  result: T | Promise<T>,
+  name: string,
+  channel: { ref(): void; unref(): void } | undefined,
+): Promise<T> {
   let onIdle = (): void => {};
   const stalled = new Promise<never>((_resolve, reject) => {
     onIdle = () => {
@@ -440,9 +454,12 @@ async function settledOrStalled<T>(result: T | Promise<T>, name: string): Promis
     };
     process.once('beforeExit', onIdle);
   });
+  channel?.unref();
   try {
     return await Promise.race([Promise.resolve(result), stalled]);
   } finally {
+    // Before anything else is awaited: the worker's reply and its wait for the next job need it.
+    channel?.ref();
     process.off('beforeExit', onIdle);
   }
 }
