@@ -352,6 +352,7 @@ async function run(
     { MesosBatchSystem },
     { SlurmBatchSystem },
     { parseSlurmFlags, slurmPartitionOf },
+    { endAbandonedWorkflowCode },
   ] = await Promise.all([
     import('../leader/runWorkflow.js'),
     import('../main/batchSystems.js'),
@@ -363,6 +364,7 @@ async function run(
     import('../mesos/batchSystem.js'),
     import('../slurm/batchSystem.js'),
     import('../slurm/slurmFlags.js'),
+    import('../workflow/workflowCode.js'),
   ]);
   const clock = new RealClock();
   const { console, log, close } = runOutput(f, clock);
@@ -488,12 +490,18 @@ async function run(
     if (!(e instanceof WorkflowInterruptedError)) throw e;
     console.endProgress();
     console.line(
-      e.storeDeletedBy === undefined
-        ? `toil: workflow ${e.message}; the job store ${jobStoreText} is kept: resume it with --restart`
-        : `toil: workflow ${e.message}`,
+      e.storeDeletedBy !== undefined
+        ? `toil: workflow ${e.message}`
+        : e.stoppedInStart
+          ? `toil: workflow ${e.message} before its start() returned; the job store ${jobStoreText} is kept, with no job in it yet: --restart starts the workflow in it`
+          : `toil: workflow ${e.message}; the job store ${jobStoreText} is kept: resume it with --restart`,
     );
     return signalExitCode(e.signal);
   } finally {
+    // A start() the stop abandoned runs on in this process (a timer of its own keeps Node's loop
+    // up for ever): once what it started is ended, the process exits as soon as it has said how
+    // the run ended (the exit code set by then).
+    if (await endAbandonedWorkflowCode()) setTimeout(() => process.exit(), 0);
     console.endProgress();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

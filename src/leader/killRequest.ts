@@ -41,6 +41,9 @@ export interface KillRequest {
 export class WorkflowStopRequestedError extends ToilError {
   #deletedBy: string | undefined;
 
+  /** The run stopped before the workflow's start() returned: no job of it was declared yet. */
+  stoppedInStart = false;
+
   /** The `--clean` policy (`always`, `onError`) that deleted the job store after the stop, if one did. */
   get storeDeletedBy(): string | undefined {
     return this.#deletedBy;

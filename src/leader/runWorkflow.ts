@@ -164,7 +164,8 @@ async function runLeased(
 ): Promise<RunWorkflowOutcome> {
   const log = o.log.child({ component: 'run' });
   const startedAt = o.clock.now();
-  const code = o.code ?? new InProcessWorkflowCode(() => o.store, o.log);
+  // Stopped (Ctrl-C, SIGTERM, toil kill) while start() runs, the run need not wait for it.
+  const code = o.code ?? new InProcessWorkflowCode(() => o.store, o.log, undefined, o.signal);
   await assertWorkflowFile(o.workflowFile);
   let existing: WorkflowRecord | undefined;
   let lease: JobStoreLease | undefined;
@@ -426,7 +427,16 @@ async function startNewWorkflow(
     await o.store.writeWorkflow(workflow);
     return { workflow, modulePath, jobNames: declared.jobNames };
   } catch (e) {
-    if (!storeExists) await o.store.destroy().catch(() => undefined);
+    if (e instanceof WorkflowStopRequestedError) {
+      // Stopped before its start() returned, as any stopped run: the store is kept (toil status
+      // says it was interrupted while starting, and --restart starts the workflow in it) unless
+      // --clean deletes it.
+      e.stoppedInStart = true;
+      if (!storeExists && (o.clean === 'always' || o.clean === 'onError')) {
+        await o.store.destroy();
+        e.storeDeleted(o.store.locator, o.clean);
+      }
+    } else if (!storeExists) await o.store.destroy().catch(() => undefined);
     throw e;
   }
 }

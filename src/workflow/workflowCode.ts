@@ -1,5 +1,12 @@
+import { RealClock } from '../common/clock.js';
 import { ToilError, UserInputError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
+import {
+  PROCESS_MARKS_ENV,
+  endLeftProcesses,
+  newProcessMark,
+  withProcessMark,
+} from '../common/processMarks.js';
 import type { Json, JobSpec } from '../jobstore/jobRecords.js';
 import { JobStoreUnwritableError } from '../jobstore/errors.js';
 import type { JobStore } from '../jobstore/jobStore.js';
@@ -62,19 +69,67 @@ export class InProcessWorkflowCode implements WorkflowCode {
   private readonly openStore: (locator: string) => JobStore;
   private readonly log: Logger;
   private readonly onUserCode: () => void;
+  private readonly signal: AbortSignal | undefined;
 
   /**
    * `onUserCode` is called once the module is loaded, right before the workflow's `start` or
    * `finish` runs: the isolated host tells its leader, whose time limit for that call starts then
    * (a slow process start on a loaded machine is not the workflow's hang).
+   *
+   * `signal` (a run's Ctrl-C, SIGTERM or `toil kill`) abandons a `start` in progress: see start.
    */
-  constructor(openStore: (locator: string) => JobStore, log: Logger, onUserCode: () => void = () => {}) {
+  constructor(
+    openStore: (locator: string) => JobStore,
+    log: Logger,
+    onUserCode: () => void = () => {},
+    signal?: AbortSignal,
+  ) {
     this.openStore = openStore;
     this.log = log;
     this.onUserCode = onUserCode;
+    this.signal = signal;
   }
 
+  /**
+   * With a signal, a run stopped while its `start` runs (a start that imports big files, or one
+   * that never returns) need not wait for it: once the signal is aborted the call rejects with its
+   * reason at once. The code it abandons runs on in this process, which the caller then ends (see
+   * workflowCodeAbandoned); what it started as processes (each carries the call's mark, set in
+   * this process's environment while it runs) is ended before the call rejects.
+   */
   async start(r: StartRequest): Promise<StartResult> {
+    const signal = this.signal;
+    if (!signal) return this.startHere(r);
+    if (signal.aborted) throw signal.reason as Error;
+    const mark = newProcessMark();
+    const before = process.env[PROCESS_MARKS_ENV];
+    process.env[PROCESS_MARKS_ENV] = withProcessMark(process.env, mark)[PROCESS_MARKS_ENV];
+    let onAbort = (): void => {};
+    const aborted = new Promise<never>((_resolve, reject) => {
+      onAbort = () => reject(signal.reason as Error);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([this.startHere(r), aborted]);
+    } catch (e) {
+      if (!signal.aborted || e !== signal.reason) throw e;
+      const who = `the start() of workflow ${r.workflowFile}`;
+      const warn = (m: string): void => this.log.warn(m);
+      abandoned = { end: () => endLeftProcesses(mark, who, new RealClock(), warn) };
+      await abandoned.end();
+      throw e;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      // Abandoned, the mark stays in the environment: what its code starts from now on carries it
+      // too, and endAbandonedWorkflowCode ends it.
+      if (!abandoned) {
+        if (before === undefined) delete process.env[PROCESS_MARKS_ENV];
+        else process.env[PROCESS_MARKS_ENV] = before;
+      }
+    }
+  }
+
+  private async startHere(r: StartRequest): Promise<StartResult> {
     const loaded = await loadModule(r.modulePath);
     const workflow = loaded.workflow;
     if (!isWorkflowDefinition(workflow)) {
@@ -116,6 +171,21 @@ export class InProcessWorkflowCode implements WorkflowCode {
         r.returnValue,
       );
   }
+}
+
+/** A `start` of this process abandoned by its signal, whose code may still be running. */
+let abandoned: { readonly end: () => Promise<void> } | undefined;
+
+/**
+ * Whether a workflow's code this process ran was abandoned while it ran (InProcessWorkflowCode's
+ * start, stopped by its signal); if so, first ends every process it started, since. Its timers and
+ * sockets may keep this process up for ever: a command told true exits once it has said how the
+ * run ended, rather than waiting for Node's loop to empty.
+ */
+export async function endAbandonedWorkflowCode(): Promise<boolean> {
+  if (!abandoned) return false;
+  await abandoned.end();
+  return true;
 }
 
 /**
