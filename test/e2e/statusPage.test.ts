@@ -1,8 +1,14 @@
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import puppeteer from 'puppeteer-core';
-import t from 'tap';
-import { embeddedLeaderConfig, leaderAuth, sleep, startToilProcess } from '../fixtures/leaderE2e.js';
+import puppeteer, { type Page } from 'puppeteer-core';
+import t, { type Test } from 'tap';
+import {
+  embeddedLeaderConfig,
+  leaderAuth,
+  type RunningProcess,
+  sleep,
+  startToilProcess,
+} from '../fixtures/leaderE2e.js';
 import { REPO_ROOT } from '../fixtures/workflowCli.js';
 import { testDir } from '../fixtures/testDir.js';
 
@@ -23,23 +29,48 @@ const present = (() => {
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(240_000);
 
+/** A page in a headless Chromium closed at the test's end. */
+async function newPage(t: Test): Promise<Page> {
+  const browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+  });
+  t.teardown(() => browser.close());
+  return browser.newPage();
+}
+
+/** Starts `toil leader` on the embedded local cloud in `dir`; stopped at the test's end. */
+async function startLeader(
+  t: Test,
+  dir: string,
+  config: string,
+): Promise<{ leader: RunningProcess; base: string }> {
+  const cfgPath = join(dir, 'leader.yaml');
+  writeFileSync(cfgPath, config);
+  const leader = startToilProcess(['leader', '--config', cfgPath], { cwd: dir });
+  // SIGTERM first: the daemon stops its embedded cloud, whose instances' homes go with it (a
+  // SIGKILL leaves them in the temp dir); SIGKILL only if it has not stopped in 20 s.
+  t.teardown(async () => {
+    const killer = setTimeout(() => leader.child.kill('SIGKILL'), 20_000);
+    leader.child.kill('SIGTERM');
+    await leader.done.catch(() => undefined);
+    clearTimeout(killer);
+  });
+  const [, base = ''] = await leader.waitFor(/status page at (http:\/\/[0-9.:]+)\//, 60_000);
+  return { leader, base };
+}
+
 t.test(
   'the status page shows plots and a filled node table while the daemon scales a sort',
   { skip: present ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium)` },
   async (t) => {
     const dir = testDir(t, {});
-    const cfgPath = join(dir, 'leader.yaml');
-    writeFileSync(cfgPath, embeddedLeaderConfig(dir, [['idleGrace: 20s', 'idleGrace: 30s']]));
-    const leader = startToilProcess(['leader', '--config', cfgPath], { cwd: dir });
-    // SIGTERM first: the daemon stops its embedded cloud, whose instances' homes go with it (a
-    // SIGKILL leaves them in the temp dir); SIGKILL only if it has not stopped in 20 s.
-    t.teardown(async () => {
-      const killer = setTimeout(() => leader.child.kill('SIGKILL'), 20_000);
-      leader.child.kill('SIGTERM');
-      await leader.done.catch(() => undefined);
-      clearTimeout(killer);
-    });
-    const [, base = ''] = await leader.waitFor(/status page at (http:\/\/[0-9.:]+)\//, 60_000);
+    const { leader, base } = await startLeader(
+      t,
+      dir,
+      embeddedLeaderConfig(dir, [['idleGrace: 20s', 'idleGrace: 30s']]),
+    );
     const client = startToilProcess(
       [
         'run',
@@ -74,13 +105,7 @@ t.test(
     });
     t.equal(failing.status, 202, 'the failing workflow is taken');
 
-    const browser = await puppeteer.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-    });
-    t.teardown(() => browser.close());
-    const page = await browser.newPage();
+    const page = await newPage(t);
     await page.setViewport({ width: 1280, height: 1100 });
     const problems: string[] = [];
     page.on('console', (m) => {
@@ -104,7 +129,15 @@ t.test(
       legend: [...document.querySelectorAll('#plot-nodes .u-legend .u-label')].map((e) => e.textContent ?? ''),
       decisions: document.querySelectorAll('#decisions li').length,
       workflows: document.querySelector('#workflows tbody')?.textContent ?? '',
-    })`)) as { canvases: number; rows: string[][]; legend: string[]; decisions: number; workflows: string };
+      summary: document.querySelector('#summary')?.textContent ?? '',
+    })`)) as {
+      canvases: number;
+      rows: string[][];
+      legend: string[];
+      decisions: number;
+      workflows: string;
+      summary: string;
+    };
     t.equal(seen.canvases, 4, 'four plots drawn');
     t.ok(seen.rows.length > 0, `${seen.rows.length} node row(s)`);
     for (const r of seen.rows) {
@@ -119,6 +152,10 @@ t.test(
       ),
       `nodes plotted by pool/type/state: ${seen.legend.join(', ')}`,
     );
+    // us-west-2 is priced by the catalogue: its costs are not marked as estimates (nor are the
+    // node rows' prices, matched above).
+    t.match(seen.summary, /· \$\d+\.\d{4}\/h · \$\d+\.\d{2} so far · up since/, 'cost and rate unmarked');
+    t.notMatch(seen.summary, /≈|estimate/);
     t.ok(seen.decisions > 0, 'recent decisions listed');
     t.match(seen.workflows, /running|succeeded/, 'the workflow is listed');
     // The failed job, its attempts and the tail of its log, without a reload.
@@ -145,5 +182,52 @@ t.test(
     t.equal(r.code, 0, 'the sort succeeded');
     if (r.code !== 0)
       t.comment(`toil run --leader:\n${r.stderr.slice(-3000)}\nleader:\n${leader.output().slice(-3000)}`);
+  },
+);
+
+/**
+ * In a region the catalogue has no prices for, the page marks what is priced by estimate: the
+ * rate and the cost so far in the summary, and an on-demand node's $/h (us-east-1's list price).
+ */
+t.test(
+  'the status page marks estimated prices with ≈ in a region the catalogue has no prices for',
+  { skip: present ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium)` },
+  async (t) => {
+    const dir = testDir(t, {});
+    // One on-demand t2.medium kept up by minNodes: a node to show without running a workflow.
+    const { base } = await startLeader(
+      t,
+      dir,
+      embeddedLeaderConfig(dir, [
+        ['zone: us-west-2a', 'zone: eu-west-1a'],
+        ['region: us-west-2', 'region: eu-west-1'],
+        ['zones: [us-west-2a]', 'zones: [eu-west-1a]'],
+        ['    - { type: t2.medium, spot: true }\n', ''],
+        ['minNodes: 0', 'minNodes: 1'],
+      ]),
+    );
+    const page = await newPage(t);
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(m.text());
+    });
+    page.on('pageerror', (e) => problems.push(String(e)));
+    await page.goto(`${base}/`, { waitUntil: 'load' });
+    await page.waitForFunction("document.querySelectorAll('#nodes tbody tr:not(:has(.empty))').length > 0", {
+      timeout: 90_000,
+      polling: 250,
+    });
+    const seen = (await page.evaluate(`({
+      summary: document.querySelector('#summary')?.textContent ?? '',
+      prices: [...document.querySelectorAll('#nodes tbody tr')].map((tr) => tr.querySelectorAll('td')[7]?.textContent ?? ''),
+    })`)) as { summary: string; prices: string[] };
+    t.match(
+      seen.summary,
+      /^1 node\(s\) · \d+ queued · \d+ running · ≈\$0\.0464\/h · ≈\$\d+\.\d{2} so far \(estimates: t2\.medium priced at us-east-1 list prices\) · up since /,
+      'the rate and the cost so far marked as estimates, and why',
+    );
+    // t2.medium's us-east-1 on-demand list price (config/instances.json).
+    t.same(seen.prices, ['≈$0.0464/h'], "the node's $/h marked as an estimate");
+    t.same(problems, [], 'no console errors');
   },
 );
