@@ -1,7 +1,5 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { embeddedLeaderConfig, sleep, startToilProcess } from '../fixtures/leaderE2e.js';
+import { embeddedLeaderConfig, sleep, startEmbeddedLeader } from '../fixtures/leaderE2e.js';
 import { testDir } from '../fixtures/testDir.js';
 
 /**
@@ -26,16 +24,7 @@ async function leaderOutput(
   ticks: number,
 ): Promise<string> {
   const dir = testDir(t, {});
-  const cfgPath = join(dir, 'leader.yaml');
-  writeFileSync(cfgPath, embeddedLeaderConfig(dir, more));
-  const leader = startToilProcess(['leader', '--config', cfgPath], { cwd: dir });
-  t.teardown(async () => {
-    const killer = setTimeout(() => leader.child.kill('SIGKILL'), 20_000);
-    leader.child.kill('SIGTERM');
-    await leader.done.catch(() => undefined);
-    clearTimeout(killer);
-  });
-  const [, base = ''] = await leader.waitFor(/status page at (http:\/\/[0-9.:]+)\//, 60_000);
+  const { leader, base } = await startEmbeddedLeader(t, dir, embeddedLeaderConfig(dir, more));
   // Later ticks must not say it again: wait until the scaler has ticked a few times.
   const until = Date.now() + 60_000;
   for (;;) {

@@ -1,12 +1,12 @@
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import puppeteer, { type Page } from 'puppeteer-core';
 import t, { type Test } from 'tap';
 import {
   embeddedLeaderConfig,
   leaderAuth,
-  type RunningProcess,
   sleep,
+  startEmbeddedLeader,
   startToilProcess,
 } from '../fixtures/leaderE2e.js';
 import { REPO_ROOT } from '../fixtures/workflowCli.js';
@@ -40,33 +40,12 @@ async function newPage(t: Test): Promise<Page> {
   return browser.newPage();
 }
 
-/** Starts `toil leader` on the embedded local cloud in `dir`; stopped at the test's end. */
-async function startLeader(
-  t: Test,
-  dir: string,
-  config: string,
-): Promise<{ leader: RunningProcess; base: string }> {
-  const cfgPath = join(dir, 'leader.yaml');
-  writeFileSync(cfgPath, config);
-  const leader = startToilProcess(['leader', '--config', cfgPath], { cwd: dir });
-  // SIGTERM first: the daemon stops its embedded cloud, whose instances' homes go with it (a
-  // SIGKILL leaves them in the temp dir); SIGKILL only if it has not stopped in 20 s.
-  t.teardown(async () => {
-    const killer = setTimeout(() => leader.child.kill('SIGKILL'), 20_000);
-    leader.child.kill('SIGTERM');
-    await leader.done.catch(() => undefined);
-    clearTimeout(killer);
-  });
-  const [, base = ''] = await leader.waitFor(/status page at (http:\/\/[0-9.:]+)\//, 60_000);
-  return { leader, base };
-}
-
 t.test(
   'the status page shows plots and a filled node table while the daemon scales a sort',
   { skip: present ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium)` },
   async (t) => {
     const dir = testDir(t, {});
-    const { leader, base } = await startLeader(
+    const { leader, base } = await startEmbeddedLeader(
       t,
       dir,
       embeddedLeaderConfig(dir, [['idleGrace: 20s', 'idleGrace: 30s']]),
@@ -195,7 +174,7 @@ t.test(
   async (t) => {
     const dir = testDir(t, {});
     // One on-demand t2.medium kept up by minNodes: a node to show without running a workflow.
-    const { base } = await startLeader(
+    const { base } = await startEmbeddedLeader(
       t,
       dir,
       embeddedLeaderConfig(dir, [
