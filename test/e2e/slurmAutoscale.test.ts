@@ -148,7 +148,12 @@ t.test(
       peak = Math.max(peak, [...s.ec2.values()].filter((st) => st === 'running').length);
       const jobs = cutOff || victims.length >= 4 ? [] : await slurm.jobs();
       const last = victims.at(-1);
-      const lastEnded = last?.jobs.map((id) => jobs.find((j) => j.jobId === id)?.state ?? 'UNKNOWN');
+      // Every job Slurm ran on the last victim, not only those running when it was picked: under
+      // load those can end first, and a job placed there just before the kill is the one cut off.
+      const lastEnded = last && [
+        ...last.jobs.map((id) => jobs.find((j) => j.jobId === id)?.state ?? 'UNKNOWN'),
+        ...jobs.filter((j) => j.nodes === last.node && !last.jobs.includes(j.jobId)).map((j) => j.state),
+      ];
       if (lastEnded?.some((st) => st !== 'COMPLETED' && st !== 'RUNNING' && st !== 'COMPLETING'))
         cutOff = true;
       if (!cutOff && victims.length < 4 && (!lastEnded || lastEnded.every((st) => st === 'COMPLETED'))) {
@@ -221,7 +226,7 @@ t.test(
     // toil jobs completed later elsewhere (re-issued; with --retryCount 0, no retry was spent).
     const records = (await slurm.jobs()).filter((j) => parseAttemptComment(j.comment));
     const cut = records.filter(
-      (j) => victims.some((v) => v.jobs.includes(j.jobId)) && j.state !== 'COMPLETED',
+      (j) => victims.some((v) => v.jobs.includes(j.jobId) || v.node === j.nodes) && j.state !== 'COMPLETED',
     );
     t.ok(
       cut.length > 0,
