@@ -29,15 +29,35 @@ const present = (() => {
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(240_000);
 
-/** A page in a headless Chromium closed at the test's end. */
-async function newPage(t: Test): Promise<Page> {
+/**
+ * The status page at `base` in a headless Chromium closed at the test's end, once its node table
+ * has a node; `problems` collects the page's console errors and uncaught exceptions.
+ */
+async function openStatusPage(
+  t: Test,
+  base: string,
+  viewport?: { width: number; height: number },
+): Promise<{ page: Page; problems: string[] }> {
   const browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
   });
   t.teardown(() => browser.close());
-  return browser.newPage();
+  const page = await browser.newPage();
+  if (viewport) await page.setViewport(viewport);
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(m.text());
+  });
+  page.on('pageerror', (e) => problems.push(String(e)));
+  await page.goto(`${base}/`, { waitUntil: 'load' });
+  // The page's own code runs in the browser: given as text, since this file is typed for Node.
+  await page.waitForFunction("document.querySelectorAll('#nodes tbody tr:not(:has(.empty))').length > 0", {
+    timeout: 90_000,
+    polling: 250,
+  });
+  return { page, problems };
 }
 
 t.test(
@@ -84,21 +104,8 @@ t.test(
     });
     t.equal(failing.status, 202, 'the failing workflow is taken');
 
-    const page = await newPage(t);
-    await page.setViewport({ width: 1280, height: 1100 });
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(m.text());
-    });
-    page.on('pageerror', (e) => problems.push(String(e)));
-    await page.goto(`${base}/`, { waitUntil: 'load' });
-
     // Nodes launched for the sort appear in the table, and the plots have drawn several samples.
-    // The page's own code runs in the browser: given as text, since this file is typed for Node.
-    await page.waitForFunction("document.querySelectorAll('#nodes tbody tr:not(:has(.empty))').length > 0", {
-      timeout: 90_000,
-      polling: 250,
-    });
+    const { page, problems } = await openStatusPage(t, base, { width: 1280, height: 1100 });
     await sleep(4000);
     const seen = (await page.evaluate(`({
       canvases: document.querySelectorAll('.plot canvas').length,
@@ -185,17 +192,7 @@ t.test(
         ['minNodes: 0', 'minNodes: 1'],
       ]),
     );
-    const page = await newPage(t);
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(m.text());
-    });
-    page.on('pageerror', (e) => problems.push(String(e)));
-    await page.goto(`${base}/`, { waitUntil: 'load' });
-    await page.waitForFunction("document.querySelectorAll('#nodes tbody tr:not(:has(.empty))').length > 0", {
-      timeout: 90_000,
-      polling: 250,
-    });
+    const { page, problems } = await openStatusPage(t, base);
     const seen = (await page.evaluate(`({
       summary: document.querySelector('#summary')?.textContent ?? '',
       prices: [...document.querySelectorAll('#nodes tbody tr')].map((tr) => tr.querySelectorAll('td')[7]?.textContent ?? ''),
