@@ -36,6 +36,15 @@ function runCommands(locator: string, workDir: string): (readonly string[])[] {
   ];
 }
 
+/**
+ * Makes the kept store's objects folder a link to itself (the real one kept as objects.kept): every
+ * read of an object fails with ELOOP, while the store's marker (beside it) still says it is a job store.
+ */
+function loopObjects(dir: string): void {
+  renameSync(join(dir, 'js/objects'), join(dir, 'js/objects.kept'));
+  symlinkSync('objects', join(dir, 'js/objects'));
+}
+
 t.test(
   'every command that reads a job store, and toil run, exits 3 when its S3 endpoint does not answer: one line, no report, no stack trace',
   async (t) => {
@@ -85,10 +94,7 @@ t.test(
   'every command that reads a job store, and toil run --restart, exits 3 when its file: store cannot be read (a symbolic link loop): one line, nothing deleted',
   async (t) => {
     const dir = await keptStore(t);
-    // The objects' folder made a link to itself: every read of an object fails with ELOOP, while
-    // the store's marker (beside it) still says it is a job store.
-    renameSync(join(dir, 'js/objects'), join(dir, 'js/objects.kept'));
-    symlinkSync('objects', join(dir, 'js/objects'));
+    loopObjects(dir);
     const store = readdirSync(join(dir, 'js')).sort();
     const objects = readdirSync(join(dir, 'js/objects.kept')).sort();
     const work = join(dir, 'work');
@@ -157,8 +163,7 @@ t.test(
   'toil run --leader on a file: store the leader daemon cannot read (a symbolic link loop) exits 3 as a local run does: one line, no advice to submit again, no stack in the daemon log',
   async (t) => {
     const dir = await keptStore(t);
-    renameSync(join(dir, 'js/objects'), join(dir, 'js/objects.kept'));
-    symlinkSync('objects', join(dir, 'js/objects'));
+    loopObjects(dir);
     const { leader, base, env } = await startEmbeddedLeader(t, dir);
     mkdirSync(join(dir, 'work'));
     const local = await runToil(runCommands('file:./js', join(dir, 'work'))[1]!, { cwd: dir });
@@ -193,8 +198,7 @@ t.test(
   'toil run --provisioner aws --restart on a file: store its leader cannot read (a symbolic link loop) exits 3 as a local run does',
   async (t) => {
     const dir = await keptStore(t);
-    renameSync(join(dir, 'js/objects'), join(dir, 'js/objects.kept'));
-    symlinkSync('objects', join(dir, 'js/objects'));
+    loopObjects(dir);
     mkdirSync(join(dir, 'tmp'));
     mkdirSync(join(dir, 'work'));
     const env = { TMPDIR: join(dir, 'tmp') };
