@@ -87,7 +87,7 @@ export const command: SubCommand = {
         );
       if (flags.sort !== undefined && !SORT_DIRECTIONS.includes(flags.sort))
         throw new UserInputError('BAD_FLAG', `--sort ${flags.sort}: expected ascending or decending`);
-      const s = await workflowStats(openJobStore(jobStore));
+      const s = await workflowStats(openJobStore(jobStore), Date.now());
       const reverse = Boolean(flags.sortReverse) !== (flags.sort === 'ascending');
       const byName = sortNames(s.byName, category, field, reverse);
       const report = flags.raw

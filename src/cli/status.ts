@@ -161,7 +161,9 @@ function summary(
       [
         s.damaged.some((d) => d.key === 'workflow.json')
           ? `job store ${s.locator}: its workflow record is damaged`
-          : `job store ${s.locator}: no workflow (it was interrupted while starting)`,
+          : s.leader
+            ? `job store ${s.locator}: no workflow yet: ${s.leader} holds the store and is starting the workflow (its start() is running)`
+            : `job store ${s.locator}: no workflow (it was interrupted while starting)`,
         ...(damaged.length > 0 ? [`damaged:    ${damaged.length} object(s)`, ...damaged] : []),
       ].join('\n') + '\n'
     );

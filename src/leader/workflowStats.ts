@@ -1,5 +1,6 @@
 import { UserInputError } from '../common/errors.js';
 import type { JobStore } from '../jobstore/jobStore.js';
+import { liveLeader } from './workflowStatus.js';
 
 /** Minimum, median, mean, maximum and total of one measure over a job name's runs. */
 export interface Spread {
@@ -52,14 +53,22 @@ function spread(values: readonly number[]): Spread | undefined {
  * commit records its wall time, CPU time and peak memory, and the job's name comes from the spec
  * that declared it (the workflow record's, or the commit of the job that created it).
  */
-export async function workflowStats(store: JobStore): Promise<WorkflowStats> {
+export async function workflowStats(
+  store: JobStore,
+  /** For whether a leader still holds a store that has no workflow record yet (ms since the epoch). */
+  now: number,
+): Promise<WorkflowStats> {
   await store.assertExists();
   const workflow = await store.readWorkflow();
-  if (!workflow)
+  if (!workflow) {
+    const leader = await liveLeader(store, now);
     throw new UserInputError(
       'NO_WORKFLOW',
-      `job store ${store.locator} holds no workflow (it was interrupted while starting)`,
+      leader
+        ? `job store ${store.locator} holds no workflow yet: ${leader.description} holds the store and is starting the workflow (its start() is running); no job has run`
+        : `job store ${store.locator} holds no workflow (it was interrupted while starting)`,
     );
+  }
   const commits = await store.readAllCommits();
   const names = new Map<string, string>(workflow.jobs.map((j) => [j.id, j.name]));
   for (const c of commits.values()) for (const j of c.newJobs) names.set(j.id, j.name);

@@ -70,6 +70,9 @@ export async function workflowStatusAndJobs(
   const damagedKeys = new Set(damaged.map((d) => d.key));
   const workflow = damagedKeys.has(WORKFLOW_KEY) ? undefined : await store.readWorkflow();
   if (!workflow) {
+    // A store without its workflow record is either one whose leader is still in the workflow's
+    // start() (it writes the record once start() returns) or one whose start() was interrupted.
+    const leader = damagedKeys.has(LEADER_KEY) ? undefined : await liveLeader(store, now);
     const status: WorkflowStatus = {
       locator: store.locator,
       workflowId: undefined,
@@ -81,6 +84,7 @@ export async function workflowStatusAndJobs(
       failedJobs: [],
       failedAttempts: 0,
       damaged,
+      ...(leader ? { leader: leader.description } : {}),
     };
     return { status, jobs: [] };
   }
