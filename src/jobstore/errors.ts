@@ -70,10 +70,19 @@ export class JobStorePathTakenError extends UserInputError {
  * by --restart, and `toil clean` is what starts the workflow anew.
  */
 export class JobStoreExistsError extends UserInputError {
-  constructor(locator: string) {
+  constructor(
+    locator: string,
+    /**
+     * The leader running in the store now, when one is known to: then neither way out applies
+     * (--restart and `toil clean` are both refused while it holds the store).
+     */
+    holder?: string,
+  ) {
     super(
       'JOBSTORE_EXISTS',
-      `job store ${locator} already exists (expected a new job store): use --restart to resume the workflow, or remove the job store with 'toil clean ${locator}' to start the workflow from scratch`,
+      holder
+        ? `job store ${locator} already exists and is in use by ${holder} (expected a new job store): name another job store for a second run, or wait for that leader to end (if its workflow does not finish, --restart resumes it)`
+        : `job store ${locator} already exists (expected a new job store): use --restart to resume the workflow, or remove the job store with 'toil clean ${locator}' to start the workflow from scratch`,
       { locator },
     );
   }

@@ -11,6 +11,7 @@ import type { Clock } from '../common/clock.js';
 import { ToilError, UserInputError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { JobStoreExistsError, JobStoreUnwritableError } from '../jobstore/errors.js';
+import { liveLeader } from './workflowStatus.js';
 import {
   ENCAPSULATION_JOB,
   type Json,
@@ -398,7 +399,8 @@ async function startNewWorkflow(
   onCreated: () => Promise<void>,
 ): Promise<{ workflow: WorkflowRecord; modulePath: string; jobNames: readonly string[] }> {
   // Checked before bundling so the mistake is reported at once; create() checks again.
-  if (!storeExists && (await o.store.exists())) throw new JobStoreExistsError(o.store.locator);
+  if (!storeExists && (await o.store.exists()))
+    throw new JobStoreExistsError(o.store.locator, (await liveLeader(o.store, o.clock.now()))?.description);
   const bundle = o.bundle ?? (await bundleWorkflow(o.workflowFile));
   await writeFile(modulePath, bundle);
   if (!storeExists) {

@@ -50,6 +50,13 @@ t.test(
       /leader state|jobStore in the config/,
       'not the scaler state of a leader config',
     );
+    const fresh = await runToil(args([]), { cwd: dir, env: runEnv });
+    t.equal(fresh.code, 2, 'without --restart: exit 2');
+    t.match(
+      fresh.stderr,
+      /^toil: job store file:js already exists and is in use by the toil run --provisioner aws on \S+ \(pid \d+, generation 0\) \(expected a new job store\): name another job store/m,
+      'names the run holding it, not --restart or toil clean',
+    );
     first.child.kill('SIGINT');
     t.equal((await first.done).code, 130, 'the first run, interrupted, exits 130');
   },

@@ -94,6 +94,16 @@ t.test(
       ),
     );
     t.notOk(existsSync(join(dir, 'out.txt')), 'and did not run the workflow');
+    // Without --restart the store "already exists": said with the leader in it, since neither
+    // --restart nor toil clean would do while it runs.
+    const fresh = await runToil(['run', TREE, 'file:./js', ...args], { cwd: dir });
+    t.equal(fresh.code, 2, 'a new run on the store in use exits 2');
+    t.match(
+      fresh.stderr.trim(),
+      new RegExp(
+        `^toil: job store file:\\./js already exists and is in use by the leader on ${hostname()} \\(pid ${a.child.pid}, generation 0\\) \\(expected a new job store\\): name another job store for a second run, or wait for that leader to end`,
+      ),
+    );
     a.child.kill('SIGKILL');
     await a.done;
     // The killed leader's lease has not expired, but it ran on this machine and its pid is gone.
