@@ -45,8 +45,8 @@ export interface RunFlags extends AutoscalingFlags, SlurmRunFlags {
   maxJobs?: string;
   preemptableRetries: string;
   preemptibleRetries?: string;
-  enableUnlimitedPreemptibleRetries?: boolean;
-  enableUnlimitedPreemptableRetries?: boolean;
+  enableUnlimitedPreemptibleRetries?: string | boolean;
+  enableUnlimitedPreemptableRetries?: string | boolean;
   logLevel?: string;
   logFile?: string;
   stats?: boolean;
@@ -147,11 +147,12 @@ export const command: SubCommand = {
         '3',
       )
       .addOption(new Option('--preemptibleRetries <n>').hideHelp())
+      // Toil's takes a value (`--enableUnlimitedPreemptibleRetries True`); without one it is on.
       .option(
-        '--enableUnlimitedPreemptibleRetries',
+        '--enableUnlimitedPreemptibleRetries [bool]',
         'a job lost with its spot node always runs on spot again',
       )
-      .addOption(new Option('--enableUnlimitedPreemptableRetries').hideHelp())
+      .addOption(new Option('--enableUnlimitedPreemptableRetries [bool]').hideHelp())
       .addOption(
         new Option(
           '--logLevel <level>',
@@ -604,8 +605,11 @@ export function parseCleanPolicy(f: RunFlags): CleanPolicy {
 
 /** `--preemptableRetries N` (Toil: `--enableUnlimitedPreemptibleRetries` for no limit). */
 export function parsePreemptableRetries(f: RunFlags): number {
-  if (f.enableUnlimitedPreemptibleRetries || f.enableUnlimitedPreemptableRetries)
-    return Number.POSITIVE_INFINITY;
+  for (const [flag, v] of [
+    ['--enableUnlimitedPreemptibleRetries', f.enableUnlimitedPreemptibleRetries],
+    ['--enableUnlimitedPreemptableRetries', f.enableUnlimitedPreemptableRetries],
+  ] as const)
+    if (v !== undefined && parseBool(flag, v)) return Number.POSITIVE_INFINITY;
   const given = f.preemptibleRetries ?? f.preemptableRetries;
   return parseCount(
     f.preemptibleRetries !== undefined ? '--preemptibleRetries' : '--preemptableRetries',

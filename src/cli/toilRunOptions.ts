@@ -61,13 +61,10 @@ export const FOREIGN_RUN_OPTIONS: readonly ForeignOption[] = [
     '--deadlockCheckInterval',
   ),
   ...ignored(wholeNumber(), 'toil-ts shows progress as it changes', '--statusWait'),
-  ...ignored(
-    'none',
-    DEPLOYMENT,
-    '--forceDockerAppliance',
-    '--disableAutoDeployment',
-    '--disableHotDeployment',
-  ),
+  // Toil's --forceDockerAppliance takes a true/false value, --disableAutoDeployment any value.
+  ...ignored('bool', DEPLOYMENT, '--forceDockerAppliance'),
+  ...ignored('optional', DEPLOYMENT, '--disableAutoDeployment'),
+  ...ignored('none', DEPLOYMENT, '--disableHotDeployment'),
   ...ignored(wholeNumber(), LOCAL_JOBS, '--maxLocalJobs'),
   ...ignored('none', LOCAL_JOBS, '--runLocalJobsOnWorkers', '--runCwlInternalJobsOnWorkers'),
   ...ignored('bool', 'toil-ts does not chain jobs', '--disableChaining'),
@@ -78,7 +75,7 @@ export const FOREIGN_RUN_OPTIONS: readonly ForeignOption[] = [
   ...ignored('bool', FILES, '--symlinkJobStoreReads'),
   ...ignored('none', FILES, '--noLinkImports', '--noMoveExports'),
   ...ignored(
-    'none',
+    'bool',
     'toil-ts always verifies what it reads from the job store',
     '--disableJobStoreChecksumVerification',
   ),

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import t from 'tap';
 import type { UserInputError } from '../../src/common/errors.js';
-import { command as runCommand } from '../../src/cli/run.js';
+import { command as runCommand, parsePreemptableRetries, type RunFlags } from '../../src/cli/run.js';
 import {
   foreignToilOptions,
   jobLogFilesOptions,
@@ -55,6 +55,51 @@ t.test("no option of Toil's `toil run` is passed on to the workflow", async (t) 
   const missing = TOIL_RUN_OPTIONS.filter((f) => !longs.has(f));
   t.same(missing, [], 'every Toil option is a toil run option');
   t.same(run.parseOptions(['--stats', '--sseKey', 'k', '--numLines', '5']).unknown, ['--numLines', '5']);
+});
+
+/**
+ * Toil's options whose argparse `type` is `strtobool` (or `opt_strtobool`) without `nargs='?'`:
+ * Toil's parser takes the word after them as their value, so its docs write `--flag True`.
+ */
+const TOIL_TRUE_FALSE_OPTIONS = `--symlinkImports --moveOutputs --caching --symlinkJobStoreReads --metrics
+  --assumeZeroOverhead --stopOnFirstFailure --enableUnlimitedPreemptibleRetries
+  --enableUnlimitedPreemptableRetries --doubleMem --writeLogsFromAllJobs --realTimeLogging --disableChaining
+  --disableJobStoreChecksumVerification --forceDockerAppliance --slurmAllocateMem --slurmDefaultAllMem
+  --logColors --kubernetesPrivileged --defaultPreemptible --defaultPreemptable`
+  .split(/\s+/)
+  .filter(Boolean);
+
+t.test('a Toil option that takes true or false takes it, as `--flag True` or `--flag=false`', async (t) => {
+  for (const flag of TOIL_TRUE_FALSE_OPTIONS)
+    for (const args of [[flag, 'True'], [`${flag}=false`]]) {
+      const parsed = runCommandOptions().parseOptions([...args, '--numLines', '5']);
+      t.same(
+        [...parsed.operands, ...parsed.unknown],
+        ['--numLines', '5'],
+        `${args.join(' ')}: its value is not passed on to the workflow`,
+      );
+    }
+  // Toil's --disableAutoDeployment stores whatever value it is given.
+  const deployment = runCommandOptions().parseOptions(['--disableAutoDeployment', 'True', 'x']);
+  t.same([...deployment.operands, ...deployment.unknown], ['x'], '--disableAutoDeployment True');
+});
+
+t.test('--enableUnlimitedPreemptibleRetries True/False turns unlimited spot reruns on/off', async (t) => {
+  const retries = (...args: string[]): number => {
+    const run = runCommandOptions();
+    run.parseOptions(args);
+    return parsePreemptableRetries(run.opts<RunFlags>());
+  };
+  t.equal(retries(), 3, 'the default: 3 reruns on spot, then on-demand');
+  t.equal(retries('--enableUnlimitedPreemptibleRetries'), Infinity, 'bare: on');
+  t.equal(retries('--enableUnlimitedPreemptibleRetries', 'True'), Infinity, "Toil's form: on");
+  t.equal(retries('--enableUnlimitedPreemptableRetries=true'), Infinity, 'the other spelling');
+  t.equal(retries('--enableUnlimitedPreemptibleRetries', 'False'), 3, 'False: off, not on');
+  t.equal(retries('--enableUnlimitedPreemptibleRetries=0', '--preemptableRetries', '5'), 5);
+  t.throws(() => retries('--enableUnlimitedPreemptibleRetries', 'often'), {
+    code: 'BAD_FLAG',
+    message: '--enableUnlimitedPreemptibleRetries often: expected true or false',
+  });
 });
 
 t.test('an ignored option is named once with its reason; a refused one ends the run', async (t) => {
