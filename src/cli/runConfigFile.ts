@@ -161,7 +161,8 @@ export function namingConfigFileErrors<A extends unknown[]>(
   };
 }
 
-function optionValue(option: Option, raw: unknown, where: string): unknown {
+function optionValue(option: Option, given: unknown, where: string): unknown {
+  const raw = option.attributeName() === 'setEnv' ? setEnvEntries(given, where) : given;
   const scalars = (Array.isArray(raw) ? raw : [raw]).map((v) => {
     if (v !== null && typeof v === 'object')
       throw new UserInputError('CONFIG_INVALID', `${where}: expected a value, not a mapping`);
@@ -188,6 +189,23 @@ function optionValue(option: Option, raw: unknown, where: string): unknown {
     return acc;
   }
   return option.variadic ? scalars : scalars[0];
+}
+
+/**
+ * Toil's config file holds `setEnv` as a mapping of names to values (`setEnv: {FOO: bar}`; Toil's
+ * `toil config` writes `setEnv: {}`), a null value meaning this environment's, as `--setEnv NAME`
+ * does: the mapping becomes the NAME=VALUE entries the flag takes. A list of them is taken as is.
+ */
+function setEnvEntries(raw: unknown, where: string): unknown {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  return Object.entries(raw).map(([name, value]) => {
+    if (value !== null && typeof value === 'object')
+      throw new UserInputError(
+        'CONFIG_INVALID',
+        `${where}: ${name}: expected a value for the variable, not ${Array.isArray(value) ? 'a list' : 'a mapping'}`,
+      );
+    return value === null || value === undefined ? name : `${name}=${String(value)}`;
+  });
 }
 
 /** Applies `--config FILE` (strict) and then `$HOME/.toil/default.yaml` (if present) to `cmd`. */

@@ -195,3 +195,45 @@ t.test(
     t.notOk(existsSync(join(dir, 'js')), 'no job store made');
   },
 );
+
+t.test(
+  "Toil's setEnv mapping in a config file (setEnv: {NAME: VALUE}) sets each job's environment",
+  async (t) => {
+    const run = runWith(['wf.ts', 'file:js']);
+    applyConfigValues(run, { setEnv: { A: 1, B: 'two', FROM_SHELL: null } }, 'c.yaml', true, {});
+    t.same(
+      run.opts().setEnv,
+      ['A=1', 'B=two', 'FROM_SHELL'],
+      'NAME=VALUE entries; a null value: the shell’s',
+    );
+    const empty = runWith(['wf.ts', 'file:js']);
+    applyConfigValues(empty, { setEnv: {} }, 'c.yaml', true, {});
+    t.same(empty.opts().setEnv, [], "Toil's default, setEnv: {}, sets nothing");
+    t.throws(
+      () => applyConfigValues(runWith(['wf.ts', 'js']), { setEnv: { A: { b: 1 } } }, 'c.yaml', true, {}),
+      {
+        code: 'CONFIG_INVALID',
+        message: 'c.yaml: setEnv: A: expected a value for the variable, not a mapping',
+      },
+    );
+
+    const dir = testDir(t, {
+      'env.yaml': 'config_version: 1.0\nsetEnv: {GREETING: hello, FROM_SHELL: null}\n',
+      'wf.ts': [
+        "import { defineJob, defineWorkflow } from 'toil-ts';",
+        "const show = defineJob<number, string>('show', { memory: '64Mi', disk: '1Mi' },",
+        '  () => `${process.env.GREETING}/${process.env.FROM_SHELL}`);',
+        'export default defineWorkflow<string>({',
+        '  start: (ctx) => ctx.root(show, 1),',
+        '  finish: (ctx, seen) => ctx.log.info(`the job saw ${seen}`),',
+        '});',
+      ].join('\n'),
+    });
+    const r = await runToil(['run', '--config', 'env.yaml', 'wf.ts', 'file:js'], {
+      cwd: dir,
+      env: { HOME: dir, FROM_SHELL: 'shell' },
+    });
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stderr, /the job saw hello\/shell/, "the job's environment has both");
+  },
+);
