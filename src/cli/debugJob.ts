@@ -5,7 +5,13 @@ import type { Json, LogLine } from '../jobstore/jobRecords.js';
 import { debugJobInfo, findJob, type DebugJobInfo } from '../leader/debugJob.js';
 import { openJobStore } from '../main/jobStores.js';
 import { runWorkerJob } from '../workflow/worker.js';
-import { addForeignOptions, checkForeignOptions, refused, type ForeignOption } from './foreignOptions.js';
+import {
+  addForeignOptions,
+  checkForeignOptions,
+  refused,
+  utilityCommonOptions,
+  type ForeignOption,
+} from './foreignOptions.js';
 import type { SubCommand } from './main.js';
 import { STORE_UNREACHABLE_HELP } from './storeUnreachable.js';
 
@@ -14,11 +20,18 @@ interface Flags {
   workDir?: string;
 }
 
-const FOREIGN: readonly ForeignOption[] = refused(
-  'value',
-  'toil-ts runs the job here, in this process: its scratch space is under --workDir while it runs, and print statements or a debugger (node --inspect) show what it does',
-  '--retrieveTaskDirectory',
-);
+const FOREIGN: readonly ForeignOption[] = [
+  ...refused(
+    'value',
+    'toil-ts runs the job here, in this process: its scratch space is under --workDir while it runs, and print statements or a debugger (node --inspect) show what it does',
+    '--retrieveTaskDirectory',
+  ),
+  // The options every Toil utility has (Toil's debug-job takes them).
+  ...utilityCommonOptions('toil debug-job', {
+    log: "toil debug-job shows the job's output and every line it logs, as it runs",
+    temp: "toil debug-job's scratch space is --workDir",
+  }),
+];
 
 /** The attempt number a debug run's job sees: no leader issued it, and nothing of it is recorded. */
 const DEBUG_ATTEMPT = 0;
@@ -42,7 +55,7 @@ export const command: SubCommand = {
         "the job's local scratch space (default: TOIL_WORKDIR, else the OS temp dir; TOIL_WORKDIR_OVERRIDE wins over both; it must exist)",
       );
     addForeignOptions(cmd, FOREIGN).action(async (locator: string, query: string, flags: Flags) => {
-      checkForeignOptions(flags, FOREIGN);
+      for (const notice of checkForeignOptions(flags, FOREIGN)) process.stderr.write(`${notice}\n`);
       const workDir = await prepareWorkDir(flags.workDir);
       const store = openJobStore(locator);
       const { ticket, failedForGood } = await findJob(store, query);

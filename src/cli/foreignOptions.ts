@@ -150,14 +150,17 @@ const logLevel: ValueCheck = {
  * `--tempDirRoot`), for a toil-ts utility that writes no log and no temporary file: it prints its
  * report, so they change nothing.
  */
-export function utilityCommonOptions(command: string): ForeignOption[] {
-  const noLog = `${command} writes no log, only its report`;
+export function utilityCommonOptions(
+  command: string,
+  why: { log?: string; temp?: string } = {},
+): ForeignOption[] {
+  const noLog = why.log ?? `${command} writes no log, only its report`;
   return [
     ...ignored('none', noLog, '--logCritical', '--logError', '--logWarning', '--logInfo', '--logDebug'),
     ...ignored('none', noLog, '--logTrace', '--logOff', '--rotatingLogging'),
     ...ignored(logLevel, noLog, '--logLevel'),
     ...ignored('value', noLog, '--logFile'),
     ...ignored('bool', noLog, '--logColors'),
-    ...ignored('value', `${command} makes no temporary files`, '--tempDirRoot'),
+    ...ignored('value', why.temp ?? `${command} makes no temporary files`, '--tempDirRoot'),
   ];
 }

@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import t from 'tap';
+import { command as clean } from '../../src/cli/clean.js';
+import { command as debugJob } from '../../src/cli/debugJob.js';
 import { command as destroyCluster } from '../../src/cli/destroyCluster.js';
 import { command as kill } from '../../src/cli/kill.js';
 import { command as launchCluster } from '../../src/cli/launchCluster.js';
@@ -11,8 +13,8 @@ import type { SubCommand } from '../../src/cli/main.js';
 
 /**
  * Every option of Toil's cluster utilities (Toil's src/toil/utils/toil{Launch,Ssh,Rsync,Destroy}
- * Cluster.py with the provisioner options they share) and of `toil status`, `toil stats` and
- * `toil kill` is an option of ours: a command line from Toil's docs never stops at "unknown option".
+ * Cluster.py with the provisioner options they share) and of `toil status`, `toil stats`,
+ * `toil kill`, `toil clean` and `toil debug-job` is an option of ours: a command line from Toil's docs never stops at "unknown option".
  */
 /** Toil's src/toil/common.py parser_with_common_options: logging and --tempDirRoot. */
 const COMMON = [
@@ -46,6 +48,9 @@ const TOIL: Readonly<Record<string, string[]>> = {
     '--sortField',
   ],
   kill: [...COMMON, '--force'],
+  // Toil's toilClean.py and toilDebugJob.py
+  clean: COMMON,
+  'debug-job': [...COMMON, '--printJobInfo', '--retrieveTaskDirectory'],
 };
 
 function optionsOf(sub: SubCommand, name: string): Set<string> {
@@ -64,6 +69,8 @@ t.test("every option of Toil's cluster utilities and workflow utilities is one o
     ['status', status],
     ['stats', stats],
     ['kill', kill],
+    ['clean', clean],
+    ['debug-job', debugJob],
   ];
   for (const [name, sub] of subs) {
     const ours = optionsOf(sub, name);
