@@ -198,6 +198,16 @@ export const command: SubCommand = {
         '--slurmAllocateMem <bool>',
         'slurm: false: ask Slurm for no memory (clusters that refuse --mem)',
       )
+      // Toil keeps its older spellings of --slurmAllocateMem (HPC scripts still pass them): each
+      // sets the same setting, the last one given winning, as argparse's shared dest does.
+      .addOption(new Option('--dont_allocate_mem', 'same as --slurmAllocateMem false').hideHelp())
+      .addOption(new Option('--allocate_mem', 'same as --slurmAllocateMem true').hideHelp())
+      .on('option:dont_allocate_mem', function (this: Command) {
+        this.setOptionValue('slurmAllocateMem', false);
+      })
+      .on('option:allocate_mem', function (this: Command) {
+        this.setOptionValue('slurmAllocateMem', true);
+      })
       .option(
         '--batchLogsDir <dir>',
         "slurm: write each job's stdout and stderr to files here, named as Toil names them (a directory every node shares)",

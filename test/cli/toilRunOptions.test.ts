@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import t from 'tap';
 import type { UserInputError } from '../../src/common/errors.js';
 import { command as runCommand, parsePreemptableRetries, type RunFlags } from '../../src/cli/run.js';
+import { parseSlurmFlags } from '../../src/slurm/slurmFlags.js';
 import {
   foreignToilOptions,
   jobLogFilesOptions,
@@ -39,7 +40,8 @@ const TOIL_RUN_OPTIONS =
   --slurmArgs --slurmDefaultAllMem --slurmGPUPartition --slurmGPUQOS --slurmPE --slurmPartition --slurmQOS
   --slurmTime --scale --awsBatchRegion --awsBatchQueue --awsBatchJobRoleArn --kubernetesHostPath
   --kubernetesOwner --kubernetesServiceAccount --kubernetesPodTimeout --kubernetesPrivileged
-  --kubernetesPodSecurityContext --kubernetesSecurityContext --kill_polling_interval --log-dir`
+  --kubernetesPodSecurityContext --kubernetesSecurityContext --kill_polling_interval --log-dir
+  --dont_allocate_mem --allocate_mem`
     .split(/\s+/)
     .filter(Boolean);
 
@@ -83,6 +85,32 @@ t.test('a Toil option that takes true or false takes it, as `--flag True` or `--
   const deployment = runCommandOptions().parseOptions(['--disableAutoDeployment', 'True', 'x']);
   t.same([...deployment.operands, ...deployment.unknown], ['x'], '--disableAutoDeployment True');
 });
+
+t.test(
+  "Toil's older Slurm switches --dont_allocate_mem and --allocate_mem set --slurmAllocateMem, the last given winning",
+  async (t) => {
+    const allocateMem = (...args: string[]): boolean | undefined => {
+      const run = runCommandOptions();
+      const parsed = run.parseOptions([...args, '--numLines', '5']);
+      t.same(
+        [...parsed.operands, ...parsed.unknown],
+        ['--numLines', '5'],
+        `${args.join(' ')}: not the workflow's`,
+      );
+      return parseSlurmFlags(run.opts<RunFlags>(), {}).jobFlags.allocateMem;
+    };
+    t.equal(allocateMem(), undefined, 'neither: the default (--mem asked for)');
+    t.equal(allocateMem('--dont_allocate_mem'), false, '--dont_allocate_mem: no --mem');
+    t.equal(allocateMem('--allocate_mem'), true);
+    t.equal(allocateMem('--dont_allocate_mem', '--allocate_mem'), true, 'the last wins');
+    t.equal(
+      allocateMem('--slurmAllocateMem', 'true', '--dont_allocate_mem'),
+      false,
+      'over the new spelling too',
+    );
+    t.equal(allocateMem('--dont_allocate_mem', '--slurmAllocateMem', 'True'), true, 'and the other way');
+  },
+);
 
 t.test('--enableUnlimitedPreemptibleRetries True/False turns unlimited spot reruns on/off', async (t) => {
   const retries = (...args: string[]): number => {
