@@ -17,8 +17,12 @@ t.test(
       ['launch-cluster', 'c1', '--nodeType', 't2.medium', '--keyPairName', 'k', '--zone', 'us-west-2a'],
       ['destroy-cluster', 'c1', '--zone', 'us-west-2a'],
     ];
-    for (const args of commands) {
-      const r = await runToil(args, { AWS_ENDPOINT_URL_EC2: endpoint });
+    // Each spends most of its time waiting out the EC2 client's retries: side by side.
+    const results = await Promise.all(
+      commands.map((args) => runToil(args, { AWS_ENDPOINT_URL_EC2: endpoint })),
+    );
+    for (const [i, args] of commands.entries()) {
+      const r = results[i]!;
       t.equal(r.code, 1, `${args[0]}: exit 1 (${r.stderr})`);
       t.match(
         r.stderr,
