@@ -503,13 +503,15 @@ async function run(
     console.line(
       e.storeDeletedBy !== undefined
         ? `toil: workflow ${e.message}`
-        : e.stoppedInStart
+        : e.stoppedIn === 'start'
           ? `toil: workflow ${e.message} before its start() returned; the job store ${jobStoreText} is kept, with no job in it yet: --restart starts the workflow in it`
-          : `toil: workflow ${e.message}; the job store ${jobStoreText} is kept: resume it with --restart`,
+          : e.stoppedIn === 'finish'
+            ? `toil: workflow ${e.message} before its finish() returned; every job ran and the job store ${jobStoreText} is kept: --restart runs finish() again, and no job`
+            : `toil: workflow ${e.message}; the job store ${jobStoreText} is kept: resume it with --restart`,
     );
     return signalExitCode(e.signal);
   } finally {
-    // A start() the stop abandoned runs on in this process (a timer of its own keeps Node's loop
+    // A start() or finish() the stop abandoned runs on in this process (a timer of its own keeps Node's loop
     // up for ever): once what it started is ended, the process exits as soon as it has said how
     // the run ended (the exit code set by then).
     if (await endAbandonedWorkflowCode()) setTimeout(() => process.exit(), 0);

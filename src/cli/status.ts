@@ -212,8 +212,8 @@ function stateLine(s: WorkflowStatus): string {
   if (kill?.leader === 'daemon')
     return `not finished and stopped by toil kill (from ${kill.host}, pid ${kill.pid}, at ${new Date(kill.at).toISOString()}) while a leader daemon ran it; the job store is kept: submit the workflow to the leader again to resume it ('toil run WORKFLOW JOBSTORE --leader URL')`;
   // A leader killed outright (-9, its machine lost) left no word of why it stopped: only that the
-  // jobs all ran and the finish did not.
+  // jobs all ran and the finish did not complete (it never began, threw, or was abandoned by a stop).
   if (s.finishPending && !kill)
-    return "not finished: every job ran, but the last leader stopped before the workflow's finish ran and no leader holds the store ('toil run WORKFLOW JOBSTORE --restart' runs the finish and completes it)";
+    return "not finished: every job ran, but the workflow's finish did not complete and no leader holds the store ('toil run WORKFLOW JOBSTORE --restart' runs the finish and completes it)";
   return "not finished and stopped: no leader holds the store (resume with 'toil run WORKFLOW JOBSTORE --restart')";
 }

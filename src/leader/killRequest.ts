@@ -41,8 +41,11 @@ export interface KillRequest {
 export class WorkflowStopRequestedError extends ToilError {
   #deletedBy: string | undefined;
 
-  /** The run stopped before the workflow's start() returned: no job of it was declared yet. */
-  stoppedInStart = false;
+  /**
+   * The workflow's own code the stop came in, if any: `start` (no job of it was declared yet) or
+   * `finish` (every job ran; a --restart runs finish again and no job).
+   */
+  stoppedIn: 'start' | 'finish' | undefined;
 
   /** The `--clean` policy (`always`, `onError`) that deleted the job store after the stop, if one did. */
   get storeDeletedBy(): string | undefined {

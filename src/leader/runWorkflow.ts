@@ -335,11 +335,18 @@ async function runStarted(
       await code.finish({
         modulePath,
         jobStore: o.store.absoluteLocator,
+        workflowFile: o.workflowFile,
         args: o.args,
         restart: resumed,
         returnValue: result.returnValue,
       });
     } catch (e) {
+      // Stopped while finish() ran (Ctrl-C, SIGTERM, toil kill): a stop, not finish()'s failure.
+      // Every job ran, so the kept store resumes with finish() alone, as after a finish() that threw.
+      if (o.signal?.aborted && e === o.signal.reason) {
+        if (e instanceof WorkflowStopRequestedError) e.stoppedIn = 'finish';
+        throw await cleanAfterStop(o, lease, e);
+      }
       // An isolated host's errors already say whose code failed and how.
       if (e instanceof ToilError && /^WORKFLOW_(CODE|HOST)_/.test(e.code)) throw e;
       // As Toil's context manager on an error: only 'always' and 'onError' delete the store.
@@ -433,7 +440,7 @@ async function startNewWorkflow(
       // Stopped before its start() returned, as any stopped run: the store is kept (toil status
       // says it was interrupted while starting, and --restart starts the workflow in it) unless
       // --clean deletes it.
-      e.stoppedInStart = true;
+      e.stoppedIn = 'start';
       if (!storeExists && (o.clean === 'always' || o.clean === 'onError')) {
         await o.store.destroy();
         e.storeDeleted(o.store.locator, o.clean);

@@ -14,8 +14,8 @@ export interface WorkflowStatus {
   /** Every job ran and the last leader ran the workflow's finish, recording its success. */
   readonly finished: boolean;
   /**
-   * Every job ran, but the last leader stopped before the workflow's finish ran (killed, its
-   * machine lost, or the finish itself failed): `toil run … --restart` runs the finish.
+   * Every job ran, but the workflow's finish did not complete (the last leader killed, its machine
+   * lost, the finish failed, or a stop abandoned it): `toil run … --restart` runs the finish.
    */
   readonly finishPending?: true;
   /**

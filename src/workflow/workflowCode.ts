@@ -38,6 +38,8 @@ export interface StartResult {
 export interface FinishRequest {
   readonly modulePath: string;
   readonly jobStore: string;
+  /** The workflow file as the user named it, for messages. */
+  readonly workflowFile: string;
   readonly args: readonly string[];
   readonly restart: boolean;
   /** The root job's return value, promises resolved. */
@@ -76,7 +78,7 @@ export class InProcessWorkflowCode implements WorkflowCode {
    * `finish` runs: the isolated host tells its leader, whose time limit for that call starts then
    * (a slow process start on a loaded machine is not the workflow's hang).
    *
-   * `signal` (a run's Ctrl-C, SIGTERM or `toil kill`) abandons a `start` in progress: see start.
+   * `signal` (a run's Ctrl-C, SIGTERM or `toil kill`) abandons a `start` or `finish` in progress: see start.
    */
   constructor(
     openStore: (locator: string) => JobStore,
@@ -91,15 +93,24 @@ export class InProcessWorkflowCode implements WorkflowCode {
   }
 
   /**
-   * With a signal, a run stopped while its `start` runs (a start that imports big files, or one
-   * that never returns) need not wait for it: once the signal is aborted the call rejects with its
-   * reason at once. The code it abandons runs on in this process, which the caller then ends (see
-   * workflowCodeAbandoned); what it started as processes (each carries the call's mark, set in
-   * this process's environment while it runs) is ended before the call rejects.
+   * With a signal, a run stopped while its `start` or `finish` runs (one that imports or exports
+   * big files, or never returns) need not wait for it: once the signal is aborted the call rejects
+   * with its reason at once. The code it abandons runs on in this process, which the caller then
+   * ends (see endAbandonedWorkflowCode); what it started as processes (each carries the call's
+   * mark, set in this process's environment while it runs) is ended before the call rejects.
    */
-  async start(r: StartRequest): Promise<StartResult> {
+  start(r: StartRequest): Promise<StartResult> {
+    return this.abandonable(`the start() of workflow ${r.workflowFile}`, () => this.startHere(r));
+  }
+
+  /** As start: abandoned when the signal is aborted. */
+  finish(r: FinishRequest): Promise<void> {
+    return this.abandonable(`the finish() of workflow ${r.workflowFile}`, () => this.finishHere(r));
+  }
+
+  private async abandonable<T>(who: string, call: () => Promise<T>): Promise<T> {
     const signal = this.signal;
-    if (!signal) return this.startHere(r);
+    if (!signal) return call();
     if (signal.aborted) throw signal.reason as Error;
     const mark = newProcessMark();
     const before = process.env[PROCESS_MARKS_ENV];
@@ -110,10 +121,9 @@ export class InProcessWorkflowCode implements WorkflowCode {
       signal.addEventListener('abort', onAbort, { once: true });
     });
     try {
-      return await Promise.race([this.startHere(r), aborted]);
+      return await Promise.race([call(), aborted]);
     } catch (e) {
       if (!signal.aborted || e !== signal.reason) throw e;
-      const who = `the start() of workflow ${r.workflowFile}`;
       const warn = (m: string): void => this.log.warn(m);
       abandoned = { end: () => endLeftProcesses(mark, who, new RealClock(), warn) };
       await abandoned.end();
@@ -162,7 +172,7 @@ export class InProcessWorkflowCode implements WorkflowCode {
     return definedJobs(await loadModule(r.modulePath));
   }
 
-  async finish(r: FinishRequest): Promise<void> {
+  private async finishHere(r: FinishRequest): Promise<void> {
     const wf = (await loadModule(r.modulePath)).workflow;
     this.onUserCode();
     if (wf?.finish)
@@ -173,12 +183,12 @@ export class InProcessWorkflowCode implements WorkflowCode {
   }
 }
 
-/** A `start` of this process abandoned by its signal, whose code may still be running. */
+/** A `start` or `finish` of this process abandoned by its signal, whose code may still be running. */
 let abandoned: { readonly end: () => Promise<void> } | undefined;
 
 /**
  * Whether a workflow's code this process ran was abandoned while it ran (InProcessWorkflowCode's
- * start, stopped by its signal); if so, first ends every process it started, since. Its timers and
+ * start or finish, stopped by its signal); if so, first ends every process it started, since. Its timers and
  * sockets may keep this process up for ever: a command told true exits once it has said how the
  * run ended, rather than waiting for Node's loop to empty.
  */

@@ -9,10 +9,12 @@ import { runToil, scratchDir, startToil } from '../fixtures/workflowCli.js';
 
 /**
  * Ctrl-C (or SIGTERM) of a local run while the workflow's start() ran waited for start() to
- * return, and a start() that never returns needed a second one. Now the first stops the run at
- * once: the start() is abandoned, what it started as processes (its child, and one it detached)
- * is ended, the process exits 130 (143), and the job store is kept as for any stopped run: toil
- * status says it was interrupted while starting, and --restart starts the workflow in it.
+ * return, and a start() that never returns needed a second one; so did one while its finish()
+ * ran, which left what finish() started running. Now the first stops the run at once: the call
+ * is abandoned, what it started as processes (its child, and one it detached) is ended, the
+ * process exits 130 (143), and the job store is kept as for any stopped run: toil status says it
+ * was interrupted while starting (or that every job ran and finish did not complete), and
+ * --restart starts the workflow in it (or runs finish again, and no job).
  */
 const MISBEHAVES = repoPath('test/fixtures/workflowMisbehaves.ts');
 
@@ -23,22 +25,37 @@ t.jobs = 3;
 /** Long enough a wait to tell a prompt stop from one that waited (or needed a second signal). */
 const PROMPT_MS = 8_000;
 
-for (const [signal, code, clean] of [
-  ['SIGINT', 130, []],
-  ['SIGTERM', 143, []],
-  ['SIGINT', 130, ['--clean', 'always']],
+/** What the kept store's toil status says and what its --restart does, after a stop in `call`. */
+const KEPT = {
+  start: {
+    status: /no workflow \(it was interrupted while starting\)/,
+    restarted: /the job store holds no workflow yet; starting it/,
+  },
+  finish: {
+    status:
+      /^state: +not finished: every job ran, but the workflow's finish did not complete and no leader holds the store/m,
+    restarted: /toil: workflow succeeded: 0 jobs run \(1 already done before --restart\)/,
+  },
+};
+
+for (const [call, signal, code, clean] of [
+  ['start', 'SIGINT', 130, []],
+  ['start', 'SIGTERM', 143, []],
+  ['start', 'SIGINT', 130, ['--clean', 'always']],
+  ['finish', 'SIGINT', 130, []],
+  ['finish', 'SIGTERM', 143, ['--clean', 'always']],
 ] as const) {
   t.test(
-    `${signal} during a start() that never returns stops the run at once (${code}), ends what start() started${clean.length > 0 ? ', --clean always deletes the store' : ', the store kept for --restart'}`,
+    `${signal} during a ${call}() that never returns stops the run at once (${code}), ends what ${call}() started${clean.length > 0 ? ', --clean always deletes the store' : ', the store kept for --restart'}`,
     async (t) => {
       const dir = scratchDir(t);
       const sleep = ['sleep', distinctiveSleep()];
       t.teardown(() => killProcessesWithArgv(sleep));
-      const run = startToil(['run', MISBEHAVES, 'file:./js', 'start-spawns-hangs', sleep[1]!, ...clean], {
+      const run = startToil(['run', MISBEHAVES, 'file:./js', `${call}-spawns-hangs`, sleep[1]!, ...clean], {
         cwd: dir,
       });
       t.teardown(() => run.child.kill('SIGKILL'));
-      await waitFor("start()'s two sleeps to run", () => processesWithArgv(sleep).length === 2, 60_000);
+      await waitFor(`${call}()'s two sleeps to run`, () => processesWithArgv(sleep).length === 2, 60_000);
       const signalled = Date.now();
       run.child.kill(signal);
       const hung = setTimeout(() => run.child.kill('SIGKILL'), 30_000);
@@ -47,25 +64,27 @@ for (const [signal, code, clean] of [
       const ms = Date.now() - signalled;
       t.equal(stopped.code, code, `exit ${code} after one ${signal} (${ms} ms): ${stopped.stderr}`);
       t.ok(ms < PROMPT_MS, `stopped in ${ms} ms (< ${PROMPT_MS})`);
-      t.same(processesWithArgv(sleep), [], 'nothing start() started is left running');
+      t.same(processesWithArgv(sleep), [], `nothing ${call}() started is left running`);
       t.match(stopped.stderr, /left 2 processes running after it ended|left 1 process running/);
       if (clean.length === 0) {
         t.match(
           stopped.stderr,
           new RegExp(
-            `^toil: workflow interrupted by ${signal} before its start\\(\\) returned; the job store file:./js is kept, with no job in it yet: --restart starts the workflow in it$`,
+            call === 'start'
+              ? `^toil: workflow interrupted by ${signal} before its start\\(\\) returned; the job store file:./js is kept, with no job in it yet: --restart starts the workflow in it$`
+              : `^toil: workflow interrupted by ${signal} before its finish\\(\\) returned; every job ran and the job store file:./js is kept: --restart runs finish\\(\\) again, and no job$`,
             'm',
           ),
         );
         const status = await runToil(['status', 'file:./js'], { cwd: dir });
-        t.match(status.stdout + status.stderr, /no workflow \(it was interrupted while starting\)/);
+        t.match(status.stdout + status.stderr, KEPT[call].status);
         const out = join(dir, 'out.txt');
         const restarted = await runToil(['run', MISBEHAVES, 'file:./js', 'well', out, '--restart'], {
           cwd: dir,
         });
         t.equal(restarted.code, 0, restarted.stderr);
-        t.match(restarted.stderr, /the job store holds no workflow yet; starting it/);
-        t.equal(readFileSync(out, 'utf8'), '42', '--restart started the workflow and ran it');
+        t.match(restarted.stderr, KEPT[call].restarted);
+        t.equal(readFileSync(out, 'utf8'), '42', '--restart ran the workflow to its result');
       } else {
         t.match(
           stopped.stderr,

@@ -59,7 +59,7 @@ t.test(
     t.match(status.stdout, /^jobs: +1 completed of 1 declared so far, 0 ready to run$/m);
     t.match(
       status.stdout,
-      /^state: +not finished: every job ran, but the last leader stopped before the workflow's finish ran and no leader holds the store \('toil run WORKFLOW JOBSTORE --restart' runs the finish and completes it\)$/m,
+      /^state: +not finished: every job ran, but the workflow's finish did not complete and no leader holds the store \('toil run WORKFLOW JOBSTORE --restart' runs the finish and completes it\)$/m,
     );
     t.notMatch(status.stdout, /^state: +finished$/m);
     const failIf = await runToil(['status', 'file:./js', '--failIfNotComplete'], { cwd: dir });

@@ -58,14 +58,28 @@ t.test('start in the host declares the root job; the module defines its job', as
     'spinner',
   ]);
   const out = join(dir, 'out.txt');
-  await code.finish({ modulePath, jobStore, args: ['well', out], restart: false, returnValue: 42 });
+  await code.finish({
+    modulePath,
+    jobStore,
+    args: ['well', out],
+    workflowFile: 'misbehaves.ts',
+    restart: false,
+    returnValue: 42,
+  });
   t.equal(readFileSync(out, 'utf8'), '42', 'finish ran with the return value');
 });
 
 t.test('a throw in a timer inside finish() rejects with it; the caller lives on', async (t) => {
   const { code } = host();
   const e = await code
-    .finish({ modulePath, jobStore, args: ['finish-throws'], restart: false, returnValue: 42 })
+    .finish({
+      modulePath,
+      jobStore,
+      args: ['finish-throws'],
+      workflowFile: 'misbehaves.ts',
+      restart: false,
+      returnValue: 42,
+    })
     .then(
       () => undefined,
       (err: unknown) => err,
@@ -136,7 +150,14 @@ t.test('aborting a call kills the host process at once', async (t) => {
   const ac = new AbortController();
   const { code } = host(60_000, ac.signal);
   const before = new Set(hostPids());
-  const p = code.finish({ modulePath, jobStore, args: ['finish-hangs'], restart: false, returnValue: 1 });
+  const p = code.finish({
+    modulePath,
+    jobStore,
+    args: ['finish-hangs'],
+    workflowFile: 'misbehaves.ts',
+    restart: false,
+    returnValue: 1,
+  });
   let pid: number | undefined;
   for (let i = 0; i < 100 && pid === undefined; i++) {
     await new Promise((r) => setTimeout(r, 50));
