@@ -20,7 +20,8 @@ export const command: SubCommand = {
       .command('kill')
       .description(
         "Stop the workflow running in a job store (Toil's `toil kill`): its leader, wherever it runs, sees the " +
-          `request within ${KILL_POLL_MS / 1000} s, kills its running jobs and stops, keeping the job store ` +
+          `request within ${KILL_POLL_MS / 1000} s, kills its running jobs (or abandons the workflow's start() or finish() in ` +
+          'progress, ending the processes it started) and stops, keeping the job store ' +
           '(resume with toil run … --restart). --force kills a leader of this machine at once and cancels its running jobs ' +
           '(a Mesos framework is torn down at its master, Slurm jobs are cancelled). A store no leader holds, or whose ' +
           'toil run of this machine is gone (killed with -9), is refused with exit 2: nothing would read the request ' +
@@ -149,12 +150,18 @@ export const command: SubCommand = {
             // (it deletes a stopped run's too, with --clean always or onError).
             const outcome = exists && !killed ? await store.readOutcome().catch(() => undefined) : undefined;
             const finished = outcome?.generation === request.generation && outcome.status === 'succeeded';
+            // Stopped before its start() returned, no job was running: said as what it was (a
+            // leader daemon's workflow resumes otherwise, and says so itself).
+            const inStart =
+              exists && !killed && !finished && !daemon && !(await store.readWorkflow().catch(() => true));
             process.stderr.write(
               finished
                 ? 'toil: the workflow had already finished when its leader could see the request: nothing was stopped\n'
-                : exists || killed
-                  ? 'toil: the leader has stopped\n'
-                  : `toil: the leader has stopped, and its job store ${store.locator} is gone (its --clean deleted it)\n`,
+                : inStart
+                  ? `toil: the leader has stopped before its workflow's start() returned: no job had run; the job store ${store.locator} is kept, with no job in it yet (toil run … --restart starts the workflow in it)\n`
+                  : exists || killed
+                    ? 'toil: the leader has stopped\n'
+                    : `toil: the leader has stopped, and its job store ${store.locator} is gone (its --clean deleted it)\n`,
             );
             return setExitCode(cancelFailed ? 1 : 0);
           }

@@ -110,7 +110,7 @@ export const ERROR_CODES = {
     area: 'workflow',
     dispositions: f,
     meaning:
-      '`toil kill` stopped the run (not a failure of the workflow): its running jobs were killed (or, every job run, its finish was not run), the job store is kept for --restart (on a leader daemon: for submitting it again) unless --clean always or onError deleted it',
+      '`toil kill` stopped the run (not a failure of the workflow): its running jobs were killed (or, every job run, its finish was not run or was abandoned; or, before any job, its start() was abandoned), the job store is kept for --restart (on a leader daemon: for submitting it again) unless --clean always or onError deleted it',
   },
   NO_LEADER: {
     area: 'workflow',

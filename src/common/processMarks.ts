@@ -175,7 +175,8 @@ export function leftProcessesWarning(who: string, swept: SweepResult): string {
 
 /**
  * Ends what still carries `mark` once the code it marked has ended (SIGTERM, SIGKILL after
- * LEFT_PROCESS_GRACE_MS), and warns, naming `who` (`job 'align'`), when anything did.
+ * LEFT_PROCESS_GRACE_MS), and warns, naming `who` (`job 'align'`), when anything did; resolves to
+ * how many processes it found.
  */
 export async function endLeftProcesses(
   mark: string,
@@ -183,11 +184,12 @@ export async function endLeftProcesses(
   clock: Clock,
   warn: (message: string) => void,
   bornAfter?: number,
-): Promise<void> {
+): Promise<number> {
   const swept = await endMarkedProcesses(mark, {
     clock,
     graceMs: LEFT_PROCESS_GRACE_MS,
     ...(bornAfter === undefined ? {} : { bornAfter }),
   });
   if (swept.found > 0) warn(leftProcessesWarning(who, swept));
+  return swept.found;
 }

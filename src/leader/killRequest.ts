@@ -47,6 +47,19 @@ export class WorkflowStopRequestedError extends ToilError {
    */
   stoppedIn: 'start' | 'finish' | undefined;
 
+  /** How many processes the abandoned `start`/`finish` had started that were ended (in-process code). */
+  processesEnded: number | undefined;
+
+  /** The workflow's code in this process abandoned a call for this stop, and ended what it started. */
+  workflowCodeAbandoned(processesEnded: number): void {
+    this.processesEnded = processesEnded;
+  }
+
+  /** The stop came while the workflow's `call` ran, which it abandoned. */
+  stoppedDuring(call: 'start' | 'finish', _locator: string): void {
+    this.stoppedIn = call;
+  }
+
   /** The `--clean` policy (`always`, `onError`) that deleted the job store after the stop, if one did. */
   get storeDeletedBy(): string | undefined {
     return this.#deletedBy;
@@ -68,7 +81,9 @@ export class WorkflowStopRequestedError extends ToilError {
  * submitted again).
  */
 export class WorkflowKilledError extends WorkflowStopRequestedError {
-  readonly #stopped: string;
+  #stopped: string;
+  readonly #by: string;
+  readonly #resume: string;
 
   constructor(
     locator: string,
@@ -77,13 +92,34 @@ export class WorkflowKilledError extends WorkflowStopRequestedError {
     /** Seen once every job had run, before the workflow's finish: there was nothing to kill. */
     afterLastJob = false,
   ) {
-    const stopped =
-      `the workflow was stopped by toil kill (from ${request.host}, pid ${request.pid}); ` +
-      (afterLastJob ? 'its jobs had all run, but not its finish,' : 'its running jobs were killed');
+    const by = `the workflow was stopped by toil kill (from ${request.host}, pid ${request.pid})`;
+    const stopped = `${by}; ${afterLastJob ? 'its jobs had all run, but not its finish,' : 'its running jobs were killed'}`;
     super('WORKFLOW_KILLED', `${stopped} and the job store ${locator} is kept: ${resume}`, {
       details: { locator, generation: request.generation },
     });
     this.#stopped = stopped;
+    this.#by = by;
+    this.#resume = resume;
+  }
+
+  /** No job ran at that moment: said as what it was, the call abandoned and what it started ended. */
+  override stoppedDuring(call: 'start' | 'finish', locator: string): void {
+    super.stoppedDuring(call, locator);
+    const n = this.processesEnded;
+    const ended =
+      n === undefined || n === 0
+        ? ''
+        : n === 1
+          ? ' (the process it started was ended)'
+          : ` (the ${n} processes it started were ended)`;
+    this.#stopped =
+      call === 'start'
+        ? `${this.#by} before its start() returned, so no job had run: start() was abandoned${ended}`
+        : `${this.#by} before its finish() returned, every job having run: finish() was abandoned${ended}`;
+    this.message =
+      call === 'start'
+        ? `${this.#stopped} and the job store ${locator} is kept, with no job in it yet: ${this.#resume} (start() runs again)`
+        : `${this.#stopped} and the job store ${locator} is kept: ${this.#resume} (finish() runs again, and no job)`;
   }
 
   protected override deletedMessage(locator: string, clean: string): string {

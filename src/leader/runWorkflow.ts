@@ -344,7 +344,7 @@ async function runStarted(
       // Stopped while finish() ran (Ctrl-C, SIGTERM, toil kill): a stop, not finish()'s failure.
       // Every job ran, so the kept store resumes with finish() alone, as after a finish() that threw.
       if (o.signal?.aborted && e === o.signal.reason) {
-        if (e instanceof WorkflowStopRequestedError) e.stoppedIn = 'finish';
+        if (e instanceof WorkflowStopRequestedError) e.stoppedDuring('finish', o.store.locator);
         throw await cleanAfterStop(o, lease, e);
       }
       // An isolated host's errors already say whose code failed and how.
@@ -440,7 +440,7 @@ async function startNewWorkflow(
       // Stopped before its start() returned, as any stopped run: the store is kept (toil status
       // says it was interrupted while starting, and --restart starts the workflow in it) unless
       // --clean deletes it.
-      e.stoppedIn = 'start';
+      e.stoppedDuring('start', o.store.locator);
       if (!storeExists && (o.clean === 'always' || o.clean === 'onError')) {
         await o.store.destroy();
         e.storeDeleted(o.store.locator, o.clean);

@@ -326,11 +326,11 @@ export class SingleMachineBatchSystem implements BatchSystem {
       child.once('exit', () => resolve());
       child.once('error', () => resolve());
     })
-      .then(() =>
-        endLeftProcesses(mark, `job '${jobName()}'`, this.o.clock, (m) =>
+      .then(async () => {
+        await endLeftProcesses(mark, `job '${jobName()}'`, this.o.clock, (m) =>
           this.log.warn({ job: jobName() }, m),
-        ),
-      )
+        );
+      })
       .finally(() => this.ending.delete(ended));
     this.ending.add(ended);
     return ended;

@@ -126,7 +126,8 @@ export class InProcessWorkflowCode implements WorkflowCode {
       if (!signal.aborted || e !== signal.reason) throw e;
       const warn = (m: string): void => this.log.warn(m);
       abandoned = { end: () => endLeftProcesses(mark, who, new RealClock(), warn) };
-      await abandoned.end();
+      const ended = await abandoned.end();
+      (e as Partial<HearsOfAbandon>).workflowCodeAbandoned?.(ended);
       throw e;
     } finally {
       signal.removeEventListener('abort', onAbort);
@@ -183,8 +184,16 @@ export class InProcessWorkflowCode implements WorkflowCode {
   }
 }
 
+/**
+ * A stop (the signal's reason) that is told a call it stopped was abandoned and how many processes
+ * the call had started were ended: the run then says so.
+ */
+export interface HearsOfAbandon {
+  workflowCodeAbandoned(processesEnded: number): void;
+}
+
 /** A `start` or `finish` of this process abandoned by its signal, whose code may still be running. */
-let abandoned: { readonly end: () => Promise<void> } | undefined;
+let abandoned: { readonly end: () => Promise<number> } | undefined;
 
 /**
  * Whether a workflow's code this process ran was abandoned while it ran (InProcessWorkflowCode's

@@ -98,3 +98,41 @@ for (const [call, signal, code, clean] of [
     },
   );
 }
+
+for (const call of ['start', 'finish'] as const) {
+  t.test(
+    `toil kill during a ${call}() that never returns: the run says ${call}() was abandoned and its 2 processes ended, no job running, and exits 1`,
+    async (t) => {
+      const dir = scratchDir(t);
+      const sleep = ['sleep', distinctiveSleep()];
+      t.teardown(() => killProcessesWithArgv(sleep));
+      const run = startToil(['run', MISBEHAVES, 'file:./js', `${call}-spawns-hangs`, sleep[1]!], {
+        cwd: dir,
+      });
+      t.teardown(() => run.child.kill('SIGKILL'));
+      await waitFor(`${call}()'s two sleeps to run`, () => processesWithArgv(sleep).length === 2, 60_000);
+      const kill = await runToil(['kill', 'file:./js', '--wait', '60'], { cwd: dir });
+      t.equal(kill.code, 0, kill.stderr);
+      const stopped = await run.done;
+      t.equal(stopped.code, 1, stopped.stderr);
+      t.same(processesWithArgv(sleep), [], `nothing ${call}() started is left running`);
+      const by = 'toil: the workflow was stopped by toil kill \\(from \\S+, pid \\d+\\)';
+      t.match(
+        stopped.stderr,
+        new RegExp(
+          call === 'start'
+            ? `^${by} before its start\\(\\) returned, so no job had run: start\\(\\) was abandoned \\(the 2 processes it started were ended\\) and the job store file:./js is kept, with no job in it yet: resume with --restart \\(start\\(\\) runs again\\)$`
+            : `^${by} before its finish\\(\\) returned, every job having run: finish\\(\\) was abandoned \\(the 2 processes it started were ended\\) and the job store file:./js is kept: resume with --restart \\(finish\\(\\) runs again, and no job\\)$`,
+          'm',
+        ),
+      );
+      t.notMatch(stopped.stderr, /running jobs were killed/, 'no job was running');
+      t.match(
+        kill.stderr,
+        call === 'start'
+          ? /^toil: the leader has stopped before its workflow's start\(\) returned: no job had run; the job store file:.\/js is kept, with no job in it yet \(toil run … --restart starts the workflow in it\)$/m
+          : /^toil: the leader has stopped$/m,
+      );
+    },
+  );
+}
