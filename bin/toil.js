@@ -11,5 +11,7 @@ try {
   );
   process.exit(2);
 }
-const { main } = await import('../dist/src/cli/main.js');
+const { main, exitIfAsked } = await import('../dist/src/cli/main.js');
 process.exitCode = await main(process.argv.slice(2));
+// A command that left the user's code running (a workflow's start() a stop abandoned) exits now.
+await exitIfAsked(process.exitCode);

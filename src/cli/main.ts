@@ -5,6 +5,8 @@ import { JobStoreUnavailableError, JobStoreUnwritableError, LeaseLostError } fro
 import { ProvisionerError } from '../provisioner/errors.js';
 import { STORE_READING_COMMANDS, STORE_UNREACHABLE_EXIT } from './storeUnreachable.js';
 
+export { exitIfAsked } from './exitWhenDone.js';
+
 /**
  * A sub-command: one file in src/cli each, thin (parse flags, call a module). `register` adds it
  * to the root program; the action resolves to the process exit code.

@@ -17,6 +17,7 @@ import { WorkflowFinishError, WorkflowStartError } from '../workflow/workflowCod
 import { suggestNames } from '../common/suggest.js';
 import { firstLine } from '../workflow/jobError.js';
 import type { SubCommand } from './main.js';
+import { exitWhenDone } from './exitWhenDone.js';
 import { WorkflowInterruptedError, signalExitCode } from './untilSignal.js';
 import { collect } from '../provisioner/cluster/cliSupport.js';
 import {
@@ -511,10 +512,10 @@ async function run(
     );
     return signalExitCode(e.signal);
   } finally {
-    // A start() or finish() the stop abandoned runs on in this process (a timer of its own keeps Node's loop
-    // up for ever): once what it started is ended, the process exits as soon as it has said how
-    // the run ended (the exit code set by then).
-    if (await endAbandonedWorkflowCode()) setTimeout(() => process.exit(), 0);
+    // A start() or finish() the stop abandoned runs on in this process (a timer of its own keeps
+    // Node's loop up for ever): once what it started is ended, the process exits as soon as it
+    // has said how the run ended.
+    if (await endAbandonedWorkflowCode()) exitWhenDone();
     console.endProgress();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
