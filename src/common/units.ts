@@ -16,6 +16,23 @@ export const SIZE_SUFFIXES =
 
 const SIZE_RE = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*(?:([kmgtpe])(i?)b?|b)?\s*$/i;
 
+const CORES_RE = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*$/;
+
+/**
+ * A job's cores: a positive finite number, or one written as a string ("2", "0.5"), which Toil
+ * takes too (its requirements parse strings); undefined for anything else. A size suffix ("1G") is
+ * refused: Toil would read it as a billion cores.
+ */
+export function tryParseCores(input: unknown): number | undefined {
+  const n =
+    typeof input === 'number'
+      ? input
+      : typeof input === 'string' && CORES_RE.test(input)
+        ? Number(input)
+        : NaN;
+  return n > 0 && Number.isFinite(n) ? n : undefined;
+}
+
 /**
  * Parses "600M" (600,000,000), "2Gi" (2 GiB), "512MiB", "1.5T", "1024" into bytes; undefined if
  * malformed or the suffix is not one of Toil's.

@@ -4,7 +4,7 @@
  * another, and a worker anywhere reads exactly what the leader wrote.
  */
 
-import { tryParseBytes } from '../common/units.js';
+import { tryParseBytes, tryParseCores } from '../common/units.js';
 
 /** A JSON value. Inputs and return values may hold promise markers (see `PROMISE_MARKER`). */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -266,11 +266,12 @@ export function resolvePromisedRequirements(
     const producer = isPromiseRef(marker) ? marker[PROMISE_MARKER].job : 'unknown';
     const what = `job '${jobName}': its ${key} requirement, the value promised by job ${producer}`;
     if (key === 'cores') {
-      if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value))
+      const cores = tryParseCores(value);
+      if (cores === undefined)
         throw new PromisedRequirementError(
           `${what}, is ${JSON.stringify(value)}, not a positive number of cores`,
         );
-      resolved.cores = value;
+      resolved.cores = cores;
     } else {
       const bytes = typeof value === 'string' || typeof value === 'number' ? tryParseBytes(value) : undefined;
       if (bytes === undefined)

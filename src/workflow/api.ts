@@ -21,7 +21,8 @@ export type FileID = string & { readonly __toilFileId?: never };
  */
 export interface Requirements {
   // Promised<unknown>: `rv(path)` has no static type; the leader checks the value it reads.
-  readonly cores?: number | Promised<unknown>;
+  /** A number, or one as a string ("2"), as Toil takes it. */
+  readonly cores?: number | string | Promised<unknown>;
   readonly memory?: string | number | Promised<unknown>;
   readonly disk?: string | number | Promised<unknown>;
   readonly preemptable?: boolean;

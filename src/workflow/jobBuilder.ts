@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { suggestNames } from '../common/suggest.js';
-import { SIZE_SUFFIXES, tryParseBytes, tryParseDurationMs } from '../common/units.js';
+import { SIZE_SUFFIXES, tryParseBytes, tryParseCores, tryParseDurationMs } from '../common/units.js';
 import {
   ENCAPSULATION_JOB,
   PROMISE_MARKER,
@@ -617,12 +617,13 @@ export function parseRequirements(req: Requirements, jobName: string): DeclaredR
   }
   if (Object.keys(promised).length > 0) out.promised = promised;
   if (req.cores !== undefined && !isPromised(req.cores)) {
-    if (typeof req.cores !== 'number' || !(req.cores > 0) || !Number.isFinite(req.cores)) {
+    const cores = tryParseCores(req.cores);
+    if (cores === undefined) {
       throw new JobDeclarationError(
-        `job '${jobName}': cores must be a positive number, got ${JSON.stringify(req.cores) ?? String(req.cores)}`,
+        `job '${jobName}': cores must be a positive number (or one as a string, e.g. "2"), got ${JSON.stringify(req.cores) ?? String(req.cores)}`,
       );
     }
-    out.cores = req.cores;
+    out.cores = cores;
   }
   for (const key of ['memory', 'disk'] as const) {
     const v = req[key];

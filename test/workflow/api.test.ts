@@ -72,7 +72,16 @@ t.test('requirements: sizes in units as Toil reads them, preemptible accepted, b
   );
   t.same(parseRequirements(loose({ preemptible: 'True' }), 'p'), { preemptable: true });
   t.same(parseRequirements(loose({ preemptable: 0 }), 'p'), { preemptable: false });
-  t.throws(() => parseRequirements(loose({ cores: '2' }), 'c'), /cores must be a positive number, got "2"/);
+  t.same(parseRequirements(loose({ cores: '2' }), 'c'), { cores: 2 }, 'cores as a string, as Toil takes it');
+  t.same(parseRequirements(loose({ cores: ' 0.5 ' }), 'c'), { cores: 0.5 });
+  for (const cores of ['1G', 'two', '0', '-1', '', 'Infinity'])
+    t.throws(
+      () => parseRequirements(loose({ cores }), 'c'),
+      new RegExp(
+        `^job 'c': cores must be a positive number \\(or one as a string, e\\.g\\. "2"\\), got ${JSON.stringify(cores)}$`,
+      ),
+      `cores ${JSON.stringify(cores)} refused`,
+    );
   t.throws(
     () => parseRequirements(loose({ disk: (x: number) => 2 * x }), 'd'),
     /^job 'd': disk is a function; a requirement computed from another job's value \(Toil's PromisedRequirement over a function\) is given as the rv\(\) of a job that returns the computed value, e\.g\. disk: sizeJob\.rv\(\)$/,
@@ -473,7 +482,14 @@ t.test(
       /^job 'api-test-promised-req' is given the value of job 'api-test-promised-req' \(its rv\(\)\), but may start before/,
       "a sibling's value as a requirement is refused as a sibling's value as an input is",
     );
-    const values: Record<string, Json> = { p: ['f', 1234], s: { size: '2Gi' }, n: 3, bad: 'lots', neg: -1 };
+    const values: Record<string, Json> = {
+      p: ['f', 1234],
+      s: { size: '2Gi' },
+      n: 3,
+      bad: 'lots',
+      neg: -1,
+      str: '4',
+    };
     const promised = (job: string, path: (string | number)[] = []): Json => ({
       [PROMISE_MARKER]: { job, path },
     });
@@ -496,6 +512,11 @@ t.test(
     t.throws(
       () => resolvePromisedRequirements({ promised: { cores: promised('neg') } }, lookup, 'x'),
       /its cores requirement, the value promised by job neg, is -1, not a positive number of cores/,
+    );
+    t.same(
+      resolvePromisedRequirements({ promised: { cores: promised('str') } }, lookup, 'x'),
+      { cores: 4 },
+      'promised cores as a string, as declared ones',
     );
     t.end();
   },
