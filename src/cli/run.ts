@@ -646,8 +646,16 @@ async function checkIgnoredScalingFlags(f: RunFlags): Promise<string[]> {
   ]);
   const zone = /^[a-z]{2}-[a-z]+-\d[a-z]$/.test(f.zone ?? '') ? f.zone! : 'us-west-2a';
   const hasTypes = f.nodeTypes ?? f.nodeType ?? f.preemptableNodeType ?? f.preemptibleNodeType;
-  const flags = scalerSectionFromFlags(hasTypes ? f : { ...f, nodeTypes: 't2.medium' }, zone);
-  parseScalerFlags(flags, await readCatalogue());
+  // Without node types the values are checked against stand-ins, as many as the longest list
+  // (`--maxNodes 3,4` names no type for either, which only a provisioner's node types would).
+  const values = (v: string | undefined): number => (v === undefined ? 1 : v.split(',').length);
+  const catalogue = await readCatalogue();
+  const standIns = [...catalogue.types.values()]
+    .filter((t) => t.onDemandPrice['us-west-2'] !== undefined && t.gpus === 0)
+    .slice(0, Math.max(values(f.maxNodes), values(f.minNodes)))
+    .map((t) => t.name);
+  const flags = scalerSectionFromFlags(hasTypes ? f : { ...f, nodeTypes: standIns.join(',') }, zone);
+  parseScalerFlags(flags, catalogue);
   return given;
 }
 

@@ -363,8 +363,9 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
     /job store file:\.\/results: \S+results is a directory of other files \(e\.g\. 'thesis\.tex'\), not a job store, so it is not used, written to or deleted \(expected a path that does not exist yet, or an empty directory/,
   );
   t.same(readdirSync(join(dir, 'results')), ['thesis.tex'], 'untouched');
-  // Toil ignores the autoscaling flags without --provisioner; this run does too, but says so.
-  const local = await runToil(['run', SORT, 'file:./local', '--numLines', '10', '--maxNodes', '3'], {
+  // Toil ignores the autoscaling flags without --provisioner; this run does too, but says so. A
+  // list of counts (one per node type, as Toil's docs write it) is no mistake without node types.
+  const local = await runToil(['run', SORT, 'file:./local', '--numLines', '10', '--maxNodes', '3,4'], {
     cwd: dir,
   });
   t.equal(local.code, 0, local.stderr);
