@@ -120,7 +120,8 @@ export const ERROR_CODES = {
   NO_WORKFLOW: {
     area: 'workflow',
     dispositions: u,
-    meaning: '`toil stats` of a job store whose workflow never started (no workflow record)',
+    meaning:
+      '`toil stats` of a job store with no workflow record: its start() was interrupted, or its leader (named) is still in `start()`',
   },
   WORKFLOW_NO_DEFAULT: {
     area: 'workflow',
@@ -203,7 +204,8 @@ export const ERROR_CODES = {
   JOBSTORE_EXISTS: {
     area: 'jobstore',
     dispositions: u,
-    meaning: 'a new workflow was started on a job store that exists',
+    meaning:
+      'a new workflow was started on a job store that exists (the message names the leader running in it, if one does: then neither `--restart` nor `toil clean` is the way out)',
   },
   JOBSTORE_NOT_FOUND: { area: 'jobstore', dispositions: u, meaning: 'the job store does not exist' },
   JOBSTORE_ACCESS: {

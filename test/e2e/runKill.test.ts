@@ -145,7 +145,7 @@ t.test(
 );
 
 t.test(
-  'toil kill --wait of a run already in its finish: the run succeeds, and toil kill says the workflow had finished, nothing stopped',
+  'toil kill --wait of a run already in its finish, released as the request is written: the run succeeds and toil kill says nothing was stopped (or, if the leader saw the request first, finish() abandoned, said as such)',
   async (t) => {
     const dir = scratchDir(t);
     const { running } = startGated(dir, '--clean', 'never');
@@ -158,13 +158,25 @@ t.test(
     const asked = await kill.done;
     t.equal(asked.code, 0, asked.stderr);
     t.match(asked.stderr, /^toil: asked the leader of file:.*js \(generation 0\) to stop$/m);
+    const done = await running.done;
+    // The leader looks for the request every 5 s; finish() returns within moments of it being
+    // written, so the leader almost always sees it after the finish. In those moments (about 1 %
+    // of runs) it sees it first, and a kill during finish() abandons it: said as such.
+    if (done.code !== 0) {
+      t.comment('the leader saw the request before finish() returned');
+      t.match(
+        done.stderr,
+        /^toil: the workflow was stopped by toil kill \(from \S+, pid \d+\) before its finish\(\) returned, every job having run: finish\(\) was abandoned/m,
+      );
+      t.equal(done.code, 1, done.stderr);
+      t.match(asked.stderr, /the leader has stopped/);
+      return;
+    }
     t.match(
       asked.stderr,
       /^toil: the workflow had already finished when its leader could see the request: nothing was stopped$/m,
     );
     t.notMatch(asked.stderr, /the leader has stopped/);
-    const done = await running.done;
-    t.equal(done.code, 0, done.stderr);
     t.equal(readFileSync(join(dir, 'out'), 'utf8'), '7');
   },
 );
