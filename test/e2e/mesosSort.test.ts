@@ -71,9 +71,11 @@ t.test(
       onSpot > preemptable.length / 2,
       `preemptable jobs mostly on spot agents (${onSpot}/${preemptable.length})`,
     );
-    t.ok(
-      tasks.every((x) => x.state === 'TASK_FINISHED'),
-      'every task finished',
+    // Named with their states and the run's log, so a task that did not finish says how it ended.
+    t.same(
+      tasks.filter((x) => x.state !== 'TASK_FINISHED').map((x) => `${x.name}: ${x.state}`),
+      [],
+      `every task finished\n${sort.stderr.slice(-2000)}`,
     );
     t.comment(`sort of 100000 lines on 3 agents: ${sortMs} ms, ${preemptable.length} tasks`);
   },
