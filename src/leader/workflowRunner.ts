@@ -490,6 +490,10 @@ export class WorkflowRunner {
         ...(spec.service ? { service: { pollMs: this.servicePollMs() } } : {}),
       };
       await this.withIoSlot(() => this.o.store.writeTicket(ticket));
+      // A run stopped while the ticket was written (Ctrl-C, toil kill, a failure that ends it) has
+      // killed what it had issued: handed over now, the job would start when a killed one's
+      // cores free, after the stop.
+      if (this.done) return;
       this.event({ event: 'issued', jobId, name: spec.name, attempt });
       await this.o.batchSystem.issue({
         ticket,
