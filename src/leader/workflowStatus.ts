@@ -69,10 +69,10 @@ export async function workflowStatusAndJobs(
   const damaged = await store.findDamaged();
   const damagedKeys = new Set(damaged.map((d) => d.key));
   const workflow = damagedKeys.has(WORKFLOW_KEY) ? undefined : await store.readWorkflow();
+  // A store without its workflow record is either one whose leader is still in the workflow's
+  // start() (it writes the record once start() returns) or one whose start() was interrupted.
+  const leader = damagedKeys.has(LEADER_KEY) ? undefined : await liveLeader(store, now);
   if (!workflow) {
-    // A store without its workflow record is either one whose leader is still in the workflow's
-    // start() (it writes the record once start() returns) or one whose start() was interrupted.
-    const leader = damagedKeys.has(LEADER_KEY) ? undefined : await liveLeader(store, now);
     const status: WorkflowStatus = {
       locator: store.locator,
       workflowId: undefined,
@@ -107,7 +107,6 @@ export async function workflowStatusAndJobs(
   let failedAttempts = 0;
   for await (const _ of store.objects.list('logs/')) failedAttempts++;
   const counts = graph.counts();
-  const leader = damagedKeys.has(LEADER_KEY) ? undefined : await liveLeader(store, now);
   const kill = leader || damagedKeys.has(LEADER_KEY) ? undefined : await killOfLastLeader(store);
   // Every job having run is not the end: the leader then runs the workflow's finish and records
   // its success. One stopped in between (`toil kill`, -9, its machine lost) recorded none, and a
