@@ -211,9 +211,16 @@ function stateLine(s: WorkflowStatus): string {
   const kill = s.stoppedByKill;
   if (kill?.leader === 'daemon')
     return `not finished and stopped by toil kill (from ${kill.host}, pid ${kill.pid}, at ${new Date(kill.at).toISOString()}) while a leader daemon ran it; the job store is kept: submit the workflow to the leader again to resume it ('toil run WORKFLOW JOBSTORE --leader URL')`;
+  const by = kill
+    ? `toil kill (from ${kill.host}, pid ${kill.pid}, at ${new Date(kill.at).toISOString()})`
+    : undefined;
   // A leader killed outright (-9, its machine lost) left no word of why it stopped: only that the
   // jobs all ran and the finish did not complete (it never began, threw, or was abandoned by a stop).
-  if (s.finishPending && !kill)
-    return "not finished: every job ran, but the workflow's finish did not complete and no leader holds the store ('toil run WORKFLOW JOBSTORE --restart' runs the finish and completes it)";
+  if (s.finishPending)
+    return by
+      ? `not finished: every job ran, but ${by} stopped the leader before the workflow's finish completed; no leader holds the store ('toil run WORKFLOW JOBSTORE --restart' runs the finish and completes it)`
+      : "not finished: every job ran, but the workflow's finish did not complete and no leader holds the store ('toil run WORKFLOW JOBSTORE --restart' runs the finish and completes it)";
+  if (by)
+    return `not finished and stopped by ${by}; no leader holds the store (resume with 'toil run WORKFLOW JOBSTORE --restart')`;
   return "not finished and stopped: no leader holds the store (resume with 'toil run WORKFLOW JOBSTORE --restart')";
 }

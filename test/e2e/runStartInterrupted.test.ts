@@ -133,6 +133,14 @@ for (const call of ['start', 'finish'] as const) {
           ? /^toil: the leader has stopped before its workflow's start\(\) returned: no job had run; the job store file:.\/js is kept, with no job in it yet \(toil run … --restart starts the workflow in it\)$/m
           : /^toil: the leader has stopped$/m,
       );
+      if (call === 'finish') {
+        const status = await runToil(['status', 'file:./js'], { cwd: dir });
+        t.match(
+          status.stdout,
+          /^state: +not finished: every job ran, but toil kill \(from \S+, pid \d+, at \S+\) stopped the leader before the workflow's finish completed; no leader holds the store/m,
+          'toil status says the kill stopped the finish',
+        );
+      }
     },
   );
 }
