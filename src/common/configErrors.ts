@@ -58,6 +58,9 @@ export function describeZodIssues(
         issue.origin === 'string'
           ? `expected at least ${issue.minimum} character(s)`
           : `expected at least ${issue.minimum} entr${issue.minimum === 1 ? 'y' : 'ies'}`;
+    // A field left out: zod says "Invalid input: expected number, received undefined".
+    else if (stock && issue.code === 'invalid_type' && /received undefined$/.test(issue.message))
+      message = `required: ${REQUIRED_WORDS[issue.expected] ?? issue.expected}`;
     if (issue.code === 'unrecognized_keys' && schema) {
       const known = knownKeysAt(schema, at);
       const matches = issue.keys.flatMap((k) => suggestNames(k, known, 1));
@@ -66,6 +69,16 @@ export function describeZodIssues(
     return path === '' ? message : `${path}: ${message}`;
   });
 }
+
+/** What a required field of each stock type takes, in the words the rest of the messages use. */
+const REQUIRED_WORDS: Readonly<Record<string, string>> = {
+  number: 'a number',
+  int: 'a whole number',
+  string: 'a string',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping',
+};
 
 interface NumberBounds {
   min?: { value: number; inclusive: boolean };

@@ -53,10 +53,10 @@ t.test(
       provisioner: { kind: 'aws', clusterName: 'a', clusterNmae: 'b' },
     });
     t.same(describeZodIssues(result.error!.issues, ['scaler'], WithUnion).sort(), [
-      'scaler.nodes[0].maxNodes: Invalid input: expected number, received undefined',
+      'scaler.nodes[0].maxNodes: required: a number',
       'scaler.nodes[0]: Unrecognized keys: "maxNode", "colour" (did you mean maxNodes?)',
       'scaler.provisioner: Unrecognized key: "clusterNmae" (did you mean clusterName?)',
-      'scaler.scaleInterval: Invalid input',
+      'scaler.scaleInterval: required: a duration like "30s", "5m" or "1h"',
       'scaler: Unrecognized key: "scaleIntervall" (did you mean scaleInterval?)',
     ]);
     t.same(

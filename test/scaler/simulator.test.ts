@@ -215,6 +215,16 @@ t.test('trace validation names the field', async (t) => {
       want: /^jobs\[0\]\.memory: expected a size/,
     },
     {
+      name: 'memory missing',
+      doc: { name: 'x', jobs: [{ id: 'a', name: 'a', cores: 1, runtime: 1 }] },
+      want: /^jobs\[0\]\.memory: required: a size like "600M" or "2Gi"/,
+    },
+    {
+      name: 'memory neither a string nor a number',
+      doc: { name: 'x', jobs: [{ id: 'a', name: 'a', cores: 1, memory: true, runtime: 1 }] },
+      want: /^jobs\[0\]\.memory: expected a size like "600M" or "2Gi" .*, got true$/,
+    },
+    {
       name: 'duplicate id',
       doc: {
         name: 'x',
