@@ -364,7 +364,7 @@ async function run(
     { MesosBatchSystem },
     { SlurmBatchSystem },
     { parseSlurmFlags, slurmPartitionOf },
-    { endAbandonedWorkflowCode },
+    { endAbandonedWorkflowCode, runningWorkflowCall },
   ] = await Promise.all([
     import('../leader/runWorkflow.js'),
     import('../main/batchSystems.js'),
@@ -387,8 +387,13 @@ async function run(
   const interrupt = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     if (interrupt.signal.aborted) process.exit(signalExitCode(signal));
+    // In the workflow's start() no job exists yet, in its finish() every job has run: what stops
+    // then is that call and what it started.
+    const call = runningWorkflowCall();
     console.line(
-      `toil: ${signal}: stopping the workflow and killing its running jobs (${signal} again to exit at once)`,
+      call
+        ? `toil: ${signal}: stopping the workflow: abandoning its ${call}() and ending the processes it started (${signal} again to exit at once)`
+        : `toil: ${signal}: stopping the workflow and killing its running jobs (${signal} again to exit at once)`,
     );
     interrupt.abort(new WorkflowInterruptedError(signal));
   };

@@ -100,12 +100,25 @@ export class InProcessWorkflowCode implements WorkflowCode {
    * mark, set in this process's environment while it runs) is ended before the call rejects.
    */
   start(r: StartRequest): Promise<StartResult> {
-    return this.abandonable(`the start() of workflow ${r.workflowFile}`, () => this.startHere(r));
+    return this.running('start', () =>
+      this.abandonable(`the start() of workflow ${r.workflowFile}`, () => this.startHere(r)),
+    );
   }
 
   /** As start: abandoned when the signal is aborted. */
   finish(r: FinishRequest): Promise<void> {
-    return this.abandonable(`the finish() of workflow ${r.workflowFile}`, () => this.finishHere(r));
+    return this.running('finish', () =>
+      this.abandonable(`the finish() of workflow ${r.workflowFile}`, () => this.finishHere(r)),
+    );
+  }
+
+  private async running<T>(call: 'start' | 'finish', body: () => Promise<T>): Promise<T> {
+    runningCall = call;
+    try {
+      return await body();
+    } finally {
+      runningCall = undefined;
+    }
   }
 
   private async abandonable<T>(who: string, call: () => Promise<T>): Promise<T> {
@@ -190,6 +203,14 @@ export class InProcessWorkflowCode implements WorkflowCode {
  */
 export interface HearsOfAbandon {
   workflowCodeAbandoned(processesEnded: number): void;
+}
+
+/** The workflow's call this process runs now, if any (what a stop will abandon, not jobs it kills). */
+let runningCall: 'start' | 'finish' | undefined;
+
+/** The workflow's `start` or `finish` an InProcessWorkflowCode of this process is running now, if any. */
+export function runningWorkflowCall(): 'start' | 'finish' | undefined {
+  return runningCall;
 }
 
 /** A `start` or `finish` of this process abandoned by its signal, whose code may still be running. */

@@ -65,6 +65,15 @@ for (const [call, signal, code, clean] of [
       t.equal(stopped.code, code, `exit ${code} after one ${signal} (${ms} ms): ${stopped.stderr}`);
       t.ok(ms < PROMPT_MS, `stopped in ${ms} ms (< ${PROMPT_MS})`);
       t.same(processesWithArgv(sleep), [], `nothing ${call}() started is left running`);
+      t.match(
+        stopped.stderr,
+        new RegExp(
+          `^toil: ${signal}: stopping the workflow: abandoning its ${call}\\(\\) and ending the processes it started \\(${signal} again to exit at once\\)$`,
+          'm',
+        ),
+        'the first line says what stops: the call, not jobs',
+      );
+      t.notMatch(stopped.stderr, /killing its running jobs/, 'no job is said killed');
       t.match(stopped.stderr, /left 2 processes running after it ended|left 1 process running/);
       if (clean.length === 0) {
         t.match(
