@@ -3,7 +3,7 @@ import { UserInputError } from '../common/errors.js';
 import { VERSION } from '../common/version.js';
 import { clusterEnvironment } from '../main/env.js';
 import { applianceImage } from '../provisioner/appliance.js';
-import { checkProvisioner, collect, extendCommaList, progressTo } from '../provisioner/cluster/cliSupport.js';
+import { checkProvisioner, collect, progressTo } from '../provisioner/cluster/cliSupport.js';
 import { addClusterLoggingOptions, clusterLogger, type ClusterLoggingFlags } from './clusterLogging.js';
 import {
   parseNodeTypes,
@@ -34,8 +34,8 @@ interface Flags extends ClusterLoggingFlags {
   zone?: string;
   nodeType?: string;
   leaderNodeType?: string;
-  nodeTypes?: string;
-  workers?: string;
+  nodeTypes?: string[];
+  workers?: string[];
   keyPairName?: string;
   owner?: string;
   tag?: string[];
@@ -79,18 +79,13 @@ export const command: SubCommand = {
       .option('-z, --zone <zone>', 'availability zone (default: TOIL_AWS_ZONE)')
       .option('--nodeType <type>', 'instance type of the leader and of the workers, unless given apart')
       .option('--leaderNodeType <type>', 'instance type of the leader')
-      // Repeatable, each -w after its --nodeTypes, as Toil's docs write a cluster of two kinds:
-      // `--nodeTypes t2.medium -w 1 --nodeTypes t2.large:0.20 -w 1` (a second flag replacing
-      // the first dropped a kind of worker without a word).
-      .option(
-        '--nodeTypes <list>',
-        "workers' instance types, comma-separated; TYPE:BID for spot; repeatable",
-        extendCommaList,
-      )
+      // Given again, the last one counts, as in Toil (argparse's plain store); every value is kept
+      // so that one replacing another is said (lastGiven), not dropped without a word.
+      .option('--nodeTypes <list>', "workers' instance types, comma-separated; TYPE:BID for spot", collect)
       .option(
         '-w, --workers <counts>',
-        'static workers: a count, or one count per --nodeTypes entry; repeatable',
-        extendCommaList,
+        'static workers: a count, or one count per --nodeTypes entry',
+        collect,
       )
       .option('--keyPairName <name>', 'EC2 key pair for SSH to the nodes')
       .option('--owner <name>', 'Owner tag (default: TOIL_OWNER_TAG, else the key pair name)')
@@ -129,6 +124,20 @@ export const command: SubCommand = {
   },
 };
 
+/**
+ * The last value of a flag given more than once, as Toil's argparse keeps it. Toil's docs write
+ * `--nodeTypes t2.medium -w 1 --nodeTypes t2.large:0.20 -w 1`, which launches only the last kind:
+ * a value replaced by a different one is said, with the form that keeps both.
+ */
+function lastGiven(values: readonly string[] | undefined, flag: string): string | undefined {
+  const last = values?.at(-1);
+  if (values && new Set(values).size > 1)
+    process.stderr.write(
+      `toil: ${flag} given ${values.length} times: the last one (${last}) is used, as in Toil; give every entry in one ${flag} (e.g. --nodeTypes t2.medium,t2.large:0.20 -w 1,1)\n`,
+    );
+  return last;
+}
+
 async function run(name: string, f: Flags): Promise<number> {
   const env = clusterEnvironment();
   const clusterName = validateClusterName(name);
@@ -151,14 +160,16 @@ async function run(name: string, f: Flags): Promise<number> {
       'NO_NODE_TYPE',
       'give --leaderNodeType or --nodeType (e.g. --nodeType t2.medium)',
     );
-  const nodeTypes = f.nodeTypes
-    ? parseNodeTypes(f.nodeTypes, '--nodeTypes')
+  const nodeTypesGiven = lastGiven(f.nodeTypes, '--nodeTypes');
+  const workersGiven = lastGiven(f.workers, '-w/--workers');
+  const nodeTypes = nodeTypesGiven
+    ? parseNodeTypes(nodeTypesGiven, '--nodeTypes')
     : f.nodeType
       ? parseNodeTypes(f.nodeType, '--nodeType')
       : [];
-  if (f.workers !== undefined && nodeTypes.length === 0)
+  if (workersGiven !== undefined && nodeTypes.length === 0)
     throw new UserInputError('NO_NODE_TYPE', '-w/--workers needs --nodeTypes or --nodeType for the workers');
-  const workers = parseWorkerCounts(f.workers, nodeTypes.length);
+  const workers = parseWorkerCounts(workersGiven, nodeTypes.length);
   const tags = f.tag && f.tag.length > 0 ? parseTags(f.tag) : parseTagsJson(env.tagsJson);
   const sshCidr = f.sshCidr ? validateCidr(f.sshCidr) : undefined;
   const subnetId = f.vpcSubnet === undefined ? undefined : validateSubnetId(f.vpcSubnet);
@@ -259,7 +270,7 @@ async function run(name: string, f: Flags): Promise<number> {
     const wanted = workers.reduce((sum, n) => sum + n, 0);
     if (cluster.workers.length < wanted) {
       process.stderr.write(
-        `toil: got ${cluster.workers.length} of the ${wanted} workers asked for (-w ${f.workers ?? ''}); cluster '${clusterName}' is left up with them: use it as it is, or remove it with 'toil destroy-cluster ${clusterName}'\n`,
+        `toil: got ${cluster.workers.length} of the ${wanted} workers asked for (-w ${workersGiven ?? ''}); cluster '${clusterName}' is left up with them: use it as it is, or remove it with 'toil destroy-cluster ${clusterName}'\n`,
       );
       return 1;
     }
