@@ -1,7 +1,9 @@
 import { Option, type Command } from 'commander';
+import { RealClock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
 import { LOG_LEVEL_NAMES, createLogger, toPinoLevel, type Logger } from '../common/log.js';
 import { addForeignOptions, checkForeignOptions, ignored, type ForeignOption } from './foreignOptions.js';
+import { ConsoleOutput } from '../leader/consoleOutput.js';
 import { LEVEL_SWITCHES, logLevelOf, openLogFile } from './toilRunOptions.js';
 
 /** The logging flags of a cluster utility, as commander gives them. */
@@ -13,7 +15,7 @@ export interface ClusterLoggingFlags {
 /** Toil's common options that change nothing in a cluster utility (src/cli/foreignOptions.ts). */
 const NO_EFFECT: readonly ForeignOption[] = [
   ...ignored('none', 'the log is appended to stderr and --logFile, never rotated', '--rotatingLogging'),
-  ...ignored('bool', 'the log is JSON lines, uncoloured', '--logColors'),
+  ...ignored('bool', 'log lines are plain text', '--logColors'),
   ...ignored('value', 'the cluster utilities make no temporary files', '--tempDirRoot'),
 ];
 
@@ -32,8 +34,10 @@ export function addClusterLoggingOptions(cmd: Command): Command {
 }
 
 /**
- * The utility's logger as its flags ask, to stderr (a command's own output, ssh's or its progress,
- * stays on stdout) and to `--logFile`; prints a line for each common option that changes nothing.
+ * The utility's logger as its flags ask: lines a person reads (`time LEVEL component: message`, as
+ * `toil run` prints them) on stderr, so that stdout holds only the command's own output (ssh's, the
+ * launch's progress), and appended to `--logFile`; prints a line for each common option that
+ * changes nothing.
  */
 export function clusterLogger(flags: ClusterLoggingFlags): Logger {
   for (const notice of checkForeignOptions(flags, NO_EFFECT)) process.stderr.write(`${notice}\n`);
@@ -45,14 +49,9 @@ export function clusterLogger(flags: ClusterLoggingFlags): Logger {
       `--logLevel: '${level}' is not one of ${LOG_LEVEL_NAMES.join(', ')}`,
     );
   const file = openLogFile(flags.logFile);
-  if (!file) return createLogger({ level: pinoLevel, destination: process.stderr });
-  return createLogger({
-    level: pinoLevel,
-    destination: {
-      write: (line: string) => {
-        process.stderr.write(line);
-        file.write(line.replace(/\n$/, ''));
-      },
-    },
+  const out = new ConsoleOutput(process.stderr, new RealClock(), {
+    progress: false,
+    ...(file ? { copyTo: file.write } : {}),
   });
+  return createLogger({ level: pinoLevel, destination: out.logDestination() });
 }

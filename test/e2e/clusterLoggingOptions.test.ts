@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { startTestEndpoint } from '../fixtures/ec2Local.js';
+import { importTestKeyPair, startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
 import { runToil } from '../fixtures/ec2ToilCli.js';
 
 /**
@@ -79,3 +79,42 @@ t.test("Toil's logging options on the cluster utilities", async (t) => {
     t.notMatch(r.stderr, /unknown option|invalid cluster name/, `${name}: the option is taken as one`);
   }
 });
+
+t.test(
+  'launch- and destroy-cluster --logDebug: the log is lines a person reads on stderr, stdout only the progress',
+  async (t) => {
+    const endpoint = await startTestEndpoint({ bootDelayMs: 0 });
+    t.teardown(() => endpoint.stop());
+    const client = testEc2Client(endpoint.url);
+    t.teardown(() => client.destroy());
+    await importTestKeyPair(client, 'k');
+    const dir = mkdtempSync(join(tmpdir(), 'toil-cluster-logging-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const env = { AWS_ENDPOINT_URL_EC2: endpoint.url };
+    const logFile = join(dir, 'launch.log');
+    const launch = await runToil(
+      [
+        ...['launch-cluster', '--logDebug', 'c2', '--nodeType', 't2.medium', '-w', '1'],
+        ...['--keyPairName', 'k', '-z', 'us-west-2a', '--logFile', logFile],
+      ],
+      env,
+    );
+    t.equal(launch.code, 0, launch.stderr);
+    t.match(launch.stdout, /^cluster 'c2' is up: leader i-\w+ \(\S+\), 1 worker\(s\)$/m);
+    t.notMatch(launch.stdout, /INFO|DEBUG|"level"|^\{/m, 'no log line on stdout');
+    const appliance = /^\d\d:\d\d:\d\d INFO: Using the appliance image \(image=\S+\)$/m;
+    t.match(launch.stderr, appliance, 'a log line as toil run prints it');
+    t.match(
+      launch.stderr,
+      /^\d\d:\d\d:\d\d INFO provisioner: instances launched \(cluster=c2 role=worker /m,
+      'the component and the fields are named',
+    );
+    t.notMatch(launch.stderr, /^\{/m, 'no JSON line on stderr');
+    t.match(readFileSync(logFile, 'utf8'), appliance, '--logFile gets the same lines');
+
+    const destroy = await runToil(['destroy-cluster', '--logDebug', '-z', 'us-west-2a', 'c2'], env);
+    t.equal(destroy.code, 0, destroy.stderr);
+    t.match(destroy.stdout, /^cluster 'c2' destroyed$/m);
+    t.notMatch(destroy.stdout + destroy.stderr, /"level"|^\{/m, 'no JSON line');
+  },
+);
