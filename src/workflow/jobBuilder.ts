@@ -513,7 +513,7 @@ export const MAX_VALUE_BYTES = 64 * 2 ** 20;
 
 /**
  * A value as JSON, with promises written as markers. Throws JobDeclarationError for what JSON
- * cannot carry faithfully (functions, bigints, symbols, cycles, and what JSON.stringify would
+ * cannot carry faithfully (functions, BigInts, symbols, cycles, and what JSON.stringify would
  * silently change: a Map or Set into `{}`, bytes into an object of numbers, NaN and Infinity into
  * null), and for a value larger than MAX_VALUE_BYTES, naming `what`.
  */
@@ -530,6 +530,12 @@ export function encodeValue(value: unknown, what: string): Json {
       if (typeof v === 'function' || typeof v === 'symbol') {
         throw new JobDeclarationError(`${what} holds a ${typeof v}, which cannot be stored (use plain data)`);
       }
+      // Values are plain JSON in the job store's records, read as such by the leader, other jobs,
+      // finish() and the utilities; JSON has no BigInt, and a number would lose its digits past 2^53.
+      if (typeof v === 'bigint')
+        throw new JobDeclarationError(
+          `${what} holds the BigInt ${bigintShown(v)}n, which cannot be stored: JSON has no BigInt (store it as a string, String(n), and read it back with BigInt(s))`,
+        );
       // `v` is after toJSON (a Buffer's is already an object of numbers): judge the value as given.
       const lost = silentlyChanged((this as Record<string, unknown>)[key] ?? v);
       if (lost) throw new JobDeclarationError(`${what} holds ${lost}`);
@@ -547,6 +553,12 @@ export function encodeValue(value: unknown, what: string): Json {
       `${what} is ${(bytes / 2 ** 20).toFixed(1)} MiB as JSON, more than the ${MAX_VALUE_BYTES / 2 ** 20} MiB a job's value may be (values are kept in the job store's records and in the leader's memory): write big data to a file (job.fileStore.writeGlobalFile, or writeGlobalFileBytes) and pass or return its file id`,
     );
   return JSON.parse(text) as Json;
+}
+
+/** A BigInt as a message shows it: a huge one by its first digits and its length. */
+function bigintShown(v: bigint): string {
+  const digits = String(v);
+  return digits.length <= 40 ? digits : `${digits.slice(0, 20)}… (${digits.length} digits)`;
 }
 
 /** A job handle (what addChild returns), passed or returned where its `.rv()` was meant. */

@@ -96,9 +96,10 @@ const MAX_FRAMES = 12;
  * What a person needs from an error a workflow's code threw: its message and the frames of the
  * user's own source (mapped through the bundle's source map), without the frames of Node and of
  * this package (`ownCode`: its code and its dependencies) that called into it. When no frame is the
- * user's, the first frame stays, so the reader still sees where it came from.
+ * user's, the first frame stays, so the reader still sees where it came from, unless `ownFrame` is
+ * false: an error of ours whose message says all of the user's mistake needs no frame of ours.
  */
-export function userStack(e: unknown, ownCode: CodeDirs = thisPackageCode()): string {
+export function userStack(e: unknown, ownCode: CodeDirs = thisPackageCode(), ownFrame = true): string {
   if (!(e instanceof Error)) return cutMessage(typeof e === 'string' ? e : (JSON.stringify(e) ?? String(e)));
   const stack = e.stack ?? `${e.name}: ${e.message}`;
   const lines = stack.split('\n');
@@ -106,7 +107,11 @@ export function userStack(e: unknown, ownCode: CodeDirs = thisPackageCode()): st
   if (firstFrame < 0) return cutMessage(stack);
   const frames = lines.slice(firstFrame);
   const own = frames.filter((f) => !isRuntimeFrame(f, ownCode));
-  const kept = own.length > 0 ? own : frames.slice(0, 1);
+  // A built-in's frame (`at JSON.stringify (<anonymous>)`) stays among the user's, but alone it is
+  // not the user's code: ours may have called it.
+  const kept = own.some((f) => !f.trimEnd().endsWith('(<anonymous>)'))
+    ? own
+    : frames.slice(0, ownFrame ? 1 : 0);
   // Deep recursion would make the stack the whole log; its top says where.
   const shown =
     kept.length > MAX_FRAMES

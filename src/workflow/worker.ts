@@ -29,7 +29,7 @@ import {
 } from './api.js';
 import { JobFileStore } from './fileStore.js';
 import { JobLogLines } from './jobLogLines.js';
-import { ADDING_JOB, JobCollector, encodeValue } from './jobBuilder.js';
+import { ADDING_JOB, JobCollector, JobDeclarationError, encodeValue } from './jobBuilder.js';
 import { strayExitWarning, strayThrowWarning, trapProcessExit } from './exitTrap.js';
 import { userStack } from './jobError.js';
 import { loadWorkflowModule, type LoadedWorkflow } from './moduleLoader.js';
@@ -270,7 +270,9 @@ async function runAttempt(
     const output = capture.stop();
     restoreEnv();
     await endLeftProcesses(mark, `job '${ticket.name}'`, wallClock, (m) => log.warn(m), bornAfter());
-    const error = userStack(e);
+    // A value refused (a BigInt returned, a Map) is the user's mistake that the message names in
+    // full; refused as the job returned, it has no frame of theirs and needs none of ours.
+    const error = userStack(e, undefined, !(e instanceof JobDeclarationError));
     const failure: FailureLog = {
       format: 1,
       jobId,

@@ -24,3 +24,21 @@ t.test('a job returning a 65 MiB string fails, saying its size and to use a file
   const status = await runToil(['status', 'file:./js', '--json'], { cwd: dir });
   t.match(JSON.parse(status.stdout), { finished: false }, 'nothing of the value was committed');
 });
+
+/**
+ * A BigInt has no JSON form, and a job's value is JSON in the job store: refused as the job
+ * returns, with a message naming the job and the way out, and no stack frame of toil-ts's.
+ */
+t.test('a job returning a BigInt fails, naming the job and saying to store it as a string', async (t) => {
+  const dir = scratchDir(t);
+  const r = await runToil(['run', WORKFLOW, 'file:./js', 'job-returns-bigint', '--retryCount', '0'], {
+    cwd: dir,
+  });
+  t.equal(r.code, 1, 'the workflow fails');
+  const message =
+    "return value of job 'counter' holds the BigInt 18446744073709551657n, which cannot be stored: JSON has no BigInt (store it as a string, String(n), and read it back with BigInt(s))";
+  t.match(r.stderr, `toil: job 'counter' (`);
+  t.ok(r.stderr.includes(`failed after 1 attempt(s): Error: ${message}\n`), r.stderr);
+  t.notMatch(r.stderr, /^\s+at /m, 'no stack frame');
+  t.notMatch(r.stderr, /jobBuilder|dist\/src|Do not know how to serialize/, "nothing of toil-ts's code");
+});

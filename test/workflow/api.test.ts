@@ -114,7 +114,11 @@ t.test('values are stored as JSON with promises as markers; what JSON cannot car
     catchIt(() => encodeValue(Symbol('s'), 'v')),
     JobDeclarationError,
   );
-  t.throws(() => encodeValue(10n, 'input'), /cannot be stored as JSON/);
+  t.throws(
+    () => encodeValue({ n: 10n }, "input of job 'k'"),
+    /^input of job 'k' holds the BigInt 10n, which cannot be stored: JSON has no BigInt \(store it as a string, String\(n\), and read it back with BigInt\(s\)\)$/,
+  );
+  t.throws(() => encodeValue(7n ** 99n, 'v'), /^v holds the BigInt 46206807280353685590… \(84 digits\)n,/);
   t.end();
 });
 

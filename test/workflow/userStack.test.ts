@@ -81,6 +81,31 @@ t.test("the user's frames stay, and the first frame when none is the user's", as
 });
 
 t.test(
+  "a built-in's frame alone is not the user's; an error of ours that says it all shows no frame",
+  async (t) => {
+    const p = layout(testDir(t, {}));
+    const code = packageCode(p.root);
+    const e = new Error('refused');
+    e.stack = [
+      'Error: refused',
+      '    at JSON.stringify (<anonymous>)',
+      `    at encode (${p.command}:4:4)`,
+    ].join('\n');
+    t.equal(
+      userStack(e, code),
+      'Error: refused\n    at JSON.stringify (<anonymous>)',
+      "the first frame, as with none of the user's",
+    );
+    t.equal(userStack(e, code, false), 'Error: refused', 'ownFrame false: the message alone');
+    const theirs = new Error('theirs');
+    theirs.stack = ['Error: theirs', '    at JSON.stringify (<anonymous>)', `    at a (${p.user}:1:1)`].join(
+      '\n',
+    );
+    t.equal(userStack(theirs, code, false), theirs.stack, "the user's frames stay, the built-in's with them");
+  },
+);
+
+t.test(
   "a message longer than 64 Ki characters keeps its start, says how much was left out, and the user's frames",
   async (t) => {
     const p = layout(testDir(t, {}));
