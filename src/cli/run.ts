@@ -704,8 +704,16 @@ export function parseServiceLimits(f: RunFlags): {
 }
 
 /**
- * Toil's --maxCores, --maxMemory and --maxDisk (sizes as Toil writes them: 1G, 2Gi, bytes); absent:
- * no cap. A size of 0, which could only refuse every job, is refused as Toil refuses it.
+ * Toil's "no limit" for --maxCores, --maxMemory, --maxDisk and its other caps: Python's sys.maxsize
+ * (its SYS_MAX_SIZE), the default its `toil config` writes. As a number it would be 2^63, printed
+ * 9223372036854776000 in a cap's message.
+ */
+export const TOIL_SYS_MAXSIZE = '9223372036854775807';
+
+/**
+ * Toil's --maxCores, --maxMemory and --maxDisk (sizes as Toil writes them: 1G, 2Gi, bytes); absent
+ * or Toil's sys.maxsize: no cap. A size of 0, which could only refuse every job, is refused as Toil
+ * refuses it.
  */
 export function parseJobLimits(f: RunFlags): { maxCores?: number; maxMemory?: number; maxDisk?: number } {
   const positiveSize = (flag: string, v: string): number => {
@@ -713,10 +721,11 @@ export function parseJobLimits(f: RunFlags): { maxCores?: number; maxMemory?: nu
     if (n === 0) throw new UserInputError('BAD_FLAG', `${flag} ${v}: expected a size > 0, like 600M or 2Gi`);
     return n;
   };
+  const capped = (v: string | undefined): v is string => v !== undefined && v.trim() !== TOIL_SYS_MAXSIZE;
   return {
-    ...(f.maxCores !== undefined ? { maxCores: parseCores('--maxCores', f.maxCores) } : {}),
-    ...(f.maxMemory !== undefined ? { maxMemory: positiveSize('--maxMemory', f.maxMemory) } : {}),
-    ...(f.maxDisk !== undefined ? { maxDisk: positiveSize('--maxDisk', f.maxDisk) } : {}),
+    ...(capped(f.maxCores) ? { maxCores: parseCores('--maxCores', f.maxCores) } : {}),
+    ...(capped(f.maxMemory) ? { maxMemory: positiveSize('--maxMemory', f.maxMemory) } : {}),
+    ...(capped(f.maxDisk) ? { maxDisk: positiveSize('--maxDisk', f.maxDisk) } : {}),
   };
 }
 

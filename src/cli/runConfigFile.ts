@@ -41,7 +41,9 @@ export function readConfigFile(path: string, optional = false): Record<string, u
       `--config ${path}: cannot read it (${code ?? (e as Error).message}); expected a YAML file of toil run options`,
     );
   }
-  const doc = yaml().parseDocument(text);
+  // Whole numbers as written: Toil's sys.maxsize (its `toil config` writes it for maxCores) as a
+  // JS number is 2^63, and an option would get 9223372036854776000.
+  const doc = yaml().parseDocument(text, { intAsBigInt: true });
   if (doc.errors.length > 0)
     throw new UserInputError(
       'CONFIG_UNREADABLE',

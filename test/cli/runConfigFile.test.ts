@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import t from 'tap';
-import { command as runCommand } from '../../src/cli/run.js';
+import { command as runCommand, parseJobLimits } from '../../src/cli/run.js';
 import { applyConfigValues, readConfigFile, writeConfigTemplate } from '../../src/cli/runConfigFile.js';
 import type { UserInputError } from '../../src/common/errors.js';
 import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
@@ -235,5 +235,38 @@ t.test(
     });
     t.equal(r.code, 0, r.stderr);
     t.match(r.stderr, /the job saw hello\/shell/, "the job's environment has both");
+  },
+);
+
+t.test(
+  "Toil's sys.maxsize for maxCores, maxMemory and maxDisk (what its toil config writes) is no limit, and read as written",
+  async (t) => {
+    const dir = testDir(t, {
+      'max.yaml': [
+        'config_version: 1.0',
+        'maxCores: 9223372036854775807',
+        'maxMemory: 9223372036854775807',
+        'maxDisk: 9223372036854775807',
+        'maxJobs: 9223372036854775807',
+        '',
+      ].join('\n'),
+    });
+    const values = readConfigFile(join(dir, 'max.yaml'))!;
+    const run = runWith(['wf.ts', 'file:js']);
+    applyConfigValues(run, values, 'max.yaml', true, {});
+    t.equal(run.opts().maxCores, '9223372036854775807', 'the digits as written, not 9223372036854776000');
+    t.same(parseJobLimits(run.opts()), {}, 'no cap on cores, memory or disk');
+
+    const r = await runToil(
+      ['run', '--config', 'max.yaml', join(REPO_ROOT, 'test/fixtures/workflowMisbehaves.ts'), 'file:js'],
+      { cwd: dir, env: { HOME: dir } },
+    );
+    t.equal(r.code, 0, r.stderr);
+    t.notMatch(
+      r.stderr,
+      /--max(Cores|Memory|Disk)|9223372036854776000|single_machine uses/,
+      'nothing said of a cap',
+    );
+    t.match(r.stderr, /workflow succeeded/);
   },
 );
