@@ -28,6 +28,61 @@ const ENV_OVER_FILE: Readonly<Record<string, readonly string[]>> = {
 /** Keys Toil writes that are not options. */
 const NOT_OPTIONS = new Set(['config_version']);
 
+/**
+ * What Toil's `toil config` writes (Toil's generate_config: every option at its default) for the
+ * keys that, set, would print a line here (an option toil-ts has no use for says so) or be refused,
+ * each as `asWritten` reads it back. At that value a key is Toil's default, not a request: passed
+ * over in silence, and toil-ts's own default, the counterpart of Toil's, holds. Another value is
+ * applied, and noted, as from the command line.
+ */
+const TOIL_WRITTEN_DEFAULTS: Readonly<Record<string, string>> = {
+  // Toil writes its --logTrace switch with the log level's default, and the job store it takes
+  // as an argument (toil run's too) as `jobstore`, empty.
+  logTrace: 'INFO',
+  jobstore: '',
+  logColors: 'true',
+  realTimeLogging: 'false',
+  coalesceStatusCalls: 'true',
+  statePollingTimeout: '1200',
+  jobStoreTimeout: '30',
+  rescueJobsFrequency: '60',
+  deadlockCheckInterval: '30',
+  statusWait: '3600',
+  forceDockerAppliance: 'false',
+  disableAutoDeployment: 'false',
+  disableChaining: 'false',
+  symlinkImports: 'true',
+  moveOutputs: 'false',
+  symlinkJobStoreReads: 'true',
+  disableJobStoreChecksumVerification: 'false',
+  cleanWorkDir: 'always',
+  mesosName: 'toil',
+  retryBackoffSeconds: '2',
+  retryBackoffFactor: '3',
+  badWorker: '0',
+  badWorkerFailInterval: '0.01',
+  defaultWalltime: '0',
+  defaultAccelerators: '[]',
+  kubernetesPodTimeout: '120',
+  kubernetesPrivileged: 'false',
+  // Notes a single_machine run would print; at these values, toil-ts's defaults are Toil's.
+  writeLogsFromAllJobs: 'false',
+  maxLogFileSize: '104857600',
+  minNodes: '[0]',
+  preemptibleCompensation: '0',
+  slurmArgs: '',
+  slurmAllocateMem: 'true',
+};
+
+/** A config file's value as TOIL_WRITTEN_DEFAULTS holds it (`0.0` reads back as 0, so `0`). */
+function asWritten(v: unknown): string | undefined {
+  if (v === null || v === undefined) return '';
+  if (Array.isArray(v)) return `[${v.map((x) => asWritten(x)).join(',')}]`;
+  if (typeof v === 'object') return Object.keys(v).length === 0 ? '{}' : undefined;
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+  return typeof v === 'string' ? v : undefined;
+}
+
 /** The file's mapping; `undefined` when an optional file is absent. Throws UserInputError for a bad one. */
 export function readConfigFile(path: string, optional = false): Record<string, unknown> | undefined {
   let text: string;
@@ -76,6 +131,7 @@ export function applyConfigValues(
   const unknown: string[] = [];
   for (const [key, raw] of Object.entries(values)) {
     if (NOT_OPTIONS.has(key)) continue;
+    if (key in TOIL_WRITTEN_DEFAULTS && asWritten(raw) === TOIL_WRITTEN_DEFAULTS[key]) continue;
     const option = byName.get(key) ?? byName.get(key.replace(/^--?/, ''));
     if (!option || option.long === '--config') {
       if (strict) {

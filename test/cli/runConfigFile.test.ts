@@ -270,3 +270,37 @@ t.test(
     t.match(r.stderr, /workflow succeeded/);
   },
 );
+
+t.test(
+  "Toil's own config file, every option at the default its toil config writes, runs without a line about an option",
+  async (t) => {
+    const dir = testDir(t, {});
+    const r = await runToil(
+      [
+        ...['run', '--config', join(REPO_ROOT, 'test/fixtures/toilDefaultConfig.yaml')],
+        ...[join(REPO_ROOT, 'test/fixtures/workflowMisbehaves.ts'), 'file:js'],
+      ],
+      { cwd: dir, env: { HOME: dir } },
+    );
+    t.equal(r.code, 0, r.stderr);
+    t.same(
+      r.stderr.split('\n').filter((l) => l.startsWith('toil: ')),
+      [r.stderr.match(/^toil: workflow succeeded: .*$/m)?.[0]],
+      'the only toil: line is the result',
+    );
+    t.notMatch(r.stderr, /has no effect|coalesceStatusCalls|--max(Cores|Memory|Disk)/);
+
+    // Another value than Toil's default is applied, and its note printed, as from the command line.
+    const run = runWith(['wf.ts', 'file:js']);
+    applyConfigValues(
+      run,
+      { coalesceStatusCalls: true, logColors: false, logTrace: 'INFO' },
+      'c.yaml',
+      true,
+      {},
+    );
+    t.equal(run.opts().coalesceStatusCalls, undefined, "Toil's default: not set");
+    t.equal(run.opts().logTrace, undefined, "Toil's --logTrace written with the level's default: not set");
+    t.equal(run.opts().logColors, 'false', 'another value: set');
+  },
+);
