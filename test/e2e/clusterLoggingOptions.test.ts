@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { importTestKeyPair, startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
+import { endpointWithKeyPair, startTestEndpoint } from '../fixtures/ec2Local.js';
 import { runToil } from '../fixtures/ec2ToilCli.js';
 
 /**
@@ -83,14 +83,9 @@ t.test("Toil's logging options on the cluster utilities", async (t) => {
 t.test(
   'launch- and destroy-cluster --logDebug: the log is lines a person reads on stderr, stdout only the progress',
   async (t) => {
-    const endpoint = await startTestEndpoint({ bootDelayMs: 0 });
-    t.teardown(() => endpoint.stop());
-    const client = testEc2Client(endpoint.url);
-    t.teardown(() => client.destroy());
-    await importTestKeyPair(client, 'k');
+    const { env } = await endpointWithKeyPair(t);
     const dir = mkdtempSync(join(tmpdir(), 'toil-cluster-logging-'));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-    const env = { AWS_ENDPOINT_URL_EC2: endpoint.url };
     const logFile = join(dir, 'launch.log');
     const launch = await runToil(
       [

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { importTestKeyPair, startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
+import { endpointWithKeyPair } from '../fixtures/ec2Local.js';
 import { runToil as runClusterCli } from '../fixtures/ec2ToilCli.js';
 import { testDir } from '../fixtures/testDir.js';
 import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
@@ -86,12 +86,7 @@ t.test(
 t.test(
   "launch-cluster keeps the last --nodeTypes and the last -w given, as Toil's argparse does, and says when one replaced another",
   async (t) => {
-    const endpoint = await startTestEndpoint({ bootDelayMs: 0 });
-    t.teardown(() => endpoint.stop());
-    const client = testEc2Client(endpoint.url);
-    t.teardown(() => client.destroy());
-    await importTestKeyPair(client, 'k');
-    const env = { AWS_ENDPOINT_URL_EC2: endpoint.url };
+    const { endpoint, env } = await endpointWithKeyPair(t);
     const launch = (name: string, ...types: string[]) =>
       runClusterCli(
         [
