@@ -1,10 +1,14 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
 import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
 import { importTestKeyPair, startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
 import { runToil } from '../fixtures/ec2ToilCli.js';
-import { MOTO_MISSING_REASON, motoAvailable, startMoto, type MotoServer } from '../fixtures/motoServer.js';
+import {
+  createMotoInstanceProfile,
+  createMotoUser,
+  MOTO_MISSING_REASON,
+  motoAvailable,
+  startMoto,
+} from '../fixtures/motoServer.js';
 
 const { DescribeInstancesCommand } = ec2Sdk();
 
@@ -16,23 +20,6 @@ const { DescribeInstancesCommand } = ec2Sdk();
  * not refused for it.
  */
 t.setTimeout(180_000);
-
-const run = promisify(execFile);
-
-/** The image's aws CLI (botocore) against moto's IAM. */
-async function awsIam(moto: MotoServer, args: string[]): Promise<unknown> {
-  const { stdout } = await run('aws', ['iam', ...args, '--output', 'json'], {
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      AWS_ENDPOINT_URL_IAM: moto.endpoint,
-      AWS_ACCESS_KEY_ID: 'testing',
-      AWS_SECRET_ACCESS_KEY: 'testing',
-      AWS_DEFAULT_REGION: 'us-east-1',
-    },
-  });
-  return stdout.trim() ? (JSON.parse(stdout) as unknown) : undefined;
-}
 
 async function cloudWithKey(t: Test) {
   const endpoint = await startTestEndpoint({ bootDelayMs: 0 });
@@ -62,10 +49,7 @@ t.test(
     const moto = await startMoto();
     t.teardown(() => moto.stop());
     const { endpoint, profiles } = await cloudWithKey(t);
-    const made = (await awsIam(moto, ['create-instance-profile', '--instance-profile-name', 'mine'])) as {
-      InstanceProfile: { Arn: string };
-    };
-    const mine = made.InstanceProfile.Arn;
+    const mine = await createMotoInstanceProfile(moto, 'mine');
     const env = { AWS_ENDPOINT_URL_EC2: endpoint.url, AWS_ENDPOINT_URL_IAM: moto.endpoint };
     const account = /iam::(\d{12}):/.exec(mine)![1]!;
     const refusals: [string, string, RegExp][] = [
@@ -118,24 +102,13 @@ t.test(
     const moto = await startMoto({ env: { INITIAL_NO_AUTH_ACTION_COUNT: '3' } });
     t.teardown(() => moto.stop());
     const { endpoint, profiles } = await cloudWithKey(t);
-    await awsIam(moto, ['create-user', '--user-name', 'ec2only']);
-    const key = (await awsIam(moto, ['create-access-key', '--user-name', 'ec2only'])) as {
-      AccessKey: { AccessKeyId: string; SecretAccessKey: string };
-    };
-    await awsIam(moto, [
-      ...['put-user-policy', '--user-name', 'ec2only', '--policy-name', 'ec2'],
-      '--policy-document',
-      JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [{ Effect: 'Allow', Action: 'ec2:*', Resource: '*' }],
-      }),
-    ]);
+    const key = await createMotoUser(moto, 'ec2only', ['ec2:*']);
     const theirs = 'arn:aws:iam::123456789012:instance-profile/ops/toil-nodes';
     const r = await runToil(launch('ops', theirs), {
       AWS_ENDPOINT_URL_EC2: endpoint.url,
       AWS_ENDPOINT_URL_IAM: moto.endpoint,
-      AWS_ACCESS_KEY_ID: key.AccessKey.AccessKeyId,
-      AWS_SECRET_ACCESS_KEY: key.AccessKey.SecretAccessKey,
+      AWS_ACCESS_KEY_ID: key.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: key.secretAccessKey,
     });
     t.equal(r.code, 0, `exit 0: not refused for IAM it may not read (${r.stderr.slice(0, 1000)})`);
     t.same(await profiles('ops'), [theirs], 'the leader has the profile (a path in its ARN kept)');
