@@ -15,6 +15,7 @@ import {
   Timeline,
 } from '../fixtures/leaderE2e.js';
 import {
+  createMotoUser,
   MOTO_MISSING_REASON,
   motoAvailable,
   motoS3Client,
@@ -68,30 +69,20 @@ async function importKey(ec2Url: string): Promise<void> {
   ec2.destroy();
 }
 
-/** Processes of this machine that stand for a local-cloud node (they carry TOIL_INSTANCE_ID), with their environment. */
-/** The parent of each process on this machine, from /proc/PID/stat (field 4). */
-function parents(): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      out.set(Number(name), ppid);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
+type NodeProcess = { pid: number; cmd: string; env: Record<string, string> };
 
 /**
- * The processes of this test's local cloud's instances (descendants of `rootPid` holding an
- * instance id): other tests running beside this one start node processes of their own.
+ * A reader of the processes of this test's local cloud's instances (descendants of `rootPid`
+ * holding an instance id): other tests running beside this one start node processes of their own.
+ * Each call returns those it has not returned before. Polled five times a second through a run:
+ * a process's parent is read from /proc/PID/stat once, when it is first listed, and one found not
+ * to descend from `rootPid` is not looked at again (a process only ever gains init as a new
+ * parent), where reading every process's stat and a descendant's environment each time cost the
+ * test's own process seconds of CPU.
  */
-function nodeProcesses(rootPid: number): { pid: number; cmd: string; env: Record<string, string> }[] {
-  const out: { pid: number; cmd: string; env: Record<string, string> }[] = [];
-  const parent = parents();
+function nodeProcessReader(rootPid: number): () => NodeProcess[] {
+  const parent = new Map<number, number>();
+  const passed = new Set<number>();
   const descends = (pid: number): boolean => {
     for (
       let p = parent.get(pid), hops = 0;
@@ -102,24 +93,51 @@ function nodeProcesses(rootPid: number): { pid: number; cmd: string; env: Record
     }
     return false;
   };
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    if (!descends(Number(name))) continue;
-    try {
-      const env = Object.fromEntries(
-        readFileSync(`/proc/${name}/environ`, 'utf8')
-          .split('\0')
-          .filter(Boolean)
-          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-      );
-      if (!env.TOIL_INSTANCE_ID) continue;
-      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ');
-      out.push({ pid: Number(name), cmd, env });
-    } catch {
-      // gone meanwhile, or not ours
+  return () => {
+    const live = new Set(
+      readdirSync('/proc')
+        .filter((name) => /^\d+$/.test(name))
+        .map(Number),
+    );
+    for (const pid of parent.keys()) {
+      if (live.has(pid)) continue;
+      parent.delete(pid);
+      passed.delete(pid);
     }
-  }
-  return out;
+    for (const pid of live) {
+      if (parent.has(pid)) continue;
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        parent.set(pid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      } catch {
+        // gone meanwhile
+      }
+    }
+    const out: NodeProcess[] = [];
+    for (const pid of live) {
+      if (passed.has(pid)) continue;
+      if (!descends(pid)) {
+        passed.add(pid);
+        continue;
+      }
+      try {
+        const env = Object.fromEntries(
+          readFileSync(`/proc/${pid}/environ`, 'utf8')
+            .split('\0')
+            .filter(Boolean)
+            .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+        );
+        // One forked but not yet started carries its parent's environment: read again next time.
+        if (!env.TOIL_INSTANCE_ID) continue;
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+        out.push({ pid, cmd, env });
+        passed.add(pid);
+      } catch {
+        // gone meanwhile, or not ours
+      }
+    }
+    return out;
+  };
 }
 
 // Sized for a busy two-core machine; a hang still fails, later.
@@ -140,30 +158,15 @@ t.test(
       await cloud.done;
     });
     await importKey(cloud.ec2Url);
-    await awsIam(moto, ['create-user', '--user-name', 'limited']);
-    const key = (await awsIam(moto, ['create-access-key', '--user-name', 'limited'])) as {
-      AccessKey: { AccessKeyId: string; SecretAccessKey: string };
-    };
-    await awsIam(moto, [
-      'put-user-policy',
-      '--user-name',
-      'limited',
-      '--policy-name',
-      'ec2-and-s3',
-      '--policy-document',
-      JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [{ Effect: 'Allow', Action: ['ec2:*', 's3:*'], Resource: '*' }],
-      }),
-    ]);
+    const key = await createMotoUser(moto, 'limited', ['ec2:*', 's3:*']);
     const r = await runToil(
       ['launch-cluster', 'denied', '--nodeType', 't2.medium', '--keyPairName', 'e2e', '--zone', 'us-west-2a'],
       {
         env: {
           AWS_ENDPOINT_URL_EC2: cloud.ec2Url,
           AWS_ENDPOINT_URL_IAM: moto.endpoint,
-          AWS_ACCESS_KEY_ID: key.AccessKey.AccessKeyId,
-          AWS_SECRET_ACCESS_KEY: key.AccessKey.SecretAccessKey,
+          AWS_ACCESS_KEY_ID: key.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: key.secretAccessKey,
         },
       },
     );
@@ -238,6 +241,7 @@ t.test(
     // The seed's form, with the timings that keep the test short.
     const timeline = new Timeline();
     const seen = new Map<number, { cmd: string; env: Record<string, string> }>();
+    const nodeProcesses = nodeProcessReader(cloud.child.pid!);
     const { child, done } = startToil(
       [
         'run',
@@ -279,7 +283,7 @@ t.test(
       bucketDuringRun ||= ((await s3.send(new ListBucketsCommand({}))).Buckets ?? []).some(
         (b) => b.Name === 'autoscaling-sort-jobstore--toil',
       );
-      for (const p of nodeProcesses(cloud.child.pid!)) if (!seen.has(p.pid)) seen.set(p.pid, p);
+      for (const p of nodeProcesses()) if (!seen.has(p.pid)) seen.set(p.pid, p);
       await sleep(200);
     }
     const r = await done;
