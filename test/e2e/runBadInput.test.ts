@@ -2,7 +2,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { REPO_ROOT, messageLines, scratchDir, runToil, TOIL_BIN } from '../fixtures/workflowCli.js';
+import {
+  REPO_ROOT,
+  messageLines,
+  scratchDir,
+  runToil,
+  TOIL_BIN,
+  type ToilResult,
+} from '../fixtures/workflowCli.js';
 
 const SORT = join(REPO_ROOT, 'examples/sort.ts');
 
@@ -14,6 +21,25 @@ function mesosAddressRefused(flag: string, address: string): RegExp {
   return new RegExp(
     `^toil: ${flag} ${quoted}: expected the HOST:PORT of the Mesos master, e\\.g\\. 10\\.0\\.0\\.5:5050$`,
   );
+}
+
+/** The file's own test: the kept store's directory is removed when the file ends. */
+const thisFile = t;
+let keptRun: Promise<{ dir: string; ran: ToilResult }> | undefined;
+
+/**
+ * A directory holding `exists`, the job store of a sort that ran to its end and was kept, and that
+ * run's result: made once for the file, and only refused runs are started on it.
+ */
+function storeThatExists(): Promise<{ dir: string; ran: ToilResult }> {
+  keptRun ??= (async () => {
+    const dir = scratchDir(thisFile);
+    const ran = await runToil(['run', SORT, 'file:./exists', '--numLines', '1', '--clean', 'never'], {
+      cwd: dir,
+    });
+    return { dir, ran };
+  })();
+  return keptRun;
 }
 
 t.test('bad input: one line naming the input and what was expected, exit 2, no stack trace', async (t) => {
@@ -340,11 +366,9 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
   }
   t.notOk(existsSync(join(dir, 'no')), 'no work directory was made');
   // A job store that already exists, without --restart.
-  const first = await runToil(['run', SORT, 'file:./exists', '--numLines', '10', '--clean', 'never'], {
-    cwd: dir,
-  });
+  const { dir: existsIn, ran: first } = await storeThatExists();
   t.equal(first.code, 0, first.code === 0 ? 'exit 0' : first.stderr);
-  const second = await runToil(['run', SORT, 'file:./exists', '--numLines', '10'], { cwd: dir });
+  const second = await runToil(['run', SORT, 'file:./exists', '--numLines', '10'], { cwd: existsIn });
   t.equal(second.code, 2);
   t.equal(second.stderr.trim().split('\n').length, 1);
   t.match(
@@ -385,10 +409,10 @@ t.test(
       ...['--mesosMaster', '127.0.0.1:1', '--zone', 'us-west-2a', '--clusterName', 'c'],
       ...['--nodeType', 't2.medium', ...more],
     ];
-    const loaded = async (args: string[], name: string) => {
+    const loaded = async (args: string[], name: string, cwd = dir) => {
       const file = join(dir, `${name}.packages`);
       const r = await runToil(args, {
-        cwd: dir,
+        cwd,
         env: {
           NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${probe}`,
           LOADED_PACKAGES_FILE: file,
@@ -409,11 +433,9 @@ t.test(
     t.notOk(refused.packages.includes('prom-client'), 'prom-client was not loaded');
     // A run refused after the scaler's config was accepted (its job store exists) has loaded them:
     // the probe would see them.
-    const exists = await runToil(['run', SORT, 'file:./exists', '--numLines', '1', '--clean', 'never'], {
-      cwd: dir,
-    });
+    const { dir: existsIn, ran: exists } = await storeThatExists();
     t.equal(exists.code, 0, exists.stderr);
-    const later = await loaded(autoscaled('file:./exists'), 'later');
+    const later = await loaded(autoscaled('file:./exists'), 'later', existsIn);
     t.equal(later.r.code, 2, later.r.stderr);
     t.match(later.r.stderr, /job store file:\.\/exists already exists/);
     t.ok(later.packages.includes('esbuild') && later.packages.includes('prom-client'), 'loaded by then');
