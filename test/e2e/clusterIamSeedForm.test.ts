@@ -24,6 +24,7 @@ import {
 } from '../fixtures/motoServer.js';
 import { REPO_ROOT, runToil, startToil } from '../fixtures/workflowCli.js';
 import { testDir } from '../fixtures/testDir.js';
+import { pythonTool } from '../fixtures/pythonTool.js';
 
 const { ListBucketsCommand } = s3Sdk();
 
@@ -42,7 +43,7 @@ const run = promisify(execFile);
 
 /** The image's aws CLI (botocore) against moto: an independent reader of what is left. */
 async function awsIam(moto: MotoServer, args: string[], service = 'iam'): Promise<unknown> {
-  const { stdout } = await run('aws', [service, ...args, '--output', 'json'], {
+  const { stdout } = await run(pythonTool('aws'), [service, ...args, '--output', 'json'], {
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,

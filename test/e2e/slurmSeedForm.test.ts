@@ -12,6 +12,7 @@ import { MOTO_MISSING_REASON, motoAvailable, startMoto } from '../fixtures/motoS
 import { needsSlurm, toilJobCompletions } from '../fixtures/slurmCluster.js';
 import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
 import { testDir } from '../fixtures/testDir.js';
+import { pythonTool } from '../fixtures/pythonTool.js';
 
 const { DescribeInstancesCommand } = ec2Sdk();
 
@@ -35,7 +36,7 @@ t.test(
     const moto = await startMoto();
     t.teardown(() => moto.stop());
     const awsSsm = (args: string[]): Promise<{ stdout: string }> =>
-      run('aws', ['ssm', ...args, '--output', 'json'], {
+      run(pythonTool('aws'), ['ssm', ...args, '--output', 'json'], {
         env: {
           PATH: process.env.PATH,
           HOME: dir,
