@@ -42,9 +42,10 @@ t.test("an autoscaled run's job on a local cloud node leaves no detached process
       { cwd: dir, env: { ...env, AWS_ENDPOINT_URL_EC2: cloud.ec2Url, TOIL_WORKDIR: dir } },
     );
     // The job's log says it started the sleep, but a killed job's log is lost with its worker:
-    // then the sleep is seen here while it runs.
+    // then the sleep is seen here while it runs, which is at least until --maxJobDuration (3 s)
+    // kills the job. Each look reads every process's command line: twice a second, not ten times.
     let seen = false;
-    const watch = setInterval(() => (seen ||= processesWithArgv(sleep).length > 0), 100);
+    const watch = setInterval(() => (seen ||= processesWithArgv(sleep).length > 0), 500);
     const r = await run.done.finally(() => clearInterval(watch));
     t.equal(r.code, exitCode, `${mode}: toil run exits ${exitCode} (${r.stderr.slice(-800)})`);
     t.ok(
