@@ -93,8 +93,8 @@ t.test(
     t.notMatch(after.stdout, /Job ID/, 'no job is listed');
     t.match(
       after.stdout,
-      /^state: +not finished and stopped: no leader holds the store \(resume with 'toil run WORKFLOW JOBSTORE --restart'\)$/m,
-      'the summary says the workflow stopped',
+      /^state: +not finished and stopped by toil kill \(from \S+, pid \d+, at \S+\); no leader holds the store \(resume with 'toil run WORKFLOW JOBSTORE --restart'\)$/m,
+      'the summary says the workflow stopped, and by the kill',
     );
     t.notOk(processAlive(pid), 'and the worker it named is gone');
   },

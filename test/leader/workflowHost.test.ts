@@ -53,6 +53,7 @@ t.test('start in the host declares the root job; the module defines its job', as
     'strayQuitter',
     'quitter',
     'hoarder',
+    'counter',
     'stall',
     'chatty',
     'spinner',
