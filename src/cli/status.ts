@@ -209,11 +209,11 @@ function stateLine(s: WorkflowStatus): string {
     return `not finished; which leader holds the store cannot be told, its lease record ${LEADER_KEY} is damaged (a leader still running rewrites it within ${DEFAULT_LEASE_MS / 3000} s, or stops; if it stays damaged, none runs, and none can take the store over: restore ${LEADER_KEY} to resume)`;
   // A daemon resumes a workflow submitted to it again; --restart is a run of its own's word for it.
   const kill = s.stoppedByKill;
-  if (kill?.leader === 'daemon')
-    return `not finished and stopped by toil kill (from ${kill.host}, pid ${kill.pid}, at ${new Date(kill.at).toISOString()}) while a leader daemon ran it; the job store is kept: submit the workflow to the leader again to resume it ('toil run WORKFLOW JOBSTORE --leader URL')`;
   const by = kill
     ? `toil kill (from ${kill.host}, pid ${kill.pid}, at ${new Date(kill.at).toISOString()})`
     : undefined;
+  if (kill?.leader === 'daemon')
+    return `not finished and stopped by ${by} while a leader daemon ran it; the job store is kept: submit the workflow to the leader again to resume it ('toil run WORKFLOW JOBSTORE --leader URL')`;
   // A leader killed outright (-9, its machine lost) left no word of why it stopped: only that the
   // jobs all ran and the finish did not complete (it never began, threw, or was abandoned by a stop).
   if (s.finishPending)

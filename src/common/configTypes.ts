@@ -10,36 +10,35 @@ function neither(what: string) {
     issue.input === undefined ? `required: ${what}` : `expected ${what}, got ${JSON.stringify(issue.input)}`;
 }
 
+const A_DURATION = 'a duration like "30s", "5m" or "1h"';
+const A_SIZE = `a size like "600M" or "2Gi" (${SIZE_SUFFIXES})`;
+
 /** A duration as people write it ("30s", "5m", "1h30m", or a number of seconds), parsed to ms. */
 export function durationMs() {
-  return z
-    .union([z.string(), z.number()], { error: neither('a duration like "30s", "5m" or "1h"') })
-    .transform((value, ctx) => {
-      const ms = tryParseDurationMs(value);
-      if (ms === undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `expected a duration like "30s", "5m" or "1h", got ${JSON.stringify(value)}`,
-        });
-        return z.NEVER;
-      }
-      return ms;
-    });
+  return z.union([z.string(), z.number()], { error: neither(A_DURATION) }).transform((value, ctx) => {
+    const ms = tryParseDurationMs(value);
+    if (ms === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected ${A_DURATION}, got ${JSON.stringify(value)}`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
 }
 
 /** A size as Toil reads it ("600M" decimal, "2Gi" binary, or a number of bytes), parsed to bytes. */
 export function sizeBytes() {
-  return z
-    .union([z.string(), z.number()], { error: neither(`a size like "600M" or "2Gi" (${SIZE_SUFFIXES})`) })
-    .transform((value, ctx) => {
-      const bytes = tryParseBytes(value);
-      if (bytes === undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `expected a size like "600M" or "2Gi" (${SIZE_SUFFIXES}), got ${JSON.stringify(value)}`,
-        });
-        return z.NEVER;
-      }
-      return bytes;
-    });
+  return z.union([z.string(), z.number()], { error: neither(A_SIZE) }).transform((value, ctx) => {
+    const bytes = tryParseBytes(value);
+    if (bytes === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected ${A_SIZE}, got ${JSON.stringify(value)}`,
+      });
+      return z.NEVER;
+    }
+    return bytes;
+  });
 }
