@@ -3,6 +3,8 @@ import { RealClock, type Clock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
 import { processAlive } from '../common/processIdentity.js';
 import { currentLeader, isToilProcess, KILL_POLL_MS, requestKill, runsHere } from '../leader/killRequest.js';
+import { workflowStatus } from '../leader/workflowStatus.js';
+import { readLeaseRecord } from '../jobstore/lease.js';
 import type { LeaseHolder } from '../jobstore/jobRecords.js';
 import type { JobStore } from '../jobstore/jobStore.js';
 import { openJobStore } from '../main/jobStores.js';
@@ -144,7 +146,14 @@ export const command: SubCommand = {
           const exists = await store.exists();
           const leader = exists ? await currentLeader(store) : undefined;
           const killed = (forced && !processAlive(request.leader.pid)) || deadDaemon;
-          if (killed || !leader || leader.generation !== request.generation) {
+          // A store --clean is deleting has lost its lease record (it goes last) but not yet the
+          // rest: it is neither kept nor gone until the next look.
+          const deleting =
+            exists &&
+            !leader &&
+            !killed &&
+            (await readLeaseRecord(store.objects).catch(() => null)) === undefined;
+          if (!deleting && (killed || !leader || leader.generation !== request.generation)) {
             // Asked in the last moments of a run (its finish), the leader ended it as it was going
             // to: said so, rather than that it was stopped. A store --clean deleted tells neither
             // (it deletes a stopped run's too, with --clean always or onError).
@@ -154,14 +163,32 @@ export const command: SubCommand = {
             // leader daemon's workflow resumes otherwise, and says so itself).
             const inStart =
               exists && !killed && !finished && !daemon && !(await store.readWorkflow().catch(() => true));
+            // Stopped after every job ran, in the workflow's finish(): a --restart runs only that.
+            const inFinish =
+              exists &&
+              !finished &&
+              !inStart &&
+              (!daemon || daemon.run !== undefined) &&
+              (await workflowStatus(store, clock.now()).then(
+                (s) => s.finishPending === true,
+                () => false,
+              ));
+            const resume =
+              daemon && daemon.run === undefined
+                ? 'submit the workflow to the leader again to resume it'
+                : 'toil run … --restart resumes the workflow';
             process.stderr.write(
               finished
                 ? 'toil: the workflow had already finished when its leader could see the request: nothing was stopped\n'
                 : inStart
                   ? `toil: the leader has stopped before its workflow's start() returned: no job had run; the job store ${store.locator} is kept, with no job in it yet (toil run … --restart starts the workflow in it)\n`
-                  : exists || killed
-                    ? 'toil: the leader has stopped\n'
-                    : `toil: the leader has stopped, and its job store ${store.locator} is gone (its --clean deleted it)\n`,
+                  : inFinish
+                    ? `toil: the leader has stopped in its workflow's finish(): every job had run; the job store ${store.locator} is kept (toil run … --restart runs finish() again, and no job)\n`
+                    : exists
+                      ? `toil: the leader has stopped; the job store ${store.locator} is kept (${resume})\n`
+                      : killed
+                        ? 'toil: the leader has stopped\n'
+                        : `toil: the leader has stopped, and its job store ${store.locator} is gone (its --clean deleted it)\n`,
             );
             return setExitCode(cancelFailed ? 1 : 0);
           }

@@ -52,7 +52,11 @@ t.test(
       'it says the daemon is spared, and why',
     );
     t.notMatch(kill.stderr, /killed the leader/, 'no SIGKILL was sent');
-    t.match(kill.stderr, /the leader has stopped/, 'the workflow stopped within the wait');
+    t.match(
+      kill.stderr,
+      /^toil: the leader has stopped; the job store file:\S+ is kept \(submit the workflow to the leader again to resume it\)$/m,
+      'the workflow stopped within the wait, and resuming it is submitting it again',
+    );
 
     t.ok(processAlive(leader.child.pid!), 'the daemon process still runs');
     t.equal((await fetch(`${base}/healthz`)).status, 200, 'the daemon still answers /healthz');

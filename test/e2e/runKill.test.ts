@@ -59,7 +59,10 @@ t.test(
     const kill = await runToil(['kill', 'file:./js', '--wait', '60'], { cwd: dir });
     t.equal(kill.code, 0, kill.stderr);
     t.match(kill.stderr, /^toil: asked the leader of file:.*js \(generation 0\) to stop$/m);
-    t.match(kill.stderr, /^toil: the leader has stopped$/m);
+    t.match(
+      kill.stderr,
+      /^toil: the leader has stopped; the job store file:.*js is kept \(toil run … --restart resumes the workflow\)$/m,
+    );
     const killed = await running.done;
     t.equal(killed.code, 1, killed.stderr);
     t.match(
@@ -186,7 +189,10 @@ t.test(
         /^toil: the workflow was stopped by toil kill \(from \S+, pid \d+\) before its finish\(\) returned, every job having run: finish\(\) was abandoned/m,
       );
       t.equal(done.code, 1, done.stderr);
-      t.match(asked.stderr, /the leader has stopped/);
+      t.match(
+        asked.stderr,
+        /^toil: the leader has stopped in its workflow's finish\(\): every job had run; the job store file:.*js is kept \(toil run … --restart runs finish\(\) again, and no job\)$/m,
+      );
       return;
     }
     t.match(
@@ -260,7 +266,10 @@ testOnMoto(
     const kill = await runToil(['kill', on.locator, '--wait', '60'], { cwd: dir, env: on.env });
     t.equal(kill.code, 0, kill.stderr);
     t.match(kill.stderr, /^toil: asked the leader of aws:us-west-2:kill-test \(generation 0\) to stop$/m);
-    t.match(kill.stderr, /^toil: the leader has stopped$/m);
+    t.match(
+      kill.stderr,
+      /^toil: the leader has stopped; the job store aws:us-west-2:kill-test is kept \(toil run … --restart resumes the workflow\)$/m,
+    );
     const killed = await running.done;
     t.equal(killed.code, 1, killed.stderr);
     t.match(
