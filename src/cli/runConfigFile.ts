@@ -134,6 +134,11 @@ export function applyConfigValues(
     if (key in TOIL_WRITTEN_DEFAULTS && asWritten(raw) === TOIL_WRITTEN_DEFAULTS[key]) continue;
     const option = byName.get(key) ?? byName.get(key.replace(/^--?/, ''));
     if (!option || option.long === '--config') {
+      if (strict && key.toLowerCase() === 'jobstore')
+        throw new UserInputError(
+          'CONFIG_INVALID',
+          `${path}: jobstore: ${JSON.stringify(asWritten(raw))}: the job store is toil run's argument (toil run WORKFLOW JOBSTORE), which a config file does not set (Toil writes this key empty); give it on the command line`,
+        );
       if (strict) {
         const hint = suggestNames(key, [...byName.keys()]);
         throw new UserInputError(

@@ -75,6 +75,11 @@ t.test('a bad config file is one clear error naming the file, the key and what w
       /^c\.yaml: stats: expected true or false, not often$/,
     ],
     ['a level that is none', { logLevel: 'loud' }, /^c\.yaml: logLevel: loud: expected one of critical, /],
+    [
+      "the job store, which is the command line's argument",
+      { jobstore: 'file:./js' },
+      /^c\.yaml: jobstore: "file:\.\/js": the job store is toil run's argument \(toil run WORKFLOW JOBSTORE\), which a config file does not set \(Toil writes this key empty\); give it on the command line$/,
+    ],
   ];
   for (const [what, values, message] of rows) {
     const err = t.throws(
