@@ -16,7 +16,7 @@ import type { DeclaredJob } from '../leader/autoscaledRunChecks.js';
 import type { LeaderConfig } from '../leader/leaderConfig.js';
 import type { ScalerConfig } from '../scaler/config.js';
 import { jobLogWriter, type JobLogFilesOptions } from '../leader/jobLogFiles.js';
-import { liveLeader } from '../leader/workflowStatus.js';
+import { storeExistsError } from '../leader/workflowStatus.js';
 import { openMessageFile } from '../leader/messageFile.js';
 import { ClusterStatsRecorder, clusterStatsPath } from '../leader/clusterStats.js';
 import type { Catalogue } from '../scaler/catalogue.js';
@@ -34,7 +34,7 @@ import {
 } from './autoscaleRunState.js';
 import type { FatalLaunchError } from '../scaler/tick/fatalBackoff.js';
 import type { CleanPolicy } from '../leader/runWorkflow.js';
-import { JobStoreExistsError, JobStoreLeasedError } from '../jobstore/errors.js';
+import { JobStoreLeasedError } from '../jobstore/errors.js';
 import { STORE_UNREACHABLE_EXIT } from './storeUnreachable.js';
 import { clusterEnvironment, prepareWorkDir, workDirOf } from '../main/env.js';
 import { parseTagsJson } from '../provisioner/cluster/validate.js';
@@ -136,8 +136,7 @@ export async function runAutoscaled(
   // one line, and no talk of nodes when none was launched. (--restart checks it in the leader.)
   const store = openJobStore(jobStoreText, { log, clock });
   const storeExists = await store.exists();
-  if (!f.restart && storeExists)
-    throw new JobStoreExistsError(store.locator, (await liveLeader(store, clock.now()))?.description);
+  if (!f.restart && storeExists) throw await storeExistsError(store, clock.now());
   // --restart of a store that is not there is refused the same way, with no leader started and
   // no state written; unless a killed run on it left nodes (or unanswered launches) in its state:
   // then the leader starts to adopt and release them, and the store's absence is said after.

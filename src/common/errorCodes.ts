@@ -205,7 +205,7 @@ export const ERROR_CODES = {
     area: 'jobstore',
     dispositions: u,
     meaning:
-      'a new workflow was started on a job store that exists (the message names the leader running in it, if one does: then neither `--restart` nor `toil clean` is the way out)',
+      'a new workflow was started on a job store that exists (the message names the leader running in it, if one does: then neither `--restart` nor `toil clean` is the way out; else what the store holds: no workflow yet, a finished workflow, one that failed or was stopped by `toil kill`)',
   },
   JOBSTORE_NOT_FOUND: { area: 'jobstore', dispositions: u, meaning: 'the job store does not exist' },
   JOBSTORE_ACCESS: {

@@ -77,12 +77,17 @@ export class JobStoreExistsError extends UserInputError {
      * (--restart and `toil clean` are both refused while it holds the store).
      */
     holder?: string,
+    /** What the store holds, as `heldWorkflow` says it ("a workflow that finished", …), when known. */
+    held?: string,
   ) {
+    const expected = held ? `expected a new job store; it holds ${held}` : 'expected a new job store';
     super(
       'JOBSTORE_EXISTS',
       holder
         ? `job store ${locator} already exists and is in use by ${holder} (expected a new job store): name another job store for a second run, or wait for that leader to end (if its workflow does not finish, --restart resumes it)`
-        : `job store ${locator} already exists (expected a new job store): use --restart to resume the workflow, or remove the job store with 'toil clean ${locator}' to start the workflow from scratch`,
+        : held === 'a workflow that finished'
+          ? `job store ${locator} already exists (${expected}): remove it with 'toil clean ${locator}' to run the workflow again, or use --restart to run only its finish again`
+          : `job store ${locator} already exists (${expected}): use --restart to resume the workflow, or remove the job store with 'toil clean ${locator}' to start the workflow from scratch`,
       { locator },
     );
   }

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import type { Clock } from '../common/clock.js';
 import { ToilError, UserInputError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import { JobStoreExistsError, JobStoreUnwritableError } from '../jobstore/errors.js';
-import { liveLeader } from './workflowStatus.js';
+import { JobStoreUnwritableError } from '../jobstore/errors.js';
+import { storeExistsError } from './workflowStatus.js';
 import {
   ENCAPSULATION_JOB,
   type Json,
@@ -406,8 +406,7 @@ async function startNewWorkflow(
   onCreated: () => Promise<void>,
 ): Promise<{ workflow: WorkflowRecord; modulePath: string; jobNames: readonly string[] }> {
   // Checked before bundling so the mistake is reported at once; create() checks again.
-  if (!storeExists && (await o.store.exists()))
-    throw new JobStoreExistsError(o.store.locator, (await liveLeader(o.store, o.clock.now()))?.description);
+  if (!storeExists && (await o.store.exists())) throw await storeExistsError(o.store, o.clock.now());
   const bundle = o.bundle ?? (await bundleWorkflow(o.workflowFile));
   await writeFile(modulePath, bundle);
   if (!storeExists) {

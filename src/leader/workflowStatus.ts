@@ -1,4 +1,5 @@
 import type { FailureLog, RunOutcomeRecord } from '../jobstore/jobRecords.js';
+import { JobStoreExistsError } from '../jobstore/errors.js';
 import { describeHolder, LEADER_KEY, localHolder, provablyGone } from '../jobstore/lease.js';
 import { currentLeader, killOfLastLeader } from './killRequest.js';
 import { OUTCOME_KEY, WORKFLOW_KEY, type DamagedObject, type JobStore } from '../jobstore/jobStore.js';
@@ -206,4 +207,38 @@ export async function failureLogs(store: JobStore): Promise<FailureLog[]> {
     if (log) logs.push(log);
   }
   return logs;
+}
+
+/**
+ * What a job store a new run found already there holds, as a clause for its refusal ("it holds
+ * …"), from the store's few records rather than every job's commit, so a large `aws:` store
+ * answers at once. Undefined when the records cannot be read (the refusal stands without it).
+ */
+export async function heldWorkflow(store: JobStore): Promise<string | undefined> {
+  try {
+    const [workflow, outcome, generation, kill] = await Promise.all([
+      store.readWorkflow(),
+      store.readOutcome(),
+      store.readGeneration(),
+      killOfLastLeader(store),
+    ]);
+    if (!workflow) return "no workflow yet: a run stopped before the workflow's start() returned";
+    // The outcome of the last run that led it; a run since (a --restart) that ended without one
+    // leaves the workflow unfinished, whatever an earlier run recorded.
+    const last = outcome?.generation === generation ? outcome : undefined;
+    if (last?.status === 'succeeded') return 'a workflow that finished';
+    if (last?.status === 'failed')
+      return `a workflow that did not finish: ${last.failedJobs.length} job(s) failed for good`;
+    if (kill)
+      return `a workflow stopped by toil kill (from ${kill.host}, at ${new Date(kill.requestedAt).toISOString()})`;
+    return 'a workflow that did not finish';
+  } catch {
+    return undefined;
+  }
+}
+
+/** A new run's refusal of a store that exists: who holds it, if a leader does, else what it holds. */
+export async function storeExistsError(store: JobStore, now: number): Promise<JobStoreExistsError> {
+  const holder = (await liveLeader(store, now))?.description;
+  return new JobStoreExistsError(store.locator, holder, holder ? undefined : await heldWorkflow(store));
 }

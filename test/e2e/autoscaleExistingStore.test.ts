@@ -35,7 +35,7 @@ t.test('an autoscaled run on an existing job store is refused before a leader st
   t.equal(run.code, 2, 'exit 2');
   t.equal(
     run.stderr,
-    "toil: job store file:js already exists (expected a new job store): use --restart to resume the workflow, or remove the job store with 'toil clean file:js' to start the workflow from scratch\n",
+    "toil: job store file:js already exists (expected a new job store; it holds no workflow yet: a run stopped before the workflow's start() returned): use --restart to resume the workflow, or remove the job store with 'toil clean file:js' to start the workflow from scratch\n",
     'one line, as a local run says it',
   );
 });

@@ -28,7 +28,7 @@ const REFUSED =
   /^toil: job 'sized' asks for 0\.5 cores, more than --maxCores allows \(0\.25\), and 3\.0 GB memory, more than --maxMemory allows \(1\.0 GB\); raise --maxCores and --maxMemory, or lower the job's requirements \(--defaultCores and --defaultMemory if it declares none\); the job store file:\.\/js is kept: use --restart to resume the workflow \(with --maxCores and --maxMemory raised\), or remove the job store with 'toil clean file:\.\/js' to start the workflow from scratch$/m;
 /** The same command again, refused: the store the refusal kept exists, and both ways on are said. */
 const EXISTS =
-  "toil: job store file:./js already exists (expected a new job store): use --restart to resume the workflow, or remove the job store with 'toil clean file:./js' to start the workflow from scratch\n";
+  "toil: job store file:./js already exists (expected a new job store; it holds a workflow that did not finish): use --restart to resume the workflow, or remove the job store with 'toil clean file:./js' to start the workflow from scratch\n";
 
 /**
  * The sized job refused under OVER_CAPS with nothing run, then run by --restart at AT_CAPS:

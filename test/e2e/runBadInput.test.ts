@@ -373,7 +373,7 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
   t.equal(second.stderr.trim().split('\n').length, 1);
   t.match(
     second.stderr,
-    /job store file:\.\/exists already exists \(expected a new job store\): use --restart to resume the workflow, or remove the job store with 'toil clean file:\.\/exists' to start the workflow from scratch/,
+    /job store file:\.\/exists already exists \(expected a new job store; it holds a workflow that finished\): remove it with 'toil clean file:\.\/exists' to run the workflow again, or use --restart to run only its finish again$/m,
   );
   // A directory of the user's own files: not a job store, not "already exists" (which pointed at
   // --restart and toil clean, both of which then said it does not exist).

@@ -32,7 +32,11 @@ async function sortOn(t: Test, env: Record<string, string>): Promise<void> {
   );
   const exists = await runToil(args, { cwd: dir, env });
   t.equal(exists.code, 2, 'a second run without --restart is refused');
-  t.match(exists.stderr, /job store aws:us-west-2:sort-test already exists/);
+  t.match(
+    exists.stderr,
+    /job store aws:us-west-2:sort-test already exists \(expected a new job store; it holds a workflow that finished\): remove it with 'toil clean/,
+    'what the bucket holds, read from its records, and the way to run it again',
+  );
   const clean = await runToil(['clean', locator], { cwd: dir, env });
   t.equal(clean.code, 0, clean.code === 0 ? 'exit 0' : clean.stderr);
   const gone = await runToil(['status', locator], { cwd: dir, env });
