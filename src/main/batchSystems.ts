@@ -1,10 +1,10 @@
 /** The batch systems `--batchSystem` names, and the commands their workers run. */
 import { existsSync, statfsSync } from 'node:fs';
 import { availableParallelism, hostname, totalmem, userInfo } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, resolve } from 'node:path';
 import type { Clock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
+import { toilBinPath } from '../common/packageRoot.js';
 import { formatBytes } from '../common/units.js';
 import type { Logger } from '../common/log.js';
 import type { JobStore } from '../jobstore/jobStore.js';
@@ -21,7 +21,7 @@ import type { SlurmRunSettings } from '../slurm/slurmFlags.js';
 
 /** The argv prefix that runs this copy of `toil` (node and bin/toil.js), for worker processes. */
 export function toilCommand(): string[] {
-  return [process.execPath, join(packageRoot(), 'bin', 'toil.js')];
+  return [process.execPath, toilBinPath()];
 }
 
 /**
@@ -38,16 +38,6 @@ export function workerCommand(locator: string, jobId: string, attempt: number, w
     String(attempt),
     ...(workDir !== undefined ? ['--workDir', workDir] : []),
   ];
-}
-
-function packageRoot(): string {
-  // src/main/batchSystems.ts when run from source, dist/src/main/batchSystems.js when built.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'bin', 'toil.js'))) return dir;
-    dir = dirname(dir);
-  }
-  throw new Error('cannot find the toil-ts package root');
 }
 
 /** This machine's cores, memory and the size of the file system holding `dir` (the work directory): single_machine's defaults. */

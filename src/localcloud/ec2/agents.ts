@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../common/log.js';
 import { markOwnedSync, sweepAbandonedDirs } from '../../common/ownedDirs.js';
+import { toilBinPath } from '../../common/packageRoot.js';
 
 /** What a running worker instance becomes: a Mesos agent process on this machine. */
 export interface AgentSpec {
@@ -62,15 +62,6 @@ export function formatAttributes(attributes: Readonly<Record<string, string>>): 
   return Object.entries(attributes)
     .map(([k, v]) => `${k}:${v}`)
     .join(';');
-}
-
-/** bin/toil.js of this package, found from this module's place in src/ or dist/src/. */
-export function toilBinPath(): string {
-  for (const rel of ['../../../bin/toil.js', '../../../../bin/toil.js']) {
-    const p = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(p)) return p;
-  }
-  throw new Error('bin/toil.js not found beside this package');
 }
 
 function stopChild(child: ChildProcess, graceMs: number): Promise<void> {

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { toilBinPath } from '../../common/packageRoot.js';
 import { killMarkedProcesses, newProcessMark, withProcessMark } from '../../common/processMarks.js';
 import type { NodeProcessLauncher } from '../ec2/agents.js';
 
@@ -47,18 +47,6 @@ export interface AgentProcessHandle {
   readonly exited: Promise<number | null>;
 }
 
-/** The repository root (where bin/toil.js lives), from either src/ or dist/src/. */
-export function repositoryRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'bin', 'toil.js')) && fs.existsSync(path.join(dir, 'package.json')))
-      return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('cannot find bin/toil.js above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-}
-
 function ownTmp(workDir: string): string {
   const tmp = path.join(workDir, 'tmp');
   fs.mkdirSync(tmp, { recursive: true });
@@ -77,7 +65,7 @@ export function startAgentProcess(options: AgentProcessOptions): AgentProcessHan
           .catch(() => undefined)
       : Promise.resolve();
   const args = [
-    path.join(repositoryRoot(), 'bin', 'toil.js'),
+    toilBinPath(),
     'localcloud',
     'agent',
     '--master',

@@ -1,5 +1,4 @@
 import { UserInputError } from '../../common/errors.js';
-import { createLogger, LOG_LEVEL_NAMES, toPinoLevel, type Logger } from '../../common/log.js';
 
 /** Commander collector for repeatable flags (`-t a=b -t c=d`). */
 export function collect(value: string, previous: string[] = []): string[] {
@@ -13,17 +12,6 @@ export function collect(value: string, previous: string[] = []): string[] {
  */
 export function extendCommaList(value: string, previous: string | undefined): string {
   return previous === undefined ? value : `${previous},${value}`;
-}
-
-/** Logs go to stderr so that a command's own output (ssh's, progress) stays on stdout. */
-export function cliLogger(level: string | undefined): Logger {
-  const l = toPinoLevel(level ?? 'warning');
-  if (!l)
-    throw new UserInputError(
-      'BAD_LOG_LEVEL',
-      `--logLevel: '${level}' is not one of ${LOG_LEVEL_NAMES.join(', ')}`,
-    );
-  return createLogger({ level: l, destination: process.stderr });
 }
 
 export function progressTo(stream: NodeJS.WritableStream): (line: string) => void {
