@@ -13,6 +13,9 @@ import { addForeignOptions, checkForeignOptions, utilityCommonOptions } from './
 import type { SubCommand } from './main.js';
 import { STORE_UNREACHABLE_HELP } from './storeUnreachable.js';
 
+/** How long `--wait` spends telling a stop in the workflow's finish() from one with jobs left. */
+const FINISH_CHECK_MS = 5_000;
+
 /** Toil's options every utility takes (src/cli/foreignOptions.ts). */
 const FOREIGN = utilityCommonOptions('toil kill');
 
@@ -164,15 +167,20 @@ export const command: SubCommand = {
             const inStart =
               exists && !killed && !finished && !daemon && !(await store.readWorkflow().catch(() => true));
             // Stopped after every job ran, in the workflow's finish(): a --restart runs only that.
+            // Telling reads every job's commit, so a store too large to read in moments gets the
+            // general line, which is as true (a --restart resumes the workflow either way).
             const inFinish =
               exists &&
               !finished &&
               !inStart &&
               (!daemon || daemon.run !== undefined) &&
-              (await workflowStatus(store, clock.now()).then(
-                (s) => s.finishPending === true,
-                () => false,
-              ));
+              (await Promise.race([
+                workflowStatus(store, clock.now()).then(
+                  (s) => s.finishPending === true,
+                  () => false,
+                ),
+                new Promise<false>((resolve) => setTimeout(resolve, FINISH_CHECK_MS, false).unref()),
+              ]));
             const resume =
               daemon && daemon.run === undefined
                 ? 'submit the workflow to the leader again to resume it'
