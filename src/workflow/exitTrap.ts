@@ -38,6 +38,24 @@ export class JobCalledExitError extends Error {
 }
 
 /**
+ * A promise the workflow's code rejected with nobody to handle it (one not awaited, nor given a
+ * `.catch()`): Node would end the process, and the user would read that a worker (or the leader)
+ * died, with a stack of toil-ts's frames. It fails the call that left it instead, naming it, with
+ * the rejection's own frames (the user's line that made it).
+ */
+export class UnhandledRejectionError extends Error {
+  constructor(who: string, reason: unknown) {
+    const what = reason instanceof Error ? `${reason.name}: ${reason.message}` : inspect(reason);
+    super(`${who} left a promise rejected with no handler (not awaited, no .catch()): ${what}`);
+    this.name = 'UnhandledRejectionError';
+    const frames =
+      reason instanceof Error ? reason.stack?.split('\n').filter((l) => /^\s+at /.test(l)) : undefined;
+    // Without the reason's frames, this one's would be Node's and toil-ts's only: none is shown.
+    this.stack = [`${this.name}: ${this.message}`, ...(frames ?? [])].join('\n');
+  }
+}
+
+/**
  * While a job runs, `process.exit` fails the job instead of killing the worker: the call throws
  * a JobCalledExitError (so the code after it does not run, and the stack points at the call),
  * and `exited` rejects with it (so a call the job's code catches, or makes in a callback of its
@@ -56,11 +74,18 @@ export function trapProcessExit(jobName: string): {
   release(): void;
 } {
   const original = Object.getOwnPropertyDescriptor(process, 'exit');
-  let fail: (e: JobCalledExitError) => void = () => {};
+  let fail: (e: Error) => void = () => {};
   const exited = new Promise<never>((_resolve, reject) => (fail = reject));
   exited.catch(() => {}); // read by the job's race; a job that returned first leaves it unread
   const thrown = new WeakSet<JobCalledExitError>();
   const calls: JobCalledExitError[] = [];
+  // A promise the job left rejected, unhandled, fails the job as a throw would (without this
+  // listener Node ends the worker: "exit code 1"). Once it has settled, it is kept and named as
+  // a leftover callback's throw is.
+  const onRejection = (reason: unknown): void => {
+    if (settled) threw.push(reason);
+    else fail(new UnhandledRejectionError(`job '${jobName}'`, reason));
+  };
   const trap = (code?: number | string | null): never => {
     const e = new JobCalledExitError(jobName, code);
     Error.captureStackTrace(e, trap);
@@ -88,6 +113,7 @@ export function trapProcessExit(jobName: string): {
     exitProcess(1);
   };
   process.on('uncaughtException', onUncaught);
+  process.on('unhandledRejection', onRejection);
   Object.defineProperty(process, 'exit', { value: trap, writable: true, configurable: true });
   return {
     exited,
@@ -98,6 +124,7 @@ export function trapProcessExit(jobName: string): {
     },
     release: () => {
       process.off('uncaughtException', onUncaught);
+      process.off('unhandledRejection', onRejection);
       if (original) Object.defineProperty(process, 'exit', original);
       else Reflect.deleteProperty(process, 'exit');
     },

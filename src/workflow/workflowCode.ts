@@ -12,6 +12,7 @@ import { JobStoreUnwritableError } from '../jobstore/errors.js';
 import type { JobStore } from '../jobstore/jobStore.js';
 import { isJobDefinition, isWorkflowDefinition } from './api.js';
 import { JobDeclarationError } from './jobBuilder.js';
+import { UnhandledRejectionError } from './exitTrap.js';
 import { firstLine, userStack } from './jobError.js';
 import { loadWorkflowFile, type LoadedWorkflow } from './moduleLoader.js';
 import { LeaderWorkflowContext } from './workflowContext.js';
@@ -167,7 +168,7 @@ export class InProcessWorkflowCode implements WorkflowCode {
     this.onUserCode();
     let root, declared;
     try {
-      root = await workflow.start(ctx);
+      root = await failingOnStrays('start()', () => workflow.start(ctx));
       // Refuses a promise still taken out of order once start has added every edge.
       declared = ctx.declared();
     } catch (e) {
@@ -190,9 +191,11 @@ export class InProcessWorkflowCode implements WorkflowCode {
     const wf = (await loadModule(r.modulePath)).workflow;
     this.onUserCode();
     if (wf?.finish)
-      await wf.finish(
-        new LeaderWorkflowContext(this.openStore(r.jobStore), r.args, r.restart, this.log),
-        r.returnValue,
+      await failingOnStrays('finish()', () =>
+        wf.finish!(
+          new LeaderWorkflowContext(this.openStore(r.jobStore), r.args, r.restart, this.log),
+          r.returnValue,
+        ),
       );
   }
 }
@@ -271,6 +274,27 @@ export class WorkflowFinishError extends ToilError {
       cause: error,
       details: { file },
     });
+  }
+}
+
+/**
+ * Runs the workflow's `start` or `finish` so that a promise it leaves rejected with no handler, or
+ * a throw from a callback of its own (a timer), fails that call as a throw in it would: without
+ * these listeners Node ends the leader (`toil run` runs this code in its own process) with a stack
+ * of toil-ts's frames, the job store still leased and its scratch left behind.
+ */
+async function failingOnStrays<T>(who: string, call: () => T | Promise<T>): Promise<T> {
+  let fail: (e: unknown) => void = () => {};
+  const stray = new Promise<never>((_resolve, reject) => (fail = reject));
+  stray.catch(() => {}); // read by the race below; a call that settled first leaves it unread
+  const onRejection = (reason: unknown): void => fail(new UnhandledRejectionError(who, reason));
+  process.on('unhandledRejection', onRejection);
+  process.on('uncaughtException', fail);
+  try {
+    return await Promise.race([Promise.resolve().then(call), stray]);
+  } finally {
+    process.off('unhandledRejection', onRejection);
+    process.off('uncaughtException', fail);
   }
 }
 

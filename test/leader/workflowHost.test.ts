@@ -56,6 +56,7 @@ t.test('start in the host declares the root job; the module defines its job', as
     'counter',
     'stall',
     'chatty',
+    'forgetful',
     'spinner',
   ]);
   const out = join(dir, 'out.txt');
