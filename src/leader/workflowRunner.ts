@@ -660,7 +660,7 @@ export class WorkflowRunner {
     const reason = [
       why,
       failureLog ? `${failureLog.error}\n${tailLines(failureLog.output, 20)}`.trim() : undefined,
-      !failureLog && update.message ? tailLines(update.message, 20) : undefined,
+      !failureLog && update.message ? verdictAndTail(update.message, 20) : undefined,
       !failureLog && !update.message && update.exitCode !== undefined
         ? `worker exited with code ${update.exitCode}`
         : undefined,
@@ -1306,6 +1306,18 @@ export class WorkflowRunner {
       this.ioWaiters.shift()?.();
     }
   }
+}
+
+/**
+ * A batch system's message for an attempt with no failure log (its worker died: killed by a
+ * signal, out of memory): its first line says how it ended, the rest is the worker's output, of
+ * which the tail is kept. The tail alone lost that first line, and the summary named a line of
+ * the output instead (a blank one after Node's out-of-memory report).
+ */
+function verdictAndTail(text: string, n: number): string {
+  const [verdict = '', ...rest] = text.split('\n');
+  if (rest.length <= n) return text;
+  return [verdict, `[${rest.length - n} line(s) of output left out here]`, ...rest.slice(-n)].join('\n');
 }
 
 function tailLines(text: string, n: number): string {
