@@ -14,6 +14,7 @@ import { formatDuration, SIZE_SUFFIXES, tryParseBytes } from '../common/units.js
 import { WorkflowKilledError } from '../leader/killRequest.js';
 import type { CleanPolicy } from '../leader/runWorkflow.js';
 import { WorkflowFinishError, WorkflowStartError } from '../workflow/workflowCode.js';
+import { exitProcess } from '../workflow/exitTrap.js';
 import { suggestNames } from '../common/suggest.js';
 import { firstLine } from '../workflow/jobError.js';
 import type { SubCommand } from './main.js';
@@ -386,7 +387,8 @@ async function run(
   // and --restart resumes it at once. A second one exits at once.
   const interrupt = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (interrupt.signal.aborted) process.exit(signalExitCode(signal));
+    // The process's own exit: a workflow's start() or finish() may hold process.exit trapped.
+    if (interrupt.signal.aborted) exitProcess(signalExitCode(signal));
     // In the workflow's start() no job exists yet, in its finish() every job has run: what stops
     // then is that call and what it started.
     const call = runningWorkflowCall();

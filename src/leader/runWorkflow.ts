@@ -166,7 +166,7 @@ async function runLeased(
   const log = o.log.child({ component: 'run' });
   const startedAt = o.clock.now();
   // Stopped (Ctrl-C, SIGTERM, toil kill) while start() runs, the run need not wait for it.
-  const code = o.code ?? new InProcessWorkflowCode(() => o.store, o.log, undefined, o.signal);
+  const code = o.code ?? new InProcessWorkflowCode(() => o.store, o.log, undefined, o.signal, true);
   await assertWorkflowFile(o.workflowFile);
   let existing: WorkflowRecord | undefined;
   let lease: JobStoreLease | undefined;

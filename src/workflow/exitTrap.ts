@@ -56,6 +56,20 @@ export class UnhandledRejectionError extends Error {
 }
 
 /**
+ * The workflow's `start()` or `finish()` called `process.exit`: in `toil run` that is the leader's
+ * own process, which would end with no word said, its job store left mid-call. The call fails, as
+ * a throw in it does.
+ */
+export class WorkflowCalledExitError extends Error {
+  constructor(who: string, code: number | string | null | undefined) {
+    super(
+      `${who} called process.exit(${code ?? ''}): it ends by returning (or throwing), not by ending the leader's process, which would leave the job store as the call left it`,
+    );
+    this.name = 'WorkflowCalledExitError';
+  }
+}
+
+/**
  * While a job runs, `process.exit` fails the job instead of killing the worker: the call throws
  * a JobCalledExitError (so the code after it does not run, and the stack points at the call),
  * and `exited` rejects with it (so a call the job's code catches, or makes in a callback of its

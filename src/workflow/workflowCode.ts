@@ -12,7 +12,7 @@ import { JobStoreUnwritableError } from '../jobstore/errors.js';
 import type { JobStore } from '../jobstore/jobStore.js';
 import { isJobDefinition, isWorkflowDefinition } from './api.js';
 import { JobDeclarationError } from './jobBuilder.js';
-import { UnhandledRejectionError } from './exitTrap.js';
+import { UnhandledRejectionError, WorkflowCalledExitError } from './exitTrap.js';
 import { firstLine, userStack } from './jobError.js';
 import { loadWorkflowFile, type LoadedWorkflow } from './moduleLoader.js';
 import { LeaderWorkflowContext } from './workflowContext.js';
@@ -73,6 +73,7 @@ export class InProcessWorkflowCode implements WorkflowCode {
   private readonly log: Logger;
   private readonly onUserCode: () => void;
   private readonly signal: AbortSignal | undefined;
+  private readonly trapExit: boolean;
 
   /**
    * `onUserCode` is called once the module is loaded, right before the workflow's `start` or
@@ -80,13 +81,18 @@ export class InProcessWorkflowCode implements WorkflowCode {
    * (a slow process start on a loaded machine is not the workflow's hang).
    *
    * `signal` (a run's Ctrl-C, SIGTERM or `toil kill`) abandons a `start` or `finish` in progress: see start.
+   *
+   * `trapExit`: a `process.exit` in `start` or `finish` fails the call (see failingOnStrays), for a
+   * process that is the leader's own (`toil run`); the isolated host lets it end its process.
    */
   constructor(
     openStore: (locator: string) => JobStore,
     log: Logger,
     onUserCode: () => void = () => {},
     signal?: AbortSignal,
+    trapExit = false,
   ) {
+    this.trapExit = trapExit;
     this.openStore = openStore;
     this.log = log;
     this.onUserCode = onUserCode;
@@ -168,7 +174,7 @@ export class InProcessWorkflowCode implements WorkflowCode {
     this.onUserCode();
     let root, declared;
     try {
-      root = await failingOnStrays('start()', () => workflow.start(ctx));
+      root = await failingOnStrays('start()', () => workflow.start(ctx), this.trapExit, this.signal);
       // Refuses a promise still taken out of order once start has added every edge.
       declared = ctx.declared();
     } catch (e) {
@@ -191,11 +197,15 @@ export class InProcessWorkflowCode implements WorkflowCode {
     const wf = (await loadModule(r.modulePath)).workflow;
     this.onUserCode();
     if (wf?.finish)
-      await failingOnStrays('finish()', () =>
-        wf.finish!(
-          new LeaderWorkflowContext(this.openStore(r.jobStore), r.args, r.restart, this.log),
-          r.returnValue,
-        ),
+      await failingOnStrays(
+        'finish()',
+        () =>
+          wf.finish!(
+            new LeaderWorkflowContext(this.openStore(r.jobStore), r.args, r.restart, this.log),
+            r.returnValue,
+          ),
+        this.trapExit,
+        this.signal,
       );
   }
 }
@@ -281,18 +291,42 @@ export class WorkflowFinishError extends ToilError {
  * Runs the workflow's `start` or `finish` so that a promise it leaves rejected with no handler, or
  * a throw from a callback of its own (a timer), fails that call as a throw in it would: without
  * these listeners Node ends the leader (`toil run` runs this code in its own process) with a stack
- * of toil-ts's frames, the job store still leased and its scratch left behind.
+ * of toil-ts's frames, the job store still leased and its scratch left behind. With `trapExit`,
+ * its `process.exit` throws a WorkflowCalledExitError, which fails the call so too (that process
+ * is the leader's, which would end with no word said). `signal` ends the trap with the call's
+ * abandonment (see abandonable): the code left running is then no longer the call's.
  */
-async function failingOnStrays<T>(who: string, call: () => T | Promise<T>): Promise<T> {
+async function failingOnStrays<T>(
+  who: string,
+  call: () => T | Promise<T>,
+  trapExit: boolean,
+  signal: AbortSignal | undefined,
+): Promise<T> {
   let fail: (e: unknown) => void = () => {};
   const stray = new Promise<never>((_resolve, reject) => (fail = reject));
   stray.catch(() => {}); // read by the race below; a call that settled first leaves it unread
   const onRejection = (reason: unknown): void => fail(new UnhandledRejectionError(who, reason));
+  const onAbort = (): void => fail(signal?.reason);
+  const original = Object.getOwnPropertyDescriptor(process, 'exit');
+  const trap = (code?: number | string | null): never => {
+    const e = new WorkflowCalledExitError(who, code);
+    Error.captureStackTrace(e, trap);
+    fail(e);
+    throw e;
+  };
   process.on('unhandledRejection', onRejection);
   process.on('uncaughtException', fail);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  if (trapExit) Object.defineProperty(process, 'exit', { value: trap, writable: true, configurable: true });
   try {
+    if (signal?.aborted) throw signal.reason as Error;
     return await Promise.race([Promise.resolve().then(call), stray]);
   } finally {
+    if (trapExit) {
+      if (original) Object.defineProperty(process, 'exit', original);
+      else Reflect.deleteProperty(process, 'exit');
+    }
+    signal?.removeEventListener('abort', onAbort);
     process.off('unhandledRejection', onRejection);
     process.off('uncaughtException', fail);
   }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { REPO_ROOT, runToil, scratchDir } from '../fixtures/workflowCli.js';
@@ -129,3 +129,30 @@ t.test("a job's timer that throws while its result is saved does not fail the jo
   }
   t.equal(readFileSync(join(dir, 'out'), 'utf8'), '42', "finish got the job's result");
 });
+
+/**
+ * `toil run` runs start() and finish() in its own process: their process.exit(7) ended the leader
+ * with no word said and exit code 7, the job store left as the call left it. It fails the call in
+ * one line, as a throw in it does: the run's exit code, the store removed (start) or kept for
+ * --restart (finish).
+ */
+for (const [mode, code, line] of [
+  [
+    'start-exits',
+    2,
+    /^toil: workflow .*workflowMisbehaves\.ts did not start: WorkflowCalledExitError: start\(\) called process\.exit\(7\): .* \(at .*workflowMisbehaves\.ts:\d+:\d+\)$/m,
+  ],
+  [
+    'finish-exits',
+    1,
+    /^toil: the finish\(\) of workflow .*workflowMisbehaves\.ts failed: WorkflowCalledExitError: finish\(\) called process\.exit\(7\): /m,
+  ],
+] as const) {
+  t.test(`${mode}: process.exit in the workflow's own call fails that call in one line`, async (t) => {
+    const dir = scratchDir(t);
+    const r = await runToil(['run', WORKFLOW, 'file:./js', mode], { cwd: dir });
+    t.equal(r.code, code, 'exits as a throw in that call does, not with the code given to process.exit');
+    t.match(r.stderr, line, 'one line names the call');
+    t.equal(existsSync(join(dir, 'js')), mode === 'finish-exits', 'the job store is kept only after finish');
+  });
+}
