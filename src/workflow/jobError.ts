@@ -100,7 +100,13 @@ const MAX_FRAMES = 12;
  * false: an error of ours whose message says all of the user's mistake needs no frame of ours.
  */
 export function userStack(e: unknown, ownCode: CodeDirs = thisPackageCode(), ownFrame = true): string {
-  if (!(e instanceof Error)) return cutMessage(typeof e === 'string' ? e : (JSON.stringify(e) ?? String(e)));
+  if (typeof e === 'string') return cutMessage(e);
+  // `throw err` with err undefined, or a library's rejection with a plain object, read as a bare
+  // "undefined" or "{}": say it was a thrown value, which carries no line to point at.
+  if (!(e instanceof Error))
+    return cutMessage(
+      `${JSON.stringify(e) ?? String(e)} (a thrown ${e === null ? 'null' : typeof e}, not an Error, so no stack to show where: throw new Error(...) instead)`,
+    );
   const stack = e.stack ?? `${e.name}: ${e.message}`;
   const lines = stack.split('\n');
   const firstFrame = lines.findIndex((l) => /^\s+at /.test(l));

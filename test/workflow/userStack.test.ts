@@ -129,3 +129,17 @@ t.test(
     t.equal(userStack(short, code), `Error: boom\n${frame}`, 'a short one as it was');
   },
 );
+
+/**
+ * A thrown value that is not an Error (`throw err` with err undefined, a rejection with a plain
+ * object) has no stack: the failure said a bare "undefined" or "null". It says it was such a value
+ * and how to get a line; a thrown string stays as written.
+ */
+t.test('a thrown non-Error says it is one, a thrown string stays as it is', async (t) => {
+  const tail = 'not an Error, so no stack to show where: throw new Error(...) instead)';
+  t.equal(userStack(undefined), `undefined (a thrown undefined, ${tail}`);
+  t.equal(userStack(null), `null (a thrown null, ${tail}`);
+  t.equal(userStack({ code: 42 }), `{"code":42} (a thrown object, ${tail}`);
+  t.equal(userStack(7), `7 (a thrown number, ${tail}`);
+  t.equal(userStack('a plain string'), 'a plain string');
+});
