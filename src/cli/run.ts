@@ -317,6 +317,18 @@ export function refuseFlagsOnlyThisProcessHonours(
     );
 }
 
+/**
+ * What became of the job store of a failed run, and what the user does next: --clean always and
+ * onError delete it (the run was told it was kept, and to --restart, when it was gone).
+ */
+export function failedRunStore(jobStore: string, clean: CleanPolicy, committed: boolean): string {
+  if (clean === 'always' || clean === 'onError')
+    return `toil: the job store ${jobStore} was deleted (--clean ${clean}); fix the cause and run the workflow again`;
+  if (committed)
+    return `toil: the job store ${jobStore} is kept, but --restart cannot help: what failed (a job's input, or the workflow's result) is built from values jobs already committed, which a restart does not change; fix the workflow (what a job returns, or the promise's path) and run it anew (toil clean ${jobStore} first, or another job store)`;
+  return `toil: the job store ${jobStore} is kept; fix the cause and run again with --restart`;
+}
+
 /** What a user does after the workflow's finish failed: its job store holds every job's result. */
 function finishFailedNext(jobStore: string, f: RunFlags): string {
   const clean = parseCleanPolicy(f);
@@ -496,14 +508,15 @@ async function run(
       console.line(`toil: ${failedJobHeadline(fail)}: ${firstLine(fail.reason)}`);
       if (fail.neverRan) console.line(`toil:   because of it, ${fail.neverRan}`);
     }
-    if (outcome.failures.some((fail) => fail.committed))
-      // Every job's value is committed and a restart runs none of them again: it would rebuild
-      // the same result from the same values and fail the same way.
-      console.line(
-        `toil: the job store ${jobStoreText} is kept, but --restart cannot help: what failed (a job's input, or the workflow's result) is built from values jobs already committed, which a restart does not change; fix the workflow (what a job returns, or the promise's path) and run it anew (toil clean ${jobStoreText} first, or another job store)`,
-      );
-    else
-      console.line(`toil: the job store ${jobStoreText} is kept; fix the cause and run again with --restart`);
+    // With committed values a restart runs none of those jobs again: it would rebuild the same
+    // result from the same values and fail the same way.
+    console.line(
+      failedRunStore(
+        jobStoreText,
+        clean,
+        outcome.failures.some((fail) => fail.committed),
+      ),
+    );
     return 1;
   } catch (e) {
     if (!(e instanceof WorkflowInterruptedError)) throw e;

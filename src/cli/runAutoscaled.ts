@@ -40,7 +40,13 @@ import { clusterEnvironment, prepareWorkDir, workDirOf } from '../main/env.js';
 import { parseTagsJson } from '../provisioner/cluster/validate.js';
 import { runCostDollars, type TickState } from '../scaler/tick/state.js';
 import { loadWorkflowFile } from '../workflow/moduleLoader.js';
-import { givenDefaultPreemptable, runJobPolicy, slurmFlagsUnused, type RunFlags } from './run.js';
+import {
+  failedRunStore,
+  givenDefaultPreemptable,
+  runJobPolicy,
+  slurmFlagsUnused,
+  type RunFlags,
+} from './run.js';
 import { parseSlurmFlags, slurmPartitionOf } from '../slurm/slurmFlags.js';
 import { WorkflowInterruptedError, signalExitCode } from './untilSignal.js';
 import type { StartedLeader } from '../main/leader.js';
@@ -432,14 +438,6 @@ function storeAfterStop(clean: CleanPolicy): string {
   return clean === 'always' || clean === 'onError'
     ? `its job store is deleted (--clean ${clean})`
     : 'its job store is kept for --restart';
-}
-
-function failedRunStore(jobStore: string, clean: CleanPolicy, committed: boolean): string {
-  if (clean === 'always' || clean === 'onError')
-    return `toil: the job store ${jobStore} was deleted (--clean ${clean}); fix the cause and run the workflow again`;
-  if (committed)
-    return `toil: the job store ${jobStore} is kept, but --restart cannot help: what failed (a job's input, or the workflow's result) is built from values jobs already committed; fix the workflow and run it anew (toil clean ${jobStore} first, or another job store)`;
-  return `toil: the job store ${jobStore} is kept; fix the cause and run again with --restart`;
 }
 
 /**
