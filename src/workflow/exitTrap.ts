@@ -70,6 +70,19 @@ export class WorkflowCalledExitError extends Error {
 }
 
 /**
+ * Puts `trap` in the place of `process.exit` until the returned function puts the original back
+ * (the process's own exit stays reachable through exitProcess).
+ */
+export function replaceProcessExit(trap: (code?: number | string | null) => never): () => void {
+  const original = Object.getOwnPropertyDescriptor(process, 'exit');
+  Object.defineProperty(process, 'exit', { value: trap, writable: true, configurable: true });
+  return () => {
+    if (original) Object.defineProperty(process, 'exit', original);
+    else Reflect.deleteProperty(process, 'exit');
+  };
+}
+
+/**
  * While a job runs, `process.exit` fails the job instead of killing the worker: the call throws
  * a JobCalledExitError (so the code after it does not run, and the stack points at the call),
  * and `exited` rejects with it (so a call the job's code catches, or makes in a callback of its
@@ -87,7 +100,6 @@ export function trapProcessExit(jobName: string): {
   settle(): void;
   release(): void;
 } {
-  const original = Object.getOwnPropertyDescriptor(process, 'exit');
   let fail: (e: Error) => void = () => {};
   const exited = new Promise<never>((_resolve, reject) => (fail = reject));
   exited.catch(() => {}); // read by the job's race; a job that returned first leaves it unread
@@ -128,7 +140,7 @@ export function trapProcessExit(jobName: string): {
   };
   process.on('uncaughtException', onUncaught);
   process.on('unhandledRejection', onRejection);
-  Object.defineProperty(process, 'exit', { value: trap, writable: true, configurable: true });
+  const restoreExit = replaceProcessExit(trap);
   return {
     exited,
     calls,
@@ -139,8 +151,7 @@ export function trapProcessExit(jobName: string): {
     release: () => {
       process.off('uncaughtException', onUncaught);
       process.off('unhandledRejection', onRejection);
-      if (original) Object.defineProperty(process, 'exit', original);
-      else Reflect.deleteProperty(process, 'exit');
+      restoreExit();
     },
   };
 }

@@ -12,7 +12,7 @@ import { JobStoreUnwritableError } from '../jobstore/errors.js';
 import type { JobStore } from '../jobstore/jobStore.js';
 import { isJobDefinition, isWorkflowDefinition } from './api.js';
 import { JobDeclarationError } from './jobBuilder.js';
-import { UnhandledRejectionError, WorkflowCalledExitError } from './exitTrap.js';
+import { replaceProcessExit, UnhandledRejectionError, WorkflowCalledExitError } from './exitTrap.js';
 import { firstLine, userStack } from './jobError.js';
 import { loadWorkflowFile, type LoadedWorkflow } from './moduleLoader.js';
 import { LeaderWorkflowContext } from './workflowContext.js';
@@ -307,7 +307,6 @@ async function failingOnStrays<T>(
   stray.catch(() => {}); // read by the race below; a call that settled first leaves it unread
   const onRejection = (reason: unknown): void => fail(new UnhandledRejectionError(who, reason));
   const onAbort = (): void => fail(signal?.reason);
-  const original = Object.getOwnPropertyDescriptor(process, 'exit');
   const trap = (code?: number | string | null): never => {
     const e = new WorkflowCalledExitError(who, code);
     Error.captureStackTrace(e, trap);
@@ -317,15 +316,12 @@ async function failingOnStrays<T>(
   process.on('unhandledRejection', onRejection);
   process.on('uncaughtException', fail);
   signal?.addEventListener('abort', onAbort, { once: true });
-  if (trapExit) Object.defineProperty(process, 'exit', { value: trap, writable: true, configurable: true });
+  const restoreExit = trapExit ? replaceProcessExit(trap) : undefined;
   try {
     if (signal?.aborted) throw signal.reason as Error;
     return await Promise.race([Promise.resolve().then(call), stray]);
   } finally {
-    if (trapExit) {
-      if (original) Object.defineProperty(process, 'exit', original);
-      else Reflect.deleteProperty(process, 'exit');
-    }
+    restoreExit?.();
     signal?.removeEventListener('abort', onAbort);
     process.off('unhandledRejection', onRejection);
     process.off('uncaughtException', fail);
