@@ -13,32 +13,27 @@ function neither(what: string) {
 const A_DURATION = 'a duration like "30s", "5m" or "1h"';
 const A_SIZE = `a size like "600M" or "2Gi" (${SIZE_SUFFIXES})`;
 
-/** A duration as people write it ("30s", "5m", "1h30m", or a number of seconds), parsed to ms. */
-export function durationMs() {
-  return z.union([z.string(), z.number()], { error: neither(A_DURATION) }).transform((value, ctx) => {
-    const ms = tryParseDurationMs(value);
-    if (ms === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `expected ${A_DURATION}, got ${JSON.stringify(value)}`,
-      });
+/**
+ * A string or a number read by `parse` (undefined: not one), each failure said in `what`'s words:
+ * a missing or mistyped field through `neither`, a string `parse` refuses here.
+ */
+function parsedAs(what: string, parse: (value: string | number) => number | undefined) {
+  return z.union([z.string(), z.number()], { error: neither(what) }).transform((value, ctx) => {
+    const parsed = parse(value);
+    if (parsed === undefined) {
+      ctx.addIssue({ code: 'custom', message: `expected ${what}, got ${JSON.stringify(value)}` });
       return z.NEVER;
     }
-    return ms;
+    return parsed;
   });
+}
+
+/** A duration as people write it ("30s", "5m", "1h30m", or a number of seconds), parsed to ms. */
+export function durationMs() {
+  return parsedAs(A_DURATION, tryParseDurationMs);
 }
 
 /** A size as Toil reads it ("600M" decimal, "2Gi" binary, or a number of bytes), parsed to bytes. */
 export function sizeBytes() {
-  return z.union([z.string(), z.number()], { error: neither(A_SIZE) }).transform((value, ctx) => {
-    const bytes = tryParseBytes(value);
-    if (bytes === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `expected ${A_SIZE}, got ${JSON.stringify(value)}`,
-      });
-      return z.NEVER;
-    }
-    return bytes;
-  });
+  return parsedAs(A_SIZE, tryParseBytes);
 }
