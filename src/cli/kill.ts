@@ -3,7 +3,7 @@ import { RealClock, type Clock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
 import { processAlive } from '../common/processIdentity.js';
 import { currentLeader, isToilProcess, KILL_POLL_MS, requestKill, runsHere } from '../leader/killRequest.js';
-import { workflowStatus } from '../leader/workflowStatus.js';
+import { everyJobRan } from '../leader/workflowStatus.js';
 import { readLeaseRecord } from '../jobstore/lease.js';
 import type { LeaseHolder } from '../jobstore/jobRecords.js';
 import type { JobStore } from '../jobstore/jobStore.js';
@@ -175,10 +175,7 @@ export const command: SubCommand = {
               !inStart &&
               (!daemon || daemon.run !== undefined) &&
               (await Promise.race([
-                workflowStatus(store, clock.now()).then(
-                  (s) => s.finishPending === true,
-                  () => false,
-                ),
+                everyJobRan(store),
                 new Promise<false>((resolve) => setTimeout(resolve, FINISH_CHECK_MS, false).unref()),
               ]));
             const resume =

@@ -1,4 +1,4 @@
-import type { FailureLog, RunOutcomeRecord } from '../jobstore/jobRecords.js';
+import type { FailureLog, RunOutcomeRecord, WorkflowRecord } from '../jobstore/jobRecords.js';
 import { JobStoreExistsError } from '../jobstore/errors.js';
 import { describeHolder, LEADER_KEY, localHolder, provablyGone } from '../jobstore/lease.js';
 import { currentLeader, killOfLastLeader } from './killRequest.js';
@@ -89,22 +89,7 @@ export async function workflowStatusAndJobs(
     };
     return { status, jobs: [] };
   }
-  const commits = await store.readAllCommits(16, damagedKeys);
-  const failedJobs = await jobsFailedForGood(store, damagedKeys);
-  const failedIds = new Set(failedJobs.map((j) => j.jobId));
-  const graph = new JobGraph(workflow.jobs, workflow.rootJobId);
-  let ready = graph.takeReady();
-  // A job the last run failed for good is released but does not run until a --restart: it is
-  // reported as failed, not as ready to run.
-  let pending = 0;
-  while (ready.length > 0) {
-    for (const id of ready) {
-      const c = commits.get(id);
-      if (c) graph.applyCommit(c);
-      else if (!failedIds.has(id)) pending++;
-    }
-    ready = graph.takeReady();
-  }
+  const { graph, failedJobs, failedIds, pending } = await replayedGraph(store, workflow, damagedKeys);
   let failedAttempts = 0;
   for await (const _ of store.objects.list('logs/')) failedAttempts++;
   const counts = graph.counts();
@@ -207,6 +192,54 @@ export async function failureLogs(store: JobStore): Promise<FailureLog[]> {
     if (log) logs.push(log);
   }
   return logs;
+}
+
+/**
+ * The workflow's job graph with every commit in the store applied, the jobs the last run failed
+ * for good, and how many jobs are ready to run. A job failed for good is released but does not
+ * run until a --restart: it is counted as failed, not as ready.
+ */
+async function replayedGraph(
+  store: JobStore,
+  workflow: WorkflowRecord,
+  damagedKeys: ReadonlySet<string>,
+): Promise<{
+  graph: JobGraph;
+  failedJobs: WorkflowStatus['failedJobs'];
+  failedIds: ReadonlySet<string>;
+  pending: number;
+}> {
+  const [commits, failedJobs] = await Promise.all([
+    store.readAllCommits(16, damagedKeys),
+    jobsFailedForGood(store, damagedKeys),
+  ]);
+  const failedIds = new Set(failedJobs.map((j) => j.jobId));
+  const graph = new JobGraph(workflow.jobs, workflow.rootJobId);
+  let pending = 0;
+  for (let ready = graph.takeReady(); ready.length > 0; ready = graph.takeReady()) {
+    for (const id of ready) {
+      const c = commits.get(id);
+      if (c) graph.applyCommit(c);
+      else if (!failedIds.has(id)) pending++;
+    }
+  }
+  return { graph, failedJobs, failedIds, pending };
+}
+
+/**
+ * Whether every job of the store's workflow has run and none failed for good, so what is left of
+ * it is the finish: from the workflow record and the commits, not every object `toil status`
+ * checks. False when the records cannot be read.
+ */
+export async function everyJobRan(store: JobStore): Promise<boolean> {
+  try {
+    const workflow = await store.readWorkflow();
+    if (!workflow) return false;
+    const { graph, failedJobs } = await replayedGraph(store, workflow, new Set());
+    return graph.isDone() && failedJobs.length === 0;
+  } catch {
+    return false;
+  }
 }
 
 /**
