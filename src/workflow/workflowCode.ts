@@ -1,3 +1,4 @@
+import { createContext, Script, type Context } from 'node:vm';
 import { RealClock } from '../common/clock.js';
 import { ToilError, UserInputError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
@@ -73,7 +74,7 @@ export class InProcessWorkflowCode implements WorkflowCode {
   private readonly log: Logger;
   private readonly onUserCode: () => void;
   private readonly signal: AbortSignal | undefined;
-  private readonly trapExit: boolean;
+  private readonly leadersOwn: boolean;
 
   /**
    * `onUserCode` is called once the module is loaded, right before the workflow's `start` or
@@ -82,17 +83,18 @@ export class InProcessWorkflowCode implements WorkflowCode {
    *
    * `signal` (a run's Ctrl-C, SIGTERM or `toil kill`) abandons a `start` or `finish` in progress: see start.
    *
-   * `trapExit`: a `process.exit` in `start` or `finish` fails the call (see failingOnStrays), for a
-   * process that is the leader's own (`toil run`); the isolated host lets it end its process.
+   * `leadersOwn`: this process is the leader's own (`toil run`), so a `process.exit` in `start` or
+   * `finish` fails the call, and a Ctrl-C stops one that runs without yielding (see
+   * failingOnStrays); the isolated host lets such a call end its process, or be killed with it.
    */
   constructor(
     openStore: (locator: string) => JobStore,
     log: Logger,
     onUserCode: () => void = () => {},
     signal?: AbortSignal,
-    trapExit = false,
+    leadersOwn = false,
   ) {
-    this.trapExit = trapExit;
+    this.leadersOwn = leadersOwn;
     this.openStore = openStore;
     this.log = log;
     this.onUserCode = onUserCode;
@@ -174,7 +176,7 @@ export class InProcessWorkflowCode implements WorkflowCode {
     this.onUserCode();
     let root, declared;
     try {
-      root = await failingOnStrays('start()', () => workflow.start(ctx), this.trapExit, this.signal);
+      root = await failingOnStrays('start()', () => workflow.start(ctx), this.leadersOwn, this.signal);
       // Refuses a promise still taken out of order once start has added every edge.
       declared = ctx.declared();
     } catch (e) {
@@ -204,7 +206,7 @@ export class InProcessWorkflowCode implements WorkflowCode {
             new LeaderWorkflowContext(this.openStore(r.jobStore), r.args, r.restart, this.log),
             r.returnValue,
           ),
-        this.trapExit,
+        this.leadersOwn,
         this.signal,
       );
   }
@@ -294,12 +296,13 @@ export class WorkflowFinishError extends ToilError {
  * of toil-ts's frames, the job store still leased and its scratch left behind. With `trapExit`,
  * its `process.exit` throws a WorkflowCalledExitError, which fails the call so too (that process
  * is the leader's, which would end with no word said). `signal` ends the trap with the call's
- * abandonment (see abandonable): the code left running is then no longer the call's.
+ * abandonment (see abandonable): the code left running is then no longer the call's. In the
+ * leader's own process the call's synchronous part also yields to a Ctrl-C (breakableByCtrlC).
  */
 async function failingOnStrays<T>(
   who: string,
   call: () => T | Promise<T>,
-  trapExit: boolean,
+  leadersOwn: boolean,
   signal: AbortSignal | undefined,
 ): Promise<T> {
   let fail: (e: unknown) => void = () => {};
@@ -316,15 +319,45 @@ async function failingOnStrays<T>(
   process.on('unhandledRejection', onRejection);
   process.on('uncaughtException', fail);
   signal?.addEventListener('abort', onAbort, { once: true });
-  const restoreExit = trapExit ? replaceProcessExit(trap) : undefined;
+  const restoreExit = leadersOwn ? replaceProcessExit(trap) : undefined;
+  const run = leadersOwn ? () => breakableByCtrlC(call, signal) : call;
   try {
     if (signal?.aborted) throw signal.reason as Error;
-    return await Promise.race([Promise.resolve().then(call), stray]);
+    return await Promise.race([Promise.resolve().then(run), stray]);
   } finally {
     restoreExit?.();
     signal?.removeEventListener('abort', onAbort);
     process.off('unhandledRejection', onRejection);
     process.off('uncaughtException', fail);
+  }
+}
+
+/** Calls the function the script's context holds as `call` (see breakableByCtrlC). */
+const CALL_IN_CONTEXT = new Script('call()', { filename: 'toil-ts:workflow-call' });
+let callContext: Context | undefined;
+
+/**
+ * Calls `call` so that a SIGINT that comes while its synchronous part runs ends that part. A
+ * `start()` that loops without yielding (a bug, or a graph built job by job in one loop) never
+ * lets the event loop run the run's SIGINT handler, so a Ctrl-C, and the second one that should
+ * exit at once, would do nothing. Run as a script with breakOnSigint, V8 stops it at the signal,
+ * as Node's REPL stops a `while (true)`; the signal then goes to this process's own handlers (a
+ * run's stops the workflow as for any Ctrl-C) and the call fails with the run's stop. What runs
+ * after the call's first `await` is not covered: it runs outside the script.
+ */
+function breakableByCtrlC<T>(call: () => T, signal: AbortSignal | undefined): T {
+  callContext ??= createContext({ call: undefined });
+  callContext.call = call;
+  try {
+    return CALL_IN_CONTEXT.runInContext(callContext, { breakOnSigint: true }) as T;
+  } catch (e) {
+    if ((e as { code?: unknown } | undefined)?.code !== 'ERR_SCRIPT_EXECUTION_INTERRUPTED') throw e;
+    // breakOnSigint kept the signal from the process's handlers while the script ran.
+    if (process.listenerCount('SIGINT') > 0) process.emit('SIGINT', 'SIGINT');
+    else process.kill(process.pid, 'SIGINT');
+    throw signal?.aborted ? signal.reason : e;
+  } finally {
+    callContext.call = undefined;
   }
 }
 

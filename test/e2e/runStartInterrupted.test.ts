@@ -153,3 +153,45 @@ for (const call of ['start', 'finish'] as const) {
     },
   );
 }
+
+for (const call of ['start', 'finish'] as const) {
+  t.test(
+    `SIGINT during a ${call}() that loops without yielding stops the run at once (130), one Ctrl-C enough, the store kept for --restart`,
+    async (t) => {
+      const dir = scratchDir(t);
+      const marker = join(dir, 'spinning');
+      const run = startToil(['run', MISBEHAVES, 'file:./js', `${call}-spins`, marker], { cwd: dir });
+      t.teardown(() => run.child.kill('SIGKILL'));
+      await waitFor(`${call}() to spin`, () => existsSync(marker), 60_000);
+      const signalled = Date.now();
+      run.child.kill('SIGINT');
+      const hung = setTimeout(() => run.child.kill('SIGKILL'), 30_000);
+      const stopped = await run.done;
+      clearTimeout(hung);
+      const ms = Date.now() - signalled;
+      t.equal(stopped.code, 130, `exit 130 after one SIGINT (${ms} ms), not SIGKILL: ${stopped.stderr}`);
+      t.ok(ms < PROMPT_MS, `stopped in ${ms} ms (< ${PROMPT_MS})`);
+      t.match(
+        stopped.stderr,
+        new RegExp(
+          `^toil: SIGINT: stopping the workflow: abandoning its ${call}\\(\\) and ending the processes it started \\(SIGINT again to exit at once\\)$`,
+          'm',
+        ),
+      );
+      t.notMatch(
+        stopped.stderr,
+        /interrupted by `SIGINT`|ERR_SCRIPT_EXECUTION_INTERRUPTED| {4}at /,
+        'no V8 text, no stack',
+      );
+      const status = await runToil(['status', 'file:./js'], { cwd: dir });
+      t.match(status.stdout + status.stderr, KEPT[call].status);
+      const out = join(dir, 'out.txt');
+      const restarted = await runToil(['run', MISBEHAVES, 'file:./js', 'well', out, '--restart'], {
+        cwd: dir,
+      });
+      t.equal(restarted.code, 0, restarted.stderr);
+      t.match(restarted.stderr, KEPT[call].restarted);
+      t.equal(readFileSync(out, 'utf8'), '42', '--restart ran the workflow to its result');
+    },
+  );
+}
