@@ -143,6 +143,8 @@ function cutMessage(text: string): string {
 function isRuntimeFrame(frame: string, ownCode: CodeDirs): boolean {
   return (
     frame.includes('node:internal') ||
+    // What calls a workflow's start() through a script (breakableByCtrlC in workflowCode.ts).
+    frame.includes('(node:vm:') ||
     ownCode.holds(frame) ||
     frame.includes('/node_modules/toil-ts/') ||
     /\bat (async )?Promise\.all/.test(frame)

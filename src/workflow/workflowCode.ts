@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { createContext, Script, type Context } from 'node:vm';
 import { RealClock } from '../common/clock.js';
 import { ToilError, UserInputError } from '../common/errors.js';
@@ -332,8 +333,11 @@ async function failingOnStrays<T>(
   }
 }
 
+type Called<T> = { value: T; threw?: undefined } | { error: unknown; threw: true };
+
 /** Calls the function the script's context holds as `call` (see breakableByCtrlC). */
-const CALL_IN_CONTEXT = new Script('call()', { filename: 'toil-ts:workflow-call' });
+// Named as this module, so a frame of it reads as toil-ts's own (userStack leaves it out).
+const CALL_IN_CONTEXT = new Script('call()', { filename: fileURLToPath(import.meta.url) });
 let callContext: Context | undefined;
 
 /**
@@ -347,9 +351,19 @@ let callContext: Context | undefined;
  */
 function breakableByCtrlC<T>(call: () => T, signal: AbortSignal | undefined): T {
   callContext ??= createContext({ call: undefined });
-  callContext.call = call;
+  // The call's own throw is caught inside: one that left the script would get the line it came
+  // from written into its stack by Node, as for a script's error.
+  callContext.call = (): Called<T> => {
+    try {
+      return { value: call() };
+    } catch (error) {
+      return { error, threw: true };
+    }
+  };
   try {
-    return CALL_IN_CONTEXT.runInContext(callContext, { breakOnSigint: true }) as T;
+    const called = CALL_IN_CONTEXT.runInContext(callContext, { breakOnSigint: true }) as Called<T>;
+    if (called.threw) throw called.error;
+    return called.value;
   } catch (e) {
     if ((e as { code?: unknown } | undefined)?.code !== 'ERR_SCRIPT_EXECUTION_INTERRUPTED') throw e;
     // breakOnSigint kept the signal from the process's handlers while the script ran.

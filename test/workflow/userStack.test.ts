@@ -54,6 +54,8 @@ t.test("a symlinked node_modules: its packages' frames are left out under either
       `    at runJob (${join(p.alias, 'dist/src/workflow/worker.js')}:5:6)`,
     ],
     ['its own code as it is', `    at runJob (${p.own}:5:6)`],
+    // How toil run calls a workflow's start() and finish() (breakableByCtrlC).
+    ['the script Node runs them in', '    at Script.runInContext (node:vm:147:14)'],
   ];
   for (const [what, frame] of cases) {
     const e = new Error('boom');
