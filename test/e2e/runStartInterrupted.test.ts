@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { repoPath } from '../fixtures/repoRoot.js';
 import { distinctiveSleep, killProcessesWithArgv, processesWithArgv } from '../fixtures/strayProcesses.js';
 import { waitFor } from '../fixtures/waitFor.js';
@@ -40,6 +40,17 @@ const KEPT = {
     restarted: /toil: workflow succeeded: 0 jobs run \(1 already done before --restart\)/,
   },
 };
+
+/** The store a stop in `call` kept: toil status says so, and --restart runs the workflow to its result. */
+async function keptForRestart(t: Test, dir: string, call: 'start' | 'finish'): Promise<void> {
+  const status = await runToil(['status', 'file:./js'], { cwd: dir });
+  t.match(status.stdout + status.stderr, KEPT[call].status);
+  const out = join(dir, 'out.txt');
+  const restarted = await runToil(['run', MISBEHAVES, 'file:./js', 'well', out, '--restart'], { cwd: dir });
+  t.equal(restarted.code, 0, restarted.stderr);
+  t.match(restarted.stderr, KEPT[call].restarted);
+  t.equal(readFileSync(out, 'utf8'), '42', '--restart ran the workflow to its result');
+}
 
 for (const [call, signal, code, clean] of [
   ['start', 'SIGINT', 130, []],
@@ -92,15 +103,7 @@ for (const [call, signal, code, clean] of [
             'm',
           ),
         );
-        const status = await runToil(['status', 'file:./js'], { cwd: dir });
-        t.match(status.stdout + status.stderr, KEPT[call].status);
-        const out = join(dir, 'out.txt');
-        const restarted = await runToil(['run', MISBEHAVES, 'file:./js', 'well', out, '--restart'], {
-          cwd: dir,
-        });
-        t.equal(restarted.code, 0, restarted.stderr);
-        t.match(restarted.stderr, KEPT[call].restarted);
-        t.equal(readFileSync(out, 'utf8'), '42', '--restart ran the workflow to its result');
+        await keptForRestart(t, dir, call);
       } else {
         t.match(
           stopped.stderr,
@@ -190,15 +193,7 @@ for (const call of ['start', 'finish'] as const) {
         /interrupted by `SIGINT`|ERR_SCRIPT_EXECUTION_INTERRUPTED| {4}at /,
         'no V8 text, no stack',
       );
-      const status = await runToil(['status', 'file:./js'], { cwd: dir });
-      t.match(status.stdout + status.stderr, KEPT[call].status);
-      const out = join(dir, 'out.txt');
-      const restarted = await runToil(['run', MISBEHAVES, 'file:./js', 'well', out, '--restart'], {
-        cwd: dir,
-      });
-      t.equal(restarted.code, 0, restarted.stderr);
-      t.match(restarted.stderr, KEPT[call].restarted);
-      t.equal(readFileSync(out, 'utf8'), '42', '--restart ran the workflow to its result');
+      await keptForRestart(t, dir, call);
     },
   );
 }
