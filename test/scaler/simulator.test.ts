@@ -8,6 +8,7 @@ import { simulate } from '../../src/scaler/simulator/engine.js';
 import { parseTrace, type Trace } from '../../src/scaler/simulator/trace.js';
 import { catalogue } from './fixtures/scaler.js';
 import { testDir } from '../fixtures/testDir.js';
+import { runToil } from '../fixtures/workflowCli.js';
 
 const setup = (scaler: Record<string, unknown>, simulation: Record<string, unknown> = {}) =>
   parseSimulateConfig(
@@ -315,6 +316,35 @@ t.test('the simulate command reads files and reports problems as user errors', a
   await t.rejects(runSimulation(join(dir, 'bad.json'), configPath), /is not JSON/);
   await t.rejects(runSimulation(join(dir, 'missing.json'), configPath), /cannot read trace/);
 });
+
+t.test(
+  'a trace without a name is named by its file, and toil simulate without --config runs the shipped cluster, saying so',
+  async (t) => {
+    const dir = testDir(t, {});
+    const tracePath = join(dir, 'my-pipeline.json');
+    // As a user first writes one: no trace name, a preemptable scatter and its gather.
+    writeFileSync(
+      tracePath,
+      JSON.stringify({
+        jobs: [
+          { id: 'a', name: 'align', cores: 2, memory: '4Gi', preemptable: true, runtime: 600 },
+          { id: 'b', name: 'merge', cores: 4, memory: '8Gi', runtime: 1200, dependsOn: ['a'] },
+        ],
+      }),
+    );
+    const r = await runSimulation(tracePath);
+    t.equal(r.trace, 'my-pipeline', "the file's name without .json");
+    t.ok(r.finished, 'the shipped cluster runs it');
+    t.ok(r.nodesLaunched >= 1 && r.cost > 0, `it launched ${r.nodesLaunched} node(s) for $${r.cost}`);
+    const run = await runToil(['simulate', tracePath], { cwd: dir });
+    t.equal(run.code, 0, run.stderr);
+    t.match(
+      run.stderr,
+      /^toil simulate: no --config: simulating the shipped cluster bench\/traces\/cluster\.yaml \(seven spot and on-demand node types, maxNodes 10\); give --config FILE for yours$/m,
+    );
+    t.match(run.stdout, /^trace my-pipeline, policy cost, seed \d+\n {2}cost {17}\$\d+\.\d\d/);
+  },
+);
 
 t.test('the cost breakdown splits billed time into boot, used, unused, idle and minimum', async (t) => {
   const { scaler, simulation } = setup(

@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, describeZodIssues } from '../../common/configErrors.js';
 import { sizeBytes } from '../../common/configTypes.js';
@@ -42,12 +43,18 @@ const JobSchema = z
   .strict();
 
 const TraceSchema = z
-  .object({ name: z.string().min(1), description: z.string().optional(), jobs: z.array(JobSchema).min(1) })
+  .object({
+    name: z.string().min(1).optional(),
+    description: z.string().optional(),
+    jobs: z.array(JobSchema).min(1),
+  })
   .strict();
 
 /**
  * Validates a trace (parsed JSON). Every problem is reported with the path of its field
  * (`jobs[3].runtime: …`), including duplicate ids, unknown dependencies and dependency cycles.
+ * The trace's own name only labels the report: without one it is the file's (`scatter.json` →
+ * `scatter`). A job's name is not optional: the policy learns runtimes by it.
  */
 export function parseTrace(doc: unknown, source = 'trace'): Trace {
   const r = TraceSchema.safeParse(doc);
@@ -86,7 +93,7 @@ export function parseTrace(doc: unknown, source = 'trace'): Trace {
   }
   if (problems.length > 0) throw new ConfigError(source, problems);
   return {
-    name: r.data.name,
+    name: r.data.name ?? basename(source).replace(/\.json$/i, ''),
     jobs: r.data.jobs.map((j) => ({
       id: j.id,
       name: j.name,
