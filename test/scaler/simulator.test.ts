@@ -208,7 +208,25 @@ t.test('trace validation names the field', async (t) => {
     {
       name: 'negative runtime',
       doc: { name: 'x', jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1Gi', runtime: -1 }] },
-      want: /^jobs\[0\]\.runtime: expected a number > 0$/,
+      want: /^jobs\[0\]\.runtime: expected a duration like "30s", "5m" or "1h", got -1$/,
+    },
+    {
+      name: 'zero runtime',
+      doc: { name: 'x', jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1Gi', runtime: '0s' }] },
+      want: /^jobs\[0\]\.runtime: expected a duration > 0, like "30s", "20m" or "1h30m"$/,
+    },
+    {
+      name: 'runtime in words',
+      doc: { name: 'x', jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1Gi', runtime: 'twenty minutes' }] },
+      want: /^jobs\[0\]\.runtime: expected a duration like "30s", "5m" or "1h", got "twenty minutes"$/,
+    },
+    {
+      name: 'preemptable as a word',
+      doc: {
+        name: 'x',
+        jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1Gi', runtime: 1, preemptable: 'yes' }],
+      },
+      want: /^jobs\[0\]\.preemptable: expected true or false, got "yes"$/,
     },
     {
       name: 'bad memory',
@@ -280,6 +298,14 @@ t.test('trace validation names the field', async (t) => {
     }).jobs[0]!.preemptable,
     true,
     'preemptible spelling',
+  );
+  const [worded] = parseTrace({
+    jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1Gi', arrival: '1h', runtime: '20m', walltime: '1h30m' }],
+  }).jobs;
+  t.same(
+    [worded!.arrival, worded!.runtime, worded!.walltime],
+    [3600, 1200, 5400],
+    'arrival, runtime and walltime as durations are seconds, as numbers are',
   );
 });
 

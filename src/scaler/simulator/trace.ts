@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, describeZodIssues } from '../../common/configErrors.js';
-import { sizeBytes } from '../../common/configTypes.js';
+import { durationMs, sizeBytes } from '../../common/configTypes.js';
 
 /** One job of a trace: when it arrives, what it asks for, how long it really runs. */
 export interface TraceJob {
@@ -26,18 +26,24 @@ export interface Trace {
   readonly jobs: readonly TraceJob[];
 }
 
+/** Seconds, as a number of them or as a duration people write ("20m", "1h30m"). */
+const seconds = () => durationMs().transform((ms) => ms / 1000);
+const positiveSeconds = () =>
+  seconds().refine((s) => s > 0, { message: 'expected a duration > 0, like "30s", "20m" or "1h30m"' });
+const aBoolean = () => z.boolean({ error: (i) => `expected true or false, got ${JSON.stringify(i.input)}` });
+
 const JobSchema = z
   .object({
     id: z.string().min(1),
     name: z.string().min(1),
-    arrival: z.number().min(0).default(0),
+    arrival: seconds().default(0),
     cores: z.number().min(0),
     memory: sizeBytes(),
     disk: sizeBytes().default(0),
-    preemptable: z.boolean().optional(),
-    preemptible: z.boolean().optional(),
-    runtime: z.number().positive(),
-    walltime: z.number().positive().optional(),
+    preemptable: aBoolean().optional(),
+    preemptible: aBoolean().optional(),
+    runtime: positiveSeconds(),
+    walltime: positiveSeconds().optional(),
     dependsOn: z.array(z.string()).default([]),
   })
   .strict();
