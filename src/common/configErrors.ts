@@ -61,6 +61,12 @@ export function describeZodIssues(
     // A field left out: zod says "Invalid input: expected number, received undefined".
     else if (stock && issue.code === 'invalid_type' && /received undefined$/.test(issue.message))
       message = `required: ${REQUIRED_WORDS[issue.expected] ?? issue.expected}`;
+    // A field of the wrong type ("cores": "2"): zod says "Invalid input: expected number, received string".
+    else if (stock && issue.code === 'invalid_type') {
+      const received = /received (\w+)$/.exec(issue.message)?.[1];
+      if (received !== undefined)
+        message = `expected ${REQUIRED_WORDS[issue.expected] ?? issue.expected}, got ${RECEIVED_WORDS[received] ?? received}`;
+    }
     if (issue.code === 'unrecognized_keys' && schema) {
       const known = knownKeysAt(schema, at);
       const matches = issue.keys.flatMap((k) => suggestNames(k, known, 1));
@@ -78,6 +84,16 @@ const REQUIRED_WORDS: Readonly<Record<string, string>> = {
   boolean: 'true or false',
   array: 'a list',
   object: 'a mapping',
+};
+
+/** What zod says it received, in the same words. */
+const RECEIVED_WORDS: Readonly<Record<string, string>> = {
+  number: 'a number',
+  string: 'a string',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping',
+  null: 'null',
 };
 
 interface NumberBounds {

@@ -26,7 +26,7 @@ t.test('every problem is reported with the path of its field', async (t) => {
   t.same(problems.sort(), [
     'scaler.nodes[1].maxNodes: expected a number >= 0',
     'scaler.nodes[1].memory: expected a size like "600M" or "2Gi" (suffixes B, K/KB, M/MB, G/GB, T/TB, P/PB, E/EB (powers of 1000) or Ki/KiB, Mi/MiB, Gi/GiB, Ti/TiB, Pi/PiB, Ei/EiB (powers of 1024), any case; a bare number is bytes), got "lots"',
-    'scaler.nodes[1].type: Invalid input: expected string, received number',
+    'scaler.nodes[1].type: expected a string, got a number',
     'scaler.scaleInterval: expected a duration like "30s", "5m" or "1h", got "soon"',
     'scaler: Unrecognized key: "extra"',
   ]);

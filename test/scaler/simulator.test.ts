@@ -203,7 +203,7 @@ t.test('Toil #3406: day-long jobs take about one day with cost, two with classic
 
 t.test('trace validation names the field', async (t) => {
   const rows: { name: string; doc: unknown; want: RegExp }[] = [
-    { name: 'not an object', doc: [], want: /expected object/ },
+    { name: 'not an object', doc: [], want: /^expected a mapping, got a list$/ },
     { name: 'no jobs', doc: { name: 'x', jobs: [] }, want: /^jobs: expected at least 1 entry$/ },
     {
       name: 'negative runtime',
@@ -219,6 +219,16 @@ t.test('trace validation names the field', async (t) => {
       name: 'runtime in words',
       doc: { name: 'x', jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1Gi', runtime: 'twenty minutes' }] },
       want: /^jobs\[0\]\.runtime: expected a duration like "30s", "5m" or "1h", got "twenty minutes"$/,
+    },
+    {
+      name: 'cores as a string',
+      doc: { name: 'x', jobs: [{ id: 'a', name: 'a', cores: '2', memory: '1Gi', runtime: 1 }] },
+      want: /^jobs\[0\]\.cores: expected a number, got a string$/,
+    },
+    {
+      name: 'a misspelt field',
+      doc: { name: 'x', jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1Gi', runtme: 1, runtime: 1 }] },
+      want: /^jobs\[0\]: Unrecognized key: "runtme" \(did you mean runtime\?\)$/,
     },
     {
       name: 'preemptable as a word',

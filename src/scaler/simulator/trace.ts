@@ -64,7 +64,7 @@ const TraceSchema = z
  */
 export function parseTrace(doc: unknown, source = 'trace'): Trace {
   const r = TraceSchema.safeParse(doc);
-  if (!r.success) throw new ConfigError(source, describeZodIssues(r.error.issues));
+  if (!r.success) throw new ConfigError(source, describeZodIssues(r.error.issues, [], TraceSchema));
   const problems: string[] = [];
   const index = new Map<string, number>();
   r.data.jobs.forEach((j, i) => {
