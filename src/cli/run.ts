@@ -10,7 +10,7 @@ import {
 } from './runConfigFile.js';
 import { UserInputError } from '../common/errors.js';
 import { LOG_LEVEL_SPELLINGS } from '../common/log.js';
-import { formatDuration, SIZE_SUFFIXES, tryParseBytes } from '../common/units.js';
+import { countOf, formatDuration, SIZE_SUFFIXES, tryParseBytes } from '../common/units.js';
 import { WorkflowKilledError } from '../leader/killRequest.js';
 import type { CleanPolicy } from '../leader/runWorkflow.js';
 import { WorkflowFinishError, WorkflowStartError } from '../workflow/workflowCode.js';
@@ -497,7 +497,7 @@ async function run(
     const secs = Math.max(outcome.elapsedMs, 1) / 1000;
     if (outcome.status === 'succeeded') {
       console.line(
-        `toil: workflow succeeded: ${outcome.jobsRun} jobs run${outcome.replayed ? ` (${outcome.replayed} already done before --restart)` : ''} in ${formatDuration(outcome.elapsedMs)} (${(outcome.jobsRun / secs).toFixed(1)} jobs/s)`,
+        `toil: workflow succeeded: ${countOf(outcome.jobsRun, 'job')} run${outcome.replayed ? ` (${outcome.replayed} already done before --restart)` : ''} in ${formatDuration(outcome.elapsedMs)} (${(outcome.jobsRun / secs).toFixed(1)} jobs/s)`,
       );
       if (f.stats) console.line(`toil: the job store is kept for: toil stats ${jobStoreText}`);
       return 0;

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { RealClock } from '../common/clock.js';
 import { ConfigError } from '../common/configErrors.js';
 import { ToilError, UserInputError, coerceError } from '../common/errors.js';
-import { formatDuration, tryParseBytes } from '../common/units.js';
+import { countOf, formatDuration, tryParseBytes } from '../common/units.js';
 import { runOutput } from './toilRunOptions.js';
 import {
   assertMesosAnswers,
@@ -362,7 +362,7 @@ export async function runAutoscaled(
     const elapsed = formatDuration(clock.now() - run.submittedAt);
     if (run.status === 'succeeded')
       out.line(
-        `toil: workflow succeeded: ${run.jobsRun ?? 0} jobs run` +
+        `toil: workflow succeeded: ${countOf(run.jobsRun ?? 0, 'job')} run` +
           (run.jobsReplayed ? ` (${run.jobsReplayed} already done before --restart)` : '') +
           ` in ${elapsed}; ${nodesCostLine(t, config.scaler.estimatedPrices)}`,
       );

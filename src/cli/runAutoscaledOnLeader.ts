@@ -7,7 +7,7 @@ import { runOutput } from './toilRunOptions.js';
 import { STORE_UNREACHABLE_EXIT } from './storeUnreachable.js';
 import { TOIL_JOB_DEFAULTS, type JobDefaults } from '../leader/submission.js';
 import { cancelWorkflow, followWorkflow, submitWorkflow } from '../leader/submitClient.js';
-import { formatDuration } from '../common/units.js';
+import { countOf, formatDuration } from '../common/units.js';
 import { failedJobHeadline } from '../leader/workflowRunner.js';
 import { givenDefaultPreemptable, runJobPolicy, type RunFlags } from './run.js';
 
@@ -118,7 +118,7 @@ export async function runOnLeader(
   const elapsed = clock.now() - started;
   if (final.status === 'succeeded') {
     out.line(
-      `toil: workflow succeeded on the leader: ${final.jobsRun ?? 0} jobs run` +
+      `toil: workflow succeeded on the leader: ${countOf(final.jobsRun ?? 0, 'job')} run` +
         (final.jobsReplayed ? ` (${final.jobsReplayed} already done before the run resumed)` : '') +
         ` in ${formatDuration(elapsed)}`,
     );

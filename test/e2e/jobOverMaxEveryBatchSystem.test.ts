@@ -57,7 +57,7 @@ async function refusedThenRunAtTheCaps(
   });
   t.equal(at.code, 0, `--restart at the caps exactly runs it\n${at.stderr.slice(-2000)}`);
   t.match(at.stderr, /sized: ran/);
-  t.match(at.stderr, /^toil: workflow succeeded: 1 jobs run/m);
+  t.match(at.stderr, /^toil: workflow succeeded: 1 job run /m);
   t.notMatch(at.stderr, /no effect/);
   if (jobsRun) t.equal(await jobsRun(), 1, 'the one job ran once');
 }

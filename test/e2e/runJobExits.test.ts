@@ -94,7 +94,7 @@ for (const [mode, job] of [
       const dir = scratchDir(t);
       for (const { name, r } of await runBothWays(t, mode, [join(dir, 'out')])) {
         t.equal(r.code, 0, `${name}: the workflow succeeds`);
-        t.match(r.stderr, /workflow succeeded: 1 jobs run/, `${name}: its one job run once`);
+        t.match(r.stderr, /workflow succeeded: 1 job run /, `${name}: its one job run once`);
         t.match(
           r.stderr,
           new RegExp(
