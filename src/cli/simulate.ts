@@ -93,6 +93,22 @@ export function formatResult(r: SimulationResult): string {
   ].join('\n');
 }
 
+/** The cost policy's run against toil-classic's on the same trace and cluster (`--compare`). */
+export function formatComparison(cost: SimulationResult, classic: SimulationResult): string {
+  if (!cost.finished || !classic.finished)
+    return `compared: no ratios, as ${[cost, classic]
+      .filter((r) => !r.finished)
+      .map((r) => r.policy)
+      .join(' and ')} did not finish`;
+  const ratio = (a: number, b: number): string => (b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a');
+  return [
+    `compared: the cost policy against toil-classic (Toil's own algorithm), same trace, cluster and seed`,
+    `  cost                 ${ratio(cost.cost, classic.cost)} ($${cost.cost.toFixed(2)} against $${classic.cost.toFixed(2)})`,
+    `  makespan             ${ratio(cost.makespan, classic.makespan)} (${(cost.makespan / 3600).toFixed(2)} h against ${(classic.makespan / 3600).toFixed(2)} h)`,
+    `  nodes launched       ${ratio(cost.nodesLaunched, classic.nodesLaunched)} (${cost.nodesLaunched} against ${classic.nodesLaunched})`,
+  ].join('\n');
+}
+
 export const command: SubCommand = {
   register(program, setExitCode) {
     program
@@ -110,12 +126,21 @@ export const command: SubCommand = {
       )
       .option('--policy <name>', `scaling policy: ${POLICIES.join(' or ')} (default: the config's)`)
       .option('--seed <n>', "random seed for boot jitter and spot interruptions (default: the config's)")
-      .option('--json', 'print the result as one JSON line')
+      .option(
+        '--compare',
+        "run the trace with both the cost policy and toil-classic (Toil's algorithm) and print the ratios",
+      )
+      .option('--json', 'print the result as one JSON line (with --compare: {cost, toilClassic})')
       .action(
         async (
           tracePath: string,
-          opts: { config?: string; policy?: string; seed?: string; json?: boolean },
+          opts: { config?: string; policy?: string; seed?: string; json?: boolean; compare?: boolean },
         ) => {
+          if (opts.compare && opts.policy !== undefined)
+            throw new UserInputError(
+              'BAD_FLAG',
+              `--compare runs both policies (cost and toil-classic); drop --policy ${opts.policy}`,
+            );
           if (opts.policy !== undefined && !POLICIES.includes(opts.policy as PolicyName))
             throw new UserInputError(
               'BAD_FLAG',
@@ -133,6 +158,17 @@ export const command: SubCommand = {
             process.stderr.write(
               `toil simulate: no --config: simulating the shipped cluster ${DEFAULT_CLUSTER} (seven spot and on-demand node types, maxNodes 10); give --config FILE for yours\n`,
             );
+          if (opts.compare) {
+            const cost = await runSimulation(tracePath, opts.config, { policy: 'cost', seed });
+            const classic = await runSimulation(tracePath, opts.config, { policy: 'toil-classic', seed });
+            process.stdout.write(
+              opts.json
+                ? `${JSON.stringify({ cost, toilClassic: classic })}\n`
+                : `${formatResult(cost)}\n${formatResult(classic)}\n${formatComparison(cost, classic)}\n`,
+            );
+            setExitCode(cost.finished && classic.finished ? 0 : 1);
+            return;
+          }
           const result = await runSimulation(tracePath, opts.config, {
             policy: opts.policy as PolicyName | undefined,
             seed,

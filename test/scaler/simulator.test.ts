@@ -4,7 +4,7 @@ import t from 'tap';
 import { ConfigError } from '../../src/common/configErrors.js';
 import { formatResult, runSimulation } from '../../src/cli/simulate.js';
 import { parseSimulateConfig } from '../../src/scaler/simulator/config.js';
-import { simulate } from '../../src/scaler/simulator/engine.js';
+import { simulate, type SimulationResult } from '../../src/scaler/simulator/engine.js';
 import { parseTrace, type Trace } from '../../src/scaler/simulator/trace.js';
 import { catalogue } from './fixtures/scaler.js';
 import { testDir } from '../fixtures/testDir.js';
@@ -381,6 +381,55 @@ t.test(
     t.match(run.stdout, /^trace my-pipeline, policy cost, seed \d+\n {2}cost {17}\$\d+\.\d\d/);
   },
 );
+
+t.test('toil simulate --compare runs both policies on the same trace and prints their ratios', async (t) => {
+  const dir = testDir(t, {});
+  const tracePath = join(dir, 'wave.json');
+  writeFileSync(
+    tracePath,
+    JSON.stringify({
+      jobs: Array.from({ length: 40 }, (_, i) => ({
+        id: `j${i}`,
+        name: 'step',
+        cores: 2,
+        memory: '3Gi',
+        preemptable: i % 2 === 0,
+        runtime: '10m',
+      })),
+    }),
+  );
+  const json = await runToil(['simulate', tracePath, '--compare', '--json'], { cwd: dir });
+  t.equal(json.code, 0, json.stderr);
+  const both = JSON.parse(json.stdout) as { cost: SimulationResult; toilClassic: SimulationResult };
+  t.same([both.cost.policy, both.toilClassic.policy], ['cost', 'toil-classic']);
+  t.equal(both.cost.seed, both.toilClassic.seed, 'the same seed');
+  const text = await runToil(['simulate', tracePath, '--compare'], { cwd: dir });
+  t.equal(text.code, 0, text.stderr);
+  t.match(text.stdout, /^trace wave, policy cost, seed \d+$/m);
+  t.match(text.stdout, /^trace wave, policy toil-classic, seed \d+$/m);
+  const ratio = (a: number, b: number): string => (a / b).toFixed(2).replace('.', '\\.');
+  t.match(
+    text.stdout,
+    new RegExp(
+      `^ {2}cost {17}${ratio(both.cost.cost, both.toilClassic.cost)}× \\(\\$${both.cost.cost.toFixed(2)} against \\$${both.toilClassic.cost.toFixed(2)}\\)$`,
+      'm',
+    ),
+    "the cost ratio is the two runs' costs divided",
+  );
+  t.match(
+    text.stdout,
+    new RegExp(
+      `^ {2}nodes launched {7}.+ \\(${both.cost.nodesLaunched} against ${both.toilClassic.nodesLaunched}\\)$`,
+      'm',
+    ),
+  );
+  const refused = await runToil(['simulate', tracePath, '--compare', '--policy', 'cost'], { cwd: dir });
+  t.equal(refused.code, 2);
+  t.match(
+    refused.stderr,
+    /^toil: --compare runs both policies \(cost and toil-classic\); drop --policy cost$/m,
+  );
+});
 
 t.test('the cost breakdown splits billed time into boot, used, unused, idle and minimum', async (t) => {
   const { scaler, simulation } = setup(
