@@ -15,6 +15,7 @@ import type { SubCommand } from './main.js';
 
 /** The cluster `toil simulate` runs a trace on when no --config is given (the benchmarks' own). */
 const DEFAULT_CLUSTER = 'bench/traces/cluster.yaml';
+const DEFAULT_CLUSTER_IS = `the shipped ${DEFAULT_CLUSTER} (seven spot and on-demand node types, maxNodes 10)`;
 
 async function readText(path: string, what: string): Promise<string> {
   try {
@@ -122,7 +123,7 @@ export const command: SubCommand = {
       )
       .option(
         '--config <file>',
-        `YAML with a scaler: section and a simulation: section (default: the shipped ${DEFAULT_CLUSTER}, seven spot and on-demand node types, maxNodes 10)`,
+        `YAML with a scaler: section and a simulation: section (default: ${DEFAULT_CLUSTER_IS})`,
       )
       .option('--policy <name>', `scaling policy: ${POLICIES.join(' or ')} (default: the config's)`)
       .option('--seed <n>', "random seed for boot jitter and spot interruptions (default: the config's)")
@@ -156,7 +157,7 @@ export const command: SubCommand = {
           // reading --json does not look.
           if (opts.config === undefined)
             process.stderr.write(
-              `toil simulate: no --config: simulating the shipped cluster ${DEFAULT_CLUSTER} (seven spot and on-demand node types, maxNodes 10); give --config FILE for yours\n`,
+              `toil simulate: no --config: simulating ${DEFAULT_CLUSTER_IS}; give --config FILE for yours\n`,
             );
           if (opts.compare) {
             const cost = await runSimulation(tracePath, opts.config, { policy: 'cost', seed });

@@ -90,7 +90,7 @@ const REQUIRED_WORDS: Readonly<Record<string, string>> = {
 const RECEIVED_WORDS: Readonly<Record<string, string>> = {
   number: 'a number',
   string: 'a string',
-  boolean: 'true or false',
+  boolean: 'a boolean',
   array: 'a list',
   object: 'a mapping',
   null: 'null',

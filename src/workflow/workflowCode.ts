@@ -294,7 +294,7 @@ export class WorkflowFinishError extends ToilError {
  * Runs the workflow's `start` or `finish` so that a promise it leaves rejected with no handler, or
  * a throw from a callback of its own (a timer), fails that call as a throw in it would: without
  * these listeners Node ends the leader (`toil run` runs this code in its own process) with a stack
- * of toil-ts's frames, the job store still leased and its scratch left behind. With `trapExit`,
+ * of toil-ts's frames, the job store still leased and its scratch left behind. With `leadersOwn`,
  * its `process.exit` throws a WorkflowCalledExitError, which fails the call so too (that process
  * is the leader's, which would end with no word said). `signal` ends the trap with the call's
  * abandonment (see abandonable): the code left running is then no longer the call's. In the

@@ -376,7 +376,7 @@ t.test(
     t.equal(run.code, 0, run.stderr);
     t.match(
       run.stderr,
-      /^toil simulate: no --config: simulating the shipped cluster bench\/traces\/cluster\.yaml \(seven spot and on-demand node types, maxNodes 10\); give --config FILE for yours$/m,
+      /^toil simulate: no --config: simulating the shipped bench\/traces\/cluster\.yaml \(seven spot and on-demand node types, maxNodes 10\); give --config FILE for yours$/m,
     );
     t.match(run.stdout, /^trace my-pipeline, policy cost, seed \d+\n {2}cost {17}\$\d+\.\d\d/);
   },
