@@ -2,6 +2,7 @@ import { mkdir, readdir, rename, stat, unlink, utimes, writeFile } from 'node:fs
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
+import { markUserCodeLoaded } from '../common/userCodeLoaded.js';
 import type { ModuleRef } from '../jobstore/jobRecords.js';
 import type { JobStore } from '../jobstore/jobStore.js';
 import { isWorkflowDefinition, jobRegistry, type JobDefinition, type WorkflowDefinition } from './api.js';
@@ -34,6 +35,7 @@ export function loadWorkflowFile(path: string): Promise<LoadedWorkflow> {
       // Stacks of the workflow's code name the user's source lines (the bundle carries a source
       // map); modules loaded before this point are not affected.
       process.setSourceMapsEnabled(true);
+      markUserCodeLoaded();
       try {
         const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
         return {
