@@ -81,10 +81,13 @@ export function serveWarmWorker(
       let reply: WarmRunReply;
       try {
         const opened = await store;
-        const before = openResources();
+        let before = openResources();
         const result = await runWorkerJob(opened, msg.jobId, msg.attempt, {
           ...options,
           keepExitTrap: true,
+          // A timer the module's top level armed as the first job loaded it is the module's: it
+          // retired every warm worker after its first job, blaming that job.
+          onModuleLoaded: () => (before = openResources()),
           shouldCommit: () => process.connected,
           ...(process.channel ? { leaderChannel: process.channel } : {}),
           onMark: (m) => (mark = m),

@@ -101,6 +101,12 @@ export interface WorkerOptions {
    * killed mid-job (SIGTERM from its batch system) ends what carries it (see endMarkedOnSigterm).
    */
   readonly onMark?: (mark: string) => void;
+  /**
+   * Told once the workflow's module is loaded, before the job runs: what the module's top level
+   * left open (an interval, a client's pool) is the module's, shared by every job the process
+   * runs, not the job's (see warmWorker's leftOpenAfter).
+   */
+  readonly onModuleLoaded?: () => void;
   /** True once the worker got SIGTERM: killed by its batch system, it commits nothing. */
   readonly signalled?: () => boolean;
   /**
@@ -256,6 +262,7 @@ async function runAttempt(
   let returnValue;
   try {
     loaded = await loadWorkflowModule(store, ticket.module, join(workDir, 'toil-ts-modules'));
+    options.onModuleLoaded?.();
     const def = ticket.name === ENCAPSULATION_JOB ? encapsulation : loaded.jobs.get(ticket.name);
     if (!def) throw new Error(`the workflow module defines no job named '${ticket.name}'`);
     const running = Promise.race([Promise.resolve(def.fn(job, ticket.input)), exitTrap.exited]);
