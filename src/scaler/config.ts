@@ -61,6 +61,12 @@ export interface ScalerConfig {
    */
   readonly onDemandPrices?: Readonly<Record<string, number>>;
   /**
+   * Every catalogue type as this config sees it (its overrides applied), by name: what a node of a
+   * type no node type lists (a static worker launch-cluster chose) gives jobs, so the cost policy
+   * plans work onto its room instead of launching beside it. Absent from configs built by hand.
+   */
+  readonly catalogueTypes?: Readonly<Record<string, InstanceType>>;
+  /**
    * The node types' instance types whose price here is the catalogue's us-east-1 list price (the
    * catalogue has no price for the region and the config's `instanceTypes:` gives none): their
    * costs are estimates. Absent when every price is the region's own.
@@ -463,6 +469,12 @@ export function parseScalerConfig(
       [...new Set([...catalogue.types.keys(), ...Object.keys(c.instanceTypes)])].flatMap((name) => {
         const price = entryFor(name)?.onDemandPrice;
         return price === undefined ? [] : [[name, price] as const];
+      }),
+    ),
+    catalogueTypes: Object.fromEntries(
+      [...new Set([...catalogue.types.keys(), ...Object.keys(c.instanceTypes)])].flatMap((name) => {
+        const type = entryFor(name);
+        return type === undefined ? [] : [[name, type] as const];
       }),
     ),
     ...(estimated.length > 0

@@ -29,6 +29,28 @@ export function typeTable(config: ScalerConfig): TypeTable {
 }
 
 /**
+ * `types` with the instance types of `nodes` that no node type lists (a static worker
+ * launch-cluster chose, a type a reloaded config dropped), from the config's catalogue: what such
+ * a node gives jobs, so its room is planned on. Only existing nodes are looked up in the result;
+ * offerings and the unschedulable check keep to the configured types.
+ */
+export function withTypesOfNodes(
+  types: TypeTable,
+  config: ScalerConfig,
+  nodes: readonly { readonly instanceType: string }[],
+): TypeTable {
+  const missing = nodes.filter((n) => !types.byName.has(n.instanceType));
+  if (missing.length === 0 || !config.catalogueTypes) return types;
+  const byName = new Map(types.byName);
+  for (const n of missing) {
+    const t = config.catalogueTypes[n.instanceType];
+    if (t && !byName.has(t.name))
+      byName.set(t.name, { type: t, packable: packableResources(t, config.assumeZeroOverhead) });
+  }
+  return { byName };
+}
+
+/**
  * Every offering the config allows (node type × instance type × zone), priced and marked
  * available or not at `snapshot.now`. A spot offering is priced at its observed price (the
  * snapshot's, from DescribeSpotPriceHistory), and is unusable while that price is above its bid

@@ -2122,3 +2122,35 @@ t.test('a node taken back is not drained again within targetTime for work it is 
     );
   }
 });
+
+t.test(
+  'a static worker of a type no node type lists: its room is planned on, not launched beside',
+  async (t) => {
+    // launch-cluster -w 1 on t2.medium (2 cores, 4 GiB), a run with --nodeTypes c5.large:0.05,c5.large,m5.large.
+    const cfg = config({ nodeTypes: 'c5.large:0.05,c5.large,m5.large', maxNodes: 4 });
+    const staticWorker = node('s', { instanceType: 't2.medium', static: true });
+    const rows: { name: string; queued: ReturnType<typeof jobs>; want: string[] }[] = [
+      { name: 'a 1-core job it fits', queued: jobs(1, { memoryBytes: 600 * 2 ** 20 }), want: [] },
+      {
+        name: 'a preemptable 1-core job it fits',
+        queued: jobs(1, { memoryBytes: 600 * 2 ** 20, preemptable: true }),
+        want: [],
+      },
+      {
+        name: 'three 2-hour 1-core jobs: two fit it, one more node for the third',
+        queued: jobs(3, { memoryBytes: 600 * 2 ** 20, walltimeSeconds: 7200 }),
+        want: ['1 c5.large on-demand us-east-1a'],
+      },
+      {
+        name: 'a 5 GiB job, more than it has: a node that fits (m5.large)',
+        queued: jobs(1, { memoryBytes: 5 * GiB }),
+        want: ['1 m5.large on-demand us-east-1a'],
+      },
+    ];
+    for (const row of rows) {
+      const p = planScaling(snapshot({ queued: row.queued, nodes: [staticWorker] }), cfg);
+      t.same(launched(p), row.want, row.name);
+      t.same(p.drain, [], `${row.name}: the static worker is kept`);
+    }
+  },
+);

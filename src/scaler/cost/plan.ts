@@ -2,7 +2,7 @@ import { placementKey } from '../../common/placementOrder.js';
 import { formatDuration } from '../../common/units.js';
 import type { ScalerConfig } from '../config.js';
 import { groupQueue } from '../jobClasses.js';
-import { buildOfferings, nodeTypeIndexOf, offeringKey, typeTable } from '../offerings.js';
+import { buildOfferings, nodeTypeIndexOf, offeringKey, typeTable, withTypesOfNodes } from '../offerings.js';
 import { estimateRuntime, expectedRuntime, runtimeOverrun, runtimeSpread } from '../runtimes.js';
 import { add, archMatches, dominantShare, maxFit, requestKey, subtract } from '../shapes.js';
 import { findUnschedulable } from '../unschedulable.js';
@@ -101,7 +101,10 @@ function onDemandRoomYielded(
 function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDemand: boolean): ScalingPlan {
   const now = snapshot.now;
   const T = config.targetTimeSeconds;
-  const types = typeTable(config);
+  const configured = typeTable(config);
+  // An idle static worker of a type outside the node types (launch-cluster -w 1 on t2.medium,
+  // --nodeTypes c5.large) offered no room: every queue launched a node beside it.
+  const types = withTypesOfNodes(configured, config, snapshot.nodes);
   /** How many of `r` one node of the type holds (0 where its architecture does not match). */
   const fitOnType = (r: JobRequest, instanceType: string): number => {
     const e = types.byName.get(instanceType);
@@ -135,7 +138,7 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
   for (const r of snapshot.running)
     longestRunning.set(r.name, Math.max(longestRunning.get(r.name) ?? 0, (now - r.startedAt) / 1000));
   const classes = groupQueue(snapshot.queued);
-  const unschedulable = findUnschedulable(classes, config, types);
+  const unschedulable = findUnschedulable(classes, config, configured);
   const bad = new Set(unschedulable.map((u) => `${u.jobId}\u0000${u.jobName}`));
   const work: WorkClass[] = classes
     .filter((c) => !bad.has(`${c.firstId}\u0000${c.name}`))
