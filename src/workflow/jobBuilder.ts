@@ -162,7 +162,7 @@ export class JobCollector {
     const hostSuccessors = this.successorsOf(host);
     (hostSuccessors.services ??= []).push(spec.id);
     this.pending.push(...refusals);
-    const rv = (...path: (string | number)[]): Promised<never> => makePromise(spec.id, path);
+    const rv = (...path: (string | number)[]): Promised<never> => makePromise(spec.id, path, spec.name);
     return {
       jobId: spec.id,
       name: spec.name,
@@ -354,7 +354,7 @@ export class JobCollector {
    * `valueOf`: whose value rv() promises (the encapsulated job's).
    */
   private handle<R>(spec: MutableSpec, successorsOf = spec.id, valueOf = spec.id): JobHandle<R> {
-    const rv = (...path: (string | number)[]): Promised<never> => makePromise(valueOf, path);
+    const rv = (...path: (string | number)[]): Promised<never> => makePromise(valueOf, path, spec.name);
     return {
       jobId: spec.id,
       name: spec.name,
@@ -499,8 +499,31 @@ export class JobCollector {
   }
 }
 
-export function makePromise<T>(jobId: string, path: readonly (string | number)[]): Promised<T> {
-  return Object.freeze({ [PROMISE_BRAND]: true as const, jobId, path: [...path] });
+/** What a promise was converted to, by Symbol.toPrimitive's hint (`+` asks for either). */
+const USED_AS: Readonly<Record<string, string>> = {
+  string: 'a string',
+  number: 'a number',
+  default: 'a string or a number',
+};
+
+export function makePromise<T>(
+  jobId: string,
+  path: readonly (string | number)[],
+  jobName = jobId,
+): Promised<T> {
+  const promise = { [PROMISE_BRAND]: true as const, jobId, path: [...path] };
+  // Used as a string or a number (`value=${a.rv()}`, `a.rv() + 1`) it became "[object Object]"
+  // or NaN in the next job's input, a wrong result or a failure far from the cause: said here,
+  // at the line that did it. Not enumerable, so the stored promise is its jobId and path alone.
+  Object.defineProperty(promise, Symbol.toPrimitive, {
+    value: (hint: string): never => {
+      throw new TypeError(
+        `the promise of job '${jobName}' (its rv()) has no value yet, so it cannot be used as ${USED_AS[hint] ?? 'a string'}: ` +
+          `pass it whole in the input of a job that runs after '${jobName}' (a follow-on), which receives its value`,
+      );
+    },
+  });
+  return Object.freeze(promise);
 }
 
 /**

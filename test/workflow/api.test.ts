@@ -653,3 +653,42 @@ t.test("the public API reads a size as Toil's human2bytes does, for a workflow's
   t.equal(tryParseBytes('2Gi'), 2 * 2 ** 30, 'Gi is binary');
   t.equal(tryParseBytes('lots'), undefined, 'malformed is undefined, for the workflow to refuse');
 });
+
+t.test(
+  "a promise used as a string or a number throws at that line, naming the job, instead of storing '[object Object]' or NaN",
+  (t) => {
+    const j = defineJob<number, number>('api-test-rv-misuse', (_j, n) => n);
+    const c = new JobCollector();
+    const a = c.declare(j, 1);
+    const said =
+      /^the promise of job 'api-test-rv-misuse' \(its rv\(\)\) has no value yet, so it cannot be used as (a string|a number|a string or a number): pass it whole in the input of a job that runs after 'api-test-rv-misuse' \(a follow-on\), which receives its value$/;
+    // The casts are what an untyped workflow (or one without typed lint) does without them.
+    const rows: [string, () => unknown, string][] = [
+      ['in a template string', () => `value=${a.rv() as unknown as string}`, 'a string'],
+      ['added to a string', () => 'value=' + (a.rv() as unknown as string), 'a string or a number'],
+      ['added to a number', () => (a.rv() as unknown as number) + 1, 'a string or a number'],
+      ['multiplied', () => (a.rv() as unknown as number) * 2, 'a number'],
+      ['a path into its value', () => `${a.rv('field') as unknown as string}`, 'a string'],
+    ];
+    for (const [name, use, as] of rows) {
+      let thrown: unknown;
+      try {
+        use();
+      } catch (e) {
+        thrown = e;
+      }
+      t.type(thrown, TypeError, `${name}: a TypeError`);
+      t.match((thrown as Error).message, said, `${name}: names the job and the way out`);
+      t.equal(said.exec((thrown as Error).message)?.[1], as, `${name}: as ${as}`);
+    }
+    // Passed whole it is stored as its job and path alone, as before.
+    const p = a.rv('field');
+    t.same(encodeValue({ x: p }, 'input'), { x: { [PROMISE_MARKER]: { job: a.jobId, path: ['field'] } } });
+    t.same(
+      JSON.parse(JSON.stringify(p)),
+      { jobId: a.jobId, path: ['field'] },
+      'JSON sees only its job and path',
+    );
+    t.end();
+  },
+);
