@@ -237,6 +237,11 @@ const ALIASES: Readonly<Record<string, string>> = {
  * max, negative price, unknown instance type with a "did you mean", compensation outside [0, 1]…);
  * throws ConfigError. The result is frozen.
  */
+/** A zone of `region`: its name and a letter (us-west-2a), or a Local Zone's (us-west-2-lax-1a). */
+export function zoneInRegion(zone: string, region: string): boolean {
+  return zone.startsWith(region) && /^([a-z]|-[a-z0-9-]+)$/.test(zone.slice(region.length));
+}
+
 export function parseScalerConfig(
   raw: unknown,
   catalogue: Catalogue,
@@ -267,6 +272,15 @@ export function parseScalerConfig(
     throw new ConfigError(source, problems);
   }
   const c = parsed.data;
+  // A zone of another region passed: EC2 then refuses every launch ("no subnet in zone …") and
+  // the work waits for ever.
+  (c.zones ?? []).forEach((zone, i) => {
+    if (!zoneInRegion(zone, c.region))
+      at(
+        ['zones', i],
+        `zone ${zone} is not in region ${c.region} (expected a zone of ${c.region}, like ${c.region}a, or set region to the zone's)`,
+      );
+  });
 
   // Catalogue with the config's overrides applied.
   const entryFor = (name: string): InstanceType | undefined => {

@@ -1,7 +1,12 @@
 import t from 'tap';
 import { ConfigError } from '../../src/common/configErrors.js';
 import { parseCatalogue } from '../../src/scaler/catalogue.js';
-import { estimatedPricesWarning, parseScalerConfig, parseNodeTypesString } from '../../src/scaler/config.js';
+import {
+  estimatedPricesWarning,
+  parseScalerConfig,
+  parseNodeTypesString,
+  zoneInRegion,
+} from '../../src/scaler/config.js';
 import { catalogue } from './fixtures/scaler.js';
 
 /** A catalogue entry's sizes (the tests below vary its prices). */
@@ -122,6 +127,17 @@ t.test('every bad field is reported with its path', async (t) => {
       name: 'negative price override',
       raw: { nodeTypes: 'c5.large', instanceTypes: { 'c5.large': { onDemandPrice: -0.1 } } },
       want: /^scaler\.instanceTypes\.c5\.large\.onDemandPrice: expected a number >= 0$/,
+    },
+    {
+      // It passed, and EC2 refused every launch there: the work waited for ever.
+      name: 'a zone of another region',
+      raw: { nodeTypes: 't2.medium', region: 'us-west-2', zones: ['us-west-2a', 'us-east-1a'] },
+      want: /^scaler\.zones\[1\]: zone us-east-1a is not in region us-west-2 \(expected a zone of us-west-2, like us-west-2a, or set region to the zone's\)$/,
+    },
+    {
+      name: 'a zone of the default region (us-east-1) with none set',
+      raw: { nodeTypes: 't2.medium', zones: ['us-west-2a'] },
+      want: /^scaler\.zones\[0\]: zone us-west-2a is not in region us-east-1 /,
     },
     {
       name: 'unknown instance type with a hint',
@@ -333,4 +349,15 @@ t.test('maxNodes and minNodes as Toil\'s flags spell them: "2,3" is one count pe
   t.same(problems({ nodeTypes: 'c5.large', minNodes: '1,,2' }), [
     'scaler.minNodes: expected a whole number >= 0, or one per node type: a list ([2, 3]) or Toil\'s "2,3"',
   ]);
+});
+
+t.test('zones of the region, Local Zones among them, are accepted', async (t) => {
+  const c = parseScalerConfig(
+    { nodeTypes: 't2.medium', region: 'us-west-2', zones: ['us-west-2a', 'us-west-2d', 'us-west-2-lax-1a'] },
+    catalogue(),
+  );
+  t.same(c.zones, ['us-west-2a', 'us-west-2d', 'us-west-2-lax-1a']);
+  t.ok(zoneInRegion('us-east-1a', 'us-east-1'));
+  t.notOk(zoneInRegion('us-east-10a', 'us-east-1'), 'us-east-10 is another region');
+  t.notOk(zoneInRegion('us-east-1', 'us-east-1'), 'a region is no zone');
 });
