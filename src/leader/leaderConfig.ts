@@ -4,6 +4,8 @@ import { durationMs } from '../common/configTypes.js';
 import { yaml } from '../common/yaml.js';
 import type { Catalogue } from '../scaler/catalogue.js';
 import { SLURM_NAME, SLURM_TIME, SLURM_TIME_EXPECTED } from '../common/slurmSyntax.js';
+import { InvalidLocatorError } from '../jobstore/errors.js';
+import { parseLocator } from '../jobstore/locator.js';
 import { parseScalerConfig, type ScalerConfig } from '../scaler/config.js';
 import { TickSchema, type TickConfig } from '../scaler/tick/config.js';
 
@@ -313,6 +315,15 @@ export function parseLeaderConfigObject(
       scaler = parseScalerConfig(rawScaler, catalogue, { source, path: ['scaler'] });
     } catch (e) {
       if (e instanceof ConfigError) problems.push(...e.problems);
+      else throw e;
+    }
+  }
+  if (parsed.success) {
+    // Refused only when the leader opened it: `config check` called such a config OK.
+    try {
+      parseLocator(parsed.data.jobStore);
+    } catch (e) {
+      if (e instanceof InvalidLocatorError) problems.push(`jobStore: ${e.message}`);
       else throw e;
     }
   }

@@ -109,6 +109,35 @@ scaler: { region: us-east-1, nodeTypes: c5.large }`),
   );
 });
 
+t.test(
+  'a job store locator the leader could not open is a problem with its path, as the leader says it',
+  async (t) => {
+    const rows: [string, string, string][] = [
+      [
+        'an unknown scheme',
+        'bogus:foo',
+        "jobStore: invalid job store locator 'bogus:foo': unknown scheme 'bogus' (expected file:PATH or aws:REGION:NAME)",
+      ],
+      [
+        'file: with no path',
+        'file:',
+        "jobStore: invalid job store locator 'file:': expected a directory path after file:",
+      ],
+      [
+        'an aws: store in no region',
+        'aws:us-nowhere-1:store',
+        "jobStore: invalid job store locator 'aws:us-nowhere-1:store': unknown AWS region 'us-nowhere-1'",
+      ],
+    ];
+    for (const [name, locator, want] of rows) {
+      const found = problems(`jobStore: "${locator}"\nscaler: { nodeTypes: c5.large }`);
+      t.equal(found.length, 1, `${name}: one problem (${found.join(' | ')})`);
+      t.ok(found[0]?.startsWith(want), `${name}: ${found[0]}`);
+    }
+    t.same(problems(`jobStore: "file:./state"\nscaler: { nodeTypes: c5.large }`), [], 'a good one passes');
+  },
+);
+
 t.test("an aws provisioner's zone gives the scaler its region and zones when it names none", async (t) => {
   const scaler = (yaml: string) => parseLeaderConfig(yaml, catalogue).scaler;
   t.match(
