@@ -254,6 +254,11 @@ export const command: SubCommand = {
               workflowArgs,
               runCommand.options.flatMap((o) => (o.long ? [o.long] : [])),
             );
+          for (const line of toilFlagLookalikes(
+            workflowArgs,
+            runCommand.options.flatMap((o) => (o.long ? [o.long] : [])),
+          ))
+            process.stderr.write(`${line}\n`);
           const slurmOnly = slurmOnlyFlags(flags);
           if (slurmOnly.length > 0 && flags.leader !== undefined)
             throw new UserInputError(
@@ -586,6 +591,27 @@ export async function assertSlurmPartitions(
         'BAD_FLAG',
         `${setting} ${partition}: the Slurm cluster has no such partition (its partitions: ${partitions.join(', ') || 'none'})`,
       );
+}
+
+/**
+ * Arguments that go to the workflow because they are not toil's, yet are a toil option in another
+ * case (`--retrycount`): Toil refuses them, and here they were silently left to the workflow, which
+ * may never look (the run then went on with the default). One warning line each; the run goes on,
+ * since the workflow may take such an option of its own. A start of a toil option (`--maxNode`,
+ * which Toil's parser reads as --maxNodes) is left to the workflow's refusal, which names the
+ * option meant (toilFlagHint): warned of up front too, a refused run said it twice.
+ */
+export function toilFlagLookalikes(args: readonly string[], toilFlags: readonly string[]): string[] {
+  const lines: string[] = [];
+  for (const flag of new Set(args.map((a) => a.split('=')[0]!))) {
+    if (!/^--[A-Za-z]/.test(flag) || toilFlags.includes(flag)) continue;
+    const meant = toilFlags.find((f) => f.toLowerCase() === flag.toLowerCase());
+    if (meant)
+      lines.push(
+        `toil: ${flag} is not a toil option, so it goes to the workflow, not to toil (did you mean ${meant}?)`,
+      );
+  }
+  return lines;
 }
 
 /**

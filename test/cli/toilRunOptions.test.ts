@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import t from 'tap';
 import type { UserInputError } from '../../src/common/errors.js';
-import { command as runCommand, parsePreemptableRetries, type RunFlags } from '../../src/cli/run.js';
+import {
+  command as runCommand,
+  parsePreemptableRetries,
+  toilFlagLookalikes,
+  type RunFlags,
+} from '../../src/cli/run.js';
 import { parseSlurmFlags } from '../../src/slurm/slurmFlags.js';
 import {
   foreignToilOptions,
@@ -50,6 +55,40 @@ function runCommandOptions(): Command {
   runCommand.register(program, () => undefined);
   return program.commands.find((c) => c.name() === 'run')!;
 }
+
+t.test(
+  'a workflow argument that is a toil option in another case is warned of, naming the option',
+  async (t) => {
+    const longs = runCommandOptions().options.flatMap((o) => (o.long ? [o.long] : []));
+    const rows: [string, string[], string[]][] = [
+      ['another case', ['--retrycount', '3'], ['--retryCount']],
+      ['another case, with =', ['--MAXNODES=4'], ['--maxNodes']],
+      [
+        "the start of one (--maxLocal): left to the workflow's refusal, which names it (toilFlagHint)",
+        ['--maxLocal', '2'],
+        [],
+      ],
+      ['a toil option itself (taken by toil, never passed on)', ['--retryCount', '2'], []],
+      [
+        "the sort example's own options",
+        ['--numLines', '5', '--N', '300', '--sortMemory', '1G', '--fileToSort', 'x'],
+        [],
+      ],
+      ['a value, not an option', ['retrycount'], []],
+    ];
+    for (const [name, args, meant] of rows) {
+      const lines = toilFlagLookalikes(args, longs);
+      t.same(
+        lines.map((l) => /did you mean (--\w+)\?\)$/.exec(l)?.[1]),
+        meant,
+        `${name}: ${lines.join(' | ') || 'no warning'}`,
+      );
+    }
+    t.same(toilFlagLookalikes(['--retrycount', '3'], longs), [
+      'toil: --retrycount is not a toil option, so it goes to the workflow, not to toil (did you mean --retryCount?)',
+    ]);
+  },
+);
 
 t.test("no option of Toil's `toil run` is passed on to the workflow", async (t) => {
   const run = runCommandOptions();
