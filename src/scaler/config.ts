@@ -231,17 +231,17 @@ const ALIASES: Readonly<Record<string, string>> = {
   preemptibleCompensation: 'preemptableCompensation',
 };
 
+/** A zone of `region`: its name and a letter (us-west-2a), or a Local Zone's (us-west-2-lax-1a). */
+export function zoneInRegion(zone: string, region: string): boolean {
+  return zone.startsWith(region) && /^([a-z]|-[a-z0-9-]+)$/.test(zone.slice(region.length));
+}
+
 /**
  * Validates the `scaler:` section of a config (a plain object: the leader parses YAML and flags)
  * against the instance catalogue. Every problem is reported at once, each with its path (min above
  * max, negative price, unknown instance type with a "did you mean", compensation outside [0, 1]…);
  * throws ConfigError. The result is frozen.
  */
-/** A zone of `region`: its name and a letter (us-west-2a), or a Local Zone's (us-west-2-lax-1a). */
-export function zoneInRegion(zone: string, region: string): boolean {
-  return zone.startsWith(region) && /^([a-z]|-[a-z0-9-]+)$/.test(zone.slice(region.length));
-}
-
 export function parseScalerConfig(
   raw: unknown,
   catalogue: Catalogue,
