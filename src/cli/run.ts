@@ -248,17 +248,9 @@ export const command: SubCommand = {
             refuseFlagsOnlyThisProcessHonours(flags);
           }
           const jobLogs = jobLogFilesOptions(flags, process.argv);
-          const hint = (message: string): string =>
-            toilFlagHint(
-              message,
-              workflowArgs,
-              runCommand.options.flatMap((o) => (o.long ? [o.long] : [])),
-            );
-          for (const line of toilFlagLookalikes(
-            workflowArgs,
-            runCommand.options.flatMap((o) => (o.long ? [o.long] : [])),
-          ))
-            process.stderr.write(`${line}\n`);
+          const toilFlags = runCommand.options.flatMap((o) => (o.long ? [o.long] : []));
+          const hint = (message: string): string => toilFlagHint(message, workflowArgs, toilFlags);
+          for (const line of toilFlagLookalikes(workflowArgs, toilFlags)) process.stderr.write(`${line}\n`);
           const slurmOnly = slurmOnlyFlags(flags);
           if (slurmOnly.length > 0 && flags.leader !== undefined)
             throw new UserInputError(

@@ -55,15 +55,11 @@ export interface ScalerConfig {
   readonly assumeZeroOverhead: boolean;
   readonly retireStaticNodes: boolean;
   /**
-   * On-demand USD/h in the region of every catalogue type (the config's overrides applied): the
-   * price of a node of a type no node type lists (a static worker launch-cluster chose). Absent
-   * from configs built by hand (the simulator's): such a node's price is then unknown.
-   */
-  readonly onDemandPrices?: Readonly<Record<string, number>>;
-  /**
-   * Every catalogue type as this config sees it (its overrides applied), by name: what a node of a
-   * type no node type lists (a static worker launch-cluster chose) gives jobs, so the cost policy
-   * plans work onto its room instead of launching beside it. Absent from configs built by hand.
+   * Every catalogue type as this config sees it (its overrides applied, its on-demand USD/h this
+   * region's), by name: what a node of a type no node type lists (a static worker launch-cluster
+   * chose) gives jobs and costs, so the cost policy plans work onto its room instead of launching
+   * beside it. Absent from configs built by hand (the simulator's): such a node's price is then
+   * unknown.
    */
   readonly catalogueTypes?: Readonly<Record<string, InstanceType>>;
   /**
@@ -479,12 +475,6 @@ export function parseScalerConfig(
       c.unknownRuntime !== undefined ? c.unknownRuntime / 1000 : DEFAULT_UNKNOWN_RUNTIME_SECONDS,
     assumeZeroOverhead: c.assumeZeroOverhead,
     retireStaticNodes: c.retireStaticNodes,
-    onDemandPrices: Object.fromEntries(
-      [...new Set([...catalogue.types.keys(), ...Object.keys(c.instanceTypes)])].flatMap((name) => {
-        const price = entryFor(name)?.onDemandPrice;
-        return price === undefined ? [] : [[name, price] as const];
-      }),
-    ),
     catalogueTypes: Object.fromEntries(
       [...new Set([...catalogue.types.keys(), ...Object.keys(c.instanceTypes)])].flatMap((name) => {
         const type = entryFor(name);

@@ -311,7 +311,8 @@ t.test("a region the catalogue has no price for: us-east-1's list price, said in
     else t.equal(warning, undefined, `${row.name}: no warning`);
   }
   t.equal(
-    parseScalerConfig({ region: 'eu-west-1', nodeTypes: 'c5.large' }, priced).onDemandPrices?.['m5.large'],
+    parseScalerConfig({ region: 'eu-west-1', nodeTypes: 'c5.large' }, priced).catalogueTypes?.['m5.large']
+      ?.onDemandPrice,
     0.096,
     'a static worker of a type no node type lists is priced the same way',
   );

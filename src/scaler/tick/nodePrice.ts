@@ -43,7 +43,7 @@ export function priceOfNode(
   }
   if (scaler.nodeTypes.some((nt) => nt.instanceTypes.some((t) => t.name === node.instanceType)))
     return { pricePerHour: priceOf(scaler, node.instanceType, node.capacityType), priceSource: 'config' };
-  const onDemand = scaler.onDemandPrices?.[node.instanceType];
+  const onDemand = scaler.catalogueTypes?.[node.instanceType]?.onDemandPrice;
   return onDemand !== undefined
     ? { pricePerHour: onDemand, priceSource: 'on-demand' }
     : { pricePerHour: 0, priceSource: 'unknown' };
