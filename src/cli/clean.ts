@@ -16,7 +16,7 @@ export const command: SubCommand = {
       .command('clean')
       .description(
         'Delete a job store and everything in it (the workflow, its jobs, files and logs). Exit codes: ' +
-          `0 deleted, or nothing there to delete, 2 bad input (a leader holds the store), ${STORE_UNREACHABLE_HELP}.`,
+          `0 deleted, or nothing there to delete, 2 bad input (a leader holds the store, or another command is deleting it), ${STORE_UNREACHABLE_HELP}.`,
       )
       .argument('<jobStore>', 'the job store locator (file:PATH or aws:REGION:NAME)');
     addForeignOptions(cmd, FOREIGN).action(async (jobStore: string, flags: object) => {

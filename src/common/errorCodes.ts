@@ -208,6 +208,12 @@ export const ERROR_CODES = {
       'a new workflow was started on a job store that exists (the message names the leader running in it, if one does: then neither `--restart` nor `toil clean` is the way out; else what the store holds: no workflow yet, a finished workflow, one that failed or was stopped by `toil kill`)',
   },
   JOBSTORE_NOT_FOUND: { area: 'jobstore', dispositions: u, meaning: 'the job store does not exist' },
+  JOBSTORE_BEING_DELETED: {
+    area: 'jobstore',
+    dispositions: u,
+    meaning:
+      'a `file:` job store is being deleted by another live process (named): no command may use it until that deletion ends',
+  },
   JOBSTORE_ACCESS: {
     area: 'jobstore',
     dispositions: u,

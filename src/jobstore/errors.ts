@@ -17,6 +17,21 @@ export class JobStoreNotFoundError extends UserInputError {
   }
 }
 
+/**
+ * A `file:` job store another process is deleting right now (a `toil clean`, or a run's `--clean`):
+ * no command may use the path until that deletion ends, or a new store made there would be
+ * deleted from under its run. What a deletion cut short left is JobStoreNotFoundError instead.
+ */
+export class JobStoreBeingDeletedError extends UserInputError {
+  constructor(locator: string, deleter: string, since: string) {
+    super(
+      'JOBSTORE_BEING_DELETED',
+      `job store ${locator} is being deleted by ${deleter} since ${since} (expected no other command on it while it goes: wait for that deletion to end, then run again)`,
+      { locator, deleter, since },
+    );
+  }
+}
+
 /** An `aws:` job store's bucket exists but holds objects no job store wrote: someone else's. */
 export class JobStoreNotOursError extends UserInputError {
   constructor(locator: string, bucket: string, key: string) {

@@ -1,10 +1,24 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { link, mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import {
+  link,
+  mkdir,
+  open,
+  readFile,
+  readdir,
+  rename,
+  rm,
+  stat,
+  unlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { processAlive, provablyGone, thisProcess, type ProcessIdentity } from '../common/processIdentity.js';
 import {
+  JobStoreBeingDeletedError,
   JobStoreExistsError,
   JobStoreNotFoundError,
   JobStorePathTakenError,
@@ -40,6 +54,15 @@ const LEGACY_MARKER_TEXT = 'toil-ts job store\n';
  * destroy cut short leaves is known for ours, so the next destroy (or create) finishes it.
  */
 const DESTROYING_MARKER = '.toil-jobstore-destroying';
+/**
+ * Who is deleting the store (JSON: the process and when it began), written before the marker is
+ * renamed and touched every DELETER_BEAT_MS while it deletes: so a deletion underway is told from
+ * one cut short, and no other command finishes it, or makes a new store there, from under it.
+ */
+const DELETER = '.toil-jobstore-deleter';
+const DELETER_BEAT_MS = 5_000;
+/** A deleter not heard from (its record untouched) for this long is taken for gone, as a lock is. */
+const DELETER_STALE_MS = 30_000;
 /**
  * Every object file begins with this fixed-width header:
  * `toil-ts object 1 <length, 16 decimal digits> <sha256, 64 hex digits>\n` (99 bytes). Fixed
@@ -189,6 +212,7 @@ export class FileObjectStore implements ObjectStore {
     if (!s) return;
     if (!s.isDirectory())
       throw new JobStorePathTakenError(this.locator, this.root, 'is a file, not a job store');
+    await this.refuseWhileDeleted();
     if ((await this.exists()) || (await this.isCutShortDestroy()) || (await this.isEmptyOrCutShort())) return;
     const first = (await readdir(this.root)).sort()[0] ?? '';
     throw new JobStorePathTakenError(
@@ -200,12 +224,15 @@ export class FileObjectStore implements ObjectStore {
 
   async destroy(): Promise<void> {
     if (await this.exists()) {
-      // The marker is renamed first, so a destroy cut short leaves no half store that claims to
+      // Who deletes is written first, so no moment shows a deletion without its deleter, which
+      // another command would take for one cut short and finish from under this one.
+      await this.claimDeletion();
+      // The marker is renamed next, so a destroy cut short leaves no half store that claims to
       // exist, yet leaves remains the next destroy recognises as ours and finishes.
       await rename(join(this.root, MARKER), join(this.root, DESTROYING_MARKER)).catch((e: unknown) => {
         if (!isMissing(e)) throw e;
       });
-      await this.finishCutShortDestroy();
+      await this.deleteRemains();
       return;
     }
     if (await this.finishCutShortDestroy()) return;
@@ -225,28 +252,97 @@ export class FileObjectStore implements ObjectStore {
     return empty;
   }
 
+  /** Remains of a deletion whose deleter is gone; a deletion still underway is not cut short. */
   async isCutShortDestroy(): Promise<boolean> {
     try {
       await stat(join(this.root, DESTROYING_MARKER));
-      return true;
     } catch (e) {
       if (isMissing(e)) return false;
       throw e;
     }
+    return (await this.deleterAtWork()) === undefined;
   }
 
+  /** Throws JobStoreBeingDeletedError while another process deletes the store (see DELETER). */
   async finishCutShortDestroy(): Promise<boolean> {
+    await this.refuseWhileDeleted();
     if (!(await this.isCutShortDestroy())) return false;
-    // Everything but the marker first: until the directory goes, it still says whose it is.
-    // A concurrent destroy may have removed the directory by now.
-    const entries = await readdir(this.root).catch((e: unknown) => {
-      if (isMissing(e)) return [];
-      throw e;
-    });
-    for (const entry of entries)
-      if (entry !== DESTROYING_MARKER) await rm(join(this.root, entry), { recursive: true, force: true });
-    await rm(this.root, { recursive: true, force: true });
+    await this.claimDeletion();
+    await this.deleteRemains();
     return true;
+  }
+
+  /** Throws JobStoreBeingDeletedError while a live process other than this one deletes the store. */
+  private async refuseWhileDeleted(): Promise<void> {
+    const deleter = await this.deleterAtWork();
+    if (deleter)
+      throw new JobStoreBeingDeletedError(
+        this.locator,
+        `process ${deleter.holder.pid} on ${deleter.holder.host}`,
+        new Date(deleter.since).toISOString(),
+      );
+  }
+
+  /**
+   * The process deleting the store now: one named by the deleter record beside the renamed
+   * marker, heard from within DELETER_STALE_MS and not provably gone; undefined if none (no
+   * deletion, or one cut short: its deleter killed, or silent for that long on another machine).
+   */
+  private async deleterAtWork(): Promise<{ holder: ProcessIdentity; since: number } | undefined> {
+    const path = join(this.root, DELETER);
+    let text: string;
+    let heardAt: number;
+    try {
+      [text, heardAt] = await Promise.all([readFile(path, 'utf8'), stat(path).then((s) => s.mtimeMs)]);
+    } catch (e) {
+      if (isMissing(e)) return undefined;
+      throw this.unreadable(e, 'reading who deletes it');
+    }
+    const record = parseDeleter(text);
+    if (!record || Date.now() - heardAt > DELETER_STALE_MS) return undefined;
+    const me = thisProcess();
+    if (record.holder.pid === me.pid && record.holder.host === me.host) return undefined;
+    return provablyGone(record.holder, me, processAlive) ? undefined : record;
+  }
+
+  /** Names this process as the store's deleter (see DELETER); written whole, by a rename. */
+  private async claimDeletion(): Promise<void> {
+    const tmp = join(this.root, `${DELETER}.${randomUUID()}`);
+    const record = { format: 1, holder: thisProcess(), since: Date.now() };
+    try {
+      await writeFile(tmp, JSON.stringify(record));
+      await rename(tmp, join(this.root, DELETER));
+    } catch (e) {
+      await unlink(tmp).catch(() => {});
+      throw this.refused(e, 'naming its deleter');
+    }
+  }
+
+  /**
+   * Deletes all but the renamed marker and the deleter record, then the directory: until it goes,
+   * it says whose it is and who deletes it. The record is touched as it goes, so a long deletion
+   * is not taken for one cut short.
+   */
+  private async deleteRemains(): Promise<void> {
+    const record = join(this.root, DELETER);
+    const beat = setInterval(() => {
+      const now = new Date();
+      utimes(record, now, now).catch(() => {});
+    }, DELETER_BEAT_MS);
+    beat.unref();
+    try {
+      // A concurrent destroy may have removed the directory by now.
+      const entries = await readdir(this.root).catch((e: unknown) => {
+        if (isMissing(e)) return [];
+        throw e;
+      });
+      for (const entry of entries)
+        if (entry !== DESTROYING_MARKER && entry !== DELETER)
+          await rm(join(this.root, entry), { recursive: true, force: true });
+      await rm(this.root, { recursive: true, force: true });
+    } finally {
+      clearInterval(beat);
+    }
   }
 
   /**
@@ -659,4 +755,27 @@ function parseHeader(file: Buffer): Integrity | undefined {
 function isMissing(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException).code;
   return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** A deleter record, or undefined for one that does not parse (torn by a deleter killed as it wrote). */
+function parseDeleter(text: string): { holder: ProcessIdentity; since: number } | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { holder, since } = value as { holder?: Partial<ProcessIdentity>; since?: unknown };
+  if (typeof holder?.host !== 'string' || typeof holder.pid !== 'number' || typeof since !== 'number')
+    return undefined;
+  return {
+    holder: {
+      host: holder.host,
+      pid: holder.pid,
+      ...(typeof holder.bootId === 'string' ? { bootId: holder.bootId } : {}),
+      ...(typeof holder.pidNamespace === 'string' ? { pidNamespace: holder.pidNamespace } : {}),
+    },
+    since,
+  };
 }

@@ -48,7 +48,9 @@ export interface ObjectStore {
   /**
    * Throws (JobStoreNotOursError, JobStorePathTakenError) when what the locator names is there but
    * is no job store, nor what a create or destroy of one cut short: no command may write into it
-   * or delete it. Resolves when nothing is there, or a store (or its remains).
+   * or delete it. Resolves when nothing is there, or a store (or its remains). Throws
+   * JobStoreBeingDeletedError while another live process is deleting the store (see
+   * finishCutShortDestroy).
    */
   assertOurs(): Promise<void>;
 
@@ -57,7 +59,9 @@ export interface ObjectStore {
 
   /**
    * Deletes what a destroy cut short left (which no longer exists() as a store); true if there
-   * was any. A create on such remains finishes them first.
+   * was any. A create on such remains finishes them first. Remains whose deleter is still at
+   * work (a `toil clean` or a run's `--clean` deleting now) are no such thing: this throws
+   * JobStoreBeingDeletedError, so no command deletes them, or makes a store there, from under it.
    */
   finishCutShortDestroy(): Promise<boolean>;
 

@@ -20,12 +20,12 @@ async function bigStore(path: string): Promise<void> {
   for (let i = 0; i < OBJECTS; i++) writeFileSync(join(jobs, `job-${i}`), 'x');
 }
 
-/** Starts `toil clean PATH` and kills it (-9) once it has begun deleting: what Ctrl-C or a lost shell does. */
-async function cleanKilledMidway(t: Test, path: string): Promise<void> {
-  const { child, done } = startToil(['clean', `file:${path}`]);
+/** Starts `toil clean PATH` and resolves once it has begun deleting (the store's marker is gone). */
+async function cleanDeleting(path: string): Promise<ReturnType<typeof startToil>> {
+  const clean = startToil(['clean', `file:${path}`]);
   const marker = join(path, '.toil-jobstore');
-  // The kill must follow the marker's going at once. Told by inotify, not polled: a loop that
-  // never yields held a core for the second the clean took to start (8 s of CPU in this file).
+  // The caller's signal must follow the marker's going at once. Told by inotify, not polled: a
+  // loop that never yields held a core for the second the clean took to start (8 s of CPU here).
   await new Promise<void>((resolve) => {
     const watcher = watch(path, () => {
       if (!existsSync(marker)) done();
@@ -38,10 +38,21 @@ async function cleanKilledMidway(t: Test, path: string): Promise<void> {
     }
     if (!existsSync(marker)) done();
   });
+  return clean;
+}
+
+/** Entries left under the store's path (0 once it is gone). */
+function entriesLeft(path: string): number {
+  return existsSync(path) ? readdirSync(path, { recursive: true }).length : 0;
+}
+
+/** Starts `toil clean PATH` and kills it (-9) once it has begun deleting: what Ctrl-C or a lost shell does. */
+async function cleanKilledMidway(t: Test, path: string): Promise<void> {
+  const { child, done } = await cleanDeleting(path);
   child.kill('SIGKILL');
   const r = await done;
   t.equal(r.signal, 'SIGKILL', 'the clean was killed, not finished');
-  const left = existsSync(join(path, 'objects')) ? readdirSync(path, { recursive: true }).length : 0;
+  const left = existsSync(join(path, 'objects')) ? entriesLeft(path) : 0;
   t.ok(left > 0, `the kill left part of the store (${left} entries)`);
 }
 
@@ -88,5 +99,43 @@ t.test(
       false,
       "none of the old store's objects is left",
     );
+  },
+);
+
+t.test(
+  'a deletion underway is not one cut short: status, a second clean and a new run on the store are refused naming its deleter, and the deletion ends whole',
+  async (t) => {
+    const dir = testDir(t);
+    const path = join(dir, 'js');
+    await bigStore(path);
+    const deleting = await cleanDeleting(path);
+    // Stopped, not killed: alive and deleting as far as any other command can tell, for as long
+    // as the checks below take (a `toil run --clean onSuccess` deleting a big store is the same).
+    deleting.child.kill('SIGSTOP');
+    const before = entriesLeft(path);
+    const refusal = new RegExp(
+      `^toil: job store file:${path} is being deleted by process ${deleting.child.pid} on \\S+ since \\S+Z \\(expected no other command on it while it goes: wait for that deletion to end, then run again\\)\n$`,
+    );
+    try {
+      const status = await runToil(['status', `file:${path}`]);
+      t.equal(status.code, 2, 'status: a user error');
+      t.match(status.stderr, refusal, 'status names the deleter, not a deletion cut short');
+      const clean = await runToil(['clean', `file:${path}`]);
+      t.equal(clean.code, 2, 'a second clean is refused');
+      t.match(clean.stderr, refusal);
+      const run = await runToil(
+        ['run', TREE, `file:${path}`, '--out', 'out.json', '--log', 'exec.log', '--clean', 'never'],
+        { cwd: dir },
+      );
+      t.equal(run.code, 2, 'a new run there is refused');
+      t.match(run.stderr, refusal);
+      t.equal(entriesLeft(path), before, 'none of them deleted or made anything there');
+    } finally {
+      deleting.child.kill('SIGCONT');
+    }
+    const r = await deleting.done;
+    t.equal(r.code, 0, r.stderr);
+    t.equal(r.stdout, `deleted job store file:${path}\n`);
+    t.equal(existsSync(path), false, 'the directory is gone');
   },
 );

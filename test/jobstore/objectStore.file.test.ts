@@ -1,16 +1,20 @@
 import { createHash } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  renameSync,
   rmSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { thisProcess } from '../../src/common/processIdentity.js';
 import { JobStoreExistsError } from '../../src/jobstore/errors.js';
 import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
 import type { ObjectInfo } from '../../src/jobstore/objectStore.js';
@@ -151,6 +155,90 @@ t.test('destroy never deletes a directory that is not a job store', async (t) =>
   await new FileObjectStore(cut).destroy();
   t.equal(existsSync(cut), false, 'the skeleton a create cut short leaves is removed');
 });
+
+/**
+ * A store as another process's deletion leaves it at each moment: marker renamed, an object not
+ * yet deleted, and the deleter record naming `holder`, last touched `ageMs` ago.
+ */
+async function deletionBy(dir: string, holder: unknown, ageMs: number): Promise<FileObjectStore> {
+  const store = new FileObjectStore(dir);
+  await store.create();
+  await store.put('jobs/a', Buffer.from('job'));
+  const record = join(dir, '.toil-jobstore-deleter');
+  writeFileSync(record, JSON.stringify({ format: 1, holder, since: Date.now() - ageMs }));
+  const heard = new Date(Date.now() - ageMs);
+  utimesSync(record, heard, heard);
+  renameSync(join(dir, '.toil-jobstore'), join(dir, '.toil-jobstore-destroying'));
+  return store;
+}
+
+t.test(
+  "another process's deletion underway is refused to every command until its deleter is gone or silent; then it is cut short",
+  async (t) => {
+    const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+    t.teardown(() => sleeper.kill('SIGKILL'));
+    const here = thisProcess();
+    const gonePid = await new Promise<number>((resolve) => {
+      const child = spawn('true', { stdio: 'ignore' });
+      child.on('exit', () => resolve(child.pid ?? 0));
+    });
+    const rows: { name: string; holder: object | 'torn'; ageMs: number; underway: boolean }[] = [
+      {
+        name: 'a live process of this machine',
+        holder: { ...here, pid: sleeper.pid },
+        ageMs: 0,
+        underway: true,
+      },
+      {
+        name: 'a live process of this machine not heard from for 31 s',
+        holder: { ...here, pid: sleeper.pid },
+        ageMs: 31_000,
+        underway: false,
+      },
+      {
+        name: 'a dead process of this machine',
+        holder: { ...here, pid: gonePid },
+        ageMs: 0,
+        underway: false,
+      },
+      {
+        name: 'a process of another machine, heard from 20 s ago',
+        holder: { host: 'elsewhere', pid: 7 },
+        ageMs: 20_000,
+        underway: true,
+      },
+      {
+        name: 'a process of another machine, silent for 31 s',
+        holder: { host: 'elsewhere', pid: 7 },
+        ageMs: 31_000,
+        underway: false,
+      },
+      { name: 'a record torn as it was written', holder: 'torn', ageMs: 0, underway: false },
+    ];
+    for (const row of rows) {
+      const dir = join(root, `deletion-by-${row.name.replace(/\W+/g, '-')}`);
+      const store = await deletionBy(dir, row.holder, row.ageMs);
+      if (row.holder === 'torn') writeFileSync(join(dir, '.toil-jobstore-deleter'), '{"format":1,"hol');
+      t.equal(await store.isCutShortDestroy(), !row.underway, `${row.name}: cut short? ${!row.underway}`);
+      if (row.underway) {
+        const refused = {
+          code: 'JOBSTORE_BEING_DELETED',
+          message: new RegExp(
+            `is being deleted by process ${(row.holder as { pid: number }).pid} on ${(row.holder as { host: string }).host} since `,
+          ),
+        };
+        await t.rejects(store.assertOurs(), refused, `${row.name}: not ours to use`);
+        await t.rejects(store.finishCutShortDestroy(), refused, `${row.name}: not finished from under it`);
+        await t.rejects(new FileObjectStore(dir).create(), refused, `${row.name}: no store made there`);
+        t.equal(existsSync(join(dir, 'objects')), true, `${row.name}: its remains are left to their deleter`);
+      } else {
+        await new FileObjectStore(dir).create();
+        t.equal(await store.exists(), true, `${row.name}: a create finishes the remains and makes the store`);
+        t.equal(await store.get('jobs/a'), undefined, `${row.name}: none of the old objects is left`);
+      }
+    }
+  },
+);
 
 t.test('concurrent creates of one store: exactly one succeeds', async (t) => {
   const path = join(root, 'contended');
