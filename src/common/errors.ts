@@ -68,14 +68,47 @@ export function isAbortError(e: unknown): boolean {
  * waiting forever (Toil logs this every scaler cycle and hangs).
  */
 export class JobTooBigError extends ToilError {
-  constructor(jobName: string, requested: string, largest: string) {
+  readonly jobName: string;
+  readonly requested: string;
+  readonly largest: string;
+
+  /** `after`: what became of the job store the refused run ends with (storeKept, storeDeleted). */
+  constructor(jobName: string, requested: string, largest: string, after = '') {
     super(
       'JOB_TOO_BIG',
-      `job '${jobName}' asks for ${requested}, more than the largest node allows (${largest})`,
+      `job '${jobName}' asks for ${requested}, more than the largest node allows (${largest})${after}`,
       {
         disposition: 'user',
         details: { jobName, requested, largest },
       },
+    );
+    this.jobName = jobName;
+    this.requested = requested;
+    this.largest = largest;
+  }
+
+  /**
+   * The same refusal, as the run it stopped ends with its job store kept. A --restart with the
+   * workflow file fixed is refused the same way: a job still to run keeps the requirements it was
+   * stored with when the job that added it ran (as in Toil), so both ways on are said.
+   * `resume`: what resumes the store (a leader daemon's resubmission), --restart by default.
+   */
+  storeKept(locator: string, resume = 'use --restart to resume the workflow'): JobTooBigError {
+    return new JobTooBigError(
+      this.jobName,
+      this.requested,
+      this.largest,
+      `; the job store ${locator} is kept: ${resume} where the job fits (a larger machine or node type), since the jobs still to run keep the requirements they were stored with, which a changed workflow file does not change; or remove the job store with 'toil clean ${locator}' to start the workflow from scratch`,
+    );
+  }
+
+  /** The same refusal, as the run it stopped ends with its job store deleted (`--clean`). */
+  storeDeleted(locator: string, clean: string): JobTooBigError {
+    return new JobTooBigError(
+      this.jobName,
+      this.requested,
+      this.largest,
+      `; the job store ${locator} was deleted (--clean ${clean})`,
     );
   }
 }

@@ -76,6 +76,15 @@ export class JobOverMaxError extends UserInputError {
       `; the job store ${locator} is kept: ${resume} (with ${raised} raised), or remove the job store with 'toil clean ${locator}' to start the workflow from scratch`,
     );
   }
+
+  /** The same refusal, as the run it stopped ends with its job store deleted (`--clean`). */
+  storeDeleted(locator: string, clean: string): JobOverMaxError {
+    return new JobOverMaxError(
+      this.jobName,
+      this.over,
+      `; the job store ${locator} was deleted (--clean ${clean})`,
+    );
+  }
 }
 
 const defaultFlagOf = (flag: Overrun['flag']): string => flag.replace('--max', '--default');

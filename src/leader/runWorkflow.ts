@@ -8,7 +8,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../common/clock.js';
-import { ToilError, UserInputError } from '../common/errors.js';
+import { JobTooBigError, ToilError, UserInputError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { JobStoreUnwritableError } from '../jobstore/errors.js';
 import { storeExistsError } from './workflowStatus.js';
@@ -148,9 +148,18 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunWorkflowOut
     // it stopped removes the store, a job or commit it stopped keeps it.
     if (e instanceof JobStoreUnwritableError)
       throw e.afterRun(await o.store.exists().catch(() => true), o.resumeAdvice);
-    // Kept on purpose, for a resume with the cap raised: the same command again would be refused.
-    if (e instanceof JobOverMaxError && (await o.store.exists().catch(() => false)))
-      throw e.storeKept(o.store.locator, o.resumeAdvice);
+    // A job refused for its size ends the run as a failure does: --clean always and onError
+    // delete the store (an aws: bucket billed on otherwise); else it is kept on purpose, for a
+    // resume where the job fits, and the same command again would be refused: both are said.
+    if (
+      (e instanceof JobOverMaxError || e instanceof JobTooBigError) &&
+      (await o.store.exists().catch(() => false))
+    ) {
+      if (o.clean !== 'always' && o.clean !== 'onError') throw e.storeKept(o.store.locator, o.resumeAdvice);
+      await lease?.confirm();
+      await o.store.destroy();
+      throw e.storeDeleted(o.store.locator, o.clean);
+    }
     throw e;
   } finally {
     renewing.abort();
