@@ -14,6 +14,8 @@ import { JobStoreUnwritableError } from '../jobstore/errors.js';
 import { storeExistsError } from './workflowStatus.js';
 import {
   ENCAPSULATION_JOB,
+  type JobCommit,
+  type JobSpec,
   type Json,
   type ResolvedRequirements,
   type RunOutcomeRecord,
@@ -262,6 +264,9 @@ async function runStarted(
   }
   const generation = lease.generation;
   const commits = resumed ? await o.store.readAllCommits() : new Map();
+  // The jobs the workflow's jobs added are in their commits, not its record: a resume with a
+  // workflow file that renamed one of those still to run would fail it on every attempt.
+  if (resumed) assertDefinesStoredJobs(o, namesStillToRun(workflow, commits), jobNames);
   log.info(
     { workflowId: workflow.workflowId, generation, jobStore: o.store.locator },
     resumed ? 'resuming workflow' : 'starting workflow',
@@ -479,7 +484,11 @@ async function storeChangedModule(
   if (stored?.equals(bundle)) return undefined;
   await writeFile(modulePath, bundle);
   const jobNames = await code.jobNames({ modulePath });
-  assertDefinesStoredJobs(o, existing, jobNames);
+  assertDefinesStoredJobs(
+    o,
+    existing.jobs.map((j) => j.name),
+    jobNames,
+  );
   const key = `modules/${createHash('sha256').update(bundle).digest('hex')}.mjs`;
   const module = await store.putModule(bundle, key);
   await store.writeCurrentModule(module);
@@ -490,14 +499,25 @@ async function storeChangedModule(
   return { workflow: { ...existing, module }, modulePath, jobNames };
 }
 
-/** The changed workflow file still defines every job the workflow's start declared. */
+/** The names of the jobs a resumed workflow still has to run: declared or added, with no commit. */
+function namesStillToRun(workflow: WorkflowRecord, commits: ReadonlyMap<string, JobCommit>): Set<string> {
+  const names = new Set<string>();
+  const add = (spec: JobSpec): void => {
+    if (!commits.has(spec.id) && spec.name !== ENCAPSULATION_JOB) names.add(spec.name);
+  };
+  workflow.jobs.forEach(add);
+  for (const commit of commits.values()) commit.newJobs.forEach(add);
+  return names;
+}
+
+/** The changed workflow file still defines every job the workflow holds (`names`) by its name. */
 function assertDefinesStoredJobs(
   o: RunWorkflowOptions,
-  existing: WorkflowRecord,
+  names: Iterable<string>,
   jobNames: readonly string[],
 ): void {
   const defined = new Set(jobNames);
-  const missing = [...new Set(existing.jobs.map((j) => j.name))].filter((n) => !defined.has(n));
+  const missing = [...new Set(names)].filter((n) => !defined.has(n));
   if (missing.length > 0)
     throw new UserInputError(
       'WORKFLOW_CHANGED',

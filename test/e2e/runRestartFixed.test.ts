@@ -94,3 +94,26 @@ t.test(
     t.equal(lines.length, 1, 'in one line');
   },
 );
+
+t.test(
+  '--restart with a workflow file that renamed a job an earlier job added and still to run: one line, exit 2, before any job runs; the name kept, it resumes',
+  async (t) => {
+    const { dir, wf } = await failedRun(t);
+    writeFileSync(wf, workflowSource('return n * 10;', 'stepRenamed'));
+    const r = await runToil(['run', wf, 'file:./js', '--restart'], { cwd: dir });
+    t.equal(r.code, 2, r.stderr);
+    const lines = messageLines(r.stderr);
+    t.match(
+      lines[0],
+      /^toil: workflow file .*wf\.ts no longer defines job 'step', which the workflow in job store file:\.\/js holds \(expected .*keep their names/,
+    );
+    t.equal(lines.length, 1, 'in one line');
+    t.notMatch(r.stderr, /trying again|failed after/, 'no attempt of the job was made');
+
+    writeFileSync(wf, workflowSource('return n * 10;'));
+    const fixed = await runToil(['run', wf, 'file:./js', '--restart'], { cwd: dir });
+    t.equal(fixed.code, 0, fixed.stderr);
+    t.equal(readFileSync(join(dir, 'out.txt'), 'utf8'), '40');
+    t.equal(readFileSync(join(dir, 'ran.log'), 'utf8'), 'root\n', 'root ran once: its commit was kept');
+  },
+);
