@@ -486,6 +486,7 @@ async function run(
       log,
       workerCommand: (locator, jobId, attempt) => workerCommand(locator, jobId, attempt, workerWorkDir),
       workDir,
+      removeOwnTraces: true,
       onProgress: (p) => console.progress(p),
       ...(jobLogs ? { onJobLog: jobLogWriter(jobLogs, log) } : {}),
       ...(messages ? { onJobEvent: messages.write } : {}),

@@ -5,7 +5,7 @@ import {
   waitForKill,
 } from './killRequest.js';
 import { createHash, randomUUID } from 'node:crypto';
-import { rm, stat, writeFile } from 'node:fs/promises';
+import { rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../common/clock.js';
 import { JobTooBigError, ToilError, UserInputError } from '../common/errors.js';
@@ -17,6 +17,7 @@ import {
   type JobCommit,
   type JobSpec,
   type Json,
+  type ModuleRef,
   type ResolvedRequirements,
   type RunOutcomeRecord,
   type WorkflowRecord,
@@ -24,7 +25,8 @@ import {
 import { CorruptJobStoreError, type JobStore } from '../jobstore/jobStore.js';
 import type { JobStoreLease, LeaseOptions } from '../jobstore/lease.js';
 import { bundleWorkflow } from '../workflow/bundle.js';
-import { fetchWorkflowModule } from '../workflow/moduleLoader.js';
+import { fetchWorkflowModule, removeCachedModule } from '../workflow/moduleLoader.js';
+import { JOB_SCRATCH_DIR, MODULE_CACHE_DIR } from '../workflow/workDirLayout.js';
 import { firstLine } from '../workflow/jobError.js';
 import { InProcessWorkflowCode, WorkflowFinishError, type WorkflowCode } from '../workflow/workflowCode.js';
 import type { JobLogEntry } from './jobLogFiles.js';
@@ -81,6 +83,13 @@ export interface RunWorkflowOptions {
   readonly workerCommand: (locator: string, jobId: string, attempt: number) => readonly string[];
   /** Local scratch space for the leader (module cache). */
   readonly workDir: string;
+  /**
+   * As the run ends, removes what it left in the work directory: its workflow module's copy in
+   * the module cache, and the cache and the jobs' scratch directory once empty (`toil run`: it
+   * leaves nothing of itself in the user's --workDir, as Toil's run removes its workflow's
+   * directory there). A leader daemon keeps its cache for the runs it resumes.
+   */
+  readonly removeOwnTraces?: boolean;
   readonly onProgress?: (progress: WorkflowProgress) => void;
   /** Each job attempt's log as the leader learns of its end (`--writeLogs`). */
   readonly onJobLog?: (entry: JobLogEntry) => Promise<void>;
@@ -193,6 +202,7 @@ async function runLeased(
   if (abandoned.length > 0)
     log.info({ removed: abandoned }, 'removed the scratch of leaders that were killed before they could');
   const scratch = await makeRunScratch(o.workDir);
+  let moduleInUse: ModuleRef | undefined;
   try {
     let started: { workflow: WorkflowRecord; modulePath: string; jobNames: readonly string[] };
     if (existing) {
@@ -211,11 +221,7 @@ async function runLeased(
         : undefined;
       if (changed) started = changed;
       else {
-        const modulePath = await fetchWorkflowModule(
-          o.store,
-          last.module,
-          join(o.workDir, 'toil-ts-modules'),
-        );
+        const modulePath = await fetchWorkflowModule(o.store, last.module, join(o.workDir, MODULE_CACHE_DIR));
         started = { workflow: last, modulePath, jobNames: await code.jobNames({ modulePath }) };
       }
     } else {
@@ -227,6 +233,8 @@ async function runLeased(
         async () => void (lease = await takeLease()),
       );
     }
+    // Its workers (and a resumed leader) cache this module in the work directory.
+    moduleInUse = started.workflow.module;
     // From here on every leader write checks the lease first.
     return await runStarted(
       { ...o, store: o.store.fencedBy(lease!) },
@@ -239,6 +247,11 @@ async function runLeased(
     );
   } finally {
     await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
+    if (o.removeOwnTraces) {
+      if (moduleInUse) await removeCachedModule(join(o.workDir, MODULE_CACHE_DIR), moduleInUse);
+      // ENOTEMPTY: another run's job is using it.
+      await rmdir(join(o.workDir, JOB_SCRATCH_DIR)).catch(() => undefined);
+    }
   }
 }
 

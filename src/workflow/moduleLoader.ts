@@ -1,4 +1,4 @@
-import { mkdir, readdir, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
@@ -75,6 +75,21 @@ export async function loadWorkflowModule(
  */
 export const MODULE_CACHE_MAX_AGE_MS = 7 * 24 * 3600_000;
 
+/** The path of `ref`'s copy in `cacheDir`. */
+function cachedModulePath(cacheDir: string, ref: ModuleRef): string {
+  return join(cacheDir, `${ref.etag.replace(/[^A-Za-z0-9_-]/g, '')}-${ref.size}.mjs`);
+}
+
+/**
+ * Removes `ref`'s copy from `cacheDir`, and the directory once empty: what a run that ends leaves
+ * of itself in a work directory the user named. Another run of the same module, if any, fetches
+ * it again from its store (fetchWorkflowModule); a module already imported stays loaded.
+ */
+export async function removeCachedModule(cacheDir: string, ref: ModuleRef): Promise<void> {
+  await unlink(cachedModulePath(cacheDir, ref)).catch(() => undefined);
+  await rmdir(cacheDir).catch(() => undefined); // ENOTEMPTY: other runs' modules are there
+}
+
 /** The local path of the workflow module a job store holds, fetched into `cacheDir` once. */
 export async function fetchWorkflowModule(
   store: JobStore,
@@ -82,7 +97,7 @@ export async function fetchWorkflowModule(
   cacheDir: string,
   now: () => number = Date.now,
 ): Promise<string> {
-  const path = join(cacheDir, `${ref.etag.replace(/[^A-Za-z0-9_-]/g, '')}-${ref.size}.mjs`);
+  const path = cachedModulePath(cacheDir, ref);
   if (!loaded.has(path)) {
     const present = await stat(path).then(
       (s) => s.size === ref.size,

@@ -33,6 +33,7 @@ import { ADDING_JOB, JobCollector, JobDeclarationError, encodeValue } from './jo
 import { strayExitWarning, strayThrowWarning, trapProcessExit } from './exitTrap.js';
 import { userStack } from './jobError.js';
 import { loadWorkflowModule, type LoadedWorkflow } from './moduleLoader.js';
+import { JOB_SCRATCH_DIR, MODULE_CACHE_DIR } from './workDirLayout.js';
 import { OutputCapture } from './outputCapture.js';
 
 /**
@@ -216,7 +217,7 @@ async function runAttempt(
     warn: logAt('warn'),
     error: logAt('error'),
   };
-  const fileStore = new JobFileStore(store, join(workDir, 'toil-ts-jobs'));
+  const fileStore = new JobFileStore(store, join(workDir, JOB_SCRATCH_DIR));
   let loaded: LoadedWorkflow | undefined;
   const collector = new JobCollector(() => loaded?.jobs, ticket.name);
   const job: Job = {
@@ -261,7 +262,7 @@ async function runAttempt(
   held.name = ticket.name;
   let returnValue;
   try {
-    loaded = await loadWorkflowModule(store, ticket.module, join(workDir, 'toil-ts-modules'));
+    loaded = await loadWorkflowModule(store, ticket.module, join(workDir, MODULE_CACHE_DIR));
     options.onModuleLoaded?.();
     const def = ticket.name === ENCAPSULATION_JOB ? encapsulation : loaded.jobs.get(ticket.name);
     if (!def) throw new Error(`the workflow module defines no job named '${ticket.name}'`);

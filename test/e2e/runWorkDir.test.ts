@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import t from 'tap';
 import { workDirOf } from '../../src/main/env.js';
@@ -17,51 +17,56 @@ function scratchOfJobs(log: string): Map<string, string> {
 }
 
 /** Toil's --workDir and TOIL_WORKDIR: where jobs write their temporary files. */
-t.test("jobs' scratch space is under --workDir, TOIL_WORKDIR, or TOIL_WORKDIR_OVERRIDE", async (t) => {
-  const dir = scratchDir(t);
-  const cases: { name: string; flags: string[]; env: Record<string, string>; expected: string }[] = [
-    { name: '--workDir, warm workers', flags: ['--workDir', 'wd-flag'], env: {}, expected: 'wd-flag' },
-    {
-      name: '--workDir, a fresh worker per job',
-      flags: ['--workDir', 'wd-fresh', '--freshWorkers'],
-      env: {},
-      expected: 'wd-fresh',
-    },
-    {
-      name: '--workDir, a job with --setEnv (its own worker)',
-      flags: ['--workDir', 'wd-setenv', '--setEnv', 'X=1'],
-      env: {},
-      expected: 'wd-setenv',
-    },
-    { name: 'TOIL_WORKDIR', flags: [], env: { TOIL_WORKDIR: join(dir, 'wd-env') }, expected: 'wd-env' },
-    {
-      name: '--workDir wins over TOIL_WORKDIR',
-      flags: ['--workDir', 'wd-both'],
-      env: { TOIL_WORKDIR: join(dir, 'wd-not-this') },
-      expected: 'wd-both',
-    },
-    {
-      name: 'TOIL_WORKDIR_OVERRIDE wins over --workDir',
-      flags: ['--workDir', 'wd-overridden'],
-      env: { TOIL_WORKDIR_OVERRIDE: join(dir, 'wd-override') },
-      expected: 'wd-override',
-    },
-  ];
-  // As in Toil, the work directory must exist (one that does not is refused: see below).
-  for (const c of cases) mkdirSync(join(dir, c.expected));
-  for (const [i, c] of cases.entries()) {
-    const log = join(dir, `scratch-${i}.log`);
-    const r = await runToil(['run', WORKFLOW, `file:./js${i}`, log, ...c.flags], {
-      cwd: dir,
-      env: c.env,
-    });
-    t.equal(r.code, 0, `${c.name}: ${r.stderr}`);
-    const seen = scratchOfJobs(log);
-    t.same([...seen.keys()].sort(), ['leaf', 'root'], c.name);
-    for (const [job, scratch] of seen)
-      t.ok(scratch.startsWith(join(dir, c.expected) + sep), `${c.name}: job ${job}'s scratch ${scratch}`);
-  }
-});
+t.test(
+  "jobs' scratch space is under --workDir, TOIL_WORKDIR, or TOIL_WORKDIR_OVERRIDE, and nothing is left there after the run",
+  async (t) => {
+    const dir = scratchDir(t);
+    const cases: { name: string; flags: string[]; env: Record<string, string>; expected: string }[] = [
+      { name: '--workDir, warm workers', flags: ['--workDir', 'wd-flag'], env: {}, expected: 'wd-flag' },
+      {
+        name: '--workDir, a fresh worker per job',
+        flags: ['--workDir', 'wd-fresh', '--freshWorkers'],
+        env: {},
+        expected: 'wd-fresh',
+      },
+      {
+        name: '--workDir, a job with --setEnv (its own worker)',
+        flags: ['--workDir', 'wd-setenv', '--setEnv', 'X=1'],
+        env: {},
+        expected: 'wd-setenv',
+      },
+      { name: 'TOIL_WORKDIR', flags: [], env: { TOIL_WORKDIR: join(dir, 'wd-env') }, expected: 'wd-env' },
+      {
+        name: '--workDir wins over TOIL_WORKDIR',
+        flags: ['--workDir', 'wd-both'],
+        env: { TOIL_WORKDIR: join(dir, 'wd-not-this') },
+        expected: 'wd-both',
+      },
+      {
+        name: 'TOIL_WORKDIR_OVERRIDE wins over --workDir',
+        flags: ['--workDir', 'wd-overridden'],
+        env: { TOIL_WORKDIR_OVERRIDE: join(dir, 'wd-override') },
+        expected: 'wd-override',
+      },
+    ];
+    // As in Toil, the work directory must exist (one that does not is refused: see below).
+    for (const c of cases) mkdirSync(join(dir, c.expected));
+    for (const [i, c] of cases.entries()) {
+      const log = join(dir, `scratch-${i}.log`);
+      const r = await runToil(['run', WORKFLOW, `file:./js${i}`, log, ...c.flags], {
+        cwd: dir,
+        env: c.env,
+      });
+      t.equal(r.code, 0, `${c.name}: ${r.stderr}`);
+      const seen = scratchOfJobs(log);
+      t.same([...seen.keys()].sort(), ['leaf', 'root'], c.name);
+      for (const [job, scratch] of seen)
+        t.ok(scratch.startsWith(join(dir, c.expected) + sep), `${c.name}: job ${job}'s scratch ${scratch}`);
+      // As a Toil run removes its workflow's directory there: no scratch, and no module copy.
+      t.same(readdirSync(join(dir, c.expected)), [], `${c.name}: nothing of the run is left there`);
+    }
+  },
+);
 
 t.test(
   'a work directory that cannot be used: one line naming it and where it came from, exit 2, nothing made',
