@@ -40,13 +40,41 @@ export function markedProcesses(mark: string, bornAfter?: number): number[] | un
   }
   const born = bornAfter === undefined ? undefined : bornSince(bornAfter);
   const found: number[] = [];
+  let unsettled: number[] = [];
   for (const name of names) {
     const pid = Number(name);
     if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
     if (born && !born(pid)) continue;
-    if (carriesMark(pid, mark)) found.push(pid);
+    const carries = readMark(pid, mark, false);
+    if (carries === 'yes') found.push(pid);
+    else if (carries === 'unsettled') unsettled.push(pid);
+  }
+  // A look a moment later settles a process that was between images: the sweep must not miss a
+  // job's tool for exec'ing just as it looked.
+  for (let waited = 0; unsettled.length > 0 && waited < EXEC_SETTLE_MS; waited++) {
+    sleepSync(1);
+    const still: number[] = [];
+    for (const pid of unsettled) {
+      const carries = readMark(pid, mark, true);
+      if (carries === 'yes') found.push(pid);
+      else if (carries === 'unsettled') still.push(pid);
+    }
+    unsettled = still;
   }
   return found;
+}
+
+/**
+ * How long a process caught in execve gets to show its new image's environment, ms (it takes
+ * µs to a few ms). A process with an empty environment costs a sweep one ms; one that rewrote its
+ * own environment block (as setproctitle does) reads unsettled throughout and costs it this long.
+ */
+const EXEC_SETTLE_MS = 25;
+
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+/** Blocks the thread for `ms`: killMarkedProcesses is synchronous (a dying machine's last act). */
+function sleepSync(ms: number): void {
+  Atomics.wait(sleepCell, 0, 0, ms);
 }
 
 /**
@@ -76,17 +104,67 @@ function bornSince(after: number): ((pid: number) => boolean) | undefined {
 }
 
 function carriesMark(pid: number, mark: string): boolean {
+  return readMark(pid, mark, true) === 'yes';
+}
+
+/**
+ * Whether `pid` carries `mark`, or 'unsettled' when what was read may not be its environment. A
+ * process in execve reads empty from the moment it drops its old image until the kernel has laid
+ * out the new one's environment (and, for an instant while it does, with the image's bounds
+ * already telling of an empty one); a read begun before the drop stops short where the old image
+ * went, and the mark, appended last, is in the part never read. An empty environment is taken
+ * for one only when a second look (`lookedBefore`) a moment later still finds it empty.
+ */
+function readMark(pid: number, mark: string, lookedBefore: boolean): 'yes' | 'no' | 'unsettled' {
   let environ: string;
   try {
     environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
   } catch {
-    return false; // gone meanwhile, or not ours to read (so not ours to kill either)
+    return 'no'; // gone meanwhile, or not ours to read (so not ours to kill either)
   }
   const prefix = `${PROCESS_MARKS_ENV}=`;
   for (const entry of environ.split('\0')) {
-    if (entry.startsWith(prefix)) return entry.slice(prefix.length).split(':').includes(mark);
+    if (entry.startsWith(prefix)) return entry.slice(prefix.length).split(':').includes(mark) ? 'yes' : 'no';
   }
-  return false;
+  const image = readImage(pid);
+  if (!image || image.ended || image.kernelThread) return 'no';
+  // Read whole from a laid-out image (latin1 keeps one character per byte).
+  const whole = image.argEnd > 0 && image.envEnd - image.envStart === environ.length;
+  return whole && (environ.length > 0 || lookedBefore) ? 'no' : 'unsettled';
+}
+
+/** The kernel's flag for a kernel thread, in /proc/PID/stat's ninth field. */
+const PF_KTHREAD = 0x00200000;
+
+interface ProcessImage {
+  /** A zombie, or dead: it holds nothing but its pid. */
+  readonly ended: boolean;
+  readonly kernelThread: boolean;
+  /** Where its arguments end, 0 until exec has laid out the image. */
+  readonly argEnd: number;
+  readonly envStart: number;
+  readonly envEnd: number;
+}
+
+/** The fields of /proc/PID/stat a sweep needs (proc(5): state 3, flags 9, arg_end 49, env 50–51). */
+function readImage(pid: number): ProcessImage | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  // The command name, in parentheses, may hold spaces and parentheses: field 3 follows the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const field = (n: number): number => Number(fields[n - 3]);
+  const state = fields[0];
+  return {
+    ended: state === 'Z' || state === 'X',
+    kernelThread: (field(9) & PF_KTHREAD) !== 0,
+    argEnd: field(49),
+    envStart: field(50),
+    envEnd: field(51),
+  };
 }
 
 export interface SweepResult {
