@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { UserInputError } from '../common/errors.js';
-import { estimatedPricesWarning, parseLeaderConfig } from '../leader/leaderConfig.js';
+import { estimatedPricesWarning, maxHourlyCostWarning, parseLeaderConfig } from '../leader/leaderConfig.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
 import type { SubCommand } from './main.js';
 import { command as runCommand } from './run.js';
@@ -58,9 +58,10 @@ export const command: SubCommand = {
               ', ',
             )}; provisioner ${parsed.provisioner.kind}; http ${parsed.http.host}:${parsed.http.port})\n`,
         );
-        // Valid, but its costs will be estimates: the leader would warn of it at start; say it now.
-        const priceWarning = estimatedPricesWarning(s);
-        if (priceWarning) process.stderr.write(`toil: warning: ${priceWarning}\n`);
+        // Valid, but what the leader would warn of at start (costs that are estimates, a budget only
+        // spot nodes fit under) is said now.
+        for (const warning of [estimatedPricesWarning(s), maxHourlyCostWarning(s)])
+          if (warning) process.stderr.write(`toil: warning: ${warning}\n`);
         setExitCode(0);
       });
   },

@@ -140,3 +140,8 @@ export function formatDuration(ms: number): string {
 export function countOf(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
+
+/** An hourly price as messages write it: `$0.085/h` (to a hundredth of a cent at most, no trailing zeros). */
+export function usdPerHour(price: number): string {
+  return `$${Number(price.toFixed(4))}/h`;
+}

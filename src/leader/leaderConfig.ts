@@ -10,7 +10,7 @@ import { parseScalerConfig, type ScalerConfig } from '../scaler/config.js';
 import { TickSchema, type TickConfig } from '../scaler/tick/config.js';
 
 // Said once at start wherever a leader's config is taken (the daemon, launch-cluster).
-export { estimatedPricesWarning } from '../scaler/config.js';
+export { estimatedPricesWarning, maxHourlyCostWarning } from '../scaler/config.js';
 
 /**
  * The leader daemon's config file (config/leader.yaml): YAML, validated once with zod, every

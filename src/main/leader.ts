@@ -15,7 +15,7 @@ import type { AwsCluster } from '../provisioner/aws/awsCluster.js';
 import type { AwsClusterSettings } from '../provisioner/aws/awsProvisioner.js';
 import type { Ec2EndpointInUse } from '../provisioner/aws/ec2Errors.js';
 import { clustersHere } from '../provisioner/cluster/clustersHere.js';
-import { DEFAULT_NODE_STORAGE_GIB, estimatedPricesWarning } from '../scaler/config.js';
+import { DEFAULT_NODE_STORAGE_GIB, estimatedPricesWarning, maxHourlyCostWarning } from '../scaler/config.js';
 import { createEc2Client, ec2EndpointOf, silenceAwsSdkNodeVersionWarning } from './awsClients.js';
 import { toilCommand, workerCommand } from './batchSystems.js';
 import { startClusterEngine } from './clusterEngine.js';
@@ -87,6 +87,8 @@ export async function startLeader(options: {
   const log = options.log;
   const priceWarning = estimatedPricesWarning(cfg.scaler);
   if (priceWarning) log.warn({ region: cfg.scaler.region }, priceWarning);
+  const budgetWarning = maxHourlyCostWarning(cfg.scaler);
+  if (budgetWarning) log.warn({ maxHourlyCost: cfg.scaler.maxHourlyCost }, budgetWarning);
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async (): Promise<void> => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError, deepFreeze, describeZodIssues, formatPath } from '../common/configErrors.js';
 import { durationMs } from '../common/configTypes.js';
+import { usdPerHour } from '../common/units.js';
 import { closestNames, type Catalogue } from './catalogue.js';
 import type { CapacityType, InstanceType, PolicyName } from './types.js';
 
@@ -88,6 +89,33 @@ export function estimatedPricesWarning(config: ScalerConfig): string | undefined
     `the instance catalogue has no on-demand price for region ${e.region}: ${e.types.join(', ')} ` +
     `priced at ${e.from}'s list price, so costs shown are estimates; for exact prices give ` +
     `scaler.instanceTypes.<type>.onDemandPrice (USD/h in ${e.region}) in the leader's config (docs/scaler.md)`
+  );
+}
+
+/** The instance type with the lowest on-demand price among these node types'. */
+function cheapestInstance(nodeTypes: readonly NodeTypeConfig[]): InstanceType | undefined {
+  let cheapest: InstanceType | undefined;
+  for (const n of nodeTypes)
+    for (const t of n.instanceTypes) if (!cheapest || t.onDemandPrice < cheapest.onDemandPrice) cheapest = t;
+  return cheapest;
+}
+
+/**
+ * The warning for a maxHourlyCost under every node type's on-demand price where some node type is
+ * spot (all on-demand, parseScalerConfig refuses it): only spot nodes bought under it can start,
+ * while the market allows. Undefined when the budget buys an on-demand node.
+ */
+export function maxHourlyCostWarning(config: ScalerConfig): string | undefined {
+  const budget = config.maxHourlyCost;
+  const launchable = config.nodeTypes.filter((n) => n.maxNodes > 0);
+  const cheapest = cheapestInstance(launchable);
+  if (budget === undefined || cheapest === undefined || cheapest.onDemandPrice <= budget) return undefined;
+  const onDemandTypes = launchable.some((n) => n.capacityType === 'on-demand');
+  return (
+    `maxHourlyCost ${usdPerHour(budget)} is below the on-demand price of every node type ` +
+    `(the cheapest, ${cheapest.name}, is ${usdPerHour(cheapest.onDemandPrice)}): the scaler can launch only ` +
+    `spot nodes, while their market price is under it` +
+    (onDemandTypes ? ', and work that is not preemptable never gets a node' : '')
   );
 }
 
@@ -423,6 +451,22 @@ export function parseScalerConfig(
   });
   if (nodeTypes.length > 0 && nodeTypes.every((n) => n.maxNodes === 0))
     at(['maxNodes'], 'every node type has maxNodes 0: the scaler could never launch anything');
+  // A budget under every node the scaler may launch starts nothing, for ever. A spot node may cost
+  // less than its on-demand price, so with spot types it is a warning (maxHourlyCostWarning).
+  const launchable = nodeTypes.filter((n) => n.maxNodes > 0);
+  const cheapestOnDemand = cheapestInstance(launchable);
+  if (
+    c.maxHourlyCost !== undefined &&
+    cheapestOnDemand !== undefined &&
+    launchable.every((n) => n.capacityType === 'on-demand') &&
+    cheapestOnDemand.onDemandPrice > c.maxHourlyCost
+  )
+    at(
+      ['maxHourlyCost'],
+      `${usdPerHour(c.maxHourlyCost)} is below the cheapest node the scaler may launch ` +
+        `(${cheapestOnDemand.name} at ${usdPerHour(cheapestOnDemand.onDemandPrice)}): it could never launch one; ` +
+        `raise it, or add a cheaper node type`,
+    );
   if (c.maxTotalNodes !== undefined) {
     const minSum = nodeTypes.reduce((s, n) => s + n.minNodes, 0);
     if (minSum > c.maxTotalNodes)

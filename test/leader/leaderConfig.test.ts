@@ -298,6 +298,18 @@ t.test('toil config check prints OK for a good file and every problem (exit 2) f
     "toil: warning: the instance catalogue has no on-demand price for region eu-west-1: t2.medium priced at us-east-1's list price, so costs shown are estimates; for exact prices give scaler.instanceTypes.<type>.onDemandPrice (USD/h in eu-west-1) in the leader's config (docs/scaler.md)\n",
   );
 
+  // A budget only spot nodes fit under: valid, with the warning the leader gives at start.
+  writeFileSync(
+    `${dir}/budget.yaml`,
+    'scaler: { nodeTypes: [t2.medium, { type: t2.medium, spot: true }], maxHourlyCost: 0.01 }\n',
+  );
+  const budget = await runToil(['config', 'check', `${dir}/budget.yaml`]);
+  t.equal(budget.code, 0, budget.stderr);
+  t.equal(
+    budget.stderr,
+    'toil: warning: maxHourlyCost $0.01/h is below the on-demand price of every node type (the cheapest, t2.medium, is $0.0464/h): the scaler can launch only spot nodes, while their market price is under it, and work that is not preemptable never gets a node\n',
+  );
+
   const missing = await runToil(['config', 'check', `${dir}/nope.yaml`]);
   t.equal(missing.code, 2);
   t.match(missing.stderr, /cannot read config file .*nope.yaml: ENOENT/);

@@ -3,6 +3,7 @@ import { ConfigError } from '../../src/common/configErrors.js';
 import { parseCatalogue } from '../../src/scaler/catalogue.js';
 import {
   estimatedPricesWarning,
+  maxHourlyCostWarning,
   parseScalerConfig,
   parseNodeTypesString,
   zoneInRegion,
@@ -361,4 +362,49 @@ t.test('zones of the region, Local Zones among them, are accepted', async (t) =>
   t.ok(zoneInRegion('us-east-1a', 'us-east-1'));
   t.notOk(zoneInRegion('us-east-10a', 'us-east-1'), 'us-east-10 is another region');
   t.notOk(zoneInRegion('us-east-1', 'us-east-1'), 'a region is no zone');
+});
+
+t.test('a maxHourlyCost no node the scaler may launch fits under', async (t) => {
+  // The shipped catalogue: c5.large $0.085/h, c5.xlarge $0.17/h on demand.
+  const rows: { name: string; raw: Record<string, unknown>; refused?: RegExp; warning?: RegExp }[] = [
+    {
+      name: 'on-demand only, budget under the cheapest: refused, naming it',
+      raw: { nodeTypes: 'c5.xlarge,c5.large', maxHourlyCost: 0.05 },
+      refused:
+        /^scaler\.maxHourlyCost: \$0\.05\/h is below the cheapest node the scaler may launch \(c5\.large at \$0\.085\/h\): it could never launch one; raise it, or add a cheaper node type$/,
+    },
+    {
+      name: 'a cheaper type the scaler may not launch (maxNodes 0) does not count',
+      raw: { nodeTypes: 'c5.large,c5.xlarge', maxNodes: '0,3', maxHourlyCost: 0.1 },
+      refused: /^scaler\.maxHourlyCost: \$0\.1\/h is below the cheapest node .*\(c5\.xlarge at \$0\.17\/h\)/,
+    },
+    {
+      name: 'spot and on-demand, budget under every on-demand price: a warning, on-demand work named',
+      raw: { nodeTypes: 'c5.large:0.05,c5.large', maxHourlyCost: 0.05 },
+      warning:
+        /^maxHourlyCost \$0\.05\/h is below the on-demand price of every node type \(the cheapest, c5\.large, is \$0\.085\/h\): the scaler can launch only spot nodes, while their market price is under it, and work that is not preemptable never gets a node$/,
+    },
+    {
+      name: 'spot only: a warning without the on-demand clause',
+      raw: { nodeTypes: 'c5.large:0.05', maxHourlyCost: 0.05 },
+      warning: /only spot nodes, while their market price is under it$/,
+    },
+    {
+      name: 'a budget that buys the cheapest on-demand node: neither',
+      raw: { nodeTypes: 'c5.large', maxHourlyCost: 0.085 },
+    },
+    { name: 'no budget: neither', raw: { nodeTypes: 'c5.large:0.01' } },
+  ];
+  for (const row of rows) {
+    const p = problems(row.raw);
+    if (row.refused) {
+      t.equal(p.length, 1, `${row.name}: one problem (${p.join(' | ')})`);
+      t.match(p[0], row.refused, row.name);
+      continue;
+    }
+    t.same(p, [], `${row.name}: valid`);
+    const warning = maxHourlyCostWarning(parseScalerConfig(row.raw, catalogue()));
+    if (row.warning) t.match(warning, row.warning, row.name);
+    else t.equal(warning, undefined, row.name);
+  }
 });

@@ -1,4 +1,4 @@
-import { formatDuration } from '../../common/units.js';
+import { formatDuration, usdPerHour } from '../../common/units.js';
 import type { Objective, ScalerConfig } from '../config.js';
 import type { TypeTable } from '../offerings.js';
 import { archMatches, dominantShare, maxFit, requestKey, subtract } from '../shapes.js';
@@ -722,11 +722,17 @@ function blockedReason(
   );
   if (fitting.length > 0 && fitting.every((o) => !o.available))
     return `every offering that fits is unavailable (${fitting[0]!.unavailableReason})`;
-  if (
-    config.maxHourlyCost !== undefined &&
-    limits.hourlyCost + Math.min(...fitting.map((o) => o.pricePerHour)) > config.maxHourlyCost
-  )
-    return `maxHourlyCost $${config.maxHourlyCost}/h reached (planned $${limits.hourlyCost.toFixed(3)}/h); runs on existing nodes as they free up`;
+  const cheapest = fitting.reduce<Offering | undefined>(
+    (best, o) => (!best || o.pricePerHour < best.pricePerHour ? o : best),
+    undefined,
+  );
+  if (config.maxHourlyCost !== undefined && cheapest !== undefined) {
+    // Not a limit reached but one no node that fits is under: raising it is the only way out.
+    if (cheapest.pricePerHour > config.maxHourlyCost)
+      return `maxHourlyCost ${usdPerHour(config.maxHourlyCost)} is below the cheapest node that fits (${cheapest.instanceType} ${cheapest.capacityType} at ${usdPerHour(cheapest.pricePerHour)}); runs on existing nodes as they free up, or raise it`;
+    if (limits.hourlyCost + cheapest.pricePerHour > config.maxHourlyCost)
+      return `maxHourlyCost ${usdPerHour(config.maxHourlyCost)} reached (planned $${limits.hourlyCost.toFixed(3)}/h); runs on existing nodes as they free up`;
+  }
   if (config.maxTotalNodes !== undefined && limits.total >= config.maxTotalNodes)
     return `maxTotalNodes ${config.maxTotalNodes} reached; runs on existing nodes as they free up`;
   // The types at their limit with their counts: what an operator raises, and by how much.
