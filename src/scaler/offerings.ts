@@ -119,7 +119,9 @@ function priceOffering(
     return {
       price,
       source,
-      unavailableReason: `no capacity for ${key} until ${new Date(obs.unavailableUntil).toISOString()}`,
+      unavailableReason:
+        obs.unavailableBecause ??
+        `no capacity for ${key} until ${new Date(obs.unavailableUntil).toISOString()}`,
     };
   if (spot && observedPrice !== undefined) {
     if (bid !== undefined && observedPrice > bid)

@@ -118,6 +118,8 @@ export interface OfferingState {
   readonly unavailableUntil?: number;
   /** Launches refused here lately (capacity, price): among equal prices, the zone with fewer wins. */
   readonly recentRefusals?: number;
+  /** Why it is unavailable until `unavailableUntil`, when not for want of capacity. */
+  readonly unavailableBecause?: string;
 }
 
 /**
@@ -165,6 +167,21 @@ export interface ScalerState {
   readonly arrivedAt?: number;
   /** When the plan last took a draining node back (undrained it), per node id (ms since epoch; cost policy). */
   readonly takenBackAt?: Readonly<Record<string, number>>;
+  /** Nodes that never registered, in a row, per offering and over the cluster (cost policy; cost/bootBackoff.ts). */
+  readonly bootFailures?: Readonly<Record<string, BootFailureRun>>;
+}
+
+/**
+ * Nodes that never registered, counted in a row: per offering, and over the whole cluster (key
+ * `*`). A node of the offering (for the cluster: any node) registering after the last failure
+ * ends the run of failures.
+ */
+export interface BootFailureRun {
+  readonly count: number;
+  /** When the last of them was found past bootTimeout (ms). */
+  readonly lastAt: number;
+  /** The latest launch time among them (ms): a node launched no later was counted already. */
+  readonly lastLaunchAt: number;
 }
 
 /** Learned runtimes, plain data the leader persists in the job store (see runtimes.ts). */

@@ -125,6 +125,33 @@ t.test(
   },
 );
 
+t.test(
+  'nodes that never register at all: the cost policy backs off, the run stops early naming why, and the queued job has waited the whole run',
+  async (t) => {
+    const { scaler, simulation } = setup(
+      { nodeTypes: 'c5.large,c5.xlarge', maxNodes: 10, bootTimeout: '5m' },
+      { bootFailureRate: 1 },
+    );
+    const r = simulate(wide(3, 600), scaler, simulation, { policy: 'cost' });
+    t.equal(r.ended, 'stuck', 'stopped early: no node ever registers');
+    t.ok(
+      r.nodesLaunched <= 8,
+      `a handful of nodes tried, not one per bootTimeout for 30 days (${r.nodesLaunched})`,
+    );
+    t.equal(r.bootFailures, r.nodesLaunched);
+    t.ok(r.makespan < 6 * 3600, `stopped within hours (${r.makespan} s)`);
+    t.equal(r.worstQueueWait, r.makespan, 'the jobs never started waited the whole run');
+    t.same(
+      r.neverRan.map((g) => [g.jobName, g.count]),
+      [['work', 3]],
+    );
+    t.match(
+      r.neverRan[0]!.reason,
+      /^waiting: every offering that fits is unavailable \(\d+ nodes (of \S+ )?in a row never registered: (no node is|none is) launched (there )?until /,
+    );
+  },
+);
+
 t.test('nodes that never register are replaced by cost; classic counts them as capacity', async (t) => {
   const { scaler, simulation } = setup(
     { nodeTypes: 'c5.large', maxNodes: 10, bootTimeout: '5m' },

@@ -7,6 +7,7 @@ import { estimateRuntime, expectedRuntime, runtimeOverrun, runtimeSpread } from 
 import { add, archMatches, dominantShare, maxFit, requestKey, subtract } from '../shapes.js';
 import { findUnschedulable } from '../unschedulable.js';
 import type {
+  BootFailureRun,
   ExistingNode,
   JobRequest,
   LaunchAction,
@@ -18,6 +19,14 @@ import type {
   WaitingJobs,
 } from '../types.js';
 import { pastBootTimeout } from '../types.js';
+import {
+  backoffReason,
+  backoffUntil,
+  BOOT_FAILURE_HINT,
+  CLUSTER,
+  trackBootFailures,
+  withBootBackoffs,
+} from './bootBackoff.js';
 import { substituteClassic } from './classicSubstitute.js';
 import { packOntoNode, type NodeTiming, type WorkClass } from './existing.js';
 import {
@@ -57,11 +66,61 @@ export const HANDOFF_GRACE_SECONDS = 5;
  * what toil-classic would launch for the same queue are replaced by those (classicSubstitute.ts).
  */
 export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): ScalingPlan {
-  return substituteClassic(
-    snapshot,
+  // Nodes that never register, again and again, back their offering (or every one) off for a
+  // while: replacing each after bootTimeout for ever bills a node per bootTimeout and runs nothing.
+  const failed = failedBoots(snapshot, config);
+  const bootFailures = trackBootFailures(snapshot.state?.bootFailures, snapshot.nodes, failed, snapshot.now);
+  const seen = withBootBackoffs(snapshot, bootFailures, buildOfferings(config, snapshot));
+  const plan = substituteClassic(
+    seen,
     config,
-    onDemandRoomYielded(snapshot, config, planCostWith(snapshot, config, false)),
+    onDemandRoomYielded(seen, config, planCostWith(seen, config, false)),
   );
+  return withBootFailures(plan, failed, bootFailures, snapshot.now);
+}
+
+/**
+ * Nodes past bootTimeout that never registered and are the scaler's to replace (a static one is
+ * the operator's: kept unless retireStaticNodes).
+ */
+function failedBoots(snapshot: ScalingSnapshot, config: ScalerConfig): ExistingNode[] {
+  return snapshot.nodes.filter(
+    (n) =>
+      pastBootTimeout(n, snapshot.now, config.bootTimeoutSeconds) && (!n.static || config.retireStaticNodes),
+  );
+}
+
+/** The plan with the runs of boot failures in its state, and the backoffs this tick starts said. */
+function withBootFailures(
+  plan: ScalingPlan,
+  failed: readonly ExistingNode[],
+  runs: Record<string, BootFailureRun>,
+  now: number,
+): ScalingPlan {
+  const state = { ...plan.state, ...(Object.keys(runs).length > 0 ? { bootFailures: runs } : {}) };
+  if (failed.length === 0) return { ...plan, state };
+  const keys = new Set(failed.map((n) => offeringKey(n.instanceType, n.zone, n.capacityType)));
+  keys.add(CLUSTER);
+  const started: { until: number; reason: string }[] = [];
+  for (const key of keys) {
+    const run = runs[key];
+    const until = run ? backoffUntil(key, run) : undefined;
+    if (run && until !== undefined && until > now && run.lastAt === now)
+      started.push({ until, reason: `${backoffReason(key, run, until)} (${BOOT_FAILURE_HINT})` });
+  }
+  if (started.length === 0) return { ...plan, state };
+  // The terminate line names the backoff that holds longest; the notes name them all.
+  const longest = started.reduce((x, y) => (y.until > x.until ? y : x));
+  return {
+    ...plan,
+    state,
+    terminate: plan.terminate.map((t) =>
+      failed.some((n) => n.id === t.nodeId)
+        ? { ...t, reason: `${t.reason.replace(/; replacing it$/, '')}; ${longest.reason}` }
+        : t,
+    ),
+    notes: [...plan.notes, ...started.map((b) => b.reason)],
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { placementKey, placementOrder } from '../../common/placementOrder.js';
 import type { ScalerConfig } from '../config.js';
+import { bootBackoffPending } from '../cost/bootBackoff.js';
 import { MinHeap } from '../heap.js';
 import { nodeTypeIndexOf, offeringKey, typeTable } from '../offerings.js';
 import { planScaling } from '../policy.js';
@@ -557,6 +558,9 @@ export function simulate(
       (n.interruptAt !== undefined && n.interruptAt > t);
     if (liveNodes.some(mayChange)) return false;
     if ([...unavailableUntil.values()].some((u) => u > t)) return false;
+    // The plan launches again when a backoff after nodes that never registered ends, and one may
+    // register then, unless none ever does (bootFailureRate 1: the plan's reason says so).
+    if (sim.bootFailureRate < 1 && bootBackoffPending(plan.state, ms(t))) return false;
     const a = prevState?.smoothed ?? {};
     const b = plan.state.smoothed;
     const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
@@ -646,6 +650,8 @@ export function simulate(
   }
   const finished = done === jobs.length;
   if (finished) ended = 'finished';
+  // A job still queued at the end has waited as long as the run: the worst wait, if any has.
+  for (const j of jobs) if (j.state === 'queued') worstWait = Math.max(worstWait, now - j.readyAt);
   const neverRan = finished ? [] : explainNeverRan(jobs, lastPlan);
   const end = finished ? makespan : now;
   for (const n of [...liveNodes]) terminate(n, end);
