@@ -361,6 +361,69 @@ t.test('simulate config validation names the field, in both sections', async (t)
   }
 });
 
+t.test(
+  'simulate config: weather for an instance type or zone the cluster has not is refused, naming it (it would never match a launch)',
+  async (t) => {
+    const scaler = {
+      region: 'us-west-2',
+      nodeTypes: 'c5.2xlarge:0.3,m5.2xlarge',
+      zones: ['us-west-2a', 'us-west-2b'],
+    };
+    const rows: { name: string; simulation: Record<string, unknown>; want?: RegExp }[] = [
+      {
+        name: 'a refusal of a mistyped type',
+        simulation: { capacityRefusals: [{ instanceType: 'c5.2xlarg', until: '2h' }] },
+        want: /^simulation\.capacityRefusals\[0\]\.instanceType: c5\.2xlarg is no instance type of the cluster's \(scaler\.nodeTypes: c5\.2xlarge, m5\.2xlarge\); did you mean c5\.2xlarge\?$/,
+      },
+      {
+        name: 'a refusal in a zone the cluster does not use',
+        simulation: { capacityRefusals: [{ zone: 'us-west-2c', until: '2h' }] },
+        want: /^simulation\.capacityRefusals\[0\]\.zone: us-west-2c is no zone of the cluster's \(scaler\.zones: us-west-2a, us-west-2b\)/,
+      },
+      {
+        name: 'a spot price for a type not in the cluster',
+        simulation: { spotPrices: { 'r5.2xlarge': 0.2 } },
+        want: /^simulation\.spotPrices\.r5\.2xlarge: r5\.2xlarge is no instance type of the cluster's/,
+      },
+      {
+        name: 'a spot price for a zone not in the cluster',
+        simulation: { spotPrices: { 'c5.2xlarge/us-east-1a': 0.2 } },
+        want: /^simulation\.spotPrices\.c5\.2xlarge\/us-east-1a: us-east-1a is no zone of the cluster's/,
+      },
+      {
+        name: 'a spot price key of three parts',
+        simulation: { spotPrices: { 'c5.2xlarge/us-west-2a/spot': 0.2 } },
+        want: /expected an instance type or type\/zone/,
+      },
+      {
+        name: 'a boot jitter longer than the boot',
+        simulation: { bootTime: '30s', bootJitter: '1m' },
+        want: /^simulation\.bootJitter: 60s is longer than bootTime \(30s\)/,
+      },
+      {
+        name: 'known types and zones, by type and by type/zone: accepted',
+        simulation: {
+          capacityRefusals: [{ instanceType: 'm5.2xlarge', zone: 'us-west-2b', until: '1h' }],
+          spotPrices: { 'c5.2xlarge': 0.1, 'c5.2xlarge/us-west-2a': 0.12 },
+        },
+      },
+    ];
+    for (const row of rows) {
+      let problems: readonly string[] = [];
+      try {
+        parseSimulateConfig({ scaler, simulation: row.simulation }, catalogue());
+      } catch (e) {
+        problems = (e as ConfigError).problems;
+      }
+      if (!row.want) t.same(problems, [], row.name);
+      else {
+        t.equal(problems.length, 1, `${row.name}: one problem (${problems.join(' | ')})`);
+        t.match(problems[0], row.want, row.name);
+      }
+    }
+  },
+);
+
 t.test('the simulate command reads files and reports problems as user errors', async (t) => {
   const dir = testDir(t, {});
   const tracePath = join(dir, 'trace.json');

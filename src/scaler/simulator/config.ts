@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ConfigError, deepFreeze, describeZodIssues } from '../../common/configErrors.js';
 import { durationMs } from '../../common/configTypes.js';
-import type { Catalogue } from '../catalogue.js';
+import { closestNames, type Catalogue } from '../catalogue.js';
 import { parseScalerConfig, type ScalerConfig } from '../config.js';
 
 export interface CapacityRefusal {
@@ -90,6 +90,11 @@ export function parseSimulateConfig(
     sim.data.capacityRefusals.forEach((r, i) => {
       if (r.until <= r.from) problems.push(`simulation.capacityRefusals[${i}].until: must be after from`);
     });
+    if (sim.data.bootJitter > sim.data.bootTime)
+      problems.push(
+        `simulation.bootJitter: ${sim.data.bootJitter / 1000}s is longer than bootTime (${sim.data.bootTime / 1000}s): a node would register before it was launched`,
+      );
+    if (scaler) problems.push(...unknownOfferings(sim.data, scaler));
   }
   if (problems.length > 0 || !scaler || !sim.success) throw new ConfigError(source, problems);
   const s = sim.data;
@@ -115,4 +120,44 @@ export function parseSimulateConfig(
       seed: s.seed,
     }),
   };
+}
+
+/**
+ * The instance types and zones the simulation's refusals and spot prices name that the cluster
+ * has not: such an entry never matches a launch, so the run would silently simulate calm weather.
+ */
+function unknownOfferings(
+  sim: {
+    capacityRefusals: readonly { instanceType?: string; zone?: string }[];
+    spotPrices: Record<string, number>;
+  },
+  scaler: ScalerConfig,
+): string[] {
+  const types = new Set(scaler.nodeTypes.flatMap((n) => n.instanceTypes.map((t) => t.name)));
+  const zones = new Set(scaler.zones);
+  const problems: string[] = [];
+  const check = (path: string, kind: 'instance type' | 'zone', name: string): void => {
+    const known = kind === 'zone' ? zones : types;
+    if (known.has(name)) return;
+    const hints = closestNames(name, known, 1);
+    problems.push(
+      `${path}: ${name} is no ${kind} of the cluster's (${kind === 'zone' ? 'scaler.zones' : 'scaler.nodeTypes'}: ${[...known].join(', ')})${hints.length > 0 ? `; did you mean ${hints[0]}?` : ''}`,
+    );
+  };
+  sim.capacityRefusals.forEach((r, i) => {
+    if (r.instanceType !== undefined)
+      check(`simulation.capacityRefusals[${i}].instanceType`, 'instance type', r.instanceType);
+    if (r.zone !== undefined) check(`simulation.capacityRefusals[${i}].zone`, 'zone', r.zone);
+  });
+  for (const key of Object.keys(sim.spotPrices)) {
+    const [type = '', zone, ...rest] = key.split('/');
+    const path = `simulation.spotPrices.${key}`;
+    if (rest.length > 0) {
+      problems.push(`${path}: expected an instance type or type/zone (c5.2xlarge, c5.2xlarge/us-west-2a)`);
+      continue;
+    }
+    check(path, 'instance type', type);
+    if (zone !== undefined) check(path, 'zone', zone);
+  }
+  return problems;
 }
