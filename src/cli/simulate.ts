@@ -75,12 +75,21 @@ const ENDED: Readonly<Record<SimulationResult['ended'], string>> = {
   maxDuration: " — DID NOT FINISH within the simulation's maxDuration",
 };
 
+/** Groups of jobs that never ran shown in the text report; --json has every one. */
+const NEVER_RAN_SHOWN = 20;
+
 export function formatResult(r: SimulationResult): string {
   const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
-  const neverRan = r.neverRan.map(
+  const shown = r.neverRan.slice(0, NEVER_RAN_SHOWN);
+  const rest = r.neverRan.slice(NEVER_RAN_SHOWN);
+  const neverRan = shown.map(
     (g) =>
       `    ${g.count} × '${g.jobName}' (${g.jobIds.join(', ')}${g.count > g.jobIds.length ? ', …' : ''}): ${g.reason}`,
   );
+  if (rest.length > 0)
+    neverRan.push(
+      `    … and ${rest.reduce((n, g) => n + g.count, 0)} more job(s) in ${rest.length} more group(s) (--json lists them all)`,
+    );
   return [
     `trace ${r.trace}, policy ${r.policy}, seed ${r.seed}${ENDED[r.ended]}`,
     `  cost                 $${r.cost.toFixed(2)} (spot $${r.costByPool.spot.toFixed(2)}, on-demand $${r.costByPool.onDemand.toFixed(2)})`,

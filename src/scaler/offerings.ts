@@ -80,8 +80,11 @@ export function buildOfferings(config: ScalerConfig, snapshot: ScalingSnapshot):
           snapshot.now,
         );
         // A capacity backoff ends in this many seconds (the cost policy waits for spot back soon).
+        // Not another backoff (nodes that never registered): capacity is there, nodes fail on it.
         const availableInSeconds =
-          obs?.unavailableUntil !== undefined && obs.unavailableUntil > snapshot.now
+          obs?.unavailableUntil !== undefined &&
+          obs.unavailableUntil > snapshot.now &&
+          obs.unavailableBecause === undefined
             ? (obs.unavailableUntil - snapshot.now) / 1000
             : undefined;
         out.push({

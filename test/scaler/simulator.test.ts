@@ -584,11 +584,49 @@ t.test(
         row.name,
       );
       t.match(r.neverRan[1]!.reason, /^unschedulable: memory: asks 300\.0 GiB, r5\.large offers/, row.name);
-      t.match(r.neverRan[0]!.reason, /never released: waits for job 'huge' \(huge\), which never finished/);
+      t.match(r.neverRan[0]!.reason, /^never released: waits on job 'huge' \(huge\), which never started$/);
       const text = formatResult(r);
       t.match(text, /DID NOT FINISH: stopped early, nothing could change any more/);
       t.match(text, /jobs that never ran\n {4}1 × 'after' \(after\): never released/);
     }
+  },
+);
+
+t.test(
+  'jobs under a stuck job name it, however deep: a tree is one line per name, and the report shows 20 groups at most',
+  async (t) => {
+    // A root too big for any node, a chain of 3 under it, 30 leaves of 24 names under the chain.
+    const jobs: Record<string, unknown>[] = [
+      { id: 'root', name: 'root', cores: 1, memory: '300Gi', runtime: 60 },
+      { id: 'c1', name: 'chain', cores: 1, memory: '1Gi', runtime: 60, dependsOn: ['root'] },
+      { id: 'c2', name: 'chain', cores: 1, memory: '1Gi', runtime: 60, dependsOn: ['c1'] },
+      { id: 'c3', name: 'chain', cores: 1, memory: '1Gi', runtime: 60, dependsOn: ['c2'] },
+      ...Array.from({ length: 30 }, (_, i) => ({
+        id: `leaf${i}`,
+        name: `leaf${i % 24}`,
+        cores: 1,
+        memory: '1Gi',
+        runtime: 60,
+        dependsOn: ['c3'],
+      })),
+    ];
+    const { scaler, simulation } = setup({ nodeTypes: 'c5.large,r5.large' });
+    const r = simulate(parseTrace({ name: 'deep', jobs }), scaler, simulation, { policy: 'cost' });
+    t.equal(r.ended, 'stuck');
+    t.equal(r.neverRan.length, 26, 'root, chain and 24 leaf names: one group each');
+    const chain = r.neverRan.find((g) => g.jobName === 'chain')!;
+    t.same(
+      [chain.count, chain.reason],
+      [3, "never released: waits on job 'root' (root), which never started"],
+    );
+    t.ok(
+      r.neverRan.filter((g) => g.jobName.startsWith('leaf')).every((g) => g.reason === chain.reason),
+      'every leaf names the root, not its parent c3',
+    );
+    const lines = formatResult(r).split('\n');
+    const from = lines.indexOf('  jobs that never ran');
+    t.equal(lines.length - from - 1, 21, '20 groups and a line for the rest');
+    t.match(lines.at(-1), /^ {4}… and \d+ more job\(s\) in 6 more group\(s\) \(--json lists them all\)$/);
   },
 );
 

@@ -758,19 +758,42 @@ function explainNeverRan(jobs: readonly SimJob[], plan: ScalingPlan | undefined)
     return `queued; the last plan (${plan?.policy ?? 'none'}) launched nothing for it and gave no reason`;
   };
   const byIdx = new Map(jobs.map((j) => [j.idx, j]));
-  // A blocked job names the first of its parents that did not finish.
   const parents = new Map<number, number[]>();
   for (const j of jobs)
     for (const c of j.children) (parents.get(c) ?? parents.set(c, []).get(c)!).push(j.idx);
+  // A blocked job names the job at the top of its unfinished ancestry (the first parent not done,
+  // and so on up): a tree under one stuck root is one line per name, not one per parent.
+  const rootOf = new Map<number, SimJob | undefined>();
+  const blockingRoot = (j: SimJob): SimJob | undefined => {
+    if (rootOf.has(j.idx)) return rootOf.get(j.idx);
+    let at: SimJob = j;
+    const path: SimJob[] = [];
+    for (;;) {
+      const p = (parents.get(at.idx) ?? []).map((i) => byIdx.get(i)!).find((x) => x.state !== 'done');
+      if (!p) break;
+      if (rootOf.has(p.idx)) {
+        at = rootOf.get(p.idx) ?? p;
+        break;
+      }
+      path.push(at);
+      at = p;
+      if (at.state !== 'blocked') break;
+    }
+    const root = at === j ? undefined : at;
+    for (const x of [j, ...path]) rootOf.set(x.idx, root);
+    return root;
+  };
   for (const j of jobs) {
     if (j.state === 'done') continue;
     if (j.state === 'running') note(j, 'was still running when the simulation stopped');
     else if (j.state === 'queued') note(j, queuedReason(j));
     else {
-      const p = (parents.get(j.idx) ?? []).map((i) => byIdx.get(i)!).find((x) => x.state !== 'done');
+      const root = blockingRoot(j);
       note(
         j,
-        p ? `never released: waits for job '${p.name}' (${p.id}), which never finished` : 'never arrived',
+        root
+          ? `never released: waits on job '${root.name}' (${root.id}), which ${root.state === 'running' ? 'was still running' : root.state === 'queued' ? 'never started' : 'never arrived'}`
+          : 'never arrived',
       );
     }
   }
