@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ConfigError } from '../common/configErrors.js';
 import { UserInputError } from '../common/errors.js';
 import { packageRoot } from '../common/packageRoot.js';
+import { formatDuration } from '../common/units.js';
 import { yaml } from '../common/yaml.js';
 import { LEADER_ONLY_KEYS } from '../leader/leaderConfig.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
@@ -28,7 +29,7 @@ async function readText(path: string, what: string): Promise<string> {
 /** Loads a trace file and a simulate config file (the shipped cluster without one) and runs the simulation. */
 export async function runSimulation(
   tracePath: string,
-  configPath: string = join(packageRoot(), DEFAULT_CLUSTER),
+  configGiven?: string,
   options: { policy?: PolicyName; seed?: number; cataloguePath?: string } = {},
 ): Promise<SimulationResult> {
   let traceDoc: unknown;
@@ -39,6 +40,7 @@ export async function runSimulation(
     throw new UserInputError('TRACE_INVALID', `trace ${tracePath} is not JSON: ${(e as Error).message}`);
   }
   const trace = parseTrace(traceDoc, tracePath);
+  const configPath = configGiven ?? join(packageRoot(), DEFAULT_CLUSTER);
   let configDoc: unknown;
   try {
     configDoc = yaml().parse(await readText(configPath, 'config'));
@@ -50,6 +52,18 @@ export async function runSimulation(
   const { scaler, simulation } = withLeaderConfigHint(configDoc, configPath, () =>
     parseSimulateConfig(configDoc, catalogue, configPath),
   );
+  // A job arriving after the simulation ends would only ever be listed as "never arrived".
+  const late = trace.jobs.reduce<(typeof trace.jobs)[number] | undefined>(
+    (last, j) => (!last || j.arrival > last.arrival ? j : last),
+    undefined,
+  );
+  if (late && late.arrival >= simulation.maxSeconds)
+    throw new UserInputError(
+      'TRACE_INVALID',
+      `trace ${tracePath}: job ${late.id} arrives at ${formatDuration(late.arrival * 1000)}, not before the simulation ends ` +
+        `(simulation.maxDuration ${formatDuration(simulation.maxSeconds * 1000)}): give a longer maxDuration in the ` +
+        `simulation: section of ${configGiven === undefined ? 'a --config file' : configPath}`,
+    );
   return simulate(trace, scaler, simulation, { policy: options.policy, seed: options.seed });
 }
 

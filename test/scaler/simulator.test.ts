@@ -441,6 +441,19 @@ t.test('the simulate command reads files and reports problems as user errors', a
   writeFileSync(join(dir, 'bad.json'), '{');
   await t.rejects(runSimulation(join(dir, 'bad.json'), configPath), /is not JSON/);
   await t.rejects(runSimulation(join(dir, 'missing.json'), configPath), /cannot read trace/);
+  // A job that would arrive after the simulation ends: refused up front, not "never arrived" 30 days on.
+  writeFileSync(
+    join(dir, 'late.json'),
+    JSON.stringify({
+      jobs: [{ id: 'late', name: 'a', cores: 1, memory: '1Gi', runtime: 30, arrival: '40d' }],
+    }),
+  );
+  await t.rejects(runSimulation(join(dir, 'late.json'), configPath), {
+    code: 'TRACE_INVALID',
+    message:
+      /^trace \S+late\.json: job late arrives at 960h00m, not before the simulation ends \(simulation\.maxDuration 720h00m\): give a longer maxDuration in the simulation: section of \S+cluster\.yaml$/,
+  });
+  await t.rejects(runSimulation(join(dir, 'late.json')), { message: /section of a --config file$/ });
 });
 
 t.test(
