@@ -32,6 +32,7 @@ import {
   writeRunRecord,
   writeStatePointer,
 } from './autoscaleRunState.js';
+import { CLUSTER, CLUSTER_THRESHOLD } from '../scaler/cost/bootBackoff.js';
 import type { FatalLaunchError } from '../scaler/tick/fatalBackoff.js';
 import type { CleanPolicy } from '../leader/runWorkflow.js';
 import { JobStoreLeasedError } from '../jobstore/errors.js';
@@ -351,9 +352,11 @@ export async function runAutoscaled(
       // One workflow, one cluster: a launch the cloud refuses for good (a limit, a permission, a
       // cluster without a leader) would leave the workflow waiting forever. Fail fast instead.
       const fatal = started.daemon.scaler.fatalErrors[0];
-      if (fatal && !cancelled) {
+      // Likewise workers that boot but never join: the scaler backs off, the workflow would wait.
+      const stop = fatal ? launchFailure(fatal) : nodesNeverJoined(started.daemon.scaler.persisted, config);
+      if (stop && !cancelled) {
         cancelled = true;
-        started.daemon.cancel(run.id, launchFailure(fatal));
+        started.daemon.cancel(run.id, stop);
       }
       await Promise.race([started.daemon.workflowsDone(), clock.sleep(250)]);
     }
@@ -505,6 +508,33 @@ export function launchFailure(f: FatalLaunchError): Error {
   const advice =
     f.code === 'LIMIT_EXCEEDED' ? '; lower --maxNodes/--maxPreemptableNodes or raise the account limit' : '';
   return new ToilError('LAUNCH_REFUSED', `${what}${advice}`, { details: { code: f.code } });
+}
+
+/**
+ * The run's end when node after node never joined the cluster (the cost policy's cluster-wide
+ * backoff, src/scaler/cost/bootBackoff.ts, has begun): one workflow on its own cluster cannot run
+ * on workers that cannot join, and a backoff an hour long at most would keep it, and a node an
+ * hour, going unwatched. Undefined while nodes join.
+ */
+export function nodesNeverJoined(state: TickState, config: LeaderConfig): Error | undefined {
+  const runs = state.smoothing?.bootFailures ?? {};
+  const run = runs[CLUSTER];
+  if (!run || run.count < CLUSTER_THRESHOLD) return undefined;
+  const last = Object.entries(runs)
+    .filter(([key]) => key !== CLUSTER)
+    .sort(([, a], [, b]) => b.lastAt - a.lastAt)[0]?.[0];
+  const engine =
+    config.batchSystem.kind === 'mesos'
+      ? `the Mesos master (${config.batchSystem.mesosMaster})`
+      : 'the Slurm controller';
+  return new ToilError(
+    'NODES_NEVER_JOINED',
+    `${run.count} nodes in a row booted but never joined the cluster within bootTimeout ` +
+      `${formatDuration(config.scaler.bootTimeoutSeconds * 1000)}${last ? ` (the last: ${last})` : ''}, ` +
+      `so the run stops instead of launching more: check the worker image (TOIL_AWS_AMI), its user data, ` +
+      `and that workers reach ${engine}`,
+    { details: { count: run.count } },
+  );
 }
 
 /** The job shapes the workflow module declares, with the run's defaults filled in. */

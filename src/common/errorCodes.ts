@@ -385,6 +385,11 @@ export const ERROR_CODES = {
     dispositions: ['user', 'fatal'],
     meaning: 'an autoscaled run could launch no node (the cloud code and a hint named)',
   },
+  NODES_NEVER_JOINED: {
+    area: 'leader',
+    dispositions: f,
+    meaning: 'an autoscaled run stopped: node after node booted but never joined the cluster',
+  },
   // Provisioner (EC2): the disposition table of src/provisioner/errors.ts
   NO_CAPACITY: {
     area: 'provisioner',

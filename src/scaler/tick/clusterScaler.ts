@@ -227,7 +227,7 @@ export class ClusterScaler {
   async restore(): Promise<{ adopted: string[]; forgotten: string[] }> {
     const cfg = this.o.config();
     const exec = this.executor(cfg, emptyOutcome());
-    exec.state = this.withLeaderId((await this.o.store.load()) ?? emptyTickState());
+    exec.state = this.withLeaderId(withoutBootFailures((await this.o.store.load()) ?? emptyTickState()));
     const adopted = await exec.resolvePendingLaunches();
     const nodes = await this.calls.run(
       cfg.tick,
@@ -724,4 +724,15 @@ function spotInstanceTypes(config: ScalerConfig): string[] {
   return config.nodeTypes
     .filter((nt) => nt.capacityType === 'spot')
     .flatMap((nt) => nt.instanceTypes.map((t) => t.name));
+}
+
+/**
+ * The state without the runs of nodes that never registered: as with a launch refused for good
+ * (FatalBackoffs), restarting the leader (or `toil run --restart`) is how an operator says "fixed,
+ * try again", so it neither sits out an old backoff nor stops at the next failure.
+ */
+function withoutBootFailures(state: TickState): TickState {
+  if (!state.smoothing?.bootFailures) return state;
+  const { bootFailures: _, ...smoothing } = state.smoothing;
+  return { ...state, smoothing };
 }
