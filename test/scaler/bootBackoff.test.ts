@@ -107,7 +107,7 @@ t.test('the backoff doubles with each failure in a row, up to an hour', async (t
     untils.push(m ? (Date.parse(m[1]!) - now) / MIN : 0);
     now += 2 * MAX_BACKOFF_MS + MIN;
   }
-  // Two hours apart each: a run that old is forgotten, so each failure starts a new run.
+  // Two hours apart each, with bootTimeout 15m: a run that old is forgotten, so each failure starts a new run.
   t.same(untils, [0, 0, 0, 0, 0, 0, 0, 0], 'failures two hours apart never make a run');
 
   state = undefined;
@@ -124,6 +124,31 @@ t.test('the backoff doubles with each failure in a row, up to an hour', async (t
     now += 25 * MIN;
   }
   t.same(untils, [0, 5, 10, 20, 40, 60, 60, 60], 'minutes of backoff after the 1st … 8th failure in a row');
+
+  // bootTimeout 1 h: a relaunch after the hour-long backoff fails two hours after the last
+  // failure; the run is kept, so the backoff stays at its longest instead of starting over.
+  const slow = config({ nodeTypes: 'c5.large,c5.xlarge', zones: ['us-east-1a'], bootTimeout: '1h' });
+  state = undefined;
+  now = NOW;
+  untils.length = 0;
+  for (let i = 0; i < 8; i++) {
+    const p = planScaling(
+      snapshot({
+        now,
+        nodes: [lost(`s${i}`, { launchedAt: now - 61 * MIN })],
+        queued: jobs(2, { walltimeSeconds: 600 }),
+        ...(state ? { state } : {}),
+      }),
+      slow,
+    );
+    state = p.state;
+    const m = /on-demand in a row never registered: none is launched there until (\S+) /.exec(
+      p.terminate[0]!.reason,
+    );
+    untils.push(m ? (Date.parse(m[1]!) - now) / MIN : 0);
+    now += 2 * MAX_BACKOFF_MS + MIN;
+  }
+  t.same(untils, [0, 5, 10, 20, 40, 60, 60, 60], 'with bootTimeout 1h, failures 2 h apart still make a run');
 });
 
 t.test('nodes of every offering failing in a row back off every launch, and the wait says why', async (t) => {

@@ -14,8 +14,13 @@ export const CLUSTER_THRESHOLD = 4;
 /** The first backoff; each further failure doubles it, up to MAX_BACKOFF_MS (cluster-autoscaler's node-group backoff grows the same way). */
 export const BASE_BACKOFF_MS = 5 * 60_000;
 export const MAX_BACKOFF_MS = 60 * 60_000;
-/** A run of failures this long over with no new one is forgotten. */
-const FORGET_AFTER_MS = 2 * MAX_BACKOFF_MS;
+/**
+ * A run of failures with no new one for this long is forgotten: longer than the longest backoff
+ * and the relaunch's boot after it, so the backoff of a failing offering stays at its longest.
+ */
+function forgetAfterMs(bootTimeoutSeconds: number): number {
+  return MAX_BACKOFF_MS + 2 * bootTimeoutSeconds * 1000;
+}
 
 /**
  * The runs of boot failures after this tick: `failed` are the nodes this plan terminates for never
@@ -26,6 +31,7 @@ export function trackBootFailures(
   nodes: readonly ExistingNode[],
   failed: readonly ExistingNode[],
   now: number,
+  bootTimeoutSeconds: number,
 ): Record<string, BootFailureRun> {
   const runs: Record<string, BootFailureRun> = {};
   const registeredSince = (at: number, key?: string): boolean =>
@@ -36,7 +42,7 @@ export function trackBootFailures(
         (key === undefined || offeringKey(n.instanceType, n.zone, n.capacityType) === key),
     );
   for (const [key, run] of Object.entries(previous ?? {})) {
-    if (now - run.lastAt > FORGET_AFTER_MS) continue;
+    if (now - run.lastAt > forgetAfterMs(bootTimeoutSeconds)) continue;
     if (registeredSince(run.lastAt, key === CLUSTER ? undefined : key)) continue;
     runs[key] = run;
   }

@@ -69,7 +69,13 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
   // Nodes that never register, again and again, back their offering (or every one) off for a
   // while: replacing each after bootTimeout for ever bills a node per bootTimeout and runs nothing.
   const failed = failedBoots(snapshot, config);
-  const bootFailures = trackBootFailures(snapshot.state?.bootFailures, snapshot.nodes, failed, snapshot.now);
+  const bootFailures = trackBootFailures(
+    snapshot.state?.bootFailures,
+    snapshot.nodes,
+    failed,
+    snapshot.now,
+    config.bootTimeoutSeconds,
+  );
   const seen = withBootBackoffs(snapshot, bootFailures, buildOfferings(config, snapshot));
   const plan = substituteClassic(
     seen,
