@@ -53,11 +53,8 @@ export async function runSimulation(
     parseSimulateConfig(configDoc, catalogue, configPath),
   );
   // A job arriving after the simulation ends would only ever be listed as "never arrived".
-  const late = trace.jobs.reduce<(typeof trace.jobs)[number] | undefined>(
-    (last, j) => (!last || j.arrival > last.arrival ? j : last),
-    undefined,
-  );
-  if (late && late.arrival >= simulation.maxSeconds)
+  const late = trace.jobs.find((j) => j.arrival >= simulation.maxSeconds);
+  if (late)
     throw new UserInputError(
       'TRACE_INVALID',
       `trace ${tracePath}: job ${late.id} arrives at ${formatDuration(late.arrival * 1000)}, not before the simulation ends ` +

@@ -92,12 +92,19 @@ export function estimatedPricesWarning(config: ScalerConfig): string | undefined
   );
 }
 
-/** The instance type with the lowest on-demand price among these node types'. */
-function cheapestInstance(nodeTypes: readonly NodeTypeConfig[]): InstanceType | undefined {
+/**
+ * The node types the scaler may launch (maxNodes > 0), and the instance type of theirs with the
+ * lowest on-demand price.
+ */
+function cheapestLaunchable(nodeTypes: readonly NodeTypeConfig[]): {
+  launchable: NodeTypeConfig[];
+  cheapest: InstanceType | undefined;
+} {
+  const launchable = nodeTypes.filter((n) => n.maxNodes > 0);
   let cheapest: InstanceType | undefined;
-  for (const n of nodeTypes)
+  for (const n of launchable)
     for (const t of n.instanceTypes) if (!cheapest || t.onDemandPrice < cheapest.onDemandPrice) cheapest = t;
-  return cheapest;
+  return { launchable, cheapest };
 }
 
 /**
@@ -107,8 +114,7 @@ function cheapestInstance(nodeTypes: readonly NodeTypeConfig[]): InstanceType | 
  */
 export function maxHourlyCostWarning(config: ScalerConfig): string | undefined {
   const budget = config.maxHourlyCost;
-  const launchable = config.nodeTypes.filter((n) => n.maxNodes > 0);
-  const cheapest = cheapestInstance(launchable);
+  const { launchable, cheapest } = cheapestLaunchable(config.nodeTypes);
   if (budget === undefined || cheapest === undefined || cheapest.onDemandPrice <= budget) return undefined;
   const onDemandTypes = launchable.some((n) => n.capacityType === 'on-demand');
   return (
@@ -453,8 +459,7 @@ export function parseScalerConfig(
     at(['maxNodes'], 'every node type has maxNodes 0: the scaler could never launch anything');
   // A budget under every node the scaler may launch starts nothing, for ever. A spot node may cost
   // less than its on-demand price, so with spot types it is a warning (maxHourlyCostWarning).
-  const launchable = nodeTypes.filter((n) => n.maxNodes > 0);
-  const cheapestOnDemand = cheapestInstance(launchable);
+  const { launchable, cheapest: cheapestOnDemand } = cheapestLaunchable(nodeTypes);
   if (
     c.maxHourlyCost !== undefined &&
     cheapestOnDemand !== undefined &&

@@ -1,5 +1,5 @@
 import { offeringKey } from '../offerings.js';
-import type { BootFailureRun, ExistingNode, OfferingState, ScalerState, ScalingSnapshot } from '../types.js';
+import type { BootFailureRun, ExistingNode, OfferingState, ScalingSnapshot } from '../types.js';
 
 /** The key of the cluster-wide run of boot failures in `ScalerState.bootFailures`. */
 export const CLUSTER = '*';
@@ -138,6 +138,9 @@ export function withBootBackoffs(
 }
 
 /** Whether a backoff after nodes that never registered is still running at `now` (ms). */
-export function bootBackoffPending(state: ScalerState | undefined, now: number): boolean {
-  return Object.entries(state?.bootFailures ?? {}).some(([key, run]) => (backoffUntil(key, run) ?? 0) > now);
+export function bootBackoffPending(
+  runs: Readonly<Record<string, BootFailureRun>> | undefined,
+  now: number,
+): boolean {
+  return Object.entries(runs ?? {}).some(([key, run]) => (backoffUntil(key, run) ?? 0) > now);
 }

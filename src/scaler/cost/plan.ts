@@ -22,6 +22,7 @@ import { pastBootTimeout } from '../types.js';
 import {
   backoffReason,
   backoffUntil,
+  bootBackoffPending,
   BOOT_FAILURE_HINT,
   CLUSTER,
   trackBootFailures,
@@ -76,7 +77,9 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
     snapshot.now,
     config.bootTimeoutSeconds,
   );
-  const seen = withBootBackoffs(snapshot, bootFailures, buildOfferings(config, snapshot));
+  const seen = bootBackoffPending(bootFailures, snapshot.now)
+    ? withBootBackoffs(snapshot, bootFailures, buildOfferings(config, snapshot))
+    : snapshot;
   const plan = substituteClassic(
     seen,
     config,

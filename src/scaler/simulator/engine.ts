@@ -560,7 +560,7 @@ export function simulate(
     if ([...unavailableUntil.values()].some((u) => u > t)) return false;
     // The plan launches again when a backoff after nodes that never registered ends, and one may
     // register then, unless none ever does (bootFailureRate 1: the plan's reason says so).
-    if (sim.bootFailureRate < 1 && bootBackoffPending(plan.state, ms(t))) return false;
+    if (sim.bootFailureRate < 1 && bootBackoffPending(plan.state.bootFailures, ms(t))) return false;
     const a = prevState?.smoothed ?? {};
     const b = plan.state.smoothed;
     const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
