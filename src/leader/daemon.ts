@@ -16,6 +16,8 @@ import { ClusterScaler } from '../scaler/tick/clusterScaler.js';
 import type { TickReport } from '../scaler/tick/report.js';
 import { roomOnItsWay } from '../scaler/tick/roomOnItsWay.js';
 import { largestLaunchable } from '../scaler/overhead.js';
+import { BOOT_FAILURE_HINT, bootBackoffViews } from '../scaler/cost/bootBackoff.js';
+import type { BootFailureRun } from '../scaler/types.js';
 import type { ObservedNode } from '../scaler/tick/clusterView.js';
 import { estimatedPricesWarning, type ScalerConfig } from '../scaler/config.js';
 import { runCostDollars, type TickStateStore } from '../scaler/tick/state.js';
@@ -31,6 +33,7 @@ import {
   decisionsOf,
   hourlyRate,
   registerStatusPage,
+  bootBackoffDecision,
   retiredDecisions,
   unownedDecision,
 } from './statusPage.js';
@@ -819,6 +822,8 @@ export class LeaderDaemon {
       unavailableOfferings: Object.fromEntries(
         Object.entries(t.unavailable).map(([k, until]) => [k, new Date(until).toISOString()]),
       ),
+      // Nodes that booted and never joined, in a row, and the launches they hold back.
+      ...bootBackoffsShown(t.smoothing?.bootFailures, this.d.clock.now()),
       // The nodes it launched, and the static workers while it ran (see costBreakdown).
       costDollars: cents(runCostDollars(t)),
       costBreakdown: {
@@ -855,6 +860,7 @@ export class LeaderDaemon {
       })),
       // What the last ticks decided and why, newest first (the status page's list).
       decisions: [
+        ...bootBackoffDecision(bootBackoffViews(t.smoothing?.bootFailures, this.d.clock.now()), report?.at),
         ...unownedDecision(
           this.scaler.unowned,
           report?.at,
@@ -1051,5 +1057,27 @@ export function nodePriceShown(
     ...(listPrice && n.priceSource !== 'unknown' && estimated?.types.includes(n.instanceType)
       ? { priceEstimated: true as const }
       : {}),
+  };
+}
+
+/** The runs of nodes that never registered, for /status: absent when there are none. */
+function bootBackoffsShown(
+  runs: Readonly<Record<string, BootFailureRun>> | undefined,
+  now: number,
+): { bootBackoffs?: unknown } {
+  const views = bootBackoffViews(runs, now);
+  if (views.length === 0) return {};
+  return {
+    bootBackoffs: {
+      runs: views.map((v) => ({
+        offering: v.offering,
+        neverRegisteredInARow: v.neverRegisteredInARow,
+        lastAt: new Date(v.lastAt).toISOString(),
+        ...(v.backedOffUntil !== undefined
+          ? { backedOffUntil: new Date(v.backedOffUntil).toISOString() }
+          : {}),
+      })),
+      check: BOOT_FAILURE_HINT,
+    },
   };
 }

@@ -95,6 +95,18 @@ export function createLeaderMetrics(options: { withProcessMetrics?: boolean } = 
       labelNames: ['result'] as const,
       registers,
     }),
+    nodesNeverRegistered: new Gauge({
+      name: 'toil_nodes_never_registered',
+      help: 'Nodes in a row that booted and never registered within bootTimeout, by offering (type/zone/market; * is the whole cluster).',
+      labelNames: ['offering'] as const,
+      registers,
+    }),
+    launchBackoff: new Gauge({
+      name: 'toil_launch_backoff_seconds',
+      help: 'Seconds left of a launch backoff after nodes that never registered, by offering (* holds back every launch).',
+      labelNames: ['offering'] as const,
+      registers,
+    }),
     ticks: new Counter({
       name: 'toil_scaler_ticks_total',
       help: 'Scaler ticks by result (ok or error).',

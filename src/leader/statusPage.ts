@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { TickReport } from '../scaler/tick/report.js';
 import type { ObservedNode } from '../scaler/tick/clusterView.js';
 import { unownedReason } from '../scaler/tick/unownedNodes.js';
+import { BOOT_FAILURE_HINT, CLUSTER, type BootBackoffView } from '../scaler/cost/bootBackoff.js';
 import type { ForeignMark } from '../scaler/tick/deadLeaders.js';
 import type { StatusHistory } from './statusHistory.js';
 
@@ -87,6 +88,38 @@ export function unownedDecision(
       kind: 'kept',
       what: `${nodes.length} worker instance(s) this leader did not launch ($${perHour.toFixed(4)}/h): ${nodes.map((n) => n.id).join(' ')}`,
       reason: unownedReason(nodes, retireStaticNodes, marks, at),
+    },
+  ];
+}
+
+/**
+ * The standing decision while nodes that never registered hold launches back: first in the list
+ * until the backoff ends, since the ticks' own lines scroll away while the cluster stays empty.
+ */
+export function bootBackoffDecision(views: readonly BootBackoffView[], at: number | undefined): Decision[] {
+  const held = views.filter((v) => v.backedOffUntil !== undefined);
+  if (held.length === 0 || at === undefined) return [];
+  const until = (v: BootBackoffView): string => new Date(v.backedOffUntil!).toISOString();
+  // The cluster's backoff holds back every launch: the offerings' own say nothing more.
+  const cluster = held.find((v) => v.offering === CLUSTER);
+  const [what, reason] = cluster
+    ? [
+        `no node is launched until ${until(cluster)}`,
+        `${cluster.neverRegisteredInARow} nodes in a row booted and never registered within bootTimeout`,
+      ]
+    : [
+        `no node of ${held.map((v) => `${v.offering} until ${until(v)}`).join(', ')} is launched`,
+        held
+          .map((v) => `${v.neverRegisteredInARow} nodes of ${v.offering} in a row`)
+          .join(', ')
+          .concat(' booted and never registered within bootTimeout'),
+      ];
+  return [
+    {
+      at: new Date(at).toISOString(),
+      kind: 'waiting',
+      what: `launches held back: ${what}`,
+      reason: `${reason}; ${BOOT_FAILURE_HINT}`,
     },
   ];
 }

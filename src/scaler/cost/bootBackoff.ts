@@ -144,3 +144,36 @@ export function bootBackoffPending(
 ): boolean {
   return Object.entries(runs ?? {}).some(([key, run]) => (backoffUntil(key, run) ?? 0) > now);
 }
+
+/** One run of nodes that never registered, as an operator reads it (/status, /metrics). */
+export interface BootBackoffView {
+  /** An offering (`type/zone/market`), or `*` for the whole cluster. */
+  readonly offering: string;
+  /** Nodes in a row that booted and never registered. */
+  readonly neverRegisteredInARow: number;
+  /** When the last of them was found past bootTimeout (ms). */
+  readonly lastAt: number;
+  /** While launches there are held back: when that ends (ms). */
+  readonly backedOffUntil?: number;
+}
+
+/**
+ * The runs an operator should see: every run still counted, the cluster's first, then by offering.
+ * A run below its threshold is shown too (one more failure backs it off).
+ */
+export function bootBackoffViews(
+  runs: Readonly<Record<string, BootFailureRun>> | undefined,
+  now: number,
+): BootBackoffView[] {
+  return Object.entries(runs ?? {})
+    .sort(([a], [b]) => (a === CLUSTER ? -1 : b === CLUSTER ? 1 : a.localeCompare(b)))
+    .map(([offering, run]) => {
+      const until = backoffUntil(offering, run);
+      return {
+        offering,
+        neverRegisteredInARow: run.count,
+        lastAt: run.lastAt,
+        ...(until !== undefined && until > now ? { backedOffUntil: until } : {}),
+      };
+    });
+}

@@ -23,7 +23,7 @@ import { readHeartbeat } from '../../ports/leaderHeartbeat.js';
 import { judgeForeign, retirementLine, type ForeignMark, type RetiredNode } from './deadLeaders.js';
 import { LeaderHeartbeat } from './heartbeat.js';
 import { FatalBackoffs, type FatalLaunchError } from './fatalBackoff.js';
-import { exportClusterGauges, exportDesiredNodes, type TickMetrics } from './metrics.js';
+import { exportBootBackoffs, exportClusterGauges, exportDesiredNodes, type TickMetrics } from './metrics.js';
 import { priceOfNode } from './nodePrice.js';
 import { observe, type TickEvent } from './observe.js';
 import { PlanLog } from './planLog.js';
@@ -171,7 +171,10 @@ export class ClusterScaler {
         this.o.metrics?.planDuration.observe((this.o.clock.now() - planStart) / 1000);
         exec.state = { ...exec.state, smoothing: plan.state };
         this.planLog.write(plan);
-        if (this.o.metrics) exportDesiredNodes(this.o.metrics, plan, view, exec.state);
+        if (this.o.metrics) {
+          exportDesiredNodes(this.o.metrics, plan, view, exec.state);
+          exportBootBackoffs(this.o.metrics, plan, this.o.clock.now());
+        }
         const acted = await exec.act(plan, view, plans, this.launching);
         this.shortfall = acted.shortfalls;
         if (!acted.unavailable || plans >= MAX_PLANS) break;

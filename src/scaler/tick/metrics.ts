@@ -1,4 +1,5 @@
 import type { Counter, Gauge, Histogram } from 'prom-client';
+import { bootBackoffViews } from '../cost/bootBackoff.js';
 import type { ScalingPlan } from '../types.js';
 import type { ObservedSpotPrice } from '../spotPriceFeed.js';
 import type { ClusterView, ObservedNode } from './clusterView.js';
@@ -24,6 +25,10 @@ export interface TickMetrics {
   /** Spot interruption notices seen (each node once). */
   readonly spotNotices: Counter;
   readonly ticks: Counter<'result'>;
+  /** Nodes in a row that booted and never registered, by offering (`*`: the whole cluster). */
+  readonly nodesNeverRegistered: Gauge<'offering'>;
+  /** Seconds left of a launch backoff earned by nodes that never registered, by offering (`*`: every launch). */
+  readonly launchBackoff: Gauge<'offering'>;
 }
 
 /** The gauges that describe the cluster as observed (a real tick only; the dry run writes none). */
@@ -59,4 +64,18 @@ export function exportDesiredNodes(
       m.desiredNodes.inc({ pool: n.capacityType, instance_type: n.instanceType });
   for (const l of plan.launch)
     m.desiredNodes.inc({ pool: l.capacityType, instance_type: l.instanceType }, l.count);
+}
+
+/**
+ * The runs of nodes that never registered, after the plan: a monitor pages on a backoff (a broken
+ * image or user data bills a node per bootTimeout and runs nothing), not on one failed boot.
+ */
+export function exportBootBackoffs(m: TickMetrics, plan: ScalingPlan, now: number): void {
+  m.nodesNeverRegistered.reset();
+  m.launchBackoff.reset();
+  for (const v of bootBackoffViews(plan.state.bootFailures, now)) {
+    m.nodesNeverRegistered.set({ offering: v.offering }, v.neverRegisteredInARow);
+    if (v.backedOffUntil !== undefined)
+      m.launchBackoff.set({ offering: v.offering }, Math.ceil((v.backedOffUntil - now) / 1000));
+  }
 }
