@@ -181,13 +181,23 @@ export function addToilRunOptions(cmd: Command): Command {
   return cmd;
 }
 
-/** The log level the flags ask for: `--logLevel`, else the last `--log<Level>` switch given, else `fallback`. */
+/**
+ * The log level the flags ask for: `--logLevel`, else the last `--log<Level>` switch given, else a
+ * switch a config file set (`logDebug: true`), else `fallback`. A file's `logLevel` is not in
+ * `flags` when a switch was typed (runConfigFile.ts): the command line wins.
+ */
 export function logLevelOf(flags: object, argv: readonly string[], fallback = 'info'): string {
-  const given = (flags as Record<string, unknown>)['logLevel'];
+  const f = flags as Record<string, unknown>;
+  const given = f['logLevel'];
   if (typeof given === 'string') return given;
-  let level = fallback;
-  for (const a of argv) for (const [flag, l] of LEVEL_SWITCHES) if (a === flag) level = l;
-  return level;
+  let typed: string | undefined;
+  for (const a of argv) for (const [flag, l] of LEVEL_SWITCHES) if (a === flag) typed = l;
+  if (typed !== undefined) return typed;
+  const fromFile = LEVEL_SWITCHES.find(([flag]) => {
+    const v = f[flag.slice(2)];
+    return v === true || (typeof v === 'string' && /^(true|yes|1)$/i.test(v));
+  });
+  return fromFile?.[1] ?? fallback;
 }
 
 /**

@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import t from 'tap';
 import { command as runCommand, parseJobLimits } from '../../src/cli/run.js';
 import { applyConfigValues, readConfigFile, writeConfigTemplate } from '../../src/cli/runConfigFile.js';
+import { logLevelOf } from '../../src/cli/toilRunOptions.js';
 import type { UserInputError } from '../../src/common/errors.js';
 import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
 import { testDir } from '../fixtures/testDir.js';
@@ -309,3 +310,49 @@ t.test(
     t.equal(run.opts().logColors, 'false', 'another value: set');
   },
 );
+
+t.test("a --log<Level> switch on the command line beats a config file's logLevel", async (t) => {
+  const rows: { name: string; argv: string[]; file: Record<string, unknown>; want: string }[] = [
+    { name: 'the file alone', argv: [], file: { logLevel: 'INFO' }, want: 'INFO' },
+    {
+      name: '--logCritical over the file',
+      argv: ['--logCritical'],
+      file: { logLevel: 'INFO' },
+      want: 'critical',
+    },
+    { name: '--logOff over the file', argv: ['--logOff'], file: { logLevel: 'DEBUG' }, want: 'critical' },
+    { name: '--logDebug over the file', argv: ['--logDebug'], file: { logLevel: 'WARNING' }, want: 'debug' },
+    {
+      name: '--logLevel over the file',
+      argv: ['--logLevel', 'error'],
+      file: { logLevel: 'INFO' },
+      want: 'error',
+    },
+    { name: 'a switch the file sets', argv: [], file: { logDebug: true }, want: 'debug' },
+    {
+      name: 'a typed switch over the file’s switch',
+      argv: ['--logError'],
+      file: { logDebug: true },
+      want: 'error',
+    },
+  ];
+  for (const row of rows) {
+    const argv = ['wf.ts', 'file:js', ...row.argv];
+    const run = runWith(argv);
+    applyConfigValues(run, row.file, 'c.yaml', true, {});
+    t.equal(logLevelOf(run.opts(), ['node', 'toil', 'run', ...argv]), row.want, row.name);
+  }
+
+  // Toil's own file writes logLevel: INFO; the switch typed with it is obeyed end to end.
+  const dir = testDir(t, {});
+  const r = await runToil(
+    [
+      ...['run', '--config', join(REPO_ROOT, 'test/fixtures/toilDefaultConfig.yaml'), '--logCritical'],
+      ...[join(REPO_ROOT, 'test/fixtures/workflowMisbehaves.ts'), 'file:js'],
+    ],
+    { cwd: dir, env: { HOME: dir } },
+  );
+  t.equal(r.code, 0, r.stderr);
+  t.notMatch(r.stderr, / INFO /, 'no INFO line under --logCritical');
+  t.match(r.stderr, /workflow succeeded/);
+});
