@@ -121,7 +121,21 @@ export async function runAutoscaled(
     );
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    throw flagError(e.problems.map((p) => problemOfFlag(p, scalerFlags)));
+    // The zone and the cluster's name are said as given (a flag, or the environment), not as
+    // the provisioner.* path of the config they make.
+    const given: Record<string, string> = {
+      zone: f.zone !== undefined ? `--zone ${f.zone}` : `TOIL_AWS_ZONE=${zone}`,
+      clusterName:
+        f.clusterName !== undefined
+          ? `--clusterName ${f.clusterName}`
+          : `the clusterName tag of TOIL_AWS_TAGS (${clusterName})`,
+    };
+    throw flagError(
+      e.problems.map((p) => {
+        const m = /^provisioner\.(zone|clusterName): (.*)$/s.exec(p);
+        return m ? `${given[m[1]!]}: ${m[2]}` : problemOfFlag(p, scalerFlags);
+      }),
+    );
   }
   // The job stores, the bundler (esbuild) and the metrics (prom-client) load once the scaler's
   // config is accepted: a run refused for it (a compensation out of range) ends without them.

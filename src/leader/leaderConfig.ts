@@ -123,7 +123,12 @@ const AwsProvisionerSchema = z
     kind: z.literal('aws'),
     region: z.string().min(1).optional(),
     zone: z.string().regex(/^[a-z]{2}-[a-z]+-\d[a-z]$/, 'expected a zone like us-west-2a'),
-    clusterName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/, 'letters, digits and dashes'),
+    clusterName: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/,
+        'expected 1 to 63 letters, digits and dashes, beginning with a letter or digit',
+      ),
     keyPairName: z.string().min(1).optional(),
     tags: z.record(z.string(), z.string()).default({}),
     /** An EC2-compatible endpoint (the local cloud, moto); the SDK's default when absent. */

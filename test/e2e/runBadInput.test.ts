@@ -155,6 +155,33 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
       ],
       expect: new RegExp(`^toil: ${flag} ${value.replace('.', '\\.')}: ${expected}$`),
     })),
+    ...(
+      [
+        [
+          ['--zone', 'uswest2a', '--clusterName', 'c'],
+          {},
+          '--zone uswest2a: expected a zone like us-west-2a',
+        ],
+        [
+          ['--clusterName', 'c'],
+          { TOIL_AWS_ZONE: 'bad' },
+          'TOIL_AWS_ZONE=bad: expected a zone like us-west-2a',
+        ],
+        [
+          ['--zone', 'us-west-2a', '--clusterName', 'Foo_Bar'],
+          {},
+          '--clusterName Foo_Bar: expected 1 to 63 letters, digits and dashes, beginning with a letter or digit',
+        ],
+      ] as const
+    ).map(([flags, env, expected]) => ({
+      name: `a bad zone or cluster name (${flags.join(' ')} ${JSON.stringify(env)}), named as given, not as a config path`,
+      args: [
+        ...['run', SORT, 'file:./zone', '--provisioner', 'aws', '--batchSystem', 'mesos'],
+        ...['--mesosMaster', '127.0.0.1:1', '--nodeType', 't2.medium', ...flags],
+      ],
+      env: { ...env },
+      expect: new RegExp(`^toil: ${expected.replace(/[.]/g, '\\.')}$`),
+    })),
     {
       name: "Toil's --maxPreemptibleNodes that is no number, named as typed",
       args: [
