@@ -8,7 +8,7 @@ import {
   leaveOutDefaultFileValues,
   namingConfigFileErrors,
 } from './runConfigFile.js';
-import { UserInputError } from '../common/errors.js';
+import { UserInputError, coerceError } from '../common/errors.js';
 import { LOG_LEVEL_SPELLINGS } from '../common/log.js';
 import { countOf, formatDuration, SIZE_SUFFIXES, tryParseBytes } from '../common/units.js';
 import { WorkflowKilledError } from '../leader/killRequest.js';
@@ -389,7 +389,7 @@ async function run(
     import('../workflow/workflowCode.js'),
   ]);
   const clock = new RealClock();
-  const { console, log, close } = runOutput(f, clock);
+  const { console, log, close, fileLine } = runOutput(f, clock);
   const messages = f.writeMessages !== undefined ? openMessageFile(f.writeMessages) : undefined;
   // A first SIGINT (Ctrl-C) or SIGTERM stops the run as `toil kill` does: its running jobs are
   // killed, the store's lease released and the scratch removed, so `toil status` says it stopped
@@ -517,7 +517,12 @@ async function run(
     );
     return 1;
   } catch (e) {
-    if (!(e instanceof WorkflowInterruptedError)) throw e;
+    if (!(e instanceof WorkflowInterruptedError)) {
+      // The command's own handler prints why the run ended, on stderr alone: --logFile, which
+      // holds every line the run printed, gets it too, or a log read later ends without a reason.
+      fileLine(`toil: ${coerceError(e).message}`);
+      throw e;
+    }
     console.endProgress();
     console.line(
       e.storeDeletedBy !== undefined

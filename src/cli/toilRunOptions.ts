@@ -261,6 +261,8 @@ export interface RunOutput {
   readonly log: Logger;
   /** Closes `--logFile` (after the last line). */
   readonly close: () => void;
+  /** Appends a line to `--logFile` alone (one the caller's caller prints on stderr). */
+  readonly fileLine: (line: string) => void;
 }
 
 /**
@@ -298,7 +300,7 @@ export function runOutput(
   for (const n of notices) console.line(n);
   const level = logLevelOf(flags, process.argv);
   const log = createLogger({ level: toPinoLevel(level) ?? 'info', destination: console.logDestination() });
-  return { console, log, close: () => file?.close() };
+  return { console, log, close: () => file?.close(), fileLine: (line) => file?.write(line) };
 }
 
 /**

@@ -260,3 +260,17 @@ t.test(
     t.notOk(existsSync(join(dir, 'js5')), 'nothing made');
   },
 );
+
+t.test('a run refused once it started says why in --logFile too, as on stderr', async (t) => {
+  const dir = scratchDir(t);
+  const r = await runToil(
+    ['run', SORT, 'file:./js', '--numLines', '200', '--logFile', 'run.log', '--maxMemory', '500M'],
+    { cwd: dir },
+  );
+  t.equal(r.code, 2, r.stderr);
+  const reason = /^toil: job 'setup' asks for .* more than --maxMemory allows .*$/m.exec(r.stderr)?.[0];
+  t.ok(reason, 'stderr says why');
+  const log = readFileSync(join(dir, 'run.log'), 'utf8');
+  t.equal(log.trim().split('\n').at(-1), reason, '--logFile ends with the same reason');
+  t.equal(log.trim().split('\n').length, r.stderr.trim().split('\n').length, 'the same lines as stderr');
+});
