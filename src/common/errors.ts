@@ -72,8 +72,21 @@ export class JobTooBigError extends ToilError {
   readonly requested: string;
   readonly largest: string;
 
+  /**
+   * The `--default*` flags that set the requirements over the limit, for those the job does not
+   * declare: a --restart with them lowered runs it (a default is applied as a job is issued, not
+   * stored with it).
+   */
+  readonly defaultFlags: readonly string[];
+
   /** `after`: what became of the job store the refused run ends with (storeKept, storeDeleted). */
-  constructor(jobName: string, requested: string, largest: string, after = '') {
+  constructor(
+    jobName: string,
+    requested: string,
+    largest: string,
+    after = '',
+    defaultFlags: readonly string[] = [],
+  ) {
     super(
       'JOB_TOO_BIG',
       `job '${jobName}' asks for ${requested}, more than the largest node allows (${largest})${after}`,
@@ -85,6 +98,7 @@ export class JobTooBigError extends ToilError {
     this.jobName = jobName;
     this.requested = requested;
     this.largest = largest;
+    this.defaultFlags = defaultFlags;
   }
 
   /**
@@ -94,11 +108,17 @@ export class JobTooBigError extends ToilError {
    * `resume`: what resumes the store (a leader daemon's resubmission), --restart by default.
    */
   storeKept(locator: string, resume = 'use --restart to resume the workflow'): JobTooBigError {
+    const flags = this.defaultFlags;
+    const lowered =
+      flags.length === 0
+        ? ''
+        : ` with ${flags.join(' and ')} lowered (the job declares no such requirement, so ${flags.length === 1 ? 'that default sets it' : 'those defaults set them'}), or`;
     return new JobTooBigError(
       this.jobName,
       this.requested,
       this.largest,
-      `; the job store ${locator} is kept: ${resume} where the job fits (a larger machine or node type), since the jobs still to run keep the requirements they were stored with, which a changed workflow file does not change; or remove the job store with 'toil clean ${locator}' to start the workflow from scratch`,
+      `; the job store ${locator} is kept: ${resume}${lowered} where the job fits (a larger machine or node type), since the jobs still to run keep the requirements they were stored with, which a changed workflow file does not change; or remove the job store with 'toil clean ${locator}' to start the workflow from scratch`,
+      flags,
     );
   }
 
@@ -109,6 +129,7 @@ export class JobTooBigError extends ToilError {
       this.requested,
       this.largest,
       `; the job store ${locator} was deleted (--clean ${clean})`,
+      this.defaultFlags,
     );
   }
 }

@@ -1141,16 +1141,31 @@ export class WorkflowRunner {
     const max: JobRequirements | undefined = this.o.batchSystem.maxJobRequirements();
     if (!max) return;
     const over: string[] = [];
-    if (r.cores > max.cores) over.push(`${r.cores} cores`);
-    if (r.memory > max.memory) over.push(`${formatBytes(r.memory)} memory`);
-    if (r.disk > max.disk) over.push(`${formatBytes(r.disk)} disk`);
+    const defaultFlags: string[] = [];
+    const declared = spec.requirements;
+    if (r.cores > max.cores) {
+      over.push(`${r.cores} cores`);
+      if (declared.cores === undefined && declared.promised?.cores === undefined)
+        defaultFlags.push('--defaultCores');
+    }
+    if (r.memory > max.memory) {
+      over.push(`${formatBytes(r.memory)} memory`);
+      if (declared.memory === undefined && declared.promised?.memory === undefined)
+        defaultFlags.push('--defaultMemory');
+    }
+    if (r.disk > max.disk) {
+      over.push(`${formatBytes(r.disk)} disk`);
+      if (declared.disk === undefined && declared.promised?.disk === undefined)
+        defaultFlags.push('--defaultDisk');
+    }
     if (over.length === 0) return;
-    const error = new JobTooBigError(
+    throw new JobTooBigError(
       spec.name,
       over.join(', '),
       `${max.cores} cores, ${formatBytes(max.memory)} memory, ${formatBytes(max.disk)} disk on ${this.o.batchSystem.name}`,
+      '',
+      defaultFlags,
     );
-    throw error;
   }
 
   /** The services a host's commit adds, with the smallest of its successors, checked together. */

@@ -74,3 +74,40 @@ for (const limit of ['the largest node', '--maxMemory'] as const)
         );
       },
     );
+
+t.test(
+  'a job over the largest node by a requirement it does not declare: the kept store is resumed with that default lowered, and so it is',
+  async (t) => {
+    const dir = testDir(t, {});
+    const path = join(dir, 'js');
+    const run = (restart: boolean, cores: number) => {
+      const store = new JobStore(new FileObjectStore(path));
+      return {
+        store,
+        done: runWorkflow({
+          store,
+          workflowFile: repoPath('test/fixtures/workflowDeclaresNothing.ts'),
+          args: [],
+          restart,
+          clean: 'onSuccess',
+          retryCount: 0,
+          defaults: { cores, memory: 64 * MI, disk: MI, preemptable: false },
+          batchSystem: new InProcessBatchSystem(store, dir, {
+            max: { cores: 4, memory: 128 * MI, disk: 2 ** 30, preemptable: false },
+          }),
+          clock: new ManualClock(),
+          log: silentLogger(),
+          workerCommand: (l, id, a) => ['toil', 'worker', l, id, '--attempt', String(a)],
+          workDir: dir,
+        }),
+      };
+    };
+    const first = run(false, 8);
+    await t.rejects(first.done, {
+      code: 'JOB_TOO_BIG',
+      message: `job 'plain' asks for 8 cores, more than the largest node allows (4 cores, 128.0 MiB memory, 1.0 GiB disk on in_process); the job store ${first.store.locator} is kept: use --restart to resume the workflow with --defaultCores lowered (the job declares no such requirement, so that default sets it), or where the job fits (a larger machine or node type), since the jobs still to run keep the requirements they were stored with, which a changed workflow file does not change; or remove the job store with 'toil clean ${first.store.locator}' to start the workflow from scratch`,
+    });
+    const again = await run(true, 2).done;
+    t.match(again, { status: 'succeeded' }, 'the --restart with --defaultCores lowered runs the job');
+  },
+);
