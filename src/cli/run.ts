@@ -775,16 +775,22 @@ export function parseMaxJobs(f: RunFlags): { maxJobs?: number } {
   return n === 0 ? {} : { maxJobs: n };
 }
 
+/**
+ * Decimal numbers as Toil's argparse reads them (Python's int() and float()): Number() alone also
+ * takes 0x10, 0b1 and '' (as 0), which Toil refuses.
+ */
+const DECIMAL_INT = /^\s*\+?\d+\s*$/;
+const DECIMAL_FLOAT = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
+
 export function parseCount(flag: string, v: string): number {
-  // Number('') is 0: an empty value (an unset shell variable) is not a count of none.
-  const n = v.trim() === '' ? NaN : Number(v);
+  const n = DECIMAL_INT.test(v) ? Number(v) : NaN;
   if (!Number.isInteger(n) || n < 0)
     throw new UserInputError('BAD_FLAG', `${flag} ${v}: expected a whole number >= 0`);
   return n;
 }
 
 export function parseCores(flag: string, v: string): number {
-  const n = Number(v);
+  const n = DECIMAL_FLOAT.test(v) ? Number(v) : NaN;
   if (!Number.isFinite(n) || n <= 0)
     throw new UserInputError('BAD_FLAG', `${flag} ${v}: expected a number of cores > 0`);
   return n;
@@ -792,8 +798,8 @@ export function parseCores(flag: string, v: string): number {
 
 /** Toil's `--scale`: a factor > 0 (Toil's open interval). */
 export function parseCoreScale(v: string): number {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n <= 0)
+  const n = DECIMAL_FLOAT.test(v) ? Number(v) : NaN;
+  if (!Number.isFinite(n) || n <= 0)
     throw new UserInputError('BAD_FLAG', `--scale ${v}: expected a number > 0, e.g. 0.5`);
   return n;
 }
