@@ -177,7 +177,13 @@ export class InProcessWorkflowCode implements WorkflowCode {
     this.onUserCode();
     let root, declared;
     try {
-      root = await failingOnStrays('start()', () => workflow.start(ctx), this.leadersOwn, this.signal);
+      root = await failingOnStrays(
+        'start()',
+        () => workflow.start(ctx),
+        this.leadersOwn,
+        this.signal,
+        this.log,
+      );
       // Refuses a promise still taken out of order once start has added every edge.
       declared = ctx.declared();
     } catch (e) {
@@ -209,6 +215,7 @@ export class InProcessWorkflowCode implements WorkflowCode {
           ),
         this.leadersOwn,
         this.signal,
+        this.log,
       );
   }
 }
@@ -305,6 +312,7 @@ async function failingOnStrays<T>(
   call: () => T | Promise<T>,
   leadersOwn: boolean,
   signal: AbortSignal | undefined,
+  log: Logger,
 ): Promise<T> {
   let fail: (e: unknown) => void = () => {};
   const stray = new Promise<never>((_resolve, reject) => (fail = reject));
@@ -319,6 +327,7 @@ async function failingOnStrays<T>(
   };
   process.on('unhandledRejection', onRejection);
   process.on('uncaughtException', fail);
+  trapsRunning++;
   signal?.addEventListener('abort', onAbort, { once: true });
   const restoreExit = leadersOwn ? replaceProcessExit(trap) : undefined;
   const run = leadersOwn ? () => breakableByCtrlC(call, signal) : call;
@@ -330,7 +339,37 @@ async function failingOnStrays<T>(
     signal?.removeEventListener('abort', onAbort);
     process.off('unhandledRejection', onRejection);
     process.off('uncaughtException', fail);
+    trapsRunning--;
+    if (leadersOwn) catchLateStrays(who, log);
   }
+}
+
+/** Calls of workflow code running under failingOnStrays now: a stray while one runs is its call's. */
+let trapsRunning = 0;
+/** The leader's last call of workflow code, and the log to name its late strays in. */
+let lastCall: { who: string; log: Logger } | undefined;
+
+/**
+ * A stray of the workflow's code can come after its call returned (a timer it set, a promise it
+ * left to reject, which Node reports once the microtasks drain): in the leader's own process Node
+ * would end the run with a stack of toil-ts's frames, its job store half written, or half deleted
+ * after a finish() that succeeded. The call was done and judged when it returned, so the stray is
+ * said, naming the call, and the run goes on. Installed once, for the life of the process.
+ */
+function catchLateStrays(who: string, log: Logger): void {
+  const installed = lastCall !== undefined;
+  lastCall = { who, log };
+  if (installed) return;
+  const late =
+    (what: string) =>
+    (e: unknown): void => {
+      if (trapsRunning > 0 || !lastCall) return; // the running call's listener has it
+      lastCall.log.warn(
+        `the workflow's ${lastCall.who} left ${what} after it returned (a timer or a promise it did not await); ignored, the run goes on: ${firstLine(userStack(e))}`,
+      );
+    };
+  process.on('unhandledRejection', late('a promise rejected with no handler'));
+  process.on('uncaughtException', late('an uncaught error'));
 }
 
 type Called<T> = { value: T; threw?: undefined } | { error: unknown; threw: true };

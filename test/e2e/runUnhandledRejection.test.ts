@@ -73,3 +73,36 @@ for (const [mode, code, line] of [
       t.ok(existsSync(join(dir, 'js')), 'the job store is kept for --restart');
   });
 }
+
+/**
+ * A stray of start() or finish() that comes after the call returned (a rejection Node reports once
+ * the microtasks drain, a timer) ended the leader with toil-ts's stack: exit 1 after a workflow that
+ * succeeded, its job store half deleted. It is a warning naming the call; the run goes on.
+ */
+t.test(
+  'strays of start() and finish() after they returned are warnings; the run succeeds and cleans up',
+  async (t) => {
+    const dir = scratchDir(t);
+    const r = await runToil(
+      ['run', join(REPO_ROOT, 'test/fixtures/workflowLateStrays.ts'), 'file:./js', '--disableProgress'],
+      { cwd: dir },
+    );
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stderr, /^toil: workflow succeeded: 1 job run/m);
+    for (const [call, what, message] of [
+      ['start()', 'a promise rejected with no handler', 'rejected after start'],
+      ['start()', 'an uncaught error', 'timer after start'],
+      ['finish()', 'an uncaught error', 'timer after finish'],
+    ] as const)
+      t.match(
+        r.stderr,
+        new RegExp(
+          `WARNING.*the workflow's ${call.replace(/[()]/g, '\\$&')} left ${what} after it returned \\(a timer or a promise it did not await\\); ignored, the run goes on: Error: ${message}$`,
+          'm',
+        ),
+        `${call}: ${message}`,
+      );
+    t.notMatch(r.stderr, OWN_FRAME, "no frame of toil-ts's");
+    t.notOk(existsSync(join(dir, 'js')), 'the job store is deleted whole, as after any success');
+  },
+);
