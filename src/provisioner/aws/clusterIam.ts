@@ -24,6 +24,7 @@ const {
   DetachRolePolicyCommand,
   GetInstanceProfileCommand,
   GetRoleCommand,
+  GetRolePolicyCommand,
   ListAttachedRolePoliciesCommand,
   ListInstanceProfilesForRoleCommand,
   ListRolePoliciesCommand,
@@ -31,7 +32,11 @@ const {
   RemoveRoleFromInstanceProfileCommand,
 } = iamSdk();
 
-/** What the person running launch-cluster needs in IAM (and destroy-cluster, to remove it again). */
+/**
+ * What the person running launch-cluster needs in IAM (and destroy-cluster, to remove it again).
+ * iam:GetRolePolicy is wanted too, not needed: with it both tell a cluster of the same name in
+ * another region (IAM is global) and leave its roles alone.
+ */
 export const LAUNCH_IAM_PERMISSIONS = [
   'iam:CreateRole',
   'iam:GetRole',
@@ -101,6 +106,16 @@ export class ClusterIam {
     pollMs: number;
   }): Promise<ClusterProfiles> {
     const n = this.names;
+    // IAM is global, EC2 regional: the same name in another region would take over (rewrite) the
+    // roles of a cluster running there, and a destroy of either would remove the other's.
+    const elsewhere = await this.policyRegion('launch-cluster');
+    if (elsewhere !== undefined && elsewhere !== options.region)
+      throw new UserInputError(
+        'CLUSTER_EXISTS',
+        `a cluster named '${this.clusterName}' has IAM roles (${n.leaderRole}, ${n.workerRole}) for region ${elsewhere}, and IAM names are global: ` +
+          `name this cluster otherwise, or destroy that one first (toil destroy-cluster ${this.clusterName} --zone <a zone of ${elsewhere}>)`,
+        { clusterName: this.clusterName, region: elsewhere },
+      );
     const workerRoleArn = await this.ensureRole(
       n.workerRole,
       workerPolicy({ clusterName: this.clusterName, region: options.region }),
@@ -119,6 +134,36 @@ export class ClusterIam {
     await this.waitForProfile(n.leaderProfile, n.leaderRole, options);
     await this.waitForProfile(n.workerProfile, n.workerRole, options);
     return { leaderProfileArn, workerProfileArn, workerRoleArn };
+  }
+
+  /**
+   * The region the cluster's roles are for, as their policy's EC2 resources name it; undefined
+   * when there are no roles, or their policy names no region.
+   */
+  async policyRegion(command: string): Promise<string | undefined> {
+    let out;
+    try {
+      out = await this.skipGone('GetRolePolicy', command, () =>
+        this.iam.send(
+          new GetRolePolicyCommand({ RoleName: this.names.leaderRole, PolicyName: this.names.policyName }),
+        ),
+      );
+    } catch (e) {
+      // Credentials granted what these commands needed before this check: they go on as then,
+      // and the call they are refused names its own permission.
+      if (e instanceof UserInputError && e.code === 'IAM_NOT_AUTHORISED') return undefined;
+      throw e;
+    }
+    const doc = out?.PolicyDocument;
+    if (!doc) return undefined;
+    let text = doc;
+    try {
+      // IAM returns the document URL-encoded.
+      text = decodeURIComponent(doc);
+    } catch {
+      // Not encoded: read as it is.
+    }
+    return /arn:aws[a-z-]*:ec2:([a-z]{2}(?:-[a-z]+)+-\d+):/.exec(text)?.[1];
   }
 
   /** Removes both profiles and roles with their policies; returns what was removed. */

@@ -100,8 +100,15 @@ export async function destroyCluster(
     await cluster.deleteSecurityGroup(group.groupId, { ...wait, inUse: endLate });
     groups.push(group.groupId);
   }
-  // Last: no instance holds the profiles any more.
-  const iamRemoved = deps.iam ? await deps.iam.remove(progress) : [];
+  // Last: no instance holds the profiles any more. IAM is global: roles whose policy is for
+  // another region are a cluster of this name there (a wrong --zone here), still running on them.
+  const iamRegion = deps.iam && options.region ? await deps.iam.policyRegion('destroy-cluster') : undefined;
+  const iamElsewhere = iamRegion !== undefined && iamRegion !== options.region ? iamRegion : undefined;
+  if (iamElsewhere !== undefined)
+    progress(
+      `left IAM roles ${deps.iam!.names.leaderRole}, ${deps.iam!.names.workerRole}: they are for region ${iamElsewhere}, where a cluster named '${clusterName}' may run (destroy it there with a --zone of ${iamElsewhere})`,
+    );
+  const iamRemoved = deps.iam && iamElsewhere === undefined ? await deps.iam.remove(progress) : [];
   const parametersDeleted: string[] = [];
   if (await deps.mungeKey?.remove()) {
     progress(`deleted the cluster's munge key ${deps.mungeKey!.parameter} (SSM)`);
@@ -122,7 +129,9 @@ export async function destroyCluster(
         `no cluster named '${clusterName}' in ${options.region ? `region ${options.region}` : 'this region'} ` +
           '(no instance, security group or IAM role of it, ' +
           `live or recently terminated); ${clustersHere(others)}; ` +
-          'check the name and --zone',
+          (iamElsewhere !== undefined
+            ? `its IAM roles are for region ${iamElsewhere}: give a --zone there`
+            : 'check the name and --zone'),
         { clusterName, clustersHere: others },
       );
     }
