@@ -11,7 +11,7 @@ t.test('counts are decimal whole numbers, as Python int() reads them', async (t)
     ['2', 2],
     [' 7 ', 7],
     ['+3', 3],
-    ['9223372036854775807', 9223372036854775807],
+    ['9223372036854775807', Number('9223372036854775807')],
     ['0x2', undefined],
     ['0b1', undefined],
     ['1e1', undefined],
