@@ -1,4 +1,4 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Command, Option } from 'commander';
@@ -326,6 +326,8 @@ export function writeConfigTemplate(cmd: Command, path: string): number {
     writeFileSync(partial, `${lines.join('\n')}`);
     renameSync(partial, path);
   } catch (e) {
+    // A rename refused (the path a directory, say) left the partial file beside it.
+    rmSync(partial, { force: true });
     throw new UserInputError('BAD_FLAG', `toil config ${path}: cannot write it (${(e as Error).message})`);
   }
   return count;

@@ -1,4 +1,12 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -355,4 +363,16 @@ t.test("a --log<Level> switch on the command line beats a config file's logLevel
   t.equal(r.code, 0, r.stderr);
   t.notMatch(r.stderr, / INFO /, 'no INFO line under --logCritical');
   t.match(r.stderr, /workflow succeeded/);
+});
+
+t.test('toil config DIR is refused naming the path, and leaves no partial file beside it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'toil-config-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const target = join(dir, 'adir');
+  mkdirSync(target);
+  t.throws(() => writeConfigTemplate(runWith([]), target), {
+    code: 'BAD_FLAG',
+    message: new RegExp(`^toil config ${target}: cannot write it \\(`),
+  });
+  t.same(readdirSync(dir), ['adir'], 'nothing left but the directory');
 });
