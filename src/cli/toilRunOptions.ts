@@ -195,7 +195,7 @@ export function logLevelOf(flags: object, argv: readonly string[], fallback = 'i
   if (typed !== undefined) return typed;
   const fromFile = LEVEL_SWITCHES.find(([flag]) => {
     const v = f[flag.slice(2)];
-    return v === true || (typeof v === 'string' && /^(true|yes|1)$/i.test(v));
+    return v === true || (typeof v === 'string' && isTrue(v));
   });
   return fromFile?.[1] ?? fallback;
 }

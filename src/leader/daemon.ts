@@ -16,8 +16,7 @@ import { ClusterScaler } from '../scaler/tick/clusterScaler.js';
 import type { TickReport } from '../scaler/tick/report.js';
 import { roomOnItsWay } from '../scaler/tick/roomOnItsWay.js';
 import { largestLaunchable } from '../scaler/overhead.js';
-import { BOOT_FAILURE_HINT, bootBackoffViews } from '../scaler/cost/bootBackoff.js';
-import type { BootFailureRun } from '../scaler/types.js';
+import { BOOT_FAILURE_HINT, bootBackoffViews, type BootBackoffView } from '../scaler/cost/bootBackoff.js';
 import type { ObservedNode } from '../scaler/tick/clusterView.js';
 import { estimatedPricesWarning, type ScalerConfig } from '../scaler/config.js';
 import { runCostDollars, type TickStateStore } from '../scaler/tick/state.js';
@@ -781,6 +780,7 @@ export class LeaderDaemon {
     const { queued, running } = this.scaler.jobs;
     const estimated = this.d.config().scaler.estimatedPrices;
     const nodePrice = (n: ObservedNode): ReturnType<typeof nodePriceShown> => nodePriceShown(n, estimated);
+    const bootBackoffs = bootBackoffViews(t.smoothing?.bootFailures, this.d.clock.now());
     return {
       state: this.stateValue,
       startedAt: new Date(this.startedAt).toISOString(),
@@ -823,7 +823,7 @@ export class LeaderDaemon {
         Object.entries(t.unavailable).map(([k, until]) => [k, new Date(until).toISOString()]),
       ),
       // Nodes that booted and never joined, in a row, and the launches they hold back.
-      ...bootBackoffsShown(t.smoothing?.bootFailures, this.d.clock.now()),
+      ...bootBackoffsShown(bootBackoffs),
       // The nodes it launched, and the static workers while it ran (see costBreakdown).
       costDollars: cents(runCostDollars(t)),
       costBreakdown: {
@@ -860,7 +860,7 @@ export class LeaderDaemon {
       })),
       // What the last ticks decided and why, newest first (the status page's list).
       decisions: [
-        ...bootBackoffDecision(bootBackoffViews(t.smoothing?.bootFailures, this.d.clock.now()), report?.at),
+        ...bootBackoffDecision(bootBackoffs, report?.at),
         ...unownedDecision(
           this.scaler.unowned,
           report?.at,
@@ -1061,11 +1061,7 @@ export function nodePriceShown(
 }
 
 /** The runs of nodes that never registered, for /status: absent when there are none. */
-function bootBackoffsShown(
-  runs: Readonly<Record<string, BootFailureRun>> | undefined,
-  now: number,
-): { bootBackoffs?: unknown } {
-  const views = bootBackoffViews(runs, now);
+function bootBackoffsShown(views: readonly BootBackoffView[]): { bootBackoffs?: unknown } {
   if (views.length === 0) return {};
   return {
     bootBackoffs: {

@@ -140,6 +140,14 @@ function cutMessage(text: string): string {
   return `${text.slice(0, MAX_ERROR_MESSAGE_CHARS)}… [${text.length - MAX_ERROR_MESSAGE_CHARS} more characters of the message left out]`;
 }
 
+/** Whether an error's stack has a frame of the user's own code (not Node's, not this package's). */
+export function hasUserFrame(e: unknown, ownCode: CodeDirs = thisPackageCode()): boolean {
+  if (!(e instanceof Error)) return false;
+  return (e.stack ?? '')
+    .split('\n')
+    .some((l) => /^\s+at /.test(l) && !isRuntimeFrame(l, ownCode) && !l.trimEnd().endsWith('(<anonymous>)'));
+}
+
 function isRuntimeFrame(frame: string, ownCode: CodeDirs): boolean {
   return (
     frame.includes('node:internal') ||

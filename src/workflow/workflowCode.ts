@@ -15,7 +15,7 @@ import type { JobStore } from '../jobstore/jobStore.js';
 import { isJobDefinition, isWorkflowDefinition } from './api.js';
 import { JobDeclarationError } from './jobBuilder.js';
 import { replaceProcessExit, UnhandledRejectionError, WorkflowCalledExitError } from './exitTrap.js';
-import { firstLine, userStack } from './jobError.js';
+import { firstLine, hasUserFrame, userStack } from './jobError.js';
 import { loadWorkflowFile, type LoadedWorkflow } from './moduleLoader.js';
 import { LeaderWorkflowContext } from './workflowContext.js';
 
@@ -354,7 +354,9 @@ let lastCall: { who: string; log: Logger } | undefined;
  * left to reject, which Node reports once the microtasks drain): in the leader's own process Node
  * would end the run with a stack of toil-ts's frames, its job store half written, or half deleted
  * after a finish() that succeeded. The call was done and judged when it returned, so the stray is
- * said, naming the call, and the run goes on. Installed once, for the life of the process.
+ * said, naming the call, and the run goes on, as a job's stray after it returned is (its result
+ * stands). Only an error with a frame of the workflow's own code is taken so: any other (toil-ts's
+ * own) ends the process as Node would, the listeners gone. Installed once, for the process's life.
  */
 function catchLateStrays(who: string, log: Logger): void {
   const installed = lastCall !== undefined;
@@ -364,12 +366,22 @@ function catchLateStrays(who: string, log: Logger): void {
     (what: string) =>
     (e: unknown): void => {
       if (trapsRunning > 0 || !lastCall) return; // the running call's listener has it
+      if (!hasUserFrame(e)) {
+        process.off('unhandledRejection', onRejection);
+        process.off('uncaughtException', onException);
+        process.nextTick(() => {
+          throw e;
+        });
+        return;
+      }
       lastCall.log.warn(
         `the workflow's ${lastCall.who} left ${what} after it returned (a timer or a promise it did not await); ignored, the run goes on: ${firstLine(userStack(e))}`,
       );
     };
-  process.on('unhandledRejection', late('a promise rejected with no handler'));
-  process.on('uncaughtException', late('an uncaught error'));
+  const onRejection = late('a promise rejected with no handler');
+  const onException = late('an uncaught error');
+  process.on('unhandledRejection', onRejection);
+  process.on('uncaughtException', onException);
 }
 
 type Called<T> = { value: T; threw?: undefined } | { error: unknown; threw: true };

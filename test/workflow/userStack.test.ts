@@ -2,7 +2,12 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import t from 'tap';
-import { MAX_ERROR_MESSAGE_CHARS, packageCode, userStack } from '../../src/workflow/jobError.js';
+import {
+  MAX_ERROR_MESSAGE_CHARS,
+  hasUserFrame,
+  packageCode,
+  userStack,
+} from '../../src/workflow/jobError.js';
 import { testDir } from '../fixtures/testDir.js';
 
 /**
@@ -144,4 +149,32 @@ t.test('a thrown non-Error says it is one, a thrown string stays as it is', asyn
   t.equal(userStack({ code: 42 }), `{"code":42} (a thrown object, ${tail}`);
   t.equal(userStack(7), `7 (a thrown number, ${tail}`);
   t.equal(userStack('a plain string'), 'a plain string');
+});
+
+t.test("an error is the workflow's only with a frame of the user's own code", async (t) => {
+  const own = packageCode('/opt/toil-ts');
+  const withFrames = (...frames: string[]): Error => {
+    const e = new Error('boom');
+    e.stack = ['Error: boom', ...frames.map((f) => `    at ${f}`)].join('\n');
+    return e;
+  };
+  const rows: [name: string, e: unknown, want: boolean][] = [
+    [
+      'a frame of the workflow file',
+      withFrames('Timeout._onTimeout (/home/u/wf.ts:3:5)', 'listOnTimeout (node:internal/timers:581:17)'),
+      true,
+    ],
+    [
+      'frames of toil-ts and Node only',
+      withFrames(
+        'tick (/opt/toil-ts/dist/src/leader/run.js:9:1)',
+        'process.processTicksAndRejections (node:internal/process/task_queues:95:5)',
+      ),
+      false,
+    ],
+    ['a dependency of toil-ts', withFrames('x (/opt/toil-ts/node_modules/p-queue/dist/index.js:1:1)'), false],
+    ['a built-in alone', withFrames('JSON.parse (<anonymous>)'), false],
+    ['not an Error', 'a string', false],
+  ];
+  for (const [name, e, want] of rows) t.equal(hasUserFrame(e, own), want, name);
 });
