@@ -2,12 +2,13 @@ import PQueue from 'p-queue';
 import type { Clock } from '../../common/clock.js';
 import { ToilError, coerceError, isAbortError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
+import { CallRate } from './callRate.js';
 import type { TickConfig } from './config.js';
 import type { TickMetrics } from './metrics.js';
 
 /**
- * Every provisioner call of the tick runs here: through a p-queue (bounded concurrency, a
- * calls-per-second cap), counted by result, and retried when its error says 'retry' (throttled,
+ * Every provisioner call of the tick runs here: through a p-queue (bounded concurrency) and a
+ * calls-per-second cap on the injected clock, counted by result, and retried when its error says 'retry' (throttled,
  * 5xx, a dropped connection) with exponential backoff on the injected clock. This is the one retry
  * layer of the tick: the clients under it make one attempt each (the composition root builds them so), and its
  * settings are the `tick:` config (maxAttempts, retryBaseDelay, retryMaxDelay).
@@ -18,12 +19,13 @@ export class ProvisionerCalls {
   private readonly metrics: TickMetrics | undefined;
   private readonly abort = new AbortController();
   private queue: PQueue | undefined;
-  private queueRate = 0;
+  private readonly rate: CallRate;
 
   constructor(options: { clock: Clock; log: Logger; metrics?: TickMetrics }) {
     this.clock = options.clock;
     this.log = options.log;
     this.metrics = options.metrics;
+    this.rate = new CallRate(options.clock);
   }
 
   /**
@@ -39,7 +41,12 @@ export class ProvisionerCalls {
     // Stopping now (a second signal): what still must happen (releasing nodes) gets one try.
     if (this.abort.signal.aborted) return fn();
     const queue = this.queueFor(tick);
-    const send = (): Promise<T> => (options.queued ? queue.add<T>(fn, { signal: this.abort.signal }) : fn());
+    const signal = this.abort.signal;
+    const paced = async (): Promise<T> => {
+      await this.rate.take(tick.callsPerSecond, signal);
+      return fn();
+    };
+    const send = (): Promise<T> => (options.queued ? queue.add<T>(paced, { signal }) : fn());
     for (let attempt = 1; ; attempt++) {
       try {
         const r = await send();
@@ -70,18 +77,10 @@ export class ProvisionerCalls {
   }
 
   private queueFor(tick: TickConfig): PQueue {
-    if (
-      !this.queue ||
-      this.queue.concurrency !== tick.concurrency ||
-      this.queueRate !== tick.callsPerSecond
-    ) {
-      // p-queue's interval cap runs on real timers; it only spaces calls, never decides anything.
-      this.queue = new PQueue({
-        concurrency: tick.concurrency,
-        intervalCap: Math.max(1, Math.floor(tick.callsPerSecond)),
-        interval: 1000,
-      });
-      this.queueRate = tick.callsPerSecond;
+    // The queue bounds concurrency only; the rate cap is CallRate's, on the injected clock
+    // (p-queue's own interval cap runs on real timers).
+    if (!this.queue || this.queue.concurrency !== tick.concurrency) {
+      this.queue = new PQueue({ concurrency: tick.concurrency });
     }
     return this.queue;
   }
