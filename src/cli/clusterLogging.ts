@@ -4,12 +4,14 @@ import { UserInputError } from '../common/errors.js';
 import { LOG_LEVEL_NAMES, createLogger, toPinoLevel, type Logger } from '../common/log.js';
 import { addForeignOptions, checkForeignOptions, ignored, type ForeignOption } from './foreignOptions.js';
 import { ConsoleOutput } from '../leader/consoleOutput.js';
-import { LEVEL_SWITCHES, logLevelOf, openLogFile } from './toilRunOptions.js';
+import { LEVEL_SWITCHES, openLogFile } from './toilRunOptions.js';
 
 /** The logging flags of a cluster utility, as commander gives them. */
 export interface ClusterLoggingFlags {
   readonly logLevel?: string;
   readonly logFile?: string;
+  /** The level of the last `--log<Level>` switch given (addClusterLoggingOptions records it). */
+  readonly logSwitch?: string;
 }
 
 /** Toil's common options that change nothing in a cluster utility (src/cli/foreignOptions.ts). */
@@ -28,9 +30,19 @@ const NO_EFFECT: readonly ForeignOption[] = [
 export function addClusterLoggingOptions(cmd: Command): Command {
   cmd.option('--logLevel <level>', 'log level (default: warning)');
   cmd.option('--logFile <path>', 'also append the log to this file');
-  for (const [flag, level] of LEVEL_SWITCHES)
-    cmd.addOption(new Option(flag, `same as --logLevel ${level}`).hideHelp());
+  for (const [flag, level] of LEVEL_SWITCHES) {
+    const option = new Option(flag, `same as --logLevel ${level}`).hideHelp();
+    cmd.addOption(option);
+    // The switch's order among the parsed options, not a scan of process.argv: on ssh- and
+    // rsync-cluster, a `--logDebug` after the cluster name is the remote command's.
+    cmd.on(`option:${option.name()}`, () => cmd.setOptionValueWithSource('logSwitch', level, 'cli'));
+  }
   return addForeignOptions(cmd, NO_EFFECT);
+}
+
+/** The level the flags ask for: `--logLevel`, else the last `--log<Level>` switch, else warning. */
+export function clusterLogLevel(flags: ClusterLoggingFlags): string {
+  return flags.logLevel ?? flags.logSwitch ?? 'warning';
 }
 
 /**
@@ -41,7 +53,7 @@ export function addClusterLoggingOptions(cmd: Command): Command {
  */
 export function clusterLogger(flags: ClusterLoggingFlags): Logger {
   for (const notice of checkForeignOptions(flags, NO_EFFECT)) process.stderr.write(`${notice}\n`);
-  const level = logLevelOf(flags, process.argv, 'warning');
+  const level = clusterLogLevel(flags);
   const pinoLevel = toPinoLevel(level);
   if (!pinoLevel)
     throw new UserInputError(

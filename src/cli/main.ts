@@ -122,7 +122,8 @@ async function commanderErrorText(
   const { commandOf, commanderErrorLine, commandsWithOption } = await import('./commanderErrors.js');
   const flag = e.code === 'commander.unknownOption' ? /'([^']*)'/.exec(e.message)?.[1] : undefined;
   let owners: Command[] = [];
-  if (flag !== undefined) {
+  // The program's own --version, which ssh- and rsync-cluster take too, is not theirs to point at.
+  if (flag !== undefined && !program.options.some((o) => o.long === flag)) {
     const all = new Command('toil');
     for (const sub of await loadSubCommands(undefined)) sub.register(all, () => undefined);
     owners = commandsWithOption(all, flag);

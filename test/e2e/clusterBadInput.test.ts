@@ -186,7 +186,7 @@ t.test('bad input to the cluster utilities is one clear line and exit 2', async 
     ],
     [
       'a bad provisioner',
-      ['ssh-cluster', 'c1', '-p', 'gce', '--zone', 'us-west-2a'],
+      ['ssh-cluster', '-p', 'gce', '--zone', 'us-west-2a', 'c1'],
       {},
       /^toil: --provisioner: 'gce' is not supported \(only aws\)$/,
     ],

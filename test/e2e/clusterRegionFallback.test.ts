@@ -38,7 +38,7 @@ t.test('the cluster utilities that find a cluster take a configured region for i
     ],
     [
       'ssh-cluster with TOIL_AWS_REGION',
-      ['ssh-cluster', 'nosuch', '--', 'true'],
+      ['ssh-cluster', 'nosuch', 'true'],
       { TOIL_AWS_REGION: 'us-west-2' },
       /nosuch/,
     ],

@@ -45,14 +45,14 @@ t.test(
 
     const opts = sshd.sshOptions.flatMap((o) => ['--sshOption', o]);
     const hello = await runToil(
-      ['ssh-cluster', 'sshtest', '--insecure', ...opts, 'echo', 'hello-from-the-leader'],
+      ['ssh-cluster', '--insecure', ...opts, 'sshtest', 'echo', 'hello-from-the-leader'],
       env,
     );
     t.equal(hello.code, 0, hello.stderr);
     t.equal(hello.stdout.trim(), 'hello-from-the-leader', 'the command ran in the leader container over ssh');
 
     const failing = await runToil(
-      ['ssh-cluster', 'sshtest', '--insecure', ...opts, '--', 'sh', '-c', 'exit 7'],
+      ['ssh-cluster', '--insecure', ...opts, 'sshtest', 'sh', '-c', 'exit 7'],
       env,
     );
     t.equal(failing.code, 7, 'the remote exit code comes back');
@@ -60,10 +60,10 @@ t.test(
     const strictUnknown = await runToil(
       [
         'ssh-cluster',
-        'sshtest',
         ...opts,
         '--sshOption',
         `-oUserKnownHostsFile=${join(sshd.dir, 'empty_known_hosts')}`,
+        'sshtest',
         'true',
       ],
       env,
@@ -73,10 +73,10 @@ t.test(
     const strictKnown = await runToil(
       [
         'ssh-cluster',
-        'sshtest',
         ...opts,
         '--sshOption',
         `-oUserKnownHostsFile=${sshd.knownHosts}`,
+        'sshtest',
         'echo',
         'trusted',
       ],
@@ -89,7 +89,7 @@ t.test(
     t.teardown(() => rmSync(work, { recursive: true, force: true }));
     writeFileSync(join(work, 'sort.ts'), 'export default 42;\n');
     const up = await runToil(
-      ['rsync-cluster', 'sshtest', '--insecure', ...opts, join(work, 'sort.ts'), `:${join(work, 'remote')}/`],
+      ['rsync-cluster', '--insecure', ...opts, 'sshtest', join(work, 'sort.ts'), `:${join(work, 'remote')}/`],
       env,
     );
     t.equal(up.code, 0, up.stderr);
@@ -101,9 +101,9 @@ t.test(
     const down = await runToil(
       [
         'rsync-cluster',
-        'sshtest',
         '--insecure',
         ...opts,
+        'sshtest',
         `:${join(work, 'remote', 'sort.ts')}`,
         join(work, 'back.ts'),
       ],
@@ -115,7 +115,7 @@ t.test(
     const noRemote = await runToil(['rsync-cluster', 'sshtest', 'a', 'b'], env);
     t.equal(noRemote.code, 2);
     t.match(noRemote.stderr, /^toil: rsync-cluster: name the leader's side with a leading ':'/);
-    const noCluster = await runToil(['ssh-cluster', 'nosuchcluster', '--insecure', ...opts, 'true'], env);
+    const noCluster = await runToil(['ssh-cluster', '--insecure', ...opts, 'nosuchcluster', 'true'], env);
     t.equal(noCluster.code, 2);
     t.match(
       noCluster.stderr,
@@ -123,7 +123,7 @@ t.test(
       'names the clusters that do exist, as destroy-cluster does',
     );
     const noClusterRsync = await runToil(
-      ['rsync-cluster', 'nosuchcluster', '--insecure', ...opts, 'a', ':b'],
+      ['rsync-cluster', '--insecure', ...opts, 'nosuchcluster', 'a', ':b'],
       env,
     );
     t.equal(noClusterRsync.code, 2);
