@@ -222,7 +222,8 @@ export const ERROR_CODES = {
   JOBSTORE_CORRUPT: {
     area: 'jobstore',
     dispositions: u,
-    meaning: 'an object fails its length/SHA-256 check or does not parse (named)',
+    meaning:
+      'an object fails its length/SHA-256 check or does not parse (named), or the workflow record (workflow.json) is missing though the store holds what only a started workflow writes',
   },
   JOBSTORE_NOT_OURS: {
     area: 'jobstore',

@@ -55,7 +55,8 @@ export { CorruptJobStoreError } from './errors.js';
  *
  * Errors: `JobStoreNotFoundError`/`JobStoreExistsError` (user errors), `CorruptJobStoreError`
  * (JOBSTORE_CORRUPT, naming the object) when an object fails its length or SHA-256 check (every
- * read checks, see objectStore.ts) or a record does not parse, and whatever else the object
+ * read checks, see objectStore.ts), a record does not parse or the workflow record is gone from a
+ * workflow that started (see readWorkflow), and whatever else the object
  * store raises. A damaged object is never returned as data.
  */
 export class JobStore {
@@ -174,8 +175,35 @@ export class JobStore {
     }
   }
 
+  /**
+   * The workflow record, or undefined while the store holds none yet: its start() runs, or was
+   * interrupted (a --restart starts the workflow then). A store that holds what only a started
+   * workflow writes has lost its record instead: that is damage (CorruptJobStoreError), never
+   * "none yet", for a restart that took it so would start the workflow over and run again the
+   * jobs that ran.
+   */
   async readWorkflow(): Promise<WorkflowRecord | undefined> {
-    return this.readJson<WorkflowRecord>(WORKFLOW_KEY);
+    const record = await this.readJson<WorkflowRecord>(WORKFLOW_KEY);
+    if (record) return record;
+    const evidence = await this.firstWrittenAfterWorkflow();
+    if (evidence === undefined) return undefined;
+    // A leader whose start() returned between the two reads wrote the record, then the evidence.
+    const late = await this.readJson<WorkflowRecord>(WORKFLOW_KEY);
+    if (late) return late;
+    throw new CorruptJobStoreError(
+      this.locator,
+      missingWorkflowReason(evidence),
+      WORKFLOW_KEY,
+      `restore ${WORKFLOW_KEY}: without it which jobs ran cannot be told, and starting the workflow over in this store would run them again; or run 'toil clean ${this.locator}' and start the workflow again`,
+    );
+  }
+
+  /** The first object of those only a started workflow writes (see writtenAfterWorkflow), if any. */
+  private async firstWrittenAfterWorkflow(): Promise<string | undefined> {
+    for (const prefix of AFTER_WORKFLOW_PREFIXES)
+      for await (const info of this.objects.list(prefix)) return info.key;
+    for (const key of AFTER_WORKFLOW_KEYS) if (await this.objects.head(key)) return key;
+    return undefined;
   }
 
   /**
@@ -283,7 +311,8 @@ export class JobStore {
 
   /**
    * Every object whose bytes do not match their recorded length and SHA-256, or, for records,
-   * that does not parse: what `toil status` lists. Reads every object in the store once.
+   * that does not parse, and the workflow record if a started workflow lost it (see readWorkflow):
+   * what `toil status` lists. Reads every object in the store once.
    */
   async findDamaged(concurrency = 8): Promise<DamagedObject[]> {
     const keys: string[] = [];
@@ -305,6 +334,10 @@ export class JobStore {
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, keys.length) }, worker));
+    // A record that is gone is no object to check, yet the store is as damaged (see readWorkflow).
+    const evidence = keys.includes(WORKFLOW_KEY) ? undefined : keys.find(writtenAfterWorkflow);
+    if (evidence !== undefined && !(await this.objects.head(WORKFLOW_KEY)))
+      damaged.push({ key: WORKFLOW_KEY, reason: missingWorkflowReason(evidence) });
     return damaged.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
@@ -497,6 +530,25 @@ export const SLURM_KEY = 'slurm.json';
 export const OUTCOME_KEY = 'outcome.json';
 export const RUNNING_KEY = 'running.json';
 export const COMMITS_PREFIX = 'commits/';
+
+/**
+ * What a leader writes only once the workflow record is there (a job's ticket, commit or failure
+ * log, a run's outcome, a restart's module pointer); the lease, the module and the files start()
+ * writes come before it, so a store interrupted while starting holds none of these.
+ */
+const AFTER_WORKFLOW_PREFIXES = [COMMITS_PREFIX, 'jobs/', 'logs/'] as const;
+const AFTER_WORKFLOW_KEYS = [OUTCOME_KEY, CURRENT_MODULE_KEY] as const;
+
+function writtenAfterWorkflow(key: string): boolean {
+  return (
+    AFTER_WORKFLOW_PREFIXES.some((p) => key.startsWith(p)) ||
+    (AFTER_WORKFLOW_KEYS as readonly string[]).includes(key)
+  );
+}
+
+function missingWorkflowReason(evidence: string): string {
+  return `is missing, yet the store holds ${evidence}, which only a workflow that started writes`;
+}
 
 /** Where a service job's attempt and the leader signal each other (its start, the stop request). */
 function serviceKey(jobId: string, attempt: number): string {

@@ -23,7 +23,7 @@ import {
   type WorkflowRecord,
 } from '../jobstore/jobRecords.js';
 import { CorruptJobStoreError, type JobStore } from '../jobstore/jobStore.js';
-import type { JobStoreLease, LeaseOptions } from '../jobstore/lease.js';
+import { readLeaseRecord, type JobStoreLease, type LeaseOptions } from '../jobstore/lease.js';
 import { bundleWorkflow } from '../workflow/bundle.js';
 import { fetchWorkflowModule, removeCachedModule } from '../workflow/moduleLoader.js';
 import { JOB_SCRATCH_DIR, MODULE_CACHE_DIR } from '../workflow/workDirLayout.js';
@@ -188,43 +188,31 @@ async function runLeased(
   // Stopped (Ctrl-C, SIGTERM, toil kill) while start() runs, the run need not wait for it.
   const code = o.code ?? new InProcessWorkflowCode(() => o.store, o.log, undefined, o.signal, true);
   await assertWorkflowFile(o.workflowFile);
-  let existing: WorkflowRecord | undefined;
-  let lease: JobStoreLease | undefined;
-  if (o.restart) {
-    await o.store.assertExists('drop --restart to start a new workflow');
-    lease = await takeLease();
-    existing = await o.store.readWorkflow();
-    // A start that was interrupted left a store without a workflow: --restart starts it now.
-    if (!existing)
-      log.warn({ jobStore: o.store.locator }, 'the job store holds no workflow yet; starting it');
-  }
+  if (o.restart) await o.store.assertExists('drop --restart to start a new workflow');
   const abandoned = await sweepAbandonedScratch(o.workDir);
   if (abandoned.length > 0)
     log.info({ removed: abandoned }, 'removed the scratch of leaders that were killed before they could');
   const scratch = await makeRunScratch(o.workDir);
   let moduleInUse: ModuleRef | undefined;
   try {
-    let started: { workflow: WorkflowRecord; modulePath: string; jobNames: readonly string[] };
-    if (existing) {
-      // The module the last run used: a restart that changed the file recorded it.
-      const current = await o.store.readCurrentModule();
-      const last: WorkflowRecord = current ? { ...existing, module: current } : existing;
-      const changed = o.restartWithFile
-        ? await storeChangedModule(
-            o,
-            o.store.fencedBy(lease!),
-            code,
-            last,
-            join(scratch, 'workflow.mjs'),
-            log,
-          )
-        : undefined;
-      if (changed) started = changed;
-      else {
-        const modulePath = await fetchWorkflowModule(o.store, last.module, join(o.workDir, MODULE_CACHE_DIR));
-        started = { workflow: last, modulePath, jobNames: await code.jobNames({ modulePath }) };
-      }
-    } else {
+    let started: StartedWorkflow;
+    let resume: Resume | undefined;
+    let lease: JobStoreLease | undefined;
+    if (o.restart) {
+      // Every check a restart makes comes before its first write, the lease's included: refused,
+      // it leaves the store as it found it, and `toil status` still tells what the last run did.
+      const seen = (await readLeaseRecord(o.store.objects, o.lease?.ttlMs))?.record.generation ?? -1;
+      const plan = (): Promise<Resume | undefined> => planResume(o, code, join(scratch, 'workflow.mjs'));
+      resume = await plan();
+      lease = await takeLease();
+      // Another leader ran between the checks and the lease: what they read may have changed.
+      if (lease.generation !== seen + 1) resume = await plan();
+    }
+    if (resume) started = await useResumedModule(o, o.store.fencedBy(lease!), resume, log);
+    else {
+      // A start that was interrupted left a store without a workflow: --restart starts it now.
+      if (o.restart)
+        log.warn({ jobStore: o.store.locator }, 'the job store holds no workflow yet; starting it');
       started = await startNewWorkflow(
         o,
         code,
@@ -241,7 +229,7 @@ async function runLeased(
       lease!,
       code,
       started,
-      existing !== undefined,
+      resume?.commits,
       log,
       startedAt,
     );
@@ -255,31 +243,34 @@ async function runLeased(
   }
 }
 
+interface StartedWorkflow {
+  readonly workflow: WorkflowRecord;
+  readonly modulePath: string;
+  readonly jobNames: readonly string[];
+}
+
+/** What a --restart resumes, checked: the workflow with the module to run, and what already ran. */
+interface Resume extends StartedWorkflow {
+  readonly commits: Map<string, JobCommit>;
+  /** The workflow file's bundle, when it differs from the module the last run used (to be stored). */
+  readonly changed?: Uint8Array;
+}
+
 /** Runs a workflow whose record is in the store to the end, `finish` and `--clean` included. */
 async function runStarted(
   o: RunWorkflowOptions,
   lease: JobStoreLease,
   code: WorkflowCode,
-  {
-    workflow,
-    modulePath,
-    jobNames,
-  }: { workflow: WorkflowRecord; modulePath: string; jobNames: readonly string[] },
-  resumed: boolean,
+  { workflow, modulePath, jobNames }: StartedWorkflow,
+  /** A resumed workflow's commits (checked against its module by planResume); none for a new one. */
+  resumedCommits: Map<string, JobCommit> | undefined,
   log: Logger,
   started: number,
 ): Promise<RunWorkflowOutcome> {
-  const defined = new Set([...jobNames, ENCAPSULATION_JOB]);
-  for (const spec of workflow.jobs) {
-    if (!defined.has(spec.name)) {
-      throw new CorruptJobStoreError(o.store.locator, `the workflow module defines no job '${spec.name}'`);
-    }
-  }
+  assertDefinesDeclaredJobs(o, workflow, jobNames);
   const generation = lease.generation;
-  const commits = resumed ? await o.store.readAllCommits() : new Map();
-  // The jobs the workflow's jobs added are in their commits, not its record: a resume with a
-  // workflow file that renamed one of those still to run would fail it on every attempt.
-  if (resumed) assertDefinesStoredJobs(o, namesStillToRun(workflow, commits), jobNames);
+  const resumed = resumedCommits !== undefined;
+  const commits = resumedCommits ?? new Map<string, JobCommit>();
   log.info(
     { workflowId: workflow.workflowId, generation, jobStore: o.store.locator },
     resumed ? 'resuming workflow' : 'starting workflow',
@@ -431,7 +422,7 @@ async function startNewWorkflow(
   storeExists: boolean,
   modulePath: string,
   onCreated: () => Promise<void>,
-): Promise<{ workflow: WorkflowRecord; modulePath: string; jobNames: readonly string[] }> {
+): Promise<StartedWorkflow> {
   // Checked before bundling so the mistake is reported at once; create() checks again.
   if (!storeExists && (await o.store.exists())) throw await storeExistsError(o.store, o.clock.now());
   const bundle = o.bundle ?? (await bundleWorkflow(o.workflowFile));
@@ -477,39 +468,89 @@ async function startNewWorkflow(
 }
 
 /**
- * A restart's workflow file, bundled again: when it differs from the module the last run used
- * (the user fixed a bug), it is stored beside it, recorded as the current module, and the run
- * uses it, so the jobs issued from now on run the code as it is now; the jobs that already ran
- * keep their results. The workflow record is written once and keeps naming the first module; each
- * restart bundles its file again, and says the file changed only when it did since the last run.
+ * What a --restart resumes, with every check made and nothing written: the workflow, the module
+ * its jobs run from now on, its jobs' names, and every commit. Undefined when the store holds no
+ * workflow yet (its start was interrupted). A restart's workflow file (`restartWithFile`) is bundled
+ * again: when it differs from the module the last run used (the user fixed a bug), that bundle is
+ * what runs, so the jobs issued from now on run the code as it is now; the jobs that already ran
+ * keep their results. Throws WORKFLOW_CHANGED when the module does not define a job the workflow
+ * declared or still has to run.
  */
-async function storeChangedModule(
+async function planResume(
   o: RunWorkflowOptions,
-  store: JobStore,
   code: WorkflowCode,
-  existing: WorkflowRecord,
-  modulePath: string,
-  log: Logger,
-): Promise<{ workflow: WorkflowRecord; modulePath: string; jobNames: readonly string[] } | undefined> {
+  scratchModulePath: string,
+): Promise<Resume | undefined> {
+  const existing = await o.store.readWorkflow();
+  if (!existing) return undefined;
+  // The module the last run used: a restart that changed the file recorded it.
+  const current = await o.store.readCurrentModule();
+  const last: WorkflowRecord = current ? { ...existing, module: current } : existing;
+  const changed = o.restartWithFile ? await changedBundle(o, last) : undefined;
+  let modulePath: string;
+  if (changed) {
+    modulePath = scratchModulePath;
+    await writeFile(modulePath, changed);
+  } else modulePath = await fetchWorkflowModule(o.store, last.module, join(o.workDir, MODULE_CACHE_DIR));
+  const jobNames = await code.jobNames({ modulePath });
+  if (changed)
+    assertDefinesStoredJobs(
+      o,
+      existing.jobs.map((j) => j.name),
+      jobNames,
+    );
+  assertDefinesDeclaredJobs(o, last, jobNames);
+  const commits = await o.store.readAllCommits();
+  // The jobs the workflow's jobs added are in their commits, not its record: a resume with a
+  // workflow file that renamed one of those still to run would fail it on every attempt.
+  assertDefinesStoredJobs(o, namesStillToRun(last, commits), jobNames);
+  return { workflow: last, modulePath, jobNames, commits, ...(changed ? { changed } : {}) };
+}
+
+/** The restart's workflow file bundled, when it differs from the module the last run used. */
+async function changedBundle(o: RunWorkflowOptions, last: WorkflowRecord): Promise<Uint8Array | undefined> {
   const bundle = o.bundle ?? (await bundleWorkflow(o.workflowFile));
   // A damaged stored module is replaced too: the file is what runs.
-  const stored = await o.store.getModule(existing.module).catch(() => undefined);
-  if (stored?.equals(bundle)) return undefined;
-  await writeFile(modulePath, bundle);
-  const jobNames = await code.jobNames({ modulePath });
-  assertDefinesStoredJobs(
-    o,
-    existing.jobs.map((j) => j.name),
-    jobNames,
-  );
-  const key = `modules/${createHash('sha256').update(bundle).digest('hex')}.mjs`;
-  const module = await store.putModule(bundle, key);
+  const stored = await o.store.getModule(last.module).catch(() => undefined);
+  return stored?.equals(bundle) ? undefined : bundle;
+}
+
+/**
+ * A changed module (see planResume) is stored beside the first, at `modules/<sha256>.mjs`, and
+ * recorded as the current one, which the next restart compares its file with; the workflow record
+ * is written once and keeps naming the first module. The change is said once: a restart with the
+ * file the last run used finds nothing changed.
+ */
+async function useResumedModule(
+  o: RunWorkflowOptions,
+  store: JobStore,
+  resume: Resume,
+  log: Logger,
+): Promise<StartedWorkflow> {
+  const { workflow, modulePath, jobNames, changed } = resume;
+  if (!changed) return { workflow, modulePath, jobNames };
+  const key = `modules/${createHash('sha256').update(changed).digest('hex')}.mjs`;
+  const module = await store.putModule(changed, key);
   await store.writeCurrentModule(module);
   log.info(
     { workflowFile: o.workflowFile, module: key },
     'the workflow file changed since the last run of this workflow: the jobs that run from now on run it as it is now',
   );
-  return { workflow: { ...existing, module }, modulePath, jobNames };
+  return { workflow: { ...workflow, module }, modulePath, jobNames };
+}
+
+/** The module defines every job the workflow's start declared; a store whose module does not is damaged. */
+function assertDefinesDeclaredJobs(
+  o: RunWorkflowOptions,
+  workflow: WorkflowRecord,
+  jobNames: readonly string[],
+): void {
+  const defined = new Set([...jobNames, ENCAPSULATION_JOB]);
+  for (const spec of workflow.jobs) {
+    if (!defined.has(spec.name)) {
+      throw new CorruptJobStoreError(o.store.locator, `the workflow module defines no job '${spec.name}'`);
+    }
+  }
 }
 
 /** The names of the jobs a resumed workflow still has to run: declared or added, with no commit. */

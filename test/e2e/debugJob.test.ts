@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { cpSync, existsSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import t from 'tap';
 import { debugFailingAdd } from '../fixtures/debugJobRuns.js';
+import { fileStoreSnapshot as snapshot } from '../fixtures/storeSnapshot.js';
 import { REPO_ROOT, scratchDir, runToil, startToil, type ToilResult } from '../fixtures/workflowCli.js';
 
 const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
@@ -14,20 +14,6 @@ const FILES = join(REPO_ROOT, 'test/fixtures/workflowFiles.ts');
 t.setTimeout(240_000);
 // Each case runs in a directory of its own: they run side by side.
 t.jobs = 3;
-
-/** Every file of a file: job store with the SHA-256 of its bytes: equal snapshots, unchanged store. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out[relative(dir, p)] = createHash('sha256').update(readFileSync(p)).digest('hex');
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 /** `toil run` of the tree workflow in `dir`, its job `add` failing its first `failTimes` attempts. */
 function runFailingAdd(dir: string, o: { failTimes: number; retryCount: number }): Promise<ToilResult> {

@@ -1,15 +1,11 @@
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import type { S3Client } from '@aws-sdk/client-s3';
 import t from 'tap';
-import { s3Sdk } from '../../src/common/awsSdkPackages.js';
 import { createS3Client } from '../../src/main/s3Client.js';
 import { MOTO_MISSING_REASON, motoAvailable, motoS3Env, startMoto } from '../fixtures/motoServer.js';
 import { startS3rver } from '../fixtures/s3rver.js';
 import { debugFailingAdd } from '../fixtures/debugJobRuns.js';
+import { bucketSnapshot as snapshot } from '../fixtures/storeSnapshot.js';
 import { REPO_ROOT, scratchDir, runToil } from '../fixtures/workflowCli.js';
-
-const { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command } = s3Sdk();
 
 type Test = Parameters<Parameters<typeof t.test>[0]>[0];
 
@@ -23,32 +19,6 @@ const FILES_LOCATOR = `aws:${REGION}:debug-files`;
 t.setTimeout(240_000);
 // The three cases share nothing (each its own server, its own directory): they run side by side.
 t.jobs = 3;
-
-/**
- * Every object of the job store's bucket (`NAME--toil`) with the SHA-256 of its bytes, and the
- * multipart uploads left open in it: equal snapshots, unchanged store.
- */
-async function snapshot(s3: S3Client, locator: string): Promise<Record<string, string>> {
-  const Bucket = `${locator.split(':')[2]}--toil`;
-  const out: Record<string, string> = {};
-  let ContinuationToken: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket, ContinuationToken }));
-    for (const o of page.Contents ?? []) {
-      const got = await s3.send(new GetObjectCommand({ Bucket, Key: o.Key! }));
-      const bytes = await got.Body!.transformToByteArray();
-      out[o.Key!] = createHash('sha256').update(bytes).digest('hex');
-    }
-    ContinuationToken = page.NextContinuationToken;
-  } while (ContinuationToken);
-  // s3rver does not list multipart uploads (NotImplemented); moto does.
-  const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket })).catch((e: Error) => {
-    if (e.name === 'NotImplemented') return undefined;
-    throw e;
-  });
-  for (const u of uploads?.Uploads ?? []) out[`(multipart upload) ${u.Key}`] = u.UploadId ?? '';
-  return out;
-}
 
 /**
  * What a user of an S3 run does after a job failed for good: debug it by name and id (the bucket as it

@@ -164,6 +164,48 @@ t.test('a damaged record is reported as such', async (t) => {
 });
 
 t.test(
+  'no workflow record: none yet while the store holds only what comes before it; damage once it holds what only a started workflow writes',
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'toil-js-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const objects = new FileObjectStore(join(dir, 'js'));
+    const store = new JobStore(objects);
+    await store.create();
+    await store.putModule(Buffer.from('export default {};'));
+    await store.writeFile(store.newFileId('input.txt'), 'what start() imported');
+    t.equal(await store.readWorkflow(), undefined, 'the module and start() files alone: no workflow yet');
+    t.same(await store.findDamaged(), [], 'and nothing damaged');
+    for (const key of ['commits/j1', 'jobs/j1', 'logs/j1/1', 'outcome.json', 'module-current.json']) {
+      await objects.put(key, JSON.stringify({ format: 1 }));
+      await t.rejects(
+        store.readWorkflow(),
+        {
+          code: 'JOBSTORE_CORRUPT',
+          key: 'workflow.json',
+          message: `job store ${store.locator} is damaged: object workflow.json is missing, yet the store holds ${key}, which only a workflow that started writes (restore workflow.json: without it which jobs ran cannot be told, and starting the workflow over in this store would run them again; or run 'toil clean ${store.locator}' and start the workflow again)`,
+        },
+        `with ${key}: the record is missing, not yet to come`,
+      );
+      t.same(
+        await store.findDamaged(),
+        [
+          {
+            key: 'workflow.json',
+            reason: `is missing, yet the store holds ${key}, which only a workflow that started writes`,
+          },
+        ],
+        `with ${key}: listed as damaged`,
+      );
+      await objects.delete(key);
+    }
+    await store.writeWorkflow(workflow);
+    await store.commit(commit('r', 1));
+    t.same(await store.readWorkflow(), workflow, 'with its record: the record');
+    t.same(await store.findDamaged(), [], 'and nothing damaged');
+  },
+);
+
+t.test(
   'job store on S3 (moto_server, conditional writes enforced)',
   { skip: motoAvailable() ? false : MOTO_MISSING_REASON },
   async (t) => {
