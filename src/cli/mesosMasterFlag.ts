@@ -6,6 +6,18 @@ import { masterBaseUrl } from '../mesos/http.js';
 export interface MesosMasterFlag {
   readonly flag: '--mesosMaster' | '--mesosEndpoint';
   readonly address: string;
+  /**
+   * Set when no flag was given and the address is Toil's default: what that default is, said
+   * wherever a typed flag would be named (a user who typed none is not told of one).
+   */
+  readonly defaulted?: string;
+}
+
+/** The master as the user knows it: the flag as typed, or the default and why it was chosen. */
+export function mesosMasterNamed(m: MesosMasterFlag): string {
+  return m.defaulted === undefined
+    ? `${m.flag} ${m.address}`
+    : `the default Mesos master ${m.address} (${m.defaulted})`;
 }
 
 export function mesosMasterFlag(f: {
@@ -56,10 +68,10 @@ export function mesosMasterHostPort(m: MesosMasterFlag): string {
   return `${url.hostname}:${url.port || '80'}`;
 }
 
-function refused({ flag, address }: MesosMasterFlag): UserInputError {
+function refused(m: MesosMasterFlag): UserInputError {
   return new UserInputError(
     'MESOS_ADDRESS',
-    `${flag} ${address}: expected the HOST:PORT of the Mesos master, e.g. 10.0.0.5:5050`,
+    `${mesosMasterNamed(m)}: expected the HOST:PORT of the Mesos master, e.g. 10.0.0.5:5050`,
   );
 }
 
@@ -70,15 +82,19 @@ function refused({ flag, address }: MesosMasterFlag): UserInputError {
  */
 export async function assertMesosAnswers(
   ping: () => Promise<unknown>,
-  { flag, address }: MesosMasterFlag,
+  master: MesosMasterFlag,
 ): Promise<void> {
   try {
     await ping();
   } catch (e) {
     const why = firstLine(e instanceof Error ? e.message : String(e));
+    const expected =
+      master.defaulted === undefined
+        ? 'expected the host:port of a running Mesos master'
+        : `expected a running Mesos master there; give ${master.flag} HOST:PORT for another`;
     throw new UserInputError(
       'BAD_FLAG',
-      `${flag} ${address}: the Mesos master does not answer (${why}) (expected the host:port of a running Mesos master)`,
+      `${mesosMasterNamed(master)}: the Mesos master does not answer (${why}) (${expected})`,
     );
   }
 }

@@ -183,7 +183,10 @@ export const command: SubCommand = {
       .option('--defaultDisk <size>', 'disk of a job that declares none', '2Gi')
       .option('--defaultPreemptable [bool]', 'jobs that declare nothing may run on preemptable (spot) nodes')
       .addOption(new Option('--defaultPreemptible [bool]').hideHelp())
-      .option('--mesosMaster <host:port>', 'mesos: the Mesos master')
+      .option(
+        '--mesosMaster <host:port>',
+        "mesos: the Mesos master (default: 127.0.0.1:5050; with --provisioner aws, Toil's default, the cluster leader's own address: its private IP, port 5050)",
+      )
       .option('--mesosEndpoint <host:port>', 'mesos: alias of --mesosMaster')
       .option(
         '--slurmPartition <name>',

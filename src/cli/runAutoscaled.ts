@@ -104,14 +104,13 @@ export async function runAutoscaled(
   // The leader's own state beside the work dir, one per job store, so --restart adopts its nodes.
   const stateDir = autoscaleStateDir(workDir, jobStoreText);
   const scalerFlags = scalerSectionFromFlags(f, zone);
-  let config: LeaderConfig;
-  try {
-    config = parseLeaderConfigObject(
+  const configWith = (engine: typeof batchSystem): LeaderConfig =>
+    parseLeaderConfigObject(
       {
         jobStore: `file:${stateDir}`,
         logLevel: 'info',
         http: { host: '127.0.0.1', port: 0 },
-        batchSystem,
+        batchSystem: engine,
         provisioner: { kind: 'aws', zone, clusterName },
         shutdown: { releaseNodes: !f.keepNodes },
         scaler: scalerFlags.section,
@@ -119,6 +118,11 @@ export async function runAutoscaled(
       catalogue,
       'flags',
     );
+  let config: LeaderConfig;
+  try {
+    // Without --mesosMaster the master is looked up in the cloud below, and the config made again
+    // with it: the flags are checked first, so a run refused for them asks the cloud nothing.
+    config = configWith(batchSystem);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     // The zone and the cluster's name are said as given (a flag, or the environment), not as
@@ -169,10 +173,18 @@ export async function runAutoscaled(
 
   // Named (and its directory checked) before anything is launched; written when the run ends.
   const statsPath = f.clusterStats !== undefined ? clusterStatsPath(f.clusterStats, clusterName) : undefined;
+  // No --mesosMaster: Toil's default, the leader's own address, asked of the cloud once every
+  // check made here has passed, and said, since it is not what the user typed.
+  let master = mesosMasterFlag(f);
+  if (config.batchSystem.kind === 'mesos' && !master) {
+    const { leaderMesosMaster, defaultMasterLine } = await import('./leaderMesosMaster.js');
+    master = await leaderMesosMaster({ clusterName, region: config.scaler.region, clock, log });
+    out.line(defaultMasterLine(master));
+    config = configWith({ kind: 'mesos', mesosMaster: master.address });
+  }
   // As a local run checks it: a master that is not there failed the run only after the leader had
   // started, made the job store and waited a minute for the subscription, logging each retry. Not
   // when a killed run left nodes: the leader starts to release them, master or not.
-  const master = mesosMasterFlag(f);
   if (config.batchSystem.kind === 'mesos' && master && !(await leftByRun(stateDir))) {
     const { MesosMasterClient } = await import('../mesos/masterClient.js');
     const client = new MesosMasterClient(config.batchSystem.mesosMaster);
@@ -458,12 +470,15 @@ function storeAfterStop(clean: CleanPolicy): string {
 }
 
 /**
- * The engine the workers run: a Mesos master (--mesosMaster), or the Slurm controller Slurm's
- * tools reach (SLURM_CONF, else Slurm's default /etc/slurm/slurm.conf; --slurmPartition).
+ * The engine the workers run: a Mesos master (--mesosMaster; none here when not given: the run
+ * looks up Toil's default, the leader's own address, once its flags are accepted), or the Slurm
+ * controller Slurm's tools reach (SLURM_CONF, else Slurm's default /etc/slurm/slurm.conf;
+ * --slurmPartition).
  */
 function autoscaledBatchSystem(
   f: RunFlags,
-): { kind: 'mesos'; mesosMaster: string } | ({ kind: 'slurm'; slurmConf: string } & Record<string, unknown>) {
+):
+  { kind: 'mesos'; mesosMaster?: string } | ({ kind: 'slurm'; slurmConf: string } & Record<string, unknown>) {
   if (f.batchSystem === 'slurm') {
     const slurmConf = process.env.SLURM_CONF?.trim() || '/etc/slurm/slurm.conf';
     if (!existsSync(slurmConf))
@@ -492,12 +507,7 @@ function autoscaledBatchSystem(
       `--provisioner aws needs --batchSystem mesos or slurm (got ${f.batchSystem})`,
     );
   const master = mesosMasterFlag(f);
-  if (!master)
-    throw new UserInputError(
-      'BAD_FLAG',
-      '--provisioner aws needs --mesosMaster HOST:PORT (the Mesos master)',
-    );
-  return { kind: 'mesos', mesosMaster: mesosMasterHostPort(master) };
+  return master ? { kind: 'mesos', mesosMaster: mesosMasterHostPort(master) } : { kind: 'mesos' };
 }
 
 /** Codes that are the user's setup to fix (exit 2); the rest (limits, rejections) fail the run (exit 1). */

@@ -6,11 +6,13 @@ import { packageRoot } from '../common/packageRoot.js';
 import { formatDuration } from '../common/units.js';
 import { yaml } from '../common/yaml.js';
 import { LEADER_ONLY_KEYS } from '../leader/leaderConfig.js';
+import type { Catalogue } from '../scaler/catalogue.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
+import type { PolicyChoice } from '../scaler/config.js';
 import { POLICIES } from '../scaler/policy.js';
 import { parseSimulateConfig } from '../scaler/simulator/config.js';
 import { simulate, type SimulationResult } from '../scaler/simulator/engine.js';
-import { parseTrace } from '../scaler/simulator/trace.js';
+import { parseTrace, type Trace } from '../scaler/simulator/trace.js';
 import type { PolicyName } from '../scaler/types.js';
 import type { SubCommand } from './main.js';
 
@@ -26,12 +28,22 @@ async function readText(path: string, what: string): Promise<string> {
   }
 }
 
-/** Loads a trace file and a simulate config file (the shipped cluster without one) and runs the simulation. */
-export async function runSimulation(
+/** A trace and a simulate config document, read once for every policy that runs them. */
+interface SimulationInputs {
+  readonly tracePath: string;
+  readonly trace: Trace;
+  readonly configGiven?: string;
+  readonly configPath: string;
+  readonly configDoc: unknown;
+  readonly catalogue: Catalogue;
+}
+
+/** Loads a trace file and a simulate config file (the shipped cluster without one). */
+async function readInputs(
   tracePath: string,
-  configGiven?: string,
-  options: { policy?: PolicyName; seed?: number; cataloguePath?: string } = {},
-): Promise<SimulationResult> {
+  configGiven: string | undefined,
+  cataloguePath: string | undefined,
+): Promise<SimulationInputs> {
   let traceDoc: unknown;
   try {
     traceDoc = JSON.parse(await readText(tracePath, 'trace'));
@@ -48,20 +60,77 @@ export async function runSimulation(
     if (e instanceof UserInputError) throw e;
     throw new UserInputError('CONFIG_INVALID', `config ${configPath} is not YAML: ${(e as Error).message}`);
   }
-  const catalogue = await readCatalogue(options.cataloguePath);
-  const { scaler, simulation } = withLeaderConfigHint(configDoc, configPath, () =>
-    parseSimulateConfig(configDoc, catalogue, configPath),
+  const catalogue = await readCatalogue(cataloguePath);
+  return { tracePath, trace, configGiven, configPath, configDoc, catalogue };
+}
+
+/** The config as `policy` (the file's when no flag chose one) runs it, checked against the trace. */
+function configFor(
+  inputs: SimulationInputs,
+  policy: PolicyChoice | undefined,
+): ReturnType<typeof parseSimulateConfig> {
+  const { configDoc, configPath, configGiven, catalogue, trace, tracePath } = inputs;
+  const config = withLeaderConfigHint(configDoc, configPath, () =>
+    parseSimulateConfig(configDoc, catalogue, configPath, policy),
   );
+  const { maxSeconds } = config.simulation;
   // A job arriving after the simulation ends would only ever be listed as "never arrived".
-  const late = trace.jobs.find((j) => j.arrival >= simulation.maxSeconds);
+  const late = trace.jobs.find((j) => j.arrival >= maxSeconds);
   if (late)
     throw new UserInputError(
       'TRACE_INVALID',
       `trace ${tracePath}: job ${late.id} arrives at ${formatDuration(late.arrival * 1000)}, not before the simulation ends ` +
-        `(simulation.maxDuration ${formatDuration(simulation.maxSeconds * 1000)}): give a longer maxDuration in the ` +
+        `(simulation.maxDuration ${formatDuration(maxSeconds * 1000)}): give a longer maxDuration in the ` +
         `simulation: section of ${configGiven === undefined ? 'a --config file' : configPath}`,
     );
-  return simulate(trace, scaler, simulation, { policy: options.policy, seed: options.seed });
+  return config;
+}
+
+/** `--policy NAME`: the config is checked for the policy the flag chose, not the file's. */
+function chosenByFlag(name: PolicyName): PolicyChoice {
+  return {
+    name,
+    unhonouredLimit: `--policy ${name} does not honour it (Toil has no such limit); remove it, or use --policy cost`,
+  };
+}
+
+/**
+ * `--compare`'s two runs. Toil-classic keeps none of the cost policy's extra limits, so a config
+ * that sets one would have the ratios compare a limited cluster with an unlimited one: it is
+ * refused before either run starts.
+ */
+const COMPARED_CLASSIC: PolicyChoice = {
+  name: 'toil-classic',
+  unhonouredLimit:
+    '--compare runs toil-classic, which does not honour it (Toil has no such limit), so its ratios would ' +
+    'compare different limits; remove it to compare the two policies',
+};
+
+/** Loads a trace file and a simulate config file (the shipped cluster without one) and runs the simulation. */
+export async function runSimulation(
+  tracePath: string,
+  configGiven?: string,
+  options: { policy?: PolicyName; seed?: number; cataloguePath?: string } = {},
+): Promise<SimulationResult> {
+  const inputs = await readInputs(tracePath, configGiven, options.cataloguePath);
+  const policy = options.policy === undefined ? undefined : chosenByFlag(options.policy);
+  const { scaler, simulation } = configFor(inputs, policy);
+  return simulate(inputs.trace, scaler, simulation, { seed: options.seed });
+}
+
+/** `--compare`: the trace with the cost policy and with toil-classic, on the same cluster and seed. */
+export async function runComparison(
+  tracePath: string,
+  configGiven?: string,
+  options: { seed?: number; cataloguePath?: string } = {},
+): Promise<{ cost: SimulationResult; classic: SimulationResult }> {
+  const inputs = await readInputs(tracePath, configGiven, options.cataloguePath);
+  const cost = configFor(inputs, chosenByFlag('cost'));
+  const classic = configFor(inputs, COMPARED_CLASSIC);
+  return {
+    cost: simulate(inputs.trace, cost.scaler, cost.simulation, { seed: options.seed }),
+    classic: simulate(inputs.trace, classic.scaler, classic.simulation, { seed: options.seed }),
+  };
 }
 
 /** A leader config given as the simulate config: its leader keys are named as such, with what to give instead. */
@@ -180,8 +249,7 @@ export const command: SubCommand = {
               `toil simulate: no --config: simulating ${DEFAULT_CLUSTER_IS}; give --config FILE for yours\n`,
             );
           if (opts.compare) {
-            const cost = await runSimulation(tracePath, opts.config, { policy: 'cost', seed });
-            const classic = await runSimulation(tracePath, opts.config, { policy: 'toil-classic', seed });
+            const { cost, classic } = await runComparison(tracePath, opts.config, { seed });
             process.stdout.write(
               opts.json
                 ? `${JSON.stringify({ cost, toilClassic: classic })}\n`

@@ -4,9 +4,10 @@ import type { Disposition } from './errors.js';
  * Every error code toil-ts raises, with the dispositions it is raised with and what it means: the
  * one list of codes. docs/errors.md is this table (test/common/errorCodes.test.ts renders it and
  * compares), and the same test fails when code in src/ throws a code that is not here, or with a
- * disposition this table does not give it. Dispositions (src/common/errors.ts): 'user' is one
- * line and exit 2; 'retry' is tried again after a backoff; 'unavailable' marks an offering and
- * re-plans; 'fatal' is surfaced once.
+ * disposition this table does not give it, or names one that is not here as a value (`code: …`,
+ * a child's reply rebuilt into an error) or in a comparison with an error's code. Dispositions
+ * (src/common/errors.ts): 'user' is one line and exit 2; 'retry' is tried again after a backoff;
+ * 'unavailable' marks an offering and re-plans; 'fatal' is surfaced once.
  */
 export interface ErrorCodeEntry {
   readonly area: string;
@@ -178,10 +179,16 @@ export const ERROR_CODES = {
     dispositions: u,
     meaning: 'an import or export names a URL toil-ts does not read or write (it takes paths and file: URLs)',
   },
+  WORKFLOW_CODE_THREW: {
+    area: 'workflow',
+    dispositions: f,
+    meaning:
+      "the workflow's own code (its module's top level, start or finish) threw, in a timer or a promise too; the message is its error's",
+  },
   WORKFLOW_CODE_CRASHED: {
     area: 'workflow',
     dispositions: ['user', 'fatal'],
-    meaning: "the workflow's own code process exited or threw",
+    meaning: "the process running the workflow's own code died (it exited, or was killed) before it answered",
   },
   WORKFLOW_CODE_TIMEOUT: {
     area: 'workflow',
@@ -290,6 +297,22 @@ export const ERROR_CODES = {
     dispositions: ['user', 'retry'],
     meaning: 'the scheduler is not (yet) subscribed to the Mesos master',
   },
+  MESOS_UNAVAILABLE: {
+    area: 'batch',
+    dispositions: r,
+    meaning: 'the Mesos master answered 503 (it has no leader yet, or is starting)',
+  },
+  MESOS_SERVER_ERROR: {
+    area: 'batch',
+    dispositions: r,
+    meaning: 'the Mesos master answered with a 5xx other than 503',
+  },
+  MESOS_REJECTED: {
+    area: 'batch',
+    dispositions: ['fatal', 'retry'],
+    meaning:
+      'the Mesos master refused the call with a 4xx (its text is in the message); a 409 (conflict) is tried again',
+  },
   MESOS_PROTOCOL: {
     area: 'batch',
     dispositions: r,
@@ -381,6 +404,12 @@ export const ERROR_CODES = {
     meaning: 'a method was called in a state that does not allow it (a bug)',
   },
   ABORTED: { area: 'leader', dispositions: f, meaning: 'the leader is stopping now; the call was abandoned' },
+  UNKNOWN: {
+    area: 'leader',
+    dispositions: f,
+    meaning:
+      "an error with none of toil-ts's codes (a library's, or a bug), as the scaler's tick errors, call metrics, heartbeat and spot price feed name it; its message says what it was",
+  },
   LAUNCH_REFUSED: {
     area: 'leader',
     dispositions: ['user', 'fatal'],

@@ -267,6 +267,16 @@ export function zoneInRegion(zone: string, region: string): boolean {
 }
 
 /**
+ * A policy chosen by a flag rather than by the file's `policy:` (`toil simulate --policy`,
+ * `--compare`): the config is checked for the policy that will run, and a limit that policy does
+ * not honour is refused with `unhonouredLimit` (what follows the key's path), which names the flag.
+ */
+export interface PolicyChoice {
+  readonly name: PolicyName;
+  readonly unhonouredLimit: string;
+}
+
+/**
  * Validates the `scaler:` section of a config (a plain object: the leader parses YAML and flags)
  * against the instance catalogue. Every problem is reported at once, each with its path (min above
  * max, negative price, unknown instance type with a "did you mean", compensation outside [0, 1]…);
@@ -275,7 +285,7 @@ export function zoneInRegion(zone: string, region: string): boolean {
 export function parseScalerConfig(
   raw: unknown,
   catalogue: Catalogue,
-  options: { source?: string; path?: readonly (string | number)[] } = {},
+  options: { source?: string; path?: readonly (string | number)[]; policy?: PolicyChoice } = {},
 ): ScalerConfig {
   const prefix = options.path ?? ['scaler'];
   const source = options.source ?? 'scaler config';
@@ -478,13 +488,16 @@ export function parseScalerConfig(
       at(['maxTotalNodes'], `${c.maxTotalNodes} is below the sum of minNodes (${minSum})`);
   }
   // toil-classic is Toil's algorithm, which has none of these limits: set, they would be ignored
-  // and the cluster billed past them.
-  if (c.policy === 'toil-classic')
+  // and the cluster billed past them (and a comparison with the cost policy, which keeps them,
+  // would compare different limits). The policy that runs decides, whoever chose it.
+  const policy = options.policy?.name ?? c.policy;
+  if (policy === 'toil-classic')
     for (const key of ['maxPreemptableNodes', 'maxTotalNodes', 'maxHourlyCost'] as const)
       if (c[key] !== undefined)
         at(
           [key],
-          `policy toil-classic does not honour it (Toil has no such limit); remove it, or use policy cost`,
+          options.policy?.unhonouredLimit ??
+            `policy toil-classic does not honour it (Toil has no such limit); remove it, or use policy cost`,
         );
   if (c.bootTimeout <= c.bootTime)
     at(['bootTimeout'], `must be longer than bootTime (${c.bootTime / 1000}s)`);
@@ -499,7 +512,7 @@ export function parseScalerConfig(
     ...new Set(nodeTypes.flatMap((n) => n.instanceTypes.map((t) => t.name).filter(isEstimate))),
   ];
   return deepFreeze({
-    policy: c.policy,
+    policy,
     objective: c.objective,
     region: c.region,
     zones: c.zones ?? [`${c.region}a`],

@@ -534,6 +534,85 @@ t.test('toil simulate --compare runs both policies on the same trace and prints 
   );
 });
 
+t.test(
+  'a limit toil-classic does not honour is refused however toil-classic is chosen: the file, --policy or --compare',
+  async (t) => {
+    const dir = testDir(t, {});
+    const tracePath = join(dir, 'trace.json');
+    writeFileSync(
+      tracePath,
+      JSON.stringify({
+        jobs: [{ id: 'a', name: 'a', cores: 1, memory: '1Gi', runtime: 30, preemptable: true }],
+      }),
+    );
+    const limited = join(dir, 'limited.yaml');
+    writeFileSync(limited, 'scaler:\n  nodeTypes: c5.large:0.05,c5.large\n  maxPreemptableNodes: 2\n');
+    const classicFile = join(dir, 'classic.yaml');
+    writeFileSync(
+      classicFile,
+      'scaler:\n  policy: toil-classic\n  nodeTypes: c5.large:0.05,c5.large\n  maxPreemptableNodes: 2\n',
+    );
+    const refusal = (path: string, why: string): string =>
+      `toil: ${path} is invalid:\n  - scaler.maxPreemptableNodes: ${why}\n`;
+
+    const byFile = await runToil(['simulate', tracePath, '--config', classicFile], { cwd: dir });
+    t.equal(byFile.code, 2, 'policy toil-classic in the file: refused');
+    t.equal(
+      byFile.stderr,
+      refusal(
+        classicFile,
+        'policy toil-classic does not honour it (Toil has no such limit); remove it, or use policy cost',
+      ),
+    );
+
+    const byFlag = await runToil(['simulate', tracePath, '--config', limited, '--policy', 'toil-classic'], {
+      cwd: dir,
+    });
+    t.equal(byFlag.code, 2, '--policy toil-classic on a file of the cost policy: refused');
+    t.equal(
+      byFlag.stderr,
+      refusal(
+        limited,
+        '--policy toil-classic does not honour it (Toil has no such limit); remove it, or use --policy cost',
+      ),
+    );
+    t.equal(byFlag.stdout, '', 'nothing simulated');
+
+    for (const config of [limited, classicFile]) {
+      const compared = await runToil(['simulate', tracePath, '--config', config, '--compare'], { cwd: dir });
+      t.equal(compared.code, 2, `--compare on ${config}: refused`);
+      t.equal(
+        compared.stderr,
+        refusal(
+          config,
+          '--compare runs toil-classic, which does not honour it (Toil has no such limit), so its ratios would ' +
+            'compare different limits; remove it to compare the two policies',
+        ),
+      );
+      t.equal(compared.stdout, '', 'neither policy was run: no report and no ratio');
+    }
+
+    // The policy that runs decides: the file's toil-classic overridden by --policy cost keeps the limit.
+    const cost = await runToil(
+      ['simulate', tracePath, '--config', classicFile, '--policy', 'cost', '--json'],
+      {
+        cwd: dir,
+      },
+    );
+    t.equal(cost.code, 0, cost.stderr);
+    t.equal((JSON.parse(cost.stdout) as SimulationResult).policy, 'cost');
+    const r = await runSimulation(tracePath, classicFile, { policy: 'cost' });
+    t.equal(r.policy, 'cost', 'runSimulation runs the policy it was given');
+    const err = (await runSimulation(tracePath, limited, { policy: 'toil-classic' }).catch(
+      (e: unknown) => e,
+    )) as ConfigError;
+    t.type(err, ConfigError);
+    t.same(err.problems, [
+      'scaler.maxPreemptableNodes: --policy toil-classic does not honour it (Toil has no such limit); remove it, or use --policy cost',
+    ]);
+  },
+);
+
 t.test('the cost breakdown splits billed time into boot, used, unused, idle and minimum', async (t) => {
   const { scaler, simulation } = setup(
     { nodeTypes: 'c5.large', bootTime: '100s', idleGrace: '1m' },

@@ -75,7 +75,8 @@ const FALLBACK_WORKER_TYPE = 't2.medium';
 /** EC2's limit on user data, after base64 decoding. */
 export const USER_DATA_LIMIT_BYTES = 16_384;
 
-const MESOS_PORT = 5050;
+/** The Mesos master's port on the leader: each worker's agent registers there. */
+export const MESOS_PORT = 5050;
 /** slurmctld's port on the leader (Slurm's default). */
 export const SLURMCTLD_PORT = 6817;
 /** What the Slurm daemons' containers share with the host (conf, munge socket, state, logs). */

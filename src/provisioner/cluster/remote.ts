@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import type { Clock } from '../../common/clock.js';
 import { UserInputError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
+import type { ProvisionedNode } from '../../ports/provisioner.js';
 import type { Ec2Calls } from '../aws/ec2Calls.js';
 import { clustersHere } from './clustersHere.js';
 
@@ -26,6 +27,40 @@ export async function leaderAddress(
   log: Logger,
   region: string,
 ): Promise<string> {
+  const leader = await runningLeader(calls, clusterName, clock, log, region);
+  const ip = leader.publicIp ?? leader.privateIp;
+  if (!ip) throw new UserInputError('NO_LEADER_ADDRESS', `the leader of '${clusterName}' has no address yet`);
+  return ip;
+}
+
+/**
+ * The leader's private address: where its Mesos master listens for the workers (their agents are
+ * started with `--master=<this>:5050`), and so the master a run on the cluster defaults to.
+ */
+export async function leaderPrivateAddress(
+  calls: Ec2Calls,
+  clusterName: string,
+  clock: Clock,
+  log: Logger,
+  region: string,
+): Promise<{ readonly ip: string; readonly instanceId: string }> {
+  const leader = await runningLeader(calls, clusterName, clock, log, region);
+  if (!leader.privateIp)
+    throw new UserInputError(
+      'NO_LEADER_ADDRESS',
+      `the leader of '${clusterName}' has no private address yet`,
+    );
+  return { ip: leader.privateIp, instanceId: leader.instanceId };
+}
+
+/** The cluster's first-launched leader, refused unless it is running. */
+async function runningLeader(
+  calls: Ec2Calls,
+  clusterName: string,
+  clock: Clock,
+  log: Logger,
+  region: string,
+): Promise<ProvisionedNode> {
   // The EC2 client library loads here, not with ssh-cluster's flags: a typo is reported at once.
   const { AwsCluster } = await import('../aws/awsCluster.js');
   const cluster = new AwsCluster({ calls, clusterName, clock, log });
@@ -46,9 +81,7 @@ export async function leaderAddress(
       'LEADER_NOT_RUNNING',
       `the leader of '${clusterName}' (${leader.instanceId}) is ${leader.state}, not running`,
     );
-  const ip = leader.publicIp ?? leader.privateIp;
-  if (!ip) throw new UserInputError('NO_LEADER_ADDRESS', `the leader of '${clusterName}' has no address yet`);
-  return ip;
+  return leader;
 }
 
 /**

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ConfigError, deepFreeze, describeZodIssues } from '../../common/configErrors.js';
 import { durationMs } from '../../common/configTypes.js';
 import { closestNames, type Catalogue } from '../catalogue.js';
-import { parseScalerConfig, type ScalerConfig } from '../config.js';
+import { parseScalerConfig, type PolicyChoice, type ScalerConfig } from '../config.js';
 
 export interface CapacityRefusal {
   readonly instanceType?: string;
@@ -65,11 +65,15 @@ const SimulationSchema = z
 
 const FileSchema = z.object({ scaler: z.unknown(), simulation: z.unknown().optional() }).strict();
 
-/** Parses a simulate config file's document: a `scaler:` section and a `simulation:` section. */
+/**
+ * Parses a simulate config file's document: a `scaler:` section and a `simulation:` section;
+ * `policy`, when a flag chose it, is the one the scaler section is checked for and runs.
+ */
 export function parseSimulateConfig(
   doc: unknown,
   catalogue: Catalogue,
   source = 'simulate config',
+  policy?: PolicyChoice,
 ): { scaler: ScalerConfig; simulation: SimulationConfig } {
   const top = FileSchema.safeParse(doc);
   if (!top.success) throw new ConfigError(source, describeZodIssues(top.error.issues, [], FileSchema));
@@ -81,7 +85,7 @@ export function parseSimulateConfig(
     scalerRaw = { ...(scalerRaw as Record<string, unknown>), zones: sim.data.zones };
   let scaler: ScalerConfig | undefined;
   try {
-    scaler = parseScalerConfig(scalerRaw, catalogue, { source });
+    scaler = parseScalerConfig(scalerRaw, catalogue, { source, policy });
   } catch (e) {
     if (e instanceof ConfigError) problems.push(...e.problems);
     else throw e;

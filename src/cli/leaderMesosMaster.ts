@@ -1,0 +1,50 @@
+import type { Clock } from '../common/clock.js';
+import { ToilError, UserInputError } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import { MESOS_PORT as LEADER_MESOS_PORT } from '../provisioner/aws/userData.js';
+import type { MesosMasterFlag } from './mesosMasterFlag.js';
+
+/** The line a run prints when it took the default: which master, and why that one. */
+export function defaultMasterLine(m: MesosMasterFlag): string {
+  return `toil: no --mesosMaster given: using ${m.address}, ${m.defaulted ?? 'the default'} (Toil's default: the leader's own address, port ${LEADER_MESOS_PORT})`;
+}
+
+/**
+ * `toil run --provisioner aws --batchSystem mesos` without `--mesosMaster`: Toil's default, the
+ * leader's own address, port 5050. Here the leader is the cluster's leader instance, found through
+ * EC2, and its private address is the one each worker's Mesos agent is started with
+ * (`--master=<leader private IP>:5050`), so the run and its workers meet at the same master.
+ * Anything that keeps the address from being known is said with the flag that avoids the lookup.
+ */
+export async function leaderMesosMaster(options: {
+  readonly clusterName: string;
+  readonly region: string;
+  readonly clock: Clock;
+  readonly log: Logger;
+}): Promise<MesosMasterFlag> {
+  const [{ createClusterCalls }, { leaderPrivateAddress }] = await Promise.all([
+    import('../main/awsClients.js'),
+    import('../provisioner/cluster/remote.js'),
+  ]);
+  const { clusterName, region, clock, log } = options;
+  const { calls, close } = await createClusterCalls({ region, clock, log });
+  try {
+    const leader = await leaderPrivateAddress(calls, clusterName, clock, log, region);
+    return {
+      flag: '--mesosMaster',
+      address: `${leader.ip}:${LEADER_MESOS_PORT}`,
+      defaulted: `the private address of cluster ${clusterName}'s leader ${leader.instanceId}`,
+    };
+  } catch (e) {
+    // A user's to fix (no such cluster, no credentials): said with why the cloud was asked at all.
+    if (!(e instanceof ToilError) || e.disposition !== 'user') throw e;
+    throw new UserInputError(
+      e.code,
+      `no --mesosMaster given, and its default (the private address of cluster ${clusterName}'s leader, port ` +
+        `${LEADER_MESOS_PORT}) is unknown: ${e.message}; or give --mesosMaster HOST:PORT`,
+      e.details,
+    );
+  } finally {
+    close();
+  }
+}
