@@ -19,6 +19,7 @@ import { suggestNames } from '../common/suggest.js';
 import { firstLine } from '../workflow/jobError.js';
 import type { SubCommand } from './main.js';
 import { exitWhenDone } from './exitWhenDone.js';
+import { noticeBeforeLogFile } from './earlyNotices.js';
 import { WorkflowInterruptedError, signalExitCode } from './untilSignal.js';
 import { collect } from '../provisioner/cluster/cliSupport.js';
 import {
@@ -233,9 +234,7 @@ export const command: SubCommand = {
       .allowUnknownOption()
       .allowExcessArguments();
     // Toil's config files fill in what the command line left out, before any option is read.
-    runCommand.hook('preAction', (cmd) =>
-      applyRunConfigFiles(cmd, (line) => process.stderr.write(`${line}\n`)),
-    );
+    runCommand.hook('preAction', (cmd) => applyRunConfigFiles(cmd, noticeBeforeLogFile));
     addToilRunOptions(addAutoscalingOptions(runCommand)).action(
       namingConfigFileErrors(
         runCommand,
@@ -245,15 +244,15 @@ export const command: SubCommand = {
           if (flags.leader !== undefined) {
             const left = leaveOutDefaultFileValues(runCommand, flags, ONLY_THIS_PROCESS_HONOURS);
             if (left.length > 0)
-              process.stderr.write(
-                `toil: ${defaultConfigPath()}: ${left.join(', ')}: left out with --leader (this machine's defaults; the leader daemon keeps its own)\n`,
+              noticeBeforeLogFile(
+                `toil: ${defaultConfigPath()}: ${left.join(', ')}: left out with --leader (this machine's defaults; the leader daemon keeps its own)`,
               );
             refuseFlagsOnlyThisProcessHonours(flags);
           }
           const jobLogs = jobLogFilesOptions(flags, process.argv);
           const toilFlags = runCommand.options.flatMap((o) => (o.long ? [o.long] : []));
           const hint = (message: string): string => toilFlagHint(message, workflowArgs, toilFlags);
-          for (const line of toilFlagLookalikes(workflowArgs, toilFlags)) process.stderr.write(`${line}\n`);
+          for (const line of toilFlagLookalikes(workflowArgs, toilFlags)) noticeBeforeLogFile(line);
           const slurmOnly = slurmOnlyFlags(flags);
           if (slurmOnly.length > 0 && flags.leader !== undefined)
             throw new UserInputError(

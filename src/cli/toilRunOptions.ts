@@ -18,6 +18,7 @@ import { SIZE_SUFFIXES, tryParseBytes } from '../common/units.js';
 import { ConsoleOutput } from '../leader/consoleOutput.js';
 import { openJobLogDir, type JobLogFilesOptions } from '../leader/jobLogFiles.js';
 import { KILL_POLL_MS } from '../leader/killRequest.js';
+import { takeEarlyNotices } from './earlyNotices.js';
 
 /**
  * Toil's `toil run` options beyond the ones toil-ts acts on (src/cli/foreignOptions.ts says what
@@ -267,7 +268,8 @@ export interface RunOutput {
 
 /**
  * The run's console and logger as its flags ask (`--logLevel` or a `--log<Level>` switch,
- * `--logFile`, `--disableProgress`), with one line for each Toil option it ignores printed first.
+ * `--logFile`, `--disableProgress`), with one line for each Toil option it ignores printed first
+ * (after, in the log file, the lines said before it opened: noticeBeforeLogFile).
  */
 export function runOutput(
   flags: object,
@@ -292,6 +294,8 @@ export function runOutput(
         : 'toil: --clusterStats has no effect here: it applies only to an autoscaled run (--provisioner aws); this run scales nothing',
     );
   const file = openLogFile(f.logFile);
+  // Already on stderr: the file gets them alone, ahead of every line after.
+  for (const line of takeEarlyNotices()) file?.write(line);
   const console = new ConsoleOutput(process.stderr, clock, {
     ...(file ? { copyTo: file.write } : {}),
     progress: f.disableProgress !== true,

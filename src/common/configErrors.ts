@@ -60,7 +60,9 @@ export function describeZodIssues(
           : `expected at least ${issue.minimum} entr${issue.minimum === 1 ? 'y' : 'ies'}`;
     // A field left out: zod says "Invalid input: expected number, received undefined".
     else if (stock && issue.code === 'invalid_type' && /received undefined$/.test(issue.message))
-      message = `required: ${REQUIRED_WORDS[issue.expected] ?? issue.expected}`;
+      message = REQUIRED_WORDS[issue.expected]
+        ? `required: ${REQUIRED_WORDS[issue.expected]}`
+        : 'required, and missing';
     // A field of the wrong type ("cores": "2"): zod says "Invalid input: expected number, received string".
     else if (stock && issue.code === 'invalid_type') {
       const received = /received (\w+)$/.exec(issue.message)?.[1];
@@ -75,6 +77,19 @@ export function describeZodIssues(
     return path === '' ? message : `${path}: ${message}`;
   });
 }
+
+/**
+ * A value as a message shows what was given: its JSON, but a number JSON cannot write said as what
+ * it is. YAML and JSON read 1e400 as Infinity, which JSON.stringify writes as null: a runtime of
+ * 1e400 would be said to be null.
+ */
+export function shownValue(value: unknown): string {
+  if (typeof value === 'number' && !Number.isFinite(value))
+    return Number.isNaN(value) ? 'NaN (not a number)' : OUT_OF_RANGE;
+  return JSON.stringify(value) ?? String(value);
+}
+
+const OUT_OF_RANGE = 'a number out of range (beyond ±1.8e308, the largest a number holds)';
 
 /** What a required field of each stock type takes, in the words the rest of the messages use. */
 const REQUIRED_WORDS: Readonly<Record<string, string>> = {
@@ -94,6 +109,8 @@ const RECEIVED_WORDS: Readonly<Record<string, string>> = {
   array: 'a list',
   object: 'a mapping',
   null: 'null',
+  Infinity: OUT_OF_RANGE,
+  NaN: 'NaN (not a number)',
 };
 
 interface NumberBounds {

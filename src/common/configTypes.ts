@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { shownValue } from './configErrors.js';
 import { SIZE_SUFFIXES, tryParseBytes, tryParseDurationMs } from './units.js';
 
 /**
@@ -7,7 +8,7 @@ import { SIZE_SUFFIXES, tryParseBytes, tryParseDurationMs } from './units.js';
  */
 function neither(what: string) {
   return (issue: { readonly input?: unknown }): string =>
-    issue.input === undefined ? `required: ${what}` : `expected ${what}, got ${JSON.stringify(issue.input)}`;
+    issue.input === undefined ? `required: ${what}` : `expected ${what}, got ${shownValue(issue.input)}`;
 }
 
 const A_DURATION = 'a duration like "30s", "5m" or "1h"';
@@ -21,7 +22,7 @@ function parsedAs(what: string, parse: (value: string | number) => number | unde
   return z.union([z.string(), z.number()], { error: neither(what) }).transform((value, ctx) => {
     const parsed = parse(value);
     if (parsed === undefined) {
-      ctx.addIssue({ code: 'custom', message: `expected ${what}, got ${JSON.stringify(value)}` });
+      ctx.addIssue({ code: 'custom', message: `expected ${what}, got ${shownValue(value)}` });
       return z.NEVER;
     }
     return parsed;

@@ -129,10 +129,16 @@ export interface JobCommit {
   /** CPU time (user + system) of the worker process while the job ran: what `toil stats` sums. */
   readonly cpuTimeMs?: number;
   /**
-   * The worker process's peak resident memory by the job's end. A warm worker runs one job after
-   * another, so this is the highest of its jobs so far: an upper bound for this job.
+   * The worker process's peak resident memory while the job ran, when `peakRssJobOnly`; otherwise
+   * the highest of the jobs its warm worker ran so far: an upper bound for this job. Processes the
+   * job started are not counted.
    */
   readonly peakRssBytes?: number;
+  /**
+   * Whether `peakRssBytes` is this job's alone: the worker's high-water mark was reset as the job
+   * started (Linux: /proc/self/clear_refs), or the job was the first its worker process ran.
+   */
+  readonly peakRssJobOnly?: boolean;
 }
 
 export interface ModuleRef {

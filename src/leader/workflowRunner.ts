@@ -23,6 +23,7 @@ import type { JobLogEntry } from './jobLogFiles.js';
 import type { DeclaredJob } from './autoscaledRunChecks.js';
 import { HeldJobs } from './heldJobs.js';
 import { checkJobLimits, type JobLimits } from './jobLimits.js';
+import { MemoryOverDeclared } from './memoryOverDeclared.js';
 
 export interface WorkflowRunnerOptions {
   readonly store: JobStore;
@@ -263,6 +264,7 @@ export class WorkflowRunner {
   private readonly ending = new Map<string, string>();
   /** Attempts killed for running past --maxJobDuration, with the reason their failure gives. */
   private readonly overlong = new Map<string, string>();
+  private readonly overMemory = new MemoryOverDeclared();
   private durationWatch: AbortController | undefined;
   /** Services ready but held back by --maxServiceJobs / --maxPreemptableServiceJobs, oldest first. */
   private readonly heldServices = new HeldJobs();
@@ -456,11 +458,7 @@ export class WorkflowRunner {
       }
       let declared: ResolvedRequirements;
       try {
-        declared = resolveJobRequirements(
-          spec,
-          resolvePromisedRequirements(spec.requirements, (id) => this.graph.returnValueOf(id), spec.name),
-          this.o.defaults,
-        );
+        declared = this.requirementsNow(spec);
       } catch (e) {
         // A promised value that is no requirement: retrying cannot help, and nor can --restart,
         // which reads the same committed value.
@@ -628,6 +626,7 @@ export class WorkflowRunner {
     this.jobsRun++;
     const spec = this.graph.spec(update.jobId);
     this.printJobLog(spec.name, update.jobId, commit.logs);
+    this.warnOverMemory(spec, update.jobId, commit);
     await this.o.onJobLog?.({
       jobId: update.jobId,
       name: spec.name,
@@ -692,6 +691,32 @@ export class WorkflowRunner {
       return;
     }
     this.failForGood(update.jobId, a.tries, reason);
+  }
+
+  /**
+   * What the job declares with the defaults filled in and its promised requirements read from the
+   * values committed so far; throws PromisedRequirementError for a promised value that is none.
+   */
+  private requirementsNow(spec: JobSpec): ResolvedRequirements {
+    return resolveJobRequirements(
+      spec,
+      resolvePromisedRequirements(spec.requirements, (id) => this.graph.returnValueOf(id), spec.name),
+      this.o.defaults,
+    );
+  }
+
+  /** A job that used more memory than it declared: said once (MemoryOverDeclared). */
+  private warnOverMemory(spec: JobSpec, jobId: string, commit: JobCommit): void {
+    if (commit.peakRssBytes === undefined || !commit.peakRssJobOnly) return;
+    let declaredBytes: number;
+    try {
+      declaredBytes = this.requirementsNow(spec).memory;
+    } catch {
+      return; // resolved when it was issued; a value gone since leaves nothing to compare
+    }
+    const warning = this.overMemory.check(spec.name, declaredBytes, commit.peakRssBytes);
+    if (warning)
+      this.log.warn({ job: spec.name, jobId, declaredBytes, peakRssBytes: commit.peakRssBytes }, warning);
   }
 
   /** The lines a job logged (`job.log`), on the leader's log at their own levels. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { shownValue } from '../common/configErrors.js';
 import { suggestNames } from '../common/suggest.js';
 import { SIZE_SUFFIXES, tryParseBytes, tryParseCores, tryParseDurationMs } from '../common/units.js';
 import {
@@ -655,7 +656,7 @@ export function parseRequirements(req: Requirements, jobName: string): DeclaredR
     const cores = tryParseCores(req.cores);
     if (cores === undefined) {
       throw new JobDeclarationError(
-        `job '${jobName}': cores must be a positive number (or one as a string, e.g. "2"), got ${JSON.stringify(req.cores) ?? String(req.cores)}`,
+        `job '${jobName}': cores must be a positive number (or one as a string, e.g. "2"), got ${shownValue(req.cores)}`,
       );
     }
     out.cores = cores;
@@ -666,7 +667,7 @@ export function parseRequirements(req: Requirements, jobName: string): DeclaredR
     const bytes = tryParseBytes(v);
     if (bytes === undefined) {
       throw new JobDeclarationError(
-        `job '${jobName}': ${key} must be a size like "600M" or "2Gi" (${SIZE_SUFFIXES}), got ${JSON.stringify(v)}`,
+        `job '${jobName}': ${key} must be a size like "600M" or "2Gi" (${SIZE_SUFFIXES}), got ${shownValue(v)}`,
       );
     }
     out[key] = bytes;
@@ -681,7 +682,7 @@ export function parseRequirements(req: Requirements, jobName: string): DeclaredR
     const ms = tryParseDurationMs(req.walltime);
     if (ms === undefined) {
       throw new JobDeclarationError(
-        `job '${jobName}': walltime must be a duration like "30s" or "5m", got ${JSON.stringify(req.walltime)}`,
+        `job '${jobName}': walltime must be a duration like "30s" or "5m", got ${shownValue(req.walltime)}`,
       );
     }
     out.walltimeMs = ms;

@@ -35,6 +35,7 @@ import { userStack } from './jobError.js';
 import { loadWorkflowModule, type LoadedWorkflow } from './moduleLoader.js';
 import { JOB_SCRATCH_DIR, MODULE_CACHE_DIR } from './workDirLayout.js';
 import { OutputCapture } from './outputCapture.js';
+import { measurePeakMemory } from './peakMemory.js';
 
 /**
  * Worker exit codes (what the batch system reports to the leader):
@@ -242,6 +243,7 @@ async function runAttempt(
   const capture = new OutputCapture();
   const started = now();
   const cpuAtStart = process.cpuUsage();
+  const peakMemory = measurePeakMemory();
   // Set before the module loads (its top level may read them), put back after: a warm worker's
   // next job sees its own ticket's variables, not this one's. The attempt's mark goes with them:
   // every process the job starts carries it, so what outlives the job is found and ended.
@@ -306,7 +308,7 @@ async function runAttempt(
   restoreEnv();
   const cpu = process.cpuUsage(cpuAtStart);
   await endLeftProcesses(mark, `job '${ticket.name}'`, wallClock, (m) => log.warn(m), bornAfter());
-  const peakRssBytes = process.resourceUsage().maxRSS * 1024;
+  const memory = peakMemory();
   await fileStore.cleanup().catch(() => {});
   if (options.debugRun) {
     try {
@@ -356,7 +358,7 @@ async function runAttempt(
     logs: logs.lines(),
     wallTimeMs: now() - started,
     cpuTimeMs: Math.round((cpu.user + cpu.system) / 1000),
-    peakRssBytes,
+    ...memory,
   };
   try {
     const result = await store.commit(commit);

@@ -130,3 +130,11 @@ t.test('a frozen config cannot be changed, however deep', async (t) => {
   });
   t.ok(Object.isFrozen(config.a));
 });
+
+t.test(
+  'a required key of no stock type, left out, is said missing, not in zod\'s "nonoptional"',
+  async (t) => {
+    const result = z.object({ section: z.unknown() }).safeParse({});
+    t.same(describeZodIssues(result.error!.issues), ['section: required, and missing']);
+  },
+);

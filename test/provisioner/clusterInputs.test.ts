@@ -60,6 +60,11 @@ t.test("node types, worker counts, tags, CIDRs and sizes are parsed with Toil's 
     userError(() => parseNodeTypes('a:1:2', 'x')),
     /TYPE or TYPE:BID/,
   );
+  t.equal(
+    userError(() => parseNodeTypes('t3.large/m5.large:0.05', '--nodeTypes')),
+    "--nodeTypes: 't3.large/m5.large:0.05' is a class of interchangeable instance types (TYPE/TYPE[:BID]), which the scaler of an autoscaled run takes (toil run --nodeTypes, the leader config's scaler.nodeTypes), choosing among them as it launches; launch-cluster starts static workers of one type each: give one (e.g. t3.large:0.05)",
+    'a class of types is refused naming the syntax and where it is taken, not as an unknown type',
+  );
   t.same(parseWorkerCounts('1,2', 2), [1, 2]);
   t.same(parseWorkerCounts(undefined, 2), [0, 0]);
   t.match(

@@ -248,6 +248,20 @@ t.test('trace validation names the field', async (t) => {
       want: /^jobs\[0\]\.runtime: expected a duration like "30s", "5m" or "1h", got "twenty minutes"$/,
     },
     {
+      name: 'a runtime of 1e400, which JSON reads as Infinity',
+      doc: JSON.parse(
+        '{"name":"x","jobs":[{"id":"a","name":"a","cores":1,"memory":"1Gi","runtime":1e400}]}',
+      ) as unknown,
+      want: /^jobs\[0\]\.runtime: expected a duration like "30s", "5m" or "1h", got a number out of range \(beyond ±1\.8e308, the largest a number holds\)$/,
+    },
+    {
+      name: 'cores of 1e400',
+      doc: JSON.parse(
+        '{"name":"x","jobs":[{"id":"a","name":"a","cores":1e400,"memory":"1Gi","runtime":1}]}',
+      ) as unknown,
+      want: /^jobs\[0\]\.cores: expected a number, got a number out of range \(beyond ±1\.8e308/,
+    },
+    {
       name: 'cores as a string',
       doc: { name: 'x', jobs: [{ id: 'a', name: 'a', cores: '2', memory: '1Gi', runtime: 1 }] },
       want: /^jobs\[0\]\.cores: expected a number, got a string$/,
@@ -358,6 +372,19 @@ t.test('simulate config validation names the field, in both sections', async (t)
     t.match(p, /scaler\.nodeTypes: unknown instance type "c5\.lrge"/);
     t.match(p, /simulation\.bootTime: expected a duration/);
     t.match(p, /simulation\.bootFailureRate: expected a number from 0 to 1$/m);
+  }
+});
+
+t.test('a simulate config without its scaler: section says what is missing and what it takes', async (t) => {
+  try {
+    // YAML reads 1e400 as Infinity.
+    parseSimulateConfig({ simulation: { bootTime: Number('1e400') } }, catalogue());
+    t.fail('accepted');
+  } catch (e) {
+    t.same((e as ConfigError).problems, [
+      'simulation.bootTime: expected a duration like "30s", "5m" or "1h", got a number out of range (beyond ±1.8e308, the largest a number holds)',
+      'scaler: missing: expected the cluster to simulate (at least scaler.nodeTypes), as in a leader config',
+    ]);
   }
 });
 

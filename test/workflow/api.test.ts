@@ -83,6 +83,11 @@ t.test('requirements: sizes in units as Toil reads them, preemptible accepted, b
       `cores ${JSON.stringify(cores)} refused`,
     );
   t.throws(
+    () => parseRequirements({ memory: Infinity }, 'inf'),
+    /^job 'inf': memory must be a size like .*, got a number out of range \(beyond ±1\.8e308, the largest a number holds\)$/,
+    'Infinity is said as such, not as the null JSON writes for it',
+  );
+  t.throws(
     () => parseRequirements(loose({ disk: (x: number) => 2 * x }), 'd'),
     /^job 'd': disk is a function; a requirement computed from another job's value \(Toil's PromisedRequirement over a function\) is given as the rv\(\) of a job that returns the computed value, e\.g\. disk: sizeJob\.rv\(\)$/,
     "Toil's PromisedRequirement(fn, promise) ported as a function is named, not read as undefined",

@@ -113,6 +113,13 @@ export function parseNodeTypes(text: string, source: string): NodeTypeSpec[] {
     const [type, bid, extra] = item.split(':');
     if (extra !== undefined || !type)
       throw new UserInputError('BAD_NODE_TYPES', `${source}: '${item}' should be TYPE or TYPE:BID`);
+    // Toil's launch-cluster takes a class and launches an arbitrary one of its types (next(iter(set))):
+    // refused, rather than a worker of a type the user did not choose.
+    if (type.includes('/'))
+      throw new UserInputError(
+        'BAD_NODE_TYPES',
+        `${source}: '${item}' is a class of interchangeable instance types (TYPE/TYPE[:BID]), which the scaler of an autoscaled run takes (toil run --nodeTypes, the leader config's scaler.nodeTypes), choosing among them as it launches; launch-cluster starts static workers of one type each: give one (e.g. ${type.split('/')[0]}${bid !== undefined ? `:${bid}` : ''})`,
+      );
     if (bid === undefined) out.push({ instanceType: type, market: 'on-demand' });
     else {
       const n = Number(bid);

@@ -63,7 +63,7 @@ const SimulationSchema = z
   })
   .strict();
 
-const FileSchema = z.object({ scaler: z.unknown(), simulation: z.unknown().optional() }).strict();
+const FileSchema = z.object({ scaler: z.unknown().optional(), simulation: z.unknown().optional() }).strict();
 
 /**
  * Parses a simulate config file's document: a `scaler:` section and a `simulation:` section;
@@ -84,12 +84,18 @@ export function parseSimulateConfig(
   if (sim.success && sim.data.zones && scalerRaw && typeof scalerRaw === 'object' && !('zones' in scalerRaw))
     scalerRaw = { ...(scalerRaw as Record<string, unknown>), zones: sim.data.zones };
   let scaler: ScalerConfig | undefined;
-  try {
-    scaler = parseScalerConfig(scalerRaw, catalogue, { source, policy });
-  } catch (e) {
-    if (e instanceof ConfigError) problems.push(...e.problems);
-    else throw e;
-  }
+  // Said here: zod's own words for an absent key are "required: nonoptional".
+  if (scalerRaw === undefined)
+    problems.push(
+      'scaler: missing: expected the cluster to simulate (at least scaler.nodeTypes), as in a leader config',
+    );
+  else
+    try {
+      scaler = parseScalerConfig(scalerRaw, catalogue, { source, policy });
+    } catch (e) {
+      if (e instanceof ConfigError) problems.push(...e.problems);
+      else throw e;
+    }
   if (sim.success) {
     sim.data.capacityRefusals.forEach((r, i) => {
       if (r.until <= r.from) problems.push(`simulation.capacityRefusals[${i}].until: must be after from`);

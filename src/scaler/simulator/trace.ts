@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, describeZodIssues } from '../../common/configErrors.js';
+import { ConfigError, describeZodIssues, shownValue } from '../../common/configErrors.js';
 import { durationMs, sizeBytes } from '../../common/configTypes.js';
 
 /** One job of a trace: when it arrives, what it asks for, how long it really runs. */
@@ -30,7 +30,7 @@ export interface Trace {
 const seconds = () => durationMs().transform((ms) => ms / 1000);
 const positiveSeconds = () =>
   seconds().refine((s) => s > 0, { message: 'expected a duration > 0, like "30s", "20m" or "1h30m"' });
-const aBoolean = () => z.boolean({ error: (i) => `expected true or false, got ${JSON.stringify(i.input)}` });
+const aBoolean = () => z.boolean({ error: (i) => `expected true or false, got ${shownValue(i.input)}` });
 
 const JobSchema = z
   .object({
