@@ -40,8 +40,11 @@ export const command: SubCommand = {
         [],
       );
     addForeignOptions(addClusterLoggingOptions(cmd), FOREIGN).action(
-      async (name: string, cmd: string[], f: RemoteFlags) => {
+      async (name: string, words: string[], f: RemoteFlags) => {
         for (const notice of checkForeignOptions(f, FOREIGN)) process.stderr.write(`${notice}\n`);
+        // `NAME -- cmd` was this command's documented form, and no program is named `--`: a
+        // leading `--` ends nothing on the leader, so it is dropped rather than run (Toil runs it).
+        const cmd = words[0] === '--' ? words.slice(1) : words;
         const warning = optionLikeCommand(cmd);
         if (warning !== undefined) process.stderr.write(`${warning}\n`);
         const ip = await clusterLeaderAddress(name, f);

@@ -108,11 +108,17 @@ const ROWS: Row[] = [
     ssh([], ['ls', '-z']),
   ],
   [
-    "ssh-cluster: -- after the name is the command's first word, with Toil's warning",
-    ['ssh-cluster', CLUSTER, '--', 'ls'],
+    'ssh-cluster: a -- right after the name is dropped (no program is named --), the rest runs verbatim',
+    ['ssh-cluster', CLUSTER, '--', 'ls', '-z'],
     ZONE,
-    ssh([], ['--', 'ls']),
-    "toil: ssh-cluster: '--' is taken as the command to run on the leader, though it looks like an option (toil's own options go before the cluster name)\n",
+    ssh([], ['ls', '-z']),
+  ],
+  [
+    "ssh-cluster: a first word spelled like an option runs as the command, with Toil's warning",
+    ['ssh-cluster', CLUSTER, '-z', 'ls'],
+    ZONE,
+    ssh([], ['-z', 'ls']),
+    "toil: ssh-cluster: '-z' is taken as the command to run on the leader, though it looks like an option (toil's own options go before the cluster name)\n",
   ],
   [
     "rsync-cluster: -- after the name is rsync's",
