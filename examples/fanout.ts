@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { defineJob, defineWorkflow, type JobDefinition } from 'toil-ts';
 
-const SMALL = { cores: 0.5, memory: '64Mi', disk: '1Mi' } as const;
+const SMALL = { cores: 0.5, memory: '128Mi', disk: '1Mi' } as const;
 
 const leaf: JobDefinition<number, number> = defineJob<number, number>('leaf', SMALL, (_job, i) => i);
 

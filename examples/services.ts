@@ -15,7 +15,7 @@ import { createServer, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { defineJob, defineService, defineWorkflow } from 'toil-ts';
 
-const SMALL = { cores: 0.1, memory: '64Mi', disk: '1Mi' } as const;
+const SMALL = { cores: 0.1, memory: '128Mi', disk: '1Mi' } as const;
 
 /** A store of strings by key: PUT /key stores the body, GET /key returns it. */
 class KeyValueService {

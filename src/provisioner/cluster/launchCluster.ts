@@ -317,7 +317,10 @@ async function makeCluster(
     // A type given for the leader's daemon to scale, with no static workers: nothing to say.
     if (wanted === 0) continue;
     let got = 0;
-    for (let attempt = 0; got < wanted && attempt < 5; attempt++) {
+    // A request may launch fewer than it asks for without an error (RunInstances with MinCount 1
+    // launches what capacity allows): ask again for the rest while requests launch some. Each
+    // launches at least one (the port's contract), so this ends within `wanted` requests.
+    for (let attempt = 0; got < wanted && attempt < wanted; attempt++) {
       try {
         const r = await provisioner.launch({
           offering: {
@@ -332,6 +335,10 @@ async function makeCluster(
         });
         got += r.nodes.length;
         workerIds.push(...r.nodes.map((n) => n.instanceId));
+        if (r.nodes.length < r.requested && got < wanted)
+          progress(
+            `${spec.market} ${spec.instanceType} in ${o.zone}: EC2 launched ${r.nodes.length} of the ${r.requested} asked for in one request (as many as it had capacity for); asking again for the other ${wanted - got}`,
+          );
       } catch (e) {
         if (isProvisionerError(e) && e.code === 'SPOT_PRICE_TOO_LOW') {
           // Not a shortage: the bid is what keeps these workers out, and the user can change it.
