@@ -84,6 +84,9 @@ export class JobStorePathTakenError extends UserInputError {
  * (JobStoreExistsException): a store a run kept (a failed job, a job over --maxMemory) is resumed
  * by --restart, and `toil clean` is what starts the workflow anew.
  */
+/** How `heldWorkflow` begins its clause for a store whose workflow cannot be read for damage. */
+export const DAMAGED_WORKFLOW = 'a damaged workflow';
+
 export class JobStoreExistsError extends UserInputError {
   constructor(
     locator: string,
@@ -100,9 +103,11 @@ export class JobStoreExistsError extends UserInputError {
       'JOBSTORE_EXISTS',
       holder
         ? `job store ${locator} already exists and is in use by ${holder} (expected a new job store): name another job store for a second run, or wait for that leader to end (if its workflow does not finish, --restart resumes it)`
-        : held === 'a workflow that finished'
-          ? `job store ${locator} already exists (${expected}): remove it with 'toil clean ${locator}' to run the workflow again, or use --restart to run only its finish again`
-          : `job store ${locator} already exists (${expected}): use --restart to resume the workflow, or remove the job store with 'toil clean ${locator}' to start the workflow from scratch`,
+        : held?.startsWith(DAMAGED_WORKFLOW)
+          ? `job store ${locator} already exists (${expected}): run 'toil status ${locator}' to list the damaged objects and restore them before --restart, or remove the job store with 'toil clean ${locator}' to start the workflow from scratch`
+          : held === 'a workflow that finished'
+            ? `job store ${locator} already exists (${expected}): remove it with 'toil clean ${locator}' to run the workflow again, or use --restart to run only its finish again`
+            : `job store ${locator} already exists (${expected}): use --restart to resume the workflow, or remove the job store with 'toil clean ${locator}' to start the workflow from scratch`,
       { locator },
     );
   }

@@ -1,5 +1,5 @@
 import type { FailureLog, RunOutcomeRecord, WorkflowRecord } from '../jobstore/jobRecords.js';
-import { JobStoreExistsError } from '../jobstore/errors.js';
+import { CorruptJobStoreError, DAMAGED_WORKFLOW, JobStoreExistsError } from '../jobstore/errors.js';
 import { describeHolder, LEADER_KEY, localHolder, provablyGone } from '../jobstore/lease.js';
 import { currentLeader, killOfLastLeader } from './killRequest.js';
 import { OUTCOME_KEY, WORKFLOW_KEY, type DamagedObject, type JobStore } from '../jobstore/jobStore.js';
@@ -265,7 +265,10 @@ export async function heldWorkflow(store: JobStore): Promise<string | undefined>
     if (kill)
       return `a workflow stopped by toil kill (from ${kill.host}, at ${new Date(kill.requestedAt).toISOString()})`;
     return 'a workflow that did not finish';
-  } catch {
+  } catch (e) {
+    // Said, for --restart would be refused too: the way out is a restore or a clean.
+    if (e instanceof CorruptJobStoreError)
+      return `${DAMAGED_WORKFLOW}: ${e.key === undefined ? e.reason : `object ${e.key} ${e.reason}`}`;
     return undefined;
   }
 }

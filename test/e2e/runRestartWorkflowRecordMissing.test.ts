@@ -93,6 +93,19 @@ async function recordDeletedAfterJobsRan(
   const stats = await runToil(['stats', locator], { cwd: dir, env });
   t.equal(stats.code, 2, 'toil stats: exit 2');
   t.match(messageLines(stats.stderr)[0], missingRecordLine(locator), 'toil stats: the same line');
+
+  // A new run on the store (no --restart) is refused as for any store that exists, saying it is
+  // damaged and not advising the --restart that would be refused.
+  const again = await runToil(args, { cwd: dir, env });
+  t.equal(again.code, 2, 'toil run without --restart: exit 2');
+  t.equal(
+    messageLines(again.stderr)[0],
+    `toil: job store ${locator} already exists (expected a new job store; it holds a damaged workflow: ` +
+      `object workflow.json is missing, yet the store holds ${/commits\/[0-9a-f-]{36}/.exec(again.stderr)?.[0] ?? 'commits/?'}, ` +
+      `which only a workflow that started writes): run 'toil status ${locator}' to list the damaged objects and restore them ` +
+      `before --restart, or remove the job store with 'toil clean ${locator}' to start the workflow from scratch`,
+  );
+  t.same(await o.snapshot(), before, 'and nothing of the store is written');
 }
 
 t.test(
