@@ -240,6 +240,12 @@ function optionValue(option: Option, given: unknown, where: string): unknown {
   const scalars = (Array.isArray(raw) ? raw : [raw]).map((v) => {
     if (v !== null && typeof v === 'object')
       throw new UserInputError('CONFIG_INVALID', `${where}: expected a value, not a mapping`);
+    // YAML reads 1e400 and .inf as infinity, which no option takes (Toil's int() refuses it too).
+    if (typeof v === 'number' && !Number.isFinite(v))
+      throw new UserInputError(
+        'CONFIG_INVALID',
+        `${where}: got a number out of range (read as ${String(v)}); expected a finite number`,
+      );
     return String(v);
   });
   const takesValue = option.required || option.optional;

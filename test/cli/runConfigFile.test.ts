@@ -79,6 +79,16 @@ t.test('a bad config file is one clear error naming the file, the key and what w
     ['a list for one value', { retryCount: [1, 2] }, /^c\.yaml: retryCount: expected one value, not a list$/],
     ['a mapping', { clean: { when: 'always' } }, /^c\.yaml: clean: expected a value, not a mapping$/],
     [
+      'a number YAML reads as infinity (1e400)',
+      { retryCount: Infinity },
+      /^c\.yaml: retryCount: got a number out of range \(read as Infinity\); expected a finite number$/,
+    ],
+    [
+      '-.inf',
+      { defaultCores: -Infinity },
+      /^c\.yaml: defaultCores: got a number out of range \(read as -Infinity\); expected a finite number$/,
+    ],
+    [
       'a switch that is not a boolean',
       { stats: 'often' },
       /^c\.yaml: stats: expected true or false, not often$/,
