@@ -224,6 +224,8 @@ interface Attempts {
   onDemand: boolean;
   onDemandBecause?: string;
   tries: number;
+  /** The memory the last attempt was issued with (its promised requirements read then). */
+  declaredMemory?: number;
 }
 
 /**
@@ -458,7 +460,11 @@ export class WorkflowRunner {
       }
       let declared: ResolvedRequirements;
       try {
-        declared = this.requirementsNow(spec);
+        declared = resolveJobRequirements(
+          spec,
+          resolvePromisedRequirements(spec.requirements, (id) => this.graph.returnValueOf(id), spec.name),
+          this.o.defaults,
+        );
       } catch (e) {
         // A promised value that is no requirement: retrying cannot help, and nor can --restart,
         // which reads the same committed value.
@@ -474,6 +480,7 @@ export class WorkflowRunner {
         this.failForGood(jobId, a.tries, (e as Error).message);
         return;
       }
+      a.declaredMemory = declared.memory;
       // Moved to on-demand: only placement changes; the job still sees what it declared.
       const requirements = a.onDemand ? { ...declared, preemptable: false } : declared;
       const ticket: JobTicket = {
@@ -693,27 +700,10 @@ export class WorkflowRunner {
     this.failForGood(update.jobId, a.tries, reason);
   }
 
-  /**
-   * What the job declares with the defaults filled in and its promised requirements read from the
-   * values committed so far; throws PromisedRequirementError for a promised value that is none.
-   */
-  private requirementsNow(spec: JobSpec): ResolvedRequirements {
-    return resolveJobRequirements(
-      spec,
-      resolvePromisedRequirements(spec.requirements, (id) => this.graph.returnValueOf(id), spec.name),
-      this.o.defaults,
-    );
-  }
-
-  /** A job that used more memory than it declared: said once (MemoryOverDeclared). */
+  /** A job that used more memory than it was issued with: said once (MemoryOverDeclared). */
   private warnOverMemory(spec: JobSpec, jobId: string, commit: JobCommit): void {
-    if (commit.peakRssBytes === undefined || !commit.peakRssJobOnly) return;
-    let declaredBytes: number;
-    try {
-      declaredBytes = this.requirementsNow(spec).memory;
-    } catch {
-      return; // resolved when it was issued; a value gone since leaves nothing to compare
-    }
+    const declaredBytes = this.attempts.get(jobId)?.declaredMemory;
+    if (commit.peakRssBytes === undefined || !commit.peakRssJobOnly || declaredBytes === undefined) return;
     const warning = this.overMemory.check(spec.name, declaredBytes, commit.peakRssBytes);
     if (warning)
       this.log.warn({ job: spec.name, jobId, declaredBytes, peakRssBytes: commit.peakRssBytes }, warning);
