@@ -1,10 +1,10 @@
 import t from 'tap';
 import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
-import { DUMMY_CREDENTIALS, importTestKeyPair, testEc2Client } from '../fixtures/ec2Local.js';
 import { runToil } from '../fixtures/ec2ToilCli.js';
-import { MOTO_MISSING_REASON, motoAvailable, startMoto } from '../fixtures/motoServer.js';
+import { motoForClusters } from '../fixtures/ec2Local.js';
+import { MOTO_MISSING_REASON, motoAvailable } from '../fixtures/motoServer.js';
 
-const { DescribeImagesCommand, DescribeInstancesCommand, DescribeSecurityGroupsCommand } = ec2Sdk();
+const { DescribeInstancesCommand, DescribeSecurityGroupsCommand } = ec2Sdk();
 
 /**
  * An instance type EC2 offers but the leader's scaler cannot price (m1.large, a first-generation
@@ -19,18 +19,7 @@ t.test(
   "launch-cluster refuses a node type the leader's daemon would refuse, before making anything",
   { skip: motoAvailable() ? false : MOTO_MISSING_REASON },
   async (t) => {
-    const moto = await startMoto();
-    t.teardown(() => moto.stop());
-    const ec2 = testEc2Client(moto.endpoint);
-    t.teardown(() => ec2.destroy());
-    await importTestKeyPair(ec2, 'k');
-    const image = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images![0]!.ImageId!;
-    const env = {
-      AWS_ENDPOINT_URL_EC2: moto.endpoint,
-      AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,
-      TOIL_AWS_AMI: image,
-    };
+    const { ec2, env } = await motoForClusters(t);
     const launch = (...types: string[]) =>
       runToil(['launch-cluster', 'docs', ...types, '--zone', 'us-west-2a', '--keyPairName', 'k'], env);
 

@@ -1,10 +1,10 @@
 import t from 'tap';
 import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
-import { DUMMY_CREDENTIALS, importTestKeyPair, testEc2Client } from '../fixtures/ec2Local.js';
 import { runToil } from '../fixtures/ec2ToilCli.js';
-import { MOTO_MISSING_REASON, motoAvailable, startMoto } from '../fixtures/motoServer.js';
+import { motoForClusters } from '../fixtures/ec2Local.js';
+import { MOTO_MISSING_REASON, motoAvailable } from '../fixtures/motoServer.js';
 
-const { DescribeImagesCommand, DescribeInstancesCommand } = ec2Sdk();
+const { DescribeInstancesCommand } = ec2Sdk();
 
 /**
  * RunInstances with MinCount 1 may launch fewer than MaxCount without an error (AWS: as many as it
@@ -18,12 +18,7 @@ t.test(
   'launch-cluster asks again for the workers a request launched fewer of, and says so, until -w is met',
   { skip: motoAvailable() ? false : MOTO_MISSING_REASON },
   async (t) => {
-    const moto = await startMoto();
-    t.teardown(() => moto.stop());
-    const ec2 = testEc2Client(moto.endpoint);
-    t.teardown(() => ec2.destroy());
-    await importTestKeyPair(ec2, 'k');
-    const image = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images![0]!.ImageId!;
+    const { ec2, env } = await motoForClusters(t);
     const r = await runToil(
       [
         'launch-cluster',
@@ -31,13 +26,7 @@ t.test(
         ...['--leaderNodeType', 't2.medium', '--nodeTypes', 't2.micro', '-w', '4'],
         ...['--zone', 'us-west-2a', '--keyPairName', 'k'],
       ],
-      {
-        AWS_ENDPOINT_URL_EC2: moto.endpoint,
-        AWS_ENDPOINT_URL_IAM: moto.endpoint,
-        AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,
-        TOIL_AWS_AMI: image,
-      },
+      env,
     );
     t.equal(r.code, 0, `every worker asked for: exit 0 (${r.stderr})`);
     t.equal(r.stderr, '', 'no shortfall said');
