@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { RealClock } from '../common/clock.js';
 import { ConfigError } from '../common/configErrors.js';
-import { ToilError, UserInputError, coerceError } from '../common/errors.js';
+import { ToilError, UserInputError, coerceError, isUserError } from '../common/errors.js';
 import { countOf, formatDuration, tryParseBytes } from '../common/units.js';
 import { runOutput } from './toilRunOptions.js';
 import {
@@ -178,7 +178,21 @@ export async function runAutoscaled(
   let master = mesosMasterFlag(f);
   if (config.batchSystem.kind === 'mesos' && !master) {
     const { leaderMesosMaster, defaultMasterLine } = await import('./leaderMesosMaster.js');
-    master = await leaderMesosMaster({ clusterName, region: config.scaler.region, clock, log });
+    master = await leaderMesosMaster({ clusterName, region: config.scaler.region, clock, log }).catch(
+      async (e: unknown) => {
+        // Refused before a leader starts, so nothing adopts what a killed run left: said here, with
+        // how to end it, instead of leaving it to bill unmentioned.
+        const left = isUserError(e) ? await leftByRun(stateDir).catch(() => undefined) : undefined;
+        if (!left) throw e;
+        const err = e as ToilError;
+        throw new UserInputError(
+          err.code,
+          `${err.message}\nthe killed run on this job store left what follows; a refused run neither adopts nor releases it:\n` +
+            leftByRunLines(left, clock.now()).trimEnd(),
+          err.details,
+        );
+      },
+    );
     out.line(defaultMasterLine(master));
     config = configWith({ kind: 'mesos', mesosMaster: master.address });
   }

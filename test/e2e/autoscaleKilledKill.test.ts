@@ -1,7 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
 import { processAlive } from '../../src/common/processIdentity.js';
+import { RealClock } from '../../src/common/clock.js';
+import { silentLogger } from '../../src/common/log.js';
+import { AwsCluster } from '../../src/provisioner/aws/awsCluster.js';
+import { testCalls, testEc2Client } from '../fixtures/ec2Local.js';
 import {
   autoscaledRunArgs,
   liveWorkers,
@@ -77,7 +82,55 @@ t.test('toil kill of a store whose toil run --provisioner aws was killed says no
   // Mesos kills a torn-down task's whole container: the processes the service started go too.
   for (let i = 0; i < 100 && processAlive(serverPid); i++) await sleep(100);
   t.notOk(processAlive(serverPid), "the process the service started is gone with the service's task");
+
+  // The cluster's leader gone too: a --restart without --mesosMaster has no default master to
+  // take, so it is refused before a leader starts; the refusal names what the killed run left
+  // running and how to end it, which nothing else would mention.
+  await terminateLeader(cloud.ec2Url, 'killrun');
+  const args = autoscaledRunArgs(
+    ['test/fixtures/workflowServiceSpawns.ts', 'file:js', pidFile],
+    cloud,
+    'killrun',
+    workDir,
+  );
+  const master = args.indexOf('--mesosMaster');
+  args.splice(master, 2);
+  const restart = await runToil([...args, '--restart'], { cwd: dir, env });
+  t.equal(restart.code, 2, `refused as a user's to fix: ${restart.stderr.slice(-1500)}`);
+  t.match(
+    restart.stderr,
+    /^toil: no --mesosMaster given, and its default \(the private address of cluster killrun's leader, port 5050\) is unknown: cluster 'killrun' has no leader/m,
+  );
+  t.match(
+    restart.stderr,
+    new RegExp(
+      `the killed run on this job store left what follows; a refused run neither adopts nor releases it:\\n` +
+        `nodes: +1 worker instance\\(s\\) of cluster killrun [^]*  ${live[0]!.id} \\(on-demand[^]*` +
+        `or give it up: aws ec2 terminate-instances --region us-west-2 --instance-ids ${live[0]!.id}`,
+    ),
+  );
+  t.same(
+    (await liveWorkers(cloud.ec2Url)).map((w) => w.id),
+    [live[0]!.id],
+    'the node is still there, as the refusal says',
+  );
 });
+
+/** Terminates the cluster's leader instance on the local cloud. */
+async function terminateLeader(ec2Url: string, clusterName: string): Promise<void> {
+  const client = testEc2Client(ec2Url);
+  try {
+    const calls = testCalls(client);
+    const cluster = new AwsCluster({ calls, clusterName, clock: new RealClock(), log: silentLogger() });
+    const leaders = (await cluster.liveInstances()).filter((n) => n.role === 'leader');
+    if (leaders.length !== 1)
+      throw new Error(`expected one leader of ${clusterName}, found ${leaders.length}`);
+    const { TerminateInstancesCommand } = ec2Sdk();
+    await client.send(new TerminateInstancesCommand({ InstanceIds: [leaders[0]!.instanceId] }));
+  } finally {
+    client.destroy();
+  }
+}
 
 /** Tasks the local Mesos master lists as running, of any framework. */
 async function runningTasks(master: string): Promise<number> {
