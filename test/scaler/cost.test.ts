@@ -440,6 +440,62 @@ t.test('memory-heavy sizing: a node is priced with the tail its last jobs leave 
     t.same(launched(p), row.want, row.name);
     if (row.waiting) t.match(p.waiting.map((w) => w.reason).join('\n'), row.waiting, `${row.name}: reason`);
   }
+  t.test(
+    'declared walltimes that differ leave a tail between the jobs a node runs side by side',
+    async (t) => {
+      // The same 42 jobs, each walltime a class of its own: a class has no spread of its own (its
+      // name's runtimes are tight), but jobs of one shape share a node whichever class they are of,
+      // so their ends spread as their walltimes do (spreadBetween). Mean 30 min in every row.
+      const tight = ['mem', 'mem-a', 'mem-b', 'mem-c'].reduce(
+        (h, name) => [1790, 1800, 1810, 1805, 1795].reduce((hh, s) => recordCompletion(hh, name, s), h),
+        emptyRuntimeHistory(),
+      );
+      const rows: { name: string; queued: ReturnType<typeof jobs>; want: string[]; waiting?: RegExp }[] = [
+        {
+          name: 'one walltime (30 min): no tail, r5.8xlarge takes the overflow',
+          queued: jobs(42, { name: 'mem', cores: 4, memoryBytes: 24 * GiB, walltimeSeconds: 1800 }),
+          want: ['4 r5.8xlarge on-demand us-east-1a', '5 r5.2xlarge on-demand us-east-1a'],
+        },
+        {
+          name: "walltimes 29m55s and 30m15s (spread 0.006, the runtimes' own): r5.8xlarge still takes the overflow",
+          queued: [
+            ...jobs(21, { id: 'a', name: 'mem-a', cores: 4, memoryBytes: 24 * GiB, walltimeSeconds: 1795 }),
+            ...jobs(21, { id: 'b', name: 'mem-b', cores: 4, memoryBytes: 24 * GiB, walltimeSeconds: 1815 }),
+          ],
+          want: ['4 r5.8xlarge on-demand us-east-1a', '5 r5.2xlarge on-demand us-east-1a'],
+        },
+        {
+          name: 'walltimes 25 and 35 min (spread 0.17): eight side by side leave a 24 % tail; the overflow waits for the r5.2xlarge',
+          queued: [
+            ...jobs(21, { id: 'a', name: 'mem-a', cores: 4, memoryBytes: 24 * GiB, walltimeSeconds: 1500 }),
+            ...jobs(21, { id: 'b', name: 'mem-b', cores: 4, memoryBytes: 24 * GiB, walltimeSeconds: 2100 }),
+          ],
+          want: ['5 r5.2xlarge on-demand us-east-1a'],
+          waiting: /objective balanced: .*counting the room a node holds idle while its last jobs end/,
+        },
+        {
+          name: 'walltimes 5 min to 1 h 5 min (spread 0.8): eight to an r5.8xlarge would idle it; the overflow waits for the r5.2xlarge',
+          queued: [
+            ...jobs(14, { id: 'a', name: 'mem-a', cores: 4, memoryBytes: 24 * GiB, walltimeSeconds: 300 }),
+            ...jobs(14, { id: 'b', name: 'mem-b', cores: 4, memoryBytes: 24 * GiB, walltimeSeconds: 1200 }),
+            ...jobs(14, { id: 'c', name: 'mem-c', cores: 4, memoryBytes: 24 * GiB, walltimeSeconds: 3900 }),
+          ],
+          want: ['5 r5.2xlarge on-demand us-east-1a'],
+          waiting: /objective balanced: .*counting the room a node holds idle while its last jobs end/,
+        },
+      ];
+      for (const row of rows) {
+        const p = planScaling(
+          snapshot({ queued: row.queued, runtimes: tight }),
+          config({ nodeTypes: 'r5.2xlarge,r5.8xlarge', maxNodes: [5, 20], bootTime: '10s' }),
+        );
+        t.same(launched(p), row.want, row.name);
+        if (row.waiting)
+          t.match(p.waiting.map((w) => w.reason).join('\n'), row.waiting, `${row.name}: reason`);
+      }
+    },
+  );
+
   t.test('the yardstick has no tail: work waiting for a full pool adds none to its nodes', async (t) => {
     // Five r5.2xlarge (maxNodes) run two of the 4-core 24 GiB jobs each; r5.xlarge runs one (no
     // tail), priced here 0.7 % over r5.2xlarge's price per job with its two-job tail, so the

@@ -74,6 +74,25 @@ export function tailShare(jobs: number, spread: number, perSlot: number): number
 }
 
 /**
+ * How much the expected runtimes of a pool's classes differ (coefficient of variation over its
+ * queued jobs). Jobs of one shape share a node whichever class they are of, so when each job
+ * declares its own walltime (a class of one), its co-tenants' ends spread by this much, though no
+ * class has a spread of its own: 486 heavy-tailed memory jobs, walltimes declared, were packed two
+ * to an m5.4xlarge as if they ended together, and a long job held each alone for hours
+ * (drawn16-scatter-gather-once: $63 of $118 unused; docs/scaler.md, "A tail between declared
+ * walltimes").
+ */
+function spreadBetween(pool: Pool): number {
+  const jobs = poolRemaining(pool);
+  if (jobs < 2) return 0;
+  const mean = pool.members.reduce((s, m) => s + m.cls.runtimeSeconds * m.cls.remaining, 0) / jobs;
+  if (mean <= 0) return 0;
+  const variance =
+    pool.members.reduce((s, m) => s + (m.cls.runtimeSeconds - mean) ** 2 * m.cls.remaining, 0) / jobs;
+  return Math.sqrt(variance) / mean;
+}
+
+/**
  * The share of a new node's cost that goes on fixed overheads rather than on the work it runs:
  * it is billed from launch, so its boot, and for at least the billing minimum, over the `busy`
  * seconds its slots run jobs. A node that runs one short wave pays a large share (boot 2 min over
@@ -348,7 +367,10 @@ export function chooseNewNodes(
     const weighted = (f: (m: Pool['members'][number]) => number): number =>
       c.members.reduce((s, m) => s + f(m) * m.cls.remaining, 0) / Math.max(jobs, 1);
     const shape = {
-      spread: weighted((m) => m.cls.runtimeSpread ?? DEFAULT_RUNTIME_SPREAD),
+      spread: Math.max(
+        weighted((m) => m.cls.runtimeSpread ?? DEFAULT_RUNTIME_SPREAD),
+        spreadBetween(c),
+      ),
       perSlot: weighted((m) => m.perSlot),
       busy: weighted((m) => m.perSlot * m.cls.runtimeSeconds),
     };
