@@ -465,7 +465,7 @@ t.test('memory-heavy sizing: a node is priced with the tail its last jobs leave 
           want: ['4 r5.8xlarge on-demand us-east-1a', '5 r5.2xlarge on-demand us-east-1a'],
         },
         {
-          name: 'walltimes 25 and 35 min (spread 0.17): eight side by side leave a 24 % tail; the overflow waits for the r5.2xlarge',
+          name: 'walltimes 25 and 35 min (spread 0.17): eight side by side leave a tail far over the 2 % premium; the overflow waits for the r5.2xlarge',
           queued: [
             ...jobs(21, { id: 'a', name: 'mem-a', cores: 4, memoryBytes: 24 * GiB, walltimeSeconds: 1500 }),
             ...jobs(21, { id: 'b', name: 'mem-b', cores: 4, memoryBytes: 24 * GiB, walltimeSeconds: 2100 }),
