@@ -165,7 +165,9 @@ export async function runAutoscaled(
   // --restart of a store that is not there is refused the same way, with no leader started and
   // no state written; unless a killed run on it left nodes (or unanswered launches) in its state:
   // then the leader starts to adopt and release them, and the store's absence is said after.
-  if (f.restart && !storeExists && !(await leftByRun(stateDir)))
+  // What a killed run on this store left (nodes, unanswered launches), read once for the checks below.
+  const leftBefore = await leftByRun(stateDir);
+  if (f.restart && !storeExists && !leftBefore)
     await store.assertExists('drop --restart to start a new workflow');
   // Bundled once: the module whose jobs are checked here is the one the run starts.
   const bundle = await bundleWorkflow(resolve(workflowFile));
@@ -179,17 +181,15 @@ export async function runAutoscaled(
   if (config.batchSystem.kind === 'mesos' && !master) {
     const { leaderMesosMaster, defaultMasterLine } = await import('./leaderMesosMaster.js');
     master = await leaderMesosMaster({ clusterName, region: config.scaler.region, clock, log }).catch(
-      async (e: unknown) => {
+      (e: unknown) => {
         // Refused before a leader starts, so nothing adopts what a killed run left: said here, with
         // how to end it, instead of leaving it to bill unmentioned.
-        const left = isUserError(e) ? await leftByRun(stateDir).catch(() => undefined) : undefined;
-        if (!left) throw e;
-        const err = e as ToilError;
+        if (!isUserError(e) || !leftBefore) throw e;
         throw new UserInputError(
-          err.code,
-          `${err.message}\nthe killed run on this job store left what follows; a refused run neither adopts nor releases it:\n` +
-            leftByRunLines(left, clock.now()).trimEnd(),
-          err.details,
+          e.code,
+          `${e.message}\nthe killed run on this job store left what follows; a refused run neither adopts nor releases it:\n` +
+            leftByRunLines(leftBefore, clock.now()).trimEnd(),
+          e.details,
         );
       },
     );
@@ -199,7 +199,7 @@ export async function runAutoscaled(
   // As a local run checks it: a master that is not there failed the run only after the leader had
   // started, made the job store and waited a minute for the subscription, logging each retry. Not
   // when a killed run left nodes: the leader starts to release them, master or not.
-  if (config.batchSystem.kind === 'mesos' && master && !(await leftByRun(stateDir))) {
+  if (config.batchSystem.kind === 'mesos' && master && !leftBefore) {
     const { MesosMasterClient } = await import('../mesos/masterClient.js');
     const client = new MesosMasterClient(config.batchSystem.mesosMaster);
     await assertMesosAnswers(() => client.version(), master);
