@@ -159,6 +159,7 @@ export class ClusterWorkload implements ClusterPort {
   private readonly marked = new Set<string>();
   /** The scaler's last word on preemptable work and on-demand room (keepPreemptableOnSpot). */
   private preemptableOnSpot = false;
+  private waitForSpot: ReadonlySet<string> = new Set();
   /** The scaler's last keep-off hints (agent id → placement keys). */
   private keptOff: ReadonlyMap<string, ReadonlySet<string>> = new Map();
   /** Events of batch systems removed before the scaler took them. */
@@ -176,7 +177,7 @@ export class ClusterWorkload implements ClusterPort {
     this.systems.add(system);
     // A new framework must honour marks made before it existed (a shared mark already holds).
     if (!this.shared) for (const a of this.marked) system.inner.markDraining(a);
-    system.inner.keepPreemptableOnSpot?.(this.preemptableOnSpot);
+    system.inner.keepPreemptableOnSpot?.(this.preemptableOnSpot, this.waitForSpot);
     if (this.keptOff.size > 0) system.inner.keepOff?.(this.keptOff);
   }
 
@@ -185,9 +186,10 @@ export class ClusterWorkload implements ClusterPort {
     for (const s of this.systems) s.inner.keepOff?.(byAgent);
   }
 
-  keepPreemptableOnSpot(on: boolean): void {
+  keepPreemptableOnSpot(on: boolean, waitFor: ReadonlySet<string> = new Set()): void {
     this.preemptableOnSpot = on;
-    for (const s of this.systems) s.inner.keepPreemptableOnSpot?.(on);
+    this.waitForSpot = waitFor;
+    for (const s of this.systems) s.inner.keepPreemptableOnSpot?.(on, waitFor);
   }
 
   remove(system: TrackedBatchSystem): void {

@@ -5,8 +5,9 @@
  * What it does that Toil's does not:
  * - A non-preemptable job never lands on a preemptable agent; preemptable jobs go to preemptable
  *   agents first and take on-demand room only after queued non-preemptable jobs had their turn
- *   (a preemptable job no spot agent could hold takes its turn with them), and not at all while
- *   the scaler keeps them on spot (`keepPreemptableOnSpot`).
+ *   (a preemptable job no spot agent could hold takes its turn with them, unless the scaler has
+ *   it wait for the spot nodes it launches), and not at all while the scaler keeps them on spot
+ *   (`keepPreemptableOnSpot`).
  * - Queued jobs are placed largest first (src/common/placementOrder.ts), so a node the scaler
  *   launched for a big job is not filled by small jobs queued before it.
  * - The scaler's keep-off hints (`keepOff`) are honoured: a job is not placed on an agent its
@@ -145,6 +146,8 @@ export class MesosBatchSystem implements ClusterBatchSystem {
   private stopping = false;
   /** Preemptable jobs a spot agent could hold never take on-demand room (keepPreemptableOnSpot). */
   private preemptableOnSpot = false;
+  /** Requests (placementKey) that wait for spot even with no preemptable agent to hold them yet. */
+  private waitForSpot: ReadonlySet<string> = new Set();
   /** Agent id → placement keys of the requests the scaler keeps off it (keepOff). */
   private keptOff: ReadonlyMap<string, ReadonlySet<string>> = new Map();
   /** Agents a task of ours was launched on. */
@@ -325,7 +328,8 @@ export class MesosBatchSystem implements ClusterBatchSystem {
    * agent could hold then waits for spot room instead of taking on-demand room after its patience.
    * Taking it back revives offers, so on-demand room declined meanwhile is offered again.
    */
-  keepPreemptableOnSpot(on: boolean): void {
+  keepPreemptableOnSpot(on: boolean, waitFor: ReadonlySet<string> = new Set()): void {
+    this.waitForSpot = on ? waitFor : new Set();
     if (this.preemptableOnSpot === on) return;
     this.preemptableOnSpot = on;
     if (!on && this.queue.length > 0) void this.setSuppressed(false).catch(() => undefined);
@@ -500,11 +504,12 @@ export class MesosBatchSystem implements ClusterBatchSystem {
     const onDemand = usable.filter((u) => !u.preemptable);
     const spot = usable.filter((u) => u.preemptable);
     // Largest first; non-preemptable jobs and preemptable ones no spot agent could hold take
-    // on-demand room first (placementOrder, which the scaler's simulator places by too).
+    // on-demand room first (placementOrder, which the scaler's simulator places by too), unless
+    // the scaler has them wait for the spot nodes it is launching.
     const { onDemandFirst, spotFirst } = placementOrder(
       this.queue,
       (a) => ({ preemptable: a.job.requirements.preemptable, cores: a.need.cpus, memory: a.need.mem }),
-      (a) => this.spotAgentCouldHold(a.need),
+      (a) => this.spotAgentCouldHold(a.need) || this.waitForSpot.has(placementKey(a.job.requirements)),
     );
     place(onDemandFirst, onDemand);
     place(spotFirst, spot);

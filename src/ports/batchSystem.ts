@@ -178,10 +178,14 @@ export interface ClusterBatchSystem extends BatchSystem {
    * room instead of taking on-demand room after its patience); a preemptable job no preemptable
    * agent could hold, and every non-preemptable job, are placed as before. `false` takes it back.
    * The scaler sets it every tick from its plan: it plans spot for such work, and on-demand room
-   * stays for the non-preemptable jobs it was opened for. Optional: a batch system without it
-   * places as it always did.
+   * stays for the non-preemptable jobs it was opened for. `waitFor` (with `on` only): placement
+   * keys (`placementKey`) of preemptable requests that wait for spot room even though no usable
+   * preemptable agent could hold them yet — the scaler is launching spot nodes for them, and the
+   * on-demand node that registers first would otherwise run them at the on-demand price for as
+   * long as they run. Each call replaces the last. Optional: a batch system without it places as
+   * it always did.
    */
-  keepPreemptableOnSpot?(on: boolean): void;
+  keepPreemptableOnSpot?(on: boolean, waitFor?: ReadonlySet<string>): void;
   /**
    * Keep-off hints: from this call on, a queued job whose request (`placementKey` of its cores,
    * memory, disk and preemptable) is in `byAgent.get(agentId)` is not placed on that agent; it

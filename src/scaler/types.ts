@@ -290,6 +290,12 @@ export interface ScalingPlan {
    */
   readonly preemptableStaysOnSpot?: boolean;
   /**
+   * With `preemptableStaysOnSpot` only: the requests (`placementKey`) of preemptable work no
+   * registered spot node could hold that still waits for spot (the plan launches, or is booting,
+   * spot nodes for it) instead of taking on-demand room first. Absent: none.
+   */
+  readonly preemptableWaitsForSpot?: readonly string[];
+  /**
    * Keep-off hints: per registered node, the requests (`placementKey`) the batch system places no
    * more of there while this plan stands, because that work would cost much less elsewhere and
    * would keep the node billed for itself. The node still takes other work; nothing running is

@@ -16,9 +16,13 @@ t.test('the spot switch holds only when every batch system of the cluster honour
   const clock = new ManualClock();
   const honouring = scriptedBatchSystem();
   const calls: boolean[] = [];
+  const waits: string[][] = [];
   const withSwitch = {
     ...honouring.system,
-    keepPreemptableOnSpot: (on: boolean) => void calls.push(on),
+    keepPreemptableOnSpot: (on: boolean, waitFor?: ReadonlySet<string>) => {
+      calls.push(on);
+      waits.push([...(waitFor ?? [])]);
+    },
   };
   const mesosLike = new TrackedBatchSystem(withSwitch, clock);
   const slurmLike = new TrackedBatchSystem(scriptedBatchSystem().system, clock);
@@ -33,8 +37,22 @@ t.test('the spot switch holds only when every batch system of the cluster honour
   );
   workload.add(mesosLike);
   t.equal((await workload.read()).keepsPreemptableOnSpot, undefined, 'a mesos-like batch system: it holds');
-  workload.keepPreemptableOnSpot(true);
+  workload.keepPreemptableOnSpot(true, new Set(['2/134217728/1048576/p']));
   t.same(calls, [false, true], 'the switch reaches it (off when it joined, then on)');
+  t.same(waits, [[], ['2/134217728/1048576/p']], 'with the requests that wait for spot');
+  const late: [boolean, string[]][] = [];
+  const lateJoiner = new TrackedBatchSystem(
+    {
+      ...scriptedBatchSystem().system,
+      keepPreemptableOnSpot: (on: boolean, waitFor?: ReadonlySet<string>) =>
+        void late.push([on, [...(waitFor ?? [])]]),
+    },
+    clock,
+  );
+  await lateJoiner.start(() => {});
+  workload.add(lateJoiner);
+  t.same(late, [[true, ['2/134217728/1048576/p']]], 'a batch system that joins later gets both');
+  workload.remove(lateJoiner);
 
   workload.add(slurmLike);
   const mixed = await workload.read();

@@ -1,7 +1,7 @@
 import t from 'tap';
+import { placementKey } from '../../src/common/placementOrder.js';
 import { MesosMasterClient } from '../../src/mesos/masterClient.js';
 import { shellJob, startBatch, startCluster, waitFor } from '../fixtures/mesosCluster.js';
-import { placementKey } from '../../src/common/placementOrder.js';
 
 t.test('placement on a real local cluster: non-preemptable jobs never on a preemptable agent', async (t) => {
   const cluster = await startCluster([
@@ -152,7 +152,14 @@ t.test(
     const placedOn = (jobId: string): string | undefined =>
       tb.batch.placements().find((p) => p.jobId === jobId)?.agentId;
 
-    tb.batch.keepPreemptableOnSpot(true);
+    // A 2-core 128 MiB preemptable request waits for the spot node the scaler is launching for it.
+    const launchingSpotFor = placementKey({
+      cores: 2,
+      memory: 128 * 2 ** 20,
+      disk: 2 ** 20,
+      preemptable: true,
+    });
+    tb.batch.keepPreemptableOnSpot(true, new Set([launchingSpotFor]));
     // The spot agent is full for the whole test.
     await tb.batch.issue(shellJob('p-hold-1', 'sleep 60', { preemptable: true }));
     await waitFor('p-hold-1 placed', () => placedOn('p-hold-1') !== undefined);
@@ -161,6 +168,7 @@ t.test(
       jobId: string;
       preemptable: boolean;
       cores: number;
+      memoryMb?: number;
       agent: string | undefined;
     }[] = [
       {
@@ -177,10 +185,22 @@ t.test(
         cores: 2,
         agent: onDemand,
       },
+      {
+        name: 'no spot agent could hold it, but the scaler has its request wait for spot: it waits',
+        jobId: 'p-big-wait-1',
+        preemptable: true,
+        cores: 2,
+        memoryMb: 128,
+        agent: undefined,
+      },
     ];
     for (const row of rows)
       await tb.batch.issue(
-        shellJob(row.jobId, 'sleep 0.2', { preemptable: row.preemptable, cores: row.cores }),
+        shellJob(row.jobId, 'sleep 0.2', {
+          preemptable: row.preemptable,
+          cores: row.cores,
+          ...(row.memoryMb ? { memoryMb: row.memoryMb } : {}),
+        }),
       );
     await tb.updateOf('p-big-1');
     await new Promise((r) => setTimeout(r, 4000));
@@ -191,6 +211,9 @@ t.test(
     const u = await tb.updateOf('p-wait-1');
     t.equal(u.outcome, 'succeeded', 'taken back: p-wait-1 runs');
     t.equal(placedOn('p-wait-1'), onDemand, 'taken back: on the on-demand agent, after its patience');
+    const w = await tb.updateOf('p-big-wait-1');
+    t.equal(w.outcome, 'succeeded', 'taken back: p-big-wait-1 runs');
+    t.equal(placedOn('p-big-wait-1'), onDemand, 'taken back: p-big-wait-1 on the on-demand agent');
     await tb.batch.kill('p-hold-1');
   },
 );

@@ -1111,9 +1111,17 @@ t.test(
       {
         name: 'dear room: preemptable queue, spot pool has room: drained, spot launched',
         nodes: [node('od')],
-        running: [nonPre],
+        running: [{ ...nonPre, walltimeSeconds: 36_000 }],
         queued: jobs(1, { name: 'pre', preemptable: true, walltimeSeconds: 600 }),
         drain: ['od'],
+        spotLaunch: true,
+      },
+      {
+        name: 'its own job ends before the preemptable one would: the job waits for spot, the node is kept for its kind',
+        nodes: [node('od')],
+        running: [{ ...nonPre, walltimeSeconds: 120 }],
+        queued: jobs(1, { name: 'pre', preemptable: true, walltimeSeconds: 600 }),
+        drain: [],
         spotLaunch: true,
       },
       {
@@ -1281,9 +1289,12 @@ t.test(
       maxPreemptableNodes?: number;
       spotUnavailable?: boolean;
       cannotKeep?: boolean;
+      queuedMemory?: number;
       nodes: ReturnType<typeof node>[];
       running: ReturnType<typeof running>[];
       staysOnSpot: boolean;
+      /** The queued job is listed to wait for spot though no spot node up could hold it. */
+      waitsForSpot?: boolean;
       drain: string[];
       spotLaunch: boolean;
     }[] = [
@@ -1314,12 +1325,48 @@ t.test(
         spotLaunch: false,
       },
       {
-        name: 'no spot node registered yet (the batch system gives it on-demand room): set; dear room drains',
+        name: 'no spot node registered yet, the on-demand node busy past the job (its room is free): set; it takes the job, dear room drains',
         nodes: [node('od')],
         running: [odJob],
         staysOnSpot: true,
         drain: ['od'],
         spotLaunch: true,
+      },
+      {
+        name: 'no spot node registered yet, the on-demand node free before the job would end: the job waits for the spot node launched for it; the node is kept',
+        nodes: [node('od')],
+        running: [{ ...odJob, walltimeSeconds: 120 }],
+        staysOnSpot: true,
+        waitsForSpot: true,
+        drain: [],
+        spotLaunch: true,
+      },
+      {
+        name: 'no node registered at all (both pools launching): the job waits for spot, not for the first node up',
+        nodes: [node('od', { state: 'booting', registeredAt: undefined })],
+        running: [],
+        staysOnSpot: true,
+        waitsForSpot: true,
+        drain: [],
+        spotLaunch: true,
+      },
+      {
+        name: 'no spot node registered yet, a static on-demand worker with room: its room is free, the job takes it',
+        nodes: [node('od', { static: true })],
+        running: [],
+        staysOnSpot: true,
+        drain: [],
+        spotLaunch: false,
+      },
+      {
+        name: 'no spot node registered yet, but the job fits no spot type: it takes on-demand room as before',
+        nodeTypes: 'c5.large:0.085,c5.large,m5.xlarge',
+        queuedMemory: 6 * GiB,
+        nodes: [node('od', { instanceType: 'm5.xlarge' })],
+        running: [{ ...odJob, nodeId: 'od', walltimeSeconds: 120 }],
+        staysOnSpot: true,
+        drain: [],
+        spotLaunch: false,
       },
       {
         name: 'the batch system cannot keep preemptable work off on-demand room (Slurm): not set; dear room drains, as without the rule',
@@ -1349,14 +1396,28 @@ t.test(
       const offerings = spotPrices(['c5.large'], 0.03, ['us-east-1a', 'us-east-1b']).map((o) =>
         row.spotUnavailable ? { ...o, unavailableUntil: NOW + 3_600_000 } : o,
       );
+      const queued = row.queuedMemory
+        ? jobs(1, { name: 'pre', preemptable: true, walltimeSeconds: 600, memoryBytes: row.queuedMemory })
+        : pre;
       const plan = planScaling(
         {
-          ...snapshot({ nodes: row.nodes, running: row.running, queued: pre, offerings }),
+          ...snapshot({ nodes: row.nodes, running: row.running, queued, offerings }),
           ...(row.cannotKeep ? { preemptableCanStayOnSpot: false } : {}),
         },
         cfg,
       );
       t.equal(plan.preemptableStaysOnSpot === true, row.staysOnSpot, `${row.name}: preemptableStaysOnSpot`);
+      const key = placementKey({
+        cores: queued[0]!.cores,
+        memory: queued[0]!.memoryBytes,
+        disk: queued[0]!.diskBytes,
+        preemptable: true,
+      });
+      t.same(
+        plan.preemptableWaitsForSpot ?? [],
+        row.waitsForSpot ? [key] : [],
+        `${row.name}: preemptableWaitsForSpot`,
+      );
       t.same(
         plan.drain.map((d) => d.nodeId),
         row.drain,

@@ -512,7 +512,8 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
   // offerings whose node type and pool still have room, so when the cheap pool is full
   // (tight-few: 3 spot nodes) the node still takes that work rather than churn.
   const keptFromDearWork = (n: ExistingNode): boolean => {
-    if (n.state !== 'registered') return false;
+    // A static worker stays billed whatever lands on it: no room of it is dear.
+    if (n.state !== 'registered' || (n.static && !config.retireStaticNodes)) return false;
     const cap = types.byName.get(n.instanceType)?.packable;
     if (!cap) return false;
     return workFor(n).some(
@@ -541,8 +542,52 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
       const cap = types.byName.get(n.instanceType)?.packable;
       return cap !== undefined && maxFit(cap, r) >= 1;
     });
+  // Seconds a node stays billed for the jobs it runs now (the longest one's expected remainder).
+  const heldAnyway = new Map<string, number>();
+  const heldFor = (n: ExistingNode): number => {
+    let h = heldAnyway.get(n.id);
+    if (h === undefined) {
+      h = (runningByNode.get(n.id) ?? []).reduce((m, j) => Math.max(m, remainingOf(j)), 0);
+      heldAnyway.set(n.id, h);
+    }
+    return h;
+  };
+  // ...and so does preemptable work no spot node up could hold yet, when the spot pool can: the
+  // batch system would give it on-demand room first (it knows only the agents up), and the
+  // on-demand node launched for non-preemptable work often registers before the spot node
+  // launched beside it, so the preemptable jobs take it and run there, at about three times the
+  // spot price, for as long as they run, while the non-preemptable work opens another node and
+  // the spot node idles (drawn diamonds, day-long jobs: 29 h of on-demand c5.2xlarge for jobs a
+  // spot node booting a minute later would have run). The batch system is told which requests
+  // wait for spot (`preemptableWaitsForSpot`), and the plan counts no on-demand room for them.
+  // Not when a registered on-demand node is billed anyway for longer than the work runs (a static
+  // worker, or one whose own jobs outlast it): its room costs nothing more, and the work takes it.
+  const onDemandRoomFree = (c: WorkClass): boolean =>
+    active.some(
+      (n) =>
+        n.capacityType === 'on-demand' &&
+        n.state === 'registered' &&
+        !n.rebalanceRecommended &&
+        secondsUntilRoom(n, c.request) === 0 &&
+        ((n.static && !config.retireStaticNodes) || heldFor(n) >= c.runtimeSeconds),
+    );
+  const spotPoolHolds = (r: JobRequest): boolean =>
+    (yieldOnDemand ? offerings : withRoom).some(
+      (o) => o.capacityType === 'spot' && o.available && fitOnType(r, o.instanceType) >= 1,
+    );
+  const waitsForSpot = preemptableStaysOnSpot
+    ? work.filter(
+        (c) =>
+          c.request.preemptable &&
+          !spotNodeCouldHold(c.request) &&
+          spotPoolHolds(c.request) &&
+          !onDemandRoomFree(c),
+      )
+    : [];
   const onDemandWork = preemptableStaysOnSpot
-    ? work.filter((c) => !(c.request.preemptable && spotNodeCouldHold(c.request)))
+    ? work.filter(
+        (c) => !(c.request.preemptable && (spotNodeCouldHold(c.request) || waitsForSpot.includes(c))),
+      )
     : work;
   // Preemptable work does not outlive an on-demand node's own jobs. With the spot pool at its
   // limits the switch above is off and the batch system gives preemptable jobs on-demand room
@@ -553,15 +598,6 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
   // against toil-classic's 3, then were drained for running only preemptable work). Such work is
   // kept off that node (a hint, and the plan counts no room there for it); it waits for spot.
   // Spot refused everywhere, it cannot: compensation decides, as before.
-  const heldAnyway = new Map<string, number>();
-  const heldFor = (n: ExistingNode): number => {
-    let h = heldAnyway.get(n.id);
-    if (h === undefined) {
-      h = (runningByNode.get(n.id) ?? []).reduce((m, j) => Math.max(m, remainingOf(j)), 0);
-      heldAnyway.set(n.id, h);
-    }
-    return h;
-  };
   const keepsSpotWorkShort =
     !preemptableStaysOnSpot &&
     config.objective !== 'speed' &&
@@ -1289,6 +1325,9 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
     hourlyCost: { current, planned: Math.max(0, current + plannedCost - retiredCost) },
     state: { smoothed, issued, arrivedAt, ...(Object.keys(takenBackAt).length > 0 ? { takenBackAt } : {}) },
     ...(preemptableStaysOnSpot ? { preemptableStaysOnSpot } : {}),
+    ...(waitsForSpot.length > 0
+      ? { preemptableWaitsForSpot: [...new Set(waitsForSpot.map(hintKey))].sort() }
+      : {}),
     ...(keepOff.size > 0
       ? { keepOff: [...keepOff].map(([nodeId, keys]) => ({ nodeId, requests: [...keys].sort() })) }
       : {}),

@@ -247,6 +247,8 @@ export function simulate(
   let preemptableStaysOnSpot = false;
   /** The last plan's keep-off hints (node → placement keys), honoured as the mesos batch system does. */
   let keepOff = new Map<string, Set<string>>();
+  /** The last plan's requests that wait for spot though no spot node up could hold them. */
+  let waitsForSpot = new Set<string>();
   const unavailableUntil = new Map<string, number>();
 
   let done = 0;
@@ -311,7 +313,8 @@ export function simulate(
   };
 
   // As the mesos batch system places work (placementOrder, shared with it): jobs that take
-  // on-demand room first (non-preemptable ones, and preemptable ones no spot node could hold) on
+  // on-demand room first (non-preemptable ones, and preemptable ones no spot node could hold and
+  // the last plan does not have wait for spot) on
   // on-demand nodes, then the other preemptable jobs on spot nodes and on the on-demand room left;
   // largest first within each, first-fit on the oldest node.
   const keyOf = (j: SimJob): string =>
@@ -332,7 +335,9 @@ export function simulate(
         cores: head(q).req.cores,
         memory: head(q).req.memoryBytes,
       }),
-      (q) => spotNodes.some((n) => fitsResources(n.cap, head(q).req)),
+      (q) =>
+        spotNodes.some((n) => fitsResources(n.cap, head(q).req)) ||
+        (preemptableStaysOnSpot && waitsForSpot.has(keyOf(head(q)))),
     );
     const passes: [CapacityType, number[][]][] = [
       ['on-demand', onDemandFirst],
@@ -447,6 +452,7 @@ export function simulate(
     options.onPlan?.(t, plan);
     state = plan.state;
     preemptableStaysOnSpot = plan.preemptableStaysOnSpot === true;
+    waitsForSpot = new Set(plan.preemptableWaitsForSpot ?? []);
     keepOff = new Map((plan.keepOff ?? []).map((k) => [k.nodeId, new Set(k.requests)]));
     shortfall = [];
     for (const a of plan.drain) {

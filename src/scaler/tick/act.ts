@@ -137,7 +137,10 @@ export class PlanExecutor {
   ): Promise<{ unavailable: boolean; shortfalls: LaunchShortfall[] }> {
     this.keepNoticedDraining(view);
     // Preemptable work the plan put on spot waits for spot room, not on-demand room (rule 6).
-    this.d.cluster.keepPreemptableOnSpot?.(plan.preemptableStaysOnSpot === true);
+    this.d.cluster.keepPreemptableOnSpot?.(
+      plan.preemptableStaysOnSpot === true,
+      new Set(plan.preemptableStaysOnSpot === true ? (plan.preemptableWaitsForSpot ?? []) : []),
+    );
     this.keepOff(plan, view);
     await this.undrainAndDrain(plan, view);
     await this.forceDrainOverdue(view);
