@@ -1418,6 +1418,13 @@ t.test(
         row.waitsForSpot ? [key] : [],
         `${row.name}: preemptableWaitsForSpot`,
       );
+      t.equal(
+        plan.notes.includes(
+          '1 queued preemptable job(s) no spot node up could hold wait for the spot nodes launched or booting for them, not for on-demand room',
+        ),
+        row.waitsForSpot === true,
+        `${row.name}: the note says why the job waits`,
+      );
       t.same(
         plan.drain.map((d) => d.nodeId),
         row.drain,

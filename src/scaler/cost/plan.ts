@@ -1312,6 +1312,12 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
     notes.push(
       `${onExisting} of ${queuedTotal} queued job(s) start on existing or booting nodes within targetTime`,
     );
+  if (waitsForSpot.length > 0) {
+    const waiting = waitsForSpot.reduce((n, c) => n + (queuedAtStart.get(c) ?? 0), 0);
+    notes.push(
+      `${waiting} queued preemptable job(s) no spot node up could hold wait for the spot nodes launched or booting for them, not for on-demand room`,
+    );
+  }
   notes.push(...chosen.notes);
   return {
     policy: 'cost',
