@@ -328,6 +328,11 @@ export function chooseNewNodes(
    * runningValuePerDollar); undefined where none runs a job.
    */
   runningValue: readonly (number | undefined)[] = [],
+  /**
+   * Preemptable classes the batch system keeps off on-demand room (they wait for spot nodes
+   * being launched): they fill no leftover room of a new on-demand node either.
+   */
+  keptOffOnDemand: ReadonlySet<WorkClass> = new Set(),
 ): NewNodesResult {
   const waiting: WaitingJobs[] = [];
   const notes: string[] = [];
@@ -462,7 +467,11 @@ export function chooseNewNodes(
   for (const o of candidates) {
     const c = cap(o);
     const usable = items.filter(
-      (it) => fitsOffering(it.req, o) && (o.capacityType === 'on-demand' || it.req.preemptable),
+      (it) =>
+        fitsOffering(it.req, o) &&
+        (o.capacityType === 'on-demand'
+          ? !(it.mode === 'spot' && it.cls.members.some((m) => keptOffOnDemand.has(m.cls)))
+          : it.req.preemptable),
     );
     const byDominant = [...usable].sort((a, b) => dominantShare(b.req, c) - dominantShare(a.req, c));
     const byMemory = [...usable].sort(

@@ -1107,6 +1107,7 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
     { ...limits, byType: [...limits.byType] },
     spotNodeTypes,
     runningValue,
+    new Set(waitsForSpot),
   );
   waiting.push(...chosen.waiting);
 
