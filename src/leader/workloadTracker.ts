@@ -159,6 +159,7 @@ export class ClusterWorkload implements ClusterPort {
   private readonly marked = new Set<string>();
   /** The scaler's last word on preemptable work and on-demand room (keepPreemptableOnSpot). */
   private preemptableOnSpot = false;
+  /** With it, the requests that wait for spot though no spot agent could hold them yet. */
   private waitForSpot: ReadonlySet<string> = new Set();
   /** The scaler's last keep-off hints (agent id → placement keys). */
   private keptOff: ReadonlyMap<string, ReadonlySet<string>> = new Map();

@@ -313,10 +313,10 @@ export function simulate(
   };
 
   // As the mesos batch system places work (placementOrder, shared with it): jobs that take
-  // on-demand room first (non-preemptable ones, and preemptable ones no spot node could hold and
-  // the last plan does not have wait for spot) on
-  // on-demand nodes, then the other preemptable jobs on spot nodes and on the on-demand room left;
-  // largest first within each, first-fit on the oldest node.
+  // on-demand room first (non-preemptable ones, and preemptable ones no spot node could hold that
+  // the last plan does not have wait for spot) on on-demand nodes, then the other preemptable
+  // jobs on spot nodes and on the on-demand room left; largest first within each, first-fit on
+  // the oldest node.
   const keyOf = (j: SimJob): string =>
     placementKey({
       cores: j.req.cores,
