@@ -584,10 +584,9 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
           !onDemandRoomFree(c),
       )
     : [];
+  const waitingForSpot = new Set(waitsForSpot);
   const onDemandWork = preemptableStaysOnSpot
-    ? work.filter(
-        (c) => !(c.request.preemptable && (spotNodeCouldHold(c.request) || waitsForSpot.includes(c))),
-      )
+    ? work.filter((c) => !waitingForSpot.has(c) && !(c.request.preemptable && spotNodeCouldHold(c.request)))
     : work;
   // Preemptable work does not outlive an on-demand node's own jobs. With the spot pool at its
   // limits the switch above is off and the batch system gives preemptable jobs on-demand room
@@ -1107,7 +1106,7 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
     { ...limits, byType: [...limits.byType] },
     spotNodeTypes,
     runningValue,
-    new Set(waitsForSpot),
+    waitingForSpot,
   );
   waiting.push(...chosen.waiting);
 

@@ -139,7 +139,7 @@ export class PlanExecutor {
     // Preemptable work the plan put on spot waits for spot room, not on-demand room (rule 6).
     this.d.cluster.keepPreemptableOnSpot?.(
       plan.preemptableStaysOnSpot === true,
-      new Set(plan.preemptableStaysOnSpot === true ? (plan.preemptableWaitsForSpot ?? []) : []),
+      new Set(plan.preemptableWaitsForSpot),
     );
     this.keepOff(plan, view);
     await this.undrainAndDrain(plan, view);
