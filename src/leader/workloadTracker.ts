@@ -161,6 +161,8 @@ export class ClusterWorkload implements ClusterPort {
   private preemptableOnSpot = false;
   /** With it, the requests that wait for spot though no spot agent could hold them yet. */
   private waitForSpot: ReadonlySet<string> = new Set();
+  /** And the preemptable requests placed on on-demand room only (spot risk). */
+  private onDemandOnly: ReadonlySet<string> = new Set();
   /** The scaler's last keep-off hints (agent id → placement keys). */
   private keptOff: ReadonlyMap<string, ReadonlySet<string>> = new Map();
   /** Events of batch systems removed before the scaler took them. */
@@ -178,7 +180,7 @@ export class ClusterWorkload implements ClusterPort {
     this.systems.add(system);
     // A new framework must honour marks made before it existed (a shared mark already holds).
     if (!this.shared) for (const a of this.marked) system.inner.markDraining(a);
-    system.inner.keepPreemptableOnSpot?.(this.preemptableOnSpot, this.waitForSpot);
+    system.inner.keepPreemptableOnSpot?.(this.preemptableOnSpot, this.waitForSpot, this.onDemandOnly);
     if (this.keptOff.size > 0) system.inner.keepOff?.(this.keptOff);
   }
 
@@ -187,10 +189,15 @@ export class ClusterWorkload implements ClusterPort {
     for (const s of this.systems) s.inner.keepOff?.(byAgent);
   }
 
-  keepPreemptableOnSpot(on: boolean, waitFor: ReadonlySet<string> = new Set()): void {
+  keepPreemptableOnSpot(
+    on: boolean,
+    waitFor: ReadonlySet<string> = new Set(),
+    onDemand: ReadonlySet<string> = new Set(),
+  ): void {
     this.preemptableOnSpot = on;
     this.waitForSpot = waitFor;
-    for (const s of this.systems) s.inner.keepPreemptableOnSpot?.(on, waitFor);
+    this.onDemandOnly = onDemand;
+    for (const s of this.systems) s.inner.keepPreemptableOnSpot?.(on, waitFor, onDemand);
   }
 
   remove(system: TrackedBatchSystem): void {

@@ -148,6 +148,8 @@ export class MesosBatchSystem implements ClusterBatchSystem {
   private preemptableOnSpot = false;
   /** Requests (placementKey) that wait for spot even with no preemptable agent to hold them yet. */
   private waitForSpot: ReadonlySet<string> = new Set();
+  /** Preemptable requests (placementKey) placed as on-demand work: the scaler prices their spot risk. */
+  private onDemandOnly: ReadonlySet<string> = new Set();
   /** Agent id → placement keys of the requests the scaler keeps off it (keepOff). */
   private keptOff: ReadonlyMap<string, ReadonlySet<string>> = new Map();
   /** Agents a task of ours was launched on. */
@@ -328,8 +330,13 @@ export class MesosBatchSystem implements ClusterBatchSystem {
    * agent could hold then waits for spot room instead of taking on-demand room after its patience.
    * Taking it back revives offers, so on-demand room declined meanwhile is offered again.
    */
-  keepPreemptableOnSpot(on: boolean, waitFor: ReadonlySet<string> = new Set()): void {
+  keepPreemptableOnSpot(
+    on: boolean,
+    waitFor: ReadonlySet<string> = new Set(),
+    onDemand: ReadonlySet<string> = new Set(),
+  ): void {
     this.waitForSpot = on ? waitFor : new Set();
+    this.onDemandOnly = onDemand;
     if (this.preemptableOnSpot === on) return;
     this.preemptableOnSpot = on;
     if (!on && this.queue.length > 0) void this.setSuppressed(false).catch(() => undefined);
@@ -509,7 +516,10 @@ export class MesosBatchSystem implements ClusterBatchSystem {
     const { onDemandFirst, spotFirst } = placementOrder(
       this.queue,
       (a) => ({ preemptable: a.job.requirements.preemptable, cores: a.need.cpus, memory: a.need.mem }),
-      (a) => this.spotAgentCouldHold(a.need) || this.waitForSpot.has(placementKey(a.job.requirements)),
+      (a) => {
+        const key = placementKey(a.job.requirements);
+        return !this.onDemandOnly.has(key) && (this.spotAgentCouldHold(a.need) || this.waitForSpot.has(key));
+      },
     );
     place(onDemandFirst, onDemand);
     place(spotFirst, spot);

@@ -182,10 +182,12 @@ export interface ClusterBatchSystem extends BatchSystem {
    * keys (`placementKey`) of preemptable requests that wait for spot room even though no usable
    * preemptable agent could hold them yet — the scaler is launching spot nodes for them, and the
    * on-demand node that registers first would otherwise run them at the on-demand price for as
-   * long as they run. Each call replaces the last. Optional: a batch system without it places as
-   * it always did.
+   * long as they run. `onDemand` (with `on` or not): placement keys of preemptable requests placed
+   * as non-preemptable work, on on-demand room only — the scaler priced their restarts on spot
+   * dearer than on-demand (spot risk). Each call replaces the last. Optional: a batch system
+   * without it places as it always did.
    */
-  keepPreemptableOnSpot?(on: boolean, waitFor?: ReadonlySet<string>): void;
+  keepPreemptableOnSpot?(on: boolean, waitFor?: ReadonlySet<string>, onDemand?: ReadonlySet<string>): void;
   /**
    * Keep-off hints: from this call on, a queued job whose request (`placementKey` of its cores,
    * memory, disk and preemptable) is in `byAgent.get(agentId)` is not placed on that agent; it

@@ -94,7 +94,7 @@ export interface ClusterPort {
   takeEvents(): readonly ClusterEvent[];
   removeNode(agentId: string): Promise<void>;
   /** As `ClusterBatchSystem.keepPreemptableOnSpot`, for every batch system of the cluster. */
-  keepPreemptableOnSpot?(on: boolean, waitFor?: ReadonlySet<string>): void;
+  keepPreemptableOnSpot?(on: boolean, waitFor?: ReadonlySet<string>, onDemand?: ReadonlySet<string>): void;
   /** As `ClusterBatchSystem.keepOff`, for every batch system of the cluster that has it. */
   keepOff?(byAgent: ReadonlyMap<string, ReadonlySet<string>>): void;
 }

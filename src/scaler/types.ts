@@ -9,6 +9,8 @@
  * a policy are seconds (Toil's flags are seconds), sizes are bytes, prices are USD per hour.
  */
 
+import type { SpotExposure } from './spotRisk.js';
+
 export type CapacityType = 'spot' | 'on-demand';
 export type Architecture = 'x86_64' | 'arm64';
 export type PolicyName = 'cost' | 'toil-classic';
@@ -169,6 +171,8 @@ export interface ScalerState {
   readonly takenBackAt?: Readonly<Record<string, number>>;
   /** Nodes that never registered, in a row, per offering and over the cluster (cost policy; cost/bootBackoff.ts). */
   readonly bootFailures?: Readonly<Record<string, BootFailureRun>>;
+  /** Spot node time observed and the interruptions in it, for the measured interruption rate (cost policy; spotRisk.ts). */
+  readonly spotExposure?: SpotExposure;
 }
 
 /**
@@ -223,6 +227,12 @@ export interface ScalingSnapshot {
    * Absent: they are honoured (Mesos and Slurm both do).
    */
   readonly keepOffHonoured?: boolean;
+  /**
+   * Spot nodes of this cluster reclaimed so far (a running total: the leader's count over all its
+   * runs, the simulator's over the run). With the spot node time the cost policy observes, it
+   * gives the interruption rate that prices a long preemptable job's restarts (spotRisk.ts).
+   */
+  readonly spotInterruptions?: number;
 }
 
 export interface KeepOffHint {
@@ -295,6 +305,12 @@ export interface ScalingPlan {
    * spot nodes for it) instead of taking on-demand room first. Absent: none.
    */
   readonly preemptableWaitsForSpot?: readonly string[];
+  /**
+   * Placement keys of preemptable requests planned as on-demand work (spot risk: restarts at the
+   * measured interruption rate make spot dearer per job): the batch system places them on
+   * on-demand room only, with the switch on or off. Spot nodes also keep them off (`keepOff`).
+   */
+  readonly preemptableOnOnDemand?: readonly string[];
   /**
    * Keep-off hints: per registered node, the requests (`placementKey`) the batch system places no
    * more of there while this plan stands, because that work would cost much less elsewhere and

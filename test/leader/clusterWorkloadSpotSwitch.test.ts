@@ -40,18 +40,27 @@ t.test('the spot switch holds only when every batch system of the cluster honour
   workload.keepPreemptableOnSpot(true, new Set(['2/134217728/1048576/p']));
   t.same(calls, [false, true], 'the switch reaches it (off when it joined, then on)');
   t.same(waits, [[], ['2/134217728/1048576/p']], 'with the requests that wait for spot');
-  const late: [boolean, string[]][] = [];
+  workload.keepPreemptableOnSpot(
+    true,
+    new Set(['2/134217728/1048576/p']),
+    new Set(['8/8589934592/1048576/p']),
+  );
+  const late: [boolean, string[], string[]][] = [];
   const lateJoiner = new TrackedBatchSystem(
     {
       ...scriptedBatchSystem().system,
-      keepPreemptableOnSpot: (on: boolean, waitFor?: ReadonlySet<string>) =>
-        void late.push([on, [...(waitFor ?? [])]]),
+      keepPreemptableOnSpot: (on: boolean, waitFor?: ReadonlySet<string>, onDemand?: ReadonlySet<string>) =>
+        void late.push([on, [...(waitFor ?? [])], [...(onDemand ?? [])]]),
     },
     clock,
   );
   await lateJoiner.start(() => {});
   workload.add(lateJoiner);
-  t.same(late, [[true, ['2/134217728/1048576/p']]], 'a batch system that joins later gets both');
+  t.same(
+    late,
+    [[true, ['2/134217728/1048576/p'], ['8/8589934592/1048576/p']]],
+    'a batch system that joins later gets all three: the switch, the wait list, the on-demand list (spot risk)',
+  );
   workload.remove(lateJoiner);
 
   workload.add(slurmLike);

@@ -219,6 +219,39 @@ t.test(
 );
 
 t.test(
+  'keepPreemptableOnSpot onDemand: a preemptable request the scaler plans on on-demand (spot risk) takes on-demand room only, even with spot room free',
+  async (t) => {
+    const cluster = await startCluster([
+      { resources: 'cpus:2;mem:2048;disk:4096', attributes: 'preemptable:false' },
+      { resources: 'cpus:2;mem:2048;disk:4096', attributes: 'preemptable:true' },
+    ]);
+    t.teardown(() => cluster.stop());
+    const [onDemand, spot] = cluster.agentIds;
+    const tb = await startBatch(cluster.master.address);
+    t.teardown(() => tb.batch.shutdown());
+    const placedOn = (jobId: string): string | undefined =>
+      tb.batch.placements().find((p) => p.jobId === jobId)?.agentId;
+
+    const risky = shellJob('risky-1', 'sleep 0.2', { preemptable: true, cores: 2 });
+    const other = shellJob('other-1', 'sleep 0.2', { preemptable: true });
+    tb.batch.keepPreemptableOnSpot(true, new Set(), new Set([placementKey(risky.requirements)]));
+    for (const j of [risky, other]) await tb.batch.issue(j);
+    const updates = await Promise.all([risky, other].map((j) => tb.updateOf(j.jobId)));
+    t.same(
+      updates.map((u) => u.outcome),
+      ['succeeded', 'succeeded'],
+      'both ran',
+    );
+    t.equal(
+      placedOn('risky-1'),
+      onDemand,
+      'planned on on-demand: on-demand room, though the spot agent was free',
+    );
+    t.equal(placedOn('other-1'), spot, 'another preemptable request stays on spot');
+  },
+);
+
+t.test(
   'keepOff: a job whose request the scaler keeps off an agent waits for room elsewhere; other requests and a lifted hint place as before',
   async (t) => {
     const cluster = await startCluster([

@@ -15,6 +15,11 @@ export interface WorkClass {
   remaining: number;
   /** Coefficient of variation of the name's recent runtimes; unknown while too few have ended. */
   readonly runtimeSpread?: number;
+  /**
+   * Why this class of preemptable jobs is planned as on-demand work (`request.preemptable` is
+   * false here; the jobs are preemptable and kept off spot nodes by hints): spot risk.
+   */
+  readonly spotRisk?: string;
 }
 
 interface Release {

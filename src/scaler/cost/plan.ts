@@ -5,6 +5,7 @@ import { groupQueue } from '../jobClasses.js';
 import { buildOfferings, nodeTypeIndexOf, offeringKey, typeTable, withTypesOfNodes } from '../offerings.js';
 import { estimateRuntime, expectedRuntime, runtimeOverrun, runtimeSpread } from '../runtimes.js';
 import { add, archMatches, dominantShare, maxFit, requestKey, subtract } from '../shapes.js';
+import { interruptionRate, nextExposure, restartFactor, type SpotExposure } from '../spotRisk.js';
 import { findUnschedulable } from '../unschedulable.js';
 import type {
   BootFailureRun,
@@ -80,12 +81,68 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
   const seen = bootBackoffPending(bootFailures, snapshot.now)
     ? withBootBackoffs(snapshot, bootFailures, buildOfferings(config, snapshot))
     : snapshot;
+  // The launches toil-classic would make are compared for the same queue as planned, with the
+  // jobs spot risk plans on on-demand counted as on-demand work (its spot launch would be
+  // cheaper per hour only until the restarts).
+  const risk = spotRiskOf(seen, config);
+  const asPlanned = seen.queued.some((q) => risk(q) !== undefined)
+    ? { ...seen, queued: seen.queued.map((q) => (risk(q) !== undefined ? { ...q, preemptable: false } : q)) }
+    : seen;
   const plan = substituteClassic(
-    seen,
+    asPlanned,
     config,
     onDemandRoomYielded(seen, config, planCostWith(seen, config, false)),
   );
-  return withBootFailures(plan, failed, bootFailures, snapshot.now);
+  const done = withBootFailures(plan, failed, bootFailures, snapshot.now);
+  return { ...done, state: { ...done.state, spotExposure: spotExposureOf(snapshot) } };
+}
+
+/**
+ * Spot risk: why a queued preemptable job is planned as on-demand work, or undefined. A class
+ * whose restarts at the interruption rate measured on this cluster make spot dearer per job than
+ * on-demand is planned on on-demand and kept off the spot nodes (a hint: the job itself stays
+ * preemptable). A job lost on spot again and again is otherwise moved only by the leader's count
+ * (--preemptableRetries), after paying its losses: day-long preemptable jobs at 0.3 interruptions
+ * per node-hour were lost four times each, then run on on-demand anyway (docs/scaler.md, "Spot
+ * risk priced per job class"). Only a runtime that is known (learned or declared): the
+ * unknown-runtime default says nothing of the tail. Not where keep-off hints are not honoured:
+ * nothing would keep the jobs off spot.
+ */
+function spotRiskOf(
+  snapshot: ScalingSnapshot,
+  config: ScalerConfig,
+): (job: { name: string; walltimeSeconds?: number; service?: boolean } & JobRequest) => string | undefined {
+  const rate = interruptionRate(spotExposureOf(snapshot));
+  if (rate <= 0 || snapshot.keepOffHonoured === false || config.maxPreemptableNodes === 0)
+    return () => undefined;
+  const types = withTypesOfNodes(typeTable(config), config, snapshot.nodes);
+  const offerings = buildOfferings(config, snapshot);
+  const spotOfferings = offerings.filter((o) => o.capacityType === 'spot');
+  const opts = {
+    unknownRuntimeSeconds: config.unknownRuntimeSeconds,
+    targetTimeSeconds: config.targetTimeSeconds,
+  };
+  return (job) => {
+    if (!job.preemptable) return undefined;
+    const e = estimateRuntime(snapshot.runtimes, job, opts);
+    if (e.source !== 'learned' && e.source !== 'declared') return undefined;
+    const factor = restartFactor(rate, e.seconds);
+    const spot = cheapestPerJob(job, spotOfferings, types, config);
+    const onDemand = cheapestPerJob({ ...job, preemptable: false }, offerings, types, config);
+    if (!Number.isFinite(spot) || !Number.isFinite(onDemand) || spot * factor <= onDemand + 1e-12)
+      return undefined;
+    return `spot nodes here are reclaimed ${rate.toFixed(3)} times per node-hour; a job of ${formatDuration(e.seconds * 1000)} restarted from scratch takes ${factor.toFixed(2)}× its runtime there, dearer than on-demand at ${(onDemand / spot).toFixed(2)}× the spot price per job`;
+  };
+}
+
+/** The spot exposure this tick adds to the last (see spotRisk.ts). */
+function spotExposureOf(snapshot: ScalingSnapshot): SpotExposure {
+  return nextExposure(
+    snapshot.state?.spotExposure,
+    snapshot.now,
+    snapshot.nodes.filter((n) => n.capacityType === 'spot').length,
+    snapshot.spotInterruptions ?? 0,
+  );
 }
 
 /**
@@ -205,20 +262,30 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
   const longestRunning = new Map<string, number>();
   for (const r of snapshot.running)
     longestRunning.set(r.name, Math.max(longestRunning.get(r.name) ?? 0, (now - r.startedAt) / 1000));
+  const spotRisk = spotRiskOf(snapshot, config);
   const classes = groupQueue(snapshot.queued);
   const unschedulable = findUnschedulable(classes, config, configured);
   const bad = new Set(unschedulable.map((u) => `${u.jobId}\u0000${u.jobName}`));
   const work: WorkClass[] = classes
     .filter((c) => !bad.has(`${c.firstId}\u0000${c.name}`))
-    .map((c) => ({
-      key: c.key,
-      name: c.name,
-      firstId: c.firstId,
-      request: c.request,
-      runtimeSeconds: queuedRuntime(c),
-      runtimeSpread: runtimeSpread(snapshot.runtimes, c.name),
-      remaining: c.count,
-    }))
+    .map((c) => {
+      const risk = spotRisk({
+        ...c.request,
+        name: c.name,
+        ...(c.walltimeSeconds !== undefined ? { walltimeSeconds: c.walltimeSeconds } : {}),
+        ...(c.service ? { service: true } : {}),
+      });
+      return {
+        key: c.key,
+        name: c.name,
+        firstId: c.firstId,
+        request: risk ? { ...c.request, preemptable: false } : c.request,
+        runtimeSeconds: queuedRuntime(c),
+        runtimeSpread: runtimeSpread(snapshot.runtimes, c.name),
+        remaining: c.count,
+        ...(risk ? { spotRisk: risk } : {}),
+      };
+    })
     // Largest first, as first-fit-decreasing wants.
     .sort(
       (a, b) =>
@@ -753,7 +820,7 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
       cores: c.request.cores,
       memory: c.request.memoryBytes,
       disk: c.request.diskBytes,
-      preemptable: c.request.preemptable,
+      preemptable: c.request.preemptable || c.spotRisk !== undefined,
     });
   const queuedAtStart = new Map(work.map((c) => [c, c.remaining]));
   const keepOffDearWork = (
@@ -863,6 +930,16 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
         reason: `demand is back: takes ${k} queued job(s) within targetTime, cheaper than a launch`,
       });
     }
+  }
+  // Classes spot risk plans as on-demand work are kept off every spot node, so the batch system
+  // gives them on-demand room only.
+  const risky = work.filter((c) => c.spotRisk !== undefined && (queuedAtStart.get(c) ?? 0) > 0);
+  for (const c of risky) {
+    for (const n of live)
+      if (n.capacityType === 'spot') keepOff.set(n.id, (keepOff.get(n.id) ?? new Set()).add(hintKey(c)));
+    notes.push(
+      `${queuedAtStart.get(c)} preemptable '${c.name}' job(s) planned on on-demand and kept off spot nodes: ${c.spotRisk}`,
+    );
   }
   for (const [id, keys] of keepOff) {
     const n = live.find((x) => x.id === id);
@@ -1334,6 +1411,7 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
     ...(waitsForSpot.length > 0
       ? { preemptableWaitsForSpot: [...new Set(waitsForSpot.map(hintKey))].sort() }
       : {}),
+    ...(risky.length > 0 ? { preemptableOnOnDemand: [...new Set(risky.map(hintKey))].sort() } : {}),
     ...(keepOff.size > 0
       ? { keepOff: [...keepOff].map(([nodeId, keys]) => ({ nodeId, requests: [...keys].sort() })) }
       : {}),

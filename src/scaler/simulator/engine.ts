@@ -249,6 +249,8 @@ export function simulate(
   let keepOff = new Map<string, Set<string>>();
   /** The last plan's requests that wait for spot though no spot node up could hold them. */
   let waitsForSpot = new Set<string>();
+  /** The last plan's preemptable requests placed on on-demand room only (spot risk). */
+  let onDemandOnly = new Set<string>();
   const unavailableUntil = new Map<string, number>();
 
   let done = 0;
@@ -336,8 +338,9 @@ export function simulate(
         memory: head(q).req.memoryBytes,
       }),
       (q) =>
-        spotNodes.some((n) => fitsResources(n.cap, head(q).req)) ||
-        (preemptableStaysOnSpot && waitsForSpot.has(keyOf(head(q)))),
+        !onDemandOnly.has(keyOf(head(q))) &&
+        (spotNodes.some((n) => fitsResources(n.cap, head(q).req)) ||
+          (preemptableStaysOnSpot && waitsForSpot.has(keyOf(head(q))))),
     );
     const passes: [CapacityType, number[][]][] = [
       ['on-demand', onDemandFirst],
@@ -445,6 +448,7 @@ export function simulate(
         runtimes: history,
         state,
         lastShortfall: shortfall,
+        spotInterruptions: interruptions,
       },
       config,
       policy,
@@ -453,6 +457,7 @@ export function simulate(
     state = plan.state;
     preemptableStaysOnSpot = plan.preemptableStaysOnSpot === true;
     waitsForSpot = new Set(plan.preemptableWaitsForSpot ?? []);
+    onDemandOnly = new Set(plan.preemptableOnOnDemand ?? []);
     keepOff = new Map((plan.keepOff ?? []).map((k) => [k.nodeId, new Set(k.requests)]));
     shortfall = [];
     for (const a of plan.drain) {

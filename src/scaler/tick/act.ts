@@ -140,6 +140,7 @@ export class PlanExecutor {
     this.d.cluster.keepPreemptableOnSpot?.(
       plan.preemptableStaysOnSpot === true,
       new Set(plan.preemptableWaitsForSpot),
+      new Set(plan.preemptableOnOnDemand),
     );
     this.keepOff(plan, view);
     await this.undrainAndDrain(plan, view);

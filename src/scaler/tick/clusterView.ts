@@ -210,6 +210,7 @@ export class ClusterView {
       ...(state.smoothing ? { state: state.smoothing } : {}),
       ...(this.keepsPreemptableOnSpot ? {} : { preemptableCanStayOnSpot: false }),
       ...(this.keepsOff ? {} : { keepOffHonoured: false }),
+      ...(state.spotInterruptions ? { spotInterruptions: state.spotInterruptions } : {}),
     };
   }
 }

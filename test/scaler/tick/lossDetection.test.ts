@@ -198,6 +198,7 @@ t.test(
     t.equal(s.store.state!.spotInterruptions ?? 0, 0, 'no spot interruption counted');
     t.notOk(s.store.state!.owned[terminated.instanceId], 'the gone node is forgotten');
 
+    await s.clock.advance(60_000);
     gone(s.provisioner, reclaimed, 'terminated', 'Server.SpotInstanceTermination');
     await s.scaler.tick();
     t.match(
@@ -205,5 +206,12 @@ t.test(
       new RegExp(`its node ${reclaimed.instanceId} is gone \\(spot reclaimed\\)`),
     );
     t.equal(s.store.state!.spotInterruptions, 1, 'the reclaim is counted');
+    const exposure = s.store.state!.smoothing?.spotExposure;
+    t.equal(
+      exposure?.interruptions,
+      1,
+      'the cost policy saw the reclaim in its snapshot (measured spot risk)',
+    );
+    t.ok((exposure?.nodeSeconds ?? 0) >= 60, `and the spot node time before it (${exposure?.nodeSeconds} s)`);
   },
 );

@@ -43,7 +43,7 @@ t.test(
     const leafKey = placementKey({ cores: 1, memory: GiB, disk: GiB, preemptable: true });
     t.same(
       agents.spotSwitch.at(-1),
-      { on: true, waitFor: [leafKey] },
+      { on: true, waitFor: [leafKey], onDemand: [] },
       'the switch is on, and the preemptable request waits for spot though no spot agent is up',
     );
 
@@ -55,7 +55,7 @@ t.test(
     await scaler.tick();
     t.same(
       agents.spotSwitch.at(-1),
-      { on: true, waitFor: [] },
+      { on: true, waitFor: [], onDemand: [] },
       'a spot agent up that could hold it: the switch alone keeps it on spot',
     );
   },
