@@ -191,6 +191,40 @@ t.test(
   },
 );
 
+t.test(
+  'spot risk: a request some queued job of which is cheaper on spot stays on spot (the batch system places by request)',
+  async (t) => {
+    // The same 8-core request, one 12 h job and one of 30 min (walltimes declared per job).
+    const alike = [
+      ...jobs(1, {
+        name: 'task',
+        cores: 8,
+        memoryBytes: 8 * GiB,
+        preemptable: true,
+        walltimeSeconds: 12 * 3600,
+      }),
+      ...jobs(1, {
+        id: 'task-1',
+        name: 'task',
+        cores: 8,
+        memoryBytes: 8 * GiB,
+        preemptable: true,
+        walltimeSeconds: 1800,
+      }),
+    ];
+    const p = planOn(alike, stormy);
+    t.same(p.preemptableOnOnDemand ?? [], [], 'no request placed on on-demand only');
+    t.ok(
+      p.launch.every((l) => l.capacityType === 'spot'),
+      `launched on spot only: ${launched(p).join(', ')}`,
+    );
+    t.notOk(
+      p.notes.some((n) => n.includes('kept off spot nodes')),
+      'no note',
+    );
+  },
+);
+
 t.test('spot risk: an unknown runtime is not priced (the default says nothing of the tail)', async (t) => {
   const unknown = jobs(2, { name: 'fresh', cores: 8, memoryBytes: 8 * GiB, preemptable: true });
   const p = planOn(unknown, stormy);
