@@ -225,6 +225,32 @@ t.test(
   },
 );
 
+t.test(
+  'spot risk: an on-demand node running a job spot risk put there is not drained for running preemptable work',
+  async (t) => {
+    const od = node('od1', { instanceType: 'c5.2xlarge' });
+    const job = {
+      id: 'day-0',
+      name: 'day',
+      nodeId: 'od1',
+      startedAt: NOW - 3_600_000,
+      cores: 8,
+      memoryBytes: 8 * GiB,
+      diskBytes: GiB,
+      preemptable: true,
+      walltimeSeconds: 12 * 3600,
+    };
+    const stormyPlan = planOn([], stormy, { nodes: [od], running: [job] });
+    t.same(stormyPlan.drain, [], 'stormy spot: kept, its job is on-demand work');
+    const calmPlan = planOn([], calm, { nodes: [od], running: [job] });
+    t.same(
+      calmPlan.drain.map((d) => d.nodeId),
+      ['od1'],
+      'calm spot: drained as before (preemptable work spot runs for a third)',
+    );
+  },
+);
+
 t.test('spot risk: an unknown runtime is not priced (the default says nothing of the tail)', async (t) => {
   const unknown = jobs(2, { name: 'fresh', cores: 8, memoryBytes: 8 * GiB, preemptable: true });
   const p = planOn(unknown, stormy);

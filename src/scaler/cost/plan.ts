@@ -85,8 +85,9 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
   // jobs spot risk plans on on-demand counted as on-demand work (its spot launch would be
   // cheaper per hour only until the restarts).
   const risk = spotRiskOf(seen, config);
-  const asPlanned = seen.queued.some((q) => risk(q) !== undefined)
-    ? { ...seen, queued: seen.queued.map((q) => (risk(q) !== undefined ? { ...q, preemptable: false } : q)) }
+  const risky = seen.queued.map((q) => risk(q) !== undefined);
+  const asPlanned = risky.some(Boolean)
+    ? { ...seen, queued: seen.queued.map((q, i) => (risky[i] ? { ...q, preemptable: false } : q)) }
     : seen;
   const plan = substituteClassic(
     asPlanned,
@@ -314,7 +315,16 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
   const longestOf = new Map(classes.map((c) => [c.key, longestItMayRun(c)]));
 
   const runningByNode = new Map<string, RunningJob[]>();
-  for (const r of snapshot.running) {
+  const onDemandNodes = new Set(
+    snapshot.nodes.filter((n) => n.capacityType === 'on-demand').map((n) => n.id),
+  );
+  for (const job of snapshot.running) {
+    // A preemptable job spot risk runs on on-demand is on-demand work there: a node running it is
+    // not dear for "preemptable work spot could run", nor drained for it.
+    const r =
+      job.preemptable && onDemandNodes.has(job.nodeId) && spotRisk(job) !== undefined
+        ? { ...job, preemptable: false }
+        : job;
     const l = runningByNode.get(r.nodeId);
     if (l) l.push(r);
     else runningByNode.set(r.nodeId, [r]);
