@@ -1,7 +1,18 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { placementKey } from '../../src/common/placementOrder.js';
 import { MesosMasterClient } from '../../src/mesos/masterClient.js';
-import { shellJob, startBatch, startCluster, waitFor } from '../fixtures/mesosCluster.js';
+import { shellJob, startBatch, startCluster, waitFor, type AgentSpec } from '../fixtures/mesosCluster.js';
+
+/** A local cluster of these agents and a batch system on it, both stopped at the test's end. */
+async function placing(t: Test, agents: AgentSpec[]) {
+  const cluster = await startCluster(agents);
+  t.teardown(() => cluster.stop());
+  const tb = await startBatch(cluster.master.address);
+  t.teardown(() => tb.batch.shutdown());
+  const placedOn = (jobId: string): string | undefined =>
+    tb.batch.placements().find((p) => p.jobId === jobId)?.agentId;
+  return { agents: cluster.agentIds, tb, placedOn };
+}
 
 t.test('placement on a real local cluster: non-preemptable jobs never on a preemptable agent', async (t) => {
   const cluster = await startCluster([
@@ -141,16 +152,14 @@ t.test(
 t.test(
   'keepPreemptableOnSpot: a preemptable job a full spot agent could hold waits for spot room instead of taking on-demand room',
   async (t) => {
-    const cluster = await startCluster([
+    const {
+      agents: [onDemand, spot],
+      tb,
+      placedOn,
+    } = await placing(t, [
       { resources: 'cpus:2;mem:2048;disk:4096', attributes: 'preemptable:false' },
       { resources: 'cpus:1;mem:1024;disk:4096', attributes: 'preemptable:true' },
     ]);
-    t.teardown(() => cluster.stop());
-    const [onDemand, spot] = cluster.agentIds;
-    const tb = await startBatch(cluster.master.address);
-    t.teardown(() => tb.batch.shutdown());
-    const placedOn = (jobId: string): string | undefined =>
-      tb.batch.placements().find((p) => p.jobId === jobId)?.agentId;
 
     // A 2-core 128 MiB preemptable request waits for the spot node the scaler is launching for it.
     const launchingSpotFor = placementKey({
@@ -221,16 +230,14 @@ t.test(
 t.test(
   'keepPreemptableOnSpot onDemand: a preemptable request the scaler plans on on-demand (spot risk) takes on-demand room only, even with spot room free',
   async (t) => {
-    const cluster = await startCluster([
+    const {
+      agents: [onDemand, spot],
+      tb,
+      placedOn,
+    } = await placing(t, [
       { resources: 'cpus:2;mem:2048;disk:4096', attributes: 'preemptable:false' },
       { resources: 'cpus:2;mem:2048;disk:4096', attributes: 'preemptable:true' },
     ]);
-    t.teardown(() => cluster.stop());
-    const [onDemand, spot] = cluster.agentIds;
-    const tb = await startBatch(cluster.master.address);
-    t.teardown(() => tb.batch.shutdown());
-    const placedOn = (jobId: string): string | undefined =>
-      tb.batch.placements().find((p) => p.jobId === jobId)?.agentId;
 
     const risky = shellJob('risky-1', 'sleep 0.2', { preemptable: true, cores: 2 });
     const other = shellJob('other-1', 'sleep 0.2', { preemptable: true });
@@ -254,16 +261,14 @@ t.test(
 t.test(
   'keepOff: a job whose request the scaler keeps off an agent waits for room elsewhere; other requests and a lifted hint place as before',
   async (t) => {
-    const cluster = await startCluster([
+    const {
+      agents: [big, small],
+      tb,
+      placedOn,
+    } = await placing(t, [
       { resources: 'cpus:2;mem:2048;disk:4096', attributes: 'preemptable:false' },
       { resources: 'cpus:1;mem:1024;disk:4096', attributes: 'preemptable:false' },
     ]);
-    t.teardown(() => cluster.stop());
-    const [big, small] = cluster.agentIds;
-    const tb = await startBatch(cluster.master.address);
-    t.teardown(() => tb.batch.shutdown());
-    const placedOn = (jobId: string): string | undefined =>
-      tb.batch.placements().find((p) => p.jobId === jobId)?.agentId;
 
     const k1 = shellJob('k-1', 'sleep 1.5');
     const k2 = shellJob('k-2', 'sleep 0.2');

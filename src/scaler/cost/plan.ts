@@ -84,7 +84,8 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
   // The launches toil-classic would make are compared for the same queue as planned, with the
   // jobs spot risk plans on on-demand counted as on-demand work (its spot launch would be
   // cheaper per hour only until the restarts).
-  const risk = spotRiskOf(seen, config);
+  const exposure = spotExposureOf(snapshot);
+  const risk = spotRiskOf(seen, config, interruptionRate(exposure));
   const risky = seen.queued.map((q) => risk(q) !== undefined);
   const asPlanned = risky.some(Boolean)
     ? { ...seen, queued: seen.queued.map((q, i) => (risky[i] ? { ...q, preemptable: false } : q)) }
@@ -92,11 +93,16 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
   const plan = substituteClassic(
     asPlanned,
     config,
-    onDemandRoomYielded(seen, config, planCostWith(seen, config, false)),
+    onDemandRoomYielded(seen, config, planCostWith(seen, config, false, risk), risk),
   );
   const done = withBootFailures(plan, failed, bootFailures, snapshot.now);
-  return { ...done, state: { ...done.state, spotExposure: spotExposureOf(snapshot) } };
+  return { ...done, state: { ...done.state, spotExposure: exposure } };
 }
+
+/** Why a queued or running preemptable job is planned as on-demand work (spot risk), or undefined. */
+type SpotRisk = (
+  job: { name: string; walltimeSeconds?: number; service?: boolean } & JobRequest,
+) => string | undefined;
 
 /**
  * Spot risk: why a queued preemptable job is planned as on-demand work, or undefined. A class
@@ -109,11 +115,7 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
  * unknown-runtime default says nothing of the tail. Not where keep-off hints are not honoured:
  * nothing would keep the jobs off spot.
  */
-function spotRiskOf(
-  snapshot: ScalingSnapshot,
-  config: ScalerConfig,
-): (job: { name: string; walltimeSeconds?: number; service?: boolean } & JobRequest) => string | undefined {
-  const rate = interruptionRate(spotExposureOf(snapshot));
+function spotRiskOf(snapshot: ScalingSnapshot, config: ScalerConfig, rate: number): SpotRisk {
   if (rate <= 0 || snapshot.keepOffHonoured === false || config.maxPreemptableNodes === 0)
     return () => undefined;
   const types = withTypesOfNodes(typeTable(config), config, snapshot.nodes);
@@ -123,7 +125,7 @@ function spotRiskOf(
     unknownRuntimeSeconds: config.unknownRuntimeSeconds,
     targetTimeSeconds: config.targetTimeSeconds,
   };
-  const risk = (job: { name: string; walltimeSeconds?: number; service?: boolean } & JobRequest) => {
+  const judge: SpotRisk = (job) => {
     if (!job.preemptable) return undefined;
     const e = estimateRuntime(snapshot.runtimes, job, opts);
     if (e.source !== 'learned' && e.source !== 'declared') return undefined;
@@ -141,6 +143,15 @@ function spotRiskOf(
   // @stormy-spot, seed 41: 0.907 → 1.188 before this).
   const keyOf = (r: JobRequest): string =>
     placementKey({ cores: r.cores, memory: r.memoryBytes, disk: r.diskBytes, preemptable: r.preemptable });
+  // Asked for every queued group and running job, by every pass of the plan: judged once per
+  // name, request and walltime.
+  const judged = new Map<string, string | undefined>();
+  const risk: SpotRisk = (job) => {
+    if (!job.preemptable) return undefined;
+    const k = `${job.name}\u0000${requestKey(job)}\u0000${job.walltimeSeconds ?? ''}\u0000${job.service ? 1 : 0}`;
+    if (!judged.has(k)) judged.set(k, judge(job));
+    return judged.get(k);
+  };
   const mixed = new Set<string>();
   for (const q of snapshot.queued) if (q.preemptable && risk(q) === undefined) mixed.add(keyOf(q));
   return (job) => (mixed.has(keyOf(job)) ? undefined : risk(job));
@@ -218,11 +229,12 @@ function onDemandRoomYielded(
   snapshot: ScalingSnapshot,
   config: ScalerConfig,
   plan: ScalingPlan,
+  spotRisk: SpotRisk,
 ): ScalingPlan {
   if (plan.preemptableStaysOnSpot === true || !plan.launch.some((l) => l.capacityType === 'on-demand'))
     return plan;
   const bought = (p: ScalingPlan): number => p.launch.reduce((s, l) => s + l.count * l.pricePerHour, 0);
-  const yielded = planCostWith(snapshot, config, true);
+  const yielded = planCostWith(snapshot, config, true, spotRisk);
   if (yielded.preemptableStaysOnSpot !== true || bought(yielded) >= bought(plan) - 1e-9) return plan;
   return {
     ...yielded,
@@ -233,8 +245,16 @@ function onDemandRoomYielded(
   };
 }
 
-/** The `cost` plan; `yieldOnDemand`: keep preemptable work off on-demand room even with the spot pool full. */
-function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDemand: boolean): ScalingPlan {
+/**
+ * The `cost` plan; `yieldOnDemand`: keep preemptable work off on-demand room even with the spot
+ * pool full; `spotRisk`: the preemptable work planned as on-demand work (spotRiskOf).
+ */
+function planCostWith(
+  snapshot: ScalingSnapshot,
+  config: ScalerConfig,
+  yieldOnDemand: boolean,
+  spotRisk: SpotRisk,
+): ScalingPlan {
   const now = snapshot.now;
   const T = config.targetTimeSeconds;
   const configured = typeTable(config);
@@ -273,7 +293,6 @@ function planCostWith(snapshot: ScalingSnapshot, config: ScalerConfig, yieldOnDe
   const longestRunning = new Map<string, number>();
   for (const r of snapshot.running)
     longestRunning.set(r.name, Math.max(longestRunning.get(r.name) ?? 0, (now - r.startedAt) / 1000));
-  const spotRisk = spotRiskOf(snapshot, config);
   const classes = groupQueue(snapshot.queued);
   const unschedulable = findUnschedulable(classes, config, configured);
   const bad = new Set(unschedulable.map((u) => `${u.jobId}\u0000${u.jobName}`));
