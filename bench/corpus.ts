@@ -1,6 +1,6 @@
 /**
- * `npm run bench -- corpus [--seed N] [--pairings corpus|held-out|all] [--only TEXT] [--set key=value …]`
- * `npm run bench -- corpus --families drawn [--count N] [--clusters all|K] [--seed N] [--only TEXT] [--set …]`:
+ * `npm run bench -- corpus [--seed N] [--pairings corpus|held-out|all] [--only TEXT] [--weather W] [--set key=value …]`
+ * `npm run bench -- corpus --families drawn [--count N] [--clusters all|K] [--seed N] [--only TEXT] [--weather W] [--set …]`:
  * both policies on every
  * (trace, cluster) case of the generated corpus (bench/traces/corpus.ts), one JSON line per case,
  * then one summary line: worst and geometric-mean cost and makespan ratios (cost policy ÷
@@ -10,10 +10,16 @@
  * `--families drawn` runs N families drawn at random instead (bench/traces/drawn.ts: arrival, DAG
  * shape, job shapes, runtimes and preemptable share drawn by seed), each on every cluster scenario
  * or on K drawn for it; each case's line carries the drawn parameters (`drawn`).
+ * `--weather W` runs each case under W weather draws (spot interruptions, boot failures, boot
+ * times: the simulation's seed; the trace is the same) and reports each policy's mean over them,
+ * so one unlucky draw (a job lost with its spot node four times) does not decide a case.
  */
 import { UserInputError } from '../src/common/errors.js';
 import { readCatalogue } from '../src/scaler/catalogueFile.js';
 import { simulate, type SimulationResult } from '../src/scaler/simulator/engine.js';
+import type { Trace } from '../src/scaler/simulator/trace.js';
+import type { SimulationConfig } from '../src/scaler/simulator/config.js';
+import type { ScalerConfig } from '../src/scaler/config.js';
 import { costFloor } from './corpusFloor.js';
 import {
   corpusCases,
@@ -46,7 +52,12 @@ export interface CorpusArgs {
   /** Drawn families only: how many, and on how many cluster scenarios each. */
   count: number;
   clusters: number | 'all';
+  /** Weather draws per case (simulation seeds); each policy's figures are means over them. */
+  weather: number;
 }
+
+/** Most weather draws a case may take (each is two whole simulations). */
+export const MAX_WEATHER = 64;
 
 const positiveInt = (flag: string, value: string, max: number): number => {
   const n = Number(value);
@@ -63,6 +74,7 @@ export function parseArgs(args: string[]): CorpusArgs {
   let count: number | undefined;
   let clusters: number | 'all' | undefined;
   let pairingsGiven = false;
+  let weather = 1;
   const set: Record<string, unknown> = {};
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -75,6 +87,7 @@ export function parseArgs(args: string[]): CorpusArgs {
         throw badFlag(`--families expects one of ${FAMILY_SETS.join(', ')}, got ${value}`);
       families = value as Families;
     } else if (a === '--count') count = positiveInt(a, value, MAX_DRAWN);
+    else if (a === '--weather') weather = positiveInt(a, value, MAX_WEATHER);
     else if (a === '--clusters') clusters = value === 'all' ? 'all' : positiveInt(a, value, CLUSTERS.length);
     else if (a === '--pairings') {
       if (!(PAIRINGS as readonly string[]).includes(value))
@@ -87,7 +100,7 @@ export function parseArgs(args: string[]): CorpusArgs {
       set[k] = /^-?[\d.]+$/.test(v) ? Number(v) : v;
     } else
       throw badFlag(
-        `unknown argument ${a} (expected --seed, --pairings, --families, --count, --clusters, --only or --set)`,
+        `unknown argument ${a} (expected --seed, --pairings, --families, --count, --clusters, --only, --weather or --set)`,
       );
   }
   if (!Number.isInteger(seed)) throw badFlag('--seed must be an integer');
@@ -97,11 +110,50 @@ export function parseArgs(args: string[]): CorpusArgs {
     throw badFlag(
       '--pairings applies to the fixed families only; drawn families run on every cluster scenario, or on --clusters K drawn for each',
     );
-  return { seed, only, pairings, set, families, count: count ?? 16, clusters: clusters ?? 'all' };
+  return { seed, only, pairings, set, families, count: count ?? 16, clusters: clusters ?? 'all', weather };
+}
+
+/** A weather draw's simulation seed: draw 0 is the case's own, so `--weather 1` is the plain run. */
+export const weatherSeed = (caseSeed: number, draw: number): number => caseSeed + 7919 * draw;
+
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/**
+ * One policy's figures on a case: means over its weather draws (a single draw's own figures when
+ * there is one). Limit overruns are summed: a policy that overran in any draw overran.
+ */
+export function figures(runs: readonly SimulationResult[], jobHours: number) {
+  const nodesLaunched = mean(runs.map((r) => r.nodesLaunched));
+  return {
+    finished: runs.every((r) => r.finished),
+    cost: mean(runs.map((r) => r.cost)),
+    makespan: mean(runs.map((r) => r.makespan)),
+    nodesLaunched,
+    launchesPerJobHour: r3(nodesLaunched / jobHours),
+    unused: mean(runs.map((r) => r.breakdown.unused)),
+    idle: mean(runs.map((r) => r.breakdown.idle)),
+    reruns: mean(runs.map((r) => r.rerunsAfterInterruption)),
+    limitOverruns: runs.reduce((s, r) => s + r.limitOverruns, 0),
+    utilisation: mean(runs.map((r) => r.meanUtilisation)),
+    // Seconds the longest-queued job waited from ready to start.
+    worstQueueWait: Math.max(...runs.map((r) => r.worstQueueWait)),
+  };
+}
+
+/** Both policies on one case, under `weather` draws of its simulation seed. */
+export function runCase(
+  c: { readonly trace: Trace; readonly scaler: ScalerConfig; readonly simulation: SimulationConfig },
+  weather: number,
+): { cost: SimulationResult[]; classic: SimulationResult[] } {
+  const draws = Array.from({ length: weather }, (_, k) => weatherSeed(c.simulation.seed, k));
+  return {
+    cost: draws.map((seed) => simulate(c.trace, c.scaler, c.simulation, { policy: 'cost', seed })),
+    classic: draws.map((seed) => simulate(c.trace, c.scaler, c.simulation, { policy: 'toil-classic', seed })),
+  };
 }
 
 export default async function run(args: string[]): Promise<void> {
-  const { seed, only, pairings, set, families, count, clusters } = parseArgs(args);
+  const { seed, only, pairings, set, families, count, clusters, weather } = parseArgs(args);
   const catalogue = await readCatalogue();
   const all =
     families === 'drawn'
@@ -112,23 +164,11 @@ export default async function run(args: string[]): Promise<void> {
   const lines: CaseLine[] = [];
   for (const c of cases) {
     const t = process.hrtime.bigint();
-    const cost = simulate(c.trace, c.scaler, c.simulation, { policy: 'cost' });
-    const classic = simulate(c.trace, c.scaler, c.simulation, { policy: 'toil-classic' });
+    const runs = runCase(c, weather);
     const jobHours = c.trace.jobs.reduce((s, j) => s + j.runtime, 0) / 3600;
-    const brief = (r: SimulationResult) => ({
-      finished: r.finished,
-      cost: r.cost,
-      makespan: r.makespan,
-      nodesLaunched: r.nodesLaunched,
-      launchesPerJobHour: r3(r.nodesLaunched / jobHours),
-      unused: r.breakdown.unused,
-      idle: r.breakdown.idle,
-      reruns: r.rerunsAfterInterruption,
-      limitOverruns: r.limitOverruns,
-      utilisation: r.meanUtilisation,
-      // Seconds the longest-queued job waited from ready to start.
-      worstQueueWait: r.worstQueueWait,
-    });
+    const cost = figures(runs.cost, jobHours);
+    const classic = figures(runs.classic, jobHours);
+    const floor = costFloor(c.trace, c.scaler, c.simulation);
     const line = {
       bench: 'corpus',
       seed,
@@ -137,20 +177,26 @@ export default async function run(args: string[]): Promise<void> {
       ...(c.drawn ? { drawn: c.drawn } : {}),
       jobs: c.trace.jobs.length,
       jobHours: r3(jobHours),
-      cost: brief(cost),
-      classic: brief(classic),
+      cost,
+      classic,
       // The least any schedule could cost here (bench/corpusFloor.ts).
-      floor: r3(costFloor(c.trace, c.scaler, c.simulation)),
+      floor: r3(floor),
+      // Over weather draws, ratios of the means: what the bill and the wait come to on average.
       ratio: {
         cost: r3(cost.cost / classic.cost),
         makespan: r3(cost.makespan / classic.makespan),
         launchesPerJobHour: r3(cost.nodesLaunched / Math.max(classic.nodesLaunched, 1)),
-        floor: r3(costFloor(c.trace, c.scaler, c.simulation) / classic.cost),
+        floor: r3(floor / classic.cost),
       },
+      // Each draw's own cost ratio: how much of a case's verdict is the weather.
+      ...(weather > 1
+        ? { weather: { draws: weather, cost: runs.cost.map((r, k) => r3(r.cost / runs.classic[k]!.cost)) } }
+        : {}),
       wall_ms: Math.round(Number(process.hrtime.bigint() - t) / 1e6),
     };
-    const stuck = [cost, classic]
-      .filter((r) => !r.finished)
+    const stuck = [runs.cost, runs.classic]
+      .map((rs) => rs.find((r) => !r.finished))
+      .filter((r): r is SimulationResult => r !== undefined)
       .map((r) => {
         // The reason at the root: a job the plan kept waiting or could not place, not its dependants.
         const root = r.neverRan.find((g) => !g.reason.startsWith('never released')) ?? r.neverRan[0];
@@ -170,6 +216,7 @@ export default async function run(args: string[]): Promise<void> {
       bench: 'corpus-summary',
       seed,
       ...(families === 'drawn' ? { families, count, clusters } : { pairings }),
+      ...(weather > 1 ? { weather } : {}),
       cases: lines.length,
       // Which policy did not finish, and the first reason its last plan gave (left out of the ratios).
       unfinished: lines.filter((l) => !Number.isFinite(l.ratio.cost)).map((l) => l.unfinished),
