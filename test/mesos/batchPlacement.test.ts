@@ -11,18 +11,18 @@ async function placing(t: Test, agents: AgentSpec[]) {
   t.teardown(() => tb.batch.shutdown());
   const placedOn = (jobId: string): string | undefined =>
     tb.batch.placements().find((p) => p.jobId === jobId)?.agentId;
-  return { agents: cluster.agentIds, tb, placedOn };
+  return { agents: cluster.agentIds, master: cluster.master.address, tb, placedOn };
 }
 
 t.test('placement on a real local cluster: non-preemptable jobs never on a preemptable agent', async (t) => {
-  const cluster = await startCluster([
+  const {
+    agents: [onDemand, spot],
+    master,
+    tb,
+  } = await placing(t, [
     { resources: 'cpus:2;mem:2048;disk:4096', attributes: 'preemptable:false' },
     { resources: 'cpus:2;mem:2048;disk:4096', attributes: 'preemptible:True' },
   ]);
-  t.teardown(() => cluster.stop());
-  const [onDemand, spot] = cluster.agentIds;
-  const tb = await startBatch(cluster.master.address);
-  t.teardown(() => tb.batch.shutdown());
 
   const jobs = [
     ...Array.from({ length: 6 }, (_, i) => shellJob(`np-${i}`, 'sleep 0.2')),
@@ -52,7 +52,7 @@ t.test('placement on a real local cluster: non-preemptable jobs never on a preem
   t.comment(`10 jobs of 0.2 s on 4 cores: ${Date.now() - t0} ms`);
 
   // The master's own records agree: every task of a non-preemptable job has the on-demand slave_id.
-  const state = await new MesosMasterClient(cluster.master.address).state();
+  const state = await new MesosMasterClient(master).state();
   const tasks = state.frameworks.flatMap((f) => [...f.tasks, ...f.completed_tasks]);
   const npTasks = tasks.filter((task) => task.name === 'np');
   t.equal(npTasks.length, 6);
@@ -65,11 +65,8 @@ t.test('placement on a real local cluster: non-preemptable jobs never on a preem
 t.test(
   'outcomes: exit 0 succeeded, exit N failed with its code, kill killed; queue empty → SUPPRESS, issue → REVIVE',
   async (t) => {
-    const cluster = await startCluster([{ resources: 'cpus:2;mem:2048;disk:4096' }]);
-    t.teardown(() => cluster.stop());
-    const tb = await startBatch(cluster.master.address);
-    t.teardown(() => tb.batch.shutdown());
-    const client = new MesosMasterClient(cluster.master.address);
+    const { master, tb } = await placing(t, [{ resources: 'cpus:2;mem:2048;disk:4096' }]);
+    const client = new MesosMasterClient(master);
 
     await tb.batch.issue(shellJob('ok-1', 'exit 0'));
     await tb.batch.issue(shellJob('bad-1', 'echo oops >&2; exit 7'));
@@ -135,10 +132,7 @@ t.test(
 t.test(
   'a job is re-queued when its offer vanishes, and a queued job can be killed before launch',
   async (t) => {
-    const cluster = await startCluster([{ resources: 'cpus:1;mem:512;disk:1024' }]);
-    t.teardown(() => cluster.stop());
-    const tb = await startBatch(cluster.master.address);
-    t.teardown(() => tb.batch.shutdown());
+    const { tb } = await placing(t, [{ resources: 'cpus:1;mem:512;disk:1024' }]);
     await tb.batch.issue(shellJob('big-1', 'exit 0', { cores: 4 }));
     await new Promise((r) => setTimeout(r, 300));
     t.equal(tb.batch.queuedCount(), 1, 'a job bigger than every offer stays queued (the scaler will see it)');

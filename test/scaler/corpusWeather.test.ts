@@ -10,11 +10,12 @@ import { simulate } from '../../src/scaler/simulator/engine.js';
  * trace unchanged), each policy's figures the mean over them, so a case's verdict is not one
  * draw's luck. On stormy spot (0.3 reclaims per node-hour) the draws differ.
  */
-const stormyCase = async () => {
-  const c = corpusCases(await readCatalogue(), 1).find((x) => x.name === 'chains-stream@stormy-spot');
+// Built once: generating the corpus draws every family's trace.
+const stormy = readCatalogue().then((catalogue) => {
+  const c = corpusCases(catalogue, 1).find((x) => x.name === 'chains-stream@stormy-spot');
   if (!c) throw new Error('the corpus has no chains-stream@stormy-spot');
   return c;
-};
+});
 
 t.test('--weather: one draw by default, a whole number from 1 to 64 when given', (t) => {
   t.equal(parseArgs([]).weather, 1, 'default: the plain run');
@@ -38,7 +39,7 @@ t.test('--weather: one draw by default, a whole number from 1 to 64 when given',
 });
 
 t.test('one weather draw is the plain run: the case seed, the same figures', async (t) => {
-  const c = await stormyCase();
+  const c = await stormy;
   const runs = runCase(c, 1);
   t.equal(weatherSeed(c.simulation.seed, 0), c.simulation.seed, 'draw 0 is the case seed');
   const plain = simulate(c.trace, c.scaler, c.simulation, { policy: 'cost' });
@@ -55,7 +56,7 @@ t.test('one weather draw is the plain run: the case seed, the same figures', asy
 });
 
 t.test('three weather draws: each its own seed, figures the mean over them', async (t) => {
-  const c = await stormyCase();
+  const c = await stormy;
   const runs = runCase(c, 3);
   const seeds = [0, 1, 2].map((k) => weatherSeed(c.simulation.seed, k));
   t.equal(new Set(seeds).size, 3, 'three different seeds');

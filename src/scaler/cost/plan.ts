@@ -99,6 +99,11 @@ export function planCost(snapshot: ScalingSnapshot, config: ScalerConfig): Scali
   return { ...done, state: { ...done.state, spotExposure: exposure } };
 }
 
+/** A request's key as the batch system places by it (keep-off hints, the spot lists). */
+function requestPlacementKey(r: JobRequest, preemptable = r.preemptable): string {
+  return placementKey({ cores: r.cores, memory: r.memoryBytes, disk: r.diskBytes, preemptable });
+}
+
 /** Why a queued or running preemptable job is planned as on-demand work (spot risk), or undefined. */
 type SpotRisk = (
   job: { name: string; walltimeSeconds?: number; service?: boolean } & JobRequest,
@@ -141,8 +146,6 @@ function spotRiskOf(snapshot: ScalingSnapshot, config: ScalerConfig, rate: numbe
   // of a heavy-tailed name whose jobs each declare their walltime took every job of its shape off
   // spot: the spot nodes idled while on-demand ran the short ones (drawn16-scatter-gather-once
   // @stormy-spot, seed 41: 0.907 → 1.188 before this).
-  const keyOf = (r: JobRequest): string =>
-    placementKey({ cores: r.cores, memory: r.memoryBytes, disk: r.diskBytes, preemptable: r.preemptable });
   // Asked for every queued group and running job, by every pass of the plan: judged once per
   // name, request and walltime.
   const judged = new Map<string, string | undefined>();
@@ -153,8 +156,9 @@ function spotRiskOf(snapshot: ScalingSnapshot, config: ScalerConfig, rate: numbe
     return judged.get(k);
   };
   const mixed = new Set<string>();
-  for (const q of snapshot.queued) if (q.preemptable && risk(q) === undefined) mixed.add(keyOf(q));
-  return (job) => (mixed.has(keyOf(job)) ? undefined : risk(job));
+  for (const q of snapshot.queued)
+    if (q.preemptable && risk(q) === undefined) mixed.add(requestPlacementKey(q));
+  return (job) => (mixed.has(requestPlacementKey(job)) ? undefined : risk(job));
 }
 
 /** The spot exposure this tick adds to the last (see spotRisk.ts). */
@@ -855,12 +859,7 @@ function planCostWith(
   const keepOff = new Map<string, Set<string>>();
   // The batch system's key for a queued request (what a hint names).
   const hintKey = (c: WorkClass): string =>
-    placementKey({
-      cores: c.request.cores,
-      memory: c.request.memoryBytes,
-      disk: c.request.diskBytes,
-      preemptable: c.request.preemptable || c.spotRisk !== undefined,
-    });
+    requestPlacementKey(c.request, c.request.preemptable || c.spotRisk !== undefined);
   const queuedAtStart = new Map(work.map((c) => [c, c.remaining]));
   const keepOffDearWork = (
     n: ExistingNode,
