@@ -20,7 +20,7 @@ import {
   validateSubnetId,
 } from '../provisioner/cluster/validate.js';
 import type { SubCommand } from './main.js';
-import { signalExitCode } from './untilSignal.js';
+import { onStopSignals, signalExitCode } from './untilSignal.js';
 import {
   addForeignOptions,
   checkForeignOptions,
@@ -211,8 +211,7 @@ async function run(name: string, f: Flags): Promise<number> {
     interruptedBy = signal;
     interrupt.abort(new Error(`interrupted by ${signal}`));
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const offSignals = onStopSignals(onSignal);
   try {
     const progress = progressTo(process.stdout);
     const cluster = await launchCluster(
@@ -276,8 +275,7 @@ async function run(name: string, f: Flags): Promise<number> {
     }
     return 0;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    offSignals();
     close();
     iamClient?.destroy();
     ssmClient?.destroy();

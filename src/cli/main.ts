@@ -58,6 +58,11 @@ async function loadSubCommands(name: string | undefined): Promise<SubCommand[]> 
  */
 export async function main(argv: readonly string[]): Promise<number> {
   let exitCode = 0;
+  // A reader that went away (`toil launch-cluster … | head`, a closed terminal) fails the next
+  // write to its stream with EPIPE or EIO, which Node throws from the stream's 'error' event: the
+  // process died mid-command, leaving what it had made (a leader instance, its security group)
+  // running. The command goes on without that output; its exit code still says how it ended.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const program = new Command('toil')
     .description('Run batch workflows on a Mesos cluster of EC2 workers that scales itself.')
     .version(VERSION, '--version')

@@ -10,7 +10,7 @@ import {
 } from './runConfigFile.js';
 import { UserInputError, coerceError } from '../common/errors.js';
 import { LOG_LEVEL_SPELLINGS } from '../common/log.js';
-import { countOf, formatDuration, SIZE_SUFFIXES, tryParseBytes } from '../common/units.js';
+import { countOf, decimalNumber, formatDuration, SIZE_SUFFIXES, tryParseBytes } from '../common/units.js';
 import { WorkflowKilledError } from '../leader/killRequest.js';
 import type { CleanPolicy } from '../leader/runWorkflow.js';
 import { WorkflowFinishError, WorkflowStartError } from '../workflow/workflowCode.js';
@@ -20,7 +20,7 @@ import { firstLine } from '../workflow/jobError.js';
 import type { SubCommand } from './main.js';
 import { exitWhenDone } from './exitWhenDone.js';
 import { noticeBeforeLogFile } from './earlyNotices.js';
-import { WorkflowInterruptedError, signalExitCode } from './untilSignal.js';
+import { WorkflowInterruptedError, onStopSignals, signalExitCode } from './untilSignal.js';
 import { collect } from '../provisioner/cluster/cliSupport.js';
 import {
   addAutoscalingOptions,
@@ -410,8 +410,7 @@ async function run(
     );
     interrupt.abort(new WorkflowInterruptedError(signal));
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const offSignals = onStopSignals(onSignal);
   if (coreScale !== undefined && batchSystemName !== 'single_machine')
     console.line(
       `toil: --scale has no effect with --batchSystem ${batchSystemName}: it scales the cores of jobs the single_machine batch system runs`,
@@ -542,8 +541,7 @@ async function run(
     // has said how the run ended.
     if (await endAbandonedWorkflowCode()) exitWhenDone();
     console.endProgress();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    offSignals();
     messages?.close();
     close();
   }
@@ -778,11 +776,10 @@ export function parseMaxJobs(f: RunFlags): { maxJobs?: number } {
 }
 
 /**
- * Decimal numbers as Toil's argparse reads them (Python's int() and float()): Number() alone also
- * takes 0x10, 0b1 and '' (as 0), which Toil refuses.
+ * Whole numbers as Toil's argparse reads them (Python's int()): Number() alone also takes 0x10,
+ * 0b1 and '' (as 0), which Toil refuses.
  */
 const DECIMAL_INT = /^\s*\+?\d+\s*$/;
-const DECIMAL_FLOAT = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
 
 export function parseCount(flag: string, v: string): number {
   const n = DECIMAL_INT.test(v) ? Number(v) : NaN;
@@ -792,7 +789,7 @@ export function parseCount(flag: string, v: string): number {
 }
 
 export function parseCores(flag: string, v: string): number {
-  const n = DECIMAL_FLOAT.test(v) ? Number(v) : NaN;
+  const n = decimalNumber(v);
   if (!Number.isFinite(n) || n <= 0)
     throw new UserInputError('BAD_FLAG', `${flag} ${v}: expected a number of cores > 0`);
   return n;
@@ -800,7 +797,7 @@ export function parseCores(flag: string, v: string): number {
 
 /** Toil's `--scale`: a factor > 0 (Toil's open interval). */
 export function parseCoreScale(v: string): number {
-  const n = DECIMAL_FLOAT.test(v) ? Number(v) : NaN;
+  const n = decimalNumber(v);
   if (!Number.isFinite(n) || n <= 0)
     throw new UserInputError('BAD_FLAG', `--scale ${v}: expected a number > 0, e.g. 0.5`);
   return n;

@@ -49,7 +49,7 @@ import {
   type RunFlags,
 } from './run.js';
 import { parseSlurmFlags, slurmPartitionOf } from '../slurm/slurmFlags.js';
-import { WorkflowInterruptedError, signalExitCode } from './untilSignal.js';
+import { WorkflowInterruptedError, onStopSignals, signalExitCode } from './untilSignal.js';
 import type { StartedLeader } from '../main/leader.js';
 
 /**
@@ -216,9 +216,10 @@ export async function runAutoscaled(
       if (!f.keepNodes) out.line('toil: releasing every node this run launched');
       await leader.stop();
     })());
-  // A first SIGINT/SIGTERM cancels the workflow, which kills its jobs and removes the leader's
-  // scratch as any ended run does; the nodes are then released below and the exit code is the
-  // signal's (130, 143). A second signal, or one before the workflow is submitted, stops sooner:
+  // A first stop signal (SIGINT, SIGTERM, SIGHUP) cancels the workflow, which kills its jobs and
+  // removes the leader's scratch as any ended run does; the nodes are then released below and the
+  // exit code is the signal's (130, 143, 129). A second signal, or one before the workflow is
+  // submitted, stops sooner:
   // in-flight calls are cut short and every call of the stop gets one try, but the nodes are still
   // released before the process exits (exiting at once left them running, billing). A third
   // signal exits at once, naming what may be left. A signal while the leader starts (it re-sends
@@ -260,8 +261,7 @@ export async function runAutoscaled(
     started.daemon.abort();
     void stop(started).finally(() => process.exit(signalExitCode(signal)));
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const offSignals = onStopSignals(onSignal);
   const defaultStateDir = autoscaleStateDir(workDirOf(undefined), jobStoreText);
   let succeeded = false;
   let stopped = false;
@@ -315,8 +315,7 @@ export async function runAutoscaled(
           return false;
         },
       );
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    offSignals();
     messages?.close();
     if (stats && started) {
       try {

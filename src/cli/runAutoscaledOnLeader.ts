@@ -10,6 +10,7 @@ import { cancelWorkflow, followWorkflow, submitWorkflow } from '../leader/submit
 import { countOf, formatDuration } from '../common/units.js';
 import { failedJobHeadline } from '../leader/workflowRunner.js';
 import { givenDefaultPreemptable, runJobPolicy, type RunFlags } from './run.js';
+import { onStopSignals, signalExitCode } from './untilSignal.js';
 
 /**
  * `toil run WORKFLOW JOBSTORE … --leader URL`: the workflow runs inside a `toil leader` daemon
@@ -60,12 +61,11 @@ export async function runOnLeader(
   const follow = new AbortController();
   let interrupted: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (interrupted !== undefined) process.exit(signal === 'SIGTERM' ? 143 : 130);
+    if (interrupted !== undefined) process.exit(signalExitCode(signal));
     interrupted = signal;
     follow.abort();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const offSignals = onStopSignals(onSignal);
   const following = followWorkflow(leaderUrl, run.id, {
     clock,
     signal: follow.signal,
@@ -103,13 +103,11 @@ export async function runOnLeader(
           `toil cancel ${run.id} --leader ${leaderUrl}`,
       );
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      offSignals();
     }
-    return interrupted === 'SIGTERM' ? 143 : 130;
+    return signalExitCode(interrupted ?? 'SIGINT');
   }
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  offSignals();
   // A leader restarted without its state: the workflow's fate is in its job store, not here.
   if (final instanceof ToilError) {
     out.line(`toil: ${final.message}; toil status ${jobStore} says how far it got`);

@@ -1,5 +1,6 @@
 import { ConfigError } from '../common/configErrors.js';
 import { UserInputError } from '../common/errors.js';
+import { decimalNumber } from '../common/units.js';
 import { parseNodeTypesString, parseScalerConfig, type ScalerConfig } from '../scaler/config.js';
 import type { Catalogue } from '../scaler/catalogue.js';
 import { SCALER_FIELD_FLAGS, type AutoscalingFlags } from './runAutoscaledOptions.js';
@@ -75,7 +76,14 @@ function fieldValue(field: string, flag: string, v: string): unknown {
     case 'maxNodes':
     case 'minNodes': {
       // One number for every type, or one per type (Toil's `4,2`).
-      const ns = v.split(',').map((x) => parseCount(flag, x));
+      const ns = v.split(',').map((x, i, all) => {
+        if (all.length > 1 && x.trim() === '')
+          throw new UserInputError(
+            'BAD_FLAG',
+            `${flag} ${v}: entry ${i + 1} is empty; expected one whole number >= 0, or one per node type separated by commas (e.g. 4,2)`,
+          );
+        return parseCount(flag, x);
+      });
       return ns.length === 1 ? ns[0] : ns;
     }
     case 'nodeStorageOverrides':
@@ -86,9 +94,8 @@ function fieldValue(field: string, flag: string, v: string): unknown {
     case 'preemptableCompensation':
     case 'nodeStorage':
     case 'betaInertia': {
-      const n = Number(v);
-      if (v.trim() === '' || !Number.isFinite(n))
-        throw new UserInputError('BAD_FLAG', `${flag} ${v}: expected a number`);
+      const n = decimalNumber(v);
+      if (!Number.isFinite(n)) throw new UserInputError('BAD_FLAG', `${flag} ${v}: expected a number`);
       return n;
     }
     case 'targetTime':

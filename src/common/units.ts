@@ -18,6 +18,16 @@ const SIZE_RE = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*(?:([kmgtpe])(i?)b?|b)?\s*$/i;
 
 const CORES_RE = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*$/;
 
+const DECIMAL_RE = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
+
+/**
+ * A decimal number as Toil's argparse reads one (Python's float()), or NaN: Number() alone also
+ * takes 0x10 (16), 0b1 and '' (0), which Toil refuses.
+ */
+export function decimalNumber(text: string): number {
+  return DECIMAL_RE.test(text) ? Number(text) : NaN;
+}
+
 /**
  * A job's cores: a positive finite number, or one written as a string ("2", "0.5"), which Toil
  * takes too (its requirements parse strings); undefined for anything else. A size suffix ("1G") is

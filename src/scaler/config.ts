@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ConfigError, deepFreeze, describeZodIssues, formatPath } from '../common/configErrors.js';
 import { durationMs } from '../common/configTypes.js';
-import { usdPerHour } from '../common/units.js';
+import { decimalNumber, usdPerHour } from '../common/units.js';
 import { closestNames, type Catalogue } from './catalogue.js';
 import type { CapacityType, InstanceType, PolicyName } from './types.js';
 
@@ -160,8 +160,8 @@ export function parseNodeTypesString(value: string): { nodeTypes: ParsedNodeType
     }
     if (pieces.length === 2) {
       const bidText = pieces[1]!.trim();
-      const bid = Number(bidText);
-      if (bidText === '' || !Number.isFinite(bid)) {
+      const bid = decimalNumber(bidText);
+      if (!Number.isFinite(bid)) {
         problems.push(`node type ${i + 1} ("${part}") has a bid that is not a number: "${bidText}"`);
         return;
       }

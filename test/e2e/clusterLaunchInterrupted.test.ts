@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { importTestKeyPair, startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
 import { runToil, TOIL_BIN } from '../fixtures/ec2ToilCli.js';
 
@@ -9,7 +9,17 @@ import { runToil, TOIL_BIN } from '../fixtures/ec2ToilCli.js';
  */
 t.setTimeout(120_000);
 
-t.test('Ctrl-C while the leader boots removes the leader and the security group, exit 130', async (t) => {
+/**
+ * Starts `launch-cluster NAME` against a local EC2 whose leader stays pending, and sends `signal`
+ * once it waits for the leader; with `readerGone`, the reader of its stdout goes first (a closed
+ * terminal, `| head`). Resolves to its exit code, output, and the cluster's instances and groups left.
+ */
+async function interruptLaunch(
+  t: Test,
+  name: string,
+  signal: NodeJS.Signals,
+  readerGone = false,
+): Promise<{ code: number | null; stdout: string; stderr: string; live: string[]; groups: string[] }> {
   // The leader stays pending long enough to be interrupted while launch-cluster waits for it.
   const endpoint = await startTestEndpoint({ bootDelayMs: 60_000 });
   t.teardown(() => endpoint.stop());
@@ -21,7 +31,7 @@ t.test('Ctrl-C while the leader boots removes the leader and the security group,
     [
       TOIL_BIN,
       'launch-cluster',
-      'cut',
+      name,
       ...['--leaderNodeType', 't2.medium', '--nodeTypes', 'm5.large', '-w', '2'],
       ...['--zone', 'us-west-2a', '--keyPairName', 'k'],
     ],
@@ -45,23 +55,36 @@ t.test('Ctrl-C while the leader boots removes the leader and the security group,
       if (/waiting for it to run/.test(stdout)) resolve();
     }),
   );
-  child.kill('SIGINT');
-  t.equal(await exited, 130, `exit 130, as a shell reports Ctrl-C (${stderr})`);
-  t.match(stdout, /interrupted: removing what was made of cluster 'cut'/);
-  t.match(stderr, /^toil: launch-cluster cut interrupted by SIGINT$/m);
-  const live = [...endpoint.cloud.instances.values()].filter(
-    (i) => i.tags.get('clusterName') === 'cut' && i.state !== 'terminated' && i.state !== 'shutting-down',
-  );
-  t.same(
-    live.map((i) => i.id),
-    [],
-    'no instance of the cluster is left',
-  );
-  t.same(
-    [...endpoint.cloud.securityGroups.values()].filter((g) => g.name === 'cut').map((g) => g.id),
-    [],
-    'its security group is gone',
-  );
+  if (readerGone) child.stdout.destroy();
+  child.kill(signal);
+  const code = await exited;
+  const live = [...endpoint.cloud.instances.values()]
+    .filter(
+      (i) => i.tags.get('clusterName') === name && i.state !== 'terminated' && i.state !== 'shutting-down',
+    )
+    .map((i) => i.id);
+  const groups = [...endpoint.cloud.securityGroups.values()].filter((g) => g.name === name).map((g) => g.id);
+  return { code, stdout, stderr, live, groups };
+}
+
+t.test('Ctrl-C while the leader boots removes the leader and the security group, exit 130', async (t) => {
+  const r = await interruptLaunch(t, 'cut', 'SIGINT');
+  t.equal(r.code, 130, `exit 130, as a shell reports Ctrl-C (${r.stderr})`);
+  t.match(r.stdout, /interrupted: removing what was made of cluster 'cut'/);
+  t.match(r.stderr, /^toil: launch-cluster cut interrupted by SIGINT$/m);
+  t.same(r.live, [], 'no instance of the cluster is left');
+  t.same(r.groups, [], 'its security group is gone');
+});
+
+t.test('a closed terminal (SIGHUP, its output gone) removes what the launch made, exit 129', async (t) => {
+  // Node's default for SIGHUP ended the process at once, and the next write to a stdout nobody
+  // reads threw EPIPE: either way the leader and its group were left running.
+  const r = await interruptLaunch(t, 'hungup', 'SIGHUP', true);
+  t.equal(r.code, 129, `exit 129, as a shell reports SIGHUP (${r.stderr})`);
+  t.match(r.stderr, /^toil: launch-cluster hungup interrupted by SIGHUP$/m);
+  t.notMatch(r.stderr, /EPIPE|at .*\.js:\d+/, 'no stack trace');
+  t.same(r.live, [], 'no instance of the cluster is left');
+  t.same(r.groups, [], 'its security group is gone');
 });
 
 t.test("EC2's refusal of the leader removes the security group made for it", async (t) => {

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { UserInputError } from '../../common/errors.js';
+import { decimalNumber } from '../../common/units.js';
 import type { Market } from '../../ports/provisioner.js';
 import { RESERVED_TAG_KEYS } from '../aws/tags.js';
 
@@ -122,8 +123,8 @@ export function parseNodeTypes(text: string, source: string): NodeTypeSpec[] {
       );
     if (bid === undefined) out.push({ instanceType: type, market: 'on-demand' });
     else {
-      const n = Number(bid);
-      if (bid === '' || !Number.isFinite(n) || n <= 0)
+      const n = decimalNumber(bid);
+      if (!Number.isFinite(n) || n <= 0)
         throw new UserInputError(
           'BAD_NODE_TYPES',
           `${source}: spot bid '${bid}' of ${type} is not a positive price`,
