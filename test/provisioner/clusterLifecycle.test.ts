@@ -302,3 +302,85 @@ t.test(
     t.ok(Date.now() - started < 10_000, 'at once, not after the 20 s wait');
   },
 );
+
+t.test(
+  'two launches of one name at once: the first leader keeps it, the other terminates its own and is refused',
+  async (t) => {
+    const { endpoint, client } = await endpointWithKeyPair(t, { bootDelayMs: 50, shutdownDelayMs: 0 });
+    const deps = {
+      calls: testCalls(client),
+      clock: new RealClock(),
+      log: silentLogger(),
+      progress: () => {},
+    };
+    const options: LaunchClusterOptions = {
+      ...base,
+      clusterName: 'race',
+      nodeTypes: [{ instanceType: 'm5.large', market: 'on-demand' }],
+      workers: [1],
+    };
+    // Both find the name free before either has launched its leader.
+    const results = await Promise.allSettled([launchCluster(options, deps), launchCluster(options, deps)]);
+    const kept = results.filter((r) => r.status === 'fulfilled');
+    const refused = results.filter((r) => r.status === 'rejected');
+    t.equal(kept.length, 1, 'one launch keeps the cluster');
+    t.equal(refused.length, 1, 'the other is refused');
+    const error = refused[0]!.reason as UserInputError;
+    t.equal(error.code, 'CLUSTER_EXISTS');
+    const winner = kept[0]!.value;
+    t.match(
+      error.message,
+      new RegExp(
+        `^cluster 'race' was launched at the same time by another launch-cluster, whose leader ${winner.leader.instanceId} came first and keeps it; this launch terminated its own leader i-`,
+      ),
+    );
+    const live = [...endpoint.cloud.instances.values()].filter(
+      (i) => i.tags.get('clusterName') === 'race' && i.state !== 'terminated' && i.state !== 'shutting-down',
+    );
+    t.same(
+      live.map((i) => i.id).sort(),
+      [winner.leader.instanceId, ...winner.workers.map((w) => w.instanceId)].sort(),
+      "only the kept cluster's leader and worker are left",
+    );
+    t.equal(winner.workers.length, 1);
+    t.equal(
+      [...endpoint.cloud.securityGroups.values()].filter((g) => g.name === 'race').length,
+      1,
+      'one security group holds the name, the kept cluster uses it',
+    );
+  },
+);
+
+t.test(
+  'a security group left by an earlier cluster of the name gets the cluster rules when reused',
+  async (t) => {
+    const { endpoint, client } = await endpointWithKeyPair(t, { bootDelayMs: 0, shutdownDelayMs: 0 });
+    const { CreateSecurityGroupCommand } = ec2Sdk();
+    const left = await client.send(
+      new CreateSecurityGroupCommand({ GroupName: 'leftover', Description: 'old' }),
+    );
+    const lines: string[] = [];
+    await launchCluster(
+      { ...base, clusterName: 'leftover', nodeTypes: [], workers: [], sshCidr: '203.0.113.7/32' },
+      {
+        calls: testCalls(client),
+        clock: new RealClock(),
+        log: silentLogger(),
+        progress: (l) => lines.push(l),
+      },
+    );
+    t.ok(lines.includes(`security group ${left.GroupId} (leftover) reused`), lines.join('\n'));
+    const rules = endpoint.cloud.securityGroups.get(left.GroupId!)!.ingress;
+    t.ok(
+      rules.some(
+        (r) => r.protocol === 'tcp' && r.fromPort === 22 && r.toPort === 22 && r.cidr === '203.0.113.7/32',
+      ),
+      'ssh from --sshCidr',
+    );
+    t.ok(
+      rules.some((r) => r.protocol === '-1' && r.sourceGroupId === left.GroupId),
+      'all traffic within the cluster',
+    );
+    t.equal(rules.length, 2, JSON.stringify(rules));
+  },
+);

@@ -162,7 +162,9 @@ export class AwsCluster {
 
   /**
    * The cluster's security group, named after the cluster: all traffic between its members, and
-   * SSH (TCP 22) only from `sshCidr` when one is given. An existing group is reused as it is.
+   * SSH (TCP 22) only from `sshCidr` when one is given. An existing group (left by an earlier
+   * cluster of the name, Toil issue #1833) is reused and given the same rules: reused as it was,
+   * one with no rules took no --sshCidr and kept the workers from reaching the leader's Mesos.
    */
   async ensureSecurityGroup(options: {
     vpcId: string;
@@ -170,7 +172,10 @@ export class AwsCluster {
     sshCidr?: string;
   }): Promise<SecurityGroupRef> {
     const existing = await this.findSecurityGroup(options.vpcId);
-    if (existing) return { ...existing, created: false };
+    if (existing) {
+      await this.authorizeClusterRules(existing.groupId, options.sshCidr);
+      return { ...existing, created: false };
+    }
     let groupId: string;
     try {
       const out = await this.calls.call('CreateSecurityGroup', (c) =>
@@ -189,20 +194,28 @@ export class AwsCluster {
       if (!isProvisionerError(e, 'ALREADY_EXISTS')) throw e;
       const found = await this.findSecurityGroup(options.vpcId);
       if (!found) throw e;
+      await this.authorizeClusterRules(found.groupId, options.sshCidr);
       return { ...found, created: false };
     }
+    await this.authorizeClusterRules(groupId, options.sshCidr);
+    this.log.info({ groupId, sshCidr: options.sshCidr }, 'security group created');
+    return { groupId, vpcId: options.vpcId, created: true };
+  }
+
+  /** The cluster's ingress rules on `groupId`; a rule the group has already is left as it is. */
+  private async authorizeClusterRules(groupId: string, sshCidr: string | undefined): Promise<void> {
     const permissions: IpPermission[] = [
       { IpProtocol: '-1', UserIdGroupPairs: [{ GroupId: groupId, Description: 'within the cluster' }] },
     ];
-    if (options.sshCidr) {
-      const v6 = options.sshCidr.includes(':');
+    if (sshCidr) {
+      const v6 = sshCidr.includes(':');
       permissions.push({
         IpProtocol: 'tcp',
         FromPort: 22,
         ToPort: 22,
         ...(v6
-          ? { Ipv6Ranges: [{ CidrIpv6: options.sshCidr, Description: 'ssh' }] }
-          : { IpRanges: [{ CidrIp: options.sshCidr, Description: 'ssh' }] }),
+          ? { Ipv6Ranges: [{ CidrIpv6: sshCidr, Description: 'ssh' }] }
+          : { IpRanges: [{ CidrIp: sshCidr, Description: 'ssh' }] }),
       });
     }
     for (const p of permissions) {
@@ -214,8 +227,6 @@ export class AwsCluster {
         if (!isProvisionerError(e, 'ALREADY_EXISTS')) throw e;
       }
     }
-    this.log.info({ groupId, sshCidr: options.sshCidr }, 'security group created');
-    return { groupId, vpcId: options.vpcId, created: true };
   }
 
   /** Every instance of the cluster not yet terminated: tagged with its name or in its group (Toil's rule). */

@@ -306,6 +306,25 @@ async function makeCluster(
     },
   });
   if (!leader) throw new Error(`leader ${leaderId} vanished while starting`);
+  // Two launches of one name at once both found it free above. The one whose leader was launched
+  // first (by launch time, then instance id: an order both see) keeps the name; a later one
+  // removes its own leader (not the group or the IAM, which the first uses too) and is refused as
+  // a second launch of the name is. Checked once the leader runs: by then EC2 lists any leader
+  // launched before it.
+  const rival = (await cluster.liveInstances()).find(
+    (n) =>
+      n.role === 'leader' &&
+      n.instanceId !== leaderId &&
+      (n.launchTime < leader.launchTime || (n.launchTime === leader.launchTime && n.instanceId < leaderId)),
+  );
+  if (rival) {
+    await cluster.terminate([leaderId]);
+    throw new UserInputError(
+      'CLUSTER_EXISTS',
+      `cluster '${o.clusterName}' was launched at the same time by another launch-cluster, whose leader ${rival.instanceId} came first and keeps it; this launch terminated its own leader ${leaderId}`,
+      { clusterName: o.clusterName, leader: rival.instanceId, terminated: leaderId },
+    );
+  }
   stage.leaderRunning = true;
   progress(
     `leader ${leaderId} running: private ${leader.privateIp ?? '-'}, public ${leader.publicIp ?? '-'}`,
