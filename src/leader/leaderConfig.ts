@@ -346,6 +346,17 @@ export function parseLeaderConfigObject(
       problems.push(
         `provisioner.nodeStorageGiB: ${p.nodeStorageGiB} differs from scaler.nodeStorage ${String(planned)} (the scaler would plan with one disk size and launch another); give one of them`,
       );
+    // Every node boots one x86_64 image (Flatcar's, as Toil's), and Toil's Mesos clusters are
+    // amd64 only: EC2 refuses an x86_64 image on a Graviton type at launch, so the scaler's
+    // launches of one would fail tick after tick while the jobs waited.
+    if (p.kind === 'aws')
+      scaler.nodeTypes.forEach((n, i) => {
+        const arm = n.instanceTypes.filter((t) => t.architecture !== 'x86_64').map((t) => t.name);
+        if (arm.length > 0)
+          problems.push(
+            `scaler.nodeTypes[${i}]: ${arm.join(', ')} ${arm.length === 1 ? 'is an arm64 instance type' : 'are arm64 instance types'}: the nodes boot an x86_64 image and a Mesos cluster runs on amd64 only, as in Toil; choose x86_64 types (c5, m5, r5 …)`,
+          );
+      });
     if (p.kind === 'aws' && !p.zone.startsWith(scaler.region))
       problems.push(
         `scaler.region: ${scaler.region} differs from the provisioner's zone ${p.zone} (prices would be for the wrong region)`,

@@ -250,6 +250,23 @@ scaler: { nodeTypes: c5.large }`,
   ]);
 });
 
+t.test('an EC2 cluster takes x86_64 node types only (as Toil); the embedded cloud takes any', async (t) => {
+  t.same(
+    problems(`
+provisioner: { kind: aws, zone: us-west-2a, clusterName: c }
+scaler: { nodeTypes: "c5.large,c6g.large:0.05,m6g.large/m5.large" }`),
+    [
+      'scaler.nodeTypes[1]: c6g.large is an arm64 instance type: the nodes boot an x86_64 image and a Mesos cluster runs on amd64 only, as in Toil; choose x86_64 types (c5, m5, r5 …)',
+      'scaler.nodeTypes[2]: m6g.large is an arm64 instance type: the nodes boot an x86_64 image and a Mesos cluster runs on amd64 only, as in Toil; choose x86_64 types (c5, m5, r5 …)',
+    ],
+  );
+  t.same(
+    problems('scaler: { region: us-west-2, nodeTypes: "c6g.large" }'),
+    [],
+    'the embedded cloud runs agents of any type here',
+  );
+});
+
 t.test('restartOnlyChanges names sections a reload cannot apply', async (t) => {
   const a = parseLeaderConfig('scaler: { nodeTypes: c5.large, maxNodes: 2 }', catalogue);
   const b = parseLeaderConfig(

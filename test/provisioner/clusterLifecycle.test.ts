@@ -384,3 +384,37 @@ t.test(
     t.equal(rules.length, 2, JSON.stringify(rules));
   },
 );
+
+t.test('launch-cluster refuses arm64 types before anything is made, naming the flag', async (t) => {
+  const { endpoint, client } = await endpointWithKeyPair(t, { bootDelayMs: 0, shutdownDelayMs: 0 });
+  const deps = { calls: testCalls(client), clock: new RealClock(), log: silentLogger(), progress: () => {} };
+  const rows: [what: string, options: Partial<LaunchClusterOptions>, flag: string, type: string][] = [
+    [
+      'a worker type',
+      { nodeTypes: [{ instanceType: 'c6g.large', market: 'on-demand' }], workers: [1] },
+      '--nodeTypes',
+      'c6g.large',
+    ],
+    [
+      'the leader type',
+      { leaderNodeType: 'm6g.large', nodeTypes: [], workers: [] },
+      '--leaderNodeType',
+      'm6g.large',
+    ],
+  ];
+  for (const [what, options, flag, type] of rows)
+    await t.rejects(
+      launchCluster({ ...base, clusterName: 'graviton', ...options }, deps),
+      {
+        code: 'BAD_NODE_TYPES',
+        message: `${flag}: ${type} is an arm64 instance type: the nodes boot an x86_64 image and a Mesos cluster runs on amd64 only, as in Toil; choose an x86_64 type (c5, m5, r5, t3 …)`,
+      },
+      what,
+    );
+  t.equal(endpoint.cloud.instances.size, 0, 'no instance launched');
+  t.equal(
+    [...endpoint.cloud.securityGroups.values()].filter((g) => g.name === 'graviton').length,
+    0,
+    'no security group made',
+  );
+});

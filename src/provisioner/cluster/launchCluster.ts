@@ -203,9 +203,19 @@ async function makeCluster(
   };
   let provisioner = new AwsProvisioner({ calls, clock, log, settings });
   // Instance types are checked through the port, so a typo gets a "did you mean" before anything is made.
-  await provisioner.instanceTypes([
+  const typeInfos = await provisioner.instanceTypes([
     ...new Set([o.leaderNodeType, ...o.nodeTypes.map((t) => t.instanceType)]),
   ]);
+  // The nodes boot an x86_64 image, and Toil refuses other architectures for a Mesos cluster
+  // (ClusterCombinationNotSupportedException); EC2 would refuse the image on a Graviton type only
+  // once the group and the IAM were made, or launch a leader whose workers never come.
+  for (const info of typeInfos)
+    if (info.architectures.length > 0 && !info.architectures.includes('x86_64'))
+      throw new UserInputError(
+        'BAD_NODE_TYPES',
+        `${info.name === o.leaderNodeType ? '--leaderNodeType' : '--nodeTypes'}: ${info.name} is an ${info.architectures.join('/')} instance type: the nodes boot an x86_64 image and a Mesos cluster runs on amd64 only, as in Toil; choose an x86_64 type (c5, m5, r5, t3 …)`,
+        { instanceType: info.name, architectures: [...info.architectures] },
+      );
 
   if (deps.catalogue) {
     const priceWarning = estimatedPricesWarning(checkLeaderBootConfig(o, deps.catalogue).scaler);
