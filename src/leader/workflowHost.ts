@@ -134,7 +134,19 @@ export class IsolatedWorkflowCode implements WorkflowCode {
           return expireAfter(timeoutMs, `${what} of workflow ${file} did not return within`);
         }
         if (m.type === 'result') return settle(() => resolve(m.value as T), false);
-        this.log.error({ code: m.code, stack: m.stack }, `${what} of workflow ${file} failed: ${m.message}`);
+        // A user's mistake (an argument the workflow refuses, a file it cannot read) is said once,
+        // where the run's end is said, without a stack; the workflow's own code failing is logged
+        // here with its stack, for its author.
+        if (m.user)
+          this.log.debug(
+            { code: m.code, stack: m.stack },
+            `${what} of workflow ${file} refused: ${m.message}`,
+          );
+        else
+          this.log.error(
+            { code: m.code, stack: m.stack },
+            `${what} of workflow ${file} failed: ${m.message}`,
+          );
         const message =
           m.code === 'WORKFLOW_CODE_THREW' ? `${what} of workflow ${file} threw: ${m.message}` : m.message;
         settle(() => reject(new WorkflowCodeError(m.code, message, m.user)), true);

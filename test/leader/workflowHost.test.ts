@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { ManualClock, RealClock, type Clock } from '../../src/common/clock.js';
-import { silentLogger } from '../../src/common/log.js';
+import { createLogger, silentLogger, type Logger } from '../../src/common/log.js';
+import { capturedLog } from '../fixtures/leaderFakes.js';
 import { IsolatedWorkflowCode, WorkflowCodeError } from '../../src/leader/workflowHost.js';
 import { bundleWorkflow } from '../../src/workflow/bundle.js';
 import { REPO_ROOT, TOIL_BIN } from '../fixtures/workflowCli.js';
@@ -24,12 +25,12 @@ const jobStore = `file:${join(dir, 'js')}`;
 function host(
   timeoutMs = 20_000,
   signal?: AbortSignal,
-  o: { clock?: Clock; loadMs?: number } = {},
+  o: { clock?: Clock; loadMs?: number; log?: Logger } = {},
 ): { code: IsolatedWorkflowCode; pids: number[] } {
   const code = new IsolatedWorkflowCode({
     command: [process.execPath, '--openssl-legacy-provider', TOIL_BIN, 'workflow-host'],
     clock: o.clock ?? new RealClock(),
-    log: silentLogger(),
+    log: o.log ?? silentLogger(),
     timeouts: { start: timeoutMs, finish: timeoutMs, load: o.loadMs ?? timeoutMs },
     workflowFile: 'misbehaves.ts',
     ...(signal ? { signal } : {}),
@@ -71,6 +72,30 @@ t.test('start in the host declares the root job; the module defines its job', as
   });
   t.equal(readFileSync(out, 'utf8'), '42', 'finish ran with the return value');
 });
+
+t.test(
+  "a workflow refusing its own arguments is the user's mistake: no error logged with a stack",
+  async (t) => {
+    const { destination, lines } = capturedLog();
+    const { code } = host(20_000, undefined, { log: createLogger({ level: 'debug', destination }) });
+    await t.rejects(
+      code.start({ modulePath, jobStore, workflowFile: 'misbehaves.ts', args: ['start-refuses'] }),
+      {
+        code: 'WORKFLOW_START',
+        disposition: 'user',
+        message: /--input nowhere\.txt: no such file/,
+      },
+    );
+    const refused = lines.filter((l) => l.msg.includes('of workflow misbehaves.ts'));
+    t.equal(refused.length, 1, JSON.stringify(lines));
+    t.equal(refused[0]!.level, 20, 'at debug, for whoever asks for it');
+    t.same(
+      lines.filter((l) => l.level >= 40),
+      [],
+      'nothing at warning or error: the run says the refusal once, where it ends',
+    );
+  },
+);
 
 t.test('a throw in a timer inside finish() rejects with it; the caller lives on', async (t) => {
   const { code } = host();

@@ -77,12 +77,16 @@ export class LeaderHeartbeat {
     } catch (e) {
       const err = coerceError(e);
       const code = err instanceof ToilError ? err.code : 'UNKNOWN';
+      // Said without a stack: what is wrong is the cluster or the credentials, not this code.
       if (this.nextCheckAt === undefined)
         this.d.log.warn(
-          { err, code },
-          `this leader may not write its heartbeat on its instances (${code}): it launches them unmarked, ` +
-            'and no other leader of the cluster retires an unmarked instance if this leader dies. Asked again ' +
-            `every ${Math.round(tick.leaderHeartbeat / 1000)} s. ${NEEDS_CREATE_TAGS}`,
+          { code, reason: err.message },
+          code === 'CLUSTER_NOT_FOUND'
+            ? `this leader cannot write its heartbeat: ${err.message}; its launches will fail the same way ` +
+                `until the cluster exists: check --clusterName and --zone (toil launch-cluster makes the cluster)`
+            : `this leader may not write its heartbeat on its instances (${code}): it launches them unmarked, ` +
+                'and no other leader of the cluster retires an unmarked instance if this leader dies. Asked again ' +
+                `every ${Math.round(tick.leaderHeartbeat / 1000)} s. ${NEEDS_CREATE_TAGS}`,
         );
       this.nextCheckAt = now + tick.leaderHeartbeat;
       return undefined;

@@ -579,3 +579,34 @@ t.test(
     );
   },
 );
+
+t.test(
+  'a cluster with no leader instance is said once, with what to check, not as missing permissions and without a stack',
+  async (t) => {
+    const c = await cluster(t, 'nocluster');
+    const a = c.leader(
+      'leader-a',
+      { minNodes: 1 },
+      {},
+      answering(c.provisioner, {
+        checkLeaderMark: () =>
+          Promise.reject(new ProvisionerError('CLUSTER_NOT_FOUND', "cluster 'nope' has no leader instance")),
+      }),
+    );
+    await a.scaler.restore();
+    await a.scaler.tick();
+    const said = a.lines.filter((l) => l.msg.startsWith('this leader cannot write its heartbeat'));
+    t.equal(said.length, 1, 'said once');
+    t.equal(
+      said[0]?.msg,
+      "this leader cannot write its heartbeat: cluster 'nope' has no leader instance; its launches will fail the same way until the cluster exists: check --clusterName and --zone (toil launch-cluster makes the cluster)",
+    );
+    t.notMatch(said[0]?.msg ?? '', /CreateTags/, 'no word of permissions');
+    t.equal(
+      (said[0] as Record<string, unknown> | undefined)?.['err'],
+      undefined,
+      'no error object (its stack) logged',
+    );
+    t.equal((said[0] as Record<string, unknown> | undefined)?.['code'], 'CLUSTER_NOT_FOUND');
+  },
+);
