@@ -53,3 +53,23 @@ export async function clusterRegion(zoneFlag: string | undefined): Promise<strin
   }
   return resolveClusterRegion(zoneFlag, env.zone, configured).region;
 }
+
+/**
+ * The zone an autoscaled `toil run` launches in: --zone, else TOIL_AWS_ZONE, else the first zone
+ * ("a") of a region the user configured (TOIL_AWS_REGION, AWS_REGION, AWS_DEFAULT_REGION, the AWS
+ * profile's), as Toil's get_best_aws_zone falls back; `source` names where it came from, for
+ * messages. The leader's config checks a zone's form; the cloud says whether the region has it.
+ */
+export async function runZone(zoneFlag: string | undefined): Promise<{ zone: string; source: string }> {
+  const given = zoneFlag?.trim();
+  const env = clusterEnvironment();
+  if (given || env.zone) {
+    const [zone, source] = given ? [given, `--zone ${given}`] : [env.zone!, `TOIL_AWS_ZONE=${env.zone!}`];
+    return { zone, source };
+  }
+  const region = await clusterRegion(undefined);
+  const source = env.configuredRegion
+    ? `${env.configuredRegion.source}=${region}`
+    : `the AWS profile's region ${region}`;
+  return { zone: `${region}a`, source: `${source} (its zone ${region}a, as Toil takes it)` };
+}

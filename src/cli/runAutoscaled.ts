@@ -39,6 +39,7 @@ import { JobStoreLeasedError } from '../jobstore/errors.js';
 import { STORE_UNREACHABLE_EXIT } from './storeUnreachable.js';
 import { clusterEnvironment, prepareWorkDir, workDirOf } from '../main/env.js';
 import { parseTagsJson } from '../provisioner/cluster/validate.js';
+import { runZone } from './clusterLeader.js';
 import { runCostDollars, type TickState } from '../scaler/tick/state.js';
 import { loadWorkflowFile } from '../workflow/moduleLoader.js';
 import {
@@ -75,8 +76,7 @@ export async function runAutoscaled(
   if (f.provisioner !== 'aws')
     throw new UserInputError('BAD_FLAG', `--provisioner ${f.provisioner}: expected aws`);
   const batchSystem = autoscaledBatchSystem(f);
-  const zone = f.zone ?? (process.env.TOIL_AWS_ZONE?.trim() || undefined);
-  if (!zone) throw new UserInputError('BAD_FLAG', '--provisioner aws needs --zone (or TOIL_AWS_ZONE)');
+  const { zone, source: zoneSource } = await runZone(f.zone);
   // TOIL_AWS_TAGS is read as launch-cluster reads it: bad JSON is a BAD_TAG error, not ignored.
   const clusterName = f.clusterName ?? parseTagsJson(clusterEnvironment().tagsJson)['clusterName'];
   if (!clusterName)
@@ -128,7 +128,7 @@ export async function runAutoscaled(
     // The zone and the cluster's name are said as given (a flag, or the environment), not as
     // the provisioner.* path of the config they make.
     const given: Record<string, string> = {
-      zone: f.zone !== undefined ? `--zone ${f.zone}` : `TOIL_AWS_ZONE=${zone}`,
+      zone: zoneSource,
       clusterName:
         f.clusterName !== undefined
           ? `--clusterName ${f.clusterName}`

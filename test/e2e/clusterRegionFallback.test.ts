@@ -78,3 +78,42 @@ t.test('the cluster utilities that find a cluster take a configured region for i
     'launch-cluster still needs a zone, as Toil',
   );
 });
+
+t.test(
+  "an autoscaled toil run given no zone takes a configured region's first zone, as Toil's get_best_aws_zone",
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'toil-region-run-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const bareHome = join(dir, 'home');
+    mkdirSync(bareHome);
+    const run = (extra: Record<string, string>) =>
+      runToil(
+        [
+          ...['run', join(process.cwd(), 'examples/fanout.ts'), `file:${join(dir, 'js')}`],
+          ...['--provisioner', 'aws', '--clusterName', 'c', '--nodeTypes', 'c5.large'],
+          // Nothing answers there: the run ends at the master check, after the zone was taken.
+          ...['--batchSystem', 'mesos', '--mesosMaster', '127.0.0.1:1', '--workDir', dir],
+        ],
+        { HOME: bareHome, AWS_ENDPOINT_URL_EC2: 'http://127.0.0.1:1', ...extra },
+      );
+    const taken = await run({ TOIL_AWS_REGION: 'us-west-2' });
+    t.equal(taken.code, 2, taken.stderr);
+    t.match(
+      taken.stderr,
+      /^toil: --mesosMaster 127\.0\.0\.1:1: the Mesos master does not answer/m,
+      'past the zone',
+    );
+    t.notMatch(taken.stderr, /zone/, 'no word of a missing zone');
+    const bad = await run({ AWS_DEFAULT_REGION: 'west' });
+    t.equal(bad.code, 2);
+    t.equal(bad.stderr, "toil: AWS_DEFAULT_REGION: 'west' is not a region like us-west-2\n");
+    const none = await run({});
+    t.equal(none.code, 2);
+    t.equal(
+      none.stderr,
+      'toil: no zone or region given: pass --zone (e.g. --zone us-west-2a), or set TOIL_AWS_ZONE or TOIL_AWS_REGION (or a region in your AWS profile)\n',
+    );
+    const badZone = await run({ TOIL_AWS_ZONE: 'uswest2a' });
+    t.equal(badZone.stderr, 'toil: TOIL_AWS_ZONE=uswest2a: expected a zone like us-west-2a\n');
+  },
+);
