@@ -32,19 +32,25 @@ export function findUnschedulable(
   for (const c of classes) {
     const r = c.request;
     const eligible = all.filter((e) => r.preemptable || odTypes.has(e.type.name));
-    const fits = eligible.some(
-      (e) =>
-        archMatches(r, e.type.architecture) &&
-        r.cores <= e.packable.cores + 1e-9 &&
-        r.memoryBytes <= e.packable.memoryBytes &&
-        r.diskBytes <= e.packable.diskBytes &&
-        (r.gpus ?? 0) <= (e.packable.gpus ?? 0),
-    );
-    if (fits) continue;
+    const holds = (e: (typeof all)[number]): boolean =>
+      archMatches(r, e.type.architecture) &&
+      r.cores <= e.packable.cores + 1e-9 &&
+      r.memoryBytes <= e.packable.memoryBytes &&
+      r.diskBytes <= e.packable.diskBytes &&
+      (r.gpus ?? 0) <= (e.packable.gpus ?? 0);
+    if (eligible.some(holds)) continue;
     const constraints: string[] = [];
     const L = largest.packable;
     if (!r.preemptable && odTypes.size === 0)
       constraints.push('preemptable: the job is not preemptable and every configured node type is spot');
+    else if (!r.preemptable) {
+      // Big enough only as spot: no size is short, the market is.
+      const spotOnly = all.filter(holds).map((e) => e.type.name);
+      if (spotOnly.length > 0)
+        constraints.push(
+          `preemptable: the job is not preemptable, and only spot node types fit it (${spotOnly.join(', ')}); the on-demand ones are too small`,
+        );
+    }
     if (r.memoryBytes > L.memoryBytes)
       constraints.push(
         `memory: asks ${formatBytes(r.memoryBytes)}, ${largest.type.name} offers ${formatBytes(L.memoryBytes)} after overhead`,

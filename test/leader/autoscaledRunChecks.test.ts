@@ -41,6 +41,13 @@ const rows: [name: string, nodeTypes: string, job: DeclaredJob, expected: RegExp
     /make the job preemptable/,
   ],
   [
+    'not preemptable, too big for the on-demand types but not for a spot one: the spot type is named, and an on-demand type as the fix',
+    'c5.large,r5.large:0.05',
+    job({ memoryBytes: 6 * 2 ** 30 }),
+    /^job 'root' can never run: preemptable: the job is not preemptable, and only spot node types fit it \(r5\.large\); the on-demand ones are too small \(largest allowed node type r5\.large\); add an on-demand type to --nodeTypes \(one without :BID\), or make the job preemptable/,
+    /no single node type/,
+  ],
+  [
     'too big for every type: a bigger type or the requirements',
     't2.medium',
     job({ memoryBytes: 100 * 2 ** 30 }),
