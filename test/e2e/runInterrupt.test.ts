@@ -15,9 +15,12 @@ t.setTimeout(240_000);
 // side by side.
 t.jobs = 3;
 
+// SIGHUP is a closed terminal or a dropped ssh session: Node's default ended the run at once,
+// its jobs left running and the store's lease held.
 for (const [signal, code] of [
   ['SIGINT', 130],
   ['SIGTERM', 143],
+  ['SIGHUP', 129],
 ] as const) {
   t.test(
     `${signal} (Ctrl-C) stops a run: its jobs killed, the store let go and kept, --restart finishes it`,
