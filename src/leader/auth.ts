@@ -69,20 +69,22 @@ export interface AuthPolicy {
   readonly metrics: 'open' | 'token';
   /** `token`: GET /status, the status page, /scaler/plan and GET /workflows/:id need it. */
   readonly status: 'open' | 'token';
-  /** Where the token is, named in a 401 so an operator knows where to look. */
-  readonly tokenFile?: string;
 }
 
 const ALWAYS_OPEN = new Set(['/healthz', '/readyz']);
 
 /**
  * An onRequest hook that refuses a request without the bearer token (401, before its body is
- * read). The comparison is over digests of equal length, in constant time.
+ * read). The comparison is over digests of equal length, in constant time. A request is judged by
+ * the route that takes it, not by its path as sent: `/%6Detrics` is routed to /metrics, and judged
+ * by its raw path it was served without the token /metrics needs. The 401 names no file: the
+ * client has no token, and the leader's log says where it is.
  */
 export function requireBearerToken(app: FastifyInstance, policy: AuthPolicy): void {
   const expected = digest(policy.token);
   app.addHook('onRequest', async (req, reply) => {
-    const path = req.url.split('?')[0] ?? '';
+    // No route takes it (a 404): judged by the path as sent, which no open route matches.
+    const path = req.routeOptions.url ?? req.url.split('?')[0] ?? '';
     if (!needsToken(req.method, path, policy)) return;
     const header = req.headers.authorization ?? '';
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -93,7 +95,7 @@ export function requireBearerToken(app: FastifyInstance, policy: AuthPolicy): vo
       .send({
         error:
           `${m ? 'wrong' : 'missing'} bearer token: send 'Authorization: Bearer TOKEN'` +
-          ` (the token is in ${policy.tokenFile ?? "the leader's token file"}; toil run --leaderToken or TOIL_LEADER_TOKEN)`,
+          " (the token is in the leader's token file, which its log names at start; toil run --leaderToken or TOIL_LEADER_TOKEN)",
       });
   });
 }

@@ -231,8 +231,13 @@ export async function startLeader(options: {
     const storeOptions = { env, log, clock: options.clock };
     const tokenFile = cfg.http.auth.tokenFile ?? defaultTokenFile(cfg.jobStore, options.cwd);
     const { token, created, exposedMode } = await loadOrCreateToken(tokenFile);
-    if (created)
-      log.info({ tokenFile }, 'created the leader token (submitting and cancelling workflows need it)');
+    // Said at every start: a 401 does not name the file to a client that has no token.
+    log.info(
+      { tokenFile },
+      created
+        ? 'created the leader token (submitting and cancelling workflows need it)'
+        : 'the leader token (submitting and cancelling workflows need it) is in its token file',
+    );
     if (exposedMode !== undefined)
       log.warn(
         { tokenFile, mode: exposedMode.toString(8) },
@@ -246,7 +251,7 @@ export async function startLeader(options: {
       provisioner,
       tickStore,
       ...(options.resumeWorkflows === false ? {} : { runStore, historyStore }),
-      auth: { token, tokenFile, metrics: cfg.http.auth.metrics, status: cfg.http.auth.status },
+      auth: { token, metrics: cfg.http.auth.metrics, status: cfg.http.auth.status },
       newBatchSystem: (submission) => engine.newBatchSystem(openJobStore(submission.jobStore, storeOptions)),
       killRequested: async (submission) =>
         (await pendingKillRequest(openJobStore(submission.jobStore, storeOptions))) !== undefined,

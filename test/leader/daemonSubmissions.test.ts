@@ -89,7 +89,6 @@ async function startDaemon(
     runStore,
     auth: {
       token: TOKEN,
-      tokenFile: '/state.token',
       metrics: 'open',
       status: 'open',
       ...(http['auth'] as object),
@@ -112,7 +111,9 @@ t.test('without the token a POST is 401 and nothing runs; probes stay open', asy
   const body = { workflowFile: WORKFLOW, jobStore: 'file:/tmp/toil-js-never', args: ['well'] };
   const none = await post(url, body);
   t.equal(none.status, 401);
-  t.match(((await none.json()) as { error: string }).error, /missing bearer token.*\/state\.token/);
+  const refusal = ((await none.json()) as { error: string }).error;
+  t.match(refusal, /^missing bearer token: .*the leader's token file, which its log names at start/);
+  t.notMatch(refusal, /\.token\b|\/\w/, 'no path of this machine told to a client without the token');
   t.equal(none.headers.get('www-authenticate'), 'Bearer realm="toil leader"');
   t.equal((await post(url, body, 'wrong-token-0123456789')).status, 401, 'a wrong token: 401');
   const del = await fetch(`${url}/workflows/x`, { method: 'DELETE' });
@@ -213,6 +214,18 @@ t.test(
     t.equal(calls.length, 0, 'nothing ran');
   },
 );
+
+t.test('a closed route is judged by the route that takes it, not by its path as sent', async (t) => {
+  // /%6Detrics is routed to /metrics; judged by its raw path, it was served without the token.
+  const { url } = await startDaemon(t, new MemoryRunStore(), { auth: { status: 'open', metrics: 'token' } });
+  for (const path of ['/metrics', '/%6Detrics', '/%6d%65trics', '/metrics?x=1', '/%6Detrics?x=1'])
+    t.equal((await fetch(`${url}${path}`)).status, 401, `${path}: 401`);
+  const ok = await fetch(`${url}/%6Detrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  t.equal(ok.status, 200, 'the same path with the token is served');
+  t.match(await ok.text(), /^# HELP /m, 'it is /metrics');
+  t.equal((await fetch(`${url}/%73tatus`)).status, 200, '/status stays open, however spelt');
+  t.equal((await fetch(`${url}/%68ealthz`)).status, 200, '/healthz stays open, however spelt');
+});
 
 t.test('http.auth closes /status and /metrics when asked', async (t) => {
   const { url } = await startDaemon(t, new MemoryRunStore(), { auth: { status: 'token', metrics: 'token' } });
