@@ -338,7 +338,10 @@ export class LeaderDaemon {
       adopted = true;
       for (const s of (await this.d.historyStore?.load().catch(() => [])) ?? []) this.history.record(s);
       const previous = (await this.d.runStore?.load()) ?? [];
-      for (const r of previous) if (r.status !== 'running') this.runs.set(r.id, r);
+      // The runs to resume are listed as they were left, running, before the port opens: a client
+      // following one (toil run --leader) asked in between, got 404 and gave up on a run that
+      // was about to resume. resume() replaces each with its resumed (or refused) run.
+      for (const r of previous) this.runs.set(r.id, r);
       this.app = this.buildApp();
       const { host, port } = this.d.config().http;
       const address = await this.app.listen({ host, port });

@@ -15,6 +15,7 @@ import { readCatalogue } from '../../src/scaler/catalogueFile.js';
 import { fakeDaemonDeps } from '../fixtures/leaderFakes.js';
 import { REPO_ROOT } from '../fixtures/workflowCli.js';
 import { testDir } from '../fixtures/testDir.js';
+import { freePort } from '../fixtures/motoServer.js';
 
 /**
  * The daemon's workflow routes, in process with a recording runWorkflow: the bearer token guards
@@ -484,6 +485,56 @@ t.test('a restarted daemon resumes from the record, and stops resuming a run tha
     await next.daemon.stop();
   }
 });
+
+t.test(
+  'a restarted daemon answers for a run it is about to resume, not 404, while it checks the run',
+  async (t) => {
+    // toil run --leader follows its run through a restart; a 404 in between made it give up on a
+    // run that then resumed.
+    const store = new MemoryRunStore();
+    const first = await startDaemon(t, store);
+    const body = { workflowFile: WORKFLOW, jobStore: 'file:/tmp/toil-js-answer', args: ['well'] };
+    const { id } = (await (await post(first.url, body, TOKEN)).json()) as { id: string };
+    await first.daemon.stop();
+    const port = await freePort();
+    const config = parseLeaderConfigObject(
+      { http: { port }, scaler: { region: 'us-west-2', zones: ['us-west-2a'], nodeTypes: ['t2.medium'] } },
+      catalogue,
+    );
+    let checked!: (killed: boolean) => void;
+    const killCheck = new Promise<boolean>((resolve) => (checked = resolve));
+    const calls: Submission[] = [];
+    const daemon = new LeaderDaemon({
+      ...fakeDaemonDeps(new ManualClock(), config),
+      newBatchSystem: () => ({}) as never,
+      runWorkflow: (submission, _bs, _progress, signal) => {
+        calls.push(submission);
+        return new Promise((_resolve, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason as Error)),
+        );
+      },
+      runStore: store,
+      // The resume waits on this (a job store read, on S3 a round trip) with the port open.
+      killRequested: () => killCheck,
+      auth: { token: TOKEN, metrics: 'open', status: 'open' },
+    });
+    const started = daemon.start();
+    t.teardown(() => daemon.stop());
+    let answer: Response | undefined;
+    for (let i = 0; i < 200 && !answer; i++)
+      answer = await fetch(`http://127.0.0.1:${port}/workflows/${id}`).catch(async () => {
+        await new Promise((r) => setTimeout(r, 10));
+        return undefined;
+      });
+    t.equal(answer?.status, 200, 'answered while the resume waits');
+    t.match(await answer?.json(), { id, status: 'running' });
+    t.equal(calls.length, 0, 'not resumed yet');
+    checked(false);
+    await started;
+    t.equal(calls.length, 1, 'then resumed');
+    t.equal(daemon.workflow(id)?.status, 'running');
+  },
+);
 
 t.test(
   'a stop (SIGTERM) suspends a running workflow: its runner ends, the next start resumes it',
