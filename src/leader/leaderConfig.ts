@@ -25,13 +25,17 @@ const hostPort = z
   .regex(/^[^\s:]+:\d{1,5}$/, 'expected HOST:PORT, e.g. 10.0.0.5:5050')
   .refine((s) => Number(s.split(':')[1]) <= 65535, 'the port must be at most 65535');
 
+/** A limit of time that must let something happen: 0s would fail every start() or every probe. */
+const limitMs = () =>
+  durationMs().refine((ms) => ms > 0, { message: 'expected a duration above 0 (e.g. 30s, 5m, 1h)' });
+
 const HttpSchema = z
   .object({
     /** 127.0.0.1 unless the operator opens it up (the appliance sets 0.0.0.0). */
     host: z.string().min(1).default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8080),
     /** /healthz fails when the scaler loop has not completed a tick for this long. */
-    maxTickAge: durationMs().default(300_000),
+    maxTickAge: limitMs().default(300_000),
     statusPage: z.boolean().default(true),
     /**
      * Submitting and cancelling workflows always needs the bearer token; /healthz and /readyz never
@@ -53,14 +57,14 @@ const HttpSchema = z
 const WorkflowsSchema = z
   .object({
     /** start() (imports included), from its call in its own process; killed after this. */
-    startTimeout: durationMs().default(3_600_000),
+    startTimeout: limitMs().default(3_600_000),
     /**
      * The workflow host's process start and the module's load, before start() or finish() runs:
      * apart from those limits, so a slow start on a loaded machine is not taken for a hang.
      */
-    loadTimeout: durationMs().default(300_000),
+    loadTimeout: limitMs().default(300_000),
     /** finish() (exports included); killed after this. */
-    finishTimeout: durationMs().default(3_600_000),
+    finishTimeout: limitMs().default(3_600_000),
     /** A run the leader was restarted under this many times is failed, not resumed again. */
     maxResumes: z.number().int().min(0).max(100).default(3),
   })

@@ -250,6 +250,23 @@ scaler: { nodeTypes: c5.large }`,
   ]);
 });
 
+t.test('a time limit of 0 is refused: it would fail every start(), load, finish or probe', async (t) => {
+  for (const key of [
+    'workflows.startTimeout',
+    'workflows.loadTimeout',
+    'workflows.finishTimeout',
+    'http.maxTickAge',
+  ]) {
+    const [section, field] = key.split('.');
+    t.same(
+      problems(`${section}: { ${field}: 0s }\nscaler: { region: us-west-2, nodeTypes: c5.large }`),
+      [`${key}: expected a duration above 0 (e.g. 30s, 5m, 1h)`],
+      key,
+    );
+  }
+  t.same(problems('workflows: { startTimeout: 1s }\nscaler: { region: us-west-2, nodeTypes: c5.large }'), []);
+});
+
 t.test('an EC2 cluster takes x86_64 node types only (as Toil); the embedded cloud takes any', async (t) => {
   t.same(
     problems(`
