@@ -87,6 +87,11 @@ export interface ExistingNode {
   readonly launchedAt: number;
   /** When the agent registered with the batch system (absent while booting). */
   readonly registeredAt?: number;
+  /**
+   * When its agent, having registered, was first found gone from the batch system (or
+   * disconnected); absent while it is there. Such a node is no capacity: it runs nothing.
+   */
+  readonly agentLostAt?: number;
   /** Static nodes (from `launch-cluster -w N`) are never retired unless the config says so. */
   readonly static?: boolean;
   /** Last time a task ran on it (ms); idleness is measured from here. */
@@ -100,13 +105,29 @@ export interface ExistingNode {
   readonly rebalanceRecommended?: boolean;
 }
 
+/**
+ * How long a node's agent may be gone after registering before the node is replaced: an agent
+ * restarted (or a network blip) registers again within seconds; one a job killed never does.
+ */
+export const AGENT_LOST_GRACE_SECONDS = 120;
+
+/** A node whose agent registered and has been gone for longer than AGENT_LOST_GRACE_SECONDS. */
+export function agentLostTooLong(node: Pick<ExistingNode, 'agentLostAt'>, now: number): boolean {
+  return node.agentLostAt !== undefined && (now - node.agentLostAt) / 1000 > AGENT_LOST_GRACE_SECONDS;
+}
+
 /** A node still booting bootTimeout after its launch: its agent never registered (and may never). */
 export function pastBootTimeout(
-  node: Pick<ExistingNode, 'state' | 'launchedAt'>,
+  node: Pick<ExistingNode, 'state' | 'launchedAt' | 'agentLostAt'>,
   now: number,
   bootTimeoutSeconds: number,
 ): boolean {
-  return node.state === 'booting' && (now - node.launchedAt) / 1000 > bootTimeoutSeconds;
+  // One whose agent registered and left did boot: agentLostTooLong judges it, not a boot failure.
+  return (
+    node.state === 'booting' &&
+    node.agentLostAt === undefined &&
+    (now - node.launchedAt) / 1000 > bootTimeoutSeconds
+  );
 }
 
 /** The provisioner's latest knowledge about one offering (price, recent capacity failures). */

@@ -19,7 +19,7 @@ import type {
   ScalingSnapshot,
   WaitingJobs,
 } from '../types.js';
-import { pastBootTimeout } from '../types.js';
+import { agentLostTooLong, pastBootTimeout } from '../types.js';
 import {
   backoffReason,
   backoffUntil,
@@ -383,7 +383,10 @@ function planCostWith(
   const failed = new Set<string>();
   const unregisteredStatic: ExistingNode[] = [];
   for (const n of snapshot.nodes) {
-    if (pastBootTimeout(n, now, config.bootTimeoutSeconds)) {
+    // A node whose agent registered and then left is no capacity either: counted as booting, it
+    // held the queue's replacement back until bootTimeout, as if it had never registered.
+    const lost = agentLostTooLong(n, now);
+    if (lost || pastBootTimeout(n, now, config.bootTimeoutSeconds)) {
       if (n.static && !config.retireStaticNodes) {
         unregisteredStatic.push(n);
         continue;
@@ -391,7 +394,9 @@ function planCostWith(
       failed.add(n.id);
       terminate.push({
         nodeId: n.id,
-        reason: `never registered within bootTimeout ${formatDuration(config.bootTimeoutSeconds * 1000)} (launched ${formatDuration(now - n.launchedAt)} ago); replacing it`,
+        reason: lost
+          ? `its agent registered, then left the cluster ${formatDuration(now - n.agentLostAt!)} ago and has not come back; replacing it`
+          : `never registered within bootTimeout ${formatDuration(config.bootTimeoutSeconds * 1000)} (launched ${formatDuration(now - n.launchedAt)} ago); replacing it`,
       });
     }
   }

@@ -137,6 +137,9 @@ export class ClusterView {
           ...(agent
             ? { registeredAt: state.registeredAt?.[n.instanceId] ?? owned?.launchedAt ?? n.launchTime }
             : {}),
+          ...(state.agentLostAt?.[n.instanceId] !== undefined
+            ? { agentLostAt: state.agentLostAt[n.instanceId] }
+            : {}),
           // Nodes no leader of ours launched (launch-cluster -w N) are static.
           ...(owned ? {} : { static: true }),
           ...(state.lastBusyAt[n.instanceId] !== undefined

@@ -85,6 +85,14 @@ export function observe(state: TickState, view: ClusterView): { state: TickState
   for (const n of view.nodes)
     if (registeredAt[n.instanceId] === undefined && view.agentOf(n.instanceId))
       registeredAt[n.instanceId] = now;
+  // An agent that registered and then left (its process killed by a job, the node wedged): the
+  // node no longer runs anything, and nothing says it will again.
+  const agentLostAt: Record<string, number> = {};
+  for (const n of view.nodes) {
+    if (registeredAt[n.instanceId] === undefined) continue;
+    const agent = view.agentOf(n.instanceId);
+    if (!agent || agent.disconnected) agentLostAt[n.instanceId] = next.agentLostAt?.[n.instanceId] ?? now;
+  }
   let owned = next.owned;
   for (const n of view.nodes) {
     const o = owned[n.instanceId];
@@ -100,6 +108,11 @@ export function observe(state: TickState, view: ClusterView): { state: TickState
     draining,
     registeredAt: Object.fromEntries(Object.entries(registeredAt).filter(([id]) => live.has(id))),
   };
+  if (Object.keys(agentLostAt).length > 0) next = { ...next, agentLostAt };
+  else if (next.agentLostAt) {
+    const { agentLostAt: _gone, ...rest } = next;
+    next = rest;
+  }
   const alive = new Set(
     view.nodes.filter((n) => n.state === 'pending' || n.state === 'running').map((n) => n.instanceId),
   );

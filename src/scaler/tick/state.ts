@@ -66,6 +66,11 @@ export interface TickState {
    */
   readonly registeredAt?: Readonly<Record<string, number>>;
   /**
+   * Nodes whose agent registered and has since left the cluster (gone from the batch system, or
+   * disconnected) → when a tick first found it gone; dropped when it is back. Absent when none.
+   */
+  readonly agentLostAt?: Readonly<Record<string, number>>;
+  /**
    * Dollars spent on owned nodes so far: per second from each node's launch, with the billing
    * minimum (a node up for seconds costs the minimum), as the policy prices a new node.
    */
@@ -123,6 +128,7 @@ export function forget(state: TickState, id: string): TickState {
   const { [id]: _b, ...lastBusyAt } = state.lastBusyAt;
   const next = { ...state, owned, draining, lastBusyAt };
   if (state.registeredAt) next.registeredAt = dropKey(state.registeredAt, id);
+  if (state.agentLostAt) next.agentLostAt = dropKey(state.agentLostAt, id);
   return withNoticed(next, dropKey(state.noticed ?? {}, id));
 }
 
