@@ -14,17 +14,23 @@ function harness(bootTimeout = '15m') {
   );
 }
 
+/** A cluster whose one node (launched for a queued job) has registered its agent, 30 s after its launch. */
+async function registeredNode(bootTimeout?: string) {
+  const h = harness(bootTimeout);
+  h.cluster.queued = preemptableJobs(1);
+  await h.scaler.tick();
+  const [node] = h.provisioner.live();
+  if (!node) throw new Error('nothing launched');
+  await h.clock.advance(30_000);
+  h.cluster.register(node.instanceId, true);
+  await h.scaler.tick();
+  return { ...h, node };
+}
+
 t.test(
   'a node whose agent left after registering is replaced after the grace, not after bootTimeout',
   async (t) => {
-    const { clock, provisioner, cluster, store, scaler } = harness();
-    cluster.queued = preemptableJobs(1);
-    await scaler.tick();
-    const [node] = provisioner.live();
-    if (!node) throw new Error('nothing launched');
-    await clock.advance(30_000);
-    cluster.register(node.instanceId, true);
-    await scaler.tick();
+    const { clock, provisioner, cluster, store, scaler, node } = await registeredNode();
     t.ok(store.state!.registeredAt?.[node.instanceId], 'registered');
     // Its agent is gone from the cluster manager; the job is queued again.
     await clock.advance(30_000);
@@ -57,14 +63,7 @@ t.test(
 );
 
 t.test('an agent that comes back (disconnected, then connected) keeps its node', async (t) => {
-  const { clock, provisioner, cluster, store, scaler } = harness();
-  cluster.queued = preemptableJobs(1);
-  await scaler.tick();
-  const [node] = provisioner.live();
-  if (!node) throw new Error('nothing launched');
-  await clock.advance(30_000);
-  cluster.register(node.instanceId, true);
-  await scaler.tick();
+  const { clock, provisioner, cluster, store, scaler, node } = await registeredNode();
   const agent = cluster.agentsByInstance.get(node.instanceId)!;
   await clock.advance(30_000);
   cluster.disconnect(node.instanceId);
@@ -83,14 +82,7 @@ t.test('an agent that comes back (disconnected, then connected) keeps its node',
 });
 
 t.test('past bootTimeout, a node whose agent left is still no boot failure: it booted', async (t) => {
-  const { clock, provisioner, cluster, store, scaler } = harness('1m');
-  cluster.queued = preemptableJobs(1);
-  await scaler.tick();
-  const [node] = provisioner.live();
-  if (!node) throw new Error('nothing launched');
-  await clock.advance(30_000);
-  cluster.register(node.instanceId, true);
-  await scaler.tick();
+  const { clock, provisioner, cluster, store, scaler, node } = await registeredNode('1m');
   await clock.advance(30_000);
   cluster.agentsByInstance.delete(node.instanceId);
   await scaler.tick();
