@@ -63,7 +63,7 @@ t.test(
 );
 
 t.test('an agent that comes back (disconnected, then connected) keeps its node', async (t) => {
-  const { clock, provisioner, cluster, store, scaler, node } = await registeredNode();
+  const { clock, cluster, store, scaler, node } = await registeredNode();
   const agent = cluster.agentsByInstance.get(node.instanceId)!;
   await clock.advance(30_000);
   cluster.disconnect(node.instanceId);
@@ -82,7 +82,7 @@ t.test('an agent that comes back (disconnected, then connected) keeps its node',
 });
 
 t.test('past bootTimeout, a node whose agent left is still no boot failure: it booted', async (t) => {
-  const { clock, provisioner, cluster, store, scaler, node } = await registeredNode('1m');
+  const { clock, cluster, store, scaler, node } = await registeredNode('1m');
   await clock.advance(30_000);
   cluster.agentsByInstance.delete(node.instanceId);
   await scaler.tick();
