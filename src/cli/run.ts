@@ -239,6 +239,14 @@ export const command: SubCommand = {
       namingConfigFileErrors(
         runCommand,
         async (workflow: string, jobStore: string, workflowArgs: string[], flags: RunFlags) => {
+          // An option before the job store (`toil run wf.ts --jobStore file:js`, a misspelt flag)
+          // fills the job store's place, since unknown options are the workflow's: a store named
+          // `./--jobStore` was made. Toil's argparse refuses an unknown option there too.
+          if (jobStore.startsWith('-'))
+            throw new UserInputError(
+              'JOBSTORE_BAD_LOCATOR',
+              `job store '${jobStore}': an option, not a job store: toil run takes the workflow file, then the job store (file:PATH, a path, aws:REGION:NAME), then options (e.g. toil run ${workflow} file:./js --retryCount 3)`,
+            );
           // A Toil option toil-ts refuses ends the run before anything starts, in every mode.
           foreignToilOptions(flags);
           if (flags.leader !== undefined) {

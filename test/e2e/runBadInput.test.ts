@@ -58,6 +58,17 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
       expect: /invalid job store locator 'gs:bucket\/x'.*expected file:PATH or aws:REGION:NAME/,
     },
     {
+      name: 'an option where the job store goes (toil run wf.ts --jobStore file:js), no store named after it',
+      args: ['run', SORT, '--jobStore', 'file:./js'],
+      expect:
+        /^toil: job store '--jobStore': an option, not a job store: toil run takes the workflow file, then the job store/,
+    },
+    {
+      name: 'a misspelt flag where the job store goes',
+      args: ['run', SORT, '--retrycount', '3', 'js'],
+      expect: /^toil: job store '--retrycount': an option, not a job store/,
+    },
+    {
       name: 'missing workflow file',
       args: ['run', join(dir, 'nope.ts'), 'file:./js'],
       expect: /workflow file .*nope\.ts does not exist \(expected/,
@@ -392,6 +403,8 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
     if (store && !c.keepsStore) t.notOk(existsSync(join(dir, store)), `${c.name}: no job store left behind`);
   }
   t.notOk(existsSync(join(dir, 'no')), 'no work directory was made');
+  for (const option of ['--jobStore', '--retrycount'])
+    t.notOk(existsSync(join(dir, option)), `no job store named ${option} was made`);
   // A job store that already exists, without --restart.
   const { dir: existsIn, ran: first } = await storeThatExists();
   t.equal(first.code, 0, first.code === 0 ? 'exit 0' : first.stderr);
