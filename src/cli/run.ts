@@ -247,6 +247,18 @@ export const command: SubCommand = {
               'JOBSTORE_BAD_LOCATOR',
               `job store '${jobStore}': an option, not a job store: toil run takes the workflow file, then the job store (file:PATH, a path, aws:REGION:NAME), then options (e.g. toil run ${workflow} file:./js --retryCount 3)`,
             );
+          // `--restart=yes`: a toil switch given a value is no option commander knows, so it went to
+          // the workflow, and a new workflow started where a restart was meant. Toil's argparse
+          // refuses a value to these (store_true: "ignored explicit argument"); some of Toil's
+          // other switches take an optional true/false, so only these are checked.
+          for (const a of workflowArgs) {
+            const given = /^(--[^=]+)=/.exec(a)?.[1];
+            if (given && STORE_TRUE_SWITCHES.has(given))
+              throw new UserInputError(
+                'BAD_FLAG',
+                `${a}: ${given} takes no value, as in Toil: give ${given} alone, or leave it out`,
+              );
+          }
           // A Toil option toil-ts refuses ends the run before anything starts, in every mode.
           foreignToilOptions(flags);
           if (flags.leader !== undefined) {
@@ -607,6 +619,17 @@ export async function assertSlurmPartitions(
  * which Toil's parser reads as --maxNodes) is left to the workflow's refusal, which names the
  * option meant (toilFlagHint): warned of up front too, a refused run said it twice.
  */
+/** toil run's switches that are store_true in Toil too: given a value, Toil refuses the run. */
+const STORE_TRUE_SWITCHES: ReadonlySet<string> = new Set([
+  '--restart',
+  '--stats',
+  '--rotatingLogging',
+  '--debugWorker',
+  '--freshWorkers',
+  '--keepNodes',
+  '--disableProgress',
+]);
+
 export function toilFlagLookalikes(args: readonly string[], toilFlags: readonly string[]): string[] {
   const lines: string[] = [];
   for (const flag of new Set(args.map((a) => a.split('=')[0]!))) {

@@ -69,6 +69,12 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
       expect: /^toil: job store '--retrycount': an option, not a job store/,
     },
     {
+      name: 'a value given to a toil switch (--restart=yes), not passed to the workflow',
+      args: ['run', SORT, 'file:./js', '--restart=yes'],
+      expect:
+        /^toil: --restart=yes: --restart takes no value, as in Toil: give --restart alone, or leave it out$/,
+    },
+    {
       name: 'missing workflow file',
       args: ['run', join(dir, 'nope.ts'), 'file:./js'],
       expect: /workflow file .*nope\.ts does not exist \(expected/,
