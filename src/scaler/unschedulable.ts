@@ -2,7 +2,7 @@ import { formatBytes } from '../common/units.js';
 import type { ScalerConfig } from './config.js';
 import type { JobClass } from './jobClasses.js';
 import type { TypeTable } from './offerings.js';
-import { archMatches, describeRequest } from './shapes.js';
+import { archMatches, describeRequest, fitsResources } from './shapes.js';
 import { rootVolumeGiBFor } from './overhead.js';
 import type { InstanceType, Resources, UnschedulableJob } from './types.js';
 
@@ -33,11 +33,7 @@ export function findUnschedulable(
     const r = c.request;
     const eligible = all.filter((e) => r.preemptable || odTypes.has(e.type.name));
     const holds = (e: (typeof all)[number]): boolean =>
-      archMatches(r, e.type.architecture) &&
-      r.cores <= e.packable.cores + 1e-9 &&
-      r.memoryBytes <= e.packable.memoryBytes &&
-      r.diskBytes <= e.packable.diskBytes &&
-      (r.gpus ?? 0) <= (e.packable.gpus ?? 0);
+      archMatches(r, e.type.architecture) && fitsResources(e.packable, r);
     if (eligible.some(holds)) continue;
     const constraints: string[] = [];
     const L = largest.packable;

@@ -58,12 +58,13 @@ interface Started {
   readonly daemon: LeaderDaemon;
 }
 
-async function startDaemon(
-  t: Test,
+/** A daemon over `runStore` whose runs wait for the test (`calls`), not started. */
+function newDaemon(
   runStore: MemoryRunStore,
   http: Record<string, unknown> = {},
   workflows: Record<string, unknown> = {},
-): Promise<Started> {
+  killRequested?: (submission: Submission) => Promise<boolean>,
+): Omit<Started, 'url'> {
   const clock = new ManualClock();
   const config = parseLeaderConfigObject(
     {
@@ -88,6 +89,7 @@ async function startDaemon(
         });
       }),
     runStore,
+    ...(killRequested ? { killRequested } : {}),
     auth: {
       token: TOKEN,
       metrics: 'open',
@@ -95,6 +97,16 @@ async function startDaemon(
       ...(http['auth'] as object),
     },
   });
+  return { calls, daemon };
+}
+
+async function startDaemon(
+  t: Test,
+  runStore: MemoryRunStore,
+  http: Record<string, unknown> = {},
+  workflows: Record<string, unknown> = {},
+): Promise<Started> {
+  const { calls, daemon } = newDaemon(runStore, http, workflows);
   const url = await daemon.start();
   t.teardown(() => daemon.stop());
   return { calls, url, daemon };
@@ -497,27 +509,10 @@ t.test(
     const { id } = (await (await post(first.url, body, TOKEN)).json()) as { id: string };
     await first.daemon.stop();
     const port = await freePort();
-    const config = parseLeaderConfigObject(
-      { http: { port }, scaler: { region: 'us-west-2', zones: ['us-west-2a'], nodeTypes: ['t2.medium'] } },
-      catalogue,
-    );
     let checked!: (killed: boolean) => void;
     const killCheck = new Promise<boolean>((resolve) => (checked = resolve));
-    const calls: Submission[] = [];
-    const daemon = new LeaderDaemon({
-      ...fakeDaemonDeps(new ManualClock(), config),
-      newBatchSystem: () => ({}) as never,
-      runWorkflow: (submission, _bs, _progress, signal) => {
-        calls.push(submission);
-        return new Promise((_resolve, reject) =>
-          signal.addEventListener('abort', () => reject(signal.reason as Error)),
-        );
-      },
-      runStore: store,
-      // The resume waits on this (a job store read, on S3 a round trip) with the port open.
-      killRequested: () => killCheck,
-      auth: { token: TOKEN, metrics: 'open', status: 'open' },
-    });
+    // The resume waits on the kill check (a job store read, on S3 a round trip) with the port open.
+    const { daemon, calls } = newDaemon(store, { port }, {}, () => killCheck);
     const started = daemon.start();
     t.teardown(() => daemon.stop());
     let answer: Response | undefined;
