@@ -249,11 +249,15 @@ export const command: SubCommand = {
             );
           // `--restart=yes`: a toil switch given a value is no option commander knows, so it went to
           // the workflow, and a new workflow started where a restart was meant. Toil's argparse
-          // refuses a value to these (store_true: "ignored explicit argument"); some of Toil's
-          // other switches take an optional true/false, so only these are checked.
+          // refuses a value to its switches (store_true, store_false, store_const: "ignored explicit
+          // argument"); the ones that take an optional true/false are options with an optional
+          // value here, which commander reads, so every switch left is one of the refused kind.
+          const switches = new Set(
+            runCommand.options.flatMap((o) => (o.long && !o.required && !o.optional ? [o.long] : [])),
+          );
           for (const a of workflowArgs) {
             const given = /^(--[^=]+)=/.exec(a)?.[1];
-            if (given && STORE_TRUE_SWITCHES.has(given))
+            if (given && switches.has(given))
               throw new UserInputError(
                 'BAD_FLAG',
                 `${a}: ${given} takes no value, as in Toil: give ${given} alone, or leave it out`,
@@ -619,17 +623,6 @@ export async function assertSlurmPartitions(
  * which Toil's parser reads as --maxNodes) is left to the workflow's refusal, which names the
  * option meant (toilFlagHint): warned of up front too, a refused run said it twice.
  */
-/** toil run's switches that are store_true in Toil too: given a value, Toil refuses the run. */
-const STORE_TRUE_SWITCHES: ReadonlySet<string> = new Set([
-  '--restart',
-  '--stats',
-  '--rotatingLogging',
-  '--debugWorker',
-  '--freshWorkers',
-  '--keepNodes',
-  '--disableProgress',
-]);
-
 export function toilFlagLookalikes(args: readonly string[], toilFlags: readonly string[]): string[] {
   const lines: string[] = [];
   for (const flag of new Set(args.map((a) => a.split('=')[0]!))) {

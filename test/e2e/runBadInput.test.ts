@@ -74,6 +74,13 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
       expect:
         /^toil: --restart=yes: --restart takes no value, as in Toil: give --restart alone, or leave it out$/,
     },
+    // Toil's store_false and store_const switches refuse a value as its store_true ones do; the
+    // options toil-ts only ignores are no exception (the value went to the workflow).
+    ...['--disableCaching=true', '--logDebug=1', '--noLinkImports=no'].map((arg) => ({
+      name: `a value given to a Toil switch toil-ts ignores (${arg}), not passed to the workflow`,
+      args: ['run', SORT, 'file:./js', arg],
+      expect: new RegExp(`^toil: ${arg}: ${arg.split('=')[0]} takes no value, as in Toil`),
+    })),
     {
       name: 'missing workflow file',
       args: ['run', join(dir, 'nope.ts'), 'file:./js'],
