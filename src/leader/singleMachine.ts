@@ -294,8 +294,9 @@ export class SingleMachineBatchSystem implements BatchSystem {
       // warmWorker.ts): it takes no other job, so that job's leftovers never fire inside another's.
       if (reply.warning) this.log.warn({ job: run.job.name }, reply.warning);
       if (reply.leftOpen) this.retiring(run.job, reply.leftOpen);
-      // Its warning (logged above) says the worker is retired: it exits after this reply.
-      else if (!reply.threwAfterReturn && !this.stopped) this.idle.push(worker);
+      // A callback of its job threw, uncaught: the worker exits after this reply (a throw after
+      // the job returned is named in the warning logged above; one while it ran failed the job).
+      else if (!reply.threwUncaught && !this.stopped) this.idle.push(worker);
       this.finished(run, reply.exitCode, null, reply.message ?? '', reply.commit);
     });
     child.on('exit', (code, signal) => {

@@ -96,11 +96,13 @@ export function trapProcessExit(jobName: string): {
   readonly calls: readonly JobCalledExitError[];
   /** What callbacks of the job threw, uncaught, after `settle()`, in order. */
   readonly threw: readonly unknown[];
+  /** Whether a callback of the job threw, uncaught, before `settle()` (the job failed of it). */
+  readonly threwWhileRunning: () => boolean;
   /** The job has returned or thrown: from now on an uncaught throw is the job's leftover's. */
   settle(): void;
   release(): void;
 } {
-  let fail: (e: Error) => void = () => {};
+  let fail: (e: unknown) => void = () => {};
   const exited = new Promise<never>((_resolve, reject) => (fail = reject));
   exited.catch(() => {}); // read by the job's race; a job that returned first leaves it unread
   const thrown = new WeakSet<JobCalledExitError>();
@@ -122,21 +124,24 @@ export function trapProcessExit(jobName: string): {
   };
   const threw: unknown[] = [];
   let settled = false;
+  let threwWhileRunning = false;
   // A call from a callback of the job's own (a timer it left running) throws where nothing catches
   // it: the job has failed through `exited` already, so that throw must not end the worker, which
   // would say only "exit code 1". Once the job has settled, a throw from a callback it left is
   // kept and named, not fatal: it must not cut short the saving of a result the job returned
   // (which would fail the job, or charge a retry, for how fast the machine saved it). While the
-  // job runs, any other uncaught error ends the worker as Node would without this listener: the
-  // error on stderr (past the job's output capture), exit code 1.
+  // job runs, any other uncaught error (a timer of the job's that throws) fails the job with that
+  // error, as a throw in the job's function does: the worker records it in the job store before
+  // it exits, so the summary (single_machine, Mesos, Slurm alike) names it. Ending the worker as
+  // Node would left only "exit code 1", the error in the output's tail alone.
   const onUncaught = (e: unknown): void => {
     if (e instanceof JobCalledExitError && thrown.has(e)) return;
     if (settled) {
       threw.push(e);
       return;
     }
-    writeSync(2, `${inspect(e)}\n`);
-    exitProcess(1);
+    threwWhileRunning = true;
+    fail(e);
   };
   process.on('uncaughtException', onUncaught);
   process.on('unhandledRejection', onRejection);
@@ -145,6 +150,7 @@ export function trapProcessExit(jobName: string): {
     exited,
     calls,
     threw,
+    threwWhileRunning: () => threwWhileRunning,
     settle: () => {
       settled = true;
     },

@@ -29,10 +29,10 @@ export interface WarmRunReply {
    */
   readonly leftOpen?: Readonly<Record<string, number>>;
   /**
-   * A callback the job left threw after the job returned (caught; `warning` names it): the worker
-   * exits right after this reply, as for `leftOpen`.
+   * A callback of the job threw, uncaught: after the job returned (caught; `warning` names it), or
+   * while it ran (the job failed of it). The worker exits right after this reply, as for `leftOpen`.
    */
-  readonly threwAfterReturn?: true;
+  readonly threwUncaught?: true;
   /**
    * The commit this attempt wrote, sent only once the store acknowledged it (so it is durable,
    * and it is the stored one): the leader applies it without reading it back, one S3 GET less
@@ -97,7 +97,7 @@ export function serveWarmWorker(
         const leftOpen = await leftOpenAfter(before);
         // Trapped until the reply is made: a timer the job left that calls process.exit meanwhile
         // must not end this worker before it says the job's result.
-        const { warning, threwAfterReturn } = result.releaseExitTrap?.() ?? {};
+        const { warning, threwUncaught } = result.releaseExitTrap?.() ?? {};
         reply = {
           type: 'done',
           jobId: msg.jobId,
@@ -106,7 +106,7 @@ export function serveWarmWorker(
           ...(result.message === undefined ? {} : { message: result.message }),
           ...(warning ? { warning } : {}),
           ...(leftOpen ? { leftOpen } : {}),
-          ...(threwAfterReturn ? { threwAfterReturn } : {}),
+          ...(threwUncaught ? { threwUncaught } : {}),
           ...(result.commit ? { commit: result.commit } : {}),
         };
       } catch (e) {
@@ -120,7 +120,7 @@ export function serveWarmWorker(
         };
       }
       if (!process.connected) return;
-      if (reply.leftOpen || reply.threwAfterReturn) {
+      if (reply.leftOpen || reply.threwUncaught) {
         // What the job left may still go off before the reply is out: it must not end this
         // process with exit code 1 first, which would read as the job's failure.
         ignoreStrayThrowsUntilExit();

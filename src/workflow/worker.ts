@@ -66,14 +66,17 @@ export interface WorkerRunResult {
    * too late for its committed log (a timer it left running): ignored, named here.
    */
   readonly warning?: string;
-  /** A callback the job left threw after it settled (caught, named in `warning`): retire the worker. */
-  readonly threwAfterReturn?: true;
+  /**
+   * A callback of the job threw, uncaught: after it settled (caught, named in `warning`), or while
+   * it ran (the job failed of it). Either way the process is in no known state: retire the worker.
+   */
+  readonly threwUncaught?: true;
   /**
    * With WorkerOptions.keepExitTrap: ends the trap on `process.exit` (and on a leftover's throw),
    * returning what calls and throws made since this result say, as `warning` and
-   * `threwAfterReturn` do. The caller calls it when about to exit on its own or take another job.
+   * `threwUncaught` do. The caller calls it when about to exit on its own or take another job.
    */
-  readonly releaseExitTrap?: () => { readonly warning?: string; readonly threwAfterReturn?: true };
+  readonly releaseExitTrap?: () => { readonly warning?: string; readonly threwUncaught?: true };
 }
 
 export interface WorkerOptions {
@@ -142,7 +145,7 @@ interface HeldExitTrap {
 }
 
 /** The calls and throws of the job's leftovers since the commit's log was written, as one warning. */
-function straysSince(held: HeldExitTrap): { warning?: string; threwAfterReturn?: true } {
+function straysSince(held: HeldExitTrap): { warning?: string; threwUncaught?: true } {
   const calls = held.trap?.calls.slice(held.named ?? held.settled ?? 0) ?? [];
   const threw = held.trap?.threw.slice(held.threwNamed ?? 0) ?? [];
   const lines = [
@@ -151,7 +154,9 @@ function straysSince(held: HeldExitTrap): { warning?: string; threwAfterReturn?:
   ];
   return {
     ...(lines.length > 0 ? { warning: lines.join('\n') } : {}),
-    ...(held.trap && held.trap.threw.length > 0 ? { threwAfterReturn: true as const } : {}),
+    ...(held.trap && (held.trap.threw.length > 0 || held.trap.threwWhileRunning())
+      ? { threwUncaught: true as const }
+      : {}),
   };
 }
 

@@ -57,6 +57,7 @@ t.test('start in the host declares the root job; the module defines its job', as
     'counter',
     'stall',
     'chatty',
+    'timerThrower',
     'forgetful',
     'crasher',
     'spinner',
