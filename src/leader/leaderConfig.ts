@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError, deepFreeze, describeZodIssues, yamlProblem } from '../common/configErrors.js';
 import { durationMs } from '../common/configTypes.js';
+import { listenHostProblem } from '../common/listenHost.js';
 import { yaml } from '../common/yaml.js';
 import type { Catalogue } from '../scaler/catalogue.js';
 import { SLURM_NAME, SLURM_TIME, SLURM_TIME_EXPECTED } from '../common/slurmSyntax.js';
@@ -32,7 +33,13 @@ const limitMs = () =>
 const HttpSchema = z
   .object({
     /** 127.0.0.1 unless the operator opens it up (the appliance sets 0.0.0.0). */
-    host: z.string().min(1).default('127.0.0.1'),
+    host: z
+      .string()
+      .superRefine((host, ctx) => {
+        const problem = listenHostProblem(host);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8080),
     /** /healthz fails when the scaler loop has not completed a tick for this long. */
     maxTickAge: limitMs().default(300_000),

@@ -110,6 +110,57 @@ scaler: { region: us-east-1, nodeTypes: c5.large }`),
 });
 
 t.test(
+  'http.host is checked when the config is read: an IP address or an RFC 1123 hostname, else a problem naming the key',
+  async (t) => {
+    const hostProblems = (host: string): string[] =>
+      problems(`http: { host: ${JSON.stringify(host)} }\nscaler: { nodeTypes: c5.large }`);
+    for (const good of [
+      '127.0.0.1',
+      '0.0.0.0',
+      '::',
+      '::1',
+      'fe80::1',
+      'localhost',
+      'leader-1.example.org',
+      '10-0-0-5.internal',
+      'a'.repeat(63),
+    ])
+      t.same(hostProblems(good), [], `${good}: taken`);
+    const expected =
+      'expected an IP address (e.g. 127.0.0.1, 0.0.0.0, ::1) or a hostname of letters, digits and dashes between dots (e.g. leader.example.org)';
+    const rows: [host: string, problem: string][] = [
+      ['not a host!', `http.host: ${expected}, got 'not a host!'`],
+      ['', `http.host: ${expected}, got ''`],
+      ['-leader', `http.host: ${expected}, got '-leader'`],
+      ['leader-.example.org', `http.host: ${expected}, got 'leader-.example.org'`],
+      ['leader..example.org', `http.host: ${expected}, got 'leader..example.org'`],
+      ['under_score', `http.host: ${expected}, got 'under_score'`],
+      ['256.0.0.1', `http.host: ${expected}, got '256.0.0.1'`],
+      ['10.0.0', `http.host: ${expected}, got '10.0.0'`],
+      ['http://127.0.0.1', `http.host: ${expected}, got 'http://127.0.0.1'`],
+      ['127.0.0.1:8080', `http.host: ${expected}, got '127.0.0.1:8080'`],
+      [`${'a'.repeat(64)}.org`, `http.host: ${expected}, got '${'a'.repeat(64)}.org'`],
+      ['[::1]', "http.host: '[::1]': an IPv6 address is written without brackets here (::1)"],
+    ];
+    for (const [host, problem] of rows)
+      t.same(hostProblems(host), [problem], `${JSON.stringify(host)}: refused`);
+    t.same(
+      problems(`http: { host: 8080 }\nscaler: { nodeTypes: c5.large }`),
+      ['http.host: expected a string, got a number'],
+      'not a string: its type said',
+    );
+
+    const dir = testDir(t, {
+      'host.yaml': "http: { host: 'not a host!' }\nscaler: { nodeTypes: c5.large }\n",
+    });
+    const check = await runToil(['config', 'check', `${dir}/host.yaml`]);
+    t.equal(check.code, 2, 'toil config check refuses it');
+    t.match(check.stderr, `host.yaml is invalid:\n  - http.host: ${expected}, got 'not a host!'\n`);
+    t.notMatch(check.stderr, /at .*\.js:\d+/, 'no stack trace');
+  },
+);
+
+t.test(
   'a job store locator the leader could not open is a problem with its path, as the leader says it',
   async (t) => {
     const rows: [string, string, string][] = [
