@@ -10,7 +10,8 @@ export const command: SubCommand = {
       .command('cancel')
       .description(
         'Cancel a workflow running on a leader daemon: its jobs are killed and its nodes released by scale-in. ' +
-          'The job store is kept (toil run --restart resumes it).',
+          'The job store is kept (toil run --restart resumes it). The run ends cancelled, not failed, and the ' +
+          'toil run --leader following it exits 130, as a run interrupted by Ctrl-C does.',
       )
       .argument('<workflowId>', 'the id `toil run --leader` printed (also in /status)')
       .requiredOption('--leader <url>', 'the leader, e.g. http://127.0.0.1:8080')

@@ -50,7 +50,7 @@ import {
   type RunFlags,
 } from './run.js';
 import { parseSlurmFlags, slurmPartitionOf } from '../slurm/slurmFlags.js';
-import { WorkflowInterruptedError, onStopSignals, signalExitCode } from './untilSignal.js';
+import { CANCELLED_EXIT, WorkflowInterruptedError, onStopSignals, signalExitCode } from './untilSignal.js';
 import type { StartedLeader } from '../main/leader.js';
 
 /**
@@ -410,6 +410,13 @@ export async function runAutoscaled(
       );
     else if (interrupted !== undefined)
       out.line(`toil: workflow interrupted by ${interrupted}; ${storeAfterStop(policy.clean)}`);
+    // Cancelled over the leader's HTTP (DELETE /workflows/:id): its message says from where and
+    // when, and what --clean did with the store.
+    else if (run.status === 'cancelled')
+      out.line(
+        `toil: ${run.message ?? 'workflow cancelled at the leader'}` +
+          (run.messageSaysResume ? '' : `; ${storeAfterStop(policy.clean)}`),
+      );
     else if (run.userError) out.line(`toil: ${hint(run.message ?? 'bad input')}`);
     // The store, not the workflow, as a local run says it.
     else if (run.storeUnreachable)
@@ -432,6 +439,7 @@ export async function runAutoscaled(
     outcome = interrupted !== undefined && !succeeded ? 'interrupted' : run.status;
     if (interrupted !== undefined && !succeeded) return signalExitCode(interrupted);
     if (succeeded) return 0;
+    if (run.status === 'cancelled') return CANCELLED_EXIT;
     // A store the leader could not reach or read exits as a local run's leader does for it.
     return run.userError ? 2 : run.storeUnreachable ? STORE_UNREACHABLE_EXIT : 1;
   }

@@ -10,7 +10,7 @@ import { cancelWorkflow, followWorkflow, submitWorkflow } from '../leader/submit
 import { countOf, formatDuration } from '../common/units.js';
 import { failedJobHeadline } from '../leader/workflowRunner.js';
 import { givenDefaultPreemptable, runJobPolicy, type RunFlags } from './run.js';
-import { onStopSignals, signalExitCode } from './untilSignal.js';
+import { CANCELLED_EXIT, onStopSignals, signalExitCode } from './untilSignal.js';
 
 /**
  * `toil run WORKFLOW JOBSTORE … --leader URL`: the workflow runs inside a `toil leader` daemon
@@ -18,7 +18,8 @@ import { onStopSignals, signalExitCode } from './untilSignal.js';
  * the daemon resolves nothing against our working directory; it reads the workflow file and a
  * `file:` job store from its own file system (same machine), and refuses a file it cannot read.
  * Exit codes are a local run's: 0 succeeded, 1 a job failed for good, 2 refused (bad input), 3 the
- * job store could not be reached or read.
+ * job store could not be reached or read, 130 cancelled (by `toil cancel`, or by Ctrl-C here; 143
+ * for SIGTERM here).
  */
 export async function runOnLeader(
   leaderUrl: string,
@@ -121,6 +122,17 @@ export async function runOnLeader(
         ` in ${formatDuration(elapsed)}`,
     );
     return 0;
+  }
+  // Cancelled by its user (toil cancel, DELETE /workflows/:id), maybe from elsewhere: said so, with
+  // from where and when, and not as a failure.
+  if (final.status === 'cancelled') {
+    const what = final.message ?? `workflow ${run.id} cancelled at the leader`;
+    out.line(
+      final.messageSaysResume
+        ? `toil: ${what}`
+        : `toil: ${what}; the job store ${jobStore} is kept; submit again to restart it`,
+    );
+    return CANCELLED_EXIT;
   }
   // Stopped on purpose, not failed: its message says by whom, and that submitting it again resumes it.
   if (final.stoppedByKill) {

@@ -29,6 +29,14 @@ export function untilSignal(): Promise<void> {
 export const signalExitCode = (signal: NodeJS.Signals): number =>
   signal === 'SIGTERM' ? 143 : signal === 'SIGHUP' ? 129 : 130;
 
+/**
+ * How a run cancelled at its leader daemon (`toil cancel`, DELETE /workflows/:id) exits: as a run
+ * interrupted by Ctrl-C does, which a cancel stops the same way (its jobs killed, its job store
+ * kept unless --clean deletes it), so a script tells a cancelled run from a failed one (1),
+ * whoever cancelled it.
+ */
+export const CANCELLED_EXIT = signalExitCode('SIGINT');
+
 /** A run cancelled by SIGINT (Ctrl-C) or SIGTERM: its jobs are killed, its job store kept unless --clean deletes it. */
 export class WorkflowInterruptedError extends WorkflowStopRequestedError {
   readonly signal: NodeJS.Signals;

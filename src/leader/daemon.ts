@@ -130,7 +130,8 @@ export interface SubmissionOptions {
 export interface WorkflowRun {
   readonly id: string;
   readonly submission: Submission;
-  status: 'running' | 'succeeded' | 'failed';
+  /** `cancelled`: stopped by its user (`toil cancel`, DELETE /workflows/:id), not failed by its workflow. */
+  status: 'running' | 'succeeded' | 'failed' | 'cancelled';
   readonly submittedAt: number;
   finishedAt?: number;
   jobsRun?: number;
@@ -166,6 +167,9 @@ export interface WorkflowRun {
   resumes?: number;
   /** DELETE /workflows/:id was accepted: a restarted leader does not resume it. */
   cancelRequested?: boolean;
+  /** When DELETE /workflows/:id was accepted, and the address it came from. */
+  cancelledAt?: number;
+  cancelledFrom?: string;
 }
 
 export interface DaemonDeps {
@@ -247,10 +251,19 @@ export interface HistoryStore {
 /** The plot history is written at most this often (and at stop): a crash loses at most this much. */
 const HISTORY_SAVE_INTERVAL_MS = 60_000;
 
-/** The run was cancelled (DELETE /workflows/:id, `toil cancel`). */
+/** The run was cancelled by its user (DELETE /workflows/:id, `toil cancel`): it ends `cancelled`. */
 export class WorkflowCancelledError extends WorkflowStopRequestedError {
-  constructor(id: string, why = 'cancelled at the leader (DELETE /workflows/:id)') {
-    super('WORKFLOW_CANCELLED', `workflow ${id} ${why}`);
+  readonly at: number;
+  /** The address the request came from. */
+  readonly from: string;
+
+  constructor(id: string, at: number, from: string) {
+    super(
+      'WORKFLOW_CANCELLED',
+      `workflow ${id} cancelled at the leader (DELETE /workflows/:id from ${from} at ${new Date(at).toISOString()})`,
+    );
+    this.at = at;
+    this.from = from;
   }
 }
 
@@ -392,7 +405,7 @@ export class LeaderDaemon {
       if (refuse) {
         this.runs.set(r.id, {
           ...r,
-          status: 'failed',
+          status: r.cancelRequested ? 'cancelled' : 'failed',
           message: `workflow ${r.id} ${refuse}`,
           ...(r.cancelRequested ? {} : { messageSaysResume: true }),
           ...(killed && !r.cancelRequested ? { stoppedByKill: true } : {}),
@@ -517,7 +530,8 @@ export class LeaderDaemon {
             this.log.info({ workflow: run.id }, 'workflow suspended: the leader is stopping');
             return;
           }
-          run.status = 'failed';
+          // Its user's stop, not a failure: the run says so, and the client following it too.
+          run.status = e instanceof WorkflowCancelledError ? 'cancelled' : 'failed';
           run.message = coerceError(e).message;
           if (isUserError(e)) run.userError = true;
           if (e instanceof JobStoreUnavailableError) run.storeUnreachable = true;
@@ -556,7 +570,7 @@ export class LeaderDaemon {
         this.queueChanged();
         this.events.emit('workflowFinished', {
           id: run.id,
-          status: run.status === 'succeeded' ? 'succeeded' : 'failed',
+          status: run.status === 'running' ? 'failed' : run.status,
           ...(run.jobsRun !== undefined ? { jobsRun: run.jobsRun } : {}),
         });
       });
@@ -623,6 +637,11 @@ export class LeaderDaemon {
     const run = this.runs.get(id);
     if (run?.status === 'running') {
       run.cancelRequested = true;
+      // The first stop is the one the run ends with: a later cancel changes nothing of it.
+      if (reason instanceof WorkflowCancelledError && !this.cancels.get(id)?.signal.aborted) {
+        run.cancelledAt = reason.at;
+        run.cancelledFrom = reason.from;
+      }
       this.saveRuns();
     }
     this.cancels.get(id)?.abort(reason);
@@ -906,6 +925,7 @@ export class LeaderDaemon {
           ...(progress ? { progress } : {}),
           submittedAt: new Date(r.submittedAt).toISOString(),
           ...(r.finishedAt !== undefined ? { finishedAt: new Date(r.finishedAt).toISOString() } : {}),
+          ...(r.cancelledAt !== undefined ? { cancelledAt: new Date(r.cancelledAt).toISOString() } : {}),
         };
       }),
     };
@@ -965,9 +985,13 @@ export class LeaderDaemon {
       const run = this.workflow(id);
       if (!run) return reply.code(404).send({ error: `no workflow ${shownInError(id)}` });
       if (run.status !== 'running')
-        return reply.code(409).send({ error: `workflow ${id} has already ${run.status}` });
-      this.cancel(id, new WorkflowCancelledError(id));
-      this.log.info({ workflow: id }, 'workflow cancelled over HTTP');
+        return reply.code(409).send({
+          error: `workflow ${id} has already ${run.status === 'cancelled' ? 'been cancelled' : run.status}`,
+        });
+      this.cancel(id, new WorkflowCancelledError(id, this.d.clock.now(), req.ip));
+      this.log.info({ workflow: id, from: req.ip }, 'workflow cancelled over HTTP');
+      // Answered once the cancel is durable: a leader killed right after does not resume the run.
+      await this.runsSaved;
       return reply.code(202).send(shownRun(run));
     });
     app.get('/workflows/:id', async (req, reply) => {

@@ -6,7 +6,7 @@ import type { TickReport } from '../scaler/tick/report.js';
  * - `tick`: a scaler tick finished, with its report;
  * - `launched`: that tick launched nodes (their instance ids);
  * - `drained`: that tick marked nodes draining;
- * - `workflowFinished`: a workflow run ended (succeeded or failed), with its id and outcome.
+ * - `workflowFinished`: a workflow run ended (succeeded, failed, or cancelled by its user), with its id and outcome.
  * Events are emitted after the state they describe is in place (the report is `lastTick` in
  * /status; a finished run has its `finishedAt`), so a listener may read the daemon at once.
  */
@@ -15,7 +15,11 @@ export interface DaemonEventMap {
   launched: [nodes: { readonly nodeIds: readonly string[]; readonly tick: number }];
   drained: [nodes: { readonly nodeIds: readonly string[]; readonly tick: number }];
   workflowFinished: [
-    run: { readonly id: string; readonly status: 'succeeded' | 'failed'; readonly jobsRun?: number },
+    run: {
+      readonly id: string;
+      readonly status: 'succeeded' | 'failed' | 'cancelled';
+      readonly jobsRun?: number;
+    },
   ];
 }
 

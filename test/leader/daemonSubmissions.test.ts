@@ -13,7 +13,7 @@ import { parseLeaderConfigObject } from '../../src/leader/leaderConfig.js';
 import type { WorkflowProgress } from '../../src/leader/workflowRunner.js';
 import { readCatalogue } from '../../src/scaler/catalogueFile.js';
 import { fakeDaemonDeps } from '../fixtures/leaderFakes.js';
-import { REPO_ROOT } from '../fixtures/workflowCli.js';
+import { REPO_ROOT, startToil } from '../fixtures/workflowCli.js';
 import { testDir } from '../fixtures/testDir.js';
 import { freePort } from '../fixtures/motoServer.js';
 
@@ -53,17 +53,24 @@ interface Started {
     signal: AbortSignal;
     progress: (p: WorkflowProgress) => void;
     end: (ok: boolean) => void;
+    /** Ends the run with `e` as its error (as the runner does once a stop has killed its jobs). */
+    fail: (e: Error) => void;
   }[];
   readonly url: string;
   readonly daemon: LeaderDaemon;
 }
 
-/** A daemon over `runStore` whose runs wait for the test (`calls`), not started. */
+/**
+ * A daemon over `runStore` whose runs wait for the test (`calls`), not started. A run ends at its
+ * abort, or (`endsOnAbort` false) when the test fails it, as a real run ends only once its jobs
+ * are killed.
+ */
 function newDaemon(
   runStore: MemoryRunStore,
   http: Record<string, unknown> = {},
   workflows: Record<string, unknown> = {},
   killRequested?: (submission: Submission) => Promise<boolean>,
+  endsOnAbort = true,
 ): Omit<Started, 'url'> {
   const clock = new ManualClock();
   const config = parseLeaderConfigObject(
@@ -80,12 +87,13 @@ function newDaemon(
     newBatchSystem: () => ({}) as never,
     runWorkflow: (submission, _bs, progress, signal) =>
       new Promise((resolve, reject) => {
-        signal.addEventListener('abort', () => reject(signal.reason as Error));
+        if (endsOnAbort) signal.addEventListener('abort', () => reject(signal.reason as Error));
         calls.push({
           submission,
           signal,
           progress,
           end: (ok) => resolve({ status: ok ? 'succeeded' : 'failed', jobsRun: 1 }),
+          fail: reject,
         });
       }),
     runStore,
@@ -450,11 +458,11 @@ t.test('a taken submission is durable before the 202; DELETE cancels it', async 
   t.equal(del.status, 202);
   t.ok(calls[0]?.signal.aborted, 'the run is aborted');
   let run: WorkflowRun | undefined;
-  for (let i = 0; i < 50 && run?.status !== 'failed'; i++) {
+  for (let i = 0; i < 50 && run?.status !== 'cancelled'; i++) {
     await new Promise((r) => setImmediate(r));
     run = (await (await fetch(`${url}/workflows/${id}`)).json()) as WorkflowRun;
   }
-  t.match(run, { status: 'failed', message: /cancelled at the leader/ });
+  t.match(run, { status: 'cancelled', message: /cancelled at the leader/ });
   t.same(
     run?.progress,
     { known: 5, completed: 2, running: 0, failed: 0 },
@@ -465,12 +473,102 @@ t.test('a taken submission is durable before the 202; DELETE cancels it', async 
     headers: { authorization: `Bearer ${TOKEN}` },
   });
   t.equal(again.status, 409, 'cancelling an ended run: 409');
+  t.same(await again.json(), { error: `workflow ${id} has already been cancelled` });
   const unknown = await fetch(`${url}/workflows/nope`, {
     method: 'DELETE',
     headers: { authorization: `Bearer ${TOKEN}` },
   });
   t.equal(unknown.status, 404);
   t.notOk(store.modules.has(id), 'the saved module is dropped once the run ends');
+});
+
+t.test(
+  'a run its user cancels ends cancelled, not failed: GET, /status, workflowFinished and the following toil run --leader (exit 130) say so, with from where and when',
+  async (t) => {
+    const store = new MemoryRunStore();
+    const { url, calls, daemon } = await startDaemon(t, store);
+    const dir = testDir(t, {});
+    const jobStore = `file:${join(dir, 'js')}`;
+    // The client following the run, as a user's terminal: someone else cancels the run.
+    const client = startToil(['run', WORKFLOW, jobStore, 'well', '--leader', url], {
+      env: { TOIL_LEADER_TOKEN: TOKEN },
+    });
+    t.teardown(() => void client.child.kill('SIGKILL'));
+    for (let i = 0; i < 600 && calls.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    t.equal(calls.length, 1, 'the client submitted the run');
+    const id = (daemon.status() as { workflows: { id: string }[] }).workflows[0]!.id;
+    calls[0]!.progress({ known: 4, completed: 1, running: 2, failed: 0 });
+    const finished = daemon.events.next('workflowFinished');
+    const del = await fetch(`${url}/workflows/${id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    t.equal(del.status, 202);
+    const submittedAt = daemon.workflow(id)!.submittedAt;
+    const when = new Date(submittedAt).toISOString();
+    const message = `workflow ${id} cancelled at the leader (DELETE /workflows/:id from 127.0.0.1 at ${when})`;
+    t.same(await finished, { id, status: 'cancelled' }, 'workflowFinished says cancelled');
+
+    const one = (await (await fetch(`${url}/workflows/${id}`)).json()) as WorkflowRun;
+    t.match(one, { status: 'cancelled', message, cancelledAt: submittedAt, cancelledFrom: '127.0.0.1' });
+    t.notOk(one.failedJobs, 'no failed jobs: nothing failed');
+    const shown = (
+      (await (await fetch(`${url}/status`)).json()) as { workflows: Record<string, unknown>[] }
+    ).workflows.find((w) => w['id'] === id);
+    t.match(
+      shown,
+      { status: 'cancelled', message, cancelledAt: when, cancelledFrom: '127.0.0.1' },
+      '/status',
+    );
+    t.match(store.runs, [{ id, status: 'cancelled', message }], 'recorded as cancelled');
+
+    const result = await client.done;
+    t.equal(result.code, 130, 'the following client exits as a cancelled run does, not 1 (failed)');
+    const said = result.stdout + result.stderr;
+    t.match(
+      said,
+      `toil: ${message}; the job store ${jobStore} is kept; submit again to restart it\n`,
+      'the client says it was cancelled, from where and when',
+    );
+    t.notMatch(said, /workflow failed/, 'not said to have failed');
+  },
+);
+
+t.test('a cancelled run is never resumed by a restarted daemon, whether it had ended or not', async (t) => {
+  const store = new MemoryRunStore();
+  const first = newDaemon(store, {}, {}, undefined, false);
+  const url = await first.daemon.start();
+  t.teardown(() => first.daemon.stop());
+  const body = { workflowFile: WORKFLOW, jobStore: 'file:/tmp/toil-js-cancel-resume', args: ['well'] };
+  const { id } = (await (await post(url, body, TOKEN)).json()) as { id: string };
+  const del = await fetch(`${url}/workflows/${id}`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  t.equal(del.status, 202);
+  // The daemon dies while the run's jobs are being killed: the record says running, cancel taken.
+  const midCancel = JSON.parse(JSON.stringify(store.runs)) as WorkflowRun[];
+  t.match(midCancel, [{ id, status: 'running', cancelRequested: true, cancelledFrom: '127.0.0.1' }]);
+  first.calls[0]!.fail(first.calls[0]!.signal.reason as Error);
+  await first.daemon.workflowsDone();
+  await first.daemon.stop();
+  const ended = JSON.parse(JSON.stringify(store.runs)) as WorkflowRun[];
+  t.match(ended, [{ id, status: 'cancelled' }], 'stopped after the run ended: recorded cancelled');
+  for (const [when, saved] of [
+    ['while the run was being cancelled', midCancel],
+    ['after the run ended', ended],
+  ] as const) {
+    store.runs = JSON.parse(JSON.stringify(saved)) as WorkflowRun[];
+    const next = await startDaemon(t, store);
+    t.equal(next.calls.length, 0, `${when}: not resumed`);
+    t.match(
+      next.daemon.workflow(id),
+      { status: 'cancelled', message: /cancelled/, cancelledFrom: '127.0.0.1' },
+      `${when}: shown cancelled, not failed`,
+    );
+    await next.daemon.stop();
+    t.match(store.runs, [{ id, status: 'cancelled' }], `${when}: recorded cancelled`);
+  }
 });
 
 t.test('a restarted daemon resumes from the record, and stops resuming a run that never moves', async (t) => {
