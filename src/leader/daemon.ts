@@ -47,6 +47,8 @@ import {
   type SubmissionBody,
 } from './submission.js';
 import { ClusterWorkload, TrackedBatchSystem, type SharedNodeControl } from './workloadTracker.js';
+import { CodeGate } from './codeGate.js';
+import type { AroundWorkflowCode } from './guardedWorkflowCode.js';
 
 export type DaemonState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
 
@@ -161,10 +163,18 @@ export interface WorkflowRun {
   /** A failed run's failed jobs (at most MAX_FAILED_JOBS_SHOWN), each with the tail of its log. */
   failedJobs?: readonly FailedJobSummary[];
   /**
-   * Times a restarted leader resumed this run without a job completing since: past
-   * `workflows.maxResumes` the run is failed instead of resumed again (no crash loop).
+   * Times a leader died (or stopped) while this run's own code was running (codeRunning) and the
+   * next one resumed it, without a job completing since: past `workflows.maxResumes` the run is
+   * failed instead of resumed again, so a workflow whose code kills its leader does not do so for
+   * ever. A restart while the run's code was not running does not count: it was not the cause.
    */
   resumes?: number;
+  /**
+   * The run's own code (its module's load, `start` or `finish`) is running in its host process:
+   * set, durably, before the daemon enters it and cleared once the call has returned. Found set
+   * by a restarted leader, the run is the one (or one of those) that may have killed the last.
+   */
+  codeRunning?: true;
   /** DELETE /workflows/:id was accepted: a restarted leader does not resume it. */
   cancelRequested?: boolean;
   /** When DELETE /workflows/:id was accepted, and the address it came from. */
@@ -201,6 +211,11 @@ export interface DaemonDeps {
     workflowId: string,
     /** Whether the scaler is adding room for waiting jobs (a node booting, a launch planned). */
     roomOnItsWay: () => boolean,
+    /**
+     * Each call of the workflow's own code is to run through this (guardedWorkflowCode): the
+     * daemon marks the run as in its code while it runs, for the crash-loop guard.
+     */
+    aroundCode: AroundWorkflowCode,
   ) => Promise<{
     status: 'succeeded' | 'failed';
     jobsRun: number;
@@ -311,6 +326,8 @@ export class LeaderDaemon {
   private readonly cancels = new Map<string, AbortController>();
   /** Each running workflow's batch system, to tell its started jobs from its queued ones. */
   private readonly batchSystems = new Map<string, TrackedBatchSystem>();
+  /** A run charged for a leader's death runs its code alone (see CodeGate). */
+  private readonly codeGate = new CodeGate();
   readonly startedAt: number;
   /** When each queue change was seen and when the next launch call followed, for measurements. */
   readonly queueChanges: number[] = [];
@@ -384,13 +401,20 @@ export class LeaderDaemon {
 
   /**
    * The runs a crashed or stopped predecessor left running: resumed from their saved submission
-   * (a run whose start was interrupted starts again), except one cancelled or resumed too often
-   * without progress, which is failed with why.
+   * (a run whose start was interrupted starts again), except one cancelled, or one whose own code
+   * was running each time a leader ended too often without progress, which is failed with why.
+   * Only the runs whose code was running are charged, when any was: the others did nothing to the
+   * leader.
    */
   private async resume(previous: readonly WorkflowRun[]): Promise<void> {
     const max = this.d.config().workflows.maxResumes;
-    for (const r of previous) {
-      const resumes = (r.resumes ?? 0) + 1;
+    // A leader that ended while no run's code ran (a kill -9, the machine going down, or a fault of
+    // its own that a run's state sets off again at each start) names no culprit: every run is
+    // charged then, as before runs were marked, so a loop no run's code causes still ends.
+    const culpritKnown = previous.some((r) => r.codeRunning);
+    for (const { codeRunning, ...r } of previous) {
+      const charged = codeRunning === true || !culpritKnown;
+      const resumes = (r.resumes ?? 0) + (charged ? 1 : 0);
       // A store that cannot be read now is resumed (the run names what is wrong with it).
       const killed = this.d.killRequested
         ? await this.d.killRequested(r.submission).catch(() => false)
@@ -399,8 +423,10 @@ export class LeaderDaemon {
         ? 'was cancelled before the leader restarted'
         : killed
           ? 'was stopped by toil kill while the leader was down; its job store is kept: submit it again to restart it'
-          : resumes > max
-            ? `was resumed ${resumes - 1} times without a job completing (workflows.maxResumes ${max}); not resumed again. Submit it again to restart it from its job store`
+          : charged && resumes > max
+            ? codeRunning
+              ? `was resumed ${resumes - 1} times without a job completing, each time after the leader ended while the workflow's own code (its module's load, start or finish) was running (workflows.maxResumes ${max}): its code may be what stops the leader; not resumed again. Submit it again to restart it from its job store`
+              : `was resumed ${resumes - 1} times without a job completing (workflows.maxResumes ${max}); not resumed again. Submit it again to restart it from its job store`
             : undefined;
       if (refuse) {
         this.runs.set(r.id, {
@@ -415,7 +441,10 @@ export class LeaderDaemon {
         await this.d.runStore?.deleteModule(r.id).catch(() => undefined);
         continue;
       }
-      this.log.info({ workflow: r.id, resumes }, 'resuming a workflow the last leader was running');
+      this.log.info(
+        { workflow: r.id, resumes, ...(codeRunning ? { codeWasRunning: true } : {}) },
+        'resuming a workflow the last leader was running',
+      );
       const bundle = await this.d.runStore?.loadModule(r.id);
       const options = r.submission.options ?? {};
       this.submit({ ...r.submission, ...(bundle ? { options: { ...options, bundle } } : {}) }, r.id, {
@@ -486,7 +515,7 @@ export class LeaderDaemon {
       submission,
       status: 'running',
       submittedAt: resumed?.submittedAt ?? this.d.clock.now(),
-      ...(resumed ? { resumes: resumed.resumes } : {}),
+      ...(resumed?.resumes ? { resumes: resumed.resumes } : {}),
     };
     this.runs.set(run.id, run);
     this.saveRuns();
@@ -513,8 +542,14 @@ export class LeaderDaemon {
     this.cancels.set(run.id, cancel);
     let suspended = false;
     const p = this.d
-      .runWorkflow(submission, tracked, onProgress, cancel.signal, run.id, () =>
-        roomOnItsWay(this.scaler.nodes, this.scaler.report?.plan),
+      .runWorkflow(
+        submission,
+        tracked,
+        onProgress,
+        cancel.signal,
+        run.id,
+        () => roomOnItsWay(this.scaler.nodes, this.scaler.report?.plan),
+        this.aroundCode(run, cancel.signal),
       )
       .then(
         (r) => {
@@ -586,6 +621,41 @@ export class LeaderDaemon {
       'workflow submitted',
     );
     return run;
+  }
+
+  /**
+   * What each call of `run`'s own code runs through: the run is marked as in its code, durably,
+   * before the call and unmarked after it, so a leader killed by that code (a `process.kill` of its
+   * parent, an exit it causes) leaves a record saying whose code it was. A call ended by this
+   * leader's stop keeps the mark: a `start` that signals its leader to stop is charged as one that
+   * kills it. A run already charged runs its code alone, so the next death is charged to it only.
+   */
+  private aroundCode(run: WorkflowRun, signal: AbortSignal): AroundWorkflowCode {
+    let calls = 0;
+    return async (call) => {
+      const leave = await this.codeGate.enter(run.resumes !== undefined);
+      try {
+        calls++;
+        if (!run.codeRunning) {
+          run.codeRunning = true;
+          await this.persistRuns().catch((e: unknown) =>
+            this.log.warn({ err: coerceError(e), workflow: run.id }, 'could not mark the run as in its code'),
+          );
+        }
+        try {
+          return await call();
+        } finally {
+          calls--;
+          const stopping = signal.aborted && signal.reason instanceof LeaderStoppingError;
+          if (calls === 0 && !stopping) {
+            delete run.codeRunning;
+            await this.persistRuns().catch(() => undefined);
+          }
+        }
+      } finally {
+        leave();
+      }
+    };
   }
 
   private saveRuns(): void {

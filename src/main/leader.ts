@@ -78,6 +78,7 @@ export async function startLeader(options: {
   ]);
   const { runWorkflow } = await import('../leader/runWorkflow.js');
   const { IsolatedWorkflowCode } = await import('../leader/workflowHost.js');
+  const { guardedWorkflowCode } = await import('../leader/guardedWorkflowCode.js');
   const { loadOrCreateToken, defaultTokenFile } = await import('../leader/auth.js');
   const { localHolder, JobStoreLease } = await import('../jobstore/lease.js');
   const { pendingKillRequest } = await import('../leader/killRequest.js');
@@ -257,7 +258,15 @@ export async function startLeader(options: {
         (await pendingKillRequest(openJobStore(submission.jobStore, storeOptions))) !== undefined,
       idleClusterAgents: () => engine.idleClusterAgents(),
       ...(engine.sharedNodes ? { sharedNodes: engine.sharedNodes } : {}),
-      runWorkflow: async (submission, batchSystem, onProgress, signal, workflowId, roomOnItsWay) => {
+      runWorkflow: async (
+        submission,
+        batchSystem,
+        onProgress,
+        signal,
+        workflowId,
+        roomOnItsWay,
+        aroundCode,
+      ) => {
         const store = openJobStore(submission.jobStore, storeOptions);
         const exists = await store.exists();
         const o = submission.options ?? {};
@@ -334,19 +343,23 @@ export async function startLeader(options: {
           ...(o.onJobLog ? { onJobLog: o.onJobLog } : {}),
           ...(o.onJobEvent ? { onJobEvent: o.onJobEvent } : {}),
           // The workflow's own code runs in a process of its own: its throw, hang or crash fails
-          // this run and nothing else.
-          code: new IsolatedWorkflowCode({
-            command: [...toilCommand(), 'workflow-host'],
-            clock: options.clock,
-            log,
-            timeouts: {
-              start: options.config().workflows.startTimeout,
-              finish: options.config().workflows.finishTimeout,
-              load: options.config().workflows.loadTimeout,
-            },
-            workflowFile: submission.workflowFile,
-            signal,
-          }),
+          // this run and nothing else. Its calls are marked, so that if it kills the daemon all
+          // the same (a signal to its parent) only this run is charged for the restart.
+          code: guardedWorkflowCode(
+            new IsolatedWorkflowCode({
+              command: [...toilCommand(), 'workflow-host'],
+              clock: options.clock,
+              log,
+              timeouts: {
+                start: options.config().workflows.startTimeout,
+                finish: options.config().workflows.finishTimeout,
+                load: options.config().workflows.loadTimeout,
+              },
+              workflowFile: submission.workflowFile,
+              signal,
+            }),
+            aroundCode,
+          ),
         });
         return outcome.status === 'succeeded'
           ? { status: 'succeeded', jobsRun: outcome.jobsRun, replayed: outcome.replayed }

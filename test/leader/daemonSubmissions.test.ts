@@ -11,6 +11,7 @@ import {
 } from '../../src/leader/daemon.js';
 import { parseLeaderConfigObject } from '../../src/leader/leaderConfig.js';
 import type { WorkflowProgress } from '../../src/leader/workflowRunner.js';
+import type { AroundWorkflowCode } from '../../src/leader/guardedWorkflowCode.js';
 import { readCatalogue } from '../../src/scaler/catalogueFile.js';
 import { fakeDaemonDeps } from '../fixtures/leaderFakes.js';
 import { REPO_ROOT, startToil } from '../fixtures/workflowCli.js';
@@ -49,12 +50,15 @@ class MemoryRunStore implements RunStore {
 
 interface Started {
   readonly calls: {
+    id: string;
     submission: Submission;
     signal: AbortSignal;
     progress: (p: WorkflowProgress) => void;
     end: (ok: boolean) => void;
     /** Ends the run with `e` as its error (as the runner does once a stop has killed its jobs). */
     fail: (e: Error) => void;
+    /** Runs a call of the workflow's own code as the runner does (the daemon marks the run). */
+    code: AroundWorkflowCode;
   }[];
   readonly url: string;
   readonly daemon: LeaderDaemon;
@@ -85,13 +89,15 @@ function newDaemon(
   const daemon = new LeaderDaemon({
     ...fakeDaemonDeps(clock, config),
     newBatchSystem: () => ({}) as never,
-    runWorkflow: (submission, _bs, progress, signal) =>
+    runWorkflow: (submission, _bs, progress, signal, id, _room, code) =>
       new Promise((resolve, reject) => {
         if (endsOnAbort) signal.addEventListener('abort', () => reject(signal.reason as Error));
         calls.push({
+          id,
           submission,
           signal,
           progress,
+          code,
           end: (ok) => resolve({ status: ok ? 'succeeded' : 'failed', jobsRun: 1 }),
           fail: reject,
         });
@@ -571,30 +577,191 @@ t.test('a cancelled run is never resumed by a restarted daemon, whether it had e
   }
 });
 
-t.test('a restarted daemon resumes from the record, and stops resuming a run that never moves', async (t) => {
-  const store = new MemoryRunStore();
-  const first = await startDaemon(t, store, {}, { maxResumes: 2 });
-  const body = { workflowFile: WORKFLOW, jobStore: 'file:/tmp/toil-js-resume', args: ['well'] };
-  const { id } = (await (await post(first.url, body, TOKEN)).json()) as { id: string };
-  // The daemon dies without a word: what is saved is what the next one sees.
-  const saved = JSON.parse(JSON.stringify(store.runs)) as WorkflowRun[];
-  for (let restart = 1; restart <= 3; restart++) {
-    store.runs = JSON.parse(JSON.stringify(saved)) as WorkflowRun[];
-    const next = await startDaemon(t, store, {}, { maxResumes: 2 });
-    const run = next.daemon.workflow(id);
-    if (restart <= 2) {
-      t.equal(run?.status, 'running', `restart ${restart}: resumed`);
-      t.same(next.calls[0]?.submission.args, ['well']);
-      t.ok(next.calls[0]?.submission.options?.bundle, 'from the saved module');
-      t.equal(store.runs.find((r) => r.id === id)?.resumes, restart, 'the resume is counted');
-    } else {
-      t.equal(next.calls.length, 0, `restart ${restart}: not resumed again`);
-      t.match(run, { status: 'failed', message: /resumed 2 times without a job completing/ });
+/** A call of a run's code that never returns (its `start` killed the leader): it ends with the run. */
+function codeKillingTheLeader(call: Started['calls'][number]): void {
+  void call
+    .code(
+      () =>
+        new Promise<never>((_resolve, reject) =>
+          call.signal.addEventListener('abort', () => reject(call.signal.reason as Error)),
+        ),
+    )
+    .catch(() => undefined);
+}
+
+/** Waits until the run store says the run's code is running (its mark is durable). */
+async function markSaved(store: MemoryRunStore, id: string): Promise<void> {
+  for (let i = 0; i < 200 && !store.runs.find((r) => r.id === id)?.codeRunning; i++)
+    await new Promise((r) => setImmediate(r));
+}
+
+/** Submits the well-behaved workflow on `jobStore`; resolves with the run's id. */
+async function submittedWell(url: string, jobStore: string): Promise<string> {
+  const answer = await post(url, { workflowFile: WORKFLOW, jobStore, args: ['well'] }, TOKEN);
+  return ((await answer.json()) as { id: string }).id;
+}
+
+const copied = (runs: readonly WorkflowRun[]): WorkflowRun[] =>
+  JSON.parse(JSON.stringify(runs)) as WorkflowRun[];
+
+t.test(
+  'a restarted daemon resumes from the record, and stops resuming a run whose code was running each time the leader died',
+  async (t) => {
+    const store = new MemoryRunStore();
+    const first = await startDaemon(t, store, {}, { maxResumes: 2 });
+    const body = { workflowFile: WORKFLOW, jobStore: 'file:/tmp/toil-js-resume', args: ['well'] };
+    const { id } = (await (await post(first.url, body, TOKEN)).json()) as { id: string };
+    // The daemon dies without a word while the run's start runs: what is saved is what the next one sees.
+    codeKillingTheLeader(first.calls[0]!);
+    await markSaved(store, id);
+    t.equal(store.runs[0]?.codeRunning, true, 'the mark is saved before the code runs');
+    const saved = copied(store.runs);
+    for (let restart = 1; restart <= 3; restart++) {
+      store.runs = copied(saved);
+      const next = await startDaemon(t, store, {}, { maxResumes: 2 });
+      const run = next.daemon.workflow(id);
+      if (restart <= 2) {
+        t.equal(run?.status, 'running', `restart ${restart}: resumed`);
+        t.same(next.calls[0]?.submission.args, ['well']);
+        t.ok(next.calls[0]?.submission.options?.bundle, 'from the saved module');
+        t.equal(store.runs.find((r) => r.id === id)?.resumes, restart, 'the resume is counted');
+        codeKillingTheLeader(next.calls[0]!);
+        await markSaved(store, id);
+      } else {
+        t.equal(next.calls.length, 0, `restart ${restart}: not resumed again`);
+        t.match(run, {
+          status: 'failed',
+          message:
+            /resumed 2 times without a job completing, each time after the leader ended while the workflow's own code \(its module's load, start or finish\) was running \(workflows\.maxResumes 2\)/,
+        });
+        t.notOk(run?.codeRunning, 'the failed run is not shown as in its code');
+      }
+      saved.splice(0, saved.length, ...copied(store.runs));
+      await next.daemon.stop();
     }
-    saved.splice(0, saved.length, ...(JSON.parse(JSON.stringify(store.runs)) as WorkflowRun[]));
-    await next.daemon.stop();
-  }
-});
+  },
+);
+
+t.test(
+  'one run whose start kills the leader is failed for the crash loop; the run resumed beside it is never charged and finishes',
+  async (t) => {
+    const store = new MemoryRunStore();
+    const workflows = { maxResumes: 2 };
+    const first = await startDaemon(t, store, {}, workflows);
+    const innocent = await submittedWell(first.url, 'file:/tmp/toil-js-innocent');
+    const guilty = await submittedWell(first.url, 'file:/tmp/toil-js-guilty');
+    const callOf = (s: Started, id: string) => s.calls.find((c) => c.id === id);
+    // The innocent run's start returned: its jobs run. The guilty one's start kills the leader.
+    t.equal(await callOf(first, innocent)!.code(async () => 'started'), 'started');
+    codeKillingTheLeader(callOf(first, guilty)!);
+    await markSaved(store, guilty);
+    let saved = copied(store.runs);
+    for (let restart = 1; restart <= 3; restart++) {
+      store.runs = copied(saved);
+      const next = await startDaemon(t, store, {}, workflows);
+      t.equal(
+        next.daemon.workflow(innocent)?.status,
+        'running',
+        `restart ${restart}: the innocent run resumed`,
+      );
+      t.notOk(next.daemon.workflow(innocent)?.resumes, `restart ${restart}: and not charged`);
+      const innocentRun = callOf(next, innocent)!;
+      // The innocent run's module loads (a resume checks its stored jobs) as the guilty one's start
+      // comes: the guilty run, charged already, waits to run its code alone.
+      let loaded!: () => void;
+      const loading = innocentRun.code(() => new Promise<void>((resolve) => (loaded = resolve)));
+      await markSaved(store, innocent);
+      if (restart <= 2) {
+        t.equal(
+          next.daemon.workflow(guilty)?.resumes,
+          restart,
+          `restart ${restart}: the guilty run is charged`,
+        );
+        codeKillingTheLeader(callOf(next, guilty)!);
+        await new Promise((r) => setImmediate(r));
+        t.notOk(
+          store.runs.find((r) => r.id === guilty)?.codeRunning,
+          "the charged run's code waits while another run's code runs",
+        );
+        loaded();
+        await loading;
+        await markSaved(store, guilty);
+        t.notOk(
+          store.runs.find((r) => r.id === innocent)?.codeRunning,
+          'the innocent run is out of its code',
+        );
+      } else {
+        t.equal(callOf(next, guilty), undefined, `restart ${restart}: the guilty run is not resumed again`);
+        t.match(next.daemon.workflow(guilty), {
+          status: 'failed',
+          message:
+            /resumed 2 times without a job completing, each time after the leader ended while the workflow's own code/,
+        });
+        loaded();
+        await loading;
+        innocentRun.end(true);
+        await next.daemon.workflowsDone();
+        t.equal(next.daemon.workflow(innocent)?.status, 'succeeded', 'the innocent run finishes');
+      }
+      // The leader dies without a word.
+      saved = copied(store.runs);
+      await next.daemon.stop();
+    }
+  },
+);
+
+t.test(
+  'a run in its code when the leader is stopped is charged at the next start; one not in its code is not',
+  async (t) => {
+    const store = new MemoryRunStore();
+    const first = await startDaemon(t, store);
+    const running = await submittedWell(first.url, 'file:/tmp/toil-js-jobs-running');
+    const starting = await submittedWell(first.url, 'file:/tmp/toil-js-starting');
+    // A start that signals its leader to stop (process.kill(process.ppid)) is ended by the stop.
+    codeKillingTheLeader(first.calls.find((c) => c.id === starting)!);
+    await markSaved(store, starting);
+    await first.daemon.stop();
+    const next = await startDaemon(t, store);
+    t.equal(next.daemon.workflow(starting)?.resumes, 1, 'the run in its code is charged');
+    t.notOk(next.daemon.workflow(running)?.resumes, 'the run whose jobs were running is not');
+  },
+);
+
+t.test(
+  'a leader that ends while no run is in its code names no culprit: every resumed run is charged, and one that never moves is failed after maxResumes',
+  async (t) => {
+    // A fault of the daemon's own that a run's state sets off at each start loops with no code
+    // running: charging no one would let it loop for ever.
+    const store = new MemoryRunStore();
+    const workflows = { maxResumes: 2 };
+    const first = await startDaemon(t, store, {}, workflows);
+    const a = await submittedWell(first.url, 'file:/tmp/toil-js-no-culprit-a');
+    const b = await submittedWell(first.url, 'file:/tmp/toil-js-no-culprit-b');
+    let saved = copied(store.runs);
+    t.notOk(
+      saved.some((r) => r.codeRunning),
+      'no run is in its code when the leader dies',
+    );
+    for (let restart = 1; restart <= 3; restart++) {
+      store.runs = copied(saved);
+      const next = await startDaemon(t, store, {}, workflows);
+      for (const id of [a, b])
+        if (restart <= 2) t.equal(next.daemon.workflow(id)?.resumes, restart, `restart ${restart}: charged`);
+        else
+          t.match(
+            next.daemon.workflow(id),
+            {
+              status: 'failed',
+              message:
+                /resumed 2 times without a job completing \(workflows\.maxResumes 2\); not resumed again/,
+            },
+            `restart ${restart}: failed, not resumed again`,
+          );
+      saved = copied(store.runs);
+      await next.daemon.stop();
+    }
+  },
+);
 
 t.test(
   'a restarted daemon answers for a run it is about to resume, not 404, while it checks the run',
