@@ -53,7 +53,7 @@ export const command: SubCommand = {
       .command('status')
       .description(
         'Show how far the workflow in a job store has got: jobs declared, completed, ready to run; and check ' +
-          'every object in it against its recorded length and SHA-256, listing the damaged ones. ' +
+          'every object in it against its recorded length and SHA-256, and that every file its jobs take or return is there, listing the damaged ones. ' +
           'Exit codes: 0 intact, 1 damaged objects found (or, with --failIfNotComplete, the workflow not finished), 2 bad input, ' +
           `${STORE_UNREACHABLE_HELP}.`,
       )
@@ -178,7 +178,7 @@ function summary(
       `state:      ${stateLine(s)}`,
       ...s.failedJobs.map((j) => `  failed:   ${j.name} (${j.jobId}): ${j.error}`),
       damaged.length === 0
-        ? 'damaged:    none (every object matches its length and SHA-256)'
+        ? 'damaged:    none (every object matches its length and SHA-256, and every file the jobs name is there)'
         : `damaged:    ${damaged.length} object(s) (restore them, or 'toil clean' and run the workflow again)`,
       ...damaged,
     ].join('\n') + '\n'

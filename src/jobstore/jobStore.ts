@@ -20,6 +20,7 @@ import type {
   RunningRecord,
   WorkflowRecord,
 } from './jobRecords.js';
+import { isFileId, referencedFiles } from './fileReferences.js';
 import { JobStoreLease, LEADER_KEY, type LeaseOptions } from './lease.js';
 import { PROBE_PREFIX, type ObjectStore } from './objectStore.js';
 
@@ -320,13 +321,18 @@ export class JobStore {
       if (!info.key.startsWith(PROBE_PREFIX)) keys.push(info.key);
     }
     const damaged: DamagedObject[] = [];
+    let workflow: WorkflowRecord | undefined;
+    const commits: JobCommit[] = [];
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < keys.length) {
         const key = keys[next++]!;
         try {
-          if (isRecordKey(key)) await this.readJson(key);
-          else for await (const _ of await this.objects.getStream(key));
+          if (isRecordKey(key)) {
+            const record = await this.readJson(key);
+            if (key === WORKFLOW_KEY) workflow = record as WorkflowRecord | undefined;
+            else if (record && key.startsWith(COMMITS_PREFIX)) commits.push(record as JobCommit);
+          } else for await (const _ of await this.objects.getStream(key));
         } catch (e) {
           if (e instanceof CorruptJobStoreError) damaged.push({ key, reason: e.reason });
           else if (!(e instanceof ObjectNotFoundError)) throw e; // deleted while we looked: fine
@@ -338,7 +344,34 @@ export class JobStore {
     const evidence = keys.includes(WORKFLOW_KEY) ? undefined : keys.find(writtenAfterWorkflow);
     if (evidence !== undefined && !(await this.objects.head(WORKFLOW_KEY)))
       damaged.push({ key: WORKFLOW_KEY, reason: missingWorkflowReason(evidence) });
+    if (workflow) damaged.push(...(await this.missingFiles(new Set(keys), workflow, commits)));
     return damaged.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /**
+   * The files the records name (see referencedFiles) that the store does not hold: deleted
+   * behind its back, so a job that reads one fails. `listed` is what the store held before the
+   * records were read; a commit written since may name a file its job deleted (which the leader
+   * then deletes), so those are read before a file is called missing.
+   */
+  private async missingFiles(
+    listed: ReadonlySet<string>,
+    workflow: WorkflowRecord,
+    commits: readonly JobCommit[],
+  ): Promise<DamagedObject[]> {
+    const missing = [...referencedFiles(workflow, commits)].filter(([id]) => !listed.has(id));
+    if (missing.length === 0) return [];
+    const deletedSince = new Set<string>();
+    for await (const info of this.objects.list(COMMITS_PREFIX)) {
+      if (listed.has(info.key)) continue;
+      const c = await this.readJson<JobCommit>(info.key).catch(() => undefined);
+      for (const id of c?.deletedFiles ?? []) deletedSince.add(id);
+    }
+    const out: DamagedObject[] = [];
+    for (const [id, who] of missing)
+      if (!deletedSince.has(id) && !(await this.objects.head(id)))
+        out.push({ key: id, reason: `is missing, yet ${who} (a job that reads it fails)` });
+    return out;
   }
 
   async countCommits(): Promise<number> {
@@ -577,7 +610,6 @@ function parseJson<T>(locator: string, key: string, body: Buffer): T {
   }
 }
 
-const FILE_ID_RE = /^files\/[0-9a-f-]{36}(\/[A-Za-z0-9._-]{1,100})?$/;
 const FILE_NAME_MAX = 100;
 
 /**
@@ -598,7 +630,7 @@ export function fileNameOf(fileId: string): string | undefined {
 }
 
 function assertFileId(fileId: string): void {
-  if (!FILE_ID_RE.test(fileId)) {
+  if (!isFileId(fileId)) {
     throw new ToilError('BAD_FILE_ID', `'${fileId}' is not a file ID of this job store`, {
       disposition: 'fatal',
     });
