@@ -17,6 +17,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { processAlive, provablyGone, thisProcess, type ProcessIdentity } from '../common/processIdentity.js';
+import { abandonedTemporary, temporaryName } from './temporaryFiles.js';
 import {
   JobStoreBeingDeletedError,
   JobStoreExistsError,
@@ -102,7 +103,7 @@ const READ_REFUSED: Readonly<Record<string, string>> = {
  * A job store directory:
  *
  *     ROOT/.toil-jobstore   marker, written last by create()
- *     ROOT/.tmp/            bodies being written
+ *     ROOT/.tmp/            bodies being written, each named after its writer (temporaryFiles.ts)
  *     ROOT/.locks/          one lock file per key during an ifMatch write
  *     ROOT/objects/KEY      the objects, one file each: a 99-byte header (length, SHA-256), then the bytes
  *
@@ -629,7 +630,36 @@ export class FileObjectStore implements ObjectStore {
   }
 
   private tempPath(): string {
-    return join(this.root, TMP_DIR, randomUUID());
+    return join(this.root, TMP_DIR, temporaryName());
+  }
+
+  async removeAbandonedTemporaries(): Promise<{ count: number; bytes: number }> {
+    const dir = join(this.root, TMP_DIR);
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (e) {
+      if (isMissing(e)) return { count: 0, bytes: 0 };
+      throw this.unreadable(e, 'listing its temporary files');
+    }
+    // This process's start: a temporary untouched since is no write of this run's.
+    const startedAt = Date.now() - process.uptime() * 1000;
+    let count = 0;
+    let bytes = 0;
+    for (const name of names) {
+      const path = join(dir, name);
+      const s = await stat(path).catch(() => undefined);
+      if (!s?.isFile() || !abandonedTemporary(name, s.mtimeMs, Date.now(), startedAt)) continue;
+      const removed = await unlink(path).then(
+        () => true,
+        () => false,
+      );
+      // Not removed: gone already (another leader's sweep came first), or the disk refused.
+      if (!removed) continue;
+      count++;
+      bytes += s.size;
+    }
+    return { count, bytes };
   }
 
   /** `bytes` in a new temporary file of the store; `what` says what for, should the disk refuse. */

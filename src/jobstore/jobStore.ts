@@ -123,6 +123,15 @@ export class JobStore {
     return this.objects.finishCutShortDestroy();
   }
 
+  /**
+   * Deletes what writers killed mid-write left half-written (see ObjectStore.removeAbandonedTemporaries):
+   * the leader that owns the store, as it takes it and before it leaves it kept.
+   */
+  async removeAbandonedTemporaries(): Promise<{ count: number; bytes: number }> {
+    this.fence();
+    return this.objects.removeAbandonedTemporaries();
+  }
+
   /** Deletes an empty place where no store is (see ObjectStore.removeEmpty); true if there was one. */
   removeEmpty(): Promise<boolean> {
     return this.objects.removeEmpty();

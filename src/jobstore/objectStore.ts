@@ -76,6 +76,13 @@ export interface ObjectStore {
   isCutShortDestroy(): Promise<boolean>;
 
   /**
+   * Deletes the partial bodies of writes whose writer is gone (killed mid-write), never one a live
+   * writer is filling; says how many and their bytes. Only a `file:` store keeps such bodies
+   * (see temporaryFiles.ts): an S3 object appears whole or not at all.
+   */
+  removeAbandonedTemporaries(): Promise<{ count: number; bytes: number }>;
+
+  /**
    * The object's bytes and etag, or undefined if there is no such object. Throws
    * `CorruptJobStoreError` if the bytes do not match their recorded length and SHA-256.
    */

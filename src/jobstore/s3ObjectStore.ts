@@ -300,6 +300,10 @@ export class S3ObjectStore implements ObjectStore {
     return false;
   }
 
+  async removeAbandonedTemporaries(): Promise<{ count: number; bytes: number }> {
+    return { count: 0, bytes: 0 };
+  }
+
   private async abortMultipartUploads(): Promise<void> {
     let KeyMarker: string | undefined;
     let UploadIdMarker: string | undefined;

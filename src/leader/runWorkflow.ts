@@ -8,8 +8,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../common/clock.js';
-import { JobTooBigError, ToilError, UserInputError } from '../common/errors.js';
+import { JobTooBigError, ToilError, UserInputError, coerceError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
+import { countOf, formatBytes } from '../common/units.js';
 import { JobStoreUnwritableError } from '../jobstore/errors.js';
 import { storeExistsError } from './workflowStatus.js';
 import {
@@ -145,6 +146,8 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunWorkflowOut
   const takeLease = async (): Promise<JobStoreLease> => {
     lease = await o.store.acquireLease({ clock: o.clock, ...o.lease });
     renewal = lease.keepRenewing(renewing.signal, (e) => lost.abort(e)).catch((e: unknown) => lost.abort(e));
+    // The store is this leader's now: what writers of a run killed mid-write left goes.
+    await removeAbandonedTemporaries(o.store.fencedBy(lease), o.log);
     // `toil kill JOBSTORE` asks this leader to stop through the store (see killRequest.ts).
     void waitForKill(o.store, lease.generation, o.clock, renewing.signal).then((request) => {
       if (request) killed.abort(new WorkflowKilledError(o.store.locator, request, o.resumeAdvice));
@@ -372,12 +375,39 @@ async function runStarted(
       throw new WorkflowFinishError(o.workflowFile, e);
     }
     if (o.clean === 'always' || o.clean === 'onSuccess') await o.store.destroy();
-    else await o.store.writeOutcome(outcomeRecord(generation, o.clock.now(), []));
+    else {
+      await removeAbandonedTemporaries(o.store, log);
+      await o.store.writeOutcome(outcomeRecord(generation, o.clock.now(), []));
+    }
     return { ...result, elapsedMs };
   }
   if (o.clean === 'always' || o.clean === 'onError') await o.store.destroy();
-  else await o.store.writeOutcome(outcomeRecord(generation, o.clock.now(), result.failures));
+  else {
+    // Workers killed mid-write this run (their jobs ran again) left theirs; the store is kept.
+    await removeAbandonedTemporaries(o.store, log);
+    await o.store.writeOutcome(outcomeRecord(generation, o.clock.now(), result.failures));
+  }
   return { ...result, elapsedMs };
+}
+
+/**
+ * Deletes the half-written bodies writers killed mid-write left in the store, saying how many; a
+ * store that will not let them go is no reason to stop the run: `toil clean` deletes them with it.
+ */
+async function removeAbandonedTemporaries(store: JobStore, log: Logger): Promise<void> {
+  try {
+    const { count, bytes } = await store.removeAbandonedTemporaries();
+    if (count > 0)
+      log.info(
+        { jobStore: store.locator, files: count, bytes },
+        `removed ${countOf(count, 'half-written file')} (${formatBytes(bytes)}) that writers killed mid-write left in the job store`,
+      );
+  } catch (e) {
+    log.warn(
+      { jobStore: store.locator, err: coerceError(e) },
+      'could not remove the half-written files that writers killed mid-write left in the job store',
+    );
+  }
 }
 
 /**

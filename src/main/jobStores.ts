@@ -119,6 +119,9 @@ class LazyS3ObjectStore implements ObjectStore {
   async removeEmpty(): Promise<boolean> {
     return (await this.store()).removeEmpty();
   }
+  async removeAbandonedTemporaries(): Promise<{ count: number; bytes: number }> {
+    return (await this.store()).removeAbandonedTemporaries();
+  }
   async get(key: string): Promise<StoredObject | undefined> {
     return (await this.store()).get(key);
   }

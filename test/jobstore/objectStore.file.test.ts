@@ -1,12 +1,14 @@
-import { createHash } from 'node:crypto';
-import { spawn } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   symlinkSync,
   utimesSync,
   writeFileSync,
@@ -19,6 +21,7 @@ import { JobStoreExistsError } from '../../src/jobstore/errors.js';
 import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
 import type { ObjectInfo } from '../../src/jobstore/objectStore.js';
 import { readAll } from '../fixtures/objectStoreContract.js';
+import { waitFor } from '../fixtures/waitFor.js';
 
 // What only the file backend promises, beyond the shared contract: atomic replacement on disk,
 // safe create/destroy of directories it does not own, and a layout a person can read.
@@ -336,3 +339,78 @@ t.test('a listing names an object it cannot read instead of leaving it out', asy
     'an object gone is simply absent',
   );
 });
+
+/** A process writing a 2 MiB object to the store at `root` by a stream: 1 MiB, then the rest once told. */
+function streamingWriter(root: string): { child: ChildProcess; done: Promise<string> } {
+  const code = `
+    const { FileObjectStore } = await import(process.argv[1]);
+    const { Readable } = await import('node:stream');
+    async function* body() {
+      yield Buffer.alloc(1 << 20, 1);
+      for await (const _ of process.stdin) break;
+      yield Buffer.alloc(1 << 20, 2);
+    }
+    const info = await new FileObjectStore(process.argv[2]).putStream('big', Readable.from(body()));
+    process.stdout.write(String(info.size));
+  `;
+  const module = new URL('../../src/jobstore/fileObjectStore.js', import.meta.url).href;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code, module, root], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  return { child, done: new Promise((resolve) => child.on('close', () => resolve(out))) };
+}
+
+/** The temporary files of the store at `root` holding at least 1 MiB of a body. */
+function filledTemporaries(root: string): string[] {
+  const dir = join(root, '.tmp');
+  return readdirSync(dir).filter((n) => statSync(join(dir, n)).size >= 1 << 20);
+}
+
+t.test(
+  "a writer's half-written file is removed once its writer was killed, never while it writes, nor one whose writer cannot be told and was written within the hour",
+  async (t) => {
+    const store = fresh();
+    await store.create();
+    const tmp = join(store.root, '.tmp');
+    const live = streamingWriter(store.root);
+    t.teardown(() => live.child.kill('SIGKILL'));
+    await waitFor('the first writer to be half-way', () => filledTemporaries(store.root).length === 1);
+    const [liveTemp] = filledTemporaries(store.root);
+    const killed = streamingWriter(store.root);
+    await waitFor('the second writer to be half-way', () => filledTemporaries(store.root).length === 2);
+    const [killedTemp] = filledTemporaries(store.root).filter((n) => n !== liveTemp);
+    const killedSize = statSync(join(tmp, killedTemp!)).size;
+    killed.child.kill('SIGKILL');
+    await killed.done;
+    // Temporaries whose writer cannot be told alive or gone: unnamed (an older toil-ts), or
+    // named on another machine; each written just now, and two hours ago.
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    const unknown = {
+      fresh: [randomUUID(), `w-0123456789abcdef-7-${randomUUID()}`],
+      old: [randomUUID(), `w-0123456789abcdef-8-${randomUUID()}`],
+    };
+    for (const name of [...unknown.fresh, ...unknown.old]) writeFileSync(join(tmp, name), 'x'.repeat(1000));
+    for (const name of unknown.old) utimesSync(join(tmp, name), twoHoursAgo, twoHoursAgo);
+
+    t.same(
+      await store.removeAbandonedTemporaries(),
+      { count: 3, bytes: killedSize + 2000 },
+      "the killed writer's file and the two untouched for two hours are removed",
+    );
+    t.same(
+      readdirSync(tmp).sort(),
+      [liveTemp!, ...unknown.fresh].sort(),
+      "the live writer's file and those written lately are kept",
+    );
+    live.child.stdin!.end('go\n');
+    t.equal(await live.done, String(2 << 20), 'the live writer finishes its write');
+    t.equal((await store.get('big'))?.body.length, 2 << 20, 'and its object is whole');
+    t.same(
+      await store.removeAbandonedTemporaries(),
+      { count: 0, bytes: 0 },
+      'nothing more is removed while the rest may be written',
+    );
+  },
+);
