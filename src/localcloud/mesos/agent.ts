@@ -1,9 +1,10 @@
 /**
- * A local Mesos agent: registers with the master, runs launched command tasks as child processes
- * (the command executor's semantics: `sh -c value`, or argv with `shell:false`; the CommandInfo
- * environment over the agent's own), and reports each task's states with a status update manager
- * like Mesos': every update carries a uuid, the next update of a task goes out only after the
- * current one is acknowledged, and an unacknowledged one is re-sent with doubling delays.
+ * A local Mesos agent: registers with the master, runs launched command tasks under an executor
+ * process each (taskExecutor.ts) with the command executor's semantics (`sh -c value`, or argv
+ * with `shell:false`; the CommandInfo environment over the agent's own), and reports each task's
+ * states with a status update manager like Mesos': every update carries a uuid, the next update
+ * of a task goes out only after the current one is acknowledged, and an unacknowledged one is
+ * re-sent with doubling delays.
  * It keeps its agent id across master restarts (re-registering with its running tasks).
  * The agent↔master protocol is private to this project (see masterServer.ts).
  */
@@ -33,6 +34,7 @@ import type {
   TaskState,
   TaskStatus,
 } from '../../mesos/types.js';
+import { executorSpawn } from './taskExecutor.js';
 
 export interface AgentOptions {
   /** The master, `host:port`. */
@@ -266,23 +268,13 @@ export class LocalMesosAgent {
     const stderr = fs.openSync(path.join(sandbox, 'stderr'), 'a');
     let child: ChildProcess;
     try {
-      if (shell) {
-        child = spawn('/bin/sh', ['-c', cmd.value ?? ''], {
-          cwd: sandbox,
-          env,
-          stdio: ['ignore', stdout, stderr],
-          detached: true,
-        });
-      } else {
-        const argv = cmd.arguments ?? [];
-        child = spawn(cmd.value ?? '', argv.slice(1), {
-          cwd: sandbox,
-          env,
-          stdio: ['ignore', stdout, stderr],
-          detached: true,
-          ...(argv[0] ? { argv0: argv[0] } : {}),
-        });
-      }
+      // Through an executor, as on a real agent: a job that kills its parent hits that, not us.
+      const { file, args } = executorSpawn({
+        shell,
+        value: cmd.value ?? '',
+        arguments: cmd.arguments ?? [],
+      });
+      child = spawn(file, args, { cwd: sandbox, env, stdio: ['ignore', stdout, stderr], detached: true });
     } finally {
       fs.closeSync(stdout);
       fs.closeSync(stderr);
