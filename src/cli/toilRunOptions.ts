@@ -37,7 +37,9 @@ const SLURM_MEMORY = "toil-ts asks Slurm for each job's memory itself";
 const BACKOFF = 'toil-ts retries a failed job at once';
 const OTHER_BATCH_SYSTEM = (name: string): string =>
   `it tunes Toil's ${name} batch system; toil-ts's are single_machine, mesos and slurm`;
-const SLURM_FLAGS = 'toil-ts does not pass it to Slurm; give the sbatch flag in TOIL_SLURM_ARGS instead';
+// Not `--mem=0` in TOIL_SLURM_ARGS: that is refused there, as in Toil (each job's --mem is its own).
+const SLURM_DEFAULT_ALL_MEM =
+  "toil-ts does not ask Slurm for a node's whole memory; give --defaultMemory the nodes' memory instead (the jobs that declare none then ask for that)";
 
 export const FOREIGN_RUN_OPTIONS: readonly ForeignOption[] = [
   // Ignored: no result changes without them.
@@ -137,7 +139,7 @@ export const FOREIGN_RUN_OPTIONS: readonly ForeignOption[] = [
   ),
   ...refused('value', 'toil-ts schedules no accelerators (GPUs)', '--defaultAccelerators'),
   ...ignored('value', 'toil-ts jobs ask for no GPUs', '--slurmGPUPartition', '--slurmGPUQOS'),
-  ...refused('bool', SLURM_FLAGS, '--slurmDefaultAllMem'),
+  ...refused('bool', SLURM_DEFAULT_ALL_MEM, '--slurmDefaultAllMem'),
 ];
 
 /** Toil's `--log<Level>` switches, each the same as `--logLevel <level>`; `--logOff` is critical. */

@@ -339,7 +339,7 @@ export const ERROR_CODES = {
     area: 'batch',
     dispositions: u,
     meaning:
-      'TOIL_SLURM_ARGS has an option toil-ts cannot use as given (e.g. an --exclude list it cannot read); the value and what was expected are named',
+      'TOIL_SLURM_ARGS (or --slurmArgs, batchSystem.slurmArgs) has an option toil-ts cannot use as given (an --exclude list it cannot read, or one it sets from each job: --mem, --cpus-per-task, --comment, --array); the option and why are named',
   },
   SLURM_BAD_REPLY: {
     area: 'batch',

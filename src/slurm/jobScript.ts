@@ -9,7 +9,8 @@
  * - `--output` /dev/null (the worker keeps a failed job's output in the job store), or with
  *   --batchLogsDir a file per job and stream there, named as Toil names them.
  * - The user's extra flags (TOIL_SLURM_ARGS, --slurmArgs) come last, so sbatch takes theirs over
- *   ours for any option given twice (`--time`, `--partition`), as Toil lets them.
+ *   ours for any option given twice (`--time`, `--partition`), as Toil lets them; those toil-ts
+ *   sets from each job (memory, CPUs, the comment, an array) are refused (`parseSlurmArgs`).
  * - A non-preemptable job is constrained to the on-demand feature, so it never runs on a spot node.
  *   A preemptable job has no constraint: it may run anywhere, and spot nodes come first because
  *   they are registered with a lower Weight (Slurm fills the lowest weight first).
@@ -117,28 +118,73 @@ export interface SlurmUserArgs {
 }
 
 /**
+ * Options the extra flags may not set, because toil-ts sets them for each job from the job itself
+ * and sbatch would take the user's over them (the extra flags come last). Toil refuses the memory
+ * and CPU ones too ("Some resource arguments are incompatible"): a `--mem` there would give every
+ * job that memory, a job asking for more than its node has would wait in the queue for ever. The
+ * comment is how toil-ts finds its Slurm jobs again (`--restart` and `toil kill --force` cancel a
+ * dead leader's by it); an array would run each job once per task.
+ */
+const JOB_OWN_OPTIONS: readonly { long: readonly string[]; short?: string; why: string }[] = [
+  {
+    long: ['--mem', '--mem-per-cpu', '--mem-per-gpu'],
+    why: "toil-ts asks Slurm for each job's own memory (--mem), as Toil does, which refuses it here too: declare the memory on the job (or --defaultMemory), or send no --mem with --slurmAllocateMem false",
+  },
+  {
+    long: ['--cpus-per-task', '--cpus-per-gpu'],
+    short: '-c',
+    why: "toil-ts asks Slurm for each job's own cores (--cpus-per-task), as Toil does, which refuses it here too: declare the cores on the job (or --defaultCores)",
+  },
+  {
+    long: ['--comment'],
+    why: "toil-ts writes each Slurm job's comment itself (toil:<job id>:<attempt>): it is how --restart and toil kill --force find the Slurm jobs a killed leader left running, so they are cancelled, not run twice",
+  },
+  {
+    long: ['--array'],
+    short: '-a',
+    why: 'an array would run each job once per array task, not once',
+  },
+];
+
+/** Why toil-ts cannot take this word of the extra flags, or undefined when it can. */
+function jobOwnOption(word: string): string | undefined {
+  for (const o of JOB_OWN_OPTIONS) {
+    if (o.long.some((name) => word === name || word.startsWith(`${name}=`))) return o.why;
+    if (o.short !== undefined && word.startsWith(o.short)) return o.why;
+  }
+  return undefined;
+}
+
+/**
  * Takes `--exclude=L`, `--exclude L`, `-x L` and `-xL` out of TOIL_SLURM_ARGS's words, so the
  * batch system can send one `--exclude` (and every `ExcNodeList=` update) with the user's nodes
  * and the keep-off hints' together. Several occurrences add up. A file of node names (sbatch
- * takes one when the value has a `/`) is refused: its nodes could not be kept in the updates.
+ * takes one when the value has a `/`) is refused: its nodes could not be kept in the updates. An
+ * option toil-ts sets for each job itself (JOB_OWN_OPTIONS) is refused. `from` names where the
+ * words came from (TOIL_SLURM_ARGS, --slurmArgs, a leader config's batchSystem.slurmArgs).
  */
-export function parseSlurmArgs(words: readonly string[]): SlurmUserArgs {
+export function parseSlurmArgs(words: readonly string[], from = 'TOIL_SLURM_ARGS'): SlurmUserArgs {
   const args: string[] = [];
   const excludedNodes: string[] = [];
+  const bad = (what: string, why: string): UserInputError =>
+    new UserInputError('BAD_SLURM_ARGS', `${from}: ${what}: ${why}`);
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
     let value: string | undefined;
+    const own = jobOwnOption(w);
+    if (own !== undefined) throw bad(w, own);
     if (w.startsWith('--exclude=')) value = w.slice('--exclude='.length);
     else if (w.startsWith('-x') && w.length > 2) value = w.slice(2);
     else if (w === '--exclude' || w === '-x') {
       value = words[i + 1];
-      if (value === undefined || value.startsWith('-')) throw badExclude(w, 'no node list follows it');
+      if (value === undefined || value.startsWith('-')) throw bad(w, 'no node list follows it');
       i++;
     } else {
       args.push(w);
       continue;
     }
-    for (const item of splitHostlist(value, w)) if (!excludedNodes.includes(item)) excludedNodes.push(item);
+    for (const item of splitHostlist(value, w, bad))
+      if (!excludedNodes.includes(item)) excludedNodes.push(item);
   }
   return { args, excludedNodes };
 }
@@ -146,7 +192,11 @@ export function parseSlurmArgs(words: readonly string[]): SlurmUserArgs {
 const HOST_ITEM = /^[A-Za-z0-9._-]*(\[[0-9,-]+\][A-Za-z0-9._-]*)*$/;
 
 /** The items of a host list (`a,n[1-3]` → `a`, `n[1-3]`), each checked to be one Slurm reads. */
-function splitHostlist(value: string, flag: string): string[] {
+function splitHostlist(
+  value: string,
+  flag: string,
+  badExclude: (what: string, why: string) => UserInputError,
+): string[] {
   if (value === '') throw badExclude(flag, 'the node list is empty');
   if (value.includes('/')) throw badExclude(`${flag} ${value}`, 'a file of node names is not supported');
   // Each `[` closes before the next opens: nothing bracketed is left once the ranges are taken out.
@@ -168,10 +218,6 @@ function splitHostlist(value: string, flag: string): string[] {
     }
   }
   return items;
-}
-
-function badExclude(what: string, why: string): UserInputError {
-  return new UserInputError('BAD_SLURM_ARGS', `TOIL_SLURM_ARGS: ${what}: ${why}`);
 }
 
 /**

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { UserInputError } from '../common/errors.js';
 import { makeDirsSync } from '../common/makeDirs.js';
 import { SLURM_NAME, SLURM_TIME, SLURM_TIME_EXPECTED } from '../common/slurmSyntax.js';
-import type { SlurmJobOptions } from './jobScript.js';
+import { parseSlurmArgs, type SlurmJobOptions } from './jobScript.js';
 
 /** Toil's Slurm flags of `toil run`, as commander gives them. */
 export interface SlurmRunFlags {
@@ -48,7 +48,8 @@ export function slurmPartitionOf(
 
 /**
  * Toil's --slurmArgs, --slurmTime, --slurmQOS, --slurmPE, --slurmAllocateMem and --batchLogsDir,
- * each else its environment variable (SLURM_FLAG_ENV), checked once. The logs directory is made
+ * each else its environment variable (SLURM_FLAG_ENV), checked once (the extra flags as the batch
+ * system will read them, so a mistake there stops the run before it starts). The logs directory is made
  * here (absolute, so every node writes to the same place when it is on a shared file system, as
  * Toil's docs ask).
  */
@@ -74,6 +75,8 @@ export function parseSlurmFlags(
       ? undefined
       : slurmBool(nameOf('--slurmAllocateMem'), f.slurmAllocateMem);
   const words = (f.slurmArgs ?? env.TOIL_SLURM_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
+  // Checked now, before anything is made, and named as the user gave the flags.
+  parseSlurmArgs(words, f.slurmArgs !== undefined ? nameOfSetting('--slurmArgs') : 'TOIL_SLURM_ARGS');
   if (f.slurmTime !== undefined && !SLURM_TIME.test(f.slurmTime))
     throw new UserInputError('BAD_FLAG', `${nameOf('--slurmTime')} ${f.slurmTime}: ${SLURM_TIME_EXPECTED}`);
   for (const [flag, v] of [

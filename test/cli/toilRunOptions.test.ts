@@ -190,6 +190,11 @@ t.test('an ignored option is named once with its reason; a refused one ends the 
     t.equal(err.code, 'UNSUPPORTED_TOIL_OPTION', flag);
     t.match(err.message, new RegExp(`^${flag}: `), `${flag}: the message names it`);
   }
+  t.throws(
+    () => foreignToilOptions({ slurmDefaultAllMem: 'true' }),
+    { message: /give --defaultMemory the nodes' memory instead/ },
+    '--slurmDefaultAllMem: the way out is one toil-ts takes (TOIL_SLURM_ARGS refuses --mem, as in Toil)',
+  );
   t.same(foreignToilOptions({ doubleMem: 'false', stopOnFirstFailure: 'False' }), [], 'turned off: harmless');
   t.same(
     foreignToilOptions({ maxJobs: '60' }),

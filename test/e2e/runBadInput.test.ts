@@ -347,6 +347,21 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
         /^toil: --slurmTime 90m: expected a Slurm time limit as \[DD-\]HH:MM:SS \(e\.g\. 4:00:00 or 1-12:00:00\)$/,
     },
     {
+      // Toil refuses it too: the job's own --mem would be overridden, and the job wait for ever.
+      name: 'TOIL_SLURM_ARGS with --mem, which toil-ts sets from each job (checked before the job store is made)',
+      args: ['run', SORT, 'file:./slurmmem', '--batchSystem', 'slurm'],
+      env: { TOIL_SLURM_ARGS: '--qos=low --mem=5G' },
+      expect:
+        /^toil: TOIL_SLURM_ARGS: --mem=5G: toil-ts asks Slurm for each job's own memory \(--mem\), as Toil does/,
+    },
+    {
+      // A comment of the user's would hide a killed leader's jobs from --restart: they would run twice.
+      name: '--slurmArgs with --comment, which ties each Slurm job to its attempt (named as --slurmArgs)',
+      args: ['run', SORT, 'file:./slurmcomment', '--batchSystem', 'slurm', '--slurmArgs', '--comment=lab'],
+      env: { TOIL_SLURM_ARGS: '--qos=low' },
+      expect: /^toil: --slurmArgs: --comment=lab: toil-ts writes each Slurm job's comment itself/,
+    },
+    {
       name: 'a --slurmTime Slurm cannot read',
       args: ['run', SORT, 'file:./slurmtime', '--batchSystem', 'slurm', '--slurmTime', '4h'],
       expect:

@@ -141,6 +141,56 @@ t.test('TOIL_SLURM_ARGS: a bad --exclude is a user error naming the variable', a
   }
 });
 
+t.test(
+  'TOIL_SLURM_ARGS: the options toil-ts sets from each job are refused (Toil refuses the memory and CPU ones)',
+  async (t) => {
+    const rows: [string[], RegExp][] = [
+      [
+        ['--mem=5G'],
+        /^TOIL_SLURM_ARGS: --mem=5G: toil-ts asks Slurm for each job's own memory \(--mem\), as Toil does, which refuses it here too: declare the memory on the job \(or --defaultMemory\), or send no --mem with --slurmAllocateMem false$/,
+      ],
+      [['--qos=low', '--mem', '5G'], /^TOIL_SLURM_ARGS: --mem: .*own memory/],
+      [['--mem-per-cpu=1G'], /^TOIL_SLURM_ARGS: --mem-per-cpu=1G: .*own memory/],
+      [['--mem-per-gpu=1G'], /own memory/],
+      [
+        ['--cpus-per-task=4'],
+        /^TOIL_SLURM_ARGS: --cpus-per-task=4: toil-ts asks Slurm for each job's own cores \(--cpus-per-task\), as Toil does, which refuses it here too: declare the cores on the job \(or --defaultCores\)$/,
+      ],
+      [['-c', '4'], /^TOIL_SLURM_ARGS: -c: .*own cores/],
+      [['-c4'], /^TOIL_SLURM_ARGS: -c4: .*own cores/],
+      [['--cpus-per-gpu=2'], /own cores/],
+      [
+        ['--comment=lab'],
+        /^TOIL_SLURM_ARGS: --comment=lab: toil-ts writes each Slurm job's comment itself \(toil:<job id>:<attempt>\): it is how --restart and toil kill --force find the Slurm jobs a killed leader left running, so they are cancelled, not run twice$/,
+      ],
+      [['--comment', 'lab'], /^TOIL_SLURM_ARGS: --comment: /],
+      [
+        ['--array=1-3'],
+        /^TOIL_SLURM_ARGS: --array=1-3: an array would run each job once per array task, not once$/,
+      ],
+      [['-a', '1-3'], /^TOIL_SLURM_ARGS: -a: .*once per array task/],
+    ];
+    for (const [words, message] of rows)
+      t.throws(() => parseSlurmArgs(words), { code: 'BAD_SLURM_ARGS', message }, words.join(' '));
+    t.throws(
+      () => parseSlurmArgs(['--mem=5G'], '--slurmArgs'),
+      { code: 'BAD_SLURM_ARGS', message: /^--slurmArgs: --mem=5G: / },
+      'named as given',
+    );
+    // Options that only look alike pass (-C and -A are --constraint and --account).
+    const alike = [
+      '--mem-bind=local',
+      '--constraint=intel',
+      '-Cintel',
+      '--account=lab',
+      '-Alab',
+      '--cluster-constraint=x',
+      '--cpu-freq=high',
+    ];
+    t.same(parseSlurmArgs(alike), { args: alike, excludedNodes: [] }, 'look-alikes pass');
+  },
+);
+
 t.test("a job's list: the user's host lists, then the hinted nodes they do not cover", async (t) => {
   t.same(unionExcluded(['n[1-3]'], ['n4', 'n2', 'm1']), ['n[1-3]', 'm1', 'n4']);
   t.same(unionExcluded(['n1'], []), ['n1'], "a lifted hint leaves exactly the user's list");

@@ -113,3 +113,26 @@ t.test("Toil's environment variables for the Slurm flags hold where the flag is 
     'a bad variable is named as the variable, not the config key',
   );
 });
+
+t.test('the extra sbatch flags are checked at once, named as the user gave them', async (t) => {
+  const rows: [Parameters<typeof parseSlurmFlags>, RegExp][] = [
+    [[{ slurmArgs: '--mem=5G' }, {}], /^--slurmArgs: --mem=5G: /],
+    [[{}, { TOIL_SLURM_ARGS: '--cpus-per-task=2' }], /^TOIL_SLURM_ARGS: --cpus-per-task=2: /],
+    [[{ slurmArgs: '--comment=lab' }, { TOIL_SLURM_ARGS: '--qos=low' }], /^--slurmArgs: --comment=lab: /],
+    [[{ slurmArgs: '-x n[3-1]' }, {}], /^--slurmArgs: -x n\[3-1\]: "3-1" in "n\[3-1\]" is not a range/],
+    [
+      [{ slurmArgs: '--array=1-4' }, {}, (f) => `batchSystem.${f.slice(2)}`],
+      /^batchSystem\.slurmArgs: --array=1-4: /,
+    ],
+    [
+      [{}, { TOIL_SLURM_ARGS: '--mem=1G' }, (f) => `batchSystem.${f.slice(2)}`],
+      /^TOIL_SLURM_ARGS: --mem=1G: /,
+    ],
+  ];
+  for (const [args, message] of rows)
+    t.throws(
+      () => parseSlurmFlags(...args),
+      { code: 'BAD_SLURM_ARGS', disposition: 'user', message },
+      message.source,
+    );
+});
