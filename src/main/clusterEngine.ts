@@ -92,6 +92,10 @@ async function startSlurmEngine(
   o: { clock: Clock; log: Logger; env: Env },
 ): Promise<ClusterEngine> {
   const { createSlurmBatchSystem } = await import('./batchSystems.js');
+  // Toil's Slurm flags from the config, for every workflow's jobs (the logs directory made now):
+  // checked before a controller starts, so a mistake ends the start at once and leaves nothing.
+  const settings = parseSlurmFlags(b, o.env, (flag) => `batchSystem.${flag.slice(2)}`);
+  const partition = slurmPartitionOf(b.slurmPartition, o.env);
   let conf = b.slurmConf;
   let launcher: NodeProcessLauncher | undefined;
   let joinAddress: string;
@@ -115,9 +119,6 @@ async function startSlurmEngine(
   const env = { ...o.env, SLURM_CONF: conf };
   // A workflow's jobs are watched every 500 ms: each level of its critical path waits for a poll
   // to see the last one end. The shared control's 1 s (it only confirms drains) is enough.
-  // Toil's Slurm flags from the config, for every workflow's jobs (the logs directory made now).
-  const settings = parseSlurmFlags(b, o.env, (flag) => `batchSystem.${flag.slice(2)}`);
-  const partition = slurmPartitionOf(b.slurmPartition, o.env);
   const slurm = (pollMs: number, store?: JobStore): ReturnType<typeof createSlurmBatchSystem> =>
     createSlurmBatchSystem({
       clock: o.clock,
