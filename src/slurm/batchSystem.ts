@@ -163,6 +163,15 @@ const SUBMIT_RETRY_MAX_MS = 30_000;
 /** …for up to 10 min (a controller restarting, a full queue draining); then the job fails. */
 const SUBMIT_RETRY_FOR_MS = 10 * 60_000;
 
+/**
+ * The limit a TIMEOUT job reached, as Slurm had it, and what sets it: the user changes one of
+ * those (which one they gave is theirs to know; a --time of the extra flags wins over the others).
+ */
+function timeLimitOf(j: SlurmJob): string {
+  if (j.timeLimitMinutes === undefined) return '';
+  return ` of ${formatDuration(j.timeLimitMinutes * 60_000)} (set by the job's walltime, else --slurmTime, a --time in TOIL_SLURM_ARGS or the partition's limit)`;
+}
+
 export class SlurmBatchSystem implements ClusterBatchSystem {
   readonly name = 'slurm';
   private readonly o: SlurmBatchSystemOptions;
@@ -761,9 +770,11 @@ export class SlurmBatchSystem implements ClusterBatchSystem {
       });
     if (FAILED_STATES.has(j.state)) {
       const why =
-        j.signal !== undefined
-          ? `${detail}, signal ${j.signal}`
-          : `${detail}, exit code ${j.exitCode ?? '?'}`;
+        j.state === 'TIMEOUT'
+          ? `${detail}: Slurm ended the job at its time limit${timeLimitOf(j)}`
+          : j.signal !== undefined
+            ? `${detail}, signal ${j.signal}`
+            : `${detail}, exit code ${j.exitCode ?? '?'}`;
       return this.finish(a, a.killRequested ? 'killed' : 'failed', { ...exit, message: why });
     }
     if (LOST_STATES.has(j.state))

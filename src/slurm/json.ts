@@ -22,6 +22,8 @@ export interface SlurmJob {
   readonly signal?: number;
   readonly comment: string;
   readonly features: string;
+  /** The job's time limit in minutes, when it has one (none: unlimited, or not said). */
+  readonly timeLimitMinutes?: number;
   /** Seconds since the epoch (0 when not yet). */
   readonly submitTime: number;
   readonly startTime: number;
@@ -57,6 +59,7 @@ const squeueSchema = z.object({
       exit_code: z.number().optional(),
       comment: z.string().default(''),
       features: z.string().default(''),
+      time_limit: z.number().nullish(),
       submit_time: z.number().default(0),
       start_time: z.number().default(0),
       end_time: z.number().default(0),
@@ -118,6 +121,10 @@ export function parseSqueueJson(text: string): SlurmJob[] {
     ...exitOf(j.exit_code),
     comment: j.comment,
     features: j.features,
+    // Slurm's INFINITE (0xfffffffe) and NO_VAL (0xffffffff) are no limit.
+    ...(typeof j.time_limit === 'number' && j.time_limit > 0 && j.time_limit < 0xfffffffe
+      ? { timeLimitMinutes: j.time_limit }
+      : {}),
     submitTime: j.submit_time,
     startTime: j.start_time,
     endTime: j.end_time,
