@@ -549,14 +549,19 @@ async function run(
       throw e;
     }
     console.endProgress();
+    // The read the stop abandoned keeps its connection (and the warnings of its stall) up for as
+    // long as the store stays silent: the process exits once it has said how the run ended.
+    if (e.stoppedIn === 'store') exitWhenDone();
     console.line(
       e.storeDeletedBy !== undefined
         ? `toil: workflow ${e.message}`
-        : e.stoppedIn === 'start'
-          ? `toil: workflow ${e.message} before its start() returned; the job store ${jobStoreText} is kept, with no job in it yet: --restart starts the workflow in it`
-          : e.stoppedIn === 'finish'
-            ? `toil: workflow ${e.message} before its finish() returned; every job ran and the job store ${jobStoreText} is kept: --restart runs finish() again, and no job`
-            : `toil: workflow ${e.message}; the job store ${jobStoreText} is kept: resume it with --restart`,
+        : e.stoppedIn === 'store'
+          ? `toil: workflow ${e.message} while waiting for the job store ${jobStoreText} to answer, before the run held it: nothing of the run was written; run the same command again once the store answers`
+          : e.stoppedIn === 'start'
+            ? `toil: workflow ${e.message} before its start() returned; the job store ${jobStoreText} is kept, with no job in it yet: --restart starts the workflow in it`
+            : e.stoppedIn === 'finish'
+              ? `toil: workflow ${e.message} before its finish() returned; every job ran and the job store ${jobStoreText} is kept: --restart runs finish() again, and no job`
+              : `toil: workflow ${e.message}; the job store ${jobStoreText} is kept: resume it with --restart`,
     );
     return signalExitCode(e.signal);
   } finally {

@@ -147,6 +147,11 @@ export class JobStoreLease {
     return this.expires;
   }
 
+  /** Lost (taken over, or lapsed on this leader's clock): nothing is left to renew or release. */
+  get isLost(): boolean {
+    return this.lost !== undefined;
+  }
+
   /** Throws LeaseLostError if this leader may no longer write (lapsed on its clock, or taken). */
   fence(): void {
     if (this.lost) throw this.lost;
@@ -220,7 +225,7 @@ export class JobStoreLease {
       }
       if (over()) return;
       try {
-        await this.renew();
+        await this.renewWithinTerm(signal);
       } catch (e) {
         // A renewal that raced the store's own clean or the run's end failed for a reason that
         // no longer matters (ENOENT on a removed directory, NoSuchBucket).
@@ -239,6 +244,27 @@ export class JobStoreLease {
           }
         }
       }
+    }
+  }
+
+  /**
+   * Renews, waiting for the store no longer than the lease lasts: a renewal still unanswered when
+   * the lease lapses (a stalled endpoint takes the connection and never answers, and S3 calls carry
+   * no deadline) is the lapse itself, thrown as `fence()` throws it, so the leader stops when its
+   * lease ends rather than once the store answers again, which may be never.
+   */
+  private async renewWithinTerm(signal: AbortSignal): Promise<void> {
+    const settled = new AbortController();
+    const lapsed = this.clock
+      .sleep(Math.max(0, this.expires - this.clock.now()), AbortSignal.any([signal, settled.signal]))
+      .then(
+        () => true,
+        () => false, // the renewal settled first, or the run ended
+      );
+    try {
+      if (await Promise.race([this.renew().then(() => false), lapsed])) this.fence();
+    } finally {
+      settled.abort();
     }
   }
 

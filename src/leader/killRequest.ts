@@ -42,10 +42,12 @@ export class WorkflowStopRequestedError extends ToilError {
   #deletedBy: string | undefined;
 
   /**
-   * The workflow's own code the stop came in, if any: `start` (no job of it was declared yet) or
-   * `finish` (every job ran; a --restart runs finish again and no job).
+   * Where the stop came, if not among the jobs: in the workflow's own code, `start` (no job of it
+   * was declared yet) or `finish` (every job ran; a --restart runs finish again and no job); or
+   * `store`, before the run held the job store, while the store had not answered a read (nothing
+   * of the run was written).
    */
-  stoppedIn: 'start' | 'finish' | undefined;
+  stoppedIn: 'start' | 'finish' | 'store' | undefined;
 
   /** How many processes the abandoned `start`/`finish` had started that were ended (in-process code). */
   processesEnded: number | undefined;
@@ -58,6 +60,11 @@ export class WorkflowStopRequestedError extends ToilError {
   /** The stop came while the workflow's `call` ran, which it abandoned. */
   stoppedDuring(call: 'start' | 'finish', _locator: string): void {
     this.stoppedIn = call;
+  }
+
+  /** The stop came before the run held the job store, while the store had not answered a read. */
+  stoppedWaitingForStore(): void {
+    this.stoppedIn = 'store';
   }
 
   /** The `--clean` policy (`always`, `onError`) that deleted the job store after the stop, if one did. */

@@ -178,7 +178,8 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunWorkflowOut
   } finally {
     renewing.abort();
     await renewal?.catch(() => {});
-    if (lease && (await o.store.exists().catch(() => false))) await lease.release();
+    // A lost lease has nothing to release, and the store that let it lapse may not answer at all.
+    if (lease && !lease.isLost && (await o.store.exists().catch(() => false))) await lease.release();
   }
 }
 
@@ -191,7 +192,8 @@ async function runLeased(
   // Stopped (Ctrl-C, SIGTERM, toil kill) while start() runs, the run need not wait for it.
   const code = o.code ?? new InProcessWorkflowCode(() => o.store, o.log, undefined, o.signal, true);
   await assertWorkflowFile(o.workflowFile);
-  if (o.restart) await o.store.assertExists('drop --restart to start a new workflow');
+  if (o.restart)
+    await readBeforeLease(o.store.assertExists('drop --restart to start a new workflow'), o.signal);
   const abandoned = await sweepAbandonedScratch(o.workDir);
   if (abandoned.length > 0)
     log.info({ removed: abandoned }, 'removed the scratch of leaders that were killed before they could');
@@ -204,7 +206,9 @@ async function runLeased(
     if (o.restart) {
       // Every check a restart makes comes before its first write, the lease's included: refused,
       // it leaves the store as it found it, and `toil status` still tells what the last run did.
-      const seen = (await readLeaseRecord(o.store.objects, o.lease?.ttlMs))?.record.generation ?? -1;
+      const seen =
+        (await readBeforeLease(readLeaseRecord(o.store.objects, o.lease?.ttlMs), o.signal))?.record
+          .generation ?? -1;
       const plan = (): Promise<Resume | undefined> => planResume(o, code, join(scratch, 'workflow.mjs'));
       resume = await plan();
       lease = await takeLease();
@@ -441,6 +445,32 @@ function outcomeRecord(generation: number, at: number, failures: readonly Failed
 }
 
 /**
+ * A read the run makes before it holds the lease, which a stop (Ctrl-C, SIGTERM, a cancel) does
+ * not wait for: nothing of the run is written yet, and a store that takes the connection and never
+ * answers (S3 calls carry no deadline) would hold the stop for as long. Abandoned, the read runs
+ * on unwatched; the stop is thrown, saying the store had not answered.
+ */
+async function readBeforeLease<T>(read: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return read;
+  let onAbort = (): void => {};
+  const stopped = new Promise<never>((_, reject) => {
+    onAbort = () => {
+      const reason = coerceError(signal.reason);
+      if (reason instanceof WorkflowStopRequestedError) reason.stoppedWaitingForStore();
+      reject(reason);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  read.catch(() => {}); // rejected after the stop: nobody's to handle
+  try {
+    return await Promise.race([read, stopped]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
  * Bundles the workflow, creates the job store (unless `storeExists`: a --restart of a store whose
  * start was interrupted) and has the workflow's code run its `start`. A workflow that refuses to
  * start (its arguments, most often) leaves no job store behind, so the corrected command runs as
@@ -454,7 +484,8 @@ async function startNewWorkflow(
   onCreated: () => Promise<void>,
 ): Promise<StartedWorkflow> {
   // Checked before bundling so the mistake is reported at once; create() checks again.
-  if (!storeExists && (await o.store.exists())) throw await storeExistsError(o.store, o.clock.now());
+  if (!storeExists && (await readBeforeLease(o.store.exists(), o.signal)))
+    throw await storeExistsError(o.store, o.clock.now());
   const bundle = o.bundle ?? (await bundleWorkflow(o.workflowFile));
   await writeFile(modulePath, bundle);
   if (!storeExists) {

@@ -135,7 +135,9 @@ export async function keepRunningRecord(o: {
         jobs,
       };
       try {
-        await o.store.writeRunning(record);
+        // Not past the run's end: a store that never answers the write (a stalled endpoint, which
+        // ends the lease) would otherwise hold the run that awaits this loop for as long.
+        if (!(await settledOrAborted(o.store.writeRunning(record), o.signal))) return;
         last = body;
         lastAt = now;
       } catch (e) {
@@ -154,5 +156,21 @@ export async function keepRunningRecord(o: {
     } catch {
       return; // the run ended
     }
+  }
+}
+
+/** Whether `write` settled (it throws as `write` does) before `signal` aborted; if not, it runs on, unwatched. */
+async function settledOrAborted(write: Promise<void>, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return false;
+  let onAbort = (): void => {};
+  const aborted = new Promise<false>((resolve) => {
+    onAbort = () => resolve(false);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  write.catch(() => {}); // a rejection after the abort is nobody's to handle
+  try {
+    return await Promise.race([write.then(() => true as const), aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
 }

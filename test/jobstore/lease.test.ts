@@ -338,3 +338,34 @@ t.test(
     });
   },
 );
+
+t.test(
+  'a renewal the store never answers ends the lease when it lapses: the loss is reported at the lapse, not once the store answers',
+  async (t) => {
+    const { store, mode } = await unreliable(t);
+    const clock = new ManualClock(Date.UTC(2026, 10, 29, 2, 0, 0));
+    const lease = await store.acquireLease({ clock, ttlMs: TTL, holder: holder('a', 1) });
+    const lost: Error[] = [];
+    const stop = new AbortController();
+    t.teardown(() => stop.abort());
+    const loop = lease.keepRenewing(stop.signal, (e) => lost.push(e));
+    // The endpoint takes the renewal and never answers (a stalled server).
+    mode.now = 'hang';
+    await clock.advance(TTL / 3);
+    for (let w = 0; w < 20; w++) await new Promise((r) => setTimeout(r, 5));
+    t.same(lost, [], 'the renewal is waited for while the lease lasts');
+    await clock.advance((2 * TTL) / 3 - 1);
+    for (let w = 0; w < 20; w++) await new Promise((r) => setTimeout(r, 5));
+    t.same(lost, [], 'not lost a millisecond before it lapses');
+    await clock.advance(1);
+    for (let w = 0; w < 40 && lost.length === 0; w++) await new Promise((r) => setTimeout(r, 5));
+    t.equal(lost.length, 1, 'the loss is reported once the lease lapses, the renewal still unanswered');
+    t.match(lost[0], {
+      code: 'JOBSTORE_LEASE_LOST',
+      disposition: 'retry',
+      message:
+        /it expired at 2026-11-29T02:01:00\.000Z: the job store did not answer the renewal sent at 2026-11-29T02:00:20\.000Z; it stops without writing more/,
+    });
+    await t.resolves(loop, 'the loop ends');
+  },
+);
