@@ -10,7 +10,7 @@
  * is a process per call (~10–30 ms); the batch system keeps it low by asking `squeue` once per
  * poll for every job it watches, never once per job.
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { ToilError } from '../common/errors.js';
 import type { SlurmJob, SlurmNode } from './json.js';
 
@@ -78,6 +78,9 @@ export interface SlurmCliOptions {
   readonly timeoutMs?: number;
 }
 
+/** More than any squeue or sinfo prints of a cluster: a tool past it is stopped. */
+const MAX_OUTPUT_BYTES = 256 << 20;
+
 export class SlurmCli {
   private readonly o: SlurmCliOptions;
 
@@ -94,25 +97,52 @@ export class SlurmCli {
   run(tool: string, args: readonly string[], stdin?: string): Promise<string> {
     const file = this.o.binDir ? `${this.o.binDir}/${tool}` : tool;
     const timeoutMs = this.o.timeoutMs ?? 30_000;
+    const command = `${tool} ${args.slice(0, 3).join(' ')}`;
     return new Promise((resolve, reject) => {
-      const child = execFile(
-        file,
-        args,
-        { env: this.env(), timeout: timeoutMs, maxBuffer: 256 << 20 },
-        (err, stdout, stderr) => {
-          if (!err) return resolve(stdout);
-          const code = typeof err.code === 'number' ? err.code : undefined;
-          // Killed at our timeout: the controller did not answer (sbatch may still have been
-          // retrying on its own), which is a refusal for now, like its own timeouts.
-          const why = err.killed
-            ? `${stderr}${stderr.endsWith('\n') || !stderr ? '' : '\n'}no answer within ${timeoutMs / 1000} s`
-            : stderr || err.message;
-          reject(new SlurmCommandError(`${tool} ${args.slice(0, 3).join(' ')}`, why, code));
-        },
-      );
+      // In a process group of its own: a terminal's Ctrl-C signals the leader's group, and a tool
+      // in it died mid-call (the stop then logged its failure with a stack, and an sbatch cut
+      // short may have queued a job whose id never came back). The leader's stop cancels what it
+      // must itself; the tool ends on its own, or at the timeout.
+      const child = spawn(file, args, { env: this.env(), detached: true, stdio: 'pipe' });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      let outBytes = 0;
+      let timedOut = false;
+      let overflowed = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGTERM');
+      }, timeoutMs);
+      child.stdout.on('data', (b: Buffer) => {
+        outBytes += b.length;
+        if (outBytes <= MAX_OUTPUT_BYTES) out.push(b);
+        else if (!overflowed) {
+          overflowed = true;
+          child.kill('SIGTERM');
+        }
+      });
+      child.stderr.on('data', (b: Buffer) => err.push(b));
+      child.once('error', (e) => {
+        clearTimeout(timer);
+        reject(new SlurmCommandError(command, e.message, undefined));
+      });
+      child.once('close', (code, signal) => {
+        clearTimeout(timer);
+        const stdout = Buffer.concat(out).toString('utf8');
+        const stderr = Buffer.concat(err).toString('utf8');
+        if (code === 0 && !overflowed) return resolve(stdout);
+        // Killed at our timeout: the controller did not answer (sbatch may still have been
+        // retrying on its own), which is a refusal for now, like its own timeouts.
+        const why = timedOut
+          ? `${stderr}${stderr.endsWith('\n') || !stderr ? '' : '\n'}no answer within ${timeoutMs / 1000} s`
+          : overflowed
+            ? `printed more than ${MAX_OUTPUT_BYTES >> 20} MiB`
+            : stderr || `Command failed: ${file} ${args.join(' ')} (${signal ?? `exit ${code}`})`;
+        reject(new SlurmCommandError(command, why, code ?? undefined));
+      });
       // A tool that exits without reading its input (a refusal) breaks the pipe: its exit says why.
-      child.stdin?.on('error', () => undefined);
-      if (stdin !== undefined) child.stdin?.end(stdin);
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(stdin);
     });
   }
 

@@ -1,5 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
-import { SlurmCommandError } from '../../src/slurm/cli.js';
+import { SlurmCli, SlurmCommandError } from '../../src/slurm/cli.js';
+import { testDir } from '../fixtures/testDir.js';
 
 t.test('what a failed Slurm command means: retry, settings to fix (one line), or a fault', async (t) => {
   const rows: [what: string, stderr: string, disposition: string][] = [
@@ -52,3 +56,22 @@ t.test('what a failed Slurm command means: retry, settings to fix (one line), or
   for (const [what, stderr, disposition] of rows)
     t.equal(new SlurmCommandError('sbatch --parsable', stderr, 1).disposition, disposition, what);
 });
+
+t.test(
+  "a Slurm tool runs in a process group of its own, so a terminal's Ctrl-C to the leader does not kill it mid-call",
+  async (t) => {
+    // The terminal signals the foreground process group: a tool in the leader's group died with
+    // it, mid-call (an sbatch cut short may have queued a job whose id never came back).
+    const bin = testDir(t, {});
+    const squeue = join(bin, 'squeue');
+    writeFileSync(squeue, '#!/bin/sh\nps -o pgid= -p $$\n');
+    chmodSync(squeue, 0o755);
+    const out = await new SlurmCli({ binDir: bin }).run('squeue', []);
+    const toolGroup = Number(out.trim());
+    const ownGroup = Number(
+      execFileSync('ps', ['-o', 'pgid=', '-p', String(process.pid)], { encoding: 'utf8' }).trim(),
+    );
+    t.ok(toolGroup > 0 && ownGroup > 0, `both groups read (${toolGroup}, ${ownGroup})`);
+    t.not(toolGroup, ownGroup, "the tool's process group is not the leader's");
+  },
+);
