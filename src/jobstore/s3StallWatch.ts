@@ -53,7 +53,7 @@ export function watchS3Stalls(client: S3Client, options: S3StallWatchOptions): v
           stall = { since: Math.min(stall?.since ?? sentAt, sentAt), lastWarned: now };
           const waited = Math.round((now - stall.since) / 1000);
           log.warn(
-            `S3 at ${endpoint} has not answered ${operation} on bucket ${bucket} for ${waited} s: the leader waits for it (a leader whose job store stays silent for ${DEFAULT_LEASE_MS / 1000} s loses its lease and stops); check that the endpoint is up and reachable`,
+            `S3 at ${endpoint} has not answered ${operation} on bucket ${bucket} for ${waited} s: the leader waits for it (once it holds the job store, a leader whose store stays silent for ${DEFAULT_LEASE_MS / 1000} s loses its lease and stops; before, Ctrl-C stops the wait); check that the endpoint is up and reachable`,
           );
         }
         await clock.sleep(repeatMs, done);
