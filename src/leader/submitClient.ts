@@ -125,6 +125,12 @@ export async function followWorkflow(
             disposition: 'fatal',
           },
         );
+      // An error answer (a route that threw: 500) carries no run: it is waited out as silence is,
+      // not taken for the run's end.
+      if (!res.ok) {
+        const body = (await res.json().catch(() => ({}))) as { error?: unknown };
+        throw new Error(`HTTP ${res.status}${typeof body.error === 'string' ? `: ${body.error}` : ''}`);
+      }
       run = (await res.json()) as WorkflowRun;
       if (silent) options.onBack?.(options.clock.now() - lastAnswerAt);
       silent = false;

@@ -88,7 +88,8 @@ function newDaemon(
   const calls: Started['calls'] = [];
   const daemon = new LeaderDaemon({
     ...fakeDaemonDeps(clock, config),
-    newBatchSystem: () => ({}) as never,
+    // Asked what it has issued whenever a run's progress is shown (GET /workflows/:id).
+    newBatchSystem: () => ({ issuedJobIds: () => new Set<string>() }) as never,
     runWorkflow: (submission, _bs, progress, signal, id, _room, code) =>
       new Promise((resolve, reject) => {
         if (endsOnAbort) signal.addEventListener('abort', () => reject(signal.reason as Error));
