@@ -4,7 +4,7 @@ import { durationMs } from '../common/configTypes.js';
 import { listenHostProblem } from '../common/listenHost.js';
 import { yaml } from '../common/yaml.js';
 import type { Catalogue } from '../scaler/catalogue.js';
-import { SLURM_NAME, SLURM_TIME, SLURM_TIME_EXPECTED } from '../common/slurmSyntax.js';
+import { SLURM_NAME, SLURM_TIME, SLURM_TIME_EXPECTED, jobOwnSlurmOption } from '../common/slurmSyntax.js';
 import { InvalidLocatorError } from '../jobstore/errors.js';
 import { parseLocator } from '../jobstore/locator.js';
 import { parseScalerConfig, type ScalerConfig } from '../scaler/config.js';
@@ -97,7 +97,18 @@ const BatchSystemSchema = z
      * walltime, the QOS, the partition of multi-core jobs, whether to ask for memory, and where
      * each job's stdout/stderr files go (a directory every node writes to, as Toil's docs ask).
      */
-    slurmArgs: z.string().optional(),
+    slurmArgs: z
+      .string()
+      .superRefine((args, ctx) => {
+        // An option toil-ts sets from each job is refused as the daemon refuses it at start, so
+        // `toil config check` says so first (the rest, an --exclude list, is read by the batch
+        // system then).
+        for (const word of args.split(/\s+/)) {
+          const why = jobOwnSlurmOption(word);
+          if (why !== undefined) ctx.addIssue({ code: 'custom', message: `${word}: ${why}` });
+        }
+      })
+      .optional(),
     slurmTime: z.string().regex(SLURM_TIME, SLURM_TIME_EXPECTED).optional(),
     slurmQOS: z.string().regex(SLURM_NAME, 'expected a Slurm QOS name').optional(),
     slurmPE: z.string().regex(SLURM_NAME, 'expected a Slurm partition name').optional(),

@@ -24,6 +24,7 @@
  * - The argv runs with `exec`, each word single-quoted, so no shell expansion touches it.
  */
 import { UserInputError } from '../common/errors.js';
+import { jobOwnSlurmOption } from '../common/slurmSyntax.js';
 import type { IssuedJob } from '../ports/batchSystem.js';
 import { expandHostlist, hostlistItems } from './hostlist.js';
 
@@ -118,49 +119,11 @@ export interface SlurmUserArgs {
 }
 
 /**
- * Options the extra flags may not set, because toil-ts sets them for each job from the job itself
- * and sbatch would take the user's over them (the extra flags come last). Toil refuses the memory
- * and CPU ones too ("Some resource arguments are incompatible"): a `--mem` there would give every
- * job that memory, a job asking for more than its node has would wait in the queue for ever. The
- * comment is how toil-ts finds its Slurm jobs again (`--restart` and `toil kill --force` cancel a
- * dead leader's by it); an array would run each job once per task.
- */
-const JOB_OWN_OPTIONS: readonly { long: readonly string[]; short?: string; why: string }[] = [
-  {
-    long: ['--mem', '--mem-per-cpu', '--mem-per-gpu'],
-    why: "toil-ts asks Slurm for each job's own memory (--mem), as Toil does, which refuses it here too: declare the memory on the job (or --defaultMemory), or send no --mem with --slurmAllocateMem false",
-  },
-  {
-    long: ['--cpus-per-task', '--cpus-per-gpu'],
-    short: '-c',
-    why: "toil-ts asks Slurm for each job's own cores (--cpus-per-task), as Toil does, which refuses it here too: declare the cores on the job (or --defaultCores)",
-  },
-  {
-    long: ['--comment'],
-    why: "toil-ts writes each Slurm job's comment itself (toil:<job id>:<attempt>): it is how --restart and toil kill --force find the Slurm jobs a killed leader left running, so they are cancelled, not run twice",
-  },
-  {
-    long: ['--array'],
-    short: '-a',
-    why: 'an array would run each job once per array task, not once',
-  },
-];
-
-/** Why toil-ts cannot take this word of the extra flags, or undefined when it can. */
-function jobOwnOption(word: string): string | undefined {
-  for (const o of JOB_OWN_OPTIONS) {
-    if (o.long.some((name) => word === name || word.startsWith(`${name}=`))) return o.why;
-    if (o.short !== undefined && word.startsWith(o.short)) return o.why;
-  }
-  return undefined;
-}
-
-/**
  * Takes `--exclude=L`, `--exclude L`, `-x L` and `-xL` out of TOIL_SLURM_ARGS's words, so the
  * batch system can send one `--exclude` (and every `ExcNodeList=` update) with the user's nodes
  * and the keep-off hints' together. Several occurrences add up. A file of node names (sbatch
  * takes one when the value has a `/`) is refused: its nodes could not be kept in the updates. An
- * option toil-ts sets for each job itself (JOB_OWN_OPTIONS) is refused. `from` names where the
+ * option toil-ts sets for each job itself (jobOwnSlurmOption) is refused. `from` names where the
  * words came from (TOIL_SLURM_ARGS, --slurmArgs, a leader config's batchSystem.slurmArgs).
  */
 export function parseSlurmArgs(words: readonly string[], from = 'TOIL_SLURM_ARGS'): SlurmUserArgs {
@@ -171,7 +134,7 @@ export function parseSlurmArgs(words: readonly string[], from = 'TOIL_SLURM_ARGS
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
     let value: string | undefined;
-    const own = jobOwnOption(w);
+    const own = jobOwnSlurmOption(w);
     if (own !== undefined) throw bad(w, own);
     if (w.startsWith('--exclude=')) value = w.slice('--exclude='.length);
     else if (w.startsWith('-x') && w.length > 2) value = w.slice(2);

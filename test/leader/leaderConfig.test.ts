@@ -293,6 +293,21 @@ scaler: { nodeTypes: c5.large }`,
   t.same(problems('batchSystem: { kind: slurm, slurmTime: 4h }\nscaler: { nodeTypes: c5.large }'), [
     'batchSystem.slurmTime: expected a Slurm time limit as [DD-]HH:MM:SS (e.g. 4:00:00 or 1-12:00:00)',
   ]);
+  // Refused by toil config check as the daemon refuses it at start: a --mem there would give
+  // every job that memory.
+  for (const [args, said] of [
+    ['--nice=5 --mem=5G', /^batchSystem\.slurmArgs: --mem=5G: toil-ts asks Slurm for each job's own memory/],
+    [
+      '--comment=mine',
+      /^batchSystem\.slurmArgs: --comment=mine: toil-ts writes each Slurm job's comment itself/,
+    ],
+  ] as const) {
+    const refused = problems(
+      `batchSystem: { kind: slurm, slurmArgs: "${args}" }\nscaler: { nodeTypes: c5.large }`,
+    );
+    t.equal(refused.length, 1, `slurmArgs "${args}": one problem`);
+    t.match(refused[0], said);
+  }
   t.same(problems('batchSystem: { kind: slurm, slurmQOS: "a b" }\nscaler: { nodeTypes: c5.large }'), [
     'batchSystem.slurmQOS: expected a Slurm QOS name',
   ]);
