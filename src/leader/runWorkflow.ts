@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Clock } from '../common/clock.js';
 import { JobTooBigError, ToilError, UserInputError, coerceError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
+import { untilAborted } from '../common/untilAborted.js';
 import { countOf, formatBytes } from '../common/units.js';
 import { JobStoreUnwritableError } from '../jobstore/errors.js';
 import { storeExistsError } from './workflowStatus.js';
@@ -452,21 +453,11 @@ function outcomeRecord(generation: number, at: number, failures: readonly Failed
  */
 async function readBeforeLease<T>(read: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return read;
-  let onAbort = (): void => {};
-  const stopped = new Promise<never>((_, reject) => {
-    onAbort = () => {
-      const reason = coerceError(signal.reason);
-      if (reason instanceof WorkflowStopRequestedError) reason.stoppedWaitingForStore();
-      reject(reason);
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  read.catch(() => {}); // rejected after the stop: nobody's to handle
   try {
-    return await Promise.race([read, stopped]);
-  } finally {
-    signal.removeEventListener('abort', onAbort);
+    return await untilAborted(read, signal);
+  } catch (e) {
+    if (e === signal.reason && e instanceof WorkflowStopRequestedError) e.stoppedWaitingForStore();
+    throw e;
   }
 }
 

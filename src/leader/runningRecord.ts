@@ -1,6 +1,7 @@
 import type { Clock } from '../common/clock.js';
 import { coerceError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
+import { untilAborted } from '../common/untilAborted.js';
 import type { RunningJobRecord, RunningRecord } from '../jobstore/jobRecords.js';
 import type { JobStore } from '../jobstore/jobStore.js';
 import type { BatchSystem } from '../ports/batchSystem.js';
@@ -137,10 +138,11 @@ export async function keepRunningRecord(o: {
       try {
         // Not past the run's end: a store that never answers the write (a stalled endpoint, which
         // ends the lease) would otherwise hold the run that awaits this loop for as long.
-        if (!(await settledOrAborted(o.store.writeRunning(record), o.signal))) return;
+        await untilAborted(o.store.writeRunning(record), o.signal);
         last = body;
         lastAt = now;
       } catch (e) {
+        if (o.signal.aborted) return; // the run ended
         o.log.debug({ err: coerceError(e) }, 'could not write the record of running jobs; trying again');
       }
     }
@@ -156,21 +158,5 @@ export async function keepRunningRecord(o: {
     } catch {
       return; // the run ended
     }
-  }
-}
-
-/** Whether `write` settled (it throws as `write` does) before `signal` aborted; if not, it runs on, unwatched. */
-async function settledOrAborted(write: Promise<void>, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return false;
-  let onAbort = (): void => {};
-  const aborted = new Promise<false>((resolve) => {
-    onAbort = () => resolve(false);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  write.catch(() => {}); // a rejection after the abort is nobody's to handle
-  try {
-    return await Promise.race([write.then(() => true as const), aborted]);
-  } finally {
-    signal.removeEventListener('abort', onAbort);
   }
 }
