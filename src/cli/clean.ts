@@ -5,7 +5,7 @@ import { openJobStore } from '../main/jobStores.js';
 import { leftByDeadRun, leftByRunLines } from './autoscaleRunState.js';
 import { runningNow } from './statusRunning.js';
 import type { SubCommand } from './main.js';
-import { STORE_UNREACHABLE_HELP } from './storeUnreachable.js';
+import { STORE_UNREACHABLE_HELP, storeReadingOptions } from './storeUnreachable.js';
 
 /** Toil's `toil clean` takes the options every Toil utility has (logging, --tempDirRoot). */
 const FOREIGN = utilityCommonOptions('toil clean');
@@ -21,7 +21,7 @@ export const command: SubCommand = {
       .argument('<jobStore>', 'the job store locator (file:PATH or aws:REGION:NAME)');
     addForeignOptions(cmd, FOREIGN).action(async (jobStore: string, flags: object) => {
       for (const notice of checkForeignOptions(flags, FOREIGN)) process.stderr.write(`${notice}\n`);
-      const store = openJobStore(jobStore);
+      const store = openJobStore(jobStore, storeReadingOptions('clean'));
       if (!(await store.exists())) {
         const finished = await store.finishCutShortDestroy();
         // A directory of other files (a mistyped path, `toil clean .`) is refused as no job

@@ -14,7 +14,7 @@ import {
   type ForeignOption,
 } from './foreignOptions.js';
 import type { SubCommand } from './main.js';
-import { STORE_UNREACHABLE_HELP } from './storeUnreachable.js';
+import { STORE_UNREACHABLE_HELP, storeReadingOptions } from './storeUnreachable.js';
 
 /** The file Toil's `--listFilesInJobStore` writes the names into, in the current directory. */
 export const LISTING_FILE = 'jobstore_files.txt';
@@ -116,7 +116,7 @@ export const command: SubCommand = {
           'BAD_FLAG',
           'nothing to do: expected --listFilesInJobStore, --fetch PATTERN... or --fetchEntireJobStore',
         );
-      const store = openJobStore(jobStore);
+      const store = openJobStore(jobStore, storeReadingOptions('debug-file'));
       await store.assertExists();
       const files = await listFiles(store);
       if (list) {

@@ -13,7 +13,7 @@ import {
   type ForeignOption,
 } from './foreignOptions.js';
 import type { SubCommand } from './main.js';
-import { STORE_UNREACHABLE_HELP } from './storeUnreachable.js';
+import { STORE_UNREACHABLE_HELP, storeReadingOptions } from './storeUnreachable.js';
 
 interface Flags {
   printJobInfo?: boolean;
@@ -57,7 +57,7 @@ export const command: SubCommand = {
     addForeignOptions(cmd, FOREIGN).action(async (locator: string, query: string, flags: Flags) => {
       for (const notice of checkForeignOptions(flags, FOREIGN)) process.stderr.write(`${notice}\n`);
       const workDir = await prepareWorkDir(flags.workDir);
-      const store = openJobStore(locator);
+      const store = openJobStore(locator, storeReadingOptions('debug-job'));
       const { ticket, failedForGood } = await findJob(store, query);
       if (flags.printJobInfo) {
         process.stdout.write(formatInfo(await debugJobInfo(store, ticket, failedForGood !== undefined)));

@@ -11,7 +11,7 @@ import { openJobStore } from '../main/jobStores.js';
 import { leftByDeadRun, leftByRunLines } from './autoscaleRunState.js';
 import { addForeignOptions, checkForeignOptions, utilityCommonOptions } from './foreignOptions.js';
 import type { SubCommand } from './main.js';
-import { STORE_UNREACHABLE_HELP } from './storeUnreachable.js';
+import { STORE_UNREACHABLE_HELP, storeReadingOptions } from './storeUnreachable.js';
 
 /** How long `--wait` spends telling a stop in the workflow's finish() from one with jobs left. */
 const FINISH_CHECK_MS = 5_000;
@@ -53,7 +53,7 @@ export const command: SubCommand = {
         if (!/^\d+(\.\d+)?$/.test(flags.wait) || !Number.isFinite(waitS))
           throw new UserInputError('BAD_FLAG', `--wait ${flags.wait}: expected a number of seconds`);
         const clock = new RealClock();
-        const store = openJobStore(jobStore);
+        const store = openJobStore(jobStore, storeReadingOptions('kill'));
         if (!flags.force) {
           const dead = await deadRunLeader(store);
           if (dead) {

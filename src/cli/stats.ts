@@ -11,7 +11,7 @@ import {
   type ForeignOption,
 } from './foreignOptions.js';
 import type { SubCommand } from './main.js';
-import { STORE_UNREACHABLE_HELP } from './storeUnreachable.js';
+import { STORE_UNREACHABLE_HELP, storeReadingOptions } from './storeUnreachable.js';
 
 /** Toil's `--sortCategory` values (its `wait` and `disk` are not measured here). */
 const SORT_CATEGORIES = ['time', 'clock', 'memory', 'alpha', 'count'] as const;
@@ -87,7 +87,7 @@ export const command: SubCommand = {
         );
       if (flags.sort !== undefined && !SORT_DIRECTIONS.includes(flags.sort))
         throw new UserInputError('BAD_FLAG', `--sort ${flags.sort}: expected ascending or decending`);
-      const s = await workflowStats(openJobStore(jobStore), Date.now());
+      const s = await workflowStats(openJobStore(jobStore, storeReadingOptions('stats')), Date.now());
       const reverse = Boolean(flags.sortReverse) !== (flags.sort === 'ascending');
       const byName = sortNames(s.byName, category, field, reverse);
       const report = flags.raw

@@ -14,7 +14,7 @@ import {
   type ForeignOption,
 } from './foreignOptions.js';
 import type { SubCommand } from './main.js';
-import { STORE_UNREACHABLE_HELP } from './storeUnreachable.js';
+import { STORE_UNREACHABLE_HELP, storeReadingOptions } from './storeUnreachable.js';
 import { childrenLines, dotGraph } from './statusGraph.js';
 import { jobCounts, runningLines, runningNow, type RunningNow } from './statusRunning.js';
 
@@ -98,7 +98,7 @@ async function report(jobStore: string, flags: Flags): Promise<number> {
   // "no nodes left" (the run's record may be in the directory that was meant).
   if (flags.workDir !== undefined) await prepareWorkDir(flags.workDir, process.env, 'read');
   const now = Date.now();
-  const store = openJobStore(jobStore);
+  const store = openJobStore(jobStore, storeReadingOptions('status'));
   const { status: s, jobs } = await workflowStatusAndJobs(store, now);
   const damaged = s.damaged.map((d) => `  ${d.key}: ${d.reason}`);
   const printChildren = flags.printChildren || flags.children;

@@ -18,6 +18,11 @@ export interface S3StallWatchOptions {
   readonly clock: Clock;
   readonly warnAfterMs?: number;
   readonly repeatMs?: number;
+  /**
+   * Who waits, as the warning names it: a command that only reads the store (`toil status`) has
+   * no lease to lose, and its user's way out is Ctrl-C. Unset: the leader of a run.
+   */
+  readonly waiter?: string;
 }
 
 /**
@@ -34,7 +39,7 @@ export interface S3StallWatchOptions {
 export function watchS3Stalls(client: S3Client, options: S3StallWatchOptions): void {
   const warnAfterMs = options.warnAfterMs ?? S3_STALL_WARN_MS;
   const repeatMs = options.repeatMs ?? S3_STALL_REPEAT_MS;
-  const { clock, endpoint, bucket } = options;
+  const { clock, endpoint, bucket, waiter } = options;
   const log = options.log.child({ component: 'jobstore.s3' });
   /** The stall the user was told of: when its oldest waiting call was sent, and when last said. */
   let stall: { since: number; lastWarned: number } | undefined;
@@ -52,8 +57,12 @@ export function watchS3Stalls(client: S3Client, options: S3StallWatchOptions): v
         if (stall === undefined || now - stall.lastWarned >= repeatMs) {
           stall = { since: Math.min(stall?.since ?? sentAt, sentAt), lastWarned: now };
           const waited = Math.round((now - stall.since) / 1000);
+          const consequence =
+            waiter === undefined
+              ? `the leader waits for it (once it holds the job store, a leader whose store stays silent for ${DEFAULT_LEASE_MS / 1000} s loses its lease and stops; before, Ctrl-C stops the wait)`
+              : `${waiter} waits for it (Ctrl-C stops the wait)`;
           log.warn(
-            `S3 at ${endpoint} has not answered ${operation} on bucket ${bucket} for ${waited} s: the leader waits for it (once it holds the job store, a leader whose store stays silent for ${DEFAULT_LEASE_MS / 1000} s loses its lease and stops; before, Ctrl-C stops the wait); check that the endpoint is up and reachable`,
+            `S3 at ${endpoint} has not answered ${operation} on bucket ${bucket} for ${waited} s: ${consequence}; check that the endpoint is up and reachable`,
           );
         }
         await clock.sleep(repeatMs, done);
@@ -84,7 +93,9 @@ export function watchS3Stalls(client: S3Client, options: S3StallWatchOptions): v
         if (answered && stall !== undefined) {
           const waited = Math.round((clock.now() - stall.since) / 1000);
           stall = undefined;
-          log.info(`S3 at ${endpoint} answers again (it was silent for ${waited} s); the leader goes on`);
+          log.info(
+            `S3 at ${endpoint} answers again (it was silent for ${waited} s); ${waiter ?? 'the leader'} goes on`,
+          );
         }
       }
     },

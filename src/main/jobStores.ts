@@ -24,6 +24,8 @@ export interface OpenObjectStoreOptions {
   readonly ownKeys?: (key: string) => boolean;
   /** With `log`: an `aws:` store warns on it when S3 stops answering (see watchS3Stalls). */
   readonly clock?: Clock;
+  /** Who waits on a silent S3, as its warning names it (watchS3Stalls' `waiter`). */
+  readonly waiter?: string;
 }
 
 /**
@@ -33,8 +35,9 @@ export interface OpenObjectStoreOptions {
 export function openObjectStore(locatorText: string, options: OpenObjectStoreOptions = {}): ObjectStore {
   const locator = parseLocator(locatorText, options.cwd);
   if (locator.kind === 'file') {
-    const { log } = options;
-    // In the run's log when it has one; a command that only reads the store says it on stderr.
+    // In the run's log when it has one; a command that only reads the store (it names itself
+    // the waiter) says it on stderr.
+    const log = options.waiter === undefined ? options.log : undefined;
     return new FileObjectStore(locator.path, locator.text, {
       onForeign: log
         ? (message) => log.warn({ jobStore: locator.text }, message)
@@ -78,6 +81,7 @@ class LazyS3ObjectStore implements ObjectStore {
           bucket: locator.bucket,
           log: options.log,
           clock: options.clock,
+          ...(options.waiter !== undefined && { waiter: options.waiter }),
         });
       return new S3ObjectStore({
         client,

@@ -1,32 +1,17 @@
-import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
-import t, { type Test } from 'tap';
-import { waitFor } from '../fixtures/waitFor.js';
-import { REPO_ROOT, scratchDir, startToil } from '../fixtures/workflowCli.js';
+import t from 'tap';
+import { endedWithin, toilWaitingOnSilentS3 } from '../fixtures/silentEndpoint.js';
+import { REPO_ROOT, scratchDir } from '../fixtures/workflowCli.js';
 
 t.setTimeout(120_000);
 
 const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
 
-/**
- * An S3 endpoint that takes every connection and never answers (a stalled server, a hung proxy).
- * S3 calls carry no deadline, so a toil run's first read of the store waited on it for ever; a
- * Ctrl-C or SIGTERM then said it was stopping the workflow and went on waiting, so a run under
- * `timeout` or a scheduler's SIGTERM never ended. Nothing is written before the run holds the
- * store's lease: the stop ends the run at once, saying the store had not answered.
- */
-async function silentEndpoint(t: Test): Promise<string> {
-  const held: Socket[] = [];
-  const server = createServer((socket) => void held.push(socket));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    for (const socket of held) socket.destroy();
-    server.close();
-  });
-  const address = server.address();
-  if (typeof address !== 'object' || address === null) throw new Error('expected a TCP address');
-  return `http://127.0.0.1:${address.port}`;
-}
+// An S3 endpoint that takes every connection and never answers (a stalled server, a hung proxy).
+// S3 calls carry no deadline, so a toil run's first read of the store waited on it for ever; a
+// Ctrl-C or SIGTERM then said it was stopping the workflow and went on waiting, so a run under
+// `timeout` or a scheduler's SIGTERM never ended. Nothing is written before the run holds the
+// store's lease: the stop ends the run at once, saying the store had not answered.
 
 for (const [how, extra, signal, code] of [
   ['a new workflow', [], 'SIGTERM', 143],
@@ -36,8 +21,9 @@ for (const [how, extra, signal, code] of [
     `${how} whose S3 job store never answers ends at the first ${signal}, saying nothing was written`,
     async (t) => {
       const dir = scratchDir(t);
-      const endpoint = await silentEndpoint(t);
-      const running = startToil(
+      // Past the first warning: the run is waiting on the store's first answer.
+      const running = await toilWaitingOnSilentS3(
+        t,
         [
           'run',
           TREE,
@@ -50,30 +36,11 @@ for (const [how, extra, signal, code] of [
           '--log',
           'exec.log',
         ],
-        {
-          cwd: dir,
-          env: {
-            AWS_ENDPOINT_URL_S3: endpoint,
-            AWS_ACCESS_KEY_ID: 'testing',
-            AWS_SECRET_ACCESS_KEY: 'testing',
-          },
-        },
-      );
-      t.teardown(() => running.child.kill('SIGKILL'));
-      let stderr = '';
-      running.child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-      // Past the first warning: the run is waiting on the store's first answer.
-      await waitFor(
-        'the warning that S3 has not answered',
-        () => /has not answered HeadBucket/.test(stderr),
-        30_000,
+        dir,
       );
       running.child.kill(signal);
       const sentAt = Date.now();
-      const ended = await Promise.race([
-        running.done,
-        new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 10_000)),
-      ]);
+      const ended = await endedWithin(running.done, 10_000);
       if (ended === 'still running') {
         t.fail(`still running 10 s after one ${signal}`);
         return;
