@@ -55,6 +55,21 @@ export const AWS_REGIONS: readonly string[] = [
 
 const NAME_RE = /^[a-z0-9][a-z0-9-]+[a-z0-9]$/;
 
+/**
+ * What is wrong with an `aws:` job store name, said so a user can fix it at once, or undefined.
+ * 56 is Toil's limit, which keeps the bucket (`NAME--toil`) inside S3's 63 characters.
+ */
+function jobStoreNameProblem(name: string): string | undefined {
+  if (name.length < 3) return `is ${name.length} character${name.length === 1 ? '' : 's'} long`;
+  if (name.length > 56)
+    return `is ${name.length} characters long, over Toil's 56 (its bucket '${name}--toil' would be ${name.length + 6} characters; S3 bucket names are at most 63)`;
+  const bad = [...name].find((c) => !/[a-z0-9-]/.test(c));
+  if (bad !== undefined) return `has '${bad}' in it`;
+  if (name.includes('--')) return 'has two hyphens in a row (the bucket name keeps -- for its --toil suffix)';
+  if (!NAME_RE.test(name)) return 'starts or ends with a hyphen';
+  return undefined;
+}
+
 /** Parses a locator; relative file paths resolve against `cwd`. Throws InvalidLocatorError. */
 export function parseLocator(text: string, cwd: string = process.cwd()): Locator {
   if (text.trim() === '') throw new InvalidLocatorError(text, 'expected file:PATH or aws:REGION:NAME');
@@ -76,10 +91,11 @@ export function parseLocator(text: string, cwd: string = process.cwd()): Locator
         `unknown AWS region '${region}' (expected one of ${AWS_REGIONS.join(', ')})`,
       );
     }
-    if (name.length < 3 || name.length > 56 || !NAME_RE.test(name) || name.includes('--')) {
+    const problem = jobStoreNameProblem(name);
+    if (problem !== undefined) {
       throw new InvalidLocatorError(
         text,
-        `job store name '${name}' must be 3-56 characters of lowercase letters, digits and single hyphens, starting and ending with a letter or digit`,
+        `job store name '${name}' ${problem} (it must be 3-56 characters of lowercase letters, digits and single hyphens, starting and ending with a letter or digit)`,
       );
     }
     return { kind: 'aws', region, name, bucket: `${name}--toil`, text };

@@ -26,8 +26,17 @@ t.test('bad locators are refused with the reason', async (t) => {
     ['gs:bucket', /unknown scheme 'gs'/],
     ['aws:mars-1:name', /unknown AWS region 'mars-1'/],
     ['aws:us-west-2', /expected aws:REGION:NAME/],
-    ['aws:us-west-2:Bad_Name', /must be 3-56 characters/],
-    ['aws:us-west-2:a--b', /must be 3-56 characters/],
+    ['aws:us-west-2:Bad_Name', /'Bad_Name' has 'B' in it \(it must be 3-56 characters/],
+    ['aws:us-west-2:a--b', /'a--b' has two hyphens in a row/],
+    ['aws:us-west-2:ab', /'ab' is 2 characters long \(it must be 3-56 characters/],
+    ['aws:us-west-2:-abc', /'-abc' starts or ends with a hyphen/],
+    [
+      `aws:us-west-2:${'a'.repeat(70)}`,
+      new RegExp(
+        `is 70 characters long, over Toil's 56 \\(its bucket '${'a'.repeat(70)}--toil' would be 76 characters; S3 bucket names are at most 63\\)`,
+      ),
+    ],
+    [`aws:us-west-2:${'a'.repeat(57)}`, /is 57 characters long, over Toil's 56/],
     ['file:', /expected a directory path/],
   ];
   for (const [text, want] of rows) {
