@@ -43,11 +43,138 @@ const JOB_OWN_OPTIONS: readonly { long: readonly string[]; short?: string; why: 
   },
 ];
 
-/** Why toil-ts cannot take this word of the extra sbatch flags, or undefined when it can. */
+/**
+ * sbatch's long options (Slurm 22.05: those its --help and man page list, and those its own
+ * "is ambiguous; possibilities" message names). sbatch reads them with getopt_long, which takes
+ * any unambiguous prefix of one as that option (`--me` is ambiguous, `--comm` is --comment): an
+ * abbreviation of an option toil-ts sets would override toil-ts's value as the full name would.
+ */
+const SBATCH_LONG_OPTIONS: readonly string[] = [
+  '--account',
+  '--acctg-freq',
+  '--array',
+  '--batch',
+  '--bb',
+  '--bbf',
+  '--begin',
+  '--chdir',
+  '--cluster',
+  '--cluster-constraint',
+  '--clusters',
+  '--comment',
+  '--constraint',
+  '--container',
+  '--context',
+  '--contiguous',
+  '--core-spec',
+  '--cores-per-socket',
+  '--cpu-freq',
+  '--cpus-per-gpu',
+  '--cpus-per-task',
+  '--deadline',
+  '--delay-boot',
+  '--dependency',
+  '--distribution',
+  '--error',
+  '--exclude',
+  '--exclusive',
+  '--export',
+  '--export-file',
+  '--extra-node-info',
+  '--get-user-env',
+  '--gid',
+  '--gpu-bind',
+  '--gpu-freq',
+  '--gpus',
+  '--gpus-per-node',
+  '--gpus-per-socket',
+  '--gpus-per-task',
+  '--gres',
+  '--gres-flags',
+  '--help',
+  '--hint',
+  '--hold',
+  '--ignore-pbs',
+  '--input',
+  '--job-name',
+  '--kill-on-invalid-dep',
+  '--licenses',
+  '--mail-type',
+  '--mail-user',
+  '--mcs-label',
+  '--mem',
+  '--mem-bind',
+  '--mem-per-cpu',
+  '--mem-per-gpu',
+  '--mincpus',
+  '--network',
+  '--nice',
+  '--no-kill',
+  '--no-requeue',
+  '--nodefile',
+  '--nodelist',
+  '--nodes',
+  '--ntasks',
+  '--ntasks-per-core',
+  '--ntasks-per-gpu',
+  '--ntasks-per-node',
+  '--ntasks-per-socket',
+  '--ntasks-per-tres',
+  '--open-mode',
+  '--output',
+  '--overcommit',
+  '--oversubscribe',
+  '--parsable',
+  '--partition',
+  '--power',
+  '--prefer',
+  '--priority',
+  '--profile',
+  '--propagate',
+  '--qos',
+  '--quiet',
+  '--reboot',
+  '--requeue',
+  '--reservation',
+  '--signal',
+  '--sockets-per-node',
+  '--spread-job',
+  '--switches',
+  '--tasks-per-node',
+  '--test-only',
+  '--thread-spec',
+  '--threads-per-core',
+  '--time',
+  '--time-min',
+  '--tmp',
+  '--uid',
+  '--usage',
+  '--use-min-nodes',
+  '--verbose',
+  '--version',
+  '--wait',
+  '--wait-all-nodes',
+  '--wckey',
+  '--wrap',
+];
+
+/** The long options sbatch would read this word as: its own name, or every one it abbreviates. */
+function sbatchReadsAs(word: string): readonly string[] {
+  const name = word.split('=', 1)[0] as string;
+  if (!name.startsWith('--') || name.length < 3) return [];
+  if (SBATCH_LONG_OPTIONS.includes(name)) return [name];
+  return SBATCH_LONG_OPTIONS.filter((o) => o.startsWith(name));
+}
+
+/**
+ * Why toil-ts cannot take this word of the extra sbatch flags, or undefined when it can. A word
+ * sbatch would read only as options toil-ts sets (a full name or an abbreviation of one) is
+ * refused; an abbreviation that is also another option's is sbatch's to refuse as ambiguous.
+ */
 export function jobOwnSlurmOption(word: string): string | undefined {
-  for (const o of JOB_OWN_OPTIONS) {
-    if (o.long.some((name) => word === name || word.startsWith(`${name}=`))) return o.why;
-    if (o.short !== undefined && word.startsWith(o.short)) return o.why;
-  }
+  const readAs = sbatchReadsAs(word);
+  const owners = readAs.map((name) => JOB_OWN_OPTIONS.find((o) => o.long.includes(name)));
+  if (owners.length > 0 && owners.every((o) => o !== undefined)) return owners[0]?.why;
+  for (const o of JOB_OWN_OPTIONS) if (o.short !== undefined && word.startsWith(o.short)) return o.why;
   return undefined;
 }

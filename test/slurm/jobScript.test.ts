@@ -191,6 +191,40 @@ t.test(
   },
 );
 
+t.test(
+  'TOIL_SLURM_ARGS: an abbreviation sbatch reads as an option toil-ts sets is refused as the full name is',
+  async (t) => {
+    // sbatch takes any unambiguous prefix of a long option as that option (getopt_long), so each
+    // of these would override toil-ts's own value for every job.
+    const rows: [string[], RegExp][] = [
+      [['--comm=lab'], /^TOIL_SLURM_ARGS: --comm=lab: toil-ts writes each Slurm job's comment itself/],
+      [['--comme', 'lab'], /^TOIL_SLURM_ARGS: --comme: .*comment itself/],
+      [['--cpus-per-t=2'], /^TOIL_SLURM_ARGS: --cpus-per-t=2: .*own cores/],
+      [['--cpus-per-g=2'], /own cores/],
+      [['--arr=1-3'], /^TOIL_SLURM_ARGS: --arr=1-3: .*once per array task/],
+      [['--ar', '1-3'], /once per array task/],
+      // Ambiguous between two options toil-ts sets: refused as either would be.
+      [['--mem-per=1G'], /^TOIL_SLURM_ARGS: --mem-per=1G: .*own memory/],
+      [['--mem-per-c=1G'], /own memory/],
+      [['--cpus-per=2'], /own cores/],
+    ];
+    for (const [words, message] of rows)
+      t.throws(() => parseSlurmArgs(words), { code: 'BAD_SLURM_ARGS', message }, words.join(' '));
+    // Abbreviations of other options pass; so does one that is also another option's (--me: --mem
+    // or --mem-bind), which sbatch itself refuses as ambiguous.
+    const others = [
+      '--part=debug',
+      '--qo=low',
+      '--mem-b=local',
+      '--acc=lab',
+      '--ti=10',
+      '--me=4G',
+      '--exclu',
+    ];
+    t.same(parseSlurmArgs(others), { args: others, excludedNodes: [] }, 'other abbreviations pass');
+  },
+);
+
 t.test("a job's list: the user's host lists, then the hinted nodes they do not cover", async (t) => {
   t.same(unionExcluded(['n[1-3]'], ['n4', 'n2', 'm1']), ['n[1-3]', 'm1', 'n4']);
   t.same(unionExcluded(['n1'], []), ['n1'], "a lifted hint leaves exactly the user's list");
