@@ -13,6 +13,7 @@ import { LOG_LEVEL_SPELLINGS } from '../common/log.js';
 import { countOf, decimalNumber, formatDuration, SIZE_SUFFIXES, tryParseBytes } from '../common/units.js';
 import { WorkflowKilledError } from '../leader/killRequest.js';
 import type { CleanPolicy } from '../leader/runWorkflow.js';
+import type { WorkflowProgress } from '../leader/workflowRunner.js';
 import { WorkflowFinishError, WorkflowStartError } from '../workflow/workflowCode.js';
 import { exitProcess } from '../workflow/exitTrap.js';
 import { suggestNames } from '../common/suggest.js';
@@ -421,6 +422,8 @@ async function run(
   // killed, the store's lease released and the scratch removed, so `toil status` says it stopped
   // and --restart resumes it at once. A second one exits at once.
   const interrupt = new AbortController();
+  /** The run's last progress: what a stop has to kill is what it says was issued. */
+  let lastProgress: WorkflowProgress | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     // The process's own exit: a workflow's start() or finish() may hold process.exit trapped.
     if (interrupt.signal.aborted) exitProcess(signalExitCode(signal));
@@ -430,7 +433,7 @@ async function run(
     console.line(
       call
         ? `toil: ${signal}: stopping the workflow: abandoning its ${call}() and ending the processes it started (${signal} again to exit at once)`
-        : `toil: ${signal}: stopping the workflow and killing its running jobs (${signal} again to exit at once)`,
+        : `toil: ${signal}: stopping the workflow${issuedJobsToStop(lastProgress)} (${signal} again to exit at once)`,
     );
     interrupt.abort(new WorkflowInterruptedError(signal));
   };
@@ -512,7 +515,10 @@ async function run(
       workerCommand: (locator, jobId, attempt) => workerCommand(locator, jobId, attempt, workerWorkDir),
       workDir,
       removeOwnTraces: true,
-      onProgress: (p) => console.progress(p),
+      onProgress: (p) => {
+        lastProgress = p;
+        console.progress(p);
+      },
       ...(jobLogs ? { onJobLog: jobLogWriter(jobLogs, log) } : {}),
       ...(messages ? { onJobEvent: messages.write } : {}),
     });
@@ -929,4 +935,20 @@ export function parseBool(flag: string, v: string | boolean): boolean {
   if (/^(true|yes|1)$/i.test(v)) return true;
   if (/^(false|no|0)$/i.test(v)) return false;
   throw new UserInputError('BAD_FLAG', `${flag} ${v}: expected true or false`);
+}
+
+/**
+ * What a stop ends of the run's jobs, as its message says it: the running jobs it kills and the
+ * queued ones it cancels, or that no job has started yet (a stop at the run's start).
+ */
+export function issuedJobsToStop(progress: WorkflowProgress | undefined): string {
+  const running = progress?.running ?? 0;
+  const queued = progress?.waiting ?? 0;
+  if (running === 0 && queued === 0) return ': no job of it is running yet';
+  const jobs = (n: number, state: string): string => `${n} ${state} job${n === 1 ? '' : 's'}`;
+  const parts = [
+    ...(running > 0 ? [`killing its ${jobs(running, 'running')}`] : []),
+    ...(queued > 0 ? [`cancelling its ${jobs(queued, 'queued')}`] : []),
+  ];
+  return ` and ${parts.join(' and ')}`;
 }

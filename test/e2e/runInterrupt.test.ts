@@ -44,7 +44,10 @@ for (const [signal, code] of [
       t.equal(stopped.code, code, stopped.stderr);
       t.match(
         stopped.stderr,
-        new RegExp(`^toil: ${signal}: stopping the workflow and killing its running jobs`, 'm'),
+        new RegExp(
+          `^toil: ${signal}: stopping the workflow and killing its [1-6] running jobs? \\(${signal} again to exit at once\\)$`,
+          'm',
+        ),
       );
       t.match(
         stopped.stderr,
