@@ -14,6 +14,7 @@ import { countOf, decimalNumber, formatDuration, SIZE_SUFFIXES, tryParseBytes } 
 import { WorkflowKilledError } from '../leader/killRequest.js';
 import type { CleanPolicy } from '../leader/runWorkflow.js';
 import type { WorkflowProgress } from '../leader/workflowRunner.js';
+import { startedProgress } from '../leader/startedProgress.js';
 import { WorkflowFinishError, WorkflowStartError } from '../workflow/workflowCode.js';
 import { exitProcess } from '../workflow/exitTrap.js';
 import { suggestNames } from '../common/suggest.js';
@@ -424,6 +425,9 @@ async function run(
   const interrupt = new AbortController();
   /** The run's last progress: what a stop has to kill is what it says was issued. */
   let lastProgress: WorkflowProgress | undefined;
+  /** Its jobs started on a node told apart from those queued, once the batch system exists. */
+  let shown = (p: WorkflowProgress): WorkflowProgress => p;
+  let redraw: NodeJS.Timeout | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     // The process's own exit: a workflow's start() or finish() may hold process.exit trapped.
     if (interrupt.signal.aborted) exitProcess(signalExitCode(signal));
@@ -433,7 +437,7 @@ async function run(
     console.line(
       call
         ? `toil: ${signal}: stopping the workflow: abandoning its ${call}() and ending the processes it started (${signal} again to exit at once)`
-        : `toil: ${signal}: stopping the workflow${issuedJobsToStop(lastProgress)} (${signal} again to exit at once)`,
+        : `toil: ${signal}: stopping the workflow${issuedJobsToStop(lastProgress && shown(lastProgress))} (${signal} again to exit at once)`,
     );
     interrupt.abort(new WorkflowInterruptedError(signal));
   };
@@ -474,6 +478,11 @@ async function run(
       jobStore: store,
       notice: (line) => console.line(line),
     });
+    shown = (p) => startedProgress(p, batchSystem);
+    // A job the batch system starts (Slurm's PENDING to RUNNING) is no update of the run's: the
+    // counts are read again while it runs, so a queued job is not shown running.
+    redraw = setInterval(() => lastProgress && console.progress(shown(lastProgress)), PROGRESS_REDRAW_MS);
+    redraw.unref();
     if (batchSystem instanceof SlurmBatchSystem) {
       await assertSlurmAnswers(batchSystem);
       await assertSlurmPartitions(batchSystem, [
@@ -517,11 +526,12 @@ async function run(
       removeOwnTraces: true,
       onProgress: (p) => {
         lastProgress = p;
-        console.progress(p);
+        console.progress(shown(p));
       },
       ...(jobLogs ? { onJobLog: jobLogWriter(jobLogs, log) } : {}),
       ...(messages ? { onJobEvent: messages.write } : {}),
     });
+    clearInterval(redraw);
     console.endProgress();
     const secs = Math.max(outcome.elapsedMs, 1) / 1000;
     if (outcome.status === 'succeeded') {
@@ -554,6 +564,7 @@ async function run(
       fileLine(`toil: ${coerceError(e).message}`);
       throw e;
     }
+    clearInterval(redraw);
     console.endProgress();
     // The read the stop abandoned keeps its connection (and the warnings of its stall) up for as
     // long as the store stays silent: the process exits once it has said how the run ended.
@@ -575,6 +586,7 @@ async function run(
     // Node's loop up for ever): once what it started is ended, the process exits as soon as it
     // has said how the run ended.
     if (await endAbandonedWorkflowCode()) exitWhenDone();
+    clearInterval(redraw);
     console.endProgress();
     offSignals();
     messages?.close();
@@ -936,6 +948,9 @@ export function parseBool(flag: string, v: string | boolean): boolean {
   if (/^(false|no|0)$/i.test(v)) return false;
   throw new UserInputError('BAD_FLAG', `${flag} ${v}: expected true or false`);
 }
+
+/** How often a run's progress counts are read again from its batch system between updates. */
+const PROGRESS_REDRAW_MS = 2_000;
 
 /**
  * What a stop ends of the run's jobs, as its message says it: the running jobs it kills and the

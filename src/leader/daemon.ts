@@ -1,3 +1,4 @@
+import { startedProgress } from './startedProgress.js';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../common/clock.js';
@@ -693,10 +694,7 @@ export class LeaderDaemon {
     const p = run.progress;
     const batchSystem = this.batchSystems.get(run.id);
     if (!p || !batchSystem || run.status !== 'running') return p;
-    const issued = batchSystem.issuedJobIds();
-    const started = batchSystem.runningJobs().filter((r) => issued.has(r.jobId)).length;
-    const running = Math.min(started, p.running);
-    return { ...p, running, waiting: p.running - running };
+    return startedProgress(p, batchSystem);
   }
 
   /**
