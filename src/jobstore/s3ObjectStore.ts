@@ -696,8 +696,28 @@ function expectedIntegrity(
   }
   throw damaged(
     ref,
-    'carries no length and SHA-256 metadata (it was overwritten by something other than this job store)',
+    `${integrityMetadataProblem(metadata)} (it was overwritten by something other than this job store)`,
   );
+}
+
+/** What is wrong with an object's integrity metadata, as its damage is reported. */
+function integrityMetadataProblem(metadata: Record<string, string> | undefined): string {
+  const sha256 = metadata?.[META_SHA256];
+  const length = metadata?.[META_LENGTH];
+  if (sha256 === undefined && length === undefined) return 'carries no length and SHA-256 metadata';
+  const wrong = [
+    ...(sha256 === undefined
+      ? [`no ${META_SHA256}`]
+      : /^[0-9a-f]{64}$/.test(sha256)
+        ? []
+        : [`${META_SHA256} ${JSON.stringify(sha256.slice(0, 80))} is not 64 hex digits`]),
+    ...(length === undefined
+      ? [`no ${META_LENGTH}`]
+      : /^\d+$/.test(length) && Number.isSafeInteger(Number(length))
+        ? []
+        : [`${META_LENGTH} ${JSON.stringify(length.slice(0, 80))} is not a whole number of bytes`]),
+  ];
+  return `carries malformed length and SHA-256 metadata: ${wrong.join(', ')}`;
 }
 
 /** The composite checksum of `chunks` cut into parts of `partSize`; throws if it is not `expected`. */
