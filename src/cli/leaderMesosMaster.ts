@@ -22,14 +22,9 @@ export async function leaderMesosMaster(options: {
   readonly clock: Clock;
   readonly log: Logger;
 }): Promise<MesosMasterFlag> {
-  const [{ createClusterCalls }, { leaderPrivateAddress }] = await Promise.all([
-    import('../main/awsClients.js'),
-    import('../provisioner/cluster/remote.js'),
-  ]);
-  const { clusterName, region, clock, log } = options;
-  const { calls, close } = await createClusterCalls({ region, clock, log });
+  const { clusterName } = options;
   try {
-    const leader = await leaderPrivateAddress(calls, clusterName, clock, log, region);
+    const leader = await leaderOf(options);
     return {
       flag: '--mesosMaster',
       address: `${leader.ip}:${LEADER_MESOS_PORT}`,
@@ -44,6 +39,40 @@ export async function leaderMesosMaster(options: {
         `${LEADER_MESOS_PORT}) is unknown: ${e.message}; or give --mesosMaster HOST:PORT`,
       e.details,
     );
+  }
+}
+
+/**
+ * Refuses a run whose cluster is not there (a typo in --clusterName or --zone) before anything
+ * is made: its workers are launched with the leader's address, groups and profile, so without a
+ * running leader the first launch failed, after the job store was created and the run had to be
+ * resumed with --restart. The same lookup as the default --mesosMaster's, and its same errors
+ * (the clusters the region does have are named).
+ */
+export async function assertClusterLeader(options: {
+  readonly clusterName: string;
+  readonly region: string;
+  readonly clock: Clock;
+  readonly log: Logger;
+}): Promise<void> {
+  await leaderOf(options);
+}
+
+/** The cluster's running leader, found through EC2 in `region`; refused (NO_SUCH_CLUSTER, …) without one. */
+async function leaderOf(options: {
+  readonly clusterName: string;
+  readonly region: string;
+  readonly clock: Clock;
+  readonly log: Logger;
+}): Promise<{ readonly ip: string; readonly instanceId: string }> {
+  const [{ createClusterCalls }, { leaderPrivateAddress }] = await Promise.all([
+    import('../main/awsClients.js'),
+    import('../provisioner/cluster/remote.js'),
+  ]);
+  const { clusterName, region, clock, log } = options;
+  const { calls, close } = await createClusterCalls({ region, clock, log });
+  try {
+    return await leaderPrivateAddress(calls, clusterName, clock, log, region);
   } finally {
     close();
   }

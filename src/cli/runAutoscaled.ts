@@ -178,7 +178,8 @@ export async function runAutoscaled(
   // No --mesosMaster: Toil's default, the leader's own address, asked of the cloud once every
   // check made here has passed, and said, since it is not what the user typed.
   let master = mesosMasterFlag(f);
-  if (config.batchSystem.kind === 'mesos' && !master) {
+  const leaderLookedUp = config.batchSystem.kind === 'mesos' && !master;
+  if (leaderLookedUp) {
     const { leaderMesosMaster, defaultMasterLine } = await import('./leaderMesosMaster.js');
     master = await leaderMesosMaster({ clusterName, region: config.scaler.region, clock, log }).catch(
       (e: unknown) => {
@@ -203,6 +204,12 @@ export async function runAutoscaled(
     const { MesosMasterClient } = await import('../mesos/masterClient.js');
     const client = new MesosMasterClient(config.batchSystem.mesosMaster);
     await assertMesosAnswers(() => client.version(), master);
+  }
+  // The default master's lookup above finds the cluster's leader; with --mesosMaster (or Slurm)
+  // it is looked for here. Not when a killed run left nodes: the leader starts to release them.
+  if (!leaderLookedUp && !leftBefore) {
+    const { assertClusterLeader } = await import('./leaderMesosMaster.js');
+    await assertClusterLeader({ clusterName, region: config.scaler.region, clock, log });
   }
   // Emptied (as Toil empties it) only once the run is to start: a refused one leaves it as it was.
   const messages = f.writeMessages !== undefined ? openMessageFile(f.writeMessages) : undefined;

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
@@ -20,8 +21,8 @@ const { CreateSubnetCommand, CreateVpcCommand } = ec2Sdk();
  * cloud's Mesos master listens on port 5050 of one leader's.
  */
 const WORKFLOW = join(REPO_ROOT, 'test/fixtures/workflowDeclaresNothing.ts');
-// A full autoscaled run (a worker booted, one job, the worker released) and three refusals: about
-// 30 s on a quiet two-core machine.
+// A full autoscaled run (a worker booted, one job, the worker released) and five refusals: about
+// 35 s on a quiet two-core machine.
 t.setTimeout(180_000);
 
 // Its own loopback block, so port 5050 on it is free of other tests running at the same time.
@@ -139,6 +140,29 @@ t.test(
       none.stderr,
       /^toil: no --mesosMaster given, and its default \(the private address of cluster nowhere's leader, port 5050\) is unknown: cluster 'nowhere' has no leader in region us-west-2; .*; or give --mesosMaster HOST:PORT$/m,
     );
+
+    // With a --mesosMaster that answers, the cluster is still looked for before anything is made:
+    // a typo in --clusterName or --zone failed at the first launch, after the job store was made.
+    const typo = await run('hom', 'js-typo', ['--mesosMaster', cloud.mesosMaster]);
+    t.equal(typo.code, 2, `a cluster name that is not there: refused (exit 2): ${typo.stderr}`);
+    t.match(
+      typo.stderr,
+      /^toil: cluster 'hom' has no leader in region us-west-2; clusters here: .*\bhome\b.*; check the name and --zone$/m,
+      'the refusal names the clusters the region has',
+    );
+    t.notOk(existsSync(join(dir, 'js-typo')), 'no job store was made');
+    const elsewhere = await run('home', 'js-elsewhere', [
+      '--mesosMaster',
+      cloud.mesosMaster,
+      '--zone',
+      'us-east-1a',
+    ]);
+    t.equal(elsewhere.code, 2, `a zone the cluster is not in: refused (exit 2): ${elsewhere.stderr}`);
+    t.match(
+      elsewhere.stderr,
+      /^toil: cluster 'home' has no leader in region us-east-1; .*check the name and --zone$/m,
+    );
+    t.notOk(existsSync(join(dir, 'js-elsewhere')), 'no job store was made');
     t.same(await liveWorkers(cloud.ec2Url), [], 'no refused run launched a worker');
   },
 );
