@@ -159,7 +159,7 @@ const SBATCH_LONG_OPTIONS: readonly string[] = [
 ];
 
 /** The long options sbatch would read this word as: its own name, or every one it abbreviates. */
-function sbatchReadsAs(word: string): readonly string[] {
+export function sbatchReadsAs(word: string): readonly string[] {
   const name = word.split('=', 1)[0] as string;
   if (!name.startsWith('--') || name.length < 3) return [];
   if (SBATCH_LONG_OPTIONS.includes(name)) return [name];

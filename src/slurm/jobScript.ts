@@ -24,7 +24,7 @@
  * - The argv runs with `exec`, each word single-quoted, so no shell expansion touches it.
  */
 import { UserInputError } from '../common/errors.js';
-import { jobOwnSlurmOption } from '../common/slurmSyntax.js';
+import { jobOwnSlurmOption, sbatchReadsAs } from '../common/slurmSyntax.js';
 import type { IssuedJob } from '../ports/batchSystem.js';
 import { expandHostlist, hostlistItems } from './hostlist.js';
 
@@ -119,7 +119,8 @@ export interface SlurmUserArgs {
 }
 
 /**
- * Takes `--exclude=L`, `--exclude L`, `-x L` and `-xL` out of TOIL_SLURM_ARGS's words, so the
+ * Takes `--exclude=L`, `--exclude L`, `-x L` and `-xL` (and `--exclud`, which sbatch reads as
+ * `--exclude`) out of TOIL_SLURM_ARGS's words, so the
  * batch system can send one `--exclude` (and every `ExcNodeList=` update) with the user's nodes
  * and the keep-off hints' together. Several occurrences add up. A file of node names (sbatch
  * takes one when the value has a `/`) is refused: its nodes could not be kept in the updates. An
@@ -136,9 +137,12 @@ export function parseSlurmArgs(words: readonly string[], from = 'TOIL_SLURM_ARGS
     let value: string | undefined;
     const own = jobOwnSlurmOption(w);
     if (own !== undefined) throw bad(w, own);
-    if (w.startsWith('--exclude=')) value = w.slice('--exclude='.length);
+    // sbatch reads an unambiguous abbreviation (`--exclud=n1`) as --exclude too.
+    const readAs = sbatchReadsAs(w);
+    const exclude = readAs.length === 1 && readAs[0] === '--exclude';
+    if (exclude && w.includes('=')) value = w.slice(w.indexOf('=') + 1);
     else if (w.startsWith('-x') && w.length > 2) value = w.slice(2);
-    else if (w === '--exclude' || w === '-x') {
+    else if (exclude || w === '-x') {
       value = words[i + 1];
       if (value === undefined || value.startsWith('-')) throw bad(w, 'no node list follows it');
       i++;

@@ -117,6 +117,10 @@ t.test("TOIL_SLURM_ARGS: the user's --exclude is taken out, in each spelling, ra
     ['--exclude=r[1-2]-n[01-04] --time=5', ['--time=5'], ['r[1-2]-n[01-04]']],
     ['-x n1 --exclude=n2,n1', [], ['n1', 'n2']],
     ['--qos=low --exclusive', ['--qos=low', '--exclusive'], []],
+    // sbatch's abbreviation of --exclude (--exclu is --exclusive's too: sbatch refuses it).
+    ['--exclud=n3', [], ['n3']],
+    ['--exclud n3 --time=5', ['--time=5'], ['n3']],
+    ['--exclu=n3', ['--exclu=n3'], []],
   ];
   for (const [words, args, excludedNodes] of rows) {
     t.same(parseSlurmArgs(words.split(' ')), { args, excludedNodes }, words);
