@@ -1,4 +1,3 @@
-import { startedProgress } from './startedProgress.js';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../common/clock.js';
@@ -50,6 +49,7 @@ import {
 import { ClusterWorkload, TrackedBatchSystem, type SharedNodeControl } from './workloadTracker.js';
 import { CodeGate } from './codeGate.js';
 import type { AroundWorkflowCode } from './guardedWorkflowCode.js';
+import { startedProgress } from './startedProgress.js';
 
 export type DaemonState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
 
