@@ -353,8 +353,10 @@ export class JobStore {
     const evidence = keys.includes(WORKFLOW_KEY) ? undefined : keys.find(writtenAfterWorkflow);
     if (evidence !== undefined && !(await this.objects.head(WORKFLOW_KEY)))
       damaged.push({ key: WORKFLOW_KEY, reason: missingWorkflowReason(evidence) });
-    if (workflow) damaged.push(...(await this.missingFiles(new Set(keys), workflow, commits)));
-    return damaged.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const missing = workflow ? await this.missingFiles(new Set(keys), workflow, commits) : [];
+    return [...withUnreadCommits(damaged, missing)].sort((a, b) =>
+      a.key < b.key ? -1 : a.key > b.key ? 1 : 0,
+    );
   }
 
   /**
@@ -586,6 +588,20 @@ function writtenAfterWorkflow(key: string): boolean {
     AFTER_WORKFLOW_PREFIXES.some((p) => key.startsWith(p)) ||
     (AFTER_WORKFLOW_KEYS as readonly string[]).includes(key)
   );
+}
+
+/**
+ * `damaged` and the `missing` files, unless a commit is among the damaged: a commit says which
+ * files its job deleted, so while one cannot be read, a file the workflow names and the store does
+ * not hold may be one its job deleted on purpose, and calling it missing would send the user to
+ * restore what needs no restoring. The unread commit says so instead, and its restore tells.
+ */
+function withUnreadCommits(damaged: DamagedObject[], missing: DamagedObject[]): DamagedObject[] {
+  const unread = damaged.some((d) => d.key.startsWith(COMMITS_PREFIX));
+  if (!unread || missing.length === 0) return [...damaged, ...missing];
+  const files = missing.length === 1 ? '1 file' : `${missing.length} files`;
+  const note = `; what its job deleted cannot be told, so ${files} the workflow names that the store does not hold ${missing.length === 1 ? 'is' : 'are'} not called missing until it is restored`;
+  return damaged.map((d) => (d.key.startsWith(COMMITS_PREFIX) ? { key: d.key, reason: d.reason + note } : d));
 }
 
 function missingWorkflowReason(evidence: string): string {

@@ -1,11 +1,9 @@
 import t from 'tap';
-import { s3Sdk } from '../../src/common/awsSdkPackages.js';
 import type { S3ObjectStore } from '../../src/jobstore/s3ObjectStore.js';
 import { openObjectStore } from '../../src/main/jobStores.js';
+import { createS3Client } from '../../src/main/s3Client.js';
 import { uniqueName } from '../fixtures/objectStoreContract.js';
-import { startS3rver } from '../fixtures/s3rver.js';
-
-const { CopyObjectCommand, S3Client } = s3Sdk();
+import { replaceMetadata, startS3rver } from '../fixtures/s3rver.js';
 
 // An object whose integrity metadata something else rewrote was reported as carrying none, also
 // when it carried values that were only wrong: the report now names the key and the value.
@@ -17,15 +15,7 @@ t.test(
     const store = openObjectStore(`aws:us-west-2:${uniqueName()}`, { env: server.env });
     await store.create();
     t.teardown(() => store.destroy());
-    const s3 = new S3Client({
-      region: 'us-west-2',
-      endpoint: server.env.AWS_ENDPOINT_URL_S3,
-      forcePathStyle: true,
-      credentials: {
-        accessKeyId: server.env.AWS_ACCESS_KEY_ID!,
-        secretAccessKey: server.env.AWS_SECRET_ACCESS_KEY!,
-      },
-    });
+    const s3 = createS3Client('us-west-2', server.env);
     t.teardown(() => s3.destroy());
     const rows: [string, Record<string, string>, RegExp][] = [
       ['none', {}, /carries no length and SHA-256 metadata \(it was overwritten/],
@@ -49,15 +39,7 @@ t.test(
     for (const [name, Metadata, message] of rows) {
       const key = `m/${name.replace(/ /g, '-')}`;
       await store.put(key, 'abc');
-      await s3.send(
-        new CopyObjectCommand({
-          Bucket,
-          Key: key,
-          CopySource: `${Bucket}/${key}`,
-          MetadataDirective: 'REPLACE',
-          Metadata,
-        }),
-      );
+      await replaceMetadata(s3, Bucket, key, Metadata);
       await t.rejects(store.get(key), { code: 'JOBSTORE_CORRUPT', message }, name);
     }
   },
