@@ -23,6 +23,7 @@ import type {
 import { isFileId, referencedFiles } from './fileReferences.js';
 import { JobStoreLease, LEADER_KEY, type LeaseOptions } from './lease.js';
 import { PROBE_PREFIX, type ObjectStore } from './objectStore.js';
+import { commitShapeProblem, workflowShapeProblem, type Fields } from './recordShape.js';
 
 export { CorruptJobStoreError } from './errors.js';
 
@@ -626,13 +627,20 @@ export function failureLogKey(jobId: string, attempt: number): string {
 }
 
 function parseJson<T>(locator: string, key: string, body: Buffer): T {
+  let v: Fields;
   try {
-    const v = JSON.parse(body.toString('utf8')) as { format?: unknown };
+    v = JSON.parse(body.toString('utf8')) as Fields;
     if (typeof v !== 'object' || v === null || v.format !== 1) throw new Error('unknown record format');
-    return v as T;
   } catch (e) {
     throw new CorruptJobStoreError(locator, `does not parse (${(e as Error).message})`, key);
   }
+  const problem = key.startsWith(COMMITS_PREFIX)
+    ? commitShapeProblem(v, key.slice(COMMITS_PREFIX.length))
+    : key === WORKFLOW_KEY
+      ? workflowShapeProblem(v)
+      : undefined;
+  if (problem !== undefined) throw new CorruptJobStoreError(locator, problem, key);
+  return v as T;
 }
 
 const FILE_NAME_MAX = 100;

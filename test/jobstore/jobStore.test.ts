@@ -176,7 +176,9 @@ t.test(
     t.equal(await store.readWorkflow(), undefined, 'the module and start() files alone: no workflow yet');
     t.same(await store.findDamaged(), [], 'and nothing damaged');
     for (const key of ['commits/j1', 'jobs/j1', 'logs/j1/1', 'outcome.json', 'module-current.json']) {
-      await objects.put(key, JSON.stringify({ format: 1 }));
+      // A commit is read for what its job did: one that says nothing would itself be damaged.
+      const commit = { jobId: 'j1', children: [], followOns: [], newJobs: [], deletedFiles: [] };
+      await objects.put(key, JSON.stringify({ format: 1, ...(key === 'commits/j1' ? commit : {}) }));
       await t.rejects(
         store.readWorkflow(),
         {

@@ -1,0 +1,95 @@
+import { join } from 'node:path';
+import t from 'tap';
+import { openObjectStore } from '../../src/main/jobStores.js';
+import { startS3rver } from '../fixtures/s3rver.js';
+import { REPO_ROOT, runToil, scratchDir } from '../fixtures/workflowCli.js';
+
+// Sized for a busy two-core machine; a hang still fails, later.
+t.setTimeout(120_000);
+
+const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
+
+// A commit or workflow record that parsed but lacked a field the job graph is built from (written
+// by something else, with intact length and SHA-256 metadata) made `toil status` fail with an
+// internal error and a stack trace deep in that build; it is now listed among the damaged
+// objects, naming what it lacks, and a --restart refuses the store as damaged.
+t.test(
+  'toil status on an aws: store lists a commit and a workflow record that lack the fields they must hold as damaged, naming what is wrong',
+  async (t) => {
+    const server = await startS3rver();
+    t.teardown(() => server.stop());
+    const dir = scratchDir(t);
+    const locator = 'aws:us-west-2:malformed-record';
+    const run = ['run', TREE, locator, '--out', 'out.txt', '--log', 'exec.log', '--disableProgress'];
+    const ran = await runToil([...run, '--clean', 'never'], { cwd: dir, env: server.env });
+    t.equal(ran.code, 0, ran.stderr);
+
+    const store = openObjectStore(locator, { env: server.env });
+    const commits: string[] = [];
+    for await (const info of store.list('commits/')) commits.push(info.key);
+    t.ok(commits.length > 1, 'the jobs committed');
+    const key = commits[0]!;
+    const jobId = key.slice('commits/'.length);
+    // Written through the store: its length and SHA-256 are intact, only what it holds is wrong.
+    await store.put(key, JSON.stringify({ format: 1, jobId }));
+
+    const status = await runToil(['status', locator], { cwd: dir, env: server.env });
+    t.equal(status.code, 1, 'exit 1: a damaged object');
+    t.notMatch(status.stderr, /internal error|\n\s+at /, 'no internal error, no stack trace');
+    t.match(status.stdout, /^damaged: +1 object\(s\) /m, 'one damaged object: the commit');
+    t.match(
+      status.stdout,
+      new RegExp(
+        `^  ${key}: does not hold a job's commit: no children list, no followOns list, no deletedFiles list, no newJobs list$`,
+        'm',
+      ),
+      'the commit and the fields it lacks',
+    );
+
+    await store.put(
+      key,
+      JSON.stringify({
+        format: 1,
+        jobId: 'other',
+        children: [],
+        followOns: [],
+        deletedFiles: [3],
+        newJobs: [{}],
+      }),
+    );
+    const wrong = await runToil(['status', locator, '--json'], { cwd: dir, env: server.env });
+    t.equal(wrong.code, 1, wrong.stderr);
+    t.same(
+      (JSON.parse(wrong.stdout) as { damaged: unknown[] }).damaged,
+      [
+        {
+          key,
+          reason: `does not hold a job's commit: its jobId "other" is not ${jobId}, the job its key names, deletedFiles is [3], not a list of ids, no newJobs[0].id, no newJobs[0].name, no newJobs[0].children list, no newJobs[0].followOns list`,
+        },
+      ],
+      'each field of the wrong type or missing, by its place',
+    );
+
+    await store.put(
+      'workflow.json',
+      JSON.stringify({ format: 1, workflowId: 'w', rootJobId: 'r', jobs: 'x' }),
+    );
+    const record = await runToil(['status', locator], { cwd: dir, env: server.env });
+    t.equal(record.code, 1, record.stderr);
+    t.notMatch(record.stderr, /internal error|\n\s+at /, 'no internal error, no stack trace');
+    t.match(record.stdout, /^job store aws:us-west-2:malformed-record: its workflow record is damaged$/m);
+    t.match(
+      record.stdout,
+      /^ {2}workflow\.json: does not hold a workflow record: jobs is "x", not a list of jobs$/m,
+      'the workflow record and what is wrong with it',
+    );
+
+    const restart = await runToil([...run, '--restart'], { cwd: dir, env: server.env });
+    t.equal(restart.code, 2, 'a --restart refuses the damaged store');
+    t.match(
+      restart.stderr,
+      /^toil: job store aws:us-west-2:malformed-record is damaged: object workflow\.json does not hold a workflow record: jobs is "x", not a list of jobs /m,
+    );
+    t.notMatch(restart.stderr, /internal error|\n\s+at /, 'no internal error, no stack trace');
+  },
+);
