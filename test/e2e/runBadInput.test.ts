@@ -57,6 +57,16 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
       args: ['run', SORT, 'gs:bucket/x'],
       expect: /invalid job store locator 'gs:bucket\/x'.*expected file:PATH or aws:REGION:NAME/,
     },
+    // Its bucket (NAME--toil) would be over S3's limit: the name's length and the limits are said,
+    // before any request is sent, by a run and by a command that reads a store alike.
+    ...[['run', SORT], ['status']].map((command) => ({
+      name: `toil ${command[0]}: an aws: job store name too long for its bucket`,
+      args: [...command, `aws:us-west-2:${'a'.repeat(64)}`],
+      env: { AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9' },
+      expect: new RegExp(
+        `^toil: invalid job store locator 'aws:us-west-2:a{64}': job store name 'a{64}' is 64 characters long, over Toil's 56 \\(its bucket 'a{64}--toil' would be 70 characters; S3 bucket names are at most 63\\) \\(it must be 3-56 characters`,
+      ),
+    })),
     {
       name: 'an option where the job store goes (toil run wf.ts --jobStore file:js), no store named after it',
       args: ['run', SORT, '--jobStore', 'file:./js'],
