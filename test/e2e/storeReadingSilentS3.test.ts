@@ -40,6 +40,12 @@ t.test(
           t.fail(`toil ${command} still running 10 s after Ctrl-C`);
           return;
         }
+        // The watch holds no handler of its own: Ctrl-C ends the command as it did without one.
+        t.same(
+          { code: ended.code, signal: ended.signal },
+          { code: null, signal: 'SIGINT' },
+          `toil ${command}: ended by the SIGINT`,
+        );
         t.notMatch(ended.stderr, /internal error|\n\s+at /, `toil ${command}: no stack trace`);
       }),
     );
