@@ -54,6 +54,8 @@ t.test(
     objectStoreContract(t, {
       open: (name) => openObjectStore(`aws:us-west-2:${name}`, { env, partSize: MIN_PART_SIZE }),
       enforcesConditions: true,
+      racyConditions:
+        'moto_server (5.x) looks the key up, then stores the PUT, on a threaded server: two creators racing for one key can both win (seen in CI); S3 itself lets one win',
       partSize: MIN_PART_SIZE,
       // s3rver already pages past 1000 keys, and runs wherever the tests do; once is enough.
       paginatePastOnePage: false,
