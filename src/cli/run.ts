@@ -428,6 +428,11 @@ async function run(
   /** Its jobs started on a node told apart from those queued, once the batch system exists. */
   let shown = (p: WorkflowProgress): WorkflowProgress => p;
   let redraw: NodeJS.Timeout | undefined;
+  /** Before the run's last lines: the progress line is done, and no redraw may come after them. */
+  const endProgress = (): void => {
+    clearInterval(redraw);
+    console.endProgress();
+  };
   const onSignal = (signal: NodeJS.Signals): void => {
     // The process's own exit: a workflow's start() or finish() may hold process.exit trapped.
     if (interrupt.signal.aborted) exitProcess(signalExitCode(signal));
@@ -531,8 +536,7 @@ async function run(
       ...(jobLogs ? { onJobLog: jobLogWriter(jobLogs, log) } : {}),
       ...(messages ? { onJobEvent: messages.write } : {}),
     });
-    clearInterval(redraw);
-    console.endProgress();
+    endProgress();
     const secs = Math.max(outcome.elapsedMs, 1) / 1000;
     if (outcome.status === 'succeeded') {
       console.line(
@@ -564,8 +568,7 @@ async function run(
       fileLine(`toil: ${coerceError(e).message}`);
       throw e;
     }
-    clearInterval(redraw);
-    console.endProgress();
+    endProgress();
     // The read the stop abandoned keeps its connection (and the warnings of its stall) up for as
     // long as the store stays silent: the process exits once it has said how the run ended.
     if (e.stoppedIn === 'store') exitWhenDone();
@@ -586,8 +589,7 @@ async function run(
     // Node's loop up for ever): once what it started is ended, the process exits as soon as it
     // has said how the run ended.
     if (await endAbandonedWorkflowCode()) exitWhenDone();
-    clearInterval(redraw);
-    console.endProgress();
+    endProgress();
     offSignals();
     messages?.close();
     close();
