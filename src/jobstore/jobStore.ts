@@ -23,7 +23,14 @@ import type {
 import { isFileId, referencedFiles } from './fileReferences.js';
 import { JobStoreLease, LEADER_KEY, type LeaseOptions } from './lease.js';
 import { PROBE_PREFIX, type ObjectStore } from './objectStore.js';
-import { commitShapeProblem, workflowShapeProblem, type Fields } from './recordShape.js';
+import {
+  commitShapeProblem,
+  failureLogShapeProblem,
+  outcomeShapeProblem,
+  runningShapeProblem,
+  workflowShapeProblem,
+  type Fields,
+} from './recordShape.js';
 
 export { CorruptJobStoreError } from './errors.js';
 
@@ -561,7 +568,7 @@ function isRecordKey(key: string): boolean {
     key === RUNNING_KEY ||
     key.startsWith(COMMITS_PREFIX) ||
     key.startsWith('jobs/') ||
-    key.startsWith('logs/') ||
+    key.startsWith(LOGS_PREFIX) ||
     key.startsWith('services/')
   );
 }
@@ -575,13 +582,15 @@ export const SLURM_KEY = 'slurm.json';
 export const OUTCOME_KEY = 'outcome.json';
 export const RUNNING_KEY = 'running.json';
 export const COMMITS_PREFIX = 'commits/';
+/** Where the logs of failed attempts are kept (failureLogKey). */
+const LOGS_PREFIX = 'logs/';
 
 /**
  * What a leader writes only once the workflow record is there (a job's ticket, commit or failure
  * log, a run's outcome, a restart's module pointer); the lease, the module and the files start()
  * writes come before it, so a store interrupted while starting holds none of these.
  */
-const AFTER_WORKFLOW_PREFIXES = [COMMITS_PREFIX, 'jobs/', 'logs/'] as const;
+const AFTER_WORKFLOW_PREFIXES = [COMMITS_PREFIX, 'jobs/', LOGS_PREFIX] as const;
 const AFTER_WORKFLOW_KEYS = [OUTCOME_KEY, CURRENT_MODULE_KEY] as const;
 
 function writtenAfterWorkflow(key: string): boolean {
@@ -623,7 +632,17 @@ export function commitKey(jobId: string): string {
 }
 
 export function failureLogKey(jobId: string, attempt: number): string {
-  return `logs/${jobId}/${attempt}`;
+  return `${LOGS_PREFIX}${jobId}/${attempt}`;
+}
+
+/** What is wrong with the record at `key` that parsed as `v`, for the records read field by field. */
+function recordShapeProblem(key: string, v: Fields): string | undefined {
+  if (key.startsWith(COMMITS_PREFIX)) return commitShapeProblem(v, key.slice(COMMITS_PREFIX.length));
+  if (key.startsWith(LOGS_PREFIX)) return failureLogShapeProblem(v);
+  if (key === WORKFLOW_KEY) return workflowShapeProblem(v);
+  if (key === OUTCOME_KEY) return outcomeShapeProblem(v);
+  if (key === RUNNING_KEY) return runningShapeProblem(v);
+  return undefined;
 }
 
 function parseJson<T>(locator: string, key: string, body: Buffer): T {
@@ -634,11 +653,7 @@ function parseJson<T>(locator: string, key: string, body: Buffer): T {
   } catch (e) {
     throw new CorruptJobStoreError(locator, `does not parse (${(e as Error).message})`, key);
   }
-  const problem = key.startsWith(COMMITS_PREFIX)
-    ? commitShapeProblem(v, key.slice(COMMITS_PREFIX.length))
-    : key === WORKFLOW_KEY
-      ? workflowShapeProblem(v)
-      : undefined;
+  const problem = recordShapeProblem(key, v);
   if (problem !== undefined) throw new CorruptJobStoreError(locator, problem, key);
   return v as T;
 }

@@ -93,3 +93,85 @@ t.test(
     t.notMatch(restart.stderr, /internal error|\n\s+at /, 'no internal error, no stack trace');
   },
 );
+
+// The records `toil status` lists line by line: the run's outcome (its failed jobs), the log of a
+// failed attempt (--printLogs) and what a running leader runs. One that parsed but held a field
+// of another type made status fail with an internal error (`log.logs.map is not a function`) or
+// print `undefined (3): undefined` for a failed job; each is now a damaged object, named.
+t.test(
+  'toil status lists a run outcome, a failure log and a running record of the wrong shape as damaged, naming each field',
+  async (t) => {
+    const server = await startS3rver();
+    t.teardown(() => server.stop());
+    const dir = scratchDir(t);
+    const locator = 'aws:us-west-2:malformed-outcome';
+    const workflow = join(REPO_ROOT, 'test/fixtures/workflowOneFails.ts');
+    const ran = await runToil(['run', workflow, locator, '--retryCount', '0', '--disableProgress', '0'], {
+      cwd: dir,
+      env: server.env,
+    });
+    t.equal(ran.code, 1, 'the run fails: one job throws');
+    const store = openObjectStore(locator, { env: server.env });
+    const logs: string[] = [];
+    for await (const info of store.list('logs/')) logs.push(info.key);
+    t.equal(logs.length, 1, 'one failed attempt logged');
+    const logKey = logs[0]!;
+
+    const intact = await runToil(['status', locator, '--printLogs'], { cwd: dir, env: server.env });
+    t.match(intact.stdout, /^ {2}failed: +fails \(/m, 'intact: the failed job named');
+    t.match(intact.stdout, /no such sample/, 'intact: its log printed');
+
+    await store.put(
+      'outcome.json',
+      JSON.stringify({ format: 1, generation: 0, status: 'failed', at: 1, failedJobs: [{ jobId: 3 }] }),
+    );
+    await store.put(
+      logKey,
+      JSON.stringify({ format: 1, jobId: 'j', attempt: 1, name: 'fails', error: 'e', logs: 3, output: 5 }),
+    );
+    await store.put(
+      'running.json',
+      JSON.stringify({
+        format: 1,
+        generation: 0,
+        at: 1,
+        batchSystem: 'x',
+        running: '1',
+        waiting: 0,
+        jobs: [{ jobId: 'j', name: 'n', attempt: 1, state: 'done' }],
+      }),
+    );
+
+    const status = await runToil(['status', locator, '--printLogs', '--printFailed'], {
+      cwd: dir,
+      env: server.env,
+    });
+    t.equal(status.code, 1, 'exit 1: damaged objects');
+    t.notMatch(status.stderr, /internal error|\n\s+at /, 'no internal error, no stack trace');
+    t.notMatch(status.stdout, /undefined/, 'no field printed as undefined');
+    t.match(status.stdout, /^damaged: +3 object\(s\) /m, 'three damaged objects');
+    t.match(
+      status.stdout,
+      /^ {2}outcome\.json: does not hold a run's outcome: failedJobs\[0\]\.jobId is 3, not a string, no failedJobs\[0\]\.name, no failedJobs\[0\]\.error$/m,
+    );
+    t.match(
+      status.stdout,
+      new RegExp(
+        `^  ${logKey}: does not hold a failed attempt's log: logs is 3, not a list of records, output is 5, not a string$`,
+        'm',
+      ),
+    );
+    t.match(
+      status.stdout,
+      /^ {2}running\.json: does not hold what a leader runs: running is "1", not a number, jobs\[0\]\.state is "done", not "running" or "issued"$/m,
+    );
+
+    const json = await runToil(['status', locator, '--json', '--printLogs'], { cwd: dir, env: server.env });
+    t.equal(json.code, 1, json.stderr);
+    t.same(
+      (JSON.parse(json.stdout) as { damaged: { key: string }[] }).damaged.map((d) => d.key),
+      [logKey, 'outcome.json', 'running.json'],
+      '--json lists the same three',
+    );
+  },
+);

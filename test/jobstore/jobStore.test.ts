@@ -175,10 +175,14 @@ t.test(
     await store.writeFile(store.newFileId('input.txt'), 'what start() imported');
     t.equal(await store.readWorkflow(), undefined, 'the module and start() files alone: no workflow yet');
     t.same(await store.findDamaged(), [], 'and nothing damaged');
+    // The records read field by field hold theirs: one that says nothing would itself be damaged.
+    const fields: Record<string, object> = {
+      'commits/j1': { jobId: 'j1', children: [], followOns: [], newJobs: [], deletedFiles: [] },
+      'logs/j1/1': { jobId: 'j1', attempt: 1, name: 'n', error: 'e', logs: [], output: '' },
+      'outcome.json': { generation: 0, status: 'failed', at: 0, failedJobs: [] },
+    };
     for (const key of ['commits/j1', 'jobs/j1', 'logs/j1/1', 'outcome.json', 'module-current.json']) {
-      // A commit is read for what its job did: one that says nothing would itself be damaged.
-      const commit = { jobId: 'j1', children: [], followOns: [], newJobs: [], deletedFiles: [] };
-      await objects.put(key, JSON.stringify({ format: 1, ...(key === 'commits/j1' ? commit : {}) }));
+      await objects.put(key, JSON.stringify({ format: 1, ...fields[key] }));
       await t.rejects(
         store.readWorkflow(),
         {
