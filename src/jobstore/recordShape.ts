@@ -38,60 +38,75 @@ export function workflowShapeProblem(w: Fields): string | undefined {
 
 /** What is wrong with the record of how the last leader's run ended (outcome.json), or undefined. */
 export function outcomeShapeProblem(o: Fields): string | undefined {
-  const wrong = [
-    ...numberField(o, 'generation'),
-    ...(o.status === 'succeeded' || o.status === 'failed'
-      ? []
-      : [`status is ${describe(o.status)}, not "succeeded" or "failed"`]),
-    ...numberField(o, 'at'),
-    ...objectList(o, 'failedJobs', (j, where) => [
-      ...stringField(j, 'jobId', where),
-      ...stringField(j, 'name', where),
-      ...stringField(j, 'error', where),
-    ]),
-  ];
-  return wrong.length === 0 ? undefined : `does not hold a run's outcome: ${wrong.join(', ')}`;
+  return recordProblem("a run's outcome", [
+    ...typedFields(o, { generation: 'number', status: ['succeeded', 'failed'], at: 'number' }),
+    ...objectList(o, 'failedJobs', (j, where) =>
+      typedFields(j, { jobId: 'string', name: 'string', error: 'string' }, where),
+    ),
+  ]);
 }
 
 /** What is wrong with the record of what the running leader has issued (running.json), or undefined. */
 export function runningShapeProblem(r: Fields): string | undefined {
-  const wrong = [
-    ...numberField(r, 'generation'),
-    ...numberField(r, 'at'),
-    ...stringField(r, 'batchSystem'),
-    ...numberField(r, 'running'),
-    ...numberField(r, 'waiting'),
-    ...(r.held === undefined ? [] : numberField(r, 'held')),
-    ...objectList(r, 'jobs', (j, where) => [
-      ...stringField(j, 'jobId', where),
-      ...stringField(j, 'name', where),
-      ...numberField(j, 'attempt', where),
-      ...(j.state === 'running' || j.state === 'issued'
-        ? []
-        : [`${where}.state is ${describe(j.state)}, not "running" or "issued"`]),
-      ...(j.batchJobId === undefined ? [] : stringField(j, 'batchJobId', where)),
-      ...(j.node === undefined ? [] : stringField(j, 'node', where)),
-      ...(j.startedAt === undefined ? [] : numberField(j, 'startedAt', where)),
-    ]),
-  ];
-  return wrong.length === 0 ? undefined : `does not hold what a leader runs: ${wrong.join(', ')}`;
+  return recordProblem('what a leader runs', [
+    ...typedFields(r, {
+      generation: 'number',
+      at: 'number',
+      batchSystem: 'string',
+      running: 'number',
+      waiting: 'number',
+      held: 'number?',
+    }),
+    ...objectList(r, 'jobs', (j, where) =>
+      typedFields(
+        j,
+        {
+          jobId: 'string',
+          name: 'string',
+          attempt: 'number',
+          state: ['running', 'issued'],
+          batchJobId: 'string?',
+          node: 'string?',
+          startedAt: 'number?',
+        },
+        where,
+      ),
+    ),
+  ]);
 }
 
 /** What is wrong with the log of a failed attempt (logs/JOB/ATTEMPT), or undefined. */
 export function failureLogShapeProblem(l: Fields): string | undefined {
-  const wrong = [
-    ...stringField(l, 'jobId'),
-    ...numberField(l, 'attempt'),
-    ...stringField(l, 'name'),
-    ...stringField(l, 'error'),
-    ...objectList(l, 'logs', (line, where) => [
-      ...stringField(line, 'level', where),
-      ...stringField(line, 'message', where),
-      ...numberField(line, 'time', where),
-    ]),
-    ...stringField(l, 'output'),
-  ];
-  return wrong.length === 0 ? undefined : `does not hold a failed attempt's log: ${wrong.join(', ')}`;
+  return recordProblem("a failed attempt's log", [
+    ...typedFields(l, { jobId: 'string', attempt: 'number', name: 'string', error: 'string' }),
+    ...objectList(l, 'logs', (line, where) =>
+      typedFields(line, { level: 'string', message: 'string', time: 'number' }, where),
+    ),
+    ...typedFields(l, { output: 'string' }),
+  ]);
+}
+
+function recordProblem(what: string, wrong: readonly string[]): string | undefined {
+  return wrong.length === 0 ? undefined : `does not hold ${what}: ${wrong.join(', ')}`;
+}
+
+/** A field's type: a string, a finite number, either or absent (`?`), or one of these words. */
+type FieldType = 'string' | 'number' | 'string?' | 'number?' | readonly string[];
+
+/** What is wrong with the fields of `o` that `types` names, in its order. */
+function typedFields(o: Fields, types: Readonly<Record<string, FieldType>>, where?: string): string[] {
+  return Object.entries(types).flatMap(([name, type]) => {
+    const v = o[name];
+    const field = where === undefined ? name : `${where}.${name}`;
+    if (typeof type !== 'string')
+      return type.includes(v as string)
+        ? []
+        : [`${field} is ${describe(v)}, not ${type.map((w) => JSON.stringify(w)).join(' or ')}`];
+    if (v === undefined) return type.endsWith('?') ? [] : [`no ${field}`];
+    const kind = type.replace('?', '');
+    const ok = kind === 'number' ? typeof v === 'number' && Number.isFinite(v) : typeof v === kind;
+    return ok ? [] : [`${field} is ${describe(v)}, not a ${kind}`];
+  });
 }
 
 function jobSpecProblems(j: unknown, where: string): string[] {
@@ -109,12 +124,6 @@ function stringField(o: Fields, name: string, where?: string): string[] {
   if (typeof o[name] === 'string') return [];
   const field = where === undefined ? name : `${where}.${name}`;
   return [o[name] === undefined ? `no ${field}` : `${field} is ${describe(o[name])}, not a string`];
-}
-
-function numberField(o: Fields, name: string, where?: string): string[] {
-  if (typeof o[name] === 'number' && Number.isFinite(o[name])) return [];
-  const field = where === undefined ? name : `${where}.${name}`;
-  return [o[name] === undefined ? `no ${field}` : `${field} is ${describe(o[name])}, not a number`];
 }
 
 /** The problems of list `name` of `o`, whose items are objects `itemProblems` checks. */

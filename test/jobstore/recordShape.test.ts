@@ -1,0 +1,117 @@
+import t from 'tap';
+import {
+  failureLogShapeProblem,
+  outcomeShapeProblem,
+  runningShapeProblem,
+} from '../../src/jobstore/recordShape.js';
+
+// Each record as a leader writes it, then with one field wrong: the problem names the field, its
+// value and what was expected, and a record as written has none.
+const OUTCOME = {
+  format: 1,
+  generation: 2,
+  status: 'failed',
+  at: 1,
+  failedJobs: [{ jobId: 'j', name: 'n', error: 'e' }],
+};
+const RUNNING = {
+  format: 1,
+  generation: 0,
+  at: 1,
+  batchSystem: 'slurm',
+  running: 1,
+  waiting: 0,
+  jobs: [{ jobId: 'j', name: 'n', attempt: 1, state: 'running', batchJobId: '7', node: 'n1', startedAt: 1 }],
+};
+const LOG = {
+  format: 1,
+  jobId: 'j',
+  attempt: 1,
+  name: 'n',
+  error: 'e',
+  logs: [{ level: 'info', message: 'm', time: 1 }],
+  output: '',
+};
+
+const rows: [
+  string,
+  (r: Record<string, unknown>) => string | undefined,
+  Record<string, unknown>,
+  string | undefined,
+][] = [
+  ['an outcome as written', outcomeShapeProblem, OUTCOME, undefined],
+  [
+    'a succeeded outcome with no failed jobs',
+    outcomeShapeProblem,
+    { ...OUTCOME, status: 'succeeded', failedJobs: [] },
+    undefined,
+  ],
+  [
+    'an outcome of another status',
+    outcomeShapeProblem,
+    { ...OUTCOME, status: 'done' },
+    `does not hold a run's outcome: status is "done", not "succeeded" or "failed"`,
+  ],
+  [
+    'an outcome whose generation is text',
+    outcomeShapeProblem,
+    { ...OUTCOME, generation: '2' },
+    `does not hold a run's outcome: generation is "2", not a number`,
+  ],
+  [
+    'an outcome whose failed jobs are no list',
+    outcomeShapeProblem,
+    { ...OUTCOME, failedJobs: 5 },
+    `does not hold a run's outcome: failedJobs is 5, not a list of records`,
+  ],
+  [
+    'an outcome with a failed job that is no record',
+    outcomeShapeProblem,
+    { ...OUTCOME, failedJobs: ['j'] },
+    `does not hold a run's outcome: failedJobs[0] is "j", not a record`,
+  ],
+  ['a running record as written', runningShapeProblem, RUNNING, undefined],
+  ['a running record holding jobs back', runningShapeProblem, { ...RUNNING, held: 3 }, undefined],
+  [
+    'a running record whose held count is text',
+    runningShapeProblem,
+    { ...RUNNING, held: 'x' },
+    'does not hold what a leader runs: held is "x", not a number',
+  ],
+  [
+    'a running record whose count is null',
+    runningShapeProblem,
+    { ...RUNNING, running: null },
+    'does not hold what a leader runs: running is null, not a number',
+  ],
+  [
+    'a running job of another state',
+    runningShapeProblem,
+    { ...RUNNING, jobs: [{ ...RUNNING.jobs[0], state: 'done', node: 3 }] },
+    'does not hold what a leader runs: jobs[0].state is "done", not "running" or "issued", jobs[0].node is 3, not a string',
+  ],
+  ['a failure log as written', failureLogShapeProblem, LOG, undefined],
+  [
+    'a failure log whose lines are no list',
+    failureLogShapeProblem,
+    { ...LOG, logs: 3 },
+    `does not hold a failed attempt's log: logs is 3, not a list of records`,
+  ],
+  [
+    'a failure log line without its time',
+    failureLogShapeProblem,
+    { ...LOG, logs: [{ level: 'info', message: 'm' }] },
+    `does not hold a failed attempt's log: no logs[0].time`,
+  ],
+  [
+    'a failure log with nothing but its format',
+    failureLogShapeProblem,
+    { format: 1 },
+    `does not hold a failed attempt's log: no jobId, no attempt, no name, no error, no logs list, no output`,
+  ],
+];
+
+for (const [name, check, record, problem] of rows)
+  t.test(name, async (t) => {
+    t.equal(check(record), problem);
+  });
