@@ -28,6 +28,7 @@ import {
   failureLogShapeProblem,
   outcomeShapeProblem,
   runningShapeProblem,
+  ticketShapeProblem,
   workflowShapeProblem,
   type Fields,
 } from './recordShape.js';
@@ -567,7 +568,7 @@ function isRecordKey(key: string): boolean {
     key === OUTCOME_KEY ||
     key === RUNNING_KEY ||
     key.startsWith(COMMITS_PREFIX) ||
-    key.startsWith('jobs/') ||
+    key.startsWith(TICKETS_PREFIX) ||
     key.startsWith(LOGS_PREFIX) ||
     key.startsWith('services/')
   );
@@ -582,7 +583,8 @@ export const SLURM_KEY = 'slurm.json';
 export const OUTCOME_KEY = 'outcome.json';
 export const RUNNING_KEY = 'running.json';
 export const COMMITS_PREFIX = 'commits/';
-/** Where the logs of failed attempts are kept (failureLogKey). */
+/** Where the leader's tickets (ticketKey) and the logs of failed attempts (failureLogKey) are kept. */
+export const TICKETS_PREFIX = 'jobs/';
 const LOGS_PREFIX = 'logs/';
 
 /**
@@ -590,7 +592,7 @@ const LOGS_PREFIX = 'logs/';
  * log, a run's outcome, a restart's module pointer); the lease, the module and the files start()
  * writes come before it, so a store interrupted while starting holds none of these.
  */
-const AFTER_WORKFLOW_PREFIXES = [COMMITS_PREFIX, 'jobs/', LOGS_PREFIX] as const;
+const AFTER_WORKFLOW_PREFIXES = [COMMITS_PREFIX, TICKETS_PREFIX, LOGS_PREFIX] as const;
 const AFTER_WORKFLOW_KEYS = [OUTCOME_KEY, CURRENT_MODULE_KEY] as const;
 
 function writtenAfterWorkflow(key: string): boolean {
@@ -624,7 +626,7 @@ function serviceKey(jobId: string, attempt: number): string {
 }
 
 export function ticketKey(jobId: string): string {
-  return `jobs/${jobId}`;
+  return `${TICKETS_PREFIX}${jobId}`;
 }
 
 export function commitKey(jobId: string): string {
@@ -639,6 +641,7 @@ export function failureLogKey(jobId: string, attempt: number): string {
 function recordShapeProblem(key: string, v: Fields): string | undefined {
   if (key.startsWith(COMMITS_PREFIX)) return commitShapeProblem(v, key.slice(COMMITS_PREFIX.length));
   if (key.startsWith(LOGS_PREFIX)) return failureLogShapeProblem(v);
+  if (key.startsWith(TICKETS_PREFIX)) return ticketShapeProblem(v, key.slice(TICKETS_PREFIX.length));
   if (key === WORKFLOW_KEY) return workflowShapeProblem(v);
   if (key === OUTCOME_KEY) return outcomeShapeProblem(v);
   if (key === RUNNING_KEY) return runningShapeProblem(v);

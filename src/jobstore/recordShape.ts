@@ -11,11 +11,7 @@ export type Fields = Readonly<Record<string, unknown>>;
 /** What is wrong with the commit of job `jobId` (its key's), or undefined. */
 export function commitShapeProblem(c: Fields, jobId: string): string | undefined {
   const wrong = [
-    ...(c.jobId === undefined
-      ? ['no jobId']
-      : c.jobId === jobId
-        ? []
-        : [`its jobId ${describe(c.jobId)} is not ${jobId}, the job its key names`]),
+    ...jobIdOfKey(c, jobId),
     ...stringLists(c, ['children', 'followOns', 'deletedFiles']),
     ...(Array.isArray(c.newJobs)
       ? c.newJobs.flatMap((j, i) => jobSpecProblems(j, `newJobs[${i}]`))
@@ -34,6 +30,24 @@ export function workflowShapeProblem(w: Fields): string | undefined {
       : [listProblem(w.jobs, 'jobs', 'jobs')]),
   ];
   return wrong.length === 0 ? undefined : `does not hold a workflow record: ${wrong.join(', ')}`;
+}
+
+/** What is wrong with the ticket of job `jobId` (its key's: what a worker runs), or undefined. */
+export function ticketShapeProblem(t: Fields, jobId: string): string | undefined {
+  return recordProblem("a job's ticket", [
+    ...jobIdOfKey(t, jobId),
+    ...typedFields(t, { workflowId: 'string', name: 'string' }),
+    ...nestedFields(t, 'requirements', {
+      cores: 'number',
+      memory: 'number',
+      disk: 'number',
+      preemptable: 'boolean',
+      walltimeMs: 'number?',
+    }),
+    ...nestedFields(t, 'module', { key: 'string', etag: 'string', size: 'number' }),
+    ...(t.service === undefined ? [] : nestedFields(t, 'service', { pollMs: 'number' })),
+    ...(t.env === undefined ? [] : envProblems(t.env)),
+  ]);
 }
 
 /** What is wrong with the record of how the last leader's run ended (outcome.json), or undefined. */
@@ -90,8 +104,8 @@ function recordProblem(what: string, wrong: readonly string[]): string | undefin
   return wrong.length === 0 ? undefined : `does not hold ${what}: ${wrong.join(', ')}`;
 }
 
-/** A field's type: a string, a finite number, either or absent (`?`), or one of these words. */
-type FieldType = 'string' | 'number' | 'string?' | 'number?' | readonly string[];
+/** A field's type: a string, a finite number, a boolean, any of them or absent (`?`), or one of these words. */
+type FieldType = 'string' | 'number' | 'boolean' | 'string?' | 'number?' | 'boolean?' | readonly string[];
 
 /** What is wrong with the fields of `o` that `types` names, in its order. */
 function typedFields(o: Fields, types: Readonly<Record<string, FieldType>>, where?: string): string[] {
@@ -107,6 +121,29 @@ function typedFields(o: Fields, types: Readonly<Record<string, FieldType>>, wher
     const ok = kind === 'number' ? typeof v === 'number' && Number.isFinite(v) : typeof v === kind;
     return ok ? [] : [`${field} is ${describe(v)}, not a ${kind}`];
   });
+}
+
+/** The record's own jobId, which must be the job its key names. */
+function jobIdOfKey(o: Fields, jobId: string): string[] {
+  if (o.jobId === undefined) return ['no jobId'];
+  return o.jobId === jobId ? [] : [`its jobId ${describe(o.jobId)} is not ${jobId}, the job its key names`];
+}
+
+/** What is wrong with `o[name]`, a record whose fields `types` names. */
+function nestedFields(o: Fields, name: string, types: Readonly<Record<string, FieldType>>): string[] {
+  const v = o[name];
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    return [v === undefined ? `no ${name}` : `${name} is ${describe(v)}, not a record`];
+  return typedFields(v as Fields, types, name);
+}
+
+/** A ticket's environment: variable names to their values, every value a string. */
+function envProblems(env: unknown): string[] {
+  if (typeof env !== 'object' || env === null || Array.isArray(env))
+    return [`env is ${describe(env)}, not a record of variables`];
+  return Object.entries(env)
+    .filter(([, v]) => typeof v !== 'string')
+    .map(([k, v]) => `env.${k} is ${describe(v)}, not a string`);
 }
 
 function jobSpecProblems(j: unknown, where: string): string[] {

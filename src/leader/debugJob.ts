@@ -1,7 +1,7 @@
 import { RealClock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
 import type { FailureLog, JobCommit, JobSpec, JobTicket } from '../jobstore/jobRecords.js';
-import type { JobStore } from '../jobstore/jobStore.js';
+import { TICKETS_PREFIX, type JobStore } from '../jobstore/jobStore.js';
 import { jobsFailedForGood, workflowStatusAndJobs, type WorkflowStatus } from './workflowStatus.js';
 
 /** A job `toil debug-job` can run: one the leader wrote a ticket for (it was issued at least once). */
@@ -12,7 +12,6 @@ export interface TicketedJob {
 
 type FailedJob = WorkflowStatus['failedJobs'][number];
 
-const TICKETS_PREFIX = 'jobs/';
 /** How many candidates an error message names before "and N more". */
 const NAMED_CANDIDATES = 8;
 

@@ -173,5 +173,39 @@ t.test(
       [logKey, 'outcome.json', 'running.json'],
       '--json lists the same three',
     );
+
+    // A ticket is what a worker (and toil debug-job) runs: one whose requirements are of another
+    // type was taken for no ticket, and debug-job said the job failed before it was issued.
+    const jobId = logKey.split('/')[1]!;
+    const ticket = {
+      format: 1,
+      jobId,
+      workflowId: 'w',
+      name: 'fails',
+      input: null,
+      module: { key: 'module.mjs', etag: 'e', size: 1 },
+    };
+    await store.put(
+      `jobs/${jobId}`,
+      JSON.stringify({ ...ticket, requirements: { cores: 1, memory: '1G', disk: 1, preemptable: false } }),
+    );
+    await store.put(
+      'outcome.json',
+      JSON.stringify({ format: 1, generation: 0, status: 'failed', at: 1, failedJobs: [] }),
+    );
+    const debug = await runToil(['debug-job', locator, jobId], { cwd: dir, env: server.env });
+    t.equal(debug.code, 2, 'debug-job refuses the damaged ticket');
+    t.notMatch(
+      debug.stderr,
+      /internal error|\n\s+at |before it was issued/,
+      'no stack trace, no job said never issued',
+    );
+    t.match(
+      debug.stderr,
+      new RegExp(
+        `^toil: job store ${locator} is damaged: object jobs/${jobId} does not hold a job's ticket: requirements\\.memory is "1G", not a number `,
+        'm',
+      ),
+    );
   },
 );

@@ -178,6 +178,13 @@ t.test(
     // The records read field by field hold theirs: one that says nothing would itself be damaged.
     const fields: Record<string, object> = {
       'commits/j1': { jobId: 'j1', children: [], followOns: [], newJobs: [], deletedFiles: [] },
+      'jobs/j1': {
+        jobId: 'j1',
+        workflowId: 'w',
+        name: 'n',
+        requirements: { cores: 1, memory: 1, disk: 1, preemptable: false },
+        module: { key: 'module.mjs', etag: 'e', size: 1 },
+      },
       'logs/j1/1': { jobId: 'j1', attempt: 1, name: 'n', error: 'e', logs: [], output: '' },
       'outcome.json': { generation: 0, status: 'failed', at: 0, failedJobs: [] },
     };

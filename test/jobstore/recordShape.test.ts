@@ -3,6 +3,7 @@ import {
   failureLogShapeProblem,
   outcomeShapeProblem,
   runningShapeProblem,
+  ticketShapeProblem,
 } from '../../src/jobstore/recordShape.js';
 
 // Each record as a leader writes it, then with one field wrong: the problem names the field, its
@@ -32,6 +33,17 @@ const LOG = {
   logs: [{ level: 'info', message: 'm', time: 1 }],
   output: '',
 };
+
+const TICKET = {
+  format: 1,
+  workflowId: 'w',
+  jobId: 'j',
+  name: 'n',
+  input: null,
+  requirements: { cores: 1, memory: 2, disk: 3, preemptable: true },
+  module: { key: 'module.mjs', etag: 'e', size: 4 },
+};
+const ticket = (r: Record<string, unknown>) => ticketShapeProblem(r, 'j');
 
 const rows: [
   string,
@@ -108,6 +120,49 @@ const rows: [
     failureLogShapeProblem,
     { format: 1 },
     `does not hold a failed attempt's log: no jobId, no attempt, no name, no error, no logs list, no output`,
+  ],
+  ['a ticket as written', ticket, TICKET, undefined],
+  [
+    'a ticket with an environment and a service poll',
+    ticket,
+    { ...TICKET, env: { A: '1' }, service: { pollMs: 5 } },
+    undefined,
+  ],
+  [
+    'a ticket of another job',
+    ticket,
+    { ...TICKET, jobId: 'k' },
+    `does not hold a job's ticket: its jobId "k" is not j, the job its key names`,
+  ],
+  [
+    'a ticket whose memory is text',
+    ticket,
+    { ...TICKET, requirements: { ...TICKET.requirements, memory: '1G' } },
+    `does not hold a job's ticket: requirements.memory is "1G", not a number`,
+  ],
+  [
+    'a ticket whose preemptable flag is text',
+    ticket,
+    { ...TICKET, requirements: { ...TICKET.requirements, preemptable: 'yes' } },
+    `does not hold a job's ticket: requirements.preemptable is "yes", not a boolean`,
+  ],
+  [
+    'a ticket without its module',
+    ticket,
+    { ...TICKET, module: undefined },
+    `does not hold a job's ticket: no module`,
+  ],
+  [
+    'a ticket whose environment holds a number',
+    ticket,
+    { ...TICKET, env: { A: 1 } },
+    `does not hold a job's ticket: env.A is 1, not a string`,
+  ],
+  [
+    'a ticket whose service is a list',
+    ticket,
+    { ...TICKET, service: [] },
+    `does not hold a job's ticket: service is [], not a record`,
   ],
 ];
 
