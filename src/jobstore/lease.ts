@@ -9,6 +9,7 @@ import {
 } from './errors.js';
 import type { LeaderRecord, LeaseHolder } from './jobRecords.js';
 import type { ObjectStore } from './objectStore.js';
+import { leaderShapeProblem, type Fields } from './recordShape.js';
 
 /**
  * How long a lease lasts unless renewed. A leader renews every third of it, so two renewals in a
@@ -362,11 +363,14 @@ export async function readLeaseRecord(
 }
 
 export function parseLeaderRecord(locator: string, body: Buffer): LeaderRecord {
+  let v: Fields;
   try {
-    const v = JSON.parse(body.toString('utf8')) as Partial<LeaderRecord>;
-    if (v.format !== 1 || typeof v.generation !== 'number') throw new Error('unknown record format');
-    return v as LeaderRecord;
+    v = JSON.parse(body.toString('utf8')) as Fields;
+    if (typeof v !== 'object' || v === null || v.format !== 1) throw new Error('unknown record format');
   } catch (e) {
     throw new CorruptJobStoreError(locator, `does not parse (${(e as Error).message})`, LEADER_KEY);
   }
+  const problem = leaderShapeProblem(v);
+  if (problem !== undefined) throw new CorruptJobStoreError(locator, problem, LEADER_KEY);
+  return v as unknown as LeaderRecord;
 }

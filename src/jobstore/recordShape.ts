@@ -50,6 +50,22 @@ export function ticketShapeProblem(t: Fields, jobId: string): string | undefined
   ]);
 }
 
+/** What is wrong with the lease record (leader.json: who holds the store, the generation), or undefined. */
+export function leaderShapeProblem(l: Fields): string | undefined {
+  return recordProblem('a lease record', [
+    ...typedFields(l, { generation: 'number', expiresAt: 'number?' }),
+    ...(l.holder === undefined
+      ? []
+      : nestedFields(l, 'holder', {
+          id: 'string',
+          host: 'string',
+          pid: 'number',
+          bootId: 'string?',
+          pidNamespace: 'string?',
+        })),
+  ]);
+}
+
 /** What is wrong with the record of how the last leader's run ended (outcome.json), or undefined. */
 export function outcomeShapeProblem(o: Fields): string | undefined {
   return recordProblem("a run's outcome", [

@@ -1,6 +1,7 @@
 import t from 'tap';
 import {
   failureLogShapeProblem,
+  leaderShapeProblem,
   outcomeShapeProblem,
   runningShapeProblem,
   ticketShapeProblem,
@@ -163,6 +164,25 @@ const rows: [
     ticket,
     { ...TICKET, service: [] },
     `does not hold a job's ticket: service is [], not a record`,
+  ],
+  [
+    'a lease record held',
+    leaderShapeProblem,
+    { format: 1, generation: 1, expiresAt: 9, holder: { id: 'i', host: 'h', pid: 7, bootId: 'b' } },
+    undefined,
+  ],
+  ['a lease record released', leaderShapeProblem, { format: 1, generation: 1 }, undefined],
+  [
+    'a lease record without its generation',
+    leaderShapeProblem,
+    { format: 1 },
+    'does not hold a lease record: no generation',
+  ],
+  [
+    'a lease record whose holder has no host',
+    leaderShapeProblem,
+    { format: 1, generation: 0, holder: { id: 'i', pid: '7' } },
+    'does not hold a lease record: no holder.host, holder.pid is "7", not a number',
   ],
 ];
 
