@@ -1,4 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import { Readable } from 'node:stream';
 import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/log.js';
 import { DEFAULT_LEASE_MS } from './lease.js';
@@ -9,6 +10,8 @@ export const S3_STALL_WARN_MS = 5_000;
 export const SLOW_UPLINK_BYTES_PER_S = 2 ** 20;
 /** While S3 stays silent, the warning is repeated this often, with the time waited so far. */
 export const S3_STALL_REPEAT_MS = 15_000;
+/** How often a body being read is looked at for bytes come in. */
+const BODY_POLL_MS = 1_000;
 
 export interface S3StallWatchOptions {
   /** The endpoint the client talks to, as the user would recognise it (named in the warning). */
@@ -34,7 +37,8 @@ export interface S3StallWatchOptions {
  * (repeated every `repeatMs` while the stall lasts), naming the endpoint and the call, and an INFO
  * when S3 answers again. One stall is one warning, however many calls are waiting on it.
  *
- * The watch wraps the whole call, retries included (the initialize step).
+ * The watch wraps the whole call, retries included (the initialize step), and then the reading of
+ * the body the call returned (GetObject's), to its end.
  */
 export function watchS3Stalls(client: S3Client, options: S3StallWatchOptions): void {
   const warnAfterMs = options.warnAfterMs ?? S3_STALL_WARN_MS;
@@ -43,6 +47,31 @@ export function watchS3Stalls(client: S3Client, options: S3StallWatchOptions): v
   const log = options.log.child({ component: 'jobstore.s3' });
   /** The stall the user was told of: when its oldest waiting call was sent, and when last said. */
   let stall: { since: number; lastWarned: number } | undefined;
+
+  /** Says the stall the user is told of (once, then every `repeatMs`): `operation` waited since `sentAt`. */
+  const warnStalled = (operation: string, sentAt: number): void => {
+    const now = clock.now();
+    if (stall !== undefined && now - stall.lastWarned < repeatMs) return;
+    stall = { since: Math.min(stall?.since ?? sentAt, sentAt), lastWarned: now };
+    const waited = Math.round((now - stall.since) / 1000);
+    const consequence =
+      waiter === undefined
+        ? `the leader waits for it (once it holds the job store, a leader whose store stays silent for ${DEFAULT_LEASE_MS / 1000} s loses its lease and stops; before, Ctrl-C stops the wait)`
+        : `${waiter} waits for it (Ctrl-C stops the wait)`;
+    log.warn(
+      `S3 at ${endpoint} has not answered ${operation} on bucket ${bucket} for ${waited} s: ${consequence}; check that the endpoint is up and reachable`,
+    );
+  };
+
+  /** S3 answered: the stall the user was told of, if any, is over. */
+  const answered = (): void => {
+    if (stall === undefined) return;
+    const waited = Math.round((clock.now() - stall.since) / 1000);
+    stall = undefined;
+    log.info(
+      `S3 at ${endpoint} answers again (it was silent for ${waited} s); ${waiter ?? 'the leader'} goes on`,
+    );
+  };
 
   const watch = async (
     operation: string,
@@ -53,22 +82,50 @@ export function watchS3Stalls(client: S3Client, options: S3StallWatchOptions): v
     try {
       await clock.sleep(silentAfterMs, done);
       for (;;) {
-        const now = clock.now();
-        if (stall === undefined || now - stall.lastWarned >= repeatMs) {
-          stall = { since: Math.min(stall?.since ?? sentAt, sentAt), lastWarned: now };
-          const waited = Math.round((now - stall.since) / 1000);
-          const consequence =
-            waiter === undefined
-              ? `the leader waits for it (once it holds the job store, a leader whose store stays silent for ${DEFAULT_LEASE_MS / 1000} s loses its lease and stops; before, Ctrl-C stops the wait)`
-              : `${waiter} waits for it (Ctrl-C stops the wait)`;
-          log.warn(
-            `S3 at ${endpoint} has not answered ${operation} on bucket ${bucket} for ${waited} s: ${consequence}; check that the endpoint is up and reachable`,
-          );
-        }
+        warnStalled(operation, sentAt);
         await clock.sleep(repeatMs, done);
       }
     } catch {
       // `done` aborted: the call has ended.
+    }
+  };
+
+  /**
+   * A response's body comes after its headers, which end the call's own watch: a server that
+   * stops in the middle of it leaves its reader waiting as silently. The body is watched until
+   * it ends, by the bytes its connection has read: none for `warnAfterMs` is a stall.
+   */
+  const watchBody = async (operation: string, body: Readable): Promise<void> => {
+    const socket = (body as { socket?: { bytesRead?: number } | null }).socket;
+    if (!socket || typeof socket.bytesRead !== 'number' || body.readableEnded || body.destroyed) return;
+    const ended = new AbortController();
+    const end = (): void => ended.abort();
+    let complete = false;
+    body.once('end', () => {
+      complete = true;
+      end();
+    });
+    body.once('close', end).once('error', end);
+    let seen = socket.bytesRead;
+    let quietSince = clock.now();
+    let silent = false;
+    try {
+      for (;;) {
+        await clock.sleep(Math.min(BODY_POLL_MS, warnAfterMs), ended.signal);
+        if (socket.bytesRead !== seen) {
+          seen = socket.bytesRead;
+          quietSince = clock.now();
+          if (silent) answered();
+          silent = false;
+        } else if (clock.now() - quietSince >= warnAfterMs) {
+          silent = true;
+          warnStalled(`${operation} (the rest of its body)`, quietSince);
+        }
+      }
+    } catch {
+      // The body ended (read to its end, or destroyed): nothing is waiting on it any more, and
+      // one read to its end after a silence is S3 answering again.
+      if (silent && complete) answered();
     }
   };
 
@@ -81,22 +138,22 @@ export function watchS3Stalls(client: S3Client, options: S3StallWatchOptions): v
       const length = (args.input as { ContentLength?: unknown }).ContentLength;
       const sending = typeof length === 'number' ? (length / SLOW_UPLINK_BYTES_PER_S) * 1000 : 0;
       void watch(operation, clock.now(), done.signal, warnAfterMs + sending);
-      let answered = true;
+      let heard = true;
       try {
-        return await next(args);
+        const result = await next(args);
+        const body = (result.output as { Body?: unknown }).Body;
+        if (body instanceof Readable) {
+          const key = (args.input as { Key?: unknown }).Key;
+          void watchBody(typeof key === 'string' ? `${operation} of ${key}` : operation, body);
+        }
+        return result;
       } catch (e) {
         // An error S3 sent is an answer; a dropped or refused connection is not.
-        answered = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== undefined;
+        heard = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== undefined;
         throw e;
       } finally {
         done.abort();
-        if (answered && stall !== undefined) {
-          const waited = Math.round((clock.now() - stall.since) / 1000);
-          stall = undefined;
-          log.info(
-            `S3 at ${endpoint} answers again (it was silent for ${waited} s); ${waiter ?? 'the leader'} goes on`,
-          );
-        }
+        if (heard) answered();
       }
     },
     { step: 'initialize', name: 'toilWatchS3Stalls', priority: 'high' },

@@ -4,8 +4,8 @@ import t from 'tap';
 import type { JobCommit } from '../../src/jobstore/jobRecords.js';
 import { openObjectStore } from '../../src/main/jobStores.js';
 import { createS3Client } from '../../src/main/s3Client.js';
-import { replaceMetadata, startS3rver } from '../fixtures/s3rver.js';
-import { runToil, scratchDir } from '../fixtures/workflowCli.js';
+import { replaceMetadata, s3rverAndScratchDir } from '../fixtures/s3rver.js';
+import { runToil } from '../fixtures/workflowCli.js';
 
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(120_000);
@@ -32,9 +32,7 @@ export default defineWorkflow<string>({ start(ctx) { return ctx.root(root, null)
 t.test(
   'toil status on an aws: store whose commit has malformed metadata lists that commit as damaged, saying what is wrong, and calls no file its job deleted missing',
   async (t) => {
-    const server = await startS3rver();
-    t.teardown(() => server.stop());
-    const dir = scratchDir(t);
+    const { server, dir } = await s3rverAndScratchDir(t);
     writeFileSync(join(dir, 'wf.ts'), WORKFLOW);
     const locator = 'aws:us-west-2:damaged-commit';
     const run = await runToil(['run', 'wf.ts', locator, '--clean', 'never', '--disableProgress'], {

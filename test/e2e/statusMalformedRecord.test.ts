@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import t from 'tap';
+import { s3rverAndScratchDir } from '../fixtures/s3rver.js';
 import { openObjectStore } from '../../src/main/jobStores.js';
-import { startS3rver } from '../fixtures/s3rver.js';
-import { REPO_ROOT, runToil, scratchDir } from '../fixtures/workflowCli.js';
+import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
 
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(120_000);
@@ -16,9 +16,7 @@ const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
 t.test(
   'toil status on an aws: store lists a commit and a workflow record that lack the fields they must hold as damaged, naming what is wrong',
   async (t) => {
-    const server = await startS3rver();
-    t.teardown(() => server.stop());
-    const dir = scratchDir(t);
+    const { server, dir } = await s3rverAndScratchDir(t);
     const locator = 'aws:us-west-2:malformed-record';
     const run = ['run', TREE, locator, '--out', 'out.txt', '--log', 'exec.log', '--disableProgress'];
     const ran = await runToil([...run, '--clean', 'never'], { cwd: dir, env: server.env });
@@ -101,9 +99,7 @@ t.test(
 t.test(
   'toil status lists a run outcome, a failure log and a running record of the wrong shape as damaged, naming each field',
   async (t) => {
-    const server = await startS3rver();
-    t.teardown(() => server.stop());
-    const dir = scratchDir(t);
+    const { server, dir } = await s3rverAndScratchDir(t);
     const locator = 'aws:us-west-2:malformed-outcome';
     const workflow = join(REPO_ROOT, 'test/fixtures/workflowOneFails.ts');
     const ran = await runToil(['run', workflow, locator, '--retryCount', '0', '--disableProgress', '0'], {
