@@ -1,7 +1,7 @@
 import { RealClock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
 import type { FailureLog, JobCommit, JobSpec, JobTicket } from '../jobstore/jobRecords.js';
-import { TICKETS_PREFIX, type JobStore } from '../jobstore/jobStore.js';
+import { CorruptJobStoreError, OUTCOME_KEY, TICKETS_PREFIX, type JobStore } from '../jobstore/jobStore.js';
 import { jobsFailedForGood, workflowStatusAndJobs, type WorkflowStatus } from './workflowStatus.js';
 
 /** A job `toil debug-job` can run: one the leader wrote a ticket for (it was issued at least once). */
@@ -74,7 +74,12 @@ export async function findJob(
   const ids: string[] = [];
   for await (const info of store.objects.list(TICKETS_PREFIX))
     ids.push(info.key.slice(TICKETS_PREFIX.length));
-  const failed = await jobsFailedForGood(store);
+  // The run's outcome only says whether the job failed for good: one that cannot be read keeps
+  // no job from being run here (toil status lists it as damaged).
+  const failed = await jobsFailedForGood(store).catch((e: unknown) => {
+    if (e instanceof CorruptJobStoreError && e.key === OUTCOME_KEY) return [];
+    throw e;
+  });
   const tickets = new Map<string, JobTicket>();
   const readTicket = async (id: string): Promise<void> => {
     const t = await store.readTicket(id);

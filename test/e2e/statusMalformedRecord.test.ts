@@ -170,9 +170,16 @@ t.test(
       '--json lists the same three',
     );
 
+    const jobId = logKey.split('/')[1]!;
+    // The damaged outcome (it only says whether the job failed for good) keeps debug-job from
+    // nothing: with the ticket as the leader wrote it, the job runs here and fails as it did.
+    const runsHere = await runToil(['debug-job', locator, jobId], { cwd: dir, env: server.env });
+    t.equal(runsHere.code, 1, 'debug-job runs the job despite the damaged outcome: it fails as in the run');
+    t.match(runsHere.stderr, /no such sample/, "the job's own error");
+    t.notMatch(runsHere.stderr, /is damaged|internal error/, 'no refusal, no internal error');
+
     // A ticket is what a worker (and toil debug-job) runs: one whose requirements are of another
     // type was taken for no ticket, and debug-job said the job failed before it was issued.
-    const jobId = logKey.split('/')[1]!;
     const ticket = {
       format: 1,
       jobId,
@@ -184,10 +191,6 @@ t.test(
     await store.put(
       `jobs/${jobId}`,
       JSON.stringify({ ...ticket, requirements: { cores: 1, memory: '1G', disk: 1, preemptable: false } }),
-    );
-    await store.put(
-      'outcome.json',
-      JSON.stringify({ format: 1, generation: 0, status: 'failed', at: 1, failedJobs: [] }),
     );
     const debug = await runToil(['debug-job', locator, jobId], { cwd: dir, env: server.env });
     t.equal(debug.code, 2, 'debug-job refuses the damaged ticket');
