@@ -47,6 +47,8 @@ export function watchS3Stalls(client: S3Client, options: S3StallWatchOptions): v
   const log = options.log.child({ component: 'jobstore.s3' });
   /** The stall the user was told of: when its oldest waiting call was sent, and when last said. */
   let stall: { since: number; lastWarned: number } | undefined;
+  /** Each call's response body as its connection delivers it, by the call's context. */
+  const responseBodies = new WeakMap<object, Readable>();
 
   /** Says the stall the user is told of (once, then every `repeatMs`): `operation` waited since `sentAt`. */
   const warnStalled = (operation: string, sentAt: number): void => {
@@ -141,8 +143,8 @@ export function watchS3Stalls(client: S3Client, options: S3StallWatchOptions): v
       let heard = true;
       try {
         const result = await next(args);
-        const body = (result.output as { Body?: unknown }).Body;
-        if (body instanceof Readable) {
+        const body = responseBodies.get(context);
+        if ((result.output as { Body?: unknown }).Body !== undefined && body !== undefined) {
           const key = (args.input as { Key?: unknown }).Key;
           void watchBody(typeof key === 'string' ? `${operation} of ${key}` : operation, body);
         }
@@ -157,5 +159,19 @@ export function watchS3Stalls(client: S3Client, options: S3StallWatchOptions): v
       }
     },
     { step: 'initialize', name: 'toilWatchS3Stalls', priority: 'high' },
+  );
+
+  // The body a call hands back is not always the connection's own: with the object's SHA-256 in
+  // the headers (S3 sends it for every object stored with one, as toil-ts's are) the SDK wraps it
+  // in a stream that checks it, which has no socket to watch. The innermost step sees the
+  // response as it came off the connection.
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      const body = (result.response as { body?: unknown }).body;
+      if (body instanceof Readable) responseBodies.set(context, body);
+      return result;
+    },
+    { step: 'deserialize', name: 'toilS3ResponseBody', priority: 'low' },
   );
 }
