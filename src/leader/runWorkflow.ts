@@ -211,7 +211,10 @@ async function runLeased(
         (await readBeforeLease(readLeaseRecord(o.store.objects, o.lease?.ttlMs), o.signal))?.record
           .generation ?? -1;
       const plan = (): Promise<Resume | undefined> => planResume(o, code, join(scratch, 'workflow.mjs'));
-      resume = await plan();
+      // Its reads (the workflow's record, its module, every commit) come before the lease too:
+      // a store that stops answering in one of them, or in the middle of its body, does not hold
+      // a stop.
+      resume = await readBeforeLease(plan(), o.signal);
       lease = await takeLease();
       // Another leader ran between the checks and the lease: what they read may have changed.
       if (lease.generation !== seen + 1) resume = await plan();

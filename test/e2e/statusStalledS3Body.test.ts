@@ -71,7 +71,9 @@ async function toilStalledInWorkflowRecord(
 // S3 that sends a response's headers and then stops in the middle of its body (a proxy or a
 // server hung mid-transfer): the call's own watch ended with the headers, and toil status, which
 // reads every record's body, sat with nothing on the screen. moto, as S3, sends each object's
-// SHA-256 with it, and the SDK then hands over the body wrapped in a stream that checks it.
+// SHA-256 with it, and the SDK then hands over the body wrapped in a stream that checks it. A
+// restart reads the workflow's record before it holds the lease: Ctrl-C ended it there only once
+// the store answered, where it ends one whose store does not answer at all.
 const S3RVER = { on: 's3rver', backing: onS3rver } as const;
 const MOTO = { on: 'moto (which sends each object its SHA-256)', backing: onMoto } as const;
 const STATUS = {
@@ -83,9 +85,17 @@ const STATUS = {
 const CASES = [
   { ...STATUS, ...S3RVER },
   { ...STATUS, ...MOTO },
+  {
+    who: 'toil run --restart',
+    ...MOTO,
+    args: ['run', TREE, LOCATOR, '--restart', '--disableProgress'],
+    waits: 'the leader waits for it \\(once it holds the job store, .*; before, Ctrl-C stops the wait\\)',
+    ended: { code: 130, signal: null },
+    said: /^toil: workflow interrupted by SIGINT while waiting for the job store aws:us-west-2:stalled-body to answer, before the run held it: nothing of the run was written; run the same command again once the store answers$/m,
+  },
 ] as const;
 
-for (const { who, on, backing, args, waits, ended: expected } of CASES) {
+for (const { who, on, backing, args, waits, ended: expected, ...rest } of CASES) {
   t.test(
     `${who} on ${on} behind a proxy that stops in the middle of workflow.json names the object within 6 s, and Ctrl-C ends it`,
     { skip: backing === onMoto && !motoAvailable() ? MOTO_MISSING_REASON : false },
@@ -109,6 +119,7 @@ for (const { who, on, backing, args, waits, ended: expected } of CASES) {
         return;
       }
       t.same({ code: ended.code, signal: ended.signal }, expected, 'ended by the first SIGINT');
+      if ('said' in rest) t.match(ended.stderr, rest.said, 'says the run stopped before it held the store');
       t.notMatch(ended.stderr, /internal error|\n\s+at /, 'no stack trace');
     },
   );
