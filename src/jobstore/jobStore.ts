@@ -25,9 +25,12 @@ import { JobStoreLease, LEADER_KEY, type LeaseOptions } from './lease.js';
 import { PROBE_PREFIX, type ObjectStore } from './objectStore.js';
 import {
   commitShapeProblem,
+  currentModuleShapeProblem,
   failureLogShapeProblem,
+  mesosFrameworkShapeProblem,
   outcomeShapeProblem,
   runningShapeProblem,
+  slurmUseShapeProblem,
   ticketShapeProblem,
   workflowShapeProblem,
   type Fields,
@@ -645,6 +648,9 @@ function recordShapeProblem(key: string, v: Fields): string | undefined {
   if (key === WORKFLOW_KEY) return workflowShapeProblem(v);
   if (key === OUTCOME_KEY) return outcomeShapeProblem(v);
   if (key === RUNNING_KEY) return runningShapeProblem(v);
+  if (key === CURRENT_MODULE_KEY) return currentModuleShapeProblem(v);
+  if (key === FRAMEWORK_ID_KEY) return mesosFrameworkShapeProblem(v);
+  if (key === SLURM_KEY) return slurmUseShapeProblem(v);
   return undefined;
 }
 

@@ -10,26 +10,53 @@ export type Fields = Readonly<Record<string, unknown>>;
 
 /** What is wrong with the commit of job `jobId` (its key's), or undefined. */
 export function commitShapeProblem(c: Fields, jobId: string): string | undefined {
-  const wrong = [
+  return recordProblem("a job's commit", [
     ...jobIdOfKey(c, jobId),
     ...stringLists(c, ['children', 'followOns', 'deletedFiles']),
+    ...optionalStringLists(c, ['services']),
     ...(Array.isArray(c.newJobs)
       ? c.newJobs.flatMap((j, i) => jobSpecProblems(j, `newJobs[${i}]`))
       : [listProblem(c.newJobs, 'newJobs', 'jobs')]),
-  ];
-  return wrong.length === 0 ? undefined : `does not hold a job's commit: ${wrong.join(', ')}`;
+    ...typedFields(c, {
+      attempt: 'number',
+      wallTimeMs: 'number',
+      cpuTimeMs: 'number?',
+      peakRssBytes: 'number?',
+      peakRssJobOnly: 'boolean?',
+    }),
+    ...objectList(c, 'logs', logLineProblems),
+  ]);
 }
 
 /** What is wrong with the workflow record, or undefined. */
 export function workflowShapeProblem(w: Fields): string | undefined {
-  const wrong = [
+  return recordProblem('a workflow record', [
     ...stringField(w, 'workflowId'),
     ...stringField(w, 'rootJobId'),
     ...(Array.isArray(w.jobs)
       ? w.jobs.flatMap((j, i) => jobSpecProblems(j, `jobs[${i}]`))
       : [listProblem(w.jobs, 'jobs', 'jobs')]),
-  ];
-  return wrong.length === 0 ? undefined : `does not hold a workflow record: ${wrong.join(', ')}`;
+    ...typedFields(w, { createdAt: 'number', workflowFile: 'string' }),
+    ...nestedFields(w, 'module', MODULE_REF),
+    ...stringLists(w, ['args'], undefined, 'arguments'),
+    ...nestedFields(w, 'options', { retryCount: 'number' }),
+    ...(isRecord(w.options) ? nestedFields(w.options, 'defaults', RESOLVED_REQUIREMENTS, 'options') : []),
+  ]);
+}
+
+/** What is wrong with the pointer to the module the last run used (module-current.json), or undefined. */
+export function currentModuleShapeProblem(m: Fields): string | undefined {
+  return recordProblem("the last run's module", nestedFields(m, 'module', MODULE_REF));
+}
+
+/** What is wrong with the record of the Mesos framework the leader subscribed as, or undefined. */
+export function mesosFrameworkShapeProblem(f: Fields): string | undefined {
+  return recordProblem('a Mesos framework', typedFields(f, { frameworkId: 'string', master: 'string?' }));
+}
+
+/** What is wrong with the record of the Slurm cluster the leader submits to, or undefined. */
+export function slurmUseShapeProblem(s: Fields): string | undefined {
+  return recordProblem("a Slurm cluster's use", typedFields(s, { conf: 'string?' }));
 }
 
 /** What is wrong with the ticket of job `jobId` (its key's: what a worker runs), or undefined. */
@@ -37,14 +64,8 @@ export function ticketShapeProblem(t: Fields, jobId: string): string | undefined
   return recordProblem("a job's ticket", [
     ...jobIdOfKey(t, jobId),
     ...typedFields(t, { workflowId: 'string', name: 'string' }),
-    ...nestedFields(t, 'requirements', {
-      cores: 'number',
-      memory: 'number',
-      disk: 'number',
-      preemptable: 'boolean',
-      walltimeMs: 'number?',
-    }),
-    ...nestedFields(t, 'module', { key: 'string', etag: 'string', size: 'number' }),
+    ...nestedFields(t, 'requirements', RESOLVED_REQUIREMENTS),
+    ...nestedFields(t, 'module', MODULE_REF),
     ...(t.service === undefined ? [] : nestedFields(t, 'service', { pollMs: 'number' })),
     ...(t.env === undefined ? [] : envProblems(t.env)),
   ]);
@@ -109,15 +130,37 @@ export function runningShapeProblem(r: Fields): string | undefined {
 export function failureLogShapeProblem(l: Fields): string | undefined {
   return recordProblem("a failed attempt's log", [
     ...typedFields(l, { jobId: 'string', attempt: 'number', name: 'string', error: 'string' }),
-    ...objectList(l, 'logs', (line, where) =>
-      typedFields(line, { level: 'string', message: 'string', time: 'number' }, where),
-    ),
+    ...objectList(l, 'logs', logLineProblems),
     ...typedFields(l, { output: 'string' }),
   ]);
 }
 
 function recordProblem(what: string, wrong: readonly string[]): string | undefined {
   return wrong.length === 0 ? undefined : `does not hold ${what}: ${wrong.join(', ')}`;
+}
+
+const MODULE_REF = { key: 'string', etag: 'string', size: 'number' } as const;
+
+/** Requirements in effect: a ticket's, the workflow's defaults. */
+const RESOLVED_REQUIREMENTS = {
+  cores: 'number',
+  memory: 'number',
+  disk: 'number',
+  preemptable: 'boolean',
+  walltimeMs: 'number?',
+} as const;
+
+/** Requirements as a job declared them: each unset one is the workflow's default. */
+const DECLARED_REQUIREMENTS = {
+  cores: 'number?',
+  memory: 'number?',
+  disk: 'number?',
+  preemptable: 'boolean?',
+  walltimeMs: 'number?',
+} as const;
+
+function logLineProblems(line: Fields, where: string): string[] {
+  return typedFields(line, { level: 'string', message: 'string', time: 'number' }, where);
 }
 
 /** A field's type: a string, a finite number, a boolean, any of them or absent (`?`), or one of these words. */
@@ -146,11 +189,20 @@ function jobIdOfKey(o: Fields, jobId: string): string[] {
 }
 
 /** What is wrong with `o[name]`, a record whose fields `types` names. */
-function nestedFields(o: Fields, name: string, types: Readonly<Record<string, FieldType>>): string[] {
+function nestedFields(
+  o: Fields,
+  name: string,
+  types: Readonly<Record<string, FieldType>>,
+  where?: string,
+): string[] {
   const v = o[name];
-  if (typeof v !== 'object' || v === null || Array.isArray(v))
-    return [v === undefined ? `no ${name}` : `${name} is ${describe(v)}, not a record`];
-  return typedFields(v as Fields, types, name);
+  const field = where === undefined ? name : `${where}.${name}`;
+  if (!isRecord(v)) return [v === undefined ? `no ${field}` : `${field} is ${describe(v)}, not a record`];
+  return typedFields(v, types, field);
+}
+
+function isRecord(v: unknown): v is Fields {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** A ticket's environment: variable names to their values, every value a string. */
@@ -170,6 +222,9 @@ function jobSpecProblems(j: unknown, where: string): string[] {
     ...stringField(spec, 'id', where),
     ...stringField(spec, 'name', where),
     ...stringLists(spec, ['children', 'followOns'], where),
+    ...optionalStringLists(spec, ['services'], where),
+    ...typedFields(spec, { afterService: 'string?' }, where),
+    ...nestedFields(spec, 'requirements', DECLARED_REQUIREMENTS, where),
   ];
 }
 
@@ -194,11 +249,20 @@ function objectList(
   );
 }
 
-/** The fields of `names` in `o` that are not lists of ids. */
-function stringLists(o: Fields, names: readonly string[], where?: string): string[] {
+/** The fields of `names` in `o` that are there and are not lists of ids. */
+function optionalStringLists(o: Fields, names: readonly string[], where?: string): string[] {
+  return stringLists(
+    o,
+    names.filter((n) => o[n] !== undefined),
+    where,
+  );
+}
+
+/** The fields of `names` in `o` that are not lists of strings (ids, unless `of` says what else). */
+function stringLists(o: Fields, names: readonly string[], where?: string, of = 'ids'): string[] {
   return names
     .filter((n) => !Array.isArray(o[n]) || !(o[n] as unknown[]).every((v) => typeof v === 'string'))
-    .map((n) => listProblem(o[n], where === undefined ? n : `${where}.${n}`, 'ids'));
+    .map((n) => listProblem(o[n], where === undefined ? n : `${where}.${n}`, of));
 }
 
 function listProblem(v: unknown, field: string, of: string): string {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { s3rverAndScratchDir } from '../fixtures/s3rver.js';
 import { openObjectStore } from '../../src/main/jobStores.js';
 import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
@@ -9,6 +9,19 @@ t.setTimeout(120_000);
 
 const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
 
+/** The tree workflow run to its end in a fresh aws: store on s3rver, kept: its commits' keys. */
+async function ranTree(t: Test, locator: string) {
+  const { server, dir } = await s3rverAndScratchDir(t);
+  const run = ['run', TREE, locator, '--out', 'out.txt', '--log', 'exec.log', '--disableProgress'];
+  const ran = await runToil([...run, '--clean', 'never'], { cwd: dir, env: server.env });
+  t.equal(ran.code, 0, ran.stderr);
+  const store = openObjectStore(locator, { env: server.env });
+  const commits: string[] = [];
+  for await (const info of store.list('commits/')) commits.push(info.key);
+  t.ok(commits.length > 1, 'the jobs committed');
+  return { server, dir, run, store, commits };
+}
+
 // A commit or workflow record that parsed but lacked a field the job graph is built from (written
 // by something else, with intact length and SHA-256 metadata) made `toil status` fail with an
 // internal error and a stack trace deep in that build; it is now listed among the damaged
@@ -16,16 +29,8 @@ const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
 t.test(
   'toil status on an aws: store lists a commit and a workflow record that lack the fields they must hold as damaged, naming what is wrong',
   async (t) => {
-    const { server, dir } = await s3rverAndScratchDir(t);
     const locator = 'aws:us-west-2:malformed-record';
-    const run = ['run', TREE, locator, '--out', 'out.txt', '--log', 'exec.log', '--disableProgress'];
-    const ran = await runToil([...run, '--clean', 'never'], { cwd: dir, env: server.env });
-    t.equal(ran.code, 0, ran.stderr);
-
-    const store = openObjectStore(locator, { env: server.env });
-    const commits: string[] = [];
-    for await (const info of store.list('commits/')) commits.push(info.key);
-    t.ok(commits.length > 1, 'the jobs committed');
+    const { server, dir, run, store, commits } = await ranTree(t, locator);
     const key = commits[0]!;
     const jobId = key.slice('commits/'.length);
     // Written through the store: its length and SHA-256 are intact, only what it holds is wrong.
@@ -38,7 +43,7 @@ t.test(
     t.match(
       status.stdout,
       new RegExp(
-        `^  ${key}: does not hold a job's commit: no children list, no followOns list, no deletedFiles list, no newJobs list$`,
+        `^  ${key}: does not hold a job's commit: no children list, no followOns list, no deletedFiles list, no newJobs list, no attempt, no wallTimeMs, no logs list$`,
         'm',
       ),
       'the commit and the fields it lacks',
@@ -62,7 +67,7 @@ t.test(
       [
         {
           key,
-          reason: `does not hold a job's commit: its jobId "other" is not ${jobId}, the job its key names, deletedFiles is [3], not a list of ids, no newJobs[0].id, no newJobs[0].name, no newJobs[0].children list, no newJobs[0].followOns list`,
+          reason: `does not hold a job's commit: its jobId "other" is not ${jobId}, the job its key names, deletedFiles is [3], not a list of ids, no newJobs[0].id, no newJobs[0].name, no newJobs[0].children list, no newJobs[0].followOns list, no newJobs[0].requirements, no attempt, no wallTimeMs, no logs list`,
         },
       ],
       'each field of the wrong type or missing, by its place',
@@ -78,7 +83,7 @@ t.test(
     t.match(record.stdout, /^job store aws:us-west-2:malformed-record: its workflow record is damaged$/m);
     t.match(
       record.stdout,
-      /^ {2}workflow\.json: does not hold a workflow record: jobs is "x", not a list of jobs$/m,
+      /^ {2}workflow\.json: does not hold a workflow record: jobs is "x", not a list of jobs, no createdAt, no workflowFile, no module, no args list, no options$/m,
       'the workflow record and what is wrong with it',
     );
 
@@ -86,7 +91,7 @@ t.test(
     t.equal(restart.code, 2, 'a --restart refuses the damaged store');
     t.match(
       restart.stderr,
-      /^toil: job store aws:us-west-2:malformed-record is damaged: object workflow\.json does not hold a workflow record: jobs is "x", not a list of jobs /m,
+      /^toil: job store aws:us-west-2:malformed-record is damaged: object workflow\.json does not hold a workflow record: jobs is "x", not a list of jobs, no createdAt, no workflowFile, no module, no args list, no options /m,
     );
     t.notMatch(restart.stderr, /internal error|\n\s+at /, 'no internal error, no stack trace');
   },
@@ -205,6 +210,90 @@ t.test(
         `^toil: job store ${locator} is damaged: object jobs/${jobId} does not hold a job's ticket: requirements\\.memory is "1G", not a number `,
         'm',
       ),
+    );
+  },
+);
+
+// Fields the job graph is not built from, yet that status, stats and a --restart read: the
+// workflow record's start time (status printed it: `RangeError: Invalid time value`) and its
+// arguments (a restart ran the workflow's finish with none, as if it had been started so), a
+// commit's services (an internal error, `is not iterable`, in status and a restart) and times
+// (stats printed NaN), the pointer to the module the last run used (taken for none, a restart
+// compared its file with the first module and a resuming leader daemon ran that one), and the
+// Mesos and Slurm records `toil kill --force` and a restart cancel a dead leader's jobs by (taken
+// for none or for this machine's cluster). Each is a damaged object naming the field, and a
+// restart refuses the store.
+t.test(
+  'toil status, stats and a --restart name a workflow record, a commit, the last module and the cluster records that lack what they read',
+  async (t) => {
+    const locator = 'aws:us-west-2:malformed-fields';
+    const { server, dir, run, store, commits } = await ranTree(t, locator);
+    const workflow = JSON.parse((await store.get('workflow.json'))!.body.toString()) as Record<
+      string,
+      unknown
+    >;
+    t.same(workflow.args, ['--out', 'out.txt', '--log', 'exec.log'], 'the run kept its arguments');
+
+    const { createdAt: _c, args: _a, ...lacking } = workflow;
+    await store.put('workflow.json', JSON.stringify(lacking));
+    const status = await runToil(['status', locator], { cwd: dir, env: server.env });
+    t.equal(status.code, 1, 'exit 1: a damaged object');
+    t.notMatch(status.stderr, /internal error|\n\s+at /, 'no internal error, no stack trace');
+    t.match(
+      status.stdout,
+      /^ {2}workflow\.json: does not hold a workflow record: no createdAt, no args list$/m,
+      'the workflow record and the fields it lacks',
+    );
+    const restart = await runToil([...run, '--restart'], { cwd: dir, env: server.env });
+    t.equal(restart.code, 2, 'a --restart refuses the store rather than run with no arguments');
+    t.match(
+      restart.stderr,
+      /^toil: job store aws:us-west-2:malformed-fields is damaged: object workflow\.json does not hold a workflow record: no createdAt, no args list /m,
+    );
+    await store.put('workflow.json', JSON.stringify(workflow));
+
+    const key = commits[0]!;
+    const commit = JSON.parse((await store.get(key))!.body.toString()) as Record<string, unknown>;
+    await store.put(key, JSON.stringify({ ...commit, services: 3, wallTimeMs: 'x' }));
+    const problem = `does not hold a job's commit: services is 3, not a list of ids, wallTimeMs is "x", not a number`;
+    const damagedCommit = await runToil(['status', locator], { cwd: dir, env: server.env });
+    t.equal(damagedCommit.code, 1, damagedCommit.stderr);
+    t.notMatch(damagedCommit.stderr, /internal error|\n\s+at /, 'no internal error, no stack trace');
+    t.match(damagedCommit.stdout, new RegExp(`^  ${key}: ${problem}$`, 'm'), 'the commit and its fields');
+    const stats = await runToil(['stats', locator], { cwd: dir, env: server.env });
+    t.equal(stats.code, 2, 'stats refuses the damaged commit');
+    t.notMatch(stats.stdout, /NaN/, 'no time printed as NaN');
+    t.match(
+      stats.stderr,
+      new RegExp(`^toil: job store ${locator} is damaged: object ${key} ${problem} `, 'm'),
+    );
+    const replay = await runToil([...run, '--restart'], { cwd: dir, env: server.env });
+    t.equal(replay.code, 2, 'a --restart refuses the damaged commit');
+    t.notMatch(replay.stderr, /internal error|\n\s+at /, 'no internal error, no stack trace');
+    await store.put(key, JSON.stringify(commit));
+
+    await store.put('module-current.json', JSON.stringify({ format: 1 }));
+    await store.put('mesos-framework.json', JSON.stringify({ format: 1, frameworkId: 3 }));
+    await store.put('slurm.json', JSON.stringify({ format: 1, conf: ['a'] }));
+    const json = await runToil(['status', locator, '--json'], { cwd: dir, env: server.env });
+    t.equal(json.code, 1, json.stderr);
+    t.same(
+      (JSON.parse(json.stdout) as { damaged: unknown[] }).damaged,
+      [
+        {
+          key: 'mesos-framework.json',
+          reason: 'does not hold a Mesos framework: frameworkId is 3, not a string',
+        },
+        { key: 'module-current.json', reason: "does not hold the last run's module: no module" },
+        { key: 'slurm.json', reason: `does not hold a Slurm cluster's use: conf is ["a"], not a string` },
+      ],
+      'each record named with what is wrong',
+    );
+    const resume = await runToil([...run, '--restart'], { cwd: dir, env: server.env });
+    t.equal(resume.code, 2, 'a --restart refuses rather than take the first module for the last');
+    t.match(
+      resume.stderr,
+      /^toil: job store aws:us-west-2:malformed-fields is damaged: object module-current\.json does not hold the last run's module: no module /m,
     );
   },
 );

@@ -177,7 +177,7 @@ t.test(
     t.same(await store.findDamaged(), [], 'and nothing damaged');
     // The records read field by field hold theirs: one that says nothing would itself be damaged.
     const fields: Record<string, object> = {
-      'commits/j1': { jobId: 'j1', children: [], followOns: [], newJobs: [], deletedFiles: [] },
+      'commits/j1': commit('j1', 1),
       'jobs/j1': {
         jobId: 'j1',
         workflowId: 'w',
@@ -187,6 +187,7 @@ t.test(
       },
       'logs/j1/1': { jobId: 'j1', attempt: 1, name: 'n', error: 'e', logs: [], output: '' },
       'outcome.json': { generation: 0, status: 'failed', at: 0, failedJobs: [] },
+      'module-current.json': { module: { key: 'modules/e.mjs', etag: 'e', size: 1 } },
     };
     for (const key of ['commits/j1', 'jobs/j1', 'logs/j1/1', 'outcome.json', 'module-current.json']) {
       await objects.put(key, JSON.stringify({ format: 1, ...fields[key] }));

@@ -1,10 +1,15 @@
 import t from 'tap';
 import {
+  commitShapeProblem,
+  currentModuleShapeProblem,
   failureLogShapeProblem,
   leaderShapeProblem,
+  mesosFrameworkShapeProblem,
   outcomeShapeProblem,
   runningShapeProblem,
+  slurmUseShapeProblem,
   ticketShapeProblem,
+  workflowShapeProblem,
 } from '../../src/jobstore/recordShape.js';
 
 // Each record as a leader writes it, then with one field wrong: the problem names the field, its
@@ -45,6 +50,43 @@ const TICKET = {
   module: { key: 'module.mjs', etag: 'e', size: 4 },
 };
 const ticket = (r: Record<string, unknown>) => ticketShapeProblem(r, 'j');
+
+const SPEC = {
+  id: 'k',
+  name: 'n',
+  input: null,
+  requirements: { memory: 2 },
+  children: [],
+  followOns: [],
+};
+const COMMIT = {
+  format: 1,
+  jobId: 'j',
+  attempt: 1,
+  returnValue: null,
+  children: ['k'],
+  followOns: [],
+  services: [],
+  newJobs: [SPEC],
+  deletedFiles: [],
+  logs: [{ level: 'info', message: 'm', time: 1 }],
+  wallTimeMs: 5,
+  cpuTimeMs: 4,
+  peakRssBytes: 3,
+  peakRssJobOnly: true,
+};
+const commit = (r: Record<string, unknown>) => commitShapeProblem(r, 'j');
+const WORKFLOW = {
+  format: 1,
+  workflowId: 'w',
+  createdAt: 1,
+  workflowFile: 'sort.ts',
+  rootJobId: 'k',
+  jobs: [SPEC],
+  module: TICKET.module,
+  args: ['--numLines', '5'],
+  options: { retryCount: 1, defaults: TICKET.requirements },
+};
 
 const rows: [
   string,
@@ -164,6 +206,80 @@ const rows: [
     ticket,
     { ...TICKET, service: [] },
     `does not hold a job's ticket: service is [], not a record`,
+  ],
+  ['a commit as written', commit, COMMIT, undefined],
+  [
+    'a commit whose services are no list',
+    commit,
+    { ...COMMIT, services: 3 },
+    `does not hold a job's commit: services is 3, not a list of ids`,
+  ],
+  [
+    'a commit whose times are text',
+    commit,
+    { ...COMMIT, wallTimeMs: 'x', cpuTimeMs: 'y' },
+    `does not hold a job's commit: wallTimeMs is "x", not a number, cpuTimeMs is "y", not a number`,
+  ],
+  [
+    'a commit without its attempt, with a log line without its time',
+    commit,
+    { ...COMMIT, attempt: undefined, logs: [{ level: 'info', message: 'm' }] },
+    `does not hold a job's commit: no attempt, no logs[0].time`,
+  ],
+  [
+    'a commit declaring a job whose requirements are text',
+    commit,
+    { ...COMMIT, newJobs: [{ ...SPEC, requirements: '2G' }] },
+    `does not hold a job's commit: newJobs[0].requirements is "2G", not a record`,
+  ],
+  ['a workflow record as written', workflowShapeProblem, WORKFLOW, undefined],
+  [
+    'a workflow record with nothing but its job graph',
+    workflowShapeProblem,
+    { format: 1, workflowId: 'w', rootJobId: 'k', jobs: [SPEC] },
+    'does not hold a workflow record: no createdAt, no workflowFile, no module, no args list, no options',
+  ],
+  [
+    'a workflow record whose arguments are one string and whose default is text',
+    workflowShapeProblem,
+    {
+      ...WORKFLOW,
+      args: '--numLines 5',
+      options: { retryCount: 1, defaults: { ...TICKET.requirements, preemptable: 'no' } },
+    },
+    'does not hold a workflow record: args is "--numLines 5", not a list of arguments, options.defaults.preemptable is "no", not a boolean',
+  ],
+  [
+    'a workflow record whose job declares its memory as text',
+    workflowShapeProblem,
+    { ...WORKFLOW, jobs: [{ ...SPEC, requirements: { memory: '2G' } }] },
+    'does not hold a workflow record: jobs[0].requirements.memory is "2G", not a number',
+  ],
+  ['the last module as written', currentModuleShapeProblem, { format: 1, module: TICKET.module }, undefined],
+  [
+    'the last module without its module',
+    currentModuleShapeProblem,
+    { format: 1 },
+    "does not hold the last run's module: no module",
+  ],
+  [
+    'a Mesos framework with its master',
+    mesosFrameworkShapeProblem,
+    { format: 1, frameworkId: 'f', master: 'm:5050' },
+    undefined,
+  ],
+  [
+    'a Mesos framework whose id is a number',
+    mesosFrameworkShapeProblem,
+    { format: 1, frameworkId: 3 },
+    'does not hold a Mesos framework: frameworkId is 3, not a string',
+  ],
+  ["this machine's Slurm cluster", slurmUseShapeProblem, { format: 1 }, undefined],
+  [
+    'a Slurm cluster whose slurm.conf is a list',
+    slurmUseShapeProblem,
+    { format: 1, conf: ['a'] },
+    `does not hold a Slurm cluster's use: conf is ["a"], not a string`,
   ],
   [
     'a lease record held',
