@@ -7,7 +7,7 @@ import { UserInputError } from '../common/errors.js';
 import { toilBinPath } from '../common/packageRoot.js';
 import { formatBytes } from '../common/units.js';
 import type { Logger } from '../common/log.js';
-import type { JobStore } from '../jobstore/jobStore.js';
+import { CorruptJobStoreError, type JobStore } from '../jobstore/jobStore.js';
 import { SingleMachineBatchSystem } from '../leader/singleMachine.js';
 import { MesosBatchSystem } from '../mesos/batchSystem.js';
 import { MesosMasterClient } from '../mesos/masterClient.js';
@@ -16,7 +16,7 @@ import type { BatchSystem } from '../ports/batchSystem.js';
 import { SlurmBatchSystem } from '../slurm/batchSystem.js';
 import { SlurmCli } from '../slurm/cli.js';
 import type { Env } from './env.js';
-import { cancelWorkflowSlurmJobs } from './forceCancel.js';
+import { cancelWorkflowSlurmJobs, damagedRecord } from './forceCancel.js';
 import type { SlurmRunSettings } from '../slurm/slurmFlags.js';
 
 /** The argv prefix that runs this copy of `toil` (node and bin/toil.js), for worker processes. */
@@ -162,7 +162,7 @@ export function createBatchSystem(
     return createMesosBatchSystem(master, {
       clock: options.clock,
       log: options.log,
-      ...(store ? { frameworkIdStore: jobStoreFrameworkIds(store, master) } : {}),
+      ...(store ? { frameworkIdStore: jobStoreFrameworkIds(store, master, options.log) } : {}),
       teardownWhenIdle: true,
     });
   }
@@ -216,7 +216,15 @@ export function createSlurmBatchSystem(
  */
 async function recordSlurmUse(store: JobStore, env: Env, leaderLog: Logger): Promise<void> {
   const log = leaderLog.child({ component: 'slurm-batch' });
-  const before = await store.readSlurmUse();
+  // A damaged record names no cluster to cancel in; it is written again below, as for any restart.
+  const before = await store.readSlurmUse().catch((e: unknown) => {
+    if (!(e instanceof CorruptJobStoreError)) throw e;
+    log.warn(
+      { key: e.key },
+      `the Slurm jobs a previous leader of this workflow left queued or running, if any, were not cancelled: ${damagedRecord(e)}`,
+    );
+    return undefined;
+  });
   await store.writeSlurmUse(env.SLURM_CONF ? { conf: resolve(env.SLURM_CONF) } : {});
   if (!before) return;
   const left = await cancelWorkflowSlurmJobs(store, { use: before });
@@ -238,9 +246,22 @@ async function recordSlurmUse(store: JobStore, env: Env, leaderLog: Logger): Pro
  * framework (its old tasks reconciled, not orphaned), and the master is kept beside the id, so
  * `toil kill --force` tears the framework down there.
  */
-export function jobStoreFrameworkIds(store: JobStore, master: string): FrameworkIdStore {
+export function jobStoreFrameworkIds(store: JobStore, master: string, log: Logger): FrameworkIdStore {
   return {
-    load: () => store.readFrameworkId(),
+    // A damaged record would fail every subscription, and the run would wait on them for ever;
+    // the framework subscribes anew instead, and its record is written again once it has.
+    load: async () => {
+      try {
+        return await store.readFrameworkId();
+      } catch (e) {
+        if (!(e instanceof CorruptJobStoreError)) throw e;
+        log.warn(
+          { key: e.key },
+          `subscribing as a new Mesos framework: the tasks of the framework a previous leader of this workflow subscribed as, if any, run on until the master's failover timeout ends them: ${damagedRecord(e)}`,
+        );
+        return undefined;
+      }
+    },
     save: (id: string | undefined) => store.writeFrameworkId(id, master),
   };
 }

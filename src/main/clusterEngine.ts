@@ -70,7 +70,7 @@ async function startMesosEngine(b: Of<'mesos'>, o: { clock: Clock; log: Logger }
       createMesosBatchSystem(mesosMaster, {
         clock: o.clock,
         log: o.log,
-        ...(store ? { frameworkIdStore: jobStoreFrameworkIds(store, mesosMaster) } : {}),
+        ...(store ? { frameworkIdStore: jobStoreFrameworkIds(store, mesosMaster, o.log) } : {}),
         // A workflow's framework ends with it; one stopped with tasks out stays for its resumption.
         teardownWhenIdle: true,
       }),

@@ -1,5 +1,5 @@
 import { coerceError } from '../common/errors.js';
-import { ticketKey, type JobStore } from '../jobstore/jobStore.js';
+import { CorruptJobStoreError, ticketKey, type JobStore } from '../jobstore/jobStore.js';
 import { MesosHttpError } from '../mesos/http.js';
 import { MesosMasterClient } from '../mesos/masterClient.js';
 import { isTerminalTaskState } from '../mesos/types.js';
@@ -159,9 +159,39 @@ export async function cancelWorkflowSlurmJobs(
  */
 export async function cancelLeftJobs(store: JobStore, by = '--force'): Promise<CancelReport[]> {
   const reports: CancelReport[] = [];
-  const mesos = await cancelMesosFramework(store, {}, by);
+  const mesos = await unlessRecordDamaged('mesos', by, 'Mesos tasks', () =>
+    cancelMesosFramework(store, {}, by),
+  );
   if (mesos) reports.push(mesos);
-  const slurm = await cancelSlurmJobs(store, {}, by);
+  const slurm = await unlessRecordDamaged('slurm', by, 'Slurm jobs', () => cancelSlurmJobs(store, {}, by));
   if (slurm) reports.push(slurm);
   return reports;
+}
+
+/**
+ * The report of `cancel`, or, when the record naming where the jobs run is damaged, one saying
+ * they were not cancelled: `toil clean` and `toil kill --force` go on (refusing would leave the
+ * store that `toil clean` is the remedy for, and a killed leader's other jobs, as they are).
+ */
+async function unlessRecordDamaged(
+  batchSystem: string,
+  by: string,
+  jobs: string,
+  cancel: () => Promise<CancelReport | undefined>,
+): Promise<CancelReport | undefined> {
+  try {
+    return await cancel();
+  } catch (e) {
+    if (!(e instanceof CorruptJobStoreError)) throw e;
+    return {
+      batchSystem,
+      ok: false,
+      line: `toil: ${by}: the workflow's ${jobs}, if any, were not cancelled and may still be queued or running: ${damagedRecord(e)}`,
+    };
+  }
+}
+
+/** The damaged object and what is wrong with it, as a line of a warning ends. */
+export function damagedRecord(e: CorruptJobStoreError): string {
+  return `${e.key === undefined ? '' : `object ${e.key} `}${e.reason}`;
 }

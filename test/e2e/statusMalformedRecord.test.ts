@@ -9,6 +9,11 @@ t.setTimeout(120_000);
 
 const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
 
+/** A running record (running.json) of generation 0 with nothing listed, but for `fields`. */
+function runningRecord(fields: Record<string, unknown>): string {
+  return JSON.stringify({ format: 1, generation: 0, at: 1, running: 0, waiting: 0, jobs: [], ...fields });
+}
+
 /** The tree workflow run to its end in a fresh aws: store on s3rver, kept: its commits' keys. */
 async function ranTree(t: Test, locator: string) {
   const { server, dir } = await s3rverAndScratchDir(t);
@@ -132,13 +137,9 @@ t.test(
     );
     await store.put(
       'running.json',
-      JSON.stringify({
-        format: 1,
-        generation: 0,
-        at: 1,
+      runningRecord({
         batchSystem: 'x',
         running: '1',
-        waiting: 0,
         jobs: [{ jobId: 'j', name: 'n', attempt: 1, state: 'done' }],
       }),
     );
@@ -295,5 +296,35 @@ t.test(
       resume.stderr,
       /^toil: job store aws:us-west-2:malformed-fields is damaged: object module-current\.json does not hold the last run's module: no module /m,
     );
+  },
+);
+
+// `toil clean` cancels the jobs a leader killed with -9 left on a cluster, in the framework or the
+// Slurm cluster the store records. With such a record damaged it refused, exit 2, telling the user
+// to run `toil clean`: the store could not be deleted at all. It now says the jobs were not
+// cancelled, naming the record, and deletes the store.
+t.test(
+  "toil clean deletes a store whose Mesos and Slurm records are damaged, saying the dead leader's jobs were not cancelled",
+  async (t) => {
+    const locator = 'aws:us-west-2:malformed-cluster';
+    const { server, dir, store } = await ranTree(t, locator);
+    // What a leader killed with -9 while a job ran on Mesos leaves.
+    await store.put('running.json', runningRecord({ batchSystem: 'mesos', running: 1 }));
+    await store.put('mesos-framework.json', JSON.stringify({ format: 1, frameworkId: 3 }));
+    await store.put('slurm.json', JSON.stringify({ format: 1, conf: 3 }));
+
+    const clean = await runToil(['clean', locator], { cwd: dir, env: server.env });
+    t.equal(clean.code, 0, clean.stderr);
+    t.equal(clean.stdout, `deleted job store ${locator}\n`);
+    t.same(
+      clean.stderr.trim().split('\n'),
+      [
+        "toil: clean: the workflow's Mesos tasks, if any, were not cancelled and may still be queued or running: object mesos-framework.json does not hold a Mesos framework: frameworkId is 3, not a string",
+        "toil: clean: the workflow's Slurm jobs, if any, were not cancelled and may still be queued or running: object slurm.json does not hold a Slurm cluster's use: conf is 3, not a string",
+      ],
+      'one line for each record, naming it',
+    );
+    const status = await runToil(['status', locator], { cwd: dir, env: server.env });
+    t.equal(status.code, 2, 'the store is gone');
   },
 );
