@@ -100,7 +100,7 @@ async function report(jobStore: string, flags: Flags): Promise<number> {
   const now = Date.now();
   const store = openJobStore(jobStore, storeReadingOptions('status'));
   const { status: s, jobs } = await workflowStatusAndJobs(store, now);
-  const damaged = s.damaged.map((d) => `  ${d.key}: ${d.reason}`);
+  const damaged = s.damaged.map((d) => `  ${d.key}: ${d.reason}${d.remedy ? `; ${d.remedy}` : ''}`);
   const printChildren = flags.printChildren || flags.children;
   const printDot = flags.printDot || flags.dot;
   const printStatus = flags.printStatus || flags.status;
@@ -177,12 +177,22 @@ function summary(
       `failures:   ${s.failedAttempts} failed attempt(s) logged`,
       `state:      ${stateLine(s)}`,
       ...s.failedJobs.map((j) => `  failed:   ${j.name} (${j.jobId}): ${j.error}`),
-      damaged.length === 0
-        ? 'damaged:    none (every object matches its length and SHA-256, and every file the jobs name is there)'
-        : `damaged:    ${damaged.length} object(s) (restore them, or 'toil clean' and run the workflow again)`,
+      damagedLine(s.damaged),
       ...damaged,
     ].join('\n') + '\n'
   );
+}
+
+/** How many objects are damaged, and how many of them the user must restore (see damageRemedy). */
+function damagedLine(damaged: WorkflowStatus['damaged']): string {
+  if (damaged.length === 0)
+    return 'damaged:    none (every object matches its length and SHA-256, and every file the jobs name is there)';
+  const toRestore = damaged.filter((d) => d.remedy === undefined).length;
+  if (toRestore === damaged.length)
+    return `damaged:    ${damaged.length} object(s) (restore them, or 'toil clean' and run the workflow again)`;
+  if (toRestore === 0)
+    return `damaged:    ${damaged.length} object(s), none to restore (each line says what becomes of it)`;
+  return `damaged:    ${damaged.length} object(s), ${toRestore} to restore (restore them, or 'toil clean' and run the workflow again; each other line says what becomes of it)`;
 }
 
 /**

@@ -4,6 +4,7 @@ import { describeHolder, LEADER_KEY, localHolder, provablyGone } from '../jobsto
 import { currentLeader, killOfLastLeader } from './killRequest.js';
 import { OUTCOME_KEY, WORKFLOW_KEY, type DamagedObject, type JobStore } from '../jobstore/jobStore.js';
 import { JobGraph, type JobView } from './jobGraph.js';
+import { damageRemedy } from './damageRemedy.js';
 
 export interface WorkflowStatus {
   readonly locator: string;
@@ -28,7 +29,7 @@ export interface WorkflowStatus {
   readonly failedJobs: RunOutcomeRecord['failedJobs'];
   readonly failedAttempts: number;
   /** Objects that fail their length/SHA-256 check or do not parse; the graph is built without them. */
-  readonly damaged: readonly DamagedObject[];
+  readonly damaged: readonly StatusDamagedObject[];
   /** The leader holding the store now (its lease neither released nor expired), as a person reads it. */
   readonly leader?: string;
   /**
@@ -42,6 +43,14 @@ export interface WorkflowStatus {
     readonly at: number;
     readonly leader: 'daemon' | 'run';
   };
+}
+
+/**
+ * A damaged object, with `remedy` on one that needs no restore: what becomes of it (the next
+ * leader writes it again, or only one command reads it). One without needs restoring.
+ */
+export interface StatusDamagedObject extends DamagedObject {
+  readonly remedy?: string;
 }
 
 /**
@@ -84,7 +93,7 @@ export async function workflowStatusAndJobs(
       failed: false,
       failedJobs: [],
       failedAttempts: 0,
-      damaged,
+      damaged: withRemedies(damaged),
       ...(leader ? { leader: leader.description } : {}),
     };
     return { status, jobs: [] };
@@ -93,6 +102,7 @@ export async function workflowStatusAndJobs(
   let failedAttempts = 0;
   for await (const _ of store.objects.list('logs/')) failedAttempts++;
   const counts = graph.counts();
+  const remedied = withRemedies(damaged, (jobId) => ['ran', 'done'].includes(graph.state(jobId) ?? ''));
   const kill = leader || damagedKeys.has(LEADER_KEY) ? undefined : await killOfLastLeader(store);
   // Every job having run is not the end: the leader then runs the workflow's finish and records
   // its success. One stopped in between (`toil kill`, -9, its machine lost) recorded none, and a
@@ -110,7 +120,7 @@ export async function workflowStatusAndJobs(
     failed: failedJobs.length > 0,
     failedJobs,
     failedAttempts,
-    damaged,
+    damaged: remedied,
     ...(leader ? { leader: leader.description } : {}),
     ...(kill
       ? {
@@ -141,6 +151,16 @@ export async function liveLeader(
   if (!lease || (lease.expiresAt !== undefined && lease.expiresAt < now)) return undefined;
   if (provablyGone(lease.holder, localHolder())) return undefined;
   return { description: describeHolder(lease.holder, lease.generation), generation: lease.generation };
+}
+
+function withRemedies(
+  damaged: readonly DamagedObject[],
+  jobRan?: (jobId: string) => boolean,
+): StatusDamagedObject[] {
+  return damaged.map((d) => {
+    const remedy = damageRemedy(d.key, jobRan);
+    return remedy ? { ...d, remedy } : d;
+  });
 }
 
 function statusJob(job: JobView, failedIds: ReadonlySet<string>): StatusJob {

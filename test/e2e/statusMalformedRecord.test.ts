@@ -9,6 +9,10 @@ t.setTimeout(120_000);
 
 const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
 
+/** What toil status says becomes of a damaged record of where a leader's jobs run. */
+const CLUSTER_RECORD_REMEDY =
+  "nothing to restore: the next leader writes it again; until then 'toil clean' and 'toil kill --force' cannot cancel the jobs a dead leader left";
+
 /** A running record (running.json) of generation 0 with nothing listed, but for `fields`. */
 function runningRecord(fields: Record<string, unknown>): string {
   return JSON.stringify({ format: 1, generation: 0, at: 1, running: 0, waiting: 0, jobs: [], ...fields });
@@ -151,21 +155,25 @@ t.test(
     t.equal(status.code, 1, 'exit 1: damaged objects');
     t.notMatch(status.stderr, /internal error|\n\s+at /, 'no internal error, no stack trace');
     t.notMatch(status.stdout, /undefined/, 'no field printed as undefined');
-    t.match(status.stdout, /^damaged: +3 object\(s\) /m, 'three damaged objects');
     t.match(
       status.stdout,
-      /^ {2}outcome\.json: does not hold a run's outcome: failedJobs\[0\]\.jobId is 3, not a string, no failedJobs\[0\]\.name, no failedJobs\[0\]\.error$/m,
+      /^damaged: +3 object\(s\), none to restore /m,
+      'three damaged objects, each rewritten by the next leader or read by one command only',
+    );
+    t.match(
+      status.stdout,
+      /^ {2}outcome\.json: does not hold a run's outcome: failedJobs\[0\]\.jobId is 3, not a string, no failedJobs\[0\]\.name, no failedJobs\[0\]\.error; nothing to restore: /m,
     );
     t.match(
       status.stdout,
       new RegExp(
-        `^  ${logKey}: does not hold a failed attempt's log: logs is 3, not a list of records, output is 5, not a string$`,
+        `^  ${logKey}: does not hold a failed attempt's log: logs is 3, not a list of records, output is 5, not a string; nothing to restore for the workflow: `,
         'm',
       ),
     );
     t.match(
       status.stdout,
-      /^ {2}running\.json: does not hold what a leader runs: running is "1", not a number, jobs\[0\]\.state is "done", not "running" or "issued"$/m,
+      /^ {2}running\.json: does not hold what a leader runs: running is "1", not a number, jobs\[0\]\.state is "done", not "running" or "issued"; nothing to restore: /m,
     );
 
     const json = await runToil(['status', locator, '--json', '--printLogs'], { cwd: dir, env: server.env });
@@ -284,9 +292,14 @@ t.test(
         {
           key: 'mesos-framework.json',
           reason: 'does not hold a Mesos framework: frameworkId is 3, not a string',
+          remedy: CLUSTER_RECORD_REMEDY,
         },
         { key: 'module-current.json', reason: "does not hold the last run's module: no module" },
-        { key: 'slurm.json', reason: `does not hold a Slurm cluster's use: conf is ["a"], not a string` },
+        {
+          key: 'slurm.json',
+          reason: `does not hold a Slurm cluster's use: conf is ["a"], not a string`,
+          remedy: CLUSTER_RECORD_REMEDY,
+        },
       ],
       'each record named with what is wrong',
     );
