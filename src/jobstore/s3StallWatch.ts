@@ -95,7 +95,8 @@ export function watchS3Stalls(client: S3Client, options: S3StallWatchOptions): v
   /**
    * A response's body comes after its headers, which end the call's own watch: a server that
    * stops in the middle of it leaves its reader waiting as silently. The body is watched until
-   * it ends, by the bytes its connection has read: none for `warnAfterMs` is a stall.
+   * it ends, by the bytes its connection has read: none for `warnAfterMs`, with none of them left
+   * unread, is a stall.
    */
   const watchBody = async (operation: string, body: Readable): Promise<void> => {
     const socket = (body as { socket?: { bytesRead?: number } | null }).socket;
@@ -110,13 +111,19 @@ export function watchS3Stalls(client: S3Client, options: S3StallWatchOptions): v
     body.once('close', end).once('error', end);
     let seen = socket.bytesRead;
     let quietSince = clock.now();
+    let wasHeldByReader = false;
     let silent = false;
     try {
       for (;;) {
         await clock.sleep(Math.min(BODY_POLL_MS, warnAfterMs), ended.signal);
-        if (socket.bytesRead !== seen) {
+        // Bytes the reader has not taken yet mean the connection waits on the reader (its buffer
+        // full, the socket paused), not on S3: a reader pausing in a body is no S3 stall. Once
+        // it takes them, the connection's quiet counts from then, not from the last look.
+        const heldByReader = body.readableLength > 0;
+        if (socket.bytesRead !== seen || heldByReader || wasHeldByReader) {
           seen = socket.bytesRead;
           quietSince = clock.now();
+          wasHeldByReader = heldByReader;
           if (silent) answered();
           silent = false;
         } else if (clock.now() - quietSince >= warnAfterMs) {

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import t from 'tap';
+import t, { type Test } from 'tap';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { s3Sdk } from '../../src/common/awsSdkPackages.js';
 import { RealClock } from '../../src/common/clock.js';
 import { createLogger } from '../../src/common/log.js';
@@ -9,11 +10,46 @@ import { parseLocator } from '../../src/jobstore/locator.js';
 import { S3ObjectStore } from '../../src/jobstore/s3ObjectStore.js';
 import { watchS3Stalls } from '../../src/jobstore/s3StallWatch.js';
 import { createS3Client } from '../../src/main/s3Client.js';
-import { capturedLog } from '../fixtures/leaderFakes.js';
+import { capturedLog, type LogLine } from '../fixtures/leaderFakes.js';
 import { MOTO_MISSING_REASON, motoAvailable, motoS3Env, startMoto } from '../fixtures/motoServer.js';
 import { waitFor } from '../fixtures/waitFor.js';
 
 t.setTimeout(120_000);
+
+/**
+ * An S3 client of a local server answering every request with `respond`, watched for stalls
+ * with a 1 s threshold: the client, the server's endpoint and the lines the watch logs.
+ */
+async function watchedClientOf(
+  t: Test,
+  respond: (res: ServerResponse) => void,
+  waiter?: string,
+): Promise<{ client: S3Client; endpoint: string; lines: LogLine[] }> {
+  const server = createServer((_req, res) => respond(res));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const client = createS3Client('us-west-2', {
+    AWS_ENDPOINT_URL_S3: endpoint,
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+  });
+  t.teardown(() => client.destroy());
+  const { destination, lines } = capturedLog();
+  watchS3Stalls(client, {
+    endpoint,
+    bucket: 'b--toil',
+    log: createLogger({ level: 'info', destination }),
+    clock: new RealClock(),
+    warnAfterMs: 1_000,
+    repeatMs: 60_000,
+    ...(waiter !== undefined ? { waiter } : {}),
+  });
+  return { client, endpoint, lines };
+}
 
 t.test(
   'an S3 endpoint that stops answering is named in a WARN within the threshold, and its return in an INFO',
@@ -100,38 +136,20 @@ for (const [sent, checksum] of [
     `an S3 endpoint that stops in the middle of ${sent} it sends is named in a WARN with the object, and its return in an INFO`,
     async (t) => {
       let finish: (() => void) | undefined;
-      const server = createServer((req, res) => {
-        res.writeHead(200, {
-          'Content-Length': '10',
-          'Content-Type': 'application/octet-stream',
-          ETag: '"e"',
-          ...checksum,
-        });
-        res.write('hello');
-        finish = () => res.end('world');
-      });
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-      t.teardown(() => {
-        server.closeAllConnections();
-        server.close();
-      });
-      const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      const client = createS3Client('us-west-2', {
-        AWS_ENDPOINT_URL_S3: endpoint,
-        AWS_ACCESS_KEY_ID: 'testing',
-        AWS_SECRET_ACCESS_KEY: 'testing',
-      });
-      t.teardown(() => client.destroy());
-      const { destination, lines } = capturedLog();
-      watchS3Stalls(client, {
-        endpoint,
-        bucket: 'b--toil',
-        log: createLogger({ level: 'info', destination }),
-        clock: new RealClock(),
-        warnAfterMs: 1_000,
-        repeatMs: 60_000,
-        waiter: 'toil status',
-      });
+      const { client, endpoint, lines } = await watchedClientOf(
+        t,
+        (res) => {
+          res.writeHead(200, {
+            'Content-Length': '10',
+            'Content-Type': 'application/octet-stream',
+            ETag: '"e"',
+            ...checksum,
+          });
+          res.write('hello');
+          finish = () => res.end('world');
+        },
+        'toil status',
+      );
       const { GetObjectCommand } = s3Sdk();
       const out = await client.send(
         new GetObjectCommand({ Bucket: 'b--toil', Key: 'commits/j1', ChecksumMode: 'ENABLED' }),
@@ -157,3 +175,36 @@ for (const [sent, checksum] of [
     },
   );
 }
+
+// The body's connection reads nothing while its reader is not reading (the stream's buffer full,
+// the socket paused): that is the reader's pause, not S3's silence, and S3 sent all it had.
+t.test(
+  'a reader that pauses in the middle of a body S3 sent in full is not warned of as an S3 stall',
+  async (t) => {
+    const sent = Buffer.alloc(8 * 2 ** 20, 7);
+    const { client, lines } = await watchedClientOf(t, (res) => {
+      res.writeHead(200, {
+        'Content-Length': String(sent.length),
+        'Content-Type': 'application/octet-stream',
+        ETag: '"e"',
+        'x-amz-checksum-sha256': createHash('sha256').update(sent).digest('base64'),
+      });
+      res.end(sent);
+    });
+    const { GetObjectCommand } = s3Sdk();
+    const out = await client.send(
+      new GetObjectCommand({ Bucket: 'b--toil', Key: 'files/big', ChecksumMode: 'ENABLED' }),
+    );
+    // The reader takes its first chunk and then sits on the rest for three thresholds.
+    const reader = (out.Body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+    const first = await reader.next();
+    t.notOk(first.done, 'a first chunk came');
+    await new Promise((r) => setTimeout(r, 3_000));
+    t.same(lines, [], 'nothing said while the reader pauses');
+    let received = first.value!.length;
+    for (let next = await reader.next(); !next.done; next = await reader.next())
+      received += next.value.length;
+    t.equal(received, sent.length, 'the whole body is read once the reader goes on');
+    t.same(lines, [], 'no stall, no INFO of an answer');
+  },
+);
