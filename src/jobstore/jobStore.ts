@@ -588,7 +588,7 @@ export const RUNNING_KEY = 'running.json';
 export const COMMITS_PREFIX = 'commits/';
 /** Where the leader's tickets (ticketKey) and the logs of failed attempts (failureLogKey) are kept. */
 export const TICKETS_PREFIX = 'jobs/';
-const LOGS_PREFIX = 'logs/';
+export const LOGS_PREFIX = 'logs/';
 
 /**
  * What a leader writes only once the workflow record is there (a job's ticket, commit or failure

@@ -1,12 +1,11 @@
 import {
   FRAMEWORK_ID_KEY,
+  LOGS_PREFIX,
   OUTCOME_KEY,
   RUNNING_KEY,
   SLURM_KEY,
   TICKETS_PREFIX,
 } from '../jobstore/jobStore.js';
-
-const LOGS_PREFIX = 'logs/';
 
 /**
  * What becomes of damaged object `key` when nobody restores it, for the objects that need no
