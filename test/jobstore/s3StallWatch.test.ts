@@ -151,11 +151,13 @@ for (const [sent, checksum] of [
         'toil status',
       );
       const { GetObjectCommand } = s3Sdk();
+      // The stall begins once the first bytes are in, some time after the request went out and
+      // before the call returns: timed from the request, a warning is never early by the clock.
+      const startedAt = Date.now();
       const out = await client.send(
         new GetObjectCommand({ Bucket: 'b--toil', Key: 'commits/j1', ChecksumMode: 'ENABLED' }),
       );
       t.same(lines, [], 'the headers came at once: nothing said yet');
-      const startedAt = Date.now();
       const body = out.Body!.transformToString();
       await waitFor('a stall warning for the body', () => lines.length > 0, 5_000);
       const warnedAfter = Date.now() - startedAt;
