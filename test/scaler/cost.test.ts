@@ -739,6 +739,80 @@ t.test('runtimes: declared walltime wins, learned runtimes pack, no 1-second col
   );
 });
 
+t.test('probe: a name with no completion waits for its first running jobs before buying nodes', async (t) => {
+  // 152 one-core jobs queued beside the 8 of their name running on an m5.2xlarge (8 cores).
+  const busy = node('n0', { instanceType: 'm5.2xlarge' });
+  const plan = (o: {
+    ranSeconds: number;
+    walltimeSeconds?: number;
+    runtimes?: RuntimeHistory;
+    objective?: string;
+  }): ScalingPlan =>
+    planScaling(
+      snapshot({
+        queued: jobs(152, { name: 'task', cores: 1, walltimeSeconds: o.walltimeSeconds }),
+        nodes: [busy],
+        running: Array.from({ length: 8 }, (_, i) =>
+          running(`task-r${i}`, 'n0', {
+            name: 'task',
+            cores: 1,
+            startedAt: NOW - o.ranSeconds * 1000,
+            walltimeSeconds: o.walltimeSeconds,
+          }),
+        ),
+        runtimes: o.runtimes,
+      }),
+      config({ nodeTypes: 'm5.2xlarge', maxNodes: 100, ...(o.objective ? { objective: o.objective } : {}) }),
+    );
+  const rows: {
+    name: string;
+    o: Parameters<typeof plan>[0];
+    launches: (n: number) => boolean;
+    probing: boolean;
+  }[] = [
+    {
+      name: 'first jobs started 60 s ago, runtime unknown: no launch, the queue waits for the probe',
+      o: { ranSeconds: 60 },
+      launches: (n) => n === 0,
+      probing: true,
+    },
+    {
+      name: 'first jobs have run past the 5-minute unknownRuntime (400 s): the probe is over, nodes are bought',
+      o: { ranSeconds: 400 },
+      launches: (n) => n >= 3,
+      probing: false,
+    },
+    {
+      name: 'a learned runtime (one completion of 20 min): no probe',
+      o: { ranSeconds: 60, runtimes: recordCompletion(emptyRuntimeHistory(), 'task', 1200) },
+      launches: (n) => n >= 3,
+      probing: false,
+    },
+    {
+      name: 'a declared walltime of 20 min: no probe',
+      o: { ranSeconds: 60, walltimeSeconds: 1200 },
+      launches: (n) => n >= 3,
+      probing: false,
+    },
+    {
+      name: 'objective speed pays for the fleet rather than wait',
+      o: { ranSeconds: 60, objective: 'speed' },
+      launches: (n) => n >= 3,
+      probing: false,
+    },
+  ];
+  for (const row of rows) {
+    const p = plan(row.o);
+    t.ok(row.launches(total(p)), `${row.name}: launched ${launched(p).join(', ') || 'nothing'}`);
+    const waits = p.waiting.filter((w) => /its runtime is unknown: waiting up to/.test(w.reason));
+    t.equal(waits.length > 0, row.probing, `${row.name}: probe reason ${JSON.stringify(waits)}`);
+    if (row.probing) {
+      t.equal(waits[0]!.jobName, 'task');
+      t.match(waits[0]!.reason, /waiting up to 4m00s more for the first of its running jobs to end/);
+    }
+  }
+});
+
 t.test('betaInertia smooths launches per offering', async (t) => {
   const cfg = config({ nodeTypes: 'c5.large', maxNodes: 200, betaInertia: 0.5 });
   const queue = jobs(100, { cores: 2, walltimeSeconds: 7200 });
