@@ -134,9 +134,10 @@ export class MesosBatchSystem implements ClusterBatchSystem {
   private readonly byTask = new Map<string, Attempt>();
   private queue: Attempt[] = [];
   private readonly drainMarks = new Map<string, number>();
+  /** `offering`: the master offers its room (false: disconnected or deactivated, as GET_AGENTS says). */
   private readonly knownAgents = new Map<
     string,
-    { total: Scalars; preemptable: boolean; hostname: string }
+    { total: Scalars; preemptable: boolean; hostname: string; offering: boolean }
   >();
   private readonly losses = new Map<string, number>();
   private readonly placementLog: PlacementRecord[] = [];
@@ -441,7 +442,12 @@ export class MesosBatchSystem implements ClusterBatchSystem {
     const { agents } = await this.o.master.getAgents();
     this.knownAgents.clear();
     for (const v of agents) {
-      this.knownAgents.set(v.id, { total: v.total, preemptable: v.preemptable, hostname: v.hostname });
+      this.knownAgents.set(v.id, {
+        total: v.total,
+        preemptable: v.preemptable,
+        hostname: v.hostname,
+        offering: v.active,
+      });
     }
     return agents;
   }
@@ -476,6 +482,7 @@ export class MesosBatchSystem implements ClusterBatchSystem {
           total: scalarsOf(offer.resources),
           preemptable,
           hostname: offer.hostname,
+          offering: true,
         });
       }
     }
@@ -555,10 +562,15 @@ export class MesosBatchSystem implements ClusterBatchSystem {
     if (suppress && this.suppressed) await this.setSuppressed(true);
   }
 
-  /** Some known, usable preemptable agent is big enough for `need`. */
+  /**
+   * Some known, usable preemptable agent is big enough for `need`. An agent the master makes no
+   * offers for does not count: the agent of a spot node just terminated stays listed, disconnected,
+   * until the master's health check gives up on it (75 s), and a job waiting for its room would
+   * wait that long beside free on-demand room.
+   */
   private spotAgentCouldHold(need: Scalars): boolean {
     for (const [id, a] of this.knownAgents) {
-      if (a.preemptable && !this.drainMarks.has(id) && fits(need, a.total)) return true;
+      if (a.preemptable && a.offering && !this.drainMarks.has(id) && fits(need, a.total)) return true;
     }
     return false;
   }
