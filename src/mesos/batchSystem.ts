@@ -116,6 +116,9 @@ export function taskIdFor(jobId: string, attempt: number): string {
   return `toil-${jobId.replace(/[^A-Za-z0-9._-]/g, '_')}-${attempt}`;
 }
 
+/** Least time between two reads of the agents for jobs waiting for spot room. */
+const AGENTS_REREAD_MS = 5000;
+
 const LOST_STATES = new Set([
   'TASK_LOST',
   'TASK_DROPPED',
@@ -155,6 +158,9 @@ export class MesosBatchSystem implements ClusterBatchSystem {
   private keptOff: ReadonlyMap<string, ReadonlySet<string>> = new Map();
   /** Agents a task of ours was launched on. */
   private readonly agentsUsed = new Set<string>();
+  /** When the master's list of agents was last asked for (GET_AGENTS). */
+  private agentsReadAtMs = 0;
+  private agentsRereading = false;
 
   constructor(options: MesosBatchSystemOptions) {
     this.o = options;
@@ -439,6 +445,7 @@ export class MesosBatchSystem implements ClusterBatchSystem {
   }
 
   private async refreshAgents(): Promise<AgentView[]> {
+    this.agentsReadAtMs = this.o.clock.now();
     const { agents } = await this.o.master.getAgents();
     this.knownAgents.clear();
     for (const v of agents) {
@@ -530,6 +537,7 @@ export class MesosBatchSystem implements ClusterBatchSystem {
     );
     place(onDemandFirst, onDemand);
     place(spotFirst, spot);
+    this.rereadAgentsIfWaitingForSpot(spotFirst);
     // On-demand room goes to a preemptable job only once spot agents had their chance.
     const now = this.o.clock.now();
     const patience = this.o.preemptablePatienceMs ?? 3000;
@@ -560,6 +568,22 @@ export class MesosBatchSystem implements ClusterBatchSystem {
       if (r.status === 'rejected') this.log.warn({ err: coerceError(r.reason) }, 'offer answer failed');
     }
     if (suppress && this.suppressed) await this.setSuppressed(true);
+  }
+
+  /**
+   * Jobs kept for spot room past their patience have the master's agents read again (at most every
+   * few seconds): the spot agent they wait for may have gone since the scaler's last tick read
+   * them, up to a minute ago, and they would wait for its room, on-demand room free, until then.
+   */
+  private rereadAgentsIfWaitingForSpot(spotFirst: readonly Attempt[]): void {
+    const now = this.o.clock.now();
+    const patience = this.o.preemptablePatienceMs ?? 3000;
+    if (this.agentsRereading || now - this.agentsReadAtMs < AGENTS_REREAD_MS) return;
+    if (!spotFirst.some((a) => a.state === 'queued' && now - a.queuedAtMs >= patience)) return;
+    this.agentsRereading = true;
+    void this.refreshAgents()
+      .catch((e: unknown) => this.log.debug({ err: coerceError(e) }, 'could not read the agents'))
+      .finally(() => (this.agentsRereading = false));
   }
 
   /**

@@ -1,32 +1,59 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { MesosMasterClient } from '../../src/mesos/masterClient.js';
-import { shellJob, startBatch, startCluster, waitFor } from '../fixtures/mesosCluster.js';
+import { shellJob, startBatch, startCluster, waitFor, type TestBatch } from '../fixtures/mesosCluster.js';
 
 /**
- * A run started right after another released its spot node: the master still lists that node's
+ * A spot node terminated (released by the run before, or reclaimed): the master still lists its
  * agent, disconnected, until its health check gives up (75 s on Mesos' defaults; 30 s here).
  */
-t.test(
-  'keepPreemptableOnSpot: a disconnected spot agent does not hold a preemptable job back from free on-demand room',
-  async (t) => {
-    const cluster = await startCluster(
-      [
-        { resources: 'cpus:2;mem:2048;disk:4096', attributes: 'preemptable:false' },
-        { resources: 'cpus:2;mem:2048;disk:4096', attributes: 'preemptable:true' },
-      ],
-      { agentPingTimeoutMs: 5000, maxAgentPingTimeouts: 6 },
-    );
-    t.teardown(() => cluster.stop());
-    const [onDemand, spot] = cluster.agentIds;
+async function onDemandAndSpot(t: Test) {
+  const cluster = await startCluster(
+    [
+      { resources: 'cpus:2;mem:2048;disk:4096', attributes: 'preemptable:false' },
+      { resources: 'cpus:2;mem:2048;disk:4096', attributes: 'preemptable:true' },
+    ],
+    { agentPingTimeoutMs: 5000, maxAgentPingTimeouts: 6 },
+  );
+  t.teardown(() => cluster.stop());
+  const [onDemand, spot] = cluster.agentIds;
+  const master = new MesosMasterClient(cluster.master.address);
+  const terminateSpot = async (): Promise<void> => {
     cluster.agents[1]!.kill();
-    const master = new MesosMasterClient(cluster.master.address);
     await waitFor('the spot agent disconnected', async () => {
       const { agents } = await master.getAgents();
       return agents.some((a) => a.id === spot && !a.active);
     });
-
+  };
+  const startRun = async () => {
     const tb = await startBatch(cluster.master.address);
     t.teardown(() => tb.batch.shutdown());
+    return tb;
+  };
+  return { onDemand, spot, terminateSpot, startRun };
+}
+
+/** Issues a preemptable job and checks it ran on the on-demand agent within `withinMs`. */
+async function runsOnOnDemand(
+  t: Test,
+  tb: TestBatch,
+  onDemand: string | undefined,
+  withinMs: number,
+): Promise<void> {
+  const t0 = Date.now();
+  await tb.batch.issue(shellJob('p-1', 'true', { preemptable: true }));
+  const u = await tb.updateOf('p-1', 20_000);
+  const tookMs = Date.now() - t0;
+  t.equal(u.outcome, 'succeeded', 'the job ran');
+  t.equal(tb.batch.placements().find((p) => p.jobId === 'p-1')?.agentId, onDemand, 'on the on-demand agent');
+  t.ok(tookMs < withinMs, `without waiting for the gone agent to time out (${tookMs} ms)`);
+}
+
+t.test(
+  'keepPreemptableOnSpot: a disconnected spot agent does not hold a preemptable job back from free on-demand room',
+  async (t) => {
+    const { onDemand, spot, terminateSpot, startRun } = await onDemandAndSpot(t);
+    await terminateSpot();
+    const tb = await startRun();
     // What a scaler tick does: reads the agents, and keeps preemptable work on spot (the spot
     // pool has room to launch in).
     const listed = await tb.batch.agents();
@@ -35,16 +62,26 @@ t.test(
       'the master still lists the spot agent, disconnected',
     );
     tb.batch.keepPreemptableOnSpot(true);
-    const t0 = Date.now();
-    await tb.batch.issue(shellJob('p-1', 'true', { preemptable: true }));
-    const u = await tb.updateOf('p-1', 20_000);
-    const tookMs = Date.now() - t0;
-    t.equal(u.outcome, 'succeeded', 'the job ran');
-    t.equal(
-      tb.batch.placements().find((p) => p.jobId === 'p-1')?.agentId,
-      onDemand,
-      'on the on-demand agent',
+    await runsOnOnDemand(t, tb, onDemand, 10_000);
+  },
+);
+
+t.test(
+  'keepPreemptableOnSpot: a spot agent that disconnects after the agents were read does not hold a preemptable job back until the next read',
+  async (t) => {
+    const { onDemand, spot, terminateSpot, startRun } = await onDemandAndSpot(t);
+    const tb = await startRun();
+    // A scaler tick: the agents read while the spot agent is up, preemptable work kept on spot.
+    const listed = await tb.batch.agents();
+    t.ok(
+      listed.some((a) => a.id === spot && a.active),
+      'the spot agent was up when the agents were read',
     );
-    t.ok(tookMs < 10_000, `without waiting for the gone agent (${tookMs} ms)`);
+    tb.batch.keepPreemptableOnSpot(true);
+    // The spot job holding it goes with its node.
+    await tb.batch.issue(shellJob('p-hold', 'sleep 60', { preemptable: true, cores: 2 }));
+    await waitFor('p-hold placed', () => tb.batch.placements().some((p) => p.jobId === 'p-hold'));
+    await terminateSpot();
+    await runsOnOnDemand(t, tb, onDemand, 15_000);
   },
 );
