@@ -75,7 +75,7 @@ function fieldValue(field: string, flag: string, v: string): unknown {
   switch (field) {
     case 'maxNodes':
     case 'minNodes': {
-      // One number for every type, or one per type (Toil's `4,2`).
+      // One number, or one per node type (Toil's `4,2`).
       const ns = v.split(',').map((x, i, all) => {
         if (all.length > 1 && x.trim() === '')
           throw new UserInputError(
@@ -84,7 +84,10 @@ function fieldValue(field: string, flag: string, v: string): unknown {
           );
         return parseCount(flag, x);
       });
-      return ns.length === 1 ? ns[0] : ns;
+      // A single --minNodes is Toil's list of one, padded with 0: the first node type's minimum
+      // only. As a number it would be every type's, keeping that many nodes of each up for the
+      // whole run. A single --maxNodes is every type's either way (Toil pads it with its first).
+      return field === 'minNodes' || ns.length > 1 ? ns : ns[0];
     }
     case 'nodeStorageOverrides':
       return storageOverrides(flag, v);
