@@ -143,6 +143,26 @@ function priceOffering(
   return { price, source };
 }
 
+/**
+ * Whether an observed spot price keeps some configured spot offering unusable: above its bid,
+ * or above on-demand without one (what priceOffering refuses it for).
+ */
+export function spotPricedOut(config: ScalerConfig, observed: readonly OfferingState[]): boolean {
+  const price = new Map<string, number>();
+  for (const o of observed)
+    if (o.pricePerHour !== undefined)
+      price.set(offeringKey(o.instanceType, o.zone, o.capacityType), o.pricePerHour);
+  return config.nodeTypes.some(
+    (nt) =>
+      nt.capacityType === 'spot' &&
+      nt.instanceTypes.some((t) =>
+        config.zones.some(
+          (zone) => (price.get(offeringKey(t.name, zone, 'spot')) ?? 0) > (nt.bid ?? t.onDemandPrice),
+        ),
+      ),
+  );
+}
+
 /** The configured node type an existing node counts against (limits are per node type). */
 export function nodeTypeIndexOf(
   config: ScalerConfig,

@@ -84,9 +84,14 @@ export class SpotPriceFeed {
   /**
    * Reads the prices of `instanceTypes` × `zones` when they were never read, when the set asked
    * for changed (a reloaded config), when `refreshMs` passed since the last refresh, or (after a
-   * failure) when `retryMs` passed. Never throws: a failure is kept in `status()`.
+   * failure) when `retryMs` passed; `soonerMs`, when given and shorter, stands for `refreshMs`.
+   * Never throws: a failure is kept in `status()`.
    */
-  async refreshIfDue(instanceTypes: readonly string[], zones: readonly string[]): Promise<void> {
+  async refreshIfDue(
+    instanceTypes: readonly string[],
+    zones: readonly string[],
+    soonerMs?: number,
+  ): Promise<void> {
     const types = [...new Set(instanceTypes)].sort();
     const wanted = `${types.join(',')}|${[...zones].sort().join(',')}`;
     if (types.length === 0 || zones.length === 0) {
@@ -95,7 +100,7 @@ export class SpotPriceFeed {
       return;
     }
     const now = this.o.clock.now();
-    const refreshMs = this.o.refreshMs();
+    const refreshMs = Math.min(this.o.refreshMs(), soonerMs ?? Infinity);
     const wait = this.lastError ? Math.min(this.o.retryMs ?? 60_000, refreshMs) : refreshMs;
     const due =
       wanted !== this.wanted || this.lastAttemptAt === undefined || now - this.lastAttemptAt >= wait;

@@ -5,6 +5,7 @@ import type { ClusterPort } from '../../ports/cluster.js';
 import { ToilError, coerceError } from '../../common/errors.js';
 import type { InterruptionNotice, ProvisionedNode, Provisioner } from '../../ports/provisioner.js';
 import type { ScalerConfig } from '../config.js';
+import { spotPricedOut } from '../offerings.js';
 import { planScaling } from '../policy.js';
 import { SpotPriceFeed, type ObservedSpotPrice, type SpotPriceFeedStatus } from '../spotPriceFeed.js';
 import type { LaunchShortfall, ScalingPlan } from '../types.js';
@@ -577,7 +578,13 @@ export class ClusterScaler {
    */
   private refreshSpotPrices(config: ScalerConfig): Promise<void> {
     const { types, zones } = spotPricesToRead(config, this.observedNodes);
-    return this.spot.refreshIfDue(types, zones);
+    // A spot offering priced out waits for its market to fall: read again every scaleInterval
+    // then, not after the whole tick.spotPriceRefresh, so its nodes launch within a scaler pass
+    // of the fall, as Toil's do (Toil asks EC2 for them at every pass).
+    const sooner = spotPricedOut(config, this.spot.offerings())
+      ? config.scaleIntervalSeconds * 1000
+      : undefined;
+    return this.spot.refreshIfDue(types, zones, sooner);
   }
 
   private async view(
