@@ -31,10 +31,22 @@ export async function clusterLeaderAddress(
   const { createClusterCalls } = await import('../main/awsClients.js');
   const { calls, close } = await createClusterCalls({ region, clock, log });
   try {
-    return await leaderAddress(calls, clusterName, clock, log, region);
+    const leader = await leaderAddress(calls, clusterName, clock, log, region);
+    const { groupsClosedToSsh } = await import('../provisioner/aws/sshIngress.js');
+    const closed = await groupsClosedToSsh(calls, leader.instanceId);
+    if (closed) process.stderr.write(`${sshClosedNotice(clusterName, region, closed)}\n`);
+    return leader.ip;
   } finally {
     close();
   }
+}
+
+/**
+ * Toil opens SSH to the world; toil-ts only to launch-cluster's --sshCidr. Without it ssh waits
+ * for an answer EC2 never lets through, then times out with no word of why: said before it tries.
+ */
+function sshClosedNotice(clusterName: string, region: string, groupIds: readonly string[]): string {
+  return `toil: no security group of the leader of '${clusterName}' (${groupIds.join(', ')}) lets SSH (TCP 22) in, so ssh will time out: launch-cluster opens it only to --sshCidr; open it to your address with 'aws ec2 authorize-security-group-ingress --region ${region} --group-id ${groupIds[0]} --protocol tcp --port 22 --cidr YOUR.IP/32'`;
 }
 
 /**

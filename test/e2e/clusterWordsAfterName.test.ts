@@ -135,7 +135,7 @@ const ROWS: Row[] = [
 ];
 
 t.test('the words after the cluster name go to the remote command or rsync verbatim', async (t) => {
-  const { endpoint } = await localClusterWithLeader(t, CLUSTER);
+  const { endpoint } = await localClusterWithLeader(t, CLUSTER, '127.0.0.1/32');
   await waitFor('the leader to be running', () =>
     [...endpoint.cloud.instances.values()].every((i) => i.state === 'running'),
   );

@@ -26,11 +26,11 @@ export async function leaderAddress(
   clock: Clock,
   log: Logger,
   region: string,
-): Promise<string> {
+): Promise<{ readonly ip: string; readonly instanceId: string }> {
   const leader = await runningLeader(calls, clusterName, clock, log, region);
   const ip = leader.publicIp ?? leader.privateIp;
   if (!ip) throw new UserInputError('NO_LEADER_ADDRESS', `the leader of '${clusterName}' has no address yet`);
-  return ip;
+  return { ip, instanceId: leader.instanceId };
 }
 
 /**
