@@ -141,6 +141,12 @@ function lastGiven(values: readonly string[] | undefined, flag: string): string 
 async function run(name: string, f: Flags): Promise<number> {
   const env = clusterEnvironment();
   const clusterName = validateClusterName(name);
+  // Toil's docs recommend kubernetes: its refusal says what to run instead, not only what is allowed.
+  if (f.clusterType === 'kubernetes')
+    throw new UserInputError(
+      'BAD_FLAG',
+      `--clusterType kubernetes: toil-ts launches no Kubernetes clusters; use mesos (Toil's default) or slurm, with -w N static workers, and let a run's scaler (toil run --provisioner aws --maxNodes N) add workers as jobs need them`,
+    );
   if (f.clusterType !== 'mesos' && f.clusterType !== 'slurm')
     throw new UserInputError('BAD_FLAG', `--clusterType ${f.clusterType}: expected mesos or slurm`);
   checkProvisioner(f.provisioner);

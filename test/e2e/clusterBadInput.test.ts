@@ -92,7 +92,7 @@ t.test('bad input to the cluster utilities is one clear line and exit 2', async 
         'kubernetes',
       ],
       {},
-      /^toil: --clusterType kubernetes: expected mesos or slurm$/,
+      /^toil: --clusterType kubernetes: toil-ts launches no Kubernetes clusters; use mesos \(Toil's default\) or slurm, with -w N static workers, and let a run's scaler \(toil run --provisioner aws --maxNodes N\) add workers as jobs need them$/,
     ],
     [
       'no zone',
@@ -151,7 +151,7 @@ t.test('bad input to the cluster utilities is one clear line and exit 2', async 
         '0-2',
       ],
       {},
-      /^toil: -w\/--workers: '0-2' is a range, which only Kubernetes clusters support$/,
+      /^toil: -w\/--workers: '0-2' is a range \(Toil's autoscaled workers of a Kubernetes cluster, which toil-ts does not launch\): give a number of static workers, and let a run's scaler \(toil run --provisioner aws --maxNodes N\) add workers as jobs need them$/,
     ],
     [
       'a bad --sshCidr',

@@ -143,7 +143,7 @@ export function parseWorkerCounts(text: string | undefined, types: number): numb
     if (/^\d+-\d+$/.test(p))
       throw new UserInputError(
         'BAD_WORKERS',
-        `-w/--workers: '${p}' is a range, which only Kubernetes clusters support`,
+        `-w/--workers: '${p}' is a range (Toil's autoscaled workers of a Kubernetes cluster, which toil-ts does not launch): give a number of static workers, and let a run's scaler (toil run --provisioner aws --maxNodes N) add workers as jobs need them`,
       );
     if (!/^\d+$/.test(p))
       throw new UserInputError('BAD_WORKERS', `-w/--workers: '${p}' is not a number of workers`);
