@@ -537,10 +537,10 @@ export class MesosBatchSystem implements ClusterBatchSystem {
     );
     place(onDemandFirst, onDemand);
     place(spotFirst, spot);
-    this.rereadAgentsIfWaitingForSpot(spotFirst);
     // On-demand room goes to a preemptable job only once spot agents had their chance.
     const now = this.o.clock.now();
     const patience = this.o.preemptablePatienceMs ?? 3000;
+    this.rereadAgentsIfWaitingForSpot(spotFirst, now, patience);
     // Unless the scaler keeps such jobs on spot (keepPreemptableOnSpot): it plans spot for them.
     if (!this.preemptableOnSpot)
       place(
@@ -575,9 +575,7 @@ export class MesosBatchSystem implements ClusterBatchSystem {
    * few seconds): the spot agent they wait for may have gone since the scaler's last tick read
    * them, up to a minute ago, and they would wait for its room, on-demand room free, until then.
    */
-  private rereadAgentsIfWaitingForSpot(spotFirst: readonly Attempt[]): void {
-    const now = this.o.clock.now();
-    const patience = this.o.preemptablePatienceMs ?? 3000;
+  private rereadAgentsIfWaitingForSpot(spotFirst: readonly Attempt[], now: number, patience: number): void {
     if (this.agentsRereading || now - this.agentsReadAtMs < AGENTS_REREAD_MS) return;
     if (!spotFirst.some((a) => a.state === 'queued' && now - a.queuedAtMs >= patience)) return;
     this.agentsRereading = true;

@@ -62,12 +62,11 @@ function probingClasses(
   unknownRuntime: ReadonlySet<string>,
   config: ScalerConfig,
 ): { c: WorkClass; elapsed: number }[] {
-  const probe = config.unknownRuntimeSeconds;
   if (config.objective === 'speed') return [];
   const out: { c: WorkClass; elapsed: number }[] = [];
   for (const c of work) {
     const elapsed = longestRunning.get(c.name);
-    if (c.remaining <= 0 || elapsed === undefined || elapsed >= probe) continue;
+    if (c.remaining <= 0 || elapsed === undefined || elapsed >= config.unknownRuntimeSeconds) continue;
     if (!unknownRuntime.has(c.key)) continue;
     out.push({ c, elapsed });
   }
@@ -1261,8 +1260,9 @@ function planCostWith(
       reason: `its runtime is unknown: waiting up to ${formatDuration((config.unknownRuntimeSeconds - elapsed) * 1000)} more for the first of its running jobs to end before buying nodes for it`,
     });
   }
+  const probed = new Set(probing.map((p) => p.c));
   const chosen = chooseNewNodes(
-    work.map((c) => (probing.some((p) => p.c === c) ? { ...c, remaining: 0 } : c)),
+    work.map((c) => (probed.has(c) ? { ...c, remaining: 0 } : c)),
     offerings,
     types,
     config,
