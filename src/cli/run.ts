@@ -747,7 +747,15 @@ async function checkIgnoredScalingFlags(f: RunFlags): Promise<string[]> {
     .filter((t) => t.onDemandPrice['us-west-2'] !== undefined && t.gpus === 0)
     .slice(0, Math.max(values(f.maxNodes), values(f.minNodes)))
     .map((t) => t.name);
-  const flags = scalerSectionFromFlags(hasTypes ? f : { ...f, nodeTypes: standIns.join(',') }, zone);
+  // --minPreemptableNodes counts the nodes of a spot type: one stands in for it too.
+  const spotStandIn =
+    (f.minPreemptableNodes ?? f.minPreemptibleNodes) !== undefined
+      ? { preemptableNodeType: standIns[0] }
+      : {};
+  const flags = scalerSectionFromFlags(
+    hasTypes ? f : { ...f, nodeTypes: standIns.join(','), ...spotStandIn },
+    zone,
+  );
   parseScalerFlags(flags, catalogue);
   return given;
 }

@@ -12,6 +12,8 @@ export interface AutoscalingFlags {
   minNodes?: string;
   maxPreemptableNodes?: string;
   maxPreemptibleNodes?: string;
+  minPreemptableNodes?: string;
+  minPreemptibleNodes?: string;
   preemptableCompensation?: string;
   preemptibleCompensation?: string;
   targetTime?: string;
@@ -72,6 +74,7 @@ export function autoscalingFlagsGiven(f: AutoscalingFlags): string[] {
   if (f.nodeTypes !== undefined) given.push('--nodeTypes');
   if (f.nodeType !== undefined) given.push('--nodeType');
   if ((f.preemptableNodeType ?? f.preemptibleNodeType) !== undefined) given.push('--preemptableNodeType');
+  if ((f.minPreemptableNodes ?? f.minPreemptibleNodes) !== undefined) given.push('--minPreemptableNodes');
   for (const [, flag, value] of SCALER_FIELD_FLAGS) if (value(f) !== undefined) given.push(flag);
   return given;
 }
@@ -104,6 +107,11 @@ export function addAutoscalingOptions(cmd: Command): Command {
       .option('--minNodes <n>', 'fewest workers per node type (default 0); repeatable', extendCommaList)
       .option('--maxPreemptableNodes <n>', 'most spot workers in all')
       .addOption(new Option('--maxPreemptibleNodes <n>').hideHelp())
+      .option(
+        '--minPreemptableNodes <n>',
+        "fewest workers of the spot node type (Toil's older form, with --preemptableNodeType)",
+      )
+      .addOption(new Option('--minPreemptibleNodes <n>').hideHelp())
       .option(
         '--preemptableCompensation <fraction>',
         'share of missing spot capacity replaced by on-demand (0-1)',

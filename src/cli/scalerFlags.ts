@@ -60,6 +60,11 @@ export function scalerSectionFromFlags(f: AutoscalingFlags, zone: string): Scale
       'BAD_FLAG',
       '--provisioner aws needs --nodeTypes, --nodeType or --preemptableNodeType',
     );
+  const minSpot = f.minPreemptableNodes ?? f.minPreemptibleNodes;
+  if (minSpot !== undefined) {
+    const flag = f.minPreemptableNodes !== undefined ? '--minPreemptableNodes' : '--minPreemptibleNodes';
+    keepSpotNodes(nodeTypes, nodeTypeOrigin, flag, minSpot);
+  }
   const section: Record<string, unknown> = { region: zone.slice(0, -1), zones: [zone], nodeTypes };
   const origin = new Map<string, string>();
   for (const [field, flag, value] of SCALER_FIELD_FLAGS) {
@@ -69,6 +74,37 @@ export function scalerSectionFromFlags(f: AutoscalingFlags, zone: string): Scale
     section[field] = fieldValue(field, flag, v);
   }
   return { section, origin, nodeTypeOrigin };
+}
+
+/**
+ * Toil's older `--minPreemptableNodes N`, the fewest nodes of the one `--preemptableNodeType`: that
+ * spot node type's minimum (over what --minNodes gives it). With several spot types it could mean
+ * any of them, so each is given its own in --minNodes instead.
+ */
+function keepSpotNodes(nodeTypes: unknown[], origin: string[], flag: string, text: string): void {
+  const n = parseCount(flag, text);
+  const spot = nodeTypes.flatMap((entry, i) => (isSpotEntry(entry) ? [i] : []));
+  const typed = spot.map((i) => origin[i]!).join(', ');
+  if (spot.length === 0)
+    throw new UserInputError(
+      'BAD_FLAG',
+      `${flag} ${text}: no spot node type to keep nodes of; expected one with a bid in --nodeTypes (e.g. c5.large:0.05) or --preemptableNodeType`,
+    );
+  if (spot.length > 1)
+    throw new UserInputError(
+      'BAD_FLAG',
+      `${flag} ${text}: ${spot.length} spot node types (${typed}); give each its minimum in --minNodes instead, one number per node type in their order`,
+    );
+  const i = spot[0]!;
+  const entry = nodeTypes[i];
+  nodeTypes[i] =
+    typeof entry === 'string' ? { type: entry, minNodes: n } : { ...(entry as object), minNodes: n };
+  origin[i] = `${origin[i]} (${flag} ${text})`;
+}
+
+function isSpotEntry(entry: unknown): boolean {
+  if (typeof entry === 'string') return parseNodeTypesString(entry).nodeTypes[0]?.bid !== undefined;
+  return (entry as { spot?: boolean }).spot === true;
 }
 
 function fieldValue(field: string, flag: string, v: string): unknown {
