@@ -602,7 +602,7 @@ async function declaredJobs(
     const path = join(dir, 'workflow.mjs');
     await writeFile(path, bundle);
     const { jobs, services } = await loadWorkflowFile(path);
-    return [...jobs.values()].map((j) => {
+    return likelyIssueOrder([...jobs.values()]).map((j) => {
       const r = j.requirements;
       // A promised requirement (known once its producer ran) counts as the default here.
       const bytes = (v: unknown, d: number): number =>
@@ -620,6 +620,16 @@ async function declaredJobs(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A module's job definitions in the order a run likely issues them, so that a refusal names the
+ * job the user meets first. The root is known only once the workflow's start has run, which this
+ * check comes before; a module defines its root after the jobs it adds (its function names
+ * them), and those in the order it adds them: the last definition first, the rest as defined.
+ */
+function likelyIssueOrder<T>(definitions: readonly T[]): T[] {
+  return definitions.length === 0 ? [] : [definitions.at(-1)!, ...definitions.slice(0, -1)];
 }
 
 /**

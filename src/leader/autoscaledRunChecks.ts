@@ -27,59 +27,90 @@ export class WorkflowWouldHangError extends UserInputError {
  * Each job shape is planned alone on an empty cluster with the very policy the run will use: if
  * no allowed node type fits it (unschedulable), or the plan launches nothing for it (a limit, or
  * preemptable work with no spot capacity allowed and no compensation), the run would wait forever.
- * The message names the job and the flag to change. Smoothing is off for the check (one tick of a
- * lone job must launch). Throws WorkflowWouldHangError (exit 2).
+ * `jobs` come in the order the run would issue them: the message names the first that could never
+ * run (the one the user meets first) with the flag to change, and how many others could not
+ * either. Smoothing is off for the check (one tick of a lone job must launch). Throws
+ * WorkflowWouldHangError (exit 2).
  */
 export function checkScalingFlags(jobs: readonly DeclaredJob[], config: ScalerConfig): void {
   const check = { ...config, betaInertia: 0 };
-  for (const job of jobs) {
-    const queued: QueuedJob = {
-      id: job.name,
-      name: job.name,
-      cores: job.cores,
-      memoryBytes: job.memoryBytes,
-      diskBytes: job.diskBytes,
-      preemptable: job.preemptable,
-    };
-    const plan = planScaling({ now: 0, queued: [queued], running: [], nodes: [] }, check);
-    const bad = plan.unschedulable[0];
-    if (bad) {
-      // A non-preemptable job with only spot types needs an on-demand type, not a bigger one.
-      const spotOnly = bad.constraints.some((c) => c.startsWith('preemptable:'));
-      const sized = bad.constraints.some((c) => !c.startsWith('preemptable:'));
-      const ways = [
-        ...(spotOnly
-          ? [
-              'add an on-demand type to --nodeTypes (one without :BID)',
-              job.service
-                ? 'declare the service preemptable: true in its requirements (--defaultPreemptible does not reach a service)'
-                : 'make the job preemptable (--defaultPreemptible, for a job that does not say)',
-            ]
-          : []),
-        ...(sized
-          ? [
-              'change --nodeTypes/--nodeType to a bigger type',
-              "the job's requirements (--defaultCores/--defaultMemory/--defaultDisk)",
-            ]
-          : []),
-      ];
-      throw new WorkflowWouldHangError(
+  const refusals = jobs.flatMap((job) => {
+    const refusal = refusalOf(job, check);
+    return refusal ? [{ job, refusal }] : [];
+  });
+  const [first, ...others] = refusals;
+  if (!first) return;
+  const { message, details } = first.refusal;
+  const names = [...new Set(others.map((o) => o.job.name).filter((n) => n !== first.job.name))];
+  const othersToo =
+    names.length === 0
+      ? ''
+      : `; ${names.length} other job${names.length > 1 ? 's' : ''} cannot run either: ` +
+        names
+          .slice(0, MAX_OTHERS_NAMED)
+          .map((n) => `'${n}'`)
+          .join(', ') +
+        (names.length > MAX_OTHERS_NAMED ? ', …' : '');
+  throw new WorkflowWouldHangError(
+    message + othersToo,
+    names.length > 0 ? { ...details, others: names } : details,
+  );
+}
+
+/** Of the other jobs that could never run, this many are named (the rest counted). */
+const MAX_OTHERS_NAMED = 5;
+
+/** Why the job, planned alone on an empty cluster, would never run; undefined if it would. */
+function refusalOf(
+  job: DeclaredJob,
+  check: ScalerConfig,
+): { message: string; details: Record<string, unknown> } | undefined {
+  const queued: QueuedJob = {
+    id: job.name,
+    name: job.name,
+    cores: job.cores,
+    memoryBytes: job.memoryBytes,
+    diskBytes: job.diskBytes,
+    preemptable: job.preemptable,
+  };
+  const plan = planScaling({ now: 0, queued: [queued], running: [], nodes: [] }, check);
+  const bad = plan.unschedulable[0];
+  if (bad) {
+    // A non-preemptable job with only spot types needs an on-demand type, not a bigger one.
+    const spotOnly = bad.constraints.some((c) => c.startsWith('preemptable:'));
+    const sized = bad.constraints.some((c) => !c.startsWith('preemptable:'));
+    const ways = [
+      ...(spotOnly
+        ? [
+            'add an on-demand type to --nodeTypes (one without :BID)',
+            job.service
+              ? 'declare the service preemptable: true in its requirements (--defaultPreemptible does not reach a service)'
+              : 'make the job preemptable (--defaultPreemptible, for a job that does not say)',
+          ]
+        : []),
+      ...(sized
+        ? [
+            'change --nodeTypes/--nodeType to a bigger type',
+            "the job's requirements (--defaultCores/--defaultMemory/--defaultDisk)",
+          ]
+        : []),
+    ];
+    return {
+      message:
         `job '${job.name}' can never run: ${bad.constraints.join('; ')} (largest allowed node type ${bad.largestNodeType}); ` +
-          `${ways.slice(0, -1).join(', ')}${ways.length > 1 ? ', or ' : ''}${ways.at(-1)}`,
-        { job: job.name, constraints: bad.constraints },
-      );
-    }
-    if (plan.launch.length === 0) {
-      const why = plan.waiting[0]?.reason ?? 'no node would be launched for it';
-      const flags = job.preemptable
-        ? '--maxPreemptableNodes, --preemptableCompensation, --maxNodes or --nodeTypes'
-        : '--maxNodes or --nodeTypes (an on-demand type)';
-      throw new WorkflowWouldHangError(
-        `job '${job.name}'${job.preemptable ? ' (preemptable)' : ''} would wait forever: ${why}; change ${flags}`,
-        { job: job.name, reason: why },
-      );
-    }
+        `${ways.slice(0, -1).join(', ')}${ways.length > 1 ? ', or ' : ''}${ways.at(-1)}`,
+      details: { job: job.name, constraints: bad.constraints },
+    };
   }
+  if (plan.launch.length > 0) return undefined;
+  const why = plan.waiting[0]?.reason ?? 'no node would be launched for it';
+  const flags = job.preemptable
+    ? '--maxPreemptableNodes, --preemptableCompensation, --maxNodes or --nodeTypes'
+    : '--maxNodes or --nodeTypes (an on-demand type)';
+  return {
+    message: `job '${job.name}'${job.preemptable ? ' (preemptable)' : ''} would wait forever: ${why}; change ${flags}`,
+    details: { job: job.name, reason: why },
+  };
 }
 
 /** More jobs than this and the search below is not tried (nothing is refused). */

@@ -49,6 +49,15 @@ t.test('flags that would hang the workflow are refused up front, naming the flag
       expect:
         /^toil: job 'bigDb' can never run: preemptable: the job is not preemptable and every configured node type is spot .*add an on-demand type to --nodeTypes .*, or declare the service preemptable: true in its requirements/,
     },
+    {
+      // The root 'host' is issued first, its service 'bigDb' and child 'wide' after it; the
+      // module defines 'bigDb' first.
+      name: 'several jobs that are not preemptable, spot-only types: the first issued is named',
+      workflow: join(REPO_ROOT, 'test/fixtures/workflowServiceRoom.ts'),
+      flags: ['--nodeTypes', 't2.medium:0.03'],
+      expect:
+        /^toil: job 'host' can never run: preemptable: the job is not preemptable and every configured node type is spot .*, or make the job preemptable .*; 2 other jobs cannot run either: 'bigDb', 'wide'$/m,
+    },
   ];
   for (const c of cases) {
     const r = await runToil(['run', c.workflow ?? SORT, `file:${dir}/js`, ...flags, ...c.flags, ...where], {

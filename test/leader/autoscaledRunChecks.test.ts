@@ -69,6 +69,27 @@ for (const [name, nodeTypes, j, expected, not] of rows)
     if (not) t.notMatch(e.message, not);
   });
 
+t.test('of several jobs that can never run, the first given is named and the others counted', async (t) => {
+  const spotOnly = config('t2.medium:0.03');
+  const jobs = [
+    job({ name: 'first', preemptable: true }),
+    job({ name: 'second' }),
+    job({ name: 'third', memoryBytes: 100 * 2 ** 30, preemptable: true }),
+    job({ name: 'fourth' }),
+  ];
+  const e = t.throws(() => checkScalingFlags(jobs, spotOnly)) as Error & {
+    details: Record<string, unknown>;
+  };
+  t.match(
+    e.message,
+    /^job 'second' can never run: preemptable: .*, or make the job preemptable \(--defaultPreemptible, for a job that does not say\); 2 other jobs cannot run either: 'third', 'fourth'$/,
+  );
+  t.equal(e.details.job, 'second');
+  t.same(e.details.others, ['third', 'fourth'], 'the details name the others too');
+  const one = t.throws(() => checkScalingFlags([job({ name: 'only' })], spotOnly)) as Error;
+  t.notMatch(one.message, /other/, 'a lone job is named alone');
+});
+
 t.test('a job that fits is not refused', async (t) => {
   t.doesNotThrow(() => checkScalingFlags([job({ preemptable: true })], config('t2.medium:0.03')));
 });
