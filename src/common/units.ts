@@ -29,6 +29,24 @@ export function decimalNumber(text: string): number {
 }
 
 /**
+ * A number as the shortest decimal that reads back as it, as Python's str() of a float writes it
+ * (so a spot bid goes to EC2 as Toil sends it: 0.0123456789, not rounded to 0.012346), but never
+ * in exponent form, which Python and JavaScript use for the very small and a price need not take.
+ */
+export function decimalText(n: number): string {
+  const s = String(n);
+  const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(s);
+  if (!m) return s;
+  const [, sign = '', lead = '', rest = '', power = '0'] = m;
+  const digits = lead + rest;
+  const exponent = Number(power);
+  // At 1e21 and up, the exponent exceeds the 17 digits a double has: an integer, zeros appended.
+  return exponent < 0
+    ? `${sign}0.${'0'.repeat(-exponent - 1)}${digits}`
+    : sign + digits.padEnd(exponent + 1, '0');
+}
+
+/**
  * A job's cores: a positive finite number, or one written as a string ("2", "0.5"), which Toil
  * takes too (its requirements parse strings); undefined for anything else. A size suffix ("1G") is
  * refused: Toil would read it as a billion cores.

@@ -1,5 +1,6 @@
 import t from 'tap';
 import {
+  decimalText,
   formatBytes,
   formatBytesIn,
   formatDuration,
@@ -106,3 +107,23 @@ t.test('sizes and durations format for people', async (t) => {
   t.equal(formatDuration(45_000), '45s');
   t.equal(formatDuration(3_720_000), '1h02m');
 });
+
+t.test(
+  'decimalText writes the shortest decimal that reads back as the number, never in exponent form',
+  async (t) => {
+    const cases: [number, string][] = [
+      [0.0123456789, '0.0123456789'],
+      [0.1, '0.1'],
+      [1e-2, '0.01'],
+      [0.05, '0.05'],
+      [2, '2'],
+      [1.5e-7, '0.00000015'],
+      [1e-7, '0.0000001'],
+      [1.2345e21, '1234500000000000000000'],
+    ];
+    for (const [n, text] of cases) {
+      t.equal(decimalText(n), text, `${n} → ${text}`);
+      t.equal(Number(decimalText(n)), n, `${text} reads back as ${n}`);
+    }
+  },
+);

@@ -2,6 +2,7 @@ import type { Filter, Instance } from '@aws-sdk/client-ec2';
 import { ec2Sdk } from '../../common/awsSdkPackages.js';
 import type { Clock } from '../../common/clock.js';
 import { ToilError } from '../../common/errors.js';
+import { decimalText } from '../../common/units.js';
 import type { Logger } from '../../common/log.js';
 import { ProvisionerError, UnknownInstanceTypeError, isProvisionerError } from '../errors.js';
 import type {
@@ -212,7 +213,7 @@ export class AwsProvisioner implements Provisioner {
                   SpotOptions: {
                     SpotInstanceType: 'one-time',
                     InstanceInterruptionBehavior: 'terminate',
-                    MaxPrice: offering.maxPrice === undefined ? undefined : offering.maxPrice.toFixed(6),
+                    MaxPrice: offering.maxPrice === undefined ? undefined : decimalText(offering.maxPrice),
                   },
                 }
               : undefined,
