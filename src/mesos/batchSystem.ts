@@ -34,6 +34,7 @@ import type {
   JobUpdateListener,
   RunningJobView,
 } from '../ports/batchSystem.js';
+import { DisconnectedAgents } from './disconnectedAgents.js';
 import type { AgentView, DrainOptions, MesosMasterClient } from './masterClient.js';
 import {
   bytesToMesosMb,
@@ -63,6 +64,12 @@ export interface MesosBatchSystemOptions {
    * room (when a preemptable agent that could hold it exists). Default 3 s.
    */
   preemptablePatienceMs?: number;
+  /**
+   * How often the master's agents are read while tasks of ours run, and how long an agent running
+   * them must be seen disconnected to be taken for gone (its tasks reported 'lost' then, not when
+   * the master's health check gives up on it, 75 s on Mesos' defaults). Default 3 s.
+   */
+  agentCheckMs?: number;
   /**
    * `shutdown` tears the framework down (Toil's driver stop) when no task of ours is launching or
    * running, so a run that has ended leaves no framework registered at the master for the failover
@@ -161,10 +168,17 @@ export class MesosBatchSystem implements ClusterBatchSystem {
   /** When the master's list of agents was last asked for (GET_AGENTS). */
   private agentsReadAtMs = 0;
   private agentsRereading = false;
+  private readonly disconnected: DisconnectedAgents;
+  /** Agents whose tasks were reported lost here on seeing them disconnected. */
+  private readonly agentsTakenForGone = new Set<string>();
+  /** The agents are being read every `agentCheckMs` (while tasks of ours run). */
+  private checkingAgents = false;
+  private readonly stopChecks = new AbortController();
 
   constructor(options: MesosBatchSystemOptions) {
     this.o = options;
     this.log = (options.log ?? silentLogger()).child({ component: 'mesos-batch' });
+    this.disconnected = new DisconnectedAgents(this.agentCheckMs());
   }
 
   async start(listener: JobUpdateListener): Promise<void> {
@@ -181,7 +195,9 @@ export class MesosBatchSystem implements ClusterBatchSystem {
         if (agentId && !executorId) {
           // A warning for a node that ran our work; another workflow's node retiring is no
           // concern of this run's (its lost tasks, if any, are reported as such anyway).
-          if (this.agentsUsed.has(agentId)) this.log.warn({ agentId }, 'Mesos reports the agent lost');
+          // Taken for gone here already (disconnected): that warning said it.
+          if (this.agentsUsed.has(agentId) && !this.agentsTakenForGone.has(agentId))
+            this.log.warn({ agentId }, 'Mesos reports the agent lost');
           else this.log.debug({ agentId }, 'Mesos reports an agent lost that ran none of our tasks');
           this.knownAgents.delete(agentId);
         }
@@ -302,6 +318,7 @@ export class MesosBatchSystem implements ClusterBatchSystem {
   /** Stops the stream; tasks keep running under the framework's failover timeout. */
   async shutdown(): Promise<void> {
     this.stopping = true;
+    this.stopChecks.abort();
     this.queue = [];
     if (this.o.teardownWhenIdle && this.runningJobs().length === 0) {
       try {
@@ -456,7 +473,61 @@ export class MesosBatchSystem implements ClusterBatchSystem {
         offering: v.active,
       });
     }
+    this.loseTasksOfGoneAgents(agents);
     return agents;
+  }
+
+  private agentCheckMs(): number {
+    return this.o.agentCheckMs ?? 3000;
+  }
+
+  /**
+   * The tasks of an agent the master has listed disconnected for `agentCheckMs` are lost now, as
+   * `nodeLost` loses them: their jobs run again within seconds of the node going (a spot reclaim),
+   * not at the scaler's next pass or when the master's health check gives up. The scaler's pass
+   * that then sees the node gone finds nothing more to declare lost.
+   */
+  private loseTasksOfGoneAgents(agents: readonly AgentView[]): void {
+    const now = this.o.clock.now();
+    for (const id of this.disconnected.gone(agents, now, (a) => this.runningOn(a).length > 0)) {
+      this.disconnected.forget(id);
+      this.agentsTakenForGone.add(id);
+      const hostname = agents.find((a) => a.id === id)?.hostname ?? id;
+      const jobs = this.nodeLost(id, `lost: its node ${hostname} disconnected from the Mesos master`);
+      // Each job's loss is the leader's warning; this says why they all went at once.
+      this.log.info(
+        { agentId: id, hostname, jobs: jobs.length },
+        `agent disconnected from the Mesos master for at least ${this.agentCheckMs()} ms: taken for gone, its ${jobs.length} task(s) of ours lost`,
+      );
+    }
+  }
+
+  /** Reads the agents every `agentCheckMs` while tasks of ours run (see loseTasksOfGoneAgents). */
+  private checkAgentsWhileRunning(): void {
+    if (this.checkingAgents || this.stopping) return;
+    this.checkingAgents = true;
+    void this.checkAgents();
+  }
+
+  private async checkAgents(): Promise<void> {
+    const every = this.agentCheckMs();
+    try {
+      while (!this.stopping && this.liveTasks().length > 0) {
+        // A read made meanwhile (the scaler's, a job waiting for spot) counts as a check.
+        const wait = this.agentsReadAtMs + every - this.o.clock.now();
+        if (wait > 0) {
+          await this.o.clock.sleep(wait, this.stopChecks.signal);
+          continue;
+        }
+        await this.refreshAgents().catch((e: unknown) =>
+          this.log.debug({ err: coerceError(e) }, 'could not read the agents'),
+        );
+      }
+    } catch {
+      // Stopped: shutdown aborted the sleep.
+    } finally {
+      this.checkingAgents = false;
+    }
   }
 
   private liveTasks(): ReconcileTask[] {
@@ -558,6 +629,7 @@ export class MesosBatchSystem implements ClusterBatchSystem {
     for (const u of usable.filter((x) => x.tasks.length > 0)) {
       calls.push(this.launchOn(u.offer, u.tasks));
     }
+    if (usable.some((u) => u.tasks.length > 0)) this.checkAgentsWhileRunning();
     if (unused.length > 0) {
       // A job held back for spot room needs this on-demand offer again once its patience ends.
       const noFit = this.o.refuseSecondsNoFit ?? 5;

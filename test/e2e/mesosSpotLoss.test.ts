@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { MesosMasterClient } from '../../src/mesos/masterClient.js';
-import { startCluster, tempDir } from '../fixtures/mesosCluster.js';
+import { startCluster, startOnDemandAndSpot, tempDir } from '../fixtures/mesosCluster.js';
 import { REPO_ROOT, startToil } from '../fixtures/workflowCli.js';
 
 interface TaskRecord {
@@ -108,5 +108,48 @@ t.test(
       );
       t.not(rerun?.slave_id, victimId);
     }
+  },
+);
+
+t.test(
+  "a spot agent killed mid-run: the leader runs its job again within seconds, not at the master's health check",
+  async (t) => {
+    // The master gives up on a silent agent after 30 s (Mesos: 75 s); the job is re-run long before.
+    const cluster = await startOnDemandAndSpot({ agentPingTimeoutMs: 1000, maxAgentPingTimeouts: 30 });
+    t.teardown(() => cluster.stop());
+    const spotId = cluster.agentIds[1]!;
+    const dir = tempDir('toil-mesos-e2e-spot-');
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const client = new MesosMasterClient(cluster.master.address);
+    const run = startToil(
+      [
+        ...['run', path.join(REPO_ROOT, 'test/fixtures/workflowSpotHold.ts'), `file:${path.join(dir, 'js')}`],
+        ...['--batchSystem', 'mesos', '--mesosMaster', cluster.master.address, '--retryCount', '0'],
+      ],
+      { cwd: dir },
+    );
+    const deadline = Date.now() + 60_000;
+    let running = false;
+    while (!running && Date.now() < deadline && run.child.exitCode === null) {
+      const s = await client.state();
+      running = (s.frameworks[0]?.tasks ?? []).some(
+        (x) => x.slave_id === spotId && x.state === 'TASK_RUNNING',
+      );
+      if (!running) await new Promise((r) => setTimeout(r, 50));
+    }
+    t.ok(running, 'the spot job ran on the spot agent when it died');
+    const killedAt = Date.now();
+    cluster.agents[1]!.kill();
+    const result = await run.done;
+    const tookMs = Date.now() - killedAt;
+    t.equal(result.code, 0, `the workflow succeeded with --retryCount 0\n${result.stderr.slice(-2500)}`);
+    const lostLines = result.stderr
+      .split('\n')
+      .filter((l) => /job 'hold' lost \(.*\); running it again \(no retry spent\)/.test(l));
+    t.equal(lostLines.length, 1, `the loss is logged once\n${lostLines.join('\n')}`);
+    t.match(lostLines[0], /disconnected from the Mesos master/, 'saying the agent disconnected');
+    t.comment(`spot agent killed → the workflow done: ${tookMs} ms`);
+    // Lost within two agent checks (6 s), then a 6 s re-run on the on-demand agent.
+    t.ok(tookMs < 22_000, `done before the master's health check gave up on the agent (${tookMs} ms)`);
   },
 );

@@ -1,19 +1,19 @@
 import t, { type Test } from 'tap';
 import { MesosMasterClient } from '../../src/mesos/masterClient.js';
-import { shellJob, startBatch, startCluster, waitFor, type TestBatch } from '../fixtures/mesosCluster.js';
+import {
+  shellJob,
+  startBatch,
+  startOnDemandAndSpot,
+  waitFor,
+  type TestBatch,
+} from '../fixtures/mesosCluster.js';
 
 /**
  * A spot node terminated (released by the run before, or reclaimed): the master still lists its
  * agent, disconnected, until its health check gives up (75 s on Mesos' defaults; 30 s here).
  */
 async function onDemandAndSpot(t: Test) {
-  const cluster = await startCluster(
-    [
-      { resources: 'cpus:2;mem:2048;disk:4096', attributes: 'preemptable:false' },
-      { resources: 'cpus:2;mem:2048;disk:4096', attributes: 'preemptable:true' },
-    ],
-    { agentPingTimeoutMs: 5000, maxAgentPingTimeouts: 6 },
-  );
+  const cluster = await startOnDemandAndSpot({ agentPingTimeoutMs: 5000, maxAgentPingTimeouts: 6 });
   t.teardown(() => cluster.stop());
   const [onDemand, spot] = cluster.agentIds;
   const master = new MesosMasterClient(cluster.master.address);
@@ -83,5 +83,67 @@ t.test(
     await waitFor('p-hold placed', () => tb.batch.placements().some((p) => p.jobId === 'p-hold'));
     await terminateSpot();
     await runsOnOnDemand(t, tb, onDemand, 15_000);
+  },
+);
+
+t.test(
+  'a spot agent that disconnects mid-run: its job is reported lost within seconds, once, not when the health check gives up',
+  async (t) => {
+    // The health check gives up after 10 s (Mesos: 75 s), later than the batch system's own
+    // checks (every 3 s) should take, so the job's loss must come from them.
+    const cluster = await startOnDemandAndSpot({ agentPingTimeoutMs: 1000, maxAgentPingTimeouts: 10 });
+    t.teardown(() => cluster.stop());
+    const [onDemand, spot] = cluster.agentIds;
+    const master = new MesosMasterClient(cluster.master.address);
+    const tb = await startBatch(cluster.master.address);
+    t.teardown(() => tb.batch.shutdown());
+    await tb.batch.issue(shellJob('victim', 'sleep 60', { preemptable: true }));
+    await waitFor('the job placed on the spot agent', () =>
+      tb.batch.placements().some((p) => p.jobId === 'victim' && p.agentId === spot),
+    );
+    await waitFor('the job running', async () =>
+      ((await master.state()).frameworks[0]?.tasks ?? []).some((x) => x.state === 'TASK_RUNNING'),
+    );
+
+    const killedAt = Date.now();
+    cluster.agents[1]!.kill();
+    const u = await tb.updateOf('victim', 9_000);
+    const detectMs = Date.now() - killedAt;
+    t.comment(`spot agent killed → its job lost: ${detectMs} ms`);
+    t.equal(u.outcome, 'lost', 'lost with its node: no retry spent');
+    t.match(u.message, /disconnected from the Mesos master/, 'the reason names the disconnect');
+    t.equal(u.node, spot, 'on the spot agent');
+    t.ok(
+      detectMs < 8000,
+      `within two of the batch system's checks, not the health check's 10 s (${detectMs} ms)`,
+    );
+
+    // What the scaler's pass does when it sees the agent gone: nothing left to declare lost.
+    t.same(tb.batch.nodeLost(spot!, 'lost: its node is gone'), [], "the scaler's pass finds nothing more");
+    await tb.batch.issue(shellJob('victim', 'exit 0', { preemptable: true, attempt: 2 }));
+    await waitFor('the re-run done', () =>
+      tb.updates.some((x) => x.jobId === 'victim' && x.attempt === 2 && x.outcome === 'succeeded'),
+    );
+    t.equal(
+      tb.batch.placements().find((p) => p.jobId === 'victim' && p.attempt === 2)?.agentId,
+      onDemand,
+      'the re-run went to the surviving agent',
+    );
+    // The master's health check gives up later and reports the task unreachable: not a second loss.
+    await waitFor(
+      'the master reports the spot agent unreachable',
+      async () => (await master.state()).unreachable_slaves === 1,
+      15_000,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    t.same(
+      tb.updates.filter((x) => x.jobId === 'victim').map((x) => [x.attempt, x.outcome]),
+      [
+        [1, 'lost'],
+        [2, 'succeeded'],
+      ],
+      'one loss reported, one re-run',
+    );
+    t.equal(tb.batch.lossCount('victim'), 1, 'counted once');
   },
 );
