@@ -18,6 +18,8 @@
  * - Every task state maps to an outcome, including TASK_UNREACHABLE, TASK_GONE, TASK_DROPPED and
  *   TASK_UNKNOWN (Toil hangs on some, #4436): the node's fault is 'lost' (no retry spent), the job's
  *   is 'failed', the leader's kill is 'killed'. Losses are counted per job.
+ * - An agent running our tasks that the master lists disconnected for a few seconds (its node
+ *   reclaimed or terminated) has them lost at once, not when the health check gives up (75 s).
  * - Tasks are reconciled after every (re)subscription; offers are SUPPRESSed while the queue is
  *   empty and REVIVEd when it fills.
  */
@@ -195,9 +197,10 @@ export class MesosBatchSystem implements ClusterBatchSystem {
         if (agentId && !executorId) {
           // A warning for a node that ran our work; another workflow's node retiring is no
           // concern of this run's (its lost tasks, if any, are reported as such anyway).
-          // Taken for gone here already (disconnected): that warning said it.
-          if (this.agentsUsed.has(agentId) && !this.agentsTakenForGone.has(agentId))
-            this.log.warn({ agentId }, 'Mesos reports the agent lost');
+          // One taken for gone here already (seen disconnected) had its jobs' losses warned of then.
+          if (this.agentsTakenForGone.has(agentId))
+            this.log.debug({ agentId }, 'Mesos reports the agent lost, taken for gone before');
+          else if (this.agentsUsed.has(agentId)) this.log.warn({ agentId }, 'Mesos reports the agent lost');
           else this.log.debug({ agentId }, 'Mesos reports an agent lost that ran none of our tasks');
           this.knownAgents.delete(agentId);
         }

@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap';
+import { createLogger } from '../../src/common/log.js';
 import { MesosMasterClient } from '../../src/mesos/masterClient.js';
 import {
   shellJob,
@@ -95,7 +96,12 @@ t.test(
     t.teardown(() => cluster.stop());
     const [onDemand, spot] = cluster.agentIds;
     const master = new MesosMasterClient(cluster.master.address);
-    const tb = await startBatch(cluster.master.address);
+    const lines: { level: number; msg: string }[] = [];
+    const log = createLogger({
+      level: 'debug',
+      destination: { write: (l: string) => void lines.push(JSON.parse(l) as { level: number; msg: string }) },
+    });
+    const tb = await startBatch(cluster.master.address, { log });
     t.teardown(() => tb.batch.shutdown());
     await tb.batch.issue(shellJob('victim', 'sleep 60', { preemptable: true }));
     await waitFor('the job placed on the spot agent', () =>
@@ -145,5 +151,15 @@ t.test(
       'one loss reported, one re-run',
     );
     t.equal(tb.batch.lossCount('victim'), 1, 'counted once');
+    t.same(
+      lines.filter((l) => l.level >= 30 && /agent/.test(l.msg)).map((l) => [l.level, l.msg]),
+      [
+        [
+          30,
+          'agent disconnected from the Mesos master for at least 3000 ms: taken for gone, its 1 task(s) of ours lost',
+        ],
+      ],
+      "the agent taken for gone is said once (the job's loss is the leader's to warn of); the master's later FAILURE is not warned of",
+    );
   },
 );
