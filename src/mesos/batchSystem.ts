@@ -488,11 +488,15 @@ export class MesosBatchSystem implements ClusterBatchSystem {
    * The tasks of an agent the master has listed disconnected for `agentCheckMs` are lost now, as
    * `nodeLost` loses them: their jobs run again within seconds of the node going (a spot reclaim),
    * not at the scaler's next pass or when the master's health check gives up. The scaler's pass
-   * that then sees the node gone finds nothing more to declare lost.
+   * that then sees the node gone finds nothing more to declare lost. Spot (preemptable) agents
+   * only: a spot node that drops its connection has almost always been reclaimed, while an
+   * on-demand agent out for a few seconds is more often restarting, and its checkpointed tasks run
+   * on once it is back (the scaler's pass or the health check still finds one that is gone).
    */
   private loseTasksOfGoneAgents(agents: readonly AgentView[]): void {
     const now = this.o.clock.now();
-    for (const id of this.disconnected.gone(agents, now, (a) => this.runningOn(a).length > 0)) {
+    const spot = agents.filter((a) => a.preemptable);
+    for (const id of this.disconnected.gone(spot, now, (a) => this.runningOn(a).length > 0)) {
       this.disconnected.forget(id);
       this.agentsTakenForGone.add(id);
       const hostname = agents.find((a) => a.id === id)?.hostname ?? id;
