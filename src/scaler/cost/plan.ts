@@ -724,6 +724,46 @@ function planCostWith(
       )
     : [];
   const waitingForSpot = new Set(waitsForSpot);
+  // Rule 19: the next wave of a shape already running on on-demand room waits for spot too. Work
+  // that arrives between two plans is placed before any plan has seen it, so the tasks of the next
+  // workflow (or wave) of a scatter take the on-demand room their split's node left, as the last
+  // wave's did, and run there at about three times the spot price for as long as they run (drawn
+  // scatter-gather of day-long tasks: four on on-demand c5.2xlarge for 28 h, toil-classic's spot
+  // node idle beside them). A preemptable job running on a (non-static) on-demand node that no spot
+  // node up could hold and the spot pool could names its shape among the requests that wait for
+  // spot, so the next jobs of that shape wait for the next plan, which launches spot for them.
+  // Only for a long job (one known to run unknownRuntime or more, or one that has already): short
+  // jobs of the shape are better run in room the cluster has (drawn diamonds of one-minute jobs
+  // kept r5.8xlarge nodes up for held jobs). Not a shape the plan gives on-demand room this tick.
+  const runsLong = (r: RunningJob): boolean => {
+    const e = estimateRuntime(snapshot.runtimes, r, estimateOpts);
+    const U = config.unknownRuntimeSeconds;
+    return (e.source !== 'default' && e.seconds >= U) || (now - r.startedAt) / 1000 >= U;
+  };
+  const takesOnDemandRoom = new Set(
+    work
+      .filter((c) => c.request.preemptable && c.remaining > 0 && !waitingForSpot.has(c))
+      .map((c) => requestPlacementKey(c.request, true)),
+  );
+  const nextWaveWaitsForSpot = preemptableStaysOnSpot
+    ? snapshot.running
+        .filter((r) => {
+          const n = snapshot.nodes.find((x) => x.id === r.nodeId);
+          return (
+            n !== undefined &&
+            n.capacityType === 'on-demand' &&
+            !(n.static && !config.retireStaticNodes) &&
+            r.preemptable &&
+            r.onDemandBecause === undefined &&
+            spotRisk(r) === undefined &&
+            !spotNodeCouldHold(r) &&
+            spotPoolHolds(r) &&
+            runsLong(r)
+          );
+        })
+        .map((r) => requestPlacementKey(r, true))
+        .filter((k) => !takesOnDemandRoom.has(k))
+    : [];
   const onDemandWork = preemptableStaysOnSpot
     ? work.filter((c) => !waitingForSpot.has(c) && !(c.request.preemptable && spotNodeCouldHold(c.request)))
     : work;
@@ -1494,8 +1534,12 @@ function planCostWith(
     hourlyCost: { current, planned: Math.max(0, current + plannedCost - retiredCost) },
     state: { smoothed, issued, arrivedAt, ...(Object.keys(takenBackAt).length > 0 ? { takenBackAt } : {}) },
     ...(preemptableStaysOnSpot ? { preemptableStaysOnSpot } : {}),
-    ...(waitsForSpot.length > 0
-      ? { preemptableWaitsForSpot: [...new Set(waitsForSpot.map(hintKey))].sort() }
+    ...(waitsForSpot.length + nextWaveWaitsForSpot.length > 0
+      ? {
+          preemptableWaitsForSpot: [
+            ...new Set([...waitsForSpot.map(hintKey), ...nextWaveWaitsForSpot]),
+          ].sort(),
+        }
       : {}),
     ...(risky.length > 0 ? { preemptableOnOnDemand: [...new Set(risky.map(hintKey))].sort() } : {}),
     ...(keepOff.size > 0
