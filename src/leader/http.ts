@@ -56,6 +56,9 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     // A path that does not decode (`/workflows/%E0%A4%A`): fastify's own answer repeats the path.
     frameworkErrors: answerBadPath,
   });
+  // The API takes JSON only: with fastify's text/plain parser, a JSON body sent as text/plain
+  // reached its route as a string and was refused as "expected a mapping, got a string".
+  app.removeContentTypeParser('text/plain');
   // Every answer the API gives is `{ error }` with a message of bounded length, as its routes give.
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send({ error: `no route ${req.method} ${shownPath(req.url)} on this leader` }),

@@ -219,6 +219,13 @@ t.test(
         /^POST \/workflows: content-type application\/xml is not taken \(expected application\/json\)$/,
       ],
       [
+        'a JSON body sent as text/plain',
+        'text/plain',
+        '{}',
+        415,
+        /^POST \/workflows: content-type text\/plain is not taken \(expected application\/json\)$/,
+      ],
+      [
         'a body over the limit',
         'application/json',
         big,
