@@ -50,6 +50,7 @@ import { ClusterWorkload, TrackedBatchSystem, type SharedNodeControl } from './w
 import { CodeGate } from './codeGate.js';
 import type { AroundWorkflowCode } from './guardedWorkflowCode.js';
 import { startedProgress } from './startedProgress.js';
+import { jobStoreIdentity } from '../jobstore/storeIdentity.js';
 
 export type DaemonState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
 
@@ -299,8 +300,10 @@ class LeaderStoppingError extends ToilError {
 
 /** Another run of this daemon is using the job store (409). */
 export class JobStoreBusyError extends ToilError {
-  constructor(jobStore: string, id: string) {
-    super('JOB_STORE_BUSY', `jobStore ${jobStore}: workflow ${id} is running on it; cancel it or wait`);
+  /** `holderLocator`: how the running workflow's submission spelt the store, when not as `jobStore` does. */
+  constructor(jobStore: string, id: string, holderLocator?: string) {
+    const as = holderLocator !== undefined && holderLocator !== jobStore ? ` (as ${holderLocator})` : '';
+    super('JOB_STORE_BUSY', `jobStore ${jobStore}: workflow ${id} is running on it${as}; cancel it or wait`);
   }
 }
 
@@ -329,6 +332,12 @@ export class LeaderDaemon {
   private readonly batchSystems = new Map<string, TrackedBatchSystem>();
   /** A run charged for a leader's death runs its code alone (see CodeGate). */
   private readonly codeGate = new CodeGate();
+  /**
+   * The job stores in use (jobStoreIdentity) and the run using each, from the moment a submission
+   * passes its checks: two submissions on one store at once, or one store spelt two ways (a
+   * symlink, a trailing slash), got a 202 each, and all but one run then failed on the store.
+   */
+  private readonly storeHolders = new Map<string, string>();
   readonly startedAt: number;
   /** When each queue change was seen and when the next launch call followed, for measurements. */
   readonly queueChanges: number[] = [];
@@ -465,12 +474,23 @@ export class LeaderDaemon {
     const s: SubmissionBody = await validateSubmission(body);
     if (this.stateValue !== 'running')
       throw new IllegalStateError(`the leader is ${this.stateValue}; it takes no new workflows`);
-    const busy = [...this.runs.values()].find(
-      (r) => r.status === 'running' && r.submission.jobStore === s.jobStore,
-    );
-    if (busy) throw new JobStoreBusyError(s.jobStore, busy.id);
-    const bundle = await bundleWorkflow(s.workflowFile);
+    const storeKey = jobStoreIdentity(s.jobStore);
+    const holder = this.storeHolders.get(storeKey);
+    if (holder !== undefined)
+      throw new JobStoreBusyError(s.jobStore, holder, this.runs.get(holder)?.submission.jobStore);
     const id = randomUUID();
+    this.storeHolders.set(storeKey, id);
+    try {
+      return await this.takeSubmission(s, id);
+    } catch (e) {
+      if (this.storeHolders.get(storeKey) === id) this.storeHolders.delete(storeKey);
+      throw e;
+    }
+  }
+
+  /** Bundles a checked submission, saves it (module included) and starts it as run `id`. */
+  private async takeSubmission(s: SubmissionBody, id: string): Promise<WorkflowRun> {
+    const bundle = await bundleWorkflow(s.workflowFile);
     const submission: Submission = {
       workflowFile: s.workflowFile,
       jobStore: s.jobStore,
@@ -519,6 +539,8 @@ export class LeaderDaemon {
       ...(resumed?.resumes ? { resumes: resumed.resumes } : {}),
     };
     this.runs.set(run.id, run);
+    const storeKey = jobStoreIdentity(submission.jobStore);
+    this.storeHolders.set(storeKey, run.id);
     this.saveRuns();
     let baseline: number | undefined;
     const onProgress = (progress: WorkflowProgress): void => {
@@ -591,6 +613,7 @@ export class LeaderDaemon {
         },
       )
       .finally(() => {
+        if (this.storeHolders.get(storeKey) === run.id) this.storeHolders.delete(storeKey);
         this.cancels.delete(run.id);
         this.batchSystems.delete(run.id);
         this.workload.remove(tracked);

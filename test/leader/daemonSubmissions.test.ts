@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { ManualClock } from '../../src/common/clock.js';
@@ -404,6 +404,49 @@ t.test('bad submissions are 400 with what is wrong, and nothing runs', async (t)
   }
   t.equal(calls.length, 0, 'nothing ran');
 });
+
+t.test(
+  'one job store however spelt (a trailing slash, .., a symlink), or submitted twice at once, is one run: the others are 409s naming it',
+  async (t) => {
+    const { url, calls } = await startDaemon(t, new MemoryRunStore());
+    const dir = testDir(t);
+    const store = join(dir, 'js');
+    mkdirSync(store);
+    symlinkSync(store, join(dir, 'link'));
+    const body = (jobStore: string): unknown => ({ workflowFile: WORKFLOW, jobStore, args: ['well'] });
+    const first = await post(url, body(`file:${store}`), TOKEN);
+    t.equal(first.status, 202);
+    const { id } = (await first.json()) as WorkflowRun;
+    for (const spelt of [`${store}/`, `${dir}/x/../js`, `${dir}//js`, join(dir, 'link')]) {
+      const r = await post(url, body(`file:${spelt}`), TOKEN);
+      t.same(
+        [r.status, await r.json()],
+        [
+          409,
+          {
+            error: `jobStore file:${spelt}: workflow ${id} is running on it (as file:${store}); cancel it or wait`,
+          },
+        ],
+        `file:${spelt}: the same store`,
+      );
+    }
+    // Both pass every check before either is running: only the first to pass them is taken.
+    const fresh = join(dir, 'fresh');
+    const both = await Promise.all([
+      post(url, body(`file:${fresh}`), TOKEN),
+      post(url, body(`file:${fresh}`), TOKEN),
+    ]);
+    t.same(both.map((r) => r.status).sort(), [202, 409], 'two at once on a new store: one run, one 409');
+    t.equal(calls.length, 2, 'two runs started, one per store');
+    calls[0]!.end(true);
+    await new Promise((r) => setTimeout(r, 50));
+    t.equal(
+      (await post(url, body(`file:${join(dir, 'link')}`), TOKEN)).status,
+      202,
+      'the store is free once its run ended',
+    );
+  },
+);
 
 t.test('a taken submission is durable before the 202; DELETE cancels it', async (t) => {
   const store = new MemoryRunStore();
