@@ -163,7 +163,11 @@ export async function runOnLeader(
   // A message that says so already (a run stopped by toil kill) is not said twice; a run refused
   // as bad input (a job too big for every node type) fails the same way when submitted again.
   else if (!final.messageSaysResume && !final.userError)
-    out.line(`toil: the job store ${jobStore} is kept; submit again to restart it`);
+    out.line(
+      final.storeRemoved
+        ? `toil: the workflow did not start, and its job store ${jobStore} was removed: submitting again starts it anew`
+        : `toil: the job store ${jobStore} is kept; submit again to restart it`,
+    );
   return final.userError ? 2 : 1;
 }
 

@@ -51,6 +51,7 @@ import { CodeGate } from './codeGate.js';
 import type { AroundWorkflowCode } from './guardedWorkflowCode.js';
 import { startedProgress } from './startedProgress.js';
 import { jobStoreIdentity } from '../jobstore/storeIdentity.js';
+import { removedItsNewStore } from './storeRemoved.js';
 
 export type DaemonState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
 
@@ -155,6 +156,11 @@ export interface WorkflowRun {
    * the client following it adds no line of its own.
    */
   messageSaysResume?: boolean;
+  /**
+   * The run failed as its workflow started (its code crashed or hung in start) and its new job
+   * store was removed: the client following it says nothing is left to restart, not "kept".
+   */
+  storeRemoved?: true;
   /**
    * The run was stopped by `toil kill`, not failed by its workflow: the client following it says
    * so (with the message: who asked, and that submitting it again resumes it), not "failed".
@@ -593,6 +599,7 @@ export class LeaderDaemon {
           run.message = coerceError(e).message;
           if (isUserError(e)) run.userError = true;
           if (e instanceof JobStoreUnavailableError) run.storeUnreachable = true;
+          if (removedItsNewStore(e)) run.storeRemoved = true;
           if (e instanceof WorkflowKilledError) run.messageSaysResume = run.stoppedByKill = true;
           if (e instanceof WorkflowStopRequestedError && e.storeDeletedBy !== undefined)
             run.messageSaysResume = true;

@@ -34,6 +34,7 @@ import { InProcessWorkflowCode, WorkflowFinishError, type WorkflowCode } from '.
 import type { JobLogEntry } from './jobLogFiles.js';
 import { JobOverMaxError, type JobLimits } from './jobLimits.js';
 import { makeRunScratch, sweepAbandonedScratch } from './runScratch.js';
+import { markStoreRemoved } from './storeRemoved.js';
 import { keepRunningRecord, RunningRecordNudge } from './runningRecord.js';
 import type { BatchSystem } from '../ports/batchSystem.js';
 import {
@@ -517,7 +518,13 @@ async function startNewWorkflow(
         await o.store.destroy();
         e.storeDeleted(o.store.locator, o.clean);
       }
-    } else if (!storeExists) await o.store.destroy().catch(() => undefined);
+    } else if (!storeExists) {
+      const removed = await o.store.destroy().then(
+        () => true,
+        () => false,
+      );
+      if (removed) markStoreRemoved(e);
+    }
     throw e;
   }
 }

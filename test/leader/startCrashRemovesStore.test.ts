@@ -1,0 +1,97 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { ManualClock, RealClock } from '../../src/common/clock.js';
+import { silentLogger } from '../../src/common/log.js';
+import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
+import { JobStore } from '../../src/jobstore/jobStore.js';
+import { parseLocator } from '../../src/jobstore/locator.js';
+import { LeaderDaemon } from '../../src/leader/daemon.js';
+import { parseLeaderConfigObject } from '../../src/leader/leaderConfig.js';
+import { runWorkflow } from '../../src/leader/runWorkflow.js';
+import { IsolatedWorkflowCode } from '../../src/leader/workflowHost.js';
+import { readCatalogue } from '../../src/scaler/catalogueFile.js';
+import { fakeDaemonDeps } from '../fixtures/leaderFakes.js';
+import { InProcessBatchSystem } from '../fixtures/workflowInProcess.js';
+import { REPO_ROOT, startToil, TOIL_BIN } from '../fixtures/workflowCli.js';
+import { testDir } from '../fixtures/testDir.js';
+
+/**
+ * A workflow whose code crashes as it starts (process.exit in start) on a daemon: the run's new
+ * job store is removed with it, as a local run's is. The `toil run --leader` following it said
+ * "the job store … is kept; submit again to restart it" of a store that was not there.
+ */
+const WORKFLOW = join(REPO_ROOT, 'test/fixtures/workflowMisbehaves.ts');
+const TOKEN = 'test-token-0123456789abcdef';
+
+t.test(
+  'a start that crashes on the daemon: the client says its job store was removed, not kept',
+  async (t) => {
+    const dir = testDir(t);
+    const clock = new ManualClock();
+    const config = parseLeaderConfigObject(
+      {
+        http: { port: 0 },
+        scaler: { region: 'us-west-2', zones: ['us-west-2a'], nodeTypes: ['t2.medium'] },
+      },
+      await readCatalogue(),
+    );
+    const stores = new Map<string, JobStore>();
+    const storeOf = (locator: string): JobStore => {
+      const parsed = parseLocator(locator);
+      if (parsed.kind !== 'file') throw new Error(`expected a file: job store, got ${locator}`);
+      const store = stores.get(parsed.path) ?? new JobStore(new FileObjectStore(parsed.path));
+      stores.set(parsed.path, store);
+      return store;
+    };
+    const daemon = new LeaderDaemon({
+      ...fakeDaemonDeps(clock, config),
+      newBatchSystem: (s) => new InProcessBatchSystem(storeOf(s.jobStore), dir) as never,
+      runWorkflow: (submission, batchSystem, _progress, signal) =>
+        runWorkflow({
+          store: storeOf(submission.jobStore),
+          workflowFile: submission.workflowFile,
+          args: submission.args,
+          restart: false,
+          clean: 'onSuccess',
+          retryCount: 0,
+          defaults: { cores: 1, memory: 2 ** 30, disk: 2 ** 30, preemptable: false },
+          batchSystem,
+          clock: new RealClock(),
+          log: silentLogger(),
+          workerCommand: (l, id, a) => ['toil', 'worker', l, id, '--attempt', String(a)],
+          workDir: dir,
+          signal,
+          code: new IsolatedWorkflowCode({
+            command: [process.execPath, '--openssl-legacy-provider', TOIL_BIN, 'workflow-host'],
+            clock: new RealClock(),
+            log: silentLogger(),
+            timeouts: { start: 20_000, finish: 20_000, load: 20_000 },
+            workflowFile: submission.workflowFile,
+          }),
+        }),
+      auth: { token: TOKEN, metrics: 'open', status: 'open' },
+    });
+    const url = await daemon.start();
+    t.teardown(() => daemon.stop());
+    const jobStore = `file:${join(dir, 'js')}`;
+    const client = startToil(['run', WORKFLOW, jobStore, 'start-exits', '--leader', url], {
+      env: { TOIL_LEADER_TOKEN: TOKEN },
+    });
+    t.teardown(() => void client.child.kill('SIGKILL'));
+    const r = await client.done;
+    const said = r.stdout + r.stderr;
+    t.equal(r.code, 1, 'the run failed');
+    t.match(
+      said,
+      /workflow failed on the leader: the process running start\(\) of workflow .* died \(exit code 7\)/,
+    );
+    t.notOk(existsSync(join(dir, 'js')), 'no job store is left');
+    t.match(
+      said,
+      `toil: the workflow did not start, and its job store ${jobStore} was removed: submitting again starts it anew\n`,
+      'the client says the store is gone',
+    );
+    t.notMatch(said, /is kept/, 'not that it is kept');
+  },
+);
