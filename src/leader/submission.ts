@@ -15,11 +15,24 @@ export interface JobDefaults {
 /** Toil's --defaultCores, --defaultMemory and --defaultDisk: what a job declaring nothing gets. */
 export const TOIL_JOB_DEFAULTS: JobDefaults = { cores: 1, memory: 2 * 2 ** 30, disk: 2 * 2 ** 30 };
 
+/**
+ * No path holds a NUL: the file system calls refuse one with Node's own words, after the 202 for a
+ * job store (the run failed with "The argument 'path' must be … without null bytes").
+ */
+const withoutNul = (s: string): boolean => !s.includes('\0');
+const NUL_REFUSED = 'expected no NUL character in it';
+
 /** What `POST /workflows` takes (the body `toil run … --leader URL` sends). */
 const SubmissionBodySchema = z
   .object({
-    workflowFile: z.string().min(1, 'expected the absolute path of a workflow file on the leader'),
-    jobStore: z.string().min(1, 'expected a job store locator: file:PATH or aws:REGION:NAME'),
+    workflowFile: z
+      .string()
+      .min(1, 'expected the absolute path of a workflow file on the leader')
+      .refine(withoutNul, NUL_REFUSED),
+    jobStore: z
+      .string()
+      .min(1, 'expected a job store locator: file:PATH or aws:REGION:NAME')
+      .refine(withoutNul, NUL_REFUSED),
     args: z.array(z.string().max(100_000)).max(10_000).default([]),
     defaultPreemptable: z.boolean().optional(),
     /** `toil run`'s --retryCount, --preemptableRetries ('unlimited': --enableUnlimitedPreemptibleRetries) and --clean. */

@@ -391,6 +391,16 @@ t.test('bad submissions are 400 with what is wrong, and nothing runs', async (t)
       /env/,
     ],
     [
+      'a workflow file with a NUL in it',
+      { workflowFile: `${WORKFLOW}\0.ts`, jobStore: 'file:/tmp/x' },
+      /: workflowFile: expected no NUL character in it$/,
+    ],
+    [
+      'a job store with a NUL in it',
+      { workflowFile: WORKFLOW, jobStore: 'file:/tmp/x\0y' },
+      /: jobStore: expected no NUL character in it$/,
+    ],
+    [
       'a syntax error',
       { workflowFile: join(dir, 'bad.ts'), jobStore: 'file:/tmp/x' },
       /cannot bundle workflow/,
