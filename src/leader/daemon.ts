@@ -52,6 +52,7 @@ import type { AroundWorkflowCode } from './guardedWorkflowCode.js';
 import { startedProgress } from './startedProgress.js';
 import { jobStoreIdentity } from '../jobstore/storeIdentity.js';
 import { removedItsNewStore } from './storeRemoved.js';
+import { sharedWhileRunning } from '../common/sharedWhileRunning.js';
 
 export type DaemonState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
 
@@ -1034,7 +1035,9 @@ export class LeaderDaemon {
    * scaleInterval old, and a person watching /status (or a scrape) wants the present. When the
    * cluster manager cannot be read, the last tick's counts, saying so.
    */
-  async liveJobs(): Promise<{ queued: number; running: number; source: 'live' | 'lastTick' }> {
+  readonly liveJobs = sharedWhileRunning(() => this.readLiveJobs());
+
+  private async readLiveJobs(): Promise<{ queued: number; running: number; source: 'live' | 'lastTick' }> {
     if (this.workload.size === 0) return { queued: 0, running: 0, source: 'live' };
     try {
       const now = await this.workload.read();
@@ -1065,7 +1068,9 @@ export class LeaderDaemon {
         this.d.metrics.queuedJobs.set(jobs.queued);
         this.d.metrics.runningJobs.set(jobs.running);
       },
-      planNow: () => this.scaler.dryRun(),
+      // Open by default, and a listing of the cloud each: requests that arrive while one is
+      // under way share it, so a flood of them is not one EC2 call each.
+      planNow: sharedWhileRunning(() => this.scaler.dryRun()),
     });
     if (this.d.auth) requireBearerToken(app, this.d.auth);
     if (cfg.http.statusPage) registerStatusPage(app, this.history);
