@@ -9,7 +9,7 @@ import { runToil, scratchDir } from '../fixtures/workflowCli.js';
 const HEADER = `import { defineJob, defineWorkflow } from 'toil-ts';\n`;
 
 t.test(
-  "a module whose top level throws is the workflow's mistake: one line with its place, exit 2, no job store",
+  "a module whose top level throws or calls process.exit is the workflow's mistake: one line with its place, exit 2, no job store",
   async (t) => {
     const dir = scratchDir(t);
     const cases: [string, string, RegExp][] = [
@@ -22,6 +22,12 @@ t.test(
         'a throw at the top level',
         `${HEADER}if (!process.env.NEVER_SET_X) throw new Error('set NEVER_SET_X first');\nconst a = defineJob<null, number>('j', () => 1);\nexport default defineWorkflow<number>({ start(ctx) { return ctx.root(a, null); } });\n`,
         /^toil: the workflow module failed to load: set NEVER_SET_X first \(at \S*wf\.ts:2:\d+\)$/m,
+      ],
+      [
+        // Imported in the leader's own process, it ended toil run with exit 7 and no word said.
+        'process.exit at the top level',
+        `${HEADER}if (!process.env.NEVER_SET_X) process.exit(7);\nconst a = defineJob<null, number>('j', () => 1);\nexport default defineWorkflow<number>({ start(ctx) { return ctx.root(a, null); } });\n`,
+        /^toil: the workflow module failed to load: WorkflowCalledExitError: the workflow module called process\.exit\(7\): .* \(at \S*wf\.ts:2:\d+\)$/m,
       ],
     ];
     for (const [name, source, expected] of cases) {
