@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap';
 import { createLogger } from '../../src/common/log.js';
 import { MesosMasterClient } from '../../src/mesos/masterClient.js';
+import { capturedLog } from '../fixtures/leaderFakes.js';
 import {
   shellJob,
   startBatch,
@@ -96,11 +97,8 @@ t.test(
     t.teardown(() => cluster.stop());
     const [onDemand, spot] = cluster.agentIds;
     const master = new MesosMasterClient(cluster.master.address);
-    const lines: { level: number; msg: string }[] = [];
-    const log = createLogger({
-      level: 'debug',
-      destination: { write: (l: string) => void lines.push(JSON.parse(l) as { level: number; msg: string }) },
-    });
+    const { destination, lines } = capturedLog();
+    const log = createLogger({ level: 'debug', destination });
     const tb = await startBatch(cluster.master.address, { log });
     t.teardown(() => tb.batch.shutdown());
     await tb.batch.issue(shellJob('victim', 'sleep 60', { preemptable: true }));

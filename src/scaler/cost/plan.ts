@@ -745,25 +745,23 @@ function planCostWith(
       .filter((c) => c.request.preemptable && c.remaining > 0 && !waitingForSpot.has(c))
       .map((c) => requestPlacementKey(c.request, true)),
   );
-  const nextWaveWaitsForSpot = preemptableStaysOnSpot
-    ? snapshot.running
-        .filter((r) => {
-          const n = snapshot.nodes.find((x) => x.id === r.nodeId);
-          return (
-            n !== undefined &&
-            n.capacityType === 'on-demand' &&
-            !(n.static && !config.retireStaticNodes) &&
-            r.preemptable &&
-            r.onDemandBecause === undefined &&
-            spotRisk(r) === undefined &&
-            !spotNodeCouldHold(r) &&
-            spotPoolHolds(r) &&
-            runsLong(r)
-          );
-        })
-        .map((r) => requestPlacementKey(r, true))
-        .filter((k) => !takesOnDemandRoom.has(k))
-    : [];
+  // Per job the cheap tests; per distinct request the ones that scan nodes and offerings (a
+  // scatter runs thousands of jobs of a few shapes).
+  const nextWaveWaitsForSpot: string[] = [];
+  if (preemptableStaysOnSpot) {
+    const nodeById = new Map(snapshot.nodes.map((n) => [n.id, n]));
+    const longOnOnDemand = new Map<string, RunningJob>();
+    for (const r of snapshot.running) {
+      if (!r.preemptable || r.onDemandBecause !== undefined) continue;
+      const n = nodeById.get(r.nodeId);
+      if (n?.capacityType !== 'on-demand' || (n.static && !config.retireStaticNodes)) continue;
+      const key = requestPlacementKey(r, true);
+      if (!longOnOnDemand.has(key) && !takesOnDemandRoom.has(key) && spotRisk(r) === undefined && runsLong(r))
+        longOnOnDemand.set(key, r);
+    }
+    for (const [key, r] of longOnOnDemand)
+      if (!spotNodeCouldHold(r) && spotPoolHolds(r)) nextWaveWaitsForSpot.push(key);
+  }
   const onDemandWork = preemptableStaysOnSpot
     ? work.filter((c) => !waitingForSpot.has(c) && !(c.request.preemptable && spotNodeCouldHold(c.request)))
     : work;
