@@ -91,9 +91,10 @@ t.test(
 t.test(
   'a spot agent that disconnects mid-run: its job is reported lost within seconds, once, not when the health check gives up',
   async (t) => {
-    // The health check gives up after 10 s (Mesos: 75 s), later than the batch system's own
-    // checks (every 3 s) should take, so the job's loss must come from them.
-    const cluster = await startOnDemandAndSpot({ agentPingTimeoutMs: 1000, maxAgentPingTimeouts: 10 });
+    // The health check gives up after 20 s (Mesos: 75 s), well after the batch system's own
+    // checks (every 3 s) take the agent for gone, so the job's loss must come from them (the
+    // message says which); the margin is for a loaded machine, where timers run late.
+    const cluster = await startOnDemandAndSpot({ agentPingTimeoutMs: 1000, maxAgentPingTimeouts: 20 });
     t.teardown(() => cluster.stop());
     const [onDemand, spot] = cluster.agentIds;
     const master = new MesosMasterClient(cluster.master.address);
@@ -111,15 +112,15 @@ t.test(
 
     const killedAt = Date.now();
     cluster.agents[1]!.kill();
-    const u = await tb.updateOf('victim', 9_000);
+    const u = await tb.updateOf('victim', 18_000);
     const detectMs = Date.now() - killedAt;
     t.comment(`spot agent killed → its job lost: ${detectMs} ms`);
     t.equal(u.outcome, 'lost', 'lost with its node: no retry spent');
     t.match(u.message, /disconnected from the Mesos master/, 'the reason names the disconnect');
     t.equal(u.node, spot, 'on the spot agent');
     t.ok(
-      detectMs < 8000,
-      `within two of the batch system's checks, not the health check's 10 s (${detectMs} ms)`,
+      detectMs < 15_000,
+      `within a few of the batch system's checks, before the health check's 20 s (${detectMs} ms)`,
     );
 
     // What the scaler's pass does when it sees the agent gone: nothing left to declare lost.
@@ -137,7 +138,7 @@ t.test(
     await waitFor(
       'the master reports the spot agent unreachable',
       async () => (await master.state()).unreachable_slaves === 1,
-      15_000,
+      30_000,
     );
     await new Promise((r) => setTimeout(r, 300));
     t.same(
