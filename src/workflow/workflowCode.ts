@@ -164,7 +164,7 @@ export class InProcessWorkflowCode implements WorkflowCode {
   }
 
   private async startHere(r: StartRequest): Promise<StartResult> {
-    const loaded = await loadModule(r.modulePath, this.leadersOwn);
+    const loaded = await loadModule(r.modulePath);
     const workflow = loaded.workflow;
     if (!isWorkflowDefinition(workflow)) {
       throw new UserInputError(
@@ -199,11 +199,11 @@ export class InProcessWorkflowCode implements WorkflowCode {
   }
 
   async jobNames(r: { readonly modulePath: string }): Promise<string[]> {
-    return definedJobs(await loadModule(r.modulePath, this.leadersOwn));
+    return definedJobs(await loadModule(r.modulePath));
   }
 
   private async finishHere(r: FinishRequest): Promise<void> {
-    const wf = (await loadModule(r.modulePath, this.leadersOwn)).workflow;
+    const wf = (await loadModule(r.modulePath)).workflow;
     this.onUserCode();
     if (wf?.finish)
       await failingOnStrays(
@@ -253,23 +253,24 @@ export async function endAbandonedWorkflowCode(): Promise<boolean> {
 
 /**
  * A module whose top level throws (two jobs of one name, a missing setting) is the workflow's
- * mistake, reported in one line with where in the user's source it was thrown. With `leadersOwn`
- * (the module is imported in the leader's own process) a `process.exit` at its top level throws
- * so too: it ended `toil run` with the module's exit code and no word said, its scratch left behind.
+ * mistake, reported in one line with where in the user's source it was thrown. A `process.exit`
+ * at its top level throws so too, in the leader's own process and in the daemon's isolated host
+ * alike: it ended `toil run` with the module's exit code and no word said, and on a daemon it
+ * read as the host process's crash, not as the module's mistake that it is.
  */
-async function loadModule(path: string, leadersOwn: boolean): Promise<LoadedWorkflow> {
+async function loadModule(path: string): Promise<LoadedWorkflow> {
   const trap = (code?: number | string | null): never => {
     const e = new WorkflowCalledExitError('the workflow module', code);
     Error.captureStackTrace(e, trap);
     throw e;
   };
-  const restoreExit = leadersOwn ? replaceProcessExit(trap) : undefined;
+  const restoreExit = replaceProcessExit(trap);
   try {
     return await loadWorkflowFile(path);
   } catch (e) {
     throw new UserInputError('WORKFLOW_LOAD', `the workflow module failed to load: ${located(e)}`);
   } finally {
-    restoreExit?.();
+    restoreExit();
   }
 }
 

@@ -1,5 +1,6 @@
 import { ToilError, coerceError } from '../common/errors.js';
 import { createLogger } from '../common/log.js';
+import { exitProcess } from './exitTrap.js';
 import type { JobStore } from '../jobstore/jobStore.js';
 import {
   InProcessWorkflowCode,
@@ -41,13 +42,14 @@ export type HostReply =
 export function serveWorkflowHost(openStore: (locator: string) => JobStore): void {
   const send = process.send?.bind(process);
   if (!send) throw new Error('the workflow host needs an IPC channel to its leader');
-  // The leader gone: nothing may run on behind its back.
-  process.on('disconnect', () => process.exit(3));
+  // The leader gone: nothing may run on behind its back. The host's own exits bypass the trap a
+  // module's load puts on process.exit (the leader may go while the module loads).
+  process.on('disconnect', () => exitProcess(3));
   let answered = false;
   const answer = (reply: HostReply): void => {
     if (answered || !process.connected) return;
     answered = true;
-    send(reply, () => process.exit(reply.type === 'result' ? 0 : 1));
+    send(reply, () => exitProcess(reply.type === 'result' ? 0 : 1));
   };
   const fail = (e: unknown): void => {
     const err = coerceError(e);

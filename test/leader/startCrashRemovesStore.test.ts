@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { ManualClock, RealClock } from '../../src/common/clock.js';
 import { silentLogger } from '../../src/common/log.js';
 import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
@@ -19,61 +19,68 @@ import { testDir } from '../fixtures/testDir.js';
 /**
  * A workflow whose code crashes as it starts (process.exit in start) on a daemon: the run's new
  * job store is removed with it, as a local run's is. The `toil run --leader` following it said
- * "the job store … is kept; submit again to restart it" of a store that was not there.
+ * "the job store … is kept; submit again to restart it" of a store that was not there. A module
+ * that calls process.exit as it loads fails its run as its mistake, not as a crash.
  */
 const WORKFLOW = join(REPO_ROOT, 'test/fixtures/workflowMisbehaves.ts');
 const TOKEN = 'test-token-0123456789abcdef';
+
+/** A daemon in this process whose runs' own code runs in real workflow hosts; its URL. */
+async function startDaemon(t: Test, dir: string): Promise<string> {
+  const clock = new ManualClock();
+  const config = parseLeaderConfigObject(
+    {
+      http: { port: 0 },
+      scaler: { region: 'us-west-2', zones: ['us-west-2a'], nodeTypes: ['t2.medium'] },
+    },
+    await readCatalogue(),
+  );
+  const stores = new Map<string, JobStore>();
+  const storeOf = (locator: string): JobStore => {
+    const parsed = parseLocator(locator);
+    if (parsed.kind !== 'file') throw new Error(`expected a file: job store, got ${locator}`);
+    const store = stores.get(parsed.path) ?? new JobStore(new FileObjectStore(parsed.path));
+    stores.set(parsed.path, store);
+    return store;
+  };
+  const daemon = new LeaderDaemon({
+    ...fakeDaemonDeps(clock, config),
+    newBatchSystem: (s) => new InProcessBatchSystem(storeOf(s.jobStore), dir) as never,
+    runWorkflow: (submission, batchSystem, _progress, signal) =>
+      runWorkflow({
+        store: storeOf(submission.jobStore),
+        workflowFile: submission.workflowFile,
+        args: submission.args,
+        restart: false,
+        clean: 'onSuccess',
+        retryCount: 0,
+        defaults: { cores: 1, memory: 2 ** 30, disk: 2 ** 30, preemptable: false },
+        batchSystem,
+        clock: new RealClock(),
+        log: silentLogger(),
+        workerCommand: (l, id, a) => ['toil', 'worker', l, id, '--attempt', String(a)],
+        workDir: dir,
+        signal,
+        code: new IsolatedWorkflowCode({
+          command: [process.execPath, '--openssl-legacy-provider', TOIL_BIN, 'workflow-host'],
+          clock: new RealClock(),
+          log: silentLogger(),
+          timeouts: { start: 20_000, finish: 20_000, load: 20_000 },
+          workflowFile: submission.workflowFile,
+        }),
+      }),
+    auth: { token: TOKEN, metrics: 'open', status: 'open' },
+  });
+  const url = await daemon.start();
+  t.teardown(() => daemon.stop());
+  return url;
+}
 
 t.test(
   'a start that crashes on the daemon: the client says its job store was removed, not kept',
   async (t) => {
     const dir = testDir(t);
-    const clock = new ManualClock();
-    const config = parseLeaderConfigObject(
-      {
-        http: { port: 0 },
-        scaler: { region: 'us-west-2', zones: ['us-west-2a'], nodeTypes: ['t2.medium'] },
-      },
-      await readCatalogue(),
-    );
-    const stores = new Map<string, JobStore>();
-    const storeOf = (locator: string): JobStore => {
-      const parsed = parseLocator(locator);
-      if (parsed.kind !== 'file') throw new Error(`expected a file: job store, got ${locator}`);
-      const store = stores.get(parsed.path) ?? new JobStore(new FileObjectStore(parsed.path));
-      stores.set(parsed.path, store);
-      return store;
-    };
-    const daemon = new LeaderDaemon({
-      ...fakeDaemonDeps(clock, config),
-      newBatchSystem: (s) => new InProcessBatchSystem(storeOf(s.jobStore), dir) as never,
-      runWorkflow: (submission, batchSystem, _progress, signal) =>
-        runWorkflow({
-          store: storeOf(submission.jobStore),
-          workflowFile: submission.workflowFile,
-          args: submission.args,
-          restart: false,
-          clean: 'onSuccess',
-          retryCount: 0,
-          defaults: { cores: 1, memory: 2 ** 30, disk: 2 ** 30, preemptable: false },
-          batchSystem,
-          clock: new RealClock(),
-          log: silentLogger(),
-          workerCommand: (l, id, a) => ['toil', 'worker', l, id, '--attempt', String(a)],
-          workDir: dir,
-          signal,
-          code: new IsolatedWorkflowCode({
-            command: [process.execPath, '--openssl-legacy-provider', TOIL_BIN, 'workflow-host'],
-            clock: new RealClock(),
-            log: silentLogger(),
-            timeouts: { start: 20_000, finish: 20_000, load: 20_000 },
-            workflowFile: submission.workflowFile,
-          }),
-        }),
-      auth: { token: TOKEN, metrics: 'open', status: 'open' },
-    });
-    const url = await daemon.start();
-    t.teardown(() => daemon.stop());
+    const url = await startDaemon(t, dir);
     const jobStore = `file:${join(dir, 'js')}`;
     const client = startToil(['run', WORKFLOW, jobStore, 'start-exits', '--leader', url], {
       env: { TOIL_LEADER_TOKEN: TOKEN },
@@ -93,5 +100,45 @@ t.test(
       'the client says the store is gone',
     );
     t.notMatch(said, /is kept/, 'not that it is kept');
+  },
+);
+
+/**
+ * A `process.exit` at the module's top level, as the daemon's workflow host imports it, is the
+ * module's mistake, said as a plain `toil run` says it: it read as the host process's crash
+ * (`the process running start() … died (exit code 7)`), exit 1.
+ */
+t.test(
+  "a module's top-level process.exit on the daemon: its mistake in one line, exit 2, no job store, the daemon goes on",
+  async (t) => {
+    const dir = testDir(t);
+    const url = await startDaemon(t, dir);
+    const exits = join(dir, 'wf.ts');
+    writeFileSync(
+      exits,
+      `import { defineJob, defineWorkflow } from 'toil-ts';\nif (!process.env.NEVER_SET_X) process.exit(7);\nconst a = defineJob<null, number>('j', () => 1);\nexport default defineWorkflow<number>({ start(ctx) { return ctx.root(a, null); } });\n`,
+    );
+    const env = { TOIL_LEADER_TOKEN: TOKEN };
+    const refused = startToil(['run', exits, `file:${join(dir, 'js')}`, '--leader', url], { env });
+    t.teardown(() => void refused.child.kill('SIGKILL'));
+    const r = await refused.done;
+    const said = r.stdout + r.stderr;
+    t.equal(r.code, 2, said);
+    t.match(
+      said,
+      /^toil: workflow failed on the leader: the workflow module failed to load: WorkflowCalledExitError: the workflow module called process\.exit\(7\): .* \(at \S*wf\.ts:2:\d+\)$/m,
+    );
+    t.notMatch(said, /died|exit code 7|\n\s+at /, 'not a crash, no stack');
+    t.notOk(existsSync(join(dir, 'js')), 'no job store is left');
+
+    const next = startToil(
+      ['run', WORKFLOW, `file:${join(dir, 'js2')}`, 'well', join(dir, 'out'), '--leader', url],
+      {
+        env,
+      },
+    );
+    t.teardown(() => void next.child.kill('SIGKILL'));
+    const n = await next.done;
+    t.equal(n.code, 0, `the daemon runs the next workflow: ${n.stdout}${n.stderr}`);
   },
 );
