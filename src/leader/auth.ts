@@ -86,18 +86,35 @@ export function requireBearerToken(app: FastifyInstance, policy: AuthPolicy): vo
     // No route takes it (a 404): judged by the path as sent, which no open route matches.
     const path = req.routeOptions.url ?? req.url.split('?')[0] ?? '';
     if (!needsToken(req.method, path, policy)) return;
-    const header = req.headers.authorization ?? '';
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    const header = req.headers.authorization;
+    const m = header === undefined ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (m?.[1] && timingSafeEqual(digest(m[1]), expected)) return;
+    // A header in another form (a token with a space in it, another scheme) is told apart from none
+    // at all: its sender likely has the token and needs the form to send it in.
+    const what =
+      header === undefined
+        ? "missing bearer token: send 'Authorization: Bearer TOKEN'"
+        : m
+          ? "wrong bearer token: send 'Authorization: Bearer TOKEN'"
+          : `malformed Authorization header (${headerShape(header)}): expected 'Bearer <token>', the token alone after 'Bearer'`;
     return reply
       .code(401)
       .header('www-authenticate', 'Bearer realm="toil leader"')
       .send({
-        error:
-          `${m ? 'wrong' : 'missing'} bearer token: send 'Authorization: Bearer TOKEN'` +
-          " (the token is in the leader's token file, which its log names at start; toil run --leaderToken or TOIL_LEADER_TOKEN)",
+        error: `${what} (the token is in the leader's token file, which its log names at start; toil run --leaderToken or TOIL_LEADER_TOKEN)`,
       });
   });
+}
+
+/** The shape of a header that is not `Bearer <token>`, without a word of what may be a secret. */
+function headerShape(header: string): string {
+  const words = header
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '');
+  if (words.length === 0) return 'empty';
+  const scheme = /^bearer$/i.test(words[0]!) ? 'Bearer' : 'another scheme';
+  return `${scheme}, then ${words.length - 1} word${words.length === 2 ? '' : 's'}`;
 }
 
 function needsToken(method: string, path: string, policy: AuthPolicy): boolean {

@@ -153,6 +153,52 @@ t.test('without the token a POST is 401 and nothing runs; probes stay open', asy
   t.equal((await fetch(`${url}/metrics`)).status, 200, '/metrics open by default');
 });
 
+/**
+ * An Authorization header that is there but not `Bearer <token>` (a token with a space in it,
+ * another scheme) was answered as if none had been sent ("missing bearer token"): its 401 says the
+ * header is malformed and the form expected, and repeats nothing of it (it may hold the token).
+ */
+t.test('a malformed Authorization header is a 401 that says so and names the form expected', async (t) => {
+  const { url, calls } = await startDaemon(t, new MemoryRunStore());
+  const body = JSON.stringify({
+    workflowFile: WORKFLOW,
+    jobStore: 'file:/tmp/toil-js-never',
+    args: ['well'],
+  });
+  const cases: [header: string, shape: string][] = [
+    [`Bearer ${TOKEN} extra`, 'Bearer, then 2 words'],
+    ['Bearer', 'Bearer, then 0 words'],
+    [`Basic ${TOKEN}`, 'another scheme, then 1 word'],
+    [TOKEN, 'another scheme, then 0 words'],
+    ['', 'empty'],
+  ];
+  for (const [authorization, shape] of cases) {
+    const res = await fetch(`${url}/workflows`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization },
+      body,
+    });
+    t.equal(res.status, 401, authorization);
+    t.equal(res.headers.get('www-authenticate'), 'Bearer realm="toil leader"', authorization);
+    const refusal = ((await res.json()) as { error: string }).error;
+    t.match(
+      refusal,
+      new RegExp(
+        `^malformed Authorization header \\(${shape}\\): expected 'Bearer <token>', the token alone after 'Bearer' \\(the token is in the leader's token file`,
+      ),
+      authorization,
+    );
+    t.notMatch(refusal, TOKEN, `${authorization}: nothing of the header repeated`);
+  }
+  const wrong = await post(url, JSON.parse(body), 'wrong-token-0123456789');
+  t.match(
+    ((await wrong.json()) as { error: string }).error,
+    /^wrong bearer token: /,
+    'a wrong token: as before',
+  );
+  t.equal(calls.length, 0, 'nothing ran');
+});
+
 t.test(
   "a path no route takes (a 5,000-character workflow id, an unknown path): the API's { error } shape, its message bounded",
   async (t) => {
