@@ -380,6 +380,12 @@ export const ERROR_CODES = {
   },
   // Leader (HTTP clients of it)
   LEADER_REFUSED: { area: 'leader', dispositions: u, meaning: 'the leader refused a submission or a cancel' },
+  LEADER_NOT_TOIL: {
+    area: 'leader',
+    dispositions: u,
+    meaning:
+      "the server at --leader's URL answered without a toil-ts leader's JSON (another service on that port)",
+  },
   LEADER_STATE_LEASED: {
     area: 'leader',
     dispositions: u,

@@ -188,10 +188,20 @@ async function leaderRequest(
   } catch (e) {
     throw new LeaderUnreachableError(leaderUrl, (e as { cause?: unknown }).cause ?? e);
   }
-  const body = (await res.json().catch(() => ({}))) as WorkflowRun & { error?: string };
-  const why = body.error ?? `HTTP ${res.status}`;
+  const body = (await res.json().catch(() => undefined)) as (WorkflowRun & { error?: unknown }) | undefined;
+  // A leader answers each of these routes with a JSON object, and an error with its `error`: an
+  // answer without one is another server's (a proxy, another service on the port), whose status
+  // alone ("refused the workflow (HTTP 501): HTTP 501") would read as the leader's refusal.
+  if (typeof body !== 'object' || body === null || (!res.ok && typeof body.error !== 'string'))
+    throw new UserInputError(
+      'LEADER_NOT_TOIL',
+      `the server at ${leaderUrl} answered HTTP ${res.status} and does not look like a toil-ts leader ` +
+        `(${res.ok ? 'no JSON body' : 'no JSON error body'}): --leader takes the address \`toil leader\` prints as it starts`,
+      { url: leaderUrl, status: res.status },
+    );
+  const why = typeof body.error === 'string' ? body.error : `HTTP ${res.status}`;
   if (res.status === 401) throw notAuthorised(leaderUrl, token, why);
-  return { status: res.status, body, why };
+  return { status: res.status, body: body as WorkflowRun & { error?: string }, why };
 }
 
 function bearer(token: string | undefined): Record<string, string> {

@@ -52,17 +52,21 @@ async function foreverRunningLeader(t: Test): Promise<{ url: string; deleted: st
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, deleted };
 }
 
-/** A stand-in leader on 127.0.0.1 that answers each request with `answer`'s status and JSON body. */
+/**
+ * A stand-in leader on 127.0.0.1 that answers each request with `answer`'s status and JSON body
+ * (a string: that text as text/plain, as a server that is no leader answers).
+ */
 async function answeringLeader(
   t: Test,
-  answer: (method: string, url: string) => readonly [number, object],
+  answer: (method: string, url: string) => readonly [number, object | string],
 ): Promise<string> {
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       const [status, body] = answer(req.method ?? '', req.url ?? '');
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
+      const text = typeof body === 'string';
+      res.writeHead(status, { 'content-type': text ? 'text/plain' : 'application/json' });
+      res.end(text ? body : JSON.stringify(body));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -176,6 +180,31 @@ t.test("a leader's 503 to a submission is one line with its reason, exit 2, no s
     run.stderr.trim(),
     `toil: the leader at ${url} refused the workflow (HTTP 503): the leader is draining; it takes no new workflows`,
   );
+});
+
+/**
+ * A server at the URL that is no toil-ts leader (another service on the port) answered 501 with a
+ * line of text: the client said `refused the workflow (HTTP 501): HTTP 501`, as if a leader had
+ * refused it. It says the server does not look like a leader, for run and cancel alike.
+ */
+t.test('a server that is no leader (501, text/plain) is said to be so in one line, exit 2', async (t) => {
+  const dir = scratchDir(t);
+  const asked: string[] = [];
+  const url = await answeringLeader(t, (method, path) => {
+    asked.push(`${method} ${path}`);
+    return [501, 'Not Implemented'];
+  });
+  const expected = (status: number): string =>
+    `toil: the server at ${url} answered HTTP ${status} and does not look like a toil-ts leader (no JSON error body): --leader takes the address \`toil leader\` prints as it starts`;
+  const run = await runToil(['run', SORT, `file:${dir}/js`, '--leader', url, '--leaderToken', 'x'], {
+    cwd: dir,
+  });
+  t.equal(run.code, 2, run.stderr);
+  t.equal(run.stderr.trim(), expected(501));
+  const cancel = await runToil(['cancel', 'wf-1', '--leader', url, '--leaderToken', 'x'], { cwd: dir });
+  t.equal(cancel.code, 2, cancel.stderr);
+  t.equal(cancel.stderr.trim(), expected(501));
+  t.same(asked, ['POST /workflows', 'DELETE /workflows/wf-1']);
 });
 
 /**
