@@ -194,6 +194,8 @@ export interface ScalerState {
   readonly bootFailures?: Readonly<Record<string, BootFailureRun>>;
   /** Spot node time observed and the interruptions in it, for the measured interruption rate (cost policy; spotRisk.ts). */
   readonly spotExposure?: SpotExposure;
+  /** When a queued name of unknown runtime was first seen with none of it running (ms; cost policy's first-sighting probe). */
+  readonly firstSeenAt?: Readonly<Record<string, number>>;
 }
 
 /**

@@ -693,9 +693,15 @@ t.test("room frees when the name's jobs end: learned runtimes, not the padded wa
 t.test('runtimes: declared walltime wins, learned runtimes pack, no 1-second cold start', async (t) => {
   const cfg = config({ nodeTypes: 'm5.2xlarge', maxNodes: 100 });
   const dayLong = jobs(20, { name: 'day', cores: 8, memoryBytes: 20 * GiB });
-  // Window 1800 − 120 s boot; unknown jobs are assumed to take 5 min: 6 per slot.
+  // Window 1800 − 120 s boot; unknown jobs are assumed to take 5 min: 6 per slot. The names were
+  // seen by an earlier plan whose first-sighting probe is over (no node boots), so the estimate
+  // alone sizes the launch (costFirstSightingProbe.test.ts has the probe).
+  const seen = (...names: string[]): ScalerState => ({
+    smoothed: {},
+    firstSeenAt: Object.fromEntries(names.map((n) => [n, NOW - 600_000])),
+  });
   t.equal(
-    total(planScaling(snapshot({ queued: dayLong }), cfg)),
+    total(planScaling(snapshot({ queued: dayLong, state: seen('day') }), cfg)),
     4,
     'unknown jobs at cold start: 5 min each, 6 per slot, 20 jobs → 4 nodes',
   );
@@ -721,7 +727,7 @@ t.test('runtimes: declared walltime wins, learned runtimes pack, no 1-second col
   );
   const short = jobs(160, { name: 'short', cores: 1 });
   t.equal(
-    total(planScaling(snapshot({ queued: short }), cfg)),
+    total(planScaling(snapshot({ queued: short, state: seen('short') }), cfg)),
     4,
     'unknown jobs at cold start: 160 one-core jobs, 6 per slot → 27 slots → 4 m5.2xlarge',
   );

@@ -73,6 +73,66 @@ function probingClasses(
   return out;
 }
 
+/** Fewest queued jobs of a never-seen name for its first sighting to be probed, not bought a fleet. */
+export const FIRST_SIGHTING_MIN_JOBS = 8;
+
+/**
+ * A name's first sighting: a queued class whose runtime is unknown, none of its name running,
+ * seen by no plan before. At the unknown-runtime default the plan would buy a fleet for all of it
+ * at once, where nothing tells a queue of one-minute jobs from one of day-long jobs; so new nodes
+ * are bought for √count of its jobs (the probe; less what existing room takes), and the rest wait
+ * while nodes boot, at most bootTimeout. Once the probe's jobs run, the probe of running jobs
+ * (probingClasses) waits for the first of them to end. A queue of fewer than
+ * FIRST_SIGHTING_MIN_JOBS is bought for at once: its fleet is small anyway. Not for `speed`.
+ */
+function firstSightings(
+  work: readonly WorkClass[],
+  queuedCount: ReadonlyMap<string, number>,
+  longestRunning: ReadonlyMap<string, number>,
+  unknownRuntime: ReadonlySet<string>,
+  snapshot: ScalingSnapshot,
+  config: ScalerConfig,
+  booting: boolean,
+): { allowed: Map<WorkClass, number>; firstSeenAt: Record<string, number> } {
+  const allowed = new Map<WorkClass, number>();
+  const firstSeenAt: Record<string, number> = {};
+  if (config.objective === 'speed') return { allowed, firstSeenAt };
+  const seen = snapshot.state?.firstSeenAt ?? {};
+  const now = snapshot.now;
+  const probed = work.filter((c) => unknownRuntime.has(c.key) && !longestRunning.has(c.name));
+  // Counted per name: a name's jobs come in many requests (a scatter of varied inputs).
+  const byName = new Map<string, { total: number; placed: number }>();
+  for (const c of probed) {
+    const n = byName.get(c.name) ?? { total: 0, placed: 0 };
+    const total = queuedCount.get(c.key) ?? 0;
+    n.total += total;
+    n.placed += total - c.remaining;
+    byName.set(c.name, n);
+  }
+  const left = new Map<string, number>();
+  for (const [name, n] of byName) {
+    const since = seen[name];
+    if (since === undefined) {
+      if (n.total < FIRST_SIGHTING_MIN_JOBS) continue;
+      firstSeenAt[name] = now;
+      left.set(name, Math.max(0, Math.ceil(Math.sqrt(n.total)) - n.placed));
+      continue;
+    }
+    firstSeenAt[name] = since;
+    if (booting && (now - since) / 1000 < config.bootTimeoutSeconds) left.set(name, 0);
+  }
+  // The probe's jobs are the name's smallest: the cheapest sample of its runtime (the largest
+  // first bought a memory-heavy scatter's probe a node per big job).
+  for (const c of [...probed].reverse()) {
+    const l = left.get(c.name);
+    if (l === undefined) continue;
+    const take = Math.min(c.remaining, l);
+    allowed.set(c, take);
+    left.set(c.name, l - take);
+  }
+  return { allowed, firstSeenAt };
+}
+
 /**
  * The `cost` policy. In order:
  * 1. jobs no configured node type can run are reported with the constraint that fails;
@@ -1299,8 +1359,34 @@ function planCostWith(
     });
   }
   const probed = new Set(probing.map((p) => p.c));
+  const sightings = firstSightings(
+    work,
+    queuedCount,
+    longestRunning,
+    unknownRuntime,
+    snapshot,
+    config,
+    active.some((n) => n.state === 'booting'),
+  );
+  for (const [c, allow] of sightings.allowed) {
+    if (c.remaining <= allow) continue;
+    waiting.push({
+      jobName: c.name,
+      count: c.remaining - allow,
+      reason:
+        sightings.firstSeenAt[c.name] === now
+          ? `its runtime is unknown: nodes are bought for a few of its name's jobs first, and for the rest once they run`
+          : 'its runtime is unknown: waiting for the nodes booting for the first of its name before buying more',
+    });
+  }
   const chosen = chooseNewNodes(
-    work.map((c) => (probed.has(c) ? { ...c, remaining: 0 } : c)),
+    work.map((c) =>
+      probed.has(c)
+        ? { ...c, remaining: 0 }
+        : sightings.allowed.has(c)
+          ? { ...c, remaining: Math.min(c.remaining, sightings.allowed.get(c)!) }
+          : c,
+    ),
     offerings,
     types,
     config,
@@ -1530,7 +1616,13 @@ function planCostWith(
     waiting,
     notes,
     hourlyCost: { current, planned: Math.max(0, current + plannedCost - retiredCost) },
-    state: { smoothed, issued, arrivedAt, ...(Object.keys(takenBackAt).length > 0 ? { takenBackAt } : {}) },
+    state: {
+      smoothed,
+      issued,
+      arrivedAt,
+      ...(Object.keys(takenBackAt).length > 0 ? { takenBackAt } : {}),
+      ...(Object.keys(sightings.firstSeenAt).length > 0 ? { firstSeenAt: sightings.firstSeenAt } : {}),
+    },
     ...(preemptableStaysOnSpot ? { preemptableStaysOnSpot } : {}),
     ...(waitsForSpot.length + nextWaveWaitsForSpot.length > 0
       ? {
