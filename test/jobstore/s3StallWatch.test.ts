@@ -162,10 +162,16 @@ for (const [sent, checksum] of [
       await waitFor('a stall warning for the body', () => lines.length > 0, 5_000);
       const warnedAfter = Date.now() - startedAt;
       t.ok(warnedAfter >= 1_000 && warnedAfter < 4_000, `warned ${warnedAfter} ms into the stall`);
+      // The warning says how long it waited: 1 s, or more when a loaded machine ran the timer late.
+      const said = /for (\d+) s: /.exec(String(lines[0]?.msg))?.[1];
       t.match(lines[0], {
         level: 40,
-        msg: `S3 at ${endpoint} has not answered GetObject of commits/j1 (the rest of its body) on bucket b--toil for 1 s: toil status waits for it (Ctrl-C stops the wait); check that the endpoint is up and reachable`,
+        msg: `S3 at ${endpoint} has not answered GetObject of commits/j1 (the rest of its body) on bucket b--toil for ${said} s: toil status waits for it (Ctrl-C stops the wait); check that the endpoint is up and reachable`,
       });
+      t.ok(
+        Number(said) >= 1 && Number(said) <= Math.ceil(warnedAfter / 1000),
+        `the wait it names (${said} s) is what it waited (${warnedAfter} ms)`,
+      );
       finish!();
       t.equal(await body, 'helloworld', 'the body completes once S3 sends the rest');
       await waitFor('the INFO that S3 answers again', () => lines.length > 1, 5_000);
