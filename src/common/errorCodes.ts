@@ -274,6 +274,12 @@ export const ERROR_CODES = {
     dispositions: f,
     meaning: 'the leader already runs a workflow on that job store',
   },
+  JOB_STORE_NOT_ANSWERING: {
+    area: 'jobstore',
+    dispositions: f,
+    meaning:
+      "a file: job store's file system did not resolve its path in time (a hung mount); the leader refused the submission",
+  },
   BAD_FILE_ID: { area: 'jobstore', dispositions: f, meaning: 'a file id is not one the job store made' },
   FILE_NOT_FOUND: {
     area: 'jobstore',

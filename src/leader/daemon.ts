@@ -50,7 +50,11 @@ import { ClusterWorkload, TrackedBatchSystem, type SharedNodeControl } from './w
 import { CodeGate } from './codeGate.js';
 import type { AroundWorkflowCode } from './guardedWorkflowCode.js';
 import { startedProgress } from './startedProgress.js';
-import { jobStoreIdentity } from '../jobstore/storeIdentity.js';
+import {
+  JobStoreNotAnsweringError,
+  jobStoreIdentity,
+  type StoreIdentityResolver,
+} from '../jobstore/storeIdentity.js';
 import { removedItsNewStore } from './storeRemoved.js';
 import { sharedWhileRunning } from '../common/sharedWhileRunning.js';
 
@@ -247,6 +251,8 @@ export interface DaemonDeps {
   readonly historyStore?: HistoryStore;
   /** The bearer token and which read-only routes need it; absent: no route needs one (tests). */
   readonly auth?: AuthPolicy;
+  /** How a submitted job store's path is resolved to tell one store from another; absent: the file system's, bounded. */
+  readonly storeIdentity?: StoreIdentityResolver;
 }
 
 /**
@@ -464,12 +470,26 @@ export class LeaderDaemon {
       );
       const bundle = await this.d.runStore?.loadModule(r.id);
       const options = r.submission.options ?? {};
-      this.submit({ ...r.submission, ...(bundle ? { options: { ...options, bundle } } : {}) }, r.id, {
-        resumes,
-        submittedAt: r.submittedAt,
-      });
+      // A store whose file system does not answer is resumed still (the run names what is wrong).
+      const storeKey = await jobStoreIdentity(r.submission.jobStore, this.d.storeIdentity).catch(
+        (e: unknown) => {
+          if (!(e instanceof JobStoreNotAnsweringError)) throw e;
+          return r.submission.jobStore;
+        },
+      );
+      this.submit(
+        { ...r.submission, ...(bundle ? { options: { ...options, bundle } } : {}) },
+        r.id,
+        { resumes, submittedAt: r.submittedAt },
+        storeKey,
+      );
     }
     await this.persistRuns();
+  }
+
+  private assertTakingWorkflows(): void {
+    if (this.stateValue !== 'running')
+      throw new IllegalStateError(`the leader is ${this.stateValue}; it takes no new workflows`);
   }
 
   /**
@@ -479,16 +499,17 @@ export class LeaderDaemon {
    */
   async accept(body: unknown): Promise<WorkflowRun> {
     const s: SubmissionBody = await validateSubmission(body);
-    if (this.stateValue !== 'running')
-      throw new IllegalStateError(`the leader is ${this.stateValue}; it takes no new workflows`);
-    const storeKey = jobStoreIdentity(s.jobStore);
+    this.assertTakingWorkflows();
+    const storeKey = await jobStoreIdentity(s.jobStore, this.d.storeIdentity);
+    // The leader may have begun stopping while the store's file system was asked.
+    this.assertTakingWorkflows();
     const holder = this.storeHolders.get(storeKey);
     if (holder !== undefined)
       throw new JobStoreBusyError(s.jobStore, holder, this.runs.get(holder)?.submission.jobStore);
     const id = randomUUID();
     this.storeHolders.set(storeKey, id);
     try {
-      return await this.takeSubmission(s, id);
+      return await this.takeSubmission(s, id, storeKey);
     } catch (e) {
       if (this.storeHolders.get(storeKey) === id) this.storeHolders.delete(storeKey);
       throw e;
@@ -496,7 +517,7 @@ export class LeaderDaemon {
   }
 
   /** Bundles a checked submission, saves it (module included) and starts it as run `id`. */
-  private async takeSubmission(s: SubmissionBody, id: string): Promise<WorkflowRun> {
+  private async takeSubmission(s: SubmissionBody, id: string, storeKey: string): Promise<WorkflowRun> {
     const bundle = await bundleWorkflow(s.workflowFile);
     const submission: Submission = {
       workflowFile: s.workflowFile,
@@ -527,17 +548,21 @@ export class LeaderDaemon {
       const record: WorkflowRun = { id, submission, status: 'running', submittedAt: this.d.clock.now() };
       await store.save([...this.persistable(), record]);
     }
-    return this.submit({ ...submission, options: { bundle } }, id);
+    return this.submit({ ...submission, options: { bundle } }, id, undefined, storeKey);
   }
 
-  /** Takes a workflow; its own code runs apart from the daemon (see DaemonDeps.runWorkflow). */
+  /**
+   * Takes a workflow; its own code runs apart from the daemon (see DaemonDeps.runWorkflow).
+   * `storeKey` is its job store's jobStoreIdentity, resolved by the caller (it awaits the file
+   * system); a caller running one workflow alone may leave it to the locator as written.
+   */
   submit(
     submission: Submission,
     id: string = randomUUID(),
     resumed?: { resumes: number; submittedAt: number },
+    storeKey: string = submission.jobStore,
   ): WorkflowRun {
-    if (this.stateValue !== 'running')
-      throw new IllegalStateError(`the leader is ${this.stateValue}; it takes no new workflows`);
+    this.assertTakingWorkflows();
     const run: WorkflowRun = {
       id,
       submission,
@@ -546,7 +571,6 @@ export class LeaderDaemon {
       ...(resumed?.resumes ? { resumes: resumed.resumes } : {}),
     };
     this.runs.set(run.id, run);
-    const storeKey = jobStoreIdentity(submission.jobStore);
     this.storeHolders.set(storeKey, run.id);
     this.saveRuns();
     let baseline: number | undefined;
