@@ -33,15 +33,30 @@ export class WorkflowWouldHangError extends UserInputError {
  * WorkflowWouldHangError (exit 2).
  */
 export function checkScalingFlags(jobs: readonly DeclaredJob[], config: ScalerConfig): void {
-  const check = { ...config, betaInertia: 0 };
+  const check = checkedAs(config);
   const refusals = jobs.flatMap((job) => {
     const refusal = refusalOf(job, check);
     return refusal ? [{ job, refusal }] : [];
   });
   const [first, ...others] = refusals;
-  if (!first) return;
-  const { message, details } = first.refusal;
-  const names = [...new Set(others.map((o) => o.job.name).filter((n) => n !== first.job.name))];
+  if (first)
+    throw refusalCountingOthers(
+      first.job,
+      first.refusal,
+      others.map((o) => o.job),
+    );
+}
+
+/**
+ * The refusal of the first job that could never run, counting and naming the `others` that could
+ * not either (the first few; a name once), so a user fixes them all in one go.
+ */
+function refusalCountingOthers(
+  first: DeclaredJob,
+  { message, details }: Refusal,
+  others: readonly DeclaredJob[],
+): WorkflowWouldHangError {
+  const names = [...new Set(others.map((o) => o.name).filter((n) => n !== first.name))];
   const othersToo =
     names.length === 0
       ? ''
@@ -51,20 +66,25 @@ export function checkScalingFlags(jobs: readonly DeclaredJob[], config: ScalerCo
           .map((n) => `'${n}'`)
           .join(', ') +
         (names.length > MAX_OTHERS_NAMED ? ', …' : '');
-  throw new WorkflowWouldHangError(
+  return new WorkflowWouldHangError(
     message + othersToo,
     names.length > 0 ? { ...details, others: names } : details,
   );
+}
+
+/** Smoothing off: one tick of a lone job must launch for it. */
+const checkedAs = (config: ScalerConfig): ScalerConfig => ({ ...config, betaInertia: 0 });
+
+interface Refusal {
+  readonly message: string;
+  readonly details: Record<string, unknown>;
 }
 
 /** Of the other jobs that could never run, this many are named (the rest counted). */
 const MAX_OTHERS_NAMED = 5;
 
 /** Why the job, planned alone on an empty cluster, would never run; undefined if it would. */
-function refusalOf(
-  job: DeclaredJob,
-  check: ScalerConfig,
-): { message: string; details: Record<string, unknown> } | undefined {
+function refusalOf(job: DeclaredJob, check: ScalerConfig): Refusal | undefined {
   const queued: QueuedJob = {
     id: job.name,
     name: job.name,
@@ -179,14 +199,31 @@ const describeJob = (j: DeclaredJob): string =>
  * `checkScalingFlags` for one job the workflow adds as it runs (or declares with a promised
  * requirement): a job no node type the scaler may launch fits whole, or one its limits never
  * launch a node for, would wait for ever on a leader that only learns of it then (the daemon
- * took every workflow unchecked). The verdict per shape is kept for the config it was made
- * under, so a workflow of a hundred thousand jobs of a few names and shapes plans a few times. A config
+ * took every workflow unchecked). `addedWith` gives the jobs added after it at the same time (the
+ * same commit), asked for only when it is refused: the refusal counts and names those that could never run either, as the check
+ * before launch does. The verdict per shape is kept for the config it was made under, so a
+ * workflow of a hundred thousand jobs of a few names and shapes plans a few times. A config
  * without node types is a cluster of fixed size: nothing is judged.
  */
-export function checkJobLaunchable(job: DeclaredJob, config: ScalerConfig): void {
+export function checkJobLaunchable(
+  job: DeclaredJob,
+  config: ScalerConfig,
+  addedWith: () => readonly DeclaredJob[] = () => [],
+): void {
   if (!config.nodeTypes.some((nt) => nt.maxNodes > 0)) return;
+  const refusal = launchRefusal(job, config);
+  if (refusal)
+    throw refusalCountingOthers(
+      job,
+      refusal,
+      addedWith().filter((other) => launchRefusal(other, config)),
+    );
+}
+
+/** `refusalOf` as `checkScalingFlags` judges, kept per shape for the config it was made under. */
+function launchRefusal(job: DeclaredJob, config: ScalerConfig): Refusal | undefined {
   let verdicts = launchVerdicts.get(config);
-  if (!verdicts) launchVerdicts.set(config, (verdicts = new Map<string, WorkflowWouldHangError | null>()));
+  if (!verdicts) launchVerdicts.set(config, (verdicts = new Map<string, Refusal | null>()));
   const key = JSON.stringify([
     job.name,
     job.cores,
@@ -197,19 +234,13 @@ export function checkJobLaunchable(job: DeclaredJob, config: ScalerConfig): void
   ]);
   let verdict = verdicts.get(key);
   if (verdict === undefined) {
-    verdict = null;
-    try {
-      checkScalingFlags([job], config);
-    } catch (e) {
-      if (!(e instanceof WorkflowWouldHangError)) throw e;
-      verdict = e;
-    }
+    verdict = refusalOf(job, checkedAs(config)) ?? null;
     verdicts.set(key, verdict);
   }
-  if (verdict) throw verdict;
+  return verdict ?? undefined;
 }
 
-const launchVerdicts = new WeakMap<ScalerConfig, Map<string, WorkflowWouldHangError | null>>();
+const launchVerdicts = new WeakMap<ScalerConfig, Map<string, Refusal | null>>();
 
 /**
  * Refuses a host whose services can never all run at once, with room beside them for the jobs

@@ -101,10 +101,11 @@ export interface WorkflowRunnerOptions {
   /**
    * Throws when the cluster's scaler could never launch a node for the job (no node type it may
    * launch fits it whole, or its limits leave none), as the batch system's largest node bounds
-   * each resource alone; called with every job's requirements as `checkFits` is. Absent: a
-   * cluster of fixed size.
+   * each resource alone; called with every job's requirements as `checkFits` is. `addedWith`
+   * gives the jobs added after it at the same time (asked for only when it is refused), for the
+   * refusal to count those that could never run either. Absent: a cluster of fixed size.
    */
-  readonly checkLaunchable?: (job: DeclaredJob) => void;
+  readonly checkLaunchable?: (job: DeclaredJob, addedWith: () => readonly DeclaredJob[]) => void;
   /** Called when a job is lost with its node (for metrics and status). */
   readonly onJobLost?: (event: JobLostEvent) => void;
   /** How many tickets the leader writes at once. */
@@ -312,7 +313,7 @@ export class WorkflowRunner {
     // Toil checks a job as it issues it: after a --restart, only jobs still to run are checked,
     // so a smaller --maxMemory refuses none that already ran and whose result is kept. A job whose
     // commit waits to be applied (below a service's host) ran too.
-    for (const spec of this.graph.notRun()) if (!this.replayCommits.has(spec.id)) this.checkFits(spec);
+    this.checkAllFit(this.graph.notRun().filter((spec) => !this.replayCommits.has(spec.id)));
     const result = new Promise<WorkflowRunResult>((resolve, reject) => {
       this.finish = resolve;
       this.abort = reject;
@@ -422,7 +423,7 @@ export class WorkflowRunner {
         }
         this.replayCommits.delete(id);
         const created = this.graph.applyCommit(commit);
-        for (const s of created) if (!this.replayCommits.has(s.id)) this.checkFits(s);
+        this.checkAllFit(created.filter((s) => !this.replayCommits.has(s.id)));
         this.checkServicesTogether(id, created);
         this.pendingDeletes.push(...commit.deletedFiles);
         this.replayed++;
@@ -642,7 +643,7 @@ export class WorkflowRunner {
       logs: commit.logs,
     });
     const created = this.graph.applyCommit(commit);
-    for (const s of created) this.checkFits(s);
+    this.checkAllFit(created);
     this.checkServicesTogether(update.jobId, created);
     // Deleted as the job commits, before its successors run (as Toil does): a later job that
     // reads a file an earlier one deleted fails every time, not only once a batch of deletions
@@ -1140,19 +1141,28 @@ export class WorkflowRunner {
     this.dispatchReady();
   }
 
-  /** `r`: the requirements in effect, if known (promised ones resolved); else as declared. */
+  /** `checkFits` for jobs added together, in the order they were added. */
+  private checkAllFit(specs: readonly JobSpec[]): void {
+    for (const [i, spec] of specs.entries())
+      this.checkFits(spec, undefined, () => specs.slice(i + 1).map((s) => this.launchShape(s)));
+  }
+
+  /**
+   * `r`: the requirements in effect, if known (promised ones resolved); else as declared.
+   * `addedWith`: the jobs added after it at the same time (see checkLaunchable).
+   */
   private checkFits(
     spec: JobSpec,
     r = resolveJobRequirements(spec, spec.requirements, this.o.defaults),
+    addedWith: () => readonly DeclaredJob[] = () => [],
   ): void {
-    const job = { name: spec.name, cores: r.cores, memoryBytes: r.memory, diskBytes: r.disk };
     // The user's own caps first: Toil refuses such a job on every batch system, whatever its nodes.
-    if (this.o.jobLimits) checkJobLimits(job, this.o.jobLimits);
-    this.o.checkLaunchable?.({
-      ...job,
-      preemptable: r.preemptable,
-      ...(spec.service ? { service: true } : {}),
-    });
+    if (this.o.jobLimits)
+      checkJobLimits(
+        { name: spec.name, cores: r.cores, memoryBytes: r.memory, diskBytes: r.disk },
+        this.o.jobLimits,
+      );
+    this.o.checkLaunchable?.(this.launchShape(spec, r), addedWith);
     const max: JobRequirements | undefined = this.o.batchSystem.maxJobRequirements();
     if (!max) return;
     const over: string[] = [];
@@ -1183,6 +1193,21 @@ export class WorkflowRunner {
     );
   }
 
+  /** The job as the scaler's checks judge it. */
+  private launchShape(
+    spec: JobSpec,
+    r = resolveJobRequirements(spec, spec.requirements, this.o.defaults),
+  ): DeclaredJob {
+    return {
+      name: spec.name,
+      cores: r.cores,
+      memoryBytes: r.memory,
+      diskBytes: r.disk,
+      preemptable: r.preemptable,
+      ...(spec.service ? { service: true } : {}),
+    };
+  }
+
   /** The services a host's commit adds, with the smallest of its successors, checked together. */
   private checkServicesTogether(hostId: string, created: readonly JobSpec[]): void {
     const check = this.o.checkServicesTogether;
@@ -1190,21 +1215,15 @@ export class WorkflowRunner {
     const services = created.filter((s) => s.service && this.graph.hostOf(s.id) === hostId);
     // A promised requirement is known only once its producer ran: no judging the services then.
     if (services.length === 0 || services.some((s) => s.requirements.promised)) return;
-    const declared = (s: JobSpec): DeclaredJob => {
-      const r = resolveJobRequirements(s, s.requirements, this.o.defaults);
-      return {
-        name: s.name,
-        cores: r.cores,
-        memoryBytes: r.memory,
-        diskBytes: r.disk,
-        preemptable: r.preemptable,
-      };
-    };
     const beside = created
       .filter((s) => !s.service && !s.requirements.promised)
-      .map(declared)
+      .map((s) => this.launchShape(s))
       .sort((a, b) => a.cores - b.cores || a.memoryBytes - b.memoryBytes || a.diskBytes - b.diskBytes)[0];
-    check(this.graph.spec(hostId).name, services.map(declared), beside);
+    check(
+      this.graph.spec(hostId).name,
+      services.map((s) => this.launchShape(s)),
+      beside,
+    );
   }
 
   private track(work: () => Promise<void>): void {

@@ -306,9 +306,9 @@ export async function startLeader(options: {
           // The same for each job alone: one no type the scaler may launch fits whole waited
           // silently (the batch system's largest node bounds each resource on its own). Judged
           // once a tick has listed the cluster, so a static worker that may run it is known.
-          checkLaunchable: (job) => {
+          checkLaunchable: (job, addedWith) => {
             if (daemon.scaler.lastCompletedAt !== undefined && daemon.scaler.unowned.length === 0)
-              checkJobLaunchable(job, options.config().scaler);
+              checkJobLaunchable(job, options.config().scaler, addedWith);
           },
           ...preemptableRetriesOf(o.preemptableRetries ?? submission.preemptableRetries),
           ...((o.env ?? submission.env) ? { env: o.env ?? submission.env } : {}),

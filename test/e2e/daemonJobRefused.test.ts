@@ -15,8 +15,10 @@ import { testDir } from '../fixtures/testDir.js';
  * - a child asking for 4 cores and 10 GiB: each resource alone fits a type, the whole fits none.
  *   It waited for ever with nothing said (the client showed "1 waiting to start"); it is refused
  *   when it is added, naming it and what no type offers.
+ * - three such children added by one job: the refusal names the first and counts and names the
+ *   other two, as the check before launch does (it named the first alone).
  */
-t.setTimeout(180_000);
+t.setTimeout(240_000);
 
 const dir = testDir(t, {});
 const cfgPath = join(dir, 'leader.yaml');
@@ -30,12 +32,20 @@ const leader = startToilProcess(['leader', '--config', cfgPath], { cwd: dir });
 t.teardown(() => void leader.child.kill('SIGKILL'));
 const [, base = ''] = await leader.waitFor(/status at (http:\/\/[0-9.:]+)\/status/, 60_000);
 
-/** `toil run WORKFLOW file:DIR/STORE --leader BASE …`, SIGKILLed after a minute (many times a refusal's time). */
-async function submit(workflow: string, store: string, flags: readonly string[] = []) {
-  const run = startToil(['run', repoPath(workflow), `file:${dir}/${store}`, '--leader', base, ...flags], {
-    cwd: dir,
-    env: { TOIL_LEADER_TOKEN_FILE: `${dir}/state.token` },
-  });
+/** `toil run WORKFLOW file:DIR/STORE ARGS --leader BASE …`, SIGKILLed after a minute (many times a refusal's time). */
+async function submit(
+  workflow: string,
+  store: string,
+  flags: readonly string[] = [],
+  args: readonly string[] = [],
+) {
+  const run = startToil(
+    ['run', repoPath(workflow), `file:${dir}/${store}`, ...args, '--leader', base, ...flags],
+    {
+      cwd: dir,
+      env: { TOIL_LEADER_TOKEN_FILE: `${dir}/state.token` },
+    },
+  );
   const timer = setTimeout(() => run.child.kill('SIGKILL'), 60_000);
   try {
     return await run.done;
@@ -74,3 +84,15 @@ t.test('a job no node type fits whole is refused on the daemon when it is added,
     'the daemon logs a refusal, no stack',
   );
 });
+
+t.test(
+  'of three jobs added at once that no node type fits, the refusal names the first and counts and names the others',
+  async (t) => {
+    const result = await submit('test/fixtures/workflowChildFitsNoType.ts', 'three', [], ['three']);
+    t.equal(result.code, 2, `refused as bad input (stderr: ${result.stderr})`);
+    t.match(
+      result.stderr,
+      /^toil: workflow failed on the leader: job 'wide' can never run: .*; 2 other jobs cannot run either: 'wider', 'widest'$/m,
+    );
+  },
+);
