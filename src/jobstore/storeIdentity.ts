@@ -1,6 +1,7 @@
 import { realpath as fsRealpath } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ToilError } from '../common/errors.js';
+import { untilAborted } from '../common/untilAborted.js';
 import { parseLocator } from './locator.js';
 
 /**
@@ -47,15 +48,12 @@ export async function jobStoreIdentity(
   }
   if (parsed.kind === 'aws') return `aws:${parsed.region}:${parsed.name}`;
   const timeoutMs = resolver.timeoutMs ?? STORE_IDENTITY_TIMEOUT_MS;
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new JobStoreNotAnsweringError(locator, timeoutMs)), timeoutMs);
-  });
+  const timeout = AbortSignal.timeout(timeoutMs);
   try {
-    const real = await Promise.race([realPath(parsed.path, resolver.realpath ?? sharedRealpath), late]);
-    return `file:${real}`;
-  } finally {
-    clearTimeout(timer);
+    return `file:${await untilAborted(realPath(parsed.path, resolver.realpath ?? sharedRealpath), timeout)}`;
+  } catch (e) {
+    if (timeout.aborted) throw new JobStoreNotAnsweringError(locator, timeoutMs);
+    throw e;
   }
 }
 
