@@ -22,3 +22,20 @@ export function listenHostProblem(host: string): string | undefined {
   if (HOSTNAME.test(host) && !/(?:^|\.)\d+$/.test(host)) return undefined;
   return `${LISTEN_HOST_EXPECTED}, got '${host}'`;
 }
+
+/** What an entry of a list of names a server answers to must be, as the config's messages say it. */
+const ANSWERED_NAME_EXPECTED =
+  'expected a host name (e.g. leader.example.org), or a domain after a dot for it and every name under it (e.g. .example.org), without a scheme or port';
+
+/**
+ * Why `entry` cannot be a name a server answers to (a DNS name it is reached by), or undefined when
+ * its form is good: a hostname, or `.domain` for the domain and every name below it. An IP address
+ * is taken too (a server answers to every one anyway).
+ */
+export function answeredNameProblem(entry: string): string | undefined {
+  if (isIP(entry.replace(/^\[(.*)\]$/, '$1')) !== 0) return undefined;
+  const name = entry.replace(/^\./, '').replace(/\.$/, '');
+  return HOSTNAME.test(name) && !/(?:^|\.)\d+$/.test(name)
+    ? undefined
+    : `${ANSWERED_NAME_EXPECTED}, got '${entry}'`;
+}

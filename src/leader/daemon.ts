@@ -23,6 +23,7 @@ import { runCostDollars, type TickStateStore } from '../scaler/tick/state.js';
 import { bundleWorkflow } from '../workflow/bundle.js';
 import { JobStoreUnavailableError } from '../jobstore/errors.js';
 import { WorkflowKilledError, WorkflowStopRequestedError } from './killRequest.js';
+import { AnsweredHosts, refuseUnansweredHosts } from './answeredHosts.js';
 import { requireBearerToken, type AuthPolicy } from './auth.js';
 import { DaemonEvents } from './daemonEvents.js';
 import { buildHttp, shownInError, type ReadinessCheck } from './http.js';
@@ -1096,6 +1097,8 @@ export class LeaderDaemon {
       // under way share it, so a flood of them is not one EC2 call each.
       planNow: sharedWhileRunning(() => this.scaler.dryRun()),
     });
+    // First: a request for another host is refused before the token is looked at, on every route.
+    refuseUnansweredHosts(app, new AnsweredHosts(cfg.http.host, cfg.http.allowedHosts), this.d.log);
     if (this.d.auth) requireBearerToken(app, this.d.auth);
     if (cfg.http.statusPage) registerStatusPage(app, this.history);
     app.post('/workflows', async (req, reply) => {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ConfigError, deepFreeze, describeZodIssues, yamlProblem } from '../common/configErrors.js';
 import { durationMs } from '../common/configTypes.js';
-import { listenHostProblem } from '../common/listenHost.js';
+import { answeredNameProblem, listenHostProblem } from '../common/listenHost.js';
 import { yaml } from '../common/yaml.js';
 import type { Catalogue } from '../scaler/catalogue.js';
 import { SLURM_NAME, SLURM_TIME, SLURM_TIME_EXPECTED, jobOwnSlurmOption } from '../common/slurmSyntax.js';
@@ -41,6 +41,20 @@ const HttpSchema = z
       })
       .default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8080),
+    /**
+     * Names the leader is reached by beside its addresses, `localhost` and, when it listens on
+     * every interface, the machine's hostname (`.example.org`: that domain and every name under
+     * it). A request naming another host in its Host header is refused: a web page whose own name
+     * its DNS points at this machine (DNS rebinding) would otherwise read the open routes.
+     */
+    allowedHosts: z
+      .array(
+        z.string().superRefine((name, ctx) => {
+          const problem = answeredNameProblem(name);
+          if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+      )
+      .default([]),
     /** /healthz fails when the scaler loop has not completed a tick for this long. */
     maxTickAge: limitMs().default(300_000),
     statusPage: z.boolean().default(true),

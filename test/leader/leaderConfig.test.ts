@@ -160,6 +160,35 @@ t.test(
   },
 );
 
+t.test('http.allowedHosts takes host names and .domains, and names an entry of another form', async (t) => {
+  const allowedProblems = (names: string[]): string[] =>
+    problems(`http: { allowedHosts: ${JSON.stringify(names)} }\nscaler: { nodeTypes: c5.large }`);
+  t.same(
+    allowedProblems([
+      'leader.example.org',
+      '.example.org',
+      'LEADER',
+      'leader.example.org.',
+      '10.0.0.5',
+      '[::1]',
+    ]),
+    [],
+  );
+  const expected =
+    'expected a host name (e.g. leader.example.org), or a domain after a dot for it and every name under it (e.g. .example.org), without a scheme or port';
+  t.same(
+    allowedProblems(['leader.example.org:8080', 'http://leader.example.org', '*.example.org', '.', '']),
+    [
+      `http.allowedHosts[0]: ${expected}, got 'leader.example.org:8080'`,
+      `http.allowedHosts[1]: ${expected}, got 'http://leader.example.org'`,
+      `http.allowedHosts[2]: ${expected}, got '*.example.org'`,
+      `http.allowedHosts[3]: ${expected}, got '.'`,
+      `http.allowedHosts[4]: ${expected}, got ''`,
+    ],
+  );
+  t.same(problems('scaler: { nodeTypes: c5.large }').length, 0);
+});
+
 t.test(
   'a job store locator the leader could not open is a problem with its path, as the leader says it',
   async (t) => {
