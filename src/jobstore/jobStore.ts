@@ -30,6 +30,8 @@ import {
   mesosFrameworkShapeProblem,
   outcomeShapeProblem,
   runningShapeProblem,
+  serviceStartedShapeProblem,
+  serviceStopShapeProblem,
   slurmUseShapeProblem,
   ticketShapeProblem,
   workflowShapeProblem,
@@ -284,12 +286,12 @@ export class JobStore {
 
   /** A service job's start value, written by the attempt that started it (see WorkflowRunner). */
   async writeServiceStarted(jobId: string, attempt: number, value: Json): Promise<void> {
-    await this.objects.put(`${serviceKey(jobId, attempt)}/started`, JSON.stringify({ format: 1, value }));
+    await this.objects.put(serviceStartedKey(jobId, attempt), JSON.stringify({ format: 1, value }));
   }
 
   /** The start value attempt `attempt` of the service published, once it has. */
   async readServiceStarted(jobId: string, attempt: number): Promise<{ value: Json } | undefined> {
-    return this.readJson<{ value: Json }>(`${serviceKey(jobId, attempt)}/started`);
+    return this.readJson<{ value: Json }>(serviceStartedKey(jobId, attempt));
   }
 
   /**
@@ -299,11 +301,11 @@ export class JobStore {
    */
   async requestServiceStop(jobId: string, attempt: number, keep: boolean): Promise<void> {
     this.fence();
-    await this.objects.put(`${serviceKey(jobId, attempt)}/stop`, JSON.stringify({ format: 1, keep }));
+    await this.objects.put(serviceStopKey(jobId, attempt), JSON.stringify({ format: 1, keep }));
   }
 
   async serviceStopRequested(jobId: string, attempt: number): Promise<{ keep: boolean } | undefined> {
-    const r = await this.readJson<{ keep?: boolean }>(`${serviceKey(jobId, attempt)}/stop`);
+    const r = await this.readJson<{ keep?: boolean }>(serviceStopKey(jobId, attempt));
     return r && { keep: r.keep !== false };
   }
 
@@ -550,7 +552,12 @@ export class JobStore {
   }
 
   private async readJson<T>(key: string): Promise<T | undefined> {
-    const obj = await this.objects.get(key);
+    const advice = recordAdvice(key);
+    const obj = await this.objects.get(key).catch((e: unknown) => {
+      // Bytes that fail their length or SHA-256 check: the same record, damaged, the same advice.
+      if (advice === undefined || !(e instanceof CorruptJobStoreError) || e.key !== key) throw e;
+      throw new CorruptJobStoreError(this.locator, e.reason, key, advice);
+    });
     return obj && parseJson<T>(this.locator, key, obj.body);
   }
 }
@@ -573,7 +580,7 @@ function isRecordKey(key: string): boolean {
     key.startsWith(COMMITS_PREFIX) ||
     key.startsWith(TICKETS_PREFIX) ||
     key.startsWith(LOGS_PREFIX) ||
-    key.startsWith('services/')
+    key.startsWith(SERVICES_PREFIX)
   );
 }
 
@@ -589,6 +596,15 @@ export const COMMITS_PREFIX = 'commits/';
 /** Where the leader's tickets (ticketKey) and the logs of failed attempts (failureLogKey) are kept. */
 export const TICKETS_PREFIX = 'jobs/';
 export const LOGS_PREFIX = 'logs/';
+export const SERVICES_PREFIX = 'services/';
+
+/**
+ * What becomes of a damaged record of a service's run (its start value, the stop request): the
+ * leader starts a service again under a new attempt, whose records are new keys, so a later run
+ * never reads an earlier one's; restoring it, or cleaning the store, would throw progress away.
+ */
+export const SERVICE_RECORD_REMEDY =
+  "nothing to restore: only the run of the service it belongs to reads it (that run fails, and the successors of the service's host not started yet do not run), and the next run ('toil run WORKFLOW JOBSTORE --restart') starts the service again with records of its own";
 
 /**
  * What a leader writes only once the workflow record is there (a job's ticket, commit or failure
@@ -625,7 +641,25 @@ function missingWorkflowReason(evidence: string): string {
 
 /** Where a service job's attempt and the leader signal each other (its start, the stop request). */
 function serviceKey(jobId: string, attempt: number): string {
-  return `services/${jobId}/${attempt}`;
+  return `${SERVICES_PREFIX}${jobId}/${attempt}`;
+}
+
+function serviceStartedKey(jobId: string, attempt: number): string {
+  return `${serviceKey(jobId, attempt)}/${SERVICE_STARTED}`;
+}
+
+function serviceStopKey(jobId: string, attempt: number): string {
+  return `${serviceKey(jobId, attempt)}/${SERVICE_STOP}`;
+}
+
+const SERVICE_STARTED = 'started';
+const SERVICE_STOP = 'stop';
+
+/** Which record of a service's run `key` is, if it is one. */
+function serviceRecordOf(key: string): typeof SERVICE_STARTED | typeof SERVICE_STOP | undefined {
+  if (!key.startsWith(SERVICES_PREFIX)) return undefined;
+  const last = key.slice(key.lastIndexOf('/') + 1);
+  return last === SERVICE_STARTED || last === SERVICE_STOP ? last : undefined;
 }
 
 export function ticketKey(jobId: string): string {
@@ -651,7 +685,15 @@ function recordShapeProblem(key: string, v: Fields): string | undefined {
   if (key === CURRENT_MODULE_KEY) return currentModuleShapeProblem(v);
   if (key === FRAMEWORK_ID_KEY) return mesosFrameworkShapeProblem(v);
   if (key === SLURM_KEY) return slurmUseShapeProblem(v);
+  const service = serviceRecordOf(key);
+  if (service === SERVICE_STARTED) return serviceStartedShapeProblem(v);
+  if (service === SERVICE_STOP) return serviceStopShapeProblem(v);
   return undefined;
+}
+
+/** What to do of damaged record `key`, when it is not the usual restore or clean (see CorruptJobStoreError). */
+function recordAdvice(key: string): string | undefined {
+  return key.startsWith(SERVICES_PREFIX) ? SERVICE_RECORD_REMEDY : undefined;
 }
 
 function parseJson<T>(locator: string, key: string, body: Buffer): T {
@@ -660,10 +702,15 @@ function parseJson<T>(locator: string, key: string, body: Buffer): T {
     v = JSON.parse(body.toString('utf8')) as Fields;
     if (typeof v !== 'object' || v === null || v.format !== 1) throw new Error('unknown record format');
   } catch (e) {
-    throw new CorruptJobStoreError(locator, `does not parse (${(e as Error).message})`, key);
+    throw new CorruptJobStoreError(
+      locator,
+      `does not parse (${(e as Error).message})`,
+      key,
+      recordAdvice(key),
+    );
   }
   const problem = recordShapeProblem(key, v);
-  if (problem !== undefined) throw new CorruptJobStoreError(locator, problem, key);
+  if (problem !== undefined) throw new CorruptJobStoreError(locator, problem, key, recordAdvice(key));
   return v as T;
 }
 

@@ -71,6 +71,23 @@ export function ticketShapeProblem(t: Fields, jobId: string): string | undefined
   ]);
 }
 
+/**
+ * What is wrong with the record of a service's start (services/JOB/ATTEMPT/started), or undefined:
+ * its value may be any JSON, null among them, but it must be there, or the host's successors
+ * would be handed nothing in place of the value they wait for.
+ */
+export function serviceStartedShapeProblem(s: Fields): string | undefined {
+  return recordProblem("a service's start value", s.value === undefined ? ['no value'] : []);
+}
+
+/**
+ * What is wrong with the leader's request that a service stop (services/JOB/ATTEMPT/stop), or
+ * undefined; a request without `keep` is one from before it was written, which kept the service.
+ */
+export function serviceStopShapeProblem(s: Fields): string | undefined {
+  return recordProblem("a leader's request that a service stop", typedFields(s, { keep: 'boolean?' }));
+}
+
 /** What is wrong with the lease record (leader.json: who holds the store, the generation), or undefined. */
 export function leaderShapeProblem(l: Fields): string | undefined {
   return recordProblem('a lease record', [

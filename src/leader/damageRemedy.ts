@@ -3,6 +3,8 @@ import {
   LOGS_PREFIX,
   OUTCOME_KEY,
   RUNNING_KEY,
+  SERVICE_RECORD_REMEDY,
+  SERVICES_PREFIX,
   SLURM_KEY,
   TICKETS_PREFIX,
 } from '../jobstore/jobStore.js';
@@ -28,6 +30,7 @@ export function damageRemedy(key: string, jobRan?: (jobId: string) => boolean): 
       ? "nothing to restore for the workflow: its job ran; only 'toil debug-job' of that job reads it, and cannot run the job without it"
       : 'nothing to restore: the leader writes it again each time it issues the job';
   }
+  if (key.startsWith(SERVICES_PREFIX)) return SERVICE_RECORD_REMEDY;
   if (key.startsWith(LOGS_PREFIX))
     return "nothing to restore for the workflow: it is the log of one failed attempt, which only 'toil status --printLogs' and 'toil debug-job' show";
   return undefined;

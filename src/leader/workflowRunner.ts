@@ -16,7 +16,7 @@ import {
   type ResolvedRequirements,
   type WorkflowRecord,
 } from '../jobstore/jobRecords.js';
-import type { JobStore } from '../jobstore/jobStore.js';
+import { CorruptJobStoreError, type JobStore } from '../jobstore/jobStore.js';
 import type { BatchSystem, JobRequirements, JobUpdate } from '../ports/batchSystem.js';
 import { JobGraph } from './jobGraph.js';
 import type { JobLogEntry } from './jobLogFiles.js';
@@ -918,11 +918,17 @@ export class WorkflowRunner {
       while (!this.done) {
         await this.o.clock.sleep(this.servicePollMs(), poll.signal);
         const starting = [...this.issued].filter(
-          (id) => this.graph.spec(id).service && !this.graph.isStarted(id),
+          (id) => this.graph.spec(id).service && !this.graph.isStarted(id) && !this.ending.has(id),
         );
         for (const id of starting) {
           const attempt = this.attemptsOf(id).next - 1;
-          const started = await this.withIoSlot(() => this.o.store.readServiceStarted(id, attempt));
+          const started = await this.withIoSlot(() => this.o.store.readServiceStarted(id, attempt)).catch(
+            (e: unknown) => {
+              if (!(e instanceof CorruptJobStoreError)) throw e;
+              this.failUnreadableStart(id, e);
+              return undefined;
+            },
+          );
           if (!started || this.done || !this.issued.has(id)) continue;
           this.graph.serviceStarted(id, started.value);
           this.log.info(
@@ -943,6 +949,20 @@ export class WorkflowRunner {
         if (!poll.signal.aborted) this.stop(coerceError(e));
       });
     });
+  }
+
+  /**
+   * A service whose start record is damaged has no value to hand its host's successors: it is
+   * stopped and fails for good naming the record, so they do not run, rather than run on a value
+   * it never gave or the whole run end while its other jobs still could.
+   */
+  private failUnreadableStart(jobId: string, e: CorruptJobStoreError): void {
+    if (this.done || !this.issued.has(jobId)) return;
+    const name = this.graph.spec(jobId).name;
+    const reason = `service '${name}' started, but its start value cannot be read: ${e.message}`;
+    this.log.error({ job: name, jobId }, reason);
+    this.ending.set(jobId, reason);
+    this.requestStop(jobId, false);
   }
 
   /**

@@ -17,7 +17,7 @@ import {
   type JobTicket,
   type LogLine,
 } from '../jobstore/jobRecords.js';
-import type { JobStore } from '../jobstore/jobStore.js';
+import { CorruptJobStoreError, type JobStore } from '../jobstore/jobStore.js';
 import {
   SERVICE_CONTROL,
   type Job,
@@ -286,8 +286,13 @@ async function runAttempt(
     restoreEnv();
     await endLeftProcesses(mark, `job '${ticket.name}'`, wallClock, (m) => log.warn(m), bornAfter());
     // A value refused (a BigInt returned, a Map) is the user's mistake that the message names in
-    // full; refused as the job returned, it has no frame of theirs and needs none of ours.
-    const error = userStack(e, undefined, !(e instanceof JobDeclarationError));
+    // full; refused as the job returned, it has no frame of theirs and needs none of ours. Nor does
+    // a damaged record or file the job read (a service its stop request): the message names it.
+    const error = userStack(
+      e,
+      undefined,
+      !(e instanceof JobDeclarationError || e instanceof CorruptJobStoreError),
+    );
     const failure: FailureLog = {
       format: 1,
       jobId,

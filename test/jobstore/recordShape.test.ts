@@ -7,6 +7,8 @@ import {
   mesosFrameworkShapeProblem,
   outcomeShapeProblem,
   runningShapeProblem,
+  serviceStartedShapeProblem,
+  serviceStopShapeProblem,
   slurmUseShapeProblem,
   ticketShapeProblem,
   workflowShapeProblem,
@@ -300,6 +302,21 @@ const rows: [
     { format: 1, generation: 0, holder: { id: 'i', pid: '7' } },
     'does not hold a lease record: no holder.host, holder.pid is "7", not a number',
   ],
+  ['a service started with null', serviceStartedShapeProblem, { format: 1, value: null }, undefined],
+  [
+    'a service start without its value',
+    serviceStartedShapeProblem,
+    { format: 1, valu: 'db://a' },
+    "does not hold a service's start value: no value",
+  ],
+  ['a stop request that keeps the service', serviceStopShapeProblem, { format: 1, keep: false }, undefined],
+  [
+    'a stop request whose keep is a word',
+    serviceStopShapeProblem,
+    { format: 1, keep: 'no' },
+    `does not hold a leader's request that a service stop: keep is "no", not a boolean`,
+  ],
+  ['a stop request from before it said whether to keep', serviceStopShapeProblem, { format: 1 }, undefined],
 ];
 
 for (const [name, check, record, problem] of rows)
