@@ -400,7 +400,11 @@ export class LeaderDaemon {
       const { host, port } = this.d.config().http;
       const address = await this.app.listen({ host, port });
       serving = true;
-      this.loopDone = this.loop();
+      this.loopDone = Promise.all([
+        this.loop(),
+        // A spot notice read between ticks wakes one at once: its replacement is launched now.
+        this.scaler.watchNotices(this.stopLoop.signal, () => this.wake?.abort()),
+      ]).then(() => undefined);
       this.transition('running');
       await this.resume(previous.filter((r) => r.status === 'running'));
       return address;
@@ -846,6 +850,9 @@ export class LeaderDaemon {
     let failures = 0;
     while (!this.stopLoop.signal.aborted) {
       let waitMs: number;
+      // Armed before the tick: a wake-up that comes while it runs (a queue change, a spot notice)
+      // makes the next tick follow at once, rather than a scaleInterval later.
+      const wake = (this.wake = new AbortController());
       try {
         waitMs = (await this.scaler.tick()).requeueAfterMs;
         failures = 0;
@@ -857,8 +864,7 @@ export class LeaderDaemon {
         this.log.error({ err: coerceError(e), retryInMs: waitMs }, 'scaler tick failed');
       }
       if (this.stopLoop.signal.aborted) break;
-      this.wake = new AbortController();
-      const both = AbortSignal.any([this.wake.signal, this.stopLoop.signal]);
+      const both = AbortSignal.any([wake.signal, this.stopLoop.signal]);
       await this.d.clock.sleep(waitMs, both).catch(() => undefined);
     }
   }

@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
@@ -8,11 +7,13 @@ import { MesosMasterClient } from '../../src/mesos/masterClient.js';
 import type { StateTask } from '../../src/mesos/types.js';
 import { testEc2Client } from '../fixtures/ec2Local.js';
 import {
-  leaderConfigOnCloud,
+  leaderOnCloud,
+  localCloudInstances,
+  taskLabel,
+  type LocalCloudInstance,
   leaderStatus,
   liveWorkers,
-  makeCluster,
-  startLocalCloud,
+  startClusterCloud,
   startToilProcess,
 } from '../fixtures/leaderE2e.js';
 import { waitFor } from '../fixtures/waitFor.js';
@@ -43,21 +44,6 @@ const BID_REASON =
 const MOVED_NOTE =
   /job 'hold' \((1 queued|1 running)\) moved to on-demand: lost with its spot node 2 times \(--preemptableRetries 1\)/;
 
-interface Instance {
-  instanceId: string;
-  zone: string;
-  market: string;
-  state: string;
-  launchTime: number;
-  interruption?: { noticeAt: number; terminateAt: number };
-  privateIp: string;
-  tags: Record<string, string>;
-}
-
-const label = (task: StateTask, key: string): string | undefined =>
-  (task as StateTask & { labels?: { key: string; value?: string }[] }).labels?.find((l) => l.key === key)
-    ?.value;
-
 t.test(
   'spot price above the bid mid-run: notice, drain, replacement in the cheaper zone; lost twice → on-demand; retryCount 0 intact',
   async (t) => {
@@ -67,36 +53,17 @@ t.test(
         { instanceType: 't2.medium', zone: 'us-west-2b', at: '+0s', price: 0.05 },
       ]),
     });
-    const cloud = await startLocalCloud([
-      '--spot-price-file',
-      join(dir, 'prices.json'),
-      '--spot-notice',
-      '2s',
+    const cloud = await startClusterCloud(t, 'spotmarket', {
+      args: ['--spot-price-file', join(dir, 'prices.json'), '--spot-notice', '2s'],
+    });
+    const { leader, base } = await leaderOnCloud(t, dir, cloud, 'spotmarket', [
+      ['zones: [us-west-2a]', 'zones: [us-west-2a, us-west-2b]'],
+      ['{ type: t2.medium, spot: true }', '{ type: t2.medium, spot: true, bid: 0.03 }'],
+      ['preemptableCompensation: 1', 'preemptableCompensation: 0'],
+      ['bootTime: 5s', 'bootTime: 1s'],
+      ['idleGrace: 20s', 'idleGrace: 2s'],
+      ['drainTimeout: 10m', 'drainTimeout: 10m\n  spotPriceRefresh: 500ms'],
     ]);
-    t.teardown(async () => {
-      cloud.child.kill('SIGTERM');
-      await cloud.done;
-    });
-    await makeCluster(cloud.ec2Url, 'spotmarket');
-    const cfgPath = join(dir, 'leader.yaml');
-    writeFileSync(
-      cfgPath,
-      leaderConfigOnCloud(dir, cloud, 'spotmarket', [
-        [/localcloud:\n( {2}.*\n)+/, ''],
-        ['zones: [us-west-2a]', 'zones: [us-west-2a, us-west-2b]'],
-        ['{ type: t2.medium, spot: true }', '{ type: t2.medium, spot: true, bid: 0.03 }'],
-        ['preemptableCompensation: 1', 'preemptableCompensation: 0'],
-        ['bootTime: 5s', 'bootTime: 1s'],
-        ['idleGrace: 20s', 'idleGrace: 2s'],
-        ['drainTimeout: 10m', 'drainTimeout: 10m\n  spotPriceRefresh: 500ms'],
-      ]),
-    );
-    const leader = startToilProcess(['leader', '--config', cfgPath], { cwd: dir });
-    t.teardown(() => void leader.child.kill('SIGKILL'));
-    t.teardown(() => {
-      if (!t.passing()) t.comment(`the daemon's output:\n${leader.output().slice(-6000)}`);
-    });
-    const base = (await leader.waitFor(/status at (http:\/\/[0-9.:]+)\/status/))[1]!;
 
     const master = new MesosMasterClient(cloud.mesosMaster);
     const hostOf = new Map<string, string>(); // agent id → hostname (the instance's private address)
@@ -106,21 +73,19 @@ t.test(
       for (const a of s.slaves) hostOf.set(a.id, a.hostname);
       for (const f of [...s.frameworks, ...s.completed_frameworks])
         for (const task of [...f.tasks, ...f.unreachable_tasks, ...f.completed_tasks])
-          if (label(task, 'toil.jobId')) tasks.set(task.id, task);
+          if (taskLabel(task, 'toil.jobId')) tasks.set(task.id, task);
     };
-    const cloudInstances = async (): Promise<Instance[]> =>
-      ((await (await fetch(`${cloud.ec2Url}/_localcloud/state`)).json()) as { instances: Instance[] })
-        .instances;
+    const cloudInstances = (): Promise<LocalCloudInstance[]> => localCloudInstances(cloud.ec2Url);
     /** The attempt of `hold` running now, and where (zone and market of its instance). */
     const runningHold = async (): Promise<{ attempt: string; zone: string; market: string } | undefined> => {
       await readMaster();
       // The newest attempt: a reclaimed agent's task can read TASK_RUNNING until the master gives up on it.
       const task = [...tasks.values()]
         .filter((x) => x.state === 'TASK_RUNNING' && x.name.includes('hold'))
-        .sort((a, b) => Number(label(b, 'toil.attempt')) - Number(label(a, 'toil.attempt')))[0];
+        .sort((a, b) => Number(taskLabel(b, 'toil.attempt')) - Number(taskLabel(a, 'toil.attempt')))[0];
       if (!task) return undefined;
       const inst = (await cloudInstances()).find((i) => i.privateIp === hostOf.get(task.slave_id));
-      return inst && { attempt: label(task, 'toil.attempt') ?? '', zone: inst.zone, market: inst.market };
+      return inst && { attempt: taskLabel(task, 'toil.attempt') ?? '', zone: inst.zone, market: inst.market };
     };
     const setPrice = async (zone: string, price: number): Promise<void> => {
       const r = await fetch(`${cloud.ec2Url}/_localcloud/spot-price`, {
@@ -242,7 +207,7 @@ t.test(
     };
     const holds = [...tasks.values()]
       .filter((x) => x.name.includes('hold'))
-      .sort((a, b) => Number(label(a, 'toil.attempt')) - Number(label(b, 'toil.attempt')));
+      .sort((a, b) => Number(taskLabel(a, 'toil.attempt')) - Number(taskLabel(b, 'toil.attempt')));
     t.same(
       holds.map((x) => `${where(x)} ${x.state === 'TASK_FINISHED' ? 'finished' : 'lost'}`),
       ['spot us-west-2a lost', 'spot us-west-2b lost', 'on-demand us-west-2a finished'],
@@ -263,7 +228,7 @@ t.test(
     );
     const requests = (await ec2.send(new DescribeSpotInstanceRequestsCommand({}))).SpotInstanceRequests!;
     t.same([...new Set(requests.map((q) => q.SpotPrice))], ['0.030000'], 'every spot request bid $0.03');
-    const spotIn = (zone: string): Instance | undefined =>
+    const spotIn = (zone: string): LocalCloudInstance | undefined =>
       instances.find((i) => i.tags.ToilNodeType === 'worker' && i.market === 'spot' && i.zone === zone);
     const [noticed, replacement] = [spotIn('us-west-2a'), spotIn('us-west-2b')];
     t.ok(
@@ -288,7 +253,7 @@ t.test(
     const commits = await store.readAllCommits();
     t.same(
       [...commits.values()].map((c) => String(c.attempt)),
-      [label(holds[2]!, 'toil.attempt')],
+      [taskLabel(holds[2]!, 'toil.attempt')],
       "hold's commit is its on-demand attempt's",
     );
 

@@ -3,28 +3,17 @@ import { ManualClock } from '../../src/common/clock.js';
 import { silentLogger } from '../../src/common/log.js';
 import { LeaderDaemon } from '../../src/leader/daemon.js';
 import { createLeaderMetrics } from '../../src/leader/metrics.js';
-import type { ClusterBatchSystem } from '../../src/ports/batchSystem.js';
-import { MemoryTickStore, RecordingProvisioner, tickTestConfig } from '../fixtures/leaderFakes.js';
+import {
+  MemoryTickStore,
+  RecordingProvisioner,
+  queueOnlyBatchSystem,
+  tickTestConfig,
+} from '../fixtures/leaderFakes.js';
 
 /**
  * The daemon's typed events, awaited instead of polled: `tick` with the report /status shows,
  * `launched` with the nodes the provisioner has, `workflowFinished` with the run's outcome.
  */
-const idleBatchSystem = (): ClusterBatchSystem => ({
-  name: 'mesos',
-  start: async () => {},
-  issue: async () => {},
-  kill: async () => {},
-  issuedJobIds: () => new Set(),
-  maxJobRequirements: () => undefined,
-  shutdown: async () => {},
-  clusterAgents: async () => [],
-  markDraining: () => {},
-  unmarkDraining: async () => {},
-  isEmpty: () => true,
-  drain: async () => {},
-  nodeLost: () => [],
-});
 
 t.test('tick, launched and workflowFinished are emitted with what they describe in place', async (t) => {
   const clock = new ManualClock();
@@ -38,7 +27,7 @@ t.test('tick, launched and workflowFinished are emitted with what they describe 
     config: () => ({ ...config, http: { ...config.http, port: 0 } }),
     provisioner,
     tickStore: new MemoryTickStore(),
-    newBatchSystem: idleBatchSystem,
+    newBatchSystem: queueOnlyBatchSystem,
     idleClusterAgents: async () => [],
     runWorkflow: () =>
       new Promise((resolve) => (finish = (jobsRun) => resolve({ status: 'succeeded', jobsRun }))),
@@ -83,7 +72,7 @@ t.test('a resumed run keeps the count of jobs found already done (toil run --lea
     config: () => ({ ...config, http: { ...config.http, port: 0 } }),
     provisioner: new RecordingProvisioner(clock),
     tickStore: new MemoryTickStore(),
-    newBatchSystem: idleBatchSystem,
+    newBatchSystem: queueOnlyBatchSystem,
     idleClusterAgents: async () => [],
     runWorkflow: async () => ({ status: 'succeeded', jobsRun: 5, replayed: 18 }),
     readiness: [],

@@ -1,77 +1,33 @@
 import t from 'tap';
 import { ManualClock } from '../../src/common/clock.js';
-import { LeaderDaemon } from '../../src/leader/daemon.js';
-import { parseLeaderConfigObject } from '../../src/leader/leaderConfig.js';
-import type { TrackedBatchSystem } from '../../src/leader/workloadTracker.js';
-import type { ClusterBatchSystem, JobUpdateListener } from '../../src/ports/batchSystem.js';
-import { readCatalogue } from '../../src/scaler/catalogueFile.js';
-import { fakeDaemonDeps, sortAttempt } from '../fixtures/leaderFakes.js';
+import {
+  daemonTestConfig,
+  fakeDaemonDeps,
+  queueOnlyBatchSystem,
+  settleDaemon,
+  sortAttempt,
+  startDaemonHoldingRuns,
+} from '../fixtures/leaderFakes.js';
 
 /**
  * A job issued by a submitted workflow wakes the scaler after `tick.queueDebounce`, not at the next
  * `scaleInterval`: on a ManualClock the first launch call comes exactly one debounce after the
  * issue, with the scale interval (10 minutes here) far from over. A burst of issues is one tick.
  */
-const catalogue = await readCatalogue();
 const DEBOUNCE_MS = 700;
 const SCALE_INTERVAL_MS = 600_000;
-
-/** A Mesos batch system with no agents: what is issued stays queued (the scaler must launch). */
-function queueOnlyBatchSystem(): ClusterBatchSystem {
-  const issued = new Set<string>();
-  return {
-    name: 'mesos',
-    start: async (_listener: JobUpdateListener) => {},
-    issue: async (job) => void issued.add(job.jobId),
-    kill: async () => {},
-    issuedJobIds: () => issued,
-    maxJobRequirements: () => undefined,
-    shutdown: async () => {},
-    clusterAgents: async () => [],
-    markDraining: () => {},
-    unmarkDraining: async () => {},
-    isEmpty: () => true,
-    drain: async () => {},
-    nodeLost: () => [],
-  };
-}
 
 t.test(
   'a queued job wakes the scaler after tick.queueDebounce, without waiting for scaleInterval',
   async (t) => {
     const clock = new ManualClock();
-    const config = parseLeaderConfigObject(
-      {
-        http: { port: 0 },
-        tick: { queueDebounce: `${DEBOUNCE_MS}ms` },
-        scaler: {
-          region: 'us-west-2',
-          zones: ['us-west-2a'],
-          nodeTypes: ['t2.medium'],
-          scaleInterval: `${SCALE_INTERVAL_MS / 1000}s`,
-        },
-      },
-      catalogue,
+    const config = daemonTestConfig(
+      { nodeTypes: ['t2.medium'], scaleInterval: `${SCALE_INTERVAL_MS / 1000}s` },
+      { queueDebounce: `${DEBOUNCE_MS}ms` },
     );
-    let batchSystem: TrackedBatchSystem | undefined;
-    let finish: (() => void) | undefined;
     const deps = fakeDaemonDeps(clock, config);
-    const daemon = new LeaderDaemon({
-      ...deps,
-      newBatchSystem: queueOnlyBatchSystem,
-      runWorkflow: (_submission, bs) => {
-        batchSystem = bs;
-        return new Promise((resolve) => (finish = () => resolve({ status: 'succeeded', jobsRun: 3 })));
-      },
-    });
-    await daemon.start();
-    t.teardown(async () => {
-      finish?.();
-      await daemon.stop();
-    });
-    const settle = async (): Promise<void> => {
-      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
-    };
+    const { daemon, batchSystem: tracked } = await startDaemonHoldingRuns(t, deps, queueOnlyBatchSystem);
+    const settle = settleDaemon;
     await settle();
     // The loop's first tick ran with nothing queued, and it now sleeps for scaleInterval.
     await clock.advance(60_000);
@@ -80,7 +36,7 @@ t.test(
 
     daemon.submit({ workflowFile: 'wf.ts', jobStore: 'file:js', args: [] });
     await settle();
-    if (!batchSystem) throw new Error('runWorkflow was not called');
+    const batchSystem = tracked();
     const issuedAt = clock.now();
     // A burst of three issues: one wake-up, one debounce after the first.
     for (let i = 1; i <= 3; i++) await batchSystem.issue(sortAttempt(`job-${i}`));

@@ -1,34 +1,25 @@
 import t from 'tap';
 import { ManualClock } from '../../src/common/clock.js';
 import { LeaderDaemon } from '../../src/leader/daemon.js';
-import { parseLeaderConfigObject } from '../../src/leader/leaderConfig.js';
 import type { TrackedBatchSystem } from '../../src/leader/workloadTracker.js';
-import { readCatalogue } from '../../src/scaler/catalogueFile.js';
-import { fakeDaemonDeps, scriptedBatchSystem, sortAttempt } from '../fixtures/leaderFakes.js';
+import {
+  daemonTestConfig,
+  fakeDaemonDeps,
+  scriptedBatchSystem,
+  sortAttempt,
+} from '../fixtures/leaderFakes.js';
 
 /**
  * `/status` and `/metrics` count queued and running jobs from the batch system at the request,
  * not from the last tick: on a ManualClock no tick runs between the steps below, yet both answer
  * what the batch system holds at once (the "within one second" of the operator's view is 0 s).
  */
-const catalogue = await readCatalogue();
 
 t.test(
   '/status and /metrics job counts are the batch system’s at the request, not the last tick’s',
   async (t) => {
     const clock = new ManualClock();
-    const config = parseLeaderConfigObject(
-      {
-        http: { port: 0 },
-        scaler: {
-          region: 'us-west-2',
-          zones: ['us-west-2a'],
-          nodeTypes: ['t2.medium'],
-          scaleInterval: '10m',
-        },
-      },
-      catalogue,
-    );
+    const config = daemonTestConfig({ nodeTypes: ['t2.medium'], scaleInterval: '10m' });
     const scripted = scriptedBatchSystem();
     let batchSystem: TrackedBatchSystem | undefined;
     let end: (() => void) | undefined;

@@ -30,13 +30,15 @@ export class ProvisionerCalls {
 
   /**
    * Runs `fn`, retrying 'retry' errors up to `tick.maxAttempts` tries; throws the last error.
-   * Reads (`queued: false`) skip the queue: its cap is for calls that change the cloud.
+   * Reads (`queued: false`) skip the queue: its cap is for calls that change the cloud. A read
+   * made on a cadence of its own (`paced`) takes its turn in the calls-per-second cap all the same,
+   * so it never adds to a burst of the tick's.
    */
   async run<T>(
     tick: TickConfig,
     operation: string,
     fn: () => Promise<T>,
-    options: { queued: boolean } = { queued: true },
+    options: { queued: boolean; paced?: boolean } = { queued: true },
   ): Promise<T> {
     // Stopping now (a second signal): what still must happen (releasing nodes) gets one try.
     if (this.abort.signal.aborted) return fn();
@@ -46,7 +48,8 @@ export class ProvisionerCalls {
       await this.rate.take(tick.callsPerSecond, signal);
       return fn();
     };
-    const send = (): Promise<T> => (options.queued ? queue.add<T>(paced, { signal }) : fn());
+    const send = (): Promise<T> =>
+      options.queued ? queue.add<T>(paced, { signal }) : options.paced ? paced() : fn();
     for (let attempt = 1; ; attempt++) {
       try {
         const r = await send();

@@ -26,6 +26,7 @@ import { LeaderHeartbeat } from './heartbeat.js';
 import { FatalBackoffs, type FatalLaunchError } from './fatalBackoff.js';
 import { exportBootBackoffs, exportClusterGauges, exportDesiredNodes, type TickMetrics } from './metrics.js';
 import { priceOfNode } from './nodePrice.js';
+import { NoticeWatcher } from './noticeWatcher.js';
 import { observe, type TickEvent } from './observe.js';
 import { PlanLog } from './planLog.js';
 import { ReportHistory, emptyOutcome, type TickReport } from './report.js';
@@ -87,6 +88,8 @@ export class ClusterScaler {
   private seq = 0;
   private observedJobs = { queued: 0, running: 0 };
   private observedNodes: ObservedNode[] = [];
+  /** The worker instances the last tick listed (the notice watcher finds their agents by address). */
+  private listedNodes: readonly ProvisionedNode[] = [];
   /** Instances of the cluster not ours that the log has named already (each is named once). */
   private readonly unownedTold = new Set<string>();
   /** Static instances the log has warned of as never registered (each is warned of once). */
@@ -210,6 +213,26 @@ export class ClusterScaler {
     this.o.metrics?.ticks.inc({ result: out.errors.length ? 'error' : 'ok' });
     this.o.onReport?.(report);
     return { requeueAfterMs: cfg.scaler.scaleIntervalSeconds * 1000, report };
+  }
+
+  /**
+   * Reads the spot interruption notices every `tick.noticePoll` until `signal` aborts: a new one
+   * has its node kept from new jobs at once and calls `onNotice` (the daemon wakes a tick, which
+   * records and counts it and plans the replacement). See NoticeWatcher.
+   */
+  watchNotices(signal: AbortSignal, onNotice: () => void): Promise<void> {
+    return new NoticeWatcher({
+      provisioner: this.o.provisioner,
+      cluster: this.o.cluster,
+      calls: this.calls,
+      clock: this.o.clock,
+      log: this.log,
+      tick: () => this.o.config().tick,
+      recorded: () => new Set(Object.keys(this.state.noticed ?? {})),
+      addressOf: (id) =>
+        this.state.owned[id]?.privateIp ?? this.listedNodes.find((n) => n.instanceId === id)?.privateIp,
+      onNotice,
+    }).run(signal);
   }
 
   /** A dry run: the plan for the cluster as it is now, on a copy of the state. Changes nothing. */
@@ -605,6 +628,7 @@ export class ClusterScaler {
       options.dryRun ? undefined : this.refreshSpotPrices(cfg.scaler),
     ]);
     const nodes = options.retire ? await options.retire(listed) : listed;
+    if (!options.dryRun) this.listedNodes = nodes;
     return new ClusterView(
       now,
       nodes,

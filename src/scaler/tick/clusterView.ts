@@ -73,11 +73,7 @@ export class ClusterView {
     this.notices = notices;
     const agents = cluster.agents;
     for (const n of nodes) {
-      const agent =
-        agents.find((a) => a.instanceId === n.instanceId) ??
-        (n.privateIp
-          ? agents.find((a) => a.instanceId === undefined && a.hostname === n.privateIp)
-          : undefined);
+      const agent = agentOfNode(agents, n.instanceId, n.privateIp);
       if (agent) {
         this.agentByNode.set(n.instanceId, agent);
         this.nodeByAgent.set(agent.agentId, n.instanceId);
@@ -216,6 +212,21 @@ export class ClusterView {
       ...(state.spotInterruptions ? { spotInterruptions: state.spotInterruptions } : {}),
     };
   }
+}
+
+/**
+ * A node's agent: the one reporting its instance id, else (an agent that does not say it) the one
+ * whose host is the node's private address.
+ */
+export function agentOfNode(
+  agents: readonly ClusterAgent[],
+  instanceId: string,
+  privateIp: string | undefined,
+): ClusterAgent | undefined {
+  return (
+    agents.find((a) => a.instanceId === instanceId) ??
+    (privateIp ? agents.find((a) => a.instanceId === undefined && a.hostname === privateIp) : undefined)
+  );
 }
 
 /** The node has told us (by its tag) that EC2 recommends rebalancing it. */

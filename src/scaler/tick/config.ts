@@ -24,6 +24,17 @@ export const TickSchema = z
     retryMaxDelay: durationMs().default(30_000),
     /** An offering refused for capacity is not planned on for this long. */
     unavailableFor: durationMs().default(180_000),
+    /**
+     * How often spot interruption notices are read between ticks (one DescribeSpotInstanceRequests
+     * per read, paced with the tick's calls): a new notice has its node marked draining at once and
+     * wakes a tick, rather than waiting up to a scaleInterval of the notice's two minutes. 0: off
+     * (only the ticks read them).
+     */
+    noticePoll: durationMs()
+      .refine((ms) => ms === 0 || ms >= 1000, {
+        message: 'expected 0 (off) or a duration of at least 1s (e.g. 5s)',
+      })
+      .default(5000),
     /** How often spot prices are read again (DescribeSpotPriceHistory). */
     spotPriceRefresh: durationMs().default(600_000),
     /**

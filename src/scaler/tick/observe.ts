@@ -1,4 +1,4 @@
-import type { ClusterView } from './clusterView.js';
+import { agentOfNode, type ClusterView } from './clusterView.js';
 import { forget, learnRuntimes, withNoticed, type TickState } from './state.js';
 
 /** EC2's StateReason code of a spot instance the cloud reclaimed. */
@@ -119,11 +119,7 @@ export function observe(state: TickState, view: ClusterView): { state: TickState
   const goneAgents = new Set<string>();
   for (const [id, o] of Object.entries(next.owned))
     if (!alive.has(id)) {
-      const agent =
-        view.agents.find((a) => a.instanceId === id) ??
-        (o.privateIp !== undefined
-          ? view.agents.find((a) => a.instanceId === undefined && a.hostname === o.privateIp)
-          : undefined);
+      const agent = agentOfNode(view.agents, id, o.privateIp);
       const withAgent = agent ? { agentId: agent.agentId } : {};
       if (agent) goneAgents.add(agent.agentId);
       // A spot node gone is taken as reclaimed unless the cloud says it was ended otherwise (a

@@ -1,18 +1,7 @@
 import t from 'tap';
-import { ManualClock } from '../../../src/common/clock.js';
-import { silentLogger } from '../../../src/common/log.js';
-import type { LeaderConfig } from '../../../src/leader/leaderConfig.js';
-import { createLeaderMetrics } from '../../../src/leader/metrics.js';
-import { ClusterScaler } from '../../../src/scaler/tick/clusterScaler.js';
 import { REBALANCE_RECOMMENDED_TAG } from '../../../src/ports/provisioner.js';
 import { ProvisionerError } from '../../../src/provisioner/errors.js';
-import {
-  FakeAgents,
-  MemoryTickStore,
-  RecordingProvisioner,
-  preemptableJobs,
-  tickTestConfig,
-} from '../../fixtures/leaderFakes.js';
+import { meteredTickHarness, preemptableJobs, tickTestConfig } from '../../fixtures/leaderFakes.js';
 
 /**
  * The tick and the spot market: observed prices in every plan (refreshed every
@@ -26,22 +15,7 @@ const bidConfig = (scaler: Record<string, unknown> = {}) =>
     { spotPriceRefresh: '10m' },
   );
 
-function setup(cfg: LeaderConfig) {
-  const clock = new ManualClock();
-  const provisioner = new RecordingProvisioner(clock);
-  const agents = new FakeAgents();
-  const metrics = createLeaderMetrics({ withProcessMetrics: false });
-  const tick = new ClusterScaler({
-    provisioner,
-    cluster: agents,
-    store: new MemoryTickStore(),
-    clock,
-    log: silentLogger(),
-    metrics,
-    config: () => cfg,
-  });
-  return { clock, provisioner, agents, metrics, tick };
-}
+const setup = meteredTickHarness;
 
 t.test(
   'spot launches go to the cheapest observed zone with MaxPrice = the bid; prices shown with their age',
