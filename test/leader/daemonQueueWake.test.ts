@@ -17,15 +17,20 @@ import {
 const DEBOUNCE_MS = 700;
 const SCALE_INTERVAL_MS = 600_000;
 
+/** The daemon's fakes on a ManualClock: one on-demand type, the debounce and interval above. */
+function fakes() {
+  const clock = new ManualClock();
+  const config = daemonTestConfig(
+    { nodeTypes: ['t2.medium'], scaleInterval: `${SCALE_INTERVAL_MS / 1000}s` },
+    { queueDebounce: `${DEBOUNCE_MS}ms` },
+  );
+  return { clock, deps: fakeDaemonDeps(clock, config) };
+}
+
 t.test(
   'a queued job wakes the scaler after tick.queueDebounce, without waiting for scaleInterval',
   async (t) => {
-    const clock = new ManualClock();
-    const config = daemonTestConfig(
-      { nodeTypes: ['t2.medium'], scaleInterval: `${SCALE_INTERVAL_MS / 1000}s` },
-      { queueDebounce: `${DEBOUNCE_MS}ms` },
-    );
-    const deps = fakeDaemonDeps(clock, config);
+    const { clock, deps } = fakes();
     const { daemon, batchSystem: tracked } = await startDaemonHoldingRuns(t, deps, queueOnlyBatchSystem);
     const settle = settleDaemon;
     await settle();
@@ -58,5 +63,46 @@ t.test(
       offering: { instanceType: 't2.medium', market: 'on-demand' },
       count: 1,
     });
+  },
+);
+
+t.test(
+  'a queue change while a tick runs: the next tick follows that one at once, not a scaleInterval later',
+  async (t) => {
+    const { clock, deps } = fakes();
+    const list = deps.provisioner.listNodes.bind(deps.provisioner);
+    let hold: Promise<void> | undefined;
+    deps.provisioner.listNodes = async (options) => {
+      await hold;
+      return list(options);
+    };
+    const { daemon, batchSystem } = await startDaemonHoldingRuns(t, deps, queueOnlyBatchSystem);
+    let ticks = 0;
+    daemon.events.on('tick', () => ticks++);
+    await settleDaemon();
+    await clock.advance(60_000);
+    daemon.submit({ workflowFile: 'wf.ts', jobStore: 'file:js', args: [] });
+    await settleDaemon();
+
+    // A tick starts (woken by an earlier change) and stays in its listing while the job is issued.
+    let release: () => void = () => {};
+    hold = new Promise((r) => (release = r));
+    await batchSystem().issue(sortAttempt('job-early'));
+    await clock.advance(DEBOUNCE_MS);
+    const before = ticks;
+    await batchSystem().issue(sortAttempt('job-during'));
+    await clock.advance(DEBOUNCE_MS);
+    t.equal(ticks, before, 'the tick is still running');
+    hold = undefined;
+    release();
+    await settleDaemon();
+    await clock.advance(0);
+    await settleDaemon();
+    t.equal(ticks, before + 2, 'the held tick ended and the next followed it, with no time passing');
+    t.equal(
+      daemon.scaler.jobs.queued,
+      2,
+      'the tick that followed saw the job issued while the held one ran (its reading had one)',
+    );
   },
 );
