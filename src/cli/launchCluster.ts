@@ -3,6 +3,8 @@ import { UserInputError } from '../common/errors.js';
 import { VERSION } from '../common/version.js';
 import { clusterEnvironment } from '../main/env.js';
 import { applianceImage } from '../provisioner/appliance.js';
+import { TAG_OWNER } from '../provisioner/aws/tags.js';
+import { checkOwnerTag, checkTagsAwsTakes } from '../provisioner/cluster/awsTagRules.js';
 import { checkProvisioner, collect, progressTo } from '../provisioner/cluster/cliSupport.js';
 import { addClusterLoggingOptions, clusterLogger, type ClusterLoggingFlags } from './clusterLogging.js';
 import {
@@ -176,7 +178,22 @@ async function run(name: string, f: Flags): Promise<number> {
   if (workersGiven !== undefined && nodeTypes.length === 0)
     throw new UserInputError('NO_NODE_TYPE', '-w/--workers needs --nodeTypes or --nodeType for the workers');
   const workers = parseWorkerCounts(workersGiven, nodeTypes.length);
-  const tags = f.tag && f.tag.length > 0 ? parseTags(f.tag) : parseTagsJson(env.tagsJson);
+  const tagPairs = f.tag ?? [];
+  const tagsGiven = tagPairs.length > 0;
+  const tags = tagsGiven ? parseTags(tagPairs) : parseTagsJson(env.tagsJson);
+  checkTagsAwsTakes(tags, tagsGiven ? '-t/--tag' : 'TOIL_AWS_TAGS');
+  const owner = f.owner ?? env.ownerTag ?? f.keyPairName;
+  // A user's Owner tag replaces this one (as in Toil), so only the Owner that is used is checked.
+  if (!(TAG_OWNER in tags)) {
+    if (f.owner !== undefined) checkOwnerTag(owner, '--owner');
+    else if (env.ownerTag !== undefined) checkOwnerTag(owner, 'TOIL_OWNER_TAG');
+    else
+      checkOwnerTag(
+        owner,
+        '--keyPairName',
+        ' (the Owner tag is the key pair name when no --owner is given: pass --owner NAME)',
+      );
+  }
   const sshCidr = f.sshCidr ? validateCidr(f.sshCidr) : undefined;
   const subnetId = f.vpcSubnet === undefined ? undefined : validateSubnetId(f.vpcSubnet);
   const extraSecurityGroupIds = f.awsEc2ExtraSecurityGroupId.map(validateSecurityGroupId);
@@ -230,7 +247,7 @@ async function run(name: string, f: Flags): Promise<number> {
         nodeTypes,
         workers,
         keyPairName: f.keyPairName,
-        owner: f.owner ?? env.ownerTag ?? f.keyPairName,
+        owner,
         tags,
         leaderStorageGiB: positiveInteger(f.leaderStorage, '--leaderStorage'),
         nodeStorageGiB: positiveInteger(f.nodeStorage, '--nodeStorage'),
