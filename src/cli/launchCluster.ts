@@ -12,9 +12,9 @@ import {
   parseTags,
   parseTagsJson,
   parseWorkerCounts,
-  positiveInteger,
   regionOfZone,
   resolveZone,
+  rootVolumeGiB,
   validateCidr,
   validateClusterName,
   validateInstanceProfileArn,
@@ -194,6 +194,8 @@ async function run(name: string, f: Flags): Promise<number> {
         ' (the Owner tag is the key pair name when no --owner is given: pass --owner NAME)',
       );
   }
+  const leaderStorageGiB = rootVolumeGiB(f.leaderStorage, '--leaderStorage');
+  const nodeStorageGiB = rootVolumeGiB(f.nodeStorage, '--nodeStorage');
   const sshCidr = f.sshCidr ? validateCidr(f.sshCidr) : undefined;
   const subnetId = f.vpcSubnet === undefined ? undefined : validateSubnetId(f.vpcSubnet);
   const extraSecurityGroupIds = f.awsEc2ExtraSecurityGroupId.map(validateSecurityGroupId);
@@ -249,8 +251,8 @@ async function run(name: string, f: Flags): Promise<number> {
         keyPairName: f.keyPairName,
         owner,
         tags,
-        leaderStorageGiB: positiveInteger(f.leaderStorage, '--leaderStorage'),
-        nodeStorageGiB: positiveInteger(f.nodeStorage, '--nodeStorage'),
+        leaderStorageGiB,
+        nodeStorageGiB,
         ...(sshCidr ? { sshCidr } : {}),
         ...(env.imageId ? { imageId: env.imageId } : {}),
         applianceImage: image,

@@ -24,6 +24,9 @@ export interface Offering {
   readonly rootVolumeGiB?: number;
 }
 
+/** The largest root volume EC2 makes (a gp3 volume, which every node's root is): 16 TiB. */
+export const MAX_ROOT_VOLUME_GIB = 16_384;
+
 export type NodeState = 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
 
 /** One instance of the cluster as the cloud reports it. */

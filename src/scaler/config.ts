@@ -3,6 +3,7 @@ import { ConfigError, deepFreeze, describeZodIssues, formatPath } from '../commo
 import { durationMs } from '../common/configTypes.js';
 import { decimalNumber, usdPerHour } from '../common/units.js';
 import { closestNames, type Catalogue } from './catalogue.js';
+import { MAX_ROOT_VOLUME_GIB } from '../ports/provisioner.js';
 import type { CapacityType, InstanceType, PolicyName } from './types.js';
 
 const GiB = 2 ** 30;
@@ -136,6 +137,14 @@ export const DEFAULT_UNKNOWN_RUNTIME_SECONDS = 300;
 /** The root volume of a worker without instance store, in GiB (Toil's `--nodeStorage` default). */
 export const DEFAULT_NODE_STORAGE_GIB = 50;
 
+/** A worker's root volume in GiB: no larger than EC2 makes, so a launch is not refused on it. */
+const rootVolume = z
+  .number()
+  .positive()
+  .max(MAX_ROOT_VOLUME_GIB, {
+    error: () => `expected at most ${MAX_ROOT_VOLUME_GIB} GiB (16 TiB, the largest root volume EC2 makes)`,
+  });
+
 /** Toil's `--nodeTypes` syntax: `c5.4xlarge/c5a.4xlarge:0.42,t2.large`. */
 export interface ParsedNodeType {
   readonly instanceTypes: string[];
@@ -246,8 +255,8 @@ const ScalerSchema = z
     idleGrace: durationMs().optional(),
     billingMinimum: durationMs().default(60_000),
     unknownRuntime: durationMs().optional(),
-    nodeStorage: z.number().positive().default(DEFAULT_NODE_STORAGE_GIB),
-    nodeStorageOverrides: z.record(z.string(), z.number().positive()).default({}),
+    nodeStorage: rootVolume.default(DEFAULT_NODE_STORAGE_GIB),
+    nodeStorageOverrides: z.record(z.string(), rootVolume).default({}),
     assumeZeroOverhead: z.boolean().default(false),
     retireStaticNodes: z.boolean().default(false),
     /** Per instance type corrections to the shipped catalogue (prices after discounts, new types). */

@@ -55,6 +55,18 @@ t.test('bad input to the cluster utilities is one clear line and exit 2', async 
       /^toil: --owner '': expected a name for the cluster's Owner tag \(or leave --owner out: TOIL_OWNER_TAG, else the key pair name\)$/,
     ],
     [
+      'a leader root volume larger than EC2 makes',
+      [...launch, '--zone', 'us-west-2a', '--leaderStorage', '20000'],
+      {},
+      /^toil: --leaderStorage: 20000 GiB is more than EC2 makes a root volume \(gp3: at most 16384 GiB, 16 TiB\)$/,
+    ],
+    [
+      'a worker root volume larger than EC2 makes (the leader launches every worker with it)',
+      [...launch, '--zone', 'us-west-2a', '--nodeStorage', '16385', '-w', '1'],
+      {},
+      /^toil: --nodeStorage: 16385 GiB is more than EC2 makes a root volume \(gp3: at most 16384 GiB, 16 TiB\)$/,
+    ],
+    [
       'unknown instance type',
       ['launch-cluster', 'c1', '--nodeType', 't2.mediun', '--keyPairName', 'k', '--zone', 'us-west-2a'],
       {},

@@ -177,8 +177,19 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
       [
         ['--betaInertia', '5', 'expected a number from 0 to 0.9'],
         ['--maxPreemptableNodes', '1.5', 'expected a whole number >= 0'],
-        ['--nodeStorage', '0', 'expected a number > 0'],
-        ['--nodeStorageOverrides', 't2.medium:0', 'expected a number > 0'],
+        ['--nodeStorage', '0', 'expected a number > 0 and <= 16384'],
+        ['--nodeStorageOverrides', 't2.medium:0', 'expected a number > 0 and <= 16384'],
+        // EC2 makes no root volume over 16 TiB: every launch of the run would be refused.
+        [
+          '--nodeStorage',
+          '20000',
+          'expected at most 16384 GiB \\(16 TiB, the largest root volume EC2 makes\\)',
+        ],
+        [
+          '--nodeStorageOverrides',
+          't2.medium:16385',
+          'expected at most 16384 GiB \\(16 TiB, the largest root volume EC2 makes\\)',
+        ],
       ] as const
     ).map(([flag, value, expected]) => ({
       name: `${flag} ${value}, out of range: the range in our words, named by its flag`,

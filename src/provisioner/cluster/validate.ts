@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { UserInputError } from '../../common/errors.js';
 import { decimalNumber } from '../../common/units.js';
-import type { Market } from '../../ports/provisioner.js';
+import { MAX_ROOT_VOLUME_GIB, type Market } from '../../ports/provisioner.js';
 import { RESERVED_TAG_KEYS } from '../aws/tags.js';
 
 /** Toil's rule, with a length cap so derived names (`<name>--internal` buckets) stay valid. */
@@ -265,5 +265,16 @@ export function positiveInteger(value: string, flag: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || n < 1)
     throw new UserInputError('BAD_FLAG', `${flag}: '${value}' is not a positive whole number`);
+  return n;
+}
+
+/** --leaderStorage, --nodeStorage: a root volume EC2 will make, refused here rather than at RunInstances. */
+export function rootVolumeGiB(value: string, flag: string): number {
+  const n = positiveInteger(value, flag);
+  if (n > MAX_ROOT_VOLUME_GIB)
+    throw new UserInputError(
+      'BAD_FLAG',
+      `${flag}: ${value} GiB is more than EC2 makes a root volume (gp3: at most ${MAX_ROOT_VOLUME_GIB} GiB, 16 TiB)`,
+    );
   return n;
 }
