@@ -140,7 +140,13 @@ t.test('bad input to the cluster utilities is one clear line and exit 2', async 
       'missing key pair',
       ['launch-cluster', 'c1', '--nodeType', 't2.medium', '--keyPairName', 'nokey', '--zone', 'us-west-2a'],
       {},
-      /^toil: --keyPairName: no key pair named 'nokey' in this region$/,
+      /^toil: --keyPairName: no key pair named 'nokey' in region us-west-2 \(key pairs here: k\); a key pair belongs to one region: import yours into us-west-2 with 'aws ec2 import-key-pair --region us-west-2 --key-name nokey --public-key-material fileb:\/\/YOUR_KEY\.pub', or give --zone where it is$/,
+    ],
+    [
+      'a key pair of another region (key pairs are per region)',
+      ['launch-cluster', 'c1', '--nodeType', 't2.medium', '--keyPairName', 'k', '--zone', 'us-east-1a'],
+      {},
+      /^toil: --keyPairName: no key pair named 'k' in region us-east-1 \(key pairs here: none\); a key pair belongs to one region: import yours into us-east-1 with 'aws ec2 import-key-pair --region us-east-1 --key-name k --public-key-material fileb:\/\/YOUR_KEY\.pub', or give --zone where it is$/,
     ],
     [
       'bad appliance image',

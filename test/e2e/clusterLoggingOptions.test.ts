@@ -30,7 +30,7 @@ t.test("Toil's logging options on the cluster utilities", async (t) => {
     '-z',
     'us-west-2a',
   ];
-  const noKey = /^toil: --keyPairName: no key pair named 'nokey' in this region$/m;
+  const noKey = /^toil: --keyPairName: no key pair named 'nokey' in region us-west-2 \(key pairs here: /m;
 
   const quiet = await runToil(launch, env);
   t.equal(quiet.code, 2);

@@ -69,6 +69,12 @@ export class AwsCluster {
     }
   }
 
+  /** The names of the region's key pairs, sorted (to name them when --keyPairName is not one). */
+  async keyPairNames(): Promise<string[]> {
+    const out = await this.calls.call('DescribeKeyPairs', (c) => c.send(new DescribeKeyPairsCommand({})));
+    return (out.KeyPairs ?? []).flatMap((k) => (k.KeyName === undefined ? [] : [k.KeyName])).sort();
+  }
+
   /** The newest Flatcar stable x86_64 image (what Toil boots when TOIL_AWS_AMI is not set). */
   async flatcarImage(): Promise<string | undefined> {
     const out = await this.calls.call('DescribeImages', (c) =>

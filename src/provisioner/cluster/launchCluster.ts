@@ -18,7 +18,7 @@ import { clusterTags } from '../aws/tags.js';
 import { isProvisionerError } from '../errors.js';
 import { destroyCluster } from './destroyCluster.js';
 import type { ProvisionedNode } from '../../ports/provisioner.js';
-import { checkZoneInRegion, type NodeTypeSpec } from './validate.js';
+import { checkZoneInRegion, regionOfZone, type NodeTypeSpec } from './validate.js';
 
 export interface LaunchClusterOptions {
   readonly clusterName: string;
@@ -144,6 +144,21 @@ export async function launchCluster(
   }
 }
 
+/**
+ * A key pair belongs to one region: the usual miss is one imported into another region than the
+ * cluster's, or a name mistyped, so the refusal names the region, the key pairs it does have, and
+ * how to import one there.
+ */
+function noKeyPair(name: string, region: string, here: readonly string[]): UserInputError {
+  const keyName = /^[\w.@+=:,/-]+$/.test(name) ? name : `"${name.replace(/["\\$`]/g, '\\$&')}"`;
+  const shown = here.length > 10 ? [...here.slice(0, 10), `and ${here.length - 10} more`] : here;
+  return new UserInputError(
+    'NO_KEY_PAIR',
+    `--keyPairName: no key pair named '${name}' in region ${region} (key pairs here: ${shown.join(', ') || 'none'}); a key pair belongs to one region: import yours into ${region} with 'aws ec2 import-key-pair --region ${region} --key-name ${keyName} --public-key-material fileb://YOUR_KEY.pub', or give --zone where it is`,
+    { keyPairName: name, region },
+  );
+}
+
 async function makeCluster(
   o: LaunchClusterOptions,
   deps: LaunchClusterDeps,
@@ -159,13 +174,7 @@ async function makeCluster(
 
   checkZoneInRegion(o.zone, o.zoneSource, await cluster.zoneNames(), o.configuredRegion);
   if (!(await cluster.keyPairExists(o.keyPairName)))
-    throw new UserInputError(
-      'NO_KEY_PAIR',
-      `--keyPairName: no key pair named '${o.keyPairName}' in this region`,
-      {
-        keyPairName: o.keyPairName,
-      },
-    );
+    throw noKeyPair(o.keyPairName, regionOfZone(o.zone, o.zoneSource), await cluster.keyPairNames());
   if (o.instanceProfileArn && (await deps.profileExists?.(o.instanceProfileArn)) === false)
     throw new UserInputError(
       'NO_INSTANCE_PROFILE',
