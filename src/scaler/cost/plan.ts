@@ -869,6 +869,29 @@ function planCostWith(
         cheapestSpot(c.request) * tail.meanSeconds + 1e-9
     );
   };
+  // A long tail kept off a dear node (rule 21). A job that outlives a node's own jobs keeps the
+  // node billed alone, at its whole price: on an r5.8xlarge that is $2.016/h for a 4-core job an
+  // m5.2xlarge runs alone for $0.384/h. A queued job is kept off a registered on-demand node that
+  // costs more per hour than the cheapest on-demand node it fits and more per job (over
+  // KEEP_OFF_MARGIN) than the cheapest offering, when its name's recent runtimes say the part
+  // expected to outlive the node's own jobs, past what a relaunch costs (boot, billing minimum),
+  // costs more at the difference in hourly price than the whole job on the cheapest offering.
+  // The wait is rule 11's: a full cheap pool's work waits for its room rather than pay the
+  // premium. On tight-few the heavy-tailed scatter tasks kept an r5.8xlarge billed 10 hours for
+  // one 4-core job of 18 hours (drawn seed 7, drawn22: 1.364 of toil-classic's cost; toil-classic
+  // ran it on an m5.2xlarge). The expected part, not the worst: the node is held for the work it
+  // is not dear for, and a name whose runtimes are tight takes its room.
+  const tailOnDearNode = (n: ExistingNode, c: WorkClass): boolean => {
+    if (config.objective === 'speed' || snapshot.keepOffHonoured === false) return false;
+    if (n.state !== 'registered' || n.capacityType !== 'on-demand') return false;
+    const r = c.request;
+    const own = cheapestOnDemandNode(r);
+    if (priceOf(n) <= own + 1e-12 || costOn(n, r) <= hintMargin * cheapestFor(r) + 1e-12) return false;
+    const tail = runtimeOverrun(snapshot.runtimes, c.name, heldFor(n));
+    if (tail === undefined) return false;
+    const relaunch = Math.max(config.bootTimeSeconds, config.billingMinimumSeconds);
+    return (priceOf(n) - own) * (tail.overrunSeconds - relaunch) > cheapestFor(r) * tail.meanSeconds + 1e-9;
+  };
   const outlivesOnDemandNode = (n: ExistingNode, c: WorkClass): boolean =>
     keepsSpotWorkShort &&
     n.capacityType === 'on-demand' &&
@@ -971,7 +994,7 @@ function planCostWith(
   // The work whose room the plan counts on a node: none kept off it by type (dear room and
   // consolidation still judge the node by all of its work, so a node they drain is drained).
   const roomFor = (n: ExistingNode): WorkClass[] =>
-    workFor(n).filter((c) => !bigForWork(n, c) && !waitsForWholeNode(n, c));
+    workFor(n).filter((c) => !bigForWork(n, c) && !waitsForWholeNode(n, c) && !tailOnDearNode(n, c));
   const took = new Map<string, number>();
   const consolidate = new Set<string>();
   // Keep-off hints (placement, not a drain): the batch system places no more of a class on a
@@ -1026,6 +1049,7 @@ function planCostWith(
   const keptShort = new Map<string, number>();
   const keptBig = new Map<string, number>();
   const keptWhole = new Map<string, number>();
+  const keptTail = new Map<string, number>();
   const hintOff = (n: ExistingNode, c: WorkClass, counted: Map<string, number>): void => {
     const keys = keepOff.get(n.id) ?? new Set<string>();
     const key = hintKey(c);
@@ -1040,6 +1064,7 @@ function planCostWith(
       if (bigForWork(n, c)) hintOff(n, c, keptBig);
       if (waitsForWholeNode(n, c)) hintOff(n, c, keptWhole);
       if (n.state === 'registered' && outlivesOnDemandNode(n, c)) hintOff(n, c, keptShort);
+      if (tailOnDearNode(n, c)) hintOff(n, c, keptTail);
     }
     const placed = work.every((c) => c.remaining === 0);
     if (placed && !consolidable(n)) {
@@ -1112,6 +1137,7 @@ function planCostWith(
     const short = keptShort.get(id) ?? 0;
     const big = keptBig.get(id) ?? 0;
     const whole = keptWhole.get(id) ?? 0;
+    const tail = keptTail.get(id) ?? 0;
     const running = (runningByNode.get(id) ?? []).length;
     if (big > 0)
       notes.push(
@@ -1121,9 +1147,13 @@ function planCostWith(
       notes.push(
         `node ${id} (${n.instanceType} ${n.capacityType}) is kept off ${whole} queued request(s) that would run past the time its room frees for a queued job that fills a node of every type able to run it (no offering with room runs it): the node empties for that job`,
       );
-    if (keys.size > short + big + whole)
+    if (tail > 0)
       notes.push(
-        `node ${id} (${n.instanceType} ${n.capacityType}) is kept off ${keys.size - short - big - whole} queued request(s) that cost over ${1 + KEEP_OFF_MARGIN}× as much there as on offerings with room, over their run: the batch system places them elsewhere; its ${running} running job(s) are untouched`,
+        `node ${id} (${n.instanceType} ${n.capacityType}) is kept off ${tail} queued request(s) of a name whose runtimes have a long tail: a job outliving its ${running} running job(s) would keep it billed alone at $${priceOf(n)}/h, more than the cheapest node that runs it: they go to cheaper room, or wait for it`,
+      );
+    if (keys.size > short + big + whole + tail)
+      notes.push(
+        `node ${id} (${n.instanceType} ${n.capacityType}) is kept off ${keys.size - short - big - whole - tail} queued request(s) that cost over ${1 + KEEP_OFF_MARGIN}× as much there as on offerings with room, over their run: the batch system places them elsewhere; its ${running} running job(s) are untouched`,
       );
     if (short > 0)
       notes.push(
