@@ -85,6 +85,12 @@ export const ERROR_CODES = {
     dispositions: u,
     meaning: 'the workflow file does not compile or bundle',
   },
+  WORKFLOW_FILE_NOT_ANSWERING: {
+    area: 'workflow',
+    dispositions: f,
+    meaning:
+      "a submitted workflow file's file system (or that of a file it imports) did not answer in time (a hung mount); the leader refused the submission",
+  },
   WORKFLOW_CHANGED: {
     area: 'workflow',
     dispositions: u,

@@ -1,15 +1,16 @@
 import { realpath as fsRealpath } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ToilError } from '../common/errors.js';
-import { untilAborted } from '../common/untilAborted.js';
+import {
+  FILE_SYSTEM_ANSWER_TIMEOUT_MS,
+  answeredWithin,
+  notAnsweringMessage,
+} from '../common/fileSystemBound.js';
+import { sharedWhileRunningFor } from '../common/sharedWhileRunning.js';
 import { parseLocator } from './locator.js';
 
-/**
- * How long a job store's file system has to resolve its path. A local or healthy network disk
- * answers in milliseconds; one on a hung mount never does, and a submission waiting on it longer
- * than this would sit past the point a user takes the leader for hung too.
- */
-export const STORE_IDENTITY_TIMEOUT_MS = 5_000;
+/** How long a job store's file system has to resolve its path (see FILE_SYSTEM_ANSWER_TIMEOUT_MS). */
+export const STORE_IDENTITY_TIMEOUT_MS = FILE_SYSTEM_ANSWER_TIMEOUT_MS;
 
 /** How the identity is resolved: the file system's realpath and how long it may take (tests narrow both). */
 export interface StoreIdentityResolver {
@@ -20,12 +21,9 @@ export interface StoreIdentityResolver {
 /** A `file:` job store's file system did not resolve its path in time. */
 export class JobStoreNotAnsweringError extends ToilError {
   constructor(locator: string, timeoutMs: number) {
-    super(
-      'JOB_STORE_NOT_ANSWERING',
-      `jobStore ${locator}: its file system did not answer within ${timeoutMs / 1000} s ` +
-        `(a hung or unreachable mount?); check the mount, then submit again`,
-      { details: { jobStore: locator, timeoutMs } },
-    );
+    super('JOB_STORE_NOT_ANSWERING', notAnsweringMessage(`jobStore ${locator}`, timeoutMs), {
+      details: { jobStore: locator, timeoutMs },
+    });
   }
 }
 
@@ -48,13 +46,12 @@ export async function jobStoreIdentity(
   }
   if (parsed.kind === 'aws') return `aws:${parsed.region}:${parsed.name}`;
   const timeoutMs = resolver.timeoutMs ?? STORE_IDENTITY_TIMEOUT_MS;
-  const timeout = AbortSignal.timeout(timeoutMs);
-  try {
-    return `file:${await untilAborted(realPath(parsed.path, resolver.realpath ?? sharedRealpath), timeout)}`;
-  } catch (e) {
-    if (timeout.aborted) throw new JobStoreNotAnsweringError(locator, timeoutMs);
-    throw e;
-  }
+  const real = await answeredWithin(
+    realPath(parsed.path, resolver.realpath ?? sharedRealpath),
+    timeoutMs,
+    () => new JobStoreNotAnsweringError(locator, timeoutMs),
+  );
+  return `file:${real}`;
 }
 
 /** `path` with its symbolic links resolved, as far as it exists. */
@@ -67,18 +64,5 @@ async function realPath(path: string, realpath: (path: string) => Promise<string
   }
 }
 
-/**
- * A path's realpath, one call at a time per path: a call on a hung mount holds a thread of the
- * pool every file operation of the process shares until the mount answers, so submissions retried
- * on one hung store wait on the call already made rather than taking the pool thread by thread.
- */
-function sharedRealpath(path: string): Promise<string> {
-  let pending = realpathsUnderWay.get(path);
-  if (!pending) {
-    pending = fsRealpath(path).finally(() => realpathsUnderWay.delete(path));
-    realpathsUnderWay.set(path, pending);
-  }
-  return pending;
-}
-
-const realpathsUnderWay = new Map<string, Promise<string>>();
+/** A path's realpath, one call at a time per path (see sharedWhileRunningFor). */
+const sharedRealpath = sharedWhileRunningFor((path: string) => fsRealpath(path));

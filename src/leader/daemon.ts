@@ -20,7 +20,6 @@ import { BOOT_FAILURE_HINT, bootBackoffViews, type BootBackoffView } from '../sc
 import type { ObservedNode } from '../scaler/tick/clusterView.js';
 import { estimatedPricesWarning, type ScalerConfig } from '../scaler/config.js';
 import { runCostDollars, type TickStateStore } from '../scaler/tick/state.js';
-import { bundleWorkflow } from '../workflow/bundle.js';
 import { JobStoreUnavailableError } from '../jobstore/errors.js';
 import { WorkflowKilledError, WorkflowStopRequestedError } from './killRequest.js';
 import { AnsweredHosts, refuseUnansweredHosts } from './answeredHosts.js';
@@ -57,6 +56,7 @@ import {
   type StoreIdentityResolver,
 } from '../jobstore/storeIdentity.js';
 import { removedItsNewStore } from './storeRemoved.js';
+import { bundleSubmittedWorkflow, type WorkflowFileAccess } from './workflowFileAccess.js';
 import { sharedWhileRunning } from '../common/sharedWhileRunning.js';
 
 export type DaemonState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
@@ -254,6 +254,8 @@ export interface DaemonDeps {
   readonly auth?: AuthPolicy;
   /** How a submitted job store's path is resolved to tell one store from another; absent: the file system's, bounded. */
   readonly storeIdentity?: StoreIdentityResolver;
+  /** How a submitted workflow file is examined and bundled; absent: the file system's and esbuild's, bounded. */
+  readonly workflowFiles?: WorkflowFileAccess;
 }
 
 /**
@@ -503,7 +505,7 @@ export class LeaderDaemon {
    * right after the 202 starts it again from that record.
    */
   async accept(body: unknown): Promise<WorkflowRun> {
-    const s: SubmissionBody = await validateSubmission(body);
+    const s: SubmissionBody = await validateSubmission(body, this.d.workflowFiles);
     this.assertTakingWorkflows();
     const storeKey = await jobStoreIdentity(s.jobStore, this.d.storeIdentity);
     // The leader may have begun stopping while the store's file system was asked.
@@ -523,7 +525,7 @@ export class LeaderDaemon {
 
   /** Bundles a checked submission, saves it (module included) and starts it as run `id`. */
   private async takeSubmission(s: SubmissionBody, id: string, storeKey: string): Promise<WorkflowRun> {
-    const bundle = await bundleWorkflow(s.workflowFile);
+    const bundle = await bundleSubmittedWorkflow(s.workflowFile, this.d.workflowFiles);
     const submission: Submission = {
       workflowFile: s.workflowFile,
       jobStore: s.jobStore,

@@ -1,10 +1,9 @@
-import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
 import { extname, isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { UserInputError } from '../common/errors.js';
 import { describeZodIssues } from '../common/configErrors.js';
 import { parseLocator } from '../jobstore/locator.js';
+import { examineWorkflowFile, type WorkflowFileAccess } from './workflowFileAccess.js';
 
 export interface JobDefaults {
   readonly cores: number;
@@ -94,20 +93,24 @@ export class BadSubmissionError extends UserInputError {
  * later): the body's shape, the workflow file (an absolute path to a readable regular file with a
  * module's extension, on the leader's own file system) and the job store locator (it parses; a
  * `file:` one is absolute, since the leader resolves nothing against the client's directory).
+ * The workflow file's file system is asked off the event loop and for a bounded time (`files`).
  */
-export async function validateSubmission(body: unknown): Promise<SubmissionBody> {
+export async function validateSubmission(
+  body: unknown,
+  files: WorkflowFileAccess = {},
+): Promise<SubmissionBody> {
   const parsed = SubmissionBodySchema.safeParse(body ?? {});
   if (!parsed.success)
     throw new BadSubmissionError(
       `expected JSON {workflowFile, jobStore, args?, defaultPreemptable?, retryCount?, preemptableRetries?, clean?, servicePollMs?, deadlockWaitMs?, maxJobDurationMs?, stopOnFirstFailure?, maxServiceJobs?, maxPreemptableServiceJobs?, maxJobs?, maxCores?, maxMemory?, maxDisk?, defaults?, env?}: ${describeZodIssues(parsed.error.issues, [], SubmissionBodySchema).join('; ')}`,
     );
   const s = parsed.data;
-  await checkWorkflowFile(s.workflowFile);
+  await checkWorkflowFile(s.workflowFile, files);
   checkJobStore(s.jobStore);
   return s;
 }
 
-async function checkWorkflowFile(path: string): Promise<void> {
+async function checkWorkflowFile(path: string, files: WorkflowFileAccess): Promise<void> {
   const what = `workflowFile ${path}`;
   if (!isAbsolute(path))
     throw new BadSubmissionError(`${what}: expected an absolute path on the leader's machine`);
@@ -115,19 +118,18 @@ async function checkWorkflowFile(path: string): Promise<void> {
     throw new BadSubmissionError(
       `${what}: expected a workflow module (${[...WORKFLOW_EXTENSIONS].join(', ')})`,
     );
-  const s = await stat(path).catch((e: NodeJS.ErrnoException) => e);
-  if (s instanceof Error)
+  const facts = await examineWorkflowFile(path, files);
+  if ('statError' in facts)
     throw new BadSubmissionError(
-      `${what}: the leader cannot read it (${s.code ?? 'error'}); it reads workflow files from its own file system: ` +
+      `${what}: the leader cannot read it (${facts.statError}); it reads workflow files from its own file system: ` +
         'copy the file to the leader (toil rsync-cluster) and submit that path',
     );
-  if (!s.isFile())
+  if (facts.kind !== 'file')
     throw new BadSubmissionError(
-      `${what}: is ${s.isDirectory() ? 'a directory' : 'not a regular file'}; expected a workflow file`,
+      `${what}: is ${facts.kind === 'directory' ? 'a directory' : 'not a regular file'}; expected a workflow file`,
     );
-  await access(path, constants.R_OK).catch((e: NodeJS.ErrnoException) => {
-    throw new BadSubmissionError(`${what}: the leader cannot read it (${e.code ?? 'error'})`);
-  });
+  if (facts.readError !== undefined)
+    throw new BadSubmissionError(`${what}: the leader cannot read it (${facts.readError})`);
 }
 
 function checkJobStore(text: string): void {
