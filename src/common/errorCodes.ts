@@ -391,7 +391,11 @@ export const ERROR_CODES = {
     meaning: 'the rebalance recommendation in the instance metadata has no noticeTime (logged, retried)',
   },
   // Leader (HTTP clients of it)
-  LEADER_REFUSED: { area: 'leader', dispositions: u, meaning: 'the leader refused a submission or a cancel' },
+  LEADER_REFUSED: {
+    area: 'leader',
+    dispositions: u,
+    meaning: 'the leader refused a submission, a cancel, or to report a followed workflow',
+  },
   LEADER_NOT_TOIL: {
     area: 'leader',
     dispositions: u,

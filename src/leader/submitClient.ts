@@ -98,6 +98,7 @@ export async function submitWorkflow(
 /**
  * Polls the run until it is no longer running; resolves with its final record. A leader that
  * stops answering for `giveUpAfterMs` (default 2 min) is an error: the workflow may still be running there.
+ * One refusing to report it in a way waiting does not change (a 4xx: refusedForGood) is one at once.
  */
 export async function followWorkflow(
   leaderUrl: string,
@@ -125,11 +126,19 @@ export async function followWorkflow(
             disposition: 'fatal',
           },
         );
-      // An error answer (a route that threw: 500) carries no run: it is waited out as silence is,
-      // not taken for the run's end.
       if (!res.ok) {
-        const body = (await res.json().catch(() => ({}))) as { error?: unknown };
-        throw new Error(`HTTP ${res.status}${typeof body.error === 'string' ? `: ${body.error}` : ''}`);
+        const answer = await errorAnswer(res);
+        // A refusal waiting does not change (a Host the leader does not answer to: 421, a 403)
+        // ends the follow now: waited out as silence, it held the client for 2 minutes.
+        if (refusedForGood(res.status))
+          throw new UserInputError(
+            'LEADER_REFUSED',
+            `the leader at ${leaderUrl} refused to report workflow ${id} (${answer})`,
+            { url: leaderUrl, status: res.status },
+          );
+        // An error answer (a route that threw: 500) carries no run: it is waited out as silence
+        // is, not taken for the run's end.
+        throw new Error(answer);
       }
       run = (await res.json()) as WorkflowRun;
       if (silent) options.onBack?.(options.clock.now() - lastAnswerAt);
@@ -148,6 +157,20 @@ export async function followWorkflow(
     }
     await options.clock.sleep(pollMs, options.signal);
   }
+}
+
+/**
+ * A client error (4xx) the same request meets again however long it waits; not 408 (the request
+ * was slow), 425 or 429 (asked too early or too often), which waiting is the answer to.
+ */
+function refusedForGood(status: number): boolean {
+  return status >= 400 && status < 500 && ![408, 425, 429].includes(status);
+}
+
+/** An error answer as said: its status and the leader's message, when it gives one. */
+async function errorAnswer(res: Response): Promise<string> {
+  const body = (await res.json().catch(() => ({}))) as { error?: unknown } | null;
+  return `HTTP ${res.status}${typeof body?.error === 'string' ? `: ${body.error}` : ''}`;
 }
 
 /** Cancels a run (DELETE /workflows/:id); resolves with the run as the leader had it. */

@@ -231,6 +231,50 @@ t.test('a leader that no longer knows the followed workflow is one line, exit 1,
   t.notMatch(run.stderr, /internal error|\n\s+at /, 'no stack trace');
 });
 
+/**
+ * A leader that refuses the follow requests in a way waiting does not change (a Host it does not
+ * answer to: 421, a 403) was waited out as a silent one: the client said it was waiting up to
+ * 120 s and failed only then. It ends at once, one line with the leader's message and the status,
+ * exit 2.
+ */
+for (const [status, error] of [
+  [
+    421,
+    "Host '127.0.0.1' is not a name this leader answers to (its IP addresses, localhost and the names in its http.allowedHosts); to reach it as 127.0.0.1, add 127.0.0.1 to http.allowedHosts in the leader's config and restart it",
+  ],
+  [403, 'forbidden by policy'],
+] as const) {
+  t.test(`a leader refusing the follow with ${status} ends it at once: one line, exit 2`, async (t) => {
+    const dir = scratchDir(t);
+    const asked: string[] = [];
+    const url = await answeringLeader(t, (method, path) => {
+      asked.push(`${method} ${path}`);
+      return method === 'POST' ? [202, { id: 'wf-7', status: 'running' }] : [status, { error }];
+    });
+    const startedAt = Date.now();
+    const run = await runToil(['run', SORT, `file:${dir}/js`, '--leader', url, '--leaderToken', 'x'], {
+      cwd: dir,
+    });
+    const took = Date.now() - startedAt;
+    t.equal(run.code, 2, run.stderr);
+    t.same(
+      run.stderr.trim().split('\n'),
+      [
+        `toil: submitted workflow wf-7 to the leader at ${url}`,
+        `toil: the leader at ${url} refused to report workflow wf-7 (HTTP ${status}: ${error})`,
+      ],
+      'the refusal in one line, no waiting for the leader to come back',
+    );
+    // fetch itself asks again once, on a new connection, after a 421 (the Fetch standard's retry).
+    t.same(
+      asked,
+      ['POST /workflows', ...Array<string>(status === 421 ? 2 : 1).fill('GET /workflows/wf-7')],
+      'the follow asked once, not again and again',
+    );
+    t.ok(took < 30_000, `ended at once, not after the 120 s a silent leader gets (${took} ms)`);
+  });
+}
+
 t.test('a run the leader resumed says how many jobs were already done', async (t) => {
   const dir = scratchDir(t);
   const server = createServer((req, res) => {
