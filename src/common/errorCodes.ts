@@ -533,6 +533,11 @@ export const ERROR_CODES = {
     meaning: 'the zone is outside the region configured',
   },
   CLUSTER_EXISTS: { area: 'cluster', dispositions: u, meaning: 'a cluster of that name exists already' },
+  SECURITY_GROUP_NOT_TOILS: {
+    area: 'cluster',
+    dispositions: u,
+    meaning: "a security group of the cluster's name exists that toil-ts did not make",
+  },
   NO_SUCH_CLUSTER: { area: 'cluster', dispositions: u, meaning: 'no cluster of that name to reach' },
   NO_IMAGE: { area: 'cluster', dispositions: u, meaning: 'no node image found for launch-cluster' },
   NO_NODE_IMAGE: {

@@ -356,8 +356,15 @@ t.test(
   async (t) => {
     const { endpoint, client } = await endpointWithKeyPair(t, { bootDelayMs: 0, shutdownDelayMs: 0 });
     const { CreateSecurityGroupCommand } = ec2Sdk();
+    // Tagged as launch-cluster tags its groups: an untagged one of the name is someone else's.
     const left = await client.send(
-      new CreateSecurityGroupCommand({ GroupName: 'leftover', Description: 'old' }),
+      new CreateSecurityGroupCommand({
+        GroupName: 'leftover',
+        Description: 'old',
+        TagSpecifications: [
+          { ResourceType: 'security-group', Tags: [{ Key: 'clusterName', Value: 'leftover' }] },
+        ],
+      }),
     );
     const lines: string[] = [];
     await launchCluster(

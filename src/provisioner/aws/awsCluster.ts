@@ -2,6 +2,7 @@ import type { Filter, Instance, IpPermission } from '@aws-sdk/client-ec2';
 import { ec2Sdk } from '../../common/awsSdkPackages.js';
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
+import { UserInputError } from '../../common/errors.js';
 import { ProvisionerError, isProvisionerError } from '../errors.js';
 import type { NodeState, ProvisionedNode } from '../../ports/provisioner.js';
 import type { Ec2Calls } from './ec2Calls.js';
@@ -25,6 +26,13 @@ const {
 
 /** Flatcar's AWS account, which publishes the stable images Toil boots. */
 export const FLATCAR_OWNER = '075585003325';
+
+export interface ClusterNamedGroup {
+  readonly groupId: string;
+  readonly vpcId: string;
+  /** Tagged with this cluster's name, as every group launch-cluster makes is. */
+  readonly madeByToil: boolean;
+}
 
 export interface SecurityGroupRef {
   readonly groupId: string;
@@ -156,28 +164,50 @@ export class AwsCluster {
     }
   }
 
-  async findSecurityGroup(vpcId?: string): Promise<{ groupId: string; vpcId: string } | undefined> {
+  /**
+   * Every security group named after the cluster (one a VPC at most, in any VPC unless `vpcId` is
+   * given), each with whether toil-ts made it for this cluster: launch-cluster has always tagged
+   * its group with the cluster's name (clusterName), and a group of the name without that tag is
+   * someone else's, never to be reused, emptied or deleted.
+   */
+  async securityGroupsNamedAfterCluster(vpcId?: string): Promise<ClusterNamedGroup[]> {
     const filters: Filter[] = [{ Name: 'group-name', Values: [this.clusterName] }];
     if (vpcId) filters.push({ Name: 'vpc-id', Values: [vpcId] });
     const out = await this.calls.call('DescribeSecurityGroups', (c) =>
       c.send(new DescribeSecurityGroupsCommand({ Filters: filters })),
     );
-    const g = out.SecurityGroups?.find((x) => x.GroupName === this.clusterName);
-    return g?.GroupId && g.VpcId ? { groupId: g.GroupId, vpcId: g.VpcId } : undefined;
+    return (out.SecurityGroups ?? []).flatMap((g) =>
+      g.GroupName === this.clusterName && g.GroupId && g.VpcId
+        ? [
+            {
+              groupId: g.GroupId,
+              vpcId: g.VpcId,
+              madeByToil: fromTagList(g.Tags)[TAG_CLUSTER] === this.clusterName,
+            },
+          ]
+        : [],
+    );
+  }
+
+  /** The cluster's own security group (one toil-ts made for it), in `vpcId` or any VPC. */
+  async findSecurityGroup(vpcId?: string): Promise<{ groupId: string; vpcId: string } | undefined> {
+    const g = (await this.securityGroupsNamedAfterCluster(vpcId)).find((x) => x.madeByToil);
+    return g ? { groupId: g.groupId, vpcId: g.vpcId } : undefined;
   }
 
   /**
    * The cluster's security group, named after the cluster: all traffic between its members, and
-   * SSH (TCP 22) only from `sshCidr` when one is given. An existing group (left by an earlier
-   * cluster of the name, Toil issue #1833) is reused and given the same rules: reused as it was,
-   * one with no rules took no --sshCidr and kept the workers from reaching the leader's Mesos.
+   * SSH (TCP 22) only from `sshCidr` when one is given. An existing group toil-ts made (left by
+   * an earlier cluster of the name, Toil issue #1833) is reused and given the same rules: reused
+   * as it was, one with no rules took no --sshCidr and kept the workers from reaching the leader's
+   * Mesos. One of the name that toil-ts did not make is refused (SECURITY_GROUP_NOT_TOILS).
    */
   async ensureSecurityGroup(options: {
     vpcId: string;
     tags: Readonly<Record<string, string>>;
     sshCidr?: string;
   }): Promise<SecurityGroupRef> {
-    const existing = await this.findSecurityGroup(options.vpcId);
+    const existing = await this.reusableSecurityGroup(options.vpcId);
     if (existing) {
       await this.authorizeClusterRules(existing.groupId, options.sshCidr);
       return { ...existing, created: false };
@@ -198,7 +228,7 @@ export class AwsCluster {
     } catch (e) {
       // Created by a retry whose first answer was lost, or by a concurrent launch: use it.
       if (!isProvisionerError(e, 'ALREADY_EXISTS')) throw e;
-      const found = await this.findSecurityGroup(options.vpcId);
+      const found = await this.reusableSecurityGroup(options.vpcId);
       if (!found) throw e;
       await this.authorizeClusterRules(found.groupId, options.sshCidr);
       return { ...found, created: false };
@@ -206,6 +236,18 @@ export class AwsCluster {
     await this.authorizeClusterRules(groupId, options.sshCidr);
     this.log.info({ groupId, sshCidr: options.sshCidr }, 'security group created');
     return { groupId, vpcId: options.vpcId, created: true };
+  }
+
+  /**
+   * The cluster's group in the VPC, to reuse; a group of the name that toil-ts did not make is
+   * refused: rules would be added to someone else's group and their instances share the cluster's.
+   */
+  private async reusableSecurityGroup(
+    vpcId: string,
+  ): Promise<{ groupId: string; vpcId: string } | undefined> {
+    const g = (await this.securityGroupsNamedAfterCluster(vpcId))[0];
+    if (g && !g.madeByToil) throw foreignSecurityGroup(this.clusterName, g.groupId);
+    return g ? { groupId: g.groupId, vpcId: g.vpcId } : undefined;
   }
 
   /** The cluster's ingress rules on `groupId`; a rule the group has already is left as it is. */
@@ -235,17 +277,27 @@ export class AwsCluster {
     }
   }
 
-  /** Every instance of the cluster not yet terminated: tagged with its name or in its group (Toil's rule). */
+  /**
+   * Every instance of the cluster not yet terminated: tagged with its name or in its group (Toil's
+   * rule), where its group is one toil-ts made: instances in a same-named group of someone else's
+   * are theirs.
+   */
   async liveInstances(): Promise<ProvisionedNode[]> {
     const states: NodeState[] = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
     const byTag = await this.describeAll([
       { Name: `tag:${TAG_CLUSTER}`, Values: [this.clusterName] },
       { Name: 'instance-state-name', Values: states },
     ]);
-    const byGroup = await this.describeAll([
-      { Name: 'instance.group-name', Values: [this.clusterName] },
-      { Name: 'instance-state-name', Values: states },
-    ]);
+    const ownGroups = (await this.securityGroupsNamedAfterCluster())
+      .filter((g) => g.madeByToil)
+      .map((g) => g.groupId);
+    const byGroup =
+      ownGroups.length === 0
+        ? []
+        : await this.describeAll([
+            { Name: 'instance.group-id', Values: ownGroups },
+            { Name: 'instance-state-name', Values: states },
+          ]);
     const seen = new Map<string, ProvisionedNode>();
     for (const i of [...byTag, ...byGroup]) if (i.InstanceId) seen.set(i.InstanceId, toNode(i));
     return [...seen.values()];
@@ -418,4 +470,16 @@ export class AwsCluster {
       }
     }
   }
+}
+
+/**
+ * A security group named after the cluster that toil-ts did not make (no clusterName tag of the
+ * cluster): its name is taken in that VPC, and nothing of it is the cluster's to reuse or destroy.
+ */
+export function foreignSecurityGroup(clusterName: string, groupId: string): UserInputError {
+  return new UserInputError(
+    'SECURITY_GROUP_NOT_TOILS',
+    `a security group named '${clusterName}' (${groupId}) exists that toil-ts did not make (it has no clusterName tag of a toil-ts cluster): pick another cluster name`,
+    { clusterName, groupId },
+  );
 }

@@ -1,6 +1,6 @@
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
-import { AwsCluster } from '../aws/awsCluster.js';
+import { AwsCluster, type ClusterNamedGroup } from '../aws/awsCluster.js';
 import type { ClusterIam } from '../aws/clusterIam.js';
 import type { Ec2Calls } from '../aws/ec2Calls.js';
 import type { ClusterMungeKey } from '../aws/mungeKey.js';
@@ -114,6 +114,10 @@ export async function destroyCluster(
     progress(`deleted the cluster's munge key ${deps.mungeKey!.parameter} (SSM)`);
     parametersDeleted.push(deps.mungeKey!.parameter);
   }
+  // A group of the cluster's name toil-ts did not make (no clusterName tag) is someone else's:
+  // neither it nor the instances in it were touched above.
+  const foreign = (await cluster.securityGroupsNamedAfterCluster()).filter((g) => !g.madeByToil);
+  const leftAlone = foreign.length > 0 ? foreignGroupsLeftAlone(clusterName, foreign) : undefined;
   if (
     terminated.length === 0 &&
     groups.length === 0 &&
@@ -122,11 +126,21 @@ export async function destroyCluster(
     parametersDeleted.length === 0
   ) {
     const gone = await cluster.terminatedCount();
+    const region = options.region ? `region ${options.region}` : 'this region';
+    if (gone === 0 && leftAlone !== undefined)
+      throw new UserInputError(
+        'CLUSTER_NOT_FOUND',
+        `no toil-ts cluster named '${clusterName}' in ${region}; ${leftAlone}`,
+        {
+          clusterName,
+          foreignSecurityGroups: foreign.map((g) => g.groupId),
+        },
+      );
     if (gone === 0) {
       const others = await cluster.clusterNamesInRegion();
       throw new UserInputError(
         'CLUSTER_NOT_FOUND',
-        `no cluster named '${clusterName}' in ${options.region ? `region ${options.region}` : 'this region'} ` +
+        `no cluster named '${clusterName}' in ${region} ` +
           '(no instance, security group or IAM role of it, ' +
           `live or recently terminated); ${clustersHere(others)}; ` +
           (iamElsewhere !== undefined
@@ -137,6 +151,7 @@ export async function destroyCluster(
     }
     progress(`nothing left of cluster '${clusterName}': already destroyed (${gone} instance(s) terminated)`);
   } else progress(`cluster '${clusterName}' destroyed`);
+  if (leftAlone !== undefined) progress(leftAlone);
   return {
     terminated,
     spotRequestsCancelled: spotCancelled,
@@ -144,4 +159,11 @@ export async function destroyCluster(
     iamRemoved,
     parametersDeleted,
   };
+}
+
+function foreignGroupsLeftAlone(clusterName: string, groups: readonly ClusterNamedGroup[]): string {
+  const ids = groups.map((g) => g.groupId).join(', ');
+  return groups.length === 1
+    ? `a security group '${clusterName}' (${ids}) exists but toil-ts did not make it: left alone`
+    : `security groups '${clusterName}' (${ids}) exist but toil-ts did not make them: left alone`;
 }

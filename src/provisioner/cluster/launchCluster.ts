@@ -3,7 +3,7 @@ import type { Clock } from '../../common/clock.js';
 import { ConfigError } from '../../common/configErrors.js';
 import { isUserError, UserInputError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import { AwsCluster } from '../aws/awsCluster.js';
+import { AwsCluster, foreignSecurityGroup } from '../aws/awsCluster.js';
 import { AwsProvisioner, type AwsClusterSettings } from '../aws/awsProvisioner.js';
 import { applianceLeaderConfig, type ClusterType } from '../aws/userData.js';
 import {
@@ -231,6 +231,10 @@ async function makeCluster(
     if (priceWarning) log.warn({ zone: o.zone }, priceWarning);
   }
 
+  // A group of the cluster's name toil-ts did not make is someone else's: its name is not free,
+  // and destroy-cluster (the usual advice) leaves it, so only another name will do.
+  const foreign = (await cluster.securityGroupsNamedAfterCluster(vpcId)).find((g) => !g.madeByToil);
+  if (foreign) throw foreignSecurityGroup(o.clusterName, foreign.groupId);
   const existing = await cluster.liveInstances();
   if (existing.length > 0)
     throw new UserInputError(
