@@ -533,6 +533,11 @@ export const ERROR_CODES = {
     meaning: 'the zone is outside the region configured',
   },
   CLUSTER_EXISTS: { area: 'cluster', dispositions: u, meaning: 'a cluster of that name exists already' },
+  IAM_NOT_TOILS: {
+    area: 'cluster',
+    dispositions: u,
+    meaning: "an IAM role or instance profile of the cluster's names exists that toil-ts did not make",
+  },
   SECURITY_GROUP_NOT_TOILS: {
     area: 'cluster',
     dispositions: u,

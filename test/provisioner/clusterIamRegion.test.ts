@@ -4,7 +4,7 @@ import { silentLogger } from '../../src/common/log.js';
 import { ClusterIam } from '../../src/provisioner/aws/clusterIam.js';
 import { destroyCluster } from '../../src/provisioner/cluster/destroyCluster.js';
 import { startTestEndpoint, testCalls, testEc2Client } from '../fixtures/ec2Local.js';
-import { MOTO_MISSING_REASON, motoAvailable, motoIamClient, startMoto } from '../fixtures/motoServer.js';
+import { MOTO_MISSING_REASON, motoAvailable, motoWithIam } from '../fixtures/motoServer.js';
 
 /**
  * IAM is global, EC2 regional. A destroy-cluster given the wrong --zone found nothing of the
@@ -17,10 +17,7 @@ t.test(
   "a cluster's IAM roles are left alone from another region: a destroy there keeps them, a launch there is refused",
   { skip: motoAvailable() ? false : MOTO_MISSING_REASON },
   async (t) => {
-    const moto = await startMoto();
-    t.teardown(() => moto.stop());
-    const iamClient = motoIamClient(moto);
-    t.teardown(() => iamClient.destroy());
+    const { iam: iamClient } = await motoWithIam(t);
     const clock = new ManualClock(Date.now());
     const iam = new ClusterIam({ iam: iamClient, clusterName: 'c3', clock, log: silentLogger() });
     const lines: string[] = [];

@@ -12,7 +12,7 @@ import {
   type ClusterIamNames,
   type PolicyDocument,
 } from './iamPolicies.js';
-import { toTagList } from './tags.js';
+import { TAG_CLUSTER, fromTagList, toTagList } from './tags.js';
 
 const {
   AddRoleToInstanceProfileCommand,
@@ -49,6 +49,7 @@ export const LAUNCH_IAM_PERMISSIONS = [
   'iam:PassRole',
 ] as const;
 export const DESTROY_IAM_PERMISSIONS = [
+  'iam:GetRole',
   'iam:GetInstanceProfile',
   'iam:RemoveRoleFromInstanceProfile',
   'iam:DeleteInstanceProfile',
@@ -116,6 +117,7 @@ export class ClusterIam {
           `name this cluster otherwise, or destroy that one first (toil destroy-cluster ${this.clusterName} --zone <a zone of ${elsewhere}>)`,
         { clusterName: this.clusterName, region: elsewhere },
       );
+    await this.refuseOthers();
     const workerRoleArn = await this.ensureRole(
       n.workerRole,
       workerPolicy({ clusterName: this.clusterName, region: options.region }),
@@ -166,19 +168,40 @@ export class ClusterIam {
     return /arn:aws[a-z-]*:ec2:([a-z]{2}(?:-[a-z]+)+-\d+):/.exec(text)?.[1];
   }
 
-  /** Removes both profiles and roles with their policies; returns what was removed. */
+  /**
+   * Removes both profiles and roles with their policies; returns what was removed. Only what
+   * toil-ts made for this cluster goes (tagged with its name, as launch-cluster has always tagged
+   * them); a role or profile of the same name without that tag is someone else's, left as it is.
+   * A profile IAM shows without tags counts as the cluster's when the roles it holds are.
+   */
   async remove(progress: (line: string) => void): Promise<string[]> {
     const removed: string[] = [];
     const n = this.names;
+    const ownRoles: string[] = [];
+    for (const role of [n.leaderRole, n.workerRole]) {
+      const out = await this.skipGone('GetRole', 'destroy-cluster', () =>
+        this.iam.send(new GetRoleCommand({ RoleName: role })),
+      );
+      if (!out?.Role) continue;
+      if (this.madeForCluster(out.Role.Tags)) ownRoles.push(role);
+      else progress(this.leftAlone('IAM role', role));
+    }
     for (const profile of [n.leaderProfile, n.workerProfile]) {
       const p = await this.getProfile(profile, 'destroy-cluster');
       if (!p) continue;
-      for (const role of p.Roles ?? [])
+      const held = (p.Roles ?? []).map((r) => r.RoleName ?? '');
+      // Untagged and empty says nothing of who made it: kept.
+      const unknown = held.length === 0 && (p.Tags ?? []).length === 0;
+      if (unknown || !this.profileMadeForCluster(p, ownRoles)) {
+        progress(this.leftAlone('instance profile', profile));
+        continue;
+      }
+      for (const role of held)
         await this.skipGone('RemoveRoleFromInstanceProfile', 'destroy-cluster', () =>
           this.iam.send(
             new RemoveRoleFromInstanceProfileCommand({
               InstanceProfileName: profile,
-              RoleName: role.RoleName,
+              RoleName: role,
             }),
           ),
         );
@@ -188,11 +211,7 @@ export class ClusterIam {
       progress(`deleted instance profile ${profile}`);
       removed.push(`instance-profile/${profile}`);
     }
-    for (const role of [n.leaderRole, n.workerRole]) {
-      const exists = await this.skipGone('GetRole', 'destroy-cluster', () =>
-        this.iam.send(new GetRoleCommand({ RoleName: role })),
-      );
-      if (!exists) continue;
+    for (const role of ownRoles) {
       // A profile of someone else's holding the role would block its deletion: let go of it.
       const holders = await this.call('ListInstanceProfilesForRole', 'destroy-cluster', () =>
         this.iam.send(new ListInstanceProfilesForRoleCommand({ RoleName: role })),
@@ -227,6 +246,62 @@ export class ClusterIam {
       removed.push(`role/${role}`);
     }
     return removed;
+  }
+
+  /**
+   * Reusing a role or profile of the cluster's names that toil-ts did not make would take it over
+   * (its policy rewritten, the cluster's role put in it), and destroy-cluster would leave it: the
+   * name is refused before anything is made.
+   */
+  private async refuseOthers(): Promise<void> {
+    try {
+      await this.refuseOthersOrThrow();
+    } catch (e) {
+      // Credentials that may not read IAM are told so by the first call the launch needs
+      // (CreateRole); reusing a role of the name needs GetRole, so nothing is taken over.
+      if (e instanceof UserInputError && e.code === 'IAM_NOT_AUTHORISED') return;
+      throw e;
+    }
+  }
+
+  private async refuseOthersOrThrow(): Promise<void> {
+    const n = this.names;
+    for (const role of [n.leaderRole, n.workerRole]) {
+      const out = await this.skipGone('GetRole', 'launch-cluster', () =>
+        this.iam.send(new GetRoleCommand({ RoleName: role })),
+      );
+      if (out?.Role && !this.madeForCluster(out.Role.Tags)) throw this.notOurs('an IAM role', role);
+    }
+    for (const profile of [n.leaderProfile, n.workerProfile]) {
+      const p = await this.getProfile(profile, 'launch-cluster');
+      if (p && !this.profileMadeForCluster(p, [n.leaderRole, n.workerRole]))
+        throw this.notOurs('an instance profile', profile);
+    }
+  }
+
+  private notOurs(what: string, name: string): UserInputError {
+    return new UserInputError(
+      'IAM_NOT_TOILS',
+      `${what} named '${name}' exists that toil-ts did not make (it has no clusterName tag of cluster '${this.clusterName}'): pick another cluster name`,
+      { clusterName: this.clusterName, name },
+    );
+  }
+
+  /**
+   * Tagged with the cluster's name; one IAM shows without tags is the cluster's when it holds only
+   * the cluster's roles.
+   */
+  private profileMadeForCluster(p: InstanceProfile, clusterRoles: readonly string[]): boolean {
+    if ((p.Tags ?? []).length > 0) return this.madeForCluster(p.Tags);
+    return (p.Roles ?? []).every((r) => clusterRoles.includes(r.RoleName ?? ''));
+  }
+
+  private madeForCluster(tags: readonly { Key?: string; Value?: string }[] | undefined): boolean {
+    return fromTagList(tags)[TAG_CLUSTER] === this.clusterName;
+  }
+
+  private leftAlone(what: string, name: string): string {
+    return `${what} ${name} exists but toil-ts did not make it for cluster '${this.clusterName}' (no clusterName tag of it): left alone`;
   }
 
   private async ensureRole(
