@@ -869,29 +869,6 @@ function planCostWith(
         cheapestSpot(c.request) * tail.meanSeconds + 1e-9
     );
   };
-  // A long tail kept off a dear node (rule 21). A job that outlives a node's own jobs keeps the
-  // node billed alone, at its whole price: on an r5.8xlarge that is $2.016/h for a 4-core job an
-  // m5.2xlarge runs alone for $0.384/h. A queued job is kept off a registered on-demand node that
-  // costs more per hour than the cheapest on-demand node it fits and more per job (over
-  // KEEP_OFF_MARGIN) than the cheapest offering, when its name's recent runtimes say the part
-  // expected to outlive the node's own jobs, past what a relaunch costs (boot, billing minimum),
-  // costs more at the difference in hourly price than the whole job on the cheapest offering.
-  // The wait is rule 11's: a full cheap pool's work waits for its room rather than pay the
-  // premium. On tight-few the heavy-tailed scatter tasks kept an r5.8xlarge billed 10 hours for
-  // one 4-core job of 18 hours (drawn seed 7, drawn22: 1.364 of toil-classic's cost; toil-classic
-  // ran it on an m5.2xlarge). The expected part, not the worst: the node is held for the work it
-  // is not dear for, and a name whose runtimes are tight takes its room.
-  const tailOnDearNode = (n: ExistingNode, c: WorkClass): boolean => {
-    if (config.objective === 'speed' || snapshot.keepOffHonoured === false) return false;
-    if (n.state !== 'registered' || n.capacityType !== 'on-demand') return false;
-    const r = c.request;
-    const own = cheapestOnDemandNode(r);
-    if (priceOf(n) <= own + 1e-12 || costOn(n, r) <= hintMargin * cheapestFor(r) + 1e-12) return false;
-    const tail = runtimeOverrun(snapshot.runtimes, c.name, heldFor(n));
-    if (tail === undefined) return false;
-    const relaunch = Math.max(config.bootTimeSeconds, config.billingMinimumSeconds);
-    return (priceOf(n) - own) * (tail.overrunSeconds - relaunch) > cheapestFor(r) * tail.meanSeconds + 1e-9;
-  };
   const outlivesOnDemandNode = (n: ExistingNode, c: WorkClass): boolean =>
     keepsSpotWorkShort &&
     n.capacityType === 'on-demand' &&
@@ -943,6 +920,29 @@ function planCostWith(
           );
         }
       : () => false;
+  // A long tail kept off a dear node (rule 21). A job that outlives a node's own jobs keeps the
+  // node billed alone, at its whole price: on an r5.8xlarge that is $2.016/h for a 4-core job an
+  // m5.2xlarge runs alone for $0.384/h. A queued job is kept off a registered on-demand node that
+  // costs more per hour than the cheapest on-demand node it fits and more per job (over
+  // KEEP_OFF_MARGIN) than the cheapest offering, when its name's recent runtimes say the part
+  // expected to outlive the node's own jobs, past what a relaunch costs (boot, billing minimum),
+  // costs more at the difference in hourly price than the whole job on the cheapest offering.
+  // The wait is rule 11's: a full cheap pool's work waits for its room rather than pay the
+  // premium. On tight-few the heavy-tailed scatter tasks kept an r5.8xlarge billed 10 hours for
+  // one 4-core job of 18 hours (drawn seed 7, drawn22: 1.364 of toil-classic's cost; toil-classic
+  // ran it on an m5.2xlarge). The expected part, not the worst: the node is held for the work it
+  // is not dear for, and a name whose runtimes are tight takes its room.
+  const tailOnDearNode = (n: ExistingNode, c: WorkClass): boolean => {
+    if (config.objective === 'speed' || snapshot.keepOffHonoured === false) return false;
+    if (n.state !== 'registered' || n.capacityType !== 'on-demand') return false;
+    const r = c.request;
+    const own = cheapestOnDemandNode(r);
+    if (priceOf(n) <= own + 1e-12 || costOn(n, r) <= hintMargin * cheapestFor(r) + 1e-12) return false;
+    const tail = runtimeOverrun(snapshot.runtimes, c.name, heldFor(n));
+    if (tail === undefined) return false;
+    const relaunch = Math.max(config.bootTimeSeconds, config.billingMinimumSeconds);
+    return (priceOf(n) - own) * (tail.overrunSeconds - relaunch) > cheapestFor(r) * tail.meanSeconds + 1e-9;
+  };
   // A node a whole-node job waits for. A queued job that fills any node able to run it (no type
   // that runs it holds two), where no offering with room runs it, starts only once a node of a
   // full pool empties; the batch system places first-fit, so smaller jobs queued behind it take
