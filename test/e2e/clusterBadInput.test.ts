@@ -55,6 +55,18 @@ t.test('bad input to the cluster utilities is one clear line and exit 2', async 
       /^toil: --owner '': expected a name for the cluster's Owner tag \(or leave --owner out: TOIL_OWNER_TAG, else the key pair name\)$/,
     ],
     [
+      "a tag with two '=' (Toil splits a tag at '=' and refuses it)",
+      [...launch, '--zone', 'us-west-2a', '-t', 'a=b=c'],
+      {},
+      /^toil: -t\/--tag: 'a=b=c' has 2 '=': expected KEY=VALUE with one '=', as Toil splits it \(a value holding '=' can be given in TOIL_AWS_TAGS, read when no -t is given\)$/,
+    ],
+    [
+      'a tag with an empty key',
+      [...launch, '--zone', 'us-west-2a', '-t', '=v'],
+      {},
+      /^toil: -t\/--tag: '=v' has an empty key: expected KEY=VALUE \(e\.g\. -t team=genomics\)$/,
+    ],
+    [
       'a leader root volume larger than EC2 makes',
       [...launch, '--zone', 'us-west-2a', '--leaderStorage', '20000'],
       {},

@@ -75,10 +75,23 @@ t.test("node types, worker counts, tags, CIDRs and sizes are parsed with Toil's 
     userError(() => parseWorkerCounts('x', 1)),
     /not a number of workers/,
   );
-  t.same(parseTags(['a=b', 'c=d=e']), { a: 'b', c: 'd=e' });
+  t.same(parseTags(['a=b', 'c=']), { a: 'b', c: '' });
   t.match(
     userError(() => parseTags(['nope'])),
-    /NAME=VALUE/,
+    /^-t\/--tag: 'nope' has no '=': expected KEY=VALUE/,
+  );
+  // Toil splits a tag at '=' into two parts and refuses any other count.
+  t.match(
+    userError(() => parseTags(['a=b', 'c=d=e'])),
+    /^-t\/--tag: 'c=d=e' has 2 '=': expected KEY=VALUE with one '='/,
+  );
+  t.match(
+    userError(() => parseTags(['a=b=c=d'])),
+    /^-t\/--tag: 'a=b=c=d' has 3 '='/,
+  );
+  t.match(
+    userError(() => parseTags(['=v'])),
+    /^-t\/--tag: '=v' has an empty key: expected KEY=VALUE/,
   );
   t.match(
     userError(() => parseTags(['team=x', 'clusterName=other'])),

@@ -157,13 +157,30 @@ export function parseWorkerCounts(text: string | undefined, types: number): numb
   return counts;
 }
 
-/** `-t NAME=VALUE`, repeatable. */
+/**
+ * `-t KEY=VALUE`, repeatable. Toil splits each at '=' into exactly two parts, so a second '=' is
+ * refused as Toil refuses it, rather than made a tag Toil's own utilities would never make.
+ */
 export function parseTags(pairs: readonly string[]): Record<string, string> {
   const tags: Record<string, string> = {};
   for (const p of pairs) {
-    const i = p.indexOf('=');
-    if (i <= 0) throw new UserInputError('BAD_TAG', `-t/--tag: '${p}' should be NAME=VALUE`);
-    tags[p.slice(0, i)] = p.slice(i + 1);
+    const parts = p.split('=');
+    if (parts.length !== 2)
+      throw new UserInputError(
+        'BAD_TAG',
+        parts.length === 1
+          ? `-t/--tag: '${p}' has no '=': expected KEY=VALUE (e.g. -t team=genomics)`
+          : `-t/--tag: '${p}' has ${parts.length - 1} '=': expected KEY=VALUE with one '=', as Toil splits it (a value holding '=' can be given in TOIL_AWS_TAGS, read when no -t is given)`,
+        { tag: p },
+      );
+    const [key = '', value = ''] = parts;
+    if (key === '')
+      throw new UserInputError(
+        'BAD_TAG',
+        `-t/--tag: '${p}' has an empty key: expected KEY=VALUE (e.g. -t team=genomics)`,
+        { tag: p },
+      );
+    tags[key] = value;
   }
   // A tag toil sets itself would be dropped (or break the cluster): refused rather than ignored.
   for (const key of Object.keys(tags))
