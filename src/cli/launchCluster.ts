@@ -175,6 +175,13 @@ async function run(name: string, f: Flags): Promise<number> {
     : f.nodeType
       ? parseNodeTypes(f.nodeType, '--nodeType')
       : [];
+  // Toil's rule ("The --nodeTypes option requires --workers"): without a count, the types given
+  // would launch no worker at all, with no word that they did not.
+  if (nodeTypesGiven !== undefined && !workersGiven?.trim())
+    throw new UserInputError(
+      'BAD_WORKERS',
+      `--nodeTypes ${nodeTypesGiven} needs -w/--workers, how many static workers of each type to launch (e.g. -w ${nodeTypes.map(() => '1').join(',')}), as Toil's launch-cluster requires`,
+    );
   if (workersGiven !== undefined && nodeTypes.length === 0)
     throw new UserInputError('NO_NODE_TYPE', '-w/--workers needs --nodeTypes or --nodeType for the workers');
   const workers = parseWorkerCounts(workersGiven, nodeTypes.length);

@@ -524,7 +524,11 @@ export const ERROR_CODES = {
     meaning: 'rsync-cluster arguments name no remote path',
   },
   BAD_TAG: { area: 'cluster', dispositions: u, meaning: 'TOIL_AWS_TAGS or a tag is not valid' },
-  BAD_WORKERS: { area: 'cluster', dispositions: u, meaning: '--workers is not valid' },
+  BAD_WORKERS: {
+    area: 'cluster',
+    dispositions: u,
+    meaning: '--workers is not valid, or missing beside --nodeTypes',
+  },
   BAD_ZONE: { area: 'cluster', dispositions: u, meaning: 'a zone is not valid' },
   NO_ZONE: { area: 'cluster', dispositions: u, meaning: 'no zone given (--zone or TOIL_AWS_ZONE)' },
   ZONE_OUTSIDE_REGION: {
