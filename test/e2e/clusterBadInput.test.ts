@@ -165,6 +165,32 @@ t.test('bad input to the cluster utilities is one clear line and exit 2', async 
       /^toil: --zone: zone 'us-west-2a' is outside region us-east-1 \(AWS_REGION\)$/,
     ],
     [
+      'TOIL_AWS_ZONE outside TOIL_AWS_REGION',
+      launch,
+      { TOIL_AWS_ZONE: 'us-west-2a', TOIL_AWS_REGION: 'us-east-1' },
+      /^toil: TOIL_AWS_ZONE: zone 'us-west-2a' is outside region us-east-1 \(TOIL_AWS_REGION\)$/,
+    ],
+    // ssh-, rsync- and destroy-cluster refuse it as launch-cluster does, rather than go by the zone
+    // and act on a cluster of another region than the one configured.
+    ...(
+      [
+        ['destroy-cluster', 'c1'],
+        ['ssh-cluster', 'c1', 'true'],
+        ['rsync-cluster', 'c1', 'a.txt', ':/tmp'],
+      ] as const
+    ).map(([command, ...rest]): [string, string[], Record<string, string>, RegExp] => [
+      `${command}: TOIL_AWS_ZONE outside TOIL_AWS_REGION`,
+      [command, ...rest],
+      { TOIL_AWS_ZONE: 'us-west-2a', TOIL_AWS_REGION: 'us-east-1' },
+      /^toil: TOIL_AWS_ZONE: zone 'us-west-2a' is outside region us-east-1 \(TOIL_AWS_REGION\)$/,
+    ]),
+    [
+      'destroy-cluster: --zone outside AWS_REGION',
+      ['destroy-cluster', 'c1', '--zone', 'us-west-2a'],
+      { AWS_REGION: 'us-east-1' },
+      /^toil: --zone: zone 'us-west-2a' is outside region us-east-1 \(AWS_REGION\)$/,
+    ],
+    [
       'not a zone at all',
       ['destroy-cluster', 'c1', '--zone', 'west'],
       {},

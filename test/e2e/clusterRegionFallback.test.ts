@@ -31,6 +31,12 @@ t.test('the cluster utilities that find a cluster take a configured region for i
     ['TOIL_AWS_REGION', ['destroy-cluster', 'nosuch'], { TOIL_AWS_REGION: 'us-west-2' }, unknown],
     ['AWS_DEFAULT_REGION', ['destroy-cluster', 'nosuch'], { AWS_DEFAULT_REGION: 'us-west-2' }, unknown],
     [
+      'TOIL_AWS_ZONE inside TOIL_AWS_REGION',
+      ['destroy-cluster', 'nosuch'],
+      { TOIL_AWS_ZONE: 'us-west-2a', TOIL_AWS_REGION: 'us-west-2' },
+      unknown,
+    ],
+    [
       "the AWS profile's region (aws configure)",
       ['destroy-cluster', 'nosuch'],
       { HOME: profileHome },

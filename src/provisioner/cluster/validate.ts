@@ -52,7 +52,8 @@ const REGION_RE = /^[a-z]{2}(?:-gov)?-[a-z]+-\d+$/;
  * The region of a utility that works on an existing cluster (ssh-, rsync-, destroy-cluster): its
  * zone's (--zone, else TOIL_AWS_ZONE), else a region the user configured (`configured`:
  * TOIL_AWS_REGION, AWS_REGION, AWS_DEFAULT_REGION or the AWS profile's), as Toil falls back from
- * the zone to the configured region's first zone.
+ * the zone to the configured region's first zone. A zone outside the configured region is
+ * refused, as launch-cluster refuses it.
  */
 export function resolveClusterRegion(
   flag: string | undefined,
@@ -61,7 +62,11 @@ export function resolveClusterRegion(
 ): { region: string; source: string } {
   if (flag?.trim() || envZone?.trim() || !configured) {
     const { zone, source } = resolveZone(flag, envZone, true);
-    return { region: regionOfZone(zone, source), source };
+    const region = regionOfZone(zone, source);
+    // launch-cluster refuses the same contradiction: going by the zone would act on a cluster of
+    // another region than the one the user configured.
+    checkZoneInConfiguredRegion(zone, region, source, configured);
+    return { region, source };
   }
   if (!REGION_RE.test(configured.region))
     throw new UserInputError(
@@ -72,6 +77,21 @@ export function resolveClusterRegion(
   return configured;
 }
 
+/** A zone (--zone, TOIL_AWS_ZONE) must lie in the region the user configured, if any. */
+function checkZoneInConfiguredRegion(
+  zone: string,
+  region: string,
+  source: string,
+  configured: { region: string; source: string } | undefined,
+): void {
+  if (configured && configured.region !== region)
+    throw new UserInputError(
+      'ZONE_OUTSIDE_REGION',
+      `${source}: zone '${zone}' is outside region ${configured.region} (${configured.source})`,
+      { zone, region: configured.region },
+    );
+}
+
 /** The zone must be one the region lists, and the region the one configured, if any. */
 export function checkZoneInRegion(
   zone: string,
@@ -80,12 +100,7 @@ export function checkZoneInRegion(
   configured?: { region: string; source: string },
 ): void {
   const region = regionOfZone(zone, source);
-  if (configured && configured.region !== region)
-    throw new UserInputError(
-      'ZONE_OUTSIDE_REGION',
-      `${source}: zone '${zone}' is outside region ${configured.region} (${configured.source})`,
-      { zone, region: configured.region },
-    );
+  checkZoneInConfiguredRegion(zone, region, source, configured);
   if (!regionZones.includes(zone))
     throw new UserInputError(
       'ZONE_OUTSIDE_REGION',
