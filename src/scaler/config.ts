@@ -137,9 +137,13 @@ export const DEFAULT_UNKNOWN_RUNTIME_SECONDS = 300;
 /** The root volume of a worker without instance store, in GiB (Toil's `--nodeStorage` default). */
 export const DEFAULT_NODE_STORAGE_GIB = 50;
 
-/** A worker's root volume in GiB: no larger than EC2 makes, so a launch is not refused on it. */
+/**
+ * A worker's root volume in GiB: whole (EC2's VolumeSize, and Toil's int) and no larger than EC2
+ * makes, so a launch is not refused on it.
+ */
 const rootVolume = z
   .number()
+  .int()
   .positive()
   .max(MAX_ROOT_VOLUME_GIB, {
     error: () => `expected at most ${MAX_ROOT_VOLUME_GIB} GiB (16 TiB, the largest root volume EC2 makes)`,

@@ -43,6 +43,14 @@ t.test('a bad storage flag is named by the flag and its text', async (t) => {
     [{ nodeTypes: 'c5.large', nodeStorage: 'lots' }, /^--nodeStorage lots: expected a number$/],
     [{ nodeTypes: 'c5.large', nodeStorage: '-5' }, /^--nodeStorage -5: /],
     [
+      { nodeTypes: 'c5.large', nodeStorage: '10.5' },
+      /^--nodeStorage 10\.5: expected a whole number > 0 and <= 16384$/,
+    ],
+    [
+      { nodeTypes: 'c5.large', nodeStorageOverrides: 'c5.large:10.5' },
+      /^--nodeStorageOverrides c5\.large:10\.5: expected a whole number > 0 and <= 16384$/,
+    ],
+    [
       { nodeTypes: 'c5.large', nodeStorageOverrides: 'c5.large=100' },
       /^--nodeStorageOverrides c5\.large=100: expected TYPE:GiB entries separated by commas/,
     ],

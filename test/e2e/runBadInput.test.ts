@@ -177,8 +177,10 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
       [
         ['--betaInertia', '5', 'expected a number from 0 to 0.9'],
         ['--maxPreemptableNodes', '1.5', 'expected a whole number >= 0'],
-        ['--nodeStorage', '0', 'expected a number > 0 and <= 16384'],
-        ['--nodeStorageOverrides', 't2.medium:0', 'expected a number > 0 and <= 16384'],
+        ['--nodeStorage', '0', 'expected a whole number > 0 and <= 16384'],
+        ['--nodeStorageOverrides', 't2.medium:0', 'expected a whole number > 0 and <= 16384'],
+        // Toil's --nodeStorage is an int, as EC2's VolumeSize: every launch of the run would be refused.
+        ['--nodeStorage', '10.5', 'expected a whole number > 0 and <= 16384'],
         // EC2 makes no root volume over 16 TiB: every launch of the run would be refused.
         [
           '--nodeStorage',

@@ -273,6 +273,16 @@ scaler: { region: us-west-2, nodeTypes: c5.large, nodeStorage: 50 }`),
       'provisioner.nodeStorageGiB: 200 differs from scaler.nodeStorage 50 (the scaler would plan with one disk size and launch another); give one of them',
     ],
   );
+  // EC2 makes a root volume of whole GiB (and Toil's --nodeStorage is an int): a fraction would
+  // have every launch refused.
+  t.same(
+    problems(`provisioner: { kind: aws, zone: us-west-2a, clusterName: c }
+scaler: { region: us-west-2, nodeTypes: c5.large, nodeStorage: 10.5, nodeStorageOverrides: { c5.large: 20.5 } }`),
+    [
+      'scaler.nodeStorage: expected a whole number > 0 and <= 16384',
+      'scaler.nodeStorageOverrides.c5.large: expected a whole number > 0 and <= 16384',
+    ],
+  );
 });
 
 t.test('batchSystem.kind picks Slurm; the embedded local cloud needs its own controller', async (t) => {
