@@ -8,7 +8,7 @@ import { destroyCluster } from '../../src/provisioner/cluster/destroyCluster.js'
 import { launchCluster, type LaunchClusterOptions } from '../../src/provisioner/cluster/launchCluster.js';
 import { importTestKeyPair, startTestEndpoint, testCalls, testEc2Client } from '../fixtures/ec2Local.js';
 
-const { CreateSecurityGroupCommand, CreateVpcCommand, DescribeVpcsCommand } = ec2Sdk();
+const { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, DescribeVpcsCommand } = ec2Sdk();
 
 /**
  * launch-cluster --awsEc2ExtraSecurityGroupId (Toil's flag, repeatable): the leader and the static
@@ -105,6 +105,30 @@ t.test(
     const otherVpc = (await client.send(new CreateVpcCommand({ CidrBlock: '10.3.0.0/16' }))).Vpc!.VpcId!;
     const elsewhere = await group('elsewhere', otherVpc);
     const named = await group('xsg');
+    // A group of the name toil-ts made for an earlier cluster 'xsg', in a VPC of its own so that
+    // it stands beside the untagged one (a VPC holds one group of a name).
+    const toilsVpc = (await client.send(new CreateVpcCommand({ CidrBlock: '10.4.0.0/16' }))).Vpc!.VpcId!;
+    const toils = (
+      await client.send(
+        new CreateSecurityGroupCommand({
+          GroupName: 'xsg',
+          Description: 'xsg',
+          VpcId: toilsVpc,
+          TagSpecifications: [
+            { ResourceType: 'security-group', Tags: [{ Key: 'clusterName', Value: 'xsg' }] },
+          ],
+        }),
+      )
+    ).GroupId!;
+    const toilsSubnet = (
+      await client.send(
+        new CreateSubnetCommand({
+          VpcId: toilsVpc,
+          CidrBlock: '10.4.0.0/24',
+          AvailabilityZone: 'us-west-2a',
+        }),
+      )
+    ).Subnet!.SubnetId!;
     const groupsBefore = endpoint.cloud.securityGroups.size;
     const cases: [string, string, RegExp][] = [
       [
@@ -120,16 +144,24 @@ t.test(
         ),
       ],
       [
-        "the cluster's name",
+        "the cluster's name, a group toil-ts did not make (destroy-cluster leaves it)",
         named,
         new RegExp(
-          `^--awsEc2ExtraSecurityGroupId ${named} is named 'xsg', the cluster's name: destroy-cluster would delete it with the cluster; give a group of another name$`,
+          `^--awsEc2ExtraSecurityGroupId ${named} is named 'xsg', the cluster's name, which the cluster's own group takes \\(a VPC holds one group of a name\\): give a group of another name, or pick another cluster name$`,
+        ),
+      ],
+      [
+        "the cluster's name, the group toil-ts made for it (destroy-cluster deletes it)",
+        toils,
+        new RegExp(
+          `^--awsEc2ExtraSecurityGroupId ${toils} is 'xsg', the group toil-ts made for a cluster of this name \\(its clusterName tag\\): launch-cluster reuses it as the cluster's own group and destroy-cluster deletes it with the cluster; give a group of another name$`,
         ),
       ],
     ];
     for (const [name, id, message] of cases) {
       const e = await launchCluster(
-        { ...base, extraSecurityGroupIds: [id] },
+        // The tagged group's VPC is where the nodes go, so the check reached is the name's.
+        { ...base, extraSecurityGroupIds: [id], ...(id === toils ? { subnetId: toilsSubnet } : {}) },
         { ...deps, progress: () => {} },
       ).catch((x: unknown) => x);
       t.ok(e instanceof UserInputError, `${name}: a user error`);
@@ -138,5 +170,10 @@ t.test(
     }
     t.equal(endpoint.cloud.instances.size, 0, 'no instance was launched');
     t.equal(endpoint.cloud.securityGroups.size, groupsBefore, 'no group was made');
+    // What each message says destroy-cluster does is what it does.
+    await destroyCluster('xsg', { ...deps, progress: () => {} }, { timeoutMs: 10_000, pollMs: 20 });
+    const left = [...endpoint.cloud.securityGroups.values()].map((g) => g.id);
+    t.ok(left.includes(named), 'the group toil-ts did not make is left');
+    t.notOk(left.includes(toils), 'the group toil-ts made for the name is deleted');
   },
 );

@@ -148,16 +148,26 @@ export class AwsCluster {
     }
   }
 
-  /** The security group of that id, its name and VPC; undefined when the region has no such group. */
+  /**
+   * The security group of that id, its name and VPC, and whether it bears this cluster's
+   * clusterName tag; undefined when the region has no such group.
+   */
   async securityGroup(
     groupId: string,
-  ): Promise<{ groupId: string; name: string; vpcId: string } | undefined> {
+  ): Promise<{ groupId: string; name: string; vpcId: string; taggedWithCluster: boolean } | undefined> {
     try {
       const out = await this.calls.call('DescribeSecurityGroups', (c) =>
         c.send(new DescribeSecurityGroupsCommand({ GroupIds: [groupId] })),
       );
       const g = out.SecurityGroups?.find((x) => x.GroupId === groupId);
-      return g?.VpcId ? { groupId, name: g.GroupName ?? '', vpcId: g.VpcId } : undefined;
+      return g?.VpcId
+        ? {
+            groupId,
+            name: g.GroupName ?? '',
+            vpcId: g.VpcId,
+            taggedWithCluster: fromTagList(g.Tags)[TAG_CLUSTER] === this.clusterName,
+          }
+        : undefined;
     } catch (e) {
       if (isProvisionerError(e, 'NOT_FOUND')) return undefined;
       throw e;

@@ -496,8 +496,10 @@ async function clusterSubnet(
 /**
  * --awsEc2ExtraSecurityGroupId, checked before anything is made: each group exists in the
  * cluster's VPC (EC2 refuses a group of another network only at RunInstances, after the IAM and
- * the cluster's group were made), and none is named after the cluster, because destroy-cluster
- * deletes the group of the cluster's name (Toil's docs give the same warning).
+ * the cluster's group were made), and none is named after the cluster (Toil's docs give the same
+ * warning): the cluster's own group takes that name, so one toil-ts made for the name would be
+ * reused as the cluster's own and deleted by destroy-cluster, and one it did not make keeps the
+ * cluster's group from being made (destroy-cluster leaves such a group).
  */
 async function checkExtraSecurityGroups(
   cluster: AwsCluster,
@@ -522,7 +524,9 @@ async function checkExtraSecurityGroups(
     if (g.name === o.clusterName)
       throw new UserInputError(
         'NO_SECURITY_GROUP',
-        `--awsEc2ExtraSecurityGroupId ${id} is named '${g.name}', the cluster's name: destroy-cluster would delete it with the cluster; give a group of another name`,
+        g.taggedWithCluster
+          ? `--awsEc2ExtraSecurityGroupId ${id} is '${g.name}', the group toil-ts made for a cluster of this name (its clusterName tag): launch-cluster reuses it as the cluster's own group and destroy-cluster deletes it with the cluster; give a group of another name`
+          : `--awsEc2ExtraSecurityGroupId ${id} is named '${g.name}', the cluster's name, which the cluster's own group takes (a VPC holds one group of a name): give a group of another name, or pick another cluster name`,
         { groupId: id },
       );
   }
