@@ -244,6 +244,12 @@ export const ERROR_CODES = {
     meaning:
       "a job store's location holds what no job store wrote (someone else's aws: bucket; a file, or a directory of other files, at a file: path): never used or deleted",
   },
+  JOBSTORE_WRONG_REGION: {
+    area: 'jobstore',
+    dispositions: u,
+    meaning:
+      "an aws: job store's bucket is in another region than its locator names (both named): never used or deleted under that locator",
+  },
   JOBSTORE_LEASED: {
     area: 'jobstore',
     dispositions: u,

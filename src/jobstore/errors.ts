@@ -44,6 +44,21 @@ export class JobStoreNotOursError extends UserInputError {
 }
 
 /**
+ * An `aws:` job store's bucket is in another region than its locator names: S3 bucket names are
+ * global, so it is the store of another locator (or no store of this one), and is not used,
+ * written to or deleted under this one, as Toil refuses it (BucketLocationConflictException).
+ */
+export class JobStoreWrongRegionError extends UserInputError {
+  constructor(locator: string, bucket: string, bucketRegion: string, region: string, name: string) {
+    super(
+      'JOBSTORE_WRONG_REGION',
+      `job store ${locator}: bucket ${bucket} is in ${bucketRegion}, not ${region}, so it is not used, written to or deleted (expected the region the bucket was made in: aws:${bucketRegion}:${name}, or another name for a new store in ${region})`,
+      { locator, bucket, bucketRegion, region },
+    );
+  }
+}
+
+/**
  * A `file:` job store's path holds something that is not a job store (a file, or a directory of
  * other files): it is not used, written to or deleted.
  */

@@ -11,6 +11,7 @@ import {
   JobStoreNotFoundError,
   JobStoreNotOursError,
   JobStoreUnavailableError,
+  JobStoreWrongRegionError,
   ObjectNotFoundError,
   PreconditionFailedError,
 } from './errors.js';
@@ -45,6 +46,7 @@ const {
   DeleteBucketCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
+  GetBucketLocationCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -119,7 +121,10 @@ export class S3ObjectStore implements ObjectStore {
   private readonly log: Logger;
   private readonly ownKeys: ((key: string) => boolean) | undefined;
   private readonly endpoint: string | undefined;
+  /** The job store's name (the bucket without `--toil`), for the locator a refusal suggests. */
+  private readonly name: string;
   private conditionsProbe: Promise<boolean> | undefined;
+  private regionCheck: Promise<void> | undefined;
 
   constructor(options: S3ObjectStoreOptions) {
     this.client = options.client;
@@ -127,6 +132,7 @@ export class S3ObjectStore implements ObjectStore {
     this.absoluteLocator = `aws:${options.locator.region}:${options.locator.name}`;
     this.bucket = options.locator.bucket;
     this.region = options.locator.region;
+    this.name = options.locator.name;
     this.partSize = Math.max(MIN_PART_SIZE, options.partSize ?? DEFAULT_PART_SIZE);
     this.pageSize = Math.min(1000, Math.max(1, options.pageSize ?? 1000));
     this.tags = options.tags ?? {};
@@ -228,18 +234,59 @@ export class S3ObjectStore implements ObjectStore {
    * JobStoreNotOursError, so no command writes into it or deletes it.
    */
   async exists(): Promise<boolean> {
+    let headRegion: string | undefined;
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      headRegion = (await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }))).BucketRegion;
     } catch (e) {
       if (httpStatus(e) === 404 || errorName(e) === 'NotFound' || errorName(e) === 'NoSuchBucket') {
         return false;
       }
       throw this.translate(e, 'HeadBucket');
     }
+    await this.assertRegion(headRegion);
     if (await this.head(LEADER_KEY)) return true;
     const foreign = await this.firstForeignKey();
     if (foreign !== undefined) throw new JobStoreNotOursError(this.locator, this.bucket, foreign);
     return true;
+  }
+
+  /**
+   * Throws JobStoreWrongRegionError when the bucket is in another region than the locator's. S3
+   * itself redirects a request sent to the wrong region (301, see translate), but a path-style
+   * endpoint (AWS_ENDPOINT_URL_S3: moto, a gateway) answers for every region alike, so the
+   * bucket's region is asked, as Toil asks it. Once per store object: it does not change.
+   */
+  private assertRegion(headRegion: string | undefined): Promise<void> {
+    this.regionCheck ??= this.bucketRegion(headRegion)
+      .then((region) => {
+        if (region !== undefined && region !== this.region) {
+          throw new JobStoreWrongRegionError(this.locator, this.bucket, region, this.region, this.name);
+        }
+      })
+      .catch((e: unknown) => {
+        this.regionCheck = undefined; // a failed look (network) proves nothing
+        throw e;
+      });
+    return this.regionCheck;
+  }
+
+  /**
+   * The bucket's region: GetBucketLocation's constraint ('EU' is eu-west-1's old name); for the
+   * empty one, which S3 gives for us-east-1, the region HeadBucket answered with, which S3 and
+   * moto send for every bucket. Undefined from a server that keeps no regions (s3rver answers
+   * the empty constraint for every bucket and HeadBucket with no region): nothing to check.
+   */
+  private async bucketRegion(headRegion: string | undefined): Promise<string | undefined> {
+    let constraint: string | undefined;
+    try {
+      constraint = (await this.client.send(new GetBucketLocationCommand({ Bucket: this.bucket })))
+        .LocationConstraint;
+    } catch (e) {
+      if (isNotImplemented(e)) return headRegion;
+      throw this.translate(e, 'GetBucketLocation');
+    }
+    if (constraint === 'EU') return 'eu-west-1';
+    return constraint || headRegion;
   }
 
   /** exists() throws for a bucket of someone else's. */
@@ -640,6 +687,10 @@ export class S3ObjectStore implements ObjectStore {
       );
     }
     if (status === 301 || name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed') {
+      const bucketRegion = redirectRegion(e);
+      if (bucketRegion !== undefined && bucketRegion !== this.region) {
+        return new JobStoreWrongRegionError(this.locator, this.bucket, bucketRegion, this.region, this.name);
+      }
       return new JobStoreAccessError(
         this.locator,
         `bucket ${this.bucket} is not in ${this.region} (expected the region the bucket was created in)`,
@@ -810,6 +861,14 @@ function errorName(e: unknown): string {
 
 function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/** The region S3 names in a redirect to the bucket's own region (x-amz-bucket-region). */
+function redirectRegion(e: unknown): string | undefined {
+  const headers = (e as { $response?: { headers?: Record<string, string | undefined> } } | undefined)
+    ?.$response?.headers;
+  const region = headers?.['x-amz-bucket-region'];
+  return typeof region === 'string' && region !== '' ? region : undefined;
 }
 
 function httpStatus(e: unknown): number | undefined {
