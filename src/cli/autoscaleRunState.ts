@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { FileObjectStore } from '../jobstore/fileObjectStore.js';
-import { shellQuote } from '../slurm/jobScript.js';
+import { shellQuote } from '../common/shellQuote.js';
 import { LEADER_HEARTBEAT_DEFAULTS } from '../scaler/tick/heartbeatDefaults.js';
 import type { ScalerConfig } from '../scaler/config.js';
 import { leaderStateStores } from '../main/leaderState.js';

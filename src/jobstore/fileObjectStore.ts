@@ -618,6 +618,11 @@ export class FileObjectStore implements ObjectStore {
     return value;
   }
 
+  whereIs(key: string): string {
+    assertValidKey(key);
+    return this.pathOf(key);
+  }
+
   private pathOf(key: string): string {
     const segments = key.split('/');
     const file = encodeSegment(segments.pop() ?? '');

@@ -115,6 +115,12 @@ export interface ObjectStore {
    */
   getStream(key: string): Promise<Readable>;
 
+  /**
+   * Where the object's bytes are, for a user to act on by hand: a file's path (`file:`), or an
+   * `s3://BUCKET/KEY` URI (`aws:`). Whether it is there is not asked.
+   */
+  whereIs(key: string): string;
+
   /** Deletes the object. Resolves if it does not exist. */
   delete(key: string): Promise<void>;
 

@@ -552,6 +552,11 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  whereIs(key: string): string {
+    assertValidKey(key);
+    return `s3://${this.bucket}/${key}`;
+  }
+
   async delete(key: string): Promise<void> {
     assertValidKey(key);
     try {

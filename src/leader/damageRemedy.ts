@@ -8,6 +8,7 @@ import {
   SLURM_KEY,
   TICKETS_PREFIX,
 } from '../jobstore/jobStore.js';
+import { shellQuote } from '../common/shellQuote.js';
 
 /**
  * What becomes of damaged object `key` when nobody restores it, for the objects that need no
@@ -15,9 +16,17 @@ import {
  * else holds what they hold). Telling the user to restore, or to `toil clean` and start again, for
  * a record the next leader writes anyway would have them throw a workflow's progress away.
  * `jobRan` says whether the job of a ticket has run (its commit is in the store); without it (no
- * job graph: the workflow record is damaged) a ticket is not judged.
+ * job graph: the workflow record is damaged) a ticket is not judged. `whereIs` gives the object's
+ * path or S3 URI, for the records no run writes again: deleting one is all that ends its report.
  */
-export function damageRemedy(key: string, jobRan?: (jobId: string) => boolean): string | undefined {
+export function damageRemedy(
+  key: string,
+  jobRan?: (jobId: string) => boolean,
+  whereIs?: (key: string) => string,
+): string | undefined {
+  const deleteToClear = whereIs
+    ? `; no run writes it again: delete it to clear this report (${removal(whereIs(key))})`
+    : '';
   if (key === OUTCOME_KEY)
     return "nothing to restore: it only says how the last leader's run ended, and the next run ('toil run WORKFLOW JOBSTORE --restart') writes it again";
   if (key === RUNNING_KEY)
@@ -27,11 +36,16 @@ export function damageRemedy(key: string, jobRan?: (jobId: string) => boolean): 
   if (key.startsWith(TICKETS_PREFIX)) {
     if (!jobRan) return undefined;
     return jobRan(key.slice(TICKETS_PREFIX.length))
-      ? "nothing to restore for the workflow: its job ran; only 'toil debug-job' of that job reads it, and cannot run the job without it"
+      ? `nothing to restore for the workflow: its job ran; only 'toil debug-job' of that job reads it, and cannot run the job without it${deleteToClear}`
       : 'nothing to restore: the leader writes it again each time it issues the job';
   }
   if (key.startsWith(SERVICES_PREFIX)) return SERVICE_RECORD_REMEDY;
   if (key.startsWith(LOGS_PREFIX))
-    return "nothing to restore for the workflow: it is the log of one failed attempt, which only 'toil status --printLogs' and 'toil debug-job' show";
+    return `nothing to restore for the workflow: it is the log of one failed attempt, which only 'toil status --printLogs' and 'toil debug-job' show${deleteToClear}`;
   return undefined;
+}
+
+/** The command that deletes an object where `whereIs` says it is. */
+function removal(where: string): string {
+  return where.startsWith('s3://') ? `aws s3 rm ${shellQuote(where)}` : `rm ${shellQuote(where)}`;
 }

@@ -93,7 +93,7 @@ export async function workflowStatusAndJobs(
       failed: false,
       failedJobs: [],
       failedAttempts: 0,
-      damaged: withRemedies(damaged),
+      damaged: withRemedies(store, damaged),
       ...(leader ? { leader: leader.description } : {}),
     };
     return { status, jobs: [] };
@@ -102,7 +102,9 @@ export async function workflowStatusAndJobs(
   let failedAttempts = 0;
   for await (const _ of store.objects.list('logs/')) failedAttempts++;
   const counts = graph.counts();
-  const remedied = withRemedies(damaged, (jobId) => ['ran', 'done'].includes(graph.state(jobId) ?? ''));
+  const remedied = withRemedies(store, damaged, (jobId) =>
+    ['ran', 'done'].includes(graph.state(jobId) ?? ''),
+  );
   const kill = leader || damagedKeys.has(LEADER_KEY) ? undefined : await killOfLastLeader(store);
   // Every job having run is not the end: the leader then runs the workflow's finish and records
   // its success. One stopped in between (`toil kill`, -9, its machine lost) recorded none, and a
@@ -154,11 +156,12 @@ export async function liveLeader(
 }
 
 function withRemedies(
+  store: JobStore,
   damaged: readonly DamagedObject[],
   jobRan?: (jobId: string) => boolean,
 ): StatusDamagedObject[] {
   return damaged.map((d) => {
-    const remedy = damageRemedy(d.key, jobRan);
+    const remedy = damageRemedy(d.key, jobRan, (key) => store.objects.whereIs(key));
     return remedy ? { ...d, remedy } : d;
   });
 }

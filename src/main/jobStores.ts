@@ -5,7 +5,13 @@ import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/log.js';
 import { FileObjectStore } from '../jobstore/fileObjectStore.js';
 import { parseLocator, type Locator } from '../jobstore/locator.js';
-import type { ObjectInfo, ObjectStore, PutConditions, StoredObject } from '../jobstore/objectStore.js';
+import {
+  assertValidKey,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutConditions,
+  type StoredObject,
+} from '../jobstore/objectStore.js';
 import type { Env } from './env.js';
 
 export interface OpenObjectStoreOptions {
@@ -140,6 +146,11 @@ class LazyS3ObjectStore implements ObjectStore {
   }
   async getStream(key: string): Promise<Readable> {
     return (await this.store()).getStream(key);
+  }
+  /** Said without loading the S3 client: the URI needs only the bucket. */
+  whereIs(key: string): string {
+    assertValidKey(key);
+    return `s3://${this.bucket}/${key}`;
   }
   async delete(key: string): Promise<void> {
     return (await this.store()).delete(key);

@@ -24,6 +24,7 @@
  * - The argv runs with `exec`, each word single-quoted, so no shell expansion touches it.
  */
 import { UserInputError } from '../common/errors.js';
+import { shellQuote } from '../common/shellQuote.js';
 import { jobOwnSlurmOption, sbatchReadsAs } from '../common/slurmSyntax.js';
 import type { IssuedJob } from '../ports/batchSystem.js';
 import { expandHostlist, hostlistItems } from './hostlist.js';
@@ -54,10 +55,6 @@ export interface SlurmJobOptions {
 }
 
 const MIB = 2 ** 20;
-
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
 
 /** Slurm's job name: the job's name, with what Slurm's tools would mangle replaced. */
 export function slurmJobName(name: string): string {
