@@ -56,7 +56,11 @@ import {
   type StoreIdentityResolver,
 } from '../jobstore/storeIdentity.js';
 import { removedItsNewStore } from './storeRemoved.js';
-import { bundleSubmittedWorkflow, type WorkflowFileAccess } from './workflowFileAccess.js';
+import {
+  bundleSubmittedWorkflow,
+  WorkflowFileNotAnsweringError,
+  type WorkflowFileAccess,
+} from './workflowFileAccess.js';
 import { sharedWhileRunning } from '../common/sharedWhileRunning.js';
 
 export type DaemonState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
@@ -1082,6 +1086,19 @@ export class LeaderDaemon {
     }
   }
 
+  /**
+   * A submission refused with a 503. A file system that did not answer (a hung mount) is the
+   * submitter's to fix and says all there is to say: one line, its code and path, no stack, each
+   * time. Anything else is the daemon's trouble, logged with its error.
+   */
+  private logRefusal(e: unknown): void {
+    if (e instanceof WorkflowFileNotAnsweringError || e instanceof JobStoreNotAnsweringError) {
+      this.log.warn({ code: e.code, ...e.details }, e.message);
+      return;
+    }
+    this.log.error({ err: coerceError(e) }, 'could not take a workflow');
+  }
+
   private buildApp(): FastifyInstance {
     const cfg = this.d.config();
     const app = buildHttp({
@@ -1114,7 +1131,7 @@ export class LeaderDaemon {
         return reply.code(202).send(shownRun(await this.accept(req.body)));
       } catch (e) {
         const code = e instanceof UserInputError ? 400 : e instanceof JobStoreBusyError ? 409 : 503;
-        if (code === 503) this.log.error({ err: coerceError(e) }, 'could not take a workflow');
+        if (code === 503) this.logRefusal(e);
         return reply.code(code).send({ error: coerceError(e).message });
       }
     });
