@@ -481,7 +481,7 @@ export const ERROR_CODES = {
   CLUSTER_NOT_FOUND: {
     area: 'provisioner',
     dispositions: ['fatal', 'user'],
-    meaning: 'no cluster of that name (the leader, or destroy-cluster)',
+    meaning: 'no cluster of that name (the leader; destroy-cluster where the name is shown wrong)',
   },
   REQUEST_REJECTED: {
     area: 'provisioner',

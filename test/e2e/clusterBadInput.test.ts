@@ -197,12 +197,6 @@ t.test('bad input to the cluster utilities is one clear line and exit 2', async 
       /^toil: --zone: 'west' is not an availability zone like us-west-2a$/,
     ],
     [
-      'a cluster name never seen here (a typo, or the wrong zone)',
-      ['destroy-cluster', 'nosuch', '--zone', 'us-west-2a'],
-      {},
-      /^toil: no cluster named 'nosuch' in region \S+ .*; clusters here: none; check the name and --zone$/,
-    ],
-    [
       'missing key pair',
       ['launch-cluster', 'c1', '--nodeType', 't2.medium', '--keyPairName', 'nokey', '--zone', 'us-west-2a'],
       {},

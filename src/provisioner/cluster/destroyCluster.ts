@@ -23,9 +23,10 @@ export interface DestroyResult {
  * group (while it is in use, ending any worker launched since by a leader running elsewhere), then the cluster's IAM roles, their policies and instance profiles, then a Slurm
  * cluster's munge key (SSM). Stopped instances
  * are included; anything already gone is skipped, so running it again, or after a half-finished
- * run, is safe. A name that finds nothing at all is told apart: a cluster EC2 still lists as
- * terminated was already destroyed (fine); a name never seen is most likely a typo or the wrong
- * zone, so it is refused (UserInputError, exit 2) naming the clusters that do exist there.
+ * run, is safe. A name that finds nothing is fine (nothing to destroy), said naming the clusters
+ * that do exist there, so a typo shows; it is refused (UserInputError, exit 2) only where the name
+ * is shown to be another's: its IAM roles are for another region, or its security group is not
+ * toil-ts's.
  */
 export async function destroyCluster(
   clusterName: string,
@@ -136,20 +137,27 @@ export async function destroyCluster(
           foreignSecurityGroups: foreign.map((g) => g.groupId),
         },
       );
-    if (gone === 0) {
-      const others = await cluster.clusterNamesInRegion();
+    // A name with nothing at all of it here is not refused for that alone: a launch-cluster that
+    // failed or was interrupted removed all it made, and a cluster destroyed more than an hour ago
+    // (EC2 forgets terminated instances) look the same, and `launch-cluster X || destroy-cluster
+    // X` must succeed. A name shown to be wrong (its roles are for another region) is refused.
+    if (gone === 0 && iamElsewhere !== undefined)
       throw new UserInputError(
         'CLUSTER_NOT_FOUND',
-        `no cluster named '${clusterName}' in ${region} ` +
-          '(no instance, security group or IAM role of it, ' +
-          `live or recently terminated); ${clustersHere(others)}; ` +
-          (iamElsewhere !== undefined
-            ? `its IAM roles are for region ${iamElsewhere}: give a --zone there`
-            : 'check the name and --zone'),
-        { clusterName, clustersHere: others },
+        `no cluster named '${clusterName}' in ${region} (no instance or security group of it, live or ` +
+          `recently terminated); its IAM roles are for region ${iamElsewhere}: give a --zone there`,
+        { clusterName, iamRegion: iamElsewhere },
       );
-    }
-    progress(`nothing left of cluster '${clusterName}': already destroyed (${gone} instance(s) terminated)`);
+    if (gone === 0) {
+      const others = await cluster.clusterNamesInRegion();
+      progress(
+        `nothing to destroy: nothing of cluster '${clusterName}' is in ${region} (no instance, security group, ` +
+          `IAM role or munge key of it, live or recently terminated); ${clustersHere(others)}`,
+      );
+    } else
+      progress(
+        `nothing left of cluster '${clusterName}': already destroyed (${gone} instance(s) terminated)`,
+      );
   } else progress(`cluster '${clusterName}' destroyed`);
   if (leftAlone !== undefined) progress(leftAlone);
   return {
