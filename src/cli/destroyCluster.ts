@@ -4,6 +4,7 @@ import { addClusterLoggingOptions, clusterLogger, type ClusterLoggingFlags } fro
 import { validateClusterName } from '../provisioner/cluster/validate.js';
 import { clusterRegion } from './clusterLeader.js';
 import type { SubCommand } from './main.js';
+import { onStopSignals, signalExitCode } from './untilSignal.js';
 
 export const command: SubCommand = {
   register(program, setExitCode) {
@@ -31,15 +32,25 @@ export const command: SubCommand = {
           { destroyCluster },
           { ClusterIam },
           { ClusterMungeKey },
+          { interruptedDestroyLine, newDestroyProgress },
         ] = await Promise.all([
           import('../main/awsClients.js'),
           import('../provisioner/cluster/destroyCluster.js'),
           import('../provisioner/aws/clusterIam.js'),
           import('../provisioner/aws/mungeKey.js'),
+          import('../provisioner/cluster/destroyProgress.js'),
         ]);
         const { calls, close } = await createClusterCalls({ region, clock, log });
         const iamClient = await createIamClient(process.env);
         const ssmClient = await createSsmClient(region, process.env);
+        // Ctrl-C stops at once, saying what was done and what may be left; every step is safe to
+        // run again, so a second destroy-cluster finishes the job.
+        const done = newDestroyProgress();
+        const offSignals = onStopSignals((signal) => {
+          const has = { iam: iamClient !== undefined, mungeKey: ssmClient !== undefined };
+          process.stderr.write(`toil: ${interruptedDestroyLine(clusterName, signal, done, has)}\n`);
+          process.exit(signalExitCode(signal));
+        });
         try {
           await destroyCluster(
             clusterName,
@@ -50,11 +61,13 @@ export const command: SubCommand = {
               progress: progressTo(process.stdout),
               ...(iamClient ? { iam: new ClusterIam({ iam: iamClient, clusterName, clock, log }) } : {}),
               ...(ssmClient ? { mungeKey: new ClusterMungeKey({ ssm: ssmClient, clusterName }) } : {}),
+              done,
             },
             { timeoutMs: 15 * 60_000, pollMs: 1000, region },
           );
           setExitCode(0);
         } finally {
+          offSignals();
           close();
           iamClient?.destroy();
           ssmClient?.destroy();

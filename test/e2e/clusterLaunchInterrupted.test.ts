@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import t, { type Test } from 'tap';
 import { importTestKeyPair, startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
-import { runToil, TOIL_BIN } from '../fixtures/ec2ToilCli.js';
+import { runToil, spawnToil } from '../fixtures/ec2ToilCli.js';
 
 /**
  * A launch-cluster stopped with Ctrl-C, or refused its leader by EC2, leaves nothing of the
@@ -26,45 +25,27 @@ async function interruptLaunch(
   const client = testEc2Client(endpoint.url);
   t.teardown(() => client.destroy());
   await importTestKeyPair(client, 'k');
-  const child = spawn(
-    process.execPath,
+  const launch = spawnToil(
+    t,
     [
-      TOIL_BIN,
       'launch-cluster',
       name,
       ...['--leaderNodeType', 't2.medium', '--nodeTypes', 'm5.large', '-w', '2'],
       ...['--zone', 'us-west-2a', '--keyPairName', 'k'],
     ],
-    {
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: process.env.HOME ?? '/tmp',
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        AWS_ENDPOINT_URL_EC2: endpoint.url,
-      },
-    },
+    { AWS_ENDPOINT_URL_EC2: endpoint.url },
   );
-  t.teardown(() => child.kill('SIGKILL'));
-  let stdout = '';
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await new Promise<void>((resolve) =>
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      if (/waiting for it to run/.test(stdout)) resolve();
-    }),
-  );
-  if (readerGone) child.stdout.destroy();
-  child.kill(signal);
-  const code = await exited;
+  await launch.untilStdout(/waiting for it to run/);
+  if (readerGone) launch.child.stdout.destroy();
+  launch.child.kill(signal);
+  const code = await launch.exited;
   const live = [...endpoint.cloud.instances.values()]
     .filter(
       (i) => i.tags.get('clusterName') === name && i.state !== 'terminated' && i.state !== 'shutting-down',
     )
     .map((i) => i.id);
   const groups = [...endpoint.cloud.securityGroups.values()].filter((g) => g.name === name).map((g) => g.id);
-  return { code, stdout, stderr, live, groups };
+  return { code, stdout: launch.stdout(), stderr: launch.stderr(), live, groups };
 }
 
 t.test('Ctrl-C while the leader boots removes the leader and the security group, exit 130', async (t) => {

@@ -6,6 +6,7 @@ import type { Ec2Calls } from '../aws/ec2Calls.js';
 import type { ClusterMungeKey } from '../aws/mungeKey.js';
 import { UserInputError } from '../../common/errors.js';
 import { clustersHere } from './clustersHere.js';
+import { newDestroyProgress, type DestroyProgress } from './destroyProgress.js';
 
 export interface DestroyResult {
   readonly terminated: readonly string[];
@@ -39,6 +40,8 @@ export async function destroyCluster(
     iam?: ClusterIam;
     /** Absent on the local cloud without an SSM endpoint (it made none). */
     mungeKey?: ClusterMungeKey;
+    /** Kept up to date as the destroy goes (what an interrupted one says it had done). */
+    done?: DestroyProgress;
   },
   /** `region`: named when nothing of the cluster is found (it may come from the AWS profile). */
   options: { timeoutMs: number; pollMs: number; region?: string },
@@ -47,13 +50,19 @@ export async function destroyCluster(
   const cluster = new AwsCluster({ calls: deps.calls, clusterName, clock: deps.clock, log: deps.log });
   const wait = { timeoutMs: options.timeoutMs, pollMs: options.pollMs };
   const terminated: string[] = [];
+  const done = deps.done ?? newDestroyProgress();
+  const terminate = async (ids: readonly string[]): Promise<void> => {
+    // Asked before the answer comes: an interruption meanwhile may have reached EC2.
+    done.terminating.push(...ids);
+    await cluster.terminate(ids);
+  };
 
   const before = await cluster.liveInstances();
   const leaders = before.filter((n) => n.role === 'leader');
   if (leaders.length > 0) {
     const ids = leaders.map((n) => n.instanceId);
     progress(`terminating leader ${ids.join(', ')} (${leaders.map((n) => n.state).join(', ')})`);
-    await cluster.terminate(ids);
+    await terminate(ids);
     await cluster.waitFor(ids, ['terminated'], wait);
     terminated.push(...ids);
   }
@@ -66,11 +75,12 @@ export async function destroyCluster(
   if (spot.length > 0) {
     progress(`cancelling ${spot.length} spot request(s)`);
     await cluster.cancelSpotRequests(spot);
+    done.spotRequestsCancelled.push(...spot);
   }
   if (rest.length > 0) {
     const ids = rest.map((n) => n.instanceId);
     progress(`terminating ${ids.length} worker(s)`);
-    await cluster.terminate(ids);
+    await terminate(ids);
     await cluster.waitFor(ids, ['terminated'], wait);
     terminated.push(...ids);
   }
@@ -88,19 +98,23 @@ export async function destroyCluster(
     const requests = (await cluster.openSpotRequests(ids)).filter((r) => !spotCancelled.includes(r));
     await cluster.cancelSpotRequests(requests);
     spotCancelled.push(...requests);
+    done.spotRequestsCancelled.push(...requests);
     progress(
       `terminating ${ids.length} worker(s) launched while the cluster was destroyed: ${ids.join(', ')} ` +
         '(a leader of the cluster still runs elsewhere, a toil run --provisioner aws on another machine say: stop it)',
     );
-    await cluster.terminate(ids);
+    await terminate(ids);
     terminated.push(...ids);
   };
   const groups: string[] = [];
+  done.step = 'security group';
   for (let group = await cluster.findSecurityGroup(); group; group = await cluster.findSecurityGroup()) {
     progress(`deleting security group ${group.groupId}`);
     await cluster.deleteSecurityGroup(group.groupId, { ...wait, inUse: endLate });
     groups.push(group.groupId);
+    done.securityGroupsDeleted.push(group.groupId);
   }
+  done.step = 'IAM';
   // Last: no instance holds the profiles any more. IAM is global: roles whose policy is for
   // another region are a cluster of this name there (a wrong --zone here), still running on them.
   const iamRegion = deps.iam && options.region ? await deps.iam.policyRegion('destroy-cluster') : undefined;
@@ -110,11 +124,15 @@ export async function destroyCluster(
       `left IAM roles ${deps.iam!.names.leaderRole}, ${deps.iam!.names.workerRole}: they are for region ${iamElsewhere}, where a cluster named '${clusterName}' may run (destroy it there with a --zone of ${iamElsewhere})`,
     );
   const iamRemoved = deps.iam && iamElsewhere === undefined ? await deps.iam.remove(progress) : [];
+  done.iamRemoved.push(...iamRemoved);
+  done.step = 'munge key';
   const parametersDeleted: string[] = [];
   if (await deps.mungeKey?.remove()) {
     progress(`deleted the cluster's munge key ${deps.mungeKey!.parameter} (SSM)`);
     parametersDeleted.push(deps.mungeKey!.parameter);
+    done.parametersDeleted.push(deps.mungeKey!.parameter);
   }
+  done.step = 'done';
   // A group of the cluster's name toil-ts did not make (no clusterName tag) is someone else's:
   // neither it nor the instances in it were touched above.
   const foreign = (await cluster.securityGroupsNamedAfterCluster()).filter((g) => !g.madeByToil);
