@@ -548,6 +548,11 @@ export const ERROR_CODES = {
     dispositions: u,
     meaning: "an IAM role or instance profile of the cluster's names exists that toil-ts did not make",
   },
+  MUNGE_KEY_NOT_TOILS: {
+    area: 'cluster',
+    dispositions: u,
+    meaning: "an SSM parameter of the cluster's munge key name exists that toil-ts did not make",
+  },
   SECURITY_GROUP_NOT_TOILS: {
     area: 'cluster',
     dispositions: u,

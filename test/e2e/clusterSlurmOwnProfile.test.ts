@@ -1,7 +1,7 @@
 import t from 'tap';
-import { importTestKeyPair, startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
+import { localEc2WithMotoSsm } from '../fixtures/ec2Local.js';
 import { runToil } from '../fixtures/ec2ToilCli.js';
-import { MOTO_MISSING_REASON, motoAvailable, startMoto } from '../fixtures/motoServer.js';
+import { MOTO_MISSING_REASON, motoAvailable } from '../fixtures/motoServer.js';
 
 /**
  * A Slurm cluster launched with a profile of the user's own (--awsEc2ProfileArn) gets no roles of
@@ -14,13 +14,7 @@ t.test(
   'launch-cluster -T slurm --awsEc2ProfileArn names the profile that must read the munge key',
   { skip: motoAvailable() ? false : MOTO_MISSING_REASON },
   async (t) => {
-    const moto = await startMoto();
-    t.teardown(() => moto.stop());
-    const endpoint = await startTestEndpoint({ bootDelayMs: 0 });
-    t.teardown(() => endpoint.stop());
-    const client = testEc2Client(endpoint.url);
-    t.teardown(() => client.destroy());
-    await importTestKeyPair(client, 'k');
+    const { env } = await localEc2WithMotoSsm(t);
     const profile = 'arn:aws:iam::123456789012:instance-profile/mine';
     const r = await runToil(
       [
@@ -29,7 +23,7 @@ t.test(
         ...['-T', 'slurm', '--nodeType', 't2.medium', '--awsEc2ProfileArn', profile],
         ...['--zone', 'us-west-2a', '--keyPairName', 'k'],
       ],
-      { AWS_ENDPOINT_URL_EC2: endpoint.url, AWS_ENDPOINT_URL_SSM: moto.endpoint },
+      env,
     );
     t.equal(r.code, 0, r.stderr);
     t.match(

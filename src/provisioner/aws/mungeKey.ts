@@ -3,7 +3,7 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import { ssmSdk } from '../../common/awsSdkPackages.js';
 import { ToilError, UserInputError } from '../../common/errors.js';
 import { NO_CREDENTIALS_MESSAGE } from './ec2Errors.js';
-import { toTagList } from './tags.js';
+import { TAG_CLUSTER, fromTagList, toTagList } from './tags.js';
 
 /**
  * The munge key of a Slurm cluster (`launch-cluster --clusterType slurm`): the one secret its
@@ -12,7 +12,9 @@ import { toTagList } from './tags.js';
  * metadata service). launch-cluster makes it and keeps it in SSM Parameter Store as a SecureString
  * (encrypted with the account's AWS-managed `aws/ssm` key); only this cluster's leader and worker
  * roles may read it (`ssm:GetParameter` on its one ARN, iamPolicies.ts); each node's boot fetches
- * it with its instance profile's credentials; destroy-cluster deletes it.
+ * it with its instance profile's credentials; destroy-cluster deletes it. The parameter is the
+ * cluster's only with the cluster's clusterName tag, as its security group and roles are: one of
+ * the name toil-ts did not make is neither taken over nor deleted.
  */
 export function mungeKeyParameter(clusterName: string): string {
   return `/toil/${clusterName}/munge-key`;
@@ -27,7 +29,15 @@ export function mungeKeyParameterArn(clusterName: string, region: string): strin
 const KEY_BYTES = 1024;
 
 /** What the person running launch-cluster / destroy-cluster needs in SSM for a Slurm cluster. */
-export const MUNGE_KEY_PERMISSIONS = ['ssm:PutParameter', 'ssm:AddTagsToResource', 'ssm:DeleteParameter'];
+export const MUNGE_KEY_PERMISSIONS = [
+  'ssm:PutParameter',
+  'ssm:AddTagsToResource',
+  'ssm:ListTagsForResource',
+  'ssm:DeleteParameter',
+];
+
+/** Who holds the parameter's name: nobody, this cluster (its clusterName tag), or someone else. */
+export type MungeKeyOwner = 'none' | 'cluster' | 'other';
 
 /**
  * The SSM package loads with the first call, not with this module: the leader's provisioner loads
@@ -36,10 +46,42 @@ export const MUNGE_KEY_PERMISSIONS = ['ssm:PutParameter', 'ssm:AddTagsToResource
 export class ClusterMungeKey {
   readonly parameter: string;
   private readonly ssm: SSMClient;
+  private readonly clusterName: string;
 
   constructor(options: { ssm: SSMClient; clusterName: string }) {
     this.ssm = options.ssm;
+    this.clusterName = options.clusterName;
     this.parameter = mungeKeyParameter(options.clusterName);
+  }
+
+  /** Whether a parameter of the key's name exists, and whether it carries the cluster's tag. */
+  async owner(who: string): Promise<MungeKeyOwner> {
+    const { ListTagsForResourceCommand } = ssmSdk();
+    try {
+      const out = await this.ssm.send(
+        new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: this.parameter }),
+      );
+      return fromTagList(out.TagList)[TAG_CLUSTER] === this.clusterName ? 'cluster' : 'other';
+    } catch (e) {
+      if ((e as { name?: string }).name === 'InvalidResourceId') return 'none';
+      throw translateSsmError(e, 'ListTagsForResource', who);
+    }
+  }
+
+  /**
+   * launch-cluster, before anything is made: a parameter of the key's name toil-ts did not make
+   * would be overwritten (its value lost) and destroy-cluster would leave it, so the name is refused.
+   */
+  async refuseOthers(): Promise<void> {
+    if ((await this.owner('launch-cluster')) === 'other') throw this.notOurs();
+  }
+
+  private notOurs(): UserInputError {
+    return new UserInputError(
+      'MUNGE_KEY_NOT_TOILS',
+      `an SSM parameter named '${this.parameter}' exists that toil-ts did not make (it has no clusterName tag of cluster '${this.clusterName}'): pick another cluster name`,
+      { clusterName: this.clusterName, parameter: this.parameter },
+    );
   }
 
   /** A fresh key, stored (replacing one a failed launch left); tagged with the cluster's tags. */
@@ -52,6 +94,8 @@ export class ClusterMungeKey {
     } catch (e) {
       if ((e as { name?: string }).name !== 'ParameterAlreadyExists')
         throw translateSsmError(e, 'PutParameter', 'launch-cluster');
+      // Made since refuseOthers looked: replaced only when it is the cluster's.
+      if ((await this.owner('launch-cluster')) !== 'cluster') throw this.notOurs();
       // SSM takes no tags with Overwrite; the first put tagged it.
       await this.ssm
         .send(new PutParameterCommand({ ...put, Overwrite: true }))
@@ -77,14 +121,20 @@ export class ClusterMungeKey {
     }
   }
 
-  /** Deletes the key; false when there was none (a Mesos cluster, or destroyed already). */
-  async remove(): Promise<boolean> {
+  /**
+   * Deletes the key when it is the cluster's: 'deleted'; 'none' when there was none (a Mesos
+   * cluster, or destroyed already); 'left' for a parameter of its name toil-ts did not make.
+   */
+  async remove(): Promise<'deleted' | 'none' | 'left'> {
+    const owner = await this.owner('destroy-cluster');
+    if (owner === 'none') return 'none';
+    if (owner === 'other') return 'left';
     const { DeleteParameterCommand } = ssmSdk();
     try {
       await this.ssm.send(new DeleteParameterCommand({ Name: this.parameter }));
-      return true;
+      return 'deleted';
     } catch (e) {
-      if ((e as { name?: string }).name === 'ParameterNotFound') return false;
+      if ((e as { name?: string }).name === 'ParameterNotFound') return 'none';
       throw translateSsmError(e, 'DeleteParameter', 'destroy-cluster');
     }
   }

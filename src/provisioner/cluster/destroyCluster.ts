@@ -127,7 +127,12 @@ export async function destroyCluster(
   done.iamRemoved.push(...iamRemoved);
   done.step = 'munge key';
   const parametersDeleted: string[] = [];
-  if (await deps.mungeKey?.remove()) {
+  const mungeKey = await deps.mungeKey?.remove();
+  if (mungeKey === 'left')
+    progress(
+      `SSM parameter ${deps.mungeKey!.parameter} exists but toil-ts did not make it for cluster '${clusterName}' (no clusterName tag of it): left alone`,
+    );
+  if (mungeKey === 'deleted') {
     progress(`deleted the cluster's munge key ${deps.mungeKey!.parameter} (SSM)`);
     parametersDeleted.push(deps.mungeKey!.parameter);
     done.parametersDeleted.push(deps.mungeKey!.parameter);

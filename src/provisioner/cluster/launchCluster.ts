@@ -242,6 +242,9 @@ async function makeCluster(
       `cluster '${o.clusterName}' already exists (${existing.length} instance(s)); destroy it first with: toil destroy-cluster ${o.clusterName}`,
     );
 
+  // A munge key parameter of the cluster's name toil-ts did not make is someone else's, as a group.
+  if (o.clusterType === 'slurm') await deps.mungeKey?.refuseOthers();
+
   // The first thing made: the cluster's IAM, so a caller who may not create it is told before
   // anything else exists.
   signal?.throwIfAborted();
