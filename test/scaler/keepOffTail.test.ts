@@ -136,3 +136,37 @@ t.test('a long tail is kept off a dear node: the queued job waits for the cheap 
     t.equal(noted, Object.keys(row.hints).length > 0, `${row.name}: a note says why, when kept off`);
   }
 });
+
+t.test('a draining dear node is not taken back for a long tail it would keep billed', async (t) => {
+  const rows = [
+    {
+      name: 'a heavy-tailed name: the r5.8xlarge stays draining and is kept off it',
+      recent: heavyTail,
+      undrain: [],
+    },
+    {
+      name: 'a tight name: the r5.8xlarge is taken back for it',
+      recent: [500, 550, 600, 650, 700],
+      undrain: ['x-big'],
+    },
+  ];
+  for (const row of rows) {
+    const plan = planScaling(
+      snapshot({
+        nodes: [{ ...big, state: 'draining' }, ...small],
+        running: [memJob, ...smallJobs],
+        queued: task,
+        runtimes: history(row.recent),
+      }),
+      config({ nodeTypes: 'm5.2xlarge,r5.8xlarge', maxNodes: [2, 2], region: 'us-east-1' }),
+    );
+    t.same(
+      plan.undrain.map((u) => u.nodeId),
+      row.undrain,
+      `${row.name}: taken back`,
+    );
+    t.same(launched(plan), [], `${row.name}: nothing launched (the m5.2xlarge pool is at its limit)`);
+    // A draining node takes no work, so no hint is needed either way.
+    t.same(hints(plan), {}, `${row.name}: no hints`);
+  }
+});
