@@ -8,6 +8,7 @@ import { checkOwnerTag, checkTagsAwsTakes } from '../provisioner/cluster/awsTagR
 import { checkProvisioner, collect, progressTo } from '../provisioner/cluster/cliSupport.js';
 import { addClusterLoggingOptions, clusterLogger, type ClusterLoggingFlags } from './clusterLogging.js';
 import {
+  checkZoneTakesClusterIam,
   parseNodeTypes,
   parseTags,
   parseTagsJson,
@@ -229,6 +230,7 @@ async function run(name: string, f: Flags): Promise<number> {
   const { calls, close } = await createClusterCalls({ region, clock, log });
   // With --awsEc2ProfileArn, IAM is only asked whether the profile exists.
   const iamClient = await createIamClient(process.env);
+  if (iamClient && !ownProfile) checkZoneTakesClusterIam(zone, source);
   const ssmClient = f.clusterType === 'slurm' ? await createSsmClient(region, process.env) : undefined;
   // Ctrl-C stops the launch and removes what it made; a second one leaves at once, saying what to run.
   const interrupt = new AbortController();

@@ -626,7 +626,12 @@ export const ERROR_CODES = {
     dispositions: f,
     meaning: 'IAM does not know the role or profile (removal is re-runnable)',
   },
-  IAM_REJECTED: { area: 'cluster', dispositions: f, meaning: 'IAM rejected a call' },
+  IAM_REJECTED: {
+    area: 'cluster',
+    dispositions: f,
+    meaning:
+      "IAM refused a call (ValidationError, MalformedPolicyDocument, LimitExceeded, ...): one line naming the call and AWS's message; a launch removes what it made",
+  },
   // The scaler tick's name for a thrown value of no known kind (a bug): fatal, shown once.
   UNTYPED_ERROR: {
     area: 'scaler',

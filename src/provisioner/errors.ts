@@ -16,6 +16,8 @@ export type ProvisionerErrorCode =
   | 'ALREADY_EXISTS'
   | 'CLUSTER_NOT_FOUND'
   | 'REQUEST_REJECTED'
+  /** IAM answered a call of the cluster's roles and profiles with a refusal (its message says why). */
+  | 'IAM_REJECTED'
   /** The SDK found no credentials (it fails before sending anything). */
   | 'NO_CREDENTIALS'
   /** The SDK was given no region. */
@@ -34,6 +36,7 @@ export const DISPOSITIONS: Readonly<Record<ProvisionerErrorCode, Disposition>> =
   ALREADY_EXISTS: 'fatal',
   CLUSTER_NOT_FOUND: 'fatal',
   REQUEST_REJECTED: 'fatal',
+  IAM_REJECTED: 'fatal',
   // The user's setup, not the cloud: one line and exit 2 from the CLI, like any bad input.
   NO_CREDENTIALS: 'user',
   NO_REGION: 'user',

@@ -1,8 +1,8 @@
 import t from 'tap';
 import { iamSdk } from '../../src/common/awsSdkPackages.js';
-import { endpointWithKeyPair, importTestKeyPair, testEc2Client } from '../fixtures/ec2Local.js';
+import { importTestKeyPair, localCloudWithMotoIam } from '../fixtures/ec2Local.js';
 import { runToil } from '../fixtures/ec2ToilCli.js';
-import { MOTO_MISSING_REASON, motoAvailable, motoIamClient, startMoto } from '../fixtures/motoServer.js';
+import { MOTO_MISSING_REASON, motoAvailable } from '../fixtures/motoServer.js';
 
 const { ListInstanceProfilesCommand, ListRolesCommand } = iamSdk();
 
@@ -20,15 +20,8 @@ t.test(
   'launch-cluster refuses tags AWS would refuse, before anything is made, and takes the ones it allows',
   { skip: motoAvailable() ? false : MOTO_MISSING_REASON },
   async (t) => {
-    const moto = await startMoto();
-    t.teardown(() => moto.stop());
-    const { endpoint, env: ec2Env } = await endpointWithKeyPair(t);
-    const ec2 = testEc2Client(endpoint.url);
-    t.teardown(() => ec2.destroy());
+    const { endpoint, ec2, iam, env } = await localCloudWithMotoIam(t);
     await importTestKeyPair(ec2, 'my key (laptop)');
-    const iam = motoIamClient(moto);
-    t.teardown(() => iam.destroy());
-    const env = { ...ec2Env, AWS_ENDPOINT_URL_IAM: moto.endpoint };
     const launch = (name: string, ...more: string[]): string[] => [
       'launch-cluster',
       name,

@@ -3,6 +3,7 @@ import { iamSdk } from '../../common/awsSdkPackages.js';
 import type { Clock } from '../../common/clock.js';
 import { ToilError, UserInputError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
+import { ProvisionerError } from '../errors.js';
 import { NO_CREDENTIALS_MESSAGE } from './ec2Errors.js';
 import {
   EC2_TRUST_POLICY,
@@ -439,7 +440,10 @@ class IamGone extends ToilError {}
 /**
  * IAM's errors, translated once: a refused permission and missing credentials are the user's to
  * fix (one line, exit 2, naming the permission and the way around it); EntityAlreadyExists and
- * NoSuchEntity are what re-runs meet; anything else is fatal.
+ * NoSuchEntity are what re-runs meet. Any other answer of IAM's (a ValidationError,
+ * MalformedPolicyDocument, LimitExceeded, …) is AWS refusing the call, not a fault of toil-ts's:
+ * one line naming the call and AWS's message (a launch then removes what it made). Anything else
+ * (no answer came) is fatal.
  */
 export function translateIamError(thrown: unknown, action: string, command: string): ToilError {
   const e = thrown as { name?: string; message?: string; Code?: string };
@@ -464,5 +468,11 @@ export function translateIamError(thrown: unknown, action: string, command: stri
     return new IamConflict('IAM_EXISTS', `IAM ${action}: ${message}`, { cause: thrown });
   if (name === 'NoSuchEntity' || name === 'NoSuchEntityException')
     return new IamGone('IAM_NOT_FOUND', `IAM ${action}: ${message}`, { cause: thrown });
+  if ((thrown as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== undefined)
+    return new ProvisionerError(
+      'IAM_REJECTED',
+      `${command}: IAM ${action} failed: ${name}: ${message.replace(/\s+/g, ' ').trim()}`,
+      { cause: thrown, cloudCode: name, details: { action: `iam:${action}` } },
+    );
   return new ToilError('IAM_REJECTED', `IAM ${action}: ${name}: ${message}`, { cause: thrown });
 }

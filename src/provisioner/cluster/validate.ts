@@ -46,6 +46,29 @@ export function resolveZone(
   );
 }
 
+/** The partitions besides the standard one (`aws`) that a zone like ours can be in, by region prefix. */
+const OTHER_PARTITIONS = [
+  { prefix: 'us-gov-', partition: 'aws-us-gov', name: 'AWS GovCloud (US)' },
+  { prefix: 'cn-', partition: 'aws-cn', name: 'AWS China' },
+] as const;
+
+/**
+ * The roles and profiles launch-cluster makes (iamPolicies.ts) name resources of the standard
+ * partition (`arn:aws:…`), and IAM of another one refuses such a policy (MalformedPolicyDocument:
+ * Partition "aws" is not valid) once the first role is made: a zone there is refused before
+ * anything is, unless the nodes get an instance profile of the user's (no IAM is made).
+ */
+export function checkZoneTakesClusterIam(zone: string, source: string): void {
+  const region = regionOfZone(zone, source);
+  const other = OTHER_PARTITIONS.find((p) => region.startsWith(p.prefix));
+  if (other)
+    throw new UserInputError(
+      'BAD_ZONE',
+      `${source}: zone '${zone}' is in ${other.name} (partition ${other.partition}), whose IAM refuses the roles launch-cluster makes (their policies name resources arn:aws:…, the standard partition's): give a zone of the standard partition, or pass --awsEc2ProfileArn with an instance profile made there beforehand`,
+      { zone, partition: other.partition },
+    );
+}
+
 const REGION_RE = /^[a-z]{2}(?:-gov)?-[a-z]+-\d+$/;
 
 /**
