@@ -122,6 +122,8 @@ export const LOCAL_IMAGE = {
   ownerId: '075585003325',
   architecture: 'x86_64',
   creationDate: '2026-01-15T00:00:00.000Z',
+  /** Its root snapshot (a Flatcar AMI's is 8 GiB): a root volume is made from it, no smaller. */
+  rootSnapshot: { snapshotId: 'snap-0f1a7ca7000000001', sizeGiB: 8 },
 } as const;
 
 export const ACCOUNT_ID = '123456789012';

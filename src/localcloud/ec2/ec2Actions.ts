@@ -25,7 +25,10 @@ const TAGS_PER_RESOURCE = 50;
 const TAG_KEY_MAX = 128;
 const TAG_VALUE_MAX = 256;
 
-/** What EC2 refuses in a CreateTags, checked before any resource changes. */
+/**
+ * What EC2 refuses in a CreateTags, or in a RunInstances' tags of one resource type (where the
+ * targets are the new resource, untagged), checked before any resource changes.
+ */
 function checkTags(
   tags: readonly (readonly [string, string])[],
   targets: readonly Map<string, string>[],
@@ -33,17 +36,22 @@ function checkTags(
   if (tags.length === 0)
     throw new Ec2ApiError('MissingParameter', 'The request must contain the parameter Tag');
   for (const [k, v] of tags) {
-    if (k === '' || k.length > TAG_KEY_MAX)
+    if (k === '')
       throw new Ec2ApiError(
         'InvalidParameterValue',
         `Tag key must be 1 to ${TAG_KEY_MAX} characters: '${k}'`,
+      );
+    if ([...k].length > TAG_KEY_MAX)
+      throw new Ec2ApiError(
+        'InvalidParameterValue',
+        `Tag key exceeds the maximum length of ${TAG_KEY_MAX} characters`,
       );
     if (k.toLowerCase().startsWith('aws:'))
       throw new Ec2ApiError(
         'InvalidParameterValue',
         `Value ( ${k} ) for parameter key is invalid. Tag keys starting with 'aws:' are reserved for internal use`,
       );
-    if (v.length > TAG_VALUE_MAX)
+    if ([...v].length > TAG_VALUE_MAX)
       throw new Ec2ApiError(
         'InvalidParameterValue',
         `Tag value exceeds the maximum length of ${TAG_VALUE_MAX} characters`,
@@ -113,7 +121,10 @@ function subnetXml(cloud: Ec2Cloud, s: SubnetRecord, state: 'pending' | 'availab
   );
 }
 
-/** Tags per resource type from `TagSpecification.N.ResourceType` / `.Tag.M.Key|Value`. */
+/**
+ * Tags per resource type from `TagSpecification.N.ResourceType` / `.Tag.M.Key|Value`, held to
+ * EC2's rules as CreateTags is: each type's tags go on one new resource.
+ */
 function tagSpecifications(p: QueryParams): Map<string, Map<string, string>> {
   const out = new Map<string, Map<string, string>>();
   for (const spec of p.structs('TagSpecification')) {
@@ -122,6 +133,7 @@ function tagSpecifications(p: QueryParams): Map<string, Map<string, string>> {
     for (const t of spec.structs('Tag')) tags.set(t.get('Key') ?? '', t.get('Value') ?? '');
     out.set(type, tags);
   }
+  for (const tags of out.values()) if (tags.size > 0) checkTags([...tags], [new Map()]);
   return out;
 }
 
@@ -278,6 +290,7 @@ function readRunRequest(p: QueryParams): RunRequest {
       httpEndpoint: endpoint === 'disabled' ? 'disabled' : endpoint === 'enabled' ? 'enabled' : undefined,
     },
     rootVolumeGiB: root?.int('Ebs.VolumeSize'),
+    rootVolumeType: root?.get('Ebs.VolumeType'),
     iamInstanceProfileArn:
       p.get('IamInstanceProfile.Arn') ??
       (p.get('IamInstanceProfile.Name')

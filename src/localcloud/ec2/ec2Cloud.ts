@@ -13,6 +13,7 @@ import {
 import type { FaultInjector, Market } from './faults.js';
 import { deferredProcess, type InstanceImdsListeners } from './instanceImdsListeners.js';
 import { parseNodeToilCommands, parseNodeUserData } from './nodeUserData.js';
+import { checkRootVolume } from './rootVolume.js';
 import { anyMatch, type Filter } from './query.js';
 import type { SpotMarket } from './spotMarket.js';
 
@@ -163,6 +164,7 @@ export interface RunRequest {
   tags: Map<string, Map<string, string>>;
   metadata: Partial<MetadataOptions>;
   rootVolumeGiB: number | undefined;
+  rootVolumeType: string | undefined;
   iamInstanceProfileArn: string | undefined;
   /** Canonical form of every parameter, to detect a reused ClientToken with different input. */
   fingerprint: string;
@@ -335,6 +337,7 @@ export class Ec2Cloud {
       );
     if (req.imageId !== LOCAL_IMAGE.imageId)
       throw new Ec2ApiError('InvalidAMIID.NotFound', `The image id '[${req.imageId}]' does not exist`);
+    checkRootVolume(req.rootVolumeGiB, req.rootVolumeType, LOCAL_IMAGE.rootSnapshot);
     const subnet = this.chooseSubnet(req);
     if (req.keyName !== undefined && !this.keyPairs.has(req.keyName))
       throw new Ec2ApiError('InvalidKeyPair.NotFound', `The key pair '${req.keyName}' does not exist`);
@@ -406,7 +409,7 @@ export class Ec2Cloud {
           hopLimit,
           httpEndpoint: req.metadata.httpEndpoint ?? 'enabled',
         },
-        rootVolumeGiB: req.rootVolumeGiB ?? 8,
+        rootVolumeGiB: req.rootVolumeGiB ?? LOCAL_IMAGE.rootSnapshot.sizeGiB,
         amiLaunchIndex: i,
         clientToken: req.clientToken,
         iamInstanceProfileArn: req.iamInstanceProfileArn,
