@@ -10,6 +10,7 @@ import {
   TOIL_BIN,
   type ToilResult,
 } from '../fixtures/workflowCli.js';
+import { countingListener } from '../fixtures/countingListener.js';
 
 const SORT = join(REPO_ROOT, 'examples/sort.ts');
 
@@ -488,6 +489,65 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
     local.stderr,
     /^toil: --maxNodes takes effect only with --provisioner aws; this run scales nothing/m,
   );
+});
+
+// As launch-, destroy-, ssh- and rsync-cluster refuse it: going by the zone, the run launched
+// and looked for its cluster in the zone's region, not the one configured.
+t.test('an autoscaled run refuses a zone outside the configured region before any cloud call', async (t) => {
+  const dir = scratchDir(t);
+  // Without --mesosMaster the run would first ask EC2 for the cluster's leader: here.
+  const ec2 = await countingListener(t);
+  const autoscaled = (store: string, ...more: string[]): string[] => [
+    ...['run', SORT, store, '--provisioner', 'aws', '--batchSystem', 'mesos'],
+    ...['--clusterName', 'c', '--nodeType', 't2.medium', ...more],
+  ];
+  const unset = { TOIL_AWS_ZONE: '', TOIL_AWS_REGION: '', AWS_REGION: '', AWS_DEFAULT_REGION: '' };
+  const cases: [name: string, args: string[], env: Record<string, string>, expected: RegExp][] = [
+    [
+      'TOIL_AWS_ZONE outside TOIL_AWS_REGION',
+      autoscaled('file:./envzone'),
+      { TOIL_AWS_ZONE: 'us-west-2a', TOIL_AWS_REGION: 'us-east-1' },
+      /^toil: TOIL_AWS_ZONE: zone 'us-west-2a' is outside region us-east-1 \(TOIL_AWS_REGION\)$/,
+    ],
+    [
+      '--zone outside AWS_DEFAULT_REGION',
+      autoscaled('file:./flagzone', '--zone', 'us-west-2a'),
+      { AWS_DEFAULT_REGION: 'us-east-1' },
+      /^toil: --zone: zone 'us-west-2a' is outside region us-east-1 \(AWS_DEFAULT_REGION\)$/,
+    ],
+    [
+      '--zone outside AWS_REGION, with TOIL_AWS_ZONE inside it (the flag is the zone used)',
+      autoscaled('file:./bothzones', '--zone', 'eu-west-1b'),
+      { TOIL_AWS_ZONE: 'us-east-1a', AWS_REGION: 'us-east-1' },
+      /^toil: --zone: zone 'eu-west-1b' is outside region us-east-1 \(AWS_REGION\)$/,
+    ],
+    [
+      // Accepted: the run goes on to the next check, its Mesos master.
+      'TOIL_AWS_ZONE inside TOIL_AWS_REGION',
+      autoscaled('file:./inside', '--mesosMaster', '127.0.0.1:1'),
+      { TOIL_AWS_ZONE: 'us-east-1a', TOIL_AWS_REGION: 'us-east-1' },
+      /^toil: --mesosMaster 127\.0\.0\.1:1: the Mesos master does not answer/,
+    ],
+  ];
+  for (const [name, args, env, expected] of cases) {
+    const r = await runToil(args, {
+      cwd: dir,
+      env: {
+        ...unset,
+        AWS_ENDPOINT_URL_EC2: ec2.url,
+        AWS_ACCESS_KEY_ID: 'testing',
+        AWS_SECRET_ACCESS_KEY: 'testing',
+        ...env,
+      },
+    });
+    t.equal(r.code, 2, `${name}: exit 2 (${r.stderr})`);
+    const lines = messageLines(r.stderr);
+    t.equal(lines.length, 1, `${name}: one line`);
+    t.match(lines[0], expected, name);
+    t.notMatch(r.stderr, /\n\s+at /, `${name}: no stack trace`);
+    t.notOk(existsSync(join(dir, args[2]!.slice('file:./'.length))), `${name}: no job store made`);
+  }
+  t.equal(ec2.connections(), 0, 'EC2 was not asked');
 });
 
 t.test(

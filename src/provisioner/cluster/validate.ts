@@ -88,7 +88,7 @@ export function resolveClusterRegion(
     const region = regionOfZone(zone, source);
     // launch-cluster refuses the same contradiction: going by the zone would act on a cluster of
     // another region than the one the user configured.
-    checkZoneInConfiguredRegion(zone, region, source, configured);
+    checkZoneInConfiguredRegion(zone, source, configured);
     return { region, source };
   }
   if (!REGION_RE.test(configured.region))
@@ -100,14 +100,18 @@ export function resolveClusterRegion(
   return configured;
 }
 
-/** A zone (--zone, TOIL_AWS_ZONE) must lie in the region the user configured, if any. */
-function checkZoneInConfiguredRegion(
+/**
+ * A zone (--zone, TOIL_AWS_ZONE) must lie in the region the user configured, if any. Its region is
+ * read off its name (a region and a letter), so the contradiction is refused before any cloud
+ * call; a name not of that form is left to the caller's own check of the zone's form.
+ */
+export function checkZoneInConfiguredRegion(
   zone: string,
-  region: string,
   source: string,
   configured: { region: string; source: string } | undefined,
 ): void {
-  if (configured && configured.region !== region)
+  const region = ZONE_RE.exec(zone)?.[1];
+  if (configured && region !== undefined && configured.region !== region)
     throw new UserInputError(
       'ZONE_OUTSIDE_REGION',
       `${source}: zone '${zone}' is outside region ${configured.region} (${configured.source})`,
@@ -123,7 +127,7 @@ export function checkZoneInRegion(
   configured?: { region: string; source: string },
 ): void {
   const region = regionOfZone(zone, source);
-  checkZoneInConfiguredRegion(zone, region, source, configured);
+  checkZoneInConfiguredRegion(zone, source, configured);
   if (!regionZones.includes(zone))
     throw new UserInputError(
       'ZONE_OUTSIDE_REGION',
