@@ -8,6 +8,7 @@ import { checkOwnerTag, checkTagsAwsTakes } from '../provisioner/cluster/awsTagR
 import { checkProvisioner, collect, progressTo } from '../provisioner/cluster/cliSupport.js';
 import { addClusterLoggingOptions, clusterLogger, type ClusterLoggingFlags } from './clusterLogging.js';
 import {
+  checkZoneInConfiguredRegion,
   checkZoneTakesClusterIam,
   parseNodeTypes,
   parseTags,
@@ -155,6 +156,9 @@ async function run(name: string, f: Flags): Promise<number> {
   checkProvisioner(f.provisioner);
   const { zone, source } = resolveZone(f.zone, env.zone);
   const region = regionOfZone(zone, source);
+  // Seen from the names alone: refused before the cloud is asked for the region's zones, so an
+  // endpoint that does not answer does not hide it.
+  checkZoneInConfiguredRegion(zone, source, env.configuredRegion);
   if (!f.keyPairName)
     throw new UserInputError('NO_KEY_PAIR', '--keyPairName is required (the EC2 key pair for SSH)');
   // An empty Owner tag names nobody: the tag is how a shared account finds whose cluster it is.
