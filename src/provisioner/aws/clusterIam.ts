@@ -173,9 +173,10 @@ export class ClusterIam {
    * Removes both profiles and roles with their policies; returns what was removed. Only what
    * toil-ts made for this cluster goes (tagged with its name, as launch-cluster has always tagged
    * them); a role or profile of the same name without that tag is someone else's, left as it is.
-   * A profile IAM shows without tags counts as the cluster's when the roles it holds are.
+   * A profile IAM shows without tags counts as the cluster's when the roles it holds are; what is
+   * left alone is added to `leftAlone`.
    */
-  async remove(progress: (line: string) => void): Promise<string[]> {
+  async remove(progress: (line: string) => void, leftAlone: string[] = []): Promise<string[]> {
     const removed: string[] = [];
     const n = this.names;
     const ownRoles: string[] = [];
@@ -185,7 +186,10 @@ export class ClusterIam {
       );
       if (!out?.Role) continue;
       if (this.madeForCluster(out.Role.Tags)) ownRoles.push(role);
-      else progress(this.leftAlone('IAM role', role));
+      else {
+        progress(this.leftAlone('IAM role', role));
+        leftAlone.push(`role/${role}`);
+      }
     }
     for (const profile of [n.leaderProfile, n.workerProfile]) {
       const p = await this.getProfile(profile, 'destroy-cluster');
@@ -195,6 +199,7 @@ export class ClusterIam {
       const unknown = held.length === 0 && (p.Tags ?? []).length === 0;
       if (unknown || !this.profileMadeForCluster(p, ownRoles)) {
         progress(this.leftAlone('instance profile', profile));
+        leftAlone.push(`instance-profile/${profile}`);
         continue;
       }
       for (const role of held)

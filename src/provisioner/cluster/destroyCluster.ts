@@ -123,7 +123,9 @@ export async function destroyCluster(
     progress(
       `left IAM roles ${deps.iam!.names.leaderRole}, ${deps.iam!.names.workerRole}: they are for region ${iamElsewhere}, where a cluster named '${clusterName}' may run (destroy it there with a --zone of ${iamElsewhere})`,
     );
-  const iamRemoved = deps.iam && iamElsewhere === undefined ? await deps.iam.remove(progress) : [];
+  const iamLeftAlone: string[] = [];
+  const iamRemoved =
+    deps.iam && iamElsewhere === undefined ? await deps.iam.remove(progress, iamLeftAlone) : [];
   done.iamRemoved.push(...iamRemoved);
   done.step = 'munge key';
   const parametersDeleted: string[] = [];
@@ -159,6 +161,15 @@ export async function destroyCluster(
           clusterName,
           foreignSecurityGroups: foreign.map((g) => g.groupId),
         },
+      );
+    // Only IAM objects of the name that toil-ts did not make: the name is another's, as a
+    // foreign security group shows it.
+    if (gone === 0 && iamLeftAlone.length > 0)
+      throw new UserInputError(
+        'CLUSTER_NOT_FOUND',
+        `no toil-ts cluster named '${clusterName}' in ${region}; ${iamLeftAlone.join(', ')} of that name ` +
+          'exist(s) but toil-ts did not make them (no clusterName tag): left alone',
+        { clusterName, iamLeftAlone },
       );
     // A name with nothing at all of it here is not refused for that alone: a launch-cluster that
     // failed or was interrupted removed all it made, and a cluster destroyed more than an hour ago
