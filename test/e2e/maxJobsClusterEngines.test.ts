@@ -17,10 +17,12 @@ const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
 
 /**
  * --maxJobs holds on the cluster engines as on one machine: the leader issues at most N jobs to
- * Mesos or Slurm, whose nodes have room for all 8 of the tree's leaves (0.5 cores each).
+ * Mesos or Slurm, whose nodes have room for all 8 of the tree's leaves (0.5 cores each). Each
+ * leaf sleeps 2 s: on a loaded machine a Slurm job takes about a second to start, and leaves of
+ * 400 ms then ran one at a time, so the cap was never reached to be shown.
  */
 const treeArgs = (dir: string): string[] => [
-  ...['--n', '8', '--sleepMs', '400', '--out', join(dir, 'o'), '--log', join(dir, 'exec.log')],
+  ...['--n', '8', '--sleepMs', '2000', '--out', join(dir, 'o'), '--log', join(dir, 'exec.log')],
   ...['--maxJobs', '2', '--logLevel', 'warning'],
 ];
 
