@@ -400,10 +400,20 @@ function asError(e: unknown): Error {
   return e instanceof Error ? e : new Error(typeof e === 'string' ? e : (JSON.stringify(e) ?? 'undefined'));
 }
 
+const shape = (given: string): string =>
+  `expected defineWorkflow({ start(ctx) { ... }, finish?(ctx, result) { ... } }), given ${given}`;
+
 /** Declares the workflow; make it the module's default export. */
 export function defineWorkflow<R>(
   def: Omit<WorkflowDefinition<R>, typeof WORKFLOW_BRAND>,
 ): WorkflowDefinition<R> {
+  // A workflow file is bundled, not type-checked: a wrong shape would otherwise surface only when
+  // the leader calls it ('workflow.start is not a function').
+  const given = typeof def === 'object' && def !== null ? `{ ${Object.keys(def).join(', ')} }` : typeof def;
+  if (typeof def !== 'object' || def === null || typeof def.start !== 'function')
+    throw new TypeError(`defineWorkflow: no start function: ${shape(given)}`);
+  if (def.finish !== undefined && typeof def.finish !== 'function')
+    throw new TypeError(`defineWorkflow: finish is not a function: ${shape(given)}`);
   return Object.freeze({ ...def, [WORKFLOW_BRAND]: true as const });
 }
 

@@ -29,6 +29,17 @@ t.test(
         `${HEADER}if (!process.env.NEVER_SET_X) process.exit(7);\nconst a = defineJob<null, number>('j', () => 1);\nexport default defineWorkflow<number>({ start(ctx) { return ctx.root(a, null); } });\n`,
         /^toil: the workflow module failed to load: WorkflowCalledExitError: the workflow module called process\.exit\(7\): .* \(at \S*wf\.ts:2:\d+\)$/m,
       ],
+      [
+        // A bundle is not type-checked: it said 'TypeError: workflow.start is not a function'.
+        'defineWorkflow without a start function',
+        `${HEADER}const a = defineJob<null, number>('j', () => 1);\nexport default defineWorkflow({ root: a, input: () => null } as never);\n`,
+        /^toil: the workflow module failed to load: TypeError: defineWorkflow: no start function: expected defineWorkflow\(\{ start\(ctx\) \{ \.\.\. \}, finish\?\(ctx, result\) \{ \.\.\. \} \}\), given \{ root, input \} \(at \S*wf\.ts:3:\d+\)$/m,
+      ],
+      [
+        'defineWorkflow with a finish that is not a function',
+        `${HEADER}const a = defineJob<null, number>('j', () => 1);\nexport default defineWorkflow<number>({ start(ctx) { return ctx.root(a, null); }, finish: 'done' } as never);\n`,
+        /^toil: the workflow module failed to load: TypeError: defineWorkflow: finish is not a function: .*given \{ start, finish \} \(at \S*wf\.ts:3:\d+\)$/m,
+      ],
     ];
     for (const [name, source, expected] of cases) {
       writeFileSync(join(dir, 'wf.ts'), source);
