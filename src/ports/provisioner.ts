@@ -24,8 +24,14 @@ export interface Offering {
   readonly rootVolumeGiB?: number;
 }
 
-/** The largest root volume EC2 makes (a gp3 volume, which every node's root is): 16 TiB. */
-export const MAX_ROOT_VOLUME_GIB = 16_384;
+/** The EBS type of every node's root volume (what the AWS adapter asks RunInstances for). */
+export const ROOT_VOLUME_TYPE = 'gp3';
+
+/**
+ * The largest root volume EC2 makes of that type: 64 TiB (the EC2 API reference's VolumeSize:
+ * gp3 and io2 1-65536 GiB since 2025; gp2, io1, st1 and sc1 stay at 16 TiB).
+ */
+export const MAX_ROOT_VOLUME_GIB = 65_536;
 
 export type NodeState = 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
 

@@ -3,7 +3,7 @@ import { ConfigError, deepFreeze, describeZodIssues, formatPath } from '../commo
 import { durationMs } from '../common/configTypes.js';
 import { decimalNumber, usdPerHour } from '../common/units.js';
 import { closestNames, type Catalogue } from './catalogue.js';
-import { MAX_ROOT_VOLUME_GIB } from '../ports/provisioner.js';
+import { MAX_ROOT_VOLUME_GIB, ROOT_VOLUME_TYPE } from '../ports/provisioner.js';
 import type { CapacityType, InstanceType, PolicyName } from './types.js';
 
 const GiB = 2 ** 30;
@@ -146,7 +146,8 @@ const rootVolume = z
   .int()
   .positive()
   .max(MAX_ROOT_VOLUME_GIB, {
-    error: () => `expected at most ${MAX_ROOT_VOLUME_GIB} GiB (16 TiB, the largest root volume EC2 makes)`,
+    error: () =>
+      `expected at most ${MAX_ROOT_VOLUME_GIB} GiB (${MAX_ROOT_VOLUME_GIB / 1024} TiB, the largest ${ROOT_VOLUME_TYPE} volume EC2 makes; a node's root volume is ${ROOT_VOLUME_TYPE})`,
   });
 
 /** Toil's `--nodeTypes` syntax: `c5.4xlarge/c5a.4xlarge:0.42,t2.large`. */

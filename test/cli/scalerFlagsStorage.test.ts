@@ -30,6 +30,16 @@ t.test('--nodeStorage and --nodeStorageOverrides size the disk the scaler plans 
     'an override wins for its type only',
   );
   t.same(diskOf({ nodeTypes: 'm5d.large', nodeStorage: '500' }), { 'm5d.large': 75 }, 'instance store wins');
+  // A node's root volume is gp3, which EC2 makes up to 64 TiB (gp2's limit, 16 TiB, was taken before).
+  t.same(
+    diskOf({
+      nodeTypes: 'c5.large,r5.xlarge',
+      nodeStorage: '65536',
+      nodeStorageOverrides: 'r5.xlarge:20000',
+    }),
+    { 'c5.large': 65_536, 'r5.xlarge': 20_000 },
+    'up to 65536 GiB, the largest gp3 volume',
+  );
 });
 
 t.test('--assumeZeroOverhead plans with the whole node', async (t) => {
@@ -44,11 +54,11 @@ t.test('a bad storage flag is named by the flag and its text', async (t) => {
     [{ nodeTypes: 'c5.large', nodeStorage: '-5' }, /^--nodeStorage -5: /],
     [
       { nodeTypes: 'c5.large', nodeStorage: '10.5' },
-      /^--nodeStorage 10\.5: expected a whole number > 0 and <= 16384$/,
+      /^--nodeStorage 10\.5: expected a whole number > 0 and <= 65536$/,
     ],
     [
       { nodeTypes: 'c5.large', nodeStorageOverrides: 'c5.large:10.5' },
-      /^--nodeStorageOverrides c5\.large:10\.5: expected a whole number > 0 and <= 16384$/,
+      /^--nodeStorageOverrides c5\.large:10\.5: expected a whole number > 0 and <= 65536$/,
     ],
     [
       { nodeTypes: 'c5.large', nodeStorageOverrides: 'c5.large=100' },

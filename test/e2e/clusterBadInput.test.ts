@@ -101,15 +101,15 @@ t.test('bad input to the cluster utilities is one clear line and exit 2', async 
     ],
     [
       'a leader root volume larger than EC2 makes',
-      [...launch, '--zone', 'us-west-2a', '--leaderStorage', '20000'],
+      [...launch, '--zone', 'us-west-2a', '--leaderStorage', '70000'],
       {},
-      /^toil: --leaderStorage: 20000 GiB is more than EC2 makes a root volume \(gp3: at most 16384 GiB, 16 TiB\)$/,
+      /^toil: --leaderStorage: 70000 GiB is more than EC2 makes a root volume \(gp3, the type of a node's root: at most 65536 GiB, 64 TiB\)$/,
     ],
     [
       'a worker root volume larger than EC2 makes (the leader launches every worker with it)',
-      [...launch, '--zone', 'us-west-2a', '--nodeStorage', '16385', '-w', '1'],
+      [...launch, '--zone', 'us-west-2a', '--nodeStorage', '65537', '-w', '1'],
       {},
-      /^toil: --nodeStorage: 16385 GiB is more than EC2 makes a root volume \(gp3: at most 16384 GiB, 16 TiB\)$/,
+      /^toil: --nodeStorage: 65537 GiB is more than EC2 makes a root volume \(gp3, the type of a node's root: at most 65536 GiB, 64 TiB\)$/,
     ],
     [
       'unknown instance type',

@@ -178,20 +178,20 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
       [
         ['--betaInertia', '5', 'expected a number from 0 to 0.9'],
         ['--maxPreemptableNodes', '1.5', 'expected a whole number >= 0'],
-        ['--nodeStorage', '0', 'expected a whole number > 0 and <= 16384'],
-        ['--nodeStorageOverrides', 't2.medium:0', 'expected a whole number > 0 and <= 16384'],
+        ['--nodeStorage', '0', 'expected a whole number > 0 and <= 65536'],
+        ['--nodeStorageOverrides', 't2.medium:0', 'expected a whole number > 0 and <= 65536'],
         // Toil's --nodeStorage is an int, as EC2's VolumeSize: every launch of the run would be refused.
-        ['--nodeStorage', '10.5', 'expected a whole number > 0 and <= 16384'],
-        // EC2 makes no root volume over 16 TiB: every launch of the run would be refused.
+        ['--nodeStorage', '10.5', 'expected a whole number > 0 and <= 65536'],
+        // EC2 makes no gp3 volume over 64 TiB: every launch of the run would be refused.
         [
           '--nodeStorage',
-          '20000',
-          'expected at most 16384 GiB \\(16 TiB, the largest root volume EC2 makes\\)',
+          '70000',
+          "expected at most 65536 GiB \\(64 TiB, the largest gp3 volume EC2 makes; a node's root volume is gp3\\)",
         ],
         [
           '--nodeStorageOverrides',
-          't2.medium:16385',
-          'expected at most 16384 GiB \\(16 TiB, the largest root volume EC2 makes\\)',
+          't2.medium:65537',
+          "expected at most 65536 GiB \\(64 TiB, the largest gp3 volume EC2 makes; a node's root volume is gp3\\)",
         ],
       ] as const
     ).map(([flag, value, expected]) => ({

@@ -279,8 +279,8 @@ scaler: { region: us-west-2, nodeTypes: c5.large, nodeStorage: 50 }`),
     problems(`provisioner: { kind: aws, zone: us-west-2a, clusterName: c }
 scaler: { region: us-west-2, nodeTypes: c5.large, nodeStorage: 10.5, nodeStorageOverrides: { c5.large: 20.5 } }`),
     [
-      'scaler.nodeStorage: expected a whole number > 0 and <= 16384',
-      'scaler.nodeStorageOverrides.c5.large: expected a whole number > 0 and <= 16384',
+      'scaler.nodeStorage: expected a whole number > 0 and <= 65536',
+      'scaler.nodeStorageOverrides.c5.large: expected a whole number > 0 and <= 65536',
     ],
   );
 });

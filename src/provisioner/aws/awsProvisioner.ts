@@ -16,7 +16,7 @@ import type {
   Provisioner,
   SpotPrice,
 } from '../../ports/provisioner.js';
-import { STATIC_WORKER_TAG } from '../../ports/provisioner.js';
+import { ROOT_VOLUME_TYPE, STATIC_WORKER_TAG } from '../../ports/provisioner.js';
 import { heartbeatTags, type LeaderBeat } from '../../ports/leaderHeartbeat.js';
 import { suggestNames } from '../../common/suggest.js';
 import type { Ec2Calls } from './ec2Calls.js';
@@ -203,7 +203,7 @@ export class AwsProvisioner implements Provisioner {
           BlockDeviceMappings: [
             {
               DeviceName: '/dev/xvda',
-              Ebs: { VolumeSize: storage, VolumeType: 'gp3', DeleteOnTermination: true },
+              Ebs: { VolumeSize: storage, VolumeType: ROOT_VOLUME_TYPE, DeleteOnTermination: true },
             },
           ],
           InstanceMarketOptions:

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { UserInputError } from '../../common/errors.js';
 import { decimalNumber } from '../../common/units.js';
-import { MAX_ROOT_VOLUME_GIB, type Market } from '../../ports/provisioner.js';
+import { MAX_ROOT_VOLUME_GIB, ROOT_VOLUME_TYPE, type Market } from '../../ports/provisioner.js';
 import { RESERVED_TAG_KEYS } from '../aws/tags.js';
 
 /** Toil's rule, with a length cap so derived names (`<name>--internal` buckets) stay valid. */
@@ -333,7 +333,7 @@ export function rootVolumeGiB(value: string, flag: string): number {
   if (n > MAX_ROOT_VOLUME_GIB)
     throw new UserInputError(
       'BAD_FLAG',
-      `${flag}: ${value} GiB is more than EC2 makes a root volume (gp3: at most ${MAX_ROOT_VOLUME_GIB} GiB, 16 TiB)`,
+      `${flag}: ${value} GiB is more than EC2 makes a root volume (${ROOT_VOLUME_TYPE}, the type of a node's root: at most ${MAX_ROOT_VOLUME_GIB} GiB, ${MAX_ROOT_VOLUME_GIB / 1024} TiB)`,
     );
   return n;
 }
