@@ -559,11 +559,23 @@ export const ERROR_CODES = {
     meaning: "a security group of the cluster's name exists that toil-ts did not make",
   },
   NO_SUCH_CLUSTER: { area: 'cluster', dispositions: u, meaning: 'no cluster of that name to reach' },
-  NO_IMAGE: { area: 'cluster', dispositions: u, meaning: 'no node image found for launch-cluster' },
+  NO_IMAGE: {
+    area: 'cluster',
+    dispositions: u,
+    meaning:
+      'no node image found for launch-cluster (TOIL_AWS_AMI names no image of the region, or it has no Flatcar stable image)',
+  },
   NO_NODE_IMAGE: {
     area: 'cluster',
     dispositions: u,
-    meaning: "no node image found for the leader's workers",
+    meaning:
+      "no node image found for the leader's workers (TOIL_AWS_AMI names no image of the region, or it has no Flatcar stable image)",
+  },
+  ROOT_VOLUME_BELOW_IMAGE: {
+    area: 'cluster',
+    dispositions: u,
+    meaning:
+      "--leaderStorage, --nodeStorage or --nodeStorageOverrides is smaller than the root snapshot of the nodes' image, which EC2 makes the root volume from",
   },
   NO_KEY_PAIR: { area: 'cluster', dispositions: u, meaning: 'the key pair named does not exist' },
   NO_SUBNET: {

@@ -187,7 +187,7 @@ export async function startLeader(options: {
       // The node image: the config's, TOIL_AWS_AMI, else the newest Flatcar stable (as Toil).
       let imageId = p.imageId ?? (env.TOIL_AWS_AMI?.trim() || undefined);
       if (imageId === undefined) {
-        imageId = await cluster.flatcarImage();
+        imageId = (await cluster.flatcarImage())?.imageId;
         if (imageId === undefined)
           throw new UserInputError(
             'NO_NODE_IMAGE',

@@ -845,6 +845,21 @@ export const ACTIONS: Readonly<Record<string, ActionHandler>> = {
         el('description', 'Flatcar Container Linux stable') +
         el('rootDeviceType', 'ebs') +
         el('rootDeviceName', '/dev/xvda') +
+        // The root snapshot, as EC2 lists it: its size is the smallest root volume RunInstances makes.
+        items(
+          'blockDeviceMapping',
+          [i.rootSnapshot],
+          (snap) =>
+            el('deviceName', '/dev/xvda') +
+            node(
+              'ebs',
+              el('snapshotId', snap.snapshotId) +
+                el('volumeSize', snap.sizeGiB) +
+                el('deleteOnTermination', true) +
+                el('volumeType', 'gp2') +
+                el('encrypted', false),
+            ),
+        ) +
         el('virtualizationType', 'hvm') +
         el('hypervisor', 'xen') +
         el('enaSupport', true),

@@ -1,4 +1,4 @@
-import type { Filter, Instance, IpPermission } from '@aws-sdk/client-ec2';
+import type { Filter, Image, Instance, IpPermission } from '@aws-sdk/client-ec2';
 import { ec2Sdk } from '../../common/awsSdkPackages.js';
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
@@ -26,6 +26,22 @@ const {
 
 /** Flatcar's AWS account, which publishes the stable images Toil boots. */
 export const FLATCAR_OWNER = '075585003325';
+
+/** A machine image the nodes boot. */
+export interface NodeImage {
+  readonly imageId: string;
+  /**
+   * The size of its root device's snapshot in GiB, which EC2 makes a node's root volume from and
+   * refuses a smaller root volume of (InvalidBlockDeviceMapping); undefined when the image lists none.
+   */
+  readonly rootSnapshotGiB: number | undefined;
+}
+
+function nodeImageOf(image: Image): NodeImage | undefined {
+  if (!image.ImageId) return undefined;
+  const root = image.BlockDeviceMappings?.find((m) => m.DeviceName === image.RootDeviceName);
+  return { imageId: image.ImageId, rootSnapshotGiB: root?.Ebs?.VolumeSize };
+}
 
 export interface ClusterNamedGroup {
   readonly groupId: string;
@@ -84,7 +100,7 @@ export class AwsCluster {
   }
 
   /** The newest Flatcar stable x86_64 image (what Toil boots when TOIL_AWS_AMI is not set). */
-  async flatcarImage(): Promise<string | undefined> {
+  async flatcarImage(): Promise<NodeImage | undefined> {
     const out = await this.calls.call('DescribeImages', (c) =>
       c.send(
         new DescribeImagesCommand({
@@ -100,7 +116,21 @@ export class AwsCluster {
     const images = (out.Images ?? []).sort((a, b) =>
       (b.CreationDate ?? '').localeCompare(a.CreationDate ?? ''),
     );
-    return images[0]?.ImageId;
+    return images[0] && nodeImageOf(images[0]);
+  }
+
+  /** The image of that id; undefined when the region has none (or none this account may launch). */
+  async image(imageId: string): Promise<NodeImage | undefined> {
+    try {
+      const out = await this.calls.call('DescribeImages', (c) =>
+        c.send(new DescribeImagesCommand({ ImageIds: [imageId] })),
+      );
+      const image = out.Images?.find((i) => i.ImageId === imageId);
+      return image && nodeImageOf(image);
+    } catch (e) {
+      if (isProvisionerError(e, 'NOT_FOUND')) return undefined;
+      throw e;
+    }
   }
 
   /** The default subnet of the zone and its VPC (Toil puts the leader there). */

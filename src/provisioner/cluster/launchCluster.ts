@@ -18,6 +18,7 @@ import { clusterTags } from '../aws/tags.js';
 import { isProvisionerError } from '../errors.js';
 import { destroyCluster } from './destroyCluster.js';
 import type { ProvisionedNode } from '../../ports/provisioner.js';
+import { checkRootVolumesFitImage, nodeImage } from './nodeImage.js';
 import { checkZoneInRegion, regionOfZone, type NodeTypeSpec } from './validate.js';
 
 export interface LaunchClusterOptions {
@@ -181,12 +182,16 @@ async function makeCluster(
       `--awsEc2ProfileArn ${o.instanceProfileArn}: IAM has no instance profile of that name in this account`,
       { arn: o.instanceProfileArn },
     );
-  const imageId = o.imageId ?? (await cluster.flatcarImage());
-  if (!imageId)
-    throw new UserInputError(
-      'NO_IMAGE',
-      'no Flatcar stable image found in this region: import one and set TOIL_AWS_AMI',
-    );
+  const image = await nodeImage(cluster, o.imageId, regionOfZone(o.zone, o.zoneSource), 'NO_IMAGE');
+  // --nodeStorage sizes the static workers and, in the leader's config, every worker its scaler launches.
+  checkRootVolumesFitImage(
+    [
+      { flag: '--leaderStorage', giB: o.leaderStorageGiB },
+      { flag: '--nodeStorage', giB: o.nodeStorageGiB },
+    ],
+    image,
+  );
+  const { imageId } = image;
   const { subnetId, vpcId, mapPublicIpOnLaunch } = await clusterSubnet(cluster, o);
   const extraSecurityGroupIds = await checkExtraSecurityGroups(cluster, o, vpcId);
   const base = clusterTags({ clusterName: o.clusterName, owner: o.owner, extraTags: o.tags });
