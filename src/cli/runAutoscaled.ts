@@ -211,6 +211,22 @@ export async function runAutoscaled(
     const { assertClusterLeader } = await import('./leaderMesosMaster.js');
     await assertClusterLeader({ clusterName, region: config.scaler.region, clock, log });
   }
+  // The workers' image, and their root volumes checked against it, once the cluster is known to be
+  // there; the leader launches that image.
+  const { runNodeImage, workerRootVolumes } = await import('./runNodeImage.js');
+  const imageId = await runNodeImage({
+    clusterName,
+    given: clusterEnvironment().imageId,
+    region: config.scaler.region,
+    volumes: workerRootVolumes(
+      config.scaler,
+      Object.keys((scalerFlags.section['nodeStorageOverrides'] as Record<string, number> | undefined) ?? {}),
+    ),
+    clock,
+    log,
+  });
+  if (config.provisioner.kind === 'aws')
+    config = { ...config, provisioner: { ...config.provisioner, imageId } };
   // Emptied (as Toil empties it) only once the run is to start: a refused one leaves it as it was.
   const messages = f.writeMessages !== undefined ? openMessageFile(f.writeMessages) : undefined;
   // The leader's stack (AWS SDK, HTTP server, engines) loads only once the flags are accepted.

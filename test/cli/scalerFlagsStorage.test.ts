@@ -3,6 +3,7 @@ import { ConfigError } from '../../src/common/configErrors.js';
 import { UserInputError } from '../../src/common/errors.js';
 import { readCatalogue } from '../../src/scaler/catalogueFile.js';
 import { parseScalerFlags, scalerSectionFromFlags } from '../../src/cli/scalerFlags.js';
+import { workerRootVolumes } from '../../src/cli/runNodeImage.js';
 import type { AutoscalingFlags } from '../../src/cli/runAutoscaledOptions.js';
 
 /**
@@ -41,6 +42,25 @@ t.test('--nodeStorage and --nodeStorageOverrides size the disk the scaler plans 
     'up to 65536 GiB, the largest gp3 volume',
   );
 });
+
+t.test(
+  "the root volumes a run launches, each named by the flag that sized it, to check against the image's",
+  async (t) => {
+    const scaler = parse({
+      nodeTypes: 'c5.large,r5.xlarge,m5d.large',
+      nodeStorage: '4',
+      nodeStorageOverrides: 'r5.xlarge:6',
+    });
+    t.same(
+      workerRootVolumes(scaler, ['r5.xlarge']),
+      [
+        { flag: '--nodeStorage', giB: 4 },
+        { flag: '--nodeStorageOverrides r5.xlarge', giB: 6 },
+      ],
+      "an EBS-only type's --nodeStorage or its override; not m5d.large's, whose disk is its instance store",
+    );
+  },
+);
 
 t.test('--assumeZeroOverhead plans with the whole node', async (t) => {
   t.equal(parse({ nodeTypes: 'c5.large' }).assumeZeroOverhead, false);
