@@ -30,14 +30,12 @@ export const command: SubCommand = {
         const [
           { createClusterCalls, createIamClient, createSsmClient },
           { destroyCluster },
-          { ClusterIam },
-          { ClusterMungeKey },
+          { clusterIamAndKey },
           { interruptedDestroyLine, newDestroyProgress },
         ] = await Promise.all([
           import('../main/awsClients.js'),
           import('../provisioner/cluster/destroyCluster.js'),
-          import('../provisioner/aws/clusterIam.js'),
-          import('../provisioner/aws/mungeKey.js'),
+          import('./clusterIamAndKey.js'),
           import('../provisioner/cluster/destroyProgress.js'),
         ]);
         const { calls, close } = await createClusterCalls({ region, clock, log });
@@ -59,8 +57,15 @@ export const command: SubCommand = {
               clock,
               log,
               progress: progressTo(process.stdout),
-              ...(iamClient ? { iam: new ClusterIam({ iam: iamClient, clusterName, clock, log }) } : {}),
-              ...(ssmClient ? { mungeKey: new ClusterMungeKey({ ssm: ssmClient, clusterName }) } : {}),
+              ...clusterIamAndKey({
+                iamClient,
+                ssmClient,
+                clusterName,
+                region,
+                clock,
+                log,
+                env: process.env,
+              }),
               done,
             },
             { timeoutMs: 15 * 60_000, pollMs: 1000, region },

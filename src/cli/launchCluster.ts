@@ -220,14 +220,14 @@ async function run(name: string, f: Flags): Promise<number> {
   const [
     { createClusterCalls, createIamClient, createSsmClient },
     { launchCluster },
-    { ClusterIam, instanceProfileExists },
-    { ClusterMungeKey },
+    { instanceProfileExists },
+    { clusterIamAndKey },
     { readCatalogue },
   ] = await Promise.all([
     import('../main/awsClients.js'),
     import('../provisioner/cluster/launchCluster.js'),
     import('../provisioner/aws/clusterIam.js'),
-    import('../provisioner/aws/mungeKey.js'),
+    import('./clusterIamAndKey.js'),
     import('../scaler/catalogueFile.js'),
   ]);
   const catalogue = await readCatalogue();
@@ -281,13 +281,19 @@ async function run(name: string, f: Flags): Promise<number> {
         clock,
         log,
         progress,
-        ...(iamClient && !ownProfile
-          ? { iam: new ClusterIam({ iam: iamClient, clusterName, clock, log }) }
-          : {}),
+        // With --awsEc2ProfileArn, no IAM is made: IAM is only asked whether the profile exists.
+        ...clusterIamAndKey({
+          iamClient: ownProfile ? undefined : iamClient,
+          ssmClient,
+          clusterName,
+          region,
+          clock,
+          log,
+          env: process.env,
+        }),
         ...(iamClient && ownProfile
           ? { profileExists: () => instanceProfileExists(iamClient, ownProfile.name) }
           : {}),
-        ...(ssmClient ? { mungeKey: new ClusterMungeKey({ ssm: ssmClient, clusterName }) } : {}),
         signal: interrupt.signal,
         catalogue,
       },

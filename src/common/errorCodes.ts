@@ -644,6 +644,18 @@ export const ERROR_CODES = {
     meaning:
       "IAM refused a call (ValidationError, MalformedPolicyDocument, LimitExceeded, ...): one line naming the call and AWS's message; a launch removes what it made",
   },
+  IAM_UNREACHABLE: {
+    area: 'cluster',
+    dispositions: f,
+    meaning:
+      "no answer came from IAM's endpoint (connection refused, reset before an answer, or timed out, after retries): one line naming the call, the endpoint, the cause and what sets the endpoint (AWS_ENDPOINT_URL_IAM)",
+  },
+  SSM_UNREACHABLE: {
+    area: 'cluster',
+    dispositions: f,
+    meaning:
+      "no answer came from SSM's endpoint (connection refused, reset before an answer, or timed out, after retries) for a Slurm cluster's munge key: one line naming the call, the endpoint, the cause and what sets the endpoint (AWS_ENDPOINT_URL_SSM)",
+  },
   // The scaler tick's name for a thrown value of no known kind (a bug): fatal, shown once.
   UNTYPED_ERROR: {
     area: 'scaler',

@@ -26,7 +26,7 @@ import {
   type ObjectRef,
 } from './integrity.js';
 import { LEADER_KEY } from './lease.js';
-import { nothingAnswersAt, unansweredConnect } from '../common/unansweredEndpoint.js';
+import { endpointFailure } from '../common/unansweredEndpoint.js';
 import type { Locator } from './locator.js';
 import {
   assertValidKey,
@@ -701,13 +701,12 @@ export class S3ObjectStore implements ObjectStore {
         `bucket ${this.bucket} is not in ${this.region} (expected the region the bucket was created in)`,
       );
     }
-    const unreachable = unansweredConnect(e);
-    if (unreachable !== undefined && this.endpoint !== undefined) {
-      return new JobStoreUnavailableError(
-        `S3 ${operation} on ${this.bucket}: ${nothingAnswersAt('S3', this.endpoint, unreachable, 'AWS_ENDPOINT_URL_S3')}`,
-        e,
-      );
-    }
+    const unanswered =
+      this.endpoint === undefined
+        ? undefined
+        : endpointFailure('S3', this.endpoint, e, 'AWS_ENDPOINT_URL_S3');
+    if (unanswered !== undefined)
+      return new JobStoreUnavailableError(`S3 ${operation} on ${this.bucket}: ${unanswered}`, e);
     if (isTransient(e)) {
       return new JobStoreUnavailableError(
         `S3 ${operation} on ${this.bucket}${key === undefined ? '' : `/${key}`} failed after retries: ${name} ${errorMessage(e)}`,

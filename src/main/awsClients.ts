@@ -131,6 +131,22 @@ export function ec2EndpointOf(region: string, env: Env): { url: string; setBy: s
   };
 }
 
+/** The IAM endpoint the client talks to, and what chose it: AWS_ENDPOINT_URL_IAM, else IAM's own (global). */
+export function iamEndpointOf(env: Env): { url: string; setBy: string } {
+  return {
+    url: env.AWS_ENDPOINT_URL_IAM?.trim() || 'https://iam.amazonaws.com',
+    setBy: 'AWS_ENDPOINT_URL_IAM',
+  };
+}
+
+/** The SSM endpoint a client for `region` talks to, and what chose it: AWS_ENDPOINT_URL_SSM, else SSM's own. */
+export function ssmEndpointOf(region: string, env: Env): { url: string; setBy: string } {
+  return {
+    url: env.AWS_ENDPOINT_URL_SSM?.trim() || `https://ssm.${region}.amazonaws.com`,
+    setBy: 'AWS_ENDPOINT_URL_SSM',
+  };
+}
+
 /**
  * An IAM client, or undefined when the cluster lives on the local cloud and no IAM endpoint was
  * named: the local EC2 endpoint has no IAM of its own, so its clusters then get no roles (and

@@ -22,7 +22,7 @@ import {
   type ApplianceSlurmPaths,
 } from '../slurm/appliance.js';
 import { startMunged } from '../slurm/munge.js';
-import { createSsmClient } from './awsClients.js';
+import { createSsmClient, ssmEndpointOf } from './awsClients.js';
 import type { Env } from './env.js';
 
 export interface SlurmBootCommon {
@@ -97,7 +97,11 @@ async function fetchMungeKey(o: SlurmBootCommon): Promise<Buffer> {
       'no SSM endpoint (AWS_ENDPOINT_URL_SSM) for a local cloud: the munge key cannot be fetched',
     );
   try {
-    return await new ClusterMungeKey({ ssm, clusterName: o.clusterName }).read();
+    return await new ClusterMungeKey({
+      ssm,
+      clusterName: o.clusterName,
+      endpoint: ssmEndpointOf(o.region, o.env),
+    }).read();
   } finally {
     ssm.destroy();
   }

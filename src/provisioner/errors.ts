@@ -18,6 +18,10 @@ export type ProvisionerErrorCode =
   | 'REQUEST_REJECTED'
   /** IAM answered a call of the cluster's roles and profiles with a refusal (its message says why). */
   | 'IAM_REJECTED'
+  /** No answer came from IAM's endpoint (refused, reset, timed out): the endpoint and cause named. */
+  | 'IAM_UNREACHABLE'
+  /** No answer came from SSM's endpoint (refused, reset, timed out): the endpoint and cause named. */
+  | 'SSM_UNREACHABLE'
   /** The SDK found no credentials (it fails before sending anything). */
   | 'NO_CREDENTIALS'
   /** The SDK was given no region. */
@@ -37,6 +41,8 @@ export const DISPOSITIONS: Readonly<Record<ProvisionerErrorCode, Disposition>> =
   CLUSTER_NOT_FOUND: 'fatal',
   REQUEST_REJECTED: 'fatal',
   IAM_REJECTED: 'fatal',
+  IAM_UNREACHABLE: 'fatal',
+  SSM_UNREACHABLE: 'fatal',
   // The user's setup, not the cloud: one line and exit 2 from the CLI, like any bad input.
   NO_CREDENTIALS: 'user',
   NO_REGION: 'user',

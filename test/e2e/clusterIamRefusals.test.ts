@@ -3,15 +3,13 @@ import { iamSdk } from '../../src/common/awsSdkPackages.js';
 import { EC2_TRUST_POLICY } from '../../src/provisioner/aws/iamPolicies.js';
 import { importTestKeyPair, localCloudWithMotoIam, testEc2Client } from '../fixtures/ec2Local.js';
 import { runToil } from '../fixtures/ec2ToilCli.js';
-import { MOTO_MISSING_REASON, motoAvailable } from '../fixtures/motoServer.js';
+import { MOTO_MISSING_REASON, motoAvailable, profileNamesIn, roleNamesIn } from '../fixtures/motoServer.js';
 
 const {
   AddRoleToInstanceProfileCommand,
   CreateInstanceProfileCommand,
   CreateRoleCommand,
   GetInstanceProfileCommand,
-  ListInstanceProfilesCommand,
-  ListRolesCommand,
 } = iamSdk();
 
 /**
@@ -33,12 +31,8 @@ t.test(
       name,
       ...['--leaderNodeType', 't2.medium', '--zone', zone, '--keyPairName', 'k'],
     ];
-    const roleNames = async (): Promise<string[]> =>
-      ((await iam.send(new ListRolesCommand({}))).Roles ?? []).map((r) => r.RoleName ?? '').sort();
-    const profileNames = async (): Promise<string[]> =>
-      ((await iam.send(new ListInstanceProfilesCommand({}))).InstanceProfiles ?? [])
-        .map((p) => p.InstanceProfileName ?? '')
-        .sort();
+    const roleNames = (): Promise<string[]> => roleNamesIn(iam);
+    const profileNames = (): Promise<string[]> => profileNamesIn(iam);
 
     // The key pair is there too: the launch would go on to make the roles, which IAM refuses.
     for (const region of ['us-gov-west-1', 'cn-north-1']) {
@@ -99,8 +93,9 @@ t.test(
     t.equal(r.code, 1, `IAM's refusal: exit 1 (stderr: ${r.stderr.slice(0, 600)})`);
     t.equal(
       r.stderr.trim(),
-      'toil: launch-cluster: IAM AddRoleToInstanceProfile failed: LimitExceededException: Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1',
-      'one line naming the call and AWS message; no internal error, no stack',
+      'toil: launch-cluster: IAM AddRoleToInstanceProfile failed: LimitExceededException: Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1; ' +
+        'removed what the launch made: instance profile toil-lim-leader, IAM role toil-lim-leader, IAM role toil-lim-worker',
+      'one line naming the call, AWS message and what was removed; no internal error, no stack',
     );
     t.ok(
       r.stdout.includes("the launch failed: removing what was made of cluster 'lim'"),

@@ -103,6 +103,26 @@ t.test('an S3 endpoint where nothing answers is named, with the variable that se
   });
 });
 
+t.test(
+  'an S3 endpoint that takes connections and closes them unanswered is named, with the cause',
+  async (t) => {
+    const dropper = createServer((req: IncomingMessage) => req.socket.destroy());
+    await new Promise<void>((resolve) => dropper.listen(0, '127.0.0.1', resolve));
+    t.teardown(() => dropper.close());
+    const url = `http://127.0.0.1:${(dropper.address() as AddressInfo).port}`;
+    const store = openObjectStore('aws:us-west-2:hangs-up', {
+      env: { AWS_ENDPOINT_URL_S3: url, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' },
+    });
+    await t.rejects(store.exists(), {
+      code: 'JOBSTORE_UNAVAILABLE',
+      disposition: 'retry',
+      message: new RegExp(
+        `^S3 HeadBucket on hangs-up--toil: the S3 endpoint ${url.replace(/[.]/g, '\\.')} took the connection and closed it without answering \\(ECONNRESET, after retries\\) \\(expected S3 there; AWS_ENDPOINT_URL_S3 sets the endpoint\\)$`,
+      ),
+    });
+  },
+);
+
 t.test('a missing bucket is JobStoreNotFoundError', async (t) => {
   const s3 = await scriptedS3([
     (res) => {

@@ -81,11 +81,29 @@ t.test(
         `EC2 DescribeInstances: nothing answers at the EC2 endpoint http://127.0.0.1:1 (${why}, after retries) (expected EC2 there; AWS_ENDPOINT_URL_EC2 sets the endpoint)`,
       );
     }
-    const reset = sdkShaped('socket hang up', { code: 'ECONNRESET' });
+    // Taken and closed unanswered (a proxy or server dropping it): the SDK's "socket hang up"
+    // named neither the service nor the endpoint.
+    const reset = Object.assign(sdkShaped('socket hang up', { code: 'ECONNRESET' }), {
+      name: 'TimeoutError',
+    });
+    const dropped = translateEc2Error(reset, 'RunInstances', endpoint);
+    t.same(
+      [dropped.code, dropped.disposition],
+      ['EC2_UNAVAILABLE', 'retry'],
+      'reset: EC2_UNAVAILABLE (retry)',
+    );
+    t.equal(
+      dropped.message,
+      'EC2 RunInstances: the EC2 endpoint http://127.0.0.1:1 took the connection and closed it without answering (ECONNRESET, after retries) (expected EC2 there; AWS_ENDPOINT_URL_EC2 sets the endpoint)',
+      'a reset connection names the endpoint and the cause',
+    );
+    const answered = Object.assign(sdkShaped('socket hang up', { code: 'ECONNRESET' }), {
+      $metadata: { httpStatusCode: 500 },
+    });
     t.match(
-      translateEc2Error(reset, 'RunInstances', endpoint).message,
-      /^EC2 RunInstances failed: Error: socket hang up$/,
-      'a reset connection was answered: the SDK words it',
+      translateEc2Error(answered, 'RunInstances', endpoint).message,
+      /^EC2 RunInstances failed: /,
+      'with an HTTP status an answer came: the answer is the error',
     );
   },
 );

@@ -49,13 +49,46 @@ t.test("IAM's refusals are one line naming the command, the call and AWS's messa
     t.equal(e.message, line, `${thrown.name}: the line`);
     t.equal((e as ProvisionerError).cloudCode, thrown.name, `${thrown.name}: AWS's code kept for logs`);
   }
-  // No answer came (no HTTP status): not IAM refusing anything.
-  const unanswered = translateIamError(
-    Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
-    'CreateRole',
-    'launch-cluster',
+  // No answer came (no HTTP status): not IAM refusing anything, but its endpoint not answering,
+  // which was an internal error with a stack trace.
+  const endpoint = { url: 'http://127.0.0.1:9', setBy: 'AWS_ENDPOINT_URL_IAM' };
+  for (const [thrown, why] of [
+    [
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }),
+      'nothing answers at the IAM endpoint http://127.0.0.1:9 (ECONNREFUSED, after retries)',
+    ],
+    [
+      Object.assign(new Error('socket hang up'), { name: 'TimeoutError', code: 'ECONNRESET' }),
+      'the IAM endpoint http://127.0.0.1:9 took the connection and closed it without answering (ECONNRESET, after retries)',
+    ],
+    [
+      Object.assign(
+        new Error(
+          'the request socket did not establish a connection with the server within the configured timeout of 10000 ms.',
+        ),
+        { name: 'TimeoutError' },
+      ),
+      'nothing answers at the IAM endpoint http://127.0.0.1:9 (timed out, after retries)',
+    ],
+  ] as const) {
+    const e = translateIamError(thrown, 'CreateRole', 'launch-cluster', endpoint);
+    t.ok(e instanceof ProvisionerError, `${why}: a ProvisionerError (one line from the CLI)`);
+    t.same([e.code, e.disposition], ['IAM_UNREACHABLE', 'fatal'], `${why}: code`);
+    t.equal(
+      e.message,
+      `launch-cluster: IAM CreateRole: ${why} (expected IAM there; AWS_ENDPOINT_URL_IAM sets the endpoint)`,
+      `${why}: the line names the call, the endpoint and the cause`,
+    );
+  }
+  t.match(
+    translateIamError(
+      Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+      'GetRole',
+      'destroy-cluster',
+    ).message,
+    /^destroy-cluster: IAM GetRole: nothing answers at the IAM endpoint https:\/\/iam\.amazonaws\.com /,
+    "without AWS_ENDPOINT_URL_IAM, IAM's own endpoint is named",
   );
-  t.notOk(unanswered instanceof ProvisionerError, 'a dropped connection is not a refusal of IAM');
   // The ones before: a permission, a name taken, a name gone.
   t.equal(
     translateIamError(answered('AccessDenied', 'not authorized', 403), 'CreateRole', 'launch-cluster').code,

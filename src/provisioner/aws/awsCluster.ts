@@ -57,6 +57,15 @@ export interface SecurityGroupRef {
 }
 
 /**
+ * The group a launch asked EC2 to create, set as it asks (the id once EC2 gives it): a launch
+ * failing later removes it. Cleared when EC2 refuses the create; kept when no answer came (it may
+ * have been made: looked for by name when removing).
+ */
+export interface GroupMade {
+  group?: { readonly vpcId: string; groupId?: string };
+}
+
+/**
  * Account- and cluster-level EC2 operations the cluster utilities need beyond the Provisioner port:
  * zones, key pairs, images, the default subnet, the cluster's security group, spot requests, and
  * waiting for instances to reach a state.
@@ -246,12 +255,15 @@ export class AwsCluster {
     vpcId: string;
     tags: Readonly<Record<string, string>>;
     sshCidr?: string;
+    made?: GroupMade;
   }): Promise<SecurityGroupRef> {
     const existing = await this.reusableSecurityGroup(options.vpcId);
     if (existing) {
       await this.authorizeClusterRules(existing.groupId, options.sshCidr);
       return { ...existing, created: false };
     }
+    const made = options.made;
+    if (made) made.group = { vpcId: options.vpcId };
     let groupId: string;
     try {
       const out = await this.calls.call('CreateSecurityGroup', (c) =>
@@ -265,11 +277,17 @@ export class AwsCluster {
         ),
       );
       groupId = out.GroupId ?? '';
+      if (made?.group) made.group.groupId = groupId;
     } catch (e) {
-      // Created by a retry whose first answer was lost, or by a concurrent launch: use it.
+      // Refused: nothing was made. No answer (EC2_UNAVAILABLE): it may have been, so it is looked for.
+      if (made && !isProvisionerError(e, 'ALREADY_EXISTS') && !isProvisionerError(e, 'EC2_UNAVAILABLE'))
+        made.group = undefined;
+      // Created by a retry whose first answer was lost (the name was free just above, so the
+      // group is this launch's), or by a concurrent launch: use it.
       if (!isProvisionerError(e, 'ALREADY_EXISTS')) throw e;
       const found = await this.reusableSecurityGroup(options.vpcId);
       if (!found) throw e;
+      if (made?.group) made.group.groupId = found.groupId;
       await this.authorizeClusterRules(found.groupId, options.sshCidr);
       return { ...found, created: false };
     }
@@ -364,6 +382,15 @@ export class AwsCluster {
       if (name) names.add(name);
     }
     return [...names].sort();
+  }
+
+  /** The instances not yet terminated that RunInstances launched with that ClientToken. */
+  async liveByClientToken(clientToken: string): Promise<ProvisionedNode[]> {
+    const found = await this.describeAll([
+      { Name: 'client-token', Values: [clientToken] },
+      { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+    ]);
+    return found.map(toNode);
   }
 
   async describeIds(ids: readonly string[]): Promise<ProvisionedNode[]> {

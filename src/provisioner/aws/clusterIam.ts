@@ -3,6 +3,7 @@ import { iamSdk } from '../../common/awsSdkPackages.js';
 import type { Clock } from '../../common/clock.js';
 import { ToilError, UserInputError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
+import { endpointFailure, type EndpointInUse } from '../../common/unansweredEndpoint.js';
 import { ProvisionerError } from '../errors.js';
 import { NO_CREDENTIALS_MESSAGE } from './ec2Errors.js';
 import {
@@ -68,6 +69,12 @@ export interface ClusterProfiles {
   readonly workerRoleArn: string;
 }
 
+/** IAM's own endpoint (global), where no AWS_ENDPOINT_URL_IAM names another. */
+export const AWS_IAM_ENDPOINT: EndpointInUse = {
+  url: 'https://iam.amazonaws.com',
+  setBy: 'AWS_ENDPOINT_URL_IAM',
+};
+
 const DENIED = new Set([
   'AccessDenied',
   'AccessDeniedException',
@@ -87,9 +94,18 @@ export class ClusterIam {
   private readonly clusterName: string;
   private readonly clock: Clock;
   private readonly log: Logger;
+  private readonly endpoint: EndpointInUse;
 
-  constructor(options: { iam: IAMClient; clusterName: string; clock: Clock; log: Logger }) {
+  constructor(options: {
+    iam: IAMClient;
+    clusterName: string;
+    clock: Clock;
+    log: Logger;
+    /** Where the client sends, named when no answer comes from there. */
+    endpoint?: EndpointInUse;
+  }) {
     this.iam = options.iam;
+    this.endpoint = options.endpoint ?? AWS_IAM_ENDPOINT;
     this.clusterName = options.clusterName;
     this.names = clusterIamNames(options.clusterName);
     this.clock = options.clock;
@@ -98,7 +114,10 @@ export class ClusterIam {
 
   /**
    * Makes (or reuses) both roles and profiles, then waits until IAM shows each profile with its
-   * role, as EC2 will need to see it (IAM is eventually consistent).
+   * role, as EC2 will need to see it (IAM is eventually consistent). `made` gets each role and
+   * profile this call makes (`role/NAME`, `instance-profile/NAME`) as it asks IAM for it, so a
+   * launch failing later removes those and leaves what it reused; one IAM refuses is taken out
+   * again, and one asked with no answer back stays (it may have been made).
    */
   async ensure(options: {
     region: string;
@@ -106,6 +125,7 @@ export class ClusterIam {
     progress: (line: string) => void;
     timeoutMs: number;
     pollMs: number;
+    made?: Set<string>;
   }): Promise<ClusterProfiles> {
     const n = this.names;
     // IAM is global, EC2 regional: the same name in another region would take over (rewrite) the
@@ -118,21 +138,23 @@ export class ClusterIam {
           `name this cluster otherwise, or destroy that one first (toil destroy-cluster ${this.clusterName} --zone <a zone of ${elsewhere}>)`,
         { clusterName: this.clusterName, region: elsewhere },
       );
-    await this.refuseOthers();
+    const made = new MadeByThisCall(await this.refuseOthers(), options.made);
     const workerRoleArn = await this.ensureRole(
       n.workerRole,
       workerPolicy({ clusterName: this.clusterName, region: options.region }),
       options.tags,
       'workers',
+      made,
     );
     await this.ensureRole(
       n.leaderRole,
       leaderPolicy({ clusterName: this.clusterName, region: options.region, workerRoleArn }),
       options.tags,
       'the leader',
+      made,
     );
-    const leaderProfileArn = await this.ensureProfile(n.leaderProfile, n.leaderRole, options.tags);
-    const workerProfileArn = await this.ensureProfile(n.workerProfile, n.workerRole, options.tags);
+    const leaderProfileArn = await this.ensureProfile(n.leaderProfile, n.leaderRole, options.tags, made);
+    const workerProfileArn = await this.ensureProfile(n.workerProfile, n.workerRole, options.tags, made);
     options.progress(`IAM roles and instance profiles ${n.leaderProfile}, ${n.workerProfile} ready`);
     await this.waitForProfile(n.leaderProfile, n.leaderRole, options);
     await this.waitForProfile(n.workerProfile, n.workerRole, options);
@@ -174,10 +196,16 @@ export class ClusterIam {
    * toil-ts made for this cluster goes (tagged with its name, as launch-cluster has always tagged
    * them); a role or profile of the same name without that tag is someone else's, left as it is.
    * A profile IAM shows without tags counts as the cluster's when the roles it holds are; what is
-   * left alone is added to `leftAlone`.
+   * left alone is added to `leftAlone`. With `only` (a failed launch's `made`), only those of the
+   * cluster's are removed; `removed` is filled as it goes (what was done when a call fails).
    */
-  async remove(progress: (line: string) => void, leftAlone: string[] = []): Promise<string[]> {
-    const removed: string[] = [];
+  async remove(
+    progress: (line: string) => void,
+    leftAlone: string[] = [],
+    options: { only?: ReadonlySet<string>; removed?: string[] } = {},
+  ): Promise<string[]> {
+    const removed = options.removed ?? [];
+    const wanted = (what: string): boolean => options.only === undefined || options.only.has(what);
     const n = this.names;
     const ownRoles: string[] = [];
     for (const role of [n.leaderRole, n.workerRole]) {
@@ -192,6 +220,7 @@ export class ClusterIam {
       }
     }
     for (const profile of [n.leaderProfile, n.workerProfile]) {
+      if (!wanted(`instance-profile/${profile}`)) continue;
       const p = await this.getProfile(profile, 'destroy-cluster');
       if (!p) continue;
       const held = (p.Roles ?? []).map((r) => r.RoleName ?? '');
@@ -217,7 +246,7 @@ export class ClusterIam {
       progress(`deleted instance profile ${profile}`);
       removed.push(`instance-profile/${profile}`);
     }
-    for (const role of ownRoles) {
+    for (const role of ownRoles.filter((r) => wanted(`role/${r}`))) {
       // A profile of someone else's holding the role would block its deletion: let go of it.
       const holders = await this.call('ListInstanceProfilesForRole', 'destroy-cluster', () =>
         this.iam.send(new ListInstanceProfilesForRoleCommand({ RoleName: role })),
@@ -259,30 +288,35 @@ export class ClusterIam {
    * (its policy rewritten, the cluster's role put in it), and destroy-cluster would leave it: the
    * name is refused before anything is made.
    */
-  private async refuseOthers(): Promise<void> {
+  /** The cluster's roles and profiles that exist already (`role/NAME`, …); undefined when IAM may not be read. */
+  private async refuseOthers(): Promise<Set<string> | undefined> {
     try {
-      await this.refuseOthersOrThrow();
+      return await this.refuseOthersOrThrow();
     } catch (e) {
       // Credentials that may not read IAM are told so by the first call the launch needs
       // (CreateRole); reusing a role of the name needs GetRole, so nothing is taken over.
-      if (e instanceof UserInputError && e.code === 'IAM_NOT_AUTHORISED') return;
+      if (e instanceof UserInputError && e.code === 'IAM_NOT_AUTHORISED') return undefined;
       throw e;
     }
   }
 
-  private async refuseOthersOrThrow(): Promise<void> {
+  private async refuseOthersOrThrow(): Promise<Set<string>> {
     const n = this.names;
+    const existing = new Set<string>();
     for (const role of [n.leaderRole, n.workerRole]) {
       const out = await this.skipGone('GetRole', 'launch-cluster', () =>
         this.iam.send(new GetRoleCommand({ RoleName: role })),
       );
       if (out?.Role && !this.madeForCluster(out.Role.Tags)) throw this.notOurs('an IAM role', role);
+      if (out?.Role) existing.add(`role/${role}`);
     }
     for (const profile of [n.leaderProfile, n.workerProfile]) {
       const p = await this.getProfile(profile, 'launch-cluster');
       if (p && !this.profileMadeForCluster(p, [n.leaderRole, n.workerRole]))
         throw this.notOurs('an instance profile', profile);
+      if (p) existing.add(`instance-profile/${profile}`);
     }
+    return existing;
   }
 
   private notOurs(what: string, name: string): UserInputError {
@@ -315,8 +349,10 @@ export class ClusterIam {
     policy: PolicyDocument,
     tags: Readonly<Record<string, string>>,
     forWhom: string,
+    made: MadeByThisCall,
   ): Promise<string> {
     let arn: string | undefined;
+    made.asking(`role/${role}`);
     try {
       const out = await this.call('CreateRole', 'launch-cluster', () =>
         this.iam.send(
@@ -330,6 +366,7 @@ export class ClusterIam {
       );
       arn = out.Role?.Arn;
     } catch (e) {
+      made.answered(`role/${role}`, e);
       if (!(e instanceof IamConflict)) throw e;
       const out = await this.call('GetRole', 'launch-cluster', () =>
         this.iam.send(new GetRoleCommand({ RoleName: role })),
@@ -354,8 +391,10 @@ export class ClusterIam {
     profile: string,
     role: string,
     tags: Readonly<Record<string, string>>,
+    made: MadeByThisCall,
   ): Promise<string> {
     let p: InstanceProfile | undefined;
+    made.asking(`instance-profile/${profile}`);
     try {
       const out = await this.call('CreateInstanceProfile', 'launch-cluster', () =>
         this.iam.send(
@@ -364,6 +403,7 @@ export class ClusterIam {
       );
       p = out.InstanceProfile;
     } catch (e) {
+      made.answered(`instance-profile/${profile}`, e);
       if (!(e instanceof IamConflict)) throw e;
       p = await this.getProfile(profile, 'launch-cluster');
     }
@@ -418,7 +458,7 @@ export class ClusterIam {
       this.log.debug({ action }, 'IAM call');
       return out;
     } catch (thrown) {
-      throw translateIamError(thrown, action, command);
+      throw translateIamError(thrown, action, command, this.endpoint);
     }
   }
 }
@@ -443,14 +483,47 @@ class IamConflict extends ToilError {}
 class IamGone extends ToilError {}
 
 /**
+ * What one ensure() makes, kept in the caller's set: a role or profile is put there as IAM is
+ * asked to create it, and taken out when IAM refuses (nothing was made) or says the name exists
+ * where the name was there before the launch began (reused, not made). One taken since the
+ * launch looked (a create whose answer was lost and the SDK sent again) stays: it is this launch's.
+ */
+class MadeByThisCall {
+  /** The cluster's names that existed when the launch looked; undefined when IAM could not be read. */
+  private readonly before: ReadonlySet<string> | undefined;
+  private readonly made: Set<string> | undefined;
+
+  constructor(before: ReadonlySet<string> | undefined, made: Set<string> | undefined) {
+    this.before = before;
+    this.made = made;
+  }
+
+  asking(what: string): void {
+    if (this.before === undefined || !this.before.has(what)) this.made?.add(what);
+  }
+
+  /** IAM's failure of the create: no answer (it may have been made) keeps it. */
+  answered(what: string, e: unknown): void {
+    if (e instanceof ProvisionerError && e.code === 'IAM_UNREACHABLE') return;
+    if (e instanceof IamConflict && this.before !== undefined && !this.before.has(what)) return;
+    this.made?.delete(what);
+  }
+}
+
+/**
  * IAM's errors, translated once: a refused permission and missing credentials are the user's to
  * fix (one line, exit 2, naming the permission and the way around it); EntityAlreadyExists and
  * NoSuchEntity are what re-runs meet. Any other answer of IAM's (a ValidationError,
  * MalformedPolicyDocument, LimitExceeded, …) is AWS refusing the call, not a fault of toil-ts's:
- * one line naming the call and AWS's message (a launch then removes what it made). Anything else
- * (no answer came) is fatal.
+ * one line naming the call and AWS's message (a launch then removes what it made). No answer at
+ * all (refused, reset, timed out) is one line naming the endpoint and the cause (IAM_UNREACHABLE).
  */
-export function translateIamError(thrown: unknown, action: string, command: string): ToilError {
+export function translateIamError(
+  thrown: unknown,
+  action: string,
+  command: string,
+  endpoint: EndpointInUse = AWS_IAM_ENDPOINT,
+): ToilError {
   const e = thrown as { name?: string; message?: string; Code?: string };
   const name = e.name ?? e.Code ?? 'Error';
   const message = e.message ?? String(thrown);
@@ -479,5 +552,12 @@ export function translateIamError(thrown: unknown, action: string, command: stri
       `${command}: IAM ${action} failed: ${name}: ${message.replace(/\s+/g, ' ').trim()}`,
       { cause: thrown, cloudCode: name, details: { action: `iam:${action}` } },
     );
+  const unanswered = endpointFailure('IAM', endpoint.url, thrown, endpoint.setBy);
+  if (unanswered !== undefined)
+    return new ProvisionerError('IAM_UNREACHABLE', `${command}: IAM ${action}: ${unanswered}`, {
+      cause: thrown,
+      cloudCode: name,
+      details: { action: `iam:${action}` },
+    });
   return new ToilError('IAM_REJECTED', `IAM ${action}: ${name}: ${message}`, { cause: thrown });
 }

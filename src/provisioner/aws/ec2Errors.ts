@@ -1,5 +1,5 @@
 import { ProvisionerError, type ProvisionerErrorCode } from '../errors.js';
-import { nothingAnswersAt, unansweredConnect } from '../../common/unansweredEndpoint.js';
+import { endpointFailure, type EndpointInUse } from '../../common/unansweredEndpoint.js';
 
 /**
  * AWS EC2 error names → the port's typed errors. This is the one place EC2's names are known; the
@@ -81,12 +81,8 @@ export const NO_CREDENTIALS_MESSAGE =
 export const NO_REGION_MESSAGE =
   'no AWS region: give --zone (or TOIL_AWS_ZONE; the region is the zone without its letter) or set AWS_REGION';
 
-/** The EC2 endpoint a client sends to and what set it, named when nothing answers there. */
-export interface Ec2EndpointInUse {
-  readonly url: string;
-  /** The variable or setting that chose `url` (`AWS_ENDPOINT_URL_EC2`). */
-  readonly setBy: string;
-}
+/** The EC2 endpoint a client sends to and what set it (`AWS_ENDPOINT_URL_EC2`). */
+export type Ec2EndpointInUse = EndpointInUse;
 
 /** Translates whatever the SDK threw for `operation` into a ProvisionerError (once, here). */
 export function translateEc2Error(
@@ -120,13 +116,13 @@ export function translateEc2Error(
   else if (status === undefined && (name === 'TimeoutError' || name === 'AbortError'))
     code = 'EC2_UNAVAILABLE';
   else code = classifyEc2ErrorName(name, status);
-  const unreachable = unansweredConnect(thrown);
-  if (unreachable !== undefined && endpoint !== undefined)
-    return new ProvisionerError(
-      code,
-      `EC2 ${operation}: ${nothingAnswersAt('EC2', endpoint.url, unreachable, endpoint.setBy)}`,
-      { cause: thrown, cloudCode: name, details: { operation } },
-    );
+  const unanswered = endpoint && endpointFailure('EC2', endpoint.url, thrown, endpoint.setBy);
+  if (unanswered)
+    return new ProvisionerError(code, `EC2 ${operation}: ${unanswered}`, {
+      cause: thrown,
+      cloudCode: name,
+      details: { operation },
+    });
   return new ProvisionerError(code, `EC2 ${operation} failed: ${name}: ${message}`, {
     cause: thrown,
     cloudCode: name,

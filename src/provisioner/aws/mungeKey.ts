@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { ssmSdk } from '../../common/awsSdkPackages.js';
 import { ToilError, UserInputError } from '../../common/errors.js';
+import { endpointFailure, type EndpointInUse } from '../../common/unansweredEndpoint.js';
+import { ProvisionerError } from '../errors.js';
 import { NO_CREDENTIALS_MESSAGE } from './ec2Errors.js';
 import { TAG_CLUSTER, fromTagList, toTagList } from './tags.js';
 
@@ -47,10 +49,17 @@ export class ClusterMungeKey {
   readonly parameter: string;
   private readonly ssm: SSMClient;
   private readonly clusterName: string;
+  private readonly endpoint: EndpointInUse | undefined;
 
-  constructor(options: { ssm: SSMClient; clusterName: string }) {
+  constructor(options: {
+    ssm: SSMClient;
+    clusterName: string;
+    /** Where the client sends, named when no answer comes from there. */
+    endpoint?: EndpointInUse;
+  }) {
     this.ssm = options.ssm;
     this.clusterName = options.clusterName;
+    this.endpoint = options.endpoint;
     this.parameter = mungeKeyParameter(options.clusterName);
   }
 
@@ -64,16 +73,19 @@ export class ClusterMungeKey {
       return fromTagList(out.TagList)[TAG_CLUSTER] === this.clusterName ? 'cluster' : 'other';
     } catch (e) {
       if ((e as { name?: string }).name === 'InvalidResourceId') return 'none';
-      throw translateSsmError(e, 'ListTagsForResource', who);
+      throw translateSsmError(e, 'ListTagsForResource', who, this.endpoint);
     }
   }
 
   /**
    * launch-cluster, before anything is made: a parameter of the key's name toil-ts did not make
    * would be overwritten (its value lost) and destroy-cluster would leave it, so the name is refused.
+   * Says whether the cluster's key is there already (a failed launch's) or not.
    */
-  async refuseOthers(): Promise<void> {
-    if ((await this.owner('launch-cluster')) === 'other') throw this.notOurs();
+  async refuseOthers(): Promise<'none' | 'cluster'> {
+    const owner = await this.owner('launch-cluster');
+    if (owner === 'other') throw this.notOurs();
+    return owner;
   }
 
   private notOurs(): UserInputError {
@@ -93,13 +105,15 @@ export class ClusterMungeKey {
       await this.ssm.send(new PutParameterCommand({ ...put, Tags: toTagList(tags) }));
     } catch (e) {
       if ((e as { name?: string }).name !== 'ParameterAlreadyExists')
-        throw translateSsmError(e, 'PutParameter', 'launch-cluster');
+        throw translateSsmError(e, 'PutParameter', 'launch-cluster', this.endpoint);
       // Made since refuseOthers looked: replaced only when it is the cluster's.
       if ((await this.owner('launch-cluster')) !== 'cluster') throw this.notOurs();
       // SSM takes no tags with Overwrite; the first put tagged it.
       await this.ssm
         .send(new PutParameterCommand({ ...put, Overwrite: true }))
-        .catch((err: unknown) => Promise.reject(translateSsmError(err, 'PutParameter', 'launch-cluster')));
+        .catch((err: unknown) =>
+          Promise.reject(translateSsmError(err, 'PutParameter', 'launch-cluster', this.endpoint)),
+        );
     }
   }
 
@@ -117,7 +131,7 @@ export class ClusterMungeKey {
           'NO_MUNGE_KEY',
           `the cluster's munge key ${this.parameter} is not in SSM (launch-cluster --clusterType slurm makes it; destroy-cluster deletes it)`,
         );
-      throw translateSsmError(e, 'GetParameter', 'the node boot');
+      throw translateSsmError(e, 'GetParameter', 'the node boot', this.endpoint);
     }
   }
 
@@ -135,13 +149,21 @@ export class ClusterMungeKey {
       return 'deleted';
     } catch (e) {
       if ((e as { name?: string }).name === 'ParameterNotFound') return 'none';
-      throw translateSsmError(e, 'DeleteParameter', 'destroy-cluster');
+      throw translateSsmError(e, 'DeleteParameter', 'destroy-cluster', this.endpoint);
     }
   }
 }
 
-/** SSM's refusals and missing credentials are the user's to fix (one line, exit 2); the rest fatal. */
-function translateSsmError(thrown: unknown, action: string, who: string): ToilError {
+/**
+ * SSM's refusals and missing credentials are the user's to fix (one line, exit 2); no answer at
+ * all (refused, reset, timed out) is one line naming the endpoint and the cause; the rest fatal.
+ */
+function translateSsmError(
+  thrown: unknown,
+  action: string,
+  who: string,
+  endpoint: EndpointInUse | undefined,
+): ToilError {
   const e = thrown as { name?: string; message?: string };
   const name = e.name ?? 'Error';
   const message = e.message ?? String(thrown);
@@ -153,5 +175,13 @@ function translateSsmError(thrown: unknown, action: string, who: string): ToilEr
     );
   if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message))
     return new UserInputError('NO_CREDENTIALS', `SSM ${action}: ${NO_CREDENTIALS_MESSAGE}`);
+  const unanswered =
+    endpoint === undefined ? undefined : endpointFailure('SSM', endpoint.url, thrown, endpoint.setBy);
+  if (unanswered !== undefined)
+    return new ProvisionerError('SSM_UNREACHABLE', `${who}: SSM ${action}: ${unanswered}`, {
+      cause: thrown,
+      cloudCode: name,
+      details: { action: `ssm:${action}` },
+    });
   return new ToilError('SSM_REJECTED', `SSM ${action}: ${name}: ${message}`, { cause: thrown });
 }

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock } from '../../common/clock.js';
 import { ConfigError } from '../../common/configErrors.js';
-import { isUserError, UserInputError } from '../../common/errors.js';
+import { UserInputError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { AwsCluster, foreignSecurityGroup } from '../aws/awsCluster.js';
 import { AwsProvisioner, type AwsClusterSettings } from '../aws/awsProvisioner.js';
@@ -16,7 +16,7 @@ import type { Ec2Calls } from '../aws/ec2Calls.js';
 import type { ClusterMungeKey } from '../aws/mungeKey.js';
 import { clusterTags } from '../aws/tags.js';
 import { isProvisionerError } from '../errors.js';
-import { destroyCluster } from './destroyCluster.js';
+import { LaunchMade, removalSummary, removeWhatLaunchMade } from './launchMade.js';
 import type { ProvisionedNode } from '../../ports/provisioner.js';
 import { checkRootVolumesFitImage, nodeImage } from './nodeImage.js';
 import { checkZoneInRegion, regionOfZone, type NodeTypeSpec } from './validate.js';
@@ -83,9 +83,11 @@ export interface LaunchedCluster {
 
 /** How far a launch got: what a failure or an interruption leaves to remove. */
 interface LaunchStage {
-  /** The name was found free and the first resource is being made. */
-  making: boolean;
+  readonly made: LaunchMade;
+  /** The leader runs: the cluster is kept whatever fails after. */
   leaderRunning: boolean;
+  /** A concurrent launch of the name keeps it: its group and IAM, which this one may have made, are its own. */
+  lostToRival: boolean;
 }
 
 /**
@@ -93,16 +95,17 @@ interface LaunchStage {
  * types, image), then makes the security group, the leader (waiting until it runs, showing
  * progress), and the static workers. Tokens are fresh per run, so a cluster re-made under an old
  * name never gets the old instances back. A launch interrupted (`deps.signal`) once it has begun
- * making things, or failing before its leader runs, removes what it made (as destroy-cluster
- * would: everything of the cluster's name, which was free when it began), so no group, role or
- * instance is left billing or blocking the name; a cluster whose leader runs is kept when a worker
- * launch fails.
+ * making things, or failing in any way before its leader runs (a refusal of the cloud's, a
+ * permission the credentials lack, an endpoint that does not answer), removes what it made and
+ * only that (LaunchMade), so no group, role or instance is left billing or blocking the name; the
+ * error's one line then says what was removed, or what is left and the destroy-cluster command
+ * that removes it. A cluster whose leader runs is kept when a worker launch fails.
  */
 export async function launchCluster(
   o: LaunchClusterOptions,
   deps: LaunchClusterDeps,
 ): Promise<LaunchedCluster> {
-  const stage: LaunchStage = { making: false, leaderRunning: false };
+  const stage: LaunchStage = { made: new LaunchMade(), leaderRunning: false, lostToRival: false };
   const { signal } = deps;
   const clock: Clock = signal
     ? {
@@ -114,32 +117,33 @@ export async function launchCluster(
     return await makeCluster(o, { ...deps, clock }, stage);
   } catch (e) {
     const interrupted = signal?.aborted === true;
-    // A refusal the caller is to fix (its credentials may not make the cluster's IAM or munge key)
-    // is reported alone: undoing would need rights of the same kind, and the refused call made nothing.
-    if (!stage.making || (!interrupted && (stage.leaderRunning || isUserError(e)))) throw e;
+    if (stage.made.empty || stage.lostToRival || (!interrupted && stage.leaderRunning)) throw e;
     deps.progress(
       `${interrupted ? 'interrupted' : 'the launch failed'}: removing what was made of cluster '${o.clusterName}'`,
     );
-    try {
-      await destroyCluster(
-        o.clusterName,
-        {
+    const removal = await removeWhatLaunchMade(
+      stage.made,
+      {
+        cluster: new AwsCluster({
           calls: deps.calls,
+          clusterName: o.clusterName,
           clock: deps.clock,
           log: deps.log,
-          progress: deps.progress,
-          ...(deps.iam ? { iam: deps.iam } : {}),
-          ...(deps.mungeKey ? { mungeKey: deps.mungeKey } : {}),
-        },
-        { timeoutMs: o.waitTimeoutMs, pollMs: o.pollMs },
-      );
-    } catch (cleanup) {
-      if (cleanup instanceof UserInputError && cleanup.code === 'CLUSTER_NOT_FOUND')
-        deps.progress(`nothing of cluster '${o.clusterName}' had been made yet`);
-      else
-        deps.progress(
-          `could not remove all of cluster '${o.clusterName}' (${cleanup instanceof Error ? cleanup.message : String(cleanup)}): run 'toil destroy-cluster ${o.clusterName}'`,
-        );
+        }),
+        progress: deps.progress,
+        ...(deps.iam ? { iam: deps.iam } : {}),
+        ...(deps.mungeKey ? { mungeKey: deps.mungeKey } : {}),
+      },
+      { timeoutMs: o.waitTimeoutMs, pollMs: o.pollMs },
+    );
+    const summary = removalSummary(removal, o.clusterName, o.zone);
+    if (summary === '') throw e;
+    // An interrupted launch ends with its own line (the signal's); a failed one's is its error's.
+    if (interrupted) deps.progress(summary);
+    else if (e instanceof Error) {
+      // The CLI prints the error's message as its one line, and its class and code decide the
+      // exit: the outcome of the removal is added to that line, the error otherwise as it was.
+      e.message = `${e.message}; ${summary}`;
     }
     throw e;
   }
@@ -248,24 +252,25 @@ async function makeCluster(
     );
 
   // A munge key parameter of the cluster's name toil-ts did not make is someone else's, as a group.
-  if (o.clusterType === 'slurm') await deps.mungeKey?.refuseOthers();
+  const keyBefore = o.clusterType === 'slurm' ? await deps.mungeKey?.refuseOthers() : undefined;
 
   // The first thing made: the cluster's IAM, so a caller who may not create it is told before
   // anything else exists.
   signal?.throwIfAborted();
-  stage.making = true;
+  const { made } = stage;
   let instanceProfiles: { leader: string; worker: string } | undefined;
   if (o.instanceProfileArn)
     progress(`every node gets instance profile ${o.instanceProfileArn} (--awsEc2ProfileArn); no IAM is made`);
   else if (deps.iam) {
-    const made = await deps.iam.ensure({
+    const profiles = await deps.iam.ensure({
       region: o.zone.slice(0, -1),
       tags: base,
       progress,
       timeoutMs: o.waitTimeoutMs,
       pollMs: o.pollMs,
+      made: made.iam,
     });
-    instanceProfiles = { leader: made.leaderProfileArn, worker: made.workerProfileArn };
+    instanceProfiles = { leader: profiles.leaderProfileArn, worker: profiles.workerProfileArn };
     provisioner = new AwsProvisioner({ calls, clock, log, settings: { ...settings, instanceProfiles } });
   } else
     progress(
@@ -275,7 +280,13 @@ async function makeCluster(
   if (o.clusterType === 'slurm') {
     // Before any node boots: the leader's and the workers' boot read it (never from user data).
     if (deps.mungeKey) {
-      await deps.mungeKey.create(base);
+      // A key the cluster had (a failed launch's) is replaced, not made; any there now is this launch's.
+      made.mungeKey = keyBefore === 'none';
+      await deps.mungeKey.create(base).catch((e: unknown) => {
+        // Refused: nothing was stored. No answer: it may have been.
+        if (!isProvisionerError(e, 'SSM_UNREACHABLE')) made.mungeKey = false;
+        throw e;
+      });
       progress(
         `munge key stored as SSM SecureString ${deps.mungeKey.parameter} (${
           o.instanceProfileArn
@@ -299,6 +310,7 @@ async function makeCluster(
     vpcId,
     tags: base,
     ...(o.sshCidr ? { sshCidr: o.sshCidr } : {}),
+    made,
   });
   progress(`security group ${group.groupId} (${o.clusterName}) ${group.created ? 'created' : 'reused'}`);
   if (extraSecurityGroupIds.length > 0)
@@ -307,13 +319,16 @@ async function makeCluster(
     );
 
   const run = randomUUID().slice(0, 8);
-  const launchLeader = () =>
-    provisioner.launch({
+  const leaderToken = `${o.clusterName}-leader-${run}`.slice(0, 64);
+  const launchLeader = () => {
+    made.leaderToken = leaderToken;
+    return provisioner.launch({
       offering: { instanceType: o.leaderNodeType, zone: o.zone, market: 'on-demand' },
       count: 1,
-      clientToken: `${o.clusterName}-leader-${run}`.slice(0, 64),
+      clientToken: leaderToken,
       role: 'leader',
     });
+  };
   // Only a profile made just now may be unseen by EC2 for a while: one the caller named that EC2
   // refuses is refused at once rather than after the whole wait.
   const launched = instanceProfiles
@@ -349,6 +364,7 @@ async function makeCluster(
       (n.launchTime < leader.launchTime || (n.launchTime === leader.launchTime && n.instanceId < leaderId)),
   );
   if (rival) {
+    stage.lostToRival = true;
     await cluster.terminate([leaderId]);
     throw new UserInputError(
       'CLUSTER_EXISTS',
