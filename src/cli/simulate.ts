@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../common/configErrors.js';
+import { jsonSyntaxProblem } from '../common/jsonSyntax.js';
 import { UserInputError } from '../common/errors.js';
 import { packageRoot } from '../common/packageRoot.js';
 import { formatDuration } from '../common/units.js';
@@ -28,6 +29,36 @@ async function readText(path: string, what: string): Promise<string> {
   }
 }
 
+/** What a trace file holds, as the messages about one say it. */
+const TRACE_SHAPE = '{"jobs": [{"id": …, "name": …, "cores": …, "memory": …, "runtime": …}, …]}';
+
+/**
+ * The trace file's JSON document. A problem names the file, line and column, what JSON expected
+ * there and the line itself: JSON.parse gives an offset, or only a few characters of context.
+ */
+function traceJson(text: string, tracePath: string): unknown {
+  // An editor's byte order mark is no part of the document.
+  const body = text.replace(/^\uFEFF/, '');
+  if (body.trim() === '')
+    throw new UserInputError(
+      'TRACE_INVALID',
+      `trace ${tracePath} is empty: expected one JSON document, ${TRACE_SHAPE}`,
+    );
+  try {
+    return JSON.parse(body);
+  } catch (e) {
+    const p = jsonSyntaxProblem(body);
+    if (p === undefined)
+      throw new UserInputError('TRACE_INVALID', `trace ${tracePath} is not JSON: ${(e as Error).message}`);
+    const hint = p.secondDocument ? `; expected one document, ${TRACE_SHAPE}` : '';
+    const shown = p.excerpt.trim() === '' ? '' : ` (the line reads '${p.excerpt}')`;
+    throw new UserInputError(
+      'TRACE_INVALID',
+      `trace ${tracePath}:${p.line}:${p.column}: not JSON: ${p.message}${hint}${shown}`,
+    );
+  }
+}
+
 /** A trace and a simulate config document, read once for every policy that runs them. */
 interface SimulationInputs {
   readonly tracePath: string;
@@ -44,14 +75,7 @@ async function readInputs(
   configGiven: string | undefined,
   cataloguePath: string | undefined,
 ): Promise<SimulationInputs> {
-  let traceDoc: unknown;
-  try {
-    traceDoc = JSON.parse(await readText(tracePath, 'trace'));
-  } catch (e) {
-    if (e instanceof UserInputError) throw e;
-    throw new UserInputError('TRACE_INVALID', `trace ${tracePath} is not JSON: ${(e as Error).message}`);
-  }
-  const trace = parseTrace(traceDoc, tracePath);
+  const trace = parseTrace(traceJson(await readText(tracePath, 'trace'), tracePath), tracePath);
   const configPath = configGiven ?? join(packageRoot(), DEFAULT_CLUSTER);
   let configDoc: unknown;
   try {

@@ -466,7 +466,11 @@ t.test('the simulate command reads files and reports problems as user errors', a
   t.ok(r.finished);
   t.match(formatResult(r), /trace tiny, policy toil-classic, seed 4\n {2}cost {17}\$0\.0\d/);
   writeFileSync(join(dir, 'bad.json'), '{');
-  await t.rejects(runSimulation(join(dir, 'bad.json'), configPath), /is not JSON/);
+  await t.rejects(runSimulation(join(dir, 'bad.json'), configPath), {
+    code: 'TRACE_INVALID',
+    message:
+      /^trace \S+bad\.json:1:2: not JSON: expected a quoted key, found the end of the file \(the line reads '\{'\)$/,
+  });
   await t.rejects(runSimulation(join(dir, 'missing.json'), configPath), /cannot read trace/);
   // A job that would arrive after the simulation ends: refused up front, not "never arrived" 30 days on.
   writeFileSync(
