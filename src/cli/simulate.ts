@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError } from '../common/configErrors.js';
+import { ConfigError, yamlProblem } from '../common/configErrors.js';
 import { jsonSyntaxProblem } from '../common/jsonSyntax.js';
 import { UserInputError } from '../common/errors.js';
 import { packageRoot } from '../common/packageRoot.js';
@@ -82,7 +82,10 @@ async function readInputs(
     configDoc = yaml().parse(await readText(configPath, 'config'));
   } catch (e) {
     if (e instanceof UserInputError) throw e;
-    throw new UserInputError('CONFIG_INVALID', `config ${configPath} is not YAML: ${(e as Error).message}`);
+    throw new UserInputError(
+      'CONFIG_INVALID',
+      `config ${configPath} is not YAML: ${yamlProblem((e as Error).message)}`,
+    );
   }
   const catalogue = await readCatalogue(cataloguePath);
   return { tracePath, trace, configGiven, configPath, configDoc, catalogue };

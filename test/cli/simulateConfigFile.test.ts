@@ -1,0 +1,33 @@
+import t from 'tap';
+import { testDir } from '../fixtures/testDir.js';
+import { runToil } from '../fixtures/workflowCli.js';
+
+const TRACE = JSON.stringify({ jobs: [{ id: 'a', name: 'x', cores: 1, memory: '1Gi', runtime: 60 }] });
+
+t.test(
+  "a --config that is not YAML is one line: the parser's problem, where, and the line it points at",
+  async (t) => {
+    const dir = testDir(t, {
+      'trace.json': TRACE,
+      'tab.yaml': 'scaler:\n\tnodeTypes: c5.large\n',
+      'unclosed.yaml': 'scaler:\n  nodeTypes: [c5.large\n',
+    });
+    const rows = [
+      {
+        file: 'tab.yaml',
+        want: "toil: config tab.yaml is not YAML: Tabs are not allowed as indentation at line 2, column 1 (the line reads 'nodeTypes: c5.large')",
+      },
+      {
+        file: 'unclosed.yaml',
+        want: /^toil: config unclosed\.yaml is not YAML: Flow sequence in block collection must be sufficiently indented and end with a \] at line 3, column 1$/,
+      },
+    ];
+    for (const { file, want } of rows) {
+      const r = await runToil(['simulate', 'trace.json', '--config', file], { cwd: dir });
+      t.equal(r.code, 2, file);
+      t.equal(r.stderr.trimEnd().split('\n').length, 1, `${file}: one line: ${JSON.stringify(r.stderr)}`);
+      if (typeof want === 'string') t.equal(r.stderr.trimEnd(), want);
+      else t.match(r.stderr.trimEnd(), want);
+    }
+  },
+);
