@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { UserInputError } from './errors.js';
-import { suggestNames } from './suggest.js';
+import { editDistance, suggestNames } from './suggest.js';
 
 /**
  * A YAML parser's message in one line: the problem and where ("Map keys must be unique at line 3,
@@ -58,6 +58,17 @@ export function describeZodIssues(
         issue.origin === 'string'
           ? `expected at least ${issue.minimum} character(s)`
           : `expected at least ${issue.minimum} entr${issue.minimum === 1 ? 'y' : 'ies'}`;
+    // A value outside a list of names: zod says 'Invalid option: expected one of "cost"|"speed"'.
+    // The input is there when the schema was parsed with reportInput.
+    else if (issue.code === 'invalid_value' && /^Invalid option\b/.test(issue.message)) {
+      const names = issue.values.map(String);
+      message = `expected one of ${names.join(', ')}`;
+      if ('input' in issue) {
+        message += `, got ${shownValue(issue.input)}`;
+        const near = typeof issue.input === 'string' ? nearName(issue.input, names) : undefined;
+        if (near !== undefined) message += ` (did you mean ${near}?)`;
+      }
+    }
     // A field left out: zod says "Invalid input: expected number, received undefined".
     else if (stock && issue.code === 'invalid_type' && /received undefined$/.test(issue.message))
       message = REQUIRED_WORDS[issue.expected]
@@ -76,6 +87,19 @@ export function describeZodIssues(
     }
     return path === '' ? message : `${path}: ${message}`;
   });
+}
+
+/**
+ * The one name of a short list a value was surely meant as: the same but for case or one typo, or
+ * a part of it (`classic` for toil-classic). Not the nearest at any distance: among a few short
+ * names, `fast` is two edits from `cost`, which is not what it asked for.
+ */
+function nearName(value: string, names: readonly string[]): string | undefined {
+  const v = value.trim().toLowerCase();
+  return (
+    names.find((n) => editDistance(v, n.toLowerCase()) <= 1) ??
+    (v.length >= 4 ? names.find((n) => n.toLowerCase().includes(v)) : undefined)
+  );
 }
 
 /**

@@ -320,7 +320,8 @@ export function parseScalerConfig(
     }
     input = copy;
   }
-  const parsed = ScalerSchema.safeParse(input);
+  // With the input, a name outside a list is said with what was given (`got "fast"`).
+  const parsed = ScalerSchema.safeParse(input, { reportInput: true });
   if (!parsed.success) {
     problems.push(...describeZodIssues(parsed.error.issues, prefix, ScalerSchema));
     throw new ConfigError(source, problems);

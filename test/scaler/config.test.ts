@@ -327,10 +327,27 @@ t.test("a region the catalogue has no price for: us-east-1's list price, said in
 t.test('scaler.objective: cost, balanced or speed', async (t) => {
   for (const objective of ['cost', 'balanced', 'speed'])
     t.equal(parseScalerConfig({ nodeTypes: 'c5.large', objective }, catalogue()).objective, objective);
-  t.match(
-    problems({ nodeTypes: 'c5.large', objective: 'cheap' }).join('\n'),
-    /^scaler\.objective: Invalid option: expected one of "cost"\|"balanced"\|"speed"/,
-  );
+  // The names it takes and what was given, with the name meant when it surely was one (case, one
+  // typo, a part of it); not a guess at any distance ("fast" is two edits from "cost").
+  const rows: [given: Record<string, unknown>, problem: string][] = [
+    [{ objective: 'cheap' }, 'scaler.objective: expected one of cost, balanced, speed, got "cheap"'],
+    [{ objective: 'fast' }, 'scaler.objective: expected one of cost, balanced, speed, got "fast"'],
+    [
+      { objective: 'Speed' },
+      'scaler.objective: expected one of cost, balanced, speed, got "Speed" (did you mean speed?)',
+    ],
+    [
+      { objective: 'balance' },
+      'scaler.objective: expected one of cost, balanced, speed, got "balance" (did you mean balanced?)',
+    ],
+    [{ objective: 1 }, 'scaler.objective: expected one of cost, balanced, speed, got 1'],
+    [
+      { policy: 'classic' },
+      'scaler.policy: expected one of cost, toil-classic, got "classic" (did you mean toil-classic?)',
+    ],
+  ];
+  for (const [given, problem] of rows)
+    t.same(problems({ nodeTypes: 'c5.large', ...given }), [problem], JSON.stringify(given));
 });
 
 t.test('maxNodes and minNodes as Toil\'s flags spell them: "2,3" is one count per node type', async (t) => {

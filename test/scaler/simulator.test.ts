@@ -363,7 +363,14 @@ t.test('trace validation names the field', async (t) => {
 t.test('simulate config validation names the field, in both sections', async (t) => {
   try {
     parseSimulateConfig(
-      { scaler: { nodeTypes: 'c5.lrge' }, simulation: { bootTime: 'soon', bootFailureRate: 2 } },
+      {
+        scaler: { nodeTypes: 'c5.lrge' },
+        simulation: {
+          bootTime: 'soon',
+          bootFailureRate: 2,
+          capacityRefusals: [{ capacityType: 'ondemand', until: '1h' }],
+        },
+      },
       catalogue(),
     );
     t.fail('accepted');
@@ -372,6 +379,10 @@ t.test('simulate config validation names the field, in both sections', async (t)
     t.match(p, /scaler\.nodeTypes: unknown instance type "c5\.lrge"/);
     t.match(p, /simulation\.bootTime: expected a duration/);
     t.match(p, /simulation\.bootFailureRate: expected a number from 0 to 1$/m);
+    t.match(
+      p,
+      /^simulation\.capacityRefusals\[0\]\.capacityType: expected one of spot, on-demand, got "ondemand" \(did you mean on-demand\?\)$/m,
+    );
   }
 });
 

@@ -78,7 +78,7 @@ export function parseSimulateConfig(
   const top = FileSchema.safeParse(doc);
   if (!top.success) throw new ConfigError(source, describeZodIssues(top.error.issues, [], FileSchema));
   const problems: string[] = [];
-  const sim = SimulationSchema.safeParse(top.data.simulation ?? {});
+  const sim = SimulationSchema.safeParse(top.data.simulation ?? {}, { reportInput: true });
   if (!sim.success) problems.push(...describeZodIssues(sim.error.issues, ['simulation'], SimulationSchema));
   let scalerRaw = top.data.scaler;
   if (sim.success && sim.data.zones && scalerRaw && typeof scalerRaw === 'object' && !('zones' in scalerRaw))
