@@ -12,10 +12,11 @@ import { readCatalogue } from '../scaler/catalogueFile.js';
 import type { PolicyChoice } from '../scaler/config.js';
 import { POLICIES } from '../scaler/policy.js';
 import { parseSimulateConfig } from '../scaler/simulator/config.js';
-import { simulate, type SimulationResult } from '../scaler/simulator/engine.js';
+import { simulate, type SimulationProgress, type SimulationResult } from '../scaler/simulator/engine.js';
 import { parseTrace, type Trace } from '../scaler/simulator/trace.js';
 import type { PolicyName } from '../scaler/types.js';
 import type { SubCommand } from './main.js';
+import { progressReporter } from './simulateProgress.js';
 
 /** The cluster `toil simulate` runs a trace on when no --config is given (the benchmarks' own). */
 const DEFAULT_CLUSTER = 'bench/traces/cluster.yaml';
@@ -137,26 +138,43 @@ const COMPARED_CLASSIC: PolicyChoice = {
 export async function runSimulation(
   tracePath: string,
   configGiven?: string,
-  options: { policy?: PolicyName; seed?: number; cataloguePath?: string } = {},
+  options: {
+    policy?: PolicyName;
+    seed?: number;
+    cataloguePath?: string;
+    /** Told how far the run is, per policy (see progressReporter). */
+    progress?: (policy: PolicyName) => (p: SimulationProgress) => void;
+  } = {},
 ): Promise<SimulationResult> {
   const inputs = await readInputs(tracePath, configGiven, options.cataloguePath);
   const policy = options.policy === undefined ? undefined : chosenByFlag(options.policy);
   const { scaler, simulation } = configFor(inputs, policy);
-  return simulate(inputs.trace, scaler, simulation, { seed: options.seed });
+  return simulate(inputs.trace, scaler, simulation, {
+    seed: options.seed,
+    onProgress: options.progress?.(scaler.policy),
+  });
 }
 
 /** `--compare`: the trace with the cost policy and with toil-classic, on the same cluster and seed. */
 export async function runComparison(
   tracePath: string,
   configGiven?: string,
-  options: { seed?: number; cataloguePath?: string } = {},
+  options: {
+    seed?: number;
+    cataloguePath?: string;
+    progress?: (policy: PolicyName) => (p: SimulationProgress) => void;
+  } = {},
 ): Promise<{ cost: SimulationResult; classic: SimulationResult }> {
   const inputs = await readInputs(tracePath, configGiven, options.cataloguePath);
   const cost = configFor(inputs, chosenByFlag('cost'));
   const classic = configFor(inputs, COMPARED_CLASSIC);
+  const { seed, progress } = options;
   return {
-    cost: simulate(inputs.trace, cost.scaler, cost.simulation, { seed: options.seed }),
-    classic: simulate(inputs.trace, classic.scaler, classic.simulation, { seed: options.seed }),
+    cost: simulate(inputs.trace, cost.scaler, cost.simulation, { seed, onProgress: progress?.('cost') }),
+    classic: simulate(inputs.trace, classic.scaler, classic.simulation, {
+      seed,
+      onProgress: progress?.('toil-classic'),
+    }),
   };
 }
 
@@ -275,8 +293,10 @@ export const command: SubCommand = {
             process.stderr.write(
               `toil simulate: no --config: simulating ${DEFAULT_CLUSTER_IS}; give --config FILE for yours\n`,
             );
+          const progress = (policy: PolicyName) =>
+            progressReporter(`policy ${policy}`, (line) => process.stderr.write(`${line}\n`));
           if (opts.compare) {
-            const { cost, classic } = await runComparison(tracePath, opts.config, { seed });
+            const { cost, classic } = await runComparison(tracePath, opts.config, { seed, progress });
             process.stdout.write(
               opts.json
                 ? `${JSON.stringify({ cost, toilClassic: classic })}\n`
@@ -288,6 +308,7 @@ export const command: SubCommand = {
           const result = await runSimulation(tracePath, opts.config, {
             policy: opts.policy as PolicyName | undefined,
             seed,
+            progress,
           });
           process.stdout.write(opts.json ? `${JSON.stringify(result)}\n` : `${formatResult(result)}\n`);
           setExitCode(result.finished ? 0 : 1);

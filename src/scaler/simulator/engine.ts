@@ -64,6 +64,14 @@ export interface SimulationResult {
   readonly breakdown: CostBreakdown;
 }
 
+/** How far a run is, at a tick. */
+export interface SimulationProgress {
+  /** Simulated seconds since the start. */
+  readonly t: number;
+  readonly jobsDone: number;
+  readonly jobs: number;
+}
+
 /** Jobs of one name that never ran, for one reason (the last plan's, or a dependency's). */
 export interface NeverRan {
   readonly jobName: string;
@@ -185,6 +193,8 @@ export function simulate(
     seed?: number;
     /** Called with every plan (seconds since the start, the plan): for tracing a run. */
     onPlan?: (t: number, plan: ScalingPlan) => void;
+    /** Called after every tick with how far the run is: for showing a long run's progress. */
+    onProgress?: (progress: SimulationProgress) => void;
   } = {},
 ): SimulationResult {
   const policy = options.policy ?? config.policy;
@@ -652,6 +662,7 @@ export function simulate(
         prevState = state;
         const plan = tick(now);
         lastPlan = plan;
+        options.onProgress?.({ t: now, jobsDone: done, jobs: jobs.length });
         if (done < jobs.length && settled(plan, now)) ended = 'stuck';
         else if (done < jobs.length) push({ t: now + config.scaleIntervalSeconds, kind: 'tick' });
         break;
