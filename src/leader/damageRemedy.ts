@@ -7,6 +7,7 @@ import {
   SERVICES_PREFIX,
   SLURM_KEY,
   TICKETS_PREFIX,
+  type JobStore,
 } from '../jobstore/jobStore.js';
 import { shellQuote } from '../common/shellQuote.js';
 
@@ -43,6 +44,18 @@ export function damageRemedy(
   if (key.startsWith(LOGS_PREFIX))
     return `nothing to restore for the workflow: it is the log of one failed attempt, which only 'toil status --printLogs' and 'toil debug-job' show${deleteToClear}`;
   return undefined;
+}
+
+/**
+ * damageRemedy of `key` in `store`, naming where the object is: what `toil status` lists after a
+ * damaged object, and what `toil debug-job` says when one stops it.
+ */
+export function storeDamageRemedy(
+  store: JobStore,
+  key: string,
+  jobRan?: (jobId: string) => boolean,
+): string | undefined {
+  return damageRemedy(key, jobRan, (k) => store.objects.whereIs(k));
 }
 
 /** The command that deletes an object where `whereIs` says it is. */

@@ -1,7 +1,14 @@
 import { RealClock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
 import type { FailureLog, JobCommit, JobSpec, JobTicket } from '../jobstore/jobRecords.js';
-import { CorruptJobStoreError, OUTCOME_KEY, TICKETS_PREFIX, type JobStore } from '../jobstore/jobStore.js';
+import {
+  commitKey,
+  CorruptJobStoreError,
+  OUTCOME_KEY,
+  TICKETS_PREFIX,
+  type JobStore,
+} from '../jobstore/jobStore.js';
+import { storeDamageRemedy } from './damageRemedy.js';
 import { jobsFailedForGood, workflowStatusAndJobs, type WorkflowStatus } from './workflowStatus.js';
 
 /** A job `toil debug-job` can run: one the leader wrote a ticket for (it was issued at least once). */
@@ -82,7 +89,9 @@ export async function findJob(
   });
   const tickets = new Map<string, JobTicket>();
   const readTicket = async (id: string): Promise<void> => {
-    const t = await store.readTicket(id);
+    const t = await store.readTicket(id).catch(async (e: unknown) => {
+      throw await withTicketRemedy(store, e);
+    });
     if (t) tickets.set(id, t);
   };
   if (ids.includes(query)) await readTicket(query);
@@ -99,6 +108,19 @@ export async function findJob(
     ticket: tickets.get(chosen.jobId)!,
     failedForGood: failed.find((f) => f.jobId === chosen.jobId),
   };
+}
+
+/**
+ * A damaged ticket stops debug-job (its job cannot be run, nor told apart by name from the others)
+ * but is said as `toil status` lists it: a ticket is a record a run writes again or, once its job
+ * ran, one nothing needs and deleting it is all that is left to do. Restoring it, or `toil clean`,
+ * would be advice to throw the workflow's progress away.
+ */
+async function withTicketRemedy(store: JobStore, e: unknown): Promise<unknown> {
+  if (!(e instanceof CorruptJobStoreError) || !e.key?.startsWith(TICKETS_PREFIX)) return e;
+  const ran = (await store.objects.head(commitKey(e.key.slice(TICKETS_PREFIX.length)))) !== undefined;
+  const remedy = storeDamageRemedy(store, e.key, () => ran);
+  return remedy === undefined ? e : new CorruptJobStoreError(store.locator, e.reason, e.key, remedy);
 }
 
 /**

@@ -4,7 +4,7 @@ import { describeHolder, LEADER_KEY, localHolder, provablyGone } from '../jobsto
 import { currentLeader, killOfLastLeader } from './killRequest.js';
 import { OUTCOME_KEY, WORKFLOW_KEY, type DamagedObject, type JobStore } from '../jobstore/jobStore.js';
 import { JobGraph, type JobView } from './jobGraph.js';
-import { damageRemedy } from './damageRemedy.js';
+import { storeDamageRemedy } from './damageRemedy.js';
 
 export interface WorkflowStatus {
   readonly locator: string;
@@ -161,7 +161,7 @@ function withRemedies(
   jobRan?: (jobId: string) => boolean,
 ): StatusDamagedObject[] {
   return damaged.map((d) => {
-    const remedy = damageRemedy(d.key, jobRan, (key) => store.objects.whereIs(key));
+    const remedy = storeDamageRemedy(store, d.key, jobRan);
     return remedy ? { ...d, remedy } : d;
   });
 }

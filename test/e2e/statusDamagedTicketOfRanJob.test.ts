@@ -1,49 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { truncateSync } from 'node:fs';
 import { join } from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { s3Sdk } from '../../src/common/awsSdkPackages.js';
-import type { ObjectStore } from '../../src/jobstore/objectStore.js';
-import { openObjectStore } from '../../src/main/jobStores.js';
 import { createS3Client } from '../../src/main/s3Client.js';
 import { s3rverAndScratchDir } from '../fixtures/s3rver.js';
-import { REPO_ROOT, runToil, scratchDir } from '../fixtures/workflowCli.js';
+import { damageLines, finishedSort } from '../fixtures/finishedSort.js';
+import { runToil, scratchDir } from '../fixtures/workflowCli.js';
 
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(240_000);
-
-const SORT = join(REPO_ROOT, 'examples/sort.ts');
-
-/** A finished sort kept in `locator`, and the id of a job of it that ran (its ticket is kept). */
-async function finishedSort(
-  t: Test,
-  locator: string,
-  dir: string,
-  env: Record<string, string> = {},
-): Promise<{ store: ObjectStore; jobId: string }> {
-  const args = ['run', SORT, locator, '--numLines', '20', '--N', '400', '--outputFile', 'sorted.txt'];
-  const r = await runToil([...args, '--clean', 'never'], { cwd: dir, env });
-  t.equal(r.code, 0, r.code === 0 ? 'the sort finished' : r.stderr);
-  const store = openObjectStore(locator, { cwd: dir, env });
-  const commit = await firstKey(store, 'commits/');
-  const jobId = commit.slice('commits/'.length);
-  t.ok(await store.head(`jobs/${jobId}`), 'the ticket of a job that ran is kept');
-  return { store, jobId };
-}
-
-async function firstKey(store: ObjectStore, prefix: string): Promise<string> {
-  for await (const info of store.list(prefix)) return info.key;
-  throw new Error(`nothing under ${prefix}`);
-}
-
-/** The `damaged:` line and the line of `key` in a `toil status` report. */
-function damageLines(stdout: string, key: string): { summary: string; line: string } {
-  const lines = stdout.split('\n');
-  return {
-    summary: lines.find((l) => l.startsWith('damaged:')) ?? '',
-    line: lines.find((l) => l.startsWith(`  ${key}: `)) ?? '',
-  };
-}
 
 // A damaged ticket of a job that ran needs no restore, and no run writes it again: `toil status`
 // exited 1 on it for good, saying only that nothing was to restore. Its line now says how to
