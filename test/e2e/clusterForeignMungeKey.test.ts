@@ -10,7 +10,8 @@ const { GetParameterCommand, ListTagsForResourceCommand, PutParameterCommand, SS
  * An SSM parameter at a Slurm cluster's munge key name (/toil/NAME/munge-key) that toil-ts did not
  * make (no clusterName tag of the cluster) is someone else's, as a security group or a role of the
  * name is: launch-cluster refuses the name before making anything instead of overwriting it, and
- * destroy-cluster leaves it, saying so. The cluster's own key (tagged) is still made and deleted.
+ * destroy-cluster leaves it, saying so (and, when it is all there is of the name, refuses the name
+ * as another's: CLUSTER_NOT_FOUND, exit 2). The cluster's own key (tagged) is still made and deleted.
  * Before, both went by the name alone: the launch overwrote the value and the destroy deleted it.
  */
 t.setTimeout(180_000);
@@ -51,8 +52,15 @@ t.test(
     );
     t.equal(endpoint.cloud.instances.size, 0, 'nothing was made: no instance');
 
+    // That parameter is all there is of the name: the name is another's, refused as a foreign
+    // security group or IAM role alone is, not 'nothing to destroy'.
     const destroy = await runToil(['destroy-cluster', 'web'], env);
-    t.equal(destroy.code, 0, destroy.stderr);
+    t.equal(destroy.code, 2, 'exit 2: the name is not a toil-ts cluster');
+    t.equal(
+      destroy.stderr,
+      "toil: no toil-ts cluster named 'web' in region us-west-2; SSM parameter /toil/web/munge-key exists but toil-ts did not make it (no clusterName tag): left alone\n",
+    );
+    t.notMatch(destroy.stdout, /nothing to destroy/);
     t.match(
       destroy.stdout,
       /^SSM parameter \/toil\/web\/munge-key exists but toil-ts did not make it for cluster 'web' \(no clusterName tag of it\): left alone$/m,

@@ -87,7 +87,11 @@ t.test(
     };
     await t.rejects(
       destroyCluster('fr', { ...deps, iam: fr }, { timeoutMs: 5000, pollMs: 50, region: 'us-west-2' }),
-      { code: 'CLUSTER_NOT_FOUND' },
+      {
+        code: 'CLUSTER_NOT_FOUND',
+        message:
+          "no toil-ts cluster named 'fr' in region us-west-2; IAM role toil-fr-leader exists but toil-ts did not make it (no clusterName tag): left alone",
+      },
     );
     t.same(lines, [
       "IAM role toil-fr-leader exists but toil-ts did not make it for cluster 'fr' (no clusterName tag of it): left alone",
@@ -111,7 +115,11 @@ t.test(
     lines.length = 0;
     await t.rejects(
       destroyCluster('fp', { ...deps, iam: fp }, { timeoutMs: 5000, pollMs: 50, region: 'us-west-2' }),
-      { code: 'CLUSTER_NOT_FOUND' },
+      {
+        code: 'CLUSTER_NOT_FOUND',
+        message:
+          "no toil-ts cluster named 'fp' in region us-west-2; instance profile toil-fp-worker exists but toil-ts did not make it (no clusterName tag): left alone",
+      },
     );
     t.same(lines, [
       "instance profile toil-fp-worker exists but toil-ts did not make it for cluster 'fp' (no clusterName tag of it): left alone",

@@ -26,8 +26,8 @@ export interface DestroyResult {
  * are included; anything already gone is skipped, so running it again, or after a half-finished
  * run, is safe. A name that finds nothing is fine (nothing to destroy), said naming the clusters
  * that do exist there, so a typo shows; it is refused (UserInputError, exit 2) only where the name
- * is shown to be another's: its IAM roles are for another region, or its security group is not
- * toil-ts's.
+ * is shown to be another's: its IAM roles are for another region, or its security group, IAM roles
+ * or profiles, or munge key parameter are not toil-ts's.
  */
 export async function destroyCluster(
   clusterName: string,
@@ -162,14 +162,20 @@ export async function destroyCluster(
           foreignSecurityGroups: foreign.map((g) => g.groupId),
         },
       );
-    // Only IAM objects of the name that toil-ts did not make: the name is another's, as a
-    // foreign security group shows it.
-    if (gone === 0 && iamLeftAlone.length > 0)
+    // Only IAM objects or a munge key parameter of the name that toil-ts did not make: the name is
+    // another's, as a foreign security group shows it.
+    const parametersLeftAlone = mungeKey === 'left' ? [deps.mungeKey!.parameter] : [];
+    const notToils = [
+      ...iamLeftAlone.map(iamObjectNamed),
+      ...parametersLeftAlone.map((p) => `SSM parameter ${p}`),
+    ];
+    if (gone === 0 && notToils.length > 0)
       throw new UserInputError(
         'CLUSTER_NOT_FOUND',
-        `no toil-ts cluster named '${clusterName}' in ${region}; ${iamLeftAlone.join(', ')} of that name ` +
-          'exist(s) but toil-ts did not make them (no clusterName tag): left alone',
-        { clusterName, iamLeftAlone },
+        `no toil-ts cluster named '${clusterName}' in ${region}; ${notToils.join(', ')} ` +
+          `${notToils.length === 1 ? 'exists' : 'exist'} but toil-ts did not make ` +
+          `${notToils.length === 1 ? 'it' : 'them'} (no clusterName tag): left alone`,
+        { clusterName, iamLeftAlone, parametersLeftAlone },
       );
     // A name with nothing at all of it here is not refused for that alone: a launch-cluster that
     // failed or was interrupted removed all it made, and a cluster destroyed more than an hour ago
@@ -201,6 +207,12 @@ export async function destroyCluster(
     iamRemoved,
     parametersDeleted,
   };
+}
+
+/** `role/NAME`, `instance-profile/NAME` (as ClusterIam lists them) as a sentence names them. */
+function iamObjectNamed(listed: string): string {
+  const [kind, ...name] = listed.split('/');
+  return `${kind === 'role' ? 'IAM role' : 'instance profile'} ${name.join('/')}`;
 }
 
 function foreignGroupsLeftAlone(clusterName: string, groups: readonly ClusterNamedGroup[]): string {
