@@ -45,8 +45,7 @@ export const command: SubCommand = {
         // run again, so a second destroy-cluster finishes the job.
         const done = newDestroyProgress();
         const offSignals = onStopSignals((signal) => {
-          const has = { iam: iamClient !== undefined, mungeKey: ssmClient !== undefined };
-          process.stderr.write(`toil: ${interruptedDestroyLine(clusterName, signal, done, has)}\n`);
+          process.stderr.write(`toil: ${interruptedDestroyLine(clusterName, signal, done)}\n`);
           process.exit(signalExitCode(signal));
         });
         try {

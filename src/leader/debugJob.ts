@@ -1,5 +1,6 @@
 import { RealClock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
+import { namedUpTo } from '../common/namedUpTo.js';
 import type { FailureLog, JobCommit, JobSpec, JobTicket } from '../jobstore/jobRecords.js';
 import {
   commitKey,
@@ -65,8 +66,7 @@ export function chooseJob(
 }
 
 function listed(items: readonly string[]): string {
-  const more = items.length - NAMED_CANDIDATES;
-  return items.slice(0, NAMED_CANDIDATES).join(', ') + (more > 0 ? ` and ${more} more` : '');
+  return namedUpTo(items, NAMED_CANDIDATES);
 }
 
 /**

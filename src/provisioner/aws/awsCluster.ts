@@ -341,6 +341,11 @@ export class AwsCluster {
    * are theirs.
    */
   async liveInstances(): Promise<ProvisionedNode[]> {
+    return (await this.liveInstancesAndGroups()).instances;
+  }
+
+  /** liveInstances, and the ids of the cluster's own security groups they were looked up by. */
+  async liveInstancesAndGroups(): Promise<{ instances: ProvisionedNode[]; ownGroups: string[] }> {
     const states: NodeState[] = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
     const byTag = await this.describeAll([
       { Name: `tag:${TAG_CLUSTER}`, Values: [this.clusterName] },
@@ -358,7 +363,7 @@ export class AwsCluster {
           ]);
     const seen = new Map<string, ProvisionedNode>();
     for (const i of [...byTag, ...byGroup]) if (i.InstanceId) seen.set(i.InstanceId, toNode(i));
-    return [...seen.values()];
+    return { instances: [...seen.values()], ownGroups };
   }
 
   /** How many of this cluster's instances EC2 still lists as terminated (it keeps them about an hour). */

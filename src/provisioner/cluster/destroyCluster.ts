@@ -57,7 +57,20 @@ export async function destroyCluster(
     await cluster.terminate(ids);
   };
 
-  const before = await cluster.liveInstances();
+  if (deps.iam) {
+    const n = deps.iam.names;
+    done.iamNames.push(
+      ...[n.leaderRole, n.workerRole].map((r) => `role/${r}`),
+      ...[n.leaderProfile, n.workerProfile].map((r) => `instance-profile/${r}`),
+    );
+  }
+  if (deps.mungeKey) done.parameters.push(deps.mungeKey.parameter);
+  const found = await cluster.liveInstancesAndGroups();
+  const before = found.instances;
+  done.found = { instances: before.map((n) => n.instanceId), securityGroups: [...found.ownGroups] };
+  const foundInstances = (ids: readonly string[]): void => {
+    done.found!.instances.push(...ids.filter((id) => !done.found!.instances.includes(id)));
+  };
   const leaders = before.filter((n) => n.role === 'leader');
   if (leaders.length > 0) {
     const ids = leaders.map((n) => n.instanceId);
@@ -71,7 +84,9 @@ export async function destroyCluster(
   const rest = (await cluster.liveInstances()).filter(
     (n) => n.role !== 'leader' || !terminated.includes(n.instanceId),
   );
+  foundInstances(rest.map((n) => n.instanceId));
   const spot = await cluster.openSpotRequests(rest.map((n) => n.instanceId));
+  done.spotRequestsFound = [...spot];
   if (spot.length > 0) {
     progress(`cancelling ${spot.length} spot request(s)`);
     await cluster.cancelSpotRequests(spot);
@@ -95,7 +110,9 @@ export async function destroyCluster(
     );
     if (late.length === 0) return;
     const ids = late.map((n) => n.instanceId);
+    foundInstances(ids);
     const requests = (await cluster.openSpotRequests(ids)).filter((r) => !spotCancelled.includes(r));
+    done.spotRequestsFound?.push(...requests);
     await cluster.cancelSpotRequests(requests);
     spotCancelled.push(...requests);
     done.spotRequestsCancelled.push(...requests);
@@ -109,6 +126,7 @@ export async function destroyCluster(
   const groups: string[] = [];
   done.step = 'security group';
   for (let group = await cluster.findSecurityGroup(); group; group = await cluster.findSecurityGroup()) {
+    if (!done.found.securityGroups.includes(group.groupId)) done.found.securityGroups.push(group.groupId);
     progress(`deleting security group ${group.groupId}`);
     await cluster.deleteSecurityGroup(group.groupId, { ...wait, inUse: endLate });
     groups.push(group.groupId);
