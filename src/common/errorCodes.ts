@@ -85,6 +85,11 @@ export const ERROR_CODES = {
     dispositions: u,
     meaning: 'the workflow file does not compile or bundle',
   },
+  WORKFLOW_BUNDLER_FAILED: {
+    area: 'workflow',
+    dispositions: f,
+    meaning: 'the process bundling a submitted workflow failed, or died before it answered',
+  },
   WORKFLOW_FILE_NOT_ANSWERING: {
     area: 'workflow',
     dispositions: f,

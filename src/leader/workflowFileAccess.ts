@@ -7,7 +7,7 @@ import {
   notAnsweringMessage,
 } from '../common/fileSystemBound.js';
 import { sharedWhileRunningFor } from '../common/sharedWhileRunning.js';
-import { bundleWorkflow } from '../workflow/bundle.js';
+import { bundleWorkflowInChild } from '../workflow/bundleInChild.js';
 
 /**
  * How long bundling a submitted workflow may take. esbuild bundles a workflow and its imports in
@@ -28,7 +28,8 @@ export type WorkflowFileFacts =
 export interface WorkflowFileAccess {
   /** Its stat and, for a regular file, whether the leader may read it. */
   readonly examine?: (path: string) => Promise<WorkflowFileFacts>;
-  readonly bundle?: (path: string) => Promise<Uint8Array>;
+  /** Bundles it; `signal` aborts when the bundle is given up on, and the build must stop then. */
+  readonly bundle?: (path: string, signal: AbortSignal) => Promise<Uint8Array>;
   readonly timeoutMs?: number;
   readonly bundleTimeoutMs?: number;
 }
@@ -53,9 +54,22 @@ export function examineWorkflowFile(path: string, o: WorkflowFileAccess = {}): P
   return bounded(path, (o.examine ?? sharedExamine)(path), o, false);
 }
 
-/** A submitted workflow bundled (bundleWorkflow), bounded. */
-export function bundleSubmittedWorkflow(path: string, o: WorkflowFileAccess = {}): Promise<Uint8Array> {
-  return bounded(path, (o.bundle ?? bundleWorkflow)(path), o, true);
+/**
+ * A submitted workflow bundled (bundleWorkflow, in a process of its own), bounded: given up on,
+ * the build is stopped, not left to run on in the leader.
+ */
+export async function bundleSubmittedWorkflow(path: string, o: WorkflowFileAccess = {}): Promise<Uint8Array> {
+  const done = new AbortController();
+  try {
+    return await bounded(
+      path,
+      (o.bundle ?? ((p, signal) => bundleWorkflowInChild(p, { signal })))(path, done.signal),
+      o,
+      true,
+    );
+  } finally {
+    done.abort();
+  }
 }
 
 function bounded<T>(path: string, work: Promise<T>, o: WorkflowFileAccess, bundling: boolean): Promise<T> {

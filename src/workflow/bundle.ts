@@ -6,8 +6,12 @@ import { UserInputError } from '../common/errors.js';
 
 /** The workflow file could not be bundled (a syntax error, an import that does not resolve). */
 export class WorkflowBundleError extends UserInputError {
+  /** What esbuild said, without the file: a bundling process passes it on to its parent. */
+  readonly why: string;
+
   constructor(file: string, why: string) {
     super('WORKFLOW_BUNDLE', `cannot bundle workflow ${file}: ${why}`, { file });
+    this.why = why;
   }
 }
 
