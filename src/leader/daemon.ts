@@ -49,6 +49,7 @@ import {
 import { ClusterWorkload, TrackedBatchSystem, type SharedNodeControl } from './workloadTracker.js';
 import { CodeGate } from './codeGate.js';
 import type { AroundWorkflowCode } from './guardedWorkflowCode.js';
+import { cappedRunMessage, finishedRunsPastKeep } from './finishedRuns.js';
 import { startedProgress } from './startedProgress.js';
 import {
   JobStoreNotAnsweringError,
@@ -402,6 +403,7 @@ export class LeaderDaemon {
       // following one (toil run --leader) asked in between, got 404 and gave up on a run that
       // was about to resume. resume() replaces each with its resumed (or refused) run.
       for (const r of previous) this.runs.set(r.id, r);
+      this.forgetOldFinished();
       this.app = this.buildApp();
       const { host, port } = this.d.config().http;
       const address = await this.app.listen({ host, port });
@@ -495,6 +497,8 @@ export class LeaderDaemon {
         storeKey,
       );
     }
+    // Those refused above are finished runs now, counted with the rest.
+    this.forgetOldFinished();
     await this.persistRuns();
   }
 
@@ -621,7 +625,7 @@ export class LeaderDaemon {
           run.status = r.status;
           run.jobsRun = r.jobsRun;
           if (r.replayed) run.jobsReplayed = r.replayed;
-          if (r.message !== undefined) run.message = r.message;
+          if (r.message !== undefined) run.message = cappedRunMessage(r.message);
           if (r.failedJobs?.length) run.failedJobs = r.failedJobs.slice(0, MAX_FAILED_JOBS_SHOWN);
         },
         (e: unknown) => {
@@ -632,7 +636,7 @@ export class LeaderDaemon {
           }
           // Its user's stop, not a failure: the run says so, and the client following it too.
           run.status = e instanceof WorkflowCancelledError ? 'cancelled' : 'failed';
-          run.message = coerceError(e).message;
+          run.message = cappedRunMessage(coerceError(e).message);
           if (isUserError(e)) run.userError = true;
           if (e instanceof JobStoreUnavailableError) run.storeUnreachable = true;
           if (removedItsNewStore(e)) run.storeRemoved = true;
@@ -667,6 +671,7 @@ export class LeaderDaemon {
         // Its jobs were killed or have ended: a finished run shows none running (a cancelled one
         // kept the count of its last progress report).
         if (run.progress) run.progress = { ...run.progress, running: 0 };
+        this.forgetOldFinished();
         this.saveRuns();
         void this.d.runStore?.deleteModule(run.id).catch(() => undefined);
         this.queueChanged();
@@ -738,6 +743,18 @@ export class LeaderDaemon {
     const write = this.runsSaved.catch(() => undefined).then(() => store.save(this.persistable()));
     this.runsSaved = write.catch(() => undefined);
     return write;
+  }
+
+  /**
+   * Forgets the finished runs past the newest `workflows.keepFinished`: the list and the state
+   * hold the running runs and that many finished ones, however many the leader has run.
+   */
+  private forgetOldFinished(): void {
+    for (const id of finishedRunsPastKeep(this.runs.values(), this.d.config().workflows.keepFinished)) {
+      this.runs.delete(id);
+      // Its module went when it finished, unless that delete failed: it goes with its record now.
+      void this.d.runStore?.deleteModule(id).catch(() => undefined);
+    }
   }
 
   /** The runs as persisted: no module bytes, no progress. */

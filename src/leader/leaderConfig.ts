@@ -88,6 +88,12 @@ const WorkflowsSchema = z
     finishTimeout: limitMs().default(3_600_000),
     /** A run the leader was restarted under this many times is failed, not resumed again. */
     maxResumes: z.number().int().min(0).max(100).default(3),
+    /**
+     * Finished runs (succeeded, failed, cancelled) the leader keeps listed and in its state, the
+     * newest: an older one is forgotten as a newer one finishes, so the state does not grow with
+     * the number of runs the leader has finished.
+     */
+    keepFinished: z.number().int().min(1).max(100_000).default(100),
   })
   .strict();
 
