@@ -1,4 +1,4 @@
-import type { RuntimeHistory, RuntimeStats } from './types.js';
+import type { RuntimeHistory } from './types.js';
 
 /** How many recent runtimes per job name are kept (bounded memory, follows workflow phases). */
 export const RECENT_WINDOW = 32;
@@ -19,21 +19,44 @@ export function emptyRuntimeHistory(): RuntimeHistory {
 }
 
 /**
- * The history with one more completion. Returns a new object (the old one is untouched), so the
- * leader can persist either; only the entry for `name` is copied.
+ * How many job names the history keeps, those completed most recently: a name seen once (one
+ * holding a sample's id) is forgotten once this many others have completed since, so the tick
+ * state, saved at every tick, does not grow with the runs a leader has seen.
  */
+export const MAX_RUNTIME_NAMES = 1_000;
+
+/**
+ * The history with these completions, in order. Returns a new object (the old one is untouched),
+ * so the leader can persist either. Each completed name becomes the newest; past
+ * MAX_RUNTIME_NAMES, the names completed longest ago are dropped (`total` keeps counting them).
+ * The names are copied once per call, not once per completion: a tick learns many at once.
+ */
+export function recordCompletions(
+  history: RuntimeHistory,
+  completions: readonly { readonly name: string; readonly seconds: number }[],
+): RuntimeHistory {
+  const byName = new Map(Object.entries(history.byName));
+  let { count, sumSeconds } = history.total;
+  for (const { name, seconds } of completions) {
+    const s = Math.max(0, seconds);
+    const prev = byName.get(name);
+    const recent = prev ? [...prev.recent, s] : [s];
+    if (recent.length > RECENT_WINDOW) recent.splice(0, recent.length - RECENT_WINDOW);
+    byName.delete(name);
+    byName.set(name, { count: (prev?.count ?? 0) + 1, sumSeconds: (prev?.sumSeconds ?? 0) + s, recent });
+    count += 1;
+    sumSeconds += s;
+  }
+  for (const old of byName.keys()) {
+    if (byName.size <= MAX_RUNTIME_NAMES) break;
+    byName.delete(old);
+  }
+  return { byName: Object.fromEntries(byName), total: { count, sumSeconds } };
+}
+
+/** The history with one more completion (recordCompletions of one). */
 export function recordCompletion(history: RuntimeHistory, name: string, seconds: number): RuntimeHistory {
-  const s = Math.max(0, seconds);
-  const prev: RuntimeStats | undefined = history.byName[name];
-  const recent = prev ? [...prev.recent, s] : [s];
-  if (recent.length > RECENT_WINDOW) recent.splice(0, recent.length - RECENT_WINDOW);
-  return {
-    byName: {
-      ...history.byName,
-      [name]: { count: (prev?.count ?? 0) + 1, sumSeconds: (prev?.sumSeconds ?? 0) + s, recent },
-    },
-    total: { count: history.total.count + 1, sumSeconds: history.total.sumSeconds + s },
-  };
+  return recordCompletions(history, [{ name, seconds }]);
 }
 
 /**

@@ -1,4 +1,3 @@
-import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { ManualClock } from '../../src/common/clock.js';
@@ -8,6 +7,7 @@ import { MAX_RUN_MESSAGE_CHARS } from '../../src/leader/finishedRuns.js';
 import { parseLeaderConfigObject } from '../../src/leader/leaderConfig.js';
 import { leaderStateStores } from '../../src/main/leaderState.js';
 import { readCatalogue } from '../../src/scaler/catalogueFile.js';
+import { bytesUnder } from '../fixtures/dirBytes.js';
 import { fakeDaemonDeps } from '../fixtures/leaderFakes.js';
 import { REPO_ROOT } from '../fixtures/repoRoot.js';
 import { testDir } from '../fixtures/testDir.js';
@@ -29,13 +29,6 @@ const RECORD_BOUND = 10 * 20 * 201 + MAX_RUN_MESSAGE_CHARS + 4_000;
 /** The documents besides the run list (tick state, plot history, lease) at this test's size. */
 const OTHER_STATE = 16_000;
 const BOUND = KEEP * RECORD_BOUND + OTHER_STATE;
-
-function bytesUnder(dir: string): number {
-  let total = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true }))
-    if (e.isFile()) total += statSync(join(e.parentPath, e.name)).size;
-  return total;
-}
 
 t.test(
   `the state stays under ${BOUND} bytes over ${RUNS} failed runs with keepFinished ${KEEP}`,

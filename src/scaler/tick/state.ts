@@ -1,5 +1,5 @@
 import type { LeaderBeat } from '../../ports/leaderHeartbeat.js';
-import { emptyRuntimeHistory, recordCompletion } from '../runtimes.js';
+import { emptyRuntimeHistory, recordCompletions } from '../runtimes.js';
 import type { CapacityType, RuntimeHistory, ScalerState } from '../types.js';
 
 /**
@@ -165,9 +165,7 @@ export function learnRuntimes(
   completions: readonly { name: string; seconds: number }[],
 ): TickState {
   if (completions.length === 0) return state;
-  let runtimes = state.runtimes;
-  for (const c of completions) runtimes = recordCompletion(runtimes, c.name, c.seconds);
-  return { ...state, runtimes };
+  return { ...state, runtimes: recordCompletions(state.runtimes, completions) };
 }
 
 /**
