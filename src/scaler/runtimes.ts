@@ -1,4 +1,4 @@
-import type { RuntimeHistory } from './types.js';
+import type { RuntimeHistory, RuntimeStats } from './types.js';
 
 /** How many recent runtimes per job name are kept (bounded memory, follows workflow phases). */
 export const RECENT_WINDOW = 32;
@@ -28,30 +28,38 @@ export const MAX_RUNTIME_NAMES = 1_000;
 /**
  * The history with these completions, in order. Returns a new object (the old one is untouched),
  * so the leader can persist either. Each completed name becomes the newest; past
- * MAX_RUNTIME_NAMES, the names completed longest ago are dropped (`total` keeps counting them).
- * The names are copied once per call, not once per completion: a tick learns many at once.
+ * MAX_RUNTIME_NAMES, the names completed longest ago (by `lastCompletion`) are dropped (`total`
+ * keeps counting them). The names are copied once per call, not once per completion: a tick
+ * learns many at once.
  */
 export function recordCompletions(
   history: RuntimeHistory,
   completions: readonly { readonly name: string; readonly seconds: number }[],
 ): RuntimeHistory {
-  const byName = new Map(Object.entries(history.byName));
+  const byName: Record<string, RuntimeStats> = { ...history.byName };
   let { count, sumSeconds } = history.total;
   for (const { name, seconds } of completions) {
     const s = Math.max(0, seconds);
-    const prev = byName.get(name);
+    const prev = byName[name];
     const recent = prev ? [...prev.recent, s] : [s];
     if (recent.length > RECENT_WINDOW) recent.splice(0, recent.length - RECENT_WINDOW);
-    byName.delete(name);
-    byName.set(name, { count: (prev?.count ?? 0) + 1, sumSeconds: (prev?.sumSeconds ?? 0) + s, recent });
     count += 1;
     sumSeconds += s;
+    byName[name] = {
+      count: (prev?.count ?? 0) + 1,
+      sumSeconds: (prev?.sumSeconds ?? 0) + s,
+      recent,
+      lastCompletion: count,
+    };
   }
-  for (const old of byName.keys()) {
-    if (byName.size <= MAX_RUNTIME_NAMES) break;
-    byName.delete(old);
+  // Recency is the stamp, not the keys' order: an object lists integer-like keys ('42') first,
+  // so a job named by a number would read as the oldest.
+  const names = Object.keys(byName);
+  if (names.length > MAX_RUNTIME_NAMES) {
+    names.sort((a, b) => (byName[a]!.lastCompletion ?? 0) - (byName[b]!.lastCompletion ?? 0));
+    for (const old of names.slice(0, names.length - MAX_RUNTIME_NAMES)) delete byName[old];
   }
-  return { byName: Object.fromEntries(byName), total: { count, sumSeconds } };
+  return { byName, total: { count, sumSeconds } };
 }
 
 /** The history with one more completion (recordCompletions of one). */

@@ -224,6 +224,8 @@ export interface RuntimeStats {
   readonly sumSeconds: number;
   /** The most recent runtimes, newest last, at most RECENT_WINDOW of them. */
   readonly recent: readonly number[];
+  /** `total.count` at this name's last completion: which names completed most recently. */
+  readonly lastCompletion?: number;
 }
 
 /** Everything a policy sees at one tick. */

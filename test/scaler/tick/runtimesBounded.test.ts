@@ -57,3 +57,21 @@ t.test(
     t.equal(state.runtimes.total.count, RUNS * (JOBS_PER_RUN + RECENT_WINDOW), 'every completion is counted');
   },
 );
+
+t.test('a job named by a number is kept while it is among the names completed most recently', async (t) => {
+  let state = emptyTickState();
+  const others = Array.from({ length: MAX_RUNTIME_NAMES - 1 }, (_, i) => ({
+    name: `step-${i}`,
+    seconds: 60,
+  }));
+  state = learnRuntimes(state, others);
+  state = learnRuntimes(state, [{ name: '42', seconds: 300 }]);
+  // Saved and read back between ticks, as the leader does: an object lists '42' first.
+  state = JSON.parse(JSON.stringify(state)) as typeof state;
+  state = learnRuntimes(state, [{ name: 'newest', seconds: 5 }]);
+  const names = Object.keys(state.runtimes.byName);
+  t.equal(names.length, MAX_RUNTIME_NAMES, `${MAX_RUNTIME_NAMES} job names kept`);
+  t.ok(names.includes('42'), "'42', the second newest, is kept");
+  t.ok(names.includes('newest'), 'the newest is kept');
+  t.notOk(names.includes('step-0'), 'the oldest is forgotten');
+});
