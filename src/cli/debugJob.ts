@@ -58,7 +58,8 @@ export const command: SubCommand = {
       for (const notice of checkForeignOptions(flags, FOREIGN)) process.stderr.write(`${notice}\n`);
       const workDir = await prepareWorkDir(flags.workDir);
       const store = openJobStore(locator, storeReadingOptions('debug-job'));
-      const { ticket, failedForGood } = await findJob(store, query);
+      const { ticket, failedForGood, notice } = await findJob(store, query);
+      if (notice !== undefined) process.stderr.write(`toil: ${notice}\n`);
       if (flags.printJobInfo) {
         process.stdout.write(formatInfo(await debugJobInfo(store, ticket, failedForGood !== undefined)));
         return;

@@ -2,14 +2,14 @@ import { RealClock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
 import { namedUpTo } from '../common/namedUpTo.js';
 import type { FailureLog, JobCommit, JobSpec, JobTicket } from '../jobstore/jobRecords.js';
+import { CorruptJobStoreError, OUTCOME_KEY, TICKETS_PREFIX, type JobStore } from '../jobstore/jobStore.js';
 import {
-  commitKey,
-  CorruptJobStoreError,
-  OUTCOME_KEY,
-  TICKETS_PREFIX,
-  type JobStore,
-} from '../jobstore/jobStore.js';
-import { storeDamageRemedy } from './damageRemedy.js';
+  notAmongSoundTickets,
+  passedOverNotice,
+  readTicketSaid,
+  scanTickets,
+  type TicketScan,
+} from './ticketScan.js';
 import { jobsFailedForGood, workflowStatusAndJobs, type WorkflowStatus } from './workflowStatus.js';
 
 /** A job `toil debug-job` can run: one the leader wrote a ticket for (it was issued at least once). */
@@ -69,14 +69,20 @@ function listed(items: readonly string[]): string {
   return namedUpTo(items, NAMED_CANDIDATES);
 }
 
+/** The job `toil debug-job` was asked for, and its ticket. */
+export interface FoundJob {
+  readonly ticket: JobTicket;
+  readonly failedForGood: FailedJob | undefined;
+  /** Said on stderr when damaged tickets of other jobs were passed over to find it. */
+  readonly notice?: string;
+}
+
 /**
  * Finds the job `query` names among the jobs of the store that have a ticket, and reads its ticket.
- * Reads every ticket only when `query` is not a job id (names are inside the tickets).
+ * Reads every ticket only when `query` is not a job id (names are inside the tickets); a damaged
+ * one stops the lookup only when its job may be the one asked for.
  */
-export async function findJob(
-  store: JobStore,
-  query: string,
-): Promise<{ ticket: JobTicket; failedForGood: FailedJob | undefined }> {
+export async function findJob(store: JobStore, query: string): Promise<FoundJob> {
   await store.assertExists();
   const ids: string[] = [];
   for await (const info of store.objects.list(TICKETS_PREFIX))
@@ -87,40 +93,36 @@ export async function findJob(
     if (e instanceof CorruptJobStoreError && e.key === OUTCOME_KEY) return [];
     throw e;
   });
-  const tickets = new Map<string, JobTicket>();
-  const readTicket = async (id: string): Promise<void> => {
-    const t = await store.readTicket(id).catch(async (e: unknown) => {
-      throw await withTicketRemedy(store, e);
-    });
-    if (t) tickets.set(id, t);
-  };
-  if (ids.includes(query)) await readTicket(query);
-  else await forEachLimited(ids, 16, readTicket);
-  const jobs = [...tickets.values()].map((t) => ({ jobId: t.jobId, name: t.name }));
+  const scan = ids.includes(query) ? await ticketOf(store, query) : await scanTickets(store, ids);
+  // A damaged ticket whose job's name is known is a candidate as the others: chosen, its damage is said.
+  const jobs = [
+    ...[...scan.tickets.values()].map((t) => ({ jobId: t.jobId, name: t.name })),
+    ...scan.damaged.flatMap((d) => (d.name === undefined ? [] : [{ jobId: d.jobId, name: d.name }])),
+  ];
   let chosen: TicketedJob;
   try {
     chosen = chooseJob(query, jobs, failed, store.locator);
   } catch (e) {
-    if (e instanceof UserInputError && e.code === 'JOB_NOT_FOUND') await refuseUnissued(store, query, failed);
+    if (e instanceof UserInputError && e.code === 'JOB_NOT_FOUND') {
+      const unnamed = scan.damaged.filter((d) => d.name === undefined);
+      if (unnamed.length > 0) throw notAmongSoundTickets(store.locator, query, unnamed);
+      await refuseUnissued(store, query, failed);
+    }
     throw e;
   }
+  const damaged = scan.damaged.find((d) => d.jobId === chosen.jobId);
+  if (damaged) throw damaged.error;
   return {
-    ticket: tickets.get(chosen.jobId)!,
+    ticket: scan.tickets.get(chosen.jobId)!,
     failedForGood: failed.find((f) => f.jobId === chosen.jobId),
+    ...(scan.damaged.length > 0 ? { notice: passedOverNotice(store.locator, query, scan.damaged) } : {}),
   };
 }
 
-/**
- * A damaged ticket stops debug-job (its job cannot be run, nor told apart by name from the others)
- * but is said as `toil status` lists it: a ticket is a record a run writes again or, once its job
- * ran, one nothing needs and deleting it is all that is left to do. Restoring it, or `toil clean`,
- * would be advice to throw the workflow's progress away.
- */
-async function withTicketRemedy(store: JobStore, e: unknown): Promise<unknown> {
-  if (!(e instanceof CorruptJobStoreError) || !e.key?.startsWith(TICKETS_PREFIX)) return e;
-  const ran = (await store.objects.head(commitKey(e.key.slice(TICKETS_PREFIX.length)))) !== undefined;
-  const remedy = storeDamageRemedy(store, e.key, () => ran);
-  return remedy === undefined ? e : new CorruptJobStoreError(store.locator, e.reason, e.key, remedy);
+/** The ticket of job `id` alone, as a scan of one: a damaged one stops the lookup, being the job's own. */
+async function ticketOf(store: JobStore, id: string): Promise<TicketScan> {
+  const ticket = await readTicketSaid(store, id);
+  return { tickets: new Map(ticket ? [[id, ticket]] : []), damaged: [] };
 }
 
 /**
@@ -202,16 +204,4 @@ async function declaredSpec(store: JobStore, jobId: string): Promise<JobSpec | u
     if (spec) return spec;
   }
   return undefined;
-}
-
-async function forEachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
