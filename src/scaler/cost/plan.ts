@@ -1014,6 +1014,19 @@ function planCostWith(
   const hintKey = (c: WorkClass): string =>
     requestPlacementKey(c.request, c.request.preemptable || c.spotRisk !== undefined);
   const queuedAtStart = new Map(work.map((c) => [c, c.remaining]));
+  // The node kinds (type and capacity type) the plan counts on for each class, filled as the
+  // nodes below take work. A class placed on nodes of a node's own kind is not kept off it: the
+  // work would wait for the same price elsewhere while that node idled. In a stream of small jobs
+  // on r5.xlarge nodes, one more r5.xlarge launched for the backlog was kept off the backlog the
+  // others took (dear against a c5.4xlarge the plan never launched), idled and was drained: four
+  // to six launches where toil-classic made one.
+  const placedOnKind = new Map<WorkClass, Set<string>>();
+  const kindOf = (n: ExistingNode): string => `${n.instanceType}/${n.capacityType}`;
+  const recordPlaced =
+    (n: ExistingNode) =>
+    (c: WorkClass): void => {
+      placedOnKind.set(c, (placedOnKind.get(c) ?? new Set<string>()).add(kindOf(n)));
+    };
   const keepOffDearWork = (
     n: ExistingNode,
     wholeQueue: boolean,
@@ -1032,6 +1045,7 @@ function planCostWith(
         !takenBackFor.has(c) &&
         (n.capacityType === 'on-demand' || c.request.preemptable) &&
         maxFit(cap, c.request) >= 1 &&
+        !(placedOnKind.get(c)?.has(kindOf(n)) ?? false) &&
         dearOver(n, c, cheapestWithRoom, KEEP_OFF_MARGIN)
       ) {
         const keys = keepOff.get(n.id) ?? new Set<string>();
@@ -1082,7 +1096,9 @@ function planCostWith(
       // Kept only for the queued work it is not dear for that it can start in time (its leftover
       // room is not counted on for the rest: that is planned where it is cheapest).
       const fair = mine.filter((c) => !dearFor(n, c));
-      const needed = placed ? 0 : packOntoNode(n, runningByNode.get(n.id) ?? [], fair, types, timing(n), T);
+      const needed = placed
+        ? 0
+        : packOntoNode(n, runningByNode.get(n.id) ?? [], fair, types, timing(n), T, recordPlaced(n));
       if (needed > 0) took.set(n.id, needed);
       else consolidate.add(n.id);
       continue;
@@ -1094,12 +1110,20 @@ function planCostWith(
       // nothing more lands (an idle one retires after idleGrace as usual).
       const fair = mine.filter((c) => !dearFor(n, c));
       keepOffDearWork(n, false);
-      const needed = packOntoNode(n, runningByNode.get(n.id) ?? [], fair, types, timing(n), T);
+      const needed = packOntoNode(
+        n,
+        runningByNode.get(n.id) ?? [],
+        fair,
+        types,
+        timing(n),
+        T,
+        recordPlaced(n),
+      );
       if (needed > 0) took.set(n.id, needed);
       else if ((runningByNode.get(n.id) ?? []).length > 0) consolidate.add(n.id);
       continue;
     }
-    const k = packOntoNode(n, runningByNode.get(n.id) ?? [], mine, types, timing(n), T);
+    const k = packOntoNode(n, runningByNode.get(n.id) ?? [], mine, types, timing(n), T, recordPlaced(n));
     if (k > 0) took.set(n.id, k);
   }
   for (const n of [...draining].sort((a, b) => priceOf(a) - priceOf(b))) {
