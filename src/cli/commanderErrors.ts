@@ -61,7 +61,7 @@ export function commanderErrorLine(e: CommanderError, cmd: Command, owners: read
       const elsewhere = owners.filter((o) => o !== cmd).map(commandPath);
       const hint =
         elsewhere.length > 0
-          ? `it is an option of ${elsewhere.join(', ')}, not of ${where}`
+          ? `it is an option of ${elsewhere.join(' and ').replace(/ and (?=.* and )/g, ', ')}, not of ${where}`
           : suggestion !== undefined
             ? `did you mean ${suggestion}?`
             : `${where} --help lists its options`;

@@ -81,12 +81,27 @@ export function autoscalingFlagsGiven(f: AutoscalingFlags): string[] {
 
 /** Adds the autoscaling flags to `toil run`; they take effect with `--provisioner aws`. */
 export function addAutoscalingOptions(cmd: Command): Command {
+  return addScalerOptions(
+    cmd.option(
+      '--provisioner <name>',
+      'aws: scale a cluster of EC2 workers for this workflow (--batchSystem mesos or slurm)',
+    ),
+  )
+    .option('--zone <zone>', 'the cluster zone (default $TOIL_AWS_ZONE)')
+    .option(
+      '--clusterName <name>',
+      "the cluster's name (default: the clusterName tag in $TOIL_AWS_TAGS, as on the cluster's leader)",
+    )
+    .option('--keepNodes', 'leave the workers running when the workflow ends');
+}
+
+/**
+ * Toil's flags that set the scaler (node types, counts, timings, storage): those of `toil run`'s
+ * autoscaled form that `toil simulate` takes too, registered once for both.
+ */
+export function addScalerOptions(cmd: Command): Command {
   return (
     cmd
-      .option(
-        '--provisioner <name>',
-        'aws: scale a cluster of EC2 workers for this workflow (--batchSystem mesos or slurm)',
-      )
       .option('--nodeType <types>', 'on-demand worker type(s), comma-separated, e.g. c3.large')
       // As in Toil, these four extend their list when given again (the others: the last one wins).
       .option(
@@ -138,11 +153,5 @@ export function addAutoscalingOptions(cmd: Command): Command {
         '--assumeZeroOverhead [bool]',
         "plan with a node's whole memory and disk (no allowance for the OS and the agent)",
       )
-      .option('--zone <zone>', 'the cluster zone (default $TOIL_AWS_ZONE)')
-      .option(
-        '--clusterName <name>',
-        "the cluster's name (default: the clusterName tag in $TOIL_AWS_TAGS, as on the cluster's leader)",
-      )
-      .option('--keepNodes', 'leave the workers running when the workflow ends')
   );
 }

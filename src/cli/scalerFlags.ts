@@ -1,7 +1,12 @@
 import { ConfigError } from '../common/configErrors.js';
 import { UserInputError } from '../common/errors.js';
 import { decimalNumber } from '../common/units.js';
-import { parseNodeTypesString, parseScalerConfig, type ScalerConfig } from '../scaler/config.js';
+import {
+  parseNodeTypesString,
+  parseScalerConfig,
+  SCALER_KEY_ALIASES,
+  type ScalerConfig,
+} from '../scaler/config.js';
 import type { Catalogue } from '../scaler/catalogue.js';
 import { SCALER_FIELD_FLAGS, type AutoscalingFlags } from './runAutoscaledOptions.js';
 import { parseBool, parseCount } from './run.js';
@@ -16,12 +21,37 @@ export interface ScalerFlagSection {
   readonly section: Record<string, unknown>;
   /** For each field of the section, the flag and the text that set it. */
   readonly origin: ReadonlyMap<string, string>;
-  /** For each entry of `section.nodeTypes`, the flag and the text that gave it. */
-  readonly nodeTypeOrigin: readonly string[];
+  /** For each entry of `section.nodeTypes`, the flag and the text that gave it (none: a file's). */
+  readonly nodeTypeOrigin: readonly (string | undefined)[];
 }
 
 /** The scaler section from Toil's flags, remembering which flag set what. */
 export function scalerSectionFromFlags(f: AutoscalingFlags, zone: string): ScalerFlagSection {
+  const { nodeTypes, nodeTypeOrigin } = nodeTypesFromFlags(f);
+  if (nodeTypes.length === 0)
+    throw new UserInputError(
+      'BAD_FLAG',
+      '--provisioner aws needs --nodeTypes, --nodeType or --preemptableNodeType',
+    );
+  return withFieldFlags(f, { region: zone.slice(0, -1), zones: [zone], nodeTypes }, nodeTypeOrigin);
+}
+
+/**
+ * Toil's scaler flags laid over a config file's `scaler:` section (`toil simulate --config`): a
+ * flag wins over the file's key, as in `toil run`, and node types given by flags replace the
+ * file's list. Keys the flags leave alone are the file's, and a problem with one names its path.
+ */
+export function scalerSectionOverFile(
+  f: AutoscalingFlags,
+  file: Readonly<Record<string, unknown>>,
+): ScalerFlagSection {
+  const { nodeTypes, nodeTypeOrigin } = nodeTypesFromFlags(f);
+  if (nodeTypes.length > 0) return withFieldFlags(f, { ...file, nodeTypes }, nodeTypeOrigin);
+  return withFieldFlags(f, { ...file }, []);
+}
+
+/** The node types --nodeTypes, --nodeType and --preemptableNodeType give (none: empty lists). */
+function nodeTypesFromFlags(f: AutoscalingFlags): { nodeTypes: unknown[]; nodeTypeOrigin: string[] } {
   const nodeTypes: unknown[] = [];
   const nodeTypeOrigin: string[] = [];
   const add = (flag: string, list: string | undefined, entry: (s: string) => unknown): void => {
@@ -55,23 +85,44 @@ export function scalerSectionFromFlags(f: AutoscalingFlags, zone: string): Scale
       nodeTypeOrigin.push(`--preemptableNodeType ${texts[i]!.trim()}`);
     });
   }
-  if (nodeTypes.length === 0)
-    throw new UserInputError(
-      'BAD_FLAG',
-      '--provisioner aws needs --nodeTypes, --nodeType or --preemptableNodeType',
-    );
+  return { nodeTypes, nodeTypeOrigin };
+}
+
+/**
+ * The section with the fields the flags set (SCALER_FIELD_FLAGS, --minPreemptableNodes) laid
+ * over it. `nodeTypeOrigin` names the flag of each node type a flag gave (none for a file's).
+ */
+function withFieldFlags(
+  f: AutoscalingFlags,
+  section: Record<string, unknown>,
+  nodeTypeOrigin: (string | undefined)[],
+): ScalerFlagSection {
   const minSpot = f.minPreemptableNodes ?? f.minPreemptibleNodes;
   if (minSpot !== undefined) {
     const flag = f.minPreemptableNodes !== undefined ? '--minPreemptableNodes' : '--minPreemptibleNodes';
-    keepSpotNodes(nodeTypes, nodeTypeOrigin, flag, minSpot);
+    // A file's Toil string ("c5.large,m5.large:0.05") is the list of its entries; any other shape
+    // is left for the config's own check to name.
+    const given = section['nodeTypes'] ?? [];
+    const nodeTypes: unknown[] | undefined =
+      typeof given === 'string'
+        ? given.split(',').map((s) => s.trim())
+        : Array.isArray(given)
+          ? [...(given as unknown[])]
+          : undefined;
+    if (nodeTypes) {
+      keepSpotNodes(nodeTypes, nodeTypeOrigin, flag, minSpot);
+      section['nodeTypes'] = nodeTypes;
+    }
   }
-  const section: Record<string, unknown> = { region: zone.slice(0, -1), zones: [zone], nodeTypes };
   const origin = new Map<string, string>();
   for (const [field, flag, value] of SCALER_FIELD_FLAGS) {
     const v = value(f);
     if (v === undefined) continue;
     origin.set(field, `${flag} ${v}`);
     section[field] = fieldValue(field, flag, v);
+    // The file's other spelling of the key gives way to the flag (both would be refused).
+    for (const [alias, canonical] of Object.entries(SCALER_KEY_ALIASES))
+      if (canonical === field) delete section[alias];
   }
   return { section, origin, nodeTypeOrigin };
 }
@@ -81,10 +132,17 @@ export function scalerSectionFromFlags(f: AutoscalingFlags, zone: string): Scale
  * spot node type's minimum (over what --minNodes gives it). With several spot types it could mean
  * any of them, so each is given its own in --minNodes instead.
  */
-function keepSpotNodes(nodeTypes: unknown[], origin: string[], flag: string, text: string): void {
+function keepSpotNodes(
+  nodeTypes: unknown[],
+  origin: (string | undefined)[],
+  flag: string,
+  text: string,
+): void {
   const n = parseCount(flag, text);
   const spot = nodeTypes.flatMap((entry, i) => (isSpotEntry(entry) ? [i] : []));
-  const typed = spot.map((i) => origin[i]!).join(', ');
+  // A node type of the config file is named by its path there.
+  const named = (i: number): string => origin[i] ?? `scaler.nodeTypes[${i}]`;
+  const typed = spot.map(named).join(', ');
   if (spot.length === 0)
     throw new UserInputError(
       'BAD_FLAG',
@@ -99,7 +157,7 @@ function keepSpotNodes(nodeTypes: unknown[], origin: string[], flag: string, tex
   const entry = nodeTypes[i];
   nodeTypes[i] =
     typeof entry === 'string' ? { type: entry, minNodes: n } : { ...(entry as object), minNodes: n };
-  origin[i] = `${origin[i]} (${flag} ${text})`;
+  origin[i] = `${named(i)} (${flag} ${text})`;
 }
 
 function isSpotEntry(entry: unknown): boolean {

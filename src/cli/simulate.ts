@@ -9,13 +9,15 @@ import { yaml } from '../common/yaml.js';
 import { LEADER_ONLY_KEYS } from '../leader/leaderConfig.js';
 import type { Catalogue } from '../scaler/catalogue.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
-import type { PolicyChoice } from '../scaler/config.js';
+import { OBJECTIVES, type PolicyChoice } from '../scaler/config.js';
 import { POLICIES } from '../scaler/policy.js';
 import { parseSimulateConfig } from '../scaler/simulator/config.js';
 import { simulate, type SimulationProgress, type SimulationResult } from '../scaler/simulator/engine.js';
-import { parseTrace, type Trace } from '../scaler/simulator/trace.js';
+import { parseTrace, traceFields, type Trace } from '../scaler/simulator/trace.js';
 import type { PolicyName } from '../scaler/types.js';
 import type { SubCommand } from './main.js';
+import { addScalerOptions, autoscalingFlagsGiven, type AutoscalingFlags } from './runAutoscaledOptions.js';
+import { flagError, problemOfFlag, scalerSectionOverFile, type ScalerFlagSection } from './scalerFlags.js';
 import { progressReporter } from './simulateProgress.js';
 
 /** The cluster `toil simulate` runs a trace on when no --config is given (the benchmarks' own). */
@@ -68,6 +70,8 @@ interface SimulationInputs {
   readonly configPath: string;
   readonly configDoc: unknown;
   readonly catalogue: Catalogue;
+  /** The scaler flags given, laid over the file's `scaler:` section (none given: undefined). */
+  readonly flags?: ScalerFlagSection;
 }
 
 /** Loads a trace file and a simulate config file (the shipped cluster without one). */
@@ -75,6 +79,7 @@ async function readInputs(
   tracePath: string,
   configGiven: string | undefined,
   cataloguePath: string | undefined,
+  scalerFlags: ScalerSettingFlags | undefined,
 ): Promise<SimulationInputs> {
   const trace = parseTrace(traceJson(await readText(tracePath, 'trace'), tracePath), tracePath);
   const configPath = configGiven ?? join(packageRoot(), DEFAULT_CLUSTER);
@@ -89,7 +94,49 @@ async function readInputs(
     );
   }
   const catalogue = await readCatalogue(cataloguePath);
-  return { tracePath, trace, configGiven, configPath, configDoc, catalogue };
+  const flags = scalerFlags && overFile(scalerFlags, configDoc);
+  return { tracePath, trace, configGiven, configPath, configDoc, catalogue, flags };
+}
+
+/** Toil's scaler flags as `toil run` takes them, and `--objective`, which sets scaler.objective. */
+export interface ScalerSettingFlags extends AutoscalingFlags {
+  objective?: string;
+}
+
+/**
+ * The flags laid over the file's `scaler:` section (flags win, as in `toil run`); undefined when
+ * none was given or the file's section is no mapping (its own check names that).
+ */
+function overFile(f: ScalerSettingFlags, doc: unknown): ScalerFlagSection | undefined {
+  if (autoscalingFlagsGiven(f).length === 0 && f.objective === undefined) return undefined;
+  const file = isMapping(doc) ? doc['scaler'] : undefined;
+  if (file !== undefined && !isMapping(file)) return undefined;
+  const flags = scalerSectionOverFile(f, file ?? {});
+  if (f.objective === undefined) return flags;
+  return {
+    ...flags,
+    section: { ...flags.section, objective: f.objective },
+    origin: new Map([...flags.origin, ['objective', `--objective ${f.objective}`]]),
+  };
+}
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/**
+ * The config's problems with each one a flag caused said against that flag: one that only flags
+ * caused is one line (`--maxNodes 0: …`), as `toil run` says it.
+ */
+function againstFlags<T>(flags: ScalerFlagSection | undefined, source: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (!(e instanceof ConfigError) || flags === undefined) throw e;
+    const problems = e.problems.map((p) => problemOfFlag(p, flags));
+    if (problems.every((p, i) => p !== e.problems[i])) throw flagError(problems);
+    throw new ConfigError(source, problems);
+  }
 }
 
 /** The config as `policy` (the file's when no flag chose one) runs it, checked against the trace. */
@@ -97,9 +144,10 @@ function configFor(
   inputs: SimulationInputs,
   policy: PolicyChoice | undefined,
 ): ReturnType<typeof parseSimulateConfig> {
-  const { configDoc, configPath, configGiven, catalogue, trace, tracePath } = inputs;
+  const { configDoc, configPath, configGiven, catalogue, trace, tracePath, flags } = inputs;
+  const doc = flags ? { ...(isMapping(configDoc) ? configDoc : {}), scaler: flags.section } : configDoc;
   const config = withLeaderConfigHint(configDoc, configPath, () =>
-    parseSimulateConfig(configDoc, catalogue, configPath, policy),
+    againstFlags(flags, configPath, () => parseSimulateConfig(doc, catalogue, configPath, policy)),
   );
   const { maxSeconds } = config.simulation;
   // A job arriving after the simulation ends would only ever be listed as "never arrived".
@@ -142,11 +190,13 @@ export async function runSimulation(
     policy?: PolicyName;
     seed?: number;
     cataloguePath?: string;
+    /** Toil's scaler flags, over the config's `scaler:` section. */
+    scalerFlags?: ScalerSettingFlags;
     /** Told how far the run is, per policy (see progressReporter). */
     progress?: (policy: PolicyName) => (p: SimulationProgress) => void;
   } = {},
 ): Promise<SimulationResult> {
-  const inputs = await readInputs(tracePath, configGiven, options.cataloguePath);
+  const inputs = await readInputs(tracePath, configGiven, options.cataloguePath, options.scalerFlags);
   const policy = options.policy === undefined ? undefined : chosenByFlag(options.policy);
   const { scaler, simulation } = configFor(inputs, policy);
   return simulate(inputs.trace, scaler, simulation, {
@@ -162,10 +212,12 @@ export async function runComparison(
   options: {
     seed?: number;
     cataloguePath?: string;
+    /** Toil's scaler flags, over the config's `scaler:` section: both policies run on them. */
+    scalerFlags?: ScalerSettingFlags;
     progress?: (policy: PolicyName) => (p: SimulationProgress) => void;
   } = {},
 ): Promise<{ cost: SimulationResult; classic: SimulationResult }> {
-  const inputs = await readInputs(tracePath, configGiven, options.cataloguePath);
+  const inputs = await readInputs(tracePath, configGiven, options.cataloguePath, options.scalerFlags);
   const cost = configFor(inputs, chosenByFlag('cost'));
   const classic = configFor(inputs, COMPARED_CLASSIC);
   const { seed, progress } = options;
@@ -246,30 +298,45 @@ export function formatComparison(cost: SimulationResult, classic: SimulationResu
 
 export const command: SubCommand = {
   register(program, setExitCode) {
-    program
+    const cmd = program
       .command('simulate')
       .description(
         'Run a workflow trace through a simulated cluster on a simulated clock and report cost and time.',
       )
-      .argument(
-        '<trace>',
-        'trace file (JSON: {name?, jobs: [{id, name, arrival, cores, memory, disk, preemptable, runtime, walltime?, dependsOn?}]}; docs/scaler.md, "Simulator")',
-      )
+      .argument('<trace>', `trace file (JSON: ${traceFields()}; docs/scaler.md, "Simulator")`)
       .option(
         '--config <file>',
         `YAML with a scaler: section and a simulation: section (default: ${DEFAULT_CLUSTER_IS})`,
       )
       .option('--policy <name>', `scaling policy: ${POLICIES.join(' or ')} (default: the config's)`)
+      .option(
+        '--objective <name>',
+        `the cost policy's objective: ${OBJECTIVES.join(', ')} (scaler.objective; default: the config's)`,
+      )
       .option('--seed <n>', "random seed for boot jitter and spot interruptions (default: the config's)")
       .option(
         '--compare',
         "run the trace with both the cost policy and toil-classic (Toil's algorithm) and print the ratios",
       )
       .option('--json', 'print the result as one JSON line (with --compare: {cost, toilClassic})')
+      .optionsGroup(
+        "Toil's scaler flags, as toil run takes them; each wins over its key in the config's scaler: section:",
+      );
+    addScalerOptions(cmd)
+      .addHelpText(
+        'after',
+        "\n--bootTime is how long the scaler expects a boot to take; the simulated boot is the config's simulation.bootTime.\n",
+      )
       .action(
         async (
           tracePath: string,
-          opts: { config?: string; policy?: string; seed?: string; json?: boolean; compare?: boolean },
+          opts: ScalerSettingFlags & {
+            config?: string;
+            policy?: string;
+            seed?: string;
+            json?: boolean;
+            compare?: boolean;
+          },
         ) => {
           if (opts.compare && opts.policy !== undefined)
             throw new UserInputError(
@@ -296,7 +363,11 @@ export const command: SubCommand = {
           const progress = (policy: PolicyName) =>
             progressReporter(`policy ${policy}`, (line) => process.stderr.write(`${line}\n`));
           if (opts.compare) {
-            const { cost, classic } = await runComparison(tracePath, opts.config, { seed, progress });
+            const { cost, classic } = await runComparison(tracePath, opts.config, {
+              seed,
+              progress,
+              scalerFlags: opts,
+            });
             process.stdout.write(
               opts.json
                 ? `${JSON.stringify({ cost, toilClassic: classic })}\n`
@@ -309,6 +380,7 @@ export const command: SubCommand = {
             policy: opts.policy as PolicyName | undefined,
             seed,
             progress,
+            scalerFlags: opts,
           });
           process.stdout.write(opts.json ? `${JSON.stringify(result)}\n` : `${formatResult(result)}\n`);
           setExitCode(result.finished ? 0 : 1);

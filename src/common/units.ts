@@ -16,7 +16,7 @@ export const SIZE_SUFFIXES =
 
 const SIZE_RE = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*(?:([kmgtpe])(i?)b?|b)?\s*$/i;
 
-const CORES_RE = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*$/;
+const BARE_NUMBER_RE = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*$/;
 
 const DECIMAL_RE = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
 
@@ -52,13 +52,14 @@ export function decimalText(n: number): string {
  * refused: Toil would read it as a billion cores.
  */
 export function tryParseCores(input: unknown): number | undefined {
-  const n =
-    typeof input === 'number'
-      ? input
-      : typeof input === 'string' && CORES_RE.test(input)
-        ? Number(input)
-        : NaN;
+  const n = bareNumber(input);
   return n > 0 && Number.isFinite(n) ? n : undefined;
+}
+
+/** A number written without a unit: a number, or a string of one alone ("2", "0.5"); NaN for anything else. */
+export function bareNumber(input: unknown): number {
+  if (typeof input === 'number') return input;
+  return typeof input === 'string' && BARE_NUMBER_RE.test(input) ? Number(input) : NaN;
 }
 
 /**

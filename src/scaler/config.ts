@@ -28,7 +28,8 @@ export interface NodeTypeConfig {
  * instead; `balanced` pays a small premium per job to start work within targetTime; `speed`
  * starts every job within targetTime on whatever offering has room, at any premium.
  */
-export type Objective = 'cost' | 'balanced' | 'speed';
+export const OBJECTIVES = ['cost', 'balanced', 'speed'] as const;
+export type Objective = (typeof OBJECTIVES)[number];
 
 export interface ScalerConfig {
   readonly policy: PolicyName;
@@ -237,7 +238,7 @@ const CatalogueOverride = z
 const ScalerSchema = z
   .object({
     policy: z.enum(['cost', 'toil-classic']).default('cost'),
-    objective: z.enum(['cost', 'balanced', 'speed']).default('balanced'),
+    objective: z.enum(OBJECTIVES).default('balanced'),
     region: z.string().min(1).default('us-east-1'),
     zones: z.array(z.string().min(1)).min(1).optional(),
     nodeTypes: z.union([z.string(), z.array(z.union([z.string(), NodeTypeObject]))], {
@@ -269,8 +270,13 @@ const ScalerSchema = z
   })
   .strict();
 
+/** The keys a `scaler:` section takes (Toil's `preemptible` spellings too). */
+export function scalerKeys(): ReadonlySet<string> {
+  return new Set([...Object.keys(ScalerSchema.shape), ...Object.keys(SCALER_KEY_ALIASES)]);
+}
+
 /** Toil's `preemptible` spellings are accepted wherever `preemptable` is. */
-const ALIASES: Readonly<Record<string, string>> = {
+export const SCALER_KEY_ALIASES: Readonly<Record<string, string>> = {
   maxPreemptibleNodes: 'maxPreemptableNodes',
   preemptibleCompensation: 'preemptableCompensation',
 };
@@ -311,7 +317,7 @@ export function parseScalerConfig(
   let input: unknown = raw;
   if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
     const copy: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
-    for (const [alias, canonical] of Object.entries(ALIASES)) {
+    for (const [alias, canonical] of Object.entries(SCALER_KEY_ALIASES)) {
       if (alias in copy) {
         if (canonical in copy) at([alias], `give either ${alias} or ${canonical}, not both`);
         else copy[canonical] = copy[alias];

@@ -11,7 +11,7 @@ import { testDir } from '../fixtures/testDir.js';
 const cases: [string[], string][] = [
   [
     ['launch-cluster', 'c1', '--maxNodes', '2'],
-    'toil launch-cluster: unknown option --maxNodes: it is an option of toil run, not of toil launch-cluster',
+    'toil launch-cluster: unknown option --maxNodes: it is an option of toil run and toil simulate, not of toil launch-cluster',
   ],
   [
     ['leader', '--port', '9'],

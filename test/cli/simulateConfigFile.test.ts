@@ -31,3 +31,31 @@ t.test(
     }
   },
 );
+
+t.test(
+  "a scaler or simulation key at a config's top level is said with the section it belongs under",
+  async (t) => {
+    const dir = testDir(t, {
+      'trace.json': TRACE,
+      'top.yaml': 'maxNodes: 5\nscaler:\n  nodeTypes: c5.large\n',
+      'flat.yaml': 'nodeTypes: c5.large\nbootTime: 2m\nspotInterruptionRate: 0.1\n',
+    });
+    const top = await runToil(['simulate', 'trace.json', '--config', 'top.yaml'], { cwd: dir });
+    t.equal(top.code, 2);
+    t.equal(
+      top.stderr,
+      'toil: top.yaml is invalid:\n' +
+        '  - maxNodes: a key of the scaler: section, given at the top level of the file; indent it under scaler:\n',
+    );
+    const flat = await runToil(['simulate', 'trace.json', '--config', 'flat.yaml'], { cwd: dir });
+    t.equal(flat.code, 2);
+    t.equal(
+      flat.stderr,
+      'toil: flat.yaml is invalid:\n' +
+        '  - nodeTypes: a key of the scaler: section, given at the top level of the file; indent it under scaler:\n' +
+        '  - bootTime: a key of the scaler: or simulation: section, given at the top level of the file; indent it under scaler: or simulation: (scaler: what the scaler plans with; simulation: the simulated cloud)\n' +
+        '  - spotInterruptionRate: a key of the simulation: section, given at the top level of the file; indent it under simulation:\n' +
+        '  - scaler: missing: expected the cluster to simulate (at least scaler.nodeTypes), as in a leader config\n',
+    );
+  },
+);

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { testDir } from '../fixtures/testDir.js';
+import { parseTrace } from '../../src/scaler/simulator/trace.js';
 import { runToil } from '../fixtures/workflowCli.js';
 
 /** The one line toil simulate says about a trace file (its notice about the shipped cluster aside). */
@@ -55,3 +56,97 @@ t.test("a trace saved with an editor's byte order mark is simulated", async (t) 
   const result = JSON.parse(r.stdout) as { trace: string; jobs: number; finished: boolean };
   t.same([result.trace, result.jobs, result.finished], ['bom', 1, true]);
 });
+
+t.test(
+  'a bare memory or disk number under 1 MiB is refused in one line naming the job, the field, the value and how to write it',
+  async (t) => {
+    const job = (id: string, size: Record<string, unknown>) => ({
+      id,
+      name: 'x',
+      cores: 1,
+      memory: '2G',
+      runtime: 60,
+      ...size,
+    });
+    const dir = testDir(t, {
+      'four.json': JSON.stringify({ jobs: [job('a', { memory: 4 })] }),
+      'disk.json': JSON.stringify({
+        jobs: [job('a', {}), job('b', { disk: '512' }), job('c', { memory: 8 })],
+      }),
+    });
+    t.equal(
+      await refusal(t, dir, 'four.json'),
+      'toil: trace four.json: job a (jobs[0]) memory: 4 has no unit, so it is 4 byte(s); write the unit, e.g. "4G" (or "4M", "4Gi"), or the bytes themselves (1 MiB or more)',
+    );
+    t.equal(
+      await refusal(t, dir, 'disk.json'),
+      'toil: trace disk.json: job b (jobs[1]) disk: "512" has no unit, so it is 512 byte(s); write the unit, e.g. "512G" (or "512M", "512Gi"), or the bytes themselves (1 MiB or more) (and 1 more memory or disk like it in the trace)',
+    );
+  },
+);
+
+t.test(
+  'a bare size of 1 MiB or more is bytes, as Toil reads it, and a size of 0 or with a unit runs',
+  async (t) => {
+    const job = (id: string, size: Record<string, unknown>) => ({
+      id,
+      name: 'x',
+      cores: 1,
+      runtime: 60,
+      ...size,
+    });
+    const dir = testDir(t, {
+      'bytes.json': JSON.stringify({
+        jobs: [
+          job('a', { memory: 2 ** 20, disk: '2000000' }),
+          job('b', { memory: '4B', disk: 0 }),
+          job('c', { memory: '4G', disk: '4Gi' }),
+        ],
+      }),
+    });
+    const r = await runToil(['simulate', 'bytes.json', '--json'], { cwd: dir });
+    t.equal(r.code, 0, r.stderr);
+    t.equal((JSON.parse(r.stdout) as { jobs: number }).jobs, 3);
+  },
+);
+
+t.test(
+  "toil simulate --help marks with ? each trace field a trace may leave out, as the trace's schema reads it",
+  async (t) => {
+    const r = await runToil(['simulate', '--help']);
+    t.equal(r.code, 0);
+    const m = /\{name\?, description\?, jobs: \[\{([^}]*)\}\]\}/.exec(r.stdout);
+    if (!t.ok(m, r.stdout)) return;
+    const listed = m![1]!.split(', ');
+    t.same(
+      listed.filter((f) => f.endsWith('?')),
+      ['arrival?', 'disk?', 'preemptable?', 'walltime?', 'dependsOn?'],
+    );
+    // Each field listed without ? is one a job cannot leave out, and each with ? one it can.
+    const full = {
+      id: 'a',
+      name: 'x',
+      arrival: 0,
+      cores: 1,
+      memory: '2G',
+      disk: '1G',
+      preemptable: false,
+      runtime: 60,
+      walltime: 90,
+      dependsOn: [],
+    };
+    for (const field of listed) {
+      const name = field.replace(/\?$/, '');
+      t.ok(name in full, `${name} is a job field`);
+      const job: Record<string, unknown> = { ...full };
+      delete job[name];
+      let accepted = true;
+      try {
+        parseTrace({ jobs: [job] });
+      } catch {
+        accepted = false;
+      }
+      t.equal(accepted, field.endsWith('?'), `a job without ${name} is ${accepted ? 'accepted' : 'refused'}`);
+    }
+  },
+);

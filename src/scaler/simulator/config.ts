@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ConfigError, deepFreeze, describeZodIssues } from '../../common/configErrors.js';
 import { durationMs } from '../../common/configTypes.js';
 import { closestNames, type Catalogue } from '../catalogue.js';
-import { parseScalerConfig, type PolicyChoice, type ScalerConfig } from '../config.js';
+import { parseScalerConfig, scalerKeys, type PolicyChoice, type ScalerConfig } from '../config.js';
 
 export interface CapacityRefusal {
   readonly instanceType?: string;
@@ -75,9 +75,11 @@ export function parseSimulateConfig(
   source = 'simulate config',
   policy?: PolicyChoice,
 ): { scaler: ScalerConfig; simulation: SimulationConfig } {
-  const top = FileSchema.safeParse(doc);
-  if (!top.success) throw new ConfigError(source, describeZodIssues(top.error.issues, [], FileSchema));
-  const problems: string[] = [];
+  const { misplaced, rest } = sectionKeysAtTop(doc);
+  const top = FileSchema.safeParse(rest);
+  if (!top.success)
+    throw new ConfigError(source, [...misplaced, ...describeZodIssues(top.error.issues, [], FileSchema)]);
+  const problems: string[] = [...misplaced];
   const sim = SimulationSchema.safeParse(top.data.simulation ?? {}, { reportInput: true });
   if (!sim.success) problems.push(...describeZodIssues(sim.error.issues, ['simulation'], SimulationSchema));
   let scalerRaw = top.data.scaler;
@@ -130,6 +132,33 @@ export function parseSimulateConfig(
       seed: s.seed,
     }),
   };
+}
+
+/**
+ * Keys of the scaler: or simulation: section written at the file's top level (`maxNodes: 5` with
+ * no `scaler:` above it): each said with the section it belongs under, where zod would only call
+ * it unrecognized; `rest` is the document without them.
+ */
+function sectionKeysAtTop(doc: unknown): { misplaced: string[]; rest: unknown } {
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return { misplaced: [], rest: doc };
+  const scaler = scalerKeys();
+  const simulation = new Set(Object.keys(SimulationSchema.shape));
+  const misplaced: string[] = [];
+  const rest: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(doc)) {
+    const sections = [scaler.has(key) ? 'scaler:' : '', simulation.has(key) ? 'simulation:' : ''].filter(
+      Boolean,
+    );
+    if (key in FileSchema.shape || sections.length === 0) rest[key] = value;
+    else
+      misplaced.push(
+        `${key}: a key of the ${sections.join(' or ')} section, given at the top level of the file; indent it under ${sections.join(' or ')}` +
+          (sections.length > 1
+            ? ' (scaler: what the scaler plans with; simulation: the simulated cloud)'
+            : ''),
+      );
+  }
+  return { misplaced, rest };
 }
 
 /**

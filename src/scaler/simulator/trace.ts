@@ -2,6 +2,8 @@ import { basename } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, describeZodIssues, shownValue } from '../../common/configErrors.js';
 import { durationMs, sizeBytes } from '../../common/configTypes.js';
+import { UserInputError } from '../../common/errors.js';
+import { bareNumber } from '../../common/units.js';
 
 /** One job of a trace: when it arrives, what it asks for, how long it really runs. */
 export interface TraceJob {
@@ -56,15 +58,65 @@ const TraceSchema = z
   })
   .strict();
 
+/** Toil's other spelling of a job's field, not listed apart. */
+const JOB_FIELD_ALIASES: ReadonlySet<string> = new Set(['preemptible']);
+
+/**
+ * The trace's fields as `toil simulate --help` lists them, read off the schema so they cannot
+ * drift from it: `{name?, jobs: [{id, arrival?, …}]}`, a `?` on each a trace may leave out.
+ */
+export function traceFields(): string {
+  const fields = (shape: Record<string, z.ZodType>, inner: Record<string, string> = {}): string =>
+    Object.entries(shape)
+      .filter(([k]) => !JOB_FIELD_ALIASES.has(k))
+      .map(([k, schema]) => inner[k] ?? `${k}${schema.safeParse(undefined).success ? '?' : ''}`)
+      .join(', ');
+  return `{${fields(TraceSchema.shape, { jobs: `jobs: [{${fields(JobSchema.shape)}}]` })}}`;
+}
+
+/**
+ * A bare size under this many bytes is a unit left out (`memory: 4` meant as 4G), not a size: no
+ * real job runs in less than a MiB. Bare numbers are still bytes, as Toil reads them.
+ */
+const LEAST_BARE_BYTES = 2 ** 20;
+
+/**
+ * The refusal of a job's memory or disk given as a bare number under a MiB, said of the first such
+ * job with how to write it, and how many more there are: read as bytes it would run, fitting
+ * anywhere, and the report would be of another workload.
+ */
+function bareSizeRefusal(
+  doc: { jobs: Record<string, unknown>[] },
+  source: string,
+): UserInputError | undefined {
+  const found = doc.jobs.flatMap((job, i) =>
+    (['memory', 'disk'] as const).flatMap((field) => {
+      const value = job[field];
+      const n = bareNumber(value);
+      return n > 0 && n < LEAST_BARE_BYTES ? [{ i, id: String(job['id']), field, value, n }] : [];
+    }),
+  );
+  const first = found[0];
+  if (!first) return undefined;
+  const more = found.length > 1 ? ` (and ${found.length - 1} more memory or disk like it in the trace)` : '';
+  return new UserInputError(
+    'TRACE_INVALID',
+    `trace ${source}: job ${first.id} (jobs[${first.i}]) ${first.field}: ${shownValue(first.value)} has no unit, so it is ${first.n} byte(s); ` +
+      `write the unit, e.g. "${first.n}G" (or "${first.n}M", "${first.n}Gi"), or the bytes themselves (1 MiB or more)${more}`,
+  );
+}
+
 /**
  * Validates a trace (parsed JSON). Every problem is reported with the path of its field
- * (`jobs[3].runtime: …`), including duplicate ids, unknown dependencies and dependency cycles.
- * The trace's own name only labels the report: without one it is the file's (`scatter.json` →
+ * (`jobs[3].runtime: …`), including duplicate ids, unknown dependencies and dependency cycles;
+ * a memory or disk whose unit was left out is refused first, in one line. The trace's own name only labels the report: without one it is the file's (`scatter.json` →
  * `scatter`). A job's name is not optional: the policy learns runtimes by it.
  */
 export function parseTrace(doc: unknown, source = 'trace'): Trace {
   const r = TraceSchema.safeParse(doc);
   if (!r.success) throw new ConfigError(source, describeZodIssues(r.error.issues, [], TraceSchema));
+  const bare = bareSizeRefusal(doc as { jobs: Record<string, unknown>[] }, source);
+  if (bare) throw bare;
   const problems: string[] = [];
   const index = new Map<string, number>();
   r.data.jobs.forEach((j, i) => {
