@@ -625,7 +625,8 @@ export const ERROR_CODES = {
   SSM_REJECTED: {
     area: 'cluster',
     dispositions: f,
-    meaning: "SSM refused a call on a Slurm cluster's munge key",
+    meaning:
+      "SSM refused a call on a Slurm cluster's munge key (ValidationException, ParameterLimitExceeded, ...): one line naming the call, the parameter and AWS's message; a launch removes what it made",
   },
   IAM_NOT_CONSISTENT: {
     area: 'cluster',

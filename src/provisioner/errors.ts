@@ -20,6 +20,8 @@ export type ProvisionerErrorCode =
   | 'IAM_REJECTED'
   /** No answer came from IAM's endpoint (refused, reset, timed out): the endpoint and cause named. */
   | 'IAM_UNREACHABLE'
+  /** SSM answered a call on a Slurm cluster's munge key with a refusal (its message says why). */
+  | 'SSM_REJECTED'
   /** No answer came from SSM's endpoint (refused, reset, timed out): the endpoint and cause named. */
   | 'SSM_UNREACHABLE'
   /** The SDK found no credentials (it fails before sending anything). */
@@ -42,6 +44,7 @@ export const DISPOSITIONS: Readonly<Record<ProvisionerErrorCode, Disposition>> =
   REQUEST_REJECTED: 'fatal',
   IAM_REJECTED: 'fatal',
   IAM_UNREACHABLE: 'fatal',
+  SSM_REJECTED: 'fatal',
   SSM_UNREACHABLE: 'fatal',
   // The user's setup, not the cloud: one line and exit 2 from the CLI, like any bad input.
   NO_CREDENTIALS: 'user',

@@ -73,7 +73,7 @@ export class ClusterMungeKey {
       return fromTagList(out.TagList)[TAG_CLUSTER] === this.clusterName ? 'cluster' : 'other';
     } catch (e) {
       if ((e as { name?: string }).name === 'InvalidResourceId') return 'none';
-      throw translateSsmError(e, 'ListTagsForResource', who, this.endpoint);
+      throw translateSsmError(e, 'ListTagsForResource', who, this.parameter, this.endpoint);
     }
   }
 
@@ -105,14 +105,16 @@ export class ClusterMungeKey {
       await this.ssm.send(new PutParameterCommand({ ...put, Tags: toTagList(tags) }));
     } catch (e) {
       if ((e as { name?: string }).name !== 'ParameterAlreadyExists')
-        throw translateSsmError(e, 'PutParameter', 'launch-cluster', this.endpoint);
+        throw translateSsmError(e, 'PutParameter', 'launch-cluster', this.parameter, this.endpoint);
       // Made since refuseOthers looked: replaced only when it is the cluster's.
       if ((await this.owner('launch-cluster')) !== 'cluster') throw this.notOurs();
       // SSM takes no tags with Overwrite; the first put tagged it.
       await this.ssm
         .send(new PutParameterCommand({ ...put, Overwrite: true }))
         .catch((err: unknown) =>
-          Promise.reject(translateSsmError(err, 'PutParameter', 'launch-cluster', this.endpoint)),
+          Promise.reject(
+            translateSsmError(err, 'PutParameter', 'launch-cluster', this.parameter, this.endpoint),
+          ),
         );
     }
   }
@@ -131,7 +133,7 @@ export class ClusterMungeKey {
           'NO_MUNGE_KEY',
           `the cluster's munge key ${this.parameter} is not in SSM (launch-cluster --clusterType slurm makes it; destroy-cluster deletes it)`,
         );
-      throw translateSsmError(e, 'GetParameter', 'the node boot', this.endpoint);
+      throw translateSsmError(e, 'GetParameter', 'the node boot', this.parameter, this.endpoint);
     }
   }
 
@@ -149,22 +151,26 @@ export class ClusterMungeKey {
       return 'deleted';
     } catch (e) {
       if ((e as { name?: string }).name === 'ParameterNotFound') return 'none';
-      throw translateSsmError(e, 'DeleteParameter', 'destroy-cluster', this.endpoint);
+      throw translateSsmError(e, 'DeleteParameter', 'destroy-cluster', this.parameter, this.endpoint);
     }
   }
 }
 
 /**
- * SSM's refusals and missing credentials are the user's to fix (one line, exit 2); no answer at
- * all (refused, reset, timed out) is one line naming the endpoint and the cause; the rest fatal.
+ * SSM's refusals of permission and missing credentials are the user's to fix (one line, exit 2);
+ * any other answer of SSM's (a ValidationException, ParameterLimitExceeded, …) is AWS refusing the
+ * call: one line naming the call, the parameter and AWS's message (SSM_REJECTED, exit 1; a launch
+ * then removes what it made). No answer at all (refused, reset, timed out) is one line naming the
+ * endpoint and the cause.
  */
 function translateSsmError(
   thrown: unknown,
   action: string,
   who: string,
+  parameter: string,
   endpoint: EndpointInUse | undefined,
 ): ToilError {
-  const e = thrown as { name?: string; message?: string };
+  const e = thrown as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const name = e.name ?? 'Error';
   const message = e.message ?? String(thrown);
   if (/AccessDenied|UnauthorizedOperation|InvalidClientTokenId/.test(name) || /not authorized/i.test(message))
@@ -175,6 +181,12 @@ function translateSsmError(
     );
   if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message))
     return new UserInputError('NO_CREDENTIALS', `SSM ${action}: ${NO_CREDENTIALS_MESSAGE}`);
+  if (e.$metadata?.httpStatusCode !== undefined)
+    return new ProvisionerError(
+      'SSM_REJECTED',
+      `${who}: SSM ${action} of ${parameter} failed: ${name}: ${message.replace(/\s+/g, ' ').trim()}`,
+      { cause: thrown, cloudCode: name, details: { action: `ssm:${action}`, parameter } },
+    );
   const unanswered =
     endpoint === undefined ? undefined : endpointFailure('SSM', endpoint.url, thrown, endpoint.setBy);
   if (unanswered !== undefined)
@@ -183,5 +195,7 @@ function translateSsmError(
       cloudCode: name,
       details: { action: `ssm:${action}` },
     });
-  return new ToilError('SSM_REJECTED', `SSM ${action}: ${name}: ${message}`, { cause: thrown });
+  return new ToilError('SSM_REJECTED', `SSM ${action} of ${parameter}: ${name}: ${message}`, {
+    cause: thrown,
+  });
 }
