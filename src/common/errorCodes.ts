@@ -564,6 +564,11 @@ export const ERROR_CODES = {
     meaning: "a security group of the cluster's name exists that toil-ts did not make",
   },
   NO_SUCH_CLUSTER: { area: 'cluster', dispositions: u, meaning: 'no cluster of that name to reach' },
+  BAD_IMAGE_ID: {
+    area: 'cluster',
+    dispositions: u,
+    meaning: 'TOIL_AWS_AMI is not an image ID (ami- followed by 8 or 17 hex digits)',
+  },
   NO_IMAGE: {
     area: 'cluster',
     dispositions: u,

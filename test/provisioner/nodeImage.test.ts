@@ -37,6 +37,13 @@ t.test("the image's root snapshot is read from DescribeImages, and a smaller vol
     (missing as UserInputError).message,
     "TOIL_AWS_AMI: no image 'ami-0123456789abcdef0' in region us-west-2",
   );
+  // Not an image ID: refused before EC2 is asked, which answers it InvalidAMIID.Malformed.
+  for (const id of ['ami-xyz', 'notanami'])
+    await t.rejects(nodeImage(cluster, id, 'us-west-2', 'NO_IMAGE'), {
+      disposition: 'user',
+      code: 'BAD_IMAGE_ID',
+      message: `TOIL_AWS_AMI: '${id}' is not an image ID: expected ami- followed by 8 or 17 hex digits, like ami-0123456789abcdef0`,
+    });
 
   const volumes = [
     { flag: '--leaderStorage', giB: 50 },

@@ -13,6 +13,7 @@ import {
   type VpcRecord,
 } from './ec2Cloud.js';
 import type { Market } from './faults.js';
+import { checkImageId } from './imageId.js';
 import { anyMatch, type Filter, type QueryParams } from './query.js';
 import { describeSpotPriceHistory } from './spotPriceHistory.js';
 import { el, items, node, tagSet } from './xml.js';
@@ -804,9 +805,7 @@ export const ACTIONS: Readonly<Record<string, ActionHandler>> = {
     const ids = p.list('ImageId');
     const owners = p.list('Owner');
     const img = LOCAL_IMAGE;
-    for (const id of ids)
-      if (id !== img.imageId)
-        throw new Ec2ApiError('InvalidAMIID.NotFound', `The image id '[${id}]' does not exist`);
+    for (const id of ids) checkImageId(id);
     let pool = [img];
     if (owners.length > 0 && !owners.some((o) => o === img.ownerId || o === 'aws-marketplace')) pool = [];
     const matched = matchAll(pool, p.filters(), (i, f) => {

@@ -11,6 +11,7 @@ import {
   type InstanceTypeSpec,
 } from './catalogue.js';
 import type { FaultInjector, Market } from './faults.js';
+import { checkImageId } from './imageId.js';
 import { deferredProcess, type InstanceImdsListeners } from './instanceImdsListeners.js';
 import { parseNodeToilCommands, parseNodeUserData } from './nodeUserData.js';
 import { checkRootVolume } from './rootVolume.js';
@@ -335,8 +336,7 @@ export class Ec2Cloud {
         'InvalidParameterValue',
         `MinCount (${req.minCount}) must be at least 1 and at most MaxCount (${req.maxCount}).`,
       );
-    if (req.imageId !== LOCAL_IMAGE.imageId)
-      throw new Ec2ApiError('InvalidAMIID.NotFound', `The image id '[${req.imageId}]' does not exist`);
+    checkImageId(req.imageId);
     checkRootVolume(req.rootVolumeGiB, req.rootVolumeType, LOCAL_IMAGE.rootSnapshot);
     const subnet = this.chooseSubnet(req);
     if (req.keyName !== undefined && !this.keyPairs.has(req.keyName))

@@ -1,5 +1,6 @@
 import { UserInputError } from '../../common/errors.js';
 import type { AwsCluster, NodeImage } from '../aws/awsCluster.js';
+import { validateImageId } from './validate.js';
 
 /** A root volume toil-ts is to ask RunInstances for, and the flag that sized it. */
 export interface RootVolumeAsked {
@@ -10,7 +11,8 @@ export interface RootVolumeAsked {
 
 /**
  * The image the nodes boot: TOIL_AWS_AMI's, else the newest Flatcar stable, as Toil boots. Refused
- * (`code`) when there is none, before anything is made.
+ * (`code`) when there is none, and an ID not of EC2's form before EC2 is asked (BAD_IMAGE_ID),
+ * before anything is made.
  */
 export async function nodeImage(
   cluster: AwsCluster,
@@ -19,7 +21,7 @@ export async function nodeImage(
   code: 'NO_IMAGE' | 'NO_NODE_IMAGE',
 ): Promise<NodeImage> {
   if (given !== undefined) {
-    const image = await cluster.image(given);
+    const image = await cluster.image(validateImageId(given));
     if (!image)
       throw new UserInputError(code, `TOIL_AWS_AMI: no image '${given}' in region ${region}`, {
         imageId: given,

@@ -309,6 +309,21 @@ export function validateInstanceProfileArn(arn: string): { arn: string; name: st
   return { arn: trimmed, name: m[2]! };
 }
 
+/**
+ * TOIL_AWS_AMI: an image ID as EC2 takes one (`ami-` and 8 or 17 lowercase hex digits), checked
+ * before the cloud is asked: EC2 answers any other with InvalidAMIID.Malformed, which named neither
+ * the variable nor the form.
+ */
+export function validateImageId(id: string): string {
+  if (!/^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/.test(id))
+    throw new UserInputError(
+      'BAD_IMAGE_ID',
+      `TOIL_AWS_AMI: '${id}' is not an image ID: expected ami- followed by 8 or 17 hex digits, like ami-0123456789abcdef0`,
+      { imageId: id },
+    );
+  return id;
+}
+
 export function validateSecurityGroupId(id: string): string {
   const trimmed = id.trim();
   if (!/^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$/.test(trimmed))
