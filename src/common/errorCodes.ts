@@ -563,6 +563,12 @@ export const ERROR_CODES = {
     dispositions: u,
     meaning: "a security group of the cluster's name exists that toil-ts did not make",
   },
+  CLUSTER_NAME_NOT_TOILS: {
+    area: 'cluster',
+    dispositions: u,
+    meaning:
+      "things of more than one kind bearing the cluster's name exist that toil-ts did not make (a security group, IAM role or instance profile, munge key parameter): each is named",
+  },
   NO_SUCH_CLUSTER: { area: 'cluster', dispositions: u, meaning: 'no cluster of that name to reach' },
   BAD_IMAGE_ID: {
     area: 'cluster',

@@ -2,10 +2,16 @@ import t from 'tap';
 import { ssmSdk } from '../../src/common/awsSdkPackages.js';
 import { localCloudWithMotoIam } from '../fixtures/ec2Local.js';
 import { runToil } from '../fixtures/ec2ToilCli.js';
-import { MOTO_MISSING_REASON, motoAvailable, profileNamesIn, roleNamesIn } from '../fixtures/motoServer.js';
+import {
+  MOTO_MISSING_REASON,
+  motoAvailable,
+  motoSsmClient,
+  profileNamesIn,
+  roleNamesIn,
+} from '../fixtures/motoServer.js';
 import { refusingProxy, type Refusal } from '../fixtures/refusingProxy.js';
 
-const { GetParameterCommand, SSMClient } = ssmSdk();
+const { GetParameterCommand } = ssmSdk();
 
 /**
  * SSM refusing a call on a Slurm cluster's munge key with an answer other than a permission's (a
@@ -34,11 +40,7 @@ t.test(
     const answers = new Map<string, Refusal>();
     const proxy = await refusingProxy(t, moto.endpoint, new Set(), answers);
     const env = { ...cloudEnv, AWS_ENDPOINT_URL_SSM: proxy.endpoint, TOIL_AWS_ZONE: 'us-west-2a' };
-    const ssm = new SSMClient({
-      region: 'us-west-2',
-      endpoint: moto.endpoint,
-      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-    });
+    const ssm = motoSsmClient(moto);
     t.teardown(() => ssm.destroy());
     const parameterExists = (name: string): Promise<boolean> =>
       ssm.send(new GetParameterCommand({ Name: name })).then(

@@ -133,6 +133,28 @@ t.test(
       'their profile is still there, still holding their role',
     );
 
+    // Theirs: a role and a profile of cluster 'fb''s names; both are named in the one refusal.
+    await iamClient.send(
+      new CreateRoleCommand({
+        RoleName: 'toil-fb-worker',
+        AssumeRolePolicyDocument: JSON.stringify(EC2_TRUST_POLICY),
+      }),
+    );
+    await iamClient.send(new CreateInstanceProfileCommand({ InstanceProfileName: 'toil-fb-leader' }));
+    await iamClient.send(
+      new AddRoleToInstanceProfileCommand({ InstanceProfileName: 'toil-fb-leader', RoleName: 'app' }),
+    );
+    const fb = new ClusterIam({ iam: iamClient, clusterName: 'fb', clock, log: silentLogger() });
+    await t.rejects(fb.ensure({ ...ensureOptions, tags: { clusterName: 'fb' } }), {
+      code: 'IAM_NOT_TOILS',
+      message:
+        "an IAM role named 'toil-fb-worker' and an instance profile named 'toil-fb-leader' exist that toil-ts did not make (none has a clusterName tag of cluster 'fb'): pick another cluster name",
+    });
+    t.notOk(
+      await exists(() => iamClient.send(new GetRoleCommand({ RoleName: 'toil-fb-leader' }))),
+      'nothing was made: no leader role',
+    );
+
     // The cluster's own IAM, tagged at launch, is still removed whole.
     const own = new ClusterIam({ iam: iamClient, clusterName: 'own', clock, log: silentLogger() });
     await own.ensure({ ...ensureOptions, tags: { clusterName: 'own' } });

@@ -2,11 +2,11 @@ import type { Filter, Image, Instance, IpPermission } from '@aws-sdk/client-ec2'
 import { ec2Sdk } from '../../common/awsSdkPackages.js';
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
-import { UserInputError } from '../../common/errors.js';
 import { ProvisionerError, isProvisionerError } from '../errors.js';
 import type { NodeState, ProvisionedNode } from '../../ports/provisioner.js';
 import type { Ec2Calls } from './ec2Calls.js';
 import { idsInMessage, toNode } from './instances.js';
+import { notToilsRefusal, type NotToils } from './notToils.js';
 import { TAG_CLUSTER, fromTagList, toTagList } from './tags.js';
 
 const {
@@ -304,7 +304,8 @@ export class AwsCluster {
     vpcId: string,
   ): Promise<{ groupId: string; vpcId: string } | undefined> {
     const g = (await this.securityGroupsNamedAfterCluster(vpcId))[0];
-    if (g && !g.madeByToil) throw foreignSecurityGroup(this.clusterName, g.groupId);
+    if (g && !g.madeByToil)
+      throw notToilsRefusal(this.clusterName, [foreignSecurityGroup(this.clusterName, g.groupId)]);
     return g ? { groupId: g.groupId, vpcId: g.vpcId } : undefined;
   }
 
@@ -548,10 +549,10 @@ export class AwsCluster {
  * A security group named after the cluster that toil-ts did not make (no clusterName tag of the
  * cluster): its name is taken in that VPC, and nothing of it is the cluster's to reuse or destroy.
  */
-export function foreignSecurityGroup(clusterName: string, groupId: string): UserInputError {
-  return new UserInputError(
-    'SECURITY_GROUP_NOT_TOILS',
-    `a security group named '${clusterName}' (${groupId}) exists that toil-ts did not make (it has no clusterName tag of a toil-ts cluster): pick another cluster name`,
-    { clusterName, groupId },
-  );
+export function foreignSecurityGroup(clusterName: string, groupId: string): NotToils {
+  return {
+    code: 'SECURITY_GROUP_NOT_TOILS',
+    named: `a security group named '${clusterName}' (${groupId})`,
+    tagOf: 'a toil-ts cluster',
+  };
 }

@@ -6,6 +6,7 @@ import type { Logger } from '../../common/log.js';
 import { endpointFailure, type EndpointInUse } from '../../common/unansweredEndpoint.js';
 import { ProvisionerError } from '../errors.js';
 import { NO_CREDENTIALS_MESSAGE } from './ec2Errors.js';
+import { notToilsRefusal, type NotToils } from './notToils.js';
 import {
   EC2_TRUST_POLICY,
   clusterIamNames,
@@ -284,14 +285,30 @@ export class ClusterIam {
   }
 
   /**
+   * The cluster's roles and profiles of its names that toil-ts did not make, as launch-cluster
+   * names them when it refuses the name; none when IAM may not be read (the launch is then told
+   * so by the first call it needs, CreateRole).
+   */
+  async notToils(): Promise<NotToils[]> {
+    return (await this.readableNamesHeld())?.others ?? [];
+  }
+
+  /**
    * Reusing a role or profile of the cluster's names that toil-ts did not make would take it over
    * (its policy rewritten, the cluster's role put in it), and destroy-cluster would leave it: the
-   * name is refused before anything is made.
+   * name is refused before anything is made, naming each of them. Returns the cluster's roles and
+   * profiles that exist already (`role/NAME`, …); undefined when IAM may not be read.
    */
-  /** The cluster's roles and profiles that exist already (`role/NAME`, …); undefined when IAM may not be read. */
   private async refuseOthers(): Promise<Set<string> | undefined> {
+    const held = await this.readableNamesHeld();
+    if (held && held.others.length > 0) throw notToilsRefusal(this.clusterName, held.others);
+    return held?.existing;
+  }
+
+  /** What holds the cluster's IAM names; undefined when IAM may not be read. */
+  private async readableNamesHeld(): Promise<{ existing: Set<string>; others: NotToils[] } | undefined> {
     try {
-      return await this.refuseOthersOrThrow();
+      return await this.namesHeld();
     } catch (e) {
       // Credentials that may not read IAM are told so by the first call the launch needs
       // (CreateRole); reusing a role of the name needs GetRole, so nothing is taken over.
@@ -300,31 +317,32 @@ export class ClusterIam {
     }
   }
 
-  private async refuseOthersOrThrow(): Promise<Set<string>> {
+  private async namesHeld(): Promise<{ existing: Set<string>; others: NotToils[] }> {
     const n = this.names;
     const existing = new Set<string>();
+    const others: NotToils[] = [];
     for (const role of [n.leaderRole, n.workerRole]) {
       const out = await this.skipGone('GetRole', 'launch-cluster', () =>
         this.iam.send(new GetRoleCommand({ RoleName: role })),
       );
-      if (out?.Role && !this.madeForCluster(out.Role.Tags)) throw this.notOurs('an IAM role', role);
-      if (out?.Role) existing.add(`role/${role}`);
+      if (out?.Role && !this.madeForCluster(out.Role.Tags)) others.push(this.notOurs('an IAM role', role));
+      else if (out?.Role) existing.add(`role/${role}`);
     }
     for (const profile of [n.leaderProfile, n.workerProfile]) {
       const p = await this.getProfile(profile, 'launch-cluster');
       if (p && !this.profileMadeForCluster(p, [n.leaderRole, n.workerRole]))
-        throw this.notOurs('an instance profile', profile);
-      if (p) existing.add(`instance-profile/${profile}`);
+        others.push(this.notOurs('an instance profile', profile));
+      else if (p) existing.add(`instance-profile/${profile}`);
     }
-    return existing;
+    return { existing, others };
   }
 
-  private notOurs(what: string, name: string): UserInputError {
-    return new UserInputError(
-      'IAM_NOT_TOILS',
-      `${what} named '${name}' exists that toil-ts did not make (it has no clusterName tag of cluster '${this.clusterName}'): pick another cluster name`,
-      { clusterName: this.clusterName, name },
-    );
+  private notOurs(what: string, name: string): NotToils {
+    return {
+      code: 'IAM_NOT_TOILS',
+      named: `${what} named '${name}'`,
+      tagOf: `cluster '${this.clusterName}'`,
+    };
   }
 
   /**

@@ -5,6 +5,7 @@ import { ToilError, UserInputError } from '../../common/errors.js';
 import { endpointFailure, type EndpointInUse } from '../../common/unansweredEndpoint.js';
 import { ProvisionerError } from '../errors.js';
 import { NO_CREDENTIALS_MESSAGE } from './ec2Errors.js';
+import { notToilsRefusal, type NotToils } from './notToils.js';
 import { TAG_CLUSTER, fromTagList, toTagList } from './tags.js';
 
 /**
@@ -78,22 +79,16 @@ export class ClusterMungeKey {
   }
 
   /**
-   * launch-cluster, before anything is made: a parameter of the key's name toil-ts did not make
-   * would be overwritten (its value lost) and destroy-cluster would leave it, so the name is refused.
-   * Says whether the cluster's key is there already (a failed launch's) or not.
+   * A parameter of the key's name toil-ts did not make (owner 'other'), as launch-cluster names it
+   * when it refuses the name before anything is made: it would be overwritten (its value lost) and
+   * destroy-cluster would leave it.
    */
-  async refuseOthers(): Promise<'none' | 'cluster'> {
-    const owner = await this.owner('launch-cluster');
-    if (owner === 'other') throw this.notOurs();
-    return owner;
-  }
-
-  private notOurs(): UserInputError {
-    return new UserInputError(
-      'MUNGE_KEY_NOT_TOILS',
-      `an SSM parameter named '${this.parameter}' exists that toil-ts did not make (it has no clusterName tag of cluster '${this.clusterName}'): pick another cluster name`,
-      { clusterName: this.clusterName, parameter: this.parameter },
-    );
+  notToils(): NotToils {
+    return {
+      code: 'MUNGE_KEY_NOT_TOILS',
+      named: `an SSM parameter named '${this.parameter}'`,
+      tagOf: `cluster '${this.clusterName}'`,
+    };
   }
 
   /** A fresh key, stored (replacing one a failed launch left); tagged with the cluster's tags. */
@@ -106,8 +101,9 @@ export class ClusterMungeKey {
     } catch (e) {
       if ((e as { name?: string }).name !== 'ParameterAlreadyExists')
         throw translateSsmError(e, 'PutParameter', 'launch-cluster', this.parameter, this.endpoint);
-      // Made since refuseOthers looked: replaced only when it is the cluster's.
-      if ((await this.owner('launch-cluster')) !== 'cluster') throw this.notOurs();
+      // Made since the launch looked: replaced only when it is the cluster's.
+      if ((await this.owner('launch-cluster')) !== 'cluster')
+        throw notToilsRefusal(this.clusterName, [this.notToils()]);
       // SSM takes no tags with Overwrite; the first put tagged it.
       await this.ssm
         .send(new PutParameterCommand({ ...put, Overwrite: true }))

@@ -14,6 +14,7 @@ import {
 import type { ClusterIam } from '../aws/clusterIam.js';
 import type { Ec2Calls } from '../aws/ec2Calls.js';
 import type { ClusterMungeKey } from '../aws/mungeKey.js';
+import { notToilsRefusal } from '../aws/notToils.js';
 import { clusterTags } from '../aws/tags.js';
 import { isProvisionerError } from '../errors.js';
 import { LaunchMade, removalSummary, removeWhatLaunchMade } from './launchMade.js';
@@ -240,19 +241,24 @@ async function makeCluster(
     if (priceWarning) log.warn({ zone: o.zone }, priceWarning);
   }
 
-  // A group of the cluster's name toil-ts did not make is someone else's: its name is not free,
-  // and destroy-cluster (the usual advice) leaves it, so only another name will do.
-  const foreign = (await cluster.securityGroupsNamedAfterCluster(vpcId)).find((g) => !g.madeByToil);
-  if (foreign) throw foreignSecurityGroup(o.clusterName, foreign.groupId);
+  // A group, IAM role or profile, or munge key parameter of the cluster's name toil-ts did not make
+  // is someone else's: the name is not free, and destroy-cluster (the usual advice) leaves them, so
+  // only another name will do. All are named at once, so the next name is picked knowing them all.
+  const keyOwner = o.clusterType === 'slurm' ? await deps.mungeKey?.owner('launch-cluster') : undefined;
+  const notToils = [
+    ...(await cluster.securityGroupsNamedAfterCluster(vpcId))
+      .filter((g) => !g.madeByToil)
+      .map((g) => foreignSecurityGroup(o.clusterName, g.groupId)),
+    ...(deps.iam && !o.instanceProfileArn ? await deps.iam.notToils() : []),
+    ...(keyOwner === 'other' && deps.mungeKey ? [deps.mungeKey.notToils()] : []),
+  ];
+  if (notToils.length > 0) throw notToilsRefusal(o.clusterName, notToils);
   const existing = await cluster.liveInstances();
   if (existing.length > 0)
     throw new UserInputError(
       'CLUSTER_EXISTS',
       `cluster '${o.clusterName}' already exists (${existing.length} instance(s)); destroy it first with: toil destroy-cluster ${o.clusterName}`,
     );
-
-  // A munge key parameter of the cluster's name toil-ts did not make is someone else's, as a group.
-  const keyBefore = o.clusterType === 'slurm' ? await deps.mungeKey?.refuseOthers() : undefined;
 
   // The first thing made: the cluster's IAM, so a caller who may not create it is told before
   // anything else exists.
@@ -281,7 +287,7 @@ async function makeCluster(
     // Before any node boots: the leader's and the workers' boot read it (never from user data).
     if (deps.mungeKey) {
       // A key the cluster had (a failed launch's) is replaced, not made; any there now is this launch's.
-      made.mungeKey = keyBefore === 'none';
+      made.mungeKey = keyOwner === 'none';
       await deps.mungeKey.create(base).catch((e: unknown) => {
         // Refused: nothing was stored. No answer: it may have been.
         if (!isProvisionerError(e, 'SSM_UNREACHABLE')) made.mungeKey = false;
