@@ -22,7 +22,9 @@ const {
  * refuses the name without advising destroy-cluster, and destroy-cluster terminates and deletes
  * nothing of it, saying so, while a cluster toil-ts made is still removed whole.
  */
-t.setTimeout(60_000);
+// Two launches and three destroys a cloud, as separate processes: a loaded two-core machine took
+// most of a minute for them, past a 60 s bound.
+t.setTimeout(180_000);
 
 /** The local cloud, and moto_server (another implementation of EC2's tags and filters). */
 const clouds: [name: string, skip: string | false, setUp: (t: Test) => Promise<Cloud>][] = [
