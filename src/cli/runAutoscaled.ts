@@ -213,15 +213,15 @@ export async function runAutoscaled(
   }
   // The workers' image, and their root volumes checked against it, once the cluster is known to be
   // there; the leader launches that image.
-  const { runNodeImage, workerRootVolumes } = await import('./runNodeImage.js');
+  const [{ runNodeImage }, { ROOT_VOLUME_FLAGS, workerRootVolumes }] = await Promise.all([
+    import('./runNodeImage.js'),
+    import('../scaler/rootVolumes.js'),
+  ]);
   const imageId = await runNodeImage({
     clusterName,
     given: clusterEnvironment().imageId,
     region: config.scaler.region,
-    volumes: workerRootVolumes(
-      config.scaler,
-      Object.keys((scalerFlags.section['nodeStorageOverrides'] as Record<string, number> | undefined) ?? {}),
-    ),
+    volumes: workerRootVolumes(config.scaler, ROOT_VOLUME_FLAGS),
     clock,
     log,
   });

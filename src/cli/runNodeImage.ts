@@ -5,28 +5,6 @@ import {
   nodeImage,
   type RootVolumeAsked,
 } from '../provisioner/cluster/nodeImage.js';
-import type { ScalerConfig } from '../scaler/config.js';
-import { rootVolumeOf } from '../scaler/tick/act.js';
-
-/**
- * The root volume each worker type of an autoscaled run is launched with (an EBS-only type's
- * `--nodeStorage`, or its `--nodeStorageOverrides` entry), named by the flag that sized it.
- */
-export function workerRootVolumes(
-  scaler: ScalerConfig,
-  /** The instance types `--nodeStorageOverrides` names. */
-  overridden: readonly string[],
-): RootVolumeAsked[] {
-  return scaler.nodeTypes.flatMap((nt) =>
-    nt.instanceTypes.flatMap((it) => {
-      const giB = rootVolumeOf(scaler, it.name);
-      if (giB === undefined) return [];
-      return [
-        { flag: overridden.includes(it.name) ? `--nodeStorageOverrides ${it.name}` : '--nodeStorage', giB },
-      ];
-    }),
-  );
-}
 
 /**
  * The image an autoscaled run's workers boot (TOIL_AWS_AMI, else the newest Flatcar stable, as the

@@ -58,6 +58,12 @@ export interface ScalerConfig {
   readonly assumeZeroOverhead: boolean;
   readonly retireStaticNodes: boolean;
   /**
+   * Toil's `--nodeStorage` and `--nodeStorageOverrides`: the root EBS volume every worker of a type
+   * is launched with, instance store or not (for an EBS-only type it is also the disk planned with).
+   */
+  readonly nodeStorageGiB: number;
+  readonly nodeStorageOverridesGiB: Readonly<Record<string, number>>;
+  /**
    * Every catalogue type as this config sees it (its overrides applied, its on-demand USD/h this
    * region's), by name: what a node of a type no node type lists (a static worker launch-cluster
    * chose) gives jobs and costs, so the cost policy plans work onto its room instead of launching
@@ -135,7 +141,7 @@ export function maxHourlyCostWarning(config: ScalerConfig): string | undefined {
  */
 export const DEFAULT_UNKNOWN_RUNTIME_SECONDS = 300;
 
-/** The root volume of a worker without instance store, in GiB (Toil's `--nodeStorage` default). */
+/** A worker's root volume in GiB, instance store or not (Toil's `--nodeStorage` default). */
 export const DEFAULT_NODE_STORAGE_GIB = 50;
 
 /**
@@ -558,6 +564,8 @@ export function parseScalerConfig(
       c.unknownRuntime !== undefined ? c.unknownRuntime / 1000 : DEFAULT_UNKNOWN_RUNTIME_SECONDS,
     assumeZeroOverhead: c.assumeZeroOverhead,
     retireStaticNodes: c.retireStaticNodes,
+    nodeStorageGiB: c.nodeStorage,
+    nodeStorageOverridesGiB: c.nodeStorageOverrides,
     catalogueTypes: Object.fromEntries(
       [...new Set([...catalogue.types.keys(), ...Object.keys(c.instanceTypes)])].flatMap((name) => {
         const type = entryFor(name);

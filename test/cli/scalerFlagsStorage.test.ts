@@ -3,7 +3,7 @@ import { ConfigError } from '../../src/common/configErrors.js';
 import { UserInputError } from '../../src/common/errors.js';
 import { readCatalogue } from '../../src/scaler/catalogueFile.js';
 import { parseScalerFlags, scalerSectionFromFlags } from '../../src/cli/scalerFlags.js';
-import { workerRootVolumes } from '../../src/cli/runNodeImage.js';
+import { ROOT_VOLUME_FLAGS, workerRootVolumes } from '../../src/scaler/rootVolumes.js';
 import type { AutoscalingFlags } from '../../src/cli/runAutoscaledOptions.js';
 
 /**
@@ -52,12 +52,22 @@ t.test(
       nodeStorageOverrides: 'r5.xlarge:6',
     });
     t.same(
-      workerRootVolumes(scaler, ['r5.xlarge']),
+      workerRootVolumes(scaler, ROOT_VOLUME_FLAGS),
       [
         { flag: '--nodeStorage', giB: 4 },
         { flag: '--nodeStorageOverrides r5.xlarge', giB: 6 },
+        { flag: '--nodeStorage', giB: 4 },
       ],
-      "an EBS-only type's --nodeStorage or its override; not m5d.large's, whose disk is its instance store",
+      "each type's --nodeStorage or its override, m5d.large's too: its instance store is its jobs' disk, but its root volume is still made from the image",
+    );
+    const overridden = parse({ nodeTypes: 'c5.large,m5d.large', nodeStorageOverrides: 'm5d.large:90' });
+    t.same(
+      workerRootVolumes(overridden, ROOT_VOLUME_FLAGS),
+      [
+        { flag: '--nodeStorage', giB: 50 },
+        { flag: '--nodeStorageOverrides m5d.large', giB: 90 },
+      ],
+      "an instance-store type's override is its root volume",
     );
   },
 );

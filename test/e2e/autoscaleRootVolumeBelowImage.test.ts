@@ -9,7 +9,7 @@ import { runToil } from '../fixtures/workflowCli.js';
 
 /**
  * `toil run --provisioner aws` whose workers' root volume (`--nodeStorage`, a type's
- * `--nodeStorageOverrides` entry) is smaller than the root snapshot of the image they boot is
+ * `--nodeStorageOverrides` entry, an instance-store type's too) is smaller than the root snapshot of the image they boot is
  * refused at start, as launch-cluster refuses it: EC2 refuses each such launch
  * (InvalidBlockDeviceMapping), and the scaler tried again every tick while the workflow waited.
  * The image is the one the leader would launch, looked up through the local cloud's DescribeImages.
@@ -33,6 +33,14 @@ t.test(
         ['--nodeStorageOverrides', 't2.medium:6'],
         {},
         below('--nodeStorageOverrides t2.medium', 6),
+      ],
+      [
+        // Its jobs use its instance store, but its root volume is still made from the image: it was
+        // launched with 50 GiB whatever was given.
+        "an instance-store type's --nodeStorageOverrides entry of 7 GiB",
+        ['--nodeTypes', 'i3.large', '--nodeStorageOverrides', 'i3.large:7'],
+        {},
+        below('--nodeStorageOverrides i3.large', 7),
       ],
       [
         'TOIL_AWS_AMI naming no image of the region',

@@ -6,6 +6,7 @@ import type { ClusterPort } from '../../ports/cluster.js';
 import type { LeaderBeat } from '../../ports/leaderHeartbeat.js';
 import type { LaunchRequest, ProvisionedNode, Provisioner } from '../../ports/provisioner.js';
 import type { ScalerConfig } from '../config.js';
+import { rootVolumeOf } from '../rootVolumes.js';
 import type { CapacityType, LaunchAction, LaunchShortfall, ScalingPlan } from '../types.js';
 import type { ProvisionerCalls } from './calls.js';
 import { rebalanceRecommended, type ClusterView } from './clusterView.js';
@@ -45,8 +46,6 @@ export interface ActDeps {
   readonly launchedMarked?: (ids: readonly string[]) => void;
 }
 
-const GiB = 2 ** 30;
-
 /** The code a launch error is reported under when it is not one of ours (a bug): fatal, shown once. */
 export const UNTYPED_ERROR = 'UNTYPED_ERROR';
 
@@ -59,17 +58,6 @@ export function priceOf(scaler: ScalerConfig, instanceType: string, capacity: Ca
           ? Math.min(nt.bid, it.onDemandPrice)
           : it.onDemandPrice;
   return 0;
-}
-
-/**
- * The root volume the plan counted on for an instance type without instance store (`nodeStorage`,
- * or its `nodeStorageOverrides` entry), so the node launched has the disk the jobs were placed by.
- */
-export function rootVolumeOf(scaler: ScalerConfig, instanceType: string): number | undefined {
-  for (const nt of scaler.nodeTypes)
-    for (const it of nt.instanceTypes)
-      if (it.name === instanceType) return it.instanceStore ? undefined : Math.round(it.diskBytes / GiB);
-  return undefined;
 }
 
 /** The bid configured for a spot instance type (Toil's `type:bid`), if any. */

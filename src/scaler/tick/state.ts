@@ -18,7 +18,7 @@ export interface PendingLaunch {
   readonly requestedAt: number;
   /** Spot: the bid sent as MaxPrice (a re-send must carry the same parameters). */
   readonly maxPrice?: number;
-  /** The root volume asked for (types without instance store), for the same reason. */
+  /** The root volume asked for, for the same reason. */
   readonly rootVolumeGiB?: number;
   /** The leader's mark written in the launch's tags, for the same reason (heartbeat.ts). */
   readonly leaderBeat?: LeaderBeat;

@@ -6,7 +6,8 @@ import type { QueuedJob } from '../../../src/scaler/types.js';
 /**
  * A launch asks for the disk the plan placed jobs by: the root volume of a type without instance
  * store is `nodeStorage` (or its `nodeStorageOverrides` entry), so a job the plan put on a node for
- * its disk finds that disk there. Instance-store types bring their own disk and ask for none.
+ * its disk finds that disk there. An instance-store type's jobs use its instance store, and its root
+ * volume is sized the same way, as Toil sizes it.
  */
 const GiB = 2 ** 30;
 
@@ -48,10 +49,16 @@ t.test('launches ask for the root volume the plan counted on', async (t) => {
       [{ instanceType: 't2.medium', market: 'on-demand', rootVolumeGiB: 120 }],
     ],
     [
-      'an instance-store type brings its disk: no root volume is asked for',
+      "an instance-store type's root volume is nodeStorage too, as Toil launches it (it was 50 GiB whatever was given)",
       { nodeTypes: ['m5d.large'], nodeStorage: 200 },
       [diskJob('a', 10)],
-      [{ instanceType: 'm5d.large', market: 'on-demand' }],
+      [{ instanceType: 'm5d.large', market: 'on-demand', rootVolumeGiB: 200 }],
+    ],
+    [
+      "an instance-store type's nodeStorageOverrides entry is its root volume",
+      { nodeTypes: ['m5d.large'], nodeStorage: 60, nodeStorageOverrides: { 'm5d.large': 90 } },
+      [diskJob('a', 10)],
+      [{ instanceType: 'm5d.large', market: 'on-demand', rootVolumeGiB: 90 }],
     ],
   ];
   for (const [name, scaler, jobs, want] of rows) {
