@@ -137,7 +137,11 @@ async function runLeader(path: string, port: number | undefined): Promise<number
   const reloader = new ConfigReloader<LeaderConfig>(
     {
       path,
-      parse: (t) => withFlags(parseLeaderConfig(t, catalogue, path)),
+      parse: (t) => {
+        const next = withFlags(parseLeaderConfig(t, catalogue, path));
+        started.checkReload(next);
+        return next;
+      },
       apply: (next) => {
         const ignored = restartOnlyChanges(startedWith, next);
         if (ignored.length > 0)

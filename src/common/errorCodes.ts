@@ -585,13 +585,13 @@ export const ERROR_CODES = {
     area: 'cluster',
     dispositions: u,
     meaning:
-      "no node image found for the leader's workers (TOIL_AWS_AMI names no image of the region, or it has no Flatcar stable image)",
+      "no node image found for the leader's workers (TOIL_AWS_AMI or provisioner.imageId names no image of the region, or it has no Flatcar stable image)",
   },
   ROOT_VOLUME_BELOW_IMAGE: {
     area: 'cluster',
     dispositions: u,
     meaning:
-      "--leaderStorage, --nodeStorage or --nodeStorageOverrides is smaller than the root snapshot of the nodes' image, which EC2 makes the root volume from",
+      "--leaderStorage, --nodeStorage or --nodeStorageOverrides (scaler.nodeStorage, scaler.nodeStorageOverrides or provisioner.nodeStorageGiB in a leader config) is smaller than the root snapshot of the nodes' image, which EC2 makes the root volume from",
   },
   NO_KEY_PAIR: { area: 'cluster', dispositions: u, meaning: 'the key pair named does not exist' },
   NO_SUBNET: {

@@ -11,7 +11,7 @@ import type { LeaderDaemon } from '../leader/daemon.js';
 import type { LeaderConfig } from '../leader/leaderConfig.js';
 import type { LeaderMetrics } from '../leader/metrics.js';
 import type { Ec2Endpoint } from '../localcloud/ec2/index.js';
-import type { AwsCluster } from '../provisioner/aws/awsCluster.js';
+import type { AwsCluster, NodeImage } from '../provisioner/aws/awsCluster.js';
 import type { AwsClusterSettings } from '../provisioner/aws/awsProvisioner.js';
 import type { Ec2EndpointInUse } from '../provisioner/aws/ec2Errors.js';
 import { clustersHere } from '../provisioner/cluster/clustersHere.js';
@@ -23,6 +23,7 @@ import { workDirOf, type Env } from './env.js';
 import { openJobStore, openObjectStore } from './jobStores.js';
 import { makeEmbeddedCluster, startEmbeddedEc2 } from './embeddedCloud.js';
 import { isLeaderStateKey, leaderStateStores } from './leaderState.js';
+import { checkLeaderRootVolumes, leaderNodeImage } from './leaderNodeImage.js';
 
 export interface StartedLeader {
   readonly daemon: LeaderDaemon;
@@ -41,6 +42,11 @@ export interface StartedLeader {
    * on the same state after this one stopped renewing, e.g. paused): it must stop.
    */
   readonly stateLost: Promise<Error>;
+  /**
+   * Throws what a config reloaded into this leader would break that its start was refused for:
+   * a worker root volume below the root snapshot of the image it started with (ROOT_VOLUME_BELOW_IMAGE).
+   */
+  checkReload(next: LeaderConfig): void;
   /** Stops the daemon (graceful) and everything this factory started. */
   stop(): Promise<void>;
 }
@@ -128,6 +134,8 @@ export async function startLeader(options: {
     let settings: AwsClusterSettings;
     // Named when nothing answers there (the local cloud's endpoint is started here, so always answers).
     let endpointInUse: Ec2EndpointInUse | undefined;
+    // The workers' image (aws): a reloaded config's root volumes are checked against it too.
+    let image: NodeImage | undefined;
     const p = cfg.provisioner;
     // The workers it launches join the engine it drives (their user data starts a slurmd or an agent).
     const clusterType = cfg.batchSystem.kind === 'slurm' ? ('slurm' as const) : ('mesos' as const);
@@ -184,20 +192,11 @@ export async function startLeader(options: {
         log,
       });
       if (options.configPath !== undefined) await requireClusterLeader(cluster, region, options.configPath);
-      // The node image: the config's, TOIL_AWS_AMI, else the newest Flatcar stable (as Toil).
-      let imageId = p.imageId ?? (env.TOIL_AWS_AMI?.trim() || undefined);
-      if (imageId === undefined) {
-        imageId = (await cluster.flatcarImage())?.imageId;
-        if (imageId === undefined)
-          throw new UserInputError(
-            'NO_NODE_IMAGE',
-            'no Flatcar image found: set provisioner.imageId or TOIL_AWS_AMI',
-          );
-      }
+      image = await leaderNodeImage(cluster, cfg, p, env, region);
       settings = {
         clusterName: p.clusterName,
         zone: p.zone,
-        imageId,
+        imageId: image.imageId,
         ...(p.keyPairName ? { keyName: p.keyPairName } : {}),
         applianceImage: p.applianceImage,
         owner: env.TOIL_OWNER_TAG ?? userInfo().username,
@@ -382,6 +381,9 @@ export async function startLeader(options: {
       url,
       ...(embedded ? { embedded } : {}),
       stateLost: lost,
+      checkReload: (next) => {
+        if (image) checkLeaderRootVolumes(next, image);
+      },
       async stop() {
         try {
           await daemon.stop();

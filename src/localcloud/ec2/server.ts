@@ -249,6 +249,7 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
           market: i.market,
           state: i.state,
           launchTime: i.launchTime,
+          rootVolumeGiB: i.rootVolumeGiB,
           ...(i.interruption ? { interruption: i.interruption } : {}),
           privateIp: i.privateIp,
           agentPid: i.process?.pid,

@@ -10,20 +10,21 @@ export interface RootVolumeAsked {
 }
 
 /**
- * The image the nodes boot: TOIL_AWS_AMI's, else the newest Flatcar stable, as Toil boots. Refused
- * (`code`) when there is none, and an ID not of EC2's form before EC2 is asked (BAD_IMAGE_ID),
- * before anything is made.
+ * The image the nodes boot: the one given (TOIL_AWS_AMI's, or what `givenBy` names), else the
+ * newest Flatcar stable, as Toil boots. Refused (`code`) when there is none, and an ID not of EC2's
+ * form before EC2 is asked (BAD_IMAGE_ID), before anything is made.
  */
 export async function nodeImage(
   cluster: AwsCluster,
   given: string | undefined,
   region: string,
   code: 'NO_IMAGE' | 'NO_NODE_IMAGE',
+  givenBy = 'TOIL_AWS_AMI',
 ): Promise<NodeImage> {
   if (given !== undefined) {
-    const image = await cluster.image(validateImageId(given));
+    const image = await cluster.image(validateImageId(given, givenBy));
     if (!image)
-      throw new UserInputError(code, `TOIL_AWS_AMI: no image '${given}' in region ${region}`, {
+      throw new UserInputError(code, `${givenBy}: no image '${given}' in region ${region}`, {
         imageId: given,
         region,
       });

@@ -314,11 +314,11 @@ export function validateInstanceProfileArn(arn: string): { arn: string; name: st
  * before the cloud is asked: EC2 answers any other with InvalidAMIID.Malformed, which named neither
  * the variable nor the form.
  */
-export function validateImageId(id: string): string {
+export function validateImageId(id: string, givenBy = 'TOIL_AWS_AMI'): string {
   if (!/^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/.test(id))
     throw new UserInputError(
       'BAD_IMAGE_ID',
-      `TOIL_AWS_AMI: '${id}' is not an image ID: expected ami- followed by 8 or 17 hex digits, like ami-0123456789abcdef0`,
+      `${givenBy}: '${id}' is not an image ID: expected ami- followed by 8 or 17 hex digits, like ami-0123456789abcdef0`,
       { imageId: id },
     );
   return id;

@@ -1,0 +1,46 @@
+import type { LeaderConfig } from '../leader/leaderConfig.js';
+import type { AwsCluster, NodeImage } from '../provisioner/aws/awsCluster.js';
+import { checkRootVolumesFitImage, nodeImage } from '../provisioner/cluster/nodeImage.js';
+import { workerRootVolumes, type RootVolumeNames } from '../scaler/rootVolumes.js';
+import type { Env } from './env.js';
+
+type AwsProvisionerConfig = Extract<LeaderConfig['provisioner'], { kind: 'aws' }>;
+
+/** How a daemon's config names the root volumes its scaler launches. */
+function configNames(p: AwsProvisionerConfig): RootVolumeNames {
+  return {
+    // What launch-cluster writes into the leader's config; it stands for scaler.nodeStorage.
+    nodeStorage: p.nodeStorageGiB !== undefined ? 'provisioner.nodeStorageGiB' : 'scaler.nodeStorage',
+    override: (type) => `scaler.nodeStorageOverrides.${type}`,
+  };
+}
+
+/**
+ * Refuses (ROOT_VOLUME_BELOW_IMAGE) a config whose scaler would launch a worker root volume, of
+ * any type, instance store or not, smaller than the image's root snapshot: EC2 refuses each such
+ * launch (InvalidBlockDeviceMapping), and the scaler launched again every tick while the jobs
+ * waited. Checked at start and on each reload, against the image the daemon started with.
+ */
+export function checkLeaderRootVolumes(cfg: LeaderConfig, image: NodeImage): void {
+  if (cfg.provisioner.kind === 'aws')
+    checkRootVolumesFitImage(workerRootVolumes(cfg.scaler, configNames(cfg.provisioner)), image);
+}
+
+/**
+ * The image the daemon's workers boot (`provisioner.imageId`, else TOIL_AWS_AMI, else the newest
+ * Flatcar stable, as Toil), with the config's root volumes checked against it: one the region
+ * lacks (NO_NODE_IMAGE) or a root volume below its snapshot stops the start in one line.
+ */
+export async function leaderNodeImage(
+  cluster: AwsCluster,
+  cfg: LeaderConfig,
+  p: AwsProvisionerConfig,
+  env: Env,
+  region: string,
+): Promise<NodeImage> {
+  const given = p.imageId ?? (env.TOIL_AWS_AMI?.trim() || undefined);
+  const givenBy = p.imageId !== undefined ? 'provisioner.imageId' : 'TOIL_AWS_AMI';
+  const image = await nodeImage(cluster, given, region, 'NO_NODE_IMAGE', givenBy);
+  checkLeaderRootVolumes(cfg, image);
+  return image;
+}
