@@ -88,13 +88,13 @@ export const ERROR_CODES = {
   WORKFLOW_BUNDLER_FAILED: {
     area: 'workflow',
     dispositions: f,
-    meaning: 'the process bundling a submitted workflow failed, or died before it answered',
+    meaning: 'the process bundling a submitted (or resumed) workflow failed, or died before it answered',
   },
   WORKFLOW_FILE_NOT_ANSWERING: {
     area: 'workflow',
     dispositions: f,
     meaning:
-      "a submitted workflow file's file system (or that of a file it imports) did not answer in time (a hung mount); the leader refused the submission",
+      "a submitted workflow file's file system (or that of a file it imports) did not answer in time (a hung mount); the leader refused the submission, or failed the resumed run that had to bundle it again",
   },
   WORKFLOW_CHANGED: {
     area: 'workflow',

@@ -48,6 +48,7 @@ import {
 } from './submission.js';
 import { ClusterWorkload, TrackedBatchSystem, type SharedNodeControl } from './workloadTracker.js';
 import { CodeGate } from './codeGate.js';
+import { bundleRunWorkflow, RunNotResumedError } from './runBundle.js';
 import type { AroundWorkflowCode } from './guardedWorkflowCode.js';
 import { cappedRunMessage, finishedRunsPastKeep } from './finishedRuns.js';
 import { startedProgress } from './startedProgress.js';
@@ -235,6 +236,12 @@ export interface DaemonDeps {
      * daemon marks the run as in its code while it runs, for the crash-loop guard.
      */
     aroundCode: AroundWorkflowCode,
+    /**
+     * How the run's workflow file is bundled when the run must bundle it (a resumed run whose saved
+     * module is missing): in a process of its own, bounded as a submission's bundle, stopped with
+     * the run. runWorkflow's bundleFile.
+     */
+    bundleFile: (workflowFile: string) => Promise<Uint8Array>,
   ) => Promise<{
     status: 'succeeded' | 'failed';
     jobsRun: number;
@@ -493,7 +500,7 @@ export class LeaderDaemon {
       this.submit(
         { ...r.submission, ...(bundle ? { options: { ...options, bundle } } : {}) },
         r.id,
-        { resumes, submittedAt: r.submittedAt },
+        { resumes, submittedAt: r.submittedAt, ...(bundle ? {} : { moduleMissing: true }) },
         storeKey,
       );
     }
@@ -574,7 +581,7 @@ export class LeaderDaemon {
   submit(
     submission: Submission,
     id: string = randomUUID(),
-    resumed?: { resumes: number; submittedAt: number },
+    resumed?: { resumes: number; submittedAt: number; moduleMissing?: true },
     storeKey: string = submission.jobStore,
   ): WorkflowRun {
     this.assertTakingWorkflows();
@@ -619,6 +626,14 @@ export class LeaderDaemon {
         run.id,
         () => roomOnItsWay(this.scaler.nodes, this.scaler.report?.plan),
         this.aroundCode(run, cancel.signal),
+        (workflowFile) =>
+          bundleRunWorkflow({
+            id: run.id,
+            workflowFile,
+            stop: cancel.signal,
+            moduleMissing: resumed?.moduleMissing === true,
+            files: this.d.workflowFiles,
+          }),
       )
       .then(
         (r) => {
@@ -650,6 +665,9 @@ export class LeaderDaemon {
           // A mistake in the workflow or its flags (exit 2) is the user's to fix: its words, no stack.
           else if (isUserError(e))
             this.log.warn({ workflow: run.id, code: e.code, reason: run.message }, 'workflow refused');
+          // The workflow file's (a hung mount, a file gone or broken since): its one line, no stack.
+          else if (e instanceof RunNotResumedError)
+            this.log.warn({ workflow: run.id, code: e.code, reason: run.message }, 'workflow not resumed');
           // The store's, not a bug of the daemon's: its one line, no stack.
           else if (e instanceof JobStoreUnavailableError)
             this.log.warn(

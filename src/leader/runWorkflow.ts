@@ -102,6 +102,11 @@ export interface RunWorkflowOptions {
   readonly signal?: AbortSignal;
   /** `workflowFile` already bundled (by a caller that loaded it first); bundled here otherwise. */
   readonly bundle?: Uint8Array;
+  /**
+   * How `workflowFile` is bundled here, when it must be: bundleWorkflow in this process by default.
+   * A leader daemon bounds it in a process of its own, as it bounds a submission's bundle.
+   */
+  readonly bundleFile?: (workflowFile: string) => Promise<Uint8Array>;
   /** Where the workflow's own code runs (module load, start, finish); this process by default. */
   readonly code?: WorkflowCode;
   /**
@@ -481,7 +486,7 @@ async function startNewWorkflow(
   // Checked before bundling so the mistake is reported at once; create() checks again.
   if (!storeExists && (await readBeforeLease(o.store.exists(), o.signal)))
     throw await storeExistsError(o.store, o.clock.now());
-  const bundle = o.bundle ?? (await bundleWorkflow(o.workflowFile));
+  const bundle = await bundled(o);
   await writeFile(modulePath, bundle);
   if (!storeExists) {
     await o.store.create();
@@ -569,9 +574,14 @@ async function planResume(
   return { workflow: last, modulePath, jobNames, commits, ...(changed ? { changed } : {}) };
 }
 
+/** The workflow file's bundle: the one given, else the file bundled now. */
+async function bundled(o: RunWorkflowOptions): Promise<Uint8Array> {
+  return o.bundle ?? (await (o.bundleFile ?? bundleWorkflow)(o.workflowFile));
+}
+
 /** The restart's workflow file bundled, when it differs from the module the last run used. */
 async function changedBundle(o: RunWorkflowOptions, last: WorkflowRecord): Promise<Uint8Array | undefined> {
-  const bundle = o.bundle ?? (await bundleWorkflow(o.workflowFile));
+  const bundle = await bundled(o);
   // A damaged stored module is replaced too: the file is what runs.
   const stored = await o.store.getModule(last.module).catch(() => undefined);
   return stored?.equals(bundle) ? undefined : bundle;

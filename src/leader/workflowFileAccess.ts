@@ -56,10 +56,18 @@ export function examineWorkflowFile(path: string, o: WorkflowFileAccess = {}): P
 
 /**
  * A submitted workflow bundled (bundleWorkflow, in a process of its own), bounded: given up on,
- * the build is stopped, not left to run on in the leader.
+ * the build is stopped, not left to run on in the leader. `stop` aborting stops it too (the run
+ * it is for was cancelled, or the leader is stopping); the call rejects with its reason.
  */
-export async function bundleSubmittedWorkflow(path: string, o: WorkflowFileAccess = {}): Promise<Uint8Array> {
+export async function bundleSubmittedWorkflow(
+  path: string,
+  o: WorkflowFileAccess = {},
+  stop?: AbortSignal,
+): Promise<Uint8Array> {
   const done = new AbortController();
+  const stopped = (): void => done.abort(stop?.reason);
+  if (stop?.aborted) stopped();
+  stop?.addEventListener('abort', stopped, { once: true });
   try {
     return await bounded(
       path,
@@ -68,6 +76,7 @@ export async function bundleSubmittedWorkflow(path: string, o: WorkflowFileAcces
       true,
     );
   } finally {
+    stop?.removeEventListener('abort', stopped);
     done.abort();
   }
 }

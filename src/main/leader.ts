@@ -265,6 +265,7 @@ export async function startLeader(options: {
         workflowId,
         roomOnItsWay,
         aroundCode,
+        bundleFile,
       ) => {
         const store = openJobStore(submission.jobStore, storeOptions);
         const exists = await store.exists();
@@ -335,7 +336,7 @@ export async function startLeader(options: {
           workDir: o.workDir ?? workDirOf(undefined, env),
           onProgress,
           signal,
-          ...(o.bundle ? { bundle: o.bundle } : {}),
+          ...(o.bundle ? { bundle: o.bundle } : { bundleFile }),
           // A submission's bundle is its workflow file as it is now: submitted again to a kept store
           // (fix the bug, then --restart, as in Toil), the jobs issued from then on run it.
           ...(o.bundle ? { restartWithFile: true } : {}),

@@ -1,18 +1,10 @@
-import {
-  closeSync,
-  constants,
-  existsSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import t from 'tap';
 import { bundleSubmittedWorkflow } from '../../src/leader/workflowFileAccess.js';
 import { bundleWorkflowInChild } from '../../src/workflow/bundleInChild.js';
+import { esbuildDescendants, someoneReads, threadsWaitingOnFifo } from '../fixtures/bundleLeftovers.js';
 import { repoPath } from '../fixtures/repoRoot.js';
 import { testDir } from '../fixtures/testDir.js';
 import { waitFor } from '../fixtures/waitFor.js';
@@ -27,67 +19,6 @@ const BOUND_MS = 1_000;
 const BUSY_BOUND_MS = 3_000;
 /** How long after the give-up the build has to be gone (a kill and its reaping take milliseconds). */
 const GONE_WITHIN_MS = 2_000;
-
-/** The live processes descended from this one, by pid, with their argv[0]. */
-function descendants(): Map<number, string> {
-  const parentOf = new Map<number, number>();
-  const argv0 = new Map<number, string>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (fields[0] === 'Z') continue;
-      parentOf.set(Number(name), Number(fields[1]));
-      argv0.set(Number(name), readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0')[0] ?? '');
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  const mine = new Map<number, string>();
-  for (const [pid, cmd] of argv0) {
-    for (let p = parentOf.get(pid); p !== undefined && p > 1; p = parentOf.get(p))
-      if (p === process.pid) {
-        mine.set(pid, cmd);
-        break;
-      }
-  }
-  return mine;
-}
-
-/** The live processes descended from this one whose executable is esbuild's. */
-const esbuildDescendants = (): number[] =>
-  [...descendants()].filter(([, cmd]) => /(^|\/)esbuild$/.test(cmd)).map(([pid]) => pid);
-
-/**
- * The threads of this process's descendants blocked opening a FIFO that has no writer (the
- * kernel's wait_for_partner), seen without opening the FIFO: a probe that opened it for writing
- * would let the waiting open through.
- */
-function threadsWaitingOnFifo(): string[] {
-  const waiting: string[] = [];
-  for (const pid of descendants().keys()) {
-    try {
-      for (const tid of readdirSync(`/proc/${pid}/task`))
-        if (readFileSync(`/proc/${pid}/task/${tid}/wchan`, 'utf8') === 'wait_for_partner')
-          waiting.push(`${pid}/${tid}`);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return waiting;
-}
-
-/** Whether any process has `fifo` open (or is opening it) for reading; opening it lets such an open through. */
-function someoneReads(fifo: string): boolean {
-  try {
-    closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENXIO') return false;
-    throw e;
-  }
-}
 
 t.test('a bundle given up on a file that never yields its bytes leaves nothing reading it', async (t) => {
   const dir = testDir(t);
