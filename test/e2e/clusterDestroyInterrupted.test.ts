@@ -28,8 +28,9 @@ async function slowShutdownCloud(t: Test): Promise<Ec2Endpoint> {
 }
 
 /**
- * `toil destroy-cluster NAME` stopped by Ctrl-C once EC2 has the leader's termination, while it
- * waits for the leader to end (3 s: long enough to be interrupted); its stderr, once it exited 130.
+ * `toil destroy-cluster NAME` stopped by Ctrl-C once EC2 has the termination of `ending` (the
+ * leader, unless given), while it waits for them to end (3 s: long enough to be interrupted), its
+ * progress having said `said`; its stderr, once it exited 130.
  */
 async function interruptedDestroy(
   t: Test,
@@ -37,14 +38,58 @@ async function interruptedDestroy(
   env: Record<string, string>,
   endpoint: Ec2Endpoint,
   leaderId: string,
+  { said = /^terminating leader/m, ending = [leaderId] }: { said?: RegExp; ending?: readonly string[] } = {},
 ): Promise<string> {
   const destroy = spawnToil(t, ['destroy-cluster', name], env);
-  await destroy.untilStdout(/^terminating leader/m);
-  while (endpoint.cloud.instances.get(leaderId)!.state !== 'shutting-down')
+  await destroy.untilStdout(said);
+  while (ending.some((id) => endpoint.cloud.instances.get(id)!.state !== 'shutting-down'))
     await new Promise((r) => setTimeout(r, 20));
   destroy.child.kill('SIGINT');
   t.equal(await destroy.exited, 130, `exit 130, as a shell reports Ctrl-C (stderr: ${destroy.stderr()})`);
   return destroy.stderr();
+}
+
+/**
+ * `toil launch-cluster NAME` (`extra` flags) with `workers` t2.medium workers on the endpoint, and
+ * what it made: its instances and security groups (as they are when asked), its leader and workers.
+ */
+async function launchedCluster(
+  t: Test,
+  endpoint: Ec2Endpoint,
+  env: Record<string, string>,
+  name: string,
+  workers: number,
+  extra: readonly string[] = [],
+) {
+  const launch = await runToil(
+    [
+      'launch-cluster',
+      name,
+      ...extra,
+      '--nodeType',
+      't2.medium',
+      '-w',
+      String(workers),
+      '--keyPairName',
+      'k',
+    ],
+    env,
+  );
+  t.equal(launch.code, 0, launch.stderr);
+  const instances = () =>
+    [...endpoint.cloud.instances.values()].filter((i) => i.tags.get('clusterName') === name);
+  const leader = instances().find((i) => i.tags.get('ToilNodeType') === 'leader')!;
+  const groups = () =>
+    [...endpoint.cloud.securityGroups.values()].filter((g) => g.name === name).map((g) => g.id);
+  return {
+    instances,
+    groups,
+    leader,
+    workers: instances()
+      .filter((i) => i.id !== leader.id)
+      .map((i) => i.id),
+    groupId: groups()[0]!,
+  };
 }
 
 t.test(
@@ -52,18 +97,8 @@ t.test(
   async (t) => {
     const endpoint = await slowShutdownCloud(t);
     const env = { AWS_ENDPOINT_URL_EC2: endpoint.url, TOIL_AWS_ZONE: 'us-west-2a' };
-    const launch = await runToil(
-      ['launch-cluster', 'cut', '--nodeType', 't2.medium', '-w', '1', '--keyPairName', 'k'],
-      env,
-    );
-    t.equal(launch.code, 0, launch.stderr);
-    const instances = () =>
-      [...endpoint.cloud.instances.values()].filter((i) => i.tags.get('clusterName') === 'cut');
-    const leader = instances().find((i) => i.tags.get('ToilNodeType') === 'leader')!;
-    const worker = instances().find((i) => i.tags.get('ToilNodeType') !== 'leader')!;
-    const groups = () =>
-      [...endpoint.cloud.securityGroups.values()].filter((g) => g.name === 'cut').map((g) => g.id);
-    const [groupId] = groups();
+    const { instances, groups, leader, workers, groupId } = await launchedCluster(t, endpoint, env, 'cut', 1);
+    const worker = endpoint.cloud.instances.get(workers[0]!)!;
 
     const stderr = await interruptedDestroy(t, 'cut', env, endpoint, leader.id);
     t.equal(
@@ -88,6 +123,41 @@ t.test(
 );
 
 t.test(
+  'Ctrl-C while the workers shut down: five of the instances it asked EC2 to terminate, then how many more',
+  async (t) => {
+    const endpoint = await slowShutdownCloud(t);
+    const env = { AWS_ENDPOINT_URL_EC2: endpoint.url, TOIL_AWS_ZONE: 'us-west-2a' };
+    const { leader, workers, groupId } = await launchedCluster(t, endpoint, env, 'many', 7);
+    t.equal(workers.length, 7, 'seven workers');
+
+    const line = await interruptedDestroy(t, 'many', env, endpoint, leader.id, {
+      said: /^terminating 7 worker\(s\)/m,
+      ending: workers,
+    });
+    const done =
+      /it had asked EC2 to terminate 8 instance\(s\) \((i-[0-9a-f]+(?:, i-[0-9a-f]+)*) and (\d+) more\); /.exec(
+        line,
+      );
+    t.ok(done, `the instances asked to end, a few by id: ${line}`);
+    const shown = done?.[1]?.split(', ') ?? [];
+    t.equal(shown.length, 5, 'five of them shown');
+    t.equal(shown[0], leader.id, 'the leader first, as it was asked first');
+    t.equal(new Set(shown).size, 5, 'five different ones');
+    t.ok(
+      shown.slice(1).every((id) => workers.includes(id)),
+      'the others, workers of the cluster',
+    );
+    t.equal(done?.[2], '3', 'and how many more');
+    t.ok(
+      line.endsWith(
+        `more); may still exist: security group ${groupId}: run 'toil destroy-cluster many' again to finish\n`,
+      ),
+      `what is left, by id: ${line}`,
+    );
+  },
+);
+
+t.test(
   'Ctrl-C names what is left by id and name, a few of each kind: workers, group, IAM roles and profiles, munge key',
   { skip: motoAvailable() ? false : MOTO_MISSING_REASON },
   async (t) => {
@@ -108,21 +178,11 @@ t.test(
       AWS_ENDPOINT_URL_SSM: moto.endpoint,
       TOIL_AWS_ZONE: 'us-west-2a',
     };
-    const launch = await runToil(
-      ['launch-cluster', 'big', '-T', 'slurm', '--nodeType', 't2.medium', '-w', '7', '--keyPairName', 'k'],
-      env,
-    );
-    t.equal(launch.code, 0, launch.stderr);
-    const instances = () =>
-      [...endpoint.cloud.instances.values()].filter((i) => i.tags.get('clusterName') === 'big');
-    const leader = instances().find((i) => i.tags.get('ToilNodeType') === 'leader')!;
-    const workers = instances()
-      .filter((i) => i.id !== leader.id)
-      .map((i) => i.id);
+    const { instances, leader, workers, groupId } = await launchedCluster(t, endpoint, env, 'big', 7, [
+      '-T',
+      'slurm',
+    ]);
     t.equal(workers.length, 7, 'seven workers');
-    const [groupId] = [...endpoint.cloud.securityGroups.values()]
-      .filter((g) => g.name === 'big')
-      .map((g) => g.id);
 
     const line = await interruptedDestroy(t, 'big', env, endpoint, leader.id);
     const named = /may still exist: instances \((i-[0-9a-f]+(?:, i-[0-9a-f]+)*) and (\d+) more\), /.exec(
@@ -147,7 +207,7 @@ t.test(
     );
     // What it names is there to be looked up.
     for (const id of shown) t.equal(endpoint.cloud.instances.get(id)?.state, 'running', `${id} still runs`);
-    t.ok(endpoint.cloud.securityGroups.has(groupId!), `${groupId} is there`);
+    t.ok(endpoint.cloud.securityGroups.has(groupId), `${groupId} is there`);
     for (const name of ['toil-big-leader', 'toil-big-worker']) {
       await t.resolves(iam.send(new GetRoleCommand({ RoleName: name })), `role ${name} is there`);
       await t.resolves(

@@ -47,3 +47,16 @@ t.test('stopped before the first look-up: the kinds, for nothing is known yet bu
       "its open spot requests (not looked up yet), its security group (not looked up yet), IAM roles (toil-c-leader, toil-c-worker): run 'toil destroy-cluster c' again to finish",
   );
 });
+
+t.test('stopped after many instances were asked to end: five of them, then how many more', async (t) => {
+  const p = newDestroyProgress();
+  const instances = Array.from({ length: 12 }, (_, i) => `i-${i + 1}`);
+  p.found = { instances, securityGroups: ['sg-1'] };
+  p.spotRequestsFound = [];
+  p.terminating.push(...instances);
+  t.equal(
+    interruptedDestroyLine('c', 'SIGINT', p),
+    'destroy-cluster c interrupted by SIGINT: it had asked EC2 to terminate 12 instance(s) (i-1, i-2, i-3, i-4, i-5 and 7 more); ' +
+      "may still exist: security group sg-1: run 'toil destroy-cluster c' again to finish",
+  );
+});

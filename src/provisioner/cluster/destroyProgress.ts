@@ -9,7 +9,7 @@ export type DestroyStep = 'instances' | 'security group' | 'IAM' | 'munge key' |
 
 const STEPS: readonly DestroyStep[] = ['instances', 'security group', 'IAM', 'munge key', 'done'];
 
-/** How many ids or names of one kind the line shows before "and N more". */
+/** How many ids or names of one kind, done or left, the line shows before "and N more". */
 const NAMED_PER_KIND = 5;
 
 export interface DestroyProgress {
@@ -61,7 +61,9 @@ export function interruptedDestroyLine(
 ): string {
   const done = [
     ...(p.terminating.length > 0
-      ? [`asked EC2 to terminate ${p.terminating.length} instance(s) (${p.terminating.join(', ')})`]
+      ? [
+          `asked EC2 to terminate ${p.terminating.length} instance(s) (${namedUpTo(p.terminating, NAMED_PER_KIND)})`,
+        ]
       : []),
     ...(p.spotRequestsCancelled.length > 0
       ? [`cancelled ${p.spotRequestsCancelled.length} spot request(s)`]
