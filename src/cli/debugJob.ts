@@ -113,7 +113,7 @@ function formatInfo(info: DebugJobInfo): string {
       `input:         ${formatJson(ticket.input)}`,
       `requirements:  ${requirements}`,
       // Toil's Job(checkpoint=...): after the requirements, as its constructor takes them.
-      `checkpoint:    ${info.checkpoint === undefined ? 'unknown (its declaration was not found in the job store)' : info.checkpoint ? 'yes' : 'no'}`,
+      `checkpoint:    ${typeof info.checkpoint === 'object' ? `unknown (${info.checkpoint.unknown})` : info.checkpoint ? 'yes' : 'no'}`,
       ...(ticket.env ? [`environment:   ${Object.keys(ticket.env).sort().join(', ')}`] : []),
       `ran:           ${ran}`,
       `failed:        ${info.failedAttempts.length} attempt(s) logged${info.failedForGood ? '; failed for good in the last run' : ''}`,

@@ -1,8 +1,9 @@
 import { RealClock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
 import { namedUpTo } from '../common/namedUpTo.js';
-import type { FailureLog, JobCommit, JobSpec, JobTicket } from '../jobstore/jobRecords.js';
+import type { FailureLog, JobCommit, JobTicket } from '../jobstore/jobRecords.js';
 import { CorruptJobStoreError, OUTCOME_KEY, TICKETS_PREFIX, type JobStore } from '../jobstore/jobStore.js';
+import { declaredJobs } from './declaredJobs.js';
 import {
   notAmongSoundTickets,
   passedOverNotice,
@@ -161,15 +162,19 @@ export interface DebugJobInfo {
   readonly ticket: JobTicket;
   /**
    * Toil's checkpoint flag, from the job's declaration (the ticket has no graph in it): the
-   * workflow record for a job `start` declared, else the commit of the job that created it;
-   * undefined when neither could be read.
+   * workflow record for a job `start` declared, else the commit of the job that created it; when
+   * neither could be read, why it is unknown.
    */
-  readonly checkpoint: boolean | undefined;
+  readonly checkpoint: boolean | { readonly unknown: string };
   readonly commit: JobCommit | undefined;
   readonly failedAttempts: readonly FailureLog[];
   readonly failedForGood: boolean;
 }
 
+/**
+ * What the store holds of the job: its own commit must be sound (it is what says whether the job
+ * ran), while damaged records of other jobs only leave unknown what they alone could tell.
+ */
 export async function debugJobInfo(
   store: JobStore,
   ticket: JobTicket,
@@ -180,11 +185,12 @@ export async function debugJobInfo(
   const logs = await Promise.all(
     keys.map((k) => store.readFailureLog(ticket.jobId, Number(k.split('/')[2])).catch(() => undefined)),
   );
-  const spec = await declaredSpec(store, ticket.jobId);
+  // Its own commit first: damaged, it stops the command before every other commit is read.
+  const commit = await store.readCommit(ticket.jobId);
   return {
     ticket,
-    checkpoint: spec === undefined ? undefined : spec.checkpoint === true,
-    commit: await store.readCommit(ticket.jobId),
+    checkpoint: await checkpointOf(store, ticket.jobId),
+    commit,
     failedAttempts: logs
       .filter((l): l is FailureLog => l !== undefined)
       .sort((a, b) => a.attempt - b.attempt),
@@ -193,15 +199,21 @@ export async function debugJobInfo(
 }
 
 /**
- * The job as it was declared: in the workflow record when `start` declared it, else among the new
- * jobs of the commit that created it (which the ticket does not name: every commit is read).
+ * Whether the job was declared a checkpoint: in the workflow record when `start` declared it, else
+ * among the new jobs of the commit that created it (which the ticket does not name: every commit is
+ * read). Not found in the sound records, it is unknown: the damaged ones, if any, may hold it.
  */
-async function declaredSpec(store: JobStore, jobId: string): Promise<JobSpec | undefined> {
-  const declared = (await store.readWorkflow())?.jobs.find((j) => j.id === jobId);
-  if (declared) return declared;
-  for (const commit of (await store.readAllCommits()).values()) {
-    const spec = commit.newJobs.find((j) => j.id === jobId);
-    if (spec) return spec;
-  }
-  return undefined;
+async function checkpointOf(store: JobStore, jobId: string): Promise<DebugJobInfo['checkpoint']> {
+  const { specs, workflowDamaged, damagedCommits } = await declaredJobs(store, jobId);
+  const spec = specs.get(jobId);
+  if (spec) return spec.checkpoint === true;
+  const damaged = [
+    ...(workflowDamaged ? ['the workflow record'] : []),
+    ...(damagedCommits === 0 ? [] : [damagedCommits === 1 ? '1 commit' : `${damagedCommits} commits`]),
+  ];
+  if (damaged.length === 0) return { unknown: 'its declaration was not found in the job store' };
+  const one = (workflowDamaged ? 1 : 0) + damagedCommits === 1;
+  return {
+    unknown: `${damaged.join(' and ')} ${one ? 'is' : 'are'} damaged and may hold its declaration; 'toil status ${store.locator}' lists ${one ? 'it' : 'them'}`,
+  };
 }

@@ -1,12 +1,8 @@
-import type { JobTicket } from '../jobstore/jobRecords.js';
-import {
-  commitKey,
-  COMMITS_PREFIX,
-  CorruptJobStoreError,
-  TICKETS_PREFIX,
-  type JobStore,
-} from '../jobstore/jobStore.js';
+import { forEachLimited } from '../common/forEachLimited.js';
+import type { JobSpec, JobTicket } from '../jobstore/jobRecords.js';
+import { commitKey, CorruptJobStoreError, TICKETS_PREFIX, type JobStore } from '../jobstore/jobStore.js';
 import { storeDamageRemedy } from './damageRemedy.js';
+import { declaredJobs } from './declaredJobs.js';
 
 /** A ticket that cannot be read, said as `toil status` says it. */
 export interface DamagedTicket {
@@ -44,10 +40,11 @@ export async function scanTickets(store: JobStore, ids: readonly string[]): Prom
       errors.set(id, remedied);
     }
   });
-  const names = errors.size > 0 ? await declaredNames(store) : new Map<string, string>();
+  // A damaged record only leaves the jobs it declared unnamed.
+  const specs = errors.size > 0 ? (await declaredJobs(store)).specs : new Map<string, JobSpec>();
   const damaged = [...errors.keys()]
     .sort()
-    .map((jobId) => ({ jobId, error: errors.get(jobId)!, name: names.get(jobId) }));
+    .map((jobId) => ({ jobId, error: errors.get(jobId)!, name: specs.get(jobId)?.name }));
   return { tickets, damaged };
 }
 
@@ -69,40 +66,6 @@ async function withTicketRemedy(store: JobStore, e: unknown): Promise<unknown> {
   const ran = (await store.objects.head(commitKey(e.key.slice(TICKETS_PREFIX.length)))) !== undefined;
   const remedy = storeDamageRemedy(store, e.key, () => ran);
   return remedy === undefined ? e : new CorruptJobStoreError(store.locator, e.reason, e.key, remedy);
-}
-
-/**
- * The name of every job declared in the records that can be read: the workflow record's jobs and
- * those of each sound commit. A damaged record only leaves the jobs it declared unnamed.
- */
-async function declaredNames(store: JobStore): Promise<Map<string, string>> {
-  const names = new Map<string, string>();
-  const skipDamaged = (e: unknown): undefined => {
-    if (e instanceof CorruptJobStoreError) return undefined;
-    throw e;
-  };
-  const workflow = await store.readWorkflow().catch(skipDamaged);
-  for (const spec of workflow?.jobs ?? []) names.set(spec.id, spec.name);
-  const ids: string[] = [];
-  for await (const info of store.objects.list(COMMITS_PREFIX))
-    ids.push(info.key.slice(COMMITS_PREFIX.length));
-  await forEachLimited(ids, 16, async (id) => {
-    const commit = await store.readCommit(id).catch(skipDamaged);
-    for (const spec of commit?.newJobs ?? []) names.set(spec.id, spec.name);
-  });
-  return names;
-}
-
-async function forEachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 /**

@@ -1,13 +1,8 @@
-import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { s3Sdk } from '../../src/common/awsSdkPackages.js';
-import type { ObjectStore } from '../../src/jobstore/objectStore.js';
 import { openJobStore } from '../../src/main/jobStores.js';
-import { createS3Client } from '../../src/main/s3Client.js';
-import { finishedSort, statusSays } from '../fixtures/finishedSort.js';
-import { replaceMetadata, s3rverAndScratchDir } from '../fixtures/s3rver.js';
-import { runToil, scratchDir } from '../fixtures/workflowCli.js';
+import { statusSays } from '../fixtures/finishedSort.js';
+import { onDamageableSorts, type DamageableSort } from '../fixtures/damageableSort.js';
+import { runToil } from '../fixtures/workflowCli.js';
 
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(240_000);
@@ -15,16 +10,8 @@ t.setTimeout(240_000);
 /** A ticket of a job no record declares (what a checkpoint's rerun leaves): its job's name cannot be told. */
 const UNDECLARED = 'jobs/00000000-0000-4000-8000-000000000000';
 
-interface Store {
-  readonly locator: string;
-  readonly options: { cwd: string; env: Record<string, string> };
-  readonly objects: ObjectStore;
-  /** Damages ticket `key` one way, then another way for a second ticket (as the disk or a tool would). */
-  readonly damage: readonly [(key: string) => Promise<void>, (key: string) => Promise<void>];
-}
-
 /** The ids of the finished sort's tickets, by job name. */
-async function ticketIds(store: Store): Promise<Map<string, string[]>> {
+async function ticketIds(store: DamageableSort): Promise<Map<string, string[]>> {
   const jobs = openJobStore(store.locator, store.options);
   const ids = new Map<string, string[]>();
   for await (const info of jobs.objects.list('jobs/')) {
@@ -40,7 +27,7 @@ async function ticketIds(store: Store): Promise<Map<string, string[]>> {
  * one asked for (its own, by the job's declared name, or one whose job cannot be named when no
  * sound ticket names it); otherwise the job is found, and one stderr line says what was passed over.
  */
-async function passesOver(t: Test, store: Store): Promise<void> {
+async function passesOver(t: Test, store: DamageableSort): Promise<void> {
   const { locator, options } = store;
   const debug = (...args: string[]) => runToil(['debug-job', locator, ...args], options);
   const ids = await ticketIds(store);
@@ -98,37 +85,8 @@ async function passesOver(t: Test, store: Store): Promise<void> {
   );
 }
 
-t.test('toil debug-job by name passes over the damaged tickets that cannot be the job (file:)', async (t) => {
-  const dir = scratchDir(t);
-  const locator = 'file:./js';
-  const { store: objects } = await finishedSort(t, locator, dir);
-  const path = (key: string) => join(dir, 'js', 'objects', 'jobs%', key.slice('jobs/'.length));
-  const truncated = async (key: string) => truncateSync(path(key), 20);
-  const flipped = async (key: string) => {
-    const bytes = readFileSync(path(key));
-    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 1, bytes.length - 1);
-    writeFileSync(path(key), bytes);
-  };
-  await passesOver(t, { locator, options: { cwd: dir, env: {} }, objects, damage: [truncated, flipped] });
-});
-
-t.test('toil debug-job by name passes over the damaged tickets that cannot be the job (aws:)', async (t) => {
-  const { server, dir } = await s3rverAndScratchDir(t);
-  const locator = 'aws:us-west-2:passed-over';
-  const { store: objects } = await finishedSort(t, locator, dir, { ...server.env });
-  const s3 = createS3Client('us-west-2', server.env);
-  t.teardown(() => s3.destroy());
-  const Bucket = 'passed-over--toil';
-  const notJson = async (key: string) => objects.put(key, 'not json').then(() => undefined);
-  const wrongChecksum = async (key: string) => {
-    const { HeadObjectCommand } = s3Sdk();
-    const { Metadata } = await s3.send(new HeadObjectCommand({ Bucket, Key: key }));
-    await replaceMetadata(s3, Bucket, key, { ...Metadata, 'toil-sha256': '0'.repeat(64) });
-  };
-  await passesOver(t, {
-    locator,
-    options: { cwd: dir, env: { ...server.env } },
-    objects,
-    damage: [notJson, wrongChecksum],
-  });
-});
+onDamageableSorts(
+  'toil debug-job by name passes over the damaged tickets that cannot be the job',
+  'passed-over',
+  passesOver,
+);

@@ -1,0 +1,43 @@
+import { forEachLimited } from '../common/forEachLimited.js';
+import type { JobSpec } from '../jobstore/jobRecords.js';
+import { COMMITS_PREFIX, CorruptJobStoreError, type JobStore } from '../jobstore/jobStore.js';
+
+/** The jobs declared in the records of a store that could be read, and what could not be. */
+export interface DeclaredJobs {
+  /** Each job's declaration, by job id: from the workflow record (start's jobs) or a job's commit. */
+  readonly specs: ReadonlyMap<string, JobSpec>;
+  /** The workflow record could not be read: the jobs `start` declared are not among `specs`. */
+  readonly workflowDamaged: boolean;
+  /** How many commits could not be read: the jobs their jobs made are not among `specs`. */
+  readonly damagedCommits: number;
+}
+
+/**
+ * The jobs declared in the sound records of `store`: the workflow record and every commit. A damaged
+ * record leaves out only the jobs it declared (the caller says what that leaves unknown), for one
+ * record of another job must not keep a job's own facts from being told. Reads no commit when `wanted`
+ * is among the workflow record's jobs.
+ */
+export async function declaredJobs(store: JobStore, wanted?: string): Promise<DeclaredJobs> {
+  const specs = new Map<string, JobSpec>();
+  const workflow = await store.readWorkflow().catch(damagedAsNull);
+  for (const spec of workflow?.jobs ?? []) specs.set(spec.id, spec);
+  const workflowDamaged = workflow === null;
+  if (wanted !== undefined && specs.has(wanted)) return { specs, workflowDamaged, damagedCommits: 0 };
+  const ids: string[] = [];
+  for await (const info of store.objects.list(COMMITS_PREFIX))
+    ids.push(info.key.slice(COMMITS_PREFIX.length));
+  let damagedCommits = 0;
+  await forEachLimited(ids, 16, async (id) => {
+    const commit = await store.readCommit(id).catch(damagedAsNull);
+    if (commit === null) damagedCommits++;
+    for (const spec of commit?.newJobs ?? []) specs.set(spec.id, spec);
+  });
+  return { specs, workflowDamaged, damagedCommits };
+}
+
+/** null for a record that is damaged, as opposed to undefined for one that is not there. */
+function damagedAsNull(e: unknown): null {
+  if (e instanceof CorruptJobStoreError) return null;
+  throw e;
+}
