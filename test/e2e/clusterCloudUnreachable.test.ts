@@ -38,13 +38,13 @@ t.test(
         'launch-cluster, IAM refused',
         launch('a'),
         { ...env, AWS_ENDPOINT_URL_IAM: closed },
-        `launch-cluster: IAM GetRolePolicy: ${refused('IAM', closed)} \\(expected IAM there; AWS_ENDPOINT_URL_IAM sets the endpoint\\)`,
+        `launch-cluster: IAM GetRole: ${refused('IAM', closed)} \\(expected IAM there; AWS_ENDPOINT_URL_IAM sets the endpoint\\)`,
       ],
       [
         'launch-cluster, IAM reset',
         launch('b'),
         { ...env, AWS_ENDPOINT_URL_IAM: dropping },
-        `launch-cluster: IAM GetRolePolicy: ${reset('IAM', dropping)} \\(expected IAM there; AWS_ENDPOINT_URL_IAM sets the endpoint\\)`,
+        `launch-cluster: IAM GetRole: ${reset('IAM', dropping)} \\(expected IAM there; AWS_ENDPOINT_URL_IAM sets the endpoint\\)`,
       ],
       [
         'destroy-cluster, IAM reset',
