@@ -17,7 +17,7 @@ import type { WorkflowProgress } from '../leader/workflowRunner.js';
 import { startedProgress } from '../leader/startedProgress.js';
 import { WorkflowFinishError, WorkflowStartError } from '../workflow/workflowCode.js';
 import { exitProcess } from '../workflow/exitTrap.js';
-import { suggestNames } from '../common/suggest.js';
+import { editDistance, suggestNames } from '../common/suggest.js';
 import { firstLine } from '../workflow/jobError.js';
 import type { SubCommand } from './main.js';
 import { exitWhenDone } from './exitWhenDone.js';
@@ -298,7 +298,16 @@ export const command: SubCommand = {
             return;
           }
           try {
-            setExitCode(await run(workflow, jobStore, workflowArgs, flags, jobLogs));
+            setExitCode(
+              await run(
+                workflow,
+                jobStore,
+                workflowArgs,
+                flags,
+                jobLogs,
+                toilFlagTypos(workflowArgs, toilFlags),
+              ),
+            );
           } catch (e) {
             if (e instanceof WorkflowStartError) throw new UserInputError(e.code, hint(e.message), e.details);
             if (e instanceof WorkflowFinishError) {
@@ -368,6 +377,8 @@ async function run(
   args: string[],
   f: RunFlags,
   jobLogs: JobLogFilesOptions | undefined,
+  /** The lines to say once the workflow took its arguments (toilFlagTypos). */
+  argsTakenNotices: readonly string[] = [],
 ): Promise<number> {
   const clean = parseCleanPolicy(f);
   const retryCount = parseCount('--retryCount', f.retryCount);
@@ -533,6 +544,9 @@ async function run(
         lastProgress = p;
         console.progress(shown(p));
       },
+      onArgsTaken: () => {
+        for (const line of argsTakenNotices) console.line(line);
+      },
       ...(jobLogs ? { onJobLog: jobLogWriter(jobLogs, log) } : {}),
       ...(messages ? { onJobEvent: messages.write } : {}),
     });
@@ -674,6 +688,29 @@ export function toilFlagHint(message: string, args: readonly string[], toilFlags
     if (near) return `${message} (${flag} is not a toil option; did you mean ${near}?)`;
   }
   return message;
+}
+
+/**
+ * Workflow arguments one typo from a toil option (`--retryCont 3`, `--stat`) that the workflow
+ * took: its start() returned, so it read no options or has one of that name. Either way toil
+ * did not act on it, and a workflow that reads no options ran on with the default (a job store
+ * `--stat` was to keep deleted at the end): one line each, said once the arguments are taken, so
+ * a workflow's refusal (toilFlagHint) is the only word on one it refuses. A toil option in
+ * another case is said up front (toilFlagLookalikes).
+ */
+export function toilFlagTypos(args: readonly string[], toilFlags: readonly string[]): string[] {
+  const lines: string[] = [];
+  for (const flag of new Set(args.map((a) => a.split('=')[0]!))) {
+    if (!/^--[A-Za-z]/.test(flag) || toilFlags.some((f) => f.toLowerCase() === flag.toLowerCase())) continue;
+    // One typo (a letter left out, added, changed or two swapped): a workflow's own option a
+    // few letters from a toil option (--retries, --memory) is no typo of it.
+    const meant = toilFlags.find((f) => editDistance(flag.toLowerCase(), f.toLowerCase()) === 1);
+    if (meant)
+      lines.push(
+        `toil: ${flag} is not a toil option, so it went to the workflow, which took it; toil did not act on it (did you mean ${meant}?)`,
+      );
+  }
+  return lines;
 }
 
 /**

@@ -94,6 +94,11 @@ export interface RunWorkflowOptions {
    */
   readonly removeOwnTraces?: boolean;
   readonly onProgress?: (progress: WorkflowProgress) => void;
+  /**
+   * Once the workflow's arguments are taken: its start() returned, or a --restart resumed a
+   * workflow that had started. A refusal of one would have ended the run before this.
+   */
+  readonly onArgsTaken?: () => void;
   /** Each job attempt's log as the leader learns of its end (`--writeLogs`). */
   readonly onJobLog?: (entry: JobLogEntry) => Promise<void>;
   /** Each job event as it happens (`--writeMessages`). */
@@ -240,6 +245,7 @@ async function runLeased(
     }
     // Its workers (and a resumed leader) cache this module in the work directory.
     moduleInUse = started.workflow.module;
+    o.onArgsTaken?.();
     // From here on every leader write checks the lease first.
     return await runStarted(
       { ...o, store: o.store.fencedBy(lease!) },
