@@ -544,6 +544,8 @@ async function run(
         lastProgress = p;
         console.progress(shown(p));
       },
+      // A progress bar left on the terminal, and redrawn, takes the line finish() prints to stdout.
+      onFinishing: endProgress,
       onArgsTaken: () => {
         for (const line of argsTakenNotices) console.line(line);
       },

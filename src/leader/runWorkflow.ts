@@ -99,6 +99,8 @@ export interface RunWorkflowOptions {
    * workflow that had started. A refusal of one would have ended the run before this.
    */
   readonly onArgsTaken?: () => void;
+  /** Just before the workflow's finish() runs: what it prints comes after the run's progress. */
+  readonly onFinishing?: () => void;
   /** Each job attempt's log as the leader learns of its end (`--writeLogs`). */
   readonly onJobLog?: (entry: JobLogEntry) => Promise<void>;
   /** Each job event as it happens (`--writeMessages`). */
@@ -372,6 +374,7 @@ async function runStarted(
       new WorkflowKilledError(o.store.locator, lateKill, o.resumeAdvice, true),
     );
   if (result.status === 'succeeded') {
+    o.onFinishing?.();
     try {
       await code.finish({
         modulePath,
