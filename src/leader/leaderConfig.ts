@@ -175,7 +175,10 @@ const AwsProvisionerSchema = z
     tags: z.record(z.string(), z.string()).default({}),
     /** An EC2-compatible endpoint (the local cloud, moto); the SDK's default when absent. */
     endpoint: z.url().optional(),
-    /** The node image; resolved from the cluster's leader when absent. */
+    /**
+     * The workers' image (launch-cluster writes the one it booted the leader from); TOIL_AWS_AMI in
+     * the daemon's environment wins, and without either the newest Flatcar stable is launched.
+     */
     imageId: z.string().min(1).optional(),
     applianceImage: z.string().min(1).default('quay.io/ucsc_cgl/toil:latest'),
     /**

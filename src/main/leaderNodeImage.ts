@@ -27,9 +27,10 @@ export function checkLeaderRootVolumes(cfg: LeaderConfig, image: NodeImage): voi
 }
 
 /**
- * The image the daemon's workers boot (`provisioner.imageId`, else TOIL_AWS_AMI, else the newest
- * Flatcar stable, as Toil), with the config's root volumes checked against it: one the region
- * lacks (NO_NODE_IMAGE) or a root volume below its snapshot stops the start in one line.
+ * The image the daemon's workers boot (TOIL_AWS_AMI, which Toil documents as the nodes' image,
+ * else `provisioner.imageId`, what launch-cluster booted the leader from, else the newest Flatcar
+ * stable, as Toil), with the config's root volumes checked against it: one the region lacks
+ * (NO_NODE_IMAGE) or a root volume below its snapshot stops the start in one line.
  */
 export async function leaderNodeImage(
   cluster: AwsCluster,
@@ -38,8 +39,9 @@ export async function leaderNodeImage(
   env: Env,
   region: string,
 ): Promise<NodeImage> {
-  const given = p.imageId ?? (env.TOIL_AWS_AMI?.trim() || undefined);
-  const givenBy = p.imageId !== undefined ? 'provisioner.imageId' : 'TOIL_AWS_AMI';
+  const fromEnv = env.TOIL_AWS_AMI?.trim() || undefined;
+  const given = fromEnv ?? p.imageId;
+  const givenBy = fromEnv === undefined && p.imageId !== undefined ? 'provisioner.imageId' : 'TOIL_AWS_AMI';
   const image = await nodeImage(cluster, given, region, 'NO_NODE_IMAGE', givenBy);
   checkLeaderRootVolumes(cfg, image);
   return image;

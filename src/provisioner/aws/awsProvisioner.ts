@@ -175,6 +175,7 @@ export class AwsProvisioner implements Provisioner {
             workerNodeTypes: this.settings.workerNodeTypes,
             ...(this.settings.leaderToken ? { leaderToken: this.settings.leaderToken } : {}),
             nodeStorageGiB: this.settings.nodeStorageGiB,
+            imageId: this.settings.imageId,
           }
         : {}),
       ...(this.settings.clusterType ? { clusterType: this.settings.clusterType } : {}),

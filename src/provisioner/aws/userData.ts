@@ -46,6 +46,11 @@ export interface UserDataInput {
    * plans with and launches; absent, the daemon's default (50 GiB).
    */
   readonly nodeStorageGiB?: number;
+  /**
+   * Leader only: the image the cluster was launched with (TOIL_AWS_AMI, else the newest Flatcar
+   * stable then), which the daemon's workers boot too; the leader's container has no TOIL_AWS_AMI.
+   */
+  readonly imageId?: string;
   /** The engine the leader runs and the workers join (launch-cluster's --clusterType); default mesos. */
   readonly clusterType?: ClusterType;
 }
@@ -197,6 +202,7 @@ export function applianceLeaderConfig(input: UserDataInput): LeaderConfigFile {
       clusterName: input.clusterName,
       tags: { ...input.tags },
       applianceImage: input.applianceImage,
+      ...(input.imageId !== undefined ? { imageId: input.imageId } : {}),
       ...(input.nodeStorageGiB !== undefined ? { nodeStorageGiB: input.nodeStorageGiB } : {}),
     },
     scaler: {

@@ -237,7 +237,7 @@ async function makeCluster(
       );
 
   if (deps.catalogue) {
-    const priceWarning = estimatedPricesWarning(checkLeaderBootConfig(o, deps.catalogue).scaler);
+    const priceWarning = estimatedPricesWarning(checkLeaderBootConfig(o, imageId, deps.catalogue).scaler);
     if (priceWarning) log.warn({ zone: o.zone }, priceWarning);
   }
 
@@ -458,6 +458,7 @@ async function makeCluster(
  */
 function checkLeaderBootConfig(
   o: LaunchClusterOptions,
+  imageId: string,
   catalogue: NonNullable<LaunchClusterDeps['catalogue']>,
 ): LeaderConfig {
   const config = applianceLeaderConfig({
@@ -470,6 +471,7 @@ function checkLeaderBootConfig(
     instanceType: o.leaderNodeType,
     ...(o.nodeTypes.length > 0 ? { workerNodeTypes: o.nodeTypes } : {}),
     nodeStorageGiB: o.nodeStorageGiB,
+    imageId,
     ...(o.clusterType ? { clusterType: o.clusterType } : {}),
   });
   try {
