@@ -70,6 +70,14 @@ export interface ClusterProfiles {
   readonly workerRoleArn: string;
 }
 
+/** Who holds the cluster's four IAM names (its two roles and two instance profiles). */
+export interface IamNamesHeld {
+  /** The cluster's roles and profiles there already (`role/NAME`, …); undefined when IAM may not be read. */
+  readonly existing: ReadonlySet<string> | undefined;
+  /** Those of its names toil-ts did not make (none when IAM may not be read). */
+  readonly others: readonly NotToils[];
+}
+
 /** IAM's own endpoint (global), where no AWS_ENDPOINT_URL_IAM names another. */
 export const AWS_IAM_ENDPOINT: EndpointInUse = {
   url: 'https://iam.amazonaws.com',
@@ -127,6 +135,8 @@ export class ClusterIam {
     timeoutMs: number;
     pollMs: number;
     made?: Set<string>;
+    /** The names as `namesHeld` read them before (launch-cluster reads them once); read here if absent. */
+    held?: IamNamesHeld;
   }): Promise<ClusterProfiles> {
     const n = this.names;
     // IAM is global, EC2 regional: the same name in another region would take over (rewrite) the
@@ -139,7 +149,7 @@ export class ClusterIam {
           `name this cluster otherwise, or destroy that one first (toil destroy-cluster ${this.clusterName} --zone <a zone of ${elsewhere}>)`,
         { clusterName: this.clusterName, region: elsewhere },
       );
-    const made = new MadeByThisCall(await this.refuseOthers(), options.made);
+    const made = new MadeByThisCall(await this.refuseOthers(options.held), options.made);
     const workerRoleArn = await this.ensureRole(
       n.workerRole,
       workerPolicy({ clusterName: this.clusterName, region: options.region }),
@@ -285,12 +295,19 @@ export class ClusterIam {
   }
 
   /**
-   * The cluster's roles and profiles of its names that toil-ts did not make, as launch-cluster
-   * names them when it refuses the name; none when IAM may not be read (the launch is then told
-   * so by the first call it needs, CreateRole).
+   * Who holds the cluster's IAM names, each read once: launch-cluster names those toil-ts did not
+   * make together with the rest of what blocks the name, then gives this to `ensure`. When IAM may
+   * not be read, nothing is known (the launch is then told so by the first call it needs,
+   * CreateRole; reusing a role of the name needs GetRole, so nothing is taken over).
    */
-  async notToils(): Promise<NotToils[]> {
-    return (await this.readableNamesHeld())?.others ?? [];
+  async namesHeld(): Promise<IamNamesHeld> {
+    try {
+      return await this.readNamesHeld();
+    } catch (e) {
+      if (e instanceof UserInputError && e.code === 'IAM_NOT_AUTHORISED')
+        return { existing: undefined, others: [] };
+      throw e;
+    }
   }
 
   /**
@@ -299,25 +316,13 @@ export class ClusterIam {
    * name is refused before anything is made, naming each of them. Returns the cluster's roles and
    * profiles that exist already (`role/NAME`, …); undefined when IAM may not be read.
    */
-  private async refuseOthers(): Promise<Set<string> | undefined> {
-    const held = await this.readableNamesHeld();
-    if (held && held.others.length > 0) throw notToilsRefusal(this.clusterName, held.others);
-    return held?.existing;
+  private async refuseOthers(given?: IamNamesHeld): Promise<ReadonlySet<string> | undefined> {
+    const held = given ?? (await this.namesHeld());
+    if (held.others.length > 0) throw notToilsRefusal(this.clusterName, held.others);
+    return held.existing;
   }
 
-  /** What holds the cluster's IAM names; undefined when IAM may not be read. */
-  private async readableNamesHeld(): Promise<{ existing: Set<string>; others: NotToils[] } | undefined> {
-    try {
-      return await this.namesHeld();
-    } catch (e) {
-      // Credentials that may not read IAM are told so by the first call the launch needs
-      // (CreateRole); reusing a role of the name needs GetRole, so nothing is taken over.
-      if (e instanceof UserInputError && e.code === 'IAM_NOT_AUTHORISED') return undefined;
-      throw e;
-    }
-  }
-
-  private async namesHeld(): Promise<{ existing: Set<string>; others: NotToils[] }> {
+  private async readNamesHeld(): Promise<{ existing: Set<string>; others: NotToils[] }> {
     const n = this.names;
     const existing = new Set<string>();
     const others: NotToils[] = [];

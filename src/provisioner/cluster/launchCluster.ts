@@ -245,11 +245,13 @@ async function makeCluster(
   // is someone else's: the name is not free, and destroy-cluster (the usual advice) leaves them, so
   // only another name will do. All are named at once, so the next name is picked knowing them all.
   const keyOwner = o.clusterType === 'slurm' ? await deps.mungeKey?.owner('launch-cluster') : undefined;
+  // Read once: ensure() below is given what was read here rather than reading each name again.
+  const iamHeld = deps.iam && !o.instanceProfileArn ? await deps.iam.namesHeld() : undefined;
   const notToils = [
     ...(await cluster.securityGroupsNamedAfterCluster(vpcId))
       .filter((g) => !g.madeByToil)
       .map((g) => foreignSecurityGroup(o.clusterName, g.groupId)),
-    ...(deps.iam && !o.instanceProfileArn ? await deps.iam.notToils() : []),
+    ...(iamHeld?.others ?? []),
     ...(keyOwner === 'other' && deps.mungeKey ? [deps.mungeKey.notToils()] : []),
   ];
   if (notToils.length > 0) throw notToilsRefusal(o.clusterName, notToils);
@@ -275,6 +277,7 @@ async function makeCluster(
       timeoutMs: o.waitTimeoutMs,
       pollMs: o.pollMs,
       made: made.iam,
+      ...(iamHeld ? { held: iamHeld } : {}),
     });
     instanceProfiles = { leader: profiles.leaderProfileArn, worker: profiles.workerProfileArn };
     provisioner = new AwsProvisioner({ calls, clock, log, settings: { ...settings, instanceProfiles } });
