@@ -9,12 +9,22 @@ import type { Logger } from '../common/log.js';
 import type { LeaderConfig } from '../leader/leaderConfig.js';
 import type { NodeProcessLauncher } from '../localcloud/ec2/agents.js';
 import type { Ec2Endpoint } from '../localcloud/ec2/index.js';
+import type { NodeImage } from '../provisioner/aws/awsCluster.js';
 import type { AwsClusterSettings } from '../provisioner/aws/awsProvisioner.js';
 
 /**
+ * The image the local cloud boots every node from, with its root snapshot: the local cloud refuses
+ * a smaller root volume as EC2 does (InvalidBlockDeviceMapping), so the daemon's root volumes are
+ * checked against it as against an AWS image.
+ */
+export async function embeddedNodeImage(): Promise<NodeImage> {
+  const { LOCAL_IMAGE } = await import('../localcloud/ec2/catalogue.js');
+  return { imageId: LOCAL_IMAGE.imageId, rootSnapshotGiB: LOCAL_IMAGE.rootSnapshot.sizeGiB };
+}
+
+/**
  * Starts the local EC2 endpoint; its running workers join `mesosMaster` as Mesos agents, or become
- * what `launcher` starts (a slurmd joined to the controller at `mesosMaster`). Resolves with it and
- * its node image.
+ * what `launcher` starts (a slurmd joined to the controller at `mesosMaster`). Resolves with it.
  */
 export async function startEmbeddedEc2(o: {
   config: LeaderConfig;
@@ -22,11 +32,10 @@ export async function startEmbeddedEc2(o: {
   clock: Clock;
   log: Logger;
   launcher?: NodeProcessLauncher;
-}): Promise<{ endpoint: Ec2Endpoint; image: string }> {
-  const [{ startEc2Endpoint }, { agentProcessLauncher }, { LOCAL_IMAGE }] = await Promise.all([
+}): Promise<Ec2Endpoint> {
+  const [{ startEc2Endpoint }, { agentProcessLauncher }] = await Promise.all([
     import('../localcloud/ec2/index.js'),
     import('../localcloud/mesos/agentProcess.js'),
-    import('../localcloud/ec2/catalogue.js'),
   ]);
   const endpoint = await startEc2Endpoint({
     clock: o.clock,
@@ -40,7 +49,7 @@ export async function startEmbeddedEc2(o: {
     // Agents report their instance's private address as hostname (see agentProcessLauncher).
     launcher: o.launcher ?? agentProcessLauncher(),
   });
-  return { endpoint, image: LOCAL_IMAGE.imageId };
+  return endpoint;
 }
 
 /** The local cloud starts empty: makes the cluster launch-cluster would have made (re-runnably). */

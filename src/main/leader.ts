@@ -21,7 +21,7 @@ import { toilCommand, workerCommand } from './batchSystems.js';
 import { startClusterEngine } from './clusterEngine.js';
 import { workDirOf, type Env } from './env.js';
 import { openJobStore, openObjectStore } from './jobStores.js';
-import { makeEmbeddedCluster, startEmbeddedEc2 } from './embeddedCloud.js';
+import { embeddedNodeImage, makeEmbeddedCluster, startEmbeddedEc2 } from './embeddedCloud.js';
 import { isLeaderStateKey, leaderStateStores } from './leaderState.js';
 import { checkLeaderRootVolumes, leaderNodeImage } from './leaderNodeImage.js';
 
@@ -134,13 +134,16 @@ export async function startLeader(options: {
     let settings: AwsClusterSettings;
     // Named when nothing answers there (the local cloud's endpoint is started here, so always answers).
     let endpointInUse: Ec2EndpointInUse | undefined;
-    // The workers' image (aws): a reloaded config's root volumes are checked against it too.
+    // The workers' image: a reloaded config's root volumes are checked against it too.
     let image: NodeImage | undefined;
     const p = cfg.provisioner;
     // The workers it launches join the engine it drives (their user data starts a slurmd or an agent).
     const clusterType = cfg.batchSystem.kind === 'slurm' ? ('slurm' as const) : ('mesos' as const);
     if (p.kind === 'embedded') {
-      const { endpoint, image } = await startEmbeddedEc2({
+      // Checked before the local cloud starts, as the AWS path checks before its first launch.
+      image = await embeddedNodeImage();
+      checkLeaderRootVolumes(cfg, image);
+      const endpoint = await startEmbeddedEc2({
         config: cfg,
         mesosMaster: engine.joinAddress,
         clock: options.clock,
@@ -160,7 +163,7 @@ export async function startLeader(options: {
       settings = {
         clusterName: p.clusterName,
         zone: p.zone,
-        imageId: image,
+        imageId: image.imageId,
         applianceImage: 'local',
         owner: userInfo().username,
         extraTags: {},

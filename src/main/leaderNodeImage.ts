@@ -7,10 +7,13 @@ import type { Env } from './env.js';
 type AwsProvisionerConfig = Extract<LeaderConfig['provisioner'], { kind: 'aws' }>;
 
 /** How a daemon's config names the root volumes its scaler launches. */
-function configNames(p: AwsProvisionerConfig): RootVolumeNames {
+function configNames(p: LeaderConfig['provisioner']): RootVolumeNames {
   return {
     // What launch-cluster writes into the leader's config; it stands for scaler.nodeStorage.
-    nodeStorage: p.nodeStorageGiB !== undefined ? 'provisioner.nodeStorageGiB' : 'scaler.nodeStorage',
+    nodeStorage:
+      p.kind === 'aws' && p.nodeStorageGiB !== undefined
+        ? 'provisioner.nodeStorageGiB'
+        : 'scaler.nodeStorage',
     override: (type) => `scaler.nodeStorageOverrides.${type}`,
   };
 }
@@ -18,12 +21,12 @@ function configNames(p: AwsProvisionerConfig): RootVolumeNames {
 /**
  * Refuses (ROOT_VOLUME_BELOW_IMAGE) a config whose scaler would launch a worker root volume, of
  * any type, instance store or not, smaller than the image's root snapshot: EC2 refuses each such
- * launch (InvalidBlockDeviceMapping), and the scaler launched again every tick while the jobs
- * waited. Checked at start and on each reload, against the image the daemon started with.
+ * launch (InvalidBlockDeviceMapping; the embedded local cloud refuses it the same way), and the
+ * scaler launched again every tick while the jobs waited. Checked at start and on each reload,
+ * against the image the daemon started with, of AWS or of the embedded local cloud.
  */
 export function checkLeaderRootVolumes(cfg: LeaderConfig, image: NodeImage): void {
-  if (cfg.provisioner.kind === 'aws')
-    checkRootVolumesFitImage(workerRootVolumes(cfg.scaler, configNames(cfg.provisioner)), image);
+  checkRootVolumesFitImage(workerRootVolumes(cfg.scaler, configNames(cfg.provisioner)), image);
 }
 
 /**
