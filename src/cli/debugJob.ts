@@ -58,10 +58,10 @@ export const command: SubCommand = {
       for (const notice of checkForeignOptions(flags, FOREIGN)) process.stderr.write(`${notice}\n`);
       const workDir = await prepareWorkDir(flags.workDir);
       const store = openJobStore(locator, storeReadingOptions('debug-job'));
-      const { ticket, failedForGood, notice } = await findJob(store, query);
-      if (notice !== undefined) process.stderr.write(`toil: ${notice}\n`);
+      const { ticket, failedForGood, notices } = await findJob(store, query);
+      for (const notice of notices) process.stderr.write(`toil: ${notice}\n`);
       if (flags.printJobInfo) {
-        process.stdout.write(formatInfo(await debugJobInfo(store, ticket, failedForGood !== undefined)));
+        process.stdout.write(formatInfo(await debugJobInfo(store, ticket, failedForGood)));
         return;
       }
       const job = `job '${ticket.name}' (${ticket.jobId})`;
@@ -116,8 +116,14 @@ function formatInfo(info: DebugJobInfo): string {
       `checkpoint:    ${typeof info.checkpoint === 'object' ? `unknown (${info.checkpoint.unknown})` : info.checkpoint ? 'yes' : 'no'}`,
       ...(ticket.env ? [`environment:   ${Object.keys(ticket.env).sort().join(', ')}`] : []),
       `ran:           ${ran}`,
-      `failed:        ${info.failedAttempts.length} attempt(s) logged${info.failedForGood ? '; failed for good in the last run' : ''}`,
+      `failed:        ${info.failedAttempts.length} attempt(s) logged${failedForGoodSaid(info.failedForGood)}`,
       ...info.failedAttempts.map((l) => `  attempt ${l.attempt}: ${l.error.split('\n')[0]}`),
     ].join('\n') + '\n'
   );
+}
+
+function failedForGoodSaid(failedForGood: DebugJobInfo['failedForGood']): string {
+  if (typeof failedForGood === 'object')
+    return `; failed for good in the last run: unknown (${failedForGood.unknown})`;
+  return failedForGood ? '; failed for good in the last run' : '';
 }

@@ -2,16 +2,25 @@ import { RealClock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
 import { namedUpTo } from '../common/namedUpTo.js';
 import type { FailureLog, JobCommit, JobTicket } from '../jobstore/jobRecords.js';
-import { CorruptJobStoreError, OUTCOME_KEY, TICKETS_PREFIX, type JobStore } from '../jobstore/jobStore.js';
+import { LEADER_KEY } from '../jobstore/lease.js';
+import { TICKETS_PREFIX, type JobStore } from '../jobstore/jobStore.js';
 import { declaredJobs } from './declaredJobs.js';
 import {
+  failedJobsListed,
+  lastRunFailures,
+  leaderPassedOverNotice,
+  unsureFailuresClause,
+  type LastRunFailures,
+} from './lastRunFailures.js';
+import {
+  LookupStoppedError,
   notAmongSoundTickets,
   passedOverNotice,
   readTicketSaid,
   scanTickets,
   type TicketScan,
 } from './ticketScan.js';
-import { jobsFailedForGood, workflowStatusAndJobs, type WorkflowStatus } from './workflowStatus.js';
+import { workflowStatusAndJobs, type StatusJob, type WorkflowStatus } from './workflowStatus.js';
 
 /** A job `toil debug-job` can run: one the leader wrote a ticket for (it was issued at least once). */
 export interface TicketedJob {
@@ -70,12 +79,15 @@ function listed(items: readonly string[]): string {
   return namedUpTo(items, NAMED_CANDIDATES);
 }
 
+/** Whether the job failed for good in the last run, or why that is unknown. */
+export type FailedForGood = boolean | { readonly unknown: string };
+
 /** The job `toil debug-job` was asked for, and its ticket. */
 export interface FoundJob {
   readonly ticket: JobTicket;
-  readonly failedForGood: FailedJob | undefined;
-  /** Said on stderr when damaged tickets of other jobs were passed over to find it. */
-  readonly notice?: string;
+  readonly failedForGood: FailedForGood;
+  /** Said on stderr, a line each: the damaged records of other jobs passed over to find it. */
+  readonly notices: readonly string[];
 }
 
 /**
@@ -88,12 +100,9 @@ export async function findJob(store: JobStore, query: string): Promise<FoundJob>
   const ids: string[] = [];
   for await (const info of store.objects.list(TICKETS_PREFIX))
     ids.push(info.key.slice(TICKETS_PREFIX.length));
-  // The run's outcome only says whether the job failed for good: one that cannot be read keeps
-  // no job from being run here (toil status lists it as damaged).
-  const failed = await jobsFailedForGood(store).catch((e: unknown) => {
-    if (e instanceof CorruptJobStoreError && e.key === OUTCOME_KEY) return [];
-    throw e;
-  });
+  // The run's outcome and the leader record only say whether a job failed for good: damaged, they
+  // keep no job from being run here (toil status lists them as damaged).
+  const failures = await lastRunFailures(store);
   const scan = ids.includes(query) ? await ticketOf(store, query) : await scanTickets(store, ids);
   // A damaged ticket whose job's name is known is a candidate as the others: chosen, its damage is said.
   const jobs = [
@@ -102,22 +111,54 @@ export async function findJob(store: JobStore, query: string): Promise<FoundJob>
   ];
   let chosen: TicketedJob;
   try {
-    chosen = chooseJob(query, jobs, failed, store.locator);
+    refuseUnsureChoice(query, jobs, failures, store.locator);
+    chosen = chooseJob(query, jobs, failures.failed, store.locator);
   } catch (e) {
     if (e instanceof UserInputError && e.code === 'JOB_NOT_FOUND') {
       const unnamed = scan.damaged.filter((d) => d.name === undefined);
       if (unnamed.length > 0) throw notAmongSoundTickets(store.locator, query, unnamed);
-      await refuseUnissued(store, query, failed);
+      throw await notFound(store, query, failures, e);
     }
     throw e;
   }
   const damaged = scan.damaged.find((d) => d.jobId === chosen.jobId);
   if (damaged) throw damaged.error;
+  const job = `job '${chosen.name}' (${chosen.jobId})`;
   return {
     ticket: scan.tickets.get(chosen.jobId)!,
-    failedForGood: failed.find((f) => f.jobId === chosen.jobId),
-    ...(scan.damaged.length > 0 ? { notice: passedOverNotice(store.locator, query, scan.damaged) } : {}),
+    failedForGood: failures.unsure.some((f) => f.jobId === chosen.jobId)
+      ? {
+          unknown: `${LEADER_KEY} is damaged: a run's outcome records that it did, and only ${LEADER_KEY} tells whether a leader took the workflow up since`,
+        }
+      : failures.failed.some((f) => f.jobId === chosen.jobId),
+    notices: [
+      ...(scan.damaged.length > 0 ? [passedOverNotice(store.locator, query, scan.damaged)] : []),
+      ...(failures.leaderDamage ? [leaderPassedOverNotice(store.locator, failures, chosen.jobId, job)] : []),
+    ],
   };
+}
+
+/**
+ * A name of several jobs picks the one that failed for good. With the leader record damaged, a job
+ * a run's outcome names failed may since have been taken up again: where the outcome names one of
+ * them, the pick hangs on that record, and the lookup stops saying why. Where it names none or
+ * several of them, the name is ambiguous either way, as chooseJob says.
+ */
+function refuseUnsureChoice(
+  query: string,
+  jobs: readonly TicketedJob[],
+  failures: LastRunFailures,
+  locator: string,
+): void {
+  if (!failures.leaderDamage || jobs.some((j) => j.jobId === query)) return;
+  const named = jobs.filter((j) => j.name === query);
+  const unsure = named.filter((j) => failures.unsure.some((f) => f.jobId === j.jobId));
+  if (named.length < 2 || unsure.length !== 1) return;
+  throw new LookupStoppedError(
+    locator,
+    failures.leaderDamage,
+    `job name '${query}' matches ${named.length} jobs, and which to pick cannot be told: a run's outcome records one of them, ${unsure[0]!.jobId}, as failed for good, and only ${LEADER_KEY} tells whether a leader took the workflow up since; give one of their ids: ${listed(named.map((j) => j.jobId))}`,
+  );
 }
 
 /** The ticket of job `id` alone, as a scan of one: a damaged one stops the lookup, being the job's own. */
@@ -127,22 +168,48 @@ async function ticketOf(store: JobStore, id: string): Promise<TicketScan> {
 }
 
 /**
- * A job the workflow declared but the leader never issued has no ticket to run: said as such, and
- * why, rather than that no such job exists. Either it waits for the jobs before it, or it was ready
- * when its leader stopped (killed before issuing it: a restart issues it), or it failed for good
- * before a ticket was written (its input or requirements could not be made).
+ * Why no ticket of `query` was found, from the workflow's status: a job the workflow declared but
+ * the leader never issued has no ticket to run, said as such rather than that no such job exists
+ * (see unissued). Else chooseJob's not-found line, with what a damaged leader record leaves unknown
+ * of the failures it names.
  */
-async function refuseUnissued(store: JobStore, query: string, failed: readonly FailedJob[]): Promise<void> {
+async function notFound(
+  store: JobStore,
+  query: string,
+  failures: LastRunFailures,
+  notFoundError: UserInputError,
+): Promise<UserInputError> {
   // The lease's expiry plays no part here: only the jobs are read.
   const { status, jobs } = await workflowStatusAndJobs(store, new RealClock().now());
   const job = jobs.find((j) => j.id === query) ?? jobs.find((j) => j.name === query);
-  if (!job) return;
-  const named = `job '${job.name}' (${job.id}) in job store ${store.locator}`;
-  const restart = `'toil run ${status.workflowFile ?? 'WORKFLOW'} ${store.locator} --restart'`;
+  if (job) return unissued(store.locator, job, status, failures, query);
+  const clauses = [unsureFailuresClause(failures)].filter((c): c is string => c !== undefined);
+  if (clauses.length === 0) return notFoundError;
+  return new UserInputError('JOB_NOT_FOUND', `${notFoundError.message}; ${clauses.join('; ')}`, {
+    job: query,
+  });
+}
+
+/**
+ * A job the workflow declared but the leader never issued: either it waits for the jobs before it,
+ * or it was ready when its leader stopped (killed before issuing it: a restart issues it), or it
+ * failed for good before a ticket was written (its input or requirements could not be made).
+ */
+function unissued(
+  locator: string,
+  job: StatusJob,
+  status: WorkflowStatus,
+  failures: LastRunFailures,
+  query: string,
+): UserInputError {
+  const { failed } = failures;
+  const named = `job '${job.name}' (${job.id}) in job store ${locator}`;
+  const restart = `'toil run ${status.workflowFile ?? 'WORKFLOW'} ${locator} --restart'`;
+  const unsure = unsureFailuresClause(failures);
   const failedForGood =
-    failed.length > 0 ? `; failed for good: ${listed(failed.map((f) => `${f.name} (${f.jobId})`))}` : '';
+    failed.length > 0 ? `; failed for good: ${failedJobsListed(failed)}` : unsure ? `; ${unsure}` : '';
   const ownFailure = failed.find((f) => f.jobId === job.id);
-  throw new UserInputError(
+  return new UserInputError(
     'JOB_NOT_FOUND',
     job.state === 'ready'
       ? `${named} is ready to run but was never issued (its leader stopped before issuing it), so there is nothing to run yet; ${restart} runs it`
@@ -168,7 +235,7 @@ export interface DebugJobInfo {
   readonly checkpoint: boolean | { readonly unknown: string };
   readonly commit: JobCommit | undefined;
   readonly failedAttempts: readonly FailureLog[];
-  readonly failedForGood: boolean;
+  readonly failedForGood: FailedForGood;
 }
 
 /**
@@ -178,7 +245,7 @@ export interface DebugJobInfo {
 export async function debugJobInfo(
   store: JobStore,
   ticket: JobTicket,
-  failedForGood: boolean,
+  failedForGood: FailedForGood,
 ): Promise<DebugJobInfo> {
   const keys: string[] = [];
   for await (const info of store.objects.list(`logs/${ticket.jobId}/`)) keys.push(info.key);

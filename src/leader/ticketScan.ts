@@ -101,7 +101,7 @@ export function notAmongSoundTickets(
 }
 
 /** A damaged object's error that stopped a lookup, and what the lookup could not tell because of it. */
-class LookupStoppedError extends CorruptJobStoreError {
+export class LookupStoppedError extends CorruptJobStoreError {
   constructor(locator: string, damage: CorruptJobStoreError, stopped: string) {
     super(locator, damage.reason, damage.key);
     this.message = `${damage.message}; ${stopped}`;
