@@ -3,8 +3,8 @@ import { UserInputError } from '../common/errors.js';
 import { namedUpTo } from '../common/namedUpTo.js';
 import type { FailureLog, JobCommit, JobTicket } from '../jobstore/jobRecords.js';
 import { LEADER_KEY } from '../jobstore/lease.js';
-import { TICKETS_PREFIX, type JobStore } from '../jobstore/jobStore.js';
-import { declaredJobs } from './declaredJobs.js';
+import { COMMITS_PREFIX, TICKETS_PREFIX, WORKFLOW_KEY, type JobStore } from '../jobstore/jobStore.js';
+import { damagedDeclarations, declaredJobs } from './declaredJobs.js';
 import {
   failedJobsListed,
   lastRunFailures,
@@ -170,8 +170,8 @@ async function ticketOf(store: JobStore, id: string): Promise<TicketScan> {
 /**
  * Why no ticket of `query` was found, from the workflow's status: a job the workflow declared but
  * the leader never issued has no ticket to run, said as such rather than that no such job exists
- * (see unissued). Else chooseJob's not-found line, with what a damaged leader record leaves unknown
- * of the failures it names.
+ * (see unissued). Else chooseJob's not-found line, naming the damaged records that may declare the
+ * job, and what a damaged leader record leaves unknown of the failures it names.
  */
 async function notFound(
   store: JobStore,
@@ -183,7 +183,15 @@ async function notFound(
   const { status, jobs } = await workflowStatusAndJobs(store, new RealClock().now());
   const job = jobs.find((j) => j.id === query) ?? jobs.find((j) => j.name === query);
   if (job) return unissued(store.locator, job, status, failures, query);
-  const clauses = [unsureFailuresClause(failures)].filter((c): c is string => c !== undefined);
+  const declarations = damagedDeclarations(
+    status.damaged.some((d) => d.key === WORKFLOW_KEY),
+    status.damaged.filter((d) => d.key.startsWith(COMMITS_PREFIX)).length,
+  );
+  const clauses = [
+    declarations &&
+      `${declarations.named} ${declarations.one ? 'is' : 'are'} damaged and may declare it ('toil status ${store.locator}' lists ${declarations.one ? 'it' : 'them'})`,
+    unsureFailuresClause(failures),
+  ].filter((c): c is string => c !== undefined);
   if (clauses.length === 0) return notFoundError;
   return new UserInputError('JOB_NOT_FOUND', `${notFoundError.message}; ${clauses.join('; ')}`, {
     job: query,
@@ -274,13 +282,9 @@ async function checkpointOf(store: JobStore, jobId: string): Promise<DebugJobInf
   const { specs, workflowDamaged, damagedCommits } = await declaredJobs(store, jobId);
   const spec = specs.get(jobId);
   if (spec) return spec.checkpoint === true;
-  const damaged = [
-    ...(workflowDamaged ? ['the workflow record'] : []),
-    ...(damagedCommits === 0 ? [] : [damagedCommits === 1 ? '1 commit' : `${damagedCommits} commits`]),
-  ];
-  if (damaged.length === 0) return { unknown: 'its declaration was not found in the job store' };
-  const one = (workflowDamaged ? 1 : 0) + damagedCommits === 1;
+  const damaged = damagedDeclarations(workflowDamaged, damagedCommits);
+  if (!damaged) return { unknown: 'its declaration was not found in the job store' };
   return {
-    unknown: `${damaged.join(' and ')} ${one ? 'is' : 'are'} damaged and may hold its declaration; 'toil status ${store.locator}' lists ${one ? 'it' : 'them'}`,
+    unknown: `${damaged.named} ${damaged.one ? 'is' : 'are'} damaged and may hold its declaration; 'toil status ${store.locator}' lists ${damaged.one ? 'it' : 'them'}`,
   };
 }

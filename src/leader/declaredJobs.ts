@@ -41,3 +41,19 @@ function damagedAsNull(e: unknown): null {
   if (e instanceof CorruptJobStoreError) return null;
   throw e;
 }
+
+/**
+ * The damaged records that may declare a job, as the subject of a clause ("the workflow record and
+ * 2 commits"), and whether it is one; undefined when none is damaged.
+ */
+export function damagedDeclarations(
+  workflowDamaged: boolean,
+  damagedCommits: number,
+): { readonly named: string; readonly one: boolean } | undefined {
+  const damaged = [
+    ...(workflowDamaged ? ['the workflow record'] : []),
+    ...(damagedCommits === 0 ? [] : [damagedCommits === 1 ? '1 commit' : `${damagedCommits} commits`]),
+  ];
+  if (damaged.length === 0) return undefined;
+  return { named: damaged.join(' and '), one: (workflowDamaged ? 1 : 0) + damagedCommits === 1 };
+}

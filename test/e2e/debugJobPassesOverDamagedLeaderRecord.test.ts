@@ -49,12 +49,13 @@ function esc(s: string): string {
  * the jobs failed for good: damaged, it leaves that unknown, and nothing else. `toil debug-job`
  * runs and prints a job past it, saying on stderr what it leaves unknown of the job; it stops only
  * where the answer hangs on it (a name of several jobs, one of which the outcome names failed); a
- * job not found is said as such, with what the damage leaves unknown.
+ * job not found is said as such, with what the damage leaves unknown, and the damaged records that
+ * may declare it.
  */
 async function passesOverLeaderRecord(t: Test, store: DamageableSort): Promise<void> {
   const { locator, options } = store;
   const debug = (...args: string[]) => runToil(['debug-job', locator, ...args], options);
-  const { failed, ran, waiting } = await treeJobs(t, store);
+  const { failed, ran, waiting, root } = await treeJobs(t, store);
   const picked = await debug('add', '--printJobInfo');
   t.match(picked.stdout, `id:            ${failed}\n`, 'with the record sound, add names the failed one');
 
@@ -115,6 +116,22 @@ async function passesOverLeaderRecord(t: Test, store: DamageableSort): Promise<v
   t.equal(
     none.stderr,
     `toil: no job named 'nosuch' or with that id in job store ${locator}; job names: add, tree; ${unsure}\n`,
+  );
+
+  // Without the workflow record no job's declaration can be replayed: it may hold the one asked for.
+  await store.damage[0]('workflow.json');
+  const hidden = await debug(waiting);
+  t.equal(hidden.code, 2, 'a job of the workflow not found, the records that declare it damaged');
+  t.equal(
+    hidden.stderr,
+    `toil: no job named '${waiting}' or with that id in job store ${locator}; job names: add, tree; the workflow record is damaged and may declare it ('toil status ${locator}' lists it); ${unsure}\n`,
+  );
+  await store.damage[0](`commits/${root}`);
+  const both = await debug('nosuch');
+  t.equal(both.code, 2);
+  t.equal(
+    both.stderr,
+    `toil: no job named 'nosuch' or with that id in job store ${locator}; job names: add, tree; the workflow record and 1 commit are damaged and may declare it ('toil status ${locator}' lists them); ${unsure}\n`,
   );
 
   await store.damage[1]('outcome.json');

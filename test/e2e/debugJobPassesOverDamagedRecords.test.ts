@@ -45,7 +45,8 @@ function damagedLine(locator: string, key: string): RegExp {
  * `toil debug-job --printJobInfo` reads the workflow record and every commit to tell whether the
  * job is a checkpoint: a damaged one of another job leaves that unknown, saying why, and the rest
  * is printed; the job's own commit damaged still stops it. Running a job reads none of them (its
- * ticket holds its input, the return values it takes included), so damage there stops no run.
+ * ticket holds its input, the return values it takes included), so damage there stops no run. A
+ * job not found is said so, naming them, as they may declare it.
  */
 async function passesOverRecords(t: Test, store: DamageableSort): Promise<void> {
   const { locator, options } = store;
@@ -71,6 +72,16 @@ async function passesOverRecords(t: Test, store: DamageableSort): Promise<void> 
   );
   t.equal(await info('up', 'the workflow record damaged, a commit declared the job'), 'checkpoint:    no');
   await runs('setup', 'setup', setup, 'a job run with the workflow record damaged');
+  const absent = async (what: string, damaged: string) => {
+    const r = await debug('nosuch');
+    t.equal(r.code, 2, what);
+    t.equal(
+      r.stderr,
+      `toil: no job named 'nosuch' or with that id in job store ${locator}; job names: down, setup, up; ${damaged} ('toil status ${locator}' lists ${damaged.includes(' is ') ? 'it' : 'them'})\n`,
+      `${what}: the damaged records that may declare it named`,
+    );
+  };
+  await absent('a job not found', 'the workflow record is damaged and may declare it');
 
   // A commit of a job that sorted a half: `up` takes its return value, through its ticket.
   await store.damage[0](`commits/${leaf}`);
@@ -96,6 +107,10 @@ async function passesOverRecords(t: Test, store: DamageableSort): Promise<void> 
   t.equal(first.code, 2, "the first job's own commit damaged");
   t.match(first.stderr, damagedLine(locator, `commits/${setup}`), 'said as the damaged record it is');
   await runs(split, 'down', split, 'a job run with the commit that declared it damaged');
+  await absent(
+    'a job not found, three records damaged',
+    'the workflow record and 2 commits are damaged and may declare it',
+  );
 }
 
 onDamageableSorts(
