@@ -23,6 +23,8 @@ export interface ScalerFlagSection {
   readonly origin: ReadonlyMap<string, string>;
   /** For each entry of `section.nodeTypes`, the flag and the text that gave it (none: a file's). */
   readonly nodeTypeOrigin: readonly (string | undefined)[];
+  /** The node types are the flags' (--nodeTypes, --nodeType, --preemptableNodeType), not a file's. */
+  readonly nodeTypesFromFlags: boolean;
 }
 
 /** The scaler section from Toil's flags, remembering which flag set what. */
@@ -33,7 +35,10 @@ export function scalerSectionFromFlags(f: AutoscalingFlags, zone: string): Scale
       'BAD_FLAG',
       '--provisioner aws needs --nodeTypes, --nodeType or --preemptableNodeType',
     );
-  return withFieldFlags(f, { region: zone.slice(0, -1), zones: [zone], nodeTypes }, nodeTypeOrigin);
+  return {
+    ...withFieldFlags(f, { region: zone.slice(0, -1), zones: [zone], nodeTypes }, nodeTypeOrigin),
+    nodeTypesFromFlags: true,
+  };
 }
 
 /**
@@ -46,8 +51,9 @@ export function scalerSectionOverFile(
   file: Readonly<Record<string, unknown>>,
 ): ScalerFlagSection {
   const { nodeTypes, nodeTypeOrigin } = nodeTypesFromFlags(f);
-  if (nodeTypes.length > 0) return withFieldFlags(f, { ...file, nodeTypes }, nodeTypeOrigin);
-  return withFieldFlags(f, { ...file }, []);
+  if (nodeTypes.length > 0)
+    return { ...withFieldFlags(f, { ...file, nodeTypes }, nodeTypeOrigin), nodeTypesFromFlags: true };
+  return { ...withFieldFlags(f, { ...file }, []), nodeTypesFromFlags: false };
 }
 
 /** The node types --nodeTypes, --nodeType and --preemptableNodeType give (none: empty lists). */
@@ -96,7 +102,7 @@ function withFieldFlags(
   f: AutoscalingFlags,
   section: Record<string, unknown>,
   nodeTypeOrigin: (string | undefined)[],
-): ScalerFlagSection {
+): Omit<ScalerFlagSection, 'nodeTypesFromFlags'> {
   const minSpot = f.minPreemptableNodes ?? f.minPreemptibleNodes;
   if (minSpot !== undefined) {
     const flag = f.minPreemptableNodes !== undefined ? '--minPreemptableNodes' : '--minPreemptibleNodes';

@@ -11,7 +11,7 @@ import type { Catalogue } from '../scaler/catalogue.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
 import { OBJECTIVES, type PolicyChoice } from '../scaler/config.js';
 import { POLICIES } from '../scaler/policy.js';
-import { parseSimulateConfig } from '../scaler/simulator/config.js';
+import { parseSimulateConfig, type SimulateConfig } from '../scaler/simulator/config.js';
 import { simulate, type SimulationProgress, type SimulationResult } from '../scaler/simulator/engine.js';
 import { parseTrace, traceFields, type Trace } from '../scaler/simulator/trace.js';
 import type { PolicyName } from '../scaler/types.js';
@@ -140,14 +140,13 @@ function againstFlags<T>(flags: ScalerFlagSection | undefined, source: string, p
 }
 
 /** The config as `policy` (the file's when no flag chose one) runs it, checked against the trace. */
-function configFor(
-  inputs: SimulationInputs,
-  policy: PolicyChoice | undefined,
-): ReturnType<typeof parseSimulateConfig> {
+function configFor(inputs: SimulationInputs, policy: PolicyChoice | undefined): SimulateConfig {
   const { configDoc, configPath, configGiven, catalogue, trace, tracePath, flags } = inputs;
   const doc = flags ? { ...(isMapping(configDoc) ? configDoc : {}), scaler: flags.section } : configDoc;
   const config = withLeaderConfigHint(configDoc, configPath, () =>
-    againstFlags(flags, configPath, () => parseSimulateConfig(doc, catalogue, configPath, policy)),
+    againstFlags(flags, configPath, () =>
+      parseSimulateConfig(doc, catalogue, configPath, policy, flags?.nodeTypesFromFlags),
+    ),
   );
   const { maxSeconds } = config.simulation;
   // A job arriving after the simulation ends would only ever be listed as "never arrived".
@@ -160,6 +159,33 @@ function configFor(
         `simulation: section of ${configGiven === undefined ? 'a --config file' : configPath}`,
     );
   return config;
+}
+
+/**
+ * Node types given by flags replace the config's, and its weather for the types they drop is left
+ * out (see parseSimulateConfig): said, for the run then differs from the config's own in more
+ * than its node types.
+ */
+function tellLeftOut(
+  inputs: SimulationInputs,
+  config: SimulateConfig,
+  notice: ((line: string) => void) | undefined,
+): void {
+  const { types, capacityRefusals, spotPrices } = config.weatherLeftOut;
+  if (types.length === 0) return;
+  const file = inputs.configGiven ?? `the shipped ${DEFAULT_CLUSTER}`;
+  const entries = [
+    ...(capacityRefusals > 0 ? [counted(capacityRefusals, 'capacity refusal')] : []),
+    ...(spotPrices > 0 ? [counted(spotPrices, 'spot price')] : []),
+  ];
+  notice?.(
+    `the node types are the flags', so ${file}'s ${entries.join(' and ')} for ${types.join(', ')}, ` +
+      `which the run does not use, ${capacityRefusals + spotPrices === 1 ? 'is' : 'are'} left out`,
+  );
+}
+
+function counted(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
 }
 
 /** `--policy NAME`: the config is checked for the policy the flag chose, not the file's. */
@@ -194,11 +220,15 @@ export async function runSimulation(
     scalerFlags?: ScalerSettingFlags;
     /** Told how far the run is, per policy (see progressReporter). */
     progress?: (policy: PolicyName) => (p: SimulationProgress) => void;
+    /** Told, in a line, of the config's weather the run left out (see leftOutNotice). */
+    notice?: (line: string) => void;
   } = {},
 ): Promise<SimulationResult> {
   const inputs = await readInputs(tracePath, configGiven, options.cataloguePath, options.scalerFlags);
   const policy = options.policy === undefined ? undefined : chosenByFlag(options.policy);
-  const { scaler, simulation } = configFor(inputs, policy);
+  const config = configFor(inputs, policy);
+  const { scaler, simulation } = config;
+  tellLeftOut(inputs, config, options.notice);
   return simulate(inputs.trace, scaler, simulation, {
     seed: options.seed,
     onProgress: options.progress?.(scaler.policy),
@@ -215,11 +245,14 @@ export async function runComparison(
     /** Toil's scaler flags, over the config's `scaler:` section: both policies run on them. */
     scalerFlags?: ScalerSettingFlags;
     progress?: (policy: PolicyName) => (p: SimulationProgress) => void;
+    notice?: (line: string) => void;
   } = {},
 ): Promise<{ cost: SimulationResult; classic: SimulationResult }> {
   const inputs = await readInputs(tracePath, configGiven, options.cataloguePath, options.scalerFlags);
   const cost = configFor(inputs, chosenByFlag('cost'));
   const classic = configFor(inputs, COMPARED_CLASSIC);
+  // Both runs have the same cluster: one line says it of both.
+  tellLeftOut(inputs, cost, options.notice);
   const { seed, progress } = options;
   return {
     cost: simulate(inputs.trace, cost.scaler, cost.simulation, { seed, onProgress: progress?.('cost') }),
@@ -325,7 +358,9 @@ export const command: SubCommand = {
     addScalerOptions(cmd)
       .addHelpText(
         'after',
-        "\n--bootTime is how long the scaler expects a boot to take; the simulated boot is the config's simulation.bootTime.\n",
+        "\n--bootTime is how long the scaler expects a boot to take; the simulated boot is the config's simulation.bootTime." +
+          "\n--nodeTypes, --nodeType and --preemptableNodeType replace the config's node types: its capacity refusals and " +
+          'spot prices for types the run does not use are left out (said on stderr), and the types run keep theirs, or calm weather.\n',
       )
       .action(
         async (
@@ -362,10 +397,12 @@ export const command: SubCommand = {
             );
           const progress = (policy: PolicyName) =>
             progressReporter(`policy ${policy}`, (line) => process.stderr.write(`${line}\n`));
+          const notice = (line: string) => process.stderr.write(`toil simulate: ${line}\n`);
           if (opts.compare) {
             const { cost, classic } = await runComparison(tracePath, opts.config, {
               seed,
               progress,
+              notice,
               scalerFlags: opts,
             });
             process.stdout.write(
@@ -380,6 +417,7 @@ export const command: SubCommand = {
             policy: opts.policy as PolicyName | undefined,
             seed,
             progress,
+            notice,
             scalerFlags: opts,
           });
           process.stdout.write(opts.json ? `${JSON.stringify(result)}\n` : `${formatResult(result)}\n`);

@@ -65,16 +65,33 @@ const SimulationSchema = z
 
 const FileSchema = z.object({ scaler: z.unknown().optional(), simulation: z.unknown().optional() }).strict();
 
+/** A simulate config, and the weather of it a run left out (see parseSimulateConfig's `typesFromFlags`). */
+export interface SimulateConfig {
+  readonly scaler: ScalerConfig;
+  readonly simulation: SimulationConfig;
+  /** The weather left out: the instance types it named, the run using none of them, and how much. */
+  readonly weatherLeftOut: {
+    readonly types: readonly string[];
+    readonly capacityRefusals: number;
+    readonly spotPrices: number;
+  };
+}
+
 /**
  * Parses a simulate config file's document: a `scaler:` section and a `simulation:` section;
  * `policy`, when a flag chose it, is the one the scaler section is checked for and runs.
+ * `typesFromFlags`: the node types are the flags' (`--nodeTypes`), not the file's, so the file's
+ * weather for its own types (capacity refusals, spot prices) is left out for the types the run
+ * does not use, rather than refused as naming types the cluster has not: the types run get the
+ * file's weather for them, or calm. A type no catalogue lists is still refused, as a typo.
  */
 export function parseSimulateConfig(
   doc: unknown,
   catalogue: Catalogue,
   source = 'simulate config',
   policy?: PolicyChoice,
-): { scaler: ScalerConfig; simulation: SimulationConfig } {
+  typesFromFlags = false,
+): SimulateConfig {
   const { misplaced, rest } = sectionKeysAtTop(doc);
   const top = FileSchema.safeParse(rest);
   if (!top.success)
@@ -106,18 +123,35 @@ export function parseSimulateConfig(
       problems.push(
         `simulation.bootJitter: ${sim.data.bootJitter / 1000}s is longer than bootTime (${sim.data.bootTime / 1000}s): a node would register before it was launched`,
       );
-    if (scaler) problems.push(...unknownOfferings(sim.data, scaler));
   }
+  const run = new Set(scaler?.nodeTypes.flatMap((n) => n.instanceTypes.map((t) => t.name)));
+  // Weather for a type of the catalogue's the flags' cluster does not run: left out.
+  const leftOut = (type: string | undefined): boolean =>
+    typesFromFlags && type !== undefined && !run.has(type) && catalogue.types.has(type);
+  if (sim.success && scaler) problems.push(...unknownOfferings(sim.data, scaler, leftOut));
   if (problems.length > 0 || !scaler || !sim.success) throw new ConfigError(source, problems);
   const s = sim.data;
+  const refusals = s.capacityRefusals.filter((r) => !leftOut(r.instanceType));
+  const spotPrices = Object.fromEntries(Object.entries(s.spotPrices).filter(([k]) => !leftOut(priceType(k))));
+  const types = [
+    ...new Set([
+      ...s.capacityRefusals.map((r) => r.instanceType),
+      ...Object.keys(s.spotPrices).map(priceType),
+    ]),
+  ].filter((t): t is string => leftOut(t));
   return {
+    weatherLeftOut: {
+      types,
+      capacityRefusals: s.capacityRefusals.length - refusals.length,
+      spotPrices: Object.keys(s.spotPrices).length - Object.keys(spotPrices).length,
+    },
     scaler,
     simulation: deepFreeze({
       bootSeconds: s.bootTime / 1000,
       bootJitterSeconds: s.bootJitter / 1000,
       spotInterruptionRate: s.spotInterruptionRate,
       bootFailureRate: s.bootFailureRate,
-      capacityRefusals: s.capacityRefusals.map((r) => ({
+      capacityRefusals: refusals.map((r) => ({
         instanceType: r.instanceType,
         zone: r.zone,
         capacityType: r.capacityType,
@@ -125,7 +159,7 @@ export function parseSimulateConfig(
         untilSeconds: r.until / 1000,
       })),
       unavailableSeconds: s.unavailableFor / 1000,
-      spotPrices: s.spotPrices,
+      spotPrices,
       spotPriceRatio: s.spotPriceRatio,
       preemptableRetries: s.preemptableRetries === 'unlimited' ? Infinity : s.preemptableRetries,
       maxSeconds: s.maxDuration / 1000,
@@ -161,9 +195,15 @@ function sectionKeysAtTop(doc: unknown): { misplaced: string[]; rest: unknown } 
   return { misplaced, rest };
 }
 
+/** The instance type a `spotPrices` key names (`c5.2xlarge` or `c5.2xlarge/us-west-2a`). */
+function priceType(key: string): string {
+  return key.split('/')[0]!;
+}
+
 /**
  * The instance types and zones the simulation's refusals and spot prices name that the cluster
  * has not: such an entry never matches a launch, so the run would silently simulate calm weather.
+ * Entries `leftOut` says of their type are not checked: the run leaves them out.
  */
 function unknownOfferings(
   sim: {
@@ -171,6 +211,7 @@ function unknownOfferings(
     spotPrices: Record<string, number>;
   },
   scaler: ScalerConfig,
+  leftOut: (type: string | undefined) => boolean,
 ): string[] {
   const types = new Set(scaler.nodeTypes.flatMap((n) => n.instanceTypes.map((t) => t.name)));
   const zones = new Set(scaler.zones);
@@ -184,6 +225,7 @@ function unknownOfferings(
     );
   };
   sim.capacityRefusals.forEach((r, i) => {
+    if (leftOut(r.instanceType)) return;
     if (r.instanceType !== undefined)
       check(`simulation.capacityRefusals[${i}].instanceType`, 'instance type', r.instanceType);
     if (r.zone !== undefined) check(`simulation.capacityRefusals[${i}].zone`, 'zone', r.zone);
@@ -191,6 +233,7 @@ function unknownOfferings(
   for (const key of Object.keys(sim.spotPrices)) {
     const [type = '', zone, ...rest] = key.split('/');
     const path = `simulation.spotPrices.${key}`;
+    if (rest.length === 0 && leftOut(type)) continue;
     if (rest.length > 0) {
       problems.push(`${path}: expected an instance type or type/zone (c5.2xlarge, c5.2xlarge/us-west-2a)`);
       continue;
