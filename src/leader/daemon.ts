@@ -566,11 +566,45 @@ export class LeaderDaemon {
     };
     const store = this.d.runStore;
     if (store) {
+      // A stop that began while the file was bundled or its module written: nothing of the run is
+      // on record yet, so it is refused whole (503), not left for the next start to run unasked.
+      this.assertTakingWorkflows();
       await store.saveModule(id, bundle);
+      if (this.stateValue !== 'running') {
+        await store.deleteModule(id).catch(() => undefined);
+        this.assertTakingWorkflows();
+      }
       const record: WorkflowRun = { id, submission, status: 'running', submittedAt: this.d.clock.now() };
-      await store.save([...this.persistable(), record]);
+      // Written in turn with the other writes of the list, each of which holds it until it is
+      // taken: a write the stop makes meanwhile does not drop it.
+      this.taking.set(id, record);
+      try {
+        await this.persistRuns();
+      } catch (e) {
+        this.taking.delete(id);
+        throw e;
+      }
+      this.taking.delete(id);
+      if (this.stateValue !== 'running') return this.leaveForNextStart(record);
     }
     return this.submit({ ...submission, options: { bundle } }, id, undefined, storeKey);
+  }
+
+  /**
+   * A submission made durable while the leader began to stop: it is taken (202), as a leader
+   * killed right after the 202 would take it, and the next start runs it from its record.
+   */
+  private leaveForNextStart(record: WorkflowRun): WorkflowRun {
+    this.runs.set(record.id, record);
+    this.log.info(
+      {
+        workflow: record.id,
+        workflowFile: record.submission.workflowFile,
+        jobStore: record.submission.jobStore,
+      },
+      'workflow taken as the leader stops: its next start runs it',
+    );
+    return record;
   }
 
   /**
@@ -777,8 +811,13 @@ export class LeaderDaemon {
 
   /** The runs as persisted: no module bytes, no progress. */
   private persistable(): WorkflowRun[] {
-    return [...this.runs.values()].map((run) => withoutBundle(run)).map(({ progress: _p, ...r }) => r);
+    return [...this.runs.values(), ...this.taking.values()]
+      .map((run) => withoutBundle(run))
+      .map(({ progress: _p, ...r }) => r);
   }
+
+  /** Submissions whose record is being made durable: in every write of the list until taken. */
+  private readonly taking = new Map<string, WorkflowRun>();
 
   private runsSaved: Promise<void> = Promise.resolve();
 
