@@ -42,7 +42,7 @@ export function registerStatusPage(app: FastifyInstance, history: StatusHistory)
     return history.samples(since).map((s) => ({
       ...s,
       at: new Date(s.at).toISOString(),
-      hourlyCost: cents(s.hourlyCost),
+      hourlyCost: hourlyRate(s.hourlyCost),
       costDollars: cents(s.costDollars),
     }));
   });

@@ -119,3 +119,24 @@ t.test(
     }
   },
 );
+
+t.test('/status/history gives $/h as /status does, to the hundredth of a cent', async (t) => {
+  const root = testDir(t, {});
+  const clock = new ManualClock();
+  const leader = await daemonOn(root, clock);
+  const url = await leader.start();
+  try {
+    for (let i = 0; i < 3; i++) await clock.advance(TICK_MS);
+    const status = (await (await fetch(`${url}/status`)).json()) as { hourlyCostDollars: number };
+    const samples = (await (await fetch(`${url}/status/history`)).json()) as { hourlyCost: number }[];
+    t.not(
+      status.hourlyCostDollars,
+      Math.round(status.hourlyCostDollars * 100) / 100,
+      `the node minNodes keeps costs $${status.hourlyCostDollars}/h, not a whole number of cents`,
+    );
+    // Rounded to cents, the page plotted $0.05/h for a $0.0464/h node, and $0.00/h for a $0.0031/h spot one.
+    t.equal(samples.at(-1)?.hourlyCost, status.hourlyCostDollars, 'the newest sample plots that $/h');
+  } finally {
+    await leader.stop();
+  }
+});
