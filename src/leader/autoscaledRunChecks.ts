@@ -4,6 +4,7 @@ import { packableResources } from '../scaler/overhead.js';
 import { planScaling } from '../scaler/policy.js';
 import { describeRequest, fitsResources, subtract } from '../scaler/shapes.js';
 import type { QueuedJob, Resources } from '../scaler/types.js';
+import { SCALER_FLAGS, type ScalerSettingNames } from './scalerSettingNames.js';
 
 /** A job shape the workflow declares (its definition's requirements with the run's defaults applied). */
 export interface DeclaredJob {
@@ -35,7 +36,7 @@ export class WorkflowWouldHangError extends UserInputError {
 export function checkScalingFlags(jobs: readonly DeclaredJob[], config: ScalerConfig): void {
   const check = checkedAs(config);
   const refusals = jobs.flatMap((job) => {
-    const refusal = refusalOf(job, check);
+    const refusal = refusalOf(job, check, SCALER_FLAGS);
     return refusal ? [{ job, refusal }] : [];
   });
   const [first, ...others] = refusals;
@@ -83,8 +84,11 @@ interface Refusal {
 /** Of the other jobs that could never run, this many are named (the rest counted). */
 const MAX_OTHERS_NAMED = 5;
 
-/** Why the job, planned alone on an empty cluster, would never run; undefined if it would. */
-function refusalOf(job: DeclaredJob, check: ScalerConfig): Refusal | undefined {
+/**
+ * Why the job, planned alone on an empty cluster, would never run, naming the settings to change
+ * as `names` gives them; undefined if it would run.
+ */
+function refusalOf(job: DeclaredJob, check: ScalerConfig, names: ScalerSettingNames): Refusal | undefined {
   const queued: QueuedJob = {
     id: job.name,
     name: job.name,
@@ -102,7 +106,7 @@ function refusalOf(job: DeclaredJob, check: ScalerConfig): Refusal | undefined {
     const ways = [
       ...(spotOnly
         ? [
-            'add an on-demand type to --nodeTypes (one without :BID)',
+            `add an on-demand type to ${names.nodeTypes}${names.where} (${names.onDemandType})`,
             job.service
               ? 'declare the service preemptable: true in its requirements (--defaultPreemptible does not reach a service)'
               : 'make the job preemptable (--defaultPreemptible, for a job that does not say)',
@@ -110,7 +114,7 @@ function refusalOf(job: DeclaredJob, check: ScalerConfig): Refusal | undefined {
         : []),
       ...(sized
         ? [
-            'change --nodeTypes/--nodeType to a bigger type',
+            `change ${names.biggerNodeType}${names.where} to a bigger type`,
             "the job's requirements (--defaultCores/--defaultMemory/--defaultDisk)",
           ]
         : []),
@@ -124,11 +128,11 @@ function refusalOf(job: DeclaredJob, check: ScalerConfig): Refusal | undefined {
   }
   if (plan.launch.length > 0) return undefined;
   const why = plan.waiting[0]?.reason ?? 'no node would be launched for it';
-  const flags = job.preemptable
-    ? '--maxPreemptableNodes, --preemptableCompensation, --maxNodes or --nodeTypes'
-    : '--maxNodes or --nodeTypes (an on-demand type)';
+  const settings = job.preemptable
+    ? `${names.maxPreemptableNodes}, ${names.preemptableCompensation}, ${names.maxNodes} or ${names.nodeTypes}`
+    : `${names.maxNodes} or ${names.nodeTypes} (an on-demand type)`;
   return {
-    message: `job '${job.name}'${job.preemptable ? ' (preemptable)' : ''} would wait forever: ${why}; change ${flags}`,
+    message: `job '${job.name}'${job.preemptable ? ' (preemptable)' : ''} would wait forever: ${why}; change ${settings}${names.where}`,
     details: { job: job.name, reason: why },
   };
 }
@@ -203,28 +207,35 @@ const describeJob = (j: DeclaredJob): string =>
  * same commit), asked for only when it is refused: the refusal counts and names those that could never run either, as the check
  * before launch does. The verdict per shape is kept for the config it was made under, so a
  * workflow of a hundred thousand jobs of a few names and shapes plans a few times. A config
- * without node types is a cluster of fixed size: nothing is judged.
+ * without node types is a cluster of fixed size: nothing is judged. `names` are the settings the
+ * refusal tells its reader to change: the config file's keys on a daemon.
  */
 export function checkJobLaunchable(
   job: DeclaredJob,
   config: ScalerConfig,
   addedWith: () => readonly DeclaredJob[] = () => [],
+  names: ScalerSettingNames = SCALER_FLAGS,
 ): void {
   if (!config.nodeTypes.some((nt) => nt.maxNodes > 0)) return;
-  const refusal = launchRefusal(job, config);
+  const refusal = launchRefusal(job, config, names);
   if (refusal)
     throw refusalCountingOthers(
       job,
       refusal,
-      addedWith().filter((other) => launchRefusal(other, config)),
+      addedWith().filter((other) => launchRefusal(other, config, names)),
     );
 }
 
-/** `refusalOf` as `checkScalingFlags` judges, kept per shape for the config it was made under. */
-function launchRefusal(job: DeclaredJob, config: ScalerConfig): Refusal | undefined {
+/** `refusalOf` as `checkScalingFlags` judges, kept per shape (and wording) for the config it was made under. */
+function launchRefusal(
+  job: DeclaredJob,
+  config: ScalerConfig,
+  names: ScalerSettingNames,
+): Refusal | undefined {
   let verdicts = launchVerdicts.get(config);
   if (!verdicts) launchVerdicts.set(config, (verdicts = new Map<string, Refusal | null>()));
   const key = JSON.stringify([
+    names.where,
     job.name,
     job.cores,
     job.memoryBytes,
@@ -234,7 +245,7 @@ function launchRefusal(job: DeclaredJob, config: ScalerConfig): Refusal | undefi
   ]);
   let verdict = verdicts.get(key);
   if (verdict === undefined) {
-    verdict = refusalOf(job, checkedAs(config)) ?? null;
+    verdict = refusalOf(job, checkedAs(config), names) ?? null;
     verdicts.set(key, verdict);
   }
   return verdict ?? undefined;
@@ -251,7 +262,8 @@ const launchVerdicts = new WeakMap<ScalerConfig, Map<string, Refusal | null>>();
  * --deadlockWait fails the run after nodes were launched for nothing. Checked when the host has
  * run (which services it adds is known only then), before any of them is issued. `beside` is the
  * smallest of the host's successors. Nothing is refused when the jobs would not fit even without
- * the limits (a job too big alone is refused elsewhere) or there are too many to search.
+ * the limits (a job too big alone is refused elsewhere) or there are too many to search. `names`
+ * are the limits as the reader changes them: the config file's keys on a daemon.
  * Throws WorkflowWouldHangError (exit 2).
  */
 export function checkServicesTogether(
@@ -259,6 +271,7 @@ export function checkServicesTogether(
   services: readonly DeclaredJob[],
   beside: DeclaredJob | undefined,
   config: ScalerConfig,
+  names: ScalerSettingNames = SCALER_FLAGS,
 ): void {
   const jobs = [...services, ...(beside ? [beside] : [])].sort((a, b) => b.cores - a.cores);
   if (services.length === 0 || jobs.length > MAX_JOBS_SEARCHED) return;
@@ -286,19 +299,19 @@ export function checkServicesTogether(
   let needed = 1;
   while (!fitTogether(jobs, pools, unlimited(needed))) needed++;
   const limitNames = [
-    `--maxNodes ${config.nodeTypes.map((nt) => `${nt.maxNodes} (${nt.label})`).join(', ')}`,
+    `${names.maxNodes} ${config.nodeTypes.map((nt) => `${nt.maxNodes} (${nt.label})`).join(', ')}`,
     ...(config.maxPreemptableNodes !== undefined
-      ? [`--maxPreemptableNodes ${config.maxPreemptableNodes}`]
+      ? [`${names.maxPreemptableNodes} ${config.maxPreemptableNodes}`]
       : []),
-    ...(config.maxTotalNodes !== undefined ? [`maxTotalNodes ${config.maxTotalNodes}`] : []),
+    ...(config.maxTotalNodes !== undefined ? [`${names.maxTotalNodes} ${config.maxTotalNodes}`] : []),
   ];
-  const names = services.map(describeJob).join(', ');
+  const described = services.map(describeJob).join(', ');
   throw new WorkflowWouldHangError(
-    `job '${host}' adds services ${names} that run all at once` +
+    `job '${host}' adds services ${described} that run all at once` +
       (beside ? `, with room for its job ${describeJob(beside)} beside them,` : '') +
       ` but the nodes this run may launch cannot hold them together under ${limitNames.join(', ')}: ` +
       `they need ${needed} node(s) at once, and the run would wait for room that never comes until ` +
-      `--deadlockWait failed it; raise the limit (or allow a bigger --nodeTypes), or give the services less room`,
+      `--deadlockWait failed it; raise the limit${names.where} (or allow a bigger ${names.nodeTypes}), or give the services less room`,
     { job: host, services: services.map((s) => s.name), needed },
   );
 }

@@ -89,7 +89,12 @@ export async function startLeader(options: {
   const { localHolder, JobStoreLease } = await import('../jobstore/lease.js');
   const { pendingKillRequest } = await import('../leader/killRequest.js');
   const { checkServicesTogether, checkJobLaunchable } = await import('../leader/autoscaledRunChecks.js');
+  const { SCALER_FLAGS, scalerConfigKeys } = await import('../leader/scalerSettingNames.js');
   const cfg = options.config();
+  // What a refused job's line tells its reader to change: the daemon's config file, where the
+  // submitter's scaling flags do nothing; Toil's flags for `toil run --provisioner aws` (no file).
+  const scalerSettings =
+    options.configPath !== undefined ? scalerConfigKeys(options.configPath) : SCALER_FLAGS;
   const env = options.env ?? process.env;
   const log = options.log;
   const priceWarning = estimatedPricesWarning(cfg.scaler);
@@ -304,14 +309,14 @@ export async function startLeader(options: {
           // beside that the check does not count, so it is not judged.
           checkServicesTogether: (host, services, beside) => {
             if (daemon.scaler.unowned.length === 0)
-              checkServicesTogether(host, services, beside, options.config().scaler);
+              checkServicesTogether(host, services, beside, options.config().scaler, scalerSettings);
           },
           // The same for each job alone: one no type the scaler may launch fits whole waited
           // silently (the batch system's largest node bounds each resource on its own). Judged
           // once a tick has listed the cluster, so a static worker that may run it is known.
           checkLaunchable: (job, addedWith) => {
             if (daemon.scaler.lastCompletedAt !== undefined && daemon.scaler.unowned.length === 0)
-              checkJobLaunchable(job, options.config().scaler, addedWith);
+              checkJobLaunchable(job, options.config().scaler, addedWith, scalerSettings);
           },
           ...preemptableRetriesOf(o.preemptableRetries ?? submission.preemptableRetries),
           ...((o.env ?? submission.env) ? { env: o.env ?? submission.env } : {}),

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { embeddedLeaderConfig, leaderStatus, startToilProcess } from '../fixtures/leaderE2e.js';
@@ -17,6 +17,9 @@ import { testDir } from '../fixtures/testDir.js';
  *   when it is added, naming it and what no type offers.
  * - three such children added by one job: the refusal names the first and counts and names the
  *   other two, as the check before launch does (it named the first alone).
+ * Those refusals, and one of a job that would wait forever under the config's maxNodes, name what
+ * the daemon's operator changes: the scaler's keys in the config file. They named the submitter's
+ * --nodeTypes and --maxNodes, which do nothing on a daemon.
  */
 t.setTimeout(240_000);
 
@@ -32,18 +35,24 @@ const leader = startToilProcess(['leader', '--config', cfgPath], { cwd: dir });
 t.teardown(() => void leader.child.kill('SIGKILL'));
 const [, base = ''] = await leader.waitFor(/status at (http:\/\/[0-9.:]+)\/status/, 60_000);
 
+/** A pattern matching `text` as written. */
+const literal = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** The submitter's scaling flags, which a daemon's refusal must not send its reader to. */
+const SCALING_FLAG = /--nodeTypes|--nodeType\b|--maxNodes|--maxPreemptableNodes|--preemptableCompensation/;
+
 /** `toil run WORKFLOW file:DIR/STORE ARGS --leader BASE …`, SIGKILLed after a minute (many times a refusal's time). */
 async function submit(
   workflow: string,
   store: string,
   flags: readonly string[] = [],
   args: readonly string[] = [],
+  at = { base, tokenFile: `${dir}/state.token` },
 ) {
   const run = startToil(
-    ['run', repoPath(workflow), `file:${dir}/${store}`, ...args, '--leader', base, ...flags],
+    ['run', repoPath(workflow), `file:${dir}/${store}`, ...args, '--leader', at.base, ...flags],
     {
       cwd: dir,
-      env: { TOIL_LEADER_TOKEN_FILE: `${dir}/state.token` },
+      env: { TOIL_LEADER_TOKEN_FILE: at.tokenFile },
     },
   );
   const timer = setTimeout(() => run.child.kill('SIGKILL'), 60_000);
@@ -76,7 +85,14 @@ t.test(
 t.test('a job no node type fits whole is refused on the daemon when it is added, exit 2', async (t) => {
   const result = await submit('test/fixtures/workflowChildFitsNoType.ts', 'js');
   t.equal(result.code, 2, `refused as bad input (stderr: ${result.stderr})`);
-  t.match(result.stderr, /toil: workflow failed on the leader: job 'wide' can never run: /);
+  t.match(
+    result.stderr,
+    new RegExp(
+      `toil: workflow failed on the leader: job 'wide' can never run: .*; change scaler\\.nodeTypes in ${literal(cfgPath)} to a bigger type, or the job's requirements \\(--defaultCores/--defaultMemory/--defaultDisk\\)`,
+    ),
+    "names the config's key and file",
+  );
+  t.notMatch(result.stderr, SCALING_FLAG, "not the submitter's flags, which do nothing on a daemon");
   t.notMatch(result.stderr, /submit again to restart it/);
   t.notMatch(
     leader.output(),
@@ -94,5 +110,43 @@ t.test(
       result.stderr,
       /^toil: workflow failed on the leader: job 'wide' can never run: .*; 2 other jobs cannot run either: 'wider', 'widest'$/m,
     );
+  },
+);
+
+t.test(
+  "a job that would wait forever under the config's maxNodes is refused naming scaler.maxNodes and the file",
+  async (t) => {
+    // 'wide' (4 cores, 10 GiB) fits only the c5.2xlarge, of which the config allows none.
+    const capped = join(dir, 'capped');
+    mkdirSync(capped);
+    const cappedCfg = join(capped, 'leader.yaml');
+    writeFileSync(
+      cappedCfg,
+      embeddedLeaderConfig(capped, [
+        ['    - t2.medium\n    - { type: t2.medium, spot: true }', '    - c5.2xlarge\n    - r5.large'],
+        ['maxNodes: 4', 'maxNodes: "0,4"'],
+      ]),
+    );
+    const other = startToilProcess(['leader', '--config', cappedCfg], { cwd: capped });
+    t.teardown(() => void other.child.kill('SIGKILL'));
+    const [, otherBase = ''] = await other.waitFor(/status at (http:\/\/[0-9.:]+)\/status/, 60_000);
+    const result = await submit('test/fixtures/workflowChildFitsNoType.ts', 'capped-js', [], [], {
+      base: otherBase,
+      tokenFile: `${capped}/state.token`,
+    });
+    t.equal(result.code, 2, `refused as bad input (stderr: ${result.stderr})`);
+    t.match(
+      result.stderr,
+      new RegExp(
+        `toil: workflow failed on the leader: job 'wide' would wait forever: maxNodes reached for c5\\.2xlarge.*; change scaler\\.maxNodes or scaler\\.nodeTypes \\(an on-demand type\\) in ${literal(cappedCfg)}$`,
+        'm',
+      ),
+    );
+    t.notMatch(result.stderr, SCALING_FLAG, "not the submitter's flags, which do nothing on a daemon");
+    // The daemon's status page says the same to its operator.
+    const id = /submitted workflow (\S+)/.exec(result.stderr)?.[1];
+    const shown = (await leaderStatus(otherBase)).workflows.find((w) => w.id === id)?.message ?? '';
+    t.match(shown, `change scaler.maxNodes or scaler.nodeTypes (an on-demand type) in ${cappedCfg}`);
+    t.notMatch(shown, SCALING_FLAG);
   },
 );

@@ -69,7 +69,7 @@ async function runOnLeader(t: Test, maxNodes: number, extra: readonly string[] =
   );
   running = false;
   await watch;
-  return { result, log: leader.output(), peakNodes, ec2Url };
+  return { result, log: leader.output(), peakNodes, ec2Url, cfgPath };
 }
 
 t.test('a second node booting longer than --deadlockWait: no deadlock, the run succeeds', async (t) => {
@@ -96,13 +96,17 @@ t.test('a second node booting longer than --deadlockWait: no deadlock, the run s
 t.test(
   'maxNodes 1 forbids the second node: refused once the host has run, before its service starts, naming the limit',
   async (t) => {
-    const { result, peakNodes } = await runOnLeader(t, 1);
+    const { result, peakNodes, cfgPath } = await runOnLeader(t, 1);
     t.not(result.code, 0, 'the run fails');
     // It used to start the service and fail after --deadlockWait ("the scaler added none").
+    // The limits are named as the daemon's operator changes them, in its config file: the
+    // submitter's --maxNodes does nothing on a daemon.
     t.match(
       result.stderr,
-      /toil: workflow failed on the leader: job 'host' adds services 'bigDb' \(1\.5 cores, [^)]*\) that run all at once, with room for its job 'wide' \(1\.5 cores, [^)]*\) beside them, but the nodes this run may launch cannot hold them together under --maxNodes 1 \(t2\.medium\), 1 \(t2\.medium:spot\), --maxPreemptableNodes 4: they need 2 node\(s\) at once/,
+      /toil: workflow failed on the leader: job 'host' adds services 'bigDb' \(1\.5 cores, [^)]*\) that run all at once, with room for its job 'wide' \(1\.5 cores, [^)]*\) beside them, but the nodes this run may launch cannot hold them together under scaler\.maxNodes 1 \(t2\.medium\), 1 \(t2\.medium:spot\), scaler\.maxPreemptableNodes 4: they need 2 node\(s\) at once/,
     );
+    t.match(result.stderr, `raise the limit in ${cfgPath} (or allow a bigger scaler.nodeTypes)`);
+    t.notMatch(result.stderr, /--maxNodes|--nodeTypes|--maxPreemptableNodes/);
     t.notMatch(result.stderr, /service deadlocked/);
     t.ok(peakNodes <= 1, `no node for the service (peak ${peakNodes}: the host's only)`);
   },

@@ -7,6 +7,7 @@ import {
 } from '../../src/leader/autoscaledRunChecks.js';
 import { readCatalogue } from '../../src/scaler/catalogueFile.js';
 import { parseScalerConfig } from '../../src/scaler/config.js';
+import { scalerConfigKeys } from '../../src/leader/scalerSettingNames.js';
 
 /**
  * The seed form's check before anything is launched: a job no allowed node type can ever run is
@@ -232,4 +233,81 @@ t.test('a job a running workflow adds is judged against the node types the scale
   t.doesNotThrow(() =>
     checkJobLaunchable(job({ name: 'wide', cores: 4, memoryBytes: 10 * GiB }), config('c5.xlarge,r5.xlarge')),
   );
+});
+
+/**
+ * On a leader daemon the submitter's scaling flags do nothing: the operator changes the scaler's
+ * keys in the daemon's config file. Its refusals name those keys and the file, never the flags.
+ */
+const daemonKeys = scalerConfigKeys('/etc/toil/leader.yaml');
+const FLAG = /--nodeTypes|--nodeType\b|--maxNodes|--maxPreemptableNodes|--preemptableCompensation/;
+const onDaemon: [name: string, check: () => void, expected: RegExp][] = [
+  [
+    'a job no type fits whole: a bigger type in scaler.nodeTypes',
+    () =>
+      checkJobLaunchable(
+        job({ name: 'wide', cores: 4, memoryBytes: 10 * 2 ** 30 }),
+        config('c5.xlarge,r5.large'),
+        undefined,
+        daemonKeys,
+      ),
+    /^job 'wide' can never run: .*; change scaler\.nodeTypes in \/etc\/toil\/leader\.yaml to a bigger type, or the job's requirements \(--defaultCores\/--defaultMemory\/--defaultDisk\)$/,
+  ],
+  [
+    'a job that is not preemptable under spot-only types: an on-demand entry of scaler.nodeTypes',
+    () => checkJobLaunchable(job(), config('t2.medium:0.03'), undefined, daemonKeys),
+    /^job 'root' can never run: preemptable: .*; add an on-demand type to scaler\.nodeTypes in \/etc\/toil\/leader\.yaml \(one without a bid or spot: true\), or make the job preemptable/,
+  ],
+  [
+    'a job only a type of maxNodes 0 fits: scaler.maxNodes',
+    () =>
+      checkJobLaunchable(
+        job({ name: 'big', cores: 4 }),
+        config('c5.xlarge,r5.large', { maxNodes: '0,2' }),
+        undefined,
+        daemonKeys,
+      ),
+    /^job 'big' would wait forever: maxNodes reached for c5\.xlarge .*; change scaler\.maxNodes or scaler\.nodeTypes \(an on-demand type\) in \/etc\/toil\/leader\.yaml$/,
+  ],
+  [
+    'a preemptable job under maxPreemptableNodes 0 and spot-only types: the spot keys',
+    () =>
+      checkJobLaunchable(
+        job({ name: 'down', preemptable: true }),
+        config('t2.medium:0.02', { maxPreemptableNodes: 0 }),
+        undefined,
+        daemonKeys,
+      ),
+    /^job 'down' \(preemptable\) would wait forever: .*; change scaler\.maxPreemptableNodes, scaler\.preemptableCompensation, scaler\.maxNodes or scaler\.nodeTypes in \/etc\/toil\/leader\.yaml$/,
+  ],
+  [
+    "a host's services that cannot run together under the limits: the limits as keys",
+    () =>
+      checkServicesTogether(
+        'host',
+        [job({ name: 'dbA', cores: 8, service: true }), job({ name: 'dbB', cores: 8, service: true })],
+        job({ name: 'use' }),
+        config('c5.2xlarge', { maxNodes: 2, maxPreemptableNodes: 3, maxTotalNodes: 2 }),
+        daemonKeys,
+      ),
+    /cannot hold them together under scaler\.maxNodes 2 \(c5\.2xlarge\), scaler\.maxPreemptableNodes 3, scaler\.maxTotalNodes 2: they need 3 node\(s\) at once, .*; raise the limit in \/etc\/toil\/leader\.yaml \(or allow a bigger scaler\.nodeTypes\), or give the services less room$/,
+  ],
+];
+for (const [name, check, expected] of onDaemon)
+  t.test(`on a daemon, ${name}, in its config file`, async (t) => {
+    const e = t.throws(check) as Error & { code?: string };
+    t.equal(e.code, 'WORKFLOW_WOULD_HANG');
+    t.match(e.message, expected);
+    t.notMatch(e.message, FLAG, 'no flag of the submitter is named');
+  });
+
+t.test('the same shape under the same config is worded for each reader', async (t) => {
+  const mixed = config('c5.xlarge,r5.large');
+  const wide = job({ name: 'wide', cores: 4, memoryBytes: 10 * 2 ** 30 });
+  t.throws(() => checkJobLaunchable(wide, mixed), {
+    message: /change --nodeTypes\/--nodeType to a bigger type/,
+  });
+  t.throws(() => checkJobLaunchable(wide, mixed, undefined, daemonKeys), {
+    message: /change scaler\.nodeTypes in \/etc\/toil\/leader\.yaml to a bigger type/,
+  });
 });
