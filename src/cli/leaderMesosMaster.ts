@@ -4,6 +4,13 @@ import type { Logger } from '../common/log.js';
 import { MESOS_PORT as LEADER_MESOS_PORT } from '../provisioner/aws/userData.js';
 import type { MesosMasterFlag } from './mesosMasterFlag.js';
 
+/** The cluster's running leader instance, as a run on the cluster needs it. */
+export interface ClusterLeader {
+  readonly instanceId: string;
+  /** The image it booted, which the run's workers boot too unless TOIL_AWS_AMI names another. */
+  readonly imageId: string | undefined;
+}
+
 /** The line a run prints when it took the default: which master, and why that one. */
 export function defaultMasterLine(m: MesosMasterFlag): string {
   return `toil: no --mesosMaster given: using ${m.address}, ${m.defaulted ?? 'the default'} (Toil's default: the leader's own address, port ${LEADER_MESOS_PORT})`;
@@ -21,15 +28,16 @@ export async function leaderMesosMaster(options: {
   readonly region: string;
   readonly clock: Clock;
   readonly log: Logger;
-}): Promise<MesosMasterFlag> {
+}): Promise<{ readonly master: MesosMasterFlag; readonly leader: ClusterLeader }> {
   const { clusterName } = options;
   try {
     const leader = await leaderOf(options);
-    return {
+    const master: MesosMasterFlag = {
       flag: '--mesosMaster',
       address: `${leader.ip}:${LEADER_MESOS_PORT}`,
       defaulted: `the private address of cluster ${clusterName}'s leader ${leader.instanceId}`,
     };
+    return { master, leader: { instanceId: leader.instanceId, imageId: leader.imageId } };
   } catch (e) {
     // A user's to fix (no such cluster, no credentials): said with why the cloud was asked at all.
     if (!(e instanceof ToilError) || e.disposition !== 'user') throw e;
@@ -43,19 +51,20 @@ export async function leaderMesosMaster(options: {
 }
 
 /**
- * Refuses a run whose cluster is not there (a typo in --clusterName or --zone) before anything
- * is made: its workers are launched with the leader's address, groups and profile, so without a
- * running leader the first launch failed, after the job store was created and the run had to be
- * resumed with --restart. The same lookup as the default --mesosMaster's, and its same errors
- * (the clusters the region does have are named).
+ * The cluster's running leader, and a run whose cluster is not there (a typo in --clusterName or
+ * --zone) refused before anything is made: its workers are launched with the leader's address,
+ * groups and profile, so without a running leader the first launch failed, after the job store
+ * was created and the run had to be resumed with --restart. The same lookup as the default
+ * --mesosMaster's, and its same errors (the clusters the region does have are named).
  */
-export async function assertClusterLeader(options: {
+export async function clusterLeader(options: {
   readonly clusterName: string;
   readonly region: string;
   readonly clock: Clock;
   readonly log: Logger;
-}): Promise<void> {
-  await leaderOf(options);
+}): Promise<ClusterLeader> {
+  const { instanceId, imageId } = await leaderOf(options);
+  return { instanceId, imageId };
 }
 
 /** The cluster's running leader, found through EC2 in `region`; refused (NO_SUCH_CLUSTER, …) without one. */
@@ -64,7 +73,7 @@ async function leaderOf(options: {
   readonly region: string;
   readonly clock: Clock;
   readonly log: Logger;
-}): Promise<{ readonly ip: string; readonly instanceId: string }> {
+}): Promise<{ readonly ip: string; readonly instanceId: string; readonly imageId: string | undefined }> {
   const [{ createClusterCalls }, { leaderPrivateAddress }] = await Promise.all([
     import('../main/awsClients.js'),
     import('../provisioner/cluster/remote.js'),

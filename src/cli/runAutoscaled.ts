@@ -52,6 +52,7 @@ import {
 import { parseSlurmFlags, slurmPartitionOf } from '../slurm/slurmFlags.js';
 import { CANCELLED_EXIT, WorkflowInterruptedError, onStopSignals, signalExitCode } from './untilSignal.js';
 import type { StartedLeader } from '../main/leader.js';
+import type { ClusterLeader } from './leaderMesosMaster.js';
 
 /**
  * The seed's own form: `toil run WORKFLOW JOBSTORE --provisioner aws --nodeType … --batchSystem
@@ -178,10 +179,13 @@ export async function runAutoscaled(
   // No --mesosMaster: Toil's default, the leader's own address, asked of the cloud once every
   // check made here has passed, and said, since it is not what the user typed.
   let master = mesosMasterFlag(f);
+  // The cluster's running leader, whose image the workers boot too: found once, by whichever
+  // lookup below is made.
+  let leader: ClusterLeader | undefined;
   const leaderLookedUp = config.batchSystem.kind === 'mesos' && !master;
   if (leaderLookedUp) {
     const { leaderMesosMaster, defaultMasterLine } = await import('./leaderMesosMaster.js');
-    master = await leaderMesosMaster({ clusterName, region: config.scaler.region, clock, log }).catch(
+    const found = await leaderMesosMaster({ clusterName, region: config.scaler.region, clock, log }).catch(
       (e: unknown) => {
         // Refused before a leader starts, so nothing adopts what a killed run left: said here, with
         // how to end it, instead of leaving it to bill unmentioned.
@@ -194,6 +198,7 @@ export async function runAutoscaled(
         );
       },
     );
+    ({ master, leader } = found);
     out.line(defaultMasterLine(master));
     config = configWith({ kind: 'mesos', mesosMaster: master.address });
   }
@@ -206,10 +211,11 @@ export async function runAutoscaled(
     await assertMesosAnswers(() => client.version(), master);
   }
   // The default master's lookup above finds the cluster's leader; with --mesosMaster (or Slurm)
-  // it is looked for here. Not when a killed run left nodes: the leader starts to release them.
+  // it is looked for here. Not when a killed run left nodes: the leader starts to release them
+  // (and the workers boot TOIL_AWS_AMI, else the newest Flatcar stable, as no leader is known).
   if (!leaderLookedUp && !leftBefore) {
-    const { assertClusterLeader } = await import('./leaderMesosMaster.js');
-    await assertClusterLeader({ clusterName, region: config.scaler.region, clock, log });
+    const { clusterLeader } = await import('./leaderMesosMaster.js');
+    leader = await clusterLeader({ clusterName, region: config.scaler.region, clock, log });
   }
   // The workers' image, and their root volumes checked against it, once the cluster is known to be
   // there; the leader launches that image.
@@ -217,14 +223,16 @@ export async function runAutoscaled(
     import('./runNodeImage.js'),
     import('../scaler/rootVolumes.js'),
   ]);
-  const imageId = await runNodeImage({
+  const { imageId, line: imageLine } = await runNodeImage({
     clusterName,
     given: clusterEnvironment().imageId,
+    leader,
     region: config.scaler.region,
     volumes: workerRootVolumes(config.scaler, ROOT_VOLUME_FLAGS),
     clock,
     log,
   });
+  if (imageLine) out.line(imageLine);
   if (config.provisioner.kind === 'aws')
     config = { ...config, provisioner: { ...config.provisioner, imageId } };
   // Emptied (as Toil empties it) only once the run is to start: a refused one leaves it as it was.

@@ -58,6 +58,8 @@ export interface ProvisionedNode {
   readonly stateReason?: string;
   /** The client token of the launch that made it (EC2's ClientToken), when the cloud says. */
   readonly clientToken?: string;
+  /** The image it booted (EC2's ImageId), when the cloud says. */
+  readonly imageId?: string;
 }
 
 export interface LaunchRequest {

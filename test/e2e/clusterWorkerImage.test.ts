@@ -1,8 +1,13 @@
-import t from 'tap';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import type { EC2Client, Instance } from '@aws-sdk/client-ec2';
 import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
 import { RealClock } from '../../src/common/clock.js';
 import { silentLogger } from '../../src/common/log.js';
 import { parseLeaderConfig } from '../../src/leader/leaderConfig.js';
+import type { ClusterLeader } from '../../src/cli/leaderMesosMaster.js';
+import { runNodeImage } from '../../src/cli/runNodeImage.js';
 import { leaderNodeImage } from '../../src/main/leaderNodeImage.js';
 import { AwsCluster } from '../../src/provisioner/aws/awsCluster.js';
 import type { IgnitionConfig } from '../../src/provisioner/aws/userData.js';
@@ -10,8 +15,16 @@ import { readCatalogue } from '../../src/scaler/catalogueFile.js';
 import { motoForClusters, testCalls } from '../fixtures/ec2Local.js';
 import { runToil } from '../fixtures/ec2ToilCli.js';
 import { MOTO_MISSING_REASON, motoAvailable } from '../fixtures/motoServer.js';
+import { oneLineRefusal } from '../fixtures/oneLineRefusal.js';
+import { testDir } from '../fixtures/testDir.js';
+import { REPO_ROOT, runToil as runWorkflow } from '../fixtures/workflowCli.js';
 
-const { DescribeImagesCommand, DescribeInstanceAttributeCommand, DescribeInstancesCommand } = ec2Sdk();
+const {
+  DeregisterImageCommand,
+  DescribeImagesCommand,
+  DescribeInstanceAttributeCommand,
+  DescribeInstancesCommand,
+} = ec2Sdk();
 
 /**
  * A cluster launched with TOIL_AWS_AMI boots its leader from that image, and the workers the
@@ -21,7 +34,7 @@ const { DescribeImagesCommand, DescribeInstanceAttributeCommand, DescribeInstanc
  * images are not Flatcar's: the image given is one of moto's, the daemon's is read back the way
  * the daemon resolves it, from the config and the environment the leader's user data gives it.
  */
-t.setTimeout(180_000);
+t.setTimeout(300_000);
 
 /** A file the Ignition config writes, as the instance reads it. */
 function ignitionFile(ignition: IgnitionConfig, path: string): string {
@@ -44,6 +57,27 @@ function containerEnv(ignition: IgnitionConfig, unitName: string): Record<string
   return env;
 }
 
+/** Cluster 'img' launched with the environment's TOIL_AWS_AMI: its leader, checked to boot that image. */
+async function launchCluster(
+  t: Test,
+  ec2: EC2Client,
+  env: Record<string, string>,
+): Promise<Instance | undefined> {
+  const r = await runToil(
+    [
+      ...['launch-cluster', 'img', '--leaderNodeType', 't2.medium', '--nodeTypes', 't2.micro', '-w', '0'],
+      ...['--zone', 'us-west-2a', '--keyPairName', 'k'],
+    ],
+    env,
+  );
+  t.equal(r.code, 0, `launched (stderr: ${r.stderr.slice(0, 2000)})`);
+  const leader = ((await ec2.send(new DescribeInstancesCommand({}))).Reservations ?? [])
+    .flatMap((res) => res.Instances ?? [])
+    .find((i) => i.Tags?.some((tag) => tag.Key === 'ToilNodeType' && tag.Value === 'leader'));
+  t.equal(leader?.ImageId, env.TOIL_AWS_AMI, 'the leader boots TOIL_AWS_AMI');
+  return leader;
+}
+
 t.test(
   "the leader's daemon launches its workers from the image launch-cluster booted the leader from (TOIL_AWS_AMI); TOIL_AWS_AMI in the daemon's environment still wins",
   { skip: motoAvailable() ? false : MOTO_MISSING_REASON },
@@ -54,18 +88,7 @@ t.test(
     const other = images.find((i) => i.ImageId !== given)?.ImageId;
     if (!other) throw new Error('moto lists one image only');
 
-    const r = await runToil(
-      [
-        ...['launch-cluster', 'img', '--leaderNodeType', 't2.medium', '--nodeTypes', 't2.micro', '-w', '0'],
-        ...['--zone', 'us-west-2a', '--keyPairName', 'k'],
-      ],
-      env,
-    );
-    t.equal(r.code, 0, `launched (stderr: ${r.stderr.slice(0, 2000)})`);
-    const leader = ((await ec2.send(new DescribeInstancesCommand({}))).Reservations ?? [])
-      .flatMap((res) => res.Instances ?? [])
-      .find((i) => i.Tags?.some((tag) => tag.Key === 'ToilNodeType' && tag.Value === 'leader'));
-    t.equal(leader?.ImageId, given, 'the leader boots TOIL_AWS_AMI');
+    const leader = await launchCluster(t, ec2, env);
 
     const attribute = await ec2.send(
       new DescribeInstanceAttributeCommand({ InstanceId: leader!.InstanceId!, Attribute: 'userData' }),
@@ -100,6 +123,111 @@ t.test(
       await workersImage({ ...daemonEnv, TOIL_AWS_AMI: other }),
       other,
       "TOIL_AWS_AMI set in the daemon's environment still wins, as Toil documents it",
+    );
+  },
+);
+
+/**
+ * `toil run --provisioner aws` on the cluster's leader (ssh-cluster: its shell has no
+ * TOIL_AWS_AMI) took the newest Flatcar stable for its workers, whatever image the cluster was
+ * launched with; on moto, which has no Flatcar image, it was refused for the lack of one. Its
+ * workers now boot the image of the cluster's running leader, as EC2 lists it, unless TOIL_AWS_AMI
+ * names another. The image a run would launch is read from its root-volume check, which refuses
+ * a --nodeStorage under the image's root snapshot naming the image it checked (the one the run's
+ * leader is given), and from the image lookup itself, which also gives the line the run says.
+ */
+t.test(
+  "toil run --provisioner aws launches its workers from the image of the cluster's leader when TOIL_AWS_AMI is unset",
+  { skip: motoAvailable() ? false : MOTO_MISSING_REASON },
+  async (t) => {
+    const { ec2, env } = await motoForClusters(t);
+    const given = env.TOIL_AWS_AMI!;
+    const images = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images ?? [];
+    const rootGiB = (id: string): number =>
+      images.find((i) => i.ImageId === id)?.BlockDeviceMappings?.[0]?.Ebs?.VolumeSize ?? 0;
+    const other = images.find((i) => i.ImageId !== given && rootGiB(i.ImageId!) >= 8)?.ImageId;
+    if (!other) throw new Error('moto lists no second image with a root snapshot of 8 GiB or more');
+    t.ok(rootGiB(given) >= 8, `the cluster's image has a root snapshot (${rootGiB(given)} GiB)`);
+
+    const leaderId = (await launchCluster(t, ec2, env))!.InstanceId!;
+
+    const dir = testDir(t, { work: {}, 'slurm.conf': 'ClusterName=img\n' });
+    const { TOIL_AWS_AMI: _launchedWith, ...leaderShell } = env;
+    // Slurm's run asks no master before the image is looked up; the cluster is looked for all the same.
+    const run = (giB: number, more: Record<string, string>) =>
+      runWorkflow(
+        [
+          ...['run', join(REPO_ROOT, 'test/fixtures/workflowDeclaresNothing.ts'), `file:${join(dir, 'js')}`],
+          ...['--provisioner', 'aws', '--nodeTypes', 't2.medium', '--maxNodes', '1'],
+          ...['--batchSystem', 'slurm', '--zone', 'us-west-2a', '--clusterName', 'img'],
+          ...['--workDir', join(dir, 'work'), '--nodeStorage', String(giB), '--defaultDisk', '1M'],
+        ],
+        {
+          cwd: dir,
+          env: { ...leaderShell, SLURM_CONF: join(dir, 'slurm.conf'), TOIL_AWS_AMI: undefined, ...more },
+        },
+      );
+    const checked = (image: string, giB: number) =>
+      new RegExp(
+        `^toil: --nodeStorage: ${giB} GiB is smaller than the root snapshot of image ${image} \\(${rootGiB(image)} GiB\\), which EC2 makes a node's root volume from: give at least ${rootGiB(image)}$`,
+      );
+    const under = rootGiB(given) - 1;
+    oneLineRefusal(
+      t,
+      "no TOIL_AWS_AMI: the workers' image is the leader's",
+      await run(under, {}),
+      checked(given, under),
+    );
+    const underOther = rootGiB(other) - 1;
+    oneLineRefusal(
+      t,
+      'TOIL_AWS_AMI set: it wins over the leader image',
+      await run(underOther, { TOIL_AWS_AMI: other }),
+      checked(other, underOther),
+    );
+    t.notOk(existsSync(join(dir, 'js')), 'no job store was made');
+
+    // The lookup the run makes, read directly: the image, and the line the run then says.
+    const saved = { ...process.env };
+    t.teardown(() => {
+      process.env = saved;
+    });
+    Object.assign(process.env, leaderShell);
+    const lookup = (leaderOfRun: ClusterLeader | undefined, given?: string) =>
+      runNodeImage({
+        clusterName: 'img',
+        given,
+        leader: leaderOfRun,
+        region: 'us-west-2',
+        volumes: [{ flag: '--nodeStorage', giB: 50 }],
+        clock: new RealClock(),
+        log: silentLogger(),
+      }).catch((e: unknown) => ({ imageId: `refused: ${(e as Error).message}`, line: undefined }));
+    const theLeader = { instanceId: leaderId, imageId: given };
+    t.same(
+      await lookup(theLeader),
+      {
+        imageId: given,
+        line: `toil: no TOIL_AWS_AMI set: workers boot ${given}, the image of cluster img's leader ${leaderId}, so they run what it runs (set TOIL_AWS_AMI for another image)`,
+      },
+      "the leader's image, and said why",
+    );
+    t.same(await lookup(theLeader, other), { imageId: other }, 'TOIL_AWS_AMI wins, and needs no line');
+    t.equal(
+      (await lookup(undefined)).imageId,
+      'refused: no Flatcar stable image found in region us-west-2: import one and set TOIL_AWS_AMI',
+      'no leader known (a --restart adopting what a killed run left): the newest Flatcar stable, as before',
+    );
+
+    // The leader's image deregistered since: refused, saying how to choose another.
+    await ec2.send(new DeregisterImageCommand({ ImageId: given }));
+    oneLineRefusal(
+      t,
+      "the leader's image is gone",
+      await run(under, {}),
+      new RegExp(
+        `^toil: the image of cluster img's leader ${leaderId}: no image '${given}' in region us-west-2, which the workers would boot as the leader does: set TOIL_AWS_AMI to the image they are to boot$`,
+      ),
     );
   },
 );

@@ -30,6 +30,7 @@ export function toNode(i: Instance): ProvisionedNode {
     imdsV2Required: i.MetadataOptions?.HttpTokens === 'required',
     ...(i.StateReason?.Code ? { stateReason: i.StateReason.Code } : {}),
     ...(i.ClientToken ? { clientToken: i.ClientToken } : {}),
+    ...(i.ImageId ? { imageId: i.ImageId } : {}),
   };
 }
 

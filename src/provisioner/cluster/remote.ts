@@ -43,14 +43,14 @@ export async function leaderPrivateAddress(
   clock: Clock,
   log: Logger,
   region: string,
-): Promise<{ readonly ip: string; readonly instanceId: string }> {
+): Promise<{ readonly ip: string; readonly instanceId: string; readonly imageId: string | undefined }> {
   const leader = await runningLeader(calls, clusterName, clock, log, region);
   if (!leader.privateIp)
     throw new UserInputError(
       'NO_LEADER_ADDRESS',
       `the leader of '${clusterName}' has no private address yet`,
     );
-  return { ip: leader.privateIp, instanceId: leader.instanceId };
+  return { ip: leader.privateIp, instanceId: leader.instanceId, imageId: leader.imageId };
 }
 
 /** The cluster's first-launched leader, refused unless it is running. */
