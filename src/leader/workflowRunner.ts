@@ -313,7 +313,8 @@ export class WorkflowRunner {
     // Toil checks a job as it issues it: after a --restart, only jobs still to run are checked,
     // so a smaller --maxMemory refuses none that already ran and whose result is kept. A job whose
     // commit waits to be applied (below a service's host) ran too.
-    this.checkAllFit(this.graph.notRun().filter((spec) => !this.replayCommits.has(spec.id)));
+    const toRun = this.graph.notRun().filter((spec) => !this.replayCommits.has(spec.id));
+    this.checkAllFit(toRun);
     const result = new Promise<WorkflowRunResult>((resolve, reject) => {
       this.finish = resolve;
       this.abort = reject;
@@ -325,12 +326,18 @@ export class WorkflowRunner {
     if (signal?.aborted) onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
     await this.o.batchSystem.start((u) => this.onUpdate(u));
-    this.watchDurations();
-    this.progress();
-    for (const id of toIssue) this.issue(id);
-    // A host whose successors all ran before a restart: its services start again only to stop.
-    this.stopFinishedServices();
-    this.checkFinished();
+    // Slurm lists its nodes as it starts: the jobs to run are checked against them before any is
+    // issued, as a job added later is, so a root bigger than every node is refused, not queued for
+    // ever.
+    if (!this.done) this.checkFitsStarted(toRun);
+    if (!this.done) {
+      this.watchDurations();
+      this.progress();
+      for (const id of toIssue) this.issue(id);
+      // A host whose successors all ran before a restart: its services start again only to stop.
+      this.stopFinishedServices();
+      this.checkFinished();
+    }
     try {
       return await result;
     } finally {
@@ -1159,6 +1166,15 @@ export class WorkflowRunner {
       this.log.warn({ err: coerceError(e) }, 'could not delete the commits a checkpoint rerun replaces'),
     );
     this.dispatchReady();
+  }
+
+  /** checkAllFit once the batch system has started; a refusal stops the run. */
+  private checkFitsStarted(specs: readonly JobSpec[]): void {
+    try {
+      this.checkAllFit(specs);
+    } catch (e) {
+      this.stop(coerceError(e));
+    }
   }
 
   /** `checkFits` for jobs added together, in the order they were added. */
