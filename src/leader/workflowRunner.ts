@@ -338,11 +338,19 @@ export class WorkflowRunner {
       this.stopFinishedServices();
       this.checkFinished();
     }
+    let stoppedOnError = false;
     try {
       return await result;
+    } catch (e) {
+      stoppedOnError = true;
+      throw e;
     } finally {
       signal?.removeEventListener('abort', onAbort);
       if (signal?.aborted) await this.killIssued();
+      // Nothing collects what still runs once the run has stopped on an error (a job bigger than
+      // every node, a store that failed): left, Slurm's jobs would hold their nodes after the
+      // leader exits, and a --restart runs them again anyway.
+      else if (stoppedOnError) await this.killIssued('the run stopped on an error: killing its running jobs');
       await this.flushDeletes().catch((e: unknown) =>
         this.log.warn({ err: coerceError(e) }, 'could not delete files'),
       );

@@ -74,3 +74,38 @@ t.test(
     );
   },
 );
+
+/**
+ * A run that stops on an error while jobs run (here a child bigger than every node, added beside
+ * a running job) cancels its Slurm jobs before the leader exits: nothing would collect them, and
+ * a --restart runs them again. They ran on, holding their node, after the leader had exited.
+ */
+t.test(
+  '--batchSystem slurm: a run stopped by a refused child leaves no job of its own in the queue',
+  { skip: needsSlurm() },
+  async (t) => {
+    const cluster = await startSlurmCluster([{ features: ['ondemand'], cpus: 2, memoryMb: 2000 }]);
+    t.teardown(() => cluster.stop());
+    const dir = scratchDir(t, 'toil-slurm-toobig-');
+    const r = await endsWithin(
+      startToil(
+        ['run', repoPath('test/fixtures/workflowBigBesideRunning.ts'), 'file:./js', '--batchSystem', 'slurm'],
+        { cwd: dir, env: { SLURM_CONF: cluster.controller.conf } },
+      ),
+      150_000,
+    );
+    t.equal(r?.code, 2, `refused, exit 2\n${r?.stderr.slice(-2000) ?? 'still running'}`);
+    t.match(r?.stderr ?? '', "toil: job 'big' asks for 64.0 GiB memory, more than the largest node allows");
+    t.same(
+      await liveToilJobs(cluster),
+      [],
+      'as the leader exits, no Slurm job of the run is queued or running',
+    );
+    const slow = (await cluster.cli.jobs()).filter((j) => j.name === 'toil.slow');
+    t.same(
+      slow.map((j) => j.state),
+      ['CANCELLED'],
+      "the running job's one attempt was cancelled, not left to run its ten minutes",
+    );
+  },
+);
