@@ -14,6 +14,7 @@ import { POLICIES } from '../scaler/policy.js';
 import { parseSimulateConfig, type SimulateConfig } from '../scaler/simulator/config.js';
 import { simulate, type SimulationProgress, type SimulationResult } from '../scaler/simulator/engine.js';
 import { parseTrace, traceFields, type Trace } from '../scaler/simulator/trace.js';
+import { refuseUnrunnable } from '../scaler/simulator/unrunnable.js';
 import type { PolicyName } from '../scaler/types.js';
 import type { SubCommand } from './main.js';
 import { addScalerOptions, autoscalingFlagsGiven, type AutoscalingFlags } from './runAutoscaledOptions.js';
@@ -139,7 +140,10 @@ function againstFlags<T>(flags: ScalerFlagSection | undefined, source: string, p
   }
 }
 
-/** The config as `policy` (the file's when no flag chose one) runs it, checked against the trace. */
+/**
+ * The config as `policy` (the file's when no flag chose one) runs it, checked against the trace:
+ * a job arriving after the simulation ends, or one no node type can run, is refused before it runs.
+ */
 function configFor(inputs: SimulationInputs, policy: PolicyChoice | undefined): SimulateConfig {
   const { configDoc, configPath, configGiven, catalogue, trace, tracePath, flags } = inputs;
   const doc = flags ? { ...(isMapping(configDoc) ? configDoc : {}), scaler: flags.section } : configDoc;
@@ -158,6 +162,14 @@ function configFor(inputs: SimulationInputs, policy: PolicyChoice | undefined): 
         `(simulation.maxDuration ${formatDuration(maxSeconds * 1000)}): give a longer maxDuration in the ` +
         `simulation: section of ${configGiven === undefined ? 'a --config file' : configPath}`,
     );
+  refuseUnrunnable(
+    trace,
+    tracePath,
+    config.scaler,
+    flags?.nodeTypesFromFlags
+      ? '--nodeTypes'
+      : `scaler.nodeTypes in ${configGiven ?? `the shipped ${DEFAULT_CLUSTER} (or --config FILE)`}`,
+  );
   return config;
 }
 
