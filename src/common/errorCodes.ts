@@ -59,6 +59,12 @@ export const ERROR_CODES = {
     dispositions: u,
     meaning: 'a workflow submitted to the leader is not valid (the field is named)',
   },
+  BODY_KEY_REFUSED: {
+    area: 'input',
+    dispositions: u,
+    meaning:
+      "a JSON body sent to the leader holds a key that reaches an object's prototype (__proto__, or constructor with prototype); where it sits is named",
+  },
   CATALOGUE_INVALID: {
     area: 'input',
     dispositions: u,

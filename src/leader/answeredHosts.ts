@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../common/log.js';
-import { shownInError } from './http.js';
+import { shownInError } from './shownText.js';
 
 /**
  * The hosts a leader answers to, judged by a request's Host header. A web page can make a browser

@@ -25,7 +25,8 @@ import { WorkflowKilledError, WorkflowStopRequestedError } from './killRequest.j
 import { AnsweredHosts, refuseUnansweredHosts } from './answeredHosts.js';
 import { requireBearerToken, type AuthPolicy } from './auth.js';
 import { DaemonEvents } from './daemonEvents.js';
-import { buildHttp, shownInError, type ReadinessCheck } from './http.js';
+import { buildHttp, type ReadinessCheck } from './http.js';
+import { shownInError } from './shownText.js';
 import { StatusHistory, type StatusSample } from './statusHistory.js';
 import {
   cents,

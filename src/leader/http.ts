@@ -8,9 +8,11 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from '../common/log.js';
 import type { Clock } from '../common/clock.js';
-import { coerceError } from '../common/errors.js';
+import { ToilError, coerceError } from '../common/errors.js';
 import { formatBytes } from '../common/units.js';
 import type { LeaderMetrics } from './metrics.js';
+import { parseJsonRefusingPrototypeKeys } from './jsonBody.js';
+import { shownInError, shownPath } from './shownText.js';
 
 /** A dependency /readyz checks (job store, Mesos master, EC2 endpoint). Throws when unreachable. */
 export interface ReadinessCheck {
@@ -59,6 +61,7 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   // The API takes JSON only: with fastify's text/plain parser, a JSON body sent as text/plain
   // reached its route as a string and was refused as "expected a mapping, got a string".
   app.removeContentTypeParser('text/plain');
+  parseJsonRefusingPrototypeKeys(app);
   // Every answer the API gives is `{ error }` with a message of bounded length, as its routes give.
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send({ error: `no route ${req.method} ${shownPath(req.url)} on this leader` }),
@@ -74,7 +77,9 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
       status >= 500
         ? 'the leader failed to answer (its log says why)'
         : (bodyRefusal(error, req, app.initialConfig.bodyLimit ?? DEFAULT_BODY_LIMIT) ?? error.message);
-    return reply.code(status).send({ error: `${what}: ${why}` });
+    // A refusal of the API's own (a body key it does not take) carries its stable code.
+    const code = error instanceof ToilError ? { code: error.code } : {};
+    return reply.code(status).send({ error: `${what}: ${why}`, ...code });
   });
 
   app.get('/healthz', async (_req, reply) => {
@@ -157,15 +162,3 @@ function bodyRefusal(error: FastifyError, req: FastifyRequest, limit: number): s
  * (its header limit, 16 KiB, bounds the request line).
  */
 const MAX_PATH_PART = 16 * 1024;
-/** The most characters of a request's path, or of a name in it, an error answer repeats. */
-const MAX_SHOWN = 120;
-
-/** `text` as an error answer repeats it: cut when long, saying how long it was. */
-export function shownInError(text: string): string {
-  return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}… (${text.length} characters)` : text;
-}
-
-/** A request's path as an error answer repeats it: without its query, cut when long. */
-export function shownPath(url: string): string {
-  return shownInError(url.split('?')[0] ?? '');
-}
