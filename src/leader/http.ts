@@ -63,9 +63,13 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   app.removeContentTypeParser('text/plain');
   parseJsonRefusingPrototypeKeys(app);
   // Every answer the API gives is `{ error }` with a message of bounded length, as its routes give.
-  app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({ error: `no route ${req.method} ${shownPath(req.url)} on this leader` }),
-  );
+  const noRoute = (req: FastifyRequest, reply: FastifyReply): FastifyReply =>
+    reply.code(404).send({ error: `no route ${req.method} ${shownPath(req.url)} on this leader` });
+  app.setNotFoundHandler(noRoute);
+  // A path no route takes is answered so before its body is read (after the Host and token
+  // checks, which are onRequest hooks): its body was parsed for no route, and a bad one was
+  // refused ("not valid JSON", 413, a refused key) as if a route had been there to take it.
+  app.addHook('preParsing', async (req, reply, payload) => (req.is404 ? noRoute(req, reply) : payload));
   // A body fastify refuses before a route sees it (not JSON, another content type, too large):
   // fastify's own answer is `{ statusCode, code, error, message }`.
   app.setErrorHandler((error: FastifyError, req, reply) => {
