@@ -810,11 +810,15 @@ export class LeaderDaemon {
     }
   }
 
-  /** The runs as persisted: no module bytes, no progress. */
+  /**
+   * The runs as persisted: no module bytes, and the progress of finished runs only. A running
+   * run's counts change with every job and its next leader reports them anew; a finished run's
+   * are its last word, which a restarted leader's /status and page showed as nothing.
+   */
   private persistable(): WorkflowRun[] {
     return [...this.runs.values(), ...this.taking.values()]
       .map((run) => withoutBundle(run))
-      .map(({ progress: _p, ...r }) => r);
+      .map(({ progress, ...r }) => (r.status !== 'running' && progress ? { ...r, progress } : r));
   }
 
   /** Submissions whose record is being made durable: in every write of the list until taken. */
