@@ -121,7 +121,9 @@ export type SizeUnits = 'decimal' | 'binary';
  */
 export function writtenUnits(bytes: number): SizeUnits {
   const decimal = scaledBytes(bytes, 'decimal');
-  return decimal.unit > 0 && inTenths(decimal.value) && !inTenths(scaledBytes(bytes, 'binary').value)
+  const binary = scaledBytes(bytes, 'binary');
+  // Below 1024, binary has bytes alone: 1K (1000 bytes) is 1.0 KB, not 1000 B.
+  return decimal.unit > 0 && inTenths(decimal.value) && !(binary.unit > 0 && inTenths(binary.value))
     ? 'decimal'
     : 'binary';
 }
@@ -130,6 +132,17 @@ export function writtenUnits(bytes: number): SizeUnits {
 export function formatBytesIn(bytes: number, units: SizeUnits): string {
   const { value, unit } = scaledBytes(bytes, units);
   return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${SIZE_UNIT_NAMES[units][unit]}`;
+}
+
+/**
+ * `bytes` in the one unit `formatBytesIn` writes `like` in ("1048.6 KB" beside a 1.0 KB cap), so
+ * two sizes a message sets side by side compare at a glance.
+ */
+export function formatBytesAsUnitOf(bytes: number, like: number, units: SizeUnits): string {
+  const { unit } = scaledBytes(like, units);
+  if (unit === 0) return `${bytes} B`;
+  const value = bytes / (units === 'decimal' ? 1000 : 1024) ** unit;
+  return `${value.toFixed(1)} ${SIZE_UNIT_NAMES[units][unit]}`;
 }
 
 const SIZE_UNIT_NAMES: Readonly<Record<SizeUnits, readonly string[]>> = {

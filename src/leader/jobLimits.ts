@@ -7,7 +7,7 @@
  * will be refused.
  */
 import { UserInputError } from '../common/errors.js';
-import { formatBytesIn, writtenUnits } from '../common/units.js';
+import { formatBytesAsUnitOf, formatBytesIn, writtenUnits } from '../common/units.js';
 import { scaledCores } from './singleMachine.js';
 
 export interface JobLimits {
@@ -93,12 +93,13 @@ const defaultFlagOf = (flag: Overrun['flag']): string => flag.replace('--max', '
 const EPSILON = 1e-9;
 
 /**
- * A size over its cap, both in the units the cap was written in (--maxMemory 2G: GB), so the two
- * compare at a glance; in bytes when one decimal place cannot tell them apart.
+ * A size over its cap, both in the one unit the cap was written in (--maxMemory 2G: GB, as Toil's
+ * human2bytes reads G; --maxDisk 1K: KB), so the two compare at a glance; in bytes when one
+ * decimal place cannot tell them apart.
  */
 function sizeOverrun(flag: '--maxMemory' | '--maxDisk', what: string, asked: number, cap: number): Overrun {
   const units = writtenUnits(cap);
-  const [askedText, capText] = [formatBytesIn(asked, units), formatBytesIn(cap, units)];
+  const [askedText, capText] = [formatBytesAsUnitOf(asked, cap, units), formatBytesIn(cap, units)];
   return askedText === capText
     ? { flag, asked: `${asked} bytes of ${what}`, cap: `${cap} bytes` }
     : { flag, asked: `${askedText} ${what}`, cap: capText };

@@ -2,6 +2,7 @@ import t from 'tap';
 import {
   decimalText,
   formatBytes,
+  formatBytesAsUnitOf,
   formatBytesIn,
   formatDuration,
   SIZE_SUFFIXES,
@@ -97,12 +98,18 @@ t.test('sizes and durations format for people', async (t) => {
     [1_024_000, 'binary', '1000.0 KiB'],
     [123_456_789, 'binary', '117.7 MiB'],
     [512, 'binary', '512 B'],
+    // Toil's 1K: 1000 bytes, below binary's first unit, so in the units it was written in.
+    [1000, 'decimal', '1.0 KB'],
+    [1023, 'binary', '1023 B'],
   ] as const;
   for (const [bytes, units, text] of written) {
     t.equal(writtenUnits(bytes), units, `${bytes}: ${units}`);
     t.equal(formatBytesIn(bytes, units), text, `${bytes}: ${text}`);
   }
   t.equal(formatBytesIn(3e9, 'binary'), '2.8 GiB', 'any size in the units asked for');
+  t.equal(formatBytesAsUnitOf(2 ** 20, 1000, 'decimal'), '1048.6 KB', "in the one unit of 1000's 1.0 KB");
+  t.equal(formatBytesAsUnitOf(3 * 2 ** 30, 2 * 2 ** 30, 'binary'), '3.0 GiB');
+  t.equal(formatBytesAsUnitOf(2048, 512, 'binary'), '2048 B', "512's unit is the byte");
   t.equal(formatDuration(350), '350ms');
   t.equal(formatDuration(45_000), '45s');
   t.equal(formatDuration(3_720_000), '1h02m');

@@ -41,6 +41,19 @@ t.test(
         { maxDisk: 10 * GI - 1 },
         "job 'align' asks for 10737418240 bytes of disk, more than --maxDisk allows (10737418239 bytes); raise --maxDisk, or lower the job's requirement (--defaultDisk if it declares none)",
       ],
+      [
+        // Toil's human2bytes reads 1K as 1000 bytes: said in KB, the job's disk too.
+        { maxDisk: 1000 },
+        "job 'align' asks for 10737418.2 KB disk, more than --maxDisk allows (1.0 KB); raise --maxDisk, or lower the job's requirement (--defaultDisk if it declares none)",
+      ],
+      [
+        { maxMemory: 2.5e9 },
+        "job 'align' asks for 3.0 GB memory, more than --maxMemory allows (2.5 GB); raise --maxMemory, or lower the job's requirement (--defaultMemory if it declares none)",
+      ],
+      [
+        { maxDisk: 2 ** 20 },
+        "job 'align' asks for 10240.0 MiB disk, more than --maxDisk allows (1.0 MiB); raise --maxDisk, or lower the job's requirement (--defaultDisk if it declares none)",
+      ],
     ] as const;
     for (const [limits, message] of cases) {
       const flag = Object.keys(limits)[0]!;
