@@ -9,7 +9,7 @@ import { yaml } from '../common/yaml.js';
 import { LEADER_ONLY_KEYS } from '../leader/leaderConfig.js';
 import type { Catalogue } from '../scaler/catalogue.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
-import { OBJECTIVES, type PolicyChoice } from '../scaler/config.js';
+import { OBJECTIVES, type PolicyChoice, type ScalerConfig } from '../scaler/config.js';
 import { POLICIES } from '../scaler/policy.js';
 import { parseSimulateConfig, type SimulateConfig } from '../scaler/simulator/config.js';
 import { simulate, type SimulationProgress, type SimulationResult } from '../scaler/simulator/engine.js';
@@ -200,6 +200,42 @@ function counted(n: number, what: string): string {
   return `${n} ${what}${n === 1 ? '' : 's'}`;
 }
 
+/**
+ * Without --config, the cluster the run simulates, as the run uses it: the shipped file's, with
+ * whatever flags replaced in its scaler: section (--nodeTypes, --maxNodes) named, so a script's
+ * log says which cluster its figures are for.
+ */
+function tellShippedCluster(
+  inputs: SimulationInputs,
+  scaler: ScalerConfig,
+  notice: ((line: string) => void) | undefined,
+): void {
+  if (inputs.configGiven !== undefined) return;
+  const given = [...(inputs.flags?.nodeTypeOrigin ?? []), ...(inputs.flags?.origin.values() ?? [])];
+  const flags = [...new Set(given.flatMap((g) => /^--\w+/.exec(g ?? '') ?? []))];
+  notice?.(
+    `no --config: simulating the shipped ${DEFAULT_CLUSTER}${flags.length > 0 ? ` with ${flags.join(', ')} over its scaler: section` : ''} ` +
+      `(${clusterShape(scaler)}); give --config FILE for yours`,
+  );
+}
+
+/** "2 node types, c5.2xlarge:0.3 and c5.2xlarge (1 spot, 1 on-demand), maxNodes 10 each". */
+function clusterShape(scaler: ScalerConfig): string {
+  const types = scaler.nodeTypes;
+  const spot = types.filter((n) => n.capacityType === 'spot').length;
+  const kinds =
+    spot === types.length
+      ? 'spot'
+      : spot === 0
+        ? 'on-demand'
+        : `${spot} spot, ${types.length - spot} on-demand`;
+  const maxes = types.map((n) => n.maxNodes);
+  const max = maxes.every((m) => m === maxes[0])
+    ? `maxNodes ${maxes[0]}${types.length > 1 ? ' each' : ''}`
+    : `maxNodes ${maxes.join(',')}`;
+  return `${counted(types.length, 'node type')}, ${types.map((n) => n.label).join(', ')} (${kinds}), ${max}`;
+}
+
 /** `--policy NAME`: the config is checked for the policy the flag chose, not the file's. */
 function chosenByFlag(name: PolicyName): PolicyChoice {
   return {
@@ -232,7 +268,11 @@ export async function runSimulation(
     scalerFlags?: ScalerSettingFlags;
     /** Told how far the run is, per policy (see progressReporter). */
     progress?: (policy: PolicyName) => (p: SimulationProgress) => void;
-    /** Told, in a line, of the config's weather the run left out (see leftOutNotice). */
+    /**
+     * Told, in a line, of the config's weather the run left out (see tellLeftOut) and, without
+     * --config, of the shipped cluster it simulates (said where a script reading --json does not
+     * look: the cluster decides the figures).
+     */
     notice?: (line: string) => void;
   } = {},
 ): Promise<SimulationResult> {
@@ -240,6 +280,7 @@ export async function runSimulation(
   const policy = options.policy === undefined ? undefined : chosenByFlag(options.policy);
   const config = configFor(inputs, policy);
   const { scaler, simulation } = config;
+  tellShippedCluster(inputs, scaler, options.notice);
   tellLeftOut(inputs, config, options.notice);
   return simulate(inputs.trace, scaler, simulation, {
     seed: options.seed,
@@ -264,6 +305,7 @@ export async function runComparison(
   const cost = configFor(inputs, chosenByFlag('cost'));
   const classic = configFor(inputs, COMPARED_CLASSIC);
   // Both runs have the same cluster: one line says it of both.
+  tellShippedCluster(inputs, cost.scaler, options.notice);
   tellLeftOut(inputs, cost, options.notice);
   const { seed, progress } = options;
   return {
@@ -401,12 +443,6 @@ export const command: SubCommand = {
             if (!Number.isInteger(seed))
               throw new UserInputError('BAD_FLAG', `--seed must be an integer, got "${opts.seed}"`);
           }
-          // The cluster decides the figures, so a run on the shipped one says so where a script
-          // reading --json does not look.
-          if (opts.config === undefined)
-            process.stderr.write(
-              `toil simulate: no --config: simulating ${DEFAULT_CLUSTER_IS}; give --config FILE for yours\n`,
-            );
           const progress = (policy: PolicyName) =>
             progressReporter(`policy ${policy}`, (line) => process.stderr.write(`${line}\n`));
           const notice = (line: string) => process.stderr.write(`toil simulate: ${line}\n`);

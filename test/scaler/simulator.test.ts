@@ -521,7 +521,7 @@ t.test(
     t.equal(run.code, 0, run.stderr);
     t.match(
       run.stderr,
-      /^toil simulate: no --config: simulating the shipped bench\/traces\/cluster\.yaml \(seven spot and on-demand node types, maxNodes 10\); give --config FILE for yours$/m,
+      /^toil simulate: no --config: simulating the shipped bench\/traces\/cluster\.yaml \(7 node types, c5\.2xlarge:0\.3, m5\.2xlarge:0\.3, c5\.2xlarge, m5\.2xlarge, r5\.2xlarge, c5\.4xlarge, m5\.4xlarge \(2 spot, 5 on-demand\), maxNodes 10 each\); give --config FILE for yours$/m,
     );
     t.match(run.stdout, /^trace my-pipeline, policy cost, seed \d+\n {2}cost {17}\$\d+\.\d\d/);
   },

@@ -128,7 +128,8 @@ export function parseSimulateConfig(
   // Weather for a type of the catalogue's the flags' cluster does not run: left out.
   const leftOut = (type: string | undefined): boolean =>
     typesFromFlags && type !== undefined && !run.has(type) && catalogue.types.has(type);
-  if (sim.success && scaler) problems.push(...unknownOfferings(sim.data, scaler, leftOut));
+  if (sim.success && scaler)
+    problems.push(...unknownOfferings(sim.data, scaler, leftOut, typesFromFlags ? catalogue : undefined));
   if (problems.length > 0 || !scaler || !sim.success) throw new ConfigError(source, problems);
   const s = sim.data;
   const refusals = s.capacityRefusals.filter((r) => !leftOut(r.instanceType));
@@ -203,7 +204,10 @@ function priceType(key: string): string {
 /**
  * The instance types and zones the simulation's refusals and spot prices name that the cluster
  * has not: such an entry never matches a launch, so the run would silently simulate calm weather.
- * Entries `leftOut` says of their type are not checked: the run leaves them out.
+ * Entries `leftOut` says of their type are not checked: the run leaves them out. `anyOf`: the
+ * node types are the flags', so the weather may name any type of this catalogue (the file's own,
+ * which the flags dropped, among them): a type it does not list is a typo, and the closest of its
+ * types is suggested, not only of the few the run uses.
  */
 function unknownOfferings(
   sim: {
@@ -212,6 +216,7 @@ function unknownOfferings(
   },
   scaler: ScalerConfig,
   leftOut: (type: string | undefined) => boolean,
+  anyOf?: Catalogue,
 ): string[] {
   const types = new Set(scaler.nodeTypes.flatMap((n) => n.instanceTypes.map((t) => t.name)));
   const zones = new Set(scaler.zones);
@@ -219,6 +224,13 @@ function unknownOfferings(
   const check = (path: string, kind: 'instance type' | 'zone', name: string): void => {
     const known = kind === 'zone' ? zones : types;
     if (known.has(name)) return;
+    if (kind === 'instance type' && anyOf !== undefined) {
+      const hint = closestNames(name, anyOf.types.keys(), 1)[0];
+      problems.push(
+        `${path}: ${name} is no instance type of the catalogue's (the node types are the flags', so the weather may name any of its ${anyOf.types.size} instance types)${hint !== undefined ? `; did you mean ${hint}?` : ''}`,
+      );
+      return;
+    }
     const hints = closestNames(name, known, 1);
     problems.push(
       `${path}: ${name} is no ${kind} of the cluster's (${kind === 'zone' ? 'scaler.zones' : 'scaler.nodeTypes'}: ${[...known].join(', ')})${hints.length > 0 ? `; did you mean ${hints[0]}?` : ''}`,
