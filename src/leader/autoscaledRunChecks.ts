@@ -2,6 +2,7 @@ import { UserInputError } from '../common/errors.js';
 import type { ScalerConfig } from '../scaler/config.js';
 import { packableResources } from '../scaler/overhead.js';
 import { planScaling } from '../scaler/policy.js';
+import { rootVolumeSetting } from '../scaler/rootVolumes.js';
 import { describeRequest, fitsResources, subtract } from '../scaler/shapes.js';
 import type { QueuedJob, Resources } from '../scaler/types.js';
 import { SCALER_FLAGS, type ScalerSettingNames } from './scalerSettingNames.js';
@@ -110,6 +111,12 @@ function refusalOf(job: DeclaredJob, check: ScalerConfig, names: ScalerSettingNa
             job.service
               ? 'declare the service preemptable: true in its requirements (--defaultPreemptible does not reach a service)'
               : 'make the job preemptable (--defaultPreemptible, for a job that does not say)',
+          ]
+        : []),
+      // An EBS-only type's disk is its root volume, which a setting sizes: the least that fits.
+      ...(bad.rootVolume
+        ? [
+            `raise ${rootVolumeSetting(check, bad.rootVolume.instanceType, names.rootVolumes)}${names.where} to ${bad.rootVolume.neededGiB} or more`,
           ]
         : []),
       ...(sized
@@ -236,6 +243,7 @@ function launchRefusal(
   if (!verdicts) launchVerdicts.set(config, (verdicts = new Map<string, Refusal | null>()));
   const key = JSON.stringify([
     names.where,
+    names.rootVolumes.nodeStorage,
     job.name,
     job.cores,
     job.memoryBytes,

@@ -10,6 +10,7 @@ import type { Logger } from '../common/log.js';
 import type { LeaderDaemon } from '../leader/daemon.js';
 import type { LeaderConfig } from '../leader/leaderConfig.js';
 import type { LeaderMetrics } from '../leader/metrics.js';
+import type { ScalerSettingNames } from '../leader/scalerSettingNames.js';
 import type { Ec2Endpoint } from '../localcloud/ec2/index.js';
 import type { AwsCluster, NodeImage } from '../provisioner/aws/awsCluster.js';
 import type { AwsClusterSettings } from '../provisioner/aws/awsProvisioner.js';
@@ -93,8 +94,11 @@ export async function startLeader(options: {
   const cfg = options.config();
   // What a refused job's line tells its reader to change: the daemon's config file, where the
   // submitter's scaling flags do nothing; Toil's flags for `toil run --provisioner aws` (no file).
-  const scalerSettings =
-    options.configPath !== undefined ? scalerConfigKeys(options.configPath) : SCALER_FLAGS;
+  // Read at each check: a reload may give or drop provisioner.nodeStorageGiB.
+  const scalerSettings = (): ScalerSettingNames =>
+    options.configPath !== undefined
+      ? scalerConfigKeys(options.configPath, options.config().provisioner)
+      : SCALER_FLAGS;
   const env = options.env ?? process.env;
   const log = options.log;
   const priceWarning = estimatedPricesWarning(cfg.scaler);
@@ -309,14 +313,14 @@ export async function startLeader(options: {
           // beside that the check does not count, so it is not judged.
           checkServicesTogether: (host, services, beside) => {
             if (daemon.scaler.unowned.length === 0)
-              checkServicesTogether(host, services, beside, options.config().scaler, scalerSettings);
+              checkServicesTogether(host, services, beside, options.config().scaler, scalerSettings());
           },
           // The same for each job alone: one no type the scaler may launch fits whole waited
           // silently (the batch system's largest node bounds each resource on its own). Judged
           // once a tick has listed the cluster, so a static worker that may run it is known.
           checkLaunchable: (job, addedWith) => {
             if (daemon.scaler.lastCompletedAt !== undefined && daemon.scaler.unowned.length === 0)
-              checkJobLaunchable(job, options.config().scaler, addedWith, scalerSettings);
+              checkJobLaunchable(job, options.config().scaler, addedWith, scalerSettings());
           },
           ...preemptableRetriesOf(o.preemptableRetries ?? submission.preemptableRetries),
           ...((o.env ?? submission.env) ? { env: o.env ?? submission.env } : {}),

@@ -1,22 +1,11 @@
 import type { LeaderConfig } from '../leader/leaderConfig.js';
 import type { AwsCluster, NodeImage } from '../provisioner/aws/awsCluster.js';
 import { checkRootVolumesFitImage, nodeImage } from '../provisioner/cluster/nodeImage.js';
-import { workerRootVolumes, type RootVolumeNames } from '../scaler/rootVolumes.js';
+import { rootVolumeConfigKeys } from '../leader/scalerSettingNames.js';
+import { workerRootVolumes } from '../scaler/rootVolumes.js';
 import type { Env } from './env.js';
 
 type AwsProvisionerConfig = Extract<LeaderConfig['provisioner'], { kind: 'aws' }>;
-
-/** How a daemon's config names the root volumes its scaler launches. */
-function configNames(p: LeaderConfig['provisioner']): RootVolumeNames {
-  return {
-    // What launch-cluster writes into the leader's config; it stands for scaler.nodeStorage.
-    nodeStorage:
-      p.kind === 'aws' && p.nodeStorageGiB !== undefined
-        ? 'provisioner.nodeStorageGiB'
-        : 'scaler.nodeStorage',
-    override: (type) => `scaler.nodeStorageOverrides.${type}`,
-  };
-}
 
 /**
  * Refuses (ROOT_VOLUME_BELOW_IMAGE) a config whose scaler would launch a worker root volume, of
@@ -26,7 +15,7 @@ function configNames(p: LeaderConfig['provisioner']): RootVolumeNames {
  * against the image the daemon started with, of AWS or of the embedded local cloud.
  */
 export function checkLeaderRootVolumes(cfg: LeaderConfig, image: NodeImage): void {
-  checkRootVolumesFitImage(workerRootVolumes(cfg.scaler, configNames(cfg.provisioner)), image);
+  checkRootVolumesFitImage(workerRootVolumes(cfg.scaler, rootVolumeConfigKeys(cfg.provisioner)), image);
 }
 
 /**

@@ -38,10 +38,19 @@ export const ROOT_VOLUME_FLAGS: RootVolumeNames = {
  */
 export function workerRootVolumes(scaler: ScalerConfig, names: RootVolumeNames): NamedRootVolume[] {
   const types = [...new Set(scaler.nodeTypes.flatMap((nt) => nt.instanceTypes.map((it) => it.name)))];
-  return types.map((type) => {
-    const override = scaler.nodeStorageOverridesGiB[type];
-    return override !== undefined
-      ? { flag: names.override(type), giB: override }
-      : { flag: names.nodeStorage, giB: scaler.nodeStorageGiB };
-  });
+  return types.map((type) => ({
+    flag: rootVolumeSetting(scaler, type, names),
+    giB: scaler.nodeStorageOverridesGiB[type] ?? scaler.nodeStorageGiB,
+  }));
+}
+
+/** What sizes the root volume of an instance type: its `nodeStorageOverrides` entry, else `nodeStorage`. */
+export function rootVolumeSetting(
+  scaler: ScalerConfig,
+  instanceType: string,
+  names: RootVolumeNames,
+): string {
+  return scaler.nodeStorageOverridesGiB[instanceType] !== undefined
+    ? names.override(instanceType)
+    : names.nodeStorage;
 }

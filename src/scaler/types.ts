@@ -289,6 +289,12 @@ export interface UnschedulableJob {
   /** Failing constraints, e.g. "memory: asks 300.0 GiB, r5.8xlarge offers 247.1 GiB". */
   readonly constraints: readonly string[];
   readonly largestNodeType: string;
+  /**
+   * The disk is short because the type offering the most is an EBS-only type whose root volume
+   * (`nodeStorage`, or its `nodeStorageOverrides` entry) is too small: that type, and the root
+   * volume in GiB that gives the job its disk.
+   */
+  readonly rootVolume?: { readonly instanceType: string; readonly neededGiB: number };
   readonly message: string;
 }
 

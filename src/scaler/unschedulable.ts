@@ -55,10 +55,11 @@ export function findUnschedulable(
     if (r.cores > maxCores)
       constraints.push(`cores: asks ${r.cores}, the most any node type offers is ${maxCores}`);
     const maxDisk = Math.max(...all.map((e) => e.packable.diskBytes));
+    const root = r.diskBytes > maxDisk ? rootVolumeShort(all, maxDisk, r.diskBytes) : undefined;
     if (r.diskBytes > maxDisk)
       constraints.push(
         `disk: asks ${formatBytes(r.diskBytes)}, the most any node type offers is ${formatBytes(maxDisk)} after overhead` +
-          rootVolumeNote(all, maxDisk, r.diskBytes),
+          (root?.note ?? ''),
       );
     const maxGpus = Math.max(...all.map((e) => e.packable.gpus ?? 0));
     if ((r.gpus ?? 0) > maxGpus)
@@ -74,6 +75,7 @@ export function findUnschedulable(
       request: r,
       constraints,
       largestNodeType: largest.type.name,
+      ...(root ? { rootVolume: root.rootVolume } : {}),
       message: `job '${c.name}' (${c.firstId}${c.count > 1 ? ` and ${c.count - 1} like it` : ''}) asks for ${describeRequest(r)}; no configured node type can run it (largest: ${largest.type.name}, ${describeRequest(L)} after overhead): ${constraints.join('; ')}`,
     });
   }
@@ -82,21 +84,26 @@ export function findUnschedulable(
 
 /**
  * When the most disk comes from a root volume (an EBS-only type), what the overhead took of it
- * and the --nodeStorage that would give the job its disk: the volume is the user's to size.
+ * and the root volume that would give the job its disk: the volume is the user's to size. The
+ * setting that sizes it is named by whoever words the refusal (a flag of `toil run`, a key of a
+ * leader daemon's config file), from `rootVolume`.
  */
-function rootVolumeNote(
+function rootVolumeShort(
   all: readonly { readonly type: InstanceType; readonly packable: Resources }[],
   maxDisk: number,
   askedBytes: number,
-): string {
+): { note: string; rootVolume: NonNullable<UnschedulableJob['rootVolume']> } | undefined {
   const root = all.find(
     (e) =>
       !e.type.instanceStore && e.packable.diskBytes === maxDisk && e.packable.diskBytes < e.type.diskBytes,
   );
-  if (!root) return '';
+  if (!root) return undefined;
   const volume = root.type.diskBytes;
-  return (
-    ` (${root.type.name}'s ${formatBytes(volume)} root volume less ${formatBytes(volume - maxDisk)} ` +
-    `for the OS, as Toil reserves it: 5 GB and 5 % of the volume; --nodeStorage ${rootVolumeGiBFor(askedBytes)} or more gives the job its disk)`
-  );
+  const neededGiB = rootVolumeGiBFor(askedBytes);
+  return {
+    note:
+      ` (${root.type.name}'s ${formatBytes(volume)} root volume less ${formatBytes(volume - maxDisk)} ` +
+      `for the OS, as Toil reserves it: 5 GB and 5 % of the volume; a root volume of ${neededGiB} GiB or more gives the job its disk)`,
+    rootVolume: { instanceType: root.type.name, neededGiB },
+  };
 }

@@ -17,9 +17,10 @@ import { testDir } from '../fixtures/testDir.js';
  *   when it is added, naming it and what no type offers.
  * - three such children added by one job: the refusal names the first and counts and names the
  *   other two, as the check before launch does (it named the first alone).
- * Those refusals, and one of a job that would wait forever under the config's maxNodes, name what
- * the daemon's operator changes: the scaler's keys in the config file. They named the submitter's
- * --nodeTypes and --maxNodes, which do nothing on a daemon.
+ * Those refusals, one of a job that would wait forever under the config's maxNodes, and one of a
+ * job whose disk is over the workers' root volume, name what the daemon's operator changes: the
+ * scaler's keys in the config file. They named the submitter's --nodeTypes, --maxNodes and
+ * --nodeStorage, which do nothing on a daemon.
  */
 t.setTimeout(240_000);
 
@@ -38,7 +39,8 @@ const [, base = ''] = await leader.waitFor(/status at (http:\/\/[0-9.:]+)\/statu
 /** A pattern matching `text` as written. */
 const literal = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** The submitter's scaling flags, which a daemon's refusal must not send its reader to. */
-const SCALING_FLAG = /--nodeTypes|--nodeType\b|--maxNodes|--maxPreemptableNodes|--preemptableCompensation/;
+const SCALING_FLAG =
+  /--nodeTypes|--nodeType\b|--maxNodes|--maxPreemptableNodes|--preemptableCompensation|--nodeStorage/;
 
 /** `toil run WORKFLOW file:DIR/STORE ARGS --leader BASE …`, SIGKILLed after a minute (many times a refusal's time). */
 async function submit(
@@ -100,6 +102,26 @@ t.test('a job no node type fits whole is refused on the daemon when it is added,
     'the daemon logs a refusal, no stack',
   );
 });
+
+t.test(
+  "a job whose disk is over the config's root volume is refused naming scaler.nodeStorage and the file",
+  async (t) => {
+    // c5.xlarge and r5.large are EBS-only: their disk is the 50 GiB root volume less Toil's overhead.
+    const result = await submit('test/fixtures/workflowDeclaresNothing.ts', 'deep', [
+      '--defaultDisk',
+      '60Gi',
+    ]);
+    t.equal(result.code, 2, `refused as bad input (stderr: ${result.stderr})`);
+    t.match(
+      result.stderr,
+      new RegExp(
+        `^toil: workflow failed on the leader: job 'plain' can never run: disk: asks 60\\.0 GiB, .*; a root volume of 69 GiB or more gives the job its disk\\) \\(largest allowed node type \\S+\\); raise scaler\\.nodeStorage in ${literal(cfgPath)} to 69 or more, change scaler\\.nodeTypes in ${literal(cfgPath)} to a bigger type, or the job's requirements`,
+        'm',
+      ),
+    );
+    t.notMatch(result.stderr, SCALING_FLAG, "not the submitter's flags, which do nothing on a daemon");
+  },
+);
 
 t.test(
   'of three jobs added at once that no node type fits, the refusal names the first and counts and names the others',

@@ -7,7 +7,7 @@ import {
 } from '../../src/leader/autoscaledRunChecks.js';
 import { readCatalogue } from '../../src/scaler/catalogueFile.js';
 import { parseScalerConfig } from '../../src/scaler/config.js';
-import { scalerConfigKeys } from '../../src/leader/scalerSettingNames.js';
+import { scalerConfigKeys, type ScalerSettingNames } from '../../src/leader/scalerSettingNames.js';
 
 /**
  * The seed form's check before anything is launched: a job no allowed node type can ever run is
@@ -98,7 +98,8 @@ t.test('a job that fits is not refused', async (t) => {
 /**
  * An EBS-only type's disk is its root volume (--nodeStorage GiB) less Toil's overhead, 5 GB (Toil's
  * human2bytes("5G"), decimal) and 5 %: a 5 GiB volume keeps 95 MiB for jobs, as in Toil (5 GiB
- * here left nothing). A job that asks more is told what the overhead took and the volume it needs.
+ * here left nothing). A job that asks more is told what the overhead took, the volume it needs,
+ * and the flag that sizes it: the type's --nodeStorageOverrides entry when it has one.
  */
 t.test(
   'a small root volume keeps what Toil keeps for jobs, and a refusal says the --nodeStorage needed',
@@ -113,11 +114,17 @@ t.test(
     ) as Error;
     t.match(
       e.message,
-      /^job 'root' can never run: disk: asks 2\.0 GiB, the most any node type offers is 95\.6 MiB after overhead \(t2\.micro's 5\.0 GiB root volume less 4\.9 GiB for the OS, as Toil reserves it: 5 GB and 5 % of the volume; --nodeStorage 8 or more gives the job its disk\)/,
+      /^job 'root' can never run: disk: asks 2\.0 GiB, the most any node type offers is 95\.6 MiB after overhead \(t2\.micro's 5\.0 GiB root volume less 4\.9 GiB for the OS, as Toil reserves it: 5 GB and 5 % of the volume; a root volume of 8 GiB or more gives the job its disk\) \(largest allowed node type t2\.micro\); raise --nodeStorage to 8 or more, change --nodeTypes\/--nodeType to a bigger type, or the job's requirements/,
     );
     t.doesNotThrow(
       () => checkScalingFlags([job({ memoryBytes: 2 ** 28, diskBytes: 2 * 2 ** 30 })], small(8)),
       'and that --nodeStorage does give it',
+    );
+    const overridden = config('t2.micro', { nodeStorage: 50, nodeStorageOverrides: { 't2.micro': 5 } });
+    t.throws(
+      () => checkScalingFlags([job({ memoryBytes: 2 ** 28, diskBytes: 2 * 2 ** 30 })], overridden),
+      { message: /; raise --nodeStorageOverrides t2\.micro to 8 or more, / },
+      'a type of its own root volume: its --nodeStorageOverrides entry, which --nodeStorage does not change',
     );
   },
 );
@@ -240,7 +247,16 @@ t.test('a job a running workflow adds is judged against the node types the scale
  * keys in the daemon's config file. Its refusals name those keys and the file, never the flags.
  */
 const daemonKeys = scalerConfigKeys('/etc/toil/leader.yaml');
-const FLAG = /--nodeTypes|--nodeType\b|--maxNodes|--maxPreemptableNodes|--preemptableCompensation/;
+const FLAG =
+  /--nodeTypes|--nodeType\b|--maxNodes|--maxPreemptableNodes|--preemptableCompensation|--nodeStorage/;
+/** A 2 GiB-disk job checked under `scaler`, worded with `names`. */
+const deep = (scaler: ReturnType<typeof config>, names: ScalerSettingNames): void =>
+  checkJobLaunchable(
+    job({ name: 'deep', memoryBytes: 2 ** 28, diskBytes: 2 * 2 ** 30 }),
+    scaler,
+    undefined,
+    names,
+  );
 const onDaemon: [name: string, check: () => void, expected: RegExp][] = [
   [
     'a job no type fits whole: a bigger type in scaler.nodeTypes',
@@ -279,6 +295,32 @@ const onDaemon: [name: string, check: () => void, expected: RegExp][] = [
         daemonKeys,
       ),
     /^job 'down' \(preemptable\) would wait forever: .*; change scaler\.maxPreemptableNodes, scaler\.preemptableCompensation, scaler\.maxNodes or scaler\.nodeTypes in \/etc\/toil\/leader\.yaml$/,
+  ],
+  [
+    'a job whose disk is over the root volume: scaler.nodeStorage',
+    () => deep(config('t2.micro', { nodeStorage: 5 }), daemonKeys),
+    /^job 'deep' can never run: disk: .*; a root volume of 8 GiB or more gives the job its disk\) \(largest allowed node type t2\.micro\); raise scaler\.nodeStorage in \/etc\/toil\/leader\.yaml to 8 or more, change scaler\.nodeTypes in \/etc\/toil\/leader\.yaml to a bigger type, or the job's requirements/,
+  ],
+  [
+    'a job whose disk is over the root volume launch-cluster gave: provisioner.nodeStorageGiB',
+    () =>
+      deep(
+        config('t2.micro', { nodeStorage: 5 }),
+        scalerConfigKeys('/etc/toil/leader.yaml', {
+          kind: 'aws',
+          zone: 'us-west-2a',
+          clusterName: 'c',
+          tags: {},
+          applianceImage: 'quay.io/ucsc_cgl/toil:latest',
+          nodeStorageGiB: 5,
+        }),
+      ),
+    /; raise provisioner\.nodeStorageGiB in \/etc\/toil\/leader\.yaml to 8 or more, /,
+  ],
+  [
+    "a job whose disk is over its type's own root volume: its scaler.nodeStorageOverrides entry",
+    () => deep(config('t2.micro', { nodeStorageOverrides: { 't2.micro': 5 } }), daemonKeys),
+    /; raise scaler\.nodeStorageOverrides\.t2\.micro in \/etc\/toil\/leader\.yaml to 8 or more, /,
   ],
   [
     "a host's services that cannot run together under the limits: the limits as keys",
