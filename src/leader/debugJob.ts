@@ -3,12 +3,20 @@ import { UserInputError } from '../common/errors.js';
 import { namedUpTo } from '../common/namedUpTo.js';
 import type { FailureLog, JobCommit, JobTicket } from '../jobstore/jobRecords.js';
 import { LEADER_KEY } from '../jobstore/lease.js';
-import { COMMITS_PREFIX, TICKETS_PREFIX, WORKFLOW_KEY, type JobStore } from '../jobstore/jobStore.js';
+import {
+  COMMITS_PREFIX,
+  OUTCOME_KEY,
+  TICKETS_PREFIX,
+  WORKFLOW_KEY,
+  type JobStore,
+} from '../jobstore/jobStore.js';
 import { damagedDeclarations, declaredJobs } from './declaredJobs.js';
 import {
   failedJobsListed,
   lastRunFailures,
   leaderPassedOverNotice,
+  OUTCOME_DAMAGED_UNKNOWN,
+  outcomePassedOverNotice,
   unsureFailuresClause,
   type LastRunFailures,
 } from './lastRunFailures.js';
@@ -126,23 +134,28 @@ export async function findJob(store: JobStore, query: string): Promise<FoundJob>
   const job = `job '${chosen.name}' (${chosen.jobId})`;
   return {
     ticket: scan.tickets.get(chosen.jobId)!,
-    failedForGood: failures.unsure.some((f) => f.jobId === chosen.jobId)
-      ? {
-          unknown: `${LEADER_KEY} is damaged: a run's outcome records that it did, and only ${LEADER_KEY} tells whether a leader took the workflow up since`,
-        }
-      : failures.failed.some((f) => f.jobId === chosen.jobId),
+    failedForGood: failures.outcomeDamage
+      ? { unknown: OUTCOME_DAMAGED_UNKNOWN }
+      : failures.unsure.some((f) => f.jobId === chosen.jobId)
+        ? {
+            unknown: `${LEADER_KEY} is damaged: a run's outcome records that it did, and only ${LEADER_KEY} tells whether a leader took the workflow up since`,
+          }
+        : failures.failed.some((f) => f.jobId === chosen.jobId),
     notices: [
       ...(scan.damaged.length > 0 ? [passedOverNotice(store.locator, query, scan.damaged)] : []),
+      ...(failures.outcomeDamage ? [outcomePassedOverNotice(store.locator, job)] : []),
       ...(failures.leaderDamage ? [leaderPassedOverNotice(store.locator, failures, chosen.jobId, job)] : []),
     ],
   };
 }
 
 /**
- * A name of several jobs picks the one that failed for good. With the leader record damaged, a job
- * a run's outcome names failed may since have been taken up again: where the outcome names one of
- * them, the pick hangs on that record, and the lookup stops saying why. Where it names none or
- * several of them, the name is ambiguous either way, as chooseJob says.
+ * A name of several jobs picks the one that failed for good. With the run's outcome damaged, which
+ * of them failed is unknown: the pick hangs on it for every such name, and the lookup stops saying
+ * why. With the leader record damaged, a job a run's outcome names failed may since have been
+ * taken up again: where the outcome names one of them, the pick hangs on that record, and the
+ * lookup stops saying why. Where it names none or several of them, the name is ambiguous either
+ * way, as chooseJob says.
  */
 function refuseUnsureChoice(
   query: string,
@@ -150,8 +163,15 @@ function refuseUnsureChoice(
   failures: LastRunFailures,
   locator: string,
 ): void {
-  if (!failures.leaderDamage || jobs.some((j) => j.jobId === query)) return;
+  if (jobs.some((j) => j.jobId === query)) return;
   const named = jobs.filter((j) => j.name === query);
+  if (failures.outcomeDamage && named.length > 1)
+    throw new LookupStoppedError(
+      locator,
+      failures.outcomeDamage,
+      `job name '${query}' matches ${named.length} jobs, and which to pick cannot be told: only the run's outcome (${OUTCOME_KEY}) records which of them failed for good; give one of their ids: ${listed(named.map((j) => j.jobId))}`,
+    );
+  if (!failures.leaderDamage) return;
   const unsure = named.filter((j) => failures.unsure.some((f) => f.jobId === j.jobId));
   if (named.length < 2 || unsure.length !== 1) return;
   throw new LookupStoppedError(

@@ -1,48 +1,10 @@
-import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { onDamageableStores, type DamageableSort } from '../fixtures/damageableSort.js';
-import { REPO_ROOT, runToil } from '../fixtures/workflowCli.js';
+import { esc, failedTree, treeJobs, unissuedAndAbsentSay } from '../fixtures/failedTree.js';
+import { runToil } from '../fixtures/workflowCli.js';
 
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(240_000);
-
-const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
-
-/**
- * The tree workflow summing 0..3, its first `add` to run failing once with no retry: the run
- * fails, one `add` failed for good, the other ran, and the top `add` waits for them, never issued.
- */
-async function failedTree(t: Test, locator: string, options: DamageableSort['options']): Promise<void> {
-  const flags = ['--n', '4', '--out', 'out.txt', '--log', 'exec.log', '--fail', 'add', '--failTimes', '1'];
-  const run = await runToil(['run', TREE, locator, ...flags, '--retryCount', '0'], options);
-  t.equal(run.code, 1, run.code === 1 ? 'the run failed' : run.stderr);
-}
-
-interface TreeJobs {
-  readonly failed: string;
-  readonly ran: string;
-  readonly waiting: string;
-  readonly root: string;
-}
-
-/** The ids of the failed tree's `add` jobs, and of its root `tree`, as `toil status` tells them. */
-async function treeJobs(t: Test, store: DamageableSort): Promise<TreeJobs> {
-  const status = await runToil(['status', store.locator, '--json', '--printDot'], store.options);
-  const { graph } = JSON.parse(status.stdout) as { graph: { id: string; name: string; state: string }[] };
-  const id = (name: string, state: string) => graph.find((j) => j.name === name && j.state === state)?.id;
-  const jobs = {
-    failed: id('add', 'failed'),
-    ran: id('add', 'completed'),
-    waiting: id('add', 'waiting'),
-    root: graph[0]?.id,
-  };
-  t.ok(Object.values(jobs).every(Boolean), `an add of each state, and the root: ${status.stdout}`);
-  return jobs as TreeJobs;
-}
-
-function esc(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 /**
  * The leader record says whether a leader took the workflow up after the run whose outcome names
@@ -105,18 +67,7 @@ async function passesOverLeaderRecord(t: Test, store: DamageableSort): Promise<v
   );
 
   const unsure = `leader.json is damaged, so whether add (${failed}), which a run's outcome records as failed for good, still is cannot be told (a leader may have taken the workflow up since)`;
-  const never = await debug(waiting);
-  t.equal(never.code, 2, 'a job never issued');
-  t.equal(
-    never.stderr,
-    `toil: job 'add' (${waiting}) in job store ${locator} was never issued (it waits for the jobs before it), so there is nothing to run yet; ${unsure}\n`,
-  );
-  const none = await debug('nosuch');
-  t.equal(none.code, 2, 'no job of the name');
-  t.equal(
-    none.stderr,
-    `toil: no job named 'nosuch' or with that id in job store ${locator}; job names: add, tree; ${unsure}\n`,
-  );
+  await unissuedAndAbsentSay(t, store, waiting, unsure);
 
   // Without the workflow record no job's declaration can be replayed: it may hold the one asked for.
   await store.damage[0]('workflow.json');
@@ -139,9 +90,13 @@ async function passesOverLeaderRecord(t: Test, store: DamageableSort): Promise<v
   t.equal(neither.code, 0, `the run's outcome damaged too: ${neither.stderr}`);
   t.equal(
     neither.stderr,
-    `${notice}passed over: it only tells whether the failures a run's outcome records still stand, and that outcome (outcome.json) is damaged too\n`,
+    `toil: the run's outcome outcome.json of job store ${locator} is damaged and could not be read ('toil status ${locator}' lists it); whether job 'add' (${failed}) failed for good in the last run cannot be told: only that outcome records which jobs did\n` +
+      `${notice}passed over: it only tells whether the failures a run's outcome records still stand, and that outcome (outcome.json) is damaged too\n`,
   );
-  t.match(neither.stdout, /^failed: +1 attempt\(s\) logged$/m);
+  t.match(
+    neither.stdout,
+    /^failed: +1 attempt\(s\) logged; failed for good in the last run: unknown \(outcome\.json is damaged: only it records which jobs failed for good in the last run\)$/m,
+  );
 }
 
 onDamageableStores(
