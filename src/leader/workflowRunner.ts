@@ -585,9 +585,21 @@ export class WorkflowRunner {
    * runs on on-demand from then on (its requirements say non-preemptable, so the scaler plans an
    * on-demand node for it and the batch system never places it on spot).
    */
-  private onLost(update: JobUpdate): Promise<void> | undefined {
-    const a = this.attemptsOf(update.jobId);
+  private async onLost(update: JobUpdate): Promise<void> {
     const spec = this.graph.spec(update.jobId);
+    // The node may have gone after the attempt committed and before its batch system could say
+    // so (the word went down with the node): the job ran, and running it again would repeat its
+    // work and its side effects. Unread (the store failing), it runs again as before: a second
+    // commit is refused, so nothing is applied twice.
+    const commit = await this.o.store.readCommit(update.jobId).catch(() => undefined);
+    if (commit) {
+      this.log.info(
+        { job: spec.name, jobId: update.jobId, ...(update.node ? { node: update.node } : {}) },
+        `job '${spec.name}' lost (${whereLost(update)}) after it had committed: its result stands, not run again`,
+      );
+      return this.onSucceeded({ ...update, outcome: 'succeeded', commit });
+    }
+    const a = this.attemptsOf(update.jobId);
     // A service started again would hand its host's successors another value than it gave before.
     if (spec.service) return this.onFailed(update, this.serviceLost(spec, update));
     const cap = this.o.preemptableRetries ?? 3;
@@ -606,9 +618,6 @@ export class WorkflowRunner {
       );
     } else if (onSpot || a.lostOnDemand <= cap) {
       next = onSpot ? 'spot' : 'on-demand';
-      // The batch system's reason says which loss it was: a node gone, a spot reclaim, or a
-      // Slurm job cancelled from outside (scancel), which is not the node's doing.
-      const why = update.message ?? 'its node is gone';
       this.log.warn(
         {
           job: spec.name,
@@ -616,13 +625,12 @@ export class WorkflowRunner {
           losses: a.lost,
           ...(update.node ? { node: update.node } : {}),
         },
-        `job '${spec.name}' lost (${why}${update.node ? ` on ${update.node}` : ''}); running it again (no retry spent)`,
+        `job '${spec.name}' lost (${whereLost(update)}); running it again (no retry spent)`,
       );
     } else next = 'failure';
     this.o.onJobLost?.({ jobId: update.jobId, name: spec.name, losses: a.lost, next });
     if (next === 'failure') return this.onFailed(update, 'lost too many times');
     this.issue(update.jobId);
-    return undefined;
   }
 
   /**
@@ -630,7 +638,7 @@ export class WorkflowRunner {
    * `preemptable: true`), that a spot reclaim takes it and how to avoid that.
    */
   private serviceLost(spec: JobSpec, update: JobUpdate): string {
-    const where = `${update.message ?? 'its node is gone'}${update.node ? ` on ${update.node}` : ''}`;
+    const where = whereLost(update);
     if (!resolveJobRequirements(spec, spec.requirements, this.o.defaults).preemptable)
       return `service lost (${where})`;
     return `service '${spec.name}' lost with its node (${where}): it says preemptable: true, so it may run on a spot node, and a spot reclaim takes it there; a service is not run again (its host's successors hold the value it started with), so the workflow fails. Declare the service preemptable: false (on-demand), or make its host or a job above it a checkpoint (checkpoint: true), which runs again with a new service`;
@@ -1416,4 +1424,12 @@ function verdictAndTail(text: string, n: number): string {
 function tailLines(text: string, n: number): string {
   const lines = text.split('\n');
   return lines.slice(-n).join('\n');
+}
+
+/**
+ * Why and where a job was lost, as its batch system says: a node gone, a spot reclaim, or a Slurm
+ * job cancelled from outside (scancel), which is not the node's doing.
+ */
+function whereLost(update: JobUpdate): string {
+  return `${update.message ?? 'its node is gone'}${update.node ? ` on ${update.node}` : ''}`;
 }
