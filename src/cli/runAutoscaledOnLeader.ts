@@ -12,6 +12,9 @@ import { failedJobHeadline } from '../leader/workflowRunner.js';
 import { givenDefaultPreemptable, runJobPolicy, type RunFlags } from './run.js';
 import { CANCELLED_EXIT, onStopSignals, signalExitCode } from './untilSignal.js';
 
+/** How long a submission is sent again while the leader restarts, before its refusal is the answer. */
+const LEADER_RESTART_WAIT_MS = 60_000;
+
 /**
  * `toil run WORKFLOW JOBSTORE … --leader URL`: the workflow runs inside a `toil leader` daemon
  * (on its autoscaled cluster) instead of in this process. Paths are made absolute here because
@@ -40,22 +43,37 @@ export async function runOnLeader(
   // (the leader's log is not here to show the run moving).
   const { console: out } = runOutput(flags, clock, 1000);
   const started = clock.now();
-  const run = await submitWorkflow(leaderUrl, token, {
-    workflowFile: resolve(workflowFile),
-    jobStore,
-    args,
-    ...(defaultPreemptable !== undefined ? { defaultPreemptable } : {}),
-    // Toil's flags for how a run treats failures, spot losses and jobs declaring nothing hold on
-    // the leader too (the defaults are sent only when not Toil's, which are also the leader's).
-    retryCount,
-    preemptableRetries: Number.isFinite(preemptableRetries) ? preemptableRetries : 'unlimited',
-    clean,
-    servicePollMs,
-    deadlockWaitMs,
-    ...limits,
-    ...(sameDefaults(defaults, TOIL_JOB_DEFAULTS) ? {} : { defaults }),
-    env,
-  });
+  // A leader restarting (a 503 as it stops or starts, its port closed in between) takes the
+  // submission once it is back: failing at once made a restart of the leader fail every run sent then.
+  const retry = {
+    clock,
+    forMs: LEADER_RESTART_WAIT_MS,
+    onRetrying: (why: string) =>
+      out.line(
+        `toil: leader ${leaderUrl} is restarting (${why}): retrying for up to ${LEADER_RESTART_WAIT_MS / 1000} s`,
+      ),
+  };
+  const run = await submitWorkflow(
+    leaderUrl,
+    token,
+    {
+      workflowFile: resolve(workflowFile),
+      jobStore,
+      args,
+      ...(defaultPreemptable !== undefined ? { defaultPreemptable } : {}),
+      // Toil's flags for how a run treats failures, spot losses and jobs declaring nothing hold on
+      // the leader too (the defaults are sent only when not Toil's, which are also the leader's).
+      retryCount,
+      preemptableRetries: Number.isFinite(preemptableRetries) ? preemptableRetries : 'unlimited',
+      clean,
+      servicePollMs,
+      deadlockWaitMs,
+      ...limits,
+      ...(sameDefaults(defaults, TOIL_JOB_DEFAULTS) ? {} : { defaults }),
+      env,
+    },
+    retry,
+  );
   out.line(`toil: submitted workflow ${run.id} to the leader at ${leaderUrl}`);
   // Ctrl-C (or SIGTERM) stops the workflow, as it does a local run: left running on the leader,
   // a hung job would hold its node with nobody watching. A second signal stops following at once.

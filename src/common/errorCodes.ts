@@ -425,6 +425,12 @@ export const ERROR_CODES = {
     meaning:
       "another toil leader holds the leader state's lease (a second daemon on one jobStore; holder and expiry named)",
   },
+  LEADER_NOT_TAKING: {
+    area: 'leader',
+    dispositions: r,
+    meaning:
+      'the leader daemon is starting or stopping and takes no workflow now (503); toil run --leader retries for up to 60 s',
+  },
   LEADER_UNAUTHORISED: { area: 'leader', dispositions: u, meaning: "the leader's token was not accepted" },
   LEADER_UNREACHABLE: {
     area: 'leader',

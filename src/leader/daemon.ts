@@ -327,6 +327,19 @@ class LeaderStoppingError extends ToilError {
   }
 }
 
+/**
+ * The daemon takes no workflow now: it is starting or stopping (503, with this code, which
+ * `toil run --leader` waits out: a leader restarting takes the submission once it is back).
+ */
+export class LeaderNotTakingWorkflowsError extends ToilError {
+  constructor(state: DaemonState) {
+    super('LEADER_NOT_TAKING', `the leader is ${state}; it takes no new workflows`, {
+      disposition: 'retry',
+      details: { state },
+    });
+  }
+}
+
 /** Another run of this daemon is using the job store (409). */
 export class JobStoreBusyError extends ToilError {
   /** `holderLocator`: how the running workflow's submission spelt the store, when not as `jobStore` does. */
@@ -511,8 +524,7 @@ export class LeaderDaemon {
   }
 
   private assertTakingWorkflows(): void {
-    if (this.stateValue !== 'running')
-      throw new IllegalStateError(`the leader is ${this.stateValue}; it takes no new workflows`);
+    if (this.stateValue !== 'running') throw new LeaderNotTakingWorkflowsError(this.stateValue);
   }
 
   /**
@@ -1168,10 +1180,15 @@ export class LeaderDaemon {
   /**
    * A submission refused with a 503. A file system that did not answer (a hung mount) is the
    * submitter's to fix and says all there is to say: one line, its code and path, no stack, each
-   * time. Anything else is the daemon's trouble, logged with its error.
+   * time; so does a leader starting or stopping, which is no fault. Anything else is the
+   * daemon's trouble, logged with its error.
    */
   private logRefusal(e: unknown): void {
-    if (e instanceof WorkflowFileNotAnsweringError || e instanceof JobStoreNotAnsweringError) {
+    if (
+      e instanceof WorkflowFileNotAnsweringError ||
+      e instanceof JobStoreNotAnsweringError ||
+      e instanceof LeaderNotTakingWorkflowsError
+    ) {
       this.log.warn({ code: e.code, ...e.details }, e.message);
       return;
     }
@@ -1211,7 +1228,9 @@ export class LeaderDaemon {
       } catch (e) {
         const code = e instanceof UserInputError ? 400 : e instanceof JobStoreBusyError ? 409 : 503;
         if (code === 503) this.logRefusal(e);
-        return reply.code(code).send({ error: coerceError(e).message });
+        // The code tells a client that waiting helps (the leader restarting) from a refusal.
+        const notTaking = e instanceof LeaderNotTakingWorkflowsError ? { code: e.code } : {};
+        return reply.code(code).send({ error: coerceError(e).message, ...notTaking });
       }
     });
     app.delete('/workflows/:id', async (req, reply) => {

@@ -39,9 +39,15 @@ export class LeaderUnreachableError extends UserInputError {
         ? `--leader ${url}: cannot reach the leader (${coerceError(cause).message})`
         : `--leader ${url}: the leader has not answered for ${Math.round(silentForMs / 1000)} s ` +
             `(${coerceError(cause).message}); the workflow may still be running there`,
-      { url },
+      { url, ...errnoOf(cause) },
     );
   }
+}
+
+/** The system error code of what failed (`ECONNREFUSED`), when it has one. */
+function errnoOf(cause: unknown): { errorCode?: string } {
+  const code = (cause as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? { errorCode: code } : {};
 }
 
 /**
@@ -73,8 +79,64 @@ export function leaderBaseUrl(leaderUrl: string): string {
   return leaderUrl.replace(/\/+$/, '');
 }
 
-/** Submits; resolves with the run the daemon created. Throws UserInputError when it is refused. */
+/**
+ * How a submission waits out a leader restarting: one answering 503 with LEADER_NOT_TAKING (it is
+ * starting or stopping, and kept nothing of the submission) or refusing the connection (between
+ * its stop and its next start). Either way nothing was taken, so sending it again is safe.
+ */
+export interface SubmitRetry {
+  readonly clock: Clock;
+  /** How long after the first such answer it is sent again; then that answer's error is thrown. */
+  readonly forMs: number;
+  /** Said once, at the first such answer: what the leader answered. */
+  readonly onRetrying?: (why: string) => void;
+}
+
+/** The first wait before a submission is sent again, doubled each time up to the most. */
+const RETRY_FIRST_DELAY_MS = 250;
+const RETRY_MAX_DELAY_MS = 5_000;
+
+/**
+ * Submits; resolves with the run the daemon created. Throws UserInputError when it is refused,
+ * after waiting out (with `retry`) a leader that is restarting.
+ */
 export async function submitWorkflow(
+  leaderUrl: string,
+  token: string | undefined,
+  submission: Submission,
+  retry?: SubmitRetry,
+): Promise<WorkflowRun> {
+  let since: number | undefined;
+  let delayMs = RETRY_FIRST_DELAY_MS;
+  for (;;) {
+    try {
+      return await submitOnce(leaderUrl, token, submission);
+    } catch (e) {
+      const why = restartingAnswer(e);
+      if (retry === undefined || why === undefined) throw e;
+      const now = retry.clock.now();
+      if (since === undefined) {
+        since = now;
+        retry.onRetrying?.(why);
+      }
+      const left = since + retry.forMs - now;
+      if (left <= 0) throw e;
+      await retry.clock.sleep(Math.min(delayMs, left));
+      delayMs = Math.min(delayMs * 2, RETRY_MAX_DELAY_MS);
+    }
+  }
+}
+
+/** What a leader restarting answered (a 503 LEADER_NOT_TAKING, a refused connection), else undefined. */
+function restartingAnswer(e: unknown): string | undefined {
+  if (!(e instanceof ToilError)) return undefined;
+  const { leaderCode, why, errorCode } = e.details;
+  if (e.code === 'LEADER_REFUSED' && leaderCode === 'LEADER_NOT_TAKING') return String(why);
+  if (e instanceof LeaderUnreachableError && errorCode === 'ECONNREFUSED') return 'connection refused';
+  return undefined;
+}
+
+async function submitOnce(
   leaderUrl: string,
   token: string | undefined,
   submission: Submission,
@@ -92,6 +154,7 @@ export async function submitWorkflow(
   throw new UserInputError(
     'LEADER_REFUSED',
     `the leader at ${leaderUrl} refused the workflow (HTTP ${status}): ${why}`,
+    { status, why, ...(typeof body.code === 'string' ? { leaderCode: body.code } : {}) },
   );
 }
 
@@ -200,7 +263,7 @@ async function leaderRequest(
   token: string | undefined,
   path: string,
   init: { method: string; headers?: Record<string, string>; body?: string },
-): Promise<{ status: number; body: WorkflowRun & { error?: string }; why: string }> {
+): Promise<{ status: number; body: WorkflowRun & { error?: string; code?: unknown }; why: string }> {
   const base = leaderBaseUrl(leaderUrl);
   let res: Response;
   try {

@@ -162,24 +162,20 @@ t.test(
 );
 
 /**
- * A leader that is stopping answers a submission 503 with its reason (`the leader is draining; it
- * takes no new workflows`), as it does a submission it could not take: the client showed it as an
- * internal error with its own stack trace, exit 1. It is the leader's refusal, said in one line.
+ * A leader that could not take a submission (its job store's file system did not answer) answers
+ * 503 with its reason: the client showed it as an internal error with its own stack trace, exit
+ * 1. It is the leader's refusal, said in one line. (A 503 saying the leader is restarting,
+ * LEADER_NOT_TAKING, is waited out: test/e2e/runOnLeaderRestarting.test.ts.)
  */
 t.test("a leader's 503 to a submission is one line with its reason, exit 2, no stack", async (t) => {
   const dir = scratchDir(t);
-  const url = await answeringLeader(t, () => [
-    503,
-    { error: 'the leader is draining; it takes no new workflows' },
-  ]);
+  const why = `jobStore file:${dir}/js: its file system did not answer within 10 s (a hung or unreachable mount?); check the mount, then submit again`;
+  const url = await answeringLeader(t, () => [503, { error: why }]);
   const run = await runToil(['run', SORT, `file:${dir}/js`, '--leader', url, '--leaderToken', 'x'], {
     cwd: dir,
   });
   t.equal(run.code, 2, run.stderr);
-  t.equal(
-    run.stderr.trim(),
-    `toil: the leader at ${url} refused the workflow (HTTP 503): the leader is draining; it takes no new workflows`,
-  );
+  t.equal(run.stderr.trim(), `toil: the leader at ${url} refused the workflow (HTTP 503): ${why}`);
 });
 
 /**
