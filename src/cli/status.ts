@@ -16,7 +16,7 @@ import {
 import type { SubCommand } from './main.js';
 import { STORE_UNREACHABLE_HELP, storeReadingOptions } from './storeUnreachable.js';
 import { childrenLines, dotGraph } from './statusGraph.js';
-import { jobCounts, runningLines, runningNow, type RunningNow } from './statusRunning.js';
+import { jobCounts, lostLines, runningLines, runningNow, type RunningNow } from './statusRunning.js';
 
 interface Flags {
   json?: boolean;
@@ -174,6 +174,7 @@ function summary(
       `jobs:       ${s.jobs.completed} completed of ${s.jobs.known} declared so far, ${s.jobs.ready} ready to run` +
         (s.failedJobs.length > 0 ? `, ${s.failedJobs.length} failed for good` : ''),
       ...(running ? nowLine(running, now) : []),
+      ...(running ? lostLines(running, now) : []),
       `failures:   ${s.failedAttempts} failed attempt(s) logged`,
       `state:      ${stateLine(s)}`,
       ...s.failedJobs.map((j) => `  failed:   ${j.name} (${j.jobId}): ${j.error}`),

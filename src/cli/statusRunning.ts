@@ -1,8 +1,9 @@
-import type { RunningJobRecord } from '../jobstore/jobRecords.js';
+import type { LostAttemptRecord, RunningJobRecord } from '../jobstore/jobRecords.js';
 import { CorruptJobStoreError, type JobStore } from '../jobstore/jobStore.js';
 import { liveLeader } from '../leader/workflowStatus.js';
 import { formatDuration } from '../common/units.js';
 import { MAX_RUNNING_LISTED, MAX_WAITING_LISTED } from '../leader/runningRecord.js';
+import { MAX_LOST_LISTED } from '../leader/lostAttempts.js';
 
 /** `toil status --printStatus`: the jobs running now, as the leader holding the store recorded them. */
 export interface RunningNow {
@@ -16,6 +17,9 @@ export interface RunningNow {
   /** Jobs ready but held back by --maxJobs or a service limit, not issued; absent when none. */
   readonly held?: number;
   readonly jobs: readonly RunningJobRecord[];
+  /** The attempts the leader's run lost with their node: how many, and the last of them. */
+  readonly lostCount?: number;
+  readonly lost?: readonly LostAttemptRecord[];
   /**
    * No leader holds the store, but the last one died without stopping its jobs: how many it had
    * issued to a cluster batch system, where they may still be queued or running.
@@ -61,7 +65,34 @@ async function readRunningNow(store: JobStore, now: number): Promise<RunningNow>
     waiting: record.waiting,
     ...(record.held ? { held: record.held } : {}),
     jobs: record.jobs,
+    ...(record.lostCount ? { lostCount: record.lostCount, lost: record.lost ?? [] } : {}),
   };
+}
+
+const AFTER_LOSS: Record<LostAttemptRecord['next'], string> = {
+  spot: 'run again (no retry spent)',
+  'on-demand': 'run again (no retry spent)',
+  'moved-to-on-demand': 'run again on on-demand, lost on spot more than --preemptableRetries times',
+  failure: 'failed: lost too many times',
+  committed: 'not run again: it had committed before its node went',
+};
+
+/**
+ * The attempts the running leader lost with their node (a spot reclaim, a node gone): which job,
+ * where and why, and what followed, the newest last; none while none was lost.
+ */
+export function lostLines(r: RunningNow, now: number): string[] {
+  if (!r.lostCount) return [];
+  const listed = r.lost ?? [];
+  const more = r.lostCount - listed.length;
+  return [
+    `lost:       ${r.lostCount} attempt(s) lost with their node in this run` +
+      (more > 0 ? ` (the last ${MAX_LOST_LISTED} listed)` : ''),
+    ...listed.map(
+      (l) =>
+        `  lost:     ${l.name} (${l.jobId}) attempt ${l.attempt}, ${formatDuration(Math.max(0, now - l.at))} ago: ${l.why}; ${AFTER_LOSS[l.next]}`,
+    ),
+  ];
 }
 
 /**

@@ -410,6 +410,24 @@ export interface RunningRecord {
   readonly held?: number;
   /** The running ones (up to a cluster's worth), then the first of those waiting. */
   readonly jobs: readonly RunningJobRecord[];
+  /**
+   * Attempts this leader's run lost with their node (a spot reclaim, a node gone), how many and
+   * the last of them; absent when none was (and in the records of leaders that did not keep them).
+   */
+  readonly lostCount?: number;
+  readonly lost?: readonly LostAttemptRecord[];
+}
+
+/** An attempt lost with its node: where and why, as its batch system said, and what followed. */
+export interface LostAttemptRecord {
+  readonly jobId: string;
+  readonly name: string;
+  readonly attempt: number;
+  /** When the leader learnt of it (ms since the epoch, on the leader's clock). */
+  readonly at: number;
+  readonly why: string;
+  /** `spot`/`on-demand`: run again there (no retry spent); `committed`: it had, so not run again. */
+  readonly next: 'spot' | 'on-demand' | 'moved-to-on-demand' | 'failure' | 'committed';
 }
 
 export interface RunningJobRecord {

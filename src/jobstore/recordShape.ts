@@ -124,7 +124,24 @@ export function runningShapeProblem(r: Fields): string | undefined {
       running: 'number',
       waiting: 'number',
       held: 'number?',
+      lostCount: 'number?',
     }),
+    ...(r.lost === undefined
+      ? []
+      : objectList(r, 'lost', (j, where) =>
+          typedFields(
+            j,
+            {
+              jobId: 'string',
+              name: 'string',
+              attempt: 'number',
+              at: 'number',
+              why: 'string',
+              next: ['spot', 'on-demand', 'moved-to-on-demand', 'failure', 'committed'],
+            },
+            where,
+          ),
+        )),
     ...objectList(r, 'jobs', (j, where) =>
       typedFields(
         j,

@@ -342,6 +342,7 @@ async function runStarted(
     batchSystem: o.batchSystem,
     issued: () => leader.issuedAttempts(),
     held: () => leader.heldCount(),
+    lost: () => leader.lostAttempts.record(),
     clock: o.clock,
     log,
     signal: recording.signal,

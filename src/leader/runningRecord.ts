@@ -111,6 +111,8 @@ export async function keepRunningRecord(o: {
   issued: () => Iterable<{ jobId: string; name: string; attempt: number }>;
   /** How many ready jobs a limit holds back (not issued). */
   held: () => number;
+  /** The attempts lost with their node so far (none: absent from the record). */
+  lost?: () => Pick<RunningRecord, 'lostCount' | 'lost'>;
   clock: Clock;
   log: Logger;
   signal: AbortSignal;
@@ -122,7 +124,8 @@ export async function keepRunningRecord(o: {
   while (!o.signal.aborted) {
     const { jobs, running, waiting } = runningJobs(o.issued(), o.batchSystem);
     const held = o.held();
-    const body = JSON.stringify([jobs, running, waiting, held]);
+    const lost = o.lost?.() ?? {};
+    const body = JSON.stringify([jobs, running, waiting, held, lost]);
     const now = o.clock.now();
     if (body !== last || now - lastAt >= RUNNING_RECORD_REFRESH_MS) {
       const record: RunningRecord = {
@@ -134,6 +137,7 @@ export async function keepRunningRecord(o: {
         waiting,
         ...(held > 0 ? { held } : {}),
         jobs,
+        ...lost,
       };
       try {
         // Not past the run's end: a store that never answers the write (a stalled endpoint, which

@@ -22,6 +22,7 @@ import { JobGraph } from './jobGraph.js';
 import type { JobLogEntry } from './jobLogFiles.js';
 import type { DeclaredJob } from './autoscaledRunChecks.js';
 import { HeldJobs } from './heldJobs.js';
+import { LostAttempts } from './lostAttempts.js';
 import { checkJobLimits, type JobLimits } from './jobLimits.js';
 import { MemoryOverDeclared } from './memoryOverDeclared.js';
 
@@ -280,6 +281,8 @@ export class WorkflowRunner {
   private roomAwaitedSaid = false;
   private busy = 0;
   private jobsRun = 0;
+  /** The attempts lost with their node, for the running record. */
+  readonly lostAttempts = new LostAttempts();
   private generation = 0;
   private finish!: (result: WorkflowRunResult) => void;
   private abort!: (error: Error) => void;
@@ -592,7 +595,9 @@ export class WorkflowRunner {
     // work and its side effects. Unread (the store failing), it runs again as before: a second
     // commit is refused, so nothing is applied twice.
     const commit = await this.o.store.readCommit(update.jobId).catch(() => undefined);
+    const lost = { jobId: update.jobId, name: spec.name, attempt: update.attempt, why: whereLost(update) };
     if (commit) {
+      this.lostAttempts.add({ ...lost, at: this.o.clock.now(), next: 'committed' });
       this.log.info(
         { job: spec.name, jobId: update.jobId, ...(update.node ? { node: update.node } : {}) },
         `job '${spec.name}' lost (${whereLost(update)}) after it had committed: its result stands, not run again`,
@@ -628,6 +633,7 @@ export class WorkflowRunner {
         `job '${spec.name}' lost (${whereLost(update)}); running it again (no retry spent)`,
       );
     } else next = 'failure';
+    this.lostAttempts.add({ ...lost, at: this.o.clock.now(), next });
     this.o.onJobLost?.({ jobId: update.jobId, name: spec.name, losses: a.lost, next });
     if (next === 'failure') return this.onFailed(update, 'lost too many times');
     this.issue(update.jobId);

@@ -1,8 +1,7 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { MesosMasterClient } from '../../src/mesos/masterClient.js';
-import { startOnDemandAndSpot, tempDir } from '../fixtures/mesosCluster.js';
+import { startOnDemandAndSpot, tempDir, untilTaskRunsOn } from '../fixtures/mesosCluster.js';
 import { REPO_ROOT, startToil } from '../fixtures/workflowCli.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -18,7 +17,6 @@ t.test(
     const dir = tempDir('toil-mesos-e2e-lost-committed-');
     t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
     const runsFile = path.join(dir, 'runs.txt');
-    const client = new MesosMasterClient(cluster.master.address);
     const run = startToil(
       [
         ...[
@@ -31,14 +29,7 @@ t.test(
       ],
       { cwd: dir },
     );
-    let running = false;
-    for (let deadline = Date.now() + 60_000; !running && Date.now() < deadline; await sleep(50)) {
-      if (run.child.exitCode !== null) break;
-      const s = await client.state();
-      running = (s.frameworks[0]?.tasks ?? []).some(
-        (x) => x.slave_id === spotId && x.state === 'TASK_RUNNING',
-      );
-    }
+    const running = await untilTaskRunsOn(cluster.master.address, spotId, run.child);
     t.ok(running, 'the job runs on the spot agent');
     // The node's agent stops answering (frozen, as a machine going down is); the job's own process
     // runs on and commits, but the word of it never leaves the node.
