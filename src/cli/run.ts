@@ -289,12 +289,27 @@ export const command: SubCommand = {
           if (flags.leader !== undefined) {
             const { runOnLeader, leaderToken } = await import('./runAutoscaledOnLeader.js');
             const token = await leaderToken(flags.leaderToken);
-            setExitCode(await runOnLeader(flags.leader, token, workflow, jobStore, workflowArgs, flags));
+            setExitCode(
+              await runOnLeader(flags.leader, token, workflow, jobStore, workflowArgs, flags, {
+                takenNotices: toilFlagTypos(workflowArgs, toilFlags),
+                hint,
+              }),
+            );
             return;
           }
           if (flags.provisioner !== undefined) {
             const { runAutoscaled } = await import('./runAutoscaled.js');
-            setExitCode(await runAutoscaled(workflow, jobStore, workflowArgs, flags, hint, jobLogs));
+            setExitCode(
+              await runAutoscaled(
+                workflow,
+                jobStore,
+                workflowArgs,
+                flags,
+                hint,
+                jobLogs,
+                toilFlagTypos(workflowArgs, toilFlags),
+              ),
+            );
             return;
           }
           try {

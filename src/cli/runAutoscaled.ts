@@ -73,6 +73,8 @@ export async function runAutoscaled(
   hint: (message: string) => string = (m) => m,
   /** `--writeLogs`: where each job attempt's log is written, its directory already made. */
   jobLogs?: JobLogFilesOptions,
+  /** The lines to say once the workflow took its arguments (toilFlagTypos). */
+  argsTakenNotices: readonly string[] = [],
 ): Promise<number> {
   if (f.provisioner !== 'aws')
     throw new UserInputError('BAD_FLAG', `--provisioner ${f.provisioner}: expected aws`);
@@ -416,7 +418,14 @@ export async function runAutoscaled(
     });
     cancelRun = (why) => started.daemon.cancel(run.id, why);
     let cancelled = false;
+    let argsSaid = false;
+    const sayArgsTaken = (): void => {
+      if (argsSaid || !run.argsTaken) return;
+      argsSaid = true;
+      for (const line of argsTakenNotices) out.line(line);
+    };
     while (run.status === 'running') {
+      sayArgsTaken();
       const progress = started.daemon.progressOf(run);
       if (progress) out.progress(progress);
       // One workflow, one cluster: a launch the cloud refuses for good (a limit, a permission, a
@@ -430,6 +439,8 @@ export async function runAutoscaled(
       }
       await Promise.race([started.daemon.workflowsDone(), clock.sleep(250)]);
     }
+    // A run that ended between two looks took its arguments all the same.
+    sayArgsTaken();
     out.endProgress();
     const t = started.daemon.scaler.persisted;
     const elapsed = formatDuration(clock.now() - run.submittedAt);

@@ -15,6 +15,14 @@ import { CANCELLED_EXIT, onStopSignals, signalExitCode } from './untilSignal.js'
 /** How long a submission is sent again while the leader restarts, before its refusal is the answer. */
 const LEADER_RESTART_WAIT_MS = 60_000;
 
+/** What `toil run` says of the workflow's arguments, wherever the workflow runs. */
+export interface ArgsSaid {
+  /** Lines said once the workflow took its arguments (toilFlagTypos). */
+  readonly takenNotices: readonly string[];
+  /** A refusal's message with the toil option an argument it names was meant to be (toilFlagHint). */
+  readonly hint: (message: string) => string;
+}
+
 /**
  * `toil run WORKFLOW JOBSTORE … --leader URL`: the workflow runs inside a `toil leader` daemon
  * (on its autoscaled cluster) instead of in this process. Paths are made absolute here because
@@ -31,6 +39,8 @@ export async function runOnLeader(
   jobStoreText: string,
   args: readonly string[],
   flags: RunFlags,
+  /** What a local run says of its arguments: the lines once they are taken, the hint on a refusal. */
+  said: ArgsSaid = { takenNotices: [], hint: (m) => m },
 ): Promise<number> {
   const locator = parseLocator(jobStoreText);
   const jobStore = locator.kind === 'file' ? `file:${locator.path}` : locator.text;
@@ -97,6 +107,9 @@ export async function runOnLeader(
     },
     onBack: (silentForMs) => out.line(`toil: the leader answers again after ${formatDuration(silentForMs)}`),
     onProgress: (p) => out.progress(p),
+    onArgsTaken: () => {
+      for (const line of said.takenNotices) out.line(line);
+    },
   });
   const final = await following.then(
     (r) => r,
@@ -165,7 +178,9 @@ export async function runOnLeader(
     );
     return STORE_UNREACHABLE_EXIT;
   }
-  out.line(`toil: workflow failed on the leader: ${final.message ?? 'no reason given'}`);
+  const failure = final.message ?? 'no reason given';
+  // A workflow's refusal of an argument one typo from a toil option names the option meant.
+  out.line(`toil: workflow failed on the leader: ${final.userError ? said.hint(failure) : failure}`);
   // Each failed job's error and the end of its log, as a local run prints them: the message above
   // is one line per job, without the stack that says where.
   for (const job of final.failedJobs ?? []) {

@@ -181,6 +181,12 @@ export interface WorkflowRun {
   stoppedByKill?: boolean;
   /** The workflow's progress as its leader last reported it. */
   progress?: WorkflowProgress;
+  /**
+   * The workflow took its arguments: its start() returned, or the run resumed one that had
+   * started. The client following it then says what it says of them once they are taken (a toil
+   * option misspelt, which the workflow took and toil did not act on), as a local run does.
+   */
+  argsTaken?: true;
   /** A failed run's failed jobs (at most MAX_FAILED_JOBS_SHOWN), each with the tail of its log. */
   failedJobs?: readonly FailedJobSummary[];
   /**
@@ -243,6 +249,8 @@ export interface DaemonDeps {
      * the run. runWorkflow's bundleFile.
      */
     bundleFile: (workflowFile: string) => Promise<Uint8Array>,
+    /** Once the workflow's arguments are taken (runWorkflow's onArgsTaken). */
+    onArgsTaken: () => void,
   ) => Promise<{
     status: 'succeeded' | 'failed';
     jobsRun: number;
@@ -681,6 +689,9 @@ export class LeaderDaemon {
             moduleMissing: resumed?.moduleMissing === true,
             files: this.d.workflowFiles,
           }),
+        () => {
+          run.argsTaken = true;
+        },
       )
       .then(
         (r) => {

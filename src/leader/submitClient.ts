@@ -19,6 +19,8 @@ export interface FollowOptions {
   /** How often the status is asked for. */
   readonly pollMs?: number;
   readonly onProgress?: (progress: WorkflowProgress) => void;
+  /** Once, when the run is first seen to have taken its arguments (WorkflowRun.argsTaken). */
+  readonly onArgsTaken?: () => void;
   readonly signal?: AbortSignal;
   /** The leader's bearer token (needed when its status routes are closed). */
   readonly token?: string;
@@ -173,6 +175,7 @@ export async function followWorkflow(
   const giveUpAfterMs = options.giveUpAfterMs ?? 120_000;
   let lastAnswerAt = options.clock.now();
   let silent = false;
+  let argsTaken = false;
   for (;;) {
     let run: WorkflowRun | undefined;
     try {
@@ -215,6 +218,10 @@ export async function followWorkflow(
       silent = true;
     }
     if (run) {
+      if (run.argsTaken && !argsTaken) {
+        argsTaken = true;
+        options.onArgsTaken?.();
+      }
       if (run.progress) options.onProgress?.(run.progress);
       if (run.status !== 'running') return run;
     }

@@ -278,6 +278,7 @@ export async function startLeader(options: {
         roomOnItsWay,
         aroundCode,
         bundleFile,
+        onArgsTaken,
       ) => {
         const store = openJobStore(submission.jobStore, storeOptions);
         const exists = await store.exists();
@@ -309,6 +310,7 @@ export async function startLeader(options: {
           // A node booting for the waiting jobs is no service deadlock (see WorkflowRunnerOptions).
           ...((o.stopOnFirstFailure ?? submission.stopOnFirstFailure) ? { stopOnFirstFailure: true } : {}),
           roomOnItsWay,
+          onArgsTaken,
           // Only what the scaler may launch is judged: a cluster with static workers has room
           // beside that the check does not count, so it is not judged.
           checkServicesTogether: (host, services, beside) => {
