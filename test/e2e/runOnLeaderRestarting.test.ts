@@ -48,7 +48,10 @@ t.test('a submission during a restart is taken by the next start, said on one li
     'the next start taking the submission',
     () => second.runs.some((r) => r.submission.jobStore === cliStore),
     60_000,
-  );
+  ).catch((e: unknown) => {
+    // What the client said is why it was not taken (it gave up, or met an answer it does not wait out).
+    throw new Error(`${String(e)}; toil run exited ${run.child.exitCode} saying: ${run.output()}`);
+  });
   const taken = second.runs.find((r) => r.submission.jobStore === cliStore)!;
   taken.progress({ known: 3, completed: 3, running: 0, failed: 0 });
   taken.end({ status: 'succeeded', jobsRun: 3 });
