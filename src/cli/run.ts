@@ -17,6 +17,7 @@ import type { WorkflowProgress } from '../leader/workflowRunner.js';
 import { startedProgress } from '../leader/startedProgress.js';
 import { WorkflowFinishError, WorkflowStartError } from '../workflow/workflowCode.js';
 import { exitProcess } from '../workflow/exitTrap.js';
+import { forcedExitCleanup } from '../common/forcedExit.js';
 import { editDistance, suggestNames } from '../common/suggest.js';
 import { firstLine } from '../workflow/jobError.js';
 import type { SubCommand } from './main.js';
@@ -460,8 +461,19 @@ async function run(
     console.endProgress();
   };
   const onSignal = (signal: NodeJS.Signals): void => {
-    // The process's own exit: a workflow's start() or finish() may hold process.exit trapped.
-    if (interrupt.signal.aborted) exitProcess(signalExitCode(signal));
+    if (interrupt.signal.aborted) {
+      // Its workers killed and their scratch removed first, synchronously: exiting at once left
+      // the jobs' scratch under the work directory, which no later run removed.
+      const { killed, left } = forcedExitCleanup();
+      endProgress();
+      console.line(
+        `toil: ${signal} again: exiting at once` +
+          (killed > 0 ? `, its ${countOf(killed, 'worker')} killed` : '') +
+          (left.length === 0 ? ', its scratch removed' : `; left behind: ${left.join('; ')}`),
+      );
+      // The process's own exit: a workflow's start() or finish() may hold process.exit trapped.
+      exitProcess(signalExitCode(signal));
+    }
     // In the workflow's start() no job exists yet, in its finish() every job has run: what stops
     // then is that call and what it started.
     const call = runningWorkflowCall();

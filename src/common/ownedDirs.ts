@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { provablyGone, thisProcess, type ProcessIdentity } from './processIdentity.js';
@@ -58,14 +58,68 @@ export async function sweepAbandonedDirs(parent: string, prefix: string): Promis
   const removed: string[] = [];
   for (const name of names.filter((n) => n.startsWith(prefix))) {
     const dir = join(parent, name);
-    const owner = await readFile(join(dir, OWNER_FILE), 'utf8')
-      .then((text) => ownerOf(JSON.parse(text)))
-      .catch(() => undefined);
-    if (!owner || !provablyGone(owner, me)) continue;
+    const mark = await readFile(join(dir, OWNER_FILE), 'utf8').catch(() => undefined);
+    if (!abandoned(mark, me)) continue;
     await rm(dir, { recursive: true, force: true }).then(
       () => removed.push(dir),
       () => undefined,
     );
   }
   return removed;
+}
+
+/**
+ * `sweepAbandonedDirs`, synchronously: for a process about to exit at once (a second Ctrl-C),
+ * whose event loop runs no more. Stops once `deadline` (epoch ms) is past, the removal of the
+ * directory under way aside. Returns the paths removed.
+ */
+export function sweepAbandonedDirsSync(parent: string, prefix: string, deadline: number): string[] {
+  const me = thisProcess();
+  const removed: string[] = [];
+  for (const { dir, owner } of markedDirsSync(parent, prefix)) {
+    if (Date.now() > deadline) break;
+    if (!owner || !provablyGone(owner, me)) continue;
+    try {
+      rmSync(dir, { recursive: true, force: true });
+      removed.push(dir);
+    } catch {
+      // Best effort, as the asynchronous sweep.
+    }
+  }
+  return removed;
+}
+
+/** The directories of `parent` whose name starts with `prefix`, each with the process its mark names (if any). */
+export function markedDirsSync(
+  parent: string,
+  prefix: string,
+): { dir: string; owner: ProcessIdentity | undefined }[] {
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n.startsWith(prefix))
+    .map((name) => {
+      const dir = join(parent, name);
+      try {
+        return { dir, owner: ownerOf(JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8'))) };
+      } catch {
+        return { dir, owner: undefined };
+      }
+    });
+}
+
+/** Whether a directory whose owner mark reads `mark` was abandoned: its owner is provably gone. */
+function abandoned(mark: string | undefined, me: ProcessIdentity): boolean {
+  if (mark === undefined) return false;
+  let owner: ProcessIdentity | undefined;
+  try {
+    owner = ownerOf(JSON.parse(mark));
+  } catch {
+    return false;
+  }
+  return owner !== undefined && provablyGone(owner, me);
 }

@@ -9,6 +9,7 @@ import { rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../common/clock.js';
 import { JobTooBigError, ToilError, UserInputError, coerceError } from '../common/errors.js';
+import { onForcedExitRemoval } from '../common/forcedExit.js';
 import type { Logger } from '../common/log.js';
 import { untilAborted } from '../common/untilAborted.js';
 import { countOf, formatBytes } from '../common/units.js';
@@ -27,13 +28,18 @@ import {
 import { CorruptJobStoreError, type JobStore } from '../jobstore/jobStore.js';
 import { readLeaseRecord, type JobStoreLease, type LeaseOptions } from '../jobstore/lease.js';
 import { bundleWorkflow } from '../workflow/bundle.js';
-import { fetchWorkflowModule, removeCachedModule } from '../workflow/moduleLoader.js';
+import { cachedModulePath, fetchWorkflowModule, removeCachedModule } from '../workflow/moduleLoader.js';
 import { JOB_SCRATCH_DIR, MODULE_CACHE_DIR } from '../workflow/workDirLayout.js';
 import { firstLine } from '../workflow/jobError.js';
 import { InProcessWorkflowCode, WorkflowFinishError, type WorkflowCode } from '../workflow/workflowCode.js';
 import type { JobLogEntry } from './jobLogFiles.js';
 import { JobOverMaxError, type JobLimits } from './jobLimits.js';
-import { makeRunScratch, sweepAbandonedScratch } from './runScratch.js';
+import {
+  makeRunScratch,
+  removeRunScratchNow,
+  sweepAbandonedJobScratch,
+  sweepAbandonedScratch,
+} from './runScratch.js';
 import { markStoreRemoved } from './storeRemoved.js';
 import { keepRunningRecord, RunningRecordNudge } from './runningRecord.js';
 import type { BatchSystem } from '../ports/batchSystem.js';
@@ -213,6 +219,18 @@ async function runLeased(
     log.info({ removed: abandoned }, 'removed the scratch of leaders that were killed before they could');
   const scratch = await makeRunScratch(o.workDir);
   let moduleInUse: ModuleRef | undefined;
+  // A leader exiting at once (a second Ctrl-C) still removes what it made here, its workers ended.
+  const offForcedExit = onForcedExitRemoval((deadline, killed) =>
+    removeRunScratchNow(
+      o.workDir,
+      scratch,
+      o.removeOwnTraces && moduleInUse
+        ? [cachedModulePath(join(o.workDir, MODULE_CACHE_DIR), moduleInUse)]
+        : [],
+      deadline,
+      killed,
+    ),
+  );
   try {
     let started: StartedWorkflow;
     let resume: Resume | undefined;
@@ -259,7 +277,11 @@ async function runLeased(
       startedAt,
     );
   } finally {
+    offForcedExit();
     await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
+    // The scratch of the jobs whose worker was killed (Ctrl-C, --maxJobDuration): the batch
+    // system's shutdown has seen every worker end.
+    await sweepAbandonedJobScratch(o.workDir);
     if (o.removeOwnTraces) {
       if (moduleInUse) await removeCachedModule(join(o.workDir, MODULE_CACHE_DIR), moduleInUse);
       // ENOTEMPTY: another run's job is using it.

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Clock } from '../common/clock.js';
 import { JobTooBigError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
+import { onForcedExitKill } from '../common/forcedExit.js';
 import { endLeftProcesses, newProcessMark, withProcessMark } from '../common/processMarks.js';
 import { formatBytes } from '../common/units.js';
 import type { JobCommit, JobTicket } from '../jobstore/jobRecords.js';
@@ -95,6 +96,7 @@ export class SingleMachineBatchSystem implements BatchSystem {
   private stopped = false;
   /** The `ended` of every worker process not yet ended (see endOf). */
   private readonly ending = new Set<Promise<void>>();
+  private offForcedExit: (() => void) | undefined;
 
   constructor(options: SingleMachineOptions) {
     this.o = options;
@@ -103,6 +105,9 @@ export class SingleMachineBatchSystem implements BatchSystem {
 
   async start(listener: JobUpdateListener): Promise<void> {
     this.listener = listener;
+    // A leader exiting at once (a second Ctrl-C) ends its workers first, so that their jobs'
+    // scratch can be removed (see runWorkflow).
+    this.offForcedExit ??= onForcedExitKill(() => this.workerProcesses().flatMap(killGroupNow));
   }
 
   /** The largest job as it declares itself: under `--scale` its cores are the machine's ÷ scale. */
@@ -173,14 +178,21 @@ export class SingleMachineBatchSystem implements BatchSystem {
   async shutdown(): Promise<void> {
     this.stopped = true;
     this.queue.length = 0;
-    const procs = [...this.warm].map((w) => w.child);
-    for (const r of this.running.values()) if (r.child) procs.push(r.child);
-    for (const p of procs) if (p.exitCode === null && p.signalCode === null) killGroup(p);
+    for (const p of this.workerProcesses()) killGroupNow(p);
     // Every worker's end, with the sweep of what its jobs left, and the sweeps of those that
     // ended before: the leader exits after this, and nothing of its jobs may run on.
     await Promise.all(this.ending);
     this.idle.length = 0;
     this.warm.clear();
+    this.offForcedExit?.();
+    this.offForcedExit = undefined;
+  }
+
+  /** Every worker process, warm or fresh. */
+  private workerProcesses(): ChildProcess[] {
+    const procs = [...this.warm].map((w) => w.child);
+    for (const r of this.running.values()) if (r.child) procs.push(r.child);
+    return procs;
   }
 
   private schedule(): void {
@@ -409,4 +421,11 @@ function killGroup(proc: ChildProcess): void {
   } catch {
     proc.kill('SIGKILL');
   }
+}
+
+/** Kills the group of a worker still running; returns its pid (none if it had ended). */
+function killGroupNow(proc: ChildProcess): number[] {
+  if (proc.exitCode !== null || proc.signalCode !== null) return [];
+  killGroup(proc);
+  return proc.pid === undefined ? [] : [proc.pid];
 }

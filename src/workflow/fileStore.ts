@@ -5,9 +5,11 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { markOwned, markOwnedSync } from '../common/ownedDirs.js';
 import type { JobStore } from '../jobstore/jobStore.js';
 import type { FileID, FileStore } from './api.js';
 import { exportLocalFile, importLocalFile } from './fileTransfer.js';
+import { JOB_DIR_PREFIX } from './workDirLayout.js';
 
 /**
  * A job's file store: global files live in the job store (one object each), local scratch space
@@ -94,7 +96,8 @@ export class JobFileStore implements FileStore {
     if (!this.jobDir) {
       if (!this.tempDir) {
         mkdirSync(this.workDir, { recursive: true });
-        this.tempDir = mkdtempSync(join(this.workDir, 'toil-job-'));
+        this.tempDir = mkdtempSync(join(this.workDir, JOB_DIR_PREFIX));
+        markOwnedSync(this.tempDir);
       }
       this.jobDir = mkdtempSync(join(this.tempDir, 'd-'));
     }
@@ -118,7 +121,8 @@ export class JobFileStore implements FileStore {
   private async ownDir(): Promise<string> {
     if (!this.tempDir) {
       await mkdir(this.workDir, { recursive: true });
-      this.tempDir = await mkdtemp(join(this.workDir, 'toil-job-'));
+      this.tempDir = await mkdtemp(join(this.workDir, JOB_DIR_PREFIX));
+      await markOwned(this.tempDir);
     }
     return this.tempDir;
   }

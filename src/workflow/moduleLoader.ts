@@ -76,7 +76,7 @@ export async function loadWorkflowModule(
 export const MODULE_CACHE_MAX_AGE_MS = 7 * 24 * 3600_000;
 
 /** The path of `ref`'s copy in `cacheDir`. */
-function cachedModulePath(cacheDir: string, ref: ModuleRef): string {
+export function cachedModulePath(cacheDir: string, ref: ModuleRef): string {
   return join(cacheDir, `${ref.etag.replace(/[^A-Za-z0-9_-]/g, '')}-${ref.size}.mjs`);
 }
 

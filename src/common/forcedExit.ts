@@ -1,0 +1,63 @@
+import { processAlive } from './processIdentity.js';
+
+/**
+ * What a process that exits at once (a second Ctrl-C) still does first, synchronously, its event
+ * loop running no more: the run's parts register what they own here while they run. The process
+ * ends first what it started, then removes the files those processes wrote in: a leader's worker
+ * killed with it would otherwise leave its job's scratch under the work directory for good.
+ */
+
+/** Kills processes of this run at once; returns their pids, to wait for their end. */
+type Kill = () => readonly number[];
+/**
+ * Removes files of this run once its processes are gone (`killed`: the pids the kills ended);
+ * returns what it left and where (one clause each), none when it removed everything.
+ */
+type Removal = (deadline: number, killed: ReadonlySet<number>) => readonly string[];
+
+const kills = new Set<Kill>();
+const removals = new Set<Removal>();
+
+/** How long a forced exit waits for the processes it killed, and spends removing files, at most. */
+export const FORCED_EXIT_CLEANUP_MS = 2_000;
+
+/** Registers `kill` until the function returned is called. */
+export function onForcedExitKill(kill: Kill): () => void {
+  kills.add(kill);
+  return () => void kills.delete(kill);
+}
+
+/** Registers `removal` until the function returned is called. */
+export function onForcedExitRemoval(removal: Removal): () => void {
+  removals.add(removal);
+  return () => void removals.delete(removal);
+}
+
+/** What a forced exit's cleanup did: the processes it killed, and what it left, and where. */
+export interface ForcedExitCleanup {
+  readonly killed: number;
+  readonly left: readonly string[];
+}
+
+/**
+ * Runs every registered kill, waits (up to FORCED_EXIT_CLEANUP_MS in all) for the processes they
+ * killed to end, then every registered removal.
+ */
+export function forcedExitCleanup(now: () => number = Date.now): ForcedExitCleanup {
+  const deadline = now() + FORCED_EXIT_CLEANUP_MS;
+  const pids = [...kills].flatMap((kill) => safely(kill, []));
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  while (pids.some((pid) => processAlive(pid)) && now() < deadline) Atomics.wait(pause, 0, 0, 10);
+  const killed = new Set(pids);
+  const left = [...removals].flatMap((removal) => safely(() => removal(deadline, killed), []));
+  return { killed: killed.size, left };
+}
+
+/** `f()`, or `fallback` if it throws: one part that fails must not keep the others from their cleanup. */
+function safely<T>(f: () => T, fallback: T): T {
+  try {
+    return f();
+  } catch {
+    return fallback;
+  }
+}
