@@ -214,7 +214,7 @@ export async function runAutoscaled(
   }
   // The default master's lookup above finds the cluster's leader; with --mesosMaster (or Slurm)
   // it is looked for here. Not when a killed run left nodes: the leader starts to release them
-  // (and the workers boot TOIL_AWS_AMI, else the newest Flatcar stable, as no leader is known).
+  // (and the workers boot TOIL_AWS_AMI, else the image of those nodes, as no leader is known).
   if (!leaderLookedUp && !leftBefore) {
     const { clusterLeader } = await import('./leaderMesosMaster.js');
     leader = await clusterLeader({ clusterName, region: config.scaler.region, clock, log });
@@ -229,6 +229,7 @@ export async function runAutoscaled(
     clusterName,
     given: clusterEnvironment().imageId,
     leader,
+    adopted: leftBefore?.nodes.map((n) => n.instanceId) ?? [],
     region: config.scaler.region,
     volumes: workerRootVolumes(config.scaler, ROOT_VOLUME_FLAGS),
     clock,

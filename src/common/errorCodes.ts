@@ -597,7 +597,7 @@ export const ERROR_CODES = {
     area: 'cluster',
     dispositions: u,
     meaning:
-      "no node image found for the leader's workers (TOIL_AWS_AMI, provisioner.imageId or, for `toil run --provisioner aws`, the cluster leader's image names no image of the region, or it has no Flatcar stable image)",
+      "no node image found for the leader's workers (TOIL_AWS_AMI, provisioner.imageId or, for `toil run --provisioner aws`, the cluster leader's image or that of the nodes a `--restart` adopts names no image of the region, or it has no Flatcar stable image)",
   },
   ROOT_VOLUME_BELOW_IMAGE: {
     area: 'cluster',

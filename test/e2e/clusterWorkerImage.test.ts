@@ -3,15 +3,19 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import type { EC2Client, Instance } from '@aws-sdk/client-ec2';
 import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
+import { autoscaleStateDir } from '../../src/cli/autoscaleRunState.js';
 import { RealClock } from '../../src/common/clock.js';
 import { silentLogger } from '../../src/common/log.js';
+import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
 import { parseLeaderConfig } from '../../src/leader/leaderConfig.js';
 import type { ClusterLeader } from '../../src/cli/leaderMesosMaster.js';
 import { runNodeImage } from '../../src/cli/runNodeImage.js';
 import { leaderNodeImage } from '../../src/main/leaderNodeImage.js';
+import { leaderStateStores } from '../../src/main/leaderState.js';
 import { AwsCluster } from '../../src/provisioner/aws/awsCluster.js';
 import type { IgnitionConfig } from '../../src/provisioner/aws/userData.js';
 import { readCatalogue } from '../../src/scaler/catalogueFile.js';
+import { emptyTickState } from '../../src/scaler/tick/state.js';
 import { motoForClusters, testCalls } from '../fixtures/ec2Local.js';
 import { runToil } from '../fixtures/ec2ToilCli.js';
 import { MOTO_MISSING_REASON, motoAvailable } from '../fixtures/motoServer.js';
@@ -24,6 +28,8 @@ const {
   DescribeImagesCommand,
   DescribeInstanceAttributeCommand,
   DescribeInstancesCommand,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
 } = ec2Sdk();
 
 /**
@@ -227,6 +233,133 @@ t.test(
       await run(under, {}),
       new RegExp(
         `^toil: the image of cluster img's leader ${leaderId}: no image '${given}' in region us-west-2, which the workers would boot as the leader does: set TOIL_AWS_AMI to the image they are to boot$`,
+      ),
+    );
+  },
+);
+
+/**
+ * `toil run --provisioner aws --restart` adopting the nodes a killed run left looks up no leader
+ * with --mesosMaster given (or on Slurm): the cluster may be gone, and the run starts to release
+ * them all the same. Its new workers then booted the newest Flatcar stable beside adopted ones of
+ * the image the killed run launched (on moto, which has no Flatcar image, the run was refused for
+ * the lack of one). They now boot the image EC2 describes the adopted nodes with: those still
+ * this cluster's and not ended (one of another cluster, or terminated, is no node it adopts).
+ */
+t.test(
+  "toil run --restart adopting a killed run's nodes, with --mesosMaster or on Slurm, launches its workers from their image",
+  { skip: motoAvailable() ? false : MOTO_MISSING_REASON },
+  async (t) => {
+    const { ec2, env } = await motoForClusters(t);
+    const { TOIL_AWS_AMI: given = '', ...shell } = env;
+    const images = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images ?? [];
+    const rootGiB = (id: string): number =>
+      images.find((i) => i.ImageId === id)?.BlockDeviceMappings?.[0]?.Ebs?.VolumeSize ?? 0;
+    const adoptedImage = images.find((i) => i.ImageId !== given && rootGiB(i.ImageId!) >= 8)?.ImageId;
+    if (!adoptedImage) throw new Error('moto lists no second image with a root snapshot of 8 GiB or more');
+
+    /** A worker of `cluster` booted from `image`: its id. */
+    const worker = async (cluster: string, image: string): Promise<string> => {
+      const out = await ec2.send(
+        new RunInstancesCommand({
+          ImageId: image,
+          InstanceType: 't2.medium',
+          MinCount: 1,
+          MaxCount: 1,
+          TagSpecifications: [
+            {
+              ResourceType: 'instance',
+              Tags: [
+                { Key: 'clusterName', Value: cluster },
+                { Key: 'ToilNodeType', Value: 'worker' },
+              ],
+            },
+          ],
+        }),
+      );
+      return out.Instances![0]!.InstanceId!;
+    };
+    const kept = await worker('img', adoptedImage);
+    // Launched after it, of another image: taken, they would win as the newest.
+    const elsewhere = await worker('elsewhere', given);
+    const ended = await worker('img', given);
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: [ended] }));
+
+    const dir = testDir(t, { work: {}, 'slurm.conf': 'ClusterName=img\n' });
+    const stateDir = autoscaleStateDir(join(dir, 'work'), `file:${join(dir, 'js')}`);
+    const state = new FileObjectStore(stateDir);
+    await state.create();
+    const owned = { launchedAt: Date.now(), pricePerHour: 0.0464 };
+    await leaderStateStores(state).tickStore.save({
+      ...emptyTickState(),
+      owned: { [kept]: owned, [elsewhere]: owned, [ended]: owned },
+    });
+
+    const under = rootGiB(adoptedImage) - 1;
+    const restart = (engine: readonly string[]) =>
+      runWorkflow(
+        [
+          ...['run', join(REPO_ROOT, 'test/fixtures/workflowDeclaresNothing.ts'), `file:${join(dir, 'js')}`],
+          ...['--restart', '--provisioner', 'aws', '--nodeTypes', 't2.medium', '--maxNodes', '1'],
+          ...engine,
+          ...['--zone', 'us-west-2a', '--clusterName', 'img', '--workDir', join(dir, 'work')],
+          ...['--nodeStorage', String(under), '--defaultDisk', '1M'],
+        ],
+        { cwd: dir, env: { ...shell, SLURM_CONF: join(dir, 'slurm.conf'), TOIL_AWS_AMI: undefined } },
+      );
+    // Read from the root-volume check, which names the image it checked (the one launched).
+    const checked = new RegExp(
+      `^toil: --nodeStorage: ${under} GiB is smaller than the root snapshot of image ${adoptedImage} \\(${rootGiB(adoptedImage)} GiB\\), which EC2 makes a node's root volume from: give at least ${rootGiB(adoptedImage)}$`,
+    );
+    oneLineRefusal(
+      t,
+      '--mesosMaster: the adopted nodes’ image',
+      await restart(['--batchSystem', 'mesos', '--mesosMaster', '127.0.0.1:1']),
+      checked,
+    );
+    oneLineRefusal(t, 'Slurm: the adopted nodes’ image', await restart(['--batchSystem', 'slurm']), checked);
+
+    // The lookup the run makes, read directly: the image, and the line the run then says.
+    const saved = { ...process.env };
+    t.teardown(() => {
+      process.env = saved;
+    });
+    Object.assign(process.env, shell);
+    delete process.env.TOIL_AWS_AMI;
+    const lookup = (adopted: readonly string[], givenImage?: string) =>
+      runNodeImage({
+        clusterName: 'img',
+        given: givenImage,
+        leader: undefined,
+        adopted,
+        region: 'us-west-2',
+        volumes: [{ flag: '--nodeStorage', giB: 50 }],
+        clock: new RealClock(),
+        log: silentLogger(),
+      }).catch((e: unknown) => ({ imageId: `refused: ${(e as Error).message}`, line: undefined }));
+    t.same(
+      await lookup([kept, elsewhere, ended]),
+      {
+        imageId: adoptedImage,
+        line: `toil: no TOIL_AWS_AMI set: workers boot ${adoptedImage}, the image of the killed run's node this run adopts (${kept}), so new workers match them (set TOIL_AWS_AMI for another image)`,
+      },
+      'the image of the node it adopts, and said why',
+    );
+    t.same(await lookup([kept], given), { imageId: given }, 'TOIL_AWS_AMI wins, and needs no line');
+    t.equal(
+      (await lookup([elsewhere, ended])).imageId,
+      'refused: no Flatcar stable image found in region us-west-2: import one and set TOIL_AWS_AMI',
+      'no node of its own left to match: the newest Flatcar stable, as before',
+    );
+
+    // The adopted nodes' image deregistered since: refused, saying how to choose another.
+    await ec2.send(new DeregisterImageCommand({ ImageId: adoptedImage }));
+    oneLineRefusal(
+      t,
+      "the adopted nodes' image is gone",
+      await restart(['--batchSystem', 'mesos', '--mesosMaster', '127.0.0.1:1']),
+      new RegExp(
+        `^toil: the image of the killed run's node this run adopts \\(${kept}\\): no image '${adoptedImage}' in region us-west-2, which the workers would boot as the adopted nodes do: set TOIL_AWS_AMI to the image they are to boot$`,
       ),
     );
   },
