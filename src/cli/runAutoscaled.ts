@@ -235,7 +235,6 @@ export async function runAutoscaled(
     clock,
     log,
   });
-  if (imageLine) out.line(imageLine);
   if (config.provisioner.kind === 'aws')
     config = { ...config, provisioner: { ...config.provisioner, imageId } };
   // Emptied (as Toil empties it) only once the run is to start: a refused one leaves it as it was.
@@ -315,6 +314,9 @@ export async function runAutoscaled(
     }).catch((e: unknown) => {
       throw secondRun(e, jobStoreText);
     });
+    // Said once this run holds the job store's state: a second run refused as the store is in use
+    // would name the live run's nodes as a killed run's it adopts.
+    if (imageLine) out.line(imageLine);
     out.line(`toil: autoscaling ${clusterName} in ${zone}; status at ${started.url}/status`);
     if (statsPath !== undefined)
       stats = recordClusterStats(started, statsPath, clusterName, catalogue, config, runStartedAt);
