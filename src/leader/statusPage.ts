@@ -156,6 +156,7 @@ export function decisionsOf(r: TickReport): Decision[] {
     })),
     ...p.drain.map((d) => ({ at, kind: 'drain' as const, what: d.nodeId, reason: d.reason })),
     ...p.terminate.map((d) => ({ at, kind: 'terminate' as const, what: d.nodeId, reason: d.reason })),
+    ...(r.stopped ?? []).map((d) => ({ at, kind: 'terminate' as const, what: d.nodeId, reason: d.reason })),
     ...p.waiting.map((w) => ({
       at,
       kind: 'waiting' as const,

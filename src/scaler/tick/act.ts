@@ -414,7 +414,7 @@ export class PlanExecutor {
       (listed ??= this.d.calls.run(
         this.cfg.tick,
         'listNodes',
-        () => this.d.provisioner.listNodes({ role: 'worker' }),
+        () => this.d.provisioner.listNodes({ role: 'worker', includeStopped: true }),
         { queued: false },
       ));
     for (const p of this.state.pendingLaunches) {

@@ -29,6 +29,7 @@ import { priceOfNode } from './nodePrice.js';
 import { NoticeWatcher } from './noticeWatcher.js';
 import { observe, type TickEvent } from './observe.js';
 import { PlanLog } from './planLog.js';
+import { stoppedLine, stoppedOfOurs, stoppedReason } from './stoppedNodes.js';
 import { ReportHistory, emptyOutcome, type TickReport } from './report.js';
 import {
   accrueCost,
@@ -157,7 +158,15 @@ export class ClusterScaler {
           dryRun: false,
           takeEvents: plans === 0,
           ...(plans === 0
-            ? { retire: (nodes) => this.retireDeadLeadersNodes(cfg, nodes, exec.state, out) }
+            ? {
+                retire: async (nodes) =>
+                  this.terminateStopped(
+                    cfg,
+                    await this.retireDeadLeadersNodes(cfg, nodes, exec.state, out),
+                    exec.state,
+                    out,
+                  ),
+              }
             : {}),
         });
         const observed = observe(exec.state, view);
@@ -256,10 +265,11 @@ export class ClusterScaler {
     const exec = this.executor(cfg, emptyOutcome());
     exec.state = this.withLeaderId(withoutBootFailures((await this.o.store.load()) ?? emptyTickState()));
     const adopted = await exec.resolvePendingLaunches();
+    // A stopped node stays owned: the first tick terminates it rather than forgetting it.
     const nodes = await this.calls.run(
       cfg.tick,
       'listNodes',
-      () => this.o.provisioner.listNodes({ role: 'worker' }),
+      () => this.o.provisioner.listNodes({ role: 'worker', includeStopped: true }),
       {
         queued: false,
       },
@@ -327,7 +337,7 @@ export class ClusterScaler {
       const nodes = await this.calls.run(
         tick,
         'listNodes',
-        () => this.o.provisioner.listNodes({ role: 'worker' }),
+        () => this.o.provisioner.listNodes({ role: 'worker', includeStopped: true }),
         {
           queued: false,
         },
@@ -424,19 +434,7 @@ export class ClusterScaler {
     await this.removeFromClusterManager(
       ids.map((id) => ({ id, privateIp: nodes.find((n) => n.instanceId === id)?.privateIp })),
     );
-    try {
-      await this.calls.run(cfg.tick, 'terminate', () => this.o.provisioner.terminate(ids));
-    } catch (e) {
-      const err = coerceError(e);
-      this.log.warn({ err, nodes: ids }, "could not retire a gone leader's instances; tried again next tick");
-      out.errors.push({
-        action: 'retire',
-        code: err instanceof ToilError ? err.code : 'UNKNOWN',
-        message: err.message,
-        plan: 1,
-      });
-      return [...nodes];
-    }
+    if (!(await this.terminateOrSay(cfg, ids, 'retire', "a gone leader's instances", out))) return [...nodes];
     out.retired.push(...ids);
     for (const r of retiring) {
       this.retiredNodes.push({ ...r, at: now, reason: retirementLine(r, now, cfg.tick) });
@@ -444,6 +442,57 @@ export class ClusterScaler {
     }
     this.retiredNodes.splice(0, Math.max(0, this.retiredNodes.length - 50));
     return nodes.filter((n) => !ids.includes(n.instanceId));
+  }
+
+  /**
+   * Terminates the stopped instances of ours (stoppedNodes.ts), each said in one log line and
+   * in the tick's report, through the tick's retry layer. They stay in the listing as stopped, so
+   * observing finds them gone and declares their jobs lost in this tick; a failed call is tried
+   * again next tick.
+   */
+  private async terminateStopped(
+    cfg: TickSettings,
+    nodes: readonly ProvisionedNode[],
+    state: TickState,
+    out: ReturnType<typeof emptyOutcome>,
+  ): Promise<ProvisionedNode[]> {
+    const stopped = stoppedOfOurs(nodes, state);
+    if (stopped.length === 0) return [...nodes];
+    for (const n of stopped)
+      this.log.warn({ nodeId: n.instanceId, instanceType: n.instanceType, state: n.state }, stoppedLine(n));
+    const ids = stopped.map((n) => n.instanceId);
+    if (!(await this.terminateOrSay(cfg, ids, 'terminate', 'stopped instances of ours', out)))
+      return [...nodes];
+    out.terminated.push(...ids);
+    out.stopped.push(...stopped.map((n) => ({ nodeId: n.instanceId, reason: stoppedReason(n) })));
+    return [...nodes];
+  }
+
+  /**
+   * Terminates `ids` before the plan, through the tick's retry layer; false when that failed,
+   * which is said (a warning, an error of the tick as `action`): the next tick tries again.
+   */
+  private async terminateOrSay(
+    cfg: TickSettings,
+    ids: readonly string[],
+    action: string,
+    what: string,
+    out: ReturnType<typeof emptyOutcome>,
+  ): Promise<boolean> {
+    try {
+      await this.calls.run(cfg.tick, 'terminate', () => this.o.provisioner.terminate(ids));
+      return true;
+    } catch (e) {
+      const err = coerceError(e);
+      this.log.warn({ err, nodes: ids }, `could not ${action} ${what}; tried again next tick`);
+      out.errors.push({
+        action,
+        code: err instanceof ToilError ? err.code : 'UNKNOWN',
+        message: err.message,
+        plan: 1,
+      });
+      return false;
+    }
   }
 
   /** What the leader mark on each worker instance not ours said at the last tick. */
@@ -620,7 +669,9 @@ export class ClusterScaler {
     },
   ): Promise<ClusterView> {
     const now = this.o.clock.now();
-    const listNodes = (): Promise<ProvisionedNode[]> => this.o.provisioner.listNodes({ role: 'worker' });
+    // Stopped instances too: one of ours is terminated (stoppedNodes.ts), not lost from sight.
+    const listNodes = (): Promise<ProvisionedNode[]> =>
+      this.o.provisioner.listNodes({ role: 'worker', includeStopped: true });
     const [listed, reading, notices] = await Promise.all([
       options.dryRun ? listNodes() : this.calls.run(cfg.tick, 'listNodes', listNodes, { queued: false }),
       this.o.cluster.read(),

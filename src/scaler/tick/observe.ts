@@ -1,5 +1,6 @@
 import { agentOfNode, type ClusterView } from './clusterView.js';
 import { forget, learnRuntimes, withNoticed, type TickState } from './state.js';
+import { isStopped } from './stoppedNodes.js';
 
 /** EC2's StateReason code of a spot instance the cloud reclaimed. */
 export const SPOT_RECLAIM_REASON = 'Server.SpotInstanceTermination';
@@ -40,7 +41,7 @@ export type TickEvent =
  * The tick's observe step, pure: the persisted state brought up to date with what the cluster
  * looks like now. Busy nodes reset their idle clock, as does a task that ended on a node since the
  * last tick (at its end, so the plan knows how long the node has been empty); draining marks of
- * nodes that are gone are dropped; owned nodes the cloud no longer lists as pending/running are forgotten (we forget the
+ * nodes that are gone are dropped; owned nodes the cloud no longer lists as pending/running (a stopped one included: the tick terminates it) are forgotten (we forget the
  * ones we terminate when we terminate them, so a spot node gone here was reclaimed); expired
  * unavailability ends; completed jobs' runtimes are learned.
  *
@@ -124,8 +125,12 @@ export function observe(state: TickState, view: ClusterView): { state: TickState
       if (agent) goneAgents.add(agent.agentId);
       // A spot node gone is taken as reclaimed unless the cloud says it was ended otherwise (a
       // terminate call of another leader, destroy-cluster, a user): only reclaims are counted.
-      const reason = view.whyGone(id);
-      if (o.spot && (reason === undefined || reason === SPOT_RECLAIM_REASON)) {
+      // A node listed as stopped was stopped by someone (the tick terminates it), not reclaimed.
+      const listed = view.nodes.find((n) => n.instanceId === id);
+      const stopped = listed !== undefined && isStopped(listed);
+      const why = view.whyGone(id);
+      const reason = stopped ? `stopped${why ? `: ${why}` : ''}` : why;
+      if (o.spot && !stopped && (reason === undefined || reason === SPOT_RECLAIM_REASON)) {
         next = { ...next, spotInterruptions: (next.spotInterruptions ?? 0) + 1 };
         events.push({ kind: 'spotInterrupted', nodeId: id, ...withAgent });
       } else events.push({ kind: 'nodeGone', nodeId: id, ...withAgent, ...(reason ? { reason } : {}) });

@@ -1,5 +1,6 @@
 import type { ObservedSpotPrice, SpotPriceFeedStatus } from '../spotPriceFeed.js';
 import type { CapacityType, ScalingPlan } from '../types.js';
+import type { StoppedNode } from './stoppedNodes.js';
 
 /** One failed provisioner call of a tick. `plan` is the plan (1-based) whose action failed. */
 export interface TickError {
@@ -42,6 +43,8 @@ export interface TickReport {
   readonly interruptionNotices?: readonly string[];
   /** Instances of other leaders retired because their leader stopped beating (deadLeaders.ts). */
   readonly retired?: readonly string[];
+  /** Instances of ours terminated because someone stopped them (stoppedNodes.ts); in `terminated` too. */
+  readonly stopped?: readonly StoppedNode[];
 }
 
 /** What the act step of one tick did so far (filled in by every plan of the tick). */
@@ -52,10 +55,11 @@ export interface TickOutcome {
   readonly drained: string[];
   readonly errors: TickError[];
   readonly retired: string[];
+  readonly stopped: StoppedNode[];
 }
 
 export function emptyOutcome(): TickOutcome {
-  return { launched: [], launches: [], terminated: [], drained: [], errors: [], retired: [] };
+  return { launched: [], launches: [], terminated: [], drained: [], errors: [], retired: [], stopped: [] };
 }
 
 /** Reports kept for /status: the last ticks that did something (launch, drain, terminate, error). */
