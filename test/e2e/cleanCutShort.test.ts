@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, watch, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
@@ -42,6 +42,20 @@ async function cleanDeleting(path: string): Promise<ReturnType<typeof startToil>
 }
 
 /** Entries left under the store's path (0 once it is gone). */
+/** Resolves once every thread of `pid` is stopped (state T in /proc), within 10 s. */
+async function allThreadsStopped(pid: number): Promise<void> {
+  const stopped = (): boolean =>
+    readdirSync(`/proc/${pid}/task`).every((tid) => {
+      // The state follows the command name, which is in parentheses and may hold spaces.
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2).startsWith('T');
+    });
+  for (const deadline = Date.now() + 10_000; !stopped();) {
+    if (Date.now() > deadline) throw new Error(`process ${pid} did not stop within 10 s of SIGSTOP`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 function entriesLeft(path: string): number {
   return existsSync(path) ? readdirSync(path, { recursive: true }).length : 0;
 }
@@ -112,6 +126,9 @@ t.test(
     // Stopped, not killed: alive and deleting as far as any other command can tell, for as long
     // as the checks below take (a `toil run --clean onSuccess` deleting a big store is the same).
     deleting.child.kill('SIGSTOP');
+    // An unlink already in the kernel when the signal comes still ends: counted once every thread
+    // of the deleter is seen stopped, not as kill() returns.
+    await allThreadsStopped(deleting.child.pid!);
     const before = entriesLeft(path);
     const refusal = new RegExp(
       `^toil: job store file:${path} is being deleted by process ${deleting.child.pid} on \\S+ since \\S+Z \\(expected no other command on it while it goes: wait for that deletion to end, then run again\\)\n$`,
