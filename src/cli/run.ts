@@ -4,6 +4,7 @@ import { Option, type Command } from 'commander';
 import { RealClock } from '../common/clock.js';
 import {
   applyRunConfigFiles,
+  configFileOrigin,
   defaultConfigPath,
   leaveOutDefaultFileValues,
   namingConfigFileErrors,
@@ -268,6 +269,8 @@ export const command: SubCommand = {
           }
           // A Toil option toil-ts refuses ends the run before anything starts, in every mode.
           foreignToilOptions(flags);
+          const overridden = cleanOverriddenByStats(flags, runCommand);
+          if (overridden !== undefined) noticeBeforeLogFile(overridden);
           if (flags.leader !== undefined) {
             const left = leaveOutDefaultFileValues(runCommand, flags, ONLY_THIS_PROCESS_HONOURS);
             if (left.length > 0)
@@ -773,6 +776,18 @@ export function parseCleanPolicy(f: RunFlags): CleanPolicy {
   if (!CLEAN_POLICIES.includes(clean))
     throw new UserInputError('BAD_FLAG', `--clean ${f.clean}: expected one of ${CLEAN_POLICIES.join(', ')}`);
   return f.stats ? 'never' : clean;
+}
+
+/**
+ * Toil's warning for `--stats` beside a `--clean` that would delete the job store (always,
+ * onError, onSuccess, typed or from a config file): the store is kept for `toil stats`, as with
+ * --clean never, said before the run starts, since the user asked for it to go.
+ */
+export function cleanOverriddenByStats(f: RunFlags, cmd: Command): string | undefined {
+  const source = cmd.getOptionValueSource('clean');
+  if (!f.stats || f.clean === 'never' || (source !== 'cli' && source !== 'config')) return undefined;
+  const where = configFileOrigin(cmd, '--clean');
+  return `toil: --clean ${f.clean}${where !== undefined ? ` (set in ${where})` : ''} contradicts --stats, which needs the job store intact at the end of the run for 'toil stats': the job store is kept, as with --clean never`;
 }
 
 /** `--preemptableRetries N` (Toil: `--enableUnlimitedPreemptibleRetries` for no limit). */

@@ -57,6 +57,9 @@ const TOIL_WRITTEN_DEFAULTS: Readonly<Record<string, string>> = {
   symlinkJobStoreReads: 'true',
   disableJobStoreChecksumVerification: 'false',
   cleanWorkDir: 'always',
+  // With --stats, a --clean other than never is said to be overridden (run.ts); Toil's file holds
+  // its default, no request.
+  clean: 'onSuccess',
   mesosName: 'toil',
   retryBackoffSeconds: '2',
   retryBackoffFactor: '3',
@@ -182,6 +185,11 @@ function levelSwitchTyped(cmd: Command): boolean {
 
 /** Per command, the options a config file set (by `--long`), with the file and key that did. */
 const setByFile = new WeakMap<Command, Map<string, string>>();
+
+/** The config file and key that set option `long` (`--clean`) of `cmd`, if a file did. */
+export function configFileOrigin(cmd: Command, long: string): string | undefined {
+  return setByFile.get(cmd)?.get(long);
+}
 
 /** Per command, the options (by attribute name) only `$HOME/.toil/default.yaml` set. */
 const setByDefaultFile = new WeakMap<Command, Set<string>>();
