@@ -96,6 +96,14 @@ export interface JobTicket {
   readonly env?: Readonly<Record<string, string>>;
   /** Set for a service job: how often it checks its service and the leader's stop request. */
   readonly service?: { readonly pollMs: number };
+  /**
+   * The attempt the leader wrote it for (it writes the ticket again before each): a leader
+   * resuming the workflow numbers the job's next try after it, so attempt numbers count the
+   * job's tries and never repeat. Absent in tickets written before tickets named it.
+   */
+  readonly attempt?: number;
+  /** The generation of the leader that wrote it: a service attempt ends once a newer one holds the store. */
+  readonly generation?: number;
 }
 
 export interface LogLine {
@@ -210,13 +218,20 @@ export interface LeaseHolder {
   readonly daemon?: { readonly workflowId: string; readonly run?: true };
 }
 
-/** The first attempt number a leader of `generation` uses; keeps (job, attempt) unique across restarts. */
-export function firstAttempt(generation: number): number {
+/**
+ * Where a resumed job's attempts start when its ticket names no attempt (written before tickets
+ * did, whose leaders numbered attempts `generation * 1000 + n`) or cannot be read: past every
+ * number an earlier leader's attempts had, so (job, attempt) stays unique.
+ */
+export function attemptPastEarlierLeaders(generation: number): number {
   return generation * 1000 + 1;
 }
 
-/** The generation of the leader that issued `attempt` (see firstAttempt). */
-export function generationOfAttempt(attempt: number): number {
+/**
+ * The generation of the leader that issued `attempt` of a job whose ticket names none (see
+ * attemptPastEarlierLeaders): tickets written since say it themselves.
+ */
+export function generationOfUnnamedAttempt(attempt: number): number {
   return Math.floor((attempt - 1) / 1000);
 }
 

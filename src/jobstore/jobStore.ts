@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ToilError } from '../common/errors.js';
+import { forEachLimited } from '../common/forEachLimited.js';
 import {
   CorruptJobStoreError,
   JobStoreExistsError,
@@ -257,6 +258,32 @@ export class JobStore {
 
   async readTicket(jobId: string): Promise<JobTicket | undefined> {
     return this.readJson<JobTicket>(ticketKey(jobId));
+  }
+
+  /**
+   * For each of `jobIds` an earlier leader issued (it has a ticket), the attempt its ticket was
+   * last written for; undefined for a ticket that names none (written before tickets did) or
+   * cannot be read. Jobs never issued are absent. Tickets are listed, and only those read.
+   */
+  async lastIssuedAttempts(
+    jobIds: ReadonlySet<string>,
+    concurrency = 16,
+  ): Promise<Map<string, number | undefined>> {
+    const issued: string[] = [];
+    for await (const info of this.objects.list(TICKETS_PREFIX)) {
+      const id = info.key.slice(TICKETS_PREFIX.length);
+      if (jobIds.has(id)) issued.push(id);
+    }
+    const last = new Map<string, number | undefined>();
+    await forEachLimited(issued, concurrency, async (id) => {
+      const ticket = await this.readTicket(id).catch((e: unknown) => {
+        // A damaged ticket is written again as its job is issued: it only leaves the number unknown.
+        if (e instanceof CorruptJobStoreError) return undefined;
+        throw e;
+      });
+      last.set(id, typeof ticket?.attempt === 'number' ? ticket.attempt : undefined);
+    });
+    return last;
   }
 
   /**

@@ -63,7 +63,7 @@ export function slurmUseShapeProblem(s: Fields): string | undefined {
 export function ticketShapeProblem(t: Fields, jobId: string): string | undefined {
   return recordProblem("a job's ticket", [
     ...jobIdOfKey(t, jobId),
-    ...typedFields(t, { workflowId: 'string', name: 'string' }),
+    ...typedFields(t, { workflowId: 'string', name: 'string', attempt: 'number?', generation: 'number?' }),
     ...nestedFields(t, 'requirements', RESOLVED_REQUIREMENTS),
     ...nestedFields(t, 'module', MODULE_REF),
     ...(t.service === undefined ? [] : nestedFields(t, 'service', { pollMs: 'number' })),

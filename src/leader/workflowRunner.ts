@@ -4,7 +4,7 @@ import type { Logger } from '../common/log.js';
 import { formatBytes } from '../common/units.js';
 import { firstLine } from '../workflow/jobError.js';
 import {
-  firstAttempt,
+  attemptPastEarlierLeaders,
   resolvePromises,
   resolveJobRequirements,
   resolvePromisedRequirements,
@@ -236,8 +236,9 @@ interface Attempts {
  *
  * Crash safety: the leader keeps nothing that is not derivable from the job store. On start it
  * reads every commit and replays them into the job graph (so no committed job runs again), then
- * issues whatever is ready and uncommitted (so no job is lost). Attempt numbers start at
- * `generation * 1000 + 1` so (job, attempt) stays unique across leader restarts.
+ * issues whatever is ready and uncommitted (so no job is lost). A job's attempts are numbered by
+ * its tries, from 1: a resumed job goes on after the attempt its ticket was last written for, so
+ * the number is its real try count and (job, attempt) stays unique across leader restarts.
  */
 export class WorkflowRunner {
   private readonly o: WorkflowRunnerOptions;
@@ -284,6 +285,8 @@ export class WorkflowRunner {
   /** The attempts lost with their node, for the running record. */
   readonly lostAttempts = new LostAttempts();
   private generation = 0;
+  /** A resumed run's jobs an earlier leader issued: the attempt each was last issued under. */
+  private earlierAttempts = new Map<string, number | undefined>();
   private finish!: (result: WorkflowRunResult) => void;
   private abort!: (error: Error) => void;
   private done = false;
@@ -318,6 +321,8 @@ export class WorkflowRunner {
     // commit waits to be applied (below a service's host) ran too.
     const toRun = this.graph.notRun().filter((spec) => !this.replayCommits.has(spec.id));
     this.checkAllFit(toRun);
+    if (generation > 0)
+      this.earlierAttempts = await this.o.store.lastIssuedAttempts(new Set(toRun.map((spec) => spec.id)));
     const result = new Promise<WorkflowRunResult>((resolve, reject) => {
       this.finish = resolve;
       this.abort = reject;
@@ -415,7 +420,7 @@ export class WorkflowRunner {
     let a = this.attempts.get(jobId);
     if (!a) {
       a = {
-        next: firstAttempt(this.generation),
+        next: this.firstAttemptOf(jobId),
         retriesLeft: this.o.retryCount,
         lost: 0,
         lostOnDemand: 0,
@@ -425,6 +430,13 @@ export class WorkflowRunner {
       this.attempts.set(jobId, a);
     }
     return a;
+  }
+
+  /** This run's first attempt of the job: its try after those an earlier leader issued. */
+  private firstAttemptOf(jobId: string): number {
+    if (!this.earlierAttempts.has(jobId)) return 1;
+    const last = this.earlierAttempts.get(jobId);
+    return last === undefined ? attemptPastEarlierLeaders(this.generation) : last + 1;
   }
 
   /**
@@ -512,6 +524,8 @@ export class WorkflowRunner {
         module: this.workflow.module,
         ...(this.o.env && Object.keys(this.o.env).length > 0 ? { env: this.o.env } : {}),
         ...(spec.service ? { service: { pollMs: this.servicePollMs() } } : {}),
+        attempt,
+        generation: this.generation,
       };
       await this.withIoSlot(() => this.o.store.writeTicket(ticket));
       // A run stopped while the ticket was written (Ctrl-C, toil kill, a failure that ends it) has

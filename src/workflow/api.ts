@@ -182,7 +182,7 @@ export interface ServiceDefinition<I, R> {
 export interface Job {
   readonly jobId: string;
   readonly name: string;
-  /** Numbered by the leader from 1; 0 in a debug run (`toil debug-job`), which records nothing. */
+  /** The job's try, from 1, counting the tries before a --restart; 0 in a debug run (`toil debug-job`), which records nothing. */
   readonly attempt: number;
   /** The requirements in effect (declared, else the workflow's defaults), sizes in bytes. */
   readonly requirements: {

@@ -11,7 +11,7 @@ import {
 import {
   ENCAPSULATION_JOB,
   PROMISE_MARKER,
-  generationOfAttempt,
+  generationOfUnnamedAttempt,
   type FailureLog,
   type JobCommit,
   type JobTicket,
@@ -426,7 +426,10 @@ function serviceControl(
       // node, so the lease is read once in ORPHAN_CHECK_MS rather than on every poll.
       if (now() - generationReadAt < ORPHAN_CHECK_MS) return false;
       generationReadAt = now();
-      if ((await store.readGeneration()) > generationOfAttempt(attempt)) early = true;
+      // A ticket written for a later attempt: a leader issued the job again, and waits on that one.
+      if (ticket.attempt !== undefined && ticket.attempt !== attempt) early = true;
+      const issuedBy = ticket.generation ?? generationOfUnnamedAttempt(attempt);
+      if ((await store.readGeneration()) > issuedBy) early = true;
       return early;
     },
     // The wall clock's sleep: a --servicePollingInterval past Node's timer limit would poll at once.

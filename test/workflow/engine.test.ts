@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -147,28 +147,106 @@ t.test('a job asking for more than the batch system allows fails the run at once
   t.equal(bs.issuedLog.length, 0, 'nothing was issued');
 });
 
+/**
+ * A first run of workflowTree over `n` numbers whose `add` fails its first `failTimes` tries, and
+ * what runs its --restart (with the same `retryCount`): the restart's outcome and what it issued.
+ */
+async function treeFailingAdd(
+  t: Test,
+  { n, failTimes, retryCount }: { n: number; failTimes: number; retryCount: number },
+) {
+  const { dir, store } = setup(t);
+  const log = join(dir, 'exec.log');
+  const args = ['--n', String(n), '--out', join(dir, 'out'), '--log', log, '--fail', 'add'];
+  args.push('--failTimes', String(failTimes));
+  const first = await runWorkflow(
+    options(store, dir, new InProcessBatchSystem(store, dir), { workflowFile: TREE, args, retryCount }),
+  );
+  const restart = async () => {
+    const bs = new InProcessBatchSystem(store, dir);
+    const again = await runWorkflow(
+      options(store, dir, bs, { workflowFile: TREE, args, restart: true, retryCount }),
+    );
+    return { again, issued: bs.issuedLog.map((j) => [j.name, j.attempt]) };
+  };
+  return { store, log, first, restart };
+}
+
 t.test(
   'a job failing in the worker writes its failure log; the leader shows it; --restart then resumes',
   async (t) => {
-    const { dir, store } = setup(t);
-    const log = join(dir, 'exec.log');
-    const args = ['--n', '2', '--out', join(dir, 'out'), '--log', log, '--fail', 'add', '--failTimes', '1'];
-    const first = await runWorkflow(
-      options(store, dir, new InProcessBatchSystem(store, dir), { workflowFile: TREE, args, retryCount: 0 }),
-    );
+    const { first, restart } = await treeFailingAdd(t, { n: 2, failTimes: 1, retryCount: 0 });
     t.equal(first.status, 'failed');
     if (first.status === 'failed') t.match(first.failures[0]?.reason, /add was told to fail/);
-    const bs = new InProcessBatchSystem(store, dir);
-    const again = await runWorkflow(
-      options(store, dir, bs, { workflowFile: TREE, args, restart: true, retryCount: 0 }),
-    );
+    const { again, issued } = await restart();
     t.equal(again.status, 'succeeded');
     t.equal(again.replayed, 3, 'the three jobs that had run were replayed, not re-run');
+    t.same(issued, [['add', 2]], 'only the failed job ran again, as its second try');
+  },
+);
+
+/** The attempts of `name` the exec log of workflowTree says ran, as their jobs saw them. */
+function attemptsRun(log: string, name: string): number[] {
+  return readFileSync(log, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith(`start ${name} `))
+    .map((l) => Number(l.split(' ')[3]));
+}
+
+// A resumed job's attempt was `generation * 1000 + 1` (1001 after one --restart), which the log
+// lines, --writeLogs files and the job itself showed as if it were its try count.
+t.test(
+  "after --restart a job's attempt is its real try count: n + 1 after n tries, 1 if it never ran",
+  async (t) => {
+    // `add` fails its first 3 tries: the first run's 2 (retryCount 1), then the restart's first.
+    const twice = await treeFailingAdd(t, { n: 2, failTimes: 3, retryCount: 1 });
+    t.equal(twice.first.status, 'failed');
+    t.same(attemptsRun(twice.log, 'add'), [1, 2], 'the first run tried add twice');
+    const resumed = await twice.restart();
+    t.equal(resumed.again.status, 'succeeded');
     t.same(
-      bs.issuedLog.map((j) => [j.name, j.attempt]),
-      [['add', 1001]],
-      'only the failed job ran again, as generation 1',
+      resumed.issued,
+      [
+        ['add', 3],
+        ['add', 4],
+      ],
+      'its third and fourth tries',
     );
+    t.same(attemptsRun(twice.log, 'add'), [1, 2, 3, 4], 'as the job itself saw them');
+
+    // Four numbers: the subtrees' adds fail their one try; the root's follow-on add never ran.
+    const subtrees = await treeFailingAdd(t, { n: 4, failTimes: 2, retryCount: 0 });
+    t.equal(subtrees.first.status, 'failed');
+    const after = await subtrees.restart();
+    t.equal(after.again.status, 'succeeded');
+    t.same(
+      after.issued,
+      [
+        ['add', 2],
+        ['add', 2],
+        ['add', 1],
+      ],
+      "the subtrees' adds on their second try, the root's on its first",
+    );
+  },
+);
+
+t.test(
+  'a ticket written before tickets named their attempt resumes its job past every earlier leader’s numbers',
+  async (t) => {
+    const { store, first, restart } = await treeFailingAdd(t, { n: 2, failTimes: 1, retryCount: 0 });
+    const jobId = first.status === 'failed' ? first.failures[0]!.jobId : '';
+    const ticket = await store.readTicket(jobId);
+    t.match(
+      ticket,
+      { attempt: 1, generation: 0 },
+      'a ticket names the attempt and generation it was written for',
+    );
+    const { attempt: _attempt, generation: _generation, ...older } = ticket!;
+    await store.writeTicket(older);
+    const { again, issued } = await restart();
+    t.equal(again.status, 'succeeded');
+    t.same(issued, [['add', 1001]], 'numbered as that store’s leaders numbered it');
   },
 );
 
