@@ -27,7 +27,7 @@ interface LocalCloud {
   stop: () => Promise<void>;
 }
 
-async function startLocalCloud(): Promise<LocalCloud> {
+async function startLocalCloud(bootDelay = '300ms'): Promise<LocalCloud> {
   const child = spawn(
     process.execPath,
     [
@@ -38,7 +38,7 @@ async function startLocalCloud(): Promise<LocalCloud> {
       '--mesos-port',
       '0',
       '--boot-delay',
-      '300ms',
+      bootDelay,
       '--shutdown-delay',
       '200ms',
       '--logLevel',
@@ -93,7 +93,9 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
 t.test(
   'launch-cluster -w 2 against toil localcloud gives a leader and two Mesos agents; destroy-cluster removes everything, twice',
   async (t) => {
-    const cloud = await startLocalCloud();
+    // Boots that take 2 s: at the default 300 ms, launch-cluster's first look at a busy machine
+    // can come after the leader already runs, and the progress while it boots is not seen.
+    const cloud = await startLocalCloud('2s');
     t.teardown(() => cloud.stop());
     const ec2 = testEc2Client(cloud.ec2Url);
     await ec2.send(
