@@ -220,6 +220,12 @@ export const ERROR_CODES = {
   WORKFLOW_CANCELLED: { area: 'workflow', dispositions: f, meaning: 'the workflow was cancelled' },
   WORKFLOW_UNKNOWN: { area: 'workflow', dispositions: f, meaning: 'the leader knows no workflow by that id' },
   // Job store
+  BAD_S3_ENDPOINT: {
+    area: 'jobstore',
+    dispositions: u,
+    meaning:
+      'TOIL_S3_HOST, TOIL_S3_PORT or TOIL_S3_USE_SSL make no S3 endpoint (a host that is a URL, a port that is not a number, a boolean that is not one), or name another endpoint than AWS_ENDPOINT_URL_S3',
+  },
   JOBSTORE_BAD_LOCATOR: {
     area: 'jobstore',
     dispositions: u,

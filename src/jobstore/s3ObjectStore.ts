@@ -93,6 +93,8 @@ export interface S3ObjectStoreOptions {
   readonly ownKeys?: (key: string) => boolean;
   /** The S3 endpoint the client sends to, named when nothing answers there. */
   readonly endpoint?: string;
+  /** The variable(s) that set `endpoint` (default AWS_ENDPOINT_URL_S3), named with it. */
+  readonly endpointSetBy?: string;
 }
 
 /**
@@ -121,6 +123,7 @@ export class S3ObjectStore implements ObjectStore {
   private readonly log: Logger;
   private readonly ownKeys: ((key: string) => boolean) | undefined;
   private readonly endpoint: string | undefined;
+  private readonly endpointSetBy: string;
   /** The job store's name (the bucket without `--toil`), for the locator a refusal suggests. */
   private readonly name: string;
   private conditionsProbe: Promise<boolean> | undefined;
@@ -139,6 +142,7 @@ export class S3ObjectStore implements ObjectStore {
     this.log = (options.log ?? silentLogger()).child({ component: 'jobstore.s3', bucket: this.bucket });
     this.ownKeys = options.ownKeys;
     this.endpoint = options.endpoint;
+    this.endpointSetBy = options.endpointSetBy ?? 'AWS_ENDPOINT_URL_S3';
   }
 
   async create(): Promise<void> {
@@ -702,9 +706,7 @@ export class S3ObjectStore implements ObjectStore {
       );
     }
     const unanswered =
-      this.endpoint === undefined
-        ? undefined
-        : endpointFailure('S3', this.endpoint, e, 'AWS_ENDPOINT_URL_S3');
+      this.endpoint === undefined ? undefined : endpointFailure('S3', this.endpoint, e, this.endpointSetBy);
     if (unanswered !== undefined)
       return new JobStoreUnavailableError(`S3 ${operation} on ${this.bucket}: ${unanswered}`, e);
     if (isTransient(e)) {

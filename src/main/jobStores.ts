@@ -13,9 +13,10 @@ import {
   type StoredObject,
 } from '../jobstore/objectStore.js';
 import type { Env } from './env.js';
+import { s3EndpointOf } from './s3Endpoint.js';
 
 export interface OpenObjectStoreOptions {
-  /** Defaults to process.env. Read for AWS_ENDPOINT_URL_S3 and AWS credentials. */
+  /** Defaults to process.env. Read for the S3 endpoint (s3Endpoint.ts) and AWS credentials. */
   readonly env?: Env;
   /** Relative `file:` paths resolve against this; defaults to process.cwd(). */
   readonly cwd?: string;
@@ -72,15 +73,17 @@ class LazyS3ObjectStore implements ObjectStore {
     this.absoluteLocator = `aws:${locator.region}:${locator.name}`;
     this.bucket = locator.bucket;
     this.region = locator.region;
+    const env = options.env ?? process.env;
+    // Read when the store is opened, so a mistake in the endpoint's variables is the user's one
+    // line before anything runs, not a failure of the store's first call.
+    const { url: endpoint, setBy } = s3EndpointOf(locator.region, env);
     this.load = async () => {
-      const [{ S3ObjectStore }, { createS3Client, s3EndpointOf }, { watchS3Stalls }] = await Promise.all([
+      const [{ S3ObjectStore }, { createS3Client }, { watchS3Stalls }] = await Promise.all([
         import('../jobstore/s3ObjectStore.js'),
         import('./s3Client.js'),
         import('../jobstore/s3StallWatch.js'),
       ]);
-      const env = options.env ?? process.env;
       const client = createS3Client(locator.region, env, options.onRequest);
-      const endpoint = s3EndpointOf(locator.region, env);
       if (options.log && options.clock)
         watchS3Stalls(client, {
           endpoint,
@@ -93,6 +96,7 @@ class LazyS3ObjectStore implements ObjectStore {
         client,
         locator,
         endpoint,
+        endpointSetBy: setBy,
         ...(options.tags && { tags: options.tags }),
         ...(options.partSize !== undefined && { partSize: options.partSize }),
         ...(options.log && { log: options.log }),

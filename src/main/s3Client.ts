@@ -2,10 +2,12 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { s3Sdk } from '../common/awsSdkPackages.js';
 import { AWS_CONNECT_TIMEOUT_MS, silenceAwsSdkNodeVersionWarning } from './awsClients.js';
 import type { Env } from './env.js';
+import { s3EndpointFromEnv } from './s3Endpoint.js';
 
 /**
- * An S3 client for `region`. `AWS_ENDPOINT_URL_S3` (the SDK's standard variable) points it at an
- * S3-compatible server such as moto or s3rver, which only speak path-style addressing.
+ * An S3 client for `region`. `AWS_ENDPOINT_URL_S3` (the SDK's standard variable), or Toil's
+ * `TOIL_S3_HOST` (with `TOIL_S3_PORT`, `TOIL_S3_USE_SSL`), points it at an S3-compatible server
+ * such as MinIO, moto or s3rver, which only speak path-style addressing (s3Endpoint.ts).
  * Credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from `env` when set there, else the SDK's
  * default chain (profile, SSO, instance role, ...).
  */
@@ -17,7 +19,7 @@ export function createS3Client(
 ): S3Client {
   silenceAwsSdkNodeVersionWarning();
   const { S3Client } = s3Sdk();
-  const endpoint = env.AWS_ENDPOINT_URL_S3?.trim() || undefined;
+  const endpoint = s3EndpointFromEnv(env)?.url;
   const accessKeyId = env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
   const client = new S3Client({
@@ -48,9 +50,4 @@ export function createS3Client(
     );
   }
   return client;
-}
-
-/** The S3 endpoint a client for `region` talks to: AWS_ENDPOINT_URL_S3, else S3's own. */
-export function s3EndpointOf(region: string, env: Env): string {
-  return env.AWS_ENDPOINT_URL_S3?.trim() || `https://s3.${region}.amazonaws.com`;
 }
