@@ -127,7 +127,11 @@ async function report(jobStore: string, flags: Flags): Promise<number> {
     if (printDot) process.stdout.write(dotGraph(s.locator, jobs));
     if (flags.printFailed || flags.failed)
       process.stdout.write(
-        ['Failed jobs:', ...s.failedJobs.map((j) => `${j.name} (${j.jobId}): ${j.error}`)].join('\n') + '\n',
+        // A bare heading would read as a list cut short.
+        (s.failedJobs.length === 0
+          ? ['Failed jobs: none']
+          : ['Failed jobs:', ...s.failedJobs.map((j) => `${j.name} (${j.jobId}): ${j.error}`)]
+        ).join('\n') + '\n',
       );
     if (!flags.noAggStats) process.stdout.write(summary(s, damaged, runningRecord, now));
     if (left) process.stdout.write(leftByRunLines(left, now));

@@ -44,11 +44,12 @@ t.test(
 
     const finished = await runToil([...tree, '--restart', '--clean', 'never'], { cwd: dir });
     t.equal(finished.code, 0, finished.stderr);
-    const complete = await runToil(['status', 'file:./js', '--failIfNotComplete', '--logDebug'], {
+    const complete = await runToil(['status', 'file:./js', '--failIfNotComplete', '--logDebug', '--failed'], {
       cwd: dir,
     });
     t.equal(complete.code, 0, '--failIfNotComplete: exit 0 once the workflow has finished');
     t.match(complete.stdout, /^state: +finished$/m);
+    t.match(complete.stdout, /^Failed jobs: none$/m, '--failed with none failed says so, not a bare heading');
     t.match(
       complete.stderr,
       /^toil: --logDebug has no effect here: toil status writes no log, only its report$/m,
