@@ -132,7 +132,7 @@ export interface JobLostEvent {
 /**
  * What happened to a job, as the leader saw it (Toil's message bus: JobIssuedMessage,
  * JobCompletedMessage, JobFailedMessage). An attempt is `issued` to the batch system, then ends
- * `completed` (committed), `failed` (a retry may follow), `lost` (with its node; run again) or
+ * `completed` (committed, its node perhaps lost after the commit), `failed` (a retry may follow), `lost` (with its node; run again) or
  * `killed` (the leader asked); `gaveUp` is a job failed for good, its retries spent.
  */
 export interface JobEvent {
@@ -548,16 +548,9 @@ export class WorkflowRunner {
 
   private onUpdate(update: JobUpdate): void {
     if (!this.issued.has(update.jobId)) return;
-    // Said of a run already over too: the kills of a cancelled run's jobs come back after it.
-    this.event({
-      event: update.outcome === 'succeeded' ? 'completed' : update.outcome,
-      jobId: update.jobId,
-      name: this.graph.spec(update.jobId).name,
-      attempt: update.attempt,
-      ...(update.exitCode !== undefined ? { exitCode: update.exitCode } : {}),
-      ...(update.node !== undefined ? { node: update.node } : {}),
-      ...(update.message ? { message: firstLine(update.message) } : {}),
-    });
+    // Said of a run already over too: the kills of a cancelled run's jobs come back after it. A
+    // loss onLost judges is said there: one that had committed is the attempt's completion.
+    if (!this.judgedAsLost(update)) this.endedEvent(update);
     if (this.done) return;
     this.issued.delete(update.jobId);
     if (this.graph.spec(update.jobId).service) this.issueHeldServices();
@@ -611,6 +604,8 @@ export class WorkflowRunner {
     const commit = await this.o.store.readCommit(update.jobId).catch(() => undefined);
     const lost = { jobId: update.jobId, name: spec.name, attempt: update.attempt, why: whereLost(update) };
     if (commit) {
+      // Its commit stands: a consumer of --writeMessages sees the attempt complete, not lost.
+      this.endedEvent(update, 'completed', `${whereLost(update)} after it had committed: its result stands`);
       this.lostAttempts.add({ ...lost, at: this.o.clock.now(), next: 'committed' });
       this.log.info(
         { job: spec.name, jobId: update.jobId, ...(update.node ? { node: update.node } : {}) },
@@ -618,6 +613,7 @@ export class WorkflowRunner {
       );
       return this.onSucceeded({ ...update, outcome: 'succeeded', commit });
     }
+    this.endedEvent(update);
     const a = this.attemptsOf(update.jobId);
     // A service started again would hand its host's successors another value than it gave before.
     if (spec.service) return this.onFailed(update, this.serviceLost(spec, update));
@@ -1310,6 +1306,35 @@ export class WorkflowRunner {
         this.rerunCheckpoints();
         this.checkFinished();
       });
+  }
+
+  /** The update goes to onLost: a loss in a live run, neither stopped nor cut off by the leader. */
+  private judgedAsLost(update: JobUpdate): boolean {
+    const { jobId } = update;
+    return (
+      update.outcome === 'lost' &&
+      !this.done &&
+      !this.ending.has(jobId) &&
+      !this.stoppedEarly.has(jobId) &&
+      !this.overlong.has(jobId)
+    );
+  }
+
+  /** The event of an attempt's end, as its batch system reported it (`outcome` overrides). */
+  private endedEvent(
+    update: JobUpdate,
+    outcome: JobEvent['event'] = update.outcome === 'succeeded' ? 'completed' : update.outcome,
+    message = update.message,
+  ): void {
+    this.event({
+      event: outcome,
+      jobId: update.jobId,
+      name: this.graph.spec(update.jobId).name,
+      attempt: update.attempt,
+      ...(update.exitCode !== undefined ? { exitCode: update.exitCode } : {}),
+      ...(update.node !== undefined ? { node: update.node } : {}),
+      ...(message ? { message: firstLine(message) } : {}),
+    });
   }
 
   private event(e: Omit<JobEvent, 'at'>): void {

@@ -25,7 +25,7 @@ t.test(
           `file:${path.join(dir, 'js')}`,
         ],
         ...['--batchSystem', 'mesos', '--mesosMaster', cluster.master.address, '--retryCount', '0'],
-        ...[runsFile, '3000'],
+        ...['--writeMessages', 'm.jsonl', runsFile, '3000'],
       ],
       { cwd: dir },
     );
@@ -52,5 +52,22 @@ t.test(
       /job 'tally' lost \(.*\) after it had committed: its result stands, not run again/,
     );
     t.notMatch(result.stderr, /running it again/, 'no re-run announced');
+    // A consumer of the messages sees the attempt complete: its commit stands.
+    const events = fs
+      .readFileSync(path.join(dir, 'm.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { event: string; name: string; attempt?: number; message?: string })
+      .filter((e) => e.name === 'tally');
+    t.same(
+      events.map((e) => `${e.event} ${e.attempt}`),
+      ['issued 1', 'completed 1'],
+      '--writeMessages: the attempt issued, then completed (not lost)',
+    );
+    t.match(
+      events[1]?.message,
+      /^lost: .* after it had committed: its result stands$/,
+      'the completion says its node was lost after the commit',
+    );
   },
 );
