@@ -309,6 +309,7 @@ export class PlanExecutor {
       capacityType: l.capacityType,
       asked: l.count,
       got: result.nodes.length,
+      instanceIds: result.nodes.map((n) => n.instanceId),
     });
     if (leaderBeat) this.d.launchedMarked?.(result.nodes.map((n) => n.instanceId));
     for (const n of result.nodes) {

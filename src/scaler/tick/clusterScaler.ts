@@ -27,10 +27,11 @@ import { FatalBackoffs, type FatalLaunchError } from './fatalBackoff.js';
 import { exportBootBackoffs, exportClusterGauges, exportDesiredNodes, type TickMetrics } from './metrics.js';
 import { priceOfNode } from './nodePrice.js';
 import { NoticeWatcher } from './noticeWatcher.js';
+import { noticeLine, type NoticedNode } from './noticeLine.js';
 import { observe, type TickEvent } from './observe.js';
 import { PlanLog } from './planLog.js';
 import { stoppedLine, stoppedOfOurs, stoppedReason } from './stoppedNodes.js';
-import { ReportHistory, emptyOutcome, type TickReport } from './report.js';
+import { ReportHistory, emptyOutcome, type TickOutcome, type TickReport } from './report.js';
 import {
   accrueCost,
   accrueStaticWorkersCost,
@@ -138,7 +139,7 @@ export class ClusterScaler {
     this.accrue(cfg);
     this.state = this.withLeaderId(this.state);
     const out = emptyOutcome();
-    const notices: string[] = [];
+    const notices: NoticedNode[] = [];
     const exec = this.executor(cfg, out);
     if (exec.state.pendingLaunches.length > 0) {
       const adopted = await exec.resolvePendingLaunches();
@@ -151,6 +152,8 @@ export class ClusterScaler {
     }
     this.fatal.expire(started);
     let plan: ScalingPlan | undefined;
+    /** The plan as the finally block sees it (reading `plan` there would widen its type after). */
+    let planMade: ScalingPlan | undefined;
     let plans = 0;
     try {
       for (;;) {
@@ -180,6 +183,7 @@ export class ClusterScaler {
         if (this.o.metrics) exportClusterGauges(this.o.metrics, this.observedNodes, view, this.spot.view());
         const planStart = this.o.clock.now();
         plan = planScaling(this.snapshotOf(view, exec.state), cfg.scaler);
+        planMade = plan;
         plans++;
         this.o.metrics?.planDuration.observe((this.o.clock.now() - planStart) / 1000);
         exec.state = { ...exec.state, smoothing: plan.state };
@@ -196,6 +200,8 @@ export class ClusterScaler {
     } finally {
       // What was done stays done, even when a later step of the tick failed.
       this.state = exec.state;
+      // After the plan and its launches: the line says what they did for the noticed nodes' jobs.
+      this.tellNotices(notices, planMade, out);
       // After the launches, so an instance adopted or launched unmarked in this tick is marked in
       // this tick; and even when the tick failed (the cluster manager unreachable, say): this
       // leader still lives.
@@ -214,7 +220,7 @@ export class ClusterScaler {
       ...out,
       spotPrices: this.spot.view(),
       spotPriceFeed: this.spot.status(),
-      interruptionNotices: notices,
+      interruptionNotices: notices.map((n) => n.nodeId),
     };
     this.lastReport = report;
     this.history.add(report);
@@ -754,9 +760,32 @@ export class ClusterScaler {
     }
   }
 
-  /** Logs and counts what observe found; resolves with the nodes whose interruption notice is new. */
-  private announce(events: readonly TickEvent[]): string[] {
-    const noticed: string[] = [];
+  /** One warning per node whose interruption notice this tick saw first: see noticeLine. */
+  private tellNotices(
+    notices: readonly NoticedNode[],
+    plan: ScalingPlan | undefined,
+    out: TickOutcome,
+  ): void {
+    const tick = { plan, launches: out.launches, errors: out.errors, launching: this.launching };
+    const launched = out.launches.flatMap((l) => l.instanceIds);
+    for (const n of notices)
+      this.log.warn(
+        {
+          nodeId: n.nodeId,
+          terminateAt: new Date(n.terminateAt).toISOString(),
+          runningJobs: n.runningJobs,
+          launched,
+        },
+        noticeLine(n, this.o.clock.now(), tick),
+      );
+  }
+
+  /**
+   * Logs and counts what observe found; resolves with the nodes whose interruption notice is new,
+   * told once the tick has planned and launched for their jobs (noticeLine.ts).
+   */
+  private announce(events: readonly TickEvent[]): NoticedNode[] {
+    const noticed: NoticedNode[] = [];
     for (const e of events)
       if (e.kind === 'spotInterrupted') {
         this.o.metrics?.spotInterruptions.inc();
@@ -769,16 +798,14 @@ export class ClusterScaler {
       else if (e.kind === 'taskLost')
         this.log.info({ jobId: e.jobId, job: e.name, agentId: e.agentId }, 'a job was lost with its node');
       else if (e.kind === 'interruptionNotice') {
-        noticed.push(e.nodeId);
         this.o.metrics?.spotNotices.inc();
-        this.log.warn(
-          {
-            nodeId: e.nodeId,
-            terminateAt: new Date(e.terminateAt).toISOString(),
-            runningJobs: e.runningJobs,
-          },
-          'spot interruption notice: node drained now; its replacement is planned in this tick',
-        );
+        const node = this.observedNodes.find((n) => n.id === e.nodeId);
+        noticed.push({
+          nodeId: e.nodeId,
+          terminateAt: e.terminateAt,
+          runningJobs: e.runningJobs,
+          ...(node ? { instanceType: node.instanceType, market: node.capacityType } : {}),
+        });
       }
     return noticed;
   }

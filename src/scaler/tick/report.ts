@@ -20,6 +20,8 @@ export interface TickLaunch {
   readonly capacityType: CapacityType;
   readonly asked: number;
   readonly got: number;
+  /** The instances it got. */
+  readonly instanceIds: readonly string[];
 }
 
 /** What one tick did, as /status and the logs show it. */
