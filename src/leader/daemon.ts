@@ -666,6 +666,7 @@ export class LeaderDaemon {
       this.d.clock,
       () => this.queueChanged(),
       () => largestLaunchable(this.d.config().scaler),
+      (agent) => this.scaler.nodeOfAgent(agent),
     );
     this.workload.add(tracked);
     this.batchSystems.set(run.id, tracked);

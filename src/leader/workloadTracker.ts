@@ -9,6 +9,8 @@ import type {
   RunningJobView,
 } from '../ports/batchSystem.js';
 import type { ClusterEvent, ClusterPort, ClusterReading, RunningOnAgent } from '../ports/cluster.js';
+import type { AgentInstance } from '../ports/provisioner.js';
+import { lossOnInstance } from './lossOnInstance.js';
 import type { QueuedJob, Resources } from '../scaler/types.js';
 
 interface Tracked {
@@ -32,22 +34,26 @@ export class TrackedBatchSystem implements BatchSystem {
   private readonly onChange: () => void;
 
   private readonly launchable: () => Resources | undefined;
+  private readonly instanceOf: (agent: string) => AgentInstance | undefined;
 
   /**
    * `launchable`: the largest node, resource by resource, the cluster's scaler may still add
-   * (`largestLaunchable`); absent, the cluster is the nodes the batch system knows.
+   * (`largestLaunchable`); absent, the cluster is the nodes the batch system knows. `instanceOf`:
+   * the instance the scaler knows behind an agent, which a job lost there is said with.
    */
   constructor(
     inner: ClusterBatchSystem,
     clock: Clock,
     onChange: () => void = () => {},
     launchable: () => Resources | undefined = () => undefined,
+    instanceOf: (agent: string) => AgentInstance | undefined = () => undefined,
   ) {
     this.inner = inner;
     this.name = inner.name;
     this.clock = clock;
     this.onChange = onChange;
     this.launchable = launchable;
+    this.instanceOf = instanceOf;
   }
 
   start(listener: JobUpdateListener): Promise<void> {
@@ -69,7 +75,7 @@ export class TrackedBatchSystem implements BatchSystem {
           });
         this.onChange();
       }
-      listener(u);
+      listener(u.outcome === 'lost' && u.node !== undefined ? lossOnInstance(u, this.instanceOf(u.node)) : u);
     });
   }
 

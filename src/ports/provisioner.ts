@@ -116,6 +116,15 @@ export interface InterruptionNotice {
   readonly terminateAt: number;
 }
 
+/** The instance a batch system's agent runs on, as the scaler last saw it. */
+export interface AgentInstance {
+  readonly instanceId: string;
+  readonly instanceType: string;
+  readonly market: 'spot' | 'on-demand';
+  /** When it is reclaimed, as its spot interruption notice said (ms since the epoch); absent: none seen. */
+  readonly reclaimAt?: number;
+}
+
 /**
  * The tag a node carries once EC2 recommends rebalancing it (its metadata shows
  * `events/recommendations/rebalance`: elevated risk of interruption, usually ahead of any notice).

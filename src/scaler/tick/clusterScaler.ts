@@ -3,7 +3,12 @@ import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
 import type { ClusterPort } from '../../ports/cluster.js';
 import { ToilError, coerceError } from '../../common/errors.js';
-import type { InterruptionNotice, ProvisionedNode, Provisioner } from '../../ports/provisioner.js';
+import type {
+  AgentInstance,
+  InterruptionNotice,
+  ProvisionedNode,
+  Provisioner,
+} from '../../ports/provisioner.js';
 import type { ScalerConfig } from '../config.js';
 import { spotPricedOut } from '../offerings.js';
 import { planScaling } from '../policy.js';
@@ -90,6 +95,8 @@ export class ClusterScaler {
   private seq = 0;
   private observedJobs = { queued: 0, running: 0 };
   private observedNodes: ObservedNode[] = [];
+  /** The instance behind each agent (by agent id or host), as the last tick saw them. */
+  private instanceOfAgent: (agent: string) => string | undefined = () => undefined;
   /** The worker instances the last tick listed (the notice watcher finds their agents by address). */
   private listedNodes: readonly ProvisionedNode[] = [];
   /** Instances of the cluster not ours that the log has named already (each is named once). */
@@ -178,6 +185,7 @@ export class ClusterScaler {
         this.observedJobs = { queued: view.queued.length, running: view.running.length };
         const spot = this.spot.view();
         this.observedNodes = view.observedNodes(exec.state, (n) => priceOfNode(cfg.scaler, n, spot));
+        this.instanceOfAgent = (agent) => view.nodeOfAgent(agent);
         this.tellUnowned(cfg.scaler);
         notices.push(...this.announce(observed.events));
         if (this.o.metrics) exportClusterGauges(this.o.metrics, this.observedNodes, view, this.spot.view());
@@ -565,6 +573,23 @@ export class ClusterScaler {
   /** The nodes as the last tick observed them, with their price and our tasks on each. */
   get nodes(): readonly ObservedNode[] {
     return this.observedNodes;
+  }
+
+  /**
+   * The instance an agent (its id or host) runs on, as the last tick saw it, and when it is
+   * reclaimed if it had a spot interruption notice: what a job's loss there names.
+   */
+  nodeOfAgent(agent: string): AgentInstance | undefined {
+    const id = this.instanceOfAgent(agent);
+    const node = id === undefined ? undefined : this.observedNodes.find((n) => n.id === id);
+    if (!node) return undefined;
+    const reclaimAt = this.state.noticed?.[node.id];
+    return {
+      instanceId: node.id,
+      instanceType: node.instanceType,
+      market: node.capacityType,
+      ...(reclaimAt !== undefined ? { reclaimAt } : {}),
+    };
   }
 
   /** Worker instances of the cluster this leader did not launch, as the last tick saw them. */

@@ -1,0 +1,75 @@
+import t from 'tap';
+import { MesosMasterClient } from '../../src/mesos/masterClient.js';
+import {
+  leaderOnCloud,
+  localCloudInstances,
+  startClusterCloud,
+  startToilProcess,
+} from '../fixtures/leaderE2e.js';
+import { repoPath } from '../fixtures/repoRoot.js';
+import { testDir } from '../fixtures/testDir.js';
+import { waitFor } from '../fixtures/waitFor.js';
+
+/**
+ * A spot node reclaimed under a running job, as an operator reads it: `toil leader` on
+ * `toil localcloud` (real processes, a real Mesos master and agents), a scaleInterval of a minute
+ * (so the Mesos batch system, which takes a spot agent disconnected for 3 s for gone, is the one
+ * that loses the job, as it is at Toil's default interval), a 2 s notice. The job's loss line names
+ * the EC2 instance (the id the cloud lists, its type and market) and that it was reclaimed as its
+ * notice said, not only the Mesos agent that disconnected.
+ */
+t.setTimeout(90_000);
+
+t.test(
+  'a job lost with a reclaimed spot node: its loss line names the instance and the reclaim',
+  async (t) => {
+    const dir = testDir(t, {});
+    const cloud = await startClusterCloud(t, 'reclaimline', { args: ['--spot-notice', '2s'] });
+    const { leader, base } = await leaderOnCloud(t, dir, cloud, 'reclaimline', [
+      ['scaleInterval: 1s', 'scaleInterval: 60s'],
+      ['queueDebounce: 500ms', 'queueDebounce: 500ms\n  noticePoll: 1s'],
+      ['preemptableCompensation: 1', 'preemptableCompensation: 0'],
+      ['bootTime: 5s', 'bootTime: 1s'],
+    ]);
+    const master = new MesosMasterClient(cloud.mesosMaster);
+    const client = startToilProcess(
+      ['run', repoPath('test/fixtures/workflowSpotHold.ts'), `file:${dir}/js`, '--leader', base],
+      { cwd: dir, env: { TOIL_LEADER_TOKEN_FILE: `${dir}/state.token` } },
+    );
+    t.teardown(() => void client.child.kill('SIGKILL'));
+
+    let host: string | undefined;
+    await waitFor(
+      'hold running on a spot node',
+      async () => {
+        const s = await master.state();
+        const task = s.frameworks.flatMap((f) => f.tasks).find((x) => x.state === 'TASK_RUNNING');
+        host = s.slaves.find((a) => a.id === task?.slave_id)?.hostname;
+        return host !== undefined;
+      },
+      30_000,
+      100,
+    );
+    const node = (await localCloudInstances(cloud.ec2Url)).find((i) => i.privateIp === host)!;
+    t.equal(node.market, 'spot', 'hold runs on a spot node');
+    const r = await fetch(`${cloud.ec2Url}/_localcloud/spot-interruption/${node.instanceId}`, {
+      method: 'POST',
+    });
+    t.equal(r.status, 200, 'the cloud gives the node its notice, 2 s ahead of the reclaim');
+
+    const result = await client.done;
+    t.equal(result.code, 0, `the workflow succeeds\n${result.stderr.slice(-2000)}`);
+    const lossLines = leader
+      .output()
+      .split('\n')
+      .filter((l) => l.includes("job 'hold' lost ("));
+    t.equal(lossLines.length, 1, `the loss is said once\n${lossLines.join('\n')}`);
+    t.match(
+      lossLines[0],
+      new RegExp(
+        `job 'hold' lost \\(lost: spot instance ${node.instanceId} \\(t2\\.medium\\), reclaimed as its interruption notice said \\(due \\S+Z\\): its node ${host!.replaceAll('.', '\\.')} disconnected from the Mesos master on \\S+\\); running it again \\(no retry spent\\)`,
+      ),
+      'the loss names the instance, its type and market, and the reclaim',
+    );
+  },
+);
