@@ -65,7 +65,7 @@ export function hourlyRate(dollarsPerHour: number): number {
 export interface Decision {
   readonly at: string;
   readonly kind:
-    'launch' | 'drain' | 'terminate' | 'waiting' | 'unschedulable' | 'error' | 'kept' | 'retired';
+    'launch' | 'drain' | 'terminate' | 'waiting' | 'unschedulable' | 'error' | 'kept' | 'retired' | 'gone';
   readonly what: string;
   readonly reason: string;
 }
@@ -157,6 +157,7 @@ export function decisionsOf(r: TickReport): Decision[] {
     ...p.drain.map((d) => ({ at, kind: 'drain' as const, what: d.nodeId, reason: d.reason })),
     ...p.terminate.map((d) => ({ at, kind: 'terminate' as const, what: d.nodeId, reason: d.reason })),
     ...(r.stopped ?? []).map((d) => ({ at, kind: 'terminate' as const, what: d.nodeId, reason: d.reason })),
+    ...(r.gone ?? []).map((d) => ({ at, kind: 'gone' as const, what: d.nodeId, reason: d.reason })),
     ...p.waiting.map((w) => ({
       at,
       kind: 'waiting' as const,

@@ -36,7 +36,7 @@ import { noticeLine, type NoticedNode } from './noticeLine.js';
 import { observe, type TickEvent } from './observe.js';
 import { PlanLog } from './planLog.js';
 import { stoppedLine, stoppedOfOurs, stoppedReason } from './stoppedNodes.js';
-import { ReportHistory, emptyOutcome, type TickOutcome, type TickReport } from './report.js';
+import { ReportHistory, emptyOutcome, type GoneNode, type TickOutcome, type TickReport } from './report.js';
 import {
   accrueCost,
   accrueStaticWorkersCost,
@@ -182,6 +182,7 @@ export class ClusterScaler {
         const observed = observe(exec.state, view);
         exec.state = observed.state;
         this.declareLost(observed.events);
+        if (plans === 0) out.gone.push(...goneNodes(observed.events, out.stopped));
         this.observedJobs = { queued: view.queued.length, running: view.running.length };
         const spot = this.spot.view();
         this.observedNodes = view.observedNodes(exec.state, (n) => priceOfNode(cfg.scaler, n, spot));
@@ -834,6 +835,23 @@ export class ClusterScaler {
       }
     return noticed;
   }
+}
+
+/**
+ * The nodes of ours observe found gone without our asking, for /status; not those of ours this
+ * tick terminated because someone stopped them (`stopped`: a terminate decision already).
+ */
+function goneNodes(events: readonly TickEvent[], stopped: readonly { nodeId: string }[]): GoneNode[] {
+  return events.flatMap((e) => {
+    if (e.kind === 'spotInterrupted') return [{ nodeId: e.nodeId, reason: 'spot reclaimed' }];
+    if (e.kind !== 'nodeGone' || stopped.some((s) => s.nodeId === e.nodeId)) return [];
+    return [
+      {
+        nodeId: e.nodeId,
+        reason: `stopped or terminated by someone else${e.reason ? ` (${e.reason})` : ''}`,
+      },
+    ];
+  });
 }
 
 /**

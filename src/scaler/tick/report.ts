@@ -47,6 +47,15 @@ export interface TickReport {
   readonly retired?: readonly string[];
   /** Instances of ours terminated because someone stopped them (stoppedNodes.ts); in `terminated` too. */
   readonly stopped?: readonly StoppedNode[];
+  /** Instances of ours that ended without our asking, seen gone in this tick. */
+  readonly gone?: readonly GoneNode[];
+}
+
+/** A node of ours the cloud ended without our asking: a spot reclaim, a terminate from outside. */
+export interface GoneNode {
+  readonly nodeId: string;
+  /** Why, for people: `spot reclaimed`, or `terminated by someone else (Client.…)`. */
+  readonly reason: string;
 }
 
 /** What the act step of one tick did so far (filled in by every plan of the tick). */
@@ -58,10 +67,20 @@ export interface TickOutcome {
   readonly errors: TickError[];
   readonly retired: string[];
   readonly stopped: StoppedNode[];
+  readonly gone: GoneNode[];
 }
 
 export function emptyOutcome(): TickOutcome {
-  return { launched: [], launches: [], terminated: [], drained: [], errors: [], retired: [], stopped: [] };
+  return {
+    launched: [],
+    launches: [],
+    terminated: [],
+    drained: [],
+    errors: [],
+    retired: [],
+    stopped: [],
+    gone: [],
+  };
 }
 
 /** Reports kept for /status: the last ticks that did something (launch, drain, terminate, error). */
@@ -79,7 +98,8 @@ export class ReportHistory {
         report.terminated.length +
         report.drained.length +
         report.errors.length +
-        (report.retired?.length ?? 0) ===
+        (report.retired?.length ?? 0) +
+        (report.gone?.length ?? 0) ===
       0
     )
       return;
