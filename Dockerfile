@@ -41,7 +41,9 @@ EXPOSE 8080
 # Only the leader serves /healthz; a worker is healthy while its process runs.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD if [ "$TOIL_ROLE" = "leader" ]; then node -e "fetch('http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"; else exit 0; fi
-# exec form through sh so SIGTERM reaches the process (exec replaces the shell). No command: the
-# role's default (the leader's daemon). `toil ARGS…` (the units' form): the toil command. A program
-# of the image (mesos-master, slurmd…): that program. Anything else: toil's sub-command.
-ENTRYPOINT ["/bin/sh", "-c", "if [ $# -eq 0 ] && [ \"$TOIL_ROLE\" = leader ]; then exec node bin/toil.js leader --config \"$TOIL_LEADER_CONFIG\"; elif [ \"$1\" = toil ]; then shift; exec node bin/toil.js \"$@\"; elif [ $# -gt 0 ] && command -v \"$1\" >/dev/null; then exec \"$@\"; else exec node bin/toil.js \"$@\"; fi", "toil"]
+# exec form through sh so SIGTERM reaches the process (exec replaces the shell). First Toil's
+# TOIL_CUSTOM_DOCKER_INIT_COMMAND, if set (a node's units pass it): the service starts whatever it
+# does, as in Toil. No command: the role's default (the leader's daemon). `toil ARGS…` (the units'
+# form): the toil command. A program of the image (mesos-master, slurmd…): that program. Anything
+# else: toil's sub-command.
+ENTRYPOINT ["/bin/sh", "-c", "if [ -n \"$TOIL_CUSTOM_DOCKER_INIT_COMMAND\" ]; then bash -c \"$TOIL_CUSTOM_DOCKER_INIT_COMMAND\"; fi; if [ $# -eq 0 ] && [ \"$TOIL_ROLE\" = leader ]; then exec node bin/toil.js leader --config \"$TOIL_LEADER_CONFIG\"; elif [ \"$1\" = toil ]; then shift; exec node bin/toil.js \"$@\"; elif [ $# -gt 0 ] && command -v \"$1\" >/dev/null; then exec \"$@\"; else exec node bin/toil.js \"$@\"; fi", "toil"]

@@ -3,6 +3,7 @@ import { UserInputError } from '../common/errors.js';
 import { VERSION } from '../common/version.js';
 import { clusterEnvironment } from '../main/env.js';
 import { applianceImage } from '../provisioner/appliance.js';
+import { nodeInitCommands } from '../provisioner/nodeInit.js';
 import { TAG_OWNER } from '../provisioner/aws/tags.js';
 import { checkOwnerTag, checkTagsAwsTakes } from '../provisioner/cluster/awsTagRules.js';
 import { checkProvisioner, collect, progressTo } from '../provisioner/cluster/cliSupport.js';
@@ -215,6 +216,7 @@ async function run(name: string, f: Flags): Promise<number> {
     f.awsEc2ProfileArn === undefined ? undefined : validateInstanceProfileArn(f.awsEc2ProfileArn);
   const log = clusterLogger(f);
   const image = applianceImage(env.appliance, VERSION, log);
+  const nodeInit = nodeInitCommands(env.nodeInit);
   const clock = new RealClock();
   // The AWS SDK and the provisioner load once the input is accepted: a mistake is reported at once.
   const [
@@ -269,6 +271,7 @@ async function run(name: string, f: Flags): Promise<number> {
         ...(sshCidr ? { sshCidr } : {}),
         ...(env.imageId ? { imageId: env.imageId } : {}),
         applianceImage: image,
+        nodeInit,
         ...(ownProfile ? { instanceProfileArn: ownProfile.arn } : {}),
         ...(subnetId ? { subnetId } : {}),
         ...(extraSecurityGroupIds.length > 0 ? { extraSecurityGroupIds } : {}),

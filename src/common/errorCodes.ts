@@ -540,6 +540,11 @@ export const ERROR_CODES = {
     meaning: 'TOIL_APPLIANCE_SELF (or its parts) is not an image reference',
   },
   BAD_CIDR: { area: 'cluster', dispositions: u, meaning: 'a CIDR block is not valid' },
+  BAD_INIT_COMMAND: {
+    area: 'cluster',
+    dispositions: u,
+    meaning: 'TOIL_CUSTOM_INIT_COMMAND or TOIL_CUSTOM_DOCKER_INIT_COMMAND is not one line',
+  },
   BAD_CLUSTER_NAME: { area: 'cluster', dispositions: u, meaning: 'a cluster name is not valid' },
   BAD_NODE_TYPES: { area: 'cluster', dispositions: u, meaning: '--nodeTypes is not valid' },
   BAD_PROVISIONER: {

@@ -18,6 +18,11 @@ export interface ClusterEnvironment {
     TOIL_DOCKER_REGISTRY: string | undefined;
     TOIL_DOCKER_NAME: string | undefined;
   };
+  /** What every node runs as it boots (checked by `nodeInitCommands`). */
+  readonly nodeInit: {
+    TOIL_CUSTOM_INIT_COMMAND: string | undefined;
+    TOIL_CUSTOM_DOCKER_INIT_COMMAND: string | undefined;
+  };
 }
 
 export function clusterEnvironment(env: Env = process.env): ClusterEnvironment {
@@ -34,6 +39,10 @@ export function clusterEnvironment(env: Env = process.env): ClusterEnvironment {
       TOIL_APPLIANCE_SELF: env.TOIL_APPLIANCE_SELF,
       TOIL_DOCKER_REGISTRY: env.TOIL_DOCKER_REGISTRY,
       TOIL_DOCKER_NAME: env.TOIL_DOCKER_NAME,
+    },
+    nodeInit: {
+      TOIL_CUSTOM_INIT_COMMAND: env.TOIL_CUSTOM_INIT_COMMAND,
+      TOIL_CUSTOM_DOCKER_INIT_COMMAND: env.TOIL_CUSTOM_DOCKER_INIT_COMMAND,
     },
   };
 }

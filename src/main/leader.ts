@@ -14,6 +14,7 @@ import type { ScalerSettingNames } from '../leader/scalerSettingNames.js';
 import type { Ec2Endpoint } from '../localcloud/ec2/index.js';
 import type { AwsCluster, NodeImage } from '../provisioner/aws/awsCluster.js';
 import type { AwsClusterSettings } from '../provisioner/aws/awsProvisioner.js';
+import { nodeInitCommands } from '../provisioner/nodeInit.js';
 import type { Ec2EndpointInUse } from '../provisioner/aws/ec2Errors.js';
 import { clustersHere } from '../provisioner/cluster/clustersHere.js';
 import { DEFAULT_NODE_STORAGE_GIB, estimatedPricesWarning, maxHourlyCostWarning } from '../scaler/config.js';
@@ -211,6 +212,8 @@ export async function startLeader(options: {
         imageId: image.imageId,
         ...(p.keyPairName ? { keyName: p.keyPairName } : {}),
         applianceImage: p.applianceImage,
+        // Its workers run what the cluster's leader was launched with (its containers' environment).
+        nodeInit: nodeInitCommands(env),
         owner: env.TOIL_OWNER_TAG ?? userInfo().username,
         extraTags: p.tags,
         nodeStorageGiB: p.nodeStorageGiB ?? DEFAULT_NODE_STORAGE_GIB,

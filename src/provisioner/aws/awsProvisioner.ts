@@ -24,6 +24,7 @@ import { idsInMessage, toNode } from './instances.js';
 import { workerProfileFor } from './iamPolicies.js';
 import { TAG_CLUSTER, TAG_NODE_TYPE, clusterTags, nodeTags, toTagList } from './tags.js';
 import { buildUserData, type ClusterType, type WorkerNodeType } from './userData.js';
+import type { NodeInitCommands } from '../nodeInit.js';
 
 const {
   CreateTagsCommand,
@@ -44,6 +45,8 @@ export interface AwsClusterSettings {
   readonly imageId: string;
   readonly keyName?: string;
   readonly applianceImage: string;
+  /** What every node runs as it boots (TOIL_CUSTOM_INIT_COMMAND, TOIL_CUSTOM_DOCKER_INIT_COMMAND). */
+  readonly nodeInit?: NodeInitCommands;
   readonly owner: string;
   readonly extraTags: Readonly<Record<string, string>>;
   readonly nodeStorageGiB: number;
@@ -164,6 +167,7 @@ export class AwsProvisioner implements Provisioner {
       role,
       clusterName: this.clusterName,
       applianceImage: this.settings.applianceImage,
+      ...(this.settings.nodeInit ? { nodeInit: this.settings.nodeInit } : {}),
       zone: offering.zone,
       leaderPrivateIp: role === 'worker' ? await this.leaderPrivateIp() : undefined,
       preemptable: offering.market === 'spot',

@@ -2,6 +2,7 @@ import { ToilError } from '../../common/errors.js';
 import { yaml } from '../../common/yaml.js';
 import type { LeaderConfigFile } from '../../leader/leaderConfig.js';
 import type { NodeRole } from '../../ports/provisioner.js';
+import { nodeInitEnvironment, type NodeInitCommands } from '../nodeInit.js';
 
 /**
  * User data for a Flatcar node: an Ignition v2.2.0 config (as Toil writes) whose systemd unit
@@ -23,6 +24,14 @@ export interface UserDataInput {
   readonly role: NodeRole;
   readonly clusterName: string;
   readonly applianceImage: string;
+  /**
+   * TOIL_CUSTOM_INIT_COMMAND (`host`): `toil-custom-init.service` runs it once the node's Docker is
+   * up, before any appliance container starts. TOIL_CUSTOM_DOCKER_INIT_COMMAND (`container`): the
+   * appliance's entrypoint runs it in each service container, before the service. Both ride in
+   * the containers' environment too: the leader's daemon reads them there for the workers it
+   * launches, as Toil's leader does.
+   */
+  readonly nodeInit?: NodeInitCommands;
   readonly zone: string;
   /** Worker only: where the leader's Mesos master listens. */
   readonly leaderPrivateIp?: string;
@@ -93,6 +102,39 @@ export function systemdQuote(word: string): string {
   return `"${word.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
+/**
+ * One word of a systemd command line that reaches the program as written: systemd would otherwise
+ * expand `%x` (specifiers) and `${X}` (its environment) in it, so `%` and `$` are doubled.
+ */
+export function systemdLiteral(word: string): string {
+  return systemdQuote(word.replace(/%/g, '%%').replace(/\$/g, '$$$$'));
+}
+
+/** The unit that runs TOIL_CUSTOM_INIT_COMMAND on the node, before any appliance container. */
+export const CUSTOM_INIT_UNIT = 'toil-custom-init.service';
+
+/**
+ * Once per boot, after Docker (a registry login needs it) and before the appliance's units, which
+ * want it: they start even if it fails, as Toil's do, and `systemctl status` shows the failure.
+ */
+function customInitUnit(command: string): string {
+  return [
+    '[Unit]',
+    'Description=toil: TOIL_CUSTOM_INIT_COMMAND',
+    'After=docker.service',
+    'Requires=docker.service',
+    '',
+    '[Service]',
+    'Type=oneshot',
+    'RemainAfterExit=yes',
+    `ExecStart=/usr/bin/bash -c ${systemdLiteral(command)}`,
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}
+
 function dockerRun(
   name: string,
   image: string,
@@ -128,19 +170,26 @@ function dockerRun(
     '-v',
     '/opt:/opt',
     ...(slurm ? SLURM_VOLUMES.flatMap((v) => ['-v', `${v}:${v}`]) : []),
-    ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
-    image,
-    ...command,
-  ];
-  return args.map(systemdQuote).join(' ');
+  ].map(systemdQuote);
+  // Values from the user (TOIL_AWS_TAGS, the init commands) reach the container as written.
+  const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', systemdLiteral(`${k}=${v}`)]);
+  return [...args, ...envArgs, ...[image, ...command].map(systemdQuote)].join(' ');
 }
 
-function unit(description: string, name: string, execStart: string, after: string): string {
+/** A unit running the appliance; `customInit`: it starts after `CUSTOM_INIT_UNIT` has run. */
+function unit(
+  description: string,
+  name: string,
+  execStart: string,
+  after: string,
+  customInit: boolean,
+): string {
   return [
     '[Unit]',
     `Description=${description}`,
     `After=${after}`,
     `Requires=${after}`,
+    ...(customInit ? [`After=${CUSTOM_INIT_UNIT}`, `Wants=${CUSTOM_INIT_UNIT}`] : []),
     '',
     '[Service]',
     'Restart=on-failure',
@@ -166,13 +215,19 @@ export const REBALANCE_WATCH_UNIT = 'toil-rebalance-watch.service';
  * credentials from the instance profile). It exits 0 once the instance is tagged, which
  * `Restart=on-failure` leaves at that.
  */
-function rebalanceWatchUnit(image: string): string {
+function rebalanceWatchUnit(image: string, customInit: boolean): string {
   const name = 'toil_rebalance_watch';
   const execStart = ['/usr/bin/docker', 'run', `--name=${name}`, '--net=host', '--init', image]
     .concat(['toil', 'rebalance-watch'])
     .map(systemdQuote)
     .join(' ');
-  return unit('toil worker: EC2 rebalance recommendation watch', name, execStart, 'docker.service');
+  return unit(
+    'toil worker: EC2 rebalance recommendation watch',
+    name,
+    execStart,
+    'docker.service',
+    customInit,
+  );
 }
 
 /**
@@ -235,10 +290,15 @@ export function buildIgnition(input: UserDataInput): IgnitionConfig {
     TOIL_AWS_TAGS: JSON.stringify(input.tags),
     TOIL_AWS_ZONE: input.zone,
     TOIL_APPLIANCE_SELF: input.applianceImage,
+    ...nodeInitEnvironment(input.nodeInit),
     // The daemon tags what it launches with the cluster's owner, not the container's user.
     ...(input.tags['Owner'] ? { TOIL_OWNER_TAG: input.tags['Owner'] } : {}),
   };
   const units: IgnitionConfig['systemd']['units'] = [];
+  const hostInit = input.nodeInit?.host;
+  if (hostInit !== undefined)
+    units.push({ name: CUSTOM_INIT_UNIT, enabled: true, contents: customInitUnit(hostInit) });
+  const customInit = hostInit !== undefined;
   const files: IgnitionConfig['storage']['files'] = [
     {
       path: '/etc/coreos/update.conf',
@@ -280,6 +340,7 @@ export function buildIgnition(input: UserDataInput): IgnitionConfig {
         'toil_leader',
         controller,
         'docker.service',
+        customInit,
       ),
     });
     const daemon = dockerRun(
@@ -292,7 +353,7 @@ export function buildIgnition(input: UserDataInput): IgnitionConfig {
     units.push({
       name: 'toil-leader-daemon.service',
       enabled: true,
-      contents: unit('toil leader daemon', 'toil_leader_daemon', daemon, 'toil-leader.service'),
+      contents: unit('toil leader daemon', 'toil_leader_daemon', daemon, 'toil-leader.service', customInit),
     });
     if (input.leaderToken)
       files.push({
@@ -343,12 +404,13 @@ export function buildIgnition(input: UserDataInput): IgnitionConfig {
         'toil_worker',
         agent,
         'docker.service',
+        customInit,
       ),
     });
     units.push({
       name: REBALANCE_WATCH_UNIT,
       enabled: true,
-      contents: rebalanceWatchUnit(input.applianceImage),
+      contents: rebalanceWatchUnit(input.applianceImage, customInit),
     });
   }
   return {

@@ -5,6 +5,7 @@ import { UserInputError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { AwsCluster, foreignSecurityGroup } from '../aws/awsCluster.js';
 import { AwsProvisioner, type AwsClusterSettings } from '../aws/awsProvisioner.js';
+import type { NodeInitCommands } from '../nodeInit.js';
 import { applianceLeaderConfig, type ClusterType } from '../aws/userData.js';
 import {
   estimatedPricesWarning,
@@ -41,6 +42,8 @@ export interface LaunchClusterOptions {
   /** TOIL_AWS_AMI; else the newest Flatcar stable image. */
   readonly imageId?: string;
   readonly applianceImage: string;
+  /** TOIL_CUSTOM_INIT_COMMAND and TOIL_CUSTOM_DOCKER_INIT_COMMAND: every node runs them as it boots. */
+  readonly nodeInit?: NodeInitCommands;
   /** --awsEc2ProfileArn: one existing profile for every node; no IAM is made. */
   readonly instanceProfileArn?: string;
   /** --vpcSubnet: the subnet the leader and the static workers go into; else the zone's default one. */
@@ -206,6 +209,7 @@ async function makeCluster(
     imageId,
     keyName: o.keyPairName,
     applianceImage: o.applianceImage,
+    ...(o.nodeInit ? { nodeInit: o.nodeInit } : {}),
     owner: o.owner,
     extraTags: o.tags,
     nodeStorageGiB: o.nodeStorageGiB,
