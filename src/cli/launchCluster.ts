@@ -3,7 +3,9 @@ import { UserInputError } from '../common/errors.js';
 import { VERSION } from '../common/version.js';
 import { clusterEnvironment } from '../main/env.js';
 import { applianceImage } from '../provisioner/appliance.js';
+import { s3EndpointFromEnv } from '../main/s3Endpoint.js';
 import { nodeInitCommands } from '../provisioner/nodeInit.js';
+import { nodeS3Variables } from '../provisioner/nodeS3Endpoint.js';
 import { TAG_OWNER } from '../provisioner/aws/tags.js';
 import { checkOwnerTag, checkTagsAwsTakes } from '../provisioner/cluster/awsTagRules.js';
 import { checkProvisioner, collect, progressTo } from '../provisioner/cluster/cliSupport.js';
@@ -217,6 +219,9 @@ async function run(name: string, f: Flags): Promise<number> {
   const log = clusterLogger(f);
   const image = applianceImage(env.appliance, VERSION, log);
   const nodeInit = nodeInitCommands(env.nodeInit);
+  // Checked here (one line, exit 2), not first by a node's job opening its store.
+  s3EndpointFromEnv(process.env);
+  const s3Variables = nodeS3Variables(process.env);
   const clock = new RealClock();
   // The AWS SDK and the provisioner load once the input is accepted: a mistake is reported at once.
   const [
@@ -272,6 +277,7 @@ async function run(name: string, f: Flags): Promise<number> {
         ...(env.imageId ? { imageId: env.imageId } : {}),
         applianceImage: image,
         nodeInit,
+        s3Variables,
         ...(ownProfile ? { instanceProfileArn: ownProfile.arn } : {}),
         ...(subnetId ? { subnetId } : {}),
         ...(extraSecurityGroupIds.length > 0 ? { extraSecurityGroupIds } : {}),

@@ -15,6 +15,7 @@ import type { Ec2Endpoint } from '../localcloud/ec2/index.js';
 import type { AwsCluster, NodeImage } from '../provisioner/aws/awsCluster.js';
 import type { AwsClusterSettings } from '../provisioner/aws/awsProvisioner.js';
 import { nodeInitCommands } from '../provisioner/nodeInit.js';
+import { nodeS3Variables } from '../provisioner/nodeS3Endpoint.js';
 import type { Ec2EndpointInUse } from '../provisioner/aws/ec2Errors.js';
 import { clustersHere } from '../provisioner/cluster/clustersHere.js';
 import { DEFAULT_NODE_STORAGE_GIB, estimatedPricesWarning, maxHourlyCostWarning } from '../scaler/config.js';
@@ -214,6 +215,8 @@ export async function startLeader(options: {
         applianceImage: p.applianceImage,
         // Its workers run what the cluster's leader was launched with (its containers' environment).
         nodeInit: nodeInitCommands(env),
+        // And the S3-compatible store its aws: job stores are in, which their jobs open too.
+        s3Variables: nodeS3Variables(env),
         owner: env.TOIL_OWNER_TAG ?? userInfo().username,
         extraTags: p.tags,
         nodeStorageGiB: p.nodeStorageGiB ?? DEFAULT_NODE_STORAGE_GIB,

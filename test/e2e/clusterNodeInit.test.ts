@@ -33,6 +33,11 @@ t.setTimeout(240_000);
 const HOST_INIT = `aws ecr get-login-password --region us-west-2 | docker login --username AWS --password-stdin "$REGISTRY" && echo '%h \${HOME}' > /var/lib/toil/init`;
 const DOCKER_INIT = `echo "in \${HOSTNAME:-?} 100%" >> /tmp/docker-init`;
 const INIT_ENV = { TOIL_CUSTOM_INIT_COMMAND: HOST_INIT, TOIL_CUSTOM_DOCKER_INIT_COMMAND: DOCKER_INIT };
+/**
+ * Toil's S3-compatible store for aws: job stores, as its docs set it for MinIO: every container
+ * gets it, since a worker's job opens the store itself (without them it looked in AWS's S3).
+ */
+const S3_ENV = { TOIL_S3_HOST: 'minio.internal', TOIL_S3_PORT: '9000', TOIL_S3_USE_SSL: 'False' };
 
 /**
  * A word of a unit's command line as the program gets it: systemd makes `%%` and `$$` one
@@ -103,6 +108,8 @@ function checkNode(t: Test, ignition: IgnitionConfig, what: string, serviceUnits
       INIT_ENV,
       `${what}: ${name}'s container gets both (its entrypoint runs TOIL_CUSTOM_DOCKER_INIT_COMMAND)`,
     );
+  for (const name of serviceUnits)
+    t.match(containerEnv(ignition, name), S3_ENV, `${what}: ${name}'s container gets TOIL_S3_*`);
 }
 
 t.test('launch-cluster: the leader and its static workers run both commands as they boot', async (t) => {
@@ -121,7 +128,7 @@ t.test('launch-cluster: the leader and its static workers run both commands as t
       ),
     }),
   );
-  const env = { AWS_ENDPOINT_URL_EC2: cloud.ec2Url, ...INIT_ENV };
+  const env = { AWS_ENDPOINT_URL_EC2: cloud.ec2Url, ...INIT_ENV, ...S3_ENV };
   const launch = await runToil(
     [
       ...['launch-cluster', 'ini', '--nodeType', 't2.medium', '--keyPairName', 'e2e'],
@@ -150,7 +157,7 @@ t.test('launch-cluster: the leader and its static workers run both commands as t
   ]);
 
   // What the leader's daemon passes on to the workers it launches: its container's environment.
-  t.match(containerEnv(leaderData, 'toil-leader-daemon.service'), INIT_ENV);
+  t.match(containerEnv(leaderData, 'toil-leader-daemon.service'), { ...INIT_ENV, ...S3_ENV });
 });
 
 t.test(
@@ -166,7 +173,10 @@ t.test(
         ...['--batchSystem', 'mesos', '--mesosMaster', cloud.mesosMaster, '--zone', 'us-west-2a'],
         ...['--clusterName', 'ini'],
       ],
-      { cwd: dir, env: { TMPDIR: join(dir, 'tmp'), AWS_ENDPOINT_URL_EC2: cloud.ec2Url, ...INIT_ENV } },
+      {
+        cwd: dir,
+        env: { TMPDIR: join(dir, 'tmp'), AWS_ENDPOINT_URL_EC2: cloud.ec2Url, ...INIT_ENV, ...S3_ENV },
+      },
     );
     let ignition: IgnitionConfig | undefined;
     let ended = false;
@@ -207,6 +217,19 @@ t.test(
         ),
       );
     }
+    const r = await runToil(
+      [
+        ...['launch-cluster', 'ini', '--nodeType', 't2.medium', '--keyPairName', 'e2e'],
+        ...['--zone', 'us-west-2a'],
+      ],
+      { AWS_ENDPOINT_URL_EC2: 'http://127.0.0.1:9', ...S3_ENV, TOIL_S3_PORT: 'nine' },
+    );
+    oneLineRefusal(
+      t,
+      'TOIL_S3_PORT',
+      r,
+      /^toil: TOIL_S3_PORT: 'nine' is not a port \(expected a whole number from 1 to 65535\)$/,
+    );
   },
 );
 

@@ -25,6 +25,7 @@ import { workerProfileFor } from './iamPolicies.js';
 import { TAG_CLUSTER, TAG_NODE_TYPE, clusterTags, nodeTags, toTagList } from './tags.js';
 import { buildUserData, type ClusterType, type WorkerNodeType } from './userData.js';
 import type { NodeInitCommands } from '../nodeInit.js';
+import type { NodeS3Variables } from '../nodeS3Endpoint.js';
 
 const {
   CreateTagsCommand,
@@ -47,6 +48,8 @@ export interface AwsClusterSettings {
   readonly applianceImage: string;
   /** What every node runs as it boots (TOIL_CUSTOM_INIT_COMMAND, TOIL_CUSTOM_DOCKER_INIT_COMMAND). */
   readonly nodeInit?: NodeInitCommands;
+  /** TOIL_S3_HOST, TOIL_S3_PORT, TOIL_S3_USE_SSL for every node's containers (nodeS3Variables). */
+  readonly s3Variables?: NodeS3Variables;
   readonly owner: string;
   readonly extraTags: Readonly<Record<string, string>>;
   readonly nodeStorageGiB: number;
@@ -168,6 +171,7 @@ export class AwsProvisioner implements Provisioner {
       clusterName: this.clusterName,
       applianceImage: this.settings.applianceImage,
       ...(this.settings.nodeInit ? { nodeInit: this.settings.nodeInit } : {}),
+      ...(this.settings.s3Variables ? { s3Variables: this.settings.s3Variables } : {}),
       zone: offering.zone,
       leaderPrivateIp: role === 'worker' ? await this.leaderPrivateIp() : undefined,
       preemptable: offering.market === 'spot',

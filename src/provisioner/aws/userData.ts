@@ -3,6 +3,7 @@ import { yaml } from '../../common/yaml.js';
 import type { LeaderConfigFile } from '../../leader/leaderConfig.js';
 import type { NodeRole } from '../../ports/provisioner.js';
 import { nodeInitEnvironment, type NodeInitCommands } from '../nodeInit.js';
+import type { NodeS3Variables } from '../nodeS3Endpoint.js';
 
 /**
  * User data for a Flatcar node: an Ignition v2.2.0 config (as Toil writes) whose systemd unit
@@ -32,6 +33,8 @@ export interface UserDataInput {
    * launches, as Toil's leader does.
    */
   readonly nodeInit?: NodeInitCommands;
+  /** TOIL_S3_HOST, TOIL_S3_PORT, TOIL_S3_USE_SSL: in every container, so jobs reach the store the leader uses. */
+  readonly s3Variables?: NodeS3Variables;
   readonly zone: string;
   /** Worker only: where the leader's Mesos master listens. */
   readonly leaderPrivateIp?: string;
@@ -291,6 +294,7 @@ export function buildIgnition(input: UserDataInput): IgnitionConfig {
     TOIL_AWS_ZONE: input.zone,
     TOIL_APPLIANCE_SELF: input.applianceImage,
     ...nodeInitEnvironment(input.nodeInit),
+    ...input.s3Variables,
     // The daemon tags what it launches with the cluster's owner, not the container's user.
     ...(input.tags['Owner'] ? { TOIL_OWNER_TAG: input.tags['Owner'] } : {}),
   };

@@ -6,6 +6,7 @@ import type { Logger } from '../../common/log.js';
 import { AwsCluster, foreignSecurityGroup } from '../aws/awsCluster.js';
 import { AwsProvisioner, type AwsClusterSettings } from '../aws/awsProvisioner.js';
 import type { NodeInitCommands } from '../nodeInit.js';
+import type { NodeS3Variables } from '../nodeS3Endpoint.js';
 import { applianceLeaderConfig, type ClusterType } from '../aws/userData.js';
 import {
   estimatedPricesWarning,
@@ -44,6 +45,8 @@ export interface LaunchClusterOptions {
   readonly applianceImage: string;
   /** TOIL_CUSTOM_INIT_COMMAND and TOIL_CUSTOM_DOCKER_INIT_COMMAND: every node runs them as it boots. */
   readonly nodeInit?: NodeInitCommands;
+  /** TOIL_S3_HOST, TOIL_S3_PORT, TOIL_S3_USE_SSL: every node's containers get them. */
+  readonly s3Variables?: NodeS3Variables;
   /** --awsEc2ProfileArn: one existing profile for every node; no IAM is made. */
   readonly instanceProfileArn?: string;
   /** --vpcSubnet: the subnet the leader and the static workers go into; else the zone's default one. */
@@ -210,6 +213,7 @@ async function makeCluster(
     keyName: o.keyPairName,
     applianceImage: o.applianceImage,
     ...(o.nodeInit ? { nodeInit: o.nodeInit } : {}),
+    ...(o.s3Variables ? { s3Variables: o.s3Variables } : {}),
     owner: o.owner,
     extraTags: o.tags,
     nodeStorageGiB: o.nodeStorageGiB,
