@@ -277,7 +277,6 @@ async function runLeased(
       startedAt,
     );
   } finally {
-    offForcedExit();
     await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
     // The scratch of the jobs whose worker was killed (Ctrl-C, --maxJobDuration): the batch
     // system's shutdown has seen every worker end.
@@ -287,6 +286,9 @@ async function runLeased(
       // ENOTEMPTY: another run's job is using it.
       await rmdir(join(o.workDir, JOB_SCRATCH_DIR)).catch(() => undefined);
     }
+    // Only now: a second Ctrl-C during the removals above exited with nothing registered,
+    // saying the scratch was removed while all of it was still there.
+    offForcedExit();
   }
 }
 
