@@ -35,7 +35,7 @@ t.test(
     t.match(
       lost[1],
       new RegExp(
-        `^  lost:     tally \\([0-9a-f-]{36}\\) attempt 1, \\d+s ago: lost: its node \\S+ disconnected from the Mesos master on ${spotId}; run again \\(no retry spent\\)$`,
+        `^  lost:     tally \\([0-9a-f-]{36}\\) attempt 1, (?:\\d+ms|(?:\\d+m)?\\d+s) ago: lost: its node \\S+ disconnected from the Mesos master on ${spotId}; run again \\(no retry spent\\)$`,
       ),
       'which job and attempt, when, the node and why, and what followed',
     );
