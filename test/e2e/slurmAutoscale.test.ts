@@ -9,6 +9,7 @@ import { createLeaderMetrics } from '../../src/leader/metrics.js';
 import { startLeader } from '../../src/main/leader.js';
 import { readCatalogue } from '../../src/scaler/catalogueFile.js';
 import { SlurmCli } from '../../src/slurm/cli.js';
+import type { SlurmJob } from '../../src/slurm/json.js';
 import { parseAttemptComment } from '../../src/slurm/jobScript.js';
 import { byteSorted, nonEmptyLines, sleep } from '../fixtures/leaderE2e.js';
 import { needsSlurm } from '../fixtures/slurmCluster.js';
@@ -123,6 +124,16 @@ t.test(
     });
 
     const t0 = Date.now();
+    // Slurm's job records as last seen, by Slurm job id: read all along, not once at the end, since a
+    // read of squeue on a loaded machine can come back empty while the records still exist.
+    const seenJobs = new Map<number, SlurmJob>();
+    let emptyReads = 0;
+    const readJobs = async (): Promise<SlurmJob[]> => {
+      const jobs = await slurm.jobs();
+      if (jobs.length === 0 && seenJobs.size > 0) emptyReads++;
+      for (const j of jobs) seenJobs.set(j.jobId, j);
+      return jobs;
+    };
     const samples: Sample[] = [];
     const sample = async (): Promise<Sample> => {
       const ec2 = new Map(workers().map((w) => [w.id, w.state]));
@@ -146,7 +157,8 @@ t.test(
     while (run.status === 'running') {
       const s = await sample();
       peak = Math.max(peak, [...s.ec2.values()].filter((st) => st === 'running').length);
-      const jobs = cutOff || victims.length >= 4 ? [] : await slurm.jobs();
+      const read = await readJobs();
+      const jobs = cutOff || victims.length >= 4 ? [] : read;
       const last = victims.at(-1);
       // Every job Slurm ran on the last victim, not only those running when it was picked: under
       // load those can end first, and a job placed there just before the kill is the one cut off.
@@ -186,6 +198,7 @@ t.test(
     // Back to 0: wait (bounded) for every worker to be terminated, sampling all along.
     for (let i = 0; i < 300; i++) {
       const s = await sample();
+      if (i % 5 === 0) await readJobs();
       if ([...s.ec2.values()].every((st) => st === 'terminated') && s.slurm.size === 0) break;
       await sleep(200);
     }
@@ -224,7 +237,8 @@ t.test(
 
     // The reclaimed spot node: its jobs' Slurm records did not complete there, and each of those
     // toil jobs completed later elsewhere (re-issued; with --retryCount 0, no retry was spent).
-    const records = (await slurm.jobs()).filter((j) => parseAttemptComment(j.comment));
+    await readJobs();
+    const records = [...seenJobs.values()].filter((j) => parseAttemptComment(j.comment));
     const cut = records.filter(
       (j) => victims.some((v) => v.jobs.includes(j.jobId) || v.node === j.nodes) && j.state !== 'COMPLETED',
     );
@@ -279,7 +293,7 @@ t.test(
     const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
     const done = records.filter((r) => r.state === 'COMPLETED');
     t.comment(
-      `Slurm's records: ${records.length} jobs; submit → start median ${median(done.map((r) => r.startTime - r.submitTime))} s, run median ${median(done.map((r) => r.endTime - r.startTime))} s; first submit → last end ${Math.max(...done.map((r) => r.endTime)) - Math.min(...records.map((r) => r.submitTime))} s`,
+      `Slurm's records: ${records.length} jobs (${emptyReads} of squeue's reads after the first job came back empty); submit → start median ${median(done.map((r) => r.startTime - r.submitTime))} s, run median ${median(done.map((r) => r.endTime - r.startTime))} s; first submit → last end ${Math.max(...done.map((r) => r.endTime)) - Math.min(...records.map((r) => r.submitTime))} s`,
     );
     stopped = true;
     await leader.stop();
