@@ -8,6 +8,7 @@ import type { IssuedJob, JobUpdate } from '../../src/ports/batchSystem.js';
 import { SlurmBatchSystem } from '../../src/slurm/batchSystem.js';
 import { SlurmCli } from '../../src/slurm/cli.js';
 import { attemptComment } from '../../src/slurm/jobScript.js';
+import type { SlurmJob } from '../../src/slurm/json.js';
 import { capturedLog } from '../fixtures/leaderFakes.js';
 import { needsSlurm, startSlurmCluster } from '../fixtures/slurmCluster.js';
 import { sleep } from '../fixtures/leaderE2e.js';
@@ -90,7 +91,15 @@ t.test(
         ),
         'the refusal was said, with when it is tried again',
       );
-      const made = (await cluster.cli.jobs()).filter((j) => j.comment === attemptComment('paused', 1));
+      // A submission cancelled while it ran is COMPLETING until its node has ended it: read the
+      // records once none is (bounded), so the state checked is the one Slurm settles on.
+      const attempts = async (): Promise<SlurmJob[]> =>
+        (await cluster.cli.jobs()).filter((j) => j.comment === attemptComment('paused', 1));
+      let made = await attempts();
+      for (let i = 0; i < 50 && made.some((j) => j.state === 'COMPLETING'); i++) {
+        await sleep(200);
+        made = await attempts();
+      }
       t.equal(made.filter((j) => j.state === 'COMPLETED').length, 1, 'the attempt ran once');
       t.same(
         made.filter((j) => j.state !== 'COMPLETED').map((j) => j.state),
