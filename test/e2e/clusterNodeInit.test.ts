@@ -5,7 +5,7 @@ import t, { type Test } from 'tap';
 import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
 import { splitCommandLine } from '../../src/localcloud/ec2/nodeUserData.js';
 import { CUSTOM_INIT_UNIT, type IgnitionConfig } from '../../src/provisioner/aws/userData.js';
-import { testEc2Client } from '../fixtures/ec2Local.js';
+import { imdsRead, testEc2Client } from '../fixtures/ec2Local.js';
 import { runToil } from '../fixtures/ec2ToilCli.js';
 import {
   FAST_SCALING,
@@ -74,17 +74,7 @@ function containerEnv(ignition: IgnitionConfig, name: string): Record<string, st
 
 /** The user data an instance reads from the local cloud's metadata service. */
 async function userDataOf(ec2Url: string, instanceId: string): Promise<IgnitionConfig> {
-  const base = `${ec2Url}/imds/${instanceId}/latest`;
-  const token = await (
-    await fetch(`${base}/api/token`, {
-      method: 'PUT',
-      headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '60' },
-    })
-  ).text();
-  const text = await (
-    await fetch(`${base}/user-data`, { headers: { 'x-aws-ec2-metadata-token': token } })
-  ).text();
-  return JSON.parse(text) as IgnitionConfig;
+  return JSON.parse(await imdsRead(ec2Url, instanceId, 'user-data')) as IgnitionConfig;
 }
 
 /** The node's appliance units start after the init unit has run, and the containers get both commands. */
