@@ -18,7 +18,7 @@ import type { WorkflowProgress } from '../leader/workflowRunner.js';
 import { startedProgress } from '../leader/startedProgress.js';
 import { WorkflowFinishError, WorkflowStartError } from '../workflow/workflowCode.js';
 import { exitProcess } from '../workflow/exitTrap.js';
-import { forcedExitCleanup } from '../common/forcedExit.js';
+import { forcedExitCleanup, forcedExitReleases } from '../common/forcedExit.js';
 import { editDistance, suggestNames } from '../common/suggest.js';
 import { firstLine } from '../workflow/jobError.js';
 import type { SubCommand } from './main.js';
@@ -463,19 +463,30 @@ async function run(
     clearInterval(redraw);
     console.endProgress();
   };
+  /** A second signal's exit, once it has given the job store's lease up: nothing else ends the run. */
+  let exitingAtOnce: Promise<never> | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
+    // A third while the second gives the lease up: no more waiting.
+    if (exitingAtOnce) exitProcess(signalExitCode(signal));
     if (interrupt.signal.aborted) {
       // Its workers killed and their scratch removed first, synchronously: exiting at once left
-      // the jobs' scratch under the work directory, which no later run removed.
+      // the jobs' scratch under the work directory, which no later run removed. Then the lease,
+      // a write to the store: kept, a leader on another machine waited for it to expire.
       const { killed, left } = forcedExitCleanup();
       endProgress();
-      console.line(
-        `toil: ${signal} again: exiting at once` +
-          (killed > 0 ? `, its ${countOf(killed, 'worker')} killed` : '') +
-          (left.length === 0 ? ', its scratch removed' : `; left behind: ${left.join('; ')}`),
-      );
-      // The process's own exit: a workflow's start() or finish() may hold process.exit trapped.
-      exitProcess(signalExitCode(signal));
+      exitingAtOnce = forcedExitReleases().then(({ released, left: held }) => {
+        const leftBehind = [...left, ...held];
+        console.line(
+          `toil: ${signal} again: exiting at once` +
+            (killed > 0 ? `, its ${countOf(killed, 'worker')} killed` : '') +
+            (left.length === 0 ? ', its scratch removed' : '') +
+            (released > 0 ? ", the job store's lease released" : '') +
+            (leftBehind.length === 0 ? '' : `; left behind: ${leftBehind.join('; ')}`),
+        );
+        // The process's own exit: a workflow's start() or finish() may hold process.exit trapped.
+        return exitProcess(signalExitCode(signal));
+      });
+      return;
     }
     // In the workflow's start() no job exists yet, in its finish() every job has run: what stops
     // then is that call and what it started.
@@ -582,6 +593,8 @@ async function run(
       ...(jobLogs ? { onJobLog: jobLogWriter(jobLogs, log) } : {}),
       ...(messages ? { onJobEvent: messages.write } : {}),
     });
+    // The run ended while a second signal gives the lease up: that exit says how it ended.
+    if (exitingAtOnce) await exitingAtOnce;
     endProgress();
     const secs = Math.max(outcome.elapsedMs, 1) / 1000;
     if (outcome.status === 'succeeded') {
@@ -608,6 +621,7 @@ async function run(
     );
     return 1;
   } catch (e) {
+    if (exitingAtOnce) await exitingAtOnce;
     if (!(e instanceof WorkflowInterruptedError)) {
       // The command's own handler prints why the run ended, on stderr alone: --logFile, which
       // holds every line the run printed, gets it too, or a log read later ends without a reason.

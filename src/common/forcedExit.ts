@@ -61,3 +61,51 @@ function safely<T>(f: () => T, fallback: T): T {
     return fallback;
   }
 }
+
+/**
+ * Gives up what another process waits for (a job store's lease, which a leader on another machine
+ * would otherwise wait out): `release` resolves true once done; `left` names what stays held (one
+ * clause) when it resolves false, throws or takes too long.
+ */
+export interface ForcedExitRelease {
+  readonly release: () => Promise<boolean>;
+  readonly left: () => string;
+}
+
+const releases = new Set<ForcedExitRelease>();
+
+/**
+ * How long a forced exit waits for its releases after its cleanup, at most: a write to the job
+ * store, a few milliseconds when it answers, not worth the exit a stalled one would hold.
+ */
+export const FORCED_EXIT_RELEASE_MS = 1_000;
+
+/** Registers `release` until the function returned is called. */
+export function onForcedExitRelease(release: ForcedExitRelease): () => void {
+  releases.add(release);
+  return () => void releases.delete(release);
+}
+
+/** What a forced exit's releases did: how many were released, and what stays held (one clause each). */
+export interface ForcedExitReleased {
+  readonly released: number;
+  readonly left: readonly string[];
+}
+
+/**
+ * Runs every registered release at once, each given FORCED_EXIT_RELEASE_MS at most: unlike the
+ * cleanup, a release is a write over the network, so it runs on the event loop, after the kills.
+ */
+export async function forcedExitReleases(ms: number = FORCED_EXIT_RELEASE_MS): Promise<ForcedExitReleased> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const all = [...releases];
+  const done = await Promise.all(all.map((r) => Promise.race([r.release().catch(() => false), late])));
+  clearTimeout(timer);
+  return {
+    released: done.filter(Boolean).length,
+    left: all
+      .filter((_, i) => !done[i])
+      .map((r) => safely(r.left, 'a release that could not say what it held')),
+  };
+}

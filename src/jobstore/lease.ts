@@ -76,6 +76,7 @@ export class JobStoreLease {
   private expires: number;
   private lost: LeaseLostError | undefined;
   private released = false;
+  private releasing: Promise<boolean> | undefined;
   /** The store is being destroyed by this leader (its clean): renewing is over, not failed. */
   private retired = false;
   private renewals: Promise<void> = Promise.resolve();
@@ -272,12 +273,26 @@ export class JobStoreLease {
   /**
    * Gives the lease up (the record keeps the generation and drops the holder), so the next
    * leader need not wait. Best effort: a lease already lost, or a store already destroyed, is fine.
+   * Resolves true once the store names this leader no more (released now, or lost before), false
+   * when the store refused the write or failed it. Called again, it answers with the first call.
    */
-  async release(): Promise<void> {
-    if (this.released || this.lost) return;
+  release(): Promise<boolean> {
+    this.releasing ??= this.releaseOnce();
+    return this.releasing;
+  }
+
+  private async releaseOnce(): Promise<boolean> {
+    if (this.lost) return true;
     this.released = true;
+    // A renewal in flight carries the etag this write needs: the release follows it, or the
+    // store would refuse one of the two as another leader's.
+    await this.renewals.catch(() => {});
+    if (this.lost) return true;
     const record: LeaderRecord = { format: 1, generation: this.generation };
-    await this.objects.put(LEADER_KEY, JSON.stringify(record), { ifMatch: this.etag }).catch(() => {});
+    return this.objects.put(LEADER_KEY, JSON.stringify(record), { ifMatch: this.etag }).then(
+      () => true,
+      () => false,
+    );
   }
 }
 

@@ -9,7 +9,7 @@ import { rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../common/clock.js';
 import { JobTooBigError, ToilError, UserInputError, coerceError } from '../common/errors.js';
-import { onForcedExitRemoval } from '../common/forcedExit.js';
+import { onForcedExitRelease, onForcedExitRemoval } from '../common/forcedExit.js';
 import type { Logger } from '../common/log.js';
 import { untilAborted } from '../common/untilAborted.js';
 import { countOf, formatBytes } from '../common/units.js';
@@ -163,8 +163,18 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunWorkflowOut
   const renewing = new AbortController();
   const lost = new AbortController();
   const killed = new AbortController();
+  let offForcedExit: (() => void) | undefined;
   const takeLease = async (): Promise<JobStoreLease> => {
-    lease = await o.store.acquireLease({ clock: o.clock, ...o.lease });
+    const taken = await o.store.acquireLease({ clock: o.clock, ...o.lease });
+    lease = taken;
+    // A leader exiting at once (a second Ctrl-C) gives the lease up too, its workers killed first:
+    // kept, a leader on another machine waited for it to expire.
+    offForcedExit = onForcedExitRelease({
+      // A store the stop's --clean deleted meanwhile holds no lease either.
+      release: async () => (await taken.release()) || !(await o.store.exists().catch(() => true)),
+      left: () =>
+        `the lease of job store ${o.store.locator}, which a leader on another machine waits out (until ${new Date(taken.expiresAt).toISOString()})`,
+    });
     renewal = lease.keepRenewing(renewing.signal, (e) => lost.abort(e)).catch((e: unknown) => lost.abort(e));
     // The store is this leader's now: what writers of a run killed mid-write left goes.
     await removeAbandonedTemporaries(o.store.fencedBy(lease), o.log);
@@ -200,6 +210,7 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunWorkflowOut
     await renewal?.catch(() => {});
     // A lost lease has nothing to release, and the store that let it lapse may not answer at all.
     if (lease && !lease.isLost && (await o.store.exists().catch(() => false))) await lease.release();
+    offForcedExit?.();
   }
 }
 

@@ -84,7 +84,7 @@ for (const signals of [1, 2]) {
       if (signals === 2)
         t.match(
           stopped.stderr,
-          /^toil: SIGINT again: exiting at once(?:, its \d+ workers? killed)?, its scratch removed$/m,
+          /^toil: SIGINT again: exiting at once(?:, its \d+ workers? killed)?, its scratch removed, the job store's lease released$/m,
           'the exit line says the scratch was removed',
         );
       else t.notMatch(stopped.stderr, /SIGINT again: exiting/, 'one SIGINT: no forced exit');
