@@ -20,6 +20,7 @@ import { WorkflowFinishError, WorkflowStartError } from '../workflow/workflowCod
 import { exitProcess } from '../workflow/exitTrap.js';
 import { forcedExitCleanup, forcedExitReleases } from '../common/forcedExit.js';
 import { editDistance, suggestNames } from '../common/suggest.js';
+import { parseLocator } from '../jobstore/locator.js';
 import { firstLine } from '../workflow/jobError.js';
 import type { SubCommand } from './main.js';
 import { exitWhenDone } from './exitWhenDone.js';
@@ -267,6 +268,9 @@ export const command: SubCommand = {
                 `${a}: ${given} takes no value, as in Toil: give ${given} alone, or leave it out`,
               );
           }
+          // A locator that cannot name a job store is the user's one mistake: refused before any
+          // warning of the flags, which would have come first, for a store no run could use.
+          parseLocator(jobStore);
           // A Toil option toil-ts refuses ends the run before anything starts, in every mode.
           foreignToilOptions(flags);
           const overridden = cleanOverriddenByStats(flags, runCommand);

@@ -88,3 +88,34 @@ t.test(
     }
   },
 );
+
+/**
+ * A job store locator that names no store is the user's one mistake: the warning of --stats over
+ * --clean came first, for a run that could never start, and the refusal second.
+ */
+t.test(
+  'a bad job store locator beside --stats --clean always is refused in one line, no warning first',
+  async (t) => {
+    const dir = scratchDir(t);
+    for (const [locator, expected] of [
+      [
+        'aws:bad',
+        "toil: invalid job store locator 'aws:bad': expected aws:REGION:NAME, e.g. aws:us-west-2:my-store",
+      ],
+      [
+        'gs:x',
+        "toil: invalid job store locator 'gs:x': unknown scheme 'gs' (expected file:PATH or aws:REGION:NAME)",
+      ],
+    ] as const) {
+      for (const leader of [[], ['--leader', 'http://127.0.0.1:9']]) {
+        const r = await runToil(['run', FANOUT, locator, '--stats', '--clean', 'always', ...leader], {
+          cwd: dir,
+          env: { HOME: dir },
+        });
+        const how = `${locator}${leader.length > 0 ? ' with --leader' : ''}`;
+        t.equal(r.code, 2, `${how}: exit 2`);
+        t.same(r.stderr.trim().split('\n'), [expected], `${how}: the refusal alone`);
+      }
+    }
+  },
+);
