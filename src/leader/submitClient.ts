@@ -99,6 +99,25 @@ const RETRY_FIRST_DELAY_MS = 250;
 const RETRY_MAX_DELAY_MS = 5_000;
 
 /**
+ * How long refused connections are sent again while no leader has answered the submission yet:
+ * a leader between its stop and its next start is back within this, and a URL nothing listens on
+ * (a wrong port, a leader not started) is said as such then, not after the whole restart window.
+ * Once the leader has answered (a 503 as it stops), its closed port is its restart, waited out.
+ */
+export const FIRST_CONTACT_REFUSED_MS = 3_000;
+
+/** Nothing listens at --leader's URL, and nothing has answered there since the submission began. */
+export class LeaderNotListeningError extends UserInputError {
+  constructor(url: string, refusedForMs: number) {
+    super(
+      'LEADER_UNREACHABLE',
+      `--leader ${url}: nothing listens there (connection refused for ${(refusedForMs / 1000).toFixed(1)} s) (expected a running toil leader at that URL: start one with 'toil leader', or give the URL it printed)`,
+      { url, errorCode: 'ECONNREFUSED' },
+    );
+  }
+}
+
+/**
  * Submits; resolves with the run the daemon created. Throws UserInputError when it is refused,
  * after waiting out (with `retry`) a leader that is restarting.
  */
@@ -110,6 +129,9 @@ export async function submitWorkflow(
 ): Promise<WorkflowRun> {
   let since: number | undefined;
   let delayMs = RETRY_FIRST_DELAY_MS;
+  /** When the first refused connection came, while no leader has answered yet. */
+  let refusedSince: number | undefined;
+  let answered = false;
   for (;;) {
     try {
       return await submitOnce(leaderUrl, token, submission);
@@ -117,6 +139,16 @@ export async function submitWorkflow(
       const why = restartingAnswer(e);
       if (retry === undefined || why === undefined) throw e;
       const now = retry.clock.now();
+      if (!isRefused(e)) answered = true;
+      else if (!answered) {
+        refusedSince ??= now;
+        const refusedFor = now - refusedSince;
+        const limit = Math.min(FIRST_CONTACT_REFUSED_MS, retry.forMs);
+        if (refusedFor >= limit) throw new LeaderNotListeningError(leaderUrl, refusedFor);
+        await retry.clock.sleep(Math.min(delayMs, limit - refusedFor));
+        delayMs = Math.min(delayMs * 2, RETRY_MAX_DELAY_MS);
+        continue;
+      }
       if (since === undefined) {
         since = now;
         retry.onRetrying?.(why);
@@ -127,6 +159,11 @@ export async function submitWorkflow(
       delayMs = Math.min(delayMs * 2, RETRY_MAX_DELAY_MS);
     }
   }
+}
+
+/** A refused connection: nothing listens at the URL (now). */
+function isRefused(e: unknown): e is LeaderUnreachableError {
+  return e instanceof LeaderUnreachableError && e.details.errorCode === 'ECONNREFUSED';
 }
 
 /** What a leader restarting answered (a 503 LEADER_NOT_TAKING, a refused connection), else undefined. */

@@ -125,6 +125,33 @@ t.test(
 );
 
 /**
+ * A --leader URL nothing listens on (a wrong port, a leader not started) was taken for a leader
+ * restarting: 'is restarting (connection refused): retrying for up to 60 s', and a minute later
+ * the refusal. Nothing having answered, it is said within a few seconds, in one line.
+ */
+t.test('a --leader port nothing listens on is refused within seconds, one line, exit 2', async (t) => {
+  const dir = scratchDir(t);
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await new Promise((r) => server.close(r));
+  const startedAt = Date.now();
+  const run = await runToil(['run', SORT, `file:${dir}/js`, '--leader', url, '--leaderToken', 'x'], {
+    cwd: dir,
+  });
+  const took = Date.now() - startedAt;
+  t.equal(run.code, 2, run.stderr);
+  t.ok(took < 15_000, `refused after ${took} ms, not the 60 s a restart is waited for`);
+  t.match(
+    run.stderr,
+    new RegExp(
+      `^toil: --leader ${url}: nothing listens there \\(connection refused for 3\\.\\d s\\) \\(expected a running toil leader at that URL: start one with 'toil leader', or give the URL it printed\\)\\n$`,
+    ),
+    'one line naming the URL and what was expected',
+  );
+});
+
+/**
  * `toil leader` prints its status page and status addresses (`http://HOST:PORT/`, `…/status`); one
  * of them given to --leader was joined to the API's paths (`…/status/workflows`), which the leader
  * answers 404: an internal error with a stack trace, exit 1. Refused up front instead.
