@@ -100,11 +100,13 @@ const RETRY_MAX_DELAY_MS = 5_000;
 
 /**
  * How long refused connections are sent again while no leader has answered the submission yet:
- * a leader between its stop and its next start is back within this, and a URL nothing listens on
- * (a wrong port, a leader not started) is said as such then, not after the whole restart window.
- * Once the leader has answered (a 503 as it stops), its closed port is its restart, waited out.
+ * a leader started just before (`toil leader &`, then `toil run --leader`: its port opened ~6 s
+ * after its start on a loaded two-core machine) or between its stop and its next start is back
+ * within this, and a URL nothing listens on (a wrong port, a leader not started) is said as such
+ * then, not after the whole restart window. Once the leader has answered (a 503 as it stops), its
+ * closed port is its restart, waited out.
  */
-export const FIRST_CONTACT_REFUSED_MS = 3_000;
+export const FIRST_CONTACT_REFUSED_MS = 10_000;
 
 /** Nothing listens at --leader's URL, and nothing has answered there since the submission began. */
 export class LeaderNotListeningError extends UserInputError {
