@@ -257,3 +257,44 @@ t.test("the appliance's entrypoint runs TOIL_CUSTOM_DOCKER_INIT_COMMAND before t
   );
   t.equal(boot({}), 'service\n', 'unset: the service alone');
 });
+
+t.test(
+  "the appliance's entrypoint runs TOIL_CUSTOM_DOCKER_INIT_COMMAND as root, then the service as TOIL_SERVICE_USER",
+  { skip: process.getuid?.() === 0 ? false : 'needs root, as the container starts' },
+  async (t) => {
+    const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+    const runtime = dockerfile.slice(dockerfile.indexOf(' AS runtime'));
+    t.notMatch(runtime, /^USER (?!root\b|0\b)/m, 'the container starts as root');
+    t.match(runtime, /^ENV TOIL_SERVICE_USER=node$/m, "the service's user is node");
+    const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1] ?? '[]') as string[];
+    // A user this machine has (the image's `node` is not one here).
+    const other = spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout.trim();
+    t.match(other, /^[1-9]\d*$/, 'a user nobody to run the service as');
+    const boot = (env: Record<string, string>): { pid: number | undefined; lines: string[] } => {
+      const r = spawnSync(
+        entrypoint[0]!,
+        [...entrypoint.slice(1), 'sh', '-c', 'echo "service $(id -u) $(id -g) $HOME $$"'],
+        {
+          encoding: 'utf8',
+          env: {
+            PATH: process.env.PATH ?? '/usr/bin:/bin',
+            HOME: '/root',
+            TOIL_CUSTOM_DOCKER_INIT_COMMAND: 'echo "init $(id -u)"',
+            ...env,
+          },
+        },
+      );
+      return { pid: r.pid, lines: r.stdout.trim().split('\n') };
+    };
+    const home = spawnSync('getent', ['passwd', 'nobody'], { encoding: 'utf8' }).stdout.split(':')[5];
+    const gid = spawnSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).stdout.trim();
+    const dropped = boot({ TOIL_SERVICE_USER: 'nobody' });
+    t.same(
+      dropped.lines,
+      ['init 0', `service ${other} ${gid} ${home} ${dropped.pid}`],
+      "the command as root; the service as the user, with its home, in the entrypoint's own process (SIGTERM reaches it)",
+    );
+    const root = boot({ TOIL_SERVICE_USER: 'root' });
+    t.same(root.lines, ['init 0', `service 0 0 /root ${root.pid}`], 'TOIL_SERVICE_USER=root (Slurm): root');
+  },
+);

@@ -59,6 +59,7 @@ t.test('the leader runs munged + slurmctld, not the Mesos master; its daemon rea
   for (const unit of ['toil-leader.service', 'toil-leader-daemon.service']) {
     const words = execStart(ign, unit);
     t.ok(words.includes('--user=0'), `${unit}: root in its container (scontrol, munged)`);
+    t.ok(words.includes('TOIL_SERVICE_USER=root'), `${unit}: its service runs as root, not node`);
     for (const v of ['/etc/slurm', '/run/munge'])
       t.ok(words.includes(`${v}:${v}`), `${unit} shares ${v} with the host`);
   }
@@ -82,6 +83,7 @@ t.test('a worker runs munged + slurmd -Z against the leader, featured by its mar
       'no Mesos agent',
     );
     t.ok(words.includes('--user=0'));
+    t.ok(words.includes('TOIL_SERVICE_USER=root'), 'slurmd runs as root, not node');
     const at = words.indexOf('slurm-node');
     t.same(words.slice(at, at + 5), [
       'slurm-node',

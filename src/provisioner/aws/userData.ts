@@ -174,8 +174,11 @@ function dockerRun(
     '/opt:/opt',
     ...(slurm ? SLURM_VOLUMES.flatMap((v) => ['-v', `${v}:${v}`]) : []),
   ].map(systemdQuote);
-  // Values from the user (TOIL_AWS_TAGS, the init commands) reach the container as written.
-  const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', systemdLiteral(`${k}=${v}`)]);
+  // Values from the user (TOIL_AWS_TAGS, the init commands) reach the container as written. The
+  // image's entrypoint runs the service as TOIL_SERVICE_USER once TOIL_CUSTOM_DOCKER_INIT_COMMAND
+  // has run as root: Slurm's services stay root.
+  const serviceEnv = slurm ? { ...env, TOIL_SERVICE_USER: 'root' } : env;
+  const envArgs = Object.entries(serviceEnv).flatMap(([k, v]) => ['-e', systemdLiteral(`${k}=${v}`)]);
   return [...args, ...envArgs, ...[image, ...command].map(systemdQuote)].join(' ');
 }
 
