@@ -3,11 +3,7 @@ import { clusterEnvironment } from '../main/env.js';
 import { checkProvisioner } from '../provisioner/cluster/cliSupport.js';
 import { clusterLogger, type ClusterLoggingFlags } from './clusterLogging.js';
 import { leaderAddress } from '../provisioner/cluster/remote.js';
-import {
-  checkZoneInConfiguredRegion,
-  resolveClusterRegion,
-  validateClusterName,
-} from '../provisioner/cluster/validate.js';
+import { resolveClusterRegion, validateClusterName } from '../provisioner/cluster/validate.js';
 
 /** The flags ssh-cluster and rsync-cluster share (Toil's). */
 export interface RemoteFlags extends ClusterLoggingFlags {
@@ -73,18 +69,15 @@ export async function clusterRegion(zoneFlag: string | undefined): Promise<strin
 /**
  * The zone an autoscaled `toil run` launches in: --zone, else TOIL_AWS_ZONE, else the first zone
  * ("a") of a region the user configured (TOIL_AWS_REGION, AWS_REGION, AWS_DEFAULT_REGION, the AWS
- * profile's), as Toil's get_best_aws_zone falls back; `source` names where it came from, for
- * messages. A zone outside a region set in TOIL_AWS_REGION, AWS_REGION or AWS_DEFAULT_REGION is
- * refused, as launch-cluster refuses it. The leader's config checks a zone's form; the cloud says
- * whether the region has it.
+ * profile's), as Toil's get_best_aws_zone falls back (a zone wins over a configured region);
+ * `source` names where it came from, for messages. The leader's config checks a zone's form; the
+ * cloud says whether the region has it.
  */
 export async function runZone(zoneFlag: string | undefined): Promise<{ zone: string; source: string }> {
   const given = zoneFlag?.trim();
   const env = clusterEnvironment();
   if (given || env.zone) {
-    const [zone, source] = given ? [given, '--zone'] : [env.zone!, 'TOIL_AWS_ZONE'];
-    // Going by the zone would launch and look for the cluster in another region than configured.
-    checkZoneInConfiguredRegion(zone, source, env.configuredRegion);
+    const zone = given ?? env.zone!;
     return { zone, source: given ? `--zone ${zone}` : `TOIL_AWS_ZONE=${zone}` };
   }
   const region = await clusterRegion(undefined);

@@ -11,7 +11,6 @@ import { checkOwnerTag, checkTagsAwsTakes } from '../provisioner/cluster/awsTagR
 import { checkProvisioner, collect, progressTo } from '../provisioner/cluster/cliSupport.js';
 import { addClusterLoggingOptions, clusterLogger, type ClusterLoggingFlags } from './clusterLogging.js';
 import {
-  checkZoneInConfiguredRegion,
   checkZoneTakesClusterIam,
   parseNodeTypes,
   parseTags,
@@ -158,10 +157,8 @@ async function run(name: string, f: Flags): Promise<number> {
     throw new UserInputError('BAD_FLAG', `--clusterType ${f.clusterType}: expected mesos or slurm`);
   checkProvisioner(f.provisioner);
   const { zone, source } = resolveZone(f.zone, env.zone);
+  // The zone's region, whatever region is configured: TOIL_AWS_ZONE overrides TOIL_AWS_REGION in Toil.
   const region = regionOfZone(zone, source);
-  // Seen from the names alone: refused before the cloud is asked for the region's zones, so an
-  // endpoint that does not answer does not hide it.
-  checkZoneInConfiguredRegion(zone, source, env.configuredRegion);
   if (!f.keyPairName)
     throw new UserInputError('NO_KEY_PAIR', '--keyPairName is required (the EC2 key pair for SSH)');
   // An empty Owner tag names nobody: the tag is how a shared account finds whose cluster it is.
@@ -264,7 +261,6 @@ async function run(name: string, f: Flags): Promise<number> {
         clusterName,
         zone,
         zoneSource: source,
-        ...(env.configuredRegion ? { configuredRegion: env.configuredRegion } : {}),
         leaderNodeType,
         nodeTypes,
         workers,

@@ -568,7 +568,7 @@ export const ERROR_CODES = {
   ZONE_OUTSIDE_REGION: {
     area: 'cluster',
     dispositions: u,
-    meaning: 'the zone is outside the region configured',
+    meaning: "the zone is not one of its region's zones",
   },
   CLUSTER_EXISTS: { area: 'cluster', dispositions: u, meaning: 'a cluster of that name exists already' },
   IAM_NOT_TOILS: {

@@ -138,3 +138,56 @@ t.test(
     );
   },
 );
+
+/**
+ * TOIL_AWS_ZONE wins over a region configured beside it (TOIL_AWS_REGION, AWS_REGION), as in Toil,
+ * whose docs say it "overrides TOIL_AWS_REGION": launch-cluster makes the cluster in the zone's
+ * region and destroy-cluster finds it there. Both were refused ("zone 'us-east-1b' is outside
+ * region us-west-2 (TOIL_AWS_REGION)").
+ */
+t.test(
+  'TOIL_AWS_ZONE=us-east-1b with TOIL_AWS_REGION=us-west-2 and AWS_REGION=eu-west-1: the cluster is made and destroyed in us-east-1',
+  async (t) => {
+    const endpoint = await startTestEndpoint({ bootDelayMs: 0 });
+    t.teardown(() => endpoint.stop());
+    const east = testEc2Client(endpoint.url, 'us-east-1');
+    await east.send(
+      new ImportKeyPairCommand({
+        KeyName: 'k',
+        PublicKeyMaterial: Buffer.from(
+          'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl k\n',
+        ),
+      }),
+    );
+    const env = {
+      AWS_ENDPOINT_URL_EC2: endpoint.url,
+      TOIL_AWS_ZONE: 'us-east-1b',
+      TOIL_AWS_REGION: 'us-west-2',
+      AWS_REGION: 'eu-west-1',
+    };
+    const launch = await runToil(
+      ['launch-cluster', 'zoned', '--leaderNodeType', 't2.medium', '--keyPairName', 'k'],
+      env,
+    );
+    t.equal(launch.code, 0, launch.stderr);
+    t.same(
+      (await clusterInstances(east, 'zoned')).map((i) => i.Placement?.AvailabilityZone),
+      ['us-east-1b'],
+      'the leader, in the zone',
+    );
+    for (const region of ['us-west-2', 'eu-west-1'])
+      t.same(
+        await clusterInstances(testEc2Client(endpoint.url, region), 'zoned'),
+        [],
+        `${region} has none of it`,
+      );
+
+    const destroy = await runToil(['destroy-cluster', 'zoned'], env);
+    t.equal(destroy.code, 0, destroy.stderr);
+    t.same(
+      (await clusterInstances(east, 'zoned')).map((i) => i.State?.Name),
+      ['terminated'],
+      'destroyed in us-east-1',
+    );
+  },
+);

@@ -28,8 +28,6 @@ export interface LaunchClusterOptions {
   readonly clusterName: string;
   readonly zone: string;
   readonly zoneSource: string;
-  /** The region the caller is configured for, if it names one (AWS_REGION, …). */
-  readonly configuredRegion?: { region: string; source: string };
   readonly leaderNodeType: string;
   readonly nodeTypes: readonly NodeTypeSpec[];
   /** Static workers per entry of nodeTypes. */
@@ -184,7 +182,7 @@ async function makeCluster(
   };
   const cluster = new AwsCluster({ calls, clusterName: o.clusterName, clock, log });
 
-  checkZoneInRegion(o.zone, o.zoneSource, await cluster.zoneNames(), o.configuredRegion);
+  checkZoneInRegion(o.zone, o.zoneSource, await cluster.zoneNames());
   if (!(await cluster.keyPairExists(o.keyPairName)))
     throw noKeyPair(o.keyPairName, regionOfZone(o.zone, o.zoneSource), await cluster.keyPairNames());
   if (o.instanceProfileArn && (await deps.profileExists?.(o.instanceProfileArn)) === false)

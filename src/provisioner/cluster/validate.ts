@@ -75,8 +75,8 @@ const REGION_RE = /^[a-z]{2}(?:-gov)?-[a-z]+-\d+$/;
  * The region of a utility that works on an existing cluster (ssh-, rsync-, destroy-cluster): its
  * zone's (--zone, else TOIL_AWS_ZONE), else a region the user configured (`configured`:
  * TOIL_AWS_REGION, AWS_REGION, AWS_DEFAULT_REGION or the AWS profile's), as Toil falls back from
- * the zone to the configured region's first zone. A zone outside the configured region is
- * refused, as launch-cluster refuses it.
+ * the zone to the configured region's first zone. A zone wins over a configured region, as in Toil
+ * (TOIL_AWS_ZONE "overrides TOIL_AWS_REGION").
  */
 export function resolveClusterRegion(
   flag: string | undefined,
@@ -85,11 +85,7 @@ export function resolveClusterRegion(
 ): { region: string; source: string } {
   if (flag?.trim() || envZone?.trim() || !configured) {
     const { zone, source } = resolveZone(flag, envZone, true);
-    const region = regionOfZone(zone, source);
-    // launch-cluster refuses the same contradiction: going by the zone would act on a cluster of
-    // another region than the one the user configured.
-    checkZoneInConfiguredRegion(zone, source, configured);
-    return { region, source };
+    return { region: regionOfZone(zone, source), source };
   }
   if (!REGION_RE.test(configured.region))
     throw new UserInputError(
@@ -100,34 +96,9 @@ export function resolveClusterRegion(
   return configured;
 }
 
-/**
- * A zone (--zone, TOIL_AWS_ZONE) must lie in the region the user configured, if any. Its region is
- * read off its name (a region and a letter), so the contradiction is refused before any cloud
- * call; a name not of that form is left to the caller's own check of the zone's form.
- */
-export function checkZoneInConfiguredRegion(
-  zone: string,
-  source: string,
-  configured: { region: string; source: string } | undefined,
-): void {
-  const region = ZONE_RE.exec(zone)?.[1];
-  if (configured && region !== undefined && configured.region !== region)
-    throw new UserInputError(
-      'ZONE_OUTSIDE_REGION',
-      `${source}: zone '${zone}' is outside region ${configured.region} (${configured.source})`,
-      { zone, region: configured.region },
-    );
-}
-
-/** The zone must be one the region lists, and the region the one configured, if any. */
-export function checkZoneInRegion(
-  zone: string,
-  source: string,
-  regionZones: readonly string[],
-  configured?: { region: string; source: string },
-): void {
+/** The zone must be one its region lists. */
+export function checkZoneInRegion(zone: string, source: string, regionZones: readonly string[]): void {
   const region = regionOfZone(zone, source);
-  checkZoneInConfiguredRegion(zone, source, configured);
   if (!regionZones.includes(zone))
     throw new UserInputError(
       'ZONE_OUTSIDE_REGION',
