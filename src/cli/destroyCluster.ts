@@ -32,15 +32,20 @@ export const command: SubCommand = {
           { destroyCluster },
           { clusterIamAndKey },
           { interruptedDestroyLine, newDestroyProgress },
+          { createClusterS3Client },
+          { clusterJobStores },
         ] = await Promise.all([
           import('../main/awsClients.js'),
           import('../provisioner/cluster/destroyCluster.js'),
           import('./clusterIamAndKey.js'),
           import('../provisioner/cluster/destroyProgress.js'),
+          import('../main/s3Client.js'),
+          import('../provisioner/aws/clusterJobStores.js'),
         ]);
         const { calls, close } = await createClusterCalls({ region, clock, log });
         const iamClient = await createIamClient(process.env);
         const ssmClient = await createSsmClient(region, process.env);
+        const s3Client = createClusterS3Client(region, process.env);
         // Ctrl-C stops at once, saying what was done and what may be left; every step is safe to
         // run again, so a second destroy-cluster finishes the job.
         const done = newDestroyProgress();
@@ -66,6 +71,7 @@ export const command: SubCommand = {
                 env: process.env,
               }),
               done,
+              ...(s3Client && { jobStoresLeft: () => clusterJobStores(s3Client, clusterName) }),
             },
             { timeoutMs: 15 * 60_000, pollMs: 1000, region },
           );
@@ -75,6 +81,7 @@ export const command: SubCommand = {
           close();
           iamClient?.destroy();
           ssmClient?.destroy();
+          s3Client?.destroy();
         }
       },
     );

@@ -14,6 +14,8 @@ import {
 } from '../jobstore/objectStore.js';
 import type { Env } from './env.js';
 import { s3EndpointOf } from './s3Endpoint.js';
+import { TAG_OWNER } from '../provisioner/aws/tags.js';
+import { parseTagsJson } from '../provisioner/cluster/validate.js';
 
 export interface OpenObjectStoreOptions {
   /** Defaults to process.env. Read for the S3 endpoint (s3Endpoint.ts) and AWS credentials. */
@@ -22,7 +24,7 @@ export interface OpenObjectStoreOptions {
   readonly cwd?: string;
   /** Called once per HTTP request the S3 client sends (retries included), with its operation. */
   readonly onRequest?: (operation: string) => void;
-  /** Tags for the bucket an `aws:` job store's create() makes. */
+  /** Tags for the bucket an `aws:` job store's create() makes; default `jobStoreTags(env)`. */
   readonly tags?: Readonly<Record<string, string>>;
   /** Multipart part size for `aws:` stores (bytes, at least 5 MiB). */
   readonly partSize?: number;
@@ -33,6 +35,16 @@ export interface OpenObjectStoreOptions {
   readonly clock?: Clock;
   /** Who waits on a silent S3, as its warning names it (watchS3Stalls' `waiter`). */
   readonly waiter?: string;
+}
+
+/**
+ * The tags of a job store's bucket, as Toil's: TOIL_OWNER_TAG as `Owner`, and TOIL_AWS_TAGS over
+ * it. A cluster's nodes have its `clusterName` there, which is how destroy-cluster finds the job
+ * stores made on it.
+ */
+export function jobStoreTags(env: Env): Record<string, string> {
+  const owner = env.TOIL_OWNER_TAG?.trim();
+  return { ...(owner ? { [TAG_OWNER]: owner } : {}), ...parseTagsJson(env.TOIL_AWS_TAGS) };
 }
 
 /**
@@ -77,6 +89,7 @@ class LazyS3ObjectStore implements ObjectStore {
     // Read when the store is opened, so a mistake in the endpoint's variables is the user's one
     // line before anything runs, not a failure of the store's first call.
     const { url: endpoint, setBy } = s3EndpointOf(locator.region, env);
+    const tags = options.tags ?? jobStoreTags(env);
     this.load = async () => {
       const [{ S3ObjectStore }, { createS3Client }, { watchS3Stalls }] = await Promise.all([
         import('../jobstore/s3ObjectStore.js'),
@@ -97,7 +110,7 @@ class LazyS3ObjectStore implements ObjectStore {
         locator,
         endpoint,
         endpointSetBy: setBy,
-        ...(options.tags && { tags: options.tags }),
+        tags,
         ...(options.partSize !== undefined && { partSize: options.partSize }),
         ...(options.log && { log: options.log }),
         ...(options.ownKeys && { ownKeys: options.ownKeys }),

@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { s3Sdk } from '../common/awsSdkPackages.js';
-import { AWS_CONNECT_TIMEOUT_MS, silenceAwsSdkNodeVersionWarning } from './awsClients.js';
+import { AWS_CONNECT_TIMEOUT_MS, isLocalEndpoint, silenceAwsSdkNodeVersionWarning } from './awsClients.js';
 import type { Env } from './env.js';
 import { s3EndpointFromEnv } from './s3Endpoint.js';
 
@@ -16,6 +16,8 @@ export function createS3Client(
   env: Env,
   onRequest?: (operation: string) => void,
   connectTimeoutMs: number = AWS_CONNECT_TIMEOUT_MS,
+  /** Reach a bucket of another region through the client's (S3's 301 followed). */
+  anyRegion = false,
 ): S3Client {
   silenceAwsSdkNodeVersionWarning();
   const { S3Client } = s3Sdk();
@@ -38,6 +40,7 @@ export function createS3Client(
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: { connectionTimeout: connectTimeoutMs },
+    ...(anyRegion && { followRegionRedirects: true }),
   });
   if (onRequest) {
     // The deserialize step sits inside the retry loop, so this runs once per HTTP attempt.
@@ -50,4 +53,14 @@ export function createS3Client(
     );
   }
   return client;
+}
+
+/**
+ * An S3 client for a cluster utility, for buckets of any region, or undefined when the cluster
+ * lives on the local cloud and no S3 endpoint was named (nothing is sent to AWS).
+ */
+export function createClusterS3Client(region: string, env: Env): S3Client | undefined {
+  if (!s3EndpointFromEnv(env) && isLocalEndpoint(env.AWS_ENDPOINT_URL_EC2?.trim() || undefined))
+    return undefined;
+  return createS3Client(region, env, undefined, AWS_CONNECT_TIMEOUT_MS, true);
 }

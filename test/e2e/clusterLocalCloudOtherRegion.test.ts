@@ -1,7 +1,7 @@
 import type { Instance } from '@aws-sdk/client-ec2';
 import t, { type Test } from 'tap';
 import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
-import { startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
+import { importTestKeyPair, startTestEndpoint, testEc2Client } from '../fixtures/ec2Local.js';
 import { runToil, type CliResult } from '../fixtures/ec2ToilCli.js';
 
 const { DescribeInstancesCommand, ImportKeyPairCommand } = ec2Sdk();
@@ -151,14 +151,7 @@ t.test(
     const endpoint = await startTestEndpoint({ bootDelayMs: 0 });
     t.teardown(() => endpoint.stop());
     const east = testEc2Client(endpoint.url, 'us-east-1');
-    await east.send(
-      new ImportKeyPairCommand({
-        KeyName: 'k',
-        PublicKeyMaterial: Buffer.from(
-          'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl k\n',
-        ),
-      }),
-    );
+    await importTestKeyPair(east, 'k');
     const env = {
       AWS_ENDPOINT_URL_EC2: endpoint.url,
       TOIL_AWS_ZONE: 'us-east-1b',

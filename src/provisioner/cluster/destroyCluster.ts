@@ -4,6 +4,7 @@ import { AwsCluster, type ClusterNamedGroup } from '../aws/awsCluster.js';
 import type { ClusterIam } from '../aws/clusterIam.js';
 import type { Ec2Calls } from '../aws/ec2Calls.js';
 import type { ClusterMungeKey } from '../aws/mungeKey.js';
+import type { ClusterJobStore } from '../aws/clusterJobStores.js';
 import { UserInputError } from '../../common/errors.js';
 import { clustersHere } from './clustersHere.js';
 import { newDestroyProgress, type DestroyProgress } from './destroyProgress.js';
@@ -42,6 +43,12 @@ export async function destroyCluster(
     mungeKey?: ClusterMungeKey;
     /** Kept up to date as the destroy goes (what an interrupted one says it had done). */
     done?: DestroyProgress;
+    /**
+     * The job stores made on the cluster whose buckets still exist, named once it is destroyed:
+     * destroy-cluster leaves them (their data may be wanted), and they bill until removed. Absent
+     * on the local cloud without an S3 endpoint.
+     */
+    jobStoresLeft?: () => Promise<readonly ClusterJobStore[]>;
   },
   /** `region`: named when nothing of the cluster is found (it may come from the AWS profile). */
   options: { timeoutMs: number; pollMs: number; region?: string },
@@ -218,6 +225,7 @@ export async function destroyCluster(
       );
   } else progress(`cluster '${clusterName}' destroyed`);
   if (leftAlone !== undefined) progress(leftAlone);
+  if (deps.jobStoresLeft) await nameJobStoresLeft(clusterName, deps.jobStoresLeft, progress);
   return {
     terminated,
     spotRequestsCancelled: spotCancelled,
@@ -225,6 +233,27 @@ export async function destroyCluster(
     iamRemoved,
     parametersDeleted,
   };
+}
+
+/** One line per job store made on the cluster that still exists; a failed look is said, not fatal. */
+async function nameJobStoresLeft(
+  clusterName: string,
+  find: () => Promise<readonly ClusterJobStore[]>,
+  progress: (line: string) => void,
+): Promise<void> {
+  let stores: readonly ClusterJobStore[];
+  try {
+    stores = await find();
+  } catch (e) {
+    progress(
+      `could not look in S3 for job stores made on cluster '${clusterName}' (${e instanceof Error ? e.message : String(e)}): any left still exist and bill until 'toil clean' removes them`,
+    );
+    return;
+  }
+  for (const s of stores)
+    progress(
+      `job store ${s.locator} (bucket ${s.bucket}), made on cluster '${clusterName}', still exists and bills until removed: toil clean ${s.locator}`,
+    );
 }
 
 /** `role/NAME`, `instance-profile/NAME` (as ClusterIam lists them) as a sentence names them. */
