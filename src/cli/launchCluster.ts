@@ -1,7 +1,7 @@
 import { RealClock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
 import { VERSION } from '../common/version.js';
-import { clusterEnvironment } from '../main/env.js';
+import { clusterEnvironment, refuseNodeDebug } from '../main/env.js';
 import { applianceImage } from '../provisioner/appliance.js';
 import { s3EndpointFromEnv } from '../main/s3Endpoint.js';
 import { nodeInitCommands } from '../provisioner/nodeInit.js';
@@ -146,6 +146,7 @@ function lastGiven(values: readonly string[] | undefined, flag: string): string 
 
 async function run(name: string, f: Flags): Promise<number> {
   const env = clusterEnvironment();
+  refuseNodeDebug();
   const clusterName = validateClusterName(name);
   // Toil's docs recommend kubernetes: its refusal says what to run instead, not only what is allowed.
   if (f.clusterType === 'kubernetes')

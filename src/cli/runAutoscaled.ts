@@ -37,7 +37,7 @@ import type { FatalLaunchError } from '../scaler/tick/fatalBackoff.js';
 import type { CleanPolicy } from '../leader/runWorkflow.js';
 import { JobStoreLeasedError } from '../jobstore/errors.js';
 import { STORE_UNREACHABLE_EXIT } from './storeUnreachable.js';
-import { clusterEnvironment, prepareWorkDir, workDirOf } from '../main/env.js';
+import { clusterEnvironment, prepareWorkDir, refuseNodeDebug, workDirOf } from '../main/env.js';
 import { parseTagsJson } from '../provisioner/cluster/validate.js';
 import { runZone } from './clusterLeader.js';
 import { runCostDollars, type TickState } from '../scaler/tick/state.js';
@@ -79,6 +79,7 @@ export async function runAutoscaled(
   if (f.provisioner !== 'aws')
     throw new UserInputError('BAD_FLAG', `--provisioner ${f.provisioner}: expected aws`);
   const batchSystem = autoscaledBatchSystem(f);
+  refuseNodeDebug();
   const { zone, source: zoneSource } = await runZone(f.zone);
   // TOIL_AWS_TAGS is read as launch-cluster reads it: bad JSON is a BAD_TAG error, not ignored.
   const clusterName = f.clusterName ?? parseTagsJson(clusterEnvironment().tagsJson)['clusterName'];

@@ -1,6 +1,7 @@
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { checkWorkDir } from '../leader/runScratch.js';
+import { UserInputError } from '../common/errors.js';
 
 /** The environment a factory reads; `process.env` unless a caller (a test) passes its own. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -45,6 +46,22 @@ export function clusterEnvironment(env: Env = process.env): ClusterEnvironment {
       TOIL_CUSTOM_DOCKER_INIT_COMMAND: env.TOIL_CUSTOM_DOCKER_INIT_COMMAND,
     },
   };
+}
+
+/**
+ * Toil's TOIL_AWS_NODE_DEBUG (on when `True`, `TRUE` or `true`, as Toil reads it) keeps the EC2
+ * instances that fail their status checks for the user to examine, and leaves them out of the
+ * cluster its scaler sees. toil-ts's scaler and provisioner have no such keeping: a command that
+ * launches or scales workers refuses it, in one line, rather than terminate what the user asked
+ * to keep. Toil's `False` (its Makefile's default) is the default here too.
+ */
+export function refuseNodeDebug(env: Env = process.env): void {
+  const value = env.TOIL_AWS_NODE_DEBUG?.trim();
+  if (value === 'True' || value === 'TRUE' || value === 'true')
+    throw new UserInputError(
+      'UNSUPPORTED_TOIL_OPTION',
+      `TOIL_AWS_NODE_DEBUG=${value}: toil-ts does not keep EC2 instances that fail to boot for debugging (its scaler terminates and replaces them, and destroy-cluster removes them all): unset it, or set it to False`,
+    );
 }
 
 /**

@@ -158,6 +158,19 @@ t.test('bad input to the cluster utilities is one clear line and exit 2', async 
       { TOIL_AWS_ZONE: 'us-west-2z' },
       /^toil: TOIL_AWS_ZONE: zone 'us-west-2z' is not in region us-west-2 \(its zones: us-west-2a, us-west-2b, us-west-2c\)$/,
     ],
+    // Toil keeps the instances that fail their status checks; toil-ts cannot, and says so.
+    [
+      'TOIL_AWS_NODE_DEBUG=True',
+      [...launch, '--zone', 'us-west-2a'],
+      { TOIL_AWS_NODE_DEBUG: 'True' },
+      /^toil: TOIL_AWS_NODE_DEBUG=True: toil-ts does not keep EC2 instances that fail to boot for debugging \(its scaler terminates and replaces them, and destroy-cluster removes them all\): unset it, or set it to False$/,
+    ],
+    [
+      "TOIL_AWS_NODE_DEBUG=False (Toil's default) is no refusal",
+      launch,
+      { TOIL_AWS_NODE_DEBUG: 'False' },
+      /^toil: no zone given: pass --zone \(e\.g\. --zone us-west-2a\) or set TOIL_AWS_ZONE$/,
+    ],
     [
       'not a zone at all',
       ['destroy-cluster', 'c1', '--zone', 'west'],

@@ -493,62 +493,72 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
 
 // As in Toil, whose TOIL_AWS_ZONE "overrides TOIL_AWS_REGION": a zone outside the configured region
 // is the zone used, not a refusal; the run goes on to its next check, its Mesos master.
-t.test('an autoscaled run takes a zone outside the configured region, as Toil does', async (t) => {
-  const dir = scratchDir(t);
-  // Without --mesosMaster the run would first ask EC2 for the cluster's leader: here.
-  const ec2 = await countingListener(t);
-  const autoscaled = (store: string, ...more: string[]): string[] => [
-    ...['run', SORT, store, '--provisioner', 'aws', '--batchSystem', 'mesos'],
-    ...['--clusterName', 'c', '--nodeType', 't2.medium', '--mesosMaster', '127.0.0.1:1', ...more],
-  ];
-  const unset = { TOIL_AWS_ZONE: '', TOIL_AWS_REGION: '', AWS_REGION: '', AWS_DEFAULT_REGION: '' };
-  const accepted = /^toil: --mesosMaster 127\.0\.0\.1:1: the Mesos master does not answer/;
-  const cases: [name: string, args: string[], env: Record<string, string>, expected: RegExp][] = [
-    [
-      'TOIL_AWS_ZONE outside TOIL_AWS_REGION',
-      autoscaled('file:./envzone'),
-      { TOIL_AWS_ZONE: 'us-west-2a', TOIL_AWS_REGION: 'us-east-1' },
-      accepted,
-    ],
-    [
-      '--zone outside AWS_DEFAULT_REGION',
-      autoscaled('file:./flagzone', '--zone', 'us-west-2a'),
-      { AWS_DEFAULT_REGION: 'us-east-1' },
-      accepted,
-    ],
-    [
-      '--zone outside AWS_REGION, with TOIL_AWS_ZONE inside it (the flag is the zone used)',
-      autoscaled('file:./bothzones', '--zone', 'eu-west-1b'),
-      { TOIL_AWS_ZONE: 'us-east-1a', AWS_REGION: 'us-east-1' },
-      accepted,
-    ],
-    [
-      'TOIL_AWS_ZONE inside TOIL_AWS_REGION',
-      autoscaled('file:./inside'),
-      { TOIL_AWS_ZONE: 'us-east-1a', TOIL_AWS_REGION: 'us-east-1' },
-      accepted,
-    ],
-  ];
-  for (const [name, args, env, expected] of cases) {
-    const r = await runToil(args, {
-      cwd: dir,
-      env: {
-        ...unset,
-        AWS_ENDPOINT_URL_EC2: ec2.url,
-        AWS_ACCESS_KEY_ID: 'testing',
-        AWS_SECRET_ACCESS_KEY: 'testing',
-        ...env,
-      },
-    });
-    t.equal(r.code, 2, `${name}: exit 2 (${r.stderr})`);
-    const lines = messageLines(r.stderr);
-    t.equal(lines.length, 1, `${name}: one line`);
-    t.match(lines[0], expected, name);
-    t.notMatch(r.stderr, /\n\s+at /, `${name}: no stack trace`);
-    t.notOk(existsSync(join(dir, args[2]!.slice('file:./'.length))), `${name}: no job store made`);
-  }
-  t.equal(ec2.connections(), 0, 'EC2 was not asked');
-});
+t.test(
+  'an autoscaled run takes a zone outside the configured region, as Toil does, and refuses TOIL_AWS_NODE_DEBUG',
+  async (t) => {
+    const dir = scratchDir(t);
+    // Without --mesosMaster the run would first ask EC2 for the cluster's leader: here.
+    const ec2 = await countingListener(t);
+    const autoscaled = (store: string, ...more: string[]): string[] => [
+      ...['run', SORT, store, '--provisioner', 'aws', '--batchSystem', 'mesos'],
+      ...['--clusterName', 'c', '--nodeType', 't2.medium', '--mesosMaster', '127.0.0.1:1', ...more],
+    ];
+    const unset = { TOIL_AWS_ZONE: '', TOIL_AWS_REGION: '', AWS_REGION: '', AWS_DEFAULT_REGION: '' };
+    const accepted = /^toil: --mesosMaster 127\.0\.0\.1:1: the Mesos master does not answer/;
+    const cases: [name: string, args: string[], env: Record<string, string>, expected: RegExp][] = [
+      [
+        'TOIL_AWS_ZONE outside TOIL_AWS_REGION',
+        autoscaled('file:./envzone'),
+        { TOIL_AWS_ZONE: 'us-west-2a', TOIL_AWS_REGION: 'us-east-1' },
+        accepted,
+      ],
+      [
+        '--zone outside AWS_DEFAULT_REGION',
+        autoscaled('file:./flagzone', '--zone', 'us-west-2a'),
+        { AWS_DEFAULT_REGION: 'us-east-1' },
+        accepted,
+      ],
+      [
+        '--zone outside AWS_REGION, with TOIL_AWS_ZONE inside it (the flag is the zone used)',
+        autoscaled('file:./bothzones', '--zone', 'eu-west-1b'),
+        { TOIL_AWS_ZONE: 'us-east-1a', AWS_REGION: 'us-east-1' },
+        accepted,
+      ],
+      [
+        'TOIL_AWS_ZONE inside TOIL_AWS_REGION',
+        autoscaled('file:./inside'),
+        { TOIL_AWS_ZONE: 'us-east-1a', TOIL_AWS_REGION: 'us-east-1' },
+        accepted,
+      ],
+      // Toil keeps the instances that fail their status checks; this run's scaler cannot, and says so.
+      [
+        'TOIL_AWS_NODE_DEBUG=true',
+        autoscaled('file:./nodedebug', '--zone', 'us-west-2a'),
+        { TOIL_AWS_NODE_DEBUG: 'true' },
+        /^toil: TOIL_AWS_NODE_DEBUG=true: toil-ts does not keep EC2 instances that fail to boot for debugging/,
+      ],
+    ];
+    for (const [name, args, env, expected] of cases) {
+      const r = await runToil(args, {
+        cwd: dir,
+        env: {
+          ...unset,
+          AWS_ENDPOINT_URL_EC2: ec2.url,
+          AWS_ACCESS_KEY_ID: 'testing',
+          AWS_SECRET_ACCESS_KEY: 'testing',
+          ...env,
+        },
+      });
+      t.equal(r.code, 2, `${name}: exit 2 (${r.stderr})`);
+      const lines = messageLines(r.stderr);
+      t.equal(lines.length, 1, `${name}: one line`);
+      t.match(lines[0], expected, name);
+      t.notMatch(r.stderr, /\n\s+at /, `${name}: no stack trace`);
+      t.notOk(existsSync(join(dir, args[2]!.slice('file:./'.length))), `${name}: no job store made`);
+    }
+    t.equal(ec2.connections(), 0, 'EC2 was not asked');
+  },
+);
 
 t.test(
   'an autoscaled run refused for its scaler flags ends before loading the bundler (esbuild) and the metrics (prom-client)',
