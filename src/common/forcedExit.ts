@@ -21,16 +21,20 @@ const removals = new Set<Removal>();
 /** How long a forced exit waits for the processes it killed, and spends removing files, at most. */
 export const FORCED_EXIT_CLEANUP_MS = 2_000;
 
+/** Adds `item` to `registry` until the function returned is called. */
+function registered<T>(registry: Set<T>, item: T): () => void {
+  registry.add(item);
+  return () => void registry.delete(item);
+}
+
 /** Registers `kill` until the function returned is called. */
 export function onForcedExitKill(kill: Kill): () => void {
-  kills.add(kill);
-  return () => void kills.delete(kill);
+  return registered(kills, kill);
 }
 
 /** Registers `removal` until the function returned is called. */
 export function onForcedExitRemoval(removal: Removal): () => void {
-  removals.add(removal);
-  return () => void removals.delete(removal);
+  return registered(removals, removal);
 }
 
 /** What a forced exit's cleanup did: the processes it killed, and what it left, and where. */
@@ -82,8 +86,7 @@ export const FORCED_EXIT_RELEASE_MS = 1_000;
 
 /** Registers `release` until the function returned is called. */
 export function onForcedExitRelease(release: ForcedExitRelease): () => void {
-  releases.add(release);
-  return () => void releases.delete(release);
+  return registered(releases, release);
 }
 
 /** What a forced exit's releases did: how many were released, and what stays held (one clause each). */
