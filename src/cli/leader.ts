@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import type { Command } from 'commander';
 import { RealClock } from '../common/clock.js';
 import { UserInputError, coerceError } from '../common/errors.js';
+import { badPortReason, isFetchBadPort } from '../common/fetchBadPorts.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { ConfigReloader } from '../leader/configReloader.js';
 import { ConsoleOutput } from '../leader/consoleOutput.js';
@@ -63,6 +64,19 @@ function listenRefusal(e: NodeJS.ErrnoException, host: string, port: number, con
 }
 
 /**
+ * Refuses a port web clients will not connect to: the leader would start and serve, and every
+ * `toil run --leader` and the status page in a browser would fail against it.
+ */
+function refuseBadPort(port: number, fromFlag: boolean, configPath: string): void {
+  if (!isFetchBadPort(port)) return;
+  const where = fromFlag ? `--port ${port}` : `http.port ${port} in ${configPath}`;
+  throw new UserInputError(
+    fromFlag ? 'BAD_FLAG' : 'CONFIG_INVALID',
+    `${where}: ${badPortReason(port)}, so nothing could reach this leader; choose another with --port N${fromFlag ? '' : ` or http.port in ${configPath}`} (e.g. 8080)`,
+  );
+}
+
+/**
  * Refuses a port something else holds, before anything is started (no local cloud, no instance):
  * binding it later would fail only after the cloud and a leader instance were up.
  */
@@ -107,6 +121,7 @@ async function runLeader(path: string, port: number | undefined): Promise<number
   // What the restart-only sections were built from: a reload is told apart from it, not from the
   // last reload, so a file put back as it was says nothing more about a restart.
   const startedWith = config;
+  refuseBadPort(config.http.port, port !== undefined, path);
   // Every run's scratch goes there (see startLeader): one that does not exist is refused now, in
   // one line, rather than failing each workflow submitted.
   await prepareWorkDir(undefined);

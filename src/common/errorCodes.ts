@@ -441,7 +441,8 @@ export const ERROR_CODES = {
   LEADER_UNREACHABLE: {
     area: 'leader',
     dispositions: u,
-    meaning: 'the leader cannot be reached at the URL given',
+    meaning:
+      'the leader cannot be reached at the URL given (nothing listens there, or its port is one web clients refuse to connect to)',
   },
   TOKEN_TOO_SHORT: {
     area: 'leader',

@@ -1,5 +1,6 @@
 import type { Clock } from '../common/clock.js';
 import { ToilError, UserInputError, coerceError } from '../common/errors.js';
+import { badPortReason, isFetchBadPort } from '../common/fetchBadPorts.js';
 import type { Submission, WorkflowRun } from './daemon.js';
 import type { WorkflowProgress } from './workflowRunner.js';
 
@@ -77,6 +78,15 @@ export function leaderBaseUrl(leaderUrl: string): string {
     throw new UserInputError(
       'BAD_FLAG',
       `--leader ${leaderUrl}: expected the leader's URL, http://HOST:PORT, with no path, query or fragment (e.g. ${url.origin})`,
+    );
+  // fetch refuses these before connecting ("bad port"): said as such, at once, since no retry and
+  // no leader started later can make the port answer.
+  const port = Number(url.port);
+  if (isFetchBadPort(port))
+    throw new UserInputError(
+      'LEADER_UNREACHABLE',
+      `--leader ${leaderUrl}: ${badPortReason(port)}, so no leader can be reached there (expected the leader's URL as toil leader printed it: start the leader on another port with toil leader --port N)`,
+      { url: leaderUrl },
     );
   return leaderUrl.replace(/\/+$/, '');
 }

@@ -27,7 +27,7 @@ function oneLine(t: Test, stderr: string, expect: RegExp, what: string): void {
 }
 
 t.test(
-  'toil leader: a busy port is one line before anything starts (no local cloud, no instance)',
+  'toil leader: a busy port, one web clients refuse, or another bad start input is one line before anything starts (no local cloud, no instance)',
   async (t) => {
     const dir = scratchDir(t);
     const port = await heldPort(t);
@@ -74,6 +74,28 @@ t.test(
       args: ['leader', '--config', config, '--port', 'http'],
       expect: /^toil: --port http: expected a port number from 0 to 65535$/,
     });
+    // A port web clients refuse to connect to (the Fetch standard's bad ports): the leader served
+    // there, and every toil run --leader failed against it with fetch's "bad port".
+    cases.push({
+      what: 'a --port web clients refuse',
+      args: ['leader', '--config', config, '--port', '6000'],
+      expect:
+        /^toil: --port 6000: port 6000 is one web clients refuse to connect to \(a "bad port" of the Fetch standard: toil run --leader's client and browsers alike\), so nothing could reach this leader; choose another with --port N \(e\.g\. 8080\)$/,
+    });
+    const badPort = join(dir, 'badport.yaml');
+    writeFileSync(
+      badPort,
+      leaderConfig([
+        [/port: 8080/, 'port: 10080'],
+        [/jobStore: .*/, `jobStore: file:${join(dir, 'state')}`],
+      ]),
+    );
+    cases.push({
+      what: 'an http.port web clients refuse',
+      args: ['leader', '--config', badPort],
+      expect:
+        /^toil: http\.port 10080 in \S+\/badport\.yaml: port 10080 is one web clients refuse to connect to \(.*\), so nothing could reach this leader; choose another with --port N or http\.port in \S+\/badport\.yaml \(e\.g\. 8080\)$/,
+    });
     // Where every run's scratch goes: as toil run refuses it, not made and not found out per run.
     cases.push({
       what: 'a TOIL_WORKDIR that does not exist',
@@ -84,7 +106,10 @@ t.test(
     });
     for (const c of cases) {
       const started = Date.now();
-      const r = await runToil(c.args, c.env ? { env: c.env } : {});
+      const { child, done } = startToil(c.args, c.env ? { env: c.env } : {});
+      // A leader that starts anyway serves on: it is stopped after 30 s and the case fails.
+      const stopper = setTimeout(() => child.kill('SIGTERM'), 30_000);
+      const r = await done.finally(() => clearTimeout(stopper));
       t.equal(r.code, 2, `${c.what}: exit 2`);
       oneLine(t, r.stderr, c.expect, c.what);
       t.notMatch(r.stderr + r.stdout, /local cloud|EC2|launch/i, `${c.what}: nothing was started`);

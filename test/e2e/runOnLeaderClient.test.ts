@@ -152,6 +152,36 @@ t.test('a --leader port nothing listens on is refused within seconds, one line, 
 });
 
 /**
+ * A --leader port web clients refuse (the Fetch standard's bad ports: 1, 6000 (X11), 10080...)
+ * was said as fetch's own refusal, `cannot reach the leader (bad port)`, naming nothing to do. No
+ * retry can make it answer: it is refused before any request, naming the URL, why and what to give.
+ */
+t.test(
+  'a --leader port web clients refuse to connect to is refused at once, one line naming why, exit 2, for run and cancel',
+  async (t) => {
+    const dir = scratchDir(t);
+    for (const port of [1, 6000, 10080]) {
+      const url = `http://127.0.0.1:${port}`;
+      const line = `toil: --leader ${url}: port ${port} is one web clients refuse to connect to (a "bad port" of the Fetch standard: toil run --leader's client and browsers alike), so no leader can be reached there (expected the leader's URL as toil leader printed it: start the leader on another port with toil leader --port N)`;
+      const startedAt = Date.now();
+      const run = await runToil(['run', SORT, `file:${dir}/js`, '--leader', url, '--leaderToken', 'x'], {
+        cwd: dir,
+      });
+      const took = Date.now() - startedAt;
+      t.equal(run.code, 2, `run --leader ${url}: exit 2`);
+      t.equal(run.stderr, `${line}\n`, `run --leader ${url}: one line naming the port and what to give`);
+      t.ok(
+        took < 8_000,
+        `run --leader ${url}: refused after ${took} ms, not retried as a refused connection`,
+      );
+      const cancel = await runToil(['cancel', 'wf-1', '--leader', url, '--leaderToken', 'x'], { cwd: dir });
+      t.equal(cancel.code, 2, `cancel --leader ${url}: exit 2`);
+      t.equal(cancel.stderr, `${line}\n`, `cancel --leader ${url}: the same line`);
+    }
+  },
+);
+
+/**
  * `toil leader` prints its status page and status addresses (`http://HOST:PORT/`, `…/status`); one
  * of them given to --leader was joined to the API's paths (`…/status/workflows`), which the leader
  * answers 404: an internal error with a stack trace, exit 1. Refused up front instead.
