@@ -8,7 +8,7 @@ import { createLogger, type Logger } from '../common/log.js';
 import { ConfigReloader } from '../leader/configReloader.js';
 import { ConsoleOutput } from '../leader/consoleOutput.js';
 import { parseLeaderConfig, restartOnlyChanges, type LeaderConfig } from '../leader/leaderConfig.js';
-import { prepareWorkDir } from '../main/env.js';
+import { prepareWorkDir, refuseNodeDebug } from '../main/env.js';
 import { readCatalogue } from '../scaler/catalogueFile.js';
 import type { SubCommand } from './main.js';
 import { daemonOutput, daemonStopped } from './daemonOutput.js';
@@ -121,6 +121,11 @@ async function runLeader(path: string, port: number | undefined): Promise<number
   // What the restart-only sections were built from: a reload is told apart from it, not from the
   // last reload, so a file put back as it was says nothing more about a restart.
   const startedWith = config;
+  // An aws provisioner scales EC2 instances as launch-cluster and an autoscaled toil run do, and
+  // cannot keep the ones that fail to boot: refused as they refuse it. The embedded local cloud
+  // reads none of the TOIL_AWS_* variables (its instances are processes here, its tags and image
+  // its own): the setting asks nothing of it, and `npm start` in a shell that exports it runs.
+  if (config.provisioner.kind === 'aws') refuseNodeDebug();
   refuseBadPort(config.http.port, port !== undefined, path);
   // Every run's scratch goes there (see startLeader): one that does not exist is refused now, in
   // one line, rather than failing each workflow submitted.

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -9,6 +9,7 @@ import {
   startEmbeddedLeader,
 } from '../fixtures/leaderE2e.js';
 import { runToil, scratchDir, startToil } from '../fixtures/workflowCli.js';
+import { countingListener } from '../fixtures/countingListener.js';
 import { testDir } from '../fixtures/testDir.js';
 
 /** A port held by another process's listener for the length of the test. */
@@ -139,6 +140,50 @@ t.test(
       'a mistyped clusterName',
     );
     t.notMatch(r.stdout, /status at/, 'nothing was served');
+  },
+);
+
+/**
+ * TOIL_AWS_NODE_DEBUG=True asks to keep the EC2 instances that fail to boot; launch-cluster and an
+ * autoscaled toil run refuse it (toil-ts cannot keep them), but the daemon, which scales a cluster
+ * too, ignored it and terminated them. With an aws provisioner it is refused as they refuse it,
+ * before EC2 is asked. The embedded local cloud reads no TOIL_AWS_* variable: it starts.
+ */
+t.test(
+  'toil leader with an aws provisioner refuses TOIL_AWS_NODE_DEBUG=True before asking EC2; on the embedded local cloud it starts',
+  async (t) => {
+    const dir = scratchDir(t);
+    const ec2 = await countingListener(t);
+    const config = join(dir, 'aws.yaml');
+    writeFileSync(
+      config,
+      leaderConfigOnCloud(dir, { ec2Url: ec2.url, mesosMaster: '127.0.0.1:1' }, 'c', [
+        [/localcloud:\n( {2}.*\n)+/, ''],
+      ]),
+    );
+    const keys = { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' };
+    const { child, done } = startToil(['leader', '--config', config], {
+      cwd: dir,
+      env: { ...keys, TOIL_AWS_NODE_DEBUG: 'True' },
+    });
+    // A leader that starts anyway serves on: it is stopped after 30 s and the test fails.
+    const stopper = setTimeout(() => child.kill('SIGTERM'), 30_000);
+    const r = await done.finally(() => clearTimeout(stopper));
+    t.equal(r.code, 2, 'exit 2');
+    oneLine(
+      t,
+      r.stderr,
+      /^toil: TOIL_AWS_NODE_DEBUG=True: toil-ts does not keep EC2 instances that fail to boot for debugging \(its scaler terminates and replaces them, and destroy-cluster removes them all\): unset it, or set it to False$/,
+      'TOIL_AWS_NODE_DEBUG=True with an aws provisioner',
+    );
+    t.equal(ec2.connections(), 0, 'EC2 was not asked');
+    t.notMatch(r.stderr + r.stdout, /status at/, 'nothing was served');
+
+    const local = join(dir, 'local');
+    mkdirSync(local);
+    const { leader } = await startEmbeddedLeader(t, local, undefined, { TOIL_AWS_NODE_DEBUG: 'True' });
+    leader.child.kill('SIGTERM');
+    t.equal((await leader.done).code, 0, 'the embedded leader served, then stopped cleanly');
   },
 );
 
