@@ -9,6 +9,8 @@ import { TOIL_JOB_DEFAULTS, type JobDefaults } from '../leader/submission.js';
 import { cancelWorkflow, followWorkflow, submitWorkflow } from '../leader/submitClient.js';
 import { countOf, formatDuration } from '../common/units.js';
 import { failedJobHeadline } from '../leader/workflowRunner.js';
+import { lostAttemptLine, MAX_LOST_LISTED } from '../leader/lostAttempts.js';
+import type { WorkflowRun } from '../leader/daemon.js';
 import { givenDefaultPreemptable, runJobPolicy, type RunFlags } from './run.js';
 import { CANCELLED_EXIT, onStopSignals, signalExitCode } from './untilSignal.js';
 
@@ -106,6 +108,14 @@ export async function runOnLeader(
       );
     },
     onBack: (silentForMs) => out.line(`toil: the leader answers again after ${formatDuration(silentForMs)}`),
+    // Said as the leader's log says them (a local run's): the leader's log is not here to read.
+    onLost: (lost, unlisted) => {
+      for (const l of lost) out.line(`toil: ${lostAttemptLine(l)}`);
+      if (unlisted > 0)
+        out.line(
+          `toil: ${countOf(unlisted, 'more attempt')} lost with their node, not listed by the leader (it keeps the last ${MAX_LOST_LISTED})`,
+        );
+    },
     onProgress: (p) => out.progress(p),
     onArgsTaken: () => {
       for (const line of said.takenNotices) out.line(line);
@@ -146,11 +156,13 @@ export async function runOnLeader(
     return 1;
   }
   const elapsed = clock.now() - started;
+  const lost = lostSaid(final);
   if (final.status === 'succeeded') {
     out.line(
       `toil: workflow succeeded on the leader: ${countOf(final.jobsRun ?? 0, 'job')} run` +
         (final.jobsReplayed ? ` (${final.jobsReplayed} already done before the run resumed)` : '') +
-        ` in ${formatDuration(elapsed)}`,
+        ` in ${formatDuration(elapsed)}` +
+        (lost ? `; ${lost}` : ''),
     );
     return 0;
   }
@@ -181,6 +193,7 @@ export async function runOnLeader(
   const failure = final.message ?? 'no reason given';
   // A workflow's refusal of an argument one typo from a toil option names the option meant.
   out.line(`toil: workflow failed on the leader: ${final.userError ? said.hint(failure) : failure}`);
+  if (lost) out.line(`toil: ${lost} in this run`);
   // Each failed job's error and the end of its log, as a local run prints them: the message above
   // is one line per job, without the stack that says where.
   for (const job of final.failedJobs ?? []) {
@@ -221,6 +234,12 @@ export async function leaderToken(flag: string | undefined): Promise<string | un
       `TOIL_LEADER_TOKEN_FILE ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
     );
   }
+}
+
+/** How many attempts the run lost with their node, as its last line says it; none: undefined. */
+function lostSaid(run: WorkflowRun): string | undefined {
+  const n = run.lostCount ?? 0;
+  return n === 0 ? undefined : `${countOf(n, 'attempt')} lost with ${n === 1 ? 'its' : 'their'} node`;
 }
 
 const sameDefaults = (a: JobDefaults, b: JobDefaults): boolean =>

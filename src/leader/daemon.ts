@@ -53,6 +53,8 @@ import { bundleRunWorkflow, RunNotResumedError } from './runBundle.js';
 import type { AroundWorkflowCode } from './guardedWorkflowCode.js';
 import { cappedRunMessage, finishedRunsPastKeep } from './finishedRuns.js';
 import { startedProgress } from './startedProgress.js';
+import { LostAttempts } from './lostAttempts.js';
+import type { LostAttemptRecord } from '../jobstore/jobRecords.js';
 import {
   JobStoreNotAnsweringError,
   jobStoreIdentity,
@@ -190,6 +192,12 @@ export interface WorkflowRun {
   /** A failed run's failed jobs (at most MAX_FAILED_JOBS_SHOWN), each with the tail of its log. */
   failedJobs?: readonly FailedJobSummary[];
   /**
+   * The attempts this leader's run lost with their node (a spot reclaim, a node gone): how many,
+   * and the newest (at most MAX_LOST_LISTED), as `toil status` lists them. Absent while none was.
+   */
+  lostCount?: number;
+  lost?: readonly LostAttemptRecord[];
+  /**
    * Times a leader died (or stopped) while this run's own code was running (codeRunning) and the
    * next one resumed it, without a job completing since: past `workflows.maxResumes` the run is
    * failed instead of resumed again, so a workflow whose code kills its leader does not do so for
@@ -251,6 +259,8 @@ export interface DaemonDeps {
     bundleFile: (workflowFile: string) => Promise<Uint8Array>,
     /** Once the workflow's arguments are taken (runWorkflow's onArgsTaken). */
     onArgsTaken: () => void,
+    /** Each attempt the run loses with its node (runWorkflow's onAttemptLost). */
+    onAttemptLost: (lost: LostAttemptRecord) => void,
   ) => Promise<{
     status: 'succeeded' | 'failed';
     jobsRun: number;
@@ -673,6 +683,8 @@ export class LeaderDaemon {
     const cancel = new AbortController();
     this.cancels.set(run.id, cancel);
     let suspended = false;
+    // Shown to its submitter (GET /workflows/:id), who otherwise saw nothing of a spot reclaim.
+    const lostAttempts = new LostAttempts();
     const p = this.d
       .runWorkflow(
         submission,
@@ -692,6 +704,10 @@ export class LeaderDaemon {
           }),
         () => {
           run.argsTaken = true;
+        },
+        (lost) => {
+          lostAttempts.add(lost);
+          Object.assign(run, lostAttempts.record());
         },
       )
       .then(

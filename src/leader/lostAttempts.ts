@@ -24,3 +24,22 @@ export class LostAttempts {
     return this.count === 0 ? {} : { lostCount: this.count, lost: [...this.recent] };
   }
 }
+
+/**
+ * The line said of one lost attempt: the leader's log says it as it happens, and `toil run --leader`
+ * says the same of the leader's run as it follows it, so a loss reads alike wherever the run is.
+ */
+export function lostAttemptLine(l: Pick<LostAttemptRecord, 'name' | 'why' | 'next'>): string {
+  const lost = `job '${l.name}' lost (${l.why})`;
+  switch (l.next) {
+    case 'spot':
+    case 'on-demand':
+      return `${lost}; running it again (no retry spent)`;
+    case 'moved-to-on-demand':
+      return `${lost}; running it on on-demand (lost on spot more than --preemptableRetries times)`;
+    case 'failure':
+      return `${lost}; failed: lost too many times`;
+    case 'committed':
+      return `${lost} after it had committed: its result stands, not run again`;
+  }
+}

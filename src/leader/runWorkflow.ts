@@ -86,6 +86,8 @@ export interface RunWorkflowOptions {
   /** Each job against the node types the scaler may launch (see WorkflowRunnerOptions). */
   readonly checkLaunchable?: WorkflowRunnerOptions['checkLaunchable'];
   readonly onJobLost?: (event: JobLostEvent) => void;
+  /** Each attempt lost with its node (see WorkflowRunnerOptions). */
+  readonly onAttemptLost?: WorkflowRunnerOptions['onAttemptLost'];
   readonly batchSystem: BatchSystem;
   readonly clock: Clock;
   readonly log: Logger;
@@ -360,6 +362,7 @@ async function runStarted(
     ...(o.checkLaunchable ? { checkLaunchable: o.checkLaunchable } : {}),
     ...(o.env ? { env: o.env } : {}),
     ...(o.onJobLost ? { onJobLost: o.onJobLost } : {}),
+    ...(o.onAttemptLost ? { onAttemptLost: o.onAttemptLost } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     ...(o.onJobLog ? { onJobLog: o.onJobLog } : {}),
     // Issued or ended: the running record says so at once, not at its next poll.

@@ -3,6 +3,8 @@ import { ToilError, UserInputError, coerceError } from '../common/errors.js';
 import { badPortReason, isFetchBadPort } from '../common/fetchBadPorts.js';
 import type { Submission, WorkflowRun } from './daemon.js';
 import type { WorkflowProgress } from './workflowRunner.js';
+import type { LostAttemptRecord } from '../jobstore/jobRecords.js';
+import { NewLosses } from './newLosses.js';
 
 /**
  * The client side of `toil run … --leader URL`: submits a workflow to a running `toil leader`
@@ -20,6 +22,11 @@ export interface FollowOptions {
   /** How often the status is asked for. */
   readonly pollMs?: number;
   readonly onProgress?: (progress: WorkflowProgress) => void;
+  /**
+   * The attempts the run lost with their node that no earlier poll listed, the newest last, and how
+   * many more it lost since that the leader no longer lists (see NewLosses).
+   */
+  readonly onLost?: (lost: readonly LostAttemptRecord[], unlisted: number) => void;
   /** Once, when the run is first seen to have taken its arguments (WorkflowRun.argsTaken). */
   readonly onArgsTaken?: () => void;
   readonly signal?: AbortSignal;
@@ -225,6 +232,7 @@ export async function followWorkflow(
   let lastAnswerAt = options.clock.now();
   let silent = false;
   let argsTaken = false;
+  const losses = new NewLosses();
   for (;;) {
     let run: WorkflowRun | undefined;
     try {
@@ -271,6 +279,8 @@ export async function followWorkflow(
         argsTaken = true;
         options.onArgsTaken?.();
       }
+      const { fresh, unlisted } = losses.take(run);
+      if (fresh.length > 0 || unlisted > 0) options.onLost?.(fresh, unlisted);
       if (run.progress) options.onProgress?.(run.progress);
       if (run.status !== 'running') return run;
     }

@@ -13,6 +13,7 @@ import {
   type JobSpec,
   type Json,
   type LogLine,
+  type LostAttemptRecord,
   type ResolvedRequirements,
   type WorkflowRecord,
 } from '../jobstore/jobRecords.js';
@@ -22,7 +23,7 @@ import { JobGraph } from './jobGraph.js';
 import type { JobLogEntry } from './jobLogFiles.js';
 import type { DeclaredJob } from './autoscaledRunChecks.js';
 import { HeldJobs } from './heldJobs.js';
-import { LostAttempts } from './lostAttempts.js';
+import { LostAttempts, lostAttemptLine } from './lostAttempts.js';
 import { checkJobLimits, type JobLimits } from './jobLimits.js';
 import { MemoryOverDeclared } from './memoryOverDeclared.js';
 
@@ -109,6 +110,11 @@ export interface WorkflowRunnerOptions {
   readonly checkLaunchable?: (job: DeclaredJob, addedWith: () => readonly DeclaredJob[]) => void;
   /** Called when a job is lost with its node (for metrics and status). */
   readonly onJobLost?: (event: JobLostEvent) => void;
+  /**
+   * Each attempt lost with its node, as the running record lists it: committed ones too (not run
+   * again), which `onJobLost` does not see. A daemon shows them to the run's submitter.
+   */
+  readonly onAttemptLost?: (lost: LostAttemptRecord) => void;
   /** How many tickets the leader writes at once. */
   readonly ioConcurrency?: number;
   readonly onProgress?: (progress: WorkflowProgress) => void;
@@ -606,10 +612,10 @@ export class WorkflowRunner {
     if (commit) {
       // Its commit stands: a consumer of --writeMessages sees the attempt complete, not lost.
       this.endedEvent(update, 'completed', `${whereLost(update)} after it had committed: its result stands`);
-      this.lostAttempts.add({ ...lost, at: this.o.clock.now(), next: 'committed' });
+      const record = this.lostAttempt({ ...lost, next: 'committed' });
       this.log.info(
         { job: spec.name, jobId: update.jobId, ...(update.node ? { node: update.node } : {}) },
-        `job '${spec.name}' lost (${whereLost(update)}) after it had committed: its result stands, not run again`,
+        lostAttemptLine(record),
       );
       return this.onSucceeded({ ...update, outcome: 'succeeded', commit });
     }
@@ -640,13 +646,21 @@ export class WorkflowRunner {
           losses: a.lost,
           ...(update.node ? { node: update.node } : {}),
         },
-        `job '${spec.name}' lost (${whereLost(update)}); running it again (no retry spent)`,
+        lostAttemptLine({ ...lost, next }),
       );
     } else next = 'failure';
-    this.lostAttempts.add({ ...lost, at: this.o.clock.now(), next });
+    this.lostAttempt({ ...lost, next });
     this.o.onJobLost?.({ jobId: update.jobId, name: spec.name, losses: a.lost, next });
     if (next === 'failure') return this.onFailed(update, 'lost too many times');
     this.issue(update.jobId);
+  }
+
+  /** Keeps a lost attempt for the running record, and hands it to whoever follows the run. */
+  private lostAttempt(lost: Omit<LostAttemptRecord, 'at'>): LostAttemptRecord {
+    const record = { ...lost, at: this.o.clock.now() };
+    this.lostAttempts.add(record);
+    this.o.onAttemptLost?.(record);
+    return record;
   }
 
   /**

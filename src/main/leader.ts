@@ -285,6 +285,7 @@ export async function startLeader(options: {
         aroundCode,
         bundleFile,
         onArgsTaken,
+        onAttemptLost,
       ) => {
         const store = openJobStore(submission.jobStore, storeOptions);
         const exists = await store.exists();
@@ -335,6 +336,7 @@ export async function startLeader(options: {
           onJobLost: (e) => {
             if (e.next === 'moved-to-on-demand') options.metrics.jobsMovedToOnDemand.inc();
           },
+          onAttemptLost,
           defaults: {
             ...submissionDefaults(submission),
             preemptable: submission.defaultPreemptable ?? false,

@@ -149,6 +149,42 @@ function renderFailedJobs(workflows) {
   box.replaceChildren(...blocks);
 }
 
+/** What followed a lost attempt, as `toil status` says it. */
+const AFTER_LOSS = {
+  spot: 'run again (no retry spent)',
+  'on-demand': 'run again (no retry spent)',
+  'moved-to-on-demand': 'run again on on-demand',
+  failure: 'failed: lost too many times',
+  committed: 'not run again: it had committed',
+};
+
+/** Each workflow's attempts lost with their node (a spot reclaim, a node gone), the newest last. */
+function renderLostAttempts(workflows) {
+  const box = $('lost-attempts');
+  const open = new Set([...box.querySelectorAll('details[open]')].map((d) => d.dataset.key));
+  const blocks = [];
+  for (const w of workflows) {
+    if (!w.lostCount) continue;
+    const d = el('details', undefined, 'lost-attempts');
+    d.dataset.key = w.id;
+    d.open = open.has(w.id);
+    const listed = w.lost ?? [];
+    const more = w.lostCount > listed.length ? ` (the last ${listed.length} listed)` : '';
+    d.append(el('summary', `${w.id.slice(0, 8)} · ${w.lostCount} attempt(s) lost with their node${more}`));
+    const list = el('ul');
+    for (const l of listed)
+      list.append(
+        el(
+          'li',
+          `${new Date(l.at).toISOString().slice(11, 19)} job ${l.name} (${l.jobId.slice(0, 8)}) attempt ${l.attempt}: ${l.why}; ${AFTER_LOSS[l.next] ?? l.next}`,
+        ),
+      );
+    d.append(list);
+    blocks.push(d);
+  }
+  box.replaceChildren(...blocks);
+}
+
 function render(status, samples) {
   $('state').textContent = status.state;
   $('state').className = `pill ${status.state}`;
@@ -188,7 +224,8 @@ function render(status, samples) {
         w.status,
         p ? `${p.completed}/${p.known}` : '',
         p
-          ? `${p.running} running, ${p.waiting ? `${p.waiting} waiting to start, ` : ''}${p.held ? `${p.held} held by a job limit, ` : ''}${p.failed} failed`
+          ? `${p.running} running, ${p.waiting ? `${p.waiting} waiting to start, ` : ''}${p.held ? `${p.held} held by a job limit, ` : ''}${p.failed} failed` +
+            (w.lostCount ? `, ${w.lostCount} lost with their node` : '')
           : '',
         new Date(w.submittedAt).toISOString(),
         w.message ?? '',
@@ -197,6 +234,7 @@ function render(status, samples) {
     'no workflow submitted yet',
   );
   renderFailedJobs(status.workflows);
+  renderLostAttempts(status.workflows);
   const list = $('decisions');
   const decisions = status.decisions ?? [];
   list.replaceChildren(

@@ -1,6 +1,8 @@
 import t from 'tap';
 import { MesosMasterClient } from '../../src/mesos/masterClient.js';
+import type { WorkflowRun } from '../../src/leader/daemon.js';
 import {
+  leaderAuth,
   leaderOnCloud,
   localCloudInstances,
   startClusterCloud,
@@ -16,12 +18,14 @@ import { waitFor } from '../fixtures/waitFor.js';
  * (so the Mesos batch system, which takes a spot agent disconnected for 3 s for gone, is the one
  * that loses the job, as it is at Toil's default interval), a 2 s notice. The job's loss line names
  * the EC2 instance (the id the cloud lists, its type and market) and that it was reclaimed as its
- * notice said, not only the Mesos agent that disconnected.
+ * notice said, not only the Mesos agent that disconnected. The submitter (`toil run --leader`)
+ * says the same line once as it follows the run, and its last line counts the loss; the workflow's
+ * status (GET /workflows/:id) lists it as `toil status` does.
  */
 t.setTimeout(90_000);
 
 t.test(
-  'a job lost with a reclaimed spot node: its loss line names the instance and the reclaim',
+  "a job lost with a reclaimed spot node: the leader's loss line, the submitter's and the workflow's status name the instance and the reclaim",
   async (t) => {
     const dir = testDir(t, {});
     const cloud = await startClusterCloud(t, 'reclaimline', { args: ['--spot-notice', '2s'] });
@@ -70,6 +74,39 @@ t.test(
         `job 'hold' lost \\(lost: spot instance ${node.instanceId} \\(t2\\.medium\\), reclaimed as its interruption notice said \\(due \\S+Z\\): its node ${host!.replaceAll('.', '\\.')} disconnected from the Mesos master on \\S+\\); running it again \\(no retry spent\\)`,
       ),
       'the loss names the instance, its type and market, and the reclaim',
+    );
+
+    // The submitter sees none of the leader's log: it says the loss itself, once, in its words.
+    const said = result.stderr.split('\n');
+    const submitterLoss = said.filter((l) => l.includes("job 'hold' lost ("));
+    t.equal(submitterLoss.length, 1, `the submitter says the loss once\n${result.stderr.slice(-2000)}`);
+    t.match(submitterLoss[0], /^toil: job 'hold' lost \(lost: spot instance /, 'said as the leader says it');
+    const submitted = (submitterLoss[0] ?? '').replace(/^toil: /, '');
+    t.ok(
+      submitted !== '' && lossLines[0]!.includes(submitted),
+      `the submitter's line is the leader's\n${submitterLoss[0]}\n${lossLines[0]}`,
+    );
+    t.match(
+      said.find((l) => l.startsWith('toil: workflow succeeded on the leader:')),
+      /; 1 attempt lost with its node$/,
+      'its last line counts the loss',
+    );
+    const id = /toil: submitted workflow (\S+) /.exec(result.stderr)?.[1];
+    const run = (await (
+      await fetch(`${base}/workflows/${id}`, { headers: leaderAuth(`${dir}/state`) })
+    ).json()) as WorkflowRun;
+    t.equal(run.lostCount, 1, "the workflow's status counts the loss");
+    t.match(
+      run.lost,
+      [
+        {
+          name: 'hold',
+          attempt: 1,
+          next: 'spot',
+          why: new RegExp(`^lost: spot instance ${node.instanceId} \\(t2\\.medium\\), reclaimed`),
+        },
+      ],
+      "the workflow's status lists the lost attempt: the job, the instance, why, and that it ran again",
     );
   },
 );
