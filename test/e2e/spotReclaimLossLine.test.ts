@@ -9,6 +9,7 @@ import {
   startToilProcess,
 } from '../fixtures/leaderE2e.js';
 import { repoPath } from '../fixtures/repoRoot.js';
+import { CHROMIUM, chromiumPresent, openStatusPage } from '../fixtures/statusPageBrowser.js';
 import { testDir } from '../fixtures/testDir.js';
 import { waitFor } from '../fixtures/waitFor.js';
 
@@ -108,5 +109,39 @@ t.test(
       ],
       "the workflow's status lists the lost attempt: the job, the instance, why, and that it ran again",
     );
+
+    // The operator's page: the loss counted in the workflow's row, and listed under the table.
+    if (!chromiumPresent) {
+      t.comment(`no Chromium at ${CHROMIUM} (apt-get install chromium): the status page is not looked at`);
+      return;
+    }
+    const { page, problems } = await openStatusPage(
+      t,
+      base,
+      undefined,
+      "document.querySelector('#lost-attempts details') !== null",
+    );
+    await page.evaluate("document.querySelector('#lost-attempts details').open = true");
+    const shown = (await page.evaluate(`({
+      row: document.querySelector('#workflows tbody')?.textContent ?? '',
+      summary: document.querySelector('#lost-attempts summary')?.textContent ?? '',
+      items: [...document.querySelectorAll('#lost-attempts li')].map((li) => li.textContent ?? ''),
+    })`)) as { row: string; summary: string; items: string[] };
+    t.match(shown.row, /1 lost with their node/, "the workflow's row counts the loss");
+    t.equal(
+      shown.summary,
+      `${id!.slice(0, 8)} · 1 attempt(s) lost with their node`,
+      'the list says how many',
+    );
+    t.match(
+      shown.items,
+      [
+        new RegExp(
+          `job hold \\(\\S+\\) attempt 1: lost: spot instance ${node.instanceId} .*; run again \\(no retry spent\\)$`,
+        ),
+      ],
+      'and names the job, the instance, why, and what followed',
+    );
+    t.same(problems, [], 'no console error on the page');
   },
 );

@@ -1,7 +1,7 @@
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import puppeteer, { type Page } from 'puppeteer-core';
-import t, { type Test } from 'tap';
+import t from 'tap';
+import { CHROMIUM, chromiumPresent as present, openStatusPage } from '../fixtures/statusPageBrowser.js';
 import {
   embeddedLeaderConfig,
   leaderAuth,
@@ -17,48 +17,8 @@ import { testDir } from '../fixtures/testDir.js';
  * plots drawn, the node table filled, no console error; a screenshot is kept as a test artifact
  * (.tap/artifacts/status-page.png, not committed).
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const present = (() => {
-  try {
-    return statSync(CHROMIUM).isFile();
-  } catch {
-    return false;
-  }
-})();
-
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(240_000);
-
-/**
- * The status page at `base` in a headless Chromium closed at the test's end, once its node table
- * has a node; `problems` collects the page's console errors and uncaught exceptions.
- */
-async function openStatusPage(
-  t: Test,
-  base: string,
-  viewport?: { width: number; height: number },
-): Promise<{ page: Page; problems: string[] }> {
-  const browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-  });
-  t.teardown(() => browser.close());
-  const page = await browser.newPage();
-  if (viewport) await page.setViewport(viewport);
-  const problems: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(m.text());
-  });
-  page.on('pageerror', (e) => problems.push(String(e)));
-  await page.goto(`${base}/`, { waitUntil: 'load' });
-  // The page's own code runs in the browser: given as text, since this file is typed for Node.
-  await page.waitForFunction("document.querySelectorAll('#nodes tbody tr:not(:has(.empty))').length > 0", {
-    timeout: 90_000,
-    polling: 250,
-  });
-  return { page, problems };
-}
 
 t.test(
   'the status page shows plots and a filled node table while the daemon scales a sort',
