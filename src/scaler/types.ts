@@ -188,6 +188,8 @@ export interface ScalerState {
   readonly issued?: number;
   /** When the count of issued jobs last grew (ms since epoch; cost policy). */
   readonly arrivedAt?: number;
+  /** Jobs issued and completed over the recent window, decayed (cost policy: a fan-in is no arrival). */
+  readonly flow?: WorkFlowState;
   /** When the plan last took a draining node back (undrained it), per node id (ms since epoch; cost policy). */
   readonly takenBackAt?: Readonly<Record<string, number>>;
   /** Nodes that never registered, in a row, per offering and over the cluster (cost policy; cost/bootBackoff.ts). */
@@ -196,6 +198,16 @@ export interface ScalerState {
   readonly spotExposure?: SpotExposure;
   /** When a queued name of unknown runtime was first seen with none of it running (ms; cost policy's first-sighting probe). */
   readonly firstSeenAt?: Readonly<Record<string, number>>;
+}
+
+/** Decayed sums of jobs issued and completed, and the counts they were last taken at. */
+export interface WorkFlowState {
+  /** When they were last taken (ms since epoch). */
+  readonly at: number;
+  /** Completions counted then (the runtime history's total). */
+  readonly completed: number;
+  readonly inflow: number;
+  readonly outflow: number;
 }
 
 /**

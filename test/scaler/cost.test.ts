@@ -2068,6 +2068,36 @@ t.test("the last wave's stragglers: the queue's end goes where it adds the least
       state: { ...quiet, arrivedAt: NOW - 1_200_000 },
       drained: [],
     },
+    {
+      name: 'a fan-in: a job arrived since the last tick, but over the last ten minutes far fewer were issued than ended (merges issued as their leaves end): n2–n4 drained',
+      state: {
+        ...quiet,
+        issued: issued - 1,
+        arrivedAt: NOW - 60_000,
+        flow: { at: NOW - 60_000, completed: 0, inflow: 4, outflow: 20 },
+      },
+      drained: ['n2', 'n3', 'n4'],
+    },
+    {
+      name: 'stands back: as many issued as ended over the window (a chain issues its next step as one ends)',
+      state: {
+        ...quiet,
+        issued: issued - 1,
+        arrivedAt: NOW - 60_000,
+        flow: { at: NOW - 60_000, completed: 0, inflow: 20, outflow: 20 },
+      },
+      drained: [],
+    },
+    {
+      name: 'stands back: under two jobs ended over the window say nothing of a trend',
+      state: {
+        ...quiet,
+        issued: issued - 1,
+        arrivedAt: NOW - 60_000,
+        flow: { at: NOW - 60_000, completed: 3, inflow: 0, outflow: 1 },
+      },
+      drained: [],
+    },
     { name: 'stands back: the first tick (no state)', drained: [] },
     {
       name: 'stands back: nine queued jobs need a second round of the room (eight slots)',

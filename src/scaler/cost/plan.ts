@@ -15,9 +15,11 @@ import type {
   NodeAction,
   Offering,
   RunningJob,
+  ScalerState,
   ScalingPlan,
   ScalingSnapshot,
   WaitingJobs,
+  WorkFlowState,
 } from '../types.js';
 import { agentLostTooLong, pastBootTimeout } from '../types.js';
 import {
@@ -1206,11 +1208,14 @@ function planCostWith(
   // walltime, or its name's longest recent runtime), and a node running a job with no bound, or
   // past it, is left alone (a heavy-tailed job planned to end inside a node's busy time often
   // does not). The added time is priced at the node's $/h, so a big node is extended last.
-  const spareNodes = (): { ids: Set<string>; by: number } | undefined => {
+  const spareNodes = (spotToo: boolean): { ids: Set<string>; by: number } | undefined => {
     const runningOn = (n: ExistingNode): RunningJob[] => runningByNode.get(n.id) ?? [];
     const stillRunning = draining.filter(
       (n) =>
-        !n.rebalanceRecommended && runningOn(n).length > 0 && !consolidable(n) && n.capacityType !== 'spot',
+        !n.rebalanceRecommended &&
+        runningOn(n).length > 0 &&
+        !consolidable(n) &&
+        (spotToo || n.capacityType !== 'spot'),
     );
     const isDraining = new Set(stillRunning.map((n) => n.id));
     // Seconds a running job may run yet at most, as far as is known (its walltime, or its name's
@@ -1225,7 +1230,7 @@ function planCostWith(
           !n.rebalanceRecommended &&
           !special.has(n.id) &&
           (took.has(n.id) || runningOn(n).length > 0) &&
-          n.capacityType !== 'spot',
+          (spotToo || n.capacityType !== 'spot'),
       ),
       ...stillRunning,
     ].filter((n) => runningOn(n).every((r) => boundLeft(r) !== undefined));
@@ -1359,10 +1364,12 @@ function planCostWith(
     Object.values(snapshot.runtimes?.byName ?? {}).reduce((s, r) => s + r.count, 0);
   const last = snapshot.state;
   const arrivedAt = last?.issued === undefined || issued > last.issued ? now : (last.arrivedAt ?? now);
-  const nothingArrived = (now - arrivedAt) / 1000 >= T;
+  const completed = snapshot.runtimes?.total.count ?? 0;
+  const flow = workFlow(last, issued, completed, now, Math.min(T, FAN_IN_WINDOW_SECONDS));
+  const quiet = (now - arrivedAt) / 1000 >= T;
   const spare =
-    undrain.length === 0 && queuedTotal > 0 && onExisting === queuedTotal && nothingArrived
-      ? spareNodes()
+    undrain.length === 0 && queuedTotal > 0 && onExisting === queuedTotal && (quiet || flow.fanningIn)
+      ? spareNodes(false)
       : undefined;
 
   // 4. New nodes.
@@ -1689,6 +1696,7 @@ function planCostWith(
       smoothed,
       issued,
       arrivedAt,
+      flow: flow.state,
       ...(Object.keys(takenBackAt).length > 0 ? { takenBackAt } : {}),
       ...(Object.keys(sightings.firstSeenAt).length > 0 ? { firstSeenAt: sightings.firstSeenAt } : {}),
     },
@@ -1705,6 +1713,36 @@ function planCostWith(
       ? { keepOff: [...keepOff].map(([nodeId, keys]) => ({ nodeId, requests: [...keys].sort() })) }
       : {}),
   };
+}
+
+/** The window over which jobs issued and completed are weighed (seconds; targetTime when shorter). */
+export const FAN_IN_WINDOW_SECONDS = 600;
+/** At most this many jobs issued per job completed, over the window, is a fan-in (merges), not a stream. */
+export const FAN_IN_SHARE = 0.75;
+
+/**
+ * Jobs issued and completed over the recent window, each an exponentially decayed sum. A DAG's
+ * merges are issued as the jobs they follow end, so the count of issued jobs grows to the very
+ * end of a split-merge and "nothing arrived for targetTime" never holds while its last leaves
+ * run; but fewer are issued than end. A chain issues one step per step that ends, and a stream
+ * issues as fast as it completes: both are work still arriving.
+ */
+function workFlow(
+  last: ScalerState | undefined,
+  issued: number,
+  completed: number,
+  now: number,
+  windowSeconds: number,
+): { fanningIn: boolean; state: WorkFlowState } {
+  const prev = last?.flow;
+  if (prev === undefined || last?.issued === undefined)
+    return { fanningIn: false, state: { at: now, completed, inflow: issued, outflow: 0 } };
+  const decay = Math.exp(-Math.max(0, now - prev.at) / 1000 / windowSeconds);
+  const inflow = prev.inflow * decay + Math.max(0, issued - last.issued);
+  const outflow = prev.outflow * decay + Math.max(0, completed - prev.completed);
+  // A few completions say nothing of a trend: the window must hold more than one job's worth.
+  const fanningIn = outflow >= 2 && inflow <= FAN_IN_SHARE * outflow;
+  return { fanningIn, state: { at: now, completed, inflow, outflow } };
 }
 
 function roundHalfUp(x: number): number {
