@@ -123,6 +123,17 @@ export const FOREIGN_RUN_OPTIONS: readonly ForeignOption[] = [
     '--kubernetesSecurityContext',
   ),
   ...ignored(decimal(), OTHER_BATCH_SYSTEM('kubernetes'), '--kubernetesPodTimeout'),
+  // Toil's docs list these with its batch system options ("Commandline Options").
+  ...ignored(
+    'value',
+    OTHER_BATCH_SYSTEM('tes'),
+    '--tesEndpoint',
+    '--tesUser',
+    '--tesPassword',
+    '--tesBearerToken',
+  ),
+  ...ignored('value', OTHER_BATCH_SYSTEM('parasol'), '--parasolCommand'),
+  ...ignored(wholeNumber(), OTHER_BATCH_SYSTEM('parasol'), '--parasolMaxBatches'),
   ...ignored('bool', OTHER_BATCH_SYSTEM('kubernetes'), '--kubernetesPrivileged'),
   // Refused: running without them would silently give less than asked for.
   ...refused(

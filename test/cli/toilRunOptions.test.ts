@@ -46,7 +46,8 @@ const TOIL_RUN_OPTIONS =
   --slurmTime --scale --awsBatchRegion --awsBatchQueue --awsBatchJobRoleArn --kubernetesHostPath
   --kubernetesOwner --kubernetesServiceAccount --kubernetesPodTimeout --kubernetesPrivileged
   --kubernetesPodSecurityContext --kubernetesSecurityContext --kill_polling_interval --log-dir
-  --dont_allocate_mem --allocate_mem`
+  --dont_allocate_mem --allocate_mem --tesEndpoint --tesUser --tesPassword --tesBearerToken
+  --parasolCommand --parasolMaxBatches`
     .split(/\s+/)
     .filter(Boolean);
 
@@ -214,6 +215,17 @@ t.test('an ignored option is named once with its reason; a refused one ends the 
     ],
     "another batch system's options are named, not passed to the workflow",
   );
+  t.same(
+    foreignToilOptions({ tesEndpoint: 'http://tes:8000', parasolMaxBatches: '1000' }),
+    [
+      "toil: --tesEndpoint has no effect here: it tunes Toil's tes batch system; toil-ts's are single_machine, mesos and slurm",
+      "toil: --parasolMaxBatches has no effect here: it tunes Toil's parasol batch system; toil-ts's are single_machine, mesos and slurm",
+    ],
+    "the TES and Parasol options of Toil's Commandline Options page are named, not passed to the workflow",
+  );
+  t.throws(() => foreignToilOptions({ parasolMaxBatches: 'many' }), {
+    message: '--parasolMaxBatches many: expected a whole number',
+  });
   const bad = t.throws(() => foreignToilOptions({ realTimeLogging: 'often' })) as UserInputError;
   t.equal(bad.message, '--realTimeLogging often: expected true or false');
 });
