@@ -8,10 +8,11 @@ import { nodeInitCommands } from '../provisioner/nodeInit.js';
 import { nodeS3Variables } from '../provisioner/nodeS3Endpoint.js';
 import { TAG_OWNER } from '../provisioner/aws/tags.js';
 import { checkOwnerTag, checkTagsAwsTakes } from '../provisioner/cluster/awsTagRules.js';
-import { checkProvisioner, collect, progressTo } from '../provisioner/cluster/cliSupport.js';
+import { checkProvisioner, collect, extendCommaList, progressTo } from '../provisioner/cluster/cliSupport.js';
 import { addClusterLoggingOptions, clusterLogger, type ClusterLoggingFlags } from './clusterLogging.js';
 import {
   checkZoneTakesClusterIam,
+  parseNodeStorageOverrides,
   parseNodeTypes,
   parseTags,
   parseTagsJson,
@@ -47,6 +48,7 @@ interface Flags extends ClusterLoggingFlags {
   tag?: string[];
   leaderStorage: string;
   nodeStorage: string;
+  nodeStorageOverrides?: string;
   sshCidr?: string;
   awsEc2ProfileArn?: string;
   awsEc2ExtraSecurityGroupId: string[];
@@ -103,6 +105,11 @@ export const command: SubCommand = {
       )
       .option('--leaderStorage <GiB>', "leader's root volume", '50')
       .option('--nodeStorage <GiB>', "workers' root volume", '50')
+      .option(
+        '--nodeStorageOverrides <type:GiB,...>',
+        "workers' root volume per type, instead of --nodeStorage, e.g. 'r5.xlarge:200,c5.large:80' (static workers and the ones the leader's daemon launches); repeatable",
+        extendCommaList,
+      )
       .option('--sshCidr <cidr>', 'where SSH may come from (nothing is open to 0.0.0.0/0 unless named here)')
       .option(
         '--awsEc2ProfileArn <arn>',
@@ -209,6 +216,12 @@ async function run(name: string, f: Flags): Promise<number> {
   }
   const leaderStorageGiB = rootVolumeGiB(f.leaderStorage, '--leaderStorage');
   const nodeStorageGiB = rootVolumeGiB(f.nodeStorage, '--nodeStorage');
+  // The workers' types: --nodeTypes, else the leader's, which its daemon then scales.
+  const workerTypes = nodeTypes.length > 0 ? nodeTypes.map((t) => t.instanceType) : [leaderNodeType];
+  const nodeStorageOverridesGiB =
+    f.nodeStorageOverrides === undefined
+      ? undefined
+      : parseNodeStorageOverrides(f.nodeStorageOverrides, workerTypes);
   const sshCidr = f.sshCidr ? validateCidr(f.sshCidr) : undefined;
   const subnetId = f.vpcSubnet === undefined ? undefined : validateSubnetId(f.vpcSubnet);
   const extraSecurityGroupIds = f.awsEc2ExtraSecurityGroupId.map(validateSecurityGroupId);
@@ -270,6 +283,7 @@ async function run(name: string, f: Flags): Promise<number> {
         tags,
         leaderStorageGiB,
         nodeStorageGiB,
+        ...(nodeStorageOverridesGiB ? { nodeStorageOverridesGiB } : {}),
         ...(sshCidr ? { sshCidr } : {}),
         ...(env.imageId ? { imageId: env.imageId } : {}),
         applianceImage: image,

@@ -26,6 +26,8 @@ const TOIL: Readonly<Record<string, string[]>> = {
   'launch-cluster': [
     ...['--allowFuse', '--boto', '--clusterType', '-T', '--forceDockerAppliance', '--keyPairName'],
     ...['--leaderNodeType', '--leaderStorage', '--network', '--nodeStorage', '--nodeTypes', '--owner'],
+    // Toil's docs list it with the Launch-Cluster Options (running/cloud/clusterUtils).
+    '--nodeStorageOverrides',
     ...['--tag', '-t', '--use_private_ip', '--vpcSubnet', '--workers', '-w', '--provisioner', '-p'],
     ...['--zone', '-z', '--awsEc2ProfileArn', '--awsEc2ExtraSecurityGroupId', ...COMMON],
   ],

@@ -73,6 +73,27 @@ t.test('bad input to the cluster utilities is one clear line and exit 2', async 
       /^toil: --nodeTypes t2\.large,m5\.large:0\.05 needs -w\/--workers, how many static workers of each type to launch \(e\.g\. -w 1,1\), as Toil's launch-cluster requires$/,
     ],
     [
+      '--nodeStorageOverrides naming a type the workers are not of (Toil: "must be in --nodeTypes")',
+      [...launch, '--zone', 'us-west-2a', '--nodeTypes', 't2.large', '-w', '1'].concat([
+        '--nodeStorageOverrides',
+        'm5.large:80',
+      ]),
+      {},
+      /^toil: --nodeStorageOverrides m5\.large:80: m5\.large is not a type the workers are of \(t2\.large\); as in Toil, an override names a type of --nodeTypes$/,
+    ],
+    [
+      '--nodeStorageOverrides without its GiB',
+      [...launch, '--zone', 'us-west-2a', '--nodeStorageOverrides', 't2.medium'],
+      {},
+      /^toil: --nodeStorageOverrides t2\.medium: 't2\.medium' is not TYPE:GiB; expected entries like c5\.large:80, separated by commas$/,
+    ],
+    [
+      '--nodeStorageOverrides with a GiB that is not a whole number',
+      [...launch, '--zone', 'us-west-2a', '--nodeStorageOverrides', 't2.medium:1.5'],
+      {},
+      /^toil: --nodeStorageOverrides t2\.medium: '1\.5' is not a positive whole number$/,
+    ],
+    [
       '--nodeTypes with an empty -w (Toil reads it as no -w)',
       [...launch, '--zone', 'us-west-2a', '--nodeTypes', 't2.large', '-w', ''],
       {},

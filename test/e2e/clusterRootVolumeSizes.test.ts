@@ -1,6 +1,9 @@
 import t from 'tap';
 import { ec2Sdk, iamSdk } from '../../src/common/awsSdkPackages.js';
+import { parseLeaderConfig } from '../../src/leader/leaderConfig.js';
 import { LOCAL_IMAGE } from '../../src/localcloud/ec2/catalogue.js';
+import type { IgnitionConfig } from '../../src/provisioner/aws/userData.js';
+import { readCatalogue } from '../../src/scaler/catalogueFile.js';
 import { endpointWithKeyPair, motoForClusters } from '../fixtures/ec2Local.js';
 import { runToil } from '../fixtures/ec2ToilCli.js';
 import { MOTO_MISSING_REASON, motoAvailable, motoIamClient } from '../fixtures/motoServer.js';
@@ -47,6 +50,45 @@ t.test('launch-cluster makes gp3 root volumes up to 64 TiB, past gp2 16 TiB', as
 });
 
 t.test(
+  "launch-cluster --nodeStorageOverrides (Toil's Launch-Cluster Options) sizes the root of the workers of each type it names, static and the leader's daemon's",
+  async (t) => {
+    const { endpoint, env } = await endpointWithKeyPair(t);
+    const r = await runToil(
+      [
+        ...['launch-cluster', 'mixed', '--leaderNodeType', 't2.medium', '--keyPairName', 'k'],
+        ...['--zone', 'us-west-2a', '--nodeTypes', 'm3.large,t2.micro', '-w', '1,1'],
+        ...['--nodeStorage', '20', '--nodeStorageOverrides', 'm3.large:100'],
+      ],
+      env,
+    );
+    t.equal(r.code, 0, `launched (stderr: ${r.stderr.slice(0, 2000)})`);
+    const instances = [...endpoint.cloud.instances.values()];
+    t.same(
+      instances.map((i) => [i.tags.get('ToilNodeType'), i.type.name, i.rootVolumeGiB]).sort(),
+      [
+        ['leader', 't2.medium', 50],
+        ['worker', 'm3.large', 100],
+        ['worker', 't2.micro', 20],
+      ],
+      'the m3.large worker has its override, the t2.micro one --nodeStorage',
+    );
+    const leader = instances.find((i) => i.tags.get('ToilNodeType') === 'leader')!;
+    const ignition = JSON.parse(Buffer.from(leader.userData!, 'base64').toString()) as IgnitionConfig;
+    const file = ignition.storage.files.find((f) => f.path === '/etc/toil/leader.yaml')!;
+    const config = parseLeaderConfig(
+      decodeURIComponent(file.contents.source.replace(/^data:,/, '')),
+      await readCatalogue(),
+    );
+    t.same(
+      config.scaler.nodeStorageOverridesGiB,
+      { 'm3.large': 100 },
+      "the leader's daemon launches its m3.large workers with the override too",
+    );
+    t.equal(config.scaler.nodeStorageGiB, 20, 'and the others with --nodeStorage');
+  },
+);
+
+t.test(
   "launch-cluster refuses a root volume smaller than the image's root snapshot, before anything is made",
   async (t) => {
     const { endpoint, env } = await endpointWithKeyPair(t);
@@ -62,6 +104,12 @@ t.test(
         [...launch, '--nodeStorage', '1', '-w', '1'],
         {},
         below('--nodeStorage', 1),
+      ],
+      [
+        'a --nodeStorageOverrides entry of 2 GiB',
+        [...launch, '--nodeStorageOverrides', 't2.medium:2', '-w', '1'],
+        {},
+        below('--nodeStorageOverrides t2.medium', 2),
       ],
       [
         'TOIL_AWS_AMI naming no image of the region',

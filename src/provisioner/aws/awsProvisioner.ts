@@ -53,6 +53,8 @@ export interface AwsClusterSettings {
   readonly owner: string;
   readonly extraTags: Readonly<Record<string, string>>;
   readonly nodeStorageGiB: number;
+  /** launch-cluster's --nodeStorageOverrides, for the leader daemon's config (its workers' root per type). */
+  readonly nodeStorageOverridesGiB?: Readonly<Record<string, number>>;
   readonly leaderStorageGiB: number;
   /** One instance profile for every node (--awsEc2ProfileArn). */
   readonly instanceProfileArn?: string;
@@ -183,6 +185,9 @@ export class AwsProvisioner implements Provisioner {
             workerNodeTypes: this.settings.workerNodeTypes,
             ...(this.settings.leaderToken ? { leaderToken: this.settings.leaderToken } : {}),
             nodeStorageGiB: this.settings.nodeStorageGiB,
+            ...(this.settings.nodeStorageOverridesGiB
+              ? { nodeStorageOverridesGiB: this.settings.nodeStorageOverridesGiB }
+              : {}),
             imageId: this.settings.imageId,
           }
         : {}),

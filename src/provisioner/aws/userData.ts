@@ -59,6 +59,11 @@ export interface UserDataInput {
    */
   readonly nodeStorageGiB?: number;
   /**
+   * Leader only: launch-cluster's --nodeStorageOverrides, the root volume of the worker types it
+   * names, which the daemon plans with and launches in place of nodeStorageGiB.
+   */
+  readonly nodeStorageOverridesGiB?: Readonly<Record<string, number>>;
+  /**
    * Leader only: the image the cluster was launched with (TOIL_AWS_AMI, else the newest Flatcar
    * stable then), which the daemon's workers boot too; the leader's container has no TOIL_AWS_AMI.
    */
@@ -270,6 +275,9 @@ export function applianceLeaderConfig(input: UserDataInput): LeaderConfigFile {
       region,
       zones: [input.zone],
       ...(input.nodeStorageGiB !== undefined ? { nodeStorage: input.nodeStorageGiB } : {}),
+      ...(input.nodeStorageOverridesGiB && Object.keys(input.nodeStorageOverridesGiB).length > 0
+        ? { nodeStorageOverrides: { ...input.nodeStorageOverridesGiB } }
+        : {}),
       nodeTypes: types.map((t) =>
         t.market === 'spot'
           ? { type: t.instanceType, spot: true, ...(t.bid !== undefined ? { bid: t.bid } : {}) }

@@ -37,6 +37,8 @@ export interface LaunchClusterOptions {
   readonly tags: Readonly<Record<string, string>>;
   readonly leaderStorageGiB: number;
   readonly nodeStorageGiB: number;
+  /** --nodeStorageOverrides: the root volume of the worker types it names, instead of nodeStorageGiB. */
+  readonly nodeStorageOverridesGiB?: Readonly<Record<string, number>>;
   readonly sshCidr?: string;
   /** TOIL_AWS_AMI; else the newest Flatcar stable image. */
   readonly imageId?: string;
@@ -197,6 +199,10 @@ async function makeCluster(
     [
       { flag: '--leaderStorage', giB: o.leaderStorageGiB },
       { flag: '--nodeStorage', giB: o.nodeStorageGiB },
+      ...Object.entries(o.nodeStorageOverridesGiB ?? {}).map(([type, giB]) => ({
+        flag: `--nodeStorageOverrides ${type}`,
+        giB,
+      })),
     ],
     image,
   );
@@ -215,6 +221,7 @@ async function makeCluster(
     owner: o.owner,
     extraTags: o.tags,
     nodeStorageGiB: o.nodeStorageGiB,
+    ...(o.nodeStorageOverridesGiB ? { nodeStorageOverridesGiB: o.nodeStorageOverridesGiB } : {}),
     leaderStorageGiB: o.leaderStorageGiB,
     ...(o.instanceProfileArn ? { instanceProfileArn: o.instanceProfileArn } : {}),
     // The daemon's bearer token, on the leader only: `toil run --leader` there finds it.
@@ -409,6 +416,9 @@ async function makeCluster(
             zone: o.zone,
             market: spec.market,
             ...(spec.bid !== undefined ? { maxPrice: spec.bid } : {}),
+            ...(o.nodeStorageOverridesGiB?.[spec.instanceType] !== undefined
+              ? { rootVolumeGiB: o.nodeStorageOverridesGiB[spec.instanceType] }
+              : {}),
           },
           count: wanted - got,
           clientToken: `${o.clusterName}-w${i}-${attempt}-${run}`.slice(0, 64),
@@ -480,6 +490,7 @@ function checkLeaderBootConfig(
     instanceType: o.leaderNodeType,
     ...(o.nodeTypes.length > 0 ? { workerNodeTypes: o.nodeTypes } : {}),
     nodeStorageGiB: o.nodeStorageGiB,
+    ...(o.nodeStorageOverridesGiB ? { nodeStorageOverridesGiB: o.nodeStorageOverridesGiB } : {}),
     imageId,
     ...(o.clusterType ? { clusterType: o.clusterType } : {}),
   });

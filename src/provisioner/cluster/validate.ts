@@ -323,3 +323,33 @@ export function rootVolumeGiB(value: string, flag: string): number {
     );
   return n;
 }
+
+/**
+ * launch-cluster's `--nodeStorageOverrides c5.large:80,r5.xlarge:200` (Toil's form): the root
+ * volume of the workers of each type named, instead of --nodeStorage. As in Toil, each type must be
+ * one the workers are of (`workerTypes`: --nodeTypes, else the type the leader's daemon scales).
+ */
+export function parseNodeStorageOverrides(
+  text: string,
+  workerTypes: readonly string[],
+): Record<string, number> {
+  const flag = '--nodeStorageOverrides';
+  const out: Record<string, number> = {};
+  for (const raw of text.split(',')) {
+    const entry = raw.trim();
+    const colon = entry.lastIndexOf(':');
+    const type = entry.slice(0, colon).trim();
+    if (colon <= 0 || type === '')
+      throw new UserInputError(
+        'BAD_FLAG',
+        `${flag} ${text}: '${entry}' is not TYPE:GiB; expected entries like c5.large:80, separated by commas`,
+      );
+    if (!workerTypes.includes(type))
+      throw new UserInputError(
+        'BAD_FLAG',
+        `${flag} ${text}: ${type} is not a type the workers are of (${workerTypes.join(', ') || 'none'}); as in Toil, an override names a type of --nodeTypes`,
+      );
+    out[type] = rootVolumeGiB(entry.slice(colon + 1).trim(), `${flag} ${type}`);
+  }
+  return out;
+}
