@@ -100,6 +100,11 @@ export function trapProcessExit(jobName: string): {
   readonly threwWhileRunning: () => boolean;
   /** The job has returned or thrown: from now on an uncaught throw is the job's leftover's. */
   settle(): void;
+  /**
+   * Drops the leftovers' throws that `known` tells (those the attempt's failure already names),
+   * past and to come, so they are not named again as strays.
+   */
+  ignore(known: (e: unknown) => boolean): void;
   release(): void;
 } {
   let fail: (e: unknown) => void = () => {};
@@ -111,8 +116,9 @@ export function trapProcessExit(jobName: string): {
   // listener Node ends the worker: "exit code 1"). Once it has settled, it is kept and named as
   // a leftover callback's throw is.
   const onRejection = (reason: unknown): void => {
-    if (settled) threw.push(reason);
-    else fail(new UnhandledRejectionError(`job '${jobName}'`, reason));
+    if (settled) {
+      if (!ignored(reason)) threw.push(reason);
+    } else fail(new UnhandledRejectionError(`job '${jobName}'`, reason));
   };
   const trap = (code?: number | string | null): never => {
     const e = new JobCalledExitError(jobName, code);
@@ -123,6 +129,7 @@ export function trapProcessExit(jobName: string): {
     throw e;
   };
   const threw: unknown[] = [];
+  let ignored: (e: unknown) => boolean = () => false;
   let settled = false;
   let threwWhileRunning = false;
   // A call from a callback of the job's own (a timer it left running) throws where nothing catches
@@ -137,7 +144,7 @@ export function trapProcessExit(jobName: string): {
   const onUncaught = (e: unknown): void => {
     if (e instanceof JobCalledExitError && thrown.has(e)) return;
     if (settled) {
-      threw.push(e);
+      if (!ignored(e)) threw.push(e);
       return;
     }
     threwWhileRunning = true;
@@ -153,6 +160,10 @@ export function trapProcessExit(jobName: string): {
     threwWhileRunning: () => threwWhileRunning,
     settle: () => {
       settled = true;
+    },
+    ignore: (known) => {
+      ignored = known;
+      for (let i = threw.length - 1; i >= 0; i--) if (known(threw[i])) threw.splice(i, 1);
     },
     release: () => {
       process.off('uncaughtException', onUncaught);

@@ -23,6 +23,7 @@ import {
   type Promised,
   type Requirements,
 } from './api.js';
+import { userStack } from './jobError.js';
 
 /** A job's requirements or input were not what the API accepts. */
 export class JobDeclarationError extends Error {}
@@ -63,6 +64,12 @@ interface Successors {
   services?: string[];
 }
 
+/** How a late addition names what it added (whatever the user passed: a definition, a handle). */
+function nameOf(def: unknown): string {
+  const name = (def as { name?: unknown } | null)?.name;
+  return typeof name === 'string' ? name : String(def);
+}
+
 /** A promise a job was given whose producer may not have finished when it starts, yet. */
 interface PendingRefusal {
   readonly job: string;
@@ -87,6 +94,9 @@ export class JobCollector {
   private readonly serviceHost = new Map<string, string>();
   private readonly topLevelJobs: () => ReadonlyMap<string, JobDefinition<unknown, unknown>> | undefined;
   private readonly addingJobName: string;
+  private sealed = false;
+  private late: JobDeclarationError | undefined;
+  private readonly lateErrors = new WeakSet<object>();
 
   /**
    * `topLevelJobs`: the jobs the workflow module defined as it loaded, which are all a worker can
@@ -99,6 +109,39 @@ export class JobCollector {
   ) {
     this.topLevelJobs = topLevelJobs;
     this.addingJobName = addingJobName;
+  }
+
+  /**
+   * The adding job (or `start`) has returned: what it adds from now on (from a callback, or a
+   * promise it did not await: `items.forEach(async (x) => { await ...; job.addChild(...) })`)
+   * would never run, since its successors are taken as it returns. Such a call throws, and is
+   * kept (lateAddition) so that the attempt fails if it came before the commit was written.
+   */
+  seal(): void {
+    this.sealed = true;
+  }
+
+  /** The first addition refused because it came after seal(), if any. */
+  lateAddition(): JobDeclarationError | undefined {
+    return this.late;
+  }
+
+  /** Whether `e` is one of the refusals of lateAddition (each late call throws one). */
+  isLateAddition(e: unknown): boolean {
+    return typeof e === 'object' && e !== null && this.lateErrors.has(e);
+  }
+
+  private refuseLate(verb: string, added: string): void {
+    if (!this.sealed) return;
+    const adder = this.addingJobName === 'start' ? 'start()' : `job '${this.addingJobName}'`;
+    const e = new JobDeclarationError(
+      `${adder} called ${verb}('${added}') after it had returned (from a callback, or a promise it did not await), so '${added}' would never run: its successors are taken when it returns; await what adds them (items.forEach(async ...) does not wait: use for...of with await, or await Promise.all(items.map(async ...)))`,
+    );
+    // The user's line that made the call, not toil-ts's frames below it.
+    e.stack = userStack(e);
+    this.late ??= e;
+    this.lateErrors.add(e);
+    throw e;
   }
 
   /** The specs declared so far, in declaration order. */
@@ -131,6 +174,7 @@ export class JobCollector {
     host: string = ADDING_JOB,
     after?: string,
   ): ServiceHandle<R> {
+    this.refuseLate(after === undefined ? 'addService' : 'addChild', nameOf(def));
     if (!isServiceDefinition(def))
       throw new JobDeclarationError(
         `${after === undefined ? 'addService' : 'addChild'}: expected a service made with defineService(name, make)`,
@@ -200,6 +244,7 @@ export class JobCollector {
     overrides?: Requirements,
     at: Placement = { parent: ADDING_JOB, kind: 'child' },
   ): JobHandle<R> {
+    this.refuseLate(at.kind === 'child' ? 'addChild' : 'addFollowOn', nameOf(def));
     if (!isJobDefinition(def)) {
       if (isHandle(def)) return this.addEdge(def, at);
       throw new JobDeclarationError('addChild/addFollowOn: expected a job made with defineJob(name, fn)');
@@ -379,6 +424,7 @@ export class JobCollector {
    * handle (to F) runs after `job` and everything below it. Its rv() is `job`'s.
    */
   private encapsulate<R>(job: string, valueOf: string): JobHandle<R> {
+    this.refuseLate('encapsulate', this.nameOf(job));
     const made = (input: Json): MutableSpec => {
       const spec: MutableSpec = {
         id: randomUUID(),

@@ -30,6 +30,7 @@ import {
 import { JobFileStore } from './fileStore.js';
 import { JobLogLines } from './jobLogLines.js';
 import { ADDING_JOB, JobCollector, JobDeclarationError, encodeValue } from './jobBuilder.js';
+import { trackingCalls } from './callsInFlight.js';
 import { strayExitWarning, strayThrowWarning, trapProcessExit } from './exitTrap.js';
 import { userStack } from './jobError.js';
 import { loadWorkflowModule, type LoadedWorkflow } from './moduleLoader.js';
@@ -224,6 +225,7 @@ async function runAttempt(
     error: logAt('error'),
   };
   const fileStore = new JobFileStore(store, join(workDir, JOB_SCRATCH_DIR));
+  const fileCalls = trackingCalls(fileStore);
   let loaded: LoadedWorkflow | undefined;
   const collector = new JobCollector(() => loaded?.jobs, ticket.name);
   const job: Job = {
@@ -231,7 +233,7 @@ async function runAttempt(
     name: ticket.name,
     attempt,
     requirements: ticket.requirements,
-    fileStore,
+    fileStore: fileCalls.tracked,
     get tempDir() {
       return fileStore.jobTempDir();
     },
@@ -267,24 +269,8 @@ async function runAttempt(
   const exitTrap = trapProcessExit(ticket.name);
   held.trap = exitTrap;
   held.name = ticket.name;
-  let returnValue;
-  try {
-    loaded = await loadWorkflowModule(store, ticket.module, join(workDir, MODULE_CACHE_DIR));
-    options.onModuleLoaded?.();
-    const def = ticket.name === ENCAPSULATION_JOB ? encapsulation : loaded.jobs.get(ticket.name);
-    if (!def) throw new Error(`the workflow module defines no job named '${ticket.name}'`);
-    const running = Promise.race([Promise.resolve(def.fn(job, ticket.input)), exitTrap.exited]);
-    const raw = await settledOrStalled(running, ticket.name, options.leaderChannel);
-    held.settled = exitTrap.calls.length;
-    exitTrap.settle();
-    returnValue = encodeValue(raw, `return value of job '${ticket.name}'`);
-    collector.checkComplete();
-  } catch (e) {
-    held.settled ??= exitTrap.calls.length;
-    exitTrap.settle();
-    const output = capture.stop();
-    restoreEnv();
-    await endLeftProcesses(mark, `job '${ticket.name}'`, wallClock, (m) => log.warn(m), bornAfter());
+  // Records the attempt's failure (its error, log lines and output) and removes what it wrote.
+  const failed = async (e: unknown, output: string): Promise<WorkerRunResult> => {
     // A value refused (a BigInt returned, a Map) is the user's mistake that the message names in
     // full; refused as the job returned, it has no frame of theirs and needs none of ours. Nor does
     // a damaged record or file the job read (a service its stop request): the message names it.
@@ -313,12 +299,42 @@ async function runAttempt(
       message: `${error}\n${output}`.trim(),
       error,
     };
+  };
+  let returnValue;
+  try {
+    loaded = await loadWorkflowModule(store, ticket.module, join(workDir, MODULE_CACHE_DIR));
+    options.onModuleLoaded?.();
+    const def = ticket.name === ENCAPSULATION_JOB ? encapsulation : loaded.jobs.get(ticket.name);
+    if (!def) throw new Error(`the workflow module defines no job named '${ticket.name}'`);
+    const running = Promise.race([Promise.resolve(def.fn(job, ticket.input)), exitTrap.exited]);
+    const raw = await settledOrStalled(running, ticket.name, options.leaderChannel);
+    held.settled = exitTrap.calls.length;
+    exitTrap.settle();
+    collector.seal();
+    await fileCalls.settled();
+    returnValue = encodeValue(raw, `return value of job '${ticket.name}'`);
+    collector.checkComplete();
+  } catch (e) {
+    held.settled ??= exitTrap.calls.length;
+    exitTrap.settle();
+    collector.seal();
+    const output = capture.stop();
+    restoreEnv();
+    await endLeftProcesses(mark, `job '${ticket.name}'`, wallClock, (m) => log.warn(m), bornAfter());
+    return failed(e, output);
   }
-  capture.stop();
+  const output = capture.stop();
   restoreEnv();
   const cpu = process.cpuUsage(cpuAtStart);
   await endLeftProcesses(mark, `job '${ticket.name}'`, wallClock, (m) => log.warn(m), bornAfter());
   const memory = peakMemory();
+  // An addition that came after the job returned, before its commit: the commit would lose it.
+  const late = collector.lateAddition();
+  if (late) {
+    // The failure names it: the throws of the calls refused are not named again as strays.
+    exitTrap.ignore((e) => collector.isLateAddition(e));
+    return failed(late, output);
+  }
   await fileStore.cleanup().catch(() => {});
   if (options.debugRun) {
     try {

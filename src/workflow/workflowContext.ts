@@ -53,8 +53,12 @@ export class LeaderWorkflowContext implements WorkflowContext {
     return h;
   };
 
-  /** The root job's id and every job declared so far (the root and its pre-declared successors). */
+  /**
+   * The root job's id and every job declared so far (the root and its pre-declared successors),
+   * once `start` has returned: what it adds after this is refused (JobCollector.seal).
+   */
   declared(): { rootJobId: string | undefined; jobs: JobSpec[] } {
+    this.collector.seal();
     this.collector.checkComplete();
     // Toil's toil.start(A.encapsulate()): the encapsulating job is the root.
     const root = this.rootHandle && this.collector.outermost(this.rootHandle.jobId);

@@ -93,3 +93,65 @@ export default defineWorkflow<number>({ start(ctx) { return ctx.root(root, null)
     t.notOk(existsSync(join(dir, 'js2')), 'no job store left behind');
   },
 );
+
+t.test(
+  'a successor added after its job returned (work the job did not await) fails the job naming the call, never lost; --restart with the fix runs it',
+  async (t) => {
+    const dir = scratchDir(t);
+    const leaf = `const leaf = defineJob<string, number>('leaf', async (job, id) => (await job.fileStore.readGlobalFileBytes(id as never)).length);\n`;
+    const workflow = (root: string): string =>
+      `${HEADER}${leaf}${root}export default defineWorkflow<number>({ start(ctx) { return ctx.root(root, null); }, finish(ctx, n) { ctx.log.info('root returned ' + n); } });\n`;
+    // forEach does not wait for its async callbacks: each adds its child once its file is written,
+    // after root returned. The children were dropped and the run said `workflow succeeded: 1 job`.
+    const notAwaited = `const root = defineJob<null, number>('root', (job) => {
+  [1, 2, 3].forEach(async (i) => {
+    const id = await job.fileStore.writeGlobalFileBytes('x'.repeat(i));
+    job.addChild(leaf, id);
+  });
+  return 3;
+});
+`;
+    writeFileSync(join(dir, 'wf.ts'), workflow(notAwaited));
+    const r = await runToil(['run', 'wf.ts', 'file:./js', '--disableProgress'], { cwd: dir });
+    t.equal(r.code, 1, r.stderr);
+    t.match(
+      r.stderr,
+      /^toil: job 'root' \([-0-9a-f]+\) failed after 2 attempt\(s\): Error: job 'root' called addChild\('leaf'\) after it had returned \(from a callback, or a promise it did not await\), so 'leaf' would never run: its successors are taken when it returns; await what adds them \(items\.forEach\(async \.\.\.\) does not wait: use for\.\.\.of with await, or await Promise\.all\(items\.map\(async \.\.\.\)\)\)$/m,
+    );
+    t.match(r.stderr, /\n\s+at .*wf\.ts:6:\d+/, "the user's line that added it");
+    t.notMatch(r.stderr, /left a callback that threw|jobBuilder|succeeded/, 'said once, as the failure');
+    const status = await runToil(['status', 'file:./js'], { cwd: dir });
+    t.match(
+      status.stdout,
+      /failed:\s+root \([-0-9a-f]+\): Error: job 'root' called addChild\('leaf'\) after it had returned/,
+    );
+
+    const awaited = notAwaited
+      .replace('(job) => {\n  [1, 2, 3].forEach(', 'async (job) => {\n  await Promise.all([1, 2, 3].map(')
+      .replace('  });\n  return 3;', '  }));\n  return 3;');
+    writeFileSync(join(dir, 'wf.ts'), workflow(awaited));
+    const fixed = await runToil(['run', 'wf.ts', 'file:./js', '--restart', '--disableProgress'], {
+      cwd: dir,
+    });
+    t.equal(fixed.code, 0, fixed.stderr);
+    t.match(fixed.stderr, /root returned 3/);
+    t.match(fixed.stderr, /workflow succeeded: 4 jobs run/, 'root and its three children');
+
+    // A timer's addition may come after the commit was written: the result stands, and the call is
+    // named with its line rather than dropped without a word.
+    const timer = `const root = defineJob<null, number>('root', (job) => {
+  setTimeout(() => job.addFollowOn(leaf, 'x'), 0);
+  return 1;
+});
+`;
+    writeFileSync(join(dir, 'wf2.ts'), workflow(timer));
+    const late = await runToil(['run', 'wf2.ts', 'file:./js2', '--disableProgress', '--retryCount', '0'], {
+      cwd: dir,
+    });
+    t.match(
+      late.stderr,
+      /job 'root' called addFollowOn\('leaf'\) after it had returned \(from a callback, or a promise it did not await\), so 'leaf' would never run[^\n]*(\n\s+)?at [^\n]*wf2\.ts:4:\d+/,
+      `named with its line, whether the job failed of it or its result stood (exit ${late.code})`,
+    );
+  },
+);
