@@ -163,8 +163,12 @@ export class InProcessWorkflowCode implements WorkflowCode {
     }
   }
 
+  private loadModule(path: string): Promise<LoadedWorkflow> {
+    return loadModule(path, this.signal, this.log);
+  }
+
   private async startHere(r: StartRequest): Promise<StartResult> {
-    const loaded = await loadModule(r.modulePath);
+    const loaded = await this.loadModule(r.modulePath);
     const workflow = loaded.workflow;
     if (!isWorkflowDefinition(workflow)) {
       throw new UserInputError(
@@ -199,11 +203,11 @@ export class InProcessWorkflowCode implements WorkflowCode {
   }
 
   async jobNames(r: { readonly modulePath: string }): Promise<string[]> {
-    return definedJobs(await loadModule(r.modulePath));
+    return definedJobs(await this.loadModule(r.modulePath));
   }
 
   private async finishHere(r: FinishRequest): Promise<void> {
-    const wf = (await loadModule(r.modulePath)).workflow;
+    const wf = (await this.loadModule(r.modulePath)).workflow;
     this.onUserCode();
     if (wf?.finish)
       await failingOnStrays(
@@ -258,21 +262,48 @@ export async function endAbandonedWorkflowCode(): Promise<boolean> {
  * alike: it ended `toil run` with the module's exit code and no word said, and on a daemon it
  * read as the host process's crash, not as the module's mistake that it is.
  */
-async function loadModule(path: string): Promise<LoadedWorkflow> {
+async function loadModule(
+  path: string,
+  signal: AbortSignal | undefined,
+  log: Logger,
+): Promise<LoadedWorkflow> {
   const trap = (code?: number | string | null): never => {
     const e = new WorkflowCalledExitError('the workflow module', code);
     Error.captureStackTrace(e, trap);
     throw e;
   };
   const restoreExit = replaceProcessExit(trap);
+  // A top level that awaits what never settles keeps the run waiting without a word: say so once.
+  const slow = setTimeout(
+    () =>
+      log.warn(
+        `the workflow module has not finished loading after ${SLOW_LOAD_MS / 1000} s: its top level still awaits something (an await at the top level of the module, or of a module it imports, that never settles keeps the run here; Ctrl-C stops it)`,
+      ),
+    SLOW_LOAD_MS,
+  );
+  let onAbort = (): void => {};
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal?.reason as Error);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => {}); // read by the race below; a load that settled first leaves it unread
   try {
-    return await loadWorkflowFile(path);
+    if (signal?.aborted) throw signal.reason as Error;
+    return await Promise.race([loadWorkflowFile(path), aborted]);
   } catch (e) {
+    if (signal?.aborted && e === signal.reason) throw e;
     throw new UserInputError('WORKFLOW_LOAD', `the workflow module failed to load: ${located(e)}`);
   } finally {
+    clearTimeout(slow);
+    signal?.removeEventListener('abort', onAbort);
+    // Also when a stop abandoned a load that never settles: the process's own exit (toil run's,
+    // once it has said how the run ended) must not read as the module's call.
     restoreExit();
   }
 }
+
+/** How long a module's load may take before the run says it is still loading. */
+const SLOW_LOAD_MS = 10_000;
 
 /** The error's message and the first frame of the user's source that threw it, on one line. */
 function located(e: unknown): string {

@@ -1,7 +1,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { runToil, scratchDir } from '../fixtures/workflowCli.js';
+import { waitFor } from '../fixtures/waitFor.js';
+import { runToil, scratchDir, startToil } from '../fixtures/workflowCli.js';
 
 // Mistakes in how a workflow module is written, each reported in one line naming the mistake and
 // where in the user's source it is, never as an internal error of toil-ts.
@@ -153,5 +154,31 @@ t.test(
       /job 'root' called addFollowOn\('leaf'\) after it had returned \(from a callback, or a promise it did not await\), so 'leaf' would never run[^\n]*(\n\s+)?at [^\n]*wf2\.ts:4:\d+/,
       `named with its line, whether the job failed of it or its result stood (exit ${late.code})`,
     );
+  },
+);
+
+t.test(
+  'a module whose top-level await never settles is said to be still loading, and a Ctrl-C then ends the run in its own words, no stack',
+  async (t) => {
+    const dir = scratchDir(t);
+    writeFileSync(
+      join(dir, 'wf.ts'),
+      `${HEADER}await new Promise(() => {});\nconst a = defineJob<null, number>('j', () => 1);\nexport default defineWorkflow<number>({ start(ctx) { return ctx.root(a, null); } });\n`,
+    );
+    const run = startToil(['run', 'wf.ts', 'file:./js', '--disableProgress'], { cwd: dir });
+    let stderr = '';
+    run.child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    await waitFor('the still-loading warning', () => /has not finished loading/.test(stderr), 60_000);
+    t.match(
+      stderr,
+      /WARNING\b.*: the workflow module has not finished loading after 10 s: its top level still awaits something \(an await at the top level of the module, or of a module it imports, that never settles keeps the run here; Ctrl-C stops it\)/,
+    );
+    run.child.kill('SIGINT');
+    const r = await run.done;
+    t.equal(r.code, 130, r.stderr);
+    // The process's own exit, once the run had said how it ended, read as the module's
+    // process.exit(130): a stack of toil-ts's frames under the interrupted line.
+    t.match(r.stderr, /^toil: workflow interrupted by SIGINT before its start\(\) returned; /m);
+    t.notMatch(r.stderr, /WorkflowCalledExitError|\n\s+at |Node\.js v/, 'no stack');
   },
 );
