@@ -17,34 +17,38 @@ export interface CallsInFlight<T extends object> {
 }
 
 export function trackingCalls<T extends object>(target: T): CallsInFlight<T> {
-  const inFlight = new Set<Promise<unknown>>();
+  let inFlight = 0;
+  const idle: (() => void)[] = [];
+  // Each call's promise is awaited by one async wrapper, which the caller awaits in turn: a second
+  // reaction on either (a `.then` to watch it) would cut V8's async stack trace there, and a file
+  // store error would lose the user's frame that made the call.
+  const follow = async (result: Promise<unknown>): Promise<unknown> => {
+    inFlight++;
+    try {
+      return await result;
+    } finally {
+      if (--inFlight === 0) for (const wake of idle.splice(0)) wake();
+    }
+  };
   const tracked = new Proxy(target, {
     get(t, key) {
       const value: unknown = Reflect.get(t, key, t);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]): unknown => {
         const result: unknown = (value as (...a: unknown[]) => unknown).apply(t, args);
-        if (result instanceof Promise) {
-          const followed = result.then(
-            () => {},
-            () => {},
-          );
-          inFlight.add(followed);
-          void followed.then(() => inFlight.delete(followed));
-        }
-        return result;
+        return result instanceof Promise ? follow(result) : result;
       };
     },
   });
   return {
     tracked,
     settled: async () => {
-      const pending = [...inFlight];
-      if (pending.length === 0) return 0;
-      await Promise.all(pending);
+      const pending = inFlight;
+      if (pending === 0) return 0;
+      await new Promise<void>((wake) => idle.push(wake));
       // What awaited them (the job's continuation after its `await`) runs before this resolves.
       await new Promise((resolve) => setImmediate(resolve));
-      return pending.length;
+      return pending;
     },
   };
 }

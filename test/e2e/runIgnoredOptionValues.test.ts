@@ -23,6 +23,7 @@ const ROWS: readonly { flag: string; bad: string; expected: string; good: string
   { flag: '--deadlockCheckInterval', bad: '30s', expected: 'a whole number', good: '30' },
   { flag: '--statusWait', bad: 'abc', expected: 'a whole number', good: '3600' },
   { flag: '--maxLocalJobs', bad: 'many', expected: 'a whole number', good: '4' },
+  { flag: '--parasolMaxBatches', bad: '1.5', expected: 'a whole number', good: '1000' },
   {
     flag: '--cleanWorkDir',
     bad: 'sometimes',
