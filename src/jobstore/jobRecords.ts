@@ -147,6 +147,12 @@ export interface JobCommit {
    * started (Linux: /proc/self/clear_refs), or the job was the first its worker process ran.
    */
   readonly peakRssJobOnly?: boolean;
+  /**
+   * The worker process's resident memory as the job started: what Node, the workflow module and
+   * earlier jobs of a warm worker held, which `peakRssBytes` includes. The job's own use is the peak
+   * above it. Absent from commits of earlier versions.
+   */
+  readonly startRssBytes?: number;
 }
 
 export interface ModuleRef {

@@ -23,6 +23,7 @@ export function commitShapeProblem(c: Fields, jobId: string): string | undefined
       cpuTimeMs: 'number?',
       peakRssBytes: 'number?',
       peakRssJobOnly: 'boolean?',
+      startRssBytes: 'number?',
     }),
     ...objectList(c, 'logs', logLineProblems),
   ]);

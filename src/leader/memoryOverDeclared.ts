@@ -16,8 +16,9 @@ export class MemoryOverDeclared {
   private readonly suggested = new Map<string, number>();
 
   /**
-   * The warning for a job whose peak exceeded `declaredBytes`, or undefined. `peakBytes` is the
-   * job's own (JobCommit.peakRssJobOnly): a warm worker's peak over earlier jobs would blame this one.
+   * The warning for a job whose peak exceeded `declaredBytes`, or undefined. `peakBytes` is what the
+   * job itself added (jobOwnMemory of a commit whose peakRssJobOnly): a warm worker's peak over
+   * earlier jobs, or what they left resident, would blame this one.
    */
   check(name: string, declaredBytes: number, peakBytes: number): string | undefined {
     if (peakBytes <= declaredBytes) return undefined;
@@ -26,12 +27,21 @@ export class MemoryOverDeclared {
     const { text, bytes } = suggestedMemory(peakBytes);
     this.suggested.set(name, bytes);
     return (
-      `job '${name}' used ${formatBytes(peakBytes)} of memory at its peak (its worker process's resident memory), ` +
+      `job '${name}' used ${formatBytes(peakBytes)} of memory at its peak (what its worker process's resident memory grew by while it ran), ` +
       `more than the ${formatBytesIn(declaredBytes, writtenUnits(declaredBytes))} it declares; ` +
       `a batch system places jobs by the memory they declare, so its node may run short: ` +
       `declare memory: '${text}' (its peak and a tenth more)`
     );
   }
+}
+
+/**
+ * What a job itself added to its worker's resident memory at its peak: the peak above the worker's
+ * resident memory as the job started (JobCommit.startRssBytes), so a warm worker's leftovers are
+ * not charged to it. A commit of an earlier version, without the start, counts from 0.
+ */
+export function jobOwnMemory(peakRssBytes: number, startRssBytes = 0): number {
+  return Math.max(0, peakRssBytes - startRssBytes);
 }
 
 /** The peak and a tenth more for the jitter between runs, in whole MiB, or tenths of a GiB from 10 GiB on. */

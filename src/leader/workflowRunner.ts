@@ -25,7 +25,7 @@ import type { DeclaredJob } from './autoscaledRunChecks.js';
 import { HeldJobs } from './heldJobs.js';
 import { LostAttempts, lostAttemptLine } from './lostAttempts.js';
 import { checkJobLimits, type JobLimits } from './jobLimits.js';
-import { MemoryOverDeclared } from './memoryOverDeclared.js';
+import { jobOwnMemory, MemoryOverDeclared } from './memoryOverDeclared.js';
 
 export interface WorkflowRunnerOptions {
   readonly store: JobStore;
@@ -758,9 +758,14 @@ export class WorkflowRunner {
   private warnOverMemory(spec: JobSpec, jobId: string, commit: JobCommit): void {
     const declaredBytes = this.attempts.get(jobId)?.declaredMemory;
     if (commit.peakRssBytes === undefined || !commit.peakRssJobOnly || declaredBytes === undefined) return;
-    const warning = this.overMemory.check(spec.name, declaredBytes, commit.peakRssBytes);
+    const { peakRssBytes, startRssBytes } = commit;
+    const usedBytes = jobOwnMemory(peakRssBytes, startRssBytes);
+    const warning = this.overMemory.check(spec.name, declaredBytes, usedBytes);
     if (warning)
-      this.log.warn({ job: spec.name, jobId, declaredBytes, peakRssBytes: commit.peakRssBytes }, warning);
+      this.log.warn(
+        { job: spec.name, jobId, declaredBytes, usedBytes, peakRssBytes, startRssBytes },
+        warning,
+      );
   }
 
   /** The lines a job logged (`job.log`), on the leader's log at their own levels. */

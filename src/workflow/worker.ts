@@ -36,7 +36,7 @@ import { userStack } from './jobError.js';
 import { loadWorkflowModule, type LoadedWorkflow } from './moduleLoader.js';
 import { JOB_SCRATCH_DIR, MODULE_CACHE_DIR } from './workDirLayout.js';
 import { OutputCapture } from './outputCapture.js';
-import { measurePeakMemory } from './peakMemory.js';
+import { measurePeakMemory, type PeakMemory } from './peakMemory.js';
 
 /**
  * Worker exit codes (what the batch system reports to the leader):
@@ -250,7 +250,8 @@ async function runAttempt(
   const capture = new OutputCapture();
   const started = now();
   const cpuAtStart = process.cpuUsage();
-  const peakMemory = measurePeakMemory();
+  // Measured from the module loaded: its top level is the worker's, shared by every job it runs.
+  let peakMemory: (() => PeakMemory) | undefined;
   // Set before the module loads (its top level may read them), put back after: a warm worker's
   // next job sees its own ticket's variables, not this one's. The attempt's mark goes with them:
   // every process the job starts carries it, so what outlives the job is found and ended.
@@ -304,6 +305,7 @@ async function runAttempt(
   try {
     loaded = await loadWorkflowModule(store, ticket.module, join(workDir, MODULE_CACHE_DIR));
     options.onModuleLoaded?.();
+    peakMemory = measurePeakMemory();
     const def = ticket.name === ENCAPSULATION_JOB ? encapsulation : loaded.jobs.get(ticket.name);
     if (!def) throw new Error(`the workflow module defines no job named '${ticket.name}'`);
     const running = Promise.race([Promise.resolve(def.fn(job, ticket.input)), exitTrap.exited]);
@@ -327,7 +329,7 @@ async function runAttempt(
   restoreEnv();
   const cpu = process.cpuUsage(cpuAtStart);
   await endLeftProcesses(mark, `job '${ticket.name}'`, wallClock, (m) => log.warn(m), bornAfter());
-  const memory = peakMemory();
+  const memory = peakMemory?.();
   // An addition that came after the job returned, before its commit: the commit would lose it.
   const late = collector.lateAddition();
   if (late) {

@@ -76,6 +76,7 @@ const COMMIT = {
   cpuTimeMs: 4,
   peakRssBytes: 3,
   peakRssJobOnly: true,
+  startRssBytes: 2,
 };
 const commit = (r: Record<string, unknown>) => commitShapeProblem(r, 'j');
 const WORKFLOW = {
@@ -221,6 +222,18 @@ const rows: [
     commit,
     { ...COMMIT, wallTimeMs: 'x', cpuTimeMs: 'y' },
     `does not hold a job's commit: wallTimeMs is "x", not a number, cpuTimeMs is "y", not a number`,
+  ],
+  [
+    "a commit whose worker's memory at the job's start is text",
+    commit,
+    { ...COMMIT, startRssBytes: '2' },
+    `does not hold a job's commit: startRssBytes is "2", not a number`,
+  ],
+  [
+    'a commit of an earlier version, with no memory at the start',
+    commit,
+    { ...COMMIT, startRssBytes: undefined },
+    undefined,
   ],
   [
     'a commit without its attempt, with a log line without its time',

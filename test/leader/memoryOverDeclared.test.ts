@@ -1,5 +1,5 @@
 import t from 'tap';
-import { MemoryOverDeclared, suggestedMemory } from '../../src/leader/memoryOverDeclared.js';
+import { jobOwnMemory, MemoryOverDeclared, suggestedMemory } from '../../src/leader/memoryOverDeclared.js';
 
 const MI = 2 ** 20;
 const GI = 2 ** 30;
@@ -8,7 +8,8 @@ t.test('a job that used more memory than it declares is warned of with the memor
   const over = new MemoryOverDeclared();
   t.equal(
     over.check('hog', 100 * MI, 253.2 * MI),
-    "job 'hog' used 253.2 MiB of memory at its peak (its worker process's resident memory), more than the 100.0 MiB it declares; " +
+    "job 'hog' used 253.2 MiB of memory at its peak (what its worker process's resident memory grew by while it ran), " +
+      'more than the 100.0 MiB it declares; ' +
       "a batch system places jobs by the memory they declare, so its node may run short: declare memory: '279Mi' (its peak and a tenth more)",
   );
   t.match(
@@ -48,5 +49,14 @@ t.test(
       t.equal(s.text, text, name);
       t.ok(s.bytes >= peak * 1.1 - 1, `${name}: covers the peak and a tenth`);
     }
+  },
+);
+
+t.test(
+  "a job's own memory is its worker's peak above the worker's resident memory as it started",
+  async (t) => {
+    t.equal(jobOwnMemory(300 * MI, 298 * MI), 2 * MI, 'a warm worker that held 298 MiB: the job added 2');
+    t.equal(jobOwnMemory(298 * MI, 298 * MI), 0, 'added nothing');
+    t.equal(jobOwnMemory(300 * MI), 300 * MI, 'a commit with no start recorded: its whole peak');
   },
 );
