@@ -585,30 +585,26 @@ export const MAX_VALUE_BYTES = 64 * 2 ** 20;
  * A value as JSON, with promises written as markers. Throws JobDeclarationError for what JSON
  * cannot carry faithfully (functions, BigInts, symbols, cycles, and what JSON.stringify would
  * silently change: a Map or Set into `{}`, bytes into an object of numbers, NaN and Infinity into
- * null), and for a value larger than MAX_VALUE_BYTES, naming `what`.
+ * null), naming `what` and where in it (`.a[1].b`), and for a value larger than MAX_VALUE_BYTES.
  */
 export function encodeValue(value: unknown, what: string): Json {
   if (value === undefined) return null;
+  // Where each object being written sits in `value`: its holder's path and its key. The holder
+  // JSON.stringify starts from (`{ '': value }`) is in none, so `value` itself is at ''.
+  const paths = new WeakMap<object, string>();
   let text: string | undefined;
   try {
-    text = JSON.stringify(value, function (this: unknown, key: string, v: unknown) {
+    text = JSON.stringify(value, function (this: object, key: string, v: unknown) {
       if (isPromised(v)) return { [PROMISE_MARKER]: { job: v.jobId, path: [...v.path] } };
-      if (isHandle(v))
-        throw new JobDeclarationError(
-          `${what} holds the job '${v.name}' itself, which cannot be stored (use its promise, ${'`'}.rv()${'`'}, for the value it returns)`,
-        );
-      if (typeof v === 'function' || typeof v === 'symbol') {
-        throw new JobDeclarationError(`${what} holds a ${typeof v}, which cannot be stored (use plain data)`);
-      }
-      // Values are plain JSON in the job store's records, read as such by the leader, other jobs,
-      // finish() and the utilities; JSON has no BigInt, and a number would lose its digits past 2^53.
-      if (typeof v === 'bigint')
-        throw new JobDeclarationError(
-          `${what} holds the BigInt ${bigintShown(v)}n, which cannot be stored: JSON has no BigInt (store it as a string, String(n), and read it back with BigInt(s))`,
-        );
+      const holderPath = paths.get(this);
+      const path = holderPath === undefined ? '' : holderPath + pathStep(this, key);
       // `v` is after toJSON (a Buffer's is already an object of numbers): judge the value as given.
-      const lost = silentlyChanged((this as Record<string, unknown>)[key] ?? v);
-      if (lost) throw new JobDeclarationError(`${what} holds ${lost}`);
+      const refused = refusal(v, (this as Record<string, unknown>)[key] ?? v);
+      if (refused)
+        throw new JobDeclarationError(
+          `${what} holds ${refused.thing}${path && ` (at ${path})`}, ${refused.why}`,
+        );
+      if (typeof v === 'object' && v !== null) paths.set(v, path);
       return v;
     });
   } catch (e) {
@@ -637,20 +633,65 @@ function isHandle(v: unknown): v is JobHandle<unknown> {
   return typeof h === 'object' && h !== null && typeof h.jobId === 'string' && typeof h.rv === 'function';
 }
 
-/** What JSON.stringify would store as something else without a word, said with the way out. */
-function silentlyChanged(v: unknown): string | undefined {
+/**
+ * Why a value cannot be a job's value, if it cannot: what it is, and why, with the way out. `v` is
+ * as JSON.stringify writes it (after toJSON), `given` as the job gave it.
+ */
+function refusal(v: unknown, given: unknown): { thing: string; why: string } | undefined {
+  if (isHandle(v))
+    return {
+      thing: `the job '${v.name}' itself`,
+      why: `which cannot be stored (use its promise, ${'`'}.rv()${'`'}, for the value it returns)`,
+    };
+  if (typeof v === 'function' || typeof v === 'symbol')
+    return { thing: `a ${typeof v}`, why: 'which cannot be stored (use plain data)' };
+  // Values are plain JSON in the job store's records, read as such by the leader, other jobs,
+  // finish() and the utilities; JSON has no BigInt, and a number would lose its digits past 2^53.
+  if (typeof v === 'bigint')
+    return {
+      thing: `the BigInt ${bigintShown(v)}n`,
+      why: 'which cannot be stored: JSON has no BigInt (store it as a string, String(n), and read it back with BigInt(s))',
+    };
+  return silentlyChanged(given);
+}
+
+/** What JSON.stringify would store as something else without a word: the thing, and why, with the way out. */
+function silentlyChanged(v: unknown): { thing: string; why: string } | undefined {
   if (typeof v === 'number' && !Number.isFinite(v))
-    return `${String(v)}, which JSON stores as null (use null, or a string)`;
+    return { thing: String(v), why: 'which JSON stores as null (use null, or a string)' };
   if (v instanceof Map || v instanceof WeakMap)
-    return `a ${v.constructor.name}, which JSON stores as {} (use a plain object, or an array of [key, value] pairs)`;
+    return {
+      thing: `a ${v.constructor.name}`,
+      why: 'which JSON stores as {} (use a plain object, or an array of [key, value] pairs)',
+    };
   if (v instanceof Set || v instanceof WeakSet)
-    return `a ${v.constructor.name}, which JSON stores as {} (use an array)`;
+    return { thing: `a ${v.constructor.name}`, why: 'which JSON stores as {} (use an array)' };
   // A job that returns its error (for `throw`) would succeed with {}: the message and stack lost.
   if (v instanceof Error)
-    return `${/^[AEIOU]/.test(v.constructor.name) ? 'an' : 'a'} ${v.constructor.name} ('${v.message.slice(0, 80)}'), which JSON stores as {} (throw it to fail the job, or return its message, a string)`;
+    return {
+      thing: `${/^[AEIOU]/.test(v.constructor.name) ? 'an' : 'a'} ${v.constructor.name} ('${v.message.slice(0, 80)}')`,
+      why: 'which JSON stores as {} (throw it to fail the job, or return its message, a string)',
+    };
   if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer)
-    return `a ${v.constructor.name}, which JSON stores as an object of numbers (write bytes with job.fileStore.writeGlobalFileBytes and pass the FileID, or pass a string)`;
+    return {
+      thing: `a ${v.constructor.name}`,
+      why: 'which JSON stores as an object of numbers (write bytes with job.fileStore.writeGlobalFileBytes and pass the FileID, or pass a string)',
+    };
   return undefined;
+}
+
+/** Longer keys are cut in a path: the message stays one short line. */
+const PATH_KEY_SHOWN = 40;
+
+/**
+ * The step from `holder` to its `key` as JavaScript would write it: `[1]` in an array, `.name`
+ * for a name, `["a b"]` for any other key.
+ */
+function pathStep(holder: object, key: string): string {
+  if (Array.isArray(holder)) return `[${key}]`;
+  if (/^[A-Za-z_$][\w$]*$/.test(key) && key.length <= PATH_KEY_SHOWN) return `.${key}`;
+  const shown = key.length <= PATH_KEY_SHOWN ? key : `${key.slice(0, PATH_KEY_SHOWN)}…`;
+  return `[${JSON.stringify(shown)}]`;
 }
 
 const REQUIREMENTS: readonly string[] = [

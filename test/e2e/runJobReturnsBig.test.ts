@@ -36,7 +36,7 @@ t.test('a job returning a BigInt fails, naming the job and saying to store it as
   });
   t.equal(r.code, 1, 'the workflow fails');
   const message =
-    "return value of job 'counter' holds the BigInt 18446744073709551657n, which cannot be stored: JSON has no BigInt (store it as a string, String(n), and read it back with BigInt(s))";
+    "return value of job 'counter' holds the BigInt 18446744073709551657n (at .reads), which cannot be stored: JSON has no BigInt (store it as a string, String(n), and read it back with BigInt(s))";
   t.match(r.stderr, `toil: job 'counter' (`);
   t.ok(r.stderr.includes(`failed after 1 attempt(s): Error: ${message}\n`), r.stderr);
   t.notMatch(r.stderr, /^\s+at /m, 'no stack frame');

@@ -114,14 +114,17 @@ t.test('values are stored as JSON with promises as markers; what JSON cannot car
     y: [1, null],
   });
   t.equal(encodeValue(undefined, 'rv'), null);
-  t.throws(() => encodeValue({ f: () => 1 }, "input of job 'k'"), /input of job 'k' holds a function/);
+  t.throws(
+    () => encodeValue({ f: () => 1 }, "input of job 'k'"),
+    /input of job 'k' holds a function \(at \.f\)/,
+  );
   t.type(
     catchIt(() => encodeValue(Symbol('s'), 'v')),
     JobDeclarationError,
   );
   t.throws(
     () => encodeValue({ n: 10n }, "input of job 'k'"),
-    /^input of job 'k' holds the BigInt 10n, which cannot be stored: JSON has no BigInt \(store it as a string, String\(n\), and read it back with BigInt\(s\)\)$/,
+    /^input of job 'k' holds the BigInt 10n \(at \.n\), which cannot be stored: JSON has no BigInt \(store it as a string, String\(n\), and read it back with BigInt\(s\)\)$/,
   );
   t.throws(() => encodeValue(7n ** 99n, 'v'), /^v holds the BigInt 46206807280353685590… \(84 digits\)n,/);
   t.end();
@@ -130,16 +133,19 @@ t.test('values are stored as JSON with promises as markers; what JSON cannot car
 t.test('what JSON would silently turn into something else is refused, naming it', (t) => {
   const refused: [unknown, RegExp][] = [
     [new Map([['a', 1]]), /^return value of job 'j' holds a Map, which JSON stores as \{\}/],
-    [{ deep: [new Set([1])] }, /holds a Set, which JSON stores as \{\} \(use an array\)/],
+    [{ deep: [new Set([1])] }, /holds a Set \(at \.deep\[0\]\), which JSON stores as \{\} \(use an array\)/],
     [Buffer.from('hi'), /holds a Buffer, which JSON stores as an object of numbers .*writeGlobalFileBytes/],
-    [{ b: new Uint8Array([1, 2]) }, /holds a Uint8Array/],
-    [[1, Number.NaN], /holds NaN, which JSON stores as null/],
-    [{ x: Number.POSITIVE_INFINITY }, /holds Infinity/],
+    [{ b: new Uint8Array([1, 2]) }, /holds a Uint8Array \(at \.b\), /],
+    [[1, Number.NaN], /holds NaN \(at \[1\]\), which JSON stores as null/],
+    [{ x: Number.POSITIVE_INFINITY }, /holds Infinity \(at \.x\), /],
     [
       new Error('no such sample'),
       /^return value of job 'j' holds an Error \('no such sample'\), which JSON stores as \{\} \(throw it to fail the job/,
     ],
-    [{ errors: [new TypeError('bad')] }, /holds a TypeError \('bad'\), which JSON stores as \{\}/],
+    [
+      { errors: [new TypeError('bad')] },
+      /holds a TypeError \('bad'\) \(at \.errors\[0\]\), which JSON stores as \{\}/,
+    ],
   ];
   for (const [value, message] of refused) {
     const err = catchIt(() => encodeValue(value, "return value of job 'j'"));
@@ -153,6 +159,57 @@ t.test('what JSON would silently turn into something else is refused, naming it'
     a: [true, null],
     o: { d: '1970-01-01T00:00:00.000Z' },
   });
+  t.end();
+});
+
+t.test('a refused value names where in it the refused part sits, as JavaScript would reach it', (t) => {
+  const rows: [name: string, value: unknown, message: string][] = [
+    [
+      'a function at a key',
+      { cb: () => 1 },
+      "return value of job 'j' holds a function (at .cb), which cannot be stored (use plain data)",
+    ],
+    [
+      'a BigInt in an object in an array',
+      { a: [1, { b: 2n }] },
+      "return value of job 'j' holds the BigInt 2n (at .a[1].b), which cannot be stored: JSON has no BigInt (store it as a string, String(n), and read it back with BigInt(s))",
+    ],
+    [
+      'a Map in an array at the top',
+      [0, [1, new Map()]],
+      "return value of job 'j' holds a Map (at [1][1]), which JSON stores as {} (use a plain object, or an array of [key, value] pairs)",
+    ],
+    [
+      'a key that is no name, quoted',
+      { 'sample 1': { 'x-y': Symbol('s') } },
+      'return value of job \'j\' holds a symbol (at ["sample 1"]["x-y"]), which cannot be stored (use plain data)',
+    ],
+    [
+      'a long key, cut',
+      { ['k'.repeat(100)]: () => 1 },
+      `return value of job 'j' holds a function (at ["${'k'.repeat(40)}…"]), which cannot be stored (use plain data)`,
+    ],
+    [
+      'past a toJSON, at the key it had',
+      { when: { toJSON: () => ({ at: 1n }) } },
+      "return value of job 'j' holds the BigInt 1n (at .when.at), which cannot be stored: JSON has no BigInt (store it as a string, String(n), and read it back with BigInt(s))",
+    ],
+    [
+      'the second place an object is held: the path of the one being written',
+      ((shared: object) => ({ first: { ok: shared }, second: [shared, { bad: NaN }] }))({ n: 1 }),
+      "return value of job 'j' holds NaN (at .second[1].bad), which JSON stores as null (use null, or a string)",
+    ],
+    [
+      'the value itself: no path',
+      () => 1,
+      "return value of job 'j' holds a function, which cannot be stored (use plain data)",
+    ],
+  ];
+  for (const [name, value, message] of rows) {
+    const err = catchIt(() => encodeValue(value, "return value of job 'j'"));
+    t.type(err, JobDeclarationError, name);
+    t.equal((err as Error).message, message, name);
+  }
   t.end();
 });
 
@@ -266,7 +323,16 @@ t.test(
     // A handle where its promise was meant (`return job.addFollowOn(...)` without `.rv()`).
     t.throws(
       () => encodeValue({ sum: kid }, "return value of job 'r'"),
-      /^return value of job 'r' holds the job 'api-test-double' itself, which cannot be stored \(use its promise, `\.rv\(\)`, for the value it returns\)$/,
+      /^return value of job 'r' holds the job 'api-test-double' itself \(at \.sum\), which cannot be stored \(use its promise, `\.rv\(\)`, for the value it returns\)$/,
+    );
+    // An input given to addChild or addFollowOn is judged the same way, the path named.
+    t.throws(
+      () => root.addChild(job, { samples: [{ id: 1 }, { id: 2n }] } as never),
+      /^input of job 'api-test-double' holds the BigInt 2n \(at \.samples\[1\]\.id\), which cannot be stored/,
+    );
+    t.throws(
+      () => root.addFollowOn(job, { onDone: () => 1 } as never),
+      /^input of job 'api-test-double' holds a function \(at \.onDone\), which cannot be stored \(use plain data\)$/,
     );
     // Toil's DAG edge to the root: a cycle, refused naming both.
     t.throws(
