@@ -1,17 +1,16 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { RealClock } from '../common/clock.js';
 import { UserInputError } from '../common/errors.js';
 import { LOG_LEVEL_NAMES, createLogger, toPinoLevel, type Logger } from '../common/log.js';
 import { addForeignOptions, checkForeignOptions, ignored, type ForeignOption } from './foreignOptions.js';
 import { ConsoleOutput } from '../leader/consoleOutput.js';
-import { LEVEL_SWITCHES, openLogFile } from './toilRunOptions.js';
+import { addLevelSwitches } from './logLevelSwitches.js';
+import { openLogFile } from './toilRunOptions.js';
 
 /** The logging flags of a cluster utility, as commander gives them. */
 export interface ClusterLoggingFlags {
   readonly logLevel?: string;
   readonly logFile?: string;
-  /** The level of the last `--log<Level>` switch given (addClusterLoggingOptions records it). */
-  readonly logSwitch?: string;
 }
 
 /** Toil's common options that change nothing in a cluster utility (src/cli/foreignOptions.ts). */
@@ -30,19 +29,15 @@ const NO_EFFECT: readonly ForeignOption[] = [
 export function addClusterLoggingOptions(cmd: Command): Command {
   cmd.option('--logLevel <level>', 'log level (default: warning)');
   cmd.option('--logFile <path>', 'also append the log to this file');
-  for (const [flag, level] of LEVEL_SWITCHES) {
-    const option = new Option(flag, `same as --logLevel ${level}`).hideHelp();
-    cmd.addOption(option);
-    // The switch's order among the parsed options, not a scan of process.argv: on ssh- and
-    // rsync-cluster, a `--logDebug` after the cluster name is the remote command's.
-    cmd.on(`option:${option.name()}`, () => cmd.setOptionValueWithSource('logSwitch', level, 'cli'));
-  }
+  // From the options parsed as the utility's own, not a scan of process.argv: on ssh- and
+  // rsync-cluster, a `--logDebug` after the cluster name is the remote command's.
+  addLevelSwitches(cmd);
   return addForeignOptions(cmd, NO_EFFECT);
 }
 
-/** The level the flags ask for: `--logLevel`, else the last `--log<Level>` switch, else warning. */
+/** The level the flags ask for: the last of `--logLevel` and the `--log<Level>` switches, else warning. */
 export function clusterLogLevel(flags: ClusterLoggingFlags): string {
-  return flags.logLevel ?? flags.logSwitch ?? 'warning';
+  return flags.logLevel ?? 'warning';
 }
 
 /**

@@ -283,7 +283,7 @@ export const command: SubCommand = {
               );
             refuseFlagsOnlyThisProcessHonours(flags);
           }
-          const jobLogs = jobLogFilesOptions(flags, process.argv);
+          const jobLogs = jobLogFilesOptions(flags);
           const toilFlags = runCommand.options.flatMap((o) => (o.long ? [o.long] : []));
           const hint = (message: string): string => toilFlagHint(message, workflowArgs, toilFlags);
           for (const line of toilFlagLookalikes(workflowArgs, toilFlags)) noticeBeforeLogFile(line);

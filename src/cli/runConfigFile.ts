@@ -6,7 +6,7 @@ import { UserInputError } from '../common/errors.js';
 import { yamlProblem } from '../common/configErrors.js';
 import { yaml } from '../common/yaml.js';
 import { suggestNames } from '../common/suggest.js';
-import { LEVEL_SWITCHES } from './toilRunOptions.js';
+import { isLevelSwitch } from './logLevelSwitches.js';
 
 /**
  * Toil's config file for `toil run` (Toil's docs, "The Config File"): a YAML mapping of option
@@ -157,9 +157,10 @@ export function applyConfigValues(
     const name = option.attributeName();
     const source = cmd.getOptionValueSource(name);
     if (source === 'cli' || source === 'env' || source === 'config') continue;
-    // A `--log<Level>` switch typed is the level asked for, as `--logLevel` typed would be: a
-    // file's level (Toil's `toil config` writes `logLevel: INFO`) must not silence it.
-    if ((name === 'logLevel' || isLevelSwitch(option)) && levelSwitchTyped(cmd)) continue;
+    // A level typed (`--logLevel` or a `--log<Level>` switch, which sets logLevel as it is read)
+    // is the level asked for: a file's (Toil's `toil config` writes `logLevel: INFO`, or a
+    // `logDebug: true`) must not silence it.
+    if (isLevelSwitch(option) && cmd.getOptionValueSource('logLevel') === 'cli') continue;
     if ((ENV_OVER_FILE[name] ?? []).some((v) => env[v]?.trim())) continue;
     const value = optionValue(option, raw, `${path}: ${key}`);
     if (value === undefined) continue;
@@ -174,13 +175,6 @@ export function applyConfigValues(
     }
   }
   return unknown;
-}
-
-const isLevelSwitch = (o: Option): boolean => LEVEL_SWITCHES.some(([flag]) => o.long === flag);
-
-/** Whether the command line gave a `--log<Level>` switch. */
-function levelSwitchTyped(cmd: Command): boolean {
-  return cmd.options.some((o) => isLevelSwitch(o) && cmd.getOptionValueSource(o.attributeName()) === 'cli');
 }
 
 /** Per command, the options a config file set (by `--long`), with the file and key that did. */

@@ -1,5 +1,5 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import {
   addForeignOptions,
   checkForeignOptions,
@@ -19,6 +19,7 @@ import { ConsoleOutput } from '../leader/consoleOutput.js';
 import { openJobLogDir, type JobLogFilesOptions } from '../leader/jobLogFiles.js';
 import { KILL_POLL_MS } from '../leader/killRequest.js';
 import { takeEarlyNotices } from './earlyNotices.js';
+import { LEVEL_SWITCHES, addLevelSwitches } from './logLevelSwitches.js';
 
 /**
  * Toil's `toil run` options beyond the ones toil-ts acts on (src/cli/foreignOptions.ts says what
@@ -153,17 +154,6 @@ export const FOREIGN_RUN_OPTIONS: readonly ForeignOption[] = [
   ...refused('bool', SLURM_DEFAULT_ALL_MEM, '--slurmDefaultAllMem'),
 ];
 
-/** Toil's `--log<Level>` switches, each the same as `--logLevel <level>`; `--logOff` is critical. */
-export const LEVEL_SWITCHES: readonly [flag: string, level: string][] = [
-  ['--logCritical', 'critical'],
-  ['--logError', 'error'],
-  ['--logWarning', 'warning'],
-  ['--logInfo', 'info'],
-  ['--logDebug', 'debug'],
-  ['--logTrace', 'trace'],
-  ['--logOff', 'critical'],
-];
-
 /** Adds Toil's logging switches, `--logFile` and the options above (hidden from --help) to `toil run`. */
 export function addToilRunOptions(cmd: Command): Command {
   cmd.option('--logFile <path>', 'also append the log to this file');
@@ -189,24 +179,20 @@ export function addToilRunOptions(cmd: Command): Command {
     '--maxLogFileSize <size>',
     '--writeLogs: bytes a job log file keeps, its end (e.g. 64000 or 1Mi; 0: no limit; default 100Mi, as in Toil)',
   );
-  for (const [flag, level] of LEVEL_SWITCHES)
-    cmd.addOption(new Option(flag, `same as --logLevel ${level}`).hideHelp());
+  addLevelSwitches(cmd);
   addForeignOptions(cmd, FOREIGN_RUN_OPTIONS);
   return cmd;
 }
 
 /**
- * The log level the flags ask for: `--logLevel`, else the last `--log<Level>` switch given, else a
- * switch a config file set (`logDebug: true`), else `fallback`. A file's `logLevel` is not in
- * `flags` when a switch was typed (runConfigFile.ts): the command line wins.
+ * The log level the flags ask for: the last of `--logLevel` and the `--log<Level>` switches given
+ * (addLevelSwitches), else a file's `logLevel`, else a switch a config file set (`logDebug: true`),
+ * else `fallback`. A file sets nothing the command line gave (runConfigFile.ts): the command line wins.
  */
-export function logLevelOf(flags: object, argv: readonly string[], fallback = 'info'): string {
+export function logLevelOf(flags: object, fallback = 'info'): string {
   const f = flags as Record<string, unknown>;
   const given = f['logLevel'];
   if (typeof given === 'string') return given;
-  let typed: string | undefined;
-  for (const a of argv) for (const [flag, l] of LEVEL_SWITCHES) if (a === flag) typed = l;
-  if (typed !== undefined) return typed;
   const fromFile = LEVEL_SWITCHES.find(([flag]) => {
     const v = f[flag.slice(2)];
     return v === true || (typeof v === 'string' && isTrue(v));
@@ -230,7 +216,7 @@ export const DEFAULT_MAX_LOG_FILE_SIZE = '100Mi';
  * how the run writes job log files, or undefined without either flag. The directory is made and
  * checked here, so an unwritable one refuses the run (exit 2) before it starts.
  */
-export function jobLogFilesOptions(flags: object, argv: readonly string[]): JobLogFilesOptions | undefined {
+export function jobLogFilesOptions(flags: object): JobLogFilesOptions | undefined {
   const f = flags as {
     writeLogs?: string | true;
     writeLogsGzip?: string | true;
@@ -255,7 +241,7 @@ export function jobLogFilesOptions(flags: object, argv: readonly string[]): JobL
   const given = f.writeLogs ?? f.writeLogsGzip;
   if (given === undefined) return undefined;
   const flag = f.writeLogs !== undefined ? '--writeLogs' : '--writeLogsGzip';
-  const level = logLevelOf(flags, argv).toLowerCase();
+  const level = logLevelOf(flags).toLowerCase();
   return openJobLogDir(
     {
       dir: given === true ? process.cwd() : given,
@@ -315,7 +301,7 @@ export function runOutput(
     ...(progressLineEveryMs !== undefined ? { progressLineEveryMs } : {}),
   });
   for (const n of notices) console.line(n);
-  const level = logLevelOf(flags, process.argv);
+  const level = logLevelOf(flags);
   const log = createLogger({ level: toPinoLevel(level) ?? 'info', destination: console.logDestination() });
   return { console, log, close: () => file?.close(), fileLine: (line) => file?.write(line) };
 }

@@ -8,8 +8,8 @@ import { command as sshCluster } from '../../src/cli/sshCluster.js';
 import type { SubCommand } from '../../src/cli/main.js';
 
 /**
- * The log level of a cluster utility comes from the options it parsed as its own: `--logLevel`,
- * else the last `--log<Level>` switch, else warning. On ssh- and rsync-cluster a switch after the
+ * The log level of a cluster utility comes from the options it parsed as its own: the last of
+ * `--logLevel` and the `--log<Level>` switches given (as in Toil, where they share one setting), else warning. On ssh- and rsync-cluster a switch after the
  * cluster name is the remote command's or rsync's, and leaves toil's level alone.
  */
 const SUBS: Readonly<Record<string, SubCommand>> = {
@@ -59,7 +59,20 @@ const ROWS: [name: string, command: string, args: string[], level: string, opera
     ['c', 'a', ':b'],
   ],
   ['the last switch wins, either way', 'ssh-cluster', ['--logError', '--logInfo', 'c'], 'info', ['c']],
-  ['--logLevel wins over a switch', 'ssh-cluster', ['--logLevel', 'info', '--logDebug', 'c'], 'info', ['c']],
+  [
+    '--logLevel, then a switch: the switch',
+    'ssh-cluster',
+    ['--logLevel', 'info', '--logDebug', 'c'],
+    'debug',
+    ['c'],
+  ],
+  [
+    'a switch, then --logLevel: --logLevel',
+    'launch-cluster',
+    ['--logDebug', '--logLevel=info', 'c'],
+    'info',
+    ['c'],
+  ],
   ['launch-cluster: a switch after the name', 'launch-cluster', ['c', '--logDebug'], 'debug', ['c']],
   ['destroy-cluster: --logOff', 'destroy-cluster', ['--logOff', 'c'], 'critical', ['c']],
 ];

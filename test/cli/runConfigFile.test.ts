@@ -329,7 +329,7 @@ t.test(
   },
 );
 
-t.test("a --log<Level> switch on the command line beats a config file's logLevel", async (t) => {
+t.test("the last --logLevel or --log<Level> switch typed wins, over a config file's level", async (t) => {
   const rows: { name: string; argv: string[]; file: Record<string, unknown>; want: string }[] = [
     { name: 'the file alone', argv: [], file: { logLevel: 'INFO' }, want: 'INFO' },
     {
@@ -339,7 +339,12 @@ t.test("a --log<Level> switch on the command line beats a config file's logLevel
       want: 'critical',
     },
     { name: '--logOff over the file', argv: ['--logOff'], file: { logLevel: 'DEBUG' }, want: 'critical' },
-    { name: '--logDebug over the file', argv: ['--logDebug'], file: { logLevel: 'WARNING' }, want: 'debug' },
+    {
+      name: '--logDebug over the file',
+      argv: ['--logDebug'],
+      file: { logLevel: 'WARNING' },
+      want: 'debug',
+    },
     {
       name: '--logLevel over the file',
       argv: ['--logLevel', 'error'],
@@ -353,12 +358,48 @@ t.test("a --log<Level> switch on the command line beats a config file's logLevel
       file: { logDebug: true },
       want: 'error',
     },
+    {
+      name: '--logLevel, then a switch: the switch',
+      argv: ['--logLevel=INFO', '--logDebug'],
+      file: {},
+      want: 'debug',
+    },
+    {
+      name: 'a switch, then --logLevel: --logLevel',
+      argv: ['--logDebug', '--logLevel=INFO'],
+      file: {},
+      want: 'INFO',
+    },
+    {
+      name: '--logLevel, then a switch, over the file',
+      argv: ['--logLevel', 'error', '--logOff'],
+      file: { logLevel: 'DEBUG' },
+      want: 'critical',
+    },
+    {
+      name: '--logLevel typed over the file’s switch',
+      argv: ['--logLevel', 'error'],
+      file: { logDebug: true },
+      want: 'error',
+    },
+    {
+      name: 'switches and --logLevel mixed: the last',
+      argv: ['--logWarning', '--logLevel', 'debug', '--logError'],
+      file: {},
+      want: 'error',
+    },
+    {
+      name: 'a switch after the workflow’s own -- is the workflow’s',
+      argv: ['--logLevel', 'warning', '--', '--logDebug'],
+      file: {},
+      want: 'warning',
+    },
   ];
   for (const row of rows) {
     const argv = ['wf.ts', 'file:js', ...row.argv];
     const run = runWith(argv);
     applyConfigValues(run, row.file, 'c.yaml', true, {});
-    t.equal(logLevelOf(run.opts(), ['node', 'toil', 'run', ...argv]), row.want, row.name);
+    t.equal(logLevelOf(run.opts()), row.want, row.name);
   }
 
   // Toil's own file writes logLevel: INFO; the switch typed with it is obeyed end to end.

@@ -230,12 +230,12 @@ t.test('an ignored option is named once with its reason; a refused one ends the 
   t.equal(bad.message, '--realTimeLogging often: expected true or false');
 });
 
-t.test('the log level: --logLevel, else the last --log<Level> switch, else info', async (t) => {
-  t.equal(logLevelOf({}, []), 'info');
-  t.equal(logLevelOf({ logDebug: true }, ['run', 'wf', 'js', '--logDebug']), 'debug');
-  t.equal(logLevelOf({}, ['--logDebug', '--logError']), 'error');
-  t.equal(logLevelOf({}, ['--logOff']), 'critical');
-  t.equal(logLevelOf({ logLevel: 'warning' }, ['--logDebug', '--logLevel', 'warning']), 'warning');
+t.test("the log level: logLevel, else a config file's --log<Level> switch, else info", async (t) => {
+  t.equal(logLevelOf({}), 'info');
+  t.equal(logLevelOf({}, 'warning'), 'warning', 'the fallback');
+  t.equal(logLevelOf({ logDebug: true }), 'debug', "a file's logDebug: true");
+  t.equal(logLevelOf({ logOff: 'yes' }), 'critical', "a file's logOff: yes");
+  t.equal(logLevelOf({ logLevel: 'warning', logDebug: true }), 'warning');
 });
 
 t.test('--logFile appends each line as it is written', async (t) => {
@@ -257,31 +257,32 @@ t.test('--logFile appends each line as it is written', async (t) => {
 t.test('--writeLogs [DIR] and its companions: where and how job logs are written', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'toil-writelogs-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  t.equal(jobLogFilesOptions({ writeLogsFromAllJobs: true, maxLogFileSize: '1Mi' }, []), undefined);
-  t.same(jobLogFilesOptions({ writeLogs: join(dir, 'a/b') }, []), {
+  t.equal(jobLogFilesOptions({ writeLogsFromAllJobs: true, maxLogFileSize: '1Mi' }), undefined);
+  t.same(jobLogFilesOptions({ writeLogs: join(dir, 'a/b') }), {
     dir: join(dir, 'a/b'),
     gzip: false,
     maxBytes: 100 * 1024 * 1024, // Toil's default: 100 MiB
     allJobs: false,
   });
   t.ok(existsSync(join(dir, 'a/b')), 'the directory is made');
-  t.same(
-    jobLogFilesOptions({ writeLogsGzip: dir, writeLogsFromAllJobs: 'false', maxLogFileSize: '64000' }, []),
-    {
-      dir,
-      gzip: true,
-      maxBytes: 64000,
-      allJobs: false,
-    },
-  );
+  t.same(jobLogFilesOptions({ writeLogsGzip: dir, writeLogsFromAllJobs: 'false', maxLogFileSize: '64000' }), {
+    dir,
+    gzip: true,
+    maxBytes: 64000,
+    allJobs: false,
+  });
   t.equal(
-    jobLogFilesOptions({ writeLogs: dir, maxLogFileSize: '-1Mi' }, [])?.maxBytes,
+    jobLogFilesOptions({ writeLogs: dir, maxLogFileSize: '-1Mi' })?.maxBytes,
     -(2 ** 20),
     "negative: keep each log's start (Toil's)",
   );
-  t.equal(jobLogFilesOptions({ writeLogs: dir, writeLogsFromAllJobs: true }, [])?.allJobs, true);
-  t.equal(jobLogFilesOptions({ writeLogs: dir }, ['--logDebug'])?.allJobs, true, 'log level debug: all jobs');
-  t.equal(jobLogFilesOptions({ writeLogs: true }, [])?.dir, process.cwd(), 'no DIR: the current directory');
+  t.equal(jobLogFilesOptions({ writeLogs: dir, writeLogsFromAllJobs: true })?.allJobs, true);
+  t.equal(
+    jobLogFilesOptions({ writeLogs: dir, logLevel: 'debug' })?.allJobs,
+    true,
+    'log level debug: all jobs',
+  );
+  t.equal(jobLogFilesOptions({ writeLogs: true })?.dir, process.cwd(), 'no DIR: the current directory');
   const bad: [flags: Record<string, unknown>, message: RegExp][] = [
     [{ writeLogs: dir, writeLogsGzip: dir }, /^--writeLogs and --writeLogsGzip: give one of them$/],
     [{ writeLogs: dir, maxLogFileSize: 'big' }, /^--maxLogFileSize big: expected a size/],
@@ -294,7 +295,7 @@ t.test('--writeLogs [DIR] and its companions: where and how job logs are written
   ];
   writeFileSync(join(dir, 'f'), '');
   for (const [flags, message] of bad)
-    t.throws(() => jobLogFilesOptions(flags, []), { code: 'BAD_FLAG', message }, message.source);
+    t.throws(() => jobLogFilesOptions(flags), { code: 'BAD_FLAG', message }, message.source);
 });
 
 t.test('a count flag given an empty value (an unset shell variable) is refused, not read as 0', async (t) => {

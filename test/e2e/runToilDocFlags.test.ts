@@ -68,21 +68,30 @@ t.test(
   },
 );
 
-t.test('--logLevel wins over a --log<Level> switch; --logOff leaves only critical lines', async (t) => {
-  const dir = scratchDir(t);
-  const quiet = await runToil(['run', SORT, 'file:./q', '--numLines', '100', '--logOff'], { cwd: dir });
-  t.equal(quiet.code, 0, quiet.stderr);
-  t.notMatch(quiet.stderr, / (INFO|DEBUG|WARNING) /, 'no log lines below critical');
-  t.match(quiet.stderr, /^toil: workflow succeeded/m, 'the outcome is still printed');
-  const both = await runToil(
-    ['run', SORT, 'file:./b', '--numLines', '100', '--logDebug', '--logLevel', 'warning'],
-    {
-      cwd: dir,
-    },
-  );
-  t.equal(both.code, 0, both.stderr);
-  t.notMatch(both.stderr, / (INFO|DEBUG) /, '--logLevel warning wins');
-});
+t.test(
+  'the last of --logLevel and a --log<Level> switch wins; --logOff leaves only critical lines',
+  async (t) => {
+    const dir = scratchDir(t);
+    const quiet = await runToil(['run', SORT, 'file:./q', '--numLines', '100', '--logOff'], { cwd: dir });
+    t.equal(quiet.code, 0, quiet.stderr);
+    t.notMatch(quiet.stderr, / (INFO|DEBUG|WARNING) /, 'no log lines below critical');
+    t.match(quiet.stderr, /^toil: workflow succeeded/m, 'the outcome is still printed');
+    const both = await runToil(
+      ['run', SORT, 'file:./b', '--numLines', '100', '--logDebug', '--logLevel', 'warning'],
+      {
+        cwd: dir,
+      },
+    );
+    t.equal(both.code, 0, both.stderr);
+    t.notMatch(both.stderr, / (INFO|DEBUG) /, '--logLevel warning, given last, wins');
+    const switchLast = await runToil(
+      ['run', SORT, 'file:./s', '--numLines', '100', '--logLevel=warning', '--logDebug'],
+      { cwd: dir },
+    );
+    t.equal(switchLast.code, 0, switchLast.stderr);
+    t.match(switchLast.stderr, / DEBUG /, '--logDebug, given last, wins');
+  },
+);
 
 /**
  * Toil's --logLevel takes each level in lower case, upper case and capitalised (`Debug`, as its
