@@ -197,6 +197,26 @@ t.test('an ignored option is named once with its reason; a refused one ends the 
     '--slurmDefaultAllMem: the way out is one toil-ts takes (TOIL_SLURM_ARGS refuses --mem, as in Toil)',
   );
   t.same(foreignToilOptions({ doubleMem: 'false', stopOnFirstFailure: 'False' }), [], 'turned off: harmless');
+  const removed: [flags: Record<string, unknown>, flag: string, instead: RegExp][] = [
+    [
+      { nodeOptions: 'x' },
+      '--nodeOptions',
+      /--nodeTypes c5\.large\) and their root volume with --nodeStorage/,
+    ],
+    [{ preemptableNodeOptions: 'x' }, '--preemptableNodeOptions', /--nodeTypes c5\.large:0\.05/],
+    [{ alphaPacking: '0.8' }, '--alphaPacking', /leave it out \(for more nodes sooner, lower --targetTime/],
+  ];
+  for (const [flags, flag, instead] of removed) {
+    const err = t.throws(() => foreignToilOptions(flags)) as UserInputError;
+    t.equal(err.code, 'UNSUPPORTED_TOIL_OPTION', `${flag}: refused, exit 2`);
+    t.match(err.message, new RegExp(`^${flag}: Toil removed this option`), `${flag}: Toil removed it`);
+    t.match(err.message, instead, `${flag}: what to do instead`);
+    t.same(
+      runCommandOptions().parseOptions([flag, 'v', '--numLines', '5']).unknown,
+      ['--numLines', '5'],
+      `${flag} and its value are not passed on to the workflow`,
+    );
+  }
   t.same(
     foreignToilOptions({ maxJobs: '60' }),
     [],

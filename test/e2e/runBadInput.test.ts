@@ -293,6 +293,12 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
       expect: /^toil: --doubleMem: toil-ts does not retry a job with more memory/,
     },
     {
+      name: "an option Toil removed is said to be gone, with what to do, not blamed on the workflow's parser",
+      args: ['run', SORT, 'file:./alpha', '--numLines', '10', '--alphaPacking', '0.8'],
+      expect:
+        /^toil: --alphaPacking: Toil removed this option when it rewrote its autoscaler: .*lower --targetTime/,
+    },
+    {
       name: 'launch-cluster with a --vpcSubnet that is not a subnet ID (told before the cloud is asked)',
       args: [
         ...['launch-cluster', 'c', '--zone', 'us-west-2a', '--nodeType', 't2.medium'],
