@@ -49,7 +49,7 @@ export const command: SubCommand = {
           );
         }
         // A ConfigError is a UserInputError: main prints every problem and exits 2.
-        const parsed = parseLeaderConfig(text, await readCatalogue(), file);
+        const parsed = parseLeaderConfig(text, await readCatalogue(), file, { servedPort: true });
         const s = parsed.scaler;
         process.stdout.write(
           `${file}: OK (policy ${s.policy}, ${s.nodeTypes.length} node type(s): ${s.nodeTypes

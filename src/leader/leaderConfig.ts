@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError, deepFreeze, describeZodIssues, yamlProblem } from '../common/configErrors.js';
 import { durationMs } from '../common/configTypes.js';
+import { badPortReason, isFetchBadPort } from '../common/fetchBadPorts.js';
 import { answeredNameProblem, listenHostProblem } from '../common/listenHost.js';
 import { yaml } from '../common/yaml.js';
 import type { Catalogue } from '../scaler/catalogue.js';
@@ -306,6 +307,7 @@ export function parseLeaderConfig(
   text: string,
   catalogue: Catalogue,
   source = 'leader config',
+  checks: LeaderConfigChecks = {},
 ): LeaderConfig {
   let doc: unknown;
   try {
@@ -322,7 +324,26 @@ export function parseLeaderConfig(
   if (doc === null || doc === undefined) doc = {};
   if (typeof doc !== 'object' || Array.isArray(doc))
     throw new ConfigError(source, ['the file must be a mapping of sections (http:, scaler:, ...)']);
-  return parseLeaderConfigObject(doc, catalogue, source);
+  return parseLeaderConfigObject(doc, catalogue, source, checks);
+}
+
+/** What a parse checks beyond the file's own validity. */
+export interface LeaderConfigChecks {
+  /**
+   * The file's http.port is the one the leader serves on, so one web clients refuse is a problem
+   * of the file (`toil config check`). `toil leader` leaves it out: its --port stands in for it,
+   * and it refuses the port it serves on itself, in one line (src/cli/leader.ts).
+   */
+  readonly servedPort?: boolean;
+}
+
+/** The problem with http.port as written when it is a port web clients refuse to connect to. */
+function badHttpPortProblem(doc: unknown): string | undefined {
+  const http = (doc as Record<string, unknown> | null)?.['http'];
+  const port =
+    typeof http === 'object' && http !== null ? (http as Record<string, unknown>)['port'] : undefined;
+  if (typeof port !== 'number' || !isFetchBadPort(port)) return undefined;
+  return `http.port: ${badPortReason(port)}, so nothing could reach the leader there (toil leader refuses it at start); expected another port, e.g. 8080`;
 }
 
 /**
@@ -353,10 +374,13 @@ export function parseLeaderConfigObject(
   doc: unknown,
   catalogue: Catalogue,
   source = 'leader config',
+  checks: LeaderConfigChecks = {},
 ): LeaderConfig {
   const problems: string[] = [];
   const parsed = LeaderFileSchema.safeParse(doc);
   if (!parsed.success) problems.push(...describeZodIssues(parsed.error.issues, [], LeaderFileSchema));
+  const portProblem = checks.servedPort ? badHttpPortProblem(doc) : undefined;
+  if (portProblem !== undefined) problems.push(portProblem);
   const rawScaler = withProvisionerDefaults(doc);
   let scaler: ScalerConfig | undefined;
   if (rawScaler === undefined) problems.push('scaler: missing (at least scaler.nodeTypes is needed)');

@@ -423,6 +423,38 @@ t.test('toil config check prints OK for a good file and every problem (exit 2) f
   t.match(bad.stderr, /bad.yaml is invalid:\n {2}- http.port: .*\n {2}- scaler.betaInertia: /);
   t.notMatch(bad.stderr, /at .*\.js:\d+/, 'no stack trace');
 
+  // A port web clients refuse, which toil leader refuses at start: a problem of the file, said
+  // alone or with the file's others.
+  writeFileSync(`${dir}/badport.yaml`, 'http: { port: 6000 }\nscaler: { nodeTypes: c5.large }\n');
+  const badPort = await runToil(['config', 'check', `${dir}/badport.yaml`]);
+  t.equal(badPort.code, 2, 'http.port 6000: refused');
+  t.equal(badPort.stdout, '', 'no OK');
+  t.match(
+    badPort.stderr,
+    /^toil: \S+badport\.yaml is invalid:\n {2}- http\.port: port 6000 is one web clients refuse to connect to \(a "bad port" of the Fetch standard: .*\), so nothing could reach the leader there \(toil leader refuses it at start\); expected another port, e\.g\. 8080\n$/,
+  );
+  writeFileSync(
+    `${dir}/badport2.yaml`,
+    'http: { port: 10080 }\nscaler: { nodeTypes: c5.large, betaInertia: 3 }\n',
+  );
+  const withOthers = await runToil(['config', 'check', `${dir}/badport2.yaml`]);
+  t.match(
+    withOthers.stderr,
+    /is invalid:\n {2}- http\.port: port 10080 is one .*\n {2}- scaler\.betaInertia: /,
+  );
+  // toil leader's own parse leaves it to the leader: its --port may stand in for the file's.
+  t.equal(
+    parseLeaderConfig('http: { port: 6000 }\nscaler: { nodeTypes: c5.large }', catalogue).http.port,
+    6000,
+  );
+  t.equal(
+    parseLeaderConfig('http: { port: 6001 }\nscaler: { nodeTypes: c5.large }', catalogue, 'f', {
+      servedPort: true,
+    }).http.port,
+    6001,
+    'a port next to a bad one is served',
+  );
+
   t.equal(ok.stderr, '', 'a region the catalogue prices: no warning');
   // A region the catalogue has no on-demand prices for: valid, with the leader's start-up warning.
   writeFileSync(
