@@ -277,7 +277,7 @@ async function loadModule(
   const slow = setTimeout(
     () =>
       log.warn(
-        `the workflow module has not finished loading after ${SLOW_LOAD_MS / 1000} s: its top level still awaits something (an await at the top level of the module, or of a module it imports, that never settles keeps the run here; Ctrl-C stops it)`,
+        `the workflow module has not finished loading after ${SLOW_LOAD_MS / 1000} s: its top level is still running or awaiting something (an await at the top level of the module, or of a module it imports, that never settles keeps the run here; Ctrl-C stops it)`,
       ),
     SLOW_LOAD_MS,
   );

@@ -171,7 +171,7 @@ t.test(
     await waitFor('the still-loading warning', () => /has not finished loading/.test(stderr), 60_000);
     t.match(
       stderr,
-      /WARNING\b.*: the workflow module has not finished loading after 10 s: its top level still awaits something \(an await at the top level of the module, or of a module it imports, that never settles keeps the run here; Ctrl-C stops it\)/,
+      /WARNING\b.*: the workflow module has not finished loading after 10 s: its top level is still running or awaiting something \(an await at the top level of the module, or of a module it imports, that never settles keeps the run here; Ctrl-C stops it\)/,
     );
     run.child.kill('SIGINT');
     const r = await run.done;
