@@ -592,6 +592,9 @@ export function encodeValue(value: unknown, what: string): Json {
   // Where each object being written sits in `value`: its holder's path and its key. The holder
   // JSON.stringify starts from (`{ '': value }`) is in none, so `value` itself is at ''.
   const paths = new WeakMap<object, string>();
+  // Each object's holder where it is being written: from any holder, the chain of objects open
+  // around it (JSON.stringify goes depth first, so a later visit of a shared object overwrites).
+  const holders = new WeakMap<object, object>();
   let text: string | undefined;
   try {
     text = JSON.stringify(value, function (this: object, key: string, v: unknown) {
@@ -599,12 +602,16 @@ export function encodeValue(value: unknown, what: string): Json {
       const holderPath = paths.get(this);
       const path = holderPath === undefined ? '' : holderPath + pathStep(this, key);
       // `v` is after toJSON (a Buffer's is already an object of numbers): judge the value as given.
-      const refused = refusal(v, (this as Record<string, unknown>)[key] ?? v);
+      const refused =
+        refusal(v, (this as Record<string, unknown>)[key] ?? v) ?? backReference(v, this, paths, holders);
       if (refused)
         throw new JobDeclarationError(
           `${what} holds ${refused.thing}${path && ` (at ${path})`}, ${refused.why}`,
         );
-      if (typeof v === 'object' && v !== null) paths.set(v, path);
+      if (typeof v === 'object' && v !== null) {
+        paths.set(v, path);
+        holders.set(v, this);
+      }
       return v;
     });
   } catch (e) {
@@ -653,6 +660,29 @@ function refusal(v: unknown, given: unknown): { thing: string; why: string } | u
       why: 'which cannot be stored: JSON has no BigInt (store it as a string, String(n), and read it back with BigInt(s))',
     };
   return silentlyChanged(given);
+}
+
+/**
+ * If `v` is one of the objects open around `holder` (a cycle, which JSON.stringify would refuse
+ * in a message of several lines naming constructors, not where): which one, and the way out.
+ * Only an object already seen can close a cycle, so a tree costs no walk.
+ */
+function backReference(
+  v: unknown,
+  holder: object,
+  paths: WeakMap<object, string>,
+  holders: WeakMap<object, object>,
+): { thing: string; why: string } | undefined {
+  if (typeof v !== 'object' || v === null || !paths.has(v)) return undefined;
+  for (let open: object | undefined = holder; open !== undefined; open = holders.get(open)) {
+    if (open !== v) continue;
+    const target = paths.get(v);
+    return {
+      thing: `a reference back to ${target ? target : 'the value itself'}`,
+      why: 'a cycle, which JSON cannot store (hold ids in place of back-references, or a copy without them)',
+    };
+  }
+  return undefined;
 }
 
 /** What JSON.stringify would store as something else without a word: the thing, and why, with the way out. */

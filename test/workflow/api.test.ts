@@ -200,6 +200,25 @@ t.test('a refused value names where in it the refused part sits, as JavaScript w
       "return value of job 'j' holds NaN (at .second[1].bad), which JSON stores as null (use null, or a string)",
     ],
     [
+      'a cycle back to the value itself: where it closes, one line',
+      ((a: Record<string, unknown>) => ((a.self = a), a))({ n: 1 }),
+      "return value of job 'j' holds a reference back to the value itself (at .self), a cycle, which JSON cannot store (hold ids in place of back-references, or a copy without them)",
+    ],
+    [
+      'a cycle deeper in: where it closes and what it points back to',
+      ((b: { name: string; parent?: object }) => {
+        const tree = { kids: [{ name: 'a' }, b] };
+        b.parent = tree.kids;
+        return tree;
+      })({ name: 'b' }),
+      "return value of job 'j' holds a reference back to .kids (at .kids[1].parent), a cycle, which JSON cannot store (hold ids in place of back-references, or a copy without them)",
+    ],
+    [
+      'an array holding itself',
+      ((a: unknown[]) => (a.push(a), a))([0]),
+      "return value of job 'j' holds a reference back to the value itself (at [1]), a cycle, which JSON cannot store (hold ids in place of back-references, or a copy without them)",
+    ],
+    [
       'the value itself: no path',
       () => 1,
       "return value of job 'j' holds a function, which cannot be stored (use plain data)",
@@ -333,6 +352,10 @@ t.test(
     t.throws(
       () => root.addFollowOn(job, { onDone: () => 1 } as never),
       /^input of job 'api-test-double' holds a function \(at \.onDone\), which cannot be stored \(use plain data\)$/,
+    );
+    t.throws(
+      () => root.addChild(job, ((o: Record<string, unknown>) => ((o.back = { to: o }), o))({}) as never),
+      /^input of job 'api-test-double' holds a reference back to the value itself \(at \.back\.to\), a cycle, which JSON cannot store/,
     );
     // Toil's DAG edge to the root: a cycle, refused naming both.
     t.throws(
