@@ -16,7 +16,9 @@ import { simulate, type SimulationProgress, type SimulationResult } from '../sca
 import { parseTrace, traceFields, type Trace } from '../scaler/simulator/trace.js';
 import { refuseUnrunnable } from '../scaler/simulator/unrunnable.js';
 import type { PolicyName } from '../scaler/types.js';
+import { addForeignOptions, checkForeignOptions } from './foreignOptions.js';
 import type { SubCommand } from './main.js';
+import { REMOVED_SCALER_OPTIONS } from './removedScalerOptions.js';
 import { addScalerOptions, autoscalingFlagsGiven, type AutoscalingFlags } from './runAutoscaledOptions.js';
 import { flagError, problemOfFlag, scalerSectionOverFile, type ScalerFlagSection } from './scalerFlags.js';
 import { progressReporter } from './simulateProgress.js';
@@ -409,7 +411,7 @@ export const command: SubCommand = {
       .optionsGroup(
         "Toil's scaler flags, as toil run takes them; each wins over its key in the config's scaler: section:",
       );
-    addScalerOptions(cmd)
+    addForeignOptions(addScalerOptions(cmd), REMOVED_SCALER_OPTIONS)
       .addHelpText(
         'after',
         "\n--bootTime is how long the scaler expects a boot to take; the simulated boot is the config's simulation.bootTime." +
@@ -427,6 +429,8 @@ export const command: SubCommand = {
             compare?: boolean;
           },
         ) => {
+          // Each is refused (exit 2, saying what to give instead); the table ignores none.
+          checkForeignOptions(opts, REMOVED_SCALER_OPTIONS);
           if (opts.compare && opts.policy !== undefined)
             throw new UserInputError(
               'BAD_FLAG',

@@ -20,6 +20,7 @@ import { openJobLogDir, type JobLogFilesOptions } from '../leader/jobLogFiles.js
 import { KILL_POLL_MS } from '../leader/killRequest.js';
 import { takeEarlyNotices } from './earlyNotices.js';
 import { LEVEL_SWITCHES, addLevelSwitches } from './logLevelSwitches.js';
+import { REMOVED_SCALER_OPTIONS } from './removedScalerOptions.js';
 
 /**
  * Toil's `toil run` options beyond the ones toil-ts acts on (src/cli/foreignOptions.ts says what
@@ -38,7 +39,6 @@ const SLURM_MEMORY = "toil-ts asks Slurm for each job's memory itself";
 const BACKOFF = 'toil-ts retries a failed job at once';
 const OTHER_BATCH_SYSTEM = (name: string): string =>
   `it tunes Toil's ${name} batch system; toil-ts's are single_machine, mesos and slurm`;
-const REMOVED = 'Toil removed this option';
 // Not `--mem=0` in TOIL_SLURM_ARGS: that is refused there, as in Toil (each job's --mem is its own).
 const SLURM_DEFAULT_ALL_MEM =
   "toil-ts does not ask Slurm for a node's whole memory; give --defaultMemory the nodes' memory instead (the jobs that declare none then ask for that)";
@@ -153,23 +153,7 @@ export const FOREIGN_RUN_OPTIONS: readonly ForeignOption[] = [
   ...refused('value', 'toil-ts schedules no accelerators (GPUs)', '--defaultAccelerators'),
   ...ignored('value', 'toil-ts jobs ask for no GPUs', '--slurmGPUPartition', '--slurmGPUQOS'),
   ...refused('bool', SLURM_DEFAULT_ALL_MEM, '--slurmDefaultAllMem'),
-  // Toil 3.x's scaler options, in its docs of the time beside --nodeType and --preemptableNodeType
-  // (which toil-ts takes): Toil's parser now refuses them, and the workflow's would blame itself.
-  ...refused(
-    'value',
-    `${REMOVED} (its AWS provisioner took none); give the worker types with --nodeTypes (e.g. --nodeTypes c5.large) and their root volume with --nodeStorage GiB`,
-    '--nodeOptions',
-  ),
-  ...refused(
-    'value',
-    `${REMOVED} (its AWS provisioner took none); give spot worker types with their bid in --nodeTypes (e.g. --nodeTypes c5.large:0.05) and their root volume with --nodeStorage GiB`,
-    '--preemptableNodeOptions',
-  ),
-  ...refused(
-    'value',
-    `${REMOVED} when it rewrote its autoscaler: the scaler packs the queued jobs onto nodes itself, with no multiplier; leave it out (for more nodes sooner, lower --targetTime, default 1800 s)`,
-    '--alphaPacking',
-  ),
+  ...REMOVED_SCALER_OPTIONS,
 ];
 
 /** Adds Toil's logging switches, `--logFile` and the options above (hidden from --help) to `toil run`. */

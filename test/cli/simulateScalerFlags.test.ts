@@ -123,6 +123,19 @@ t.test('a scaler flag toil simulate refuses is one line, as toil run says it, ex
       ['--compare', '--maxPreemptableNodes', '3'],
       '--maxPreemptableNodes 3: --compare runs toil-classic, which does not honour it (Toil has no such limit), so its ratios would compare different limits; remove it to compare the two policies',
     ],
+    // Toil 3.x's scaler options, which Toil removed: what to give instead, not "unknown option".
+    [
+      ['--alphaPacking', '0.8'],
+      '--alphaPacking: Toil removed this option when it rewrote its autoscaler: the scaler packs the queued jobs onto nodes itself, with no multiplier; leave it out (for more nodes sooner, lower --targetTime, default 1800 s)',
+    ],
+    [
+      ['--nodeOptions', '--rootVolumeSize 50'],
+      '--nodeOptions: Toil removed this option (its AWS provisioner took none); give the worker types with --nodeTypes (e.g. --nodeTypes c5.large) and their root volume with --nodeStorage GiB',
+    ],
+    [
+      ['--compare', '--preemptableNodeOptions', 'x'],
+      '--preemptableNodeOptions: Toil removed this option (its AWS provisioner took none); give spot worker types with their bid in --nodeTypes (e.g. --nodeTypes c5.large:0.05) and their root volume with --nodeStorage GiB',
+    ],
   ];
   for (const [flags, line] of rows) {
     const r = await runToil(['simulate', 'trace.json', '--config', 'base.yaml', ...flags], { cwd: dir });
