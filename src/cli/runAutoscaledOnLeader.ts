@@ -117,6 +117,8 @@ export async function runOnLeader(
         );
     },
     onProgress: (p) => out.progress(p),
+    // Said as a local run's log says it: the leader's log, where it is too, is not here to read.
+    onNotice: (line) => out.line(`toil: WARNING on the leader: ${line}`),
     onArgsTaken: () => {
       for (const line of said.takenNotices) out.line(line);
     },

@@ -184,6 +184,11 @@ export interface WorkflowRun {
   /** The workflow's progress as its leader last reported it. */
   progress?: WorkflowProgress;
   /**
+   * What the run's own code said that its submitter is to see (a module still loading after
+   * 10 s), each once: the client following it prints the ones it has not printed.
+   */
+  notices?: string[];
+  /**
    * The workflow took its arguments: its start() returned, or the run resumed one that had
    * started. The client following it then says what it says of them once they are taken (a toil
    * option misspelt, which the workflow took and toil did not act on), as a local run does.
@@ -261,6 +266,8 @@ export interface DaemonDeps {
     onArgsTaken: () => void,
     /** Each attempt the run loses with its node (runWorkflow's onAttemptLost). */
     onAttemptLost: (lost: LostAttemptRecord) => void,
+    /** A line for the run's submitter (IsolatedWorkflowCode's onNotice): see WorkflowRun.notices. */
+    onNotice: (line: string) => void,
   ) => Promise<{
     status: 'succeeded' | 'failed';
     jobsRun: number;
@@ -708,6 +715,10 @@ export class LeaderDaemon {
         (lost) => {
           lostAttempts.add(lost);
           Object.assign(run, lostAttempts.record());
+        },
+        // Each load of a resumed run may say it again: once is enough.
+        (line) => {
+          if (!run.notices?.includes(line)) run.notices = [...(run.notices ?? []), line];
         },
       )
       .then(

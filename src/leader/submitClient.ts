@@ -29,6 +29,8 @@ export interface FollowOptions {
   readonly onLost?: (lost: readonly LostAttemptRecord[], unlisted: number) => void;
   /** Once, when the run is first seen to have taken its arguments (WorkflowRun.argsTaken). */
   readonly onArgsTaken?: () => void;
+  /** Each of the run's notices (WorkflowRun.notices) once, when first seen. */
+  readonly onNotice?: (line: string) => void;
   readonly signal?: AbortSignal;
   /** The leader's bearer token (needed when its status routes are closed). */
   readonly token?: string;
@@ -232,6 +234,7 @@ export async function followWorkflow(
   let lastAnswerAt = options.clock.now();
   let silent = false;
   let argsTaken = false;
+  let noticesSaid = 0;
   const losses = new NewLosses();
   for (;;) {
     let run: WorkflowRun | undefined;
@@ -279,6 +282,8 @@ export async function followWorkflow(
         argsTaken = true;
         options.onArgsTaken?.();
       }
+      for (const line of run.notices?.slice(noticesSaid) ?? []) options.onNotice?.(line);
+      noticesSaid = Math.max(noticesSaid, run.notices?.length ?? 0);
       const { fresh, unlisted } = losses.take(run);
       if (fresh.length > 0 || unlisted > 0) options.onLost?.(fresh, unlisted);
       if (run.progress) options.onProgress?.(run.progress);

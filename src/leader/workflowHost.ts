@@ -3,7 +3,13 @@ import type { Clock } from '../common/clock.js';
 import { ToilError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { endLeftProcesses, newProcessMark, withProcessMark } from '../common/processMarks.js';
-import type { FinishRequest, StartRequest, StartResult, WorkflowCode } from '../workflow/workflowCode.js';
+import {
+  SLOW_LOAD_WARNING,
+  type FinishRequest,
+  type StartRequest,
+  type StartResult,
+  type WorkflowCode,
+} from '../workflow/workflowCode.js';
 import type { HostReply, HostRequest } from '../workflow/workflowHostChild.js';
 
 /**
@@ -41,7 +47,15 @@ export interface IsolatedWorkflowCodeOptions {
   readonly signal?: AbortSignal;
   /** The environment of the host process (the job store's credentials and endpoint). */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Each line the code's host logs that the run's submitter is to see too (its log is the
+   * daemon's, not theirs): a module still loading after 10 s.
+   */
+  readonly onNotice?: (line: string) => void;
 }
+
+/** The host's log lines a submitter is shown too (onNotice). */
+const FOR_SUBMITTER: ReadonlySet<string> = new Set([SLOW_LOAD_WARNING]);
 
 /** How long a workflow host that has answered gets to exit before it is killed. */
 const HOST_EXIT_MS = 10_000;
@@ -248,6 +262,7 @@ export class IsolatedWorkflowCode implements WorkflowCode {
     try {
       const { level, msg } = JSON.parse(line) as { level?: number; msg?: string };
       this.log[PINO_LEVELS[level ?? 30] ?? 'info'](msg ?? '');
+      if (msg !== undefined && FOR_SUBMITTER.has(msg)) this.o.onNotice?.(msg);
     } catch {
       this.log.info(line);
     }

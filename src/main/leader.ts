@@ -286,6 +286,7 @@ export async function startLeader(options: {
         bundleFile,
         onArgsTaken,
         onAttemptLost,
+        onNotice,
       ) => {
         const store = openJobStore(submission.jobStore, storeOptions);
         const exists = await store.exists();
@@ -379,6 +380,7 @@ export async function startLeader(options: {
               },
               workflowFile: submission.workflowFile,
               signal,
+              onNotice,
             }),
             aroundCode,
           ),

@@ -274,13 +274,7 @@ async function loadModule(
   };
   const restoreExit = replaceProcessExit(trap);
   // A top level that awaits what never settles keeps the run waiting without a word: say so once.
-  const slow = setTimeout(
-    () =>
-      log.warn(
-        `the workflow module has not finished loading after ${SLOW_LOAD_MS / 1000} s: its top level is still running or awaiting something (an await at the top level of the module, or of a module it imports, that never settles keeps the run here; Ctrl-C stops it)`,
-      ),
-    SLOW_LOAD_MS,
-  );
+  const slow = setTimeout(() => log.warn(SLOW_LOAD_WARNING), SLOW_LOAD_MS);
   let onAbort = (): void => {};
   const aborted = new Promise<never>((_resolve, reject) => {
     onAbort = () => reject(signal?.reason as Error);
@@ -304,6 +298,12 @@ async function loadModule(
 
 /** How long a module's load may take before the run says it is still loading. */
 const SLOW_LOAD_MS = 10_000;
+
+/**
+ * What the run says of a load still going after SLOW_LOAD_MS. A leader daemon's workflow host
+ * logs it to the daemon, which also shows it to the run's submitter (IsolatedWorkflowCode's onNotice).
+ */
+export const SLOW_LOAD_WARNING = `the workflow module has not finished loading after ${SLOW_LOAD_MS / 1000} s: its top level is still running or awaiting something (an await at the top level of the module, or of a module it imports, that never settles keeps the run here; Ctrl-C stops it)`;
 
 /** The error's message and the first frame of the user's source that threw it, on one line. */
 function located(e: unknown): string {

@@ -46,7 +46,7 @@ async function startDaemon(t: Test, dir: string): Promise<string> {
   const daemon = new LeaderDaemon({
     ...fakeDaemonDeps(clock, config),
     newBatchSystem: (s) => new InProcessBatchSystem(storeOf(s.jobStore), dir) as never,
-    runWorkflow: (submission, batchSystem, _progress, signal) =>
+    runWorkflow: (submission, batchSystem, _progress, signal, ...[, , , , , , onNotice]) =>
       runWorkflow({
         store: storeOf(submission.jobStore),
         workflowFile: submission.workflowFile,
@@ -67,6 +67,7 @@ async function startDaemon(t: Test, dir: string): Promise<string> {
           log: silentLogger(),
           timeouts: { start: 20_000, finish: 20_000, load: 20_000 },
           workflowFile: submission.workflowFile,
+          onNotice,
         }),
       }),
     auth: { token: TOKEN, metrics: 'open', status: 'open' },
@@ -74,6 +75,16 @@ async function startDaemon(t: Test, dir: string): Promise<string> {
   const url = await daemon.start();
   t.teardown(() => daemon.stop());
   return url;
+}
+
+/** DIR/wf.ts: a one-job workflow whose module runs `line` at its top level first; its path. */
+function moduleWithTopLevel(dir: string, line: string): string {
+  const path = join(dir, 'wf.ts');
+  writeFileSync(
+    path,
+    `import { defineJob, defineWorkflow } from 'toil-ts';\n${line}\nconst a = defineJob<null, number>('j', () => 1);\nexport default defineWorkflow<number>({ start(ctx) { return ctx.root(a, null); } });\n`,
+  );
+  return path;
 }
 
 t.test(
@@ -113,11 +124,7 @@ t.test(
   async (t) => {
     const dir = testDir(t);
     const url = await startDaemon(t, dir);
-    const exits = join(dir, 'wf.ts');
-    writeFileSync(
-      exits,
-      `import { defineJob, defineWorkflow } from 'toil-ts';\nif (!process.env.NEVER_SET_X) process.exit(7);\nconst a = defineJob<null, number>('j', () => 1);\nexport default defineWorkflow<number>({ start(ctx) { return ctx.root(a, null); } });\n`,
-    );
+    const exits = moduleWithTopLevel(dir, 'if (!process.env.NEVER_SET_X) process.exit(7);');
     const env = { TOIL_LEADER_TOKEN: TOKEN };
     const refused = startToil(['run', exits, `file:${join(dir, 'js')}`, '--leader', url], { env });
     t.teardown(() => void refused.child.kill('SIGKILL'));
@@ -140,5 +147,39 @@ t.test(
     t.teardown(() => void next.child.kill('SIGKILL'));
     const n = await next.done;
     t.equal(n.code, 0, `the daemon runs the next workflow: ${n.stdout}${n.stderr}`);
+  },
+);
+
+/**
+ * A module whose top level never settles, on a daemon: a local run says after 10 s that it is
+ * still loading, but the daemon's host said so only in the daemon's log, and `toil run --leader`
+ * showed nothing until the daemon's load limit (here 20 s) failed the run.
+ */
+t.test(
+  'a module whose top level never settles on the daemon: its submitter is told, once, that it is still loading',
+  async (t) => {
+    const dir = testDir(t);
+    const url = await startDaemon(t, dir);
+    const hangs = moduleWithTopLevel(dir, 'await new Promise(() => {});');
+    const client = startToil(['run', hangs, `file:${join(dir, 'js')}`, '--leader', url], {
+      env: { TOIL_LEADER_TOKEN: TOKEN },
+    });
+    t.teardown(() => void client.child.kill('SIGKILL'));
+    const r = await client.done;
+    const said = r.stdout + r.stderr;
+    t.equal(r.code, 1, `the load limit failed the run: ${said}`);
+    const warnings = said.match(/^toil: WARNING on the leader: .*$/gm) ?? [];
+    t.same(
+      warnings,
+      [
+        'toil: WARNING on the leader: the workflow module has not finished loading after 10 s: its top level is still running or awaiting something (an await at the top level of the module, or of a module it imports, that never settles keeps the run here; Ctrl-C stops it)',
+      ],
+      'one line, once',
+    );
+    const warnedAt = said.indexOf('WARNING on the leader');
+    t.ok(
+      warnedAt >= 0 && warnedAt < said.indexOf('did not load the module within 20 s'),
+      'said before the load limit failed the run',
+    );
   },
 );
