@@ -589,34 +589,19 @@ export const MAX_VALUE_BYTES = 64 * 2 ** 20;
  */
 export function encodeValue(value: unknown, what: string): Json {
   if (value === undefined) return null;
-  // Where each object being written sits in `value`: its holder's path and its key. The holder
-  // JSON.stringify starts from (`{ '': value }`) is in none, so `value` itself is at ''.
-  const paths = new WeakMap<object, string>();
-  // Each object's holder where it is being written: from any holder, the chain of objects open
-  // around it (JSON.stringify goes depth first, so a later visit of a shared object overwrites).
-  const holders = new WeakMap<object, object>();
   let text: string | undefined;
   try {
-    text = JSON.stringify(value, function (this: object, key: string, v: unknown) {
-      if (isPromised(v)) return { [PROMISE_MARKER]: { job: v.jobId, path: [...v.path] } };
-      const holderPath = paths.get(this);
-      const path = holderPath === undefined ? '' : holderPath + pathStep(this, key);
-      // `v` is after toJSON (a Buffer's is already an object of numbers): judge the value as given.
-      const refused =
-        refusal(v, (this as Record<string, unknown>)[key] ?? v) ?? backReference(v, this, paths, holders);
-      if (refused)
-        throw new JobDeclarationError(
-          `${what} holds ${refused.thing}${path && ` (at ${path})`}, ${refused.why}`,
-        );
-      if (typeof v === 'object' && v !== null) {
-        paths.set(v, path);
-        holders.set(v, this);
-      }
-      return v;
-    });
-  } catch (e) {
-    if (e instanceof JobDeclarationError) throw e;
-    throw new JobDeclarationError(`${what} cannot be stored as JSON: ${(e as Error).message}`);
+    // Most values are fine: written once, checked, with no record of where each part sits.
+    text = stringifyChecked(value, what, undefined);
+  } catch {
+    // A refusal, or JSON.stringify's own (a cycle): written again, each object's place kept, so the
+    // message names where in the value it is. The second pass throws the error to show.
+    try {
+      text = stringifyChecked(value, what, new WeakMap());
+    } catch (e) {
+      if (e instanceof JobDeclarationError) throw e;
+      throw new JobDeclarationError(`${what} cannot be stored as JSON: ${(e as Error).message}`);
+    }
   }
   if (text === undefined) return null;
   // A character is at most 3 bytes of UTF-8 (4 for a pair of 2 characters): short text is under.
@@ -662,6 +647,56 @@ function refusal(v: unknown, given: unknown): { thing: string; why: string } | u
   return silentlyChanged(given);
 }
 
+/** Thrown by the first, unrecorded pass of encodeValue: the value is refused, where is not known. */
+const REFUSED = new Error('refused');
+
+/**
+ * `value` as JSON, each part checked (refusal); with `placed`, each object's place is recorded as
+ * it is written, so a refusal names where it sits and a cycle is found (backReference). Without,
+ * a refusal throws REFUSED and a cycle JSON.stringify's own TypeError.
+ */
+function stringifyChecked(
+  value: unknown,
+  what: string,
+  placed: WeakMap<object, WrittenAt> | undefined,
+): string | undefined {
+  return JSON.stringify(value, function (this: object, key: string, v: unknown) {
+    if (isPromised(v)) return { [PROMISE_MARKER]: { job: v.jobId, path: [...v.path] } };
+    // `v` is after toJSON (a Buffer's is already an object of numbers): judge the value as given.
+    const refused =
+      refusal(v, (this as Record<string, unknown>)[key] ?? v) ?? (placed && backReference(v, this, placed));
+    if (refused) {
+      if (!placed) throw REFUSED;
+      const path = pathOf(this, key, placed);
+      throw new JobDeclarationError(
+        `${what} holds ${refused.thing}${path && ` (at ${path})`}, ${refused.why}`,
+      );
+    }
+    // JSON.stringify goes depth first, so a later visit of a shared object overwrites its place.
+    if (placed && typeof v === 'object' && v !== null) placed.set(v, { holder: this, key });
+    return v;
+  });
+}
+
+/** Where an object is being written: its holder (the object or array holding it) and its key there. */
+interface WrittenAt {
+  readonly holder: object;
+  readonly key: string;
+}
+
+/**
+ * Where `holder[key]` sits in the value being written, as JavaScript would reach it (`.a[1].b`);
+ * '' for the value itself. The holder JSON.stringify starts from (`{ '': value }`) is placed nowhere.
+ */
+function pathOf(holder: object, key: string, placed: WeakMap<object, WrittenAt>): string {
+  const steps: string[] = [];
+  for (let at: WrittenAt | undefined = { holder, key }; at !== undefined; at = placed.get(at.holder)) {
+    if (!placed.has(at.holder)) break;
+    steps.push(pathStep(at.holder, at.key));
+  }
+  return steps.reverse().join('');
+}
+
 /**
  * If `v` is one of the objects open around `holder` (a cycle, which JSON.stringify would refuse
  * in a message of several lines naming constructors, not where): which one, and the way out.
@@ -670,13 +705,13 @@ function refusal(v: unknown, given: unknown): { thing: string; why: string } | u
 function backReference(
   v: unknown,
   holder: object,
-  paths: WeakMap<object, string>,
-  holders: WeakMap<object, object>,
+  placed: WeakMap<object, WrittenAt>,
 ): { thing: string; why: string } | undefined {
-  if (typeof v !== 'object' || v === null || !paths.has(v)) return undefined;
-  for (let open: object | undefined = holder; open !== undefined; open = holders.get(open)) {
+  if (typeof v !== 'object' || v === null || !placed.has(v)) return undefined;
+  for (let open: object | undefined = holder; open !== undefined; open = placed.get(open)?.holder) {
     if (open !== v) continue;
-    const target = paths.get(v);
+    const at = placed.get(v)!;
+    const target = pathOf(at.holder, at.key, placed);
     return {
       thing: `a reference back to ${target ? target : 'the value itself'}`,
       why: 'a cycle, which JSON cannot store (hold ids in place of back-references, or a copy without them)',
