@@ -1208,14 +1208,11 @@ function planCostWith(
   // walltime, or its name's longest recent runtime), and a node running a job with no bound, or
   // past it, is left alone (a heavy-tailed job planned to end inside a node's busy time often
   // does not). The added time is priced at the node's $/h, so a big node is extended last.
-  const spareNodes = (spotToo: boolean): { ids: Set<string>; by: number } | undefined => {
+  const spareNodes = (): { ids: Set<string>; by: number } | undefined => {
     const runningOn = (n: ExistingNode): RunningJob[] => runningByNode.get(n.id) ?? [];
     const stillRunning = draining.filter(
       (n) =>
-        !n.rebalanceRecommended &&
-        runningOn(n).length > 0 &&
-        !consolidable(n) &&
-        (spotToo || n.capacityType !== 'spot'),
+        !n.rebalanceRecommended && runningOn(n).length > 0 && !consolidable(n) && n.capacityType !== 'spot',
     );
     const isDraining = new Set(stillRunning.map((n) => n.id));
     // Seconds a running job may run yet at most, as far as is known (its walltime, or its name's
@@ -1230,7 +1227,7 @@ function planCostWith(
           !n.rebalanceRecommended &&
           !special.has(n.id) &&
           (took.has(n.id) || runningOn(n).length > 0) &&
-          (spotToo || n.capacityType !== 'spot'),
+          n.capacityType !== 'spot',
       ),
       ...stillRunning,
     ].filter((n) => runningOn(n).every((r) => boundLeft(r) !== undefined));
@@ -1357,19 +1354,17 @@ function planCostWith(
     );
     return ids.size > 0 ? { ids, by } : undefined;
   };
-  // Jobs issued so far; the plan's state keeps when that count last grew.
+  // Jobs completed and issued so far; the plan's state keeps when the issued count last grew.
+  const completed = Object.values(snapshot.runtimes?.byName ?? {}).reduce((s, r) => s + r.count, 0);
   const issued =
-    snapshot.queued.reduce((s, q) => s + (q.count ?? 1), 0) +
-    snapshot.running.length +
-    Object.values(snapshot.runtimes?.byName ?? {}).reduce((s, r) => s + r.count, 0);
+    snapshot.queued.reduce((s, q) => s + (q.count ?? 1), 0) + snapshot.running.length + completed;
   const last = snapshot.state;
   const arrivedAt = last?.issued === undefined || issued > last.issued ? now : (last.arrivedAt ?? now);
-  const completed = snapshot.runtimes?.total.count ?? 0;
   const flow = workFlow(last, issued, completed, now, Math.min(T, FAN_IN_WINDOW_SECONDS));
   const quiet = (now - arrivedAt) / 1000 >= T;
   const spare =
     undrain.length === 0 && queuedTotal > 0 && onExisting === queuedTotal && (quiet || flow.fanningIn)
-      ? spareNodes(false)
+      ? spareNodes()
       : undefined;
 
   // 4. New nodes.
