@@ -476,13 +476,13 @@ async function run(
       // Its workers killed and their scratch removed first, synchronously: exiting at once left
       // the jobs' scratch under the work directory, which no later run removed. Then the lease,
       // a write to the store: kept, a leader on another machine waited for it to expire.
-      const { killed, left } = forcedExitCleanup();
+      const { killed, strays, left } = forcedExitCleanup();
       endProgress();
       exitingAtOnce = forcedExitReleases().then(({ released, left: held }) => {
         const leftBehind = [...left, ...held];
         console.line(
           `toil: ${signal} again: exiting at once` +
-            (killed > 0 ? `, its ${countOf(killed, 'worker')} killed` : '') +
+            forcedKills(killed, strays) +
             (left.length === 0 ? ', its scratch removed' : '') +
             (released > 0 ? ", the job store's lease released" : '') +
             (leftBehind.length === 0 ? '' : `; left behind: ${leftBehind.join('; ')}`),
@@ -1075,4 +1075,13 @@ export function issuedJobsToStop(progress: WorkflowProgress | undefined): string
     ...(queued > 0 ? [`cancelling its ${jobs(queued, 'queued')}`] : []),
   ];
   return ` and ${parts.join(' and ')}`;
+}
+
+/** The forced exit's kills, as a clause of its line: `, its 2 workers and 1 process its jobs left killed`. */
+export function forcedKills(workers: number, strays: number): string {
+  const parts = [
+    ...(workers > 0 ? [`its ${countOf(workers, 'worker')}`] : []),
+    ...(strays > 0 ? [`${strays} ${strays === 1 ? 'process' : 'processes'} its jobs left`] : []),
+  ];
+  return parts.length === 0 ? '' : `, ${parts.join(' and ')} killed`;
 }

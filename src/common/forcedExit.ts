@@ -7,8 +7,12 @@ import { processAlive } from './processIdentity.js';
  * killed with it would otherwise leave its job's scratch under the work directory for good.
  */
 
-/** Kills processes of this run at once; returns their pids, to wait for their end. */
-type Kill = () => readonly number[];
+/**
+ * Kills processes of this run at once; returns their pids, to wait for their end: its workers,
+ * and what its jobs started outside them (a setsid'd tool, which the kill of a worker's process
+ * group misses).
+ */
+type Kill = () => { readonly workers: readonly number[]; readonly strays: readonly number[] };
 /**
  * Removes files of this run once its processes are gone (`killed`: the pids the kills ended);
  * returns what it left and where (one clause each), none when it removed everything.
@@ -39,7 +43,10 @@ export function onForcedExitRemoval(removal: Removal): () => void {
 
 /** What a forced exit's cleanup did: the processes it killed, and what it left, and where. */
 export interface ForcedExitCleanup {
+  /** Workers killed. */
   readonly killed: number;
+  /** Processes the run's jobs left running outside their workers, killed. */
+  readonly strays: number;
   readonly left: readonly string[];
 }
 
@@ -49,12 +56,14 @@ export interface ForcedExitCleanup {
  */
 export function forcedExitCleanup(now: () => number = Date.now): ForcedExitCleanup {
   const deadline = now() + FORCED_EXIT_CLEANUP_MS;
-  const pids = [...kills].flatMap((kill) => safely(kill, []));
+  const done = [...kills].map((kill) => safely(kill, { workers: [], strays: [] }));
+  const workers = new Set(done.flatMap((d) => d.workers));
+  const strays = new Set(done.flatMap((d) => d.strays).filter((pid) => !workers.has(pid)));
+  const killed = new Set([...workers, ...strays]);
   const pause = new Int32Array(new SharedArrayBuffer(4));
-  while (pids.some((pid) => processAlive(pid)) && now() < deadline) Atomics.wait(pause, 0, 0, 10);
-  const killed = new Set(pids);
+  while ([...killed].some((pid) => processAlive(pid)) && now() < deadline) Atomics.wait(pause, 0, 0, 10);
   const left = [...removals].flatMap((removal) => safely(() => removal(deadline, killed), []));
-  return { killed: killed.size, left };
+  return { killed: workers.size, strays: strays.size, left };
 }
 
 /** `f()`, or `fallback` if it throws: one part that fails must not keep the others from their cleanup. */

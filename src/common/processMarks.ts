@@ -211,21 +211,24 @@ export async function endMarkedProcesses(mark: string, options: SweepOptions): P
   return { found: first.length, killed: killMarkedProcesses(mark).killed, supported: true };
 }
 
-/** SIGKILL at once to every process that carries `mark` (a machine that dies): no grace. */
-export function killMarkedProcesses(mark: string): SweepResult {
+/**
+ * SIGKILL at once to every process that carries `mark` (a machine that dies): no grace. `pids`:
+ * those it killed, for a caller that waits for their end.
+ */
+export function killMarkedProcesses(mark: string): SweepResult & { readonly pids: readonly number[] } {
   // A process killed a moment ago may still read as marked while it dies: counted once.
   const killed = new Set<number>();
   let found: number | undefined;
   for (let round = 0; round < KILL_ROUNDS; round++) {
     const marked = markedProcesses(mark);
-    if (marked === undefined) return { found: 0, killed: 0, supported: false };
+    if (marked === undefined) return { found: 0, killed: 0, supported: false, pids: [] };
     found ??= marked.length;
     const left = marked.filter((pid) => !killed.has(pid));
     if (left.length === 0) break;
     signalAll(left, 'SIGKILL');
     for (const pid of left) killed.add(pid);
   }
-  return { found: found ?? 0, killed: killed.size, supported: true };
+  return { found: found ?? 0, killed: killed.size, supported: true, pids: [...killed] };
 }
 
 function signalAll(pids: readonly number[], signal: NodeJS.Signals): void {

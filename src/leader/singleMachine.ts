@@ -4,7 +4,12 @@ import type { Clock } from '../common/clock.js';
 import { JobTooBigError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { onForcedExitKill } from '../common/forcedExit.js';
-import { endLeftProcesses, newProcessMark, withProcessMark } from '../common/processMarks.js';
+import {
+  endLeftProcesses,
+  killMarkedProcesses,
+  newProcessMark,
+  withProcessMark,
+} from '../common/processMarks.js';
 import { formatBytes } from '../common/units.js';
 import type { JobCommit, JobTicket } from '../jobstore/jobRecords.js';
 import type { WarmRunReply, WarmRunRequest } from '../workflow/warmWorker.js';
@@ -96,6 +101,8 @@ export class SingleMachineBatchSystem implements BatchSystem {
   private stopped = false;
   /** The `ended` of every worker process not yet ended (see endOf). */
   private readonly ending = new Set<Promise<void>>();
+  /** The process marks of those workers: what their jobs started carries one too. */
+  private readonly marks = new Set<string>();
   private offForcedExit: (() => void) | undefined;
 
   constructor(options: SingleMachineOptions) {
@@ -107,7 +114,11 @@ export class SingleMachineBatchSystem implements BatchSystem {
     this.listener = listener;
     // A leader exiting at once (a second Ctrl-C) ends its workers first, so that their jobs'
     // scratch can be removed (see runWorkflow).
-    this.offForcedExit ??= onForcedExitKill(() => this.workerProcesses().flatMap(killGroupNow));
+    this.offForcedExit ??= onForcedExitKill(() => ({
+      workers: this.workerProcesses().flatMap(killGroupNow),
+      // What the jobs started outside their workers' groups: the sweep that ends it gets no turn.
+      strays: [...this.marks].flatMap((mark) => killMarkedProcesses(mark).pids),
+    }));
   }
 
   /** The largest job as it declares itself: under `--scale` its cores are the machine's ÷ scale. */
@@ -335,6 +346,7 @@ export class SingleMachineBatchSystem implements BatchSystem {
    * Tracked in `ending` until then, so shutdown waits for it.
    */
   private endOf(child: ChildProcess, mark: string, jobName: () => string): Promise<void> {
+    this.marks.add(mark);
     const ended = new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
       child.once('error', () => resolve());
@@ -344,7 +356,10 @@ export class SingleMachineBatchSystem implements BatchSystem {
           this.log.warn({ job: jobName() }, m),
         );
       })
-      .finally(() => this.ending.delete(ended));
+      .finally(() => {
+        this.ending.delete(ended);
+        this.marks.delete(mark);
+      });
     this.ending.add(ended);
     return ended;
   }

@@ -10,12 +10,20 @@ t.setTimeout(240_000);
 t.jobs = 2;
 
 // Four jobs that each write a file in their scratch directory (job.tempDir), say so, and run a
-// minute: on --maxCores 2, two run while the run is interrupted, two wait in the queue.
+// minute: on --maxCores 2, two run while the run is interrupted, two wait in the queue. Each
+// leaves a process of its own (setsid, so the kill of its worker's group misses it) that ignores
+// SIGTERM: the first Ctrl-C's stop waits out its grace before the SIGKILL, so a second Ctrl-C
+// lands while the first is under way, however fast the machine.
 const SLOW = `
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineJob, defineWorkflow } from 'toil-ts';
+const linger = (i) =>
+  \`process.on('SIGTERM', () => {}); require('node:fs').writeFileSync('lingering-\${i}.log', 'up'); setTimeout(() => {}, 20000);\`;
 const leaf = defineJob<number, number>('leaf', { cores: 1, memory: '32Mi', disk: '1Mi' }, async (job, i) => {
+  spawn(process.execPath, ['-e', linger(i)], { detached: true, stdio: 'ignore' }).unref();
+  while (!existsSync(\`lingering-\${i}.log\`)) await new Promise((r) => setTimeout(r, 20));
   writeFileSync(join(job.tempDir, 'part'), 'x'.repeat(4096));
   appendFileSync('started.log', \`\${i}\\n\`);
   await new Promise((r) => setTimeout(r, 60_000));
@@ -84,7 +92,7 @@ for (const signals of [1, 2]) {
       if (signals === 2)
         t.match(
           stopped.stderr,
-          /^toil: SIGINT again: exiting at once(?:, its \d+ workers? killed)?, its scratch removed, the job store's lease released$/m,
+          /^toil: SIGINT again: exiting at once(?:, its \d+ workers? and|,) 2 processes its jobs left killed, its scratch removed, the job store's lease released$/m,
           'the exit line says the scratch was removed',
         );
       else t.notMatch(stopped.stderr, /SIGINT again: exiting/, 'one SIGINT: no forced exit');
