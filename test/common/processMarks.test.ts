@@ -108,7 +108,7 @@ t.test('killMarkedProcesses is SIGKILL at once (a machine that dies)', async (t)
   const mark = newProcessMark();
   const p = await detached(t, withProcessMark(process.env, mark));
   const swept = killMarkedProcesses(mark);
-  t.same(swept, { found: 1, killed: 1, supported: true });
+  t.same(swept, { found: 1, killed: 1, supported: true, pids: [p.pid] }, 'it names the pid it killed');
   await exited(p);
   t.equal(p.signalCode, 'SIGKILL');
 });
