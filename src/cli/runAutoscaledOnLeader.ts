@@ -97,6 +97,8 @@ export async function runOnLeader(
     follow.abort();
   };
   const offSignals = onStopSignals(onSignal);
+  // The run as last seen: a Ctrl-C whose cancel the leader did not take says what it had lost by then.
+  let polled: WorkflowRun | undefined;
   const following = followWorkflow(leaderUrl, run.id, {
     clock,
     signal: follow.signal,
@@ -122,6 +124,7 @@ export async function runOnLeader(
     onArgsTaken: () => {
       for (const line of said.takenNotices) out.line(line);
     },
+    onRun: (r) => (polled = r),
   });
   const final = await following.then(
     (r) => r,
@@ -132,20 +135,29 @@ export async function runOnLeader(
     },
   );
   out.endProgress();
+  // An ending whose own line does not count the losses: they are said after it, as a failed run's,
+  // so a run cancelled after an hour of spot reclaims still ends saying how many there were.
+  const sayLost = (run: WorkflowRun | undefined): void => {
+    const lost = run && lostSaid(run);
+    if (lost) out.line(`toil: ${lost} in this run`);
+  };
   if (final === undefined) {
     out.line(`toil: ${interrupted}: cancelling workflow ${run.id} on the leader at ${leaderUrl}`);
     try {
-      await cancelWorkflow(leaderUrl, token, run.id);
+      // The leader's answer is the run as it had it when the cancel was taken: newer than the last poll.
+      const cancelled = await cancelWorkflow(leaderUrl, token, run.id);
       out.line(
         clean === 'always' || clean === 'onError'
           ? `toil: workflow ${run.id} cancelled; the leader deletes the job store ${jobStore} (--clean ${clean})`
           : `toil: workflow ${run.id} cancelled; the job store ${jobStore} is kept; submit again to restart it`,
       );
+      sayLost(cancelled);
     } catch (e) {
       out.line(
         `toil: could not cancel workflow ${run.id} (${(e as Error).message}); it may still be running there: ` +
           `toil cancel ${run.id} --leader ${leaderUrl}`,
       );
+      sayLost(polled);
     } finally {
       offSignals();
     }
@@ -177,11 +189,13 @@ export async function runOnLeader(
         ? `toil: ${what}`
         : `toil: ${what}; the job store ${jobStore} is kept; submit again to restart it`,
     );
+    sayLost(final);
     return CANCELLED_EXIT;
   }
   // Stopped on purpose, not failed: its message says by whom, and that submitting it again resumes it.
   if (final.stoppedByKill) {
     out.line(`toil: ${final.message ?? `workflow ${run.id} was stopped by toil kill`}`);
+    sayLost(final);
     return 1;
   }
   // The store, not the workflow: its one line says what could not be read and that a rerun follows
@@ -190,12 +204,13 @@ export async function runOnLeader(
     out.line(
       `toil: the leader at ${leaderUrl}: ${final.message ?? 'its job store could not be reached or read'}`,
     );
+    sayLost(final);
     return STORE_UNREACHABLE_EXIT;
   }
   const failure = final.message ?? 'no reason given';
   // A workflow's refusal of an argument one typo from a toil option names the option meant.
   out.line(`toil: workflow failed on the leader: ${final.userError ? said.hint(failure) : failure}`);
-  if (lost) out.line(`toil: ${lost} in this run`);
+  sayLost(final);
   // Each failed job's error and the end of its log, as a local run prints them: the message above
   // is one line per job, without the stack that says where.
   for (const job of final.failedJobs ?? []) {

@@ -29,6 +29,8 @@ export interface FollowOptions {
   readonly onLost?: (lost: readonly LostAttemptRecord[], unlisted: number) => void;
   /** Once, when the run is first seen to have taken its arguments (WorkflowRun.argsTaken). */
   readonly onArgsTaken?: () => void;
+  /** Each record of the run the leader answers with, once its notices, losses and progress are passed on. */
+  readonly onRun?: (run: WorkflowRun) => void;
   /** Each of the run's notices (WorkflowRun.notices) once, when first seen. */
   readonly onNotice?: (line: string) => void;
   readonly signal?: AbortSignal;
@@ -287,6 +289,7 @@ export async function followWorkflow(
       const { fresh, unlisted } = losses.take(run);
       if (fresh.length > 0 || unlisted > 0) options.onLost?.(fresh, unlisted);
       if (run.progress) options.onProgress?.(run.progress);
+      options.onRun?.(run);
       if (run.status !== 'running') return run;
     }
     await options.clock.sleep(pollMs, options.signal);

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { failedJobSummary, type FailedJobSummary } from '../../src/leader/daemon.js';
+import type { LostAttemptRecord } from '../../src/jobstore/jobRecords.js';
 import { startToilProcess } from '../fixtures/leaderE2e.js';
 import { REPO_ROOT, runToil, scratchDir } from '../fixtures/workflowCli.js';
 
@@ -92,6 +93,126 @@ for (const [signal, code] of [
     t.same(deleted, ['/workflows/wf-1'], 'the leader was asked to cancel the workflow');
     t.match(r.stderr, new RegExp(`toil: ${signal}: cancelling workflow wf-1 on the leader at ${url}`));
     t.match(r.stderr, /toil: workflow wf-1 cancelled; the job store file:\S+ is kept/);
+  });
+}
+
+/** An attempt lost with a reclaimed spot node, as GET /workflows/:id lists it. */
+function lostAttempt(jobId: string, name: string): LostAttemptRecord {
+  return {
+    jobId,
+    name,
+    attempt: 1,
+    at: Date.parse('2025-01-01T10:00:00Z'),
+    why: 'lost: spot instance i-0a1b2c (t2.medium), reclaimed as its interruption notice said (due 2025-01-01T10:00:02Z): its node 10.0.0.5 disconnected from the Mesos master on 2025-01-01T10:00:05Z',
+    next: 'spot',
+  };
+}
+
+/**
+ * Every ending of a run that lost attempts with their node ends by counting them, as a succeeded
+ * or failed one did: a run cancelled (or killed, or cut off from its store) after an hour of spot
+ * reclaims ended on its own line, the losses said one by one far above it.
+ */
+for (const { ending, record, line } of [
+  {
+    ending: 'cancelled at the leader (toil cancel)',
+    record: {
+      status: 'cancelled',
+      message:
+        'workflow wf-end cancelled at the leader (DELETE /workflows/:id from 127.0.0.1 at 2025-01-01T11:00:00.000Z)',
+    },
+    line: /^toil: workflow wf-end cancelled at the leader \(DELETE .*\); the job store file:\S+ is kept; submit again to restart it$/,
+  },
+  {
+    ending: 'stopped by toil kill',
+    record: {
+      status: 'failed',
+      stoppedByKill: true,
+      messageSaysResume: true,
+      message:
+        'the workflow was stopped by toil kill (from host-a, pid 4242); its running jobs were killed and the job store file:/w/js is kept: submit it again to restart it',
+    },
+    line: /^toil: the workflow was stopped by toil kill \(from host-a, pid 4242\); .* submit it again to restart it$/,
+  },
+  {
+    ending: 'stopped by a job store it could not read',
+    record: {
+      status: 'failed',
+      storeUnreachable: true,
+      message:
+        'job store file:/w/js could not be read: input/output error (EIO) reading leader.json (expected a readable job store: fix its path or its disk, then run again)',
+    },
+    line: /^toil: the leader at \S+: job store file:\/w\/js could not be read: .*then run again\)$/,
+  },
+]) {
+  t.test(`a run ${ending} after losing attempts with their node ends counting them`, async (t) => {
+    const dir = scratchDir(t);
+    const ended = {
+      id: 'wf-end',
+      ...record,
+      lostCount: 2,
+      lost: [lostAttempt('j-1', 'sortA'), lostAttempt('j-2', 'sortB')],
+    };
+    const url = await answeringLeader(t, (method) =>
+      method === 'POST' ? [202, { id: 'wf-end', status: 'running' }] : [200, ended],
+    );
+    const r = await startToilProcess(['run', SORT, `file:${dir}/js`, '--leader', url, '--leaderToken', 'x'], {
+      cwd: dir,
+    }).done;
+    const last = r.stderr.trimEnd().split('\n').slice(-2);
+    t.match(last[0], line, `the ending's own line\n${r.stderr}`);
+    t.equal(last[1], 'toil: 2 attempts lost with their node in this run', 'then the count, last');
+  });
+}
+
+/**
+ * Ctrl-C has no final record to count from: the leader's answer to the cancel is the run as it had
+ * it then (newer than the last poll); a cancel it refused leaves the last poll's, which is all that
+ * was seen.
+ */
+const RUNNING_WITH_A_LOSS = {
+  id: 'wf-1',
+  status: 'running',
+  lostCount: 1,
+  lost: [lostAttempt('j-1', 'sortA')],
+};
+for (const { cancel, answer, line, count } of [
+  {
+    cancel: "taken: it ends counting the losses in the leader's answer to it",
+    answer: [
+      202,
+      {
+        ...RUNNING_WITH_A_LOSS,
+        cancelRequested: true,
+        lostCount: 2,
+        lost: [lostAttempt('j-1', 'sortA'), lostAttempt('j-2', 'sortB')],
+      },
+    ] as const,
+    line: /^toil: workflow wf-1 cancelled; the job store file:\S+ is kept/,
+    count: 'toil: 2 attempts lost with their node in this run',
+  },
+  {
+    cancel: 'refused: it ends counting the losses it last saw',
+    answer: [409, { error: 'workflow wf-1 has already failed' }] as const,
+    line: /^toil: could not cancel workflow wf-1 \(.*has already failed\)/,
+    count: 'toil: 1 attempt lost with its node in this run',
+  },
+]) {
+  t.test(`SIGINT on the client, the cancel ${cancel}`, async (t) => {
+    const dir = scratchDir(t);
+    const url = await answeringLeader(t, (method) =>
+      method === 'DELETE' ? answer : [method === 'POST' ? 202 : 200, RUNNING_WITH_A_LOSS],
+    );
+    const client = startToilProcess(['run', SORT, `file:${dir}/js`, '--leader', url, '--leaderToken', 'x'], {
+      cwd: dir,
+    });
+    t.teardown(() => void client.child.kill('SIGKILL'));
+    await client.waitFor(/toil: job 'sortA' lost \(/);
+    client.child.kill('SIGINT');
+    const r = await client.done;
+    const last = r.stderr.trimEnd().split('\n').slice(-2);
+    t.match(last[0], line, `the cancel's own line\n${r.stderr}`);
+    t.equal(last[1], count, 'then the count, last');
   });
 }
 
