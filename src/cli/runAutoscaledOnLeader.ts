@@ -167,6 +167,7 @@ export async function runOnLeader(
   // A leader restarted without its state: the workflow's fate is in its job store, not here.
   if (final instanceof ToilError) {
     out.line(`toil: ${final.message}; toil status ${jobStore} says how far it got`);
+    sayLost(polled);
     return 1;
   }
   const elapsed = clock.now() - started;

@@ -405,6 +405,28 @@ t.test('a leader that no longer knows the followed workflow is one line, exit 1,
   t.notMatch(run.stderr, /internal error|\n\s+at /, 'no stack trace');
 });
 
+t.test(
+  'a leader that forgets the followed workflow after it lost attempts: the count it last saw ends the run',
+  async (t) => {
+    const dir = scratchDir(t);
+    let polls = 0;
+    const url = await answeringLeader(t, (method) =>
+      method === 'POST'
+        ? [202, { id: 'wf-1', status: 'running' }]
+        : ++polls <= 2
+          ? [200, RUNNING_WITH_A_LOSS]
+          : [404, { error: 'no such workflow' }],
+    );
+    const run = await runToil(['run', SORT, `file:${dir}/js`, '--leader', url, '--leaderToken', 'x'], {
+      cwd: dir,
+    });
+    t.equal(run.code, 1, run.stderr);
+    const last = run.stderr.trimEnd().split('\n').slice(-2);
+    t.match(last[0], /no longer knows workflow wf-1 .* says how far it got$/, `its own line\n${run.stderr}`);
+    t.equal(last[1], 'toil: 1 attempt lost with its node in this run', 'then the count, last');
+  },
+);
+
 /**
  * A leader that refuses the follow requests in a way waiting does not change (a Host it does not
  * answer to: 421, a 403) was waited out as a silent one: the client said it was waiting up to
