@@ -13,13 +13,17 @@ import {
 import type { SubCommand } from './main.js';
 import { STORE_UNREACHABLE_HELP, storeReadingOptions } from './storeUnreachable.js';
 
-/** Toil's `--sortCategory` values (its `wait` and `disk` are not measured here). */
+/**
+ * Toil's `--sortCategory` values (its `wait` and `disk` are not measured here). As in Toil, `time`
+ * is the wall time (its "Real Time") and `clock` the CPU time; the stats records name them the other
+ * way round (`clock`: wall, `time`: CPU).
+ */
 const SORT_CATEGORIES = ['time', 'clock', 'memory', 'alpha', 'count'] as const;
-type SortCategory = (typeof SORT_CATEGORIES)[number];
+export type SortCategory = (typeof SORT_CATEGORIES)[number];
 
 /** Toil's `--sortField` values: which figure of the category orders the names (`ave` is the mean). */
 const SORT_FIELDS = ['min', 'med', 'ave', 'max', 'total'] as const;
-type SortField = (typeof SORT_FIELDS)[number];
+export type SortField = (typeof SORT_FIELDS)[number];
 const SPREAD_OF: Readonly<Record<SortField, keyof Spread>> = {
   min: 'min',
   med: 'median',
@@ -64,7 +68,11 @@ export const command: SubCommand = {
       .argument('<jobStore>', 'the job store locator (file:PATH or aws:REGION:NAME)')
       .option('--raw', 'print one JSON object instead of the table')
       .option('--outputFile <path>', 'also write the report (table, or JSON with --raw) to this file')
-      .option('--sortCategory <category>', `order of the job names: ${SORT_CATEGORIES.join(', ')}`, 'time')
+      .option(
+        '--sortCategory <category>',
+        `order of the job names: ${SORT_CATEGORIES.join(', ')} (time: wall time, clock: CPU time, as in Toil)`,
+        'time',
+      )
       .option(
         '--sortField <field>',
         `which figure of the category orders them: ${SORT_FIELDS.join(', ')} (default total; memory: max)`,
@@ -113,7 +121,8 @@ export const command: SubCommand = {
   },
 };
 
-function sortNames(
+/** The job names in the order of Toil's `--sortCategory` and `--sortField`, largest first unless `reverse`. */
+export function sortNames(
   rows: readonly JobNameStats[],
   by: SortCategory,
   field: SortField | undefined,
@@ -126,9 +135,9 @@ function sortNames(
       ? r.name
       : by === 'count'
         ? r.count
-        : by === 'clock'
+        : by === 'time'
           ? of(r.clock, 'total')
-          : by === 'time'
+          : by === 'clock'
             ? of(r.time, 'total')
             : of(r.memory, 'max');
   const sorted = [...rows].sort((a, b) => {
