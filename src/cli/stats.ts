@@ -9,6 +9,7 @@ import {
   ignored,
   utilityCommonOptions,
   type ForeignOption,
+  type ValueCheck,
 } from './foreignOptions.js';
 import type { SubCommand } from './main.js';
 import { STORE_UNREACHABLE_HELP, storeReadingOptions } from './storeUnreachable.js';
@@ -44,11 +45,21 @@ interface Flags {
   outputFile?: string;
 }
 
+/**
+ * Toil's `--categories`: a comma-separated list of its measures, checked as Toil does (it refuses
+ * `--categories bogus` before reading the store), so a command line toil-ts runs is one Toil would.
+ */
+const TOIL_CATEGORIES: ValueCheck = {
+  expected: 'a comma-separated list of time, clock, wait, memory, disk',
+  accepts: (v) =>
+    v.split(',').every((c) => ['time', 'clock', 'wait', 'memory', 'disk'].includes(c.trim().toLowerCase())),
+};
+
 /** Toil's `toil stats` options that change nothing here (src/cli/foreignOptions.ts). */
 const FOREIGN: readonly ForeignOption[] = [
   ...ignored('none', 'the table already shows seconds and MiB, rounded', '--pretty', '--human'),
   ...ignored(
-    'value',
+    TOIL_CATEGORIES,
     'the table shows every measure toil-ts records (clock, CPU time, memory); wait and disk are not measured',
     '--categories',
   ),

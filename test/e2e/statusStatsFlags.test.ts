@@ -81,3 +81,17 @@ t.test("Toil's status reports toil-ts has no data for are refused, naming what t
   t.equal(jobs.code, 2);
   t.match(jobs.stderr, /--jobs: `toil status` reports on the whole workflow only; run it without --jobs/);
 });
+
+t.test('toil stats refuses a --categories Toil refuses, before reading the job store', async (t) => {
+  const dir = scratchDir(t);
+  const bogus = await runToil(['stats', 'file:./absent', '--categories', 'time,cpu'], { cwd: dir });
+  t.equal(bogus.code, 2);
+  t.equal(
+    bogus.stderr,
+    'toil: --categories time,cpu: expected a comma-separated list of time, clock, wait, memory, disk\n',
+  );
+  // Toil's own spellings pass its check (blanks, any case) and reach the store.
+  const toils = await runToil(['stats', 'file:./absent', '--categories', 'time, Memory,disk'], { cwd: dir });
+  t.match(toils.stderr, /^toil: --categories has no effect here: /m);
+  t.match(toils.stderr, /job store file:\.\/absent does not exist/);
+});
