@@ -95,3 +95,23 @@ t.test('toil stats refuses a --categories Toil refuses, before reading the job s
   t.match(toils.stderr, /^toil: --categories has no effect here: /m);
   t.match(toils.stderr, /job store file:\.\/absent does not exist/);
 });
+
+t.test(
+  "toil stats --sortCategory wait or disk, Toil's, is refused as not measured, not as a typo",
+  async (t) => {
+    const dir = scratchDir(t);
+    for (const [category, what] of [
+      ['wait', "a job's CPU wait"],
+      ['disk', "a job's disk use"],
+    ] as const) {
+      const r = await runToil(['stats', 'file:./absent', '--sortCategory', category], { cwd: dir });
+      t.equal(r.code, 2);
+      t.match(
+        r.stderr,
+        new RegExp(
+          `^toil: --sortCategory ${category}: toil-ts does not measure ${what}[^;\\n]*; expected one of time, clock, memory, alpha, count\\n$`,
+        ),
+      );
+    }
+  },
+);
