@@ -91,7 +91,7 @@ export const command: SubCommand = {
       )
       .option(
         '--sortField <field>',
-        `which figure of the category orders them: ${SORT_FIELDS.join(', ')} (default total; memory: max)`,
+        `which figure of the category orders them: ${SORT_FIELDS.join(', ')} (default med, as in Toil)`,
       )
       .option('--sort <direction>', 'ascending, or decending (the default: largest first)')
       .option('--sortReverse', 'reverse the order');
@@ -149,18 +149,18 @@ export function sortNames(
   field: SortField | undefined,
   reverse: boolean,
 ): JobNameStats[] {
-  const of = (sp: Spread | undefined, fallback: keyof Spread): number =>
-    sp?.[field ? SPREAD_OF[field] : fallback] ?? 0;
+  // Toil's default is the median: its report marks "med*" as the order.
+  const of = (sp: Spread | undefined): number => sp?.[SPREAD_OF[field ?? 'med']] ?? 0;
   const key = (r: JobNameStats): number | string =>
     by === 'alpha'
       ? r.name
       : by === 'count'
         ? r.count
         : by === 'time'
-          ? of(r.clock, 'total')
+          ? of(r.clock)
           : by === 'clock'
-            ? of(r.time, 'total')
-            : of(r.memory, 'max');
+            ? of(r.time)
+            : of(r.memory);
   const sorted = [...rows].sort((a, b) => {
     const ka = key(a);
     const kb = key(b);

@@ -19,3 +19,21 @@ t.test(
     t.same(order('memory'), ['computes', 'waits'], 'memory: the biggest peak first');
   },
 );
+
+t.test("toil stats orders by the median unless --sortField says otherwise, as Toil's", async (t) => {
+  // Many short runs (the most wall time in all) beside one long run (the longest each).
+  const many: JobNameStats = {
+    name: 'many',
+    count: 100,
+    clock: { min: 0.1, median: 0.1, mean: 0.1, max: 0.1, total: 10 },
+    time: spread(1),
+    memory: { min: 1, median: 1, mean: 3, max: 9, total: 300 },
+  };
+  const once: JobNameStats = { name: 'once', count: 1, clock: spread(5), time: spread(1), memory: spread(5) };
+  const names = (field?: Parameters<typeof sortNames>[2], by: Parameters<typeof sortNames>[1] = 'time') =>
+    sortNames([many, once], by, field, false).map((r) => r.name);
+  t.same(names(), ['once', 'many'], 'the default: the longest median wall time first');
+  t.same(names(undefined, 'memory'), ['once', 'many'], 'memory too: the biggest median peak first');
+  t.same(names('total'), ['many', 'once'], '--sortField total: the most wall time in all first');
+  t.same(names('max', 'memory'), ['many', 'once'], '--sortField max: the biggest peak first');
+});
