@@ -180,7 +180,26 @@ function spreadCells(s: Spread | undefined, fmt: (x: number) => string): string[
 function table(rows: readonly JobNameStats[]): string[] {
   const measures = ['min', 'med', 'mean', 'max', 'total'];
   const head: string[][] = [
-    ['job', 'count', 'clock s', '', '', '', '', 'CPU core·s', '', '', '', '', 'memory MiB', '', '', '', ''],
+    // Toil's titles: its --sortCategory time is the first, clock the second.
+    [
+      'job',
+      'count',
+      'real time s',
+      '',
+      '',
+      '',
+      '',
+      'CPU time core·s',
+      '',
+      '',
+      '',
+      '',
+      'memory MiB',
+      '',
+      '',
+      '',
+      '',
+    ],
     ['', '', ...measures, ...measures, ...measures.slice(0, 4), ''],
   ];
   const body: string[][] = rows.map((r) => [

@@ -59,6 +59,11 @@ t.test(
     const stats = await runToil(['stats', 'file:./js', '--outputFile', report], { cwd: dir });
     t.equal(stats.code, 0, stats.stderr);
     t.match(readFileSync(report, 'utf8'), /^jobs: +4 run/m, 'the report is in the file');
+    t.match(
+      stats.stdout,
+      /^job +count +real time s +CPU time core·s +memory MiB$/m,
+      "its columns carry Toil's titles, which --sortCategory time and clock name (not 'clock s' for the wall time)",
+    );
     t.equal(stats.stdout, readFileSync(report, 'utf8'), 'and on the screen, as in Toil');
     const ascending = await runToil(
       ['stats', 'file:./js', '--sortCategory', 'count', '--sort', 'ascending', '--human'],
