@@ -26,7 +26,8 @@ t.test(
       );
     t.ok(m, warnings[0] ?? 'no warning');
     const peakMi = Number(m?.[1]);
-    t.ok(peakMi >= 200, `the peak holds the 200 MiB buffer (${peakMi} MiB)`);
+    // Net of what the heap gave back while it ran (seen: 199.9 MiB): the buffer, less a few.
+    t.ok(peakMi >= 190 && peakMi < 250, `the peak holds the 200 MiB buffer (${peakMi} MiB)`);
     // The exact figure is in the line's fields; the MiB shown are rounded.
     const peakBytes = Number(/usedBytes=(\d+)/.exec(warnings[0] ?? '')?.[1]);
     t.equal(Number(m?.[2]), Math.ceil((peakBytes * 11) / 2 ** 20 / 10), 'declare the peak and a tenth more');
@@ -58,7 +59,9 @@ for (const [mode, flags] of [
       );
       const field = (name: string): number =>
         Number(new RegExp(` ${name}=(\\d+)`).exec(warnings[0] ?? '')?.[1]);
-      t.ok(field('usedBytes') >= 200 * MI, `hog's own 200 MiB buffer is counted (${field('usedBytes')})`);
+      // The growth is net of what the worker's heap gave back while hog ran (seen: 199.75 MiB on a
+      // warm worker): its own 200 MiB, less a few; the 200 MiB root left would double it.
+      t.ok(field('usedBytes') >= 190 * MI, `hog's own 200 MiB buffer is counted (${field('usedBytes')})`);
       t.ok(
         field('usedBytes') < 250 * MI,
         `what its worker held as it started is not (${field('usedBytes')})`,

