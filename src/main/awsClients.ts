@@ -50,11 +50,10 @@ export async function createEc2Client(
   silenceAwsSdkNodeVersionWarning();
   const { EC2Client } = ec2Sdk();
   const endpoint = options.endpoint ?? (env.AWS_ENDPOINT_URL_EC2?.trim() || undefined);
-  const keys = clientCredentials(env, endpoint);
   return new EC2Client({
     region,
     ...(endpoint ? { endpoint } : {}),
-    ...(keys ? { credentials: keys } : {}),
+    ...clientSigning(env, endpoint),
     ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
     requestHandler: { connectionTimeout: options.connectTimeoutMs ?? AWS_CONNECT_TIMEOUT_MS },
   });
@@ -62,12 +61,13 @@ export async function createEc2Client(
 
 /**
  * The region the SDK's own chain finds (AWS_REGION, else the `region` of the AWS profile in
- * ~/.aws/config, which `aws configure` writes), or undefined.
+ * ~/.aws/config, which `aws configure` writes; TOIL_AWS_PROFILE's when it names one), or undefined.
  */
-export async function sdkConfiguredRegion(): Promise<string | undefined> {
+export async function sdkConfiguredRegion(env: Env = process.env): Promise<string | undefined> {
   silenceAwsSdkNodeVersionWarning();
   const { EC2Client } = ec2Sdk();
-  const client = new EC2Client({});
+  const profile = toilAwsProfile(env);
+  const client = new EC2Client(profile ? { profile, logger: SILENT_SDK_LOGGER } : {});
   try {
     return (await client.config.region()).trim() || undefined;
   } catch {
@@ -82,6 +82,48 @@ export function isLocalEndpoint(endpoint: string | undefined): boolean {
   return (
     endpoint !== undefined && /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?\/?$/.test(endpoint)
   );
+}
+
+/**
+ * Toil's TOIL_AWS_PROFILE: the profile of the AWS config files every client signs with and takes
+ * its region from. Toil makes its boto3 sessions with it as `profile_name`, so it wins over
+ * AWS_PROFILE and over keys in the environment (botocore drops the environment's keys for a
+ * profile named so; the SDK's chain does the same for a profile it is given). Ignored, a run
+ * would sign with other credentials than the ones named: another account, another cluster.
+ */
+export function toilAwsProfile(env: Env): string | undefined {
+  return env.TOIL_AWS_PROFILE?.trim() || undefined;
+}
+
+/**
+ * The SDK's logger for a client signing with TOIL_AWS_PROFILE: silent. With keys in the
+ * environment too, the SDK's chain takes the profile (as Toil does) but prints eight lines on
+ * stderr saying so, through console.warn unless its client has a logger of its own. The SDK logs
+ * nothing else a command shows (toil-ts reports its errors itself).
+ */
+export const SILENT_SDK_LOGGER = {
+  trace: () => {},
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+};
+
+/**
+ * How a client signs, spread into its config: TOIL_AWS_PROFILE's profile, else the keys of
+ * `clientCredentials`, else nothing (the SDK's default chain).
+ */
+export function clientSigning(
+  env: Env,
+  endpoint: string | undefined,
+):
+  | { profile: string; logger: typeof SILENT_SDK_LOGGER }
+  | { credentials: NonNullable<ReturnType<typeof clientCredentials>> }
+  | object {
+  const profile = toilAwsProfile(env);
+  if (profile) return { profile, logger: SILENT_SDK_LOGGER };
+  const keys = clientCredentials(env, endpoint);
+  return keys ? { credentials: keys } : {};
 }
 
 /**
@@ -157,12 +199,11 @@ export async function createIamClient(env: Env): Promise<IAMClient | undefined> 
   if (!endpoint && isLocalEndpoint(env.AWS_ENDPOINT_URL_EC2?.trim() || undefined)) return undefined;
   silenceAwsSdkNodeVersionWarning();
   const { IAMClient } = iamSdk();
-  const keys = clientCredentials(env, endpoint);
   // IAM is global: its API lives in us-east-1 whatever the cluster's region.
   return new IAMClient({
     region: 'us-east-1',
     ...(endpoint ? { endpoint } : {}),
-    ...(keys ? { credentials: keys } : {}),
+    ...clientSigning(env, endpoint),
     requestHandler: { connectionTimeout: AWS_CONNECT_TIMEOUT_MS },
   });
 }
@@ -178,11 +219,10 @@ export async function createSsmClient(region: string, env: Env): Promise<SSMClie
   if (!endpoint && isLocalEndpoint(env.AWS_ENDPOINT_URL_EC2?.trim() || undefined)) return undefined;
   silenceAwsSdkNodeVersionWarning();
   const { SSMClient } = ssmSdk();
-  const keys = clientCredentials(env, endpoint);
   return new SSMClient({
     region,
     ...(endpoint ? { endpoint } : {}),
-    ...(keys ? { credentials: keys } : {}),
+    ...clientSigning(env, endpoint),
     requestHandler: { connectionTimeout: AWS_CONNECT_TIMEOUT_MS },
   });
 }

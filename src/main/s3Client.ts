@@ -1,6 +1,12 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { s3Sdk } from '../common/awsSdkPackages.js';
-import { AWS_CONNECT_TIMEOUT_MS, isLocalEndpoint, silenceAwsSdkNodeVersionWarning } from './awsClients.js';
+import {
+  AWS_CONNECT_TIMEOUT_MS,
+  isLocalEndpoint,
+  silenceAwsSdkNodeVersionWarning,
+  SILENT_SDK_LOGGER,
+  toilAwsProfile,
+} from './awsClients.js';
 import type { Env } from './env.js';
 import { s3EndpointFromEnv } from './s3Endpoint.js';
 
@@ -8,8 +14,9 @@ import { s3EndpointFromEnv } from './s3Endpoint.js';
  * An S3 client for `region`. `AWS_ENDPOINT_URL_S3` (the SDK's standard variable), or Toil's
  * `TOIL_S3_HOST` (with `TOIL_S3_PORT`, `TOIL_S3_USE_SSL`), points it at an S3-compatible server
  * such as MinIO, moto or s3rver, which only speak path-style addressing (s3Endpoint.ts).
- * Credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from `env` when set there, else the SDK's
- * default chain (profile, SSO, instance role, ...).
+ * Credentials: Toil's TOIL_AWS_PROFILE's profile when it names one (see toilAwsProfile), else
+ * AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from `env` when set there, else the SDK's default chain
+ * (profile, SSO, instance role, ...).
  */
 export function createS3Client(
   region: string,
@@ -24,17 +31,20 @@ export function createS3Client(
   const endpoint = s3EndpointFromEnv(env)?.url;
   const accessKeyId = env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
+  const profile = toilAwsProfile(env);
   const client = new S3Client({
     region,
     ...(endpoint !== undefined && { endpoint, forcePathStyle: true }),
-    ...(accessKeyId &&
-      secretAccessKey && {
-        credentials: {
-          accessKeyId,
-          secretAccessKey,
-          ...(env.AWS_SESSION_TOKEN && { sessionToken: env.AWS_SESSION_TOKEN }),
-        },
-      }),
+    ...(profile
+      ? { profile, logger: SILENT_SDK_LOGGER }
+      : accessKeyId &&
+        secretAccessKey && {
+          credentials: {
+            accessKeyId,
+            secretAccessKey,
+            ...(env.AWS_SESSION_TOKEN && { sessionToken: env.AWS_SESSION_TOKEN }),
+          },
+        }),
     // Checksums only where S3 demands them: s3rver stores the aws-chunked framing of streamed
     // bodies as the object's bytes otherwise. S3 still verifies Content-MD5/TLS integrity.
     requestChecksumCalculation: 'WHEN_REQUIRED',
