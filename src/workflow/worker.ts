@@ -259,6 +259,7 @@ async function runAttempt(
   options.onMark?.(mark);
   const pidBeforeMark = lastPid();
   const restoreEnv = applyEnv({
+    OMP_NUM_THREADS: ompThreads(ticket.requirements.cores),
     ...ticket.env,
     [PROCESS_MARKS_ENV]: withProcessMark(process.env, mark)[PROCESS_MARKS_ENV]!,
   });
@@ -454,6 +455,15 @@ function serviceControl(
     pause: () => wallClock.sleep(pollMs),
   };
   return { control, stoppedEarly: () => early };
+}
+
+/**
+ * Toil's OMP_NUM_THREADS for a job: the one the worker was started with, else the job's cores as
+ * a whole number, at least 1, so an OpenMP program a job starts uses the cores it asked for and
+ * not every core of a node other jobs share. `--setEnv OMP_NUM_THREADS=N` wins over both.
+ */
+function ompThreads(cores: number): string {
+  return process.env.OMP_NUM_THREADS || String(Math.max(1, Math.trunc(cores)));
 }
 
 /** Sets `env` in this process's environment; returns what puts the previous values back. */
