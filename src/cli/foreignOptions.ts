@@ -30,6 +30,12 @@ export interface ForeignOption {
    * that toil-ts runs is one Toil would run).
    */
   readonly check?: ValueCheck;
+  /**
+   * Toil's `env_var` of the option: set, it stands for the option where the command line does
+   * not give it, so it is checked, ignored or refused as the option would be, named as the
+   * variable. A variable in the shell's profile is as much the user's asking as the flag is.
+   */
+  readonly envVar?: string;
 }
 
 /** What a `value` option's argument must be, as Toil's argparse `type`, `choices` and range say. */
@@ -97,6 +103,10 @@ export const ignored = (arg: ArgOf, why: string, ...flags: string[]): ForeignOpt
 export const refused = (arg: ArgOf, why: string, ...flags: string[]): ForeignOption[] =>
   flags.map((flag) => option(arg, 'refused', why, flag));
 
+/** The options of `table` (one, from `ignored` or `refused`), standing also for Toil's `envVar`. */
+export const withEnvVar = (envVar: string, table: ForeignOption[]): ForeignOption[] =>
+  table.map((o) => ({ ...o, envVar }));
+
 /**
  * commander's attribute name for a long flag (`--sseKey` → `sseKey`, `--log-dir` → `logDir`,
  * `--use_private_ip` → itself).
@@ -123,18 +133,30 @@ const isOn = (v: unknown): boolean => v === true || (typeof v === 'string' && /^
  * Checks the options of `table` the user gave: throws for the first refused one (exit 2), and
  * returns one line for each ignored one, for the command to print before it starts.
  */
-export function checkForeignOptions(flags: object, table: readonly ForeignOption[]): string[] {
+export function checkForeignOptions(
+  flags: object,
+  table: readonly ForeignOption[],
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string[] {
   const notices: string[] = [];
   for (const o of table) {
-    const v = (flags as Record<string, unknown>)[attr(o.flag)];
+    const given = (flags as Record<string, unknown>)[attr(o.flag)];
+    const fromEnv =
+      given === undefined && o.envVar !== undefined ? env[o.envVar]?.trim() || undefined : undefined;
+    const v = given ?? fromEnv;
     if (v === undefined) continue;
+    const name = fromEnv !== undefined ? o.envVar! : o.flag;
+    // As the user wrote it: `--flag value`, or `VARIABLE=value`.
+    const valued = (text: string): string => (fromEnv !== undefined ? `${name}=${text}` : `${name} ${text}`);
     if (o.arg === 'bool' && typeof v === 'string' && !/^(true|false|yes|no|1|0)$/i.test(v))
-      throw new UserInputError('BAD_FLAG', `${o.flag} ${v}: expected true or false`);
+      throw new UserInputError('BAD_FLAG', `${valued(v)}: expected true or false`);
     if (o.check && typeof v === 'string' && !o.check.accepts(v))
-      throw new UserInputError('BAD_FLAG', `${o.flag} ${v}: expected ${o.check.expected}`);
+      throw new UserInputError('BAD_FLAG', `${valued(v)}: expected ${o.check.expected}`);
     if (o.effect === 'refused' && (o.arg !== 'bool' || isOn(v)))
-      throw new UserInputError('UNSUPPORTED_TOIL_OPTION', `${o.flag}: ${o.why}`, { flag: o.flag });
-    if (o.effect === 'ignored') notices.push(`toil: ${o.flag} has no effect here: ${o.why}`);
+      throw new UserInputError('UNSUPPORTED_TOIL_OPTION', `${fromEnv ? valued(fromEnv) : name}: ${o.why}`, {
+        flag: name,
+      });
+    if (o.effect === 'ignored') notices.push(`toil: ${name} has no effect here: ${o.why}`);
   }
   return notices;
 }

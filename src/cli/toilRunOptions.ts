@@ -9,6 +9,7 @@ import {
   oneOf,
   refused,
   wholeNumber,
+  withEnvVar,
   type ForeignOption,
 } from './foreignOptions.js';
 import type { Clock } from '../common/clock.js';
@@ -40,6 +41,8 @@ const BACKOFF = 'toil-ts retries a failed job at once';
 const OTHER_BATCH_SYSTEM = (name: string): string =>
   `it tunes Toil's ${name} batch system; toil-ts's are single_machine, mesos and slurm`;
 // Not `--mem=0` in TOIL_SLURM_ARGS: that is refused there, as in Toil (each job's --mem is its own).
+const COORDINATION = 'toil-ts workers coordinate through the job store';
+const NO_GPUS = 'toil-ts jobs ask for no GPUs';
 const SLURM_DEFAULT_ALL_MEM =
   "toil-ts does not ask Slurm for a node's whole memory; give --defaultMemory the nodes' memory instead (the jobs that declare none then ask for that)";
 
@@ -89,7 +92,7 @@ export const FOREIGN_RUN_OPTIONS: readonly ForeignOption[] = [
     "toil-ts removes a job's scratch space when the job ends",
     '--cleanWorkDir',
   ),
-  ...ignored(existingPath, 'toil-ts workers coordinate through the job store', '--coordinationDir'),
+  ...withEnvVar('TOIL_COORDINATION_DIR', ignored(existingPath, COORDINATION, '--coordinationDir')),
   ...ignored('value', MESOS_FRAMEWORK, '--mesosName', '--mesosRole', '--mesosFrameworkId'),
   ...ignored('none', SLURM_MEMORY, '--manualMemArgs', '--memoryIsProduct'),
   ...ignored(decimal(0), BACKOFF, '--retryBackoffSeconds'),
@@ -151,8 +154,9 @@ export const FOREIGN_RUN_OPTIONS: readonly ForeignOption[] = [
     '--doubleMem',
   ),
   ...refused('value', 'toil-ts schedules no accelerators (GPUs)', '--defaultAccelerators'),
-  ...ignored('value', 'toil-ts jobs ask for no GPUs', '--slurmGPUPartition', '--slurmGPUQOS'),
-  ...refused('bool', SLURM_DEFAULT_ALL_MEM, '--slurmDefaultAllMem'),
+  ...withEnvVar('TOIL_SLURM_GPU_PARTITION', ignored('value', NO_GPUS, '--slurmGPUPartition')),
+  ...withEnvVar('TOIL_SLURM_GPU_QOS', ignored('value', NO_GPUS, '--slurmGPUQOS')),
+  ...withEnvVar('TOIL_SLURM_DEFAULT_ALL_MEM', refused('bool', SLURM_DEFAULT_ALL_MEM, '--slurmDefaultAllMem')),
   ...REMOVED_SCALER_OPTIONS,
 ];
 
@@ -203,11 +207,15 @@ export function logLevelOf(flags: object, fallback = 'info'): string {
 }
 
 /**
- * Checks the Toil options given that toil-ts does not act on: throws for the first refused one
+ * Checks the Toil options given that toil-ts does not act on (on the command line, or through
+ * the environment variable Toil reads for one): throws for the first refused one
  * (exit 2), and returns one line for each ignored one, for the run to print before it starts.
  */
-export function foreignToilOptions(flags: object): string[] {
-  return checkForeignOptions(flags, FOREIGN_RUN_OPTIONS);
+export function foreignToilOptions(
+  flags: object,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string[] {
+  return checkForeignOptions(flags, FOREIGN_RUN_OPTIONS, env);
 }
 
 /** Toil's default `--maxLogFileSize` (100 * 1024 * 1024 in toil/options/common.py). */
@@ -282,6 +290,9 @@ export function runOutput(
   const notices = foreignToilOptions(flags).filter(
     (n) => f.batchSystem !== 'slurm' || !n.startsWith('toil: --noStdOutErr '),
   );
+  // Toil reads it over --coordinationDir and TOIL_COORDINATION_DIR, with no check of its own.
+  if (process.env.TOIL_COORDINATION_DIR_OVERRIDE?.trim())
+    notices.push(`toil: TOIL_COORDINATION_DIR_OVERRIDE has no effect here: ${COORDINATION}`);
   const g = flags as Record<string, unknown>;
   if (g['writeLogs'] === undefined && g['writeLogsGzip'] === undefined)
     for (const flag of ['writeLogsFromAllJobs', 'maxLogFileSize'])
