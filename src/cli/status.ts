@@ -136,7 +136,14 @@ async function report(jobStore: string, flags: Flags): Promise<number> {
     if (!flags.noAggStats) process.stdout.write(summary(s, damaged, runningRecord, now));
     if (left) process.stdout.write(leftByRunLines(left, now));
     // Toil prints the running jobs after its summary.
-    if (running) process.stdout.write(runningLines(running, s.locator, now));
+    if (running)
+      process.stdout.write(
+        runningLines(running, s.locator, now, {
+          // A run that ended (finished, failed, or every job ran) stopped its jobs: none of a
+          // leader killed with -9 can be left. No workflow record: none was ever issued.
+          runEnded: !s.workflowId || s.finished || s.failed || s.finishPending === true,
+        }),
+      );
   }
   const unfinished = Boolean(flags.failIfNotComplete) && !s.finished;
   return s.damaged.length > 0 || unfinished ? 1 : 0;

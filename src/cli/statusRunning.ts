@@ -108,8 +108,18 @@ export function jobCounts(r: RunningNow): { running: number; waiting: number; he
   };
 }
 
-/** Toil's lines ("Job ID … with name … is running on … as ID …"), with where and for how long. */
-export function runningLines(r: RunningNow, locator: string, now: number): string {
+/**
+ * Toil's lines ("Job ID … with name … is running on … as ID …"), with where and for how long.
+ * `runEnded`: the last leader recorded the end of its run (the workflow finished or failed, or
+ * every job ran), so it had stopped its jobs and none of a leader killed with -9 can be left to
+ * mention.
+ */
+export function runningLines(
+  r: RunningNow,
+  locator: string,
+  now: number,
+  o: { readonly runEnded?: boolean } = {},
+): string {
   if (r.damaged) return `which jobs are running cannot be told: ${r.damaged}\n`;
   if (!r.leader && r.deadLeaderLeft)
     return (
@@ -119,8 +129,11 @@ export function runningLines(r: RunningNow, locator: string, now: number): strin
     );
   if (!r.leader)
     return (
-      `no leader is running the workflow in ${locator}, so none of its jobs is running ` +
-      `(the cluster jobs of a leader killed with -9 are stopped by 'toil kill --force ${locator}')\n`
+      `no leader is running the workflow in ${locator}, so none of its jobs is running` +
+      (o.runEnded
+        ? ''
+        : ` (the cluster jobs of a leader killed with -9 are stopped by 'toil kill --force ${locator}')`) +
+      '\n'
     );
   if (r.at === undefined) return `${r.leader} runs the workflow; it has recorded no running job yet\n`;
   const { running, waiting } = jobCounts(r);

@@ -87,8 +87,8 @@ t.test(
     t.equal(after.code, 0, after.stderr);
     t.match(
       after.stdout,
-      /^no leader is running the workflow in file:\.\/js, so none of its jobs is running/m,
-      'once the leader stopped, nothing runs',
+      /^no leader is running the workflow in file:\.\/js, so none of its jobs is running \(the cluster jobs of a leader killed with -9 are stopped by 'toil kill --force file:\.\/js'\)$/m,
+      'once the leader stopped, nothing runs; a run that recorded no end may have been killed with -9',
     );
     t.notMatch(after.stdout, /Job ID/, 'no job is listed');
     t.match(
@@ -97,6 +97,36 @@ t.test(
       'the summary says the workflow stopped, and by the kill',
     );
     t.notOk(processAlive(pid), 'and the worker it named is gone');
+  },
+);
+
+t.test(
+  'toil status --printStatus on a failed, then a finished workflow says nothing runs, and no word of toil kill --force',
+  async (t) => {
+    const dir = scratchDir(t);
+    const tree = [
+      'run',
+      repoPath('test/fixtures/workflowTree.ts'),
+      'file:./js',
+      ...['--n', '2', '--out', join(dir, 'o'), '--log', join(dir, 'x.log')],
+    ];
+    const failed = await runToil([...tree, '--fail', 'add', '--failTimes', '1', '--retryCount', '0'], {
+      cwd: dir,
+    });
+    t.equal(failed.code, 1, 'the workflow failed');
+    // Its leader recorded how its run ended, having stopped its jobs: none can be left behind.
+    const nothing = 'no leader is running the workflow in file:./js, so none of its jobs is running\n';
+    const afterFailure = await runToil(['status', 'file:./js', '--printStatus', '--noAggStats'], {
+      cwd: dir,
+    });
+    t.equal(afterFailure.code, 0, afterFailure.stderr);
+    t.equal(afterFailure.stdout, nothing, 'failed: only that nothing runs');
+    const finished = await runToil([...tree, '--restart', '--clean', 'never'], { cwd: dir });
+    t.equal(finished.code, 0, finished.stderr);
+    const afterFinish = await runToil(['status', 'file:./js', '--printStatus'], { cwd: dir });
+    t.equal(afterFinish.code, 0, afterFinish.stderr);
+    t.match(afterFinish.stdout, /^state: +finished$/m);
+    t.ok(afterFinish.stdout.endsWith(`\n${nothing}`), 'finished: only that nothing runs, after the summary');
   },
 );
 
