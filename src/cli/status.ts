@@ -9,13 +9,13 @@ import { leftByDeadRun, leftByRunLines } from './autoscaleRunState.js';
 import {
   addForeignOptions,
   checkForeignOptions,
-  refused,
   utilityCommonOptions,
   type ForeignOption,
 } from './foreignOptions.js';
 import type { SubCommand } from './main.js';
 import { STORE_UNREACHABLE_HELP, storeReadingOptions } from './storeUnreachable.js';
 import { childrenLines, dotGraph } from './statusGraph.js';
+import { lastLogFiles, namedJobs, perJobLines } from './statusPerJob.js';
 import { jobCounts, lostLines, runningLines, runningNow, type RunningNow } from './statusRunning.js';
 
 interface Flags {
@@ -32,20 +32,14 @@ interface Flags {
   dot?: boolean;
   printStatus?: boolean;
   status?: boolean;
+  perJob?: boolean;
+  printPerJobStats?: boolean;
+  jobs?: string[];
   workDir?: string;
 }
 
-/** Toil's `toil status` reports toil-ts keeps no data for (src/cli/foreignOptions.ts). */
-const FOREIGN: readonly ForeignOption[] = [
-  ...refused(
-    'none',
-    'toil-ts keeps no per-job report in the job store: run `toil stats JOBSTORE` for figures per job name',
-    '--printPerJobStats',
-    '--perJob',
-  ),
-  ...refused('values', '`toil status` reports on the whole workflow only; run it without --jobs', '--jobs'),
-  ...utilityCommonOptions('toil status'),
-];
+/** The options every Toil utility takes, which `toil status` ignores saying why (src/cli/foreignOptions.ts). */
+const FOREIGN: readonly ForeignOption[] = utilityCommonOptions('toil status');
 
 export const command: SubCommand = {
   register(program: Command, setExitCode: (code: number) => void): void {
@@ -60,6 +54,19 @@ export const command: SubCommand = {
       .argument('<jobStore>', 'the job store locator (file:PATH or aws:REGION:NAME)')
       .option('--json', 'print one JSON object instead of text')
       .option('--failIfNotComplete', 'exit 1 unless the workflow has finished')
+      .option(
+        '--perJob',
+        "a line per job, in Toil's format: JOB:'NAME' ID, its state (COMPLETED, COMPLETELY_FAILED, READY_TO_RUN or WAITING), " +
+          "HAS_SERVICES, IS_SERVICE, LOG_FILE (its last failed attempt's log) and CHILD_NUMBER (its successors) where they apply; " +
+          "not Toil's TRYS_REMAINING (the tries left are the running leader's count, not kept with the job) nor IS_ZOMBIE " +
+          '(toil-ts keeps every job that ran: COMPLETED) (also --printPerJobStats)',
+      )
+      .option(
+        '--jobs <id...>',
+        'report only on these jobs (their ids, as --perJob prints them): --perJob, --printLogs, --printFailed, ' +
+          '--printChildren, --printDot and the jobs --printStatus lists, not the summary; alone, it prints their --perJob lines; ' +
+          'put it after the job store, as it takes every word up to the next option',
+      )
       .option('--printLogs', 'print the log of every failed attempt kept in the job store (also --logs)')
       .option('--printFailed', 'list the jobs that failed for good (also --failed)')
       .option(
@@ -80,10 +87,10 @@ export const command: SubCommand = {
       )
       .option(
         '--noAggStats',
-        'leave out the summary (with --printLogs, --printFailed, --printChildren, --printDot or --printStatus, print only those)',
+        'leave out the summary (with --perJob, --printLogs, --printFailed, --printChildren, --printDot or --printStatus, print only those)',
       );
     // Toil's second spellings of the same switches.
-    for (const alias of ['--logs', '--failed', '--children', '--dot', '--status'])
+    for (const alias of ['--printPerJobStats', '--logs', '--failed', '--children', '--dot', '--status'])
       cmd.addOption(new Option(alias).hideHelp());
     addForeignOptions(cmd, FOREIGN).action(async (jobStore: string, flags: Flags) => {
       setExitCode(await report(jobStore, flags));
@@ -99,46 +106,73 @@ async function report(jobStore: string, flags: Flags): Promise<number> {
   if (flags.workDir !== undefined) await prepareWorkDir(flags.workDir, process.env, 'read');
   const now = Date.now();
   const store = openJobStore(jobStore, storeReadingOptions('status'));
-  const { status: s, jobs } = await workflowStatusAndJobs(store, now);
+  const { status: s, jobs: allJobs } = await workflowStatusAndJobs(store, now);
   const damaged = s.damaged.map((d) => `  ${d.key}: ${d.reason}${d.remedy ? `; ${d.remedy}` : ''}`);
   const printChildren = flags.printChildren || flags.children;
   const printDot = flags.printDot || flags.dot;
   const printStatus = flags.printStatus || flags.status;
+  const printLogs = flags.printLogs || flags.logs;
+  const printFailed = flags.printFailed || flags.failed;
+  // --jobs with nothing to restrict would be ignored: it asks for a report on those jobs.
+  const perJob =
+    flags.perJob ||
+    flags.printPerJobStats ||
+    (flags.jobs !== undefined && !(printChildren || printDot || printStatus || printLogs || printFailed));
+  const jobs = flags.jobs ? namedJobs(allJobs, flags.jobs, s.locator) : allJobs;
+  const chosen = flags.jobs ? new Set(jobs.map((j) => j.id)) : undefined;
+  const isChosen = (jobId: string): boolean => !chosen || chosen.has(jobId);
+  const logFiles = perJob ? await lastLogFiles(store) : undefined;
   // The summary counts what the leader holding the store runs and holds back, too.
   const runningRecord = printStatus || s.leader !== undefined ? await runningNow(store, now) : undefined;
   const running = printStatus ? runningRecord : undefined;
   // An autoscaled run whose leader is gone leaves its nodes running with nothing to retire them.
   const left = s.leader ? undefined : await leftByDeadRun(jobStore, flags.workDir);
   if (flags.json) {
-    const logs = flags.printLogs || flags.logs ? { failureLogs: await failureLogs(store) } : {};
-    const graph = printChildren || printDot ? { graph: jobs } : {};
+    const logs = printLogs
+      ? { failureLogs: (await failureLogs(store)).filter((l) => isChosen(l.jobId)) }
+      : {};
+    const runningJobs = running
+      ? { running: { ...running, jobs: running.jobs.filter((j) => isChosen(j.jobId)) } }
+      : {};
+    const graph =
+      printChildren || printDot || perJob
+        ? { graph: jobs.map((j) => (logFiles?.has(j.id) ? { ...j, logFile: logFiles.get(j.id) } : j)) }
+        : {};
     process.stdout.write(
-      `${JSON.stringify({ ...s, ...logs, ...graph, ...(running ? { running } : {}), ...(left ? { leftRunning: left } : {}) })}\n`,
+      `${JSON.stringify({ ...s, ...logs, ...graph, ...runningJobs, ...(left ? { leftRunning: left } : {}) })}\n`,
     );
   } else {
-    if (flags.printLogs || flags.logs) {
-      const logs = await failureLogs(store);
+    // In Toil's order: per-job lines, logs, children, graph, failed jobs, summary.
+    if (logFiles) process.stdout.write(perJobLines(jobs, logFiles));
+    if (printLogs) {
+      const logs = (await failureLogs(store)).filter((l) => isChosen(l.jobId));
       process.stdout.write(
-        logs.length === 0 ? 'no failed attempt has a log in the job store\n' : logs.map(formatLog).join(''),
+        logs.length > 0
+          ? logs.map(formatLog).join('')
+          : chosen
+            ? 'no failed attempt of the jobs --jobs names has a log in the job store\n'
+            : 'no failed attempt has a log in the job store\n',
       );
     }
-    // In Toil's order: logs, children, graph, failed jobs, summary.
     if (printChildren) process.stdout.write(childrenLines(jobs));
     if (printDot) process.stdout.write(dotGraph(s.locator, jobs));
-    if (flags.printFailed || flags.failed)
+    if (printFailed) {
+      const failed = s.failedJobs.filter((j) => isChosen(j.jobId));
       process.stdout.write(
         // A bare heading would read as a list cut short.
-        (s.failedJobs.length === 0
+        (failed.length === 0
           ? ['Failed jobs: none']
-          : ['Failed jobs:', ...s.failedJobs.map((j) => `${j.name} (${j.jobId}): ${j.error}`)]
+          : ['Failed jobs:', ...failed.map((j) => `${j.name} (${j.jobId}): ${j.error}`)]
         ).join('\n') + '\n',
       );
+    }
     if (!flags.noAggStats) process.stdout.write(summary(s, damaged, runningRecord, now));
     if (left) process.stdout.write(leftByRunLines(left, now));
     // Toil prints the running jobs after its summary.
     if (running)
       process.stdout.write(
         runningLines(running, s.locator, now, {
+          ...(chosen ? { only: isChosen } : {}),
           // A run that ended (finished, failed, or every job ran) stopped its jobs: none of a
           // leader killed with -9 can be left. No workflow record: none was ever issued.
           runEnded: !s.workflowId || s.finished || s.failed || s.finishPending === true,

@@ -110,15 +110,15 @@ export function jobCounts(r: RunningNow): { running: number; waiting: number; he
 
 /**
  * Toil's lines ("Job ID … with name … is running on … as ID …"), with where and for how long.
- * `runEnded`: the last leader recorded the end of its run (the workflow finished or failed, or
- * every job ran), so it had stopped its jobs and none of a leader killed with -9 can be left to
- * mention.
+ * `only`: the jobs `toil status --jobs` names (the counts stay the workflow's). `runEnded`: the
+ * last leader recorded the end of its run (the workflow finished or failed, or every job ran), so
+ * it had stopped its jobs and none of a leader killed with -9 can be left to mention.
  */
 export function runningLines(
   r: RunningNow,
   locator: string,
   now: number,
-  o: { readonly runEnded?: boolean } = {},
+  o: { readonly only?: (jobId: string) => boolean; readonly runEnded?: boolean } = {},
 ): string {
   if (r.damaged) return `which jobs are running cannot be told: ${r.damaged}\n`;
   if (!r.leader && r.deadLeaderLeft)
@@ -144,17 +144,20 @@ export function runningLines(
       ? `, ${r.held} ready and held back by a job limit (--maxJobs, --maxServiceJobs), not issued`
       : '');
   const unlisted = running + waiting - r.jobs.length;
-  const lines = r.jobs.map((j) =>
-    j.state === 'running'
-      ? `Job ID ${j.jobId} with name ${j.name} is running on ${r.batchSystem} as ID ${j.batchJobId}` +
-        `${j.node ? ` on ${j.node}` : ''} (attempt ${j.attempt}` +
-        `${j.startedAt !== undefined ? `, for ${formatDuration(Math.max(0, now - j.startedAt))}` : ''})`
-      : `Job ID ${j.jobId} with name ${j.name} is issued to ${r.batchSystem}, waiting to start (attempt ${j.attempt})`,
-  );
+  const lines = r.jobs
+    .filter((j) => !o.only || o.only(j.jobId))
+    .map((j) =>
+      j.state === 'running'
+        ? `Job ID ${j.jobId} with name ${j.name} is running on ${r.batchSystem} as ID ${j.batchJobId}` +
+          `${j.node ? ` on ${j.node}` : ''} (attempt ${j.attempt}` +
+          `${j.startedAt !== undefined ? `, for ${formatDuration(Math.max(0, now - j.startedAt))}` : ''})`
+        : `Job ID ${j.jobId} with name ${j.name} is issued to ${r.batchSystem}, waiting to start (attempt ${j.attempt})`,
+    );
   const more =
     unlisted > 0
       ? [
-          `… and ${unlisted} more (the record lists the running jobs up to ${MAX_RUNNING_LISTED} and the first ${MAX_WAITING_LISTED} waiting)`,
+          `… and ${unlisted} more (the record lists the running jobs up to ${MAX_RUNNING_LISTED} and the first ${MAX_WAITING_LISTED} waiting)` +
+            (o.only ? ': a job --jobs names may be among them' : ''),
         ]
       : [];
   return [head, ...lines, ...more].join('\n') + '\n';

@@ -27,6 +27,8 @@ export interface JobView {
    * sub-services (Service.addChild); so each service hangs below exactly one job.
    */
   readonly services: readonly string[];
+  /** A service job (Toil's addService), not an edge of the graph: the job it serves lists it. */
+  readonly service?: true;
 }
 
 /** An edge into a job from a predecessor that has run. */
@@ -351,6 +353,7 @@ export class JobGraph {
       children: n.children.slice(),
       followOns: n.followOns.slice(),
       services: this.startedBy(n),
+      ...(n.spec.service ? { service: true as const } : {}),
     }));
   }
 

@@ -54,7 +54,7 @@ export interface StatusDamagedObject extends DamagedObject {
 }
 
 /**
- * A job as `toil status --printDot`/`--printChildren` show it. `completed`: it ran (its commit is in
+ * A job as `toil status --perJob`/`--printDot`/`--printChildren` show it. `completed`: it ran (its commit is in
  * the store); `failed`: the last run failed it for good; `ready`: it may run now (or is running: the
  * store does not say which); `waiting`: declared, waiting for its predecessors.
  */
@@ -167,14 +167,22 @@ function withRemedies(
 }
 
 function statusJob(job: JobView, failedIds: ReadonlySet<string>): StatusJob {
-  const { id, name, children, followOns, services } = job;
+  const { id, name, children, followOns, services, service } = job;
   const state =
     job.state === 'ran' || job.state === 'done'
       ? 'completed'
       : job.state === 'failed' || failedIds.has(id)
         ? 'failed'
         : job.state;
-  return { id, name, state, children, followOns, ...(services.length > 0 ? { services } : {}) };
+  return {
+    id,
+    name,
+    state,
+    children,
+    followOns,
+    ...(services.length > 0 ? { services } : {}),
+    ...(service ? { service } : {}),
+  };
 }
 
 /**

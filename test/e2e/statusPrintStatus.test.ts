@@ -1,11 +1,12 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { processAlive } from '../../src/common/processIdentity.js';
-import { waitFor } from '../fixtures/waitFor.js';
 import { repoPath } from '../fixtures/repoRoot.js';
-import { longJobArgs, runToil, scratchDir, startToil } from '../fixtures/workflowCli.js';
+import { runToil, scratchDir, startLongJob, startToil } from '../fixtures/workflowCli.js';
+
+const GATED = repoPath('test/fixtures/workflowGatedChildren.ts');
 
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(180_000);
@@ -20,14 +21,7 @@ t.test(
   'toil status --printStatus lists the running job with its worker pid and host, and nothing once the leader is gone',
   async (t) => {
     const dir = scratchDir(t);
-    const log = join(dir, 'exec.log');
-    const running = startToil(longJobArgs(dir), { cwd: dir });
-    t.teardown(() => void running.child.kill('SIGKILL'));
-    await waitFor(
-      'the ten-minute job to start',
-      () => existsSync(log) && readFileSync(log, 'utf8').includes('start tree'),
-      60_000,
-    );
+    const running = await startLongJob(t, dir);
     // The leader records what runs within its 5 s look.
     let status = await runToil(['status', 'file:./js', '--printStatus'], { cwd: dir });
     for (let i = 0; i < 40 && !/is running on/.test(status.stdout); i++) {
@@ -168,27 +162,10 @@ t.test(
   },
 );
 
-// A root job that adds three children, each waiting for the test's go (a file `go` in the directory
-// the workflow's argument names): under --maxJobs 1 one runs and two are held, and stay so.
-const GATED_CHILDREN = `
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { defineJob, defineWorkflow } from 'toil-ts';
-const SMALL = { cores: 0.5, memory: '32Mi', disk: '1Mi' } as const;
-const leaf = defineJob<string, number>('leaf', SMALL, async (_job, dir) => {
-  while (!existsSync(join(dir, 'go'))) await new Promise((r) => setTimeout(r, 20));
-  return 1;
-});
-const root = defineJob<string, void>('root', SMALL, (job, dir) => {
-  for (let i = 0; i < 3; i++) job.addChild(leaf, dir);
-});
-export default defineWorkflow<void>({ start: (ctx) => ctx.root(root, ctx.args[0]!) });
-`;
-
 t.test('plain toil status counts the jobs --maxJobs holds back, as --printStatus --json does', async (t) => {
   const dir = scratchDir(t);
-  writeFileSync(join(dir, 'gated.ts'), GATED_CHILDREN);
-  const running = startToil(['run', 'gated.ts', 'file:./js', dir, '--maxJobs', '1', '--clean', 'never'], {
+  // Three leaves, each waiting for the test's go: under --maxJobs 1 one runs and two are held.
+  const running = startToil(['run', GATED, 'file:./js', dir, '--maxJobs', '1', '--clean', 'never'], {
     cwd: dir,
   });
   t.teardown(() => void running.child.kill('SIGKILL'));

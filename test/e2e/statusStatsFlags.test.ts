@@ -77,16 +77,6 @@ t.test(
   },
 );
 
-t.test("Toil's status reports toil-ts has no data for are refused, naming what to use", async (t) => {
-  const dir = scratchDir(t);
-  const r = await runToil(['status', 'file:./absent', '--printPerJobStats'], { cwd: dir });
-  t.equal(r.code, 2);
-  t.match(r.stderr, /--printPerJobStats: toil-ts keeps no per-job report in the job store/);
-  const jobs = await runToil(['status', 'file:./absent', '--jobs', 'a', 'b'], { cwd: dir });
-  t.equal(jobs.code, 2);
-  t.match(jobs.stderr, /--jobs: `toil status` reports on the whole workflow only; run it without --jobs/);
-});
-
 t.test('toil stats refuses a --categories Toil refuses, before reading the job store', async (t) => {
   const dir = scratchDir(t);
   const bogus = await runToil(['stats', 'file:./absent', '--categories', 'time,cpu'], { cwd: dir });
