@@ -54,10 +54,10 @@ interface Flags {
  * Toil's `--categories`: a comma-separated list of its measures, checked as Toil does (it refuses
  * `--categories bogus` before reading the store), so a command line toil-ts runs is one Toil would.
  */
+const TOIL_CATEGORY_NAMES = ['time', 'clock', 'wait', 'memory', 'disk'];
 const TOIL_CATEGORIES: ValueCheck = {
-  expected: 'a comma-separated list of time, clock, wait, memory, disk',
-  accepts: (v) =>
-    v.split(',').every((c) => ['time', 'clock', 'wait', 'memory', 'disk'].includes(c.trim().toLowerCase())),
+  expected: `a comma-separated list of ${TOIL_CATEGORY_NAMES.join(', ')}`,
+  accepts: (v) => v.split(',').every((c) => TOIL_CATEGORY_NAMES.includes(c.trim().toLowerCase())),
 };
 
 /** Toil's `toil stats` options that change nothing here (src/cli/foreignOptions.ts). */
