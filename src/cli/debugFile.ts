@@ -48,7 +48,11 @@ export interface StoredFile {
 export async function listFiles(store: JobStore): Promise<StoredFile[]> {
   const files: StoredFile[] = [];
   for await (const o of store.objects.list('files/'))
-    files.push({ fileId: o.key, name: fileNameOf(o.key) ?? o.key.slice('files/'.length), size: o.size });
+    files.push({
+      fileId: o.key,
+      name: fileNameOf(o.key) ?? o.key.slice(o.key.lastIndexOf('/') + 1),
+      size: o.size,
+    });
   return files.sort((a, b) => a.name.localeCompare(b.name) || a.fileId.localeCompare(b.fileId));
 }
 

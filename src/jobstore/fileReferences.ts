@@ -1,10 +1,19 @@
 import type { JobCommit, Json, WorkflowRecord } from './jobRecords.js';
 
-const FILE_ID_RE = /^files\/[0-9a-f-]{36}(\/[A-Za-z0-9._-]{1,100})?$/;
+const FILE_ID_RE = /^files\/(?:([0-9a-f-]{36})\/(\d{1,15})\/)?[0-9a-f-]{36}(\/[A-Za-z0-9._-]{1,100})?$/;
 
-/** Whether `value` is a file ID of a job store (`files/<uuid>`, or with the name it was written from). */
+/**
+ * Whether `value` is a file ID of a job store: `files/<uuid>`, or with the name it was written
+ * from, either of them under `<jobId>/<attempt>/` when a job's attempt wrote it.
+ */
 export function isFileId(value: string): boolean {
   return FILE_ID_RE.test(value);
+}
+
+/** The attempt that wrote file `fileId`, when its ID says (see JobStore.newFileId). */
+export function writerOf(fileId: string): { jobId: string; attempt: number } | undefined {
+  const m = FILE_ID_RE.exec(fileId);
+  return m?.[1] === undefined ? undefined : { jobId: m[1], attempt: Number(m[2]) };
 }
 
 /**

@@ -21,7 +21,7 @@ import type {
   RunningRecord,
   WorkflowRecord,
 } from './jobRecords.js';
-import { isFileId, referencedFiles } from './fileReferences.js';
+import { isFileId, referencedFiles, writerOf } from './fileReferences.js';
 import { JobStoreLease, LEADER_KEY, type LeaseOptions } from './lease.js';
 import { PROBE_PREFIX, type ObjectStore } from './objectStore.js';
 import {
@@ -34,6 +34,7 @@ import {
   serviceStartedShapeProblem,
   serviceStopShapeProblem,
   slurmUseShapeProblem,
+  lostMarkShapeProblem,
   ticketShapeProblem,
   workflowShapeProblem,
   type Fields,
@@ -53,9 +54,11 @@ export { CorruptJobStoreError } from './errors.js';
  *                            (deleted only when a checkpoint job reruns: its own and those below it)
  *   logs/<jobId>/<attempt>   FailureLog — why an attempt failed
  *   services/<jobId>/<attempt>/started|stop  a service job's start value; the leader's stop request
+ *   lost/<jobId>/<attempt>   LostAttemptMark — an attempt lost with its node whose files are still to delete
  *   outcome.json             RunOutcomeRecord — how the last leader's run ended
  *   running.json             RunningRecord — what the running leader has issued, and where it runs
- *   files/<uuid>             user files (file store)
+ *   files/<uuid>             user files the workflow's start (or a leader) wrote
+ *   files/<jobId>/<attempt>/<uuid>  user files attempt <attempt> of job <jobId> wrote (file store)
  *
  * Why this shape: a job's whole effect (its return value, new children and follow-ons, the files
  * it deleted, its log lines) is one object written with a conditional create, so it is atomic on
@@ -68,6 +71,13 @@ export { CorruptJobStoreError } from './errors.js';
  * worker (single_machine) gets the ticket with the attempt and sends its commit back once the
  * store acknowledged it, so there it is the two PUTs alone. The module is read once per worker
  * process (and cached on local disk); deletions at the end are batched.
+
+A file keeps in its key the attempt that wrote it, so what an attempt wrote is found by listing one
+prefix, with no record written beside the file that a crash could leave unwritten. An attempt's
+files outlive it only if its commit is the job's: a failed attempt's worker deletes what it wrote,
+as one does whose commit came second; the files of an attempt that ended without a word (lost with
+its node, or its leader gone) are deleted by the leader once the job's commit is another attempt's
+(see WorkflowRunner and deleteOtherAttemptsFiles).
  *
  * Errors: `JobStoreNotFoundError`/`JobStoreExistsError` (user errors), `CorruptJobStoreError`
  * (JOBSTORE_CORRUPT, naming the object) when an object fails its length or SHA-256 check (every
@@ -471,11 +481,59 @@ export class JobStore {
 
   /**
    * A new, unused file ID. A file written from a named file carries that name's last component,
-   * as Toil's file IDs do, so `toil debug-file` can list and fetch it by name.
+   * as Toil's file IDs do, so `toil debug-file` can list and fetch it by name. One a job's attempt
+   * writes (`writer`) is kept under that attempt's prefix, so that the files of an attempt that
+   * never committed can be found and deleted (see deleteOtherAttemptsFiles).
    */
-  newFileId(name?: string): string {
+  newFileId(name?: string, writer?: AttemptRef): string {
     const safe = name === undefined ? undefined : fileNameInId(name);
-    return safe === undefined ? `files/${randomUUID()}` : `files/${randomUUID()}/${safe}`;
+    // A job id of another shape (a hand-written record) cannot be told from a file's name in a key.
+    const prefix = writer && UUID_RE.test(writer.jobId) ? attemptFilesPrefix(writer) : FILES_PREFIX;
+    return safe === undefined ? `${prefix}${randomUUID()}` : `${prefix}${randomUUID()}/${safe}`;
+  }
+
+  /**
+   * Deletes the files every attempt of job `jobId` but `kept` wrote (none but `kept` may be
+   * named by the job's commit, which is `kept`'s); how many. One LIST of the job's prefix, so
+   * the leader calls it only for a job one of whose attempts ended without a word.
+   */
+  async deleteOtherAttemptsFiles(jobId: string, kept: number): Promise<number> {
+    this.fence();
+    const doomed: string[] = [];
+    for await (const info of this.objects.list(`${FILES_PREFIX}${jobId}/`)) {
+      const writer = writerOf(info.key);
+      if (writer && writer.jobId === jobId && writer.attempt !== kept) doomed.push(info.key);
+    }
+    await this.deleteFiles(doomed);
+    return doomed.length;
+  }
+
+  /**
+   * Marks an attempt lost with its node, before its job runs again: the leader deletes its files
+   * once the job's commit is another attempt's, and a leader that restarts before it did finds
+   * the mark (see lostAttemptMarks).
+   */
+  async markLostAttempt(mark: LostAttemptMark): Promise<void> {
+    this.fence();
+    await this.objects.put(lostMarkKey(mark), JSON.stringify({ format: 1, ...mark }));
+  }
+
+  /** The marks of lost attempts whose files are still to delete (see markLostAttempt). */
+  async lostAttemptMarks(): Promise<LostAttemptMark[]> {
+    const marks: LostAttemptMark[] = [];
+    for await (const info of this.objects.list(LOST_PREFIX)) {
+      const m = /^lost\/([^/]+)\/(\d+)$/.exec(info.key);
+      if (m) marks.push({ jobId: m[1]!, attempt: Number(m[2]) });
+    }
+    return marks;
+  }
+
+  /** Forgets the marks of job `jobId`'s lost attempts, once their files are deleted. */
+  async forgetLostAttempts(jobId: string): Promise<void> {
+    this.fence();
+    const keys: string[] = [];
+    for await (const info of this.objects.list(`${LOST_PREFIX}${jobId}/`)) keys.push(info.key);
+    if (keys.length > 0) await this.objects.deleteMany(keys);
   }
 
   async writeFile(fileId: string, data: Uint8Array | string | Readable): Promise<void> {
@@ -589,6 +647,15 @@ export class JobStore {
   }
 }
 
+/** One attempt of one job. */
+export interface AttemptRef {
+  readonly jobId: string;
+  readonly attempt: number;
+}
+
+/** An attempt lost with its node, its files not yet deleted (`lost/<jobId>/<attempt>`). */
+export type LostAttemptMark = AttemptRef;
+
 export interface DamagedObject {
   readonly key: string;
   readonly reason: string;
@@ -607,7 +674,8 @@ function isRecordKey(key: string): boolean {
     key.startsWith(COMMITS_PREFIX) ||
     key.startsWith(TICKETS_PREFIX) ||
     key.startsWith(LOGS_PREFIX) ||
-    key.startsWith(SERVICES_PREFIX)
+    key.startsWith(SERVICES_PREFIX) ||
+    key.startsWith(LOST_PREFIX)
   );
 }
 
@@ -624,6 +692,8 @@ export const COMMITS_PREFIX = 'commits/';
 export const TICKETS_PREFIX = 'jobs/';
 export const LOGS_PREFIX = 'logs/';
 export const SERVICES_PREFIX = 'services/';
+export const LOST_PREFIX = 'lost/';
+export const FILES_PREFIX = 'files/';
 
 /**
  * What becomes of a damaged record of a service's run (its start value, the stop request): the
@@ -701,6 +771,17 @@ export function failureLogKey(jobId: string, attempt: number): string {
   return `${LOGS_PREFIX}${jobId}/${attempt}`;
 }
 
+function lostMarkKey(mark: LostAttemptMark): string {
+  return `${LOST_PREFIX}${mark.jobId}/${mark.attempt}`;
+}
+
+/** Where the files attempt `attempt` of job `jobId` writes are kept (see newFileId). */
+function attemptFilesPrefix(writer: AttemptRef): string {
+  return `${FILES_PREFIX}${writer.jobId}/${writer.attempt}/`;
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 /** What is wrong with the record at `key` that parsed as `v`, for the records read field by field. */
 function recordShapeProblem(key: string, v: Fields): string | undefined {
   if (key.startsWith(COMMITS_PREFIX)) return commitShapeProblem(v, key.slice(COMMITS_PREFIX.length));
@@ -712,6 +793,7 @@ function recordShapeProblem(key: string, v: Fields): string | undefined {
   if (key === CURRENT_MODULE_KEY) return currentModuleShapeProblem(v);
   if (key === FRAMEWORK_ID_KEY) return mesosFrameworkShapeProblem(v);
   if (key === SLURM_KEY) return slurmUseShapeProblem(v);
+  if (key.startsWith(LOST_PREFIX)) return lostMarkShapeProblem(v, key.slice(LOST_PREFIX.length));
   const service = serviceRecordOf(key);
   if (service === SERVICE_STARTED) return serviceStartedShapeProblem(v);
   if (service === SERVICE_STOP) return serviceStopShapeProblem(v);
@@ -756,7 +838,7 @@ export function fileNameInId(name: string): string | undefined {
 
 /** The name a file ID carries, if it was written from a named file. */
 export function fileNameOf(fileId: string): string | undefined {
-  const m = /^files\/[0-9a-f-]{36}\/(.+)$/.exec(fileId);
+  const m = /^files\/(?:[0-9a-f-]{36}\/\d+\/)?[0-9a-f-]{36}\/([^/]+)$/.exec(fileId);
   return m?.[1];
 }
 

@@ -60,6 +60,21 @@ export function slurmUseShapeProblem(s: Fields): string | undefined {
   return recordProblem("a Slurm cluster's use", typedFields(s, { conf: 'string?' }));
 }
 
+/**
+ * What is wrong with the mark of a lost attempt (`rest` is its key after `lost/`: the job and
+ * attempt it names), or undefined.
+ */
+export function lostMarkShapeProblem(m: Fields, rest: string): string | undefined {
+  const [jobId = '', attempt] = rest.split('/');
+  return recordProblem("a lost attempt's mark", [
+    ...jobIdOfKey(m, jobId),
+    ...typedFields(m, { attempt: 'number' }),
+    ...(typeof m.attempt === 'number' && String(m.attempt) !== attempt
+      ? [`its attempt ${m.attempt} is not ${attempt}, the one its key names`]
+      : []),
+  ]);
+}
+
 /** What is wrong with the ticket of job `jobId` (its key's: what a worker runs), or undefined. */
 export function ticketShapeProblem(t: Fields, jobId: string): string | undefined {
   return recordProblem("a job's ticket", [

@@ -17,7 +17,7 @@ import {
   type ResolvedRequirements,
   type WorkflowRecord,
 } from '../jobstore/jobRecords.js';
-import { CorruptJobStoreError, type JobStore } from '../jobstore/jobStore.js';
+import { CorruptJobStoreError, type JobStore, type LostAttemptMark } from '../jobstore/jobStore.js';
 import type { BatchSystem, JobRequirements, JobUpdate } from '../ports/batchSystem.js';
 import { JobGraph } from './jobGraph.js';
 import type { JobLogEntry } from './jobLogFiles.js';
@@ -293,6 +293,12 @@ export class WorkflowRunner {
   private generation = 0;
   /** A resumed run's jobs an earlier leader issued: the attempt each was last issued under. */
   private earlierAttempts = new Map<string, number | undefined>();
+  /**
+   * Jobs an attempt of which ended without a word (lost with its node, or issued by an earlier
+   * leader): once the job commits, the files its other attempts wrote are deleted, since only the
+   * committing attempt's may be named by the commit (see JobStore.deleteOtherAttemptsFiles).
+   */
+  private readonly unsettledFiles = new Set<string>();
   private finish!: (result: WorkflowRunResult) => void;
   private abort!: (error: Error) => void;
   private done = false;
@@ -327,8 +333,20 @@ export class WorkflowRunner {
     // commit waits to be applied (below a service's host) ran too.
     const toRun = this.graph.notRun().filter((spec) => !this.replayCommits.has(spec.id));
     this.checkAllFit(toRun);
-    if (generation > 0)
+    // Committed jobs whose lost attempts an earlier leader marked and died before it deleted their
+    // files: deleted once the run is under way.
+    const committedLost = new Map<string, number>();
+    if (generation > 0) {
       this.earlierAttempts = await this.o.store.lastIssuedAttempts(new Set(toRun.map((spec) => spec.id)));
+      // An earlier leader's attempt of a job still to run never committed: had it died before it
+      // marked one lost, the mark alone would miss its files.
+      for (const id of this.earlierAttempts.keys()) this.unsettledFiles.add(id);
+      for (const mark of await this.lostAttemptMarks()) {
+        const commit = commits.get(mark.jobId);
+        if (commit) committedLost.set(mark.jobId, commit.attempt);
+        else this.unsettledFiles.add(mark.jobId);
+      }
+    }
     const result = new Promise<WorkflowRunResult>((resolve, reject) => {
       this.finish = resolve;
       this.abort = reject;
@@ -347,6 +365,7 @@ export class WorkflowRunner {
     if (!this.done) {
       this.watchDurations();
       this.progress();
+      for (const [id, kept] of committedLost) this.track(() => this.deleteUnsettledFiles(id, kept));
       for (const id of toIssue) this.issue(id);
       // A host whose successors all ran before a restart: its services start again only to stop.
       this.stopFinishedServices();
@@ -623,6 +642,7 @@ export class WorkflowRunner {
     const a = this.attemptsOf(update.jobId);
     // A service started again would hand its host's successors another value than it gave before.
     if (spec.service) return this.onFailed(update, this.serviceLost(spec, update));
+    await this.markLost(update.jobId, update.attempt);
     const cap = this.o.preemptableRetries ?? 3;
     a.lost++;
     const onSpot =
@@ -653,6 +673,54 @@ export class WorkflowRunner {
     this.o.onJobLost?.({ jobId: update.jobId, name: spec.name, losses: a.lost, next });
     if (next === 'failure') return this.onFailed(update, 'lost too many times');
     this.issue(update.jobId);
+  }
+
+  /**
+   * Marks the lost attempt in the store before its job runs again, so that a leader that
+   * restarts before the job commits, or before the files were deleted, still finds them. Its
+   * files are not deleted now: an attempt taken for lost on a node cut off, not gone, may still
+   * commit first, and its commit would then name files deleted. The marks of a run that fails
+   * stay for its --restart; `toil clean` deletes them with the rest.
+   */
+  private async markLost(jobId: string, attempt: number): Promise<void> {
+    this.unsettledFiles.add(jobId);
+    await this.withIoSlot(() => this.o.store.markLostAttempt({ jobId, attempt })).catch((e: unknown) =>
+      this.log.warn(
+        { err: coerceError(e), job: this.graph.spec(jobId).name, jobId, attempt },
+        'could not mark the lost attempt in the job store: its files are deleted when the job commits, unless this leader stops first',
+      ),
+    );
+  }
+
+  /** The marks an earlier leader left of lost attempts (none read, if the store would not list them). */
+  private async lostAttemptMarks(): Promise<LostAttemptMark[]> {
+    return this.o.store.lostAttemptMarks().catch((e: unknown) => {
+      this.log.warn({ err: coerceError(e) }, 'could not list the lost attempts an earlier run marked');
+      return [];
+    });
+  }
+
+  /**
+   * Deletes the files the attempts of job `jobId` but `kept` (its commit's) wrote, then the marks
+   * of its lost attempts. A failure leaves both: a --restart deletes the files of a marked attempt,
+   * `toil clean` all of them.
+   */
+  private async deleteUnsettledFiles(jobId: string, kept: number): Promise<void> {
+    const name = this.graph.spec(jobId).name;
+    try {
+      const deleted = await this.withIoSlot(() => this.o.store.deleteOtherAttemptsFiles(jobId, kept));
+      await this.withIoSlot(() => this.o.store.forgetLostAttempts(jobId));
+      if (deleted > 0)
+        this.log.info(
+          { job: name, jobId, files: deleted },
+          `deleted ${deleted} file(s) that attempts of job '${name}' which did not commit wrote`,
+        );
+    } catch (e) {
+      this.log.warn(
+        { err: coerceError(e), job: name, jobId },
+        `could not delete the files that attempts of job '${name}' which did not commit wrote: a --restart deletes those of its lost attempts, 'toil clean' all`,
+      );
+    }
   }
 
   /** Keeps a lost attempt for the running record, and hands it to whoever follows the run. */
@@ -710,6 +778,9 @@ export class WorkflowRunner {
       { job: spec.name, jobId: update.jobId, attempt: update.attempt, wallTimeMs: commit.wallTimeMs },
       'job completed',
     );
+    // Apart: its successors need not wait for a listing and deletions.
+    if (this.unsettledFiles.delete(update.jobId))
+      this.track(() => this.deleteUnsettledFiles(update.jobId, commit.attempt));
     this.dispatchReady();
   }
 
@@ -743,6 +814,8 @@ export class WorkflowRunner {
     // A service is not tried again: its host's successors may hold the value it started with.
     if (a.retriesLeft > 0 && !spec.service) {
       a.retriesLeft--;
+      // Its worker deleted what the attempt wrote, unless it died first (killed, out of memory).
+      this.unsettledFiles.add(update.jobId);
       this.log.warn(
         { job: spec.name, jobId: update.jobId, attempt: update.attempt, retriesLeft: a.retriesLeft },
         // The message alone: the whole stack is logged once, when the job fails for good.

@@ -6,7 +6,7 @@ import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { markOwned, markOwnedSync } from '../common/ownedDirs.js';
-import type { JobStore } from '../jobstore/jobStore.js';
+import type { AttemptRef, JobStore } from '../jobstore/jobStore.js';
 import type { FileID, FileStore } from './api.js';
 import { exportLocalFile, importLocalFile } from './fileTransfer.js';
 import { JOB_DIR_PREFIX } from './workDirLayout.js';
@@ -14,11 +14,14 @@ import { JOB_DIR_PREFIX } from './workDirLayout.js';
 /**
  * A job's file store: global files live in the job store (one object each), local scratch space
  * in a directory of its own under the work directory, removed when the job ends. Deletions are
- * deferred to the job's commit so a failed attempt deletes nothing.
+ * deferred to the job's commit so a failed attempt deletes nothing. The files it writes are kept
+ * under its attempt's prefix (see JobStore.newFileId), so that a leader finds them when the
+ * attempt ends without a word (lost with its node) and deletes them.
  */
 export class JobFileStore implements FileStore {
   private readonly store: JobStore;
   private readonly workDir: string;
+  private readonly writer: AttemptRef | undefined;
   private tempDir: string | undefined;
   private jobDir: string | undefined;
   /** Files this attempt wrote: deleted again if the attempt fails. */
@@ -26,9 +29,10 @@ export class JobFileStore implements FileStore {
   /** Files to delete when the job commits. */
   readonly toDelete = new Set<string>();
 
-  constructor(store: JobStore, workDir: string) {
+  constructor(store: JobStore, workDir: string, writer?: AttemptRef) {
     this.store = store;
     this.workDir = workDir;
+    this.writer = writer;
   }
 
   async writeGlobalFile(localPath: string): Promise<FileID> {
@@ -36,8 +40,7 @@ export class JobFileStore implements FileStore {
   }
 
   async writeGlobalFileBytes(data: Uint8Array | string): Promise<FileID> {
-    const id = this.store.newFileId();
-    this.written.push(id);
+    const id = this.newFileId();
     await this.store.writeFile(id, data);
     return id;
   }
@@ -65,7 +68,7 @@ export class JobFileStore implements FileStore {
   }
 
   importFile(source: string): Promise<FileID> {
-    return importLocalFile(this.store, source, (id) => this.written.push(id));
+    return importLocalFile(this.store, source, (name) => this.newFileId(name));
   }
 
   exportFile(fileId: FileID, destination: string): Promise<void> {
@@ -112,9 +115,15 @@ export class JobFileStore implements FileStore {
   }
 
   private async writeFrom(readable: Readable, name?: string): Promise<FileID> {
-    const id = this.store.newFileId(name);
-    this.written.push(id);
+    const id = this.newFileId(name);
     await this.store.writeFile(id, readable);
+    return id;
+  }
+
+  /** A new file's ID, noted as written before the file is (a failed attempt deletes it). */
+  private newFileId(name?: string): FileID {
+    const id = this.store.newFileId(name, this.writer);
+    this.written.push(id);
     return id;
   }
 

@@ -11,12 +11,13 @@ import type { FileID } from './api.js';
 /**
  * Import and export of local files, shared by the workflow's `start`/`finish` (`ctx`) and by a
  * running job (`job.fileStore`), so both take the same names and fail with the same errors.
- * `onNewFile` hears the id before the file is written (a job removes what a failed attempt wrote).
+ * `newFileId` makes the file's ID from its name before the file is written (a job's is under its
+ * attempt's prefix, and noted, so that what a failed or lost attempt wrote is removed).
  */
 export async function importLocalFile(
   store: JobStore,
   source: string,
-  onNewFile?: (id: FileID) => void,
+  newFileId: (name: string) => FileID = (name) => store.newFileId(name),
 ): Promise<FileID> {
   const localPath = localPathOf('import', source);
   const s = await stat(localPath).catch((e: NodeJS.ErrnoException) => e);
@@ -35,8 +36,7 @@ export async function importLocalFile(
       `cannot import ${source}: ${s.isDirectory() ? 'it is a directory' : 'not a regular file'} (expected a file; import each file of a directory on its own)`,
       { path: localPath },
     );
-  const id = store.newFileId(basename(localPath));
-  onNewFile?.(id);
+  const id = newFileId(basename(localPath));
   try {
     await store.writeFile(id, createReadStream(localPath));
   } catch (e) {

@@ -224,7 +224,7 @@ async function runAttempt(
     warn: logAt('warn'),
     error: logAt('error'),
   };
-  const fileStore = new JobFileStore(store, join(workDir, JOB_SCRATCH_DIR));
+  const fileStore = new JobFileStore(store, join(workDir, JOB_SCRATCH_DIR), { jobId, attempt });
   const fileCalls = trackingCalls(fileStore);
   let loaded: LoadedWorkflow | undefined;
   const collector = new JobCollector(() => loaded?.jobs, ticket.name);

@@ -65,7 +65,7 @@ async function listAndFetch(t: Test, dir: string, store: string, env?: NodeJS.Pr
   t.match(list.stdout, /^5 file\(s\) in job store /m);
   t.match(
     list.stdout,
-    /^ {2}report\.txt +\d+ B +files\/[0-9a-f-]{36}\/report\.txt$/m,
+    /^ {2}report\.txt +\d+ B +files\/(?:[0-9a-f-]{36}\/\d+\/)?[0-9a-f-]{36}\/report\.txt$/m,
     'name, size and file ID',
   );
 
@@ -121,7 +121,10 @@ t.test(
       cwd: dir,
     });
     t.equal(r.code, 1);
-    t.match(r.stderr, /^toil: could not fetch files\/[0-9a-f-]{36}\/report\.txt: .*damaged/m);
+    t.match(
+      r.stderr,
+      /^toil: could not fetch files\/(?:[0-9a-f-]{36}\/\d+\/)?[0-9a-f-]{36}\/report\.txt: .*damaged/m,
+    );
     t.notOk(existsSync(join(dir, 'bad/report.txt')), 'no half a file under its name');
     t.equal(
       readdirSync(join(dir, 'bad')).filter((n) => !n.startsWith('.')).length,

@@ -158,7 +158,7 @@ t.test(
     // `produce` writes four files to the job store and deletes one in its commit.
     const r = await runToil(['debug-job', 'file:./js', 'produce'], { cwd: dir });
     t.equal(r.code, 0, r.stderr);
-    t.match(r.stderr, /^\S+Z info \[produce\]: produced files\/[0-9a-f-]+$/m, 'its log line, as it logs it');
+    t.match(r.stderr, /^\S+Z info \[produce\]: produced files\/[0-9a-f/-]+$/m, 'its log line, as it logs it');
     t.match(r.stderr, /job 'produce' \([0-9a-f-]+\) returned \(not committed\)/);
     t.same(snapshot(join(dir, 'js')), before, 'no file left in the store, the commit as it was');
   },

@@ -40,7 +40,7 @@ t.test(
       t.equal(r.code, 1, `${how}: ${r.stderr}`);
       t.match(
         r.stderr,
-        /toil: job 'reader' \([-0-9a-f]+\) failed after 1 attempt\(s\): ToilError: no file files\/[-0-9a-f]+ in job store \S+ \(a job that ran before deleted it with deleteGlobalFile, or it was never written\)/,
+        /toil: job 'reader' \([-0-9a-f]+\) failed after 1 attempt\(s\): ToilError: no file files\/[-0-9a-f/]+ in job store \S+ \(a job that ran before deleted it with deleteGlobalFile, or it was never written\)/,
         how,
       );
     }

@@ -49,7 +49,8 @@ t.test(
     const first = await runToil(run, { cwd: dir });
     t.equal(first.code, 1, 'the reader fails, and the store is kept');
     const files = join(dir, 'js', 'objects', 'files%');
-    const held = readdirSync(files);
+    // Object files, not the folders ('%'-ended) of a key's segments, a job's file under its attempt.
+    const held = readdirSync(files, { recursive: true, encoding: 'utf8' }).filter((p) => !p.endsWith('%'));
     t.equal(held.length, 1, 'the store holds the kept file, not the one the writer deleted');
 
     const intact = await runToil(['status', 'file:./js'], { cwd: dir });
@@ -57,7 +58,7 @@ t.test(
     t.match(intact.stdout, /^damaged: +none /m, 'the file the writer deleted is no damage');
 
     rmSync(join(files, held[0]!));
-    const kept = `files/${held[0]!}`;
+    const kept = `files/${held[0]!.replaceAll('%', '')}`;
     const status = await runToil(['status', 'file:./js'], { cwd: dir });
     t.equal(status.code, 1, 'exit 1: a damaged object');
     t.match(status.stdout, /^damaged: +1 object\(s\) /m);

@@ -4,6 +4,7 @@ import {
   currentModuleShapeProblem,
   failureLogShapeProblem,
   leaderShapeProblem,
+  lostMarkShapeProblem,
   mesosFrameworkShapeProblem,
   outcomeShapeProblem,
   runningShapeProblem,
@@ -330,6 +331,18 @@ const rows: [
     `does not hold a leader's request that a service stop: keep is "no", not a boolean`,
   ],
   ['a stop request from before it said whether to keep', serviceStopShapeProblem, { format: 1 }, undefined],
+  [
+    "a lost attempt's mark as written",
+    (m) => lostMarkShapeProblem(m, 'j/2'),
+    { format: 1, jobId: 'j', attempt: 2 },
+    undefined,
+  ],
+  [
+    "a lost attempt's mark of another attempt than its key's",
+    (m) => lostMarkShapeProblem(m, 'j/2'),
+    { format: 1, jobId: 'j', attempt: 3 },
+    "does not hold a lost attempt's mark: its attempt 3 is not 2, the one its key names",
+  ],
 ];
 
 for (const [name, check, record, problem] of rows)
