@@ -16,8 +16,7 @@ import { STORE_UNREACHABLE_HELP, storeReadingOptions } from './storeUnreachable.
 
 /**
  * Toil's `--sortCategory` values (its `wait` and `disk` are not measured here). As in Toil, `time`
- * is the wall time (its "Real Time") and `clock` the CPU time; the stats records name them the other
- * way round (`clock`: wall, `time`: CPU).
+ * is the wall time (its "Real Time") and `clock` the CPU time, the measures of JobNameStats.
  */
 const SORT_CATEGORIES = ['time', 'clock', 'memory', 'alpha', 'count'] as const;
 export type SortCategory = (typeof SORT_CATEGORIES)[number];
@@ -65,7 +64,7 @@ const FOREIGN: readonly ForeignOption[] = [
   ...ignored('none', 'the table already shows seconds and MiB, rounded', '--pretty', '--human'),
   ...ignored(
     TOIL_CATEGORIES,
-    'the table shows every measure toil-ts records (clock, CPU time, memory); wait and disk are not measured',
+    'the table shows every measure toil-ts records (wall time, CPU time, memory); wait and disk are not measured',
     '--categories',
   ),
   ...utilityCommonOptions('toil stats'),
@@ -124,7 +123,7 @@ export const command: SubCommand = {
         : [
             `job store: ${s.locator}`,
             `workflow:  ${s.workflowId} (${s.workflowFile})`,
-            `jobs:      ${s.jobs} run, ${s.clockSeconds.toFixed(2)} s of wall time, ${s.cpuSeconds.toFixed(2)} core·s of CPU`,
+            `jobs:      ${s.jobs} run, ${s.timeSeconds.toFixed(2)} s of wall time, ${s.cpuSeconds.toFixed(2)} core·s of CPU`,
             '',
             ...table(byName),
           ].join('\n') + '\n';
@@ -157,9 +156,9 @@ export function sortNames(
       : by === 'count'
         ? r.count
         : by === 'time'
-          ? of(r.clock)
+          ? of(r.time)
           : by === 'clock'
-            ? of(r.time)
+            ? of(r.clock)
             : of(r.memory);
   const sorted = [...rows].sort((a, b) => {
     const ka = key(a);
@@ -205,8 +204,8 @@ function table(rows: readonly JobNameStats[]): string[] {
   const body: string[][] = rows.map((r) => [
     r.name,
     String(r.count),
-    ...spreadCells(r.clock, seconds),
     ...spreadCells(r.time, seconds),
+    ...spreadCells(r.clock, seconds),
     // A total of peaks means nothing: memory shows min/med/mean/max only.
     ...spreadCells(r.memory, mib).slice(0, 4),
     '',

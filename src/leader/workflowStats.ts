@@ -11,14 +11,18 @@ export interface Spread {
   readonly total: number;
 }
 
-/** What `toil stats` reports for the jobs of one name (Toil's "job type"). */
+/**
+ * What `toil stats` reports for the jobs of one name (Toil's "job type"). The measures carry
+ * Toil's names, which `--raw` prints: `time` is the wall time (its "Real Time"), `clock` the CPU
+ * time, so a script written for Toil's report reads the same figure from this one.
+ */
 export interface JobNameStats {
   readonly name: string;
   readonly count: number;
   /** Wall-clock seconds each run took. */
-  readonly clock: Spread;
+  readonly time: Spread;
   /** CPU seconds (user + system); runs committed before CPU was recorded are left out. */
-  readonly time: Spread | undefined;
+  readonly clock: Spread | undefined;
   /** Peak resident memory in bytes (see `JobCommit.peakRssBytes`). */
   readonly memory: Spread | undefined;
 }
@@ -29,7 +33,9 @@ export interface WorkflowStats {
   readonly workflowFile: string;
   /** Jobs that ran (one commit each). */
   readonly jobs: number;
-  readonly clockSeconds: number;
+  /** The jobs' wall time, summed (Toil's `time`). */
+  readonly timeSeconds: number;
+  /** The jobs' CPU time, summed (Toil's `clock`). */
   readonly cpuSeconds: number;
   readonly byName: readonly JobNameStats[];
 }
@@ -72,20 +78,20 @@ export async function workflowStats(
   const commits = await store.readAllCommits();
   const names = new Map<string, string>(workflow.jobs.map((j) => [j.id, j.name]));
   for (const c of commits.values()) for (const j of c.newJobs) names.set(j.id, j.name);
-  const runs = new Map<string, { clock: number[]; time: number[]; memory: number[] }>();
+  const runs = new Map<string, { time: number[]; clock: number[]; memory: number[] }>();
   for (const c of commits.values()) {
     const name = names.get(c.jobId) ?? '(unknown)';
     let r = runs.get(name);
-    if (!r) runs.set(name, (r = { clock: [], time: [], memory: [] }));
-    r.clock.push(c.wallTimeMs / 1000);
-    if (c.cpuTimeMs !== undefined) r.time.push(c.cpuTimeMs / 1000);
+    if (!r) runs.set(name, (r = { time: [], clock: [], memory: [] }));
+    r.time.push(c.wallTimeMs / 1000);
+    if (c.cpuTimeMs !== undefined) r.clock.push(c.cpuTimeMs / 1000);
     if (c.peakRssBytes !== undefined) r.memory.push(c.peakRssBytes);
   }
   const byName = [...runs].map(([name, r]) => ({
     name,
-    count: r.clock.length,
-    clock: spread(r.clock)!,
-    time: spread(r.time),
+    count: r.time.length,
+    time: spread(r.time)!,
+    clock: spread(r.clock),
     memory: spread(r.memory),
   }));
   return {
@@ -93,8 +99,8 @@ export async function workflowStats(
     workflowId: workflow.workflowId,
     workflowFile: workflow.workflowFile,
     jobs: commits.size,
-    clockSeconds: byName.reduce((s, n) => s + n.clock.total, 0),
-    cpuSeconds: byName.reduce((s, n) => s + (n.time?.total ?? 0), 0),
+    timeSeconds: byName.reduce((s, n) => s + n.time.total, 0),
+    cpuSeconds: byName.reduce((s, n) => s + (n.clock?.total ?? 0), 0),
     byName,
   };
 }

@@ -5,8 +5,8 @@ import type { JobNameStats } from '../../src/leader/workflowStats.js';
 const spread = (x: number) => ({ min: x, median: x, mean: x, max: x, total: x });
 // A job that waits (much wall time, little CPU) and one that computes (the other way round).
 const rows: JobNameStats[] = [
-  { name: 'waits', count: 1, clock: spread(10), time: spread(0.1), memory: spread(2 ** 20) },
-  { name: 'computes', count: 1, clock: spread(2), time: spread(1.9), memory: spread(2 ** 21) },
+  { name: 'waits', count: 1, time: spread(10), clock: spread(0.1), memory: spread(2 ** 20) },
+  { name: 'computes', count: 1, time: spread(2), clock: spread(1.9), memory: spread(2 ** 21) },
 ];
 const order = (by: Parameters<typeof sortNames>[1]) =>
   sortNames(rows, by, undefined, false).map((r) => r.name);
@@ -25,11 +25,11 @@ t.test("toil stats orders by the median unless --sortField says otherwise, as To
   const many: JobNameStats = {
     name: 'many',
     count: 100,
-    clock: { min: 0.1, median: 0.1, mean: 0.1, max: 0.1, total: 10 },
-    time: spread(1),
+    time: { min: 0.1, median: 0.1, mean: 0.1, max: 0.1, total: 10 },
+    clock: spread(1),
     memory: { min: 1, median: 1, mean: 3, max: 9, total: 300 },
   };
-  const once: JobNameStats = { name: 'once', count: 1, clock: spread(5), time: spread(1), memory: spread(5) };
+  const once: JobNameStats = { name: 'once', count: 1, time: spread(5), clock: spread(1), memory: spread(5) };
   const names = (field?: Parameters<typeof sortNames>[2], by: Parameters<typeof sortNames>[1] = 'time') =>
     sortNames([many, once], by, field, false).map((r) => r.name);
   t.same(names(), ['once', 'many'], 'the default: the longest median wall time first');

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { REPO_ROOT, scratchDir, runToil } from '../fixtures/workflowCli.js';
@@ -108,5 +108,44 @@ t.test(
         ),
       );
     }
+  },
+);
+
+/** `toil stats --raw` of a job store: what the checks below read of it. */
+interface RawStats {
+  timeSeconds: number;
+  cpuSeconds: number;
+  byName: { name: string; time: { min: number }; clock?: { max: number } }[];
+}
+
+t.test(
+  "toil stats --raw names the measures as Toil's does: time is the wall time, clock the CPU time",
+  async (t) => {
+    const dir = scratchDir(t);
+    const wf = join(dir, 'wf.ts');
+    // Asleep, a job takes wall time but next to no CPU: the two measures cannot be mistaken.
+    writeFileSync(
+      wf,
+      `import { defineJob, defineWorkflow } from 'toil-ts';
+const sleeps = defineJob<null, void>('sleeps', { cores: 0.5, memory: '32Mi', disk: '1Mi' }, async () => {
+  await new Promise((res) => setTimeout(res, 1500));
+});
+export default defineWorkflow<void>({ start: (ctx) => ctx.root(sleeps, null) });
+`,
+    );
+    const run = await runToil(['run', wf, 'file:./js', '--stats'], { cwd: dir });
+    t.equal(run.code, 0, run.stderr);
+    const raw = await runToil(['stats', 'file:./js', '--raw'], { cwd: dir });
+    t.equal(raw.code, 0, raw.stderr);
+    const s = JSON.parse(raw.stdout) as RawStats;
+    const sleeps = s.byName.find((n) => n.name === 'sleeps');
+    t.ok(sleeps !== undefined, `the job is reported: ${raw.stdout}`);
+    t.ok(sleeps!.time.min >= 1.4, `time is its wall time, its 1.5 s asleep: ${JSON.stringify(sleeps)}`);
+    t.ok(
+      sleeps!.clock !== undefined && sleeps!.clock.max < sleeps!.time.min / 2,
+      `clock is its CPU time, well below: ${JSON.stringify(sleeps)}`,
+    );
+    t.ok(s.timeSeconds >= 1.4, `timeSeconds is the jobs' wall time: ${raw.stdout}`);
+    t.ok(s.cpuSeconds < s.timeSeconds / 2, `cpuSeconds their CPU time: ${raw.stdout}`);
   },
 );
