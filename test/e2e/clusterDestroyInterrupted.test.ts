@@ -16,6 +16,9 @@ const { GetParameterCommand, SSMClient } = ssmSdk();
  * a few of each kind and how many more.
  */
 t.setTimeout(120_000);
+// Each case has a local EC2 endpoint (and moto) of its own, and mostly waits on its instances'
+// 3-s shutdown: they run side by side.
+t.jobs = 3;
 
 /** The local EC2 endpoint holding key pair 'k', its instances taking 3 s to shut down. */
 async function slowShutdownCloud(t: Test): Promise<Ec2Endpoint> {

@@ -9,6 +9,9 @@ import { waitFor } from '../fixtures/waitFor.js';
 import { REPO_ROOT, runToil, scratchDir, startToil, type ToilResult } from '../fixtures/workflowCli.js';
 
 t.setTimeout(180_000);
+// Each case has an S3 server, a proxy and a directory of its own, and mostly waits out its 5-s
+// stall: they run side by side.
+t.jobs = 3;
 
 const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
 const LOCATOR = 'aws:us-west-2:stalled-body';

@@ -24,6 +24,9 @@ import { testDir } from '../fixtures/testDir.js';
  */
 const WORKFLOW = join(REPO_ROOT, 'test/fixtures/workflowMisbehaves.ts');
 const TOKEN = 'test-token-0123456789abcdef';
+// Each case has a daemon and a directory of its own, the last mostly waiting out its module's 20-s
+// load limit: they run side by side.
+t.jobs = 3;
 
 /** A daemon in this process whose runs' own code runs in real workflow hosts; its URL. */
 async function startDaemon(t: Test, dir: string): Promise<string> {

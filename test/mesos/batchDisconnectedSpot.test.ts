@@ -34,6 +34,10 @@ async function onDemandAndSpot(t: Test) {
   return { onDemand, spot, terminateSpot, startRun };
 }
 
+// Each case has a Mesos cluster of its own, the last mostly waiting for the master's health check
+// to give up: they run side by side.
+t.jobs = 3;
+
 /** Issues a preemptable job and checks it ran on the on-demand agent within `withinMs`. */
 async function runsOnOnDemand(
   t: Test,
