@@ -33,8 +33,9 @@ t.test(
   { skip: needsSlurm() || (motoAvailable() ? undefined : MOTO_MISSING_REASON) },
   async (t) => {
     const dir = testDir(t, {});
-    const moto = await startMoto();
-    t.teardown(() => moto.stop());
+    // moto and the local cloud start side by side: neither needs the other.
+    const motoStarting = startMoto();
+    t.teardown(async () => (await motoStarting.catch(() => undefined))?.stop());
     const awsSsm = (args: string[]): Promise<{ stdout: string }> =>
       run(pythonTool('aws'), ['ssm', ...args, '--output', 'json'], {
         env: {
@@ -56,6 +57,7 @@ t.test(
     });
     const ec2Url = (await cloud.waitFor(/export AWS_ENDPOINT_URL_EC2=(\S+)/, 60_000))[1]!;
     const slurmConf = (await cloud.waitFor(/export SLURM_CONF=(\S+)/, 60_000))[1]!;
+    const moto = await motoStarting;
     const slurm = new SlurmCli({ conf: slurmConf });
     const ec2 = testEc2Client(ec2Url);
     t.teardown(() => ec2.destroy());
