@@ -26,12 +26,23 @@ export function withProcessMark(
   return { ...env, [PROCESS_MARKS_ENV]: marks ? `${marks}:${mark}` : mark };
 }
 
+/** One mark, or several looked for in the same pass over /proc. */
+export type ProcessMarks = string | Iterable<string>;
+
+function markSet(marks: ProcessMarks): ReadonlySet<string> {
+  return new Set(typeof marks === 'string' ? [marks] : marks);
+}
+
 /**
- * The live processes that carry `mark`, this process excepted; undefined without /proc (not
- * Linux). A process that ends while it is read, or that belongs to another user, is skipped. A
- * zombie's environment reads empty: it is not counted (it holds nothing but its pid).
+ * The live processes that carry `marks` (any one of them), this process excepted; undefined
+ * without /proc (not Linux). A process that ends while it is read, or that belongs to another
+ * user, is skipped. A zombie's environment reads empty: it is not counted (it holds nothing but
+ * its pid). Each process's environment is read once however many marks are looked for: a pass
+ * per mark would cost a forced exit with hundreds of workers hundreds of passes.
  */
-export function markedProcesses(mark: string, bornAfter?: number): number[] | undefined {
+export function markedProcesses(marks: ProcessMarks, bornAfter?: number): number[] | undefined {
+  const wanted = markSet(marks);
+  if (wanted.size === 0) return [];
   let names: string[];
   try {
     names = readdirSync('/proc');
@@ -45,7 +56,7 @@ export function markedProcesses(mark: string, bornAfter?: number): number[] | un
     const pid = Number(name);
     if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
     if (born && !born(pid)) continue;
-    const carries = readMark(pid, mark, false);
+    const carries = readMark(pid, wanted, false);
     if (carries === 'yes') found.push(pid);
     else if (carries === 'unsettled') unsettled.push(pid);
   }
@@ -55,7 +66,7 @@ export function markedProcesses(mark: string, bornAfter?: number): number[] | un
     sleepSync(1);
     const still: number[] = [];
     for (const pid of unsettled) {
-      const carries = readMark(pid, mark, true);
+      const carries = readMark(pid, wanted, true);
       if (carries === 'yes') found.push(pid);
       else if (carries === 'unsettled') still.push(pid);
     }
@@ -103,19 +114,24 @@ function bornSince(after: number): ((pid: number) => boolean) | undefined {
   return last >= after ? (pid) => pid > after && pid <= last : (pid) => pid > after || pid <= last;
 }
 
-function carriesMark(pid: number, mark: string): boolean {
-  return readMark(pid, mark, true) === 'yes';
+function carriesMark(pid: number, marks: ReadonlySet<string>): boolean {
+  return readMark(pid, marks, true) === 'yes';
 }
 
 /**
- * Whether `pid` carries `mark`, or 'unsettled' when what was read may not be its environment. A
- * process in execve reads empty from the moment it drops its old image until the kernel has laid
- * out the new one's environment (and, for an instant while it does, with the image's bounds
- * already telling of an empty one); a read begun before the drop stops short where the old image
- * went, and the mark, appended last, is in the part never read. An empty environment is taken
- * for one only when a second look (`lookedBefore`) a moment later still finds it empty.
+ * Whether `pid` carries one of `marks`, or 'unsettled' when what was read may not be its
+ * environment. A process in execve reads empty from the moment it drops its old image until the
+ * kernel has laid out the new one's environment (and, for an instant while it does, with the
+ * image's bounds already telling of an empty one); a read begun before the drop stops short where
+ * the old image went, and the mark, appended last, is in the part never read. An empty
+ * environment is taken for one only when a second look (`lookedBefore`) a moment later still
+ * finds it empty.
  */
-function readMark(pid: number, mark: string, lookedBefore: boolean): 'yes' | 'no' | 'unsettled' {
+function readMark(
+  pid: number,
+  marks: ReadonlySet<string>,
+  lookedBefore: boolean,
+): 'yes' | 'no' | 'unsettled' {
   let environ: string;
   try {
     environ = readFileSync(`/proc/${pid}/environ`, 'latin1');
@@ -124,7 +140,10 @@ function readMark(pid: number, mark: string, lookedBefore: boolean): 'yes' | 'no
   }
   const prefix = `${PROCESS_MARKS_ENV}=`;
   for (const entry of environ.split('\0')) {
-    if (entry.startsWith(prefix)) return entry.slice(prefix.length).split(':').includes(mark) ? 'yes' : 'no';
+    if (entry.startsWith(prefix)) {
+      const carried = entry.slice(prefix.length).split(':');
+      return carried.some((m) => marks.has(m)) ? 'yes' : 'no';
+    }
   }
   const image = readImage(pid);
   if (!image || image.ended || image.kernelThread) return 'no';
@@ -203,8 +222,9 @@ export async function endMarkedProcesses(mark: string, options: SweepOptions): P
   if (first.length === 0) return { found: 0, killed: 0, supported: true };
   if (options.graceMs > 0) {
     signalAll(first, 'SIGTERM');
+    const marks = markSet(mark);
     for (let waited = 0; waited < options.graceMs; waited += SWEEP_POLL_MS) {
-      if (first.every((pid) => !carriesMark(pid, mark))) break;
+      if (first.every((pid) => !carriesMark(pid, marks))) break;
       await options.clock.sleep(Math.min(SWEEP_POLL_MS, options.graceMs - waited));
     }
   }
@@ -212,15 +232,17 @@ export async function endMarkedProcesses(mark: string, options: SweepOptions): P
 }
 
 /**
- * SIGKILL at once to every process that carries `mark` (a machine that dies): no grace. `pids`:
- * those it killed, for a caller that waits for their end.
+ * SIGKILL at once to every process that carries one of `marks` (a machine that dies, a leader's
+ * forced exit): no grace, one pass over /proc a round whatever the number of marks. `pids`: those
+ * it killed, for a caller that waits for their end.
  */
-export function killMarkedProcesses(mark: string): SweepResult & { readonly pids: readonly number[] } {
+export function killMarkedProcesses(marks: ProcessMarks): SweepResult & { readonly pids: readonly number[] } {
+  const wanted = markSet(marks);
   // A process killed a moment ago may still read as marked while it dies: counted once.
   const killed = new Set<number>();
   let found: number | undefined;
   for (let round = 0; round < KILL_ROUNDS; round++) {
-    const marked = markedProcesses(mark);
+    const marked = markedProcesses(wanted);
     if (marked === undefined) return { found: 0, killed: 0, supported: false, pids: [] };
     found ??= marked.length;
     const left = marked.filter((pid) => !killed.has(pid));

@@ -117,7 +117,7 @@ export class SingleMachineBatchSystem implements BatchSystem {
     this.offForcedExit ??= onForcedExitKill(() => ({
       workers: this.workerProcesses().flatMap(killGroupNow),
       // What the jobs started outside their workers' groups: the sweep that ends it gets no turn.
-      strays: [...this.marks].flatMap((mark) => killMarkedProcesses(mark).pids),
+      strays: killMarkedProcesses(this.marks).pids,
     }));
   }
 

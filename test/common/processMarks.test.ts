@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import fs, { readFileSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import t from 'tap';
 import { RealClock } from '../../src/common/clock.js';
 import {
@@ -113,6 +114,83 @@ t.test('killMarkedProcesses is SIGKILL at once (a machine that dies)', async (t)
   t.equal(p.signalCode, 'SIGKILL');
 });
 
+/**
+ * Runs `f` counting the passes over /proc (reads of the directory) and the reads of each
+ * environment file, the real reads made all the same.
+ */
+function countingProcReads<T>(f: () => T): { result: T; passes: number; environReads: Map<string, number> } {
+  const { readdirSync: realReaddir, readFileSync: realRead } = fs;
+  let passes = 0;
+  const environReads = new Map<string, number>();
+  fs.readdirSync = ((path: fs.PathLike, ...rest: unknown[]) => {
+    if (path === '/proc') passes++;
+    return (realReaddir as (...a: unknown[]) => unknown)(path, ...rest);
+  }) as typeof fs.readdirSync;
+  fs.readFileSync = ((path: fs.PathOrFileDescriptor, ...rest: unknown[]) => {
+    if (typeof path === 'string' && path.endsWith('/environ')) {
+      environReads.set(path, (environReads.get(path) ?? 0) + 1);
+    }
+    return (realRead as (...a: unknown[]) => unknown)(path, ...rest);
+  }) as typeof fs.readFileSync;
+  // The module under test imported them by name: its bindings follow only once synced.
+  syncBuiltinESMExports();
+  try {
+    return { result: f(), passes, environReads };
+  } finally {
+    fs.readdirSync = realReaddir;
+    fs.readFileSync = realRead;
+    syncBuiltinESMExports();
+  }
+}
+
+t.test(
+  'killMarkedProcesses kills the processes of several marks in one pass over /proc, and no other',
+  async (t) => {
+    const first = newProcessMark();
+    const second = newProcessMark();
+    const a = await detached(t, withProcessMark(process.env, first));
+    const b = await detached(t, withProcessMark(process.env, second));
+    const unmarked = await detached(t, process.env);
+    await waitFor('the three have their images', () => [a, b, unmarked].every((p) => runsSleep(p.pid!)));
+
+    const counted = countingProcReads(() => killMarkedProcesses(new Set([first, second])));
+    t.same(
+      { ...counted.result, pids: [...counted.result.pids].sort() },
+      { found: 2, killed: 2, supported: true, pids: [a.pid!, b.pid!].sort() },
+      'one call finds and kills the process of each mark',
+    );
+    await Promise.all([exited(a), exited(b)]);
+    t.equal(a.signalCode, 'SIGKILL');
+    t.equal(b.signalCode, 'SIGKILL');
+    t.ok(processAlive(unmarked.pid!), 'the unmarked process lives');
+    t.equal(counted.passes, 2, 'two passes for both marks: one that kills, one that finds nothing new');
+    t.equal(
+      counted.environReads.get(`/proc/${unmarked.pid}/environ`),
+      2,
+      "the unmarked process's environment is read once a pass, not once a mark",
+    );
+
+    const none = countingProcReads(() =>
+      killMarkedProcesses([newProcessMark(), newProcessMark(), newProcessMark()]),
+    );
+    t.same(none.result, { found: 0, killed: 0, supported: true, pids: [] });
+    t.equal(none.passes, 1, 'three marks nothing carries: one pass');
+    t.equal(none.environReads.get(`/proc/${unmarked.pid}/environ`), 1, 'each environment read once');
+  },
+);
+
+/**
+ * Whether `pid` runs sleep, its image laid out: a sweep reads its environment whole, not as one
+ * caught in exec (which it would read again).
+ */
+function runsSleep(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').startsWith('sleep');
+  } catch {
+    return false;
+  }
+}
+
 t.test('a process caught in exec as the sweep looks is found all the same', async (t) => {
   // From the moment execve drops the old image until the kernel has laid out the new one's, the
   // environment reads empty, and a read begun before the drop stops short (the mark is appended
@@ -135,13 +213,7 @@ t.test(
   'a process whose environment is empty (env -i) is read as not marked, not as one caught in exec',
   async (t) => {
     const p = await detached(t, {});
-    await waitFor('env -i sleep has its image', () => {
-      try {
-        return readFileSync(`/proc/${p.pid}/cmdline`, 'latin1').startsWith('sleep');
-      } catch {
-        return false;
-      }
-    });
+    await waitFor('env -i sleep has its image', () => runsSleep(p.pid!));
     t.same(markedProcesses(newProcessMark(), p.pid! - 1), []);
     t.ok(processAlive(p.pid!), 'left alone');
   },

@@ -116,9 +116,9 @@ export class LocalMesosAgent {
       t.retry?.abort();
       t.killTimer?.abort();
       if (t.child) signalGroup(t.child, 'SIGKILL');
-      // Its container goes with the agent: what left the task's process group too.
-      killMarkedProcesses(t.mark);
     }
+    // Its containers go with the agent: what left the tasks' process groups too.
+    killMarkedProcesses([...this.tasks.values()].map((t) => t.mark));
     this.doneResolve(reason);
   }
 
