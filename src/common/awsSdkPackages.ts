@@ -10,6 +10,7 @@ import type * as Ec2Sdk from '@aws-sdk/client-ec2';
 import type * as IamSdk from '@aws-sdk/client-iam';
 import type * as S3Sdk from '@aws-sdk/client-s3';
 import type * as SsmSdk from '@aws-sdk/client-ssm';
+import type * as SmithyConfig from '@smithy/core/config';
 
 const require = createRequire(import.meta.url);
 
@@ -17,3 +18,5 @@ export const ec2Sdk = (): typeof Ec2Sdk => require('@aws-sdk/client-ec2') as typ
 export const iamSdk = (): typeof IamSdk => require('@aws-sdk/client-iam') as typeof IamSdk;
 export const s3Sdk = (): typeof S3Sdk => require('@aws-sdk/client-s3') as typeof S3Sdk;
 export const ssmSdk = (): typeof SsmSdk => require('@aws-sdk/client-ssm') as typeof SsmSdk;
+/** The SDK's own reader of the shared config files (~/.aws/credentials, ~/.aws/config). */
+export const smithyConfig = (): typeof SmithyConfig => require('@smithy/core/config') as typeof SmithyConfig;

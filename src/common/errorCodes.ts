@@ -513,6 +513,12 @@ export const ERROR_CODES = {
     meaning: 'the cloud rejected the request as malformed',
   },
   NO_CREDENTIALS: { area: 'provisioner', dispositions: u, meaning: 'no AWS credentials were found' },
+  NO_SUCH_AWS_PROFILE: {
+    area: 'provisioner',
+    dispositions: u,
+    meaning:
+      'TOIL_AWS_PROFILE names a profile in neither the AWS credentials file nor the config file (both named)',
+  },
   NO_REGION: { area: 'provisioner', dispositions: u, meaning: 'no AWS region was given' },
   UNKNOWN_INSTANCE_TYPE: {
     area: 'provisioner',

@@ -11,7 +11,8 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/log.js';
 import type { Ec2Calls } from '../provisioner/aws/ec2Calls.js';
-import { ec2Sdk, iamSdk, ssmSdk } from '../common/awsSdkPackages.js';
+import { ec2Sdk, iamSdk, smithyConfig, ssmSdk } from '../common/awsSdkPackages.js';
+import { UserInputError } from '../common/errors.js';
 import type { Env } from './env.js';
 
 /**
@@ -47,6 +48,7 @@ export async function createEc2Client(
     readonly connectTimeoutMs?: number;
   } = {},
 ): Promise<EC2Client> {
+  await checkToilAwsProfile(env);
   silenceAwsSdkNodeVersionWarning();
   const { EC2Client } = ec2Sdk();
   const endpoint = options.endpoint ?? (env.AWS_ENDPOINT_URL_EC2?.trim() || undefined);
@@ -64,6 +66,7 @@ export async function createEc2Client(
  * ~/.aws/config, which `aws configure` writes; TOIL_AWS_PROFILE's when it names one), or undefined.
  */
 export async function sdkConfiguredRegion(env: Env = process.env): Promise<string | undefined> {
+  await checkToilAwsProfile(env);
   silenceAwsSdkNodeVersionWarning();
   const { EC2Client } = ec2Sdk();
   const profile = toilAwsProfile(env);
@@ -93,6 +96,33 @@ export function isLocalEndpoint(endpoint: string | undefined): boolean {
  */
 export function toilAwsProfile(env: Env): string | undefined {
   return env.TOIL_AWS_PROFILE?.trim() || undefined;
+}
+
+/**
+ * Refuses a TOIL_AWS_PROFILE that names no profile of the AWS config files, in one line naming
+ * the variable and the files, before any client is built. The SDK's chain fails on it only at
+ * the first request, and its error, naming neither, ends as the generic 'no AWS credentials
+ * found'. The files are those the SDK reads (AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE
+ * over ~/.aws/credentials and ~/.aws/config), read by its own loader.
+ */
+export async function checkToilAwsProfile(env: Env): Promise<void> {
+  const profile = toilAwsProfile(env);
+  if (!profile) return;
+  const credentials = env.AWS_SHARED_CREDENTIALS_FILE || '~/.aws/credentials';
+  const config = env.AWS_CONFIG_FILE || '~/.aws/config';
+  // The loader reads a file it cannot (none there) as empty: a profile in neither is refused.
+  const files = await smithyConfig().loadSharedConfigFiles({
+    filepath: credentials,
+    configFilepath: config,
+    ignoreCache: true,
+  });
+  if (Object.hasOwn(files.credentialsFile, profile) || Object.hasOwn(files.configFile, profile)) return;
+  throw new UserInputError(
+    'NO_SUCH_AWS_PROFILE',
+    `TOIL_AWS_PROFILE=${profile}: no such profile in ${credentials} or ${config} ` +
+      "(expected the name of a profile there; 'aws configure list-profiles' lists them)",
+    { profile, credentials, config },
+  );
 }
 
 /**
@@ -197,6 +227,7 @@ export function ssmEndpointOf(region: string, env: Env): { url: string; setBy: s
 export async function createIamClient(env: Env): Promise<IAMClient | undefined> {
   const endpoint = env.AWS_ENDPOINT_URL_IAM?.trim() || undefined;
   if (!endpoint && isLocalEndpoint(env.AWS_ENDPOINT_URL_EC2?.trim() || undefined)) return undefined;
+  await checkToilAwsProfile(env);
   silenceAwsSdkNodeVersionWarning();
   const { IAMClient } = iamSdk();
   // IAM is global: its API lives in us-east-1 whatever the cluster's region.
@@ -217,6 +248,7 @@ export async function createIamClient(env: Env): Promise<IAMClient | undefined> 
 export async function createSsmClient(region: string, env: Env): Promise<SSMClient | undefined> {
   const endpoint = env.AWS_ENDPOINT_URL_SSM?.trim() || undefined;
   if (!endpoint && isLocalEndpoint(env.AWS_ENDPOINT_URL_EC2?.trim() || undefined)) return undefined;
+  await checkToilAwsProfile(env);
   silenceAwsSdkNodeVersionWarning();
   const { SSMClient } = ssmSdk();
   return new SSMClient({

@@ -91,11 +91,14 @@ class LazyS3ObjectStore implements ObjectStore {
     const { url: endpoint, setBy } = s3EndpointOf(locator.region, env);
     const tags = options.tags ?? jobStoreTags(env);
     this.load = async () => {
-      const [{ S3ObjectStore }, { createS3Client }, { watchS3Stalls }] = await Promise.all([
-        import('../jobstore/s3ObjectStore.js'),
-        import('./s3Client.js'),
-        import('../jobstore/s3StallWatch.js'),
-      ]);
+      const [{ S3ObjectStore }, { createS3Client }, { watchS3Stalls }, { checkToilAwsProfile }] =
+        await Promise.all([
+          import('../jobstore/s3ObjectStore.js'),
+          import('./s3Client.js'),
+          import('../jobstore/s3StallWatch.js'),
+          import('./awsClients.js'),
+        ]);
+      await checkToilAwsProfile(env);
       const client = createS3Client(locator.region, env, options.onRequest);
       if (options.log && options.clock)
         watchS3Stalls(client, {

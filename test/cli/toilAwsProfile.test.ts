@@ -27,7 +27,9 @@ function signedWith(req: IncomingMessage): { key: string; region: string } | und
 
 async function refusingEndpoint(t: Test) {
   const seen: { key: string; region: string }[] = [];
+  const asked = { requests: 0 };
   const server = createServer((req, res) => {
+    asked.requests++;
     const s = signedWith(req);
     if (s) seen.push(s);
     req.resume();
@@ -38,7 +40,7 @@ async function refusingEndpoint(t: Test) {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.teardown(() => new Promise<void>((r) => server.close(() => r())));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, asked };
 }
 
 function profileEnv(dir: string, endpoint: string): Record<string, string | undefined> {
@@ -129,3 +131,38 @@ t.test("TOIL_AWS_PROFILE: an aws: job store is read with that profile's keys", a
     "every request signed with the profile's key",
   );
 });
+
+/**
+ * A TOIL_AWS_PROFILE naming no profile of the files ended, at the first request, in the generic
+ * "no AWS credentials found", which names neither the variable nor the files; the command now
+ * refuses it in one line before any request.
+ */
+for (const [what, args, endpointVar] of [
+  [
+    'a cluster utility',
+    ['destroy-cluster', 'science-cluster', '--zone', 'eu-west-1a'],
+    'AWS_ENDPOINT_URL_EC2',
+  ],
+  ['toil clean of an aws: job store', ['clean', 'aws:eu-west-1:science-store'], 'AWS_ENDPOINT_URL_S3'],
+] as const) {
+  t.test(`TOIL_AWS_PROFILE naming no profile: ${what} refuses it in one line, asking nothing`, async (t) => {
+    const dir = testDir(t, FILES);
+    const endpoint = await refusingEndpoint(t);
+    const env = {
+      ...profileEnv(dir, endpoint.url),
+      [endpointVar]: endpoint.url,
+      TOIL_AWS_PROFILE: 'nosuch',
+    };
+    const r = await runToil(args, { cwd: dir, env });
+    t.equal(r.code, 2, `exit 2 (${r.stderr.slice(0, 300)})`);
+    t.same(
+      r.stderr.trim().split('\n'),
+      [
+        `toil: TOIL_AWS_PROFILE=nosuch: no such profile in ${join(dir, 'credentials')} or ${join(dir, 'config')} ` +
+          "(expected the name of a profile there; 'aws configure list-profiles' lists them)",
+      ],
+      'one line naming the variable, the profile and the files looked in; no stack trace',
+    );
+    t.equal(endpoint.asked.requests, 0, 'no request was sent');
+  });
+}
