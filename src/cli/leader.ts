@@ -13,6 +13,7 @@ import { readCatalogue } from '../scaler/catalogueFile.js';
 import type { SubCommand } from './main.js';
 import { daemonOutput, daemonStopped } from './daemonOutput.js';
 import { NOT_AN_ADDRESS_HERE } from './listenErrors.js';
+import { toilVariableNotices } from './toilRunOptions.js';
 
 /**
  * `toil leader --config FILE`: the long-running leader daemon. SIGTERM/SIGINT stop it gracefully
@@ -126,6 +127,9 @@ async function runLeader(path: string, port: number | undefined): Promise<number
   // reads none of the TOIL_AWS_* variables (its instances are processes here, its tags and image
   // its own): the setting asks nothing of it, and `npm start` in a shell that exports it runs.
   if (config.provisioner.kind === 'aws') refuseNodeDebug();
+  // Toil's variables as `toil run` takes them, before anything is started: a refused one ends
+  // the start in one line, one that has no effect is said once.
+  for (const notice of toilVariableNotices()) daemonOutput().stderr.write(`${notice}\n`);
   refuseBadPort(config.http.port, port !== undefined, path);
   // Every run's scratch goes there (see startLeader): one that does not exist is refused now, in
   // one line, rather than failing each workflow submitted.

@@ -218,6 +218,33 @@ export function foreignToilOptions(
   return checkForeignOptions(flags, FOREIGN_RUN_OPTIONS, env);
 }
 
+/** Toil reads it over --coordinationDir and TOIL_COORDINATION_DIR, with no check of its own. */
+function coordinationDirOverride(env: Readonly<Record<string, string | undefined>>): string[] {
+  return env.TOIL_COORDINATION_DIR_OVERRIDE?.trim()
+    ? [`toil: TOIL_COORDINATION_DIR_OVERRIDE has no effect here: ${COORDINATION}`]
+    : [];
+}
+
+/**
+ * What `toil run` says of Toil's variables that stand for one of its options, the options aside:
+ * one line for each that has no effect, and a throw for one it refuses. `toil leader` says it at
+ * its start: Toil's leader reads them (its coordination directory, its Slurm batch system's GPU
+ * partition and QOS, a node's whole memory for jobs declaring none), and the daemon's batch system
+ * is the one the workflows it takes run on.
+ */
+export function toilVariableNotices(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string[] {
+  return [
+    ...checkForeignOptions(
+      {},
+      FOREIGN_RUN_OPTIONS.filter((o) => o.envVar !== undefined),
+      env,
+    ),
+    ...coordinationDirOverride(env),
+  ];
+}
+
 /** Toil's default `--maxLogFileSize` (100 * 1024 * 1024 in toil/options/common.py). */
 export const DEFAULT_MAX_LOG_FILE_SIZE = '100Mi';
 
@@ -290,9 +317,7 @@ export function runOutput(
   const notices = foreignToilOptions(flags).filter(
     (n) => f.batchSystem !== 'slurm' || !n.startsWith('toil: --noStdOutErr '),
   );
-  // Toil reads it over --coordinationDir and TOIL_COORDINATION_DIR, with no check of its own.
-  if (process.env.TOIL_COORDINATION_DIR_OVERRIDE?.trim())
-    notices.push(`toil: TOIL_COORDINATION_DIR_OVERRIDE has no effect here: ${COORDINATION}`);
+  notices.push(...coordinationDirOverride(process.env));
   const g = flags as Record<string, unknown>;
   if (g['writeLogs'] === undefined && g['writeLogsGzip'] === undefined)
     for (const flag of ['writeLogsFromAllJobs', 'maxLogFileSize'])
