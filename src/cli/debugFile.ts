@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { UserInputError, coerceError } from '../common/errors.js';
 import { formatBytes } from '../common/units.js';
-import { fileNameOf, type JobStore } from '../jobstore/jobStore.js';
+import { fileNameOf, fileUuidOf, type JobStore } from '../jobstore/jobStore.js';
 import { openJobStore } from '../main/jobStores.js';
 import {
   addForeignOptions,
@@ -162,8 +162,9 @@ async function fetchFiles(
   }
   const taken = new Set<string>();
   for (const f of chosen.values()) {
-    // Two files of one name both arrive: the second under its ID's UUID too.
-    const local = taken.has(f.name) ? `${f.fileId.split('/')[1]}-${f.name}` : f.name;
+    // Two files of one name both arrive: the second under its ID's UUID too (not the job's ID
+    // its key may start with: two files one job wrote would take the same name).
+    const local = taken.has(f.name) ? `${fileUuidOf(f.fileId) ?? f.fileId.split('/')[1]}-${f.name}` : f.name;
     taken.add(local);
     const target = join(dir, local);
     const partial = join(dir, `.${local}.partial`);

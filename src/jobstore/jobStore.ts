@@ -842,6 +842,14 @@ export function fileNameOf(fileId: string): string | undefined {
   return m?.[1];
 }
 
+/**
+ * The UUID that makes file ID `fileId` unique: the segment before its name, if it has one, else
+ * its last; not the job's ID in front of a job's file, which every file the job wrote shares.
+ */
+export function fileUuidOf(fileId: string): string | undefined {
+  return /^files\/(?:[0-9a-f-]{36}\/\d+\/)?([0-9a-f-]{36})(?:\/[^/]+)?$/.exec(fileId)?.[1];
+}
+
 function assertFileId(fileId: string): void {
   if (!isFileId(fileId)) {
     throw new ToilError('BAD_FILE_ID', `'${fileId}' is not a file ID of this job store`, {

@@ -1,6 +1,10 @@
 import t from 'tap';
 import { filesMatching, globToRegExp, type StoredFile } from '../../src/cli/debugFile.js';
-import { fileNameInId, fileNameOf } from '../../src/jobstore/jobStore.js';
+import { fileNameInId, fileNameOf, fileUuidOf } from '../../src/jobstore/jobStore.js';
+
+/** A job's ID, and a file's UUID, in file IDs. */
+const JOB = '0b9f1c2e-1111-4a4a-8b8b-123456789abc';
+const FILE = '5d6e7f80-2222-4b4b-9c9c-abcdef012345';
 
 t.test('a file ID keeps the last component of the name it was written from, safe as a key', async (t) => {
   const rows: [what: string, name: string, kept: string | undefined][] = [
@@ -15,6 +19,20 @@ t.test('a file ID keeps the last component of the name it was written from, safe
   for (const [what, name, kept] of rows) t.equal(fileNameInId(name), kept, what);
   t.equal(fileNameOf('files/0b9f1c2e-1111-4a4a-8b8b-123456789abc/part.txt'), 'part.txt');
   t.equal(fileNameOf('files/0b9f1c2e-1111-4a4a-8b8b-123456789abc'), undefined, 'a file written from bytes');
+  t.equal(fileNameOf(`files/${JOB}/2/${FILE}/part.txt`), 'part.txt', "one a job's attempt wrote");
+  t.equal(fileNameOf(`files/${JOB}/2/${FILE}`), undefined, "one a job's attempt wrote from bytes");
+});
+
+t.test("a file ID's own UUID, not that of the job whose attempt wrote it", async (t) => {
+  const rows: [what: string, fileId: string, uuid: string | undefined][] = [
+    ['named, written by the workflow', `files/${FILE}/part.txt`, FILE],
+    ['from bytes, written by the workflow', `files/${FILE}`, FILE],
+    ["named, a job's attempt's", `files/${JOB}/2/${FILE}/part.txt`, FILE],
+    ["from bytes, a job's attempt's", `files/${JOB}/2/${FILE}`, FILE],
+    ['a name of digits alone is a name', `files/${FILE}/2024`, FILE],
+    ['no file ID', 'files/x/y', undefined],
+  ];
+  for (const [what, fileId, uuid] of rows) t.equal(fileUuidOf(fileId), uuid, what);
 });
 
 t.test('--fetch patterns are shell globs over the names, or whole file IDs', async (t) => {

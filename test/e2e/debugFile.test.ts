@@ -37,8 +37,14 @@ export default defineWorkflow<FileID[]>({
 });
 `;
 
-async function filesWorkflow(t: Test, dir: string, store: string, env?: NodeJS.ProcessEnv): Promise<void> {
-  writeFileSync(join(dir, 'wf.ts'), WORKFLOW);
+async function filesWorkflow(
+  t: Test,
+  dir: string,
+  store: string,
+  env?: NodeJS.ProcessEnv,
+  source = WORKFLOW,
+): Promise<void> {
+  writeFileSync(join(dir, 'wf.ts'), source);
   const r = await runToil(['run', 'wf.ts', store, '--clean', 'never', '--disableProgress'], {
     cwd: dir,
     ...(env ? { env } : {}),
@@ -142,6 +148,57 @@ t.test('toil debug-file works on an aws: store too (s3rver)', async (t) => {
   await filesWorkflow(t, dir, 'aws:us-west-2:debug-file', env);
   await listAndFetch(t, dir, 'aws:us-west-2:debug-file', env);
 });
+
+// One job writes three files from local files of one name, as a job that writes its output in a
+// loop does: the files share the job's ID and attempt at the front of their IDs.
+const SAME_NAME_WORKFLOW = `
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { defineJob, defineWorkflow, type FileID } from 'toil-ts';
+const parts = defineJob<null, FileID[]>('parts', { cores: 0.1, memory: '32Mi', disk: '1Mi' }, async (job) => {
+  const ids: FileID[] = [];
+  for (const i of [1, 2, 3]) {
+    const path = join(job.tempDir, 'part.txt');
+    writeFileSync(path, 'part ' + i + '\\n');
+    ids.push(await job.fileStore.writeGlobalFile(path));
+  }
+  return ids;
+});
+export default defineWorkflow<FileID[]>({ start: (ctx) => ctx.root(parts, null) });
+`;
+
+t.test(
+  'toil debug-file --fetch: three files of one name one job wrote all arrive, each but the first under its own UUID',
+  async (t) => {
+    const dir = scratchDir(t);
+    await filesWorkflow(t, dir, 'file:./js', undefined, SAME_NAME_WORKFLOW);
+    const opts = { cwd: dir };
+    const list = await runToil(['debug-file', 'file:./js', '--listFilesInJobStore'], opts);
+    t.equal(list.code, 0, list.stderr);
+    const uuids = [
+      ...list.stdout.matchAll(/^ {2}part\.txt +.* files\/\S+\/([0-9a-f-]{36})\/part\.txt$/gm),
+    ].map((m) => m[1]!);
+    t.equal(uuids.length, 3, `three files named part.txt listed\n${list.stdout}`);
+
+    const fetch = ['debug-file', 'file:./js', '--fetch', 'part.txt', '--localFilePath', 'out'];
+    const fetched = await runToil(fetch, opts);
+    t.equal(fetched.code, 0, fetched.stderr);
+    const got = readdirSync(join(dir, 'out')).sort();
+    t.same(
+      got.map((n) => readFileSync(join(dir, 'out', n), 'utf8')).sort(),
+      ['part 1\n', 'part 2\n', 'part 3\n'],
+      `each file arrives, none written over another: ${got.join(' ')}`,
+    );
+    t.same(
+      got.filter((n) => n !== 'part.txt').sort(),
+      uuids
+        .slice(1)
+        .map((u) => `${u}-part.txt`)
+        .sort(),
+      "the second and third under their files' UUIDs",
+    );
+  },
+);
 
 /** The path of the object of a file job store whose key ends with `name`. */
 function findObject(root: string, name: string): string {
