@@ -51,7 +51,8 @@ t.test(
   'a job issued while Slurm refuses for now is submitted once it accepts',
   { skip: needsSlurm() },
   async (t) => {
-    const cluster = await startSlurmCluster([{ features: ['ondemand'] }]);
+    // sbatch gives up on a silent controller after 4 s, not Slurm's 10: the pause below is that long.
+    const cluster = await startSlurmCluster([{ features: ['ondemand'] }], { messageTimeoutSeconds: 4 });
     t.teardown(() => cluster.stop());
 
     await t.test('a controller that does not answer for a while (SIGSTOP, then SIGCONT)', async (t) => {
@@ -79,8 +80,8 @@ t.test(
       };
       t.teardown(resume);
       const issued = bs.issue(job('paused', 'sleep 3'));
-      // Longer than sbatch waits for a reply (MessageTimeout, 10 s by default).
-      await sleep(13_000);
+      // Longer than sbatch waits for a reply (MessageTimeout, 4 s here).
+      await sleep(6_000);
       resume();
       await issued;
       t.equal((await u.of('paused')).outcome, 'succeeded', 'the job ran once the controller answered');

@@ -36,6 +36,8 @@ export interface SlurmControllerOptions {
   readonly port?: number;
   /** Seconds before a silent slurmd is declared DOWN (and its jobs NODE_FAIL). Default 30. */
   readonly slurmdTimeoutSeconds?: number;
+  /** Seconds a Slurm command waits for slurmctld's reply before it gives up (MessageTimeout). Default Slurm's 10. */
+  readonly messageTimeoutSeconds?: number;
   /** The features the placeholder node declares. Default spot, ondemand. */
   readonly features?: readonly string[];
 }
@@ -108,6 +110,7 @@ export function controllerConf(o: {
   port: number;
   slurmdPort: number;
   slurmdTimeoutSeconds: number;
+  messageTimeoutSeconds: number;
   features: readonly string[];
 }): string {
   const d = o.dir;
@@ -137,6 +140,7 @@ export function controllerConf(o: {
     'MaxNodeCount=256',
     'TreeWidth=65533',
     `SlurmdTimeout=${o.slurmdTimeoutSeconds}`,
+    `MessageTimeout=${o.messageTimeoutSeconds}`,
     'KillWait=2',
     'MinJobAge=600',
     // Schedule a submitted job at once (the default batches batch jobs for up to 3 s, which on a
@@ -272,6 +276,7 @@ export async function startSlurmController(options: SlurmControllerOptions = {})
       port,
       slurmdPort,
       slurmdTimeoutSeconds: options.slurmdTimeoutSeconds ?? 30,
+      messageTimeoutSeconds: options.messageTimeoutSeconds ?? 10,
       features: options.features ?? ['spot', 'ondemand'],
     }),
   );
