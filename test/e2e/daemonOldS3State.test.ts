@@ -49,6 +49,8 @@ t.test(
           ['port: 8080', 'port: 0'],
           ['file:./toil-leader-state', `aws:us-west-2:${name}`],
           ['bootDelay: 2s', 'bootDelay: 300ms'],
+          // A tick a second: its first save after the stall comes at once, not up to 10 s later.
+          ['scaleInterval: 10s', 'scaleInterval: 1s'],
         ]),
       );
       const daemon = startToilProcess(['leader', '--config', cfgPath], { cwd: dir, env });
