@@ -22,7 +22,7 @@ t.test('/status shows the jobs --maxJobs holds back apart from those issued', as
       'run',
       TREE,
       `file:${dir}/js`,
-      ...['--n', '4', '--sleepMs', '1000', '--out', join(dir, 'out'), '--log', join(dir, 'exec.log')],
+      ...['--n', '4', '--sleepMs', '300', '--out', join(dir, 'out'), '--log', join(dir, 'exec.log')],
       ...['--maxJobs', '1', '--leader', base],
     ],
     { cwd: dir, env },
