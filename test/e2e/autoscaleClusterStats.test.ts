@@ -14,6 +14,8 @@ import type { ClusterStatsFile } from '../../src/leader/clusterStats.js';
 const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
 // An autoscaled run: workers boot, run the tree's 15 jobs and are released.
 t.setTimeout(300_000);
+// Each case has its own directory and local cloud (if any): they run side by side.
+t.jobs = 3;
 
 t.test(
   '--clusterStats with --provisioner aws: every worker the run launched, with its type, market, life and cost, and the cluster tick by tick',
@@ -24,7 +26,7 @@ t.test(
     const before = Date.now();
     const r = await runToil(
       [
-        ...['run', TREE, 'file:js', '--n', '4', '--sleepMs', '1500', '--out', 'o', '--log', 'exec.log'],
+        ...['run', TREE, 'file:js', '--n', '4', '--sleepMs', '600', '--out', 'o', '--log', 'exec.log'],
         ...['--provisioner', 'aws', '--nodeType', 't2.micro', '--maxNodes', '2', ...FAST_SCALING],
         ...['--batchSystem', 'mesos', '--mesosMaster', cloud.mesosMaster, '--zone', 'us-west-2a'],
         ...['--clusterName', 'stats', '--maxJobs', '2', '--clusterStats'],
