@@ -10,6 +10,8 @@ const TREE = repoPath('test/fixtures/workflowTree.ts');
 
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(240_000);
+// Each case runs in a directory of its own and signals only the run it started: they run side by side.
+t.jobs = 3;
 
 /** workflowTree of 6 leaves, each job sleeping 2 s, started with `--clean CLEAN` and running its first job. */
 async function startedTree(dir: string, clean: string) {
