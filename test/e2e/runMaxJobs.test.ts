@@ -15,6 +15,8 @@ const peakRunning = (dir: string): number => peakIn(readFileSync(join(dir, 'exec
 
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(180_000);
+// Each case runs in a directory of its own: they run side by side.
+t.jobs = 3;
 
 const TREE = join(REPO_ROOT, 'test/fixtures/workflowTree.ts');
 
