@@ -11,6 +11,8 @@ import { testDir } from '../fixtures/testDir.js';
  * one before that.
  */
 t.setTimeout(180_000);
+// Each case has its own directory and processes: they run side by side.
+t.jobs = 3;
 
 /** Requests the EC2 endpoint refuses, each logged at debug; no answer awaited (a blocked process gives none). */
 function refusedRequests(output: string): void {
