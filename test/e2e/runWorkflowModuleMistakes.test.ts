@@ -9,6 +9,9 @@ import { runToil, scratchDir, startToil } from '../fixtures/workflowCli.js';
 
 const HEADER = `import { defineJob, defineWorkflow } from 'toil-ts';\n`;
 
+// Each case runs in a directory of its own: they run side by side (the last waits 10 s for a warning).
+t.jobs = 3;
+
 t.test(
   "a module whose top level throws or calls process.exit is the workflow's mistake: one line with its place, exit 2, no job store",
   async (t) => {
