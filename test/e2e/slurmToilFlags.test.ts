@@ -7,6 +7,8 @@ import { REPO_ROOT, runToil, scratchDir, sortedLikeCSort } from '../fixtures/wor
 
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(240_000);
+// Each case has its own Slurm cluster and directory: they run side by side.
+t.jobs = 3;
 
 /**
  * Toil's Slurm example as its docs write it (docs/running/hpcEnvironments.rst):
