@@ -34,6 +34,9 @@ const until = (what: string, check: () => boolean | Promise<boolean>): Promise<v
 
 type Cluster = Awaited<ReturnType<typeof startSlurmCluster>>;
 
+// Each case has its own Slurm cluster: they run side by side.
+t.jobs = 2;
+
 /** Someone else's job holding a whole node, so where ours may go is up to the exclusions. */
 async function block(cluster: Cluster, node: string): Promise<number> {
   const id = await cluster.cli.submit(
