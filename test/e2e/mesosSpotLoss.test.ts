@@ -16,6 +16,9 @@ interface TaskRecord {
 const label = (task: TaskRecord, key: string): string | undefined =>
   task.labels?.find((l) => l.key === key)?.value;
 
+// Each case has its own Mesos cluster and directory: they run side by side.
+t.jobs = 2;
+
 t.test(
   'a preemptable agent killed mid-run: the workflow completes with --retryCount 0, lost jobs re-ran',
   async (t) => {
