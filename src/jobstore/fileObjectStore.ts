@@ -416,7 +416,7 @@ export class FileObjectStore implements ObjectStore {
     const tmp = await this.writeTemp(Buffer.concat([headerOf(integrity), bytes]), `writing ${key}`);
     try {
       const target = this.pathOf(key);
-      await mkdir(dirname(target), { recursive: true });
+      await this.makeObjectDir(dirname(target));
       if (conditions.ifMatch !== undefined) {
         await this.withLock(key, async () => {
           const current = await this.head(key);
@@ -460,7 +460,7 @@ export class FileObjectStore implements ObjectStore {
       } finally {
         await handle.close();
       }
-      await mkdir(dirname(target), { recursive: true });
+      await this.makeObjectDir(dirname(target));
       await rename(tmp, target);
     } catch (e) {
       await unlink(tmp).catch(() => {});
@@ -632,6 +632,38 @@ export class FileObjectStore implements ObjectStore {
   private dirPathOf(dirKey: string): string {
     const segments = dirKey === '' ? [] : dirKey.split('/');
     return join(this.root, OBJECTS_DIR, ...segments.map((s) => `${encodeSegment(s)}%`));
+  }
+
+  /**
+   * Makes the folders of an object's path below the objects folder, never that folder or the
+   * store's own: a write racing the store's deletion (a lease renewal, a job's last write) would
+   * otherwise put back the folders the deletion had just removed, and leave a store that is gone
+   * yet still there. The objects folder missing means the store is gone.
+   */
+  private async makeObjectDir(dir: string): Promise<void> {
+    if (dir === join(this.root, OBJECTS_DIR)) {
+      const there = await stat(dir).then(
+        () => true,
+        (e: unknown) => {
+          if (isMissing(e)) return false;
+          throw e;
+        },
+      );
+      if (!there) throw new JobStoreNotFoundError(this.locator);
+      return;
+    }
+    try {
+      await mkdir(dir);
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return;
+      if (code !== 'ENOENT') throw e;
+    }
+    await this.makeObjectDir(dirname(dir));
+    await mkdir(dir).catch((e: unknown) => {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    });
   }
 
   private tempPath(): string {

@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import t from 'tap';
 import { thisProcess } from '../../src/common/processIdentity.js';
 import { JobStoreExistsError } from '../../src/jobstore/errors.js';
@@ -157,6 +158,28 @@ t.test('destroy never deletes a directory that is not a job store', async (t) =>
   cutShortCreate(cut);
   await new FileObjectStore(cut).destroy();
   t.equal(existsSync(cut), false, 'the skeleton a create cut short leaves is removed');
+});
+
+/**
+ * A deletion removes the store's folders one by one; a write that began before (a lease renewal,
+ * a job's last write: its body already in the store's temporary folder) and makes its object's
+ * folders after the objects folder went must not put them back, or the store, deleted and said to
+ * be, is still there.
+ */
+t.test("a write racing the store's deletion does not put back the folders it removed", async (t) => {
+  const dir = join(root, 'deleted-under-a-write');
+  const store = new FileObjectStore(dir);
+  await store.create();
+  await store.put('files/job/1/first', Buffer.from('one'));
+  // The moment of the race: the objects folder gone, the temporary folder not yet.
+  rmSync(join(dir, 'objects'), { recursive: true, force: true });
+  await t.rejects(store.put('files/job/2/second', Buffer.from('two')), { code: 'JOBSTORE_NOT_FOUND' });
+  await t.rejects(store.put('leader.json', Buffer.from('{}')), { code: 'JOBSTORE_NOT_FOUND' });
+  await t.rejects(store.putStream('files/job/2/third', Readable.from([Buffer.from('three')])), {
+    code: 'JOBSTORE_NOT_FOUND',
+  });
+  t.equal(existsSync(join(dir, 'objects')), false, 'no write made the objects folder again');
+  t.same(readdirSync(join(dir, '.tmp')), [], 'no temporary file is left behind');
 });
 
 /**
