@@ -14,7 +14,9 @@ export const SIZE_SUFFIXES =
   'suffixes B, K/KB, M/MB, G/GB, T/TB, P/PB, E/EB (powers of 1000) or Ki/KiB, Mi/MiB, Gi/GiB, ' +
   'Ti/TiB, Pi/PiB, Ei/EiB (powers of 1024), any case; a bare number is bytes';
 
-const SIZE_RE = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*(?:([kmgtpe])(i?)b?|b)?\s*$/i;
+// The number as Python's float() reads it, digits grouped by single underscores included
+// (Toil's human2bytes takes "2_000M" as 2 GB).
+const SIZE_RE = /^\s*(\d+(?:_\d+)*(?:\.(?:\d+(?:_\d+)*)?)?|\.\d+(?:_\d+)*)\s*(?:([kmgtpe])(i?)b?|b)?\s*$/i;
 
 const BARE_NUMBER_RE = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*$/;
 
@@ -72,7 +74,7 @@ export function tryParseBytes(input: string | number): number | undefined {
   if (!m) return undefined;
   const prefix = m[2]?.toLowerCase();
   const factor = prefix === undefined ? 1 : (m[3] ? 1024 : 1000) ** PREFIX_POWER[prefix]!;
-  return Math.floor(Number(m[1]) * factor);
+  return Math.floor(Number(m[1]!.replaceAll('_', '')) * factor);
 }
 
 const DURATION_UNIT_MS: Readonly<Record<string, number>> = {
