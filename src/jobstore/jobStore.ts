@@ -77,7 +77,8 @@ prefix, with no record written beside the file that a crash could leave unwritte
 files outlive it only if its commit is the job's: a failed attempt's worker deletes what it wrote,
 as one does whose commit came second; the files of an attempt that ended without a word (lost with
 its node, or its leader gone) are deleted by the leader once the job's commit is another attempt's
-(see WorkflowRunner and deleteOtherAttemptsFiles).
+(see WorkflowRunner and deleteOtherAttemptsFiles). A job a checkpoint's rerun forgot loses them all
+once its commit is gone (deleteJobFiles).
  *
  * Errors: `JobStoreNotFoundError`/`JobStoreExistsError` (user errors), `CorruptJobStoreError`
  * (JOBSTORE_CORRUPT, naming the object) when an object fails its length or SHA-256 check (every
@@ -499,13 +500,37 @@ export class JobStore {
    */
   async deleteOtherAttemptsFiles(jobId: string, kept: number): Promise<number> {
     this.fence();
-    const doomed: string[] = [];
-    for await (const info of this.objects.list(`${FILES_PREFIX}${jobId}/`)) {
-      const writer = writerOf(info.key);
-      if (writer && writer.jobId === jobId && writer.attempt !== kept) doomed.push(info.key);
-    }
+    const doomed = (await this.filesOfJob(jobId)).filter((f) => f.attempt !== kept).map((f) => f.key);
     await this.deleteFiles(doomed);
     return doomed.length;
+  }
+
+  /**
+   * Deletes the files every attempt of jobs `jobIds` wrote; how many. For jobs no record names any
+   * more (those a checkpoint's rerun forgot, once their commits are gone): a file of theirs named
+   * by a commit still in the store would be deleted from under it. One LIST per job.
+   */
+  async deleteJobFiles(jobIds: readonly string[]): Promise<number> {
+    this.fence();
+    let deleted = 0;
+    for (const jobId of jobIds) {
+      const doomed = (await this.filesOfJob(jobId)).map((f) => f.key);
+      await this.deleteFiles(doomed);
+      deleted += doomed.length;
+    }
+    return deleted;
+  }
+
+  /** The files the attempts of job `jobId` wrote (under its prefix, see newFileId), with the attempt of each. */
+  private async filesOfJob(jobId: string): Promise<{ key: string; attempt: number }[]> {
+    // A job id of another shape has no prefix of its own: its files are under files/ itself.
+    if (!UUID_RE.test(jobId)) return [];
+    const files: { key: string; attempt: number }[] = [];
+    for await (const info of this.objects.list(`${FILES_PREFIX}${jobId}/`)) {
+      const writer = writerOf(info.key);
+      if (writer?.jobId === jobId) files.push({ key: info.key, attempt: writer.attempt });
+    }
+    return files;
   }
 
   /**

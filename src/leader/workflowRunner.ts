@@ -1,5 +1,6 @@
 import type { Clock } from '../common/clock.js';
 import { JobTooBigError, coerceError } from '../common/errors.js';
+import { forEachLimited } from '../common/forEachLimited.js';
 import type { Logger } from '../common/log.js';
 import { formatBytes } from '../common/units.js';
 import { firstLine } from '../workflow/jobError.js';
@@ -221,6 +222,9 @@ export type WorkflowRunResult =
 
 /** How many names of the jobs a failed service kept from running its report lists. */
 const NEVER_RAN_NAMES = 5;
+
+/** How many forgotten jobs' files a checkpoint's rerun lists and deletes at a time. */
+const FORGOTTEN_FILES_CONCURRENCY = 4;
 
 interface Attempts {
   next: number;
@@ -1286,10 +1290,49 @@ export class WorkflowRunner {
     // freed, it was a job the graph no longer knows, and the leader crashed.
     this.heldServices.forget(forgotten);
     this.heldForSlots.forget(forgotten);
-    await this.withIoSlot(() => this.o.store.deleteCommits([...forgotten])).catch((e: unknown) =>
-      this.log.warn({ err: coerceError(e) }, 'could not delete the commits a checkpoint rerun replaces'),
+    const commitsGone = await this.withIoSlot(() => this.o.store.deleteCommits([...forgotten])).then(
+      () => true,
+      (e: unknown) => {
+        this.log.warn({ err: coerceError(e) }, 'could not delete the commits a checkpoint rerun replaces');
+        return false;
+      },
     );
+    // Their files go only once no commit names them: the checkpoint's and theirs are deleted now,
+    // so a leader killed at any point leaves at most files nothing names (for `toil clean`), never
+    // a commit, replayed or read by `toil status`, that names a file gone. Commits that stayed
+    // keep them. The checkpoint's earlier attempts' files, named by its old commit and those
+    // below it, go as its rerun commits, as a retried job's do.
+    if (commitsGone) {
+      this.unsettledFiles.add(checkpoint);
+      this.track(() => this.deleteForgottenFiles(checkpoint, [...forgotten]));
+    }
     this.dispatchReady();
+  }
+
+  /**
+   * Deletes what every attempt of the jobs a rerun of `checkpoint` forgot wrote. A failure, or a
+   * leader that stops first, leaves them to `toil clean`: a --restart no longer knows those jobs.
+   */
+  private async deleteForgottenFiles(checkpoint: string, forgotten: readonly string[]): Promise<void> {
+    const name = this.graph.spec(checkpoint).name;
+    let deleted = 0;
+    try {
+      // A few jobs at a time: a big subtree's listings must not hold every IO slot the running
+      // jobs' tickets and the checkpoint's own need.
+      await forEachLimited(forgotten, FORGOTTEN_FILES_CONCURRENCY, async (id) => {
+        deleted += await this.withIoSlot(() => this.o.store.deleteJobFiles([id]));
+      });
+      if (deleted > 0)
+        this.log.info(
+          { job: name, jobId: checkpoint, files: deleted },
+          `deleted ${deleted} file(s) written by the jobs checkpoint job '${name}' dropped to run again`,
+        );
+    } catch (e) {
+      this.log.warn(
+        { err: coerceError(e), job: name, jobId: checkpoint, deleted },
+        `could not delete the files written by the jobs checkpoint job '${name}' dropped to run again: 'toil clean' deletes them`,
+      );
+    }
   }
 
   /** checkAllFit once the batch system has started; a refusal stops the run. */

@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import type { JobStore } from '../../src/jobstore/jobStore.js';
+import { openJobStore } from '../../src/main/jobStores.js';
+import { repoPath } from '../fixtures/repoRoot.js';
+import { startS3rver } from '../fixtures/s3rver.js';
+import { runToil, scratchDir } from '../fixtures/workflowCli.js';
+
+type Test = Parameters<Parameters<typeof t.test>[0]>[0];
+
+t.setTimeout(180_000);
+
+const WORKFLOW = repoPath('test/fixtures/workflowCheckpointFiles.ts');
+
+/** What each file under `files/` holds (the job and run that wrote it), sorted. */
+async function filesHeld(store: JobStore): Promise<string[]> {
+  const held: string[] = [];
+  for await (const o of store.objects.list('files/'))
+    held.push((await store.readFileBytes(o.key)).toString());
+  return held.sort();
+}
+
+/**
+ * Runs the workflow on `locator`: under ck's first run `check` fails for good, ck runs again,
+ * and the jobs of its first run are forgotten.
+ */
+async function rerunLeavesOnlyLiveFiles(
+  t: Test,
+  locator: string,
+  env: Record<string, string> = {},
+): Promise<void> {
+  const dir = scratchDir(t);
+  const r = await runToil(['run', WORKFLOW, locator, '--retryCount', '1', '--clean', 'never'], {
+    cwd: dir,
+    env,
+  });
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stderr, /job 'check' below checkpoint job 'ck' failed for good; running 'ck' again/);
+  t.match(r.stderr, /deleted 1 file\(s\) written by the jobs checkpoint job 'ck' dropped to run again/);
+  t.equal(
+    readFileSync(join(dir, 'result.txt'), 'utf8'),
+    'top, ck 2, writer 2',
+    "the rerun's files and the one from above it were read after the deletions",
+  );
+  const store = openJobStore(locator, { cwd: dir, env: { ...process.env, ...env } });
+  t.same(
+    await filesHeld(store),
+    ['ck 2', 'top', 'writer 2'],
+    "the forgotten writer's file and ck's first attempt's are gone; top's, which they were given, and the rerun's stay",
+  );
+  const s = await runToil(['status', locator], { cwd: dir, env });
+  t.equal(s.code, 0, s.stderr);
+  t.match(s.stdout, /state:\s+finished/);
+  t.match(s.stdout, /damaged:\s+none/, 'no record names a file that was deleted');
+}
+
+t.test(
+  "a checkpoint's rerun deletes the files its forgotten jobs and its first attempt wrote, on a file: store",
+  async (t) => {
+    await rerunLeavesOnlyLiveFiles(t, 'file:./js');
+  },
+);
+
+t.test(
+  "a checkpoint's rerun deletes the files its forgotten jobs and its first attempt wrote, on an aws: store (s3rver)",
+  async (t) => {
+    const s3rver = await startS3rver();
+    t.teardown(() => s3rver.stop());
+    await rerunLeavesOnlyLiveFiles(t, 'aws:us-west-2:checkpoint-files', { ...s3rver.env });
+  },
+);
