@@ -90,10 +90,17 @@ export class JobStore {
   readonly objects: ObjectStore;
   /** Called before every write; throws to refuse it (see fencedBy). */
   private readonly fence: () => void;
-  /** Called once a destroy is allowed, before it starts (a fenced store retires its lease). */
-  private readonly beforeDestroy: () => void;
+  /**
+   * Awaited once a destroy is allowed, before it starts: a fenced store retires its lease, so no
+   * renewal of it reaches the store while it is deleted, nor after.
+   */
+  private readonly beforeDestroy: () => Promise<void>;
 
-  constructor(objects: ObjectStore, fence: () => void = () => {}, beforeDestroy: () => void = () => {}) {
+  constructor(
+    objects: ObjectStore,
+    fence: () => void = () => {},
+    beforeDestroy: () => Promise<void> = async () => {},
+  ) {
     this.objects = objects;
     this.fence = fence;
     this.beforeDestroy = beforeDestroy;
@@ -140,7 +147,7 @@ export class JobStore {
 
   async destroy(): Promise<void> {
     this.fence();
-    this.beforeDestroy();
+    await this.beforeDestroy();
     await this.objects.destroy();
   }
 

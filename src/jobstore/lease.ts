@@ -207,9 +207,16 @@ export class JobStoreLease {
     return this.renew();
   }
 
-  /** This leader is destroying the store (its clean): renewals stop, and one in flight may fail. */
-  retire(): void {
+  /**
+   * This leader is about to destroy the store (its clean): no renewal is sent from now on, and
+   * the one in flight has been answered when this resolves. One landing during the deletion or
+   * after it writes `leader.json` back where the store does not enforce If-Match (s3rver, some
+   * S3-compatible servers): a bucket that will not delete ("bucket not empty"), billed on after
+   * its user asked for it gone.
+   */
+  async retire(): Promise<void> {
     this.retired = true;
+    await this.renewals.catch(() => {});
   }
 
   /**

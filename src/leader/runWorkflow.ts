@@ -159,7 +159,8 @@ export type RunWorkflowOutcome =
  */
 export async function runWorkflow(o: RunWorkflowOptions): Promise<RunWorkflowOutcome> {
   // One leader per job store (see lease.ts): taken as soon as the store exists, renewed on the
-  // clock until the run ends, released after; losing it aborts the run.
+  // clock until the run ends or its --clean deletes the store (every deletion goes through the
+  // lease, which stops renewing first), released after; losing it aborts the run.
   let lease: JobStoreLease | undefined;
   let renewal: Promise<void> | undefined;
   const renewing = new AbortController();
@@ -203,7 +204,7 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunWorkflowOut
     ) {
       if (o.clean !== 'always' && o.clean !== 'onError') throw e.storeKept(o.store.locator, o.resumeAdvice);
       await lease?.confirm();
-      await o.store.destroy();
+      await (lease ? o.store.fencedBy(lease) : o.store).destroy();
       throw e.storeDeleted(o.store.locator, o.clean);
     }
     throw e;
@@ -273,7 +274,7 @@ async function runLeased(
         code,
         o.restart,
         join(scratch, 'workflow.mjs'),
-        async () => void (lease = await takeLease()),
+        async () => (lease = await takeLease()),
       );
     }
     // Its workers (and a resumed leader) cache this module in the work directory.
@@ -529,17 +530,20 @@ async function startNewWorkflow(
   code: WorkflowCode,
   storeExists: boolean,
   modulePath: string,
-  onCreated: () => Promise<void>,
+  onCreated: () => Promise<JobStoreLease>,
 ): Promise<StartedWorkflow> {
   // Checked before bundling so the mistake is reported at once; create() checks again.
   if (!storeExists && (await readBeforeLease(o.store.exists(), o.signal)))
     throw await storeExistsError(o.store, o.clock.now());
   const bundle = await bundled(o);
   await writeFile(modulePath, bundle);
+  let lease: JobStoreLease | undefined;
   if (!storeExists) {
     await o.store.create();
-    await onCreated(); // takes the lease
+    lease = await onCreated();
   }
+  // Deleted through the lease, its renewals over before the deletion starts.
+  const store = lease ? o.store.fencedBy(lease) : o.store;
   try {
     const moduleRef = await o.store.putModule(bundle);
     const declared = await code.start({
@@ -568,11 +572,11 @@ async function startNewWorkflow(
       // --clean deletes it.
       e.stoppedDuring('start', o.store.locator);
       if (!storeExists && (o.clean === 'always' || o.clean === 'onError')) {
-        await o.store.destroy();
+        await store.destroy();
         e.storeDeleted(o.store.locator, o.clean);
       }
     } else if (!storeExists) {
-      const removed = await o.store.destroy().then(
+      const removed = await store.destroy().then(
         () => true,
         () => false,
       );

@@ -244,6 +244,39 @@ t.test('a leader cleaning its own store stops renewing: no loss reported, the lo
   t.same(lost, [], 'nothing lost');
 });
 
+t.test('a leader cleaning its own store waits for the renewal on its way before deleting it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'toil-lease-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const files = new FileObjectStore(join(dir, 'js'), 'file:./js');
+  // Once holding, the store takes each write and answers it only once released.
+  let holding = false;
+  let release: () => void = () => {};
+  const released = new Promise<void>((r) => (release = r));
+  const objects = new Proxy(files, {
+    get(target, prop) {
+      if (prop === 'put' && holding)
+        return async (...a: Parameters<typeof files.put>) => (await released, files.put(...a));
+      const value: unknown = Reflect.get(target, prop);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  const store = new JobStore(objects);
+  await store.create();
+  const clock = new ManualClock();
+  const lease = await store.acquireLease({ clock, ttlMs: TTL, holder: holder('a', 1) });
+  holding = true;
+  const loop = lease.keepRenewing(new AbortController().signal, () => {});
+  await clock.advance(TTL / 3);
+  const destroyed = store.fencedBy(lease).destroy();
+  for (let w = 0; w < 20; w++) await new Promise((r) => setTimeout(r, 5));
+  t.equal(await store.exists(), true, 'the deletion has not begun while the renewal is unanswered');
+  release();
+  await destroyed;
+  t.equal(await store.exists(), false, 'it begins once the renewal is answered');
+  await clock.advance(TTL / 3);
+  await t.resolves(loop, 'and the loop ends by itself');
+});
+
 t.test(
   'a renewal that fails for an unexpected reason never rejects the loop; the lease lapses and is reported lost once',
   async (t) => {

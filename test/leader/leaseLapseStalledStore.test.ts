@@ -7,6 +7,7 @@ import { runWorkflow } from '../../src/leader/runWorkflow.js';
 import { openJobStore } from '../../src/main/jobStores.js';
 import { MOTO_MISSING_REASON, motoAvailable, motoS3Env, startMoto } from '../fixtures/motoServer.js';
 import { repoPath } from '../fixtures/repoRoot.js';
+import { setProcessEnv } from '../fixtures/processEnv.js';
 import { testDir } from '../fixtures/testDir.js';
 import { waitFor } from '../fixtures/waitFor.js';
 import { InProcessBatchSystem } from '../fixtures/workflowInProcess.js';
@@ -29,16 +30,8 @@ t.test(
     const moto = await startMoto();
     t.teardown(() => moto.stop());
     const dir = testDir(t);
-    const env = motoS3Env(moto);
     // The workflow's start() opens the store by its locator, from this process's environment.
-    const saved = { ...process.env };
-    Object.assign(process.env, env);
-    t.teardown(() => {
-      for (const key of Object.keys(env)) {
-        if (saved[key] === undefined) delete process.env[key];
-        else process.env[key] = saved[key];
-      }
-    });
+    setProcessEnv(t, motoS3Env(moto));
     const clock = new RealClock();
     const store = openJobStore('aws:us-west-2:lease-lapse-stalled', { clock });
     const log = join(dir, 'exec.log');
