@@ -8,6 +8,7 @@ import {
   readdir,
   rename,
   rm,
+  rmdir,
   stat,
   unlink,
   utimes,
@@ -76,6 +77,8 @@ const TMP_DIR = '.tmp';
 const LOCK_DIR = '.locks';
 const OBJECTS_DIR = 'objects';
 const LOCK_STALE_MS = 30_000;
+/** How many times a write makes its object's folder again when a delete removes it (intoObjectDir). */
+const PLACE_TRIES = 10;
 /**
  * What a file system's refusal of a write means, by errno: the disk's state, the user's to fix
  * (see JobStoreUnwritableError), where any other error is a bug or the store being gone.
@@ -416,25 +419,26 @@ export class FileObjectStore implements ObjectStore {
     const tmp = await this.writeTemp(Buffer.concat([headerOf(integrity), bytes]), `writing ${key}`);
     try {
       const target = this.pathOf(key);
-      await this.makeObjectDir(dirname(target));
-      if (conditions.ifMatch !== undefined) {
-        await this.withLock(key, async () => {
-          const current = await this.head(key);
-          if (current?.etag !== conditions.ifMatch) throw new PreconditionFailedError(key);
-          // ifNoneMatch with ifMatch can never hold: the object both exists and does not.
-          if (conditions.ifNoneMatch === '*') throw new PreconditionFailedError(key);
+      await this.intoObjectDir(target, async () => {
+        if (conditions.ifMatch !== undefined) {
+          await this.withLock(key, async () => {
+            const current = await this.head(key);
+            if (current?.etag !== conditions.ifMatch) throw new PreconditionFailedError(key);
+            // ifNoneMatch with ifMatch can never hold: the object both exists and does not.
+            if (conditions.ifNoneMatch === '*') throw new PreconditionFailedError(key);
+            await rename(tmp, target);
+          });
+        } else if (conditions.ifNoneMatch === '*') {
+          try {
+            await link(tmp, target);
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new PreconditionFailedError(key);
+            throw e;
+          }
+        } else {
           await rename(tmp, target);
-        });
-      } else if (conditions.ifNoneMatch === '*') {
-        try {
-          await link(tmp, target);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new PreconditionFailedError(key);
-          throw e;
         }
-      } else {
-        await rename(tmp, target);
-      }
+      });
       return info;
     } catch (e) {
       throw this.refused(e, `writing ${key}`);
@@ -460,8 +464,7 @@ export class FileObjectStore implements ObjectStore {
       } finally {
         await handle.close();
       }
-      await this.makeObjectDir(dirname(target));
-      await rename(tmp, target);
+      await this.intoObjectDir(target, () => rename(tmp, target));
     } catch (e) {
       await unlink(tmp).catch(() => {});
       if (isMissing(e) && !(await this.exists())) throw new JobStoreNotFoundError(this.locator);
@@ -502,11 +505,34 @@ export class FileObjectStore implements ObjectStore {
 
   async delete(key: string): Promise<void> {
     assertValidKey(key);
+    const path = this.pathOf(key);
     try {
-      await unlink(this.pathOf(key));
+      await unlink(path);
     } catch (e) {
       if (isMissing(e)) return this.absent(undefined);
       throw this.refused(e, `deleting ${key}`);
+    }
+    await this.removeEmptyFolders(dirname(path));
+  }
+
+  /**
+   * Removes `dir` and each folder above it that the delete left empty, up to the objects folder
+   * (kept: writes never make it again, see makeObjectDir): a job's files sit under folders of
+   * its own (`files%/<jobId>%/<attempt>%/`, a named one in a `<uuid>%/` of its own), and a run
+   * left every one of them behind, empty. A folder a concurrent write has put its object in is not
+   * empty, so rmdir refuses it (ENOTEMPTY), as it refuses a folder linked in from elsewhere
+   * (ENOTDIR): either ends the climb, the race's normal end. A write whose folder went between
+   * its mkdir and its rename makes it again (see intoObjectDir). The object is deleted whatever
+   * happens here: a folder left is only a folder.
+   */
+  private async removeEmptyFolders(dir: string): Promise<void> {
+    const objects = join(this.root, OBJECTS_DIR);
+    for (let d = dir; d.startsWith(objects + sep); d = dirname(d)) {
+      try {
+        await rmdir(d);
+      } catch {
+        return;
+      }
     }
   }
 
@@ -664,6 +690,22 @@ export class FileObjectStore implements ObjectStore {
     await mkdir(dir).catch((e: unknown) => {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     });
+  }
+
+  /**
+   * Makes the folders of the object at `target`, then `place`s it there; again if `place` finds
+   * the folder gone, which a delete of the last other object in it removes in between (see
+   * removeEmptyFolders). Each retry needs another such delete at that very moment, so a few do.
+   */
+  private async intoObjectDir<T>(target: string, place: () => Promise<T>): Promise<T> {
+    for (let tries = 1; ; tries++) {
+      await this.makeObjectDir(dirname(target));
+      try {
+        return await place();
+      } catch (e) {
+        if (!isMissing(e) || tries >= PLACE_TRIES) throw e;
+      }
+    }
   }
 
   private tempPath(): string {

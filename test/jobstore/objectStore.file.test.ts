@@ -182,6 +182,70 @@ t.test("a write racing the store's deletion does not put back the folders it rem
   t.same(readdirSync(join(dir, '.tmp')), [], 'no temporary file is left behind');
 });
 
+t.test(
+  'deleting the last object under a folder removes the folders it leaves empty, up to the objects folder',
+  async (t) => {
+    const store = fresh();
+    await store.create();
+    const objects = join(store.root, 'objects');
+    const folder = (...segments: string[]): string => join(objects, ...segments.map((s) => `${s}%`));
+    await store.put('files/job/1/u/report.txt', 'named');
+    await store.put('files/job/1/v', 'unnamed');
+    await store.put('files/job/2/w', 'another attempt');
+    await store.put('jobs/a', 'ticket');
+
+    await store.delete('files/job/1/u/report.txt');
+    t.equal(existsSync(folder('files', 'job', '1', 'u')), false, "the named file's own folder goes");
+    t.equal(existsSync(folder('files', 'job', '1')), true, 'its attempt folder stays while it holds a file');
+
+    await store.delete('files/job/1/v');
+    t.equal(existsSync(folder('files', 'job', '1')), false, "the attempt's emptied folder goes");
+    t.same(readdirSync(folder('files', 'job')), ['2%'], "the job's folder stays, with the other attempt's");
+
+    await store.delete('files/job/2/w');
+    t.same(readdirSync(objects), ['jobs%'], 'the whole emptied chain goes, and nothing beside it');
+
+    await store.delete('jobs/a');
+    t.same(readdirSync(objects), [], 'the objects folder itself stays, empty');
+    t.equal(await store.exists(), true, 'and the store with it');
+    await store.put('files/job/3/x', 'later');
+    t.equal(
+      (await store.get('files/job/3/x'))?.body.toString(),
+      'later',
+      'a later write makes its folders again',
+    );
+  },
+);
+
+t.test('writes into a folder that concurrent deletes keep emptying and removing all succeed', async (t) => {
+  const store = fresh();
+  await store.create();
+  // Each writer puts its own object in the shared folder and deletes it again, so the folder
+  // keeps going empty (and away) while other writers are between making it and renaming into it.
+  const writers = 8;
+  const rounds = 150;
+  const failures: string[] = [];
+  await Promise.all(
+    Array.from({ length: writers }, async (_, w) => {
+      for (let i = 0; i < rounds; i++) {
+        const key = `files/job/1/w${w}-${i}`;
+        try {
+          if (i % 3 === 2) await store.putStream(key, Readable.from([Buffer.from(key)]));
+          else await store.put(key, key, i % 3 === 1 ? { ifNoneMatch: '*' } : {});
+          const read = await store.get(key);
+          if (read?.body.toString() !== key) failures.push(`${key}: read back ${read?.body.toString()}`);
+          await store.delete(key);
+        } catch (e) {
+          failures.push(`${key}: ${(e as Error).message}`);
+        }
+      }
+    }),
+  );
+  t.same(failures, [], `every one of ${writers * rounds} put/delete pairs succeeded`);
+  t.same(readdirSync(join(store.root, 'objects')), [], 'the last delete left no folder behind');
+  t.same(readdirSync(join(store.root, '.tmp')), [], 'no temporary file is left behind');
+});
+
 /**
  * A store as another process's deletion leaves it at each moment: marker renamed, an object not
  * yet deleted, and the deleter record naming `holder`, last touched `ageMs` ago.
