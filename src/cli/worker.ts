@@ -5,7 +5,7 @@ import { UserInputError } from '../common/errors.js';
 import { openJobStore } from '../main/jobStores.js';
 import { exitProcess, exitWithProcessGroup, ignoreStrayThrowsUntilExit } from '../workflow/exitTrap.js';
 import { serveWarmWorker } from '../workflow/warmWorker.js';
-import { endMarkedOnSigterm } from '../workflow/workerSignals.js';
+import { endAttemptOnSigterm, type RunningAttempt } from '../workflow/workerSignals.js';
 import { runWorkerJob, type WorkerWarning } from '../workflow/worker.js';
 import type { SubCommand } from './main.js';
 
@@ -47,12 +47,13 @@ export const command: SubCommand = {
           // Launched by a leader on this machine: exit as soon as it goes away (see warmWorker.ts).
           const onDisconnect = (): never => exitWithProcessGroup(3);
           if (hasLeader) process.on('disconnect', onDisconnect);
-          // Killed by its batch system mid-job: what the job started detached goes too.
-          let mark: string | undefined;
-          const terminated = endMarkedOnSigterm(() => mark);
+          // Killed by its batch system mid-job: what the job started detached goes too, and so do
+          // the files it wrote.
+          let running: RunningAttempt | undefined;
+          const terminated = endAttemptOnSigterm(() => running);
           const result = await runWorkerJob(openJobStore(jobStore), jobId, attempt, {
             workDir,
-            onMark: (m) => (mark = m),
+            onAttempt: (a) => (running = a),
             keepExitTrap: true,
             signalled: terminated,
             ...(hasLeader ? { shouldCommit: () => process.connected } : {}),

@@ -75,9 +75,10 @@ export { CorruptJobStoreError } from './errors.js';
 A file keeps in its key the attempt that wrote it, so what an attempt wrote is found by listing one
 prefix, with no record written beside the file that a crash could leave unwritten. An attempt's
 files outlive it only if its commit is the job's: a failed attempt's worker deletes what it wrote,
-as one does whose commit came second; the files of an attempt that ended without a word (lost with
-its node, or its leader gone) are deleted by the leader once the job's commit is another attempt's
-(see WorkflowRunner and deleteOtherAttemptsFiles). A job a checkpoint's rerun forgot loses them all
+as one does whose commit came second or whose batch system stopped it (SIGTERM, see
+endAttemptOnSigterm); the files of an attempt that ended without a word (lost with its node, or its
+leader gone) are deleted by the leader once the job's commit is another attempt's (see
+WorkflowRunner and deleteOtherAttemptsFiles). A job a checkpoint's rerun forgot loses them all
 once its commit is gone (deleteJobFiles).
  *
  * Errors: `JobStoreNotFoundError`/`JobStoreExistsError` (user errors), `CorruptJobStoreError`

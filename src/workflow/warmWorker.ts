@@ -2,7 +2,7 @@ import type { JobCommit, JobTicket } from '../jobstore/jobRecords.js';
 import type { JobStore } from '../jobstore/jobStore.js';
 import { exitProcess, exitWithProcessGroup, ignoreStrayThrowsUntilExit } from './exitTrap.js';
 import { runWorkerJob, WORKER_EXIT, type WorkerOptions } from './worker.js';
-import { endMarkedOnSigterm } from './workerSignals.js';
+import { endAttemptOnSigterm, type RunningAttempt } from './workerSignals.js';
 
 /** Leader → warm worker: run this attempt. */
 export interface WarmRunRequest {
@@ -65,9 +65,9 @@ export function serveWarmWorker(
   void process.stderr;
   // Stopped by SIGTERM (its leader's batch system stopped, the leader's Slurm job cancelled): what
   // the running job started detached goes too, as with a one-shot worker, and the worker dies of
-  // the signal. Between jobs there is no mark to sweep.
-  let mark: string | undefined;
-  const terminated = endMarkedOnSigterm(() => mark);
+  // the signal; the files it wrote are deleted. Between jobs there is no attempt to end.
+  let attempt: RunningAttempt | undefined;
+  const terminated = endAttemptOnSigterm(() => attempt);
   const stores = new Map<string, Promise<JobStore>>();
   let chain: Promise<void> = Promise.resolve();
   process.on('message', (msg: WarmRunRequest) => {
@@ -90,10 +90,10 @@ export function serveWarmWorker(
           onModuleLoaded: () => (before = openResources()),
           shouldCommit: () => process.connected,
           ...(process.channel ? { leaderChannel: process.channel } : {}),
-          onMark: (m) => (mark = m),
+          onAttempt: (a) => (attempt = a),
           signalled: terminated,
           ...(msg.ticket ? { ticket: msg.ticket } : {}),
-        }).finally(() => (mark = undefined));
+        }).finally(() => (attempt = undefined));
         const leftOpen = await leftOpenAfter(before);
         // Trapped until the reply is made: a timer the job left that calls process.exit meanwhile
         // must not end this worker before it says the job's result.

@@ -37,6 +37,7 @@ import { loadWorkflowModule, type LoadedWorkflow } from './moduleLoader.js';
 import { JOB_SCRATCH_DIR, MODULE_CACHE_DIR } from './workDirLayout.js';
 import { OutputCapture } from './outputCapture.js';
 import { measurePeakMemory, type PeakMemory } from './peakMemory.js';
+import type { RunningAttempt } from './workerSignals.js';
 
 /**
  * Worker exit codes (what the batch system reports to the leader):
@@ -103,10 +104,11 @@ export interface WorkerOptions {
    */
   readonly keepExitTrap?: boolean;
   /**
-   * Told the attempt's process mark once it is set, before the job starts anything: a worker
-   * killed mid-job (SIGTERM from its batch system) ends what carries it (see endMarkedOnSigterm).
+   * Told the attempt once its process mark is set, before the job starts anything: a worker
+   * killed mid-job (SIGTERM from its batch system) ends what carries the mark and deletes the
+   * files the attempt wrote (see endAttemptOnSigterm).
    */
-  readonly onMark?: (mark: string) => void;
+  readonly onAttempt?: (attempt: RunningAttempt) => void;
   /**
    * Told once the workflow's module is loaded, before the job runs: what the module's top level
    * left open (an interval, a client's pool) is the module's, shared by every job the process
@@ -256,7 +258,14 @@ async function runAttempt(
   // next job sees its own ticket's variables, not this one's. The attempt's mark goes with them:
   // every process the job starts carries it, so what outlives the job is found and ended.
   const mark = newProcessMark();
-  options.onMark?.(mark);
+  // Set, with no await between, once the worker has seen no SIGTERM and goes on to commit.
+  let committing = false;
+  options.onAttempt?.({
+    mark,
+    deleteWritten: async () => {
+      if (!committing) await store.deleteFiles([...fileStore.written]);
+    },
+  });
   const pidBeforeMark = lastPid();
   const restoreEnv = applyEnv({
     OMP_NUM_THREADS: ompThreads(ticket.requirements.cores),
@@ -363,14 +372,17 @@ async function runAttempt(
       message: 'the leader went away; not committing',
     };
   }
-  // Its batch system reports the attempt killed: a commit now would contradict it.
+  // Its batch system reports the attempt killed: a commit now would contradict it. What the job
+  // wrote since the SIGTERM's deletion began is deleted too, for as long as the sweep lets it.
   if (options.signalled?.()) {
+    await store.deleteFiles(fileStore.written).catch(() => {});
     return {
       exitCode: WORKER_EXIT.storeFailed,
       outcome: 'abandoned',
       message: 'the worker got SIGTERM (its batch system killed it); not committing',
     };
   }
+  committing = true;
   // Calls made since the job returned are named in its own log, which the commit carries.
   for (const call of exitTrap.calls.slice(held.settled)) log.warn(strayExitWarning(ticket.name, call));
   for (const e of exitTrap.threw) log.warn(strayThrowWarning(ticket.name, e));

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import t from 'tap';
 import { FileObjectStore } from '../../src/jobstore/fileObjectStore.js';
@@ -6,7 +5,7 @@ import { JobStore } from '../../src/jobstore/jobStore.js';
 import { repoPath } from '../fixtures/repoRoot.js';
 import { distinctiveSleep, killProcessesWithArgv, processesWithArgv } from '../fixtures/strayProcesses.js';
 import { waitFor } from '../fixtures/waitFor.js';
-import { TOIL_BIN, runToil, scratchDir, startToil } from '../fixtures/workflowCli.js';
+import { runToil, scratchDir, startToil, startWarmWorker } from '../fixtures/workflowCli.js';
 import type { WarmRunRequest } from '../../src/workflow/warmWorker.js';
 
 /**
@@ -123,18 +122,7 @@ t.test(
 
     // The same job sent to a warm worker (`toil worker --serve`), which its leader's batch system
     // stops the same way: it sweeps the running job's mark too, and dies of the signal.
-    const warm = spawn(process.execPath, [TOIL_BIN, 'worker', '--serve'], {
-      cwd: dir,
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    });
-    let warmStderr = '';
-    warm.stderr!.on('data', (d: Buffer) => (warmStderr += d.toString()));
-    const warmEnded = new Promise<NodeJS.Signals | null>((resolve) =>
-      warm.on('exit', (_code, signal) => resolve(signal)),
-    );
-    t.teardown(() => {
-      if (warm.exitCode === null && warm.signalCode === null) warm.kill('SIGKILL');
-    });
+    const { child: warm, ended: warmEnded, stderr: warmStderr } = startWarmWorker(t, dir);
     warm.send({
       type: 'run',
       locator: 'file:./js',
@@ -149,6 +137,6 @@ t.test(
     warm.kill('SIGTERM');
     const warmSignal = await warmEnded;
     t.same(processesWithArgv(sleep), [], `no '${sleep.join(' ')}' is alive once the warm worker has exited`);
-    t.equal(warmSignal, 'SIGTERM', `the warm worker dies of the SIGTERM (${warmStderr})`);
+    t.equal(warmSignal, 'SIGTERM', `the warm worker dies of the SIGTERM (${warmStderr()})`);
   },
 );
