@@ -20,29 +20,56 @@ export function writerOf(fileId: string): { jobId: string; attempt: number } | u
  * The files the workflow's records name and no job deleted, each with who names it first, as a
  * person reads it: a job's input (as the workflow's start or a committed job declared it) or a
  * committed job's return value. Such a file must be in the store: a job yet to run, a checkpoint
- * rerun or the workflow's finish may read it.
+ * rerun or the workflow's finish may read it. Only the commits the records lead to name any (see
+ * reachableCommits); a deletion any commit records stands.
  */
 export function referencedFiles(
   workflow: WorkflowRecord,
   commits: readonly JobCommit[],
 ): Map<string, string> {
-  const names = new Map<string, string>(workflow.jobs.map((j) => [j.id, j.name]));
-  for (const c of commits) for (const j of c.newJobs) names.set(j.id, j.name);
-  const job = (id: string): string => `job '${names.get(id) ?? '?'}' (${id})`;
   const deleted = new Set(commits.flatMap((c) => c.deletedFiles));
+  const reached = reachableCommits(workflow, commits);
+  const names = new Map<string, string>(workflow.jobs.map((j) => [j.id, j.name]));
+  for (const c of reached) for (const j of c.newJobs) names.set(j.id, j.name);
+  const job = (id: string): string => `job '${names.get(id) ?? '?'}' (${id})`;
   const refs = new Map<string, string>();
   const note = (value: Json, who: string): void => {
     for (const id of fileIdsIn(value)) if (!deleted.has(id) && !refs.has(id)) refs.set(id, who);
   };
   for (const j of workflow.jobs)
     note(j.input, `${job(j.id)} takes it as input, as the workflow's start declared it`);
-  const ordered = [...commits].sort((a, b) => (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0));
+  const ordered = reached.sort((a, b) => (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0));
   for (const c of ordered) {
     note(c.returnValue, `committed ${job(c.jobId)} returned it`);
     for (const j of c.newJobs)
       note(j.input, `${job(j.id)} takes it as input, as committed ${job(c.jobId)} declared it`);
   }
   return refs;
+}
+
+/**
+ * The commits of the jobs the workflow's start declared and of those a commit among them
+ * declared, and so on: what a leader's replay can reach. The others are orphans: the commits of
+ * the jobs a checkpoint's rerun dropped, when its leader was killed after it deleted the
+ * checkpoint's commit and before theirs (or could not delete theirs). Their jobs never run again,
+ * and the files they name may be gone with the checkpoint's first run.
+ */
+function reachableCommits(workflow: WorkflowRecord, commits: readonly JobCommit[]): JobCommit[] {
+  const byJob = new Map(commits.map((c) => [c.jobId, c]));
+  const reached: JobCommit[] = [];
+  const pending = workflow.jobs.map((j) => j.id);
+  const seen = new Set(pending);
+  for (let id = pending.pop(); id !== undefined; id = pending.pop()) {
+    const c = byJob.get(id);
+    if (!c) continue;
+    reached.push(c);
+    for (const j of c.newJobs)
+      if (!seen.has(j.id)) {
+        seen.add(j.id);
+        pending.push(j.id);
+      }
+  }
+  return reached;
 }
 
 function* fileIdsIn(value: Json): Generator<string> {

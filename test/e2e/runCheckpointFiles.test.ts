@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import type { JobStore } from '../../src/jobstore/jobStore.js';
+import { commitKey, type JobStore } from '../../src/jobstore/jobStore.js';
 import { openJobStore } from '../../src/main/jobStores.js';
 import { repoPath } from '../fixtures/repoRoot.js';
 import { startS3rver } from '../fixtures/s3rver.js';
@@ -68,5 +68,38 @@ t.test(
     const s3rver = await startS3rver();
     t.teardown(() => s3rver.stop());
     await rerunLeavesOnlyLiveFiles(t, 'aws:us-west-2:checkpoint-files', { ...s3rver.env });
+  },
+);
+
+t.test(
+  "a leader killed between a checkpoint rerun's deletion of its commit and of its dropped jobs': after --restart, toil status calls none of the files only those orphaned commits name missing",
+  async (t) => {
+    const dir = scratchDir(t);
+    const locator = 'file:./js';
+    // With no retries, ck fails for good once check has, its commit and writer's kept: the store
+    // a rerun's leader leaves once it deleted ck's commit, less that commit.
+    const first = await runToil(['run', WORKFLOW, locator, '--retryCount', '0', '--clean', 'never'], {
+      cwd: dir,
+    });
+    t.equal(first.code, 1, first.stderr);
+    const store = openJobStore(locator, { cwd: dir, env: process.env });
+    const commits = [...(await store.readAllCommits()).values()];
+    const ck = commits.flatMap((c) => c.newJobs).find((j) => j.name === 'ck');
+    const writer = commits.find((c) => c.newJobs.some((j) => j.name === 'check'));
+    if (!ck || !writer) throw new Error(`no commit declares ck, or check: ${JSON.stringify(commits)}`);
+    await store.objects.delete(commitKey(ck.id));
+
+    const r = await runToil(['run', WORKFLOW, locator, '--restart', '--clean', 'never'], { cwd: dir });
+    t.equal(r.code, 0, r.stderr);
+    t.equal(readFileSync(join(dir, 'result.txt'), 'utf8'), 'top, ck 2, writer 2', 'ck ran again');
+    t.ok(await store.readCommit(writer.jobId), "the first run's writer's commit is still there");
+    t.notOk(
+      (await filesHeld(store)).includes('ck 1'),
+      "ck's first attempt's file, which that commit names as check's input, went as ck's rerun committed",
+    );
+    const s = await runToil(['status', locator], { cwd: dir });
+    t.equal(s.code, 0, s.stdout + s.stderr);
+    t.match(s.stdout, /state:\s+finished/);
+    t.match(s.stdout, /damaged:\s+none/, 'a commit no job of the workflow leads to names no file');
   },
 );
