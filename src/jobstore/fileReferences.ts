@@ -1,4 +1,4 @@
-import type { JobCommit, Json, WorkflowRecord } from './jobRecords.js';
+import { reachableCommits, type JobCommit, type Json, type WorkflowRecord } from './jobRecords.js';
 
 const FILE_ID_RE = /^files\/(?:([0-9a-f-]{36})\/(\d{1,15})\/)?[0-9a-f-]{36}(\/[A-Za-z0-9._-]{1,100})?$/;
 
@@ -45,31 +45,6 @@ export function referencedFiles(
       note(j.input, `${job(j.id)} takes it as input, as committed ${job(c.jobId)} declared it`);
   }
   return refs;
-}
-
-/**
- * The commits of the jobs the workflow's start declared and of those a commit among them
- * declared, and so on: what a leader's replay can reach. The others are orphans: the commits of
- * the jobs a checkpoint's rerun dropped, when its leader was killed after it deleted the
- * checkpoint's commit and before theirs (or could not delete theirs). Their jobs never run again,
- * and the files they name may be gone with the checkpoint's first run.
- */
-function reachableCommits(workflow: WorkflowRecord, commits: readonly JobCommit[]): JobCommit[] {
-  const byJob = new Map(commits.map((c) => [c.jobId, c]));
-  const reached: JobCommit[] = [];
-  const pending = workflow.jobs.map((j) => j.id);
-  const seen = new Set(pending);
-  for (let id = pending.pop(); id !== undefined; id = pending.pop()) {
-    const c = byJob.get(id);
-    if (!c) continue;
-    reached.push(c);
-    for (const j of c.newJobs)
-      if (!seen.has(j.id)) {
-        seen.add(j.id);
-        pending.push(j.id);
-      }
-  }
-  return reached;
 }
 
 function* fileIdsIn(value: Json): Generator<string> {

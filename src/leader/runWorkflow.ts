@@ -24,6 +24,7 @@ import {
   type ResolvedRequirements,
   type RunOutcomeRecord,
   type WorkflowRecord,
+  reachableCommits,
 } from '../jobstore/jobRecords.js';
 import { CorruptJobStoreError, type JobStore } from '../jobstore/jobStore.js';
 import { readLeaseRecord, type JobStoreLease, type LeaseOptions } from '../jobstore/lease.js';
@@ -677,14 +678,18 @@ function assertDefinesDeclaredJobs(
   }
 }
 
-/** The names of the jobs a resumed workflow still has to run: declared or added, with no commit. */
+/**
+ * The names of the jobs a resumed workflow still has to run: declared or added, with no commit.
+ * Those only an orphaned commit added never run (see reachableCommits): a restart's workflow
+ * file need not define them.
+ */
 function namesStillToRun(workflow: WorkflowRecord, commits: ReadonlyMap<string, JobCommit>): Set<string> {
   const names = new Set<string>();
   const add = (spec: JobSpec): void => {
     if (!commits.has(spec.id) && spec.name !== ENCAPSULATION_JOB) names.add(spec.name);
   };
   workflow.jobs.forEach(add);
-  for (const commit of commits.values()) commit.newJobs.forEach(add);
+  for (const commit of reachableCommits(workflow, [...commits.values()])) commit.newJobs.forEach(add);
   return names;
 }
 

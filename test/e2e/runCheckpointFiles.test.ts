@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { commitKey, type JobStore } from '../../src/jobstore/jobStore.js';
@@ -71,28 +71,38 @@ t.test(
   },
 );
 
+/**
+ * The store of a leader killed between a checkpoint rerun's deletion of ck's commit and of those
+ * of the jobs it dropped: with no retries, ck fails for good once check has, its commit and
+ * writer's kept; ck's is then deleted. Writer's commit is an orphan declaring check.
+ */
+async function storeWithOrphanedCommit(
+  t: Test,
+  locator: string,
+): Promise<{ dir: string; store: JobStore; orphan: string }> {
+  const dir = scratchDir(t);
+  const first = await runToil(['run', WORKFLOW, locator, '--retryCount', '0', '--clean', 'never'], {
+    cwd: dir,
+  });
+  t.equal(first.code, 1, first.stderr);
+  const store = openJobStore(locator, { cwd: dir, env: process.env });
+  const commits = [...(await store.readAllCommits()).values()];
+  const ck = commits.flatMap((c) => c.newJobs).find((j) => j.name === 'ck');
+  const writer = commits.find((c) => c.newJobs.some((j) => j.name === 'check'));
+  if (!ck || !writer) throw new Error(`no commit declares ck, or check: ${JSON.stringify(commits)}`);
+  await store.objects.delete(commitKey(ck.id));
+  return { dir, store, orphan: writer.jobId };
+}
+
 t.test(
   "a leader killed between a checkpoint rerun's deletion of its commit and of its dropped jobs': after --restart, toil status calls none of the files only those orphaned commits name missing",
   async (t) => {
-    const dir = scratchDir(t);
     const locator = 'file:./js';
-    // With no retries, ck fails for good once check has, its commit and writer's kept: the store
-    // a rerun's leader leaves once it deleted ck's commit, less that commit.
-    const first = await runToil(['run', WORKFLOW, locator, '--retryCount', '0', '--clean', 'never'], {
-      cwd: dir,
-    });
-    t.equal(first.code, 1, first.stderr);
-    const store = openJobStore(locator, { cwd: dir, env: process.env });
-    const commits = [...(await store.readAllCommits()).values()];
-    const ck = commits.flatMap((c) => c.newJobs).find((j) => j.name === 'ck');
-    const writer = commits.find((c) => c.newJobs.some((j) => j.name === 'check'));
-    if (!ck || !writer) throw new Error(`no commit declares ck, or check: ${JSON.stringify(commits)}`);
-    await store.objects.delete(commitKey(ck.id));
-
+    const { dir, store, orphan } = await storeWithOrphanedCommit(t, locator);
     const r = await runToil(['run', WORKFLOW, locator, '--restart', '--clean', 'never'], { cwd: dir });
     t.equal(r.code, 0, r.stderr);
     t.equal(readFileSync(join(dir, 'result.txt'), 'utf8'), 'top, ck 2, writer 2', 'ck ran again');
-    t.ok(await store.readCommit(writer.jobId), "the first run's writer's commit is still there");
+    t.ok(await store.readCommit(orphan), "the first run's writer's commit is still there");
     t.notOk(
       (await filesHeld(store)).includes('ck 1'),
       "ck's first attempt's file, which that commit names as check's input, went as ck's rerun committed",
@@ -101,5 +111,19 @@ t.test(
     t.equal(s.code, 0, s.stdout + s.stderr);
     t.match(s.stdout, /state:\s+finished/);
     t.match(s.stdout, /damaged:\s+none/, 'a commit no job of the workflow leads to names no file');
+  },
+);
+
+t.test(
+  '--restart with a workflow file that renamed a job only an orphaned commit declares: it resumes, the renamed job running in the rerun',
+  async (t) => {
+    const locator = 'file:./js';
+    const { dir } = await storeWithOrphanedCommit(t, locator);
+    const wf = join(dir, 'wf.ts');
+    writeFileSync(wf, readFileSync(WORKFLOW, 'utf8').replaceAll("'check'", "'verify'"));
+    const r = await runToil(['run', wf, locator, '--restart', '--clean', 'never'], { cwd: dir });
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stderr, /the workflow file changed since the last run of this workflow/);
+    t.equal(readFileSync(join(dir, 'result.txt'), 'utf8'), 'top, ck 2, writer 2', 'ck ran again');
   },
 );
