@@ -461,6 +461,11 @@ export class WorkflowRunner {
     return a;
   }
 
+  /** The attempt the job was last issued under: while it is issued, the one it runs. */
+  private lastAttempt(jobId: string): number {
+    return this.attemptsOf(jobId).next - 1;
+  }
+
   /** This run's first attempt of the job: its try after those an earlier leader issued. */
   private firstAttemptOf(jobId: string): number {
     if (!this.earlierAttempts.has(jobId)) return 1;
@@ -577,6 +582,20 @@ export class WorkflowRunner {
 
   private onUpdate(update: JobUpdate): void {
     if (!this.issued.has(update.jobId)) return;
+    // An attempt taken for lost (or an earlier leader's) can still be heard of once its job runs
+    // again: a Mesos task seen again at reconciliation, a Slurm state that comes late. Its end is
+    // not the re-run's: its failure would spend the re-run's retry, its success end the re-run
+    // while it runs. What it committed stands all the same: the re-run ends finding the job
+    // committed, and the commit is read from the store then.
+    const issuedAttempt = this.lastAttempt(update.jobId);
+    if (update.attempt !== issuedAttempt) {
+      const job = this.graph.spec(update.jobId).name;
+      this.log.debug(
+        { job, jobId: update.jobId, attempt: update.attempt, issuedAttempt, outcome: update.outcome },
+        `ignored the end (${update.outcome}) of attempt ${update.attempt} of job '${job}': attempt ${issuedAttempt} is the one issued`,
+      );
+      return;
+    }
     // Said of a run already over too: the kills of a cancelled run's jobs come back after it. A
     // loss onLost judges is said there: one that had committed is the attempt's completion.
     if (!this.judgedAsLost(update)) this.endedEvent(update);
@@ -866,7 +885,7 @@ export class WorkflowRunner {
       event: 'gaveUp',
       jobId,
       name,
-      ...(attempts > 0 ? { attempt: this.attemptsOf(jobId).next - 1 } : {}),
+      ...(attempts > 0 ? { attempt: this.lastAttempt(jobId) } : {}),
       message: firstLine(reason),
     });
     this.graph.markFailed(jobId);
@@ -1031,7 +1050,7 @@ export class WorkflowRunner {
     if (!this.issued.has(jobId) || this.stopRequested.has(jobId)) return;
     this.stopRequested.add(jobId);
     if (!keep) this.stoppedEarly.add(jobId);
-    const attempt = this.attemptsOf(jobId).next - 1;
+    const attempt = this.lastAttempt(jobId);
     this.track(() => this.withIoSlot(() => this.o.store.requestServiceStop(jobId, attempt, keep)));
   }
 
@@ -1056,7 +1075,7 @@ export class WorkflowRunner {
           (id) => this.graph.spec(id).service && !this.graph.isStarted(id) && !this.ending.has(id),
         );
         for (const id of starting) {
-          const attempt = this.attemptsOf(id).next - 1;
+          const attempt = this.lastAttempt(id);
           const started = await this.withIoSlot(() => this.o.store.readServiceStarted(id, attempt)).catch(
             (e: unknown) => {
               if (!(e instanceof CorruptJobStoreError)) throw e;
@@ -1124,7 +1143,7 @@ export class WorkflowRunner {
         wait = every;
         for (const r of running()) {
           if (!this.issued.has(r.jobId) || this.overlong.has(r.jobId) || r.startedAt === undefined) continue;
-          if (r.attempt !== this.attemptsOf(r.jobId).next - 1) continue;
+          if (r.attempt !== this.lastAttempt(r.jobId)) continue;
           const spec = this.graph.spec(r.jobId);
           if (spec.service) continue;
           // Over the limit once more than `limit` ms have passed: looked at 1 ms after it.
@@ -1552,7 +1571,7 @@ export class WorkflowRunner {
   *issuedAttempts(): Generator<{ jobId: string; name: string; attempt: number }> {
     if (!this.graph) return;
     for (const jobId of this.issued)
-      yield { jobId, name: this.graph.spec(jobId).name, attempt: this.attemptsOf(jobId).next - 1 };
+      yield { jobId, name: this.graph.spec(jobId).name, attempt: this.lastAttempt(jobId) };
   }
 
   /** Jobs ready but held back by --maxJobs or a service limit, not issued. */

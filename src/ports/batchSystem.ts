@@ -81,6 +81,10 @@ export type JobOutcome = 'succeeded' | 'failed' | 'lost' | 'killed';
 
 export interface JobUpdate {
   readonly jobId: string;
+  /**
+   * The attempt the update is of, as it was issued: the leader ignores the end of one its job no
+   * longer runs under (an attempt reported lost, then heard of again).
+   */
   readonly attempt: number;
   readonly outcome: JobOutcome;
   readonly exitCode?: number;

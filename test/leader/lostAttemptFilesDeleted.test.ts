@@ -9,7 +9,7 @@ import { JobStore } from '../../src/jobstore/jobStore.js';
 import type { IssuedJob } from '../../src/ports/batchSystem.js';
 import { runWorkflow } from '../../src/leader/runWorkflow.js';
 import type { JobEvent } from '../../src/leader/workflowRunner.js';
-import { InProcessBatchSystem, type LossAfterRun } from '../fixtures/workflowInProcess.js';
+import { cutOffAttempt, InProcessBatchSystem, type LossAfterRun } from '../fixtures/workflowInProcess.js';
 import { repoPath } from '../fixtures/repoRoot.js';
 import { waitFor } from '../fixtures/waitFor.js';
 
@@ -142,15 +142,7 @@ t.test(
     // Attempt 1's node is cut off from its batch system, not from the job store: reported lost, it
     // runs on and may commit; its batch system, having forgotten it, never reports its end.
     const batchSystem = new InProcessBatchSystem(store, dir, {
-      cutOff: (job) =>
-        job.name === 'write' && job.attempt === 1
-          ? lossReported.then(() => ({
-              jobId: job.jobId,
-              attempt: 1,
-              outcome: 'lost' as const,
-              message: 'lost: node unreachable',
-            }))
-          : undefined,
+      cutOff: cutOffAttempt('write', 1, lossReported),
     });
     const events: JobEvent[] = [];
     const running = run(store, dir, { gated: { batchSystem, events } });
