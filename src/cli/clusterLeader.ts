@@ -71,7 +71,7 @@ export async function clusterRegion(zoneFlag: string | undefined): Promise<strin
  * ("a") of a region the user configured (TOIL_AWS_REGION, AWS_REGION, AWS_DEFAULT_REGION, the AWS
  * profile's), as Toil's get_best_aws_zone falls back (a zone wins over a configured region);
  * `source` names where it came from, for messages. The leader's config checks a zone's form; the
- * cloud says whether the region has it.
+ * cloud says whether the region has it, before the run makes anything (checkRunZone).
  */
 export async function runZone(zoneFlag: string | undefined): Promise<{ zone: string; source: string }> {
   const given = zoneFlag?.trim();

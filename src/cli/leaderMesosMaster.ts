@@ -67,6 +67,35 @@ export async function clusterLeader(options: {
   return { instanceId, imageId };
 }
 
+/**
+ * The zone an autoscaled run launches its workers in, checked against its region's zones before
+ * anything is made, as launch-cluster checks its own: a zone the region lacks (`us-west-2z`) only
+ * failed the first launch, after the job store was made and jobs had run, as a missing subnet, and
+ * a run whose static workers sufficed went through without a word of it.
+ */
+export async function checkRunZone(options: {
+  readonly zone: string;
+  /** Where the zone came from (`--zone us-west-2z`, `TOIL_AWS_ZONE=…`), as the refusal names it. */
+  readonly source: string;
+  readonly clusterName: string;
+  readonly region: string;
+  readonly clock: Clock;
+  readonly log: Logger;
+}): Promise<void> {
+  const [{ createClusterCalls }, { AwsCluster }, { checkZoneInRegion }] = await Promise.all([
+    import('../main/awsClients.js'),
+    import('../provisioner/aws/awsCluster.js'),
+    import('../provisioner/cluster/validate.js'),
+  ]);
+  const { zone, source, clusterName, region, clock, log } = options;
+  const { calls, close } = await createClusterCalls({ region, clock, log });
+  try {
+    checkZoneInRegion(zone, source, await new AwsCluster({ calls, clusterName, clock, log }).zoneNames());
+  } finally {
+    close();
+  }
+}
+
 /** The cluster's running leader, found through EC2 in `region`; refused (NO_SUCH_CLUSTER, …) without one. */
 async function leaderOf(options: {
   readonly clusterName: string;

@@ -213,6 +213,12 @@ export async function runAutoscaled(
     const client = new MesosMasterClient(config.batchSystem.mesosMaster);
     await assertMesosAnswers(() => client.version(), master);
   }
+  // After the master, as the cluster's leader below: a run refused for its master asks the cloud
+  // nothing. Not when a killed run left nodes: the leader starts to release them, whatever the zone.
+  if (!leftBefore) {
+    const { checkRunZone } = await import('./leaderMesosMaster.js');
+    await checkRunZone({ zone, source: zoneSource, clusterName, region: config.scaler.region, clock, log });
+  }
   // The default master's lookup above finds the cluster's leader; with --mesosMaster (or Slurm)
   // it is looked for here. Not when a killed run left nodes: the leader starts to release them
   // (and the workers boot TOIL_AWS_AMI, else the image of those nodes, as no leader is known).
