@@ -8,6 +8,9 @@ import { testDir } from '../fixtures/testDir.js';
 
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(240_000);
+// The two cases each start their own leader daemon in their own directory, and mostly wait: on
+// the daemon's start, the job's, and the daemon's next look for the kill request (every 5 s).
+t.jobs = 2;
 
 /**
  * `toil kill JOBSTORE` of a workflow a leader daemon runs: the client following it (`toil run …
