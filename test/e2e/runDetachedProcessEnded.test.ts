@@ -20,6 +20,9 @@ const WORKFLOW = repoPath('test/fixtures/workflowDetaches.ts');
 
 // A few runs of a second or two each (and a 2 s grace), on a busy two-core machine.
 t.setTimeout(240_000);
+// Each case has its own directory and its own distinctive sleep, so none sees another's
+// processes; side by side they overlap the --maxJobDuration and grace waits.
+t.jobs = 3;
 
 const LEFT_WARNING = /job 'detacher' left 1 process running after it ended .*; ended it/;
 
