@@ -10,6 +10,9 @@ const GATED = repoPath('test/fixtures/workflowGatedChildren.ts');
 
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(180_000);
+// Each case runs its own workflow in its own directory and mostly waits: on the leader's 5 s look
+// at what runs, on 4 s jobs held one at a time.
+t.jobs = 4;
 
 /**
  * Toil's `toil status --printStatus JOBSTORE` (its docs' example: "Job ID … with name … is running
