@@ -6,6 +6,7 @@ import { formatBytes } from '../common/units.js';
 import { firstLine } from '../workflow/jobError.js';
 import {
   attemptPastEarlierLeaders,
+  reachableCommits,
   resolvePromises,
   resolveJobRequirements,
   resolvePromisedRequirements,
@@ -226,6 +227,22 @@ const NEVER_RAN_NAMES = 5;
 /** How many forgotten jobs' files a checkpoint's rerun lists and deletes at a time. */
 const FORGOTTEN_FILES_CONCURRENCY = 4;
 
+/** The orphaned commits of a store (see reachableCommits), and the jobs only they lead to. */
+interface OrphanedCommits {
+  /** Their jobs' ids. */
+  readonly commits: readonly string[];
+  /** Their own jobs and those they added: no record the workflow leads to declares them. */
+  readonly jobs: readonly string[];
+}
+
+function orphanedCommits(workflow: WorkflowRecord, commits: ReadonlyMap<string, JobCommit>): OrphanedCommits {
+  const reached = reachableCommits(workflow, [...commits.values()]);
+  const declared = new Set([...workflow.jobs, ...reached.flatMap((c) => c.newJobs)].map((j) => j.id));
+  const orphans = [...commits.values()].filter((c) => !declared.has(c.jobId));
+  const jobs = new Set(orphans.flatMap((c) => [c.jobId, ...c.newJobs.map((j) => j.id)]));
+  return { commits: orphans.map((c) => c.jobId), jobs: [...jobs].filter((id) => !declared.has(id)) };
+}
+
 interface Attempts {
   next: number;
   retriesLeft: number;
@@ -332,6 +349,7 @@ export class WorkflowRunner {
     this.generation = generation;
     this.graph = new JobGraph(workflow.jobs, workflow.rootJobId);
     const toIssue = this.replay(commits);
+    const orphans = orphanedCommits(workflow, commits);
     // Toil checks a job as it issues it: after a --restart, only jobs still to run are checked,
     // so a smaller --maxMemory refuses none that already ran and whose result is kept. A job whose
     // commit waits to be applied (below a service's host) ran too.
@@ -370,6 +388,7 @@ export class WorkflowRunner {
       this.watchDurations();
       this.progress();
       for (const [id, kept] of committedLost) this.track(() => this.deleteUnsettledFiles(id, kept));
+      if (orphans.commits.length > 0) this.track(() => this.deleteOrphans(orphans));
       for (const id of toIssue) this.issue(id);
       // A host whose successors all ran before a restart: its services start again only to stop.
       this.stopFinishedServices();
@@ -1334,24 +1353,64 @@ export class WorkflowRunner {
    */
   private async deleteForgottenFiles(checkpoint: string, forgotten: readonly string[]): Promise<void> {
     const name = this.graph.spec(checkpoint).name;
-    let deleted = 0;
+    const count = { deleted: 0 };
     try {
-      // A few jobs at a time: a big subtree's listings must not hold every IO slot the running
-      // jobs' tickets and the checkpoint's own need.
-      await forEachLimited(forgotten, FORGOTTEN_FILES_CONCURRENCY, async (id) => {
-        deleted += await this.withIoSlot(() => this.o.store.deleteJobFiles([id]));
-      });
-      if (deleted > 0)
+      await this.deleteFilesOfJobs(forgotten, count);
+      if (count.deleted > 0)
         this.log.info(
-          { job: name, jobId: checkpoint, files: deleted },
-          `deleted ${deleted} file(s) written by the jobs checkpoint job '${name}' dropped to run again`,
+          { job: name, jobId: checkpoint, files: count.deleted },
+          `deleted ${count.deleted} file(s) written by the jobs checkpoint job '${name}' dropped to run again`,
         );
     } catch (e) {
       this.log.warn(
-        { err: coerceError(e), job: name, jobId: checkpoint, deleted },
+        { err: coerceError(e), job: name, jobId: checkpoint, deleted: count.deleted },
         `could not delete the files written by the jobs checkpoint job '${name}' dropped to run again: 'toil clean' deletes them`,
       );
     }
+  }
+
+  /**
+   * Deletes the orphaned commits a resumed store holds (see reachableCommits): those of the jobs a
+   * checkpoint's rerun dropped, left by a leader killed between its two deletions or whose second
+   * failed. No run replays them, so nothing else ever would before `toil clean`. Then, as the
+   * rerun does, the files those jobs and the jobs they added wrote: only the checkpoint's dropped
+   * run could have been given them, and it is gone. Commits first, so that a leader killed in
+   * between leaves only files nothing names. A failure is a warning, not a failed run.
+   */
+  private async deleteOrphans(orphans: OrphanedCommits): Promise<void> {
+    const ids = orphans.commits;
+    try {
+      await this.withIoSlot(() => this.o.store.deleteCommits(ids));
+    } catch (e) {
+      this.log.warn(
+        { err: coerceError(e), commits: ids.length },
+        `could not delete the ${ids.length} orphaned commit(s) of jobs a checkpoint's rerun dropped: 'toil clean' deletes them`,
+      );
+      return;
+    }
+    const count = { deleted: 0 };
+    const said = `${ids.length} orphaned commit(s) of jobs a checkpoint's rerun dropped`;
+    try {
+      await this.deleteFilesOfJobs(orphans.jobs, count);
+      this.log.info(
+        { commits: ids.length, files: count.deleted },
+        `deleted ${said} and the ${count.deleted} file(s) their jobs wrote`,
+      );
+    } catch (e) {
+      this.log.warn(
+        { err: coerceError(e), commits: ids.length, deleted: count.deleted },
+        `deleted ${said}, but not all the files their jobs wrote: 'toil clean' deletes them`,
+      );
+    }
+  }
+
+  /** Deletes what every attempt of each of `jobIds` wrote, counting the files in `count` as it goes. */
+  private async deleteFilesOfJobs(jobIds: readonly string[], count: { deleted: number }): Promise<void> {
+    // A few jobs at a time: a big subtree's listings must not hold every IO slot the running
+    // jobs' tickets and the rerun checkpoint's own need.
+    await forEachLimited(jobIds, FORGOTTEN_FILES_CONCURRENCY, async (id) => {
+      count.deleted += await this.withIoSlot(() => this.o.store.deleteJobFiles([id]));
+    });
   }
 
   /** checkAllFit once the batch system has started; a refusal stops the run. */

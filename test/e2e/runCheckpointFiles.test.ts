@@ -95,18 +95,39 @@ async function storeWithOrphanedCommit(
 }
 
 t.test(
-  "a leader killed between a checkpoint rerun's deletion of its commit and of its dropped jobs': after --restart, toil status calls none of the files only those orphaned commits name missing",
+  "a leader killed between a checkpoint rerun's deletion of its commit and of its dropped jobs': --restart deletes the orphaned commit, then the files its job wrote",
   async (t) => {
     const locator = 'file:./js';
     const { dir, store, orphan } = await storeWithOrphanedCommit(t, locator);
+    t.ok((await filesHeld(store)).includes('writer 1'), "the orphan's job's file is there before");
     const r = await runToil(['run', WORKFLOW, locator, '--restart', '--clean', 'never'], { cwd: dir });
     t.equal(r.code, 0, r.stderr);
-    t.equal(readFileSync(join(dir, 'result.txt'), 'utf8'), 'top, ck 2, writer 2', 'ck ran again');
-    t.ok(await store.readCommit(orphan), "the first run's writer's commit is still there");
-    t.notOk(
-      (await filesHeld(store)).includes('ck 1'),
-      "ck's first attempt's file, which that commit names as check's input, went as ck's rerun committed",
+    t.match(
+      r.stderr,
+      /deleted 1 orphaned commit\(s\) of jobs a checkpoint's rerun dropped and the 1 file\(s\) their jobs wrote/,
     );
+    t.equal(readFileSync(join(dir, 'result.txt'), 'utf8'), 'top, ck 2, writer 2', 'ck ran again');
+    t.notOk(await store.readCommit(orphan), "the first run's writer's commit is gone");
+    t.same(
+      await filesHeld(store),
+      ['ck 2', 'top', 'writer 2'],
+      "the first run's writer's file is gone, and ck's first attempt's went as ck's rerun committed",
+    );
+  },
+);
+
+t.test(
+  'an orphaned commit left after --restart (its deletion failed): toil status calls none of the files only it names missing',
+  async (t) => {
+    const locator = 'file:./js';
+    const { dir, store, orphan } = await storeWithOrphanedCommit(t, locator);
+    const kept = await store.objects.get(commitKey(orphan));
+    if (!kept) throw new Error(`no commit of ${orphan}`);
+    const r = await runToil(['run', WORKFLOW, locator, '--restart', '--clean', 'never'], { cwd: dir });
+    t.equal(r.code, 0, r.stderr);
+    // As a deletion that failed leaves it, naming ck's first attempt's file, gone with ck's rerun.
+    await store.objects.put(commitKey(orphan), kept.body);
+    t.notOk((await filesHeld(store)).includes('ck 1'), "ck's first attempt's file is gone");
     const s = await runToil(['status', locator], { cwd: dir });
     t.equal(s.code, 0, s.stdout + s.stderr);
     t.match(s.stdout, /state:\s+finished/);
