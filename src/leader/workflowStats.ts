@@ -1,4 +1,5 @@
 import { UserInputError } from '../common/errors.js';
+import { reachableCommits } from '../jobstore/jobRecords.js';
 import type { JobStore } from '../jobstore/jobStore.js';
 import { liveLeader } from './workflowStatus.js';
 
@@ -56,8 +57,9 @@ function spread(values: readonly number[]): Spread | undefined {
 
 /**
  * The statistics of the jobs that ran, from the job store alone (Toil's `toil stats`): every
- * commit records its wall time, CPU time and peak memory, and the job's name comes from the spec
- * that declared it (the workflow record's, or the commit of the job that created it).
+ * commit the workflow's records lead to records its wall time, CPU time and peak memory, and the
+ * job's name comes from the spec that declared it (the workflow record's, or the commit of the job
+ * that created it).
  */
 export async function workflowStats(
   store: JobStore,
@@ -75,11 +77,13 @@ export async function workflowStats(
         : `job store ${store.locator} holds no workflow (it was interrupted while starting)`,
     );
   }
-  const commits = await store.readAllCommits();
+  // An orphaned commit's job was dropped by a checkpoint's rerun (see reachableCommits): its run
+  // is no part of the workflow's, as the commits the rerun did delete are not.
+  const commits = reachableCommits(workflow, [...(await store.readAllCommits()).values()]);
   const names = new Map<string, string>(workflow.jobs.map((j) => [j.id, j.name]));
-  for (const c of commits.values()) for (const j of c.newJobs) names.set(j.id, j.name);
+  for (const c of commits) for (const j of c.newJobs) names.set(j.id, j.name);
   const runs = new Map<string, { time: number[]; clock: number[]; memory: number[] }>();
-  for (const c of commits.values()) {
+  for (const c of commits) {
     const name = names.get(c.jobId) ?? '(unknown)';
     let r = runs.get(name);
     if (!r) runs.set(name, (r = { time: [], clock: [], memory: [] }));
@@ -98,7 +102,7 @@ export async function workflowStats(
     locator: store.locator,
     workflowId: workflow.workflowId,
     workflowFile: workflow.workflowFile,
-    jobs: commits.size,
+    jobs: commits.length,
     timeSeconds: byName.reduce((s, n) => s + n.time.total, 0),
     cpuSeconds: byName.reduce((s, n) => s + (n.clock?.total ?? 0), 0),
     byName,

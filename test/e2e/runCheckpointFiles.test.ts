@@ -135,6 +135,20 @@ t.test(
   },
 );
 
+t.test("toil stats of a store with an orphaned commit does not count that commit's job", async (t) => {
+  const locator = 'file:./js';
+  const { dir } = await storeWithOrphanedCommit(t, locator);
+  const r = await runToil(['stats', locator, '--raw'], { cwd: dir });
+  t.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout) as { jobs: number; byName: { name: string; count: number }[] };
+  t.equal(s.jobs, 1, 'only top, whose commit the workflow leads to, ran');
+  t.same(
+    Object.fromEntries(s.byName.map((n) => [n.name, n.count])),
+    { top: 1 },
+    "the first run's writer, dropped with ck's commit, is not counted",
+  );
+});
+
 t.test(
   '--restart with a workflow file that renamed a job only an orphaned commit declares: it resumes, the renamed job running in the rerun',
   async (t) => {
