@@ -116,7 +116,7 @@ export const ERROR_CODES = {
     area: 'workflow',
     dispositions: u,
     meaning:
-      '`toil debug-job`: no issued job has that id or name (the jobs that failed for good, or the names, are listed); `toil status --jobs`: no job has that id (a job name is said to be one, with its ids)',
+      "`toil debug-job`: no issued job has that id or name (the jobs that failed for good, or the names, are listed), or only jobs a checkpoint's rerun dropped; `toil status --jobs`: no job has that id (a job name is said to be one, with its ids)",
   },
   JOB_AMBIGUOUS: {
     area: 'workflow',

@@ -87,6 +87,20 @@ function listed(items: readonly string[]): string {
   return namedUpTo(items, NAMED_CANDIDATES);
 }
 
+/** `query` names only jobs a checkpoint's rerun dropped: their tickets are all that is left of them. */
+function droppedJobError(query: string, dropped: readonly TicketedJob[], locator: string): UserInputError {
+  const [one, ...more] = dropped;
+  const named =
+    more.length === 0
+      ? `job '${one!.name}' (${one!.jobId}) in job store ${locator} was dropped by a rerun of the checkpoint job above it`
+      : `job name '${query}' in job store ${locator} names only jobs dropped by a rerun of the checkpoint job above them (${listed(dropped.map((j) => j.jobId))})`;
+  return new UserInputError(
+    'JOB_NOT_FOUND',
+    `${named}: no run of the workflow runs ${more.length === 0 ? 'it' : 'them'} any more, so there is nothing to debug`,
+    { job: query },
+  );
+}
+
 /** Whether the job failed for good in the last run, or why that is unknown. */
 export type FailedForGood = boolean | { readonly unknown: string };
 
@@ -101,7 +115,8 @@ export interface FoundJob {
 /**
  * Finds the job `query` names among the jobs of the store that have a ticket, and reads its ticket.
  * Reads every ticket only when `query` is not a job id (names are inside the tickets); a damaged
- * one stops the lookup only when its job may be the one asked for.
+ * one stops the lookup only when its job may be the one asked for. Every commit is read too (none
+ * for the id of a job `start` declared), to pass over the jobs a checkpoint's rerun dropped.
  */
 export async function findJob(store: JobStore, query: string): Promise<FoundJob> {
   await store.assertExists();
@@ -117,14 +132,23 @@ export async function findJob(store: JobStore, query: string): Promise<FoundJob>
     ...[...scan.tickets.values()].map((t) => ({ jobId: t.jobId, name: t.name })),
     ...scan.damaged.flatMap((d) => (d.name === undefined ? [] : [{ jobId: d.jobId, name: d.name }])),
   ];
+  // The ticket of a job a checkpoint's rerun dropped stays, and its input may name files that went
+  // with it: no such job is a candidate. Which they are is told only when no record that may declare
+  // a job is damaged.
+  const declared = await declaredJobs(store, ids.includes(query) ? query : undefined);
+  const told = damagedDeclarations(declared.workflowDamaged, declared.damagedCommits) === undefined;
+  const dropped = told ? jobs.filter((j) => !declared.specs.has(j.jobId)) : [];
+  const live = jobs.filter((j) => !dropped.includes(j));
   let chosen: TicketedJob;
   try {
-    refuseUnsureChoice(query, jobs, failures, store.locator);
-    chosen = chooseJob(query, jobs, failures.failed, store.locator);
+    refuseUnsureChoice(query, live, failures, store.locator);
+    chosen = chooseJob(query, live, failures.failed, store.locator);
   } catch (e) {
     if (e instanceof UserInputError && e.code === 'JOB_NOT_FOUND') {
       const unnamed = scan.damaged.filter((d) => d.name === undefined);
       if (unnamed.length > 0) throw notAmongSoundTickets(store.locator, query, unnamed);
+      const droppedHere = dropped.filter((j) => j.jobId === query || j.name === query);
+      if (droppedHere.length > 0) throw droppedJobError(query, droppedHere, store.locator);
       throw await notFound(store, query, failures, e);
     }
     throw e;

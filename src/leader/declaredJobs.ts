@@ -1,10 +1,13 @@
 import { forEachLimited } from '../common/forEachLimited.js';
-import type { JobSpec } from '../jobstore/jobRecords.js';
+import { reachableCommits, type JobCommit, type JobSpec } from '../jobstore/jobRecords.js';
 import { COMMITS_PREFIX, CorruptJobStoreError, type JobStore } from '../jobstore/jobStore.js';
 
 /** The jobs declared in the records of a store that could be read, and what could not be. */
 export interface DeclaredJobs {
-  /** Each job's declaration, by job id: from the workflow record (start's jobs) or a job's commit. */
+  /**
+   * Each job's declaration, by job id: from the workflow record (start's jobs) or a job's commit.
+   * With no record damaged, a ticketed job not among them was dropped by a checkpoint's rerun.
+   */
   readonly specs: ReadonlyMap<string, JobSpec>;
   /** The workflow record could not be read: the jobs `start` declared are not among `specs`. */
   readonly workflowDamaged: boolean;
@@ -13,10 +16,12 @@ export interface DeclaredJobs {
 }
 
 /**
- * The jobs declared in the sound records of `store`: the workflow record and every commit. A damaged
+ * The jobs declared in the sound records of `store`: the workflow record and the commits it leads to
+ * (see reachableCommits; an orphaned commit's jobs were dropped by a checkpoint's rerun). A damaged
  * record leaves out only the jobs it declared (the caller says what that leaves unknown), for one
- * record of another job must not keep a job's own facts from being told. Reads no commit when `wanted`
- * is among the workflow record's jobs.
+ * record of another job must not keep a job's own facts from being told; as a commit it does not
+ * lead to may be one it would, every sound commit counts then. Reads no commit when `wanted` is among
+ * the workflow record's jobs.
  */
 export async function declaredJobs(store: JobStore, wanted?: string): Promise<DeclaredJobs> {
   const specs = new Map<string, JobSpec>();
@@ -28,11 +33,14 @@ export async function declaredJobs(store: JobStore, wanted?: string): Promise<De
   for await (const info of store.objects.list(COMMITS_PREFIX))
     ids.push(info.key.slice(COMMITS_PREFIX.length));
   let damagedCommits = 0;
+  const commits: JobCommit[] = [];
   await forEachLimited(ids, 16, async (id) => {
     const commit = await store.readCommit(id).catch(damagedAsNull);
     if (commit === null) damagedCommits++;
-    for (const spec of commit?.newJobs ?? []) specs.set(spec.id, spec);
+    else if (commit) commits.push(commit);
   });
+  const counted = workflow && damagedCommits === 0 ? reachableCommits(workflow, commits) : commits;
+  for (const commit of counted) for (const spec of commit.newJobs) specs.set(spec.id, spec);
   return { specs, workflowDamaged, damagedCommits };
 }
 

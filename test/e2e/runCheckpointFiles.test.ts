@@ -53,6 +53,9 @@ async function rerunLeavesOnlyLiveFiles(
   t.equal(s.code, 0, s.stderr);
   t.match(s.stdout, /state:\s+finished/);
   t.match(s.stdout, /damaged:\s+none/, 'no record names a file that was deleted');
+  const d = await runToil(['debug-job', locator, 'check', '--printJobInfo'], { cwd: dir, env });
+  t.equal(d.code, 0, d.stderr);
+  t.match(d.stdout, /"run": ?2/, "the name picks the rerun's check, not the dropped one's ticket");
 }
 
 t.test(
@@ -148,6 +151,27 @@ t.test("toil stats of a store with an orphaned commit does not count that commit
     "the first run's writer, dropped with ck's commit, is not counted",
   );
 });
+
+t.test(
+  'toil debug-job of a job only an orphaned commit declares, or of the job whose commit that is, refuses it in one line',
+  async (t) => {
+    const locator = 'file:./js';
+    const { dir, orphan } = await storeWithOrphanedCommit(t, locator);
+    const check = await runToil(['debug-job', locator, 'check'], { cwd: dir });
+    t.equal(check.code, 2, check.stdout + check.stderr);
+    t.match(
+      check.stderr,
+      /^toil: job 'check' \([0-9a-f-]{36}\) in job store file:\.\/js was dropped by a rerun of the checkpoint job above it: no run of the workflow runs it any more, so there is nothing to debug\n$/,
+    );
+    const writer = await runToil(['debug-job', locator, orphan, '--printJobInfo'], { cwd: dir });
+    t.equal(writer.code, 2, writer.stdout + writer.stderr);
+    t.match(
+      writer.stderr,
+      new RegExp(`^toil: job 'writer' \\(${orphan}\\) in job store file:\\./js was dropped`),
+    );
+    t.equal(writer.stderr.split('\n').length, 2, 'one line');
+  },
+);
 
 t.test(
   '--restart with a workflow file that renamed a job only an orphaned commit declares: it resumes, the renamed job running in the rerun',
