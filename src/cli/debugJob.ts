@@ -58,10 +58,10 @@ export const command: SubCommand = {
       for (const notice of checkForeignOptions(flags, FOREIGN)) process.stderr.write(`${notice}\n`);
       const workDir = await prepareWorkDir(flags.workDir);
       const store = openJobStore(locator, storeReadingOptions('debug-job'));
-      const { ticket, failedForGood, notices } = await findJob(store, query);
+      const { ticket, failedForGood, notices, declared } = await findJob(store, query);
       for (const notice of notices) process.stderr.write(`toil: ${notice}\n`);
       if (flags.printJobInfo) {
-        process.stdout.write(formatInfo(await debugJobInfo(store, ticket, failedForGood)));
+        process.stdout.write(formatInfo(await debugJobInfo(store, ticket, failedForGood, declared)));
         return;
       }
       const job = `job '${ticket.name}' (${ticket.jobId})`;

@@ -10,7 +10,7 @@ import {
   WORKFLOW_KEY,
   type JobStore,
 } from '../jobstore/jobStore.js';
-import { damagedDeclarations, declaredJobs } from './declaredJobs.js';
+import { damagedDeclarations, declaredJobs, type DeclaredJobs } from './declaredJobs.js';
 import {
   failedJobsListed,
   lastRunFailures,
@@ -110,6 +110,8 @@ export interface FoundJob {
   readonly failedForGood: FailedForGood;
   /** Said on stderr, a line each: the damaged records of other jobs passed over to find it. */
   readonly notices: readonly string[];
+  /** The declarations read to find it, which hold its own (see debugJobInfo). */
+  readonly declared: DeclaredJobs;
 }
 
 /**
@@ -165,6 +167,7 @@ export async function findJob(store: JobStore, query: string): Promise<FoundJob>
             unknown: `${LEADER_KEY} is damaged: a run's outcome records that it did, and only ${LEADER_KEY} tells whether a leader took the workflow up since`,
           }
         : failures.failed.some((f) => f.jobId === chosen.jobId),
+    declared,
     notices: [
       ...(scan.damaged.length > 0 ? [passedOverNotice(store.locator, query, scan.damaged)] : []),
       ...(failures.outcomeDamage ? [outcomePassedOverNotice(store.locator, job)] : []),
@@ -298,17 +301,18 @@ export async function debugJobInfo(
   store: JobStore,
   ticket: JobTicket,
   failedForGood: FailedForGood,
+  declared: DeclaredJobs,
 ): Promise<DebugJobInfo> {
   const keys: string[] = [];
   for await (const info of store.objects.list(`logs/${ticket.jobId}/`)) keys.push(info.key);
   const logs = await Promise.all(
     keys.map((k) => store.readFailureLog(ticket.jobId, Number(k.split('/')[2])).catch(() => undefined)),
   );
-  // Its own commit first: damaged, it stops the command before every other commit is read.
+  // Damaged, its own commit stops the command: the others were only read to find the job.
   const commit = await store.readCommit(ticket.jobId);
   return {
     ticket,
-    checkpoint: await checkpointOf(store, ticket.jobId),
+    checkpoint: checkpointOf(store.locator, declared, ticket.jobId),
     commit,
     failedAttempts: logs
       .filter((l): l is FailureLog => l !== undefined)
@@ -319,16 +323,19 @@ export async function debugJobInfo(
 
 /**
  * Whether the job was declared a checkpoint: in the workflow record when `start` declared it, else
- * among the new jobs of the commit that created it (which the ticket does not name: every commit is
- * read). Not found in the sound records, it is unknown: the damaged ones, if any, may hold it.
+ * among the new jobs of the commit that created it (which the ticket does not name: findJob read
+ * every commit). Not found in the sound records, it is unknown: the damaged ones, if any, may hold it.
  */
-async function checkpointOf(store: JobStore, jobId: string): Promise<DebugJobInfo['checkpoint']> {
-  const { specs, workflowDamaged, damagedCommits } = await declaredJobs(store, jobId);
+function checkpointOf(
+  locator: string,
+  { specs, workflowDamaged, damagedCommits }: DeclaredJobs,
+  jobId: string,
+): DebugJobInfo['checkpoint'] {
   const spec = specs.get(jobId);
   if (spec) return spec.checkpoint === true;
   const damaged = damagedDeclarations(workflowDamaged, damagedCommits);
   if (!damaged) return { unknown: 'its declaration was not found in the job store' };
   return {
-    unknown: `${damaged.named} ${damaged.one ? 'is' : 'are'} damaged and may hold its declaration; 'toil status ${store.locator}' lists ${damaged.one ? 'it' : 'them'}`,
+    unknown: `${damaged.named} ${damaged.one ? 'is' : 'are'} damaged and may hold its declaration; 'toil status ${locator}' lists ${damaged.one ? 'it' : 'them'}`,
   };
 }
