@@ -514,19 +514,15 @@ export class JobStore {
   }
 
   /**
-   * Deletes the files every attempt of jobs `jobIds` wrote; how many. For jobs no record names any
-   * more (those a checkpoint's rerun forgot, once their commits are gone): a file of theirs named
-   * by a commit still in the store would be deleted from under it. One LIST per job.
+   * Deletes the files every attempt of job `jobId` wrote; how many. For a job no record names any
+   * more (one a checkpoint's rerun forgot, once its commit is gone): a file of its named by a
+   * commit still in the store would be deleted from under it. One LIST.
    */
-  async deleteJobFiles(jobIds: readonly string[]): Promise<number> {
+  async deleteJobFiles(jobId: string): Promise<number> {
     this.fence();
-    let deleted = 0;
-    for (const jobId of jobIds) {
-      const doomed = (await this.filesOfJob(jobId)).map((f) => f.key);
-      await this.deleteFiles(doomed);
-      deleted += doomed.length;
-    }
-    return deleted;
+    const doomed = (await this.filesOfJob(jobId)).map((f) => f.key);
+    await this.deleteFiles(doomed);
+    return doomed.length;
   }
 
   /** The files the attempts of job `jobId` wrote (under its prefix, see newFileId), with the attempt of each. */

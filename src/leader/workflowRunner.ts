@@ -1409,7 +1409,7 @@ export class WorkflowRunner {
     // A few jobs at a time: a big subtree's listings must not hold every IO slot the running
     // jobs' tickets and the rerun checkpoint's own need.
     await forEachLimited(jobIds, FORGOTTEN_FILES_CONCURRENCY, async (id) => {
-      count.deleted += await this.withIoSlot(() => this.o.store.deleteJobFiles([id]));
+      count.deleted += await this.withIoSlot(() => this.o.store.deleteJobFiles(id));
     });
   }
 
