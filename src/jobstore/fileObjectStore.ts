@@ -693,14 +693,15 @@ export class FileObjectStore implements ObjectStore {
   }
 
   /**
-   * Makes the folders of the object at `target`, then `place`s it there; again if `place` finds
-   * the folder gone, which a delete of the last other object in it removes in between (see
-   * removeEmptyFolders). Each retry needs another such delete at that very moment, so a few do.
+   * Makes the folders of the object at `target`, then `place`s it there; again if a folder goes
+   * in between, which a delete of the last other object in it does (see removeEmptyFolders):
+   * between the mkdir of a folder and the mkdir of the one inside it, or between the last mkdir
+   * and `place`. Each retry needs another such delete at that very moment, so a few do.
    */
   private async intoObjectDir<T>(target: string, place: () => Promise<T>): Promise<T> {
     for (let tries = 1; ; tries++) {
-      await this.makeObjectDir(dirname(target));
       try {
+        await this.makeObjectDir(dirname(target));
         return await place();
       } catch (e) {
         if (!isMissing(e) || tries >= PLACE_TRIES) throw e;
