@@ -792,7 +792,7 @@ export class WorkflowRunner {
         ? (update.commit as JobCommit)
         : await this.o.store.readCommit(update.jobId);
     if (!commit) {
-      return this.onFailed(update, 'the worker exited 0 but its commit is not in the job store');
+      return this.onFailed(update, 'the worker exited 0 but its commit is not in the job store', true);
     }
     this.jobsRun++;
     const spec = this.graph.spec(update.jobId);
@@ -826,8 +826,24 @@ export class WorkflowRunner {
     this.dispatchReady();
   }
 
-  private async onFailed(update: JobUpdate, why?: string): Promise<void> {
+  /** `commitRead`: the store was just seen to hold no commit of the job. */
+  private async onFailed(update: JobUpdate, why?: string, commitRead?: true): Promise<void> {
     const spec = this.graph.spec(update.jobId);
+    // An attempt taken for lost may have run on and committed while this one ran (see onUpdate):
+    // the job then ran, and a retry spent on it (or the run failed, with none left) would be for
+    // nothing; the next attempt would end finding that commit anyway. Unread (the store failing),
+    // the failure counts as before. A service is never lost and run again (serviceLost).
+    const commit =
+      commitRead || spec.service
+        ? undefined
+        : await this.o.store.readCommit(update.jobId).catch(() => undefined);
+    if (commit) {
+      this.log.info(
+        { job: spec.name, jobId: update.jobId, attempt: update.attempt, committedAttempt: commit.attempt },
+        `attempt ${update.attempt} of job '${spec.name}' failed, but attempt ${commit.attempt} had committed: its result stands`,
+      );
+      return this.onSucceeded({ ...update, outcome: 'succeeded', commit });
+    }
     const failureLog = await this.o.store.readFailureLog(update.jobId, update.attempt).catch(() => undefined);
     // The error (with the user's frames) whole, then the last lines the job printed.
     const reason = [

@@ -25,7 +25,7 @@ type Test = Parameters<Parameters<typeof t.test>[0]>[0];
 const GATED = repoPath('test/fixtures/workflowAttemptFileGated.ts');
 
 /** Runs the gated workflow, `write`'s attempt 1 cut off, then its end reported once its go came. */
-async function staleEnd(t: Test, attempt1: 'fails' | 'commits') {
+async function staleEnd(t: Test, attempt1: 'fails' | 'commits', attempt2: 'fails' | 'runs' = 'runs') {
   const dir = mkdtempSync(join(tmpdir(), 'toil-stale-end-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const store = new JobStore(new FileObjectStore(join(dir, 'js')));
@@ -73,6 +73,7 @@ async function staleEnd(t: Test, attempt1: 'fails' | 'commits') {
   go(1);
   // Its end has been reported once its worker is done.
   await Promise.all(batchSystem.cutOffRuns);
+  if (attempt2 === 'fails') writeFileSync(join(dir, 'fail-2'), '');
   go(2);
   const out = await running;
   const of = (name: string, attempt: number): string[] =>
@@ -80,7 +81,7 @@ async function staleEnd(t: Test, attempt1: 'fails' | 'commits') {
   const ignored = (lines as unknown as Record<string, unknown>[]).filter(
     (l) => l.level === 20 && l.attempt === 1 && l.issuedAttempt === 2,
   );
-  return { out, events, of, ignored };
+  return { out, events, of, ignored, lines: lines as unknown as Record<string, unknown>[] };
 }
 
 t.test(
@@ -119,5 +120,30 @@ t.test(
     const readIssued = events.findIndex((e) => e.name === 'read' && e.event === 'issued');
     t.ok(reRunEnded >= 0 && readIssued > reRunEnded, 'the follow-on was issued only once the re-run ended');
     t.match(ignored, [{ job: 'write', outcome: 'succeeded' }], 'a debug line says the success was ignored');
+  },
+);
+
+t.test(
+  'a re-run that fails after its lost attempt committed ends the job with that commit: no retry spent, the run does not fail',
+  async (t) => {
+    const { out, of, lines } = await staleEnd(t, 'commits', 'fails');
+    t.match(
+      out,
+      { status: 'succeeded', returnValue: 'attempt 1' },
+      "with no retry left, the lost attempt's commit still stands and its follow-on read its file",
+    );
+    t.same(of('write', 2), ['issued', 'failed'], 'the re-run ended failed, as it did');
+    t.same(of('read', 1), ['issued', 'completed'], 'the follow-on ran once');
+    t.match(
+      lines.filter((l) => l.job === 'write' && l.committedAttempt === 1),
+      [
+        {
+          level: 30,
+          attempt: 2,
+          msg: /attempt 2 of job 'write' failed, but attempt 1 had committed: its result stands/,
+        },
+      ],
+      'an info line says whose commit stands',
+    );
   },
 );
