@@ -43,6 +43,23 @@ const quoted = (message: string): string | undefined => /'([^']*)'/.exec(message
 /** commander's `(Did you mean --retryCount?)`. */
 const suggested = (message: string): string | undefined => /\(Did you mean (\S+)\?\)/.exec(message)?.[1];
 
+/** commander's refusal of a value outside an option's `.choices()`: its flag, the value, the choices. */
+const CHOICE_REFUSED = /^option '(\S+)[^']*' argument '([^']*)' is invalid\. Allowed choices are (.*)\.$/;
+
+/**
+ * What a refused choice expected. The log levels are choices in every spelling Toil takes (debug,
+ * Debug, DEBUG): listed so, their nine names hid among 27 words.
+ */
+function choicesExpected(choices: readonly string[]): string {
+  const lower = [...new Set(choices.map((c) => c.toLowerCase()))];
+  const cased = (c: string): string[] => [c, `${c.charAt(0).toUpperCase()}${c.slice(1)}`, c.toUpperCase()];
+  const inThreeCases =
+    lower.length < choices.length && lower.flatMap(cased).every((c) => choices.includes(c));
+  return inThreeCases
+    ? `expected one of ${lower.join(', ')} (in lower case, Capitalised or UPPER CASE)`
+    : `expected one of ${choices.join(', ')}`;
+}
+
 /**
  * The line for commander's error `e` in `cmd`; `owners` are the other commands that know an
  * unknown option (an autoscaling flag given to launch-cluster is `toil run`'s).
@@ -78,6 +95,12 @@ export function commanderErrorLine(e: CommanderError, cmd: Command, owners: read
     case 'commander.unknownCommand': {
       const suggestion = suggested(text);
       return `${where}: unknown command ${given}: ${suggestion !== undefined ? `did you mean ${suggestion}? ` : ''}${where} --help lists the commands`;
+    }
+    case 'commander.invalidArgument': {
+      const refused = CHOICE_REFUSED.exec(text);
+      if (refused)
+        return `${where}: ${refused[1]} ${refused[2]}: ${choicesExpected(refused[3]!.split(', '))}`;
+      return `${where}: ${text.replace(/\s*\n\s*/g, ' ')}`;
     }
     default:
       return `${where}: ${text.replace(/\s*\n\s*/g, ' ')}`;

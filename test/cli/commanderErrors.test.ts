@@ -35,6 +35,15 @@ const cases: [string[], string][] = [
     'toil leader: unknown option --prot: did you mean --port?',
   ],
   [['status', 'js', '--bogus'], 'toil status: unknown option --bogus: toil status --help lists its options'],
+  [
+    ['run', 'wf.ts', 'js', '--logLevel', 'LOUD'],
+    'toil run: --logLevel LOUD: expected one of critical, error, warning, warn, info, debug, trace, off, silent (in lower case, Capitalised or UPPER CASE)',
+  ],
+  // Toil's argparse takes these three spellings of a level, and no other.
+  [
+    ['run', 'wf.ts', 'js', '--logLevel', 'dEBUG'],
+    'toil run: --logLevel dEBUG: expected one of critical, error, warning, warn, info, debug, trace, off, silent (in lower case, Capitalised or UPPER CASE)',
+  ],
 ];
 
 t.test("commander's parse errors are one toil line naming the input and what was expected", async (t) => {
