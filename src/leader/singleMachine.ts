@@ -7,6 +7,7 @@ import { onForcedExitKill } from '../common/forcedExit.js';
 import {
   endLeftProcesses,
   killMarkedProcesses,
+  LEFT_PROCESS_GRACE_MS,
   newProcessMark,
   withProcessMark,
 } from '../common/processMarks.js';
@@ -69,6 +70,12 @@ interface WarmWorker {
 }
 
 const OUTPUT_TAIL = 8 * 1024;
+/**
+ * How long a worker told to stop gets before its process group is killed: its SIGTERM handler
+ * takes up to LEFT_PROCESS_GRACE_MS to end its job's processes and delete its attempt's files,
+ * then dies of the signal; the rest is for a busy machine. A Ctrl-C ends a run within it.
+ */
+const STOP_GRACE_MS = LEFT_PROCESS_GRACE_MS + 1_000;
 const EPSILON = 1e-9;
 /** Toil's single machine counts cores in tenths (its `minCores`, 0.1). */
 const TENTHS = 10;
@@ -104,6 +111,8 @@ export class SingleMachineBatchSystem implements BatchSystem {
   /** The process marks of those workers: what their jobs started carries one too. */
   private readonly marks = new Set<string>();
   private offForcedExit: (() => void) | undefined;
+  /** The workers told to stop (SIGTERM sent), which get no second SIGTERM (see stopGroup). */
+  private readonly stopping = new WeakSet<ChildProcess>();
 
   constructor(options: SingleMachineOptions) {
     this.o = options;
@@ -166,7 +175,7 @@ export class SingleMachineBatchSystem implements BatchSystem {
     run.killed = true;
     const proc = run.child ?? run.warm?.child;
     if (!proc) return;
-    if (proc.exitCode === null && proc.signalCode === null) killGroup(proc);
+    this.stopGroup(proc);
     await (run.ended ?? run.warm?.ended);
   }
 
@@ -189,7 +198,7 @@ export class SingleMachineBatchSystem implements BatchSystem {
   async shutdown(): Promise<void> {
     this.stopped = true;
     this.queue.length = 0;
-    for (const p of this.workerProcesses()) killGroupNow(p);
+    for (const p of this.workerProcesses()) this.stopGroup(p);
     // Every worker's end, with the sweep of what its jobs left, and the sweeps of those that
     // ended before: the leader exits after this, and nothing of its jobs may run on.
     await Promise.all(this.ending);
@@ -197,6 +206,33 @@ export class SingleMachineBatchSystem implements BatchSystem {
     this.warm.clear();
     this.offForcedExit?.();
     this.offForcedExit = undefined;
+  }
+
+  /**
+   * Stops a worker and every process its job started: SIGTERM to its process group first, so that
+   * the worker ends what its job started detached and deletes the files its attempt wrote (see
+   * endAttemptOnSigterm) before it dies of the signal. Killed outright, it left those files in the
+   * store (billed, on S3) until a --restart committed the job or the store was cleaned. SIGKILL to
+   * the group after STOP_GRACE_MS if the worker has not ended (a job blocking its event loop), and
+   * as it ends to what of its group outlived it (a tool ignoring SIGTERM, its mark scrubbed). Once
+   * per worker: a second SIGTERM (a job killed, then the run shut down) ends a worker at once,
+   * mid-deletion.
+   */
+  private stopGroup(proc: ChildProcess): void {
+    if (proc.exitCode !== null || proc.signalCode !== null || this.stopping.has(proc)) return;
+    this.stopping.add(proc);
+    signalGroup(proc, 'SIGTERM');
+    const ended = new AbortController();
+    proc.once('exit', () => {
+      ended.abort();
+      // The group outlives its worker only while a member is left, which keeps its id from reuse
+      // (and pids are handed out in turn: a freed one comes round again only after all the others).
+      signalGroup(proc, 'SIGKILL');
+    });
+    this.o.clock.sleep(STOP_GRACE_MS, ended.signal).then(
+      () => killGroupNow(proc),
+      () => {},
+    );
   }
 
   /** Every worker process, warm or fresh. */
@@ -248,7 +284,7 @@ export class SingleMachineBatchSystem implements BatchSystem {
     const child = spawn(cmd!, args, {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: withProcessMark({ ...(this.o.env ?? process.env), ...run.job.environment }, mark),
-      detached: true, // a process group of its own: see killGroup
+      detached: true, // a process group of its own: see signalGroup
     });
     run.child = child;
     run.ended = this.endOf(child, mark, () => run.job.name);
@@ -288,7 +324,7 @@ export class SingleMachineBatchSystem implements BatchSystem {
     const child = spawn(cmd!, args, {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: withProcessMark({ ...(this.o.env ?? process.env) }, mark),
-      detached: true, // a process group of its own: see killGroup
+      detached: true, // a process group of its own: see signalGroup
     });
     const worker: WarmWorker = {
       child,
@@ -303,7 +339,9 @@ export class SingleMachineBatchSystem implements BatchSystem {
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
-    child.on('message', (reply: WarmRunReply) => {
+    child.on('message', (reply: WarmRunReply | WorkerWarning) => {
+      // What its job left running, ended as SIGTERM stopped it (see endAttemptOnSigterm).
+      if (reply?.type === 'warning') return this.log.warn({ job: worker.lastJob }, reply.message);
       const run = worker.running;
       if (
         reply?.type !== 'done' ||
@@ -422,25 +460,25 @@ export class SingleMachineBatchSystem implements BatchSystem {
 }
 
 /**
- * Kills a worker and every process its job started (a service's server, a tool it ran), as
+ * Signals a worker and every process its job started (a service's server, a tool it ran), as
  * Toil's single machine does: each worker runs in a process group of its own (spawned detached),
- * and the group is killed. Killing the worker alone left them running after the run ended (a
+ * and the group is signalled. Killing the worker alone left them running after the run ended (a
  * service's processes after Ctrl-C, its stop() never called). A worker still alive leads its
  * group, so the group id is not reused. A terminal's Ctrl-C reaches only the leader, which stops
- * the run and kills them so.
+ * the run and stops them so (see stopGroup).
  */
-function killGroup(proc: ChildProcess): void {
+function signalGroup(proc: ChildProcess, signal: NodeJS.Signals): void {
   try {
     if (proc.pid === undefined) throw new Error('no pid');
-    process.kill(-proc.pid, 'SIGKILL');
+    process.kill(-proc.pid, signal);
   } catch {
-    proc.kill('SIGKILL');
+    proc.kill(signal);
   }
 }
 
 /** Kills the group of a worker still running; returns its pid (none if it had ended). */
 function killGroupNow(proc: ChildProcess): number[] {
   if (proc.exitCode !== null || proc.signalCode !== null) return [];
-  killGroup(proc);
+  signalGroup(proc, 'SIGKILL');
   return proc.pid === undefined ? [] : [proc.pid];
 }

@@ -261,6 +261,7 @@ async function runAttempt(
   // Set, with no await between, once the worker has seen no SIGTERM and goes on to commit.
   let committing = false;
   options.onAttempt?.({
+    name: ticket.name,
     mark,
     deleteWritten: async () => {
       if (!committing) await store.deleteFiles([...fileStore.written]);

@@ -1,8 +1,11 @@
 import { RealClock } from '../common/clock.js';
-import { LEFT_PROCESS_GRACE_MS, endMarkedProcesses } from '../common/processMarks.js';
+import { LEFT_PROCESS_GRACE_MS, endMarkedProcesses, leftProcessesWarning } from '../common/processMarks.js';
+import type { WorkerWarning } from './worker.js';
 
 /** What a worker stopped mid-job needs of the attempt it is running (see endAttemptOnSigterm). */
 export interface RunningAttempt {
+  /** The job's name, for the warning naming what the sweep ended. */
+  readonly name: string;
   /** The attempt's process mark: every process its job starts carries it. */
   readonly mark: string;
   /**
@@ -37,7 +40,9 @@ export function endAttemptOnSigterm(attemptOf: () => RunningAttempt | undefined)
     const attempt = attemptOf();
     const clock = new RealClock();
     const swept = attempt
-      ? endMarkedProcesses(attempt.mark, { clock, graceMs: LEFT_PROCESS_GRACE_MS })
+      ? endMarkedProcesses(attempt.mark, { clock, graceMs: LEFT_PROCESS_GRACE_MS }).then((s) =>
+          s.found > 0 ? warn(leftProcessesWarning(`job '${attempt.name}'`, s)) : undefined,
+        )
       : Promise.resolve();
     const deleted = attempt
       ? Promise.race([attempt.deleteWritten().catch(() => {}), clock.sleep(LEFT_PROCESS_GRACE_MS)])
@@ -51,4 +56,19 @@ export function endAttemptOnSigterm(attemptOf: () => RunningAttempt | undefined)
   // Once: with no listener left, Node's default (die) holds for a second SIGTERM.
   process.once('SIGTERM', onSignal);
   return () => signalled;
+}
+
+/**
+ * Says a warning where the worker's leader hears it: over the IPC channel of a single_machine
+ * leader, which logs it (the processes the sweep ended would otherwise have been its sweep's, and
+ * its warning); on stderr, which a cluster's batch system keeps, without one.
+ */
+function warn(message: string): Promise<void> {
+  if (typeof process.send !== 'function' || !process.connected) {
+    process.stderr.write(`WARN ${message}\n`);
+    return Promise.resolve();
+  }
+  return new Promise((resolve) =>
+    process.send!({ type: 'warning', message } satisfies WorkerWarning, () => resolve()),
+  );
 }

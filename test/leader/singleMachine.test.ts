@@ -1,8 +1,13 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
 import { RealClock } from '../../src/common/clock.js';
 import { silentLogger } from '../../src/common/log.js';
+import { processAlive } from '../../src/common/processIdentity.js';
 import type { IssuedJob, JobUpdate } from '../../src/ports/batchSystem.js';
 import { SingleMachineBatchSystem, scaledCores } from '../../src/leader/singleMachine.js';
+import { testDir } from '../fixtures/testDir.js';
+import { waitFor } from '../fixtures/waitFor.js';
 
 function job(id: string, script: string, cores = 1, memory = 2 ** 20): IssuedJob {
   return {
@@ -109,5 +114,51 @@ t.test(
     t.ok(['a', 'b'].includes(first.jobId), 'two 4-core jobs at 0.25 fill the 2 cores; c waited');
     await next();
     t.equal((await next()).jobId, 'c');
+  },
+);
+
+t.test(
+  'stopping a worker sends its group SIGTERM once, then SIGKILL to a worker still there after the grace',
+  async (t) => {
+    const dir = testDir(t);
+    const { bs } = system();
+    // Cleans up on SIGTERM (as a worker deletes its attempt's files) and says how many it got.
+    const graceful = `
+      let got = 0;
+      process.on('SIGTERM', () => {
+        if (got++ === 0) setTimeout(() => {
+          require('node:fs').writeFileSync(${JSON.stringify(join(dir, 'graceful'))}, String(got));
+          process.exit(0);
+        }, 500);
+      });
+      require('node:fs').writeFileSync(${JSON.stringify(join(dir, 'graceful.pid'))}, String(process.pid));
+      setInterval(() => {}, 1000);`;
+    // A job blocking its worker's event loop: the handler never runs.
+    const stubborn = `
+      process.on('SIGTERM', () => {});
+      require('node:fs').writeFileSync(${JSON.stringify(join(dir, 'stubborn.pid'))}, String(process.pid));
+      setInterval(() => {}, 1000);`;
+    await bs.issue(job('g', graceful));
+    await bs.issue(job('s', stubborn));
+    await waitFor(
+      'both workers to start',
+      () => existsSync(join(dir, 'graceful.pid')) && existsSync(join(dir, 'stubborn.pid')),
+      30_000,
+    );
+    const started = Date.now();
+    // A job killed, then the run shut down (a failed run cancelling the rest): one SIGTERM each.
+    const killing = bs.kill('g');
+    await bs.shutdown();
+    await killing;
+    const took = Date.now() - started;
+    const cleanedUp = join(dir, 'graceful');
+    t.equal(
+      existsSync(cleanedUp) && readFileSync(cleanedUp, 'utf8'),
+      '1',
+      'the worker cleaned up, told once',
+    );
+    const stubbornPid = Number(readFileSync(join(dir, 'stubborn.pid'), 'utf8'));
+    t.notOk(processAlive(stubbornPid), 'the worker ignoring SIGTERM was killed');
+    t.ok(took >= 2_500 && took < 10_000, `after the grace (${took} ms)`);
   },
 );
