@@ -79,7 +79,7 @@ as one does whose commit came second or whose batch system stopped it (SIGTERM, 
 endAttemptOnSigterm); the files of an attempt that ended without a word (lost with its node, or its
 leader gone) are deleted by the leader once the job's commit is another attempt's (see
 WorkflowRunner and deleteOtherAttemptsFiles). A job a checkpoint's rerun forgot loses them all
-once its commit is gone (deleteJobFiles).
+once its commit is gone, with every other record of it (deleteDroppedJob).
  *
  * Errors: `JobStoreNotFoundError`/`JobStoreExistsError` (user errors), `CorruptJobStoreError`
  * (JOBSTORE_CORRUPT, naming the object) when an object fails its length or SHA-256 check (every
@@ -514,15 +514,36 @@ export class JobStore {
   }
 
   /**
-   * Deletes the files every attempt of job `jobId` wrote; how many. For a job no record names any
-   * more (one a checkpoint's rerun forgot, once its commit is gone): a file of its named by a
-   * commit still in the store would be deleted from under it. One LIST.
+   * Deletes everything job `jobId` left in the store: the files every attempt of it wrote, its
+   * failed attempts' logs, its lost attempts' marks, its service records and its ticket; how many
+   * of each. For a job no record names any more (one a checkpoint's rerun dropped, once its commit
+   * is gone): a file of its named by a commit still in the store would be deleted from under it.
+   * The ticket goes last, so that while anything of the job is left `toil debug-job` still finds
+   * it and says it was dropped. Four LISTs, a HEAD and the deletions.
    */
-  async deleteJobFiles(jobId: string): Promise<number> {
+  async deleteDroppedJob(jobId: string): Promise<DroppedJobDeleted> {
     this.fence();
-    const doomed = (await this.filesOfJob(jobId)).map((f) => f.key);
-    await this.deleteFiles(doomed);
-    return doomed.length;
+    const files = (await this.filesOfJob(jobId)).map((f) => f.key);
+    await this.deleteFiles(files);
+    const keysUnder = async (prefix: string): Promise<string[]> => {
+      const keys: string[] = [];
+      for await (const info of this.objects.list(`${prefix}${jobId}/`)) keys.push(info.key);
+      return keys;
+    };
+    const failureLogs = await keysUnder(LOGS_PREFIX);
+    const lostMarks = await keysUnder(LOST_PREFIX);
+    const serviceRecords = await keysUnder(SERVICES_PREFIX);
+    const records = [...failureLogs, ...lostMarks, ...serviceRecords];
+    if (records.length > 0) await this.objects.deleteMany(records);
+    const ticket = await this.objects.head(ticketKey(jobId));
+    if (ticket) await this.objects.delete(ticketKey(jobId));
+    return {
+      files: files.length,
+      tickets: ticket ? 1 : 0,
+      failureLogs: failureLogs.length,
+      lostMarks: lostMarks.length,
+      serviceRecords: serviceRecords.length,
+    };
   }
 
   /** The files the attempts of job `jobId` wrote (under its prefix, see newFileId), with the attempt of each. */
@@ -685,6 +706,17 @@ export interface AttemptRef {
 /** An attempt lost with its node, its files not yet deleted (`lost/<jobId>/<attempt>`). */
 export type LostAttemptMark = AttemptRef;
 
+/** How many objects of each kind deleteDroppedJob deleted. */
+export interface DroppedJobDeleted {
+  readonly files: number;
+  /** 0 for a job never issued, 1 otherwise. */
+  readonly tickets: number;
+  readonly failureLogs: number;
+  readonly lostMarks: number;
+  /** A service's start values and the leader's stop requests, over its attempts. */
+  readonly serviceRecords: number;
+}
+
 export interface DamagedObject {
   readonly key: string;
   readonly reason: string;
@@ -717,7 +749,7 @@ export const SLURM_KEY = 'slurm.json';
 export const OUTCOME_KEY = 'outcome.json';
 export const RUNNING_KEY = 'running.json';
 export const COMMITS_PREFIX = 'commits/';
-/** Where the leader's tickets (ticketKey) and the logs of failed attempts (failureLogKey) are kept. */
+/** Where the leader's tickets are kept (ticketKey); the logs of failed attempts are under LOGS_PREFIX. */
 export const TICKETS_PREFIX = 'jobs/';
 export const LOGS_PREFIX = 'logs/';
 export const SERVICES_PREFIX = 'services/';

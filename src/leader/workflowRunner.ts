@@ -19,7 +19,12 @@ import {
   type ResolvedRequirements,
   type WorkflowRecord,
 } from '../jobstore/jobRecords.js';
-import { CorruptJobStoreError, type JobStore, type LostAttemptMark } from '../jobstore/jobStore.js';
+import {
+  CorruptJobStoreError,
+  type DroppedJobDeleted,
+  type JobStore,
+  type LostAttemptMark,
+} from '../jobstore/jobStore.js';
 import type { BatchSystem, JobRequirements, JobUpdate } from '../ports/batchSystem.js';
 import { JobGraph } from './jobGraph.js';
 import type { JobLogEntry } from './jobLogFiles.js';
@@ -224,8 +229,26 @@ export type WorkflowRunResult =
 /** How many names of the jobs a failed service kept from running its report lists. */
 const NEVER_RAN_NAMES = 5;
 
-/** How many forgotten jobs' files a checkpoint's rerun lists and deletes at a time. */
+/** How many forgotten jobs a checkpoint's rerun lists and deletes the objects of at a time. */
 const FORGOTTEN_FILES_CONCURRENCY = 4;
+
+/** What the deletions of dropped jobs' objects have deleted so far, of each kind. */
+type DroppedCount = { -readonly [K in keyof DroppedJobDeleted]: number };
+
+function droppedNone(): DroppedCount {
+  return { files: 0, tickets: 0, failureLogs: 0, lostMarks: 0, serviceRecords: 0 };
+}
+
+/** `count` in words: files, tickets and failure logs always, the rarer kinds when there were any. */
+function droppedSaid(count: DroppedCount): string {
+  return [
+    `${count.files} file(s)`,
+    `${count.tickets} ticket(s)`,
+    `${count.failureLogs} failure log(s)`,
+    ...(count.lostMarks > 0 ? [`${count.lostMarks} lost-attempt mark(s)`] : []),
+    ...(count.serviceRecords > 0 ? [`${count.serviceRecords} service record(s)`] : []),
+  ].join(', ');
+}
 
 /** The orphaned commits of a store (see reachableCommits), and the jobs only they lead to. */
 interface OrphanedCommits {
@@ -1354,33 +1377,35 @@ export class WorkflowRunner {
     // Their files go only once no commit names them: the checkpoint's and theirs are deleted now,
     // so a leader killed at any point leaves at most files nothing names (for `toil clean`), never
     // a commit, replayed or read by `toil status`, that names a file gone. Commits that stayed
-    // keep them. The checkpoint's earlier attempts' files, named by its old commit and those
-    // below it, go as its rerun commits, as a retried job's do.
+    // keep them. Their tickets and failure logs go with the files: no run reads a dropped job's
+    // any more. The checkpoint's earlier attempts' files, named by its old commit
+    // and those below it, go as its rerun commits, as a retried job's do.
     if (commitsGone) {
       this.unsettledFiles.add(checkpoint);
-      this.track(() => this.deleteForgottenFiles(checkpoint, [...forgotten]));
+      this.track(() => this.deleteForgottenJobs(checkpoint, [...forgotten]));
     }
     this.dispatchReady();
   }
 
   /**
-   * Deletes what every attempt of the jobs a rerun of `checkpoint` forgot wrote. A failure, or a
-   * leader that stops first, leaves them to `toil clean`: a --restart no longer knows those jobs.
+   * Deletes what the jobs a rerun of `checkpoint` forgot left: every attempt's files, their
+   * tickets, failure logs and other records. A failure, or a leader that stops first, leaves them
+   * to `toil clean`: a --restart no longer knows those jobs.
    */
-  private async deleteForgottenFiles(checkpoint: string, forgotten: readonly string[]): Promise<void> {
+  private async deleteForgottenJobs(checkpoint: string, forgotten: readonly string[]): Promise<void> {
     const name = this.graph.spec(checkpoint).name;
-    const count = { deleted: 0 };
+    const count = droppedNone();
     try {
-      await this.deleteFilesOfJobs(forgotten, count);
-      if (count.deleted > 0)
+      await this.deleteDroppedJobs(forgotten, count);
+      if (Object.values(count).some((n) => n > 0))
         this.log.info(
-          { job: name, jobId: checkpoint, files: count.deleted },
-          `deleted ${count.deleted} file(s) written by the jobs checkpoint job '${name}' dropped to run again`,
+          { job: name, jobId: checkpoint, ...count },
+          `deleted what the jobs checkpoint job '${name}' dropped to run again left: ${droppedSaid(count)}`,
         );
     } catch (e) {
       this.log.warn(
-        { err: coerceError(e), job: name, jobId: checkpoint, deleted: count.deleted },
-        `could not delete the files written by the jobs checkpoint job '${name}' dropped to run again: 'toil clean' deletes them`,
+        { err: coerceError(e), job: name, jobId: checkpoint, ...count },
+        `could not delete all the files, tickets and failure logs the jobs checkpoint job '${name}' dropped to run again left: 'toil clean' deletes them`,
       );
     }
   }
@@ -1389,9 +1414,10 @@ export class WorkflowRunner {
    * Deletes the orphaned commits a resumed store holds (see reachableCommits): those of the jobs a
    * checkpoint's rerun dropped, left by a leader killed between its two deletions or whose second
    * failed. No run replays them, so nothing else ever would before `toil clean`. Then, as the
-   * rerun does, the files those jobs and the jobs they added wrote: only the checkpoint's dropped
-   * run could have been given them, and it is gone. Commits first, so that a leader killed in
-   * between leaves only files nothing names. A failure is a warning, not a failed run.
+   * rerun does, what those jobs and the jobs they added left (files, tickets, failure logs): only
+   * the checkpoint's dropped run could have been given their files, and it is gone. Commits first,
+   * so that a leader killed in between leaves only objects nothing names. A failure is a warning,
+   * not a failed run.
    */
   private async deleteOrphans(orphans: OrphanedCommits): Promise<void> {
     const ids = orphans.commits;
@@ -1404,28 +1430,29 @@ export class WorkflowRunner {
       );
       return;
     }
-    const count = { deleted: 0 };
+    const count = droppedNone();
     const said = `${ids.length} orphaned commit(s) of jobs a checkpoint's rerun dropped`;
     try {
-      await this.deleteFilesOfJobs(orphans.jobs, count);
+      await this.deleteDroppedJobs(orphans.jobs, count);
       this.log.info(
-        { commits: ids.length, files: count.deleted },
-        `deleted ${said} and the ${count.deleted} file(s) their jobs wrote`,
+        { commits: ids.length, ...count },
+        `deleted ${said} and what their jobs left: ${droppedSaid(count)}`,
       );
     } catch (e) {
       this.log.warn(
-        { err: coerceError(e), commits: ids.length, deleted: count.deleted },
-        `deleted ${said}, but not all the files their jobs wrote: 'toil clean' deletes them`,
+        { err: coerceError(e), commits: ids.length, ...count },
+        `deleted ${said}, but not all the files, tickets and failure logs their jobs left: 'toil clean' deletes them`,
       );
     }
   }
 
-  /** Deletes what every attempt of each of `jobIds` wrote, counting the files in `count` as it goes. */
-  private async deleteFilesOfJobs(jobIds: readonly string[], count: { deleted: number }): Promise<void> {
+  /** Deletes what each of `jobIds` left (see JobStore.deleteDroppedJob), adding up in `count` as it goes. */
+  private async deleteDroppedJobs(jobIds: readonly string[], count: DroppedCount): Promise<void> {
     // A few jobs at a time: a big subtree's listings must not hold every IO slot the running
     // jobs' tickets and the rerun checkpoint's own need.
     await forEachLimited(jobIds, FORGOTTEN_FILES_CONCURRENCY, async (id) => {
-      count.deleted += await this.withIoSlot(() => this.o.store.deleteJobFiles(id));
+      const deleted = await this.withIoSlot(() => this.o.store.deleteDroppedJob(id));
+      for (const kind of Object.keys(count) as (keyof DroppedCount)[]) count[kind] += deleted[kind];
     });
   }
 

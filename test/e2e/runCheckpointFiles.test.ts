@@ -22,6 +22,23 @@ async function filesHeld(store: JobStore): Promise<string[]> {
 }
 
 /**
+ * The keys under `jobs/`, `logs/`, `lost/` and `services/` of jobs neither the workflow record nor
+ * any commit in the store declares: what dropped jobs left, that no run reads.
+ */
+async function recordsOfUndeclaredJobs(store: JobStore): Promise<string[]> {
+  const workflow = await store.readWorkflow();
+  const commits = [...(await store.readAllCommits()).values()];
+  const declared = new Set(
+    [...(workflow?.jobs ?? []), ...commits.flatMap((c) => c.newJobs)].map((j) => j.id),
+  );
+  const left: string[] = [];
+  for (const prefix of ['jobs/', 'logs/', 'lost/', 'services/'])
+    for await (const o of store.objects.list(prefix))
+      if (!declared.has(o.key.slice(prefix.length).split('/')[0]!)) left.push(o.key);
+  return left;
+}
+
+/**
  * Runs the workflow on `locator`: under ck's first run `check` fails for good, ck runs again,
  * and the jobs of its first run are forgotten.
  */
@@ -37,7 +54,11 @@ async function rerunLeavesOnlyLiveFiles(
   });
   t.equal(r.code, 0, r.stderr);
   t.match(r.stderr, /job 'check' below checkpoint job 'ck' failed for good; running 'ck' again/);
-  t.match(r.stderr, /deleted 1 file\(s\) written by the jobs checkpoint job 'ck' dropped to run again/);
+  // The dropped check failed twice (a retry left after its first attempt): two logs.
+  t.match(
+    r.stderr,
+    /deleted what the jobs checkpoint job 'ck' dropped to run again left: 1 file\(s\), 2 ticket\(s\), 2 failure log\(s\)/,
+  );
   t.equal(
     readFileSync(join(dir, 'result.txt'), 'utf8'),
     'top, ck 2, writer 2',
@@ -49,6 +70,14 @@ async function rerunLeavesOnlyLiveFiles(
     ['ck 2', 'top', 'writer 2'],
     "the forgotten writer's file and ck's first attempt's are gone; top's, which they were given, and the rerun's stay",
   );
+  t.same(
+    await recordsOfUndeclaredJobs(store),
+    [],
+    "the dropped writer's and check's tickets and check's two failure logs are gone",
+  );
+  let logs = 0;
+  for await (const _ of store.objects.list('logs/')) logs++;
+  t.equal(logs, 0, "no failure log is left: only the dropped check's attempts failed");
   const s = await runToil(['status', locator], { cwd: dir, env });
   t.equal(s.code, 0, s.stderr);
   t.match(s.stdout, /state:\s+finished/);
@@ -98,16 +127,38 @@ async function storeWithOrphanedCommit(
 }
 
 t.test(
-  "a leader killed between a checkpoint rerun's deletion of its commit and of its dropped jobs': --restart deletes the orphaned commit, then the files its job wrote",
+  "a leader killed between a checkpoint rerun's deletion of its commit and of its dropped jobs': --restart deletes the orphaned commit, then the files, tickets, failure logs and other records its jobs left",
   async (t) => {
     const locator = 'file:./js';
     const { dir, store, orphan } = await storeWithOrphanedCommit(t, locator);
     t.ok((await filesHeld(store)).includes('writer 1'), "the orphan's job's file is there before");
+    const commits = [...(await store.readAllCommits()).values()];
+    const check = commits.flatMap((c) => c.newJobs).find((j) => j.name === 'check')!;
+    // As a lost attempt of it, and a service's run, would have left them.
+    await store.markLostAttempt({ jobId: check.id, attempt: 1 });
+    await store.writeServiceStarted(check.id, 1, 'up');
+    const dropped = [
+      `jobs/${check.id}`,
+      `jobs/${orphan}`,
+      `logs/${check.id}/1`,
+      `lost/${check.id}/1`,
+      `services/${check.id}/1/started`,
+    ];
+    const held = async (): Promise<string[]> => {
+      const here: string[] = [];
+      for (const key of dropped) if (await store.objects.head(key)) here.push(key);
+      return here;
+    };
+    t.same(
+      await held(),
+      dropped,
+      "before: the dropped jobs' tickets, check's failure log, mark and service record",
+    );
     const r = await runToil(['run', WORKFLOW, locator, '--restart', '--clean', 'never'], { cwd: dir });
     t.equal(r.code, 0, r.stderr);
     t.match(
       r.stderr,
-      /deleted 1 orphaned commit\(s\) of jobs a checkpoint's rerun dropped and the 1 file\(s\) their jobs wrote/,
+      /deleted 1 orphaned commit\(s\) of jobs a checkpoint's rerun dropped and what their jobs left: 1 file\(s\), 2 ticket\(s\), 1 failure log\(s\), 1 lost-attempt mark\(s\), 1 service record\(s\)/,
     );
     t.equal(readFileSync(join(dir, 'result.txt'), 'utf8'), 'top, ck 2, writer 2', 'ck ran again');
     t.notOk(await store.readCommit(orphan), "the first run's writer's commit is gone");
@@ -116,6 +167,8 @@ t.test(
       ['ck 2', 'top', 'writer 2'],
       "the first run's writer's file is gone, and ck's first attempt's went as ck's rerun committed",
     );
+    t.same(await held(), [], 'after: all gone');
+    t.same(await recordsOfUndeclaredJobs(store), [], 'no record of a job no commit declares is left');
   },
 );
 
