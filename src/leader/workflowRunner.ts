@@ -386,7 +386,10 @@ export class WorkflowRunner {
       // An earlier leader's attempt of a job still to run never committed: had it died before it
       // marked one lost, the mark alone would miss its files.
       for (const id of this.earlierAttempts.keys()) this.unsettledFiles.add(id);
+      const dropped = new Set(orphans.jobs);
       for (const mark of await this.lostAttemptMarks()) {
+        // A dropped job is no job of the graph: its marks go with the rest of it (deleteOrphans).
+        if (dropped.has(mark.jobId)) continue;
         const commit = commits.get(mark.jobId);
         if (commit) committedLost.set(mark.jobId, commit.attempt);
         else this.unsettledFiles.add(mark.jobId);

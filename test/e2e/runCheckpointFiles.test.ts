@@ -173,6 +173,19 @@ t.test(
 );
 
 t.test(
+  '--restart with a lost-attempt mark of the job whose commit is orphaned (its deletion failed): the run goes on, and the mark goes with the commit',
+  async (t) => {
+    const locator = 'file:./js';
+    const { dir, store, orphan } = await storeWithOrphanedCommit(t, locator);
+    await store.markLostAttempt({ jobId: orphan, attempt: 1 });
+    const r = await runToil(['run', WORKFLOW, locator, '--restart', '--clean', 'never'], { cwd: dir });
+    t.equal(r.code, 0, r.stderr);
+    t.equal(readFileSync(join(dir, 'result.txt'), 'utf8'), 'top, ck 2, writer 2', 'ck ran again');
+    t.same(await store.lostAttemptMarks(), [], 'the mark is gone');
+  },
+);
+
+t.test(
   'an orphaned commit left after --restart (its deletion failed): toil status calls none of the files only it names missing',
   async (t) => {
     const locator = 'file:./js';
