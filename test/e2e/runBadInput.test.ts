@@ -11,6 +11,7 @@ import {
   type ToilResult,
 } from '../fixtures/workflowCli.js';
 import { countingListener } from '../fixtures/countingListener.js';
+import { forEachLimited } from '../../src/common/forEachLimited.js';
 
 const SORT = join(REPO_ROOT, 'examples/sort.ts');
 
@@ -450,16 +451,27 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
       expect: /--retryCount many: expected a whole number/,
     },
   ];
+  // Each case is a process of its own, mostly start-up: four at a time. Cases naming the same
+  // job store run one after another, so none finds (or is checked against) a store another made.
+  const byStore = new Map<string, typeof cases>();
   for (const c of cases) {
-    const r = await runToil(c.args, { cwd: dir, ...(c.env ? { env: c.env } : {}) });
-    t.equal(r.code, 2, `${c.name}: exit 2 (${r.stderr})`);
-    const lines = messageLines(r.stderr);
-    t.equal(lines.length, 1, `${c.name}: one line`);
-    t.match(lines[0], c.expect, c.name);
-    t.notMatch(r.stderr, /\n\s+at /, `${c.name}: no stack trace`);
-    const store = /^file:\.\/(\w+)$/.exec(c.args[2] ?? '')?.[1];
-    if (store && !c.keepsStore) t.notOk(existsSync(join(dir, store)), `${c.name}: no job store left behind`);
+    const key = c.args.find((a) => a.startsWith('file:')) ?? c.name;
+    byStore.set(key, [...(byStore.get(key) ?? []), c]);
   }
+  const chains = [...byStore.values()].sort((a, b) => b.length - a.length);
+  await forEachLimited(chains, 4, async (chain) => {
+    for (const c of chain) {
+      const r = await runToil(c.args, { cwd: dir, ...(c.env ? { env: c.env } : {}) });
+      t.equal(r.code, 2, `${c.name}: exit 2 (${r.stderr})`);
+      const lines = messageLines(r.stderr);
+      t.equal(lines.length, 1, `${c.name}: one line`);
+      t.match(lines[0], c.expect, c.name);
+      t.notMatch(r.stderr, /\n\s+at /, `${c.name}: no stack trace`);
+      const store = /^file:\.\/(\w+)$/.exec(c.args[2] ?? '')?.[1];
+      if (store && !c.keepsStore)
+        t.notOk(existsSync(join(dir, store)), `${c.name}: no job store left behind`);
+    }
+  });
   t.notOk(existsSync(join(dir, 'no')), 'no work directory was made');
   for (const option of ['--jobStore', '--retrycount'])
     t.notOk(existsSync(join(dir, option)), `no job store named ${option} was made`);
@@ -544,7 +556,8 @@ t.test(
         /^toil: TOIL_AWS_NODE_DEBUG=true: toil-ts does not keep EC2 instances that fail to boot for debugging/,
       ],
     ];
-    for (const [name, args, env, expected] of cases) {
+    // Four at a time: each case is a process of its own, with a job store of its own.
+    await forEachLimited(cases, 4, async ([name, args, env, expected]) => {
       const r = await runToil(args, {
         cwd: dir,
         env: {
@@ -561,7 +574,7 @@ t.test(
       t.match(lines[0], expected, name);
       t.notMatch(r.stderr, /\n\s+at /, `${name}: no stack trace`);
       t.notOk(existsSync(join(dir, args[2]!.slice('file:./'.length))), `${name}: no job store made`);
-    }
+    });
     t.equal(ec2.connections(), 0, 'EC2 was not asked');
   },
 );
