@@ -7,6 +7,9 @@ const SORT = join(REPO_ROOT, 'examples/sort.ts');
 
 // Sized for a busy two-core machine; a hang still fails, later.
 t.setTimeout(240_000);
+// Each test runs its workflows in a directory of its own, one after another, and a run keeps about
+// one core busy (its leader, then each job's worker in turn): four tests at a time.
+t.jobs = 4;
 
 /**
  * A command line copied from Toil's docs runs: Toil's own options are Toil's, not the workflow's.
