@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { shippedCataloguePath } from '../../common/shippedCatalogue.js';
+import { AWS_REGIONS } from '../../common/awsRegions.js';
 /**
  * What the local region sells: instance types (shapes and list prices), zones, and the one machine
  * image it boots. Prices are us-west-2 Linux on-demand list prices; spot prices move around a
@@ -127,6 +128,17 @@ export const LOCAL_IMAGE = {
 } as const;
 
 export const ACCOUNT_ID = '123456789012';
+
+/**
+ * The regions EC2 lists (DescribeRegions), by partition: a call is answered with its own
+ * partition's, as EC2 answers. The local cloud answers a call signed for any region, which EC2
+ * cannot (a region that does not exist has no endpoint): this list is what says a region is real.
+ */
+export function regionsOfPartition(region: string): readonly string[] {
+  if (region.startsWith('us-gov-')) return ['us-gov-east-1', 'us-gov-west-1'];
+  if (region.startsWith('cn-')) return ['cn-north-1', 'cn-northwest-1'];
+  return AWS_REGIONS;
+}
 
 export function zonesOf(region: string, letters: string): string[] {
   return letters.split('').map((l) => `${region}${l}`);

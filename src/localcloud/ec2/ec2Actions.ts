@@ -1,4 +1,4 @@
-import { INSTANCE_TYPES, INSTANCE_TYPES_BY_NAME, LOCAL_IMAGE } from './catalogue.js';
+import { INSTANCE_TYPES, INSTANCE_TYPES_BY_NAME, LOCAL_IMAGE, regionsOfPartition } from './catalogue.js';
 import {
   Ec2ApiError,
   STATE_CODES,
@@ -679,6 +679,42 @@ export const ACTIONS: Readonly<Record<string, ActionHandler>> = {
               )
             : ''),
       ) + nextToken(start + page.length, matched.length)
+    );
+  },
+
+  DescribeRegions(cloud, p) {
+    const listed = regionsOfPartition(cloud.region);
+    const home = cloud.homeRegion;
+    const pool =
+      home && !listed.includes(home) && regionsOfPartition(home)[0] === listed[0]
+        ? [...listed, home]
+        : listed;
+    const names = p.list('RegionName');
+    for (const n of names)
+      if (!pool.includes(n)) throw new Ec2ApiError('InvalidParameterValue', `Invalid region: ${n}`);
+    const matched = matchAll(
+      pool.filter((r) => names.length === 0 || names.includes(r)),
+      p.filters(),
+      (r, f) => {
+        switch (f.name) {
+          case 'region-name':
+            return anyMatch(f.values, r);
+          case 'endpoint':
+            return anyMatch(f.values, `ec2.${r}.amazonaws.com`);
+          case 'opt-in-status':
+            return anyMatch(f.values, 'opt-in-not-required');
+          default:
+            return invalidFilter(f);
+        }
+      },
+    );
+    return items(
+      'regionInfo',
+      matched,
+      (r) =>
+        el('regionName', r) +
+        el('regionEndpoint', `ec2.${r}.amazonaws.com`) +
+        el('optInStatus', 'opt-in-not-required'),
     );
   },
 

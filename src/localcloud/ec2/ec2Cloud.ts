@@ -178,6 +178,8 @@ export interface Reservation {
 
 export interface Ec2CloudOptions {
   readonly region: string;
+  /** The local cloud's home region: DescribeRegions lists it whatever name its operator chose. */
+  readonly homeRegion?: string;
   readonly zoneLetters?: string;
   readonly clock: Clock;
   readonly log: Logger;
@@ -277,12 +279,15 @@ export class Ec2Cloud {
   readonly spotRequests = new Map<string, SpotRequestRecord>();
   private readonly clientTokens = new Map<string, { fingerprint: string; reservation: Reservation }>();
   private readonly options: Ec2CloudOptions;
+  /** Ec2CloudOptions.homeRegion. */
+  readonly homeRegion: string | undefined;
   private readonly log: Logger;
 
   constructor(options: Ec2CloudOptions) {
     this.options = options;
     this.log = options.log;
     this.region = options.region;
+    this.homeRegion = options.homeRegion;
     this.zones = zonesOf(options.region, options.zoneLetters ?? 'abc');
     this.vpcs.push({ id: this.vpcId, cidr: '10.0.0.0/16', isDefault: true, tags: new Map() });
     this.zones.forEach((zone, i) => {

@@ -129,6 +129,7 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
   const newCloud = (region: string): Ec2Cloud =>
     new Ec2Cloud({
       region,
+      homeRegion: options.region ?? 'us-west-2',
       clock: options.clock,
       log,
       faults,
