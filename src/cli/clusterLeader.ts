@@ -1,9 +1,15 @@
-import { RealClock } from '../common/clock.js';
+import type { Logger } from '../common/log.js';
+import type { Ec2Calls } from '../provisioner/aws/ec2Calls.js';
+import { RealClock, type Clock } from '../common/clock.js';
 import { clusterEnvironment } from '../main/env.js';
 import { checkProvisioner } from '../provisioner/cluster/cliSupport.js';
 import { clusterLogger, type ClusterLoggingFlags } from './clusterLogging.js';
 import { leaderAddress } from '../provisioner/cluster/remote.js';
-import { resolveClusterRegion, validateClusterName } from '../provisioner/cluster/validate.js';
+import {
+  resolveClusterRegion,
+  validateClusterName,
+  type ClusterPlace,
+} from '../provisioner/cluster/validate.js';
 
 /** The flags ssh-cluster and rsync-cluster share (Toil's). */
 export interface RemoteFlags extends ClusterLoggingFlags {
@@ -25,12 +31,14 @@ export async function clusterLeaderAddress(
   const clusterName = validateClusterName(name);
   checkProvisioner(f.provisioner);
   beforeCloud?.();
-  const region = await clusterRegion(f.zone);
+  const place = await clusterRegion(f.zone);
+  const { region } = place;
   const log = clusterLogger(f);
   const clock = new RealClock();
   const { createClusterCalls } = await import('../main/awsClients.js');
   const { calls, close } = await createClusterCalls({ region, clock, log });
   try {
+    await checkPlace(calls, clusterName, place, clock, log);
     const leader = await leaderAddress(calls, clusterName, clock, log, region);
     const { groupsClosedToSsh } = await import('../provisioner/aws/sshIngress.js');
     const closed = await groupsClosedToSsh(calls, leader.instanceId);
@@ -55,7 +63,7 @@ function sshClosedNotice(clusterName: string, region: string, groupIds: readonly
  * order: a configured region stands for its first zone), so `toil destroy-cluster NAME` works as
  * Toil's docs write it after `aws configure`.
  */
-export async function clusterRegion(zoneFlag: string | undefined): Promise<string> {
+export async function clusterRegion(zoneFlag: string | undefined): Promise<ClusterPlace> {
   const env = clusterEnvironment();
   let configured = env.configuredRegion;
   if (!zoneFlag?.trim() && !env.zone && !configured) {
@@ -63,7 +71,33 @@ export async function clusterRegion(zoneFlag: string | undefined): Promise<strin
     const region = await sdkConfiguredRegion();
     if (region) configured = { region, source: 'the AWS profile' };
   }
-  return resolveClusterRegion(zoneFlag, env.zone, configured).region;
+  return resolveClusterRegion(zoneFlag, env.zone, configured);
+}
+
+/**
+ * The check of the zone or region a command was given against EC2's, before it reaches, makes or
+ * removes anything (checkClusterPlace): ssh-, rsync- and destroy-cluster's, an autoscaled run's.
+ */
+export async function checkPlace(
+  calls: Ec2Calls,
+  clusterName: string,
+  place: ClusterPlace,
+  clock: Clock,
+  log: Logger,
+): Promise<void> {
+  const [{ AwsCluster }, { checkClusterPlace }, { partitionRegionNames }] = await Promise.all([
+    import('../provisioner/aws/awsCluster.js'),
+    import('../provisioner/cluster/validate.js'),
+    import('../main/awsClients.js'),
+  ]);
+  const cluster = new AwsCluster({ calls, clusterName, clock, log });
+  await checkClusterPlace(
+    {
+      regionNames: () => partitionRegionNames(calls, { region: place.region, clock, log }),
+      zoneNames: () => cluster.zoneNames(),
+    },
+    place,
+  );
 }
 
 /**
@@ -80,7 +114,7 @@ export async function runZone(zoneFlag: string | undefined): Promise<{ zone: str
     const zone = given ?? env.zone!;
     return { zone, source: given ? `--zone ${zone}` : `TOIL_AWS_ZONE=${zone}` };
   }
-  const region = await clusterRegion(undefined);
+  const { region } = await clusterRegion(undefined);
   const source = env.configuredRegion
     ? `${env.configuredRegion.source}=${region}`
     : `the AWS profile's region ${region}`;

@@ -2,7 +2,7 @@ import { RealClock } from '../common/clock.js';
 import { checkProvisioner, progressTo } from '../provisioner/cluster/cliSupport.js';
 import { addClusterLoggingOptions, clusterLogger, type ClusterLoggingFlags } from './clusterLogging.js';
 import { validateClusterName } from '../provisioner/cluster/validate.js';
-import { clusterRegion } from './clusterLeader.js';
+import { checkPlace, clusterRegion } from './clusterLeader.js';
 import type { SubCommand } from './main.js';
 import { onStopSignals, signalExitCode } from './untilSignal.js';
 
@@ -23,7 +23,8 @@ export const command: SubCommand = {
       async (name: string, f: { provisioner?: string; zone?: string } & ClusterLoggingFlags) => {
         const clusterName = validateClusterName(name);
         checkProvisioner(f.provisioner);
-        const region = await clusterRegion(f.zone);
+        const place = await clusterRegion(f.zone);
+        const { region } = place;
         const log = clusterLogger(f);
         const clock = new RealClock();
         // The AWS SDK and the provisioner load once the input is accepted.
@@ -43,6 +44,12 @@ export const command: SubCommand = {
           import('../provisioner/aws/clusterJobStores.js'),
         ]);
         const { calls, close } = await createClusterCalls({ region, clock, log });
+        try {
+          await checkPlace(calls, clusterName, place, clock, log);
+        } catch (e) {
+          close();
+          throw e;
+        }
         const iamClient = await createIamClient(process.env);
         const ssmClient = await createSsmClient(region, process.env);
         const s3Client = createClusterS3Client(region, process.env);

@@ -236,7 +236,7 @@ async function run(name: string, f: Flags): Promise<number> {
   const clock = new RealClock();
   // The AWS SDK and the provisioner load once the input is accepted: a mistake is reported at once.
   const [
-    { createClusterCalls, createIamClient, createSsmClient },
+    { createClusterCalls, createIamClient, createSsmClient, partitionRegionNames },
     { launchCluster },
     { instanceProfileExists },
     { clusterIamAndKey },
@@ -314,6 +314,7 @@ async function run(name: string, f: Flags): Promise<number> {
         ...(iamClient && ownProfile
           ? { profileExists: () => instanceProfileExists(iamClient, ownProfile.name) }
           : {}),
+        regionNames: () => partitionRegionNames(calls, { region, clock, log }),
         signal: interrupt.signal,
         catalogue,
       },

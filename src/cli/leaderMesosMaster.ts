@@ -82,15 +82,14 @@ export async function checkRunZone(options: {
   readonly clock: Clock;
   readonly log: Logger;
 }): Promise<void> {
-  const [{ createClusterCalls }, { AwsCluster }, { checkZoneInRegion }] = await Promise.all([
+  const [{ createClusterCalls }, { checkPlace }] = await Promise.all([
     import('../main/awsClients.js'),
-    import('../provisioner/aws/awsCluster.js'),
-    import('../provisioner/cluster/validate.js'),
+    import('./clusterLeader.js'),
   ]);
   const { zone, source, clusterName, region, clock, log } = options;
   const { calls, close } = await createClusterCalls({ region, clock, log });
   try {
-    checkZoneInRegion(zone, source, await new AwsCluster({ calls, clusterName, clock, log }).zoneNames());
+    await checkPlace(calls, clusterName, { region, zone, source }, clock, log);
   } finally {
     close();
   }

@@ -577,6 +577,11 @@ export const ERROR_CODES = {
     dispositions: u,
     meaning: "the zone is not one of its region's zones",
   },
+  NO_SUCH_REGION: {
+    area: 'cluster',
+    dispositions: u,
+    meaning: 'the region of the zone (or the region) given is not one EC2 lists',
+  },
   CLUSTER_EXISTS: { area: 'cluster', dispositions: u, meaning: 'a cluster of that name exists already' },
   IAM_NOT_TOILS: {
     area: 'cluster',

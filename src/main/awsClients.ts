@@ -195,6 +195,40 @@ export async function createClusterCalls(options: {
   return { calls, close: () => client.destroy() };
 }
 
+/**
+ * The regions of `region`'s partition, as EC2 lists them (undefined when it will not say), asked
+ * of `calls` (EC2 in `region`). A region that does not exist has no endpoint to answer (AWS: no
+ * such host; moto: a 500): then a region every account of the partition has is asked, and its
+ * list, if it lacks `region`, is the answer. Otherwise the region's own failure stands, as the
+ * next call there would have failed.
+ */
+export async function partitionRegionNames(
+  calls: Ec2Calls,
+  options: { region: string; clock: Clock; log: Logger; env?: Env },
+): Promise<string[] | undefined> {
+  const { ec2RegionNames } = await import('../provisioner/aws/awsCluster.js');
+  try {
+    return await ec2RegionNames(calls);
+  } catch (e) {
+    const { region } = options;
+    const asked = region.startsWith('us-gov-')
+      ? 'us-gov-west-1'
+      : region.startsWith('cn-')
+        ? 'cn-north-1'
+        : 'us-east-1';
+    const listed = await (async () => {
+      const other = await createClusterCalls({ ...options, region: asked });
+      try {
+        return await ec2RegionNames(other.calls);
+      } finally {
+        other.close();
+      }
+    })().catch(() => undefined);
+    if (listed && !listed.includes(region)) return listed;
+    throw e;
+  }
+}
+
 /** The EC2 endpoint a client for `region` talks to, and what chose it: AWS_ENDPOINT_URL_EC2, else EC2's own. */
 export function ec2EndpointOf(region: string, env: Env): { url: string; setBy: string } {
   return {

@@ -9,13 +9,14 @@ import { testDir } from '../fixtures/testDir.js';
  * A zone its region does not have (`us-west-2z`, a letter mistyped) given to an autoscaled run:
  * launch-cluster refuses it up front, and the run did not. It made the job store, ran the jobs the
  * cluster's leader had room for, and failed at its first launch with "no subnet in zone us-west-2z
- * of VPC …", the store kept for a --restart that would fail the same way.
+ * of VPC …", the store kept for a --restart that would fail the same way. A zone of a region EC2
+ * does not have (`eu-west-9a`) is refused the same way, by EC2's list of its regions.
  */
 const SORT = join(REPO_ROOT, 'examples/sort.ts');
 t.setTimeout(180_000);
 
 t.test(
-  'an autoscaled run with a zone its region lacks is refused in one line before anything is made (exit 2)',
+  'an autoscaled run with a zone its region lacks, or of no region, is refused in one line before anything is made (exit 2)',
   async (t) => {
     const dir = testDir(t, {});
     const cloud = await startLocalCloud();
@@ -46,6 +47,13 @@ t.test(
         flag: [],
         env: { TOIL_AWS_ZONE: 'us-west-2z' },
         line: `toil: TOIL_AWS_ZONE=us-west-2z: zone 'us-west-2z' is not in region us-west-2 ${zones}`,
+      },
+      {
+        name: 'a zone of no region EC2 has',
+        js: 'js-region',
+        flag: ['--zone', 'eu-west-9a'],
+        env: {},
+        line: "toil: --zone eu-west-9a: zone 'eu-west-9a' is in no region EC2 has: there is no eu-west-9 (expected a zone of a region it lists, like eu-central-1, eu-central-2, eu-north-1, eu-south-1, eu-south-2, eu-west-1, eu-west-2, eu-west-3)",
       },
     ]) {
       const r = await run(js, flag, env);

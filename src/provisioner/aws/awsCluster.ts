@@ -18,11 +18,30 @@ const {
   DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeKeyPairsCommand,
+  DescribeRegionsCommand,
   DescribeSecurityGroupsCommand,
   DescribeSpotInstanceRequestsCommand,
   DescribeSubnetsCommand,
   TerminateInstancesCommand,
 } = ec2Sdk();
+
+/**
+ * Every region of the partition EC2 is asked in, opted into or not; undefined when EC2 will not
+ * say (credentials without ec2:DescribeRegions, as a leader's role has none; an endpoint that lacks
+ * the action), so a region is never refused for want of an answer.
+ */
+export async function ec2RegionNames(calls: Ec2Calls): Promise<string[] | undefined> {
+  try {
+    const out = await calls.call('DescribeRegions', (c) =>
+      c.send(new DescribeRegionsCommand({ AllRegions: true })),
+    );
+    return (out.Regions ?? []).flatMap((r) => (r.RegionName ? [r.RegionName] : []));
+  } catch (e) {
+    if (isProvisionerError(e, 'NOT_AUTHORISED') || isProvisionerError(e, 'REQUEST_REJECTED'))
+      return undefined;
+    throw e;
+  }
+}
 
 /** Flatcar's AWS account, which publishes the stable images Toil boots. */
 export const FLATCAR_OWNER = '075585003325';

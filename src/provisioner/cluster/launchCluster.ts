@@ -22,7 +22,7 @@ import { isProvisionerError } from '../errors.js';
 import { LaunchMade, removalSummary, removeWhatLaunchMade } from './launchMade.js';
 import type { ProvisionedNode } from '../../ports/provisioner.js';
 import { checkRootVolumesFitImage, nodeImage } from './nodeImage.js';
-import { checkZoneInRegion, regionOfZone, type NodeTypeSpec } from './validate.js';
+import { checkClusterPlace, regionOfZone, type NodeTypeSpec } from './validate.js';
 
 export interface LaunchClusterOptions {
   readonly clusterName: string;
@@ -74,6 +74,8 @@ export interface LaunchClusterDeps {
   readonly profileExists?: (arn: string) => Promise<boolean | undefined>;
   /** Makes a Slurm cluster's munge key (SSM); absent on the local cloud without an SSM endpoint. */
   readonly mungeKey?: ClusterMungeKey;
+  /** The regions EC2 lists (partitionRegionNames); absent or undefined: the zone's region goes unchecked. */
+  readonly regionNames?: () => Promise<readonly string[] | undefined>;
   /** Ctrl-C: the launch stops at its next call or wait and removes what it made; rejects with the reason. */
   readonly signal?: AbortSignal;
   /** The instance catalogue the leader's daemon checks its config against (config/instances.json). */
@@ -184,7 +186,15 @@ async function makeCluster(
   };
   const cluster = new AwsCluster({ calls, clusterName: o.clusterName, clock, log });
 
-  checkZoneInRegion(o.zone, o.zoneSource, await cluster.zoneNames());
+  const regionNames = deps.regionNames ?? (() => Promise.resolve(undefined));
+  await checkClusterPlace(
+    { regionNames, zoneNames: () => cluster.zoneNames() },
+    {
+      region: regionOfZone(o.zone, o.zoneSource),
+      zone: o.zone,
+      source: o.zoneSource,
+    },
+  );
   if (!(await cluster.keyPairExists(o.keyPairName)))
     throw noKeyPair(o.keyPairName, regionOfZone(o.zone, o.zoneSource), await cluster.keyPairNames());
   if (o.instanceProfileArn && (await deps.profileExists?.(o.instanceProfileArn)) === false)

@@ -71,6 +71,14 @@ export function checkZoneTakesClusterIam(zone: string, source: string): void {
 
 const REGION_RE = /^[a-z]{2}(?:-gov)?-[a-z]+-\d+$/;
 
+/** Where a cluster command works: a region, and the zone it came from when one was given. */
+export interface ClusterPlace {
+  readonly region: string;
+  readonly zone?: string;
+  /** Where it came from (`--zone`, `TOIL_AWS_ZONE`, `TOIL_AWS_REGION`…), as a refusal names it. */
+  readonly source: string;
+}
+
 /**
  * The region of a utility that works on an existing cluster (ssh-, rsync-, destroy-cluster): its
  * zone's (--zone, else TOIL_AWS_ZONE), else a region the user configured (`configured`:
@@ -82,10 +90,10 @@ export function resolveClusterRegion(
   flag: string | undefined,
   envZone: string | undefined,
   configured: { region: string; source: string } | undefined,
-): { region: string; source: string } {
+): ClusterPlace {
   if (flag?.trim() || envZone?.trim() || !configured) {
     const { zone, source } = resolveZone(flag, envZone, true);
-    return { region: regionOfZone(zone, source), source };
+    return { region: regionOfZone(zone, source), zone, source };
   }
   if (!REGION_RE.test(configured.region))
     throw new UserInputError(
@@ -105,6 +113,39 @@ export function checkZoneInRegion(zone: string, source: string, regionZones: rea
       `${source}: zone '${zone}' is not in region ${region} (its zones: ${regionZones.join(', ') || 'none'})`,
       { zone, region },
     );
+}
+
+/** What EC2 says of its regions and of the zones of the region it is asked in. */
+export interface RegionsAndZones {
+  /** Undefined when EC2 will not say: the region then goes unchecked. */
+  regionNames(): Promise<readonly string[] | undefined>;
+  zoneNames(): Promise<readonly string[]>;
+}
+
+/**
+ * Where a cluster command was told to work must be a region EC2 has and, given a zone, one of that
+ * region's zones, checked before anything is made or destroyed. A zone the region lacks was
+ * otherwise taken for its region alone (destroy-cluster destroyed there without a word of it), and
+ * a region that does not exist (`eu-west-9a`) failed later as a missing key pair, or as an
+ * unreachable endpoint on AWS. EC2's own list is the authority, so a region newer than this code
+ * is not refused.
+ */
+export async function checkClusterPlace(ec2: RegionsAndZones, place: ClusterPlace): Promise<void> {
+  const { region, zone, source } = place;
+  const regions = await ec2.regionNames();
+  if (regions && !regions.includes(region)) {
+    const prefix = `${region.split('-')[0]}-`;
+    const near = regions.filter((r) => r.startsWith(prefix));
+    const like = [...(near.length > 0 ? near : regions)].sort().join(', ');
+    throw new UserInputError(
+      'NO_SUCH_REGION',
+      zone === undefined
+        ? `${source}: '${region}' is not a region EC2 has (expected one it lists, like ${like})`
+        : `${source}: zone '${zone}' is in no region EC2 has: there is no ${region} (expected a zone of a region it lists, like ${like})`,
+      { region },
+    );
+  }
+  if (zone !== undefined) checkZoneInRegion(zone, source, await ec2.zoneNames());
 }
 
 export interface NodeTypeSpec {
