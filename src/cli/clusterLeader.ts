@@ -93,7 +93,7 @@ export async function checkPlace(
   const cluster = new AwsCluster({ calls, clusterName, clock, log });
   await checkClusterPlace(
     {
-      regionNames: () => partitionRegionNames(calls, { region: place.region, clock, log }),
+      regionNames: () => partitionRegionNames({ region: place.region, clock, log }),
       zoneNames: () => cluster.zoneNames(),
     },
     place,

@@ -314,7 +314,7 @@ async function run(name: string, f: Flags): Promise<number> {
         ...(iamClient && ownProfile
           ? { profileExists: () => instanceProfileExists(iamClient, ownProfile.name) }
           : {}),
-        regionNames: () => partitionRegionNames(calls, { region, clock, log }),
+        regionNames: () => partitionRegionNames({ region, clock, log }),
         signal: interrupt.signal,
         catalogue,
       },

@@ -196,37 +196,52 @@ export async function createClusterCalls(options: {
 }
 
 /**
- * The regions of `region`'s partition, as EC2 lists them (undefined when it will not say), asked
- * of `calls` (EC2 in `region`). A region that does not exist has no endpoint to answer (AWS: no
- * such host; moto: a 500): then a region every account of the partition has is asked, and its
- * list, if it lacks `region`, is the answer. Otherwise the region's own failure stands, as the
- * next call there would have failed.
+ * The regions of `region`'s partition as EC2 lists them, or undefined: the region then goes
+ * unchecked, and the command's own calls there say what is wrong, with their retries. Each ask is
+ * one attempt, not retried: it only decides whether to refuse at once. A region that does not
+ * exist has no endpoint to answer (AWS: no such host; moto: a 500), so when the region's own EC2
+ * does not answer, a region every account of the partition has is asked: its list is the answer
+ * only if it lacks `region`.
  */
-export async function partitionRegionNames(
-  calls: Ec2Calls,
-  options: { region: string; clock: Clock; log: Logger; env?: Env },
-): Promise<string[] | undefined> {
-  const { ec2RegionNames } = await import('../provisioner/aws/awsCluster.js');
-  try {
-    return await ec2RegionNames(calls);
-  } catch (e) {
-    const { region } = options;
-    const asked = region.startsWith('us-gov-')
-      ? 'us-gov-west-1'
-      : region.startsWith('cn-')
-        ? 'cn-north-1'
-        : 'us-east-1';
-    const listed = await (async () => {
-      const other = await createClusterCalls({ ...options, region: asked });
-      try {
-        return await ec2RegionNames(other.calls);
-      } finally {
-        other.close();
-      }
-    })().catch(() => undefined);
-    if (listed && !listed.includes(region)) return listed;
-    throw e;
-  }
+export async function partitionRegionNames(options: {
+  region: string;
+  clock: Clock;
+  log: Logger;
+  env?: Env;
+}): Promise<string[] | undefined> {
+  const [{ ec2RegionNames }, { Ec2Calls, SINGLE_ATTEMPT }] = await Promise.all([
+    import('../provisioner/aws/awsCluster.js'),
+    import('../provisioner/aws/ec2Calls.js'),
+  ]);
+  const env = options.env ?? process.env;
+  const ask = async (region: string): Promise<string[] | undefined> => {
+    const client = await createEc2Client(region, env, { maxAttempts: 1 });
+    const calls = new Ec2Calls({
+      client,
+      clock: options.clock,
+      log: options.log,
+      retry: SINGLE_ATTEMPT,
+      endpoint: ec2EndpointOf(region, env),
+    });
+    try {
+      return await ec2RegionNames(calls);
+    } finally {
+      client.destroy();
+    }
+  };
+  const { region } = options;
+  const own = await ask(region).then(
+    (names) => ({ names }),
+    () => undefined,
+  );
+  if (own) return own.names;
+  const home = region.startsWith('us-gov-')
+    ? 'us-gov-west-1'
+    : region.startsWith('cn-')
+      ? 'cn-north-1'
+      : 'us-east-1';
+  const listed = await ask(home).catch(() => undefined);
+  return listed && !listed.includes(region) ? listed : undefined;
 }
 
 /** The EC2 endpoint a client for `region` talks to, and what chose it: AWS_ENDPOINT_URL_EC2, else EC2's own. */

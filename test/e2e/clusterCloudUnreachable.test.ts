@@ -68,7 +68,7 @@ t.test(
         'launch-cluster, EC2 reset',
         launch('d'),
         { AWS_ENDPOINT_URL_EC2: dropping },
-        `EC2 DescribeRegions: ${reset('EC2', dropping)} \\(expected EC2 there; AWS_ENDPOINT_URL_EC2 sets the endpoint\\)`,
+        `EC2 DescribeAvailabilityZones: ${reset('EC2', dropping)} \\(expected EC2 there; AWS_ENDPOINT_URL_EC2 sets the endpoint\\)`,
       ],
     ];
     // Each waits out the clients' retries: side by side.

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { forEachLimited } from '../../src/common/forEachLimited.js';
 import { ec2Sdk } from '../../src/common/awsSdkPackages.js';
 import { endpointWithKeyPair, motoForClusters, testEc2Client } from '../fixtures/ec2Local.js';
 import { runToil } from '../fixtures/ec2ToilCli.js';
@@ -16,6 +17,8 @@ const { DescribeInstancesCommand, DescribeSecurityGroupsCommand } = ec2Sdk();
  * local cloud answering every region. EC2's DescribeRegions says which regions exist.
  */
 t.setTimeout(240_000);
+// The local cloud's cases and moto's are independent: side by side.
+t.jobs = 2;
 
 const EU = 'eu-central-1, eu-central-2, eu-north-1, eu-south-1, eu-south-2, eu-west-1, eu-west-2, eu-west-3';
 const ZONES = '(its zones: us-west-2a, us-west-2b, us-west-2c)';
@@ -80,11 +83,12 @@ t.test('cluster commands refuse a zone or region EC2 does not have, touching not
       `toil: --zone: zone 'eu-west-9a' is in no region EC2 has: there is no eu-west-9 (expected a zone of a region it lists, like ${EU})`,
     ],
   ];
-  for (const [what, args, extra, line] of cases) {
+  // Refused before anything is touched, so side by side: each is a process of its own.
+  await forEachLimited(cases, 4, async ([what, args, extra, line]) => {
     const r = await runToil(args, { ...env, ...extra });
     oneLineRefusal(t, what, r, new RegExp(`^${line.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
-    t.same(running(), leaders, `${what}: the cluster's leader still runs`);
-  }
+  });
+  t.same(running(), leaders, "the cluster's leader still runs");
   t.same(groups(), groupsBefore, 'no security group made or removed');
   t.equal(
     [...endpoint.cloud.instances.values()].filter((i) => i.tags.get('clusterName') === 'c2').length,
