@@ -739,7 +739,7 @@ export class WorkflowRunner {
     } else next = 'failure';
     this.lostAttempt({ ...lost, next });
     this.o.onJobLost?.({ jobId: update.jobId, name: spec.name, losses: a.lost, next });
-    if (next === 'failure') return this.onFailed(update, 'lost too many times');
+    if (next === 'failure') return this.onFailed(update, 'lost too many times', true);
     this.issue(update.jobId);
   }
 
@@ -852,7 +852,7 @@ export class WorkflowRunner {
     this.dispatchReady();
   }
 
-  /** `commitRead`: the store was just seen to hold no commit of the job. */
+  /** `commitRead`: the store was just read for a commit of the job (onLost, onSucceeded) and held none. */
   private async onFailed(update: JobUpdate, why?: string, commitRead?: true): Promise<void> {
     const spec = this.graph.spec(update.jobId);
     // An attempt taken for lost may have run on and committed while this one ran (see onUpdate):
