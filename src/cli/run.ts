@@ -429,7 +429,7 @@ async function run(
     { runWorkflow },
     { DEFAULT_MESOS_MASTER, createBatchSystem, workerCommand },
     { prepareWorkDir },
-    { openJobStore },
+    { openJobStore, KILL_WATCH_THREAD },
     { failedJobHeadline },
     { jobLogWriter },
     { openMessageFile },
@@ -559,6 +559,7 @@ async function run(
     const outcome = await runWorkflow({
       signal: interrupt.signal,
       store,
+      killWatchThread: KILL_WATCH_THREAD,
       workflowFile: resolve(workflowFile),
       args,
       restart: Boolean(f.restart),

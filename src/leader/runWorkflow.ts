@@ -1,4 +1,5 @@
 import {
+  KILL_POLL_MS,
   killRequestNow,
   WorkflowKilledError,
   WorkflowStopRequestedError,
@@ -32,7 +33,13 @@ import { bundleWorkflow } from '../workflow/bundle.js';
 import { cachedModulePath, fetchWorkflowModule, removeCachedModule } from '../workflow/moduleLoader.js';
 import { JOB_SCRATCH_DIR, MODULE_CACHE_DIR } from '../workflow/workDirLayout.js';
 import { firstLine } from '../workflow/jobError.js';
-import { InProcessWorkflowCode, WorkflowFinishError, type WorkflowCode } from '../workflow/workflowCode.js';
+import {
+  InProcessWorkflowCode,
+  WorkflowFinishError,
+  type BlockedCallWatch,
+  type WorkflowCode,
+} from '../workflow/workflowCode.js';
+import { killWatch } from './killWatch.js';
 import type { JobLogEntry } from './jobLogFiles.js';
 import { JobOverMaxError, type JobLimits } from './jobLimits.js';
 import {
@@ -56,6 +63,12 @@ export type CleanPolicy = 'always' | 'onSuccess' | 'onError' | 'never';
 
 export interface RunWorkflowOptions {
   readonly store: JobStore;
+  /**
+   * The module of a thread that looks for a `toil kill` while the workflow's start() or finish()
+   * blocks the event loop (src/main/killWatchThread.ts; see killWatch.ts); without it such a kill
+   * waits for the call's synchronous part to end.
+   */
+  readonly killWatchThread?: URL;
   readonly workflowFile: string;
   readonly args: readonly string[];
   readonly restart: boolean;
@@ -189,8 +202,21 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunWorkflowOut
     return lease;
   };
   const signal = AbortSignal.any([...(o.signal ? [o.signal] : []), lost.signal, killed.signal]);
+  // The same requests, seen while the workflow's start() or finish() blocks the event loop.
+  const watch = killWatch(
+    o.killWatchThread,
+    () => lease && { locator: o.store.absoluteLocator, generation: lease.generation },
+    KILL_POLL_MS,
+    () => {
+      const generation = lease?.generation;
+      if (generation === undefined) return;
+      void killRequestNow(o.store, generation).then((request) => {
+        if (request) killed.abort(new WorkflowKilledError(o.store.locator, request, o.resumeAdvice));
+      });
+    },
+  );
   try {
-    return await runLeased({ ...o, signal }, takeLease);
+    return await runLeased({ ...o, signal }, takeLease, watch);
   } catch (e) {
     // What to do once the disk has room depends on whether the store outlived the run: a start()
     // it stopped removes the store, a job or commit it stopped keeps it.
@@ -221,11 +247,12 @@ export async function runWorkflow(o: RunWorkflowOptions): Promise<RunWorkflowOut
 async function runLeased(
   o: RunWorkflowOptions,
   takeLease: () => Promise<JobStoreLease>,
+  watch: BlockedCallWatch,
 ): Promise<RunWorkflowOutcome> {
   const log = o.log.child({ component: 'run' });
   const startedAt = o.clock.now();
   // Stopped (Ctrl-C, SIGTERM, toil kill) while start() runs, the run need not wait for it.
-  const code = o.code ?? new InProcessWorkflowCode(() => o.store, o.log, undefined, o.signal, true);
+  const code = o.code ?? new InProcessWorkflowCode(() => o.store, o.log, undefined, o.signal, true, watch);
   await assertWorkflowFile(o.workflowFile);
   if (o.restart)
     await readBeforeLease(o.store.assertExists('drop --restart to start a new workflow'), o.signal);

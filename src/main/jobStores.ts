@@ -183,6 +183,9 @@ class LazyS3ObjectStore implements ObjectStore {
   }
 }
 
+/** The module of the thread a leader looks for a `toil kill` in while a workflow's call blocks it. */
+export const KILL_WATCH_THREAD: URL = new URL('./killWatchThread.js', import.meta.url);
+
 /** The job store a locator names (see `openObjectStore`). */
 export function openJobStore(locatorText: string, options: OpenObjectStoreOptions = {}): JobStore {
   return new JobStore(openObjectStore(locatorText, options));

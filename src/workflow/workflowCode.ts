@@ -76,6 +76,7 @@ export class InProcessWorkflowCode implements WorkflowCode {
   private readonly onUserCode: () => void;
   private readonly signal: AbortSignal | undefined;
   private readonly leadersOwn: boolean;
+  private readonly watch: BlockedCallWatch | undefined;
 
   /**
    * `onUserCode` is called once the module is loaded, right before the workflow's `start` or
@@ -87,6 +88,9 @@ export class InProcessWorkflowCode implements WorkflowCode {
    * `leadersOwn`: this process is the leader's own (`toil run`), so a `process.exit` in `start` or
    * `finish` fails the call, and a Ctrl-C stops one that runs without yielding (see
    * failingOnStrays); the isolated host lets such a call end its process, or be killed with it.
+   *
+   * `watch` (with `leadersOwn`): a `toil kill` seen while a call's synchronous part blocks the
+   * event loop stops that part as a Ctrl-C does (see breakableByCtrlC).
    */
   constructor(
     openStore: (locator: string) => JobStore,
@@ -94,8 +98,10 @@ export class InProcessWorkflowCode implements WorkflowCode {
     onUserCode: () => void = () => {},
     signal?: AbortSignal,
     leadersOwn = false,
+    watch?: BlockedCallWatch,
   ) {
     this.leadersOwn = leadersOwn;
+    this.watch = watch;
     this.openStore = openStore;
     this.log = log;
     this.onUserCode = onUserCode;
@@ -187,6 +193,7 @@ export class InProcessWorkflowCode implements WorkflowCode {
         this.leadersOwn,
         this.signal,
         this.log,
+        this.watch,
       );
       // Refuses a promise still taken out of order once start has added every edge.
       declared = ctx.declared();
@@ -220,6 +227,7 @@ export class InProcessWorkflowCode implements WorkflowCode {
         this.leadersOwn,
         this.signal,
         this.log,
+        this.watch,
       );
   }
 }
@@ -355,6 +363,7 @@ async function failingOnStrays<T>(
   leadersOwn: boolean,
   signal: AbortSignal | undefined,
   log: Logger,
+  watch?: BlockedCallWatch,
 ): Promise<T> {
   let fail: (e: unknown) => void = () => {};
   const stray = new Promise<never>((_resolve, reject) => (fail = reject));
@@ -372,7 +381,7 @@ async function failingOnStrays<T>(
   trapsRunning++;
   signal?.addEventListener('abort', onAbort, { once: true });
   const restoreExit = leadersOwn ? replaceProcessExit(trap) : undefined;
-  const run = leadersOwn ? () => breakableByCtrlC(call, signal) : call;
+  const run = leadersOwn ? () => breakableByCtrlC(call, signal, watch) : call;
   try {
     if (signal?.aborted) throw signal.reason as Error;
     return await Promise.race([Promise.resolve().then(run), stray]);
@@ -428,6 +437,25 @@ function catchLateStrays(who: string, log: Logger): void {
 
 type Called<T> = { value: T; threw?: undefined } | { error: unknown; threw: true };
 
+/**
+ * Watches, from outside the event loop, for a stop only the loop would otherwise see (a `toil
+ * kill`, which the leader looks for on a timer) while a call's synchronous part blocks it.
+ */
+export interface BlockedCallWatch {
+  /** Starts watching a call's synchronous part; undefined when there is nothing to watch for yet. */
+  begin(): WatchedCall | undefined;
+}
+
+export interface WatchedCall {
+  /**
+   * The call's synchronous part ended (or was interrupted): the watch stops. True if it had
+   * interrupted the call, with a SIGINT sent before this returns.
+   */
+  end(): boolean;
+  /** The watch interrupted the call: the run is to see the stop it saw now, not at its next look. */
+  interrupted(): void;
+}
+
 /** Calls the function the script's context holds as `call` (see breakableByCtrlC). */
 // Named as this module, so a frame of it reads as toil-ts's own (userStack leaves it out).
 const CALL_IN_CONTEXT = new Script('call()', { filename: fileURLToPath(import.meta.url) });
@@ -440,25 +468,44 @@ let callContext: Context | undefined;
  * exit at once, would do nothing. Run as a script with breakOnSigint, V8 stops it at the signal,
  * as Node's REPL stops a `while (true)`; the signal then goes to this process's own handlers (a
  * run's stops the workflow as for any Ctrl-C) and the call fails with the run's stop. What runs
- * after the call's first `await` is not covered: it runs outside the script.
+ * after the call's first `await` is not covered: it runs outside the script. A `watch` that saw a
+ * `toil kill` stops the part the same way, with a SIGINT of its own that is no Ctrl-C: the call
+ * then waits for the run's stop, which the watch has the run see at once.
  */
-function breakableByCtrlC<T>(call: () => T, signal: AbortSignal | undefined): T {
+function breakableByCtrlC<T>(
+  call: () => T,
+  signal: AbortSignal | undefined,
+  watch: BlockedCallWatch | undefined,
+): T | Promise<never> {
   callContext ??= createContext({ call: undefined });
+  const watched = watch?.begin();
+  let byWatch = false;
   // The call's own throw is caught inside: one that left the script would get the line it came
-  // from written into its stack by Node, as for a script's error.
+  // from written into its stack by Node, as for a script's error. The watch ends inside too, so
+  // that a SIGINT it sends comes while V8's watchdog still takes it.
   callContext.call = (): Called<T> => {
     try {
       return { value: call() };
     } catch (error) {
       return { error, threw: true };
+    } finally {
+      byWatch = watched?.end() ?? false;
     }
   };
   try {
     const called = CALL_IN_CONTEXT.runInContext(callContext, { breakOnSigint: true }) as Called<T>;
+    if (byWatch) watched?.interrupted();
     if (called.threw) throw called.error;
     return called.value;
   } catch (e) {
     if ((e as { code?: unknown } | undefined)?.code !== 'ERR_SCRIPT_EXECUTION_INTERRUPTED') throw e;
+    // Interrupted where the call's finally did not run: the watch is ended here.
+    byWatch ||= watched?.end() ?? false;
+    if (byWatch) {
+      watched?.interrupted();
+      // The signal was the watch's, not a Ctrl-C: the run's stop for the kill ends the call.
+      return new Promise<never>(() => {});
+    }
     // breakOnSigint kept the signal from the process's handlers while the script ran.
     if (process.listenerCount('SIGINT') > 0) process.emit('SIGINT', 'SIGINT');
     else process.kill(process.pid, 'SIGINT');

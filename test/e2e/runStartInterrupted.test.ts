@@ -5,6 +5,7 @@ import t, { type Test } from 'tap';
 import { repoPath } from '../fixtures/repoRoot.js';
 import { distinctiveSleep, killProcessesWithArgv, processesWithArgv } from '../fixtures/strayProcesses.js';
 import { waitFor } from '../fixtures/waitFor.js';
+import { KILL_POLL_MS } from '../../src/leader/killRequest.js';
 import { runToil, scratchDir, startToil } from '../fixtures/workflowCli.js';
 
 /**
@@ -41,10 +42,22 @@ const KEPT = {
   },
 };
 
+/** What toil status says of a store whose run `toil kill` stopped in `call`. */
+const KILLED_STATUS = {
+  start: KEPT.start.status,
+  finish:
+    /^state: +not finished: every job ran, but toil kill \(from \S+, pid \d+, at \S+\) stopped the leader before the workflow's finish completed; no leader holds the store/m,
+};
+
 /** The store a stop in `call` kept: toil status says so, and --restart runs the workflow to its result. */
-async function keptForRestart(t: Test, dir: string, call: 'start' | 'finish'): Promise<void> {
-  const status = await runToil(['status', 'file:./js'], { cwd: dir });
-  t.match(status.stdout + status.stderr, KEPT[call].status);
+async function keptForRestart(
+  t: Test,
+  dir: string,
+  call: 'start' | 'finish',
+  status: RegExp = KEPT[call].status,
+): Promise<void> {
+  const said = await runToil(['status', 'file:./js'], { cwd: dir });
+  t.match(said.stdout + said.stderr, status);
   const out = join(dir, 'out.txt');
   const restarted = await runToil(['run', MISBEHAVES, 'file:./js', 'well', out, '--restart'], { cwd: dir });
   t.equal(restarted.code, 0, restarted.stderr);
@@ -164,15 +177,21 @@ for (const call of ['start', 'finish'] as const) {
   );
 }
 
+/** A run whose `call` loops for ever without yielding, once it loops. */
+async function spinning(t: Test, call: 'start' | 'finish') {
+  const dir = scratchDir(t);
+  const marker = join(dir, 'spinning');
+  const run = startToil(['run', MISBEHAVES, 'file:./js', `${call}-spins`, marker], { cwd: dir });
+  t.teardown(() => run.child.kill('SIGKILL'));
+  await waitFor(`${call}() to spin`, () => existsSync(marker), 60_000);
+  return { dir, run };
+}
+
 for (const call of ['start', 'finish'] as const) {
   t.test(
     `SIGINT during a ${call}() that loops without yielding stops the run at once (130), one Ctrl-C enough, the store kept for --restart`,
     async (t) => {
-      const dir = scratchDir(t);
-      const marker = join(dir, 'spinning');
-      const run = startToil(['run', MISBEHAVES, 'file:./js', `${call}-spins`, marker], { cwd: dir });
-      t.teardown(() => run.child.kill('SIGKILL'));
-      await waitFor(`${call}() to spin`, () => existsSync(marker), 60_000);
+      const { dir, run } = await spinning(t, call);
       const signalled = Date.now();
       run.child.kill('SIGINT');
       const hung = setTimeout(() => run.child.kill('SIGKILL'), 30_000);
@@ -194,6 +213,38 @@ for (const call of ['start', 'finish'] as const) {
         'no V8 text, no stack',
       );
       await keptForRestart(t, dir, call);
+    },
+  );
+}
+
+for (const call of ['start', 'finish'] as const) {
+  t.test(
+    `toil kill during a ${call}() that loops without yielding stops the run within the leader's poll (exit 1), the store kept for --restart`,
+    async (t) => {
+      const { dir, run } = await spinning(t, call);
+      const kill = await runToil(['kill', 'file:./js'], { cwd: dir });
+      t.equal(kill.code, 0, kill.stderr);
+      const asked = Date.now();
+      // Unfixed, the loop never ends and neither does the run: ended here, it fails the checks below.
+      const hung = setTimeout(() => run.child.kill('SIGKILL'), KILL_POLL_MS + 2 * PROMPT_MS);
+      const stopped = await run.done;
+      clearTimeout(hung);
+      const ms = Date.now() - asked;
+      t.equal(stopped.code, 1, `exit 1 after the kill (${ms} ms), not SIGKILL: ${stopped.stderr}`);
+      t.ok(ms < KILL_POLL_MS + PROMPT_MS, `stopped in ${ms} ms (< ${KILL_POLL_MS + PROMPT_MS})`);
+      const by = 'toil: the workflow was stopped by toil kill \\(from \\S+, pid \\d+\\)';
+      t.match(
+        stopped.stderr,
+        new RegExp(
+          call === 'start'
+            ? `^${by} before its start\\(\\) returned, so no job had run: start\\(\\) was abandoned and the job store file:./js is kept, with no job in it yet: resume with --restart \\(start\\(\\) runs again\\)$`
+            : `^${by} before its finish\\(\\) returned, every job having run: finish\\(\\) was abandoned and the job store file:./js is kept: resume with --restart \\(finish\\(\\) runs again, and no job\\)$`,
+          'm',
+        ),
+      );
+      t.notMatch(stopped.stderr, /SIGINT/, 'the kill is not taken for a Ctrl-C');
+      t.notMatch(stopped.stderr, /ERR_SCRIPT_EXECUTION_INTERRUPTED| {4}at /, 'no V8 text, no stack');
+      await keptForRestart(t, dir, call, KILLED_STATUS[call]);
     },
   );
 }
