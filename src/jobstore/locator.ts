@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { AWS_REGIONS } from '../common/awsRegions.js';
+import { regionNameProblem } from '../common/awsRegions.js';
 import { InvalidLocatorError } from './errors.js';
 
 /**
@@ -49,12 +49,9 @@ export function parseLocator(text: string, cwd: string = process.cwd()): Locator
     if (parts.length !== 3)
       throw new InvalidLocatorError(text, 'expected aws:REGION:NAME, e.g. aws:us-west-2:my-store');
     const [, region = '', name = ''] = parts;
-    if (!AWS_REGIONS.includes(region)) {
-      throw new InvalidLocatorError(
-        text,
-        `unknown AWS region '${region}' (expected one of ${AWS_REGIONS.join(', ')})`,
-      );
-    }
+    // Any region of AWS's naming, also one newer than this code: the endpoint says whether it is.
+    const regionProblem = regionNameProblem(region);
+    if (regionProblem !== undefined) throw new InvalidLocatorError(text, `region ${regionProblem}`);
     const problem = jobStoreNameProblem(name);
     if (problem !== undefined) {
       throw new InvalidLocatorError(

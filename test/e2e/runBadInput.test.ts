@@ -69,6 +69,15 @@ t.test('bad input: one line naming the input and what was expected, exit 2, no s
         `^toil: invalid job store locator 'aws:us-west-2:a{64}': job store name 'a{64}' is 64 characters long, over Toil's 56 \\(its bucket 'a{64}--toil' would be 70 characters; S3 bucket names are at most 63\\) \\(it must be 3-56 characters`,
       ),
     })),
+    // A region of any name AWS could give is taken (one newer than the code's list was refused);
+    // a zone given for it is named so, before any request is sent.
+    ...[['run', SORT], ['status']].map((command) => ({
+      name: `toil ${command[0]}: an aws: job store in a zone, not a region`,
+      args: [...command, 'aws:ap-southeast-6a:my-store'],
+      env: { AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9' },
+      expect:
+        /^toil: invalid job store locator 'aws:ap-southeast-6a:my-store': region 'ap-southeast-6a' is an availability zone, not a region \(expected its region, ap-southeast-6\)$/,
+    })),
     {
       name: 'an option where the job store goes (toil run wf.ts --jobStore file:js), no store named after it',
       args: ['run', SORT, '--jobStore', 'file:./js'],

@@ -21,10 +21,34 @@ t.test('aws locators map to the bucket NAME--toil in REGION', async (t) => {
   });
 });
 
+t.test('an aws: locator takes any region of AWS naming, one newer than the code included', async (t) => {
+  // ap-southeast-6 opened after the list of regions the code had; the others are of AWS's other
+  // partitions and shapes (GovCloud, China, ISO, the European Sovereign Cloud).
+  const regions = ['ap-southeast-6', 'us-gov-west-1', 'cn-north-1', 'us-isob-east-1', 'eusc-de-east-1'];
+  const parsed = regions.map((region) => parseLocator(`aws:${region}:sort-test`));
+  t.same(
+    parsed.map((loc) => loc.kind === 'aws' && [loc.region, loc.bucket, loc.text]),
+    regions.map((region) => [region, 'sort-test--toil', `aws:${region}:sort-test`]),
+  );
+});
+
 t.test('bad locators are refused with the reason', async (t) => {
   const rows: [string, RegExp][] = [
     ['gs:bucket', /unknown scheme 'gs'/],
-    ['aws:mars-1:name', /unknown AWS region 'mars-1'/],
+    [
+      'aws:mars-1:name',
+      /^invalid job store locator 'aws:mars-1:name': region 'mars-1' is not an AWS region name \(expected one like us-west-2: lowercase words and a number, joined by hyphens\)$/,
+    ],
+    [
+      'aws:us-west-2a:name',
+      /^invalid job store locator 'aws:us-west-2a:name': region 'us-west-2a' is an availability zone, not a region \(expected its region, us-west-2\)$/,
+    ],
+    [
+      'aws:EU-WEST-1:name',
+      /^invalid job store locator 'aws:EU-WEST-1:name': region 'EU-WEST-1' is not an AWS region name \(expected it in lowercase, eu-west-1\)$/,
+    ],
+    ['aws::name', /^invalid job store locator 'aws::name': region is empty \(expected one like us-west-2\)$/],
+    ['aws:us-west:name', /region 'us-west' is not an AWS region name/],
     ['aws:us-west-2', /expected aws:REGION:NAME/],
     ['aws:us-west-2:Bad_Name', /'Bad_Name' has 'B' in it \(it must be 3-56 characters/],
     ['aws:us-west-2:a--b', /'a--b' has two hyphens in a row/],

@@ -204,9 +204,9 @@ t.test(
         "jobStore: invalid job store locator 'file:': expected a directory path after file:",
       ],
       [
-        'an aws: store in no region',
-        'aws:us-nowhere-1:store',
-        "jobStore: invalid job store locator 'aws:us-nowhere-1:store': unknown AWS region 'us-nowhere-1'",
+        'an aws: store in a zone, not a region',
+        'aws:us-west-2a:store',
+        "jobStore: invalid job store locator 'aws:us-west-2a:store': region 'us-west-2a' is an availability zone, not a region (expected its region, us-west-2)",
       ],
     ];
     for (const [name, locator, want] of rows) {
