@@ -86,12 +86,41 @@ const sinfoSchema = z.object({
   ),
 });
 
+/**
+ * The errors Slurm's JSON reply carries. squeue and sinfo exit 0 with an empty list and an
+ * error here when the controller does not answer (stopped, restarting, the network down).
+ */
+const replyErrorsSchema = z.object({
+  errors: z
+    .array(
+      z.looseObject({
+        description: z.string().optional(),
+        error: z.string().optional(),
+        source: z.string().optional(),
+      }),
+    )
+    .catch([]),
+});
+
 function parse<T>(tool: string, text: string, schema: z.ZodType<T>): T {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
     throw new ToilError('SLURM_BAD_REPLY', `${tool} --json printed something that is not JSON`, { cause: e });
+  }
+  // Read as a list, that empty list said every job had left the queue (and every node the
+  // cluster): two such polls reported each running job lost and ran it again beside itself.
+  const errors = replyErrorsSchema.safeParse(raw).data?.errors ?? [];
+  if (errors.length > 0) {
+    const said = errors
+      .map((e) => [e.source, e.description, e.error].filter((w) => w !== undefined && w !== '').join(': '))
+      .join('; ');
+    throw new ToilError(
+      'SLURM_COMMAND_FAILED',
+      `${tool} --json failed: Slurm reported ${said || 'an error'} (the controller may not be answering)`,
+      { disposition: 'retry', details: { command: `${tool} --json` } },
+    );
   }
   const r = schema.safeParse(raw);
   if (!r.success) {

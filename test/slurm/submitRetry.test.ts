@@ -1,7 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import { chmodSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { RealClock } from '../../src/common/clock.js';
 import { createLogger } from '../../src/common/log.js';
 import type { IssuedJob, JobUpdate } from '../../src/ports/batchSystem.js';
@@ -9,8 +8,8 @@ import { SlurmBatchSystem } from '../../src/slurm/batchSystem.js';
 import { SlurmCli } from '../../src/slurm/cli.js';
 import { attemptComment } from '../../src/slurm/jobScript.js';
 import type { SlurmJob } from '../../src/slurm/json.js';
-import { capturedLog } from '../fixtures/leaderFakes.js';
-import { needsSlurm, startSlurmCluster } from '../fixtures/slurmCluster.js';
+import { capturedLog, type LogLine } from '../fixtures/leaderFakes.js';
+import { needsSlurm, pauseController, startSlurmCluster } from '../fixtures/slurmCluster.js';
 import { sleep } from '../fixtures/leaderE2e.js';
 import { testDir } from '../fixtures/testDir.js';
 
@@ -18,7 +17,8 @@ import { testDir } from '../fixtures/testDir.js';
  * A submission Slurm refuses for now (the controller not answering, `Slurm temporarily unable to
  * accept job`) is submitted again after a backoff, not failed: on a real slurmctld that is
  * stopped (SIGSTOP) while a job is issued, and with sbatch's own words from an sbatch that refuses
- * twice before it lets the real one submit.
+ * twice before it lets the real one submit. A running job is not reported lost while the
+ * controller does not answer (squeue prints an empty list then, with an error).
  */
 t.setTimeout(120_000);
 
@@ -30,6 +30,24 @@ const job = (id: string, script = 'exit 0'): IssuedJob => ({
   command: ['sh', '-c', script],
   jobStoreLocator: 'file:/nonexistent',
 });
+
+/** A batch system on the cluster of `conf`, polling every 200 ms, its log lines in `lines`. */
+async function startedBatch(
+  t: Test,
+  conf: string,
+  listener: (u: JobUpdate) => void,
+): Promise<{ bs: SlurmBatchSystem; lines: LogLine[] }> {
+  const { destination, lines } = capturedLog();
+  const bs = new SlurmBatchSystem({
+    cli: new SlurmCli({ conf }),
+    clock: new RealClock(),
+    pollMs: 200,
+    log: createLogger({ level: 'info', destination }),
+  });
+  await bs.start(listener);
+  t.teardown(() => bs.shutdown());
+  return { bs, lines };
+}
 
 /** The outcome of each job, as the batch system reports it. */
 function outcomes(): { listener: (u: JobUpdate) => void; of(jobId: string): Promise<JobUpdate> } {
@@ -57,28 +75,8 @@ t.test(
 
     await t.test('a controller that does not answer for a while (SIGSTOP, then SIGCONT)', async (t) => {
       const u = outcomes();
-      const { destination, lines } = capturedLog();
-      const bs = new SlurmBatchSystem({
-        cli: new SlurmCli({ conf: cluster.controller.conf }),
-        clock: new RealClock(),
-        pollMs: 200,
-        log: createLogger({ level: 'info', destination }),
-      });
-      await bs.start(u.listener);
-      t.teardown(() => bs.shutdown());
-      // slurmctld itself (the controller's pid is the namespace it runs in).
-      const slurmctld = Number(
-        execFileSync('pgrep', ['-f', `slurmctld -D -f ${cluster.controller.conf}`])
-          .toString()
-          .trim(),
-      );
-      process.kill(slurmctld, 'SIGSTOP');
-      let resumed = false;
-      const resume = (): void => {
-        if (!resumed) process.kill(slurmctld, 'SIGCONT');
-        resumed = true;
-      };
-      t.teardown(resume);
+      const { bs, lines } = await startedBatch(t, cluster.controller.conf, u.listener);
+      const resume = pauseController(t, cluster.controller);
       const issued = bs.issue(job('paused', 'sleep 3'));
       // Longer than sbatch waits for a reply (MessageTimeout, 4 s here).
       await sleep(6_000);
@@ -106,6 +104,33 @@ t.test(
         made.filter((j) => j.state !== 'COMPLETED').map((j) => j.state),
         made.length > 1 ? ['CANCELLED'] : [],
         'a second submission the controller took from the lost reply was cancelled',
+      );
+    });
+
+    // squeue exits 0 when the controller does not answer, its JSON an empty list and an error:
+    // read as a list, the running job was gone from two polls, reported lost and run again.
+    await t.test('a running job outlives a controller that does not answer for several polls', async (t) => {
+      const ended: JobUpdate[] = [];
+      const { bs, lines } = await startedBatch(t, cluster.controller.conf, (u) => ended.push(u));
+      await bs.issue(job('held', 'sleep 14'));
+      const ours = async (): Promise<SlurmJob[]> =>
+        (await cluster.cli.jobs()).filter((j) => j.comment === attemptComment('held', 1));
+      for (let i = 0; i < 100 && !(await ours()).some((j) => j.state === 'RUNNING'); i++) await sleep(100);
+      t.equal((await ours()).filter((j) => j.state === 'RUNNING').length, 1, 'the job runs');
+      const resume = pauseController(t, cluster.controller);
+      await t.rejects(cluster.cli.jobs(), { code: 'SLURM_COMMAND_FAILED' }, 'squeue fails meanwhile');
+      // Past two more of squeue's 4 s waits: the batch system's polls fail as many times.
+      await sleep(6_000);
+      resume();
+      for (let i = 0; i < 150 && ended.length === 0; i++) await sleep(100);
+      t.same(
+        ended.map((u) => [u.jobId, u.attempt, u.outcome]),
+        [['held', 1, 'succeeded']],
+        'the job ended once, as it ran: not reported lost',
+      );
+      t.ok(
+        lines.some((l) => l.level === 40 && /squeue failed; trying again/.test(l.msg)),
+        "the batch system's polls failed meanwhile, and said so",
       );
     });
 
