@@ -650,8 +650,12 @@ export class ClusterScaler {
   private accrue(cfg: TickSettings): void {
     const now = this.o.clock.now();
     const from = this.accruedTo ?? now;
-    this.state = accrueCost(this.state, from, now, cfg.scaler.billingMinimumSeconds);
+    // The owned nodes ran on while no leader did (killed, restarting): counted from the last
+    // accrual saved, or the cost so far left out the downtime of every node a restart adopted.
+    const ownedFrom = this.accruedTo ?? this.state.costAccruedTo ?? now;
+    this.state = accrueCost(this.state, ownedFrom, now, cfg.scaler.billingMinimumSeconds);
     this.state = accrueStaticWorkersCost(this.state, staticWorkers(this.observedNodes), from, now);
+    this.state = { ...this.state, costAccruedTo: now };
     this.accruedTo = now;
   }
 

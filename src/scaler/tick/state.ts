@@ -76,6 +76,11 @@ export interface TickState {
    */
   readonly costDollars: number;
   /**
+   * When `costDollars` was last brought up to date (ms): a restarted leader counts its owned nodes'
+   * cost from here, as they were billed while no leader ran. Absent in states saved before it existed.
+   */
+  readonly costAccruedTo?: number;
+  /**
    * Dollars the static workers (launch-cluster --workers, not launched by this leader) cost while
    * this leader ran, per second at their observed price. Absent in states saved before it existed.
    */

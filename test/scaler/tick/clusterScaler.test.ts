@@ -197,6 +197,34 @@ t.test(
   },
 );
 
+t.test("a restarted leader's cost so far counts its adopted nodes' time while no leader ran", async (t) => {
+  const s = setup();
+  s.agents.queued = preemptableJobs(2);
+  await s.tick.tick();
+  const perHour = Object.values(s.store.state!.owned).reduce((sum, o) => sum + o.pricePerHour, 0);
+  t.ok(perHour > 0, 'nodes were launched');
+  for (const id of Object.keys(s.store.state!.owned)) s.agents.register(id, true);
+  await s.clock.advance(90_000);
+  await s.tick.tick();
+  // Killed here: the nodes bill on for 5 min before the next leader restores the state.
+  await s.clock.advance(300_000);
+  const next = s.make();
+  const { adopted } = await next.restore();
+  t.equal(adopted.length, Object.keys(s.store.state!.owned).length, 'the next leader adopted every node');
+  await s.clock.advance(10_000);
+  await next.tick();
+  t.same(
+    s.provisioner.live().map((n) => n.instanceId),
+    adopted,
+    'the same nodes run: none ended, none launched',
+  );
+  const upSeconds = 90 + 300 + 10;
+  t.ok(
+    Math.abs(next.persisted.costDollars - (perHour * upSeconds) / 3600) < 1e-12,
+    `nodes up for ${upSeconds} s cost ${upSeconds} s: $${next.persisted.costDollars} (at $${perHour}/h)`,
+  );
+});
+
 t.test('a maxNodes change is in effect at the next tick', async (t) => {
   const s = setup(config({ maxNodes: 1, maxPreemptableNodes: 1 }));
   s.agents.queued = preemptableJobs(12);
