@@ -1,3 +1,4 @@
+import { access } from 'node:fs/promises';
 import { coerceError } from '../common/errors.js';
 import { CorruptJobStoreError, ticketKey, type JobStore } from '../jobstore/jobStore.js';
 import { MesosHttpError } from '../mesos/http.js';
@@ -131,6 +132,15 @@ export async function cancelWorkflowSlurmJobs(
   const use = options.use ?? (await store.readSlurmUse());
   if (!use) return undefined;
   const cluster = use.conf ? `the Slurm cluster of ${use.conf}` : "this machine's Slurm cluster";
+  // Slurm's tools retry a slurm.conf that is not there for a minute: a leader resuming the run
+  // waited 30 s on the conf of a local cloud's controller, removed with it after a kill -9.
+  if (use.conf !== undefined && !(await fileExists(use.conf)))
+    return {
+      cluster,
+      ours: undefined,
+      failed: [],
+      error: new Error(`its slurm.conf ${use.conf} does not exist here`),
+    };
   const cli = new SlurmCli({
     ...(use.conf ? { conf: use.conf } : {}),
     timeoutMs: options.timeoutMs ?? 30_000,
@@ -195,3 +205,9 @@ async function unlessRecordDamaged(
 export function damagedRecord(e: CorruptJobStoreError): string {
   return `${e.key === undefined ? '' : `object ${e.key} `}${e.reason}`;
 }
+
+const fileExists = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
