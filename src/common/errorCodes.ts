@@ -383,8 +383,9 @@ export const ERROR_CODES = {
   },
   SLURM_COMMAND_FAILED: {
     area: 'batch',
-    dispositions: f,
-    meaning: 'a Slurm command (sbatch, squeue, scancel) failed',
+    dispositions: ['fatal', 'retry', 'user'],
+    meaning:
+      "a Slurm command (sbatch, squeue, sinfo, scancel) failed, or its JSON reply carried an error; one the controller did not answer is tried again, a setting sbatch refused is the user's to fix",
   },
   SLURM_UNAVAILABLE: { area: 'batch', dispositions: u, meaning: "Slurm's tools are not installed here" },
   MUNGE_KEY_INVALID: {
