@@ -238,20 +238,34 @@ export async function runOnLeader(
 /**
  * The leader's bearer token for `--leader`: the flag, else $TOIL_LEADER_TOKEN, else the file
  * $TOIL_LEADER_TOKEN_FILE names (the leader appliance sets it to the token beside its state).
+ * An empty token, or one of several words, is refused here, naming where it came from: sent, the
+ * leader could only call the request's header malformed, and never say which input made it.
  */
 export async function leaderToken(flag: string | undefined): Promise<string | undefined> {
-  const given = flag ?? (process.env.TOIL_LEADER_TOKEN?.trim() || undefined);
-  if (given !== undefined) return given;
+  if (flag !== undefined) return wellFormedToken(flag.trim(), '--leaderToken');
+  const fromEnv = process.env.TOIL_LEADER_TOKEN?.trim();
+  if (fromEnv) return wellFormedToken(fromEnv, 'TOIL_LEADER_TOKEN');
   const file = process.env.TOIL_LEADER_TOKEN_FILE?.trim();
   if (!file) return undefined;
+  let text: string;
   try {
-    return (await readFile(file, 'utf8')).trim();
+    text = await readFile(file, 'utf8');
   } catch (e) {
     throw new UserInputError(
       'TOKEN_UNREADABLE',
       `TOIL_LEADER_TOKEN_FILE ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
     );
   }
+  return wellFormedToken(text.trim(), `TOIL_LEADER_TOKEN_FILE ${file}`);
+}
+
+function wellFormedToken(token: string, source: string): string {
+  const words = token.split(/\s+/).filter((w) => w !== '').length;
+  if (words === 1) return token;
+  throw new UserInputError(
+    'TOKEN_MALFORMED',
+    `${source}: ${words === 0 ? 'the token is empty' : `the token is ${words} words`}; expected the leader's token alone, one word (it is in the leader's token file, http.auth.tokenFile, beside its state)`,
+  );
 }
 
 /** How many attempts the run lost with their node, as its last line says it; none: undefined. */

@@ -451,6 +451,11 @@ export const ERROR_CODES = {
     meaning: "the leader's token file holds too short a token",
   },
   TOKEN_UNREADABLE: { area: 'leader', dispositions: u, meaning: "the leader's token file cannot be read" },
+  TOKEN_MALFORMED: {
+    area: 'leader',
+    dispositions: u,
+    meaning: 'the token a client was given for the leader is empty or more than one word',
+  },
   ILLEGAL_STATE: {
     area: 'leader',
     dispositions: f,
