@@ -36,6 +36,12 @@ export class JobFileStore implements FileStore {
   }
 
   async writeGlobalFile(localPath: string): Promise<FileID> {
+    // A workflow file is bundled, not type-checked: given bytes, Node took them for a path, failed
+    // the job with basename's "path must be a string" and then a stray read of that "path".
+    if (typeof localPath !== 'string')
+      throw new TypeError(
+        `writeGlobalFile takes a local file's path, given ${givenKind(localPath)}: write bytes with writeGlobalFileBytes, a stream with writeGlobalFileStream`,
+      );
     return this.writeFrom(createReadStream(localPath), basename(localPath));
   }
 
@@ -135,4 +141,16 @@ export class JobFileStore implements FileStore {
     }
     return this.tempDir;
   }
+}
+
+/** What a caller gave where a path was expected, as a user would name it. */
+function givenKind(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'nothing (undefined)';
+  if (Buffer.isBuffer(value)) return 'a Buffer';
+  if (value instanceof Uint8Array) return 'a Uint8Array';
+  if (value instanceof Readable) return 'a stream';
+  return typeof value === 'object'
+    ? `an object (${value.constructor?.name ?? 'Object'})`
+    : `a ${typeof value}`;
 }
