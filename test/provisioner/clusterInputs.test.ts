@@ -8,6 +8,7 @@ import { buildIgnition, buildUserData, systemdQuote } from '../../src/provisione
 import { rsyncArgs, sshArgs } from '../../src/provisioner/cluster/remote.js';
 import {
   parseNodeTypes,
+  resolveClusterRegion,
   parseTags,
   parseTagsJson,
   parseWorkerCounts,
@@ -304,4 +305,18 @@ t.test('"did you mean" finds typos and transpositions, not strangers', async (t)
   t.same(suggestNames('t2.mediun', known), ['t2.medium']);
   t.same(suggestNames('m5.lareg', known)[0], 'm5.large');
   t.same(suggestNames('x1e.32xlarge', known), []);
+});
+
+t.test("a configured region is taken by AWS's region naming, ISO and sovereign regions too", async (t) => {
+  for (const region of ['us-west-2', 'us-gov-west-1', 'us-isob-east-1', 'eusc-de-east-1', 'ap-southeast-6'])
+    t.same(resolveClusterRegion(undefined, undefined, { region, source: 'TOIL_AWS_REGION' }), {
+      region,
+      source: 'TOIL_AWS_REGION',
+    });
+  for (const region of ['west', 'us-west-2a', 'US-WEST-2'])
+    t.throws(
+      () => resolveClusterRegion(undefined, undefined, { region, source: 'AWS_REGION' }),
+      { message: `AWS_REGION: '${region}' is not a region like us-west-2` },
+      region,
+    );
 });

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { regionNameProblem } from '../../common/awsRegions.js';
 import { UserInputError } from '../../common/errors.js';
 import { decimalNumber } from '../../common/units.js';
 import { MAX_ROOT_VOLUME_GIB, ROOT_VOLUME_TYPE, type Market } from '../../ports/provisioner.js';
@@ -69,8 +70,6 @@ export function checkZoneTakesClusterIam(zone: string, source: string): void {
     );
 }
 
-const REGION_RE = /^[a-z]{2}(?:-gov)?-[a-z]+-\d+$/;
-
 /** Where a cluster command works: a region, and the zone it came from when one was given. */
 export interface ClusterPlace {
   readonly region: string;
@@ -95,7 +94,8 @@ export function resolveClusterRegion(
     const { zone, source } = resolveZone(flag, envZone, true);
     return { region: regionOfZone(zone, source), zone, source };
   }
-  if (!REGION_RE.test(configured.region))
+  // The job store locator's check of AWS's region naming: ISO and sovereign regions are names too.
+  if (regionNameProblem(configured.region) !== undefined)
     throw new UserInputError(
       'BAD_ZONE',
       `${configured.source}: '${configured.region}' is not a region like us-west-2`,
