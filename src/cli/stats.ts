@@ -1,7 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UserInputError } from '../common/errors.js';
-import { workflowStats, type JobNameStats, type Spread } from '../leader/workflowStats.js';
+import {
+  workflowStats,
+  type JobNameStats,
+  type Spread,
+  type WorkflowStats,
+} from '../leader/workflowStats.js';
 import { openJobStore } from '../main/jobStores.js';
 import {
   addForeignOptions,
@@ -124,6 +129,7 @@ export const command: SubCommand = {
             `job store: ${s.locator}`,
             `workflow:  ${s.workflowId} (${s.workflowFile})`,
             `jobs:      ${s.jobs} run, ${s.timeSeconds.toFixed(2)} s of wall time, ${s.cpuSeconds.toFixed(2)} core·s of CPU`,
+            ...failedLines(s.failedByName),
             '',
             ...table(byName),
           ].join('\n') + '\n';
@@ -140,6 +146,17 @@ export const command: SubCommand = {
     });
   },
 };
+
+/**
+ * Failed attempts commit nothing, so the table leaves them out: a line says how many there were, by
+ * job name, and where their errors are, lest a workflow whose jobs failed read as one that ran nothing.
+ */
+function failedLines(failed: WorkflowStats['failedByName']): string[] {
+  if (failed.length === 0) return [];
+  const total = failed.reduce((s, f) => s + f.attempts, 0);
+  const names = failed.map((f) => `${f.name} ${f.attempts}`).join(', ');
+  return [`failed:    ${total} attempt(s) (${names}), not in the table; toil status --printLogs shows why`];
+}
 
 /** The job names in the order of Toil's `--sortCategory` and `--sortField`, largest first unless `reverse`. */
 export function sortNames(

@@ -1,7 +1,7 @@
 import { UserInputError } from '../common/errors.js';
 import { reachableCommits } from '../jobstore/jobRecords.js';
 import type { JobStore } from '../jobstore/jobStore.js';
-import { liveLeader } from './workflowStatus.js';
+import { failureLogs, liveLeader } from './workflowStatus.js';
 
 /** Minimum, median, mean, maximum and total of one measure over a job name's runs. */
 export interface Spread {
@@ -39,6 +39,13 @@ export interface WorkflowStats {
   /** The jobs' CPU time, summed (Toil's `clock`). */
   readonly cpuSeconds: number;
   readonly byName: readonly JobNameStats[];
+  /**
+   * Attempts that failed, from the logs their workers left (`toil status --printLogs` shows them):
+   * they commit nothing, so without this a workflow whose only job failed reads as one that ran nothing.
+   */
+  readonly failedAttempts: number;
+  /** failedAttempts by job name, largest first. */
+  readonly failedByName: readonly { readonly name: string; readonly attempts: number }[];
 }
 
 function spread(values: readonly number[]): Spread | undefined {
@@ -98,6 +105,9 @@ export async function workflowStats(
     clock: spread(r.clock),
     memory: spread(r.memory),
   }));
+  const failedByName = new Map<string, number>();
+  for (const log of await failureLogs(store))
+    failedByName.set(log.name, (failedByName.get(log.name) ?? 0) + 1);
   return {
     locator: store.locator,
     workflowId: workflow.workflowId,
@@ -106,5 +116,9 @@ export async function workflowStats(
     timeSeconds: byName.reduce((s, n) => s + n.time.total, 0),
     cpuSeconds: byName.reduce((s, n) => s + (n.clock?.total ?? 0), 0),
     byName,
+    failedAttempts: [...failedByName.values()].reduce((s, n) => s + n, 0),
+    failedByName: [...failedByName]
+      .map(([name, attempts]) => ({ name, attempts }))
+      .sort((a, b) => b.attempts - a.attempts || a.name.localeCompare(b.name)),
   };
 }

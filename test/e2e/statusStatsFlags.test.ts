@@ -41,6 +41,19 @@ t.test(
     t.equal(onlyLogs.code, 0, 'without --failIfNotComplete an intact store is exit 0');
     t.notMatch(onlyLogs.stdout, /^state:/m, '--noAggStats: no summary');
     t.match(onlyLogs.stdout, /^=== log of job add/m);
+    const failedStats = await runToil(['stats', 'file:./js'], { cwd: dir });
+    t.equal(failedStats.code, 0, failedStats.stderr);
+    t.match(
+      failedStats.stdout,
+      /^failed: +1 attempt\(s\) \(add 1\), not in the table; toil status --printLogs shows why$/m,
+      'stats counts the attempt that failed, which commits nothing, and says where its error is',
+    );
+    const failedRaw = JSON.parse((await runToil(['stats', 'file:./js', '--raw'], { cwd: dir })).stdout) as {
+      failedAttempts: number;
+      failedByName: unknown;
+    };
+    t.equal(failedRaw.failedAttempts, 1);
+    t.same(failedRaw.failedByName, [{ name: 'add', attempts: 1 }]);
 
     const finished = await runToil([...tree, '--restart', '--clean', 'never'], { cwd: dir });
     t.equal(finished.code, 0, finished.stderr);
