@@ -297,6 +297,15 @@ t.test(
     );
     stopped = true;
     await leader.stop();
+    // The local cloud's start-up line names what its workers join: here a Slurm controller.
+    const listening = fs
+      .readFileSync(logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('local EC2 endpoint listening'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    t.equal(listening.length, 1, 'one local EC2 endpoint started');
+    t.match(listening[0], { workersJoin: /^127\.0\.0\.1:\d+$/ }, 'it names the address its workers join');
+    t.notOk('mesosMaster' in listening[0]!, 'not as a Mesos master: they join a Slurm controller');
     if (t.passing()) return;
     t.comment(
       fs

@@ -33,7 +33,10 @@ export interface Ec2EndpointOptions {
   readonly interruptionNoticeMs?: number;
   /** What instances report as their public address; `null` for none. Default 127.0.0.1. */
   readonly publicIp?: string | null;
-  /** HOST:PORT of the local Mesos master that running workers' agents register with. */
+  /**
+   * HOST:PORT that running workers join: the local Mesos master their agents register with, or the
+   * Slurm controller the slurmd a `launcher` starts joins.
+   */
   readonly mesosMaster?: string;
   /** How running workers become processes; default spawns `toil localcloud agent`. */
   readonly launcher?: NodeProcessLauncher;
@@ -369,7 +372,8 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions): Promise<Ec2
   const baseUrl = `http://${addr.address}:${addr.port}`;
   endpointUrl.url = baseUrl;
   log.info(
-    { url: baseUrl, region: cloud.region, mesosMaster: options.mesosMaster },
+    // The workers may join a Slurm controller (its launcher starts slurmd), not a Mesos master.
+    { url: baseUrl, region: cloud.region, workersJoin: options.mesosMaster },
     'local EC2 endpoint listening',
   );
 
