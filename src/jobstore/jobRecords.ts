@@ -282,6 +282,7 @@ export function resolvePromisedRequirements(
   declared: DeclaredRequirements,
   returnValueOf: (jobId: string) => Json,
   jobName: string,
+  nameOf: JobNameOf = () => undefined,
 ): DeclaredRequirements {
   const { promised, ...out } = declared;
   if (!promised) return declared;
@@ -289,8 +290,8 @@ export function resolvePromisedRequirements(
   for (const key of ['cores', 'memory', 'disk'] as const) {
     const marker = promised[key];
     if (marker === undefined) continue;
-    const value = resolvePromises(marker, returnValueOf);
-    const producer = isPromiseRef(marker) ? marker[PROMISE_MARKER].job : 'unknown';
+    const value = resolvePromises(marker, returnValueOf, nameOf);
+    const producer = isPromiseRef(marker) ? jobLabel(marker[PROMISE_MARKER].job, nameOf) : 'unknown';
     const what = `job '${jobName}': its ${key} requirement, the value promised by job ${producer}`;
     if (key === 'cores') {
       const cores = tryParseCores(value);
@@ -329,20 +330,33 @@ export function promisedJobs(value: Json, out: Set<string> = new Set()): Set<str
   return out;
 }
 
+/** A job's name, for errors that name the job a promise came from; undefined where unknown. */
+export type JobNameOf = (jobId: string) => string | undefined;
+
+/** A job as a user reads it: its name where known (the id alone says nothing), with its id. */
+function jobLabel(jobId: string, nameOf: JobNameOf): string {
+  const name = nameOf(jobId);
+  return name === undefined ? jobId : `'${name}' (${jobId})`;
+}
+
 /**
  * Replaces every promise in `value` with the promised value. `returnValueOf` gives a job's raw
  * return value (which may hold promises itself; they are resolved too) or throws if the job has
  * not run.
  */
-export function resolvePromises(value: Json, returnValueOf: (jobId: string) => Json): Json {
+export function resolvePromises(
+  value: Json,
+  returnValueOf: (jobId: string) => Json,
+  nameOf: JobNameOf = () => undefined,
+): Json {
   if (isPromiseRef(value)) {
     const ref = value[PROMISE_MARKER];
-    return elementOf(resolvedReturnValue(ref.job, returnValueOf), ref);
+    return elementOf(resolvedReturnValue(ref.job, returnValueOf, nameOf), ref, nameOf);
   }
-  if (Array.isArray(value)) return value.map((v) => resolvePromises(v, returnValueOf));
+  if (Array.isArray(value)) return value.map((v) => resolvePromises(v, returnValueOf, nameOf));
   if (typeof value === 'object' && value !== null) {
     const out: { [key: string]: Json } = {};
-    for (const [k, v] of Object.entries(value)) out[k] = resolvePromises(v, returnValueOf);
+    for (const [k, v] of Object.entries(value)) out[k] = resolvePromises(v, returnValueOf, nameOf);
     return out;
   }
   return value;
@@ -353,25 +367,27 @@ export function resolvePromises(value: Json, returnValueOf: (jobId: string) => J
  * follow-on returns the next one's (Toil's recursive pattern), makes a chain as long as the
  * workflow is deep: it is followed in a loop, so a chain of any length costs no stack.
  */
-function resolvedReturnValue(jobId: string, returnValueOf: (jobId: string) => Json): Json {
+function resolvedReturnValue(jobId: string, returnValueOf: (jobId: string) => Json, nameOf: JobNameOf): Json {
   const chain: PromiseRef[] = [];
   const seen = new Set([jobId]);
   let raw = returnValueOf(jobId);
   while (isPromiseRef(raw)) {
     const ref = raw[PROMISE_MARKER];
     if (seen.has(ref.job))
-      throw new Error(`the return value of job ${jobId} is a promise of itself (through job ${ref.job})`);
+      throw new Error(
+        `the return value of job ${jobLabel(jobId, nameOf)} is a promise of itself (through job ${jobLabel(ref.job, nameOf)})`,
+      );
     seen.add(ref.job);
     chain.push(ref);
     raw = returnValueOf(ref.job);
   }
-  let v = resolvePromises(raw, returnValueOf);
-  for (let i = chain.length - 1; i >= 0; i--) v = elementOf(v, chain[i]!);
+  let v = resolvePromises(raw, returnValueOf, nameOf);
+  for (let i = chain.length - 1; i >= 0; i--) v = elementOf(v, chain[i]!, nameOf);
   return v;
 }
 
 /** The part of a promised job's value that `ref.path` names. */
-function elementOf(value: Json, ref: PromiseRef): Json {
+function elementOf(value: Json, ref: PromiseRef, nameOf: JobNameOf): Json {
   let v = value;
   for (const step of ref.path) {
     // A missing element is the workflow's mistake (Toil's rv(i) raises too), not a null to pass on.
@@ -400,7 +416,7 @@ function elementOf(value: Json, ref: PromiseRef): Json {
                 }`
               : JSON.stringify(v);
       throw new Error(
-        `promised value of job ${ref.job} has no element ${JSON.stringify(step)} (it is ${what})`,
+        `promised value of job ${jobLabel(ref.job, nameOf)} has no element ${JSON.stringify(step)} (it is ${what})`,
       );
     }
     v = element;

@@ -95,6 +95,11 @@ export class JobGraph {
     return this.nodes.get(jobId)?.state;
   }
 
+  /** A job's name, for errors that name it; undefined for a job this graph does not hold. */
+  nameOf(jobId: string): string | undefined {
+    return this.specs.get(jobId)?.name;
+  }
+
   /** The raw return value of a job that has run (promises inside it unresolved). */
   returnValueOf(jobId: string): Json {
     const node = this.nodes.get(jobId);

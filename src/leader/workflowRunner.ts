@@ -560,7 +560,11 @@ export class WorkflowRunner {
     this.track(async () => {
       let input: Json;
       try {
-        input = resolvePromises(spec.input, (id) => this.graph.returnValueOf(id));
+        input = resolvePromises(
+          spec.input,
+          (id) => this.graph.returnValueOf(id),
+          (id) => this.graph.nameOf(id),
+        );
       } catch (e) {
         // A workflow bug, not a passing failure: retrying cannot help, and nor can --restart, which
         // builds the input again from the same committed values.
@@ -572,7 +576,12 @@ export class WorkflowRunner {
       try {
         declared = resolveJobRequirements(
           spec,
-          resolvePromisedRequirements(spec.requirements, (id) => this.graph.returnValueOf(id), spec.name),
+          resolvePromisedRequirements(
+            spec.requirements,
+            (id) => this.graph.returnValueOf(id),
+            spec.name,
+            (id) => this.graph.nameOf(id),
+          ),
           this.o.defaults,
         );
       } catch (e) {
@@ -1620,7 +1629,11 @@ export class WorkflowRunner {
     let returnValue: Json | undefined;
     if (this.graph.isDone()) {
       try {
-        returnValue = resolvePromises(this.graph.returnValueOf(root), (id) => this.graph.returnValueOf(id));
+        returnValue = resolvePromises(
+          this.graph.returnValueOf(root),
+          (id) => this.graph.returnValueOf(id),
+          (id) => this.graph.nameOf(id),
+        );
       } catch (e) {
         // Every job ran, but the workflow's result is not there (a promise of an element the value
         // lacks): the workflow's bug, reported as the root's failure, not a crash of the leader.

@@ -57,7 +57,11 @@ t.test(
     writeFileSync(join(dir, 'badinput.ts'), BAD_INPUT);
     const r = await runToil(['run', 'badinput.ts', 'file:./js', '--disableProgress'], { cwd: dir });
     t.equal(r.code, 1, r.stderr);
-    t.match(r.stderr, /toil: job 'use' \([-0-9a-f]+\) failed after 1 attempt\(s\): .*has no element "count"/);
+    t.match(
+      r.stderr,
+      /toil: job 'use' \([-0-9a-f]+\) failed after 1 attempt\(s\): promised value of job 'five' \([-0-9a-f]+\) has no element "count"/,
+      'the job whose value lacks the element is named, not only numbered',
+    );
     t.match(r.stderr, /but --restart cannot help: what failed \(a job's input, or the workflow's result\)/);
     t.notMatch(r.stderr, /fix the cause and run again with --restart/);
     // And indeed: a restart fails the same way.
@@ -78,7 +82,7 @@ t.test(
     t.equal(r.code, 1, r.stderr);
     t.match(
       r.stderr,
-      /toil: job 'root' \([-0-9a-f]+\) failed after 1 attempt\(s\): the workflow's result cannot be made: promised value of job [-0-9a-f]+ has no element "total"/,
+      /toil: job 'root' \([-0-9a-f]+\) failed after 1 attempt\(s\): the workflow's result cannot be made: promised value of job 'five' \([-0-9a-f]+\) has no element "total"/,
     );
     t.notMatch(r.stderr, /internal error|Node\.js v|at resolvePromises/);
     // Every job's value is committed: a restart would build the same result and fail the same way.

@@ -70,7 +70,7 @@ t.test(
     t.equal(r.code, 1, r.stderr);
     t.match(
       r.stderr,
-      /toil: job 'analysisJob' \([-0-9a-f]+\) failed after 1 attempt\(s\): job 'analysisJob': its disk requirement, the value promised by job [-0-9a-f]+, is \{"big":true\}, not a size \(a number of bytes, or a string like "600M" or "2Gi"\)/,
+      /toil: job 'analysisJob' \([-0-9a-f]+\) failed after 1 attempt\(s\): job 'analysisJob': its disk requirement, the value promised by job 'stageFn' \([-0-9a-f]+\), is \{"big":true\}, not a size \(a number of bytes, or a string like "600M" or "2Gi"\)/,
     );
     t.match(r.stderr, /--restart cannot help/, 'a restart reads the same committed value');
     t.notMatch(r.stderr, /run again with --restart/);
@@ -84,7 +84,7 @@ t.test(
     t.equal(debug.code, 2, debug.stderr);
     t.match(
       debug.stderr,
-      /^toil: job 'analysisJob' \([-0-9a-f]+\) in job store file:\.\/js failed for good before it was issued, so there is nothing to run: job 'analysisJob': its disk requirement, the value promised by job [-0-9a-f]+, is \{"big":true\}, not a size/,
+      /^toil: job 'analysisJob' \([-0-9a-f]+\) in job store file:\.\/js failed for good before it was issued, so there is nothing to run: job 'analysisJob': its disk requirement, the value promised by job 'stageFn' \([-0-9a-f]+\), is \{"big":true\}, not a size/,
       'toil debug-job says why the job has no ticket, not that it waits for the jobs before it',
     );
   },

@@ -287,6 +287,17 @@ t.test('promises resolve through return values that are themselves promises, wit
     () => resolvePromises({ [PROMISE_MARKER]: { job: 'a', path: ['list', 'x'] } }, lookup),
     /no element "x"/,
   );
+  // Given the jobs' names (the leader's graph has them), the error names the job, not only its id.
+  const names: Record<string, string> = { a: 'producer', b: 'relay' };
+  t.throws(
+    () => resolvePromises({ [PROMISE_MARKER]: { job: 'a', path: ['lsit'] } }, lookup, (id) => names[id]),
+    /^promised value of job 'producer' \(a\) has no element "lsit" \(it is an object with keys "list"\)$/,
+  );
+  t.throws(
+    () => resolvePromises({ [PROMISE_MARKER]: { job: 'b', path: [7] } }, lookup, (id) => names[id]),
+    /^promised value of job 'relay' \(b\) has no element 7 \(it is an array of 2\)$/,
+    "b's value (its promise of a's list, resolved) is the one that lacks the element",
+  );
   t.same(
     resolvePromises({ [PROMISE_MARKER]: { job: 'n', path: ['k'] } }, () => ({ k: null })),
     null,
@@ -606,6 +617,10 @@ t.test(
     t.throws(
       () => resolvePromisedRequirements({ promised: { disk: promised('bad') } }, lookup, 'x'),
       /^job 'x': its disk requirement, the value promised by job bad, is "lots", not a size \(a number of bytes, or a string like "600M" or "2Gi"\)$/,
+    );
+    t.throws(
+      () => resolvePromisedRequirements({ promised: { disk: promised('bad') } }, lookup, 'x', () => 'stage'),
+      /^job 'x': its disk requirement, the value promised by job 'stage' \(bad\), is "lots", not a size/,
     );
     t.throws(
       () => resolvePromisedRequirements({ promised: { cores: promised('neg') } }, lookup, 'x'),
