@@ -81,7 +81,8 @@ export const command: SubCommand = {
       .command('stats')
       .description(
         "Statistics of a workflow's jobs, by job name (Toil's `toil stats`): how many ran, and each one's wall " +
-          'time, CPU time and peak memory (min, median, mean, max, total). Needs the job store kept: run with ' +
+          'time, CPU time and peak memory (min, median, mean, max, total); and how many attempts failed. ' +
+          'Needs the job store kept: run with ' +
           '--stats (or --clean never). ' +
           `Exit codes: 0 reported, 2 bad input (a store that does not exist, a bad flag), ${STORE_UNREACHABLE_HELP}.`,
       )
