@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { FileObjectStore } from '../jobstore/fileObjectStore.js';
+import { pathExists } from '../common/pathExists.js';
 import { shellQuote } from '../common/shellQuote.js';
 import { LEADER_HEARTBEAT_DEFAULTS } from '../scaler/tick/heartbeatDefaults.js';
 import type { ScalerConfig } from '../scaler/config.js';
@@ -32,7 +33,7 @@ export function autoscaleStateDir(workDir: string, jobStoreText: string): string
  */
 export async function findAutoscaleStateDir(defaultWorkDir: string, jobStoreText: string): Promise<string> {
   const here = autoscaleStateDir(defaultWorkDir, jobStoreText);
-  if (await exists(here)) return here;
+  if (await pathExists(here)) return here;
   const pointed = await readFile(statePointerPath(here), 'utf8').catch(() => undefined);
   return pointed?.trim() || here;
 }
@@ -44,13 +45,6 @@ export const statePointerPath = (defaultStateDir: string): string => `${defaultS
 export async function writeStatePointer(stateDir: string, defaultStateDir: string): Promise<void> {
   if (stateDir === defaultStateDir) return;
   await writeFile(statePointerPath(defaultStateDir), `${stateDir}\n`, { mode: 0o600 }).catch(() => undefined);
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 /** How the run was started: what `toil status` prints to resume it. */

@@ -130,7 +130,7 @@ export const command: SubCommand = {
             `job store: ${s.locator}`,
             `workflow:  ${s.workflowId} (${s.workflowFile})`,
             `jobs:      ${s.jobs} run, ${s.timeSeconds.toFixed(2)} s of wall time, ${s.cpuSeconds.toFixed(2)} core·s of CPU`,
-            ...failedLines(s.failedByName),
+            ...failedLines(s),
             '',
             ...table(byName),
           ].join('\n') + '\n';
@@ -152,11 +152,12 @@ export const command: SubCommand = {
  * Failed attempts commit nothing, so the table leaves them out: a line says how many there were, by
  * job name, and where their errors are, lest a workflow whose jobs failed read as one that ran nothing.
  */
-function failedLines(failed: WorkflowStats['failedByName']): string[] {
-  if (failed.length === 0) return [];
-  const total = failed.reduce((s, f) => s + f.attempts, 0);
-  const names = failed.map((f) => `${f.name} ${f.attempts}`).join(', ');
-  return [`failed:    ${total} attempt(s) (${names}), not in the table; toil status --printLogs shows why`];
+function failedLines(s: WorkflowStats): string[] {
+  if (s.failedAttempts === 0) return [];
+  const names = s.failedByName.map((f) => `${f.name} ${f.attempts}`).join(', ');
+  return [
+    `failed:    ${s.failedAttempts} attempt(s) (${names}), not in the table; toil status --printLogs shows why`,
+  ];
 }
 
 /** The job names in the order of Toil's `--sortCategory` and `--sortField`, largest first unless `reverse`. */

@@ -1,5 +1,5 @@
-import { access } from 'node:fs/promises';
 import { coerceError } from '../common/errors.js';
+import { pathExists } from '../common/pathExists.js';
 import { CorruptJobStoreError, ticketKey, type JobStore } from '../jobstore/jobStore.js';
 import { MesosHttpError } from '../mesos/http.js';
 import { MesosMasterClient } from '../mesos/masterClient.js';
@@ -134,7 +134,7 @@ export async function cancelWorkflowSlurmJobs(
   const cluster = use.conf ? `the Slurm cluster of ${use.conf}` : "this machine's Slurm cluster";
   // Slurm's tools retry a slurm.conf that is not there for a minute: a leader resuming the run
   // waited 30 s on the conf of a local cloud's controller, removed with it after a kill -9.
-  if (use.conf !== undefined && !(await fileExists(use.conf)))
+  if (use.conf !== undefined && !(await pathExists(use.conf)))
     return {
       cluster,
       ours: undefined,
@@ -205,9 +205,3 @@ async function unlessRecordDamaged(
 export function damagedRecord(e: CorruptJobStoreError): string {
   return `${e.key === undefined ? '' : `object ${e.key} `}${e.reason}`;
 }
-
-const fileExists = (path: string): Promise<boolean> =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
