@@ -1963,7 +1963,8 @@ t.test(
   "dear room over the run: a job that would outlive a big node's running jobs is kept off its room",
   async (t) => {
     // An on-demand r5.8xlarge ($2.016/h, 32 cores) runs the 16-core 200 GiB job it was launched
-    // for, about an hour from its end. A queued 1-core 2 GiB job costs $0.063/h of its room and
+    // for, about three hours from its end (past the 2 h 30 a 10-hour job may wait for room:
+    // LONG_WORK_WAIT_SHARE). A queued 1-core 2 GiB job costs $0.063/h of its room and
     // $0.060/h of a c5.large's (1.05×, not dear by price alone). Ending before the big job, it
     // takes the room for free; running 10 h, it keeps the node alive for itself after the big
     // job ends ($2.016/h against $0.085/h for a c5.large), so the node is drained (the big job
@@ -1974,7 +1975,7 @@ t.test(
       name: 'huge',
       cores: 16,
       memoryBytes: 200 * GiB,
-      walltimeSeconds: 3660,
+      walltimeSeconds: 3 * 3600 + 60,
     });
     const small = (n: number, walltimeSeconds: number) =>
       jobs(n, { name: 'small', cores: 1, memoryBytes: 2 * GiB, walltimeSeconds });
@@ -1986,7 +1987,7 @@ t.test(
         launch: [],
       },
       {
-        name: 'dear room over the run: a 10-hour job outliving the big job by 9 h: drained, c5.large launched',
+        name: 'dear room over the run: a 10-hour job outliving the big job by 7 h: drained, c5.large launched',
         queued: small(1, 36_000),
         drain: ['big'],
         launch: ['1 c5.large on-demand us-east-1a'],
@@ -2203,22 +2204,24 @@ t.test("the last wave's stragglers: a node whose room the plan's estimates still
 t.test(
   'dear room over the run: a smaller node of a full pool that frees room first takes the long job',
   async (t) => {
-    // An on-demand r5.4xlarge ($1.008/h, 16 cores) runs a 100 GiB job ending in an hour; the
+    // An on-demand r5.4xlarge ($1.008/h, 16 cores) runs a 100 GiB job ending in five hours; the
     // m5.2xlarge pool ($0.384/h) is at its maxNodes 1, its node full of an 8-core job. A queued
     // 4-core 1 GiB job of 10 h costs $0.252/h of the r5's room (1.3× an m5's share, not dear by
-    // price) and then keeps the r5 alive 9 h for itself: $9.32 in all. The only new node a limit
-    // allows is another r5.4xlarge, no cheaper ($9.34), so without this rule the r5 takes it
+    // price) and then keeps the r5 alive 5 h for itself: $6.30 in all. The only new node a limit
+    // allows is another r5.4xlarge, no cheaper, so without this rule the r5 takes it
     // (day-long-mixed@tight-few: r5.4xlarge nodes ran 1–4-core day-long jobs alone for 15–19 h).
     // When the m5's job ends before the r5's, the job runs whole on the m5 for $3.84: the r5 is
     // drained (its job finishes) and nothing is launched. When the m5 frees room only after the
-    // r5's job, or the job is preemptable, the r5 keeps it as before.
+    // r5's job, or the job is preemptable, the r5 keeps it as before. The m5 frees room past the
+    // 2 h 30 the job may wait for room anyway (LONG_WORK_WAIT_SHARE), which would place it there
+    // without this rule.
     const big = node('big', { instanceType: 'r5.4xlarge' });
     const small = node('small', { instanceType: 'm5.2xlarge' });
     const bigJob = running('mem', 'big', {
       name: 'mem',
       cores: 4,
       memoryBytes: 100 * GiB,
-      walltimeSeconds: 7260,
+      walltimeSeconds: 5 * 3600 + 60,
     });
     const smallJob = (walltimeSeconds: number) =>
       running('cpu', 'small', { name: 'cpu', cores: 8, memoryBytes: 8 * GiB, walltimeSeconds });
@@ -2226,20 +2229,20 @@ t.test(
       jobs(1, { name: 'late', cores: 4, memoryBytes: GiB, walltimeSeconds: 36_000, preemptable });
     const rows = [
       {
-        name: "a smaller node of a full pool that frees room first takes the long job: the m5's job ends in 45 m, before the r5's: r5 drained, nothing launched",
-        smallEnds: 2760,
+        name: "a smaller node of a full pool that frees room first takes the long job: the m5's job ends in 3 h, before the r5's: r5 drained, nothing launched",
+        smallEnds: 3 * 3600 + 60,
         preemptable: false,
         drain: ['big'],
       },
       {
-        name: "a smaller node of a full pool that frees room first takes the long job: the m5's job ends in 2.5 h, after the r5's: the r5 keeps it",
-        smallEnds: 9060,
+        name: "a smaller node of a full pool that frees room first takes the long job: the m5's job ends in 5.5 h, after the r5's: the r5 keeps it",
+        smallEnds: 5.5 * 3600 + 60,
         preemptable: false,
         drain: [],
       },
       {
         name: 'a smaller node of a full pool that frees room first takes the long job: a preemptable job: the r5 keeps it',
-        smallEnds: 2760,
+        smallEnds: 3 * 3600 + 60,
         preemptable: true,
         drain: [],
       },
@@ -2270,18 +2273,19 @@ t.test('a node taken back is not drained again within targetTime for work it is 
   // alone: the same test would drain it again, and the next short job take it back
   // (scatter-mem-bursts@on-demand-only: drained and taken back about every minute for 15
   // minutes). Taken back within targetTime, it stays, and the long job is kept off it by hint.
+  // (The m5's room frees past the 2 h 30 the 10-hour job may wait for it at every row's time.)
   const small = node('small', { instanceType: 'm5.2xlarge' });
   const bigJob = running('mem', 'big', {
     name: 'mem',
     cores: 4,
     memoryBytes: 100 * GiB,
-    walltimeSeconds: 7260,
+    walltimeSeconds: 5 * 3600 + 60,
   });
   const smallJob = running('cpu', 'small', {
     name: 'cpu',
     cores: 8,
     memoryBytes: 8 * GiB,
-    walltimeSeconds: 2760,
+    walltimeSeconds: 3.5 * 3600 + 60,
   });
   const late = jobs(1, { name: 'late', cores: 4, memoryBytes: GiB, walltimeSeconds: 36_000 });
   const short = { name: 'short', cores: 4, memoryBytes: 2 * GiB, walltimeSeconds: 1200 };
@@ -2391,3 +2395,82 @@ t.test(
     }
   },
 );
+
+t.test('long work waits a share of its runtime for room on the nodes there are', async (t) => {
+  // One c5.2xlarge, full with a job whose declared 3 h ends in 2 h. A whole-node job queues:
+  // under targetTime (30 m) alone it would get a node of its own at once; long work may wait up
+  // to a quarter of its runtime (LONG_WORK_WAIT_SHARE) for the room the running job frees.
+  const busy = running('r', 'a', {
+    name: 'chain',
+    cores: 8,
+    memoryBytes: 4 * GiB,
+    walltimeSeconds: 3 * 3600,
+    startedAt: NOW - 3_600_000,
+  });
+  const rows: {
+    name: string;
+    walltimeSeconds?: number;
+    objective?: string;
+    want: string[];
+    note?: RegExp;
+  }[] = [
+    {
+      name: 'a 10-hour job waits 2 h (a quarter of 10 h is 2 h 30)',
+      walltimeSeconds: 36_000,
+      want: [],
+      note: /^1 queued job\(s\) of long work \(step; expected to run 10h00m or more\) wait up to 2h00m for room on the nodes there are, past targetTime 30m00s: objective balanced lets a job wait up to 25 %/,
+    },
+    {
+      name: 'a 10-hour job under objective cost waits too',
+      walltimeSeconds: 36_000,
+      objective: 'cost',
+      want: [],
+      note: /objective cost lets a job wait up to 25 %/,
+    },
+    {
+      name: 'a 10-hour job under objective speed: a node now',
+      walltimeSeconds: 36_000,
+      objective: 'speed',
+      want: ['1 c5.2xlarge on-demand us-east-1a'],
+    },
+    {
+      name: 'a 6-hour job may wait 1 h 30, not 2 h: a node now',
+      walltimeSeconds: 6 * 3600,
+      want: ['1 c5.2xlarge on-demand us-east-1a'],
+    },
+    {
+      name: 'a job of unknown runtime (5 min assumed): a node now',
+      want: ['1 c5.2xlarge on-demand us-east-1a'],
+    },
+  ];
+  for (const row of rows) {
+    const p = planScaling(
+      snapshot({
+        nodes: [node('a', { instanceType: 'c5.2xlarge' })],
+        running: [busy],
+        queued: jobs(1, {
+          name: 'step',
+          cores: 8,
+          memoryBytes: 4 * GiB,
+          ...(row.walltimeSeconds !== undefined ? { walltimeSeconds: row.walltimeSeconds } : {}),
+        }),
+      }),
+      config({
+        nodeTypes: 'c5.2xlarge',
+        maxNodes: 4,
+        ...(row.objective ? { objective: row.objective } : {}),
+      }),
+    );
+    t.same(launched(p), row.want, `${row.name}: ${p.notes.join(' | ')}`);
+    if (row.note)
+      t.ok(
+        p.notes.some((n) => row.note!.test(n)),
+        `${row.name}: the plan says why: ${p.notes.join(' | ')}`,
+      );
+    else
+      t.notOk(
+        p.notes.some((n) => /long work/.test(n)),
+        `${row.name}: no long-work note`,
+      );
+  }
+});

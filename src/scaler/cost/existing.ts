@@ -37,7 +37,8 @@ export interface NodeTiming {
 /**
  * Packs queued work onto one existing node over time: what is free now, then what each running
  * job frees when it is expected to end, placing the largest classes first, starting no job later
- * than `deadline` seconds from now (or the node's availability, if later). Mutates
+ * than `deadline` seconds from now (or the node's availability, if later); a function gives each
+ * class its own (long work may start later than short: LONG_WORK_WAIT_SHARE). Mutates
  * `classes[].remaining`; returns how many jobs the node took (`onPlace` hears each placement:
  * class, count, start).
  */
@@ -47,9 +48,10 @@ export function packOntoNode(
   classes: readonly WorkClass[],
   types: TypeTable,
   timing: NodeTiming,
-  deadline: number,
+  deadline: number | ((c: WorkClass) => number),
   onPlace?: (c: WorkClass, count: number, at: number) => void,
 ): number {
+  const deadlineOf = typeof deadline === 'number' ? (): number => deadline : deadline;
   const entry = types.byName.get(node.instanceType);
   if (!entry) return 0;
   let free: Resources = entry.packable;
@@ -60,14 +62,15 @@ export function packOntoNode(
   }
   const spot = node.capacityType === 'spot';
   let t = timing.availableIn;
-  const lastStart = Math.max(deadline, t);
+  const startBy = new Map(classes.map((c) => [c, Math.max(deadlineOf(c), t)]));
+  const lastStart = Math.max(t, ...startBy.values());
   let took = 0;
   let left = classes.reduce((s, c) => s + c.remaining, 0);
   for (;;) {
     while (releases.size > 0 && releases.peek()!.at <= t) free = add(free, releases.pop()!.res);
     if (t > lastStart || left === 0) break;
     for (const c of classes) {
-      if (c.remaining === 0) continue;
+      if (c.remaining === 0 || t > startBy.get(c)!) continue;
       const r = c.request;
       if (spot && !r.preemptable) continue;
       if (!archMatches(r, entry.type.architecture)) continue;
