@@ -132,7 +132,10 @@ export function addScalerOptions(cmd: Command): Command {
         'share of missing spot capacity replaced by on-demand (0-1)',
       )
       .addOption(new Option('--preemptibleCompensation <fraction>').hideHelp())
-      .option('--targetTime <seconds>', 'start every queued job within this long (default 1800)')
+      .option(
+        '--targetTime <seconds>',
+        'start every queued job within this long (default 1800); long work may wait up to a quarter of its runtime',
+      )
       .option('--betaInertia <b>', 'smoothing of the node count between ticks (0-0.9, default 0.1)')
       .option('--scaleInterval <seconds>', 'seconds between scaler ticks (default 60)')
       .option('--bootTime <duration>', 'toil-ts: how long a node takes to boot and register (default 2m)')
