@@ -62,8 +62,14 @@ export function packOntoNode(
   }
   const spot = node.capacityType === 'spot';
   let t = timing.availableIn;
-  const startBy = new Map(classes.map((c) => [c, Math.max(deadlineOf(c), t)]));
-  const lastStart = Math.max(t, ...startBy.values());
+  const startBy = new Map<WorkClass, number>();
+  let lastStart = t;
+  for (const c of classes) {
+    const by = Math.max(deadlineOf(c), t);
+    startBy.set(c, by);
+    // A loop, not Math.max(...): a queue may hold more classes than a call takes arguments.
+    if (by > lastStart) lastStart = by;
+  }
   let took = 0;
   let left = classes.reduce((s, c) => s + c.remaining, 0);
   for (;;) {
