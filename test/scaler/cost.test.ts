@@ -2411,6 +2411,9 @@ t.test('long work waits a share of its runtime for room on the nodes there are',
     name: string;
     walltimeSeconds?: number;
     objective?: string;
+    service?: boolean;
+    /** Runtimes the queued job's name has had lately (seconds). */
+    history?: number[];
     want: string[];
     note?: RegExp;
   }[] = [
@@ -2434,6 +2437,17 @@ t.test('long work waits a share of its runtime for room on the nodes there are',
       want: ['1 c5.2xlarge on-demand us-east-1a'],
     },
     {
+      name: "a 10-hour walltime declared as a cap, the name's jobs lately ran 20 min at most: a node now",
+      walltimeSeconds: 36_000,
+      history: [900, 1200, 1000],
+      want: ['1 c5.2xlarge on-demand us-east-1a'],
+    },
+    {
+      name: 'a service (planned as 13 h: it runs until its clients end, and they wait on it): a node now',
+      service: true,
+      want: ['1 c5.2xlarge on-demand us-east-1a'],
+    },
+    {
       name: 'a 6-hour job may wait 1 h 30, not 2 h: a node now',
       walltimeSeconds: 6 * 3600,
       want: ['1 c5.2xlarge on-demand us-east-1a'],
@@ -2448,12 +2462,21 @@ t.test('long work waits a share of its runtime for room on the nodes there are',
       snapshot({
         nodes: [node('a', { instanceType: 'c5.2xlarge' })],
         running: [busy],
+        // The fixture's jobs() leaves out `service`; it is set on the job itself.
         queued: jobs(1, {
           name: 'step',
           cores: 8,
           memoryBytes: 4 * GiB,
           ...(row.walltimeSeconds !== undefined ? { walltimeSeconds: row.walltimeSeconds } : {}),
-        }),
+        }).map((j) => (row.service ? { ...j, service: true } : j)),
+        ...(row.history
+          ? {
+              runtimes: row.history.reduce(
+                (h, sec) => recordCompletion(h, 'step', sec),
+                emptyRuntimeHistory(),
+              ),
+            }
+          : {}),
       }),
       config({
         nodeTypes: 'c5.2xlarge',

@@ -56,7 +56,8 @@ export const HANDOFF_GRACE_SECONDS = 5;
  * free up) before nodes are bought for it, where that is longer than targetTime: a day-long job
  * that starts two hours late ends 8 % later, while a node launched so it starts at once is billed
  * beside nodes whose room frees meanwhile, and runs part-empty when the chains or waves it holds
- * end unevenly. `speed` keeps targetTime for every job. A quarter: on drawn workloads (seeds
+ * end unevenly. `speed` keeps targetTime for every job, and a service keeps it under every
+ * objective (its clients wait on it). A quarter: on drawn workloads (seeds
  * 21–26, 559 cases) it cut the cost over toil-classic's, summed over the cases above it, by a
  * tenth and the makespan geomean rose by 0.005; 0.15 moved nothing, 0.35 slowed more for little
  * more (docs/scaler.md, "Long work waits a share of its runtime").
@@ -389,9 +390,14 @@ function planCostWith(
     return p;
   };
   const estimateOpts = { unknownRuntimeSeconds: config.unknownRuntimeSeconds, targetTimeSeconds: T };
-  // The latest start the plan accepts for a class on existing room before it buys nodes for it.
+  // The latest start the plan accepts for a class on existing room before it buys nodes for it:
+  // targetTime, or for long work a share of what it is expected to run (LONG_WORK_WAIT_SHARE).
+  // Expected, not declared: a walltime declared as a generous cap is cut to the longest its
+  // name has run lately (expectedRuntime). A service keeps targetTime: it runs until its clients
+  // end, and they wait on it.
   const waitShare = LONG_WORK_WAIT_SHARE[config.objective];
-  const startBy = (c: WorkClass): number => Math.max(T, waitShare * c.runtimeSeconds);
+  const expectedOf = new Map<string, number>();
+  const startBy = (c: WorkClass): number => Math.max(T, waitShare * (expectedOf.get(c.key) ?? 0));
   const queuedRuntime = (c: { name: string; walltimeSeconds?: number; service?: boolean }): number => {
     const e = estimateRuntime(snapshot.runtimes, c, estimateOpts);
     // No history: a job that has run e seconds is expected to run at least as long again.
@@ -403,6 +409,12 @@ function planCostWith(
   for (const r of snapshot.running)
     longestRunning.set(r.name, Math.max(longestRunning.get(r.name) ?? 0, (now - r.startedAt) / 1000));
   const classes = groupQueue(snapshot.queued);
+  if (waitShare > 0)
+    for (const c of classes) {
+      if (c.service) continue;
+      const e = expectedRuntime(snapshot.runtimes, c, estimateOpts);
+      expectedOf.set(c.key, e.source === 'default' ? queuedRuntime(c) : e.seconds);
+    }
   const unschedulable = findUnschedulable(classes, config, configured);
   const bad = new Set(unschedulable.map((u) => `${u.jobId}\u0000${u.jobName}`));
   const work: WorkClass[] = classes
@@ -1695,7 +1707,7 @@ function planCostWith(
     const names = [...new Set(late.map(([c]) => c.name))];
     notes.push(
       `${jobsLate} queued job(s) of long work (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}; ` +
-        `expected to run ${formatDuration(Math.min(...late.map(([c]) => c.runtimeSeconds)) * 1000)} or more) wait up to ` +
+        `expected to run ${formatDuration(late.reduce((m, [c]) => Math.min(m, expectedOf.get(c.key) ?? Infinity), Infinity) * 1000)} or more) wait up to ` +
         `${formatDuration(late[0]![1].latest * 1000)} for room on the nodes there are, past targetTime ${formatDuration(T * 1000)}: ` +
         `objective ${config.objective} lets a job wait up to ${Math.round(waitShare * 100)} % of its runtime rather than buy a node for it`,
     );
