@@ -2497,3 +2497,20 @@ t.test('long work waits a share of its runtime for room on the nodes there are',
       );
   }
 });
+
+t.test('work that starts on a booting node past a short targetTime is not called long work', async (t) => {
+  // targetTime 1 m, bootTime 2 m: a queued 2-minute job (a quarter of it is under targetTime) is
+  // planned on a node launched 30 s ago, up in 90 s: past targetTime by the boot, not by a wait.
+  const p = planScaling(
+    snapshot({
+      nodes: [node('b', { instanceType: 'c5.2xlarge', state: 'booting', launchedAt: NOW - 30_000 })],
+      queued: jobs(1, { name: 'quick', cores: 2, memoryBytes: GiB, walltimeSeconds: 120 }),
+    }),
+    config({ nodeTypes: 'c5.2xlarge', maxNodes: 4, targetTime: '1m', bootTime: '2m' }),
+  );
+  t.same(launched(p), [], `planned on the booting node: ${p.notes.join(' | ')}`);
+  t.notOk(
+    p.notes.some((n) => /long work/.test(n)),
+    `no long-work note: ${p.notes.join(' | ')}`,
+  );
+});
