@@ -2462,13 +2462,13 @@ t.test('long work waits a share of its runtime for room on the nodes there are',
       snapshot({
         nodes: [node('a', { instanceType: 'c5.2xlarge' })],
         running: [busy],
-        // The fixture's jobs() leaves out `service`; it is set on the job itself.
         queued: jobs(1, {
           name: 'step',
           cores: 8,
           memoryBytes: 4 * GiB,
           ...(row.walltimeSeconds !== undefined ? { walltimeSeconds: row.walltimeSeconds } : {}),
-        }).map((j) => (row.service ? { ...j, service: true } : j)),
+          ...(row.service ? { service: true } : {}),
+        }),
         ...(row.history
           ? {
               runtimes: row.history.reduce(

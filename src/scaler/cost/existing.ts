@@ -62,21 +62,18 @@ export function packOntoNode(
   }
   const spot = node.capacityType === 'spot';
   let t = timing.availableIn;
-  const startBy = new Map<WorkClass, number>();
-  let lastStart = t;
-  for (const c of classes) {
-    const by = Math.max(deadlineOf(c), t);
-    startBy.set(c, by);
-    // A loop, not Math.max(...): a queue may hold more classes than a call takes arguments.
-    if (by > lastStart) lastStart = by;
-  }
+  const availableAt = t;
+  const startBy = (c: WorkClass): number => Math.max(deadlineOf(c), availableAt);
+  // A loop, not Math.max(...): a queue may hold more classes than a call takes arguments.
+  let lastStart = availableAt;
+  for (const c of classes) lastStart = Math.max(lastStart, startBy(c));
   let took = 0;
   let left = classes.reduce((s, c) => s + c.remaining, 0);
   for (;;) {
     while (releases.size > 0 && releases.peek()!.at <= t) free = add(free, releases.pop()!.res);
     if (t > lastStart || left === 0) break;
     for (const c of classes) {
-      if (c.remaining === 0 || t > startBy.get(c)!) continue;
+      if (c.remaining === 0 || t > startBy(c)) continue;
       const r = c.request;
       if (spot && !r.preemptable) continue;
       if (!archMatches(r, entry.type.architecture)) continue;
