@@ -35,8 +35,8 @@ import { CLUSTERS } from './traces/clusters.js';
 interface CaseLine {
   case: string;
   ratio: { cost: number; makespan: number; launchesPerJobHour: number; floor: number };
-  cost: { limitOverruns: number };
-  classic: { limitOverruns: number };
+  cost: { limitOverruns: number; takeBacks: number };
+  classic: { limitOverruns: number; takeBacks: number };
   unfinished: string;
 }
 
@@ -130,6 +130,8 @@ export function figures(runs: readonly SimulationResult[], jobHours: number) {
     makespan: mean(runs.map((r) => r.makespan)),
     nodesLaunched,
     launchesPerJobHour: r3(nodesLaunched / jobHours),
+    drains: mean(runs.map((r) => r.drains)),
+    takeBacks: mean(runs.map((r) => r.takeBacks)),
     unused: mean(runs.map((r) => r.breakdown.unused)),
     idle: mean(runs.map((r) => r.breakdown.idle)),
     reruns: mean(runs.map((r) => r.rerunsAfterInterruption)),
@@ -239,6 +241,12 @@ export default async function run(args: string[]): Promise<void> {
       launchesPerJobHour: {
         worstRatio: worst('launchesPerJobHour').ratio.launchesPerJobHour,
         worstCase: worst('launchesPerJobHour').case,
+      },
+      // Drains a later plan undid, summed over the cases: churn launches do not show (a batch-system
+      // call, a log line and a window with no work landing on the node each).
+      takeBacks: {
+        cost: r3(ok.reduce((s, l) => s + l.cost.takeBacks, 0)),
+        classic: r3(ok.reduce((s, l) => s + l.classic.takeBacks, 0)),
       },
       missing: {
         costOver1: ok.filter((l) => l.ratio.cost > 1).map((l) => `${l.case} ${l.ratio.cost}`),

@@ -365,6 +365,7 @@ export function formatResult(r: SimulationResult): string {
     `  jobs                 ${r.jobs}, re-run after interruption ${r.rerunsAfterInterruption} (${r.interruptions} interruptions)`,
     `  worst queue wait     ${r.worstQueueWait} s`,
     `  nodes launched       ${r.nodesLaunched} (${r.launchRefusals} launch requests refused, ${r.bootFailures} never registered)`,
+    `  drains               ${r.drains}, ${r.takeBacks} taken back by a later plan`,
     ...(neverRan.length > 0 ? ['  jobs that never ran', ...neverRan] : []),
   ].join('\n');
 }
@@ -382,6 +383,7 @@ export function formatComparison(cost: SimulationResult, classic: SimulationResu
     `  cost                 ${ratio(cost.cost, classic.cost)} ($${cost.cost.toFixed(2)} against $${classic.cost.toFixed(2)})`,
     `  makespan             ${ratio(cost.makespan, classic.makespan)} (${(cost.makespan / 3600).toFixed(2)} h against ${(classic.makespan / 3600).toFixed(2)} h)`,
     `  nodes launched       ${ratio(cost.nodesLaunched, classic.nodesLaunched)} (${cost.nodesLaunched} against ${classic.nodesLaunched})`,
+    `  drains taken back    ${cost.takeBacks} against ${classic.takeBacks}`,
   ].join('\n');
 }
 

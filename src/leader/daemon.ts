@@ -1144,6 +1144,7 @@ export class LeaderDaemon {
         launches: r.launches,
         terminated: r.terminated,
         drained: r.drained,
+        takenBack: r.takenBack,
         errors: r.errors,
       })),
       // What the last ticks decided and why, newest first (the status page's list).

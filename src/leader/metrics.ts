@@ -113,5 +113,15 @@ export function createLeaderMetrics(options: { withProcessMetrics?: boolean } = 
       labelNames: ['result'] as const,
       registers,
     }),
+    nodesDrained: new Counter({
+      name: 'toil_nodes_drained_total',
+      help: 'Worker nodes marked draining by a scaling plan (no new job lands there; it retires once empty).',
+      registers,
+    }),
+    nodesTakenBack: new Counter({
+      name: 'toil_nodes_taken_back_total',
+      help: 'Draining worker nodes a later scaling plan took back (their drain undone, work lands there again).',
+      registers,
+    }),
   };
 }

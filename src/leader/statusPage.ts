@@ -65,7 +65,16 @@ export function hourlyRate(dollarsPerHour: number): number {
 export interface Decision {
   readonly at: string;
   readonly kind:
-    'launch' | 'drain' | 'terminate' | 'waiting' | 'unschedulable' | 'error' | 'kept' | 'retired' | 'gone';
+    | 'launch'
+    | 'drain'
+    | 'undrain'
+    | 'terminate'
+    | 'waiting'
+    | 'unschedulable'
+    | 'error'
+    | 'kept'
+    | 'retired'
+    | 'gone';
   readonly what: string;
   readonly reason: string;
 }
@@ -155,6 +164,7 @@ export function decisionsOf(r: TickReport): Decision[] {
       reason: l.reason,
     })),
     ...p.drain.map((d) => ({ at, kind: 'drain' as const, what: d.nodeId, reason: d.reason })),
+    ...p.undrain.map((d) => ({ at, kind: 'undrain' as const, what: d.nodeId, reason: d.reason })),
     ...p.terminate.map((d) => ({ at, kind: 'terminate' as const, what: d.nodeId, reason: d.reason })),
     ...(r.stopped ?? []).map((d) => ({ at, kind: 'terminate' as const, what: d.nodeId, reason: d.reason })),
     ...(r.gone ?? []).map((d) => ({ at, kind: 'gone' as const, what: d.nodeId, reason: d.reason })),

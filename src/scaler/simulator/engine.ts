@@ -50,6 +50,13 @@ export interface SimulationResult {
   readonly interruptions: number;
   readonly worstQueueWait: number;
   readonly nodesLaunched: number;
+  /**
+   * Nodes marked draining by a plan, and drains a later plan undid (a node taken back): churn that
+   * launches do not count (each is a batch-system call, a log line and a window with no work
+   * landing there).
+   */
+  readonly drains: number;
+  readonly takeBacks: number;
   readonly launchRefusals: number;
   readonly bootFailures: number;
   readonly ticks: number;
@@ -269,6 +276,8 @@ export function simulate(
   let interruptions = 0;
   let worstWait = 0;
   let launched = 0;
+  let drains = 0;
+  let takeBacks = 0;
   let refusals = 0;
   let bootFailures = 0;
   let ticks = 0;
@@ -472,13 +481,17 @@ export function simulate(
     shortfall = [];
     for (const a of plan.drain) {
       const n = nodes.get(a.nodeId);
-      if (n && (n.state === 'registered' || n.state === 'booting')) n.state = 'draining';
-      else violations++;
+      if (n && (n.state === 'registered' || n.state === 'booting')) {
+        n.state = 'draining';
+        drains++;
+      } else violations++;
     }
     for (const a of plan.undrain) {
       const n = nodes.get(a.nodeId);
-      if (n && n.state === 'draining') n.state = n.registeredAt !== undefined ? 'registered' : 'booting';
-      else violations++;
+      if (n && n.state === 'draining') {
+        n.state = n.registeredAt !== undefined ? 'registered' : 'booting';
+        takeBacks++;
+      } else violations++;
     }
     for (const a of plan.terminate) {
       const n = nodes.get(a.nodeId);
@@ -728,6 +741,8 @@ export function simulate(
     interruptions,
     worstQueueWait: Math.round(worstWait),
     nodesLaunched: launched,
+    drains,
+    takeBacks,
     launchRefusals: refusals,
     bootFailures,
     ticks,

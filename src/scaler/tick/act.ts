@@ -193,6 +193,9 @@ export class PlanExecutor {
       const agent = view.agentOf(u.nodeId);
       if (agent) await this.d.cluster.unmarkDraining(agent.agentId);
       this.state = unmarkDraining(this.state, u.nodeId);
+      this.out.takenBack.push(u.nodeId);
+      // Said as the drain was: without it a node logged as draining goes on taking work unexplained.
+      this.d.log.info({ nodeId: u.nodeId, reason: u.reason }, 'node taken back from draining');
     }
     const now = this.d.clock.now();
     for (const d of plan.drain) {

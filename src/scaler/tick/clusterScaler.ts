@@ -235,6 +235,8 @@ export class ClusterScaler {
     this.history.add(report);
     this.lastTickAt = this.o.clock.now();
     this.o.metrics?.ticks.inc({ result: out.errors.length ? 'error' : 'ok' });
+    this.o.metrics?.nodesDrained.inc(out.drained.length);
+    this.o.metrics?.nodesTakenBack.inc(out.takenBack.length);
     this.o.onReport?.(report);
     return { requeueAfterMs: cfg.scaler.scaleIntervalSeconds * 1000, report };
   }

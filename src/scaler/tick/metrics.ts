@@ -25,6 +25,9 @@ export interface TickMetrics {
   /** Spot interruption notices seen (each node once). */
   readonly spotNotices: Counter;
   readonly ticks: Counter<'result'>;
+  /** Nodes marked draining, and draining nodes taken back: a take-back rate near the drain rate is churn. */
+  readonly nodesDrained: Counter;
+  readonly nodesTakenBack: Counter;
   /** Nodes in a row that booted and never registered, by offering (`*`: the whole cluster). */
   readonly nodesNeverRegistered: Gauge<'offering'>;
   /** Seconds left of a launch backoff earned by nodes that never registered, by offering (`*`: every launch). */

@@ -37,6 +37,8 @@ export interface TickReport {
   readonly launches: readonly TickLaunch[];
   readonly terminated: readonly string[];
   readonly drained: readonly string[];
+  /** Draining nodes a plan took back (their drain undone, with the plan's reason in `plan.undrain`). */
+  readonly takenBack: readonly string[];
   readonly errors: readonly TickError[];
   /** Observed spot prices the plan used, with their age; and how the last read went. */
   readonly spotPrices?: readonly ObservedSpotPrice[];
@@ -64,6 +66,7 @@ export interface TickOutcome {
   readonly launches: TickLaunch[];
   readonly terminated: string[];
   readonly drained: string[];
+  readonly takenBack: string[];
   readonly errors: TickError[];
   readonly retired: string[];
   readonly stopped: StoppedNode[];
@@ -76,6 +79,7 @@ export function emptyOutcome(): TickOutcome {
     launches: [],
     terminated: [],
     drained: [],
+    takenBack: [],
     errors: [],
     retired: [],
     stopped: [],
@@ -83,7 +87,7 @@ export function emptyOutcome(): TickOutcome {
   };
 }
 
-/** Reports kept for /status: the last ticks that did something (launch, drain, terminate, error). */
+/** Reports kept for /status: the last ticks that did something (launch, drain, take-back, terminate, error). */
 export class ReportHistory {
   private readonly size: number;
   private readonly kept: TickReport[] = [];
@@ -97,6 +101,7 @@ export class ReportHistory {
       report.launches.length +
         report.terminated.length +
         report.drained.length +
+        report.takenBack.length +
         report.errors.length +
         (report.retired?.length ?? 0) +
         (report.gone?.length ?? 0) ===
