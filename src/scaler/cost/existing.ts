@@ -11,6 +11,12 @@ export interface WorkClass {
   readonly request: JobRequest;
   /** Seconds each job is expected to take. */
   readonly runtimeSeconds: number;
+  /**
+   * What bounds the wait for room on existing nodes (LONG_WORK_WAIT_SHARE): the expected runtime,
+   * a declared walltime cut to the longest the name ran lately. Absent for a service, or when the
+   * objective lets no job wait past targetTime.
+   */
+  readonly waitBasisSeconds?: number;
   /** Jobs not yet given a place. */
   remaining: number;
   /** Coefficient of variation of the name's recent runtimes; unknown while too few have ended. */

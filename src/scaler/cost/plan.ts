@@ -396,8 +396,7 @@ function planCostWith(
   // name has run lately (expectedRuntime). A service keeps targetTime: it runs until its clients
   // end, and they wait on it.
   const waitShare = LONG_WORK_WAIT_SHARE[config.objective];
-  const expectedOf = new Map<string, number>();
-  const startBy = (c: WorkClass): number => Math.max(T, waitShare * (expectedOf.get(c.key) ?? 0));
+  const startBy = (c: WorkClass): number => Math.max(T, waitShare * (c.waitBasisSeconds ?? 0));
   const queuedRuntime = (c: { name: string; walltimeSeconds?: number; service?: boolean }): number => {
     const e = estimateRuntime(snapshot.runtimes, c, estimateOpts);
     // No history: a job that has run e seconds is expected to run at least as long again.
@@ -409,12 +408,6 @@ function planCostWith(
   for (const r of snapshot.running)
     longestRunning.set(r.name, Math.max(longestRunning.get(r.name) ?? 0, (now - r.startedAt) / 1000));
   const classes = groupQueue(snapshot.queued);
-  if (waitShare > 0)
-    for (const c of classes) {
-      if (c.service) continue;
-      const e = expectedRuntime(snapshot.runtimes, c, estimateOpts);
-      expectedOf.set(c.key, e.source === 'default' ? queuedRuntime(c) : e.seconds);
-    }
   const unschedulable = findUnschedulable(classes, config, configured);
   const bad = new Set(unschedulable.map((u) => `${u.jobId}\u0000${u.jobName}`));
   const work: WorkClass[] = classes
@@ -426,15 +419,21 @@ function planCostWith(
         ...(c.walltimeSeconds !== undefined ? { walltimeSeconds: c.walltimeSeconds } : {}),
         ...(c.service ? { service: true } : {}),
       });
+      const runtimeSeconds = queuedRuntime(c);
+      const expected =
+        waitShare > 0 && !c.service ? expectedRuntime(snapshot.runtimes, c, estimateOpts) : undefined;
       return {
         key: c.key,
         name: c.name,
         firstId: c.firstId,
         request: risk ? { ...c.request, preemptable: false } : c.request,
-        runtimeSeconds: queuedRuntime(c),
+        runtimeSeconds,
         runtimeSpread: runtimeSpread(snapshot.runtimes, c.name),
         remaining: c.count,
         ...(risk ? { spotRisk: risk } : {}),
+        ...(expected
+          ? { waitBasisSeconds: expected.source === 'default' ? runtimeSeconds : expected.seconds }
+          : {}),
       };
     })
     // Largest first, as first-fit-decreasing wants.
@@ -1709,7 +1708,7 @@ function planCostWith(
     const names = [...new Set(late.map(([c]) => c.name))];
     notes.push(
       `${jobsLate} queued job(s) of long work (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}; ` +
-        `expected to run ${formatDuration(late.reduce((m, [c]) => Math.min(m, expectedOf.get(c.key) ?? Infinity), Infinity) * 1000)} or more) wait up to ` +
+        `expected to run ${formatDuration(late.reduce((m, [c]) => Math.min(m, c.waitBasisSeconds ?? Infinity), Infinity) * 1000)} or more) wait up to ` +
         `${formatDuration(late[0]![1].latest * 1000)} for room on the nodes there are, past targetTime ${formatDuration(T * 1000)}: ` +
         `objective ${config.objective} lets a job wait up to ${Math.round(waitShare * 100)} % of its runtime rather than buy a node for it`,
     );
